@@ -1,0 +1,234 @@
+"""Command-line interface: click options in, `commands.*` called, report rendered, exit code out.
+
+Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 dbsafe could not do
+its job (usage, config, connection, internal error). A `DbsafeError` becomes exit 2 in exactly
+one place, `_DbsafeGroup.invoke`. Heavy imports happen inside the commands, so `--help` and
+`--version` stay instant.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dbsafe import __version__
+from dbsafe.core import DbsafeError
+
+_DEBUG_ENV = "DBSAFE_DEBUG"
+
+
+class _DbsafeGroup(click.Group):
+    """Turns DbsafeError (and any unexpected error) into one line on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DbsafeError as exc:
+            _fail(ctx, str(exc))
+        except KeyboardInterrupt:
+            click.echo("dbsafe: interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get(_DEBUG_ENV):
+                raise
+            _fail(ctx, f"internal error: {type(exc).__name__}: {exc} "
+                       f"(set {_DEBUG_ENV}=1 for a traceback, and please report it)")
+
+
+def _fail(ctx: click.Context, message: str) -> None:
+    state = ctx.obj if isinstance(ctx.obj, CliState) else None
+    click.echo(f"dbsafe: error: {_scrub(message, state)}", err=True)
+    ctx.exit(2)
+
+
+def _scrub(message: str, state: CliState | None) -> str:
+    """Remove any password of a URL the user gave us from a message (defence in depth)."""
+    from dbsafe.urls import redact_text
+
+    urls = [os.environ.get("DBSAFE_DATABASE_URL")]
+    if state is not None:
+        urls.extend(state.urls)
+    for url in filter(None, urls):
+        message = redact_text(message, url)
+    return message
+
+
+class CliState:
+    """Per-invocation state shared by subcommands: the global --config option."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self.urls: list[str] = []
+
+    def settings(self, options: dict[str, Any]):  # noqa: ANN201 - Settings, imported lazily
+        from dbsafe.config import load_settings
+
+        if options.get("database-url"):
+            self.urls.append(options["database-url"])
+        return load_settings(overrides=options, config_file=self.config_path)
+
+
+# -- shared options -----------------------------------------------------------------------------
+
+
+def schema_source_options(func: Callable) -> Callable:
+    """--database-url / --snapshot / --from-migrations / --alembic-config."""
+    options = [
+        click.option("--database-url", metavar="URL",
+                     help="Read the schema from this live database (or set DBSAFE_DATABASE_URL)."),
+        click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="FILE", help="Read the schema from a `dbsafe schema dump` file."),
+        click.option("--from-migrations", is_flag=True, default=False,
+                     help="Build the schema by applying the alembic migrations to a throwaway "
+                          "embedded PostgreSQL (the default when no database or snapshot is "
+                          "configured)."),
+        click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini]."),
+        click.option("--no-cache", is_flag=True, default=False,
+                     help="Do not read or write the cache in .dbsafe_cache/."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def output_options(func: Callable) -> Callable:
+    """--format / --fail-on / --select / --ignore / --verbose."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github"]),
+                     help="Output format [default: text]."),
+        click.option("--fail-on", type=click.Choice(["error", "warning", "note"]),
+                     help="Exit 1 when a finding has this severity or worse [default: warning]."),
+        click.option("--select", multiple=True, metavar="CODE",
+                     help="Only report these codes or code prefixes (repeatable)."),
+        click.option("--ignore", multiple=True, metavar="CODE",
+                     help="Do not report these codes or code prefixes (repeatable)."),
+        click.option("-v", "--verbose", is_flag=True, default=False,
+                     help="Also list the statements and files that were not analysed."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _source_overrides(database_url: str | None, snapshot: Path | None, from_migrations: bool,
+                      alembic_config: Path | None, no_cache: bool) -> dict[str, Any]:
+    chosen = [name for name, given in (("--database-url", database_url),
+                                       ("--snapshot", snapshot),
+                                       ("--from-migrations", from_migrations)) if given]
+    if len(chosen) > 1:
+        raise click.UsageError(f"choose one schema source, not {' and '.join(chosen)}")
+    source = {"--database-url": "database", "--snapshot": "snapshot",
+              "--from-migrations": "migrations"}.get(chosen[0]) if chosen else None
+    return {
+        "database-url": database_url,
+        "snapshot": snapshot,
+        "schema-source": source,
+        "alembic-config": alembic_config,
+        "cache": False if no_cache else None,
+    }
+
+
+def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, ...],
+                      ignore: tuple[str, ...], verbose: bool) -> dict[str, Any]:
+    return {"format": fmt, "fail-on": fail_on, "select": select, "ignore": ignore,
+            "verbose": True if verbose else None}
+
+
+def _finish(report, settings) -> None:  # noqa: ANN001
+    from dbsafe.commands import catalog
+    from dbsafe.report import render
+
+    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
+    sys.exit(1 if report.fails(settings.fail_on) else 0)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@click.group(cls=_DbsafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="pyproject.toml to read [tool.dbsafe] from [default: nearest one upwards].")
+@click.version_option(__version__, prog_name="dbsafe")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """Keep PostgreSQL schema changes from breaking production.
+
+    \b
+    Schema sources, in default order: --database-url (or DBSAFE_DATABASE_URL), --snapshot,
+    else the alembic migrations applied to a throwaway embedded PostgreSQL.
+    Exit status: 0 clean, 1 findings at or above --fail-on, 2 dbsafe could not do its job.
+    """
+    logging.basicConfig(level=logging.DEBUG if os.environ.get(_DEBUG_ENV) else logging.WARNING,
+                        format="dbsafe: %(levelname)s: %(message)s")
+    ctx.obj = CliState(config_path)
+
+
+@main.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@schema_source_options
+@output_options
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files matching this gitignore-style pattern (repeatable).")
+@click.option("--no-confirm", is_flag=True, default=False,
+              help="Do not confirm findings with PREPARE on the database.")
+@click.option("--jobs", type=click.IntRange(min=0), metavar="N",
+              help="Worker processes [default: one per core].")
+@click.pass_obj
+def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
+                     snapshot: Path | None, from_migrations: bool, alembic_config: Path | None,
+                     no_cache: bool, exclude: tuple[str, ...], no_confirm: bool,
+                     jobs: int | None, **output: Any) -> None:
+    """Report SQL that references tables or columns the schema does not have.
+
+    Finds SQL in .sql files and in Python source (string literals passed to execute(),
+    text(), read_sql(), ... and constants that are clearly SQL) under PATHS (default: the
+    `source-paths` setting, else the current directory), resolves every table and column
+    against the schema, and, when a database is at hand, confirms each finding with
+    PostgreSQL (PREPARE in a rolled-back transaction; nothing is executed).
+    """
+    from dbsafe import commands
+
+    overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
+                                  no_cache)
+    overrides.update(_output_overrides(**output))
+    overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs})
+    settings = state.settings(overrides)
+    _finish(commands.validate(settings, paths), settings)
+
+
+@main.group("schema")
+def schema_group() -> None:
+    """Inspect the schema dbsafe sees."""
+
+
+@schema_group.command("dump")
+@schema_source_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the snapshot to FILE instead of standard output.")
+@click.pass_obj
+def schema_dump_command(state: CliState, database_url: str | None, snapshot: Path | None,
+                        from_migrations: bool, alembic_config: Path | None, no_cache: bool,
+                        output: Path | None) -> None:
+    """Write the schema as deterministic JSON (a snapshot for --snapshot)."""
+    from dbsafe import commands
+
+    settings = state.settings(_source_overrides(database_url, snapshot, from_migrations,
+                                                alembic_config, no_cache))
+    result = commands.schema_dump(settings)
+    if output is None:
+        click.echo(result.to_json(), nl=False)
+        return
+    try:
+        result.save(output)
+    except OSError as exc:
+        raise DbsafeError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"wrote {output} ({len(result.relations)} relations)", err=True)

@@ -1,0 +1,242 @@
+"""Settings: defaults < `[tool.dbsafe]` in the nearest pyproject.toml < `DBSAFE_*` env < CLI.
+
+`load_settings()` returns a frozen `Settings`. Unknown keys in the file are a `ConfigError`
+naming the key and the file, so a typo never silently does nothing. Relative paths in the
+file are relative to the file's directory (the project root); paths given on the command
+line are relative to the working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbsafe.core import ConfigError, Severity
+
+FORMATS = ("text", "json", "sarif", "github")
+SCHEMA_SOURCES = ("auto", "database", "snapshot", "migrations")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a command needs to know, already validated."""
+
+    project_root: Path
+    config_file: Path | None = None
+    database_url: str | None = None
+    schema_source: str = "auto"  # one of SCHEMA_SOURCES
+    snapshot: Path | None = None
+    alembic_config: Path = Path("alembic.ini")
+    source_paths: tuple[str, ...] = (".",)
+    exclude: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    fail_on: Severity = Severity.WARNING
+    format: str = "text"
+    confirm: bool = True  # confirm validate findings with PREPARE when a database is at hand
+    lock_timeout: str = "2s"
+    statement_timeout: str = "5s"
+    cache_dir: Path | None = None  # None: <project_root>/.dbsafe_cache
+    use_cache: bool = True
+    jobs: int = 0  # 0: one worker per core
+    verbose: bool = False
+
+    @property
+    def effective_cache_dir(self) -> Path:
+        return self.cache_dir or self.project_root / ".dbsafe_cache"
+
+    @property
+    def resolved_schema_source(self) -> str:
+        """The source the default order picks: database, then snapshot, then migrations."""
+        if self.schema_source != "auto":
+            return self.schema_source
+        if self.database_url:
+            return "database"
+        if self.snapshot is not None:
+            return "snapshot"
+        return "migrations"
+
+
+# key in [tool.dbsafe] / CLI option name -> (Settings field, kind)
+_KEYS: dict[str, tuple[str, str]] = {
+    "database-url": ("database_url", "str"),
+    "schema-source": ("schema_source", "source"),
+    "snapshot": ("snapshot", "path"),
+    "alembic-config": ("alembic_config", "path"),
+    "source-paths": ("source_paths", "list"),
+    "exclude": ("exclude", "list"),
+    "select": ("select", "list"),
+    "ignore": ("ignore", "list"),
+    "severity": ("severity", "severity-table"),
+    "fail-on": ("fail_on", "severity"),
+    "format": ("format", "format"),
+    "confirm": ("confirm", "bool"),
+    "lock-timeout": ("lock_timeout", "str"),
+    "statement-timeout": ("statement_timeout", "str"),
+    "cache-dir": ("cache_dir", "path"),
+    "cache": ("use_cache", "bool"),
+    "jobs": ("jobs", "int"),
+    "verbose": ("verbose", "bool"),
+}
+
+# Settings that make sense per machine or per run rather than per project are read from
+# the environment too; DBSAFE_DATABASE_URL is the documented way to pass a secret URL.
+_ENV_KEYS = (
+    "database-url", "schema-source", "snapshot", "alembic-config", "fail-on", "format",
+    "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
+)
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a [tool.dbsafe] table, walking up from `start`.
+
+    A pyproject.toml without the table still marks the project root if no ancestor has one.
+    """
+    start = start.resolve()
+    first: Path | None = None
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            first = first or candidate
+            if "[tool.dbsafe" in _read_text(candidate):
+                return candidate
+    return first
+
+
+def load_settings(
+    start: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve settings with precedence defaults < file < environment < overrides.
+
+    Args:
+        start: where to look for pyproject.toml (walking up); the working directory if None.
+        overrides: CLI options keyed by config key (`"fail-on"`); None values are ignored.
+        config_file: an explicit pyproject.toml (`--config`), instead of searching.
+        environ: the environment (defaults to `os.environ`).
+
+    Raises:
+        ConfigError: unreadable file, unknown key, or a value of the wrong kind.
+    """
+    cwd = (start or Path.cwd()).resolve()
+    environ = os.environ if environ is None else environ
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file not found: {config_file}")
+    pyproject = config_file.resolve() if config_file is not None else find_pyproject(cwd)
+    project_root = pyproject.parent if pyproject is not None else cwd
+    values: dict[str, Any] = {"project_root": project_root, "config_file": pyproject}
+
+    if pyproject is not None:
+        table = _tool_table(pyproject)
+        for key, raw in table.items():
+            _apply(values, key, raw, origin=str(pyproject), base=project_root)
+
+    for key in _ENV_KEYS:
+        env_name = "DBSAFE_" + key.upper().replace("-", "_")
+        raw = environ.get(env_name)
+        if raw is not None and raw != "":
+            _apply(values, key, raw, origin=f"environment variable {env_name}", base=cwd)
+
+    for key, raw in (overrides or {}).items():
+        if raw is None or raw == ():
+            continue
+        _apply(values, key, raw, origin=f"option --{key}", base=cwd)
+
+    return Settings(**values)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def _tool_table(pyproject: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(_read_text(pyproject))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("dbsafe", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.dbsafe] must be a table")
+    return table
+
+
+def _apply(values: dict[str, Any], key: str, raw: Any, *, origin: str, base: Path) -> None:
+    if key not in _KEYS:
+        known = ", ".join(sorted(_KEYS))
+        raise ConfigError(f"{origin}: unknown key {key!r} in [tool.dbsafe] (known keys: {known})")
+    name, kind = _KEYS[key]
+    values[name] = _convert(kind, raw, key=key, origin=origin, base=base)
+
+
+def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{origin}: {key!r} must be {expected}, got {raw!r}")
+
+    if kind == "str":
+        if not isinstance(raw, str):
+            raise fail("a string")
+        return raw
+    if kind == "path":
+        if not isinstance(raw, (str, Path)):
+            raise fail("a path string")
+        return base / Path(raw).expanduser()
+    if kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if isinstance(raw, str) and raw.strip().lower() in ("0", "false", "no", "off"):
+            return False
+        raise fail("true or false")
+    if kind == "int":
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise fail("a whole number") from None
+        if value < 0:
+            raise fail("zero or more")
+        return value
+    if kind == "list":
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
+            raise fail("a list of strings")
+        return tuple(raw)
+    if kind == "severity":
+        if not isinstance(raw, str):
+            raise fail("one of error, warning, note")
+        try:
+            return Severity.parse(raw)
+        except ConfigError:
+            raise fail("one of error, warning, note") from None
+    if kind == "severity-table":
+        if not isinstance(raw, Mapping):
+            raise fail("a table of CODE = severity")
+        return {str(code): _convert("severity", v, key=f"severity.{code}", origin=origin,
+                                    base=base) for code, v in raw.items()}
+    if kind == "format":
+        if raw not in FORMATS:
+            raise fail("one of " + ", ".join(FORMATS))
+        return raw
+    if kind == "source":
+        if raw not in SCHEMA_SOURCES:
+            raise fail("one of " + ", ".join(SCHEMA_SOURCES))
+        return raw
+    raise AssertionError(f"unhandled config kind {kind}")
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy of `settings` with some fields changed (dataclasses.replace, re-exported)."""
+    return dataclasses.replace(settings, **changes)

@@ -1,0 +1,246 @@
+"""Render a `Report` as text, JSON, SARIF 2.1.0 or GitHub workflow annotations.
+
+Renderers return strings and never decide exit codes or filter findings. The JSON form is
+the machine contract documented in docs/json-output.md: `{"version": 1, "findings": [...],
+"summary": {...}}` with stable key order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+
+from dbsafe import __version__
+from dbsafe.core import Finding, Report, RuleInfo, Severity
+
+JSON_VERSION = 1
+Catalog = Mapping[str, RuleInfo]
+
+
+def render(report: Report, fmt: str, catalog: Catalog, *, verbose: bool = False) -> str:
+    """Dispatch to the renderer for `fmt` (one of config.FORMATS)."""
+    renderer = _RENDERERS[fmt]
+    return renderer(report, catalog, verbose)
+
+
+def sort_findings(findings: tuple[Finding, ...]) -> list[Finding]:
+    def key(f: Finding) -> tuple:
+        loc = f.location
+        where = (loc.path, loc.line, loc.column) if loc else ("", 0, 0)
+        return (loc is None, *where, f.code, f.message)
+
+    return sorted(findings, key=key)
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def render_text(report: Report, catalog: Catalog, verbose: bool = False) -> str:
+    lines: list[str] = []
+    for finding in sort_findings(report.findings):
+        where = _where(finding)
+        lines.append(f"{where}: {finding.code} [{finding.severity.value}] {finding.message}")
+        if finding.help:
+            lines.append(f"  help: {finding.help}")
+        for title, body in finding.context:
+            lines.append(f"  {title}:")
+            lines.extend(f"    {line}" for line in body.splitlines())
+    if verbose and report.skipped:
+        lines.append("")
+        lines.append("Not analysed:")
+        for item in report.skipped:
+            loc = item.location
+            lines.append(f"  {loc.path}:{loc.line}:{loc.column}: {item.reason}")
+    summary = summary_line(report)
+    if summary:
+        if lines:
+            lines.append("")
+        lines.append(summary)
+    return "\n".join(lines) + "\n"
+
+
+def _where(finding: Finding) -> str:
+    loc = finding.location
+    if loc is None:
+        return finding.subject or "<database>"
+    return f"{loc.path}:{loc.line}:{loc.column}"
+
+
+def summary_line(report: Report) -> str:
+    """One human line: findings by severity, then the command's own counts."""
+    counts = {s: 0 for s in Severity}
+    for finding in report.findings:
+        counts[finding.severity] += 1
+    parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
+    head = ", ".join(parts) if parts else "no findings"
+    details = [
+        f"{value} {label}"
+        for key, label in _SUMMARY_LABELS
+        if (value := report.summary.get(key)) not in (None, 0)
+    ]
+    elapsed = report.summary.get("elapsed_seconds")
+    if isinstance(elapsed, (int, float)):
+        details.append(f"{elapsed:.2f}s")
+    return head + (f" ({'; '.join(details)})" if details else "")
+
+
+_SUMMARY_LABELS = (
+    ("files", "files"),
+    ("statements_analysed", "statements analysed"),
+    ("statements_not_analysed", "not analysed"),
+    ("statements_unparsed", "unparsable"),
+    ("files_skipped", "files skipped"),
+    ("schema_source", "schema from"),
+)
+
+
+# -- json -----------------------------------------------------------------------------------
+
+
+def finding_to_dict(finding: Finding, catalog: Catalog) -> dict[str, object]:
+    loc = finding.location
+    info = catalog.get(finding.code)
+    return {
+        "code": finding.code,
+        "name": info.name if info else None,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "path": loc.path if loc else None,
+        "line": loc.line if loc else None,
+        "column": loc.column if loc else None,
+        "end_line": loc.end_line if loc else None,
+        "end_column": loc.end_column if loc else None,
+        "subject": finding.subject,
+        "help": finding.help,
+        "context": [{"title": t, "text": b} for t, b in finding.context],
+    }
+
+
+def render_json(report: Report, catalog: Catalog, verbose: bool = False) -> str:
+    by_code: dict[str, int] = {}
+    for finding in report.findings:
+        by_code[finding.code] = by_code.get(finding.code, 0) + 1
+    summary = dict(report.summary)
+    summary["findings"] = len(report.findings)
+    summary["findings_by_code"] = dict(sorted(by_code.items()))
+    document = {
+        "version": JSON_VERSION,
+        "findings": [finding_to_dict(f, catalog) for f in sort_findings(report.findings)],
+        "summary": summary,
+    }
+    if verbose:
+        document["not_analysed"] = [
+            {"path": s.location.path, "line": s.location.line, "column": s.location.column,
+             "reason": s.reason}
+            for s in report.skipped
+        ]
+    return json.dumps(document, indent=2, sort_keys=True, default=str) + "\n"
+
+
+# -- sarif ----------------------------------------------------------------------------------
+
+
+def render_sarif(report: Report, catalog: Catalog, verbose: bool = False) -> str:
+    """SARIF 2.1.0 for GitHub code scanning.
+
+    Findings without a file location (about a live database) are kept as results without
+    `locations`, which SARIF allows; code scanning lists them without an anchor.
+    """
+    codes = sorted({f.code for f in report.findings} | set(catalog))
+    rule_index = {code: i for i, code in enumerate(codes)}
+    rules = [_sarif_rule(code, catalog.get(code)) for code in codes]
+    results = [_sarif_result(f, rule_index[f.code]) for f in sort_findings(report.findings)]
+    document = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "dbsafe",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/dbsafe/",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _sarif_rule(code: str, info: RuleInfo | None) -> dict[str, object]:
+    rule: dict[str, object] = {"id": code}
+    if info is not None:
+        rule["name"] = info.name
+        rule["shortDescription"] = {"text": info.summary}
+        rule["defaultConfiguration"] = {"level": info.default_severity.value}
+        rule["help"] = {"text": f"See docs/codes.md#{code.lower()} ({info.summary})"}
+    return rule
+
+
+def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
+    message = finding.message + (f" {finding.help}" if finding.help else "")
+    result: dict[str, object] = {
+        "ruleId": finding.code,
+        "ruleIndex": rule_index,
+        "level": finding.severity.value,
+        "message": {"text": message},
+    }
+    loc = finding.location
+    if loc is not None:
+        region: dict[str, int] = {"startLine": loc.line, "startColumn": loc.column}
+        if loc.end_line is not None:
+            region["endLine"] = loc.end_line
+        if loc.end_column is not None:
+            # SARIF end columns are exclusive; ours are inclusive.
+            region["endColumn"] = loc.end_column + 1
+        result["locations"] = [
+            {"physicalLocation": {"artifactLocation": {"uri": loc.path}, "region": region}}
+        ]
+    if finding.subject:
+        result["properties"] = {"subject": finding.subject}
+    return result
+
+
+# -- github ---------------------------------------------------------------------------------
+
+_GITHUB_LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def render_github(report: Report, catalog: Catalog, verbose: bool = False) -> str:
+    lines = []
+    for finding in sort_findings(report.findings):
+        props = []
+        loc = finding.location
+        if loc is not None:
+            props.append(f"file={_escape_property(loc.path)}")
+            props.append(f"line={loc.line}")
+            props.append(f"col={loc.column}")
+            if loc.end_line is not None:
+                props.append(f"endLine={loc.end_line}")
+            if loc.end_column is not None:
+                props.append(f"endColumn={loc.end_column}")
+        props.append(f"title={_escape_property(finding.code)}")
+        text = finding.message + (f" {finding.help}" if finding.help else "")
+        level = _GITHUB_LEVELS[finding.severity]
+        lines.append(f"::{level} {','.join(props)}::{_escape_data(text)}")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+_RENDERERS: dict[str, Callable[[Report, Catalog, bool], str]] = {
+    "text": render_text,
+    "json": render_json,
+    "sarif": render_sarif,
+    "github": render_github,
+}

@@ -1,0 +1,97 @@
+"""Settings precedence and validation: defaults < [tool.dbsafe] < DBSAFE_* env < CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbsafe.config import load_settings
+from dbsafe.core import ConfigError, Severity
+
+
+def write_pyproject(directory: Path, body: str) -> Path:
+    path = directory / "pyproject.toml"
+    path.write_text(f"[project]\nname = 'app'\n\n[tool.dbsafe]\n{body}\n", encoding="utf-8")
+    return path
+
+
+def test_defaults_without_any_pyproject(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.fail_on is Severity.WARNING
+    assert settings.format == "text"
+    assert settings.resolved_schema_source == "migrations"
+    assert settings.project_root == tmp_path.resolve()
+
+
+def test_file_is_found_walking_up_and_paths_are_relative_to_it(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'fail-on = "error"\nalembic-config = "db/alembic.ini"')
+    nested = tmp_path / "src" / "pkg"
+    nested.mkdir(parents=True)
+    settings = load_settings(nested, environ={})
+    assert settings.fail_on is Severity.ERROR
+    assert settings.alembic_config == tmp_path.resolve() / "db" / "alembic.ini"
+    assert settings.config_file == tmp_path.resolve() / "pyproject.toml"
+
+
+def test_environment_overrides_file_and_cli_overrides_environment(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'fail-on = "error"\nformat = "json"')
+    env = {"DBSAFE_FAIL_ON": "note", "DBSAFE_FORMAT": "sarif"}
+    from_env = load_settings(tmp_path, environ=env)
+    assert (from_env.fail_on, from_env.format) == (Severity.NOTE, "sarif")
+    from_cli = load_settings(tmp_path, {"format": "github", "fail-on": None}, environ=env)
+    assert (from_cli.fail_on, from_cli.format) == (Severity.NOTE, "github")
+
+
+def test_database_url_makes_the_database_the_default_source(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={"DBSAFE_DATABASE_URL": "postgresql:///x"})
+    assert settings.resolved_schema_source == "database"
+    snap = load_settings(tmp_path, {"snapshot": "s.json"}, environ={})
+    assert snap.resolved_schema_source == "snapshot"
+    explicit = load_settings(tmp_path, {"schema-source": "migrations"},
+                             environ={"DBSAFE_DATABASE_URL": "postgresql:///x"})
+    assert explicit.resolved_schema_source == "migrations"
+
+
+def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
+    pyproject = write_pyproject(tmp_path, 'fail_on = "error"')
+    with pytest.raises(ConfigError) as excinfo:
+        load_settings(tmp_path, environ={})
+    assert "'fail_on'" in str(excinfo.value)
+    assert str(pyproject) in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ('fail-on = "fatal"', "'fail-on' must be one of error, warning, note"),
+        ("source-paths = 3", "'source-paths' must be a list of strings"),
+        ('jobs = "many"', "'jobs' must be a whole number"),
+        ("confirm = 2", "'confirm' must be true or false"),
+        ('[tool.dbsafe.severity]\nDBS302 = "loud"', "'severity.DBS302' must be one of"),
+    ],
+)
+def test_wrong_value_kinds_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:
+    write_pyproject(tmp_path, body)
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
+        load_settings(tmp_path, environ={})
+
+
+def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings(tmp_path, environ={})
+
+
+def test_explicit_config_file_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path, config_file=tmp_path / "nope.toml", environ={})
+
+
+def test_severity_table_and_lists(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'select = ["DBS3"]\nignore = ["DBS304"]\n'
+                              '[tool.dbsafe.severity]\nDBS302 = "warning"')
+    settings = load_settings(tmp_path, environ={})
+    assert settings.select == ("DBS3",)
+    assert settings.ignore == ("DBS304",)
+    assert settings.severity == {"DBS302": Severity.WARNING}
