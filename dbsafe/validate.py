@@ -1,0 +1,1262 @@
+"""Name resolution of application SQL against a schema snapshot (codes DBS3xx).
+
+`resolve(sql, snapshot)` parses one PostgreSQL statement with sqlglot and walks its scopes
+itself: sqlglot's `qualify` stops at the first error, never checks that tables exist and does
+not look at the DML level at all, so it cannot be the validator.
+
+The policy is **unknown means silent**. A reference is reported only when it is provably
+unresolvable: every source it could come from has a fully known column set. Any source dbsafe
+cannot see into (a function it does not know, a table missing from the snapshot, a system
+catalog, a construct it does not model) silences the references that could come from it, and
+the statement's status becomes "not_analysed" when that happened.
+
+Statuses:
+
+* ``analysed``: every reference was checked; the problems (possibly none) are complete.
+* ``not_analysed``: at least one reference could not be checked (reason says why); the
+  problems found elsewhere are still real.
+* ``unparsed``: sqlglot could not parse the statement (or fell back to `exp.Command`).
+* ``ignored``: a statement kind validate does not check: DDL, SET, BEGIN/COMMIT, COPY, DO,
+  CALL, SHOW, VACUUM, LOCK, ... . ``EXPLAIN <statement>`` is resolved as its inner statement.
+
+Offsets: `Problem.start`/`end` are 0-based, inclusive character offsets into `sql`, taken
+from the sqlglot identifier; a quoted identifier's span includes its double quotes.
+
+Temporary tables look like unknown tables (DBS301). Callers that see a `CREATE TEMP TABLE`
+for the name in the same file should drop those findings; this module sees one statement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from dbsafe.core import RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from dbsafe.schema.model import Function, Relation, SchemaSnapshot
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_TABLE = RuleInfo(
+    code="DBS301",
+    name="unknown-table",
+    summary="A statement references a table, view or schema that does not exist.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+UNKNOWN_COLUMN = RuleInfo(
+    code="DBS302",
+    name="unknown-column",
+    summary="A statement references a column that no table in scope has.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+DYNAMIC_SQL = RuleInfo(
+    code="DBS304",
+    name="dynamic-sql-not-validated",
+    summary="SQL built at run time could not be validated against the schema.",
+    default_severity=Severity.NOTE,
+    since="0.1.0",
+)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One provably unresolvable reference in a statement."""
+
+    code: str
+    message: str
+    subject: str
+    start: int
+    end: int
+    suggestions: tuple[str, ...] = ()
+    help: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What resolving one statement found; see the module docstring for the statuses."""
+
+    status: str
+    problems: tuple[Problem, ...] = ()
+    reason: str | None = None
+
+
+ANALYSED = "analysed"
+NOT_ANALYSED = "not_analysed"
+UNPARSED = "unparsed"
+IGNORED = "ignored"
+
+# Schemas whose contents are always there but not in snapshots: known, never checked.
+_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+
+# Unquoted, these are SQL keywords or keyword-functions, never column references; sqlglot
+# parses some of them (`user`, `current_role`, `DEFAULT` in VALUES) as columns.
+_KEYWORD_NAMES = frozenset(
+    """all analyse analyze and any array as asc asymmetric both case cast check collate column
+    constraint create current_catalog current_date current_role current_schema current_time
+    current_timestamp current_user default deferrable desc distinct do else end except false
+    fetch for foreign from grant group having in initially intersect into lateral leading limit
+    localtime localtimestamp not null offset on only or order placing primary references
+    returning select session_user some symmetric system_user table then to trailing true union
+    unique user using variadic when where window with""".split()
+)
+
+# Built-in set-returning functions and the columns a call in FROM produces. `None` marks a
+# function returning a scalar: its one column is named after the alias (or the function).
+# Names a function may also expose are listed generously: an extra name only costs recall.
+_SCALAR = None
+_BUILTIN_SRFS: dict[str, tuple[str, ...] | None] = {
+    "generate_series": _SCALAR,
+    "generate_subscripts": _SCALAR,
+    "regexp_matches": _SCALAR,
+    "regexp_split_to_table": _SCALAR,
+    "string_to_table": _SCALAR,
+    "jsonb_object_keys": _SCALAR,
+    "json_object_keys": _SCALAR,
+    "jsonb_path_query": _SCALAR,
+    "jsonb_array_elements": ("value",),
+    "json_array_elements": ("value",),
+    "jsonb_array_elements_text": ("value",),
+    "json_array_elements_text": ("value",),
+    "jsonb_each": ("key", "value"),
+    "json_each": ("key", "value"),
+    "jsonb_each_text": ("key", "value"),
+    "json_each_text": ("key", "value"),
+}
+# Functions whose columns come only from a column definition list `AS x(a int, ...)`.
+_RECORD_FUNCTIONS = frozenset(
+    {"jsonb_to_record", "jsonb_to_recordset", "json_to_record", "json_to_recordset"}
+)
+# sqlglot turns some built-ins into typed nodes; their PostgreSQL names.
+_FUNC_NAMES: dict[type, str] = {
+    exp.Explode: "unnest",
+    exp.Unnest: "unnest",
+    exp.ExplodingGenerateSeries: "generate_series",
+    exp.GenerateSeries: "generate_series",
+}
+# Output column names PostgreSQL gives common unaliased aggregates.
+_AGGREGATE_NAMES: dict[type, str] = {
+    exp.Count: "count",
+    exp.Sum: "sum",
+    exp.Min: "min",
+    exp.Max: "max",
+    exp.Avg: "avg",
+}
+# Element types of arrays whose `unnest` yields one scalar column.
+_SCALAR_TYPES = frozenset(
+    """text integer bigint smallint numeric uuid boolean date jsonb json real bytea
+    int int2 int4 int8 float4 float8 bool varchar char citext inet cidr name oid""".split()
+) | {
+    "double precision",
+    "character varying",
+    "character",
+    "timestamp with time zone",
+    "timestamp without time zone",
+    "time with time zone",
+    "time without time zone",
+    "timestamptz",
+    "timestamp",
+    "interval",
+}
+
+_UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+# A column list entry that is None stands for a column whose name dbsafe cannot know.
+Columns = tuple[str | None, ...]
+_UNKNOWN: Columns = (None,)
+
+
+def _fold(identifier: exp.Identifier | str) -> str:
+    """The name PostgreSQL sees: quoted names are exact, unquoted fold ASCII to lower case."""
+    if isinstance(identifier, str):
+        return identifier.translate(_UPPER_ASCII)
+    text = identifier.this
+    return text if identifier.quoted else text.translate(_UPPER_ASCII)
+
+
+# -- sources and scopes ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Source:
+    """Something in FROM (or a DML target) that provides columns under an alias."""
+
+    alias: str
+    columns: Columns  # may contain None: then names outside the list may exist
+    label: str  # how messages name it: relation name, CTE or alias
+    subject: str  # prefix of problem subjects, e.g. "public.appointments"
+    relation: Relation | None = None
+    extra: frozenset[str] = frozenset()  # system columns, attribute-notation functions
+    qualified_as: tuple[str, str] | None = None  # (schema, name) when not aliased
+    qualifier_only: bool = False  # RETURNING's `old`/`new`: usable only as `old.col`
+
+    @property
+    def known(self) -> bool:
+        return None not in self.columns
+
+    def has(self, name: str) -> bool:
+        return name in self.columns or name in self.extra
+
+
+@dataclass(slots=True)
+class _Scope:
+    sources: dict[str, _Source] = field(default_factory=dict)
+    parent: _Scope | None = None
+
+    def add(self, source: _Source) -> None:
+        # A duplicate alias is an error PostgreSQL reports itself; keep the first.
+        self.sources.setdefault(source.alias, source)
+
+    def chain(self) -> Iterator[_Scope]:
+        scope: _Scope | None = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+
+@dataclass(slots=True)
+class _Ctes:
+    """CTE names visible at a point, each with its output columns."""
+
+    names: dict[str, Columns] = field(default_factory=dict)
+
+    def child(self) -> _Ctes:
+        return _Ctes(dict(self.names))
+
+
+class _Unsupported(Exception):
+    """A construct dbsafe does not model: the statement is not analysed."""
+
+
+# -- the resolver ------------------------------------------------------------------------
+
+
+class Resolver:
+    """Resolves statements against one snapshot; builds its lookup tables once."""
+
+    def __init__(self, snapshot: SchemaSnapshot) -> None:
+        self.snapshot = snapshot
+        self.search_path = tuple(snapshot.search_path)
+        self.schemas = frozenset(snapshot.schemas) | {r.schema for r in snapshot.relations}
+        self._functions: dict[tuple[str, str], list[Function]] = {}
+        for function in snapshot.functions:
+            self._functions.setdefault((function.schema, function.name), []).append(function)
+        self._row_functions: dict[tuple[str, str], frozenset[str]] = {}
+        self._relation_names = sorted({r.name for r in snapshot.relations})
+
+    # -- catalog lookups ---------------------------------------------------------------
+
+    def functions(self, name: str, schema: str | None) -> list[Function]:
+        schemas = (schema,) if schema is not None else self.search_path
+        found: list[Function] = []
+        for candidate in schemas:
+            found.extend(self._functions.get((candidate, name), ()))
+        return found
+
+    def row_functions(self, relation: Relation) -> frozenset[str]:
+        """Functions callable in attribute notation on a row of `relation` (`p.label`)."""
+        key = (relation.schema, relation.name)
+        cached = self._row_functions.get(key)
+        if cached is None:
+            cached = frozenset(
+                f.name
+                for f in self.snapshot.functions
+                if len(f.input_arguments) == 1
+                and _type_names_relation(f.input_arguments[0].type, relation)
+            )
+            self._row_functions[key] = cached
+        return cached
+
+    def relation_source(self, relation: Relation, alias: str | None) -> _Source:
+        extra = self.row_functions(relation)
+        if relation.has_system_columns:
+            extra = extra | _SYSTEM_COLUMN_SET
+        return _Source(
+            alias=alias or relation.name,
+            columns=tuple(c.name for c in relation.columns),
+            label=relation.name,
+            subject=relation.qualified_name,
+            relation=relation,
+            extra=extra,
+            qualified_as=None if alias else (relation.schema, relation.name),
+        )
+
+    # -- entry point -------------------------------------------------------------------
+
+    def resolve(self, sql: str) -> Resolution:
+        try:
+            statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+        except SqlglotError as exc:
+            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
+        except RecursionError:
+            return Resolution(UNPARSED, reason="statement too deeply nested to parse")
+        if not statements:
+            return Resolution(IGNORED, reason="empty statement")
+        results = [self._resolve_statement(sql, statement, 0) for statement in statements]
+        return _combine(results)
+
+    def _resolve_statement(self, sql: str, statement: exp.Expression, offset: int) -> Resolution:
+        if isinstance(statement, exp.Command):
+            return self._resolve_command(sql, statement)
+        if not isinstance(statement, _CHECKED_STATEMENTS):
+            return Resolution(IGNORED, reason=f"{type(statement).__name__} statements are not checked")
+        run = _Run(self, offset)
+        try:
+            run.statement(statement, None, _Ctes())
+        except _Unsupported as exc:
+            return Resolution(NOT_ANALYSED, tuple(run.problems), reason=str(exc))
+        except RecursionError:
+            return Resolution(NOT_ANALYSED, tuple(run.problems), reason="statement too deeply nested")
+        if run.silenced:
+            return Resolution(NOT_ANALYSED, tuple(run.problems), reason=run.silenced[0])
+        return Resolution(ANALYSED, tuple(run.problems))
+
+    def _resolve_command(self, sql: str, command: exp.Command) -> Resolution:
+        keyword = str(command.this or "").upper()
+        if keyword == "EXPLAIN":
+            return self._resolve_explain(sql)
+        if keyword in _IGNORED_COMMANDS:
+            return Resolution(IGNORED, reason=f"{keyword} statements are not checked")
+        return Resolution(UNPARSED, reason="sqlglot does not understand this statement")
+
+    def _resolve_explain(self, sql: str) -> Resolution:
+        """Resolve the statement after `EXPLAIN [ANALYZE] [VERBOSE] [(options)]`."""
+        offset = _explained_statement_offset(sql)
+        if offset is None:
+            return Resolution(UNPARSED, reason="cannot find the statement EXPLAIN explains")
+        inner = sql[offset:]
+        try:
+            statements = [s for s in sqlglot.parse(inner, read="postgres") if s is not None]
+        except SqlglotError as exc:
+            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
+        if len(statements) != 1 or isinstance(statements[0], exp.Command):
+            return Resolution(UNPARSED, reason="sqlglot does not understand the explained statement")
+        return self._resolve_statement(inner, statements[0], offset)
+
+
+_SYSTEM_COLUMN_SET = frozenset({"tableoid", "cmax", "xmax", "cmin", "xmin", "ctid"})
+
+_CHECKED_STATEMENTS = (
+    exp.Select,
+    exp.SetOperation,
+    exp.Subquery,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Values,
+)
+
+_IGNORED_COMMANDS = frozenset(
+    """DO CALL SHOW VACUUM LOCK LISTEN NOTIFY UNLISTEN GRANT REVOKE COMMENT REINDEX CLUSTER
+    REFRESH DISCARD RESET CHECKPOINT PREPARE EXECUTE DEALLOCATE DECLARE FETCH MOVE CLOSE
+    SECURITY IMPORT LOAD REASSIGN ALTER CREATE DROP SET START SAVEPOINT RELEASE ABORT
+    END""".split()
+)
+
+_EXPLAINABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "VALUES", "TABLE"})
+
+
+def _explained_statement_offset(sql: str) -> int | None:
+    """Offset of the statement inside an EXPLAIN, found with sqlglot's tokenizer."""
+    try:
+        tokens = sqlglot.tokenize(sql, read="postgres")
+    except SqlglotError:
+        return None
+    depth = 0
+    for token in tokens[1:]:
+        if token.token_type == sqlglot.TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == sqlglot.TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and token.text.upper() in _EXPLAINABLE:
+            return token.start
+    return None
+
+
+def _type_names_relation(type_name: str, relation: Relation) -> bool:
+    """Whether an argument type written by format_type() is `relation`'s row type."""
+    parts = [p.strip('"') for p in type_name.split(".")]
+    if parts[-1] != relation.name:
+        return False
+    return len(parts) == 1 or parts[-2] == relation.schema
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _combine(results: list[Resolution]) -> Resolution:
+    if len(results) == 1:
+        return results[0]
+    order = (UNPARSED, NOT_ANALYSED, ANALYSED, IGNORED)
+    status = min((r.status for r in results), key=order.index)
+    problems = tuple(p for r in results for p in r.problems)
+    reason = next((r.reason for r in results if r.status == status), None)
+    return Resolution(status, problems, reason)
+
+
+# -- one statement -----------------------------------------------------------------------
+
+
+class _Run:
+    """State while resolving one statement: problems found, references silenced."""
+
+    def __init__(self, resolver: Resolver, offset: int) -> None:
+        self.r = resolver
+        self.offset = offset
+        self.problems: list[Problem] = []
+        self.silenced: list[str] = []
+
+    def silence(self, reason: str) -> None:
+        if reason not in self.silenced:
+            self.silenced.append(reason)
+
+    # -- statements ----------------------------------------------------------------------
+
+    def statement(self, node: exp.Expression, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        """Resolve any query or DML node; return its output (or RETURNING) columns."""
+        if isinstance(node, exp.Subquery):
+            return self.subquery(node, outer, ctes)
+        if isinstance(node, exp.Select):
+            return self.select(node, outer, ctes)
+        if isinstance(node, exp.SetOperation):
+            return self.set_operation(node, outer, ctes)
+        if isinstance(node, exp.Values):
+            return self.values(node, outer, ctes)
+        if isinstance(node, exp.Insert):
+            return self.insert(node, outer, ctes)
+        if isinstance(node, exp.Update):
+            return self.update(node, outer, ctes)
+        if isinstance(node, exp.Delete):
+            return self.delete(node, outer, ctes)
+        if isinstance(node, exp.Merge):
+            return self.merge(node, outer, ctes)
+        raise _Unsupported(f"{type(node).__name__} is not modelled")
+
+    def subquery(self, node: exp.Subquery, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        columns = self.statement(node.this, outer, ctes)
+        self.order_limit(node, columns, outer, ctes)
+        return columns
+
+    def with_clause(self, node: exp.Expression, outer: _Scope | None, ctes: _Ctes) -> _Ctes:
+        with_ = node.args.get("with_")
+        if not with_:
+            return ctes
+        env = ctes.child()
+        recursive = bool(with_.args.get("recursive"))
+        if recursive:
+            # In WITH RECURSIVE every CTE may name any other; until resolved it is unknown.
+            for cte in with_.expressions:
+                env.names[_fold(cte.args["alias"].this)] = _UNKNOWN
+        for cte in with_.expressions:
+            name = _fold(cte.args["alias"].this)
+            env.names[name] = self.cte(cte, name, outer, env, recursive)
+        search = with_.args.get("search")
+        if search is not None:
+            # SEARCH/CYCLE ... SET col [USING path] add columns to the recursive CTE.
+            added = tuple(
+                _fold(i) for i in (search.expression, search.args.get("using"))
+                if isinstance(i, exp.Identifier)
+            )
+            for cte in with_.expressions:
+                name = _fold(cte.args["alias"].this)
+                env.names[name] = env.names[name] + added
+        return env
+
+    def cte(self, cte: exp.CTE, name: str, outer: _Scope | None, env: _Ctes, recursive: bool) -> Columns:
+        body = cte.this
+        alias_columns = _alias_columns(cte.args["alias"])
+        if recursive and isinstance(body, exp.Union) and not body.args.get("with_"):
+            # The non-recursive term fixes the columns the recursive term sees.
+            left = self.statement(body.this, outer, env)
+            env.names[name] = _rename(left, alias_columns)
+            self.statement(body.expression, outer, env)
+            columns = left
+        else:
+            columns = self.statement(body, outer, env)
+        if isinstance(body, (exp.Insert, exp.Update, exp.Delete, exp.Merge)) and not body.args.get("returning"):
+            columns = _UNKNOWN
+        return _rename(columns, alias_columns)
+
+    def select(self, node: exp.Select, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        scope = _Scope(parent=outer)
+        self.from_clause(node, scope, ctes)
+        outputs = self.select_outputs(node, scope)
+        for projection in node.expressions:
+            self.expression(projection, scope, ctes)
+        for key in ("where", "having", "qualify"):
+            if node.args.get(key) is not None:
+                self.expression(node.args[key], scope, ctes)
+        for window in node.args.get("windows") or ():
+            self.expression(window, scope, ctes)
+        names = frozenset(n for n in outputs if n is not None)
+        group = node.args.get("group")
+        if group is not None:
+            self.items_with_aliases(group, scope, ctes, names, input_first=True)
+        distinct = node.args.get("distinct")
+        if distinct is not None and distinct.args.get("on") is not None:
+            self.items_with_aliases(distinct.args["on"], scope, ctes, names, input_first=False)
+        order = node.args.get("order")
+        if order is not None:
+            self.items_with_aliases(order, scope, ctes, names, input_first=False)
+        for key in ("limit", "offset"):
+            if node.args.get(key) is not None:
+                self.expression(node.args[key], scope, ctes)
+        return outputs
+
+    def set_operation(self, node: exp.SetOperation, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        left = self.statement(node.this, outer, ctes)
+        self.statement(node.expression, outer, ctes)
+        if node.args.get("by_name"):
+            left = _UNKNOWN
+        self.order_limit(node, left, outer, ctes)
+        return left
+
+    def order_limit(self, node: exp.Expression, columns: Columns, outer: _Scope | None, ctes: _Ctes) -> None:
+        """ORDER BY over a set operation or parenthesised query: output names only."""
+        order = node.args.get("order")
+        if order is not None:
+            for item in order.expressions:
+                target = item.this if isinstance(item, exp.Ordered) else item
+                if isinstance(target, exp.Column) and not target.table:
+                    name = _fold(target.this) if isinstance(target.this, exp.Identifier) else None
+                    if name is not None and name not in columns and None not in columns:
+                        self.unknown_output(target, name, columns)
+        scope = _Scope(parent=outer)
+        for key in ("limit", "offset"):
+            if node.args.get(key) is not None:
+                self.expression(node.args[key], scope, ctes)
+
+    def values(self, node: exp.Values, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        scope = _Scope(parent=outer)
+        width = 0
+        for row in node.expressions:
+            self.expression(row, scope, ctes)
+            width = max(width, len(row.expressions) if isinstance(row, exp.Tuple) else 1)
+        return tuple(f"column{i + 1}" for i in range(width))
+
+    # -- FROM ----------------------------------------------------------------------------
+
+    def from_clause(self, node: exp.Expression, scope: _Scope, ctes: _Ctes) -> None:
+        from_ = node.args.get("from_")
+        if from_ is not None:
+            self.add_from_item(from_.this, scope, ctes)
+        for join in node.args.get("joins") or ():
+            before = list(scope.sources.values())
+            source = self.add_from_item(join.this, scope, ctes)
+            if join.args.get("on") is not None:
+                self.expression(join.args["on"], scope, ctes)
+            for identifier in join.args.get("using") or ():
+                self.using_column(identifier, before, source)
+
+    def add_from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
+        source = self.from_item(item, scope, ctes)
+        if source is not None:
+            scope.add(source)
+        return source
+
+    def from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
+        if isinstance(item, exp.Table):
+            if item.args.get("rows_from"):
+                return self.rows_from(item, scope, ctes)
+            if isinstance(item.this, exp.Identifier):
+                return self.table(item, ctes)
+            if isinstance(item.this, exp.Func):
+                return self.function_source(item.this, item, scope, ctes)
+            raise _Unsupported(f"FROM item {item.sql('postgres')[:40]} is not modelled")
+        if isinstance(item, exp.Unnest):
+            return self.function_source(item, item, scope, ctes)
+        if isinstance(item, exp.Lateral):
+            if isinstance(item.this, exp.Func):
+                return self.function_source(item.this, item, scope, ctes)
+            return self.derived(item.this, item.args.get("alias"), scope, scope, ctes)
+        if isinstance(item, exp.Subquery):
+            # Only LATERAL subqueries see their siblings; a plain one sees outer queries.
+            lateral = item.args.get("lateral")
+            return self.derived(item, item.args.get("alias"), scope if lateral else scope.parent, scope, ctes)
+        if isinstance(item, exp.Values):
+            return self.derived(item, item.args.get("alias"), scope.parent, scope, ctes)
+        raise _Unsupported(f"FROM item {type(item).__name__} is not modelled")
+
+    def derived(
+        self, query: exp.Expression, alias: exp.TableAlias | None, outer: _Scope | None,
+        scope: _Scope, ctes: _Ctes,
+    ) -> _Source | None:
+        if isinstance(query, exp.Subquery) and isinstance(query.this, exp.Values):
+            query = query.this
+        body = query
+        if isinstance(query, exp.Values):
+            alias = alias or query.args.get("alias")
+            body = exp.Values(expressions=query.expressions)
+        columns = self.statement(body, outer, ctes)
+        if alias is None or not alias.this:
+            # An unaliased subquery in FROM (PG 16+) can't be named; its columns still
+            # resolve unqualified.
+            name = f"?subquery{len(scope.sources)}"
+            return _Source(name, columns, "subquery", "subquery")
+        name = _fold(alias.this)
+        columns = _rename(columns, _alias_columns(alias))
+        return _Source(name, columns, name, name)
+
+    def rows_from(self, item: exp.Table, scope: _Scope, ctes: _Ctes) -> _Source | None:
+        for function in item.args["rows_from"]:
+            self.expression(function, scope, ctes)
+        alias = item.args.get("alias")
+        if alias is None or not alias.this:
+            self.silence("ROWS FROM without an alias is not modelled")
+            return _Source(f"?rows{len(scope.sources)}", _UNKNOWN, "ROWS FROM", "ROWS FROM")
+        name = _fold(alias.this)
+        columns = _rename(_UNKNOWN, _alias_columns(alias))
+        return _Source(name, columns, name, name)
+
+    def table(self, item: exp.Table, ctes: _Ctes) -> _Source | None:
+        name = _fold(item.this)
+        alias_node = item.args.get("alias")
+        alias = _fold(alias_node.this) if alias_node is not None and alias_node.this else None
+        schema_node = item.args.get("db")
+        if item.args.get("catalog") is not None:
+            self.silence("three-part table names are not checked")
+            return _Source(alias or name, _UNKNOWN, name, name)
+        if schema_node is None and name in ctes.names:
+            columns = _rename(ctes.names[name], _alias_columns(alias_node))
+            return _Source(alias or name, columns, name, name)
+        schema = _fold(schema_node) if schema_node is not None else None
+        relation = self.r.snapshot.find_relation(name, schema)
+        if relation is not None:
+            source = self.r.relation_source(relation, alias)
+            if alias_node is not None and alias_node.columns:
+                source.columns = _rename(source.columns, _alias_columns(alias_node))
+            return source
+        unknown = _Source(alias or name, _UNKNOWN, name, name)
+        if schema is None and name.startswith("pg_"):
+            return unknown  # pg_catalog is searched first; its relations all start with pg_
+        if schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_")):
+            return unknown
+        if schema is not None and schema not in self.r.schemas:
+            # Introspection may read only some schemas (`schemas=[...]`): a schema missing
+            # from the snapshot may well exist, so its tables are unknown, not wrong.
+            self.silence(f"schema `{schema}` is not in the snapshot")
+            return unknown
+        self.unknown_table(item.this, name, schema)
+        return unknown
+
+    def function_source(
+        self, function: exp.Expression, item: exp.Expression, scope: _Scope, ctes: _Ctes
+    ) -> _Source | None:
+        # Functions in FROM are implicitly LATERAL: arguments see earlier FROM items.
+        args = function.expressions if isinstance(function, exp.Unnest) else list(function.iter_expressions())
+        for arg in args:
+            self.expression(arg, scope, ctes)
+        alias_node = item.args.get("alias")
+        alias = _fold(alias_node.this) if alias_node is not None and alias_node.this else None
+        defined = _alias_columns(alias_node)
+        name, schema = _function_name(function, item)
+        ordinality = bool(item.args.get("offset")) if isinstance(item, exp.Unnest) else bool(
+            item.args.get("ordinality")
+        )
+        offset = item.args.get("offset") if isinstance(item, exp.Unnest) else None
+        if isinstance(offset, exp.Identifier):
+            # sqlglot moves the last name of `WITH ORDINALITY AS t(a, n)` into `offset`.
+            defined = defined + (_fold(offset),)
+        if name is None:
+            columns = _UNKNOWN
+        else:
+            columns = self.function_columns(function, name, schema, alias, scope)
+        if ordinality and None not in columns:
+            columns = columns + ("ordinality",)
+        if alias_node is not None and alias_node.columns and isinstance(alias_node.columns[0], exp.ColumnDef):
+            columns = defined  # a column definition list says exactly what comes out
+        else:
+            columns = _rename(columns, defined)
+        source_name = alias or name or f"?function{len(scope.sources)}"
+        if None in columns and not defined:
+            self.silence(f"columns of function `{name}` are unknown")
+        return _Source(source_name, columns, source_name, source_name)
+
+    def function_columns(
+        self, function: exp.Expression, name: str, schema: str | None, alias: str | None,
+        scope: _Scope,
+    ) -> Columns:
+        scalar_name = alias or name
+        builtin = schema in (None, "pg_catalog")
+        if builtin and name == "unnest":
+            args = list(function.expressions) if isinstance(function, exp.Unnest) else [function.this]
+            if len(args) == 1 and self.is_scalar_array(args[0], scope):
+                return (scalar_name,)
+            return _UNKNOWN
+        if builtin and name in _RECORD_FUNCTIONS:
+            return _UNKNOWN  # replaced by the column definition list when there is one
+        user = self.r.functions(name, schema if schema != "pg_catalog" else None) if schema != "pg_catalog" else []
+        if user:
+            return _function_result(user, scalar_name)
+        if builtin and name in _BUILTIN_SRFS:
+            known = _BUILTIN_SRFS[name]
+            if known is None:
+                return (scalar_name,)
+            if len(known) == 1:
+                # A single OUT parameter makes the result scalar: the alias names it.
+                return tuple(dict.fromkeys((scalar_name, *known)))
+            return known
+        return _UNKNOWN
+
+    def is_scalar_array(self, arg: exp.Expression, scope: _Scope) -> bool:
+        """Whether unnest(arg) yields one column: the element type is a known scalar.
+
+        unnest() of an array of a composite type yields the type's fields instead, so an
+        argument whose type dbsafe cannot see makes the function's columns unknown.
+        """
+        if isinstance(arg, exp.Array):
+            return all(not isinstance(e, (exp.Tuple, exp.Struct, exp.Select)) for e in arg.expressions)
+        if isinstance(arg, exp.Cast):
+            return _is_scalar_type(arg.to.sql("postgres").lower().removesuffix("[]"))
+        if isinstance(arg, exp.Column) and isinstance(arg.this, exp.Identifier):
+            type_name = self.column_type(arg, scope)
+            return type_name is not None and type_name.endswith("[]") and _is_scalar_type(type_name[:-2])
+        return False
+
+    def column_type(self, column: exp.Column, scope: _Scope) -> str | None:
+        name = _fold(column.this)
+        if column.table:
+            candidates = [self.find_qualified(column, scope)]
+        else:
+            candidates = []
+            for level in scope.chain():
+                candidates = [s for s in level.sources.values() if s.has(name) or not s.known]
+                if candidates:
+                    break
+        if len(candidates) != 1 or candidates[0] is None or candidates[0].relation is None:
+            return None
+        found = candidates[0].relation.column(name)
+        return found.type if found is not None else None
+
+    # -- DML -----------------------------------------------------------------------------
+
+    def target(self, table: exp.Expression, ctes: _Ctes) -> _Source:
+        if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
+            raise _Unsupported("DML target is not a plain table")
+        source = self.table(table, ctes)
+        assert source is not None
+        return source
+
+    def insert(self, node: exp.Insert, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        this = node.this
+        columns_list = this.expressions if isinstance(this, exp.Schema) else []
+        table = this.this if isinstance(this, exp.Schema) else this
+        target = self.target(table, ctes)
+        for identifier in columns_list:
+            if isinstance(identifier, exp.Identifier):
+                self.target_column(identifier, target)
+        if node.expression is not None:
+            self.statement(node.expression, outer, ctes)
+        conflict = node.args.get("conflict")
+        scope = _Scope(parent=outer)
+        scope.add(target)
+        if conflict is not None:
+            for key in conflict.args.get("conflict_keys") or ():
+                self.expression(key, scope, ctes)
+            excluded = _Source(
+                "excluded", target.columns, "excluded", "excluded", target.relation,
+                target.extra - _SYSTEM_COLUMN_SET,
+            )
+            update_scope = _Scope(parent=outer)
+            update_scope.add(target)
+            update_scope.add(excluded)
+            for assignment in conflict.expressions:
+                self.assignment(assignment, target, update_scope, ctes)
+            if conflict.args.get("where") is not None:
+                self.expression(conflict.args["where"], update_scope, ctes)
+            if conflict.args.get("index_where") is not None:
+                self.expression(conflict.args["index_where"], scope, ctes)
+        return self.returning(node, target, scope, ctes)
+
+    def update(self, node: exp.Update, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        target = self.target(node.this, ctes)
+        scope = _Scope(parent=outer)
+        scope.add(target)
+        self.from_clause(node, scope, ctes)
+        for assignment in node.expressions:
+            self.assignment(assignment, target, scope, ctes)
+        if node.args.get("where") is not None:
+            self.expression(node.args["where"], scope, ctes)
+        return self.returning(node, target, scope, ctes)
+
+    def delete(self, node: exp.Delete, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        target = self.target(node.this, ctes)
+        scope = _Scope(parent=outer)
+        scope.add(target)
+        for item in node.args.get("using") or ():
+            self.add_from_item(item, scope, ctes)
+        if node.args.get("where") is not None:
+            self.expression(node.args["where"], scope, ctes)
+        return self.returning(node, target, scope, ctes)
+
+    def merge(self, node: exp.Merge, outer: _Scope | None, ctes: _Ctes) -> Columns:
+        ctes = self.with_clause(node, outer, ctes)
+        target = self.target(node.this, ctes)
+        scope = _Scope(parent=outer)
+        scope.add(target)
+        self.add_from_item(node.args["using"], scope, ctes)
+        if node.args.get("on") is not None:
+            self.expression(node.args["on"], scope, ctes)
+        whens = node.args.get("whens")
+        for when in whens.expressions if whens is not None else ():
+            if when.args.get("condition") is not None:
+                self.expression(when.args["condition"], scope, ctes)
+            then = when.args.get("then")
+            if isinstance(then, exp.Update):
+                for assignment in then.expressions:
+                    self.assignment(assignment, target, scope, ctes)
+            elif isinstance(then, exp.Insert):
+                names = then.this.expressions if isinstance(then.this, exp.Tuple) else []
+                for column in names:
+                    if isinstance(column, exp.Column) and not column.table:
+                        self.target_column(column.this, target)
+                if then.expression is not None:
+                    self.expression(then.expression, scope, ctes)
+        return self.returning(node, target, scope, ctes)
+
+    def assignment(self, assignment: exp.Expression, target: _Source, scope: _Scope, ctes: _Ctes) -> None:
+        """`SET col = value` or `SET (a, b) = (...)`: targets are columns of the target."""
+        if not isinstance(assignment, exp.EQ):
+            self.expression(assignment, scope, ctes)
+            return
+        left = assignment.this
+        targets = left.expressions if isinstance(left, (exp.Tuple, exp.Paren)) else [left]
+        if isinstance(left, exp.Paren):
+            targets = [left.this]
+        for column in targets:
+            while isinstance(column, exp.Bracket):  # SET tags[1] = ...
+                column = column.this
+            # `SET a.b = ...` assigns a composite field; its checks are not modelled.
+            if isinstance(column, exp.Column) and not column.table and isinstance(column.this, exp.Identifier):
+                self.target_column(column.this, target)
+            elif isinstance(column, exp.Bracket | exp.Column):
+                continue
+            else:
+                self.expression(column, scope, ctes)
+        self.expression(assignment.expression, scope, ctes)
+
+    def target_column(self, identifier: exp.Identifier, target: _Source) -> None:
+        name = _fold(identifier)
+        if not target.known or name in target.columns:
+            if not target.known:
+                self.silence(f"columns of `{target.label}` are unknown")
+            return
+        if name in _SYSTEM_COLUMN_SET and target.relation is not None:
+            return  # assigning a system column fails, but not with "does not exist"
+        self.unknown_column(identifier, name, target, target.columns)
+
+    def returning(self, node: exp.Expression, target: _Source, scope: _Scope, ctes: _Ctes) -> Columns:
+        returning = node.args.get("returning")
+        if returning is None:
+            return ()
+        # PostgreSQL 18 lets RETURNING name the row before and after as `old` and `new`.
+        for alias in ("old", "new"):
+            if alias not in scope.sources:
+                scope.sources[alias] = _Source(
+                    alias, target.columns, target.label, target.subject, target.relation,
+                    target.extra, qualifier_only=True,
+                )
+        outputs = self.outputs(returning.expressions, scope)
+        for item in returning.expressions:
+            self.expression(item, scope, ctes)
+        return outputs
+
+    # -- select lists and output names ---------------------------------------------------
+
+    def select_outputs(self, node: exp.Select, scope: _Scope) -> Columns:
+        return self.outputs(node.expressions, scope)
+
+    def outputs(self, expressions: Iterable[exp.Expression], scope: _Scope) -> Columns:
+        names: list[str | None] = []
+        for item in expressions:
+            if isinstance(item, exp.Alias):
+                names.append(_fold(item.args["alias"]))
+            elif isinstance(item, exp.Star):
+                for source in scope.sources.values():
+                    names.extend(source.columns)
+            elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
+                source = self.find_qualified(item, scope)
+                names.extend(source.columns if source is not None else _UNKNOWN)
+            else:
+                names.append(_output_name(item))
+        return tuple(names)
+
+    def unknown_output(self, column: exp.Column, name: str, columns: Columns) -> None:
+        self.problem(
+            UNKNOWN_COLUMN.code,
+            f"the query has no output column `{name}` to order by",
+            name,
+            column.this,
+            _suggest(name, columns),
+        )
+
+    # -- expressions ---------------------------------------------------------------------
+
+    def items_with_aliases(
+        self, clause: exp.Expression, scope: _Scope, ctes: _Ctes, aliases: frozenset[str],
+        *, input_first: bool,
+    ) -> None:
+        """GROUP BY / ORDER BY / DISTINCT ON: a bare name may be an output column."""
+        for item in clause.iter_expressions():
+            bare = item.this if isinstance(item, exp.Ordered) else item
+            for column in _bare_columns(bare):
+                name = _fold(column.this)
+                if name in aliases and (not input_first or not self.visible(name, scope)):
+                    column.meta["dbsafe_alias"] = True
+            self.expression(item, scope, ctes)
+
+    def visible(self, name: str, scope: _Scope) -> bool:
+        return any(s.has(name) or not s.known for sc in scope.chain() for s in sc.sources.values())
+
+    def expression(self, node: exp.Expression, scope: _Scope, ctes: _Ctes) -> None:
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, exp.Column):
+                self.column(current, scope)
+                continue
+            if isinstance(current, _QUERY_NODES):
+                self.statement(current, scope, ctes)
+                continue
+            if isinstance(current, (exp.DataType, exp.Identifier, exp.Literal, exp.Placeholder, exp.Parameter)):
+                continue
+            if isinstance(current, (exp.Kwarg, exp.PropertyEQ)):
+                stack.append(current.expression)  # `f(name => value)`: name is no column
+                continue
+            if isinstance(current, exp.Dot):
+                stack.append(current.this)  # `(x).field`: the field is not checked
+                continue
+            if isinstance(current, exp.Window):
+                for key in ("this", "partition_by", "order", "spec"):
+                    value = current.args.get(key)
+                    if isinstance(value, list):
+                        stack.extend(value)
+                    elif isinstance(value, exp.Expression) and not isinstance(value, exp.Identifier):
+                        stack.append(value)
+                continue
+            if isinstance(current, exp.Collate):
+                stack.append(current.this)  # COLLATE "C" names a collation
+                continue
+            stack.extend(current.iter_expressions())
+
+    def column(self, column: exp.Column, scope: _Scope) -> None:
+        name_node = column.this
+        if column.meta.get("dbsafe_alias"):
+            return
+        if column.args.get("catalog") is not None:
+            self.silence("four-part column names are not checked")
+            return
+        if not column.table:
+            if isinstance(name_node, exp.Identifier):
+                self.unqualified(name_node, scope)
+            return
+        source = self.find_qualified(column, scope)
+        if source is None:
+            self.missing_qualifier(column, scope)
+            return
+        if isinstance(name_node, exp.Star):
+            return
+        name = _fold(name_node)
+        if source.has(name):
+            return
+        if not source.known:
+            self.silence(f"columns of `{source.label}` are unknown")
+            return
+        self.unknown_column(name_node, name, source, source.columns + tuple(source.extra - _SYSTEM_COLUMN_SET))
+
+    def find_qualified(self, column: exp.Column, scope: _Scope) -> _Source | None:
+        qualifier = _fold(column.args["table"])
+        schema_node = column.args.get("db")
+        schema = _fold(schema_node) if schema_node is not None else None
+        for level in scope.chain():
+            if schema is None:
+                found = level.sources.get(qualifier)
+                if found is not None:
+                    return found
+            else:
+                for source in level.sources.values():
+                    if source.qualified_as == (schema, qualifier):
+                        return source
+                    if source.qualified_as is None and source.alias == qualifier and not source.known:
+                        return source
+        return None
+
+    def unqualified(self, identifier: exp.Identifier, scope: _Scope) -> None:
+        name = _fold(identifier)
+        if not identifier.quoted and name in _KEYWORD_NAMES:
+            return
+        for level in scope.chain():
+            unknown = False
+            for source in level.sources.values():
+                if source.qualifier_only:
+                    continue
+                if source.has(name):
+                    return
+                if not source.known:
+                    unknown = True
+            if unknown:
+                self.silence(f"`{name}` may come from a source whose columns are unknown")
+                return
+        for level in scope.chain():
+            if name in level.sources:
+                return  # a table alias used as a whole-row value
+        sources = [s for level in scope.chain() for s in level.sources.values() if not s.qualifier_only]
+        candidates = tuple(n for s in sources for n in s.columns if n is not None)
+        if len(sources) == 1:
+            self.unknown_column(identifier, name, sources[0], candidates)
+            return
+        self.problem(
+            UNKNOWN_COLUMN.code,
+            _no_column_message(name, sources),
+            name,
+            identifier,
+            _suggest(name, candidates),
+        )
+
+    def using_column(self, identifier: exp.Identifier, left: list[_Source], right: _Source | None) -> None:
+        name = _fold(identifier)
+        if right is not None and right.known and name not in right.columns:
+            self.unknown_column(identifier, name, right, right.columns)
+            return
+        if left and all(s.known for s in left) and not any(name in s.columns for s in left):
+            if len(left) == 1:
+                self.unknown_column(identifier, name, left[0], left[0].columns)
+            else:
+                candidates = tuple(n for s in left for n in s.columns if n is not None)
+                self.problem(UNKNOWN_COLUMN.code, _no_column_message(name, left), name, identifier,
+                             _suggest(name, candidates))
+
+    def missing_qualifier(self, column: exp.Column, scope: _Scope) -> None:
+        qualifier_node = column.args["table"]
+        qualifier = _fold(qualifier_node)
+        if column.args.get("db") is not None:
+            self.silence("schema-qualified column reference to a table not in FROM")
+            return
+        aliases = [a for level in scope.chain() for a in level.sources]
+        if any(a.startswith("?") for a in aliases):
+            self.silence("an unnamed FROM item is in scope")
+            return
+        column_name = column.name if isinstance(column.this, exp.Identifier) else "*"
+        aliased = [
+            s.alias for level in scope.chain() for s in level.sources.values()
+            if s.relation is not None and s.relation.name == qualifier and s.alias != qualifier
+        ]
+        if aliased:
+            help_text = f"Refer to `{qualifier}` by its alias `{aliased[0]}`."
+        else:
+            close = _suggest(qualifier, aliases)
+            help_text = f"Did you mean `{close[0]}`?" if close else "Add the table to FROM or fix the qualifier."
+        self.problems.append(
+            self.make_problem(
+                UNKNOWN_COLUMN.code,
+                f"`{qualifier}` is not a table or alias in scope here, so `{qualifier}.{column_name}` "
+                "cannot be resolved",
+                f"{qualifier}.{column_name}",
+                qualifier_node,
+                tuple(aliased) or _suggest(qualifier, aliases),
+                help_text,
+            )
+        )
+
+    # -- problems ------------------------------------------------------------------------
+
+    def unknown_column(
+        self, identifier: exp.Identifier, name: str, source: _Source, candidates: Iterable[str | None]
+    ) -> None:
+        self.problem(
+            UNKNOWN_COLUMN.code,
+            f"`{source.label}` has no column `{name}`",
+            f"{source.subject}.{name}",
+            identifier,
+            _suggest(name, candidates),
+        )
+
+    def unknown_table(self, identifier: exp.Identifier, name: str, schema: str | None) -> None:
+        schemas = (schema,) if schema is not None else self.r.search_path
+        shown = schema or (self.r.search_path[0] if self.r.search_path else "public")
+        candidates = [r.name for r in self.r.snapshot.relations if r.schema in schemas]
+        self.problem(
+            UNKNOWN_TABLE.code,
+            f"no relation `{name}` in schema `{shown}`" if schema or len(schemas) == 1
+            else f"no relation `{name}` in the search path ({', '.join(schemas)})",
+            f"{shown}.{name}",
+            identifier,
+            _suggest(name, candidates),
+        )
+
+    def problem(
+        self, code: str, message: str, subject: str, identifier: exp.Expression,
+        suggestions: tuple[str, ...],
+    ) -> None:
+        help_text = f"Did you mean `{suggestions[0]}`?" if suggestions else None
+        self.problems.append(self.make_problem(code, message, subject, identifier, suggestions, help_text))
+
+    def make_problem(
+        self, code: str, message: str, subject: str, identifier: exp.Expression,
+        suggestions: tuple[str, ...], help_text: str | None,
+    ) -> Problem:
+        start, end = _span(identifier)
+        return Problem(code, message, subject, start + self.offset, end + self.offset, suggestions, help_text)
+
+
+_QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _span(node: exp.Expression) -> tuple[int, int]:
+    meta = node.meta if isinstance(node, exp.Identifier) else {}
+    if "start" in meta and "end" in meta:
+        return int(meta["start"]), int(meta["end"])
+    for child in node.walk():
+        if isinstance(child, exp.Identifier) and "start" in child.meta:
+            return int(child.meta["start"]), int(child.meta["end"])
+    return 0, 0
+
+
+def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
+    if alias is None:
+        return ()
+    names = []
+    for column in alias.columns:
+        identifier = column.this if isinstance(column, exp.ColumnDef) else column
+        if isinstance(identifier, exp.Identifier):
+            names.append(_fold(identifier))
+    return tuple(names)
+
+
+def _rename(columns: Columns, names: tuple[str, ...]) -> Columns:
+    """Apply a column alias list: the first len(names) columns are renamed."""
+    if not names:
+        return columns
+    if None in columns[: len(names)] and len(columns) <= len(names):
+        return names + (None,) if columns == _UNKNOWN else names
+    if columns == _UNKNOWN:
+        return names + (None,)
+    return names + columns[len(names):]
+
+
+def _output_name(item: exp.Expression) -> str | None:
+    """The column name PostgreSQL gives an unaliased select-list item, when certain."""
+    if isinstance(item, exp.Column) and isinstance(item.this, exp.Identifier):
+        return _fold(item.this)
+    if isinstance(item, exp.Cast) and isinstance(item.this, exp.Column):
+        return _output_name(item.this)
+    for kind, name in _AGGREGATE_NAMES.items():
+        if type(item) is kind:
+            return name
+    if isinstance(item, exp.Anonymous) and isinstance(item.this, str):
+        return _fold(item.this)
+    return None
+
+
+def _function_name(function: exp.Expression, item: exp.Expression) -> tuple[str | None, str | None]:
+    schema_node = item.args.get("db") if isinstance(item, exp.Table) else None
+    schema = _fold(schema_node) if isinstance(schema_node, exp.Identifier) else None
+    if isinstance(function, exp.Anonymous):
+        name = function.this
+        if isinstance(name, exp.Identifier):
+            return _fold(name), schema
+        return (_fold(name) if isinstance(name, str) else None), schema
+    for kind, name in _FUNC_NAMES.items():
+        if type(function) is kind:
+            return name, schema
+    return None, schema
+
+
+def _function_result(functions: list[Function], scalar_name: str) -> Columns:
+    """Columns of a snapshot function called in FROM; overloads must agree."""
+    results = set()
+    for function in functions:
+        if function.result_columns:
+            results.add(tuple(c.name for c in function.result_columns))
+        elif function.returns_composite:
+            results.add(_UNKNOWN)
+        else:
+            results.add((scalar_name,))
+    if len(results) != 1:
+        return _UNKNOWN
+    return results.pop()
+
+
+def _is_scalar_type(type_name: str) -> bool:
+    base = type_name.split("(")[0].strip()
+    return base in _SCALAR_TYPES
+
+
+def _bare_columns(item: exp.Expression) -> Iterator[exp.Column]:
+    """Unqualified columns standing alone in GROUP BY / ORDER BY (also in grouping sets)."""
+    if isinstance(item, exp.Column):
+        if not item.table and isinstance(item.this, exp.Identifier):
+            yield item
+    elif isinstance(item, (exp.Tuple, exp.Paren, exp.GroupingSets, exp.Cube, exp.Rollup)):
+        for child in item.iter_expressions():
+            yield from _bare_columns(child)
+
+
+def _no_column_message(name: str, sources: list[_Source]) -> str:
+    if not sources:
+        return f"no column `{name}`: the query reads no table"
+    labels = ", ".join(f"`{label}`" for label in dict.fromkeys(s.label for s in sources))
+    return f"no table in scope has a column `{name}` (looked in {labels})"
+
+
+def _suggest(name: str, candidates: Iterable[str | None]) -> tuple[str, ...]:
+    unique = sorted({c for c in candidates if c is not None and c != name})
+    folded = {c.lower(): c for c in unique}
+    matches = difflib.get_close_matches(name, unique, n=3, cutoff=0.6)
+    if name.lower() in folded and folded[name.lower()] not in matches:
+        matches.insert(0, folded[name.lower()])  # "DisplayName" for displayname
+    return tuple(matches[:3])
+
+
+# -- public entry point ------------------------------------------------------------------
+
+_CACHE: dict[int, tuple[SchemaSnapshot, Resolver]] = {}
+_CACHE_SIZE = 8
+
+
+def resolver_for(snapshot: SchemaSnapshot) -> Resolver:
+    """A cached `Resolver` for this snapshot object."""
+    cached = _CACHE.get(id(snapshot))
+    if cached is not None and cached[0] is snapshot:
+        return cached[1]
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    resolver = Resolver(snapshot)
+    _CACHE[id(snapshot)] = (snapshot, resolver)
+    return resolver
+
+
+def resolve(sql: str, snapshot: SchemaSnapshot) -> Resolution:
+    """Resolve every table and column reference of one statement against `snapshot`.
+
+    Args:
+        sql: one PostgreSQL statement, optionally ending with `;`. Placeholders
+            (`%s`, `%(name)s`, `:name`, `$1`, `?`) are fine.
+        snapshot: the schema to resolve against.
+
+    Returns:
+        A `Resolution`: its status says how far the statement could be checked, its problems
+        are references that provably do not resolve.
+    """
+    return resolver_for(snapshot).resolve(sql)
