@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from dbsafe.core import Location
+from dbsafe.core import Location, Skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,24 @@ class SqlFragment:
         start, line, column = self.spans[index]
         return (line, column + max(offset - start, 0))
 
+    def sub(self, start: int, end: int) -> SqlFragment:
+        """The fragment for `sql[start:end]`, with its spans rebased (one statement of many).
+
+        >>> f = SqlFragment("a.sql", "SELECT 1; SELECT 2", ((0, 3, 5),))
+        >>> f.sub(10, 18).location(0)
+        Location(path='a.sql', line=3, column=15, end_line=None, end_column=None)
+        """
+        if not self.spans:
+            return replace(self, sql=self.sql[start:end])
+        first = max(bisect.bisect_right(self.spans, (start, float("inf"), float("inf"))) - 1, 0)
+        line, column = self.position(start)
+        spans = [(0, line, column)]
+        for offset, line, column in self.spans[first + 1 :]:
+            if offset >= end:
+                break
+            spans.append((offset - start, line, column))
+        return replace(self, sql=self.sql[start:end], spans=tuple(spans))
+
     def location(self, start: int, end: int | None = None) -> Location:
         """The file `Location` of `sql[start:end + 1]` (`end` inclusive, as sqlglot's meta)."""
         line, column = self.position(start)
@@ -54,3 +72,16 @@ class SqlFragment:
             return Location(self.path, line, column)
         end_line, end_column = self.position(end)
         return Location(self.path, line, column, end_line, end_column)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractResult:
+    """What extracting one file produced: its fragments, and what could not be looked at.
+
+    Bad input (a Python syntax error, a binary or oversized file, invalid UTF-8) is never
+    raised: it becomes a `Skipped` entry so one broken file does not stop a whole run, and
+    `--verbose` can still list it.
+    """
+
+    fragments: tuple[SqlFragment, ...] = ()
+    skipped: tuple[Skipped, ...] = ()

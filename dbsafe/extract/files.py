@@ -1,0 +1,174 @@
+"""Which source files to read, and reading one into fragments without ever raising.
+
+Discovery honours every `.gitignore` from `root` downwards (nested files apply relative to
+their own directory, later and deeper rules win, as in git), whether or not the tree is a
+git work tree: a project copied out of git should not suddenly scan its build output.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pathspec
+
+from dbsafe.core import Location, Skipped
+from dbsafe.extract.fragment import ExtractResult
+from dbsafe.extract.python import sql_in_python
+from dbsafe.extract.sqlfile import split_sql
+
+EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
+# Discovered now so the file list is stable; extracting supabase-js calls comes later.
+SCRIPT_SUFFIXES = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"})
+SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES
+SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "site-packages"}
+)
+DEFAULT_MAX_BYTES = 5_000_000
+
+
+def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) -> list[Path]:
+    """List the source files to extract from, sorted and without duplicates.
+
+    Directories are walked for files with a known suffix, skipping VCS and virtualenv
+    directories (any directory holding `pyvenv.cfg`), `node_modules`, `__pycache__`,
+    `site-packages`, paths ignored by `.gitignore` files and paths matching `exclude`.
+    Files named explicitly are kept even if git ignores them (pre-commit passes staged
+    files by name), unless `exclude` matches them or their suffix is unknown.
+
+    Args:
+        paths: Files and directories to look at.
+        root: Project root; `exclude` patterns and the top `.gitignore` are relative to it.
+        exclude: Gitignore-style patterns relative to `root`.
+
+    Returns:
+        Paths as given joined with what was found under them, sorted.
+    """
+    root = root.resolve()
+    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
+    found: set[Path] = set()
+    for path in paths:
+        if path.is_dir():
+            found.update(_walk(path, root, excluded))
+        elif path.suffix in SUFFIXES and not _matches(excluded, root, path, is_dir=False):
+            found.add(path)
+    return sorted(found)
+
+
+def extract_file(
+    path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ExtractResult:
+    """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
+
+    Args:
+        path: The file.
+        root: Fragment paths are POSIX paths relative to `root` when `path` is under it.
+        max_bytes: Larger files are skipped (generated dumps, vendored bundles).
+
+    Returns:
+        Fragments, or a `Skipped` entry saying why the file was not read.
+    """
+    name = display_path(path, root)
+    where = Location(name, 1)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return _skip(where, f"file is larger than {max_bytes} bytes ({size})")
+        data = path.read_bytes()
+    except OSError as exc:
+        return _skip(where, f"cannot read file: {exc.strerror or exc}")
+    if b"\0" in data:
+        return _skip(where, "binary file")
+    try:
+        # utf-8-sig: a BOM is not a column anyone's editor shows.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return _skip(Location(name, line), f"not valid UTF-8 (byte offset {exc.start})")
+    suffix = path.suffix
+    if suffix == ".sql":
+        return ExtractResult(fragments=tuple(split_sql(text, name)))
+    if suffix == ".py":
+        return sql_in_python(text, name)
+    return ExtractResult()
+
+
+def display_path(path: Path, root: Path) -> str:
+    """`path` relative to `root` with POSIX separators, or as given when outside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _skip(where: Location, reason: str) -> ExtractResult:
+    return ExtractResult(skipped=(Skipped(where, reason),))
+
+
+def _walk(top: Path, root: Path, excluded: pathspec.PathSpec | None) -> list[Path]:
+    top_resolved = top.resolve()
+    # .gitignore files above `top` (up to root) still apply to what is below it.
+    ignores: list[tuple[Path, pathspec.PathSpec]] = []
+    if top_resolved != root and root in top_resolved.parents:
+        for ancestor in reversed([*top_resolved.parents]):
+            if ancestor == root or root in ancestor.parents:
+                _load_gitignore(ancestor, ignores)
+    depth_of: dict[Path, int] = {}
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        current = Path(dirpath)
+        resolved = current.resolve()
+        # Keep only the .gitignore specs of this directory's ancestors.
+        level = depth_of.get(current, len(ignores))
+        del ignores[level:]
+        _load_gitignore(resolved, ignores)
+        keep = []
+        for dirname in sorted(dirnames):
+            child = resolved / dirname
+            if dirname in SKIPPED_DIRS or (child / "pyvenv.cfg").exists():
+                continue
+            if _ignored(ignores, child, is_dir=True) or _matches(excluded, root, child, True):
+                continue
+            keep.append(dirname)
+            depth_of[current / dirname] = len(ignores)
+        dirnames[:] = keep
+        for filename in filenames:
+            if os.path.splitext(filename)[1] not in SUFFIXES:
+                continue
+            child = resolved / filename
+            if _ignored(ignores, child, is_dir=False) or _matches(excluded, root, child, False):
+                continue
+            out.append(current / filename)
+    return out
+
+
+def _load_gitignore(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]]) -> None:
+    gitignore = directory / ".gitignore"
+    if not gitignore.is_file():
+        return
+    try:
+        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return
+    ignores.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
+
+
+def _ignored(ignores: list[tuple[Path, pathspec.PathSpec]], path: Path, *, is_dir: bool) -> bool:
+    """Git's rule: the deepest `.gitignore` with a matching pattern decides."""
+    for directory, spec in reversed(ignores):
+        relative = path.relative_to(directory).as_posix() + ("/" if is_dir else "")
+        result = spec.check_file(relative)
+        if result.include is not None:
+            return result.include
+    return False
+
+
+def _matches(spec: pathspec.PathSpec | None, root: Path, path: Path, is_dir: bool) -> bool:
+    if spec is None:
+        return False
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return spec.match_file(relative + ("/" if is_dir else ""))

@@ -1,0 +1,960 @@
+"""SQL embedded in Python source: string literals passed to database calls, and SQL constants.
+
+Two ways a string becomes a fragment:
+
+* it is the SQL argument of a *sink* call (`cur.execute(...)`, `text(...)`, asyncpg's
+  `fetch(...)`, Django's `raw(...)`, psycopg's `sql.SQL(...)`, ...), directly or through a
+  name bound exactly once to a literal in the same function or at module level;
+* anywhere else (module constants, class attributes, dict values), it is *clearly* a SQL
+  statement. "Clearly" is deliberately strict, because a false positive blocks a merge:
+  see `looks_like_statement`.
+
+Positions come from the source text, not from `ast` alone: `ast` gives one node for an
+implicitly concatenated literal and decodes escapes, so each literal is re-scanned here and
+every decoded character is mapped to its line and (character) column. A decoding that
+does not reproduce `ast`'s value exactly is never trusted: such a literal is reported as
+dynamic rather than given wrong positions.
+
+Dynamic SQL (f-strings, `%`, `.format()`, `+`) becomes a template with holes. A hole that
+provably sits where a *value* goes (`= {x}`, `LIMIT {n}`, `IN ({ids})`, `VALUES ({a}, {b})`,
+inside a quoted SQL string) is replaced by `NULL` (or nothing, inside a string) and the
+statement is validated; any other hole makes the fragment `dynamic`, reported once as
+"not validated".
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from dbsafe.core import Location, Skipped
+from dbsafe.extract.fragment import ExtractResult, SqlFragment
+from dbsafe.extract.sqlfile import statement_bounds
+
+# Calls whose first argument (or sql=/query=/statement= keyword) is a SQL statement.
+SINKS = frozenset(
+    {
+        "execute",
+        "executemany",
+        "executescript",
+        "exec_driver_sql",
+        "text",
+        "read_sql",
+        "read_sql_query",
+        "fetch",
+        "fetchrow",
+        "fetchval",
+        "prepare",
+        "cursor",
+        "raw",
+        "SQL",
+        "mogrify",
+    }
+)
+_SQL_KEYWORDS = ("sql", "query", "statement")
+_PARAM_KEYWORDS = frozenset({"params", "parameters", "vars", "args", "values"})
+
+# Statements a sink may carry. Anything else passed to a call named like a sink
+# (`fetch("https://...")`, `text("created_at desc")`) is not a statement we can validate.
+_STATEMENT_WORDS = frozenset(
+    """select with insert update delete merge values table create alter drop truncate
+    comment grant revoke set reset show explain analyze analyse vacuum lock begin commit
+    rollback savepoint release start end do call refresh reindex cluster listen notify
+    unlisten declare fetch move close prepare execute deallocate discard""".split()
+)
+_NULL = "NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class _Hole:
+    offset: int  # where the hole sits in the template text
+    line: int
+    column: int
+    label: str  # source text of the hole, for the "not validated" reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """Decoded literal text with its spans, and the run-time holes between its pieces."""
+
+    text: str
+    spans: tuple[tuple[int, int, int], ...]
+    holes: tuple[_Hole, ...] = ()
+    problem: str | None = None  # set when the literal could not be mapped exactly
+
+
+def sql_in_python(source: str, path: str) -> ExtractResult:
+    """Find the SQL statements a Python module sends to a database.
+
+    Args:
+        source: The module's text.
+        path: Path recorded in each fragment (repository-relative, POSIX separators).
+
+    Returns:
+        The fragments in source order. A syntax error yields no fragments and one
+        `Skipped` entry at the error's position; nothing is raised.
+
+    Example:
+        >>> result = sql_in_python('cur.execute("SELECT id\\\\n FROM users")', "app.py")
+        >>> [(f.sql, f.location(f.sql.index("users"))) for f in result.fragments]
+        [('SELECT id\\n FROM users', Location(path='app.py', line=1, column=31, \
+end_line=None, end_column=None))]
+    """
+    try:
+        tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in source
+        line = getattr(exc, "lineno", None) or 1
+        column = getattr(exc, "offset", None) or 1
+        message = getattr(exc, "msg", None) or str(exc)
+        return ExtractResult(
+            skipped=(Skipped(Location(path, line, column), f"Python syntax error: {message}"),)
+        )
+    return ExtractResult(fragments=tuple(_Extractor(source, path, tree).run()))
+
+
+class _Extractor:
+    """State for one module: source text, line index, parents and what was taken."""
+
+    def __init__(self, source: str, path: str, tree: ast.Module) -> None:
+        self.source = source
+        self.path = path
+        self.tree = tree
+        self.line_starts = _line_starts(source)
+        self.parents: dict[int, ast.AST] = {}
+        self.taken: set[int] = set()  # ids of nodes already turned into fragments
+        self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
+
+    def run(self) -> list[SqlFragment]:
+        found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
+        calls: list[ast.Call] = []
+        strings: list[ast.expr] = []
+        for node in ast.walk(self.tree):
+            for child in ast.iter_child_nodes(node):
+                self.parents[id(child)] = node
+            if isinstance(node, ast.Call) and _call_name(node) in SINKS:
+                calls.append(node)
+            elif _is_string_expr(node):
+                strings.append(node)
+        for call in calls:
+            arg = _sql_argument(call)
+            if arg is None:
+                continue
+            value = self._resolve(arg)
+            if value is None or id(value) in self.taken:
+                continue
+            self._take(value)
+            fragments = self._fragments(value, sink=call)
+            if fragments:
+                found.append(((value.lineno, value.col_offset), fragments))
+        # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
+        for node in strings:
+            if id(node) in self.taken or self._is_prose_context(node):
+                continue
+            template = self._template(node)
+            if template is None or template.problem or not looks_like_statement(
+                template.text, holes=len(template.holes)
+            ):
+                continue
+            self._take(node)
+            fragments = self._render(template, sink=None)
+            if fragments:
+                found.append(((node.lineno, node.col_offset), fragments))
+        found.sort(key=lambda item: item[0])
+        return [fragment for _, fragments in found for fragment in fragments]
+
+    # -- which nodes -------------------------------------------------------------------
+
+    def _take(self, node: ast.AST) -> None:
+        for child in ast.walk(node):
+            self.taken.add(id(child))
+
+    def _resolve(self, arg: ast.expr) -> ast.expr | None:
+        """The literal expression a sink argument stands for, or None if we cannot see it."""
+        if not isinstance(arg, ast.Name):
+            return arg if _is_string_expr(arg) else None
+        scope = self._scope_of(arg)
+        while True:
+            assigned = self._assignments(scope).get(arg.id)
+            if assigned is not None:
+                if len(assigned) == 1 and _is_string_expr(assigned[0]):
+                    return assigned[0]  # type: ignore[return-value]
+                return None
+            if scope is self.tree:
+                return None
+            scope = self._scope_of(scope)
+
+    def _scope_of(self, node: ast.AST) -> ast.AST:
+        parent = self.parents.get(id(node))
+        while parent is not None and not isinstance(
+            parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)
+        ):
+            parent = self.parents.get(id(parent))
+        return parent if parent is not None else self.tree
+
+    def _assignments(self, scope: ast.AST) -> dict[str, list[ast.AST]]:
+        """Name -> the values stored to it in `scope` (a non-literal store counts too)."""
+        cached = self.scopes.get(id(scope))
+        if cached is not None:
+            return cached
+        stores: dict[str, list[ast.AST]] = {}
+        pending = list(ast.iter_child_nodes(scope))
+        while pending:
+            node = pending.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue  # their bodies are other scopes
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    stores.setdefault(target.id, []).append(node.value)
+                    pending.append(node.value)
+                    continue
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if node.value is not None:
+                    stores.setdefault(node.target.id, []).append(node.value)
+                    pending.append(node.value)
+                continue
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                stores.setdefault(node.id, []).append(node)  # for/with/augmented/... target
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                for name in node.names:
+                    stores.setdefault(name, []).extend((node, node))
+            pending.extend(ast.iter_child_nodes(node))
+        self.scopes[id(scope)] = stores
+        return stores
+
+    def _is_prose_context(self, node: ast.AST) -> bool:
+        """True where a string is a message, not a query: docstrings, logging, errors, help."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Expr):
+            return True  # docstrings and other bare strings are never sent anywhere
+        if isinstance(parent, ast.Dict) and any(key is node for key in parent.keys):
+            return True
+        if isinstance(parent, (ast.Assert, ast.Raise, ast.Compare, ast.JoinedStr)):
+            return True
+        if isinstance(parent, ast.keyword) and parent.arg in _PROSE_KEYWORDS:
+            return True
+        call = self.parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+        if isinstance(call, ast.Call):
+            name = _call_name(call) or ""
+            if name in _PROSE_CALLS or name.endswith(("Error", "Exception", "Warning")):
+                return True
+        return False
+
+    # -- templates ---------------------------------------------------------------------
+
+    def _template(self, node: ast.expr) -> _Template | None:
+        """Decode a string-building expression into text + holes, or None if it is not one."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return self._literal(node)
+        if isinstance(node, ast.JoinedStr):
+            return self._literal(node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            left = node.left
+            if isinstance(left, ast.Constant) and isinstance(left.value, str):
+                template = self._literal(left)
+                return _format_fields(template, _PERCENT_FIELD, percent=True)
+            return None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            parts: list[_Template] = []
+            for operand in _flatten_add(node):
+                if isinstance(operand, (ast.Constant, ast.JoinedStr)) and _is_string_expr(operand):
+                    parts.append(self._literal(operand))
+                else:
+                    line, column = self._position(operand.lineno, operand.col_offset)
+                    label = ast.get_source_segment(self.source, operand) or "?"
+                    parts.append(_Template("", (), (_Hole(0, line, column, label),)))
+            return _concat(parts)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant)
+            and isinstance(node.func.value.value, str)
+        ):
+            return _format_fields(self._literal(node.func.value), _BRACE_FIELD)
+        return None
+
+    def _literal(self, node: ast.Constant | ast.JoinedStr) -> _Template:
+        start = self._offset(node.lineno, node.col_offset)
+        end = self._offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
+        template = _LiteralScanner(self.source, self.line_starts).scan(start, end)
+        if template.problem:
+            return template
+        if isinstance(node, ast.Constant):
+            if template.text != node.value or template.holes:
+                return _unmapped(template)
+            return template
+        expected = [v.value if isinstance(v, ast.Constant) else None for v in node.values]
+        if _signature(template) != expected:
+            return _unmapped(template)
+        return template
+
+    def _fragments(self, node: ast.expr, *, sink: ast.Call) -> list[SqlFragment]:
+        template = self._template(node)
+        if template is None:
+            return []
+        if template.problem:
+            return [self._dynamic(template, template.problem)]
+        if isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
+            sink, template.text
+        ):
+            # DB-API drivers with the pyformat paramstyle (psycopg) read `%%` as `%` when
+            # parameters are passed, so the server sees one `%`.
+            template = _unescape_percent(template)
+        return self._render(template, sink=sink)
+
+    def _render(self, template: _Template, *, sink: ast.Call | None) -> list[SqlFragment]:
+        head = _first_word(template.text, template.holes)
+        if head is None:
+            if sink is not None and template.holes and template.holes[0].offset == 0:
+                return [self._dynamic(template, "the statement is built at run time")]
+            return []
+        if head not in _STATEMENT_WORDS or head == "copy":
+            return []
+        reason, sql, spans = _fill_holes(template)
+        fragment = SqlFragment(self.path, sql, spans, origin="python")
+        if reason is not None:
+            return [SqlFragment(self.path, sql, spans, origin="python", dynamic=reason)]
+        pieces = [fragment.sub(a, b) for a, b in statement_bounds(sql)]
+        return pieces
+
+    def _dynamic(self, template: _Template, reason: str) -> SqlFragment:
+        spans = template.spans or (
+            ((0, template.holes[0].line, template.holes[0].column),) if template.holes else ()
+        )
+        return SqlFragment(self.path, template.text, spans, origin="python", dynamic=reason)
+
+    # -- positions ---------------------------------------------------------------------
+
+    def _offset(self, lineno: int, col_offset: int) -> int:
+        """Absolute character offset of an `ast` position (whose column counts UTF-8 bytes)."""
+        start = self.line_starts[lineno - 1]
+        line_end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.source)
+        line = self.source[start:line_end]
+        if line.isascii():
+            return start + col_offset
+        return start + len(line.encode("utf-8")[:col_offset].decode("utf-8", "replace"))
+
+    def _position(self, lineno: int, col_offset: int) -> tuple[int, int]:
+        offset = self._offset(lineno, col_offset)
+        return lineno, offset - self.line_starts[lineno - 1] + 1
+
+
+# -- decoding literals with positions --------------------------------------------------
+
+
+_PREFIX = re.compile(r"[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")
+_SIMPLE_ESCAPES = {
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+}
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+_OCTAL = frozenset("01234567")
+
+
+class _LiteralScanner:
+    """Re-scans one (possibly implicitly concatenated) string literal from the source."""
+
+    def __init__(self, source: str, line_starts: list[int]) -> None:
+        self.source = source
+        self.line_starts = line_starts
+        self.parts: list[str] = []
+        self.spans: list[tuple[int, int, int]] = []
+        self.holes: list[_Hole] = []
+        self.length = 0
+        self.next_position = (0, 0)  # where the source would continue without a new span
+
+    def scan(self, start: int, end: int) -> _Template:
+        source = self.source
+        pos = start
+        self.line = bisect.bisect_right(self.line_starts, start)
+        self.line_start = self.line_starts[self.line - 1]
+        while pos < end:
+            char = source[pos]
+            if char == "\n":
+                self._newline(pos + 1)
+                pos += 1
+            elif char in " \t\r\f\\(":
+                pos += 1  # space, line continuation or the paren of a parenthesised literal
+            elif char == "#":
+                newline = source.find("\n", pos)
+                pos = end if newline == -1 else newline
+            else:
+                match = _PREFIX.match(source, pos)
+                if match is None:
+                    return _Template("".join(self.parts), (), problem="unexpected source text")
+                prefix = source[pos : match.start(1)].lower()
+                if "b" in prefix:
+                    return _Template("", (), problem="bytes literal")
+                pos = self._body(match.end(), match.group(1), "r" in prefix, "f" in prefix)
+        return _Template("".join(self.parts), tuple(self.spans), tuple(self.holes))
+
+    def _newline(self, line_start: int) -> None:
+        self.line += 1
+        self.line_start = line_start
+
+    def _emit(self, text: str, pos: int) -> None:
+        """Append decoded `text` whose first character comes from source offset `pos`."""
+        position = (self.line, pos - self.line_start + 1)
+        if position != self.next_position:
+            self.spans.append((self.length, *position))
+        self.parts.append(text)
+        self.length += len(text)
+        self.next_position = (position[0], position[1] + len(text))
+
+    def _body(self, pos: int, quote: str, raw: bool, fstring: bool) -> int:
+        source = self.source
+        specials = "\\\n" + quote[0] + ("{}" if fstring else "")
+        triple = len(quote) == 3
+        run_start = pos
+        while True:
+            # Scan a run of ordinary characters; they map one-to-one onto the source.
+            while pos < len(source) and source[pos] not in specials:
+                pos += 1
+            if pos >= len(source):
+                raise_at = pos
+                self._flush(run_start, raise_at)
+                return pos
+            char = source[pos]
+            if char == quote[0] and (not triple or source.startswith(quote, pos)):
+                self._flush(run_start, pos)
+                return pos + len(quote)
+            if char == quote[0]:  # a lone quote inside a triple-quoted string
+                pos += 1
+                continue
+            self._flush(run_start, pos)
+            if char == "\n":
+                self._emit_newline(pos)
+                pos += 1
+            elif char == "\\":
+                pos = self._escape(pos, raw)
+            elif char == "{":
+                if source.startswith("{{", pos):
+                    self._emit("{", pos)
+                    pos += 2
+                else:
+                    pos = self._hole(pos)
+            else:  # "}"
+                self._emit("}", pos)
+                pos += 2 if source.startswith("}}", pos) else 1
+            run_start = pos
+
+    def _flush(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        chunk = self.source[start:end]
+        if "\r" in chunk:
+            # Python reads \r\n inside a literal as \n; map each piece separately.
+            for index, piece in enumerate(chunk.split("\r\n")):
+                if index:
+                    self._emit("\n", start - 1)
+                if piece:
+                    self._emit(piece, start)
+                start += len(piece) + 2
+            return
+        self._emit(chunk, start)
+
+    def _emit_newline(self, pos: int) -> None:
+        self._emit("\n", pos)
+        self._newline(pos + 1)
+
+    def _escape(self, pos: int, raw: bool) -> int:
+        source = self.source
+        nxt = source[pos + 1] if pos + 1 < len(source) else ""
+        if raw:
+            # A raw string keeps the backslash and the character after it, even a quote.
+            self._emit("\\", pos)
+            if nxt == "\n":
+                self._emit_newline(pos + 1)
+            elif nxt:
+                self._emit(nxt, pos + 1)
+            return pos + 2
+        if nxt == "\n":
+            self._newline(pos + 2)
+            return pos + 2
+        if nxt == "\r" and source.startswith("\n", pos + 2):
+            self._newline(pos + 3)
+            return pos + 3
+        if nxt in _SIMPLE_ESCAPES:
+            self._emit(_SIMPLE_ESCAPES[nxt], pos)
+            return pos + 2
+        if nxt in _OCTAL:
+            end = pos + 2
+            while end < pos + 4 and source[end] in _OCTAL:
+                end += 1
+            self._emit(chr(int(source[pos + 1 : end], 8)), pos)
+            return end
+        if nxt in _HEX_ESCAPES:
+            end = pos + 2 + _HEX_ESCAPES[nxt]
+            self._emit(chr(int(source[pos + 2 : end], 16)), pos)
+            return end
+        if nxt == "N" and source.startswith("{", pos + 2):
+            close = source.index("}", pos + 3)
+            self._emit(unicodedata.lookup(source[pos + 3 : close]), pos)
+            return close + 1
+        self._emit("\\", pos)  # unknown escape: Python keeps both characters
+        return pos + 1
+
+    def _hole(self, pos: int) -> int:
+        """Skip an f-string replacement field starting at `{`; record it as a hole."""
+        source = self.source
+        depth = 0
+        index = pos + 1
+        in_spec = False
+        while index < len(source):
+            char = source[index]
+            if char in "'\"" and not in_spec:
+                close = source.find(char, index + 1)
+                index = len(source) if close == -1 else close + 1
+                continue
+            if char in "([{":
+                depth += 1
+            elif char in ")]" and depth:
+                depth -= 1
+            elif char == "}":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char == ":" and depth == 0 and not in_spec:
+                in_spec = True
+            elif char == "\n":
+                self._newline(index + 1)
+            index += 1
+        label = source[pos : index + 1]
+        # The hole's own position was recorded before any newline inside the field.
+        line, column = self._line_col(pos)
+        self.holes.append(_Hole(self.length, line, column, label))
+        self.next_position = (0, 0)
+        return index + 1
+
+    def _line_col(self, pos: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, pos)
+        return line, pos - self.line_starts[line - 1] + 1
+
+
+def _unmapped(template: _Template) -> _Template:
+    return _Template(
+        template.text, template.spans, template.holes, problem="the literal could not be mapped"
+    )
+
+
+def _signature(template: _Template) -> list[str | None]:
+    """Literal runs and holes in order, as `ast.JoinedStr.values` lists them."""
+    out: list[str | None] = []
+    previous = 0
+    for hole in template.holes:
+        if hole.offset > previous:
+            out.append(template.text[previous : hole.offset])
+        out.append(None)
+        previous = hole.offset
+    if len(template.text) > previous:
+        out.append(template.text[previous:])
+    return out
+
+
+# -- holes -----------------------------------------------------------------------------
+
+_PERCENT_FIELD = re.compile(
+    r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]"
+)
+_BRACE_FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+
+
+def _format_fields(template: _Template, pattern: re.Pattern[str], *, percent: bool = False) -> _Template:
+    """Turn `%s`/`{}` format fields of a literal into holes, `%%`/`{{` into one character."""
+    if template.problem:
+        return template
+    positions = _expand(template)
+    text = template.text
+    parts: list[str] = []
+    kept: list[tuple[int, int]] = []
+    holes: list[_Hole] = list(template.holes)
+    new_holes: list[_Hole] = []
+    previous = 0
+    length = 0
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        parts.append(text[previous:start])
+        kept.extend(positions[previous:start])
+        length += start - previous
+        token = match.group()
+        if token in ("%%", "{{", "}}"):
+            parts.append(token[0])
+            kept.append(positions[start])
+            length += 1
+        else:
+            line, column = positions[start]
+            new_holes.append(_Hole(length, line, column, token))
+        previous = end
+    parts.append(text[previous:])
+    kept.extend(positions[previous:])
+    if not new_holes and not percent and len(kept) == len(text):
+        return template
+    holes.extend(new_holes)
+    holes.sort(key=lambda hole: hole.offset)
+    return _Template("".join(parts), _compress(kept), tuple(holes))
+
+
+def _unescape_percent(template: _Template) -> _Template:
+    if "%%" not in template.text:
+        return template
+    positions = _expand(template)
+    parts: list[str] = []
+    kept: list[tuple[int, int]] = []
+    previous = 0
+    for match in re.finditer("%%", template.text):
+        parts.append(template.text[previous : match.start() + 1])
+        kept.extend(positions[previous : match.start() + 1])
+        previous = match.end()
+    parts.append(template.text[previous:])
+    kept.extend(positions[previous:])
+    return _Template("".join(parts), _compress(kept), template.holes)
+
+
+def _expand(template: _Template) -> list[tuple[int, int]]:
+    """Per-character (line, column) of a template's text; used only when rewriting it."""
+    spans = template.spans
+    out: list[tuple[int, int]] = []
+    for index, (offset, line, column) in enumerate(spans):
+        end = spans[index + 1][0] if index + 1 < len(spans) else len(template.text)
+        out.extend((line, column + k) for k in range(end - offset))
+    return out
+
+
+def _compress(positions: Sequence[tuple[int, int]]) -> tuple[tuple[int, int, int], ...]:
+    spans: list[tuple[int, int, int]] = []
+    expected = (0, 0)
+    for offset, (line, column) in enumerate(positions):
+        if (line, column) != expected:
+            spans.append((offset, line, column))
+        expected = (line, column + 1)
+    return tuple(spans)
+
+
+def _concat(parts: Sequence[_Template]) -> _Template:
+    texts: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    holes: list[_Hole] = []
+    length = 0
+    for part in parts:
+        if part.problem:
+            return part
+        texts.append(part.text)
+        spans.extend((offset + length, line, column) for offset, line, column in part.spans)
+        holes.extend(
+            _Hole(hole.offset + length, hole.line, hole.column, hole.label) for hole in part.holes
+        )
+        length += len(part.text)
+    return _Template("".join(texts), tuple(spans), tuple(holes))
+
+
+_SENTINEL = "\x00"
+_WORD_CHARS = re.compile(r"[\w$]")
+_VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
+_VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})
+_VALUE_LISTS = frozenset({"VALUES", "IN", "ANY", "ALL"})
+_TOKEN = re.compile(
+    r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
+    r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
+    r"|(?P<op><>|!=|<=|>=|\|\||::|[^\s\w])|(?P<other>\w+)",
+    re.DOTALL,
+)
+
+
+def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
+    """For each hole offset: None if it takes a value, else why it cannot be validated.
+
+    Holes inside a quoted SQL string or a comment are content, marked "string"/"comment".
+    """
+    marked = _mark(text, offsets)
+    kinds: list[str | None] = []
+    previous: list[str] = []  # significant tokens so far, upper-cased words
+    stack: list[str] = [""]  # per parenthesis depth: what opened it
+    last_keyword: list[str] = [""]
+    pos = 0
+    while pos < len(marked):
+        match = _TOKEN.match(marked, pos)
+        assert match is not None  # every character matches some alternative
+        kind = match.lastgroup
+        token = match.group()
+        pos = match.end()
+        if kind in ("space",):
+            continue
+        if kind == "comment":
+            kinds.extend("comment" for _ in range(token.count(_SENTINEL)))
+            continue
+        if kind == "quote":
+            count = token.count(_SENTINEL)
+            if count:
+                reason = "string" if token[0] == "'" else "inside a quoted identifier"
+                kinds.extend(reason for _ in range(count))
+            previous.append("'")
+            continue
+        if kind == "dollar":
+            close = marked.find(token, pos)
+            close = len(marked) if close == -1 else close
+            kinds.extend("string" for _ in range(marked.count(_SENTINEL, pos, close)))
+            pos = close + len(token)
+            previous.append("'")
+            continue
+        if kind == "hole":
+            kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
+            previous.append(_SENTINEL)
+            continue
+        upper = token.upper()
+        if kind == "word":
+            last_keyword[-1] = upper
+        elif token == "(":
+            opener = previous[-1] if previous else ""
+            if opener == ",":
+                opener = last_keyword[-1]
+            stack.append(opener)
+            last_keyword.append("")
+        elif token == ")" and len(stack) > 1:
+            stack.pop()
+            last_keyword.pop()
+        previous.append(upper)
+    return kinds
+
+
+def _hole_kind(
+    marked: str, at: int, previous: list[str], stack: list[str], last_keyword: list[str]
+) -> str | None:
+    before = marked[at - 1] if at else ""
+    after = marked[at + 1] if at + 1 < len(marked) else ""
+    if (before and _WORD_CHARS.match(before)) or before in ('.', '"'):
+        return "part of a name"
+    if (after and _WORD_CHARS.match(after)) or after in (".", "(", '"', "[", _SENTINEL):
+        return "part of a name"
+    prev = previous[-1] if previous else ""
+    if prev in _VALUE_OPERATORS or prev in _VALUE_KEYWORDS:
+        return None
+    if prev == "AND" and len(previous) >= 3 and previous[-3] == "BETWEEN":
+        return None
+    if prev in ("(", ",") and stack[-1] in _VALUE_LISTS:
+        return None
+    where = f"after {prev}" if prev else "at the start"
+    return f"not in a value position ({where})"
+
+
+def _mark(text: str, offsets: Sequence[int]) -> str:
+    parts: list[str] = []
+    previous = 0
+    for offset in offsets:
+        parts.append(text[previous:offset])
+        parts.append(_SENTINEL)
+        previous = offset
+    parts.append(text[previous:])
+    return "".join(parts)
+
+
+def _fill_holes(template: _Template) -> tuple[str | None, str, tuple[tuple[int, int, int], ...]]:
+    """Render a template as SQL; the reason it is dynamic, if any hole is not a value."""
+    if not template.holes:
+        return None, template.text, template.spans
+    if _SENTINEL in template.text:
+        return "the statement is built at run time", template.text, template.spans
+    kinds = _classify(template.text, [hole.offset for hole in template.holes])
+    reason = None
+    for hole, kind in zip(template.holes, kinds):
+        if kind not in (None, "string", "comment"):
+            label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
+            reason = f"`{label}` is {kind}"
+            break
+    texts: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    length = 0
+    previous = 0
+    for hole, kind in [*zip(template.holes, kinds), (None, None)]:
+        stop = len(template.text) if hole is None else hole.offset
+        if stop > previous:
+            for offset, line, column in _slice_spans(template.spans, previous, stop):
+                spans.append((offset + length, line, column))
+            texts.append(template.text[previous:stop])
+            length += stop - previous
+        previous = stop
+        if hole is not None and kind not in ("string", "comment"):
+            # A value hole becomes NULL, mapped to where the hole starts in the source.
+            spans.append((length, hole.line, hole.column))
+            texts.append(_NULL)
+            length += len(_NULL)
+    return reason, "".join(texts), tuple(spans)
+
+
+def _slice_spans(
+    spans: tuple[tuple[int, int, int], ...], start: int, end: int
+) -> Iterator[tuple[int, int, int]]:
+    """The spans of `text[start:end]`, offsets relative to `start`."""
+    index = max(bisect.bisect_right(spans, (start, float("inf"), float("inf"))) - 1, 0)
+    offset, line, column = spans[index]
+    yield (0, line, column + start - offset)
+    for offset, line, column in spans[index + 1 :]:
+        if offset >= end:
+            break
+        yield (offset - start, line, column)
+
+
+# -- heuristics ------------------------------------------------------------------------
+
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
+_HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[A-Za-z_]+")
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_SECOND_KEYWORD = {
+    "select": ("from",),
+    "insert": ("into",),
+    "update": ("set",),
+    "delete": ("from",),
+    "merge": ("using",),
+    "with": ("select", "insert", "update", "delete"),
+}
+# Words that occur in English sentences but never as bare SQL words in DML.
+_PROSE_WORDS = frozenset(
+    """the your you please this these those an we our my was were will would should could
+    cannot can't there here have been it its i me click choose""".split()
+)
+_STRUCTURE = re.compile(r"[*,=();\n]|%s|%\(|\$\d|:[A-Za-z_]|\?")
+_PROSE_CALLS = frozenset(
+    """print _ gettext ngettext pgettext gettext_lazy ugettext ugettext_lazy lazy_gettext
+    debug info warning warn error exception critical log echo secho write flash""".split()
+)
+_PROSE_KEYWORDS = frozenset(
+    """help help_text description msg message label title doc summary hint prompt
+    verbose_name placeholder tooltip""".split()
+)
+
+
+def looks_like_statement(text: str, *, holes: int = 0) -> bool:
+    """True only when a string is unmistakably a DML statement, not English.
+
+    Conservative on purpose: the first word must be SELECT/WITH/INSERT/UPDATE/DELETE/MERGE
+    in upper or lower case (not "Select ..."), followed by its companion keyword in the same
+    case (FROM, INTO, SET, USING; a query after WITH); the text must not read as a
+    sentence (English function words, a final full stop); and lower-case SQL must show
+    some SQL punctuation, since "delete from cache" is as likely a message as a query.
+
+    Example:
+        >>> looks_like_statement("SELECT id FROM users WHERE id = %s")
+        True
+        >>> looks_like_statement("Select a file from the list")
+        False
+        >>> looks_like_statement("select the rows from the table")
+        False
+        >>> looks_like_statement("delete from cache")
+        False
+    """
+    start = _LEADING.match(text).end()  # type: ignore[union-attr]
+    head = _HEAD.match(text, start)
+    if head is None:
+        return False
+    keyword = head.group(1)
+    upper = keyword.isupper()
+    if not (upper or keyword.islower()):
+        return False
+    body = _QUOTED.sub("''", text[start:])
+    words = _WORDS.findall(body)
+    companions = _SECOND_KEYWORD[keyword.lower()]
+    if not any(
+        word.lower() in companions and (word.isupper() if upper else word.islower())
+        for word in words[1:]
+    ):
+        return False
+    if keyword.lower() == "with" and not any(word.lower() == "as" for word in words):
+        return False
+    if any(word.lower() in _PROSE_WORDS for word in words):
+        return False
+    stripped = body.rstrip()
+    if stripped.endswith((".", "!")) or re.search(r"[A-Za-z]\?$", stripped):
+        return False
+    if not upper and not holes and not _STRUCTURE.search(body):
+        return False
+    return True
+
+
+def _first_word(text: str, holes: Sequence[_Hole]) -> str | None:
+    """Lower-cased first SQL word of a template, or None if a hole or nothing comes first."""
+    start = _LEADING.match(text).end()  # type: ignore[union-attr]
+    if holes and holes[0].offset <= start:
+        return None
+    match = _FIRST_WORD.match(text, start)
+    return match.group().lower() if match else None
+
+
+def _pyformat_with_params(call: ast.Call, text: str) -> bool:
+    has_params = len(call.args) >= 2 or any(kw.arg in _PARAM_KEYWORDS for kw in call.keywords)
+    return has_params and ("%s" in text or "%(" in text)
+
+
+# -- small ast helpers -----------------------------------------------------------------
+
+
+def _call_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+def _sql_argument(call: ast.Call) -> ast.expr | None:
+    for keyword in call.keywords:
+        if keyword.arg in _SQL_KEYWORDS:
+            return keyword.value
+    if call.args and not isinstance(call.args[0], ast.Starred):
+        return call.args[0]
+    return None
+
+
+def _is_string_expr(node: ast.AST) -> bool:
+    """A literal string, or string building whose pieces include a literal."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str)
+    if isinstance(node, ast.JoinedStr):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        return isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return any(
+            isinstance(part, ast.JoinedStr)
+            or (isinstance(part, ast.Constant) and isinstance(part.value, str))
+            for part in _flatten_add(node)
+        )
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        value = node.func.value
+        return (
+            node.func.attr == "format"
+            and isinstance(value, ast.Constant)
+            and isinstance(value.value, str)
+        )
+    return False
+
+
+def _flatten_add(node: ast.expr) -> Iterator[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        yield from _flatten_add(node.left)
+        yield from _flatten_add(node.right)
+    else:
+        yield node
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    newline = text.find("\n")
+    while newline != -1:
+        starts.append(newline + 1)
+        newline = text.find("\n", newline + 1)
+    return starts

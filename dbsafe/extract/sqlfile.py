@@ -1,0 +1,273 @@
+"""Statements in `.sql` files: split a script the way psql would, keeping exact positions.
+
+The splitter is a small hand-written scanner rather than sqlglot's tokenizer, because a
+`.sql` file is a *psql script*, not just SQL: it may hold meta-commands (`\\set`, `\\i`)
+and `COPY ... FROM stdin` data, neither of which is SQL, and a tokenizer stops at the first
+character it does not understand, losing the rest of the file. Splitting only needs to
+know where strings, identifiers, comments and dollar-quoted bodies begin and end, which is
+what this scanner tracks; it never interprets the statements. The few compiled patterns
+below match single tokens (a word, a dollar-quote tag, the inside of an `E'...'` string)
+at a known position; they are lexer primitives, not regexes over SQL.
+
+The rules follow psql's own lexer (`psqlscan.l`): a `;` ends a statement only outside
+parentheses, and inside `CREATE [OR REPLACE] FUNCTION|PROCEDURE` it only ends one once
+every `BEGIN` (`BEGIN ATOMIC` bodies, PostgreSQL 14+) is closed by its `END`, counting
+`CASE ... END` pairs inside such a body.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+
+from dbsafe.extract.fragment import SqlFragment
+
+_WORD = re.compile(r"[A-Za-z_\u0080-\U0010ffff][\w$\u0080-\U0010ffff]*")
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\u0080-\U0010ffff][\w\u0080-\U0010ffff]*)?\$")
+# The rest of an E'...' string after its opening quote: backslash escapes anything,
+# including a quote, and '' is a quote too.
+_E_STRING_REST = re.compile(r"(?:[^'\\]|\\.|'')*'", re.DOTALL)
+_COMMENT_DELIMITER = re.compile(r"/\*|\*/")
+_SPACE = " \t\r\f\v"
+_FUNCTION_MARKS = {"create": "c", "or": "o", "replace": "r", "function": "f", "procedure": "p"}
+
+
+def split_sql(text: str, path: str) -> list[SqlFragment]:
+    """Split a psql script into statements, each with a map back to the file.
+
+    Each fragment's `sql` is the statement exactly as written, from its first character
+    that is not blank or comment to its last one before the terminating `;` (exclusive).
+    Comment-only chunks, empty statements, psql meta-command lines and `COPY ... FROM
+    stdin` data are dropped.
+
+    Args:
+        text: The file's content.
+        path: Path recorded in each fragment (repository-relative, POSIX separators).
+
+    Returns:
+        The statements in file order.
+
+    Example:
+        >>> [f.sql for f in split_sql("SELECT ';'; -- done\\n/* x; */ SELECT 2;", "a.sql")]
+        ["SELECT ';'", 'SELECT 2']
+        >>> split_sql("SELECT 1;\\n  SELECT 2", "a.sql")[1].location(7)
+        Location(path='a.sql', line=2, column=10, end_line=None, end_column=None)
+    """
+    line_starts = [0]
+    find = text.find
+    newline = find("\n")
+    while newline != -1:
+        line_starts.append(newline + 1)
+        newline = find("\n", newline + 1)
+    return [
+        _fragment(text, start, end, path, line_starts) for start, end in statement_bounds(text)
+    ]
+
+
+def statement_bounds(text: str) -> Iterator[tuple[int, int]]:
+    """Yield `(start, end)` offsets of each statement in a psql script (`end` exclusive).
+
+    Example:
+        >>> list(statement_bounds("select $$a;b$$; ; select 2"))
+        [(0, 14), (18, 26)]
+    """
+    scanner = _Scanner(text)
+    yield from scanner.run()
+
+
+class _Scanner:
+    """One pass over a script; the state psql's lexer keeps between tokens."""
+
+    __slots__ = (
+        "text",
+        "start",
+        "last_end",
+        "paren_depth",
+        "begin_depth",
+        "marks",
+        "word_count",
+        "first_word",
+        "copy_from",
+        "copy_stdin",
+    )
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start = -1  # first significant character of the current statement
+        self.last_end = -1  # end of the last significant token
+        self.paren_depth = 0
+        self.begin_depth = 0
+        self.marks = ["", "", "", ""]  # psql's CREATE [OR REPLACE] FUNCTION detector
+        self.word_count = 0
+        self.first_word = ""
+        self.copy_from = False
+        self.copy_stdin = False
+
+    def _flush(self) -> tuple[int, int] | None:
+        bounds = (self.start, self.last_end) if self.start >= 0 else None
+        self._reset()
+        return bounds
+
+    def run(self) -> Iterator[tuple[int, int]]:  # noqa: C901 - one flat token switch reads best
+        text = self.text
+        n = len(text)
+        i = 0
+        line_blank = True  # only blanks since the last newline: a backslash starts a meta-command
+        while i < n:
+            c = text[i]
+            if c == "\n":
+                line_blank = True
+                i += 1
+                continue
+            if c in _SPACE:
+                i += 1
+                continue
+            nxt = text[i + 1] if i + 1 < n else ""
+            if c == "-" and nxt == "-":
+                end = text.find("\n", i)
+                i = n if end == -1 else end
+                continue
+            if c == "/" and nxt == "*":
+                i = self._skip_block_comment(i)
+                continue
+            if c == "\\" and line_blank:
+                # psql meta-command: runs to the end of the line and is not SQL. It also
+                # ends the statement being typed, as `\g` and friends do.
+                bounds = self._flush()
+                if bounds:
+                    yield bounds
+                end = text.find("\n", i)
+                i = n if end == -1 else end
+                continue
+            line_blank = False
+            if c == ";" and self.paren_depth == 0 and self.begin_depth == 0:
+                copy_data = self.copy_stdin
+                bounds = self._flush()
+                if bounds:
+                    yield bounds
+                i += 1
+                if copy_data:
+                    i = self._skip_copy_data(i)
+                    line_blank = True
+                continue
+            if self.start < 0:
+                self.start = i
+            if c == "'":
+                i = self._skip_quoted(i, "'")
+            elif c == '"':
+                i = self._skip_quoted(i, '"')
+            elif c == "$":
+                match = _DOLLAR_TAG.match(text, i)
+                if match:
+                    tag = match.group()
+                    end = text.find(tag, match.end())
+                    i = n if end == -1 else end + len(tag)
+                else:
+                    i += 1  # a $1 parameter; its digits follow as ordinary characters
+            elif c == "(":
+                self.paren_depth += 1
+                i += 1
+            elif c == ")":
+                self.paren_depth = max(self.paren_depth - 1, 0)
+                i += 1
+            else:
+                match = _WORD.match(text, i)
+                if match is None:
+                    i += 1
+                else:
+                    i = match.end()
+                    word = match.group()
+                    if len(word) == 1 and word in "eE" and i < n and text[i] == "'":
+                        rest = _E_STRING_REST.match(text, i + 1)
+                        i = n if rest is None else rest.end()
+                    else:
+                        self._word(word.lower())
+            self.last_end = i
+        bounds = self._flush()
+        if bounds:
+            yield bounds
+
+    def _skip_block_comment(self, i: int) -> int:
+        """Offset just past a `/* */` comment starting at `i`; they nest in PostgreSQL."""
+        depth = 0
+        pos = i
+        while True:
+            match = _COMMENT_DELIMITER.search(self.text, pos)
+            if match is None:
+                return len(self.text)
+            depth += 1 if match.group() == "/*" else -1
+            pos = match.end()
+            if depth == 0:
+                return pos
+
+    def _skip_quoted(self, i: int, quote: str) -> int:
+        """Offset just past a quoted string or identifier starting at `i` (doubled quotes)."""
+        text = self.text
+        pos = i + 1
+        while True:
+            end = text.find(quote, pos)
+            if end == -1:
+                return len(text)
+            if text.startswith(quote, end + 1):
+                pos = end + 2
+                continue
+            return end + 1
+
+    def _skip_copy_data(self, i: int) -> int:
+        """Offset of the line after the `\\.` that ends inline `COPY ... FROM stdin` data."""
+        text = self.text
+        n = len(text)
+        end = text.find("\n", i)
+        if end == -1:
+            return n
+        pos = end + 1
+        while pos < n:
+            end = text.find("\n", pos)
+            line_end = n if end == -1 else end
+            if text[pos:line_end].rstrip("\r") == "\\.":
+                return line_end
+            pos = line_end + 1
+        return n
+
+    def _word(self, word: str) -> None:
+        if self.word_count == 0:
+            self.first_word = word
+        if self.word_count < 4:
+            self.marks[self.word_count] = _FUNCTION_MARKS.get(word, "")
+        self.word_count += 1
+        if self.paren_depth:
+            return
+        marks = self.marks
+        if marks[0] == "c" and (
+            marks[1] in ("f", "p") or (marks[1] == "o" and marks[2] == "r" and marks[3] in ("f", "p"))
+        ):
+            if word == "begin":
+                self.begin_depth += 1
+            elif word == "case" and self.begin_depth >= 1:
+                self.begin_depth += 1  # CASE also ends with END inside a body
+            elif word == "end" and self.begin_depth > 0:
+                self.begin_depth -= 1
+        elif self.first_word == "copy":
+            if word == "from":
+                self.copy_from = True
+            elif word == "stdin" and self.copy_from:
+                self.copy_stdin = True
+
+
+def _fragment(
+    text: str, start: int, end: int, path: str, line_starts: list[int]
+) -> SqlFragment:
+    """Cut `text[start:end]` into a fragment with one span per source line."""
+    index = bisect.bisect_right(line_starts, start) - 1
+    line = index + 1
+    spans = [(0, line, start - line_starts[index] + 1)]
+    newline = text.find("\n", start, end)
+    while newline != -1:
+        line += 1
+        spans.append((newline + 1 - start, line, 1))
+        newline = text.find("\n", newline + 1, end)
+    return SqlFragment(path=path, sql=text[start:end], spans=tuple(spans), origin="sql")

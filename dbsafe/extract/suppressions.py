@@ -1,0 +1,177 @@
+"""`dbsafe: ignore[...]` directives in source files, and applying them to findings.
+
+A directive is found by line, in any comment style (`-- dbsafe: ignore[DBS302]` in SQL,
+`# dbsafe: ignore[DBS302]` in Python), so a SQL comment *inside* a Python string also
+works, which is the only way to reach a line in the middle of a triple-quoted query.
+It applies to findings on its own line and on the line below; `ignore-file[...]` in the
+file's leading comment block applies to the whole file. Codes are required; text after
+the bracket is a free-form reason. Suppressions are always resolved against the original
+file at `finding.location`, never against rendered SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+
+from dbsafe.core import Finding, Location, RuleInfo, Severity
+
+UNUSED_SUPPRESSION = RuleInfo(
+    code="DBS002",
+    name="unused-suppression",
+    summary="A `dbsafe: ignore` directive suppresses nothing.",
+    default_severity=Severity.WARNING,
+    since="0.1.0",
+)
+UNKNOWN_SUPPRESSION_CODE = RuleInfo(
+    code="DBS003",
+    name="unknown-suppression-code",
+    summary="A `dbsafe: ignore` directive names a code dbsafe does not have, or none.",
+    default_severity=Severity.WARNING,
+    since="0.1.0",
+)
+RULES = (UNUSED_SUPPRESSION, UNKNOWN_SUPPRESSION_CODE)
+
+_DIRECTIVE = re.compile(r"(?:--|#)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
+_LEADING_COMMENT = re.compile(r"\s*(?:--|#|/\*|\*|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """One `dbsafe: ignore[...]` comment."""
+
+    location: Location  # the `dbsafe:` text, for DBS002/DBS003
+    codes: tuple[str, ...]
+    file_wide: bool
+
+
+@dataclass(slots=True)
+class _Tracked:
+    directive: Directive
+    used: set[str] = field(default_factory=set)
+
+
+def parse_directives(source: str, path: str) -> list[Directive]:
+    """Every directive in a file, in order.
+
+    Example:
+        >>> parse_directives("SELECT 1; -- dbsafe: ignore[DBS301, dbs302] legacy", "a.sql")
+        [Directive(location=Location(path='a.sql', line=1, column=11, end_line=None, \
+end_column=None), codes=('DBS301', 'DBS302'), file_wide=False)]
+    """
+    if "dbsafe:" not in source:
+        return []
+    out: list[Directive] = []
+    leading = True
+    for number, line in enumerate(source.split("\n"), start=1):
+        if leading and not _LEADING_COMMENT.match(line) and not line.startswith("#!"):
+            leading = False
+        if "dbsafe:" not in line:
+            continue
+        for match in _DIRECTIVE.finditer(line):
+            file_wide = match.group(1) == "ignore-file"
+            if file_wide and not leading:
+                continue  # only the leading comment block may hold file-wide directives
+            raw = match.group(2) or ""
+            codes = tuple(code.strip().upper() for code in raw.split(",") if code.strip())
+            location = Location(path, number, match.start() + 1)
+            out.append(Directive(location, codes, file_wide))
+    return out
+
+
+def apply(
+    findings: Sequence[Finding],
+    read_source: Callable[[str], str | None],
+    known_codes: Collection[str],
+    *,
+    scanned_paths: Collection[str] = (),
+    checked_codes: Collection[str] | None = None,
+) -> tuple[Finding, ...]:
+    """Drop suppressed findings; report unused directives and unknown codes.
+
+    Args:
+        findings: What the command found.
+        read_source: Returns a file's text by `Location.path`, or None if unreadable.
+        known_codes: Every code dbsafe has (the catalog), for DBS003.
+        scanned_paths: Every file the command looked at. Unused directives can only be
+            found in files that were read, including those without findings.
+        checked_codes: Codes this run could have reported (after rule selection). A
+            directive for a code outside them is neither used nor unused: `validate`
+            cannot tell whether a lint suppression is stale. Defaults to `known_codes`.
+
+    Returns:
+        The remaining findings in their original order, then DBS003 and DBS002 findings
+        sorted by location.
+    """
+    checked = set(known_codes if checked_codes is None else checked_codes)
+    known = set(known_codes)
+    paths = {f.location.path for f in findings if f.location is not None}
+    paths.update(scanned_paths)
+    tracked: dict[str, list[_Tracked]] = {}
+    for path in sorted(paths):
+        source = read_source(path)
+        if source:
+            tracked[path] = [_Tracked(d) for d in parse_directives(source, path)]
+    kept: list[Finding] = []
+    for finding in findings:
+        if not _suppressed(finding, tracked):
+            kept.append(finding)
+    extra: list[Finding] = []
+    for entries in tracked.values():
+        for entry in entries:
+            extra.extend(_problems(entry, known, checked))
+    extra.sort(key=lambda f: (f.location.path, f.location.line, f.location.column, f.code))  # type: ignore[union-attr]
+    return (*kept, *extra)
+
+
+def _suppressed(finding: Finding, tracked: dict[str, list[_Tracked]]) -> bool:
+    location = finding.location
+    if location is None or finding.code in ("DBS002", "DBS003"):
+        return False
+    hit = False
+    for entry in tracked.get(location.path, ()):
+        directive = entry.directive
+        if finding.code not in directive.codes:
+            continue
+        if directive.file_wide or location.line - directive.location.line in (0, 1):
+            entry.used.add(finding.code)
+            hit = True
+    return hit
+
+
+def _problems(entry: _Tracked, known: set[str], checked: set[str]) -> list[Finding]:
+    directive = entry.directive
+    if not directive.codes:
+        return [
+            Finding(
+                UNKNOWN_SUPPRESSION_CODE.code,
+                "Suppression names no code; blanket ignores are not supported.",
+                UNKNOWN_SUPPRESSION_CODE.default_severity,
+                directive.location,
+                help="List the codes to ignore, e.g. `dbsafe: ignore[DBS301]`.",
+            )
+        ]
+    out = []
+    for code in directive.codes:
+        if code not in known:
+            out.append(
+                Finding(
+                    UNKNOWN_SUPPRESSION_CODE.code,
+                    f"Suppression names unknown code `{code}`.",
+                    UNKNOWN_SUPPRESSION_CODE.default_severity,
+                    directive.location,
+                    help="Fix the code or remove it; `dbsafe --explain CODE` lists codes.",
+                )
+            )
+        elif code in checked and code not in entry.used:
+            out.append(
+                Finding(
+                    UNUSED_SUPPRESSION.code,
+                    f"Suppression of `{code}` matches no finding.",
+                    UNUSED_SUPPRESSION.default_severity,
+                    directive.location,
+                    help="Remove the stale suppression.",
+                )
+            )
+    return out
