@@ -1,0 +1,112 @@
+"""discover() and extract_file(): which files are read, and bad input never raising."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dbsafe.extract.files import discover, extract_file
+
+
+def _write(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def _names(paths: list[Path], root: Path) -> list[str]:
+    return [p.relative_to(root).as_posix() for p in paths]
+
+
+def test_discover_skips_tooling_dirs_gitignored_and_excluded(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            ".gitignore": "build/\n*.gen.sql\n",
+            "app/db.py": "",
+            "app/web.ts": "",
+            "app/README.md": "",
+            "app/sub/.gitignore": "local.sql\n!keep.gen.sql\n",
+            "app/sub/local.sql": "",
+            "app/sub/keep.gen.sql": "",
+            "app/sub/other.gen.sql": "",
+            "build/out.sql": "",
+            "node_modules/x/y.js": "",
+            ".venv/lib/z.py": "",
+            "env/pyvenv.cfg": "",
+            "env/lib/site.py": "",
+            "app/__pycache__/db.py": "",
+            "legacy/old.sql": "",
+            "schema.sql": "",
+        },
+    )
+    found = discover([tmp_path], root=tmp_path, exclude=["legacy/"])
+    assert _names(found, tmp_path) == [
+        "app/db.py",
+        "app/sub/keep.gen.sql",
+        "app/web.ts",
+        "schema.sql",
+    ]
+
+
+def test_explicit_files_bypass_gitignore_but_not_exclude(tmp_path: Path) -> None:
+    _write(tmp_path, {".gitignore": "*.sql\n", "a.sql": "", "b.sql": "", "c.txt": ""})
+    paths = [tmp_path / "b.sql", tmp_path / "a.sql", tmp_path / "c.txt", tmp_path / "a.sql"]
+    found = discover(paths, root=tmp_path, exclude=["b.sql"])
+    assert _names(found, tmp_path) == ["a.sql"]
+
+
+def test_extract_file_dispatches_and_paths_are_root_relative(tmp_path: Path) -> None:
+    _write(tmp_path, {"db/x.sql": "SELECT 1; SELECT 2", "app/q.py": 'c.execute("SELECT a FROM b")'})
+    sql = extract_file(tmp_path / "db/x.sql", root=tmp_path)
+    assert [f.path for f in sql.fragments] == ["db/x.sql", "db/x.sql"]
+    py = extract_file(tmp_path / "app/q.py", root=tmp_path)
+    assert [(f.path, f.origin) for f in py.fragments] == [("app/q.py", "python")]
+
+
+def test_path_outside_root_is_kept_as_given(tmp_path: Path) -> None:
+    _write(tmp_path, {"x.sql": "SELECT 1"})
+    result = extract_file(tmp_path / "x.sql", root=tmp_path / "elsewhere")
+    assert result.fragments[0].path == (tmp_path / "x.sql").as_posix()
+
+
+def test_binary_file_is_skipped(tmp_path: Path) -> None:
+    _write(tmp_path, {"blob.sql": b"SELECT\x00\x01"})
+    result = extract_file(tmp_path / "blob.sql", root=tmp_path)
+    assert result.fragments == () and result.skipped[0].reason == "binary file"
+
+
+def test_invalid_utf8_is_skipped_with_its_line(tmp_path: Path) -> None:
+    _write(tmp_path, {"bad.py": b"x = 1\ny = '\xff'\n"})
+    (skip,) = extract_file(tmp_path / "bad.py", root=tmp_path).skipped
+    assert skip.location.line == 2 and "UTF-8" in skip.reason
+
+
+def test_huge_file_is_skipped_without_reading(tmp_path: Path) -> None:
+    _write(tmp_path, {"dump.sql": "SELECT 1;\n" * 200})
+    (skip,) = extract_file(tmp_path / "dump.sql", root=tmp_path, max_bytes=1000).skipped
+    assert "larger than 1000 bytes" in skip.reason
+
+
+def test_python_syntax_error_is_a_skip(tmp_path: Path) -> None:
+    _write(tmp_path, {"broken.py": "def f(:\n"})
+    result = extract_file(tmp_path / "broken.py", root=tmp_path)
+    assert result.fragments == () and "syntax error" in result.skipped[0].reason
+
+
+def test_missing_file_is_a_skip(tmp_path: Path) -> None:
+    result = extract_file(tmp_path / "gone.sql", root=tmp_path)
+    assert "cannot read" in result.skipped[0].reason
+
+
+def test_bom_is_not_a_column(tmp_path: Path) -> None:
+    _write(tmp_path, {"bom.sql": "\ufeffSELECT 1"})
+    assert extract_file(tmp_path / "bom.sql", root=tmp_path).fragments[0].column == 1
+
+
+def test_script_files_are_listed_but_not_extracted_yet(tmp_path: Path) -> None:
+    _write(tmp_path, {"a.ts": "supabase.from('x').select()"})
+    assert extract_file(tmp_path / "a.ts", root=tmp_path).fragments == ()

@@ -1,0 +1,183 @@
+"""sql_in_python: which strings are SQL, dynamic holes, and exact positions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbsafe.extract.python import looks_like_statement, sql_in_python
+from tests.helpers import assert_snapshot
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SOURCE = (FIXTURES / "queries.py").read_text(encoding="utf-8")
+FRAGMENTS = sql_in_python(SOURCE, "queries.py").fragments
+
+
+def _truth(needle: str) -> tuple[int, int]:
+    offset = SOURCE.index(needle)
+    return SOURCE.count("\n", 0, offset) + 1, offset - (SOURCE.rfind("\n", 0, offset) + 1) + 1
+
+
+def _fragment_with(needle: str):
+    matches = [f for f in FRAGMENTS if needle in f.sql]
+    assert len(matches) == 1, f"{needle!r} in {len(matches)} fragments"
+    return matches[0]
+
+
+def test_fragments_snapshot() -> None:
+    lines = [
+        f"{f.line}:{f.column} {'dynamic (' + f.dynamic + ')' if f.dynamic else 'static'}: {f.sql!r}"
+        for f in FRAGMENTS
+    ]
+    assert_snapshot("\n".join(lines) + "\n", FIXTURES / "queries.py.expected")
+
+
+@pytest.mark.parametrize(
+    "needle",
+    [
+        "orders o",
+        "customers",
+        "WHERE active",
+        "escape_table",
+        "raw_table",
+        "unicode_table",
+        "users WHERE",
+        "id FROM sessions",
+        "app_person",
+        "audit_log",
+        "carts WHERE",
+        "value_holes",
+        "LIMIT ",
+        "percent_value",
+        "format_in",
+        "plus_value",
+        "class_attr_table",
+        "expires_at",
+    ],
+)
+def test_identifier_maps_to_its_source_position(needle: str) -> None:
+    needle = needle.rstrip('"')
+    fragment = _fragment_with(needle)
+    offset = fragment.sql.index(needle)
+    location = fragment.location(offset, offset + len(needle) - 1)
+    assert (location.line, location.column) == _truth(needle)
+    assert (location.end_line, location.end_column) == (
+        location.line,
+        location.column + len(needle) - 1,
+    )
+
+
+def test_every_undecoded_character_maps_to_itself() -> None:
+    lines = SOURCE.split("\n")
+    for fragment in FRAGMENTS:
+        if fragment.dynamic:
+            continue
+        for offset, char in enumerate(fragment.sql):
+            line, column = fragment.position(offset)
+            source_char = (lines[line - 1] + "\n")[column - 1]
+            # Escapes map to their backslash, holes to their `{`/`%`.
+            assert source_char == char or source_char in "\\{%+" or char == "N" or char in "UL"
+
+
+def test_escapes_map_to_the_backslash() -> None:
+    fragment = _fragment_with("escape_table")
+    backslash = fragment.sql.index("\\n'")  # `\\n` in the source decodes to `\n`
+    assert fragment.position(backslash) == _truth("\\\\n'")
+    assert fragment.position(backslash + 1) == _truth("\\\\n'")[:1] + (
+        _truth("\\\\n'")[1] + 2,
+    )
+    assert fragment.position(fragment.sql.index('"quoted')) == _truth('\\"quoted')
+    unicode = _fragment_with("unicode_table")
+    assert unicode.position(unicode.sql.index("é")) == _truth("\\u00e9")
+
+
+def test_implicit_concatenation_across_lines() -> None:
+    assert _fragment_with("customers").sql == "SELECT name FROM customers\tWHERE active"
+
+
+def test_percent_percent_is_unescaped_when_parameters_are_passed() -> None:
+    assert "LIKE 'gift%'" in _fragment_with("orders o").sql
+
+
+def test_constant_referenced_by_a_sink_is_extracted_once() -> None:
+    assert sum("orders o" in f.sql for f in FRAGMENTS) == 1
+
+
+def test_value_holes_are_validated_identifier_holes_are_dynamic() -> None:
+    assert _fragment_with("value_holes").dynamic is None
+    assert "name = ''" in _fragment_with("value_holes").sql
+    dynamic = [f.dynamic for f in FRAGMENTS if f.dynamic]
+    assert len(dynamic) == 5
+    assert any("after FROM" in reason for reason in dynamic)
+    assert any("part of a name" in reason for reason in dynamic)
+
+
+@pytest.mark.parametrize(
+    "needle",
+    ["docstring_table", "bytes_table", "logged_table", "refused_table", "example.com"],
+)
+def test_non_sql_strings_are_not_taken(needle: str) -> None:
+    assert not [f for f in FRAGMENTS if needle in f.sql]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Select a file from the list",
+        "select the rows from the table you want to export",
+        "delete from cache",
+        "Update settings from the admin panel.",
+        "UPDATE your profile SET up.",
+        "with care, select from these",
+    ],
+)
+def test_prose_is_not_a_statement(text: str) -> None:
+    assert not looks_like_statement(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT id FROM users",
+        "  -- list\n  select id, name from users where id = %s",
+        "INSERT INTO t (a) VALUES (?)",
+        "UPDATE t SET a = 1",
+        "WITH x AS (SELECT 1) SELECT * FROM x",
+        "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+    ],
+)
+def test_statements_are_recognised(text: str) -> None:
+    assert looks_like_statement(text)
+
+
+def test_syntax_error_is_reported_not_raised() -> None:
+    result = sql_in_python("def broken(:\n    pass\n", "bad.py")
+    assert result.fragments == ()
+    (skip,) = result.skipped
+    assert skip.location.path == "bad.py" and skip.location.line == 1
+    assert "syntax error" in skip.reason
+
+
+def test_non_ascii_columns_count_characters() -> None:
+    source = 'x = "ü"; cur.execute("SELECT ä FROM straße")\n'
+    (fragment,) = sql_in_python(source, "u.py").fragments
+    assert fragment.position(fragment.sql.index("straße")) == (1, source.index("straße") + 1)
+
+
+def test_crlf_triple_quoted_string() -> None:
+    source = 'Q = """\r\nSELECT a\r\n  FROM crlf_table\r\n"""\r\ncur.execute(Q)\r\n'
+    (fragment,) = sql_in_python(source, "c.py").fragments
+    assert fragment.position(fragment.sql.index("crlf_table")) == (3, 8)
+
+
+def test_sink_with_unresolvable_variable_is_skipped() -> None:
+    source = "def f(cur, q):\n    cur.execute(q)\n"
+    assert sql_in_python(source, "v.py").fragments == ()
+
+
+def test_reassigned_variable_is_not_resolved() -> None:
+    source = "def f(cur, x):\n    q = 'SELECT 1 FROM a'\n    if x:\n        q = 'SELECT 2 FROM b'\n    cur.execute(q)\n"
+    # Neither literal is "clearly SQL" on its own in lower-case form... but these are upper:
+    sqls = [f.sql for f in sql_in_python(source, "v.py").fragments]
+    assert sqls == ["SELECT 1 FROM a", "SELECT 2 FROM b"]
