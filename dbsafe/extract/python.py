@@ -299,7 +299,10 @@ class _Extractor:
             return []
         if template.problem:
             return [self._dynamic(template, template.problem)]
-        if isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
+        if _call_name(sink) == "SQL" and isinstance(node, ast.Constant):
+            # psycopg's sql.SQL: `{}` fields are filled with Identifier/Literal objects later.
+            template = _format_fields(template, _BRACE_FIELD)
+        elif isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
             sink, template.text
         ):
             # DB-API drivers with the pyformat paramstyle (psycopg) read `%%` as `%` when
