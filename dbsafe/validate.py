@@ -169,6 +169,16 @@ _SCALAR_TYPES = frozenset(
     "interval",
 }
 
+# Built-ins that take one argument of any row type, so `alias.name` calls them in attribute
+# notation (`s.count` is `count(s)`, PostgreSQL accepts it).
+_ROW_CALLABLE_BUILTINS = frozenset(
+    """count row_to_json to_json to_jsonb json_agg jsonb_agg array_agg num_nulls num_nonnulls
+    pg_column_size pg_typeof concat quote_literal quote_nullable json_build_array
+    jsonb_build_array json_build_object jsonb_build_object hstore jsonb_strip_nulls
+    json_strip_nulls""".split()
+)
+_POLYMORPHIC_TYPES = frozenset({"record", "anyelement", '"any"', "any", "anycompatible", "anynonarray"})
+
 _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 # A column list entry that is None stands for a column whose name dbsafe cannot know.
@@ -199,6 +209,12 @@ class _Source:
     extra: frozenset[str] = frozenset()  # system columns, attribute-notation functions
     qualified_as: tuple[str, str] | None = None  # (schema, name) when not aliased
     qualifier_only: bool = False  # RETURNING's `old`/`new`: usable only as `old.col`
+    reported: bool = False  # an unknown table already reported as DBS301
+
+    @property
+    def silences(self) -> bool:
+        """Whether a reference this source might satisfy goes unchecked for an unknown reason."""
+        return not self.known and not self.reported
 
     @property
     def known(self) -> bool:
@@ -252,7 +268,11 @@ class Resolver:
         for function in snapshot.functions:
             self._functions.setdefault((function.schema, function.name), []).append(function)
         self._row_functions: dict[tuple[str, str], frozenset[str]] = {}
-        self._relation_names = sorted({r.name for r in snapshot.relations})
+        self.row_callable = _ROW_CALLABLE_BUILTINS | {
+            f.name
+            for f in snapshot.functions
+            if len(f.input_arguments) == 1 and f.input_arguments[0].type in _POLYMORPHIC_TYPES
+        }
 
     # -- catalog lookups ---------------------------------------------------------------
 
@@ -370,17 +390,20 @@ _EXPLAINABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "WITH
 def _explained_statement_offset(sql: str) -> int | None:
     """Offset of the statement inside an EXPLAIN, found with sqlglot's tokenizer."""
     try:
-        tokens = sqlglot.tokenize(sql, read="postgres")
+        first = sqlglot.tokenize(sql, read="postgres")
+        # The tokenizer hands back everything after a COMMAND keyword as one string.
+        rest = first[0].end + 1 if first else 0
+        tokens = sqlglot.tokenize(sql[rest:], read="postgres")
     except SqlglotError:
         return None
     depth = 0
-    for token in tokens[1:]:
+    for token in tokens:
         if token.token_type == sqlglot.TokenType.L_PAREN:
             depth += 1
         elif token.token_type == sqlglot.TokenType.R_PAREN:
             depth -= 1
         elif depth == 0 and token.text.upper() in _EXPLAINABLE:
-            return token.start
+            return rest + token.start
     return None
 
 
@@ -652,6 +675,7 @@ class _Run:
             self.silence(f"schema `{schema}` is not in the snapshot")
             return unknown
         self.unknown_table(item.this, name, schema)
+        unknown.reported = True
         return unknown
 
     def function_source(
@@ -856,7 +880,7 @@ class _Run:
     def target_column(self, identifier: exp.Identifier, target: _Source) -> None:
         name = _fold(identifier)
         if not target.known or name in target.columns:
-            if not target.known:
+            if target.silences:
                 self.silence(f"columns of `{target.label}` are unknown")
             return
         if name in _SYSTEM_COLUMN_SET and target.relation is not None:
@@ -975,10 +999,11 @@ class _Run:
         if isinstance(name_node, exp.Star):
             return
         name = _fold(name_node)
-        if source.has(name):
+        if source.has(name) or name in self.r.row_callable:
             return
         if not source.known:
-            self.silence(f"columns of `{source.label}` are unknown")
+            if source.silences:
+                self.silence(f"columns of `{source.label}` are unknown")
             return
         self.unknown_column(name_node, name, source, source.columns + tuple(source.extra - _SYSTEM_COLUMN_SET))
 
@@ -1004,7 +1029,7 @@ class _Run:
         if not identifier.quoted and name in _KEYWORD_NAMES:
             return
         for level in scope.chain():
-            unknown = False
+            unknown = silencing = False
             for source in level.sources.values():
                 if source.qualifier_only:
                     continue
@@ -1012,8 +1037,10 @@ class _Run:
                     return
                 if not source.known:
                     unknown = True
+                    silencing = silencing or source.silences
             if unknown:
-                self.silence(f"`{name}` may come from a source whose columns are unknown")
+                if silencing:
+                    self.silence(f"`{name}` may come from a source whose columns are unknown")
                 return
         for level in scope.chain():
             if name in level.sources:
@@ -1093,13 +1120,17 @@ class _Run:
         schemas = (schema,) if schema is not None else self.r.search_path
         shown = schema or (self.r.search_path[0] if self.r.search_path else "public")
         candidates = [r.name for r in self.r.snapshot.relations if r.schema in schemas]
+        elsewhere = tuple(
+            r.qualified_name for r in self.r.snapshot.relations
+            if r.name == name and r.schema not in schemas
+        )
         self.problem(
             UNKNOWN_TABLE.code,
             f"no relation `{name}` in schema `{shown}`" if schema or len(schemas) == 1
             else f"no relation `{name}` in the search path ({', '.join(schemas)})",
             f"{shown}.{name}",
             identifier,
-            _suggest(name, candidates),
+            (elsewhere + _suggest(name, candidates))[:3],
         )
 
     def problem(

@@ -1,0 +1,150 @@
+"""Resolver behaviour on the shared corpus of PostgreSQL-verified cases and on our own.
+
+`pass` cases are valid PostgreSQL: any problem is a false positive, the worst bug dbsafe can
+have. `flag` cases fail on PostgreSQL with 42703/42P01: dbsafe must report the identifier.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import assert_snapshot
+
+from dbsafe.schema.model import SchemaSnapshot
+from dbsafe.validate import RULES, Problem, Resolution, resolve
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_CASES = Path(__file__).resolve().parents[3] / "shared" / "validate-cases" / "cases.json"
+EXTRA_CASES = FIXTURES / "extra_cases.json"
+
+
+def _load(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+SHARED = _load(SHARED_CASES)
+EXTRA = _load(EXTRA_CASES)
+
+
+@pytest.fixture(scope="module")
+def clinic() -> SchemaSnapshot:
+    return SchemaSnapshot.load(FIXTURES / "clinic_schema.json")
+
+
+def _check(case: dict[str, str], snapshot: SchemaSnapshot) -> None:
+    resolution = resolve(case["sql"], snapshot)
+    if case["expect"] == "pass":
+        assert resolution.problems == (), f"false positive on {case['id']}: {resolution}"
+        return
+    assert resolution.problems, f"missed {case['id']} ({resolution.status}: {resolution.reason})"
+    assert any(_names(p, case["sql"], case["identifier"]) for p in resolution.problems), resolution
+
+
+def _names(problem: Problem, sql: str, identifier: str) -> bool:
+    """The problem's subject names the identifier, and its span covers the offending name."""
+    named = problem.subject == identifier or problem.subject.endswith("." + identifier)
+    text = sql[problem.start : problem.end + 1].strip('"')
+    return named and text.lower() in identifier.lower().split(".")
+
+
+def test_shared_corpus_is_present() -> None:
+    # CI clones shared/ beside the repository; without it this file would test nothing.
+    assert SHARED, f"missing {SHARED_CASES}"
+
+
+@pytest.mark.parametrize("case", SHARED, ids=lambda c: f"{c['id']}-{c['name']}")
+def test_shared_case(case: dict[str, str], clinic: SchemaSnapshot) -> None:
+    _check(case, clinic)
+
+
+@pytest.mark.parametrize("case", EXTRA, ids=lambda c: f"{c['id']}-{c['name']}")
+def test_extra_case(case: dict[str, str], clinic: SchemaSnapshot) -> None:
+    _check(case, clinic)
+
+
+def _statements(text: str) -> list[tuple[int, str]]:
+    """(offset, statement) for each `;`-terminated statement of a fixture, comments skipped."""
+    found: list[tuple[int, str]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("--"):
+            found.append((offset, line.rstrip("\n")))
+        offset += len(line)
+    return found
+
+
+def _render(text: str, snapshot: SchemaSnapshot) -> str:
+    lines = []
+    for offset, statement in _statements(text):
+        resolution = resolve(statement, snapshot)
+        for problem in resolution.problems:
+            line = text.count("\n", 0, offset) + 1
+            column = problem.start + 1
+            lines.append(f"{line}:{column}: {problem.code} {problem.message} [{problem.subject}]")
+            if problem.help:
+                lines.append(f"  help: {problem.help}")
+        if resolution.status != "analysed":
+            line = text.count("\n", 0, offset) + 1
+            lines.append(f"{line}: {resolution.status}: {resolution.reason}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("code", [r.code for r in RULES if r.code in ("DBS301", "DBS302")])
+def test_rule_fixture(code: str, clinic: SchemaSnapshot) -> None:
+    text = (FIXTURES / f"{code}.sql").read_text(encoding="utf-8")
+    violations, _, near_misses = text.partition("-- not flagged")
+    rendered = _render(text, clinic)
+    assert_snapshot(rendered, FIXTURES / f"{code}.expected")
+    # Everything above "-- not flagged" is a violation of this code; nothing below is.
+    for _offset, statement in _statements(violations):
+        assert code in {p.code for p in resolve(statement, clinic).problems}, statement
+    for _offset, statement in _statements(near_misses):
+        assert code not in {p.code for p in resolve(statement, clinic).problems}, statement
+
+
+def test_placeholders_parse(clinic: SchemaSnapshot) -> None:
+    for placeholder in ("%s", "%(name)s", ":name", "$1", "?"):
+        sql = f"SELECT id FROM patients WHERE clinic_id = {placeholder} AND metadata ? 'vip'"
+        assert resolve(sql, clinic) == Resolution("analysed"), placeholder
+
+
+def test_unparsable_statement_is_unparsed_not_a_problem(clinic: SchemaSnapshot) -> None:
+    resolution = resolve("SELECT 1 ORDER BY id USING >", clinic)
+    assert resolution.status == "unparsed" and resolution.problems == ()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["CREATE TABLE x (id int)", "SET search_path = public", "BEGIN", "DO $$ BEGIN END $$",
+     "COPY clinics FROM STDIN", "VACUUM clinics", "CALL p(1)"],
+)
+def test_statements_validate_does_not_check_are_ignored(sql: str, clinic: SchemaSnapshot) -> None:
+    assert resolve(sql, clinic).status == "ignored"
+
+
+def test_unknown_function_source_makes_statement_not_analysed(clinic: SchemaSnapshot) -> None:
+    resolution = resolve("SELECT anything FROM patients p, some_fn(p.id) AS x", clinic)
+    assert resolution.status == "not_analysed" and resolution.problems == ()
+
+
+def test_explain_offsets_point_into_the_whole_statement(clinic: SchemaSnapshot) -> None:
+    sql = "EXPLAIN (ANALYZE) SELECT notez FROM appointments"
+    (problem,) = resolve(sql, clinic).problems
+    assert sql[problem.start : problem.end + 1] == "notez"
+
+
+def test_quoted_identifier_span_includes_quotes(clinic: SchemaSnapshot) -> None:
+    sql = 'SELECT "Full_Name" FROM patients'
+    (problem,) = resolve(sql, clinic).problems
+    assert sql[problem.start : problem.end + 1] == '"Full_Name"'
+    assert problem.suggestions[0] == "full_name"
+
+
+def test_rule_names_are_kebab_case() -> None:
+    assert [r.code for r in RULES] == ["DBS301", "DBS302", "DBS304"]
+    assert all(r.name == r.name.lower() and " " not in r.name for r in RULES)
