@@ -265,7 +265,12 @@ class _Extractor:
                     parts.append(self._literal(operand))
                 else:
                     line, column = self._position(operand.lineno, operand.col_offset)
-                    label = ast.get_source_segment(self.source, operand) or "?"
+                    # Not ast.get_source_segment: it re-splits the whole module per call.
+                    label = self.source[
+                        self._offset(operand.lineno, operand.col_offset) : self._offset(
+                            operand.end_lineno or operand.lineno, operand.end_col_offset or 0
+                        )
+                    ]
                     parts.append(_Template("", (), (_Hole(0, line, column, label),)))
             return _concat(parts)
         if (
@@ -422,11 +427,12 @@ class _LiteralScanner:
         specials = "\\\n" + quote[0] + ("{}" if fstring else "")
         triple = len(quote) == 3
         run_start = pos
+        size = len(source)
         while True:
             # Scan a run of ordinary characters; they map one-to-one onto the source.
-            while pos < len(source) and source[pos] not in specials:
+            while pos < size and source[pos] not in specials:
                 pos += 1
-            if pos >= len(source):
+            if pos >= size:
                 raise_at = pos
                 self._flush(run_start, raise_at)
                 return pos
