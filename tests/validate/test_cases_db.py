@@ -1,0 +1,50 @@
+"""The extra validate cases are checked against PostgreSQL itself, so their labels stay true.
+
+Every `pass` case must PREPARE; every `flag` case must fail with undefined column (42703) or
+undefined table (42P01). Cases with driver placeholders carry a `prepare_sql` twin in `$n`
+form. EXPLAIN cases run (EXPLAIN cannot be prepared); everything runs in a rolled-back
+transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "validate-cases" / "schema.sql"
+CASES = json.loads((FIXTURES / "extra_cases.json").read_text(encoding="utf-8"))
+
+pytestmark = pytest.mark.db
+
+
+def _outcome(conn: psycopg.Connection, sql: str) -> str:
+    sql = sql.rstrip().rstrip(";")
+    statement = sql if sql.upper().startswith("EXPLAIN") else f"PREPARE dbsafe_case AS {sql}"
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute(statement)
+    except psycopg.Error as exc:
+        return exc.sqlstate or "?"
+    finally:
+        conn.execute("DEALLOCATE ALL")
+    return "ok"
+
+
+def test_extra_cases_are_labelled_as_postgresql_sees_them(postgresql: psycopg.Connection) -> None:
+    if not SCHEMA.exists():
+        pytest.skip(f"missing {SCHEMA}")
+    postgresql.prepare_threshold = None  # psycopg's own prepared statements vs DEALLOCATE ALL
+    postgresql.execute(SCHEMA.read_text(encoding="utf-8"))
+    postgresql.commit()
+    postgresql.autocommit = True
+    wrong = []
+    for case in CASES:
+        outcome = _outcome(postgresql, case.get("prepare_sql", case["sql"]))
+        expected = {"ok"} if case["expect"] == "pass" else {"42703", "42P01"}
+        if outcome not in expected:
+            wrong.append(f"{case['id']} {case['name']}: {case['expect']} but PostgreSQL says {outcome}")
+    assert not wrong, "\n".join(wrong)
