@@ -167,8 +167,13 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     else the alembic migrations applied to a throwaway embedded PostgreSQL.
     Exit status: 0 clean, 1 findings at or above --fail-on, 2 dbsafe could not do its job.
     """
-    logging.basicConfig(level=logging.DEBUG if os.environ.get(_DEBUG_ENV) else logging.WARNING,
+    debug = bool(os.environ.get(_DEBUG_ENV))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="dbsafe: %(levelname)s: %(message)s")
+    if not debug:
+        # sqlglot warns for every statement it falls back to parsing as a Command; dbsafe
+        # already counts those as unparsable, so the warnings are noise.
+        logging.getLogger("sqlglot").setLevel(logging.ERROR)
     ctx.obj = CliState(config_path)
 
 

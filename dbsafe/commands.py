@@ -31,7 +31,8 @@ def schema_dump(settings: Settings) -> SchemaSnapshot:
     """The schema from the configured source (database, snapshot or migrations)."""
     from dbsafe.schema.sources import load_schema
 
-    return load_schema(settings).snapshot
+    with load_schema(settings) as source:
+        return source.snapshot
 
 
 def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
@@ -53,10 +54,10 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
     check_codes(settings.select, codes, "select")
     check_codes(settings.ignore, codes, "ignore")
     check_codes(tuple(settings.severity), codes, "severity")
-    source = load_schema(settings)
     if not paths:
         paths = [settings.project_root / p for p in settings.source_paths]
-    report = scan(paths, source, settings, codes)
+    with load_schema(settings) as source:
+        report = scan(paths, source, settings, codes)
     summary = dict(report.summary)
     summary["schema_source"] = source.description
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)

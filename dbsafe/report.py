@@ -78,6 +78,8 @@ def summary_line(report: Report) -> str:
         for key, label in _SUMMARY_LABELS
         if (value := report.summary.get(key)) not in (None, 0)
     ]
+    if report.summary.get("schema_source"):
+        details.append(f"schema: {report.summary['schema_source']}")
     elapsed = report.summary.get("elapsed_seconds")
     if isinstance(elapsed, (int, float)):
         details.append(f"{elapsed:.2f}s")
@@ -90,7 +92,6 @@ _SUMMARY_LABELS = (
     ("statements_not_analysed", "not analysed"),
     ("statements_unparsed", "unparsable"),
     ("files_skipped", "files skipped"),
-    ("schema_source", "schema from"),
 )
 
 

@@ -101,8 +101,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     findings = list(apply_suppressions(
         findings,
         read_source=lambda p: _decode(texts.get(p)),
-        scanned_paths=list(texts),
         known_codes=catalog,
+        scanned_paths=list(texts),
+        checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS3"))],
     ))
     findings = _select(findings, settings)
     counts: Counter = Counter()
@@ -149,6 +150,7 @@ def _select(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
 # -- per-file analysis (runs in worker processes) ---------------------------------------------
 
 _worker_snapshot: SchemaSnapshot | None = None
+_RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
 def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
@@ -180,13 +182,28 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot) -> FileOutcom
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
+    created: frozenset[str] = frozenset()
     for fragment in extracted.fragments:
-        _analyse_fragment(fragment, snapshot, outcome)
+        if not fragment.dynamic:
+            created |= validate_created_relations(fragment.sql)
+        _analyse_fragment(fragment, snapshot, outcome, created)
     return outcome
 
 
+def validate_created_relations(sql: str) -> frozenset[str]:
+    from dbsafe.validate import created_relations
+
+    return created_relations(sql)
+
+
+def _rules_by_code() -> dict[str, RuleInfo]:
+    from dbsafe import validate
+
+    return {info.code: info for info in validate.RULES}
+
+
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
-                      outcome: FileOutcome) -> None:
+                      outcome: FileOutcome, created: frozenset[str] = frozenset()) -> None:
     from dbsafe import validate
 
     outcome.counts["statements"] += 1
@@ -201,13 +218,27 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                  "and add `# dbsafe: ignore[DBS304]` if this is intended.",
         ))
         return
+    global _RULES_BY_CODE
+    if not _RULES_BY_CODE:
+        _RULES_BY_CODE = _rules_by_code()
     resolution = validate.resolve(fragment.sql, snapshot)
+    problems = resolution.problems
+    if created:
+        # A relation this file created earlier (a temp or scratch table) exists at run time
+        # with columns we cannot know: not a finding, and the statement is not analysed.
+        kept = tuple(p for p in problems if not (
+            p.code == validate.UNKNOWN_TABLE.code and p.subject.rsplit(".", 1)[-1] in created))
+        if len(kept) != len(problems):
+            problems = kept
+            resolution = validate.Resolution(
+                validate.NOT_ANALYSED, kept,
+                reason="uses a relation created earlier in this file")
     outcome.counts[f"statements_{resolution.status}"] += 1
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
                                        f"{resolution.status.replace('_', ' ')}: {resolution.reason}"))
-    for problem in resolution.problems:
-        info = validate.RULES_BY_CODE[problem.code]
+    for problem in problems:
+        info = _RULES_BY_CODE[problem.code]
         finding = Finding(
             code=problem.code,
             message=problem.message,
@@ -234,10 +265,9 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     if not pending:
         return
     statements = list(dict.fromkeys(sql for _, _, sql in pending))
-    with source.database() as url:
-        verdicts = dict(zip(statements, confirm(
-            url, statements, lock_timeout=settings.lock_timeout,
-            statement_timeout=settings.statement_timeout)))
+    verdicts = dict(zip(statements, confirm(
+        source.database(), statements, lock_timeout=settings.lock_timeout,
+        statement_timeout=settings.statement_timeout)))
     for outcome, finding, sql in pending:
         verdict = verdicts[sql]
         if not verdict.rejected:

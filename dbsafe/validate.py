@@ -1291,3 +1291,32 @@ def resolve(sql: str, snapshot: SchemaSnapshot) -> Resolution:
         are references that provably do not resolve.
     """
     return resolver_for(snapshot).resolve(sql)
+
+
+def created_relations(sql: str) -> frozenset[str]:
+    """Names of tables and views a `CREATE` statement makes (folded, unqualified).
+
+    Application scripts create temporary or scratch tables and then query them; those names
+    are in no snapshot, so the caller treats them as existing with unknown columns.
+
+    >>> sorted(created_relations("CREATE TEMP TABLE Scratch AS SELECT 1 AS n"))
+    ['scratch']
+    >>> created_relations("SELECT 1")
+    frozenset()
+    """
+    head = sql.lstrip()[:6].upper()
+    if head != "CREATE":
+        return frozenset()
+    try:
+        statements = sqlglot.parse(sql, read="postgres")
+    except (SqlglotError, RecursionError):
+        return frozenset()
+    names = set()
+    for statement in statements:
+        if isinstance(statement, exp.Create) and str(statement.kind or "").upper() in (
+            "TABLE", "VIEW"
+        ):
+            table = statement.this.find(exp.Table) if statement.this else None
+            if table is not None and table.name:
+                names.add(_fold(table.this) if isinstance(table.this, exp.Identifier) else table.name)
+    return frozenset(names)

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbsafe import __version__
@@ -30,29 +30,40 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SchemaSource:
-    """A loaded schema plus, where one can be had, a database to ask PostgreSQL with."""
+    """A loaded schema plus, where one can be had, a database to ask PostgreSQL with.
+
+    Use it as a context manager: a throwaway server started for the migrations stays up
+    until the `with` block ends, so confirming findings does not migrate a second time.
+    """
 
     snapshot: SchemaSnapshot
     description: str  # for the summary: "database postgresql://app:***@db/app", ...
     kind: str  # "database" | "snapshot" | "migrations"
-    database_url: str | None = None  # live database (never printed without redaction)
+    database_url: str | None = None  # live or throwaway database (never printed unredacted)
     alembic_config: Path | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
 
     @property
     def can_confirm(self) -> bool:
         return self.kind in ("database", "migrations")
 
-    @contextlib.contextmanager
-    def database(self) -> Iterator[str]:
-        """A libpq URL of a database with this schema, for PREPARE-based confirmation."""
-        if self.kind == "database" and self.database_url:
-            yield self.database_url
-            return
-        if self.kind == "migrations" and self.alembic_config is not None:
-            with migrated_database(self.alembic_config) as url:
-                yield url
-            return
-        raise DbsafeError("no database is available for this schema source")
+    def __enter__(self) -> SchemaSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def database(self) -> str:
+        """A libpq URL of a database with this schema, for PREPARE-based confirmation.
+
+        For migrations whose snapshot came from the cache, the throwaway server is started
+        (and migrated) only now, the first time a database is really needed.
+        """
+        if self.database_url is None and self.kind == "migrations" and self.alembic_config:
+            self.database_url = self._stack.enter_context(migrated_database(self.alembic_config))
+        if self.database_url is None:
+            raise DbsafeError("no database is available for this schema source")
+        return self.database_url
 
 
 def load_schema(settings: Settings) -> SchemaSource:
@@ -77,15 +88,25 @@ def load_schema(settings: Settings) -> SchemaSource:
     alembic_ini = settings.alembic_config
     if not alembic_ini.is_absolute():
         alembic_ini = settings.project_root / alembic_ini
-    snapshot, cached = snapshot_from_migrations(
-        alembic_ini,
-        cache_dir=settings.effective_cache_dir if settings.use_cache else None,
-    )
-    how = "cached" if cached else "embedded PostgreSQL"
-    return SchemaSource(
-        snapshot, f"migrations {_display(alembic_ini, settings)} ({how})", "migrations",
-        alembic_config=alembic_ini,
-    )
+    key = migrations_cache_key(alembic_ini)
+    cache_file = (settings.effective_cache_dir / f"migrations-{key}.json"
+                  if settings.use_cache else None)
+    description = f"migrations {_display(alembic_ini, settings)}"
+    cached = _read_cache(cache_file)
+    if cached is not None:
+        return SchemaSource(cached, description + " (cached)", "migrations",
+                            alembic_config=alembic_ini)
+    source = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
+                          "migrations", alembic_config=alembic_ini)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(source)  # stops the server if introspection fails
+        from dbsafe.schema.introspect import introspect_url
+
+        source.snapshot = introspect_url(source.database())
+        if cache_file is not None:
+            _write_cache(cache_file, source.snapshot)
+        stack.pop_all()
+    return source
 
 
 def _display(path: Path, settings: Settings) -> str:
@@ -109,11 +130,9 @@ def snapshot_from_migrations(
     """
     key = migrations_cache_key(alembic_ini)
     cache_file = cache_dir / f"migrations-{key}.json" if cache_dir is not None else None
-    if cache_file is not None and cache_file.is_file():
-        try:
-            return SchemaSnapshot.load(cache_file), True
-        except SourceError:
-            log.info("ignoring unreadable cache file %s", cache_file)
+    cached = _read_cache(cache_file)
+    if cached is not None:
+        return cached, True
     with migrated_database(alembic_ini) as url:
         from dbsafe.schema.introspect import introspect_url
 
@@ -121,6 +140,16 @@ def snapshot_from_migrations(
     if cache_file is not None:
         _write_cache(cache_file, snapshot)
     return snapshot, False
+
+
+def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
+    if cache_file is None or not cache_file.is_file():
+        return None
+    try:
+        return SchemaSnapshot.load(cache_file)
+    except SourceError:
+        log.info("ignoring unreadable cache file %s", cache_file)
+        return None
 
 
 def _write_cache(cache_file: Path, snapshot: SchemaSnapshot) -> None:
@@ -216,6 +245,9 @@ def apply_migrations(alembic_ini: Path, url: str, target: str = "heads") -> None
 
     sa_url = to_sqlalchemy_url(url)
     config = Config(str(alembic_ini), stdout=io.StringIO())
+    # Ask env.py not to reconfigure logging (honoured by envs that check the attribute,
+    # like the demo's): its INFO lines would otherwise clutter dbsafe's output.
+    config.attributes["configure_logger"] = False
     config.set_main_option("sqlalchemy.url", sa_url.replace("%", "%%"))
     engine = sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
     saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "DBSAFE_DATABASE_URL")}
