@@ -1,0 +1,113 @@
+"""Database URLs as dbsafe shows them: with every password masked.
+
+Every message, log line or report that mentions a connection target goes through
+`redact_url`; every error text that came back from the driver goes through `redact_text`,
+because libpq and psycopg may echo the conninfo (password included) in their messages.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote
+
+MASK = "***"
+
+# `password=...` in a key/value conninfo or a URL query string. The value may be quoted
+# ('...' with backslash escapes) in key/value form; in a query it ends at `&`.
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+# The same inside prose, where the value is also ended by the punctuation around it.
+_TEXT_PASSWORD = re.compile(
+    r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&)\],;\"]+)", re.IGNORECASE
+)
+
+
+def redact_url(url: str) -> str:
+    """Return `url` with the password replaced by `***`, for display.
+
+    Handles URLs (`postgresql://user:secret@host/db`, multi-host, `?password=` in the
+    query) and key/value conninfo strings (`host=h password=secret`). Anything without a
+    password is returned unchanged.
+
+    Args:
+        url: a libpq connection URL or key/value conninfo string.
+
+    Returns:
+        The same text with each password masked.
+
+    Example:
+        >>> redact_url("postgresql://app:s3cret@db.example.com:5432/shop")
+        'postgresql://app:***@db.example.com:5432/shop'
+        >>> redact_url("postgresql:///shop?host=/tmp&password=s3cret")
+        'postgresql:///shop?host=/tmp&password=***'
+        >>> redact_url("host=localhost user=app password='a b' dbname=shop")
+        'host=localhost user=app password=*** dbname=shop'
+        >>> redact_url("postgresql://app@localhost/shop")
+        'postgresql://app@localhost/shop'
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        # Split the authority by hand: urllib's parser rejects multi-host netlocs
+        # ("h1:5432,h2:5433") that libpq accepts.
+        authority, slash, tail = _split_authority(rest)
+        userinfo, at, hosts = authority.rpartition("@")
+        if at and ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            authority = f"{user}:{MASK}@{hosts}"
+        rest = authority + slash + tail
+        return scheme + sep + _KV_PASSWORD.sub(rf"\g<1>{MASK}", rest)
+    return _KV_PASSWORD.sub(rf"\g<1>{MASK}", url)
+
+
+def redact_text(text: str, url: str) -> str:
+    """Remove the password of `url` from free text such as a driver error message.
+
+    Masks the password wherever it appears verbatim, percent-encoded or percent-decoded,
+    and masks any `password=` pair, so an error that echoes the conninfo stays safe to print.
+
+    Args:
+        text: the message to clean.
+        url: the URL or conninfo the message is about.
+
+    Returns:
+        `text` without the password.
+
+    Example:
+        >>> redact_text("auth failed (password=p%40ss)", "postgresql://u:p%40ss@h/db")
+        'auth failed (password=***)'
+    """
+    for secret in sorted(_passwords(url), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return _TEXT_PASSWORD.sub(rf"\g<1>{MASK}", text)
+
+
+def _split_authority(rest: str) -> tuple[str, str, str]:
+    """Split `user:pw@hosts/db?query` after the scheme into authority, separator, tail."""
+    # The authority ends at the first "/" or "?" after the last "@" (a password may
+    # itself contain "/" or "?" when the user did not percent-encode it).
+    at = rest.rfind("@")
+    start = at + 1 if at >= 0 else 0
+    ends = [i for i in (rest.find("/", start), rest.find("?", start)) if i >= 0]
+    end = min(ends) if ends else len(rest)
+    return rest[:end], rest[end : end + 1], rest[end + 1 :]
+
+
+def _passwords(url: str) -> set[str]:
+    """Every spelling of the password(s) in `url` that could show up in a message."""
+    found: set[str] = set()
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        authority, _, _ = _split_authority(rest)
+        userinfo, at, _ = authority.rpartition("@")
+        if at and ":" in userinfo:
+            found.add(userinfo.split(":", 1)[1])
+    for match in _KV_PASSWORD.finditer(url):
+        value = match.group(2)
+        found.add(value)
+        if value.startswith("'") and value.endswith("'") and len(value) >= 2:
+            found.add(re.sub(r"\\(.)", r"\1", value[1:-1]))
+    variants = set()
+    for secret in found:
+        variants |= {secret, unquote(secret), quote(unquote(secret), safe="")}
+    # An empty or one-character "password" would mask unrelated text; such a password is
+    # not a secret worth the damage.
+    return {v for v in variants if len(v) > 1}

@@ -1,0 +1,98 @@
+"""The snapshot model's JSON form: exact round trip, clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dbsafe.core import SourceError
+from dbsafe.schema.model import FORMAT_VERSION, SchemaSnapshot
+
+SHOP_JSON = Path(__file__).parent / "fixtures" / "shop.json"
+
+
+def test_shop_json_round_trips_to_identical_text() -> None:
+    text = SHOP_JSON.read_text(encoding="utf-8")
+    assert SchemaSnapshot.from_json(text, source="shop.json").to_json() == text
+
+
+def test_save_then_load_gives_an_equal_snapshot(tmp_path: Path) -> None:
+    snapshot = SchemaSnapshot.load(SHOP_JSON)
+    target = tmp_path / "copy.json"
+    snapshot.save(target)
+    assert SchemaSnapshot.load(target) == snapshot
+    assert not (tmp_path / "copy.json.tmp").exists()
+
+
+def test_json_does_not_depend_on_key_order_of_the_input() -> None:
+    data = json.loads(SHOP_JSON.read_text(encoding="utf-8"))
+    shuffled = json.dumps(dict(reversed(list(data.items()))))
+    assert SchemaSnapshot.from_json(shuffled).to_json() == SHOP_JSON.read_text(encoding="utf-8")
+
+
+def test_fingerprint_is_stable_and_ignores_revision_and_server_version() -> None:
+    import dataclasses
+
+    snapshot = SchemaSnapshot.load(SHOP_JSON)
+    other = dataclasses.replace(snapshot, revision="zzz", server_version=150000)
+    assert snapshot.fingerprint() == SchemaSnapshot.load(SHOP_JSON).fingerprint()
+    assert other.fingerprint() == snapshot.fingerprint()
+
+
+def test_lookups_resolve_exact_case_names_and_search_path() -> None:
+    snapshot = SchemaSnapshot.load(SHOP_JSON)
+    notes = snapshot.find_relation("CustomerNotes")
+    assert notes is not None and notes.column("NoteId") is not None
+    assert snapshot.find_relation("customernotes") is None
+    assert snapshot.find_relation("customers") is None  # shop is not on the search path
+    assert snapshot.find_relation("customers", schema="shop") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("{not json", r"bad\.json: not valid JSON", id="invalid-json"),
+        pytest.param("[]", r"bad\.json: not a dbsafe schema snapshot", id="not-an-object"),
+        pytest.param('{"relations": []}', r"unsupported snapshot format None", id="no-format"),
+        pytest.param(
+            json.dumps({"format": FORMAT_VERSION + 1}),
+            rf"unsupported snapshot format {FORMAT_VERSION + 1}",
+            id="newer-format",
+        ),
+        pytest.param(
+            json.dumps({"format": FORMAT_VERSION, "tables": []}),
+            r"malformed snapshot: unknown field\(s\) \['tables'\] in SchemaSnapshot",
+            id="unknown-field",
+        ),
+        pytest.param(
+            json.dumps({"format": FORMAT_VERSION, "relations": {}}),
+            r"malformed snapshot: SchemaSnapshot\.relations must be a list",
+            id="object-instead-of-list",
+        ),
+        pytest.param(
+            json.dumps({"format": FORMAT_VERSION, "relations": [{"schema": "public"}]}),
+            r"malformed snapshot: .*name",
+            id="missing-required-field",
+        ),
+    ],
+)
+def test_bad_snapshot_file_raises_source_error(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SourceError, match=expected) as excinfo:
+        SchemaSnapshot.load(path)
+    assert "\n" not in str(excinfo.value)
+
+
+def test_missing_snapshot_file_raises_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="snapshot file not found"):
+        SchemaSnapshot.load(tmp_path / "nope.json")
+
+
+def test_undecodable_snapshot_file_raises_source_error(tmp_path: Path) -> None:
+    path = tmp_path / "binary.json"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SourceError, match="cannot read snapshot"):
+        SchemaSnapshot.load(path)

@@ -1,0 +1,32 @@
+"""Password masking for URLs and driver messages (no database needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbsafe.urls import redact_text, redact_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://app:s3cret@db:5432/shop", "postgresql://app:***@db:5432/shop"),
+        ("postgres://app:s3cret@h1:5432,h2:5433/shop", "postgres://app:***@h1:5432,h2:5433/shop"),
+        ("postgresql://app:p/ss?w@db/shop", "postgresql://app:***@db/shop"),
+        (
+            "postgresql:///shop?host=/tmp&password=s3cret&port=1",
+            "postgresql:///shop?host=/tmp&password=***&port=1",
+        ),
+        ("host=db password = 's e\\'c' dbname=shop", "host=db password = *** dbname=shop"),
+        ("postgresql://app@db/shop", "postgresql://app@db/shop"),
+        ("postgresql://db/shop", "postgresql://db/shop"),
+    ],
+)
+def test_redact_url_masks_every_password_form(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+def test_redact_text_masks_encoded_and_decoded_password() -> None:
+    url = "postgresql://app:p%40ss%2Fword@db/shop"
+    text = "failed for p@ss/word and p%40ss%2Fword"
+    assert redact_text(text, url) == "failed for *** and ***"
