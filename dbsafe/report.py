@@ -74,9 +74,9 @@ def summary_line(report: Report) -> str:
     parts = [f"{n} {s.value}{'s' if n != 1 else ''}" for s, n in counts.items() if n]
     head = ", ".join(parts) if parts else "no findings"
     details = [
-        f"{value} {label}"
-        for key, label in _SUMMARY_LABELS
-        if (value := report.summary.get(key)) not in (None, 0)
+        f"{value} {singular if value == 1 else plural}"
+        for key, singular, plural in _SUMMARY_LABELS
+        if isinstance(value := report.summary.get(key), int) and value
     ]
     if report.summary.get("schema_source"):
         details.append(f"schema: {report.summary['schema_source']}")
@@ -87,11 +87,12 @@ def summary_line(report: Report) -> str:
 
 
 _SUMMARY_LABELS = (
-    ("files", "files"),
-    ("statements_analysed", "statements analysed"),
-    ("statements_not_analysed", "not analysed"),
-    ("statements_unparsed", "unparsable"),
-    ("files_skipped", "files skipped"),
+    ("files", "file", "files"),
+    ("statements_analysed", "statement analysed", "statements analysed"),
+    ("statements_not_analysed", "not analysed", "not analysed"),
+    ("statements_unparsed", "unparsable", "unparsable"),
+    ("statements_dynamic", "dynamic", "dynamic"),
+    ("files_skipped", "file skipped", "files skipped"),
 )
 
 

@@ -329,7 +329,11 @@ class Resolver:
         if isinstance(statement, exp.Command):
             return self._resolve_command(sql, statement)
         if not isinstance(statement, _CHECKED_STATEMENTS):
-            return Resolution(IGNORED, reason=f"{type(statement).__name__} statements are not checked")
+            if isinstance(statement, _UTILITY_STATEMENTS):
+                return Resolution(IGNORED, reason=f"{type(statement).__name__} statements are not checked")
+            # sqlglot reads some garbage ("SELEKT * FRM t") as a bare expression: that is
+            # not a statement PostgreSQL would accept, so it was not understood.
+            return Resolution(UNPARSED, reason="not a statement sqlglot recognises")
         run = _Run(self, offset)
         try:
             run.statement(statement, None, _Ctes())
@@ -375,6 +379,14 @@ _CHECKED_STATEMENTS = (
     exp.Delete,
     exp.Merge,
     exp.Values,
+)
+
+# Statement kinds validate deliberately does not check (DDL and utility statements).
+_UTILITY_STATEMENTS = (
+    exp.Create, exp.Drop, exp.Alter, exp.Set, exp.Transaction, exp.Commit, exp.Rollback,
+    exp.Copy, exp.TruncateTable, exp.Analyze, exp.Comment, exp.Grant, exp.Revoke,
+    exp.Describe, exp.Use, exp.Refresh, exp.Pragma, exp.Kill, exp.Show, exp.Execute,
+    exp.Declare, exp.Lock,
 )
 
 _IGNORED_COMMANDS = frozenset(
