@@ -1,0 +1,69 @@
+"""Index built without `CONCURRENTLY`.
+
+## Why
+A plain `CREATE INDEX` holds a SHARE lock on the table for the whole build: reads continue,
+but every INSERT, UPDATE and DELETE waits until it finishes — minutes to hours on a large
+table.
+
+## Bad
+```sql
+CREATE INDEX ix_orders_customer ON orders (customer_id);
+```
+
+## Good
+```sql
+CREATE INDEX CONCURRENTLY ix_orders_customer ON orders (customer_id);
+```
+
+## In Alembic
+```python
+with op.get_context().autocommit_block():
+    op.create_index("ix_orders_customer", "orders", ["customer_id"],
+                    postgresql_concurrently=True)
+```
+`CONCURRENTLY` cannot run inside a transaction, hence the `autocommit_block()`.
+
+## Not flagged
+Indexes on tables created earlier in the same migration: nobody else can see them yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    node = statement.node
+    if not (isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX"):
+        return
+    if node.args.get("concurrently"):
+        return
+    table_node = node.this.args.get("table") if isinstance(node.this, exp.Index) else None
+    if table_node is None:
+        return
+    table = relation_name(table_node)
+    if ctx.created_before(table):
+        return
+    yield ctx.finding(
+        RULE,
+        f"Index on `{table}` is built without CONCURRENTLY; writes to `{table}` wait until "
+        "it finishes.",
+        help="Use CREATE INDEX CONCURRENTLY, outside a transaction (alembic: "
+             "postgresql_concurrently=True in an autocommit_block()).",
+        subject=table,
+    )
+
+
+RULE = Rule(
+    code="DBS101",
+    name="non-concurrent-index-creation",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+)

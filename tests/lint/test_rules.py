@@ -1,0 +1,68 @@
+"""Every rule: its fixture gives the committed findings, its docs' Bad/Good examples hold."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+from dbsafe.core import Report
+from dbsafe.lint import lint_sql
+from dbsafe.lint import rules as rules_package
+from dbsafe.lint.engine import Rule
+from dbsafe.lint.rules import ALL_RULES
+from dbsafe.report import render_text
+from tests.helpers import assert_snapshot
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def doc_examples(rule: Rule) -> tuple[str, str]:
+    """The ```sql blocks under "## Bad" and "## Good" of the rule's docs."""
+    def block(heading: str) -> str:
+        match = re.search(rf"^## {heading}\n```sql\n(.*?)```", rule.doc, re.S | re.M)
+        assert match, f"{rule.code} docs lack a ```sql block under ## {heading}"
+        return match.group(1)
+
+    return block("Bad"), block("Good")
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_rule_fixture(rule: Rule) -> None:
+    source = FIXTURES / f"{rule.code}.sql"
+    findings = lint_sql(source.read_text(encoding="utf-8"), path=source.name, rules=[rule])
+    assert_snapshot(render_text(Report(findings), {}), FIXTURES / f"{rule.code}.expected")
+    assert any(f.code == rule.code for f in findings), "the fixture must trigger the rule"
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_rule_doc_examples(rule: Rule) -> None:
+    bad, good = doc_examples(rule)
+    in_txn = "-- in transaction" in bad
+    assert {f.code for f in lint_sql(bad, rules=[rule], in_transaction=in_txn)} == {rule.code}
+    assert lint_sql(good, rules=[rule], in_transaction="-- in transaction" in good) == ()
+
+
+def test_every_rule_module_is_registered() -> None:
+    modules = {m.name for m in pkgutil.iter_modules(rules_package.__path__)}
+    registered = set()
+    for module_name in modules:
+        module = importlib.import_module(f"dbsafe.lint.rules.{module_name}")
+        assert module.RULE in ALL_RULES, f"{module_name}.RULE is missing from ALL_RULES"
+        registered.add(module.RULE.code)
+    assert len(registered) == len(ALL_RULES)
+
+
+def test_codes_are_unique_and_in_the_lint_blocks() -> None:
+    codes = [r.code for r in ALL_RULES]
+    assert len(codes) == len(set(codes))
+    assert all(re.fullmatch(r"DBS[12]\d\d", c) for c in codes)
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)
+def test_docs_have_the_fixed_sections(rule: Rule) -> None:
+    for heading in ("## Why", "## Bad", "## Good", "## In Alembic", "## Not flagged"):
+        assert heading in rule.doc, f"{rule.code} docs lack {heading}"
