@@ -66,6 +66,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     keys: dict[str, str] = {}
     texts: dict[str, bytes] = {}
     misses: list[Path] = []
+    missed: list[str] = []  # relative paths of `misses`, resolved once (Path.resolve is slow)
     for path in files:
         try:
             data = path.read_bytes()
@@ -81,11 +82,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             outcomes[rel] = cached
         else:
             misses.append(path)
+            missed.append(rel)
 
     for outcome in _analyse_all(misses, root, source.snapshot, settings.jobs):
         outcomes[outcome.path] = outcome
 
-    fresh = [outcomes[_relative(p, root)] for p in misses]
+    fresh = [outcomes[rel] for rel in missed]
     if confirming:
         _confirm(fresh, source, settings)
     else:

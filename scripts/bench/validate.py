@@ -1,0 +1,732 @@
+"""Benchmark `dbsafe validate`: dbsafe vs a plain sqlglot pass vs PostgreSQL PREPARE.
+
+Starts a throwaway PostgreSQL, builds a schema of a few hundred tables (8-20 columns each,
+foreign keys between some, a few views), introspects it to a snapshot file, and generates a
+repository of `.sql` and `.py` files (SQL in `cur.execute("...")`, `text("...")`, asyncpg
+`fetch("...")`, module constants and triple-quoted strings) holding simple selects, joins,
+CTEs, aggregates, subqueries, INSERT ... RETURNING, UPDATE ... FROM, DELETE ... USING and
+upserts with `%s`, `%(name)s`, `:name` and `$1` placeholders. About 1% of the statements
+reference a column or table the schema lacks (planted bugs). Everything is seeded.
+
+Then it measures, in the same run and over the same statements:
+
+  (a) dbsafe cold    `python -m dbsafe validate REPO --snapshot FILE --format json
+                     --no-confirm` in a subprocess with an empty cache (wall time, and the
+                     CPU utilisation of the process tree: (user + sys) / wall)
+  (b) dbsafe warm    the same command again, nothing changed
+  (c) sqlglot        `parse_one` + `qualify` against a `MappingSchema` of the snapshot, one
+                     process (single core), exceptions caught
+  (d) PREPARE        on the local throwaway server, over one Unix-socket connection:
+                     `dbsafe.confirm.confirm()` as shipped (BEGIN READ ONLY, set_config,
+                     Parse, ROLLBACK per statement; note it re-parses every statement with
+                     sqlglot in `to_numbered_parameters`), the same protocol without that
+                     re-parse, and a bare `pgconn.prepare` loop. Placeholders are converted
+                     to `$n` beforehand, outside the timing.
+
+The ratio column is statements/s relative to the bare PREPARE loop. The findings in
+dbsafe's JSON are matched to the planted bugs by file and line; PostgreSQL's own verdicts
+(42703/42P01) are matched the same way, which checks the generator itself.
+
+Usage:
+    /tmp/venv/bin/python scripts/bench/validate.py                          # 5,000 / 50,000
+    /tmp/venv/bin/python scripts/bench/validate.py --files 200 --statements 2000
+    /tmp/venv/bin/python scripts/bench/validate.py --profile 300            # + cProfile
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEED = 20251122
+TABLES = 300
+VIEWS = 12
+BUG_RATE = 0.01
+
+# (column name, type); `id bigint` is always the first column.
+_COLUMN_POOL = (
+    ("name", "text"), ("email", "text"), ("status", "text"), ("title", "varchar(200)"),
+    ("note", "text"), ("code", "varchar(32)"), ("amount", "numeric(12,2)"),
+    ("price", "numeric(12,2)"), ("qty", "integer"), ("score", "integer"),
+    ("weight", "double precision"), ("is_active", "boolean"), ("created_at", "timestamptz"),
+    ("updated_at", "timestamptz"), ("due_on", "date"), ("payload", "jsonb"),
+    ("ref_no", "bigint"), ("version", "integer"), ("label", "text"), ("region", "text"),
+    ("priority", "smallint"), ("balance", "numeric(14,2)"), ("deleted_at", "timestamptz"),
+    ("external_id", "uuid"), ("comment_count", "integer"), ("city", "text"),
+    ("country", "char(2)"), ("ratio", "real"), ("flags", "integer"), ("slug", "text"),
+)
+_NUMERIC = frozenset({"numeric(12,2)", "numeric(14,2)", "integer", "bigint", "smallint",
+                      "double precision", "real"})
+_NOUNS = ("account", "invoice", "order_line", "shipment", "customer", "product", "ticket",
+          "payment", "vendor", "warehouse", "contract", "session", "device", "campaign",
+          "project", "task", "review", "coupon", "refund", "address")
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[tuple[str, str]]  # without id and the foreign-key columns
+    fks: list[tuple[str, str]] = field(default_factory=list)  # (column, parent table)
+    view: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return ["id", *(c for c, _ in self.fks), *(c for c, _ in self.columns)]
+
+
+def make_schema(rng: random.Random) -> tuple[list[Table], list[Table]]:
+    tables: list[Table] = []
+    for i in range(TABLES):
+        width = rng.randint(7, 17)  # + id (+ 0-2 fks) = 8-20 columns
+        table = Table(f"{_NOUNS[i % len(_NOUNS)]}_{i:03d}", rng.sample(_COLUMN_POOL, width))
+        if i and rng.random() < 0.5:
+            for parent in rng.sample(tables, min(len(tables), rng.randint(1, 2))):
+                table.fks.append((f"{parent.name}_id", parent.name))
+        tables.append(table)
+    views = []
+    for base in rng.sample(tables, VIEWS):
+        views.append(Table(f"v_{base.name}", base.columns[:4], [], view=True))
+    return tables, views
+
+
+def schema_ddl(tables: list[Table], views: list[Table]) -> str:
+    out = []
+    for t in tables:
+        cols = ["    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"]
+        cols += [f"    {c} bigint REFERENCES {p} (id)" for c, p in t.fks]
+        cols += [f"    {c} {ty}" for c, ty in t.columns]
+        out.append(f"CREATE TABLE {t.name} (\n" + ",\n".join(cols) + "\n);\n")
+    base = {t.name: t for t in tables}
+    for v in views:
+        source = base[v.name[2:]]
+        cols = ", ".join(["id", *(c for c, _ in v.columns)])
+        out.append(f"CREATE VIEW {v.name} AS SELECT {cols} FROM {source.name};\n")
+    return "".join(out)
+
+
+def build_database(conninfo: str, ddl: str) -> None:
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("BEGIN;\n" + ddl + "COMMIT;")
+        conn.execute("ANALYZE")
+
+
+# -- statements ----------------------------------------------------------------------------
+
+
+class Params:
+    """Placeholders in one style: `%s`, `%(name)s`, `:name` or `$n`."""
+
+    def __init__(self, style: str) -> None:
+        self.style = style
+        self.n = 0
+
+    def __call__(self, name: str) -> str:
+        self.n += 1
+        if self.style == "format":
+            return "%s"
+        if self.style == "pyformat":
+            return f"%({name}_{self.n})s"
+        if self.style == "named":
+            return f":{name}_{self.n}"
+        return f"${self.n}"
+
+
+class Generator:
+    """Random statements over the schema; `bug` plants one missing column or table."""
+
+    def __init__(self, rng: random.Random, tables: list[Table], views: list[Table]) -> None:
+        self.rng = rng
+        self.tables = tables
+        self.views = views
+        self.by_name = {t.name: t for t in tables}
+        self.children = [t for t in tables if t.fks]
+        self.shapes = (
+            (self.simple_select, 20), (self.join, 14), (self.cte, 8), (self.aggregate, 10),
+            (self.subquery, 8), (self.insert_returning, 10), (self.update_from, 8),
+            (self.delete_using, 6), (self.upsert, 8), (self.view_select, 8),
+        )
+        self.weights = [w for _, w in self.shapes]
+
+    def statement(self, style: str, bug: str | None) -> str:
+        shape = self.rng.choices(self.shapes, self.weights)[0][0]
+        return shape(Params(style), bug)
+
+    # helpers
+    def table(self) -> Table:
+        return self.rng.choice(self.tables)
+
+    def cols(self, t: Table, k: int) -> list[str]:
+        names = [c for c, _ in t.columns]
+        return self.rng.sample(names, min(k, len(names)))
+
+    def col(self, t: Table, bug: str | None = None) -> str:
+        """A column of `t`, or (bug == "column") a plausible name `t` lacks."""
+        name = self.rng.choice([c for c, _ in t.columns])
+        if bug != "column":
+            return name
+        for wrong in (name + "_old", name[:-1], "legacy_" + name):
+            if wrong not in t.names:
+                return wrong
+        raise AssertionError(name)
+
+    def relname(self, t: Table, bug: str | None) -> str:
+        return t.name + "_archive" if bug == "table" else t.name
+
+    def numeric(self, t: Table) -> str | None:
+        nums = [c for c, ty in t.columns if ty in _NUMERIC]
+        return self.rng.choice(nums) if nums else None
+
+    # shapes
+    def simple_select(self, p: Params, bug: str | None) -> str:
+        t = self.table()
+        cols = ", ".join(["id", *self.cols(t, self.rng.randint(1, 5))])
+        where = self.col(t, bug)
+        order = self.rng.choice(["id", *self.cols(t, 1)])
+        return (f"SELECT {cols} FROM {self.relname(t, bug)} WHERE {where} = {p(where)} "
+                f"ORDER BY {order} LIMIT {p('limit')}")
+
+    def view_select(self, p: Params, bug: str | None) -> str:
+        v = self.rng.choice(self.views)
+        cols = ", ".join(["id", *self.cols(v, 2)])
+        where = self.col(v, bug)
+        return f"SELECT {cols} FROM {self.relname(v, bug)} WHERE {where} = {p(where)}"
+
+    def join(self, p: Params, bug: str | None) -> str:
+        child = self.rng.choice(self.children)
+        fk, parent_name = self.rng.choice(child.fks)
+        parent = self.by_name[parent_name]
+        sel = [f"c.{c}" for c in self.cols(child, 2)] + [f"p.{c}" for c in self.cols(parent, 2)]
+        where = self.col(parent, bug)
+        kind = self.rng.choice(["JOIN", "LEFT JOIN", "INNER JOIN"])
+        return (f"SELECT c.id, {', '.join(sel)} FROM {child.name} AS c "
+                f"{kind} {self.relname(parent, bug)} AS p ON p.id = c.{fk} "
+                f"WHERE p.{where} = {p(where)} ORDER BY c.id")
+
+    def cte(self, p: Params, bug: str | None) -> str:
+        t = self.table()
+        cols = self.cols(t, 3)
+        where = self.col(t, bug)
+        outer = ", ".join(f"r.{c}" for c in cols)
+        return (f"WITH recent AS (SELECT id, {', '.join(cols)} FROM {self.relname(t, bug)} "
+                f"WHERE {where} = {p(where)}) "
+                f"SELECT r.id, {outer} FROM recent AS r ORDER BY r.id DESC LIMIT {p('limit')}")
+
+    def aggregate(self, p: Params, bug: str | None) -> str:
+        t = self.table()
+        group = self.col(t)
+        num = self.numeric(t)
+        agg = f"SUM({num}) AS total, MAX({num}) AS top" if num else "MAX(id) AS top"
+        where = self.col(t, bug)
+        return (f"SELECT {group}, COUNT(*) AS n, {agg} FROM {self.relname(t, bug)} "
+                f"WHERE {where} = {p(where)} GROUP BY {group} "
+                f"HAVING COUNT(*) > {p('min_count')} ORDER BY n DESC")
+
+    def subquery(self, p: Params, bug: str | None) -> str:
+        child = self.rng.choice(self.children)
+        fk, parent_name = self.rng.choice(child.fks)
+        parent = self.by_name[parent_name]
+        cols = ", ".join(["id", *self.cols(parent, 3)])
+        where = self.col(child, bug)
+        if self.rng.random() < 0.5:
+            return (f"SELECT {cols} FROM {parent.name} WHERE id IN "
+                    f"(SELECT {fk} FROM {self.relname(child, bug)} WHERE {where} = {p(where)})")
+        return (f"SELECT {cols} FROM {parent.name} AS p WHERE EXISTS "
+                f"(SELECT 1 FROM {self.relname(child, bug)} AS c "
+                f"WHERE c.{fk} = p.id AND c.{where} = {p(where)})")
+
+    def insert_returning(self, p: Params, bug: str | None) -> str:
+        t = self.table()
+        cols = self.cols(t, self.rng.randint(2, 6))
+        if bug == "column":
+            cols[-1] = self.col(t, bug)
+        values = ", ".join(p(c) for c in cols)
+        ret = ", ".join(["id", *self.cols(t, 1)])
+        return (f"INSERT INTO {self.relname(t, bug)} ({', '.join(cols)}) VALUES ({values}) "
+                f"RETURNING {ret}")
+
+    def update_from(self, p: Params, bug: str | None) -> str:
+        child = self.rng.choice(self.children)
+        fk, parent_name = self.rng.choice(child.fks)
+        parent = self.by_name[parent_name]
+        target = self.col(child)
+        where = self.col(parent, bug)
+        return (f"UPDATE {child.name} SET {target} = {p(target)} "
+                f"FROM {self.relname(parent, bug)} AS p "
+                f"WHERE p.id = {child.name}.{fk} AND p.{where} = {p(where)} "
+                f"RETURNING {child.name}.id")
+
+    def delete_using(self, p: Params, bug: str | None) -> str:
+        child = self.rng.choice(self.children)
+        fk, parent_name = self.rng.choice(child.fks)
+        parent = self.by_name[parent_name]
+        where = self.col(parent, bug)
+        return (f"DELETE FROM {child.name} AS c USING {self.relname(parent, bug)} AS p "
+                f"WHERE p.id = c.{fk} AND p.{where} = {p(where)}")
+
+    def upsert(self, p: Params, bug: str | None) -> str:
+        t = self.table()
+        cols = self.cols(t, self.rng.randint(1, 4))
+        sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+        if bug == "column":  # in the column list only, so the bug is referenced once
+            cols.append(self.col(t, bug))
+        values = ", ".join(p(c) for c in ["id", *cols])
+        return (f"INSERT INTO {self.relname(t, bug)} (id, {', '.join(cols)}) VALUES ({values}) "
+                f"ON CONFLICT (id) DO UPDATE SET {sets}")
+
+
+# -- repository ----------------------------------------------------------------------------
+
+
+@dataclass
+class Planted:
+    path: str
+    start: int  # first and last line of the statement in the file (1-based)
+    end: int
+    kind: str  # "column" | "table"
+    sql: str
+
+
+@dataclass
+class Repo:
+    root: Path
+    files: int = 0
+    statements: int = 0
+    ranges: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)  # path -> (start, end, planted index or -1)
+    planted: list[Planted] = field(default_factory=list)
+
+    def statement_at(self, path: str, line: int) -> tuple[int, int, int] | None:
+        ranges = self.ranges.get(path, [])
+        i = bisect.bisect_right(ranges, (line, 1 << 30, 1 << 30)) - 1
+        if i >= 0 and ranges[i][0] <= line <= ranges[i][1]:
+            return ranges[i]
+        return None
+
+
+def _wrap(sql: str, indent: str) -> list[str]:
+    """Break a one-line statement before its main keywords, for multi-line forms."""
+    for word in (" FROM ", " WHERE ", " GROUP BY ", " ORDER BY ", " RETURNING ", " ON CONFLICT ",
+                 " USING ", " SET ", " VALUES ", " HAVING "):
+        sql = sql.replace(word, "\n" + word.lstrip())
+    return [indent + line for line in sql.split("\n")]
+
+
+class FileWriter:
+    """Builds one file line by line, recording which lines each statement covers."""
+
+    def __init__(self, repo: Repo, rel: str) -> None:
+        self.repo = repo
+        self.rel = rel
+        self.lines: list[str] = []
+        self.ranges: list[tuple[int, int, int]] = []
+
+    def add(self, lines: list[str], sql: str, bug: str | None, *, first: int = 0,
+            last: int | None = None) -> None:
+        """Append `lines`; the statement spans lines[first:last]."""
+        start = len(self.lines) + 1 + first
+        end = len(self.lines) + (len(lines) if last is None else last)
+        index = -1
+        if bug:
+            index = len(self.repo.planted)
+            self.repo.planted.append(Planted(self.rel, start, end, bug, sql))
+        self.ranges.append((start, end, index))
+        self.lines.extend(lines)
+        self.repo.statements += 1
+
+    def text(self, lines: list[str]) -> None:
+        self.lines.extend(lines)
+
+    def close(self) -> None:
+        path = self.repo.root / self.rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(self.lines) + "\n", encoding="utf-8")
+        self.repo.ranges[self.rel] = self.ranges
+        self.repo.files += 1
+
+
+def write_sql_file(w: FileWriter, gen: Generator, bugs: list[str | None]) -> None:
+    w.text([f"-- generated queries, {len(bugs)} statements", ""])
+    for bug in bugs:
+        style = gen.rng.choice(["numeric", "numeric", "named"])
+        sql = gen.statement(style, bug)
+        if gen.rng.random() < 0.5:
+            w.add([sql + ";"], sql, bug)
+        else:
+            lines = _wrap(sql, "")
+            lines[-1] += ";"
+            w.add(lines, sql, bug)
+        w.text([""])
+
+
+def write_py_file(w: FileWriter, gen: Generator, bugs: list[str | None], n: int) -> None:
+    rng = gen.rng
+    w.text([f'"""Generated data-access module {n}."""', "",
+            "from sqlalchemy import text", "", ""])
+    for i, bug in enumerate(bugs):
+        form = rng.choice(("execute", "execute", "text", "fetch", "constant", "triple"))
+        if form == "execute":
+            sql = gen.statement(rng.choice(["format", "pyformat"]), bug)
+            w.text([f"def query_{i}(cur, params):"])
+            w.add([f'    cur.execute("{sql}", params)'], sql, bug)
+            w.text(["    return cur.fetchall()", "", ""])
+        elif form == "text":
+            sql = gen.statement("named", bug)
+            w.text([f"def query_{i}(conn, **params):"])
+            w.add([f'    return conn.execute(text("{sql}"), params)'], sql, bug)
+            w.text(["", ""])
+        elif form == "fetch":
+            sql = gen.statement("numeric", bug)
+            w.text([f"async def query_{i}(conn, *args):"])
+            w.add([f'    return await conn.fetch("{sql}", *args)'], sql, bug)
+            w.text(["", ""])
+        elif form == "constant":
+            sql = gen.statement(rng.choice(["format", "pyformat"]), bug)
+            lines = [f'QUERY_{i} = """', *_wrap(sql, "    "), '"""']
+            w.add(lines, sql, bug)
+            w.text(["", ""])
+        else:
+            sql = gen.statement(rng.choice(["format", "pyformat", "numeric"]), bug)
+            w.text([f"def query_{i}(cur, params):"])
+            lines = ['    cur.execute(', '        """', *_wrap(sql, "        "),
+                     '        """,', '        params,', '    )']
+            w.add(lines, sql, bug, first=1, last=len(lines) - 2)
+            w.text(["    return cur.fetchall()", "", ""])
+
+
+def generate_repo(root: Path, gen: Generator, files: int, statements: int) -> Repo:
+    rng = gen.rng
+    repo = Repo(root)
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text('[project]\nname = "bench-app"\n\n[tool.dbsafe]\n')
+    bugs: list[str | None] = [None] * statements
+    for i in rng.sample(range(statements), max(1, round(statements * BUG_RATE))):
+        bugs[i] = "column" if rng.random() < 0.7 else "table"
+    per_file = [statements // files + (1 if i < statements % files else 0) for i in range(files)]
+    offset = 0
+    for i, count in enumerate(per_file):
+        chunk = bugs[offset:offset + count]
+        offset += count
+        package = f"app/pkg{i // 100:02d}"
+        if rng.random() < 0.4:
+            w = FileWriter(repo, f"{package}/queries_{i:05d}.sql")
+            write_sql_file(w, gen, chunk)
+        else:
+            w = FileWriter(repo, f"{package}/repo_{i:05d}.py")
+            write_py_file(w, gen, chunk, i)
+        w.close()
+    return repo
+
+
+# -- measurements --------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    statements: int
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.statements / self.seconds if self.seconds else float("inf")
+
+
+def run_dbsafe(repo: Path, snapshot: Path, cache: Path) -> tuple[float, float, dict]:
+    """Wall seconds, CPU seconds (user + sys of the process tree), parsed JSON report."""
+    env = dict(os.environ, DBSAFE_CACHE_DIR=str(cache))
+    command = [sys.executable, "-m", "dbsafe", "validate", str(repo), "--snapshot",
+               str(snapshot), "--format", "json", "--no-confirm"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode not in (0, 1):
+        sys.exit(f"dbsafe failed ({proc.returncode}):\n{proc.stderr}")
+    return wall, cpu, json.loads(proc.stdout)
+
+
+def extract_statements(repo: Repo) -> list[tuple[str, int, str]]:
+    """(path, line, sql) of every fragment dbsafe's extractor finds, in file order."""
+    from dbsafe.extract.files import discover, extract_file
+
+    out = []
+    for path in discover([repo.root], root=repo.root):
+        for fragment in extract_file(path, root=repo.root).fragments:
+            out.append((fragment.path, fragment.line, fragment.sql))
+    return out
+
+
+def time_sqlglot(statements: list[str], snapshot) -> tuple[float, int]:  # noqa: ANN001
+    import sqlglot
+    from sqlglot.optimizer.qualify import qualify
+    from sqlglot.schema import MappingSchema
+
+    schema = MappingSchema(snapshot.to_sqlglot(), dialect="postgres")
+    errors = 0
+    start = time.perf_counter()
+    for sql in statements:
+        try:
+            qualify(sqlglot.parse_one(sql, read="postgres"), schema=schema, dialect="postgres",
+                    validate_qualify_columns=False)
+        except Exception:  # noqa: BLE001 - count whatever sqlglot raises
+            errors += 1
+    return time.perf_counter() - start, errors
+
+
+def time_confirm(url: str, statements: list[str]) -> tuple[float, list]:
+    from dbsafe.confirm import confirm
+
+    start = time.perf_counter()
+    verdicts = confirm(url, statements)
+    return time.perf_counter() - start, verdicts
+
+
+def time_protocol(url: str, statements: list[bytes]) -> float:
+    """confirm()'s four round trips per statement, without its sqlglot re-parse."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pg = conn.pgconn
+        start = time.perf_counter()
+        for sql in statements:
+            pg.exec_(b"BEGIN READ ONLY")
+            pg.exec_params(b"SELECT set_config('lock_timeout', $1, true),"
+                           b" set_config('statement_timeout', $2, true)", [b"2s", b"5s"])
+            pg.prepare(b"", sql)
+            pg.exec_(b"ROLLBACK")
+        return time.perf_counter() - start
+
+
+def time_bare_prepare(url: str, statements: list[bytes]) -> tuple[float, Counter]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pg = conn.pgconn
+        statuses = []
+        start = time.perf_counter()
+        for sql in statements:
+            statuses.append(pg.prepare(b"", sql).status)
+        elapsed = time.perf_counter() - start
+    return elapsed, Counter(statuses)
+
+
+# -- checking findings against the planted bugs ---------------------------------------------
+
+
+def match(repo: Repo, located: list[tuple[str, int, str]]) -> tuple[Counter, list, list]:
+    """Per planted bug, how many of `located` (path, line, label) fall in it; plus strays."""
+    hits: Counter = Counter()
+    strays = []
+    for path, line, label in located:
+        where = repo.statement_at(path, line)
+        if where is None or where[2] < 0:
+            strays.append((path, line, label))
+        else:
+            hits[where[2]] += 1
+    misses = [p for i, p in enumerate(repo.planted) if hits[i] == 0]
+    return hits, strays, misses
+
+
+def report_check(title: str, repo: Repo, located: list[tuple[str, int, str]],
+                 sql_at: dict[tuple[str, int], str]) -> bool:
+    hits, strays, misses = match(repo, located)
+    doubles = sum(1 for n in hits.values() if n > 1)
+    ok = not strays and not misses and not doubles
+    print(f"{title}: planted {len(repo.planted)}, reported {len(located)}, "
+          f"matched {len(hits)}, false positives {len(strays)}, misses {len(misses)}, "
+          f"planted bugs reported more than once {doubles}" + ("  OK" if ok else "  MISMATCH"))
+    for path, line, label in strays[:8]:
+        where = repo.statement_at(path, line)
+        sql = sql_at.get((path, where[0])) if where else None
+        print(f"  false positive {path}:{line}: {label}")
+        if sql:
+            print(f"      {sql[:300]}")
+    for p in misses[:8]:
+        print(f"  missed ({p.kind}) {p.path}:{p.start}: {p.sql[:300]}")
+    shown = 0
+    for index, count in hits.items():
+        if count > 1 and shown < 4:
+            shown += 1
+            p = repo.planted[index]
+            labels = [label for path, line, label in located
+                      if path == p.path and p.start <= line <= p.end]
+            print(f"  {count} reports for one planted {p.kind} bug at {p.path}:{p.start}: "
+                  f"{p.sql[:300]}")
+            for label in labels:
+                print(f"      {label}")
+    return ok
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def profile(repo: Path, snapshot: Path, files: int) -> None:
+    """cProfile an in-process `commands.validate` (jobs=1, no cache) over the first files."""
+    import cProfile
+    import pstats
+
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+    from dbsafe.extract.files import discover
+
+    paths = discover([repo], root=repo)[:files]
+    settings = load_settings(repo, {"snapshot": str(snapshot), "confirm": False, "jobs": 1,
+                                    "cache": False})
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.enable()
+    report = commands.validate(settings, paths)
+    profiler.disable()
+    elapsed = time.perf_counter() - start
+    n = report.summary["statements"]
+    print(f"\ncProfile: {len(paths)} files, {n} statements, {elapsed:.2f}s under the profiler "
+          f"({n / elapsed:,.0f} statements/s)")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--statements", type=int, default=50000)
+    parser.add_argument("--keep", action="store_true", help="keep the generated repository")
+    parser.add_argument("--profile", type=int, metavar="FILES", default=0,
+                        help="also cProfile an in-process validate over this many files")
+    args = parser.parse_args()
+    if args.statements < args.files:
+        parser.error("--statements must be at least --files")
+
+    from dbsafe.confirm import to_numbered_parameters
+    from dbsafe.schema.introspect import introspect_url
+    from dbsafe.throwaway import throwaway_server
+
+    rng = random.Random(SEED)
+    tables, views = make_schema(rng)
+    workdir = Path(tempfile.mkdtemp(prefix="dbsafe-bench-validate-"))
+    ok = True
+    try:
+        with throwaway_server(database="bench") as server:
+            url = server.url("bench")
+            t0 = time.perf_counter()
+            build_database(server.conninfo("bench"), schema_ddl(tables, views))
+            snapshot = introspect_url(url)
+            snapshot_file = workdir / "snapshot.json"
+            snapshot.save(snapshot_file)
+            print(f"schema: {len(tables)} tables ({sum(len(t.names) for t in tables)} columns, "
+                  f"{sum(len(t.fks) for t in tables)} foreign keys), {len(views)} views; "
+                  f"built and introspected in {time.perf_counter() - t0:.1f}s")
+
+            t0 = time.perf_counter()
+            repo = generate_repo(workdir / "repo", Generator(rng, tables, views),
+                                 args.files, args.statements)
+            kinds = Counter(p.kind for p in repo.planted)
+            print(f"repository: {repo.files} files, {repo.statements} statements, "
+                  f"{len(repo.planted)} planted bugs ({kinds['column']} missing column, "
+                  f"{kinds['table']} missing table), generated in "
+                  f"{time.perf_counter() - t0:.1f}s at {repo.root}")
+
+            t0 = time.perf_counter()
+            extracted = extract_statements(repo)
+            sql_at = {(path, repo.statement_at(path, line)[0]): sql
+                      for path, line, sql in extracted if repo.statement_at(path, line)}
+            statements = [sql for _, _, sql in extracted]
+            numbered = [to_numbered_parameters(sql) for sql in statements]
+            encoded = [sql.encode() for sql in numbered]
+            print(f"extractor: {len(statements)} statements (generated {repo.statements}); "
+                  f"extraction and $n conversion took {time.perf_counter() - t0:.1f}s, "
+                  f"outside every timing")
+            if len(statements) != repo.statements:
+                print("  WARNING: the extractor does not see every generated statement")
+                ok = False
+
+            cache = workdir / "cache"
+            cold, cold_cpu, document = run_dbsafe(repo.root, snapshot_file, cache)
+            warm, warm_cpu, warm_document = run_dbsafe(repo.root, snapshot_file, cache)
+            summary = document["summary"]
+            n = summary["statements"]
+            sg_time, sg_errors = time_sqlglot(statements, snapshot)
+            confirm_time, verdicts = time_confirm(url, numbered)
+            protocol_time = time_protocol(url, encoded)
+            bare_time, statuses = time_bare_prepare(url, encoded)
+
+        cores = os.cpu_count() or 1
+        rows = [
+            Row("(a) dbsafe validate, cold", cold, n,
+                f"CPU {cold_cpu:.1f}s = {cold_cpu / cold:.2f} cores of {cores}"),
+            Row("(b) dbsafe validate, warm", warm, warm_document["summary"]["statements"],
+                f"CPU {warm_cpu / warm:.2f} cores" + ("" if warm < 1 else "  (target < 1 s!)")),
+            Row("(c) sqlglot parse_one + qualify", sg_time, len(statements),
+                f"single core; {sg_errors} raised (unknown columns)"),
+            Row("(d1) PREPARE via confirm()", confirm_time, len(numbered),
+                "BEGIN/set_config/Parse/ROLLBACK + sqlglot re-parse"),
+            Row("(d2) PREPARE, confirm protocol", protocol_time, len(encoded),
+                "BEGIN/set_config/Parse/ROLLBACK, no re-parse"),
+            Row("(d3) PREPARE, bare pgconn.prepare", bare_time, len(encoded),
+                "one Parse round trip each"),
+        ]
+        print()
+        print(f"{'measurement':<36} {'seconds':>9} {'statements/s':>13} {'vs (d3)':>8}  note")
+        for row in rows:
+            print(f"{row.name:<36} {row.seconds:>9.2f} {row.rate:>13,.0f} "
+                  f"{row.rate / rows[-1].rate:>7.2f}x  {row.note}")
+        print()
+        print("dbsafe summary (cold): " + ", ".join(
+            f"{k} {summary.get(k)}" for k in ("files", "statements", "statements_analysed",
+                                              "statements_not_analysed", "statements_unparsed",
+                                              "statements_dynamic", "findings",
+                                              "findings_by_code")))
+        if document["findings"] != warm_document["findings"]:
+            print("WARNING: the warm run reports different findings from the cold run")
+            ok = False
+
+        located = [(f["path"], f["line"], f"{f['code']} {f['message']}")
+                   for f in document["findings"]]
+        ok &= report_check("dbsafe findings", repo, located, sql_at)
+        pg_located = [(path, line, f"{v.sqlstate} {v.message}")
+                      for (path, line, _), v in zip(extracted, verdicts) if v.rejected]
+        ok &= report_check("PostgreSQL 42703/42P01", repo, pg_located, sql_at)
+        other = Counter(v.sqlstate for v in verdicts if v.sqlstate and not v.rejected)
+        if other:
+            print(f"PostgreSQL rejected other statements (generator bugs): {dict(other)}")
+            for (path, line, sql), v in zip(extracted, verdicts):
+                if v.sqlstate and not v.rejected:
+                    print(f"  {path}:{line}: {v.sqlstate} {v.message}\n      {sql[:200]}")
+                    break
+        from psycopg import pq
+
+        print("bare PREPARE results: " + ", ".join(
+            f"{pq.ExecStatus(s).name} {c}" for s, c in sorted(statuses.items())))
+
+        if args.profile:
+            profile(repo.root, snapshot_file, args.profile)
+    finally:
+        if args.keep:
+            print(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
