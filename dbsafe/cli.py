@@ -237,3 +237,48 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
     except OSError as exc:
         raise DbsafeError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output} ({len(result.relations)} relations)", err=True)
+
+
+@main.command("lint")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--database-url", metavar="URL",
+              help="Weigh findings by table size and use the server's version and schema "
+                   "(or set DBSAFE_DATABASE_URL).")
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@click.option("--since", metavar="REV", help="Only alembic revisions after REV.")
+@click.option("--changed-since", metavar="GITREF",
+              help="Only migrations whose files changed since GITREF (e.g. origin/main).")
+@click.option("--target-version", metavar="VERSION",
+              help="PostgreSQL version the migrations will run on, e.g. 15 [default: the "
+                   "database's, else 15].")
+@click.option("--locks", is_flag=True, default=False,
+              help="List the lock each statement takes and what it blocks, instead of findings.")
+@click.option("--explain", metavar="CODE", help="Print the documentation of a rule and exit.")
+@output_options
+@click.pass_obj
+def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
+                 alembic_config: Path | None, since: str | None, changed_since: str | None,
+                 target_version: str | None, locks: bool, explain: str | None,
+                 **output: Any) -> None:
+    """Lint migrations for statements that lock or break a production database.
+
+    With no PATHS, renders the project's alembic revisions offline (`alembic upgrade --sql`)
+    and attributes each statement to its op.* call; PATHS are .sql files or folders of SQL
+    migrations (supabase/migrations, Flyway's V1__x.sql, ...). `--explain DBS101` prints a
+    rule's documentation.
+    """
+    from dbsafe import commands
+
+    if explain:
+        click.echo(commands.explain(explain), nl=False)
+        return
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "target-version": target_version}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    if locks:
+        click.echo(commands.lock_report(settings, paths, since=since,
+                                        changed_since=changed_since), nl=False)
+        return
+    _finish(commands.lint(settings, paths, since=since, changed_since=changed_since), settings)

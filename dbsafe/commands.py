@@ -22,9 +22,27 @@ def catalog() -> dict[str, RuleInfo]:
     """Every code dbsafe can report, keyed by code."""
     from dbsafe import validate
     from dbsafe.extract import suppressions
+    from dbsafe.lint.engine import UNPARSED
+    from dbsafe.lint.rules import ALL_RULES
 
-    entries = (*suppressions.RULES, *validate.RULES)
+    entries = (UNPARSED, *suppressions.RULES, *(r.info for r in ALL_RULES), *validate.RULES)
     return {info.code: info for info in entries}
+
+
+def explain(code: str) -> str:
+    """The documentation of a code (`dbsafe lint --explain DBS101`)."""
+    from dbsafe.lint.rules import ALL_RULES
+
+    code = code.upper()
+    for rule in ALL_RULES:
+        if rule.code == code:
+            return f"{rule.code} {rule.name} ({rule.severity.value}, since {rule.since})\n\n" \
+                   f"{rule.doc.strip()}\n"
+    info = catalog().get(code)
+    if info is None:
+        raise ConfigError(f"unknown code {code!r}; `docs/codes.md` lists them all")
+    return f"{info.code} {info.name} ({info.default_severity.value}, since {info.since})\n\n" \
+           f"{info.summary}\n"
 
 
 def schema_dump(settings: Settings) -> SchemaSnapshot:
@@ -62,6 +80,58 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
     summary["schema_source"] = source.description
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     return Report(report.findings, summary, report.skipped)
+
+
+def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
+         changed_since: str | None = None) -> Report:
+    """Lint migrations for statements that lock or break a production database.
+
+    Args:
+        settings: Resolved settings (see `config.load_settings`).
+        paths: `.sql` files or folders of SQL migrations. Empty means every revision of
+            the alembic environment in `settings`.
+        since: only alembic revisions after this one.
+        changed_since: only migrations whose files changed since this git ref.
+
+    Returns:
+        A report with one finding per problem, suppressions applied.
+    """
+    from dbsafe.lint.run import lint_migrations, load_migrations
+
+    started = time.perf_counter()
+    codes = catalog()
+    check_codes(settings.select, codes, "select")
+    check_codes(settings.ignore, codes, "ignore")
+    check_codes(tuple(settings.severity), codes, "severity")
+    migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
+    facts = _database_facts(settings.database_url) if settings.database_url else None
+    report = lint_migrations(migrations, settings, codes, facts)
+    summary = dict(report.summary)
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
+    return Report(report.findings, summary, report.skipped)
+
+
+def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
+                changed_since: str | None = None) -> str:
+    """The lock each migration statement takes and what it blocks, as a text table."""
+    from dbsafe.lint.locks import lock_report as rows_for
+    from dbsafe.lint.locks import render_locks_text
+    from dbsafe.lint.run import load_migrations
+
+    migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
+    return render_locks_text(rows_for(migrations))
+
+
+def _database_facts(url: str):  # noqa: ANN202 - DatabaseFacts, imported lazily
+    """The live database's schema (as it is before the migrations run), sizes and version."""
+    from dbsafe.lint.run import DatabaseFacts
+    from dbsafe.schema.introspect import introspect_url
+    from dbsafe.schema.stats import table_stats
+
+    before = introspect_url(url)
+    return DatabaseFacts(before=before, sizes=table_stats(url),
+                         server_version=before.server_version,
+                         search_path=before.search_path)
 
 
 def check_codes(codes: Sequence[str], known: dict[str, RuleInfo], key: str) -> None:

@@ -46,6 +46,11 @@ class Settings:
     use_cache: bool = True
     jobs: int = 0  # 0: one worker per core
     verbose: bool = False
+    # lint
+    target_version: int | None = None  # server_version_num migrations will run on; None: 15
+    managed_timeouts: bool = False  # migrations run through `dbsafe upgrade`, which sets them
+    large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
+    sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
 
     @property
     def effective_cache_dir(self) -> Path:
@@ -83,6 +88,10 @@ _KEYS: dict[str, tuple[str, str]] = {
     "cache": ("use_cache", "bool"),
     "jobs": ("jobs", "int"),
     "verbose": ("verbose", "bool"),
+    "target-version": ("target_version", "version"),
+    "managed-timeouts": ("managed_timeouts", "bool"),
+    "large-table": ("large_table", "size"),
+    "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
 }
 
 # Settings that make sense per machine or per run rather than per project are read from
@@ -90,6 +99,7 @@ _KEYS: dict[str, tuple[str, str]] = {
 _ENV_KEYS = (
     "database-url", "schema-source", "snapshot", "alembic-config", "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
+    "target-version", "managed-timeouts",
 )
 
 
@@ -226,6 +236,10 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             raise fail("a table of CODE = severity")
         return {str(code): _convert("severity", v, key=f"severity.{code}", origin=origin,
                                     base=base) for code, v in raw.items()}
+    if kind == "version":
+        return _parse_version(raw, fail)
+    if kind == "size":
+        return _parse_size(raw, fail)
     if kind == "format":
         if raw not in FORMATS:
             raise fail("one of " + ", ".join(FORMATS))
@@ -235,6 +249,48 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             raise fail("one of " + ", ".join(SCHEMA_SOURCES))
         return raw
     raise AssertionError(f"unhandled config kind {kind}")
+
+
+def _parse_version(raw: Any, fail: Any) -> int:
+    """"15", "9.6", 15, "150004" -> server_version_num (150000, 90600, 150000, 150004).
+
+    >>> _parse_version("9.6", None), _parse_version(16, None), _parse_version("150004", None)
+    (90600, 160000, 150004)
+    """
+    text = str(raw).strip()
+    try:
+        if "." in text:
+            major, minor = text.split(".", 1)
+            value = int(major) * 10000 + (int(minor) * 100 if int(major) < 10 else int(minor))
+        else:
+            value = int(text)
+            if value < 100:
+                value *= 10000
+    except ValueError:
+        raise fail("a PostgreSQL version such as 15 or 9.6") from None
+    if not 90000 <= value < 1000000:
+        raise fail("a PostgreSQL version such as 15 or 9.6")
+    return value
+
+
+_SIZE_UNITS = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+def _parse_size(raw: Any, fail: Any) -> int:
+    """"10MB", "1 GB", 4096 -> bytes.
+
+    >>> _parse_size("10MB", None), _parse_size("1 gb", None), _parse_size(512, None)
+    (10485760, 1073741824, 512)
+    """
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().upper().replace(" ", "")
+    number = text.rstrip("KMGTB")
+    unit = text[len(number):]
+    try:
+        return int(float(number) * _SIZE_UNITS[unit])
+    except (ValueError, KeyError):
+        raise fail("a size such as 10MB or 1GB") from None
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

@@ -7,8 +7,9 @@ This module imports nothing from dbsafe.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -112,3 +113,29 @@ class SourceError(DbsafeError):
 
 class DatabaseError(DbsafeError):
     """The database cannot be reached or refused an operation dbsafe needs."""
+
+
+def select_findings(
+    findings: Iterable[Finding],
+    *,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    severity: Mapping[str, Severity] | None = None,
+) -> list[Finding]:
+    """Apply `select`/`ignore` code prefixes (ruff-style) and per-code severity overrides.
+
+    >>> f = Finding("DBS302", "m", Severity.ERROR)
+    >>> [x.code for x in select_findings([f], select=["DBS3"], ignore=["DBS30"])]
+    []
+    >>> select_findings([f], severity={"DBS302": Severity.NOTE})[0].severity
+    <Severity.NOTE: 'note'>
+    """
+    kept = []
+    for finding in findings:
+        if select and not any(finding.code.startswith(c.upper()) for c in select):
+            continue
+        if any(finding.code.startswith(c.upper()) for c in ignore):
+            continue
+        override = (severity or {}).get(finding.code)
+        kept.append(dataclasses.replace(finding, severity=override) if override else finding)
+    return kept

@@ -87,6 +87,7 @@ def summary_line(report: Report) -> str:
 
 
 _SUMMARY_LABELS = (
+    ("migrations", "migration", "migrations"),
     ("files", "file", "files"),
     ("statements_analysed", "statement analysed", "statements analysed"),
     ("statements_not_analysed", "not analysed", "not analysed"),

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe import __version__
-from dbsafe.core import Finding, Location, Report, RuleInfo, Severity, Skipped
+from dbsafe.core import (
+    Finding, Location, Report, RuleInfo, Severity, Skipped, select_findings,
+)
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -107,7 +109,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         scanned_paths=list(texts),
         checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS3"))],
     ))
-    findings = _select(findings, settings)
+    findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
+                               severity=settings.severity)
     counts: Counter = Counter()
     skipped: list[Skipped] = []
     for outcome in outcomes.values():
@@ -130,23 +133,6 @@ def _relative(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def _select(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
-    """Apply --select / --ignore (code prefixes) and [tool.dbsafe.severity] overrides."""
-    import dataclasses
-
-    kept = []
-    for finding in findings:
-        if settings.select and not any(finding.code.startswith(c.upper()) for c in settings.select):
-            continue
-        if any(finding.code.startswith(c.upper()) for c in settings.ignore):
-            continue
-        severity = settings.severity.get(finding.code)
-        if severity is not None:
-            finding = dataclasses.replace(finding, severity=severity)
-        kept.append(finding)
-    return kept
 
 
 # -- per-file analysis (runs in worker processes) ---------------------------------------------

@@ -220,9 +220,8 @@ def parse_migration(migration: Migration) -> list[Statement]:
         node = None
         error = None
         try:
-            parsed = [s for s in sqlglot.parse(raw.sql, read="postgres") if s is not None]
-            node = parsed[0] if len(parsed) == 1 else None
-            if len(parsed) != 1:
+            node = _parse_one(raw.sql)
+            if node is None:
                 error = "expected one statement"
         except (SqlglotError, RecursionError) as exc:
             error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -236,6 +235,44 @@ def parse_migration(migration: Migration) -> list[Statement]:
             in_transaction = False
         statements.append(statement)
     return statements
+
+
+def _parse_one(sql: str) -> exp.Expression | None:
+    import sqlglot
+    from sqlglot import exp
+
+    parsed = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+    if len(parsed) != 1:
+        return None
+    node = parsed[0]
+    if isinstance(node, exp.Command):
+        # sqlglot does not know `CREATE MATERIALIZED VIEW ... WITH [NO] DATA`; the clause
+        # changes nothing rules look at, so parse the statement without it.
+        cut = _with_data_suffix(sql)
+        if cut is not None:
+            reparsed = [s for s in sqlglot.parse(sql[:cut], read="postgres") if s is not None]
+            if len(reparsed) == 1 and not isinstance(reparsed[0], exp.Command):
+                reparsed[0].meta["with_data"] = "NO" not in sql[cut:].upper()
+                return reparsed[0]
+    return node
+
+
+def _with_data_suffix(sql: str) -> int | None:
+    """Offset of a trailing `WITH [NO] DATA` in a CREATE MATERIALIZED VIEW/TABLE AS."""
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.errors import TokenError
+
+    try:
+        tokens = [t for t in Postgres().tokenize(sql) if t.text != ";"]
+    except TokenError:
+        return None
+    words = [t.text.upper() for t in tokens]
+    if words[:1] != ["CREATE"] or "AS" not in words:
+        return None
+    for tail in (["WITH", "DATA"], ["WITH", "NO", "DATA"]):
+        if words[-len(tail):] == tail:
+            return tokens[-len(tail)].start
+    return None
 
 
 def _words(sql: str) -> tuple[str, ...]:
@@ -264,7 +301,7 @@ def created_relations(statement: Statement) -> frozenset[str]:
 
     node = statement.node
     if not isinstance(node, exp.Create):
-        return frozenset()
+        return _created_by_words(statement.words)
     kind = str(node.kind or "").upper()
     if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "INDEX") and "VIEW" not in kind:
         return frozenset()
@@ -278,6 +315,32 @@ def created_relations(statement: Statement) -> frozenset[str]:
     names = {relation_name(table)}
     names.add(table.name if _quoted(table) else table.name.lower())
     return frozenset(names)
+
+
+_CREATE_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL",
+                               "LOCAL", "MATERIALIZED", "RECURSIVE", "FOREIGN"})
+
+
+def _created_by_words(words: tuple[str, ...]) -> frozenset[str]:
+    """`CREATE [modifiers] TABLE|VIEW [IF NOT EXISTS] name` for statements sqlglot left opaque."""
+    if words[:1] != ("CREATE",):
+        return frozenset()
+    i = 1
+    while i < len(words) and words[i] in _CREATE_MODIFIERS:
+        i += 1
+    if i >= len(words) or words[i] not in ("TABLE", "VIEW"):
+        return frozenset()
+    i += 1
+    if words[i : i + 3] == ("IF", "NOT", "EXISTS"):
+        i += 3
+    name = [words[i]] if i < len(words) else []
+    while i + 2 < len(words) and words[i + 1] == ".":
+        name.append(words[i + 2])
+        i += 2
+    if not name:
+        return frozenset()
+    folded = [part if not part.isupper() else part.lower() for part in name]
+    return frozenset({".".join(folded), folded[-1]})
 
 
 def relation_name(table: exp.Table) -> str:

@@ -1,0 +1,154 @@
+"""Run `dbsafe lint`: load migrations, run the selected rules, weigh findings, suppress.
+
+Database facts (schema before the migrations, table sizes, server version) are gathered by
+the caller and passed in as `DatabaseFacts`: this package never connects to a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbsafe.core import Finding, Report, RuleInfo, Severity, SourceError, select_findings
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+    from dbsafe.extract.migration import Migration
+    from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.schema.stats import TableStats
+
+DEFAULT_TARGET_VERSION = 150000
+
+
+@dataclass(frozen=True)
+class DatabaseFacts:
+    """What a live database tells the linter (all optional)."""
+
+    before: SchemaSnapshot | None = None
+    sizes: Mapping[str, TableStats] = field(default_factory=dict)
+    server_version: int | None = None
+    search_path: tuple[str, ...] = ("public",)
+
+
+def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
+                    since: str | None = None, changed_since: str | None = None) -> list[Migration]:
+    """SQL migration files under `paths`, or the alembic revisions when `paths` is empty."""
+    from dbsafe.extract.alembic import render_revisions
+    from dbsafe.extract.migration import sql_migrations
+
+    root = settings.project_root
+    if paths:
+        migrations = sql_migrations(
+            list(paths), root=root,
+            wrapped_in_transaction=settings.sql_migrations_in_transaction)
+    else:
+        alembic_ini = settings.alembic_config
+        if not alembic_ini.is_absolute():
+            alembic_ini = root / alembic_ini
+        migrations = render_revisions(alembic_ini, root=root, since=since)
+    if changed_since:
+        changed = changed_files(root, changed_since)
+        migrations = [m for m in migrations if m.file is not None and m.file.resolve() in changed]
+    return migrations
+
+
+def changed_files(root: Path, ref: str) -> set[Path]:
+    """Files changed since git `ref` (committed, staged, unstaged or untracked)."""
+    def git(*args: str) -> list[str]:
+        try:
+            result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                    check=True)
+        except FileNotFoundError:
+            raise SourceError("--changed-since needs git, which is not installed") from None
+        except subprocess.CalledProcessError as exc:
+            message = (exc.stderr or "").strip().splitlines()
+            raise SourceError(f"git could not compare with {ref!r}: "
+                              f"{message[0] if message else exc}") from None
+        return [line for line in result.stdout.splitlines() if line]
+
+    top = Path(git("rev-parse", "--show-toplevel")[0])
+    names = git("diff", "--name-only", ref) + git("ls-files", "--others", "--exclude-standard")
+    return {(top / name).resolve() for name in names}
+
+
+def lint_migrations(migrations: Sequence[Migration], settings: Settings,
+                    catalog: Mapping[str, RuleInfo],
+                    facts: DatabaseFacts | None = None) -> Report:
+    """Run the selected rules over `migrations`; returns findings with suppressions applied."""
+    from dbsafe.extract.suppressions import apply as apply_suppressions
+    from dbsafe.lint.engine import lint_migration, select_rules
+    from dbsafe.lint.rules import ALL_RULES
+
+    facts = facts or DatabaseFacts()
+    rules = select_rules(ALL_RULES, settings.select, settings.ignore)
+    target = settings.target_version or facts.server_version or DEFAULT_TARGET_VERSION
+    report_unparsed = not any("DBS001".startswith(c.upper()) for c in settings.ignore)
+    findings: list[Finding] = []
+    statements = 0
+    for migration in migrations:
+        statements += sum(1 for s in migration.statements if not s.generated)
+        findings.extend(lint_migration(
+            migration, rules, report_unparsed=report_unparsed, target_version=target,
+            timeouts_managed=settings.managed_timeouts, before=facts.before,
+            table_sizes={k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()},
+            large_table_bytes=settings.large_table,
+        ))
+    findings = [_weigh(f, facts, settings) for f in findings]
+    files = {str(m.file) for m in migrations if m.file is not None}
+    by_display = {m.path: m.file for m in migrations if m.file is not None}
+    findings = list(apply_suppressions(
+        findings,
+        read_source=lambda p: _read(by_display.get(p)),
+        known_codes=catalog,
+        scanned_paths=list(by_display),
+        checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS1", "DBS2"))],
+    ))
+    findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
+                               severity=settings.severity)
+    summary = {
+        "migrations": len(migrations),
+        "files": len(files),
+        "statements": statements,
+        "target_version": target,
+    }
+    return Report(tuple(findings), summary)
+
+
+def _read(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings) -> Finding:
+    """Attach the table's size; a locking finding on a small table is only a warning."""
+    if not facts.sizes or not finding.subject:
+        return finding
+    stats = _lookup(finding.subject, facts)
+    if stats is None:
+        return finding
+    context = finding.context + (("Table size", stats.describe()),)
+    severity = finding.severity
+    if (finding.code.startswith("DBS1") and severity is Severity.ERROR
+            and stats.total_bytes < settings.large_table):
+        severity = Severity.WARNING
+    return dataclasses.replace(finding, context=context, severity=severity)
+
+
+def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:
+    name = subject.split(" ")[0].strip("`")
+    if name in facts.sizes:
+        return facts.sizes[name]
+    if "." not in name:
+        for schema in facts.search_path:
+            stats = facts.sizes.get(f"{schema}.{name}")
+            if stats is not None:
+                return stats
+    return None

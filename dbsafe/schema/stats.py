@@ -1,0 +1,60 @@
+"""Table sizes and row estimates from a live database (`pg_class`), for weighing findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class TableStats:
+    relation: str  # "schema.name"
+    total_bytes: int  # pg_total_relation_size: heap + indexes + toast
+    rows: float  # reltuples estimate; -1 when never analysed
+
+    def describe(self) -> str:
+        rows = "unknown rows" if self.rows < 0 else f"~{_count(self.rows)} rows"
+        return f"{_bytes(self.total_bytes)}, {rows}"
+
+
+_QUERY = """
+SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), c.reltuples
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_%'
+"""
+
+
+def table_stats(url: str) -> dict[str, TableStats]:
+    """Sizes of every user table and materialized view, keyed by `schema.name`."""
+    import psycopg
+
+    from dbsafe.core import DatabaseError
+    from dbsafe.urls import redact_text, redact_url
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10,
+                             application_name="dbsafe lint") as conn:
+            rows = conn.execute(_QUERY).fetchall()
+    except psycopg.Error as exc:
+        message = redact_text(str(exc).strip().splitlines()[0], url)
+        raise DatabaseError(f"cannot read table sizes from {redact_url(url)}: {message}") from None
+    return {f"{schema}.{name}": TableStats(f"{schema}.{name}", int(size), float(rows))
+            for schema, name, size, rows in rows}
+
+
+def _bytes(value: int) -> str:
+    size = float(value)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError
+
+
+def _count(value: float) -> str:
+    for threshold, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= threshold:
+            return f"{value / threshold:.1f}{suffix}"
+    return f"{value:.0f}"
