@@ -1,0 +1,95 @@
+"""`CONCURRENTLY` operation inside a transaction block.
+
+## Why
+`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY` and
+`ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY` commit several transactions of their
+own, so PostgreSQL refuses them inside a transaction block: "cannot run inside a
+transaction block". The migration fails when it is deployed. Alembic runs each revision in
+a transaction by default, so a plain `op.create_index(..., postgresql_concurrently=True)`
+fails this way.
+
+## Bad
+```sql
+-- in transaction
+CREATE INDEX CONCURRENTLY ix_orders_customer ON orders (customer_id);
+```
+
+## Good
+```sql
+CREATE INDEX CONCURRENTLY ix_orders_customer ON orders (customer_id);
+```
+
+## In Alembic
+```python
+with op.get_context().autocommit_block():
+    op.create_index("ix_orders_customer", "orders", ["customer_id"],
+                    postgresql_concurrently=True)
+```
+`autocommit_block()` commits the revision's transaction, runs the block in autocommit mode
+and opens a new transaction afterwards.
+
+## Not flagged
+The same statements outside a transaction block (after `COMMIT`, in an `autocommit_block()`,
+or in a SQL file the runner does not wrap). `REFRESH MATERIALIZED VIEW CONCURRENTLY` can run
+in a transaction and is not flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.rules.non_concurrent_partition_detach import detached_partitions
+from dbsafe.lint.rules.non_concurrent_reindex import parse_reindex, reindex_words
+
+
+def concurrent_operation(statement: Statement) -> str | None:
+    """The name of the CONCURRENTLY operation this statement performs, if any."""
+    node = statement.node
+    if isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX":
+        return "CREATE INDEX CONCURRENTLY" if node.args.get("concurrently") else None
+    if isinstance(node, exp.Drop) and str(node.kind).upper() == "INDEX":
+        return "DROP INDEX CONCURRENTLY" if node.args.get("concurrently") else None
+    if statement.starts_with("DROP", "INDEX", "CONCURRENTLY"):  # e.g. did not parse
+        return "DROP INDEX CONCURRENTLY"
+    words = reindex_words(statement)
+    if words is not None:
+        parsed = parse_reindex(words)
+        return "REINDEX CONCURRENTLY" if parsed and parsed[2] else None
+    for _parent, _partition, tail in detached_partitions(statement):
+        if "CONCURRENTLY" in tail:
+            return "DETACH PARTITION CONCURRENTLY"
+    return None
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if not statement.in_transaction:
+        return
+    operation = concurrent_operation(statement)
+    if operation is None:
+        return
+    if ctx.migration.kind == "alembic":
+        help = ("Run it inside `with op.get_context().autocommit_block():` so it executes "
+                "outside the revision's transaction.")
+    else:
+        help = "Run it outside BEGIN ... COMMIT, in a migration the runner does not wrap " \
+               "in a transaction."
+    yield ctx.finding(
+        RULE,
+        f"{operation} runs inside a transaction block; PostgreSQL refuses it and the "
+        "migration fails.",
+        help=help,
+    )
+
+
+RULE = Rule(
+    code="DBS102",
+    name="concurrent-index-in-transaction",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+)

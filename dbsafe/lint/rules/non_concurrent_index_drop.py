@@ -1,0 +1,99 @@
+"""Index dropped without `CONCURRENTLY`.
+
+## Why
+A plain `DROP INDEX` takes an ACCESS EXCLUSIVE lock on the index's table: every query on
+the table, reads included, waits for it — and the DROP itself waits behind any running
+query on the table, with everything else queued behind it. `DROP INDEX CONCURRENTLY`
+waits for those queries without blocking new ones.
+
+## Bad
+```sql
+DROP INDEX ix_orders_customer;
+```
+
+## Good
+```sql
+DROP INDEX CONCURRENTLY IF EXISTS ix_orders_customer;
+```
+
+## In Alembic
+```python
+with op.get_context().autocommit_block():
+    op.drop_index("ix_orders_customer", table_name="orders",
+                  postgresql_concurrently=True, if_exists=True)
+```
+`CONCURRENTLY` cannot run inside a transaction block, hence the `autocommit_block()`.
+
+## Not flagged
+Indexes created earlier in the same migration, and — when the schema before the migration
+is known — indexes that did not exist before it (e.g. created by a table defined in this
+migration). Indexes of partitioned tables cannot be dropped concurrently; they are still
+flagged, with help saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlglot import exp
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    node = statement.node
+    if not (isinstance(node, exp.Drop) and str(node.kind).upper() == "INDEX"):
+        return
+    if node.args.get("concurrently"):
+        return
+    for index in node.args.get("tables") or ():
+        if not isinstance(index, exp.Table):
+            continue
+        name = relation_name(index)
+        if ctx.created_before(name):
+            continue
+        table = _table_of(name, ctx)
+        if ctx.before is not None and table is None:
+            continue  # no such index before this migration: it is new here
+        if table is not None and ctx.created_before(table.qualified_name):
+            continue
+        where = f"`{table.qualified_name}`" if table is not None else "its table"
+        if table is not None and table.kind == "partitioned_table":
+            help = ("Indexes of partitioned tables cannot be dropped concurrently; drop it "
+                    "at a quiet time with a short lock_timeout.")
+        else:
+            help = ("Use DROP INDEX CONCURRENTLY, outside a transaction (alembic: "
+                    "postgresql_concurrently=True in an autocommit_block()).")
+        yield ctx.finding(
+            RULE,
+            f"Index `{name}` is dropped without CONCURRENTLY; reads and writes on {where} "
+            "wait until it finishes.",
+            help=help,
+            subject=name,
+        )
+
+
+def _table_of(name: str, ctx: LintContext):  # noqa: ANN202 - schema.model.Relation | None
+    """The relation that owns index `name` in the `before` snapshot, if known."""
+    if ctx.before is None:
+        return None
+    schema, _, index = name.rpartition(".")
+    for relation in ctx.before.relations:
+        if schema and relation.schema != schema:
+            continue
+        if not schema and relation.schema not in ctx.before.search_path:
+            continue
+        if any(i.name == index for i in relation.indexes):
+            return relation
+    return None
+
+
+RULE = Rule(
+    code="DBS103",
+    name="non-concurrent-index-drop",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+)
