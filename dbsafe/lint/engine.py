@@ -284,8 +284,16 @@ def _words(sql: str) -> tuple[str, ...]:
         tokens = Postgres().tokenize(sql)
     except (TokenError, RecursionError):
         return tuple(sql.upper().split())
-    words = []
+    words: list[str] = []
+    previous = None
     for token in tokens:
+        if previous == TokenType.COMMAND and token.token_type == TokenType.STRING:
+            # The tokenizer swallows the rest of a command (`REINDEX TABLE t`) as one
+            # string token; its words are what rules need.
+            words.extend(_words(token.text))
+            previous = token.token_type
+            continue
+        previous = token.token_type
         if token.token_type in (TokenType.STRING, TokenType.NUMBER, TokenType.HEREDOC_STRING):
             words.append("'" if token.token_type != TokenType.NUMBER else token.text)
         elif token.token_type == TokenType.IDENTIFIER:
