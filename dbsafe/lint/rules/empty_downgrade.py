@@ -1,0 +1,124 @@
+"""Alembic revision whose `downgrade()` does nothing.
+
+## Why
+A `downgrade()` that is empty, only `pass`, `...` or a docstring, or that only raises
+(`NotImplementedError`), means there is no way back from this revision: `alembic downgrade`
+either fails or "succeeds" while leaving the schema as it was, so the version table and the
+real schema disagree. When a deploy has to be rolled back, the time to find that out is code
+review, not the incident.
+
+## Bad
+```python
+def upgrade() -> None:
+    op.add_column("orders", sa.Column("note", sa.Text()))
+
+
+def downgrade() -> None:
+    pass
+```
+
+## Good
+```python
+def upgrade() -> None:
+    op.add_column("orders", sa.Column("note", sa.Text()))
+
+
+def downgrade() -> None:
+    op.drop_column("orders", "note")
+```
+
+## In Alembic
+Write the inverse of every `op.*` call in `downgrade()`, in reverse order. For a revision
+that really cannot be undone (a destructive data migration), say so where reviewers see it:
+`def downgrade() -> None:  # dbsafe: ignore[DBS210] data is deleted, restore from backup`.
+
+## Not flagged
+A `downgrade()` that does anything at all (dbsafe does not check that it undoes the
+upgrade). Plain SQL migrations, which have no downgrade. A revision file without a
+`downgrade()` function is flagged at its first line.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+from dbsafe.core import Finding, Location, Severity
+from dbsafe.lint.engine import LintContext, Rule
+
+# Only alembic revisions can trigger this rule: tests/lint/test_rules.py does not run the
+# generic SQL fixture and doc-example tests for it (see tests/lint/test_empty_downgrade.py).
+ALEMBIC_ONLY = True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Downgrade:
+    line: int  # of `def downgrade`; 1 when there is none
+    column: int
+    problem: str | None  # what is wrong with it; None when it does something
+
+
+def _does_nothing(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.Pass):
+        return True
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+        return True  # a docstring, `...`, or any other bare constant
+    return False
+
+
+def _problem(body: list[ast.stmt]) -> str | None:
+    effective = [s for s in body if not _does_nothing(s)]
+    if not effective:
+        return "has a downgrade() that does nothing"
+    if len(effective) == 1 and isinstance(effective[0], ast.Raise):
+        return "has a downgrade() that only raises"
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _downgrade(path: str, mtime_ns: int) -> _Downgrade | None:
+    """The module-level `downgrade()` of a revision file; None if the file does not parse."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade":
+            return _Downgrade(node.lineno, node.col_offset + 1, _problem(node.body))
+    return _Downgrade(1, 1, "has no downgrade()")
+
+
+def check_migration(ctx: LintContext) -> Iterator[Finding]:
+    migration = ctx.migration
+    if migration.kind != "alembic" or migration.file is None:
+        return
+    try:
+        mtime = Path(migration.file).stat().st_mtime_ns
+    except OSError:
+        return
+    downgrade = _downgrade(str(migration.file), mtime)
+    if downgrade is None or downgrade.problem is None:
+        return
+    revision = migration.revision or migration.path
+    finding = ctx.finding(
+        RULE,
+        f"Revision `{revision}` {downgrade.problem}; it cannot be rolled back.",
+        help="Undo the upgrade's operations in downgrade(), or suppress this with a comment "
+             "saying why the revision is irreversible.",
+        subject=revision,
+    )
+    yield dataclasses.replace(
+        finding, location=Location(migration.path, downgrade.line, downgrade.column))
+
+
+RULE = Rule(
+    code="DBS210",
+    name="empty-downgrade",
+    severity=Severity.WARNING,
+    since="0.1.0",
+    doc=__doc__,
+    check_migration=check_migration,
+)

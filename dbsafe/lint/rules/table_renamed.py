@@ -1,0 +1,107 @@
+"""Table or view renamed.
+
+## Why
+`ALTER TABLE a RENAME TO b` is instant, but every deployed copy of the application that
+still queries `a` fails from the moment the migration commits: during a rolling deploy the
+old code is still serving traffic. Renaming a view or materialized view breaks its readers
+the same way.
+
+## Bad
+```sql
+ALTER TABLE orders RENAME TO purchases;
+```
+
+## Good
+```sql
+-- rename, and keep the old name working through an updatable view until no deployed
+-- code uses it; drop the view in a later migration.
+ALTER TABLE orders RENAME TO purchases;
+CREATE VIEW orders AS SELECT * FROM purchases;
+```
+
+## In Alembic
+Pair `op.rename_table("orders", "purchases")` with
+`op.execute("CREATE VIEW orders AS SELECT * FROM purchases")` in the same revision (a
+simple view is updatable, so old code keeps writing), and drop the view in a later
+revision. Otherwise keep the rename with a `# dbsafe: ignore[DBS204]` comment saying why
+no deployed code can reference the old name.
+
+## Not flagged
+Tables and views created earlier in the same migration. A rename whose old name is taken
+over later in the same migration (a compatibility view, or the swap
+`RENAME orders TO orders_old; RENAME orders_new TO orders`): queries naming it keep
+working. `ALTER INDEX/SEQUENCE ... RENAME` (queries do not name them), and
+`ALTER TABLE ... SET SCHEMA` (not a rename; out of scope).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlglot import exp
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule, Statement, created_relations
+from dbsafe.lint.rules.column_dropped import Word, parse_alter
+
+_RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
+
+
+def renamed_to(action: Sequence[Word]) -> str | None:
+    """The new name of a `RENAME TO b` action, else None."""
+    keys = [w.keyword for w in action]
+    if keys[:2] == ["RENAME", "TO"] and len(action) > 2:
+        return action[2].folded
+    return None
+
+
+def _name_reused(name: str, ctx: LintContext) -> bool:
+    """Does a later statement create, or rename something to, `name`?
+
+    Schemas are compared only when both names are qualified: a false "reused" costs a missed
+    finding, a false "not reused" blocks a safe swap.
+    """
+    schema, _, bare = name.rpartition(".")
+    for later in ctx.later():
+        # created_relations() holds both the qualified and the bare name.
+        if isinstance(later.node, exp.Create) and bare in created_relations(later):
+            return True
+        if later.starts_with("ALTER"):
+            alter = parse_alter(later.sql)
+            if alter is None or alter.kind not in _RELATIONS:
+                continue
+            later_schema = alter.name.rpartition(".")[0]
+            if (later_schema == schema or not later_schema or not schema) and any(renamed_to(a) == bare for a in alter.actions):
+                return True
+    return False
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if not statement.starts_with("ALTER"):
+        return
+    alter = parse_alter(statement.sql)
+    if alter is None or alter.kind not in _RELATIONS or ctx.created_before(alter.name):
+        return
+    for action in alter.actions:
+        new = renamed_to(action)
+        if new is None or _name_reused(alter.name, ctx):
+            continue
+        what = "Table" if alter.kind.endswith("TABLE") else alter.kind.capitalize()
+        yield ctx.finding(
+            RULE,
+            f"{what} `{alter.name}` is renamed to `{new}`; application code still using "
+            f"`{alter.name}` fails as soon as the migration commits.",
+            help="Keep the old name working (e.g. a view with the old name) until no deployed "
+                 "code uses it, and drop that in a later migration.",
+            subject=alter.name,
+        )
+
+
+RULE = Rule(
+    code="DBS204",
+    name="table-renamed",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+)
