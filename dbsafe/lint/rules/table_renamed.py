@@ -28,9 +28,9 @@ no deployed code can reference the old name.
 
 ## Not flagged
 Tables and views created earlier in the same migration. A rename whose old name is taken
-over later in the same migration (a compatibility view, or the swap
+over later in the same migration (a compatibility view, or the first half of the swap
 `RENAME orders TO orders_old; RENAME orders_new TO orders`): queries naming it keep
-working. `ALTER INDEX/SEQUENCE ... RENAME` (queries do not name them), and
+working. The second half is flagged unless `orders_new` was created in the migration. `ALTER INDEX/SEQUENCE ... RENAME` (queries do not name them), and
 `ALTER TABLE ... SET SCHEMA` (not a rename; out of scope).
 """
 
