@@ -22,10 +22,12 @@ def catalog() -> dict[str, RuleInfo]:
     """Every code dbsafe can report, keyed by code."""
     from dbsafe import validate
     from dbsafe.extract import suppressions
+    from dbsafe.lint import app_references
     from dbsafe.lint.engine import UNPARSED
     from dbsafe.lint.rules import ALL_RULES
 
-    entries = (UNPARSED, *suppressions.RULES, *(r.info for r in ALL_RULES), *validate.RULES)
+    entries = (UNPARSED, *suppressions.RULES, *(r.info for r in ALL_RULES),
+               app_references.RULE_INFO, *validate.RULES)
     return {info.code: info for info in entries}
 
 
@@ -96,6 +98,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     Returns:
         A report with one finding per problem, suppressions applied.
     """
+    from dbsafe.lint.app_references import Application, application_fragments
     from dbsafe.lint.run import lint_migrations, load_migrations
 
     started = time.perf_counter()
@@ -105,7 +108,10 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     check_codes(tuple(settings.severity), codes, "severity")
     migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
     facts = _database_facts(settings.database_url) if settings.database_url else None
-    report = lint_migrations(migrations, settings, codes, facts)
+    # Loaded only if a migration drops or renames something (DBS211).
+    app = Application(lambda: application_fragments(settings, migrations),
+                      lambda: facts.before if facts and facts.before else schema_dump(settings))
+    report = lint_migrations(migrations, settings, codes, facts, app)
     summary = dict(report.summary)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     return Report(report.findings, summary, report.skipped)

@@ -18,6 +18,7 @@ from dbsafe.core import Finding, Report, RuleInfo, Severity, SourceError, select
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
+    from dbsafe.lint.app_references import Application
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.schema.stats import TableStats
 
@@ -77,14 +78,23 @@ def changed_files(root: Path, ref: str) -> set[Path]:
 
 def lint_migrations(migrations: Sequence[Migration], settings: Settings,
                     catalog: Mapping[str, RuleInfo],
-                    facts: DatabaseFacts | None = None) -> Report:
-    """Run the selected rules over `migrations`; returns findings with suppressions applied."""
+                    facts: DatabaseFacts | None = None,
+                    app: Application | None = None) -> Report:
+    """Run the selected rules over `migrations`; returns findings with suppressions applied.
+
+    With `app`, removals the application's queries still use are reported too (DBS211).
+    """
     from dbsafe.extract.suppressions import apply as apply_suppressions
+    from dbsafe.lint import app_references
     from dbsafe.lint.engine import lint_migration, select_rules
     from dbsafe.lint.rules import ALL_RULES
 
     facts = facts or DatabaseFacts()
-    rules = select_rules(ALL_RULES, settings.select, settings.ignore)
+    # DBS211 is not a per-statement rule: keep it out of the rule selection.
+    rule_select = [c for c in settings.select if c.upper() != app_references.RULE_INFO.code]
+    rule_ignore = [c for c in settings.ignore if c.upper() != app_references.RULE_INFO.code]
+    rules = (select_rules(ALL_RULES, rule_select, rule_ignore)
+             if rule_select or not settings.select else [])
     target = settings.target_version or facts.server_version or DEFAULT_TARGET_VERSION
     report_unparsed = not any("DBS001".startswith(c.upper()) for c in settings.ignore)
     findings: list[Finding] = []
@@ -98,6 +108,10 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             large_table_bytes=settings.large_table,
         ))
     findings = [_weigh(f, facts, settings) for f in findings]
+    checked = app_references.Outcome()
+    if app is not None and app_references.enabled(settings):
+        checked = app_references.check(migrations, app)
+        findings.extend(checked.findings)
     files = {str(m.file) for m in migrations if m.file is not None}
     by_display = {m.path: m.file for m in migrations if m.file is not None}
     findings = list(apply_suppressions(
@@ -115,7 +129,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         "statements": statements,
         "target_version": target,
     }
-    return Report(tuple(findings), summary)
+    if checked.queries:
+        summary["application_statements"] = checked.queries
+    return Report(tuple(findings), summary, tuple(checked.skipped))
 
 
 def _read(path: Path | None) -> str | None:

@@ -1,0 +1,624 @@
+"""Migrations that drop or rename what the application's queries still use (DBS211).
+
+A migration that drops `patients.email` is fine once no deployed code reads the column; it
+is an outage when a query in the application still does. This module finds those queries by
+*differential resolution*, reusing `dbsafe validate`'s extraction and name resolution:
+
+1. `destructive_changes` lists every table, view or column that stops existing under its
+   name: `DROP TABLE|VIEW|MATERIALIZED VIEW`, `ALTER TABLE ... DROP COLUMN`,
+   `ALTER ... RENAME [COLUMN] a TO b` and `ALTER TABLE|VIEW|MATERIALIZED VIEW ... RENAME TO`.
+2. `still_referenced` resolves each application statement twice: against `with_objects`
+   (the schema with every removed column present) and `without_objects` (removed columns
+   and relations deleted). An unknown-column problem (DBS302) that only the second
+   resolution reports exists *because* of a removal: the statement provably uses the
+   column. An unknown-table problem (DBS301) naming a removed relation is a use of that
+   relation whichever snapshot it comes from (a snapshot taken at head no longer has it).
+
+Validate's policy carries over: unknown means silent. A statement dbsafe cannot parse or
+see into yields no problem in either resolution, so it never produces a finding here.
+
+Objects recreated later are not removals. A drop or rename is cancelled when a later
+statement of the linted migrations (in the same migration or a later one) creates an object
+of the same name again: `CREATE TABLE|VIEW` (a table recreated with an explicit column list
+cancels only the column removals it lists again), `ADD COLUMN`, a rename *to* the name (a
+rename back, or a compatibility view named after a renamed table). The application sees the
+name again once all the linted migrations have run; whether its columns still match is what
+`dbsafe validate` checks against the schema at head. Removals of relations created earlier
+in the same migration (and of columns it added or renamed into place) are skipped too: no
+deployed code can have used them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from dbsafe.core import (
+    DbsafeError, Finding, Location, RuleInfo, Severity, Skipped, select_findings,
+)
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+    from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.migration import Migration
+    from dbsafe.lint.engine import Statement
+    from dbsafe.schema.model import Relation, SchemaSnapshot
+    from dbsafe.validate import Problem
+
+log = logging.getLogger(__name__)
+
+RULE_INFO = RuleInfo(
+    code="DBS211",
+    name="dropped-object-still-referenced",
+    summary="A migration drops or renames a table, view or column that the application's "
+            "queries still use.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+
+# How many using queries a finding lists; the rest are counted.
+MAX_LISTED = 10
+_IN_MESSAGE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRemoval:
+    """A table, view or column that stops existing under its name at `location`.
+
+    Names are folded the way PostgreSQL folds them (unquoted lower-cased, quoted exact).
+    """
+
+    schema: str | None  # as written in the migration; None when unqualified
+    relation: str
+    column: str | None  # None: the relation itself is removed
+    kind: str  # "table" | "view" | "materialized view" | "column"
+    location: Location
+    renamed_to: str | None = None  # the new name for a rename, None for a drop
+    revision: str | None = None
+    statement: str = ""  # the migration statement's SQL
+
+    @property
+    def name(self) -> str:
+        """How messages name the object: `patients.email`, `billing.invoices`."""
+        parts = [p for p in (self.schema, self.relation, self.column) if p]
+        return ".".join(parts)
+
+    @property
+    def what_happens(self) -> str:
+        return f"renamed to `{self.renamed_to}`" if self.renamed_to else "dropped"
+
+
+@dataclass
+class Application:
+    """The application's SQL and a schema to resolve it against, each loaded on first use.
+
+    Loading is deferred because it is only needed when a migration removes something:
+    most lint runs never pay for scanning the sources or loading a schema.
+    """
+
+    load_fragments: Callable[[], Sequence[SqlFragment]]
+    load_snapshot: Callable[[], SchemaSnapshot]
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    queries: int = 0  # application statements looked at
+
+
+def enabled(settings: Settings) -> bool:
+    """Whether `select`/`ignore` keep DBS211 (when they do not, nothing is loaded)."""
+    probe = Finding(RULE_INFO.code, "", RULE_INFO.default_severity)
+    return bool(select_findings([probe], select=settings.select, ignore=settings.ignore))
+
+
+def check(migrations: Sequence[Migration], app: Application) -> Outcome:
+    """DBS211 findings for `migrations`, loading the application only if something is removed."""
+    removals = destructive_changes(migrations)
+    if not removals:
+        return Outcome()
+    try:
+        snapshot = app.load_snapshot()
+        fragments = app.load_fragments()
+    except DbsafeError as exc:
+        # Lint must still work for projects without a schema source; say what was skipped.
+        where = removals[0].location
+        return Outcome(skipped=[Skipped(where, f"application references not checked: {exc}")])
+    return Outcome(still_referenced(removals, fragments, snapshot), queries=len(fragments))
+
+
+# -- what the migrations remove ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Created:
+    """A relation or column that (re)appears under a name."""
+
+    schema: str | None
+    relation: str
+    column: str | None = None
+    columns: frozenset[str] | None = None  # a relation's columns, None when unknown
+
+
+def destructive_changes(migrations: Sequence[Migration]) -> list[SchemaRemoval]:
+    """Every drop or rename of a table, view or column, in order (see the module docstring).
+
+    Example:
+        >>> from dbsafe.extract.migration import Migration, MigrationStatement
+        >>> sql = "ALTER TABLE patients DROP COLUMN email"
+        >>> m = Migration("0006.sql", (MigrationStatement(sql, Location("0006.sql", 3)),))
+        >>> [(r.name, r.location.line) for r in destructive_changes([m])]
+        [('patients.email', 3)]
+    """
+    from dbsafe.lint.engine import parse_migration
+
+    pending: list[SchemaRemoval] = []
+    for migration in migrations:
+        # Nothing is removed or recreated without one of these words: skip parsing most
+        # migrations (creations matter only once something is removed).
+        words = _CHANGING_WORDS if pending else _REMOVING_WORDS
+        if not any(_has_word(s.sql, words) for s in migration.statements if not s.generated):
+            continue
+        created_here: list[_Created] = []
+        for statement in parse_migration(migration):
+            if statement.generated:
+                continue
+            for event in _events(statement, migration):
+                if isinstance(event, _Created):
+                    pending = [r for r in pending if not _recreates(event, r)]
+                    created_here.append(event)
+                elif not any(_created_by(c, event) for c in created_here):
+                    pending.append(event)
+    return pending
+
+
+_REMOVING_WORDS = ("DROP", "RENAME")
+_CHANGING_WORDS = ("DROP", "RENAME", "CREATE", "ADD")
+
+
+def _has_word(sql: str, words: tuple[str, ...]) -> bool:
+    upper = sql.upper()
+    return any(word in upper for word in words)
+
+
+def _same_relation(created: _Created, removal: SchemaRemoval) -> bool:
+    # An unqualified name may mean either schema: matching it cancels more, never less.
+    return created.relation == removal.relation and (
+        created.schema is None or removal.schema is None or created.schema == removal.schema)
+
+
+def _created_by(created: _Created, removal: SchemaRemoval) -> bool:
+    """Whether `removal` removes something `created` made (earlier in the same migration)."""
+    if created.column is None:
+        return _same_relation(created, removal)
+    return _recreates(created, removal)
+
+
+def _recreates(created: _Created, removal: SchemaRemoval) -> bool:
+    if not _same_relation(created, removal):
+        return False
+    if removal.column is None:
+        return created.column is None
+    if created.column is not None:
+        return created.column == removal.column
+    return created.columns is None or removal.column in created.columns
+
+
+def _events(statement: Statement, migration: Migration) -> Iterator[SchemaRemoval | _Created]:
+    """Removals and creations of one statement, in the order they happen."""
+    from sqlglot import exp
+
+    node = statement.node
+    remove = _removal_factory(statement, migration)
+    if isinstance(node, exp.Drop) and str(node.kind or "").upper() in ("TABLE", "VIEW"):
+        kind = "materialized view" if node.args.get("materialized") else str(node.kind).lower()
+        for table in node.args.get("tables") or ():
+            if isinstance(table, exp.Table) and table.name:
+                schema, name = _table_parts(table)
+                yield remove(schema, name, None, kind)
+    elif isinstance(node, exp.Create):
+        created = _created_by_create(node)
+        if created is not None:
+            yield created
+    elif statement.starts_with("ALTER"):
+        # Token-based on purpose: sqlglot reads alembic's `ALTER TABLE t RENAME a TO b`
+        # (column rename, COLUMN omitted) as a table rename, and leaves
+        # `ALTER MATERIALIZED VIEW ... RENAME` as an opaque exp.Command.
+        yield from _alter_events(statement.sql, remove)
+    elif statement.starts_with("CREATE"):
+        from dbsafe.lint.engine import created_relations
+
+        for name in created_relations(statement):
+            schema, _, relation = name.rpartition(".")
+            yield _Created(schema or None, relation)
+
+
+def _removal_factory(statement: Statement, migration: Migration):  # noqa: ANN202
+    def remove(schema: str | None, relation: str, column: str | None, kind: str,
+               renamed_to: str | None = None) -> SchemaRemoval:
+        return SchemaRemoval(schema, relation, column, kind, statement.location, renamed_to,
+                             migration.revision, statement.sql)
+
+    return remove
+
+
+def _table_parts(table) -> tuple[str | None, str]:  # noqa: ANN001 - exp.Table
+    schema = table.args.get("db")
+    return (_fold_identifier(schema) if schema is not None else None,
+            _fold_identifier(table.this))
+
+
+def _fold_identifier(identifier) -> str:  # noqa: ANN001 - exp.Identifier
+    return identifier.name if identifier.args.get("quoted") else identifier.name.lower()
+
+
+def _created_by_create(node) -> _Created | None:  # noqa: ANN001 - exp.Create
+    from sqlglot import exp
+
+    kind = str(node.kind or "").upper()
+    if kind != "TABLE" and "VIEW" not in kind:
+        return None
+    target = node.this
+    table = target if isinstance(target, exp.Table) else target.find(exp.Table) if target else None
+    if table is None or not table.name:
+        return None
+    schema, name = _table_parts(table)
+    columns: frozenset[str] | None = None
+    properties = node.args.get("properties")
+    inherits = properties is not None and any(
+        isinstance(p, (exp.InheritsProperty, exp.PartitionedOfProperty))
+        for p in properties.expressions)
+    if isinstance(target, exp.Schema) and not inherits and not any(
+            isinstance(e, exp.LikeProperty) for e in target.expressions):
+        columns = frozenset(_fold_identifier(e.this) for e in target.expressions
+                            if isinstance(e, exp.ColumnDef))
+    return _Created(schema, name, columns=columns)
+
+
+_ALTERED = {("TABLE",): "table", ("VIEW",): "view", ("MATERIALIZED", "VIEW"): "materialized view",
+            ("FOREIGN", "TABLE"): "table"}
+_NOT_COLUMNS = frozenset({"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    word: str  # upper-cased text of an unquoted token, "" for a quoted identifier
+    name: str  # the identifier PostgreSQL sees: quoted exact, unquoted folded
+    kind: str  # sqlglot TokenType name
+
+
+def _tokens(sql: str) -> list[_Token]:
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.errors import TokenError
+    from sqlglot.tokens import TokenType
+
+    try:
+        raw = Postgres().tokenize(sql)
+    except (TokenError, RecursionError):
+        return []
+    out = []
+    for token in raw:
+        if token.token_type == TokenType.SEMICOLON:
+            break
+        quoted = token.token_type == TokenType.IDENTIFIER
+        out.append(_Token("" if quoted else token.text.upper(),
+                          token.text if quoted else token.text.lower(), token.token_type.name))
+    return out
+
+
+def _alter_events(sql: str, remove) -> Iterator[SchemaRemoval | _Created]:  # noqa: ANN001
+    """`ALTER TABLE|VIEW|MATERIALIZED VIEW [IF EXISTS] [ONLY] name [*] action, ...`."""
+    tokens = _tokens(sql)
+    words = [t.word for t in tokens]
+    i = 1
+    kind = None
+    for prefix, label in _ALTERED.items():
+        if tuple(words[i:i + len(prefix)]) == prefix:
+            kind, i = label, i + len(prefix)
+            break
+    if kind is None:
+        return
+    if words[i:i + 2] == ["IF", "EXISTS"]:
+        i += 2
+    if words[i:i + 1] == ["ONLY"]:
+        i += 1
+    if i >= len(tokens):
+        return
+    schema, relation = None, tokens[i].name
+    if i + 2 < len(tokens) and tokens[i + 1].kind == "DOT":
+        schema, relation = relation, tokens[i + 2].name
+        i += 2
+    i += 1
+    if words[i:i + 1] == ["*"]:
+        i += 1
+    for action in _split_actions(tokens[i:]):
+        yield from _action_events(action, schema, relation, kind, remove)
+
+
+def _split_actions(tokens: list[_Token]) -> Iterator[list[_Token]]:
+    depth = 0
+    current: list[_Token] = []
+    for token in tokens:
+        if token.kind in ("L_PAREN", "L_BRACKET"):
+            depth += 1
+        elif token.kind in ("R_PAREN", "R_BRACKET"):
+            depth -= 1
+        elif token.kind == "COMMA" and depth == 0:
+            yield current
+            current = []
+            continue
+        current.append(token)
+    if current:
+        yield current
+
+
+def _action_events(action: list[_Token], schema: str | None, relation: str, kind: str,
+                   remove) -> Iterator[SchemaRemoval | _Created]:  # noqa: ANN001
+    words = [t.word for t in action]
+    if words[:2] == ["RENAME", "TO"] and len(action) == 3:
+        yield remove(schema, relation, None, kind, action[2].name)
+        yield _Created(schema, action[2].name)
+        return
+    if words[:1] == ["RENAME"] and words[1:2] != ["CONSTRAINT"]:
+        j = 2 if words[1:2] == ["COLUMN"] else 1
+        if len(action) == j + 3 and words[j + 1] == "TO":
+            old, new = action[j].name, action[j + 2].name
+            yield remove(schema, relation, old, "column", new)
+            yield _Created(schema, relation, column=new)
+        return
+    if words[:1] in (["DROP"], ["ADD"]) and len(action) > 1 and words[1] not in _NOT_COLUMNS:
+        j = 2 if words[1] == "COLUMN" else 1
+        if words[0] == "DROP" and words[j:j + 2] == ["IF", "EXISTS"]:
+            j += 2
+        if words[0] == "ADD" and words[j:j + 3] == ["IF", "NOT", "EXISTS"]:
+            j += 3
+        if j >= len(action):
+            return
+        if words[0] == "DROP":
+            yield remove(schema, relation, action[j].name, "column")
+        else:
+            yield _Created(schema, relation, column=action[j].name)
+
+
+# -- who still uses it -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Use:
+    location: Location  # where the query names the object
+    sql: str
+
+
+class _Schemas:
+    """The snapshot variants resolution compares, and what each removal resolves to."""
+
+    def __init__(self, removals: Sequence[SchemaRemoval], snapshot: SchemaSnapshot) -> None:
+        self.snapshot = snapshot
+        self.default_schema = snapshot.search_path[0] if snapshot.search_path else "public"
+        # removal -> (schema, relation) it names in this snapshot
+        self.keys = {r: _snapshot_key(snapshot, r, self.default_schema) for r in removals}
+        self.columns = [r for r in removals if r.column is not None
+                        and snapshot.relation(*self.keys[r]) is not None]
+        self.relations = [r for r in removals if r.column is None]
+        self.with_objects = _edit(snapshot, add=self.columns)
+        self.without_objects = _edit(self.with_objects, drop=self.columns,
+                                     drop_relations={self.keys[r] for r in self.relations})
+        self._without_one: dict[SchemaRemoval, SchemaSnapshot] = {}
+        self.words = {(r.column or r.relation).lower() for r in removals}
+
+    def without_one(self, removal: SchemaRemoval) -> SchemaSnapshot:
+        cached = self._without_one.get(removal)
+        if cached is None:
+            cached = self._without_one[removal] = _edit(self.with_objects, drop=[removal])
+        return cached
+
+    def qualified(self, removal: SchemaRemoval) -> str:
+        schema, relation = self.keys[removal]
+        return ".".join(p for p in (schema, relation, removal.column) if p)
+
+
+def _edit(snapshot: SchemaSnapshot, *, add: Iterable[SchemaRemoval] = (),
+          drop: Iterable[SchemaRemoval] = (),
+          drop_relations: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+          ) -> SchemaSnapshot:
+    from dbsafe.schema.model import Column
+
+    added: dict[tuple[str, str], list[str]] = {}
+    dropped: dict[tuple[str, str], set[str]] = {}
+    default = snapshot.search_path[0] if snapshot.search_path else "public"
+    for removal in add:
+        key = _snapshot_key(snapshot, removal, default)
+        added.setdefault(key, []).append(removal.column or "")
+    for removal in drop:
+        key = _snapshot_key(snapshot, removal, default)
+        dropped.setdefault(key, set()).add(removal.column or "")
+    relations: list[Relation] = []
+    for relation in snapshot.relations:
+        key = (relation.schema, relation.name)
+        if key in drop_relations:
+            continue
+        columns = list(relation.columns)
+        for name in added.get(key, ()):
+            if relation.column(name) is None:
+                position = max((c.position for c in columns), default=0) + 1
+                columns.append(Column(name, "unknown", position))
+        if key in dropped:
+            columns = [c for c in columns if c.name not in dropped[key]]
+        if columns != list(relation.columns):
+            relation = replace(relation, columns=tuple(columns))
+        relations.append(relation)
+    return replace(snapshot, relations=tuple(relations))
+
+
+def _snapshot_key(snapshot: SchemaSnapshot, removal: SchemaRemoval,
+                  default: str) -> tuple[str, str]:
+    if removal.schema is not None:
+        return (removal.schema, removal.relation)
+    found = snapshot.find_relation(removal.relation)
+    return (found.schema, found.name) if found else (default, removal.relation)
+
+
+def still_referenced(removals: Sequence[SchemaRemoval], fragments: Iterable[SqlFragment],
+                     snapshot: SchemaSnapshot) -> list[Finding]:
+    """One DBS211 finding per removal that application statements still use.
+
+    Args:
+        removals: from `destructive_changes`.
+        fragments: the application's SQL statements (`dbsafe.extract`); dynamic ones are
+            skipped, since their SQL is not known.
+        snapshot: the schema, before or after the migrations: removed columns missing from
+            it are added back for the comparison.
+
+    Returns:
+        Findings located at the migration statement that removes the object, listing the
+        queries (file:line:col of the reference) that use it.
+    """
+    from dbsafe.validate import created_relations
+
+    if not removals:
+        return []
+    schemas = _Schemas(removals, snapshot)
+    uses: dict[SchemaRemoval, dict[tuple[str, int, int], _Use]] = {}
+    created: dict[str, frozenset[str]] = {}
+    for fragment in fragments:
+        if fragment.dynamic:
+            continue
+        created[fragment.path] = created.get(fragment.path, frozenset()) | created_relations(
+            fragment.sql)
+        lowered = fragment.sql.lower()
+        # A reference spells the name out: statements that do not are never resolved.
+        if not any(word in lowered for word in schemas.words):
+            continue
+        for removal, offset in _references(fragment.sql, schemas, created[fragment.path]):
+            query = (fragment.path, fragment.line, fragment.column)
+            uses.setdefault(removal, {}).setdefault(
+                query, _Use(fragment.location(offset), fragment.sql))
+    return [_finding(r, list(uses[r].values()), schemas) for r in removals if r in uses]
+
+
+def _references(sql: str, schemas: _Schemas,
+                created: frozenset[str]) -> Iterator[tuple[SchemaRemoval, int]]:
+    from dbsafe.validate import UNKNOWN_COLUMN, UNKNOWN_TABLE, resolve
+
+    without = resolve(sql, schemas.without_objects).problems
+    if not without:
+        return
+    with_spans = {(p.code, p.start, p.end) for p in resolve(sql, schemas.with_objects).problems}
+    for problem in without:
+        name = _identifier(sql, problem)
+        if problem.code == UNKNOWN_TABLE.code:
+            if name in created:
+                continue  # a temporary table the file creates itself
+            for removal in schemas.relations:
+                if _names_relation(problem, name, removal, schemas):
+                    yield removal, problem.start
+        elif problem.code == UNKNOWN_COLUMN.code and (
+                problem.code, problem.start, problem.end) not in with_spans:
+            removal = _column_removal(sql, problem, name, schemas)
+            if removal is not None:
+                yield removal, problem.start
+
+
+def _names_relation(problem: Problem, name: str, removal: SchemaRemoval,
+                    schemas: _Schemas) -> bool:
+    schema, relation = schemas.keys[removal]
+    if name != relation:
+        return False
+    shown = problem.subject.rsplit(".", 1)[0]
+    # An unqualified reference is reported in the first schema of the search path.
+    return shown == schema or (shown == schemas.default_schema
+                               and schema in schemas.snapshot.search_path)
+
+
+def _column_removal(sql: str, problem: Problem, name: str,
+                    schemas: _Schemas) -> SchemaRemoval | None:
+    from dbsafe.validate import resolve
+
+    candidates = [r for r in schemas.columns if r.column == name]
+    exact = [r for r in candidates if problem.subject == schemas.qualified(r)]
+    if len(exact) == 1:
+        return exact[0]
+    # Reported through an alias, a CTE or several tables in scope: find which removal,
+    # on its own, makes this very reference unresolvable.
+    for removal in candidates:
+        alone = resolve(sql, schemas.without_one(removal)).problems
+        if (problem.code, problem.start, problem.end) in {(p.code, p.start, p.end) for p in alone}:
+            return removal
+    return None
+
+
+def _identifier(sql: str, problem: Problem) -> str:
+    """The name at the problem's span, folded (quoted spans include their double quotes)."""
+    text = sql[problem.start:problem.end + 1]
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('""', '"')
+    return text.lower()
+
+
+def _finding(removal: SchemaRemoval, uses: list[_Use], schemas: _Schemas) -> Finding:
+    uses.sort(key=lambda u: (u.location.path, u.location.line, u.location.column))
+    shown = [f"`{_where(u.location)}`" for u in uses[:_IN_MESSAGE]]
+    more = len(uses) - len(shown)
+    by = ", ".join(shown) + (f" and {more} more {'query' if more == 1 else 'queries'}"
+                             if more else "")
+    context: tuple[tuple[str, str], ...] = ()
+    if removal.revision:
+        context += (("Revision", removal.revision),)
+    context += tuple(("Query", f"{_where(u.location)}: {_shorten(u.sql)}")
+                     for u in uses[:MAX_LISTED])
+    if len(uses) > MAX_LISTED:
+        context += (("More queries", f"{len(uses) - MAX_LISTED} more not shown"),)
+    if removal.renamed_to:
+        help_text = ("Keep the old name working until no deployed code uses it (expand/contract), "
+                     "or rename it in a later release.")
+    else:
+        help_text = "Remove the application's use first (expand/contract), or drop it in a " \
+                    "later release."
+    return Finding(
+        code=RULE_INFO.code,
+        message=f"`{removal.name}` is {removal.what_happens} here but still used by {by}.",
+        severity=RULE_INFO.default_severity,
+        location=removal.location,
+        subject=schemas.qualified(removal),
+        help=help_text,
+        context=context,
+    )
+
+
+def _where(location: Location) -> str:
+    return f"{location.path}:{location.line}:{location.column}"
+
+
+def _shorten(sql: str, limit: int = 200) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- the application's statements --------------------------------------------------------
+
+
+def application_fragments(settings: Settings,
+                          migrations: Sequence[Migration] = ()) -> list[SqlFragment]:
+    """The SQL statements in `settings.source_paths`, migration files left out.
+
+    Migration files (and the folders holding them) are not application code: a data
+    migration's `UPDATE` of a column a later revision drops ran long ago.
+    """
+    from dbsafe.extract.files import discover, extract_file
+
+    root = settings.project_root.resolve()
+    paths = [p for p in (root / s for s in settings.source_paths) if p.exists()]
+    if not paths:
+        return []
+    files = {m.file.resolve() for m in migrations if m.file is not None}
+    folders = {f.parent for f in files} - {root}
+    fragments: list[SqlFragment] = []
+    for path in discover(paths, root=root, exclude=settings.exclude):
+        resolved = path.resolve()
+        if resolved in files or any(folder in resolved.parents for folder in folders):
+            continue
+        fragments.extend(extract_file(path, root=root).fragments)
+    return fragments
