@@ -1,0 +1,77 @@
+"""`VACUUM FULL` or `CLUSTER` rewrites a table under an ACCESS EXCLUSIVE lock.
+
+## Why
+`VACUUM FULL` and `CLUSTER` copy the whole table into new files and rebuild its indexes
+while holding an ACCESS EXCLUSIVE lock: every read and write waits until they finish.
+Without a table name they do this to every table in the database (`CLUSTER`: every table
+clustered before).
+
+## Bad
+```sql
+VACUUM FULL orders;
+```
+
+## Good
+```sql
+VACUUM (ANALYZE) orders;
+```
+
+## In Alembic
+Do not reclaim space in a migration. Run `pg_repack` (or `pg_squeeze`) outside the
+deployment; both rebuild the table while holding an ACCESS EXCLUSIVE lock only for a moment
+at the end. A plain `VACUUM` (SHARE UPDATE EXCLUSIVE) never blocks reads or writes.
+
+## Not flagged
+* Plain `VACUUM`, `VACUUM (FULL false)`, `ANALYZE`.
+* `ALTER TABLE ... CLUSTER ON` (only records the index to use).
+* Tables created earlier in the same migration.
+
+## References
+https://www.postgresql.org/docs/current/sql-vacuum.html,
+https://www.postgresql.org/docs/current/sql-cluster.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.locks import ACCESS_EXCLUSIVE, lock_for, words_of
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    first = words_of(statement)[:1]
+    if first not in (("VACUUM",), ("CLUSTER",)):
+        return
+    lock = lock_for(statement)
+    if lock is None or lock.mode != ACCESS_EXCLUSIVE:
+        return
+    command = "VACUUM FULL" if first == ("VACUUM",) else "CLUSTER"
+    if lock.relation is None:
+        yield ctx.finding(
+            RULE,
+            f"{command} without a table rewrites every table it covers under an ACCESS "
+            "EXCLUSIVE lock; reads and writes on each wait while it is rewritten.",
+            help="Use pg_repack outside the migration instead.",
+        )
+        return
+    if ctx.created_before(lock.relation):
+        return
+    yield ctx.finding(
+        RULE,
+        f"{command} rewrites `{lock.relation}` under an ACCESS EXCLUSIVE lock; reads and "
+        f"writes on `{lock.relation}` wait until it finishes.",
+        help="Use pg_repack outside the migration instead.",
+        subject=lock.relation,
+    )
+
+
+RULE = Rule(
+    code="DBS112",
+    name="table-rewrite-maintenance",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+)

@@ -1,0 +1,82 @@
+"""Unique or primary key constraint added to an existing table, building its index under an ACCESS EXCLUSIVE lock.
+
+## Why
+`ALTER TABLE ... ADD UNIQUE (...)` and `ADD PRIMARY KEY (...)` build a unique index while
+holding an ACCESS EXCLUSIVE lock: no reads and no writes on the table until the whole
+index is built. The same holds for a column added with `UNIQUE` or `PRIMARY KEY`.
+
+## Bad
+```sql
+ALTER TABLE orders ADD CONSTRAINT orders_ref_key UNIQUE (ref);
+```
+
+## Good
+```sql
+CREATE UNIQUE INDEX CONCURRENTLY orders_ref_key ON orders (ref);
+ALTER TABLE orders ADD CONSTRAINT orders_ref_key UNIQUE USING INDEX orders_ref_key;
+```
+
+## In Alembic
+```python
+with op.get_context().autocommit_block():
+    op.create_index("orders_ref_key", "orders", ["ref"], unique=True,
+                    postgresql_concurrently=True)
+op.execute("ALTER TABLE orders ADD CONSTRAINT orders_ref_key "
+           "UNIQUE USING INDEX orders_ref_key")
+```
+Attaching the index takes ACCESS EXCLUSIVE only briefly (catalog change). For a primary
+key, the columns must already be `NOT NULL`, or PostgreSQL scans the table to check.
+
+## Not flagged
+* `ADD CONSTRAINT ... UNIQUE USING INDEX` / `PRIMARY KEY USING INDEX`.
+* Tables created earlier in the same migration.
+* Exclusion constraints (`EXCLUDE`): they cannot be built concurrently at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.locks import alter_table, has_seq, top_level
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    table, actions = alter_table(statement)
+    if table is None or ctx.created_before(table):
+        return
+    for action in actions:
+        top = top_level(action)
+        if top[:1] != ["ADD"] or _uses_existing_index(top):
+            continue
+        if has_seq(top, "PRIMARY", "KEY"):
+            kind = "primary key"
+        elif "UNIQUE" in top:
+            kind = "unique constraint"
+        else:
+            continue
+        yield ctx.finding(
+            RULE,
+            f"Adding a {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE lock; "
+            f"reads and writes on `{table}` wait until the index is built.",
+            help="Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY, then add the "
+                 "constraint with USING INDEX.",
+            subject=table,
+        )
+
+
+def _uses_existing_index(top: list[str]) -> bool:
+    # `USING INDEX TABLESPACE x` only places the new index: it is still built here.
+    return any(top[i:i + 2] == ["USING", "INDEX"] and top[i + 2:i + 3] != ["TABLESPACE"]
+               for i in range(len(top)))
+
+
+RULE = Rule(
+    code="DBS111",
+    name="unique-constraint-builds-index",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+)

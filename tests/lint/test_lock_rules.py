@@ -1,0 +1,98 @@
+"""DBS110-DBS118 behaviour that depends on facts a fixture cannot carry: the schema before
+the migration, the target server version, managed timeouts."""
+
+from __future__ import annotations
+
+from dbsafe.lint import lint_sql
+from dbsafe.lint.rules import (
+    column_type_change_rewrites_table,
+    enum_value_used_in_same_transaction,
+    foreign_key_without_index,
+    missing_lock_timeout,
+)
+from dbsafe.schema.model import Column, Index, Relation, SchemaSnapshot
+
+BEFORE = SchemaSnapshot(
+    schemas=("public",),
+    relations=(Relation("public", "orders", "table", columns=(
+        Column("id", "bigint", 1), Column("ref", "character varying(20)", 2),
+        Column("code", "character(5)", 3), Column("price", "numeric(10,2)", 4),
+        Column("customer_id", "bigint", 5), Column("seller_id", "bigint", 6)),
+        indexes=(Index("orders_pkey", "", ("id",), unique=True, primary=True),
+                 Index("orders_customer", "", ("customer_id", "id")))),),
+)
+
+
+def codes(sql: str, rule, **context) -> list[str]:
+    return [f"{f.code}:{f.severity.value}" for f in lint_sql(sql, rules=[rule.RULE], **context)]
+
+
+def test_type_change_known_from_the_snapshot_to_be_binary_coercible_is_not_flagged() -> None:
+    rule = column_type_change_rewrites_table
+    assert codes("ALTER TABLE orders ALTER COLUMN ref TYPE varchar(50);", rule,
+                 before=BEFORE) == []
+    assert codes("ALTER TABLE orders ALTER COLUMN price TYPE numeric(14,2);", rule,
+                 before=BEFORE) == []
+
+
+def test_type_change_known_from_the_snapshot_to_rewrite_is_an_error() -> None:
+    rule = column_type_change_rewrites_table
+    assert codes("ALTER TABLE orders ALTER COLUMN code TYPE varchar(10);", rule,
+                 before=BEFORE) == ["DBS110:error"]
+    assert codes("ALTER TABLE public.orders ALTER COLUMN ref TYPE varchar(10);", rule,
+                 before=BEFORE) == ["DBS110:error"]
+
+
+def test_type_change_with_unknown_old_type_to_a_cheap_target_is_a_warning() -> None:
+    assert codes("ALTER TABLE orders ALTER COLUMN ref TYPE varchar(50);",
+                 column_type_change_rewrites_table) == ["DBS110:warning"]
+
+
+def test_enum_value_added_in_a_transaction_before_postgresql_12() -> None:
+    sql = "ALTER TYPE mood ADD VALUE 'x';"
+    rule = enum_value_used_in_same_transaction
+    assert codes(sql, rule, in_transaction=True, target_version=110000) == ["DBS113:error"]
+    assert codes(sql, rule, in_transaction=True) == []
+    assert codes(sql, rule, target_version=110000) == []
+
+
+def test_missing_timeouts_not_flagged_when_dbsafe_upgrade_sets_them() -> None:
+    sql = "ALTER TABLE orders ADD COLUMN note text;"
+    assert codes(sql, missing_lock_timeout) == ["DBS115:warning"]
+    assert codes(sql, missing_lock_timeout, timeouts_managed=True) == []
+
+
+def test_missing_timeouts_satisfied_by_set_and_set_config() -> None:
+    rule = missing_lock_timeout
+    assert codes("SET lock_timeout = '5s'; SET statement_timeout TO '1min';"
+                 "ALTER TABLE orders ADD COLUMN note text;", rule) == []
+    assert codes("SELECT set_config('lock_timeout', '5s', false);"
+                 "SELECT set_config('statement_timeout', '5min', false);"
+                 "ALTER TABLE orders ADD COLUMN note text;", rule) == []
+    assert codes("BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '1min';"
+                 "ALTER TABLE orders ADD COLUMN note text; COMMIT;", rule) == []
+
+
+def test_statement_timeout_alone_missing_is_named_in_the_message() -> None:
+    findings = lint_sql("SET lock_timeout = '5s'; ALTER TABLE orders ADD COLUMN note text;",
+                        rules=[missing_lock_timeout.RULE])
+    assert len(findings) == 1
+    assert "`statement_timeout`" in findings[0].message
+    assert "`lock_timeout`" not in findings[0].message
+
+
+def test_set_local_timeout_ends_with_its_transaction() -> None:
+    sql = ("BEGIN; SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '1min'; "
+           "COMMIT; ALTER TABLE orders ADD COLUMN note text;")
+    assert codes(sql, missing_lock_timeout) == ["DBS115:warning"]
+
+
+def test_foreign_key_on_existing_table_checked_against_the_snapshot() -> None:
+    rule = foreign_key_without_index
+    covered = "ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id);"
+    uncovered = "ALTER TABLE orders ADD FOREIGN KEY (seller_id) REFERENCES sellers (id);"
+    assert codes(covered, rule, before=BEFORE) == []
+    assert codes(uncovered, rule, before=BEFORE) == ["DBS117:warning"]
+    assert codes(uncovered, rule) == []  # indexes unknown: silent
+    assert codes(uncovered + "CREATE INDEX CONCURRENTLY o_s ON orders (seller_id);", rule,
+                 before=BEFORE) == []
