@@ -20,6 +20,10 @@ from pytest_postgresql.janitor import DatabaseJanitor
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# Scenario alembic environments are data, not test modules (--doctest-modules would import
+# their env.py outside alembic).
+collect_ignore_glob = ["*/envs/*"]
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[NoopExecutor]:

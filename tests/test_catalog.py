@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dbsafe.commands import catalog
-from scripts.gen_docs import CODES_MD, render_codes
+from scripts.gen_docs import CODES_MD, RULES_DIR, render_codes, render_rule_pages
 
 
 def test_codes_are_well_formed_and_names_kebab_case() -> None:
@@ -30,3 +30,9 @@ def test_validate_codes_sit_in_the_validate_block() -> None:
 def test_docs_codes_md_is_current() -> None:
     assert CODES_MD.read_text(encoding="utf-8") == render_codes(), (
         "docs/codes.md is stale: run `python scripts/gen_docs.py`")
+
+
+def test_rule_pages_are_current() -> None:
+    pages = render_rule_pages()
+    committed = {p.name: p.read_text(encoding="utf-8") for p in RULES_DIR.glob("*.md")}
+    assert committed == pages, "docs/rules/ is stale: run `python scripts/gen_docs.py`"

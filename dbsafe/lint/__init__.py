@@ -13,7 +13,7 @@ def lint_sql(sql: str, *, path: str = "<sql>", rules: Sequence[Rule] | None = No
     """Lint one SQL script (a migration file's text) and return its findings.
 
     >>> [f.code for f in lint_sql("CREATE INDEX ix ON orders (customer_id);")]
-    ['DBS101']
+    ['DBS101', 'DBS115']
     """
     from dbsafe.extract.migration import Migration, MigrationStatement
     from dbsafe.extract.sqlfile import split_sql

@@ -90,11 +90,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     from dbsafe.lint.rules import ALL_RULES
 
     facts = facts or DatabaseFacts()
-    # DBS211 is not a per-statement rule: keep it out of the rule selection.
-    rule_select = [c for c in settings.select if c.upper() != app_references.RULE_INFO.code]
-    rule_ignore = [c for c in settings.ignore if c.upper() != app_references.RULE_INFO.code]
-    rules = (select_rules(ALL_RULES, rule_select, rule_ignore)
-             if rule_select or not settings.select else [])
+    rules = select_rules(ALL_RULES, settings.select, settings.ignore)
     target = settings.target_version or facts.server_version or DEFAULT_TARGET_VERSION
     report_unparsed = not any("DBS001".startswith(c.upper()) for c in settings.ignore)
     findings: list[Finding] = []
