@@ -3,7 +3,8 @@
 ## Why
 `ALTER TABLE ... ADD UNIQUE (...)` and `ADD PRIMARY KEY (...)` build a unique index while
 holding an ACCESS EXCLUSIVE lock: no reads and no writes on the table until the whole
-index is built. The same holds for a column added with `UNIQUE` or `PRIMARY KEY`.
+index is built. The same holds for a column added with `UNIQUE` or `PRIMARY KEY`, and for
+`ADD CONSTRAINT ... EXCLUDE USING gist (...)`, whose index cannot be built beforehand.
 
 ## Bad
 ```sql
@@ -54,14 +55,22 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             kind = "primary key"
         elif "UNIQUE" in top:
             kind = "unique constraint"
+        elif "EXCLUDE" in top:
+            kind = "exclusion constraint"
         else:
             continue
+        if kind == "exclusion constraint":
+            # PostgreSQL cannot attach an exclusion constraint to a prebuilt index.
+            help_text = ("Add exclusion constraints while the table is small or in a "
+                         "maintenance window; there is no USING INDEX form for them.")
+        else:
+            help_text = ("Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY, then add "
+                         "the constraint with USING INDEX.")
         yield ctx.finding(
             RULE,
             f"Adding a {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE lock; "
             f"reads and writes on `{table}` wait until the index is built.",
-            help="Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY, then add the "
-                 "constraint with USING INDEX.",
+            help=help_text,
             subject=table,
         )
 
