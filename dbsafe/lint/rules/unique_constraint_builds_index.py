@@ -68,7 +68,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                          "the constraint with USING INDEX.")
         yield ctx.finding(
             RULE,
-            f"Adding a {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE lock; "
+            f"Adding {'an' if kind[0] in 'aeiou' else 'a'} {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE lock; "
             f"reads and writes on `{table}` wait until the index is built.",
             help=help_text,
             subject=table,
