@@ -46,7 +46,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.rules.constraint_added_without_not_valid import (
+from dbsafe.lint.actions import (
     Words,
     alter_target,
     column_action,

@@ -37,7 +37,7 @@ from collections.abc import Iterator, Sequence
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.rules.column_dropped import AlterStatement, Word, parse_alter
+from dbsafe.lint.alter import AlterStatement, Word, parse_alter
 
 _RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
 

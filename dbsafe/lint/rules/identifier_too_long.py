@@ -39,7 +39,7 @@ from sqlglot import exp
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.rules.column_dropped import Word, statement_words
+from dbsafe.lint.alter import Word, statement_words
 
 MAX_BYTES = 63  # NAMEDATALEN - 1
 

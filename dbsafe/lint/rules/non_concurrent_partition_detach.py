@@ -36,7 +36,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.rules.constraint_added_without_not_valid import alter_target, qualified_name
+from dbsafe.lint.actions import alter_target, qualified_name
 
 
 def detached_partitions(statement: Statement) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -39,7 +39,7 @@ from sqlglot import exp
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement, _words
-from dbsafe.lint.rules.constraint_added_without_not_valid import qualified_name
+from dbsafe.lint.actions import qualified_name
 
 _KINDS = ("INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM")
 

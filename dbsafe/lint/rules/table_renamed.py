@@ -42,7 +42,7 @@ from sqlglot import exp
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement, created_relations
-from dbsafe.lint.rules.column_dropped import Word, parse_alter
+from dbsafe.lint.alter import Word, parse_alter
 
 _RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
 
