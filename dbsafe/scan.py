@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ from dbsafe import __version__
 from dbsafe.core import (
     Finding, Location, Report, RuleInfo, Severity, Skipped, select_findings,
 )
+from dbsafe.extract.files import display_path
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -73,10 +74,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         try:
             data = path.read_bytes()
         except OSError as exc:
-            rel = _relative(path, root)
+            rel = display_path(path, root)
             outcomes[rel] = FileOutcome(rel, skipped=[Skipped(Location(rel, 1), f"cannot read: {exc.strerror}")])
             continue
-        rel = _relative(path, root)
+        rel = display_path(path, root)
         texts[rel] = data
         keys[rel] = hashlib.sha256(rel.encode() + b"\0" + data).hexdigest()
         cached = cache.get(keys[rel])
@@ -128,13 +129,6 @@ def _decode(data: bytes | None) -> str | None:
     return data.decode("utf-8", "replace") if data is not None else None
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 # -- per-file analysis (runs in worker processes) ---------------------------------------------
 
 _worker_snapshot: SchemaSnapshot | None = None
@@ -164,24 +158,19 @@ def _analyse_chunk(paths: list[Path], root: Path) -> list[FileOutcome]:
 def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
+    from dbsafe.validate import created_relations
 
     extracted = extract_file(path, root=root)
-    rel = _relative(path, root)
+    rel = display_path(path, root)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
     created: frozenset[str] = frozenset()
     for fragment in extracted.fragments:
         if not fragment.dynamic:
-            created |= validate_created_relations(fragment.sql)
+            created |= created_relations(fragment.sql)
         _analyse_fragment(fragment, snapshot, outcome, created)
     return outcome
-
-
-def validate_created_relations(sql: str) -> frozenset[str]:
-    from dbsafe.validate import created_relations
-
-    return created_relations(sql)
 
 
 def _rules_by_code() -> dict[str, RuleInfo]:
@@ -314,17 +303,10 @@ class _Cache:
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.path.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# created by dbsafe\n*\n", encoding="utf-8")
-            tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"version": _CACHE_VERSION, "files": self.entries}),
-                           encoding="utf-8")
-            tmp.replace(self.path)
-        except OSError as exc:
-            log.info("could not write cache %s: %s", self.path, exc)
+        from dbsafe.cache import write_cache_file
+
+        write_cache_file(self.path, json.dumps({"version": _CACHE_VERSION,
+                                                "files": self.entries}))
 
 
 def _location_to_json(loc: Location | None) -> list | None:

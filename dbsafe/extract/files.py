@@ -7,6 +7,8 @@ git work tree: a project copied out of git should not suddenly scan its build ou
 
 from __future__ import annotations
 
+import functools
+
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,9 +99,15 @@ def extract_file(
 def display_path(path: Path, root: Path) -> str:
     """`path` relative to `root` with POSIX separators, or as given when outside it."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(_resolved(root)).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(root: Path) -> Path:
+    # Called once per file on hot paths with the same few roots; resolving is a syscall each.
+    return root.resolve()
 
 
 def _skip(where: Location, reason: str) -> ExtractResult:

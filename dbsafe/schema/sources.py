@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbsafe import __version__
+from dbsafe.cache import write_cache_file
 from dbsafe.config import Settings
 from dbsafe.core import ConfigError, DbsafeError, SourceError
 from dbsafe.schema.model import FORMAT_VERSION, SchemaSnapshot
@@ -104,7 +105,7 @@ def load_schema(settings: Settings) -> SchemaSource:
 
         source.snapshot = introspect_url(source.database())
         if cache_file is not None:
-            _write_cache(cache_file, source.snapshot)
+            write_cache_file(cache_file, source.snapshot.to_json())
         stack.pop_all()
     return source
 
@@ -119,29 +120,6 @@ def _display(path: Path, settings: Settings) -> str:
 # -- migrations -------------------------------------------------------------------------------
 
 
-def snapshot_from_migrations(
-    alembic_ini: Path, *, cache_dir: Path | None = None
-) -> tuple[SchemaSnapshot, bool]:
-    """The schema the migrations produce at head, and whether it came from the cache.
-
-    Raises:
-        ConfigError: the alembic config or its script location is missing.
-        DbsafeError: a migration failed on the throwaway server.
-    """
-    key = migrations_cache_key(alembic_ini)
-    cache_file = cache_dir / f"migrations-{key}.json" if cache_dir is not None else None
-    cached = _read_cache(cache_file)
-    if cached is not None:
-        return cached, True
-    with migrated_database(alembic_ini) as url:
-        from dbsafe.schema.introspect import introspect_url
-
-        snapshot = introspect_url(url)
-    if cache_file is not None:
-        _write_cache(cache_file, snapshot)
-    return snapshot, False
-
-
 def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
     if cache_file is None or not cache_file.is_file():
         return None
@@ -150,18 +128,6 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
     except SourceError:
         log.info("ignoring unreadable cache file %s", cache_file)
         return None
-
-
-def _write_cache(cache_file: Path, snapshot: SchemaSnapshot) -> None:
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        ignore = cache_file.parent / ".gitignore"
-        if not ignore.exists():
-            # Like ruff and pytest: the cache directory ignores itself, so nobody commits it.
-            ignore.write_text("# created by dbsafe\n*\n", encoding="utf-8")
-        snapshot.save(cache_file)
-    except OSError as exc:  # a read-only checkout still works, just without the cache
-        log.info("could not write cache %s: %s", cache_file, exc)
 
 
 def migrations_cache_key(alembic_ini: Path) -> str:

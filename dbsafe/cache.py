@@ -1,0 +1,31 @@
+"""The cache directory (`.dbsafe_cache/` by default): writing into it safely.
+
+Every cache file goes through `write_cache_file`, so the directory always ignores itself
+in git (as ruff's and pytest's do) and a file is never left half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def write_cache_file(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically; a failure is logged, never raised.
+
+    A read-only checkout still works, just without the cache.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ignore = path.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# created by dbsafe\n*\n", encoding="utf-8")
+        # The pid keeps concurrent runs (pre-commit, an editor) from sharing a temp file.
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        log.info("could not write cache %s: %s", path, exc)
