@@ -14,6 +14,8 @@ from dbsafe.lint.engine import Statement
 
 Words = tuple[str, ...]
 
+SERIAL_TYPES = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL2", "SERIAL4", "SERIAL8"})
+
 
 def fold(word: str) -> str:
     """An identifier word as PostgreSQL names it: unquoted ones arrive upper-cased."""
@@ -107,6 +109,16 @@ _TABLE_CONSTRAINT_STARTS = frozenset(
 _CONSTRAINT_WORDS = frozenset({"NOT", "NULL", "CONSTRAINT", "CHECK", "REFERENCES", "PRIMARY",
                                "UNIQUE", "GENERATED", "COLLATE", "DEFERRABLE", "INITIALLY",
                                "COMPRESSION", "STORAGE"})
+
+
+def columns_added(statement: Statement) -> tuple[str, list[tuple[str, Words]]] | None:
+    """For an ALTER TABLE statement: the table and each `ADD COLUMN` as (column, rest)."""
+    target = alter_target(statement)
+    if target is None:
+        return None
+    table, actions = target
+    columns = [column for action in actions if (column := column_action(action)) is not None]
+    return table, columns
 
 
 def column_default(rest: Words) -> Words | None:

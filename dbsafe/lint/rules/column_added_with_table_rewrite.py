@@ -47,16 +47,15 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.actions import (
+    SERIAL_TYPES,
     Words,
-    alter_target,
-    column_action,
     column_default,
+    columns_added,
     contains,
     fold,
     is_null_default,
     top_level,
 )
-from dbsafe.lint.rules.not_null_column_without_default import SERIAL_TYPES
 
 VOLATILE_FUNCTIONS = frozenset({
     "random", "random_normal", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v1",
@@ -65,17 +64,11 @@ VOLATILE_FUNCTIONS = frozenset({
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    target = alter_target(statement)
-    if target is None:
+    added = columns_added(statement)
+    if added is None or ctx.created_before(added[0]):
         return
-    table, actions = target
-    if ctx.created_before(table):
-        return
-    for action in actions:
-        column = column_action(action)
-        if column is None:
-            continue
-        name, rest = column
+    table, columns = added
+    for name, rest in columns:
         reason = _rewrite_reason(rest, ctx.target_version)
         if reason is None:
             continue

@@ -38,29 +38,21 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.actions import (
-    alter_target,
-    column_action,
+    SERIAL_TYPES,
     column_default,
+    columns_added,
     contains,
     is_null_default,
     top_level,
 )
 
-SERIAL_TYPES = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL2", "SERIAL4", "SERIAL8"})
-
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    target = alter_target(statement)
-    if target is None:
+    added = columns_added(statement)
+    if added is None or ctx.created_before(added[0]):
         return
-    table, actions = target
-    if ctx.created_before(table):
-        return
-    for action in actions:
-        column = column_action(action)
-        if column is None:
-            continue
-        name, rest = column
+    table, columns = added
+    for name, rest in columns:
         outer = top_level(rest)
         required = contains(outer, "NOT", "NULL") or "PRIMARY KEY" in outer
         if not required or "GENERATED" in outer or (rest[:1] and rest[0] in SERIAL_TYPES):
