@@ -71,9 +71,7 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
 
     started = time.perf_counter()
     codes = catalog()
-    check_codes(settings.select, codes, "select")
-    check_codes(settings.ignore, codes, "ignore")
-    check_codes(tuple(settings.severity), codes, "severity")
+    check_settings_codes(settings, codes)
     if not paths:
         paths = [settings.project_root / p for p in settings.source_paths]
     with load_schema(settings) as source:
@@ -103,9 +101,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
 
     started = time.perf_counter()
     codes = catalog()
-    check_codes(settings.select, codes, "select")
-    check_codes(settings.ignore, codes, "ignore")
-    check_codes(tuple(settings.severity), codes, "severity")
+    check_settings_codes(settings, codes)
     migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
     facts = _database_facts(settings.database_url) if settings.database_url else None
     # Loaded only if a migration drops or renames something (DBS211).
@@ -138,6 +134,13 @@ def _database_facts(url: str):  # noqa: ANN202 - DatabaseFacts, imported lazily
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
                          search_path=before.search_path)
+
+
+def check_settings_codes(settings: Settings, known: dict[str, RuleInfo]) -> None:
+    """Raise ConfigError if `select`, `ignore` or `severity` names an unknown code."""
+    check_codes(settings.select, known, "select")
+    check_codes(settings.ignore, known, "ignore")
+    check_codes(tuple(settings.severity), known, "severity")
 
 
 def check_codes(codes: Sequence[str], known: dict[str, RuleInfo], key: str) -> None:
