@@ -51,7 +51,7 @@ def _fail(ctx: click.Context, message: str) -> None:
 
 def _scrub(message: str, state: CliState | None) -> str:
     """Remove any password of a URL the user gave us from a message (defence in depth)."""
-    from dbsafe.urls import redact_text
+    from dbsafe.pg.urls import redact_text
 
     urls = [os.environ.get("DBSAFE_DATABASE_URL")]
     if state is not None:

@@ -51,7 +51,7 @@ def _confirm_iter(
         conn = psycopg.connect(url, autocommit=True, application_name="dbsafe validate",
                                connect_timeout=10)
     except psycopg.Error as exc:
-        from dbsafe.urls import redact_url
+        from dbsafe.pg.urls import redact_url
 
         raise DatabaseError(
             f"cannot connect to {redact_url(url)} to confirm findings: {_first_line(exc)}"

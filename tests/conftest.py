@@ -42,7 +42,7 @@ def pg_server() -> Iterator[NoopExecutor]:
             )
         )
         return
-    from dbsafe.throwaway import throwaway_server
+    from dbsafe.pg.throwaway import throwaway_server
 
     with throwaway_server() as server:
         yield from _with_template(

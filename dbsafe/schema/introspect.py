@@ -37,7 +37,7 @@ from dbsafe.schema.model import (
     Relation,
     SchemaSnapshot,
 )
-from dbsafe.urls import redact_text, redact_url
+from dbsafe.pg.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

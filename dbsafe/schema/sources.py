@@ -74,7 +74,7 @@ def load_schema(settings: Settings) -> SchemaSource:
         if not settings.database_url:
             raise ConfigError("schema source `database` needs --database-url or DBSAFE_DATABASE_URL")
         from dbsafe.schema.introspect import introspect_url
-        from dbsafe.urls import redact_url
+        from dbsafe.pg.urls import redact_url
 
         snapshot = introspect_url(settings.database_url)
         return SchemaSource(
@@ -186,7 +186,7 @@ def _script_locations(alembic_ini: Path) -> list[Path]:
 @contextlib.contextmanager
 def migrated_database(alembic_ini: Path, target: str = "heads") -> Iterator[str]:
     """A throwaway server with the migrations applied up to `target`; yields its URL."""
-    from dbsafe.throwaway import throwaway_server
+    from dbsafe.pg.throwaway import throwaway_server
 
     _script_locations(alembic_ini)  # fail early, before starting a server
     with throwaway_server(database="dbsafe") as server:

@@ -31,7 +31,7 @@ def table_stats(url: str) -> dict[str, TableStats]:
     import psycopg
 
     from dbsafe.core import DatabaseError
-    from dbsafe.urls import redact_text, redact_url
+    from dbsafe.pg.urls import redact_text, redact_url
 
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10,

@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import psycopg
 
-    from dbsafe.throwaway import throwaway_server
+    from dbsafe.pg.throwaway import throwaway_server
 
     database = "bench"
     with throwaway_server(database=database) as server:

@@ -619,7 +619,7 @@ def main() -> int:
 
     from dbsafe.confirm import to_numbered_parameters
     from dbsafe.schema.introspect import introspect_url
-    from dbsafe.throwaway import throwaway_server
+    from dbsafe.pg.throwaway import throwaway_server
 
     rng = random.Random(SEED)
     tables, views = make_schema(rng)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbsafe.urls import redact_text, redact_url
+from dbsafe.pg.urls import redact_text, redact_url
 
 
 @pytest.mark.parametrize(
