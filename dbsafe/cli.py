@@ -68,7 +68,7 @@ class CliState:
         self.config_path = config_path
         self.urls: list[str] = []
 
-    def settings(self, options: dict[str, Any]):  # noqa: ANN201 - Settings, imported lazily
+    def settings(self, options: dict[str, Any]):
         from dbsafe.config import load_settings
 
         if options.get("database-url"):
@@ -143,7 +143,7 @@ def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, .
             "verbose": True if verbose else None}
 
 
-def _finish(report, settings) -> None:  # noqa: ANN001
+def _finish(report, settings) -> None:
     from dbsafe.commands import catalog
     from dbsafe.report import render
 

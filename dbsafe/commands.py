@@ -124,7 +124,7 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
     return render_locks_text(rows_for(migrations))
 
 
-def _database_facts(url: str):  # noqa: ANN202 - DatabaseFacts, imported lazily
+def _database_facts(url: str):
     """The live database's schema (as it is before the migrations run), sizes and version."""
     from dbsafe.lint.run import DatabaseFacts
     from dbsafe.schema.introspect import introspect_url

@@ -77,7 +77,7 @@ def _confirm_iter(
                 _exec(pg, b"ROLLBACK")
 
 
-def _verdict(result) -> Verdict:  # noqa: ANN001 - psycopg.pq.PGresult
+def _verdict(result) -> Verdict:
     from psycopg import pq
 
     if result.status == pq.ExecStatus.COMMAND_OK:
@@ -89,7 +89,7 @@ def _verdict(result) -> Verdict:  # noqa: ANN001 - psycopg.pq.PGresult
     return Verdict(sqlstate in UNDEFINED_CODES, sqlstate, message, hint)
 
 
-def _exec(pg, command: bytes) -> None:  # noqa: ANN001
+def _exec(pg, command: bytes) -> None:
     from psycopg import pq
 
     result = pg.exec_(command)
@@ -99,7 +99,7 @@ def _exec(pg, command: bytes) -> None:  # noqa: ANN001
         )
 
 
-def _field(result, field, default: str | None = None) -> str | None:  # noqa: ANN001
+def _field(result, field, default: str | None = None) -> str | None:
     value = result.error_field(field)
     return value.decode("utf-8", "replace") if value is not None else default
 

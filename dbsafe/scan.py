@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING
 
 from dbsafe import __version__
 from dbsafe.core import (
-    Finding, Location, Report, RuleInfo, Severity, Skipped, select_findings,
+    Finding,
+    Location,
+    Report,
+    RuleInfo,
+    Severity,
+    Skipped,
+    select_findings,
 )
 from dbsafe.extract.files import display_path
 

@@ -51,7 +51,7 @@ def render_codes() -> str:
     return "\n".join(lines)
 
 
-def _lint_rules():  # noqa: ANN202
+def _lint_rules():
     sys.path.insert(0, str(REPO_ROOT))
     from dbsafe.lint.rules import ALL_RULES
 

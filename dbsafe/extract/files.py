@@ -8,7 +8,6 @@ git work tree: a project copied out of git should not suddenly scan its build ou
 from __future__ import annotations
 
 import functools
-
 import os
 from collections.abc import Sequence
 from pathlib import Path

@@ -80,16 +80,16 @@ class _Scanner:
     """One pass over a script; the state psql's lexer keeps between tokens."""
 
     __slots__ = (
-        "text",
-        "start",
-        "last_end",
-        "paren_depth",
         "begin_depth",
-        "marks",
-        "word_count",
-        "first_word",
         "copy_from",
         "copy_stdin",
+        "first_word",
+        "last_end",
+        "marks",
+        "paren_depth",
+        "start",
+        "text",
+        "word_count",
     )
 
     def __init__(self, text: str) -> None:
@@ -112,7 +112,7 @@ class _Scanner:
         self._reset()
         return bounds
 
-    def run(self) -> Iterator[tuple[int, int]]:  # noqa: C901 - one flat token switch reads best
+    def run(self) -> Iterator[tuple[int, int]]:
         text = self.text
         n = len(text)
         i = 0

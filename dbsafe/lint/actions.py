@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 from dbsafe.lint.engine import Statement
 
-
 Words = tuple[str, ...]
 
 SERIAL_TYPES = frozenset({"SERIAL", "BIGSERIAL", "SMALLSERIAL", "SERIAL2", "SERIAL4", "SERIAL8"})

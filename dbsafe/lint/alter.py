@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True, slots=True)
 class Word:
     """One token of a statement as written: quotes removed, case kept."""

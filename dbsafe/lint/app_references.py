@@ -36,7 +36,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from dbsafe.core import (
-    DbsafeError, Finding, Location, RuleInfo, Severity, Skipped, select_findings,
+    DbsafeError,
+    Finding,
+    Location,
+    RuleInfo,
+    Severity,
+    Skipped,
+    select_findings,
 )
 
 if TYPE_CHECKING:
@@ -236,7 +242,7 @@ def _events(statement: Statement, migration: Migration) -> Iterator[SchemaRemova
             yield _Created(schema or None, relation)
 
 
-def _removal_factory(statement: Statement, migration: Migration):  # noqa: ANN202
+def _removal_factory(statement: Statement, migration: Migration):
     def remove(schema: str | None, relation: str, column: str | None, kind: str,
                renamed_to: str | None = None) -> SchemaRemoval:
         return SchemaRemoval(schema, relation, column, kind, statement.location, renamed_to,
@@ -245,17 +251,17 @@ def _removal_factory(statement: Statement, migration: Migration):  # noqa: ANN20
     return remove
 
 
-def _table_parts(table) -> tuple[str | None, str]:  # noqa: ANN001 - exp.Table
+def _table_parts(table) -> tuple[str | None, str]:
     schema = table.args.get("db")
     return (_fold_identifier(schema) if schema is not None else None,
             _fold_identifier(table.this))
 
 
-def _fold_identifier(identifier) -> str:  # noqa: ANN001 - exp.Identifier
+def _fold_identifier(identifier) -> str:
     return identifier.name if identifier.args.get("quoted") else identifier.name.lower()
 
 
-def _created_by_create(node) -> _Created | None:  # noqa: ANN001 - exp.Create
+def _created_by_create(node) -> _Created | None:
     from sqlglot import exp
 
     kind = str(node.kind or "").upper()
@@ -309,7 +315,7 @@ def _tokens(sql: str) -> list[_Token]:
     return out
 
 
-def _alter_events(sql: str, remove) -> Iterator[SchemaRemoval | _Created]:  # noqa: ANN001
+def _alter_events(sql: str, remove) -> Iterator[SchemaRemoval | _Created]:
     """`ALTER TABLE|VIEW|MATERIALIZED VIEW [IF EXISTS] [ONLY] name [*] action, ...`."""
     tokens = _tokens(sql)
     words = [t.word for t in tokens]
@@ -356,7 +362,7 @@ def _split_actions(tokens: list[_Token]) -> Iterator[list[_Token]]:
 
 
 def _action_events(action: list[_Token], schema: str | None, relation: str, kind: str,
-                   remove) -> Iterator[SchemaRemoval | _Created]:  # noqa: ANN001
+                   remove) -> Iterator[SchemaRemoval | _Created]:
     words = [t.word for t in action]
     if words[:2] == ["RENAME", "TO"] and len(action) == 3:
         yield remove(schema, relation, None, kind, action[2].name)

@@ -215,7 +215,6 @@ def _shorten(sql: str, limit: int = 300) -> str:
 
 def parse_migration(migration: Migration) -> list[Statement]:
     """Parse every statement and work out which run inside a transaction block."""
-    import sqlglot
     from sqlglot.errors import SqlglotError
 
     statements: list[Statement] = []
@@ -280,9 +279,9 @@ def _with_data_suffix(sql: str) -> int | None:
 
 
 def _words(sql: str) -> tuple[str, ...]:
+    from sqlglot.dialects.postgres import Postgres
     from sqlglot.errors import TokenError
     from sqlglot.tokens import TokenType
-    from sqlglot.dialects.postgres import Postgres
 
     try:
         tokens = Postgres().tokenize(sql)

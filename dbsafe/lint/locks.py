@@ -363,7 +363,7 @@ def _alter(statement: Statement) -> Iterable[Lock]:
         if _has(statement, "ADD", "VALUE"):
             yield Lock(EXCLUSIVE, name, False,
                        "on the enum type only; tables using it are not locked", target="type")
-    elif _starts(statement, "ALTER", "VIEW") or _starts(statement, 
+    elif _starts(statement, "ALTER", "VIEW") or _starts(statement,
             "ALTER", "MATERIALIZED", "VIEW"):
         w = tokens(statement.sql)
         i = 3 if words[1] == "MATERIALIZED" else 2
@@ -584,7 +584,7 @@ def _select(statement: Statement) -> Iterable[Lock]:
     names = _node_tables(statement)
     if not names:
         return
-    mode = ROW_SHARE if _has(statement, "FOR", "UPDATE") or _has(statement, 
+    mode = ROW_SHARE if _has(statement, "FOR", "UPDATE") or _has(statement,
         "FOR", "SHARE") or _has(statement, "FOR", "NO", "KEY") else ACCESS_SHARE
     for name in dict.fromkeys(names):
         yield Lock(mode, name, False, "")

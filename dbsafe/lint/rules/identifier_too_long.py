@@ -38,8 +38,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from sqlglot import exp
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.alter import Word, statement_words
+from dbsafe.lint.engine import LintContext, Rule, Statement
 
 MAX_BYTES = 63  # NAMEDATALEN - 1
 

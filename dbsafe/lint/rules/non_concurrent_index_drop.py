@@ -74,7 +74,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         )
 
 
-def _table_of(name: str, ctx: LintContext):  # noqa: ANN202 - schema.model.Relation | None
+def _table_of(name: str, ctx: LintContext):
     """The relation that owns index `name` in the `before` snapshot, if known."""
     if ctx.before is None:
         return None

@@ -35,8 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.actions import alter_target, qualified_name
+from dbsafe.lint.engine import LintContext, Rule, Statement
 
 
 def detached_partitions(statement: Statement) -> list[tuple[str, str, tuple[str, ...]]]:

@@ -38,8 +38,8 @@ from collections.abc import Iterator
 from sqlglot import exp
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, _words
 from dbsafe.lint.actions import qualified_name
+from dbsafe.lint.engine import LintContext, Rule, Statement, _words
 
 _KINDS = ("INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM")
 

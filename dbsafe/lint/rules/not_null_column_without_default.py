@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.actions import (
     SERIAL_TYPES,
     column_default,
@@ -45,6 +44,7 @@ from dbsafe.lint.actions import (
     is_null_default,
     top_level,
 )
+from dbsafe.lint.engine import LintContext, Rule, Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:

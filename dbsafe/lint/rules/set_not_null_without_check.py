@@ -43,7 +43,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
 from dbsafe.lint.actions import (
     Words,
     alter_target,
@@ -51,6 +50,7 @@ from dbsafe.lint.actions import (
     fold,
     top_level,
 )
+from dbsafe.lint.engine import LintContext, Rule, Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -147,7 +147,7 @@ def _not_null_constraint(action: Words) -> tuple[str, str, bool] | None:
     return None
 
 
-def _before_relation(table: str, ctx: LintContext):  # noqa: ANN202 - Relation | None
+def _before_relation(table: str, ctx: LintContext):
     if ctx.before is None:
         return None
     schema, _, name = table.rpartition(".")

@@ -41,8 +41,8 @@ from collections.abc import Iterator, Sequence
 from sqlglot import exp
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, created_relations
 from dbsafe.lint.alter import Word, parse_alter
+from dbsafe.lint.engine import LintContext, Rule, Statement, created_relations
 
 _RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
 
