@@ -66,8 +66,8 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
         A report with one finding per unknown table/column (confirmed by PostgreSQL when a
         database is at hand), suppressions applied, and counts in `summary`.
     """
-    from dbsafe.scan import scan
     from dbsafe.schema.sources import load_schema
+    from dbsafe.validate.scan import scan
 
     started = time.perf_counter()
     codes = catalog()

@@ -75,7 +75,7 @@ def test_postgresql_drops_a_static_finding_it_accepts(database_url: str, tmp_pat
     # The live database has a column the (stale) static view lacks; we simulate staleness
     # by validating against the live database whose snapshot we then contradict: add the
     # column after introspection is impossible here, so instead check the verdict API.
-    from dbsafe.confirm import confirm
+    from dbsafe.validate.confirm import confirm
 
     apply_migrations(REPO_ROOT / "alembic.ini", database_url)
     verdicts = confirm(database_url, [

@@ -17,7 +17,7 @@ Then it measures, in the same run and over the same statements:
   (c) sqlglot        `parse_one` + `qualify` against a `MappingSchema` of the snapshot, one
                      process (single core), exceptions caught
   (d) PREPARE        on the local throwaway server, over one Unix-socket connection:
-                     `dbsafe.confirm.confirm()` as shipped (BEGIN READ ONLY, set_config,
+                     `dbsafe.validate.confirm.confirm()` as shipped (BEGIN READ ONLY, set_config,
                      Parse, ROLLBACK per statement; note it re-parses every statement with
                      sqlglot in `to_numbered_parameters`), the same protocol without that
                      re-parse, and a bare `pgconn.prepare` loop. Placeholders are converted
@@ -494,7 +494,7 @@ def time_sqlglot(statements: list[str], snapshot) -> tuple[float, int]:
 
 
 def time_confirm(url: str, statements: list[str]) -> tuple[float, list]:
-    from dbsafe.confirm import confirm
+    from dbsafe.validate.confirm import confirm
 
     start = time.perf_counter()
     verdicts = confirm(url, statements)
@@ -617,9 +617,9 @@ def main() -> int:
     if args.statements < args.files:
         parser.error("--statements must be at least --files")
 
-    from dbsafe.confirm import to_numbered_parameters
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.introspect import introspect_url
+    from dbsafe.validate.confirm import to_numbered_parameters
 
     rng = random.Random(SEED)
     tables, views = make_schema(rng)

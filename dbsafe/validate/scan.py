@@ -1,6 +1,6 @@
 """Run `validate` over source files: extract, resolve, confirm, cache, in parallel.
 
-Per file: extract SQL fragments, resolve each against the snapshot (`dbsafe.validate`), and
+Per file: extract SQL fragments, resolve each against the snapshot (`dbsafe.validate.resolver`), and
 turn problems into findings. Candidate findings are then confirmed by PostgreSQL when the
 schema source lends a database. Results are cached per file, keyed by the file's path and
 content, the schema fingerprint and the confirmation mode, so an unchanged re-run reads no
@@ -164,7 +164,7 @@ def _analyse_chunk(paths: list[Path], root: Path) -> list[FileOutcome]:
 def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
-    from dbsafe.validate import created_relations
+    from dbsafe.validate.resolver import created_relations
 
     extracted = extract_file(path, root=root)
     rel = display_path(path, root)
@@ -180,22 +180,22 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot) -> FileOutcom
 
 
 def _rules_by_code() -> dict[str, RuleInfo]:
-    from dbsafe import validate
+    from dbsafe.validate import resolver
 
-    return {info.code: info for info in validate.RULES}
+    return {info.code: info for info in resolver.RULES}
 
 
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       outcome: FileOutcome, created: frozenset[str] = frozenset()) -> None:
-    from dbsafe import validate
+    from dbsafe.validate import resolver
 
     outcome.counts["statements"] += 1
     if fragment.dynamic:
         outcome.counts["statements_dynamic"] += 1
         outcome.findings.append(Finding(
-            code=validate.DYNAMIC_SQL.code,
+            code=resolver.DYNAMIC_SQL.code,
             message=f"SQL built at run time is not validated: {fragment.dynamic}.",
-            severity=validate.DYNAMIC_SQL.default_severity,
+            severity=resolver.DYNAMIC_SQL.default_severity,
             location=fragment.location(0),
             help="Pass values as query parameters, or build identifiers with psycopg.sql "
                  "and add `# dbsafe: ignore[DBS304]` if this is intended.",
@@ -204,17 +204,17 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     global _RULES_BY_CODE
     if not _RULES_BY_CODE:
         _RULES_BY_CODE = _rules_by_code()
-    resolution = validate.resolve(fragment.sql, snapshot)
+    resolution = resolver.resolve(fragment.sql, snapshot)
     problems = resolution.problems
     if created:
         # A relation this file created earlier (a temp or scratch table) exists at run time
         # with columns we cannot know: not a finding, and the statement is not analysed.
         kept = tuple(p for p in problems if not (
-            p.code == validate.UNKNOWN_TABLE.code and p.subject.rsplit(".", 1)[-1] in created))
+            p.code == resolver.UNKNOWN_TABLE.code and p.subject.rsplit(".", 1)[-1] in created))
         if len(kept) != len(problems):
             problems = kept
-            resolution = validate.Resolution(
-                validate.NOT_ANALYSED, kept,
+            resolution = resolver.Resolution(
+                resolver.NOT_ANALYSED, kept,
                 reason="uses a relation created earlier in this file")
     outcome.counts[f"statements_{resolution.status}"] += 1
     if resolution.status in ("not_analysed", "unparsed"):
@@ -240,7 +240,7 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     """Keep a candidate only if PostgreSQL rejects its statement as undefined table/column."""
     import dataclasses
 
-    from dbsafe.confirm import confirm
+    from dbsafe.validate.confirm import confirm
 
     pending = [(o, f, sql) for o in outcomes for f, sql in o.candidates]
     for outcome in outcomes:

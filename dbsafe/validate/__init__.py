@@ -1,0 +1,44 @@
+"""Resolve application SQL against a schema snapshot and confirm findings with PostgreSQL.
+
+* `resolver`: name resolution of one statement with sqlglot scopes (codes DBS3xx);
+* `scan`: the run loop over source files (extract, resolve, confirm, cache, workers);
+* `confirm`: PostgreSQL's Parse (PREPARE) in a rolled-back read-only transaction.
+
+The resolver's public names are re-exported here (`from dbsafe.validate import resolve`).
+"""
+
+from __future__ import annotations
+
+from dbsafe.validate.resolver import (
+    ANALYSED,
+    DYNAMIC_SQL,
+    IGNORED,
+    NOT_ANALYSED,
+    RULES,
+    UNKNOWN_COLUMN,
+    UNKNOWN_TABLE,
+    UNPARSED,
+    Problem,
+    Resolution,
+    Resolver,
+    created_relations,
+    resolve,
+    resolver_for,
+)
+
+__all__ = [
+    "ANALYSED",
+    "DYNAMIC_SQL",
+    "IGNORED",
+    "NOT_ANALYSED",
+    "RULES",
+    "UNKNOWN_COLUMN",
+    "UNKNOWN_TABLE",
+    "UNPARSED",
+    "Problem",
+    "Resolution",
+    "Resolver",
+    "created_relations",
+    "resolve",
+    "resolver_for",
+]
