@@ -1,4 +1,4 @@
-"""Resolver behaviour on the shared corpus of PostgreSQL-verified cases and on our own.
+"""Resolver behaviour on a corpus of PostgreSQL-verified cases and on our own.
 
 `pass` cases are valid PostgreSQL: any problem is a false positive, the worst bug dbsafe can
 have. `flag` cases fail on PostgreSQL with 42703/42P01: dbsafe must report the identifier.
@@ -16,17 +16,15 @@ from dbsafe.schema.model import SchemaSnapshot
 from dbsafe.validate import RULES, Problem, Resolution, resolve
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_CASES = Path(__file__).resolve().parents[3] / "shared" / "validate-cases" / "cases.json"
+CASES = FIXTURES / "cases.json"
 EXTRA_CASES = FIXTURES / "extra_cases.json"
 
 
 def _load(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-SHARED = _load(SHARED_CASES)
+CORPUS = _load(CASES)
 EXTRA = _load(EXTRA_CASES)
 
 
@@ -51,13 +49,8 @@ def _names(problem: Problem, sql: str, identifier: str) -> bool:
     return named and text.lower() in identifier.lower().split(".")
 
 
-def test_shared_corpus_is_present() -> None:
-    # CI clones shared/ beside the repository; without it this file would test nothing.
-    assert SHARED, f"missing {SHARED_CASES}"
-
-
-@pytest.mark.parametrize("case", SHARED, ids=lambda c: f"{c['id']}-{c['name']}")
-def test_shared_case(case: dict[str, str], clinic: SchemaSnapshot) -> None:
+@pytest.mark.parametrize("case", CORPUS, ids=lambda c: f"{c['id']}-{c['name']}")
+def test_corpus_case(case: dict[str, str], clinic: SchemaSnapshot) -> None:
     _check(case, clinic)
 
 

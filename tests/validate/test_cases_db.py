@@ -1,4 +1,4 @@
-"""The extra validate cases are checked against PostgreSQL itself, so their labels stay true.
+"""The validate cases are checked against PostgreSQL itself, so their labels stay true.
 
 Every `pass` case must PREPARE; every `flag` case must fail with undefined column (42703) or
 undefined table (42P01). Cases with driver placeholders carry a `prepare_sql` twin in `$n`
@@ -8,6 +8,7 @@ transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -15,8 +16,11 @@ import psycopg
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "validate-cases" / "schema.sql"
-CASES = json.loads((FIXTURES / "extra_cases.json").read_text(encoding="utf-8"))
+SCHEMA = FIXTURES / "clinic_schema.sql"
+CASES = [
+    *json.loads((FIXTURES / "cases.json").read_text(encoding="utf-8")),
+    *json.loads((FIXTURES / "extra_cases.json").read_text(encoding="utf-8")),
+]
 
 pytestmark = pytest.mark.db
 
@@ -34,9 +38,7 @@ def _outcome(conn: psycopg.Connection, sql: str) -> str:
     return "ok"
 
 
-def test_extra_cases_are_labelled_as_postgresql_sees_them(postgresql: psycopg.Connection) -> None:
-    if not SCHEMA.exists():
-        pytest.skip(f"missing {SCHEMA}")
+def test_cases_are_labelled_as_postgresql_sees_them(postgresql: psycopg.Connection) -> None:
     postgresql.prepare_threshold = None  # psycopg's own prepared statements vs DEALLOCATE ALL
     postgresql.execute(SCHEMA.read_text(encoding="utf-8"))
     postgresql.commit()
@@ -48,3 +50,17 @@ def test_extra_cases_are_labelled_as_postgresql_sees_them(postgresql: psycopg.Co
         if outcome not in expected:
             wrong.append(f"{case['id']} {case['name']}: {case['expect']} but PostgreSQL says {outcome}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_clinic_schema_json_is_what_the_clinic_sql_introspects_to(
+    postgresql: psycopg.Connection,
+) -> None:
+    from dbsafe.schema.introspect import introspect
+    from dbsafe.schema.model import SchemaSnapshot
+
+    postgresql.execute(SCHEMA.read_text(encoding="utf-8"))
+    postgresql.commit()
+    expected = SchemaSnapshot.load(FIXTURES / "clinic_schema.json")
+    actual = introspect(postgresql)
+    assert dataclasses.replace(actual, server_version=None).to_json() == \
+        dataclasses.replace(expected, server_version=None).to_json()
