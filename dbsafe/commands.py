@@ -49,7 +49,7 @@ def explain(code: str) -> str:
 
 def schema_dump(settings: Settings) -> SchemaSnapshot:
     """The schema from the configured source (database, snapshot or migrations)."""
-    from dbsafe.schema.sources import load_schema
+    from dbsafe.sources import load_schema
 
     with load_schema(settings) as source:
         return source.snapshot
@@ -66,7 +66,7 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
         A report with one finding per unknown table/column (confirmed by PostgreSQL when a
         database is at hand), suppressions applied, and counts in `summary`.
     """
-    from dbsafe.schema.sources import load_schema
+    from dbsafe.sources import load_schema
     from dbsafe.validate.scan import scan
 
     started = time.perf_counter()

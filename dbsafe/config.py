@@ -32,6 +32,7 @@ class Settings:
     schema_source: str = "auto"  # one of SCHEMA_SOURCES
     snapshot: Path | None = None
     alembic_config: Path = Path("alembic.ini")
+    python: str | None = None  # interpreter env.py runs under; None: active venv, else ours
     source_paths: tuple[str, ...] = (".",)
     exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
@@ -45,6 +46,7 @@ class Settings:
     cache_dir: Path | None = None  # None: <project_root>/.dbsafe_cache
     use_cache: bool = True
     jobs: int = 0  # 0: one worker per core
+    max_file_size: int = 50 * 1024 * 1024  # validate skips (and lists) larger source files
     verbose: bool = False
     # lint
     target_version: int | None = None  # server_version_num migrations will run on; None: 15
@@ -74,6 +76,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "schema-source": ("schema_source", "source"),
     "snapshot": ("snapshot", "path"),
     "alembic-config": ("alembic_config", "path"),
+    "python": ("python", "str"),
     "source-paths": ("source_paths", "list"),
     "exclude": ("exclude", "list"),
     "select": ("select", "list"),
@@ -87,6 +90,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "cache-dir": ("cache_dir", "path"),
     "cache": ("use_cache", "bool"),
     "jobs": ("jobs", "int"),
+    "max-file-size": ("max_file_size", "size"),
     "verbose": ("verbose", "bool"),
     "target-version": ("target_version", "version"),
     "managed-timeouts": ("managed_timeouts", "bool"),
@@ -97,7 +101,7 @@ _KEYS: dict[str, tuple[str, str]] = {
 # Settings that make sense per machine or per run rather than per project are read from
 # the environment too; DBSAFE_DATABASE_URL is the documented way to pass a secret URL.
 _ENV_KEYS = (
-    "database-url", "schema-source", "snapshot", "alembic-config", "fail-on", "format",
+    "database-url", "schema-source", "snapshot", "alembic-config", "python", "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
     "target-version", "managed-timeouts",
 )

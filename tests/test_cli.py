@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from psycopg import sql
 
 from dbsafe.cli import main
-from dbsafe.schema.sources import apply_migrations
+from dbsafe.migrate import AlembicProject, apply
 from tests.conftest import REPO_ROOT
 
 CLINIC = str(REPO_ROOT / "examples" / "clinic")
@@ -168,7 +168,7 @@ def test_wrong_password_hides_the_password(postgresql: psycopg.Connection, tmp_p
 @pytest.mark.db
 def test_schema_dump_is_the_same_from_a_live_database_and_from_the_migrations(
         database_url: str, snapshot_file: Path, tmp_path: Path) -> None:
-    apply_migrations(REPO_ROOT / "alembic.ini", database_url)
+    apply(AlembicProject(REPO_ROOT / "alembic.ini"), database_url)
     live = tmp_path / "live.json"
     result = run("schema", "dump", "--database-url", database_url, "-o", str(live), cwd=REPO_ROOT)
     assert result.exit_code == 0, result.output

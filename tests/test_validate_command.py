@@ -9,7 +9,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import load_settings
-from dbsafe.schema.sources import apply_migrations
+from dbsafe.migrate import AlembicProject, apply
 from tests.conftest import REPO_ROOT
 
 NOTES_BUG = ("examples/clinic/app/repository.py", 97, 34)
@@ -62,7 +62,7 @@ def test_offline_snapshot_gives_the_same_finding(demo_snapshot: Path) -> None:
 
 @pytest.mark.db
 def test_live_database_gives_the_same_finding(database_url: str) -> None:
-    apply_migrations(REPO_ROOT / "alembic.ini", database_url)
+    apply(AlembicProject(REPO_ROOT / "alembic.ini"), database_url)
     settings = settings_for(REPO_ROOT, database_url=database_url, cache=False)
     report = commands.validate(settings, [REPO_ROOT / "examples" / "clinic"])
     assert locations(report) == [("DBS302", *NOTES_BUG)]
@@ -77,7 +77,7 @@ def test_postgresql_drops_a_static_finding_it_accepts(database_url: str, tmp_pat
     # column after introspection is impossible here, so instead check the verdict API.
     from dbsafe.validate.confirm import confirm
 
-    apply_migrations(REPO_ROOT / "alembic.ini", database_url)
+    apply(AlembicProject(REPO_ROOT / "alembic.ini"), database_url)
     verdicts = confirm(database_url, [
         "SELECT s.notes FROM appointment_series s WHERE s.id = %s",
         "SELECT s.title FROM appointment_series s WHERE s.id = %(id)s",

@@ -1,7 +1,7 @@
 """Migrations as dbsafe lints them: ordered statements with their source locations.
 
 A `Migration` is one alembic revision (its upgrade rendered to SQL offline, see
-`extract.alembic`) or one plain SQL migration file (`supabase/migrations/*.sql`, Flyway's
+`dbsafe.migrate.render`) or one plain SQL migration file (`supabase/migrations/*.sql`, Flyway's
 `V1__init.sql`, any `.sql`). Transaction control statements (`BEGIN`, `COMMIT`) stay in the
 stream so the lint engine knows which statements run inside a transaction block.
 """

@@ -38,7 +38,7 @@ class DatabaseFacts:
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
                     since: str | None = None, changed_since: str | None = None) -> list[Migration]:
     """SQL migration files under `paths`, or the alembic revisions when `paths` is empty."""
-    from dbsafe.extract.alembic import render_revisions
+    from dbsafe.migrate import AlembicProject, render_revisions
     from dbsafe.extract.migration import sql_migrations
 
     root = settings.project_root
@@ -47,10 +47,8 @@ def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
             list(paths), root=root,
             wrapped_in_transaction=settings.sql_migrations_in_transaction)
     else:
-        alembic_ini = settings.alembic_config
-        if not alembic_ini.is_absolute():
-            alembic_ini = root / alembic_ini
-        migrations = render_revisions(alembic_ini, root=root, since=since)
+        migrations = render_revisions(AlembicProject.from_settings(settings), root=root,
+                                      since=since)
     if changed_since:
         changed = changed_files(root, changed_since)
         migrations = [m for m in migrations if m.file is not None and m.file.resolve() in changed]

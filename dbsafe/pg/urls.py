@@ -111,3 +111,18 @@ def _passwords(url: str) -> set[str]:
     # An empty or one-character "password" would mask unrelated text; such a password is
     # not a secret worth the damage.
     return {v for v in variants if len(v) > 1}
+
+
+_URL_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)[^@/\s]+@", re.IGNORECASE)
+
+
+def redact_any(text: str, url: str | None = None) -> str:
+    """Mask every password in free text that may quote URLs dbsafe never saw (env.py output).
+
+    Example:
+        >>> redact_any("connecting to postgresql+asyncpg://app:hunter2@prod/app")
+        'connecting to postgresql+asyncpg://app:***@prod/app'
+    """
+    if url:
+        text = redact_text(text, url)
+    return _TEXT_PASSWORD.sub(rf"\g<1>{MASK}", _URL_USERINFO.sub(rf"\g<1>{MASK}@", text))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dbsafe.core import Report
-from dbsafe.extract.alembic import render_revisions
+from dbsafe.migrate import render_revisions
 from dbsafe.lint.engine import lint_migration
 from dbsafe.lint.rules.empty_downgrade import RULE
 from dbsafe.report import render_text

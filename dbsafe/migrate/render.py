@@ -1,7 +1,7 @@
-"""Render alembic revisions to SQL offline, attributing each statement to its `op.*` call.
+"""Alembic revisions rendered to SQL offline, each statement attributed to its `op.*` call.
 
-One offline pass (`alembic upgrade base:heads --sql`) renders every revision; the output
-buffer looks up, for each chunk alembic writes, the innermost stack frame that belongs to a
+One offline pass (`alembic upgrade base:heads --sql`) renders every revision; the child's
+output buffer looks up, for each chunk alembic writes, the innermost stack frame that belongs to a
 revision file, so a statement is attributed to the line of the `op.*` call (or
 `op.execute`) that produced it. Revision boundaries come from alembic's own
 `-- Running upgrade A -> B` markers; BEGIN/COMMIT that alembic emits are kept (marked
@@ -11,13 +11,12 @@ revision file, so a statement is attributed to the line of the `op.*` call (or
 
 from __future__ import annotations
 
-import io
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbsafe.core import Location, SourceError
 from dbsafe.extract.migration import Migration, MigrationStatement
+from dbsafe.migrate.runner import AlembicProject, MigrationError, render_offline
 
 _MARKER = "-- Running upgrade "
 
@@ -27,26 +26,6 @@ class _Chunk:
     text: str
     file: str | None
     line: int
-
-
-class _RecordingBuffer(io.StringIO):
-    """An output buffer that remembers which revision file line wrote each chunk."""
-
-    def __init__(self, revision_files: frozenset[str]) -> None:
-        super().__init__()
-        self.revision_files = revision_files
-        self.chunks: list[_Chunk] = []
-
-    def write(self, text: str) -> int:
-        frame = sys._getframe(1)
-        while frame is not None:
-            if frame.f_code.co_filename in self.revision_files:
-                self.chunks.append(_Chunk(text, frame.f_code.co_filename, frame.f_lineno))
-                break
-            frame = frame.f_back
-        else:
-            self.chunks.append(_Chunk(text, None, 0))
-        return super().write(text)
 
 
 @dataclass
@@ -63,44 +42,34 @@ class _Builder:
     lines: dict[str, list[str]] = field(default_factory=dict)
 
 
-def render_revisions(alembic_ini: Path, *, root: Path, since: str | None = None) -> list[Migration]:
+def render_revisions(project: AlembicProject | Path, *, root: Path,
+                     since: str | None = None) -> list[Migration]:
     """Every revision's upgrade as a `Migration`, in upgrade order.
 
+    Rendering runs the project's env.py in offline mode, in the sandboxed child process
+    (`dbsafe.migrate.runner`): no database is touched, and a placeholder `sqlalchemy.url`
+    such as `driver://user:pass@localhost/dbname` is fine.
+
     Args:
-        alembic_ini: the alembic config; its env.py must support offline (`--sql`) mode.
+        project: the alembic environment (or just its alembic.ini).
         root: paths are shown relative to it.
         since: only revisions after this one (`alembic upgrade since:heads`).
 
     Raises:
         SourceError: the config is missing or alembic could not render the revisions.
     """
-    from alembic import command
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    if not alembic_ini.is_file():
-        raise SourceError(f"alembic config not found: {alembic_ini}")
-    probe = Config(str(alembic_ini))
+    if isinstance(project, Path):
+        project = AlembicProject(project)
     try:
-        script = ScriptDirectory.from_config(probe)
-        revisions = list(script.walk_revisions())
-    except Exception as exc:  # alembic raises several types for a broken script directory
-        raise SourceError(f"cannot read the alembic revisions of {alembic_ini}: {exc}") from None
+        result = render_offline(project, since=since)
+    except MigrationError as exc:
+        raise SourceError(f"alembic could not render the migrations offline (--sql): {exc}") \
+            from None
     by_file = {
-        str(Path(rev.path).resolve()): (rev.revision, Path(rev.path).resolve())
-        for rev in revisions if rev.path
+        str(rev.path): (rev.revision, rev.path) for rev in result.revisions if rev.path
     }
-    buffer = _RecordingBuffer(frozenset(by_file))
-    config = Config(str(alembic_ini), output_buffer=buffer)
-    config.attributes["configure_logger"] = False
-    try:
-        command.upgrade(config, f"{since or 'base'}:heads", sql=True)
-    except Exception as exc:  # env.py and revisions are user code
-        raise SourceError(
-            f"alembic could not render the migrations offline (--sql): "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    return _build(buffer.chunks, _Builder(root, by_file))
+    chunks = [_Chunk(text, file, line) for text, file, line in result.chunks]
+    return _build(chunks, _Builder(root, by_file))
 
 
 def _build(chunks: list[_Chunk], b: _Builder) -> list[Migration]:

@@ -1,0 +1,495 @@
+"""The child process that runs a project's alembic `env.py` for dbsafe, inside a sandbox.
+
+This file is executed by path (`python _child.py RESULT_FILE`), never imported by dbsafe: it
+runs under the project's interpreter, which may have neither dbsafe nor the SQLAlchemy and
+alembic versions dbsafe uses (a project pinned to SQLAlchemy 1.4 works). It imports only the
+standard library at module level; alembic, SQLAlchemy and the drivers come from the project.
+
+The request arrives as JSON on stdin; the result goes as JSON to RESULT_FILE, so whatever the
+project prints on stdout or stderr (its logging, `print` in a revision) never mixes with it.
+
+The sandbox: while `env.py` and the revisions run, every database connection goes to the
+target dbsafe named, whatever URL the project's code came up with.
+* SQLAlchemy engines (`create_engine`, `engine_from_config`, `async_engine_from_config`, any
+  driver) are redirected to the target through SQLAlchemy's `do_connect` event, keeping the
+  project's driver (psycopg2, psycopg 3, asyncpg, pg8000).
+* A connection opened straight through a driver (`psycopg2.connect(...)`,
+  `psycopg.connect(...)`, `asyncpg.connect(...)`, `pg8000.connect(...)`) is refused unless it
+  already points at the target, with an error naming where it tried to go (password masked).
+* Offline rendering has no target: every connection is refused.
+* libpq's environment (`PG*`) is the target's, set by the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import traceback
+from typing import Any
+
+# Location keys of each driver's connect(): these are replaced by the target's; every other
+# argument the project passes (application_name, options, timeouts, ...) is kept.
+_LOCATION_KEYS = frozenset({
+    "dsn", "conninfo", "host", "hostaddr", "port", "user", "username", "password", "dbname",
+    "database", "service", "passfile", "unix_sock", "target_session_attrs", "load_balance_hosts",
+    "channel_binding", "require_auth", "krbsrvname", "gssencmode", "gsslib", "sslmode", "ssl",
+    "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir", "sslpassword", "sslsni",
+    "ssl_context", "ssl_min_protocol_version", "ssl_max_protocol_version", "sslcompression",
+    "sslnegotiation", "sslcertmode", "direct_tls",
+})
+
+
+class SandboxViolation(RuntimeError):
+    """env.py or a revision tried to reach a database other than the target."""
+
+
+def _mask(text: str) -> str:
+    text = re.sub(r"(://[^:/?#@\s]*:)[^@/\s]*@", r"\1***@", text)
+    return re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", r"\1***", text)
+
+
+class Sandbox:
+    def __init__(self, target: dict[str, Any] | None) -> None:
+        self.target = target  # {"host", "port", "user", "password", "dbname"} or None
+
+    # -- the target as each driver wants it --------------------------------------------------
+
+    def params_for(self, driver: str) -> dict[str, Any]:
+        t = self.target
+        if t is None:
+            raise SandboxViolation("offline rendering connects to no database")
+        if driver in ("psycopg2", "psycopg", "psycopg2cffi", "psycopg_async"):
+            params = {"host": t["host"], "port": str(t["port"]), "user": t["user"],
+                      "dbname": t["dbname"]}
+            if t.get("sslmode"):
+                params["sslmode"] = t["sslmode"]
+        elif driver == "asyncpg":
+            params = {"host": t["host"], "port": int(t["port"]), "user": t["user"],
+                      "database": t["dbname"]}
+        elif driver == "pg8000":
+            params = {"user": t["user"], "database": t["dbname"]}
+            if str(t["host"]).startswith("/"):
+                params["unix_sock"] = f"{t['host']}/.s.PGSQL.{t['port']}"
+            else:
+                params.update(host=t["host"], port=int(t["port"]))
+        else:
+            raise SandboxViolation(
+                f"env.py connects with the {driver!r} driver, which dbsafe cannot point at "
+                "the database it chose; use psycopg, psycopg2, asyncpg or pg8000"
+            )
+        if t.get("password"):
+            params["password"] = t["password"]
+        return params
+
+    # -- SQLAlchemy: redirect ----------------------------------------------------------------
+
+    def redirect_engine(self, dialect: Any, conn_rec: Any, cargs: list, cparams: dict) -> None:
+        if dialect.name != "postgresql":
+            raise SandboxViolation(
+                f"env.py opened a {dialect.name} engine; dbsafe runs migrations only on the "
+                "PostgreSQL database it chose"
+            )
+        driver = "psycopg_async" if dialect.driver == "psycopg_async" else dialect.driver
+        if self.target is None:
+            raise SandboxViolation(
+                f"env.py tried to connect ({_describe(cargs, cparams)}) while rendering "
+                "offline; in offline mode env.py must not open a connection"
+            )
+        cargs.clear()
+        for key in [k for k in cparams if k in _LOCATION_KEYS]:
+            del cparams[key]
+        cparams.update(self.params_for(driver))
+
+    # -- drivers: refuse anything else -------------------------------------------------------
+
+    def check_libpq(self, where: str, dsn: str | None, kwargs: dict[str, Any]) -> None:
+        params = _parse_conninfo(dsn or "")
+        params.update({k: v for k, v in kwargs.items() if v is not None and k in _LOCATION_KEYS})
+        self._check(where, params)
+
+    def _check(self, where: str, params: dict[str, Any]) -> None:
+        t = self.target
+        if t is None:
+            raise SandboxViolation(
+                f"{where} tried to connect to {_describe([], params)} while rendering offline"
+            )
+        host = str(params.get("host") or os.environ.get("PGHOST") or "")
+        if params.get("unix_sock"):
+            sock = str(params["unix_sock"])
+            host, _, port_part = sock.rpartition("/.s.PGSQL.")
+            params = {**params, "port": port_part}
+        port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
+        dbname = str(params.get("dbname") or params.get("database")
+                     or os.environ.get("PGDATABASE") or params.get("user") or "")
+        forbidden = [k for k in ("service", "hostaddr") if params.get(k)]
+        if (host, port, dbname) != (str(t["host"]), str(t["port"]), str(t["dbname"])) \
+                or forbidden:
+            raise SandboxViolation(
+                f"{where} tried to connect to {_describe([], params)}; under dbsafe, "
+                f"migrations run only on {_describe([], t)}. Let env.py use "
+                "config.attributes['connection'] or an engine built from sqlalchemy.url"
+            )
+
+    def install(self) -> None:
+        self._install_sqlalchemy()
+        self._install_drivers()
+
+    def _install_sqlalchemy(self) -> None:
+        try:
+            from sqlalchemy import event
+            from sqlalchemy.engine import Engine
+        except ImportError:
+            return
+        event.listen(Engine, "do_connect", self.redirect_engine)
+
+    def _install_drivers(self) -> None:
+        sandbox = self
+        try:
+            import psycopg2
+
+            real_pg2 = psycopg2.connect
+
+            def psycopg2_connect(dsn=None, connection_factory=None, cursor_factory=None,
+                                 **kwargs):
+                sandbox.check_libpq("psycopg2.connect()", dsn, kwargs)
+                return real_pg2(dsn, connection_factory=connection_factory,
+                                cursor_factory=cursor_factory, **kwargs)
+
+            psycopg2.connect = psycopg2_connect
+        except ImportError:
+            pass
+        try:
+            import psycopg
+
+            for cls in (psycopg.Connection, psycopg.AsyncConnection):
+                real = cls.__dict__["connect"].__func__
+                name = f"psycopg.{cls.__name__}.connect()"
+
+                def make(real=real, name=name, is_async=cls is psycopg.AsyncConnection):
+                    if is_async:
+                        async def connect(klass, conninfo="", **kwargs):
+                            sandbox.check_libpq(name, conninfo, kwargs)
+                            return await real(klass, conninfo, **kwargs)
+                    else:
+                        def connect(klass, conninfo="", **kwargs):
+                            sandbox.check_libpq(name, conninfo, kwargs)
+                            return real(klass, conninfo, **kwargs)
+                    return classmethod(connect)
+
+                cls.connect = make()
+            psycopg.connect = psycopg.Connection.connect
+        except ImportError:
+            pass
+        try:
+            import asyncpg
+            import asyncpg.connection
+
+            real_apg = asyncpg.connection.connect
+
+            async def asyncpg_connect(dsn=None, **kwargs):
+                params = _parse_conninfo(dsn or "")
+                params.update({k: v for k, v in kwargs.items()
+                               if v is not None and k in _LOCATION_KEYS})
+                sandbox._check("asyncpg.connect()", params)
+                return await real_apg(dsn, **kwargs)
+
+            asyncpg.connect = asyncpg_connect
+            asyncpg.connection.connect = asyncpg_connect
+        except ImportError:
+            pass
+        try:
+            import pg8000
+            import pg8000.dbapi
+
+            real_pg8000 = pg8000.dbapi.connect
+
+            def pg8000_connect(user, **kwargs):
+                sandbox._check("pg8000.connect()", {"user": user, **kwargs})
+                return real_pg8000(user, **kwargs)
+
+            pg8000.connect = pg8000_connect
+            pg8000.dbapi.connect = pg8000_connect
+        except ImportError:
+            pass
+
+
+def _parse_conninfo(dsn: str) -> dict[str, Any]:
+    """libpq's two conninfo forms (URL or key=value), without needing libpq."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    dsn = dsn.strip()
+    if not dsn:
+        return {}
+    if "://" in dsn:
+        scheme = dsn.split("://", 1)[0]
+        dsn = "postgresql://" + dsn.split("://", 1)[1] if "+" in scheme else dsn
+        parts = urlsplit(dsn)
+        params: dict[str, Any] = {}
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, netloc = netloc.rsplit("@", 1)
+            user, _, password = userinfo.partition(":")
+            params["user"] = unquote(user)
+            if password:
+                params["password"] = unquote(password)
+        host, _, port = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
+        if host:
+            params["host"] = unquote(host)
+        if port:
+            params["port"] = port
+        if parts.path.strip("/"):
+            params["dbname"] = unquote(parts.path.lstrip("/"))
+        params.update(parse_qsl(parts.query))
+        return params
+    params = {}
+    for key, value in re.findall(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)", dsn):
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[key] = value
+    return params
+
+
+def _describe(cargs: list, params: dict[str, Any]) -> str:
+    """Where a connection goes, as one masked line."""
+    if cargs and isinstance(cargs[0], str):
+        return _mask(cargs[0])
+    shown = {k: params[k] for k in ("host", "port", "user", "dbname", "database", "unix_sock",
+                                     "service", "hostaddr") if params.get(k)}
+    text = " ".join(f"{k}={v}" for k, v in shown.items()) or "the default libpq target"
+    return _mask(text)
+
+
+# -- running alembic -----------------------------------------------------------------------
+
+
+class _RecordingBuffer:
+    """Offline output that remembers which revision file line wrote each chunk."""
+
+    def __init__(self, revision_files: frozenset[str]) -> None:
+        self.revision_files = revision_files
+        self.chunks: list[list[Any]] = []
+        self._real: dict[str, str] = {}
+
+    def write(self, text: str) -> int:
+        frame = sys._getframe(1)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            real = self._real.get(name)
+            if real is None:
+                real = self._real[name] = os.path.realpath(name)
+            if real in self.revision_files:
+                self.chunks.append([text, real, frame.f_lineno])
+                break
+            frame = frame.f_back  # type: ignore[assignment]
+        else:
+            self.chunks.append([text, None, 0])
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
+    """The error as data, naming the revision (file and line) whose code raised it."""
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = os.path.realpath(tb.tb_frame.f_code.co_filename)
+        if filename in revision_files:
+            where = (revision_files[filename], filename, tb.tb_lineno)
+        tb = tb.tb_next
+    message = str(getattr(exc, "orig", None) or exc).strip()
+    # SQLAlchemy appends "(Background on this error at: ...)" and the SQL; keep the cause.
+    first = message.splitlines()[0] if message else type(exc).__name__
+    return {
+        "type": type(exc).__name__,
+        "message": _mask(first),
+        "sandbox": isinstance(exc, SandboxViolation)
+        or isinstance(getattr(exc, "orig", None), SandboxViolation)
+        or isinstance(exc.__cause__, SandboxViolation),
+        "revision": where[0] if where else None,
+        "file": where[1] if where else None,
+        "line": where[2] if where else None,
+        "traceback": _mask("".join(traceback.format_exception(exc))[-8000:]),
+    }
+
+
+def _sqlalchemy_url(target: dict[str, Any], driver: str) -> str:
+    from urllib.parse import quote
+
+    user = quote(str(target["user"]), safe="")
+    password = f":{quote(str(target['password']), safe='')}" if target.get("password") else ""
+    host = str(target["host"])
+    query = [("port", str(target["port"]))]
+    if host.startswith("/"):
+        query.insert(0, ("host", host))
+        netloc = f"{user}{password}@"
+    else:
+        netloc = f"{user}{password}@{host}:{target['port']}"
+        query = []
+    if target.get("sslmode"):
+        query.append(("sslmode", target["sslmode"]))
+    url = f"postgresql+{driver}://{netloc}/{quote(str(target['dbname']), safe='')}"
+    if query:
+        url += "?" + "&".join(f"{k}={quote(v, safe='/')}" for k, v in query)
+    return url
+
+
+def _project_driver(raw_url: str | None) -> str | None:
+    if not raw_url:
+        return None
+    match = re.match(r"(?:postgresql|postgres)\+(\w+)://", raw_url)
+    return match.group(1) if match else None
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    target = request.get("target")
+    Sandbox(target).install()
+
+    ini = request["alembic_ini"]
+    config = Config(ini, ini_section=request.get("ini_section") or "alembic")
+    # Ask env.py not to reconfigure logging (honoured by envs that check the attribute);
+    # stock env.py calls fileConfig anyway, and its output stays in this child's log.
+    config.attributes["configure_logger"] = False
+    original_url = config.get_main_option("sqlalchemy.url")
+
+    script = ScriptDirectory.from_config(config)
+    revisions = list(script.walk_revisions())
+    revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
+    result: dict[str, Any] = {
+        "revisions": [
+            {"revision": r.revision, "path": os.path.realpath(r.path) if r.path else None,
+             "down_revision": r.down_revision if isinstance(r.down_revision, (str, type(None)))
+             else list(r.down_revision), "doc": r.doc}
+            for r in revisions
+        ],
+        "heads": list(script.get_heads()),
+    }
+
+    seen_contexts: list[dict[str, Any]] = []
+    real_configure = MigrationContext.configure.__func__  # type: ignore[attr-defined]
+
+    def configure(cls, *args, **kwargs):
+        context = real_configure(cls, *args, **kwargs)
+        seen_contexts.append({
+            "version_table": getattr(context, "version_table", "alembic_version"),
+            "version_table_schema": getattr(context, "version_table_schema", None),
+        })
+        return context
+
+    MigrationContext.configure = classmethod(configure)  # type: ignore[method-assign]
+
+    try:
+        if request["mode"] == "render":
+            # Offline rendering needs only the dialect: a placeholder URL from `alembic init`
+            # (driver://user:pass@localhost/dbname) must not stop it.
+            config.set_main_option("sqlalchemy.url", "postgresql://")
+            buffer = _RecordingBuffer(frozenset(revision_files))
+            config.output_buffer = buffer  # type: ignore[assignment]
+            since = request.get("since")
+            command.upgrade(config, f"{since or 'base'}:heads", sql=True)
+            result["chunks"] = buffer.chunks
+        else:
+            _apply(config, target, original_url, request, result, script)
+        result["contexts"] = seen_contexts
+        result["ok"] = True
+    except BaseException as exc:  # noqa: BLE001 - the project's code: report any failure as data
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        result["ok"] = False
+        result["error"] = _failure(exc, revision_files)
+        result["contexts"] = seen_contexts
+    return result
+
+
+def _apply(config: Any, target: dict[str, Any], original_url: str | None,
+           request: dict[str, Any], result: dict[str, Any], script: Any) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+
+    project_driver = _project_driver(original_url)
+    # The URL env.py may read: the target, with the project's own driver when it has one.
+    driver = project_driver if project_driver and _importable(
+        {"psycopg_async": "psycopg"}.get(project_driver, project_driver)) else None
+    sync_driver = driver if driver in ("psycopg2", "psycopg", "pg8000") else None
+    if sync_driver is None:
+        sync_driver = next((d for d in ("psycopg", "psycopg2", "pg8000") if _importable(d)),
+                           None)
+    url_driver = driver or sync_driver
+    if url_driver is None:
+        raise RuntimeError("no PostgreSQL driver (psycopg, psycopg2, asyncpg or pg8000) is "
+                           "importable in this Python")
+    config.set_main_option("sqlalchemy.url",
+                           _sqlalchemy_url(target, url_driver).replace("%", "%%"))
+
+    engine = sa.create_engine(_sqlalchemy_url(target, sync_driver), poolclass=sa.pool.NullPool)
+    try:
+        # A plain connection, not engine.begin(): alembic then manages its own transactions,
+        # so autocommit_block() (CREATE INDEX CONCURRENTLY) works.
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            for operation in request["operations"]:
+                name, revision = operation["command"], operation["revision"]
+                result.setdefault("expected", [])
+                if name == "upgrade":
+                    command.upgrade(config, revision)
+                elif name == "downgrade":
+                    command.downgrade(config, revision)
+                elif name == "stamp":
+                    command.stamp(config, revision)
+                else:
+                    raise ValueError(f"unknown operation {name!r}")
+                result["expected"] = _expected(script, name, revision)
+            transaction = connection.get_transaction()
+            if transaction is not None:
+                transaction.commit()
+    finally:
+        engine.dispose()
+
+
+def _expected(script: Any, name: str, revision: str) -> list[str] | None:
+    """The revisions alembic_version must hold afterwards, when that is knowable."""
+    if revision in ("heads", "head") and name == "upgrade":
+        return sorted(script.get_heads())
+    if revision == "base":
+        return []
+    if revision.startswith(("+", "-")) or ":" in revision or "@" in revision:
+        return None  # relative steps: the caller reads the result from the database
+    found = script.get_revision(revision)
+    return [found.revision] if found is not None else None
+
+
+def main() -> int:
+    result_path = sys.argv[1]
+    # Running a file puts its folder first on sys.path; dbsafe's modules must not shadow
+    # the project's, so take it out (alembic's prepend_sys_path adds the project's own).
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    request = json.load(sys.stdin)
+    sys.path.insert(0, os.getcwd())
+    try:
+        result = run(request)
+    except BaseException as exc:  # noqa: BLE001 - loading alembic itself may fail
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        result = {"ok": False, "error": _failure(exc, {})}
+    with open(result_path, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

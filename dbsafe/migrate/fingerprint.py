@@ -1,0 +1,61 @@
+"""A fingerprint of an alembic environment: what a cached migrations snapshot is keyed by."""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from dbsafe.core import ConfigError
+
+
+def migrations_cache_key(alembic_ini: Path, *, extra: str = "",
+                         exclude: Iterable[Path] = ()) -> str:
+    """Hash of the alembic config and every file under its script (and version) locations.
+
+    Reads alembic.ini with configparser instead of importing alembic, so a cache hit costs
+    a few file reads. Files under `exclude` (dbsafe's own cache folder, when it lies inside
+    the script location) are left out, or every run would change the key it is looked up by.
+    """
+    if not alembic_ini.is_file():
+        raise ConfigError(
+            f"alembic config not found: {alembic_ini}; set `alembic-config`, or use "
+            "--database-url / --snapshot as the schema source"
+        )
+    excluded = [p.resolve() for p in exclude]
+    digest = hashlib.sha256()
+    digest.update(extra.encode())
+    digest.update(alembic_ini.read_bytes())
+    for location in script_locations(alembic_ini):
+        for path in sorted(location.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            if excluded and any(path.resolve().is_relative_to(e) for e in excluded):
+                continue
+            digest.update(path.relative_to(location).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def script_locations(alembic_ini: Path) -> list[Path]:
+    """The script location and version locations alembic.ini names, as directories."""
+    parser = configparser.ConfigParser(defaults={"here": str(alembic_ini.parent)})
+    try:
+        parser.read(alembic_ini, encoding="utf-8")
+        script_location = parser.get("alembic", "script_location")
+        version_locations = parser.get("alembic", "version_locations", fallback="")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{alembic_ini}: cannot read script_location: {exc}") from None
+    locations = [script_location, *version_locations.replace(",", " ").split()]
+    resolved = []
+    for location in locations:
+        if ":" in location and not Path(location).exists():
+            continue  # "package:dir" form; its files are hashed through the package itself
+        path = Path(location)
+        if not path.is_absolute():
+            path = alembic_ini.parent / path
+        if not path.is_dir():
+            raise ConfigError(f"{alembic_ini}: script_location {location!r} is not a directory")
+        resolved.append(path)
+    return resolved

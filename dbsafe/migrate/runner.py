@@ -1,0 +1,306 @@
+"""The one alembic runner: the only code in dbsafe that loads a project's `alembic.ini`/`env.py`.
+
+Every run happens in a child process (`_child.py`, executed by path under the project's
+interpreter) inside a sandbox that sends every database connection `env.py` and the revisions
+open to the target dbsafe chose -- redirected when it goes through a SQLAlchemy engine, refused
+when it goes straight through a driver to somewhere else. See the child's docstring for the
+details; README "How dbsafe runs your migrations" for the user's view.
+
+Results come back as data (JSON in a file of their own); the project's stdout, stderr and
+logging are captured and shown only with `-v` or when the run fails.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import DbsafeError, SourceError
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+
+log = logging.getLogger(__name__)
+
+_CHILD = Path(__file__).with_name("_child.py")
+
+# Variables projects commonly read their database URL from: they name the target while
+# env.py runs, so a project that reads one of them needs no redirect at all.
+URL_VARIABLES = ("DATABASE_URL", "DBSAFE_DATABASE_URL", "SQLALCHEMY_DATABASE_URI",
+                 "SQLALCHEMY_DATABASE_URL", "SQLALCHEMY_URL", "POSTGRES_URL", "DB_URL")
+
+
+class MigrationError(DbsafeError):
+    """The project's migrations could not be run (the message names the revision and file)."""
+
+    def __init__(self, message: str, *, revision: str | None = None,
+                 file: str | None = None, line: int | None = None, output: str = "") -> None:
+        super().__init__(message)
+        self.revision = revision
+        self.file = file
+        self.line = line
+        self.output = output  # what the project's code printed and logged, passwords masked
+
+
+@dataclass(frozen=True, slots=True)
+class AlembicProject:
+    """A project's alembic environment and the interpreter its `env.py` runs under."""
+
+    ini: Path
+    python: str | None = None  # None: the active virtualenv's python, else this interpreter
+    ini_section: str = "alembic"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AlembicProject:
+        """The project's alembic environment as configured (`alembic-config`, `python`)."""
+        ini = settings.alembic_config
+        if not ini.is_absolute():
+            ini = settings.project_root / ini
+        return cls(ini, python=settings.python)
+
+    @property
+    def interpreter(self) -> str:
+        if self.python:
+            return self.python
+        venv = os.environ.get("VIRTUAL_ENV")
+        if venv:
+            candidate = Path(venv) / "bin" / "python"
+            if candidate.is_file():
+                return str(candidate)
+        return sys.executable
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    revision: str
+    path: Path | None
+    down_revision: str | tuple[str, ...] | None
+    doc: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What a run did, as data."""
+
+    revisions: tuple[Revision, ...]  # every revision of the script directory, newest first
+    heads: tuple[str, ...]
+    expected: tuple[str, ...] | None = None  # what alembic_version must hold afterwards
+    chunks: tuple[tuple[str, str | None, int], ...] = ()  # offline: (text, file, line)
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+    output: str = field(default="", repr=False)
+
+
+def render_offline(project: AlembicProject, *, since: str | None = None) -> RunResult:
+    """`alembic upgrade since:heads --sql` with every chunk attributed to its revision line.
+
+    No database is involved: the sandbox refuses any connection env.py tries to open.
+    """
+    return _run(project, {"mode": "render", "since": since}, target_url=None)
+
+
+def apply(project: AlembicProject, database_url: str,
+          operations: Sequence[tuple[str, str]] = (("upgrade", "heads"),)) -> RunResult:
+    """Run alembic commands (`("upgrade", "heads")`, `("downgrade", "-1")`, ...) on exactly
+    the database `database_url` names, then verify that its version table says so.
+
+    Raises:
+        MigrationError: a revision failed (named in the message), env.py tried to reach
+            another database, or the database does not hold the expected revision afterwards.
+    """
+    result = _run(project, {"mode": "apply",
+                            "operations": [{"command": c, "revision": r} for c, r in operations]},
+                  target_url=database_url)
+    verify_applied(database_url, result)
+    return result
+
+
+def _run(project: AlembicProject, request: dict[str, Any], *,
+         target_url: str | None) -> RunResult:
+    from dbsafe.pg.urls import redact_any
+
+    ini = project.ini.resolve()
+    if not ini.is_file():
+        raise SourceError(f"alembic config not found: {project.ini}")
+    target = connection_params(target_url) if target_url else None
+    request = {**request, "alembic_ini": str(ini), "ini_section": project.ini_section,
+               "target": target}
+    env = _child_environment(target_url, target)
+    with tempfile.TemporaryDirectory(prefix="dbsafe-run-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        try:
+            proc = subprocess.Popen(
+                [project.interpreter, str(_CHILD), str(result_file)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                cwd=ini.parent, env=env,
+            )
+        except OSError as exc:
+            raise DbsafeError(f"cannot start {project.interpreter} to run env.py: "
+                              f"{exc.strerror}") from None
+        try:
+            raw_output, _ = proc.communicate(json.dumps(request).encode())
+        finally:
+            # Cancelled (SIGTERM, Ctrl-C): stop env.py before the caller stops its server.
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        output = redact_any(raw_output.decode("utf-8", "replace"), target_url)
+        if output.strip():
+            log.info("output of env.py and the revisions:\n%s", output.rstrip())
+        try:
+            data = json.loads(result_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            tail = "\n".join(output.strip().splitlines()[-15:])
+            raise MigrationError(
+                f"running env.py under {project.interpreter} failed (exit {proc.returncode}) "
+                "before it could report" + (f"; its last output:\n{tail}" if tail else ""),
+                output=output,
+            ) from None
+    if not data.get("ok"):
+        raise _error(data["error"], ini, output)
+    return _result(data, output)
+
+
+def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if target is not None and url is not None:
+        env.update(PGHOST=str(target["host"]), PGPORT=str(target["port"]),
+                   PGUSER=str(target["user"]), PGDATABASE=str(target["dbname"]))
+        libpq_url = to_libpq_url(url)
+        for name in URL_VARIABLES:
+            env[name] = libpq_url
+    else:
+        for name in URL_VARIABLES:
+            env.pop(name, None)
+    return env
+
+
+def _error(error: dict[str, Any], ini: Path, output: str) -> MigrationError:
+    message = error.get("message") or error.get("type") or "unknown error"
+    revision, file = error.get("revision"), error.get("file")
+    if error.get("sandbox"):
+        text = f"refused: {message}"
+    elif revision:
+        text = f"revision {revision} (file {_display(file)}): {message}"
+    else:
+        text = f"{ini.name}/env.py: {error.get('type')}: {message}"
+    log.debug("traceback of the failure in env.py:\n%s", error.get("traceback", ""))
+    return MigrationError(text, revision=revision, file=file, line=error.get("line"),
+                          output=output)
+
+
+def _result(data: dict[str, Any], output: str) -> RunResult:
+    contexts = data.get("contexts") or [{}]
+    context = contexts[-1]
+    expected = data.get("expected")
+    return RunResult(
+        revisions=tuple(
+            Revision(r["revision"], Path(r["path"]) if r.get("path") else None,
+                     tuple(r["down_revision"]) if isinstance(r["down_revision"], list)
+                     else r["down_revision"], r.get("doc") or "")
+            for r in data["revisions"]
+        ),
+        heads=tuple(data["heads"]),
+        expected=tuple(expected) if expected is not None else None,
+        chunks=tuple((c[0], c[1], c[2]) for c in data.get("chunks", ())),
+        version_table=context.get("version_table") or "alembic_version",
+        version_table_schema=context.get("version_table_schema"),
+        output=output,
+    )
+
+
+def _display(file: str | None) -> str:
+    if not file:
+        return "?"
+    try:
+        return Path(file).resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return file
+
+
+# -- verification ----------------------------------------------------------------------------
+
+
+def verify_applied(database_url: str, result: RunResult) -> tuple[str, ...]:
+    """Check that the database holds the revisions the run was meant to leave.
+
+    Returns the revisions found in its version table.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from dbsafe.pg.urls import redact_url
+
+    shown = redact_url(database_url)
+    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND c.relkind IN ('r', 'p') "
+            "AND (%s::text IS NULL OR n.nspname = %s) ORDER BY n.nspname = 'public' DESC",
+            (result.version_table, result.version_table_schema, result.version_table_schema),
+        ).fetchone()
+        if row is None:
+            if result.expected == ():
+                return ()
+            raise MigrationError(
+                f"after running the migrations, {shown} has no {result.version_table} table: "
+                "env.py did not migrate the database dbsafe gave it"
+            )
+        found = tuple(sorted(r[0] for r in conn.execute(
+            sql.SQL("SELECT version_num FROM {}.{}").format(
+                sql.Identifier(row[0]), sql.Identifier(result.version_table))
+        )))
+    if result.expected is not None and tuple(sorted(result.expected)) != found:
+        raise MigrationError(
+            f"after running the migrations, {shown} is at "
+            f"{', '.join(found) or 'no revision'} instead of {', '.join(result.expected)}"
+        )
+    return found
+
+
+# -- URLs --------------------------------------------------------------------------------------
+
+
+def to_libpq_url(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+psycopg://...`) as libpq reads it; others unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.startswith(("postgresql+", "postgres+")):
+        return "postgresql://" + rest
+    return url
+
+
+def connection_params(url: str) -> dict[str, Any]:
+    """host, port, user, password, dbname of a libpq or SQLAlchemy URL, defaults filled in."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(to_libpq_url(url))
+    except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others
+        from dbsafe.pg.urls import redact_text
+
+        raise DbsafeError(f"not a valid database URL: {redact_text(str(exc))}") from None
+    host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
+    user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
+    return {
+        "host": host,
+        "port": str(params.get("port") or os.environ.get("PGPORT") or "5432"),
+        "user": user,
+        "password": params.get("password") or os.environ.get("PGPASSWORD"),
+        "dbname": str(params.get("dbname") or os.environ.get("PGDATABASE") or user),
+        "sslmode": params.get("sslmode"),
+    }
+
+
+def _login_name() -> str:
+    import getpass
+
+    return getpass.getuser()

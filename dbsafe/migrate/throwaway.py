@@ -1,0 +1,48 @@
+"""The migrations applied to a throwaway server: the schema a project's history builds."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from dbsafe.migrate.fingerprint import script_locations
+from dbsafe.migrate.runner import AlembicProject, MigrationError, RunResult, apply
+
+
+@contextlib.contextmanager
+def migrated_database(project: AlembicProject, target: str = "heads") -> Iterator[str]:
+    """A throwaway server with the migrations applied up to `target`; yields its URL.
+
+    The result is verified before it is handed out: the version table holds `target`, and a
+    history with revisions built at least one relation. Anything else is a `MigrationError`,
+    never an empty schema.
+    """
+    from dbsafe.pg.throwaway import throwaway_server
+
+    script_locations(project.ini)  # fail early, before starting a server
+    with throwaway_server(database="dbsafe") as server:
+        url = server.url("dbsafe")
+        result = apply(project, url, [("upgrade", target)])
+        _require_relations(url, result)
+        yield url
+
+
+def _require_relations(url: str, result: RunResult) -> None:
+    import psycopg
+
+    if not result.revisions:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> %s "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg\\_%%'",
+            (result.version_table,),
+        ).fetchone()
+    if row is not None and row[0] == 0:
+        raise MigrationError(
+            f"the {len(result.revisions)} revision(s) ran but built no table or view; "
+            "refusing to use an empty schema (does env.py migrate the connection dbsafe "
+            "hands it in config.attributes['connection']?)"
+        )

