@@ -78,6 +78,11 @@ def summary_line(report: Report) -> str:
         for key, singular, plural in _SUMMARY_LABELS
         if isinstance(value := report.summary.get(key), int) and value
     ]
+    skipped_files = report.summary.get("skipped_files")
+    if isinstance(skipped_files, list) and skipped_files:
+        shown = ", ".join(skipped_files[:_SKIPPED_FILES_SHOWN])
+        more = len(skipped_files) - _SKIPPED_FILES_SHOWN
+        details.append(f"skipped: {shown}" + (f" and {more} more (-v lists them)" if more > 0 else ""))
     if report.summary.get("schema_source"):
         details.append(f"schema: {report.summary['schema_source']}")
     elapsed = report.summary.get("elapsed_seconds")
@@ -86,6 +91,7 @@ def summary_line(report: Report) -> str:
     return head + (f" ({'; '.join(details)})" if details else "")
 
 
+_SKIPPED_FILES_SHOWN = 5
 _SUMMARY_LABELS = (
     ("migrations", "migration", "migrations"),
     ("files", "file", "files"),

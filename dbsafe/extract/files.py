@@ -8,6 +8,7 @@ git work tree: a project copied out of git should not suddenly scan its build ou
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from dbsafe.extract.fragment import ExtractResult
 from dbsafe.extract.python import sql_in_python
 from dbsafe.extract.sqlfile import split_sql
 
+log = logging.getLogger(__name__)
+
 EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
 # Discovered now so the file list is stable; extracting supabase-js calls comes later.
 SCRIPT_SUFFIXES = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"})
@@ -26,7 +29,13 @@ SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES
 SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "site-packages"}
 )
-DEFAULT_MAX_BYTES = 5_000_000
+# Generated dumps and vendored bundles are larger; the `max-file-size` setting overrides it.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+def missing_paths(paths: Sequence[Path]) -> list[Path]:
+    """The paths that do not exist (a typo must not turn into a clean run)."""
+    return [path for path in paths if not path.exists()]
 
 
 def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) -> list[Path]:
@@ -75,7 +84,9 @@ def extract_file(
     try:
         size = path.stat().st_size
         if size > max_bytes:
-            return _skip(where, f"file is larger than {max_bytes} bytes ({size})")
+            return _skip(where, too_large(size, max_bytes))
+        if path.suffix in SCRIPT_SUFFIXES:
+            return _skip(where, f"no extractor for {path.suffix} files yet")
         data = path.read_bytes()
     except OSError as exc:
         return _skip(where, f"cannot read file: {exc.strerror or exc}")
@@ -87,12 +98,34 @@ def extract_file(
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return _skip(Location(name, line), f"not valid UTF-8 (byte offset {exc.start})")
-    suffix = path.suffix
-    if suffix == ".sql":
-        return ExtractResult(fragments=tuple(split_sql(text, name)))
-    if suffix == ".py":
-        return sql_in_python(text, name)
-    return ExtractResult()
+    try:
+        if path.suffix == ".sql":
+            return ExtractResult(fragments=tuple(split_sql(text, name)))
+        if path.suffix == ".py":
+            return sql_in_python(text, name)
+    except Exception as exc:
+        # An extractor bug on one odd file must not end the whole run.
+        log.debug("extracting SQL from %s failed", name, exc_info=True)
+        return _skip(where, f"could not extract SQL: internal {type(exc).__name__}: {exc}"[:300])
+    return _skip(where, f"no extractor for {path.suffix or 'extension-less'} files")
+
+
+def too_large(size: int, max_bytes: int) -> str:
+    """The skip reason for a file over the `max-file-size` limit.
+
+    >>> too_large(60 * 1024 * 1024, 50 * 1024 * 1024)
+    'larger than max-file-size, 60.0 MB > 50.0 MB'
+    >>> too_large(2000, 1024)
+    'larger than max-file-size, 2.0 KB > 1.0 KB'
+    """
+    return f"larger than max-file-size, {_human(size)} > {_human(max_bytes)}"
+
+
+def _human(size: int) -> str:
+    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= factor:
+            return f"{size / factor:.1f} {unit}"
+    return f"{size} bytes"
 
 
 def display_path(path: Path, root: Path) -> str:

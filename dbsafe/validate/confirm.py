@@ -69,7 +69,7 @@ def _confirm_iter(
                 if settings.status != pq.ExecStatus.TUPLES_OK:
                     raise DatabaseError(
                         "invalid lock-timeout or statement-timeout: "
-                        + _field(settings, pq.DiagnosticField.MESSAGE_PRIMARY, "unknown error")
+                        + (_field(settings, pq.DiagnosticField.MESSAGE_PRIMARY) or "unknown error")
                     )
                 result = pg.prepare(b"", to_numbered_parameters(sql).encode())
                 yield _verdict(result)
@@ -120,13 +120,18 @@ def to_numbered_parameters(sql: str) -> str:
     >>> to_numbered_parameters("SELECT 1 WHERE 1 = $1")
     'SELECT 1 WHERE 1 = $1'
     """
+    try:
+        return _numbered(sql)
+    except Exception:  # sqlglot raises more than SqlglotError on some valid PostgreSQL
+        log.debug("cannot number the placeholders of %r", sql, exc_info=True)
+        return sql
+
+
+def _numbered(sql: str) -> str:
     import sqlglot
     from sqlglot import exp
 
-    try:
-        tree = sqlglot.parse_one(sql, read="postgres")
-    except sqlglot.errors.SqlglotError:
-        return sql
+    tree = sqlglot.parse_one(sql, read="postgres")
     placeholders = list(tree.find_all(exp.Placeholder, bfs=False))
     if not placeholders:
         return sql

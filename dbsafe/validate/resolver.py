@@ -320,12 +320,24 @@ class Resolver:
             return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
         except RecursionError:
             return Resolution(UNPARSED, reason="statement too deeply nested to parse")
+        except Exception as exc:
+            # sqlglot raises plain TypeErrors and friends on some valid PostgreSQL (`?#`):
+            # one statement must never end the run.
+            log.debug("sqlglot failed on %r", sql, exc_info=True)
+            return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
         if not statements:
             return Resolution(IGNORED, reason="empty statement")
-        results = [self._resolve_statement(sql, statement, 0) for statement in statements]
+        results = [self._resolve_guarded(sql, statement) for statement in statements]
         return _combine(results)
 
-    def _resolve_statement(self, sql: str, statement: exp.Expression, offset: int) -> Resolution:
+    def _resolve_guarded(self, sql: str, statement: exp.Expr) -> Resolution:
+        try:
+            return self._resolve_statement(sql, statement, 0)
+        except Exception as exc:
+            log.debug("resolving %r failed", sql, exc_info=True)
+            return Resolution(NOT_ANALYSED, reason=f"dbsafe failed on it: {_internal(exc)}")
+
+    def _resolve_statement(self, sql: str, statement: exp.Expr, offset: int) -> Resolution:
         if isinstance(statement, exp.Command):
             return self._resolve_command(sql, statement)
         if not isinstance(statement, _CHECKED_STATEMENTS):
@@ -363,6 +375,9 @@ class Resolver:
             statements = [s for s in sqlglot.parse(inner, read="postgres") if s is not None]
         except SqlglotError as exc:
             return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
+        except Exception as exc:
+            log.debug("sqlglot failed on %r", inner, exc_info=True)
+            return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
             return Resolution(UNPARSED, reason="sqlglot does not understand the explained statement")
         return self._resolve_statement(inner, statements[0], offset)
@@ -429,6 +444,11 @@ def _type_names_relation(type_name: str, relation: Relation) -> bool:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _internal(exc: Exception) -> str:
+    """An unexpected exception as a one-line reason (the traceback goes to the debug log)."""
+    return f"internal {type(exc).__name__}: {_first_line(exc)[:200]}"
 
 
 def _combine(results: list[Resolution]) -> Resolution:
@@ -691,7 +711,7 @@ class _Run:
         return unknown
 
     def function_source(
-        self, function: exp.Expression, item: exp.Expression, scope: _Scope, ctes: _Ctes
+        self, function: exp.Expr, item: exp.Expression, scope: _Scope, ctes: _Ctes
     ) -> _Source | None:
         # Functions in FROM are implicitly LATERAL: arguments see earlier FROM items.
         args = function.expressions if isinstance(function, exp.Unnest) else list(function.iter_expressions())
@@ -724,7 +744,7 @@ class _Run:
         return _Source(source_name, columns, source_name, source_name)
 
     def function_columns(
-        self, function: exp.Expression, name: str, schema: str | None, alias: str | None,
+        self, function: exp.Expr, name: str, schema: str | None, alias: str | None,
         scope: _Scope,
     ) -> Columns:
         scalar_name = alias or name
@@ -929,8 +949,8 @@ class _Run:
                 for source in scope.sources.values():
                     names.extend(source.columns)
             elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
-                source = self.find_qualified(item, scope)
-                names.extend(source.columns if source is not None else _UNKNOWN)
+                found = self.find_qualified(item, scope)
+                names.extend(found.columns if found is not None else _UNKNOWN)
             else:
                 names.append(_output_name(item))
         return tuple(names)
@@ -962,7 +982,7 @@ class _Run:
     def visible(self, name: str, scope: _Scope) -> bool:
         return any(s.has(name) or not s.known for sc in scope.chain() for s in sc.sources.values())
 
-    def expression(self, node: exp.Expression, scope: _Scope, ctes: _Ctes) -> None:
+    def expression(self, node: exp.Expr, scope: _Scope, ctes: _Ctes) -> None:
         stack = [node]
         while stack:
             current = stack.pop()
@@ -1212,7 +1232,7 @@ def _output_name(item: exp.Expression) -> str | None:
     return None
 
 
-def _function_name(function: exp.Expression, item: exp.Expression) -> tuple[str | None, str | None]:
+def _function_name(function: exp.Expr, item: exp.Expression) -> tuple[str | None, str | None]:
     schema_node = item.args.get("db") if isinstance(item, exp.Table) else None
     schema = _fold(schema_node) if isinstance(schema_node, exp.Identifier) else None
     if isinstance(function, exp.Anonymous):
@@ -1228,7 +1248,7 @@ def _function_name(function: exp.Expression, item: exp.Expression) -> tuple[str 
 
 def _function_result(functions: list[Function], scalar_name: str) -> Columns:
     """Columns of a snapshot function called in FROM; overloads must agree."""
-    results = set()
+    results: set[Columns] = set()
     for function in functions:
         if function.result_columns:
             results.add(tuple(c.name for c in function.result_columns))
@@ -1321,7 +1341,8 @@ def created_relations(sql: str) -> frozenset[str]:
         return frozenset()
     try:
         statements = sqlglot.parse(sql, read="postgres")
-    except (SqlglotError, RecursionError):
+    except Exception:  # sqlglot raises more than SqlglotError on some input
+        log.debug("sqlglot failed on %r", sql, exc_info=True)
         return frozenset()
     names = set()
     for statement in statements:

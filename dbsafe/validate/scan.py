@@ -29,22 +29,23 @@ from dbsafe.core import (
     RuleInfo,
     Severity,
     Skipped,
+    SourceError,
     select_findings,
 )
-from dbsafe.extract.files import display_path
+from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.schema.model import SchemaSnapshot
-    from dbsafe.schema.sources import SchemaSource
+    from dbsafe.sources import SchemaSource
 
 log = logging.getLogger(__name__)
 
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
@@ -63,11 +64,17 @@ class FileOutcome:
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
-    from dbsafe.extract.files import discover
+    from dbsafe.extract.files import discover, missing_paths, too_large
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
+    missing = missing_paths(paths)
+    if missing:
+        raise SourceError("no such file or directory: " + ", ".join(str(p) for p in missing))
     files = discover(list(paths), root=root, exclude=settings.exclude)
+    if not files:
+        log.warning("no .sql or .py files found in %s; nothing was validated",
+                    ", ".join(str(p) for p in paths) or "no paths")
     confirming = settings.confirm and source.can_confirm
     cache = _Cache.open(settings, source.snapshot, confirming)
 
@@ -77,13 +84,17 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     misses: list[Path] = []
     missed: list[str] = []  # relative paths of `misses`, resolved once (Path.resolve is slow)
     for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            rel = display_path(path, root)
-            outcomes[rel] = FileOutcome(rel, skipped=[Skipped(Location(rel, 1), f"cannot read: {exc.strerror}")])
-            continue
         rel = display_path(path, root)
+        try:
+            size = path.stat().st_size
+            # Too large to read at all: not even hashed for the cache.
+            data = path.read_bytes() if size <= settings.max_file_size else None
+        except OSError as exc:
+            outcomes[rel] = _skipped_file(rel, f"cannot read: {exc.strerror}")
+            continue
+        if data is None:
+            outcomes[rel] = _skipped_file(rel, too_large(size, settings.max_file_size))
+            continue
         texts[rel] = data
         keys[rel] = hashlib.sha256(rel.encode() + b"\0" + data).hexdigest()
         cached = cache.get(keys[rel])
@@ -93,7 +104,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             misses.append(path)
             missed.append(rel)
 
-    for outcome in _analyse_all(misses, root, source.snapshot, settings.jobs):
+    for outcome in _analyse_all(misses, root, source.snapshot, settings.jobs,
+                                settings.max_file_size):
         outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for rel in missed]
@@ -120,15 +132,26 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                                severity=settings.severity)
     counts: Counter = Counter()
     skipped: list[Skipped] = []
+    skipped_files: list[str] = []
     for outcome in outcomes.values():
         counts.update(outcome.counts)
         skipped.extend(outcome.skipped)
+        if outcome.counts.get("files_skipped") and outcome.skipped:
+            skipped_files.append(f"{outcome.path} [{outcome.skipped[0].reason}]")
+    if files and len(skipped_files) == len(files):
+        log.warning("every source file was skipped; nothing was validated")
     summary: dict[str, object] = {"files": len(files)}
     summary.update({k: counts.get(k, 0) for k in _COUNT_KEYS})
     summary["files_skipped"] = counts.get("files_skipped", 0)
+    summary["skipped_files"] = sorted(skipped_files)
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
+
+
+def _skipped_file(rel: str, reason: str) -> FileOutcome:
+    return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
+                       counts=Counter({"files_skipped": 1}))
 
 
 def _decode(data: bytes | None) -> str | None:
@@ -142,31 +165,33 @@ _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
 def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
-                 jobs: int) -> list[FileOutcome]:
+                 jobs: int, max_bytes: int) -> list[FileOutcome]:
     global _worker_snapshot
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
-        return [analyse_file(p, root, snapshot) for p in paths]
+        return [analyse_file(p, root, snapshot, max_bytes=max_bytes) for p in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     _worker_snapshot = snapshot
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = pool.map(_analyse_chunk, chunks, [root] * len(chunks))
+        results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
+                           [max_bytes] * len(chunks))
         return [outcome for chunk in results for outcome in chunk]
 
 
-def _analyse_chunk(paths: list[Path], root: Path) -> list[FileOutcome]:
+def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int) -> list[FileOutcome]:
     assert _worker_snapshot is not None
-    return [analyse_file(p, root, _worker_snapshot) for p in paths]
+    return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes) for p in paths]
 
 
-def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot) -> FileOutcome:
+def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
     from dbsafe.validate.resolver import created_relations
 
-    extracted = extract_file(path, root=root)
+    extracted = extract_file(path, root=root, max_bytes=max_bytes)
     rel = display_path(path, root)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
@@ -204,7 +229,12 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     global _RULES_BY_CODE
     if not _RULES_BY_CODE:
         _RULES_BY_CODE = _rules_by_code()
-    resolution = resolver.resolve(fragment.sql, snapshot)
+    try:
+        resolution = resolver.resolve(fragment.sql, snapshot)
+    except Exception as exc:  # resolve() guards itself; this is the last line of defence
+        log.debug("resolving %r failed", fragment.sql, exc_info=True)
+        resolution = resolver.Resolution(
+            resolver.NOT_ANALYSED, reason=f"dbsafe failed on it: internal {type(exc).__name__}")
     problems = resolution.problems
     if created:
         # A relation this file created earlier (a temp or scratch table) exists at run time
@@ -346,5 +376,5 @@ def _outcome_from_json(data: dict) -> FileOutcome:
                 help=f["help"], context=tuple(tuple(c) for c in f["context"]))
         for f in data["findings"]
     ]
-    skipped = [Skipped(_location_from_json(loc), reason) for loc, reason in data["skipped"]]
+    skipped = [Skipped(Location(*loc), reason) for loc, reason in data["skipped"]]
     return FileOutcome(data["path"], findings, [], skipped, Counter(data["counts"]))

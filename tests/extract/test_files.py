@@ -88,7 +88,7 @@ def test_invalid_utf8_is_skipped_with_its_line(tmp_path: Path) -> None:
 def test_huge_file_is_skipped_without_reading(tmp_path: Path) -> None:
     _write(tmp_path, {"dump.sql": "SELECT 1;\n" * 200})
     (skip,) = extract_file(tmp_path / "dump.sql", root=tmp_path, max_bytes=1000).skipped
-    assert "larger than 1000 bytes" in skip.reason
+    assert skip.reason == "larger than max-file-size, 2.0 KB > 1000 bytes"
 
 
 def test_python_syntax_error_is_a_skip(tmp_path: Path) -> None:
@@ -107,6 +107,8 @@ def test_bom_is_not_a_column(tmp_path: Path) -> None:
     assert extract_file(tmp_path / "bom.sql", root=tmp_path).fragments[0].column == 1
 
 
-def test_script_files_are_listed_but_not_extracted_yet(tmp_path: Path) -> None:
+def test_script_files_are_listed_but_skipped_with_no_extractor(tmp_path: Path) -> None:
     _write(tmp_path, {"a.ts": "supabase.from('x').select()"})
-    assert extract_file(tmp_path / "a.ts", root=tmp_path).fragments == ()
+    result = extract_file(tmp_path / "a.ts", root=tmp_path)
+    assert result.fragments == ()
+    assert [s.reason for s in result.skipped] == ["no extractor for .ts files yet"]
