@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +35,9 @@ class _DbsafeGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("dbsafe: interrupted", err=True)
             ctx.exit(130)
+        except _Terminated as exc:
+            click.echo(f"dbsafe: stopped by {signal.Signals(exc.signum).name}", err=True)
+            ctx.exit(128 + exc.signum)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -41,6 +45,27 @@ class _DbsafeGroup(click.Group):
                 raise
             _fail(ctx, f"internal error: {type(exc).__name__}: {exc} "
                        f"(set {_DEBUG_ENV}=1 for a traceback, and please report it)")
+
+
+class _Terminated(BaseException):  # raised like KeyboardInterrupt: not an Exception
+    """SIGTERM or SIGHUP arrived (CI cancelling the job): unwind so cleanups run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def _install_signal_handlers() -> None:
+    # Like Ctrl-C, SIGTERM and SIGHUP unwind through every `finally`, so a throwaway server
+    # is stopped and its directory removed, and a running env.py child is killed.
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _raise_terminated)
 
 
 def _fail(ctx: click.Context, message: str) -> None:
@@ -64,8 +89,9 @@ def _scrub(message: str, state: CliState | None) -> str:
 class CliState:
     """Per-invocation state shared by subcommands: the global --config option."""
 
-    def __init__(self, config_path: Path | None) -> None:
+    def __init__(self, config_path: Path | None, python: str | None = None) -> None:
         self.config_path = config_path
+        self.python = python
         self.urls: list[str] = []
 
     def settings(self, options: dict[str, Any]):
@@ -73,7 +99,13 @@ class CliState:
 
         if options.get("database-url"):
             self.urls.append(options["database-url"])
-        return load_settings(overrides=options, config_file=self.config_path)
+        if self.python:
+            options = {**options, "python": self.python}
+        settings = load_settings(overrides=options, config_file=self.config_path)
+        if settings.verbose:
+            # What env.py and the revisions printed and logged (captured by the runner).
+            logging.getLogger("dbsafe.migrate").setLevel(logging.INFO)
+        return settings
 
 
 # -- shared options -----------------------------------------------------------------------------
@@ -157,9 +189,12 @@ def _finish(report, settings) -> None:
 @click.group(cls=_DbsafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
               help="pyproject.toml to read [tool.dbsafe] from [default: nearest one upwards].")
+@click.option("--python", "python", metavar="PATH",
+              help="Python that runs the project's alembic env.py and revisions [default: the "
+                   "active virtualenv's, else dbsafe's own]. Also `python` in [tool.dbsafe].")
 @click.version_option(__version__, prog_name="dbsafe")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
+def main(ctx: click.Context, config_path: Path | None, python: str | None) -> None:
     """Keep PostgreSQL schema changes from breaking production.
 
     \b
@@ -174,7 +209,8 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
         # sqlglot warns for every statement it falls back to parsing as a Command; dbsafe
         # already counts those as unparsable, so the warnings are noise.
         logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    ctx.obj = CliState(config_path)
+    _install_signal_handlers()
+    ctx.obj = CliState(config_path, python)
 
 
 @main.command("validate")

@@ -406,7 +406,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             _apply(config, target, original_url, request, result, script)
         result["contexts"] = seen_contexts
         result["ok"] = True
-    except BaseException as exc:  # noqa: BLE001 - the project's code: report any failure as data
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result["ok"] = False
@@ -482,7 +482,7 @@ def main() -> int:
     sys.path.insert(0, os.getcwd())
     try:
         result = run(request)
-    except BaseException as exc:  # noqa: BLE001 - loading alembic itself may fail
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result = {"ok": False, "error": _failure(exc, {})}

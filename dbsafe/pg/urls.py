@@ -94,7 +94,7 @@ def _split_authority(rest: str) -> tuple[str, str, str]:
 def _passwords(url: str) -> set[str]:
     """Every spelling of the password(s) in `url` that could show up in a message."""
     found: set[str] = set()
-    scheme, sep, rest = url.partition("://")
+    _scheme, sep, rest = url.partition("://")
     if sep:
         authority, _, _ = _split_authority(rest)
         userinfo, at, _ = authority.rpartition("@")

@@ -1,0 +1,139 @@
+"""A cancelled run leaves nothing behind: SIGTERM/SIGHUP stop the throwaway server and remove
+its directory (as Ctrl-C does), and a server left by a killed run is removed by the next one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.migrate.projects import write_project
+
+pytestmark = pytest.mark.db
+
+SLOW_REVISION = '''"""slow"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("SELECT pg_sleep(60)")
+
+
+def downgrade():
+    pass
+'''
+
+
+def _slow_project(root: Path) -> None:
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_slow.py").write_text(SLOW_REVISION)
+
+
+def _start_cold_run(root: Path, tmpdir: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    env.update(TMPDIR=str(tmpdir), DBSAFE_CACHE="false")
+    return subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "schema", "dump", "--from-migrations"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_migration(tmpdir: Path, timeout: float = 60) -> Path:
+    """The running server's data directory, once the slow revision is running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid_file in tmpdir.glob("dbsafe-pg-*/data/postmaster.pid"):
+            if _postgres_sleeping(pid_file.parent):
+                return pid_file.parent
+        time.sleep(0.2)
+    raise AssertionError("the slow revision never started")
+
+
+def _postgres_sleeping(datadir: Path) -> bool:
+    """Whether a backend of this server (a child of its postmaster) is running a query."""
+    try:
+        postmaster = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return False
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == postmaster and "SELECT" in cmdline:
+            return True
+    return False
+
+
+def _postmaster_running(datadir: Path) -> bool:
+    try:
+        pid = int((datadir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return _any_postgres_for(datadir)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return _any_postgres_for(datadir)
+    return True
+
+
+def _any_postgres_for(datadir: Path) -> bool:
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "postgres" in cmdline and str(datadir) in cmdline:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_during_a_cold_run_leaves_no_server_and_no_directory(
+    signum: signal.Signals, tmp_path: Path,
+) -> None:
+    root, tmpdir = tmp_path / "project", tmp_path / "tmp"
+    tmpdir.mkdir()
+    _slow_project(root)
+    proc = _start_cold_run(root, tmpdir)
+    datadir = _wait_for_migration(tmpdir)
+
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 128 + signum, stderr
+    assert f"stopped by {signum.name}" in stderr
+    assert "Traceback" not in stderr
+    assert not _postmaster_running(datadir)
+    assert list(tmpdir.glob("dbsafe-pg-*")) == []
+
+
+def test_a_server_left_by_a_killed_run_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    from dbsafe.pg.throwaway import remove_stale_servers
+
+    root, tmpdir = tmp_path / "project", tmp_path / "tmp"
+    tmpdir.mkdir()
+    _slow_project(root)
+    proc = _start_cold_run(root, tmpdir)
+    datadir = _wait_for_migration(tmpdir)
+    proc.kill()  # SIGKILL: no cleanup at all
+    proc.communicate(timeout=30)
+    assert _postmaster_running(datadir)
+
+    removed = remove_stale_servers(tmpdir)
+
+    assert removed == [datadir.parent]
+    assert not _postmaster_running(datadir)
+    assert list(tmpdir.glob("dbsafe-pg-*")) == []
