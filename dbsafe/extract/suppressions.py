@@ -1,9 +1,10 @@
 """`dbsafe: ignore[...]` directives in source files, and applying them to findings.
 
-A directive is found by line, in any comment style (`-- dbsafe: ignore[DBS302]` in SQL,
-`# dbsafe: ignore[DBS302]` in Python), so a SQL comment *inside* a Python string also
-works, which is the only way to reach a line in the middle of a triple-quoted query.
-It applies to findings on its own line and on the line below; `ignore-file[...]` in the
+A directive counts only in a comment of the file's own language: `-- dbsafe: ignore[DBS302]`
+in a `.sql` file, `# dbsafe: ignore[DBS302]` in Python. In Python, a SQL comment inside a
+string that dbsafe reads as SQL also counts, which is the only way to reach a line in the
+middle of a triple-quoted query; a docstring or any other string that merely mentions
+`dbsafe: ignore[...]` does not. It applies to findings on its own line and on the line below; `ignore-file[...]` in the
 file's leading comment block applies to the whole file. Codes are required; text after
 the bracket is a free-form reason. Suppressions are always resolved against the original
 file at `finding.location`, never against rendered SQL.
@@ -12,7 +13,7 @@ file at `finding.location`, never against rendered SQL.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
@@ -34,6 +35,7 @@ UNKNOWN_SUPPRESSION_CODE = RuleInfo(
 RULES = (UNUSED_SUPPRESSION, UNKNOWN_SUPPRESSION_CODE)
 
 _DIRECTIVE = re.compile(r"(?:--|#)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
+_SQL_DIRECTIVE = re.compile(r"--\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
 _LEADING_COMMENT = re.compile(r"\s*(?:--|#|/\*|\*|$)")
 
 
@@ -62,21 +64,68 @@ end_column=None), codes=('DBS301', 'DBS302'), file_wide=False)]
     """
     if "dbsafe:" not in source:
         return []
+    lines = source.split("\n")
+    leading_end = len(lines)
+    for number, line in enumerate(lines, start=1):
+        if not _LEADING_COMMENT.match(line) and not line.startswith("#!"):
+            leading_end = number - 1
+            break
     out: list[Directive] = []
-    leading = True
-    for number, line in enumerate(source.split("\n"), start=1):
-        if leading and not _LEADING_COMMENT.match(line) and not line.startswith("#!"):
-            leading = False
-        if "dbsafe:" not in line:
-            continue
-        for match in _DIRECTIVE.finditer(line):
+    for number, column, text, pattern in _comments(source, path, lines):
+        for match in pattern.finditer(text):
             file_wide = match.group(1) == "ignore-file"
-            if file_wide and not leading:
+            if file_wide and number > leading_end:
                 continue  # only the leading comment block may hold file-wide directives
             raw = match.group(2) or ""
             codes = tuple(code.strip().upper() for code in raw.split(",") if code.strip())
-            location = Location(path, number, match.start() + 1)
+            location = Location(path, number, column + match.start() + 1)
             out.append(Directive(location, codes, file_wide))
+    return out
+
+
+def _comments(source: str, path: str, lines: list[str]) -> Iterator[tuple[int, int, str, re.Pattern[str]]]:
+    """(line, 0-based column, text, directive pattern) of every place a directive may sit."""
+    if path.endswith(".py"):
+        regions = _python_comments(source, path)
+        if regions is not None:
+            yield from regions
+            return
+    # SQL (and Python that does not tokenize): `--` comments; `#` only outside .sql files.
+    pattern = _SQL_DIRECTIVE if path.endswith(".sql") else _DIRECTIVE
+    for number, line in enumerate(lines, start=1):
+        if "dbsafe:" in line:
+            yield number, 0, line, pattern
+
+
+def _python_comments(source: str, path: str) -> list[tuple[int, int, str, re.Pattern[str]]] | None:
+    """`#` comments, and the lines of strings read as SQL (for their `--` comments).
+
+    None when the source does not tokenize (then it yields no findings of its own either).
+    """
+    import io
+    import tokenize
+
+    from dbsafe.extract.python import sql_in_python
+
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    sql_lines: set[int] = set()
+    for fragment in sql_in_python(source, path).fragments:
+        last = max((line for _, line, _ in fragment.spans), default=fragment.line)
+        sql_lines.update(range(fragment.line, last + 1))
+    out: list[tuple[int, int, str, re.Pattern[str]]] = []
+    for token in tokens:
+        if "dbsafe:" not in token.string:
+            continue
+        (line, column) = token.start
+        if token.type == tokenize.COMMENT:
+            out.append((line, column, token.string, _DIRECTIVE))
+        elif tokenize.tok_name[token.type] in ("STRING", "FSTRING_MIDDLE"):
+            for index, text in enumerate(token.string.split("\n")):
+                if line + index in sql_lines and "dbsafe:" in text:
+                    out.append((line + index, column if index == 0 else 0, text, _SQL_DIRECTIVE))
     return out
 
 

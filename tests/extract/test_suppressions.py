@@ -88,3 +88,39 @@ def test_findings_without_location_or_source_are_kept() -> None:
     database = Finding("DBS501", "m", Severity.ERROR)
     unreadable = _finding("DBS301", "missing.sql", 1)
     assert _apply([database, unreadable]) == (database, unreadable)
+
+
+MENTIONS = '''\
+"""Helpers. Silence a finding with `# dbsafe: ignore[DBS302]` on the line above."""
+
+HELP = "append -- dbsafe: ignore[DBS301] to the query"
+
+
+def f(cur):
+    """Put `-- dbsafe: ignore[DBS302]` inside the SQL string."""
+    cur.execute("""
+        SELECT nickname
+        -- dbsafe: ignore[DBS302] column lands next release
+        FROM patients""")  # dbsafe: ignore[DBS301]
+'''
+
+
+def test_strings_that_merely_mention_a_directive_are_not_directives() -> None:
+    directives = parse_directives(MENTIONS, "helpers.py")
+    # Only the SQL comment inside the query and the Python comment count.
+    assert [(d.location.line, d.location.column, d.codes) for d in directives] == [
+        (10, 9, ("DBS302",)),
+        (11, 28, ("DBS301",)),
+    ]
+
+
+def test_a_mention_in_a_docstring_is_not_reported_unused() -> None:
+    result = apply([], {"helpers.py": MENTIONS}.get, KNOWN, scanned_paths=["helpers.py"],
+                   checked_codes={"DBS302"})
+    # The real DBS302 directive (line 10) is unused here; the docstring mentions are not.
+    assert [(f.code, f.location.line) for f in result if f.location] == [("DBS002", 10)]
+
+
+def test_a_python_comment_in_a_sql_file_is_not_a_directive() -> None:
+    sql = "SELECT 1; # dbsafe: ignore[DBS301]\nSELECT 2; -- dbsafe: ignore[DBS302]\n"
+    assert [d.location.line for d in parse_directives(sql, "q.sql")] == [2]
