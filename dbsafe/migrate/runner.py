@@ -165,7 +165,7 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
                 output=output,
             ) from None
     if not data.get("ok"):
-        raise _error(data["error"], ini, output)
+        raise _error(data["error"], ini, output, project.interpreter)
     return _result(data, output)
 
 
@@ -184,7 +184,7 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
     return env
 
 
-def _error(error: dict[str, Any], ini: Path, output: str) -> MigrationError:
+def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> MigrationError:
     message = error.get("message") or error.get("type") or "unknown error"
     revision, file = error.get("revision"), error.get("file")
     if error.get("sandbox"):
@@ -193,6 +193,9 @@ def _error(error: dict[str, Any], ini: Path, output: str) -> MigrationError:
         text = f"revision {revision} (file {_display(file)}): {message}"
     else:
         text = f"{ini.name}/env.py: {error.get('type')}: {message}"
+        if error.get("type") == "ModuleNotFoundError":
+            text += (f" (env.py runs under {interpreter}; point --python, or `python` in "
+                     "[tool.dbsafe], at your project's interpreter)")
     log.debug("traceback of the failure in env.py:\n%s", error.get("traceback", ""))
     return MigrationError(text, revision=revision, file=file, line=error.get("line"),
                           output=output)

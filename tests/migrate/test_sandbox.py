@@ -232,3 +232,36 @@ def _dbname(url: str) -> str:
     from urllib.parse import parse_qsl, urlsplit
 
     return dict(parse_qsl(urlsplit(url).query))["dbname"]
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic, as legacy projects are."""
+    venv = tmp_path_factory.mktemp("venv14")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.4,<2", "alembic>=1.7,<1.12",
+         "psycopg2-binary"], capture_output=True, text=True, check=False,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
+    return python
+
+
+def test_a_project_pinned_to_sqlalchemy_14_runs_under_its_own_python(
+    sqlalchemy14_python: str, victim: str, well_behaved: dict[str, Any], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = tmp_path / "legacy"
+    _project_for("environment_variable", root, victim, monkeypatch)
+    monkeypatch.setenv("APP_DB_URL", sqlalchemy_url(victim, "psycopg2"))
+    before = fingerprint(victim)
+
+    snapshot = commands.schema_dump(_settings(root, python=sqlalchemy14_python))
+    migrations = render_revisions(AlembicProject(root / "alembic.ini",
+                                                 python=sqlalchemy14_python), root=root)
+
+    assert fingerprint(victim) == before
+    assert snapshot.to_json() == well_behaved["schema"]
+    assert [m.revision for m in migrations] == ["0001", "0002", "0003", "0004"]
