@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from dbsafe.core import Finding
 from dbsafe.lint.engine import LintContext, Rule, Statement, lint_migration, select_rules
 
 
 def lint_sql(sql: str, *, path: str = "<sql>", rules: Sequence[Rule] | None = None,
-             in_transaction: bool = False, **context: object) -> tuple[Finding, ...]:
+             in_transaction: bool = False, **context: Any) -> tuple[Finding, ...]:
     """Lint one SQL script (a migration file's text) and return its findings.
 
     >>> [f.code for f in lint_sql("CREATE INDEX ix ON orders (customer_id);")]

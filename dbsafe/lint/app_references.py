@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.migration import Migration
-    from dbsafe.lint.engine import Statement
+    from dbsafe.lint.statement import Statement
     from dbsafe.schema.model import Relation, SchemaSnapshot
     from dbsafe.validate import Problem
 
@@ -164,7 +164,8 @@ def destructive_changes(migrations: Sequence[Migration]) -> list[SchemaRemoval]:
     pending: list[SchemaRemoval] = []
     for migration in migrations:
         # Nothing is removed or recreated without one of these words: skip parsing most
-        # migrations (creations matter only once something is removed).
+        # migrations (creations matter only once something is removed). A cheap filter
+        # on the raw text, never a reading of it: the parser decides.
         words = _CHANGING_WORDS if pending else _REMOVING_WORDS
         if not any(_has_word(s.sql, words) for s in migration.statements if not s.generated):
             continue
@@ -215,178 +216,57 @@ def _recreates(created: _Created, removal: SchemaRemoval) -> bool:
 
 def _events(statement: Statement, migration: Migration) -> Iterator[SchemaRemoval | _Created]:
     """Removals and creations of one statement, in the order they happen."""
-    from sqlglot import exp
-
-    node = statement.node
     remove = _removal_factory(statement, migration)
-    if isinstance(node, exp.Drop) and str(node.kind or "").upper() in ("TABLE", "VIEW"):
-        kind = "materialized view" if node.args.get("materialized") else str(node.kind).lower()
-        for table in node.args.get("tables") or ():
-            if isinstance(table, exp.Table) and table.name:
-                schema, name = _table_parts(table)
-                yield remove(schema, name, None, kind)
-    elif isinstance(node, exp.Create):
-        created = _created_by_create(node)
-        if created is not None:
-            yield created
-    elif statement.starts_with("ALTER"):
-        # Token-based on purpose: sqlglot reads alembic's `ALTER TABLE t RENAME a TO b`
-        # (column rename, COLUMN omitted) as a table rename, and leaves
-        # `ALTER MATERIALIZED VIEW ... RENAME` as an opaque exp.Command.
-        yield from _alter_events(statement.sql, remove)
-    elif statement.starts_with("CREATE"):
-        from dbsafe.lint.engine import created_relations
-
-        for name in created_relations(statement):
+    kind = statement.kind
+    if kind == "DropStmt" and statement.object_kind in _RELATION_KINDS:
+        label = _RELATION_KINDS[statement.object_kind or ""]
+        for name in statement.dropped:
             schema, _, relation = name.rpartition(".")
-            yield _Created(schema or None, relation)
+            yield remove(schema or None, relation, None, label)
+    elif kind == "RenameStmt" and statement.rename is not None:
+        rename = statement.rename
+        if not rename.relation or rename.relation_kind not in _RELATION_KINDS:
+            return
+        schema, _, relation = rename.relation.rpartition(".")
+        if rename.object == "column":
+            yield remove(schema or None, relation, rename.old, "column", rename.new)
+            yield _Created(schema or None, relation, column=rename.new)
+        elif rename.object == rename.relation_kind:
+            yield remove(schema or None, relation, None,
+                         _RELATION_KINDS[rename.relation_kind], rename.new)
+            yield _Created(schema or None, rename.new)
+    elif kind == "AlterTableStmt" and statement.object_kind in _RELATION_KINDS:
+        schema, _, relation = (statement.relation or "").rpartition(".")
+        for action in statement.actions:
+            if action.subtype == "DropColumn" and action.name:
+                yield remove(schema or None, relation, action.name, "column")
+            elif action.subtype == "AddColumn" and action.column is not None:
+                yield _Created(schema or None, relation, column=action.column.name)
+    elif statement.creates and kind in ("CreateStmt", "CreateForeignTableStmt", "ViewStmt",
+                                        "CreateTableAsStmt"):
+        name = statement.relation or ""
+        schema, _, relation = name.rpartition(".")
+        columns: frozenset[str] | None = None
+        node = statement.node.get("base", statement.node)
+        node = node.get("CreateStmt", node)
+        if kind in ("CreateStmt", "CreateForeignTableStmt") and not (
+                node.get("inhRelations") or node.get("partbound") or node.get("ofTypename")
+                or any("TableLikeClause" in e for e in node.get("tableElts") or ())):
+            columns = frozenset(c.name for c in statement.columns)
+        yield _Created(schema or None, relation, columns=columns)
 
 
-def _removal_factory(statement: Statement, migration: Migration):
+_RELATION_KINDS = {"table": "table", "foreign table": "table", "view": "view",
+                   "materialized view": "materialized view"}
+
+
+def _removal_factory(statement: Statement, migration: Migration) -> Callable[..., SchemaRemoval]:
     def remove(schema: str | None, relation: str, column: str | None, kind: str,
                renamed_to: str | None = None) -> SchemaRemoval:
         return SchemaRemoval(schema, relation, column, kind, statement.location, renamed_to,
                              migration.revision, statement.sql)
 
     return remove
-
-
-def _table_parts(table) -> tuple[str | None, str]:
-    schema = table.args.get("db")
-    return (_fold_identifier(schema) if schema is not None else None,
-            _fold_identifier(table.this))
-
-
-def _fold_identifier(identifier) -> str:
-    return identifier.name if identifier.args.get("quoted") else identifier.name.lower()
-
-
-def _created_by_create(node) -> _Created | None:
-    from sqlglot import exp
-
-    kind = str(node.kind or "").upper()
-    if kind != "TABLE" and "VIEW" not in kind:
-        return None
-    target = node.this
-    table = target if isinstance(target, exp.Table) else target.find(exp.Table) if target else None
-    if table is None or not table.name:
-        return None
-    schema, name = _table_parts(table)
-    columns: frozenset[str] | None = None
-    properties = node.args.get("properties")
-    inherits = properties is not None and any(
-        isinstance(p, (exp.InheritsProperty, exp.PartitionedOfProperty))
-        for p in properties.expressions)
-    if isinstance(target, exp.Schema) and not inherits and not any(
-            isinstance(e, exp.LikeProperty) for e in target.expressions):
-        columns = frozenset(_fold_identifier(e.this) for e in target.expressions
-                            if isinstance(e, exp.ColumnDef))
-    return _Created(schema, name, columns=columns)
-
-
-_ALTERED = {("TABLE",): "table", ("VIEW",): "view", ("MATERIALIZED", "VIEW"): "materialized view",
-            ("FOREIGN", "TABLE"): "table"}
-_NOT_COLUMNS = frozenset({"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE"})
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    word: str  # upper-cased text of an unquoted token, "" for a quoted identifier
-    name: str  # the identifier PostgreSQL sees: quoted exact, unquoted folded
-    kind: str  # sqlglot TokenType name
-
-
-def _tokens(sql: str) -> list[_Token]:
-    from sqlglot.dialects.postgres import Postgres
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
-
-    try:
-        raw = Postgres().tokenize(sql)
-    except (TokenError, RecursionError):
-        return []
-    out = []
-    for token in raw:
-        if token.token_type == TokenType.SEMICOLON:
-            break
-        quoted = token.token_type == TokenType.IDENTIFIER
-        out.append(_Token("" if quoted else token.text.upper(),
-                          token.text if quoted else token.text.lower(), token.token_type.name))
-    return out
-
-
-def _alter_events(sql: str, remove) -> Iterator[SchemaRemoval | _Created]:
-    """`ALTER TABLE|VIEW|MATERIALIZED VIEW [IF EXISTS] [ONLY] name [*] action, ...`."""
-    tokens = _tokens(sql)
-    words = [t.word for t in tokens]
-    i = 1
-    kind = None
-    for prefix, label in _ALTERED.items():
-        if tuple(words[i:i + len(prefix)]) == prefix:
-            kind, i = label, i + len(prefix)
-            break
-    if kind is None:
-        return
-    if words[i:i + 2] == ["IF", "EXISTS"]:
-        i += 2
-    if words[i:i + 1] == ["ONLY"]:
-        i += 1
-    if i >= len(tokens):
-        return
-    schema, relation = None, tokens[i].name
-    if i + 2 < len(tokens) and tokens[i + 1].kind == "DOT":
-        schema, relation = relation, tokens[i + 2].name
-        i += 2
-    i += 1
-    if words[i:i + 1] == ["*"]:
-        i += 1
-    for action in _split_actions(tokens[i:]):
-        yield from _action_events(action, schema, relation, kind, remove)
-
-
-def _split_actions(tokens: list[_Token]) -> Iterator[list[_Token]]:
-    depth = 0
-    current: list[_Token] = []
-    for token in tokens:
-        if token.kind in ("L_PAREN", "L_BRACKET"):
-            depth += 1
-        elif token.kind in ("R_PAREN", "R_BRACKET"):
-            depth -= 1
-        elif token.kind == "COMMA" and depth == 0:
-            yield current
-            current = []
-            continue
-        current.append(token)
-    if current:
-        yield current
-
-
-def _action_events(action: list[_Token], schema: str | None, relation: str, kind: str,
-                   remove) -> Iterator[SchemaRemoval | _Created]:
-    words = [t.word for t in action]
-    if words[:2] == ["RENAME", "TO"] and len(action) == 3:
-        yield remove(schema, relation, None, kind, action[2].name)
-        yield _Created(schema, action[2].name)
-        return
-    if words[:1] == ["RENAME"] and words[1:2] != ["CONSTRAINT"]:
-        j = 2 if words[1:2] == ["COLUMN"] else 1
-        if len(action) == j + 3 and words[j + 1] == "TO":
-            old, new = action[j].name, action[j + 2].name
-            yield remove(schema, relation, old, "column", new)
-            yield _Created(schema, relation, column=new)
-        return
-    if words[:1] in (["DROP"], ["ADD"]) and len(action) > 1 and words[1] not in _NOT_COLUMNS:
-        j = 2 if words[1] == "COLUMN" else 1
-        if words[0] == "DROP" and words[j:j + 2] == ["IF", "EXISTS"]:
-            j += 2
-        if words[0] == "ADD" and words[j:j + 3] == ["IF", "NOT", "EXISTS"]:
-            j += 3
-        if j >= len(action):
-            return
-        if words[0] == "DROP":
-            yield remove(schema, relation, action[j].name, "column")
-        else:
-            yield _Created(schema, relation, column=action[j].name)
 
 
 # -- who still uses it -------------------------------------------------------------------
@@ -523,9 +403,9 @@ def _references(sql: str, schemas: _Schemas,
                     yield removal, problem.start
         elif problem.code == UNKNOWN_COLUMN.code and (
                 problem.code, problem.start, problem.end) not in with_spans:
-            removal = _column_removal(sql, problem, name, schemas)
-            if removal is not None:
-                yield removal, problem.start
+            column_removal = _column_removal(sql, problem, name, schemas)
+            if column_removal is not None:
+                yield column_removal, problem.start
 
 
 def _names_relation(problem: Problem, name: str, removal: SchemaRemoval,

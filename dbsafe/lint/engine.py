@@ -1,19 +1,18 @@
-"""The lint engine: parse migration statements, precompute shared facts, run the rules.
+"""The lint engine: parse migration statements, keep the history they build, run the rules.
 
-Rules stay tiny because the engine does the common work once per statement:
+Rules stay tiny because the engine does the common work once:
 
-* parse each statement (PostgreSQL dialect) into a `Statement` holding both the sqlglot AST
-  and the statement's words (from sqlglot's tokenizer), because sqlglot parses several
-  important migration statements (`REINDEX`, `VACUUM`, `REFRESH MATERIALIZED VIEW`,
-  `ALTER TABLE ... VALIDATE CONSTRAINT`, `ALTER TYPE ... ADD VALUE`, `DETACH PARTITION`)
-  only as an opaque `exp.Command`;
-* emit DBS001 for a statement dbsafe cannot analyse (parse error, or a `Command` of a kind
-  no rule understands) — "could not be analysed" is a finding, never a silent pass;
+* parse each statement with PostgreSQL's own grammar (`dbsafe.lint.statement`), and read the
+  statements a `DO` block runs as statements of their own;
+* emit DBS001 for a statement PostgreSQL's parser rejects, with PostgreSQL's message at the
+  position it names — "could not be analysed" is a finding, never a silent pass;
 * track the transaction state (alembic's BEGIN/COMMIT, `autocommit_block()`, explicit
-  BEGIN/COMMIT in SQL files, a runner that wraps each file) and the relations created
-  earlier in the same migration, which are exempt where the danger is to existing tables;
-* select rules by code or prefix, apply severity overrides, and weigh findings on existing
-  tables by their size when the database is known.
+  BEGIN/COMMIT in SQL files, a runner that wraps each file);
+* keep the history the migration builds as it goes (`History`): relations created, each
+  column's type and NOT NULL-ness, validated NOT NULL proofs, the session's time zone,
+  which table an index belongs to — falling back to the schema before the migration when
+  one is known — so a rule sees the schema as it stands before its statement;
+* select rules by code or prefix.
 """
 
 from __future__ import annotations
@@ -21,62 +20,56 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
+from dbsafe.lint.statement import (
+    Statement,
+    TypeName,
+    do_block_statements,
+    last,
+    parse_statement,
+    setting_changes,
+    strings,
+)
 
 if TYPE_CHECKING:
-    from sqlglot import exp
-
     from dbsafe.extract.migration import Migration
-    from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.schema.model import Relation, SchemaSnapshot
+
+UNPARSED_DOC = """PostgreSQL's parser rejects a migration statement.
+
+## Why
+dbsafe parses migration SQL with libpg_query, the parser PostgreSQL itself runs. A statement
+it rejects is one PostgreSQL would refuse too: the migration fails when it reaches it, and
+no rule could check what it meant to do. The message and the position are PostgreSQL's own.
+
+## Bad
+```sql
+ALTER TABLE orders ADD COLUMN (((;
+```
+
+## Good
+```sql
+ALTER TABLE orders ADD COLUMN note text;
+```
+
+## In Alembic
+The rendered SQL of an `op.execute("...")` call is checked the same way; the finding points
+at the revision and shows the statement.
+
+## Not flagged
+Every statement PostgreSQL's grammar accepts, including ones no rule looks at. Whether the
+objects a statement names exist is not checked here (see DBS211 and `dbsafe validate`).
+"""
 
 UNPARSED = RuleInfo(
     code="DBS001",
-    name="statement-not-analysed",
-    summary="A migration statement could not be parsed, so no rule checked it.",
-    default_severity=Severity.WARNING,
+    name="statement-rejected-by-parser",
+    summary=UNPARSED_DOC.splitlines()[0],
+    default_severity=Severity.ERROR,
     since="0.1.0",
-)
-
-# Commands sqlglot leaves opaque that rules understand by their words; anything else that
-# comes back as exp.Command is DBS001.
-KNOWN_COMMANDS: tuple[tuple[str, ...], ...] = (
-    ("REINDEX",),
-    ("VACUUM",),
-    ("CLUSTER",),
-    ("REFRESH", "MATERIALIZED", "VIEW"),
-    ("ALTER", "TYPE"),
-    ("ALTER", "TABLE"),
-    ("ALTER", "INDEX"),
-    ("ALTER", "SEQUENCE"),
-    ("ALTER", "VIEW"),
-    ("ALTER", "MATERIALIZED", "VIEW"),
-    ("GRANT",),
-    ("REVOKE",),
-    ("COMMENT",),
-    ("ANALYZE",),
-    ("SET",),
-    ("RESET",),
-    ("BEGIN",),
-    ("START", "TRANSACTION"),
-    ("COMMIT",),
-    ("END",),
-    ("ROLLBACK",),
-    ("SELECT",),
-    ("LOCK",),
-    ("CREATE", "EXTENSION"),
-    ("CREATE", "MATERIALIZED", "VIEW"),
-    ("CREATE", "TRIGGER"),
-    ("CREATE", "POLICY"),
-    ("ALTER", "POLICY"),
-    ("DROP", "POLICY"),
-    ("DROP", "TRIGGER"),
-    ("CREATE", "OR", "REPLACE", "TRIGGER"),
-    ("CREATE", "TYPE"),
-    ("CREATE", "DOMAIN"),
-    ("ALTER", "DOMAIN"),
-    ("NOTIFY",),
 )
 
 
@@ -106,43 +99,135 @@ class Rule:
         return RuleInfo(self.code, self.name, self.summary, self.severity, self.since)
 
 
+# -- the history a migration builds ----------------------------------------------------
+
+
 @dataclass(slots=True)
-class Statement:
-    """One migration statement as rules see it."""
+class ColumnFacts:
+    """What is known about a column at some point of the migration."""
 
-    sql: str
-    location: Location
-    index: int  # position in the migration
-    in_transaction: bool  # runs inside a transaction block
-    node: exp.Expression | None  # sqlglot AST; None if it did not parse
-    generated: bool = False  # BEGIN/COMMIT emitted by alembic itself
-    parse_error: str | None = None
-    _words: tuple[str, ...] | None = None
+    type: TypeName | None = None  # None: unknown
+    not_null: bool = False
+    identity: bool = False  # values come from a sequence (serial, identity, nextval default)
+    added_here: bool = False  # added by this migration (CREATE TABLE, ADD COLUMN)
 
-    @property
-    def words(self) -> tuple[str, ...]:
-        """Upper-cased keywords and identifiers, in order (quoted identifiers keep case).
 
-        Uses sqlglot's tokenizer, so comments and string contents never leak in.
-        """
-        if self._words is None:
-            self._words = _words(self.sql)
-        return self._words
+_UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal",
+                        "etc/universal", "uct", "etc/uct", "gmt0", "etc/gmt0"})
 
-    def starts_with(self, *words: str) -> bool:
-        return self.words[: len(words)] == words
 
-    def has_words(self, *words: str) -> bool:
-        """True when `words` appear consecutively anywhere in the statement."""
-        n = len(words)
-        w = self.words
-        return any(w[i : i + n] == words for i in range(len(w) - n + 1))
+@dataclass
+class History:
+    """The schema facts earlier statements of the migration established.
 
-    @property
-    def is_command(self) -> bool:
-        from sqlglot import exp
+    Tables are keyed by their unqualified name: migrations rarely hold two tables of the
+    same name in different schemas, and a false match costs less than a missed one.
+    """
 
-        return self.node is None or isinstance(self.node, exp.Command)
+    columns: dict[str, dict[str, ColumnFacts]] = field(default_factory=dict)
+    not_null_proofs: dict[str, set[str]] = field(default_factory=dict)  # table -> columns
+    pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> column
+    index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
+    timezone_utc: bool = False
+
+    def apply(self, s: Statement) -> None:
+        kind = s.kind
+        if kind == "CreateStmt" and s.relation:
+            table = self.columns.setdefault(last(s.relation), {})
+            for column in s.columns:
+                table[column.name] = _facts(column)
+            for con in s.constraints:
+                if con.kind in ("primary", "not_null"):
+                    for name in con.columns:
+                        table.setdefault(name, ColumnFacts()).not_null = True
+        elif kind == "AlterTableStmt" and s.relation:
+            self._alter(last(s.relation), s)
+        elif kind == "RenameStmt" and s.rename is not None:
+            rename = s.rename
+            if rename.object == "column" and rename.relation:
+                columns = self.columns.get(last(rename.relation))
+                if columns is not None and rename.old in columns:
+                    columns[rename.new] = columns.pop(rename.old)
+            elif rename.object in ("table", "foreign table") and rename.relation:
+                old = last(rename.relation)
+                if old in self.columns:
+                    self.columns[rename.new] = self.columns.pop(old)
+                if old in self.not_null_proofs:
+                    self.not_null_proofs[rename.new] = self.not_null_proofs.pop(old)
+                for index, table_name in self.index_tables.items():
+                    if table_name == old:
+                        self.index_tables[index] = rename.new
+        elif kind == "IndexStmt" and s.index_def is not None and s.index_def.name:
+            self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
+        elif kind in ("VariableSetStmt", "SelectStmt"):
+            for name, value, _local in setting_changes(s):
+                if name in ("timezone", "*"):
+                    self.timezone_utc = value is not None and value.lower() in _UTC_NAMES
+
+    def _alter(self, table_name: str, s: Statement) -> None:
+        table = self.columns.setdefault(table_name, {})
+        for action in s.actions:
+            sub = action.subtype
+            if sub == "AddColumn" and action.column is not None:
+                table[action.column.name] = _facts(action.column)
+            elif sub == "AlterColumnType" and action.column is not None and action.name:
+                facts = table.setdefault(action.name, ColumnFacts())
+                facts.type = action.column.type
+            elif sub == "SetNotNull" and action.name:
+                table.setdefault(action.name, ColumnFacts()).not_null = True
+            elif sub == "DropNotNull" and action.name:
+                table.setdefault(action.name, ColumnFacts()).not_null = False
+            elif sub == "DropColumn" and action.name:
+                table.pop(action.name, None)
+            elif sub == "AddConstraint" and action.constraint is not None:
+                con = action.constraint
+                if con.kind == "primary" and con.using_index is None:
+                    for name in con.columns:
+                        table.setdefault(name, ColumnFacts()).not_null = True
+                column = not_null_check_column(con)
+                if column is not None and con.enforced:
+                    if con.not_valid:
+                        if con.name:
+                            self.pending_checks[(table_name, con.name)] = column
+                    else:
+                        self.not_null_proofs.setdefault(table_name, set()).add(column)
+            elif sub == "ValidateConstraint" and action.name:
+                column = self.pending_checks.pop((table_name, action.name), None)
+                if column is not None:
+                    self.not_null_proofs.setdefault(table_name, set()).add(column)
+
+
+def _facts(column: Any) -> ColumnFacts:
+    identity = bool(column.has("identity") or (column.type is not None and
+                                               column.type.name in _SERIAL_TYPES))
+    return ColumnFacts(column.type, bool(column.not_null or identity), identity, True)
+
+
+_SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
+
+
+def not_null_check_column(con: Any) -> str | None:
+    """The column of `CHECK (col IS NOT NULL)` or PostgreSQL 18's `NOT NULL col` constraint."""
+    if con.kind == "not_null" and len(con.columns) == 1:
+        return str(con.columns[0])
+    if con.kind != "check" or not con.expression:
+        return None
+    test = con.expression.get("NullTest")
+    if not test or test.get("nulltesttype") != "IS_NOT_NULL":
+        return None
+    ref = (test.get("arg") or {}).get("ColumnRef")
+    fields = strings(ref.get("fields")) if ref else ()
+    return fields[-1] if len(fields) == 1 else None
+
+
+@lru_cache(maxsize=1024)
+def type_from_text(text: str) -> TypeName | None:
+    """A snapshot's type string (`character varying(20)`) as a `TypeName`."""
+    statement = parse_statement(f"CREATE TABLE t (c {text})")
+    return statement.columns[0].type if statement.columns else None
+
+
+# -- the context rules receive ---------------------------------------------------------
 
 
 @dataclass
@@ -154,10 +239,23 @@ class LintContext:
     target_version: int = 150000  # server_version_num the migration will run on
     timeouts_managed: bool = False  # `dbsafe upgrade` will set lock/statement timeouts
     before: SchemaSnapshot | None = None  # the database before this migration, if known
-    table_sizes: Mapping[str, tuple[int, float]] = field(default_factory=dict)  # name -> (bytes, rows)
+    table_sizes: Mapping[str, tuple[int, float]] = field(default_factory=dict)
     large_table_bytes: int = 10 * 1024 * 1024
     current: Statement | None = None
-    _created: dict[int, frozenset[str]] = field(default_factory=dict)
+    history: History = field(default_factory=History)
+    cache: dict[str, Any] = field(default_factory=dict)  # per-migration memo for rules
+    _created_at: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        created = self._created_at
+        for statement in self.statements:
+            for name in statement.creates:
+                created.setdefault(name, statement.index)
+            rename = statement.rename
+            if rename is not None and rename.relation and rename.object not in (
+                    "column", "constraint") and _created_in(created, rename.relation,
+                                                            statement.index):
+                created.setdefault(rename.new, statement.index)
 
     # -- facts -----------------------------------------------------------------------
 
@@ -165,28 +263,70 @@ class LintContext:
         """Was relation `name` (folded, optionally schema-qualified) created earlier here?"""
         statement = statement or self.current
         index = statement.index if statement is not None else len(self.statements)
-        created = self._created_until(index)
-        return name in created or name.rsplit(".", 1)[-1] in created
+        return _created_in(self._created_at, name, index)
 
-    def _created_until(self, index: int) -> frozenset[str]:
-        # Built incrementally: rules ask for every statement in turn, and a migration can be
-        # thousands of statements long (a whole rendered history).
-        cached = self._created.get(index)
-        if cached is None:
-            start = max((i for i in self._created if i < index), default=0)
-            names = set(self._created.get(start, frozenset()))
-            for statement in self.statements[start:index]:
-                names |= created_relations(statement)
-            cached = self._created[index] = frozenset(names)
-        return cached
+    def column(self, table: str, column: str) -> ColumnFacts | None:
+        """The column as it stands before the current statement; None when unknown."""
+        known = self.history.columns.get(last(table), {}).get(column)
+        if known is not None:
+            return known
+        relation = self.before_relation(table)
+        if relation is None:
+            return None
+        col = relation.column(column)
+        if col is None:
+            return None
+        return ColumnFacts(type_from_text(col.type), not col.nullable,
+                           col.identity is not None or (col.default or "").startswith("nextval("))
+
+    def proven_not_null(self, table: str, column: str) -> bool:
+        """Does a validated `CHECK (column IS NOT NULL)` exist before the current statement?"""
+        if column in self.history.not_null_proofs.get(last(table), ()):
+            return True
+        relation = self.before_relation(table)
+        if relation is None:
+            return False
+        definitions = {f"CHECK (({column} IS NOT NULL))", f'CHECK ((\"{column}\" IS NOT NULL))'}
+        validated = {name for (t, name) in self.history.pending_checks if t == last(table)}
+        for constraint in relation.constraints:
+            if constraint.kind == "check" and constraint.definition in definitions and (
+                    constraint.validated or constraint.name in validated):
+                return True
+        return False
+
+    def before_relation(self, table: str) -> Relation | None:
+        if self.before is None:
+            return None
+        schema, _, name = table.rpartition(".")
+        return self.before.find_relation(name, schema or None)
+
+    def index_table(self, index: str) -> str | None:
+        """The table index `index` belongs to, from the migration or the schema before it."""
+        found = self.history.index_tables.get(last(index))
+        if found is not None:
+            return found
+        if self.before is None:
+            return None
+        schema, _, name = index.rpartition(".")
+        for relation in self.before.relations:
+            if schema and relation.schema != schema:
+                continue
+            if any(i.name == name for i in relation.indexes):
+                return relation.qualified_name
+        return None
+
+    @property
+    def timezone_utc(self) -> bool:
+        """Has the migration set the session's TimeZone to UTC before the current statement?"""
+        return self.history.timezone_utc
 
     def later(self, statement: Statement | None = None) -> list[Statement]:
         statement = statement or self.current
-        return self.statements[statement.index + 1 :] if statement else []
+        return self.statements[statement.index + 1:] if statement else []
 
     def earlier(self, statement: Statement | None = None) -> list[Statement]:
         statement = statement or self.current
-        return self.statements[: statement.index] if statement else []
+        return self.statements[:statement.index] if statement else []
 
     # -- findings --------------------------------------------------------------------
 
@@ -198,11 +338,20 @@ class LintContext:
         context: tuple[tuple[str, str], ...] = ()
         if self.migration.revision:
             context += (("Revision", self.migration.revision),)
-        if statement is not None and self.migration.kind == "alembic":
+        if statement is not None and statement.origin:
+            context += (("In", statement.origin),)
+        if statement is not None and (self.migration.kind == "alembic" or statement.origin):
             # The SQL is not visible in the revision's Python: show what was rendered.
             context += (("Statement", _shorten(statement.sql)),)
         return Finding(rule.code, message, severity or rule.severity, location, subject,
                        help, context)
+
+
+def _created_in(created: Mapping[str, int], name: str, index: int) -> bool:
+    at = created.get(name)
+    if at is None and "." in name:
+        at = created.get(last(name))
+    return at is not None and at < index
 
 
 def _shorten(sql: str, limit: int = 300) -> str:
@@ -210,167 +359,30 @@ def _shorten(sql: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# -- parsing ---------------------------------------------------------------------------
+# -- parsing -----------------------------------------------------------------------------
+
+
+_ENDS = frozenset({"commit", "rollback", "prepare"})
 
 
 def parse_migration(migration: Migration) -> list[Statement]:
-    """Parse every statement and work out which run inside a transaction block."""
-    from sqlglot.errors import SqlglotError
-
+    """Parse every statement, expand DO blocks, and work out which run in a transaction."""
     statements: list[Statement] = []
     in_transaction = migration.starts_in_transaction
-    for index, raw in enumerate(migration.statements):
-        node = None
-        error = None
-        try:
-            node = _parse_one(raw.sql)
-            if node is None:
-                error = "expected one statement"
-        except (SqlglotError, RecursionError) as exc:
-            error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        statement = Statement(raw.sql, raw.location, index, in_transaction, node,
-                              generated=raw.generated, parse_error=error)
-        words = statement.words
-        if words[:1] in (("BEGIN",), ("START",)) and not statement.has_words("ATOMIC"):
+    for raw in migration.statements:
+        statement = parse_statement(raw.sql, raw.location, index=len(statements),
+                                    in_transaction=in_transaction, generated=raw.generated)
+        if statement.transaction == "begin":
             in_transaction = True
             statement.in_transaction = True
-        elif words[:1] in (("COMMIT",), ("END",), ("ROLLBACK",), ("ABORT",)):
+        elif statement.transaction in _ENDS:
             in_transaction = False
         statements.append(statement)
+        if statement.kind == "DoStmt":
+            for inner in do_block_statements(statement):
+                inner.index = len(statements)
+                statements.append(inner)
     return statements
-
-
-def _parse_one(sql: str) -> exp.Expression | None:
-    import sqlglot
-    from sqlglot import exp
-
-    parsed = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
-    if len(parsed) != 1:
-        return None
-    node = parsed[0]
-    if isinstance(node, exp.Command):
-        # sqlglot does not know `CREATE MATERIALIZED VIEW ... WITH [NO] DATA`; the clause
-        # changes nothing rules look at, so parse the statement without it.
-        cut = _with_data_suffix(sql)
-        if cut is not None:
-            reparsed = [s for s in sqlglot.parse(sql[:cut], read="postgres") if s is not None]
-            if len(reparsed) == 1 and not isinstance(reparsed[0], exp.Command):
-                reparsed[0].meta["with_data"] = "NO" not in sql[cut:].upper()
-                return reparsed[0]
-    return node
-
-
-def _with_data_suffix(sql: str) -> int | None:
-    """Offset of a trailing `WITH [NO] DATA` in a CREATE MATERIALIZED VIEW/TABLE AS."""
-    from sqlglot.dialects.postgres import Postgres
-    from sqlglot.errors import TokenError
-
-    try:
-        tokens = [t for t in Postgres().tokenize(sql) if t.text != ";"]
-    except TokenError:
-        return None
-    words = [t.text.upper() for t in tokens]
-    if words[:1] != ["CREATE"] or "AS" not in words:
-        return None
-    for tail in (["WITH", "DATA"], ["WITH", "NO", "DATA"]):
-        if words[-len(tail):] == tail:
-            return tokens[-len(tail)].start
-    return None
-
-
-def _words(sql: str) -> tuple[str, ...]:
-    from sqlglot.dialects.postgres import Postgres
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
-
-    try:
-        tokens = Postgres().tokenize(sql)
-    except (TokenError, RecursionError):
-        return tuple(sql.upper().split())
-    words: list[str] = []
-    previous = None
-    for token in tokens:
-        if previous == TokenType.COMMAND and token.token_type == TokenType.STRING:
-            # The tokenizer swallows the rest of a command (`REINDEX TABLE t`) as one
-            # string token; its words are what rules need.
-            words.extend(_words(token.text))
-            previous = token.token_type
-            continue
-        previous = token.token_type
-        if token.token_type in (TokenType.STRING, TokenType.NUMBER, TokenType.HEREDOC_STRING):
-            words.append("'" if token.token_type != TokenType.NUMBER else token.text)
-        elif token.token_type == TokenType.IDENTIFIER:
-            words.append(token.text)  # quoted: case is meaningful
-        else:
-            words.append(token.text.upper())
-    return tuple(words)
-
-
-def created_relations(statement: Statement) -> frozenset[str]:
-    """Relations (tables, views, materialized views, indexes) a statement creates, folded."""
-    from sqlglot import exp
-
-    node = statement.node
-    if not isinstance(node, exp.Create):
-        return _created_by_words(statement.words)
-    kind = str(node.kind or "").upper()
-    if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW", "INDEX") and "VIEW" not in kind:
-        return frozenset()
-    target = node.this
-    table = target if isinstance(target, exp.Table) else target.find(exp.Table) if target else None
-    if kind == "INDEX" and isinstance(target, exp.Index):
-        name = target.this
-        return frozenset({name.name.lower()}) if name is not None else frozenset()
-    if table is None or not table.name:
-        return frozenset()
-    names = {relation_name(table)}
-    names.add(table.name if _quoted(table) else table.name.lower())
-    return frozenset(names)
-
-
-_CREATE_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL",
-                               "LOCAL", "MATERIALIZED", "RECURSIVE", "FOREIGN"})
-
-
-def _created_by_words(words: tuple[str, ...]) -> frozenset[str]:
-    """`CREATE [modifiers] TABLE|VIEW [IF NOT EXISTS] name` for statements sqlglot left opaque."""
-    if words[:1] != ("CREATE",):
-        return frozenset()
-    i = 1
-    while i < len(words) and words[i] in _CREATE_MODIFIERS:
-        i += 1
-    if i >= len(words) or words[i] not in ("TABLE", "VIEW"):
-        return frozenset()
-    i += 1
-    if words[i : i + 3] == ("IF", "NOT", "EXISTS"):
-        i += 3
-    name = [words[i]] if i < len(words) else []
-    while i + 2 < len(words) and words[i + 1] == ".":
-        name.append(words[i + 2])
-        i += 2
-    if not name:
-        return frozenset()
-    folded = [part if not part.isupper() else part.lower() for part in name]
-    return frozenset({".".join(folded), folded[-1]})
-
-
-def relation_name(table: exp.Table) -> str:
-    """`schema.name` or `name`, folded the way PostgreSQL folds unquoted identifiers."""
-    parts = []
-    for part in (table.args.get("db"), table.this):
-        if part is None:
-            continue
-        quoted = bool(getattr(part, "args", {}).get("quoted"))
-        parts.append(part.name if quoted else part.name.lower())
-    return ".".join(parts)
-
-
-def _quoted(table: exp.Table) -> bool:
-    return bool(table.this is not None and table.this.args.get("quoted"))
-
-
-def is_known_command(statement: Statement) -> bool:
-    return any(statement.starts_with(*prefix) for prefix in KNOWN_COMMANDS)
 
 
 # -- the run loop ------------------------------------------------------------------------
@@ -397,45 +409,63 @@ def select_rules(rules: Sequence[Rule], select: Sequence[str] = (),
 
 
 def lint_migration(migration: Migration, rules: Sequence[Rule], *,
-                   report_unparsed: bool = True, **context: object) -> list[Finding]:
+                   report_unparsed: bool = True, **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields."""
     statements = parse_migration(migration)
-    ctx = LintContext(migration, statements, **context)  # type: ignore[arg-type]
+    ctx = LintContext(migration, statements, **context)
+    per_statement = [rule.check for rule in rules if rule.check is not None]
     findings: list[Finding] = []
+    history = ctx.history
     for statement in statements:
-        if statement.generated:
-            continue
         ctx.current = statement
-        if report_unparsed and _unanalysable(statement):
-            reason = statement.parse_error or "sqlglot does not understand this statement"
-            findings.append(dataclasses.replace(
-                ctx.finding(_UNPARSED_RULE, f"Statement could not be analysed: {reason}."),
-                help="Check this statement by hand, or split it into statements dbsafe parses.",
-            ))
-            continue
-        for rule in rules:
-            if rule.check is not None:
-                findings.extend(rule.check(statement, ctx))
+        if not statement.generated:
+            if statement.error is not None:
+                if report_unparsed:
+                    findings.append(_rejected(statement, ctx))
+            elif statement.kind:
+                for check in per_statement:
+                    findings.extend(check(statement, ctx))
+        history.apply(statement)
     ctx.current = None
+    ctx.history = History()  # migration-level rules walk the statements themselves
     for rule in rules:
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))
     return findings
 
 
-def _unanalysable(statement: Statement) -> bool:
-    if statement.node is not None and not statement.is_command:
-        return False
-    return not is_known_command(statement)
+def _rejected(statement: Statement, ctx: LintContext) -> Finding:
+    error = statement.error
+    assert error is not None
+    finding = ctx.finding(_UNPARSED_RULE, f"PostgreSQL's parser rejects this statement: "
+                                          f"{error.message}.",
+                          help="Fix the statement's syntax; PostgreSQL would refuse to run it.")
+    if ctx.migration.kind == "alembic":
+        return dataclasses.replace(finding, context=finding.context + (
+            ("Position", f"character {error.offset + 1} of the statement"),))
+    return dataclasses.replace(finding, location=offset_location(statement, error.offset))
+
+
+def offset_location(statement: Statement, offset: int) -> Location:
+    """The file location of character `offset` of the statement's SQL."""
+    start = statement.location
+    before = statement.sql[:offset]
+    newlines = before.count("\n")
+    if newlines == 0:
+        return Location(start.path, start.line, start.column + offset)
+    return Location(start.path, start.line + newlines, offset - before.rfind("\n"))
 
 
 def iter_findings(migrations: Iterable[Migration], rules: Sequence[Rule],
-                  **context: object) -> Iterator[Finding]:
+                  **context: Any) -> Iterator[Finding]:
     for migration in migrations:
         yield from lint_migration(migration, rules, **context)
 
 
 _UNPARSED_RULE = Rule(
     code=UNPARSED.code, name=UNPARSED.name, severity=UNPARSED.default_severity,
-    since=UNPARSED.since, doc=UNPARSED.summary,
+    since=UNPARSED.since, doc=UNPARSED_DOC,
 )
+
+__all__ = ["UNPARSED", "ColumnFacts", "History", "LintContext", "Rule", "Statement",
+           "lint_migration", "parse_migration", "select_rules"]

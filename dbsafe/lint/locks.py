@@ -2,6 +2,7 @@
 
 This is the one place that knows statement → lock mode; lock-aware rules (DBS112, DBS114,
 DBS115, ...) and `dbsafe lint --locks` all read it, so a correction here fixes all of them.
+It reads the facts of `dbsafe.lint.statement` (PostgreSQL's parse tree), never words.
 Sources: the PostgreSQL manual (explicit-locking.html and each command's page), squawk's and
 eugene's lock tables, cross-checked against `pg_locks` on a PostgreSQL 18 server.
 
@@ -27,16 +28,26 @@ build). `note` says which.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Location
+from dbsafe.lint.statement import (
+    Action,
+    ColumnDef,
+    Statement,
+    function_names,
+    option_enabled,
+    qualified,
+    range_var,
+    reindex_target,
+    strings,
+    walk,
+)
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
-    from dbsafe.lint.engine import Statement
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 EXCLUSIVE = "EXCLUSIVE"
@@ -47,7 +58,7 @@ ROW_EXCLUSIVE = "ROW EXCLUSIVE"
 ROW_SHARE = "ROW SHARE"
 ACCESS_SHARE = "ACCESS SHARE"
 
-# Weakest first: the order of the PostgreSQL manual's table.
+# Weakest first: the order of the PostgreSQL manual's table (and of LOCKMODE's values).
 MODES = (ACCESS_SHARE, ROW_SHARE, ROW_EXCLUSIVE, SHARE_UPDATE_EXCLUSIVE, SHARE,
          SHARE_ROW_EXCLUSIVE, EXCLUSIVE, ACCESS_EXCLUSIVE)
 
@@ -101,150 +112,14 @@ def strength(mode: str) -> int:
     return MODES.index(mode)
 
 
-# -- words with identifier case and string contents kept ------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One token: `upper` for keyword matching, `name` folded like PostgreSQL folds it."""
-
-    upper: str
-    name: str  # unquoted identifiers lower-cased, quoted ones exact; string contents for strings
-    kind: str  # "word" | "quoted" | "string" | "number" | "punct"
-
-
-@lru_cache(maxsize=4096)
-def tokens(sql: str) -> tuple[Word, ...]:
-    """The statement's tokens (comments dropped), for statements sqlglot leaves opaque.
-
-    Unlike a bare sqlglot tokenization, the rest of a "command" statement (`VACUUM`,
-    `REFRESH`, ...), which the tokenizer returns as one string, is tokenized too, and
-    multi-word keywords (`FOREIGN KEY`) become one word each.
-
-    >>> [w.name for w in tokens('ALTER TYPE "Mood" ADD VALUE \\'sad\\'')]
-    ['alter', 'type', 'Mood', 'add', 'value', 'sad']
-    >>> [w.upper for w in tokens("VACUUM FULL orders")]
-    ['VACUUM', 'FULL', 'ORDERS']
-    """
-    from sqlglot.dialects.postgres import Postgres
-    from sqlglot.errors import TokenError
-    from sqlglot.tokens import TokenType
-
-    tokenizer = Postgres().tokenizer_class
-    try:
-        raw = Postgres().tokenize(sql)
-    except (TokenError, RecursionError):
-        return tuple(Word(w.upper(), w.lower(), "word") for w in sql.split())
-    words: list[Word] = []
-    previous = None
-    for token in raw:
-        text = token.text
-        if token.token_type == TokenType.STRING and previous in tokenizer.COMMANDS:
-            words.extend(tokens(text))  # the opaque rest of VACUUM/REFRESH/...
-        elif token.token_type in (TokenType.STRING, TokenType.HEREDOC_STRING,
-                                  TokenType.NATIONAL_STRING):
-            words.append(Word("'", text, "string"))
-        elif token.token_type == TokenType.NUMBER:
-            words.append(Word(text, text, "number"))
-        elif token.token_type == TokenType.IDENTIFIER:
-            words.append(Word(text, text, "quoted"))
-        elif text and not (text[0].isalnum() or text[0] == "_"):
-            words.append(Word(text, text, "punct"))
-        else:
-            words.extend(Word(part.upper(), part.lower(), "word") for part in text.split())
-        previous = token.token_type
-    return tuple(words)
-
-
-def words_of(statement: Statement) -> tuple[str, ...]:
-    """Upper-cased words of the statement, complete even for opaque commands."""
-    return tuple(w.upper for w in tokens(statement.sql))
-
-
-def qualified_name(words: Sequence[Word], start: int) -> tuple[str | None, int]:
-    """The (possibly schema-qualified) name at `start` and the index after it."""
-    if start >= len(words) or words[start].kind not in ("word", "quoted"):
-        return None, start
-    parts = [words[start].name]
-    i = start + 1
-    while i + 1 < len(words) and words[i].upper == "." and words[i + 1].kind in ("word",
-                                                                                  "quoted"):
-        parts.append(words[i + 1].name)
-        i += 2
-    return ".".join(parts), i
-
-
-def split_top_level(words: Sequence[Word]) -> list[list[Word]]:
-    """Split at commas outside parentheses (ALTER TABLE's subcommands)."""
-    parts: list[list[Word]] = [[]]
-    depth = 0
-    for word in words:
-        if word.upper in ("(", "["):
-            depth += 1
-        elif word.upper in (")", "]"):
-            depth -= 1
-        elif word.upper == "," and depth == 0:
-            parts.append([])
-            continue
-        parts[-1].append(word)
-    return [p for p in parts if p]
-
-
-def top_level(words: Sequence[Word]) -> list[str]:
-    """Upper-cased words outside parentheses."""
-    out = []
-    depth = 0
-    for word in words:
-        if word.upper == "(":
-            depth += 1
-        elif word.upper == ")":
-            depth -= 1
-        elif depth == 0:
-            out.append(word.upper)
-    return out
-
-
-def has_seq(seq: Sequence[str], *words: str) -> bool:
-    n = len(words)
-    return any(tuple(seq[i:i + n]) == words for i in range(len(seq) - n + 1))
-
-
-def alter_table(statement: Statement) -> tuple[str | None, list[list[Word]]]:
-    """For `ALTER TABLE [IF EXISTS] [ONLY] name [*] action, ...`: the table and the actions."""
-    words = tokens(statement.sql)
-    if [w.upper for w in words[:2]] != ["ALTER", "TABLE"]:
-        return None, []
-    i = 2
-    if [w.upper for w in words[i:i + 2]] == ["IF", "EXISTS"]:
-        i += 2
-    if i < len(words) and words[i].upper == "ONLY":
-        i += 1
-    name, i = qualified_name(words, i)
-    if i < len(words) and words[i].upper == "*":
-        i += 1
-    rest = [w for w in words[i:] if w.upper != ";"]
-    return name, split_top_level(rest)
-
-
-def _has(statement: Statement, *words: str) -> bool:
-    return has_seq(words_of(statement), *words)
-
-
-def _starts(statement: Statement, *words: str) -> bool:
-    return words_of(statement)[:len(words)] == words
-
-
 # -- the table ---------------------------------------------------------------------------------
 
 
 def lock_for(statement: Statement) -> Lock | None:
     """The strongest lock `statement` takes on a table (or index, or type), if any.
 
-    >>> from dbsafe.lint.engine import Statement
-    >>> def parsed(sql):
-    ...     import sqlglot
-    ...     return Statement(sql, Location("x.sql", 1), 0, False, sqlglot.parse_one(sql, read="postgres"))
-    >>> lock_for(parsed("CREATE INDEX ix ON orders (customer_id)")).mode
+    >>> from dbsafe.lint.statement import parse_statement
+    >>> lock_for(parse_statement("CREATE INDEX ix ON orders (customer_id)")).mode
     'SHARE'
     """
     locks = locks_for(statement)
@@ -255,129 +130,94 @@ def lock_for(statement: Statement) -> Lock | None:
 
 def locks_for(statement: Statement) -> tuple[Lock, ...]:
     """Every lock `statement` takes on a relation or type, strongest on the main one first."""
-    words = words_of(statement)
-    if not words:
-        return ()
-    first = words[0]
-    handler = _HANDLERS.get(first)
-    if handler is None:
-        return ()
-    return tuple(handler(statement))
+    cached = statement.locks
+    if cached is None:
+        handler = _HANDLERS.get(statement.kind)
+        cached = statement.locks = tuple(handler(statement)) if handler is not None else ()
+    return cached
 
 
-def _node_tables(statement: Statement) -> list[str]:
-    from sqlglot import exp
-
-    from dbsafe.lint.engine import relation_name
-
-    node = statement.node
-    if node is None:
-        return []
-    return [relation_name(t) for t in node.find_all(exp.Table) if t.name]
-
-
-def _create(statement: Statement) -> Iterable[Lock]:
-    from sqlglot import exp
-
-    from dbsafe.lint.engine import relation_name
-
-    node = statement.node
-    words = words_of(statement)
-    if isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX":
-        index = node.this if isinstance(node.this, exp.Index) else None
-        table = index.args.get("table") if index is not None else None
-        name = relation_name(table) if table is not None else None
-        if node.args.get("concurrently"):
-            yield Lock(SHARE_UPDATE_EXCLUSIVE, name, True,
-                       "builds the index without blocking writes (two table scans)")
-        else:
-            yield Lock(SHARE, name, True, "blocks writes while the index is built")
+def _index(s: Statement) -> Iterator[Lock]:
+    index = s.index_def
+    if index is None:
         return
-    if _has(statement, "TRIGGER") and "ON" in words:
-        name, _ = qualified_name(tokens(statement.sql), words.index("ON") + 1)
-        yield Lock(SHARE_ROW_EXCLUSIVE, name, False, "adds a trigger")
+    if index.concurrent:
+        yield Lock(SHARE_UPDATE_EXCLUSIVE, index.table, True,
+                   "builds the index without blocking writes (two table scans)")
+    else:
+        yield Lock(SHARE, index.table, True, "blocks writes while the index is built")
+
+
+def _create_table(s: Statement) -> Iterator[Lock]:
+    # A new table locks nothing that exists, except the tables its foreign keys reference:
+    # PostgreSQL adds the RI triggers there.
+    referenced = [c.references for column in s.columns for c in column.constraints
+                  if c.kind == "foreign"]
+    referenced += [c.references for c in s.constraints if c.kind == "foreign"]
+    for name in dict.fromkeys(r for r in referenced if r):
+        yield Lock(SHARE_ROW_EXCLUSIVE, name, False,
+                   "adds the foreign key's triggers on the referenced table")
+
+
+def _on_table(mode: str, note: str):
+    def locks(s: Statement) -> Iterator[Lock]:
+        if s.relation:
+            yield Lock(mode, s.relation, False, note)
+    return locks
+
+
+def _drop(s: Statement) -> Iterator[Lock]:
+    kind = s.object_kind
+    concurrent = bool(s.node.get("concurrent"))
+    if kind == "index":
+        for name in s.dropped:
+            if concurrent:
+                yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False,
+                           "waits for transactions using the index", target="index")
+            else:
+                yield Lock(ACCESS_EXCLUSIVE, name, False,
+                           "also ACCESS EXCLUSIVE on the index's table", target="index")
+    elif kind in ("table", "view", "materialized view", "foreign table"):
+        for name in s.dropped:
+            yield Lock(ACCESS_EXCLUSIVE, name, False, "drops the relation")
+    elif kind in ("trigger", "policy", "rule"):
+        for name in s.dropped:
+            table = name.rpartition(".")[0]
+            if table:
+                yield Lock(ACCESS_EXCLUSIVE, table, False, "catalog change on the table")
+
+
+def _rename(s: Statement) -> Iterator[Lock]:
+    rename = s.rename
+    if rename is None or not rename.relation:
         return
-    if _has(statement, "CREATE", "POLICY") or _has(statement, "CREATE", "RULE"):
-        if "ON" in words:
-            name, _ = qualified_name(tokens(statement.sql), words.index("ON") + 1)
-            yield Lock(ACCESS_EXCLUSIVE, name, False, "catalog change on the table")
-        return
-    if isinstance(node, exp.Create) and str(node.kind).upper() == "TABLE":
-        # A new table locks nothing that exists, except the tables its foreign keys
-        # reference: PostgreSQL adds the RI triggers there.
-        for ref in node.find_all(exp.Reference):
-            table = ref.find(exp.Table)
-            if table is not None:
-                yield Lock(SHARE_ROW_EXCLUSIVE, relation_name(table), False,
-                           "adds the foreign key's triggers on the referenced table")
-        return
+    if rename.relation_kind == "index" and rename.object == "index":
+        yield Lock(SHARE_UPDATE_EXCLUSIVE, rename.relation, False, "", target="index")
+    elif rename.relation_kind in ("table", "view", "materialized view", "foreign table",
+                                  "index"):
+        yield Lock(ACCESS_EXCLUSIVE, rename.relation, False, "")
 
 
-def _drop(statement: Statement) -> Iterable[Lock]:
-    from sqlglot import exp
-
-    from dbsafe.lint.engine import relation_name
-
-    node = statement.node
-    words = words_of(statement)
-    if isinstance(node, exp.Drop):
-        kind = str(node.kind).upper()
-        names = [relation_name(t) for t in node.args.get("tables") or [] if t.name]
-        if kind == "INDEX":
-            for name in names:
-                if node.args.get("concurrently"):
-                    yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False,
-                               "waits for transactions using the index", target="index")
-                else:
-                    yield Lock(ACCESS_EXCLUSIVE, name, False,
-                               "also ACCESS EXCLUSIVE on the index's table", target="index")
-            return
-        if kind in ("TABLE", "VIEW"):
-            for name in names:
-                yield Lock(ACCESS_EXCLUSIVE, name, False, "drops the relation")
-            return
-    if _has(statement, "DROP", "TRIGGER") or _has(statement, "DROP", "POLICY") or \
-            _has(statement, "DROP", "RULE"):
-        if "ON" in words:
-            name, _ = qualified_name(tokens(statement.sql), words.index("ON") + 1)
-            yield Lock(ACCESS_EXCLUSIVE, name, False, "catalog change on the table")
-
-
-def _alter(statement: Statement) -> Iterable[Lock]:
-    words = words_of(statement)
-    if _starts(statement, "ALTER", "TABLE"):
-        yield from _alter_table(statement)
-    elif _starts(statement, "ALTER", "INDEX"):
-        w = tokens(statement.sql)
-        i = 2 + (2 if words[2:4] == ("IF", "EXISTS") else 0)
-        name, _ = qualified_name(w, i)
-        if _has(statement, "SET", "TABLESPACE"):
+def _alter(s: Statement) -> Iterator[Lock]:
+    kind = s.object_kind
+    name = s.relation
+    if kind == "index":
+        subtypes = {a.subtype for a in s.actions}
+        if "SetTableSpace" in subtypes:
             yield Lock(ACCESS_EXCLUSIVE, name, True, "moves the index's files", target="index")
-        elif _has(statement, "RENAME") or _has(statement, "SET", "STATISTICS") or \
-                _has(statement, "ATTACH", "PARTITION"):
+        elif subtypes <= {"SetStatistics", "AttachPartition", "SetRelOptions",
+                          "ResetRelOptions"} and subtypes:
             yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False, "", target="index")
         else:
             yield Lock(ACCESS_EXCLUSIVE, name, False, "", target="index")
-    elif _starts(statement, "ALTER", "TYPE"):
-        name, _ = qualified_name(tokens(statement.sql), 2)
-        if _has(statement, "ADD", "VALUE"):
-            yield Lock(EXCLUSIVE, name, False,
-                       "on the enum type only; tables using it are not locked", target="type")
-    elif _starts(statement, "ALTER", "VIEW") or _starts(statement,
-            "ALTER", "MATERIALIZED", "VIEW"):
-        w = tokens(statement.sql)
-        i = 3 if words[1] == "MATERIALIZED" else 2
-        i += 2 if words[i:i + 2] == ("IF", "EXISTS") else 0
-        name, _ = qualified_name(w, i)
+        return
+    if kind in ("view", "materialized view", "sequence"):
         yield Lock(ACCESS_EXCLUSIVE, name, False, "")
-
-
-# Subcommands that take less than ACCESS EXCLUSIVE (ALTER TABLE manual page, "Notes" and each
-# subcommand's text). Everything not listed takes ACCESS EXCLUSIVE.
-def _alter_table(statement: Statement) -> Iterable[Lock]:
-    name, actions = alter_table(statement)
+        return
+    if kind not in ("table", "foreign table"):
+        return
     locks: list[Lock] = []
-    for action in actions:
+    for action in s.actions:
         locks.extend(_alter_table_action(name, action))
     if not locks:
         return
@@ -395,136 +235,127 @@ def _alter_table(statement: Statement) -> Iterable[Lock]:
             yield lock
 
 
-def _alter_table_action(table: str | None, action: list[Word]) -> list[Lock]:
-    up = [w.upper for w in action]
-    top = top_level(action)
-    if up[:2] == ["ADD", "CONSTRAINT"] and "USING" in top:
-        return [Lock(ACCESS_EXCLUSIVE, table, False, "attaches an existing index")]
-    if up[:1] == ["ADD"] and ("FOREIGN" in top or ("REFERENCES" in top and "CHECK" not in top)):
-        not_valid = has_seq(top, "NOT", "VALID")
-        i = up.index("REFERENCES") if "REFERENCES" in up else -1
-        referenced, _ = qualified_name(action, i + 1) if i >= 0 else (None, 0)
-        is_column = not (has_seq(top, "FOREIGN", "KEY"))
-        if is_column:
-            # ADD COLUMN ... REFERENCES: the new column is NULL everywhere, nothing to scan.
-            locks = [Lock(ACCESS_EXCLUSIVE, table, False, "adds a column")]
+# Volatile built-ins whose default makes ADD COLUMN rewrite the table (see DBS109).
+VOLATILE_FUNCTIONS = frozenset({
+    "random", "random_normal", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v1",
+    "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval",
+})
+
+_TRIGGER_SUBTYPES = frozenset({"EnableTrig", "EnableAlwaysTrig", "EnableReplicaTrig",
+                               "EnableTrigAll", "EnableTrigUser", "DisableTrig",
+                               "DisableTrigAll", "DisableTrigUser"})
+_SUE_SUBTYPES = frozenset({"SetStatistics", "SetOptions", "ResetOptions", "ClusterOn",
+                           "DropCluster"})
+_REWRITING_SUBTYPES = frozenset({"SetTableSpace", "SetLogged", "SetUnLogged",
+                                 "SetAccessMethod", "SetExpression"})
+
+
+def _alter_table_action(table: str | None, action: Action) -> list[Lock]:
+    sub = action.subtype
+    con = action.constraint
+    if sub == "AddConstraint" and con is not None:
+        if con.using_index:
+            return [Lock(ACCESS_EXCLUSIVE, table, False, "attaches an existing index")]
+        if con.kind == "foreign":
+            skip = con.not_valid or not con.enforced
+            locks = [Lock(SHARE_ROW_EXCLUSIVE, table, not skip,
+                          "NOT VALID: no scan" if skip else "scans the table to validate")]
+            if con.references:
+                locks.append(Lock(SHARE_ROW_EXCLUSIVE, con.references, False,
+                                  "referenced by a new foreign key"))
+            return locks
+        if con.kind in ("check", "not_null"):
+            if con.not_valid or not con.enforced:
+                return [Lock(ACCESS_EXCLUSIVE, table, False, "")]
+            return [Lock(ACCESS_EXCLUSIVE, table, True, "scans the table to validate")]
+        return [Lock(ACCESS_EXCLUSIVE, table, True, "builds an index")]
+    if sub == "AddColumn" and action.column is not None:
+        column = action.column
+        locks = []
+        if column.has("primary") or column.has("unique"):
+            locks.append(Lock(ACCESS_EXCLUSIVE, table, True, "builds an index"))
+        elif column_rewrites(column):
+            locks.append(Lock(ACCESS_EXCLUSIVE, table, True, "rewrites the table"))
         else:
-            locks = [Lock(SHARE_ROW_EXCLUSIVE, table, not not_valid,
-                          "NOT VALID: no scan" if not_valid else "scans the table to validate")]
-        if referenced:
-            locks.append(Lock(SHARE_ROW_EXCLUSIVE, referenced, False,
-                              "referenced by a new foreign key"))
+            locks.append(Lock(ACCESS_EXCLUSIVE, table, False, "adds a column"))
+        for con in column.constraints:
+            if con.kind == "foreign" and con.references:
+                locks.append(Lock(SHARE_ROW_EXCLUSIVE, con.references, False,
+                                  "referenced by a new foreign key"))
         return locks
-    if up[:1] == ["ADD"]:
-        if "CHECK" in top or "UNIQUE" in top or "PRIMARY" in top or "EXCLUDE" in top:
-            is_column = up[1:2] == ["COLUMN"] or not (up[1:2] == ["CONSTRAINT"] or
-                                                       up[1:2] in (["CHECK"], ["UNIQUE"],
-                                                                   ["PRIMARY"], ["EXCLUDE"]))
-            if "CHECK" in top and not ("UNIQUE" in top or "PRIMARY" in top):
-                if has_seq(top, "NOT", "VALID") or is_column:
-                    return [Lock(ACCESS_EXCLUSIVE, table, False, "")]
-                return [Lock(ACCESS_EXCLUSIVE, table, True, "scans the table to validate")]
-            return [Lock(ACCESS_EXCLUSIVE, table, True, "builds an index")]
-        return [Lock(ACCESS_EXCLUSIVE, table, False, "adds a column")]
-    if up[:2] == ["VALIDATE", "CONSTRAINT"]:
+    if sub == "ValidateConstraint":
         return [Lock(SHARE_UPDATE_EXCLUSIVE, table, True, "scans the table to validate")]
-    if up[:1] == ["ALTER"]:
-        if "TYPE" in top and not has_seq(top, "SET", "DEFAULT"):
-            return [Lock(ACCESS_EXCLUSIVE, table, True,
-                         "rewrites the table unless the change is binary-coercible")]
-        if has_seq(top, "SET", "STATISTICS") or (has_seq(top, "SET") and "(" in up) or \
-                has_seq(top, "RESET"):
-            return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "")]
-        if has_seq(top, "SET", "NOT", "NULL"):
-            return [Lock(ACCESS_EXCLUSIVE, table, True,
-                         "scans the table unless a validated CHECK (c IS NOT NULL) exists")]
-        if has_seq(top, "SET", "EXPRESSION"):
-            return [Lock(ACCESS_EXCLUSIVE, table, True, "rewrites the table")]
-        return [Lock(ACCESS_EXCLUSIVE, table, False, "")]
-    if up[:1] in (["ENABLE"], ["DISABLE"]) and "TRIGGER" in up:
-        return [Lock(SHARE_ROW_EXCLUSIVE, table, False, "")]
-    if up[:2] == ["CLUSTER", "ON"] or up[:3] == ["SET", "WITHOUT", "CLUSTER"]:
-        return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "")]
-    if up[:2] in (["SET", "("], ["RESET", "("]):
-        return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "storage parameters")]
-    if up[:2] in (["SET", "TABLESPACE"], ["SET", "LOGGED"], ["SET", "UNLOGGED"]) or \
-            up[:3] == ["SET", "ACCESS", "METHOD"]:
+    if sub == "AlterColumnType":
+        return [Lock(ACCESS_EXCLUSIVE, table, True,
+                     "rewrites the table unless the change is binary-coercible")]
+    if sub == "SetNotNull":
+        return [Lock(ACCESS_EXCLUSIVE, table, True,
+                     "scans the table unless a validated CHECK (c IS NOT NULL) exists")]
+    if sub in _REWRITING_SUBTYPES:
         return [Lock(ACCESS_EXCLUSIVE, table, True, "rewrites the table")]
-    if up[:2] == ["ATTACH", "PARTITION"]:
-        partition, _ = qualified_name(action, 2)
+    if sub in _TRIGGER_SUBTYPES:
+        return [Lock(SHARE_ROW_EXCLUSIVE, table, False, "")]
+    if sub in _SUE_SUBTYPES:
+        return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "")]
+    if sub in ("SetRelOptions", "ResetRelOptions"):
+        return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "storage parameters")]
+    if sub == "AttachPartition":
         return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, ""),
-                Lock(ACCESS_EXCLUSIVE, partition, True,
+                Lock(ACCESS_EXCLUSIVE, action.partition, True,
                      "scans the partition unless a CHECK implies its bounds")]
-    if up[:2] == ["DETACH", "PARTITION"]:
-        partition, _ = qualified_name(action, 2)
-        if "CONCURRENTLY" in up or "FINALIZE" in up:
+    if sub in ("DetachPartition", "DetachPartitionFinalize"):
+        if action.concurrent or sub == "DetachPartitionFinalize":
             return [Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "CONCURRENTLY"),
-                    Lock(SHARE_UPDATE_EXCLUSIVE, partition, False, "CONCURRENTLY")]
+                    Lock(SHARE_UPDATE_EXCLUSIVE, action.partition, False, "CONCURRENTLY")]
         return [Lock(ACCESS_EXCLUSIVE, table, False, ""),
-                Lock(ACCESS_EXCLUSIVE, partition, False, "")]
+                Lock(ACCESS_EXCLUSIVE, action.partition, False, "")]
+    # Everything else, SET/DROP DEFAULT included (seen in pg_locks), is ACCESS EXCLUSIVE.
     return [Lock(ACCESS_EXCLUSIVE, table, False, "")]
 
 
-def _target_after(statement: Statement, skip: Sequence[str]) -> str | None:
-    """The first name after the leading words and any of the keywords in `skip`."""
-    w = tokens(statement.sql)
-    i = 0
-    while i < len(w) and (w[i].upper in skip or w[i].kind == "punct"):
-        if w[i].upper == "(":
-            depth = 0
-            while i < len(w):
-                depth += w[i].upper == "("
-                depth -= w[i].upper == ")"
-                i += 1
-                if depth == 0:
-                    break
-            continue
-        i += 1
-    name, _ = qualified_name(w, i)
-    return name
+def column_rewrites(column: ColumnDef) -> str | None:
+    """Why adding `column` rewrites the table (serial, identity, stored, volatile default)."""
+    if column.type is not None and column.type.name in ("serial", "bigserial", "smallserial"):
+        return f"type `{column.type.name}`"
+    if column.has("identity"):
+        return "an identity"
+    if any(c.kind == "generated" and c.stored for c in column.constraints):
+        return "a stored generated expression"
+    default = column.default
+    for name in function_names(default):
+        if name in VOLATILE_FUNCTIONS:
+            return f"the volatile default `{name}()`"
+    return None
 
 
-def _vacuum(statement: Statement) -> Iterable[Lock]:
-    w = tokens(statement.sql)
-    up = [x.upper for x in w]
+def _vacuum(s: Statement) -> Iterator[Lock]:
+    node = s.node
+    names = [range_var(r.get("VacuumRelation", {}).get("relation"))
+             for r in node.get("rels") or ()]
+    if not node.get("is_vacuumcmd"):
+        for name in names or [None]:
+            yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False, "")
+        return
     full = False
-    if up[1:2] == ["("]:
-        options = split_top_level(w[2:up.index(")")] if ")" in up else w[2:])
-        for option in options:
-            if option[0].upper == "FULL":
-                full = len(option) == 1 or option[1].upper in ("TRUE", "ON", "1")
-    else:
-        full = "FULL" in up[1:5]
-    table = _target_after(statement, ("VACUUM", "FULL", "FREEZE", "VERBOSE", "ANALYZE",
-                                      "ANALYSE"))
-    if full:
-        yield Lock(ACCESS_EXCLUSIVE, table, True, "rewrites the table")
-    else:
-        yield Lock(SHARE_UPDATE_EXCLUSIVE, table, False, "")
+    for option in node.get("options") or ():
+        elem = option.get("DefElem", {})
+        if elem.get("defname") == "full":
+            full = option_enabled(elem)
+    for name in names or [None]:
+        if full:
+            yield Lock(ACCESS_EXCLUSIVE, name, True, "rewrites the table")
+        else:
+            yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False, "")
 
 
-def _analyze(statement: Statement) -> Iterable[Lock]:
-    yield Lock(SHARE_UPDATE_EXCLUSIVE, _target_after(statement, ("ANALYZE", "ANALYSE",
-                                                                 "VERBOSE")), False, "")
-
-
-def _cluster(statement: Statement) -> Iterable[Lock]:
-    yield Lock(ACCESS_EXCLUSIVE, _target_after(statement, ("CLUSTER", "VERBOSE")), True,
-               "rewrites the table")
-
-
-def _reindex(statement: Statement) -> Iterable[Lock]:
-    up = words_of(statement)
-    kind = up[1] if len(up) > 1 else ""
-    concurrently = "CONCURRENTLY" in up
-    name = _target_after(statement, ("REINDEX", "TABLE", "INDEX", "SCHEMA", "DATABASE",
-                                     "SYSTEM", "CONCURRENTLY", "VERBOSE"))
-    if kind in ("SCHEMA", "DATABASE", "SYSTEM"):
+def _reindex(s: Statement) -> Iterator[Lock]:
+    kind, name, concurrently = reindex_target(s)
+    if kind not in ("index", "table"):
         name = None
     if concurrently:
         yield Lock(SHARE_UPDATE_EXCLUSIVE, name, True, "rebuilds without blocking writes",
-                   target="index" if kind == "INDEX" else "table")
-    elif kind == "INDEX":
+                   target="index" if kind == "index" else "table")
+    elif kind == "index":
         yield Lock(ACCESS_EXCLUSIVE, name, True,
                    "plus SHARE on its table: writes wait, and so do queries planned "
                    "against the index", target="index")
@@ -533,98 +364,101 @@ def _reindex(statement: Statement) -> Iterable[Lock]:
                    "plus ACCESS EXCLUSIVE on each index while it is rebuilt")
 
 
-def _refresh(statement: Statement) -> Iterable[Lock]:
-    name = _target_after(statement, ("REFRESH", "MATERIALIZED", "VIEW", "CONCURRENTLY"))
-    if "CONCURRENTLY" in words_of(statement):
-        yield Lock(EXCLUSIVE, name, True, "reads continue; recomputes the query")
-    elif _has(statement, "WITH", "NO", "DATA"):
-        yield Lock(ACCESS_EXCLUSIVE, name, False, "empties the view")
+def _cluster(s: Statement) -> Iterator[Lock]:
+    yield Lock(ACCESS_EXCLUSIVE, s.relation, True, "rewrites the table")
+
+
+def _refresh(s: Statement) -> Iterator[Lock]:
+    if s.node.get("concurrent"):
+        yield Lock(EXCLUSIVE, s.relation, True, "reads continue; recomputes the query")
+    elif s.node.get("skipData"):
+        yield Lock(ACCESS_EXCLUSIVE, s.relation, False, "empties the view")
     else:
-        yield Lock(ACCESS_EXCLUSIVE, name, True, "recomputes the query; reads wait")
+        yield Lock(ACCESS_EXCLUSIVE, s.relation, True, "recomputes the query; reads wait")
 
 
-def _lock(statement: Statement) -> Iterable[Lock]:
-    w = tokens(statement.sql)
-    up = [x.upper for x in w]
-    mode = ACCESS_EXCLUSIVE
-    if "IN" in up and "MODE" in up:
-        words = " ".join(up[up.index("IN") + 1:up.index("MODE")])
-        if words in MODES:
-            mode = words
-    end = up.index("IN") if "IN" in up else len(up)
-    i = 1 + (up[1:2] == ["TABLE"])
-    for part in split_top_level(w[i:end]):
-        part = [x for x in part if x.upper not in ("ONLY", "*", ";")]
-        name, _ = qualified_name(part, 0)
+def _lock(s: Statement) -> Iterator[Lock]:
+    level = s.node.get("mode", 8)
+    mode = MODES[level - 1] if 1 <= level <= len(MODES) else ACCESS_EXCLUSIVE
+    for relation in s.node.get("relations") or ():
+        name = range_var(relation)
         if name:
             yield Lock(mode, name, False, "explicit LOCK")
 
 
-def _truncate(statement: Statement) -> Iterable[Lock]:
-    for name in _node_tables(statement):
-        yield Lock(ACCESS_EXCLUSIVE, name, False, "empties the table")
+def _truncate(s: Statement) -> Iterator[Lock]:
+    for relation in s.node.get("relations") or ():
+        name = range_var(relation)
+        if name:
+            yield Lock(ACCESS_EXCLUSIVE, name, False, "empties the table")
 
 
-def _dml(statement: Statement) -> Iterable[Lock]:
-    from sqlglot import exp
-
-    from dbsafe.lint.engine import relation_name
-
-    node = statement.node
-    target = node.this if node is not None else None
-    if isinstance(target, exp.Table) and target.name:
-        yield Lock(ROW_EXCLUSIVE, relation_name(target), False, "")
-    elif target is not None:
-        table = target.find(exp.Table)
-        if table is not None:
-            yield Lock(ROW_EXCLUSIVE, relation_name(table), False, "")
+def _dml(s: Statement) -> Iterator[Lock]:
+    if s.relation:
+        yield Lock(ROW_EXCLUSIVE, s.relation, False, "")
 
 
-def _select(statement: Statement) -> Iterable[Lock]:
-    names = _node_tables(statement)
-    if not names:
-        return
-    mode = ROW_SHARE if _has(statement, "FOR", "UPDATE") or _has(statement,
-        "FOR", "SHARE") or _has(statement, "FOR", "NO", "KEY") else ACCESS_SHARE
+def _select(s: Statement) -> Iterator[Lock]:
+    ctes = {c.get("CommonTableExpr", {}).get("ctename")
+            for c in (s.node.get("withClause") or {}).get("ctes", ())}
+    names = []
+    locking = False
+    for kind, fields in walk(s.node):
+        if kind == "RangeVar" or (kind in ("relation",) and "relname" in fields):
+            name = range_var(fields)
+            if name and name not in ctes:
+                names.append(name)
+        elif kind == "LockingClause":
+            locking = True
+    # walk() yields RangeVars only when they are wrapped; FROM items are wrapped.
+    mode = ROW_SHARE if locking else ACCESS_SHARE
     for name in dict.fromkeys(names):
         yield Lock(mode, name, False, "")
 
 
-def _comment(statement: Statement) -> Iterable[Lock]:
-    from sqlglot import exp
+def _comment(s: Statement) -> Iterator[Lock]:
+    kind = s.node.get("objtype")
+    target = s.node.get("object") or {}
+    parts = strings(target.get("List", {}).get("items"))
+    if kind in ("OBJECT_TABLE", "OBJECT_VIEW", "OBJECT_MATVIEW", "OBJECT_FOREIGN_TABLE"):
+        name = qualified(*parts)
+    elif kind == "OBJECT_COLUMN" and len(parts) >= 2:
+        name = qualified(*parts[:-1])
+    else:
+        return
+    if name:
+        yield Lock(SHARE_UPDATE_EXCLUSIVE, name, False, "")
 
-    from dbsafe.lint.engine import relation_name
 
-    node = statement.node
-    if isinstance(node, exp.Comment):
-        target = node.this
-        if isinstance(target, exp.Table):
-            yield Lock(SHARE_UPDATE_EXCLUSIVE, relation_name(target), False, "")
-        elif isinstance(target, exp.Column) and target.table:
-            parts = [p.name if p.args.get("quoted") else p.name.lower()
-                     for p in (target.args.get("db"), target.args.get("table")) if p]
-            yield Lock(SHARE_UPDATE_EXCLUSIVE, ".".join(parts), False, "")
+def _enum(s: Statement) -> Iterator[Lock]:
+    name = qualified(*strings(s.node.get("typeName")))
+    if s.node.get("newVal") is not None:
+        yield Lock(EXCLUSIVE, name, False,
+                   "on the enum type only; tables using it are not locked", target="type")
 
 
 _HANDLERS = {
-    "CREATE": _create,
-    "DROP": _drop,
-    "ALTER": _alter,
-    "VACUUM": _vacuum,
-    "ANALYZE": _analyze,
-    "ANALYSE": _analyze,
-    "CLUSTER": _cluster,
-    "REINDEX": _reindex,
-    "REFRESH": _refresh,
-    "LOCK": _lock,
-    "TRUNCATE": _truncate,
-    "INSERT": _dml,
-    "UPDATE": _dml,
-    "DELETE": _dml,
-    "MERGE": _dml,
-    "SELECT": _select,
-    "WITH": _select,
-    "COMMENT": _comment,
+    "IndexStmt": _index,
+    "CreateStmt": _create_table,
+    "CreateTrigStmt": _on_table(SHARE_ROW_EXCLUSIVE, "adds a trigger"),
+    "CreatePolicyStmt": _on_table(ACCESS_EXCLUSIVE, "catalog change on the table"),
+    "RuleStmt": _on_table(ACCESS_EXCLUSIVE, "catalog change on the table"),
+    "DropStmt": _drop,
+    "RenameStmt": _rename,
+    "AlterTableStmt": _alter,
+    "AlterEnumStmt": _enum,
+    "VacuumStmt": _vacuum,
+    "ClusterStmt": _cluster,
+    "ReindexStmt": _reindex,
+    "RefreshMatViewStmt": _refresh,
+    "LockStmt": _lock,
+    "TruncateStmt": _truncate,
+    "InsertStmt": _dml,
+    "UpdateStmt": _dml,
+    "DeleteStmt": _dml,
+    "MergeStmt": _dml,
+    "SelectStmt": _select,
+    "CommentStmt": _comment,
 }
 
 
@@ -658,7 +492,8 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
                 continue
             for lock in locks_for(statement):
                 reads, writes, ddl = lock.blocks
-                created = bool(lock.relation) and ctx.created_before(lock.relation, statement)
+                created = bool(lock.relation) and ctx.created_before(lock.relation or "",
+                                                                     statement)
                 rows.append(LockRow(statement.location, _summary(statement.sql), lock.mode,
                                     lock.relation, reads, writes, ddl, lock.rewrites, created,
                                     lock.note))
@@ -670,6 +505,28 @@ def _summary(sql: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+LOCK_COLUMNS = ("location", "statement", "lock", "relation", "reads", "writes", "ddl",
+                "rewrite")
+
+
+def lock_table(rows: Sequence[LockRow]) -> list[dict[str, object]]:
+    """`lock_report` rows as plain records, the form `dbsafe.report.render_rows` renders."""
+    return [{
+        "location": f"{row.location.path}:{row.location.line}",
+        "path": row.location.path,
+        "line": row.location.line,
+        "statement": row.statement,
+        "lock": row.mode,
+        "relation": row.relation,
+        "new_relation": row.created_here,
+        "blocks_reads": row.blocks_reads,
+        "blocks_writes": row.blocks_writes,
+        "blocks_ddl": row.blocks_ddl,
+        "rewrites": row.rewrites,
+        "note": row.note,
+    } for row in rows]
+
+
 def render_locks_text(rows: Sequence[LockRow]) -> str:
     """A plain aligned table of `lock_report` rows.
 
@@ -678,13 +535,11 @@ def render_locks_text(rows: Sequence[LockRow]) -> str:
     """
     if not rows:
         return "No statement takes a lock.\n"
-    header = ("location", "statement", "lock", "relation", "reads", "writes", "ddl",
-              "rewrite")
 
     def yes(flag: bool) -> str:
         return "blocked" if flag else "-"
 
-    table = [header]
+    table = [LOCK_COLUMNS]
     for row in rows:
         relation = row.relation or "(all)"
         if row.created_here:
@@ -693,7 +548,7 @@ def render_locks_text(rows: Sequence[LockRow]) -> str:
         table.append((f"{loc.path}:{loc.line}", row.statement, row.mode, relation,
                       yes(row.blocks_reads), yes(row.blocks_writes), yes(row.blocks_ddl),
                       "yes" if row.rewrites else "-"))
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    widths = [max(len(r[i]) for r in table) for i in range(len(LOCK_COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip()
              for r in table]
     lines.insert(1, "  ".join("-" * width for width in widths))

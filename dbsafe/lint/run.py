@@ -38,8 +38,8 @@ class DatabaseFacts:
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
                     since: str | None = None, changed_since: str | None = None) -> list[Migration]:
     """SQL migration files under `paths`, or the alembic revisions when `paths` is empty."""
-    from dbsafe.migrate import AlembicProject, render_revisions
     from dbsafe.extract.migration import sql_migrations
+    from dbsafe.migrate import AlembicProject, render_revisions
 
     root = settings.project_root
     if paths:

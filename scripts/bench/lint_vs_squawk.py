@@ -177,7 +177,7 @@ def load_rules(wait: float = 90.0) -> tuple[list, list[str]]:
             package = importlib.import_module("dbsafe.lint.rules")
             package = importlib.reload(package)
             registered = tuple(package.ALL_RULES)
-        except Exception as exc:  # a helper is editing __init__.py right now
+        except Exception as exc:  # noqa: BLE001 - a helper may be editing __init__.py
             problems.append(f"dbsafe.lint.rules: {type(exc).__name__}: {exc}")
             package = sys.modules.get("dbsafe.lint.rules")
         found = {}
@@ -187,7 +187,7 @@ def load_rules(wait: float = 90.0) -> tuple[list, list[str]]:
                 module = (importlib.reload(sys.modules[name]) if name in sys.modules
                           else importlib.import_module(name))
                 found[info.name] = module.RULE
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - report the module, keep going
                 problems.append(f"{name}: {type(exc).__name__}: {exc}")
         if not problems or time.monotonic() > deadline:
             break
@@ -300,14 +300,9 @@ def statements_of(case: Case) -> list[Stmt]:
 
 
 def _created_names(sql: str) -> set[str]:
-    from dbsafe.core import Location
-    from dbsafe.lint.engine import Statement, _parse_one, created_relations
+    from dbsafe.lint.statement import parse_statement
 
-    try:
-        node = _parse_one(sql)
-    except Exception:
-        node = None
-    return set(created_relations(Statement(sql, Location("x", 1), 0, False, node)))
+    return set(parse_statement(sql).creates)
 
 
 def statement_at(stmts: list[Stmt], line: int) -> Stmt | None:
@@ -381,7 +376,7 @@ def compare(cases: list[Case], rules: list, squawk: str) -> dict:
         try:
             findings = lint_sql(case.sql, path=case.filename, rules=rules,
                                 in_transaction=case.in_transaction)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a crash is a result to report
             crashes.append((case, f"{type(exc).__name__}: {exc}",
                             traceback.format_exc(limit=-3)))
             continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from dbsafe.core import Report
-from dbsafe.migrate import render_revisions
 from dbsafe.lint.engine import lint_migration
 from dbsafe.lint.rules.empty_downgrade import RULE
+from dbsafe.migrate import render_revisions
 from dbsafe.report import render_text
 from tests.helpers import assert_snapshot
 

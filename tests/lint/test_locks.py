@@ -4,12 +4,9 @@ PostgreSQL 18, and the `--locks` report built from it."""
 from __future__ import annotations
 
 import pytest
-import sqlglot
-from sqlglot.errors import ParseError
 
 from dbsafe.core import Location
 from dbsafe.extract.migration import Migration, MigrationStatement
-from dbsafe.lint.engine import Statement
 from dbsafe.lint.locks import (
     BLOCKS,
     CONFLICTS,
@@ -19,14 +16,11 @@ from dbsafe.lint.locks import (
     locks_for,
     render_locks_text,
 )
+from dbsafe.lint.statement import Statement, parse_statement
 
 
 def statement(sql: str) -> Statement:
-    try:
-        node = sqlglot.parse_one(sql, read="postgres")
-    except ParseError:
-        node = None
-    return Statement(sql, Location("m.sql", 1), 0, False, node)
+    return parse_statement(sql, Location("m.sql", 1))
 
 
 AE, EX, SRE, SH, SUE, RE, RS, AS = MODES[::-1]
@@ -59,7 +53,8 @@ CASES = [
     ("ALTER TABLE orders DISABLE TRIGGER ALL", SRE, "orders", False),
     ("ALTER TABLE orders CLUSTER ON ix", SUE, "orders", False),
     ("ALTER TABLE orders RENAME COLUMN a TO b", AE, "orders", False),
-    ("ALTER TABLE orders SET STATISTICS 1, ADD COLUMN x int", AE, "orders", False),
+    ("ALTER TABLE orders ALTER COLUMN total SET STATISTICS 1, ADD COLUMN x int", AE, "orders",
+     False),
     # the strongest lock is the one on the partition being attached
     ("ALTER TABLE events ATTACH PARTITION events_2024 FOR VALUES FROM (1) TO (2)", AE,
      "events_2024", True),

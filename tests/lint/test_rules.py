@@ -55,6 +55,29 @@ def test_rule_fixture(rule: Rule) -> None:
     findings = lint_sql(source.read_text(encoding="utf-8"), path=source.name, rules=[rule])
     assert_snapshot(render_text(Report(findings), {}), FIXTURES / f"{rule.code}.expected")
     assert any(f.code == rule.code for f in findings), "the fixture must trigger the rule"
+    quiet = _not_flagged_lines(source)
+    late = [f"{f.location.line}: {f.message}" for f in findings
+            if f.location is not None and f.location.line in quiet]
+    assert not late, f"findings in a `-- not flagged` section: {late}"
+
+
+def _not_flagged_lines(source: Path) -> set[int]:
+    """Lines from each `-- not flagged` marker to the next `-- flagged` one (or the end).
+
+    Every fixture must have such a section: near misses are half of what a rule promises.
+    """
+    quiet: set[int] = set()
+    inside = False
+    for number, line in enumerate(source.read_text(encoding="utf-8").splitlines(), 1):
+        marker = line.strip().lower()
+        if marker.startswith("-- not flagged"):
+            inside = True
+        elif marker.startswith("-- flagged"):
+            inside = False
+        if inside:
+            quiet.add(number)
+    assert quiet, f"{source.name} has no `-- not flagged` section"
+    return quiet
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.code)

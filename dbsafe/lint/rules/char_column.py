@@ -33,76 +33,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import ColumnDef, Statement
 
 
-def column_types(node: exp.Expression | None) -> Iterator[tuple[str, str, exp.DataType]]:
-    """`(table, column, type)` for each column type a CREATE TABLE or ALTER TABLE sets.
-
-    Covers column definitions of `CREATE TABLE`, `ALTER TABLE ... ADD COLUMN` and
-    `ALTER COLUMN ... [SET DATA] TYPE`; never types inside defaults, casts or `USING`.
-
-    >>> import sqlglot
-    >>> node = sqlglot.parse_one("ALTER TABLE t ADD c int, ALTER d TYPE text", read="postgres")
-    >>> [(t, c, d.sql()) for t, c, d in column_types(node)]
-    [('t', 'c', 'INT'), ('t', 'd', 'TEXT')]
-    """
-    if isinstance(node, exp.Create) and str(node.kind or "").upper() == "TABLE":
-        schema = node.this
-        if not isinstance(schema, exp.Schema) or not isinstance(schema.this, exp.Table):
-            return
-        table = relation_name(schema.this)
-        for column in schema.expressions:
-            if isinstance(column, exp.ColumnDef) and isinstance(column.args.get("kind"),
-                                                                exp.DataType):
-                yield table, _folded(column.this), column.args["kind"]
-    elif isinstance(node, exp.Alter) and str(node.args.get("kind") or "").upper() == "TABLE":
-        table = relation_name(node.this)
-        for action in node.args.get("actions") or ():
-            if isinstance(action, exp.ColumnDef) and isinstance(action.args.get("kind"),
-                                                                exp.DataType):
-                yield table, _folded(action.this), action.args["kind"]
-            elif isinstance(action, exp.AlterColumn) and isinstance(action.args.get("dtype"),
-                                                                    exp.DataType):
-                yield table, _folded(action.this), action.args["dtype"]
-
-
-def _folded(identifier: exp.Expression) -> str:
-    quoted = isinstance(identifier, exp.Identifier) and identifier.args.get("quoted")
-    return identifier.name if quoted else identifier.name.lower()
-
-
-def type_is(dtype: exp.DataType, kinds: tuple[exp.DataType.Type, ...],
-            pg_catalog_names: tuple[str, ...] = ()) -> bool:
-    """Is `dtype`, or its array element type, one of `kinds` (or `pg_catalog.<name>`)?"""
-    for node in dtype.find_all(exp.DataType):
-        if node.this in kinds:
-            return True
-        spelled = node.args.get("kind")
-        if (node.this == exp.DataType.Type.USERDEFINED and isinstance(spelled, exp.Dot)
-                and spelled.this.name.lower() == "pg_catalog"
-                and spelled.expression.name in pg_catalog_names
-                and not spelled.expression.args.get("quoted")):
-            return True
-    return False
-
-
-_CHAR = (exp.DataType.Type.CHAR, exp.DataType.Type.BPCHAR)
+def column_types(statement: Statement) -> Iterator[ColumnDef]:
+    """Each column type a CREATE TABLE or ALTER TABLE sets (ADD COLUMN, ALTER ... TYPE)."""
+    if statement.kind not in ("CreateStmt", "AlterTableStmt"):
+        return
+    yield from statement.columns
+    for action in statement.actions:
+        if action.subtype == "AlterColumnType" and action.column is not None:
+            yield action.column
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    for table, column, dtype in column_types(statement.node):
-        if not type_is(dtype, _CHAR, ("bpchar",)):
+    for column in column_types(statement):
+        dtype = column.type
+        if dtype is None or dtype.name != "bpchar" or dtype.schema is not None:
             continue
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{column}` has type `{dtype.sql('postgres').lower()}`, which pads "
+            f"Column `{column.table}.{column.name}` has type `{dtype}`, which pads "
             "values with blanks and ignores trailing blanks in comparisons.",
             help="Use text (or varchar), with a CHECK constraint if the length matters.",
-            subject=f"{table}.{column}",
+            subject=f"{column.table}.{column.name}",
         )
 
 

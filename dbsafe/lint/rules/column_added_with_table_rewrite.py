@@ -45,31 +45,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.actions import (
-    SERIAL_TYPES,
-    Words,
-    column_default,
-    columns_added,
-    contains,
-    fold,
-    is_null_default,
-    top_level,
-)
-from dbsafe.lint.engine import LintContext, Rule, Statement
-
-VOLATILE_FUNCTIONS = frozenset({
-    "random", "random_normal", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v1",
-    "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval",
-})
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.locks import column_rewrites
+from dbsafe.lint.statement import Statement, is_null
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    added = columns_added(statement)
-    if added is None or ctx.created_before(added[0]):
+    if statement.kind != "AlterTableStmt" or not statement.columns:
         return
-    table, columns = added
-    for name, rest in columns:
-        reason = _rewrite_reason(rest, ctx.target_version)
+    table = statement.relation or ""
+    if ctx.created_before(table):
+        return
+    for column in statement.columns:
+        reason = column_rewrites(column)
+        if reason is None and ctx.target_version < 110000:
+            default = column.default
+            if default is not None and not is_null(default):
+                reason = "a default (before PostgreSQL 11 any default)"
         if reason is None:
             continue
         if reason.startswith(("type", "an identity")):
@@ -83,31 +75,11 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                     "backfill existing rows in batches.")
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{name}` is added with {reason}, which rewrites `{table}`; "
+            f"Column `{table}.{column.name}` is added with {reason}, which rewrites `{table}`; "
             "reads and writes wait until every row is rewritten.",
             help=help,
-            subject=f"{table}.{name}",
+            subject=f"{table}.{column.name}",
         )
-
-
-def _rewrite_reason(rest: Words, target_version: int) -> str | None:
-    outer = top_level(rest)
-    if rest[:1] and rest[0] in SERIAL_TYPES:
-        return f"type `{rest[0].lower()}`"
-    if "GENERATED" in outer:
-        if contains(outer, "AS", "IDENTITY"):
-            return "an identity"
-        if "STORED" in outer:
-            return "a stored generated expression"
-    default = column_default(rest)
-    if default is None or is_null_default(default):
-        return None
-    for i, word in enumerate(default[:-1]):
-        if default[i + 1] == "(" and fold(word) in VOLATILE_FUNCTIONS:
-            return f"the volatile default `{fold(word)}()`"
-    if target_version < 110000:
-        return "a default (before PostgreSQL 11 any default)"
-    return None
 
 
 RULE = Rule(

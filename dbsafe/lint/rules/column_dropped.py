@@ -35,30 +35,30 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.alter import dropped_column, parse_alter
-from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    if not statement.starts_with("ALTER", "TABLE") and not statement.starts_with(
-            "ALTER", "FOREIGN", "TABLE"):
+    if statement.kind != "AlterTableStmt" or statement.object_kind not in ("table",
+                                                                            "foreign table"):
         return
-    alter = parse_alter(statement.sql)
-    if alter is None or ctx.created_before(alter.name):
+    table = statement.relation or ""
+    if ctx.created_before(table):
         return
-    columns = [c for c in map(dropped_column, alter.actions) if c]
+    columns = [a.name for a in statement.actions if a.subtype == "DropColumn" and a.name]
     if not columns:
         return
     names = ", ".join(f"`{c}`" for c in columns)
     one = len(columns) == 1
     yield ctx.finding(
         RULE,
-        f"{'Column' if one else 'Columns'} {names} of `{alter.name}` "
+        f"{'Column' if one else 'Columns'} {names} of `{table}` "
         f"{'is' if one else 'are'} dropped; the data is lost and application code still "
         f"using {'it' if one else 'them'} fails.",
         help="Stop using the column in a release first, then drop it in a later migration "
              "with a suppression comment saying why it is safe.",
-        subject=", ".join(f"{alter.name}.{c}" for c in columns),
+        subject=", ".join(f"{table}.{c}" for c in columns),
     )
 
 

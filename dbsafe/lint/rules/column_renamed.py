@@ -33,82 +33,48 @@ added with it): queries naming the column keep working. `RENAME CONSTRAINT`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.alter import AlterStatement, Word, parse_alter
-from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, same_relation
 
-_RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
-
-
-def renamed_column(action: Sequence[Word]) -> tuple[str, str] | None:
-    """`(old, new)` for a `RENAME [COLUMN] old TO new` action, else None.
-
-    >>> renamed_column([Word("RENAME"), Word("a"), Word("TO"), Word("B", quoted=True)])
-    ('a', 'B')
-    """
-    keys = [w.keyword for w in action]
-    if keys[:1] != ["RENAME"] or len(action) < 4:
-        return None
-    i = 2 if keys[1] == "COLUMN" else 1
-    if keys[i] in ("TO", "CONSTRAINT"):
-        return None
-    if keys[i + 1:i + 2] != ["TO"] or i + 2 >= len(action):
-        return None
-    return action[i].folded, action[i + 2].folded
+_RELATIONS = ("table", "foreign table", "view", "materialized view")
 
 
-def added_column(action: Sequence[Word]) -> str | None:
-    """The column an `ADD [COLUMN] [IF NOT EXISTS] c ...` action adds, else None."""
-    keys = [w.keyword for w in action]
-    if keys[:1] != ["ADD"] or len(action) < 2:
-        return None
-    i = 2 if keys[1] == "COLUMN" else 1
-    if keys[i:i + 3] == ["IF", "NOT", "EXISTS"]:
-        i += 3
-    if i >= len(action) or keys[i] in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN",
-                                       "EXCLUDE"):
-        return None
-    return action[i].folded
-
-
-def _alters_of(name: str, statements: Sequence[Statement]) -> Iterator[AlterStatement]:
-    for statement in statements:
-        if statement.starts_with("ALTER"):
-            alter = parse_alter(statement.sql)
-            if alter is not None and alter.name == name:
-                yield alter
-
-
-def _name_reused(alter: AlterStatement, column: str, ctx: LintContext) -> bool:
-    for later in _alters_of(alter.name, ctx.later()):
-        for action in later.actions:
-            renamed = renamed_column(action)
-            if (renamed and renamed[1] == column) or added_column(action) == column:
-                return True
+def _name_reused(table: str, column: str, ctx: LintContext) -> bool:
+    """Does a later statement rename another column of `table` to `column`, or add one?"""
+    for later in ctx.later():
+        rename = later.rename
+        renamed_to_it = rename is not None and rename.object == "column" and \
+            rename.new == column and same_relation(rename.relation, table)
+        added = later.kind == "AlterTableStmt" and same_relation(later.relation, table) and \
+            any(c.name == column for c in later.columns)
+        if renamed_to_it or added:
+            return True
     return False
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    if not statement.starts_with("ALTER"):
+    rename = statement.rename
+    if rename is None or rename.object != "column" or rename.relation_kind not in _RELATIONS:
         return
-    alter = parse_alter(statement.sql)
-    if alter is None or alter.kind not in _RELATIONS or ctx.created_before(alter.name):
+    table = rename.relation or ""
+    if ctx.created_before(table):
         return
-    for action in alter.actions:
-        renamed = renamed_column(action)
-        if renamed is None or _name_reused(alter, renamed[0], ctx):
-            continue
-        old, new = renamed
-        yield ctx.finding(
-            RULE,
-            f"Column `{alter.name}.{old}` is renamed to `{new}`; application code still "
-            f"using `{old}` fails as soon as the migration commits.",
-            help="Add the new column, backfill and dual-write, move readers over, then drop "
-                 "the old column in a later migration.",
-            subject=f"{alter.name}.{old}",
-        )
+    known = ctx.column(table, rename.old)
+    if known is not None and known.added_here:
+        return  # added by this migration: no deployed code uses it yet
+    if _name_reused(table, rename.old, ctx):
+        return
+    yield ctx.finding(
+        RULE,
+        f"Column `{table}.{rename.old}` is renamed to `{rename.new}`; application code still "
+        f"using `{rename.old}` fails as soon as the migration commits.",
+        help="Add the new column, backfill and dual-write, move readers over, then drop "
+             "the old column in a later migration.",
+        subject=f"{table}.{rename.old}",
+    )
 
 
 RULE = Rule(

@@ -57,86 +57,42 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
-from dbsafe.lint.locks import Word, tokens
-
-# (base, modifiers, is_array)
-TypeKey = tuple[str, tuple[int, ...], bool]
-
-_BASES = {
-    ("CHARACTER", "VARYING"): "varchar", ("CHAR", "VARYING"): "varchar",
-    ("VARCHAR",): "varchar", ("CHARACTER",): "bpchar", ("CHAR",): "bpchar",
-    ("BPCHAR",): "bpchar", ("TEXT",): "text", ("NUMERIC",): "numeric",
-    ("DECIMAL",): "numeric", ("DEC",): "numeric", ("BIT", "VARYING"): "varbit",
-    ("VARBIT",): "varbit", ("BIT",): "bit", ("TIMESTAMPTZ",): "timestamptz",
-    ("TIMESTAMP",): "timestamp", ("TIMETZ",): "timetz", ("TIME",): "time",
-    ("INTERVAL",): "interval", ("INT",): "int4", ("INTEGER",): "int4", ("INT4",): "int4",
-    ("BIGINT",): "int8", ("INT8",): "int8", ("SMALLINT",): "int2", ("INT2",): "int2",
-    ("DOUBLE", "PRECISION"): "float8", ("FLOAT8",): "float8", ("REAL",): "float4",
-    ("FLOAT4",): "float4", ("BOOLEAN",): "bool", ("BOOL",): "bool",
-}
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Node, Statement, TypeName, strings
 
 # New types some other type reaches without a rewrite (besides the same type).
 _CHEAP_TARGETS = {"varchar", "text", "numeric", "varbit", "timestamp", "timestamptz", "time",
                   "timetz", "interval", "inet"}
 
-
-def type_key(words: list[Word]) -> TypeKey | None:
-    """Normalise a type written as words (`character varying(20)`, `VARCHAR(20)`).
-
-    >>> type_key(list(tokens("character varying(20)")))
-    ('varchar', (20,), False)
-    >>> type_key(list(tokens("timestamp(3) with time zone")))
-    ('timestamptz', (3,), False)
-    """
-    up = [w.upper for w in words]
-    while len(up) >= 2 and up[1] == "." :  # pg_catalog.varchar, public.mood
-        up, words = up[2:], words[2:]
-    if not up:
-        return None
-    is_array = "[" in up or "ARRAY" in up
-    base = None
-    length = 0
-    for size in (2, 1):
-        if tuple(up[:size]) in _BASES:
-            base, length = _BASES[tuple(up[:size])], size
-            break
-    if base is None:
-        end = up.index("(") if "(" in up else len(up)
-        base = " ".join(w.name for w in words[:end] if w.upper not in ("[", "]"))
-        length = end
-    mods: list[int] = []
-    rest = up[length:]
-    if rest[:1] == ["("]:
-        close = rest.index(")") if ")" in rest else len(rest)
-        mods = [int(x) for x in rest[1:close] if x.isdigit()]
-        rest = rest[close + 1:]
-    if base in ("timestamp", "time") and rest[:3] == ["WITH", "TIME", "ZONE"]:
-        base += "tz"
-    if base in ("bpchar", "bit") and not mods:
-        mods = [1]  # char and bit mean char(1) and bit(1)
-    return base, tuple(mods), is_array
+# serial columns are integer columns with a sequence default.
+_STORED_AS = {"serial": "int4", "serial4": "int4", "bigserial": "int8", "serial8": "int8",
+              "smallserial": "int2", "serial2": "int2", "int": "int4", "integer": "int4"}
 
 
-def rewrites(old: TypeKey, new: TypeKey) -> bool | None:
-    """False when PostgreSQL changes `old` to `new` without a rewrite, True when it rewrites,
-    None for timestamp → timestamptz (depends on the session's TimeZone).
+def _key(t: TypeName) -> tuple[str, tuple[int, ...], bool]:
+    return _STORED_AS.get(t.name, t.name), t.mods, t.array
 
-    >>> rewrites(("varchar", (10,), False), ("text", (), False))
+
+def rewrites(old: TypeName, new: TypeName, *, utc: bool = False) -> bool | None:
+    """False when PostgreSQL changes `old` to `new` without a rewrite (binary-coercible, or
+    a wider length/precision), True when it rewrites, None for timestamp → timestamptz
+    outside a UTC session (depends on the session's TimeZone).
+
+    >>> rewrites(TypeName("varchar", None, (10,)), TypeName("text"))
     False
-    >>> rewrites(("bpchar", (5,), False), ("text", (), False))
+    >>> rewrites(TypeName("bpchar", None, (5,)), TypeName("text"))
     True
+    >>> rewrites(TypeName("timestamp"), TypeName("timestamptz"), utc=True)
+    False
     """
-    if old == new:
+    (ob, om, oa), (nb, nm, na) = _key(old), _key(new)
+    if (ob, om, oa) == (nb, nm, na):
         return False
-    (ob, om, oa), (nb, nm, na) = old, new
     if oa or na:
         return True
-    if (ob, nb) == ("timestamp", "timestamptz") and not nm:
-        return None
+    if (ob, nb) == ("timestamp", "timestamptz") and (not nm or (om and nm[0] >= om[0])):
+        return False if utc else None
     if ob in ("varchar", "text") and nb == "text":
         return False
     if ob == "text" and nb == "varchar":
@@ -155,45 +111,40 @@ def rewrites(old: TypeKey, new: TypeKey) -> bool | None:
         return not (nm[0] >= om[0] and new_scale == old_scale)
     if ob == nb and ob in ("timestamp", "timestamptz", "time", "timetz", "interval"):
         return bool(nm) and (not om or nm[0] < om[0])
-    if (ob, nb) == ("cidr", "inet"):
-        return False
-    return True
+    return (ob, nb) != ("cidr", "inet")
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    node = statement.node
-    if not (isinstance(node, exp.Alter) and str(node.args.get("kind")).upper() == "TABLE"):
+    if statement.kind != "AlterTableStmt" or not statement.relation:
         return
-    table = relation_name(node.this)
+    table = statement.relation
     if ctx.created_before(table):
         return
-    for action in node.args.get("actions") or []:
-        if not (isinstance(action, exp.AlterColumn) and action.args.get("dtype")):
+    for action in statement.actions:
+        if action.subtype != "AlterColumnType" or action.column is None:
             continue
-        column = _ident(action.this)
-        new_words = _type_words(statement, action)
-        new = type_key(new_words) if new_words else None
+        new = action.column.type
+        column = action.name or ""
         if new is None:
             continue
-        new_text = _show(new)
-        using = action.args.get("using")
-        if using and not _is_plain_column(using, column):
+        if action.using is not None and not _is_plain_column(action.using, column):
             yield _finding(ctx, table, column, f"The USING expression for `{table}.{column}` "
                            f"rewrites `{table}` under an ACCESS EXCLUSIVE lock")
             continue
-        old = _old_type(ctx, statement, table, column)
+        known = ctx.column(table, column)
+        old = known.type if known is not None else None
         if old is None:
-            severity = Severity.WARNING if new[0] in _CHEAP_TARGETS else Severity.ERROR
+            severity = Severity.WARNING if _key(new)[0] in _CHEAP_TARGETS else Severity.ERROR
             yield ctx.finding(
                 RULE,
-                f"Changing `{table}.{column}` to `{new_text}` may rewrite `{table}` under an "
+                f"Changing `{table}.{column}` to `{new}` may rewrite `{table}` under an "
                 "ACCESS EXCLUSIVE lock; dbsafe could not tell because the column's current "
                 "type is unknown.",
                 help="Lint with the database (or a schema snapshot) so dbsafe knows the old "
                      "type, or add a new column and backfill it instead.",
                 subject=f"{table}.{column}", severity=severity)
             continue
-        verdict = rewrites(old, new)
+        verdict = rewrites(old, new, utc=ctx.timezone_utc and ctx.target_version >= 120000)
         if verdict is False:
             continue
         if verdict is None:
@@ -203,7 +154,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                            "session's TimeZone is UTC")
             continue
         yield _finding(ctx, table, column, f"Changing `{table}.{column}` from "
-                       f"`{_show(old)}` to `{new_text}` rewrites `{table}` under an ACCESS "
+                       f"`{old}` to `{new}` rewrites `{table}` under an ACCESS "
                        "EXCLUSIVE lock")
 
 
@@ -216,73 +167,11 @@ def _finding(ctx: LintContext, table: str, column: str, what: str) -> Finding:
         subject=f"{table}.{column}")
 
 
-def _show(key: TypeKey) -> str:
-    base, mods, is_array = key
-    names = {"bpchar": "char", "varbit": "bit varying", "int4": "integer", "int8": "bigint",
-             "int2": "smallint", "float8": "double precision", "float4": "real",
-             "bool": "boolean"}
-    text = names.get(base, base)
-    if mods:
-        text += "(" + ",".join(str(m) for m in mods) + ")"
-    return text + ("[]" if is_array else "")
-
-
-def _ident(node: exp.Expression) -> str:
-    return node.name if node.args.get("quoted") else node.name.lower()
-
-
-def _is_plain_column(using: exp.Expression, column: str) -> bool:
-    while isinstance(using, (exp.Cast, exp.Paren)):
-        using = using.this
-    return isinstance(using, exp.Column) and _ident(using.this) == column
-
-
-def _type_words(statement: Statement, action: exp.AlterColumn) -> list[Word]:
-    """The new type as written: the words after this column's `TYPE`."""
-    words = tokens(statement.sql)
-    column = _ident(action.this)
-    for i, word in enumerate(words):
-        if word.upper != "TYPE" or i < 1:
-            continue
-        # ALTER [COLUMN] c [SET DATA] TYPE
-        j = i - 1
-        if words[j].upper == "DATA" and j >= 2 and words[j - 1].upper == "SET":
-            j -= 2
-        if words[j].name != column:
-            continue
-        out: list[Word] = []
-        depth = 0
-        for w in words[i + 1:]:
-            if depth == 0 and (w.upper in ("USING", "COLLATE", ",", ";")):
-                break
-            depth += (w.upper == "(") - (w.upper == ")")
-            out.append(w)
-        return out
-    return []
-
-
-def _old_type(ctx: LintContext, statement: Statement, table: str,
-              column: str) -> TypeKey | None:
-    # The most recent definition in this migration wins: ADD COLUMN or an earlier TYPE change.
-    for earlier in reversed(ctx.earlier(statement)):
-        node = earlier.node
-        if not (isinstance(node, exp.Alter) and relation_name(node.this) == table):
-            continue
-        for action in reversed(node.args.get("actions") or []):
-            if isinstance(action, exp.ColumnDef) and _ident(action.this) == column:
-                kind = action.args.get("kind")
-                if kind is None or "VARYING" in (w.upper for w in tokens(earlier.sql)):
-                    return None  # sqlglot renders `bit varying(n)` as BIT: do not guess
-                return type_key(list(tokens(kind.sql("postgres"))))
-            if isinstance(action, exp.AlterColumn) and action.args.get("dtype") and \
-                    _ident(action.this) == column:
-                return type_key(_type_words(earlier, action))
-    if ctx.before is None:
-        return None
-    schema, _, name = table.rpartition(".")
-    relation = ctx.before.find_relation(name, schema or None)
-    col = relation.column(column) if relation is not None else None
-    return type_key(list(tokens(col.type))) if col is not None else None
+def _is_plain_column(using: Node, column: str) -> bool:
+    while "TypeCast" in using:
+        using = using["TypeCast"].get("arg") or {}
+    ref = using.get("ColumnRef")
+    return ref is not None and strings(ref.get("fields"))[-1:] == (column,)
 
 
 RULE = Rule(

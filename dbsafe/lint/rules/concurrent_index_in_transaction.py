@@ -38,30 +38,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.rules.non_concurrent_partition_detach import detached_partitions
-from dbsafe.lint.rules.non_concurrent_reindex import parse_reindex, reindex_words
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, reindex_target
 
 
 def concurrent_operation(statement: Statement) -> str | None:
     """The name of the CONCURRENTLY operation this statement performs, if any."""
-    node = statement.node
-    if isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX":
-        return "CREATE INDEX CONCURRENTLY" if node.args.get("concurrently") else None
-    if isinstance(node, exp.Drop) and str(node.kind).upper() == "INDEX":
-        return "DROP INDEX CONCURRENTLY" if node.args.get("concurrently") else None
-    if statement.starts_with("DROP", "INDEX", "CONCURRENTLY"):  # e.g. did not parse
-        return "DROP INDEX CONCURRENTLY"
-    words = reindex_words(statement)
-    if words is not None:
-        parsed = parse_reindex(words)
-        return "REINDEX CONCURRENTLY" if parsed and parsed[2] else None
-    for _parent, _partition, tail in detached_partitions(statement):
-        if "CONCURRENTLY" in tail:
-            return "DETACH PARTITION CONCURRENTLY"
+    kind = statement.kind
+    if kind == "IndexStmt" and statement.index_def is not None:
+        return "CREATE INDEX CONCURRENTLY" if statement.index_def.concurrent else None
+    if kind == "DropStmt" and statement.object_kind == "index":
+        return "DROP INDEX CONCURRENTLY" if statement.node.get("concurrent") else None
+    if kind == "ReindexStmt":
+        return "REINDEX CONCURRENTLY" if reindex_target(statement)[2] else None
+    if any(a.subtype == "DetachPartition" and a.concurrent for a in statement.actions):
+        return "DETACH PARTITION CONCURRENTLY"
     return None
 
 

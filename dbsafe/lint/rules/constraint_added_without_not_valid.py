@@ -11,8 +11,9 @@ lets reads and writes continue. `ALTER DOMAIN ... ADD CONSTRAINT` likewise check
 column of that domain type, in every table, blocking writes to them.
 
 A CHECK declared on a column being added also scans the table (PostgreSQL checks the new
-column's values in every existing row), and so does a `REFERENCES` on an added column that
-has a non-null default.
+column's values in every existing row), and so does a `REFERENCES` on an added column when
+the statement gives an added column any `DEFAULT` — even `DEFAULT NULL`: PostgreSQL skips
+the foreign key's scan only when no added column has a default expression at all.
 
 ## Bad
 ```sql
@@ -41,8 +42,8 @@ For a CHECK: `op.create_check_constraint(..., postgresql_not_valid=True)`, then 
 ## Not flagged
 Constraints on tables created earlier in the same migration (nothing to scan), foreign keys
 declared inline in `CREATE TABLE`, `NOT ENFORCED` constraints (PostgreSQL 18, never
-checked), `REFERENCES` on an added column without a default (verified: all its values are
-NULL, PostgreSQL skips the scan), and domains created earlier in the migration. UNIQUE,
+checked), `REFERENCES` on an added column in a statement without any `DEFAULT` (all its
+values are NULL, PostgreSQL skips the scan), and domains created earlier in the migration. UNIQUE,
 PRIMARY KEY and EXCLUDE constraints build an index instead; other rules cover them.
 
 ## References
@@ -57,59 +58,55 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.actions import (
-    Words,
-    alter_target,
-    column_action,
-    column_default,
-    contains,
-    fold,
-    is_null_default,
-    qualified_name,
-    top_level,
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import (
+    Action,
+    Statement,
+    constraint,
+    last,
+    qualified,
+    strings,
 )
-from dbsafe.lint.engine import LintContext, Rule, Statement
-
-# -- the rule ---------------------------------------------------------------------------
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    target = alter_target(statement)
-    if target is not None:
-        table, actions = target
+    if statement.kind == "AlterTableStmt" and statement.object_kind in ("table",
+                                                                         "foreign table"):
+        table = statement.relation or ""
         if ctx.created_before(table):
             return
-        for action in actions:
-            yield from _check_action(table, action, ctx)
-        return
-    domain = alter_target(statement, "DOMAIN")
-    if domain is not None:
-        name, actions = domain
-        if _domain_created_before(name, ctx):
+        # PostgreSQL validates a new column's foreign keys unless no added column of the
+        # statement has a DEFAULT at all (even DEFAULT NULL): transformAlterTableStmt.
+        any_default = any(c.default is not None for c in statement.columns)
+        for action in statement.actions:
+            yield from _check_action(table, action, any_default, ctx)
+    elif statement.kind == "AlterDomainStmt" and statement.node.get("subtype") == "C":
+        name = qualified(*strings(statement.node.get("typeName")))
+        definition = statement.node.get("def")
+        if not definition or _domain_created_before(name, ctx):
             return
-        for action in actions:
-            constraint = _table_constraint(action)
-            if constraint is None or constraint[1] != "CHECK" or _skips_scan(action):
-                continue
-            yield ctx.finding(
-                RULE,
-                f"CHECK constraint added to domain `{name}` without NOT VALID; every column "
-                f"of type `{name}` is checked while writes to its tables wait.",
-                help="Add it with NOT VALID, then run ALTER DOMAIN ... VALIDATE CONSTRAINT "
-                     "in a separate transaction.",
-                subject=name,
-            )
+        con = constraint(definition)
+        if con.kind != "check" or con.not_valid or not con.enforced:
+            return
+        yield ctx.finding(
+            RULE,
+            f"CHECK constraint added to domain `{name}` without NOT VALID; every column "
+            f"of type `{name}` is checked while writes to its tables wait.",
+            help="Add it with NOT VALID, then run ALTER DOMAIN ... VALIDATE CONSTRAINT "
+                 "in a separate transaction.",
+            subject=name,
+        )
 
 
-def _check_action(table: str, action: Words, ctx: LintContext) -> Iterator[Finding]:
-    constraint = _table_constraint(action)
-    if constraint is not None:
-        name, kind = constraint
-        if kind not in ("FOREIGN", "CHECK") or _skips_scan(action):
+def _check_action(table: str, action: Action, any_default: bool,
+                  ctx: LintContext) -> Iterator[Finding]:
+    con = action.constraint
+    if action.subtype == "AddConstraint" and con is not None:
+        if con.kind not in ("foreign", "check") or con.not_valid or not con.enforced:
             return
-        label = f" `{name}`" if name else ""
-        if kind == "FOREIGN":
-            referenced = _referenced_table(action)
+        label = f" `{con.name}`" if con.name else ""
+        if con.kind == "foreign":
+            referenced = con.references
             both = f"`{table}` and `{referenced}`" if referenced else f"`{table}`"
             message = (f"Foreign key{label} is added to `{table}` without NOT VALID; "
                        f"writes to {both} wait while every row of `{table}` is checked.")
@@ -118,29 +115,28 @@ def _check_action(table: str, action: Words, ctx: LintContext) -> Iterator[Findi
                        f"reads and writes on `{table}` wait while every row is checked.")
         yield ctx.finding(RULE, message, help=_HELP, subject=table)
         return
-    column = column_action(action)
-    if column is None:
+    column = action.column
+    if action.subtype != "AddColumn" or column is None:
         return
-    name, rest = column
-    outer = top_level(rest)
-    default = column_default(rest)
-    if "CHECK" in outer:
+    if column.has("check"):
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{name}` is added with a CHECK constraint; reads and writes on "
-            f"`{table}` wait while every row is checked.",
+            f"Column `{table}.{column.name}` is added with a CHECK constraint; reads and "
+            f"writes on `{table}` wait while every row is checked.",
             help="Add the column first, then the CHECK with NOT VALID, then VALIDATE "
                  "CONSTRAINT in a separate transaction.",
-            subject=f"{table}.{name}",
+            subject=f"{table}.{column.name}",
         )
-    elif "REFERENCES" in outer and default is not None and not is_null_default(default):
+    elif any_default and any(c.kind == "foreign" and c.enforced for c in column.constraints):
+        with_default = "a default" if column.default is not None else \
+            "a default on another column of the statement"
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{name}` is added with a default and a foreign key; writes to "
-            f"`{table}` and the referenced table wait while every row is checked.",
-            help="Add the column first, then the foreign key with NOT VALID, then VALIDATE "
-                 "CONSTRAINT in a separate transaction.",
-            subject=f"{table}.{name}",
+            f"Column `{table}.{column.name}` is added with {with_default} and a foreign key; "
+            f"writes to `{table}` and the referenced table wait while every row is checked.",
+            help="Add the column first (without a default), then the foreign key with NOT "
+                 "VALID, then VALIDATE CONSTRAINT in a separate transaction.",
+            subject=f"{table}.{column.name}",
         )
 
 
@@ -148,42 +144,11 @@ _HELP = ("Add it with NOT VALID, then run VALIDATE CONSTRAINT in a separate tran
          "(alembic: postgresql_not_valid=True).")
 
 
-def _table_constraint(action: Words) -> tuple[str | None, str] | None:
-    """For `ADD [CONSTRAINT name] <kind> ...`: (name, first word of the kind)."""
-    if action[:1] != ("ADD",) or len(action) < 2:
-        return None
-    i = 1
-    name = None
-    if action[i] == "CONSTRAINT" and len(action) > i + 2:
-        name = fold(action[i + 1])
-        i += 2
-    kind = action[i].split()[0]  # the tokenizer keeps "FOREIGN KEY" as one word
-    if kind in ("FOREIGN", "CHECK", "PRIMARY", "UNIQUE", "EXCLUDE"):
-        return name, kind
-    if action[i] == "NOT" and action[i + 1 : i + 2] == ("NULL",):
-        return name, "NOT"
-    return None
-
-
-def _skips_scan(action: Words) -> bool:
-    outer = top_level(action)
-    return contains(outer, "NOT", "VALID") or contains(outer, "NOT", "ENFORCED")
-
-
-def _referenced_table(action: Words) -> str | None:
-    for i, word in enumerate(action):
-        if word == "REFERENCES" and i + 1 < len(action):
-            return qualified_name(action, i + 1)[0]
-    return None
-
-
 def _domain_created_before(name: str, ctx: LintContext) -> bool:
-    short = name.rsplit(".", 1)[-1]
     for statement in ctx.earlier():
-        words = statement.words
-        if words[:2] == ("CREATE", "DOMAIN") and len(words) > 2:
-            created = qualified_name(words, 2)[0]
-            if created in (name, short) or created.rsplit(".", 1)[-1] == name:
+        if statement.kind == "CreateDomainStmt":
+            created = qualified(*strings(statement.node.get("domainname")))
+            if created == name or last(created) == last(name):
                 return True
     return False
 

@@ -62,11 +62,9 @@ class _Downgrade:
 
 
 def _does_nothing(statement: ast.stmt) -> bool:
-    if isinstance(statement, ast.Pass):
-        return True
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
-        return True  # a docstring, `...`, or any other bare constant
-    return False
+    # A docstring, `...`, or any other bare constant does nothing either.
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
 
 
 def _problem(body: list[ast.stmt]) -> str | None:

@@ -45,76 +45,68 @@ https://www.postgresql.org/docs/current/sql-altertype.html#SQL-ALTERTYPE-NOTES
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-from sqlglot import exp
+from typing import Any
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.locks import qualified_name, tokens, words_of
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, last, qualified, strings, type_name
+
+_ENDS = ("commit", "rollback", "prepare")
 
 
 def added_value(statement: Statement) -> tuple[str, str] | None:
     """(type, value) of `ALTER TYPE name ADD VALUE [IF NOT EXISTS] 'value' ...`."""
-    words = tokens(statement.sql)
-    up = [w.upper for w in words]
-    if up[:2] != ["ALTER", "TYPE"]:
+    if statement.kind != "AlterEnumStmt" or statement.node.get("oldVal") is not None:
         return None
-    name, i = qualified_name(words, 2)
-    if name is None or up[i:i + 2] != ["ADD", "VALUE"]:
+    value = statement.node.get("newVal")
+    if value is None:
         return None
-    i += 2
-    if up[i:i + 3] == ["IF", "NOT", "EXISTS"]:
-        i += 3
-    if i < len(words) and words[i].kind == "string":
-        return name, words[i].name
-    return None
+    return qualified(*strings(statement.node.get("typeName"))), value
 
 
 def _same_transaction(statement: Statement, ctx: LintContext) -> Iterator[Statement]:
     for later in ctx.later(statement):
-        if words_of(later)[:1] in (("COMMIT",), ("END",), ("ROLLBACK",), ("ABORT",)) or \
-                not later.in_transaction:
+        if later.transaction in _ENDS or not later.in_transaction:
             return
         yield later
 
 
 def _type_created_in_transaction(statement: Statement, ctx: LintContext, name: str) -> bool:
     for earlier in reversed(ctx.earlier(statement)):
-        if not earlier.in_transaction or words_of(earlier)[:1] in (("COMMIT",), ("END",)):
+        if not earlier.in_transaction or earlier.transaction in _ENDS:
             return False
-        words = tokens(earlier.sql)
-        if [w.upper for w in words[:2]] == ["CREATE", "TYPE"]:
-            created, _ = qualified_name(words, 2)
-            if created is not None and _last(created) == _last(name):
+        if earlier.kind == "CreateEnumStmt":
+            created = qualified(*strings(earlier.node.get("typeName")))
+            if last(created) == last(name):
                 return True
     return False
 
 
-def _last(name: str) -> str:
-    return name.rsplit(".", 1)[-1]
+def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = False) -> bool:
+    """Is `value` used as a string literal that is not cast to some other type?"""
+    if isinstance(node, list):
+        return any(_literals(item, type_name_, value, cast_elsewhere) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if "TypeCast" in node:
+        cast = node["TypeCast"]
+        target = type_name(cast.get("typeName"))
+        other = target is not None and last(target.name) != last(type_name_)
+        return _literals(cast.get("arg"), type_name_, value, other)
+    if "A_Const" in node:
+        constant = node["A_Const"].get("sval")
+        return not cast_elsewhere and constant is not None and constant.get("sval") == value
+    return any(_literals(child, type_name_, value, False) for child in node.values()
+               if isinstance(child, (dict, list)))
 
 
-def _uses(statement: Statement, type_name: str, value: str) -> bool:
-    words = tokens(statement.sql)
-    up = [w.upper for w in words]
-    if up[:1] == ["COMMENT"]:
+def _uses(statement: Statement, type_name_: str, value: str) -> bool:
+    if statement.kind == "CommentStmt":
         return False
-    if up[:2] == ["ALTER", "TYPE"]:
-        name, _ = qualified_name(words, 2)
-        if name is not None and _last(name) == _last(type_name):
-            return False
-    node = statement.node
-    if node is not None and not isinstance(node, exp.Command):
-        for literal in node.find_all(exp.Literal):
-            if not (literal.is_string and literal.this == value):
-                continue
-            parent = literal.parent
-            if isinstance(parent, exp.Cast) and _last(parent.to.sql().lower()) != _last(
-                    type_name.lower()):
-                continue  # cast to another type, e.g. 'x'::text
-            return True
+    if statement.kind == "AlterEnumStmt" and last(qualified(*strings(
+            statement.node.get("typeName")))) == last(type_name_):
         return False
-    return any(w.kind == "string" and w.name == value for w in words)
+    return _literals(statement.node, type_name_, value)
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -123,30 +115,30 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     added = added_value(statement)
     if added is None:
         return
-    type_name, value = added
+    type_name_, value = added
     if ctx.target_version < 120000:
         yield ctx.finding(
             RULE,
-            f"Adding value '{value}' to `{type_name}` inside a transaction block fails before "
+            f"Adding value '{value}' to `{type_name_}` inside a transaction block fails before "
             "PostgreSQL 12; the migration rolls back.",
             help="Run ALTER TYPE ... ADD VALUE outside a transaction (alembic: in an "
                  "autocommit_block()).",
-            subject=type_name,
+            subject=type_name_,
         )
         return
-    if _type_created_in_transaction(statement, ctx, type_name):
+    if _type_created_in_transaction(statement, ctx, type_name_):
         return
     for later in _same_transaction(statement, ctx):
-        if _uses(later, type_name, value):
+        if _uses(later, type_name_, value):
             yield ctx.finding(
                 RULE,
-                f"New value '{value}' of `{type_name}` is used on line "
+                f"New value '{value}' of `{type_name_}` is used on line "
                 f"{later.location.line} before the transaction that adds it commits; "
                 "PostgreSQL refuses it (unsafe use of new value) and the migration rolls "
                 "back.",
                 help="Add the value in an autocommit_block() or an earlier migration, and "
                      "use it after that commits.",
-                subject=type_name,
+                subject=type_name_,
             )
             return
 

@@ -41,103 +41,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
-from dbsafe.lint.rules.materialized_view_without_unique_index import same_relation
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, same_relation
 
 ForeignKey = tuple[str, tuple[str, ...], str]  # (table, columns, referenced table)
 
 
-def _ident(node: exp.Expression) -> str:
-    if isinstance(node, exp.Column):
-        node = node.this
-    return node.name if node.args.get("quoted") else node.name.lower()
-
-
-def _reference_table(ref: exp.Expression) -> str:
-    table = ref.find(exp.Table)
-    return relation_name(table) if table is not None else "?"
-
-
-def _table_of(node: exp.Expression) -> str | None:
-    if isinstance(node, exp.Create):
-        target = node.this
-        table = target.this if isinstance(target, exp.Schema) else target
-        return relation_name(table) if isinstance(table, exp.Table) else None
-    if isinstance(node, exp.Alter) and isinstance(node.this, exp.Table):
-        return relation_name(node.this)
-    return None
-
-
-def _elements(node: exp.Expression) -> list[exp.Expression]:
-    """Column definitions and table constraints of a CREATE TABLE or ALTER TABLE ... ADD."""
-    if isinstance(node, exp.Create) and str(node.kind).upper() == "TABLE" and \
-            isinstance(node.this, exp.Schema):
-        items = list(node.this.expressions)
-    elif isinstance(node, exp.Alter) and str(node.args.get("kind")).upper() == "TABLE":
-        items = []
-        for action in node.args.get("actions") or []:
-            items.extend(action.expressions if isinstance(action, exp.AddConstraint)
-                         else [action])
-    else:
-        return []
-    out = []
-    for item in items:
-        out.extend(item.expressions if isinstance(item, exp.Constraint) else [item])
-    return out
-
-
 def foreign_keys(statement: Statement) -> list[ForeignKey]:
-    node = statement.node
-    table = _table_of(node) if node is not None else None
-    if table is None:
+    if statement.kind not in ("CreateStmt", "AlterTableStmt") or not statement.relation:
         return []
-    found = []
-    for item in _elements(node):
-        if isinstance(item, exp.ColumnDef):
-            for constraint in item.args.get("constraints") or []:
-                if isinstance(constraint.args.get("kind"), exp.Reference):
-                    found.append((table, (_ident(item.this),),
-                                  _reference_table(constraint.args["kind"])))
-        elif isinstance(item, exp.ForeignKey):
-            columns = tuple(_ident(c) for c in item.expressions)
-            found.append((table, columns, _reference_table(item.args.get("reference"))))
+    table = statement.relation
+    found: list[ForeignKey] = []
+    for column in statement.columns:
+        for con in column.constraints:
+            if con.kind == "foreign":
+                found.append((table, (column.name,), con.references or "?"))
+    for con in statement.constraints:
+        if con.kind == "foreign" and con.columns:
+            found.append((table, con.columns, con.references or "?"))
     return found
 
 
 def indexes(statement: Statement) -> list[tuple[str, tuple[str, ...]]]:
     """(table, leading plain columns) of indexes a statement creates, incl. PK/UNIQUE."""
-    node = statement.node
-    if isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX" and \
-            isinstance(node.this, exp.Index):
-        table = node.this.args.get("table")
-        params = node.this.args.get("params")
-        if table is None or params is None:
-            return []
-        columns = []
-        for column in params.args.get("columns") or []:
-            column = column.this if isinstance(column, exp.Ordered) else column
-            if not isinstance(column, exp.Column):
-                break  # an expression: only the columns before it lead the index
-            columns.append(_ident(column))
-        return [(relation_name(table), tuple(columns))]
-    table = _table_of(node) if node is not None else None
-    if table is None:
+    if statement.index_def is not None:
+        return [(statement.index_def.table, statement.index_def.columns)]
+    if statement.kind not in ("CreateStmt", "AlterTableStmt") or not statement.relation:
         return []
-    found = []
-    for item in _elements(node):
-        if isinstance(item, exp.ColumnDef):
-            for constraint in item.args.get("constraints") or []:
-                if isinstance(constraint.args.get("kind"), (exp.PrimaryKeyColumnConstraint,
-                                                            exp.UniqueColumnConstraint)):
-                    found.append((table, (_ident(item.this),)))
-        elif isinstance(item, exp.PrimaryKey):
-            found.append((table, tuple(_ident(c) for c in item.expressions)))
-        elif isinstance(item, exp.UniqueColumnConstraint) and isinstance(item.this,
-                                                                         exp.Schema):
-            found.append((table, tuple(_ident(c) for c in item.this.expressions)))
+    table = statement.relation
+    found: list[tuple[str, tuple[str, ...]]] = [
+        (table, (column.name,)) for column in statement.columns
+             if column.has("primary") or column.has("unique")]
+    found += [(table, con.columns) for con in statement.constraints
+              if con.kind in ("primary", "unique") and con.columns]
     return found
 
 
@@ -149,13 +86,14 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     fks = foreign_keys(statement)
     if not fks:
         return
-    created_here = isinstance(statement.node, exp.Create)
-    known = [ix for s in ctx.statements for ix in indexes(s)]
+    known = ctx.cache.get("DBS117.indexes")
+    if known is None:
+        known = ctx.cache["DBS117.indexes"] = [ix for s in ctx.statements for ix in indexes(s)]
+    created_here = statement.kind == "CreateStmt"
     for table, columns, referenced in fks:
         if any(same_relation(t, table) and _covers(c, columns) for t, c in known):
             continue
-        new_table = created_here or ctx.created_before(table)
-        if not new_table:
+        if not (created_here or ctx.created_before(table)):
             existing = _existing_indexes(ctx, table)
             if existing is None or any(_covers(c, columns) for c in existing):
                 continue
@@ -172,10 +110,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
 
 def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | None:
     """Leading columns of the table's indexes before the migration; None if unknown."""
-    if ctx.before is None:
-        return None
-    schema, _, name = table.rpartition(".")
-    relation = ctx.before.find_relation(name, schema or None)
+    relation = ctx.before_relation(table)
     if relation is None:
         return None
     return [tuple(ix.columns) for ix in relation.indexes]

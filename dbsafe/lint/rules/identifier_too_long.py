@@ -33,29 +33,13 @@ them). Names the statement creates inside function bodies.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-
-from sqlglot import exp
+from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.alter import Word, statement_words
-from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Node, Statement, last, long_identifiers, range_var, strings
 
 MAX_BYTES = 63  # NAMEDATALEN - 1
-
-# The object kinds a CREATE statement names; the modifiers that may precede them.
-_CREATE_KINDS = {
-    "TABLE", "INDEX", "SEQUENCE", "VIEW", "TYPE", "FUNCTION", "PROCEDURE", "SCHEMA",
-    "TRIGGER", "POLICY", "DOMAIN", "AGGREGATE", "COLLATION", "STATISTICS", "RULE",
-    "PUBLICATION", "SUBSCRIPTION", "SERVER", "CONVERSION",
-}
-_CREATE_MODIFIERS = {
-    "OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE",
-    "MATERIALIZED", "RECURSIVE", "CONSTRAINT", "FOREIGN", "EVENT", "TRUSTED", "PROCEDURAL",
-    "DEFAULT",
-}
-_ADD_NOT_A_COLUMN = {"CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE",
-                     "VALUE"}
 
 
 def truncated(name: str) -> str:
@@ -68,129 +52,75 @@ def truncated(name: str) -> str:
     return data.decode("utf-8", errors="ignore")
 
 
-def _too_long(name: str) -> bool:
-    return len(name.encode("utf-8")) > MAX_BYTES
+def _last_string(items: list[Node] | None) -> list[str]:
+    names = strings(items)
+    return [names[-1]] if names else []
 
 
-# -- names defined by a parsed CREATE --------------------------------------------------
-
-
-def _created_names(node: exp.Create) -> Iterator[exp.Identifier]:
-    kind = str(node.kind or "").upper()
-    target = node.this
-    if kind == "INDEX" and isinstance(target, exp.Index):
-        if isinstance(target.this, exp.Identifier):
-            yield target.this
-        return
-    if kind == "TRIGGER" and isinstance(target, exp.Identifier):
-        yield target
-        return
-    if isinstance(target, exp.UserDefinedFunction):
-        target = target.this
-    schema = target if isinstance(target, exp.Schema) else None
-    table = schema.this if schema is not None else target
-    if isinstance(table, exp.Table):
-        part = table.args.get("db") if kind == "SCHEMA" else table.this
-        if isinstance(part, exp.Identifier):
-            yield part
-    if schema is not None:
-        for item in schema.expressions:
-            if isinstance(item, exp.Identifier):  # CREATE VIEW v (col, ...)
-                yield item
-            elif isinstance(item, exp.ColumnDef) and isinstance(item.this, exp.Identifier):
-                yield item.this
-                yield from _constraint_names(item.args.get("constraints") or ())
-            elif isinstance(item, exp.Constraint) and isinstance(item.this, exp.Identifier):
-                yield item.this
-    query = node.expression
-    if isinstance(query, exp.Query) and (kind in ("VIEW", "TABLE") or "VIEW" in kind):
-        # CREATE VIEW / CREATE TABLE AS: output column names come from the select list
-        for projection in query.selects if schema is None else ():
-            if isinstance(projection, exp.Alias) and isinstance(projection.args.get("alias"),
-                                                                exp.Identifier):
-                yield projection.args["alias"]
-
-
-def _constraint_names(constraints: Iterable[exp.Expression]) -> Iterator[exp.Identifier]:
-    for constraint in constraints:
-        if isinstance(constraint.this, exp.Identifier):
-            yield constraint.this
-
-
-# -- names defined by statements read from their words -----------------------------------
-
-
-def _name_at(words: Sequence[Word], i: int) -> tuple[str, int]:
-    """The last part of the (possibly dotted) name starting at `i`, and the index after it."""
-    if i >= len(words):
-        return "", i
-    name = words[i].text
-    i += 1
-    while i + 1 < len(words) and words[i].text == "." and not words[i].string:
-        name = words[i + 1].text
-        i += 2
-    return name, i
-
-
-def _word_names(words: Sequence[Word]) -> Iterator[str]:
-    keys = [w.keyword for w in words]
-    if keys[:1] == ["CREATE"]:
-        i = 1
-        while i < len(keys) and keys[i] in _CREATE_MODIFIERS:
-            i += 1
-        if i < len(keys) and keys[i] in _CREATE_KINDS:
-            i += 1
-            if keys[i:i + 1] == ["CONCURRENTLY"]:
-                i += 1
-            if keys[i:i + 3] == ["IF", "NOT", "EXISTS"]:
-                i += 3
-            if keys[i:i + 1] not in (["AUTHORIZATION"], ["ON"]):
-                yield _name_at(words, i)[0]
-    depth = 0
-    renaming = False
-    for i, (word, key) in enumerate(zip(words, keys)):
-        if key == "(":
-            depth += 1
-        elif key == ")":
-            depth -= 1
-        previous = keys[i - 1] if i else ""
-        if key == "RENAME" and depth == 0:
-            renaming = True
-        elif key == "TO" and renaming and depth == 0:
-            renaming = False
-            if i + 1 < len(words) and not words[i + 1].string:
-                yield _name_at(words, i + 1)[0]
-        elif key == "CONSTRAINT" and previous not in ("DROP", "VALIDATE", "ALTER", "RENAME",
-                                                       "CREATE", "ON"):
-            if i + 1 < len(words):
-                yield words[i + 1].text
-        elif key == "ADD" and keys[1:2] in (["TABLE"], ["FOREIGN"], ["TYPE"]) and depth == 0:
-            j = i + 1
-            if keys[j:j + 1] in (["COLUMN"], ["ATTRIBUTE"]):
-                j += 1
-            if keys[j:j + 3] == ["IF", "NOT", "EXISTS"]:
-                j += 3
-            if j < len(words) and keys[j] not in _ADD_NOT_A_COLUMN and not words[j].string:
-                yield words[j].text
+def _view_columns(query: Node | None) -> Iterator[str]:
+    select = (query or {}).get("SelectStmt", {})
+    for target in select.get("targetList") or ():
+        name = target.get("ResTarget", {}).get("name")
+        if name:
+            yield name
 
 
 def defined_names(statement: Statement) -> list[str]:
-    """Names (as written) that the statement gives to new or renamed objects."""
+    """Names that the statement gives to new or renamed objects (enum labels excluded)."""
+    kind = statement.kind
     node = statement.node
     names: list[str] = []
-    if isinstance(node, exp.Create):
-        names.extend(identifier.name for identifier in _created_names(node))
-    elif statement.starts_with("CREATE") or statement.starts_with("ALTER"):
-        names.extend(_word_names(statement_words(statement.sql)))
-    return names
+    if kind in ("CreateStmt", "AlterTableStmt"):
+        if kind == "CreateStmt" and statement.relation:
+            names.append(last(statement.relation))
+        for column in statement.columns:
+            names.append(column.name)
+            names.extend(c.name for c in column.constraints if c.name)
+        names.extend(c.name for c in statement.constraints if c.name)
+    elif kind == "IndexStmt" and node.get("idxname"):
+        names.append(node["idxname"])
+    elif kind in ("ViewStmt", "CreateTableAsStmt") and statement.relation:
+        names.append(last(statement.relation))
+        aliases = strings(node.get("aliases") or (node.get("into") or {}).get("colNames"))
+        names.extend(aliases or _view_columns(node.get("query")))
+    elif kind == "RenameStmt" and statement.rename is not None:
+        names.append(statement.rename.new)
+    elif kind == "CreateSeqStmt":
+        names.extend(filter(None, [range_var(node.get("sequence"))]))
+        names = [last(n) for n in names]
+    elif kind in ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"):
+        names.extend(_last_string(node.get("typeName")))
+        if kind == "CompositeTypeStmt":
+            names.extend(filter(None, [range_var(node.get("typevar"))]))
+    elif kind == "CreateDomainStmt":
+        names.extend(_last_string(node.get("domainname")))
+    elif kind == "CreateFunctionStmt":
+        names.extend(_last_string(node.get("funcname")))
+    elif kind == "CreateSchemaStmt" and node.get("schemaname"):
+        names.append(node["schemaname"])
+    elif kind == "CreateTrigStmt" and node.get("trigname"):
+        names.append(node["trigname"])
+    elif kind == "CreatePolicyStmt" and node.get("policy_name"):
+        names.append(node["policy_name"])
+    elif kind == "RuleStmt" and node.get("rulename"):
+        names.append(node["rulename"])
+    elif kind == "CreateStatsStmt":
+        names.extend(_last_string(node.get("defnames")))
+    return [last(n) if kind == "CompositeTypeStmt" else n for n in names]
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    if not (statement.starts_with("CREATE") or statement.starts_with("ALTER")):
+    names = defined_names(statement)
+    if not names:
+        return
+    # The parse tree holds names already truncated: find how they were written.
+    written = long_identifiers(statement.sql)
+    if not written:
         return
     seen = set()
-    for name in defined_names(statement):
-        if not _too_long(name) or name in seen:
+    for short in names:
+        name = written.get(short)
+        if name is None or name in seen:
             continue
         seen.add(name)
         yield ctx.finding(

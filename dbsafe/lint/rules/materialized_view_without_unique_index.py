@@ -40,58 +40,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
-from dbsafe.lint.locks import qualified_name, tokens
-
-
-def created_materialized_view(statement: Statement) -> str | None:
-    """The folded name a `CREATE MATERIALIZED VIEW` statement creates, if it is one."""
-    words = tokens(statement.sql)
-    up = [w.upper for w in words[:8]]
-    if up[:1] != ["CREATE"]:
-        return None
-    i = 1
-    if up[1:3] == ["OR", "REPLACE"]:
-        i = 3
-    if up[i:i + 2] != ["MATERIALIZED", "VIEW"]:
-        return None
-    i += 2
-    if up[i:i + 3] == ["IF", "NOT", "EXISTS"]:
-        i += 3
-    name, _ = qualified_name(words, i)
-    return name
-
-
-def same_relation(a: str, b: str) -> bool:
-    """Equal names, or one schema-qualified and one not with the same last part."""
-    return a == b or (("." in a) != ("." in b)
-                      and a.rsplit(".", 1)[-1] == b.rsplit(".", 1)[-1])
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, same_relation
 
 
 def _usable_unique_index(statement: Statement, view: str) -> bool:
-    node = statement.node
-    if not (isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX"
-            and node.args.get("unique") and isinstance(node.this, exp.Index)):
-        return False
-    table = node.this.args.get("table")
-    params = node.this.args.get("params")
-    if table is None or params is None or params.args.get("where") is not None:
-        return False
-    if not same_relation(relation_name(table), view):
-        return False
-    columns = params.args.get("columns") or []
-    return bool(columns) and all(
-        isinstance(c.this if isinstance(c, exp.Ordered) else c, exp.Column) for c in columns)
+    index = statement.index_def
+    return (index is not None and index.unique and index.plain and not index.partial
+            and same_relation(index.table, view))
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    view = created_materialized_view(statement)
-    if view is None:
+    if statement.kind != "CreateTableAsStmt" or statement.object_kind != "materialized view":
         return
-    if any(_usable_unique_index(later, view) for later in ctx.later(statement)):
+    view = statement.relation
+    if view is None or any(_usable_unique_index(later, view) for later in ctx.later(statement)):
         return
     yield ctx.finding(
         RULE,

@@ -46,44 +46,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.locks import locks_for, tokens, words_of
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.locks import locks_for
+from dbsafe.lint.statement import setting_changes
 
 _TIMEOUTS = ("lock_timeout", "statement_timeout")
+_ENDS = ("commit", "rollback", "prepare")
 
 
-def _settings(statement: Statement) -> dict[str, tuple[bool, bool]]:
-    """{setting: (enabled, local)} for timeouts this statement sets."""
-    words = tokens(statement.sql)
-    up = [w.upper for w in words]
-    out: dict[str, tuple[bool, bool]] = {}
-    if up[:1] == ["SET"]:
-        local = up[1:2] == ["LOCAL"]
-        i = 2 if up[1:2] in (["LOCAL"], ["SESSION"]) else 1
-        if i < len(words) and words[i].name in _TIMEOUTS:
-            value = words[i + 2] if i + 2 < len(words) else None
-            out[words[i].name] = (not _disabled(value.name if value else "0"), local)
-    elif up[:1] == ["RESET"] and len(words) > 1:
-        if words[1].name in _TIMEOUTS:
-            out[words[1].name] = (False, False)
-        elif up[1] == "ALL":
-            out = {name: (False, False) for name in _TIMEOUTS}
-    elif up[:1] == ["SELECT"] and isinstance(statement.node, exp.Select):
-        for call in statement.node.find_all(exp.Anonymous):
-            args = call.expressions
-            if str(call.this).lower() == "set_config" and len(args) >= 2 and \
-                    isinstance(args[0], exp.Literal) and args[0].this in _TIMEOUTS:
-                value = args[1].this if isinstance(args[1], exp.Literal) else "1"
-                local = len(args) > 2 and args[2].sql().upper() == "TRUE"
-                out[args[0].this] = (not _disabled(str(value)), local)
-    return out
-
-
-def _disabled(value: str) -> bool:
-    return value.strip().lower() in ("0", "0ms", "0s", "default")
+def _disabled(value: str | None) -> bool:
+    return value is None or value.strip().lower() in ("0", "0ms", "0s", "default")
 
 
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
@@ -91,17 +64,18 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
         return
     active: dict[str, bool] = {}  # setting -> set for the session (False: until txn end)
     for statement in ctx.statements:
-        words = words_of(statement)
-        if words[:1] in (("COMMIT",), ("END",), ("ROLLBACK",), ("ABORT",)):
+        if statement.transaction in _ENDS:
             active = {name: session for name, session in active.items() if session}
             continue
-        for name, (enabled, local) in _settings(statement).items():
-            if enabled and local and not statement.in_transaction:
-                continue  # SET LOCAL outside a transaction block has no effect
-            if enabled:
-                active[name] = not local
-            else:
-                active.pop(name, None)
+        for name, value, local in setting_changes(statement):
+            names = _TIMEOUTS if name == "*" else (name,) if name in _TIMEOUTS else ()
+            for setting in names:
+                if _disabled(value):
+                    active.pop(setting, None)
+                elif local and not statement.in_transaction:
+                    continue  # SET LOCAL outside a transaction block has no effect
+                else:
+                    active[setting] = not local
         if statement.generated:
             continue
         missing = [name for name in _TIMEOUTS if name not in active]
@@ -113,10 +87,10 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
             if lock.relation and ctx.created_before(lock.relation, statement):
                 continue
             table = f"`{lock.relation}`" if lock.relation else "every table"
-            names = " and ".join(f"`{name}`" for name in missing)
+            missing_names = " and ".join(f"`{name}`" for name in missing)
             yield ctx.finding(
                 RULE,
-                f"{lock.mode} lock on {table} is requested without {names} set; while it "
+                f"{lock.mode} lock on {table} is requested without {missing_names} set; while it "
                 f"waits, every query on {table} queues behind it (`dbsafe upgrade` sets "
                 "both timeouts for you).",
                 help="Run the migration with `dbsafe upgrade`, or start it with SET "

@@ -31,22 +31,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    node = statement.node
-    if not (isinstance(node, exp.Create) and str(node.kind).upper() == "INDEX"):
+    index = statement.index_def
+    if index is None or index.concurrent or not index.table:
         return
-    if node.args.get("concurrently"):
-        return
-    table_node = node.this.args.get("table") if isinstance(node.this, exp.Index) else None
-    if table_node is None:
-        return
-    table = relation_name(table_node)
+    table = index.table
     if ctx.created_before(table):
         return
     yield ctx.finding(

@@ -35,31 +35,27 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    node = statement.node
-    if not (isinstance(node, exp.Drop) and str(node.kind).upper() == "INDEX"):
+    if statement.kind != "DropStmt" or statement.object_kind != "index":
         return
-    if node.args.get("concurrently"):
+    if statement.node.get("concurrent"):
         return
-    for index in node.args.get("tables") or ():
-        if not isinstance(index, exp.Table):
-            continue
-        name = relation_name(index)
+    for name in statement.dropped:
         if ctx.created_before(name):
             continue
-        table = _table_of(name, ctx)
+        table = ctx.index_table(name)
         if ctx.before is not None and table is None:
             continue  # no such index before this migration: it is new here
-        if table is not None and ctx.created_before(table.qualified_name):
+        if table is not None and ctx.created_before(table):
             continue
-        where = f"`{table.qualified_name}`" if table is not None else "its table"
-        if table is not None and table.kind == "partitioned_table":
+        relation = ctx.before_relation(table) if table is not None else None
+        where = f"`{table}`" if table is not None else "its table"
+        if relation is not None and relation.kind == "partitioned_table":
             help = ("Indexes of partitioned tables cannot be dropped concurrently; drop it "
                     "at a quiet time with a short lock_timeout.")
         else:
@@ -72,21 +68,6 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             help=help,
             subject=name,
         )
-
-
-def _table_of(name: str, ctx: LintContext):
-    """The relation that owns index `name` in the `before` snapshot, if known."""
-    if ctx.before is None:
-        return None
-    schema, _, index = name.rpartition(".")
-    for relation in ctx.before.relations:
-        if schema and relation.schema != schema:
-            continue
-        if not schema and relation.schema not in ctx.before.search_path:
-            continue
-        if any(i.name == index for i in relation.indexes):
-            return relation
-    return None
 
 
 RULE = Rule(

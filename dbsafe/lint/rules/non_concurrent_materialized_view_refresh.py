@@ -36,27 +36,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.locks import has_seq, lock_for, words_of
-from dbsafe.lint.rules.materialized_view_without_unique_index import (
-    created_materialized_view,
-    same_relation,
-)
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    words = words_of(statement)
-    if words[:3] != ("REFRESH", "MATERIALIZED", "VIEW") or "CONCURRENTLY" in words:
+    if statement.kind != "RefreshMatViewStmt":
         return
-    if has_seq(words, "WITH", "NO", "DATA"):
+    if statement.node.get("concurrent") or statement.node.get("skipData"):
         return
-    lock = lock_for(statement)
-    view = lock.relation if lock is not None else None
-    if view is None:
-        return
-    if ctx.created_before(view) or any(
-            (name := created_materialized_view(s)) is not None and same_relation(name, view)
-            for s in ctx.earlier(statement)):
+    view = statement.relation
+    if view is None or ctx.created_before(view):
         return
     yield ctx.finding(
         RULE,

@@ -35,27 +35,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.actions import alter_target, qualified_name
-from dbsafe.lint.engine import LintContext, Rule, Statement
-
-
-def detached_partitions(statement: Statement) -> list[tuple[str, str, tuple[str, ...]]]:
-    """(parent, partition, trailing words) for each DETACH PARTITION action."""
-    target = alter_target(statement)
-    if target is None:
-        return []
-    parent, actions = target
-    found = []
-    for action in actions:
-        if action[:2] == ("DETACH", "PARTITION") and len(action) > 2:
-            partition, end = qualified_name(action, 2)
-            found.append((parent, partition, action[end:]))
-    return found
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    for parent, partition, tail in detached_partitions(statement):
-        if "CONCURRENTLY" in tail or "FINALIZE" in tail or ctx.created_before(parent):
+    parent = statement.relation
+    for action in statement.actions:
+        if action.subtype != "DetachPartition" or action.concurrent or parent is None:
+            continue
+        if ctx.created_before(parent):
             continue
         if ctx.target_version < 140000:
             help = ("DETACH ... CONCURRENTLY needs PostgreSQL 14+; until then detach at a "
@@ -64,8 +53,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             help = "Use DETACH PARTITION ... CONCURRENTLY, outside a transaction."
         yield ctx.finding(
             RULE,
-            f"Partition `{partition}` is detached without CONCURRENTLY; reads and writes on "
-            f"`{parent}` wait until it finishes.",
+            f"Partition `{action.partition}` is detached without CONCURRENTLY; reads and "
+            f"writes on `{parent}` wait until it finishes.",
             help=help,
             subject=parent,
         )

@@ -35,64 +35,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.actions import qualified_name
-from dbsafe.lint.engine import LintContext, Rule, Statement, _words
-
-_KINDS = ("INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM")
-
-
-def reindex_words(statement: Statement) -> tuple[str, ...] | None:
-    """The words of a REINDEX statement, or None for any other statement.
-
-    sqlglot's tokenizer swallows everything after `REINDEX` as one string, so
-    `statement.words` is only `("REINDEX", "'")`: tokenize the remainder again.
-    """
-    if statement.words[:1] != ("REINDEX",):
-        return None
-    node = statement.node
-    if isinstance(node, exp.Command) and node.expression is not None:
-        return ("REINDEX", *_words(node.expression.name))
-    return statement.words
-
-
-def parse_reindex(words: tuple[str, ...]) -> tuple[str, str, bool] | None:
-    """(kind, name, concurrently) of `REINDEX [(options)] kind [CONCURRENTLY] name`."""
-    i = 1
-    concurrently = False
-    if words[i : i + 1] == ("(",):
-        end = words.index(")", i) if ")" in words[i:] else len(words)
-        options = words[i + 1 : end]
-        for j, word in enumerate(options):
-            if word == "CONCURRENTLY":
-                value = options[j + 1] if j + 1 < len(options) else ","
-                concurrently = value not in ("FALSE", "OFF", "0")
-        i = end + 1
-    if i >= len(words) or words[i] not in _KINDS:
-        return None
-    kind = words[i]
-    i += 1
-    if words[i : i + 1] == ("CONCURRENTLY",):
-        concurrently = True
-        i += 1
-    name = qualified_name(words, i)[0] if i < len(words) else ""
-    return kind, name, concurrently
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, reindex_target
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    words = reindex_words(statement)
-    parsed = parse_reindex(words) if words else None
-    if parsed is None:
+    if statement.kind != "ReindexStmt":
         return
-    kind, name, concurrently = parsed
+    kind, name, concurrently = reindex_target(statement)
     if concurrently:
         return
-    if kind in ("INDEX", "TABLE") and name and ctx.created_before(name):
+    if kind in ("index", "table") and name and ctx.created_before(name):
         return
-    what = f"{kind.lower()} `{name}`" if name else kind.lower()
-    if kind == "SYSTEM":
+    what = f"{kind} `{name}`" if name else kind
+    if kind == "system":
         help = ("REINDEX SYSTEM cannot run concurrently; run it in a maintenance window, "
                 "not in a migration.")
     elif ctx.target_version < 120000:
@@ -100,9 +57,9 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                 "with CREATE INDEX CONCURRENTLY and drop the old index concurrently.")
     else:
         help = "Use REINDEX ... CONCURRENTLY, outside a transaction."
-    if kind == "INDEX":
+    if kind == "index":
         blocked = "writes to its table, and queries that use it, wait until it finishes"
-    elif kind == "TABLE":
+    elif kind == "table":
         blocked = f"writes to `{name}` wait until it finishes"
     else:
         blocked = "writes to each table wait while its indexes are rebuilt"

@@ -36,36 +36,32 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.actions import (
-    SERIAL_TYPES,
-    column_default,
-    columns_added,
-    contains,
-    is_null_default,
-    top_level,
-)
-from dbsafe.lint.engine import LintContext, Rule, Statement
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, is_null
+
+_SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    added = columns_added(statement)
-    if added is None or ctx.created_before(added[0]):
+    if statement.kind != "AlterTableStmt" or not statement.columns:
         return
-    table, columns = added
-    for name, rest in columns:
-        outer = top_level(rest)
-        required = contains(outer, "NOT", "NULL") or "PRIMARY KEY" in outer
-        if not required or "GENERATED" in outer or (rest[:1] and rest[0] in SERIAL_TYPES):
+    table = statement.relation or ""
+    if ctx.created_before(table):
+        return
+    for column in statement.columns:
+        if not column.not_null or column.has("generated") or column.has("identity"):
             continue
-        default = column_default(rest)
-        if default is not None and not is_null_default(default):
+        if column.type is not None and column.type.name in _SERIAL_TYPES:
+            continue
+        default = column.default
+        if default is not None and not is_null(default):
             continue
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{name}` is added NOT NULL without a default; the ALTER fails "
-            f"if `{table}` has any rows.",
+            f"Column `{table}.{column.name}` is added NOT NULL without a default; the ALTER "
+            f"fails if `{table}` has any rows.",
             help="Give it a DEFAULT, or add it nullable, backfill, then SET NOT NULL.",
-            subject=f"{table}.{name}",
+            subject=f"{table}.{column.name}",
         )
 
 

@@ -34,6 +34,9 @@ move backfills and index builds to other revisions.
 * Statements on tables created in this migration, `CREATE TABLE`, transaction control,
   `SET`/`RESET`, `COMMENT`, `GRANT`/`REVOKE`, and alembic's `alembic_version` bookkeeping.
 * Statements outside a transaction block (each commits on its own).
+* Anything after the first finding of a transaction: one finding per transaction, at the
+  first statement that lengthens the outage. A table renamed in the transaction is followed
+  under its new name.
 """
 
 from __future__ import annotations
@@ -41,74 +44,84 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.locks import ACCESS_EXCLUSIVE, Lock, locks_for, words_of
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.locks import ACCESS_EXCLUSIVE, Lock, locks_for
+from dbsafe.lint.statement import Statement, last
 
-_CHEAP = (("COMMENT",), ("GRANT",), ("REVOKE",), ("SET",), ("RESET",), ("SELECT",))
-_END = (("COMMIT",), ("END",), ("ROLLBACK",), ("ABORT",))
+# Statements that take no lock worth waiting for, or only a moment's catalog work.
+_CHEAP = frozenset({"CommentStmt", "GrantStmt", "GrantRoleStmt", "VariableSetStmt",
+                    "TransactionStmt", "CreateStmt", "CreateEnumStmt", "CreateDomainStmt",
+                    "CreateSeqStmt", "CreateFunctionStmt", "DoStmt"})
+_DATA = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"})
+_ENDS = ("commit", "rollback", "prepare")
 
 
-def _held_locks(statement: Statement, ctx: LintContext) -> list[tuple[Statement, Lock]]:
-    """ACCESS EXCLUSIVE locks on existing tables taken earlier in this transaction."""
-    held = []
-    for earlier in reversed(ctx.earlier(statement)):
-        words = words_of(earlier)
-        if not earlier.in_transaction or words[:1] in _END:
-            break
-        for lock in locks_for(earlier):
-            if lock.mode == ACCESS_EXCLUSIVE and lock.relation and lock.target != "type" \
-                    and not ctx.created_before(lock.relation, earlier):
-                held.append((earlier, lock))
-        if words[:1] in (("BEGIN",), ("START",)):
-            break
-    held.reverse()
-    return held
+def _table_of(lock: Lock, ctx: LintContext) -> str | None:
+    """The table a lock is on (an index lock counts for its table, when known)."""
+    if lock.target == "type" or lock.relation is None:
+        return None
+    if lock.target == "index":
+        return ctx.index_table(lock.relation)
+    return lock.relation
 
 
 def _lengthens(statement: Statement, ctx: LintContext, locked: set[str]) -> Lock | None:
     """The lock that makes this statement slow or able to wait, if any."""
-    words = words_of(statement)
-    if words[:1] in _CHEAP and not statement.has_words("FROM"):
+    if statement.kind in _CHEAP or (statement.kind == "SelectStmt" and
+                                     not statement.node.get("fromClause")):
         return None
     for lock in locks_for(statement):
         if lock.relation is None:
             return lock  # whole-database maintenance
-        if lock.target == "type" or lock.relation.rsplit(".", 1)[-1] == "alembic_version":
+        if lock.target == "type" or last(lock.relation) == "alembic_version":
             continue
-        if ctx.created_before(lock.relation, statement):
+        table = _table_of(lock, ctx) or lock.relation
+        if ctx.created_before(table, statement):
             continue
-        relation = lock.relation
-        if relation in locked or relation.rsplit(".", 1)[-1] in locked:
-            if lock.rewrites or words[:1] in (("INSERT",), ("UPDATE",), ("DELETE",),
-                                               ("MERGE",), ("SELECT",), ("WITH",)):
+        if table in locked or last(table) in locked:
+            if lock.rewrites or statement.kind in _DATA:
                 return lock
-            continue
+            continue  # more quick catalog work on the table already locked
         return lock
     return None
 
 
-def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    if not statement.in_transaction or words_of(statement)[:1] in _END:
-        return
-    held = _held_locks(statement, ctx)
-    if not held:
-        return
-    locked = {lock.relation for _, lock in held if lock.relation}
-    locked |= {name.rsplit(".", 1)[-1] for name in locked}
-    lock = _lengthens(statement, ctx, locked)
-    if lock is None:
-        return
-    first, first_lock = held[0]
-    table = first_lock.relation
-    what = f"`{lock.relation}`" if lock.relation else "every table"
-    yield ctx.finding(
-        RULE,
-        f"This statement works on {what} while `{table}` is still ACCESS EXCLUSIVE locked "
-        f"from line {first.location.line}; reads and writes on `{table}` wait until COMMIT.",
-        help="Commit right after the ACCESS EXCLUSIVE statement, or move this statement to "
-             "its own migration.",
-        subject=lock.relation,
-    )
+def check_migration(ctx: LintContext) -> Iterator[Finding]:
+    """One finding per transaction: its first statement that lengthens the outage."""
+    held: list[tuple[Statement, str]] = []  # (statement, table) ACCESS EXCLUSIVE locked
+    reported = False
+    for statement in ctx.statements:
+        if statement.transaction == "begin" or not statement.in_transaction or \
+                statement.transaction in _ENDS:
+            held, reported = [], False
+            continue
+        if held and not reported and not statement.generated:
+            locked = {table for _, table in held} | {last(table) for _, table in held}
+            lock = _lengthens(statement, ctx, locked)
+            if lock is not None:
+                reported = True
+                first, table = held[0]
+                what = f"`{lock.relation}`" if lock.relation else "every table"
+                yield ctx.finding(
+                    RULE,
+                    f"This statement works on {what} while `{table}` is still ACCESS "
+                    f"EXCLUSIVE locked from line {first.location.line}; reads and writes on "
+                    f"`{table}` wait until COMMIT.",
+                    help="Commit right after the ACCESS EXCLUSIVE statement, or move this "
+                         "statement to its own migration.",
+                    subject=lock.relation,
+                    statement=statement,
+                )
+        for lock in locks_for(statement):
+            taken = _table_of(lock, ctx) if lock.mode == ACCESS_EXCLUSIVE else None
+            if taken and not ctx.created_before(taken, statement) and \
+                    last(taken) != "alembic_version":
+                held.append((statement, taken))
+        rename = statement.rename
+        if rename is not None and rename.relation and rename.object == rename.relation_kind:
+            # Follow the table under its new name: later statements use that one.
+            held = [(s, rename.new if last(t) == last(rename.relation) else t)
+                    for s, t in held]
 
 
 RULE = Rule(
@@ -117,5 +130,5 @@ RULE = Rule(
     severity=Severity.WARNING,
     since="0.1.0",
     doc=__doc__,
-    check=check,
+    check_migration=check_migration,
 )

@@ -34,27 +34,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    node = statement.node
-    if not (isinstance(node, exp.Drop) and str(node.kind or "").upper() == "TABLE"):
+    if statement.kind != "DropStmt" or statement.object_kind != "table":
         return
-    tables = [relation_name(t) for t in node.args.get("tables") or [] if isinstance(t, exp.Table)]
-    existing = [t for t in tables if not ctx.created_before(t)]
+    existing = [t for t in statement.dropped if not ctx.created_before(t)]
     if not existing:
         return
     names = ", ".join(f"`{t}`" for t in existing)
-    what = "Table" if len(existing) == 1 else "Tables"
+    one = len(existing) == 1
     yield ctx.finding(
         RULE,
-        f"{what} {names} {'is' if len(existing) == 1 else 'are'} dropped; the data is lost "
-        "and application code still using "
-        f"{'it' if len(existing) == 1 else 'them'} fails.",
+        f"{'Table' if one else 'Tables'} {names} {'is' if one else 'are'} dropped; the data "
+        f"is lost and application code still using {'it' if one else 'them'} fails.",
         help="Stop using the table in a release first, then drop it in a later migration "
              "with a suppression comment saying why it is safe.",
         subject=", ".join(existing),

@@ -36,23 +36,13 @@ working. The second half is flagged unless `orders_new` was created in the migra
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
-from sqlglot import exp
+from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.alter import Word, parse_alter
-from dbsafe.lint.engine import LintContext, Rule, Statement, created_relations
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
 
-_RELATIONS = ("TABLE", "FOREIGN TABLE", "VIEW", "MATERIALIZED VIEW")
-
-
-def renamed_to(action: Sequence[Word]) -> str | None:
-    """The new name of a `RENAME TO b` action, else None."""
-    keys = [w.keyword for w in action]
-    if keys[:2] == ["RENAME", "TO"] and len(action) > 2:
-        return action[2].folded
-    return None
+_RELATIONS = ("table", "foreign table", "view", "materialized view")
 
 
 def _name_reused(name: str, ctx: LintContext) -> bool:
@@ -63,38 +53,33 @@ def _name_reused(name: str, ctx: LintContext) -> bool:
     """
     schema, _, bare = name.rpartition(".")
     for later in ctx.later():
-        # created_relations() holds both the qualified and the bare name.
-        if isinstance(later.node, exp.Create) and bare in created_relations(later):
+        if bare in later.creates:
             return True
-        if later.starts_with("ALTER"):
-            alter = parse_alter(later.sql)
-            if alter is None or alter.kind not in _RELATIONS:
-                continue
-            later_schema = alter.name.rpartition(".")[0]
-            if (later_schema == schema or not later_schema or not schema) and any(renamed_to(a) == bare for a in alter.actions):
+        rename = later.rename
+        if rename is not None and rename.object in _RELATIONS and rename.relation and \
+                rename.new == bare:
+            later_schema = rename.relation.rpartition(".")[0]
+            if later_schema == schema or not later_schema or not schema:
                 return True
     return False
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    if not statement.starts_with("ALTER"):
+    rename = statement.rename
+    if rename is None or rename.object not in _RELATIONS or not rename.relation:
         return
-    alter = parse_alter(statement.sql)
-    if alter is None or alter.kind not in _RELATIONS or ctx.created_before(alter.name):
+    name = rename.relation
+    if ctx.created_before(name) or _name_reused(name, ctx):
         return
-    for action in alter.actions:
-        new = renamed_to(action)
-        if new is None or _name_reused(alter.name, ctx):
-            continue
-        what = "Table" if alter.kind.endswith("TABLE") else alter.kind.capitalize()
-        yield ctx.finding(
-            RULE,
-            f"{what} `{alter.name}` is renamed to `{new}`; application code still using "
-            f"`{alter.name}` fails as soon as the migration commits.",
-            help="Keep the old name working (e.g. a view with the old name) until no deployed "
-                 "code uses it, and drop that in a later migration.",
-            subject=alter.name,
-        )
+    what = "Table" if rename.object.endswith("table") else rename.object.capitalize()
+    yield ctx.finding(
+        RULE,
+        f"{what} `{name}` is renamed to `{rename.new}`; application code still using "
+        f"`{name}` fails as soon as the migration commits.",
+        help="Keep the old name working (e.g. a view with the old name) until no deployed "
+             "code uses it, and drop that in a later migration.",
+        subject=name,
+    )
 
 
 RULE = Rule(

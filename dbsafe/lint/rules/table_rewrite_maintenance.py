@@ -36,35 +36,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.locks import ACCESS_EXCLUSIVE, lock_for, words_of
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.locks import ACCESS_EXCLUSIVE, locks_for
+from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    first = words_of(statement)[:1]
-    if first not in (("VACUUM",), ("CLUSTER",)):
+    if statement.kind not in ("VacuumStmt", "ClusterStmt"):
         return
-    lock = lock_for(statement)
-    if lock is None or lock.mode != ACCESS_EXCLUSIVE:
-        return
-    command = "VACUUM FULL" if first == ("VACUUM",) else "CLUSTER"
-    if lock.relation is None:
+    command = "VACUUM FULL" if statement.kind == "VacuumStmt" else "CLUSTER"
+    for lock in locks_for(statement):
+        if lock.mode != ACCESS_EXCLUSIVE:
+            continue
+        if lock.relation is None:
+            yield ctx.finding(
+                RULE,
+                f"{command} without a table rewrites every table it covers under an ACCESS "
+                "EXCLUSIVE lock; reads and writes on each wait while it is rewritten.",
+                help="Use pg_repack outside the migration instead.",
+            )
+            continue
+        if ctx.created_before(lock.relation):
+            continue
         yield ctx.finding(
             RULE,
-            f"{command} without a table rewrites every table it covers under an ACCESS "
-            "EXCLUSIVE lock; reads and writes on each wait while it is rewritten.",
+            f"{command} rewrites `{lock.relation}` under an ACCESS EXCLUSIVE lock; reads and "
+            f"writes on `{lock.relation}` wait until it finishes.",
             help="Use pg_repack outside the migration instead.",
+            subject=lock.relation,
         )
-        return
-    if ctx.created_before(lock.relation):
-        return
-    yield ctx.finding(
-        RULE,
-        f"{command} rewrites `{lock.relation}` under an ACCESS EXCLUSIVE lock; reads and "
-        f"writes on `{lock.relation}` wait until it finishes.",
-        help="Use pg_repack outside the migration instead.",
-        subject=lock.relation,
-    )
 
 
 RULE = Rule(

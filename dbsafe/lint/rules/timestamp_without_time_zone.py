@@ -36,25 +36,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.rules.char_column import column_types, type_is
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import ColumnDef, Statement
 
-_TIMESTAMP = (exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ)
+
+def _column_types(statement: Statement) -> Iterator[ColumnDef]:
+    if statement.kind not in ("CreateStmt", "AlterTableStmt"):
+        return
+    yield from statement.columns
+    for action in statement.actions:
+        if action.subtype == "AlterColumnType" and action.column is not None:
+            yield action.column
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    for table, column, dtype in column_types(statement.node):
-        if not type_is(dtype, _TIMESTAMP, ("timestamp",)):
+    for column in _column_types(statement):
+        dtype = column.type
+        if dtype is None or dtype.name != "timestamp" or dtype.schema is not None:
             continue
         yield ctx.finding(
             RULE,
-            f"Column `{table}.{column}` has type `timestamp without time zone`, which stores "
-            "no offset, so its values are ambiguous across time zones.",
+            f"Column `{column.table}.{column.name}` has type `timestamp without time zone`, "
+            "which stores no offset, so its values are ambiguous across time zones.",
             help="Use timestamptz (timestamp with time zone).",
-            subject=f"{table}.{column}",
+            subject=f"{column.table}.{column.name}",
         )
 
 

@@ -33,19 +33,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlglot import exp
-
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement, relation_name
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement, range_var
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    node = statement.node
-    if not isinstance(node, exp.TruncateTable):
+    if statement.kind != "TruncateStmt" or statement.node.get("behavior") != "DROP_CASCADE":
         return
-    if str(node.args.get("option") or "").upper() != "CASCADE":
-        return
-    tables = [relation_name(t) for t in node.expressions if isinstance(t, exp.Table)]
+    tables = [name for r in statement.node.get("relations") or ()
+              if (name := range_var(r)) is not None]
     names = ", ".join(f"`{t}`" for t in tables)
     yield ctx.finding(
         RULE,

@@ -39,26 +39,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule, Statement
-from dbsafe.lint.locks import alter_table, has_seq, top_level
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
+
+_KINDS = {"primary": "primary key", "unique": "unique constraint",
+          "exclusion": "exclusion constraint"}
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    table, actions = alter_table(statement)
-    if table is None or ctx.created_before(table):
+    if statement.kind != "AlterTableStmt" or not statement.relation:
         return
-    for action in actions:
-        top = top_level(action)
-        if top[:1] != ["ADD"] or _uses_existing_index(top):
-            continue
-        if has_seq(top, "PRIMARY", "KEY"):
-            kind = "primary key"
-        elif "UNIQUE" in top:
-            kind = "unique constraint"
-        elif "EXCLUDE" in top:
-            kind = "exclusion constraint"
-        else:
-            continue
+    table = statement.relation
+    if ctx.created_before(table):
+        return
+    kinds = [c.kind for c in statement.constraints if c.using_index is None]
+    kinds += [c.kind for column in statement.columns for c in column.constraints]
+    for kind in (_KINDS[k] for k in kinds if k in _KINDS):
         if kind == "exclusion constraint":
             # PostgreSQL cannot attach an exclusion constraint to a prebuilt index.
             help_text = ("Add exclusion constraints while the table is small or in a "
@@ -66,19 +62,14 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         else:
             help_text = ("Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY, then add "
                          "the constraint with USING INDEX.")
+        article = "an" if kind[0] in "aeiou" else "a"
         yield ctx.finding(
             RULE,
-            f"Adding {'an' if kind[0] in 'aeiou' else 'a'} {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE lock; "
-            f"reads and writes on `{table}` wait until the index is built.",
+            f"Adding {article} {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE "
+            f"lock; reads and writes on `{table}` wait until the index is built.",
             help=help_text,
             subject=table,
         )
-
-
-def _uses_existing_index(top: list[str]) -> bool:
-    # `USING INDEX TABLESPACE x` only places the new index: it is still built here.
-    return any(top[i:i + 2] == ["USING", "INDEX"] and top[i + 2:i + 3] != ["TABLESPACE"]
-               for i in range(len(top)))
 
 
 RULE = Rule(

@@ -1,0 +1,732 @@
+"""Migration statements parsed once by PostgreSQL's own grammar into the facts rules read.
+
+Every statement is parsed with libpg_query (`pglast`), the parser PostgreSQL itself runs, so
+a statement PostgreSQL accepts arrives as its parse tree and one it rejects arrives with
+PostgreSQL's own error message and position. Nothing here reads words.
+
+The tree is read in its JSON form (`pglast.parser.parse_sql_json`): the same nodes and field
+names as `pglast.ast` (`AlterTableStmt.cmds`, `AlterTableCmd.subtype`, `IndexStmt.concurrent`),
+as plain dicts, which is several times faster to build than `pglast.ast` objects and keeps
+lint at tens of thousands of statements per second. From the tree, `parse_statement` derives
+typed facts once (`Action`, `ColumnDef`, `Constraint`, `TypeName`, `IndexDef`, ...), and every
+rule, the lock table (`dbsafe.lint.locks`) and DBS211 (`dbsafe.lint.app_references`) read
+those facts.
+
+Names are folded exactly once, by PostgreSQL's parser: unquoted identifiers arrive lower-cased,
+quoted ones exactly as written. `qualified()` only joins the parts.
+
+>>> s = parse_statement('ALTER TABLE "Orders" ALTER COLUMN x TYPE bigint, VALIDATE CONSTRAINT c')
+>>> s.kind, s.relation, [a.subtype for a in s.actions]
+('AlterTableStmt', 'Orders', ['AlterColumnType', 'ValidateConstraint'])
+>>> parse_statement("SELECT ((( broken").error.message
+'syntax error at end of input'
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dbsafe.core import Location
+
+Node = Mapping[str, Any]
+
+_EMPTY: Node = {}
+
+
+# -- facts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParseFailure:
+    """PostgreSQL's parser rejected the statement."""
+
+    message: str  # PostgreSQL's message, e.g. 'syntax error at or near "("'
+    offset: int  # 0-based character offset into the statement's SQL
+
+
+@dataclass(frozen=True, slots=True)
+class TypeName:
+    """A column type as PostgreSQL resolves its spelling (`character varying(20)` -> varchar).
+
+    `name` is the catalog name (`int4`, `varchar`, `bpchar`, `timestamptz`, `text`, or a user
+    type); `schema` is None for built-in spellings and unqualified names.
+    """
+
+    name: str
+    schema: str | None = None
+    mods: tuple[int, ...] = ()
+    array: bool = False
+
+    def __str__(self) -> str:
+        text = _TYPE_DISPLAY.get(self.name, self.name) if self.schema is None else \
+            f"{self.schema}.{self.name}"
+        if self.mods:
+            text += "(" + ",".join(str(m) for m in self.mods) + ")"
+        return text + ("[]" if self.array else "")
+
+
+_TYPE_DISPLAY = {"bpchar": "char", "varbit": "bit varying", "int4": "integer",
+                 "int8": "bigint", "int2": "smallint", "float8": "double precision",
+                 "float4": "real", "bool": "boolean"}
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    """A column or table constraint (`Constraint` node)."""
+
+    kind: str  # "check" | "foreign" | "primary" | "unique" | "exclusion" | "not_null" |
+    #            "null" | "default" | "identity" | "generated" | other contype, lower-cased
+    name: str | None = None
+    columns: tuple[str, ...] = ()  # key columns (PRIMARY KEY/UNIQUE keys, FOREIGN KEY fk_attrs)
+    references: str | None = None  # referenced table of a foreign key
+    not_valid: bool = False  # added NOT VALID (PostgreSQL skips the validating scan)
+    enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18)
+    using_index: str | None = None  # ADD CONSTRAINT ... USING INDEX ix
+    expression: Node | None = None  # CHECK / DEFAULT / GENERATED expression
+    stored: bool = False  # GENERATED ... STORED
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDef:
+    """A column definition (CREATE TABLE, ADD COLUMN) or a column's new type (ALTER TYPE)."""
+
+    table: str
+    name: str
+    type: TypeName | None
+    constraints: tuple[Constraint, ...] = ()
+
+    def has(self, kind: str) -> bool:
+        return any(c.kind == kind for c in self.constraints)
+
+    @property
+    def default(self) -> Node | None:
+        """The DEFAULT expression's node, None without a DEFAULT."""
+        for c in self.constraints:
+            if c.kind == "default":
+                return c.expression or _EMPTY
+        return None
+
+    @property
+    def not_null(self) -> bool:
+        return self.has("not_null") or self.has("primary")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One ALTER TABLE subcommand (`AlterTableCmd`); `subtype` without the `AT_` prefix."""
+
+    subtype: str  # "AddColumn", "AlterColumnType", "SetNotNull", "AddConstraint", ...
+    name: str | None = None  # the column (or constraint) the subcommand names
+    column: ColumnDef | None = None  # AddColumn; AlterColumnType (the new type)
+    constraint: Constraint | None = None  # AddConstraint
+    partition: str | None = None  # Attach/DetachPartition
+    concurrent: bool = False  # DETACH PARTITION ... CONCURRENTLY
+    using: Node | None = None  # ALTER COLUMN ... TYPE ... USING expression
+    expression: Node | None = None  # SET DEFAULT expression (None for DROP DEFAULT)
+    options: tuple[str, ...] = ()  # SET (...) / RESET (...) storage parameter names
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    """`ALTER ... RENAME`: a relation, column or constraint gets a new name."""
+
+    object: str  # "table" | "view" | "materialized view" | "foreign table" | "index" |
+    #              "sequence" | "column" | "constraint" | other object kind, lower-cased
+    relation: str | None  # the relation renamed, or whose column/constraint is renamed
+    relation_kind: str  # kind of `relation` ("table", "view", ...)
+    old: str  # the old name: the relation's own name, or the column/constraint name
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDef:
+    """`CREATE INDEX`."""
+
+    name: str | None
+    table: str
+    concurrent: bool
+    unique: bool
+    columns: tuple[str, ...]  # the leading plain columns (stops at the first expression)
+    plain: bool  # every key is a plain column
+    partial: bool  # has a WHERE clause
+
+
+@dataclass(slots=True, eq=False)
+class Statement:
+    """One migration statement: its source, transaction state, parse tree and facts."""
+
+    sql: str
+    location: Location
+    index: int = 0  # position in the migration
+    in_transaction: bool = False  # runs inside a transaction block
+    kind: str = ""  # libpg_query node name ("AlterTableStmt"); "" when it did not parse
+    node: Node = field(default_factory=dict)  # that node's fields
+    generated: bool = False  # emitted by the migration tool itself (alembic's BEGIN/COMMIT)
+    error: ParseFailure | None = None
+    origin: str | None = None  # "DO block" for a statement read from a DO block's body
+    # -- facts (see parse_statement) --
+    relation: str | None = None  # the relation the statement works on, folded
+    object_kind: str | None = None  # ALTER/DROP/COMMENT object kind, lower-cased
+    actions: tuple[Action, ...] = ()
+    columns: tuple[ColumnDef, ...] = ()  # CREATE TABLE columns, ADD COLUMNs
+    constraints: tuple[Constraint, ...] = ()  # table constraints (CREATE TABLE, ADD CONSTRAINT)
+    creates: frozenset[str] = frozenset()  # relations created: qualified and bare names
+    rename: Rename | None = None
+    index_def: IndexDef | None = None
+    dropped: tuple[str, ...] = ()  # DROP's objects, folded and joined with "."
+    transaction: str | None = None  # "begin" | "commit" | "rollback" | "savepoint" | ...
+    locks: tuple[Any, ...] | None = None  # cache for dbsafe.lint.locks.locks_for
+
+    @property
+    def parsed(self) -> bool:
+        return self.error is None
+
+
+# -- names -------------------------------------------------------------------------------
+
+
+def qualified(*parts: str | None) -> str:
+    """Join name parts PostgreSQL already folded (`qualified("s", "t") == "s.t"`)."""
+    return ".".join(p for p in parts if p)
+
+
+def range_var(node: Node | None) -> str | None:
+    """`schema.name` of a RangeVar, as folded by the parser."""
+    if not node:
+        return None
+    node = node.get("RangeVar", node)
+    name = node.get("relname")
+    if not name:
+        return None
+    return qualified(node.get("catalogname"), node.get("schemaname"), name)
+
+
+def strings(items: Sequence[Node] | None) -> tuple[str, ...]:
+    """The `sval`s of a list of String nodes (a qualified name, a column list)."""
+    out = []
+    for item in items or ():
+        value = item.get("String")
+        if value is not None:
+            out.append(value.get("sval", ""))
+        elif "A_Star" in item:
+            out.append("*")
+    return tuple(out)
+
+
+def last(name: str) -> str:
+    """The unqualified part of a dotted name."""
+    return name.rsplit(".", 1)[-1]
+
+
+def same_relation(a: str | None, b: str | None) -> bool:
+    """Equal names, or one schema-qualified and one not with the same last part."""
+    if a is None or b is None:
+        return False
+    return a == b or (("." in a) != ("." in b) and last(a) == last(b))
+
+
+# -- parsing -----------------------------------------------------------------------------
+
+
+def parse_statements(sql: str) -> list[tuple[str, Node] | ParseFailure]:
+    """Parse SQL holding one statement (or none) into `(kind, node)` pairs.
+
+    Raises nothing: a rejected statement comes back as a `ParseFailure`.
+    """
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(sql))
+    except ParseError as exc:
+        message, offset = (exc.args + (0,))[:2] if exc.args else ("syntax error", 0)
+        return [ParseFailure(str(message), int(offset or 0))]
+    except RecursionError:
+        return [ParseFailure("statement too deeply nested to parse", 0)]
+    out: list[tuple[str, Node] | ParseFailure] = []
+    for raw in tree.get("stmts", ()):
+        stmt = raw.get("stmt") or {}
+        for kind, node in stmt.items():
+            out.append((kind, node))
+    return out
+
+
+def parse_statement(sql: str, location: Location | None = None, *, index: int = 0,
+                    in_transaction: bool = False, generated: bool = False) -> Statement:
+    """Parse one statement and derive its facts.
+
+    A script holding several statements is described by its first one; migrations are split
+    into statements before they get here (`dbsafe.extract.sqlfile.split_sql`).
+    """
+    location = location or Location("<sql>", 1)
+    parsed = parse_statements(sql)
+    statement = Statement(sql, location, index, in_transaction, generated=generated)
+    if not parsed:
+        return statement  # only comments: nothing to check
+    first = parsed[0]
+    if isinstance(first, ParseFailure):
+        statement.error = first
+        return statement
+    statement.kind, statement.node = first
+    _derive(statement)
+    return statement
+
+
+def do_block_statements(statement: Statement) -> list[Statement]:
+    """Statements a `DO` block runs directly (not via EXECUTE), parsed like any other.
+
+    PL/pgSQL is parsed by PostgreSQL's PL/pgSQL grammar (`pglast.parse_plpgsql`); a body it
+    rejects, or a `DO` block in another language, yields nothing.
+    """
+    if statement.kind != "DoStmt":
+        return []
+    body = None
+    language = "plpgsql"
+    for item in statement.node.get("args", ()):
+        elem = item.get("DefElem", {})
+        value = (elem.get("arg") or {}).get("String", {}).get("sval")
+        if elem.get("defname") == "as":
+            body = value
+        elif elem.get("defname") == "language" and value:
+            language = value.lower()
+    if body is None or language != "plpgsql":
+        return []
+    import pglast
+
+    try:
+        functions = pglast.parse_plpgsql(f"DO $dbsafe_do$ {body} $dbsafe_do$")
+    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure: nothing to report
+        return []
+    found: list[Statement] = []
+    for sql in _plpgsql_sql(functions):
+        inner = parse_statement(sql, statement.location, index=statement.index,
+                                in_transaction=statement.in_transaction)
+        if inner.error is None and inner.kind:
+            inner.origin = "DO block"
+            found.append(inner)
+    return found
+
+
+def _plpgsql_sql(tree: Any) -> Iterator[str]:
+    """SQL of every `PLpgSQL_stmt_execsql` in a parse_plpgsql tree, in order."""
+    if isinstance(tree, list):
+        for item in tree:
+            yield from _plpgsql_sql(item)
+    elif isinstance(tree, dict):
+        for key, value in tree.items():
+            if key == "PLpgSQL_stmt_execsql":
+                query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
+                if query:
+                    yield query
+            else:
+                yield from _plpgsql_sql(value)
+
+
+MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
+
+
+def long_identifiers(sql: str) -> dict[str, str]:
+    """Identifiers over 63 bytes as written, keyed by the truncated name PostgreSQL keeps.
+
+    PostgreSQL's lexer truncates long identifiers (with only a NOTICE), so the parse tree
+    holds the short form; PostgreSQL's own scanner (`pglast.parser.scan`) gives the tokens
+    as written.
+
+    >>> long_identifiers('CREATE TABLE t (' + 'x' * 70 + ' int)') == {'x' * 63: 'x' * 70}
+    True
+    """
+    from pglast.parser import scan
+
+    found: dict[str, str] = {}
+    try:
+        tokens = scan(sql)
+    except Exception:  # noqa: BLE001 - the parser reports what the scanner rejects
+        return found
+    for token in tokens:
+        if token.name != "IDENT":
+            continue
+        text = sql[token.start:token.end + 1]
+        if text.startswith('"') and text.endswith('"') and len(text) >= 2:
+            name = text[1:-1].replace('""', '"')
+        elif text[:2].upper() == 'U&':
+            continue
+        else:
+            name = text.lower()
+        data = name.encode("utf-8")
+        if len(data) > MAX_IDENTIFIER_BYTES:
+            found[data[:MAX_IDENTIFIER_BYTES].decode("utf-8", errors="ignore")] = name
+    return found
+
+
+def walk(node: Any) -> Iterator[tuple[str, Node]]:
+    """Every `(kind, fields)` node below `node`, depth first, in source order."""
+    stack: list[tuple[str, Any]] = [("", node)]
+    while stack:
+        key, item = stack.pop()
+        if isinstance(item, dict):
+            if key[:1].isupper():
+                yield key, item
+            stack.extend(reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend(("", value) for value in reversed(item))
+
+
+def constant(node: Node | None) -> str | int | float | bool | None:
+    """The value of an `A_Const` (or `TypeCast` of one); None for anything else."""
+    if not node:
+        return None
+    if "TypeCast" in node:
+        return constant(node["TypeCast"].get("arg"))
+    value = node.get("A_Const", node)
+    if value.get("isnull"):
+        return None
+    for key in ("sval", "ival", "fval", "boolval", "bsval"):
+        if key in value:
+            inner = value[key]
+            return inner.get(key, 0 if key == "ival" else False if key == "boolval" else "")
+    return None
+
+
+def is_null(node: Node | None) -> bool:
+    """`NULL` or `NULL::type`."""
+    if not node:
+        return False
+    if "TypeCast" in node:
+        return is_null(node["TypeCast"].get("arg"))
+    return bool(node.get("A_Const", {}).get("isnull"))
+
+
+def function_names(node: Node | None) -> Iterator[str]:
+    """Names (last part) of every function called in an expression."""
+    for kind, fields in walk(node or _EMPTY):
+        if kind == "FuncCall":
+            names = strings(fields.get("funcname"))
+            if names:
+                yield names[-1]
+
+
+def option_enabled(elem: Node) -> bool:
+    """Whether a `DefElem` option (`FULL`, `CONCURRENTLY`, `(FULL false)`) is switched on."""
+    arg = elem.get("arg")
+    if arg is None:
+        return True
+    value = constant(arg)
+    if value is None:
+        text = strings([arg])
+        value = text[0] if text else True
+    if isinstance(value, str):
+        return value.lower() not in ("false", "off", "0", "no")
+    return bool(value)
+
+
+def reindex_target(s: Statement) -> tuple[str, str | None, bool]:
+    """(kind, name, concurrently) of a REINDEX: kind is index/table/schema/database/system."""
+    node = s.node
+    kind = node.get("kind", "").removeprefix("REINDEX_OBJECT_").lower()
+    concurrently = any(
+        p.get("DefElem", {}).get("defname") == "concurrently" and option_enabled(p["DefElem"])
+        for p in node.get("params") or ())
+    name = s.relation if kind in ("index", "table") else node.get("name")
+    return kind, name, concurrently
+
+
+def set_config_calls(s: Statement) -> Iterator[tuple[str, str, bool]]:
+    """`(setting, value, is_local)` of each `set_config('x', 'v', local)` a SELECT makes."""
+    if s.kind != "SelectStmt":
+        return
+    for kind, fields in walk(s.node):
+        if kind != "FuncCall" or strings(fields.get("funcname"))[-1:] != ("set_config",):
+            continue
+        args: list[Node] = fields.get("args") or []
+        if len(args) < 2:
+            continue
+        name = constant(args[0])
+        value = constant(args[1])
+        if not isinstance(name, str):
+            continue
+        local = len(args) > 2 and constant(args[2]) is True
+        yield name.lower(), str(value) if value is not None else "1", local
+
+
+def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
+    """`(setting, value, is_local)` for each setting a statement changes.
+
+    `value` is None when the setting goes back to its default (`RESET`, `SET x TO DEFAULT`);
+    `RESET ALL` yields `("*", None, False)`.
+    """
+    if s.kind == "VariableSetStmt":
+        node = s.node
+        kind = node.get("kind")
+        name = (node.get("name") or "").lower()
+        local = bool(node.get("is_local"))
+        if kind == "VAR_RESET_ALL":
+            yield "*", None, False
+        elif kind in ("VAR_RESET", "VAR_SET_DEFAULT"):
+            yield name, None, local
+        elif kind == "VAR_SET_VALUE":
+            args = node.get("args") or ()
+            value = constant(args[0]) if args else None
+            yield name, None if value is None else str(value), local
+    else:
+        yield from set_config_calls(s)
+
+
+# -- deriving facts ----------------------------------------------------------------------
+
+
+def type_name(node: Node | None) -> TypeName | None:
+    """The `TypeName` node as a `TypeName` fact."""
+    if not node:
+        return None
+    node = node.get("TypeName", node)
+    names = strings(node.get("names"))
+    if not names:
+        return None
+    schema = names[-2] if len(names) > 1 else None
+    if schema == "pg_catalog":
+        schema = None
+    name = names[-1]
+    if schema is None:
+        name = _TYPE_ALIASES.get(name, name)
+    mods = []
+    for mod in node.get("typmods") or ():
+        value = constant(mod)
+        if isinstance(value, int):
+            mods.append(value)
+    if name == "interval":
+        mods = []  # the typmod of interval encodes fields too; only the type matters here
+    return TypeName(name, schema, tuple(mods), bool(node.get("arrayBounds")))
+
+
+_TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "smallint": "int2",
+                 "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial",
+                 "decimal": "numeric", "boolean": "bool", "float": "float8", "real": "float4",
+                 "character varying": "varchar", "timestamp without time zone": "timestamp",
+                 "timestamp with time zone": "timestamptz"}
+
+_CONTYPES = {"CONSTR_CHECK": "check", "CONSTR_FOREIGN": "foreign", "CONSTR_PRIMARY": "primary",
+             "CONSTR_UNIQUE": "unique", "CONSTR_EXCLUSION": "exclusion",
+             "CONSTR_NOTNULL": "not_null", "CONSTR_NULL": "null", "CONSTR_DEFAULT": "default",
+             "CONSTR_IDENTITY": "identity", "CONSTR_GENERATED": "generated"}
+
+
+def constraint(node: Node) -> Constraint:
+    node = node.get("Constraint", node)
+    contype = node.get("contype", "")
+    kind = _CONTYPES.get(contype, contype.removeprefix("CONSTR_").lower())
+    if kind == "foreign":
+        columns = strings(node.get("fk_attrs"))
+    elif kind == "exclusion":
+        columns = ()
+    else:
+        columns = strings(node.get("keys"))
+    expression = node.get("raw_expr")
+    return Constraint(
+        kind=kind,
+        name=node.get("conname"),
+        columns=columns,
+        references=range_var(node.get("pktable")),
+        not_valid=bool(node.get("skip_validation")),
+        # JSON leaves out false fields: a CHECK/FOREIGN KEY without is_enforced is NOT ENFORCED
+        enforced=bool(node.get("is_enforced")) if kind in ("check", "foreign") else True,
+        using_index=node.get("indexname"),
+        expression=expression,
+        stored=kind == "generated" and node.get("generated_kind") == "s",
+    )
+
+
+def column_def(table: str, node: Node) -> ColumnDef:
+    node = node.get("ColumnDef", node)
+    constraints = tuple(constraint(c) for c in node.get("constraints") or ())
+    return ColumnDef(table, node.get("colname", ""), type_name(node.get("typeName")),
+                     constraints)
+
+
+_OBJECT_KINDS = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "view",
+                 "OBJECT_MATVIEW": "materialized view", "OBJECT_FOREIGN_TABLE": "foreign table",
+                 "OBJECT_INDEX": "index", "OBJECT_SEQUENCE": "sequence", "OBJECT_TYPE": "type",
+                 "OBJECT_COLUMN": "column", "OBJECT_TABCONSTRAINT": "constraint",
+                 "OBJECT_DOMCONSTRAINT": "constraint", "OBJECT_DOMAIN": "domain",
+                 "OBJECT_SCHEMA": "schema", "OBJECT_TRIGGER": "trigger",
+                 "OBJECT_POLICY": "policy", "OBJECT_RULE": "rule",
+                 "OBJECT_FUNCTION": "function", "OBJECT_EXTENSION": "extension"}
+
+
+def object_kind(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return _OBJECT_KINDS.get(value, value.removeprefix("OBJECT_").lower().replace("_", " "))
+
+
+def _derive(s: Statement) -> None:
+    handler = _DERIVE.get(s.kind)
+    if handler is not None:
+        handler(s, s.node)
+
+
+def _created(name: str | None) -> frozenset[str]:
+    if not name:
+        return frozenset()
+    return frozenset({name, last(name)})
+
+
+def _create_table(s: Statement, n: Node) -> None:
+    table = range_var(n.get("relation")) or ""
+    s.relation = table
+    s.creates = _created(table)
+    columns = []
+    constraints = []
+    for element in n.get("tableElts") or ():
+        if "ColumnDef" in element:
+            columns.append(column_def(table, element))
+        elif "Constraint" in element:
+            constraints.append(constraint(element))
+    s.columns = tuple(columns)
+    s.constraints = tuple(constraints)
+
+
+def _create_table_as(s: Statement, n: Node) -> None:
+    into = n.get("into", {}).get("IntoClause", n.get("into", {}))
+    name = range_var(into.get("rel"))
+    s.relation = name
+    s.object_kind = object_kind(n.get("objtype"))
+    s.creates = _created(name)
+
+
+def _view(s: Statement, n: Node) -> None:
+    name = range_var(n.get("view"))
+    s.relation = name
+    s.object_kind = "view"
+    s.creates = _created(name)
+
+
+def _index(s: Statement, n: Node) -> None:
+    table = range_var(n.get("relation")) or ""
+    columns: list[str] = []
+    plain = True
+    for param in n.get("indexParams") or ():
+        elem = param.get("IndexElem", {})
+        if elem.get("name") and plain:
+            columns.append(elem["name"])
+        else:
+            plain = False
+    name = n.get("idxname")
+    schema = (n.get("relation") or {}).get("schemaname")
+    s.relation = table
+    s.index_def = IndexDef(qualified(schema, name) if name else None, table,
+                           bool(n.get("concurrent")), bool(n.get("unique")), tuple(columns),
+                           plain and bool(columns), bool(n.get("whereClause")))
+    if name:
+        s.creates = frozenset({name, qualified(schema, name)})
+
+
+def _alter_table(s: Statement, n: Node) -> None:
+    table = range_var(n.get("relation")) or ""
+    s.relation = table
+    s.object_kind = object_kind(n.get("objtype"))
+    actions = []
+    columns = []
+    constraints = []
+    for item in n.get("cmds") or ():
+        cmd = item.get("AlterTableCmd", {})
+        subtype = cmd.get("subtype", "").removeprefix("AT_")
+        definition = cmd.get("def") or {}
+        action = Action(subtype, cmd.get("name"))
+        if subtype == "AddColumn" and "ColumnDef" in definition:
+            column = column_def(table, definition)
+            columns.append(column)
+            action = Action(subtype, column.name, column=column)
+        elif subtype == "AlterColumnType" and "ColumnDef" in definition:
+            inner = definition["ColumnDef"]
+            column = ColumnDef(table, cmd.get("name", ""), type_name(inner.get("typeName")))
+            action = Action(subtype, column.name, column=column,
+                            using=inner.get("raw_default"))
+        elif subtype == "AddConstraint" and "Constraint" in definition:
+            con = constraint(definition)
+            constraints.append(con)
+            action = Action(subtype, con.name, constraint=con)
+        elif subtype.endswith("Partition") or subtype == "DetachPartitionFinalize":
+            part = definition.get("PartitionCmd", {})
+            action = Action(subtype, None, partition=range_var(part.get("name")),
+                            concurrent=bool(part.get("concurrent")))
+        elif subtype == "ColumnDefault":
+            action = Action(subtype, cmd.get("name"), expression=definition or None)
+        elif subtype in ("SetRelOptions", "ResetRelOptions", "SetOptions", "ResetOptions"):
+            names = tuple(d.get("DefElem", {}).get("defname", "")
+                          for d in definition.get("List", {}).get("items", ()))
+            action = Action(subtype, cmd.get("name"), options=names)
+        actions.append(action)
+    s.actions = tuple(actions)
+    s.columns = tuple(columns)
+    s.constraints = tuple(constraints)
+
+
+_RELATIONS = frozenset({"table", "view", "materialized view", "foreign table", "index",
+                        "sequence"})
+
+
+def _rename(s: Statement, n: Node) -> None:
+    kind = object_kind(n.get("renameType")) or ""
+    # relationType is only meaningful for renames of a relation's parts (columns, ...)
+    relation_kind = kind if kind in _RELATIONS else object_kind(n.get("relationType")) or kind
+    relation = range_var(n.get("relation"))
+    s.relation = relation
+    s.object_kind = relation_kind
+    if kind in ("column", "constraint", "trigger", "policy", "rule"):
+        old = n.get("subname", "")
+    elif relation:
+        old = last(relation)
+    else:
+        old = ".".join(strings(n.get("object", {}).get("List", {}).get("items")))
+    s.rename = Rename(kind, relation, relation_kind, old, n.get("newname", ""))
+
+
+def _drop(s: Statement, n: Node) -> None:
+    s.object_kind = object_kind(n.get("removeType"))
+    names = []
+    for item in n.get("objects") or ():
+        if "List" in item:
+            names.append(qualified(*strings(item["List"].get("items"))))
+        elif "String" in item:
+            names.append(item["String"].get("sval", ""))
+        elif "TypeName" in item:
+            names.append(qualified(*strings(item["TypeName"].get("names"))))
+    s.dropped = tuple(names)
+
+
+def _transaction(s: Statement, n: Node) -> None:
+    kind = n.get("kind", "").removeprefix("TRANS_STMT_").lower()
+    s.transaction = {"start": "begin", "rollback_prepared": "rollback",
+                     "commit_prepared": "commit"}.get(kind, kind)
+
+
+def _relation_only(field_name: str) -> Any:
+    def derive(s: Statement, n: Node) -> None:
+        s.relation = range_var(n.get(field_name))
+    return derive
+
+
+_DERIVE = {
+    "CreateStmt": _create_table,
+    "CreateForeignTableStmt": lambda s, n: _create_table(s, n.get("base", {}).get(
+        "CreateStmt", n.get("base", {}))),
+    "CreateTableAsStmt": _create_table_as,
+    "ViewStmt": _view,
+    "IndexStmt": _index,
+    "AlterTableStmt": _alter_table,
+    "RenameStmt": _rename,
+    "DropStmt": _drop,
+    "TransactionStmt": _transaction,
+    "RefreshMatViewStmt": _relation_only("relation"),
+    "ClusterStmt": _relation_only("relation"),
+    "ReindexStmt": _relation_only("relation"),
+    "CreateTrigStmt": _relation_only("relation"),
+    "CreatePolicyStmt": _relation_only("table"),
+    "RuleStmt": _relation_only("relation"),
+    "InsertStmt": _relation_only("relation"),
+    "UpdateStmt": _relation_only("relation"),
+    "DeleteStmt": _relation_only("relation"),
+    "MergeStmt": _relation_only("relation"),
+}
