@@ -83,6 +83,9 @@ def summary_line(report: Report) -> str:
         shown = ", ".join(skipped_files[:_SKIPPED_FILES_SHOWN])
         more = len(skipped_files) - _SKIPPED_FILES_SHOWN
         details.append(f"skipped: {shown}" + (f" and {more} more (-v lists them)" if more > 0 else ""))
+    not_checked = report.summary.get("not_checked")
+    if isinstance(not_checked, list):
+        details.extend(f"warning: {item}" for item in not_checked)
     if report.summary.get("schema_source"):
         details.append(f"schema: {report.summary['schema_source']}")
     elapsed = report.summary.get("elapsed_seconds")

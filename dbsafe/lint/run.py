@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dbsafe.schema.stats import TableStats
 
 DEFAULT_TARGET_VERSION = 150000
+RULE_INFO_CODE = "DBS211"
 
 
 @dataclass(frozen=True)
@@ -37,22 +38,68 @@ class DatabaseFacts:
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
                     since: str | None = None, changed_since: str | None = None) -> list[Migration]:
-    """SQL migration files under `paths`, or the alembic revisions when `paths` is empty."""
+    """The migrations `paths` name, or every alembic revision when `paths` is empty.
+
+    A path inside the alembic script location (the versions folder, one revision's `.py`
+    file) selects those alembic revisions, rendered as alembic runs them; other paths are
+    SQL migration files or folders of them.
+    """
     from dbsafe.extract.migration import sql_migrations
     from dbsafe.migrate import AlembicProject, render_revisions
 
     root = settings.project_root
+    project = AlembicProject.from_settings(settings)
     if paths:
+        revision_paths, sql_paths = _split_paths(project.ini, paths)
         migrations = sql_migrations(
-            list(paths), root=root,
-            wrapped_in_transaction=settings.sql_migrations_in_transaction)
+            sql_paths, root=root,
+            wrapped_in_transaction=settings.sql_migrations_in_transaction) if sql_paths else []
+        if revision_paths:
+            selected = [m for m in render_revisions(project, root=root, since=since)
+                        if m.file is not None and _under(m.file, revision_paths)]
+            migrations = selected + migrations
     else:
-        migrations = render_revisions(AlembicProject.from_settings(settings), root=root,
-                                      since=since)
+        migrations = render_revisions(project, root=root, since=since)
     if changed_since:
         changed = changed_files(root, changed_since)
         migrations = [m for m in migrations if m.file is not None and m.file.resolve() in changed]
     return migrations
+
+
+def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+    """(paths inside the alembic script location, the others)."""
+    from dbsafe.core import ConfigError
+    from dbsafe.migrate import script_locations
+
+    locations: list[Path] = []
+    if alembic_ini.is_file():
+        try:
+            locations = [p.resolve() for p in script_locations(alembic_ini)]
+        except ConfigError:
+            locations = []
+    revisions: list[Path] = []
+    sql: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise SourceError(f"no such file or directory: {path}")
+        resolved = path.resolve()
+        inside = any(resolved == loc or loc in resolved.parents for loc in locations)
+        if inside and (path.is_dir() or path.suffix == ".py"):
+            revisions.append(resolved)
+        elif path.suffix == ".py":
+            raise SourceError(
+                f"{path} is a Python file outside the alembic script location"
+                f"{' (' + ', '.join(str(x) for x in locations) + ')' if locations else ''}; "
+                "pass a revision of the alembic environment (see --alembic-config) or a "
+                ".sql migration")
+        else:
+            sql.append(path)
+    return revisions, sql
+
+
+def _under(file: Path, selected: Sequence[Path]) -> bool:
+    resolved = file.resolve()
+    return any(resolved == p or p in resolved.parents for p in selected)
 
 
 def changed_files(root: Path, ref: str) -> set[Path]:
@@ -117,7 +164,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     ))
     findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
                                severity=settings.severity)
-    summary = {
+    summary: dict[str, object] = {
         "migrations": len(migrations),
         "files": len(files),
         "statements": statements,
@@ -125,6 +172,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     }
     if checked.queries:
         summary["application_statements"] = checked.queries
+    if checked.skipped:
+        # Said in the normal output, not only with -v: a missing DBS211 is not a pass.
+        summary["not_checked"] = [f"{RULE_INFO_CODE}: {s.reason}" for s in checked.skipped]
     return Report(tuple(findings), summary, tuple(checked.skipped))
 
 
