@@ -314,7 +314,11 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     if locks:
-        click.echo(commands.lock_report(settings, paths, since=since,
-                                        changed_since=changed_since), nl=False)
+        from dbsafe.lint.locks import lock_table, render_locks_text
+        from dbsafe.report import render_rows
+
+        rows = commands.lock_report(settings, paths, since=since, changed_since=changed_since)
+        click.echo(render_rows(lock_table(rows), settings.format,
+                               text=render_locks_text(rows), kind="lock"), nl=False)
         return
     _finish(commands.lint(settings, paths, since=since, changed_since=changed_since), settings)

@@ -15,6 +15,7 @@ from dbsafe.core import ConfigError, Report, RuleInfo
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.lint.locks import LockRow
     from dbsafe.schema.model import SchemaSnapshot
 
 
@@ -33,13 +34,14 @@ def catalog() -> dict[str, RuleInfo]:
 
 def explain(code: str) -> str:
     """The documentation of a code (`dbsafe lint --explain DBS101`)."""
-    from dbsafe.lint.rules import ALL_RULES
+    from dbsafe.lint import documentation
 
     code = code.upper()
-    for rule in ALL_RULES:
-        if rule.code == code:
-            return f"{rule.code} {rule.name} ({rule.severity.value}, since {rule.since})\n\n" \
-                   f"{rule.doc.strip()}\n"
+    documented = documentation().get(code)
+    if documented is not None:
+        entry, doc = documented
+        return f"{entry.code} {entry.name} ({entry.default_severity.value}, since " \
+               f"{entry.since})\n\n{doc.strip()}\n"
     info = catalog().get(code)
     if info is None:
         raise ConfigError(f"unknown code {code!r}; `docs/codes.md` lists them all")
@@ -114,14 +116,13 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
 
 
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
-                changed_since: str | None = None) -> str:
-    """The lock each migration statement takes and what it blocks, as a text table."""
+                changed_since: str | None = None) -> list[LockRow]:
+    """The lock each migration statement takes and what it blocks, one row per lock."""
     from dbsafe.lint.locks import lock_report as rows_for
-    from dbsafe.lint.locks import render_locks_text
     from dbsafe.lint.run import load_migrations
 
     migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
-    return render_locks_text(rows_for(migrations))
+    return rows_for(migrations)
 
 
 def _database_facts(url: str):

@@ -8,7 +8,7 @@ the machine contract documented in docs/json-output.md: `{"version": 1, "finding
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from dbsafe import __version__
 from dbsafe.core import Finding, Report, RuleInfo, Severity
@@ -256,3 +256,46 @@ _RENDERERS: dict[str, Callable[[Report, Catalog, bool], str]] = {
     "sarif": render_sarif,
     "github": render_github,
 }
+
+
+def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
+                kind: str = "row") -> str:
+    """Results that are rows rather than findings (`dbsafe lint --locks`), in any format.
+
+    Args:
+        rows: records with `path`, `line` and `message` keys plus their own columns.
+        fmt: one of config.FORMATS.
+        text: the human table, rendered by the module that knows the columns.
+        kind: what a row is (`lock`), used as the JSON key and annotation title.
+
+    Returns:
+        text: `text`; json: `{"version": 1, "<kind>s": [...]}`; github: one notice per row at
+        its path and line; sarif: one note-level result per row.
+    """
+    if fmt == "json":
+        return json.dumps({"version": JSON_VERSION, f"{kind}s": list(rows)}, indent=2,
+                          sort_keys=True) + "\n"
+    if fmt == "github":
+        return "".join(
+            f"::notice file={_escape_property(str(r.get('path', '')))},"
+            f"line={r.get('line', 1)},title={kind}::{_escape_data(str(r.get('message', '')))}\n"
+            for r in rows)
+    if fmt == "sarif":
+        results = [{
+            "ruleId": f"dbsafe-{kind}",
+            "level": "note",
+            "message": {"text": str(r.get("message", ""))},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": str(r.get("path", ""))},
+                "region": {"startLine": r.get("line", 1)}}}],
+            "properties": dict(r),
+        } for r in rows]
+        document = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+                    "version": "2.1.0",
+                    "runs": [{"tool": {"driver": {
+                        "name": "dbsafe", "version": __version__,
+                        "informationUri": "https://pypi.org/project/dbsafe/",
+                        "rules": [{"id": f"dbsafe-{kind}", "name": kind}]}},
+                        "results": results}]}
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return text

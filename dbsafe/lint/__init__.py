@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dbsafe.core import Finding
+from dbsafe.core import Finding, RuleInfo
 from dbsafe.lint.engine import LintContext, Rule, Statement, lint_migration, select_rules
 
 
@@ -25,4 +25,17 @@ def lint_sql(sql: str, *, path: str = "<sql>", rules: Sequence[Rule] | None = No
     return tuple(lint_migration(migration, ALL_RULES if rules is None else rules, **context))
 
 
-__all__ = ["LintContext", "Rule", "Statement", "lint_migration", "lint_sql", "select_rules"]
+def documentation() -> dict[str, tuple[RuleInfo, str]]:
+    """Every lint code's catalog entry and Markdown docs (rules, DBS001, DBS211)."""
+    from dbsafe.lint import app_references
+    from dbsafe.lint.engine import UNPARSED, UNPARSED_DOC
+    from dbsafe.lint.rules import ALL_RULES
+
+    docs = {UNPARSED.code: (UNPARSED, UNPARSED_DOC)}
+    docs.update({rule.code: (rule.info, rule.doc) for rule in ALL_RULES})
+    docs[app_references.RULE_INFO.code] = (app_references.RULE_INFO, app_references.DOC)
+    return docs
+
+
+__all__ = ["LintContext", "Rule", "Statement", "documentation", "lint_migration", "lint_sql",
+           "select_rules"]

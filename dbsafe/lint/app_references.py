@@ -64,6 +64,36 @@ RULE_INFO = RuleInfo(
     since="0.1.0",
 )
 
+DOC = """A migration drops or renames a table, view or column that the application's queries still use.
+
+## Why
+A drop or rename commits instantly, and from that moment every deployed query that names the
+old object fails. dbsafe finds those queries in your `source-paths` with the same extraction
+and name resolution as `dbsafe validate`: a query is reported only when resolving it against
+the schema without the object fails where resolving it with the object succeeds.
+
+## Bad
+```sql
+ALTER TABLE patients DROP COLUMN email;  -- app/repo.py still runs SELECT email FROM patients
+```
+
+## Good
+```sql
+-- release 1 stops using patients.email; a later migration drops it:
+ALTER TABLE patients DROP COLUMN email;
+```
+
+## In Alembic
+The same for `op.drop_column`, `op.drop_table`, `op.alter_column(..., new_column_name=...)`
+and `op.rename_table`: remove the application's use first (expand/contract).
+
+## Not flagged
+Objects created earlier in the same migration, or created again under the same name by a
+later linted migration; queries dbsafe cannot parse or see into (dynamic SQL). When no schema
+can be built to resolve the queries against, DBS211 does not run and the summary line says
+so (`warning: DBS211: ...`).
+"""
+
 # How many using queries a finding lists; the rest are counted.
 MAX_LISTED = 10
 _IN_MESSAGE = 3

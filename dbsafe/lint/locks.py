@@ -524,6 +524,13 @@ def lock_table(rows: Sequence[LockRow]) -> list[dict[str, object]]:
         "blocks_ddl": row.blocks_ddl,
         "rewrites": row.rewrites,
         "note": row.note,
+        "message": f"{row.mode} lock on {row.relation or 'every table'}"
+                   + (" (created in this migration)" if row.created_here else "")
+                   + "; blocks " + (", ".join(
+                       what for what, flag in (("reads", row.blocks_reads),
+                                               ("writes", row.blocks_writes),
+                                               ("DDL", row.blocks_ddl)) if flag) or "nothing")
+                   + ("; rewrites or scans the table" if row.rewrites else ""),
     } for row in rows]
 
 

@@ -51,3 +51,47 @@ def test_dbs211_that_cannot_run_is_a_warning_in_the_summary(tmp_path: Path) -> N
     [note] = report.summary["not_checked"]
     assert note.startswith("DBS211: application references not checked: ")
     assert f"warning: {note}" in summary_line(report)
+
+
+def test_lock_rows_render_in_every_format(tmp_path: Path) -> None:
+    import json
+
+    from dbsafe.lint.locks import lock_table, render_locks_text
+    from dbsafe.report import render_rows
+
+    sql = tmp_path / "V1__idx.sql"
+    sql.write_text("CREATE INDEX ix ON orders (customer_id);\n")
+    rows = commands.lock_report(Settings(project_root=tmp_path), [sql])
+    records = lock_table(rows)
+    text = render_rows(records, "text", text=render_locks_text(rows), kind="lock")
+    assert "SHARE" in text and "orders" in text
+    data = json.loads(render_rows(records, "json", text="", kind="lock"))
+    assert [(r["lock"], r["relation"], r["line"]) for r in data["locks"]] == [
+        ("SHARE", "orders", 1)]
+    sarif = json.loads(render_rows(records, "sarif", text="", kind="lock"))
+    assert sarif["runs"][0]["results"][0]["level"] == "note"
+    github = render_rows(records, "github", text="", kind="lock")
+    assert github.startswith("::notice file=") and "SHARE lock on orders" in github
+
+
+@pytest.mark.parametrize("code", ["DBS001", "DBS101", "DBS211"])
+def test_explain_prints_the_docs_of_every_lint_code(code: str) -> None:
+    text = commands.explain(code)
+    assert text.startswith(code) and "## Why" in text
+
+
+def test_new_rule_writes_a_registered_skeleton_and_its_fixture(tmp_path: Path) -> None:
+    import shutil
+
+    from scripts.new_rule import new_rule
+
+    root = tmp_path / "repo"
+    shutil.copytree(Path(__file__).parents[2] / "dbsafe" / "lint" / "rules",
+                    root / "dbsafe" / "lint" / "rules")
+    (root / "tests" / "lint" / "fixtures").mkdir(parents=True)
+    path = new_rule("DBS199", "example-pattern", root=root)
+    assert path.name == "example_pattern.py" and 'code="DBS199"' in path.read_text()
+    registry = (root / "dbsafe" / "lint" / "rules" / "__init__.py").read_text()
+    assert "    example_pattern,\n" in registry and registry.endswith(
+        "    example_pattern.RULE,\n)\n")
+    assert "-- not flagged" in (root / "tests" / "lint" / "fixtures" / "DBS199.sql").read_text()
