@@ -98,17 +98,17 @@ def load_schema(settings: Settings) -> SchemaSource:
     if cached is not None:
         return SchemaSource(cached, description + " (cached)", "migrations",
                             alembic_project=project)
-    source = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
-                          "migrations", alembic_project=project)
+    migrated = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
+                            "migrations", alembic_project=project)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(source)  # stops the server if introspection fails
+        stack.enter_context(migrated)  # stops the server if introspection fails
         from dbsafe.schema.introspect import introspect_url
 
-        source.snapshot = introspect_url(source.database())
+        migrated.snapshot = introspect_url(migrated.database())
         if cache_file is not None:
-            write_cache_file(cache_file, source.snapshot.to_json())
+            write_cache_file(cache_file, migrated.snapshot.to_json())
         stack.pop_all()
-    return source
+    return migrated
 
 
 def _display(path: Path, settings: Settings) -> str:

@@ -167,18 +167,19 @@ class Sandbox:
                 real = cls.__dict__["connect"].__func__
                 name = f"psycopg.{cls.__name__}.connect()"
 
-                def make(real=real, name=name, is_async=cls is psycopg.AsyncConnection):
-                    if is_async:
-                        async def connect(klass, conninfo="", **kwargs):
-                            sandbox.check_libpq(name, conninfo, kwargs)
-                            return await real(klass, conninfo, **kwargs)
-                    else:
-                        def connect(klass, conninfo="", **kwargs):
-                            sandbox.check_libpq(name, conninfo, kwargs)
-                            return real(klass, conninfo, **kwargs)
-                    return classmethod(connect)
+                def make(real: Any = real, name: str = name,
+                         is_async: bool = cls is psycopg.AsyncConnection) -> Any:
+                    async def connect_async(klass: Any, conninfo: str = "", **kwargs: Any) -> Any:
+                        sandbox.check_libpq(name, conninfo, kwargs)
+                        return await real(klass, conninfo, **kwargs)
 
-                cls.connect = make()
+                    def connect(klass: Any, conninfo: str = "", **kwargs: Any) -> Any:
+                        sandbox.check_libpq(name, conninfo, kwargs)
+                        return real(klass, conninfo, **kwargs)
+
+                    return classmethod(connect_async if is_async else connect)
+
+                cls.connect = make()  # type: ignore[method-assign]
             psycopg.connect = psycopg.Connection.connect
         except ImportError:
             pass
@@ -390,7 +391,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         })
         return context
 
-    MigrationContext.configure = classmethod(configure)  # type: ignore[method-assign]
+    MigrationContext.configure = classmethod(configure)  # type: ignore[method-assign, assignment]
 
     try:
         if request["mode"] == "render":
@@ -403,6 +404,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             command.upgrade(config, f"{since or 'base'}:heads", sql=True)
             result["chunks"] = buffer.chunks
         else:
+            assert target is not None, "apply needs a target"
             _apply(config, target, original_url, request, result, script)
         result["contexts"] = seen_contexts
         result["ok"] = True
@@ -429,7 +431,7 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
         sync_driver = next((d for d in ("psycopg", "psycopg2", "pg8000") if _importable(d)),
                            None)
     url_driver = driver or sync_driver
-    if url_driver is None:
+    if url_driver is None or sync_driver is None:
         raise RuntimeError("no PostgreSQL driver (psycopg, psycopg2, asyncpg or pg8000) is "
                            "importable in this Python")
     config.set_main_option("sqlalchemy.url",

@@ -288,9 +288,9 @@ def connection_params(url: str) -> dict[str, Any]:
     try:
         params = conninfo_to_dict(to_libpq_url(url))
     except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others
-        from dbsafe.pg.urls import redact_text
+        from dbsafe.pg.urls import redact_any
 
-        raise DbsafeError(f"not a valid database URL: {redact_text(str(exc))}") from None
+        raise DbsafeError(f"not a valid database URL: {redact_any(str(exc), url)}") from None
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
     return {
