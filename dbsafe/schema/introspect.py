@@ -111,7 +111,10 @@ SELECT
     ),
     (SELECT n.nspname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
      WHERE c.oid = to_regclass('alembic_version')),
-    (SELECT c.relname FROM pg_class AS c WHERE c.oid = to_regclass('alembic_version'))
+    (SELECT c.relname FROM pg_class AS c WHERE c.oid = to_regclass('alembic_version')),
+    -- A schema an extension created is left out of `schemas`, so the list is then partial.
+    EXISTS (SELECT FROM pg_depend AS d
+            WHERE d.classid = 'pg_namespace'::regclass AND d.deptype = 'e')
 """
 
 # One row per column (or one row with NULL column fields for a relation without columns).
@@ -305,7 +308,8 @@ def introspect(
             enum_rows = rows(_ENUMS_SQL)
             sequence_rows = rows(_SEQUENCES_SQL)
             policy_rows = rows(_POLICIES_SQL)
-            search_path, server_version, schema_names, version_schema, version_table = session
+            (search_path, server_version, schema_names, version_schema, version_table,
+             extension_schemas) = session
             revision = _read_revision(cur, version_schema, version_table)
             heads, columns, attnames = columns_future.result()
             outside = {row[8] for row in constraint_rows if row[8] and row[8] not in attnames}
@@ -333,6 +337,7 @@ def introspect(
         search_path=tuple(search_path),
         server_version=server_version,
         revision=revision,
+        covers_all_schemas=schemas is None and not extension_schemas,
     )
 
 
@@ -557,7 +562,7 @@ def _sequence(row: tuple[Any, ...]) -> model.Sequence:
 
 def _read_revision(cur: psycopg.Cursor, schema: str | None, table: str | None) -> str | None:
     """The alembic revision(s) in the `alembic_version` table on the search path, if any."""
-    if table is None:
+    if table is None or schema is None:
         return None
     from psycopg import sql
 

@@ -264,6 +264,7 @@ class Resolver:
         self.snapshot = snapshot
         self.search_path = tuple(snapshot.search_path)
         self.schemas = frozenset(snapshot.schemas) | {r.schema for r in snapshot.relations}
+        self.sequences = frozenset((s.schema, s.name) for s in snapshot.sequences)
         self._functions: dict[tuple[str, str], list[Function]] = {}
         for function in snapshot.functions:
             self._functions.setdefault((function.schema, function.name), []).append(function)
@@ -275,6 +276,13 @@ class Resolver:
         }
 
     # -- catalog lookups ---------------------------------------------------------------
+
+    def sequence(self, name: str, schema: str | None) -> tuple[str, str] | None:
+        """The (schema, name) of a sequence as `FROM name` finds it, if it is one."""
+        for candidate in (schema,) if schema is not None else self.search_path:
+            if (candidate, name) in self.sequences:
+                return (candidate, name)
+        return None
 
     def functions(self, name: str, schema: str | None) -> list[Function]:
         schemas = (schema,) if schema is not None else self.search_path
@@ -384,6 +392,13 @@ class Resolver:
 
 
 _SYSTEM_COLUMN_SET = frozenset({"tableoid", "cmax", "xmax", "cmin", "xmin", "ctid"})
+# What `SELECT * FROM a_sequence` returns (PostgreSQL 10 and later).
+_SEQUENCE_COLUMNS: Columns = ("last_value", "log_cnt", "is_called")
+# SQL-value functions PostgreSQL's grammar calls without parentheses, also in FROM.
+_SQL_VALUE_FUNCTIONS = frozenset(
+    """current_date current_time current_timestamp localtime localtimestamp current_role
+    current_user session_user user current_catalog current_schema system_user""".split()
+)
 
 _CHECKED_STATEMENTS = (
     exp.Select,
@@ -610,6 +625,11 @@ class _Run:
         from_ = node.args.get("from_")
         if from_ is not None:
             self.add_from_item(from_.this, scope, ctes)
+        self.joins(node, scope, ctes)
+
+    def joins(self, node: exp.Expression, scope: _Scope, ctes: _Ctes) -> None:
+        """The joins of a query, or of one FROM item: `FROM b, c` and `b JOIN c JOIN d ON …`
+        reach sqlglot as joins nested in the table `b`."""
         for join in node.args.get("joins") or ():
             before = list(scope.sources.values())
             source = self.add_from_item(join.this, scope, ctes)
@@ -619,9 +639,32 @@ class _Run:
                 self.using_column(identifier, before, source)
 
     def add_from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
+        if isinstance(item, exp.Subquery) and _is_join_tree(item.this):
+            return self.parenthesised_join(item, scope, ctes)
         source = self.from_item(item, scope, ctes)
         if source is not None:
             scope.add(source)
+        if isinstance(item, exp.Table) and item.args.get("joins"):
+            self.joins(item, scope, ctes)
+            return None  # a join tree, not one source: USING checks stay silent
+        return source
+
+    def parenthesised_join(self, item: exp.Subquery, scope: _Scope, ctes: _Ctes) -> _Source | None:
+        """`(b JOIN c ON …)`: its members join the scope; `(…) AS j` hides them behind `j`."""
+        alias = item.args.get("alias")
+        if alias is None or not alias.this:
+            self.add_from_item(item.this, scope, ctes)
+            return None
+        # Earlier FROM items stay visible (as LATERAL references may use them): silence, not
+        # a false finding, is the cost of the approximation.
+        inner = _Scope(parent=scope)
+        self.add_from_item(item.this, inner, ctes)
+        columns: Columns = tuple(c for s in inner.sources.values() for c in s.columns)
+        if any(not s.known for s in inner.sources.values()):
+            columns = _UNKNOWN
+        name = _fold(alias.this)
+        source = _Source(name, _rename(columns, _alias_columns(alias)), name, name)
+        scope.add(source)
         return source
 
     def from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
@@ -678,7 +721,8 @@ class _Run:
         columns = _rename(_UNKNOWN, _alias_columns(alias))
         return _Source(name, columns, name, name)
 
-    def table(self, item: exp.Table, ctes: _Ctes) -> _Source | None:
+    def table(self, item: exp.Table, ctes: _Ctes, *, target: bool = False) -> _Source | None:
+        """A named FROM item (or, with `target`, the table a DML statement writes)."""
         name = _fold(item.this)
         alias_node = item.args.get("alias")
         alias = _fold(alias_node.this) if alias_node is not None and alias_node.this else None
@@ -686,8 +730,14 @@ class _Run:
         if item.args.get("catalog") is not None:
             self.silence("three-part table names are not checked")
             return _Source(alias or name, _UNKNOWN, name, name)
-        if schema_node is None and name in ctes.names:
+        # A CTE can be read but not written: `WITH w AS (...) INSERT INTO w` names a table.
+        if schema_node is None and name in ctes.names and not target:
             columns = _rename(ctes.names[name], _alias_columns(alias_node))
+            return _Source(alias or name, columns, name, name)
+        if (schema_node is None and not item.this.quoted and name in _SQL_VALUE_FUNCTIONS
+                and not target):
+            # `FROM CURRENT_DATE [AS d]` calls the function: one column, named by the alias.
+            columns = _rename((alias or name,), _alias_columns(alias_node))
             return _Source(alias or name, columns, name, name)
         schema = _fold(schema_node) if schema_node is not None else None
         relation = self.r.snapshot.find_relation(name, schema)
@@ -696,12 +746,25 @@ class _Run:
             if alias_node is not None and alias_node.columns:
                 source.columns = _rename(source.columns, _alias_columns(alias_node))
             return source
+        sequence = self.r.sequence(name, schema)
+        if sequence is not None and target:
+            # Writing a sequence fails, but not with "does not exist": nothing to report.
+            return _Source(alias or name, _UNKNOWN, name, ".".join(sequence), reported=True)
+        if sequence is not None:
+            columns = _rename(_SEQUENCE_COLUMNS, _alias_columns(alias_node))
+            return _Source(alias or name, columns, name, ".".join(sequence),
+                           extra=_SYSTEM_COLUMN_SET,
+                           qualified_as=None if alias else sequence)
         unknown = _Source(alias or name, _UNKNOWN, name, name)
         if schema is None and name.startswith("pg_"):
             return unknown  # pg_catalog is searched first; its relations all start with pg_
         if schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_")):
             return unknown
         if schema is not None and schema not in self.r.schemas:
+            if self.r.snapshot.covers_all_schemas and isinstance(schema_node, exp.Identifier):
+                self.unknown_schema(schema_node, schema)
+                unknown.reported = True
+                return unknown
             # Introspection may read only some schemas (`schemas=[...]`): a schema missing
             # from the snapshot may well exist, so its tables are unknown, not wrong.
             self.silence(f"schema `{schema}` is not in the snapshot")
@@ -804,7 +867,7 @@ class _Run:
     def target(self, table: exp.Expression, ctes: _Ctes) -> _Source:
         if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
             raise _Unsupported("DML target is not a plain table")
-        source = self.table(table, ctes)
+        source = self.table(table, ctes, target=True)
         assert source is not None
         return source
 
@@ -998,7 +1061,16 @@ class _Run:
                 stack.append(current.expression)  # `f(name => value)`: name is no column
                 continue
             if isinstance(current, exp.Dot):
+                if isinstance(current.expression, exp.Func):
+                    # `pg_catalog.lower(name)`: the schema is no column, the arguments are.
+                    stack.append(current.expression)
+                    if not isinstance(current.this, exp.Identifier):
+                        stack.append(current.this)
+                    continue
                 stack.append(current.this)  # `(x).field`: the field is not checked
+                continue
+            if isinstance(current, exp.Is) and _is_predicate_word(current.expression):
+                stack.append(current.this)  # `x IS [NOT] DOCUMENT`: a test, not a column
                 continue
             if isinstance(current, exp.Window):
                 for key in ("this", "partition_by", "order", "spec"):
@@ -1106,14 +1178,26 @@ class _Run:
     def missing_qualifier(self, column: exp.Column, scope: _Scope) -> None:
         qualifier_node = column.args["table"]
         qualifier = _fold(qualifier_node)
-        if column.args.get("db") is not None:
-            self.silence("schema-qualified column reference to a table not in FROM")
-            return
         aliases = [a for level in scope.chain() for a in level.sources]
         if any(a.startswith("?") for a in aliases):
             self.silence("an unnamed FROM item is in scope")
             return
         column_name = column.name if isinstance(column.this, exp.Identifier) else "*"
+        schema_node = column.args.get("db")
+        if schema_node is not None:
+            # `schema.table.col` needs an unaliased FROM item for exactly that relation.
+            if any(s.silences for level in scope.chain() for s in level.sources.values()):
+                self.silence("schema-qualified column reference to a table not in FROM")
+                return
+            schema = _fold(schema_node)
+            self.problems.append(self.make_problem(
+                UNKNOWN_COLUMN.code,
+                f"`{schema}.{qualifier}` is not an unaliased table in FROM here, so "
+                f"`{schema}.{qualifier}.{column_name}` cannot be resolved",
+                f"{schema}.{qualifier}.{column_name}", qualifier_node, (),
+                "Qualify the column with the table's alias, or add the table to FROM.",
+            ))
+            return
         aliased = [
             s.alias for level in scope.chain() for s in level.sources.values()
             if s.relation is not None and s.relation.name == qualifier and s.alias != qualifier
@@ -1165,6 +1249,11 @@ class _Run:
             (elsewhere + _suggest(name, candidates))[:3],
         )
 
+    def unknown_schema(self, identifier: exp.Identifier, schema: str) -> None:
+        candidates = sorted(self.r.schemas)
+        self.problem(UNKNOWN_TABLE.code, f"no schema `{schema}` in the database", schema,
+                     identifier, _suggest(schema, candidates))
+
     def problem(
         self, code: str, message: str, subject: str, identifier: exp.Expression,
         suggestions: tuple[str, ...],
@@ -1194,6 +1283,21 @@ def _span(node: exp.Expression) -> tuple[int, int]:
         if isinstance(child, exp.Identifier) and "start" in child.meta:
             return int(child.meta["start"]), int(child.meta["end"])
     return 0, 0
+
+
+def _is_predicate_word(node: exp.Expression | None) -> bool:
+    """DOCUMENT / NORMALIZED after IS, which sqlglot reads as a column."""
+    return (
+        isinstance(node, exp.Column) and not node.table and isinstance(node.this, exp.Identifier)
+        and not node.this.quoted and node.this.this.lower() in ("document", "normalized")
+    )
+
+
+def _is_join_tree(node: exp.Expression | None) -> bool:
+    """`b JOIN c …` as sqlglot parses a parenthesised join: a table carrying joins."""
+    if isinstance(node, exp.Subquery) and not node.args.get("alias"):
+        return _is_join_tree(node.this)
+    return isinstance(node, exp.Table) and bool(node.args.get("joins"))
 
 
 def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:

@@ -26,6 +26,8 @@ def _load(path: Path) -> list[dict[str, str]]:
 
 CORPUS = _load(CASES)
 EXTRA = _load(EXTRA_CASES)
+# Constructs (joins, sequences, schemas, ...) against their own schema, constructs_schema.sql.
+CONSTRUCTS = _load(FIXTURES / "constructs_cases.json")
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,26 @@ def test_corpus_case(case: dict[str, str], clinic: SchemaSnapshot) -> None:
 @pytest.mark.parametrize("case", EXTRA, ids=lambda c: f"{c['id']}-{c['name']}")
 def test_extra_case(case: dict[str, str], clinic: SchemaSnapshot) -> None:
     _check(case, clinic)
+
+
+@pytest.fixture(scope="module")
+def constructs() -> SchemaSnapshot:
+    return SchemaSnapshot.load(FIXTURES / "constructs_schema.json")
+
+
+@pytest.mark.parametrize("case", CONSTRUCTS, ids=lambda c: f"{c['id']}-{c['name']}")
+def test_construct_case(case: dict[str, str], constructs: SchemaSnapshot) -> None:
+    _check(case, constructs)
+
+
+def test_unknown_schema_is_silent_when_the_snapshot_may_be_partial(
+    constructs: SchemaSnapshot,
+) -> None:
+    import dataclasses
+
+    partial = dataclasses.replace(constructs, covers_all_schemas=False)
+    resolution = resolve("SELECT 1 FROM nosuchschema.a", partial)
+    assert resolution.status == "not_analysed" and resolution.problems == ()
 
 
 def _statements(text: str) -> list[tuple[int, str]]:

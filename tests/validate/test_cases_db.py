@@ -21,6 +21,8 @@ CASES = [
     *json.loads((FIXTURES / "cases.json").read_text(encoding="utf-8")),
     *json.loads((FIXTURES / "extra_cases.json").read_text(encoding="utf-8")),
 ]
+CONSTRUCTS_SCHEMA = FIXTURES / "constructs_schema.sql"
+CONSTRUCTS = json.loads((FIXTURES / "constructs_cases.json").read_text(encoding="utf-8"))
 
 pytestmark = pytest.mark.db
 
@@ -62,5 +64,36 @@ def test_clinic_schema_json_is_what_the_clinic_sql_introspects_to(
     postgresql.commit()
     expected = SchemaSnapshot.load(FIXTURES / "clinic_schema.json")
     actual = introspect(postgresql)
+    assert dataclasses.replace(actual, server_version=None).to_json() == \
+        dataclasses.replace(expected, server_version=None).to_json()
+
+
+def test_construct_cases_are_labelled_as_postgresql_sees_them(
+    postgresql: psycopg.Connection,
+) -> None:
+    postgresql.prepare_threshold = None
+    postgresql.execute(CONSTRUCTS_SCHEMA.read_text(encoding="utf-8"))
+    postgresql.commit()
+    postgresql.autocommit = True
+    wrong = []
+    for case in CONSTRUCTS:
+        outcome = _outcome(postgresql, case.get("prepare_sql", case["sql"]))
+        expected = {"ok"} if case["expect"] == "pass" else {"42703", "42P01"}
+        if outcome not in expected:
+            wrong.append(f"{case['id']} {case['name']}: {case['expect']} but PostgreSQL says {outcome}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_constructs_schema_json_is_what_its_sql_introspects_to(
+    postgresql: psycopg.Connection,
+) -> None:
+    from dbsafe.schema.introspect import introspect
+    from dbsafe.schema.model import SchemaSnapshot
+
+    postgresql.execute(CONSTRUCTS_SCHEMA.read_text(encoding="utf-8"))
+    postgresql.commit()
+    expected = SchemaSnapshot.load(FIXTURES / "constructs_schema.json")
+    actual = introspect(postgresql)
+    assert actual.covers_all_schemas
     assert dataclasses.replace(actual, server_version=None).to_json() == \
         dataclasses.replace(expected, server_version=None).to_json()
