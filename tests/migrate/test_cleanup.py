@@ -46,10 +46,13 @@ def _start_cold_run(root: Path, tmpdir: Path) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_migration(tmpdir: Path, timeout: float = 60) -> Path:
+def _wait_for_migration(proc: subprocess.Popen[str], tmpdir: Path,
+                        timeout: float = 180) -> Path:
     """The running server's data directory, once the slow revision is running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"dbsafe ended early ({proc.returncode}): {proc.communicate()}")
         for pid_file in tmpdir.glob("dbsafe-pg-*/data/postmaster.pid"):
             if _postgres_sleeping(pid_file.parent):
                 return pid_file.parent
@@ -108,7 +111,7 @@ def test_a_signal_during_a_cold_run_leaves_no_server_and_no_directory(
     tmpdir.mkdir()
     _slow_project(root)
     proc = _start_cold_run(root, tmpdir)
-    datadir = _wait_for_migration(tmpdir)
+    datadir = _wait_for_migration(proc, tmpdir)
 
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
@@ -127,7 +130,7 @@ def test_a_server_left_by_a_killed_run_is_removed_by_the_next_run(tmp_path: Path
     tmpdir.mkdir()
     _slow_project(root)
     proc = _start_cold_run(root, tmpdir)
-    datadir = _wait_for_migration(tmpdir)
+    datadir = _wait_for_migration(proc, tmpdir)
     proc.kill()  # SIGKILL: no cleanup at all
     proc.communicate(timeout=30)
     assert _postmaster_running(datadir)
