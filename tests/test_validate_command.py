@@ -69,24 +69,87 @@ def test_live_database_gives_the_same_finding(database_url: str) -> None:
     assert str(report.summary["schema_source"]).startswith("database ")
 
 
-@pytest.mark.db
-def test_postgresql_drops_a_static_finding_it_accepts(database_url: str, tmp_path: Path,
-                                                       demo_snapshot: Path) -> None:
-    # The live database has a column the (stale) static view lacks; we simulate staleness
-    # by validating against the live database whose snapshot we then contradict: add the
-    # column after introspection is impossible here, so instead check the verdict API.
-    from dbsafe.validate.confirm import confirm
+def _stale_scan(database_url: str, tmp_path: Path, sql: str, *, ddl: str, later: str):
+    """Validate `sql` against a snapshot taken before `later` ran, confirming on the database.
 
-    apply(AlembicProject(REPO_ROOT / "alembic.ini"), database_url)
-    verdicts = confirm(database_url, [
-        "SELECT s.notes FROM appointment_series s WHERE s.id = %s",
-        "SELECT s.title FROM appointment_series s WHERE s.id = %(id)s",
-        "SELECT * FROM appointment_seriez",
-    ])
-    assert [(v.rejected, v.sqlstate) for v in verdicts] == [
-        (True, "42703"), (False, None), (True, "42P01")]
+    The stale snapshot stands for a static view that is wrong: PostgreSQL has the final say.
+    """
+    from dbsafe.commands import catalog
+    from dbsafe.schema.introspect import introspect_url
+    from dbsafe.sources import SchemaSource
+    from dbsafe.validate.scan import scan
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(ddl)
+        snapshot = introspect_url(database_url)
+        conn.execute(later)
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "q.sql", sql)
+    source = SchemaSource(snapshot, "database (test)", "database", database_url)
+    settings = settings_for(tmp_path, cache=False)
+    with source:
+        return scan([tmp_path / "q.sql"], source, settings, catalog())
+
+
+def _postgresql_context(finding) -> str:
+    return dict(finding.context)["PostgreSQL"]
+
+
+@pytest.mark.db
+def test_postgresql_drops_a_static_finding_it_accepts(database_url: str, tmp_path: Path) -> None:
+    report = _stale_scan(database_url, tmp_path, "SELECT id, nickname FROM people;\n",
+                         ddl="CREATE TABLE people (id int)",
+                         later="ALTER TABLE people ADD COLUMN nickname text")
+    assert report.findings == ()
     with psycopg.connect(database_url) as conn:  # nothing was left behind or locked
         assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+
+
+@pytest.mark.db
+def test_each_reference_is_confirmed_by_its_own_error(database_url: str, tmp_path: Path) -> None:
+    # PostgreSQL reports the ON clause first, then the select list: two rounds, each
+    # finding confirmed by the error that names it.
+    report = _stale_scan(
+        database_url, tmp_path,
+        "SELECT p.nosuch1, p.id FROM people p JOIN pets q ON q.nosuch2 = p.id;\n",
+        ddl="CREATE TABLE people (id int); CREATE TABLE pets (id int, owner int)", later="")
+    assert sorted((f.subject, _postgresql_context(f)) for f in report.findings) == [
+        ("public.people.nosuch1", "42703: column p.nosuch1 does not exist"),
+        ("public.pets.nosuch2", "42703: column q.nosuch2 does not exist"),
+    ]
+
+
+@pytest.mark.db
+def test_a_wrong_static_finding_beside_a_real_one_is_not_shown_as_confirmed(
+    database_url: str, tmp_path: Path,
+) -> None:
+    # `nickname` exists in the database but not in the (stale) snapshot; `nosuch` exists
+    # nowhere. PostgreSQL rejects the statement for `nosuch` only: `nickname` must not be
+    # reported as confirmed by that error. With `nosuch` repaired, PostgreSQL accepts the
+    # statement, so the wrong finding is dropped.
+    report = _stale_scan(database_url, tmp_path,
+                         "SELECT nickname, nosuch FROM people;\n",
+                         ddl="CREATE TABLE people (id int)",
+                         later="ALTER TABLE people ADD COLUMN nickname text")
+    assert [(f.subject, _postgresql_context(f)) for f in report.findings] == [
+        ("public.people.nosuch", '42703: column "nosuch" does not exist')]
+    assert report.summary["confirmed_by_postgresql"] is True
+
+
+@pytest.mark.db
+def test_a_finding_postgresql_cannot_reach_is_marked_unconfirmed(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    # A wrong table name stops PostgreSQL before it looks at the column; a table cannot be
+    # repaired, so the column finding stays, marked as not confirmed.
+    report = _stale_scan(database_url, tmp_path,
+                         "SELECT p.nosuch FROM people p JOIN pepole q ON q.id = p.id;\n",
+                         ddl="CREATE TABLE people (id int)", later="")
+    by_subject = {f.subject: _postgresql_context(f) for f in report.findings}
+    assert by_subject == {
+        "public.pepole": '42P01: relation "pepole" does not exist',
+        "public.people.nosuch": 'not confirmed: PostgreSQL stopped at another error first '
+                                '(42P01: relation "pepole" does not exist)',
+    }
 
 
 def write(path: Path, text: str | bytes) -> Path:

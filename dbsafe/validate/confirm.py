@@ -3,8 +3,12 @@
 Static resolution finds candidates; where a database with the same schema is at hand, each
 candidate statement is *prepared* (protocol-level Parse, which runs parse analysis and name
 resolution) inside a transaction that is always rolled back, with a short `lock_timeout`
-and `statement_timeout`. Nothing is ever executed. A candidate is kept only if PostgreSQL
-also rejects the statement with undefined_column (42703) or undefined_table (42P01).
+and `statement_timeout`. Nothing is ever executed.
+
+PostgreSQL reports only the first error of a statement, so a verdict confirms a reference
+only when its error names that reference: by position (when the statement went out as
+written) and by identifier (`names()`). `repaired()` replaces a confirmed column reference
+with NULL so the statement can be prepared again for the next one.
 """
 
 from __future__ import annotations
@@ -28,6 +32,34 @@ class Verdict:
     sqlstate: str | None = None
     message: str | None = None
     hint: str | None = None
+    # 0-based offset into the statement of what PostgreSQL objected to; None when it gave
+    # none, or when placeholders were rewritten and offsets no longer match the original.
+    position: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.sqlstate is None
+
+    def names(self) -> frozenset[str]:
+        """Identifiers the error message names (`column c.nosuch`, `relation "s.t"`).
+
+        >>> sorted(Verdict(True, "42703", 'column c.nosuch does not exist').names())
+        ['c', 'nosuch']
+        >>> sorted(Verdict(True, "42P01", 'relation "Audit.Log" does not exist').names())
+        ['Audit', 'Log']
+        >>> sorted(Verdict(True, "42703", 'column "x" of relation "a" does not exist').names())
+        ['a', 'x']
+        """
+        if not self.message:
+            return frozenset()
+        found: list[str] = []
+        text = self.message
+        # Quoted names first ("x", "s.t"), then PostgreSQL's unquoted `column t.c` form.
+        found.extend(text.split('"')[1::2])
+        words = text.split()
+        if len(words) >= 2 and words[0] == "column" and not words[1].startswith('"'):
+            found.append(words[1])
+        return frozenset(piece for name in found for piece in name.split(".") if piece)
 
 
 def confirm(
@@ -71,22 +103,65 @@ def _confirm_iter(
                         "invalid lock-timeout or statement-timeout: "
                         + (_field(settings, pq.DiagnosticField.MESSAGE_PRIMARY) or "unknown error")
                     )
-                result = pg.prepare(b"", to_numbered_parameters(sql).encode())
-                yield _verdict(result)
+                text = to_numbered_parameters(sql)
+                result = pg.prepare(b"", text.encode())
+                yield _verdict(result, text == sql, text)
             finally:
                 _exec(pg, b"ROLLBACK")
 
 
-def _verdict(result) -> Verdict:
+def _verdict(result, as_written: bool, text: str) -> Verdict:
     from psycopg import pq
 
     if result.status == pq.ExecStatus.COMMAND_OK:
         return Verdict(rejected=False)
-    sqlstate = _field(result, pq.DiagnosticField.SQLSTATE)
+    sqlstate = _field(result, pq.DiagnosticField.SQLSTATE) or "XX000"
     message = _field(result, pq.DiagnosticField.MESSAGE_PRIMARY)
     hint = _field(result, pq.DiagnosticField.MESSAGE_HINT)
+    position = None
+    raw = _field(result, pq.DiagnosticField.STATEMENT_POSITION)
+    if as_written and raw and raw.isdigit():
+        position = _char_offset(text, int(raw))
     log.debug("PostgreSQL: %s %s", sqlstate, message)
-    return Verdict(sqlstate in UNDEFINED_CODES, sqlstate, message, hint)
+    return Verdict(sqlstate in UNDEFINED_CODES, sqlstate, message, hint, position)
+
+
+def _char_offset(text: str, position: int) -> int:
+    """PostgreSQL's 1-based error position counts characters (multibyte-aware): 0-based."""
+    return min(max(position - 1, 0), len(text))
+
+
+def points_at(verdict: Verdict, sql: str, start: int, end: int) -> bool:
+    """Whether the error position lies on the reference spanning `sql[start:end + 1]`.
+
+    PostgreSQL points at the start of the whole reference (`c` of `c.nosuch`, `s` of
+    `s.t`), dbsafe at the offending identifier; anything between must be name characters.
+
+    >>> points_at(Verdict(True, "42703", position=7), "SELECT c.nosuch FROM c", 9, 14)
+    True
+    >>> points_at(Verdict(True, "42703", position=7), "SELECT c, nosuch FROM c", 10, 15)
+    False
+    """
+    if verdict.position is None:
+        return True  # no position to contradict the identifier
+    between = sql[verdict.position:start]
+    return verdict.position <= end and all(ch.isalnum() or ch in '_$".' for ch in between)
+
+
+def repaired(sql: str, verdict: Verdict, end: int) -> str | None:
+    """`sql` with the column reference PostgreSQL objected to replaced by NULL, if possible.
+
+    Only a reference in an expression is replaced (not a target column of INSERT/UPDATE).
+
+    >>> repaired("SELECT c.nosuch, b FROM c", Verdict(True, "42703", "column c.nosuch does not exist", position=7), 14)
+    'SELECT NULL, b FROM c'
+    """
+    message = verdict.message or ""
+    if verdict.sqlstate != "42703" or verdict.position is None or not message.startswith("column "):
+        return None
+    if " of relation " in message or end < verdict.position:
+        return None
+    return sql[:verdict.position] + "NULL" + sql[end + 1:]
 
 
 def _exec(pg, command: bytes) -> None:

@@ -39,15 +39,34 @@ if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
+    from dbsafe.validate.confirm import Verdict
 
 log = logging.getLogger(__name__)
 
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A static finding awaiting PostgreSQL, with where its reference sits in `sql`."""
+
+    finding: Finding
+    sql: str
+    start: int  # offsets of the offending identifier in `sql`, inclusive
+    end: int
+
+    @property
+    def name(self) -> str:
+        """The identifier as PostgreSQL would print it (folded unless quoted)."""
+        text = self.sql[self.start:self.end + 1]
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            return text[1:-1].replace('""', '"')
+        return text.lower()
 
 
 @dataclass
@@ -56,7 +75,7 @@ class FileOutcome:
 
     path: str
     findings: list[Finding] = field(default_factory=list)
-    candidates: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, sql)
+    candidates: list[Candidate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
 
@@ -113,7 +132,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         _confirm(fresh, source, settings)
     else:
         for outcome in fresh:
-            outcome.findings.extend(f for f, _ in outcome.candidates)
+            outcome.findings.extend(c.finding for c in outcome.candidates)
             outcome.candidates.clear()
     for outcome in fresh:
         if outcome.path in keys:
@@ -260,41 +279,109 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             subject=problem.subject,
             help=problem.help,
         )
-        outcome.candidates.append((finding, fragment.sql))
+        outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end))
 
 
 # -- confirmation by PostgreSQL ----------------------------------------------------------------
 
 
 def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settings) -> None:
-    """Keep a candidate only if PostgreSQL rejects its statement as undefined table/column."""
-    import dataclasses
+    """Keep a candidate as confirmed only if PostgreSQL's error names its reference.
 
-    from dbsafe.validate.confirm import confirm
+    PostgreSQL stops at the first error, so a statement with several candidates is prepared
+    again with each confirmed column reference replaced by NULL (`confirm.repaired`) until
+    every candidate is confirmed, PostgreSQL accepts the rest (they are dropped), or it
+    stops at something else (the rest stay, marked unconfirmed).
+    """
+    from dbsafe.validate.confirm import confirm, points_at, repaired
 
-    pending = [(o, f, sql) for o in outcomes for f, sql in o.candidates]
+    pending = [(o, c) for o in outcomes for c in o.candidates]
     for outcome in outcomes:
         outcome.candidates = []
     if not pending:
         return
-    statements = list(dict.fromkeys(sql for _, _, sql in pending))
-    verdicts = dict(zip(statements, confirm(
-        source.database(), statements, lock_timeout=settings.lock_timeout,
-        statement_timeout=settings.statement_timeout)))
-    for outcome, finding, sql in pending:
-        verdict = verdicts[sql]
-        if not verdict.rejected:
-            log.info("PostgreSQL accepts %s:%s (%s); dropping the static finding",
-                     finding.location.path if finding.location else "?",
-                     finding.location.line if finding.location else "?",
-                     verdict.message or "prepared fine")
-            outcome.counts["findings_dropped_by_postgresql"] += 1
-            continue
-        context = finding.context + (("PostgreSQL", f"{verdict.sqlstate}: {verdict.message}"),)
-        help_text = finding.help
-        if verdict.hint and not help_text:
-            help_text = verdict.hint
-        outcome.findings.append(dataclasses.replace(finding, context=context, help=help_text))
+    # Per distinct statement: its repairs so far and the candidates still open in it.
+    open_: dict[str, list[tuple[FileOutcome, Candidate]]] = {}
+    for outcome, candidate in pending:
+        open_.setdefault(candidate.sql, []).append((outcome, candidate))
+    statements = {sql: _Repairs(sql) for sql in open_}
+    while open_:
+        order = list(open_)
+        verdicts = confirm(source.database(), [statements[s].text for s in order],
+                           lock_timeout=settings.lock_timeout,
+                           statement_timeout=settings.statement_timeout)
+        for original, verdict in zip(order, verdicts):
+            entries = open_.pop(original)
+            if verdict.accepted:
+                for outcome, candidate in entries:
+                    _dropped(outcome, candidate)
+                continue
+            repairs = statements[original]
+            text = repairs.text
+            named = verdict.names()
+            hits = [(o, c) for o, c in entries if verdict.rejected and c.name in named
+                    and points_at(verdict, text, *repairs.span(c))]
+            for outcome, candidate in hits:
+                outcome.findings.append(_confirmed(candidate.finding, verdict))
+            rest = [(o, c) for o, c in entries if all(c is not h for _, h in hits)]
+            if not rest:
+                continue
+            if hits and verdict.position is not None:
+                first = hits[0][1]
+                start, end = repairs.span(first)
+                if repaired(text, verdict, end) is not None:
+                    repairs.replace(first.start - (start - verdict.position), first.end)
+                    open_[original] = rest
+                    continue
+            for outcome, candidate in rest:
+                outcome.counts["findings_unconfirmed"] += 1
+                outcome.findings.append(_unconfirmed(candidate.finding, verdict))
+
+
+class _Repairs:
+    """A statement and the column references replaced by NULL in it, in original offsets."""
+
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self.edits: list[tuple[int, int]] = []  # (start, end) inclusive, disjoint
+        self.text = original
+
+    def replace(self, start: int, end: int) -> None:
+        self.edits.append((start, end))
+        self.edits.sort()
+        pieces, last = [], 0
+        for s, e in self.edits:
+            pieces.append(self.original[last:s] + "NULL")
+            last = e + 1
+        self.text = "".join(pieces) + self.original[last:]
+
+    def span(self, candidate: Candidate) -> tuple[int, int]:
+        """The candidate's offsets in the repaired text."""
+        shift = sum(4 - (e - s + 1) for s, e in self.edits if e < candidate.start)
+        return candidate.start + shift, candidate.end + shift
+
+
+def _dropped(outcome: FileOutcome, candidate: Candidate) -> None:
+    location = candidate.finding.location
+    log.info("PostgreSQL accepts %s:%s; dropping the static finding",
+             location.path if location else "?", location.line if location else "?")
+    outcome.counts["findings_dropped_by_postgresql"] += 1
+
+
+def _confirmed(finding: Finding, verdict: Verdict) -> Finding:
+    import dataclasses
+
+    context = finding.context + (("PostgreSQL", f"{verdict.sqlstate}: {verdict.message}"),)
+    help_text = finding.help or verdict.hint
+    return dataclasses.replace(finding, context=context, help=help_text)
+
+
+def _unconfirmed(finding: Finding, verdict: Verdict) -> Finding:
+    import dataclasses
+
+    detail = (f"not confirmed: PostgreSQL stopped at another error first "
+              f"({verdict.sqlstate}: {verdict.message})")
+    return dataclasses.replace(finding, context=finding.context + (("PostgreSQL", detail),))
 
 
 # -- cache -------------------------------------------------------------------------------------
