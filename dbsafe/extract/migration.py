@@ -1,7 +1,7 @@
 """Migrations as dbsafe lints them: ordered statements with their source locations.
 
-A `Migration` is one alembic revision (its upgrade rendered to SQL offline, see
-`dbsafe.migrate.render`) or one plain SQL migration file (`supabase/migrations/*.sql`, Flyway's
+A `Migration` is one alembic revision (its upgrade as captured while it ran on a throwaway
+server, or rendered to SQL offline; see `dbsafe.migrate.render`) or one plain SQL migration file (`supabase/migrations/*.sql`, Flyway's
 `V1__init.sql`, any `.sql`). Transaction control statements (`BEGIN`, `COMMIT`) stay in the
 stream so the lint engine knows which statements run inside a transaction block.
 """
@@ -16,10 +16,28 @@ from dbsafe.core import Location, SourceError
 
 
 @dataclass(frozen=True, slots=True)
+class Observed:
+    """What PostgreSQL showed while a statement ran on the throwaway server.
+
+    Read inside the statement's transaction, right after it: `locks` are the relation locks
+    it took (not held before it in that transaction), `held` every relation lock held then,
+    as (`schema.relation`, pg_locks mode such as `AccessExclusiveLock`, pg_class relkind);
+    `rewritten` the tables whose relfilenode changed.
+    """
+
+    locks: tuple[tuple[str, str, str], ...] = ()
+    held: tuple[tuple[str, str, str], ...] = ()
+    rewritten: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class MigrationStatement:
     sql: str
     location: Location
     generated: bool = False  # emitted by the migration tool itself (BEGIN/COMMIT, version table)
+    # Captured from a run on a throwaway server and observed there (None: not observed --
+    # rendered offline, read from a file, or run outside a transaction block).
+    observed: Observed | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,17 +132,19 @@ class Sandbox:
                 "config.attributes['connection'] or an engine built from sqlalchemy.url"
             )
 
-    def install(self) -> None:
-        self._install_sqlalchemy()
+    def install(self, session: dict[str, str] | None = None) -> None:
+        self._install_sqlalchemy(session or {})
         self._install_drivers()
 
-    def _install_sqlalchemy(self) -> None:
+    def _install_sqlalchemy(self, session: dict[str, str]) -> None:
         try:
             from sqlalchemy import event
             from sqlalchemy.engine import Engine
         except ImportError:
             return
         event.listen(Engine, "do_connect", self.redirect_engine)
+        if session:
+            _install_session_settings(Engine, session)
 
     def _install_drivers(self) -> None:
         sandbox = self
@@ -292,6 +294,205 @@ class _RecordingBuffer:
         pass
 
 
+# -- capture: each statement as it executes, with what PostgreSQL saw ------------------------
+
+# Frames of SQLAlchemy's reflection: statements a revision runs through `sa.inspect(bind)`
+# read the catalog; they are recorded as introspection, not as the revision's own SQL.
+_REFLECTION_PARTS = (os.sep + os.path.join("sqlalchemy", "engine", "reflection.py"),
+                     os.sep + os.path.join("sqlalchemy", "dialects") + os.sep)
+
+# Relation locks this backend holds, with each relation's current file node (a changed
+# relfilenode is a rewrite). Run on the migration's own connection, inside its transaction.
+_LOCKS_SQL = (
+    "SELECT l.relation::int8, n.nspname, c.relname, c.relkind::text, l.mode, "
+    "c.relfilenode::int8, l.virtualtransaction FROM pg_catalog.pg_locks l "
+    "LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+    "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.granted "
+    "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+    "WHERE datname = pg_catalog.current_database())"
+)
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
+
+
+def _literal(value: Any) -> str:
+    """A bound value as SQL text, good enough for linting the statement's shape."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "'\\x" + bytes(value).hex() + "'::bytea"
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, default=str)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _render_parameters(statement: str, parameters: Any, executemany: bool) -> str:
+    """The statement with pyformat/format placeholders replaced by literals.
+
+    `$1` placeholders (asyncpg) are left: PostgreSQL's grammar reads them as parameters.
+    """
+    if executemany and isinstance(parameters, (list, tuple)) and parameters:
+        parameters = parameters[0]
+    if not parameters:
+        return statement
+    if isinstance(parameters, dict):
+        def named(m: Any) -> str:
+            if m.group(0) == "%%":
+                return "%"
+            if m.group(1) is None or m.group(1) not in parameters:
+                return m.group(0)
+            return _literal(parameters[m.group(1)])
+        return _PLACEHOLDER.sub(named, statement)
+    if isinstance(parameters, (list, tuple)):
+        values = iter(parameters)
+
+        def positional(m: Any) -> str:
+            if m.group(0) == "%%":
+                return "%"
+            if m.group(1) is not None:
+                return m.group(0)
+            return _literal(next(values, None))
+        return _PLACEHOLDER.sub(positional, statement)
+    return statement
+
+
+def _dbapi_connection(conn: Any) -> Any:
+    fairy = getattr(conn, "connection", None)
+    return getattr(fairy, "dbapi_connection", None) or getattr(fairy, "connection", None)
+
+
+def _transaction_status(dbapi: Any) -> bool | None:
+    """Whether the server session is inside a transaction block now; None when unknown."""
+    info = getattr(dbapi, "info", None)
+    status = getattr(info, "transaction_status", None)  # psycopg 3 and psycopg2 >= 2.8
+    if status is not None:
+        return int(status) in (1, 2, 3)  # ACTIVE, INTRANS, INERROR
+    inner = getattr(dbapi, "_connection", None)  # SQLAlchemy's asyncpg adapter
+    if inner is not None and hasattr(inner, "is_in_transaction"):
+        return bool(inner.is_in_transaction())
+    autocommit = getattr(dbapi, "autocommit", None)
+    return None if autocommit is None else not autocommit
+
+
+class _Capture:
+    """Every statement the revisions execute, recorded as it executes.
+
+    Each record names the innermost revision-file frame (the `op.*` line), the revision,
+    whether the statement ran inside a transaction block and, when it did (and the driver is
+    psycopg or psycopg2), the relation locks it took (`locks`: held right after it and not
+    before it in the same transaction), all the locks held then (`held`), and the tables
+    whose relfilenode changed (rewritten).
+    """
+
+    def __init__(self, revision_files: dict[str, str], *, observe: bool) -> None:
+        self.revision_files = revision_files
+        self.observe = observe
+        self.statements: list[dict[str, Any]] = []
+        self._real: dict[str, str] = {}
+        self._filenodes: dict[int, int] = {}
+        self._names: dict[int, list[Any]] = {}
+        self._current: dict[str, Any] | None = None
+        self._transaction: str | None = None  # virtual transaction id of `_held`
+        self._held: set[tuple[str, str, str, str]] = set()
+
+    def install(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "before_cursor_execute", self.before)
+        event.listen(Engine, "after_cursor_execute", self.after)
+
+    def _where(self) -> tuple[str | None, int, bool]:
+        frame = sys._getframe(2)
+        reflection = False
+        while frame is not None:
+            name = frame.f_code.co_filename
+            real = self._real.get(name)
+            if real is None:
+                real = self._real[name] = os.path.realpath(name)
+            if real in self.revision_files:
+                return real, frame.f_lineno, reflection
+            if not reflection and any(part in name for part in _REFLECTION_PARTS):
+                reflection = True
+            frame = frame.f_back  # type: ignore[assignment]
+        return None, 0, reflection
+
+    def before(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+               context: Any, executemany: bool) -> None:
+        file, line, reflection = self._where()
+        if file is None:
+            self._current = None  # env.py, alembic's version table: not the revision's SQL
+            return
+        record = {
+            "sql": _render_parameters(statement, parameters, executemany),
+            "file": file, "line": line, "revision": self.revision_files[file],
+            "introspection": reflection, "in_transaction": None,
+            "locks": None, "held": None, "rewritten": None,
+        }
+        self.statements.append(record)
+        self._current = record
+
+    def after(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+              context: Any, executemany: bool) -> None:
+        record, self._current = self._current, None
+        if record is None and not self.observe:
+            return
+        dbapi = _dbapi_connection(conn)
+        try:
+            in_transaction = _transaction_status(dbapi)
+        except Exception:  # noqa: BLE001 - an unknown driver: leave it unknown
+            in_transaction = None
+        if record is not None:
+            record["in_transaction"] = in_transaction
+            if record["introspection"]:
+                return
+        # Statements outside the revisions (alembic's version table) are observed too, so
+        # the locks they take are not attributed to the revision's next statement.
+        if not (self.observe and in_transaction):
+            return
+        if type(dbapi).__module__.split(".")[0] not in ("psycopg2", "psycopg"):
+            return
+        try:
+            observer = dbapi.cursor()
+            try:
+                observer.execute(_LOCKS_SQL)
+                rows = observer.fetchall()
+            finally:
+                observer.close()
+        except Exception:  # noqa: BLE001 - no observation is not a failure of the run
+            return
+        held: list[tuple[str, str, str, str]] = []
+        rewritten: list[list[Any]] = []
+        transaction = None
+        for oid, schema, name, kind, mode, filenode, vxid in rows:
+            transaction = vxid
+            if schema is None:
+                known = self._names.get(oid)  # dropped in this transaction
+                if known is None:
+                    continue
+                schema, name, kind = known
+            else:
+                self._names[oid] = [schema, name, kind]
+            if schema in ("pg_catalog", "information_schema") or schema.startswith("pg_toast"):
+                continue
+            held.append((schema, name, kind, mode))
+            if filenode and kind in ("r", "m", "i"):
+                # A relation is created with relfilenode = its oid; any other value is new.
+                if filenode != self._filenodes.get(oid, oid) and kind in ("r", "m"):
+                    rewritten.append([schema, name])
+                self._filenodes[oid] = filenode
+        before = self._held if transaction == self._transaction else set()
+        self._transaction, self._held = transaction, set(held)
+        if record is not None:
+            record["locks"] = [list(lock) for lock in held if lock not in before]
+            record["held"] = [list(lock) for lock in held]
+            record["rewritten"] = rewritten
+
 def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
     """The error as data, naming the revision (file and line) whose code raised it."""
     where = None
@@ -310,11 +511,66 @@ def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, An
         "sandbox": isinstance(exc, SandboxViolation)
         or isinstance(getattr(exc, "orig", None), SandboxViolation)
         or isinstance(exc.__cause__, SandboxViolation),
+        "sqlstate": _sqlstate(exc),
         "revision": where[0] if where else None,
         "file": where[1] if where else None,
         "line": where[2] if where else None,
         "traceback": _mask("".join(traceback.format_exception(exc))[-8000:]),
     }
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's error code, whichever driver raised it (55P03: lock timeout)."""
+    for candidate in (getattr(exc, "orig", None), exc, exc.__cause__):
+        if candidate is None:
+            continue
+        for attribute in ("sqlstate", "pgcode"):
+            code = getattr(candidate, attribute, None)
+            if isinstance(code, str):
+                return code
+    return None
+
+
+def _install_session_settings(engine_class: Any, session: dict[str, str]) -> None:
+    """Every connection env.py opens gets dbsafe's session settings (lock_timeout,
+    statement_timeout), set when the connection is made, so they hold on whatever engine the
+    project builds, and again on each retry's fresh connection.
+
+    `CREATE INDEX CONCURRENTLY` (and REINDEX/REFRESH ... CONCURRENTLY) runs without a
+    statement timeout: it is slow by design and blocks no one while it works.
+    """
+    from sqlalchemy import event
+
+    statements = [f"SET {name} = '{value}'" for name, value in session.items()
+                  if re.fullmatch(r"[a-z_]+", name) and "'" not in str(value)]
+    timeout = session.get("statement_timeout")
+
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+        # A SET inside the driver's implicit transaction must not be rolled back with it.
+        commit = getattr(dbapi_connection, "commit", None)
+        if commit is not None:
+            commit()
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if timeout and "CONCURRENTLY" in statement.upper():
+            cursor.execute("SET statement_timeout = 0")
+            conn.info["dbsafe_timeout_lifted"] = True
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        if conn.info.pop("dbsafe_timeout_lifted", False):
+            cursor.execute(f"SET statement_timeout = '{timeout}'")
+
+    event.listen(engine_class, "connect", on_connect)
+    event.listen(engine_class, "before_cursor_execute", before)
+    event.listen(engine_class, "after_cursor_execute", after)
 
 
 def _sqlalchemy_url(target: dict[str, Any], driver: str) -> str:
@@ -358,7 +614,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     from alembic.script import ScriptDirectory
 
     target = request.get("target")
-    Sandbox(target).install()
+    Sandbox(target).install(request.get("session"))
 
     ini = request["alembic_ini"]
     config = Config(ini, ini_section=request.get("ini_section") or "alembic")
@@ -401,8 +657,14 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             buffer = _RecordingBuffer(frozenset(revision_files))
             config.output_buffer = buffer  # type: ignore[assignment]
             since = request.get("since")
-            command.upgrade(config, f"{since or 'base'}:heads", sql=True)
+            until = request.get("until") or "heads"
+            command.upgrade(config, f"{since or 'base'}:{until}", sql=True)
             result["chunks"] = buffer.chunks
+        elif request["mode"] == "describe":
+            pass  # the revisions and heads above are the whole answer
+        elif request["mode"] == "capture":
+            assert target is not None, "capture needs a target"
+            _capture(config, target, original_url, request, result, script, revision_files)
         else:
             assert target is not None, "apply needs a target"
             _apply(config, target, original_url, request, result, script)
@@ -460,6 +722,23 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 transaction.commit()
     finally:
         engine.dispose()
+
+
+def _capture(config: Any, target: dict[str, Any], original_url: str | None,
+             request: dict[str, Any], result: dict[str, Any], script: Any,
+             revision_files: dict[str, str]) -> None:
+    """Upgrade to heads, recording each statement; a failing revision ends the run but
+    is reported next to what was captured before it (`capture_error`)."""
+    capture = _Capture(revision_files, observe=bool(request.get("observe", True)))
+    capture.install()
+    try:
+        _apply(config, target, original_url,
+               {"operations": [{"command": "upgrade", "revision": "heads"}]}, result, script)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        result["capture_error"] = _failure(exc, revision_files)
+    result["captured"] = capture.statements
 
 
 def _expected(script: Any, name: str, revision: str) -> list[str] | None:

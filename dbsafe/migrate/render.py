@@ -16,7 +16,13 @@ from pathlib import Path
 
 from dbsafe.core import Location, SourceError
 from dbsafe.extract.migration import Migration, MigrationStatement
-from dbsafe.migrate.runner import AlembicProject, MigrationError, render_offline
+from dbsafe.migrate.runner import (
+    AlembicProject,
+    CapturedStatement,
+    MigrationError,
+    RunResult,
+    render_offline,
+)
 
 _MARKER = "-- Running upgrade "
 
@@ -63,8 +69,9 @@ def render_revisions(project: AlembicProject | Path, *, root: Path,
     try:
         result = render_offline(project, since=since)
     except MigrationError as exc:
+        # The cause names the revision: lint reports it as a finding (DBS005).
         raise SourceError(f"alembic could not render the migrations offline (--sql): {exc}") \
-            from None
+            from exc
     by_file = {
         str(rev.path): (rev.revision, rev.path) for rev in result.revisions if rev.path
     }
@@ -143,3 +150,80 @@ def _display(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+# -- captured: the statements as they ran on a throwaway server -------------------------------
+
+
+def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
+    """Each revision that ran in a capture (`dbsafe.migrate.runner.capture`) as a `Migration`.
+
+    Statements keep their `op.*` line and what PostgreSQL showed (`Observed`); SQLAlchemy's
+    reflection queries (`sa.inspect(bind)`) are left out. The transaction structure comes from
+    the session itself: where a statement runs in a different state than the one before it
+    (alembic's `autocommit_block()`, `transaction_per_migration`), a generated BEGIN or
+    COMMIT is inserted, as offline rendering has them. Revisions are in upgrade order; a
+    revision that ran no statement is still there (empty), and those after a failure are not.
+    """
+    from dbsafe.extract.migration import Observed
+
+    by_revision: dict[str, list[CapturedStatement]] = {}
+    for captured in result.captured:
+        by_revision.setdefault(captured.revision, []).append(captured)
+    failed = (result.capture_error or {}).get("revision")
+    ran = None if failed is None else set(by_revision) | _ancestors(result, failed)
+    b = _Builder(root, {})
+    migrations: list[Migration] = []
+    state: bool | None = None
+    for revision in reversed(result.revisions):
+        if ran is not None and revision.revision not in ran:
+            continue  # after the failing revision: never ran
+        statements = by_revision.get(revision.revision, [])
+        out: list[MigrationStatement] = []
+        first = next((s.in_transaction for s in statements if s.in_transaction is not None),
+                     state if state is not None else True)
+        starts = bool(first)
+        current = starts
+        for s in statements:
+            if s.introspection:
+                continue
+            running = current if s.in_transaction is None else s.in_transaction
+            if running != current:
+                marker = "BEGIN" if running else "COMMIT"
+                out.append(MigrationStatement(marker, Location("<alembic>", 1), generated=True))
+                current = running
+            observed = None
+            if s.locks is not None:
+                observed = Observed(
+                    tuple((f"{a}.{b_}", m, k) for a, b_, k, m in s.locks),
+                    tuple((f"{a}.{b_}", m, k) for a, b_, k, m in (s.held or ())),
+                    tuple(f"{a}.{b_}" for a, b_ in (s.rewritten or ())),
+                )
+            out.append(MigrationStatement(s.sql.strip(), _location(b, s.file, s.line),
+                                          observed=observed))
+        state = current
+        file = revision.path
+        migrations.append(Migration(
+            _display(file, root) if file else revision.revision, tuple(out),
+            revision=revision.revision, kind="alembic", file=file,
+            starts_in_transaction=starts,
+        ))
+    return migrations
+
+
+def _ancestors(result: RunResult, revision: str) -> set[str]:
+    """`revision` and every revision it depends on."""
+    parents = {r.revision: r.down_revision for r in result.revisions}
+    seen: set[str] = set()
+    todo = [revision]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        down = parents.get(current)
+        if isinstance(down, str):
+            todo.append(down)
+        elif down:
+            todo.extend(down)
+    return seen

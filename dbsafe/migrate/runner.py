@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,8 +42,10 @@ class MigrationError(DbsafeError):
     """The project's migrations could not be run (the message names the revision and file)."""
 
     def __init__(self, message: str, *, revision: str | None = None,
-                 file: str | None = None, line: int | None = None, output: str = "") -> None:
+                 file: str | None = None, line: int | None = None, output: str = "",
+                 sqlstate: str | None = None) -> None:
         super().__init__(message)
+        self.sqlstate = sqlstate  # PostgreSQL's error code when the database raised it
         self.revision = revision
         self.file = file
         self.line = line
@@ -97,28 +99,79 @@ class RunResult:
     version_table: str = "alembic_version"
     version_table_schema: str | None = None
     output: str = field(default="", repr=False)
+    # capture: every statement the revisions executed, in order (see `capture`)
+    captured: tuple[CapturedStatement, ...] = ()
+    capture_error: dict[str, Any] | None = None  # the revision that failed while capturing
 
 
-def render_offline(project: AlembicProject, *, since: str | None = None) -> RunResult:
-    """`alembic upgrade since:heads --sql` with every chunk attributed to its revision line.
+@dataclass(frozen=True, slots=True)
+class CapturedStatement:
+    """One statement a revision executed, as PostgreSQL received it (parameters inlined)."""
+
+    sql: str
+    file: str  # the revision file
+    line: int  # the innermost line of that file on the stack: the op.* call
+    revision: str
+    in_transaction: bool | None  # None: the driver could not say
+    introspection: bool = False  # issued by SQLAlchemy reflection (`sa.inspect(bind)`)
+    # Observed right after the statement, inside its transaction (None: not observable, e.g.
+    # autocommit): (schema, relation, relkind, lock mode) held by the backend, and the
+    # (schema, table) whose relfilenode changed -- rewritten.
+    # `locks` are those the statement took (not held before it in its transaction);
+    # `held`, all the backend held right after it.
+    locks: tuple[tuple[str, str, str, str], ...] | None = None
+    rewritten: tuple[tuple[str, str], ...] | None = None
+    held: tuple[tuple[str, str, str, str], ...] | None = None
+
+
+def capture(project: AlembicProject, database_url: str, *, observe: bool = True) -> RunResult:
+    """Upgrade `database_url` (a throwaway) to heads, recording each statement as it runs.
+
+    Revisions that read the database (`op.get_bind().execute(...)`, `sa.inspect(bind)`, an
+    ORM session) work, because they read a real database. A revision that fails ends the
+    run: what ran before it is in `captured`, the failure in `capture_error` (not raised).
+    With `observe`, each statement run in a transaction also carries the locks the backend
+    held right after it and the tables it rewrote (psycopg and psycopg2 projects).
+    """
+    return _run(project, {"mode": "capture", "observe": observe}, target_url=database_url)
+
+
+def render_offline(project: AlembicProject, *, since: str | None = None,
+                   until: str | None = None) -> RunResult:
+    """`alembic upgrade since:until --sql` with every chunk attributed to its revision line.
 
     No database is involved: the sandbox refuses any connection env.py tries to open.
     """
-    return _run(project, {"mode": "render", "since": since}, target_url=None)
+    return _run(project, {"mode": "render", "since": since, "until": until}, target_url=None)
+
+
+def describe(project: AlembicProject) -> RunResult:
+    """The script directory's revisions and heads (revision files are imported, no database)."""
+    return _run(project, {"mode": "describe"}, target_url=None)
 
 
 def apply(project: AlembicProject, database_url: str,
-          operations: Sequence[tuple[str, str]] = (("upgrade", "heads"),)) -> RunResult:
+          operations: Sequence[tuple[str, str]] = (("upgrade", "heads"),), *,
+          session: Mapping[str, str] | None = None) -> RunResult:
     """Run alembic commands (`("upgrade", "heads")`, `("downgrade", "-1")`, ...) on exactly
     the database `database_url` names, then verify that its version table says so.
 
+    Args:
+        session: settings every connection env.py opens gets (`{"lock_timeout": "5s"}`);
+            `CONCURRENTLY` statements run without `statement_timeout`.
+
     Raises:
-        MigrationError: a revision failed (named in the message), env.py tried to reach
-            another database, or the database does not hold the expected revision afterwards.
+        MigrationError: a revision failed (named in the message, with its SQLSTATE in
+            `sqlstate`), env.py tried to reach another database, or the database does not
+            hold the expected revision afterwards.
     """
-    result = _run(project, {"mode": "apply",
-                            "operations": [{"command": c, "revision": r} for c, r in operations]},
-                  target_url=database_url)
+    request: dict[str, Any] = {
+        "mode": "apply",
+        "operations": [{"command": c, "revision": r} for c, r in operations],
+    }
+    if session:
+        request["session"] = dict(session)
+    result = _run(project, request, target_url=database_url)
     verify_applied(database_url, result)
     return result
 
@@ -198,7 +251,7 @@ def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> M
                      "[tool.dbsafe], at your project's interpreter)")
     log.debug("traceback of the failure in env.py:\n%s", error.get("traceback", ""))
     return MigrationError(text, revision=revision, file=file, line=error.get("line"),
-                          output=output)
+                          output=output, sqlstate=error.get("sqlstate"))
 
 
 def _result(data: dict[str, Any], output: str) -> RunResult:
@@ -218,6 +271,19 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         version_table=context.get("version_table") or "alembic_version",
         version_table_schema=context.get("version_table_schema"),
         output=output,
+        captured=tuple(_captured(c) for c in data.get("captured", ())),
+        capture_error=data.get("capture_error"),
+    )
+
+
+def _captured(c: dict[str, Any]) -> CapturedStatement:
+    locks, rewritten, held = c.get("locks"), c.get("rewritten"), c.get("held")
+    return CapturedStatement(
+        c["sql"], c["file"], int(c["line"]), c["revision"], c.get("in_transaction"),
+        bool(c.get("introspection")),
+        tuple((a, b, k, m) for a, b, k, m in locks) if locks is not None else None,
+        tuple((a, b) for a, b in rewritten) if rewritten is not None else None,
+        tuple((a, b, k, m) for a, b, k, m in held) if held is not None else None,
     )
 
 
