@@ -8,10 +8,12 @@ Rules stay tiny because the engine does the common work once:
   position it names — "could not be analysed" is a finding, never a silent pass;
 * track the transaction state (alembic's BEGIN/COMMIT, `autocommit_block()`, explicit
   BEGIN/COMMIT in SQL files, a runner that wraps each file);
-* keep the history the migration builds as it goes (`History`): relations created, each
+* keep the history the migrations build as they go (`History`): relations created, each
   column's type and NOT NULL-ness, validated NOT NULL proofs, the session's time zone,
-  which table an index belongs to — falling back to the schema before the migration when
-  one is known — so a rule sees the schema as it stands before its statement;
+  which table an index belongs to, types renamed, user functions and their volatility —
+  carried from one migration of a history to the next, and falling back to the schema
+  before the migrations when one is known — so a rule sees the schema as it stands before
+  its statement;
 * select rules by code or prefix.
 """
 
@@ -28,8 +30,11 @@ from dbsafe.lint.statement import (
     Statement,
     TypeName,
     do_block_statements,
+    function_body_statements,
+    function_volatility,
     last,
     parse_statement,
+    same_relation,
     setting_changes,
     strings,
 )
@@ -89,6 +94,9 @@ class Rule:
     check: Callable[[Statement, LintContext], Iterable[Finding]] | None = None
     check_migration: Callable[[LintContext], Iterable[Finding]] | None = None
     default_enabled: bool = True
+    # What the rule's findings claim that PostgreSQL can confirm while the statement runs on
+    # a throwaway server: "rewrite" (the subject's table gets a new relfilenode).
+    claim: str | None = None
 
     @property
     def summary(self) -> str:
@@ -129,9 +137,33 @@ class History:
     pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> column
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     timezone_utc: bool = False
+    functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
+
+    def carry(self) -> History:
+        """This history as the next migration starts: what earlier migrations built, with no
+        column counted as added by the migration being linted."""
+        for table in self.columns.values():
+            for facts in table.values():
+                facts.added_here = False
+        return self
 
     def apply(self, s: Statement) -> None:
         kind = s.kind
+        if kind == "CreateFunctionStmt":
+            name, volatility = function_volatility(s)
+            if name:
+                self.functions[name] = volatility
+            return
+        if kind == "RenameStmt" and s.rename is not None and s.rename.object in (
+                "type", "domain"):
+            # An enum recreated under its old name: columns keep the renamed type, so a later
+            # ALTER COLUMN ... TYPE <old name> is a real type change.
+            old, new = last(s.rename.old), s.rename.new
+            for table in self.columns.values():
+                for facts in table.values():
+                    if facts.type is not None and facts.type.name == old:
+                        facts.type = dataclasses.replace(facts.type, name=new)
+            return
         if kind == "CreateStmt" and s.relation:
             table = self.columns.setdefault(last(s.relation), {})
             for column in s.columns:
@@ -315,6 +347,10 @@ class LintContext:
                 return relation.qualified_name
         return None
 
+    def volatile_function(self, name: str) -> bool:
+        """Is `name` a user-defined VOLATILE function (created earlier in the history)?"""
+        return self.history.functions.get(last(name)) == "volatile"
+
     @property
     def timezone_utc(self) -> bool:
         """Has the migration set the session's TimeZone to UTC before the current statement?"""
@@ -372,6 +408,7 @@ def parse_migration(migration: Migration) -> list[Statement]:
     for raw in migration.statements:
         statement = parse_statement(raw.sql, raw.location, index=len(statements),
                                     in_transaction=in_transaction, generated=raw.generated)
+        statement.observed = raw.observed
         if statement.transaction == "begin":
             in_transaction = True
             statement.in_transaction = True
@@ -380,6 +417,11 @@ def parse_migration(migration: Migration) -> list[Statement]:
         statements.append(statement)
         if statement.kind == "DoStmt":
             for inner in do_block_statements(statement):
+                inner.index = len(statements)
+                inner.observed = raw.observed  # the DO statement's run is its body's run
+                statements.append(inner)
+        elif statement.kind == "CreateFunctionStmt":
+            for inner in function_body_statements(statement):
                 inner.index = len(statements)
                 statements.append(inner)
     return statements
@@ -410,10 +452,15 @@ def select_rules(rules: Sequence[Rule], select: Sequence[str] = (),
 
 def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    report_unparsed: bool = True, **context: Any) -> list[Finding]:
-    """Run `rules` over one migration; `context` fills `LintContext` fields."""
+    """Run `rules` over one migration; `context` fills `LintContext` fields.
+
+    Pass `history=` (a `History`) to lint the migration with what earlier migrations built;
+    it is updated with this migration's statements.
+    """
     statements = parse_migration(migration)
     ctx = LintContext(migration, statements, **context)
     per_statement = [rule.check for rule in rules if rule.check is not None]
+    claims = {rule.code: rule.claim for rule in rules if rule.claim}
     findings: list[Finding] = []
     history = ctx.history
     for statement in statements:
@@ -423,8 +470,12 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                 if report_unparsed:
                     findings.append(_rejected(statement, ctx))
             elif statement.kind:
-                for check in per_statement:
-                    findings.extend(check(statement, ctx))
+                if statement.observed is None:
+                    for check in per_statement:
+                        findings.extend(check(statement, ctx))
+                else:
+                    found = [f for check in per_statement for f in check(statement, ctx)]
+                    findings.extend(_confirm(found, statement, claims))
         history.apply(statement)
     ctx.current = None
     ctx.history = History()  # migration-level rules walk the statements themselves
@@ -432,6 +483,27 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))
     return findings
+
+
+def _confirm(found: list[Finding], statement: Statement,
+             claims: Mapping[str, str]) -> list[Finding]:
+    """Findings PostgreSQL did not contradict when the statement ran on a throwaway server.
+
+    A rewrite claimed for a table whose relfilenode did not change is dropped; one that did
+    change is marked as confirmed.
+    """
+    observed = statement.observed
+    kept = []
+    for finding in found:
+        if claims.get(finding.code) == "rewrite" and finding.subject:
+            table = finding.subject.rpartition(".")[0]
+            if not any(same_relation(table, name) for name in observed.rewritten):
+                continue
+            finding = dataclasses.replace(finding, context=finding.context + (
+                ("Confirmed", "PostgreSQL rewrote the table on a throwaway server "
+                              "(its relfilenode changed)"),))
+        kept.append(finding)
+    return kept
 
 
 def _rejected(statement: Statement, ctx: LintContext) -> Finding:

@@ -28,7 +28,7 @@ build). `note` says which.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -110,6 +110,17 @@ class Lock:
 
 def strength(mode: str) -> int:
     return MODES.index(mode)
+
+
+def from_pg_locks(mode: str) -> str | None:
+    """A `pg_locks.mode` (`ShareRowExclusiveLock`) as one of MODES; None for others.
+
+    >>> from_pg_locks("ShareRowExclusiveLock")
+    'SHARE ROW EXCLUSIVE'
+    """
+    words = "".join(f" {c}" if c.isupper() else c for c in mode.removesuffix("Lock")).strip()
+    name = words.upper()
+    return name if name in MODES else None
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -313,8 +324,13 @@ def _alter_table_action(table: str | None, action: Action) -> list[Lock]:
     return [Lock(ACCESS_EXCLUSIVE, table, False, "")]
 
 
-def column_rewrites(column: ColumnDef) -> str | None:
-    """Why adding `column` rewrites the table (serial, identity, stored, volatile default)."""
+def column_rewrites(column: ColumnDef,
+                    user_volatile: Callable[[str], bool] | None = None) -> str | None:
+    """Why adding `column` rewrites the table (serial, identity, stored, volatile default).
+
+    `user_volatile` tells whether a function the default calls is a user-defined VOLATILE
+    one (the lint context knows the functions earlier migrations created).
+    """
     if column.type is not None and column.type.name in ("serial", "bigserial", "smallserial"):
         return f"type `{column.type.name}`"
     if column.has("identity"):
@@ -323,7 +339,7 @@ def column_rewrites(column: ColumnDef) -> str | None:
         return "a stored generated expression"
     default = column.default
     for name in function_names(default):
-        if name in VOLATILE_FUNCTIONS:
+        if name in VOLATILE_FUNCTIONS or (user_volatile is not None and user_volatile(name)):
             return f"the volatile default `{name}()`"
     return None
 

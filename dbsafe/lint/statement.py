@@ -179,6 +179,9 @@ class Statement:
     dropped: tuple[str, ...] = ()  # DROP's objects, folded and joined with "."
     transaction: str | None = None  # "begin" | "commit" | "rollback" | "savepoint" | ...
     locks: tuple[Any, ...] | None = None  # cache for dbsafe.lint.locks.locks_for
+    # What PostgreSQL showed when the statement ran on a throwaway server
+    # (`dbsafe.extract.migration.Observed`); None when it was not observed.
+    observed: Any = None
 
     @property
     def parsed(self) -> bool:
@@ -305,6 +308,55 @@ def do_block_statements(statement: Statement) -> list[Statement]:
                                 in_transaction=statement.in_transaction)
         if inner.error is None and inner.kind:
             inner.origin = "DO block"
+            found.append(inner)
+    return found
+
+
+def function_volatility(statement: Statement) -> tuple[str | None, str]:
+    """(name, volatility) of a `CREATE FUNCTION`; PostgreSQL's default is VOLATILE.
+
+    >>> function_volatility(parse_statement(
+    ...     "CREATE FUNCTION s.f() RETURNS int LANGUAGE sql STABLE AS 'select 1'"))
+    ('f', 'stable')
+    """
+    names = strings(statement.node.get("funcname"))
+    volatility = "volatile"
+    for item in statement.node.get("options") or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == "volatility":
+            volatility = (elem.get("arg") or {}).get("String", {}).get("sval", volatility)
+    return (names[-1] if names else None), volatility
+
+
+def function_body_statements(statement: Statement) -> list[Statement]:
+    """Statements a PL/pgSQL function's body runs directly (not via EXECUTE).
+
+    They run when the function is called, often by the same migration (create, call, drop):
+    they are linted as statements of their own, marked as coming from the function's body.
+    A body PL/pgSQL's grammar rejects, or a function in another language, yields nothing.
+    """
+    if statement.kind != "CreateFunctionStmt":
+        return []
+    language = None
+    for item in statement.node.get("options") or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == "language":
+            language = ((elem.get("arg") or {}).get("String", {}).get("sval") or "").lower()
+    if language != "plpgsql":
+        return []
+    import pglast
+
+    try:
+        functions = pglast.parse_plpgsql(statement.sql)
+    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure: nothing to report
+        return []
+    name, _ = function_volatility(statement)
+    found: list[Statement] = []
+    for sql in _plpgsql_sql(functions):
+        inner = parse_statement(sql, statement.location, index=statement.index,
+                                in_transaction=statement.in_transaction)
+        if inner.error is None and inner.kind:
+            inner.origin = f"body of function {name}"
             found.append(inner)
     return found
 

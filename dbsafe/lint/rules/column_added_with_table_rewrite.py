@@ -35,9 +35,9 @@ op.alter_column("orders", "public_id", server_default=sa.text("gen_random_uuid()
 
 ## Not flagged
 Constant and STABLE defaults (`now()`, `CURRENT_TIMESTAMP`), `GENERATED ... VIRTUAL`
-columns (PostgreSQL 18), and tables created earlier in the same migration. Only the
-built-in volatile functions listed above are known: a user-defined volatile function in a
-default is not seen.
+columns (PostgreSQL 18), and tables created earlier in the same migration. Besides the
+built-in volatile functions listed above, a user-defined function counts as volatile when
+an earlier statement of the history created it VOLATILE (PostgreSQL's default).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if ctx.created_before(table):
         return
     for column in statement.columns:
-        reason = column_rewrites(column)
+        reason = column_rewrites(column, ctx.volatile_function)
         if reason is None and ctx.target_version < 110000:
             default = column.default
             if default is not None and not is_null(default):
@@ -89,4 +89,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
+    claim="rewrite",
 )

@@ -181,4 +181,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
+    claim="rewrite",
 )
