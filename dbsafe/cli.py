@@ -322,3 +322,133 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
                                text=render_locks_text(rows), kind="lock"), nl=False)
         return
     _finish(commands.lint(settings, paths, since=since, changed_since=changed_since), settings)
+
+
+# -- guarded operations ---------------------------------------------------------------------------
+
+
+def _progress(settings: Any) -> Callable[[str, str], None]:
+    """Each step as it runs, on stderr: plain lines, so logs of a deploy read well too."""
+    import time
+
+    started = time.monotonic()
+
+    def show(step: str, message: str) -> None:
+        click.echo(f"dbsafe: [{time.monotonic() - started:6.1f}s] {step}: {message}", err=True)
+
+    return show
+
+
+_DATABASE_OPTION = click.option(
+    "--database-url", metavar="URL",
+    help="The database to work on (or set DBSAFE_DATABASE_URL). libpq or SQLAlchemy form "
+         "(postgresql+psycopg://...).")
+
+
+@main.command("status")
+@_DATABASE_OPTION
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@click.option("--fail-on-pending", is_flag=True, default=False,
+              help="Exit 1 when revisions are pending (for CI and deploy scripts).")
+@click.option("--history", "history_limit", type=click.IntRange(min=0), default=10,
+              show_default=True, metavar="N", help="How many recent runs to show.")
+@output_options
+@click.pass_obj
+def status_command(state: CliState, database_url: str | None, alembic_config: Path | None,
+                   fail_on_pending: bool, history_limit: int, **output: Any) -> None:
+    """Show the database's revision, pending revisions, edited revisions and dbsafe's history.
+
+    An applied revision whose file changed since dbsafe applied it is an error (DBS605);
+    with --fail-on-pending, so are pending revisions (DBS606).
+    """
+    from dbsafe import commands
+
+    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    _finish(commands.status(settings, fail_on_pending=fail_on_pending,
+                            history_limit=history_limit), settings)
+
+
+def _upgrade_options(func: Callable) -> Callable:
+    options = [
+        _DATABASE_OPTION,
+        click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+                     metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini]."),
+        click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
+                     help="lock_timeout for every statement of the migrations."),
+        click.option("--statement-timeout", default="30min", show_default=True,
+                     metavar="DURATION",
+                     help="statement_timeout for every statement (none for CONCURRENTLY)."),
+        click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+                     help="Attempts after a lock timeout, with exponential backoff and jitter."),
+        click.option("--no-backup", is_flag=True, default=False,
+                     help="Do not take a pg_dump backup first."),
+        click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=Path("backups"), show_default=True,
+                     help="Where the backup and its manifest go."),
+        click.option("--backup-jobs", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="pg_dump -Fd -j N for large databases (1: one -Fc file)."),
+        click.option("--allow", multiple=True, metavar="CODE",
+                     help="Accept this lint finding for this run (repeatable)."),
+        click.option("--allow-irreversible", is_flag=True, default=False,
+                     help="Apply revisions without a real downgrade (the backup is the way back)."),
+        click.option("--no-auto-rollback", is_flag=True, default=False,
+                     help="On failure, leave the database where it stopped instead of "
+                          "downgrading to the starting revision."),
+        click.option("--dry-run", is_flag=True, default=False,
+                     help="Run the preflight and show the plan; execute nothing."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command("upgrade")
+@click.argument("target", default="heads")
+@_upgrade_options
+@output_options
+@click.pass_obj
+def upgrade_command(state: CliState, target: str, database_url: str | None,
+                    alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
+                    retries: int, no_backup: bool, backup_dir: Path, backup_jobs: int,
+                    allow: tuple[str, ...], allow_irreversible: bool, no_auto_rollback: bool,
+                    dry_run: bool, **output: Any) -> None:
+    """Upgrade a database to TARGET (default: heads), guarded.
+
+    \b
+    preflight  reachable, not a replica; one run at a time (advisory lock); the pending
+               revisions pass lint at --fail-on; each has a real downgrade; room for a backup
+    backup     pg_dump -Fc with a manifest, verified with pg_restore --list
+    apply      one revision at a time with lock_timeout/statement_timeout, retried with
+               backoff on lock timeouts; what a failed attempt leaves is removed
+    postflight no invalid index, materialized views refreshable CONCURRENTLY, the
+               application's queries still valid, the project's checks and expectations pass
+    way back   on failure, downgrade to the starting revision and verify the schema
+               equals the one before; else print the `dbsafe restore` command
+
+    Exit status: 0 applied (or nothing to do), 1 refused or rolled back (see findings),
+    2 could not run or failed without a way back.
+    """
+    from dbsafe import commands
+    from dbsafe.guard.upgrade import UpgradeOptions
+
+    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    options = UpgradeOptions(
+        target=target, lock_timeout=lock_timeout, statement_timeout=statement_timeout,
+        retries=retries, backup=not no_backup, backup_dir=backup_dir, backup_jobs=backup_jobs,
+        allow=tuple(a.upper() for a in allow), allow_irreversible=allow_irreversible,
+        auto_rollback=not no_auto_rollback, dry_run=dry_run,
+    )
+    report = commands.upgrade(settings, options, _progress(settings))
+    from dbsafe.commands import catalog
+    from dbsafe.report import render
+
+    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
+    outcome = report.summary.get("outcome")
+    if outcome in ("applied", "up to date", "planned"):
+        sys.exit(1 if outcome == "planned" and report.fails(settings.fail_on) else 0)
+    sys.exit(2 if outcome == "failed" else 1)

@@ -15,6 +15,7 @@ from dbsafe.core import ConfigError, Report, RuleInfo
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -23,12 +24,13 @@ def catalog() -> dict[str, RuleInfo]:
     """Every code dbsafe can report, keyed by code."""
     from dbsafe import validate
     from dbsafe.extract import suppressions
+    from dbsafe.guard.upgrade import RULES as GUARD_RULES
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import UNPARSED
     from dbsafe.lint.rules import ALL_RULES
 
     entries = (UNPARSED, *suppressions.RULES, *(r.info for r in ALL_RULES),
-               app_references.RULE_INFO, *validate.RULES)
+               app_references.RULE_INFO, *validate.RULES, *GUARD_RULES)
     return {info.code: info for info in entries}
 
 
@@ -150,3 +152,30 @@ def check_codes(codes: Sequence[str], known: dict[str, RuleInfo], key: str) -> N
     if unknown:
         raise ConfigError(f"`{key}` names unknown code(s): {', '.join(unknown)} "
                           f"(known: {', '.join(sorted(known))})")
+
+
+def status(settings: Settings, *, fail_on_pending: bool = False,
+           history_limit: int = 10) -> Report:
+    """Where the database stands: current revision, heads, pending revisions, edited
+    revisions, and the recent history of dbsafe runs on it."""
+    from dbsafe.guard.status import status as database_status
+
+    return database_status(settings, _require_database(settings), fail_on_pending=fail_on_pending,
+                           history_limit=history_limit)
+
+
+def upgrade(settings: Settings, options: UpgradeOptions,
+            progress: Progress | None = None) -> Report:
+    """Upgrade the configured database, guarded (see `dbsafe.guard.upgrade`)."""
+    from dbsafe.guard.upgrade import upgrade as guarded_upgrade
+
+    check_settings_codes(settings, catalog())
+    return guarded_upgrade(settings, _require_database(settings), options,
+                           progress or (lambda step, message: None))
+
+
+def _require_database(settings: Settings) -> str:
+    if not settings.database_url:
+        raise ConfigError("this command needs a database: pass --database-url or set "
+                          "DBSAFE_DATABASE_URL")
+    return settings.database_url

@@ -51,6 +51,13 @@ def render_text(report: Report, catalog: Catalog, verbose: bool = False) -> str:
         for item in report.skipped:
             loc = item.location
             lines.append(f"  {loc.path}:{loc.line}:{loc.column}: {item.reason}")
+    # Commands that describe a state or tell a story (status, upgrade) give their lines.
+    for key in ("lines", "what_happened"):
+        block = report.summary.get(key)
+        if isinstance(block, list) and block:
+            if lines:
+                lines.append("")
+            lines.extend(str(line) for line in block)
     summary = summary_line(report)
     if summary:
         if lines:
@@ -86,6 +93,10 @@ def summary_line(report: Report) -> str:
     not_checked = report.summary.get("not_checked")
     if isinstance(not_checked, list):
         details.extend(f"warning: {item}" for item in not_checked)
+    if report.summary.get("outcome"):
+        details.insert(0, f"outcome: {report.summary['outcome']}")
+    if report.summary.get("backup"):
+        details.append(f"backup: {report.summary['backup']}")
     if report.summary.get("schema_source"):
         details.append(f"schema: {report.summary['schema_source']}")
     elapsed = report.summary.get("elapsed_seconds")

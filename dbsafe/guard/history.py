@@ -1,0 +1,158 @@
+"""The history of guarded runs, kept in the database they changed (`dbsafe.history`).
+
+One row per run: what it did (operation, from/to revisions with each file's checksum), when,
+how it ended, its backup, who ran it, and a fingerprint of the schema afterwards. Rows are
+written on their own autocommit connection, so a failed migration cannot roll its own
+record back. Never a password: the backup path is the only location recorded.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dbsafe import __version__
+
+SCHEMA = "dbsafe"
+TABLE = "history"
+
+_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.{TABLE} (
+    run_id uuid PRIMARY KEY,
+    operation text NOT NULL,
+    from_revisions text[] NOT NULL DEFAULT '{{}}',
+    to_revisions text[] NOT NULL DEFAULT '{{}}',
+    checksums jsonb NOT NULL DEFAULT '{{}}',
+    started_at timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    outcome text NOT NULL DEFAULT 'running',
+    message text,
+    backup_file text,
+    os_user text,
+    host text,
+    dbsafe_version text,
+    schema_fingerprint text,
+    snapshot jsonb
+);
+COMMENT ON TABLE {SCHEMA}.{TABLE} IS 'Runs of dbsafe upgrade/downgrade/restore (written by dbsafe)';
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    run_id: str
+    operation: str
+    from_revisions: tuple[str, ...]
+    to_revisions: tuple[str, ...]
+    checksums: Mapping[str, str]
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    message: str | None
+    backup_file: str | None
+    os_user: str | None
+    host: str | None
+    dbsafe_version: str | None
+    schema_fingerprint: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "operation": self.operation,
+            "from_revisions": list(self.from_revisions),
+            "to_revisions": list(self.to_revisions), "checksums": dict(self.checksums),
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "outcome": self.outcome, "message": self.message, "backup_file": self.backup_file,
+            "os_user": self.os_user, "host": self.host, "dbsafe_version": self.dbsafe_version,
+            "schema_fingerprint": self.schema_fingerprint,
+        }
+
+
+def start(conninfo: str, operation: str, from_revisions: Sequence[str]) -> str:
+    """Record a run as started; returns its id."""
+    import psycopg
+
+    run_id = str(uuid.uuid4())
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(_DDL)
+        conn.execute(
+            f"INSERT INTO {SCHEMA}.{TABLE} (run_id, operation, from_revisions, os_user, host, "
+            "dbsafe_version) VALUES (%s, %s, %s, %s, %s, %s)",
+            (run_id, operation, list(from_revisions), _os_user(), socket.gethostname(),
+             __version__),
+        )
+    return run_id
+
+
+def finish(conninfo: str, run_id: str, *, outcome: str, to_revisions: Sequence[str] = (),
+           checksums: Mapping[str, str] | None = None, message: str | None = None,
+           backup_file: str | None = None, schema_fingerprint: str | None = None,
+           snapshot: str | None = None) -> None:
+    """Record how a run ended (`applied`, `failed`, `rolled back`, `refused`, ...)."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE {SCHEMA}.{TABLE} SET finished_at = now(), outcome = %s, "
+            "to_revisions = %s, checksums = %s::jsonb, message = %s, backup_file = %s, "
+            "schema_fingerprint = %s, snapshot = %s::jsonb WHERE run_id = %s",
+            (outcome, list(to_revisions), json.dumps(dict(checksums or {})), message,
+             backup_file, schema_fingerprint, snapshot, run_id),
+        )
+
+
+def entries(conninfo: str, *, limit: int = 20) -> list[HistoryEntry]:
+    """The most recent runs, newest first; none when dbsafe never ran on this database."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
+        if exists is None or exists[0] is None:
+            return []
+        rows = conn.execute(
+            "SELECT run_id::text, operation, from_revisions, to_revisions, checksums, "
+            "started_at, finished_at, outcome, message, backup_file, os_user, host, "
+            f"dbsafe_version, schema_fingerprint FROM {SCHEMA}.{TABLE} "
+            "ORDER BY started_at DESC LIMIT %s", (limit,),
+        ).fetchall()
+    return [HistoryEntry(r[0], r[1], tuple(r[2]), tuple(r[3]), r[4] or {}, *r[5:])
+            for r in rows]
+
+
+def recorded_checksums(conninfo: str) -> dict[str, str]:
+    """revision -> checksum of its file when it was last applied by dbsafe."""
+    found: dict[str, str] = {}
+    for entry in reversed(entries(conninfo, limit=10_000)):
+        if entry.outcome == "applied":
+            found.update(entry.checksums)
+    return found
+
+
+def snapshot_at(conninfo: str, revisions: Sequence[str]) -> str | None:
+    """The schema snapshot (JSON) recorded when the database last reached `revisions`."""
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
+        if exists is None or exists[0] is None:
+            return None
+        row = conn.execute(
+            f"SELECT snapshot::text FROM {SCHEMA}.{TABLE} WHERE snapshot IS NOT NULL "
+            "AND outcome IN ('applied', 'rolled back') AND to_revisions = %s "
+            "ORDER BY finished_at DESC LIMIT 1", (sorted(revisions),),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,119 @@
+"""What a failed revision leaves behind, found by comparing snapshots, and removed.
+
+Transactional DDL undoes most of a failed revision, but not what an `autocommit_block()`
+already committed, nor the INVALID index a failed `CREATE INDEX CONCURRENTLY` leaves. The
+snapshot taken before the revision says what was there; anything new is the revision's and
+goes, so a retry or a rollback starts clean (strong_migrations' `remove_invalid_indexes`,
+generalised). Things the revision dropped cannot be brought back from a snapshot: those are
+reported, and the backup restores them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.guard.history import SCHEMA as HISTORY_SCHEMA
+
+if TYPE_CHECKING:
+    from dbsafe.schema.model import SchemaSnapshot
+
+
+def user_snapshot(url: str) -> SchemaSnapshot:
+    """The database's schema without dbsafe's own (`dbsafe.history` is not the app's)."""
+    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.schema.introspect import introspect_url
+
+    snapshot = introspect_url(to_libpq_url(url))
+    changes: dict[str, Any] = {}
+    for field in dataclasses.fields(snapshot):
+        if not field.init:
+            continue
+        value = getattr(snapshot, field.name)
+        if not isinstance(value, tuple):
+            continue
+        kept = tuple(item for item in value if not _in_dbsafe_schema(item))
+        if len(kept) != len(value):
+            changes[field.name] = kept
+    return dataclasses.replace(snapshot, **changes) if changes else snapshot
+
+
+def _in_dbsafe_schema(item: object) -> bool:
+    if isinstance(item, str):
+        return item == HISTORY_SCHEMA
+    schema = getattr(item, "schema", None)
+    if schema is None and type(item).__name__ == "Namespace":
+        schema = getattr(item, "name", None)
+    return schema == HISTORY_SCHEMA
+
+
+def remove_leftovers(url: str, before: SchemaSnapshot, *,
+                     lock_timeout: str = "5s") -> list[str]:
+    """Drop what exists now but not in `before`; returns what was dropped."""
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    now = user_snapshot(url)
+    statements = _drops(before, now)
+    dropped: list[str] = []
+    if not statements:
+        return dropped
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        conn.execute(f"SET lock_timeout = '{lock_timeout}'")
+        for what, statement in statements:
+            try:
+                conn.execute(statement)
+                dropped.append(what)
+            except psycopg.Error:
+                continue  # a dependent object went first, or it is gone already
+    return dropped
+
+
+def _drops(before: SchemaSnapshot, now: SchemaSnapshot) -> list[tuple[str, str]]:
+    from psycopg import sql
+
+    def ident(*parts: str) -> str:
+        return ".".join(sql.Identifier(p).as_string(None) for p in parts)
+
+    old = {(r.schema, r.name): r for r in before.relations}
+    drops: list[tuple[str, str]] = []
+    for relation in now.relations:
+        name = ident(relation.schema, relation.name)
+        previous = old.get((relation.schema, relation.name))
+        if previous is None:
+            kind = {"view": "VIEW", "materialized_view": "MATERIALIZED VIEW",
+                    "sequence": "SEQUENCE", "foreign_table": "FOREIGN TABLE"}.get(
+                relation.kind, "TABLE")
+            drops.append((f"{relation.kind} {relation.schema}.{relation.name}",
+                          f"DROP {kind} IF EXISTS {name} CASCADE"))
+            continue
+        old_indexes = {i.name for i in previous.indexes}
+        constraint_indexes = {c.name for c in relation.constraints}
+        for index in relation.indexes:
+            if index.name not in old_indexes and index.name not in constraint_indexes:
+                drops.append((f"index {relation.schema}.{index.name}",
+                              f"DROP INDEX CONCURRENTLY IF EXISTS "
+                              f"{ident(relation.schema, index.name)}"))
+        old_constraints = {c.name for c in previous.constraints}
+        for constraint in relation.constraints:
+            if constraint.name not in old_constraints and constraint.kind != "not_null":
+                drops.append((f"constraint {constraint.name} on {relation.schema}.{relation.name}",
+                              f"ALTER TABLE {name} DROP CONSTRAINT IF EXISTS "
+                              f"{sql.Identifier(constraint.name).as_string(None)}"))
+        old_columns = {c.name for c in previous.columns}
+        for column in relation.columns:
+            if column.name not in old_columns:
+                drops.append((f"column {relation.schema}.{relation.name}.{column.name}",
+                              f"ALTER TABLE {name} DROP COLUMN IF EXISTS "
+                              f"{sql.Identifier(column.name).as_string(None)}"))
+    return drops
+
+
+def describe_differences(expected: SchemaSnapshot, actual: SchemaSnapshot,
+                         limit: int = 50) -> list[str]:
+    """Human lines for what differs (`dbsafe.schema.diff`): how to get from actual to expected."""
+    from dbsafe.schema.diff import diff
+
+    lines = [change.describe() for change in diff(actual, expected)] or ["the snapshots differ"]
+    return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])

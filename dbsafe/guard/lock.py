@@ -1,0 +1,50 @@
+"""One guarded run at a time per database: a session-level advisory lock.
+
+The lock lives as long as the connection that took it, so a run killed with SIGKILL frees it
+when PostgreSQL notices the connection is gone; nothing is left to clean up by hand.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from dbsafe.core import DbsafeError
+
+# Two 32-bit keys: "dbsf" and "upgr" in ASCII, unlikely to collide with an application's.
+LOCK_KEYS = (0x64627366, 0x75706772)
+
+
+class LockHeld(DbsafeError):
+    """Another guarded run holds the lock."""
+
+
+@contextlib.contextmanager
+def run_lock(conninfo: str) -> Iterator[None]:
+    """Hold dbsafe's advisory lock on this database, or fail at once naming the holder."""
+    import psycopg
+
+    conn = psycopg.connect(conninfo, autocommit=True, application_name="dbsafe lock")
+    try:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()
+        if not got or not got[0]:
+            raise LockHeld(f"another dbsafe run holds the upgrade lock on this database "
+                           f"({_holder(conn)}); try again when it has finished")
+        yield
+    finally:
+        conn.close()  # releases the lock with the session
+
+
+def _holder(conn: Any) -> str:
+    row = conn.execute(
+        "SELECT a.pid, coalesce(host(a.client_addr), a.client_hostname, 'local socket'), "
+        "a.backend_start, a.application_name FROM pg_locks l "
+        "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+        "AND l.classid = %s AND l.objid = %s AND l.granted", LOCK_KEYS,
+    ).fetchone()
+    if row is None:
+        return "holder unknown"
+    pid, host, started, application = row
+    return (f"pid {pid} from {host}, connected since {started:%Y-%m-%d %H:%M:%S %Z}"
+            + (f", {application}" if application else ""))

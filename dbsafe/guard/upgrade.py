@@ -1,0 +1,490 @@
+"""`dbsafe upgrade`: alembic wrapped in preflight, a verified backup, timeouts and retries,
+postflight verification and an automatic way back.
+
+Each step is a plain function over an `_Run` (the state of one upgrade). `upgrade()` orders
+them; every step reports progress through a callback, so the CLI can show it as it happens
+while this module never prints. What happened is also in the returned report and in the
+database's own history (`dbsafe.history`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbsafe.core import DatabaseError, DbsafeError, Finding, Report, RuleInfo, Severity
+from dbsafe.guard import history
+from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
+from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, resolve
+from dbsafe.migrate.runner import AlembicProject, MigrationError, Revision, apply, describe
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+    from dbsafe.schema.model import SchemaSnapshot
+
+Progress = Callable[[str, str], None]
+
+# SQLSTATEs worth another attempt: lock_not_available (lock_timeout), deadlock_detected.
+RETRYABLE = frozenset({"55P03", "40P01"})
+
+# Checks whose failure after an upgrade means the upgrade broke something.
+POSTFLIGHT_CHECKS = ("DBS501", "DBS502", "DBS503")
+
+REVISION_FAILED = RuleInfo(
+    "DBS601", "revision-failed",
+    "A revision failed while `dbsafe upgrade` or `downgrade` applied it.",
+    Severity.ERROR, "0.2.0")
+IRREVERSIBLE_REVISION = RuleInfo(
+    "DBS602", "irreversible-revision",
+    "A pending revision has no real downgrade, so there would be no way back.",
+    Severity.ERROR, "0.2.0")
+ROLLBACK_MISMATCH = RuleInfo(
+    "DBS603", "rollback-left-differences",
+    "After rolling back, the schema differs from the one recorded before the upgrade.",
+    Severity.ERROR, "0.2.0")
+POSTFLIGHT_FAILED = RuleInfo(
+    "DBS604", "postflight-failed",
+    "The upgraded database failed a postflight check (invalid index, materialized view, "
+    "application queries, project checks).",
+    Severity.ERROR, "0.2.0")
+REVISION_CHANGED = RuleInfo(
+    "DBS605", "applied-revision-changed",
+    "A revision file changed after dbsafe applied it (its checksum differs).",
+    Severity.ERROR, "0.2.0")
+PENDING_REVISIONS = RuleInfo(
+    "DBS606", "pending-revisions",
+    "The database is behind the migrations: revisions are pending.",
+    Severity.ERROR, "0.2.0")
+RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
+         REVISION_CHANGED, PENDING_REVISIONS)
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeOptions:
+    target: str = "heads"
+    lock_timeout: str = "5s"
+    statement_timeout: str = "30min"  # none for CONCURRENTLY builds
+    retries: int = 5
+    retry_delay: float = 1.0  # first backoff; doubles each attempt, with jitter, at most 60 s
+    backup: bool = True
+    backup_dir: Path = Path("backups")
+    backup_jobs: int = 1
+    allow: tuple[str, ...] = ()  # lint codes accepted for this run
+    allow_irreversible: bool = False
+    auto_rollback: bool = True
+    dry_run: bool = False
+    validate_app: bool = True
+
+
+@dataclass
+class _Run:
+    settings: Settings
+    url: str
+    options: UpgradeOptions
+    progress: Progress
+    project: AlembicProject
+    findings: list[Finding] = field(default_factory=list)
+    story: list[str] = field(default_factory=list)
+    revisions: tuple[Revision, ...] = ()
+    heads: tuple[str, ...] = ()
+    start: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+    todo: list[Revision] = field(default_factory=list)
+    applied: list[Revision] = field(default_factory=list)
+    before: SchemaSnapshot | None = None
+    backup_file: str | None = None
+    known_problems: frozenset[tuple[str, str | None]] = frozenset()
+    run_id: str | None = None
+
+    def say(self, step: str, message: str) -> None:
+        self.story.append(f"{step}: {message}")
+        self.progress(step, message)
+
+
+def upgrade(settings: Settings, database_url: str, options: UpgradeOptions,
+            progress: Progress = lambda step, message: None) -> Report:
+    """Upgrade the database at `database_url` to `options.target`, guarded.
+
+    Returns a report whose `summary["outcome"]` is `up to date`, `planned` (dry run),
+    `applied`, `refused`, `rolled back` or `failed`; findings say why.
+
+    Raises:
+        DbsafeError: the database cannot be reached, another run holds the lock, or the
+            alembic environment cannot be loaded (nothing was changed).
+    """
+    from dbsafe.guard.lock import run_lock
+
+    started = time.perf_counter()
+    run = _Run(settings, database_url, options, progress,
+               AlembicProject.from_settings(settings))
+    _preflight_connection(run)
+    with run_lock(database_url):
+        outcome = _upgrade_locked(run)
+    summary = {
+        "outcome": outcome,
+        "from": list(run.start),
+        "to": list(run.target),
+        "applied": [r.revision for r in run.applied],
+        "pending": [r.revision for r in run.todo],
+        "backup": run.backup_file,
+        "run_id": run.run_id,
+        "what_happened": run.story,
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+    }
+    return Report(tuple(run.findings), summary)
+
+
+def _upgrade_locked(run: _Run) -> str:
+    _resolve_plan(run)
+    if not run.todo:
+        run.say("preflight", f"already at {', '.join(run.start) or 'base'}: nothing to do")
+        return "up to date"
+    if not _preflight_checks(run):
+        return "refused"
+    if run.options.dry_run:
+        run.say("plan", "dry run: nothing was executed")
+        return "planned"
+    run.run_id = history.start(run.url, "upgrade", run.start)
+    try:
+        if run.options.backup:
+            _backup(run)
+        run.before = user_snapshot(run.url)
+        failed = not _apply_all(run)
+        if not failed:
+            failed = not _postflight(run)
+        if not failed:
+            outcome = "applied"
+            run.say("done", f"at {', '.join(run.target)}")
+        else:
+            outcome = _way_back(run)
+    except BaseException as exc:
+        # Interrupted (SIGTERM) or dbsafe itself failed: record it, then let it propagate.
+        history.finish(run.url, run.run_id, outcome="interrupted",
+                       to_revisions=_current(run.url), message=f"{type(exc).__name__}: {exc}",
+                       backup_file=run.backup_file)
+        raise
+    _record(run, outcome)
+    return outcome
+
+
+# -- preflight ---------------------------------------------------------------------------------
+
+
+def _preflight_connection(run: _Run) -> None:
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.urls import redact_any, redact_url
+
+    try:
+        with psycopg.connect(to_libpq_url(run.url), autocommit=True, connect_timeout=10) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery(), current_setting('server_version')"
+                               ).fetchone()
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot connect to {redact_url(run.url)}: "
+                            f"{redact_any(str(exc).strip().splitlines()[0], run.url)}") from None
+    if row and row[0]:
+        raise DatabaseError(f"{redact_url(run.url)} is a read-only replica (in recovery); "
+                            "upgrade the primary")
+    run.say("preflight", f"connected to {redact_url(run.url)} (PostgreSQL {row[1] if row else '?'})")
+
+
+def _resolve_plan(run: _Run) -> None:
+    described = describe(run.project)
+    run.revisions, run.heads = described.revisions, described.heads
+    if run.options.target in ("heads", "head") and len(run.heads) > 1 \
+            and run.options.target == "head":
+        raise DbsafeError(f"the history has {len(run.heads)} heads ({', '.join(run.heads)}); "
+                          "merge them or name the target revision")
+    run.target = tuple(resolve(run.revisions, run.heads, run.options.target))
+    run.start = _current(run.url)
+    known = {r.revision for r in run.revisions}
+    unknown = [r for r in run.start if r not in known]
+    if unknown:
+        raise DbsafeError(f"the database is at {', '.join(unknown)}, which is not in this "
+                          "history (wrong alembic.ini, or migrations not yet deployed here)")
+    run.todo = pending(run.revisions, run.start, run.target)
+
+
+def _current(url: str) -> tuple[str, ...]:
+    """The revisions in the database's `alembic_version` (none when it has none)."""
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass('alembic_version')").fetchone()
+        if exists is None or exists[0] is None:
+            return ()
+        return tuple(sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")))
+
+
+def _preflight_checks(run: _Run) -> bool:
+    names = ", ".join(r.revision for r in run.todo)
+    run.say("preflight", f"{len(run.todo)} pending: {names}")
+    ok = _lint_pending(run)
+    for revision in run.todo:
+        problem = downgrade_problem(revision.path)
+        if problem is None:
+            continue
+        finding = Finding(
+            IRREVERSIBLE_REVISION.code,
+            f"Revision `{revision.revision}`: {problem}, so a failed upgrade could not be "
+            "rolled back.",
+            Severity.WARNING if run.options.allow_irreversible else Severity.ERROR,
+            subject=revision.revision,
+            help="Write its downgrade(), or pass --allow-irreversible to accept a way back "
+                 "through the backup only.",
+        )
+        run.findings.append(finding)
+        ok = ok and run.options.allow_irreversible
+    if run.options.backup:
+        ok = _disk_space(run) and ok
+    run.known_problems = frozenset(_postflight_problems(run, run.url))
+    if run.known_problems:
+        run.say("preflight", f"{len(run.known_problems)} problem(s) exist before the upgrade; "
+                "postflight only fails on new ones")
+    if not ok:
+        run.say("preflight", "refused: see the findings")
+    return ok
+
+
+def _lint_pending(run: _Run) -> bool:
+    from dataclasses import replace
+
+    from dbsafe import commands
+
+    # The timeouts DBS115 asks for are the ones this command sets.
+    settings = replace(run.settings, managed_timeouts=True)
+    try:
+        report = commands.lint(settings, since=run.start[0] if len(run.start) == 1 else None)
+    except DbsafeError as exc:
+        run.say("preflight", f"lint could not run: {exc}")
+        return False
+    files = {str(r.path) for r in run.todo if r.path}
+    threshold = run.settings.fail_on
+    ok = True
+    for finding in report.findings:
+        path = finding.location.path if finding.location else None
+        if path is not None and not any(f.endswith(path) for f in files):
+            continue
+        if finding.code in run.options.allow:
+            finding = replace(finding, severity=Severity.NOTE)
+        elif finding.severity.rank >= threshold.rank:
+            ok = False
+        run.findings.append(finding)
+    if ok:
+        run.say("preflight", "lint: the pending revisions pass")
+    return ok
+
+
+def _disk_space(run: _Run) -> bool:
+    from dbsafe.guard.backup import free_space_for
+
+    size, free = free_space_for(run.url, _backup_dir(run))
+    # A custom-format dump is compressed and leaves indexes out; half the database's size is
+    # a conservative bound for it.
+    if free < size // 2:
+        run.say("preflight", f"refused: {free // 2**20} MiB free in {_backup_dir(run)}, the "
+                f"backup may need up to {size // 2 // 2**20} MiB (or pass --no-backup)")
+        return False
+    return True
+
+
+def _backup_dir(run: _Run) -> Path:
+    directory = run.options.backup_dir
+    return directory if directory.is_absolute() else run.settings.project_root / directory
+
+
+# -- backup ------------------------------------------------------------------------------------
+
+
+def _backup(run: _Run) -> None:
+    from dbsafe.guard.backup import take_backup
+
+    run.say("backup", "pg_dump …")
+    backup = take_backup(run.url, _backup_dir(run), revisions=run.start,
+                         jobs=run.options.backup_jobs, label="before-upgrade")
+    run.backup_file = str(backup.path)
+    run.say("backup", f"{backup.path} ({backup.size_bytes // 1024} KiB, verified, "
+            f"{backup.seconds:.1f}s)")
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def _apply_all(run: _Run) -> bool:
+    for revision in run.todo:
+        if not _apply_one(run, revision):
+            return False
+        run.applied.append(revision)
+    return True
+
+
+def _apply_one(run: _Run, revision: Revision) -> bool:
+    session = {"lock_timeout": run.options.lock_timeout,
+               "statement_timeout": run.options.statement_timeout,
+               "application_name": "dbsafe upgrade"}
+    before = user_snapshot(run.url)
+    attempts = run.options.retries + 1
+    for attempt in range(1, attempts + 1):
+        run.say("apply", f"{revision.revision} {revision.doc}".rstrip()
+                + (f" (attempt {attempt}/{attempts})" if attempt > 1 else ""))
+        began = time.perf_counter()
+        try:
+            apply(run.project, run.url, [("upgrade", revision.revision)], session=session)
+        except MigrationError as exc:
+            removed = remove_leftovers(run.url, before)
+            if removed:
+                run.say("apply", f"removed what the failed attempt left: {', '.join(removed)}")
+            if exc.sqlstate in RETRYABLE and attempt < attempts:
+                delay = min(60.0, run.options.retry_delay * 2 ** (attempt - 1))
+                delay *= random.uniform(0.5, 1.5)  # jitter: two waiting runs don't collide
+                run.say("apply", f"{revision.revision}: {exc} — retrying in {delay:.1f}s")
+                time.sleep(delay)
+                continue
+            run.findings.append(Finding(
+                REVISION_FAILED.code, f"Revision `{revision.revision}` failed: {exc}",
+                Severity.ERROR, subject=revision.revision,
+                context=(("Attempts", str(attempt)),) + (
+                    (("Removed leftovers", ", ".join(removed)),) if removed else ()),
+            ))
+            run.say("apply", f"{revision.revision} failed: {exc}")
+            return False
+        run.say("apply", f"{revision.revision} applied in {time.perf_counter() - began:.1f}s")
+        return True
+    return False
+
+
+# -- postflight --------------------------------------------------------------------------------
+
+
+def _postflight(run: _Run) -> bool:
+    problems = _postflight_problems(run, run.url)
+    new = {p: f for p, f in problems.items() if p not in run.known_problems}
+    for finding in new.values():
+        run.findings.append(finding)
+    if run.options.validate_app:
+        new_validate = _validate_app(run)
+        if new_validate:
+            new.update({(f.code, f.subject): f for f in new_validate})
+    if new:
+        run.say("postflight", f"{len(new)} problem(s) after the upgrade")
+        return False
+    run.say("postflight", "indexes valid, materialized views refreshable, checks pass")
+    return True
+
+
+def _postflight_problems(run: _Run, url: str) -> dict[tuple[str, str | None], Finding]:
+    from dbsafe.checks import project_checks, run_checks
+
+    codes = list(POSTFLIGHT_CHECKS)
+    builtin = {c.code for c in _builtin_checks()}
+    codes += [c.code for c in project_checks(run.settings) if c.code not in builtin]
+    findings = run_checks(url, only=codes, settings=run.settings)
+    findings += _expectations(run, url)
+    return {(f.code, f.subject): f for f in findings if f.severity is Severity.ERROR}
+
+
+def _builtin_checks() -> Sequence:
+    from dbsafe.checks import builtin_checks
+
+    return builtin_checks()
+
+
+def _expectations(run: _Run, url: str) -> list[Finding]:
+    try:
+        from dbsafe.checks import check_expectations
+
+        return list(check_expectations(url, run.settings))
+    except NotImplementedError:
+        return []
+
+
+def _validate_app(run: _Run) -> list[Finding]:
+    from dataclasses import replace
+
+    from dbsafe import commands
+
+    if not any((run.settings.project_root / p).exists() for p in run.settings.source_paths):
+        return []
+    settings = replace(run.settings, database_url=run.url, schema_source="database")
+    report = commands.validate(settings)
+    errors = [f for f in report.findings if f.severity is Severity.ERROR]
+    run.findings.extend(errors)
+    return errors
+
+
+# -- the way back ------------------------------------------------------------------------------
+
+
+def _way_back(run: _Run) -> str:
+    restore_hint = (f"dbsafe restore {run.backup_file}" if run.backup_file
+                    else "no backup was taken (--no-backup)")
+    if not run.applied:
+        run.say("way back", "no revision was applied; the database is at "
+                f"{', '.join(_current(run.url)) or 'base'}")
+        return "failed"
+    if not run.options.auto_rollback:
+        run.say("way back", f"--no-auto-rollback: left at {', '.join(_current(run.url))}; "
+                f"to go back: dbsafe downgrade {_start_name(run)}, or {restore_hint}")
+        return "failed"
+    irreversible = [r.revision for r in run.applied if downgrade_problem(r.path)]
+    if irreversible:
+        run.say("way back", f"cannot roll back automatically ({', '.join(irreversible)} "
+                f"without a downgrade); to restore: {restore_hint}")
+        return "failed"
+    run.say("way back", f"downgrading to {_start_name(run)}")
+    try:
+        apply(run.project, run.url, [("downgrade", _start_name(run))],
+              session={"lock_timeout": run.options.lock_timeout,
+                       "statement_timeout": run.options.statement_timeout,
+                       "application_name": "dbsafe rollback"})
+    except MigrationError as exc:
+        run.findings.append(Finding(
+            REVISION_FAILED.code, f"The rollback failed: {exc}", Severity.ERROR,
+            help=f"The backup taken before the upgrade restores the database: {restore_hint}"))
+        run.say("way back", f"rollback failed: {exc}; to restore: {restore_hint}")
+        return "failed"
+    after = user_snapshot(run.url)
+    if run.before is not None and after != run.before:
+        from dbsafe.guard.leftovers import describe_differences
+
+        differences = describe_differences(run.before, after)
+        run.findings.append(Finding(
+            ROLLBACK_MISMATCH.code,
+            "The rollback did not restore the schema recorded before the upgrade.",
+            Severity.ERROR, context=(("Differences", "\n".join(differences)),),
+            help=f"Fix the revisions' downgrade(); the backup is {restore_hint}"))
+        run.say("way back", f"rolled back to {_start_name(run)}, but the schema differs "
+                "from before the upgrade")
+        return "failed"
+    run.say("way back", f"rolled back to {_start_name(run)}; schema verified equal to "
+            "before the upgrade")
+    run.applied = []
+    return "rolled back"
+
+
+def _start_name(run: _Run) -> str:
+    if not run.start:
+        return "base"
+    return run.start[0] if len(run.start) == 1 else ",".join(run.start)
+
+
+def _record(run: _Run, outcome: str) -> None:
+    import hashlib
+
+    assert run.run_id is not None
+    now = _current(run.url)
+    snapshot = user_snapshot(run.url)
+    text = snapshot.to_json()
+    history.finish(
+        run.url, run.run_id, outcome=outcome, to_revisions=now,
+        checksums={r.revision: checksum(r.path) for r in run.applied},
+        message="\n".join(run.story[-20:]), backup_file=run.backup_file,
+        schema_fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16], snapshot=text,
+    )

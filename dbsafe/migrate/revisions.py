@@ -1,0 +1,120 @@
+"""Facts about a history's revisions that need no database: order, checksums, downgrades.
+
+Checksums are what alembic lacks and Flyway, Liquibase and Atlas have: a hash of each
+revision file, recorded when dbsafe applies it, so an edit after the fact shows up.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from dbsafe.migrate.runner import Revision
+
+
+def checksum(path: Path | None) -> str:
+    """sha256 of a revision file ('' when the file is unknown)."""
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def downgrade_problem(path: Path | None) -> str | None:
+    """What is wrong with a revision's `downgrade()`, or None when it does something.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "r.py"
+        >>> _ = f.write_text("def upgrade():\\n    op.x()\\n\\ndef downgrade():\\n    pass\\n")
+        >>> downgrade_problem(f)
+        'downgrade() does nothing'
+    """
+    if path is None:
+        return "the revision file is unknown"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
+        return f"the revision file does not parse ({exc})"
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade":
+            effective = [s for s in node.body if not _does_nothing(s)]
+            if not effective:
+                return "downgrade() does nothing"
+            if len(effective) == 1 and isinstance(effective[0], ast.Raise):
+                return "downgrade() only raises"
+            return None
+    return "there is no downgrade()"
+
+
+def _does_nothing(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+
+
+def _parents(revision: Revision) -> tuple[str, ...]:
+    down = revision.down_revision
+    if down is None:
+        return ()
+    return (down,) if isinstance(down, str) else tuple(down)
+
+
+def ancestors(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
+    """Every revision reachable downwards from `tips`, the tips included."""
+    by_id = {r.revision: r for r in revisions}
+    seen: set[str] = set()
+    stack = [t for t in tips if t in by_id]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        stack.extend(_parents(by_id[current]))
+    return seen
+
+
+def pending(revisions: Sequence[Revision], current: Iterable[str],
+            target: Iterable[str]) -> list[Revision]:
+    """Revisions an upgrade from `current` to `target` applies, in the order it applies them."""
+    done = ancestors(revisions, current)
+    wanted = ancestors(revisions, target) - done
+    ordered: list[Revision] = []
+    placed: set[str] = set(done)
+    remaining = [r for r in reversed(revisions) if r.revision in wanted]  # oldest first
+    while remaining:
+        progress = False
+        for revision in list(remaining):
+            if all(p in placed for p in _parents(revision)):
+                ordered.append(revision)
+                placed.add(revision.revision)
+                remaining.remove(revision)
+                progress = True
+        if not progress:  # a parent outside the history: keep the file order
+            ordered.extend(remaining)
+            break
+    return ordered
+
+
+def resolve(revisions: Sequence[Revision], heads: Sequence[str], name: str) -> list[str]:
+    """A target as written by users (`heads`, `head`, a full or unique partial id)."""
+    if name in ("heads", "head"):
+        if name == "head" and len(heads) > 1:
+            from dbsafe.core import DbsafeError
+
+            raise DbsafeError(f"`head` is ambiguous: the history has {len(heads)} heads "
+                              f"({', '.join(heads)}); name one, or use `heads`")
+        return list(heads)
+    matches = [r.revision for r in revisions if r.revision == name]
+    if not matches:
+        matches = [r.revision for r in revisions if r.revision.startswith(name)]
+    if len(matches) != 1:
+        from dbsafe.core import DbsafeError
+
+        if not matches:
+            raise DbsafeError(f"no revision {name!r} in the history")
+        raise DbsafeError(f"{name!r} matches several revisions: {', '.join(matches)}")
+    return matches
