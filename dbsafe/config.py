@@ -53,6 +53,17 @@ class Settings:
     managed_timeouts: bool = False  # migrations run through `dbsafe upgrade`, which sets them
     large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
     sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
+    # check
+    check_paths: tuple[str, ...] = ()  # folders of project checks, relative to the project root
+    check_timeout: str = "30s"  # statement_timeout of each check
+    sequence_usage_threshold: float = 0.75  # share of a sequence's/column's range (DBS511)
+    require_rls: tuple[str, ...] = ()  # "schema.table" or "schema.*" that must have RLS (DBS510)
+    bloat_min_size: int = 10 * 1024 * 1024  # smallest relation DBS515/DBS516 estimate bloat for
+    bloat_ratio: float = 0.5  # estimated share of wasted space reported by DBS515/DBS516
+    unused_index_min_age: str = "7 days"  # statistics younger than this report nothing (DBS514)
+    check_variables: Mapping[str, str] = field(default_factory=dict)  # dbsafe.<key> in checks
+    expect: Mapping[str, Any] = field(default_factory=dict)  # [tool.dbsafe.expect]
+    expect_file: Path | None = None  # None: <project_root>/dbsafe-expect.toml when it exists
 
     @property
     def effective_cache_dir(self) -> Path:
@@ -96,6 +107,16 @@ _KEYS: dict[str, tuple[str, str]] = {
     "managed-timeouts": ("managed_timeouts", "bool"),
     "large-table": ("large_table", "size"),
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
+    "check-paths": ("check_paths", "list"),
+    "check-timeout": ("check_timeout", "str"),
+    "sequence-usage-threshold": ("sequence_usage_threshold", "ratio"),
+    "require-rls": ("require_rls", "list"),
+    "bloat-min-size": ("bloat_min_size", "size"),
+    "bloat-ratio": ("bloat_ratio", "ratio"),
+    "unused-index-min-age": ("unused_index_min_age", "str"),
+    "check-variables": ("check_variables", "str-table"),
+    "expect": ("expect", "table"),
+    "expect-file": ("expect_file", "path"),
 }
 
 # Settings that make sense per machine or per run rather than per project are read from
@@ -103,7 +124,7 @@ _KEYS: dict[str, tuple[str, str]] = {
 _ENV_KEYS = (
     "database-url", "schema-source", "snapshot", "alembic-config", "python", "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
-    "target-version", "managed-timeouts",
+    "target-version", "managed-timeouts", "check-timeout",
 )
 
 
@@ -240,6 +261,24 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             raise fail("a table of CODE = severity")
         return {str(code): _convert("severity", v, key=f"severity.{code}", origin=origin,
                                     base=base) for code, v in raw.items()}
+    if kind == "ratio":
+        try:
+            ratio = float(raw)
+        except (TypeError, ValueError):
+            raise fail("a number between 0 and 1") from None
+        if not 0 < ratio <= 1 or isinstance(raw, bool):
+            raise fail("a number between 0 and 1")
+        return ratio
+    if kind == "table":
+        if not isinstance(raw, Mapping):
+            raise fail("a table")
+        return dict(raw)
+    if kind == "str-table":
+        if not isinstance(raw, Mapping) or not all(
+                isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                for v in raw.values()):
+            raise fail("a table of name = string or number")
+        return {str(k): str(v) for k, v in raw.items()}
     if kind == "version":
         return _parse_version(raw, fail)
     if kind == "size":

@@ -1,0 +1,58 @@
+-- dbsafe:check DBS505 duplicate-index
+-- severity: warning
+-- since: 0.1.0
+-- summary: Index duplicates another index on the same table.
+-- help: Drop the duplicate with DROP INDEX CONCURRENTLY (drop the constraint instead if it backs one).
+--
+-- ## Why
+-- Two indexes with the same columns, operator classes, collations, ordering, expressions
+-- and predicate answer exactly the same queries; the second one only slows every write and
+-- takes disk, cache and backup space.
+--
+-- ## Not flagged
+-- The index that is kept: the one backing a constraint, else a unique one, else the oldest.
+-- Indexes that differ in any of the above, in access method or in INCLUDE columns.
+WITH idx AS (
+    SELECT
+        i.indexrelid,
+        i.indrelid,
+        i.indkey::text AS keys,
+        i.indclass::text AS classes,
+        i.indcollation::text AS collations,
+        i.indoption::text AS options,
+        i.indnkeyatts,
+        ic.relam,
+        coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
+        coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
+        ic.relname,
+        n.nspname,
+        t.relname AS table_name,
+        -- Which of two duplicates to keep: constraint-backed, then unique, then oldest.
+        (EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid
+                 AND con.contype IN ('p', 'u', 'x')))::int * 2 + i.indisunique::int AS keep_rank
+    FROM pg_index AS i
+    JOIN pg_class AS ic ON ic.oid = i.indexrelid
+    JOIN pg_class AS t ON t.oid = i.indrelid
+    JOIN pg_namespace AS n ON n.oid = ic.relnamespace
+    WHERE i.indisvalid
+      AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+)
+SELECT DISTINCT ON (dup.indexrelid)
+    format('%s.%s', dup.nspname, dup.relname) AS subject,
+    format('Index `%s` on `%s.%s` duplicates index `%s`.',
+           dup.relname, dup.nspname, dup.table_name, kept.relname) AS message
+FROM idx AS dup
+JOIN idx AS kept
+  ON kept.indrelid = dup.indrelid
+ AND kept.indexrelid <> dup.indexrelid
+ AND kept.keys = dup.keys
+ AND kept.classes = dup.classes
+ AND kept.collations = dup.collations
+ AND kept.options = dup.options
+ AND kept.indnkeyatts = dup.indnkeyatts
+ AND kept.relam = dup.relam
+ AND kept.exprs = dup.exprs
+ AND kept.pred = dup.pred
+ AND (kept.keep_rank, -kept.indexrelid::bigint) > (dup.keep_rank, -dup.indexrelid::bigint)
+ORDER BY dup.indexrelid, kept.keep_rank DESC, kept.indexrelid

@@ -1,0 +1,79 @@
+-- dbsafe:check DBS516 index-bloat
+-- severity: note
+-- since: 0.1.0
+-- summary: B-tree index takes much more space than its entries need (estimated bloat).
+-- help: Rebuild it with REINDEX INDEX CONCURRENTLY (PostgreSQL 12+), which does not block writes.
+--
+-- ## Why
+-- B-tree pages emptied by deletes and updates are reused only for keys in the same range,
+-- so indexes on ever-growing keys or after mass deletes grow far beyond their entries:
+-- more pages to cache and to scan. The estimate compares the index's size with what its
+-- entries need (`reltuples` times the key width from `pg_stats`, with the 8-byte index tuple
+-- header, line pointer and the default 90% fillfactor), so it needs up-to-date statistics
+-- (ANALYZE) and is an estimate.
+--
+-- ## Configuration
+-- `bloat-min-size` and `bloat-ratio`, as for DBS515. Only the 200 largest indexes are
+-- estimated.
+--
+-- ## Not flagged
+-- Indexes on expressions (their width is not in `pg_stats` under the table), partial
+-- indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`.
+WITH big AS (
+    SELECT i.indexrelid, i.indrelid, i.indkey, ic.relpages, ic.reltuples, n.nspname,
+           ic.relname, t.relname AS table_name,
+           coalesce((SELECT substring(o FROM 'fillfactor=([0-9]+)')::int
+                     FROM unnest(ic.reloptions) AS o WHERE o LIKE 'fillfactor=%'), 90)
+               AS fillfactor
+    FROM pg_index AS i
+    JOIN pg_class AS ic ON ic.oid = i.indexrelid
+    JOIN pg_class AS t ON t.oid = i.indrelid
+    JOIN pg_namespace AS n ON n.oid = ic.relnamespace
+    JOIN pg_am AS am ON am.oid = ic.relam
+    WHERE am.amname = 'btree'
+      AND i.indexprs IS NULL
+      AND i.indpred IS NULL
+      AND i.indisvalid
+      AND ic.reltuples >= 0
+      AND ic.relpages::bigint * current_setting('block_size')::bigint
+          >= coalesce(nullif(current_setting('dbsafe.bloat_min_size', true), ''),
+                      '10485760')::bigint
+      AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+    ORDER BY ic.relpages DESC
+    LIMIT 200
+),
+estimate AS (
+    SELECT
+        big.*,
+        current_setting('block_size')::numeric AS block_size,
+        -- 8-byte index tuple header + 4-byte line pointer + the key, padded to 8 bytes
+        (SELECT 12 + 8 * ceil(sum(s.avg_width) / 8.0)
+         FROM unnest(big.indkey::int2[]) AS k (attnum)
+         JOIN pg_attribute AS a ON a.attrelid = big.indrelid AND a.attnum = k.attnum
+         JOIN pg_stats AS s ON s.schemaname = big.nspname AND s.tablename = big.table_name
+                           AND s.attname = a.attname AND NOT s.inherited
+         HAVING count(*) = cardinality(big.indkey::int2[])) AS entry_bytes
+    FROM big
+),
+wasted AS (
+    SELECT
+        estimate.*,
+        relpages * block_size AS actual_bytes,
+        -- one metapage, plus leaf pages (page header 24 bytes, btree special space 16)
+        (1 + ceil(reltuples::numeric * entry_bytes / ((block_size - 40) * fillfactor / 100.0)))
+            * block_size AS expected_bytes
+    FROM estimate
+    WHERE entry_bytes IS NOT NULL
+)
+SELECT
+    format('%s.%s', nspname, relname) AS subject,
+    format('Index `%s` on `%s.%s` takes %s, of which about %s%% (%s) is estimated to be bloat.',
+           relname, nspname, table_name, pg_size_pretty(actual_bytes),
+           round(100 * (actual_bytes - expected_bytes) / actual_bytes),
+           pg_size_pretty(actual_bytes - expected_bytes)) AS message,
+    round((actual_bytes - expected_bytes) / actual_bytes, 3) AS bloat_ratio
+FROM wasted
+WHERE (actual_bytes - expected_bytes) / actual_bytes
+      >= coalesce(nullif(current_setting('dbsafe.bloat_ratio', true), ''), '0.5')::numeric
+ORDER BY actual_bytes - expected_bytes DESC, 1

@@ -1,0 +1,71 @@
+-- dbsafe:check DBS513 orphaned-rows
+-- severity: error
+-- since: 0.1.0
+-- summary: Rows reference a parent row that does not exist, through a foreign key that is not enforced for them.
+-- help: Delete or repair the orphaned rows (or restore their parents), then VALIDATE the constraint or re-enable its triggers.
+--
+-- ## Why
+-- A foreign key guarantees that every referencing row has its parent only once it is
+-- validated and while its triggers fire. Rows written before a `NOT VALID` foreign key was
+-- added, or while its triggers were disabled (`ALTER TABLE ... DISABLE TRIGGER ALL`, common
+-- in bulk loads and restores), can point at nothing: joins silently drop them and
+-- `VALIDATE CONSTRAINT` fails. The message counts them (up to 1,000).
+--
+-- ## Not flagged
+-- Validated foreign keys whose triggers are enabled: PostgreSQL guarantees them, and
+-- scanning every table would be slow. Rows with a NULL in any key column (MATCH SIMPLE).
+-- Rows loaded with `session_replication_role = replica` are not detected.
+WITH fk AS (
+    SELECT
+        c.oid,
+        c.conname,
+        n.nspname,
+        t.relname,
+        format('%s.%s', pn.nspname, p.relname) AS parent,
+        NOT c.convalidated AS not_valid,
+        format('SELECT FROM %I.%I AS child WHERE %s AND NOT EXISTS '
+               '(SELECT FROM %I.%I AS parent WHERE %s)', n.nspname, t.relname,
+               keys.not_null, pn.nspname, p.relname, keys.matches) AS orphans
+    FROM pg_constraint AS c
+    JOIN pg_class AS t ON t.oid = c.conrelid
+    JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    JOIN pg_class AS p ON p.oid = c.confrelid
+    JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
+    CROSS JOIN LATERAL (
+        SELECT string_agg(format('child.%I IS NOT NULL', ca.attname), ' AND ') AS not_null,
+               string_agg(format('parent.%I = child.%I', pa.attname, ca.attname), ' AND ')
+                   AS matches
+        FROM unnest(c.conkey, c.confkey) AS k (child_att, parent_att)
+        JOIN pg_attribute AS ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child_att
+        JOIN pg_attribute AS pa ON pa.attrelid = c.confrelid AND pa.attnum = k.parent_att
+    ) AS keys
+    WHERE c.contype = 'f'
+      AND c.conparentid = 0
+      AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+      AND (NOT c.convalidated
+           OR EXISTS (SELECT FROM pg_trigger AS tg
+                      WHERE tg.tgconstraint = c.oid AND tg.tgenabled = 'D'))
+),
+counted AS (
+    SELECT
+        fk.*,
+        -- Dynamic SQL inside one SELECT: ts_stat() runs the query it is given and counts
+        -- the rows carrying the lexeme 'x' (query_to_xml needs a server built with libxml).
+        coalesce((SELECT ts.ndoc
+                  FROM ts_stat(format('SELECT ''x''::tsvector FROM (%s LIMIT 1000) AS v',
+                                      fk.orphans)) AS ts), 0) AS orphan_rows
+    FROM fk
+)
+SELECT
+    format('%s.%s.%s', nspname, relname, conname) AS subject,
+    format('%s%s row%s of `%s.%s` reference%s no row of `%s` through foreign key `%s`, which '
+           '%s.', CASE WHEN orphan_rows >= 1000 THEN 'At least ' ELSE '' END, orphan_rows,
+           CASE WHEN orphan_rows = 1 THEN '' ELSE 's' END, nspname, relname,
+           CASE WHEN orphan_rows = 1 THEN 's' ELSE '' END, parent, conname,
+           CASE WHEN not_valid THEN 'is NOT VALID' ELSE 'has its triggers disabled' END)
+        AS message,
+    orphan_rows
+FROM counted
+WHERE orphan_rows > 0
+ORDER BY 1

@@ -1,0 +1,45 @@
+-- dbsafe:check DBS510 required-rls-missing
+-- severity: error
+-- since: 0.1.0
+-- summary: Table is configured as requiring row-level security (`require-rls`) but does not have it enabled.
+-- help: Enable it with ALTER TABLE ... ENABLE ROW LEVEL SECURITY, after creating its policies.
+--
+-- ## Why
+-- Multi-tenant and personal-data tables rely on row-level security to keep rows apart. The
+-- `require-rls` setting lists them (`"public.patients"`, `"tenant.*"`, or a bare table name
+-- for any schema); a table that matches and lacks `ENABLE ROW LEVEL SECURITY` exposes every
+-- row to every role with table privileges.
+--
+-- ## Not flagged
+-- Tables that match no `require-rls` pattern (the default is none). A listed table that does
+-- not exist is not reported here: a schema expectation (DBS550) says it must exist.
+--
+-- ## Configuration
+-- `require-rls = ["public.patients", "tenant.*"]` in `[tool.dbsafe]`, read by the check as
+-- `current_setting('dbsafe.require_rls')`.
+WITH pattern AS (
+    SELECT
+        p AS pattern,
+        '^' || replace(regexp_replace(p, '([.^$+?()\[\]{}|\\])', '\\\1', 'g'), '*', '.*')
+            || '$' AS regex
+    FROM unnest(string_to_array(coalesce(current_setting('dbsafe.require_rls', true), ''),
+                                ',')) AS raw (p0)
+    CROSS JOIN LATERAL (SELECT btrim(raw.p0) AS p) AS trimmed
+    WHERE p <> ''
+)
+SELECT DISTINCT ON (n.nspname, c.relname)
+    format('%s.%s', n.nspname, c.relname) AS subject,
+    format('Table `%s.%s` must have row-level security (`require-rls` lists `%s`) but it is '
+           'disabled.', n.nspname, c.relname, pattern.pattern) AS message
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pattern
+  ON CASE WHEN strpos(pattern.pattern, '.') > 0
+          THEN n.nspname || '.' || c.relname ~ pattern.regex
+          ELSE c.relname ~ pattern.regex END
+WHERE c.relkind IN ('r', 'p')
+  AND NOT c.relispartition
+  AND NOT c.relrowsecurity
+  AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+  AND n.nspname !~ '^pg_'
+ORDER BY n.nspname, c.relname

@@ -1,0 +1,23 @@
+-- dbsafe:check DBS509 rls-without-policies
+-- severity: warning
+-- since: 0.1.0
+-- summary: Table has row-level security enabled but no policy, so it denies every row to ordinary roles.
+-- help: Create the policies the application needs (CREATE POLICY), or disable row-level security if it was enabled by mistake.
+--
+-- ## Why
+-- With row-level security enabled and no policy, PostgreSQL applies a default-deny policy:
+-- every role other than the owner, superusers and `BYPASSRLS` roles sees no rows and can
+-- change none. This is usually a migration that enabled RLS before (or instead of) creating
+-- the policies, and shows up as "the table is empty" in the application.
+SELECT
+    format('%s.%s', n.nspname, c.relname) AS subject,
+    format('Table `%s.%s` has row-level security enabled but no policy, so ordinary roles '
+           'see no rows.', n.nspname, c.relname) AS message
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND c.relrowsecurity
+  AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+  AND n.nspname !~ '^pg_'
+  AND NOT EXISTS (SELECT FROM pg_policy AS p WHERE p.polrelid = c.oid)
+ORDER BY 1

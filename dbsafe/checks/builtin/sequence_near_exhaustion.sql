@@ -1,0 +1,104 @@
+-- dbsafe:check DBS511 sequence-near-exhaustion
+-- severity: warning
+-- since: 0.1.0
+-- summary: Sequence, or the integer column it feeds, has used more than `sequence-usage-threshold` of its range.
+-- help: Widen the column and the sequence to bigint (ALTER SEQUENCE ... AS bigint; the column change rewrites the table, so plan it) before the range runs out.
+--
+-- ## Why
+-- When a sequence reaches its maximum, `nextval()` fails and so does every INSERT that
+-- needs an id. A `serial`/identity `integer` column runs out at 2,147,483,647 even if its
+-- sequence is `bigint`. Changing the column type later rewrites the whole table under an
+-- ACCESS EXCLUSIVE lock, so the time to act is well before the end.
+--
+-- The subject is the column when the sequence feeds one (owned by it, an identity column,
+-- or named in its default), else the sequence. Descending sequences count towards their
+-- minimum.
+--
+-- ## Configuration
+-- `sequence-usage-threshold = 0.75` (the default) in `[tool.dbsafe]`, read as
+-- `current_setting('dbsafe.sequence_usage_threshold')`.
+--
+-- ## Not flagged
+-- Sequences never used (`nextval` never called) and sequences dbsafe's role may not read.
+WITH seq AS (
+    SELECT
+        c.oid,
+        n.nspname,
+        c.relname,
+        s.seqincrement,
+        s.seqmin::numeric AS seqmin,
+        s.seqmax::numeric AS seqmax,
+        CASE WHEN has_sequence_privilege(c.oid, 'SELECT')
+                  OR has_sequence_privilege(c.oid, 'USAGE')
+             THEN pg_sequence_last_value(c.oid) END::numeric AS last_value
+    FROM pg_sequence AS s
+    JOIN pg_class AS c ON c.oid = s.seqrelid
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+),
+feeds AS (
+    -- serial (OWNED BY, deptype 'a') and identity (deptype 'i') columns
+    SELECT d.objid AS seq_oid, d.refobjid AS table_oid, d.refobjsubid AS attnum
+    FROM pg_depend AS d
+    WHERE d.classid = 'pg_class'::regclass
+      AND d.refclassid = 'pg_class'::regclass
+      AND d.deptype IN ('a', 'i')
+      AND d.refobjsubid > 0
+    UNION
+    -- a column default that calls nextval() on a sequence it does not own
+    SELECT d.refobjid, ad.adrelid, ad.adnum
+    FROM pg_depend AS d
+    JOIN pg_attrdef AS ad ON ad.oid = d.objid
+    WHERE d.classid = 'pg_attrdef'::regclass
+      AND d.refclassid = 'pg_class'::regclass
+),
+target AS (
+    SELECT
+        seq.*,
+        CASE WHEN a.attnum IS NOT NULL
+             THEN format('%s.%s.%s', tn.nspname, t.relname, a.attname)
+             ELSE format('%s.%s', seq.nspname, seq.relname) END AS subject,
+        a.attname IS NOT NULL AS is_column,
+        format_type(a.atttypid, a.atttypmod) AS column_type,
+        CASE a.atttypid WHEN 'int2'::regtype THEN 32767
+                        WHEN 'int4'::regtype THEN 2147483647
+                        WHEN 'int8'::regtype THEN 9223372036854775807 END::numeric AS type_max,
+        CASE a.atttypid WHEN 'int2'::regtype THEN -32768
+                        WHEN 'int4'::regtype THEN -2147483648
+                        WHEN 'int8'::regtype THEN -9223372036854775808 END::numeric AS type_min
+    FROM seq
+    LEFT JOIN feeds AS f ON f.seq_oid = seq.oid
+    LEFT JOIN pg_class AS t ON t.oid = f.table_oid
+    LEFT JOIN pg_namespace AS tn ON tn.oid = t.relnamespace
+    LEFT JOIN pg_attribute AS a ON a.attrelid = f.table_oid AND a.attnum = f.attnum
+    WHERE seq.last_value IS NOT NULL
+),
+usage AS (
+    SELECT
+        target.*,
+        CASE WHEN seqincrement > 0
+             THEN (last_value - seqmin + 1)
+                  / (least(seqmax, coalesce(type_max, seqmax)) - seqmin + 1)
+             ELSE (seqmax - last_value + 1)
+                  / (seqmax - greatest(seqmin, coalesce(type_min, seqmin)) + 1)
+        END AS used,
+        CASE WHEN seqincrement > 0 THEN least(seqmax, coalesce(type_max, seqmax))
+             ELSE greatest(seqmin, coalesce(type_min, seqmin)) END AS limit_value
+    FROM target
+)
+SELECT
+    subject,
+    CASE WHEN is_column
+         THEN format('Column `%s` (%s, fed by sequence `%s.%s`) has used %s%% of its range: '
+                     'inserts fail when it reaches %s.', subject, column_type, nspname, relname,
+                     round(used * 100, 1), limit_value)
+         ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
+                     'reaches %s.', subject, round(used * 100, 1), limit_value)
+    END AS message,
+    last_value,
+    limit_value
+FROM usage
+WHERE used >= coalesce(nullif(current_setting('dbsafe.sequence_usage_threshold', true), ''),
+                       '0.75')::numeric
+ORDER BY used DESC, subject

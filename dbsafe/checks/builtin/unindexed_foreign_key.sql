@@ -1,0 +1,44 @@
+-- dbsafe:check DBS504 unindexed-foreign-key
+-- severity: warning
+-- since: 0.1.0
+-- summary: Foreign key has no index on its referencing columns.
+-- help: Create an index whose leading columns are the foreign key's columns, with CREATE INDEX CONCURRENTLY.
+--
+-- ## Why
+-- Every DELETE of a parent row, and every UPDATE of its key, looks up the referencing rows;
+-- without an index on the referencing columns that is a sequential scan of the child table,
+-- holding locks on both tables while it runs. Joins from parent to child suffer the same way.
+--
+-- ## Not flagged
+-- A foreign key whose columns are the leading columns of a valid, non-partial index, in any
+-- order (an index on `(customer_id, created_at)` serves a foreign key on `customer_id`).
+-- Foreign keys of partitions are reported once, on the partitioned table.
+WITH fk AS (
+    SELECT con.oid, con.conname, con.conrelid, con.conkey, n.nspname, t.relname
+    FROM pg_constraint AS con
+    JOIN pg_class AS t ON t.oid = con.conrelid
+    JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    WHERE con.contype = 'f'
+      AND con.conparentid = 0
+      AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+)
+SELECT
+    format('%s.%s.%s', fk.nspname, fk.relname, fk.conname) AS subject,
+    format('Foreign key `%s` on `%s.%s` (%s) has no index on its columns: deleting or '
+           'updating a referenced row scans the whole table.',
+           fk.conname, fk.nspname, fk.relname, cols.names) AS message
+FROM fk
+CROSS JOIN LATERAL (
+    SELECT string_agg(a.attname, ', ' ORDER BY k.ord) AS names
+    FROM unnest(fk.conkey) WITH ORDINALITY AS k (attnum, ord)
+    JOIN pg_attribute AS a ON a.attrelid = fk.conrelid AND a.attnum = k.attnum
+) AS cols
+WHERE NOT EXISTS (
+    SELECT FROM pg_index AS i
+    WHERE i.indrelid = fk.conrelid
+      AND i.indisvalid
+      AND i.indpred IS NULL
+      AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
+)
+ORDER BY 1

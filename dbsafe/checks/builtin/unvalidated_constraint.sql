@@ -1,0 +1,80 @@
+-- dbsafe:check DBS512 unvalidated-constraint
+-- severity: warning
+-- since: 0.1.0
+-- summary: Constraint was added `NOT VALID` and never validated, so existing rows may break it.
+-- help: Fix the violating rows, then run ALTER TABLE ... VALIDATE CONSTRAINT (it takes only a SHARE UPDATE EXCLUSIVE lock).
+--
+-- ## Why
+-- Adding a CHECK or foreign key constraint `NOT VALID` and validating it in a later
+-- migration is the safe way to add one to a large table (DBS106). Until `VALIDATE
+-- CONSTRAINT` runs, PostgreSQL enforces it only for new and updated rows: old rows may
+-- violate it, the planner cannot rely on it, and the follow-up migration is easy to forget.
+-- The message counts the rows that violate it today (up to 1,000), which is what
+-- `VALIDATE CONSTRAINT` would trip over.
+--
+-- ## Not flagged
+-- Validated constraints. Constraints inherited by partitions are reported once, on the
+-- partitioned table. Counting scans the table, bounded by `check-timeout`.
+WITH con AS (
+    SELECT
+        c.oid,
+        c.conname,
+        c.contype,
+        c.conrelid,
+        n.nspname,
+        t.relname,
+        CASE c.contype
+            WHEN 'c' THEN format('SELECT FROM %I.%I AS child WHERE NOT (%s)', n.nspname,
+                                 t.relname, pg_get_expr(c.conbin, c.conrelid))
+            WHEN 'n' THEN format('SELECT FROM %I.%I AS child WHERE %I IS NULL', n.nspname,
+                                 t.relname, (SELECT a.attname FROM pg_attribute AS a
+                                             WHERE a.attrelid = c.conrelid
+                                               AND a.attnum = c.conkey[1]))
+            WHEN 'f' THEN (
+                SELECT format('SELECT FROM %I.%I AS child WHERE %s AND NOT EXISTS '
+                              '(SELECT FROM %I.%I AS parent WHERE %s)', n.nspname, t.relname,
+                              string_agg(format('child.%I IS NOT NULL', ca.attname), ' AND '),
+                              pn.nspname, p.relname,
+                              string_agg(format('parent.%I = child.%I', pa.attname, ca.attname),
+                                         ' AND '))
+                FROM unnest(c.conkey, c.confkey) AS k (child_att, parent_att)
+                JOIN pg_attribute AS ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child_att
+                JOIN pg_attribute AS pa ON pa.attrelid = c.confrelid
+                                       AND pa.attnum = k.parent_att
+                JOIN pg_class AS p ON p.oid = c.confrelid
+                JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
+                GROUP BY pn.nspname, p.relname)
+        END AS violations
+    FROM pg_constraint AS c
+    JOIN pg_class AS t ON t.oid = c.conrelid
+    JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    WHERE NOT c.convalidated
+      AND c.contype IN ('c', 'f', 'n')
+      AND c.conparentid = 0
+      AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+),
+counted AS (
+    SELECT
+        con.*,
+        -- Dynamic SQL inside one SELECT: ts_stat() runs the query it is given and counts
+        -- the rows carrying the lexeme 'x' (query_to_xml needs a server built with libxml).
+        coalesce((SELECT ts.ndoc
+                  FROM ts_stat(format('SELECT ''x''::tsvector FROM (%s LIMIT 1000) AS v',
+                                      con.violations)) AS ts), 0) AS bad_rows
+    FROM con
+)
+SELECT
+    format('%s.%s.%s', nspname, relname, conname) AS subject,
+    CASE WHEN bad_rows = 0
+         THEN format('Constraint `%s` on `%s.%s` is NOT VALID and was never validated; no row '
+                     'violates it, so VALIDATE CONSTRAINT will succeed.', conname, nspname,
+                     relname)
+         ELSE format('Constraint `%s` on `%s.%s` is NOT VALID and was never validated; %s%s '
+                     'row%s violate it.', conname, nspname, relname,
+                     CASE WHEN bad_rows >= 1000 THEN 'at least ' ELSE '' END, bad_rows,
+                     CASE WHEN bad_rows = 1 THEN '' ELSE 's' END)
+    END AS message,
+    bad_rows AS violating_rows
+FROM counted
+ORDER BY 1

@@ -1,0 +1,212 @@
+"""Run checks against a live database: read-only, bounded in time, one result per check.
+
+Each check runs in its own transaction, opened `READ ONLY` (psycopg sends `BEGIN READ
+ONLY`, the same as `SET TRANSACTION READ ONLY` first thing in the transaction), with
+`statement_timeout` and `lock_timeout` set for that transaction only, and is always rolled
+back. Thresholds reach the SQL as transaction-local settings (`dbsafe.sequence_usage_threshold`,
+...) read with `current_setting('dbsafe.x', true)`, so check files take no bind parameters and
+still run by hand in psql with their built-in defaults. A check whose SQL fails becomes a
+DBS004 finding and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import ConfigError, DatabaseError, Finding, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbsafe.checks.loader import Check
+    from dbsafe.config import Settings
+
+log = logging.getLogger(__name__)
+
+CHECK_FAILED = RuleInfo(
+    code="DBS004",
+    name="check-failed",
+    summary="A database check could not run, so its problem may be present unseen.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+
+CONNECT_TIMEOUT = 10  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """What one check produced: its findings, or the error that stopped it."""
+
+    check: Check
+    findings: tuple[Finding, ...]
+    elapsed: float
+    error: str | None = None
+
+
+def parameters(settings: Settings) -> dict[str, str]:
+    """The transaction-local settings every check can read (`current_setting`)."""
+    values = {
+        "dbsafe.sequence_usage_threshold": str(settings.sequence_usage_threshold),
+        "dbsafe.require_rls": ",".join(settings.require_rls),
+        "dbsafe.bloat_min_size": str(settings.bloat_min_size),
+        "dbsafe.bloat_ratio": str(settings.bloat_ratio),
+        "dbsafe.unused_index_min_age": settings.unused_index_min_age,
+    }
+    values.update({f"dbsafe.{k.replace('-', '_')}": v for k, v in settings.check_variables.items()})
+    return values
+
+
+def select_checks(checks: Sequence[Check], only: Sequence[str]) -> tuple[Check, ...]:
+    """The checks whose code starts with one of `only` (all when empty).
+
+    Raises:
+        ConfigError: an entry of `only` matches no check.
+    """
+    if not only:
+        return tuple(checks)
+    wanted = [o.upper() for o in only]
+    unknown = [o for o in wanted if not any(c.code.startswith(o) for c in checks)]
+    if unknown:
+        known = ", ".join(c.code for c in checks)
+        raise ConfigError(f"--only names unknown check code(s): {', '.join(unknown)} "
+                          f"(known: {known})")
+    return tuple(c for c in checks if any(c.code.startswith(o) for o in wanted))
+
+
+@contextmanager
+def connect(conninfo: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection tagged `application_name=dbsafe`; errors name the target, never a password.
+
+    `conninfo` may be a libpq URL or key/value string, or a SQLAlchemy-style URL
+    (`postgresql+psycopg://...`).
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.urls import redact_any, redact_url
+
+    url = to_libpq_url(conninfo)
+    try:
+        options: dict[str, Any] = {"application_name": "dbsafe"}
+        if "connect_timeout" not in conninfo_to_dict(url):
+            options["connect_timeout"] = CONNECT_TIMEOUT
+        conn = psycopg.connect(url, **options)
+    except psycopg.Error as exc:
+        message = " ".join(redact_any(str(exc), conninfo).split())
+        raise DatabaseError(f"could not connect to {redact_url(conninfo)}: {message}; check "
+                            "the URL, that the server is running and the credentials") from None
+    with conn:
+        yield conn
+
+
+def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settings,
+        *, conninfo: str | None = None) -> list[CheckResult]:
+    """Run `checks` one by one on `conn`, each in a read-only transaction rolled back after.
+
+    Args:
+        conn: an open connection not in a transaction; it is left that way.
+        checks: what to run, in order.
+        settings: timeouts and thresholds.
+        conninfo: the URL `conn` came from, to scrub its password from error messages.
+
+    Raises:
+        DatabaseError: the connection was lost (the remaining checks cannot run).
+    """
+    import psycopg
+
+    from dbsafe.pg.urls import redact_any
+
+    params = parameters(settings)
+    results = []
+    autocommit, read_only = conn.autocommit, conn.read_only
+    conn.autocommit = False
+    conn.read_only = True
+    try:
+        for check in checks:
+            started = time.perf_counter()
+            try:
+                findings = tuple(_run_one(conn, check, settings, params))
+                error = None
+            except psycopg.Error as exc:
+                conn.rollback()
+                if conn.closed or conn.broken:
+                    raise DatabaseError(f"lost the connection while running {check.code} "
+                                        f"{check.name}: {redact_any(str(exc), conninfo)}"
+                                        ) from None
+                error = " ".join(redact_any(str(exc), conninfo).split())
+                findings = (_failed(check, error),)
+            except _BadResult as exc:
+                conn.rollback()
+                error = str(exc)
+                findings = (_failed(check, error),)
+            elapsed = time.perf_counter() - started
+            log.debug("%s %s: %d finding(s) in %.3fs", check.code, check.name, len(findings),
+                      elapsed)
+            results.append(CheckResult(check, findings, elapsed, error))
+    finally:
+        if not conn.closed:
+            conn.rollback()
+            conn.read_only = read_only
+            conn.autocommit = autocommit
+    return results
+
+
+class _BadResult(Exception):
+    """The check ran but did not return the columns the format requires."""
+
+
+def _run_one(conn: psycopg.Connection[Any], check: Check, settings: Settings,
+             params: dict[str, str]) -> Iterator[Finding]:
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT set_config('statement_timeout', %s, true), "
+                        "set_config('lock_timeout', %s, true)",
+                        (settings.check_timeout, settings.lock_timeout))
+            for name, value in params.items():
+                cur.execute("SELECT set_config(%s, %s, true)", (name, value))
+            # No parameters, so `%` in the check's format() calls stays literal; prepared, so
+            # PostgreSQL accepts exactly one statement.
+            cur.execute(check.sql, prepare=True)
+            columns = [c.name for c in cur.description or ()]
+            rows = cur.fetchall()
+    finally:
+        conn.rollback()
+    if "subject" not in columns or "message" not in columns:
+        raise _BadResult(f"the query must return `subject` and `message` columns; it returned "
+                         f"{', '.join(columns) or 'none'}")
+    extra = [(i, name) for i, name in enumerate(columns) if name not in ("subject", "message")]
+    subject_at, message_at = columns.index("subject"), columns.index("message")
+    for row in rows:
+        yield Finding(
+            code=check.code,
+            message=str(row[message_at]),
+            severity=check.severity,
+            subject=None if row[subject_at] is None else str(row[subject_at]),
+            help=check.help,
+            context=tuple((name, _text(row[i])) for i, name in extra if row[i] is not None),
+        )
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _failed(check: Check, error: str) -> Finding:
+    return Finding(
+        code=CHECK_FAILED.code,
+        message=f"Check `{check.code} {check.name}` could not run, so its problem may be "
+                "present unseen.",
+        severity=CHECK_FAILED.default_severity,
+        subject=check.code,
+        help="Fix the check's SQL or raise `check-timeout`, then run it again.",
+        context=(("Database error", error), ("Check file", check.path)),
+    )

@@ -1,0 +1,109 @@
+"""Every check against real PostgreSQL: its bad fixture must trigger it, naming the right
+subjects, and its good fixture must not. Parametrized over the check files, so a check
+without fixtures fails the suite.
+
+Fixture files (`fixtures/<CODE>.bad.sql`, `fixtures/<CODE>.good.sql`) are setup SQL, one
+statement per `;`-terminated line group, run one by one outside a transaction (so
+`CONCURRENTLY` and `VACUUM` work). Header comments: `-- expect: <subject>` (bad fixtures:
+the exact set of subjects), `-- settings: key = value` (TOML, as in `[tool.dbsafe]`), and
+`-- expect-error` before a statement that must fail (a failed concurrent build).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe.checks import builtin_checks, run_checks
+from dbsafe.config import load_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CHECKS = builtin_checks()
+
+pytestmark = pytest.mark.db
+
+
+@dataclass
+class Fixture:
+    statements: list[tuple[str, bool]]  # (sql, error expected)
+    expected: set[str]
+    settings: dict[str, object]
+
+
+def read_fixture(path: Path) -> Fixture:
+    statements: list[tuple[str, bool]] = []
+    expected: set[str] = set()
+    settings: dict[str, object] = {}
+    current: list[str] = []
+    error_expected = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if stripped.startswith("-- expect:"):
+            expected.add(stripped.removeprefix("-- expect:").strip())
+        elif stripped.startswith("-- settings:"):
+            settings.update(tomllib.loads(stripped.removeprefix("-- settings:")))
+        elif stripped == "-- expect-error":
+            error_expected = True
+        elif stripped.startswith("--") or not stripped:
+            continue
+        else:
+            current.append(line)
+            if stripped.endswith(";"):
+                statements.append(("\n".join(current), error_expected))
+                current, error_expected = [], False
+    assert not current, f"{path.name}: statement without a final `;`"
+    return Fixture(statements, expected, settings)
+
+
+def apply_fixture(conninfo: str, fixture: Fixture) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for sql, error_expected in fixture.statements:
+            if error_expected:
+                with pytest.raises(psycopg.Error):
+                    conn.execute(sql)
+            else:
+                conn.execute(sql)
+
+
+def findings_for(code: str, conninfo: str, fixture: Fixture, tmp_path: Path):
+    settings = load_settings(tmp_path, overrides=fixture.settings, environ={})
+    return run_checks(conninfo, only=[code], settings=settings)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.code)
+def test_bad_fixture_triggers_the_check(check, conninfo: str, tmp_path: Path) -> None:
+    path = FIXTURES / f"{check.code}.bad.sql"
+    assert path.is_file(), f"{check.code} ({check.path}) has no bad fixture {path.name}"
+    fixture = read_fixture(path)
+    assert fixture.expected, f"{path.name} names no `-- expect:` subject"
+    apply_fixture(conninfo, fixture)
+    findings = findings_for(check.code, conninfo, fixture, tmp_path)
+    assert {f.code for f in findings} == {check.code}, findings
+    assert {f.subject for f in findings} == fixture.expected
+    assert all(f.message.endswith(".") and f.help for f in findings)
+    assert len(findings) == len(fixture.expected), "one finding per subject"
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.code)
+def test_good_fixture_does_not_trigger_the_check(check, conninfo: str, tmp_path: Path) -> None:
+    path = FIXTURES / f"{check.code}.good.sql"
+    assert path.is_file(), f"{check.code} ({check.path}) has no good fixture {path.name}"
+    fixture = read_fixture(path)
+    apply_fixture(conninfo, fixture)
+    assert findings_for(check.code, conninfo, fixture, tmp_path) == []
+
+
+def test_every_fixture_belongs_to_a_check() -> None:
+    codes = {c.code for c in CHECKS}
+    strays = [p.name for p in FIXTURES.glob("*.sql") if p.name.split(".")[0] not in codes]
+    assert not strays
+
+
+def test_a_clean_database_draws_no_finding(conninfo: str, tmp_path: Path) -> None:
+    apply_fixture(conninfo, read_fixture(Path(__file__).parent / "clean_database.sql"))
+    settings = load_settings(tmp_path, environ={})
+    assert run_checks(conninfo, settings=settings) == []
