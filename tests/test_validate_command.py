@@ -315,3 +315,16 @@ def test_script_files_are_skipped_with_no_extractor_not_counted_as_checked(tmp_p
     assert report.summary["skipped_files"] == ["db.ts [no extractor for .ts files yet]"]
     assert [(s.location.path, s.reason) for s in report.skipped] == [
         ("db.ts", "no extractor for .ts files yet")]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "asyncpg"])
+def test_sqlalchemy_database_urls_work(database_url: str, tmp_path: Path, driver: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE people (id int)")
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "q.sql", "SELECT nickname FROM people;\n")
+    url = database_url.replace("postgresql://", f"postgresql+{driver}://", 1)
+    report = commands.validate(settings_for(tmp_path, database_url=url, cache=False), [tmp_path])
+    assert [(f.code, dict(f.context).get("PostgreSQL")) for f in report.findings] == [
+        ("DBS302", '42703: column "nickname" does not exist')]

@@ -15,9 +15,11 @@ MASK = "***"
 # `password=...` in a key/value conninfo or a URL query string. The value may be quoted
 # ('...' with backslash escapes) in key/value form; in a query it ends at `&`.
 _KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
-# The same inside prose, where the value is also ended by the punctuation around it.
+# The same inside prose, where the value is also ended by the punctuation around it; a `:`
+# or `.` right before a space or the end belongs to the sentence ("...?password=x: failed").
 _TEXT_PASSWORD = re.compile(
-    r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&)\],;\"]+)", re.IGNORECASE
+    r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&)\],;\"]+?(?=[:.]?(?:[\s&)\],;\"]|$)))",
+    re.IGNORECASE,
 )
 
 
@@ -56,6 +58,41 @@ def redact_url(url: str) -> str:
         rest = authority + slash + tail
         return scheme + sep + _KV_PASSWORD.sub(rf"\g<1>{MASK}", rest)
     return _KV_PASSWORD.sub(rf"\g<1>{MASK}", url)
+
+
+# SQLAlchemy drivers whose URLs libpq reads once the `+driver` is gone.
+_SQLALCHEMY_SCHEMES = ("postgresql+", "postgres+")
+
+
+def to_libpq_url(url: str) -> str:
+    """A SQLAlchemy URL (`postgresql+psycopg://`, `+psycopg2`, `+asyncpg`) as libpq reads it.
+
+    alembic users keep SQLAlchemy URLs in `alembic.ini`; libpq rejects the `+driver`
+    scheme (`missing "=" after ...`). asyncpg's `ssl=` query parameter becomes libpq's
+    `sslmode=`. Anything else is returned unchanged.
+
+    Example:
+        >>> to_libpq_url("postgresql+asyncpg://app:pw@db/shop?ssl=require")
+        'postgresql://app:pw@db/shop?sslmode=require'
+        >>> to_libpq_url("postgresql+psycopg2://app@db/shop")
+        'postgresql://app@db/shop'
+        >>> to_libpq_url("host=db dbname=shop")
+        'host=db dbname=shop'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.lower().startswith(_SQLALCHEMY_SCHEMES):
+        return url
+    base, question, query = rest.partition("?")
+    if question:
+        pairs = []
+        for pair in query.split("&"):
+            key, eq, value = pair.partition("=")
+            if key == "ssl" and eq:
+                value = {"true": "require", "false": "disable"}.get(value.lower(), value)
+                pair = f"sslmode={value}"
+            pairs.append(pair)
+        query = "&".join(pairs)
+    return "postgresql://" + base + question + query
 
 
 def redact_text(text: str, url: str) -> str:

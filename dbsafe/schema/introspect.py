@@ -25,7 +25,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError
-from dbsafe.pg.urls import redact_text, redact_url
+from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 from dbsafe.schema import model
 from dbsafe.schema.model import (
     Argument,
@@ -369,6 +369,7 @@ def introspect_url(
     import psycopg
     from psycopg.conninfo import conninfo_to_dict
 
+    url = to_libpq_url(url)  # `postgresql+psycopg://` from alembic.ini works too
     target = redact_url(url)
     try:
         options: dict[str, Any] = {"application_name": "dbsafe"}

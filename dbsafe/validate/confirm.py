@@ -79,9 +79,11 @@ def _confirm_iter(
     import psycopg
     from psycopg import pq
 
+    from dbsafe.pg.urls import to_libpq_url
+
     try:
-        conn = psycopg.connect(url, autocommit=True, application_name="dbsafe validate",
-                               connect_timeout=10)
+        conn = psycopg.connect(to_libpq_url(url), autocommit=True,
+                               application_name="dbsafe validate", connect_timeout=10)
     except psycopg.Error as exc:
         from dbsafe.pg.urls import redact_url
 

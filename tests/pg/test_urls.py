@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbsafe.pg.urls import redact_text, redact_url
+from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,25 @@ def test_redact_text_masks_encoded_and_decoded_password() -> None:
     url = "postgresql://app:p%40ss%2Fword@db/shop"
     text = "failed for p@ss/word and p%40ss%2Fword"
     assert redact_text(text, url) == "failed for *** and ***"
+
+
+def test_masking_a_query_password_keeps_the_separator_after_it() -> None:
+    url = "postgresql://db/shop?password=s3cret"
+    message = f"cannot connect to {url}: connection refused"
+    assert redact_text(message, url) == \
+        "cannot connect to postgresql://db/shop?password=***: connection refused"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+psycopg://app:pw@db:5432/shop", "postgresql://app:pw@db:5432/shop"),
+        ("postgresql+psycopg2://app@db/shop?sslmode=require", "postgresql://app@db/shop?sslmode=require"),
+        ("postgresql+asyncpg://app@db/shop?ssl=true", "postgresql://app@db/shop?sslmode=require"),
+        ("postgres+psycopg://db/shop", "postgresql://db/shop"),
+        ("postgresql://app@db/shop", "postgresql://app@db/shop"),
+        ("host=db dbname=shop", "host=db dbname=shop"),
+    ],
+)
+def test_sqlalchemy_urls_become_libpq_urls(url: str, expected: str) -> None:
+    assert to_libpq_url(url) == expected
