@@ -137,7 +137,7 @@ class _Extractor:
                 self.parents[id(child)] = node
             if isinstance(node, ast.Call) and _call_name(node) in SINKS:
                 calls.append(node)
-            elif _is_string_expr(node):
+            elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
         for call in calls:
             arg = _sql_argument(call)
@@ -786,17 +786,18 @@ def _fill_holes(template: _Template) -> tuple[str | None, str, tuple[tuple[int, 
     spans: list[tuple[int, int, int]] = []
     length = 0
     previous = 0
-    for hole, kind in [*zip(template.holes, kinds), (None, None)]:
-        stop = len(template.text) if hole is None else hole.offset
+    pieces: list[tuple[_Hole | None, str | None]] = [*zip(template.holes, kinds), (None, None)]
+    for piece, kind in pieces:
+        stop = len(template.text) if piece is None else piece.offset
         if stop > previous:
             for offset, line, column in _slice_spans(template.spans, previous, stop):
                 spans.append((offset + length, line, column))
             texts.append(template.text[previous:stop])
             length += stop - previous
         previous = stop
-        if hole is not None and kind not in ("string", "comment"):
+        if piece is not None and kind not in ("string", "comment"):
             # A value hole becomes NULL, mapped to where the hole starts in the source.
-            spans.append((length, hole.line, hole.column))
+            spans.append((length, piece.line, piece.column))
             texts.append(_NULL)
             length += len(_NULL)
     return reason, "".join(texts), tuple(spans)
@@ -888,9 +889,7 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
     stripped = body.rstrip()
     if stripped.endswith((".", "!")) or re.search(r"[A-Za-z]\?$", stripped):
         return False
-    if not upper and not holes and not _STRUCTURE.search(body):
-        return False
-    return True
+    return bool(upper or holes or _STRUCTURE.search(body))
 
 
 def _first_word(text: str, holes: Sequence[_Hole]) -> str | None:

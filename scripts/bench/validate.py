@@ -114,8 +114,8 @@ def schema_ddl(tables: list[Table], views: list[Table]) -> str:
     base = {t.name: t for t in tables}
     for v in views:
         source = base[v.name[2:]]
-        cols = ", ".join(["id", *(c for c, _ in v.columns)])
-        out.append(f"CREATE VIEW {v.name} AS SELECT {cols} FROM {source.name};\n")
+        names = ", ".join(["id", *(c for c, _ in v.columns)])
+        out.append(f"CREATE VIEW {v.name} AS SELECT {names} FROM {source.name};\n")
     return "".join(out)
 
 
@@ -598,7 +598,7 @@ def profile(repo: Path, snapshot: Path, files: int) -> None:
     report = commands.validate(settings, paths)
     profiler.disable()
     elapsed = time.perf_counter() - start
-    n = report.summary["statements"]
+    n = int(str(report.summary["statements"]))
     print(f"\ncProfile: {len(paths)} files, {n} statements, {elapsed:.2f}s under the profiler "
           f"({n / elapsed:,.0f} statements/s)")
     stats = pstats.Stats(profiler)
@@ -648,8 +648,8 @@ def main() -> int:
 
             t0 = time.perf_counter()
             extracted = extract_statements(repo)
-            sql_at = {(path, repo.statement_at(path, line)[0]): sql
-                      for path, line, sql in extracted if repo.statement_at(path, line)}
+            sql_at = {(path, found[0]): sql for path, line, sql in extracted
+                      if (found := repo.statement_at(path, line)) is not None}
             statements = [sql for _, _, sql in extracted]
             numbered = [to_numbered_parameters(sql) for sql in statements]
             encoded = [sql.encode() for sql in numbered]
