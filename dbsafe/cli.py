@@ -290,17 +290,21 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
                    "database's, else 15].")
 @click.option("--locks", is_flag=True, default=False,
               help="List the lock each statement takes and what it blocks, instead of findings.")
+@click.option("--offline", is_flag=True, default=False,
+              help="Render alembic revisions offline (alembic upgrade --sql) instead of running "
+                   "them on a throwaway server.")
 @click.option("--explain", metavar="CODE", help="Print the documentation of a rule and exit.")
 @output_options
 @click.pass_obj
 def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
                  alembic_config: Path | None, since: str | None, changed_since: str | None,
-                 target_version: str | None, locks: bool, explain: str | None,
+                 target_version: str | None, locks: bool, offline: bool, explain: str | None,
                  **output: Any) -> None:
     """Lint migrations for statements that lock or break a production database.
 
-    With no PATHS, renders the project's alembic revisions offline (`alembic upgrade --sql`)
-    and attributes each statement to its op.* call; PATHS are .sql files or folders of SQL
+    With no PATHS, runs the project's alembic revisions on a throwaway server and lints each
+    statement as it ran, attributed to its op.* call (`--offline`: renders them with
+    `alembic upgrade --sql` instead); PATHS are .sql files or folders of SQL
     migrations (supabase/migrations, Flyway's V1__x.sql, ...). `--explain DBS101` prints a
     rule's documentation.
     """
@@ -317,11 +321,13 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
         from dbsafe.lint.locks import lock_table, render_locks_text
         from dbsafe.report import render_rows
 
-        rows = commands.lock_report(settings, paths, since=since, changed_since=changed_since)
+        rows = commands.lock_report(settings, paths, since=since, changed_since=changed_since,
+                                    offline=offline)
         click.echo(render_rows(lock_table(rows), settings.format,
                                text=render_locks_text(rows), kind="lock"), nl=False)
         return
-    _finish(commands.lint(settings, paths, since=since, changed_since=changed_since), settings)
+    _finish(commands.lint(settings, paths, since=since, changed_since=changed_since,
+                          offline=offline), settings)
 
 
 # -- guarded operations ---------------------------------------------------------------------------

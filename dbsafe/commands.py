@@ -27,9 +27,10 @@ def catalog() -> dict[str, RuleInfo]:
     from dbsafe.guard.upgrade import RULES as GUARD_RULES
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import UNPARSED
+    from dbsafe.lint.history import NOT_LINTED
     from dbsafe.lint.rules import ALL_RULES
 
-    entries = (UNPARSED, *suppressions.RULES, *(r.info for r in ALL_RULES),
+    entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
                app_references.RULE_INFO, *validate.RULES, *GUARD_RULES)
     return {info.code: info for info in entries}
 
@@ -87,7 +88,7 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
-         changed_since: str | None = None) -> Report:
+         changed_since: str | None = None, offline: bool = False) -> Report:
     """Lint migrations for statements that lock or break a production database.
 
     Args:
@@ -96,47 +97,54 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             the alembic environment in `settings`.
         since: only alembic revisions after this one.
         changed_since: only migrations whose files changed since this git ref.
+        offline: render alembic revisions offline instead of running them on a throwaway
+            server.
 
     Returns:
         A report with one finding per problem, suppressions applied.
     """
     from dbsafe.lint.app_references import Application, application_fragments
-    from dbsafe.lint.run import lint_migrations, load_migrations
+    from dbsafe.lint.run import lint_migrations, load
 
     started = time.perf_counter()
     codes = catalog()
     check_settings_codes(settings, codes)
-    migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
     facts = _database_facts(settings.database_url) if settings.database_url else None
+    loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
+                  current=facts.revisions if facts else ())
+    migrations = loaded.migrations
     # Loaded only if a migration drops or renames something (DBS211).
     app = Application(lambda: application_fragments(settings, migrations),
                       lambda: facts.before if facts and facts.before else schema_dump(settings))
-    report = lint_migrations(migrations, settings, codes, facts, app)
+    report = lint_migrations(migrations, settings, codes, facts, app, loaded)
     summary = dict(report.summary)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
     return Report(report.findings, summary, report.skipped)
 
 
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
-                changed_since: str | None = None) -> list[LockRow]:
-    """The lock each migration statement takes and what it blocks, one row per lock."""
+                changed_since: str | None = None, offline: bool = False) -> list[LockRow]:
+    """The lock each migration statement takes and what it blocks, one row per lock
+    (observed on a throwaway server where PostgreSQL showed it, predicted otherwise)."""
     from dbsafe.lint.locks import lock_report as rows_for
     from dbsafe.lint.run import load_migrations
 
-    migrations = load_migrations(settings, paths, since=since, changed_since=changed_since)
+    migrations = load_migrations(settings, paths, since=since, changed_since=changed_since,
+                                 offline=offline)
     return rows_for(migrations)
 
 
 def _database_facts(url: str):
     """The live database's schema (as it is before the migrations run), sizes and version."""
     from dbsafe.lint.run import DatabaseFacts
+    from dbsafe.migrate.runner import current_revisions
     from dbsafe.schema.introspect import introspect_url
     from dbsafe.schema.stats import table_stats
 
     before = introspect_url(url)
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
-                         search_path=before.search_path)
+                         search_path=before.search_path, revisions=current_revisions(url))
 
 
 def check_settings_codes(settings: Settings, known: dict[str, RuleInfo]) -> None:

@@ -26,12 +26,13 @@ def lint_sql(sql: str, *, path: str = "<sql>", rules: Sequence[Rule] | None = No
 
 
 def documentation() -> dict[str, tuple[RuleInfo, str]]:
-    """Every lint code's catalog entry and Markdown docs (rules, DBS001, DBS211)."""
+    """Every lint code's catalog entry and Markdown docs (rules, DBS001, DBS005, DBS211)."""
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import UNPARSED, UNPARSED_DOC
+    from dbsafe.lint.history import NOT_LINTED, NOT_LINTED_DOC
     from dbsafe.lint.rules import ALL_RULES
 
-    docs = {UNPARSED.code: (UNPARSED, UNPARSED_DOC)}
+    docs = {UNPARSED.code: (UNPARSED, UNPARSED_DOC), NOT_LINTED.code: (NOT_LINTED, NOT_LINTED_DOC)}
     docs.update({rule.code: (rule.info, rule.doc) for rule in ALL_RULES})
     docs[app_references.RULE_INFO.code] = (app_references.RULE_INFO, app_references.DOC)
     return docs

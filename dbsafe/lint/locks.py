@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Location
 from dbsafe.lint.statement import (
@@ -42,6 +42,7 @@ from dbsafe.lint.statement import (
     qualified,
     range_var,
     reindex_target,
+    same_relation,
     strings,
     walk,
 )
@@ -493,10 +494,18 @@ class LockRow:
     rewrites: bool
     created_here: bool  # the relation was created earlier in the same migration
     note: str = ""
+    # "observed": PostgreSQL showed this lock in pg_locks when the statement ran on a
+    # throwaway server; "predicted": from this module's table (PostgreSQL's documentation).
+    source: str = "predicted"
 
 
 def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
-    """One row per lock each migration statement takes, in execution order."""
+    """One row per lock each migration statement takes, in execution order.
+
+    For a statement that ran on a throwaway server, each predicted lock is replaced by the
+    one PostgreSQL showed on that relation (`source="observed"`), and a write-blocking lock
+    on a table nothing predicted gets a row of its own.
+    """
     from dbsafe.lint.engine import LintContext, parse_migration
 
     rows: list[LockRow] = []
@@ -506,14 +515,60 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
         for statement in statements:
             if statement.generated:
                 continue
+            observed = statement.observed if statement.origin in (None, "DO block") else None
+            seen: set[str] = set()
             for lock in locks_for(statement):
-                reads, writes, ddl = lock.blocks
+                mode, source, note = lock.mode, "predicted", lock.note
+                if observed is not None and lock.relation is not None and lock.target != "type":
+                    found = _observed_mode(observed, lock.relation)
+                    if found is not None:
+                        relation, held, held_before = found
+                        seen.add(relation)
+                        if not held_before:
+                            mode, source = held, "observed"
+                        elif strength(held) >= strength(mode):
+                            # Requested while a lock at least as strong is held: pg_locks
+                            # cannot show this statement's own request.
+                            note = (f"{held} already held since an earlier statement of the "
+                                    "transaction (pg_locks)")
+                reads, writes, ddl = Lock(mode, lock.relation, target=lock.target).blocks
                 created = bool(lock.relation) and ctx.created_before(lock.relation or "",
                                                                      statement)
-                rows.append(LockRow(statement.location, _summary(statement.sql), lock.mode,
+                rows.append(LockRow(statement.location, _summary(statement.sql), mode,
                                     lock.relation, reads, writes, ddl, lock.rewrites, created,
-                                    lock.note))
+                                    note, source))
+            if observed is not None:
+                rows.extend(_unpredicted(statement, observed, seen, ctx))
     return rows
+
+
+def _observed_mode(observed: Any, relation: str) -> tuple[str, str, bool] | None:
+    """(relation, strongest mode, held before the statement) PostgreSQL showed on it."""
+    for locks, before in ((observed.locks, False), (observed.held, True)):
+        modes = [(name, m) for name, pg_mode, _kind in locks
+                 if same_relation(name, relation) and (m := from_pg_locks(pg_mode))]
+        if modes:
+            name, mode = max(modes, key=lambda x: strength(x[1]))
+            return name, mode, before
+    return None
+
+
+def _unpredicted(statement: Statement, observed: Any, seen: set[str],
+                 ctx: Any) -> Iterator[LockRow]:
+    strongest: dict[str, str] = {}
+    for name, pg_mode, kind in observed.locks:
+        mode = from_pg_locks(pg_mode)
+        if mode is None or kind not in ("r", "p", "m") or name in seen:
+            continue
+        if strength(mode) >= strength(SHARE) and (
+                name not in strongest or strength(mode) > strength(strongest[name])):
+            strongest[name] = mode
+    for name, mode in strongest.items():
+        reads, writes, ddl = BLOCKS[mode]
+        created = name in statement.creates or name.rpartition(".")[2] in statement.creates \
+            or ctx.created_before(name, statement)
+        yield LockRow(statement.location, _summary(statement.sql), mode, name, reads, writes,
+                      ddl, False, created, "not predicted", "observed")
 
 
 def _summary(sql: str, limit: int = 60) -> str:
@@ -522,7 +577,7 @@ def _summary(sql: str, limit: int = 60) -> str:
 
 
 LOCK_COLUMNS = ("location", "statement", "lock", "relation", "reads", "writes", "ddl",
-                "rewrite")
+                "rewrite", "source")
 
 
 def lock_table(rows: Sequence[LockRow]) -> list[dict[str, object]]:
@@ -540,6 +595,7 @@ def lock_table(rows: Sequence[LockRow]) -> list[dict[str, object]]:
         "blocks_ddl": row.blocks_ddl,
         "rewrites": row.rewrites,
         "note": row.note,
+        "source": row.source,
         "message": f"{row.mode} lock on {row.relation or 'every table'}"
                    + (" (created in this migration)" if row.created_here else "")
                    + "; blocks " + (", ".join(
@@ -570,7 +626,7 @@ def render_locks_text(rows: Sequence[LockRow]) -> str:
         loc = row.location
         table.append((f"{loc.path}:{loc.line}", row.statement, row.mode, relation,
                       yes(row.blocks_reads), yes(row.blocks_writes), yes(row.blocks_ddl),
-                      "yes" if row.rewrites else "-"))
+                      "yes" if row.rewrites else "-", row.source))
     widths = [max(len(r[i]) for r in table) for i in range(len(LOCK_COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(r, widths)).rstrip()
              for r in table]

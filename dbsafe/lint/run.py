@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
     from dbsafe.lint.app_references import Application
+    from dbsafe.lint.history import Unlinted
+    from dbsafe.migrate import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.schema.stats import TableStats
 
@@ -34,18 +36,41 @@ class DatabaseFacts:
     sizes: Mapping[str, TableStats] = field(default_factory=dict)
     server_version: int | None = None
     search_path: tuple[str, ...] = ("public",)
+    revisions: tuple[str, ...] = ()  # what its alembic version table holds
+
+
+@dataclass
+class Loaded:
+    """The migrations to lint, and what lint should know and say about how they were read."""
+
+    migrations: list[Migration]
+    earlier: list[Migration] = field(default_factory=list)  # not linted: their facts only
+    order: list[Migration] = field(default_factory=list)  # alembic revisions, upgrade order
+    unlinted: list[Unlinted] = field(default_factory=list)  # reported as DBS005
+    lines: list[str] = field(default_factory=list)  # said in the report (how, which)
 
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
-                    since: str | None = None, changed_since: str | None = None) -> list[Migration]:
+                    since: str | None = None, changed_since: str | None = None,
+                    offline: bool = False) -> list[Migration]:
+    """The migrations `paths` name, or every alembic revision when `paths` is empty."""
+    return load(settings, paths, since=since, changed_since=changed_since,
+                offline=offline).migrations
+
+
+def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
+         changed_since: str | None = None, offline: bool = False,
+         current: Sequence[str] = ()) -> Loaded:
     """The migrations `paths` name, or every alembic revision when `paths` is empty.
 
     A path inside the alembic script location (the versions folder, one revision's `.py`
-    file) selects those alembic revisions, rendered as alembic runs them; other paths are
-    SQL migration files or folders of them.
+    file) selects those alembic revisions; other paths are SQL migration files or folders
+    of them. Alembic revisions are captured as they run on a throwaway server, or rendered
+    offline with `offline` (see `dbsafe.lint.history`). `current`: the revisions a database
+    is at; without `since`, only the revisions after them are linted.
     """
     from dbsafe.extract.migration import sql_migrations
-    from dbsafe.migrate import AlembicProject, render_revisions
+    from dbsafe.migrate import AlembicProject
 
     root = settings.project_root
     project = AlembicProject.from_settings(settings)
@@ -55,15 +80,46 @@ def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
             sql_paths, root=root,
             wrapped_in_transaction=settings.sql_migrations_in_transaction) if sql_paths else []
         if revision_paths:
-            selected = [m for m in render_revisions(project, root=root, since=since)
+            loaded = _alembic(settings, project, since=since, offline=offline, current=())
+            selected = [m for m in loaded.migrations
                         if m.file is not None and _under(m.file, revision_paths)]
-            migrations = selected + migrations
+            loaded.earlier += [m for m in loaded.migrations if m not in selected]
+            loaded.migrations = selected + migrations
+        else:
+            loaded = Loaded(migrations)
     else:
-        migrations = render_revisions(project, root=root, since=since)
+        loaded = _alembic(settings, project, since=since, offline=offline, current=current)
     if changed_since:
         changed = changed_files(root, changed_since)
-        migrations = [m for m in migrations if m.file is not None and m.file.resolve() in changed]
-    return migrations
+        keep = [m for m in loaded.migrations if m.file is not None and m.file.resolve() in changed]
+        loaded.earlier += [m for m in loaded.migrations if m not in keep and m.kind == "alembic"]
+        loaded.migrations = keep
+    return loaded
+
+
+def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, offline: bool,
+             current: Sequence[str]) -> Loaded:
+    from dbsafe import __version__
+    from dbsafe.lint.history import load_history
+
+    pending_after = since or (current[0] if len(current) == 1 else None)
+    history = load_history(
+        project, root=settings.project_root, offline=offline, since=pending_after,
+        cache_dir=settings.effective_cache_dir if settings.use_cache else None,
+        cache_extra=f"dbsafe {__version__} python {settings.python or ''}")
+    loaded = Loaded(list(history.migrations), unlinted=list(history.unlinted),
+                    order=list(history.migrations),
+                    lines=[f"Linted {history.description()}."])
+    after = [since] if since else list(current)
+    if after and history.how == "captured":
+        loaded.earlier, loaded.migrations = history.split_after(after)
+        done = {m.revision for m in loaded.earlier}
+        loaded.unlinted = [u for u in loaded.unlinted if u.revision not in done]
+    if current and not since:
+        loaded.lines.append(
+            f"The database is at revision {', '.join(current)}: linting the "
+            f"{len(loaded.migrations)} revision(s) after it (--since base for all).")
+    return loaded
 
 
 def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
@@ -124,14 +180,18 @@ def changed_files(root: Path, ref: str) -> set[Path]:
 def lint_migrations(migrations: Sequence[Migration], settings: Settings,
                     catalog: Mapping[str, RuleInfo],
                     facts: DatabaseFacts | None = None,
-                    app: Application | None = None) -> Report:
+                    app: Application | None = None,
+                    loaded: Loaded | None = None) -> Report:
     """Run the selected rules over `migrations`; returns findings with suppressions applied.
 
-    With `app`, removals the application's queries still use are reported too (DBS211).
+    Each migration is linted with what the ones before it built (`loaded.earlier` first,
+    for their facts only). With `app`, removals the application's queries still use are
+    reported too (DBS211). `loaded.unlinted` become DBS005 findings.
     """
     from dbsafe.extract.suppressions import apply as apply_suppressions
     from dbsafe.lint import app_references
-    from dbsafe.lint.engine import lint_migration, select_rules
+    from dbsafe.lint.engine import History, lint_migration, parse_migration, select_rules
+    from dbsafe.lint.history import not_linted_finding
     from dbsafe.lint.rules import ALL_RULES
 
     facts = facts or DatabaseFacts()
@@ -140,14 +200,29 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     report_unparsed = not any("DBS001".startswith(c.upper()) for c in settings.ignore)
     findings: list[Finding] = []
     statements = 0
-    for migration in migrations:
+    history = History()
+    linted = {id(m) for m in migrations}
+    sequence = list(migrations)
+    if loaded is not None and loaded.earlier:
+        # Upgrade order, so each migration sees exactly what the ones before it built.
+        order = {id(m): i for i, m in enumerate(loaded.order)}
+        sequence = sorted([*loaded.earlier, *migrations],
+                          key=lambda m: order.get(id(m), len(order)))
+    sizes = {k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()}
+    for migration in sequence:
+        if id(migration) not in linted:
+            for statement in parse_migration(migration):
+                history.apply(statement)
+            continue
         statements += sum(1 for s in migration.statements if not s.generated)
         findings.extend(lint_migration(
             migration, rules, report_unparsed=report_unparsed, target_version=target,
             timeouts_managed=settings.managed_timeouts, before=facts.before,
-            table_sizes={k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()},
-            large_table_bytes=settings.large_table,
+            table_sizes=sizes, large_table_bytes=settings.large_table,
+            history=history.carry(),
         ))
+    if loaded is not None:
+        findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
     findings = [_weigh(f, facts, settings) for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
@@ -170,6 +245,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         "statements": statements,
         "target_version": target,
     }
+    if loaded is not None and loaded.lines:
+        summary["lines"] = list(loaded.lines)
     if checked.queries:
         summary["application_statements"] = checked.queries
     if checked.skipped:

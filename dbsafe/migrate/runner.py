@@ -336,6 +336,24 @@ def verify_applied(database_url: str, result: RunResult) -> tuple[str, ...]:
     return found
 
 
+def current_revisions(database_url: str,
+                      version_table: str = "alembic_version") -> tuple[str, ...]:
+    """The revisions a database's alembic version table holds; () when it has none."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
+            "n.nspname = ANY (current_schemas(false))", (version_table,)).fetchone()
+        if row is None:
+            return ()
+        return tuple(sorted(r[0] for r in conn.execute(
+            sql.SQL("SELECT version_num FROM {}.{}").format(
+                sql.Identifier(row[0]), sql.Identifier(version_table)))))
+
+
 # -- URLs --------------------------------------------------------------------------------------
 
 

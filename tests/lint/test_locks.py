@@ -149,10 +149,10 @@ def test_lock_report_and_its_text_rendering() -> None:
     migration = Migration("m.sql", tuple(
         MigrationStatement(sql, Location("m.sql", i + 1)) for i, sql in enumerate(sqls)))
     assert render_locks_text(lock_report([migration])) == """\
-location  statement                                                     lock                 relation     reads    writes   ddl      rewrite
---------  ------------------------------------------------------------  -------------------  -----------  -------  -------  -------  -------
-m.sql:2   CREATE INDEX audit_id ON audit (id)                           SHARE                audit (new)  -        blocked  blocked  yes
-m.sql:3   ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERE…  SHARE ROW EXCLUSIVE  orders       -        blocked  blocked  yes
-m.sql:3   ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERE…  SHARE ROW EXCLUSIVE  customers    -        blocked  blocked  -
-m.sql:4   VACUUM FULL                                                   ACCESS EXCLUSIVE     (all)        blocked  blocked  blocked  yes
+location  statement                                                     lock                 relation     reads    writes   ddl      rewrite  source
+--------  ------------------------------------------------------------  -------------------  -----------  -------  -------  -------  -------  ---------
+m.sql:2   CREATE INDEX audit_id ON audit (id)                           SHARE                audit (new)  -        blocked  blocked  yes      predicted
+m.sql:3   ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERE…  SHARE ROW EXCLUSIVE  orders       -        blocked  blocked  yes      predicted
+m.sql:3   ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (c) REFERE…  SHARE ROW EXCLUSIVE  customers    -        blocked  blocked  -        predicted
+m.sql:4   VACUUM FULL                                                   ACCESS EXCLUSIVE     (all)        blocked  blocked  blocked  yes      predicted
 """

@@ -33,6 +33,7 @@ from dbsafe.lint.rules import (
     timestamp_without_time_zone,
     truncate_cascade,
     unique_constraint_builds_index,
+    unpredicted_lock,
 )
 
 ALL_RULES = (
@@ -64,4 +65,5 @@ ALL_RULES = (
     timestamp_without_time_zone.RULE,
     int_primary_key.RULE,
     empty_downgrade.RULE,
+    unpredicted_lock.RULE,
 )

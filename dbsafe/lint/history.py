@@ -1,0 +1,320 @@
+"""The migrations `dbsafe lint` reads from an alembic history, and what it could not read.
+
+By default the history runs on a throwaway PostgreSQL server through the sandboxed runner
+(`dbsafe.migrate.runner.capture`) and each statement is recorded as it executes, with its
+revision, its `op.*` line, and what PostgreSQL showed (locks taken, tables rewritten).
+Revisions that read the database (`op.get_bind().execute(...)`, `sa.inspect(bind)`, an ORM
+session) or refuse offline mode are linted like any other, from the SQL that really runs.
+
+A revision that fails even there is a DBS005 finding naming it and its error; what ran
+before it is linted, and the revisions after it are rendered offline where they can be.
+`--offline` -- or a machine with no throwaway server -- renders every revision offline
+(`alembic upgrade --sql`), and a revision that cannot be rendered is DBS005 too.
+
+Captures are cached by the migrations' hash (dbsafe's own cache folder left out of it), so a
+second run with nothing changed starts no server and runs no revision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import DbsafeError, Finding, Location, RuleInfo, Severity, SourceError
+
+if TYPE_CHECKING:
+    from dbsafe.extract.migration import Migration
+    from dbsafe.migrate.runner import AlembicProject
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # of the cache file; bump when the captured data changes shape
+
+NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
+
+## Why
+dbsafe lints the SQL each alembic revision really runs: it applies the history to a
+throwaway PostgreSQL server and records every statement. A revision that fails there (or,
+with `--offline`, cannot be rendered to SQL) was not checked by any rule. That is reported,
+never passed silently: the finding names the revision, its file and line, and the error.
+Revisions before it are linted; those after it are rendered offline where possible.
+
+## Bad
+```python
+def upgrade():
+    # fails on an empty database: there is no row to read yet
+    op.execute("ALTER TABLE orders ALTER COLUMN total TYPE numeric(12, 2)")
+    value = op.get_bind().execute(sa.text("SELECT max(id) FROM orders")).scalar() + 1
+```
+
+## Good
+```python
+def upgrade():
+    value = (op.get_bind().execute(sa.text("SELECT max(id) FROM orders")).scalar() or 0) + 1
+```
+
+## In Alembic
+Make the revision run on an empty database (the state every new environment starts from),
+or lint it with `--offline` if it renders offline. `alembic upgrade head` on an empty
+database reproduces the error.
+
+## Not flagged
+Revisions that run, and revisions that read the database: they read the throwaway one.
+"""
+
+NOT_LINTED = RuleInfo(
+    code="DBS005",
+    name="revision-not-linted",
+    summary=NOT_LINTED_DOC.splitlines()[0],
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Unlinted:
+    """A revision (or, with `revision` None, part of the history) that was not linted."""
+
+    revision: str | None
+    file: str | None  # the revision file, absolute
+    line: int | None
+    reason: str
+
+
+@dataclass
+class LoadedHistory:
+    """An alembic history as lint reads it."""
+
+    migrations: list[Migration]  # upgrade order
+    unlinted: list[Unlinted] = field(default_factory=list)
+    how: str = "captured"  # "captured" | "offline"
+    note: str = ""  # why it is not "captured", when it is not
+    cached: bool = False
+    parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # revision -> down
+
+    def description(self) -> str:
+        if self.how == "captured":
+            text = "the SQL each revision ran on a throwaway server"
+        else:
+            text = "revisions rendered offline (alembic upgrade --sql)"
+        if self.note:
+            text += f" ({self.note})"
+        return text + (", cached" if self.cached else "")
+
+    def split_after(self, revisions: Iterable[str]) -> tuple[list[Migration], list[Migration]]:
+        """(migrations at or before `revisions`, those after them)."""
+        done: set[str] = set()
+        todo = list(revisions)
+        while todo:
+            current = todo.pop()
+            if current in done:
+                continue
+            done.add(current)
+            todo.extend(self.parents.get(current, ()))
+        earlier = [m for m in self.migrations if m.revision in done]
+        return earlier, [m for m in self.migrations if m.revision not in done]
+
+
+def not_linted_finding(item: Unlinted, root: Path) -> Finding:
+    """The DBS005 finding for `item`."""
+    location = Location(_display(Path(item.file), root), item.line or 1) if item.file else None
+    context: tuple[tuple[str, str], ...] = ()
+    if item.revision:
+        context += (("Revision", item.revision),)
+    what = f"Revision {item.revision}" if item.revision else "Part of the history"
+    return Finding(NOT_LINTED.code, f"{what} was not linted: {item.reason}.",
+                   NOT_LINTED.default_severity, location, item.revision,
+                   "Make the revision run on an empty database, then lint again.", context)
+
+
+def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
+                 cache_dir: Path | None = None, since: str | None = None,
+                 cache_extra: str = "") -> LoadedHistory:
+    """Every revision of `project` as lint reads it (see the module docstring).
+
+    Args:
+        project: the alembic environment.
+        root: paths are shown relative to it.
+        offline: render offline instead of running on a throwaway server.
+        cache_dir: where captures are cached (None: no cache).
+        since: offline only: render the revisions after this one.
+        cache_extra: more text for the cache key (dbsafe's version, the interpreter).
+    """
+    if offline:
+        return _offline(project, root, since, note="--offline")
+    cache_file = _cache_file(project, cache_dir, cache_extra)
+    cached = _read(cache_file)
+    if cached is not None:
+        return cached
+    try:
+        loaded = _capture(project, root)
+    except _NoCapture as exc:
+        log.info("capturing on a throwaway server failed, rendering offline: %s", exc)
+        return _offline(project, root, since, note=f"could not run on a throwaway server: "
+                                                    f"{exc}")
+    if cache_file is not None:
+        from dbsafe.cache import write_cache_file
+
+        write_cache_file(cache_file, json.dumps(_to_json(loaded)))
+    return loaded
+
+
+class _NoCapture(Exception):
+    pass
+
+
+def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
+    from dbsafe.migrate.render import captured_migrations, render_revisions
+    from dbsafe.migrate.runner import MigrationError, capture
+    from dbsafe.pg.throwaway import throwaway_server
+
+    try:
+        with throwaway_server(database="dbsafe") as server:
+            result = capture(project, server.url("dbsafe"))
+    except MigrationError as exc:
+        raise _NoCapture(str(exc)) from None
+    except DbsafeError as exc:  # no embedded server here, or it would not start
+        raise _NoCapture(str(exc)) from None
+    parents = {r.revision: (r.down_revision,) if isinstance(r.down_revision, str)
+               else tuple(r.down_revision or ()) for r in result.revisions}
+    error = result.capture_error
+    if error is not None and not error.get("revision"):
+        raise _NoCapture(f"{error.get('type')}: {error.get('message')}")
+    migrations = captured_migrations(result, root=root)
+    loaded = LoadedHistory(migrations, parents=parents)
+    if error is None:
+        return loaded
+    failed = str(error["revision"])
+    loaded.unlinted.append(Unlinted(
+        failed, error.get("file"), error.get("line"),
+        f"it fails on a throwaway server ({error.get('type')}: {error.get('message')}); "
+        "the statements it ran before failing are linted"))
+    ran = {m.revision for m in migrations}
+    rest = [r for r in reversed(result.revisions) if r.revision not in ran]
+    if not rest:
+        return loaded
+    try:
+        rendered = render_revisions(project, root=root, since=failed)
+    except SourceError as exc:
+        names = ", ".join(r.revision for r in rest)
+        loaded.unlinted.append(Unlinted(
+            None, None, None,
+            f"the revisions after {failed} ({names}) did not run, and could not be rendered "
+            f"offline either: {exc}"))
+        return loaded
+    wanted = {r.revision for r in rest}
+    loaded.migrations.extend(m for m in rendered if m.revision in wanted)
+    missing = wanted - {m.revision for m in rendered}
+    if missing:
+        loaded.unlinted.append(Unlinted(None, None, None,
+                                        f"revisions {', '.join(sorted(missing))} after "
+                                        f"{failed} did not run"))
+    loaded.note = (f"revisions after {failed} rendered offline: "
+                   f"{', '.join(_display(r.path, root) if r.path else r.revision for r in rest)}")
+    return loaded
+
+
+def _offline(project: AlembicProject, root: Path, since: str | None, *,
+             note: str) -> LoadedHistory:
+    from dbsafe.migrate.render import render_revisions
+    from dbsafe.migrate.runner import MigrationError
+
+    try:
+        migrations = render_revisions(project, root=root, since=since)
+    except SourceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, MigrationError) and cause.revision:
+            # Offline rendering stops at the first revision it cannot render.
+            return LoadedHistory([], [Unlinted(
+                cause.revision, cause.file, cause.line,
+                f"it cannot be rendered offline ({cause}); no revision was rendered, lint "
+                "without --offline to run them on a throwaway server")],
+                how="offline", note=note)
+        raise
+    return LoadedHistory(migrations, how="offline", note=note)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+# -- cache -------------------------------------------------------------------------------------
+
+
+def _cache_file(project: AlembicProject, cache_dir: Path | None, extra: str) -> Path | None:
+    if cache_dir is None:
+        return None
+    from dbsafe.migrate.fingerprint import migrations_cache_key
+
+    key = migrations_cache_key(project.ini, extra=f"lint capture {FORMAT} {extra} "
+                                                  f"{project.interpreter}",
+                               exclude=[cache_dir])
+    return cache_dir / f"lint-{key}.json"
+
+
+def _read(cache_file: Path | None) -> LoadedHistory | None:
+    if cache_file is None or not cache_file.is_file():
+        return None
+    try:
+        data = json.loads(cache_file.read_text(encoding="utf-8"))
+        if data.get("format") != FORMAT:
+            return None
+        loaded = _from_json(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.info("ignoring unreadable cache file %s: %s", cache_file, exc)
+        return None
+    loaded.cached = True
+    return loaded
+
+
+def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
+    def statement(s: Any) -> list[Any]:
+        o = s.observed
+        return [s.sql, s.location.path, s.location.line, s.location.column, s.generated,
+                None if o is None else [[list(x) for x in o.locks], [list(x) for x in o.held],
+                                        list(o.rewritten)]]
+
+    return {
+        "format": FORMAT,
+        "how": loaded.how,
+        "note": loaded.note,
+        "parents": {k: list(v) for k, v in loaded.parents.items()},
+        "unlinted": [[u.revision, u.file, u.line, u.reason] for u in loaded.unlinted],
+        "migrations": [
+            [m.path, m.revision, m.kind, str(m.file) if m.file else None,
+             m.starts_in_transaction, [statement(s) for s in m.statements]]
+            for m in loaded.migrations
+        ],
+    }
+
+
+def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
+    from dbsafe.extract.migration import Migration, MigrationStatement, Observed
+
+    def observed(o: Any) -> Observed | None:
+        if o is None:
+            return None
+        return Observed(tuple((a, b, c) for a, b, c in o[0]),
+                        tuple((a, b, c) for a, b, c in o[1]), tuple(o[2]))
+
+    migrations = [
+        Migration(path, tuple(MigrationStatement(sql, Location(p, line, column), generated,
+                                                 observed(o))
+                              for sql, p, line, column, generated, o in statements),
+                  revision=revision, kind=kind, file=Path(file) if file else None,
+                  starts_in_transaction=starts)
+        for path, revision, kind, file, starts, statements in data["migrations"]
+    ]
+    return LoadedHistory(
+        migrations,
+        [Unlinted(r, f, ln, reason) for r, f, ln, reason in data["unlinted"]],
+        how=data["how"], note=data["note"],
+        parents={k: tuple(v) for k, v in data["parents"].items()},
+    )
