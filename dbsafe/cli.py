@@ -330,6 +330,38 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
                           offline=offline), settings)
 
 
+# -- database checks ------------------------------------------------------------------------------
+
+
+@main.command("check")
+@click.option("--database-url", metavar="URL",
+              help="Database to check, read-only (or set DBSAFE_DATABASE_URL).")
+@click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Check only the schema expectations, against a `dbsafe schema dump` file.")
+@click.option("--only", multiple=True, metavar="CODE",
+              help="Run only these checks (codes or code prefixes, repeatable).")
+@click.option("--explain", metavar="CODE", help="Print the documentation of a check and exit.")
+@output_options
+@click.pass_obj
+def check_command(state: CliState, database_url: str | None, snapshot: Path | None,
+                  only: tuple[str, ...], explain: str | None, **output: Any) -> None:
+    """Run the database health checks and the schema expectations.
+
+    Runs the built-in checks (DBS5xx) and the project's own (`check-paths`), each in a
+    read-only transaction with a timeout, then the expectations (`[tool.dbsafe.expect]`,
+    `dbsafe-expect.toml`). A check that fails to run is reported (DBS004); the others still run.
+    """
+    from dbsafe import commands
+
+    if explain:
+        click.echo(commands.explain(explain), nl=False)
+        return
+    overrides = {"database-url": database_url, "snapshot": snapshot}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    _finish(commands.check(settings, only=only), settings)
+
+
 # -- guarded operations ---------------------------------------------------------------------------
 
 

@@ -32,7 +32,9 @@ def catalog() -> dict[str, RuleInfo]:
 
     entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
                app_references.RULE_INFO, *validate.RULES, *GUARD_RULES)
-    return {info.code: info for info in entries}
+    from dbsafe.checks import catalog_entries as check_entries
+
+    return {info.code: info for info in (*entries, *check_entries())}
 
 
 def explain(code: str) -> str:
@@ -40,7 +42,9 @@ def explain(code: str) -> str:
     from dbsafe.lint import documentation
 
     code = code.upper()
-    documented = documentation().get(code)
+    from dbsafe.checks import documentation as check_documentation
+
+    documented = documentation().get(code) or check_documentation().get(code)
     if documented is not None:
         entry, doc = documented
         return f"{entry.code} {entry.name} ({entry.default_severity.value}, since " \
@@ -187,3 +191,58 @@ def _require_database(settings: Settings) -> str:
         raise ConfigError("this command needs a database: pass --database-url or set "
                           "DBSAFE_DATABASE_URL")
     return settings.database_url
+
+
+def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
+    """Run the database checks and the schema expectations.
+
+    With a live database (`database-url`), runs the built-in checks and those in
+    `check-paths`, each read-only, then the expectations against the database's schema. With
+    only a `snapshot`, checks the expectations against it (checks need a live database).
+
+    Args:
+        settings: Resolved settings (see `config.load_settings`).
+        only: check codes or code prefixes to run; empty runs every check.
+
+    Returns:
+        A report with one finding per problem (a check that could not run is one DBS004
+        finding), select/ignore/severity applied, and counts in `summary`.
+
+    Raises:
+        ConfigError: no database or snapshot, a malformed check or expectation, an unknown code.
+        DatabaseError: the database cannot be reached.
+    """
+    from dbsafe import checks
+    from dbsafe.core import select_findings
+
+    started = time.perf_counter()
+    all_checks = checks.project_checks(settings)
+    codes = {**catalog(), **{c.code: c.info for c in all_checks}}
+    check_settings_codes(settings, codes)
+    selected = checks.select_checks(all_checks, only)
+    expectations = checks.load_expectations(settings)
+    findings = []
+    summary: dict[str, object] = {}
+    if settings.database_url:
+        with checks.connect(settings.database_url) as conn:
+            results = checks.run(conn, selected, settings, conninfo=settings.database_url)
+        findings += [f for r in results for f in r.findings]
+        summary["checks_run"] = len(results)
+        summary["checks_failed"] = sum(1 for r in results if r.error)
+        if expectations and not only:
+            findings += checks.check_expectations(settings.database_url, expectations)
+    elif settings.snapshot is not None:
+        from dbsafe.schema.model import SchemaSnapshot
+
+        findings += checks.check_expectations(SchemaSnapshot.load(settings.snapshot),
+                                              expectations)
+        summary["not_checked"] = ["database checks need --database-url; only the schema "
+                                  "expectations were checked, against the snapshot"]
+    else:
+        raise ConfigError("dbsafe check needs a database: pass --database-url or set "
+                          "DBSAFE_DATABASE_URL (or --snapshot FILE for the expectations only)")
+    summary["expectations"] = len(expectations)
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
+    kept = select_findings(findings, select=settings.select, ignore=settings.ignore,
+                           severity=settings.severity)
+    return Report(tuple(kept), summary)

@@ -114,6 +114,9 @@ _SUMMARY_LABELS = (
     ("statements_unparsed", "unparsable", "unparsable"),
     ("statements_dynamic", "dynamic", "dynamic"),
     ("files_skipped", "file skipped", "files skipped"),
+    ("checks_run", "check run", "checks run"),
+    ("checks_failed", "check could not run", "checks could not run"),
+    ("expectations", "expectation", "expectations"),
 )
 
 

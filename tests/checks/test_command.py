@@ -1,0 +1,79 @@
+"""`commands.check` and the `dbsafe check` wiring: sources, selection, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from dbsafe import commands
+from dbsafe.cli import main
+from dbsafe.config import load_settings
+from dbsafe.core import ConfigError, Severity
+from dbsafe.schema.model import Relation, SchemaSnapshot
+
+
+def test_check_without_a_database_or_snapshot_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="dbsafe check needs a database"):
+        commands.check(load_settings(tmp_path, environ={}))
+
+
+def test_check_on_a_snapshot_checks_only_the_expectations(tmp_path: Path) -> None:
+    snapshot = tmp_path / "schema.json"
+    SchemaSnapshot(relations=(Relation("public", "legacy", "table"),)).save(snapshot)
+    (tmp_path / "dbsafe-expect.toml").write_text('absent-tables = ["legacy"]\n')
+    report = commands.check(load_settings(tmp_path, overrides={"snapshot": snapshot},
+                                          environ={}))
+    assert [(f.code, f.subject) for f in report.findings] == [("DBS550", "public.legacy")]
+    assert report.summary["expectations"] == 1
+    assert "only the schema expectations" in str(report.summary["not_checked"])
+
+
+@pytest.mark.db
+def test_check_runs_every_check_and_applies_ignore_and_severity(database_url: str,
+                                                                 conninfo: str,
+                                                                 tmp_path: Path) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit_log (at timestamptz); "
+                     "CREATE TABLE patients (id int PRIMARY KEY); "
+                     "ALTER TABLE patients ENABLE ROW LEVEL SECURITY")
+    settings = load_settings(tmp_path, environ={}, overrides={
+        "database-url": database_url, "ignore": ["DBS509"], "severity": {"DBS507": "error"}})
+    report = commands.check(settings)
+    assert [(f.code, f.subject, f.severity) for f in report.findings] == [
+        ("DBS507", "public.audit_log", Severity.ERROR)]
+    assert report.summary["checks_run"] == 16
+    assert report.summary["checks_failed"] == 0
+
+
+@pytest.mark.db
+def test_cli_exit_codes(database_url: str, conninfo: str, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DBSAFE_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    clean = runner.invoke(main, ["check", "--database-url", database_url])
+    assert clean.exit_code == 0, clean.output
+    assert clean.output.startswith("no findings (16 checks run")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit_log (at timestamptz)")
+    dirty = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
+                                 "--format", "json"])
+    assert dirty.exit_code == 1
+    assert [f["subject"] for f in json.loads(dirty.output)["findings"]] == ["public.audit_log"]
+    noted = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS507",
+                                 "--fail-on", "error"])
+    assert noted.exit_code == 0
+    missing = runner.invoke(main, ["check"])
+    assert missing.exit_code == 2
+    assert "dbsafe check needs a database" in missing.output
+
+
+def test_cli_explain_prints_the_check_docs() -> None:
+    result = CliRunner().invoke(main, ["check", "--explain", "dbs511"])
+    assert result.exit_code == 0
+    assert result.output.startswith("DBS511 sequence-near-exhaustion (warning, since 0.1.0)\n")
+    assert "## Why" in result.output and "## Fix" in result.output
