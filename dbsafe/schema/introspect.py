@@ -1,9 +1,9 @@
 """Read a live PostgreSQL database into a `SchemaSnapshot`.
 
 Everything comes from a handful of set-based queries over `pg_catalog` (relations with
-their columns, constraints, indexes, functions, enums, sequences, policies, plus one for
-session facts), never one query per table: a 10,000-table database costs the same seven
-round trips as a ten-table one. `information_schema` is avoided on purpose — its views hide
+their columns, relation details, constraints, indexes, triggers, functions, types,
+sequences, policies, extensions, schemas, publications, plus one for session facts), never
+one query per table: a 10,000-table database costs the same round trips as a ten-table one. `information_schema` is avoided on purpose — its views hide
 objects the current role does not own and are an order of magnitude slower.
 
 Objects in system schemas (`pg_catalog`, `information_schema`, `pg_toast`, temporary
@@ -11,8 +11,8 @@ schemas) and objects that belong to an extension (`pg_depend.deptype = 'e'`) are
 they are not the application's schema, and they differ between servers for reasons no
 migration controls.
 
-Only catalog columns present since PostgreSQL 12 are read, so the same queries work on
-every supported server.
+Only catalog columns present since PostgreSQL 12 are read (column compression, 14+, is
+read where the server has it), so the same queries work on every supported server.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import gc
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +31,21 @@ from dbsafe.schema import model
 from dbsafe.schema.model import (
     Argument,
     Column,
+    CompositeType,
     Constraint,
+    Domain,
+    DomainConstraint,
     Enum,
+    Extension,
+    ForeignServer,
     Function,
     Index,
+    Namespace,
     Policy,
+    Publication,
     Relation,
     SchemaSnapshot,
+    Trigger,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +80,10 @@ _GENERATED = {"s": "stored", "v": "virtual"}
 _ARGUMENT_MODES = {"i": "in", "o": "out", "b": "inout", "v": "variadic", "t": "table"}
 _FUNCTION_KINDS = {"f": "function", "a": "aggregate", "w": "window", "p": "procedure"}
 _POLICY_COMMANDS = {"*": "ALL", "r": "SELECT", "a": "INSERT", "w": "UPDATE", "d": "DELETE"}
+_STORAGE = {"p": "plain", "e": "external", "x": "extended", "m": "main"}
+_COMPRESSION = {"p": "pglz", "l": "lz4"}
+_TRIGGER_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
+_REPLICA_IDENTITY = {"d": "default", "n": "nothing", "f": "full"}
 
 # -- catalog queries ------------------------------------------------------------------
 #
@@ -123,13 +136,202 @@ SELECT
     c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
     a.attname, format_type(a.atttypid, a.atttypmod), a.attnum, a.attnotnull,
     CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-    a.attidentity, a.attgenerated
+    a.attidentity, a.attgenerated,
+    CASE WHEN a.attcollation <> t.typcollation THEN (
+        SELECT format('%%I.%%I', cn.nspname, co.collname)
+        FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
+        WHERE co.oid = a.attcollation
+    ) END,
+    NULLIF(a.attstorage, t.typstorage), {{compression}},
+    CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END,
+    d.description, a.attacl::text[]
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_type AS t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+LEFT JOIN pg_description AS d
+    ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND {_filters("n", "pg_class", "c.oid")}
+"""
+
+# Relation-level facts of format 2, one row per relation (joined to the heads by oid).
+# Default privileges are reported as NULL whether stored as NULL or spelled out.
+_RELATION_DETAILS_SQL = f"""
+SELECT
+    c.oid, pg_get_userbyid(c.relowner), d.description,
+    CASE WHEN c.relacl <> acldefault('r', c.relowner) THEN c.relacl::text[] END,
+    c.reloptions::text[],
+    CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+    CASE WHEN c.relispartition THEN (
+        SELECT format('%%s.%%s', pn.nspname, pc.relname)
+        FROM pg_inherits AS i JOIN pg_class AS pc ON pc.oid = i.inhparent
+        JOIN pg_namespace AS pn ON pn.oid = pc.relnamespace
+        WHERE i.inhrelid = c.oid
+    ) END,
+    CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
+    CASE WHEN NOT c.relispartition AND c.relkind IN ('r', 'p', 'f') THEN ARRAY(
+        SELECT format('%%s.%%s', pn.nspname, pc.relname)
+        FROM pg_inherits AS i JOIN pg_class AS pc ON pc.oid = i.inhparent
+        JOIN pg_namespace AS pn ON pn.oid = pc.relnamespace
+        WHERE i.inhrelid = c.oid ORDER BY i.inhseqno
+    ) END,
+    CASE WHEN c.relkind IN ('r', 'p') THEN c.relreplident::text ELSE 'd' END,
+    CASE WHEN c.relreplident = 'i' THEN (
+        SELECT ic.relname FROM pg_index AS x JOIN pg_class AS ic ON ic.oid = x.indexrelid
+        WHERE x.indrelid = c.oid AND x.indisreplident
+    ) END,
+    CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
+    c.relispopulated,
+    fs.srvname, ft.ftoptions::text[]
+FROM pg_class AS c
+LEFT JOIN pg_foreign_table AS ft ON ft.ftrelid = c.oid
+LEFT JOIN pg_foreign_server AS fs ON fs.oid = ft.ftserver
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_description AS d
+    ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND {_filters("n", "pg_class", "c.oid")}
+"""
+
+# What each view and materialized view reads: relations and functions, through its rewrite
+# rule. Used to order DDL (drop dependents first, create them last).
+_VIEW_DEPENDENCIES_SQL = f"""
+SELECT DISTINCT r.ev_class, 'r', format('%%s.%%s', dn.nspname, dc.relname)
+FROM pg_rewrite AS r
+JOIN pg_class AS c ON c.oid = r.ev_class
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_depend AS dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
+    AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> r.ev_class
+JOIN pg_class AS dc ON dc.oid = dep.refobjid
+JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
+WHERE c.relkind IN ('v', 'm') AND {_NAMESPACE_FILTER.format(alias="n")}
+UNION
+SELECT DISTINCT r.ev_class, 'f', format('%%s.%%s(%%s)', pn.nspname, p.proname,
+    pg_get_function_identity_arguments(p.oid))
+FROM pg_rewrite AS r
+JOIN pg_class AS c ON c.oid = r.ev_class
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_depend AS dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
+    AND dep.refclassid = 'pg_proc'::regclass
+JOIN pg_proc AS p ON p.oid = dep.refobjid
+JOIN pg_namespace AS pn ON pn.oid = p.pronamespace
+WHERE c.relkind IN ('v', 'm') AND {_NAMESPACE_FILTER.format(alias="n")}
+"""
+
+# User triggers; the internal ones that implement foreign keys are part of the constraint.
+_TRIGGERS_SQL = f"""
+SELECT tg.tgrelid, tg.tgname, pg_get_triggerdef(tg.oid), tg.tgenabled::text, d.description
+FROM pg_trigger AS tg
+JOIN pg_class AS c ON c.oid = tg.tgrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_description AS d ON d.objoid = tg.oid AND d.classoid = 'pg_trigger'::regclass
+WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND {_NAMESPACE_FILTER.format(alias="n")}
+"""
+
+# Comments on constraints and indexes, keyed by (relation oid, name).
+_SUBOBJECT_COMMENTS_SQL = f"""
+SELECT con.conrelid, con.conname, d.description
+FROM pg_description AS d
+JOIN pg_constraint AS con ON con.oid = d.objoid
+JOIN pg_class AS c ON c.oid = con.conrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE d.classoid = 'pg_constraint'::regclass AND {_NAMESPACE_FILTER.format(alias="n")}
+UNION ALL
+SELECT i.indrelid, ic.relname, d.description
+FROM pg_description AS d
+JOIN pg_index AS i ON i.indexrelid = d.objoid
+JOIN pg_class AS ic ON ic.oid = i.indexrelid
+JOIN pg_namespace AS n ON n.oid = ic.relnamespace
+WHERE d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+  AND {_NAMESPACE_FILTER.format(alias="n")}
+UNION ALL
+SELECT pol.polrelid, pol.polname, d.description
+FROM pg_description AS d
+JOIN pg_policy AS pol ON pol.oid = d.objoid
+JOIN pg_class AS c ON c.oid = pol.polrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE d.classoid = 'pg_policy'::regclass AND {_NAMESPACE_FILTER.format(alias="n")}
+"""
+
+_NAMESPACES_SQL = f"""
+SELECT n.nspname, pg_get_userbyid(n.nspowner), d.description,
+    CASE WHEN n.nspacl <> acldefault('n', n.nspowner) THEN n.nspacl::text[] END
+FROM pg_namespace AS n
+LEFT JOIN pg_description AS d ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass
+WHERE {_filters("n", "pg_namespace", "n.oid")}
+"""
+
+_EXTENSIONS_SQL = """
+SELECT e.extname, n.nspname, e.extversion, d.description
+FROM pg_extension AS e
+JOIN pg_namespace AS n ON n.oid = e.extnamespace
+LEFT JOIN pg_description AS d ON d.objoid = e.oid AND d.classoid = 'pg_extension'::regclass
+WHERE e.extname <> 'plpgsql'
+"""
+
+_DOMAINS_SQL = f"""
+SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull,
+    t.typdefault,
+    CASE WHEN t.typcollation <> bt.typcollation THEN (
+        SELECT format('%%I.%%I', cn.nspname, co.collname)
+        FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
+        WHERE co.oid = t.typcollation
+    ) END,
+    ARRAY(SELECT con.conname::text FROM pg_constraint AS con
+          WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
+    ARRAY(SELECT pg_get_constraintdef(con.oid) FROM pg_constraint AS con
+          WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
+    ARRAY(SELECT con.convalidated FROM pg_constraint AS con
+          WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
+    pg_get_userbyid(t.typowner), d.description,
+    CASE WHEN t.typacl <> acldefault('T', t.typowner) THEN t.typacl::text[] END
+FROM pg_type AS t
+JOIN pg_type AS bt ON bt.oid = t.typbasetype
+JOIN pg_namespace AS n ON n.oid = t.typnamespace
+LEFT JOIN pg_description AS d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
+WHERE t.typtype = 'd' AND {_filters("n", "pg_type", "t.oid")}
+"""
+
+_COMPOSITE_TYPES_SQL = f"""
+SELECT n.nspname, t.typname,
+    ARRAY(SELECT a.attname::text FROM pg_attribute AS a
+          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY a.attnum),
+    ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a
+          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY a.attnum),
+    pg_get_userbyid(t.typowner), d.description,
+    CASE WHEN t.typacl <> acldefault('T', t.typowner) THEN t.typacl::text[] END
+FROM pg_type AS t
+JOIN pg_class AS c ON c.oid = t.typrelid AND c.relkind = 'c'
+JOIN pg_namespace AS n ON n.oid = t.typnamespace
+LEFT JOIN pg_description AS d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
+WHERE t.typtype = 'c' AND {_filters("n", "pg_type", "t.oid")}
+"""
+
+_FOREIGN_SERVERS_SQL = """
+SELECT s.srvname, w.fdwname, s.srvoptions::text[], pg_get_userbyid(s.srvowner), d.description
+FROM pg_foreign_server AS s
+JOIN pg_foreign_data_wrapper AS w ON w.oid = s.srvfdw
+LEFT JOIN pg_description AS d
+    ON d.objoid = s.oid AND d.classoid = 'pg_foreign_server'::regclass
+"""
+
+_PUBLICATIONS_SQL = """
+SELECT p.pubname, p.puballtables,
+    ARRAY_REMOVE(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END,
+                       CASE WHEN p.pubupdate THEN 'update' END,
+                       CASE WHEN p.pubdelete THEN 'delete' END,
+                       CASE WHEN p.pubtruncate THEN 'truncate' END], NULL),
+    ARRAY(SELECT format('%%s.%%s', n.nspname, c.relname)
+          FROM pg_publication_rel AS pr JOIN pg_class AS c ON c.oid = pr.prrelid
+          JOIN pg_namespace AS n ON n.oid = c.relnamespace
+          WHERE pr.prpubid = p.oid ORDER BY 1),
+    pg_get_userbyid(p.pubowner), d.description
+FROM pg_publication AS p
+LEFT JOIN pg_description AS d ON d.objoid = p.oid AND d.classoid = 'pg_publication'::regclass
 """
 
 # A foreign key that references a partitioned table is stored as one row per partition,
@@ -195,10 +397,15 @@ SELECT
         FROM pg_attribute AS ra
         WHERE ra.attrelid = rt.typrelid AND ra.attnum > 0 AND NOT ra.attisdropped
         ORDER BY ra.attnum
-    )
+    ),
+    pg_get_function_identity_arguments(p.oid),
+    CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
+    pg_get_userbyid(p.proowner), d.description,
+    CASE WHEN p.proacl <> acldefault('f', p.proowner) THEN p.proacl::text[] END
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 JOIN pg_type AS rt ON rt.oid = p.prorettype
+LEFT JOIN pg_description AS d ON d.objoid = p.oid AND d.classoid = 'pg_proc'::regclass
 WHERE {_filters("n", "pg_proc", "p.oid")}
 """
 
@@ -206,9 +413,12 @@ _ENUMS_SQL = f"""
 SELECT
     n.nspname, t.typname,
     ARRAY(SELECT e.enumlabel::text FROM pg_enum AS e WHERE e.enumtypid = t.oid
-          ORDER BY e.enumsortorder)
+          ORDER BY e.enumsortorder),
+    pg_get_userbyid(t.typowner), d.description,
+    CASE WHEN t.typacl <> acldefault('T', t.typowner) THEN t.typacl::text[] END
 FROM pg_type AS t
 JOIN pg_namespace AS n ON n.oid = t.typnamespace
+LEFT JOIN pg_description AS d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
 WHERE t.typtype = 'e'
   AND {_filters("n", "pg_type", "t.oid")}
 """
@@ -217,7 +427,9 @@ WHERE t.typtype = 'e'
 _SEQUENCES_SQL = f"""
 SELECT
     n.nspname, c.relname, format_type(s.seqtypid, NULL), own_n.nspname, own_c.relname,
-    own_a.attname
+    own_a.attname, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+    pg_get_userbyid(c.relowner), dsc.description,
+    CASE WHEN c.relacl <> acldefault('s', c.relowner) THEN c.relacl::text[] END
 FROM pg_sequence AS s
 JOIN pg_class AS c ON c.oid = s.seqrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -227,6 +439,8 @@ LEFT JOIN pg_depend AS d
 LEFT JOIN pg_class AS own_c ON own_c.oid = d.refobjid
 LEFT JOIN pg_namespace AS own_n ON own_n.oid = own_c.relnamespace
 LEFT JOIN pg_attribute AS own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
+LEFT JOIN pg_description AS dsc
+    ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0
 WHERE {_filters("n", "pg_class", "c.oid")}
 """
 
@@ -298,18 +512,32 @@ def introspect(
                 return cur.fetchall()
 
             session = rows(_SESSION_SQL)[0]
+            (search_path, server_version, schema_names, version_schema, version_table,
+             extension_schemas) = session
+            compression = "a.attcompression::text" if server_version >= 140000 else "NULL"
             # Turn the column rows into objects on a worker thread while the server
             # works on the next queries: psycopg releases the GIL while it waits, so
             # the two overlap instead of adding up.
-            columns_future = pool.submit(_columns, rows(_RELATIONS_SQL))
+            columns_future = pool.submit(
+                _columns, rows(_RELATIONS_SQL.replace("{compression}", compression)))
             index_rows = rows(_INDEXES_SQL)
             constraint_rows = rows(_CONSTRAINTS_SQL)
             function_rows = rows(_FUNCTIONS_SQL)
             enum_rows = rows(_ENUMS_SQL)
             sequence_rows = rows(_SEQUENCES_SQL)
             policy_rows = rows(_POLICIES_SQL)
-            (search_path, server_version, schema_names, version_schema, version_table,
-             extension_schemas) = session
+            extra = _Extra(
+                details=rows(_RELATION_DETAILS_SQL),
+                view_dependencies=rows(_VIEW_DEPENDENCIES_SQL),
+                triggers=rows(_TRIGGERS_SQL),
+                comments=rows(_SUBOBJECT_COMMENTS_SQL),
+            )
+            namespace_rows = rows(_NAMESPACES_SQL)
+            extension_rows = rows(_EXTENSIONS_SQL)
+            domain_rows = rows(_DOMAINS_SQL)
+            composite_rows = rows(_COMPOSITE_TYPES_SQL)
+            publication_rows = rows(_PUBLICATIONS_SQL)
+            server_rows = rows(_FOREIGN_SERVERS_SQL)
             revision = _read_revision(cur, version_schema, version_table)
             heads, columns, attnames = columns_future.result()
             outside = {row[8] for row in constraint_rows if row[8] and row[8] not in attnames}
@@ -317,7 +545,8 @@ def introspect(
                 cur.execute(_REFERENCED_COLUMNS_SQL, {"relids": sorted(outside)})
                 for relid, attnum, attname in cur.fetchall():
                     attnames.setdefault(relid, {})[attnum] = attname
-        relations = _relations(heads, columns, attnames, constraint_rows, index_rows, policy_rows)
+        relations = _relations(heads, columns, attnames, constraint_rows, index_rows, policy_rows,
+                               extra)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -327,7 +556,8 @@ def introspect(
         functions=tuple(sorted((_function(row) for row in function_rows), key=_function_key)),
         enums=tuple(
             sorted(
-                (Enum(schema, name, tuple(labels)) for schema, name, labels in enum_rows),
+                (Enum(schema, name, tuple(labels), owner, comment, _acl(acl))
+                 for schema, name, labels, owner, comment, acl in enum_rows),
                 key=lambda e: (e.schema, e.name),
             )
         ),
@@ -338,6 +568,61 @@ def introspect(
         server_version=server_version,
         revision=revision,
         covers_all_schemas=schemas is None and not extension_schemas,
+        namespaces=tuple(
+            sorted((Namespace(name, owner, comment, _acl(acl))
+                    for name, owner, comment, acl in namespace_rows), key=_by_name)
+        ),
+        domains=tuple(sorted((_domain(row) for row in domain_rows),
+                             key=lambda d: (d.schema, d.name))),
+        composite_types=tuple(sorted((_composite(row) for row in composite_rows),
+                                     key=lambda t: (t.schema, t.name))),
+        extensions=tuple(sorted((Extension(*row) for row in extension_rows), key=_by_name)),
+        publications=tuple(sorted(
+            (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment)
+             for name, all_tables, ops, tables, owner, comment in publication_rows),
+            key=_by_name,
+        )),
+        foreign_servers=tuple(sorted(
+            (ForeignServer(name, wrapper, tuple(options or ()), owner, comment)
+             for name, wrapper, options, owner, comment in server_rows),
+            key=_by_name,
+        )),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Extra:
+    """Rows of the format-2 relation queries, merged into the relations by oid."""
+
+    details: list[tuple[Any, ...]]
+    view_dependencies: list[tuple[Any, ...]]
+    triggers: list[tuple[Any, ...]]
+    comments: list[tuple[Any, ...]]
+
+
+def _acl(items: list[str] | None) -> tuple[str, ...]:
+    return tuple(sorted(items)) if items else ()
+
+
+def _domain(row: tuple[Any, ...]) -> Domain:
+    (schema, name, base, notnull, default, collation, con_names, con_defs, con_valid, owner,
+     comment, acl) = row
+    return Domain(
+        schema=schema, name=name, type=base, nullable=not notnull, default=default,
+        collation=collation,
+        constraints=tuple(DomainConstraint(n, d, v)
+                          for n, d, v in zip(con_names, con_defs, con_valid, strict=True)),
+        owner=owner, comment=comment, acl=_acl(acl),
+    )
+
+
+def _composite(row: tuple[Any, ...]) -> CompositeType:
+    schema, name, names, types, owner, comment, acl = row
+    return CompositeType(
+        schema=schema, name=name,
+        attributes=tuple(Column(n, t, i) for i, (n, t) in
+                         enumerate(zip(names, types, strict=True), start=1)),
+        owner=owner, comment=comment, acl=_acl(acl),
     )
 
 
@@ -386,6 +671,9 @@ def introspect_url(
             conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)", (statement_timeout,)
             )
+            # Timestamps in defaults and partition bounds print in the session's zone; UTC
+            # makes the snapshot the same whoever takes it.
+            conn.execute("SET TimeZone = 'UTC'")
             conn.autocommit = False
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -407,7 +695,7 @@ def _columns(
     columns: dict[int, list[Column]] = {}
     attnames: dict[int, dict[int, str]] = {}
     for (oid, schema, name, kind, rls, forced, col, typ, num, notnull, default, ident,
-         gen) in relation_rows:
+         gen, collation, storage, compression, statistics, comment, acl) in relation_rows:
         cols = columns.get(oid)
         if cols is None:
             cols = columns[oid] = []
@@ -419,7 +707,9 @@ def _columns(
             # Positional arguments: this runs once per column of the database.
             cols.append(
                 Column(col, typ, num, not notnull, default, _IDENTITY.get(ident),
-                       _GENERATED.get(gen))
+                       _GENERATED.get(gen), collation, storage and _STORAGE[storage],
+                       _COMPRESSION.get(compression), statistics, comment,
+                       tuple(sorted(acl)) if acl else ())
             )
             names[num] = col
     return heads, columns, attnames
@@ -432,7 +722,9 @@ def _relations(
     constraint_rows: list[tuple[Any, ...]],
     index_rows: list[tuple[Any, ...]],
     policy_rows: list[tuple[Any, ...]],
+    extra: _Extra,
 ) -> tuple[Relation, ...]:
+    comments = {(relid, name): text for relid, name, text in extra.comments}
     constraints: dict[int, list[Constraint]] = defaultdict(list)
     for (relid, name, kind, definition, validated, conkey, ref_schema, ref_table, ref_relid,
          confkey) in constraint_rows:
@@ -449,6 +741,7 @@ def _relations(
                 validated=validated,
                 referenced_table=f"{ref_schema}.{ref_table}" if ref_table is not None else None,
                 referenced_columns=tuple(ref_names[n] for n in confkey or () if n in ref_names),
+                comment=comments.get((relid, name)),
             )
         )
 
@@ -472,6 +765,7 @@ def _relations(
                 valid=valid,
                 ready=ready,
                 predicate=predicate,
+                comment=comments.get((relid, name)),
             )
         )
 
@@ -487,11 +781,20 @@ def _relations(
                 roles=tuple(sorted(roles)),
                 using=using,
                 with_check=with_check,
+                comment=comments.get((relid, name)),
             )
         )
 
+    triggers: dict[int, list[Trigger]] = defaultdict(list)
+    for relid, name, definition, enabled, comment in extra.triggers:
+        triggers[relid].append(Trigger(name, definition, _TRIGGER_ENABLED[enabled], comment))
+    depends: dict[int, list[str]] = defaultdict(list)
+    for relid, _kind, target in extra.view_dependencies:
+        depends[relid].append(target)
+    details = {row[0]: row for row in extra.details}
+
     relations = [
-        Relation(
+        _with_details(Relation(
             schema=schema,
             name=name,
             kind=kind,
@@ -501,16 +804,43 @@ def _relations(
             rls_enabled=rls,
             rls_forced=forced,
             policies=tuple(sorted(policies.get(oid, ()), key=_by_name)),
-        )
+            triggers=tuple(sorted(triggers.get(oid, ()), key=_by_name)),
+            depends_on=tuple(sorted(depends.get(oid, ()))),
+        ), details.get(oid))
         for oid, (schema, name, kind, rls, forced) in heads.items()
     ]
     relations.sort(key=lambda r: (r.schema, r.name))
     return tuple(relations)
 
 
+def _with_details(relation: Relation, row: tuple[Any, ...] | None) -> Relation:
+    if row is None:  # created between the two queries (REPEATABLE READ prevents it)
+        return relation
+    (_oid, owner, comment, acl, options, partition_key, partition_of, bound, inherits,
+     replident, replindex, definition, populated, server, foreign_options) = row
+    return replace(
+        relation,
+        owner=owner,
+        comment=comment,
+        acl=_acl(acl),
+        options=tuple(options or ()),
+        partition_key=partition_key,
+        partition_of=partition_of,
+        partition_bound=bound,
+        inherits=tuple(inherits or ()),
+        replica_identity=(f"index {replindex}" if replident == "i"
+                          else _REPLICA_IDENTITY.get(replident, "default")),
+        definition=definition,
+        populated=populated,
+        server=server,
+        foreign_options=tuple(foreign_options or ()),
+    )
+
+
 def _function(row: tuple[Any, ...]) -> Function:
     (schema, name, kind, returns_set, result, types, modes, names, ndefaults, ret_typtype,
-     ret_is_record, ret_names, ret_types) = row
+     ret_is_record, ret_names, ret_types, identity_arguments, definition, owner, comment,
+     acl) = row
     modes = modes or ["i"] * len(types)
     names = names or [None] * len(types)
     # The last `pronargdefaults` input arguments are the ones with defaults.
@@ -548,6 +878,11 @@ def _function(row: tuple[Any, ...]) -> Function:
         returns_composite=ret_typtype == "c" or (ret_is_record and bool(outputs)),
         result_columns=result_columns,
         kind=_FUNCTION_KINDS.get(kind, "function"),
+        identity_arguments=identity_arguments or "",
+        definition=definition,
+        owner=owner,
+        comment=comment,
+        acl=_acl(acl),
     )
 
 
@@ -556,9 +891,13 @@ def _function_key(function: Function) -> tuple[str, str, tuple[str, ...]]:
 
 
 def _sequence(row: tuple[Any, ...]) -> model.Sequence:
-    schema, name, data_type, owner_schema, owner_table, owner_column = row
+    (schema, name, data_type, owner_schema, owner_table, owner_column, start, increment,
+     min_value, max_value, cache, cycle, owner, comment, acl) = row
     owned_by = f"{owner_schema}.{owner_table}.{owner_column}" if owner_column else None
-    return model.Sequence(schema=schema, name=name, data_type=data_type, owned_by=owned_by)
+    return model.Sequence(schema=schema, name=name, data_type=data_type, owned_by=owned_by,
+                          start=start, increment=increment, min_value=min_value,
+                          max_value=max_value, cache=cache, cycle=cycle, owner=owner,
+                          comment=comment, acl=_acl(acl))
 
 
 def _read_revision(cur: psycopg.Cursor, schema: str | None, table: str | None) -> str | None:

@@ -7,7 +7,9 @@ enums, sequences, row-level security and the search path. It is built by
 
 The JSON is deterministic (sorted keys, relations sorted by schema and name, columns by
 position) so a committed snapshot diffs cleanly. `FORMAT_VERSION` changes whenever the
-shape changes incompatibly; loading checks it.
+shape changes incompatibly; loading checks it. Format 2 (the full catalog: definitions,
+triggers, types, extensions, comments, grants, owners, partitioning, ...) only added
+fields with defaults to format 1, so a format-1 file still loads, with those fields empty.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 
 from dbsafe.core import SourceError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 
 RELATION_KINDS = ("table", "partitioned_table", "view", "materialized_view", "foreign_table")
 
@@ -39,6 +42,13 @@ class Column:
     default: str | None = None  # pg_get_expr of the default; None when there is none
     identity: str | None = None  # "always" | "by default"
     generated: str | None = None  # "stored" | "virtual"; the default holds the expression
+    # Format 2. Each is None when it is the type's default, so unremarkable columns stay small.
+    collation: str | None = None  # "schema"."name" of a collation other than the type's
+    storage: str | None = None  # "plain" | "external" | "extended" | "main", if not the type's
+    compression: str | None = None  # "pglz" | "lz4" when set on the column
+    statistics: int | None = None  # attstattarget when set (SET STATISTICS)
+    comment: str | None = None
+    acl: tuple[str, ...] = ()  # column privileges, aclitem text, sorted
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,7 @@ class Constraint:
     validated: bool = True  # False for NOT VALID constraints
     referenced_table: str | None = None  # "schema.table" for foreign keys
     referenced_columns: tuple[str, ...] = ()
+    comment: str | None = None  # format 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,7 @@ class Index:
     valid: bool = True
     ready: bool = True
     predicate: str | None = None  # the WHERE of a partial index
+    comment: str | None = None  # format 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,17 @@ class Policy:
     roles: tuple[str, ...] = ()
     using: str | None = None
     with_check: str | None = None
+    comment: str | None = None  # format 2
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A trigger on a table or view (format 2); internal (constraint) triggers are left out."""
+
+    name: str
+    definition: str  # pg_get_triggerdef
+    enabled: str = "origin"  # "origin" | "disabled" | "replica" | "always"
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +108,22 @@ class Relation:
     rls_enabled: bool = False
     rls_forced: bool = False
     policies: tuple[Policy, ...] = ()
+    # Format 2.
+    definition: str | None = None  # pg_get_viewdef for views and materialized views
+    depends_on: tuple[str, ...] = ()  # "schema.name" of relations/functions a view reads, sorted
+    triggers: tuple[Trigger, ...] = ()
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] = ()  # aclitem text, sorted; () means the default privileges
+    options: tuple[str, ...] = ()  # reloptions, e.g. "fillfactor=70"
+    partition_key: str | None = None  # pg_get_partkeydef, e.g. "RANGE (created_at)"
+    partition_of: str | None = None  # "schema.table" of the partitioned parent
+    partition_bound: str | None = None  # e.g. "FOR VALUES FROM ('2024-01-01') TO (...)"
+    inherits: tuple[str, ...] = ()  # "schema.table" of parents (plain inheritance), in order
+    replica_identity: str = "default"  # "default" | "nothing" | "full" | "index <name>"
+    populated: bool = True  # materialized views: WITH DATA
+    server: str | None = None  # foreign tables: the foreign server
+    foreign_options: tuple[str, ...] = ()  # foreign tables: OPTIONS, "key=value"
 
     @property
     def qualified_name(self) -> str:
@@ -127,6 +166,17 @@ class Function:
     returns_composite: bool = False
     result_columns: tuple[Column, ...] = ()
     kind: str = "function"  # "function" | "aggregate" | "window" | "procedure"
+    # Format 2.
+    identity_arguments: str = ""  # pg_get_function_identity_arguments: the overload's identity
+    definition: str | None = None  # pg_get_functiondef (None for aggregates)
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] = ()
+
+    @property
+    def signature(self) -> str:
+        """`schema.name(identity arguments)`: what tells overloads apart."""
+        return f"{self.schema}.{self.name}({self.identity_arguments})"
 
     @property
     def input_arguments(self) -> tuple[Argument, ...]:
@@ -138,6 +188,9 @@ class Enum:
     schema: str
     name: str
     labels: tuple[str, ...] = ()
+    owner: str | None = None  # format 2
+    comment: str | None = None
+    acl: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +199,94 @@ class Sequence:
     name: str
     data_type: str = "bigint"
     owned_by: str | None = None  # "schema.table.column" for serial/identity sequences
+    # Format 2: the parameters (not the current value, which is data).
+    start: int | None = None
+    increment: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    cache: int | None = None
+    cycle: bool = False
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DomainConstraint:
+    name: str
+    definition: str  # pg_get_constraintdef, e.g. "CHECK (VALUE > 0)"
+    validated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """`CREATE DOMAIN` (format 2)."""
+
+    schema: str
+    name: str
+    type: str  # format_type of the base type
+    nullable: bool = True
+    default: str | None = None
+    collation: str | None = None
+    constraints: tuple[DomainConstraint, ...] = ()
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeType:
+    """`CREATE TYPE ... AS (...)` (format 2); attributes are `Column`s (name, type, position)."""
+
+    schema: str
+    name: str
+    attributes: tuple[Column, ...] = ()
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """An installed extension (format 2); the objects it owns are not in the snapshot."""
+
+    name: str
+    schema: str
+    version: str
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """A schema's own properties (format 2); `SchemaSnapshot.schemas` lists the names."""
+
+    name: str
+    owner: str | None = None
+    comment: str | None = None
+    acl: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignServer:
+    """`CREATE SERVER` (format 2). User mappings are not read: they hold passwords."""
+
+    name: str
+    wrapper: str  # the foreign-data wrapper, e.g. "postgres_fdw"
+    options: tuple[str, ...] = ()  # "key=value"
+    owner: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A logical-replication publication and the tables it publishes (format 2)."""
+
+    name: str
+    all_tables: bool = False
+    operations: tuple[str, ...] = ("insert", "update", "delete", "truncate")
+    tables: tuple[str, ...] = ()  # "schema.table", sorted
+    owner: str | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +304,13 @@ class SchemaSnapshot:
     # True when `schemas` lists every user schema of the database (introspected with no
     # schema filter): a schema not in it does not exist. False for partial or older snapshots.
     covers_all_schemas: bool = False
+    # Format 2.
+    namespaces: tuple[Namespace, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    composite_types: tuple[CompositeType, ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    publications: tuple[Publication, ...] = ()
+    foreign_servers: tuple[ForeignServer, ...] = ()
     _index: dict[tuple[str, str], Relation] = field(
         default=None, init=False, repr=False, compare=False, hash=False  # type: ignore[arg-type]
     )
@@ -222,10 +370,11 @@ class SchemaSnapshot:
         if not isinstance(data, dict):
             raise SourceError(f"{source}: not a dbsafe schema snapshot (expected a JSON object)")
         version = data.get("format")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_FORMATS:
             raise SourceError(
-                f"{source}: unsupported snapshot format {version!r} (this dbsafe reads format "
-                f"{FORMAT_VERSION}); regenerate it with `dbsafe schema dump`"
+                f"{source}: unsupported snapshot format {version!r} (this dbsafe reads formats "
+                f"{', '.join(map(str, READABLE_FORMATS))}); regenerate it with "
+                "`dbsafe schema dump`"
             )
         try:
             return _from_plain(cls, {k: v for k, v in data.items() if k != "format"})
@@ -312,5 +461,14 @@ _NESTED.update(
         (Relation, "policies"): Policy,
         (Function, "arguments"): Argument,
         (Function, "result_columns"): Column,
+        (SchemaSnapshot, "namespaces"): Namespace,
+        (SchemaSnapshot, "domains"): Domain,
+        (SchemaSnapshot, "composite_types"): CompositeType,
+        (SchemaSnapshot, "extensions"): Extension,
+        (SchemaSnapshot, "publications"): Publication,
+        (SchemaSnapshot, "foreign_servers"): ForeignServer,
+        (Relation, "triggers"): Trigger,
+        (Domain, "constraints"): DomainConstraint,
+        (CompositeType, "attributes"): Column,
     }
 )

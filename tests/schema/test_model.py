@@ -96,3 +96,14 @@ def test_undecodable_snapshot_file_raises_source_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(SourceError, match="cannot read snapshot"):
         SchemaSnapshot.load(path)
+
+
+def test_format_1_snapshot_still_loads_with_format_2_fields_empty() -> None:
+    text = (Path(__file__).parent / "fixtures" / "shop_format1.json").read_text(encoding="utf-8")
+    assert json.loads(text)["format"] == 1
+    old = SchemaSnapshot.from_json(text, source="shop_format1.json")
+    new = SchemaSnapshot.load(SHOP_JSON)
+    assert [r.qualified_name for r in old.relations] == [r.qualified_name for r in new.relations]
+    assert old.relation("shop", "orders").partition_key is None  # not in format 1
+    assert old.extensions == () and old.namespaces == ()
+    assert json.loads(old.to_json())["format"] == FORMAT_VERSION == 2

@@ -1,0 +1,338 @@
+"""Compare two schema snapshots: every difference as a `Change`, in a deterministic order.
+
+`diff(source, target)` answers "what would have to change to turn SOURCE into TARGET".
+Objects are matched by name, never by oid, so a rename of one object never shows as a
+change of another: a table is `(schema, name)`, a column `(schema, table, column)`, a
+function `(schema, "name(identity arguments)")` so overloads are told apart. A renamed
+object itself shows as one dropped and one added (`dbsafe.schema.ddl` says so in a hazard).
+
+Column order is compared separately from everything else: a table whose columns are the
+same but in another order gives one `reorder` change, which callers report at a lower
+severity (PostgreSQL cannot reorder columns in place, and queries by name do not care).
+
+Objects that belong to extensions never reach a snapshot (see `dbsafe.schema.introspect`),
+so they never show as differences; the extension itself (name, schema, version) does.
+
+Example:
+    >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
+    >>> a = SchemaSnapshot(schemas=("public",), relations=(
+    ...     Relation("public", "t", "table", columns=(Column("id", "integer", 1),)),))
+    >>> b = SchemaSnapshot(schemas=("public",), relations=(
+    ...     Relation("public", "t", "table", columns=(Column("id", "bigint", 1),)),))
+    >>> [c.describe() for c in diff(a, b)]
+    ['column `public.t.id`: type differs (integer -> bigint)']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dbsafe.schema.model import (
+    CompositeType,
+    Domain,
+    Enum,
+    Function,
+    Namespace,
+    Relation,
+    SchemaSnapshot,
+)
+from dbsafe.schema.model import Sequence as SequenceObject
+
+ADD = "add"  # in TARGET only
+DROP = "drop"  # in SOURCE only
+ALTER = "alter"  # in both, one attribute differs
+REORDER = "reorder"  # same columns, another order
+
+# Object kinds, in the order changes are listed for one object.
+KINDS = (
+    "schema",
+    "extension",
+    "enum",
+    "domain",
+    "composite_type",
+    "sequence",
+    "function",
+    "table",
+    "partitioned_table",
+    "foreign_table",
+    "view",
+    "materialized_view",
+    "column",
+    "constraint",
+    "index",
+    "trigger",
+    "policy",
+    "publication",
+    "foreign_server",
+)
+# Attribute groups that can be ignored like kinds (`--ignore owner`).
+ASPECTS = ("owner", "grant", "comment", "column_order")
+_ASPECT_OF_ATTRIBUTE = {"owner": "owner", "acl": "grant", "comment": "comment"}
+_GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server")
+_KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One difference between two snapshots.
+
+    For `add` and `drop`, `new` / `old` is the whole model object (a `Relation`, `Column`,
+    ...); for `alter`, `attribute` names the field that differs and `old`/`new` are its two
+    values; for `reorder`, they are the column names in each order.
+    """
+
+    action: str  # ADD | DROP | ALTER | REORDER
+    kind: str  # one of KINDS
+    identity: tuple[str, ...]  # ("public", "orders", "customer_id")
+    attribute: str | None = None
+    old: Any = None
+    new: Any = None
+
+    @property
+    def subject(self) -> str:
+        """The dotted name, e.g. `public.orders.customer_id` or `public.f(integer)`."""
+        return ".".join(self.identity)
+
+    @property
+    def owner_identity(self) -> tuple[str, ...]:
+        """The top-level object this change belongs to (its table for a column)."""
+        return self.identity[:1] if self.kind in _GLOBAL_KINDS \
+            else self.identity[:2]
+
+    def describe(self) -> str:
+        """One line for humans: `column `public.t.id`: type differs (integer -> bigint)`."""
+        label = self.kind.replace("_", " ")
+        if self.action == ADD:
+            return f"{label} `{self.subject}`: only in the target"
+        if self.action == DROP:
+            return f"{label} `{self.subject}`: only in the source"
+        if self.action == REORDER:
+            return (f"table `{self.subject}`: column order differs "
+                    f"({', '.join(self.old)} -> {', '.join(self.new)})")
+        return (f"{label} `{self.subject}`: {self.attribute} differs "
+                f"({_short(self.old)} -> {_short(self.new)})")
+
+
+@dataclass(frozen=True, slots=True)
+class DiffOptions:
+    """What `diff` leaves out.
+
+    Attributes:
+        ignore_kinds: object kinds (`KINDS`) and aspects (`ASPECTS`: `owner`, `grant`,
+            `comment`, `column_order`) not to compare.
+        ignore_schemas: schemas whose objects are not compared at all.
+        ignore_names: shell-style patterns (`fnmatch`, case-sensitive) over an object's
+            dotted name; a match also drops everything inside it (`public.tmp_*` leaves
+            out those tables with their columns and indexes).
+    """
+
+    ignore_kinds: frozenset[str] = frozenset()
+    ignore_schemas: frozenset[str] = frozenset()
+    ignore_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = set(self.ignore_kinds) - set(KINDS) - set(ASPECTS)
+        if unknown:
+            raise ValueError(f"unknown kind(s) to ignore: {', '.join(sorted(unknown))} "
+                             f"(known: {', '.join(KINDS + ASPECTS)})")
+
+    def ignores(self, change: Change) -> bool:
+        if change.kind in self.ignore_kinds:
+            return True
+        aspect = _ASPECT_OF_ATTRIBUTE.get(change.attribute or "")
+        if aspect is not None and aspect in self.ignore_kinds:
+            return True
+        if change.action == REORDER and "column_order" in self.ignore_kinds:
+            return True
+        if change.kind not in _GLOBAL_KINDS[1:] and change.identity[0] in self.ignore_schemas:
+            return True
+        if self.ignore_names:
+            prefixes = [".".join(change.identity[:n]) for n in range(1, len(change.identity) + 1)]
+            return any(fnmatch.fnmatchcase(p, pattern)
+                       for p in prefixes for pattern in self.ignore_names)
+        return False
+
+
+def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | None = None,
+         ) -> tuple[Change, ...]:
+    """Every difference that turns `source` into `target`, in a deterministic order.
+
+    Args:
+        source: the schema as it is (e.g. a live database).
+        target: the schema as it should be (e.g. the migrations at head).
+        options: what to leave out; by default nothing but extension members.
+
+    Returns:
+        Changes sorted by the object they belong to, then kind, name, action and attribute.
+    """
+    options = options or DiffOptions()
+    changes: list[Change] = []
+    changes += _compare("schema", _namespaces(source), _namespaces(target), _NAMESPACE_FIELDS)
+    changes += _compare("extension", _by(source.extensions, lambda e: (e.name,)),
+                        _by(target.extensions, lambda e: (e.name,)), _EXTENSION_FIELDS)
+    changes += _compare("enum", _by(source.enums, _qualified), _by(target.enums, _qualified),
+                        _ENUM_FIELDS)
+    changes += _compare("domain", _by(source.domains, _qualified),
+                        _by(target.domains, _qualified), _DOMAIN_FIELDS)
+    changes += _compare("composite_type", _by(source.composite_types, _qualified),
+                        _by(target.composite_types, _qualified), _COMPOSITE_FIELDS)
+    changes += _compare("sequence", _by(source.sequences, _qualified),
+                        _by(target.sequences, _qualified), _SEQUENCE_FIELDS)
+    changes += _compare("function", _by(source.functions, function_identity),
+                        _by(target.functions, function_identity), _FUNCTION_FIELDS)
+    changes += _compare("foreign_server", _by(source.foreign_servers, lambda s: (s.name,)),
+                        _by(target.foreign_servers, lambda s: (s.name,)), _SERVER_FIELDS)
+    changes += _relations(source, target)
+    changes += _compare("publication", _by(source.publications, lambda p: (p.name,)),
+                        _by(target.publications, lambda p: (p.name,)), _PUBLICATION_FIELDS)
+    kept = [c for c in changes if not options.ignores(c)]
+    kept.sort(key=_sort_key)
+    return tuple(kept)
+
+
+def function_identity(function: Function) -> tuple[str, str]:
+    return (function.schema, f"{function.name}({function.identity_arguments})")
+
+
+def without_owners(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    """The snapshot with every `owner` set to None (for goldens that must not name a role)."""
+    def strip(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            changes: dict[str, Any] = {}
+            for f in dataclasses.fields(obj):
+                if not f.init:
+                    continue
+                value = getattr(obj, f.name)
+                if f.name == "owner":
+                    changes[f.name] = None
+                elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
+                    changes[f.name] = tuple(strip(v) for v in value)
+            return dataclasses.replace(obj, **changes)
+        return obj
+
+    return strip(snapshot)
+
+
+# -- what is compared ------------------------------------------------------------------------
+#
+# Fields derived from another one are not compared on their own: an index's `columns`,
+# `unique` and `predicate` come from its `definition`, a function's argument list and
+# result from its `definition`, a column's `position` is compared as column order.
+
+_NAMESPACE_FIELDS = ("owner", "comment", "acl")
+_EXTENSION_FIELDS = ("schema", "version", "comment")
+_ENUM_FIELDS = ("labels", "owner", "comment", "acl")
+_DOMAIN_FIELDS = ("type", "nullable", "default", "collation", "constraints", "owner",
+                  "comment", "acl")
+_COMPOSITE_FIELDS = ("attributes", "owner", "comment", "acl")
+_SEQUENCE_FIELDS = ("data_type", "owned_by", "start", "increment", "min_value", "max_value",
+                    "cache", "cycle", "owner", "comment", "acl")
+_FUNCTION_FIELDS = ("kind", "definition", "returns", "owner", "comment", "acl")
+_RELATION_FIELDS = ("definition", "partition_key", "partition_of", "partition_bound",
+                    "inherits", "options", "replica_identity", "rls_enabled", "rls_forced",
+                    "server", "foreign_options", "owner", "comment", "acl")
+_COLUMN_FIELDS = ("type", "nullable", "default", "identity", "generated", "collation",
+                  "storage", "compression", "statistics", "comment", "acl")
+_CONSTRAINT_FIELDS = ("definition", "validated", "comment")
+_INDEX_FIELDS = ("definition", "valid", "comment")
+_TRIGGER_FIELDS = ("definition", "enabled", "comment")
+_POLICY_FIELDS = ("command", "permissive", "roles", "using", "with_check", "comment")
+_SERVER_FIELDS = ("wrapper", "options", "owner", "comment")
+_PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "owner", "comment")
+
+
+def _qualified(obj: Enum | Domain | CompositeType | SequenceObject) -> tuple[str, str]:
+    return (obj.schema, obj.name)
+
+
+def _by(objects: Iterable[Any], key: Callable[[Any], tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
+    return {key(obj): obj for obj in objects}
+
+
+def _namespaces(snapshot: SchemaSnapshot) -> dict[tuple[str, ...], Namespace]:
+    # A format-1 snapshot lists schema names only.
+    found: dict[tuple[str, ...], Namespace] = {(n,): Namespace(n) for n in snapshot.schemas}
+    found.update({(n.name,): n for n in snapshot.namespaces})
+    return found
+
+
+def _compare(kind: str, old: dict[tuple[str, ...], Any], new: dict[tuple[str, ...], Any],
+             fields: Sequence[str], prefix: tuple[str, ...] = ()) -> Iterator[Change]:
+    for key in old.keys() - new.keys():
+        yield Change(DROP, kind, prefix + key, old=old[key])
+    for key in new.keys() - old.keys():
+        yield Change(ADD, kind, prefix + key, new=new[key])
+    for key in old.keys() & new.keys():
+        yield from _attributes(kind, prefix + key, old[key], new[key], fields)
+
+
+def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
+                fields: Sequence[str]) -> Iterator[Change]:
+    for name in fields:
+        a, b = getattr(old, name), getattr(new, name)
+        if a != b:
+            yield Change(ALTER, kind, identity, name, a, b)
+
+
+def _relations(source: SchemaSnapshot, target: SchemaSnapshot) -> Iterator[Change]:
+    old = {(r.schema, r.name): r for r in source.relations}
+    new = {(r.schema, r.name): r for r in target.relations}
+    for key in sorted(old.keys() - new.keys()):
+        yield Change(DROP, old[key].kind, key, old=old[key])
+    for key in sorted(new.keys() - old.keys()):
+        yield Change(ADD, new[key].kind, key, new=new[key])
+    for key in sorted(old.keys() & new.keys()):
+        a, b = old[key], new[key]
+        if a.kind != b.kind:  # a table became a view: nothing carries over
+            yield Change(DROP, a.kind, key, old=a)
+            yield Change(ADD, b.kind, key, new=b)
+            continue
+        yield from _relation(a, b)
+
+
+def _relation(a: Relation, b: Relation) -> Iterator[Change]:
+    key = (a.schema, a.name)
+    yield from _attributes(a.kind, key, a, b, _RELATION_FIELDS)
+    if a.kind not in ("view",):  # a view's columns follow from its definition
+        yield from _compare("column", _by(a.columns, _name), _by(b.columns, _name),
+                            _COLUMN_FIELDS, key)
+        common = {c.name for c in a.columns} & {c.name for c in b.columns}
+        order_a = tuple(c.name for c in a.columns if c.name in common)
+        order_b = tuple(c.name for c in b.columns if c.name in common)
+        if order_a != order_b:
+            yield Change(REORDER, "column", key, "column_order", order_a, order_b)
+    yield from _compare("constraint", _by(a.constraints, _name), _by(b.constraints, _name),
+                        _CONSTRAINT_FIELDS, key)
+    yield from _compare("index", _by(a.indexes, _name), _by(b.indexes, _name),
+                        _INDEX_FIELDS, key)
+    yield from _compare("trigger", _by(a.triggers, _name), _by(b.triggers, _name),
+                        _TRIGGER_FIELDS, key)
+    yield from _compare("policy", _by(a.policies, _name), _by(b.policies, _name),
+                        _POLICY_FIELDS, key)
+
+
+def _name(obj: Any) -> tuple[str]:
+    return (obj.name,)
+
+
+def _sort_key(change: Change) -> tuple[Any, ...]:
+    top = change.owner_identity
+    return (top, _KIND_RANK.get(change.kind, len(KINDS)), change.identity, change.action,
+            change.attribute or "")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    if value is None:
+        text = "none"
+    elif isinstance(value, tuple):
+        text = "(" + ", ".join(_short(v, limit) for v in value) + ")"
+    elif dataclasses.is_dataclass(value):
+        text = getattr(value, "definition", None) or getattr(value, "name", None) or repr(value)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,134 @@
+"""diff(): what differs between two snapshots, as data, without a database."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import pytest
+
+from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, DiffOptions, diff
+from dbsafe.schema.model import Column, Function, Index, Relation, SchemaSnapshot
+
+SHOP = SchemaSnapshot.load(Path(__file__).parent / "fixtures" / "shop.json")
+
+
+def _replace_relation(snapshot: SchemaSnapshot, schema: str, table: str, **changes: object,
+                      ) -> SchemaSnapshot:
+    relations = tuple(dataclasses.replace(r, **changes) if (r.schema, r.name) == (schema, table)
+                      else r for r in snapshot.relations)
+    return dataclasses.replace(snapshot, relations=relations)
+
+
+def _table(name: str, *columns: str, schema: str = "public") -> Relation:
+    return Relation(schema, name, "table", columns=tuple(
+        Column(c, "integer", i) for i, c in enumerate(columns, start=1)))
+
+
+def test_a_snapshot_has_no_difference_with_itself() -> None:
+    assert diff(SHOP, SHOP) == ()
+
+
+def test_column_type_change_is_one_alter_with_old_and_new_value() -> None:
+    customers = SHOP.relation("shop", "customers")
+    columns = tuple(dataclasses.replace(c, type="character varying(200)") if c.name == "email"
+                    else c for c in customers.columns)
+    target = _replace_relation(SHOP, "shop", "customers", columns=columns)
+    old_type = customers.column("email").type
+    assert diff(SHOP, target) == (
+        Change(ALTER, "column", ("shop", "customers", "email"), "type", old_type,
+               "character varying(200)"),
+    )
+
+
+def test_renaming_one_table_changes_no_other_identity() -> None:
+    target = _replace_relation(SHOP, "shop", "products", name="items")
+    changes = diff(SHOP, target)
+    assert {(c.action, c.subject) for c in changes} == {
+        (DROP, "shop.products"), (ADD, "shop.items")}
+
+
+def test_column_order_alone_is_a_separate_reorder_change() -> None:
+    a = SchemaSnapshot(relations=(_table("t", "a", "b", "c"),))
+    b = SchemaSnapshot(relations=(_table("t", "a", "c", "b"),))
+    assert diff(a, b) == (
+        Change(REORDER, "column", ("public", "t"), "column_order", ("a", "b", "c"),
+               ("a", "c", "b")),
+    )
+    assert diff(a, b, DiffOptions(ignore_kinds=frozenset({"column_order"}))) == ()
+
+
+def test_added_column_in_the_middle_is_an_add_and_a_reorder() -> None:
+    a = SchemaSnapshot(relations=(_table("t", "a", "c"),))
+    b = SchemaSnapshot(relations=(_table("t", "a", "b", "c"),))
+    assert [(c.action, c.subject) for c in diff(a, b)] == [(ADD, "public.t.b")]
+
+
+def test_order_does_not_depend_on_input_order() -> None:
+    target = _replace_relation(SHOP, "shop", "products", name="items")
+    target = _replace_relation(target, "public", "CustomerNotes", rls_enabled=True)
+    shuffled = list(target.relations)
+    random.Random(7).shuffle(shuffled)
+    assert diff(SHOP, dataclasses.replace(target, relations=tuple(shuffled))) == \
+        diff(SHOP, target)
+    assert [c.subject for c in diff(SHOP, target)] == [
+        "public.CustomerNotes", "shop.items", "shop.products"]
+
+
+def test_overloads_are_told_apart_by_identity_arguments() -> None:
+    one = Function("public", "f", identity_arguments="integer", definition="A")
+    two = Function("public", "f", identity_arguments="text", definition="B")
+    changed = dataclasses.replace(two, definition="C")
+    changes = diff(SchemaSnapshot(functions=(one, two)), SchemaSnapshot(functions=(one, changed)))
+    assert [(c.action, c.subject, c.attribute) for c in changes] == [
+        (ALTER, "public.f(text)", "definition")]
+
+
+def test_index_definition_change_is_reported_once() -> None:
+    a = _table("t", "a", "b")
+    a = dataclasses.replace(a, indexes=(Index("t_idx", "CREATE INDEX t_idx ON public.t USING "
+                                              "btree (a)", ("a",)),))
+    b = dataclasses.replace(a, indexes=(Index("t_idx", "CREATE INDEX t_idx ON public.t USING "
+                                              "btree (b)", ("b",)),))
+    changes = diff(SchemaSnapshot(relations=(a,)), SchemaSnapshot(relations=(b,)))
+    assert [(c.kind, c.attribute) for c in changes] == [("index", "definition")]
+
+
+@pytest.mark.parametrize(
+    ("options", "left"),
+    [
+        pytest.param(DiffOptions(), {"shop.items", "shop.products", "public.CustomerNotes"},
+                     id="nothing-ignored"),
+        pytest.param(DiffOptions(ignore_kinds=frozenset({"table"})), set(), id="kind"),
+        pytest.param(DiffOptions(ignore_schemas=frozenset({"shop"})),
+                     {"public.CustomerNotes"}, id="schema"),
+        pytest.param(DiffOptions(ignore_names=("shop.*",)), {"public.CustomerNotes"},
+                     id="name-pattern"),
+        pytest.param(DiffOptions(ignore_kinds=frozenset({"owner"})),
+                     {"shop.items", "shop.products"}, id="owner"),
+    ],
+)
+def test_ignores(options: DiffOptions, left: set[str]) -> None:
+    target = _replace_relation(SHOP, "shop", "products", name="items")
+    target = _replace_relation(target, "public", "CustomerNotes", owner="someone_else")
+    assert {c.subject for c in diff(SHOP, target, options)} == left
+
+
+def test_name_pattern_also_leaves_out_what_is_inside_the_object() -> None:
+    a = SchemaSnapshot(relations=(_table("tmp_x", "a"), _table("t", "a")))
+    b = SchemaSnapshot(relations=(_table("tmp_x", "a", "b"), _table("t", "a", "b")))
+    options = DiffOptions(ignore_names=("public.tmp_*",))
+    assert [c.subject for c in diff(a, b, options)] == ["public.t.b"]
+
+
+def test_unknown_kind_to_ignore_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown kind"):
+        DiffOptions(ignore_kinds=frozenset({"tables"}))
+
+
+def test_format_1_snapshot_compares_by_what_it_has() -> None:
+    old = SchemaSnapshot.load(Path(__file__).parent / "fixtures" / "shop_format1.json")
+    kinds = {c.attribute for c in diff(old, SHOP) if c.action == ALTER}
+    # Only fields format 1 did not have can differ.
+    assert "type" not in kinds and "definition" in kinds
