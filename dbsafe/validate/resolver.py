@@ -322,6 +322,33 @@ class Resolver:
     # -- entry point -------------------------------------------------------------------
 
     def resolve(self, sql: str) -> Resolution:
+        resolution = self._resolve_with_sqlglot(sql)
+        if resolution.status == UNPARSED and not resolution.problems:
+            return self._relations_by_postgresql(sql, resolution.reason) or resolution
+        return resolution
+
+    def _relations_by_postgresql(self, sql: str, reason: str | None) -> Resolution | None:
+        """Check the relations a statement names when only PostgreSQL's grammar reads it.
+
+        sqlglot rejects some valid PostgreSQL (`?#`, `<<|`, `WHERE CURRENT OF`, ...); its
+        tables are still checked, with the parser PostgreSQL runs (pglast), so the statement
+        is not dropped whole. Columns stay unchecked: the status remains "unparsed".
+        """
+        try:
+            relations = _named_relations(sql)
+        except Exception:  # a statement PostgreSQL rejects, or a pglast bug
+            log.debug("pglast could not read %r", sql, exc_info=True)
+            return None
+        if relations is None:
+            return None
+        run = _Run(self, 0)
+        for table in relations:
+            run.table(table, _Ctes())
+        return Resolution(UNPARSED, tuple(run.problems),
+                          reason=f"{reason}; its tables were checked with PostgreSQL's parser, "
+                                 "its columns were not")
+
+    def _resolve_with_sqlglot(self, sql: str) -> Resolution:
         try:
             statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
         except SqlglotError as exc:
@@ -1283,6 +1310,81 @@ def _span(node: exp.Expression) -> tuple[int, int]:
         if isinstance(child, exp.Identifier) and "start" in child.meta:
             return int(child.meta["start"]), int(child.meta["end"])
     return 0, 0
+
+
+_DML_NODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# Subtrees whose RangeVars are not relations read or written: `SELECT ... INTO new_table`
+# names a table to create, `FOR UPDATE OF t` names FROM items.
+_NOT_RELATION_USES = frozenset({"intoClause", "lockingClause", "IntoClause", "LockingClause"})
+
+
+def _named_relations(sql: str) -> list[exp.Table] | None:
+    """The relations (not CTEs) one DML statement names, as PostgreSQL's parser reads it.
+
+    Returns sqlglot `Table` nodes whose identifiers carry the spans of the names in `sql`,
+    or None when the text is not exactly one SELECT/INSERT/UPDATE/DELETE/MERGE.
+    """
+    import json
+
+    from pglast.parser import parse_sql_json
+
+    statements = json.loads(parse_sql_json(sql)).get("stmts", [])
+    if len(statements) != 1:
+        return None
+    statement = statements[0].get("stmt", {})
+    if next(iter(statement), None) not in _DML_NODES:
+        return None
+    ctes: set[str] = set()
+    found: list[dict] = []
+    stack: list[object] = [statement]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _NOT_RELATION_USES:
+                    continue
+                # A field typed RangeVar (`UpdateStmt.relation`) holds it unwrapped.
+                if key == "RangeVar" or (isinstance(value, dict) and "relname" in value):
+                    found.append(value)
+                elif key == "CommonTableExpr":
+                    ctes.add(value.get("ctename", ""))
+                stack.append(value)
+    data = sql.encode()
+    tables = []
+    for rangevar in found:
+        name, schema = rangevar.get("relname"), rangevar.get("schemaname")
+        if not name or rangevar.get("catalogname") or (schema is None and name in ctes):
+            continue
+        start = len(data[:rangevar.get("location", 0)].decode("utf-8", "replace"))
+        spans = _name_spans(sql, start, [schema, name] if schema else [name])
+        identifiers = [exp.Identifier(this=part, quoted=True) for part in ([schema, name] if schema else [name])]
+        for identifier, (first, last) in zip(identifiers, spans):
+            identifier.meta["start"], identifier.meta["end"] = first, last
+        tables.append(exp.Table(this=identifiers[-1], db=identifiers[0] if schema else None))
+    return tables
+
+
+def _name_spans(sql: str, start: int, parts: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each part of a dotted name written at `sql[start:]` (quotes included)."""
+    spans = []
+    i = start
+    for index, part in enumerate(parts):
+        if sql[i:i + 1] == '"':
+            j = i + 1
+            while j < len(sql):
+                if sql[j] == '"' and sql[j + 1:j + 2] != '"':
+                    break
+                j += 2 if sql[j] == '"' else 1
+            spans.append((i, j))
+        else:
+            spans.append((i, i + len(part) - 1))
+        i = spans[-1][1] + 1
+        if index < len(parts) - 1:
+            while i < len(sql) and sql[i] in " \t\r\n.":
+                i += 1
+    return spans
 
 
 def _is_predicate_word(node: exp.Expression | None) -> bool:

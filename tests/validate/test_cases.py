@@ -69,8 +69,10 @@ def constructs() -> SchemaSnapshot:
 @pytest.mark.parametrize("case", CONSTRUCTS, ids=lambda c: f"{c['id']}-{c['name']}")
 def test_construct_case(case: dict[str, str], constructs: SchemaSnapshot) -> None:
     _check(case, constructs)
-    # Modelled, not merely silent: every reference of these statements was checked.
-    assert resolve(case["sql"], constructs).status == "analysed"
+    # Modelled, not merely silent: every reference of these statements was checked (those
+    # sqlglot cannot parse have their tables checked through PostgreSQL's parser).
+    status = resolve(case["sql"], constructs).status
+    assert status == ("analysed" if case.get("analysed", True) else "unparsed")
 
 
 def test_unknown_schema_is_silent_when_the_snapshot_may_be_partial(
