@@ -537,7 +537,14 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
                 rows.append(LockRow(statement.location, _summary(statement.sql), mode,
                                     lock.relation, reads, writes, ddl, lock.rewrites, created,
                                     note, source))
-            if observed is not None:
+            if observed is not None and statement.origin is None:
+                if statement.kind == "DoStmt":  # its body's statements follow it
+                    for inner in ctx.later(statement):
+                        if inner.origin != "DO block":
+                            break
+                        seen.update(name for name, _mode, _kind in observed.locks
+                                    if any(same_relation(name, lock.relation)
+                                           for lock in locks_for(inner)))
                 rows.extend(_unpredicted(statement, observed, seen, ctx))
     return rows
 
@@ -564,9 +571,10 @@ def _unpredicted(statement: Statement, observed: Any, seen: set[str],
                 name not in strongest or strength(mode) > strength(strongest[name])):
             strongest[name] = mode
     for name, mode in strongest.items():
+        if name in statement.creates or name.rpartition(".")[2] in statement.creates:
+            continue  # the statement's own new relation
         reads, writes, ddl = BLOCKS[mode]
-        created = name in statement.creates or name.rpartition(".")[2] in statement.creates \
-            or ctx.created_before(name, statement)
+        created = ctx.created_before(name, statement)
         yield LockRow(statement.location, _summary(statement.sql), mode, name, reads, writes,
                       ddl, False, created, "not predicted", "observed")
 

@@ -48,7 +48,13 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     observed = statement.observed
     if observed is None or statement.origin is not None:
         return
-    predicted = locks_for(statement)
+    predicted = list(locks_for(statement))
+    if statement.kind == "DoStmt":
+        # What the block's body predicts (the statements read from it follow it).
+        for inner in ctx.later(statement):
+            if inner.origin != "DO block":
+                break
+            predicted.extend(locks_for(inner))
     strongest: dict[str, str] = {}
     for relation, pg_mode, kind in observed.locks:
         mode = from_pg_locks(pg_mode)

@@ -1,0 +1,291 @@
+"""`dbsafe lint` on a history shaped like real ones: each revision captured as it runs on a
+throwaway server, linted with what the earlier ones built, confirmed by PostgreSQL.
+
+One history (built in tmp_path, linted once per module) holds the patterns that stopped or
+misled lint on real projects: a data migration that reads the database through
+`op.get_bind()`, `sa.inspect(bind)` and an ORM session; a revision that refuses offline
+mode; a project that prints and logs on stdout; a revision that fails even on the
+throwaway; and each precision case that needs the history (issue 10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+from dbsafe.core import Report
+from dbsafe.lint.locks import lock_report
+from dbsafe.lint.run import load, load_migrations
+from dbsafe.report import render_text
+from tests.helpers import assert_snapshot
+from tests.migrate.projects import ALEMBIC_INI, ENV_PY
+
+pytestmark = pytest.mark.db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+_HEAD = '''import logging
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = {down}
+logging.getLogger("app").warning("revision {rev} logs on import")
+print("revision {rev} prints on import")
+
+
+def downgrade():
+    pass
+
+'''
+
+REVISIONS = {
+    "r01": '''
+def upgrade():
+    op.create_table(
+        "orders",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("status", sa.String(20)),
+        sa.Column("note", sa.String(10)),
+        sa.Column("total", sa.Integer),
+    )
+    op.execute("CREATE FUNCTION new_code() RETURNS text LANGUAGE sql "
+               "AS $$ SELECT md5(random()::text) $$")
+    op.execute("CREATE TYPE order_state AS ENUM ('new', 'paid')")
+    op.add_column("orders", sa.Column("state", sa.Text))
+    op.execute("ALTER TABLE orders ALTER COLUMN state TYPE order_state "
+               "USING state::order_state")
+    op.execute("INSERT INTO orders (id, status) VALUES (1, 'new')")
+''',
+    # A data migration: reads the database three ways, then changes types.
+    "r02": '''
+def upgrade():
+    from sqlalchemy.orm import Session
+
+    bind = op.get_bind()
+    count = bind.execute(sa.text("SELECT count(*) FROM orders")).scalar()
+    columns = [c["name"] for c in sa.inspect(bind).get_columns("orders")]
+    session = Session(bind=bind)
+    session.execute(sa.text("UPDATE orders SET note = :note WHERE id = :id"),
+                    {"note": f"{count} of {len(columns)}", "id": 1})
+    op.alter_column("orders", "status", type_=sa.Text)
+    op.alter_column("orders", "total", type_=sa.BigInteger)
+''',
+    # Refuses offline mode on purpose, as some projects' revisions do.
+    "r03": '''
+def upgrade():
+    if op.get_context().as_sql:
+        raise RuntimeError("this revision reads the database; it cannot run with --sql")
+    op.alter_column("orders", "id", nullable=False)
+    op.add_column("orders", sa.Column("code", sa.Text, server_default=sa.text("new_code()")))
+''',
+    "r04": '''
+def upgrade():
+    op.execute("ALTER TYPE order_state RENAME TO order_state_old")
+    op.execute("CREATE TYPE order_state AS ENUM ('new', 'paid', 'shipped')")
+    op.execute("ALTER TABLE orders ALTER COLUMN state TYPE order_state "
+               "USING state::text::order_state")
+    op.execute("DROP TYPE order_state_old")
+    op.add_column("orders", sa.Column("ref", sa.Text))
+    op.alter_column("orders", "ref", new_column_name="reference")
+    op.alter_column("orders", "note", server_default="none")
+''',
+    "r05": '''
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.create_index("ix_orders_status", "orders", ["status"],
+                        postgresql_concurrently=True)
+    op.execute("""
+        DO $$
+        BEGIN
+            ALTER TABLE orders ADD COLUMN uid uuid DEFAULT gen_random_uuid();
+        END
+        $$
+    """)
+''',
+    "r06": '''
+def upgrade():
+    op.execute("ALTER TABLE invoices ADD COLUMN paid boolean")
+''',
+    "r07": '''
+def upgrade():
+    op.create_index("ix_orders_total", "orders", ["total"])
+''',
+}
+
+
+def write_history(root: Path, revisions: dict[str, str] = REVISIONS) -> Path:
+    """The test history as an alembic project under `root`; returns alembic.ini."""
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    ini = root / "alembic.ini"
+    ini.write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/dbname"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    previous = None
+    for rev, body in revisions.items():
+        head = _HEAD.format(rev=rev, down=repr(previous))
+        (versions / f"{rev}.py").write_text(head + body)
+        previous = rev
+    return ini
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
+    root = tmp_path_factory.mktemp("history")
+    write_history(root)
+    settings = Settings(project_root=root, ignore=("DBS115", "DBS210"))
+    return root, commands.lint(settings)
+
+
+def _by_revision(report: Report) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for f in report.findings:
+        revision = dict(f.context).get("Revision") or "?"
+        found.setdefault(revision, set()).add(f.code)
+    return found
+
+
+def _findings_text(report: Report) -> str:
+    return render_text(Report(report.findings), {})
+
+
+def test_the_history_lints_as_committed(history: tuple[Path, Report]) -> None:
+    _, report = history
+    assert_snapshot(_findings_text(report), FIXTURES / "capture_history.expected")
+
+
+def test_every_revision_is_linted_and_the_failing_one_is_named(
+        history: tuple[Path, Report]) -> None:
+    _, report = history
+    [failed] = [f for f in report.findings if f.code == "DBS005"]
+    assert failed.subject == "r06"
+    assert failed.location is not None and failed.location.path == "migrations/versions/r06.py"
+    assert 'relation "invoices" does not exist' in failed.message
+    # r07 never ran (r06 failed before it) and was rendered offline instead.
+    assert "DBS101" in _by_revision(report)["r07"]
+    assert report.summary["migrations"] == 7
+    assert report.summary["lines"] == [
+        "Linted the SQL each revision ran on a throwaway server (revisions after r06 "
+        "rendered offline: migrations/versions/r07.py)."]
+
+
+def test_a_data_migration_is_linted_from_the_sql_it_ran(history: tuple[Path, Report]) -> None:
+    root, _ = history
+    [r02] = [m for m in load_migrations(Settings(project_root=root)) if m.revision == "r02"]
+    sql = [(s.location.line, s.sql) for s in r02.statements if not s.generated]
+    # sa.inspect(bind)'s catalog queries are not the revision's SQL; bound values are inlined.
+    assert sql == [
+        (20, "SELECT count(*) FROM orders"),
+        (23, "UPDATE orders SET note = '1 of 5' WHERE id = 1"),
+        (25, "ALTER TABLE orders ALTER COLUMN status TYPE TEXT"),
+        (26, "ALTER TABLE orders ALTER COLUMN total TYPE BIGINT"),
+    ]
+
+
+def test_postgresql_confirms_rewrites_and_drops_what_it_contradicts(
+        history: tuple[Path, Report]) -> None:
+    _, report = history
+    rewrites = {f.subject: dict(f.context).get("Confirmed") for f in report.findings
+                if f.code == "DBS110"}
+    # varchar(20) -> text is binary-coercible: no finding; int -> bigint and an enum
+    # recreated under its old name rewrite, and PostgreSQL says so.
+    assert set(rewrites) == {"orders.total", "orders.state"}
+    assert all(v and "relfilenode changed" in v for v in rewrites.values())
+
+
+def test_history_aware_precision(history: tuple[Path, Report]) -> None:
+    _, report = history
+    found = _by_revision(report)
+    assert "DBS107" not in found.get("r03", set())  # orders.id is a primary key since r01
+    assert "DBS109" in found["r03"]  # new_code() is a user function, VOLATILE by default
+    assert "DBS203" not in found.get("r04", set())  # `ref` was added by the same revision
+    assert "DBS109" in found["r05"]  # inside a DO block
+
+
+def test_locks_show_what_postgresql_took(history: tuple[Path, Report]) -> None:
+    root, _ = history
+    rows = lock_report(load_migrations(Settings(project_root=root)))
+    # r05's DO block runs first in the transaction alembic opens after autocommit_block().
+    [do_block] = [r for r in rows if r.location.path.endswith("r05.py") and "uid" in r.statement]
+    assert do_block.statement.startswith("ALTER TABLE orders ADD COLUMN uid")
+    assert (do_block.mode, do_block.relation, do_block.source) == (
+        "ACCESS EXCLUSIVE", "orders", "observed")
+    # Later in one transaction, pg_locks cannot show a statement's own request: it says so.
+    [set_default] = [r for r in rows if "SET DEFAULT" in r.statement]
+    assert (set_default.mode, set_default.source) == ("ACCESS EXCLUSIVE", "predicted")
+    assert set_default.note == ("ACCESS EXCLUSIVE already held since an earlier statement of "
+                                "the transaction (pg_locks)")
+    concurrent = [r for r in rows if "CONCURRENTLY" in r.statement]
+    # Outside a transaction block the lock is gone before pg_locks can be read.
+    assert {r.source for r in concurrent} == {"predicted"}
+    assert {r.source for r in rows if r.location.path.endswith("r07.py")} == {"predicted"}
+
+
+def test_a_rerun_with_nothing_changed_uses_the_cache(history: tuple[Path, Report]) -> None:
+    root, _ = history
+    started = time.perf_counter()
+    loaded = load(Settings(project_root=root))
+    assert time.perf_counter() - started < 1.0
+    assert loaded.lines[0].endswith(", cached.")
+
+
+def test_the_cache_folder_inside_the_script_location_keeps_its_key(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"]})
+    settings = Settings(project_root=root, cache_dir=root / "migrations" / ".dbsafe_cache")
+    assert not load(settings).lines[0].endswith("cached.")
+    assert load(settings).lines[0].endswith(", cached.")
+
+
+def test_offline_says_which_revision_it_could_not_render(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r03")})
+    report = commands.lint(Settings(project_root=root), offline=True)
+    [failed] = [f for f in report.findings if f.code == "DBS005"]
+    assert failed.subject == "r03"
+    assert "cannot be rendered offline" in failed.message
+    assert "this revision reads the database" in failed.message
+
+
+def test_with_a_database_only_the_revisions_after_its_own_are_linted(
+        tmp_path: Path, database_url: str) -> None:
+    import psycopg
+
+    root = tmp_path / "p"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r02", "r03")})
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('r02')")
+    report = commands.lint(Settings(project_root=root, database_url=database_url,
+                                    ignore=("DBS115", "DBS211")))
+    assert {dict(f.context).get("Revision") for f in report.findings} == {"r03"}
+    assert report.summary["lines"][-1] == (
+        "The database is at revision r02: linting the 1 revision(s) after it "
+        "(--since base for all).")
+    # r01 built orders.id as a primary key: still known when only r03 is linted.
+    assert "DBS107" not in {f.code for f in report.findings}
+
+
+def test_json_output_is_one_document_though_the_project_prints_and_logs(
+        tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r02")})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "lint", "--format", "json"],
+                          cwd=root, capture_output=True, text=True, check=False, env=env)
+    document = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert "prints on import" not in proc.stdout + proc.stderr
+    assert "logs on import" not in proc.stdout + proc.stderr
+    assert {f["code"] for f in document["findings"]} >= {"DBS110"}
+
+
