@@ -362,6 +362,51 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
     _finish(commands.check(settings, only=only), settings)
 
 
+@main.command("refresh-views")
+@click.argument("views", nargs=-1)
+@click.option("--database-url", metavar="URL",
+              help="Database whose views to refresh (or set DBSAFE_DATABASE_URL).")
+@click.option("--allow-blocking", is_flag=True, default=False,
+              help="Refresh views that cannot be refreshed CONCURRENTLY plainly, blocking "
+                   "their readers (otherwise they are skipped).")
+@click.option("--stagger", metavar="DURATION", default="0",
+              help="Pause between two refreshes, e.g. 30s or 2m [default: none].")
+@click.option("--lock-timeout", metavar="DURATION",
+              help="Longest wait for a view's lock [default: the lock-timeout setting, 2s].")
+@click.option("--statement-timeout", metavar="DURATION", default="30min",
+              help="Longest refresh of one view, in PostgreSQL's units [default: 30min].")
+@click.option("--history", "show_history", is_flag=True, default=False,
+              help="Show the recorded refreshes instead of refreshing.")
+@output_options
+@click.pass_obj
+def refresh_views_command(state: CliState, views: tuple[str, ...], database_url: str | None,
+                          allow_blocking: bool, stagger: str, lock_timeout: str | None,
+                          statement_timeout: str, show_history: bool, **output: Any) -> None:
+    """Refresh materialized views in dependency order, CONCURRENTLY where they qualify.
+
+    Each refresh runs with lock and statement timeouts and is recorded in the database
+    (dbsafe.refresh_history; `--history` shows it). Views without a unique index usable by
+    CONCURRENTLY are skipped unless --allow-blocking.
+    """
+    from dbsafe import commands
+    from dbsafe.checks.refresh import parse_duration, render_history_text
+    from dbsafe.report import render_rows
+
+    overrides = {"database-url": database_url, "lock-timeout": lock_timeout}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    if show_history:
+        rows = commands.refresh_history(settings)
+        click.echo(render_rows(rows, settings.format, text=render_history_text(rows),
+                               kind="history_row"), nl=False)
+        return
+    report = commands.refresh_views(settings, views, allow_blocking=allow_blocking,
+                                    stagger=parse_duration(stagger),
+                                    statement_timeout=statement_timeout,
+                                    progress=lambda line: click.echo(line, err=True))
+    _finish(report, settings)
+
+
 # -- guarded operations ---------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ print or exit.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,8 +33,9 @@ def catalog() -> dict[str, RuleInfo]:
     entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
                app_references.RULE_INFO, *validate.RULES, *GUARD_RULES)
     from dbsafe.checks import catalog_entries as check_entries
+    from dbsafe.checks.refresh import RULES as REFRESH_RULES
 
-    return {info.code: info for info in (*entries, *check_entries())}
+    return {info.code: info for info in (*entries, *check_entries(), *REFRESH_RULES)}
 
 
 def explain(code: str) -> str:
@@ -246,3 +247,50 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
     kept = select_findings(findings, select=settings.select, ignore=settings.ignore,
                            severity=settings.severity)
     return Report(tuple(kept), summary)
+
+
+def refresh_views(settings: Settings, views: Sequence[str] = (), *, allow_blocking: bool = False,
+                  stagger: float = 0.0, statement_timeout: str = "30min",
+                  progress: Callable[[str], None] | None = None) -> Report:
+    """Refresh materialized views in dependency order, CONCURRENTLY where they qualify.
+
+    Args:
+        settings: the database (`database-url`) and `lock-timeout`.
+        views: views to refresh; empty refreshes every materialized view.
+        allow_blocking: refresh plainly (blocking readers) the views that cannot be
+            refreshed concurrently, instead of skipping them.
+        stagger: seconds to pause between two refreshes.
+        statement_timeout: the longest one refresh may run ("0": no limit).
+        progress: called with one line per step.
+
+    Returns:
+        A report with a DBS551 finding per failed refresh and a DBS552 per skipped view;
+        `summary["refreshes"]` lists every view's mode, duration, rows and outcome (also
+        recorded in `dbsafe.refresh_history`).
+    """
+    from dbsafe.checks import connect
+    from dbsafe.checks.refresh import findings, refresh_views as refresh
+
+    started = time.perf_counter()
+    url = _require_database(settings)
+    with connect(url) as conn:
+        conn.autocommit = True
+        results = refresh(conn, views, allow_blocking=allow_blocking, stagger=stagger,
+                          lock_timeout=settings.lock_timeout,
+                          statement_timeout=statement_timeout, progress=progress)
+    summary: dict[str, object] = {
+        "views_refreshed": sum(1 for r in results if r.outcome == "ok"),
+        "refreshes": [r.as_row() for r in results],
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+    }
+    return Report(tuple(findings(results)), summary)
+
+
+def refresh_history(settings: Settings, limit: int = 50) -> list[dict[str, object]]:
+    """The latest materialized view refreshes recorded in the database, newest first."""
+    from dbsafe.checks import connect
+    from dbsafe.checks.refresh import history
+
+    with connect(_require_database(settings)) as conn:
+        conn.autocommit = True
+        return history(conn, limit)

@@ -117,6 +117,7 @@ _SUMMARY_LABELS = (
     ("checks_run", "check run", "checks run"),
     ("checks_failed", "check could not run", "checks could not run"),
     ("expectations", "expectation", "expectations"),
+    ("views_refreshed", "view refreshed", "views refreshed"),
 )
 
 

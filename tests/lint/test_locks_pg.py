@@ -1,0 +1,106 @@
+"""The lock table (`dbsafe.lint.locks`, `dbsafe lint --locks`) checked against `pg_locks`.
+
+Each statement runs in an open transaction on one connection; a second connection reads
+`pg_locks` for the first one's backend, and the strongest mode PostgreSQL granted on each
+relation the lock table names must be the mode the table predicts.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from dbsafe.lint.locks import from_pg_locks, locks_for, strength
+from dbsafe.lint.statement import parse_statement
+
+pytestmark = pytest.mark.db
+
+SETUP = """
+CREATE TABLE customers (id int PRIMARY KEY);
+CREATE TABLE orders (id int PRIMARY KEY, customer_id int, status text, note text,
+                     total int, CONSTRAINT total_positive CHECK (total > 0) NOT VALID);
+CREATE INDEX ix_orders_status ON orders (status);
+CREATE MATERIALIZED VIEW order_totals AS SELECT customer_id, count(*) FROM orders
+    GROUP BY customer_id;
+CREATE TABLE events (at date) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 (at date);
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+"""
+
+STATEMENTS = [
+    "CREATE INDEX ix_orders_customer ON orders (customer_id)",
+    "CREATE UNIQUE INDEX ux_orders_note ON orders (note)",
+    "DROP INDEX ix_orders_status",
+    "REINDEX INDEX ix_orders_status",
+    "REINDEX TABLE orders",
+    "ALTER INDEX ix_orders_status RENAME TO ix_orders_state",
+    "ALTER TABLE orders ADD COLUMN shipped_at timestamptz",
+    "ALTER TABLE orders ADD COLUMN priority int NOT NULL DEFAULT 0",
+    "ALTER TABLE orders DROP COLUMN note",
+    "ALTER TABLE orders ALTER COLUMN note SET DEFAULT 'none'",
+    "ALTER TABLE orders ALTER COLUMN note DROP DEFAULT",
+    "ALTER TABLE orders ALTER COLUMN note SET NOT NULL",
+    "ALTER TABLE orders ALTER COLUMN note DROP NOT NULL",
+    "ALTER TABLE orders ALTER COLUMN total TYPE bigint",
+    "ALTER TABLE orders ALTER COLUMN note SET STATISTICS 200",
+    "ALTER TABLE orders SET (fillfactor = 70)",
+    "ALTER TABLE orders ADD CONSTRAINT fk_customer FOREIGN KEY (customer_id) "
+    "REFERENCES customers (id) NOT VALID",
+    "ALTER TABLE orders ADD CONSTRAINT fk_customer FOREIGN KEY (customer_id) "
+    "REFERENCES customers (id)",
+    "ALTER TABLE orders ADD CONSTRAINT note_short CHECK (length(note) < 100) NOT VALID",
+    "ALTER TABLE orders VALIDATE CONSTRAINT total_positive",
+    "ALTER TABLE orders ADD CONSTRAINT orders_note_key UNIQUE (note)",
+    "ALTER TABLE orders RENAME COLUMN note TO notes",
+    "ALTER TABLE orders RENAME TO purchases",
+    "ALTER TABLE orders DISABLE TRIGGER ALL",
+    "CREATE TRIGGER orders_touch BEFORE UPDATE ON orders FOR EACH ROW EXECUTE FUNCTION touch()",
+    "COMMENT ON TABLE orders IS 'what customers bought'",
+    "ALTER TABLE events ATTACH PARTITION events_2025 FOR VALUES FROM ('2025-01-01') "
+    "TO ('2026-01-01')",
+    "ALTER TABLE events DETACH PARTITION events_2024",
+    "REFRESH MATERIALIZED VIEW order_totals",
+    "TRUNCATE orders",
+    "LOCK TABLE orders IN SHARE MODE",
+    "INSERT INTO orders (id) VALUES (1)",
+    "UPDATE orders SET note = 'x'",
+    "DELETE FROM orders",
+    "SELECT count(*) FROM orders",
+    "DROP TABLE customers",
+]
+
+
+def _granted(conninfo: str, sql: str) -> dict[str, str]:
+    """The strongest lock mode PostgreSQL grants `sql` on each relation, by name."""
+    with psycopg.connect(conninfo) as session, psycopg.connect(conninfo, autocommit=True) as observer:
+        session.execute(sql)  # psycopg opened a transaction: the locks are still held
+        rows = observer.execute(
+            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = %s AND l.locktype = 'relation' AND l.granted "
+            "AND c.relnamespace = 'public'::regnamespace",
+            (session.info.backend_pid,)).fetchall()
+        session.rollback()
+    strongest: dict[str, str] = {}
+    for relation, pg_mode in rows:
+        mode = from_pg_locks(pg_mode)
+        if mode and (relation not in strongest or strength(mode) > strength(strongest[relation])):
+            strongest[relation] = mode
+    return strongest
+
+
+def test_the_lock_table_matches_pg_locks(conninfo: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SETUP)
+    wrong = []
+    for sql in STATEMENTS:
+        predicted = [lock for lock in locks_for(parse_statement(sql))
+                     if lock.relation is not None and lock.target != "type"]
+        assert predicted, f"the lock table predicts nothing for {sql}"
+        granted = _granted(conninfo, sql)
+        for lock in predicted:
+            seen = granted.get(lock.relation.rsplit(".", 1)[-1])
+            if seen != lock.mode:
+                wrong.append(f"{sql}: {lock.relation}: predicted {lock.mode}, "
+                             f"pg_locks shows {seen}")
+    assert not wrong, "\n".join(wrong)
