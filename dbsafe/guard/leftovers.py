@@ -108,12 +108,3 @@ def _drops(before: SchemaSnapshot, now: SchemaSnapshot) -> list[tuple[str, str]]
                               f"ALTER TABLE {name} DROP COLUMN IF EXISTS "
                               f"{sql.Identifier(column.name).as_string(None)}"))
     return drops
-
-
-def describe_differences(expected: SchemaSnapshot, actual: SchemaSnapshot,
-                         limit: int = 50) -> list[str]:
-    """Human lines for what differs (`dbsafe.schema.diff`): how to get from actual to expected."""
-    from dbsafe.schema.diff import diff
-
-    lines = [change.describe() for change in diff(actual, expected)] or ["the snapshots differ"]
-    return lines[:limit] + ([f"... and {len(lines) - limit} more"] if len(lines) > limit else [])

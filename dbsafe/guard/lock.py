@@ -27,16 +27,23 @@ def run_lock(conninfo: str) -> Iterator[None]:
 
     conn = psycopg.connect(conninfo, autocommit=True, application_name="dbsafe lock")
     try:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()
-        if not got or not got[0]:
-            raise LockHeld(f"another dbsafe run holds the upgrade lock on this database "
-                           f"({_holder(conn)}); try again when it has finished")
+        for _attempt in range(2):
+            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()
+            if got and got[0]:
+                break
+            holder = _holder(conn)
+            if holder is not None:  # else it was released a moment ago: try once more
+                raise LockHeld(f"another dbsafe run holds the upgrade lock on this database "
+                               f"({holder}); try again when it has finished")
+        else:
+            raise LockHeld("another dbsafe run holds the upgrade lock on this database; "
+                           "try again when it has finished")
         yield
     finally:
         conn.close()  # releases the lock with the session
 
 
-def _holder(conn: Any) -> str:
+def _holder(conn: Any) -> str | None:
     row = conn.execute(
         "SELECT a.pid, coalesce(host(a.client_addr), a.client_hostname, 'local socket'), "
         "a.backend_start, a.application_name FROM pg_locks l "
@@ -44,7 +51,7 @@ def _holder(conn: Any) -> str:
         "AND l.classid = %s AND l.objid = %s AND l.granted", LOCK_KEYS,
     ).fetchone()
     if row is None:
-        return "holder unknown"
+        return None
     pid, host, started, application = row
     return (f"pid {pid} from {host}, connected since {started:%Y-%m-%d %H:%M:%S %Z}"
             + (f", {application}" if application else ""))

@@ -1,0 +1,257 @@
+"""`dbsafe upgrade` against real PostgreSQL: the happy path, revisions that fail half way,
+lock contention, two runs at once, and no password anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.core import DbsafeError, Severity
+from dbsafe.guard.lock import LockHeld, run_lock
+from dbsafe.guard.upgrade import UpgradeOptions
+from dbsafe.migrate import AlembicProject, apply
+from tests.migrate.projects import write_project
+
+pytestmark = pytest.mark.db
+
+# Revision 0005 commits part of itself (autocommit_block), then fails: a unique index over
+# duplicate names. It must leave nothing behind.
+HALF_WAY = '''"""half way"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE stray (id int)")
+    with op.get_context().autocommit_block():
+        op.execute("CREATE UNIQUE INDEX CONCURRENTLY ux_patients_name ON patients (name)")
+
+
+def downgrade():
+    op.execute("DROP INDEX ux_patients_name")
+    op.execute("DROP TABLE stray")
+'''
+
+
+def _project(root: Path, *, app_sql: str = "SELECT id, name FROM patients;\n") -> Path:
+    write_project(root, "well_behaved")
+    (root / "app" / "queries.sql").write_text(app_sql)
+    return root
+
+
+def _settings(root: Path, url: str, **overrides: Any):
+    return load_settings(root, {"database-url": url, "cache": False, **overrides}, environ={})
+
+
+def _options(tmp_path: Path, **overrides: Any) -> UpgradeOptions:
+    defaults: dict[str, Any] = {"backup_dir": tmp_path / "backups", "allow": ("DBS202",),
+                                "retry_delay": 0.05}
+    return UpgradeOptions(**{**defaults, **overrides})
+
+
+def _at(url: str, revision: str, root: Path) -> None:
+    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", revision)])
+
+
+def _state(url: str) -> dict[str, Any]:
+    with psycopg.connect(url) as conn:
+        return {
+            "version": [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")],
+            "tables": sorted(r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")),
+            "indexes": sorted(r[0] for r in conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")),
+            "invalid": [r[0] for r in conn.execute(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid")],
+            "patients": conn.execute("SELECT count(*) FROM patients").fetchone(),
+        }
+
+
+def test_upgrade_applies_backs_up_and_records_history(database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada', 'ada@example.org')")
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path),
+                              lambda step, message: steps.append(step))
+
+    assert report.summary["outcome"] == "applied"
+    assert report.summary["applied"] == ["0003", "0004"]
+    assert _state(database_url)["version"] == ["0004"]
+    assert [f.code for f in report.findings] == ["DBS202"]  # allowed: shown as a note
+    assert report.findings[0].severity is Severity.NOTE
+    assert steps[:3] == ["preflight"] * 3 and "backup" in steps and "postflight" in steps
+    backup = Path(report.summary["backup"])
+    manifest = json.loads(Path(str(backup) + ".manifest.json").read_text())
+    assert manifest["revisions"] == ["0002"] and manifest["size_bytes"] == backup.stat().st_size
+    assert oct(backup.stat().st_mode & 0o777) == "0o600"
+    status = commands.status(_settings(root, database_url))
+    (entry,) = status.summary["history"]
+    assert (entry["operation"], entry["outcome"], entry["from_revisions"],
+            entry["to_revisions"]) == ("upgrade", "applied", ["0002"], ["0004"])
+    assert set(entry["checksums"]) == {"0003", "0004"}
+    assert status.summary["pending"] == []
+
+    again = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+    assert again.summary["outcome"] == "up to date"
+
+
+def test_lint_errors_refuse_the_upgrade_and_change_nothing(database_url: str,
+                                                           tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", app_sql="SELECT email FROM patients;\n")
+    _at(database_url, "0002", root)
+    before = _state(database_url)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, allow=()))
+
+    assert report.summary["outcome"] == "refused"
+    assert {"DBS202", "DBS211"} <= {f.code for f in report.findings}
+    assert "DBS115" not in {f.code for f in report.findings}  # the command sets timeouts
+    assert _state(database_url) == before
+    assert not (tmp_path / "backups").exists()
+
+
+def test_a_revision_failing_half_way_leaves_nothing_behind(database_url: str,
+                                                           tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_half_way.py").write_text(HALF_WAY)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada')")
+    before = _state(database_url)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+
+    assert report.summary["outcome"] == "failed"
+    assert _state(database_url) == before  # no stray table, no invalid index, data intact
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    assert "could not create unique index" in failed.message
+    assert dict(failed.context)["Removed leftovers"] == (
+        "index public.ux_patients_name, table public.stray")
+
+
+def test_a_failure_after_applied_revisions_rolls_back_to_the_start(database_url: str,
+                                                                   tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_half_way.py").write_text(HALF_WAY)
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada', 'a@x'), (2, 'Ada', 'b@x')")
+    before = _state(database_url)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+
+    assert report.summary["outcome"] == "rolled back"
+    state = _state(database_url)
+    assert state["version"] == ["0002"] and state["tables"] == before["tables"]
+    assert state["invalid"] == [] and state["patients"] == (2,)
+    assert "schema verified equal to before the upgrade" in "\n".join(
+        report.summary["what_happened"])
+    assert commands.status(_settings(root, database_url)).summary["history"][0]["outcome"] \
+        == "rolled back"
+
+
+def test_lock_contention_waits_at_most_lock_timeout_then_gives_up(database_url: str,
+                                                                  tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    blocker = psycopg.connect(database_url)
+    blocker.execute("SELECT count(*) FROM patients")  # a long transaction holding ACCESS SHARE
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            i = 100
+            while not stop.is_set():
+                started = time.perf_counter()
+                conn.execute("INSERT INTO patients VALUES (%s, 'w', NULL)", (i,))
+                latencies.append(time.perf_counter() - started)
+                i += 1
+                time.sleep(0.02)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        started = time.perf_counter()
+        report = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="500ms", retries=2,
+                                           backup=False))
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        thread.join()
+        blocker.close()
+
+    assert report.summary["outcome"] == "failed"
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    assert "lock timeout" in failed.message and dict(failed.context)["Attempts"] == "3"
+    assert _state(database_url)["version"] == ["0002"]
+    # Writers queue behind the waiting ALTER at most lock_timeout per attempt.
+    assert max(latencies) < 1.5, max(latencies)
+    assert elapsed < 60
+
+
+def test_two_upgrades_at_once_the_second_exits_naming_the_holder(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    with run_lock(database_url), pytest.raises(LockHeld, match=r"pid \d+ from local socket"):
+        commands.upgrade(_settings(root, database_url), _options(tmp_path))
+    assert _state(database_url)["version"] == ["0002"]
+
+
+def test_the_lock_is_free_again_after_a_run(database_url: str) -> None:
+    with run_lock(database_url):
+        pass
+    with run_lock(database_url):
+        pass
+
+
+def test_a_replica_or_unreachable_database_is_exit_2(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    url = "postgresql://app:pw-not-shown@127.0.0.1:1/app"
+    with pytest.raises(DbsafeError) as caught:
+        commands.upgrade(_settings(root, url), _options(tmp_path))
+    assert "cannot connect to postgresql://app:***@127.0.0.1:1/app" in str(caught.value)
+    assert "pw-not-shown" not in str(caught.value)
+
+
+def test_no_password_in_output_manifest_or_history(database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    secret = "s3cret-Pa55word"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE CURRENT_USER PASSWORD '{secret}'")
+    url = database_url + f"&password={secret}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    env["DBSAFE_DATABASE_URL"] = url
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "upgrade", "--allow", "DBS202", "-v",
+         "--backup-dir", str(tmp_path / "backups"), "--format", "json"],
+        cwd=root, env=env, capture_output=True, text=True, check=False)
+
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["outcome"] == "applied"
+    assert secret not in proc.stdout and secret not in proc.stderr
+    for manifest in (tmp_path / "backups").glob("*.json"):
+        assert secret not in manifest.read_text()
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT * FROM dbsafe.history").fetchall()
+    assert rows and secret not in repr(rows)
