@@ -328,3 +328,23 @@ def test_sqlalchemy_database_urls_work(database_url: str, tmp_path: Path, driver
     report = commands.validate(settings_for(tmp_path, database_url=url, cache=False), [tmp_path])
     assert [(f.code, dict(f.context).get("PostgreSQL")) for f in report.findings] == [
         ("DBS302", '42703: column "nickname" does not exist')]
+
+
+@pytest.mark.db
+def test_target_version_rules_apply_and_a_newer_server_does_not_drop_them(
+    database_url: str, tmp_path: Path,
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE people (id int, name text)")
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "q.sql", "UPDATE people SET name = 'x' RETURNING old.name;\n")
+    # The test server (PostgreSQL 18) accepts RETURNING old.*; PostgreSQL 15 does not.
+    on_18 = commands.validate(settings_for(tmp_path, database_url=database_url, cache=False),
+                              [tmp_path])
+    assert on_18.findings == ()
+    on_15 = commands.validate(settings_for(tmp_path, database_url=database_url, cache=False,
+                                           target_version="15"), [tmp_path])
+    (finding,) = on_15.findings
+    assert finding.message == "`old.name` in RETURNING needs PostgreSQL 18; the target is 15"
+    assert dict(finding.context)["PostgreSQL"].startswith("not confirmed: PostgreSQL 18 accepts it")
+

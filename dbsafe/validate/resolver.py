@@ -80,6 +80,9 @@ class Problem:
     end: int
     suggestions: tuple[str, ...] = ()
     help: str | None = None
+    # Set when the reference is valid from this server_version_num on (an older target
+    # version rejects it): a newer server cannot confirm or refute it.
+    requires_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +263,10 @@ class _Unsupported(Exception):
 class Resolver:
     """Resolves statements against one snapshot; builds its lookup tables once."""
 
-    def __init__(self, snapshot: SchemaSnapshot) -> None:
+    def __init__(self, snapshot: SchemaSnapshot, server_version: int | None = None) -> None:
         self.snapshot = snapshot
+        # The rules of this PostgreSQL version apply (target-version, else the snapshot's).
+        self.server_version = server_version or snapshot.server_version
         self.search_path = tuple(snapshot.search_path)
         self.schemas = frozenset(snapshot.schemas) | {r.schema for r in snapshot.relations}
         self.sequences = frozenset((s.schema, s.name) for s in snapshot.sequences)
@@ -419,6 +424,8 @@ class Resolver:
 
 
 _SYSTEM_COLUMN_SET = frozenset({"tableoid", "cmax", "xmax", "cmin", "xmin", "ctid"})
+# RETURNING old.* / new.* exist from PostgreSQL 18 on.
+_OLD_NEW_SINCE = 180000
 # What `SELECT * FROM a_sequence` returns (PostgreSQL 10 and later).
 _SEQUENCE_COLUMNS: Columns = ("last_value", "log_cnt", "is_called")
 # SQL-value functions PostgreSQL's grammar calls without parentheses, also in FROM.
@@ -1127,6 +1134,9 @@ class _Run:
         if source is None:
             self.missing_qualifier(column, scope)
             return
+        if source.qualifier_only and (self.r.server_version or _OLD_NEW_SINCE) < _OLD_NEW_SINCE:
+            self.old_new_before_18(column)
+            return
         if isinstance(name_node, exp.Star):
             return
         name = _fold(name_node)
@@ -1137,6 +1147,20 @@ class _Run:
                 self.silence(f"columns of `{source.label}` are unknown")
             return
         self.unknown_column(name_node, name, source, source.columns + tuple(source.extra - _SYSTEM_COLUMN_SET))
+
+    def old_new_before_18(self, column: exp.Column) -> None:
+        qualifier = _fold(column.args["table"])
+        name = column.name if isinstance(column.this, exp.Identifier) else "*"
+        version = self.r.server_version or 0
+        major = version // 10000 if version >= 100000 else version / 10000
+        start, end = _span(column.args["table"])
+        self.problems.append(Problem(
+            UNKNOWN_COLUMN.code,
+            f"`{qualifier}.{name}` in RETURNING needs PostgreSQL 18; the target is {major}",
+            f"{qualifier}.{name}", start + self.offset, end + self.offset, (),
+            f"Upgrade to PostgreSQL 18, or return the column without `{qualifier}.`.",
+            requires_version=_OLD_NEW_SINCE,
+        ))
 
     def find_qualified(self, column: exp.Column, scope: _Scope) -> _Source | None:
         qualifier = _fold(column.args["table"])
@@ -1500,35 +1524,38 @@ def _suggest(name: str, candidates: Iterable[str | None]) -> tuple[str, ...]:
 
 # -- public entry point ------------------------------------------------------------------
 
-_CACHE: dict[int, tuple[SchemaSnapshot, Resolver]] = {}
+_CACHE: dict[tuple[int, int | None], tuple[SchemaSnapshot, Resolver]] = {}
 _CACHE_SIZE = 8
 
 
-def resolver_for(snapshot: SchemaSnapshot) -> Resolver:
-    """A cached `Resolver` for this snapshot object."""
-    cached = _CACHE.get(id(snapshot))
+def resolver_for(snapshot: SchemaSnapshot, server_version: int | None = None) -> Resolver:
+    """A cached `Resolver` for this snapshot object (and target server version)."""
+    key = (id(snapshot), server_version)
+    cached = _CACHE.get(key)
     if cached is not None and cached[0] is snapshot:
         return cached[1]
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
-    resolver = Resolver(snapshot)
-    _CACHE[id(snapshot)] = (snapshot, resolver)
+    resolver = Resolver(snapshot, server_version)
+    _CACHE[key] = (snapshot, resolver)
     return resolver
 
 
-def resolve(sql: str, snapshot: SchemaSnapshot) -> Resolution:
+def resolve(sql: str, snapshot: SchemaSnapshot, *, server_version: int | None = None) -> Resolution:
     """Resolve every table and column reference of one statement against `snapshot`.
 
     Args:
         sql: one PostgreSQL statement, optionally ending with `;`. Placeholders
             (`%s`, `%(name)s`, `:name`, `$1`, `?`) are fine.
         snapshot: the schema to resolve against.
+        server_version: apply this PostgreSQL version's rules (server_version_num, e.g.
+            150000); None uses the snapshot's own server version.
 
     Returns:
         A `Resolution`: its status says how far the statement could be checked, its problems
         are references that provably do not resolve.
     """
-    return resolver_for(snapshot).resolve(sql)
+    return resolver_for(snapshot, server_version).resolve(sql)
 
 
 def created_relations(sql: str) -> frozenset[str]:

@@ -59,6 +59,7 @@ class Candidate:
     sql: str
     start: int  # offsets of the offending identifier in `sql`, inclusive
     end: int
+    requires_version: int | None = None  # see `Problem.requires_version`
 
     @property
     def name(self) -> str:
@@ -124,7 +125,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             missed.append(rel)
 
     for outcome in _analyse_all(misses, root, source.snapshot, settings.jobs,
-                                settings.max_file_size):
+                                settings.max_file_size, settings.target_version):
         outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for rel in missed]
@@ -184,28 +185,32 @@ _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
 def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
-                 jobs: int, max_bytes: int) -> list[FileOutcome]:
+                 jobs: int, max_bytes: int, version: int | None) -> list[FileOutcome]:
     global _worker_snapshot
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
-        return [analyse_file(p, root, snapshot, max_bytes=max_bytes) for p in paths]
+        return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version)
+                for p in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     _worker_snapshot = snapshot
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
-                           [max_bytes] * len(chunks))
+                           [max_bytes] * len(chunks), [version] * len(chunks))
         return [outcome for chunk in results for outcome in chunk]
 
 
-def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int) -> list[FileOutcome]:
+def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int,
+                   version: int | None) -> list[FileOutcome]:
     assert _worker_snapshot is not None
-    return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes) for p in paths]
+    return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version)
+            for p in paths]
 
 
 def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> FileOutcome:
+                 max_bytes: int = DEFAULT_MAX_BYTES,
+                 server_version: int | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
     from dbsafe.validate.resolver import created_relations
@@ -219,7 +224,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     for fragment in extracted.fragments:
         if not fragment.dynamic:
             created |= created_relations(fragment.sql)
-        _analyse_fragment(fragment, snapshot, outcome, created)
+        _analyse_fragment(fragment, snapshot, outcome, created, server_version)
     return outcome
 
 
@@ -230,7 +235,8 @@ def _rules_by_code() -> dict[str, RuleInfo]:
 
 
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
-                      outcome: FileOutcome, created: frozenset[str] = frozenset()) -> None:
+                      outcome: FileOutcome, created: frozenset[str] = frozenset(),
+                      server_version: int | None = None) -> None:
     from dbsafe.validate import resolver
 
     outcome.counts["statements"] += 1
@@ -249,7 +255,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if not _RULES_BY_CODE:
         _RULES_BY_CODE = _rules_by_code()
     try:
-        resolution = resolver.resolve(fragment.sql, snapshot)
+        resolution = resolver.resolve(fragment.sql, snapshot, server_version=server_version)
     except Exception as exc:  # resolve() guards itself; this is the last line of defence
         log.debug("resolving %r failed", fragment.sql, exc_info=True)
         resolution = resolver.Resolution(
@@ -279,7 +285,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             subject=problem.subject,
             help=problem.help,
         )
-        outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end))
+        outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end,
+                                            problem.requires_version))
 
 
 # -- confirmation by PostgreSQL ----------------------------------------------------------------
@@ -298,6 +305,13 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     pending = [(o, c) for o in outcomes for c in o.candidates]
     for outcome in outcomes:
         outcome.candidates = []
+    confirming_version = source.snapshot.server_version
+    newer = [(o, c) for o, c in pending if c.requires_version is not None
+             and (confirming_version is None or confirming_version >= c.requires_version)]
+    for outcome, candidate in newer:
+        # The server at hand is newer than the target: its verdict would not apply.
+        outcome.findings.append(_version_rule(candidate.finding, confirming_version))
+    pending = [(o, c) for o, c in pending if all(c is not n for _, n in newer)]
     if not pending:
         return
     # Per distinct statement: its repairs so far and the candidates still open in it.
@@ -376,6 +390,14 @@ def _confirmed(finding: Finding, verdict: Verdict) -> Finding:
     return dataclasses.replace(finding, context=context, help=help_text)
 
 
+def _version_rule(finding: Finding, version: int | None) -> Finding:
+    import dataclasses
+
+    shown = f"PostgreSQL {version // 10000}" if version else "the server at hand"
+    detail = f"not confirmed: {shown} accepts it; the target version does not"
+    return dataclasses.replace(finding, context=finding.context + (("PostgreSQL", detail),))
+
+
 def _unconfirmed(finding: Finding, verdict: Verdict) -> Finding:
     import dataclasses
 
@@ -400,6 +422,8 @@ class _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
+        if settings.target_version:
+            mode += f"-pg{settings.target_version}"
         name = f"validate-{__version__}-{snapshot.fingerprint()}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:

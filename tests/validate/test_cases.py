@@ -167,3 +167,14 @@ def test_quoted_identifier_span_includes_quotes(clinic: SchemaSnapshot) -> None:
 def test_rule_names_are_kebab_case() -> None:
     assert [r.code for r in RULES] == ["DBS301", "DBS302", "DBS304"]
     assert all(r.name == r.name.lower() and " " not in r.name for r in RULES)
+
+
+@pytest.mark.parametrize("version", [150000, 170000])
+def test_returning_old_new_is_flagged_before_postgresql_18(version: int,
+                                                          constructs: SchemaSnapshot) -> None:
+    sql = "UPDATE a SET x = 1 RETURNING old.x, new.x"
+    problems = resolve(sql, constructs, server_version=version).problems
+    assert [(p.subject, sql[p.start:p.end + 1], p.requires_version) for p in problems] == [
+        ("old.x", "old", 180000), ("new.x", "new", 180000)]
+    assert resolve(sql, constructs, server_version=180000).problems == ()
+
