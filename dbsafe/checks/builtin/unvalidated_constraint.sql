@@ -71,9 +71,9 @@ SELECT
                      'violates it, so VALIDATE CONSTRAINT will succeed.', conname, nspname,
                      relname)
          ELSE format('Constraint `%s` on `%s.%s` is NOT VALID and was never validated; %s%s '
-                     'row%s violate it.', conname, nspname, relname,
+                     '%s it.', conname, nspname, relname,
                      CASE WHEN bad_rows >= 1000 THEN 'at least ' ELSE '' END, bad_rows,
-                     CASE WHEN bad_rows = 1 THEN '' ELSE 's' END)
+                     CASE WHEN bad_rows = 1 THEN 'row violates' ELSE 'rows violate' END)
     END AS message,
     bad_rows AS violating_rows
 FROM counted
