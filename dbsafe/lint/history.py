@@ -126,7 +126,7 @@ def not_linted_finding(item: Unlinted, root: Path) -> Finding:
     if item.revision:
         context += (("Revision", item.revision),)
     what = f"Revision {item.revision}" if item.revision else "Part of the history"
-    return Finding(NOT_LINTED.code, f"{what} was not linted: {item.reason}.",
+    return Finding(NOT_LINTED.code, f"{what} {item.reason}.",
                    NOT_LINTED.default_severity, location, item.revision,
                    "Make the revision run on an empty database, then lint again.", context)
 
@@ -167,43 +167,72 @@ class _NoCapture(Exception):
     pass
 
 
+_MAX_FAILURES = 10  # revisions stamped past before the rest is left to offline rendering
+
+
 def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
+    import dataclasses
+
     from dbsafe.migrate.render import captured_migrations, render_revisions
-    from dbsafe.migrate.runner import MigrationError, capture
+    from dbsafe.migrate.runner import MigrationError, RunResult, capture
     from dbsafe.pg.throwaway import throwaway_server
 
+    failures: list[dict[str, Any]] = []
     try:
         with throwaway_server(database="dbsafe") as server:
             result = capture(project, server.url("dbsafe"))
+            error = result.capture_error
+            if error is not None and not error.get("revision"):
+                raise _NoCapture(f"{error.get('type')}: {error.get('message')}")
+            parents = {r.revision: (r.down_revision,) if isinstance(r.down_revision, str)
+                       else tuple(r.down_revision or ()) for r in result.revisions}
+            captured = list(result.captured)
+            # A revision that fails: run the history again on a fresh database, stamping
+            # past it, so the revisions after it are still captured as they run.
+            while error is not None and len(failures) < _MAX_FAILURES:
+                if any(f["revision"] == error["revision"] for f in failures):
+                    break
+                failures.append(error)
+                result = capture(project, _fresh_database(server, len(failures)),
+                                 operations=_stamping_past(failures, parents))
+                done = {c.revision for c in captured}
+                captured += [c for c in result.captured if c.revision not in done]
+                error = result.capture_error
+                if error is not None and not error.get("revision"):
+                    break
     except MigrationError as exc:
         raise _NoCapture(str(exc)) from None
     except DbsafeError as exc:  # no embedded server here, or it would not start
         raise _NoCapture(str(exc)) from None
-    parents = {r.revision: (r.down_revision,) if isinstance(r.down_revision, str)
-               else tuple(r.down_revision or ()) for r in result.revisions}
-    error = result.capture_error
-    if error is not None and not error.get("revision"):
-        raise _NoCapture(f"{error.get('type')}: {error.get('message')}")
-    migrations = captured_migrations(result, root=root)
-    loaded = LoadedHistory(migrations, parents=parents)
+    combined: RunResult = dataclasses.replace(result, captured=tuple(captured),
+                                              capture_error=error)
+    loaded = LoadedHistory(captured_migrations(combined, root=root), parents=parents)
+    for failure in failures:
+        loaded.unlinted.append(Unlinted(
+            str(failure["revision"]), failure.get("file"), failure.get("line"),
+            f"fails on a throwaway server ({failure.get('type')}: "
+            f"{failure.get('message')}), so what it would run after that was not linted; "
+            "what it ran before failing is linted, and the revisions after it ran with it "
+            "stamped as applied"))
     if error is None:
         return loaded
+    if not any(f["revision"] == error["revision"] for f in failures):
+        loaded.unlinted.append(Unlinted(
+            str(error["revision"]), error.get("file"), error.get("line"),
+            f"fails on a throwaway server ({error.get('type')}: {error.get('message')}), "
+            "so what it would run after that was not linted"))
     failed = str(error["revision"])
-    loaded.unlinted.append(Unlinted(
-        failed, error.get("file"), error.get("line"),
-        f"it fails on a throwaway server ({error.get('type')}: {error.get('message')}); "
-        "the statements it ran before failing are linted"))
-    ran = {m.revision for m in migrations}
+    ran = {m.revision for m in loaded.migrations}
     rest = [r for r in reversed(result.revisions) if r.revision not in ran]
     if not rest:
         return loaded
     try:
         rendered = render_revisions(project, root=root, since=failed)
     except SourceError as exc:
-        names = ", ".join(r.revision for r in rest)
         loaded.unlinted.append(Unlinted(
             None, None, None,
-            f"the revisions after {failed} ({names}) did not run, and could not be rendered "
+            f"was not linted: the revisions after {failed} "
+            f"({_some(r.revision for r in rest)}) did not run, and could not be rendered "
             f"offline either: {exc}"))
         return loaded
     wanted = {r.revision for r in rest}
@@ -211,11 +240,37 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
     missing = wanted - {m.revision for m in rendered}
     if missing:
         loaded.unlinted.append(Unlinted(None, None, None,
-                                        f"revisions {', '.join(sorted(missing))} after "
-                                        f"{failed} did not run"))
-    loaded.note = (f"revisions after {failed} rendered offline: "
-                   f"{', '.join(_display(r.path, root) if r.path else r.revision for r in rest)}")
+                                        f"was not linted: revisions {_some(sorted(missing))} "
+                                        f"after {failed} did not run"))
+    loaded.note = f"the {len(rest)} revision(s) after {failed} rendered offline"
     return loaded
+
+
+def _fresh_database(server: Any, attempt: int) -> str:
+    import psycopg
+    from psycopg import sql
+
+    name = f"dbsafe_{attempt}"
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return str(server.url(name))
+
+
+def _stamping_past(failures: list[dict[str, Any]],
+                   parents: Mapping[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """Upgrade to each failing revision's parents, stamp it, then upgrade to heads."""
+    operations: list[tuple[str, str]] = []
+    for failure in failures:
+        revision = str(failure["revision"])
+        operations += [("upgrade", down) for down in parents.get(revision, ())]
+        operations.append(("stamp", revision))
+    return [*operations, ("upgrade", "heads")]
+
+
+def _some(names: Iterable[str], shown: int = 10) -> str:
+    items = list(names)
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def _offline(project: AlembicProject, root: Path, since: str | None, *,
@@ -231,8 +286,9 @@ def _offline(project: AlembicProject, root: Path, since: str | None, *,
             # Offline rendering stops at the first revision it cannot render.
             return LoadedHistory([], [Unlinted(
                 cause.revision, cause.file, cause.line,
-                f"it cannot be rendered offline ({cause}); no revision was rendered, lint "
-                "without --offline to run them on a throwaway server")],
+                f"was not linted: it cannot be rendered offline ({cause}), and offline "
+                "rendering stops there, so no revision was linted; lint without --offline "
+                "to run them on a throwaway server")],
                 how="offline", note=note)
         raise
     return LoadedHistory(migrations, how="offline", note=note)

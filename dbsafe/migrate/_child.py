@@ -731,9 +731,9 @@ def _capture(config: Any, target: dict[str, Any], original_url: str | None,
     is reported next to what was captured before it (`capture_error`)."""
     capture = _Capture(revision_files, observe=bool(request.get("observe", True)))
     capture.install()
+    operations = request.get("operations") or [{"command": "upgrade", "revision": "heads"}]
     try:
-        _apply(config, target, original_url,
-               {"operations": [{"command": "upgrade", "revision": "heads"}]}, result, script)
+        _apply(config, target, original_url, {"operations": operations}, result, script)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise

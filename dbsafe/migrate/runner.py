@@ -124,7 +124,8 @@ class CapturedStatement:
     held: tuple[tuple[str, str, str, str], ...] | None = None
 
 
-def capture(project: AlembicProject, database_url: str, *, observe: bool = True) -> RunResult:
+def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
+            operations: Sequence[tuple[str, str]] = (("upgrade", "heads"),)) -> RunResult:
     """Upgrade `database_url` (a throwaway) to heads, recording each statement as it runs.
 
     Revisions that read the database (`op.get_bind().execute(...)`, `sa.inspect(bind)`, an
@@ -132,8 +133,12 @@ def capture(project: AlembicProject, database_url: str, *, observe: bool = True)
     run: what ran before it is in `captured`, the failure in `capture_error` (not raised).
     With `observe`, each statement run in a transaction also carries the locks the backend
     held right after it and the tables it rewrote (psycopg and psycopg2 projects).
+    `operations` replaces the upgrade (e.g. upgrade to a revision, stamp past one that
+    fails, upgrade to heads).
     """
-    return _run(project, {"mode": "capture", "observe": observe}, target_url=database_url)
+    return _run(project, {"mode": "capture", "observe": observe,
+                          "operations": [{"command": c, "revision": r} for c, r in operations]},
+                target_url=database_url)
 
 
 def render_offline(project: AlembicProject, *, since: str | None = None,
@@ -193,7 +198,7 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
             proc = subprocess.Popen(
                 [project.interpreter, str(_CHILD), str(result_file)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=ini.parent, env=env,
+                cwd=ini.parent, env=env, preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             raise DbsafeError(f"cannot start {project.interpreter} to run env.py: "
@@ -220,6 +225,25 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
     if not data.get("ok"):
         raise _error(data["error"], ini, output, project.interpreter)
     return _result(data, output)
+
+
+def _die_with_parent() -> None:
+    """In the child, before env.py runs: if dbsafe is killed (SIGKILL), the child goes too.
+
+    An orphaned env.py would keep migrating after the advisory lock that guards the run was
+    released with dbsafe's connection; killed, its transaction rolls back instead.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[str, str]:

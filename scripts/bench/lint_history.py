@@ -1,0 +1,272 @@
+"""Time `dbsafe lint` on a generated alembic history shaped like a real one.
+
+The history (N chained revisions, default 300) mixes what real projects hold: tables and
+columns added, indexes (plain and CONCURRENTLY in `autocommit_block()`), type changes,
+renames, NOT NULL, enums recreated, user functions, `DO` blocks with DDL, and data
+migrations that read the database (`op.get_bind().execute(...).scalar()`,
+`sa.inspect(bind)`) before they write.
+
+Measured, each CLI run in a subprocess (`--format json`, exit 1 expected):
+
+  (a) cold     `dbsafe lint`: throwaway server, every revision captured as it runs, lint
+  (b) cached   the same again with nothing changed (target: under 1 s)
+  (c) offline  `dbsafe lint --offline`: nothing refuses offline mode in this history
+  (d) rules    in-process: the rules over every captured statement, best of --repeat
+               (target: 10,000 statements/s or more)
+
+Usage:
+    python scripts/bench/lint_history.py                 # 300 revisions
+    python scripts/bench/lint_history.py --revisions 100 --repeat 3 --keep
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+ALEMBIC_INI = """\
+[alembic]
+script_location = %(here)s/migrations
+sqlalchemy.url = driver://user:pass@localhost/dbname
+
+[loggers]
+keys = root
+[handlers]
+keys = console
+[formatters]
+keys = generic
+[logger_root]
+level = INFO
+handlers = console
+[handler_console]
+class = StreamHandler
+args = (sys.stdout,)
+formatter = generic
+[formatter_generic]
+format = %(levelname)-5.5s [%(name)s] %(message)s
+"""
+
+ENV_PY = '''\
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name)
+
+
+def run_offline():
+    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online():
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = engine_from_config(config.get_section(config.config_ini_section, {}),
+                                    prefix="sqlalchemy.", poolclass=pool.NullPool)
+        with engine.connect() as connection:
+            _run(connection)
+    else:
+        _run(connection)
+
+
+def _run(connection):
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
+'''
+
+HEAD = '''"""{doc}"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = {down}
+
+
+def downgrade():
+    pass
+
+
+def upgrade():
+'''
+
+
+def generate(root: Path, revisions: int, seed: int = 7) -> None:
+    """An alembic project of `revisions` chained revisions under `root`."""
+    rng = random.Random(seed)
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI)
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    tables: list[str] = []
+    columns: dict[str, list[str]] = {}
+    enums = 0
+    previous = None
+    for n in range(revisions):
+        rev = f"{n:04d}"
+        body: list[str] = []
+        if not tables or rng.random() < 0.15:
+            name = f"t{len(tables)}"
+            tables.append(name)
+            columns[name] = ["a", "b"]
+            body += [f'op.create_table("{name}", sa.Column("id", sa.BigInteger, primary_key=True),',
+                     '                sa.Column("a", sa.String(40)), sa.Column("b", sa.Integer))',
+                     f'op.execute("INSERT INTO {name} (a, b) VALUES (\'x\', 1)")']
+        for _ in range(rng.randint(1, 4)):
+            t = rng.choice(tables)
+            kind = rng.random()
+            c = f"c{n}_{rng.randint(0, 999)}"
+            if kind < 0.25:
+                body.append(f'op.add_column("{t}", sa.Column("{c}", sa.Text))')
+                columns[t].append(c)
+            elif kind < 0.35:
+                body.append(f'op.add_column("{t}", sa.Column("{c}", sa.Integer, nullable=False, '
+                            'server_default="0"))')
+                columns[t].append(c)
+            elif kind < 0.45:
+                body.append(f'op.create_index("ix_{t}_{c}", "{t}", ["{columns[t][0]}"])')
+            elif kind < 0.52:
+                body += ['with op.get_context().autocommit_block():',
+                         f'    op.create_index("cx_{t}_{c}", "{t}", ["{columns[t][-1]}"], '
+                         'postgresql_concurrently=True)']
+            elif kind < 0.60:
+                body.append(f'op.alter_column("{t}", "a", type_=sa.Text)')
+            elif kind < 0.66:
+                body.append(f'op.alter_column("{t}", "b", type_=sa.BigInteger)')
+            elif kind < 0.74:
+                # A data migration: reads the database, then writes.
+                body += ['bind = op.get_bind()',
+                         f'count = bind.execute(sa.text("SELECT count(*) FROM {t}")).scalar()',
+                         f'names = [col["name"] for col in sa.inspect(bind).get_columns("{t}")]',
+                         'if count and "a" in names:',
+                         f'    bind.execute(sa.text("UPDATE {t} SET a = :v WHERE id = :i"), '
+                         '{"v": "y", "i": 1})']
+            elif kind < 0.80:
+                body += ['op.execute("""',
+                         '    DO $$',
+                         '    BEGIN',
+                         f'        IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = \'dx_{c}\') THEN',
+                         f'            CREATE INDEX dx_{c} ON {t} (id);',
+                         '        END IF;',
+                         f'        ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} text;',
+                         '    END',
+                         '    $$',
+                         '""")']
+                columns[t].append(c)
+            elif kind < 0.85:
+                enums += 1
+                body += [f'op.execute("CREATE TYPE e{enums} AS ENUM (\'a\', \'b\')")',
+                         f'op.add_column("{t}", sa.Column("{c}", sa.Enum(name="e{enums}", '
+                         'create_type=False)))',
+                         f'op.execute("ALTER TYPE e{enums} RENAME TO e{enums}_old")',
+                         f'op.execute("CREATE TYPE e{enums} AS ENUM (\'a\', \'b\', \'c\')")',
+                         f'op.execute("ALTER TABLE {t} ALTER COLUMN {c} TYPE e{enums} '
+                         f'USING {c}::text::e{enums}")',
+                         f'op.execute("DROP TYPE e{enums}_old")']
+            elif kind < 0.90:
+                body += [f'op.execute("CREATE FUNCTION f{n}() RETURNS text LANGUAGE sql '
+                         'AS $$ SELECT md5(random()::text) $$")',
+                         f'op.add_column("{t}", sa.Column("{c}", sa.Text, '
+                         f'server_default=sa.text("f{n}()")))']
+                columns[t].append(c)
+            elif kind < 0.95:
+                body.append(f'op.alter_column("{t}", "b", nullable=False)')
+            else:
+                body.append(f'op.alter_column("{t}", "a", server_default="z")')
+        head = HEAD.format(doc=f"revision {n}", rev=rev, down=repr(previous))
+        (versions / f"{rev}_r.py").write_text(head + "".join(f"    {line}\n" for line in body))
+        previous = rev
+
+
+def run(root: Path, *args: str) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "lint", "--format", "json", *args],
+                          cwd=root, capture_output=True, text=True, check=False, env=env)
+    elapsed = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"dbsafe lint {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    document = json.loads(proc.stdout)  # exactly one JSON document
+    summary = document["summary"]
+    print(f"    {summary.get('migrations')} migrations, {summary.get('statements')} statements, "
+          f"{summary.get('findings')} findings; {summary.get('lines')}")
+    return elapsed
+
+
+def rules_per_second(root: Path, repeat: int) -> tuple[int, float]:
+    sys.path.insert(0, str(ROOT))
+    from dbsafe.config import Settings
+    from dbsafe.lint.engine import History, lint_migration, parse_migration, select_rules
+    from dbsafe.lint.rules import ALL_RULES
+    from dbsafe.lint.run import load
+
+    migrations = load(Settings(project_root=root)).migrations  # cached by (a)
+    rules = select_rules(ALL_RULES)
+    statements = sum(len(parse_migration(m)) for m in migrations)
+    best = float("inf")
+    for _ in range(repeat):
+        history = History()
+        started = time.perf_counter()
+        for migration in migrations:
+            lint_migration(migration, rules, history=history.carry())
+        best = min(best, time.perf_counter() - started)
+    return statements, best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--revisions", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the generated project")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="dbsafe-bench-lint-"))
+    try:
+        generate(tmp, args.revisions)
+        print(f"{args.revisions} revisions in {tmp}")
+        print("(a) cold: capture on a throwaway server + lint")
+        cold = run(tmp)
+        print("(b) cached, nothing changed")
+        cached = min(run(tmp) for _ in range(args.repeat))
+        print("(c) --offline")
+        offline = run(tmp, "--offline")
+        statements, seconds = rules_per_second(tmp, args.repeat)
+        print()
+        print("| measurement | seconds | note |")
+        print("| --- | --- | --- |")
+        print(f"| (a) `dbsafe lint`, cold (throwaway server, capture, lint) | {cold:.2f} | |")
+        print(f"| (b) `dbsafe lint`, nothing changed (cached) | **{cached:.2f}** | best of "
+              f"{args.repeat}; target < 1 s |")
+        print(f"| (c) `dbsafe lint --offline` | {offline:.2f} | |")
+        print(f"| (d) rules over {statements:,} statements (in-process) | {seconds:.3f} | "
+              f"**{statements / seconds:,.0f} statements/s**; target ≥ 10,000 |")
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
