@@ -230,7 +230,7 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
         findings += [f for r in results for f in r.findings]
         summary["checks_run"] = len(results)
         summary["checks_failed"] = sum(1 for r in results if r.error)
-        if expectations and not only:
+        if expectations and checks.expectations_selected(only):
             findings += checks.check_expectations(settings.database_url, expectations)
     elif settings.snapshot is not None:
         from dbsafe.schema.model import SchemaSnapshot

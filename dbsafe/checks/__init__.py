@@ -54,6 +54,15 @@ def run_checks(conninfo: str, *, only: Sequence[str] = (),
     return [f for result in results for f in result.findings]
 
 
+def expectations_selected(only: Sequence[str]) -> bool:
+    """Whether `--only` (empty: everything) includes the schema expectations (DBS550).
+
+    >>> expectations_selected([]), expectations_selected(["DBS5"]), expectations_selected(["DBS501"])
+    (True, True, False)
+    """
+    return not only or any(EXPECTATION_NOT_MET.code.startswith(o.upper()) for o in only)
+
+
 def _settings(settings: Settings | None) -> Settings:
     from dbsafe.config import Settings
 
@@ -76,6 +85,7 @@ def documentation() -> dict[str, tuple[RuleInfo, str]]:
 
 
 __all__ = ["CHECK_FAILED", "EXPECTATION_NOT_MET", "Check", "CheckResult", "builtin_checks",
-           "catalog_entries", "check_expectations", "connect", "documentation", "load_checks",
+           "catalog_entries", "check_expectations", "connect", "documentation",
+           "expectations_selected", "load_checks",
            "load_expectations", "parse_check", "project_checks", "run", "run_checks",
            "select_checks"]

@@ -62,18 +62,25 @@ def parameters(settings: Settings) -> dict[str, str]:
     return values
 
 
-def select_checks(checks: Sequence[Check], only: Sequence[str]) -> tuple[Check, ...]:
+def select_checks(checks: Sequence[Check], only: Sequence[str], *,
+                  also: Sequence[str] = ("DBS550",)) -> tuple[Check, ...]:
     """The checks whose code starts with one of `only` (all when empty).
 
+    Args:
+        checks: the loaded checks.
+        only: codes or code prefixes.
+        also: other codes `only` may name without error (DBS550: the expectations).
+
     Raises:
-        ConfigError: an entry of `only` matches no check.
+        ConfigError: an entry of `only` matches no check and none of `also`.
     """
     if not only:
         return tuple(checks)
     wanted = [o.upper() for o in only]
-    unknown = [o for o in wanted if not any(c.code.startswith(o) for c in checks)]
+    unknown = [o for o in wanted if not any(c.code.startswith(o) for c in checks)
+               and not any(code.startswith(o) for code in also)]
     if unknown:
-        known = ", ".join(c.code for c in checks)
+        known = ", ".join([c.code for c in checks] + list(also))
         raise ConfigError(f"--only names unknown check code(s): {', '.join(unknown)} "
                           f"(known: {known})")
     return tuple(c for c in checks if any(c.code.startswith(o) for o in wanted))

@@ -77,3 +77,17 @@ def test_cli_explain_prints_the_check_docs() -> None:
     assert result.exit_code == 0
     assert result.output.startswith("DBS511 sequence-near-exhaustion (warning, since 0.1.0)\n")
     assert "## Why" in result.output and "## Fix" in result.output
+
+
+@pytest.mark.db
+def test_only_dbs550_runs_just_the_expectations(database_url: str, conninfo: str,
+                                                 tmp_path: Path) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE legacy (x int)")  # no primary key: DBS507 if it ran
+    (tmp_path / "dbsafe-expect.toml").write_text('absent-tables = ["legacy"]\n')
+    settings = load_settings(tmp_path, environ={}, overrides={"database-url": database_url})
+    report = commands.check(settings, only=["DBS550"])
+    assert [(f.code, f.subject) for f in report.findings] == [("DBS550", "public.legacy")]
+    assert report.summary["checks_run"] == 0
+    only_checks = commands.check(settings, only=["DBS507"])
+    assert [f.code for f in only_checks.findings] == ["DBS507"]

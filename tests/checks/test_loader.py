@@ -83,3 +83,23 @@ def test_the_example_project_checks_load() -> None:
     project = [c for c in checks if not c.builtin]
     assert {c.code for c in project} == {"DBS560", "DBS561"}
     assert all(c.code >= "DBS560" for c in project)
+
+
+def test_checks_import_nothing_above_them() -> None:
+    # cli -> commands -> guard -> checks -> {schema, pg, config, core}: guard's postflight
+    # calls checks, so checks must never import guard, commands or cli (nor lint/validate).
+    # dbsafe.migrate is used for one function, runner.to_libpq_url (SQLAlchemy URLs).
+    import ast
+
+    forbidden = ("dbsafe.cli", "dbsafe.commands", "dbsafe.guard", "dbsafe.gates",
+                 "dbsafe.lint", "dbsafe.validate")
+    offenders = []
+    for path in sorted((REPO_ROOT / "dbsafe" / "checks").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
+    assert not offenders, offenders
