@@ -535,3 +535,48 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
     if outcome in ("applied", "up to date", "planned"):
         sys.exit(1 if outcome == "planned" and report.fails(settings.fail_on) else 0)
     sys.exit(2 if outcome == "failed" else 1)
+
+
+@main.command("diff")
+@click.argument("source")
+@click.argument("target")
+@click.option("--sql", is_flag=True, default=False,
+              help="Print the DDL that turns SOURCE into TARGET (safe, with hazards as "
+                   "comments) instead of the differences.")
+@click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
+              help="Leave out the objects of this schema (repeatable).")
+@click.option("--ignore-name", multiple=True, metavar="PATTERN",
+              help="Leave out objects whose dotted name matches this shell pattern, e.g. "
+                   "'public.tmp_*' (repeatable).")
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini for migrations[@REV] [default: alembic.ini].")
+@click.option("--no-cache", is_flag=True, default=False,
+              help="Do not read or write the cache in .dbsafe_cache/.")
+@output_options
+@click.pass_obj
+def diff_command(state: CliState, source: str, target: str, sql: bool,
+                 ignore_schema: tuple[str, ...], ignore_name: tuple[str, ...],
+                 alembic_config: Path | None, no_cache: bool, **output: Any) -> None:
+    """Compare two schemas; with --sql, print the DDL that turns SOURCE into TARGET.
+
+    SOURCE and TARGET are each a database URL (postgresql://..., postgresql+psycopg://...),
+    a `dbsafe schema dump` file, or `migrations[@REV]` (the alembic migrations applied to a
+    throwaway PostgreSQL, up to REV, default heads). `--ignore` takes codes and also object
+    kinds or aspects: owner, grant, comment, column_order, table, index, function, ...
+    Exit status: 1 when they differ.
+    """
+    from dbsafe import commands
+    from dbsafe.schema.diff import DiffOptions
+
+    state.urls.extend((source, target))
+    codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
+    options = DiffOptions.parse([i for i in output["ignore"] if i not in codes],
+                                ignore_schema, ignore_name)
+    overrides = {"alembic-config": alembic_config, "cache": False if no_cache else None}
+    overrides.update(_output_overrides(**{**output, "ignore": codes}))
+    settings = state.settings(overrides)
+    if sql:
+        text, differences = commands.diff_sql(settings, source, target, options=options)
+        click.echo(text, nl=False)
+        sys.exit(1 if differences else 0)
+    _finish(commands.diff(settings, source, target, options=options), settings)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
+    from dbsafe.schema.ddl import Statement
+    from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
 
@@ -29,9 +31,10 @@ def catalog() -> dict[str, RuleInfo]:
     from dbsafe.lint.engine import UNPARSED
     from dbsafe.lint.history import NOT_LINTED
     from dbsafe.lint.rules import ALL_RULES
+    from dbsafe.schema.diff import RULES as DIFF_RULES
 
     entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
-               app_references.RULE_INFO, *validate.RULES, *GUARD_RULES)
+               app_references.RULE_INFO, *validate.RULES, *GUARD_RULES, *DIFF_RULES)
     from dbsafe.checks import catalog_entries as check_entries
     from dbsafe.checks.refresh import RULES as REFRESH_RULES
 
@@ -247,6 +250,98 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
     kept = select_findings(findings, select=settings.select, ignore=settings.ignore,
                            severity=settings.severity)
     return Report(tuple(kept), summary)
+
+
+# -- diff ---------------------------------------------------------------------------------------
+
+
+def diff(settings: Settings, source: str, target: str, *,
+         options: DiffOptions | None = None) -> Report:
+    """Report every difference between two schemas (DBS401-DBS404).
+
+    Args:
+        settings: Resolved settings (alembic project and cache for `migrations[@REV]`).
+        source: a database URL, a snapshot file, or `migrations[@REV]`.
+        target: the same kinds of thing; the schema the source is compared with.
+        options: kinds, schemas and names to leave out.
+
+    Returns:
+        One finding per difference, in a deterministic order grouped by object.
+    """
+    from dbsafe.core import select_findings
+    from dbsafe.schema.diff import findings
+
+    started = time.perf_counter()
+    _, _, changes, described = _diff_inputs(settings, source, target, options)
+    summary = {"source": described[0], "target": described[1], "differences": len(changes),
+               "elapsed_seconds": round(time.perf_counter() - started, 3)}
+    kept = select_findings(findings(changes), select=settings.select, ignore=settings.ignore,
+                           severity=settings.severity)
+    return Report(tuple(kept), summary)
+
+
+def diff_sql(settings: Settings, source: str, target: str, *,
+             options: DiffOptions | None = None) -> tuple[str, int]:
+    """The DDL that turns `source` into `target`, and the number of differences.
+
+    Statements come in dependency order, safe where PostgreSQL allows it, each with its
+    hazards as comments. The script is linted with dbsafe's own rules: a statement whose
+    hazard is the very thing a rule flags carries a `dbsafe: ignore[...]` naming it, so
+    `dbsafe lint` on the script reports no error while the hazard stays visible.
+    """
+    from dbsafe.schema.ddl import plan
+
+    before, after, changes, _ = _diff_inputs(settings, source, target, options)
+    statements = plan(before, after, changes)
+    return accept_hazards(settings, statements, after.search_path), len(changes)
+
+
+def accept_hazards(settings: Settings, statements: Sequence[Statement],
+                   search_path: Sequence[str] = ()) -> str:
+    """Render a plan, marking the lint errors its hazardous statements knowingly cause."""
+    import tempfile
+
+    from dbsafe.core import Severity
+    from dbsafe.extract.migration import sql_migrations
+    from dbsafe.lint.engine import lint_migration, select_rules
+    from dbsafe.lint.rules import ALL_RULES
+    from dbsafe.schema.ddl import render_sql
+
+    script = render_sql(statements, search_path=search_path)
+    with tempfile.TemporaryDirectory(prefix="dbsafe-diff-") as tmp:
+        path = Path(tmp) / "diff.sql"
+        path.write_text(script.text, encoding="utf-8")
+        rules = select_rules(ALL_RULES, settings.select, settings.ignore)
+        found = [f for m in sql_migrations([path], root=Path(tmp))
+                 for f in lint_migration(m, rules)]
+    accepted: dict[int, set[str]] = {}
+    for finding in found:
+        if finding.severity != Severity.ERROR or finding.location is None:
+            continue
+        index = _statement_at(script.lines, finding.location.line)
+        if index is not None and statements[index].hazards:
+            accepted.setdefault(index, set()).add(finding.code)
+    notes = {i: f"-- dbsafe: ignore[{', '.join(sorted(codes))}] accepted hazard, see above"
+             for i, codes in accepted.items()}
+    return render_sql(statements, search_path=search_path, notes=notes).text
+
+
+def _statement_at(lines: Sequence[int], line: int) -> int | None:
+    index = None
+    for i, start in enumerate(lines):
+        if start <= line:
+            index = i
+    return index
+
+
+def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOptions | None):
+    from dbsafe.schema.diff import diff as diff_schemas
+    from dbsafe.sources import load_snapshot
+
+    before, source_text = load_snapshot(source, settings)
+    after, target_text = load_snapshot(target, settings)
+    changes = diff_schemas(before, after, options)
+    return before, after, changes, (source_text, target_text)
 
 
 def refresh_views(settings: Settings, views: Sequence[str] = (), *, allow_blocking: bool = False,

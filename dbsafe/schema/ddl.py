@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +85,8 @@ def migration_sql(source: SchemaSnapshot, target: SchemaSnapshot) -> str:
 
 
 def render_sql(statements: Sequence[Statement], *, header: bool = True,
-               search_path: Sequence[str] = ()) -> Script:
+               search_path: Sequence[str] = (), notes: Mapping[int, str] | None = None,
+               ) -> Script:
     """Print statements as a psql script, each preceded by its hazards as comments.
 
     Args:
@@ -94,6 +95,8 @@ def render_sql(statements: Sequence[Statement], *, header: bool = True,
             `check_function_bodies = off` so functions can be created before the tables
             their bodies read, and the target's `search_path`).
         search_path: the search path the statements' type names and definitions assume.
+        notes: extra comment lines, by statement index, printed right above the statement
+            (after its hazards), e.g. a `dbsafe: ignore[...]` directive.
 
     Returns:
         The script and the line of each statement.
@@ -110,14 +113,20 @@ def render_sql(statements: Sequence[Statement], *, header: bool = True,
         if search_path:
             out.append(f"SET search_path = {', '.join(quote(s) for s in search_path)};")
         out.append("")
-    for statement in statements:
+    line = len(out) + 1  # the header entries are one line each
+    for index, statement in enumerate(statements):
         for hazard in statement.hazards:
             out.append(f"-- hazard {hazard.kind}: {_one_line(hazard.message)}")
-        lines.append(len(out) + 1)
+            line += 1
+        if notes and index in notes:
+            out.append(notes[index])
+            line += 1
+        lines.append(line)
         if statement.sql.startswith("--"):  # a note, not a statement
             out.append(statement.sql)
         else:
             out.append(statement.sql.rstrip().rstrip(";") + ";")
+        line += out[-1].count("\n") + 1
     return Script("\n".join(out) + "\n", tuple(lines))
 
 
@@ -786,10 +795,10 @@ def _children_first(changes: list[Change]) -> list[Change]:
 
 
 def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
-    columns = [(c.name, c.type) for c in relation.columns]
+    columns = [c.type for c in relation.columns]
     for other in p.target.relations:
         if ((other.schema, other.name) in p.created_relations and other.kind == relation.kind
-                and [(c.name, c.type) for c in other.columns] == columns):
+                and [c.type for c in other.columns] == columns):
             return (Hazard("possible-rename", f"`{other.schema}.{other.name}` is created with "
                            f"the same columns: if this is a rename, use ALTER TABLE "
                            f"{qualify(relation.schema, relation.name)} RENAME TO "
@@ -920,7 +929,7 @@ def _column_extras(p: _Plan, relation: Relation, column: Column) -> None:
         p.emit("comments", f"COMMENT ON COLUMN {table}.{col} IS {_text(column.comment)}",
                subject=subject)
     if column.acl:
-        _grants(p, f"({col}) ON {table}", (), column.acl, "c", None, subject)
+        _grants(p, f"TABLE {table}", (), column.acl, "c", None, subject, column=col)
 
 
 def _relation_extras(p: _Plan, relation: Relation, *, created: bool) -> None:
@@ -1152,12 +1161,42 @@ def _propagated(p: _Plan, c: Change) -> bool:
         if any(x.identity == twin and x.kind == c.kind and x.action == c.action
                and x.attribute == c.attribute for x in p.changes):
             return True
+        if c.kind == "constraint" and c.action in (ADD, DROP) and relation.partition_of:
+            # A partition's copy of its parent's key has a name of its own.
+            mine = c.new if c.action == ADD else c.old
+            if any(x.kind == "constraint" and x.action == c.action
+                   and x.identity[:2] == (schema, name)
+                   and (x.new if x.action == ADD else x.old).definition == mine.definition
+                   for x in p.changes):
+                return True
     return False
 
 
 def _columns(p: _Plan, changes: list[Change]) -> None:
+    # PostgreSQL refuses to change the type of a column a generated column reads: those
+    # generated columns are dropped first and added again afterwards (their values are
+    # computed, so nothing is lost).
+    regenerated: set[tuple[str, ...]] = set()
     for c in changes:
-        if c.action == REORDER:
+        if c.action == ALTER and c.attribute in ("type", "collation"):
+            relation = p.source.relation(c.identity[0], c.identity[1])
+            target_relation = p.target.relation(c.identity[0], c.identity[1])
+            if relation is None or target_relation is None:
+                continue
+            word = re.compile(rf"(?<![\w\"]){re.escape(c.identity[2])}(?![\w\"])")
+            for reader in relation.columns:
+                if reader.generated and reader.default and word.search(reader.default) and \
+                        target_relation.column(reader.name) is not None:
+                    regenerated.add((c.identity[0], c.identity[1], reader.name))
+    for schema, table_name, column_name in sorted(regenerated):
+        table = qualify(schema, table_name)
+        p.emit("columns", f"ALTER TABLE {table} DROP COLUMN {quote(column_name)}",
+               Hazard("access-exclusive-lock", f"Generated column `{schema}.{table_name}."
+                      f"{column_name}` reads a column whose type changes: it is dropped and "
+                      "added again (recomputed); queries that read it fail in between."),
+               subject=f"{schema}.{table_name}.{column_name}")
+    for c in changes:
+        if c.action == REORDER or c.identity in regenerated:
             continue
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations or (table_key in p.dropped_relations \
@@ -1185,6 +1224,11 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                    *hazards, subject=subject)
         else:
             _alter_column(p, c, relation, table)
+    for schema, table_name, column_name in sorted(regenerated):
+        target_relation = p.target.relation(schema, table_name)
+        again = target_relation.column(column_name) if target_relation else None
+        if target_relation is not None and again is not None:
+            _add_column(p, target_relation, again)
 
 
 def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
@@ -1302,7 +1346,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         p.emit("comments", f"COMMENT ON COLUMN {table}.{col} IS {_text(c.new)}",
                subject=subject)
     elif a == "acl":
-        _grants(p, f"({col}) ON {table}", c.old, c.new, "c", None, subject)
+        _grants(p, f"TABLE {table}", c.old, c.new, "c", None, subject, column=col)
 
 
 def _default_storage(old: str | None) -> str:
@@ -1617,10 +1661,15 @@ def _create_trigger(p: _Plan, relation: Relation, trigger: Trigger) -> None:
 
 
 def _policies(p: _Plan, changes: list[Change]) -> None:
+    recreated: set[tuple[str, ...]] = set()
     for c in changes:
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations:
             continue
+        if c.action == ALTER and c.attribute != "comment":
+            if c.identity in recreated:
+                continue
+            recreated.add(c.identity)
         table = qualify(*table_key)
         name = quote(c.identity[2])
         if c.action == ALTER and c.attribute == "comment":
@@ -1805,8 +1854,12 @@ def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None,
 
 
 def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type: str,
-            owner: str | None, subject: str) -> None:
-    """REVOKE and GRANT statements that turn ACL `old` into `new` (grantors are not kept)."""
+            owner: str | None, subject: str, *, column: str | None = None) -> None:
+    """REVOKE and GRANT statements that turn ACL `old` into `new` (grantors are not kept).
+
+    With `column`, the privileges are that column's (`GRANT UPDATE (col) ON TABLE t`).
+    """
+    suffix = f" ({column})" if column else ""
     before = _effective_acl(old, acl_type, owner)
     after = _effective_acl(new, acl_type, owner)
     for grantee in sorted(before.keys() | after.keys()):
@@ -1814,19 +1867,20 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
             continue
         role = "PUBLIC" if grantee == "" else quote(grantee)
         if grantee in before:
-            p.emit("grants", f"REVOKE ALL ON {on} FROM {role}", subject=subject)
+            p.emit("grants", f"REVOKE ALL{suffix} ON {on} FROM {role}", subject=subject)
         plain, with_option = after.get(grantee, (frozenset(), frozenset()))
         if plain - with_option:
-            p.emit("grants", f"GRANT {_privilege_list(plain - with_option)} ON {on} TO {role}",
-                   subject=subject)
+            p.emit("grants", f"GRANT {_privilege_list(plain - with_option, suffix)} ON {on} "
+                   f"TO {role}", subject=subject)
         if with_option:
-            p.emit("grants", f"GRANT {_privilege_list(with_option)} ON {on} TO {role} WITH "
-                   "GRANT OPTION", subject=subject)
+            p.emit("grants", f"GRANT {_privilege_list(with_option, suffix)} ON {on} TO {role} "
+                   "WITH GRANT OPTION", subject=subject)
 
 
-def _privilege_list(letters: Iterable[str]) -> str:
+def _privilege_list(letters: Iterable[str], suffix: str = "") -> str:
     order = "rwadDxtmXUCcT"
-    return ", ".join(_PRIVILEGES[letter] for letter in sorted(letters, key=order.index))
+    return ", ".join(_PRIVILEGES[letter] + suffix
+                     for letter in sorted(letters, key=order.index))
 
 
 def _find(objects: Iterable[Any], schema: str, name: str) -> Any:

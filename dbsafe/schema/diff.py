@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dbsafe.core import ConfigError, Finding, RuleInfo, Severity
 from dbsafe.schema.model import (
     CompositeType,
     Domain,
@@ -41,6 +42,38 @@ from dbsafe.schema.model import (
     SchemaSnapshot,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
+
+# List of codes. `drift` reports its differences with the same codes (SOURCE = the live
+# database, TARGET = what the migrations build).
+OBJECT_MISSING = RuleInfo(
+    code="DBS401",
+    name="object-missing",
+    summary="An object of the target schema is missing from the source.",
+    default_severity=Severity.WARNING,
+    since="0.1.0",
+)
+UNEXPECTED_OBJECT = RuleInfo(
+    code="DBS402",
+    name="unexpected-object",
+    summary="The source schema has an object the target does not.",
+    default_severity=Severity.WARNING,
+    since="0.1.0",
+)
+OBJECT_DIFFERS = RuleInfo(
+    code="DBS403",
+    name="object-differs",
+    summary="An object exists on both sides but one of its properties differs.",
+    default_severity=Severity.WARNING,
+    since="0.1.0",
+)
+COLUMN_ORDER_DIFFERS = RuleInfo(
+    code="DBS404",
+    name="column-order-differs",
+    summary="A table has the same columns on both sides, in another order.",
+    default_severity=Severity.NOTE,
+    since="0.1.0",
+)
+RULES = (OBJECT_MISSING, UNEXPECTED_OBJECT, OBJECT_DIFFERS, COLUMN_ORDER_DIFFERS)
 
 ADD = "add"  # in TARGET only
 DROP = "drop"  # in SOURCE only
@@ -72,6 +105,8 @@ KINDS = (
 # Attribute groups that can be ignored like kinds (`--ignore owner`).
 ASPECTS = ("owner", "grant", "comment", "column_order")
 _ASPECT_OF_ATTRIBUTE = {"owner": "owner", "acl": "grant", "comment": "comment"}
+_RULE_OF_ACTION = {ADD: OBJECT_MISSING, DROP: UNEXPECTED_OBJECT, ALTER: OBJECT_DIFFERS,
+                   REORDER: COLUMN_ORDER_DIFFERS}
 _GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server")
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
@@ -140,6 +175,20 @@ class DiffOptions:
             raise ValueError(f"unknown kind(s) to ignore: {', '.join(sorted(unknown))} "
                              f"(known: {', '.join(KINDS + ASPECTS)})")
 
+    @classmethod
+    def parse(cls, kinds: Iterable[str] = (), schemas: Iterable[str] = (),
+              names: Iterable[str] = ()) -> DiffOptions:
+        """Options from command-line or config words; unknown kinds are a `ConfigError`.
+
+        >>> DiffOptions.parse(["owner", "grant"]).ignore_kinds == {"owner", "grant"}
+        True
+        """
+        try:
+            return cls(frozenset(k.lower().replace("-", "_") for k in kinds),
+                       frozenset(schemas), tuple(names))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
     def ignores(self, change: Change) -> bool:
         if change.kind in self.ignore_kinds:
             return True
@@ -192,6 +241,58 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     kept = [c for c in changes if not options.ignores(c)]
     kept.sort(key=_sort_key)
     return tuple(kept)
+
+
+def findings(changes: Sequence[Change], *, source: str = "source", target: str = "target",
+             ) -> tuple[Finding, ...]:
+    """One finding per change (DBS401-DBS404), in the changes' order.
+
+    Args:
+        changes: from `diff`.
+        source: how to name the source side in messages ("the database").
+        target: how to name the target side ("the migrations").
+    """
+    out: list[Finding] = []
+    for change in changes:
+        rule = _RULE_OF_ACTION[change.action]
+        label = change.kind.replace("_", " ").capitalize()
+        context: tuple[tuple[str, str], ...] = ()
+        if change.action == ADD:
+            message = f"{label} `{change.subject}` is in {target} but not in {source}."
+            context = ((target.capitalize(), _full(change.new)),)
+        elif change.action == DROP:
+            message = f"{label} `{change.subject}` is in {source} but not in {target}."
+            context = ((source.capitalize(), _full(change.old)),)
+        elif change.action == REORDER:
+            message = f"Table `{change.subject}` has its columns in another order in {target}."
+            context = ((source.capitalize(), ", ".join(change.old)),
+                       (target.capitalize(), ", ".join(change.new)))
+        else:
+            message = (f"{label} `{change.subject}` differs in {change.attribute}: "
+                       f"{_short(change.old, 60)} in {source}, {_short(change.new, 60)} in "
+                       f"{target}.")
+            context = ((source.capitalize(), _full(change.old)),
+                       (target.capitalize(), _full(change.new)))
+        out.append(Finding(
+            code=rule.code, message=message, severity=rule.default_severity,
+            subject=change.subject,
+            help="`dbsafe diff --sql` prints the DDL that makes the source match the target.",
+            context=context,
+        ))
+    return tuple(out)
+
+
+def _full(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        definition = getattr(value, "definition", None)
+        if definition:
+            return str(definition)
+        if hasattr(value, "type"):
+            return f"{getattr(value, 'name', '')} {value.type}".strip()
+        return getattr(value, "name", repr(value))
+    if isinstance(value, tuple):
+        return ", ".join(_full(v) for v in value)
+    return "none" if value is None else str(value)
 
 
 def function_identity(function: Function) -> tuple[str, str]:

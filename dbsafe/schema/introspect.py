@@ -106,6 +106,16 @@ _NOT_EXTENSION_MEMBER = """
 """
 
 
+def _acl_sql(acl: str, kind: str, owner: str) -> str:
+    """The ACL as text[], or NULL when it grants exactly the default privileges.
+
+    A default ACL is stored as NULL until the first GRANT or REVOKE spells it out; GRANT
+    appends, so the comparison is as sets.
+    """
+    default = f"acldefault('{kind}', {owner})"
+    return f"CASE WHEN NOT ({acl} @> {default} AND {acl} <@ {default}) THEN {acl}::text[] END"
+
+
 def _filters(alias: str, catalog: str, oid: str) -> str:
     return (
         _NAMESPACE_FILTER.format(alias=alias)
@@ -157,11 +167,10 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 """
 
 # Relation-level facts of format 2, one row per relation (joined to the heads by oid).
-# Default privileges are reported as NULL whether stored as NULL or spelled out.
 _RELATION_DETAILS_SQL = f"""
 SELECT
     c.oid, pg_get_userbyid(c.relowner), d.description,
-    CASE WHEN c.relacl <> acldefault('r', c.relowner) THEN c.relacl::text[] END,
+    {_acl_sql("c.relacl", "r", "c.relowner")},
     c.reloptions::text[],
     CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
     CASE WHEN c.relispartition THEN (
@@ -257,7 +266,7 @@ WHERE d.classoid = 'pg_policy'::regclass AND {_NAMESPACE_FILTER.format(alias="n"
 
 _NAMESPACES_SQL = f"""
 SELECT n.nspname, pg_get_userbyid(n.nspowner), d.description,
-    CASE WHEN n.nspacl <> acldefault('n', n.nspowner) THEN n.nspacl::text[] END
+    {_acl_sql("n.nspacl", "n", "n.nspowner")}
 FROM pg_namespace AS n
 LEFT JOIN pg_description AS d ON d.objoid = n.oid AND d.classoid = 'pg_namespace'::regclass
 WHERE {_filters("n", "pg_namespace", "n.oid")}
@@ -286,7 +295,7 @@ SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnu
     ARRAY(SELECT con.convalidated FROM pg_constraint AS con
           WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
     pg_get_userbyid(t.typowner), d.description,
-    CASE WHEN t.typacl <> acldefault('T', t.typowner) THEN t.typacl::text[] END
+    {_acl_sql("t.typacl", "T", "t.typowner")}
 FROM pg_type AS t
 JOIN pg_type AS bt ON bt.oid = t.typbasetype
 JOIN pg_namespace AS n ON n.oid = t.typnamespace
@@ -303,7 +312,7 @@ SELECT n.nspname, t.typname,
           WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY a.attnum),
     pg_get_userbyid(t.typowner), d.description,
-    CASE WHEN t.typacl <> acldefault('T', t.typowner) THEN t.typacl::text[] END
+    {_acl_sql("t.typacl", "T", "t.typowner")}
 FROM pg_type AS t
 JOIN pg_class AS c ON c.oid = t.typrelid AND c.relkind = 'c'
 JOIN pg_namespace AS n ON n.oid = t.typnamespace
@@ -401,7 +410,7 @@ SELECT
     pg_get_function_identity_arguments(p.oid),
     CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
     pg_get_userbyid(p.proowner), d.description,
-    CASE WHEN p.proacl <> acldefault('f', p.proowner) THEN p.proacl::text[] END
+    {_acl_sql("p.proacl", "f", "p.proowner")}
 FROM pg_proc AS p
 JOIN pg_namespace AS n ON n.oid = p.pronamespace
 JOIN pg_type AS rt ON rt.oid = p.prorettype
@@ -415,7 +424,7 @@ SELECT
     ARRAY(SELECT e.enumlabel::text FROM pg_enum AS e WHERE e.enumtypid = t.oid
           ORDER BY e.enumsortorder),
     pg_get_userbyid(t.typowner), d.description,
-    CASE WHEN t.typacl <> acldefault('T', t.typowner) THEN t.typacl::text[] END
+    {_acl_sql("t.typacl", "T", "t.typowner")}
 FROM pg_type AS t
 JOIN pg_namespace AS n ON n.oid = t.typnamespace
 LEFT JOIN pg_description AS d ON d.objoid = t.oid AND d.classoid = 'pg_type'::regclass
@@ -429,7 +438,7 @@ SELECT
     n.nspname, c.relname, format_type(s.seqtypid, NULL), own_n.nspname, own_c.relname,
     own_a.attname, s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
     pg_get_userbyid(c.relowner), dsc.description,
-    CASE WHEN c.relacl <> acldefault('s', c.relowner) THEN c.relacl::text[] END
+    {_acl_sql("c.relacl", "s", "c.relowner")}
 FROM pg_sequence AS s
 JOIN pg_class AS c ON c.oid = s.seqrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
