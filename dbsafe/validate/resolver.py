@@ -274,6 +274,8 @@ class Resolver:
         for function in snapshot.functions:
             self._functions.setdefault((function.schema, function.name), []).append(function)
         self._row_functions: dict[tuple[str, str], frozenset[str]] = {}
+        self._suggestions: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+        self._relation_names: dict[tuple[str, ...], _NameIndex] = {}
         self.row_callable = _ROW_CALLABLE_BUILTINS | {
             f.name
             for f in snapshot.functions
@@ -308,6 +310,25 @@ class Resolver:
                 and _type_names_relation(f.input_arguments[0].type, relation)
             )
             self._row_functions[key] = cached
+        return cached
+
+    def table_suggestions(self, name: str, schemas: tuple[str, ...]) -> tuple[str, ...]:
+        """Relations a misspelt `name` may mean: the same name elsewhere, then close names.
+
+        Memoised: a finding-heavy run asks for the same few misspellings again and again,
+        and each answer scans every relation of the schemas.
+        """
+        key = (name, schemas)
+        cached = self._suggestions.get(key)
+        if cached is None:
+            index = self._relation_names.get(schemas)
+            if index is None:
+                index = _NameIndex(r.name for r in self.snapshot.relations if r.schema in schemas)
+                self._relation_names[schemas] = index
+            elsewhere = tuple(f"{s}.{name}" for s in sorted(self.schemas)
+                              if s not in schemas and self.snapshot.relation(s, name))
+            cached = (elsewhere + index.suggest(name))[:3]
+            self._suggestions[key] = cached
         return cached
 
     def relation_source(self, relation: Relation, alias: str | None) -> _Source:
@@ -1286,18 +1307,13 @@ class _Run:
     def unknown_table(self, identifier: exp.Identifier, name: str, schema: str | None) -> None:
         schemas = (schema,) if schema is not None else self.r.search_path
         shown = schema or (self.r.search_path[0] if self.r.search_path else "public")
-        candidates = [r.name for r in self.r.snapshot.relations if r.schema in schemas]
-        elsewhere = tuple(
-            r.qualified_name for r in self.r.snapshot.relations
-            if r.name == name and r.schema not in schemas
-        )
         self.problem(
             UNKNOWN_TABLE.code,
             f"no relation `{name}` in schema `{shown}`" if schema or len(schemas) == 1
             else f"no relation `{name}` in the search path ({', '.join(schemas)})",
             f"{shown}.{name}",
             identifier,
-            (elsewhere + _suggest(name, candidates))[:3],
+            self.r.table_suggestions(name, schemas),
         )
 
     def unknown_schema(self, identifier: exp.Identifier, schema: str) -> None:
@@ -1514,12 +1530,46 @@ def _no_column_message(name: str, sources: list[_Source]) -> str:
 
 
 def _suggest(name: str, candidates: Iterable[str | None]) -> tuple[str, ...]:
+    """Up to three names close to `name`, a case-only difference first.
+
+    >>> _suggest("patinets", ["patients", "clinics"])
+    ('patients',)
+    >>> _suggest("displayname", ["DisplayName", "email"])
+    ('DisplayName',)
+    """
     unique = sorted({c for c in candidates if c is not None and c != name})
     folded = {c.lower(): c for c in unique}
     matches = difflib.get_close_matches(name, unique, n=3, cutoff=0.6)
     if name.lower() in folded and folded[name.lower()] not in matches:
         matches.insert(0, folded[name.lower()])  # "DisplayName" for displayname
     return tuple(matches[:3])
+
+
+class _NameIndex:
+    """Many candidate names (every relation of a schema), indexed for quick suggestions.
+
+    difflib costs ~20 µs per candidate; only names of a plausible length that share the
+    first or the last two characters with the misspelling are compared.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(set(names))
+        self.folded = {n.lower(): n for n in self.names}
+        self.by_first: dict[str, list[str]] = {}
+        self.by_last: dict[str, list[str]] = {}
+        for n in self.names:
+            self.by_first.setdefault(n[:1], []).append(n)
+            self.by_last.setdefault(n[-2:], []).append(n)
+
+    def suggest(self, name: str) -> tuple[str, ...]:
+        slack = max(2, len(name) // 3)
+        pool = {n for n in (*self.by_first.get(name[:1], ()), *self.by_last.get(name[-2:], ()))
+                if n != name and abs(len(n) - len(name)) <= slack}
+        matches = difflib.get_close_matches(name, sorted(pool), n=3, cutoff=0.6)
+        exact = self.folded.get(name.lower())
+        if exact is not None and exact != name and exact not in matches:
+            matches.insert(0, exact)  # "Patients" for patients
+        return tuple(matches[:3])
 
 
 # -- public entry point ------------------------------------------------------------------

@@ -178,3 +178,22 @@ def test_returning_old_new_is_flagged_before_postgresql_18(version: int,
         ("old.x", "old", 180000), ("new.x", "new", 180000)]
     assert resolve(sql, constructs, server_version=180000).problems == ()
 
+
+
+def test_table_suggestions_scale_to_large_schemas() -> None:
+    # A finding-heavy run on a 10,000-table schema used to spend ~0.4 s per unknown table in
+    # difflib; suggestions are now drawn from an index and memoised per misspelling.
+    from dbsafe.schema.model import Column, Relation
+    from dbsafe.validate.resolver import Resolver
+
+    names = [f"{prefix}_{n}" for prefix in ("order", "invoice", "stock", "audit") for n in range(2500)]
+    names.append("order_items")
+    relations = tuple(Relation(schema="public", name=n, kind="table",
+                               columns=(Column(name="id", type="int", nullable=True, position=1),))
+                      for n in names)
+    resolver = Resolver(SchemaSnapshot(schemas=("public",), relations=relations))
+    (problem,) = resolver.resolve("SELECT id FROM order_itmes").problems
+    assert problem.suggestions[0] == "order_items"
+    # The second time the same misspelling is looked up, nothing is recomputed.
+    assert resolver.table_suggestions("order_itmes", ("public",)) is \
+        resolver.table_suggestions("order_itmes", ("public",))
