@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Location
@@ -113,6 +114,7 @@ def strength(mode: str) -> int:
     return MODES.index(mode)
 
 
+@lru_cache(maxsize=32)
 def from_pg_locks(mode: str) -> str | None:
     """A `pg_locks.mode` (`ShareRowExclusiveLock`) as one of MODES; None for others.
 

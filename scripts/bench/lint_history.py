@@ -10,7 +10,8 @@ Measured, each CLI run in a subprocess (`--format json`, exit 1 expected):
 
   (a) cold     `dbsafe lint`: throwaway server, every revision captured as it runs, lint
   (b) cached   the same again with nothing changed (target: under 1 s)
-  (c) offline  `dbsafe lint --offline`: nothing refuses offline mode in this history
+  (c) offline  `dbsafe lint --offline`: stops at the first data migration (it cannot
+               read a database offline) -- shown for the time, and to show why (a) exists
   (d) rules    in-process: the rules over every captured statement, best of --repeat
                (target: 10,000 statements/s or more)
 
@@ -122,6 +123,7 @@ def generate(root: Path, revisions: int, seed: int = 7) -> None:
     tables: list[str] = []
     columns: dict[str, list[str]] = {}
     enums = 0
+    serial = 0  # makes every generated name unique
     previous = None
     for n in range(revisions):
         rev = f"{n:04d}"
@@ -136,7 +138,8 @@ def generate(root: Path, revisions: int, seed: int = 7) -> None:
         for _ in range(rng.randint(1, 4)):
             t = rng.choice(tables)
             kind = rng.random()
-            c = f"c{n}_{rng.randint(0, 999)}"
+            serial += 1
+            c = f"c{n}_{serial}"
             if kind < 0.25:
                 body.append(f'op.add_column("{t}", sa.Column("{c}", sa.Text))')
                 columns[t].append(c)
@@ -185,10 +188,10 @@ def generate(root: Path, revisions: int, seed: int = 7) -> None:
                          f'USING {c}::text::e{enums}")',
                          f'op.execute("DROP TYPE e{enums}_old")']
             elif kind < 0.90:
-                body += [f'op.execute("CREATE FUNCTION f{n}() RETURNS text LANGUAGE sql '
+                body += [f'op.execute("CREATE FUNCTION f{serial}() RETURNS text LANGUAGE sql '
                          'AS $$ SELECT md5(random()::text) $$")',
                          f'op.add_column("{t}", sa.Column("{c}", sa.Text, '
-                         f'server_default=sa.text("f{n}()")))']
+                         f'server_default=sa.text("f{serial}()")))']
                 columns[t].append(c)
             elif kind < 0.95:
                 body.append(f'op.alter_column("{t}", "b", nullable=False)')
@@ -215,7 +218,7 @@ def run(root: Path, *args: str) -> float:
     return elapsed
 
 
-def rules_per_second(root: Path, repeat: int) -> tuple[int, float]:
+def rules_per_second(root: Path, repeat: int) -> tuple[int, float, float]:
     sys.path.insert(0, str(ROOT))
     from dbsafe.config import Settings
     from dbsafe.lint.engine import History, lint_migration, parse_migration, select_rules
@@ -225,14 +228,14 @@ def rules_per_second(root: Path, repeat: int) -> tuple[int, float]:
     migrations = load(Settings(project_root=root)).migrations  # cached by (a)
     rules = select_rules(ALL_RULES)
     statements = sum(len(parse_migration(m)) for m in migrations)
-    best = float("inf")
+    times = []
     for _ in range(repeat):
         history = History()
         started = time.perf_counter()
         for migration in migrations:
             lint_migration(migration, rules, history=history.carry())
-        best = min(best, time.perf_counter() - started)
-    return statements, best
+        times.append(time.perf_counter() - started)
+    return statements, times[0], min(times)
 
 
 def main() -> None:
@@ -251,7 +254,7 @@ def main() -> None:
         cached = min(run(tmp) for _ in range(args.repeat))
         print("(c) --offline")
         offline = run(tmp, "--offline")
-        statements, seconds = rules_per_second(tmp, args.repeat)
+        statements, first, seconds = rules_per_second(tmp, args.repeat)
         print()
         print("| measurement | seconds | note |")
         print("| --- | --- | --- |")
@@ -259,7 +262,10 @@ def main() -> None:
         print(f"| (b) `dbsafe lint`, nothing changed (cached) | **{cached:.2f}** | best of "
               f"{args.repeat}; target < 1 s |")
         print(f"| (c) `dbsafe lint --offline` | {offline:.2f} | |")
-        print(f"| (d) rules over {statements:,} statements (in-process) | {seconds:.3f} | "
+        print(f"| (d) rules over {statements:,} statements (in-process), first pass | "
+              f"{first:.3f} | {statements / first:,.0f} statements/s (reads each revision's "
+              "Python once, for DBS210) |")
+        print(f"| (d) the same, best of {args.repeat} | {seconds:.3f} | "
               f"**{statements / seconds:,.0f} statements/s**; target ≥ 10,000 |")
     finally:
         if args.keep:

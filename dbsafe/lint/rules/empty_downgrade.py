@@ -76,7 +76,7 @@ def _problem(body: list[ast.stmt]) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)  # a whole history: 256 thrashed on 300 revisions
 def _downgrade(path: str, mtime_ns: int) -> _Downgrade | None:
     """The module-level `downgrade()` of a revision file; None if the file does not parse."""
     try:

@@ -40,13 +40,19 @@ from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.locks import SHARE, from_pg_locks, locks_for, strength
 from dbsafe.lint.statement import Statement, same_relation
 
+_TABLES = frozenset({"r", "p", "m"})
+_WRITE_BLOCKING = frozenset({"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock",
+                             "AccessExclusiveLock"})
+
 # Its findings need an observed run: no SQL alone triggers it (see tests/lint/test_capture.py).
 ALEMBIC_ONLY = True
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     observed = statement.observed
-    if observed is None or statement.origin is not None:
+    if observed is None or statement.origin is not None or not any(
+            kind in _TABLES and pg_mode in _WRITE_BLOCKING
+            for _name, pg_mode, kind in observed.locks):
         return
     predicted = list(locks_for(statement))
     if statement.kind == "DoStmt":
