@@ -197,6 +197,8 @@ def to_numbered_parameters(sql: str) -> str:
     >>> to_numbered_parameters("SELECT 1 WHERE 1 = $1")
     'SELECT 1 WHERE 1 = $1'
     """
+    if not any(mark in sql for mark in "%:?"):
+        return sql  # no driver placeholder can be there: spare the parse
     try:
         return _numbered(sql)
     except Exception:  # sqlglot raises more than SqlglotError on some valid PostgreSQL

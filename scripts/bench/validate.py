@@ -6,7 +6,8 @@ repository of `.sql` and `.py` files (SQL in `cur.execute("...")`, `text("...")`
 `fetch("...")`, module constants and triple-quoted strings) holding simple selects, joins,
 CTEs, aggregates, subqueries, INSERT ... RETURNING, UPDATE ... FROM, DELETE ... USING and
 upserts with `%s`, `%(name)s`, `:name` and `$1` placeholders. About 1% of the statements
-reference a column or table the schema lacks (planted bugs). Everything is seeded.
+(`--bug-rate`; 0.5 for the finding-heavy case) reference a column or table the schema lacks
+(planted bugs). Everything is seeded.
 
 Then it measures, in the same run and over the same statements:
 
@@ -14,6 +15,9 @@ Then it measures, in the same run and over the same statements:
                      --no-confirm` in a subprocess with an empty cache (wall time, and the
                      CPU utilisation of the process tree: (user + sys) / wall)
   (b) dbsafe warm    the same command again, nothing changed
+  (e) dbsafe confirm `python -m dbsafe validate REPO --database-url URL --format json`,
+                     cold: static resolution plus PostgreSQL's confirmation of every
+                     finding (the cost that dominates when many statements are wrong)
   (c) sqlglot        `parse_one` + `qualify` against a `MappingSchema` of the snapshot, one
                      process (single core), exceptions caught
   (d) PREPARE        on the local throwaway server, over one Unix-socket connection:
@@ -31,6 +35,7 @@ Usage:
     /tmp/venv/bin/python scripts/bench/validate.py                          # 5,000 / 50,000
     /tmp/venv/bin/python scripts/bench/validate.py --files 200 --statements 2000
     /tmp/venv/bin/python scripts/bench/validate.py --profile 300            # + cProfile
+    /tmp/venv/bin/python scripts/bench/validate.py --files 200 --statements 2000 --bug-rate 0.5
 """
 
 from __future__ import annotations
@@ -410,13 +415,14 @@ def write_py_file(w: FileWriter, gen: Generator, bugs: list[str | None], n: int)
             w.text(["    return cur.fetchall()", "", ""])
 
 
-def generate_repo(root: Path, gen: Generator, files: int, statements: int) -> Repo:
+def generate_repo(root: Path, gen: Generator, files: int, statements: int,
+                  bug_rate: float = BUG_RATE) -> Repo:
     rng = gen.rng
     repo = Repo(root)
     root.mkdir(parents=True)
     (root / "pyproject.toml").write_text('[project]\nname = "bench-app"\n\n[tool.dbsafe]\n')
     bugs: list[str | None] = [None] * statements
-    for i in rng.sample(range(statements), max(1, round(statements * BUG_RATE))):
+    for i in rng.sample(range(statements), max(1, round(statements * bug_rate))):
         bugs[i] = "column" if rng.random() < 0.7 else "table"
     per_file = [statements // files + (1 if i < statements % files else 0) for i in range(files)]
     offset = 0
@@ -449,11 +455,16 @@ class Row:
         return self.statements / self.seconds if self.seconds else float("inf")
 
 
-def run_dbsafe(repo: Path, snapshot: Path, cache: Path) -> tuple[float, float, dict]:
-    """Wall seconds, CPU seconds (user + sys of the process tree), parsed JSON report."""
+def run_dbsafe(repo: Path, snapshot: Path, cache: Path,
+               database_url: str | None = None) -> tuple[float, float, dict]:
+    """Wall seconds, CPU seconds (user + sys of the process tree), parsed JSON report.
+
+    With `database_url`, the schema comes from that database and findings are confirmed on it.
+    """
     env = dict(os.environ, DBSAFE_CACHE_DIR=str(cache))
-    command = [sys.executable, "-m", "dbsafe", "validate", str(repo), "--snapshot",
-               str(snapshot), "--format", "json", "--no-confirm"]
+    source = (["--database-url", database_url] if database_url
+              else ["--snapshot", str(snapshot), "--no-confirm"])
+    command = [sys.executable, "-m", "dbsafe", "validate", str(repo), *source, "--format", "json"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
@@ -611,6 +622,8 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--statements", type=int, default=50000)
     parser.add_argument("--keep", action="store_true", help="keep the generated repository")
+    parser.add_argument("--bug-rate", type=float, default=BUG_RATE, metavar="RATE",
+                        help="share of statements with a planted bug (0.5: finding-heavy)")
     parser.add_argument("--profile", type=int, metavar="FILES", default=0,
                         help="also cProfile an in-process validate over this many files")
     args = parser.parse_args()
@@ -639,7 +652,7 @@ def main() -> int:
 
             t0 = time.perf_counter()
             repo = generate_repo(workdir / "repo", Generator(rng, tables, views),
-                                 args.files, args.statements)
+                                 args.files, args.statements, args.bug_rate)
             kinds = Counter(p.kind for p in repo.planted)
             print(f"repository: {repo.files} files, {repo.statements} statements, "
                   f"{len(repo.planted)} planted bugs ({kinds['column']} missing column, "
@@ -663,6 +676,8 @@ def main() -> int:
             cache = workdir / "cache"
             cold, cold_cpu, document = run_dbsafe(repo.root, snapshot_file, cache)
             warm, warm_cpu, warm_document = run_dbsafe(repo.root, snapshot_file, cache)
+            confirmed, confirmed_cpu, confirmed_document = run_dbsafe(
+                repo.root, snapshot_file, workdir / "cache-confirmed", url)
             summary = document["summary"]
             n = summary["statements"]
             sg_time, sg_errors = time_sqlglot(statements, snapshot)
@@ -685,6 +700,9 @@ def main() -> int:
             Row("(d3) PREPARE, bare pgconn.prepare", bare_time, len(encoded),
                 "one Parse round trip each"),
         ]
+        rows.insert(2, Row("(e) dbsafe validate, confirmed", confirmed, n,
+                           f"{len(confirmed_document['findings'])} findings confirmed on the "
+                           f"database; CPU {confirmed_cpu:.1f}s"))
         print()
         print(f"{'measurement':<36} {'seconds':>9} {'statements/s':>13} {'vs (d3)':>8}  note")
         for row in rows:
@@ -703,6 +721,9 @@ def main() -> int:
         located = [(f["path"], f["line"], f"{f['code']} {f['message']}")
                    for f in document["findings"]]
         ok &= report_check("dbsafe findings", repo, located, sql_at)
+        confirmed_located = [(f["path"], f["line"], f"{f['code']} {f['message']}")
+                             for f in confirmed_document["findings"]]
+        ok &= report_check("dbsafe findings, confirmed", repo, confirmed_located, sql_at)
         pg_located = [(path, line, f"{v.sqlstate} {v.message}")
                       for (path, line, _), v in zip(extracted, verdicts) if v.rejected]
         ok &= report_check("PostgreSQL 42703/42P01", repo, pg_located, sql_at)
