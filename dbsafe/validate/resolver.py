@@ -1122,7 +1122,8 @@ class _Run:
                     if not isinstance(current.this, exp.Identifier):
                         stack.append(current.this)
                     continue
-                stack.append(current.this)  # `(x).field`: the field is not checked
+                self.record_field(current)
+                stack.append(current.this)  # `(x).field`: the field is checked for ROW(...) only
                 continue
             if isinstance(current, exp.Is) and _is_predicate_word(current.expression):
                 stack.append(current.this)  # `x IS [NOT] DOCUMENT`: a test, not a column
@@ -1182,6 +1183,26 @@ class _Run:
             f"Upgrade to PostgreSQL 18, or return the column without `{qualifier}.`.",
             requires_version=_OLD_NEW_SINCE,
         ))
+
+    def record_field(self, dot: exp.Dot) -> None:
+        """`(ROW(a, b)).f3`: an anonymous record's fields are f1 ... fn."""
+        inner = dot.this.this if isinstance(dot.this, exp.Paren) else None
+        field_node = dot.expression
+        if not (isinstance(inner, exp.Anonymous) and isinstance(inner.this, str)
+                and inner.this.lower() == "row" and isinstance(field_node, exp.Identifier)):
+            return
+        if any(isinstance(a, exp.Star) or (isinstance(a, exp.Column) and isinstance(a.this, exp.Star))
+               for a in inner.expressions):
+            return  # `ROW(t.*)` has as many fields as t has columns
+        fields = tuple(f"f{i + 1}" for i in range(len(inner.expressions)))
+        name = _fold(field_node)
+        if name not in fields:
+            self.problem(
+                UNKNOWN_COLUMN.code,
+                f"an anonymous record `ROW(...)` has fields {', '.join(fields) or 'none'}, "
+                f"not `{name}`",
+                f"row.{name}", field_node, _suggest(name, fields),
+            )
 
     def find_qualified(self, column: exp.Column, scope: _Scope) -> _Source | None:
         qualifier = _fold(column.args["table"])
