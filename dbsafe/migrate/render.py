@@ -1,4 +1,9 @@
-"""Alembic revisions rendered to SQL offline, each statement attributed to its `op.*` call.
+"""Alembic revisions as `Migration`s: rendered to SQL offline, or captured as they ran.
+
+Captured (`captured_migrations`): built from `runner.capture`, each statement as PostgreSQL
+received it on a throwaway server, with its `op.*` line and what PostgreSQL showed.
+
+Offline (`render_revisions`): each statement attributed to its `op.*` call.
 
 One offline pass (`alembic upgrade base:heads --sql`) renders every revision; the child's
 output buffer looks up, for each chunk alembic writes, the innermost stack frame that belongs to a
