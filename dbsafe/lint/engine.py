@@ -490,18 +490,22 @@ def _confirm(found: list[Finding], statement: Statement,
     """Findings PostgreSQL did not contradict when the statement ran on a throwaway server.
 
     A rewrite claimed for a table whose relfilenode did not change is dropped; one that did
-    change is marked as confirmed.
+    change is marked as confirmed; where PostgreSQL cannot tell, the finding stays as it is.
     """
     observed = statement.observed
     kept = []
     for finding in found:
         if claims.get(finding.code) == "rewrite" and finding.subject:
             table = finding.subject.rpartition(".")[0]
-            if not any(same_relation(table, name) for name in observed.rewritten):
-                continue
-            finding = dataclasses.replace(finding, context=finding.context + (
-                ("Confirmed", "PostgreSQL rewrote the table on a throwaway server "
-                              "(its relfilenode changed)"),))
+            if any(same_relation(table, name) for name in observed.rewritten):
+                finding = dataclasses.replace(finding, context=finding.context + (
+                    ("Confirmed", "PostgreSQL rewrote the table on a throwaway server "
+                                  "(its relfilenode changed)"),))
+            elif {kind for name, _mode, kind in observed.held
+                  if same_relation(table, name)} & {"r", "m"}:
+                continue  # a table with storage, locked, and its relfilenode unchanged
+            # Otherwise PostgreSQL could not tell: a partitioned table has no storage of
+            # its own, and a table not seen in pg_locks was not observed.
         kept.append(finding)
     return kept
 

@@ -98,6 +98,9 @@ def upgrade():
     op.add_column("orders", sa.Column("ref", sa.Text))
     op.alter_column("orders", "ref", new_column_name="reference")
     op.alter_column("orders", "note", server_default="none")
+    # A column dbsafe cannot see being added (EXECUTE): its type is unknown to the rules.
+    op.execute("DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN memo varchar(50)'; END $$")
+    op.alter_column("orders", "memo", type_=sa.Text)
 ''',
     "r05": '''
 def upgrade():
@@ -201,6 +204,23 @@ def test_postgresql_confirms_rewrites_and_drops_what_it_contradicts(
     # recreated under its old name rewrite, and PostgreSQL says so.
     assert set(rewrites) == {"orders.total", "orders.state"}
     assert all(v and "relfilenode changed" in v for v in rewrites.values())
+
+
+def test_a_rewrite_postgresql_did_not_do_is_dropped(history: tuple[Path, Report]) -> None:
+    import dataclasses
+
+    from dbsafe.lint.engine import lint_migration
+    from dbsafe.lint.rules import column_type_change_rewrites_table
+
+    root, report = history
+    assert "orders.memo" not in {f.subject for f in report.findings if f.code == "DBS110"}
+    # Without what PostgreSQL showed, the unknown old type is a "may rewrite" finding.
+    [r04] = [m for m in load_migrations(Settings(project_root=root)) if m.revision == "r04"]
+    blind = dataclasses.replace(r04, statements=tuple(
+        dataclasses.replace(s, observed=None) for s in r04.statements))
+    rules = [column_type_change_rewrites_table.RULE]
+    assert "orders.memo" in {f.subject for f in lint_migration(blind, rules)}
+    assert "orders.memo" not in {f.subject for f in lint_migration(r04, rules)}
 
 
 def test_history_aware_precision(history: tuple[Path, Report]) -> None:
