@@ -110,7 +110,14 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
     loaded = Loaded(list(history.migrations), unlinted=list(history.unlinted),
                     order=list(history.migrations),
                     lines=[f"Linted {history.description()}."])
-    after = [since] if since else list(current)
+    if since and since != "base" and history.how == "captured" and since not in history.parents:
+        raise SourceError(f"--since {since}: no such revision in {project.ini.name}'s history")
+    unknown = [r for r in current if r not in history.parents]
+    if unknown and history.how == "captured":
+        loaded.lines.append(f"The database is at revision {', '.join(current)}, which this "
+                            "history does not have: linting every revision.")
+        current = ()
+    after = [since] if since and since != "base" else list(current)
     if after and history.how == "captured":
         loaded.earlier, loaded.migrations = history.split_after(after)
         done = {m.revision for m in loaded.earlier}

@@ -312,3 +312,18 @@ def test_json_output_is_one_document_though_the_project_prints_and_logs(
     assert {f["code"] for f in document["findings"]} >= {"DBS110"}
 
 
+
+
+def test_since_lints_the_later_revisions_with_what_the_earlier_built(
+        history: tuple[Path, Report]) -> None:
+    from dbsafe.core import SourceError
+
+    root, _ = history
+    settings = Settings(project_root=root, ignore=("DBS115", "DBS210"))
+    report = commands.lint(settings, since="r02")
+    assert {dict(f.context).get("Revision") for f in report.findings} == {
+        "r03", "r04", "r05", "r06", "r07"}
+    # r01 created new_code() (VOLATILE): r03's default is still known to rewrite.
+    assert "DBS109" in _by_revision(report)["r03"]
+    with pytest.raises(SourceError, match="no such revision"):
+        commands.lint(settings, since="nope")
