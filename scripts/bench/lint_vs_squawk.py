@@ -762,8 +762,10 @@ def speed(revisions: int, squawk: str, keep: bool) -> None:
             [py, "-m", "dbsafe", "lint", str(rendered), "--format", "json",
              "--target-version", PG_VERSION], tmp)
         t_dbsafe_py, db_py_out = _timed(
+            # --offline: (d) compares rendering + lint with squawk on the same rendered SQL;
+            # scripts/bench/lint_history.py times the default (captured on a throwaway).
             [py, "-m", "dbsafe", "lint", "--alembic-config", str(ini), "--format", "json",
-             "--target-version", PG_VERSION], tmp)
+             "--target-version", PG_VERSION, "--offline"], tmp)
         statements = len(re.findall(r";\s*$", rendered.read_text(), re.M))
         sq_n = len(json.loads(sq_out or "[]"))
 
