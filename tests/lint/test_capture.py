@@ -327,3 +327,37 @@ def test_since_lints_the_later_revisions_with_what_the_earlier_built(
     assert "DBS109" in _by_revision(report)["r03"]
     with pytest.raises(SourceError, match="no such revision"):
         commands.lint(settings, since="nope")
+
+
+@pytest.fixture(scope="module")
+def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic (tests/migrate's pattern)."""
+    venv = tmp_path_factory.mktemp("venv14")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.4,<2", "alembic>=1.7,<1.12",
+         "psycopg2-binary"], capture_output=True, text=True, check=False,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
+    return python
+
+
+def test_a_project_pinned_to_sqlalchemy_14_is_captured_under_its_own_python(
+        sqlalchemy14_python: str, tmp_path: Path) -> None:
+    root = tmp_path / "legacy"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r02")})
+    migrations = load_migrations(Settings(project_root=root, python=sqlalchemy14_python))
+    [r02] = [m for m in migrations if m.revision == "r02"]
+    # Same statements and the same observations as under SQLAlchemy 2 (psycopg2 here).
+    assert [s.sql for s in r02.statements if not s.generated] == [
+        "SELECT count(*) FROM orders",
+        "UPDATE orders SET note = '1 of 5' WHERE id = 1",
+        "ALTER TABLE orders ALTER COLUMN status TYPE TEXT",
+        "ALTER TABLE orders ALTER COLUMN total TYPE BIGINT",
+    ]
+    observed = [s.observed for s in r02.statements if not s.generated]
+    assert all(o is not None for o in observed)
+    assert [o.rewritten for o in observed if o is not None] == [
+        (), (), (), ("public.orders",)]
