@@ -14,14 +14,49 @@ from pathlib import Path
 from dbsafe.migrate.runner import Revision
 
 
-def checksum(path: Path | None) -> str:
-    """sha256 of a revision file ('' when the file is unknown)."""
+def checksum(path: Path | None, *, normalized: bool = False) -> str:
+    """sha256 of a revision file ('' when the file is unknown).
+
+    With `normalized`, the hash is of the file's Python syntax tree without docstrings, so
+    formatting and comments do not change it while any change to the code or to the SQL
+    strings it runs does (what `dbsafe lock` records). A file that does not parse falls back
+    to its bytes.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.py").write_text('def upgrade():\\n    op.execute("SELECT 1")\\n')
+        >>> _ = (d / "b.py").write_text('# note\\ndef upgrade():  # here\\n\\n    op.execute(\\n'
+        ...                             '        "SELECT 1"\\n    )\\n')
+        >>> checksum(d / "a.py", normalized=True) == checksum(d / "b.py", normalized=True)
+        True
+        >>> checksum(d / "a.py") == checksum(d / "b.py")
+        False
+    """
     if path is None:
         return ""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        data = path.read_bytes()
     except OSError:
         return ""
+    if normalized and path.suffix == ".py":
+        try:
+            tree = ast.parse(data, filename=str(path))
+        except (SyntaxError, ValueError):
+            pass
+        else:
+            data = ast.dump(_without_docstrings(tree), include_attributes=False).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
 
 
 def downgrade_problem(path: Path | None) -> str | None:
