@@ -1,0 +1,558 @@
+"""The stairway walk behind `dbsafe verify-reversible`: is every downgrade a real undo?
+
+For each revision, oldest first (branches in dependency order, merges after their parents):
+upgrade it, snapshot, downgrade it, snapshot, and compare the full catalog after the
+downgrade with the catalog before the upgrade (`dbsafe.schema.diff`, so an index, a
+default, a view, a function, a trigger, a policy or a grant left behind all show -- not
+only what SQLAlchemy models describe, which is all autogenerate-based checks see). Then the
+revision is upgraded again, which proves the downgrade left a state the upgrade accepts.
+
+Cheap steps: one child process runs every alembic command of the walk (`ApplySession`),
+the re-upgrade of a revision travels in the same request as the upgrade of the next one,
+and the snapshot after one revision is the "before" of the next. A walk that a failing step
+derailed is rebuilt on a fresh database of the same throwaway server and carries on.
+
+Downgrades are addressed per revision (`REV@-1`, or `REV@PARENT` for a merge), so on a
+branchy history only that revision is undone, never the other branch.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import Finding, Location, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from dbsafe.migrate.runner import AlembicProject, Revision, RunResult
+    from dbsafe.schema.diff import Change, DiffOptions
+    from dbsafe.schema.model import SchemaSnapshot
+
+log = logging.getLogger(__name__)
+
+# List of codes.
+DOWNGRADE_MISSING = RuleInfo(
+    code="DBS411",
+    name="downgrade-missing",
+    summary="A revision that changes the schema has no working downgrade (none, `pass`, or "
+            "only `raise`).",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+DOWNGRADE_FAILED = RuleInfo(
+    code="DBS412",
+    name="downgrade-failed",
+    summary="Running a revision's downgrade right after its upgrade raised an error.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+DOWNGRADE_LEFTOVER = RuleInfo(
+    code="DBS413",
+    name="downgrade-leftover",
+    summary="After upgrade then downgrade, the schema differs from the schema before the "
+            "upgrade.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+DOWNGRADE_COLUMN_ORDER = RuleInfo(
+    code="DBS414",
+    name="downgrade-column-order",
+    summary="After upgrade then downgrade, a table has its columns in another order.",
+    default_severity=Severity.NOTE,
+    since="0.1.0",
+)
+REUPGRADE_FAILED = RuleInfo(
+    code="DBS415",
+    name="reupgrade-failed",
+    summary="Upgrading a revision again after its downgrade raised an error.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+DATA_MIGRATION_WITHOUT_DOWNGRADE = RuleInfo(
+    code="DBS416",
+    name="data-migration-without-downgrade",
+    summary="A revision that changes no schema (a data migration) has an empty downgrade.",
+    default_severity=Severity.NOTE,
+    since="0.1.0",
+)
+UPGRADE_FAILED = RuleInfo(
+    code="DBS417",
+    name="upgrade-failed",
+    summary="A revision's upgrade raised an error during the walk; the revisions after it "
+            "were not verified.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+RULES = (DOWNGRADE_MISSING, DOWNGRADE_FAILED, DOWNGRADE_LEFTOVER, DOWNGRADE_COLUMN_ORDER,
+         REUPGRADE_FAILED, DATA_MIGRATION_WITHOUT_DOWNGRADE, UPGRADE_FAILED)
+
+# dbsafe's own bookkeeping is never part of a project's schema.
+ALWAYS_IGNORED_SCHEMAS = frozenset({"dbsafe"})
+
+Progress = Callable[[int, int, str], None]  # (revisions done, total, revision)
+
+
+@dataclass(frozen=True, slots=True)
+class WalkResult:
+    findings: tuple[Finding, ...]
+    walked: tuple[str, ...]  # revisions whose round trip was verified, in walk order
+    not_verified: tuple[str, ...] = ()  # left out because the walk could not go on
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class _Walk:
+    """The database the walk runs on and the one child process that migrates it."""
+
+    def __init__(self, project: AlembicProject, url: str,
+                 new_database: Callable[[], str] | None) -> None:
+        self.project = project
+        self.url = url
+        self.new_database = new_database  # None: the database cannot be replaced
+        self._stack = contextlib.ExitStack()
+        self._session: Any = None
+        self.requests = 0
+
+    def __enter__(self) -> _Walk:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    def apply(self, operations: Sequence[tuple[str, str]]) -> RunResult:
+        from dbsafe.migrate import runner
+
+        self.requests += 1
+        session_class = getattr(runner, "ApplySession", None)
+        if session_class is None:  # one child per request: slower, same result
+            return runner.apply(self.project, self.url, operations)
+        if self._session is None:
+            self._session = self._stack.enter_context(session_class(self.project, self.url))
+        result: RunResult = self._session.apply(operations)
+        return result
+
+    def snapshot(self) -> SchemaSnapshot:
+        from dbsafe.schema.introspect import introspect_url
+
+        return introspect_url(self.url)
+
+    def replace(self) -> bool:
+        """Continue on a fresh database (after a step left this one in an unknown state)."""
+        if self.new_database is None:
+            return False
+        self._stack.close()
+        self._stack = contextlib.ExitStack()
+        self._session = None
+        self.url = self.new_database()
+        return True
+
+
+def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] = (),
+         target: str = "heads", options: DiffOptions | None = None,
+         new_database: Callable[[], str] | None = None,
+         progress: Progress | None = None) -> WalkResult:
+    """Walk the history on `url` and report every revision whose downgrade is no undo.
+
+    Args:
+        project: the alembic environment.
+        url: a database at `start` (empty for base) that the walk may change at will.
+        root: the project root; locations are relative to it.
+        start: revisions the database is at (or is first upgraded to); the walk verifies
+            the revisions after them.
+        target: the last revision to verify (`heads`, a revision id).
+        options: differences to leave out (dbsafe's own schema always is).
+        new_database: returns the URL of another empty database on the same server, so a
+            walk that a failed step derailed can be rebuilt and go on; None stops it there.
+        progress: called before each revision.
+
+    Raises:
+        MigrationError: the revisions before `start` could not be applied.
+    """
+    from dbsafe.migrate.revisions import pending, resolve
+    from dbsafe.migrate.runner import MigrationError, describe
+
+    described = describe(project)
+    revisions, heads = described.revisions, described.heads
+    start_ids = [r for name in start for r in resolve(revisions, heads, name)]
+    order = pending(revisions, start_ids, resolve(revisions, heads, target))
+    by_id = {r.revision: r for r in revisions}
+    findings: list[Finding] = []
+    reported: set[str] = set()  # revisions with a finding: their re-upgrade failing is no news
+    walked: list[str] = []
+    counts = {"rebuilt": 0, "repaired": 0}
+    stopped_at: int | None = None
+
+    def report(found: Sequence[Finding]) -> None:
+        findings.extend(found)
+        reported.update(f.subject for f in found if f.subject)
+
+    with _Walk(project, url, new_database) as w:
+        applied: list[str] = list(start_ids)  # every revision the database holds
+        if start_ids:
+            w.apply([("upgrade", _up(s)) for s in start_ids])
+        before = w.snapshot()
+        carry: list[tuple[str, str]] = []  # the previous revision's re-upgrade
+        for index, revision in enumerate(order):
+            rid = revision.revision
+            if progress is not None:
+                progress(index, len(order), rid)
+            # 1. upgrade, in the same request as the previous revision's re-upgrade
+            try:
+                result = w.apply([*carry, ("upgrade", _up(rid))])
+                _expect(w, result, by_id, [*applied, rid])
+            except MigrationError as exc:
+                redone = carry[0][1].partition("@")[0] if carry else None
+                if redone is None or exc.revision != redone:
+                    report([_upgrade_failed(by_id.get(exc.revision or "", revision), exc, root)])
+                    stopped_at = index
+                    break
+                if redone not in reported:
+                    report([_reupgrade_failed(by_id[redone], exc, root)])
+                if not _rebuild(w, applied):
+                    stopped_at = index
+                    break
+                counts["rebuilt"] += 1
+                before = w.snapshot()
+                try:
+                    result = w.apply([("upgrade", _up(rid))])
+                    _expect(w, result, by_id, [*applied, rid])
+                except MigrationError as again:
+                    report([_upgrade_failed(revision, again, root)])
+                    stopped_at = index
+                    break
+            carry = []
+            applied.append(rid)
+            options_here = _with_version_table(options, result)
+            after = w.snapshot()
+            # 2. downgrade this one revision and compare with the schema before its upgrade
+            problem = _downgrade_problem(revision)
+            try:
+                _expect(w, w.apply([("downgrade", _down_target(revision))]), by_id, applied[:-1])
+            except MigrationError as exc:
+                report([_downgrade_failed(revision, exc, problem, root)])
+                walked.append(rid)
+                # A transactional downgrade rolled back: still at `after`, nothing to redo.
+                if _diff(w.snapshot(), after, options_here):
+                    if not _rebuild(w, applied):
+                        stopped_at = index + 1
+                        break
+                    counts["rebuilt"] += 1
+                before = after
+                continue
+            down = w.snapshot()
+            report(_compare(revision, before, after, down, problem, options_here, root))
+            walked.append(rid)
+            if rid in reported and _repair(w.url, down, before, options_here):
+                # The computed undo, applied: the re-upgrade then tests the revision itself
+                # rather than tripping over what its downgrade left.
+                counts["repaired"] += 1
+            carry = [("upgrade", _up(rid))]
+            before = after
+        if stopped_at is None and carry:
+            # 3. the last revision's re-upgrade
+            try:
+                w.apply(carry)
+            except MigrationError as exc:
+                last = carry[0][1].partition("@")[0]
+                if last not in reported:
+                    report([_reupgrade_failed(by_id[last], exc, root)])
+        requests = w.requests
+    not_verified = tuple(r.revision for r in order[stopped_at:] if r.revision not in walked) \
+        if stopped_at is not None else ()
+    summary: dict[str, Any] = {
+        "revisions_verified": len(walked), "revisions_not_verified": list(not_verified),
+        "alembic_requests": requests, **counts,
+    }
+    return WalkResult(tuple(findings), tuple(walked), not_verified, summary)
+
+
+def _repair(url: str, down: SchemaSnapshot, before: SchemaSnapshot,
+            options: DiffOptions) -> bool:
+    """Run the computed undo on the downgraded database; True when it now matches `before`."""
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.schema.ddl import plan
+    from dbsafe.schema.introspect import introspect_url
+
+    changes = _diff(down, before, options)
+    try:
+        statements = plan(down, before, changes)
+        with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+            conn.execute("SET check_function_bodies = off")
+            if before.search_path:
+                conn.execute("SELECT set_config('search_path', %s, false)",
+                             (", ".join(f'"{s}"' for s in before.search_path),))
+            for statement in statements:
+                if not statement.sql.lstrip().startswith("--"):
+                    conn.execute(statement.sql.encode())
+    except Exception as exc:  # noqa: BLE001 - a fix that does not apply: rebuild instead
+        log.info("the computed undo did not apply: %s", exc)
+        return False
+    return not _diff(introspect_url(url), before, options)
+
+
+def _rebuild(w: _Walk, applied: Sequence[str]) -> bool:
+    """Bring a fresh database to the revisions the walk has applied so far."""
+    if not w.replace():
+        return False
+    # Upgrading to each applied revision in walk order lands on the same set of revisions:
+    # alembic skips what an earlier target already applied.
+    tips = list(dict.fromkeys(applied))
+    if tips:
+        w.apply([("upgrade", _up(t)) for t in tips])
+    return True
+
+
+def _up(revision: str) -> str:
+    # `REV@REV`: upgrade along REV's branch only. A plain `REV` would do the same, but the
+    # runner would then expect REV alone in the version table, wrong on a branchy history.
+    return f"{revision}@{revision}"
+
+
+def _expect(w: _Walk, result: RunResult, by_id: dict[str, Revision],
+            applied: Sequence[str]) -> None:
+    """The version table holds the heads of `applied` (what the runner cannot check for
+    branch-relative targets)."""
+    from dbsafe.migrate.runner import MigrationError, current_revisions
+
+    parents = {p for rid in applied for p in _parents(by_id[rid])}
+    wanted = sorted(set(applied) - parents)
+    found = sorted(current_revisions(w.url, result.version_table))
+    if found != wanted:
+        raise MigrationError(f"the version table holds {', '.join(found) or 'nothing'} "
+                             f"instead of {', '.join(wanted) or 'nothing'}")
+
+
+def _parents(revision: Revision) -> tuple[str, ...]:
+    down = revision.down_revision
+    if down is None:
+        return ()
+    return (down,) if isinstance(down, str) else tuple(down)
+
+
+def _down_target(revision: Revision) -> str:
+    down = revision.down_revision
+    if isinstance(down, tuple) and len(down) > 1:
+        return f"{revision.revision}@{down[0]}"  # a merge: `-1` would be ambiguous
+    return f"{revision.revision}@-1"
+
+
+def _with_version_table(options: DiffOptions | None, result: RunResult) -> DiffOptions:
+    import dataclasses
+
+    from dbsafe.schema.diff import DiffOptions
+
+    options = options or DiffOptions()
+    table = f"{result.version_table_schema or '*'}.{result.version_table}"
+    return dataclasses.replace(
+        options, ignore_schemas=options.ignore_schemas | ALWAYS_IGNORED_SCHEMAS,
+        ignore_names=(*options.ignore_names, table))
+
+
+def _downgrade_problem(revision: Revision) -> str | None:
+    from dbsafe.migrate.revisions import downgrade_problem
+
+    return downgrade_problem(revision.path)
+
+
+# -- findings --------------------------------------------------------------------------------
+
+
+def _diff(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions | None,
+         ) -> tuple[Change, ...]:
+    from dbsafe.schema.diff import diff as diff_schemas
+
+    return diff_schemas(a, b, options)
+
+
+def _compare(revision: Revision, before: SchemaSnapshot, after: SchemaSnapshot,
+             down: SchemaSnapshot, problem: str | None, options: DiffOptions,
+             root: Path) -> list[Finding]:
+    from dbsafe.schema.diff import REORDER
+
+    rid = revision.revision
+    where = _location(revision, root)
+    leftovers = _diff(down, before, options)  # what would turn the downgraded state back
+    if not leftovers:
+        if problem is not None and not _diff(before, after, options):
+            return [Finding(
+                DATA_MIGRATION_WITHOUT_DOWNGRADE.code,
+                f"Revision `{rid}` changes no schema and its downgrade is empty ({problem}).",
+                DATA_MIGRATION_WITHOUT_DOWNGRADE.default_severity, where, rid,
+                help="If the data it changes matters, undo it in downgrade(); otherwise "
+                     "nothing to do.",
+            )]
+        return []
+    if problem is not None:
+        return [Finding(
+            DOWNGRADE_MISSING.code,
+            f"Revision `{rid}` changes the schema but {problem}; a downgrade past it "
+            f"leaves {len(leftovers)} difference(s).",
+            DOWNGRADE_MISSING.default_severity, where, rid,
+            help="Write downgrade() to undo upgrade(); the statements below are the undo "
+                 "dbsafe computed.",
+            context=(("Failing revision", rid),
+                     ("Left behind", "\n".join(c.describe() for c in leftovers)),
+                     *_fix(down, before, leftovers)),
+        )]
+    out = []
+    for change in leftovers:
+        rule = DOWNGRADE_COLUMN_ORDER if change.action == REORDER else DOWNGRADE_LEFTOVER
+        out.append(Finding(
+            rule.code, f"Revision `{rid}`: downgrade {_leftover(change)}.",
+            rule.default_severity, where, rid,
+            help="Add the statements below to downgrade() (or remove what upgrade() should "
+                 "not have done).",
+            context=(("Failing revision", rid), *_fix(down, before, [change])),
+        ))
+    return out
+
+
+def _leftover(change: Change) -> str:
+    from dbsafe.schema.diff import ADD, DROP, REORDER
+
+    label = change.kind.replace("_", " ")
+    if change.action == DROP:  # in the downgraded schema only
+        return f"leaves {label} `{change.subject}`{_definition(change.old)}"
+    if change.action == ADD:
+        return f"removes {label} `{change.subject}`, which existed before the upgrade"
+    if change.action == REORDER:
+        return (f"leaves table `{change.subject}` with its columns in another order "
+                f"({', '.join(change.old)} instead of {', '.join(change.new)})")
+    return (f"leaves {label} `{change.subject}` with {change.attribute} "
+            f"{_short(change.old)} (before the upgrade: {_short(change.new)})")
+
+
+def _definition(obj: Any) -> str:
+    text = getattr(obj, "definition", None)
+    if not text or not isinstance(text, str) or len(text) > 120 or "\n" in text.strip():
+        return ""
+    return f" ({' '.join(text.split())})"
+
+
+def _short(value: Any) -> str:
+    if value is None or value == ():
+        return "none"
+    text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _fix(down: SchemaSnapshot, before: SchemaSnapshot,
+         changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
+    """The computed undo as SQL (`dbsafe diff --sql`) and as `op.*` lines for downgrade()."""
+    try:
+        from dbsafe.schema.ddl import plan, render_sql
+
+        statements = plan(down, before, changes)
+    except Exception as exc:  # noqa: BLE001 - a fix we cannot compute is left out, not fatal
+        log.info("no computed fix: %s", exc)
+        return ()
+    runnable = [s for s in statements if not s.sql.lstrip().startswith("--")]
+    if not runnable:
+        return ()
+    sql = render_sql(statements, header=False).text.rstrip()
+    return (("Fix (SQL)", sql), ("Fix (in downgrade())", _op_lines(runnable)))
+
+
+def _op_lines(statements: Sequence[Any]) -> str:
+    lines: list[str] = []
+    for s in statements:
+        call = f"op.execute({_python_string(s.sql.rstrip().rstrip(';'))})"
+        if s.transactional:
+            lines.append(call)
+        else:  # CONCURRENTLY cannot run inside alembic's transaction
+            lines += ["with op.get_context().autocommit_block():", f"    {call}"]
+    return "\n".join(lines)
+
+
+def _python_string(sql: str) -> str:
+    if "\n" in sql and '"""' not in sql and not sql.endswith('"'):
+        return '"""' + sql.replace("\\", "\\\\") + '"""'
+    return repr(sql)
+
+
+def _location(revision: Revision, root: Path) -> Location | None:
+    if revision.path is None:
+        return None
+    return Location(_relative(revision.path, root), _downgrade_line(revision.path))
+
+
+def _downgrade_line(path: Path) -> int:
+    """The line of `def downgrade` (else `def upgrade`, else 1)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return 1
+    lines = {node.name: node.lineno for node in tree.body
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return lines.get("downgrade") or lines.get("upgrade") or 1
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _failure_context(exc: Exception) -> tuple[tuple[str, str], ...]:
+    context = [("Database error", str(exc))]
+    if getattr(exc, "sqlstate", None):
+        context.append(("SQLSTATE", str(exc.sqlstate)))  # type: ignore[attr-defined]
+    return tuple(context)
+
+
+def _downgrade_failed(revision: Revision, exc: Exception, problem: str | None,
+                      root: Path) -> Finding:
+    rid = revision.revision
+    if problem is not None:
+        return Finding(DOWNGRADE_MISSING.code,
+                       f"Revision `{rid}` cannot be downgraded: {problem}.",
+                       DOWNGRADE_MISSING.default_severity, _location(revision, root), rid,
+                       help="Write downgrade() to undo upgrade().",
+                       context=(("Failing revision", rid), *_failure_context(exc)))
+    return Finding(DOWNGRADE_FAILED.code,
+                   f"Revision `{rid}`: downgrade right after the upgrade fails: "
+                   f"{_first_line(exc)}.",
+                   DOWNGRADE_FAILED.default_severity, _location(revision, root), rid,
+                   help="Make downgrade() undo exactly what upgrade() did, in reverse order.",
+                   context=(("Failing revision", rid), *_failure_context(exc)))
+
+
+def _reupgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding:
+    rid = revision.revision
+    return Finding(REUPGRADE_FAILED.code,
+                   f"Revision `{rid}`: upgrade after its downgrade fails: {_first_line(exc)}.",
+                   REUPGRADE_FAILED.default_severity, _location(revision, root), rid,
+                   help="downgrade() leaves something upgrade() trips over; undo all of "
+                        "upgrade() in downgrade().",
+                   context=(("Failing revision", rid), *_failure_context(exc)))
+
+
+def _upgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding:
+    rid = revision.revision
+    location = None
+    if getattr(exc, "file", None) and getattr(exc, "line", None):
+        location = Location(_relative(Path(exc.file), root), int(exc.line))  # type: ignore[attr-defined]
+    return Finding(UPGRADE_FAILED.code,
+                   f"Revision `{rid}`: upgrade fails during the walk: {_first_line(exc)}.",
+                   UPGRADE_FAILED.default_severity, location or _location(revision, root), rid,
+                   help="Fix the revision so it applies on a database built by the revisions "
+                        "before it; the revisions after it were not verified.",
+                   context=(("Failing revision", rid), *_failure_context(exc)))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    # The runner's "revision R (file F): " prefix repeats the finding's subject and location.
+    revision = getattr(exc, "revision", None)
+    if revision and text.startswith(f"revision {revision} (file ") and "): " in text:
+        text = text.split("): ", 1)[1]
+    return text.rstrip(".")
+
