@@ -1,0 +1,551 @@
+"""SQL and supabase-js/PostgREST calls in JavaScript and TypeScript, read with tree-sitter.
+
+Two things are taken from a `.js`/`.jsx`/`.mjs`/`.cjs`/`.ts`/`.tsx` file:
+
+* SQL statements, as `SqlFragment`s: tagged templates (`sql\\`...\\``, `Prisma.sql`,
+  `prisma.$queryRaw`, `$executeRaw`) and string arguments of `query`/`execute`/`raw`-style
+  calls. A `${...}` hole is a parameter where it sits in a value position and makes the
+  statement "not validated" anywhere else, exactly as for Python f-strings.
+* PostgREST requests, as `PostgrestRequest`s: a `.from('table')` or `.rpc('fn')` call on a
+  supabase-js client and the method calls chained on it (`.select('...')`, `.eq(...)`,
+  `.order(...)`, `.insert({...})`, ...), with each string argument mapped back to the file.
+  What a request means is decided in `dbsafe.validate.postgrest`; this module only reads.
+
+A `.from()` call is taken as PostgREST only when its receiver is clearly a supabase client:
+a name containing "supabase" (`supabase`, `this.supabase`, `getSupabase()`), a variable or
+parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a factory imported
+from a module whose path names supabase or postgrest (`createClient` from
+`@supabase/supabase-js`, `useSupabaseClient()`). `Array.from('abc')`, `supabase.storage.from`
+and a knex `.from('t')` are not requests.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dbsafe.core import Location, Skipped
+from dbsafe.extract.fragment import ExtractResult, SqlFragment
+from dbsafe.extract.python import _fill_holes, _Hole, _Template, looks_like_statement
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser
+
+SUFFIXES = frozenset({".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"})
+
+# Tags whose template is SQL (the last name of the tag expression).
+SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw"})
+# Calls whose first string argument is SQL, when it reads as a statement.
+SQL_CALLS = frozenset(
+    {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare"}
+)
+_CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
+_CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
+_CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
+_WRAPPERS = frozenset(
+    {"parenthesized_expression", "await_expression", "non_null_expression", "as_expression",
+     "satisfies_expression", "type_assertion"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JsObject:
+    """An object literal: its literal keys, and whether those are all its keys."""
+
+    keys: tuple[SqlFragment, ...]
+    values: tuple[JsValue, ...]
+    complete: bool  # False with a spread (`...rest`) or a computed key (`[k]: v`)
+
+    def get(self, key: str) -> JsValue:
+        for name, value in zip(self.keys, self.values):
+            if name.sql == key:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class JsArray:
+    items: tuple[JsValue, ...]
+    complete: bool  # False with a spread element
+
+
+@dataclass(frozen=True, slots=True)
+class JsOther:
+    """Any other expression: a value dbsafe does not read (a variable, a call, a number)."""
+
+    label: str  # its source text, shortened
+    location: Location
+    string_like: bool = False  # a template with holes, or string concatenation
+
+
+JsValue = SqlFragment | JsObject | JsArray | JsOther | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostgrestCall:
+    """One method call of a chain: `.select('id, title')` is ("select", (<'id, title'>,))."""
+
+    method: str
+    arguments: tuple[JsValue, ...]
+    location: Location  # of the method name
+
+
+@dataclass(frozen=True, slots=True)
+class PostgrestRequest:
+    """`client[.schema(s)].from(table)` or `.rpc(fn, args)` and the calls chained on it.
+
+    `target` is the table (or function) name; `None` when it is not a literal, with the
+    expression in `dynamic`. `calls` starts with the `from`/`rpc` call itself.
+    """
+
+    path: str
+    kind: str  # "from" | "rpc"
+    target: SqlFragment | None
+    schema: SqlFragment | None
+    calls: tuple[PostgrestCall, ...]
+    location: Location  # of `from`/`rpc`
+    dynamic: str | None = None
+    schema_dynamic: bool = False  # `.schema(x)` with x not a literal
+
+
+@dataclass(frozen=True, slots=True)
+class JsExtractResult(ExtractResult):
+    """What a JS/TS file holds: SQL fragments and PostgREST requests."""
+
+    requests: tuple[PostgrestRequest, ...] = ()
+
+
+def sql_in_javascript(source: str, path: str) -> JsExtractResult:
+    """Find the SQL statements and PostgREST requests in a JavaScript/TypeScript file.
+
+    Args:
+        source: The file's text.
+        path: Path recorded in locations (repository-relative, POSIX); its suffix picks the
+            grammar (`.ts` TypeScript, `.tsx` TSX, anything else JavaScript with JSX).
+
+    Returns:
+        Fragments and requests in source order. A file tree-sitter cannot parse at all
+        yields a `Skipped` entry; local syntax errors only hide what is inside them.
+
+    Example:
+        >>> r = sql_in_javascript("await supabase.from('notes').select('id, body')", "a.ts")
+        >>> [(c.method, c.location.column) for c in r.requests[0].calls]
+        [('from', 16), ('select', 30)]
+        >>> r.requests[0].calls[1].arguments[0].location(4)
+        Location(path='a.ts', line=1, column=42, end_line=None, end_column=None)
+    """
+    data = source.encode("utf-8")
+    tree = _parser(_grammar(path)).parse(data)
+    reader = _Reader(data, path)
+    if tree.root_node.has_error and not tree.root_node.named_children:
+        return JsExtractResult(skipped=(Skipped(Location(path, 1), "JavaScript syntax error"),))
+    return reader.run(tree.root_node)
+
+
+def _grammar(path: str) -> str:
+    if path.endswith(".tsx"):
+        return "tsx"
+    if path.endswith((".ts", ".mts", ".cts")):
+        return "typescript"
+    return "javascript"
+
+
+@functools.cache
+def _parser(grammar: str) -> Parser:
+    from tree_sitter import Language, Parser
+
+    if grammar == "javascript":
+        import tree_sitter_javascript
+
+        language = Language(tree_sitter_javascript.language())
+    else:
+        import tree_sitter_typescript
+
+        language = Language(
+            tree_sitter_typescript.language_tsx()
+            if grammar == "tsx"
+            else tree_sitter_typescript.language_typescript()
+        )
+    return Parser(language)
+
+
+class _Reader:
+    """One file: its bytes, line index, the names bound in it, and what was found."""
+
+    def __init__(self, data: bytes, path: str) -> None:
+        self.data = data
+        self.path = path
+        self.line_starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
+        self.constants: dict[str, Node | None] = {}  # name -> its only initializer
+        self.clients: set[str] = set()  # names bound to a supabase client
+        self.client_modules: set[str] = set()  # names imported from a supabase-ish module
+
+    # -- positions ---------------------------------------------------------------------
+
+    def position(self, byte: int) -> tuple[int, int]:
+        import bisect
+
+        index = bisect.bisect_right(self.line_starts, byte) - 1
+        start = self.line_starts[index]
+        column = len(self.data[start:byte].decode("utf-8", "replace")) + 1
+        return index + 1, column
+
+    def location(self, node: Node) -> Location:
+        line, column = self.position(node.start_byte)
+        end_line, end_column = self.position(max(node.end_byte - 1, node.start_byte))
+        return Location(self.path, line, column, end_line, end_column)
+
+    def text(self, node: Node) -> str:
+        return self.data[node.start_byte:node.end_byte].decode("utf-8", "replace")
+
+    # -- the walk ----------------------------------------------------------------------
+
+    def run(self, root: Node) -> JsExtractResult:
+        nodes = list(_walk(root))
+        for node in nodes:
+            self._bind(node)
+        fragments: list[SqlFragment] = []
+        requests: list[PostgrestRequest] = []
+        for node in nodes:
+            if node.type != "call_expression":
+                continue
+            request = self._request(node)
+            if request is not None:
+                requests.append(request)
+                continue
+            fragment = self._sql(node)
+            if fragment is not None:
+                fragments.append(fragment)
+        return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests))
+
+    def _bind(self, node: Node) -> None:
+        """Record constants, client variables and names imported from supabase modules."""
+        if node.type == "import_statement":
+            source = node.child_by_field_name("source")
+            if source is not None and _CLIENT_MODULE.search(self.text(source)):
+                for child in _walk(node):
+                    if child.type == "identifier":
+                        self.client_modules.add(self.text(child))
+            return
+        if node.type == "variable_declarator":
+            name = node.child_by_field_name("name")
+            value = node.child_by_field_name("value")
+            if name is None or name.type != "identifier":
+                return
+            key = self.text(name)
+            # A name declared twice anywhere in the file is not a constant we can trust.
+            self.constants[key] = None if key in self.constants else value
+            annotation = node.child_by_field_name("type")
+            if annotation is not None and _CLIENT_TYPE.search(self.text(annotation)):
+                self.clients.add(key)
+            if value is not None and self._is_client(value):
+                self.clients.add(key)
+            return
+        if node.type in ("required_parameter", "optional_parameter"):
+            pattern = node.child_by_field_name("pattern")
+            annotation = node.child_by_field_name("type")
+            if (pattern is not None and pattern.type == "identifier" and annotation is not None
+                    and _CLIENT_TYPE.search(self.text(annotation))):
+                self.clients.add(self.text(pattern))
+        if node.type == "public_field_definition":
+            name = node.child_by_field_name("name")
+            annotation = node.child_by_field_name("type")
+            if name is not None and annotation is not None and _CLIENT_TYPE.search(
+                    self.text(annotation)):
+                self.clients.add(self.text(name))
+
+    def _is_client(self, node: Node) -> bool:
+        node = _unwrap(node)
+        if node.type in ("identifier", "property_identifier"):
+            name = self.text(node)
+            return bool(_CLIENT_WORD.search(name)) or name in self.clients
+        if node.type == "member_expression":
+            # `this.supabase`, `ctx.supabaseAdmin`: the property names the client. Never
+            # `supabase.storage` (its `from` is a bucket) or `db.client`.
+            prop = node.child_by_field_name("property")
+            if prop is None:
+                return False
+            name = self.text(prop)
+            obj = node.child_by_field_name("object")
+            if _CLIENT_WORD.search(name):
+                return True
+            return name in self.clients and obj is not None and obj.type == "this"
+        if node.type == "new_expression":
+            constructor = node.child_by_field_name("constructor")
+            return constructor is not None and self.text(constructor) == "PostgrestClient"
+        if node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            if callee is None:
+                return False
+            function = _unwrap(callee)
+            if function.type == "identifier":
+                name = self.text(function)
+                return bool(_CLIENT_WORD.search(name)) or name in self.client_modules
+            if function.type == "member_expression":
+                prop = function.child_by_field_name("property")
+                obj = function.child_by_field_name("object")
+                if prop is None or obj is None:
+                    return False
+                name = self.text(prop)
+                if name == "schema":
+                    return self._is_client(obj)
+                return bool(_CLIENT_WORD.search(name))
+        return False
+
+    # -- PostgREST ---------------------------------------------------------------------
+
+    def _request(self, call: Node) -> PostgrestRequest | None:
+        function = call.child_by_field_name("function")
+        if function is None or function.type != "member_expression":
+            return None
+        prop = function.child_by_field_name("property")
+        receiver = function.child_by_field_name("object")
+        if prop is None or receiver is None:
+            return None
+        kind = self.text(prop)
+        if kind not in ("from", "rpc") or not self._is_client(receiver):
+            return None
+        arguments = self._arguments(call)
+        if not arguments:
+            return None
+        schema, schema_dynamic = self._schema(receiver)
+        first = arguments[0]
+        target = first if isinstance(first, SqlFragment) else None
+        dynamic = None
+        if target is None:
+            label = first.label if isinstance(first, JsOther) else "an expression"
+            dynamic = f"the {'table' if kind == 'from' else 'function'} name `{label}` " \
+                      "is not a literal"
+        calls = [PostgrestCall(kind, tuple(arguments), self.location(prop))]
+        node = call
+        while True:
+            parent = node.parent
+            while parent is not None and parent.type in ("non_null_expression",):
+                node, parent = parent, parent.parent
+            if parent is None or parent.type != "member_expression":
+                break
+            if parent.child_by_field_name("object") != node:
+                break
+            outer = parent.parent
+            method = parent.child_by_field_name("property")
+            if outer is None or outer.type != "call_expression" or method is None:
+                break
+            if outer.child_by_field_name("function") != parent:
+                break
+            calls.append(PostgrestCall(self.text(method), tuple(self._arguments(outer)),
+                                       self.location(method)))
+            node = outer
+        return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
+                                self.location(prop), dynamic, schema_dynamic)
+
+    def _schema(self, receiver: Node) -> tuple[SqlFragment | None, bool]:
+        receiver = _unwrap(receiver)
+        if receiver.type != "call_expression":
+            return None, False
+        function = receiver.child_by_field_name("function")
+        if function is None or function.type != "member_expression":
+            return None, False
+        prop = function.child_by_field_name("property")
+        if prop is None or self.text(prop) != "schema":
+            return None, False
+        arguments = self._arguments(receiver)
+        if arguments and isinstance(arguments[0], SqlFragment):
+            return arguments[0], False
+        return None, True
+
+    def _arguments(self, call: Node) -> list[JsValue]:
+        arguments = call.child_by_field_name("arguments")
+        if arguments is None or arguments.type != "arguments":
+            return []
+        return [self.value(child) for child in arguments.named_children
+                if child.type != "comment"]
+
+    def value(self, node: Node, *, follow: bool = True) -> JsValue:
+        """What dbsafe can read of an expression (strings, object and array literals)."""
+        node = _unwrap(node)
+        if node.type == "string":
+            return self._string(node)
+        if node.type == "template_string":
+            if any(c.type == "template_substitution" for c in node.named_children):
+                return JsOther(_short(self.text(node)), self.location(node), string_like=True)
+            return self._string(node)
+        if node.type == "identifier" and follow:
+            bound = self.constants.get(self.text(node))
+            if bound is not None and _unwrap(bound).type in ("string", "template_string"):
+                return self.value(bound, follow=False)
+        if node.type == "object":
+            keys: list[SqlFragment] = []
+            values: list[JsValue] = []
+            complete = True
+            for child in node.named_children:
+                if child.type == "pair":
+                    key = child.child_by_field_name("key")
+                    value = child.child_by_field_name("value")
+                    name = self._key(key) if key is not None else None
+                    if name is None:
+                        complete = False
+                        continue
+                    keys.append(name)
+                    values.append(self.value(value) if value is not None else None)
+                elif child.type == "shorthand_property_identifier":
+                    keys.append(self._plain(child))
+                    values.append(JsOther(self.text(child), self.location(child)))
+                elif child.type == "comment":
+                    continue
+                else:  # spread_element, method_definition, getters
+                    complete = False
+            return JsObject(tuple(keys), tuple(values), complete)
+        if node.type == "array":
+            items = [self.value(c) for c in node.named_children if c.type != "comment"]
+            complete = all(c.type != "spread_element" for c in node.named_children)
+            return JsArray(tuple(items), complete)
+        string_like = node.type == "binary_expression" and "+" in self.text(node)
+        return JsOther(_short(self.text(node)), self.location(node), string_like=string_like)
+
+    def _key(self, key: Node) -> SqlFragment | None:
+        if key.type in ("property_identifier", "number"):
+            return self._plain(key)
+        if key.type == "string":
+            return self._string(key)
+        return None  # computed_property_name
+
+    def _plain(self, node: Node) -> SqlFragment:
+        line, column = self.position(node.start_byte)
+        return SqlFragment(self.path, self.text(node), ((0, line, column),), origin="js")
+
+    def _string(self, node: Node) -> SqlFragment:
+        """The value of a string or substitution-free template literal, mapped to the file."""
+        template = self._template(node)
+        return SqlFragment(self.path, template.text, template.spans, origin="js")
+
+    def _template(self, node: Node) -> _Template:
+        """Decode a string/template literal; each `${...}` becomes a hole."""
+        texts: list[str] = []
+        spans: list[tuple[int, int, int]] = []
+        holes: list[_Hole] = []
+        length = 0
+
+        def piece(text: str, byte: int) -> None:
+            nonlocal length
+            line, column = self.position(byte)
+            spans.append((length, line, column))
+            for index, char in enumerate(text):
+                if char == "\n":
+                    spans.append((length + index + 1, line + 1, 1))
+                    line += 1
+            texts.append(text)
+            length += len(text)
+
+        for child in node.children:
+            if child.type in ("string_fragment",):
+                piece(self.text(child), child.start_byte)
+            elif child.type == "escape_sequence":
+                decoded = _unescape(self.text(child))
+                if decoded:
+                    piece(decoded, child.start_byte)
+            elif child.type == "template_substitution":
+                line, column = self.position(child.start_byte)
+                holes.append(_Hole(length, line, column, self.text(child)))
+        if not spans:
+            line, column = self.position(node.start_byte + 1)
+            spans.append((0, line, column))
+        return _Template("".join(texts), tuple(spans), tuple(holes))
+
+    # -- SQL ---------------------------------------------------------------------------
+
+    def _sql(self, call: Node) -> SqlFragment | None:
+        function = call.child_by_field_name("function")
+        arguments = call.child_by_field_name("arguments")
+        if function is None or arguments is None:
+            return None
+        name = _last_name(self, function)
+        if arguments.type == "template_string":
+            if name not in SQL_TAGS:
+                return None
+            literal = arguments
+        else:
+            if name not in SQL_CALLS:
+                return None
+            args = [c for c in arguments.named_children if c.type != "comment"]
+            if not args:
+                return None
+            literal = _unwrap(args[0])
+            if literal.type == "identifier":
+                bound = self.constants.get(self.text(literal))
+                if bound is None:
+                    return None
+                literal = _unwrap(bound)
+            if literal.type not in ("string", "template_string"):
+                return None
+        template = self._template(literal)
+        if not looks_like_statement(template.text, holes=len(template.holes)):
+            return None
+        reason, sql, spans = _fill_holes(template)
+        return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
+
+
+def _walk(root: Node):
+    """Every node below `root` in source order, without recursion (deep ASTs exist)."""
+    cursor = root.walk()
+    while True:
+        node = cursor.node
+        assert node is not None
+        yield node
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return
+
+
+def _unwrap(node: Node) -> Node:
+    """The expression inside parentheses, `await`, `x!`, `x as T`, `x satisfies T`."""
+    while node.type in _WRAPPERS:
+        inner = next((c for c in node.named_children if c.type != "comment"), None)
+        if inner is None:
+            return node
+        node = inner
+    return node
+
+
+def _last_name(reader: _Reader, function: Node) -> str | None:
+    function = _unwrap(function)
+    if function.type == "identifier":
+        return reader.text(function)
+    if function.type == "member_expression":
+        prop = function.child_by_field_name("property")
+        return reader.text(prop) if prop is not None else None
+    return None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+
+
+def _unescape(escape: str) -> str:
+    """The characters a JavaScript escape sequence stands for.
+
+    >>> [_unescape(e) for e in ("\\\\n", "\\\\'", "\\\\u00e9", "\\\\u{1F600}", "\\\\x41", "\\\\\\n")]
+    ['\\n', "'", 'é', '😀', 'A', '']
+    """
+    body = escape[1:]
+    if body.startswith(("\n", "\r")):
+        return ""  # a line continuation
+    if body in _SIMPLE_ESCAPES:
+        return _SIMPLE_ESCAPES[body]
+    try:
+        if body.startswith("u{"):
+            return chr(int(body[2:-1], 16))
+        if body.startswith("u") and len(body) == 5:
+            return chr(int(body[1:], 16))
+        if body.startswith("x") and len(body) == 3:
+            return chr(int(body[1:], 16))
+    except ValueError:
+        return body
+    return body

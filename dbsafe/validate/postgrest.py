@@ -1,0 +1,912 @@
+"""PostgREST requests (supabase-js chains) resolved against a schema snapshot.
+
+`check(request, snapshot)` reads one `PostgrestRequest` (see `dbsafe.extract.javascript`) the
+way PostgREST would: the `select` string with PostgREST's grammar (columns, `alias:column`,
+`::cast`, JSON paths `a->b->>c`, aggregates `col.sum()`, `count()`, embedded resources
+`rel(...)` with hints `rel!fk(...)`, `!inner`/`!left`, spreads `...rel(...)`, `*`), the
+columns of filters and modifiers (`.eq('col', v)`, `.in`, `.match({...})`, `.or('a.eq.1')`,
+`.order('col')`, `'rel.col'` on an embedded resource), payload keys of `.insert`/`.update`/
+`.upsert` and `onConflict`, and `.rpc('fn', {args})`.
+
+The grammar follows PostgREST's own parser (`src/PostgREST/ApiRequest/QueryParams.hs`) and
+relationships follow its `findRel` (`src/PostgREST/Plan.hs`): an embedded resource is found
+through a foreign key in either direction, by the target's table name, the constraint name or
+a single foreign-key column, or through a junction table for many-to-many. supabase-js removes
+whitespace outside double quotes from the select string before sending it; so do we.
+PostgREST does not fold case: `displayname` is not `DisplayName`.
+
+**Unknown means silent**, as for SQL: a reference is reported only when it is provably
+missing. Views (whose relationships PostgREST infers from their definitions), computed
+fields and computed relationships (functions taking the row type), a select string dbsafe
+cannot parse and a table name found only outside `public` (the client may be configured with
+another `db.schema`) make the affected references unchecked. Whatever is not a literal (a
+table name or select string in a variable, a spread payload) is a DBS304 note.
+
+Column and table findings carry the SQL that PostgREST's request depends on
+(`SELECT "t"."c" FROM "s"."t"`), so the run loop can have PostgreSQL confirm them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from dbsafe.core import Finding, Location, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.javascript import JsValue, PostgrestCall, PostgrestRequest
+    from dbsafe.schema.model import Relation, SchemaSnapshot
+
+UNKNOWN_RELATIONSHIP = RuleInfo(
+    code="DBS305",
+    name="unknown-embedded-relationship",
+    summary="A PostgREST request embeds a resource no foreign key relates to its table.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+UNKNOWN_FUNCTION = RuleInfo(
+    code="DBS306",
+    name="unknown-rpc-function",
+    summary="A PostgREST `rpc()` call names a function or argument the schema does not have.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION)
+
+# Codes shared with SQL validation (same meaning, same docs).
+_UNKNOWN_TABLE = "DBS301"
+_UNKNOWN_COLUMN = "DBS302"
+_DYNAMIC = "DBS304"
+_SEVERITY = {_UNKNOWN_TABLE: Severity.ERROR, _UNKNOWN_COLUMN: Severity.ERROR,
+             _DYNAMIC: Severity.NOTE}
+
+DEFAULT_SCHEMA = "public"
+_SYSTEM_COLUMNS = frozenset({"ctid", "xmin", "xmax", "cmin", "cmax", "tableoid"})
+_TABLE_KINDS = frozenset({"table", "partitioned_table"})
+# supabase-js filter methods whose first argument is a column (or `rel.column`).
+_FILTERS = frozenset(
+    """eq neq gt gte lt lte like ilike likeAllOf likeAnyOf ilikeAllOf ilikeAnyOf is isDistinct
+    in contains containedBy rangeGt rangeGte rangeLt rangeLte rangeAdjacent overlaps
+    textSearch not filter regexMatch regexIMatch""".split()
+)
+_MUTATIONS = frozenset({"insert", "upsert", "update"})
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A finding, and the SQL whose rejection by PostgreSQL would confirm it (if any).
+
+    `start`/`end` are the inclusive offsets of the offending identifier in `sql`.
+    """
+
+    finding: Finding
+    sql: str | None = None
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What checking one request found; `status` as for SQL statements."""
+
+    status: str  # "analysed" | "not_analysed" | "dynamic"
+    issues: tuple[Issue, ...] = ()
+    reason: str | None = None
+
+
+# -- the select grammar -------------------------------------------------------------------
+
+
+class SelectError(ValueError):
+    """The select string is not one PostgREST's grammar accepts (or dbsafe reads)."""
+
+
+@dataclass(slots=True)
+class Item:
+    """One node of a parsed select: a field, `*`, `count()`, or an embedded resource.
+
+    Offsets are into the string as written in the source (before whitespace removal).
+    """
+
+    kind: str  # "star" | "count" | "field" | "embed" | "spread"
+    name: str = ""
+    start: int = 0
+    end: int = 0
+    alias: str | None = None
+    hint: str | None = None
+    hint_start: int = 0
+    hint_end: int = 0
+    json_path: bool = False
+    aggregate: str | None = None
+    children: list[Item] = field(default_factory=list)
+
+
+def parse_select(raw: str) -> list[Item]:
+    """Parse a select string as supabase-js sends it and PostgREST reads it.
+
+    Raises:
+        SelectError: PostgREST would reject it (or it uses syntax dbsafe does not read).
+
+    Example:
+        >>> [(i.kind, i.name, i.alias) for i in parse_select("id, full:name, b:c->>d::text")]
+        [('field', 'id', None), ('field', 'name', 'full'), ('field', 'c', 'b')]
+        >>> items = parse_select("*, patients!inner(id), ...clinics!fk(name)")
+        >>> [(i.kind, i.name, i.hint, [c.name for c in i.children]) for i in items]
+        [('star', '*', None, []), ('embed', 'patients', None, ['id']), \
+('spread', 'clinics', 'fk', ['name'])]
+    """
+    cleaned: list[str] = []
+    index: list[int] = []
+    quoted = False
+    for offset, char in enumerate(raw):
+        # supabase-js: `if (/\s/.test(c) && !quoted) return ''; if (c === '"') quoted = !quoted`
+        if char.isspace() and not quoted:
+            continue
+        if char == '"':
+            quoted = not quoted
+        cleaned.append(char)
+        index.append(offset)
+    parser = _SelectParser("".join(cleaned), index)
+    items = parser.forest()
+    if parser.i != len(parser.s):
+        raise SelectError(f"unexpected {parser.s[parser.i]!r}")
+    return items
+
+
+class _SelectParser:
+    def __init__(self, text: str, index: list[int]) -> None:
+        self.s = text
+        self.index = index
+        self.i = 0
+
+    def raw(self, i: int) -> int:
+        return self.index[min(i, len(self.index) - 1)] if self.index else 0
+
+    def peek(self, text: str) -> bool:
+        return self.s.startswith(text, self.i)
+
+    def expect(self, text: str) -> None:
+        if not self.peek(text):
+            raise SelectError(f"expected {text!r} at {self.i}")
+        self.i += len(text)
+
+    def forest(self) -> list[Item]:
+        items = [self.tree()]
+        while self.peek(","):
+            self.i += 1
+            items.append(self.tree())
+        return items
+
+    def tree(self) -> Item:
+        if self.peek("..."):
+            self.i += 3
+            item = self.embed_head(kind="spread", alias=None)
+            return self.embed_body(item)
+        start = self.i
+        try:
+            alias = self.alias()
+            item = self.embed_head(kind="embed", alias=alias)
+            if item.name != "count" and self.peek("("):
+                return self.embed_body(item)
+        except SelectError:
+            pass
+        self.i = start
+        return self.field()
+
+    def alias(self) -> str | None:
+        start = self.i
+        try:
+            name, _, _ = self.field_name()
+        except SelectError:
+            self.i = start
+            return None
+        if self.peek(":") and not self.peek("::"):
+            self.i += 1
+            return name
+        self.i = start
+        return None
+
+    def embed_head(self, *, kind: str, alias: str | None) -> Item:
+        name, start, end = self.field_name()
+        item = Item(kind, name, start, end, alias=alias)
+        for _ in range(2):
+            if not self.peek("!"):
+                break
+            self.i += 1
+            if self.peek("left") or self.peek("inner"):
+                self.i += 4 if self.peek("left") else 5
+                continue
+            item.hint, item.hint_start, item.hint_end = self.field_name()
+        return item
+
+    def embed_body(self, item: Item) -> Item:
+        self.expect("(")
+        item.children = self.forest()
+        self.expect(")")
+        return item
+
+    def field(self) -> Item:
+        if self.peek("*"):
+            start = self.i
+            self.i += 1
+            self.end()
+            return Item("star", "*", self.raw(start), self.raw(start))
+        alias = self.alias()
+        if self.peek("count()"):
+            start = self.i
+            self.i += len("count()")
+            self.cast()
+            self.end()
+            return Item("count", "count", self.raw(start), self.raw(self.i - 1), alias=alias)
+        name, start, end = self.field_name()
+        json_path = self.json_path()
+        self.cast()
+        aggregate = None
+        for candidate in ("sum", "avg", "count", "max", "min"):
+            if self.peek(f".{candidate}()"):
+                aggregate = candidate
+                self.i += len(candidate) + 3
+                self.cast()
+                break
+        self.end()
+        return Item("field", name, start, end, alias=alias, json_path=json_path,
+                    aggregate=aggregate)
+
+    def end(self) -> None:
+        if self.i < len(self.s) and self.s[self.i] not in ",)":
+            raise SelectError(f"unexpected {self.s[self.i]!r}")
+
+    def cast(self) -> None:
+        if self.peek("::"):
+            self.i += 2
+            if not self.identifier():
+                raise SelectError("empty cast")
+
+    def identifier(self) -> str:
+        start = self.i
+        while self.i < len(self.s) and _identifier_char(self.s[self.i]):
+            self.i += 1
+        return self.s[start:self.i].strip()
+
+    def field_name(self) -> tuple[str, int, int]:
+        """A name (quoted, or identifiers joined by dashes); with its raw offsets."""
+        start = self.i
+        if self.peek('"'):
+            self.i += 1
+            chars: list[str] = []
+            while self.i < len(self.s) and self.s[self.i] != '"':
+                if self.s[self.i] == "\\" and self.i + 1 < len(self.s):
+                    self.i += 1
+                chars.append(self.s[self.i])
+                self.i += 1
+            self.expect('"')
+            return "".join(chars), self.raw(start), self.raw(self.i - 1)
+        parts = [self.identifier()]
+        if not parts[0]:
+            raise SelectError(f"expected a field name at {self.i}")
+        while self.peek("-") and not self.peek("->"):
+            self.i += 1
+            part = self.identifier()
+            if not part:
+                raise SelectError("dangling dash")
+            parts.append(part)
+        return "-".join(parts), self.raw(start), self.raw(self.i - 1)
+
+    def json_path(self) -> bool:
+        seen = False
+        while self.peek("->"):
+            self.i += 3 if self.peek("->>") else 2
+            seen = True
+            start = self.i
+            if self.peek("-"):
+                self.i += 1
+            digits = self.i
+            while self.i < len(self.s) and self.s[self.i].isdigit() and self.s[self.i].isascii():
+                self.i += 1
+            if self.i > digits:
+                continue
+            self.i = start
+            self.field_name()
+        return seen
+
+
+def _identifier_char(char: str) -> bool:
+    # PostgREST's pIdentifierChar: letter <|> digit <|> oneOf "_ $"
+    return char.isalpha() or (char.isdigit() and char.isascii()) or char in "_ $"
+
+
+def parse_path(raw: str) -> tuple[list[str], str, int, int]:
+    """A filter/order column: `rel.sub.col->x` is (["rel", "sub"], "col", start, end).
+
+    >>> parse_path("clinics.name")
+    (['clinics'], 'name', 8, 11)
+    >>> parse_path("data->>key")
+    ([], 'data', 0, 3)
+    """
+    parser = _SelectParser(raw, list(range(len(raw))))
+    names = [parser.field_name()]
+    while parser.peek("."):
+        parser.i += 1
+        names.append(parser.field_name())
+    parser.json_path()
+    if parser.i != len(raw):
+        raise SelectError(f"unexpected {raw[parser.i]!r}")
+    name, start, end = names[-1]
+    # Identifiers may hold spaces that PostgREST strips: point at the name itself.
+    start += len(raw[start:end + 1]) - len(raw[start:end + 1].lstrip())
+    end -= len(raw[start:end + 1]) - len(raw[start:end + 1].rstrip())
+    return [n for n, _, _ in names[:-1]], name, start, end
+
+
+# -- the schema as PostgREST sees it ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _ForeignKey:
+    name: str
+    table: Relation
+    columns: tuple[str, ...]
+    referenced: Relation
+    referenced_columns: tuple[str, ...]
+
+
+class _Graph:
+    """Foreign keys indexed both ways, functions and relations by name: one per snapshot."""
+
+    def __init__(self, snapshot: SchemaSnapshot) -> None:
+        self.snapshot = snapshot
+        self.by_name: dict[str, list[Relation]] = {}
+        self.outgoing: dict[int, list[_ForeignKey]] = {}
+        self.incoming: dict[int, list[_ForeignKey]] = {}
+        self.functions: dict[str, list] = {}
+        self.schemas = set(snapshot.schemas) | {r.schema for r in snapshot.relations}
+        for relation in snapshot.relations:
+            self.by_name.setdefault(relation.name, []).append(relation)
+        for relation in snapshot.relations:
+            for constraint in relation.constraints:
+                if constraint.kind != "foreign_key" or not constraint.referenced_table:
+                    continue
+                schema, _, name = constraint.referenced_table.partition(".")
+                referenced = snapshot.relation(schema, name)
+                if referenced is None:
+                    continue
+                fk = _ForeignKey(constraint.name, relation, constraint.columns, referenced,
+                                 constraint.referenced_columns)
+                self.outgoing.setdefault(id(relation), []).append(fk)
+                self.incoming.setdefault(id(referenced), []).append(fk)
+        for function in snapshot.functions:
+            self.functions.setdefault(function.name, []).append(function)
+
+    def tables(self, name: str, schema: str | None) -> tuple[tuple[Relation, ...], bool]:
+        """Relations a `.from(name)` may mean, and whether their absence is provable.
+
+        With no explicit schema, `public` is what supabase-js uses unless the client was
+        created with another `db.schema`; a same-named relation elsewhere may be it.
+        """
+        if schema is not None:
+            relation = self.snapshot.relation(schema, name)
+            return ((relation,) if relation else ()), schema in self.schemas
+        relation = self.snapshot.relation(DEFAULT_SCHEMA, name)
+        if relation is not None:
+            return (relation,), True
+        others = tuple(self.by_name.get(name, ()))
+        return others, not others and DEFAULT_SCHEMA in self.schemas
+
+
+_GRAPHS: dict[int, tuple[SchemaSnapshot, _Graph]] = {}
+
+
+def _graph(snapshot: SchemaSnapshot) -> _Graph:
+    cached = _GRAPHS.get(id(snapshot))
+    if cached is not None and cached[0] is snapshot:
+        return cached[1]
+    _GRAPHS.clear()
+    graph = _Graph(snapshot)
+    _GRAPHS[id(snapshot)] = (snapshot, graph)
+    return graph
+
+
+# -- checking a request ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Embed:
+    """An embedded resource of the select, for filters and orders that name it."""
+
+    names: tuple[str, ...]  # its alias and its name
+    target: tuple[Relation, ...]  # () when unknown
+    children: list[_Embed]
+
+
+class _Checker:
+    def __init__(self, request: PostgrestRequest, snapshot: SchemaSnapshot) -> None:
+        self.request = request
+        self.graph = _graph(snapshot)
+        self.issues: list[Issue] = []
+        self.unchecked: str | None = None
+        self.dynamic: str | None = None
+
+    # -- findings ----------------------------------------------------------------------
+
+    def report(self, code: str, message: str, where: Location, *, subject: str,
+               help: str | None = None, sql: str | None = None, start: int = 0,
+               end: int = 0) -> None:
+        severity = _SEVERITY.get(code) or next(r.default_severity for r in RULES
+                                               if r.code == code)
+        finding = Finding(code=code, message=message, severity=severity, location=where,
+                          subject=subject, help=help)
+        self.issues.append(Issue(finding, sql, start, end))
+
+    def not_literal(self, what: str, value: JsValue) -> None:
+        if self.dynamic is None:
+            from dbsafe.extract.javascript import JsOther
+
+            label = value.label if isinstance(value, JsOther) else "an expression"
+            self.dynamic = f"{what} `{label}` is not a literal"
+
+    def skip(self, reason: str) -> None:
+        self.unchecked = self.unchecked or reason
+
+    # -- the request -------------------------------------------------------------------
+
+    def run(self) -> Checked:
+        request = self.request
+        if request.dynamic:
+            self.dynamic = request.dynamic
+        elif request.schema_dynamic:
+            self.dynamic = "the schema passed to `.schema()` is not a literal"
+        elif request.kind == "rpc":
+            self.rpc()
+        else:
+            self.table()
+        if self.dynamic:
+            self.report(_DYNAMIC, f"PostgREST request built at run time is not validated: "
+                        f"{self.dynamic}.", request.location, subject=self.subject(),
+                        help="Use literal table, column and select strings, or add "
+                             "`// dbsafe: ignore[DBS304]` if this is intended.")
+        status = "dynamic" if self.dynamic else "not_analysed" if self.unchecked else "analysed"
+        return Checked(status, tuple(self.issues), self.dynamic or self.unchecked)
+
+    def subject(self) -> str:
+        target = self.request.target
+        return target.sql if target is not None else "?"
+
+    def table(self) -> None:
+        request = self.request
+        assert request.target is not None
+        name = request.target.sql
+        schema = request.schema.sql if request.schema is not None else None
+        target, provable = self.graph.tables(name, schema)
+        if not target:
+            if provable:
+                shown = schema or DEFAULT_SCHEMA
+                names = [r.name for r in self.graph.snapshot.relations if r.schema == shown]
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                sql = f"SELECT FROM {_quote(shown)}.{_quote(name)}"
+                start = sql.rindex(_quote(name))
+                self.report(_UNKNOWN_TABLE, f"no relation `{name}` in schema `{shown}`",
+                            request.target.location(0, max(len(name) - 1, 0)),
+                            subject=f"{shown}.{name}",
+                            help=f"Did you mean `{close[0]}`?" if close else None,
+                            sql=sql, start=start, end=len(sql) - 1)
+            else:
+                self.skip(f"`{name}` is not in the snapshot's schemas")
+            return
+        embeds: list[_Embed] = []
+        for call in request.calls[1:]:
+            method = call.method
+            if method == "select":
+                embeds.extend(self.select(call, target))
+            elif method in _MUTATIONS:
+                self.payload(call, target)
+            elif method in _FILTERS:
+                self.filter_column(call, target, embeds)
+            elif method == "match":
+                self.match(call, target, embeds)
+            elif method == "or":
+                self.logic(call, target, embeds)
+            elif method == "order":
+                self.order(call, target, embeds)
+
+    # -- select ------------------------------------------------------------------------
+
+    def select(self, call: PostgrestCall, target: tuple[Relation, ...]) -> list[_Embed]:
+        from dbsafe.extract.fragment import SqlFragment
+
+        if not call.arguments or call.arguments[0] is None:
+            return []  # `.select()` is `*`
+        columns = call.arguments[0]
+        if not isinstance(columns, SqlFragment):
+            self.not_literal("the select string", columns)
+            return []
+        try:
+            items = parse_select(columns.sql)
+        except SelectError as exc:
+            self.skip(f"select string not read: {exc}")
+            return []
+        return self.items(items, target, columns)
+
+    def items(self, items: Sequence[Item], target: tuple[Relation, ...],
+              text: SqlFragment) -> list[_Embed]:
+        embeds: list[_Embed] = []
+        for item in items:
+            if item.kind == "field":
+                if target:
+                    self.column(item.name, target, text, item.start, item.end)
+            elif item.kind in ("embed", "spread"):
+                inner = self.embed(item, target, text)
+                names = tuple(n for n in (item.alias, item.name) if n)
+                embeds.append(_Embed(names, inner, self.items(item.children, inner, text)))
+        return embeds
+
+    def column(self, name: str, target: tuple[Relation, ...], text: SqlFragment,
+               start: int, end: int, *, payload: bool = False) -> None:
+        """Report `name` if no relation `target` may mean has it (nor a computed field)."""
+        if not target or name == "*":
+            return
+        for relation in target:
+            if relation.column(name) is not None:
+                return
+            if not payload and name in _SYSTEM_COLUMNS and relation.has_system_columns:
+                return
+        if name in self.graph.functions:
+            return  # a computed field (a function taking the row type)
+        if not payload and name == "count":
+            return  # `rel(count)`: PostgREST's embedded count
+        relation = target[0]
+        table = _quote(relation.name)
+        sql = f"SELECT {table}.{_quote(name)} FROM {_quote(relation.schema)}.{table}"
+        column_start = len("SELECT ") + len(table) + 1
+        close = difflib.get_close_matches(name, [c.name for c in relation.columns], n=1,
+                                          cutoff=0.6)
+        self.report(_UNKNOWN_COLUMN, f"`{relation.name}` has no column `{name}`",
+                    text.location(start, end), subject=f"{relation.qualified_name}.{name}",
+                    help=f"Did you mean `{close[0]}`?" if close else None,
+                    sql=sql, start=column_start, end=column_start + len(_quote(name)) - 1)
+
+    def embed(self, item: Item, origin: tuple[Relation, ...],
+              text: SqlFragment) -> tuple[Relation, ...]:
+        """The relations an embedded resource resolves to; () when unknown."""
+        if not origin:
+            return ()
+        name, hint = item.name, item.hint
+        if name in self.graph.functions:
+            self.skip(f"`{name}` may be a computed relationship")
+            return ()
+        if any(r.kind not in _TABLE_KINDS for r in origin) or any(
+                r.kind not in _TABLE_KINDS for r in self.graph.by_name.get(name, ())):
+            # PostgREST infers a view's relationships from its definition: not modelled.
+            self.skip(f"`{name}` embeds through a view")
+            same_schema = tuple(r for r in self.graph.by_name.get(name, ())
+                                if r.schema in {o.schema for o in origin})
+            return same_schema
+        found: list[Relation] = []
+        for relation in origin:
+            found.extend(_related(self.graph, relation, name, hint))
+        unique = tuple({id(r): r for r in found}.values())
+        if unique:
+            return unique
+        where = text.location(item.start, item.end)
+        shown = origin[0].name
+        if hint is not None:
+            message = f"`{shown}` has no relationship to `{name}` matching hint `{hint}`"
+        else:
+            message = f"`{shown}` has no relationship to `{name}`"
+        self.report(UNKNOWN_RELATIONSHIP.code, message, where,
+                    subject=f"{origin[0].qualified_name}->{name}",
+                    help="Embed a table related by a foreign key (in either direction, or "
+                         "through a junction table), by its name, the constraint name or the "
+                         "foreign-key column.")
+        return ()
+
+    # -- filters and modifiers ---------------------------------------------------------
+
+    def resolve_path(self, path: Sequence[str], target: tuple[Relation, ...],
+                     embeds: list[_Embed]) -> tuple[Relation, ...]:
+        for step in path:
+            match = next((e for e in embeds if step in e.names), None)
+            if match is None:
+                return ()  # not an embedded resource we saw
+            target, embeds = match.target, match.children
+        return target
+
+    def path_column(self, value: JsValue, what: str, target: tuple[Relation, ...],
+                    embeds: list[_Embed], prefix: Sequence[str] = ()) -> None:
+        from dbsafe.extract.fragment import SqlFragment
+
+        if not isinstance(value, SqlFragment):
+            self.not_literal(what, value)
+            return
+        try:
+            path, name, start, end = parse_path(value.sql)
+        except SelectError as exc:
+            self.skip(f"{what} not read: {exc}")
+            return
+        resolved = self.resolve_path([*prefix, *path], target, embeds)
+        self.column(name, resolved, value, start, end)
+
+    def filter_column(self, call: PostgrestCall, target: tuple[Relation, ...],
+                      embeds: list[_Embed]) -> None:
+        if call.arguments:
+            self.path_column(call.arguments[0], "the filtered column", target, embeds)
+
+    def match(self, call: PostgrestCall, target: tuple[Relation, ...],
+              embeds: list[_Embed]) -> None:
+        from dbsafe.extract.javascript import JsObject
+
+        query = call.arguments[0] if call.arguments else None
+        if not isinstance(query, JsObject):
+            self.not_literal("the `.match()` object", query)
+            return
+        for key in query.keys:
+            self.path_column(key, "the filtered column", target, embeds)
+
+    def referenced(self, call: PostgrestCall, index: int) -> tuple[list[str], bool]:
+        """The embed path of `{referencedTable: 'a.b'}` (or `foreignTable`) in an option."""
+        from dbsafe.extract.fragment import SqlFragment
+        from dbsafe.extract.javascript import JsObject
+
+        options = call.arguments[index] if len(call.arguments) > index else None
+        if not isinstance(options, JsObject):
+            return [], options is None
+        for key in ("referencedTable", "foreignTable"):
+            value = options.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, SqlFragment):
+                return [], False
+            return value.sql.split("."), True
+        return [], options.complete
+
+    def logic(self, call: PostgrestCall, target: tuple[Relation, ...],
+              embeds: list[_Embed]) -> None:
+        from dbsafe.extract.fragment import SqlFragment
+
+        text = call.arguments[0] if call.arguments else None
+        if not isinstance(text, SqlFragment):
+            self.not_literal("the `.or()` filter", text)
+            return
+        prefix, known = self.referenced(call, 1)
+        if not known:
+            return
+        try:
+            columns = _logic_columns(text.sql)
+        except SelectError as exc:
+            self.skip(f"`.or()` filter not read: {exc}")
+            return
+        resolved = self.resolve_path(prefix, target, embeds)
+        for name, start, end in columns:
+            self.column(name, resolved, text, start, end)
+
+    def order(self, call: PostgrestCall, target: tuple[Relation, ...],
+              embeds: list[_Embed]) -> None:
+        from dbsafe.extract.fragment import SqlFragment
+
+        text = call.arguments[0] if call.arguments else None
+        if not isinstance(text, SqlFragment):
+            self.not_literal("the ordered column", text)
+            return
+        prefix, known = self.referenced(call, 1)
+        if not known:
+            return
+        resolved = self.resolve_path(prefix, target, embeds)
+        try:
+            terms = _order_terms(text.sql)
+        except SelectError as exc:
+            self.skip(f"order not read: {exc}")
+            return
+        for relation, name, start, end in terms:
+            if relation is None:
+                self.column(name, resolved, text, start, end)
+            else:
+                # `order('clients(name)')`: a to-one embedded resource of this level.
+                inner = self.resolve_path([*prefix, relation], target, embeds)
+                self.column(name, inner, text, start, end)
+
+    def payload(self, call: PostgrestCall, target: tuple[Relation, ...]) -> None:
+        from dbsafe.extract.fragment import SqlFragment
+        from dbsafe.extract.javascript import JsArray, JsObject
+
+        values = call.arguments[0] if call.arguments else None
+        rows = values.items if isinstance(values, JsArray) else (values,)
+        for row in rows:
+            if not isinstance(row, JsObject):
+                self.not_literal(f"the `.{call.method}()` payload", row)
+                continue
+            if not row.complete and self.dynamic is None:
+                # Its literal keys are still sent, and still checked below.
+                self.dynamic = f"the `.{call.method}()` payload has spread or computed keys"
+            for key in row.keys:
+                self.column(key.sql, target, key, 0, max(len(key.sql) - 1, 0), payload=True)
+        if call.method == "upsert" and len(call.arguments) > 1:
+            options = call.arguments[1]
+            if isinstance(options, JsObject):
+                conflict = options.get("onConflict")
+                if isinstance(conflict, SqlFragment):
+                    offset = 0
+                    for part in conflict.sql.split(","):
+                        name = part.strip()
+                        start = offset + len(part) - len(part.lstrip())
+                        if name:
+                            self.column(name, target, conflict, start, start + len(name) - 1,
+                                        payload=True)
+                        offset += len(part) + 1
+                elif conflict is not None:
+                    self.not_literal("`onConflict`", conflict)
+
+    # -- rpc ---------------------------------------------------------------------------
+
+    def rpc(self) -> None:
+        from dbsafe.extract.javascript import JsObject
+
+        request = self.request
+        assert request.target is not None
+        name = request.target.sql
+        schema = request.schema.sql if request.schema is not None else DEFAULT_SCHEMA
+        functions = [f for f in self.graph.functions.get(name, ()) if f.schema == schema]
+        where = request.target.location(0, max(len(name) - 1, 0))
+        if not functions:
+            elsewhere = self.graph.functions.get(name)
+            if elsewhere or schema not in self.graph.schemas:
+                self.skip(f"function `{name}` is not in schema `{schema}` of the snapshot")
+                return
+            self.report(UNKNOWN_FUNCTION.code, f"no function `{name}` in schema `{schema}`",
+                        where, subject=f"{schema}.{name}",
+                        help="Call a function the schema defines (PostgREST looks it up by "
+                             "name and argument names).")
+            return
+        arguments = request.calls[0].arguments
+        args = arguments[1] if len(arguments) > 1 else None
+        if args is None:
+            return
+        if not isinstance(args, JsObject):
+            self.not_literal("the `.rpc()` arguments", args)
+            return
+        names: set[str] = set()
+        for function in functions:
+            inputs = function.input_arguments
+            # One unnamed parameter (json, jsonb, text, bytea, xml) takes the whole body.
+            if any(not a.name for a in inputs):
+                return
+            names.update(a.name for a in inputs if a.name)
+        for key in args.keys:
+            if key.sql not in names:
+                self.report(UNKNOWN_FUNCTION.code,
+                            f"function `{schema}.{name}` has no argument `{key.sql}`",
+                            key.location(0, max(len(key.sql) - 1, 0)),
+                            subject=f"{schema}.{name}.{key.sql}",
+                            help="Pass the function's argument names: "
+                                 + ", ".join(f"`{n}`" for n in sorted(names)) + ".")
+
+
+def check(request: PostgrestRequest, snapshot: SchemaSnapshot) -> Checked:
+    """Check one PostgREST request against `snapshot`; see the module docstring."""
+    return _Checker(request, snapshot).run()
+
+
+def _related(graph: _Graph, origin: Relation, name: str, hint: str | None) -> Iterator[Relation]:
+    """Relations PostgREST's findRel could pick for `origin?select=name!hint(...)`.
+
+    Lenient where PostgREST is strict (a many-to-many junction's columns need not be its
+    primary key here, self-relationships match in both directions): a looser match can only
+    silence a finding, never invent one.
+    """
+    for fk in graph.outgoing.get(id(origin), ()):  # many-to-one (or one-to-one)
+        if _matches(fk, fk.referenced, name, hint):
+            yield fk.referenced
+    for fk in graph.incoming.get(id(origin), ()):  # one-to-many
+        if _matches(fk, fk.table, name, hint):
+            yield fk.table
+    for first in graph.incoming.get(id(origin), ()):  # many-to-many through a junction
+        junction = first.table
+        for second in graph.outgoing.get(id(junction), ()):
+            if second is first or second.referenced.name != name:
+                continue
+            if hint is None or hint == junction.name:
+                yield second.referenced
+
+
+def _matches(fk: _ForeignKey, other: Relation, name: str, hint: str | None) -> bool:
+    columns = (*fk.columns, *fk.referenced_columns)
+    if hint is None:
+        single = len(fk.columns) == 1 and name in columns
+        return other.name == name or fk.name == name or single
+    return other.name == name and (
+        hint == fk.name or (len(fk.columns) == 1 and hint in columns))
+
+
+def _logic_columns(text: str) -> list[tuple[str, int, int]]:
+    """The columns of an `or`/`and` filter string: `a.eq.1,and(b.gt.2,c.is.null)`.
+
+    >>> _logic_columns('name.eq."a,b",not.and(age.gt.3,id.not.in.(1,2)),x->>k.eq.1')
+    [('name', 0, 3), ('age', 22, 24), ('id', 31, 32), ('x', 48, 48)]
+    """
+    found: list[tuple[str, int, int]] = []
+    parser = _SelectParser(text, list(range(len(text))))
+
+    def tree() -> None:
+        for op in ("and(", "or(", "not.and(", "not.or("):
+            if parser.peek(op):
+                parser.i += len(op)
+                tree()
+                while parser.peek(","):
+                    parser.i += 1
+                    tree()
+                parser.expect(")")
+                return
+        name, begin, end = parser.field_name()
+        parser.json_path()
+        parser.expect(".")
+        found.append((name, begin, end))
+        if parser.peek("not."):
+            parser.i += 4
+        if parser.peek("in.("):
+            close = text.find(")", parser.i)
+            if close == -1:
+                raise SelectError("unclosed in.(")
+            parser.i = close + 1
+            return
+        # operator, then a value: quoted, a {array}, or anything up to `,` or `)`
+        while parser.i < len(text) and text[parser.i] != ".":
+            parser.i += 1
+        parser.expect(".")
+        if parser.peek('"'):
+            parser.field_name()
+        elif parser.peek("{"):
+            close = text.find("}", parser.i)
+            parser.i = len(text) if close == -1 else close + 1
+        else:
+            while parser.i < len(text) and text[parser.i] not in ",)":
+                parser.i += 1
+
+    tree()
+    while parser.peek(","):
+        parser.i += 1
+        tree()
+    if parser.i != len(text):
+        raise SelectError(f"unexpected {text[parser.i]!r}")
+    return found
+
+
+def _order_terms(text: str) -> list[tuple[str | None, str, int, int]]:
+    """The terms of an order string: `name,clients(name).desc` (direction suffixes allowed).
+
+    >>> _order_terms("created_at, clients(name)")
+    [(None, 'created_at', 0, 9), ('clients', 'name', 20, 23)]
+    """
+    terms: list[tuple[str | None, str, int, int]] = []
+    parser = _SelectParser(text, list(range(len(text))))
+    while True:
+        while parser.peek(" "):
+            parser.i += 1
+        first, start, end = parser.field_name()
+        relation: str | None = None
+        if parser.peek("("):
+            parser.i += 1
+            relation = first
+            first, start, end = parser.field_name()
+            parser.json_path()
+            parser.expect(")")
+        else:
+            parser.json_path()
+        for suffix in (".asc", ".desc", ".nullsfirst", ".nullslast"):
+            if parser.peek(suffix):
+                parser.i += len(suffix)
+        name = first.strip()
+        start += len(text[start:end + 1]) - len(text[start:end + 1].lstrip())
+        terms.append((relation, name, start, start + len(name) - 1))
+        while parser.peek(" "):
+            parser.i += 1
+        if not parser.peek(","):
+            break
+        parser.i += 1
+    if parser.i != len(text):
+        raise SelectError(f"unexpected {text[parser.i]!r}")
+    return terms
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
