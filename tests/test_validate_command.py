@@ -306,15 +306,13 @@ def test_the_default_size_limit_reads_a_six_megabyte_file(tmp_path: Path) -> Non
     assert [f.code for f in report.findings] == ["DBS302"]
 
 
-def test_script_files_are_skipped_with_no_extractor_not_counted_as_checked(tmp_path: Path) -> None:
+def test_script_files_are_read_not_skipped(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
     write(tmp_path / "db.ts", "await sql`SELECT nope FROM patients`;\n")
     write(tmp_path / "q.sql", "SELECT id FROM patients;\n")
     report = commands.validate(offline(tmp_path), [tmp_path])
-    assert report.summary["files_skipped"] == 1
-    assert report.summary["skipped_files"] == ["db.ts [no extractor for .ts files yet]"]
-    assert [(s.location.path, s.reason) for s in report.skipped] == [
-        ("db.ts", "no extractor for .ts files yet")]
+    assert report.summary["files_skipped"] == 0
+    assert locations(report) == [("DBS302", "db.ts", 1, 18)]
 
 
 @pytest.mark.db

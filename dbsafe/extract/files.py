@@ -17,13 +17,14 @@ import pathspec
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult
+from dbsafe.extract.javascript import sql_in_javascript
 from dbsafe.extract.python import sql_in_python
 from dbsafe.extract.sqlfile import split_sql
 
 log = logging.getLogger(__name__)
 
 EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
-# Discovered now so the file list is stable; extracting supabase-js calls comes later.
+# JavaScript/TypeScript: SQL and supabase-js/PostgREST requests (extract/javascript.py).
 SCRIPT_SUFFIXES = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"})
 SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES
 SKIPPED_DIRS = frozenset(
@@ -85,8 +86,6 @@ def extract_file(
         size = path.stat().st_size
         if size > max_bytes:
             return _skip(where, too_large(size, max_bytes))
-        if path.suffix in SCRIPT_SUFFIXES:
-            return _skip(where, f"no extractor for {path.suffix} files yet")
         data = path.read_bytes()
     except OSError as exc:
         return _skip(where, f"cannot read file: {exc.strerror or exc}")
@@ -103,6 +102,8 @@ def extract_file(
             return ExtractResult(fragments=tuple(split_sql(text, name)))
         if path.suffix == ".py":
             return sql_in_python(text, name)
+        if path.suffix in SCRIPT_SUFFIXES:
+            return sql_in_javascript(text, name)
     except Exception as exc:
         # An extractor bug on one odd file must not end the whole run.
         log.debug("extracting SQL from %s failed", name, exc_info=True)

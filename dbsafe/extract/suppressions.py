@@ -36,6 +36,9 @@ RULES = (UNUSED_SUPPRESSION, UNKNOWN_SUPPRESSION_CODE)
 
 _DIRECTIVE = re.compile(r"(?:--|#)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
 _SQL_DIRECTIVE = re.compile(r"--\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
+# JavaScript/TypeScript: `//` and `/* */` comments, and `--` in the SQL of its templates.
+_JS_DIRECTIVE = re.compile(r"(?://|/\*|--)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
+_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
 _LEADING_COMMENT = re.compile(r"\s*(?:--|#|/\*|\*|$)")
 
 
@@ -91,7 +94,8 @@ def _comments(source: str, path: str, lines: list[str]) -> Iterator[tuple[int, i
             yield from regions
             return
     # SQL (and Python that does not tokenize): `--` comments; `#` only outside .sql files.
-    pattern = _SQL_DIRECTIVE if path.endswith(".sql") else _DIRECTIVE
+    pattern = (_SQL_DIRECTIVE if path.endswith(".sql")
+               else _JS_DIRECTIVE if path.endswith(_JS_SUFFIXES) else _DIRECTIVE)
     for number, line in enumerate(lines, start=1):
         if "dbsafe:" in line:
             yield number, 0, line, pattern

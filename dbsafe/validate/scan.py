@@ -37,6 +37,7 @@ from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.javascript import PostgrestRequest
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Verdict
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4  # 4: .js/.ts files are read (cached as skipped before)
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
@@ -225,7 +226,26 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
         if not fragment.dynamic:
             created |= created_relations(fragment.sql)
         _analyse_fragment(fragment, snapshot, outcome, created, server_version)
+    for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files
+        _analyse_request(request, snapshot, outcome)
     return outcome
+
+
+def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
+                     outcome: FileOutcome) -> None:
+    """A PostgREST request: findings, with the SQL PostgreSQL can confirm them by."""
+    from dbsafe.validate import postgrest
+
+    outcome.counts["statements"] += 1
+    checked = postgrest.check(request, snapshot)
+    outcome.counts[f"statements_{checked.status}"] += 1
+    if checked.status == "not_analysed":
+        outcome.skipped.append(Skipped(request.location, f"not analysed: {checked.reason}"))
+    for issue in checked.issues:
+        if issue.sql is None:
+            outcome.findings.append(issue.finding)
+        else:
+            outcome.candidates.append(Candidate(issue.finding, issue.sql, issue.start, issue.end))
 
 
 def _rules_by_code() -> dict[str, RuleInfo]:

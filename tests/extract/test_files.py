@@ -107,8 +107,8 @@ def test_bom_is_not_a_column(tmp_path: Path) -> None:
     assert extract_file(tmp_path / "bom.sql", root=tmp_path).fragments[0].column == 1
 
 
-def test_script_files_are_listed_but_skipped_with_no_extractor(tmp_path: Path) -> None:
+def test_script_files_are_read_by_the_javascript_extractor(tmp_path: Path) -> None:
     _write(tmp_path, {"a.ts": "supabase.from('x').select()"})
     result = extract_file(tmp_path / "a.ts", root=tmp_path)
-    assert result.fragments == ()
-    assert [s.reason for s in result.skipped] == ["no extractor for .ts files yet"]
+    assert result.skipped == ()
+    assert [r.target.sql for r in result.requests] == ["x"]  # type: ignore[attr-defined]
