@@ -580,3 +580,176 @@ def diff_command(state: CliState, source: str, target: str, sql: bool,
         click.echo(text, nl=False)
         sys.exit(1 if differences else 0)
     _finish(commands.diff(settings, source, target, options=options), settings)
+
+
+# -- CI gates ---------------------------------------------------------------------------------
+
+
+def _walk_progress() -> Callable[[int, int, str], None]:
+    """A bar on a terminal; a line per revision otherwise (CI logs)."""
+    state: dict[str, Any] = {}
+
+    def show(done: int, total: int, revision: str) -> None:
+        stream = click.get_text_stream("stderr")
+        if not stream.isatty():
+            click.echo(f"dbsafe: [{done + 1}/{total}] {revision}", err=True)
+            return
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = click.progressbar(length=total, label="verify-reversible",
+                                                   file=stream, show_pos=True)
+            bar.__enter__()
+        bar.label = f"verify-reversible {revision}"
+        bar.update(1)
+        if done + 1 == total:
+            bar.__exit__(None, None, None)
+
+    return show
+
+
+@main.command("verify-reversible")
+@click.option("--from", "start", metavar="REV",
+              help="Verify only the revisions after REV [default: from base].")
+@click.option("--to", "target", metavar="REV", default="heads", show_default=True,
+              help="The last revision to verify.")
+@click.option("--database-url", metavar="URL",
+              help="Walk on this scratch database instead of a throwaway embedded PostgreSQL. "
+                   "It must be empty unless --allow-not-empty. Never production.")
+@click.option("--allow-not-empty", is_flag=True, default=False,
+              help="Walk on a --database-url that already has objects, from its revision.")
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
+              help="Leave out the objects of this schema (repeatable).")
+@click.option("--ignore-name", multiple=True, metavar="PATTERN",
+              help="Leave out objects whose dotted name matches this shell pattern.")
+@output_options
+@click.pass_obj
+def verify_reversible_command(state: CliState, start: str | None, target: str,
+                              database_url: str | None, allow_not_empty: bool,
+                              alembic_config: Path | None, ignore_schema: tuple[str, ...],
+                              ignore_name: tuple[str, ...], **output: Any) -> None:
+    """Prove that every downgrade() really undoes its upgrade().
+
+    \b
+    For each revision, oldest first (branches and merges in dependency order):
+      snapshot -> upgrade -> downgrade -> snapshot -> compare -> upgrade again
+    The comparison is the full catalog (tables, columns, defaults, constraints, indexes,
+    views, functions, triggers, policies, enums, grants, ...), not what autogenerate sees.
+    Each leftover is reported on the revision's `def downgrade` line (DBS413) with the
+    undo dbsafe computed, as SQL and as op.execute() lines to paste. Also reported: no
+    real downgrade (DBS411), a downgrade or re-upgrade that raises (DBS412, DBS415), a
+    revision that does not apply (DBS417). Column order only, and an empty downgrade of a
+    revision that changed no schema (a data migration), are notes (DBS414, DBS416).
+    Runs on a throwaway embedded PostgreSQL: nothing to set up.
+    """
+    from dbsafe import commands
+    from dbsafe.schema.diff import DiffOptions
+
+    codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
+    options = DiffOptions.parse([i for i in output["ignore"] if i not in codes],
+                                ignore_schema, ignore_name)
+    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides.update(_output_overrides(**{**output, "ignore": codes}))
+    settings = state.settings(overrides)
+    _finish(commands.verify_reversible(settings, start=start, target=target,
+                                       allow_not_empty=allow_not_empty, options=options,
+                                       progress=_walk_progress()), settings)
+
+
+@main.command("drift")
+@_DATABASE_OPTION
+@click.option("--sql", is_flag=True, default=False,
+              help="Print the DDL that brings the database back in line with its migrations "
+                   "(safe, hazards as comments) instead of the differences.")
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
+              help="Leave out the objects of this schema (repeatable; also `drift-ignore-"
+                   "schemas` in [tool.dbsafe]).")
+@click.option("--ignore-name", multiple=True, metavar="PATTERN",
+              help="Leave out objects whose dotted name matches this shell pattern, e.g. "
+                   "'public.tmp_*' (repeatable; also `drift-ignore-names`).")
+@click.option("--no-cache", is_flag=True, default=False,
+              help="Do not read or write the cache in .dbsafe_cache/.")
+@output_options
+@click.pass_obj
+def drift_command(state: CliState, database_url: str | None, sql: bool,
+                  alembic_config: Path | None, ignore_schema: tuple[str, ...],
+                  ignore_name: tuple[str, ...], no_cache: bool, **output: Any) -> None:
+    """Report where a live database differs from what its migrations build.
+
+    The expected schema is the migrations applied, on a throwaway PostgreSQL, up to the
+    revision the database's alembic_version holds (cached by migration hash), so a
+    database that is merely behind is not drift. Each difference is a finding: DBS401
+    object missing, DBS402 unexpected object, DBS403 object differs (column, index,
+    constraint, view, function, grant, invalid index, ...), DBS404 column order. dbsafe's
+    own schema and objects of extensions are never compared; `--ignore` also takes kinds
+    (owner, grant, comment, index, ...). Exit status 1 on drift.
+    """
+    from dbsafe import commands
+    from dbsafe.schema.diff import DiffOptions
+
+    codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "cache": False if no_cache else None}
+    overrides.update(_output_overrides(**{**output, "ignore": codes}))
+    settings = state.settings(overrides)
+    options = DiffOptions.parse(
+        [*settings.drift_ignore, *(i for i in output["ignore"] if i not in codes)],
+        [*settings.drift_ignore_schemas, *ignore_schema],
+        [*settings.drift_ignore_names, *ignore_name])
+    if sql:
+        text, differences = commands.drift_sql(settings, options=options)
+        click.echo(text, nl=False)
+        sys.exit(1 if differences else 0)
+    _finish(commands.drift(settings, options=options), settings)
+
+
+_LOCK_FILE_OPTION = click.option(
+    "--lock-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="The lock file [default: migrations.lock next to alembic.ini].")
+
+
+@main.command("lock")
+@_LOCK_FILE_OPTION
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@click.pass_obj
+def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path | None) -> None:
+    """Write migrations.lock: every revision's checksum, oldest first. Commit it.
+
+    Checksums ignore formatting, comments and docstrings but change with any change to
+    the code or the SQL it runs. Two branches that add revisions both change the file's
+    end and its total line, so git reports a conflict instead of two silent heads.
+    """
+    from dbsafe import commands
+
+    settings = state.settings({"alembic-config": alembic_config})
+    path, count = commands.lock(settings, lock_file)
+    click.echo(f"wrote {path} ({count} revisions)", err=True)
+
+
+@main.command("verify-lock")
+@_LOCK_FILE_OPTION
+@click.option("--database-url", metavar="URL",
+              help="Also report revisions edited after `dbsafe upgrade` applied them to this "
+                   "database (DBS605).")
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@output_options
+@click.pass_obj
+def verify_lock_command(state: CliState, lock_file: Path | None, database_url: str | None,
+                        alembic_config: Path | None, **output: Any) -> None:
+    """Fail when migrations changed behind the lock file's back (no database needed).
+
+    Reports a revision edited since it was locked (DBS421), added without running
+    `dbsafe lock` (DBS422), listed but gone (DBS423), a history with several heads
+    (DBS424) and a lock file edited by hand (DBS425).
+    """
+    from dbsafe import commands
+
+    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    _finish(commands.verify_lock(settings, lock_file), settings)

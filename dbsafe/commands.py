@@ -26,6 +26,7 @@ def catalog() -> dict[str, RuleInfo]:
     """Every code dbsafe can report, keyed by code."""
     from dbsafe import validate
     from dbsafe.extract import suppressions
+    from dbsafe.gates import RULES as GATE_RULES
     from dbsafe.guard.upgrade import RULES as GUARD_RULES
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import UNPARSED
@@ -34,7 +35,8 @@ def catalog() -> dict[str, RuleInfo]:
     from dbsafe.schema.diff import RULES as DIFF_RULES
 
     entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
-               app_references.RULE_INFO, *validate.RULES, *GUARD_RULES, *DIFF_RULES)
+               app_references.RULE_INFO, *validate.RULES, *GUARD_RULES, *DIFF_RULES,
+               *GATE_RULES)
     from dbsafe.checks import catalog_entries as check_entries
     from dbsafe.checks.refresh import RULES as REFRESH_RULES
 
@@ -389,3 +391,111 @@ def refresh_history(settings: Settings, limit: int = 50) -> list[dict[str, objec
     with connect(_require_database(settings)) as conn:
         conn.autocommit = True
         return history(conn, limit)
+
+
+# -- CI gates: verify-reversible, drift, lock, verify-lock ------------------------------------
+
+
+def verify_reversible(settings: Settings, *, start: str | None = None, target: str = "heads",
+                      allow_not_empty: bool = False, options: DiffOptions | None = None,
+                      progress: Callable[[int, int, str], None] | None = None) -> Report:
+    """Prove every downgrade undoes its upgrade: the stairway walk (DBS411-DBS417).
+
+    On a throwaway server (or the scratch database `database-url`), each revision after
+    `start` up to `target` is upgraded, downgraded and upgraded again, and the full catalog
+    after the downgrade is compared with the one before the upgrade.
+
+    Args:
+        settings: the alembic project; `database-url` names a scratch database to use.
+        start: verify the revisions after this one (default: all of them).
+        target: the last revision to verify (default: heads).
+        allow_not_empty: walk on a scratch database that already has objects.
+        options: differences to leave out.
+        progress: called with (done, total, revision) before each revision.
+
+    Returns:
+        One finding per leftover difference or failing step, each on the revision's
+        `def downgrade` line with the computed undo in its context.
+    """
+    from dbsafe.core import select_findings
+    from dbsafe.gates.reversible import verify
+    from dbsafe.migrate.runner import AlembicProject
+
+    started = time.perf_counter()
+    check_settings_codes(settings, catalog())
+    result = verify(AlembicProject.from_settings(settings), root=settings.project_root,
+                    database_url=settings.database_url, allow_not_empty=allow_not_empty,
+                    start=start, target=target, options=options, progress=progress)
+    summary = {**result.summary, "elapsed_seconds": round(time.perf_counter() - started, 3)}
+    kept = select_findings(result.findings, select=settings.select, ignore=settings.ignore,
+                           severity=settings.severity)
+    return Report(tuple(kept), summary)
+
+
+def drift(settings: Settings, *, options: DiffOptions | None = None) -> Report:
+    """Compare the database with the schema its migrations build at its revision (DBS4xx).
+
+    Args:
+        settings: `database-url` (required) and the alembic project.
+        options: kinds, schemas and names to leave out (dbsafe's own schema always is).
+    """
+    from dbsafe.core import select_findings
+    from dbsafe.gates.drift import compare
+
+    started = time.perf_counter()
+    check_settings_codes(settings, catalog())
+    result = compare(settings, _require_database(settings), options)
+    summary = {"revision": list(result.revisions), "expected": result.expected_from,
+               "differences": len(result.changes),
+               "elapsed_seconds": round(time.perf_counter() - started, 3)}
+    kept = select_findings(result.findings(), select=settings.select, ignore=settings.ignore,
+                           severity=settings.severity)
+    return Report(tuple(kept), summary)
+
+
+def drift_sql(settings: Settings, *, options: DiffOptions | None = None) -> tuple[str, int]:
+    """The DDL that brings the database back in line with its migrations, and the number of
+    differences (safe statements, hazards as comments, as `diff --sql`)."""
+    from dbsafe.gates.drift import compare
+    from dbsafe.schema.ddl import plan
+
+    result = compare(settings, _require_database(settings), options)
+    statements = plan(result.live, result.expected, result.changes)
+    return accept_hazards(settings, statements, result.expected.search_path), \
+        len(result.changes)
+
+
+def lock(settings: Settings, path: Path | None = None) -> tuple[Path, int]:
+    """Write the lock file of revision checksums; returns its path and the revision count."""
+    from dbsafe.gates import lock as lockfile
+    from dbsafe.migrate.runner import AlembicProject, describe
+
+    project = AlembicProject.from_settings(settings)
+    target = path or project.ini.parent / lockfile.LOCK_FILE
+    described = describe(project)
+    return target, lockfile.write(target, described.revisions, described.heads)
+
+
+def verify_lock(settings: Settings, path: Path | None = None) -> Report:
+    """Fail when a revision changed since it was locked, is not locked, disappeared, or the
+    history has several heads (DBS421-DBS425); with `database-url`, also when a revision was
+    edited after dbsafe applied it there (DBS605)."""
+    from dbsafe.core import select_findings
+    from dbsafe.gates import lock as lockfile
+    from dbsafe.migrate.runner import AlembicProject, describe
+
+    check_settings_codes(settings, catalog())
+    project = AlembicProject.from_settings(settings)
+    target = path or project.ini.parent / lockfile.LOCK_FILE
+    described = describe(project)
+    applied = None
+    if settings.database_url:
+        from dbsafe.guard.history import recorded_checksums
+
+        applied = recorded_checksums(settings.database_url)
+    found = lockfile.verify(target, described.revisions, described.heads,
+                            root=settings.project_root, applied=applied)
+    kept = select_findings(found, select=settings.select, ignore=settings.ignore,
+                           severity=settings.severity)
+    return Report(tuple(kept), {"revisions": len(described.revisions),
+                                "heads": list(described.heads)})

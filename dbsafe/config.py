@@ -64,6 +64,10 @@ class Settings:
     check_variables: Mapping[str, str] = field(default_factory=dict)  # dbsafe.<key> in checks
     expect: Mapping[str, Any] = field(default_factory=dict)  # [tool.dbsafe.expect]
     expect_file: Path | None = None  # None: <project_root>/dbsafe-expect.toml when it exists
+    # drift: what `dbsafe drift` leaves out (object kinds/aspects, schemas, name patterns)
+    drift_ignore: tuple[str, ...] = ()
+    drift_ignore_schemas: tuple[str, ...] = ()
+    drift_ignore_names: tuple[str, ...] = ()
 
     @property
     def effective_cache_dir(self) -> Path:
@@ -117,6 +121,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "check-variables": ("check_variables", "str-table"),
     "expect": ("expect", "table"),
     "expect-file": ("expect_file", "path"),
+    "drift-ignore": ("drift_ignore", "list"),
+    "drift-ignore-schemas": ("drift_ignore_schemas", "list"),
+    "drift-ignore-names": ("drift_ignore_names", "list"),
 }
 
 # Settings that make sense per machine or per run rather than per project are read from

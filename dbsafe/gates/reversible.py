@@ -151,6 +151,59 @@ class _Walk:
         return True
 
 
+def verify(project: AlembicProject, *, root: Path, database_url: str | None = None,
+           allow_not_empty: bool = False, start: str | None = None, target: str = "heads",
+           options: DiffOptions | None = None, progress: Progress | None = None) -> WalkResult:
+    """Walk the history on a throwaway server, or on the scratch database `database_url`.
+
+    Args:
+        database_url: a scratch database to walk on instead of a throwaway server. It must
+            be empty (no table, view, function, type or sequence) unless `allow_not_empty`;
+            a non-empty one is walked from the revision it is at.
+        start: verify the revisions after this one (default: from base, or from the
+            scratch database's current revision).
+        target: the last revision to verify.
+
+    Raises:
+        DatabaseError: the scratch database is not empty and `allow_not_empty` is not set.
+    """
+    if database_url is None:
+        from dbsafe.pg.throwaway import throwaway_server
+
+        with throwaway_server(database="dbsafe") as server:
+            names = iter(range(1, 1_000_000))
+
+            def new_database() -> str:
+                import psycopg
+
+                name = f"dbsafe_walk_{next(names)}"
+                with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:
+                    conn.execute(f'CREATE DATABASE "{name}"'.encode())
+                return server.url(name)
+
+            return walk(project, server.url("dbsafe"), root=root,
+                        start=[start] if start else (), target=target, options=options,
+                        new_database=new_database, progress=progress)
+    from dbsafe.core import DatabaseError
+    from dbsafe.migrate.runner import current_revisions
+    from dbsafe.pg.urls import redact_url
+    from dbsafe.schema.introspect import introspect_url
+
+    snapshot = introspect_url(database_url)
+    objects = [o for o in (*snapshot.relations, *snapshot.functions, *snapshot.enums,
+                           *snapshot.sequences, *snapshot.domains, *snapshot.composite_types)
+               if getattr(o, "schema", "") not in ALWAYS_IGNORED_SCHEMAS]
+    if objects and not allow_not_empty:
+        raise DatabaseError(
+            f"{redact_url(database_url)} is not empty ({len(objects)} objects); the walk "
+            "upgrades and downgrades every revision on it. Give an empty scratch database, "
+            "leave out --database-url to use a throwaway server, or pass --allow-not-empty")
+    current = list(current_revisions(database_url))
+    return walk(project, database_url, root=root,
+                start=[start] if start else current, target=target, options=options,
+                progress=progress)
+
+
 def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] = (),
          target: str = "heads", options: DiffOptions | None = None,
          new_database: Callable[[], str] | None = None,

@@ -1,0 +1,106 @@
+"""`dbsafe drift`: a live database against the schema its migrations build at its revision.
+
+The expected side is `migrations@REV`, REV being the revision(s) the database's own version
+table holds: the migrations applied to a throwaway server by the sandboxed runner, cached by
+migration hash (`dbsafe.sources`). So a database that is simply behind is not drift, while
+an index created by hand, a column altered outside a migration or a view edited in place is.
+Differences are reported with the `dbsafe diff` codes (DBS401-DBS404): SOURCE is the
+database, TARGET the migrations. dbsafe's own schema (`dbsafe`, its history) is never
+compared, nor are the objects of extensions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dbsafe.core import DbsafeError, Finding
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+    from dbsafe.schema.diff import Change, DiffOptions
+    from dbsafe.schema.model import SchemaSnapshot
+
+ALWAYS_IGNORED_SCHEMAS = frozenset({"dbsafe"})
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    live: SchemaSnapshot
+    expected: SchemaSnapshot
+    changes: tuple[Change, ...]  # what turns the live database into what the migrations build
+    revisions: tuple[str, ...]  # the database's revision(s)
+    expected_from: str  # "migrations alembic.ini@0004 (cached)"
+
+    def findings(self) -> tuple[Finding, ...]:
+        from dbsafe.schema.diff import findings
+
+        at = ", ".join(self.revisions)
+        out = findings(self.changes, source="the database", target=f"the migrations at {at}")
+        return tuple(dataclasses.replace(
+            f, help="Put the change in a migration, or undo it in the database "
+                    "(`dbsafe drift --sql` prints the DDL that does).") for f in out)
+
+
+def options_with_defaults(options: DiffOptions | None) -> DiffOptions:
+    """`options` plus what drift always leaves out (dbsafe's own schema, the version table)."""
+    from dbsafe.schema.diff import DiffOptions
+
+    options = options or DiffOptions()
+    return dataclasses.replace(
+        options, ignore_schemas=options.ignore_schemas | ALWAYS_IGNORED_SCHEMAS)
+
+
+def compare(settings: Settings, database_url: str, options: DiffOptions | None = None) -> Drift:
+    """Compare the database with the migrations at its own revision.
+
+    Raises:
+        DbsafeError: the database has no alembic version table, or holds a revision the
+            history does not have.
+        MigrationError: the migrations could not be applied to the throwaway server.
+    """
+    from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
+    from dbsafe.schema.diff import diff
+    from dbsafe.schema.introspect import introspect_url
+
+    project = AlembicProject.from_settings(settings)
+    live = introspect_url(database_url)
+    described = describe(project)
+    version_table = "alembic_version"
+    revisions = current_revisions(database_url, version_table)
+    if not revisions:
+        raise DbsafeError(
+            "the database has no alembic_version (or it is empty): it was not built by these "
+            "migrations, so there is no revision to compare with; compare with a revision of "
+            "your choice with `dbsafe diff DATABASE_URL migrations@REV`")
+    known = {r.revision for r in described.revisions}
+    unknown = [r for r in revisions if r not in known]
+    if unknown:
+        raise DbsafeError(
+            f"the database is at {', '.join(unknown)}, which the migration history does not "
+            "have (a revision from another branch, or a deleted file)")
+    expected, description = _expected(settings, project, revisions)
+    table = f"*.{version_table}"
+    opts = options_with_defaults(options)
+    opts = dataclasses.replace(opts, ignore_names=(*opts.ignore_names, table))
+    return Drift(live, expected, diff(live, expected, opts), tuple(revisions), description)
+
+
+def _expected(settings: Settings, project: object,
+              revisions: tuple[str, ...]) -> tuple[SchemaSnapshot, str]:
+    if len(revisions) == 1:
+        from dbsafe.sources import load_snapshot
+
+        return load_snapshot(f"migrations@{revisions[0]}", settings)
+    # Several heads applied: upgrade along each branch (no cache for this rare case).
+    from dbsafe.migrate.runner import AlembicProject, apply
+    from dbsafe.pg.throwaway import throwaway_server
+    from dbsafe.schema.introspect import introspect_url
+
+    assert isinstance(project, AlembicProject)
+    with throwaway_server(database="dbsafe") as server:
+        url = server.url("dbsafe")
+        apply(project, url, [("upgrade", f"{r}@{r}") for r in revisions])
+        snapshot = introspect_url(url)
+    return snapshot, f"migrations {project.ini.name}@{','.join(revisions)}"
