@@ -235,8 +235,11 @@ class _Reader:
             if name is None or name.type != "identifier":
                 return
             key = self.text(name)
-            # A name declared twice anywhere in the file is not a constant we can trust.
-            self.constants[key] = None if key in self.constants else value
+            declaration = node.parent
+            is_const = declaration is not None and declaration.type == "lexical_declaration" \
+                and declaration.child(0) is not None and declaration.child(0).type == "const"
+            # `let`/`var` may be reassigned; a name declared twice (in two scopes) is ambiguous.
+            self.constants[key] = None if key in self.constants or not is_const else value
             annotation = node.child_by_field_name("type")
             if annotation is not None and _CLIENT_TYPE.search(self.text(annotation)):
                 self.clients.add(key)

@@ -1,0 +1,168 @@
+"""JS/TS reading: which calls are PostgREST requests or SQL, and exact positions."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbsafe.core import Location
+from dbsafe.extract.fragment import SqlFragment
+from dbsafe.extract.javascript import JsArray, JsObject, JsOther, sql_in_javascript
+
+SUPABASE = "import { createClient } from '@supabase/supabase-js';\n"
+
+
+def _requests(source: str, path: str = "app.ts"):
+    return sql_in_javascript(source, path).requests
+
+
+def _targets(source: str, path: str = "app.ts") -> list[str]:
+    return [r.target.sql for r in _requests(source, path) if r.target is not None]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "supabase.from('t').select('a')",
+        "await supabaseAdmin.from('t').select()",
+        "this.supabase.from('t').delete()",
+        "getSupabase().from('t').select()",
+        "(await createSupabaseServerClient()).from('t').select()",
+        SUPABASE + "const db = createClient(url, key);\ndb.from('t').select()",
+        "import { createClient } from '@/utils/supabase/server';\n"
+        "const c = await createClient();\nc.from('t').select()",
+        SUPABASE + "createClient(u, k).from('t').select()",
+        "function f(db: SupabaseClient<Database>) { db.from('t').select() }",
+        "const db: SupabaseClient = make();\ndb.from('t').select()",
+        "supabase.schema('billing').from('t').select()",
+        "supabase!.from('t').select()",
+        "new PostgrestClient(url).from('t').select()",
+    ],
+)
+def test_from_on_a_supabase_client_is_a_request(source: str) -> None:
+    assert _targets(source) == ["t"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Array.from('abc').map(f)",
+        "Buffer.from('abc', 'utf8')",
+        "supabase.storage.from('avatars').upload(path, file)",
+        "knex.from('users').select('id')",
+        "db.from('users').select('id')",  # a query builder nobody marked as supabase
+        "import { createClient } from 'redis';\nconst r = createClient();\nr.from('x').select('y')",
+        "from('t').select('a')",
+    ],
+)
+def test_other_from_calls_are_not_requests(source: str) -> None:
+    assert _requests(source) == ()
+
+
+def test_chain_methods_arguments_and_locations() -> None:
+    source = (
+        SUPABASE
+        + "const { data } = await supabase\n"
+        "  .from('appointments')\n"
+        "  .select(`id,\n    patients(full_name)`)\n"
+        "  .eq('patient_id', id)\n"
+        "  .order('starts_at', { ascending: false, referencedTable: 'x' });\n"
+    )
+    (request,) = _requests(source)
+    assert request.kind == "from"
+    assert [c.method for c in request.calls] == ["from", "select", "eq", "order"]
+    assert request.location == Location("app.ts", 3, 4, 3, 7)
+    select = request.calls[1].arguments[0]
+    assert isinstance(select, SqlFragment)
+    assert select.sql == "id,\n    patients(full_name)"
+    assert select.location(select.sql.index("patients")) == Location("app.ts", 5, 5)
+    options = request.calls[3].arguments[1]
+    assert isinstance(options, JsObject) and options.complete
+    assert [k.sql for k in options.keys] == ["ascending", "referencedTable"]
+    assert isinstance(options.get("referencedTable"), SqlFragment)
+
+
+def test_columns_count_characters_not_bytes() -> None:
+    source = "const é = '€€'; supabase.from('t').select('a, b')"
+    (request,) = _requests(source)
+    select = request.calls[1].arguments[0]
+    assert isinstance(select, SqlFragment)
+    assert select.location(3) == Location("app.ts", 1, source.index("a, b") + 4)
+
+
+def test_escapes_map_back_to_the_source() -> None:
+    source = r"supabase.from('t').select('a,\tb\u0063')"
+    select = _requests(source)[0].calls[1].arguments[0]
+    assert isinstance(select, SqlFragment)
+    assert select.sql == "a,\tbc"
+    assert select.location(4) == Location("app.ts", 1, source.index(r"\u0063") + 1)
+
+
+def test_payloads_spreads_and_computed_keys() -> None:
+    source = "supabase.from('t').insert([{ a: 1, 'b c': 2, d }, { ...row, [k]: 3, e: 4 }])"
+    payload = _requests(source)[0].calls[1].arguments[0]
+    assert isinstance(payload, JsArray)
+    first, second = payload.items
+    assert isinstance(first, JsObject) and first.complete
+    assert [k.sql for k in first.keys] == ["a", "b c", "d"]
+    assert isinstance(second, JsObject) and not second.complete
+    assert [k.sql for k in second.keys] == ["e"]
+
+
+def test_a_constant_is_followed_once_and_only_if_bound_once() -> None:
+    source = (
+        "const COLS = 'id, name' as const;\nlet other = 'x';\nother = 'y';\n"
+        "supabase.from('t').select(COLS); supabase.from('t').select(other)"
+    )
+    first, second = _requests(source)
+    cols = first.calls[1].arguments[0]
+    assert isinstance(cols, SqlFragment) and cols.sql == "id, name"
+    assert cols.location(0) == Location("app.ts", 1, 15)
+    # `let` may be reassigned (here it is): not a constant.
+    assert isinstance(second.calls[1].arguments[0], JsOther)
+
+
+def test_dynamic_table_name_is_recorded() -> None:
+    (request,) = _requests("supabase.from(`${prefix}_items`).select()")
+    assert request.target is None
+    assert request.dynamic is not None and "prefix" in request.dynamic
+
+
+def test_rpc_is_a_request() -> None:
+    (request,) = _requests("supabase.rpc('search', { term: 'x' }).select('id')")
+    assert request.kind == "rpc"
+    assert request.target is not None and request.target.sql == "search"
+    assert [c.method for c in request.calls] == ["rpc", "select"]
+
+
+@pytest.mark.parametrize("path", ["a.js", "a.jsx", "a.mjs", "a.cjs", "a.ts", "a.tsx"])
+def test_every_suffix_parses_with_its_grammar(path: str) -> None:
+    jsx = "const v = <div className='x'>{items.length}</div>;\n" if path.endswith("x") else ""
+    types = "type Row = { id: number };\nconst n = <Row>x;\n" if path.endswith(".ts") else ""
+    source = jsx + types + "supabase.from('t').select('a')\n"
+    assert _targets(source, path) == ["t"]
+
+
+def test_sql_in_tagged_templates_and_query_calls() -> None:
+    source = (
+        "const a = await sql`SELECT id FROM users WHERE id = ${id}`;\n"
+        "const b = await prisma.$queryRaw`SELECT name FROM ${table}`;\n"
+        "await client.query('SELECT email FROM users WHERE id = $1', [id]);\n"
+        "const c = Prisma.sql`UPDATE users SET name = ${n} WHERE id = ${i}`;\n"
+        "await client.query('div.selected');\n"
+        "const d = html`<p>select from the list</p>`;\n"
+    )
+    fragments = sql_in_javascript(source, "db.ts").fragments
+    assert [(f.sql, f.dynamic) for f in fragments] == [
+        ("SELECT id FROM users WHERE id = NULL", None),
+        ("SELECT name FROM NULL", "`${table}` is not in a value position (after FROM)"),
+        ("SELECT email FROM users WHERE id = $1", None),
+        ("UPDATE users SET name = NULL WHERE id = NULL", None),
+    ]
+    first = fragments[0]
+    assert first.location(first.sql.index("users")) == Location("db.ts", 1, 36)
+    assert fragments[2].location(7) == Location("db.ts", 3, 28)
+
+
+def test_a_syntax_error_hides_only_what_it_breaks() -> None:
+    source = "const x = ;\nsupabase.from('t').select('a')\n"
+    assert _targets(source, "broken.js") == ["t"]
