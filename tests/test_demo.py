@@ -380,3 +380,56 @@ def test_demo_app_sql_is_valid_at_head_except_the_notes_query(
     # NOTES_BUG's column really points at the `notes` identifier.
     source_line = (REPO_ROOT / path).read_text(encoding="utf-8").splitlines()[line - 1]
     assert source_line[column - 1 :].startswith("notes FROM appointment_series")
+
+
+# The web app's supabase-js hook, and for each of its requests the SQL PostgREST runs for it,
+# written by hand (this test must not depend on dbsafe's reading of PostgREST), with the
+# foreign keys PostgREST embeds through.
+HOOK = CLINIC / "web" / "useAppointmentSeries.ts"
+HOOK_REQUESTS = [
+    (
+        '.from("appointment_series")\n      .select("id, title, notes")',
+        "SELECT id, title, notes FROM appointment_series WHERE clinic_id = $1 ORDER BY starts_on",
+    ),
+    (
+        '.select("id, starts_at, status, notes, patient:patients(full_name), '
+        'appointment_series(title)")',
+        "SELECT a.id, a.starts_at, a.status, a.notes, p.full_name, s.title FROM appointments a "
+        "JOIN patients p ON p.id = a.patient_id "
+        "LEFT JOIN appointment_series s ON s.id = a.series_id "
+        "WHERE a.patient_id = $1 AND a.starts_at >= $2 ORDER BY a.starts_at",
+    ),
+    (
+        '.select("name, timezone, patients(id, full_name, email)")',
+        "SELECT c.name, c.timezone, p.id, p.full_name, p.email FROM clinics c "
+        "LEFT JOIN patients p ON p.clinic_id = c.id WHERE c.id = $1 ORDER BY p.created_at DESC",
+    ),
+]
+HOOK_FOREIGN_KEYS = {
+    ("appointments", "patient_id", "patients"),
+    ("appointments", "series_id", "appointment_series"),
+    ("patients", "clinic_id", "clinics"),
+}
+
+
+def test_demo_web_hook_is_valid_at_head_except_the_notes_request(
+    engine: sa.Engine, postgresql: psycopg.Connection
+) -> None:
+    _migrate(engine, "upgrade", "head")
+    source = HOOK.read_text(encoding="utf-8")
+    failures = {}
+    for request, sql in HOOK_REQUESTS:
+        assert request in source, request
+        try:
+            _prepare(postgresql, Statement(_relative(HOOK), 0, sql))
+        except psycopg.Error as exc:
+            failures[request] = exc
+    assert list(failures) == [HOOK_REQUESTS[0][0]], failures
+    assert isinstance(failures[HOOK_REQUESTS[0][0]], errors.UndefinedColumn)
+    foreign_keys = set(postgresql.execute(
+        "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
+        "FROM pg_constraint AS c "
+        "JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) "
+        "WHERE c.contype = 'f'"
+    ).fetchall())
+    assert HOOK_FOREIGN_KEYS <= foreign_keys
