@@ -18,7 +18,7 @@ BLOCKS = {
     "DBS1": "lint: locking / blocking DDL",
     "DBS2": "lint: destructive / backward-incompatible",
     "DBS3": "validate: application SQL vs schema",
-    "DBS4": "drift",
+    "DBS4": "diff and CI gates: drift, reversibility, lock",
     "DBS5": "checks",
     "DBS6": "guard",
 }

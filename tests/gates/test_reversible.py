@@ -1,0 +1,118 @@
+"""`dbsafe verify-reversible` against real PostgreSQL.
+
+`envs/leaky` has one revision per way a downgrade can fail to undo its upgrade. Revisions
+0002-0006 all downgrade without raising, so an exception-only up/down test passes them, and
+most of what they leave (an index on an existing column, a default, a check constraint, a
+function, a trigger, an enum value, a materialized view's index, a grant) is invisible to
+autogenerate. `envs/clean` is fully reversible: two branches, a merge and a data migration,
+run through an async (asyncpg) env.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from dbsafe import commands
+from dbsafe.cli import main
+from dbsafe.config import load_settings
+from dbsafe.core import DatabaseError, Report, Severity
+from dbsafe.report import render_text
+from tests.helpers import assert_snapshot
+
+pytestmark = pytest.mark.db
+
+ENVS = Path(__file__).parent / "envs"
+
+
+def _settings(env: Path, **overrides: object):
+    return load_settings(env, {"alembic-config": env / "alembic.ini", "cache": False,
+                               **overrides}, environ={})
+
+
+def _codes_by_revision(report: Report) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in report.findings:
+        found.setdefault(finding.subject or "", []).append(finding.code)
+    return found
+
+
+def test_every_leftover_is_reported_on_its_revision_with_the_computed_undo(
+        database_url: str, postgresql: psycopg.Connection) -> None:
+    env = ENVS / "leaky"
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}))
+
+    assert _codes_by_revision(report) == {
+        "0002": ["DBS413"],  # index left
+        "0003": ["DBS413", "DBS413"],  # default and check constraint left
+        "0004": ["DBS413", "DBS413"],  # function and trigger left (the view was dropped)
+        "0005": ["DBS413", "DBS413"],  # enum value and materialized view index left
+        "0006": ["DBS413"],  # grant left
+        "0007": ["DBS416"],  # data migration, empty downgrade: a note
+        "0008": ["DBS411"],  # `pass` downgrade of a schema change
+        "0009": ["DBS412"],  # downgrade raises
+        "0010": ["DBS414"],  # column order only: a note
+    }
+    assert report.summary["revisions_verified"] == 10
+    notes = {f.subject for f in report.findings if f.severity == Severity.NOTE}
+    assert notes == {"0007", "0010"}
+    index = report.findings[0]
+    assert index.location is not None
+    assert (index.location.path, index.location.line) == \
+        ("tests/gates/envs/leaky/migrations/versions/0002_note_and_index.py", 14)  # def downgrade
+    assert dict(index.context)["Fix (SQL)"].endswith("DROP INDEX CONCURRENTLY public.ix_a;")
+    text = render_text(report, commands.catalog()).replace(postgresql.info.user, "OWNER")
+    assert_snapshot(text.rsplit("(", 1)[0], env / "expected.txt")
+
+
+def test_a_fully_reversible_branchy_history_reports_only_the_data_migration_note(
+        database_url: str) -> None:
+    env = ENVS / "clean"
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}))
+
+    assert [(f.code, f.subject) for f in report.findings] == [("DBS416", "0005")]
+    assert report.summary["revisions_verified"] == 5
+    assert not report.fails(Severity.WARNING)
+
+
+def test_from_and_to_limit_the_walk(database_url: str) -> None:
+    env = ENVS / "leaky"
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}),
+                                        start="0003", target="0004")
+
+    assert _codes_by_revision(report) == {"0004": ["DBS413", "DBS413"]}
+    assert report.summary["revisions_verified"] == 1
+
+
+def test_a_scratch_database_with_objects_is_refused_unless_allowed(
+        database_url: str, postgresql: psycopg.Connection) -> None:
+    postgresql.execute("CREATE TABLE keep_me (id int)")
+    postgresql.commit()
+    env = ENVS / "clean"
+    with pytest.raises(DatabaseError, match="not empty"):
+        commands.verify_reversible(_settings(env, **{"database-url": database_url}))
+
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}),
+                                        allow_not_empty=True, target="0001")
+    assert report.findings == ()
+    assert postgresql.execute("SELECT to_regclass('keep_me') IS NOT NULL").fetchone() == (True,)
+
+
+def test_cli_walks_on_a_throwaway_server_and_exits_1_on_leftovers(tmp_path: Path) -> None:
+    env = tmp_path / "leaky"
+    shutil.copytree(ENVS / "leaky", env)
+    for late in ("0004", "0005", "0006", "0007", "0008", "0009", "0010"):
+        next((env / "migrations" / "versions").glob(f"{late}_*.py")).unlink()
+    result = CliRunner().invoke(main, ["verify-reversible", "--alembic-config",
+                                       str(env / "alembic.ini"), "--format", "json"])
+
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert [(f["code"], f["subject"]) for f in payload["findings"]] == \
+        [("DBS413", "0002"), ("DBS413", "0003"), ("DBS413", "0003")]
+    assert "[3/3] 0003" in result.stderr
