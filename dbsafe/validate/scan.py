@@ -353,8 +353,11 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
             repairs = statements[original]
             text = repairs.text
             named = verdict.names()
-            hits = [(o, c) for o, c in entries if verdict.rejected and c.name in named
-                    and points_at(verdict, text, *repairs.span(c))]
+            # The error position is exact and independent of the server's lc_messages; the
+            # identifier in the message serves when placeholders were rewritten.
+            hits = [(o, c) for o, c in entries if verdict.rejected and (
+                points_at(verdict, text, *repairs.span(c)) if verdict.position is not None
+                else c.name in named)]
             for outcome, candidate in hits:
                 outcome.findings.append(_confirmed(candidate.finding, verdict))
             rest = [(o, c) for o, c in entries if all(c is not h for _, h in hits)]
