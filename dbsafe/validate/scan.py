@@ -94,7 +94,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         raise SourceError("no such file or directory: " + ", ".join(str(p) for p in missing))
     files = discover(list(paths), root=root, exclude=settings.exclude)
     if not files:
-        log.warning("no .sql or .py files found in %s; nothing was validated",
+        log.warning("no source files (.sql, .py, .js, .ts) found in %s; nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
     confirming = settings.confirm and source.can_confirm
     cache = _Cache.open(settings, source.snapshot, confirming)
