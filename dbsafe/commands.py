@@ -487,6 +487,7 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
     check_settings_codes(settings, catalog())
     project = AlembicProject.from_settings(settings)
     target = path or project.ini.parent / lockfile.LOCK_FILE
+    locked = lockfile.read(target)  # a missing file fails before env.py is imported
     described = describe(project)
     applied = None
     if settings.database_url:
@@ -494,7 +495,7 @@ def verify_lock(settings: Settings, path: Path | None = None) -> Report:
 
         applied = recorded_checksums(settings.database_url)
     found = lockfile.verify(target, described.revisions, described.heads,
-                            root=settings.project_root, applied=applied)
+                            root=settings.project_root, applied=applied, locked=locked)
     kept = select_findings(found, select=settings.select, ignore=settings.ignore,
                            severity=settings.severity)
     return Report(tuple(kept), {"revisions": len(described.revisions),

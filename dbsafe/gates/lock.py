@@ -153,8 +153,24 @@ def write(path: Path, revisions: Sequence[Revision], heads: Sequence[str]) -> in
     return len(locked)
 
 
+def read(path: Path) -> LockFile:
+    """Read and parse the lock file.
+
+    Raises:
+        ConfigError: it is missing, unreadable or malformed.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} does not exist; run `dbsafe lock` and commit it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse(text, path)
+
+
 def verify(path: Path, revisions: Sequence[Revision], heads: Sequence[str], *, root: Path,
-           applied: Mapping[str, str] | None = None) -> tuple[Finding, ...]:
+           applied: Mapping[str, str] | None = None, locked: LockFile | None = None,
+           ) -> tuple[Finding, ...]:
     """Compare a history with its lock file (and with what a database recorded).
 
     Args:
@@ -164,17 +180,12 @@ def verify(path: Path, revisions: Sequence[Revision], heads: Sequence[str], *, r
         root: the project root; locations are relative to it.
         applied: revision -> sha256 of its file when `dbsafe upgrade` applied it to a
             database (`guard.history.recorded_checksums`), or None.
+        locked: the lock file already read (`read(path)`), else it is read now.
 
     Raises:
         ConfigError: the lock file is missing or malformed.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path} does not exist; run `dbsafe lock` and commit it") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    lock = parse(text, path)
+    lock = locked or read(path)
     shown = _relative(path, root)
     current = {e.revision: e for e in entries(revisions, heads, path.parent)}
     by_id = {r.revision: r for r in revisions}

@@ -1,0 +1,124 @@
+"""`dbsafe lock` / `dbsafe verify-lock`: the committed checksums of the revisions.
+
+No database: the history is read by the runner's `describe` (revision files imported in a
+child process), the checksums from the files.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dbsafe.cli import main
+from dbsafe.core import ConfigError
+from dbsafe.gates import lock
+from dbsafe.migrate.runner import AlembicProject, RunResult, describe
+
+ENVS = Path(__file__).parent / "envs"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the clean history (branches 0002/0003 merged by 0004), locked."""
+    root = tmp_path / "project"
+    shutil.copytree(ENVS / "clean", root)
+    described = describe(AlembicProject(root / "alembic.ini"))
+    lock.write(root / lock.LOCK_FILE, described.revisions, described.heads)
+    return root
+
+
+def _verify(root: Path, described: RunResult | None = None) -> list[tuple[str, str | None]]:
+    described = described or describe(AlembicProject(root / "alembic.ini"))
+    found = lock.verify(root / lock.LOCK_FILE, described.revisions, described.heads, root=root)
+    return [(f.code, f.subject) for f in found]
+
+
+def _version(root: Path, revision: str) -> Path:
+    return next((root / "migrations" / "versions").glob(f"{revision}_*.py"))
+
+
+def test_the_lock_lists_revisions_oldest_first_and_verifies_clean(project: Path) -> None:
+    lines = [line.split()[0] for line in (project / lock.LOCK_FILE).read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert lines == ["total", "0001", "0003", "0002", "0004", "0005"]
+    assert _verify(project) == []
+
+
+def test_formatting_comments_and_docstrings_do_not_count_but_sql_and_code_do(
+        project: Path) -> None:
+    described = describe(AlembicProject(project / "alembic.ini"))
+    path = _version(project, "0002")
+    original = path.read_text()
+    path.write_text("# a comment\n" + original
+                    .replace('"""Branch a: ', '"""Reworded. Branch a: ')
+                    .replace("def downgrade() -> None:", "def downgrade() -> None:  # reversed\n"))
+    assert _verify(project, described) == []
+
+    path.write_text(original.replace("DROP INDEX ix_patients_email",
+                                     "DROP INDEX IF EXISTS ix_patients_email"))
+    assert _verify(project, described) == [("DBS421", "0002")]
+
+
+def test_added_removed_and_second_head_revisions_are_reported(project: Path) -> None:
+    shutil.copy(_version(project, "0005"), project / "migrations" / "versions" / "0006_x.py")
+    extra = project / "migrations" / "versions" / "0006_x.py"
+    extra.write_text(extra.read_text().replace('revision = "0005"', 'revision = "0006"')
+                     .replace('down_revision = "0004"', 'down_revision = "0004"'))
+    _version(project, "0001").rename(project / "0001_moved_out.py")
+    # 0001 gone: 0002 and 0003 point at a revision that no longer exists, which alembic
+    # refuses; take 0003's branch down to base instead so the history still loads.
+    for rid in ("0002", "0003"):
+        path = _version(project, rid)
+        path.write_text(path.read_text().replace('down_revision = "0001"', "down_revision = None"))
+
+    found = _verify(project)
+
+    assert ("DBS422", "0006") in found  # added without `dbsafe lock`
+    assert ("DBS423", "0001") in found  # listed, gone
+    assert ("DBS424", "0005,0006") in found  # two heads
+    assert ("DBS421", "0002") in found and ("DBS421", "0003") in found
+
+
+def test_a_hand_edited_lock_file_and_a_merge_conflict(project: Path) -> None:
+    path = project / lock.LOCK_FILE
+    text = path.read_text()
+    first = next(line for line in text.splitlines() if line.startswith("0001 "))
+    path.write_text(text.replace(first, first.replace(first.split()[1], "sha256:" + "0" * 64)))
+    codes = {code for code, _ in _verify(project)}
+    assert codes == {"DBS425", "DBS421"}
+
+    path.write_text(text + "<<<<<<< HEAD\n0006 sha256:aa x.py\n=======\n")
+    with pytest.raises(ConfigError, match=r"migrations.lock:\d+: unresolved merge conflict"):
+        _verify(project)
+
+
+def test_revisions_edited_after_being_applied_to_a_database(project: Path) -> None:
+    described = describe(AlembicProject(project / "alembic.ini"))
+    found = lock.verify(project / lock.LOCK_FILE, described.revisions, described.heads,
+                        root=project, applied={"0001": "0" * 64, "0002": ""})
+    assert [(f.code, f.subject) for f in found] == [("DBS605", "0001")]
+
+
+def test_cli_lock_then_verify_lock_exit_codes(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(ENVS / "clean", root)
+    ini = str(root / "alembic.ini")
+    runner = CliRunner()
+
+    missing = runner.invoke(main, ["verify-lock", "--alembic-config", ini])
+    assert missing.exit_code == 2
+    assert "run `dbsafe lock`" in missing.stderr
+
+    written = runner.invoke(main, ["lock", "--alembic-config", ini])
+    assert written.exit_code == 0, written.output
+    assert "(5 revisions)" in written.stderr
+    assert runner.invoke(main, ["verify-lock", "--alembic-config", ini]).exit_code == 0
+
+    path = _version(root, "0004")
+    path.write_text(path.read_text().replace("GRANT SELECT", "GRANT INSERT"))
+    edited = runner.invoke(main, ["verify-lock", "--alembic-config", ini])
+    assert edited.exit_code == 1
+    assert "DBS421" in edited.stdout and "0004" in edited.stdout
