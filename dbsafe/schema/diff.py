@@ -243,14 +243,14 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     return tuple(kept)
 
 
-def findings(changes: Sequence[Change], *, source: str = "source", target: str = "target",
-             ) -> tuple[Finding, ...]:
+def findings(changes: Sequence[Change], *, source: str = "the source",
+             target: str = "the target") -> tuple[Finding, ...]:
     """One finding per change (DBS401-DBS404), in the changes' order.
 
     Args:
         changes: from `diff`.
-        source: how to name the source side in messages ("the database").
-        target: how to name the target side ("the migrations").
+        source: how messages name the source side ("the database" for drift).
+        target: how messages name the target side ("the migrations").
     """
     out: list[Finding] = []
     for change in changes:
@@ -259,20 +259,20 @@ def findings(changes: Sequence[Change], *, source: str = "source", target: str =
         context: tuple[tuple[str, str], ...] = ()
         if change.action == ADD:
             message = f"{label} `{change.subject}` is in {target} but not in {source}."
-            context = ((target.capitalize(), _full(change.new)),)
+            context = (("Target", _full(change.new)),)
         elif change.action == DROP:
             message = f"{label} `{change.subject}` is in {source} but not in {target}."
-            context = ((source.capitalize(), _full(change.old)),)
+            context = (("Source", _full(change.old)),)
         elif change.action == REORDER:
             message = f"Table `{change.subject}` has its columns in another order in {target}."
-            context = ((source.capitalize(), ", ".join(change.old)),
-                       (target.capitalize(), ", ".join(change.new)))
+            context = (("Source", ", ".join(change.old)),
+                       ("Target", ", ".join(change.new)))
         else:
             message = (f"{label} `{change.subject}` differs in {change.attribute}: "
                        f"{_short(change.old, 60)} in {source}, {_short(change.new, 60)} in "
                        f"{target}.")
-            context = ((source.capitalize(), _full(change.old)),
-                       (target.capitalize(), _full(change.new)))
+            context = (("Source", _full(change.old)),
+                       ("Target", _full(change.new)))
         out.append(Finding(
             code=rule.code, message=message, severity=rule.default_severity,
             subject=change.subject,

@@ -31,6 +31,7 @@ from dbsafe.schema import model
 from dbsafe.schema.model import (
     Argument,
     Column,
+    ColumnDetails,
     CompositeType,
     Constraint,
     Domain,
@@ -146,7 +147,21 @@ SELECT
     c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
     a.attname, format_type(a.atttypid, a.atttypmod), a.attnum, a.attnotnull,
     CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-    a.attidentity, a.attgenerated,
+    a.attidentity, a.attgenerated
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND {_filters("n", "pg_class", "c.oid")}
+"""
+
+# The format-2 column facts (collation, storage, compression, statistics target, comment,
+# privileges) are nearly always the defaults: only the columns where one is not come back,
+# from a query the server runs while Python turns the column rows above into objects.
+_COLUMN_DETAILS_SQL = f"""
+SELECT
+    a.attrelid, a.attnum,
     CASE WHEN a.attcollation <> t.typcollation THEN (
         SELECT format('%%I.%%I', cn.nspname, co.collname)
         FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
@@ -155,14 +170,17 @@ SELECT
     NULLIF(a.attstorage, t.typstorage), {{compression}},
     CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END,
     d.description, a.attacl::text[]
-FROM pg_class AS c
+FROM pg_attribute AS a
+JOIN pg_class AS c ON c.oid = a.attrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_type AS t ON t.oid = a.atttypid
-LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+JOIN pg_type AS t ON t.oid = a.atttypid
 LEFT JOIN pg_description AS d
     ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+WHERE a.attnum > 0 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND (a.attcollation <> t.typcollation OR a.attstorage <> t.typstorage
+       OR {{compression}} IS NOT NULL OR a.attstattarget >= 0
+       OR d.description IS NOT NULL OR a.attacl IS NOT NULL)
   AND {_filters("n", "pg_class", "c.oid")}
 """
 
@@ -478,7 +496,10 @@ WHERE {_NAMESPACE_FILTER.format(alias="n")}
 
 
 def introspect(
-    conn: psycopg.Connection, *, schemas: Sequence[str] | None = None
+    conn: psycopg.Connection,
+    *,
+    schemas: Sequence[str] | None = None,
+    helper: psycopg.Connection | None = None,
 ) -> SchemaSnapshot:
     """Read the schema of the database `conn` is connected to.
 
@@ -493,6 +514,10 @@ def introspect(
     Args:
         conn: an open psycopg connection; nothing is written through it.
         schemas: read only these schemas; None reads every non-system schema.
+        helper: a second idle connection to the same database with the same settings
+            (`introspect_url` opens one). About half of the queries then run on it, in the
+            very snapshot `conn` sees (`pg_export_snapshot`), while `conn` runs the rest:
+            two server processes share the work.
 
     Returns:
         A deterministic snapshot: relations sorted by (schema, name), columns by position,
@@ -513,7 +538,7 @@ def introspect(
         with (
             conn.transaction(),
             conn.cursor(row_factory=tuple_row) as cur,
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbsafe-introspect") as pool,
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="dbsafe-introspect") as pool,
         ):
 
             def rows(query: str) -> list[tuple[Any, ...]]:
@@ -523,23 +548,30 @@ def introspect(
             session = rows(_SESSION_SQL)[0]
             (search_path, server_version, schema_names, version_schema, version_table,
              extension_schemas) = session
-            compression = "a.attcompression::text" if server_version >= 140000 else "NULL"
+            compression = "nullif(a.attcompression, '')" if server_version >= 140000 \
+                else "NULL::\"char\""
+            side_future = None
+            if helper is not None:
+                snapshot_id = rows("SELECT pg_export_snapshot()")[0][0]
+                side_future = pool.submit(_side_queries, helper, snapshot_id, params)
             # Turn the column rows into objects on a worker thread while the server
             # works on the next queries: psycopg releases the GIL while it waits, so
             # the two overlap instead of adding up.
-            columns_future = pool.submit(
-                _columns, rows(_RELATIONS_SQL.replace("{compression}", compression)))
-            index_rows = rows(_INDEXES_SQL)
+            columns_future = pool.submit(_columns, rows(_RELATIONS_SQL))
+            column_details = rows(_COLUMN_DETAILS_SQL.replace("{compression}", compression))
             constraint_rows = rows(_CONSTRAINTS_SQL)
             function_rows = rows(_FUNCTIONS_SQL)
             enum_rows = rows(_ENUMS_SQL)
-            sequence_rows = rows(_SEQUENCES_SQL)
             policy_rows = rows(_POLICIES_SQL)
+            side = side_future.result() if side_future is not None else \
+                {name: rows(query) for name, query in _SIDE_QUERIES.items()}
+            index_rows = side["indexes"]
+            sequence_rows = side["sequences"]
             extra = _Extra(
-                details=rows(_RELATION_DETAILS_SQL),
-                view_dependencies=rows(_VIEW_DEPENDENCIES_SQL),
-                triggers=rows(_TRIGGERS_SQL),
-                comments=rows(_SUBOBJECT_COMMENTS_SQL),
+                details=side["details"],
+                view_dependencies=side["view_dependencies"],
+                triggers=side["triggers"],
+                comments=side["comments"],
             )
             namespace_rows = rows(_NAMESPACES_SQL)
             extension_rows = rows(_EXTENSIONS_SQL)
@@ -549,6 +581,7 @@ def introspect(
             server_rows = rows(_FOREIGN_SERVERS_SQL)
             revision = _read_revision(cur, version_schema, version_table)
             heads, columns, attnames = columns_future.result()
+            _add_column_details(columns, column_details)
             outside = {row[8] for row in constraint_rows if row[8] and row[8] not in attnames}
             if outside:
                 cur.execute(_REFERENCED_COLUMNS_SQL, {"relids": sorted(outside)})
@@ -597,6 +630,34 @@ def introspect(
             key=_by_name,
         )),
     )
+
+
+# Queries `helper` can run while `conn` runs the others (see `introspect`).
+_SIDE_QUERIES = {
+    "indexes": _INDEXES_SQL,
+    "sequences": _SEQUENCES_SQL,
+    "details": _RELATION_DETAILS_SQL,
+    "view_dependencies": _VIEW_DEPENDENCIES_SQL,
+    "triggers": _TRIGGERS_SQL,
+    "comments": _SUBOBJECT_COMMENTS_SQL,
+}
+
+
+def _side_queries(helper: psycopg.Connection, snapshot_id: str, params: dict[str, Any],
+                  ) -> dict[str, list[tuple[Any, ...]]]:
+    import psycopg
+    from psycopg import sql
+    from psycopg.rows import tuple_row
+
+    helper.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    helper.read_only = True
+    with helper.transaction(), helper.cursor(row_factory=tuple_row) as cur:
+        cur.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id)))
+        out = {}
+        for name, query in _SIDE_QUERIES.items():
+            cur.execute(query, params)
+            out[name] = cur.fetchall()
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -677,6 +738,7 @@ def introspect_url(
         ) from None
     with conn:
         try:
+            helper = _helper(url, options, statement_timeout)
             conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)", (statement_timeout,)
             )
@@ -686,11 +748,32 @@ def introspect_url(
             conn.autocommit = False
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            return introspect(conn, schemas=schemas)
+            try:
+                return introspect(conn, schemas=schemas, helper=helper)
+            finally:
+                if helper is not None:
+                    helper.close()
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"could not read the schema of {target}: {_one_line(redact_text(str(exc), url))}"
             ) from None
+
+
+def _helper(url: str, options: dict[str, Any], statement_timeout: str,
+            ) -> psycopg.Connection | None:
+    """A second session for `introspect`'s side queries, or None if the server says no
+    (e.g. a connection limit): introspection then runs on one connection, only slower."""
+    import psycopg
+
+    try:
+        helper = psycopg.connect(url, autocommit=True, **options)
+        helper.execute("SELECT set_config('statement_timeout', %s, false)", (statement_timeout,))
+        helper.execute("SET TimeZone = 'UTC'")
+        helper.autocommit = False
+        return helper
+    except psycopg.Error as exc:
+        log.info("introspecting on one connection: %s", _one_line(redact_text(str(exc), url)))
+        return None
 
 
 # -- row -> model ---------------------------------------------------------------------
@@ -704,7 +787,7 @@ def _columns(
     columns: dict[int, list[Column]] = {}
     attnames: dict[int, dict[int, str]] = {}
     for (oid, schema, name, kind, rls, forced, col, typ, num, notnull, default, ident,
-         gen, collation, storage, compression, statistics, comment, acl) in relation_rows:
+         gen) in relation_rows:
         cols = columns.get(oid)
         if cols is None:
             cols = columns[oid] = []
@@ -714,14 +797,25 @@ def _columns(
             names = attnames[oid]
         if col is not None:
             # Positional arguments: this runs once per column of the database.
-            cols.append(
-                Column(col, typ, num, not notnull, default, _IDENTITY.get(ident),
-                       _GENERATED.get(gen), collation, storage and _STORAGE[storage],
-                       _COMPRESSION.get(compression), statistics, comment,
-                       tuple(sorted(acl)) if acl else ())
-            )
+            cols.append(Column(col, typ, num, not notnull, default, _IDENTITY.get(ident),
+                               _GENERATED.get(gen)))
             names[num] = col
     return heads, columns, attnames
+
+
+def _add_column_details(columns: dict[int, list[Column]],
+                        rows: list[tuple[Any, ...]]) -> None:
+    for relid, attnum, collation, storage, compression, statistics, comment, acl in rows:
+        cols = columns.get(relid)
+        if cols is None:
+            continue
+        for i, column in enumerate(cols):
+            if column.position == attnum:
+                cols[i] = replace(column, details=ColumnDetails(
+                    collation=collation, storage=storage and _STORAGE[storage],
+                    compression=_COMPRESSION.get(compression or ""), statistics=statistics,
+                    comment=comment, acl=tuple(sorted(acl)) if acl else ()))
+                break
 
 
 def _relations(
@@ -803,7 +897,7 @@ def _relations(
     details = {row[0]: row for row in extra.details}
 
     relations = [
-        _with_details(Relation(
+        Relation(
             schema=schema,
             name=name,
             kind=kind,
@@ -815,20 +909,21 @@ def _relations(
             policies=tuple(sorted(policies.get(oid, ()), key=_by_name)),
             triggers=tuple(sorted(triggers.get(oid, ()), key=_by_name)),
             depends_on=tuple(sorted(depends.get(oid, ()))),
-        ), details.get(oid))
+            **_details(details.get(oid)),
+        )
         for oid, (schema, name, kind, rls, forced) in heads.items()
     ]
     relations.sort(key=lambda r: (r.schema, r.name))
     return tuple(relations)
 
 
-def _with_details(relation: Relation, row: tuple[Any, ...] | None) -> Relation:
+def _details(row: tuple[Any, ...] | None) -> dict[str, Any]:
+    """Relation fields of format 2, from a `_RELATION_DETAILS_SQL` row."""
     if row is None:  # created between the two queries (REPEATABLE READ prevents it)
-        return relation
+        return {}
     (_oid, owner, comment, acl, options, partition_key, partition_of, bound, inherits,
      replident, replindex, definition, populated, server, foreign_options) = row
-    return replace(
-        relation,
+    return dict(
         owner=owner,
         comment=comment,
         acl=_acl(acl),

@@ -1,0 +1,139 @@
+"""`dbsafe diff` wiring: sides of every kind, exit codes, formats, --sql, and dump/restore."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from psycopg.conninfo import conninfo_to_dict
+
+from dbsafe.cli import main
+from dbsafe.schema.diff import diff
+from dbsafe.schema.introspect import introspect_url
+
+pytestmark = pytest.mark.db
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STEPS = Path(__file__).parent / "envs" / "steps" / "alembic.ini"
+SECRET = "n0t-Th1s-Pa55word"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def _database(new_database: Callable[[], str], sql: str) -> str:
+    conninfo = new_database()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql)
+    return conninfo
+
+
+def _url(conninfo: str, scheme: str = "postgresql", password: str | None = None) -> str:
+    params = conninfo_to_dict(conninfo)
+    auth = params["user"] + (f":{password}" if password else "")
+    return f"{scheme}://{auth}@/{params['dbname']}?host={params['host']}&port={params['port']}"
+
+
+def test_differences_are_listed_with_their_objects_and_exit_1(new_database: Callable[[], str]) -> None:
+    a = _database(new_database, "CREATE TABLE t (id int, gone text); CREATE TABLE old (id int)")
+    b = _database(new_database, "CREATE TABLE t (id bigint, added text); CREATE TABLE new (i int)")
+    result = run("diff", _url(a), _url(b))
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if ": DBS4" in line]
+    # The reporter orders findings without a file location by code, then message.
+    assert [line.split(" [")[0] for line in lines] == [
+        "public.t.added: DBS401",
+        "public.new: DBS401",
+        "public.t.gone: DBS402",
+        "public.old: DBS402",
+        "public.t.id: DBS403",
+    ]
+    assert "differs in type: integer in the source, bigint in the target" in result.output
+
+
+def test_same_schema_exits_0_and_sqlalchemy_urls_keep_their_password_secret(
+        new_database: Callable[[], str]) -> None:
+    a = _database(new_database, "CREATE TABLE t (id int PRIMARY KEY)")
+    b = _database(new_database, "CREATE TABLE t (id int PRIMARY KEY)")
+    result = run("diff", _url(a, "postgresql+psycopg", SECRET),
+                 _url(b, "postgresql+asyncpg", SECRET), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["findings"] == []
+    assert SECRET not in result.output
+
+
+def test_snapshot_file_against_database_and_sql_output(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    a = _database(new_database, "CREATE TABLE t (id int)")
+    b = _database(new_database, "CREATE TABLE t (id int, note text NOT NULL DEFAULT '');"
+                                "CREATE INDEX t_note ON t (note)")
+    snapshot = tmp_path / "b.json"
+    introspect_url(b).save(snapshot)
+    result = run("diff", _url(a), str(snapshot), "--sql")
+    assert result.exit_code == 1
+    assert "ALTER TABLE public.t ADD COLUMN note text DEFAULT ''::text NOT NULL;" in result.output
+    assert "CREATE INDEX CONCURRENTLY t_note ON public.t USING btree (note);" in result.output
+    # The script is what the user runs: afterwards the two sides are the same.
+    with psycopg.connect(a, autocommit=True) as conn:
+        for statement in result.output.split(";\n"):
+            body = "\n".join(x for x in statement.splitlines() if not x.startswith("--"))
+            if body.strip():
+                conn.execute(body)
+    assert run("diff", _url(a), str(snapshot)).exit_code == 0
+
+
+def test_ignored_kinds_and_names_leave_their_differences_out(
+        new_database: Callable[[], str]) -> None:
+    a = _database(new_database, "CREATE TABLE t (id int); CREATE TABLE tmp_1 (id int)")
+    b = _database(new_database, "CREATE TABLE t (id int); CREATE INDEX t_id ON t (id);"
+                                "COMMENT ON TABLE t IS 'x'")
+    assert run("diff", _url(a), _url(b)).exit_code == 1
+    result = run("diff", _url(a), _url(b), "--ignore", "index", "--ignore", "comment",
+                 "--ignore-name", "public.tmp_*")
+    assert result.exit_code == 0, result.output
+    result = run("diff", _url(a), _url(b), "--ignore", "DBS4")
+    assert result.exit_code == 0, result.output
+
+
+def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = run("diff", str(tmp_path / "missing.json"), "migrations")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"dbsafe: error: {tmp_path / 'missing.json'}: not a database URL, a snapshot file or "
+        "migrations[@REV]"]
+    result = run("diff", "migrations", "migrations", "--ignore", "tables")
+    assert result.exit_code == 2 and "unknown kind(s) to ignore: tables" in result.stderr
+
+
+def test_migrations_at_a_revision_against_heads(tmp_path: Path) -> None:
+    result = run("diff", "migrations@0001", "migrations", "--alembic-config", str(STEPS),
+                 "--no-cache")
+    assert result.exit_code == 1, result.output
+    assert [line.split(" [")[0] for line in result.output.splitlines() if ": DBS4" in line] == [
+        "public.step_1.note: DBS401", "public.step_1.step_1_note_idx: DBS401"]
+
+
+def test_dump_and_restore_show_no_difference(new_database: Callable[[], str],
+                                             tmp_path: Path) -> None:
+    from dbsafe.pg.throwaway import bin_dir
+
+    sql = "\n".join((FIXTURES / path).read_text(encoding="utf-8") for path in (
+        "shop.sql", "pairs/functions_triggers/b.sql", "pairs/security_comments/b.sql",
+        "pairs/types_sequences_schemas/b.sql", "pairs/partitioning/b.sql",
+        "pairs/views/b.sql", "pairs/enums/b.sql"))
+    original = _database(new_database, sql)
+    restored = new_database()
+    dump = tmp_path / "dump.pgc"
+    subprocess.run([str(bin_dir() / "pg_dump"), "-Fc", "-f", str(dump), "-d", original],
+                   check=True, capture_output=True)
+    subprocess.run([str(bin_dir() / "pg_restore"), "--exit-on-error", "-d", restored,
+                    str(dump)], check=True, capture_output=True)
+    before, after = introspect_url(original), introspect_url(restored)
+    assert len(before.relations) > 30
+    assert [c.describe() for c in diff(before, after)] == []
