@@ -1,0 +1,88 @@
+"""`dbsafe drift` against real PostgreSQL: a database built by the `clean` history, then
+changed by hand, compared with the migrations at its own revision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from dbsafe import commands
+from dbsafe.cli import main
+from dbsafe.config import load_settings
+from dbsafe.core import DbsafeError
+from dbsafe.migrate.runner import AlembicProject, apply
+from dbsafe.schema.diff import DiffOptions
+
+pytestmark = pytest.mark.db
+
+ENV = Path(__file__).parent / "envs" / "clean"
+
+
+def _settings(url: str, cache: Path, **overrides: object):
+    return load_settings(ENV, {"alembic-config": ENV / "alembic.ini", "database-url": url,
+                               "cache-dir": cache, **overrides}, environ={})
+
+
+def test_hand_made_changes_are_drift_a_database_behind_is_not(
+        database_url: str, postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    # At 0002 (branch a only): the migrations at 0002 are the reference, not heads.
+    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
+    settings = _settings(database_url, tmp_path / "cache")
+    clean = commands.drift(settings)
+    assert clean.findings == ()
+    assert clean.summary["revision"] == ["0002"]
+
+    postgresql.execute("CREATE INDEX ix_by_hand ON patients (name)")
+    postgresql.execute("ALTER TABLE patients ALTER COLUMN email SET DEFAULT 'x'")
+    postgresql.execute("DROP INDEX ix_patients_email")
+    postgresql.execute("CREATE SCHEMA dbsafe")  # dbsafe's own bookkeeping: never drift
+    postgresql.execute("CREATE TABLE dbsafe.history (id int)")
+    postgresql.commit()
+
+    report = commands.drift(settings)
+
+    assert [(f.code, f.subject) for f in report.findings] == [
+        ("DBS403", "public.patients.email"),
+        ("DBS402", "public.patients.ix_by_hand"),
+        ("DBS401", "public.patients.ix_patients_email"),
+    ]
+    assert "in the database but not in the migrations at 0002" in report.findings[1].message
+    assert "(cached)" in report.summary["expected"]  # the second run reused the first build
+
+    ignored = commands.drift(settings, options=DiffOptions.parse(names=["public.patients.ix_*"]))
+    assert [f.code for f in ignored.findings] == ["DBS403"]
+
+    sql, differences = commands.drift_sql(settings)
+    assert differences == 3
+    assert "DROP INDEX CONCURRENTLY public.ix_by_hand;" in sql
+    assert "CREATE INDEX CONCURRENTLY ix_patients_email ON public.patients" in sql
+    assert "ALTER COLUMN email DROP DEFAULT" in sql
+
+
+def test_a_database_without_alembic_version_is_an_error_not_drift(
+        database_url: str, tmp_path: Path) -> None:
+    with pytest.raises(DbsafeError, match="no alembic_version"):
+        commands.drift(_settings(database_url, tmp_path / "cache"))
+
+
+def test_cli_exits_1_on_drift_and_reads_ignores_from_config(
+        database_url: str, postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0001")])
+    postgresql.execute("CREATE TABLE scratch (id int)")
+    postgresql.commit()
+    config = tmp_path / "pyproject.toml"
+    args = ["drift", "--alembic-config", str(ENV / "alembic.ini"), "--database-url",
+            database_url]
+
+    config.write_text(f'[tool.dbsafe]\ncache-dir = "{tmp_path / "cache"}"\n')
+    drifted = CliRunner().invoke(main, ["--config", str(config), *args])
+    assert drifted.exit_code == 1, drifted.output
+    assert "DBS402" in drifted.stdout and "public.scratch" in drifted.stdout
+
+    config.write_text(f'[tool.dbsafe]\ncache-dir = "{tmp_path / "cache"}"\n'
+                      'drift-ignore-names = ["public.scratch"]\n')
+    ignored = CliRunner().invoke(main, ["--config", str(config), *args])
+    assert ignored.exit_code == 0, ignored.output
