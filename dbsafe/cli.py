@@ -223,11 +223,19 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
               help="Do not confirm findings with PREPARE on the database.")
 @click.option("--jobs", type=click.IntRange(min=0), metavar="N",
               help="Worker processes [default: one per core].")
+@click.option("--changed-since", metavar="GITREF",
+              help="Only validate files changed since this git ref (e.g. origin/main).")
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Drop the findings recorded in FILE (see --write-baseline).")
+@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="Record this run's findings in FILE; later runs with "
+              "--baseline FILE report only new ones.")
 @click.pass_obj
 def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
                      snapshot: Path | None, from_migrations: bool, alembic_config: Path | None,
                      no_cache: bool, exclude: tuple[str, ...], no_confirm: bool,
-                     jobs: int | None, **output: Any) -> None:
+                     jobs: int | None, changed_since: str | None, baseline: Path | None,
+                     write_baseline: Path | None, **output: Any) -> None:
     """Report SQL that references tables or columns the schema does not have.
 
     Finds SQL in .sql files and in Python source (string literals passed to execute(),
@@ -243,7 +251,8 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
     overrides.update(_output_overrides(**output))
     overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs})
     settings = state.settings(overrides)
-    _finish(commands.validate(settings, paths), settings)
+    _finish(commands.validate(settings, paths, changed_since=changed_since, baseline=baseline,
+                              write_baseline=write_baseline), settings)
 
 
 @main.group("schema")

@@ -70,12 +70,18 @@ def schema_dump(settings: Settings) -> SchemaSnapshot:
         return source.snapshot
 
 
-def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
+def validate(settings: Settings, paths: Sequence[Path] = (), *,
+             changed_since: str | None = None, baseline: Path | None = None,
+             write_baseline: Path | None = None) -> Report:
     """Report application SQL that references tables or columns the schema lacks.
 
     Args:
         settings: Resolved settings (see `config.load_settings`).
         paths: files or directories to scan; empty means the `source-paths` setting.
+        changed_since: only files changed since this git ref (committed, staged, unstaged
+            or untracked).
+        baseline: drop the findings this baseline file records (`dbsafe.baseline`).
+        write_baseline: record this run's findings in this file; they are then dropped.
 
     Returns:
         A report with one finding per unknown table/column (confirmed by PostgreSQL when a
@@ -89,12 +95,46 @@ def validate(settings: Settings, paths: Sequence[Path] = ()) -> Report:
     check_settings_codes(settings, codes)
     if not paths:
         paths = [settings.project_root / p for p in settings.source_paths]
+    if changed_since is not None:
+        paths = _changed_sources(settings.project_root, paths, changed_since)
+        if not paths:
+            return Report((), {"files": 0, "changed_since": changed_since})
     with load_schema(settings) as source:
         report = scan(paths, source, settings, codes)
     summary = dict(report.summary)
     summary["schema_source"] = source.description
+    findings = list(report.findings)
+    if baseline is not None or write_baseline is not None:
+        from dbsafe import baseline as baselines
+
+        read_line = baselines.line_reader(settings.project_root)
+        if write_baseline is not None:
+            summary["baseline_written"] = baselines.write(write_baseline, findings, read_line)
+            findings = []
+        if baseline is not None:
+            findings, summary["baselined"] = baselines.drop_known(
+                findings, baselines.load(baseline), read_line)
+    if changed_since is not None:
+        summary["changed_since"] = changed_since
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-    return Report(report.findings, summary, report.skipped)
+    return Report(tuple(findings), summary, report.skipped)
+
+
+def _changed_sources(root: Path, paths: Sequence[Path], ref: str) -> list[Path]:
+    """The files under `paths` that git says changed since `ref` and validate reads."""
+    from dbsafe.extract.files import SKIPPED_DIRS, SUFFIXES
+    from dbsafe.lint.run import changed_files
+
+    selected = [p.resolve() for p in paths]
+    changed = []
+    for path in sorted(changed_files(root, ref)):
+        if path.suffix not in SUFFIXES or not path.is_file():
+            continue
+        if any(part in SKIPPED_DIRS for part in path.parts):
+            continue
+        if any(path == p or p in path.parents for p in selected):
+            changed.append(path)
+    return changed
 
 
 def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,

@@ -118,6 +118,8 @@ _SUMMARY_LABELS = (
     ("checks_failed", "check could not run", "checks could not run"),
     ("expectations", "expectation", "expectations"),
     ("views_refreshed", "view refreshed", "views refreshed"),
+    ("baselined", "baselined", "baselined"),
+    ("baseline_written", "finding written to the baseline", "findings written to the baseline"),
 )
 
 
