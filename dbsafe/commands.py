@@ -122,8 +122,8 @@ def validate(settings: Settings, paths: Sequence[Path] = (), *,
 
 def _changed_sources(root: Path, paths: Sequence[Path], ref: str) -> list[Path]:
     """The files under `paths` that git says changed since `ref` and validate reads."""
+    from dbsafe.extract.changed import changed_files
     from dbsafe.extract.files import SKIPPED_DIRS, SUFFIXES
-    from dbsafe.lint.run import changed_files
 
     selected = [p.resolve() for p in paths]
     changed = []
