@@ -389,11 +389,9 @@ class _Graph:
         if schema is not None:
             relation = self.snapshot.relation(schema, name)
             return ((relation,) if relation else ()), schema in self.schemas
-        relation = self.snapshot.relation(DEFAULT_SCHEMA, name)
-        if relation is not None:
-            return (relation,), True
-        others = tuple(self.by_name.get(name, ()))
-        return others, not others and DEFAULT_SCHEMA in self.schemas
+        # Every same-named relation, `public` first: a column is missing only if all lack it.
+        found = sorted(self.by_name.get(name, ()), key=lambda r: r.schema != DEFAULT_SCHEMA)
+        return tuple(found), not found and DEFAULT_SCHEMA in self.schemas
 
 
 _GRAPHS: dict[int, tuple[SchemaSnapshot, _Graph]] = {}

@@ -63,6 +63,7 @@ PASS = [
     ("view", "supabase.from('patient_overview').select('id, full_name, clinics(name)')"),
     ("schema", "supabase.schema('billing').from('invoices').select('amount')"),
     ("other-schema-without-schema-call", "supabase.from('todos').select('task')"),
+    ("same-name-in-another-schema", "supabase.from('clinics').select('api_only')"),
     ("filters", "supabase.from('patients').select('id').eq('clinic_id', 1).in('id', [1, 2])"
      ".is('email', null).neq('full_name', 'x').order('created_at', { ascending: false })"
      ".match({ full_name: 'x', email: 'y' }).not('email', 'is', null)"
@@ -104,6 +105,8 @@ FLAG = [
     ("unknown-table-misspelled", "supabase.from('appointment_series_x').select('id')", "DBS301",
      "appointment_series_x"),
     ("column", "supabase.from('clinics').select('id, title')", "DBS302", "title"),
+    ("column-of-another-schema", "supabase.schema('public').from('clinics').select('api_only')",
+     "DBS302", "api_only"),
     ("column-case", "supabase.from('clinics').select('displayname')", "DBS302", "displayname"),
     ("aliased-column", "supabase.from('clinics').select('x:nope::text')", "DBS302", "nope"),
     ("json-column", "supabase.from('clinics').select('nope->>a')", "DBS302", "nope"),
