@@ -39,8 +39,10 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.{TABLE} (
     host text,
     dbsafe_version text,
     schema_fingerprint text,
-    snapshot jsonb
+    snapshot jsonb,
+    checkpoints jsonb NOT NULL DEFAULT '{{}}'
 );
+ALTER TABLE {SCHEMA}.{TABLE} ADD COLUMN IF NOT EXISTS checkpoints jsonb NOT NULL DEFAULT '{{}}';
 COMMENT ON TABLE {SCHEMA}.{TABLE} IS 'Runs of dbsafe upgrade/downgrade/restore (written by dbsafe)';
 """
 
@@ -156,3 +158,37 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def checkpoint(conninfo: str, run_id: str, revisions: Sequence[str], snapshot: str) -> None:
+    """Record the schema as it is at `revisions`, during a run: a run killed later is
+    repaired against it by the next one."""
+    import psycopg
+
+    key = ",".join(sorted(revisions)) or "base"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(
+            f"UPDATE {SCHEMA}.{TABLE} SET checkpoints = checkpoints || "
+            "jsonb_build_object(%s::text, %s::jsonb) WHERE run_id = %s",
+            (key, snapshot, run_id),
+        )
+
+
+def unfinished(conninfo: str) -> list[tuple[str, dict[str, Any]]]:
+    """Runs that never recorded an end (killed), with their checkpoints; marks them so.
+
+    Call only while holding the run lock: then no run is really still going.
+    """
+    import psycopg
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
+        if exists is None or exists[0] is None:
+            return []
+        conn.execute(_DDL)  # older history tables get the checkpoints column
+        rows = conn.execute(
+            f"UPDATE {SCHEMA}.{TABLE} SET outcome = 'interrupted', finished_at = now(), "
+            "message = coalesce(message, 'the process ended without recording an outcome') "
+            "WHERE outcome = 'running' RETURNING run_id::text, checkpoints",
+        ).fetchall()
+    return [(r[0], r[1] or {}) for r in rows]

@@ -20,7 +20,14 @@ from dbsafe.core import DatabaseError, DbsafeError, Finding, Report, RuleInfo, S
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, resolve
-from dbsafe.migrate.runner import AlembicProject, MigrationError, Revision, apply, describe
+from dbsafe.migrate.runner import (
+    AlembicProject,
+    ApplySession,
+    MigrationError,
+    Revision,
+    apply,
+    describe,
+)
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -139,6 +146,8 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions,
 
 
 def _upgrade_locked(run: _Run) -> str:
+    if not run.options.dry_run:
+        _repair_interrupted(run)
     _resolve_plan(run)
     if not run.todo:
         run.say("preflight", f"already at {', '.join(run.start) or 'base'}: nothing to do")
@@ -172,6 +181,30 @@ def _upgrade_locked(run: _Run) -> str:
 
 
 # -- preflight ---------------------------------------------------------------------------------
+
+
+def _repair_interrupted(run: _Run) -> None:
+    """A run killed mid-revision (SIGKILL, a lost host) may have left what an
+    `autocommit_block()` committed or an INVALID index: compare with the checkpoint it
+    recorded for the revision the database is at, and remove what is new."""
+    import json
+
+    from dbsafe.schema.model import SchemaSnapshot
+
+    for run_id, checkpoints in history.unfinished(run.url):
+        current = _current(run.url)
+        key = ",".join(current) or "base"
+        recorded = checkpoints.get(key)
+        if recorded is None:
+            run.say("repair", f"run {run_id} did not finish; no checkpoint at {key} to "
+                    "compare with, nothing removed")
+            continue
+        snapshot = SchemaSnapshot.from_dict(
+            recorded if isinstance(recorded, dict) else json.loads(recorded))
+        removed = remove_leftovers(run.url, snapshot, lock_timeout=run.options.lock_timeout)
+        run.say("repair", f"run {run_id} did not finish (at {key}); "
+                + (f"removed what it left: {', '.join(removed)}" if removed
+                   else "nothing was left behind"))
 
 
 def _preflight_connection(run: _Run) -> None:
@@ -318,25 +351,28 @@ def _backup(run: _Run) -> None:
 
 
 def _apply_all(run: _Run) -> bool:
-    for revision in run.todo:
-        if not _apply_one(run, revision):
-            return False
-        run.applied.append(revision)
+    settings = {"lock_timeout": run.options.lock_timeout,
+                "statement_timeout": run.options.statement_timeout,
+                "application_name": "dbsafe upgrade"}
+    with ApplySession(run.project, run.url, session=settings) as session:
+        for revision in run.todo:
+            if not _apply_one(run, revision, session):
+                return False
+            run.applied.append(revision)
     return True
 
 
-def _apply_one(run: _Run, revision: Revision) -> bool:
-    session = {"lock_timeout": run.options.lock_timeout,
-               "statement_timeout": run.options.statement_timeout,
-               "application_name": "dbsafe upgrade"}
+def _apply_one(run: _Run, revision: Revision, session: ApplySession) -> bool:
     before = user_snapshot(run.url)
+    if run.run_id is not None:
+        history.checkpoint(run.url, run.run_id, _current(run.url), before.to_json())
     attempts = run.options.retries + 1
     for attempt in range(1, attempts + 1):
         run.say("apply", f"{revision.revision} {revision.doc}".rstrip()
                 + (f" (attempt {attempt}/{attempts})" if attempt > 1 else ""))
         began = time.perf_counter()
         try:
-            apply(run.project, run.url, [("upgrade", revision.revision)], session=session)
+            session.apply([("upgrade", revision.revision)])
         except MigrationError as exc:
             removed = remove_leftovers(run.url, before)
             if removed:

@@ -15,6 +15,7 @@ from dbsafe.migrate.fingerprint import migrations_cache_key, script_locations
 from dbsafe.migrate.render import render_revisions
 from dbsafe.migrate.runner import (
     AlembicProject,
+    ApplySession,
     MigrationError,
     Revision,
     RunResult,
@@ -26,6 +27,7 @@ from dbsafe.migrate.throwaway import migrated_database
 
 __all__ = [
     "AlembicProject",
+    "ApplySession",
     "MigrationError",
     "Revision",
     "RunResult",

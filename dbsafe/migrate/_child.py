@@ -662,6 +662,10 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             result["chunks"] = buffer.chunks
         elif request["mode"] == "describe":
             pass  # the revisions and heads above are the whole answer
+        elif request["mode"] == "session":
+            assert target is not None, "a session needs a target"
+            _serve(config, target, original_url, request, result, script, revision_files,
+                   seen_contexts)
         elif request["mode"] == "capture":
             assert target is not None, "capture needs a target"
             _capture(config, target, original_url, request, result, script, revision_files)
@@ -724,6 +728,33 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
         engine.dispose()
 
 
+def _serve(config: Any, target: dict[str, Any], original_url: str | None,
+           request: dict[str, Any], result: dict[str, Any], script: Any,
+           revision_files: dict[str, str], seen_contexts: list[dict[str, Any]]) -> None:
+    """Apply request after request (one JSON line each on stdin) in this one process, so a
+    guarded upgrade pays for starting Python, alembic and SQLAlchemy once, not per revision.
+    Each answer is one JSON line on the result channel (fd `result_fd`), never on stdout."""
+    with os.fdopen(int(request["result_fd"]), "w", encoding="utf-8") as channel:
+        channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
+        channel.flush()
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            step: dict[str, Any] = {}
+            seen_contexts.clear()
+            try:
+                _apply(config, target, original_url, json.loads(line), step, script)
+                step["ok"] = True
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                step["ok"] = False
+                step["error"] = _failure(exc, revision_files)
+            step["contexts"] = list(seen_contexts)
+            channel.write(json.dumps(step) + "\n")
+            channel.flush()
+
+
 def _capture(config: Any, target: dict[str, Any], original_url: str | None,
              request: dict[str, Any], result: dict[str, Any], script: Any,
              revision_files: dict[str, str]) -> None:
@@ -759,7 +790,8 @@ def main() -> int:
     # the project's, so take it out (alembic's prepend_sys_path adds the project's own).
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    request = json.load(sys.stdin)
+    # One JSON line; a session keeps stdin open for the requests that follow.
+    request = json.loads(sys.stdin.readline())
     sys.path.insert(0, os.getcwd())
     try:
         result = run(request)

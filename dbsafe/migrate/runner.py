@@ -227,6 +227,151 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
     return _result(data, output)
 
 
+class ApplySession:
+    """One child process that applies request after request on one database.
+
+    `apply()` starts Python, alembic, SQLAlchemy and the sandbox for every call; a guarded
+    upgrade applying one revision at a time uses a session instead and pays that once::
+
+        with ApplySession(project, url, session={"lock_timeout": "5s"}) as s:
+            s.apply([("upgrade", "0003")])
+
+    Each call is verified like `apply()`; a failed call leaves the session usable (the
+    revision's transaction was rolled back in the child), so the caller can retry.
+    """
+
+    def __init__(self, project: AlembicProject, database_url: str, *,
+                 session: Mapping[str, str] | None = None) -> None:
+        self.project = project
+        self.url = database_url
+        self.session = dict(session or {})
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._results: Any = None
+        self._output: list[bytes] = []
+        self._reader: Any = None
+        self._ready: dict[str, Any] = {}
+
+    def __enter__(self) -> ApplySession:
+        import threading
+
+        ini = self.project.ini.resolve()
+        if not ini.is_file():
+            raise SourceError(f"alembic config not found: {self.project.ini}")
+        target = connection_params(self.url)
+        read_fd, write_fd = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                [self.project.interpreter, str(_CHILD), os.devnull],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                cwd=ini.parent, env=_child_environment(self.url, target),
+                preexec_fn=_die_with_parent, pass_fds=(write_fd,),
+            )
+        except OSError as exc:
+            os.close(read_fd)
+            raise DbsafeError(f"cannot start {self.project.interpreter} to run env.py: "
+                              f"{exc.strerror}") from None
+        finally:
+            os.close(write_fd)
+        self._results = os.fdopen(read_fd, "r", encoding="utf-8")
+        # Drain the project's output as it comes, or a chatty env.py would fill the pipe
+        # and stop.
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        request = {"mode": "session", "alembic_ini": str(ini),
+                   "ini_section": self.project.ini_section, "target": target,
+                   "session": self.session or None, "result_fd": write_fd}
+        try:
+            self._send(request)
+            self._ready = self._receive()
+            if not self._ready.get("ok"):
+                raise _error(self._ready["error"], ini, self.output, self.project.interpreter)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def apply(self, operations: Sequence[tuple[str, str]]) -> RunResult:
+        self._send({"operations": [{"command": c, "revision": r} for c, r in operations]})
+        data = self._receive()
+        output = self.output
+        if not data.get("ok"):
+            raise _error(data["error"], self.project.ini.resolve(), output,
+                         self.project.interpreter)
+        data = {**data, "revisions": self._ready["revisions"], "heads": self._ready["heads"]}
+        result = _result(data, output)
+        verify_applied(self.url, result)
+        return result
+
+    @property
+    def output(self) -> str:
+        from dbsafe.pg.urls import redact_any
+
+        return redact_any(b"".join(self._output).decode("utf-8", "replace"), self.url)
+
+    def _drain(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        while chunk := os.read(fd, 65536):
+            self._output.append(chunk)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write((json.dumps(message) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._died() from None
+
+    def _receive(self) -> dict[str, Any]:
+        line = self._results.readline()
+        if not line:
+            raise self._died()
+        data: dict[str, Any] = json.loads(line)
+        return data
+
+    def _died(self) -> MigrationError:
+        assert self._proc is not None
+        self._proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        output = self.output
+        tail = "\n".join(output.strip().splitlines()[-15:])
+        return MigrationError(
+            f"env.py under {self.project.interpreter} ended (exit {self._proc.returncode}) "
+            "before it answered" + (f"; its last output:\n{tail}" if tail else ""),
+            output=output)
+
+    def __exit__(self, *exc_info: object) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        finally:
+            # Cancelled (SIGTERM, Ctrl-C) mid-request: stop env.py before anything else.
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if self._reader is not None:
+                self._reader.join(timeout=5)
+            if self._results is not None:
+                self._results.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
+            output = self.output
+            if output.strip():
+                log.info("output of env.py and the revisions:\n%s", output.rstrip())
+            self._proc = None
+
+
 def _die_with_parent() -> None:
     """In the child, before env.py runs: if dbsafe is killed (SIGKILL), the child goes too.
 
