@@ -241,7 +241,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
 
     def report(found: Sequence[Finding]) -> None:
         findings.extend(found)
-        reported.update(f.subject for f in found if f.subject)
+        reported.update(f.subject for f in found if f.subject and f.severity == Severity.ERROR)
 
     with _Walk(project, url, new_database) as w:
         applied: list[str] = list(start_ids)  # every revision the database holds
@@ -297,9 +297,11 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 before = after
                 continue
             down = w.snapshot()
-            report(_compare(revision, before, after, down, problem, options_here, root))
+            compared = _compare(revision, before, after, down, problem, options_here, root)
+            report(compared)
             walked.append(rid)
-            if rid in reported and _repair(w.url, down, before, options_here):
+            leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in compared)
+            if leftovers and _repair(w.url, down, before, options_here):
                 # The computed undo, applied: the re-upgrade then tests the revision itself
                 # rather than tripping over what its downgrade left.
                 counts["repaired"] += 1
@@ -455,10 +457,18 @@ def _compare(revision: Revision, before: SchemaSnapshot, after: SchemaSnapshot,
         )]
     out = []
     for change in leftovers:
-        rule = DOWNGRADE_COLUMN_ORDER if change.action == REORDER else DOWNGRADE_LEFTOVER
+        if change.action == REORDER:
+            out.append(Finding(
+                DOWNGRADE_COLUMN_ORDER.code, f"Revision `{rid}`: downgrade {_leftover(change)}.",
+                DOWNGRADE_COLUMN_ORDER.default_severity, where, rid,
+                help="PostgreSQL cannot reorder columns in place; queries that name their "
+                     "columns do not care, `SELECT *` and `COPY` without a column list do.",
+                context=(("Failing revision", rid),),
+            ))
+            continue
         out.append(Finding(
-            rule.code, f"Revision `{rid}`: downgrade {_leftover(change)}.",
-            rule.default_severity, where, rid,
+            DOWNGRADE_LEFTOVER.code, f"Revision `{rid}`: downgrade {_leftover(change)}.",
+            DOWNGRADE_LEFTOVER.default_severity, where, rid,
             help="Add the statements below to downgrade() (or remove what upgrade() should "
                  "not have done).",
             context=(("Failing revision", rid), *_fix(down, before, [change])),

@@ -21,16 +21,22 @@ pytestmark = pytest.mark.db
 ENV = Path(__file__).parent / "envs" / "clean"
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the module: the migrations at 0002 are built on a throwaway server once."""
+    return tmp_path_factory.mktemp("drift-cache")
+
+
 def _settings(url: str, cache: Path, **overrides: object):
     return load_settings(ENV, {"alembic-config": ENV / "alembic.ini", "database-url": url,
                                "cache-dir": cache, **overrides}, environ={})
 
 
 def test_hand_made_changes_are_drift_a_database_behind_is_not(
-        database_url: str, postgresql: psycopg.Connection, tmp_path: Path) -> None:
+        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
     # At 0002 (branch a only): the migrations at 0002 are the reference, not heads.
     apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
-    settings = _settings(database_url, tmp_path / "cache")
+    settings = _settings(database_url, cache)
     clean = commands.drift(settings)
     assert clean.findings == ()
     assert clean.summary["revision"] == ["0002"]
@@ -50,7 +56,7 @@ def test_hand_made_changes_are_drift_a_database_behind_is_not(
         ("DBS401", "public.patients.ix_patients_email"),
     ]
     assert "in the database but not in the migrations at 0002" in report.findings[1].message
-    assert "(cached)" in report.summary["expected"]  # the second run reused the first build
+    assert "(cached)" in report.summary["expected"]  # reused the first build
 
     ignored = commands.drift(settings, options=DiffOptions.parse(names=["public.patients.ix_*"]))
     assert [f.code for f in ignored.findings] == ["DBS403"]
@@ -69,20 +75,20 @@ def test_a_database_without_alembic_version_is_an_error_not_drift(
 
 
 def test_cli_exits_1_on_drift_and_reads_ignores_from_config(
-        database_url: str, postgresql: psycopg.Connection, tmp_path: Path) -> None:
-    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0001")])
+        database_url: str, postgresql: psycopg.Connection, tmp_path: Path, cache: Path) -> None:
+    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
     postgresql.execute("CREATE TABLE scratch (id int)")
     postgresql.commit()
     config = tmp_path / "pyproject.toml"
     args = ["drift", "--alembic-config", str(ENV / "alembic.ini"), "--database-url",
             database_url]
 
-    config.write_text(f'[tool.dbsafe]\ncache-dir = "{tmp_path / "cache"}"\n')
+    config.write_text(f'[tool.dbsafe]\ncache-dir = "{cache}"\n')
     drifted = CliRunner().invoke(main, ["--config", str(config), *args])
     assert drifted.exit_code == 1, drifted.output
     assert "DBS402" in drifted.stdout and "public.scratch" in drifted.stdout
 
-    config.write_text(f'[tool.dbsafe]\ncache-dir = "{tmp_path / "cache"}"\n'
+    config.write_text(f'[tool.dbsafe]\ncache-dir = "{cache}"\n'
                       'drift-ignore-names = ["public.scratch"]\n')
     ignored = CliRunner().invoke(main, ["--config", str(config), *args])
     assert ignored.exit_code == 0, ignored.output

@@ -103,16 +103,57 @@ def test_a_scratch_database_with_objects_is_refused_unless_allowed(
     assert postgresql.execute("SELECT to_regclass('keep_me') IS NOT NULL").fetchone() == (True,)
 
 
-def test_cli_walks_on_a_throwaway_server_and_exits_1_on_leftovers(tmp_path: Path) -> None:
+# Its downgrade commits half of itself (autocommit_block), then fails: the database is left
+# in neither state, so the walk must rebuild it on a fresh database and carry on.
+HALF_WAY = '''"""Half way down."""
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+
+
+def upgrade():
+    op.execute("CREATE TABLE half (id int)")
+    op.execute("CREATE INDEX ix_half ON half (id)")
+
+
+def downgrade():
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY ix_half")
+    op.execute("DROP TABLE no_such_table")
+'''
+LAST = '''"""After the rebuild."""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE last (id int)")
+
+
+def downgrade():
+    op.execute("DROP TABLE last")
+'''
+
+
+def test_cli_walks_on_a_throwaway_server_rebuilds_after_a_half_done_downgrade_and_exits_1(
+        tmp_path: Path) -> None:
     env = tmp_path / "leaky"
     shutil.copytree(ENVS / "leaky", env)
+    versions = env / "migrations" / "versions"
     for late in ("0004", "0005", "0006", "0007", "0008", "0009", "0010"):
-        next((env / "migrations" / "versions").glob(f"{late}_*.py")).unlink()
+        next(versions.glob(f"{late}_*.py")).unlink()
+    (versions / "0004_half_way.py").write_text(HALF_WAY)
+    (versions / "0005_last.py").write_text(LAST)
     result = CliRunner().invoke(main, ["verify-reversible", "--alembic-config",
                                        str(env / "alembic.ini"), "--format", "json"])
 
     assert result.exit_code == 1, result.output
     payload = json.loads(result.stdout)
-    assert [(f["code"], f["subject"]) for f in payload["findings"]] == \
-        [("DBS413", "0002"), ("DBS413", "0003"), ("DBS413", "0003")]
-    assert "[3/3] 0003" in result.stderr
+    assert [(f["code"], f["subject"]) for f in payload["findings"]] == [
+        ("DBS413", "0002"), ("DBS413", "0003"), ("DBS413", "0003"), ("DBS412", "0004")]
+    assert payload["summary"]["rebuilt"] == 1
+    assert payload["summary"]["revisions_verified"] == 5  # 0005 verified after the rebuild
+    assert "[5/5] 0005" in result.stderr
