@@ -368,7 +368,8 @@ def _compare(kind: str, old: dict[tuple[str, ...], Any], new: dict[tuple[str, ..
     for key in new.keys() - old.keys():
         yield Change(ADD, kind, prefix + key, new=new[key])
     for key in old.keys() & new.keys():
-        yield from _attributes(kind, prefix + key, old[key], new[key], fields)
+        if old[key] != new[key]:  # equal objects (nearly all) cost one comparison
+            yield from _attributes(kind, prefix + key, old[key], new[key], fields)
 
 
 def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
@@ -388,6 +389,8 @@ def _relations(source: SchemaSnapshot, target: SchemaSnapshot) -> Iterator[Chang
         yield Change(ADD, new[key].kind, key, new=new[key])
     for key in sorted(old.keys() & new.keys()):
         a, b = old[key], new[key]
+        if a == b:
+            continue
         if a.kind != b.kind:  # a table became a view: nothing carries over
             yield Change(DROP, a.kind, key, old=a)
             yield Change(ADD, b.kind, key, new=b)

@@ -6,7 +6,8 @@ scripts/bench/introspect.py does), copies it to `b` (CREATE DATABASE ... TEMPLAT
 changes 1 % of b's tables (a column added, a column type widened, an index dropped and
 another created, in turn). Then times, in the same run and against the same databases:
 
-  (a) dbsafe library   `introspect_url` of both + `diff` + `plan` (the DDL), in process
+  (a) dbsafe library   `introspect_url` of both (at once, as the CLI does) + `diff` +
+                       `plan` (the DDL), in process
   (b) dbsafe CLI       `python -m dbsafe diff URL_A URL_B` (interpreter start included)
   (c) dbsafe --sql     `python -m dbsafe diff --sql URL_A URL_B`
   (d) pg_dump + diff   `pg_dump -s` of both (one after the other), then `diff -u`
@@ -62,12 +63,18 @@ def mutate(conninfo: str, tables: int, percent: float) -> int:
 
 
 def run_library(url_a: str, url_b: str, expected: int) -> Callable[[], object]:
+    from concurrent.futures import ThreadPoolExecutor
+
     from dbsafe.schema.ddl import plan, render_sql
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
 
     def go() -> object:
-        a, b = introspect_url(url_a), introspect_url(url_b)
+        # As `dbsafe diff` does: both sides read at once.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(introspect_url, url_a)
+            b = introspect_url(url_b)
+            a = future.result()
         changes = diff(a, b)
         assert len(changes) == expected, (len(changes), expected)
         return render_sql(plan(a, b, changes)).text

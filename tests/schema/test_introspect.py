@@ -32,11 +32,26 @@ def _portable(snapshot: SchemaSnapshot) -> SchemaSnapshot:
     return dataclasses.replace(without_owners(snapshot), server_version=None)
 
 
+def _without_server_texts(snapshot: SchemaSnapshot) -> SchemaSnapshot:
+    # Older servers print view definitions with qualified columns and ship other extension
+    # versions; everything else must match the golden (taken on PostgreSQL 18) exactly.
+    return dataclasses.replace(
+        snapshot,
+        relations=tuple(dataclasses.replace(r, definition=None) for r in snapshot.relations),
+        extensions=tuple(dataclasses.replace(e, version="") for e in snapshot.extensions),
+    )
+
+
 def test_shop_schema_introspects_to_golden_snapshot(postgresql: psycopg.Connection) -> None:
     _load_shop(postgresql)
     snapshot = introspect(postgresql)
     assert snapshot.server_version is not None and snapshot.server_version >= 120000
-    assert_snapshot(_portable(snapshot).to_json(), FIXTURES / "shop.json")
+    if snapshot.server_version // 10000 == 18:
+        assert_snapshot(_portable(snapshot).to_json(), FIXTURES / "shop.json")
+    else:
+        golden = SchemaSnapshot.load(FIXTURES / "shop.json")
+        assert _without_server_texts(_portable(snapshot)).to_json() == \
+            _without_server_texts(golden).to_json()
 
 
 def test_introspection_is_deterministic(postgresql: psycopg.Connection) -> None:
