@@ -245,8 +245,9 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
 
     with _Walk(project, url, new_database) as w:
         applied: list[str] = list(start_ids)  # every revision the database holds
-        if start_ids:
-            w.apply([("upgrade", _up(s)) for s in start_ids])
+        # Even at base, run env.py once first: what it creates before any revision (schemas,
+        # extensions, functions) is part of "before", not a leftover of the first revision.
+        w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
         before = w.snapshot()
         carry: list[tuple[str, str]] = []  # the previous revision's re-upgrade
         for index, revision in enumerate(order):
@@ -258,6 +259,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 result = w.apply([*carry, ("upgrade", _up(rid))])
                 _expect(w, result, by_id, [*applied, rid])
             except MigrationError as exc:
+                if exc.revision is None:
+                    raise  # env.py itself, or the version table: not a revision's fault
                 redone = carry[0][1].partition("@")[0] if carry else None
                 if redone is None or exc.revision != redone:
                     report([_upgrade_failed(by_id.get(exc.revision or "", revision), exc, root)])
@@ -373,14 +376,33 @@ def _expect(w: _Walk, result: RunResult, by_id: dict[str, Revision],
             applied: Sequence[str]) -> None:
     """The version table holds the heads of `applied` (what the runner cannot check for
     branch-relative targets)."""
-    from dbsafe.migrate.runner import MigrationError, current_revisions
+    from dbsafe.migrate.runner import MigrationError
 
     parents = {p for rid in applied for p in _parents(by_id[rid])}
     wanted = sorted(set(applied) - parents)
-    found = sorted(current_revisions(w.url, result.version_table))
+    found = sorted(_version_rows(w.url, result.version_table, result.version_table_schema))
     if found != wanted:
         raise MigrationError(f"the version table holds {', '.join(found) or 'nothing'} "
                              f"instead of {', '.join(wanted) or 'nothing'}")
+
+
+def _version_rows(url: str, table: str, schema: str | None) -> list[str]:
+    """The version table's rows; it may live outside the search path (`version_table_schema`)."""
+    import psycopg
+    from psycopg import sql
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
+            "(n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY (current_schemas(false))))",
+            (table, schema, schema)).fetchone()
+        if row is None:
+            return []
+        return [r[0] for r in conn.execute(sql.SQL("SELECT version_num FROM {}.{}").format(
+            sql.Identifier(row[0]), sql.Identifier(table)))]
 
 
 def _parents(revision: Revision) -> tuple[str, ...]:

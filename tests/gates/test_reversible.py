@@ -157,3 +157,17 @@ def test_cli_walks_on_a_throwaway_server_rebuilds_after_a_half_done_downgrade_an
     assert payload["summary"]["rebuilt"] == 1
     assert payload["summary"]["revisions_verified"] == 5  # 0005 verified after the rebuild
     assert "[5/5] 0005" in result.stderr
+
+
+def test_what_env_py_creates_before_the_first_revision_is_not_a_leftover(
+        database_url: str) -> None:
+    # env.py creates schema `meta` and a function the first revision's default calls, and
+    # keeps the version table in `meta`: none of it is the first revision's leftover. The
+    # comment 0002's downgrade forgets is.
+    env = ENVS / "own_version_schema"
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}))
+
+    assert [(f.code, f.subject, f.message) for f in report.findings] == [
+        ("DBS413", "0002", "Revision `0002`: downgrade leaves table `app.tokens` with comment "
+                           "API tokens (before the upgrade: none)."),
+    ]
