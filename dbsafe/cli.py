@@ -762,3 +762,188 @@ def verify_lock_command(state: CliState, lock_file: Path | None, database_url: s
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     _finish(commands.verify_lock(settings, lock_file), settings)
+
+
+def _confirm_database_name(database: str) -> bool:
+    """Ask on a terminal for the database's name; no terminal means no."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return False
+    typed = click.prompt(f"This destroys data. Type the database name ({database}) to go on",
+                         default="", show_default=False, err=True)
+    return bool(typed == database)
+
+
+def _exit_for(report: Any, settings: Any, done: tuple[str, ...]) -> None:
+    from dbsafe.commands import catalog
+    from dbsafe.report import render
+
+    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
+    outcome = report.summary.get("outcome")
+    if outcome in done:
+        sys.exit(1 if outcome == "planned" and report.fails(settings.fail_on) else 0)
+    sys.exit(2 if outcome == "failed" else 1)
+
+
+@main.command("downgrade")
+@click.argument("target")
+@_DATABASE_OPTION
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
+              help="lock_timeout for every statement.")
+@click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
+              help="statement_timeout for every statement.")
+@click.option("--no-backup", is_flag=True, default=False, help="Do not take a backup first.")
+@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("backups"), show_default=True, help="Where the backup goes.")
+@click.option("--yes", is_flag=True, default=False,
+              help="Accept the data-loss report without a prompt (for scripts).")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="Show what would be dropped and the computed downgrade; execute nothing.")
+@click.option("--use-computed", is_flag=True, default=False,
+              help="Where a revision's downgrade() is missing or empty, apply the downgrade "
+                   "computed from the schemas instead.")
+@output_options
+@click.pass_obj
+def downgrade_command(state: CliState, target: str, database_url: str | None,
+                      alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
+                      no_backup: bool, backup_dir: Path, yes: bool, dry_run: bool,
+                      use_computed: bool, **output: Any) -> None:
+    """Downgrade a database to TARGET (a revision, or `base`), guarded.
+
+    Before anything runs: the tables and columns the downgrade drops, with their row and
+    non-null counts; without --yes (or the database's name typed at a terminal prompt) a
+    downgrade that destroys data is refused. A revision whose downgrade() is missing or
+    empty is named, with the downgrade computed from the schemas (--dry-run shows it,
+    --use-computed applies it). Afterwards the schema is compared with TARGET's.
+    """
+    from dbsafe import commands
+    from dbsafe.guard.downgrade import DowngradeOptions
+
+    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    options = DowngradeOptions(target=target, lock_timeout=lock_timeout,
+                               statement_timeout=statement_timeout, backup=not no_backup,
+                               backup_dir=backup_dir, yes=yes, dry_run=dry_run,
+                               use_computed=use_computed)
+    report = commands.downgrade(settings, options, _progress(settings), _confirm_database_name)
+    _exit_for(report, settings, ("downgraded", "up to date", "planned"))
+
+
+@main.command("backup")
+@_DATABASE_OPTION
+@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("backups"), show_default=True, help="Where the backup goes.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="pg_dump -Fd -j N (directory format) for large databases.")
+@click.option("--verify-restore", is_flag=True, default=False,
+              help="Also restore it into a scratch database, compare schema and row counts "
+                   "with the source, and drop the scratch database.")
+@output_options
+@click.pass_obj
+def backup_command(state: CliState, database_url: str | None, backup_dir: Path, jobs: int,
+                   verify_restore: bool, **output: Any) -> None:
+    """Take a verified backup: pg_dump, a manifest (revision, size, sha256; never a
+    password), checked with pg_restore --list."""
+    from dbsafe import commands
+
+    overrides = {"database-url": database_url}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    report = commands.backup(settings, backup_dir, jobs=jobs, verify_restore=verify_restore,
+                             progress=_progress(settings))
+    verified = report.summary.get("verified_restore")
+    _finish_plain(report, settings, failed=isinstance(verified, dict) and not verified["ok"])
+
+
+def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
+    from dbsafe.commands import catalog
+    from dbsafe.report import render
+
+    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
+    sys.exit(1 if failed or report.fails(settings.fail_on) else 0)
+
+
+@main.group("backups", invoke_without_command=True)
+@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("backups"), show_default=True, help="Where the backups are.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def backups_group(ctx: click.Context, backup_dir: Path, fmt: str) -> None:
+    """List backups with their manifests: revision, size, age, restore-verified or not."""
+    ctx.ensure_object(CliState)
+    ctx.meta["backup_dir"] = backup_dir
+    if ctx.invoked_subcommand is not None:
+        return
+    import json
+
+    from dbsafe.guard.restore import list_backups
+
+    rows = list_backups(backup_dir)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no backups in {backup_dir}")
+        return
+    for row in rows:
+        verified = {True: "restore-verified", False: "RESTORE FAILED", None: "not restored"}[
+            row["verified_restore"]]
+        click.echo(f"{row['backup']}  {row['database']}  at "
+                   f"{','.join(row['revisions']) or 'base'}  {row['size_bytes'] or 0} bytes  "
+                   f"{row['age']} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
+
+
+@backups_group.command("prune")
+@click.option("--keep", type=click.IntRange(min=1), required=True,
+              help="How many of the newest backups to keep.")
+@click.pass_context
+def backups_prune_command(ctx: click.Context, keep: int) -> None:
+    """Delete all but the newest --keep backups, with their manifests."""
+    from dbsafe.guard.restore import prune
+
+    for path in prune(ctx.meta["backup_dir"], keep):
+        click.echo(f"removed {path}")
+
+
+@main.command("restore")
+@click.argument("backup_file", required=False, type=click.Path(path_type=Path))
+@_DATABASE_OPTION
+@click.option("--into", metavar="NAME",
+              help="Name of the new database [default: <database>_restored_<time>].")
+@click.option("--replace", is_flag=True, default=False,
+              help="Then give the restored database the original's name; the original is "
+                   "kept as <name>_before_restore_<time> (needs --yes or a prompt).")
+@click.option("--yes", is_flag=True, default=False, help="Confirm --replace without a prompt.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="pg_restore -j N (directory-format backups).")
+@click.option("--clean-up", is_flag=True, default=False,
+              help="Drop databases a killed restore left half-restored, and exit.")
+@output_options
+@click.pass_obj
+def restore_command(state: CliState, backup_file: Path | None, database_url: str | None,
+                    into: str | None, replace: bool, yes: bool, jobs: int, clean_up: bool,
+                    **output: Any) -> None:
+    """Restore BACKUP_FILE into a new database on the server of --database-url.
+
+    The file is checked against its manifest (size, sha256) before any database is
+    touched; a mismatch, a truncated file or a missing manifest is refused.
+    """
+    from dbsafe import commands
+
+    overrides = {"database-url": database_url}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    if not clean_up and backup_file is None:
+        raise click.UsageError("name the backup file to restore (see `dbsafe backups`)")
+    if replace and not yes:
+        from dbsafe.migrate.runner import connection_params
+
+        name = str(connection_params(settings.database_url or "")["dbname"])
+        if not _confirm_database_name(name):
+            raise DbsafeError("--replace needs --yes, or the database's name typed at a prompt")
+    report = commands.restore(settings, backup_file or Path(), into=into, replace=replace,
+                              jobs=jobs, clean_up=clean_up, progress=_progress(settings))
+    _finish_plain(report, settings)

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 from dbsafe.core import ConfigError, Report, RuleInfo
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dbsafe.config import Settings
+    from dbsafe.guard.downgrade import DowngradeOptions
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
     from dbsafe.schema.ddl import Statement
@@ -27,6 +30,7 @@ def catalog() -> dict[str, RuleInfo]:
     from dbsafe import validate
     from dbsafe.extract import suppressions
     from dbsafe.gates import RULES as GATE_RULES
+    from dbsafe.guard.downgrade import RULES as DOWNGRADE_RULES
     from dbsafe.guard.upgrade import RULES as GUARD_RULES
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import UNPARSED
@@ -36,7 +40,7 @@ def catalog() -> dict[str, RuleInfo]:
 
     entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
                app_references.RULE_INFO, *validate.RULES, *GUARD_RULES, *DIFF_RULES,
-               *GATE_RULES)
+               *GATE_RULES, *DOWNGRADE_RULES)
     from dbsafe.checks import catalog_entries as check_entries
     from dbsafe.checks.refresh import RULES as REFRESH_RULES
 
@@ -232,6 +236,76 @@ def upgrade(settings: Settings, options: UpgradeOptions,
                            progress or (lambda step, message: None))
 
 
+def downgrade(settings: Settings, options: DowngradeOptions,
+              progress: Progress | None = None,
+              confirm: Callable[[str], bool] | None = None) -> Report:
+    """Downgrade the configured database, guarded (see `dbsafe.guard.downgrade`)."""
+    from dbsafe.guard.downgrade import downgrade as guarded_downgrade
+
+    return guarded_downgrade(settings, _require_database(settings), options,
+                             progress or (lambda step, message: None), confirm)
+
+
+def backup(settings: Settings, directory: Path, *, jobs: int = 1,
+           verify_restore: bool = False, progress: Progress | None = None) -> Report:
+    """Take a verified backup (pg_dump + manifest + pg_restore --list), optionally proven by
+    restoring it into a scratch database and comparing."""
+    from dataclasses import asdict
+
+    from dbsafe.guard.backup import take_backup
+    from dbsafe.guard.restore import verify_restore as prove
+    from dbsafe.guard.upgrade import _current
+
+    url = _require_database(settings)
+    say = progress or (lambda step, message: None)
+    taken = take_backup(url, directory, revisions=_current(url), jobs=jobs)
+    say("backup", f"{taken.path} ({taken.size_bytes // 1024} KiB, verified with pg_restore "
+        "--list)")
+    summary: dict[str, object] = {k: str(v) if isinstance(v, Path) else v
+                                  for k, v in asdict(taken).items()}
+    summary["backup"] = str(taken.path)
+    if verify_restore:
+        summary["verified_restore"] = prove(url, taken.path, say)
+    return Report((), summary)
+
+
+def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
+            replace: bool = False, jobs: int = 1, clean_up: bool = False,
+            progress: Progress | None = None) -> Report:
+    """Restore a backup into a new database (or, with `replace`, in place of the original,
+    which is kept under another name)."""
+    from dbsafe.guard import restore as restoring
+
+    url = _require_database(settings)
+    say = progress or (lambda step, message: None)
+    if clean_up:
+        dropped = restoring.drop_half_restored(url)
+        return Report((), {"dropped": dropped,
+                           "lines": [f"dropped half-restored {d}" for d in dropped]
+                           or ["no half-restored database"]})
+    for name in restoring.half_restored(url):
+        say("restore", f"{name} was left half-restored by an earlier run; "
+            "`dbsafe restore --clean-up` drops it")
+    summary: dict[str, object] = dict(restoring.restore(url, backup_file, into=into,
+                                                        jobs=jobs, progress=say))
+    if replace:
+        from dbsafe.guard.backup import take_backup
+
+        fresh = take_backup(url, backup_file.parent, label="before-restore")
+        say("restore", f"backup of what is replaced: {fresh.path}")
+        kept = restoring.replace_original(url, str(summary["database"]))
+        summary["replaced"] = True
+        summary["original_kept_as"] = kept
+        say("restore", f"restored database now has the original's name; the original is "
+            f"kept as {kept}")
+    counts = summary.get("row_counts") or {}
+    assert isinstance(counts, dict)
+    summary["lines"] = [f"restored into {summary['database']} at "
+                        f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
+                        ] + [f"  {table}: {rows} rows" for table, rows in counts.items()]
+    return Report((), summary)
+
+
 def _require_database(settings: Settings) -> str:
     if not settings.database_url:
         raise ConfigError("this command needs a database: pass --database-url or set "
@@ -377,11 +451,26 @@ def _statement_at(lines: Sequence[int], line: int) -> int | None:
 
 
 def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOptions | None):
+    from concurrent.futures import ThreadPoolExecutor
+
     from dbsafe.schema.diff import diff as diff_schemas
     from dbsafe.sources import load_snapshot
 
-    before, source_text = load_snapshot(source, settings)
-    after, target_text = load_snapshot(target, settings)
+    def migrations(spec: str) -> bool:
+        return spec == "migrations" or spec.startswith("migrations@")
+
+    if migrations(source) and migrations(target):
+        before, source_text = load_snapshot(source, settings)
+        after, target_text = load_snapshot(target, settings)
+    else:
+        # Both sides at once: reading a catalog is mostly waiting for the server. The
+        # migrations runner stays on the main thread (it handles signals).
+        swap = migrations(source)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbsafe-diff") as pool:
+            future = pool.submit(load_snapshot, target if swap else source, settings)
+            here = load_snapshot(source if swap else target, settings)
+            there = future.result()
+        (before, source_text), (after, target_text) = (here, there) if swap else (there, here)
     changes = diff_schemas(before, after, options)
     return before, after, changes, (source_text, target_text)
 
@@ -406,7 +495,8 @@ def refresh_views(settings: Settings, views: Sequence[str] = (), *, allow_blocki
         recorded in `dbsafe.refresh_history`).
     """
     from dbsafe.checks import connect
-    from dbsafe.checks.refresh import findings, refresh_views as refresh
+    from dbsafe.checks.refresh import findings
+    from dbsafe.checks.refresh import refresh_views as refresh
 
     started = time.perf_counter()
     url = _require_database(settings)

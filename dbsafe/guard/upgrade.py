@@ -208,22 +208,27 @@ def _repair_interrupted(run: _Run) -> None:
 
 
 def _preflight_connection(run: _Run) -> None:
+    preflight_connection(run.url, run.say)
+
+
+def preflight_connection(url: str, say: Progress) -> None:
+    """The database is reachable and is a primary; raises DatabaseError otherwise."""
     import psycopg
 
     from dbsafe.migrate.runner import to_libpq_url
     from dbsafe.pg.urls import redact_any, redact_url
 
     try:
-        with psycopg.connect(to_libpq_url(run.url), autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(to_libpq_url(url), autocommit=True, connect_timeout=10) as conn:
             row = conn.execute("SELECT pg_is_in_recovery(), current_setting('server_version')"
                                ).fetchone()
     except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to {redact_url(run.url)}: "
-                            f"{redact_any(str(exc).strip().splitlines()[0], run.url)}") from None
+        raise DatabaseError(f"cannot connect to {redact_url(url)}: "
+                            f"{redact_any(str(exc).strip().splitlines()[0], url)}") from None
     if row and row[0]:
-        raise DatabaseError(f"{redact_url(run.url)} is a read-only replica (in recovery); "
-                            "upgrade the primary")
-    run.say("preflight", f"connected to {redact_url(run.url)} (PostgreSQL {row[1] if row else '?'})")
+        raise DatabaseError(f"{redact_url(url)} is a read-only replica (in recovery); "
+                            "run this against the primary")
+    say("preflight", f"connected to {redact_url(url)} (PostgreSQL {row[1] if row else '?'})")
 
 
 def _resolve_plan(run: _Run) -> None:
@@ -337,14 +342,20 @@ def _backup_dir(run: _Run) -> Path:
 
 
 def _backup(run: _Run) -> None:
+    run.backup_file = backup_step(run.url, _backup_dir(run), run.start, run.say,
+                                  jobs=run.options.backup_jobs, label="before-upgrade")
+
+
+def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progress, *,
+                jobs: int = 1, label: str = "backup") -> str:
+    """Take and verify a backup, saying so; returns its path."""
     from dbsafe.guard.backup import take_backup
 
-    run.say("backup", "pg_dump …")
-    backup = take_backup(run.url, _backup_dir(run), revisions=run.start,
-                         jobs=run.options.backup_jobs, label="before-upgrade")
-    run.backup_file = str(backup.path)
-    run.say("backup", f"{backup.path} ({backup.size_bytes // 1024} KiB, verified, "
-            f"{backup.seconds:.1f}s)")
+    say("backup", "pg_dump …")
+    backup = take_backup(url, directory, revisions=tuple(revisions), jobs=jobs, label=label)
+    say("backup", f"{backup.path} ({backup.size_bytes // 1024} KiB, verified, "
+        f"{backup.seconds:.1f}s)")
+    return str(backup.path)
 
 
 # -- apply -------------------------------------------------------------------------------------

@@ -1,0 +1,307 @@
+"""`dbsafe downgrade TARGET`: the way back, checked before it is needed.
+
+Same preflight, lock, timeouts and history as `upgrade`. Before anything runs it reports
+the data the downgrade would destroy (every table and column that exists now and not at
+TARGET, with row and non-null counts), and refuses unless confirmed. A revision whose
+`downgrade()` is missing or empty is named before starting; the downgrade computed from the
+snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and applied with
+`--use-computed`. Afterwards the schema is compared with TARGET's snapshot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity
+from dbsafe.guard import history
+from dbsafe.guard.leftovers import user_snapshot
+from dbsafe.guard.upgrade import (
+    REVISION_FAILED,
+    ROLLBACK_MISMATCH,
+    Progress,
+    _current,
+    _differences,
+)
+from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve
+from dbsafe.migrate.runner import AlembicProject, ApplySession, MigrationError, describe
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+    from dbsafe.schema.model import SchemaSnapshot
+
+DATA_LOSS = RuleInfo(
+    "DBS607", "downgrade-drops-data",
+    "The downgrade drops a table or column that holds data.",
+    Severity.WARNING, "0.2.0")
+DOWNGRADE_MISSING = RuleInfo(
+    "DBS608", "downgrade-missing",
+    "A revision on the way down has no real downgrade(); the computed one can replace it.",
+    Severity.ERROR, "0.2.0")
+RULES = (DATA_LOSS, DOWNGRADE_MISSING)
+
+Confirm = Callable[[str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class DowngradeOptions:
+    target: str
+    lock_timeout: str = "5s"
+    statement_timeout: str = "30min"
+    backup: bool = True
+    backup_dir: Path = Path("backups")
+    yes: bool = False  # the data-loss report is accepted
+    dry_run: bool = False
+    use_computed: bool = False
+
+
+@dataclass
+class _Down:
+    settings: Settings
+    url: str
+    options: DowngradeOptions
+    progress: Progress
+    project: AlembicProject
+    findings: list[Finding] = field(default_factory=list)
+    story: list[str] = field(default_factory=list)
+    start: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+    backup_file: str | None = None
+    computed_sql: str | None = None
+
+    def say(self, step: str, message: str) -> None:
+        self.story.append(f"{step}: {message}")
+        self.progress(step, message)
+
+
+def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
+              progress: Progress = lambda step, message: None,
+              confirm: Confirm | None = None) -> Report:
+    """Downgrade to `options.target`, guarded. `confirm(question)` asks a human (a TTY);
+    without it and without `options.yes`, a downgrade that destroys data is refused."""
+    from dbsafe.guard.lock import run_lock
+    from dbsafe.guard.upgrade import preflight_connection
+
+    started = time.perf_counter()
+    down = _Down(settings, database_url, options, progress,
+                 AlembicProject.from_settings(settings))
+    preflight_connection(database_url, down.say)
+    with run_lock(database_url):
+        outcome = _locked(down, confirm)
+    summary = {
+        "outcome": outcome, "from": list(down.start), "to": list(down.target),
+        "backup": down.backup_file, "what_happened": down.story,
+        "computed_sql": down.computed_sql,
+        "elapsed_seconds": round(time.perf_counter() - started, 3),
+    }
+    return Report(tuple(down.findings), summary)
+
+
+def _locked(down: _Down, confirm: Confirm | None) -> str:
+    described = describe(down.project)
+    down.start = _current(down.url)
+    if down.options.target == "base":
+        down.target = ()
+    else:
+        down.target = tuple(resolve(described.revisions, described.heads, down.options.target))
+    undone = ancestors(described.revisions, down.start) - ancestors(described.revisions,
+                                                                     down.target)
+    if not undone:
+        down.say("preflight", f"already at {', '.join(down.start) or 'base'}: nothing to do")
+        return "up to date"
+    revisions = [r for r in described.revisions if r.revision in undone]  # newest first
+    down.say("preflight", f"{len(revisions)} revision(s) to undo: "
+             + ", ".join(r.revision for r in revisions))
+
+    expected = _target_schema(down)
+    current = user_snapshot(down.url)
+    missing = [(r.revision, problem) for r in revisions
+               if (problem := downgrade_problem(r.path)) is not None]
+    if missing:
+        down.computed_sql = _computed(current, expected)
+        for revision, problem in missing:
+            down.findings.append(Finding(
+                DOWNGRADE_MISSING.code,
+                f"Revision `{revision}`: {problem}; its downgrade would not restore "
+                f"{'the previous schema'}.",
+                Severity.WARNING if down.options.use_computed else Severity.ERROR,
+                subject=revision,
+                help="Review the computed downgrade (--dry-run) and apply it with "
+                     "--use-computed, or write the revision's downgrade().",
+                context=(("Computed downgrade", down.computed_sql or "(none)"),),
+            ))
+    losses = _data_loss(down.url, current, expected)
+    for finding in losses:
+        down.findings.append(finding)
+    if losses:
+        down.say("preflight", f"the downgrade destroys data in {len(losses)} place(s)")
+    if down.options.dry_run:
+        down.say("plan", "dry run: nothing was executed")
+        return "planned"
+    if missing and not down.options.use_computed:
+        down.say("preflight", "refused: revisions without a real downgrade (see findings)")
+        return "refused"
+    if losses and not down.options.yes:
+        database = _database_name(down.url)
+        if confirm is None or not confirm(database):
+            down.say("preflight", "refused: the data-loss report was not confirmed "
+                     "(pass --yes, or type the database name at the prompt)")
+            return "refused"
+
+    run_id = history.start(down.url, "downgrade", down.start)
+    outcome = "failed"
+    try:
+        if down.options.backup:
+            from dbsafe.guard.upgrade import backup_step
+
+            directory = down.options.backup_dir
+            if not directory.is_absolute():
+                directory = down.settings.project_root / directory
+            down.backup_file = backup_step(down.url, directory, down.start, down.say,
+                                           label="before-downgrade")
+        outcome = _apply(down, expected, use_computed=bool(missing))
+    finally:
+        snapshot = user_snapshot(down.url)
+        history.finish(down.url, run_id, outcome=outcome, to_revisions=_current(down.url),
+                       message="\n".join(down.story[-20:]), backup_file=down.backup_file,
+                       snapshot=snapshot.to_json())
+    return outcome
+
+
+def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) -> str:
+    session = {"lock_timeout": down.options.lock_timeout,
+               "statement_timeout": down.options.statement_timeout,
+               "application_name": "dbsafe downgrade"}
+    target = ",".join(down.target) or "base"
+    try:
+        if use_computed:
+            _run_computed(down)
+            with ApplySession(down.project, down.url, session=session) as s:
+                s.apply([("stamp", target)])
+            down.say("apply", f"computed downgrade applied; stamped {target}")
+        else:
+            with ApplySession(down.project, down.url, session=session) as s:
+                s.apply([("downgrade", target)])
+            down.say("apply", f"downgraded to {target}")
+    except (MigrationError, DbsafeError) as exc:
+        down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}",
+                                     Severity.ERROR,
+                                     help=f"The backup restores the database: dbsafe restore "
+                                          f"{down.backup_file}" if down.backup_file else None))
+        down.say("apply", f"failed: {exc}")
+        return "failed"
+    if expected is None:
+        down.say("verify", f"no snapshot of {target} to compare with")
+        return "downgraded"
+    differences, reordered = _differences(expected, user_snapshot(down.url))
+    if differences:
+        down.findings.append(Finding(
+            ROLLBACK_MISMATCH.code,
+            f"After the downgrade, the schema differs from the one recorded at {target}.",
+            Severity.ERROR, context=(("Differences", "\n".join(differences)),)))
+        down.say("verify", f"the schema differs from {target}'s")
+        return "failed"
+    down.say("verify", f"schema equals {target}'s"
+             + (f" (column order differs: {'; '.join(reordered)})" if reordered else ""))
+    return "downgraded"
+
+
+def _target_schema(down: _Down) -> SchemaSnapshot | None:
+    """TARGET's schema: as recorded when the database was last there, else built from the
+    migrations on a throwaway server."""
+    import json
+
+    from dbsafe.migrate.throwaway import migrated_database
+    from dbsafe.schema.model import SchemaSnapshot
+
+    recorded = history.snapshot_at(down.url, down.target)
+    if recorded is not None:
+        down.say("preflight", f"comparing with the schema recorded at "
+                 f"{','.join(down.target) or 'base'}")
+        return SchemaSnapshot.from_dict(json.loads(recorded))
+    if not down.target:
+        return None
+    down.say("preflight", f"building {','.join(down.target)}'s schema from the migrations")
+    with migrated_database(down.project, ",".join(down.target)) as url:
+        return user_snapshot(url)
+
+
+def _computed(current: SchemaSnapshot, expected: SchemaSnapshot | None) -> str | None:
+    from dbsafe.schema.ddl import migration_sql
+
+    if expected is None:
+        return None
+    return migration_sql(current, expected)
+
+
+def _run_computed(down: _Down) -> None:
+    """Run the computed DDL statement by statement (CONCURRENTLY outside a transaction)."""
+    import pglast
+    import psycopg
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    if not down.computed_sql:
+        raise DbsafeError("no computed downgrade is available")
+    with psycopg.connect(to_libpq_url(down.url), autocommit=True) as conn:
+        conn.execute(f"SET lock_timeout = '{down.options.lock_timeout}'")
+        for statement in pglast.split(down.computed_sql):
+            conn.execute(statement)
+
+
+def _data_loss(url: str, current: SchemaSnapshot,
+               expected: SchemaSnapshot | None) -> list[Finding]:
+    """Tables and columns that exist now but not at the target, with what they hold."""
+    import psycopg
+    from psycopg import sql
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    expected_tables = {(r.schema, r.name): r for r in (expected.relations if expected else ())}
+    findings: list[Finding] = []
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        for relation in current.relations:
+            if relation.kind not in ("table", "partitioned_table"):
+                continue
+            name = sql.Identifier(relation.schema, relation.name)
+            shown = f"{relation.schema}.{relation.name}"
+            target = expected_tables.get((relation.schema, relation.name))
+            if expected is not None and target is None:
+                rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
+                if rows:
+                    findings.append(_loss(f"table `{shown}`", shown, f"{rows} row(s)"))
+                continue
+            if target is None:
+                continue
+            kept = {c.name for c in target.columns}
+            for column in relation.columns:
+                if column.name in kept:
+                    continue
+                filled = _scalar(conn, sql.SQL("SELECT count({}) FROM {}").format(
+                    sql.Identifier(column.name), name))
+                if filled:
+                    findings.append(_loss(f"column `{shown}.{column.name}`",
+                                          f"{shown}.{column.name}",
+                                          f"{filled} non-null value(s)"))
+    return findings
+
+
+def _loss(what: str, subject: str, amount: str) -> Finding:
+    return Finding(DATA_LOSS.code, f"The downgrade drops {what}, which holds {amount}.",
+                   Severity.WARNING, subject=subject,
+                   help="Take a backup you have restored before (dbsafe backup "
+                        "--verify-restore), or copy the data elsewhere first.")
+
+
+def _scalar(conn: Any, query: Any) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _database_name(url: str) -> str:
+    from dbsafe.migrate.runner import connection_params
+
+    return str(connection_params(url)["dbname"])

@@ -1,0 +1,289 @@
+"""`dbsafe backup`, `backups`, `restore`: backups that are tested, not hoped for.
+
+A restore checks the file against its manifest (size, sha256) before touching any
+database, restores into a new database by default, and replaces the original only when told
+to, keeping the original under another name. A database being restored carries a comment
+saying so until it is done, so one left half-restored by a killed run is found and named.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dbsafe.core import DatabaseError, DbsafeError
+from dbsafe.guard.backup import (
+    _size_and_digest,
+    client_binary,
+    client_environment,
+    load_manifest,
+)
+
+Progress = Callable[[str, str], None]
+IN_PROGRESS = "dbsafe: restore in progress"
+
+
+def verify_file(path: Path) -> dict[str, Any]:
+    """The manifest of `path`, after checking the file is the one it describes.
+
+    Raises:
+        DbsafeError: no manifest, or the size or sha256 differs (truncated, corrupted,
+            manifest of another backup).
+    """
+    if not path.exists():
+        raise DbsafeError(f"no such backup: {path}")
+    manifest = load_manifest(path)
+    size, digest = _size_and_digest(path)
+    if Path(str(manifest.get("path", ""))).name != path.name:
+        raise DbsafeError(f"{path}: its manifest describes another backup "
+                          f"({Path(str(manifest.get('path'))).name})")
+    if size != manifest.get("size_bytes"):
+        raise DbsafeError(f"{path}: {size} bytes, its manifest says {manifest.get('size_bytes')} "
+                          "(truncated or replaced); refusing to restore it")
+    if digest != manifest.get("sha256"):
+        raise DbsafeError(f"{path}: sha256 does not match its manifest (corrupted); refusing "
+                          "to restore it")
+    return manifest
+
+
+def list_backups(directory: Path) -> list[dict[str, Any]]:
+    """Every backup with a manifest under `directory`, newest first."""
+    rows = []
+    for manifest_path in sorted(directory.glob("*.manifest.json")):
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        path = Path(str(manifest_path)[: -len(".manifest.json")])
+        created = manifest.get("created_at")
+        age = ""
+        if created:
+            seconds = (datetime.now(UTC) - datetime.fromisoformat(created)).total_seconds()
+            age = _age(seconds)
+        rows.append({
+            "backup": str(path), "database": manifest.get("database"),
+            "revisions": manifest.get("revisions", []), "size_bytes": manifest.get("size_bytes"),
+            "created_at": created, "age": age, "exists": path.exists(),
+            "verified_restore": (manifest.get("verified_restore") or {}).get("ok"),
+        })
+    rows.sort(key=lambda r: r["created_at"] or "", reverse=True)
+    return rows
+
+
+def prune(directory: Path, keep: int) -> list[str]:
+    """Delete all but the newest `keep` backups (with their manifests); returns what went."""
+    import shutil
+
+    removed = []
+    for row in list_backups(directory)[keep:]:
+        path = Path(row["backup"])
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        Path(str(path) + ".manifest.json").unlink(missing_ok=True)
+        removed.append(str(path))
+    return removed
+
+
+def half_restored(database_url: str) -> list[str]:
+    """Databases left by a restore that never finished (their comment says so)."""
+    with _maintenance(database_url) as conn:
+        rows = conn.execute(
+            "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') "
+            "LIKE %s ORDER BY 1", (IN_PROGRESS + "%",)).fetchall()
+    return [r[0] for r in rows]
+
+
+def drop_half_restored(database_url: str) -> list[str]:
+    from psycopg import sql
+
+    names = half_restored(database_url)
+    with _maintenance(database_url) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+    return names
+
+
+def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
+            progress: Progress = lambda step, message: None) -> dict[str, Any]:
+    """Restore `backup` into a new database on the server of `database_url`.
+
+    Returns what was restored: database name, alembic revision, row count per table.
+    """
+    from psycopg import sql
+
+    manifest = verify_file(backup)
+    progress("restore", f"{backup.name}: size and sha256 match its manifest")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    name = into or f"{manifest['database']}_restored_{stamp}"
+    with _maintenance(database_url) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            raise DbsafeError(f"database {name} already exists; choose another with --into")
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
+    progress("restore", f"pg_restore into {name} …")
+    target_url = _with_database(database_url, name)
+    started = time.perf_counter()
+    pg_restore = client_binary("pg_restore", int(manifest.get("server_version") or 0))
+    _, env = client_environment(target_url)
+    args = [str(pg_restore), "--no-password", "--exit-on-error", f"--dbname={name}"]
+    if jobs > 1:
+        args.append(f"--jobs={jobs}")
+    result = subprocess.run([*args, str(backup)], env=env, capture_output=True, text=True,
+                            check=False)
+    if result.returncode != 0:
+        from dbsafe.guard.backup import _first_line
+
+        raise DatabaseError(f"pg_restore into {name} failed: {_first_line(result.stderr)} "
+                            f"(the half-restored database {name} is kept; `dbsafe restore "
+                            "--clean-up` drops it)")
+    with _maintenance(database_url) as conn:
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+            sql.Identifier(name),
+            sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
+    counts, revisions = _contents(target_url)
+    progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
+             f"({time.perf_counter() - started:.1f}s)")
+    from dbsafe.guard import history
+
+    run_id = history.start(target_url, "restore", ())
+    history.finish(target_url, run_id, outcome="restored", to_revisions=revisions,
+                   message=f"restored from {backup.name}", backup_file=str(backup))
+    return {"database": name, "revisions": list(revisions), "row_counts": counts,
+            "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
+
+
+def replace_original(database_url: str, restored: str) -> str:
+    """Swap names: the original becomes `<name>_before_restore_<stamp>`, the restored one
+    takes its name. Refused while anyone else is connected to the original."""
+    from psycopg import sql
+
+    from dbsafe.migrate.runner import connection_params
+
+    original = str(connection_params(database_url)["dbname"])
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    kept = f"{original}_before_restore_{stamp}"[:63]
+    with _maintenance(database_url) as conn:
+        others = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+            "pg_backend_pid()", (original,)).fetchone()
+        if others and others[0]:
+            raise DbsafeError(f"{others[0]} session(s) are connected to {original}; stop the "
+                              "application before replacing its database")
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(original), sql.Identifier(kept)))
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            sql.Identifier(restored), sql.Identifier(original)))
+    return kept
+
+
+def verify_restore(database_url: str, backup: Path,
+                   progress: Progress = lambda step, message: None) -> dict[str, Any]:
+    """Restore into a scratch database, compare schema and row counts with the source, drop
+    it, and record the result in the manifest."""
+    from psycopg import sql
+
+    from dbsafe.guard.leftovers import user_snapshot
+    from dbsafe.schema.diff import DiffOptions, diff
+
+    scratch = f"dbsafe_verify_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
+    restored = restore(database_url, backup, into=scratch, progress=progress)
+    try:
+        source_counts, _ = _contents(database_url)
+        changes = diff(user_snapshot(database_url), user_snapshot(_with_database(
+            database_url, scratch)), DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
+        count_differences = {t: (source_counts.get(t), restored["row_counts"].get(t))
+                             for t in set(source_counts) | set(restored["row_counts"])
+                             if source_counts.get(t) != restored["row_counts"].get(t)}
+    finally:
+        with _maintenance(database_url) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(scratch)))
+    ok = not changes and not count_differences
+    outcome = {"ok": ok, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+               "schema_differences": [c.describe() for c in changes][:50],
+               "row_count_differences": {k: list(v) for k, v in count_differences.items()}}
+    manifest_path = Path(str(backup) + ".manifest.json")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["verified_restore"] = outcome
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    progress("verify", "restored copy equals the source" if ok
+             else "restored copy differs from the source")
+    return outcome
+
+
+def table_checksums(url: str) -> dict[str, str]:
+    """md5 of each user table's rows in primary-key (else full-row) order: equal data,
+    equal checksum."""
+    import psycopg
+    from psycopg import sql
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    sums = {}
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
+            "('pg_catalog', 'information_schema', 'dbsafe') ORDER BY 1, 2").fetchall()
+        for schema, table in tables:
+            name = sql.Identifier(schema, table)
+            row = conn.execute(sql.SQL(
+                "SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) "
+                "FROM {} t").format(name)).fetchone()
+            sums[f"{schema}.{table}"] = row[0] if row else ""
+    return sums
+
+
+def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
+    import psycopg
+    from psycopg import sql
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    counts: dict[str, int] = {}
+    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
+            "('pg_catalog', 'information_schema', 'dbsafe') ORDER BY 1, 2").fetchall()
+        for schema, table in tables:
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(schema, table))).fetchone()
+            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
+        revisions: tuple[str, ...] = ()
+        if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0]:  # type: ignore[index]
+            revisions = tuple(sorted(r[0] for r in conn.execute(
+                "SELECT version_num FROM alembic_version")))
+    return counts, revisions
+
+
+def _maintenance(database_url: str) -> Any:
+    """A connection to the server's `postgres` database, for CREATE/DROP/RENAME DATABASE."""
+    import psycopg
+
+    return psycopg.connect(_with_database(database_url, "postgres"), autocommit=True)
+
+
+def _with_database(database_url: str, name: str) -> str:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from dbsafe.migrate.runner import to_libpq_url
+
+    params = conninfo_to_dict(to_libpq_url(database_url))
+    params["dbname"] = name
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"

@@ -1,0 +1,133 @@
+"""`dbsafe downgrade`: the data-loss report, refusal without confirmation, a missing
+downgrade replaced by the computed one, the schema verified afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.guard.downgrade import DowngradeOptions
+from dbsafe.guard.leftovers import user_snapshot
+from dbsafe.migrate import AlembicProject, apply
+from dbsafe.migrate.throwaway import migrated_database
+from dbsafe.schema.diff import DiffOptions, diff
+from tests.migrate.projects import write_project
+
+pytestmark = pytest.mark.db
+
+# 0005 adds a column and its downgrade() does nothing.
+EMPTY_DOWNGRADE = '''"""add orders.note"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text()))
+
+
+def downgrade():
+    pass
+'''
+
+
+def _settings(root: Path, url: str):
+    return load_settings(root, {"database-url": url, "cache": False}, environ={})
+
+
+def _state(url: str) -> dict[str, Any]:
+    with psycopg.connect(url) as conn:
+        return {
+            "version": [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")],
+            "columns": sorted(conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public'").fetchall()),
+        }
+
+
+def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a', 'a@x'), (2, 'b', NULL)")
+        conn.execute("INSERT INTO orders VALUES (1, 1), (2, 1), (3, 2)")
+    before = _state(database_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "downgrade", "0001", "--no-backup"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE": "false"},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "The downgrade drops table `public.orders`, which holds 3 row(s)." in proc.stdout
+    assert "refused: the data-loss report was not confirmed" in proc.stdout
+    assert _state(database_url) == before
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0001", backup=False, yes=True))
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    assert _state(database_url)["version"] == ["0001"]
+    assert "verify: schema equals 0001's" in report.summary["what_happened"]
+
+
+def test_a_column_data_loss_counts_non_null_values(database_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_note.py").write_text(
+        EMPTY_DOWNGRADE.replace("def downgrade():\n    pass",
+                                'def downgrade():\n    op.drop_column("orders", "note")'))
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0005")])
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders VALUES (1, 1, 'x'), (2, 1, NULL), (3, 1, 'y')")
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0004", backup=False, dry_run=True))
+
+    assert report.summary["outcome"] == "planned"
+    (loss,) = [f for f in report.findings if f.code == "DBS607"]
+    assert loss.subject == "public.orders.note"
+    assert loss.message == ("The downgrade drops column `public.orders.note`, which holds "
+                            "2 non-null value(s).")
+
+
+def test_an_empty_downgrade_is_caught_and_the_computed_one_restores_the_schema(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_note.py").write_text(EMPTY_DOWNGRADE)
+    project = AlembicProject(root / "alembic.ini")
+    apply(project, database_url, [("upgrade", "0005")])
+    settings = _settings(root, database_url)
+
+    refused = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False))
+    assert refused.summary["outcome"] == "refused"
+    (missing,) = [f for f in refused.findings if f.code == "DBS608"]
+    assert missing.subject == "0005"
+    computed = dict(missing.context)["Computed downgrade"]
+    assert 'ALTER TABLE public.orders DROP COLUMN note' in computed.replace('"', "")
+    assert _state(database_url)["version"] == ["0005"]
+
+    done = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False,
+                                                         use_computed=True, yes=True))
+
+    assert done.summary["outcome"] == "downgraded", done.summary["what_happened"]
+    assert _state(database_url)["version"] == ["0004"]
+    with migrated_database(project, "0004") as reference:
+        assert not diff(user_snapshot(database_url), user_snapshot(reference),
+                        DiffOptions(ignore_schemas=frozenset({"dbsafe"})))

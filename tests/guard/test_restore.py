@@ -1,0 +1,213 @@
+"""Backups that are tested: round trip, refusals before anything is touched, a killed
+restore found and cleaned up, no password anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.core import DbsafeError
+from dbsafe.guard.leftovers import user_snapshot
+from dbsafe.guard.restore import half_restored, table_checksums
+from dbsafe.schema.diff import DiffOptions, diff
+
+pytestmark = pytest.mark.db
+
+SCHEMA = """
+CREATE TABLE customers (id bigint PRIMARY KEY, name text NOT NULL, note text);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers,
+                     total numeric(10, 2), placed timestamptz DEFAULT now());
+CREATE INDEX ix_orders_customer ON orders (customer_id);
+CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;
+CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+INSERT INTO alembic_version VALUES ('0007');
+INSERT INTO customers SELECT g, 'c' || g, CASE WHEN g % 3 = 0 THEN 'vip' END
+    FROM generate_series(1, 300) g;
+INSERT INTO orders SELECT g, 1 + g % 300, g * 1.5, '2026-01-01'::timestamptz
+    FROM generate_series(1, 2000) g;
+"""
+
+
+def _with_db(url: str, name: str) -> str:
+    return url.replace(f"dbname={url.rsplit('dbname=', 1)[1].split('&')[0]}", f"dbname={name}")
+
+
+def _settings(url: str, tmp_path: Path):
+    return load_settings(tmp_path, {"database-url": url}, environ={})
+
+
+def _drop(url: str, *names: str) -> None:
+    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture
+def source(database_url: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        conn.execute(SCHEMA)
+    return database_url
+
+
+def test_restore_into_a_new_database_equals_the_original(source: str, tmp_path: Path) -> None:
+    settings = _settings(source, tmp_path)
+    backup = commands.backup(settings, tmp_path / "b").summary
+    _drop(source, "roundtrip_copy")
+    try:
+        report = commands.restore(settings, Path(str(backup["backup"])), into="roundtrip_copy")
+        copy = _with_db(source, "roundtrip_copy")
+
+        assert report.summary["revisions"] == ["0007"]
+        assert report.summary["row_counts"] == {"public.alembic_version": 1,
+                                                "public.customers": 300,
+                                                "public.orders": 2000}
+        assert not diff(user_snapshot(source), user_snapshot(copy),
+                        DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
+        assert table_checksums(copy) == table_checksums(source)
+    finally:
+        _drop(source, "roundtrip_copy")
+
+
+def test_verify_restore_proves_a_backup_and_says_so_in_the_listing(source: str,
+                                                                    tmp_path: Path) -> None:
+    report = commands.backup(_settings(source, tmp_path), tmp_path / "b", verify_restore=True)
+    assert report.summary["verified_restore"]["ok"] is True
+
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
+                           str(tmp_path / "b"), "--format", "json"],
+                          capture_output=True, text=True, check=True)
+    (row,) = json.loads(proc.stdout)
+    assert row["verified_restore"] is True and row["revisions"] == ["0007"]
+    with psycopg.connect(_with_db(source, "postgres")) as conn:  # the scratch copy is gone
+        assert not conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
+                                "'dbsafe_verify_%'").fetchall()
+
+
+@pytest.mark.parametrize("damage", ["corrupted byte", "truncated", "swapped manifest",
+                                    "missing manifest"])
+def test_a_damaged_backup_is_refused_before_anything_is_touched(
+    damage: str, source: str, tmp_path: Path,
+) -> None:
+    settings = _settings(source, tmp_path)
+    first = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    if damage == "corrupted byte":
+        data = bytearray(first.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        first.write_bytes(bytes(data))
+    elif damage == "truncated":
+        first.write_bytes(first.read_bytes()[:-100])
+    elif damage == "swapped manifest":
+        time.sleep(1.1)  # another file name
+        second = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+        manifest = Path(str(first) + ".manifest.json")
+        manifest.write_text(Path(str(second) + ".manifest.json").read_text())
+    else:
+        Path(str(first) + ".manifest.json").unlink()
+    with psycopg.connect(_with_db(source, "postgres")) as conn:
+        databases = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "restore", str(first), "--into", "never_made"],
+        cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source}, capture_output=True,
+        text=True, check=False)
+
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("dbsafe: error: ")
+    with psycopg.connect(_with_db(source, "postgres")) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database")) == databases
+
+
+def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
+                                                                   tmp_path: Path) -> None:
+    with psycopg.connect(source) as conn:  # enough rows that pg_restore takes a while
+        conn.execute("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h "
+                     "FROM generate_series(1, 400000) g")
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    before = table_checksums(source)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into", "killed_restore"],
+        cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "killed_restore" not in half_restored(source):
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert "killed_restore" in half_restored(source)
+        assert table_checksums(source) == before  # the original is untouched
+
+        steps: list[str] = []
+        with pytest.raises(DbsafeError):  # the name is taken: named, not overwritten
+            commands.restore(settings, backup, into="killed_restore",
+                             progress=lambda step, message: steps.append(message))
+        assert any("killed_restore was left half-restored" in s for s in steps)
+
+        cleaned = commands.restore(settings, Path(), clean_up=True)
+        assert cleaned.summary["dropped"] == ["killed_restore"]
+        assert half_restored(source) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _drop(source, "killed_restore")
+
+
+def test_replace_keeps_the_original_under_another_name(database_url: str,
+                                                        tmp_path: Path) -> None:
+    # A database nobody else is connected to (the test's own is held by its fixture).
+    _drop(database_url, "replace_src")
+    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE replace_src")
+    source = _with_db(database_url, "replace_src")
+    with psycopg.connect(source) as conn:
+        conn.execute(SCHEMA)
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    with psycopg.connect(source) as conn:
+        conn.execute("DELETE FROM orders")  # the accident the restore repairs
+    original_name = source.rsplit("dbname=", 1)[1].split("&")[0]
+
+    report = commands.restore(settings, backup, into="replacement", replace=True)
+
+    kept = str(report.summary["original_kept_as"])
+    try:
+        with psycopg.connect(source) as conn:
+            assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+        with psycopg.connect(_with_db(source, kept)) as conn:
+            assert conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+        assert kept.startswith(f"{original_name}_before_restore_")
+    finally:
+        _drop(database_url, kept, "replace_src")
+
+
+def test_no_password_in_backup_output_or_manifest(source: str, tmp_path: Path) -> None:
+    secret = "Backup-s3cret"
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE CURRENT_USER PASSWORD '{secret}'")
+    url = source + f"&password={secret}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "backup", "--backup-dir", str(tmp_path / "b"),
+         "--verify-restore", "--format", "json"],
+        cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": url}, capture_output=True,
+        text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stdout + proc.stderr
+    for manifest in (tmp_path / "b").glob("*.json"):
+        assert secret not in manifest.read_text()
