@@ -119,6 +119,15 @@ def test_migrations_at_a_revision_against_heads(tmp_path: Path) -> None:
         "public.step_1.note: DBS401", "public.step_1.step_1_note_idx: DBS401"]
 
 
+def test_database_against_migrations(new_database: Callable[[], str]) -> None:
+    live = _database(new_database, "CREATE TABLE step_1 (id bigint PRIMARY KEY, note text)")
+    result = run("diff", _url(live), "migrations", "--alembic-config", str(STEPS),
+                 "--no-cache", "--ignore-name", "public.alembic_version")
+    assert result.exit_code == 1, result.output
+    assert [line.split(" [")[0] for line in result.output.splitlines() if ": DBS4" in line] == [
+        "public.step_1.step_1_note_idx: DBS401"]
+
+
 def test_dump_and_restore_show_no_difference(new_database: Callable[[], str],
                                              tmp_path: Path) -> None:
     from dbsafe.pg.throwaway import bin_dir
