@@ -177,7 +177,8 @@ class _Reader:
     def __init__(self, data: bytes, path: str) -> None:
         self.data = data
         self.path = path
-        self.line_starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
+        self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
+        self.char_starts: dict[int, list[int] | None] = {}  # per line; None when ASCII
         self.constants: dict[str, Node | None] = {}  # name -> its only initializer
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
@@ -189,8 +190,22 @@ class _Reader:
 
         index = bisect.bisect_right(self.line_starts, byte) - 1
         start = self.line_starts[index]
-        column = len(self.data[start:byte].decode("utf-8", "replace")) + 1
-        return index + 1, column
+        # Minified bundles are one long line: decoding from its start each time is O(n²),
+        # so each line is looked at once (ASCII: bytes are columns; else each char's offset).
+        if index not in self.char_starts:
+            end = self.line_starts[index + 1] if index + 1 < len(self.line_starts) else None
+            line = self.data[start:end]
+            offsets: list[int] | None = None
+            if not line.isascii():
+                offsets, offset = [], 0
+                for char in line.decode("utf-8", "replace"):
+                    offsets.append(offset)
+                    offset += len(char.encode("utf-8", "replace"))
+            self.char_starts[index] = offsets
+        offsets = self.char_starts[index]
+        if offsets is None:
+            return index + 1, byte - start + 1
+        return index + 1, bisect.bisect_left(offsets, byte - start) + 1
 
     def location(self, node: Node) -> Location:
         line, column = self.position(node.start_byte)
