@@ -38,7 +38,7 @@ DATA_LOSS = RuleInfo(
     "The downgrade drops a table or column that holds data.",
     Severity.WARNING, "0.2.0")
 DOWNGRADE_MISSING = RuleInfo(
-    "DBS608", "downgrade-missing",
+    "DBS608", "downgrade-not-implemented",
     "A revision on the way down has no real downgrade(); the computed one can replace it.",
     Severity.ERROR, "0.2.0")
 RULES = (DATA_LOSS, DOWNGRADE_MISSING)
