@@ -125,3 +125,14 @@ def test_cached_js_outcomes_are_served_and_keyed_by_content(
     assert _found(commands.validate(settings, [project / "web"])) == _found(first)
     _write(project / "web" / "old.ts", "supabase.from('patients').select('id');\n")
     assert commands.validate(settings, [project / "web"]).findings == ()
+
+
+def test_js_suppressions_are_line_comments(project: Path, database_url: str) -> None:
+    _write(project / "web" / "old.ts",
+           "// dbsafe: ignore[DBS302] legacy column, dropped next sprint\n"
+           "supabase.from('patients').select('id, nope_old');\n"
+           "supabase.from('patients').select('id'); // dbsafe: ignore[DBS302]\n"
+           "supabase.from(table).select('id'); /* dbsafe: ignore[DBS304] generic helper */\n")
+    report = commands.validate(_settings(project, database_url), [project / "web"])
+    # The first two are used; the one on a clean line is reported as unused.
+    assert _found(report) == [("DBS002", "web/old.ts", 3)]
