@@ -626,6 +626,10 @@ def _walk_progress() -> Callable[[int, int, str], None]:
                    "It must be empty unless --allow-not-empty. Never production.")
 @click.option("--allow-not-empty", is_flag=True, default=False,
               help="Walk on a --database-url that already has objects, from its revision.")
+@click.option("--with-data", "seed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="FILE.sql",
+              help="Run this SQL (rows) once before the first verified revision, so revisions "
+                   "that depend on data are exercised (with --from: at that revision).")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
@@ -636,7 +640,7 @@ def _walk_progress() -> Callable[[int, int, str], None]:
 @click.pass_obj
 def verify_reversible_command(state: CliState, start: str | None, target: str,
                               database_url: str | None, allow_not_empty: bool,
-                              alembic_config: Path | None, ignore_schema: tuple[str, ...],
+                              seed: Path | None, alembic_config: Path | None, ignore_schema: tuple[str, ...],
                               ignore_name: tuple[str, ...], **output: Any) -> None:
     """Prove that every downgrade() really undoes its upgrade().
 
@@ -663,7 +667,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     settings = state.settings(overrides)
     _finish(commands.verify_reversible(settings, start=start, target=target,
                                        allow_not_empty=allow_not_empty, options=options,
-                                       progress=_walk_progress()), settings)
+                                       seed=seed, progress=_walk_progress()), settings)
 
 
 @main.command("drift")
@@ -947,3 +951,26 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     report = commands.restore(settings, backup_file or Path(), into=into, replace=replace,
                               jobs=jobs, clean_up=clean_up, progress=_progress(settings))
     _finish_plain(report, settings)
+
+
+@main.command("plan")
+@click.argument("target", default="heads")
+@_DATABASE_OPTION
+@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+@output_options
+@click.pass_obj
+def plan_command(state: CliState, target: str, database_url: str | None,
+                 alembic_config: Path | None, **output: Any) -> None:
+    """Show what `dbsafe upgrade TARGET` would do; execute nothing.
+
+    Per pending revision: the SQL it sends (offline rendering), the lock each statement
+    takes and what it blocks, the size and rows of each table touched, and for rewrites and
+    index builds an estimate of how long the lock is held. Lint findings come with it.
+    """
+    from dbsafe import commands
+
+    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides.update(_output_overrides(**output))
+    settings = state.settings(overrides)
+    _finish(commands.plan(settings, target), settings)

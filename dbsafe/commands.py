@@ -236,6 +236,13 @@ def upgrade(settings: Settings, options: UpgradeOptions,
                            progress or (lambda step, message: None))
 
 
+def plan(settings: Settings, target: str = "heads") -> Report:
+    """What `dbsafe upgrade TARGET` would run, the locks it takes and what they cost."""
+    from dbsafe.guard.plan import plan as upgrade_plan
+
+    return upgrade_plan(settings, _require_database(settings), target)
+
+
 def downgrade(settings: Settings, options: DowngradeOptions,
               progress: Progress | None = None,
               confirm: Callable[[str], bool] | None = None) -> Report:
@@ -528,6 +535,7 @@ def refresh_history(settings: Settings, limit: int = 50) -> list[dict[str, objec
 
 def verify_reversible(settings: Settings, *, start: str | None = None, target: str = "heads",
                       allow_not_empty: bool = False, options: DiffOptions | None = None,
+                      seed: Path | None = None,
                       progress: Callable[[int, int, str], None] | None = None) -> Report:
     """Prove every downgrade undoes its upgrade: the stairway walk (DBS411-DBS417).
 
@@ -541,6 +549,7 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
         target: the last revision to verify (default: heads).
         allow_not_empty: walk on a scratch database that already has objects.
         options: differences to leave out.
+        seed: a SQL file of rows, run once before the first verified revision.
         progress: called with (done, total, revision) before each revision.
 
     Returns:
@@ -555,7 +564,8 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
     check_settings_codes(settings, catalog())
     result = verify(AlembicProject.from_settings(settings), root=settings.project_root,
                     database_url=settings.database_url, allow_not_empty=allow_not_empty,
-                    start=start, target=target, options=options, progress=progress)
+                    start=start, target=target, options=options, seed=seed,
+                    progress=progress)
     summary = {**result.summary, "elapsed_seconds": round(time.perf_counter() - started, 3)}
     kept = select_findings(result.findings, select=settings.select, ignore=settings.ignore,
                            severity=settings.severity)

@@ -255,3 +255,24 @@ def test_no_password_in_output_manifest_or_history(database_url: str, tmp_path: 
     with psycopg.connect(database_url) as conn:
         rows = conn.execute("SELECT * FROM dbsafe.history").fetchall()
     assert rows and secret not in repr(rows)
+
+
+def test_plan_shows_sql_locks_and_sizes_and_changes_nothing(database_url: str,
+                                                            tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO orders SELECT g, NULL FROM generate_series(1, 5000) g")
+        conn.execute("ANALYZE orders")
+    before = _state(database_url)
+
+    report = commands.plan(_settings(root, database_url))
+
+    assert _state(database_url) == before
+    assert [r["revision"] for r in report.summary["pending"]] == ["0003", "0004"]
+    index = [s for s in report.summary["pending"][1]["statements"]
+             if s["sql"].startswith("CREATE INDEX CONCURRENTLY")]
+    (lock,) = index[0]["locks"]
+    assert lock["mode"] == "SHARE UPDATE EXCLUSIVE" and not lock["blocks_writes"]
+    assert lock["table_rows"] == 5000 and lock["estimated_seconds"] is not None
+    assert "ALTER TABLE patients DROP COLUMN email" in "\n".join(report.summary["lines"])

@@ -1,0 +1,113 @@
+"""`dbsafe plan [TARGET]`: what an upgrade would do, and what it would cost, executing nothing.
+
+Per pending revision: its SQL (offline rendering: what alembic would send), the lock each
+statement takes and what that lock blocks, and — on a live database — the size and row
+estimate of each table touched and, for the statements whose duration follows from size
+(a table rewrite, an index build), an estimate of how long the lock is held. The lint
+findings for the pending revisions come with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import Report
+from dbsafe.guard.upgrade import _current
+from dbsafe.migrate.revisions import pending, resolve
+from dbsafe.migrate.runner import AlembicProject, describe
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+
+# Rough sequential throughput of the work that holds a lock for as long as it takes. They
+# only turn a table's size into an order of magnitude; the plan says "estimate".
+REWRITE_BYTES_PER_SECOND = 150 * 2**20
+INDEX_BUILD_BYTES_PER_SECOND = 60 * 2**20
+
+
+def plan(settings: Settings, database_url: str, target: str = "heads") -> Report:
+    from dbsafe import commands
+    from dbsafe.lint.locks import lock_report
+    from dbsafe.lint.run import load_migrations
+    from dbsafe.schema.stats import table_stats
+
+    project = AlembicProject.from_settings(settings)
+    described = describe(project)
+    current = _current(database_url)
+    wanted = resolve(described.revisions, described.heads, target)
+    todo = pending(described.revisions, current, wanted)
+    if not todo:
+        return Report((), {"outcome": "up to date", "pending": [],
+                           "lines": [f"at {', '.join(current) or 'base'}: nothing to do"]})
+    since = current[0] if len(current) == 1 else None
+    linted = replace(settings, managed_timeouts=True, database_url=database_url)
+    names = {r.revision for r in todo}
+    migrations = [m for m in load_migrations(linted, since=since, offline=True)
+                  if m.revision in names]
+    locks = lock_report(migrations)
+    sizes = table_stats(database_url)
+    lint = commands.lint(linted, since=since)
+
+    revisions: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for revision in todo:
+        migration = next((m for m in migrations if m.revision == revision.revision), None)
+        statements: list[dict[str, Any]] = []
+        for statement in (migration.statements if migration else ()):
+            if statement.generated:
+                continue
+            rows = [row for row in locks if row.location == statement.location
+                    and row.statement.split()[:3] == statement.sql.split()[:3]]
+            statements.append({
+                "sql": statement.sql, "line": statement.location.line,
+                "locks": [_lock(row, sizes) for row in rows],
+            })
+        revisions.append({"revision": revision.revision, "message": revision.doc,
+                          "statements": statements})
+        lines.append(f"{revision.revision}  {revision.doc}")
+        for item in statements:
+            lines.append(f"  {item['sql']}")
+            for lock in item["locks"]:
+                lines.append(f"    {lock['text']}")
+    findings = tuple(f for f in lint.findings
+                     if f.location is None or any(
+                         r.path and str(r.path).endswith(f.location.path) for r in todo))
+    return Report(findings, {"outcome": "planned", "from": list(current), "to": wanted,
+                             "pending": revisions, "lines": lines})
+
+
+def _lock(row: Any, sizes: Any) -> dict[str, Any]:
+    blocked = [what for what, flag in (("reads", row.blocks_reads), ("writes", row.blocks_writes))
+               if flag]
+    stats = sizes.get(row.relation) if row.relation else None
+    if stats is None and row.relation and "." not in row.relation:
+        stats = sizes.get(f"public.{row.relation}")
+    estimate = None
+    text = f"{row.mode} on {row.relation or '(none)'}"
+    text += f", blocks {' and '.join(blocked)}" if blocked else ", blocks no reads or writes"
+    if row.created_here:
+        text += " (created in this revision)"
+    elif stats is not None:
+        text += f"; {stats.describe()}"
+        sql = row.statement.upper()
+        if row.rewrites:
+            estimate = stats.total_bytes / REWRITE_BYTES_PER_SECOND
+        elif "CREATE" in sql and "INDEX" in sql:
+            estimate = stats.total_bytes / INDEX_BUILD_BYTES_PER_SECOND
+        if estimate is not None:
+            text += f"; held ~{_duration(estimate)} (estimate from size)"
+    return {"mode": row.mode, "relation": row.relation, "blocks_reads": row.blocks_reads,
+            "blocks_writes": row.blocks_writes, "rewrites": row.rewrites,
+            "table_bytes": stats.total_bytes if stats else None,
+            "table_rows": stats.rows if stats else None,
+            "estimated_seconds": round(estimate, 3) if estimate is not None else None,
+            "source": row.source, "text": text}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1s"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    return f"{seconds / 60:.0f}min"
