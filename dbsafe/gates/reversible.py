@@ -153,7 +153,8 @@ class _Walk:
 
 def verify(project: AlembicProject, *, root: Path, database_url: str | None = None,
            allow_not_empty: bool = False, start: str | None = None, target: str = "heads",
-           options: DiffOptions | None = None, progress: Progress | None = None) -> WalkResult:
+           options: DiffOptions | None = None, seed: Path | None = None,
+           progress: Progress | None = None) -> WalkResult:
     """Walk the history on a throwaway server, or on the scratch database `database_url`.
 
     Args:
@@ -163,6 +164,8 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
         start: verify the revisions after this one (default: from base, or from the
             scratch database's current revision).
         target: the last revision to verify.
+        seed: a SQL file run once before the first verified revision (rows, so revisions
+            that depend on data are exercised).
 
     Raises:
         DatabaseError: the scratch database is not empty and `allow_not_empty` is not set.
@@ -183,7 +186,7 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
 
             return walk(project, server.url("dbsafe"), root=root,
                         start=[start] if start else (), target=target, options=options,
-                        new_database=new_database, progress=progress)
+                        new_database=new_database, seed=seed, progress=progress)
     from dbsafe.core import DatabaseError
     from dbsafe.migrate.runner import current_revisions
     from dbsafe.pg.urls import redact_url
@@ -201,12 +204,12 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
     current = list(current_revisions(database_url))
     return walk(project, database_url, root=root,
                 start=[start] if start else current, target=target, options=options,
-                progress=progress)
+                seed=seed, progress=progress)
 
 
 def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] = (),
          target: str = "heads", options: DiffOptions | None = None,
-         new_database: Callable[[], str] | None = None,
+         new_database: Callable[[], str] | None = None, seed: Path | None = None,
          progress: Progress | None = None) -> WalkResult:
     """Walk the history on `url` and report every revision whose downgrade is no undo.
 
@@ -220,10 +223,13 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         options: differences to leave out (dbsafe's own schema always is).
         new_database: returns the URL of another empty database on the same server, so a
             walk that a failed step derailed can be rebuilt and go on; None stops it there.
+        seed: a SQL file run once, after `start` is reached and before the first revision
+            is verified (a rebuilt database is not seeded again).
         progress: called before each revision.
 
     Raises:
         MigrationError: the revisions before `start` could not be applied.
+        SourceError: the seed file cannot be read or fails.
     """
     from dbsafe.migrate.revisions import pending, resolve
     from dbsafe.migrate.runner import MigrationError, describe
@@ -248,6 +254,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         # Even at base, run env.py once first: what it creates before any revision (schemas,
         # extensions, functions) is part of "before", not a leftover of the first revision.
         w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
+        if seed is not None:
+            _seed(w.url, seed)
         before = w.snapshot()
         carry: list[tuple[str, str]] = []  # the previous revision's re-upgrade
         for index, revision in enumerate(order):
@@ -326,6 +334,23 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         "alembic_requests": requests, **counts,
     }
     return WalkResult(tuple(findings), tuple(walked), not_verified, summary)
+
+
+def _seed(url: str, seed: Path) -> None:
+    import psycopg
+
+    from dbsafe.core import SourceError
+    from dbsafe.migrate.runner import to_libpq_url
+
+    try:
+        script = seed.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read the seed file {seed}: {exc.strerror or exc}") from None
+    try:
+        with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+            conn.execute(script)  # several statements: sent with the simple query protocol
+    except psycopg.Error as exc:
+        raise SourceError(f"the seed file {seed} failed: {str(exc).strip()}") from None
 
 
 def _repair(url: str, down: SchemaSnapshot, before: SchemaSnapshot,

@@ -171,3 +171,36 @@ def test_what_env_py_creates_before_the_first_revision_is_not_a_leftover(
         ("DBS413", "0002", "Revision `0002`: downgrade leaves table `app.tokens` with comment "
                            "API tokens (before the upgrade: none)."),
     ]
+
+
+UNIQUE_NAMES = '''"""Names become unique: fails on a table that has duplicates."""
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.execute("CREATE UNIQUE INDEX ux_patients_name ON patients (name)")
+
+
+def downgrade():
+    op.execute("DROP INDEX ux_patients_name")
+'''
+
+
+def test_with_data_seeds_rows_so_a_data_dependent_revision_is_exercised(
+        tmp_path: Path, database_url: str, postgresql: psycopg.Connection) -> None:
+    env = tmp_path / "clean"
+    shutil.copytree(ENVS / "clean", env)
+    (env / "migrations" / "versions" / "0006_unique_names.py").write_text(UNIQUE_NAMES)
+    seed = tmp_path / "seed.sql"
+    seed.write_text("INSERT INTO patients (id, name) VALUES (1, 'Ada');\n"
+                    "INSERT INTO patients (id, name) VALUES (2, 'Ada');\n")
+
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}),
+                                        start="0005", seed=seed)
+
+    assert [(f.code, f.subject) for f in report.findings] == [("DBS417", "0006")]
+    assert "could not create unique index" in report.findings[0].message
+    assert postgresql.execute("SELECT count(*) FROM patients").fetchone() == (2,)
