@@ -7,6 +7,7 @@ password: pg_dump gets it through PGPASSWORD in its environment, not on its comm
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -54,6 +55,8 @@ def client_binary(name: str, server_version: int) -> Path:
         major = _major(candidate)
         if major is not None and (best is None or major > best[0]):
             best = (major, candidate)
+        if best is not None and best[0] >= server_version // 10000:
+            break  # the embedded one (newest we ship) is enough: no need to ask the others
     if best is None or best[0] < server_version // 10000:
         raise DbsafeError(
             f"no {name} of major version {server_version // 10000} or newer was found "
@@ -62,6 +65,7 @@ def client_binary(name: str, server_version: int) -> Path:
     return best[1]
 
 
+@functools.lru_cache(maxsize=32)
 def _major(binary: Path) -> int | None:
     try:
         out = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
