@@ -103,8 +103,8 @@ def _ini(root: Path, sqlalchemy_url: str) -> None:
 
 def _timed(args: list[str], **kwargs: object) -> float:
     started = time.perf_counter()
-    result = subprocess.run(args, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, **kwargs)  # type: ignore[call-overload]
+    result = subprocess.run(args, check=False, capture_output=True, text=True,
+                            **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         sys.exit(f"{' '.join(args[:4])} failed ({result.returncode}):\n"
                  f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
