@@ -1011,7 +1011,7 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
         if c.new:
             p.emit("relation_options", f"ALTER {word} {qname} SET ({', '.join(c.new)})",
                    subject=c.subject)
-    elif a == "server":
+    elif a == "server" and c.new and c.old:
         p.emit("relation_options", f"-- foreign table {qname} moves to server "
                f"{quote(c.new)}: PostgreSQL cannot alter that; drop and create it",
                Hazard("not-generated", f"`{c.subject}` changes server."), subject=c.subject)
