@@ -314,10 +314,13 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
 
 
 def _require_database(settings: Settings) -> str:
+    from dbsafe.migrate.runner import to_libpq_url
+
     if not settings.database_url:
         raise ConfigError("this command needs a database: pass --database-url or set "
                           "DBSAFE_DATABASE_URL")
-    return settings.database_url
+    # alembic users have SQLAlchemy URLs (postgresql+psycopg://...): libpq's form from here on.
+    return to_libpq_url(settings.database_url)
 
 
 def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:

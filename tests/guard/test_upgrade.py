@@ -276,3 +276,12 @@ def test_plan_shows_sql_locks_and_sizes_and_changes_nothing(database_url: str,
     assert lock["mode"] == "SHARE UPDATE EXCLUSIVE" and not lock["blocks_writes"]
     assert lock["table_rows"] == 5000 and lock["estimated_seconds"] is not None
     assert "ALTER TABLE patients DROP COLUMN email" in "\n".join(report.summary["lines"])
+
+
+def test_status_accepts_a_sqlalchemy_url(database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    report = commands.status(_settings(root, url), fail_on_pending=True)
+    assert report.summary["current"] == ["0002"]
+    assert [f.code for f in report.findings] == ["DBS606"]
