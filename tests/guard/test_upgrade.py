@@ -285,3 +285,18 @@ def test_status_accepts_a_sqlalchemy_url(database_url: str, tmp_path: Path) -> N
     report = commands.status(_settings(root, url), fail_on_pending=True)
     assert report.summary["current"] == ["0002"]
     assert [f.code for f in report.findings] == ["DBS606"]
+
+
+def test_status_names_an_applied_revision_edited_afterwards(database_url: str,
+                                                            tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+    assert report.summary["outcome"] == "applied"
+    revision = root / "migrations" / "versions" / "0004_index.py"
+    revision.write_text(revision.read_text().replace('"ix_orders_patient"', '"ix_renamed"'))
+
+    status = commands.status(_settings(root, database_url))
+
+    (edited,) = status.findings
+    assert (edited.code, edited.subject) == ("DBS605", "0004")
