@@ -734,6 +734,13 @@ def _serve(config: Any, target: dict[str, Any], original_url: str | None,
     """Apply request after request (one JSON line each on stdin) in this one process, so a
     guarded upgrade pays for starting Python, alembic and SQLAlchemy once, not per revision.
     Each answer is one JSON line on the result channel (fd `result_fd`), never on stdout."""
+    from alembic.script import ScriptDirectory
+
+    # alembic builds a ScriptDirectory (importing every revision file) for each command;
+    # within one session the files do not change, so every command gets the one built
+    # at the start. A history of hundreds of revisions is imported once, not per request.
+    ScriptDirectory.from_config = classmethod(  # type: ignore[method-assign, assignment]
+        lambda cls, cfg: script)
     with os.fdopen(int(request["result_fd"]), "w", encoding="utf-8") as channel:
         channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
         channel.flush()
