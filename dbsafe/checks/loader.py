@@ -21,6 +21,7 @@ Anything else is a `ConfigError` naming `file:line`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -61,13 +62,16 @@ class Check:
         return RuleInfo(self.code, self.name, self.summary, self.severity, self.since)
 
 
-def parse_check(text: str, path: str, *, builtin: bool = False) -> Check:
+def parse_check(text: str, path: str, *, builtin: bool = False,
+                verify_query: bool = True) -> Check:
     """Read one check file.
 
     Args:
         text: the file's contents.
         path: shown in error messages.
         builtin: whether it ships with dbsafe.
+        verify_query: parse the body with PostgreSQL's grammar (pglast) now; False reads the
+            header only (listing codes needs no parser; `verify_query()` before running it).
 
     Raises:
         ConfigError: the header or the query does not follow the format, naming `path:line`.
@@ -127,7 +131,8 @@ def parse_check(text: str, path: str, *, builtin: bool = False) -> Check:
         body = lines[index].strip()[2:]
         description.append(body[1:] if body.startswith(" ") else body)
         index += 1
-    _check_query("\n".join(lines[index:]), fail, index + 1)
+    if verify_query:
+        _check_query("\n".join(lines[index:]), fail, index + 1)
     return Check(code=code, name=name, severity=severity, since=values["since"],
                  summary=values["summary"], help=values["help"],
                  description="\n".join(description).strip(), sql=text, path=path,
@@ -148,12 +153,30 @@ def _check_query(sql: str, fail: Callable[[int, str], ConfigError], line: int) -
         raise fail(line, "the body must be exactly one SELECT statement")
 
 
+def verify_query(check: Check) -> None:
+    """Raise ConfigError unless the check's body is exactly one SELECT (PostgreSQL's parser)."""
+    lines = check.sql.splitlines()
+    index = 1
+    while index < len(lines) and lines[index].strip().startswith("--"):
+        index += 1
+
+    def fail(line: int, problem: str) -> ConfigError:
+        return ConfigError(f"{check.path}:{line}: {problem}")
+
+    _check_query("\n".join(lines[index:]), fail, index + 1)
+
+
+@functools.cache
 def builtin_checks() -> tuple[Check, ...]:
-    """The checks that ship with dbsafe (`dbsafe/checks/builtin/*.sql`), in code order."""
+    """The checks that ship with dbsafe (`dbsafe/checks/builtin/*.sql`), in code order.
+
+    Headers only, read once per process: listing codes (`commands.catalog()`, on every run)
+    needs no SQL parser. `load_checks`, which loads checks to run them, verifies the queries.
+    """
     folder = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_DIR)
     checks = [
         parse_check(entry.read_text(encoding="utf-8"), f"dbsafe/checks/builtin/{entry.name}",
-                    builtin=True)
+                    builtin=True, verify_query=False)
         for entry in folder.iterdir()
         if entry.name.endswith(".sql")
     ]
@@ -168,6 +191,8 @@ def load_checks(paths: Iterable[Path] = (), *, builtins: bool = True) -> tuple[C
             or a name.
     """
     checks = list(builtin_checks()) if builtins else []
+    for check in checks:
+        verify_query(check)
     for path in paths:
         if path.is_dir():
             files: Sequence[Path] = sorted(path.glob("*.sql"))

@@ -10,25 +10,39 @@ The resolver's public names are re-exported here (`from dbsafe.validate import r
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.validate.codes import RULES as RESOLVER_RULES
 from dbsafe.validate.postgrest import RULES as POSTGREST_RULES
-from dbsafe.validate.resolver import (
-    ANALYSED,
-    DYNAMIC_SQL,
-    IGNORED,
-    NOT_ANALYSED,
-    UNKNOWN_COLUMN,
-    UNKNOWN_TABLE,
-    UNPARSED,
-    Problem,
-    Resolution,
-    Resolver,
-    created_relations,
-    resolve,
-    resolver_for,
-)
-from dbsafe.validate.resolver import RULES as RESOLVER_RULES
+
+if TYPE_CHECKING:
+    from dbsafe.validate.resolver import (
+        ANALYSED,
+        DYNAMIC_SQL,
+        IGNORED,
+        NOT_ANALYSED,
+        UNKNOWN_COLUMN,
+        UNKNOWN_TABLE,
+        UNPARSED,
+        Problem,
+        Resolution,
+        Resolver,
+        created_relations,
+        resolve,
+        resolver_for,
+    )
 
 RULES = RESOLVER_RULES + POSTGREST_RULES
+
+
+def __getattr__(name: str) -> Any:
+    # The resolver's names load sqlglot on first use, not when the codes are listed.
+    if name in __all__ and name != "RULES":
+        from dbsafe.validate import resolver
+
+        return getattr(resolver, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ANALYSED",

@@ -38,35 +38,15 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from dbsafe.core import RuleInfo, Severity
+# The codes live in `codes` (importable without sqlglot, for the catalog); re-exported here.
+from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
+from dbsafe.validate.codes import RULES as RULES
+from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
 
 log = logging.getLogger(__name__)
-
-UNKNOWN_TABLE = RuleInfo(
-    code="DBS301",
-    name="unknown-table",
-    summary="A statement references a table, view or schema that does not exist.",
-    default_severity=Severity.ERROR,
-    since="0.1.0",
-)
-UNKNOWN_COLUMN = RuleInfo(
-    code="DBS302",
-    name="unknown-column",
-    summary="A statement references a column that no table in scope has.",
-    default_severity=Severity.ERROR,
-    since="0.1.0",
-)
-DYNAMIC_SQL = RuleInfo(
-    code="DBS304",
-    name="dynamic-sql-not-validated",
-    summary="SQL built at run time could not be validated against the schema.",
-    default_severity=Severity.NOTE,
-    since="0.1.0",
-)
-RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,29 @@
+"""The codes name resolution reports (DBS3xx), apart from the resolver so that listing
+codes (`commands.catalog()`, on every run) does not import sqlglot."""
+
+from __future__ import annotations
+
+from dbsafe.core import RuleInfo, Severity
+
+UNKNOWN_TABLE = RuleInfo(
+    code="DBS301",
+    name="unknown-table",
+    summary="A statement references a table, view or schema that does not exist.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+UNKNOWN_COLUMN = RuleInfo(
+    code="DBS302",
+    name="unknown-column",
+    summary="A statement references a column that no table in scope has.",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+DYNAMIC_SQL = RuleInfo(
+    code="DBS304",
+    name="dynamic-sql-not-validated",
+    summary="SQL built at run time could not be validated against the schema.",
+    default_severity=Severity.NOTE,
+    since="0.1.0",
+)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL)
