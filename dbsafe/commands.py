@@ -6,6 +6,7 @@ print or exit.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,7 +27,27 @@ if TYPE_CHECKING:
 
 
 def catalog() -> dict[str, RuleInfo]:
-    """Every code dbsafe can report, keyed by code."""
+    """Every code dbsafe can report, keyed by code (a new dict each call).
+
+    Read from `dbsafe/_codes.py`, which `scripts/gen_docs.py` generates from
+    `defined_codes()` (tests/test_catalog.py fails when it is stale): every run asks for the
+    catalog, and importing the sixty modules that define the codes cost more than the rest of
+    a small `dbsafe validate`.
+    """
+    return dict(_catalog())
+
+
+@functools.cache
+def _catalog() -> dict[str, RuleInfo]:
+    from dbsafe._codes import CODES
+    from dbsafe.core import Severity
+
+    return {code: RuleInfo(code, name, summary, Severity(severity), since)
+            for code, name, severity, since, summary in CODES}
+
+
+def defined_codes() -> dict[str, RuleInfo]:
+    """Every code as the modules defining it say (imports them all; see `catalog()`)."""
     from dbsafe import validate
     from dbsafe.extract import suppressions
     from dbsafe.gates import RULES as GATE_RULES

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from dbsafe.commands import catalog
-from scripts.gen_docs import CODES_MD, RULES_DIR, render_codes, render_rule_pages
+from scripts.gen_docs import (
+    CODES_MD,
+    CODES_MODULE,
+    RULES_DIR,
+    render_codes,
+    render_codes_module,
+    render_rule_pages,
+)
 
 
 def test_codes_are_well_formed_and_names_kebab_case() -> None:
@@ -25,6 +32,16 @@ def test_validate_codes_sit_in_the_validate_block() -> None:
     from dbsafe import validate
 
     assert all(info.code.startswith("DBS3") for info in validate.RULES)
+
+
+def test_the_generated_catalog_is_current() -> None:
+    # catalog() reads dbsafe/_codes.py instead of importing every module that defines a code.
+    from dbsafe.commands import defined_codes
+
+    assert catalog() == defined_codes(), (
+        "dbsafe/_codes.py is stale: run `python scripts/gen_docs.py`")
+    assert CODES_MODULE.read_text(encoding="utf-8") == render_codes_module(), (
+        "dbsafe/_codes.py is stale: run `python scripts/gen_docs.py`")
 
 
 def test_docs_codes_md_is_current() -> None:
