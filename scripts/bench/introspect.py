@@ -13,9 +13,16 @@ in the same run and against the same database:
 Each is run `--repeat` times; the table shows the best time, the median, and the best
 time relative to dbsafe.
 
+With `--baseline DIR` (a checkout of another dbsafe version, e.g. made with
+`git worktree add /tmp/base <commit>`), it instead alternates that version's
+`introspect_url` with this one's, each in a fresh interpreter, `--rounds` times, against the
+same database: on a shared, noisy machine only such an interleaved comparison says which of
+the two is faster.
+
 Usage:
-    /tmp/venv/bin/python scripts/bench/introspect.py              # 10,000 tables
-    /tmp/venv/bin/python scripts/bench/introspect.py --tables 500 # a quick run
+    python3 scripts/bench/introspect.py              # 10,000 tables
+    python3 scripts/bench/introspect.py --tables 500 # a quick run
+    python3 scripts/bench/introspect.py --baseline /tmp/base --rounds 5
 """
 
 from __future__ import annotations
@@ -109,6 +116,40 @@ def run_pg_dump(server: object, database: str) -> Callable[[], object]:
     return lambda: subprocess.run(command, check=True, capture_output=True)
 
 
+_ONE_VERSION = """
+import sys, time
+from dbsafe.schema.introspect import introspect_url
+times = []
+for _ in range(int(sys.argv[2])):
+    start = time.perf_counter()
+    introspect_url(sys.argv[1])
+    times.append(time.perf_counter() - start)
+print(min(times))
+"""
+
+
+def compare_versions(url: str, baseline: str, rounds: int, repeat: int) -> int:
+    """Alternate the baseline checkout's introspect_url with this checkout's."""
+    import os
+    from pathlib import Path
+
+    here = str(Path(__file__).resolve().parents[2])
+    results: dict[str, list[float]] = {"baseline": [], "this": []}
+    for _ in range(rounds):
+        for name, path in (("baseline", baseline), ("this", here)):
+            out = subprocess.run(
+                [sys.executable, "-c", _ONE_VERSION, url, str(repeat)],
+                env={**os.environ, "PYTHONPATH": path}, cwd="/", capture_output=True,
+                text=True, check=True,
+            )
+            results[name].append(float(out.stdout))
+    print(f"\n{'version':<10} {'best s':>8} {'median s':>9}")
+    for name, times in results.items():
+        print(f"{name:<10} {min(times):>8.2f} {statistics.median(times):>9.2f}")
+    print(f"\n(best of {repeat} per round, {rounds} interleaved rounds)")
+    return 0
+
+
 def measure(fn: Callable[[], object], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -122,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=10_000, help="tables to create")
     parser.add_argument("--repeat", type=int, default=3, help="runs per contender")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="compare with the dbsafe checkout in DIR instead (interleaved)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds with --baseline")
     args = parser.parse_args(argv)
 
     import psycopg
@@ -140,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         snapshot = run_dbsafe(url)()
         assert len(snapshot.relations) == args.tables, len(snapshot.relations)
+        if args.baseline:
+            return compare_versions(url, args.baseline, args.rounds, args.repeat)
 
         contenders = (
             ("dbsafe introspect_url", run_dbsafe(url)),

@@ -107,3 +107,13 @@ def test_format_1_snapshot_still_loads_with_format_2_fields_empty() -> None:
     assert old.relation("shop", "orders").partition_key is None  # not in format 1
     assert old.extensions == () and old.namespaces == ()
     assert json.loads(old.to_json())["format"] == FORMAT_VERSION == 2
+
+
+def test_introspection_builds_columns_equal_to_the_dataclass_constructor() -> None:
+    from dbsafe.schema.introspect import _column_maker
+    from dbsafe.schema.model import Column
+
+    made = _column_maker()("Id", "integer", 3, False, "0", "always", None)
+    assert made == Column("Id", "integer", 3, False, "0", "always", None)
+    assert hash(made) == hash(Column("Id", "integer", 3, False, "0", "always", None))
+    assert made.details is None and made.comment is None
