@@ -12,14 +12,16 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult
 from dbsafe.extract.javascript import sql_in_javascript
 from dbsafe.extract.python import sql_in_python
 from dbsafe.extract.sqlfile import split_sql
+
+if TYPE_CHECKING:
+    import pathspec  # imported where used: it costs a small run's start-up
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
     Returns:
         Paths as given joined with what was found under them, sorted.
     """
+    import pathspec
+
     root = root.resolve()
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     found: set[Path] = set()
@@ -192,6 +196,8 @@ def _load_gitignore(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec
         lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return
+    import pathspec
+
     ignores.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
 
 

@@ -12,11 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -193,6 +191,9 @@ def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version)
                 for p in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
+    import multiprocessing  # here: a small run never starts workers
+    from concurrent.futures import ProcessPoolExecutor
+
     _worker_snapshot = snapshot
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
