@@ -527,11 +527,10 @@ def current_revisions(database_url: str,
 
 
 def to_libpq_url(url: str) -> str:
-    """A SQLAlchemy URL (`postgresql+psycopg://...`) as libpq reads it; others unchanged."""
-    scheme, sep, rest = url.partition("://")
-    if sep and scheme.startswith(("postgresql+", "postgres+")):
-        return "postgresql://" + rest
-    return url
+    """A SQLAlchemy URL as libpq reads it (see `dbsafe.pg.urls.to_libpq_url`)."""
+    from dbsafe.pg.urls import to_libpq_url as convert
+
+    return convert(url)
 
 
 def connection_params(url: str) -> dict[str, Any]:
