@@ -457,9 +457,19 @@ _NESTED: dict[tuple[type, str], type] = {}  # a list of objects
 _SINGLE: dict[tuple[type, str], type] = {}  # one object, or null
 
 
+# The first format-2 files kept these column facts flat on the column; they load into
+# `details` the same.
+_FLAT_COLUMN_DETAILS = ("collation", "storage", "compression", "statistics", "comment", "acl")
+
+
 def _from_plain(cls: type, data: Any) -> Any:
     if not isinstance(data, dict):
         raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+    if cls is Column and any(key in data for key in _FLAT_COLUMN_DETAILS):
+        data = dict(data)
+        flat = {key: data.pop(key) for key in _FLAT_COLUMN_DETAILS if key in data}
+        if any(value not in (None, []) for value in flat.values()):
+            data["details"] = flat
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = set(data) - set(fields)
     if unknown:

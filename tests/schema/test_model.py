@@ -117,3 +117,16 @@ def test_introspection_builds_columns_equal_to_the_dataclass_constructor() -> No
     assert made == Column("Id", "integer", 3, False, "0", "always", None)
     assert hash(made) == hash(Column("Id", "integer", 3, False, "0", "always", None))
     assert made.details is None and made.comment is None
+
+
+def test_early_format_2_columns_with_flat_details_still_load() -> None:
+    column = {"name": "c", "type": "text", "position": 1, "nullable": True, "default": None,
+              "identity": None, "generated": None, "collation": None, "storage": "external",
+              "compression": None, "statistics": None, "comment": "why", "acl": []}
+    plain = {"name": "d", **{k: v for k, v in column.items() if k != "name"},
+             "storage": None, "comment": None}
+    data = {"format": 2, "relations": [{"schema": "public", "name": "t", "kind": "table",
+                                        "columns": [column, plain]}]}
+    relation = SchemaSnapshot.from_dict(data).relation("public", "t")
+    assert relation.column("c").storage == "external" and relation.column("c").comment == "why"
+    assert relation.column("d").details is None
