@@ -974,3 +974,31 @@ def plan_command(state: CliState, target: str, database_url: str | None,
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     _finish(commands.plan(settings, target), settings)
+
+
+@main.command("explain")
+@click.argument("code")
+def explain_command(code: str) -> None:
+    """Print the documentation of a finding code (lint rule, check, validate, guard, gate)."""
+    from dbsafe import commands
+
+    click.echo(commands.explain(code), nl=False)
+
+
+@main.command("codes")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def codes_command(fmt: str) -> None:
+    """List every finding code dbsafe can report, with its name and default severity."""
+    import json
+
+    from dbsafe import commands
+
+    entries = sorted(commands.catalog().values(), key=lambda info: info.code)
+    if fmt == "json":
+        click.echo(json.dumps([{"code": i.code, "name": i.name,
+                                "severity": i.default_severity.value, "since": i.since,
+                                "summary": i.summary} for i in entries], indent=2))
+        return
+    for info in entries:
+        click.echo(f"{info.code}  {info.name:<40} {info.default_severity.value:<8} {info.summary}")
