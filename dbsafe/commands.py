@@ -250,10 +250,12 @@ def status(settings: Settings, *, fail_on_pending: bool = False,
 def upgrade(settings: Settings, options: UpgradeOptions,
             progress: Progress | None = None) -> Report:
     """Upgrade the configured database, guarded (see `dbsafe.guard.upgrade`)."""
+    from dbsafe.guard.upgrade import Verbs
     from dbsafe.guard.upgrade import upgrade as guarded_upgrade
 
     check_settings_codes(settings, catalog())
-    return guarded_upgrade(settings, _require_database(settings), options,
+    verbs = Verbs(lint=lambda s, since: lint(s, since=since), validate=validate)
+    return guarded_upgrade(settings, _require_database(settings), options, verbs,
                            progress or (lambda step, message: None))
 
 
@@ -261,7 +263,8 @@ def plan(settings: Settings, target: str = "heads") -> Report:
     """What `dbsafe upgrade TARGET` would run, the locks it takes and what they cost."""
     from dbsafe.guard.plan import plan as upgrade_plan
 
-    return upgrade_plan(settings, _require_database(settings), target)
+    return upgrade_plan(settings, _require_database(settings), target,
+                        lint=lambda s, since: lint(s, since=since))
 
 
 def downgrade(settings: Settings, options: DowngradeOptions,

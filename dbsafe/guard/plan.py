@@ -9,6 +9,7 @@ findings for the pending revisions come with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,8 @@ REWRITE_BYTES_PER_SECOND = 150 * 2**20
 INDEX_BUILD_BYTES_PER_SECOND = 60 * 2**20
 
 
-def plan(settings: Settings, database_url: str, target: str = "heads") -> Report:
-    from dbsafe import commands
+def plan(settings: Settings, database_url: str, target: str = "heads", *,
+         lint: Callable[[Settings, str | None], Report]) -> Report:
     from dbsafe.lint.locks import lock_report
     from dbsafe.lint.run import load_migrations
     from dbsafe.schema.stats import table_stats
@@ -47,7 +48,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads") -> Report
                   if m.revision in names]
     locks = lock_report(migrations)
     sizes = table_stats(database_url)
-    lint = commands.lint(linted, since=since)
+    linted_report = lint(linted, since)
 
     revisions: list[dict[str, Any]] = []
     lines: list[str] = []
@@ -70,7 +71,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads") -> Report
             lines.append(f"  {item['sql']}")
             for lock in item["locks"]:
                 lines.append(f"    {lock['text']}")
-    findings = tuple(f for f in lint.findings
+    findings = tuple(f for f in linted_report.findings
                      if f.location is None or any(
                          r.path and str(r.path).endswith(f.location.path) for r in todo))
     return Report(findings, {"outcome": "planned", "from": list(current), "to": wanted,

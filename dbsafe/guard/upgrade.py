@@ -71,6 +71,15 @@ RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_F
 
 
 @dataclass(frozen=True, slots=True)
+class Verbs:
+    """The commands a guarded run calls on the project (`commands.lint`, `commands.validate`),
+    handed in by `commands.py`, so guard never imports the layer above it."""
+
+    lint: Callable[[Settings, str | None], Report]
+    validate: Callable[[Settings], Report]
+
+
+@dataclass(frozen=True, slots=True)
 class UpgradeOptions:
     target: str = "heads"
     lock_timeout: str = "5s"
@@ -94,6 +103,7 @@ class _Run:
     options: UpgradeOptions
     progress: Progress
     project: AlembicProject
+    verbs: Verbs
     findings: list[Finding] = field(default_factory=list)
     story: list[str] = field(default_factory=list)
     revisions: tuple[Revision, ...] = ()
@@ -112,7 +122,7 @@ class _Run:
         self.progress(step, message)
 
 
-def upgrade(settings: Settings, database_url: str, options: UpgradeOptions,
+def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verbs: Verbs,
             progress: Progress = lambda step, message: None) -> Report:
     """Upgrade the database at `database_url` to `options.target`, guarded.
 
@@ -127,7 +137,7 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions,
 
     started = time.perf_counter()
     run = _Run(settings, database_url, options, progress,
-               AlembicProject.from_settings(settings))
+               AlembicProject.from_settings(settings), verbs)
     _preflight_connection(run)
     with run_lock(database_url):
         outcome = _upgrade_locked(run)
@@ -294,12 +304,10 @@ def _preflight_checks(run: _Run) -> bool:
 def _lint_pending(run: _Run) -> bool:
     from dataclasses import replace
 
-    from dbsafe import commands
-
     # The timeouts DBS115 asks for are the ones this command sets.
     settings = replace(run.settings, managed_timeouts=True)
     try:
-        report = commands.lint(settings, since=run.start[0] if len(run.start) == 1 else None)
+        report = run.verbs.lint(settings, run.start[0] if len(run.start) == 1 else None)
     except DbsafeError as exc:
         run.say("preflight", f"lint could not run: {exc}")
         return False
@@ -452,12 +460,10 @@ def _expectations(run: _Run, url: str) -> list[Finding]:
 def _validate_app(run: _Run) -> list[Finding]:
     from dataclasses import replace
 
-    from dbsafe import commands
-
     if not any((run.settings.project_root / p).exists() for p in run.settings.source_paths):
         return []
     settings = replace(run.settings, database_url=run.url, schema_source="database")
-    report = commands.validate(settings)
+    report = run.verbs.validate(settings)
     errors = [f for f in report.findings if f.severity is Severity.ERROR]
     run.findings.extend(errors)
     return errors
