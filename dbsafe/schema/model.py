@@ -346,10 +346,15 @@ class SchemaSnapshot:
     _index: dict[tuple[str, str], Relation] = field(
         default=None, init=False, repr=False, compare=False, hash=False  # type: ignore[arg-type]
     )
+    # Set when the canonical JSON was at hand (read from a canonical file, or written).
+    _fingerprint: str | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         index = {(r.schema, r.name): r for r in self.relations}
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_fingerprint", None)
 
     def relation(self, schema: str, name: str) -> Relation | None:
         """The relation with this exact (case-sensitive) schema and name, if any."""
@@ -386,15 +391,29 @@ class SchemaSnapshot:
 
     def to_json(self) -> str:
         """Deterministic, diff-friendly JSON (sorted keys, two-space indent, final newline)."""
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return self.to_json_bytes().decode("utf-8")
+
+    def to_json_bytes(self) -> bytes:
+        """`to_json()` as UTF-8, byte for byte what `json.dumps(self.to_dict(), indent=2,
+        sort_keys=True, ensure_ascii=False)` writes (tests/schema/test_roundtrip.py), encoded
+        by msgspec straight from the dataclasses: no dict-of-dicts copy, no pure-Python
+        indenting encoder."""
+        import msgspec
+
+        top = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        top["format"] = FORMAT_VERSION
+        return msgspec.json.format(msgspec.json.encode(top, order="sorted"), indent=2) + b"\n"
 
     def fingerprint(self) -> str:
-        """A short hash of the schema content (ignores server version and revision)."""
-        data = self.to_dict()
-        data.pop("server_version", None)
-        data.pop("revision", None)
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """A short hash of the schema content (ignores server version and revision).
+
+        The hash of the canonical JSON (`to_json_bytes()`) with those two values blanked; free
+        when the snapshot was read from a canonical file or has been written.
+        """
+        if self._fingerprint is None:
+            object.__setattr__(self, "_fingerprint", _fingerprint_of(self.to_json_bytes()))
+        assert self._fingerprint is not None
+        return self._fingerprint
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "snapshot") -> SchemaSnapshot:
@@ -414,9 +433,15 @@ class SchemaSnapshot:
             raise SourceError(f"{source}: malformed snapshot: {exc}") from None
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = "snapshot") -> SchemaSnapshot:
+    def from_json(cls, text: str | bytes, *, source: str = "snapshot") -> SchemaSnapshot:
+        raw = text.encode("utf-8") if isinstance(text, str) else text
+        fast = _load_canonical(cls, raw)
+        if fast is not None:
+            return fast
         try:
-            data = json.loads(text)
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"cannot read snapshot {source}: {exc}") from None
         except json.JSONDecodeError as exc:
             raise SourceError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
         return cls.from_dict(data, source=source)
@@ -424,18 +449,72 @@ class SchemaSnapshot:
     @classmethod
     def load(cls, path: Path) -> SchemaSnapshot:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_bytes()
         except FileNotFoundError:
             raise SourceError(f"snapshot file not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise SourceError(f"cannot read snapshot {path}: {exc}") from None
         return cls.from_json(text, source=str(path))
 
     def save(self, path: Path) -> None:
         """Write atomically, so an interrupted dump never leaves a truncated snapshot."""
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.write_bytes(self.to_json_bytes())
         tmp.replace(path)
+
+
+# -- canonical JSON: the fast path ---------------------------------------------------------
+
+
+def _fingerprint_of(canonical: bytes) -> str:
+    """sha256 of canonical snapshot JSON with the `revision` and `server_version` values
+    blanked. Keys are sorted, so both are top-level lines near the end (two-space indent:
+    nested keys have four or more); their values are scalars on one line."""
+    digest = hashlib.sha256()
+    view = memoryview(canonical)  # slices without copies
+    position = 0
+    for key in (b'\n  "revision": ', b'\n  "server_version": '):
+        start = canonical.rfind(key)
+        if start < position:
+            continue
+        start += len(key)
+        end = canonical.index(b"\n", start)
+        digest.update(view[position:start])
+        digest.update(b"null," if canonical[end - 1:end] == b"," else b"null")
+        position = end
+    digest.update(view[position:])
+    return digest.hexdigest()[:16]
+
+
+def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | None:
+    """The snapshot in `raw` if `raw` is exactly what dbsafe writes for it, else None.
+
+    msgspec decodes straight into the dataclasses (no dicts in between). It ignores keys it
+    does not know and takes what the annotations allow, so the result counts only if
+    writing it back gives `raw` byte for byte; anything else (a format-1 or hand-edited
+    file, an unknown field) goes through `from_dict`, which says what is wrong.
+    """
+    import gc
+
+    import msgspec
+
+    enabled = gc.isenabled()
+    gc.disable()  # hundreds of thousands of new objects, no cycles among them
+    try:
+        snapshot = msgspec.json.decode(raw, type=cls)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+    try:
+        canonical = snapshot.to_json_bytes()
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return None
+    if canonical != raw:
+        return None
+    object.__setattr__(snapshot, "_fingerprint", _fingerprint_of(raw))
+    return snapshot
 
 
 # -- plain-data conversion, driven by the dataclass fields ------------------------------
