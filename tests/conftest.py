@@ -93,3 +93,22 @@ def conninfo(postgresql: psycopg.Connection) -> str:
         host=info.host, port=info.port, user=info.user, dbname=info.dbname,
         password=info.password or None,
     )
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic, as legacy projects are
+    (built once per session; skipped when the package index cannot be reached)."""
+    import subprocess
+    import sys
+
+    venv = tmp_path_factory.mktemp("venv14")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.4,<2", "alembic>=1.7,<1.12",
+         "psycopg2-binary"], capture_output=True, text=True, check=False,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
+    return python

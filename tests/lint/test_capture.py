@@ -312,8 +312,6 @@ def test_json_output_is_one_document_though_the_project_prints_and_logs(
     assert {f["code"] for f in document["findings"]} >= {"DBS110"}
 
 
-
-
 def test_since_lints_the_later_revisions_with_what_the_earlier_built(
         history: tuple[Path, Report]) -> None:
     from dbsafe.core import SourceError
@@ -327,21 +325,6 @@ def test_since_lints_the_later_revisions_with_what_the_earlier_built(
     assert "DBS109" in _by_revision(report)["r03"]
     with pytest.raises(SourceError, match="no such revision"):
         commands.lint(settings, since="nope")
-
-
-@pytest.fixture(scope="module")
-def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic (tests/migrate's pattern)."""
-    venv = tmp_path_factory.mktemp("venv14")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.4,<2", "alembic>=1.7,<1.12",
-         "psycopg2-binary"], capture_output=True, text=True, check=False,
-    )
-    if install.returncode != 0:
-        pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
-    return python
 
 
 def test_a_project_pinned_to_sqlalchemy_14_is_captured_under_its_own_python(

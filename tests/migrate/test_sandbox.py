@@ -234,21 +234,6 @@ def _dbname(url: str) -> str:
     return dict(parse_qsl(urlsplit(url).query))["dbname"]
 
 
-@pytest.fixture(scope="session")
-def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic, as legacy projects are."""
-    venv = tmp_path_factory.mktemp("venv14")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.4,<2", "alembic>=1.7,<1.12",
-         "psycopg2-binary"], capture_output=True, text=True, check=False,
-    )
-    if install.returncode != 0:
-        pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
-    return python
-
-
 def test_a_project_pinned_to_sqlalchemy_14_runs_under_its_own_python(
     sqlalchemy14_python: str, victim: str, well_behaved: dict[str, Any], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
