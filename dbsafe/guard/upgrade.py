@@ -104,6 +104,7 @@ class _Run:
     progress: Progress
     project: AlembicProject
     verbs: Verbs
+    session: ApplySession | None = None
     findings: list[Finding] = field(default_factory=list)
     story: list[str] = field(default_factory=list)
     revisions: tuple[Revision, ...] = ()
@@ -139,7 +140,14 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     run = _Run(settings, database_url, options, progress,
                AlembicProject.from_settings(settings), verbs)
     _preflight_connection(run)
-    with run_lock(database_url):
+    # One child process runs env.py for the whole run: it describes the history for the
+    # preflight, then applies revision after revision.
+    settings_for_session = {"lock_timeout": options.lock_timeout,
+                            "statement_timeout": options.statement_timeout,
+                            "application_name": "dbsafe upgrade"}
+    with run_lock(database_url), \
+            ApplySession(run.project, database_url, session=settings_for_session) as session:
+        run.session = session
         outcome = _upgrade_locked(run)
     summary = {
         "outcome": outcome,
@@ -242,7 +250,7 @@ def preflight_connection(url: str, say: Progress) -> None:
 
 
 def _resolve_plan(run: _Run) -> None:
-    described = describe(run.project)
+    described = run.session.described if run.session is not None else describe(run.project)
     run.revisions, run.heads = described.revisions, described.heads
     if run.options.target in ("heads", "head") and len(run.heads) > 1 \
             and run.options.target == "head":
@@ -370,14 +378,11 @@ def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progre
 
 
 def _apply_all(run: _Run) -> bool:
-    settings = {"lock_timeout": run.options.lock_timeout,
-                "statement_timeout": run.options.statement_timeout,
-                "application_name": "dbsafe upgrade"}
-    with ApplySession(run.project, run.url, session=settings) as session:
-        for revision in run.todo:
-            if not _apply_one(run, revision, session):
-                return False
-            run.applied.append(revision)
+    assert run.session is not None
+    for revision in run.todo:
+        if not _apply_one(run, revision, run.session):
+            return False
+        run.applied.append(revision)
     return True
 
 

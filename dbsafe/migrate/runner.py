@@ -290,6 +290,11 @@ class ApplySession:
             raise
         return self
 
+    @property
+    def described(self) -> RunResult:
+        """The history's revisions and heads, as the child loaded them (`describe()`)."""
+        return _result({**self._ready, "ok": True}, self.output)
+
     def apply(self, operations: Sequence[tuple[str, str]]) -> RunResult:
         self._send({"operations": [{"command": c, "revision": r} for c, r in operations]})
         data = self._receive()
