@@ -27,6 +27,27 @@ _DEBUG_ENV = "DBSAFE_DEBUG"
 class _DbsafeGroup(click.Group):
     """Turns DbsafeError (and any unexpected error) into one line on stderr and exit 2."""
 
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            # One line, as every other error: what is wrong and where the help is.
+            command = exc.ctx.command_path if exc.ctx is not None else "dbsafe"
+            click.echo(f"dbsafe: error: {exc.format_message()} (see '{command} --help')",
+                       err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"dbsafe: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("dbsafe: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -145,6 +166,13 @@ def output_options(func: Callable) -> Callable:
                      help="Do not report these codes or code prefixes (repeatable)."),
         click.option("-v", "--verbose", is_flag=True, default=False,
                      help="Also list the statements and files that were not analysed."),
+        click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Write the report to FILE instead of standard output."),
+        click.option("-q", "--quiet", is_flag=True, default=False,
+                     help="Print the findings only: no summary line, no progress."),
+        click.option("--exit-zero", is_flag=True, default=False,
+                     help="Exit 0 even when there are findings (2 still means dbsafe could "
+                          "not do its job)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -170,17 +198,55 @@ def _source_overrides(database_url: str | None, snapshot: Path | None, from_migr
 
 
 def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, ...],
-                      ignore: tuple[str, ...], verbose: bool) -> dict[str, Any]:
+                      ignore: tuple[str, ...], verbose: bool, output_file: Path | None = None,
+                      quiet: bool = False, exit_zero: bool = False) -> dict[str, Any]:
+    # How the report is delivered is the CLI's business, not a setting: kept on the context.
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta["dbsafe.delivery"] = {"output_file": output_file, "quiet": quiet,
+                                       "exit_zero": exit_zero}
     return {"format": fmt, "fail-on": fail_on, "select": select, "ignore": ignore,
             "verbose": True if verbose else None}
 
 
-def _finish(report, settings) -> None:
+def _delivery() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    found = ctx.meta.get("dbsafe.delivery") if ctx is not None else None
+    return found or {"output_file": None, "quiet": False, "exit_zero": False}
+
+
+def _emit(report: Any, settings: Any, status: int) -> None:
+    """Render the report where it was asked for, then exit with `status` (or 0 with
+    --exit-zero, for findings; 2 is never turned into 0)."""
+    from dataclasses import replace
+
     from dbsafe.commands import catalog
     from dbsafe.report import render
 
-    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
-    sys.exit(1 if report.fails(settings.fail_on) else 0)
+    delivery = _delivery()
+    if delivery["quiet"] and settings.format == "text":
+        summary = {k: v for k, v in report.summary.items()
+                   if k not in ("what_happened", "lines")}
+        text = render(replace(report, summary=summary), "text", catalog(), verbose=False)
+        lines = text.rstrip("\n").splitlines()
+        text = "\n".join(lines[:-1]).rstrip("\n") + ("\n" if len(lines) > 1 else "")
+    else:
+        text = render(report, settings.format, catalog(), verbose=settings.verbose)
+    if delivery["output_file"] is not None:
+        try:
+            Path(delivery["output_file"]).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise DbsafeError(f"cannot write {delivery['output_file']}: "
+                              f"{exc.strerror or exc}") from None
+    else:
+        click.echo(text, nl=False)
+    if delivery["exit_zero"] and status == 1:
+        status = 0
+    sys.exit(status)
+
+
+def _finish(report, settings) -> None:
+    _emit(report, settings, 1 if report.fails(settings.fail_on) else 0)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -425,8 +491,12 @@ def _progress(settings: Any) -> Callable[[str, str], None]:
 
     started = time.monotonic()
 
+    quiet = _delivery()["quiet"]
+
     def show(step: str, message: str) -> None:
-        click.echo(f"dbsafe: [{time.monotonic() - started:6.1f}s] {step}: {message}", err=True)
+        if not quiet:
+            click.echo(f"dbsafe: [{time.monotonic() - started:6.1f}s] {step}: {message}",
+                       err=True)
 
     return show
 
@@ -536,14 +606,7 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
         auto_rollback=not no_auto_rollback, dry_run=dry_run,
     )
     report = commands.upgrade(settings, options, _progress(settings))
-    from dbsafe.commands import catalog
-    from dbsafe.report import render
-
-    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
-    outcome = report.summary.get("outcome")
-    if outcome in ("applied", "up to date", "planned"):
-        sys.exit(1 if outcome == "planned" and report.fails(settings.fail_on) else 0)
-    sys.exit(2 if outcome == "failed" else 1)
+    _exit_for(report, settings, ("applied", "up to date", "planned"))
 
 
 @main.command("diff")
@@ -778,14 +841,11 @@ def _confirm_database_name(database: str) -> bool:
 
 
 def _exit_for(report: Any, settings: Any, done: tuple[str, ...]) -> None:
-    from dbsafe.commands import catalog
-    from dbsafe.report import render
-
-    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
     outcome = report.summary.get("outcome")
     if outcome in done:
-        sys.exit(1 if outcome == "planned" and report.fails(settings.fail_on) else 0)
-    sys.exit(2 if outcome == "failed" else 1)
+        _emit(report, settings, 1 if outcome == "planned" and report.fails(settings.fail_on)
+              else 0)
+    _emit(report, settings, 2 if outcome == "failed" else 1)
 
 
 @main.command("downgrade")
@@ -862,11 +922,7 @@ def backup_command(state: CliState, database_url: str | None, backup_dir: Path, 
 
 
 def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
-    from dbsafe.commands import catalog
-    from dbsafe.report import render
-
-    click.echo(render(report, settings.format, catalog(), verbose=settings.verbose), nl=False)
-    sys.exit(1 if failed or report.fails(settings.fail_on) else 0)
+    _emit(report, settings, 1 if failed or report.fails(settings.fail_on) else 0)
 
 
 @main.group("backups", invoke_without_command=True)
