@@ -1,17 +1,20 @@
-"""Benchmark schema introspection: dbsafe vs SQLAlchemy reflection vs pg_dump.
+"""Benchmark schema introspection as a library call: dbsafe vs SQLAlchemy reflection.
 
 Starts a throwaway PostgreSQL, builds a database of N tables x 20 columns (each with a
 primary key, one secondary index and a foreign key to the previous table), then times,
-in the same run and against the same database:
+in the same process and against the same database:
 
   (a) dbsafe         `dbsafe.schema.introspect.introspect_url(url)` (connect included)
   (b) SQLAlchemy     `inspect(engine)` + the multi-table reflection APIs
                      `get_multi_columns`, `get_multi_pk_constraint`,
                      `get_multi_foreign_keys`, `get_multi_indexes` (fresh engine per run)
-  (c) pg_dump        `pg_dump --schema-only` of the embedded server's own major version
 
-Each is run `--repeat` times; the table shows the best time, the median, and the best
-time relative to dbsafe.
+These are function calls in one warm interpreter: no start-up, no JSON. They compare two
+libraries; they say nothing about the command. `dbsafe schema dump` against
+`pg_dump --schema-only`, both as whole processes, is scripts/bench/snapshot.py.
+
+The contenders alternate (a b a b ...) after one uncounted round; the table shows each
+one's median with its min-max and, round by round, its time over dbsafe's.
 
 With `--baseline DIR` (a checkout of another dbsafe version, e.g. made with
 `git worktree add /tmp/base <commit>`), it instead alternates that version's
@@ -28,11 +31,12 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 COLUMNS = 20
 BATCH = 500  # tables per transaction: each takes ~5 locks, the lock table holds ~6,400
@@ -103,19 +107,6 @@ def run_sqlalchemy(url: str) -> Callable[[], object]:
     return reflect
 
 
-def run_pg_dump(server: object, database: str) -> Callable[[], object]:
-    command = [
-        str(server.bin_dir / "pg_dump"),  # type: ignore[attr-defined]
-        "--schema-only",
-        "--host", str(server.socket_dir),  # type: ignore[attr-defined]
-        "--port", str(server.port),  # type: ignore[attr-defined]
-        "--username", server.user,  # type: ignore[attr-defined]
-        "--file", "/dev/null",
-        database,
-    ]
-    return lambda: subprocess.run(command, check=True, capture_output=True)
-
-
 _ONE_VERSION = """
 import sys, time
 from dbsafe.schema.introspect import introspect_url
@@ -150,19 +141,23 @@ def compare_versions(url: str, baseline: str, rounds: int, repeat: int) -> int:
     return 0
 
 
-def measure(fn: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+def measure(contenders: Sequence[tuple[str, Callable[[], object]]],
+            repeat: int) -> dict[str, list[float]]:
+    """Seconds per call, contenders interleaved round by round after one uncounted round."""
+    times: dict[str, list[float]] = {name: [] for name, _ in contenders}
+    for round_ in range(repeat + 1):
+        for name, fn in contenders:
+            start = time.perf_counter()
+            fn()
+            if round_:
+                times[name].append(time.perf_counter() - start)
     return times
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=10_000, help="tables to create")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender")
+    parser.add_argument("--repeat", type=int, default=5, help="counted rounds")
     parser.add_argument("--baseline", metavar="DIR",
                         help="compare with the dbsafe checkout in DIR instead (interleaved)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds with --baseline")
@@ -190,18 +185,20 @@ def main(argv: list[str] | None = None) -> int:
         contenders = (
             ("dbsafe introspect_url", run_dbsafe(url)),
             ("SQLAlchemy get_multi_*", run_sqlalchemy(url)),
-            ("pg_dump --schema-only", run_pg_dump(server, database)),
         )
-        results = [(name, measure(fn, args.repeat)) for name, fn in contenders]
+        load = os.getloadavg()
+        results = measure(contenders, args.repeat)
 
-    baseline = min(results[0][1])
-    print(f"\n{'contender':<24} {'best s':>8} {'median s':>9} {'x dbsafe':>9}")
-    for name, times in results:
-        best = min(times)
-        print(
-            f"{name:<24} {best:>8.2f} {statistics.median(times):>9.2f} {best / baseline:>9.1f}"
-        )
-    print(f"\n(best and median of {args.repeat} runs each)")
+    ours = results[contenders[0][0]]
+    print(f"\nload average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} -> "
+          f"{os.getloadavg()[0]:.2f}; in-process calls, median of {args.repeat} interleaved "
+          "rounds after one uncounted")
+    print(f"{'contender':<24} {'median s':>9} {'min-max s':>12} {'x dbsafe (min-max)':>20}")
+    for name, times in results.items():
+        ratios = [t / o for t, o in zip(times, ours, strict=True)]
+        print(f"{name:<24} {statistics.median(times):>9.2f} "
+              f"{min(times):>5.2f}-{max(times):<6.2f} {statistics.median(ratios):>7.2f} "
+              f"({min(ratios):.2f}-{max(ratios):.2f})")
     return 0
 
 

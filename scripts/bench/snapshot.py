@@ -1,0 +1,225 @@
+"""Benchmark `dbsafe schema dump` as users run it, against `pg_dump --schema-only`.
+
+Starts a throwaway PostgreSQL and builds N tables x 20 columns (a primary key, an index and
+a foreign key each; scripts/bench/introspect.py's schema), then, interleaved as whole
+processes after a warm-up (scripts/bench/harness.py: medians, min-max, ratios pair by pair,
+CPU and peak memory from the kernel, the load average):
+
+  dump         `dbsafe schema dump --database-url URL --output FILE`
+  pg_dump      `pg_dump --schema-only --file FILE` (the same server's major version)
+  floor        `psql` running dbsafe's own catalog queries in one session, rows discarded:
+               reading the catalog, with nothing built or written
+
+and, on the snapshot just written:
+
+  load         `python -c` SchemaSnapshot.load(FILE).fingerprint() (what a validate does first)
+  json floor   `python -c` json.loads of the same file (parsing only, no objects)
+
+then, in-process (library figures, not commands): encoding and decoding that snapshot with
+the standard library, orjson (if installed) and msgspec, median of `--repeat`.
+
+Usage:
+    python3 scripts/bench/snapshot.py                 # 10,000 tables; --runs N (default 5)
+    python3 scripts/bench/snapshot.py --tables 1000   # a quick run
+    python3 scripts/bench/snapshot.py --url URL --bin DIR  # an existing database of that shape
+    python3 scripts/bench/snapshot.py --baseline DIR  # + before/after against another checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import compare, load, report
+from introspect import COLUMNS, build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def catalog_queries() -> str:
+    """dbsafe's introspection queries as one psql script (no schema filter)."""
+    from dbsafe.schema import introspect
+
+    names = [n for n in dir(introspect) if n.endswith("_SQL") and n.startswith("_")
+             and n not in ("_REFERENCED_COLUMNS_SQL",)]
+    script = []
+    for name in sorted(names):
+        sql = getattr(introspect, name)
+        sql = sql.replace("{compression}", "nullif(a.attcompression, '')")
+        sql = sql.replace("%(schemas)s", "NULL::text[]").replace("%%", "%")
+        script.append(sql.strip().rstrip(";") + ";\n")
+    return "".join(script)
+
+
+def _median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def serializers(path: Path, repeat: int) -> str:
+    """In-process encode/decode of the snapshot at `path`: json, orjson, msgspec."""
+    import msgspec
+
+    from dbsafe.schema.model import SchemaSnapshot
+
+    raw = path.read_bytes()
+    snapshot = SchemaSnapshot.load(path)
+    rows = [
+        ("json: to_dict + dumps(indent=2, sort_keys)",
+         lambda: json.dumps(snapshot.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)),
+        ("msgspec: encode(order=sorted) + format(indent=2)", snapshot.to_json_bytes),
+        ("json: loads + from_dict (field by field)",
+         lambda: SchemaSnapshot.from_dict(json.loads(raw))),
+        ("msgspec: decode(type=SchemaSnapshot), gc paused",
+         lambda: _no_gc(lambda: msgspec.json.decode(raw, type=SchemaSnapshot))),
+        ("dbsafe: load + fingerprint (decode, check canonical, hash)",
+         lambda: SchemaSnapshot.from_json(raw).fingerprint()),
+        ("json: loads only (dicts)", lambda: json.loads(raw)),
+    ]
+    with contextlib.suppress(ImportError):
+        import orjson
+
+        top = {"format": 2, **{name: getattr(snapshot, name)
+                               for name in snapshot.to_dict() if name != "format"}}
+        rows[2:2] = [
+            ("orjson: dumps(dataclasses, INDENT_2, SORT_KEYS)",
+             lambda: orjson.dumps(top, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)),
+        ]
+        rows.append(("orjson: loads only (dicts; no typed decode)", lambda: orjson.loads(raw)))
+        same = orjson.dumps(top, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+        print(f"orjson {orjson.__version__} bytes identical to the snapshot: {same == raw}")
+    print(f"msgspec {msgspec.__version__} bytes identical to the snapshot: "
+          f"{snapshot.to_json_bytes() == raw}")
+    lines = [f"\nIn-process, {len(raw) / 2**20:.0f} MiB snapshot, median of {repeat}:",
+             "| step | seconds |", "| --- | ---: |"]
+    lines += [f"| {name} | {_median_seconds(fn, repeat):.2f} |" for name, fn in rows]
+    return "\n".join(lines)
+
+
+def before_after(baseline: Path, url: str, snapshot: Path, work: Path, runs: int) -> str:
+    """The same dump and load, `python -m dbsafe` of the checkout in `baseline` vs this one."""
+    def version(path: Path) -> list[str]:
+        return ["env", f"PYTHONPATH={path.resolve()}", sys.executable]
+
+    load_code = ("import sys; from pathlib import Path; from dbsafe.schema.model import "
+                 "SchemaSnapshot; SchemaSnapshot.load(Path(sys.argv[1])).fingerprint()")
+    tables = []
+    for what, argv in (
+        ("schema dump", lambda out: ["-m", "dbsafe", "schema", "dump", "--database-url", url,
+                                     "--output", str(out)]),
+        ("load + fingerprint", lambda out: ["-c", load_code, str(snapshot)]),
+    ):
+        figures = compare([
+            (f"baseline {what}", [*version(baseline), *argv(work / "baseline.json")]),
+            (f"this {what}", [*version(ROOT), *argv(work / "this.json")]),
+        ], runs=runs)
+        tables.append(report(figures, title=f"Before/after: {what}"))
+    return "\n".join(tables)
+
+
+def _no_gc(fn: Callable[[], object]) -> object:
+    gc.disable()
+    try:
+        return fn()
+    finally:
+        gc.enable()
+
+
+@contextlib.contextmanager
+def database(url: str | None, tables: int, bin_dir: str | None,
+             ) -> Iterator[tuple[str, list[str], list[str]]]:
+    """(url, pg_dump argv prefix, psql argv prefix) for a database of `tables` tables."""
+    if url is not None:
+        def tool(name: str) -> str:
+            return str(Path(bin_dir) / name) if bin_dir else shutil.which(name) or name
+
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        connect = [*(["--host", query.get("host") or parts.hostname or ""]
+                     if query.get("host") or parts.hostname else []),
+                   *(["--port", str(query.get("port") or parts.port)]
+                     if query.get("port") or parts.port else []),
+                   *(["--username", parts.username] if parts.username else [])]
+        yield url, [tool("pg_dump"), *connect], [tool("psql"), *connect]
+        return
+    from dbsafe.pg.throwaway import throwaway_server
+
+    with throwaway_server(database="bench") as server:
+        built = build(server.conninfo("bench"), tables)
+        print(f"{tables} tables x {COLUMNS} columns built in {built:.1f} s")
+        connect = ["--host", str(server.socket_dir), "--port", str(server.port),
+                   "--username", server.user]
+        yield (server.url("bench"), [str(server.bin_dir / "pg_dump"), *connect],
+               [str(server.bin_dir / "psql"), *connect])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tables", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=5, help="counted runs per contender")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process repeats")
+    parser.add_argument("--url", help="an existing database instead of a throwaway one")
+    parser.add_argument("--bin", help="where pg_dump and psql are, with --url")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also interleave the dbsafe checkout in DIR with this one")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="dbsafe-bench-snapshot-"))
+    queries = work / "catalog.sql"
+    queries.write_text(catalog_queries(), encoding="utf-8")
+    dbsafe = Path(sys.executable).with_name("dbsafe")
+    dbsafe_argv = [str(dbsafe)] if dbsafe.is_file() else [sys.executable, "-m", "dbsafe"]
+    with database(args.url, args.tables, args.bin) as (url, pg_dump, psql):
+        dbname = re.sub(r"\?.*", "", url).rsplit("/", 1)[-1]
+        out = work / "schema.json"
+        print(f"python {sys.version.split()[0]}; {load()}; {args.runs} runs each after 1 "
+              "warm-up, interleaved")
+        dump = compare([
+            ("pg_dump --schema-only", [*pg_dump, "--schema-only", "--file",
+                                       str(work / "dump.sql"), dbname]),
+            ("dbsafe schema dump", [*dbsafe_argv, "schema", "dump", "--database-url", url,
+                                    "--output", str(out)]),
+            ("catalog queries (floor)", [*psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                         "-o", "/dev/null", "-f", str(queries), dbname]),
+        ], runs=args.runs)
+        print(report(dump, title=f"Snapshot of {args.tables} tables, to a file"))
+        dbsafe_fig, floor_fig = dump[1], dump[2]
+        ratios = [a / b for a, b in zip(dbsafe_fig.wall, floor_fig.wall, strict=True)]
+        print(f"\ndbsafe ÷ floor, wall: {statistics.median(ratios):.2f} "
+              f"({min(ratios):.2f}-{max(ratios):.2f})")
+        code = ("import sys; from pathlib import Path; from dbsafe.schema.model import "
+                "SchemaSnapshot; SchemaSnapshot.load(Path(sys.argv[1])).fingerprint()")
+        loading = compare([
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ("json.loads (floor)", [sys.executable, "-c",
+                                    "import json, sys; json.loads(open(sys.argv[1], 'rb').read())",
+                                    str(out)]),
+            ("load + fingerprint", [sys.executable, "-c", code, str(out)]),
+        ], runs=args.runs)
+        print(report(loading, title=f"Loading that snapshot ({out.stat().st_size / 2**20:.0f} MiB)"))
+        print(serializers(out, args.repeat))
+        if args.baseline:
+            print(before_after(args.baseline, url, out, work, args.runs))
+    print(f"\n{load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
