@@ -395,14 +395,18 @@ class SchemaSnapshot:
 
     def to_json_bytes(self) -> bytes:
         """`to_json()` as UTF-8, byte for byte what `json.dumps(self.to_dict(), indent=2,
-        sort_keys=True, ensure_ascii=False)` writes (tests/schema/test_roundtrip.py), encoded
-        by msgspec straight from the dataclasses: no dict-of-dicts copy, no pure-Python
-        indenting encoder."""
+        sort_keys=True, ensure_ascii=False)` writes (tests/schema/test_snapshot_json.py),
+        encoded by msgspec straight from the dataclasses: no dict-of-dicts copy, no
+        pure-Python indenting encoder."""
+        return self._json_body() + b"\n"
+
+    def _json_body(self) -> bytes:
+        """The canonical JSON without its final newline (tens of MB: not copied to add it)."""
         import msgspec
 
         top = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         top["format"] = FORMAT_VERSION
-        return msgspec.json.format(msgspec.json.encode(top, order="sorted"), indent=2) + b"\n"
+        return msgspec.json.format(msgspec.json.encode(top, order="sorted"), indent=2)
 
     def fingerprint(self) -> str:
         """A short hash of the schema content (ignores server version and revision).
@@ -411,7 +415,8 @@ class SchemaSnapshot:
         when the snapshot was read from a canonical file or has been written.
         """
         if self._fingerprint is None:
-            object.__setattr__(self, "_fingerprint", _fingerprint_of(self.to_json_bytes()))
+            body = self._json_body()
+            object.__setattr__(self, "_fingerprint", _fingerprint_of(body, len(body)))
         assert self._fingerprint is not None
         return self._fingerprint
 
@@ -459,26 +464,29 @@ class SchemaSnapshot:
     def save(self, path: Path) -> None:
         """Write atomically, so an interrupted dump never leaves a truncated snapshot."""
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.to_json_bytes())
+        with tmp.open("wb") as out:
+            out.write(self._json_body())
+            out.write(b"\n")
         tmp.replace(path)
 
 
 # -- canonical JSON: the fast path ---------------------------------------------------------
 
 
-def _fingerprint_of(canonical: bytes) -> str:
-    """sha256 of canonical snapshot JSON with the `revision` and `server_version` values
-    blanked. Keys are sorted, so both are top-level lines near the end (two-space indent:
-    nested keys have four or more); their values are scalars on one line."""
+def _fingerprint_of(canonical: bytes, stop: int) -> str:
+    """sha256 of canonical snapshot JSON (`canonical[:stop]`, the final newline left out)
+    with the `revision` and `server_version` values blanked. Keys are sorted, so both are
+    top-level lines near the end (two-space indent: nested keys have four or more); their
+    values are scalars on one line."""
     digest = hashlib.sha256()
-    view = memoryview(canonical)  # slices without copies
+    view = memoryview(canonical)[:stop]  # slices without copies
     position = 0
     for key in (b'\n  "revision": ', b'\n  "server_version": '):
-        start = canonical.rfind(key)
+        start = canonical.rfind(key, 0, stop)
         if start < position:
             continue
         start += len(key)
-        end = canonical.index(b"\n", start)
+        end = canonical.index(b"\n", start, stop)
         digest.update(view[position:start])
         digest.update(b"null," if canonical[end - 1:end] == b"," else b"null")
         position = end
@@ -508,12 +516,12 @@ def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | N
         if enabled:
             gc.enable()
     try:
-        canonical = snapshot.to_json_bytes()
+        body = snapshot._json_body()
     except (TypeError, ValueError, msgspec.EncodeError):
         return None
-    if canonical != raw:
+    if len(raw) != len(body) + 1 or not raw.endswith(b"\n") or not raw.startswith(body):
         return None
-    object.__setattr__(snapshot, "_fingerprint", _fingerprint_of(raw))
+    object.__setattr__(snapshot, "_fingerprint", _fingerprint_of(raw, len(body)))
     return snapshot
 
 
