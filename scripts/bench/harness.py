@@ -7,6 +7,10 @@ time. `report()` prints medians with min-max, and each contender's ratio to the 
 computed pair by pair (run i of B over run i of A), so a drift in machine speed during the
 benchmark hits both sides of every ratio. The load average is printed before and after: on a
 shared machine it says how far to trust the absolute figures (the ratios hold better).
+
+A child's peak memory includes what this process held when it started the child (the kernel
+counts the pages before `exec`): keep the harness small, and read the `python -c pass` row
+as the floor of that column.
 """
 
 from __future__ import annotations

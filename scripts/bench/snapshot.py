@@ -214,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             ("load + fingerprint", [sys.executable, "-c", code, str(out)]),
         ], runs=args.runs)
         print(report(loading, title=f"Loading that snapshot ({out.stat().st_size / 2**20:.0f} MiB)"))
-        print(serializers(out, args.repeat))
-        if args.baseline:
+        if args.baseline:  # before the in-process part: a child's peak counts its parent's
             print(before_after(args.baseline, url, out, work, args.runs))
+        print(serializers(out, args.repeat))
     print(f"\n{load()}")
     return 0
 
