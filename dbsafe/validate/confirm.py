@@ -77,7 +77,6 @@ def _confirm_iter(
     url: str, statements: Iterable[str], lock_timeout: str, statement_timeout: str
 ) -> Iterator[Verdict]:
     import psycopg
-    from psycopg import pq
 
     from dbsafe.pg.urls import to_libpq_url
 
@@ -92,26 +91,67 @@ def _confirm_iter(
         ) from None
     with conn:
         pg = conn.pgconn  # raw libpq: Parse without Bind/Execute, which psycopg has no API for
-        # Once for the session (this connection is dbsafe's own), not in every transaction:
-        # a round trip fewer per candidate.
-        settings = pg.exec_params(
-            b"SELECT set_config('lock_timeout', $1, false),"
-            b" set_config('statement_timeout', $2, false)",
-            [lock_timeout.encode(), statement_timeout.encode()],
-        )
-        if settings.status != pq.ExecStatus.TUPLES_OK:
-            raise DatabaseError(
-                "invalid lock-timeout or statement-timeout: "
-                + (_field(settings, pq.DiagnosticField.MESSAGE_PRIMARY) or "unknown error")
-            )
+        timeouts = [lock_timeout.encode(), statement_timeout.encode()]
         for sql in statements:
-            _exec(pg, b"BEGIN READ ONLY")
-            try:
-                text = to_numbered_parameters(sql)
-                result = pg.prepare(b"", text.encode())
-                yield _verdict(result, text == sql, text)
-            finally:
-                _exec(pg, b"ROLLBACK")
+            text = to_numbered_parameters(sql)
+            result = _prepare_in_rolled_back_transaction(pg, text.encode(), timeouts)
+            yield _verdict(result, text == sql, text)
+
+
+_SET_TIMEOUTS = (b"SELECT set_config('lock_timeout', $1, true),"
+                 b" set_config('statement_timeout', $2, true)")
+
+
+def _prepare_in_rolled_back_transaction(pg, text: bytes, timeouts: list[bytes]):
+    """Parse `text` in a READ ONLY transaction with transaction-local timeouts, then roll it
+    back: BEGIN, set_config, Parse, Sync, ROLLBACK, Sync sent as one libpq pipeline, so one
+    round trip instead of four. The timeouts stay transaction-local (`set_config(..., true)`),
+    so a connection pooler never hands them to another client. The Sync after Parse ends the
+    error state of a rejected statement, so the ROLLBACK behind it always runs."""
+    from psycopg import pq
+
+    pg.enter_pipeline_mode()
+    try:
+        pg.send_query_params(b"BEGIN READ ONLY", None)
+        pg.send_query_params(_SET_TIMEOUTS, timeouts)
+        pg.send_prepare(b"", text)
+        pg.pipeline_sync()
+        pg.send_query_params(b"ROLLBACK", None)
+        pg.pipeline_sync()
+        begin, settings, parsed = (_next_result(pg) for _ in range(3))
+        _expect_sync(pg)
+        rollback = _next_result(pg)
+        _expect_sync(pg)
+    finally:
+        pg.exit_pipeline_mode()
+    ok = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+    if settings.status != pq.ExecStatus.TUPLES_OK and begin.status in ok:
+        raise DatabaseError(
+            "invalid lock-timeout or statement-timeout: "
+            + (_field(settings, pq.DiagnosticField.MESSAGE_PRIMARY) or "unknown error"))
+    for command, result in ((b"BEGIN READ ONLY", begin), (b"ROLLBACK", rollback)):
+        if result.status not in ok:
+            raise DatabaseError(f"{command.decode()} failed: "
+                                f"{_field(result, pq.DiagnosticField.MESSAGE_PRIMARY)}")
+    return parsed
+
+
+def _next_result(pg):
+    """The result of the next command in the pipeline (libpq ends each with a None)."""
+    result = pg.get_result()
+    if result is None:
+        raise DatabaseError(f"lost the connection while confirming: {pg.error_message!r}")
+    while pg.get_result() is not None:  # pragma: no cover - one result per command here
+        pass
+    return result
+
+
+def _expect_sync(pg) -> None:
+    from psycopg import pq
+
+    result = pg.get_result()
+    if result is None or result.status != pq.ExecStatus.PIPELINE_SYNC:
+        raise DatabaseError("the confirming connection lost its place in the pipeline")
 
 
 def _verdict(result, as_written: bool, text: str) -> Verdict:
@@ -166,16 +206,6 @@ def repaired(sql: str, verdict: Verdict, end: int) -> str | None:
     if " of relation " in message or end < verdict.position:
         return None
     return sql[:verdict.position] + "NULL" + sql[end + 1:]
-
-
-def _exec(pg, command: bytes) -> None:
-    from psycopg import pq
-
-    result = pg.exec_(command)
-    if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
-        raise DatabaseError(
-            f"{command.decode()} failed: {_field(result, pq.DiagnosticField.MESSAGE_PRIMARY)}"
-        )
 
 
 def _field(result, field, default: str | None = None) -> str | None:

@@ -1,7 +1,8 @@
-"""Confirmation's timeouts hold for every candidate of a session, and bad ones are errors.
+"""Confirmation's timeouts hold for every candidate, and bad ones are errors.
 
-The timeouts are set once per confirming connection (not in every transaction); these tests
-show they still bound each Parse, on a real PostgreSQL with a lock held elsewhere.
+Each candidate goes out as one pipeline (BEGIN READ ONLY, transaction-local timeouts, Parse,
+Sync, ROLLBACK, Sync); these tests show the timeouts bound each Parse and every transaction
+ends, on a real PostgreSQL with a lock held elsewhere.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import psycopg
 import pytest
 
 from dbsafe.core import DatabaseError
-from dbsafe.validate.confirm import confirm
+from dbsafe.validate.confirm import _confirm_iter, confirm
 
 pytestmark = pytest.mark.db
 
@@ -33,3 +34,20 @@ def test_every_candidate_gives_up_at_lock_timeout(conninfo: str, database_url: s
 def test_a_bad_timeout_is_an_error(database_url: str) -> None:
     with pytest.raises(DatabaseError, match="invalid lock-timeout or statement-timeout"):
         confirm(database_url, ["SELECT 1"], lock_timeout="soon")
+
+
+def test_no_transaction_stays_open_while_a_verdict_is_handled(conninfo: str,
+                                                              database_url: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute("CREATE TABLE t (id int)")
+    verdicts = _confirm_iter(database_url, iter(["SELECT id FROM t", "SELECT 1"]), "1s", "5s")
+    assert next(verdicts).accepted
+    with psycopg.connect(conninfo, autocommit=True) as probe:
+        locks = probe.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " WHERE c.relname = 't' AND l.pid <> pg_backend_pid()").fetchone()
+        states = probe.execute("SELECT state FROM pg_stat_activity"
+                               " WHERE application_name = 'dbsafe validate'").fetchall()
+    verdicts.close()
+    assert locks == (0,)
+    assert states == [("idle",)]
