@@ -173,6 +173,8 @@ def output_options(func: Callable) -> Callable:
         click.option("--exit-zero", is_flag=True, default=False,
                      help="Exit 0 even when there are findings (2 still means dbsafe could "
                           "not do its job)."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="pyproject.toml to read [tool.dbsafe] from (as `dbsafe --config`)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -199,12 +201,15 @@ def _source_overrides(database_url: str | None, snapshot: Path | None, from_migr
 
 def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, ...],
                       ignore: tuple[str, ...], verbose: bool, output_file: Path | None = None,
-                      quiet: bool = False, exit_zero: bool = False) -> dict[str, Any]:
+                      quiet: bool = False, exit_zero: bool = False,
+                      config_file: Path | None = None) -> dict[str, Any]:
     # How the report is delivered is the CLI's business, not a setting: kept on the context.
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta["dbsafe.delivery"] = {"output_file": output_file, "quiet": quiet,
                                        "exit_zero": exit_zero}
+        if config_file is not None and isinstance(ctx.obj, CliState):
+            ctx.obj.config_path = config_file  # `dbsafe lint --config x` = `dbsafe --config x lint`
     return {"format": fmt, "fail-on": fail_on, "select": select, "ignore": ignore,
             "verbose": True if verbose else None}
 

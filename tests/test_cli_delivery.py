@@ -53,3 +53,12 @@ def test_quiet_prints_the_findings_without_the_summary() -> None:
     assert "DBS302" in quiet and not any(summary.match(line) for line in quiet.splitlines())
     assert quiet.splitlines() == [line for line in loud.splitlines()
                                   if line and not summary.match(line)]
+
+
+def test_config_works_after_the_subcommand_too(tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.dbsafe]\nignore = ["DBS302"]\n')
+    assert _validate("--config", str(config)).exit_code == 0
+    before = CliRunner().invoke(main, ["--config", str(config), "validate", str(APP),
+                                       "--snapshot", str(SNAPSHOT), "--no-confirm"])
+    assert before.exit_code == 0
