@@ -667,7 +667,7 @@ def _walk_progress() -> Callable[[int, int, str], None]:
     state: dict[str, Any] = {}
 
     def show(done: int, total: int, revision: str) -> None:
-        stream = click.get_text_stream("stderr")
+        stream = sys.stderr
         if not stream.isatty():
             click.echo(f"dbsafe: [{done + 1}/{total}] {revision}", err=True)
             return
