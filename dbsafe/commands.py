@@ -285,11 +285,11 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
 
     from dbsafe.guard.backup import take_backup
     from dbsafe.guard.restore import verify_restore as prove
-    from dbsafe.guard.upgrade import _current
+    from dbsafe.migrate.runner import current_revisions
 
     url = _require_database(settings)
     say = progress or (lambda step, message: None)
-    taken = take_backup(url, directory, revisions=_current(url), jobs=jobs)
+    taken = take_backup(url, directory, revisions=current_revisions(url), jobs=jobs)
     say("backup", f"{taken.path} ({taken.size_bytes // 1024} KiB, verified with pg_restore "
         "--list)")
     summary: dict[str, object] = {k: str(v) if isinstance(v, Path) else v

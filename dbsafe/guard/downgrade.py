@@ -23,11 +23,16 @@ from dbsafe.guard.upgrade import (
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
     Progress,
-    _current,
     _differences,
 )
 from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve
-from dbsafe.migrate.runner import AlembicProject, ApplySession, MigrationError, describe
+from dbsafe.migrate.runner import (
+    AlembicProject,
+    ApplySession,
+    MigrationError,
+    current_revisions,
+    describe,
+)
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -102,7 +107,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
 
 def _locked(down: _Down, confirm: Confirm | None) -> str:
     described = describe(down.project)
-    down.start = _current(down.url)
+    down.start = current_revisions(down.url)
     if down.options.target == "base":
         down.target = ()
     else:
@@ -165,7 +170,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         outcome = _apply(down, expected, use_computed=bool(missing))
     finally:
         snapshot = user_snapshot(down.url)
-        history.finish(down.url, run_id, outcome=outcome, to_revisions=_current(down.url),
+        history.finish(down.url, run_id, outcome=outcome, to_revisions=current_revisions(down.url),
                        message="\n".join(down.story[-20:]), backup_file=down.backup_file,
                        snapshot=snapshot.to_json())
     return outcome

@@ -14,9 +14,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Report
-from dbsafe.guard.upgrade import _current
 from dbsafe.migrate.revisions import pending, resolve
-from dbsafe.migrate.runner import AlembicProject, describe
+from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -35,7 +34,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
 
     project = AlembicProject.from_settings(settings)
     described = describe(project)
-    current = _current(database_url)
+    current = current_revisions(database_url)
     wanted = resolve(described.revisions, described.heads, target)
     todo = pending(described.revisions, current, wanted)
     if not todo:

@@ -231,9 +231,7 @@ def table_checksums(url: str) -> dict[str, str]:
 
     sums = {}
     with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
-            "('pg_catalog', 'information_schema', 'dbsafe') ORDER BY 1, 2").fetchall()
+        tables = _user_tables(conn)
         for schema, table in tables:
             name = sql.Identifier(schema, table)
             row = conn.execute(sql.SQL(
@@ -251,9 +249,7 @@ def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
 
     counts: dict[str, int] = {}
     with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
-        tables = conn.execute(
-            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
-            "('pg_catalog', 'information_schema', 'dbsafe') ORDER BY 1, 2").fetchall()
+        tables = _user_tables(conn)
         for schema, table in tables:
             row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
                 sql.Identifier(schema, table))).fetchone()
@@ -263,6 +259,14 @@ def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
             revisions = tuple(sorted(r[0] for r in conn.execute(
                 "SELECT version_num FROM alembic_version")))
     return counts, revisions
+
+
+def _user_tables(conn: Any) -> list[tuple[str, str]]:
+    """(schema, table) of every table that is the application's (not dbsafe's own)."""
+    rows = conn.execute(
+        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
+        "('pg_catalog', 'information_schema', 'dbsafe') ORDER BY 1, 2").fetchall()
+    return [(r[0], r[1]) for r in rows]
 
 
 def _maintenance(database_url: str) -> Any:

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, Report, Severity
 from dbsafe.guard import history
-from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED, _current
+from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending
-from dbsafe.migrate.runner import AlembicProject, describe
+from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -18,7 +18,7 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
            history_limit: int = 10) -> Report:
     """Current revision(s), heads, pending revisions, edited applied revisions, history."""
     described = describe(AlembicProject.from_settings(settings))
-    current = _current(database_url)
+    current = current_revisions(database_url)
     todo = pending(described.revisions, current, described.heads)
     recorded = history.recorded_checksums(database_url)
     files = {r.revision: r for r in described.revisions}

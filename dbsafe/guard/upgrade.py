@@ -26,6 +26,7 @@ from dbsafe.migrate.runner import (
     MigrationError,
     Revision,
     apply,
+    current_revisions,
     describe,
 )
 
@@ -191,7 +192,7 @@ def _upgrade_locked(run: _Run) -> str:
     except BaseException as exc:
         # Interrupted (SIGTERM) or dbsafe itself failed: record it, then let it propagate.
         history.finish(run.url, run.run_id, outcome="interrupted",
-                       to_revisions=_current(run.url), message=f"{type(exc).__name__}: {exc}",
+                       to_revisions=current_revisions(run.url), message=f"{type(exc).__name__}: {exc}",
                        backup_file=run.backup_file)
         raise
     _record(run, outcome)
@@ -210,7 +211,7 @@ def _repair_interrupted(run: _Run) -> None:
     from dbsafe.schema.model import SchemaSnapshot
 
     for run_id, checkpoints in history.unfinished(run.url):
-        current = _current(run.url)
+        current = current_revisions(run.url)
         key = ",".join(current) or "base"
         recorded = checkpoints.get(key)
         if recorded is None:
@@ -257,26 +258,13 @@ def _resolve_plan(run: _Run) -> None:
         raise DbsafeError(f"the history has {len(run.heads)} heads ({', '.join(run.heads)}); "
                           "merge them or name the target revision")
     run.target = tuple(resolve(run.revisions, run.heads, run.options.target))
-    run.start = _current(run.url)
+    run.start = current_revisions(run.url)
     known = {r.revision for r in run.revisions}
     unknown = [r for r in run.start if r not in known]
     if unknown:
         raise DbsafeError(f"the database is at {', '.join(unknown)}, which is not in this "
                           "history (wrong alembic.ini, or migrations not yet deployed here)")
     run.todo = pending(run.revisions, run.start, run.target)
-
-
-def _current(url: str) -> tuple[str, ...]:
-    """The revisions in the database's `alembic_version` (none when it has none)."""
-    import psycopg
-
-    from dbsafe.migrate.runner import to_libpq_url
-
-    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
-        exists = conn.execute("SELECT to_regclass('alembic_version')").fetchone()
-        if exists is None or exists[0] is None:
-            return ()
-        return tuple(sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")))
 
 
 def _preflight_checks(run: _Run) -> bool:
@@ -389,7 +377,7 @@ def _apply_all(run: _Run) -> bool:
 def _apply_one(run: _Run, revision: Revision, session: ApplySession) -> bool:
     before = user_snapshot(run.url)
     if run.run_id is not None:
-        history.checkpoint(run.url, run.run_id, _current(run.url), before.to_json())
+        history.checkpoint(run.url, run.run_id, current_revisions(run.url), before.to_json())
     attempts = run.options.retries + 1
     for attempt in range(1, attempts + 1):
         run.say("apply", f"{revision.revision} {revision.doc}".rstrip()
@@ -482,10 +470,10 @@ def _way_back(run: _Run) -> str:
                     else "no backup was taken (--no-backup)")
     if not run.applied:
         run.say("way back", "no revision was applied; the database is at "
-                f"{', '.join(_current(run.url)) or 'base'}")
+                f"{', '.join(current_revisions(run.url)) or 'base'}")
         return "failed"
     if not run.options.auto_rollback:
-        run.say("way back", f"--no-auto-rollback: left at {', '.join(_current(run.url))}; "
+        run.say("way back", f"--no-auto-rollback: left at {', '.join(current_revisions(run.url))}; "
                 f"to go back: dbsafe downgrade {_start_name(run)}, or {restore_hint}")
         return "failed"
     irreversible = [r.revision for r in run.applied if downgrade_problem(r.path)]
@@ -546,7 +534,7 @@ def _record(run: _Run, outcome: str) -> None:
     import hashlib
 
     assert run.run_id is not None
-    now = _current(run.url)
+    now = current_revisions(run.url)
     snapshot = user_snapshot(run.url)
     text = snapshot.to_json()
     history.finish(
