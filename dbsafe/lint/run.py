@@ -7,7 +7,6 @@ the caller and passed in as `DatabaseFacts`: this package never connects to a da
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +89,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     else:
         loaded = _alembic(settings, project, since=since, offline=offline, current=current)
     if changed_since:
+        from dbsafe.extract.changed import changed_files
+
         changed = changed_files(root, changed_since)
         keep = [m for m in loaded.migrations if m.file is not None and m.file.resolve() in changed]
         loaded.earlier += [m for m in loaded.migrations if m not in keep and m.kind == "alembic"]
@@ -163,25 +164,6 @@ def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], 
 def _under(file: Path, selected: Sequence[Path]) -> bool:
     resolved = file.resolve()
     return any(resolved == p or p in resolved.parents for p in selected)
-
-
-def changed_files(root: Path, ref: str) -> set[Path]:
-    """Files changed since git `ref` (committed, staged, unstaged or untracked)."""
-    def git(*args: str) -> list[str]:
-        try:
-            result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                    check=True)
-        except FileNotFoundError:
-            raise SourceError("--changed-since needs git, which is not installed") from None
-        except subprocess.CalledProcessError as exc:
-            message = (exc.stderr or "").strip().splitlines()
-            raise SourceError(f"git could not compare with {ref!r}: "
-                              f"{message[0] if message else exc}") from None
-        return [line for line in result.stdout.splitlines() if line]
-
-    top = Path(git("rev-parse", "--show-toplevel")[0])
-    names = git("diff", "--name-only", ref) + git("ls-files", "--others", "--exclude-standard")
-    return {(top / name).resolve() for name in names}
 
 
 def lint_migrations(migrations: Sequence[Migration], settings: Settings,
