@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from dbsafe.migrate.runner import Revision
@@ -59,6 +60,38 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
     return tree
 
 
+@dataclass(frozen=True, slots=True)
+class Downgrade:
+    """A revision file's module-level `downgrade()`, as far as its source tells."""
+
+    line: int  # of `def downgrade`; 1 when there is none
+    column: int
+    kind: str | None  # "missing" | "empty" | "raises"; None when it does something
+
+
+def find_downgrade(path: Path) -> Downgrade:
+    """Read a revision file's `downgrade()` (the one reading both DBS210 and guard use).
+
+    Raises:
+        OSError, UnicodeDecodeError, SyntaxError, ValueError: the file cannot be read or parsed.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade":
+            effective = [s for s in node.body if not _does_nothing(s)]
+            kind = None
+            if not effective:
+                kind = "empty"
+            elif len(effective) == 1 and isinstance(effective[0], ast.Raise):
+                kind = "raises"
+            return Downgrade(node.lineno, node.col_offset + 1, kind)
+    return Downgrade(1, 1, "missing")
+
+
+_PROBLEMS = {"empty": "downgrade() does nothing", "raises": "downgrade() only raises",
+             "missing": "there is no downgrade()"}
+
+
 def downgrade_problem(path: Path | None) -> str | None:
     """What is wrong with a revision's `downgrade()`, or None when it does something.
 
@@ -72,21 +105,14 @@ def downgrade_problem(path: Path | None) -> str | None:
     if path is None:
         return "the revision file is unknown"
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        downgrade = find_downgrade(path)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
         return f"the revision file does not parse ({exc})"
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade":
-            effective = [s for s in node.body if not _does_nothing(s)]
-            if not effective:
-                return "downgrade() does nothing"
-            if len(effective) == 1 and isinstance(effective[0], ast.Raise):
-                return "downgrade() only raises"
-            return None
-    return "there is no downgrade()"
+    return _PROBLEMS[downgrade.kind] if downgrade.kind else None
 
 
 def _does_nothing(statement: ast.stmt) -> bool:
+    # A docstring, `...`, or any other bare constant does nothing either.
     return isinstance(statement, ast.Pass) or (
         isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
 

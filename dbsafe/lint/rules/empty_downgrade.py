@@ -40,7 +40,6 @@ upgrade). Plain SQL migrations, which have no downgrade. A revision file without
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import functools
 from collections.abc import Iterator
@@ -48,10 +47,16 @@ from pathlib import Path
 
 from dbsafe.core import Finding, Location, Severity
 from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.migrate.revisions import find_downgrade
 
 # Only alembic revisions can trigger this rule: tests/lint/test_rules.py does not run the
 # generic SQL fixture and doc-example tests for it (see tests/lint/test_empty_downgrade.py).
 ALEMBIC_ONLY = True
+
+
+# How each kind of useless downgrade() reads in a finding ("Revision `x` has ...").
+_PROBLEMS = {"missing": "has no downgrade()", "empty": "has a downgrade() that does nothing",
+             "raises": "has a downgrade() that only raises"}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -61,32 +66,15 @@ class _Downgrade:
     problem: str | None  # what is wrong with it; None when it does something
 
 
-def _does_nothing(statement: ast.stmt) -> bool:
-    # A docstring, `...`, or any other bare constant does nothing either.
-    return isinstance(statement, ast.Pass) or (
-        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
-
-
-def _problem(body: list[ast.stmt]) -> str | None:
-    effective = [s for s in body if not _does_nothing(s)]
-    if not effective:
-        return "has a downgrade() that does nothing"
-    if len(effective) == 1 and isinstance(effective[0], ast.Raise):
-        return "has a downgrade() that only raises"
-    return None
-
-
 @functools.lru_cache(maxsize=4096)  # a whole history: 256 thrashed on 300 revisions
 def _downgrade(path: str, mtime_ns: int) -> _Downgrade | None:
     """The module-level `downgrade()` of a revision file; None if the file does not parse."""
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+        found = find_downgrade(Path(path))
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == "downgrade":
-            return _Downgrade(node.lineno, node.col_offset + 1, _problem(node.body))
-    return _Downgrade(1, 1, "has no downgrade()")
+    return _Downgrade(found.line, found.column,
+                      _PROBLEMS[found.kind] if found.kind else None)
 
 
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
