@@ -31,8 +31,9 @@ def table_stats(url: str) -> dict[str, TableStats]:
     import psycopg
 
     from dbsafe.core import DatabaseError
-    from dbsafe.pg.urls import redact_text, redact_url
+    from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 
+    url = to_libpq_url(url)  # `postgresql+psycopg://` from alembic.ini works too
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10,
                              application_name="dbsafe lint") as conn:
