@@ -1,0 +1,34 @@
+"""`dbsafe lint --changed-since`: only the migrations git reports as changed."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from dbsafe import commands
+from dbsafe.config import Settings
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+                        "HOME": str(cwd), "PATH": "/usr/bin:/bin"})
+
+
+def test_untracked_migrations_in_a_project_below_the_git_top_are_linted(tmp_path: Path) -> None:
+    # A monorepo: the git work tree's top is above the project, so git's paths and the
+    # project's paths differ by the `service/` prefix.
+    project = tmp_path / "service"
+    migrations = project / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "V1__init.sql").write_text("CREATE TABLE visits (id bigint);\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+    (migrations / "V2__index.sql").write_text("CREATE INDEX visits_id ON visits (id);\n")
+
+    report = commands.lint(Settings(project_root=project), [migrations], changed_since="HEAD")
+
+    assert {Path(f.location.path).name for f in report.findings if f.location} == {"V2__index.sql"}
+    assert "DBS101" in {f.code for f in report.findings}
