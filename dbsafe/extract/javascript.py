@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
-from dbsafe.extract.python import _fill_holes, _Hole, _Template, looks_like_statement
+from dbsafe.extract.holes import Hole, Template, fill_holes
+from dbsafe.extract.python import looks_like_statement
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
@@ -438,11 +439,11 @@ class _Reader:
         template = self._template(node)
         return SqlFragment(self.path, template.text, template.spans, origin="js")
 
-    def _template(self, node: Node) -> _Template:
+    def _template(self, node: Node) -> Template:
         """Decode a string/template literal; each `${...}` becomes a hole."""
         texts: list[str] = []
         spans: list[tuple[int, int, int]] = []
-        holes: list[_Hole] = []
+        holes: list[Hole] = []
         length = 0
 
         def piece(text: str, byte: int) -> None:
@@ -465,11 +466,11 @@ class _Reader:
                     piece(decoded, child.start_byte)
             elif child.type == "template_substitution":
                 line, column = self.position(child.start_byte)
-                holes.append(_Hole(length, line, column, self.text(child)))
+                holes.append(Hole(length, line, column, self.text(child)))
         if not spans:
             line, column = self.position(node.start_byte + 1)
             spans.append((0, line, column))
-        return _Template("".join(texts), tuple(spans), tuple(holes))
+        return Template("".join(texts), tuple(spans), tuple(holes))
 
     # -- SQL ---------------------------------------------------------------------------
 
@@ -500,7 +501,7 @@ class _Reader:
         template = self._template(literal)
         if not looks_like_statement(template.text, holes=len(template.holes)):
             return None
-        reason, sql, spans = _fill_holes(template)
+        reason, sql, spans = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
 
 

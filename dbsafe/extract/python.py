@@ -29,10 +29,10 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
+from dbsafe.extract.holes import Hole, Template, fill_holes
 from dbsafe.extract.sqlfile import statement_bounds
 
 # Calls whose first argument (or sql=/query=/statement= keyword) is a SQL statement.
@@ -66,25 +66,7 @@ _STATEMENT_WORDS = frozenset(
     rollback savepoint release start end do call refresh reindex cluster listen notify
     unlisten declare fetch move close prepare execute deallocate discard""".split()
 )
-_NULL = "NULL"
 
-
-@dataclass(frozen=True, slots=True)
-class _Hole:
-    offset: int  # where the hole sits in the template text
-    line: int
-    column: int
-    label: str  # source text of the hole, for the "not validated" reason
-
-
-@dataclass(frozen=True, slots=True)
-class _Template:
-    """Decoded literal text with its spans, and the run-time holes between its pieces."""
-
-    text: str
-    spans: tuple[tuple[int, int, int], ...]
-    holes: tuple[_Hole, ...] = ()
-    problem: str | None = None  # set when the literal could not be mapped exactly
 
 
 def sql_in_python(source: str, path: str) -> ExtractResult:
@@ -246,7 +228,7 @@ class _Extractor:
 
     # -- templates ---------------------------------------------------------------------
 
-    def _template(self, node: ast.expr) -> _Template | None:
+    def _template(self, node: ast.expr) -> Template | None:
         """Decode a string-building expression into text + holes, or None if it is not one."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return self._literal(node)
@@ -259,7 +241,7 @@ class _Extractor:
                 return _format_fields(template, _PERCENT_FIELD, percent=True)
             return None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            parts: list[_Template] = []
+            parts: list[Template] = []
             for operand in _flatten_add(node):
                 if isinstance(operand, (ast.Constant, ast.JoinedStr)) and _is_string_expr(operand):
                     parts.append(self._literal(operand))
@@ -271,7 +253,7 @@ class _Extractor:
                             operand.end_lineno or operand.lineno, operand.end_col_offset or 0
                         )
                     ]
-                    parts.append(_Template("", (), (_Hole(0, line, column, label),)))
+                    parts.append(Template("", (), (Hole(0, line, column, label),)))
             return _concat(parts)
         if (
             isinstance(node, ast.Call)
@@ -283,7 +265,7 @@ class _Extractor:
             return _format_fields(self._literal(node.func.value), _BRACE_FIELD)
         return None
 
-    def _literal(self, node: ast.Constant | ast.JoinedStr) -> _Template:
+    def _literal(self, node: ast.Constant | ast.JoinedStr) -> Template:
         start = self._offset(node.lineno, node.col_offset)
         end = self._offset(node.end_lineno or node.lineno, node.end_col_offset or 0)
         template = _LiteralScanner(self.source, self.line_starts).scan(start, end)
@@ -315,7 +297,7 @@ class _Extractor:
             template = _unescape_percent(template)
         return self._render(template, sink=sink)
 
-    def _render(self, template: _Template, *, sink: ast.Call | None) -> list[SqlFragment]:
+    def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
         head = _first_word(template.text, template.holes)
         if head is None:
             if sink is not None and template.holes and template.holes[0].offset == 0:
@@ -323,14 +305,14 @@ class _Extractor:
             return []
         if head not in _STATEMENT_WORDS or head == "copy":
             return []
-        reason, sql, spans = _fill_holes(template)
+        reason, sql, spans = fill_holes(template)
         fragment = SqlFragment(self.path, sql, spans, origin="python")
         if reason is not None:
             return [SqlFragment(self.path, sql, spans, origin="python", dynamic=reason)]
         pieces = [fragment.sub(a, b) for a, b in statement_bounds(sql)]
         return pieces
 
-    def _dynamic(self, template: _Template, reason: str) -> SqlFragment:
+    def _dynamic(self, template: Template, reason: str) -> SqlFragment:
         spans = template.spans or (
             ((0, template.holes[0].line, template.holes[0].column),) if template.holes else ()
         )
@@ -380,11 +362,11 @@ class _LiteralScanner:
         self.line_starts = line_starts
         self.parts: list[str] = []
         self.spans: list[tuple[int, int, int]] = []
-        self.holes: list[_Hole] = []
+        self.holes: list[Hole] = []
         self.length = 0
         self.next_position = (0, 0)  # where the source would continue without a new span
 
-    def scan(self, start: int, end: int) -> _Template:
+    def scan(self, start: int, end: int) -> Template:
         source = self.source
         pos = start
         self.line = bisect.bisect_right(self.line_starts, start)
@@ -402,12 +384,12 @@ class _LiteralScanner:
             else:
                 match = _PREFIX.match(source, pos)
                 if match is None:
-                    return _Template("".join(self.parts), (), problem="unexpected source text")
+                    return Template("".join(self.parts), (), problem="unexpected source text")
                 prefix = source[pos : match.start(1)].lower()
                 if "b" in prefix:
-                    return _Template("", (), problem="bytes literal")
+                    return Template("", (), problem="bytes literal")
                 pos = self._body(match.end(), match.group(1), "r" in prefix, "f" in prefix)
-        return _Template("".join(self.parts), tuple(self.spans), tuple(self.holes))
+        return Template("".join(self.parts), tuple(self.spans), tuple(self.holes))
 
     def _newline(self, line_start: int) -> None:
         self.line += 1
@@ -544,7 +526,7 @@ class _LiteralScanner:
         label = source[pos : index + 1]
         # The hole's own position was recorded before any newline inside the field.
         line, column = self._line_col(pos)
-        self.holes.append(_Hole(self.length, line, column, label))
+        self.holes.append(Hole(self.length, line, column, label))
         self.next_position = (0, 0)
         return index + 1
 
@@ -553,13 +535,13 @@ class _LiteralScanner:
         return line, pos - self.line_starts[line - 1] + 1
 
 
-def _unmapped(template: _Template) -> _Template:
-    return _Template(
+def _unmapped(template: Template) -> Template:
+    return Template(
         template.text, template.spans, template.holes, problem="the literal could not be mapped"
     )
 
 
-def _signature(template: _Template) -> list[str | None]:
+def _signature(template: Template) -> list[str | None]:
     """Literal runs and holes in order, as `ast.JoinedStr.values` lists them."""
     out: list[str | None] = []
     previous = 0
@@ -581,7 +563,7 @@ _PERCENT_FIELD = re.compile(
 _BRACE_FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
 
 
-def _format_fields(template: _Template, pattern: re.Pattern[str], *, percent: bool = False) -> _Template:
+def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: bool = False) -> Template:
     """Turn `%s`/`{}` format fields of a literal into holes, `%%`/`{{` into one character."""
     if template.problem:
         return template
@@ -589,8 +571,8 @@ def _format_fields(template: _Template, pattern: re.Pattern[str], *, percent: bo
     text = template.text
     parts: list[str] = []
     kept: list[tuple[int, int]] = []
-    holes: list[_Hole] = list(template.holes)
-    new_holes: list[_Hole] = []
+    holes: list[Hole] = list(template.holes)
+    new_holes: list[Hole] = []
     previous = 0
     length = 0
     for match in pattern.finditer(text):
@@ -605,7 +587,7 @@ def _format_fields(template: _Template, pattern: re.Pattern[str], *, percent: bo
             length += 1
         else:
             line, column = positions[start]
-            new_holes.append(_Hole(length, line, column, token))
+            new_holes.append(Hole(length, line, column, token))
         previous = end
     parts.append(text[previous:])
     kept.extend(positions[previous:])
@@ -613,10 +595,10 @@ def _format_fields(template: _Template, pattern: re.Pattern[str], *, percent: bo
         return template
     holes.extend(new_holes)
     holes.sort(key=lambda hole: hole.offset)
-    return _Template("".join(parts), _compress(kept), tuple(holes))
+    return Template("".join(parts), _compress(kept), tuple(holes))
 
 
-def _unescape_percent(template: _Template) -> _Template:
+def _unescape_percent(template: Template) -> Template:
     if "%%" not in template.text:
         return template
     positions = _expand(template)
@@ -629,10 +611,10 @@ def _unescape_percent(template: _Template) -> _Template:
         previous = match.end()
     parts.append(template.text[previous:])
     kept.extend(positions[previous:])
-    return _Template("".join(parts), _compress(kept), template.holes)
+    return Template("".join(parts), _compress(kept), template.holes)
 
 
-def _expand(template: _Template) -> list[tuple[int, int]]:
+def _expand(template: Template) -> list[tuple[int, int]]:
     """Per-character (line, column) of a template's text; used only when rewriting it."""
     spans = template.spans
     out: list[tuple[int, int]] = []
@@ -652,10 +634,10 @@ def _compress(positions: Sequence[tuple[int, int]]) -> tuple[tuple[int, int, int
     return tuple(spans)
 
 
-def _concat(parts: Sequence[_Template]) -> _Template:
+def _concat(parts: Sequence[Template]) -> Template:
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []
-    holes: list[_Hole] = []
+    holes: list[Hole] = []
     length = 0
     for part in parts:
         if part.problem:
@@ -663,157 +645,10 @@ def _concat(parts: Sequence[_Template]) -> _Template:
         texts.append(part.text)
         spans.extend((offset + length, line, column) for offset, line, column in part.spans)
         holes.extend(
-            _Hole(hole.offset + length, hole.line, hole.column, hole.label) for hole in part.holes
+            Hole(hole.offset + length, hole.line, hole.column, hole.label) for hole in part.holes
         )
         length += len(part.text)
-    return _Template("".join(texts), tuple(spans), tuple(holes))
-
-
-_SENTINEL = "\x00"
-_WORD_CHARS = re.compile(r"[\w$]")
-_VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
-_VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})
-_VALUE_LISTS = frozenset({"VALUES", "IN", "ANY", "ALL"})
-_TOKEN = re.compile(
-    r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
-    r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
-    r"|(?P<op><>|!=|<=|>=|\|\||::|[^\s\w])|(?P<other>\w+)",
-    re.DOTALL,
-)
-
-
-def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
-    """For each hole offset: None if it takes a value, else why it cannot be validated.
-
-    Holes inside a quoted SQL string or a comment are content, marked "string"/"comment".
-    """
-    marked = _mark(text, offsets)
-    kinds: list[str | None] = []
-    previous: list[str] = []  # significant tokens so far, upper-cased words
-    stack: list[str] = [""]  # per parenthesis depth: what opened it
-    last_keyword: list[str] = [""]
-    pos = 0
-    while pos < len(marked):
-        match = _TOKEN.match(marked, pos)
-        assert match is not None  # every character matches some alternative
-        kind = match.lastgroup
-        token = match.group()
-        pos = match.end()
-        if kind in ("space",):
-            continue
-        if kind == "comment":
-            kinds.extend("comment" for _ in range(token.count(_SENTINEL)))
-            continue
-        if kind == "quote":
-            count = token.count(_SENTINEL)
-            if count:
-                reason = "string" if token[0] == "'" else "inside a quoted identifier"
-                kinds.extend(reason for _ in range(count))
-            previous.append("'")
-            continue
-        if kind == "dollar":
-            close = marked.find(token, pos)
-            close = len(marked) if close == -1 else close
-            kinds.extend("string" for _ in range(marked.count(_SENTINEL, pos, close)))
-            pos = close + len(token)
-            previous.append("'")
-            continue
-        if kind == "hole":
-            kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
-            previous.append(_SENTINEL)
-            continue
-        upper = token.upper()
-        if kind == "word":
-            last_keyword[-1] = upper
-        elif token == "(":
-            opener = previous[-1] if previous else ""
-            if opener == ",":
-                opener = last_keyword[-1]
-            stack.append(opener)
-            last_keyword.append("")
-        elif token == ")" and len(stack) > 1:
-            stack.pop()
-            last_keyword.pop()
-        previous.append(upper)
-    return kinds
-
-
-def _hole_kind(
-    marked: str, at: int, previous: list[str], stack: list[str], last_keyword: list[str]
-) -> str | None:
-    before = marked[at - 1] if at else ""
-    after = marked[at + 1] if at + 1 < len(marked) else ""
-    if (before and _WORD_CHARS.match(before)) or before in ('.', '"'):
-        return "part of a name"
-    if (after and _WORD_CHARS.match(after)) or after in (".", "(", '"', "[", _SENTINEL):
-        return "part of a name"
-    prev = previous[-1] if previous else ""
-    if prev in _VALUE_OPERATORS or prev in _VALUE_KEYWORDS:
-        return None
-    if prev == "AND" and len(previous) >= 3 and previous[-3] == "BETWEEN":
-        return None
-    if prev in ("(", ",") and stack[-1] in _VALUE_LISTS:
-        return None
-    where = f"after {prev}" if prev else "at the start"
-    return f"not in a value position ({where})"
-
-
-def _mark(text: str, offsets: Sequence[int]) -> str:
-    parts: list[str] = []
-    previous = 0
-    for offset in offsets:
-        parts.append(text[previous:offset])
-        parts.append(_SENTINEL)
-        previous = offset
-    parts.append(text[previous:])
-    return "".join(parts)
-
-
-def _fill_holes(template: _Template) -> tuple[str | None, str, tuple[tuple[int, int, int], ...]]:
-    """Render a template as SQL; the reason it is dynamic, if any hole is not a value."""
-    if not template.holes:
-        return None, template.text, template.spans
-    if _SENTINEL in template.text:
-        return "the statement is built at run time", template.text, template.spans
-    kinds = _classify(template.text, [hole.offset for hole in template.holes])
-    reason = None
-    for hole, kind in zip(template.holes, kinds):
-        if kind not in (None, "string", "comment"):
-            label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
-            reason = f"`{label}` is {kind}"
-            break
-    texts: list[str] = []
-    spans: list[tuple[int, int, int]] = []
-    length = 0
-    previous = 0
-    pieces: list[tuple[_Hole | None, str | None]] = [*zip(template.holes, kinds), (None, None)]
-    for piece, kind in pieces:
-        stop = len(template.text) if piece is None else piece.offset
-        if stop > previous:
-            for offset, line, column in _slice_spans(template.spans, previous, stop):
-                spans.append((offset + length, line, column))
-            texts.append(template.text[previous:stop])
-            length += stop - previous
-        previous = stop
-        if piece is not None and kind not in ("string", "comment"):
-            # A value hole becomes NULL, mapped to where the hole starts in the source.
-            spans.append((length, piece.line, piece.column))
-            texts.append(_NULL)
-            length += len(_NULL)
-    return reason, "".join(texts), tuple(spans)
-
-
-def _slice_spans(
-    spans: tuple[tuple[int, int, int], ...], start: int, end: int
-) -> Iterator[tuple[int, int, int]]:
-    """The spans of `text[start:end]`, offsets relative to `start`."""
-    index = max(bisect.bisect_right(spans, (start, float("inf"), float("inf"))) - 1, 0)
-    offset, line, column = spans[index]
-    yield (0, line, column + start - offset)
-    for offset, line, column in spans[index + 1 :]:
-        if offset >= end:
-            break
-        yield (offset - start, line, column)
+    return Template("".join(texts), tuple(spans), tuple(holes))
 
 
 # -- heuristics ------------------------------------------------------------------------
@@ -892,7 +727,7 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
     return bool(upper or holes or _STRUCTURE.search(body))
 
 
-def _first_word(text: str, holes: Sequence[_Hole]) -> str | None:
+def _first_word(text: str, holes: Sequence[Hole]) -> str | None:
     """Lower-cased first SQL word of a template, or None if a hole or nothing comes first."""
     start = _LEADING.match(text).end()  # type: ignore[union-attr]
     if holes and holes[0].offset <= start:

@@ -1,0 +1,193 @@
+"""Templates with run-time holes: SQL built from literals and `${...}`/`{...}` pieces.
+
+Shared by the Python and JavaScript extractors. A `Template` is decoded literal text with
+its source spans and the holes where run-time values go; `fill_holes` decides, per hole,
+whether it sits where a *value* goes (`= {x}`, `LIMIT {n}`, `IN ({ids})`, `VALUES ({a})`,
+inside a quoted SQL string) and renders the statement with `NULL` there, or says why the
+statement is built at run time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+_NULL = "NULL"
+
+
+@dataclass(frozen=True, slots=True)
+class Hole:
+    offset: int  # where the hole sits in the template text
+    line: int
+    column: int
+    label: str  # source text of the hole, for the "not validated" reason
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """Decoded literal text with its spans, and the run-time holes between its pieces."""
+
+    text: str
+    spans: tuple[tuple[int, int, int], ...]
+    holes: tuple[Hole, ...] = ()
+    problem: str | None = None  # set when the literal could not be mapped exactly
+
+
+_SENTINEL = "\x00"
+_WORD_CHARS = re.compile(r"[\w$]")
+_VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
+_VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})
+_VALUE_LISTS = frozenset({"VALUES", "IN", "ANY", "ALL"})
+_TOKEN = re.compile(
+    r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
+    r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
+    r"|(?P<op><>|!=|<=|>=|\|\||::|[^\s\w])|(?P<other>\w+)",
+    re.DOTALL,
+)
+
+
+def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
+    """For each hole offset: None if it takes a value, else why it cannot be validated.
+
+    Holes inside a quoted SQL string or a comment are content, marked "string"/"comment".
+    """
+    marked = _mark(text, offsets)
+    kinds: list[str | None] = []
+    previous: list[str] = []  # significant tokens so far, upper-cased words
+    stack: list[str] = [""]  # per parenthesis depth: what opened it
+    last_keyword: list[str] = [""]
+    pos = 0
+    while pos < len(marked):
+        match = _TOKEN.match(marked, pos)
+        assert match is not None  # every character matches some alternative
+        kind = match.lastgroup
+        token = match.group()
+        pos = match.end()
+        if kind in ("space",):
+            continue
+        if kind == "comment":
+            kinds.extend("comment" for _ in range(token.count(_SENTINEL)))
+            continue
+        if kind == "quote":
+            count = token.count(_SENTINEL)
+            if count:
+                reason = "string" if token[0] == "'" else "inside a quoted identifier"
+                kinds.extend(reason for _ in range(count))
+            previous.append("'")
+            continue
+        if kind == "dollar":
+            close = marked.find(token, pos)
+            close = len(marked) if close == -1 else close
+            kinds.extend("string" for _ in range(marked.count(_SENTINEL, pos, close)))
+            pos = close + len(token)
+            previous.append("'")
+            continue
+        if kind == "hole":
+            kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
+            previous.append(_SENTINEL)
+            continue
+        upper = token.upper()
+        if kind == "word":
+            last_keyword[-1] = upper
+        elif token == "(":
+            opener = previous[-1] if previous else ""
+            if opener == ",":
+                opener = last_keyword[-1]
+            stack.append(opener)
+            last_keyword.append("")
+        elif token == ")" and len(stack) > 1:
+            stack.pop()
+            last_keyword.pop()
+        previous.append(upper)
+    return kinds
+
+
+def _hole_kind(
+    marked: str, at: int, previous: list[str], stack: list[str], last_keyword: list[str]
+) -> str | None:
+    before = marked[at - 1] if at else ""
+    after = marked[at + 1] if at + 1 < len(marked) else ""
+    if (before and _WORD_CHARS.match(before)) or before in ('.', '"'):
+        return "part of a name"
+    if (after and _WORD_CHARS.match(after)) or after in (".", "(", '"', "[", _SENTINEL):
+        return "part of a name"
+    prev = previous[-1] if previous else ""
+    if prev in _VALUE_OPERATORS or prev in _VALUE_KEYWORDS:
+        return None
+    if prev == "AND" and len(previous) >= 3 and previous[-3] == "BETWEEN":
+        return None
+    if prev in ("(", ",") and stack[-1] in _VALUE_LISTS:
+        return None
+    where = f"after {prev}" if prev else "at the start"
+    return f"not in a value position ({where})"
+
+
+def _mark(text: str, offsets: Sequence[int]) -> str:
+    parts: list[str] = []
+    previous = 0
+    for offset in offsets:
+        parts.append(text[previous:offset])
+        parts.append(_SENTINEL)
+        previous = offset
+    parts.append(text[previous:])
+    return "".join(parts)
+
+
+def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, int, int], ...]]:
+    """Render a template as SQL; the reason it is dynamic, if any hole is not a value.
+
+    Returns:
+        (reason or None, the SQL with each value hole as `NULL`, the SQL's spans).
+
+    Example:
+        >>> t = Template("SELECT a FROM t WHERE id = ", ((0, 1, 1),), (Hole(27, 1, 28, "${id}"),))
+        >>> fill_holes(t)[:2]
+        (None, 'SELECT a FROM t WHERE id = NULL')
+        >>> fill_holes(Template("SELECT a FROM ", ((0, 1, 1),), (Hole(14, 1, 15, "${t}"),)))[0]
+        '`${t}` is not in a value position (after FROM)'
+    """
+    if not template.holes:
+        return None, template.text, template.spans
+    if _SENTINEL in template.text:
+        return "the statement is built at run time", template.text, template.spans
+    kinds = _classify(template.text, [hole.offset for hole in template.holes])
+    reason = None
+    for hole, kind in zip(template.holes, kinds):
+        if kind not in (None, "string", "comment"):
+            label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
+            reason = f"`{label}` is {kind}"
+            break
+    texts: list[str] = []
+    spans: list[tuple[int, int, int]] = []
+    length = 0
+    previous = 0
+    pieces: list[tuple[Hole | None, str | None]] = [*zip(template.holes, kinds), (None, None)]
+    for piece, kind in pieces:
+        stop = len(template.text) if piece is None else piece.offset
+        if stop > previous:
+            for offset, line, column in _slice_spans(template.spans, previous, stop):
+                spans.append((offset + length, line, column))
+            texts.append(template.text[previous:stop])
+            length += stop - previous
+        previous = stop
+        if piece is not None and kind not in ("string", "comment"):
+            # A value hole becomes NULL, mapped to where the hole starts in the source.
+            spans.append((length, piece.line, piece.column))
+            texts.append(_NULL)
+            length += len(_NULL)
+    return reason, "".join(texts), tuple(spans)
+
+
+def _slice_spans(
+    spans: tuple[tuple[int, int, int], ...], start: int, end: int
+) -> Iterator[tuple[int, int, int]]:
+    """The spans of `text[start:end]`, offsets relative to `start`."""
+    index = max(bisect.bisect_right(spans, (start, float("inf"), float("inf"))) - 1, 0)
+    offset, line, column = spans[index]
+    yield (0, line, column + start - offset)
+    for offset, line, column in spans[index + 1 :]:
+        if offset >= end:
+            break
+        yield (offset - start, line, column)
