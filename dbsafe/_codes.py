@@ -85,6 +85,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'A PostgREST request embeds a resource no foreign key relates to its table.'),
     ('DBS306', 'unknown-rpc-function', 'error', '0.1.0',
      'A PostgREST `rpc()` call names a function or argument the schema does not have.'),
+    ('DBS307', 'ambiguous-embedded-relationship', 'error', '0.1.0',
+     'A PostgREST request embeds a resource more than one relationship leads to, without a hint picking one (PGRST201).'),
     ('DBS401', 'object-missing', 'warning', '0.1.0',
      'An object of the target schema is missing from the source.'),
     ('DBS402', 'unexpected-object', 'warning', '0.1.0',

@@ -11,7 +11,10 @@ columns of filters and modifiers (`.eq('col', v)`, `.in`, `.match({...})`, `.or(
 The grammar follows PostgREST's own parser (`src/PostgREST/ApiRequest/QueryParams.hs`) and
 relationships follow its `findRel` (`src/PostgREST/Plan.hs`): an embedded resource is found
 through a foreign key in either direction, by the target's table name, the constraint name or
-a single foreign-key column, or through a junction table for many-to-many. supabase-js removes
+a single foreign-key column, or through a junction table for many-to-many; when more than
+one relationship matches and no hint picks one, PostgREST refuses the request (PGRST201,
+DBS307: `_relationships` and `_find_rel` follow `SchemaCache.hs` and `findRel` strictly
+for that). supabase-js removes
 whitespace outside double quotes from the select string before sending it; so do we.
 PostgREST does not fold case: `displayname` is not `DisplayName`.
 
@@ -54,7 +57,15 @@ UNKNOWN_FUNCTION = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
-RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION)
+AMBIGUOUS_RELATIONSHIP = RuleInfo(
+    code="DBS307",
+    name="ambiguous-embedded-relationship",
+    summary="A PostgREST request embeds a resource more than one relationship leads to, "
+            "without a hint picking one (PGRST201).",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -431,11 +442,11 @@ class _Checker:
 
     def report(self, code: str, message: str, where: Location, *, subject: str,
                help: str | None = None, sql: str | None = None, start: int = 0,
-               end: int = 0) -> None:
+               end: int = 0, context: tuple[tuple[str, str], ...] = ()) -> None:
         severity = _SEVERITY.get(code) or next(r.default_severity for r in RULES
                                                if r.code == code)
         finding = Finding(code=code, message=message, severity=severity, location=where,
-                          subject=subject, help=help)
+                          subject=subject, help=help, context=context)
         self.issues.append(Issue(finding, sql, start, end))
 
     def not_literal(self, what: str, value: JsValue) -> None:
@@ -585,6 +596,11 @@ class _Checker:
         for relation in origin:
             found.extend(_related(self.graph, relation, name, hint))
         unique = tuple({id(r): r for r in found}.values())
+        if unique and len(origin) == 1:
+            candidates = _find_rel(_relationships(self.graph, origin[0]), name, hint)
+            if len(candidates) > 1:
+                self.ambiguous(item, origin[0], candidates, text)
+                return ()
         if unique:
             return unique
         where = text.location(item.start, item.end)
@@ -599,6 +615,21 @@ class _Checker:
                          "through a junction table), by its name, the constraint name or the "
                          "foreign-key column.")
         return ()
+
+    def ambiguous(self, item: Item, origin: Relation, candidates: Sequence[_Rel],
+                  text: SqlFragment) -> None:
+        """PostgREST's PGRST201: `findRel` found several relationships and fails the request."""
+        name = item.name
+        hints = ", ".join(f"`{name}!{r.hint}`" for r in candidates)
+        context = tuple(("Relationship", r.describe(origin)) for r in candidates)
+        self.report(AMBIGUOUS_RELATIONSHIP.code,
+                    f"`{origin.name}` has more than one relationship to `{name}`",
+                    text.location(item.start, item.end),
+                    subject=f"{origin.qualified_name}->{name}",
+                    help=f"Name the relationship with a hint: one of {hints}.",
+                    context=(*context, ("PostgREST", "PGRST201: Could not embed because more "
+                                        f"than one relationship was found for '{origin.name}'"
+                                        f" and '{name}'")))
 
     # -- filters and modifiers ---------------------------------------------------------
 
@@ -805,6 +836,132 @@ def _related(graph: _Graph, origin: Relation, name: str, hint: str | None) -> It
                 continue
             if hint is None or hint == junction.name:
                 yield second.referenced
+
+
+@dataclass(frozen=True, slots=True)
+class _Rel:
+    """A relationship PostgREST's schema cache certainly holds for an origin table.
+
+    `pairs` are (origin column, other column); for many-to-many, the junction's columns
+    referencing the origin and the other table.
+    """
+
+    cardinality: str  # "many-to-one" | "one-to-many" | "one-to-one" | "many-to-many"
+    constraint: str
+    pairs: tuple[tuple[str, str], ...]
+    other: Relation
+    junction: Relation | None = None
+    second: str = ""  # many-to-many: the junction's constraint to `other`
+    second_pairs: tuple[tuple[str, str], ...] = ()
+    is_self: bool = False
+
+    @property
+    def hint(self) -> str:
+        # PostgREST's relHint: the junction for many-to-many, else the constraint.
+        return self.junction.name if self.junction is not None else self.constraint
+
+    def describe(self, origin: Relation) -> str:
+        """As PostgREST's error details put it (`compressedRel`)."""
+        def columns(cols: Sequence[str]) -> str:
+            return "(" + ", ".join(cols) + ")"
+
+        if self.junction is not None:
+            return (f"{self.cardinality}: {self.junction.name} using {self.constraint}"
+                    f"{columns([j for _, j in self.pairs])} and {self.second}"
+                    f"{columns([j for j, _ in self.second_pairs])}")
+        return (f"{self.cardinality}: {self.constraint} using {origin.name}"
+                f"{columns([o for o, _ in self.pairs])} and {self.other.name}"
+                f"{columns([t for _, t in self.pairs])}")
+
+
+def _one_to_one(fk: _ForeignKey) -> bool:
+    """The foreign-key columns are exactly a primary key or unique constraint's columns."""
+    columns = set(fk.columns)
+    return any(c.kind in ("primary_key", "unique") and set(c.columns) == columns
+               for c in fk.table.constraints)
+
+
+def _plain_table(relation: Relation, schema: str) -> bool:
+    # Partitions are not in PostgREST's cache (nor foreign keys cloned onto them); views'
+    # relationships are inferred from their definitions, which is not modelled.
+    return (relation.kind in _TABLE_KINDS and relation.partition_of is None
+            and relation.schema == schema)
+
+
+def _relationships(graph: _Graph, origin: Relation) -> list[_Rel]:
+    """The relationships of `origin` PostgREST certainly has (`SchemaCache.hs`).
+
+    Strict where `_related` is lenient: only tables of the origin's schema (PostgREST looks
+    relationships up within the request's schema), many-to-many only through a junction
+    whose two many-to-one foreign keys are both inside its primary key (`addM2MRels`).
+    Used to prove ambiguity, so each relationship listed must exist in PostgREST's cache;
+    one left out can only hide an ambiguity, never invent one.
+    """
+    schema = origin.schema
+    if not _plain_table(origin, schema):
+        return []
+    found: list[_Rel] = []
+    for fk in graph.outgoing.get(id(origin), ()):
+        if _plain_table(fk.referenced, schema):
+            found.append(_Rel("one-to-one" if _one_to_one(fk) else "many-to-one", fk.name,
+                              tuple(zip(fk.columns, fk.referenced_columns)), fk.referenced,
+                              is_self=fk.referenced is origin))
+    for fk in graph.incoming.get(id(origin), ()):
+        if _plain_table(fk.table, schema):
+            found.append(_Rel("one-to-one" if _one_to_one(fk) else "one-to-many", fk.name,
+                              tuple(zip(fk.referenced_columns, fk.columns)), fk.table,
+                              is_self=fk.table is origin))
+    for first in graph.incoming.get(id(origin), ()):
+        junction = first.table
+        if not _plain_table(junction, schema) or _one_to_one(first):
+            continue
+        key = next((set(c.columns) for c in junction.constraints if c.kind == "primary_key"),
+                   set())
+        for second in graph.outgoing.get(id(junction), ()):
+            if (second.name == first.name or _one_to_one(second)
+                    or not _plain_table(second.referenced, schema)
+                    or not set(first.columns) | set(second.columns) <= key):
+                continue
+            found.append(_Rel("many-to-many", first.name,
+                              tuple(zip(first.referenced_columns, first.columns)),
+                              second.referenced, junction, second.name,
+                              tuple(zip(second.columns, second.referenced_columns)),
+                              is_self=second.referenced is origin))
+    return found
+
+
+def _find_rel(relationships: Sequence[_Rel], target: str, hint: str | None) -> list[_Rel]:
+    """PostgREST's `findRel` filter (`Plan.hs`): the relationships `target!hint` matches.
+
+    More than one is PGRST201 (ambiguous); PostgREST then fails the request.
+    """
+    def single(rel: _Rel, side: int) -> str | None:
+        if rel.junction is not None or len(rel.pairs) != 1:
+            return None
+        return rel.pairs[0][side]
+
+    matched: list[_Rel] = []
+    for rel in relationships:
+        by_name = rel.other.name == target
+        if rel.is_self:
+            # One foreign key, two relationships: the table name picks one-to-many, the
+            # column many-to-one; a hint names the referencing column of one-to-many.
+            if hint is None:
+                ok = (by_name and rel.cardinality == "one-to-many") or (
+                    rel.cardinality == "many-to-one" and single(rel, 0) == target)
+            else:
+                ok = by_name and rel.cardinality == "one-to-many" and single(rel, 1) == hint
+        elif hint is None:
+            ok = by_name or (rel.junction is None and rel.constraint == target) \
+                or single(rel, 0) == target
+        else:
+            ok = by_name and (
+                (rel.junction is None and rel.constraint == hint)
+                or single(rel, 0) == hint or single(rel, 1) == hint
+                or (rel.junction is not None and rel.junction.name == hint))
+        if ok:
+            matched.append(rel)
+    return matched
 
 
 def _matches(fk: _ForeignKey, other: Relation, name: str, hint: str | None) -> bool:

@@ -95,6 +95,18 @@ PASS = [
      "supabase.storage.from('avatars').upload(path, file)"),
     ("typed-client", "function f(db: SupabaseClient) { return db.from('clinics').select('id') }"),
     ("this-client", "class R { q() { return this.supabase.from('clinics').select('id') } }"),
+    # Two relationships, one picked by a hint (EmbedDisambiguationSpec.hs).
+    ("ambiguity-hint-constraint",
+     "supabase.from('agents').select('departments!agents_department_id_fkey(name)')"),
+    ("ambiguity-hint-column", "supabase.from('agents').select('departments!head_id(name)')"),
+    ("ambiguity-hint-one-to-many", "supabase.from('addresses').select('orders!billing(id)')"),
+    ("ambiguity-by-constraint", "supabase.from('orders').select('shipping(street)')"),
+    ("ambiguity-hint-junction", "supabase.from('sites').select('projects!jobs(name)')"),
+    ("ambiguity-hint-many-to-one", "supabase.from('sites').select('projects!main_project(name)')"),
+    ("from-junction", "supabase.from('jobs').select('sites(id), projects(name)')"),
+    ("self-references-by-column",
+     "supabase.from('people').select('parent_id(name), guardian_id(name)')"),
+    ("self-reference-hint", "supabase.from('people').select('children:people!parent_id(name)')"),
 ]
 
 # (id, request, code, identifier the finding's span must cover).
@@ -120,6 +132,23 @@ FLAG = [
     ("no-relationship", "supabase.from('clinics').select('doctors(name)')", "DBS305", "doctors"),
     ("bad-hint", "supabase.from('orders').select('addresses!nope(street)')", "DBS305",
      "addresses"),
+    ("ambiguous-many-to-one", "supabase.from('orders').select('addresses(street)')", "DBS307",
+     "addresses"),
+    ("ambiguous-one-to-many", "supabase.from('addresses').select('id, orders(id)')", "DBS307",
+     "orders"),
+    ("ambiguous-circular", "supabase.from('agents').select('*, departments(*)')", "DBS307",
+     "departments"),
+    ("ambiguous-many-to-many", "supabase.from('sites').select('projects(name)')", "DBS307",
+     "projects"),
+    ("ambiguous-reverse-many-to-many", "supabase.from('projects').select('sites(id)')",
+     "DBS307", "sites"),
+    ("ambiguous-self", "supabase.from('people').select('people(name)')", "DBS307", "people"),
+    ("ambiguous-spread", "supabase.from('orders').select('id, ...addresses(street)')", "DBS307",
+     "addresses"),
+    ("ambiguous-nested", "supabase.from('agents').select('departments!head_id(agents(name))')",
+     "DBS307", "agents"),
+    ("ambiguous-hint-referenced-column",
+     "supabase.from('orders').select('addresses!id(street)')", "DBS307", "addresses"),
     ("filter", "supabase.from('patients').select('id').eq('nope', 1)", "DBS302", "nope"),
     ("embedded-filter", "supabase.from('clinics').select('patients(id)').eq('patients.nope', 1)",
      "DBS302", "nope"),
@@ -238,6 +267,27 @@ def test_request_built_at_run_time_is_a_note(
     assert request.status == "dynamic"
     assert [i.finding.code for i in request.issues] == ["DBS304"]
     assert request.issues[0].finding.severity.value == "note"
+
+
+@pytest.mark.db
+def test_ambiguous_embed_is_reported_as_postgrest_does(snapshot: SchemaSnapshot) -> None:
+    _, checked = _check("supabase.from('orders').select('addresses(street)')", snapshot)
+    (issue,) = checked[0].issues
+    finding = issue.finding
+    assert finding.message == "`orders` has more than one relationship to `addresses`"
+    # PostgREST's hint lists `target!constraint` per relationship (relHint in Error.hs).
+    assert finding.help == ("Name the relationship with a hint: one of `addresses!billing`, "
+                            "`addresses!shipping`.")
+    assert finding.context == (
+        ("Relationship", "many-to-one: billing using orders(billing_address_id) and addresses(id)"),
+        ("Relationship",
+         "many-to-one: shipping using orders(shipping_address_id) and addresses(id)"),
+        ("PostgREST", "PGRST201: Could not embed because more than one relationship was found "
+                      "for 'orders' and 'addresses'"),
+    )
+    _, checked = _check("supabase.from('sites').select('projects(name)')", snapshot)
+    assert checked[0].issues[0].finding.help == (
+        "Name the relationship with a hint: one of `projects!main_project`, `projects!jobs`.")
 
 
 @pytest.mark.db
