@@ -175,6 +175,10 @@ def output_options(func: Callable) -> Callable:
                           "not do its job)."),
         click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
                      help="pyproject.toml to read [tool.dbsafe] from (as `dbsafe --config`)."),
+        click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
+                     default="auto",
+                     help="Colour the text report: auto = on a terminal, unless NO_COLOR is "
+                          "set (FORCE_COLOR forces it) [default: auto]."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -202,12 +206,12 @@ def _source_overrides(database_url: str | None, snapshot: Path | None, from_migr
 def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, ...],
                       ignore: tuple[str, ...], verbose: bool, output_file: Path | None = None,
                       quiet: bool = False, exit_zero: bool = False,
-                      config_file: Path | None = None) -> dict[str, Any]:
+                      config_file: Path | None = None, color: str = "auto") -> dict[str, Any]:
     # How the report is delivered is the CLI's business, not a setting: kept on the context.
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.meta["dbsafe.delivery"] = {"output_file": output_file, "quiet": quiet,
-                                       "exit_zero": exit_zero}
+                                       "exit_zero": exit_zero, "color": color}
         if config_file is not None and isinstance(ctx.obj, CliState):
             ctx.obj.config_path = config_file  # `dbsafe lint --config x` = `dbsafe --config x lint`
     return {"format": fmt, "fail-on": fail_on, "select": select, "ignore": ignore,
@@ -217,7 +221,18 @@ def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, .
 def _delivery() -> dict[str, Any]:
     ctx = click.get_current_context(silent=True)
     found = ctx.meta.get("dbsafe.delivery") if ctx is not None else None
-    return found or {"output_file": None, "quiet": False, "exit_zero": False}
+    return found or {"output_file": None, "quiet": False, "exit_zero": False, "color": "auto"}
+
+
+def _colour_wanted(when: str) -> bool:
+    """--color, then NO_COLOR (no-color.org), FORCE_COLOR, a dumb terminal, a TTY."""
+    if when != "auto":
+        return when == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return os.environ.get("TERM") != "dumb" and sys.stdout.isatty()
 
 
 def _emit(report: Any, settings: Any, status: int) -> None:
@@ -226,17 +241,22 @@ def _emit(report: Any, settings: Any, status: int) -> None:
     from dataclasses import replace
 
     from dbsafe.commands import catalog
-    from dbsafe.report import render
+    from dbsafe.report import plain, render, terminal_paint
 
     delivery = _delivery()
+    # Colour goes to standard output only; a file gets the plain report.
+    colour = (settings.format == "text" and delivery["output_file"] is None
+              and _colour_wanted(delivery["color"]))
+    paint = terminal_paint() if colour else plain
     if delivery["quiet"] and settings.format == "text":
         summary = {k: v for k, v in report.summary.items()
                    if k not in ("what_happened", "lines")}
-        text = render(replace(report, summary=summary), "text", catalog(), verbose=False)
+        text = render(replace(report, summary=summary), "text", catalog(), verbose=False,
+                      paint=paint)
         lines = text.rstrip("\n").splitlines()
         text = "\n".join(lines[:-1]).rstrip("\n") + ("\n" if len(lines) > 1 else "")
     else:
-        text = render(report, settings.format, catalog(), verbose=settings.verbose)
+        text = render(report, settings.format, catalog(), verbose=settings.verbose, paint=paint)
     if delivery["output_file"] is not None:
         try:
             Path(delivery["output_file"]).write_text(text, encoding="utf-8")
@@ -244,7 +264,8 @@ def _emit(report: Any, settings: Any, status: int) -> None:
             raise DbsafeError(f"cannot write {delivery['output_file']}: "
                               f"{exc.strerror or exc}") from None
     else:
-        click.echo(text, nl=False)
+        # click strips ANSI codes when stdout is not a terminal: keep them for --color=always.
+        click.echo(text, nl=False, color=colour)
     if delivery["exit_zero"] and status == 1:
         status = 0
     sys.exit(status)

@@ -17,8 +17,20 @@ JSON_VERSION = 1
 Catalog = Mapping[str, RuleInfo]
 
 
-def render(report: Report, fmt: str, catalog: Catalog, *, verbose: bool = False) -> str:
-    """Dispatch to the renderer for `fmt` (one of config.FORMATS)."""
+Paint = Callable[[str, str], str]
+"""`paint(text, role)`: `text` as it should appear; roles are the keys of `TERMINAL_STYLES`."""
+
+
+def plain(text: str, role: str) -> str:
+    """The `Paint` of every output that is not a terminal: the text unchanged."""
+    return text
+
+
+def render(report: Report, fmt: str, catalog: Catalog, *, verbose: bool = False,
+           paint: Paint = plain) -> str:
+    """Dispatch to the renderer for `fmt` (one of config.FORMATS); only text is painted."""
+    if fmt == "text":
+        return render_text(report, catalog, verbose, paint=paint)
     renderer = _RENDERERS[fmt]
     return renderer(report, catalog, verbose)
 
@@ -35,22 +47,25 @@ def sort_findings(findings: tuple[Finding, ...]) -> list[Finding]:
 # -- text -----------------------------------------------------------------------------------
 
 
-def render_text(report: Report, catalog: Catalog, verbose: bool = False) -> str:
+def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
+                paint: Paint = plain) -> str:
     lines: list[str] = []
     for finding in sort_findings(report.findings):
-        where = _where(finding)
-        lines.append(f"{where}: {finding.code} [{finding.severity.value}] {finding.message}")
+        severity = finding.severity.value
+        lines.append(f"{paint(_where(finding), 'location')}: {paint(finding.code, 'code')} "
+                     f"{paint(f'[{severity}]', severity)} {finding.message}")
         if finding.help:
-            lines.append(f"  help: {finding.help}")
+            lines.append(f"  {paint('help:', 'help')} {finding.help}")
         for title, body in finding.context:
-            lines.append(f"  {title}:")
+            lines.append(f"  {paint(f'{title}:', 'title')}")
             lines.extend(f"    {line}" for line in body.splitlines())
     if verbose and report.skipped:
         lines.append("")
-        lines.append("Not analysed:")
+        lines.append(paint("Not analysed:", "title"))
         for item in report.skipped:
             loc = item.location
-            lines.append(f"  {loc.path}:{loc.line}:{loc.column}: {item.reason}")
+            lines.append(f"  {paint(f'{loc.path}:{loc.line}:{loc.column}', 'location')}: "
+                         f"{item.reason}")
     # Commands that describe a state or tell a story (status, upgrade) give their lines.
     for key in ("lines", "what_happened"):
         block = report.summary.get(key)
@@ -62,8 +77,44 @@ def render_text(report: Report, catalog: Catalog, verbose: bool = False) -> str:
     if summary:
         if lines:
             lines.append("")
-        lines.append(summary)
+        lines.append(paint(summary, _worst(report)))
     return "\n".join(lines) + "\n"
+
+
+def _worst(report: Report) -> str:
+    """The role of the summary line: the worst severity found, else `clean`."""
+    worst = max((f.severity for f in report.findings), key=lambda s: s.rank, default=None)
+    return worst.value if worst is not None else "clean"
+
+
+TERMINAL_STYLES = {
+    "location": "bold",
+    "code": "bold",
+    "error": "bold red",
+    "warning": "yellow",
+    "note": "cyan",
+    "help": "green",
+    "title": "dim",
+    "clean": "green",
+}
+
+
+def terminal_paint() -> Paint:
+    """A `Paint` writing ANSI colour (`TERMINAL_STYLES`), for a terminal that wants it.
+
+    rich is imported here and only here: runs whose output is piped never load it.
+    The styles are the 16 standard colours, which every colour terminal shows the same.
+    """
+    from rich.color import ColorSystem
+    from rich.style import Style
+
+    styles = {role: Style.parse(spec) for role, spec in TERMINAL_STYLES.items()}
+
+    def paint(text: str, role: str) -> str:
+        style = styles.get(role)
+        return style.render(text, color_system=ColorSystem.STANDARD) if style else text
+
+    return paint
 
 
 def _where(finding: Finding) -> str:

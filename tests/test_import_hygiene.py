@@ -1,4 +1,5 @@
-"""Start-up stays cheap: the CLI and the code catalog import no SQL parser or database driver.
+"""Start-up stays cheap: the CLI and the code catalog import no SQL parser or database driver
+(nor rich, which only a report painted for a terminal loads).
 
 Each case runs in a fresh interpreter and walks `sys.modules`, so an import that leaks to
 module level anywhere on the path fails here (not as a slow `dbsafe --help` nobody times).
@@ -12,7 +13,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlglot", "sqlalchemy", "alembic", "psycopg", "pglast")
+HEAVY = ("sqlglot", "sqlalchemy", "alembic", "psycopg", "pglast", "rich")
 
 
 def _heavy_modules_after(code: str) -> list[str]:
