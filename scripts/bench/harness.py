@@ -11,16 +11,24 @@ shared machine it says how far to trust the absolute figures (the ratios hold be
 A child's peak memory includes what this process held when it started the child (the kernel
 counts the pages before `exec`): keep the harness small, and read the `python -c pass` row
 as the floor of that column.
+
+Commands that change state between runs (an upgrade needs a fresh database each time) use
+`timed()` and `pair_line()` instead; `big_database()` is the multi-million-row database the
+guarded-operation benchmarks (upgrade.py, backup.py) share.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -87,3 +95,105 @@ def report(figures: Sequence[Figures], *, title: str = "") -> str:
                      f"| {statistics.median(fig.peak_mib):.0f} | {_spread(wall_ratio, '.2f')} "
                      f"| {_spread(cpu_ratio, '.2f')} |")
     return "\n".join(lines)
+
+
+def timed(command: Sequence[str], *, env: Mapping[str, str] | None = None,
+          cwd: str | os.PathLike[str] | None = None) -> tuple[float, str]:
+    """(wall s, stderr) of one whole process that must exit 0; exits with its output if not.
+
+    For commands that change state between runs (a fresh database each time), which
+    `compare()` cannot repeat as they are.
+    """
+    start = time.perf_counter()
+    result = subprocess.run(list(command), check=False, capture_output=True, text=True,
+                            env=dict(env) if env else None, cwd=cwd)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(list(command)[:4])} failed ({result.returncode}):\n"
+                 f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return wall, result.stderr
+
+
+def pair_line(peer: str, peer_times: Sequence[float], ours: str,
+              our_times: Sequence[float], target: str) -> str:
+    """One line per pair: medians, the ratio of the medians, the difference, the target."""
+    a, b = statistics.median(peer_times), statistics.median(our_times)
+    pairs = sorted(y / x for x, y in zip(peer_times, our_times, strict=True))
+    return (f"{peer:<24} {a:7.2f} s   {ours:<28} {b:7.2f} s   ratio {b / a:5.2f}x "
+            f"(pair by pair {pairs[0]:.2f}-{pairs[-1]:.2f})  (+{b - a:.2f} s; target {target})")
+
+
+# -- the database of the guarded-operation benchmarks (upgrade.py, backup.py) ----------------
+
+
+@dataclass
+class BigDatabase:
+    """A throwaway server whose `template_src` holds `rows` rows in `events`, at alembic
+    revision 0001; `fresh(name)` copies it (CREATE DATABASE ... TEMPLATE)."""
+
+    server: Any  # dbsafe.pg.throwaway.ThrowawayServer
+    rows: int
+    size: str
+
+    def url(self, name: str = "template_src") -> str:
+        return str(self.server.url(name))
+
+    def fresh(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template_src')
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+    def client_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """`env` with libpq's variables pointing at the server (for pg_dump, pg_restore)."""
+        return {**env, "PGHOST": str(self.server.socket_dir), "PGPORT": str(self.server.port),
+                "PGUSER": self.server.user}
+
+
+@contextlib.contextmanager
+def big_database(rows: int) -> Iterator[BigDatabase]:
+    """A `BigDatabase` on a throwaway embedded PostgreSQL, removed afterwards."""
+    import psycopg
+
+    from dbsafe.pg.throwaway import throwaway_server
+
+    with throwaway_server(database="template_src") as server:
+        with psycopg.connect(server.url("template_src"), autocommit=True) as conn:
+            conn.execute("CREATE TABLE events (id bigint PRIMARY KEY, account_id bigint "
+                         "NOT NULL, payload text)")
+            conn.execute("INSERT INTO events SELECT g, g % 5000, md5(g::text) "
+                         f"FROM generate_series(1, {rows}) g")
+            conn.execute("VACUUM ANALYZE events")
+            # The database is at revision 0001 (which created `events`), as a real one
+            # would be: an upgrade applies 0002-0004.
+            conn.execute("CREATE TABLE alembic_version (version_num varchar(32) NOT NULL "
+                         "PRIMARY KEY)")
+            conn.execute("INSERT INTO alembic_version VALUES ('0001')")
+            size = conn.execute("SELECT pg_size_pretty(pg_database_size("
+                                "current_database()))").fetchone()
+        yield BigDatabase(server, rows, size[0] if size else "?")
+
+
+def clean_env(pycache: Path) -> dict[str, str]:
+    """This process's environment without libpq's or dbsafe's variables, with this checkout
+    first on PYTHONPATH (the dbsafe measured is this one, installed or not).
+
+    Python runs as it does for installed packages, with bytecode caching on: the checkout's
+    bytecode goes to `pycache` (PYTHONPYCACHEPREFIX), never next to the sources, and the
+    first run writes it. Without it every run of dbsafe would compile its modules again
+    (PYTHONDONTWRITEBYTECODE), while the peers' site-packages have theirs.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PG", "DBSAFE_")) and k != "PYTHONDONTWRITEBYTECODE"}
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
