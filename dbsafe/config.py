@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from dbsafe.core import ConfigError, Severity
 
 FORMATS = ("text", "json", "sarif", "github")
+_JS_NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 SCHEMA_SOURCES = ("auto", "database", "snapshot", "migrations")
 
 
@@ -47,6 +49,8 @@ class Settings:
     use_cache: bool = True
     jobs: int = 0  # 0: one worker per core
     max_file_size: int = 50 * 1024 * 1024  # validate skips (and lists) larger source files
+    js_sql_tags: tuple[str, ...] = ()  # JS/TS template tags carrying SQL, beyond the built-in
+    js_sql_calls: tuple[str, ...] = ()  # JS/TS calls whose first argument is SQL, likewise
     verbose: bool = False
     # lint
     target_version: int | None = None  # server_version_num migrations will run on; None: 15
@@ -106,6 +110,8 @@ _KEYS: dict[str, tuple[str, str]] = {
     "cache": ("use_cache", "bool"),
     "jobs": ("jobs", "int"),
     "max-file-size": ("max_file_size", "size"),
+    "js-sql-tags": ("js_sql_tags", "js-names"),
+    "js-sql-calls": ("js_sql_calls", "js-names"),
     "verbose": ("verbose", "bool"),
     "target-version": ("target_version", "version"),
     "managed-timeouts": ("managed_timeouts", "bool"),
@@ -256,6 +262,12 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
         if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
             raise fail("a list of strings")
         return tuple(raw)
+    if kind == "js-names":
+        names = _convert("list", raw, key=key, origin=origin, base=base)
+        if not all(_JS_NAME.match(name) for name in names):
+            raise fail("a list of JavaScript names or dotted paths such as \"sql\" or "
+                       "\"db.sql\"")
+        return names
     if kind == "severity":
         if not isinstance(raw, str):
             raise fail("one of error, warning, note")

@@ -69,6 +69,8 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         ('jobs = "many"', "'jobs' must be a whole number"),
         ("confirm = 2", "'confirm' must be true or false"),
         ('[tool.dbsafe.severity]\nDBS302 = "loud"', "'severity.DBS302' must be one of"),
+        ('js-sql-tags = ["sql`"]', "'js-sql-tags' must be a list of JavaScript names"),
+        ("js-sql-calls = [1]", "'js-sql-calls' must be a list of strings"),
     ],
 )
 def test_wrong_value_kinds_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:

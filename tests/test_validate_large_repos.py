@@ -127,6 +127,22 @@ def test_cached_js_outcomes_are_served_and_keyed_by_content(
     assert commands.validate(settings, [project / "web"]).findings == ()
 
 
+def test_configured_js_sql_tags_are_validated_and_key_the_cache(
+    project: Path, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _write(project / "web" / "old.ts",
+           "await db.exec`SELECT nope_tag FROM patients`;\n"
+           "await pool.run('SELECT nope_call FROM patients');\n")
+    cache = tmp_path_factory.mktemp("cache")
+    plain = _settings(project, database_url, cache=True, cache_dir=str(cache))
+    assert commands.validate(plain, [project / "web"]).findings == ()
+    # Same files, same schema: with the names configured the cached outcome must not serve.
+    custom = _settings(project, database_url, cache=True, cache_dir=str(cache),
+                       js_sql_tags=["exec"], js_sql_calls=["pool.run"])
+    assert _found(commands.validate(custom, [project / "web"])) == [
+        ("DBS302", "web/old.ts", 1), ("DBS302", "web/old.ts", 2)]
+
+
 def test_js_suppressions_are_line_comments(project: Path, database_url: str) -> None:
     _write(project / "web" / "old.ts",
            "// dbsafe: ignore[DBS302] legacy column, dropped next sprint\n"

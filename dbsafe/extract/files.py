@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult
-from dbsafe.extract.javascript import sql_in_javascript
+from dbsafe.extract.javascript import DEFAULT_NAMES, SqlNames, sql_in_javascript
 from dbsafe.extract.python import sql_in_python
 from dbsafe.extract.sqlfile import split_sql
 
@@ -72,7 +72,8 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
 
 
 def extract_file(
-    path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES
+    path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+    js_names: SqlNames = DEFAULT_NAMES,
 ) -> ExtractResult:
     """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
 
@@ -80,6 +81,7 @@ def extract_file(
         path: The file.
         root: Fragment paths are POSIX paths relative to `root` when `path` is under it.
         max_bytes: Larger files are skipped (generated dumps, vendored bundles).
+        js_names: The project's own SQL tags and calls in JS/TS (`js-sql-tags`, `js-sql-calls`).
 
     Returns:
         Fragments, or a `Skipped` entry saying why the file was not read.
@@ -107,7 +109,7 @@ def extract_file(
         if path.suffix == ".py":
             return sql_in_python(text, name)
         if path.suffix in SCRIPT_SUFFIXES:
-            return sql_in_javascript(text, name)
+            return sql_in_javascript(text, name, names=js_names)
     except Exception as exc:
         # An extractor bug on one odd file must not end the whole run.
         log.debug("extracting SQL from %s failed", name, exc_info=True)

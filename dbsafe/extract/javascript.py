@@ -34,6 +34,8 @@ from dbsafe.extract.python import looks_like_statement
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
 
+    from dbsafe.config import Settings
+
 SUFFIXES = frozenset({".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"})
 
 # Tags whose template is SQL (the last name of the tag expression).
@@ -42,6 +44,7 @@ SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw"})
 SQL_CALLS = frozenset(
     {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare"}
 )
+_NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
 _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
@@ -49,6 +52,37 @@ _WRAPPERS = frozenset(
     {"parenthesized_expression", "await_expression", "non_null_expression", "as_expression",
      "satisfies_expression", "type_assertion"}
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SqlNames:
+    """Tags and calls that carry SQL, on top of `SQL_TAGS` and `SQL_CALLS`.
+
+    From `js-sql-tags` and `js-sql-calls` in `[tool.dbsafe]`. A plain name (`unsafe`) matches
+    the last name of the tag or callee (`sql.unsafe`, `db.unsafe`); a dotted one (`sql.raw`)
+    matches an expression ending with those names (`sql.raw`, `db.sql.raw`, not `db.raw`).
+    """
+
+    tags: frozenset[str] = frozenset()
+    calls: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        for name in (*self.tags, *self.calls):
+            if not _NAME.match(name):
+                raise ValueError(f"not a JavaScript name or dotted path: {name!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SqlNames:
+        return cls(frozenset(settings.js_sql_tags), frozenset(settings.js_sql_calls))
+
+    def key(self) -> str:
+        """A stable text for cache keys: empty when nothing is added."""
+        if not self.tags and not self.calls:
+            return ""
+        return "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
+
+
+DEFAULT_NAMES = SqlNames()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +152,15 @@ class JsExtractResult(ExtractResult):
     requests: tuple[PostgrestRequest, ...] = ()
 
 
-def sql_in_javascript(source: str, path: str) -> JsExtractResult:
+def sql_in_javascript(source: str, path: str, *,
+                      names: SqlNames = DEFAULT_NAMES) -> JsExtractResult:
     """Find the SQL statements and PostgREST requests in a JavaScript/TypeScript file.
 
     Args:
         source: The file's text.
         path: Path recorded in locations (repository-relative, POSIX); its suffix picks the
             grammar (`.ts` TypeScript, `.tsx` TSX, anything else JavaScript with JSX).
+        names: Project-specific SQL tags and calls (`js-sql-tags`, `js-sql-calls`).
 
     Returns:
         Fragments and requests in source order. A file tree-sitter cannot parse at all
@@ -139,7 +175,7 @@ def sql_in_javascript(source: str, path: str) -> JsExtractResult:
     """
     data = source.encode("utf-8")
     tree = _parser(_grammar(path)).parse(data)
-    reader = _Reader(data, path)
+    reader = _Reader(data, path, names)
     if tree.root_node.has_error and not tree.root_node.named_children:
         return JsExtractResult(skipped=(Skipped(Location(path, 1), "JavaScript syntax error"),))
     return reader.run(tree.root_node)
@@ -175,9 +211,10 @@ def _parser(grammar: str) -> Parser:
 class _Reader:
     """One file: its bytes, line index, the names bound in it, and what was found."""
 
-    def __init__(self, data: bytes, path: str) -> None:
+    def __init__(self, data: bytes, path: str, names: SqlNames = DEFAULT_NAMES) -> None:
         self.data = data
         self.path = path
+        self.names = names
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
         self.char_starts: dict[int, list[int] | None] = {}  # per line; None when ASCII
         self.constants: dict[str, Node | None] = {}  # name -> its only initializer
@@ -481,11 +518,11 @@ class _Reader:
             return None
         name = _last_name(self, function)
         if arguments.type == "template_string":
-            if name not in SQL_TAGS:
+            if name not in SQL_TAGS and not self._named(function, name, self.names.tags):
                 return None
             literal = arguments
         else:
-            if name not in SQL_CALLS:
+            if name not in SQL_CALLS and not self._named(function, name, self.names.calls):
                 return None
             args = [c for c in arguments.named_children if c.type != "comment"]
             if not args:
@@ -503,6 +540,20 @@ class _Reader:
             return None
         reason, sql, spans = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
+
+
+    def _named(self, function: Node, last: str | None, configured: frozenset[str]) -> bool:
+        """Whether a tag or callee is one of the configured names (see `SqlNames`)."""
+        if not configured:
+            return False
+        if last is not None and last in configured:
+            return True
+        function = _unwrap(function)
+        if function.type != "member_expression":
+            return False
+        dotted = "".join(self.text(function).split())
+        return any(dotted == name or dotted.endswith("." + name)
+                   for name in configured if "." in name)
 
 
 def _walk(root: Node):

@@ -31,6 +31,7 @@ from dbsafe.core import (
     select_findings,
 )
 from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
+from dbsafe.extract.javascript import DEFAULT_NAMES, SqlNames
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -124,7 +125,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             missed.append(rel)
 
     for outcome in _analyse_all(misses, root, source.snapshot, settings.jobs,
-                                settings.max_file_size, settings.target_version):
+                                settings.max_file_size, settings.target_version,
+                                SqlNames.from_settings(settings)):
         outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for rel in missed]
@@ -184,11 +186,13 @@ _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
 def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
-                 jobs: int, max_bytes: int, version: int | None) -> list[FileOutcome]:
+                 jobs: int, max_bytes: int, version: int | None,
+                 names: SqlNames = DEFAULT_NAMES) -> list[FileOutcome]:
     global _worker_snapshot
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
-        return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version)
+        return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
+                             js_names=names)
                 for p in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -199,25 +203,28 @@ def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
-                           [max_bytes] * len(chunks), [version] * len(chunks))
+                           [max_bytes] * len(chunks), [version] * len(chunks),
+                           [names] * len(chunks))
         return [outcome for chunk in results for outcome in chunk]
 
 
 def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int,
-                   version: int | None) -> list[FileOutcome]:
+                   version: int | None, names: SqlNames) -> list[FileOutcome]:
     assert _worker_snapshot is not None
-    return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version)
+    return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
+                         js_names=names)
             for p in paths]
 
 
 def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  max_bytes: int = DEFAULT_MAX_BYTES,
-                 server_version: int | None = None) -> FileOutcome:
+                 server_version: int | None = None,
+                 js_names: SqlNames = DEFAULT_NAMES) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
     from dbsafe.validate.resolver import created_relations
 
-    extracted = extract_file(path, root=root, max_bytes=max_bytes)
+    extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names)
     rel = display_path(path, root)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
@@ -448,6 +455,10 @@ class _Cache:
         mode = "confirmed" if confirming else "static"
         if settings.target_version:
             mode += f"-pg{settings.target_version}"
+        names = SqlNames.from_settings(settings).key()
+        if names:
+            # Other SQL tags/calls extract other statements from the same files.
+            mode += "-js" + hashlib.sha256(names.encode()).hexdigest()[:12]
         name = f"validate-{__version__}-{snapshot.fingerprint()}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:

@@ -6,7 +6,13 @@ import pytest
 
 from dbsafe.core import Location
 from dbsafe.extract.fragment import SqlFragment
-from dbsafe.extract.javascript import JsArray, JsObject, JsOther, sql_in_javascript
+from dbsafe.extract.javascript import (
+    JsArray,
+    JsObject,
+    JsOther,
+    SqlNames,
+    sql_in_javascript,
+)
 
 SUPABASE = "import { createClient } from '@supabase/supabase-js';\n"
 
@@ -166,3 +172,31 @@ def test_sql_in_tagged_templates_and_query_calls() -> None:
 def test_a_syntax_error_hides_only_what_it_breaks() -> None:
     source = "const x = ;\nsupabase.from('t').select('a')\n"
     assert _targets(source, "broken.js") == ["t"]
+
+
+CUSTOM = (
+    "const a = await db.sql.raw`SELECT nope FROM t`;\n"
+    "const b = await q`SELECT nope2 FROM t`;\n"
+    "await pool.run('SELECT nope3 FROM t');\n"
+    "await other.raw2`SELECT nope4 FROM t`;\n"
+)
+
+
+def test_configured_sql_tags_and_calls_are_read() -> None:
+    assert sql_in_javascript(CUSTOM, "a.ts").fragments == ()
+    names = SqlNames(tags=frozenset({"sql.raw", "q"}), calls=frozenset({"run"}))
+    fragments = sql_in_javascript(CUSTOM, "a.ts", names=names).fragments
+    assert [(f.sql, f.line, f.column) for f in fragments] == [
+        ("SELECT nope FROM t", 1, 28),
+        ("SELECT nope2 FROM t", 2, 19),
+        ("SELECT nope3 FROM t", 3, 17),
+    ]
+    # A dotted name matches expressions ending with those names, not any `.raw`.
+    dotted = SqlNames(tags=frozenset({"db.sql.raw", "other.raw"}))
+    assert [f.sql for f in sql_in_javascript(CUSTOM, "a.ts", names=dotted).fragments] == [
+        "SELECT nope FROM t"]
+
+
+def test_configured_names_must_be_javascript_names() -> None:
+    with pytest.raises(ValueError, match="not a JavaScript name"):
+        SqlNames(tags=frozenset({"sql raw"}))
