@@ -82,7 +82,7 @@ def explain(code: str) -> str:
                f"{entry.since})\n\n{doc.strip()}\n"
     info = catalog().get(code)
     if info is None:
-        raise ConfigError(f"unknown code {code!r}; `docs/codes.md` lists them all")
+        raise ConfigError(f"unknown code {code!r}; `dbsafe codes` lists them all")
     return f"{info.code} {info.name} ({info.default_severity.value}, since {info.since})\n\n" \
            f"{info.summary}\n"
 

@@ -8,13 +8,33 @@ the machine contract documented in docs/json-output.md: `{"version": 1, "finding
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import quote
 
 from dbsafe import __version__
 from dbsafe.core import Finding, Report, RuleInfo, Severity
 
 JSON_VERSION = 1
 Catalog = Mapping[str, RuleInfo]
+
+DOCS_URL = "https://github.com/dbsafe/dbsafe/blob/main/docs/"
+"""Where the documentation is published: `docs/` of the repository at its main branch.
+
+SARIF `helpUri`s are `{DOCS_URL}rules/<CODE>.md` (scripts/gen_docs.py writes a page for every
+code, so each one resolves). The one place to change when the docs move.
+"""
+
+
+def help_uri(code: str) -> str:
+    """The documentation page of `code`.
+
+    >>> help_uri("DBS101")
+    'https://github.com/dbsafe/dbsafe/blob/main/docs/rules/DBS101.md'
+    """
+    return f"{DOCS_URL}rules/{code}.md"
 
 
 Paint = Callable[[str, str], str]
@@ -224,7 +244,9 @@ def render_sarif(report: Report, catalog: Catalog, verbose: bool = False) -> str
     """SARIF 2.1.0 for GitHub code scanning.
 
     Findings without a file location (about a live database) are kept as results without
-    `locations`, which SARIF allows; code scanning lists them without an anchor.
+    `locations`, which SARIF allows; code scanning lists them without an anchor. Paths in
+    the project are relative URIs (code scanning resolves them against the repository's
+    root); paths outside it are absolute `file://` URIs (see `artifact_uri`).
     """
     codes = sorted({f.code for f in report.findings} | set(catalog))
     rule_index = {code: i for i, code in enumerate(codes)}
@@ -253,11 +275,37 @@ def render_sarif(report: Report, catalog: Catalog, verbose: bool = False) -> str
 def _sarif_rule(code: str, info: RuleInfo | None) -> dict[str, object]:
     rule: dict[str, object] = {"id": code}
     if info is not None:
+        uri = help_uri(code)
         rule["name"] = info.name
         rule["shortDescription"] = {"text": info.summary}
         rule["defaultConfiguration"] = {"level": info.default_severity.value}
-        rule["help"] = {"text": f"See docs/codes.md#{code.lower()} ({info.summary})"}
+        rule["helpUri"] = uri
+        rule["help"] = {
+            "text": f"{info.summary} `dbsafe explain {code}` prints the documentation; "
+                    f"online: {uri}",
+            "markdown": f"{info.summary} `dbsafe explain {code}` prints the documentation; "
+                        f"online: [{code}]({uri}).",
+        }
     return rule
+
+
+def artifact_uri(path: str) -> str:
+    """The SARIF `artifactLocation.uri` of a finding's path.
+
+    Paths are relative to the project root, except for files outside the project, which
+    carry the path the user gave (absolute, or relative to the working directory with
+    `..`). Those become absolute `file://` URIs: a relative one would be resolved against
+    the repository root and point at the wrong file. Reserved characters are escaped.
+
+    >>> artifact_uri("app/my queries.sql")
+    'app/my%20queries.sql'
+    >>> artifact_uri("/srv/app/q#1.sql")
+    'file:///srv/app/q%231.sql'
+    """
+    if os.path.isabs(path) or posixpath.normpath(path).split("/")[0] == "..":
+        return Path(os.path.abspath(path)).as_uri()
+    # ":" stays escaped so a first segment such as `c:x.sql` never reads as a scheme.
+    return quote(path, safe="/!$&'()*+,;=@")
 
 
 def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
@@ -277,7 +325,8 @@ def _sarif_result(finding: Finding, rule_index: int) -> dict[str, object]:
             # SARIF end columns are exclusive; ours are inclusive.
             region["endColumn"] = loc.end_column + 1
         result["locations"] = [
-            {"physicalLocation": {"artifactLocation": {"uri": loc.path}, "region": region}}
+            {"physicalLocation": {"artifactLocation": {"uri": artifact_uri(loc.path)},
+                                  "region": region}}
         ]
     if finding.subject:
         result["properties"] = {"subject": finding.subject}
@@ -354,7 +403,7 @@ def render_rows(rows: Sequence[Mapping[str, object]], fmt: str, *, text: str,
             "level": "note",
             "message": {"text": str(r.get("message", ""))},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": str(r.get("path", ""))},
+                "artifactLocation": {"uri": artifact_uri(str(r.get("path", "")))},
                 "region": {"startLine": r.get("line", 1)}}}],
             "properties": dict(r),
         } for r in rows]

@@ -53,3 +53,8 @@ def test_rule_pages_are_current() -> None:
     pages = render_rule_pages()
     committed = {p.name: p.read_text(encoding="utf-8") for p in RULES_DIR.glob("*.md")}
     assert committed == pages, "docs/rules/ is stale: run `python scripts/gen_docs.py`"
+
+
+def test_every_code_has_a_docs_page() -> None:
+    # SARIF's helpUri points every rule at docs/rules/<CODE>.md (report.help_uri).
+    assert {p.stem for p in RULES_DIR.glob("*.md")} == set(catalog())

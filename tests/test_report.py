@@ -1,14 +1,24 @@
-"""Each output format rendered from one small report, compared with committed snapshots."""
+"""Each output format rendered from one small report, compared with committed snapshots.
+
+SARIF is also validated against the official SARIF 2.1.0 JSON schema, vendored as
+tests/report/sarif-schema-2.1.0.json: oasis-tcs/sarif-spec, sarif-2.1/schema/, commit
+e0583813964ec43cea53b6b531b402866095ed1f (the 2.1.0 errata 01 schema).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from dbsafe.commands import catalog
 from dbsafe.core import Finding, Location, Report, RuleInfo, Severity, Skipped
-from dbsafe.report import render
+from dbsafe.report import DOCS_URL, help_uri, render, render_rows
+from tests.conftest import REPO_ROOT
 from tests.helpers import assert_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "report"
@@ -73,3 +83,75 @@ def test_github_escapes_property_separators() -> None:
     assert "file=app/a%2Cb.py" in text
     assert "::error file=app/repo.py,line=12,col=27,endLine=12,endColumn=31,title=DBS302::" in text
     assert "::notice file=app/a%2Cb.py,line=3,col=5,title=DBS304::" in text
+
+
+# RFC 3986: a URI has a scheme; a URI reference may be relative; both only in legal characters.
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})"
+_FORMATS = {
+    "uri": re.compile(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_URI_CHAR}*(?:#{_URI_CHAR}*)?"),
+    "uri-reference": re.compile(rf"{_URI_CHAR}*(?:#{_URI_CHAR}*)?"),
+}
+
+
+def _sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads((SNAPSHOTS / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    checker = jsonschema.FormatChecker()
+    for name, pattern in _FORMATS.items():
+        checker.checks(name)(lambda value, pattern=pattern: (
+            not isinstance(value, str) or pattern.fullmatch(value) is not None))
+    return jsonschema.Draft4Validator(schema, format_checker=checker)
+
+
+OUTSIDE = Report(findings=(
+    Finding("DBS302", "`t` has no column `x`", Severity.ERROR,
+            Location("/srv/other app/q#1.sql", 1, 8)),
+    Finding("DBS302", "`t` has no column `y`", Severity.ERROR, Location("../sibling/q.sql", 2, 1)),
+    Finding("DBS302", "`t` has no column `z`", Severity.ERROR, Location("app/my q.sql", 3, 1)),
+))
+
+
+@pytest.mark.parametrize("document", [
+    pytest.param(lambda: render(REPORT, "sarif", CATALOG, verbose=True), id="report"),
+    pytest.param(lambda: render(OUTSIDE, "sarif", catalog()), id="every-code-paths-outside"),
+    pytest.param(lambda: render_rows([{"path": "my dir/0001.sql", "line": 2, "message": "m",
+                                       "lock": "SHARE"}], "sarif", text="", kind="lock"),
+                 id="rows"),
+])
+def test_sarif_is_valid_against_the_sarif_2_1_0_schema(document) -> None:
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in _sarif_validator().iter_errors(json.loads(document()))]
+    assert errors == []
+
+
+def test_the_schema_check_catches_an_invalid_document() -> None:
+    document = json.loads(render(OUTSIDE, "sarif", CATALOG))
+    document["runs"][0]["results"][0]["locations"][0]["physicalLocation"][
+        "artifactLocation"]["uri"] = "app/my q.sql"
+    del document["runs"][0]["results"][1]["message"]
+    messages = [e.message for e in _sarif_validator().iter_errors(document)]
+    assert any("'message' is a required property" in m for m in messages)
+    assert any("is not a 'uri-reference'" in m for m in messages)
+
+
+def test_every_sarif_rule_links_to_its_docs_page_which_exists() -> None:
+    rules = json.loads(render(REPORT, "sarif", catalog()))["runs"][0]["tool"]["driver"]["rules"]
+    assert {rule["id"] for rule in rules} == set(catalog())
+    for rule in rules:
+        assert rule["helpUri"] == help_uri(rule["id"]) == f"{DOCS_URL}rules/{rule['id']}.md"
+        assert (REPO_ROOT / "docs" / rule["helpUri"].removeprefix(DOCS_URL)).is_file()
+        assert rule["helpUri"] in rule["help"]["text"]
+        assert f"dbsafe explain {rule['id']}" in rule["help"]["text"]
+
+
+def test_sarif_paths_outside_the_project_are_absolute_file_uris() -> None:
+    results = json.loads(render(OUTSIDE, "sarif", CATALOG))["runs"][0]["results"]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
+    sibling = Path(os.path.abspath("../sibling/q.sql")).as_uri()
+    assert sorted(uris) == sorted(["file:///srv/other%20app/q%231.sql", sibling,
+                                   "app/my%20q.sql"])
+
+
+def test_sarif_message_and_help_are_separated_by_a_space() -> None:
+    results = json.loads(render(REPORT, "sarif", CATALOG))["runs"][0]["results"]
+    texts = [r["message"]["text"] for r in results]
+    assert "`appointment_series` has no column `notes` Did you mean `rrule`?" in texts

@@ -214,7 +214,7 @@ def _problems(entry: _Tracked, known: set[str], checked: set[str]) -> list[Findi
                     f"Suppression names unknown code `{code}`.",
                     UNKNOWN_SUPPRESSION_CODE.default_severity,
                     directive.location,
-                    help="Fix the code or remove it; `dbsafe --explain CODE` lists codes.",
+                    help="Fix the code or remove it; `dbsafe codes` lists them all.",
                 )
             )
         elif code in checked and code not in entry.used:
