@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from dbsafe.config import load_settings
 from dbsafe.core import ConfigError, Severity
+from tests.conftest import REPO_ROOT
 
 
 def write_pyproject(directory: Path, body: str) -> Path:
@@ -97,3 +99,15 @@ def test_severity_table_and_lists(tmp_path: Path) -> None:
     assert settings.select == ("DBS3",)
     assert settings.ignore == ("DBS304",)
     assert settings.severity == {"DBS302": Severity.WARNING}
+
+
+def test_docs_configuration_md_lists_every_key_with_its_environment_variable() -> None:
+    from dbsafe.config import _ENV_KEYS, _KEYS
+
+    doc = (REPO_ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"^\| `([a-z-]+)`(?: \(table\))? \|.*$",
+                                                        doc, re.MULTILINE)}
+    assert sorted(set(_KEYS) - set(rows)) == []
+    assert sorted(set(rows) - set(_KEYS)) == []
+    for key in _ENV_KEYS:
+        assert f"`DBSAFE_{key.upper().replace('-', '_')}`" in rows[key], key
