@@ -13,17 +13,21 @@ live one, or (for migrations) a throwaway server that is only started when asked
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbsafe import __version__
 from dbsafe.cache import write_cache_file
 from dbsafe.config import Settings
 from dbsafe.core import ConfigError, DbsafeError, SourceError
-from dbsafe.migrate.fingerprint import migrations_cache_key
-from dbsafe.migrate.runner import AlembicProject
-from dbsafe.schema.model import FORMAT_VERSION, SchemaSnapshot
+
+if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
+    from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.schema.model import SchemaSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +38,39 @@ class SchemaSource:
 
     Use it as a context manager: a throwaway server started for the migrations stays up
     until the `with` block ends, so confirming findings does not migrate a second time.
+
+    A snapshot file is read at once but decoded on first use of `snapshot`: `cache_key()`
+    is the hash of its bytes, so a run whose every file is cached never decodes it.
     """
 
-    snapshot: SchemaSnapshot
+    _snapshot: SchemaSnapshot | None
     description: str  # for the summary: "database postgresql://app:***@db/app", ...
     kind: str  # "database" | "snapshot" | "migrations"
     database_url: str | None = None  # live or throwaway database (never printed unredacted)
     alembic_project: AlembicProject | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    _decode: Callable[[], SchemaSnapshot] | None = field(default=None, repr=False)
+    _file_key: str | None = field(default=None, repr=False)
+
+    @property
+    def snapshot(self) -> SchemaSnapshot:
+        if self._snapshot is None:
+            if self._decode is None:
+                raise DbsafeError("no schema has been loaded")
+            self._snapshot, self._decode = self._decode(), None
+        return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, value: SchemaSnapshot) -> None:
+        self._snapshot, self._decode = value, None
+
+    def cache_key(self) -> str:
+        """What results computed against this schema are cached under.
+
+        The snapshot file's bytes when the schema came from one (any change to the file
+        changes it, formatting included), else the schema's fingerprint.
+        """
+        return self._file_key or self.snapshot.fingerprint()
 
     @property
     def can_confirm(self) -> bool:
@@ -86,8 +115,11 @@ def load_schema(settings: Settings) -> SchemaSource:
     if source == "snapshot":
         if settings.snapshot is None:
             raise ConfigError("schema source `snapshot` needs --snapshot FILE")
-        return SchemaSource(SchemaSnapshot.load(settings.snapshot),
-                            f"snapshot {_display(settings.snapshot, settings)}", "snapshot")
+        return _snapshot_file(settings.snapshot,
+                              f"snapshot {_display(settings.snapshot, settings)}")
+    from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.schema.model import SchemaSnapshot
+
     project = AlembicProject.from_settings(settings)
     alembic_ini = project.ini
     key = _cache_key(settings, alembic_ini)
@@ -111,6 +143,27 @@ def load_schema(settings: Settings) -> SchemaSource:
     return migrated
 
 
+def _snapshot_file(path: Path, description: str) -> SchemaSource:
+    """A source for the snapshot file at `path`: read now (a missing file is an error before
+    anything runs), decoded when `snapshot` is first asked for."""
+    # Read here rather than by SchemaSnapshot.load: importing the model (a score of
+    # dataclasses) costs a cached run more than the rest of its own start-up.
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"snapshot file not found: {path}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read snapshot {path}: {exc}") from None
+
+    def decode() -> SchemaSnapshot:
+        from dbsafe.schema.model import SchemaSnapshot
+
+        return SchemaSnapshot.from_json(raw, source=str(path))
+
+    return SchemaSource(None, description, "snapshot", _decode=decode,
+                        _file_key="file-" + hashlib.sha256(raw).hexdigest()[:16])
+
+
 def _display(path: Path, settings: Settings) -> str:
     try:
         return path.resolve().relative_to(Path.cwd()).as_posix()
@@ -122,6 +175,8 @@ def _display(path: Path, settings: Settings) -> str:
 
 
 def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
+    from dbsafe.schema.model import SchemaSnapshot
+
     if cache_file is None or not cache_file.is_file():
         return None
     try:
@@ -132,6 +187,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
+    from dbsafe.migrate.fingerprint import migrations_cache_key
+    from dbsafe.schema.model import FORMAT_VERSION
+
     return migrations_cache_key(
         alembic_ini,
         extra=f"dbsafe {__version__} format {FORMAT_VERSION} pg {_embedded_version()} "
@@ -169,6 +227,7 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
         DatabaseError: the database cannot be read.
     """
     from dbsafe.pg.urls import redact_url, to_libpq_url
+    from dbsafe.schema.model import SchemaSnapshot
 
     if spec == "migrations" or spec.startswith("migrations@"):
         revision = spec.partition("@")[2] or "heads"
@@ -184,6 +243,7 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
 
 
 def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnapshot, str]:
+    from dbsafe.migrate.runner import AlembicProject
     from dbsafe.migrate.throwaway import migrated_database
     from dbsafe.schema.introspect import introspect_url
 

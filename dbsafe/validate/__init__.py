@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.validate.codes import RULES as RESOLVER_RULES
-from dbsafe.validate.postgrest import RULES as POSTGREST_RULES
-
 if TYPE_CHECKING:
+    from dbsafe.core import RuleInfo
     from dbsafe.validate.resolver import (
         ANALYSED,
         DYNAMIC_SQL,
@@ -32,12 +30,18 @@ if TYPE_CHECKING:
         resolver_for,
     )
 
-RULES = RESOLVER_RULES + POSTGREST_RULES
+RULES: tuple[RuleInfo, ...]  # DBS3xx: the resolver's codes, then PostgREST's
 
 
 def __getattr__(name: str) -> Any:
-    # The resolver's names load sqlglot on first use, not when the codes are listed.
-    if name in __all__ and name != "RULES":
+    # Loaded on first use: the resolver's names bring sqlglot, and `RULES` the PostgREST
+    # checker (scan imports this package on every run, cached ones included).
+    if name == "RULES":
+        from dbsafe.validate.codes import RULES as RESOLVER_RULES
+        from dbsafe.validate.postgrest import RULES as POSTGREST_RULES
+
+        return RESOLVER_RULES + POSTGREST_RULES
+    if name in __all__:
         from dbsafe.validate import resolver
 
         return getattr(resolver, name)

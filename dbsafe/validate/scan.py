@@ -96,7 +96,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         log.warning("no source files (.sql, .py, .js, .ts) found in %s; nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
     confirming = settings.confirm and source.can_confirm
-    cache = _Cache.open(settings, source.snapshot, confirming)
+    cache = _Cache.open(settings, source.cache_key(), confirming)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -124,10 +124,14 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             misses.append(path)
             missed.append(rel)
 
-    for outcome in _analyse_all(misses, root, source.snapshot, settings.jobs,
-                                settings.max_file_size, settings.target_version,
-                                SqlNames.from_settings(settings)):
-        outcomes[outcome.path] = outcome
+    if misses or not keys:
+        # Decoded only now, and not at all when every file read was cached; a run that
+        # reads no file still decodes it, so a broken snapshot is never a clean run.
+        snapshot = source.snapshot
+        for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
+                                    settings.max_file_size, settings.target_version,
+                                    SqlNames.from_settings(settings)):
+            outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for rel in missed]
     if confirming:
@@ -441,7 +445,8 @@ def _unconfirmed(finding: Finding, verdict: Verdict) -> Finding:
 
 
 class _Cache:
-    """Per-file outcomes in one JSON file per schema fingerprint and confirmation mode."""
+    """Per-file outcomes in one JSON file per schema (`SchemaSource.cache_key`) and
+    confirmation mode."""
 
     def __init__(self, path: Path | None, entries: dict[str, dict]) -> None:
         self.path = path
@@ -449,7 +454,7 @@ class _Cache:
         self.dirty = False
 
     @classmethod
-    def open(cls, settings: Settings, snapshot: SchemaSnapshot, confirming: bool) -> _Cache:
+    def open(cls, settings: Settings, schema_key: str, confirming: bool) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -459,7 +464,7 @@ class _Cache:
         if names:
             # Other SQL tags/calls extract other statements from the same files.
             mode += "-js" + hashlib.sha256(names.encode()).hexdigest()[:12]
-        name = f"validate-{__version__}-{snapshot.fingerprint()}-{mode}.json"
+        name = f"validate-{__version__}-{schema_key}-{mode}.json"
         path = settings.effective_cache_dir / name
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
