@@ -48,8 +48,8 @@ def test_gitlab_job_runs_every_gate() -> None:
 def test_the_pre_commit_hook_the_docs_name_exists() -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     named = _yaml_block("pre-commit")
-    assert isinstance(named, list)
-    wanted = {h["id"] for repo in named for h in repo["hooks"]}
+    assert isinstance(named, dict)
+    wanted = {h["id"] for repo in named["repos"] for h in repo["hooks"]}
     assert wanted <= {h["id"] for h in hooks}
     (hook,) = [h for h in hooks if h["id"] == "dbsafe-verify-lock"]
     assert hook["entry"] == "dbsafe verify-lock" and hook["pass_filenames"] is False
