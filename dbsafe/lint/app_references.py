@@ -14,6 +14,11 @@ is an outage when a query in the application still does. This module finds those
    column. An unknown-table problem (DBS301) naming a removed relation is a use of that
    relation whichever snapshot it comes from (a snapshot taken at head no longer has it).
 
+supabase-js/PostgREST requests in JS/TS files are application queries too: each is checked
+(`dbsafe.validate.postgrest`) against both snapshots the same way; a missing column
+(DBS302) only the second check reports, or a missing table (DBS301) or embedded resource
+(DBS305) named like a removed relation, is a use.
+
 Validate's policy carries over: unknown means silent. A statement dbsafe cannot parse or
 see into yields no problem in either resolution, so it never produces a finding here.
 
@@ -48,6 +53,7 @@ from dbsafe.core import (
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.javascript import JsValue, PostgrestRequest
     from dbsafe.extract.migration import Migration
     from dbsafe.lint.statement import Statement
     from dbsafe.schema.model import Relation, SchemaSnapshot
@@ -69,8 +75,10 @@ DOC = """A migration drops or renames a table, view or column that the applicati
 ## Why
 A drop or rename commits instantly, and from that moment every deployed query that names the
 old object fails. dbsafe finds those queries in your `source-paths` with the same extraction
-and name resolution as `dbsafe validate`: a query is reported only when resolving it against
-the schema without the object fails where resolving it with the object succeeds.
+and name resolution as `dbsafe validate` (SQL in `.sql`, Python and JS/TS files, and
+supabase-js requests: `.from('t').select('col, rel(col)')`, filters, orders, payload keys):
+a query is reported only when resolving it against the schema without the object fails
+where resolving it with the object succeeds.
 
 ## Bad
 ```sql
@@ -134,7 +142,7 @@ class Application:
     most lint runs never pay for scanning the sources or loading a schema.
     """
 
-    load_fragments: Callable[[], Sequence[SqlFragment]]
+    load_fragments: Callable[[], Sequence[SqlFragment | PostgrestRequest]]
     load_snapshot: Callable[[], SchemaSnapshot]
 
 
@@ -377,14 +385,16 @@ def _snapshot_key(snapshot: SchemaSnapshot, removal: SchemaRemoval,
     return (found.schema, found.name) if found else (default, removal.relation)
 
 
-def still_referenced(removals: Sequence[SchemaRemoval], fragments: Iterable[SqlFragment],
+def still_referenced(removals: Sequence[SchemaRemoval],
+                     fragments: Iterable[SqlFragment | PostgrestRequest],
                      snapshot: SchemaSnapshot) -> list[Finding]:
     """One DBS211 finding per removal that application statements still use.
 
     Args:
         removals: from `destructive_changes`.
-        fragments: the application's SQL statements (`dbsafe.extract`); dynamic ones are
-            skipped, since their SQL is not known.
+        fragments: the application's SQL statements and supabase-js requests
+            (`dbsafe.extract`); dynamic SQL is skipped, since its text is not known, and so
+            is whatever part of a request is not a literal.
         snapshot: the schema, before or after the migrations: removed columns missing from
             it are added back for the comparison.
 
@@ -392,6 +402,7 @@ def still_referenced(removals: Sequence[SchemaRemoval], fragments: Iterable[SqlF
         Findings located at the migration statement that removes the object, listing the
         queries (file:line:col of the reference) that use it.
     """
+    from dbsafe.extract.javascript import PostgrestRequest as PostgrestRequestType
     from dbsafe.validate import created_relations
 
     if not removals:
@@ -400,6 +411,14 @@ def still_referenced(removals: Sequence[SchemaRemoval], fragments: Iterable[SqlF
     uses: dict[SchemaRemoval, dict[tuple[str, int, int], _Use]] = {}
     created: dict[str, frozenset[str]] = {}
     for fragment in fragments:
+        if isinstance(fragment, PostgrestRequestType):
+            if not any(word in text.lower() for text in _literals(fragment)
+                       for word in schemas.words):
+                continue
+            for removal, where in _request_references(fragment, schemas):
+                query = (fragment.path, fragment.location.line, fragment.location.column)
+                uses.setdefault(removal, {}).setdefault(query, _Use(where, _describe(fragment)))
+            continue
         if fragment.dynamic:
             continue
         created[fragment.path] = created.get(fragment.path, frozenset()) | created_relations(
@@ -436,6 +455,75 @@ def _references(sql: str, schemas: _Schemas,
             column_removal = _column_removal(sql, problem, name, schemas)
             if column_removal is not None:
                 yield column_removal, problem.start
+
+
+def _request_references(request: PostgrestRequest,
+                        schemas: _Schemas) -> Iterator[tuple[SchemaRemoval, Location]]:
+    """The removals a supabase-js request uses, with where it names each."""
+    from dbsafe.validate import postgrest
+
+    without = postgrest.check(request, schemas.without_objects).issues
+    if not without:
+        return
+    present = {(i.finding.code, i.finding.location)
+               for i in postgrest.check(request, schemas.with_objects).issues}
+    for issue in without:
+        finding = issue.finding
+        if finding.location is None:
+            continue
+        if finding.code == _UNKNOWN_COLUMN and (finding.code, finding.location) not in present:
+            for removal in schemas.columns:
+                if schemas.qualified(removal) == finding.subject:
+                    yield removal, finding.location
+        elif finding.code in (_UNKNOWN_TABLE, _UNKNOWN_EMBED) and finding.subject:
+            # `public.patients`, or `public.appointments->patients` for an embedded resource:
+            # a use of the removed relation whichever snapshot reports it (at head it is gone).
+            if finding.code == _UNKNOWN_TABLE:
+                schema, _, name = finding.subject.rpartition(".")
+            else:
+                origin, _, name = finding.subject.partition("->")
+                schema = origin.rpartition(".")[0]
+            for removal in schemas.relations:
+                if schemas.keys[removal] == (schema, name):
+                    yield removal, finding.location
+
+
+_UNKNOWN_TABLE, _UNKNOWN_COLUMN, _UNKNOWN_EMBED = "DBS301", "DBS302", "DBS305"
+
+
+def _literals(request: PostgrestRequest) -> Iterator[str]:
+    """Every literal string of a request: names a reference must spell out."""
+    from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.javascript import JsArray, JsObject
+
+    def walk(value: JsValue) -> Iterator[str]:
+        if isinstance(value, SqlFragment):
+            yield value.sql
+        elif isinstance(value, JsObject):
+            for key, item in zip(value.keys, value.values):
+                yield key.sql
+                yield from walk(item)
+        elif isinstance(value, JsArray):
+            for item in value.items:
+                yield from walk(item)
+
+    for call in request.calls:
+        for argument in call.arguments:
+            yield from walk(argument)
+
+
+def _describe(request: PostgrestRequest) -> str:
+    """A request as a line of the finding's context: `.from('t').select('a, b').eq('c', …)`."""
+    from dbsafe.extract.fragment import SqlFragment
+
+    def shown(value: JsValue) -> str:
+        if isinstance(value, SqlFragment):
+            return "'" + value.sql + "'"
+        return "…"
+
+    prefix = f".schema('{request.schema.sql}')" if request.schema is not None else ""
+    return prefix + "".join(f".{c.method}({', '.join(shown(a) for a in c.arguments)})"
+                            for c in request.calls)
 
 
 def _names_relation(problem: Problem, name: str, removal: SchemaRemoval,
@@ -516,14 +604,16 @@ def _shorten(sql: str, limit: int = 200) -> str:
 # -- the application's statements --------------------------------------------------------
 
 
-def application_fragments(settings: Settings,
-                          migrations: Sequence[Migration] = ()) -> list[SqlFragment]:
-    """The SQL statements in `settings.source_paths`, migration files left out.
+def application_fragments(settings: Settings, migrations: Sequence[Migration] = (),
+                          ) -> list[SqlFragment | PostgrestRequest]:
+    """The SQL statements and supabase-js requests in `settings.source_paths`, migration
+    files left out.
 
     Migration files (and the folders holding them) are not application code: a data
     migration's `UPDATE` of a column a later revision drops ran long ago.
     """
     from dbsafe.extract.files import discover, extract_file
+    from dbsafe.extract.javascript import SqlNames
 
     root = settings.project_root.resolve()
     paths = [p for p in (root / s for s in settings.source_paths) if p.exists()]
@@ -531,10 +621,13 @@ def application_fragments(settings: Settings,
         return []
     files = {m.file.resolve() for m in migrations if m.file is not None}
     folders = {f.parent for f in files} - {root}
-    fragments: list[SqlFragment] = []
+    names = SqlNames.from_settings(settings)
+    fragments: list[SqlFragment | PostgrestRequest] = []
     for path in discover(paths, root=root, exclude=settings.exclude):
         resolved = path.resolve()
         if resolved in files or any(folder in resolved.parents for folder in folders):
             continue
-        fragments.extend(extract_file(path, root=root).fragments)
+        extracted = extract_file(path, root=root, js_names=names)
+        fragments.extend(extracted.fragments)
+        fragments.extend(getattr(extracted, "requests", ()))  # .js/.ts files
     return fragments

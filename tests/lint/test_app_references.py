@@ -342,5 +342,68 @@ def test_lint_reports_the_demo_query_using_a_dropped_column(tmp_path: Path) -> N
     assert finding.subject == "public.appointments.notes"
     queries = [text for title, text in finding.context if title == "Query"]
     assert any(q.startswith("examples/clinic/queries/patients.sql:30:37: ") for q in queries)
+    # The web app's supabase-js request selects it too.
+    assert any(q.startswith("examples/clinic/web/useAppointmentSeries.ts:") for q in queries)
     assert not any(q.startswith("migrations/") for q in queries)
     assert report.summary["application_statements"] > 0
+
+
+# -- supabase-js requests ------------------------------------------------------------------
+
+HOOKS_TS = """\
+import { createClient } from '@supabase/supabase-js';
+const supabase = createClient(url, key);
+export const notes = () => supabase.from('appointments').select('id, notes').eq('status', 'x');
+export const settings = () => supabase.from('clinics').select('name, clinic_settings(reminder_hours)');
+export const add = (p) => supabase.from('patients').insert({ full_name: p.name, email: p.email });
+export const pick = (cols) => supabase.from('patients').select(cols).order('tags');
+"""
+
+
+@pytest.fixture
+def hooks(tmp_path: Path) -> list:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "hooks.ts").write_text(HOOKS_TS, encoding="utf-8")
+    return application_fragments(Settings(project_root=tmp_path, source_paths=("web",)))
+
+
+def test_supabase_requests_are_application_queries(hooks: list) -> None:
+    assert [(r.path, r.kind, r.target.sql) for r in hooks] == [
+        ("web/hooks.ts", "from", "appointments"), ("web/hooks.ts", "from", "clinics"),
+        ("web/hooks.ts", "from", "patients"), ("web/hooks.ts", "from", "patients")]
+
+
+def test_dropped_column_in_a_supabase_select_names_the_identifier(
+        hooks: list, snapshot: SchemaSnapshot) -> None:
+    [finding] = lint("ALTER TABLE appointments DROP COLUMN notes;", hooks, snapshot)
+    assert finding.message == ("`appointments.notes` is dropped here but still used by "
+                               "`web/hooks.ts:3:70`.")
+    assert finding.context[1] == (
+        "Query", "web/hooks.ts:3:70: .from('appointments').select('id, notes').eq('status', 'x')")
+
+
+def test_supabase_filters_payload_keys_and_embeds_are_uses(
+        hooks: list, snapshot: SchemaSnapshot) -> None:
+    findings = lint("ALTER TABLE appointments RENAME COLUMN status TO state; "
+                    "ALTER TABLE patients DROP COLUMN email; DROP TABLE clinic_settings; "
+                    "ALTER TABLE patients DROP COLUMN tags;", hooks, snapshot)
+    assert [(f.subject, f.message.rsplit(" ", 1)[-1]) for f in findings] == [
+        ("public.appointments.status", "`web/hooks.ts:3:82`."),
+        ("public.patients.email", "`web/hooks.ts:5:81`."),
+        ("public.clinic_settings", "`web/hooks.ts:4:70`."),
+        ("public.patients.tags", "`web/hooks.ts:6:77`."),
+    ]
+
+
+def test_renamed_table_in_supabase_from(hooks: list, snapshot: SchemaSnapshot) -> None:
+    [finding] = lint("ALTER TABLE clinics RENAME TO sites;", hooks, snapshot)
+    assert finding.message == ("`clinics` is renamed to `sites` here but still used by "
+                               "`web/hooks.ts:4:46`.")
+
+
+def test_supabase_requests_that_do_not_use_a_removal_are_not_flagged(
+        hooks: list, snapshot: SchemaSnapshot) -> None:
+    # `cols` is not a literal: whatever it selects is unknown, never a use.
+    assert lint("ALTER TABLE patients DROP COLUMN full_name;", hooks, snapshot) != []
+    assert lint("ALTER TABLE patients DROP COLUMN metadata;", hooks, snapshot) == []
+    assert lint("ALTER TABLE billing.invoices DROP COLUMN status;", hooks, snapshot) == []
