@@ -8,6 +8,7 @@ stream so the lint engine knows which statements run inside a transaction block.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,9 +60,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                    wrapped_in_transaction: bool = False) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
-    Order: by file name within a directory, which is the version order of Flyway
-    (`V2__x.sql` < `V10__y.sql` is handled by a natural sort), supabase
-    (`20240101120000_x.sql`) and numbered folders.
+    Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
+    version whatever folder holds them, then its repeatable `R__` ones; any other layout
+    (supabase's `20240101120000_x.sql`, numbered folders such as prisma's
+    `10_x/migration.sql`) in natural order, path component by component, so `2_` comes
+    before `10_`.
     """
     from dbsafe.extract.files import display_path
     from dbsafe.extract.sqlfile import split_sql
@@ -75,7 +78,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         else:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
-    for file in sorted(set(files), key=_natural_key):
+    for file in sorted(set(files), key=_version_key):
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -89,11 +92,39 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     return migrations
 
 
+_FLYWAY_VERSIONED = re.compile(r"V(\d+(?:[._]\d+)*)__")
+_FLYWAY_REPEATABLE = re.compile(r"R__")
+
+
+def _version_key(path: Path) -> tuple:
+    """Flyway runs versioned files by version across all its folders, then repeatable ones
+    by name; other runners (and folders of migrations) go by name, numbers as numbers.
+
+    >>> names = ["db/sub/V1_1__b.sql", "db/V10__c.sql", "db/V2__a.sql", "db/R__view.sql"]
+    >>> [Path(n).name for n in sorted(names, key=lambda n: _version_key(Path(n)))]
+    ['V1_1__b.sql', 'V2__a.sql', 'V10__c.sql', 'R__view.sql']
+    >>> names = ["m/10_b/migration.sql", "m/2_a/migration.sql", "m/2_a/z.sql"]
+    >>> sorted(names, key=lambda n: _version_key(Path(n)))
+    ['m/2_a/migration.sql', 'm/2_a/z.sql', 'm/10_b/migration.sql']
+    """
+    versioned = _FLYWAY_VERSIONED.match(path.name)
+    if versioned:
+        version = tuple(int(n) for n in re.split(r"[._]", versioned.group(1)))
+        return (0, version, _natural_key(path))
+    if _FLYWAY_REPEATABLE.match(path.name):
+        return (1, (), _natural_key(path))
+    return (2, (), _natural_key(path))
+
+
 def _natural_key(path: Path) -> tuple:
-    parts: list[object] = [str(path.parent)]
+    return tuple(_natural_part(part) for part in path.parts)
+
+
+def _natural_part(name: str) -> tuple:
+    parts: list[object] = []
     digits = ""
     text = ""
-    for char in path.name:
+    for char in name:
         if char.isdigit():
             if text:
                 parts.append(text)
