@@ -226,7 +226,6 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  js_names: SqlNames = DEFAULT_NAMES) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
-    from dbsafe.validate.resolver import created_relations
 
     extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names)
     rel = display_path(path, root)
@@ -236,6 +235,10 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     created: frozenset[str] = frozenset()
     for fragment in extracted.fragments:
         if not fragment.dynamic:
+            # Imported here: sqlglot is a third of a run whose changed files hold only
+            # supabase-js requests.
+            from dbsafe.validate.resolver import created_relations
+
             created |= created_relations(fragment.sql)
         _analyse_fragment(fragment, snapshot, outcome, created, server_version)
     for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files

@@ -346,3 +346,29 @@ def test_select_offsets_point_into_the_string_as_written() -> None:
     quoted = embed.children[0]
     assert raw[quoted.start : quoted.end + 1] == '"full name"'
     assert raw[items[2].start : items[2].end + 1] == "nope"
+
+
+def test_a_run_over_supabase_requests_only_never_loads_the_sql_parser(tmp_path) -> None:
+    # `--changed-since` with one edited .ts file: sqlglot would be a third of the run.
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "hook.ts").write_text(
+        PREAMBLE + "supabase.from('patients').select('id, nickname');\n", encoding="utf-8")
+    probe = (
+        "import json, sys\nfrom pathlib import Path\nfrom dbsafe import commands\n"
+        "from dbsafe.config import load_settings\n"
+        "root, snapshot = map(Path, sys.argv[1:3])\n"
+        "settings = load_settings(root, {'snapshot': str(snapshot), 'cache': False}, environ={})\n"
+        "report = commands.validate(settings, [root / 'web'])\n"
+        "print(json.dumps([[f.code, f.location.line] for f in report.findings]"
+        " + [sorted(m for m in sys.modules if m.startswith('sqlglot'))]))\n"
+    )
+    snapshot = REPO_ROOT / "tests" / "validate" / "fixtures" / "clinic_schema.json"
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path), str(snapshot)],
+                         capture_output=True, text=True, check=True)
+    *findings, loaded = json.loads(out.stdout.splitlines()[-1])
+    assert findings == [["DBS302", 3]]
+    assert loaded == []
