@@ -8,11 +8,12 @@ one place, `_DbsafeGroup.invoke`. Heavy imports happen inside the commands, so `
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -511,20 +512,29 @@ def refresh_views_command(state: CliState, views: tuple[str, ...], database_url:
 # -- guarded operations ---------------------------------------------------------------------------
 
 
-def _progress(settings: Any) -> Callable[[str, str], None]:
-    """Each step as it runs, on stderr: plain lines, so logs of a deploy read well too."""
+@contextlib.contextmanager
+def _progress(settings: Any, command: str) -> Iterator[Callable[[str, str], None]]:
+    """Each step as it runs, on stderr: a live view on a terminal (guard.display), plain
+    lines anywhere else, so logs of a deploy read well too; nothing with --quiet."""
     import time
 
     started = time.monotonic()
-
     quiet = _delivery()["quiet"]
+    if not quiet and sys.stderr.isatty():
+        from dbsafe.guard.display import LiveDisplay
+
+        display = LiveDisplay(command, sys.stderr, colour=_delivery()["color"] != "never")
+        if display.usable():
+            with display:
+                yield display
+            return
 
     def show(step: str, message: str) -> None:
         if not quiet:
             click.echo(f"dbsafe: [{time.monotonic() - started:6.1f}s] {step}: {message}",
                        err=True)
 
-    return show
+    yield show
 
 
 _DATABASE_OPTION = click.option(
@@ -631,7 +641,8 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
         allow=tuple(a.upper() for a in allow), allow_irreversible=allow_irreversible,
         auto_rollback=not no_auto_rollback, dry_run=dry_run,
     )
-    report = commands.upgrade(settings, options, _progress(settings))
+    with _progress(settings, "upgrade") as progress:
+        report = commands.upgrade(settings, options, progress)
     _exit_for(report, settings, ("applied", "up to date", "planned"))
 
 
@@ -917,7 +928,11 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
                                statement_timeout=statement_timeout, backup=not no_backup,
                                backup_dir=backup_dir, yes=yes, dry_run=dry_run,
                                use_computed=use_computed)
-    report = commands.downgrade(settings, options, _progress(settings), _confirm_database_name)
+    with _progress(settings, "downgrade") as progress:
+        # A prompt and a live display would draw over each other: the display waits.
+        pausing = getattr(progress, "pausing", lambda ask: ask)
+        report = commands.downgrade(settings, options, progress,
+                                    pausing(_confirm_database_name))
     _exit_for(report, settings, ("downgraded", "up to date", "planned"))
 
 
@@ -941,8 +956,9 @@ def backup_command(state: CliState, database_url: str | None, backup_dir: Path, 
     overrides = {"database-url": database_url}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
-    report = commands.backup(settings, backup_dir, jobs=jobs, verify_restore=verify_restore,
-                             progress=_progress(settings))
+    with _progress(settings, "backup") as progress:
+        report = commands.backup(settings, backup_dir, jobs=jobs,
+                                 verify_restore=verify_restore, progress=progress)
     verified = report.summary.get("verified_restore")
     _finish_plain(report, settings, failed=isinstance(verified, dict) and not verified["ok"])
 
@@ -1030,8 +1046,10 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
         name = str(connection_params(settings.database_url or "")["dbname"])
         if not _confirm_database_name(name):
             raise DbsafeError("--replace needs --yes, or the database's name typed at a prompt")
-    report = commands.restore(settings, backup_file or Path(), into=into, replace=replace,
-                              jobs=jobs, clean_up=clean_up, progress=_progress(settings))
+    with _progress(settings, "restore") as progress:
+        report = commands.restore(settings, backup_file or Path(), into=into,
+                                  replace=replace, jobs=jobs, clean_up=clean_up,
+                                  progress=progress)
     _finish_plain(report, settings)
 
 

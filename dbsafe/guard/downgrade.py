@@ -24,6 +24,7 @@ from dbsafe.guard.upgrade import (
     ROLLBACK_MISMATCH,
     Progress,
     _differences,
+    show_revisions,
 )
 from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve
 from dbsafe.migrate.runner import (
@@ -120,6 +121,8 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     revisions = [r for r in described.revisions if r.revision in undone]  # newest first
     down.say("preflight", f"{len(revisions)} revision(s) to undo: "
              + ", ".join(r.revision for r in revisions))
+    undo_names = [r.revision for r in revisions]
+    show_revisions(down.progress, undo_names, 0)
 
     expected = _target_schema(down)
     current = user_snapshot(down.url)
@@ -168,6 +171,8 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
             down.backup_file = backup_step(down.url, directory, down.start, down.say,
                                            label="before-downgrade")
         outcome = _apply(down, expected, use_computed=bool(missing))
+        if outcome == "downgraded":
+            show_revisions(down.progress, undo_names, len(undo_names))
     finally:
         snapshot = user_snapshot(down.url)
         history.finish(down.url, run_id, outcome=outcome, to_revisions=current_revisions(down.url),

@@ -123,6 +123,17 @@ class _Run:
         self.story.append(f"{step}: {message}")
         self.progress(step, message)
 
+    def show_revisions(self) -> None:
+        show_revisions(self.progress, [r.revision for r in self.todo], len(self.applied))
+
+
+def show_revisions(progress: Progress, names: Sequence[str], done: int) -> None:
+    """Tell a display that draws the revisions (`guard.display.LiveDisplay`) how far the run
+    is; a plain progress callback has no use for it."""
+    show = getattr(progress, "revisions", None)
+    if show is not None:
+        show(names, done)
+
 
 def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verbs: Verbs,
             progress: Progress = lambda step, message: None) -> Report:
@@ -270,6 +281,7 @@ def _resolve_plan(run: _Run) -> None:
 def _preflight_checks(run: _Run) -> bool:
     names = ", ".join(r.revision for r in run.todo)
     run.say("preflight", f"{len(run.todo)} pending: {names}")
+    run.show_revisions()
     ok = _lint_pending(run)
     for revision in run.todo:
         problem = downgrade_problem(revision.path)
@@ -371,6 +383,7 @@ def _apply_all(run: _Run) -> bool:
         if not _apply_one(run, revision, run.session):
             return False
         run.applied.append(revision)
+        run.show_revisions()
     return True
 
 
