@@ -97,6 +97,10 @@ class Rule:
     # What the rule's findings claim that PostgreSQL can confirm while the statement runs on
     # a throwaway server: "rewrite" (the subject's table gets a new relfilenode).
     claim: str | None = None
+    # The statement kinds (`Statement.kind`) `check` can flag; None: any. The engine calls
+    # `check` only for these, which keeps a history's thousands of statements cheap
+    # (tests/lint/test_engine.py holds every rule to its list over every fixture).
+    kinds: frozenset[str] | None = None
 
     @property
     def summary(self) -> str:
@@ -138,14 +142,22 @@ class History:
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
+    # The columns marked `added_here` since the last `carry()` (not every column of the
+    # history: carrying it across 300 revisions stays linear).
+    added: list[ColumnFacts] = field(default_factory=list, repr=False)
 
     def carry(self) -> History:
         """This history as the next migration starts: what earlier migrations built, with no
         column counted as added by the migration being linted."""
-        for table in self.columns.values():
-            for facts in table.values():
-                facts.added_here = False
+        for facts in self.added:
+            facts.added_here = False
+        self.added.clear()
         return self
+
+    def _new(self, column: Any) -> ColumnFacts:
+        facts = _facts(column)
+        self.added.append(facts)
+        return facts
 
     def apply(self, s: Statement) -> None:
         kind = s.kind
@@ -167,7 +179,7 @@ class History:
         if kind == "CreateStmt" and s.relation:
             table = self.columns.setdefault(last(s.relation), {})
             for column in s.columns:
-                table[column.name] = _facts(column)
+                table[column.name] = self._new(column)
             for con in s.constraints:
                 if con.kind in ("primary", "not_null"):
                     for name in con.columns:
@@ -201,7 +213,7 @@ class History:
         for action in s.actions:
             sub = action.subtype
             if sub == "AddColumn" and action.column is not None:
-                table[action.column.name] = _facts(action.column)
+                table[action.column.name] = self._new(action.column)
             elif sub == "AlterColumnType" and action.column is not None and action.name:
                 facts = table.setdefault(action.name, ColumnFacts())
                 facts.type = action.column.type
@@ -459,7 +471,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     """
     statements = parse_migration(migration)
     ctx = LintContext(migration, statements, **context)
-    per_statement = [rule.check for rule in rules if rule.check is not None]
+    dispatch = _dispatch(rules)
     claims = {rule.code: rule.claim for rule in rules if rule.claim}
     findings: list[Finding] = []
     history = ctx.history
@@ -470,11 +482,14 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                 if report_unparsed:
                     findings.append(_rejected(statement, ctx))
             elif statement.kind:
+                checks = dispatch.get(statement.kind)
+                if checks is None:
+                    checks = dispatch[""]
                 if statement.observed is None:
-                    for check in per_statement:
+                    for check in checks:
                         findings.extend(check(statement, ctx))
                 else:
-                    found = [f for check in per_statement for f in check(statement, ctx)]
+                    found = [f for check in checks for f in check(statement, ctx)]
                     findings.extend(_confirm(found, statement, claims))
         history.apply(statement)
     ctx.current = None
@@ -483,6 +498,28 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))
     return findings
+
+
+_Checks = dict[str, list[Callable[..., Iterable[Finding]]]]
+_last_dispatch: list[tuple[tuple[Rule, ...], _Checks]] = []
+
+
+def _dispatch(rules: Sequence[Rule]) -> _Checks:
+    """Statement kind -> the checks to run on it, in `rules` order ("": any other kind).
+
+    Kept for the last rule list: a history lints hundreds of migrations with the same rules
+    (compared by identity; hashing every rule per migration cost more than the lookup).
+    """
+    if _last_dispatch:
+        known, checks = _last_dispatch[0]
+        if len(known) == len(rules) and all(a is b for a, b in zip(known, rules)):
+            return checks
+    kinds = {kind for rule in rules if rule.kinds for kind in rule.kinds}
+    checks = {kind: [rule.check for rule in rules if rule.check is not None
+                     and (rule.kinds is None or kind in rule.kinds)]
+              for kind in (*kinds, "")}
+    _last_dispatch[:] = [(tuple(rules), checks)]
+    return checks
 
 
 def _confirm(found: list[Finding], statement: Statement,

@@ -12,13 +12,16 @@ before it is linted, and the revisions after it are rendered offline where they 
 (`alembic upgrade --sql`), and a revision that cannot be rendered is DBS005 too.
 
 Captures are cached by the migrations' hash (dbsafe's own cache folder left out of it), so a
-second run with nothing changed starts no server and runs no revision.
+second run with nothing changed starts no server and runs no revision. The cache also keeps
+what each revision's `downgrade()` does (`downgrade_of`, read by DBS210), so that run parses
+no revision's Python either.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +31,12 @@ from dbsafe.core import DbsafeError, Finding, Location, RuleInfo, Severity, Sour
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
+    from dbsafe.migrate.revisions import Downgrade
     from dbsafe.migrate.runner import AlembicProject
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # of the cache file; bump when the captured data changes shape
+FORMAT = 2  # of the cache file; bump when the captured data changes shape
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
@@ -161,6 +165,57 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
 
         write_cache_file(cache_file, json.dumps(_to_json(loaded)))
     return loaded
+
+
+# -- what each revision's downgrade() does (DBS210), read once per file --------------------
+
+_downgrades: dict[str, tuple[int, Downgrade | None]] = {}  # file -> (mtime_ns, downgrade)
+
+
+def downgrade_of(file: Path | str) -> Downgrade | None:
+    """The module-level `downgrade()` of a revision file; None if it cannot be read or parsed.
+
+    Read once per file (and per modification time): from the capture cache when the history
+    was loaded from it, else by parsing the file's Python.
+    """
+    key = str(file)
+    try:
+        mtime = os.stat(key).st_mtime_ns
+    except OSError:
+        return None
+    known = _downgrades.get(key)
+    if known is not None and known[0] == mtime:
+        return known[1]
+    from dbsafe.migrate.revisions import find_downgrade
+
+    try:
+        found: Downgrade | None = find_downgrade(Path(key))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        found = None
+    _downgrades[key] = (mtime, found)
+    return found
+
+
+def _downgrades_json(migrations: Iterable[Migration]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for migration in migrations:
+        if migration.kind != "alembic" or migration.file is None:
+            continue
+        key = str(migration.file)
+        found = downgrade_of(key)
+        known = _downgrades.get(key)
+        if known is not None:
+            out[key] = [known[0], None if found is None else
+                        [found.line, found.column, found.kind]]
+    return out
+
+
+def _remember_downgrades(data: Mapping[str, Any]) -> None:
+    from dbsafe.migrate.revisions import Downgrade
+
+    for key, (mtime, found) in data.items():
+        _downgrades.setdefault(key, (int(mtime), None if found is None else
+                                     Downgrade(int(found[0]), int(found[1]), found[2])))
 
 
 class _NoCapture(Exception):
@@ -353,6 +408,7 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         "note": loaded.note,
         "parents": {k: list(v) for k, v in loaded.parents.items()},
         "unlinted": [[u.revision, u.file, u.line, u.reason] for u in loaded.unlinted],
+        "downgrades": _downgrades_json(loaded.migrations),
         "migrations": [
             [m.path, m.revision, m.kind, str(m.file) if m.file else None,
              m.starts_in_transaction, [statement(s) for s in m.statements]]
@@ -378,6 +434,7 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
                   starts_in_transaction=starts)
         for path, revision, kind, file, starts, statements in data["migrations"]
     ]
+    _remember_downgrades(data["downgrades"])
     return LoadedHistory(
         migrations,
         [Unlinted(r, f, ln, reason) for r, f, ln, reason in data["unlinted"]],

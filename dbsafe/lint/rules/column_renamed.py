@@ -84,4 +84,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"RenameStmt"}),
 )

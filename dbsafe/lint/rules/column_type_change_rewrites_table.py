@@ -181,5 +181,6 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
+    kinds=frozenset({"AlterTableStmt"}),
     claim="rewrite",
 )

@@ -41,13 +41,11 @@ upgrade). Plain SQL migrations, which have no downgrade. A revision file without
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterator
-from pathlib import Path
 
 from dbsafe.core import Finding, Location, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.migrate.revisions import find_downgrade
+from dbsafe.lint.history import downgrade_of
 
 # Only alembic revisions can trigger this rule: tests/lint/test_rules.py does not run the
 # generic SQL fixture and doc-example tests for it (see tests/lint/test_empty_downgrade.py).
@@ -59,39 +57,17 @@ _PROBLEMS = {"missing": "has no downgrade()", "empty": "has a downgrade() that d
              "raises": "has a downgrade() that only raises"}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Downgrade:
-    line: int  # of `def downgrade`; 1 when there is none
-    column: int
-    problem: str | None  # what is wrong with it; None when it does something
-
-
-@functools.lru_cache(maxsize=4096)  # a whole history: 256 thrashed on 300 revisions
-def _downgrade(path: str, mtime_ns: int) -> _Downgrade | None:
-    """The module-level `downgrade()` of a revision file; None if the file does not parse."""
-    try:
-        found = find_downgrade(Path(path))
-    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
-        return None
-    return _Downgrade(found.line, found.column,
-                      _PROBLEMS[found.kind] if found.kind else None)
-
-
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
     migration = ctx.migration
     if migration.kind != "alembic" or migration.file is None:
         return
-    try:
-        mtime = Path(migration.file).stat().st_mtime_ns
-    except OSError:
-        return
-    downgrade = _downgrade(str(migration.file), mtime)
-    if downgrade is None or downgrade.problem is None:
+    downgrade = downgrade_of(migration.file)
+    if downgrade is None or downgrade.kind is None:
         return
     revision = migration.revision or migration.path
     finding = ctx.finding(
         RULE,
-        f"Revision `{revision}` {downgrade.problem}; it cannot be rolled back.",
+        f"Revision `{revision}` {_PROBLEMS[downgrade.kind]}; it cannot be rolled back.",
         help="Undo the upgrade's operations in downgrade(), or suppress this with a comment "
              "saying why the revision is irreversible.",
         subject=revision,
