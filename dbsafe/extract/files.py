@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult
-from dbsafe.extract.javascript import DEFAULT_NAMES, SqlNames, sql_in_javascript
-from dbsafe.extract.python import sql_in_python
-from dbsafe.extract.sqlfile import split_sql
 
 if TYPE_CHECKING:
-    import pathspec  # imported where used: it costs a small run's start-up
+    # Imported where used: each costs a small run's start-up, and a run whose files are all
+    # cached (or all .sql) needs none or one of the extractors.
+    import pathspec
+
+    from dbsafe.extract.javascript import SqlNames
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
 
 def extract_file(
     path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-    js_names: SqlNames = DEFAULT_NAMES,
+    js_names: SqlNames | None = None,
 ) -> ExtractResult:
     """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
 
@@ -83,7 +84,8 @@ def extract_file(
         path: The file.
         root: Fragment paths are POSIX paths relative to `root` when `path` is under it.
         max_bytes: Larger files are skipped (generated dumps, vendored bundles).
-        js_names: The project's own SQL tags and calls in JS/TS (`js-sql-tags`, `js-sql-calls`).
+        js_names: The project's own SQL tags and calls in JS/TS (`js-sql-tags`, `js-sql-calls`);
+            None: only the built-in ones.
 
     Returns:
         Fragments, or a `Skipped` entry saying why the file was not read.
@@ -107,11 +109,17 @@ def extract_file(
         return _skip(Location(name, line), f"not valid UTF-8 (byte offset {exc.start})")
     try:
         if path.suffix == ".sql":
+            from dbsafe.extract.sqlfile import split_sql
+
             return ExtractResult(fragments=tuple(split_sql(text, name)))
         if path.suffix == ".py":
+            from dbsafe.extract.python import sql_in_python
+
             return sql_in_python(text, name)
         if path.suffix in SCRIPT_SUFFIXES:
-            return sql_in_javascript(text, name, names=js_names)
+            from dbsafe.extract.javascript import DEFAULT_NAMES, sql_in_javascript
+
+            return sql_in_javascript(text, name, names=js_names or DEFAULT_NAMES)
     except Exception as exc:
         # An extractor bug on one odd file must not end the whole run.
         log.debug("extracting SQL from %s failed", name, exc_info=True)

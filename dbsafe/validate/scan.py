@@ -31,12 +31,11 @@ from dbsafe.core import (
     select_findings,
 )
 from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
-from dbsafe.extract.javascript import DEFAULT_NAMES, SqlNames
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
-    from dbsafe.extract.javascript import PostgrestRequest
+    from dbsafe.extract.javascript import PostgrestRequest, SqlNames
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Verdict
@@ -130,7 +129,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         snapshot = source.snapshot
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
-                                    SqlNames.from_settings(settings)):
+                                    _js_names(settings)):
             outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for rel in missed]
@@ -174,6 +173,16 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     return Report(tuple(findings), summary, tuple(skipped))
 
 
+def _js_names(settings: Settings) -> SqlNames | None:
+    """The configured JS/TS SQL tags and calls; None (the built-in ones) when there are
+    none, so that a run reading no JavaScript never imports its extractor."""
+    if not settings.js_sql_tags and not settings.js_sql_calls:
+        return None
+    from dbsafe.extract.javascript import SqlNames
+
+    return SqlNames.from_settings(settings)
+
+
 def _skipped_file(rel: str, reason: str) -> FileOutcome:
     return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
                        counts=Counter({"files_skipped": 1}))
@@ -191,7 +200,7 @@ _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
                  jobs: int, max_bytes: int, version: int | None,
-                 names: SqlNames = DEFAULT_NAMES) -> list[FileOutcome]:
+                 names: SqlNames | None = None) -> list[FileOutcome]:
     global _worker_snapshot
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
@@ -213,7 +222,7 @@ def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
 
 
 def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int,
-                   version: int | None, names: SqlNames) -> list[FileOutcome]:
+                   version: int | None, names: SqlNames | None) -> list[FileOutcome]:
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
                          js_names=names)
@@ -223,7 +232,7 @@ def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int,
 def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  max_bytes: int = DEFAULT_MAX_BYTES,
                  server_version: int | None = None,
-                 js_names: SqlNames = DEFAULT_NAMES) -> FileOutcome:
+                 js_names: SqlNames | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings."""
     from dbsafe.extract.files import extract_file
 
@@ -463,8 +472,9 @@ class _Cache:
         mode = "confirmed" if confirming else "static"
         if settings.target_version:
             mode += f"-pg{settings.target_version}"
-        names = SqlNames.from_settings(settings).key()
-        if names:
+        js_names = _js_names(settings)
+        if js_names is not None:
+            names = js_names.key()
             # Other SQL tags/calls extract other statements from the same files.
             mode += "-js" + hashlib.sha256(names.encode()).hexdigest()[:12]
         name = f"validate-{__version__}-{schema_key}-{mode}.json"

@@ -14,9 +14,10 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # What a cached run has no use for: the snapshot model and its decoder, the resolver's
-# parser, the extractors' gitignore matcher, the PostgREST checker.
+# parser, the extractors and their gitignore matcher, the PostgREST checker.
 NOT_NEEDED = ("dbsafe.schema.model", "msgspec", "sqlglot", "pathspec",
-              "dbsafe.validate.postgrest", "dbsafe.validate.resolver")
+              "dbsafe.validate.postgrest", "dbsafe.validate.resolver",
+              "dbsafe.extract.sqlfile", "dbsafe.extract.python", "dbsafe.extract.javascript")
 
 _RUN = """
 import json, sys
@@ -54,7 +55,9 @@ def test_a_fully_cached_run_neither_decodes_the_snapshot_nor_loads_the_parser(
     snapshot = FIXTURES / "clinic_schema.json"
     first = _run(root, snapshot)
     assert first["findings"] == [["DBS302", "app/queries.sql", 2]]
-    assert "dbsafe.schema.model" in first["loaded"]  # the probe sees it when it happens
+    # The probe sees them when they happen; a .sql file needs no Python or JS extractor.
+    assert {"dbsafe.schema.model", "dbsafe.extract.sqlfile"} <= set(first["loaded"])
+    assert "dbsafe.extract.javascript" not in first["loaded"]
     cached = _run(root, snapshot)
     assert cached["findings"] == first["findings"]
     assert cached["loaded"] == []
