@@ -97,15 +97,15 @@ _KEYS: dict[str, tuple[str, str]] = {
     "alembic-config": ("alembic_config", "path"),
     "python": ("python", "str"),
     "source-paths": ("source_paths", "list"),
-    "exclude": ("exclude", "list"),
+    "exclude": ("exclude", "patterns"),
     "select": ("select", "list"),
     "ignore": ("ignore", "list"),
     "severity": ("severity", "severity-table"),
     "fail-on": ("fail_on", "severity"),
     "format": ("format", "format"),
     "confirm": ("confirm", "bool"),
-    "lock-timeout": ("lock_timeout", "str"),
-    "statement-timeout": ("statement_timeout", "str"),
+    "lock-timeout": ("lock_timeout", "duration"),
+    "statement-timeout": ("statement_timeout", "duration"),
     "cache-dir": ("cache_dir", "path"),
     "cache": ("use_cache", "bool"),
     "jobs": ("jobs", "int"),
@@ -118,7 +118,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "large-table": ("large_table", "size"),
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
     "check-paths": ("check_paths", "list"),
-    "check-timeout": ("check_timeout", "str"),
+    "check-timeout": ("check_timeout", "duration"),
     "sequence-usage-threshold": ("sequence_usage_threshold", "ratio"),
     "require-rls": ("require_rls", "list"),
     "bloat-min-size": ("bloat_min_size", "size"),
@@ -262,6 +262,17 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
         if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
             raise fail("a list of strings")
         return tuple(raw)
+    if kind == "duration":
+        text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if not isinstance(text, str) or not _DURATION.fullmatch(text):
+            raise fail("a PostgreSQL duration such as \"2s\", \"500ms\", \"5min\" or 0 (off)")
+        return text.strip()
+    if kind == "patterns":
+        patterns = _convert("list", raw, key=key, origin=origin, base=base)
+        for pattern in patterns:
+            if problem := _pattern_problem(pattern):
+                raise ConfigError(f"{origin}: {key!r} pattern {pattern!r} {problem}")
+        return patterns
     if kind == "js-names":
         names = _convert("list", raw, key=key, origin=origin, base=base)
         if not all(_JS_NAME.match(name) for name in names):
@@ -311,6 +322,45 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             raise fail("one of " + ", ".join(SCHEMA_SOURCES))
         return raw
     raise AssertionError(f"unhandled config kind {kind}")
+
+
+# What PostgreSQL accepts for lock_timeout and statement_timeout: a number (milliseconds) or a
+# number and a time unit; checked here so a typo fails at once, not when a finding is confirmed.
+_DURATION = re.compile(r"\s*(\d+(\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?\s*")
+
+
+def _pattern_problem(pattern: str) -> str | None:
+    """Why a gitignore-style pattern cannot work, or None.
+
+    pathspec compiles `[unclosed` to a pattern that matches nothing, silently.
+
+    >>> _pattern_problem("app/[abc]*.sql") is None, _pattern_problem("[unclosed")[:30]
+    (True, 'has a `[` that is never closed')
+    """
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+            continue
+        if pattern[i] == "[":
+            start = i + 1
+            if pattern[start:start + 1] in ("!", "^"):
+                start += 1
+            if pattern[start:start + 1] == "]":
+                start += 1
+            close = pattern.find("]", start)
+            if close < 0:
+                return "has a `[` that is never closed (write `\\[` for a literal bracket)"
+            i = close + 1
+            continue
+        i += 1
+    import pathspec  # only when there are patterns: see extract/files.py
+
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except (ValueError, TypeError) as exc:
+        return f"is not a gitignore pattern: {exc}"
+    return None
 
 
 def _parse_version(raw: Any, fail: Any) -> int:

@@ -73,6 +73,11 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         ('[tool.dbsafe.severity]\nDBS302 = "loud"', "'severity.DBS302' must be one of"),
         ('js-sql-tags = ["sql`"]', "'js-sql-tags' must be a list of JavaScript names"),
         ("js-sql-calls = [1]", "'js-sql-calls' must be a list of strings"),
+        ('lock-timeout = "forever"', "'lock-timeout' must be a PostgreSQL duration"),
+        ('statement-timeout = "5S"', "'statement-timeout' must be a PostgreSQL duration"),
+        ('check-timeout = "-1s"', "'check-timeout' must be a PostgreSQL duration"),
+        ('exclude = ["[unclosed"]', "that is never closed"),
+        ('exclude = ["\\\\"]', "is not a gitignore pattern"),
     ],
 )
 def test_wrong_value_kinds_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:
@@ -111,3 +116,17 @@ def test_docs_configuration_md_lists_every_key_with_its_environment_variable() -
     assert sorted(set(rows) - set(_KEYS)) == []
     for key in _ENV_KEYS:
         assert f"`DBSAFE_{key.upper().replace('-', '_')}`" in rows[key], key
+
+
+def test_durations_and_patterns_postgresql_and_git_accept_load(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'lock-timeout = "1.5 min"\nstatement-timeout = 500\n'
+                              'check-timeout = "0"\nexclude = ["app/[abc]*.sql", "a\\\\[b", "[!x]y"]')
+    settings = load_settings(tmp_path, environ={})
+    assert (settings.lock_timeout, settings.statement_timeout, settings.check_timeout) == (
+        "1.5 min", "500", "0")
+    assert settings.exclude == ("app/[abc]*.sql", "a\\[b", "[!x]y")
+
+
+def test_a_bad_duration_from_the_environment_fails_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'lock-timeout' must be a PostgreSQL duration"):
+        load_settings(tmp_path, environ={"DBSAFE_LOCK_TIMEOUT": "forever"})
