@@ -12,14 +12,19 @@ in a subprocess:
 
   (a) cold      empty cache: files/s and statements/s
   (b) warm      nothing changed
-  (c) changed   `--changed-since HEAD` in the committed repository with one file edited
-                (target: under 1 s)
+  (c) changed   `--changed-since HEAD` in the committed repository with one .ts file edited
+                (target: under 1 s), interleaved (harness.compare) with its floors: the
+                interpreter (`python -c pass`), dbsafe's start-up (`dbsafe --version`) and
+                `git status`, each as a whole process; medians and pair-wise ratios
 
-and checks that the findings are exactly the planted bugs (file and line).
+and checks that the findings are exactly the planted bugs (file and line). Every process
+runs as installed code does, with bytecode cached (harness.clean_env).
 
 Usage:
     python scripts/bench/validate_js.py                     # 5,000 files, 40% TS
     python scripts/bench/validate_js.py --files 500 --js-share 1.0
+    python scripts/bench/validate_js.py --changed-only      # (c) alone, --runs N (default 7)
+    python scripts/bench/validate_js.py --changed-only --baseline DIR   # + another checkout
 """
 
 from __future__ import annotations
@@ -29,13 +34,17 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import clean_env, compare, load, report
+
 SEED = 20261201
+_ENV: dict[str, str] = dict(os.environ)  # clean_env() once the work directory exists
 TABLES = 120
 _COLUMNS = ("name", "email", "status", "title", "amount", "qty", "created_at", "region",
             "label", "score", "due_on", "slug")
@@ -71,7 +80,7 @@ def generate(root: Path, tables, files: int, share: float, rng: random.Random,
     """Write the repository; returns the planted (path, line) and the request count."""
     root.mkdir(parents=True)
     (root / "pyproject.toml").write_text("[tool.dbsafe]\n")
-    children = {}
+    children: dict[str, str] = {}
     for name, _, parent in tables:
         if parent:
             children.setdefault(parent, name)
@@ -116,7 +125,7 @@ def generate(root: Path, tables, files: int, share: float, rng: random.Random,
 
 
 def run(repo: Path, snapshot: Path, cache: Path, *extra: str) -> tuple[float, dict]:
-    env = dict(os.environ, DBSAFE_CACHE_DIR=str(cache))
+    env = dict(_ENV, DBSAFE_CACHE_DIR=str(cache))
     command = [sys.executable, "-m", "dbsafe", "validate", str(repo), "--snapshot", str(snapshot),
                "--no-confirm", "--format", "json", *extra]
     start = time.perf_counter()
@@ -127,11 +136,51 @@ def run(repo: Path, snapshot: Path, cache: Path, *extra: str) -> tuple[float, di
     return elapsed, json.loads(proc.stdout)
 
 
+def changed_since(repo: Path, snapshot: Path, workdir: Path, args: argparse.Namespace) -> None:
+    """(c): commit the repository, edit one .ts file, time `--changed-since HEAD`."""
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run(["git", "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=repo, check=True)
+    edited = next(iter(sorted(repo.glob("src/*/*.ts"))), None) or next(repo.glob("src/*/*"))
+    with edited.open("a") as handle:
+        handle.write("\n// edited\n")
+    _, document = run(repo, snapshot, workdir / "cache-changed", "--changed-since", "HEAD")
+    files = document["summary"]["files"]
+    dbsafe = [sys.executable, "-m", "dbsafe"]
+    contenders = [
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("dbsafe --version", [*dbsafe, "--version"]),
+        ("git status", ["git", "status", "--porcelain"]),
+        ("dbsafe validate --changed-since HEAD",
+         [*dbsafe, "validate", str(repo), "--snapshot", str(snapshot), "--no-confirm",
+          "--no-cache", "--format", "json", "--changed-since", "HEAD"]),
+    ]
+    if args.baseline is not None:
+        # `env` puts the other checkout first on PYTHONPATH for that contender only.
+        path = os.pathsep.join([str(args.baseline.resolve()), _ENV.get("PYTHONPATH", "")])
+        command = list(contenders[-1][1])
+        contenders.insert(-1, ("baseline (--baseline DIR)",
+                               ["env", f"PYTHONPATH={path}", *command]))
+    figures = compare(contenders, runs=args.runs, warmup=1, env=_ENV, cwd=str(repo))
+    ours = statistics.median(figures[-1].wall)
+    flag = "" if ours < 1 else "  (target < 1 s not met)"
+    print(f"(c) changed {ours:7.2f}s  --changed-since HEAD, {files} file read of "
+          f"{args.files} ({edited.relative_to(repo)}), no cache{flag}")
+    print(report(figures, title="(c) --changed-since HEAD, one .ts file edited"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--js-share", type=float, default=0.4)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--changed-only", action="store_true",
+                        help="measure (c) only, skipping the cold and warm runs")
+    parser.add_argument("--runs", type=int, default=7, help="counted rounds of (c)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="another checkout of dbsafe (git archive REV | tar -x -C DIR) "
+                             "timed in (c) next to this one: before/after in the same run")
     args = parser.parse_args()
 
     import psycopg
@@ -142,6 +191,8 @@ def main() -> int:
     rng = random.Random(SEED)
     tables = make_schema(rng)
     workdir = Path(tempfile.mkdtemp(prefix="dbsafe-bench-js-"))
+    _ENV.update(clean_env(workdir / "pycache"))
+    print(load())
     ok = True
     try:
         with throwaway_server(database="bench") as server:
@@ -154,6 +205,9 @@ def main() -> int:
         print(f"repository: {args.files} files ({args.js_share:.0%} TypeScript), {requests} "
               f"statements/requests, {len(planted)} planted bugs")
         cache = workdir / "cache"
+        if args.changed_only:
+            changed_since(repo, snapshot, workdir, args)
+            return 0
         cold, document = run(repo, snapshot, cache)
         warm, warm_document = run(repo, snapshot, cache)
         found = {(f["path"], f["line"]) for f in document["findings"] if f["code"] == "DBS302"}
@@ -171,19 +225,8 @@ def main() -> int:
             ok = False
             print("MISMATCH: the warm run differs from the cold run")
 
-        git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-        subprocess.run(["git", "add", "."], cwd=repo, check=True)
-        subprocess.run([*git, "commit", "-q", "-m", "bench"], cwd=repo, check=True)
-        edited = next(iter(sorted(repo.glob("src/*/*.ts"))), None) or next(repo.glob("src/*/*"))
-        with edited.open("a") as handle:
-            handle.write("\n// edited\n")
-        changed, changed_document = run(repo, snapshot, workdir / "cache-changed",
-                                        "--changed-since", "HEAD")
-        files = changed_document["summary"]["files"]
-        flag = "" if changed < 1 else "  (target < 1 s!)"
-        print(f"(c) changed {changed:7.2f}s  --changed-since HEAD, {files} file read of "
-              f"{args.files}, empty cache{flag}")
+        changed_since(repo, snapshot, workdir, args)
+        print(load())
     finally:
         if args.keep:
             print(f"kept {workdir}")
