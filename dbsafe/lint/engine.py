@@ -95,7 +95,9 @@ class Rule:
     check_migration: Callable[[LintContext], Iterable[Finding]] | None = None
     default_enabled: bool = True
     # What the rule's findings claim that PostgreSQL can confirm while the statement runs on
-    # a throwaway server: "rewrite" (the subject's table gets a new relfilenode).
+    # a throwaway server: "rewrite" (the subject's table gets a new relfilenode), "lock" (the
+    # statement locks the subject -- a table, `table.column`'s table, an index or a view --
+    # in the mode the lock table predicts for it, which blocks writes at least).
     claim: str | None = None
     # The statement kinds (`Statement.kind`) `check` can flag; None: any. The engine calls
     # `check` only for these, which keeps a history's thousands of statements cheap
@@ -527,12 +529,22 @@ def _confirm(found: list[Finding], statement: Statement,
     """Findings PostgreSQL did not contradict when the statement ran on a throwaway server.
 
     A rewrite claimed for a table whose relfilenode did not change is dropped; one that did
-    change is marked as confirmed; where PostgreSQL cannot tell, the finding stays as it is.
+    change is marked as confirmed. A lock claimed on a relation PostgreSQL did not lock at
+    all (`IF EXISTS` on a missing one, a `DO` block's branch not taken), or locked only in a
+    mode that blocks no writes, is dropped; one held in a weaker mode than predicted is
+    corrected to it; one held as predicted is marked as confirmed. Where PostgreSQL cannot
+    tell, the finding stays as it is.
     """
     observed = statement.observed
     kept = []
     for finding in found:
-        if claims.get(finding.code) == "rewrite" and finding.subject:
+        claim = claims.get(finding.code)
+        if claim == "lock" and finding.subject:
+            checked = _confirm_lock(finding, statement)
+            if checked is None:
+                continue
+            finding = checked
+        elif claim == "rewrite" and finding.subject:
             table = finding.subject.rpartition(".")[0]
             if any(same_relation(table, name) for name in observed.rewritten):
                 finding = dataclasses.replace(finding, context=finding.context + (
@@ -545,6 +557,39 @@ def _confirm(found: list[Finding], statement: Statement,
             # its own, and a table not seen in pg_locks was not observed.
         kept.append(finding)
     return kept
+
+
+def _confirm_lock(finding: Finding, statement: Statement) -> Finding | None:
+    """The lock finding as PostgreSQL's `pg_locks` showed it (see `_confirm`); None: dropped."""
+    from dbsafe.lint.locks import BLOCKS, from_pg_locks, locks_for, strength
+
+    observed = statement.observed
+    subject = finding.subject or ""
+    owner = subject.rpartition(".")[0]  # `table.column` -> table
+    predicted = [lock for lock in locks_for(statement)
+                 if lock.relation is not None and lock.target != "type"
+                 and (same_relation(lock.relation, subject) or same_relation(lock.relation, owner))]
+    if not predicted or observed is None:
+        return finding  # the finding names something no predicted lock is on: cannot tell
+    lock = max(predicted, key=lambda x: strength(x.mode))
+    modes = [m for name, pg_mode, _kind in observed.held
+             if same_relation(name, lock.relation) and (m := from_pg_locks(pg_mode))]
+    if not modes:
+        return None  # PostgreSQL took no lock on it: the statement did nothing to it
+    mode = max(modes, key=strength)
+    name = lock.relation
+    article = "an" if mode[0] in "AE" else "a"
+    if strength(mode) >= strength(lock.mode):
+        return dataclasses.replace(finding, context=finding.context + (
+            ("Confirmed", f"PostgreSQL held {article} {mode} lock on `{name}` on a throwaway "
+                          "server (pg_locks)"),))
+    if not BLOCKS[mode][1]:
+        return None  # the lock PostgreSQL took blocks no writes: nothing waits
+    return dataclasses.replace(
+        finding, message=finding.message.replace(lock.mode, mode),
+        context=finding.context + (
+            ("Corrected", f"PostgreSQL took {article} {mode} lock on `{name}` on a throwaway "
+                          f"server (pg_locks), not {lock.mode} as predicted"),))
 
 
 def _rejected(statement: Statement, ctx: LintContext) -> Finding:

@@ -60,5 +60,6 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
+    claim="lock",
     kinds=frozenset({"IndexStmt"}),
 )
