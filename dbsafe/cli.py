@@ -242,9 +242,11 @@ def _emit(report: Any, settings: Any, status: int) -> None:
     from dataclasses import replace
 
     from dbsafe.commands import catalog
-    from dbsafe.report import plain, render, terminal_paint
+    from dbsafe.report import paths_from, plain, render, terminal_paint
 
     delivery = _delivery()
+    if settings.format == "text":
+        report = paths_from(report, settings.project_root, Path.cwd())
     # Colour goes to standard output only; a file gets the plain report.
     colour = (settings.format == "text" and delivery["output_file"] is None
               and _colour_wanted(delivery["color"]))

@@ -11,6 +11,7 @@ import json
 import os
 import posixpath
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,6 +54,33 @@ def render(report: Report, fmt: str, catalog: Catalog, *, verbose: bool = False,
         return render_text(report, catalog, verbose, paint=paint)
     renderer = _RENDERERS[fmt]
     return renderer(report, catalog, verbose)
+
+
+def paths_from(report: Report, root: Path, cwd: Path) -> Report:
+    """`report` with its file locations relative to `cwd`, when `cwd` is a folder inside the
+    project `root`, so a terminal user can open them as shown (ruff does the same).
+
+    Locations are relative to `root` everywhere else (JSON, SARIF and GitHub annotations
+    keep them so); a `cwd` outside the project changes nothing.
+    """
+    try:
+        inside = cwd.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return report
+    if inside == ".":
+        return report
+
+    def moved(path: str) -> str:
+        return path if os.path.isabs(path) else posixpath.relpath(path, inside)
+
+    return replace(
+        report,
+        findings=tuple(
+            replace(f, location=replace(f.location, path=moved(f.location.path)))
+            if f.location is not None else f for f in report.findings),
+        skipped=tuple(replace(s, location=replace(s.location, path=moved(s.location.path)))
+                      for s in report.skipped),
+    )
 
 
 def sort_findings(findings: tuple[Finding, ...]) -> list[Finding]:

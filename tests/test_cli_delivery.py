@@ -62,3 +62,30 @@ def test_config_works_after_the_subcommand_too(tmp_path: Path) -> None:
     before = CliRunner().invoke(main, ["--config", str(config), "validate", str(APP),
                                        "--snapshot", str(SNAPSHOT), "--no-confirm"])
     assert before.exit_code == 0
+
+
+def test_text_paths_are_relative_to_a_working_directory_inside_the_project(
+        tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    sub = tmp_path / "app"
+    sub.mkdir()
+    (sub / "q.sql").write_text("SELECT nonesuch FROM appointment_series;\n")
+
+    def run(*extra: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "-m", "dbsafe", "validate", "q.sql", "--snapshot", str(SNAPSHOT),
+             "--no-confirm", "--no-cache", "--color", "never", *extra], cwd=sub,
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+        assert out.returncode == 1, out.stderr
+        return out.stdout
+
+    # As ruff shows them: a path the user can open from where they are...
+    assert run().startswith("q.sql:1:8: DBS302 [error]")
+    # ...while machine formats stay relative to the project root (the repository's).
+    assert json.loads(run("--format", "json"))["findings"][0]["path"] == "app/q.sql"
