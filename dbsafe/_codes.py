@@ -84,7 +84,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS305', 'unknown-embedded-relationship', 'error', '0.1.0',
      'A PostgREST request embeds a resource no foreign key relates to its table.'),
     ('DBS306', 'unknown-rpc-function', 'error', '0.1.0',
-     'A PostgREST `rpc()` call names a function or argument the schema does not have.'),
+     'A PostgREST `rpc()` call names a function the schema does not have, or arguments no overload of it takes.'),
     ('DBS307', 'ambiguous-embedded-relationship', 'error', '0.1.0',
      'A PostgREST request embeds a resource more than one relationship leads to, without a hint picking one (PGRST201).'),
     ('DBS401', 'object-missing', 'warning', '0.1.0',

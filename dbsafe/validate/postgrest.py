@@ -41,7 +41,7 @@ from dbsafe.core import Finding, Location, RuleInfo, Severity
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import JsValue, PostgrestCall, PostgrestRequest
-    from dbsafe.schema.model import Relation, SchemaSnapshot
+    from dbsafe.schema.model import Function, Relation, SchemaSnapshot
 
 UNKNOWN_RELATIONSHIP = RuleInfo(
     code="DBS305",
@@ -53,7 +53,8 @@ UNKNOWN_RELATIONSHIP = RuleInfo(
 UNKNOWN_FUNCTION = RuleInfo(
     code="DBS306",
     name="unknown-rpc-function",
-    summary="A PostgREST `rpc()` call names a function or argument the schema does not have.",
+    summary="A PostgREST `rpc()` call names a function the schema does not have, or "
+            "arguments no overload of it takes.",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
@@ -788,9 +789,8 @@ class _Checker:
                              "name and argument names).")
             return
         arguments = request.calls[0].arguments
-        args = arguments[1] if len(arguments) > 1 else None
-        if args is None:
-            return
+        # supabase-js sends `{}` when `.rpc('fn')` has no arguments.
+        args = arguments[1] if len(arguments) > 1 else JsObject((), (), True)
         if not isinstance(args, JsObject):
             self.not_literal("the `.rpc()` arguments", args)
             return
@@ -801,14 +801,44 @@ class _Checker:
             if any(not a.name for a in inputs):
                 return
             names.update(a.name for a in inputs if a.name)
-        for key in args.keys:
-            if key.sql not in names:
-                self.report(UNKNOWN_FUNCTION.code,
-                            f"function `{schema}.{name}` has no argument `{key.sql}`",
-                            key.location(0, max(len(key.sql) - 1, 0)),
-                            subject=f"{schema}.{name}.{key.sql}",
-                            help="Pass the function's argument names: "
-                                 + ", ".join(f"`{n}`" for n in sorted(names)) + ".")
+        unknown = [key for key in args.keys if key.sql not in names]
+        for key in unknown:
+            self.report(UNKNOWN_FUNCTION.code,
+                        f"function `{schema}.{name}` has no argument `{key.sql}`",
+                        key.location(0, max(len(key.sql) - 1, 0)),
+                        subject=f"{schema}.{name}.{key.sql}",
+                        help="Pass the function's argument names: "
+                             + ", ".join(f"`{n}`" for n in sorted(names)) + ".")
+        if not args.complete:
+            # Its literal keys were checked; which arguments are sent is not known.
+            self.dynamic = self.dynamic or "the `.rpc()` arguments have spread or computed keys"
+            return
+        if unknown:
+            return
+        keys = {key.sql for key in args.keys}
+        if any(_takes(function, keys) for function in functions):
+            return
+        # PostgREST's findProc: an overload is called only when the keys are all of its
+        # required arguments and some of its optional ones; else PGRST202.
+        missing = sorted({a.name for f in functions for a in f.input_arguments
+                          if a.name and not a.has_default and a.name not in keys})
+        shown = ", ".join(f"`{m}`" for m in missing)
+        self.report(UNKNOWN_FUNCTION.code,
+                    f"no overload of `{schema}.{name}` takes "
+                    + (f"these arguments: {', '.join(f'`{k}`' for k in sorted(keys))}"
+                       if keys else "no arguments")
+                    + (f" (missing {shown})" if missing else ""),
+                    where, subject=f"{schema}.{name}",
+                    help="Pass every argument without a default (PostgREST matches a function "
+                         "by the names of the arguments sent).")
+
+
+def _takes(function: Function, keys: set[str]) -> bool:
+    """Whether PostgREST calls `function` with these argument names (`matchesParams`)."""
+    inputs = function.input_arguments
+    required = {a.name for a in inputs if a.name and not a.has_default}
+    optional = {a.name for a in inputs if a.name and a.has_default}
+    return keys - optional == required
 
 
 def check(request: PostgrestRequest, snapshot: SchemaSnapshot) -> Checked:

@@ -89,7 +89,10 @@ PASS = [
     ("delete", "supabase.from('patients').delete().eq('id', 1)"),
     ("rpc", "supabase.rpc('search_patients', { term: 'x', max_rows: 3 })"),
     ("rpc-single-unnamed-json", "supabase.rpc('echo_body', { anything: 1 })"),
-    ("rpc-no-arguments", "supabase.rpc('search_patients')"),
+    ("rpc-optional-omitted", "supabase.rpc('search_patients', { term: 'x' })"),
+    ("rpc-no-arguments", "supabase.rpc('patient_count')"),
+    ("rpc-all-optional", "supabase.rpc('patient_count', { min_id: 3 })"),
+    ("rpc-overload", "supabase.rpc('greet', { first: 'a', last: 'b' })"),
     ("constant-select", "const COLS = 'id, name';\nsupabase.from('clinics').select(COLS)"),
     ("not-a-client", "Array.from('abc'); knex.from('nope').select('nope');"
      "supabase.storage.from('avatars').upload(path, file)"),
@@ -161,6 +164,11 @@ FLAG = [
      "DBS302", "nope"),
     ("rpc-function", "supabase.rpc('nope_fn', {})", "DBS306", "nope_fn"),
     ("rpc-argument", "supabase.rpc('search_patients', { query: 'x' })", "DBS306", "query"),
+    # PostgREST's findProc: the keys must be every required argument (else PGRST202).
+    ("rpc-missing-required", "supabase.rpc('search_patients', { max_rows: 3 })", "DBS306",
+     "search_patients"),
+    ("rpc-without-required", "supabase.rpc('search_patients')", "DBS306", "search_patients"),
+    ("rpc-no-overload", "supabase.rpc('greet', { last: 'b' })", "DBS306", "greet"),
 ]
 
 # (id, request): built at run time, reported as a DBS304 note and never guessed at.
@@ -170,6 +178,7 @@ DYNAMIC = [
     ("select-template", "supabase.from('clinics').select(`id, ${extra}`)"),
     ("filter-variable", "supabase.from('clinics').select('id').eq(field, 1)"),
     ("spread-payload", "supabase.from('patients').insert({ ...row, id: 1 })"),
+    ("spread-rpc-arguments", "supabase.rpc('search_patients', { ...filters })"),
 ]
 
 
@@ -288,6 +297,17 @@ def test_ambiguous_embed_is_reported_as_postgrest_does(snapshot: SchemaSnapshot)
     _, checked = _check("supabase.from('sites').select('projects(name)')", snapshot)
     assert checked[0].issues[0].finding.help == (
         "Name the relationship with a hint: one of `projects!main_project`, `projects!jobs`.")
+
+
+@pytest.mark.db
+def test_rpc_without_a_required_argument_says_which(snapshot: SchemaSnapshot) -> None:
+    _, checked = _check("supabase.rpc('search_patients', { max_rows: 3 })", snapshot)
+    (issue,) = checked[0].issues
+    assert issue.finding.message == ("no overload of `public.search_patients` takes these "
+                                     "arguments: `max_rows` (missing `term`)")
+    _, checked = _check("supabase.rpc('greet')", snapshot)
+    assert checked[0].issues[0].finding.message == (
+        "no overload of `public.greet` takes no arguments (missing `first`, `last`)")
 
 
 @pytest.mark.db
