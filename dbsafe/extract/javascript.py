@@ -220,6 +220,8 @@ class _Reader:
         self.constants: dict[str, Node | None] = {}  # name -> its only initializer
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
+        # client name -> the `db: { schema }` of each client bound to it (None: none)
+        self.client_schemas: dict[str, list[SqlFragment | None]] = {}
 
     # -- positions ---------------------------------------------------------------------
 
@@ -298,6 +300,7 @@ class _Reader:
                 self.clients.add(key)
             if value is not None and self._is_client(value):
                 self.clients.add(key)
+                self.client_schemas.setdefault(key, []).append(self._db_schema(value))
             return
         if node.type in ("required_parameter", "optional_parameter"):
             pattern = node.child_by_field_name("pattern")
@@ -311,6 +314,19 @@ class _Reader:
             if name is not None and annotation is not None and _CLIENT_TYPE.search(
                     self.text(annotation)):
                 self.clients.add(self.text(name))
+
+    def _db_schema(self, value: Node) -> SqlFragment | None:
+        """The literal `db: { schema: 'x' }` option of a client factory call, if any."""
+        value = _unwrap(value)
+        if value.type != "call_expression":
+            return None
+        for argument in self._arguments(value):
+            if isinstance(argument, JsObject):
+                db = argument.get("db")
+                schema = db.get("schema") if isinstance(db, JsObject) else None
+                if isinstance(schema, SqlFragment):
+                    return schema
+        return None
 
     def _is_client(self, node: Node) -> bool:
         node = _unwrap(node)
@@ -367,6 +383,16 @@ class _Reader:
         if not arguments:
             return None
         schema, schema_dynamic = self._schema(receiver)
+        if schema is None and not schema_dynamic:
+            # `createClient(url, key, { db: { schema: 'api' } })` earlier in the file.
+            client = _unwrap(receiver)
+            if client.type == "identifier":
+                schemas = self.client_schemas.get(self.text(client), [])
+                configured = schemas[0] if schemas else None
+                # Two clients of one name (in two scopes) with other schemas: not known.
+                if configured is not None and all(
+                        s is not None and s.sql == configured.sql for s in schemas):
+                    schema = configured
         first = arguments[0]
         target = first if isinstance(first, SqlFragment) else None
         dynamic = None

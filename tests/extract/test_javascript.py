@@ -200,3 +200,26 @@ def test_configured_sql_tags_and_calls_are_read() -> None:
 def test_configured_names_must_be_javascript_names() -> None:
     with pytest.raises(ValueError, match="not a JavaScript name"):
         SqlNames(tags=frozenset({"sql raw"}))
+
+
+@pytest.mark.parametrize(
+    ("source", "schema"),
+    [
+        ("const db = createClient(u, k, { db: { schema: 'api' } });\ndb.from('t').select()",
+         "api"),
+        ("const S = 'api';\nconst db = createClient(u, k, { auth: {}, db: { schema: S } });\n"
+         "db.from('t').select()", "api"),
+        # `.schema()` wins over the client's option.
+        ("const db = createClient(u, k, { db: { schema: 'api' } });\n"
+         "db.schema('x').from('t').select()", "x"),
+        ("const db = createClient(u, k);\ndb.from('t').select()", None),
+        ("const db = createClient(u, k, { db: { schema: name } });\ndb.from('t').select()", None),
+        # Two clients of one name in two scopes: which one a request uses is not known.
+        ("function a() { const db = createClient(u, k, { db: { schema: 'api' } }); }\n"
+         "function b() { const db = createClient(u, k); db.from('t').select() }", None),
+    ],
+)
+def test_a_client_created_with_a_db_schema_reads_that_schema(source: str,
+                                                             schema: str | None) -> None:
+    (request,) = _requests(SUPABASE + source)
+    assert (request.schema.sql if request.schema is not None else None) == schema

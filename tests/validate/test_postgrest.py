@@ -106,6 +106,9 @@ PASS = [
     ("ambiguity-by-constraint", "supabase.from('orders').select('shipping(street)')"),
     ("ambiguity-hint-junction", "supabase.from('sites').select('projects!jobs(name)')"),
     ("ambiguity-hint-many-to-one", "supabase.from('sites').select('projects!main_project(name)')"),
+    ("client-db-schema", "const api = createClient(u, k, { db: { schema: 'api' } });\n"
+     "api.from('todos').select('task'); api.from('clinics').select('api_only');\n"
+     "api.schema('public').from('patients').select('email')"),
     ("from-junction", "supabase.from('jobs').select('sites(id), projects(name)')"),
     ("self-references-by-column",
      "supabase.from('people').select('parent_id(name), guardian_id(name)')"),
@@ -152,6 +155,11 @@ FLAG = [
      "DBS307", "agents"),
     ("ambiguous-hint-referenced-column",
      "supabase.from('orders').select('addresses!id(street)')", "DBS307", "addresses"),
+    # A client created with `db: { schema: 'api' }` reads api.clinics, which has no `name`.
+    ("client-db-schema-column", "const api = createClient(u, k, { db: { schema: 'api' } });\n"
+     "api.from('clinics').select('name')", "DBS302", "name"),
+    ("client-db-schema-table", "const api = createClient(u, k, { db: { schema: 'api' } });\n"
+     "api.from('patients').select('id')", "DBS301", "patients"),
     ("filter", "supabase.from('patients').select('id').eq('nope', 1)", "DBS302", "nope"),
     ("embedded-filter", "supabase.from('clinics').select('patients(id)').eq('patients.nope', 1)",
      "DBS302", "nope"),
