@@ -29,6 +29,7 @@ for the name in the same file should drop those findings; this module sees one s
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -356,7 +357,7 @@ class Resolver:
 
     def _resolve_with_sqlglot(self, sql: str) -> Resolution:
         try:
-            statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
+            statements = [s for s in parse_postgres(sql) if s is not None]
         except SqlglotError as exc:
             return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
         except RecursionError:
@@ -413,7 +414,7 @@ class Resolver:
             return Resolution(UNPARSED, reason="cannot find the statement EXPLAIN explains")
         inner = sql[offset:]
         try:
-            statements = [s for s in sqlglot.parse(inner, read="postgres") if s is not None]
+            statements = [s for s in parse_postgres(inner) if s is not None]
         except SqlglotError as exc:
             return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
         except Exception as exc:
@@ -422,6 +423,31 @@ class Resolver:
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
             return Resolution(UNPARSED, reason="sqlglot does not understand the explained statement")
         return self._resolve_statement(inner, statements[0], offset)
+
+
+def parse_postgres(sql: str) -> list[exp.Expr | None]:
+    """`sqlglot.parse(sql, read="postgres")`, with one tokenizer and one parser for every
+    statement: `sqlglot.parse` looks the dialect up and builds both per call, which cost a
+    third of the parse on the short statements applications run.
+
+    >>> [e.sql() for e in parse_postgres("SELECT 1; SELECT a FROM t")]
+    ['SELECT 1', 'SELECT a FROM t']
+    """
+    tokenizer, parser = _postgres()
+    return parser.parse(tokenizer.tokenize(sql), sql)
+
+
+def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:
+    """`sqlglot.tokenize(sql, read="postgres")` with the shared tokenizer."""
+    return _postgres()[0].tokenize(sql)
+
+
+@functools.cache
+def _postgres() -> tuple[sqlglot.tokens.Tokenizer, sqlglot.parser.Parser]:
+    # Both reset themselves at each call and hand back new lists and trees; worker
+    # processes are forked, never threads, so one pair per process is enough.
+    dialect = sqlglot.Dialect.get_or_raise("postgres")
+    return dialect.tokenizer(), dialect.parser()
 
 
 _SYSTEM_COLUMN_SET = frozenset({"tableoid", "cmax", "xmax", "cmin", "xmin", "ctid"})
@@ -467,10 +493,10 @@ _EXPLAINABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "WITH
 def _explained_statement_offset(sql: str) -> int | None:
     """Offset of the statement inside an EXPLAIN, found with sqlglot's tokenizer."""
     try:
-        first = sqlglot.tokenize(sql, read="postgres")
+        first = tokenize_postgres(sql)
         # The tokenizer hands back everything after a COMMAND keyword as one string.
         rest = first[0].end + 1 if first else 0
-        tokens = sqlglot.tokenize(sql[rest:], read="postgres")
+        tokens = tokenize_postgres(sql[rest:])
     except SqlglotError:
         return None
     depth = 0
@@ -1624,7 +1650,7 @@ def created_relations(sql: str) -> frozenset[str]:
     if head != "CREATE":
         return frozenset()
     try:
-        statements = sqlglot.parse(sql, read="postgres")
+        statements = parse_postgres(sql)
     except Exception:  # sqlglot raises more than SqlglotError on some input
         log.debug("sqlglot failed on %r", sql, exc_info=True)
         return frozenset()
