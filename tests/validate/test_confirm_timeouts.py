@@ -51,3 +51,33 @@ def test_no_transaction_stays_open_while_a_verdict_is_handled(conninfo: str,
     verdicts.close()
     assert locks == (0,)
     assert states == [("idle",)]
+
+
+def test_candidates_go_out_together_and_keep_their_own_verdicts(conninfo: str,
+                                                                  database_url: str) -> None:
+    # One pipeline per batch of candidates (one round trip for the lot): every statement of
+    # the batch is sent before the first verdict comes back. Across batch boundaries each
+    # verdict is still the one its statement gets alone, errors included.
+    from dbsafe.validate import confirm as confirming
+
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute("CREATE TABLE t (id int)")
+    kinds = ["SELECT id FROM t", "SELECT nosuch FROM t", "SELECT id FROM missing",
+             "SELEC 1", "SELECT id FROM t WHERE id = %s", "SELECT 1/0"]
+    statements = [kinds[i % len(kinds)] for i in range(2 * confirming._BATCH + 3)]
+    pulled = []
+
+    def feed():
+        for sql in statements:
+            pulled.append(sql)
+            yield sql
+
+    verdicts = _confirm_iter(database_url, feed(), "1s", "5s")
+    first = next(verdicts)
+    assert len(pulled) == confirming._BATCH
+    batched = [first, *verdicts]
+    alone = {sql: confirm(database_url, [sql])[0] for sql in kinds}
+    assert batched == [alone[sql] for sql in statements]
+    assert [(v.sqlstate, v.rejected) for v in batched[:len(kinds)]] == [
+        (None, False), ("42703", True), ("42P01", True), ("42601", False), (None, False),
+        (None, False)]
