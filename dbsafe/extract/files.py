@@ -76,7 +76,7 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
 
 def extract_file(
     path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-    js_names: SqlNames | None = None,
+    js_names: SqlNames | None = None, name: str | None = None, data: bytes | None = None,
 ) -> ExtractResult:
     """Read one file and return the SQL fragments in it; unreadable input becomes a skip.
 
@@ -86,19 +86,24 @@ def extract_file(
         max_bytes: Larger files are skipped (generated dumps, vendored bundles).
         js_names: The project's own SQL tags and calls in JS/TS (`js-sql-tags`, `js-sql-calls`);
             None: only the built-in ones.
+        name: `display_path(path, root)`, when the caller has it already (resolving a path
+            costs a system call per directory in it).
+        data: the file's content, when the caller has read it already (within `max_bytes`).
 
     Returns:
         Fragments, or a `Skipped` entry saying why the file was not read.
     """
-    name = display_path(path, root)
+    if name is None:
+        name = display_path(path, root)
     where = Location(name, 1)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return _skip(where, too_large(size, max_bytes))
-        data = path.read_bytes()
-    except OSError as exc:
-        return _skip(where, f"cannot read file: {exc.strerror or exc}")
+    if data is None:
+        try:
+            size = path.stat().st_size
+            if size > max_bytes:
+                return _skip(where, too_large(size, max_bytes))
+            data = path.read_bytes()
+        except OSError as exc:
+            return _skip(where, f"cannot read file: {exc.strerror or exc}")
     if b"\0" in data:
         return _skip(where, "binary file")
     try:

@@ -100,8 +100,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
     texts: dict[str, bytes] = {}
-    misses: list[Path] = []
-    missed: list[str] = []  # relative paths of `misses`, resolved once (Path.resolve is slow)
+    misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
     for path in files:
         rel = display_path(path, root)
         try:
@@ -120,8 +119,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         if cached is not None:
             outcomes[rel] = cached
         else:
-            misses.append(path)
-            missed.append(rel)
+            misses.append((path, rel, data))
 
     if misses or not keys:
         # Decoded only now, and not at all when every file read was cached; a run that
@@ -132,7 +130,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                                     _js_names(settings)):
             outcomes[outcome.path] = outcome
 
-    fresh = [outcomes[rel] for rel in missed]
+    fresh = [outcomes[rel] for _, rel, _ in misses]
     if confirming:
         _confirm(fresh, source, settings)
     else:
@@ -198,15 +196,15 @@ _worker_snapshot: SchemaSnapshot | None = None
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
-def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
+def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: SchemaSnapshot,
                  jobs: int, max_bytes: int, version: int | None,
                  names: SqlNames | None = None) -> list[FileOutcome]:
     global _worker_snapshot
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
-                             js_names=names)
-                for p in paths]
+                             js_names=names, rel=rel, data=data)
+                for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
     from concurrent.futures import ProcessPoolExecutor
@@ -221,23 +219,30 @@ def _analyse_all(paths: list[Path], root: Path, snapshot: SchemaSnapshot,
         return [outcome for chunk in results for outcome in chunk]
 
 
-def _analyse_chunk(paths: list[Path], root: Path, max_bytes: int,
+def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: int,
                    version: int | None, names: SqlNames | None) -> list[FileOutcome]:
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
-                         js_names=names)
-            for p in paths]
+                         js_names=names, rel=rel, data=data)
+            for p, rel, data in paths]
 
 
 def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  max_bytes: int = DEFAULT_MAX_BYTES,
                  server_version: int | None = None,
-                 js_names: SqlNames | None = None) -> FileOutcome:
-    """Extract and resolve one file; problems become candidate findings."""
+                 js_names: SqlNames | None = None, rel: str | None = None,
+                 data: bytes | None = None) -> FileOutcome:
+    """Extract and resolve one file; problems become candidate findings.
+
+    `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
+    the file again when the caller has them.
+    """
     from dbsafe.extract.files import extract_file
 
-    extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names)
-    rel = display_path(path, root)
+    if rel is None:
+        rel = display_path(path, root)
+    extracted = extract_file(path, root=root, max_bytes=max_bytes, js_names=js_names,
+                             name=rel, data=data)
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
