@@ -92,6 +92,8 @@ class JsObject:
     keys: tuple[SqlFragment, ...]
     values: tuple[JsValue, ...]
     complete: bool  # False with a spread (`...rest`) or a computed key (`[k]: v`)
+    # Read through a `const` bound to the literal: code in between may add keys to it.
+    bound: bool = False
 
     def get(self, key: str) -> JsValue:
         for name, value in zip(self.keys, self.values):
@@ -457,6 +459,12 @@ class _Reader:
             bound = self.constants.get(self.text(node))
             if bound is not None and _unwrap(bound).type in ("string", "template_string"):
                 return self.value(bound, follow=False)
+            if bound is not None and _unwrap(bound).type == "object":
+                # `const row: Row = {...}; .insert(row)`: its keys are sent. Its values are
+                # not followed further (a binding may refer to itself).
+                found = self.value(bound, follow=False)
+                if isinstance(found, JsObject):
+                    return JsObject(found.keys, found.values, found.complete, bound=True)
         if node.type == "object":
             keys: list[SqlFragment] = []
             values: list[JsValue] = []
@@ -470,7 +478,7 @@ class _Reader:
                         complete = False
                         continue
                     keys.append(name)
-                    values.append(self.value(value) if value is not None else None)
+                    values.append(self.value(value, follow=follow) if value is not None else None)
                 elif child.type == "shorthand_property_identifier":
                     keys.append(self._plain(child))
                     values.append(JsOther(self.text(child), self.location(child)))
@@ -480,7 +488,8 @@ class _Reader:
                     complete = False
             return JsObject(tuple(keys), tuple(values), complete)
         if node.type == "array":
-            items = [self.value(c) for c in node.named_children if c.type != "comment"]
+            items = [self.value(c, follow=follow) for c in node.named_children
+                     if c.type != "comment"]
             complete = all(c.type != "spread_element" for c in node.named_children)
             return JsArray(tuple(items), complete)
         string_like = node.type == "binary_expression" and "+" in self.text(node)

@@ -813,8 +813,8 @@ class _Checker:
             # Its literal keys were checked; which arguments are sent is not known.
             self.dynamic = self.dynamic or "the `.rpc()` arguments have spread or computed keys"
             return
-        if unknown:
-            return
+        if unknown or args.bound:
+            return  # keys may be added to a bound object before the call
         keys = {key.sql for key in args.keys}
         if any(_takes(function, keys) for function in functions):
             return

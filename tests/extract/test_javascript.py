@@ -223,3 +223,14 @@ def test_a_client_created_with_a_db_schema_reads_that_schema(source: str,
                                                              schema: str | None) -> None:
     (request,) = _requests(SUPABASE + source)
     assert (request.schema.sql if request.schema is not None else None) == schema
+
+
+def test_a_payload_in_a_const_is_read_through_its_binding() -> None:
+    (request,) = _requests("const a: Row = { x: a, y: [a], ...rest };\n"
+                           "supabase.from('t').insert(a)")
+    payload = request.calls[1].arguments[0]
+    assert isinstance(payload, JsObject)
+    assert [k.sql for k in payload.keys] == ["x", "y"]
+    assert payload.bound and not payload.complete
+    # A binding is followed once: `a` inside it is not read again.
+    assert isinstance(payload.values[0], JsOther)

@@ -109,6 +109,11 @@ PASS = [
     ("client-db-schema", "const api = createClient(u, k, { db: { schema: 'api' } });\n"
      "api.from('todos').select('task'); api.from('clinics').select('api_only');\n"
      "api.schema('public').from('patients').select('email')"),
+    ("payload-in-a-const", "const row: Row = { id: 1, full_name: 'x' };\n"
+     "supabase.from('patients').upsert([row]).select('id')"),
+    # Keys may be added to `args` before the call: its missing `term` is not provable.
+    ("rpc-arguments-in-a-const", "const args = { max_rows: 3 };\n"
+     "supabase.rpc('search_patients', args)"),
     ("from-junction", "supabase.from('jobs').select('sites(id), projects(name)')"),
     ("self-references-by-column",
      "supabase.from('people').select('parent_id(name), guardian_id(name)')"),
@@ -166,6 +171,8 @@ FLAG = [
     ("order", "supabase.from('patients').select('id').order('nope')", "DBS302", "nope"),
     ("or", "supabase.from('patients').select('id').or('id.eq.1,nope.gt.2')", "DBS302", "nope"),
     ("match", "supabase.from('patients').select('id').match({ nope: 1 })", "DBS302", "nope"),
+    ("insert-key-in-a-const", "const row = { full_name: 'x', nope: 1 };\n"
+     "supabase.from('patients').insert(row)", "DBS302", "nope"),
     ("insert-key", "supabase.from('patients').insert({ full_name: 'x', nope: 1 })", "DBS302",
      "nope"),
     ("on-conflict", "supabase.from('patients').upsert({ id: 1 }, { onConflict: 'id, nope' })",
