@@ -708,6 +708,13 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
         # A plain connection, not engine.begin(): alembic then manages its own transactions,
         # so autocommit_block() (CREATE INDEX CONCURRENTLY) works.
         with engine.connect() as connection:
+            if not hasattr(connection, "connect"):
+                # Some env.py files (JupyterHub's) call `.connect()` on what they find in
+                # config.attributes["connection"], as SQLAlchemy 1.x connections allowed
+                # (a branch of the same connection); SQLAlchemy 2 removed it.
+                import contextlib
+
+                connection.connect = lambda: contextlib.nullcontext(connection)  # type: ignore[attr-defined]
             config.attributes["connection"] = connection
             for operation in request["operations"]:
                 name, revision = operation["command"], operation["revision"]

@@ -375,3 +375,21 @@ def test_a_project_pinned_to_sqlalchemy_14_is_captured_under_its_own_python(
     assert all(o is not None for o in observed)
     assert [o.rewritten for o in observed if o is not None] == [
         (), (), (), ("public.orders",)]
+
+
+def test_an_env_py_calling_connect_on_the_handed_in_connection_is_captured(
+        tmp_path: Path) -> None:
+    # JupyterHub's env.py calls `.connect()` on config.attributes["connection"], as
+    # SQLAlchemy 1.x connections allowed; it must run, not fall back to offline rendering.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"]})
+    env_py = root / "migrations" / "env.py"
+    plain = "    else:\n        _run(connection)\n"
+    assert plain in env_py.read_text()
+    env_py.write_text(env_py.read_text().replace(plain, (
+        "    else:\n"
+        "        with connection.connect() as branch:\n"
+        "            _run(branch)\n")))
+    loaded = load(Settings(project_root=root, use_cache=False))
+    assert loaded.lines == ["Linted the SQL each revision ran on a throwaway server."]
+    assert [m.revision for m in loaded.migrations] == ["r01"]
