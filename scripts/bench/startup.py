@@ -11,7 +11,8 @@ Whole processes, interleaved with their floors (scripts/bench/harness.py):
 The snapshot is the demo's schema (`dbsafe schema dump --from-migrations`, made once on a
 throwaway server). Python is run as installed packages are: with bytecode caching on
 (`PYTHONDONTWRITEBYTECODE` removed, `PYTHONPYCACHEPREFIX` pointed at a temporary folder, so
-the checkout gets no `__pycache__`); the warm-up round writes the caches.
+the checkout gets no `__pycache__`); the warm-up round writes the caches. This checkout
+comes first on PYTHONPATH, so the dbsafe measured is this one whatever is installed.
 
 With `--baseline DIR` (another checkout, e.g. `git archive <commit> | tar -x -C DIR`), a
 third table interleaves that version's `python -m dbsafe` with this one's, same commands.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import compare, load, report
+from harness import clean_env, compare, load, report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="dbsafe-bench-startup-"))
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    # This checkout first on PYTHONPATH, bytecode caching on (into `work`), no DBSAFE_*.
+    env = clean_env(work / "pycache")
     dbsafe = _dbsafe()
     snapshot = work / "schema.json"
     subprocess.run([*dbsafe, "schema", "dump", "--from-migrations", "--no-cache",

@@ -1,4 +1,4 @@
-"""Benchmark `dbsafe validate`: dbsafe vs a plain sqlglot pass vs PostgreSQL PREPARE.
+"""Benchmark `dbsafe validate` as users run it, against PostgreSQL's own PREPARE and sqlglot.
 
 Starts a throwaway PostgreSQL, builds a schema of a few hundred tables (8-20 columns each,
 foreign keys between some, a few views), introspects it to a snapshot file, and generates a
@@ -9,43 +9,40 @@ upserts with `%s`, `%(name)s`, `:name` and `$1` placeholders. About 1% of the st
 (`--bug-rate`; 0.5 for the finding-heavy case) reference a column or table the schema lacks
 (planted bugs). Everything is seeded.
 
-Then it measures, in the same run and over the same statements:
+Then, every contender a whole process (scripts/bench/harness.py: interleaved A B C A B C
+after a warm-up round, medians with min-max, ratios run by run, CPU and peak memory from the
+kernel, the load average), over the same statements:
 
-  (a) dbsafe cold    `python -m dbsafe validate REPO --snapshot FILE --format json
-                     --no-confirm` in a subprocess with an empty cache (wall time, and the
-                     CPU utilisation of the process tree: (user + sys) / wall)
-  (b) dbsafe warm    the same command again, nothing changed
-  (e) dbsafe confirm `python -m dbsafe validate REPO --database-url URL --format json`,
-                     cold: static resolution plus PostgreSQL's confirmation of every
-                     finding (the cost that dominates when many statements are wrong)
-  (c) sqlglot        `parse_one` + `qualify` against a `MappingSchema` of the snapshot, one
-                     process (single core), exceptions caught
-  (d) PREPARE        on the local throwaway server, over one Unix-socket connection:
-                     `dbsafe.validate.confirm.confirm()` as shipped (BEGIN READ ONLY, set_config,
-                     Parse, ROLLBACK per statement; note it re-parses every statement with
-                     sqlglot in `to_numbered_parameters`), the same protocol without that
-                     re-parse, and a bare `pgconn.prepare` loop. Placeholders are converted
-                     to `$n` beforehand, outside the timing.
+  Static (the snapshot), against the bare PREPARE loop:
+    bare PREPARE        one process: connect, `pgconn.prepare` each statement (its driver
+                        placeholders rewritten to `$n` beforehand, outside every timing)
+    validate, cold      `dbsafe validate REPO --snapshot S --no-confirm --no-cache`
+    pipelined PREPARE   the floor: every Parse in one libpq pipeline, one round trip
+    sqlglot parse       `sqlglot.parse(sql, read="postgres")` of each statement, one core
+    validate, cached    the same command with its cache filled (nothing changed)
 
-The ratio column is statements/s relative to the bare PREPARE loop. The findings in
-dbsafe's JSON are matched to the planted bugs by file and line; PostgreSQL's own verdicts
-(42703/42P01) are matched the same way, which checks the generator itself.
+  Confirmed (the database), against the same command without confirmation:
+    validate, no confirm  `dbsafe validate REPO --database-url URL --no-confirm --no-cache`
+    validate, confirmed   `dbsafe validate REPO --database-url URL --no-cache`
+    bare PREPARE          as above
+
+The findings of one run of each dbsafe command are matched to the planted bugs by file and
+line, and PostgreSQL's own verdicts (42703/42P01) the same way, which checks the generator.
 
 Usage:
-    /tmp/venv/bin/python scripts/bench/validate.py                          # 5,000 / 50,000
-    /tmp/venv/bin/python scripts/bench/validate.py --files 200 --statements 2000
-    /tmp/venv/bin/python scripts/bench/validate.py --profile 300            # + cProfile
-    /tmp/venv/bin/python scripts/bench/validate.py --files 200 --statements 2000 --bug-rate 0.5
+    python3 scripts/bench/validate.py                          # 5,000 files / 50,000 statements
+    python3 scripts/bench/validate.py --files 500 --statements 10000 --bug-rate 0.5
+    python3 scripts/bench/validate.py --files 200 --statements 2000 --runs 3
+    python3 scripts/bench/validate.py --profile 300            # + cProfile, in-process
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import contextlib
 import json
-import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -443,37 +440,14 @@ def generate_repo(root: Path, gen: Generator, files: int, statements: int,
 # -- measurements --------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    name: str
-    seconds: float
-    statements: int
-    note: str = ""
-
-    @property
-    def rate(self) -> float:
-        return self.statements / self.seconds if self.seconds else float("inf")
-
-
-def run_dbsafe(repo: Path, snapshot: Path, cache: Path,
-               database_url: str | None = None) -> tuple[float, float, dict]:
-    """Wall seconds, CPU seconds (user + sys of the process tree), parsed JSON report.
-
-    With `database_url`, the schema comes from that database and findings are confirmed on it.
-    """
-    env = dict(os.environ, DBSAFE_CACHE_DIR=str(cache))
-    source = (["--database-url", database_url] if database_url
-              else ["--snapshot", str(snapshot), "--no-confirm"])
-    command = [sys.executable, "-m", "dbsafe", "validate", str(repo), *source, "--format", "json"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
+def dbsafe_json(repo: Path, source: list[str], env: dict[str, str]) -> dict:
+    """One uncached run's JSON report, for the accuracy check (outside every timing)."""
+    command = [sys.executable, "-m", "dbsafe", "validate", str(repo), *source, "--no-cache",
+               "--format", "json"]
     proc = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         sys.exit(f"dbsafe failed ({proc.returncode}):\n{proc.stderr}")
-    return wall, cpu, json.loads(proc.stdout)
+    return json.loads(proc.stdout)
 
 
 def extract_statements(repo: Repo) -> list[tuple[str, int, str]]:
@@ -487,58 +461,51 @@ def extract_statements(repo: Repo) -> list[tuple[str, int, str]]:
     return out
 
 
-def time_sqlglot(statements: list[str], snapshot) -> tuple[float, int]:
-    import sqlglot
-    from sqlglot.optimizer.qualify import qualify
-    from sqlglot.schema import MappingSchema
+def peer(kind: str, statements_file: str, url: str = "") -> None:
+    """A peer as its own process (`validate.py peer KIND FILE [URL]`): the statements are a
+    JSON list, read before the work starts, as a checker reads its files."""
+    statements = json.loads(Path(statements_file).read_text(encoding="utf-8"))
+    if kind == "sqlglot":
+        import sqlglot
 
-    schema = MappingSchema(snapshot.to_sqlglot(), dialect="postgres")
-    errors = 0
-    start = time.perf_counter()
-    for sql in statements:
-        try:
-            qualify(sqlglot.parse_one(sql, read="postgres"), schema=schema, dialect="postgres",
-                    validate_qualify_columns=False)
-        except Exception:  # noqa: BLE001 - count whatever sqlglot raises
-            errors += 1
-    return time.perf_counter() - start, errors
+        for sql in statements:
+            with contextlib.suppress(Exception):  # a checker catches whatever it raises
+                sqlglot.parse(sql, read="postgres")
+        return
+    import psycopg
+
+    encoded = [sql.encode() for sql in statements]
+    with psycopg.connect(url, autocommit=True) as conn:
+        pg = conn.pgconn
+        if kind == "bare":
+            for sql in encoded:
+                pg.prepare(b"", sql)
+            return
+        assert kind == "pipelined"
+        pg.enter_pipeline_mode()
+        for first in range(0, len(encoded), 500):  # bounded: the replies must fit the buffers
+            chunk = encoded[first:first + 500]
+            for sql in chunk:
+                pg.send_prepare(b"", sql)
+                pg.pipeline_sync()  # an error aborts only up to its Sync, as PREPARE alone
+            for _ in chunk:
+                while pg.get_result() is not None:
+                    pass
+                pg.get_result()  # the Sync
+        pg.exit_pipeline_mode()
 
 
-def time_confirm(url: str, statements: list[str]) -> tuple[float, list]:
+def time_confirm(url: str, statements: list[str]) -> list:
     from dbsafe.validate.confirm import confirm
 
-    start = time.perf_counter()
-    verdicts = confirm(url, statements)
-    return time.perf_counter() - start, verdicts
+    return confirm(url, statements)
 
 
-def time_protocol(url: str, statements: list[bytes]) -> float:
-    """confirm()'s four round trips per statement, without its sqlglot re-parse."""
-    import psycopg
+def rates(figures, statements: int) -> str:
+    import statistics
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        pg = conn.pgconn
-        start = time.perf_counter()
-        for sql in statements:
-            pg.exec_(b"BEGIN READ ONLY")
-            pg.exec_params(b"SELECT set_config('lock_timeout', $1, true),"
-                           b" set_config('statement_timeout', $2, true)", [b"2s", b"5s"])
-            pg.prepare(b"", sql)
-            pg.exec_(b"ROLLBACK")
-        return time.perf_counter() - start
-
-
-def time_bare_prepare(url: str, statements: list[bytes]) -> tuple[float, Counter]:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        pg = conn.pgconn
-        statuses = []
-        start = time.perf_counter()
-        for sql in statements:
-            statuses.append(pg.prepare(b"", sql).status)
-        elapsed = time.perf_counter() - start
-    return elapsed, Counter(statuses)
+    return "\n".join(f"  {fig.name}: {statements / statistics.median(fig.wall):,.0f} "
+                     "statements/s" for fig in figures)
 
 
 # -- checking findings against the planted bugs ---------------------------------------------
@@ -618,9 +585,13 @@ def profile(repo: Path, snapshot: Path, files: int) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["peer"]:
+        peer(*sys.argv[2:])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--statements", type=int, default=50000)
+    parser.add_argument("--runs", type=int, default=3, help="counted runs per contender")
     parser.add_argument("--keep", action="store_true", help="keep the generated repository")
     parser.add_argument("--bug-rate", type=float, default=BUG_RATE, metavar="RATE",
                         help="share of statements with a planted bug (0.5: finding-heavy)")
@@ -630,6 +601,9 @@ def main() -> int:
     if args.statements < args.files:
         parser.error("--statements must be at least --files")
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from harness import clean_env, compare, load, report
+
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.introspect import introspect_url
     from dbsafe.validate.confirm import to_numbered_parameters
@@ -637,6 +611,7 @@ def main() -> int:
     rng = random.Random(SEED)
     tables, views = make_schema(rng)
     workdir = Path(tempfile.mkdtemp(prefix="dbsafe-bench-validate-"))
+    env = clean_env(workdir / "pycache")
     ok = True
     try:
         with throwaway_server(database="bench") as server:
@@ -659,65 +634,55 @@ def main() -> int:
                   f"{kinds['table']} missing table), generated in "
                   f"{time.perf_counter() - t0:.1f}s at {repo.root}")
 
-            t0 = time.perf_counter()
             extracted = extract_statements(repo)
             sql_at = {(path, found[0]): sql for path, line, sql in extracted
                       if (found := repo.statement_at(path, line)) is not None}
             statements = [sql for _, _, sql in extracted]
             numbered = [to_numbered_parameters(sql) for sql in statements]
-            encoded = [sql.encode() for sql in numbered]
+            statements_file = workdir / "statements.json"
+            statements_file.write_text(json.dumps(numbered), encoding="utf-8")
             print(f"extractor: {len(statements)} statements (generated {repo.statements}); "
-                  f"extraction and $n conversion took {time.perf_counter() - t0:.1f}s, "
-                  f"outside every timing")
+                  "placeholders rewritten to $n for the PREPARE peers, outside every timing")
             if len(statements) != repo.statements:
                 print("  WARNING: the extractor does not see every generated statement")
                 ok = False
 
-            cache = workdir / "cache"
-            cold, cold_cpu, document = run_dbsafe(repo.root, snapshot_file, cache)
-            warm, warm_cpu, warm_document = run_dbsafe(repo.root, snapshot_file, cache)
-            confirmed, confirmed_cpu, confirmed_document = run_dbsafe(
-                repo.root, snapshot_file, workdir / "cache-confirmed", url)
-            summary = document["summary"]
-            n = summary["statements"]
-            sg_time, sg_errors = time_sqlglot(statements, snapshot)
-            confirm_time, verdicts = time_confirm(url, numbered)
-            protocol_time = time_protocol(url, encoded)
-            bare_time, statuses = time_bare_prepare(url, encoded)
+            # Accuracy, once each, outside the timings.
+            document = dbsafe_json(repo.root, ["--snapshot", str(snapshot_file),
+                                               "--no-confirm"], env)
+            confirmed_document = dbsafe_json(repo.root, ["--database-url", url], env)
+            verdicts = time_confirm(url, numbered)
 
-        cores = os.cpu_count() or 1
-        rows = [
-            Row("(a) dbsafe validate, cold", cold, n,
-                f"CPU {cold_cpu:.1f}s = {cold_cpu / cold:.2f} cores of {cores}"),
-            Row("(b) dbsafe validate, warm", warm, warm_document["summary"]["statements"],
-                f"CPU {warm_cpu / warm:.2f} cores" + ("" if warm < 1 else "  (target < 1 s!)")),
-            Row("(c) sqlglot parse_one + qualify", sg_time, len(statements),
-                f"single core; {sg_errors} raised (unknown columns)"),
-            Row("(d1) PREPARE via confirm()", confirm_time, len(numbered),
-                "BEGIN/set_config/Parse/ROLLBACK + sqlglot re-parse"),
-            Row("(d2) PREPARE, confirm protocol", protocol_time, len(encoded),
-                "BEGIN/set_config/Parse/ROLLBACK, no re-parse"),
-            Row("(d3) PREPARE, bare pgconn.prepare", bare_time, len(encoded),
-                "one Parse round trip each"),
-        ]
-        rows.insert(2, Row("(e) dbsafe validate, confirmed", confirmed, n,
-                           f"{len(confirmed_document['findings'])} findings confirmed on the "
-                           f"database; CPU {confirmed_cpu:.1f}s"))
-        print()
-        print(f"{'measurement':<36} {'seconds':>9} {'statements/s':>13} {'vs (d3)':>8}  note")
-        for row in rows:
-            print(f"{row.name:<36} {row.seconds:>9.2f} {row.rate:>13,.0f} "
-                  f"{row.rate / rows[-1].rate:>7.2f}x  {row.note}")
-        print()
-        print("dbsafe summary (cold): " + ", ".join(
+            dbsafe = [sys.executable, "-m", "dbsafe", "validate", str(repo.root)]
+            this = [sys.executable, __file__, "peer"]
+            static = [*dbsafe, "--snapshot", str(snapshot_file), "--no-confirm"]
+            live = [*dbsafe, "--database-url", url]
+            print(f"\npython {sys.version.split()[0]}; {load()}; {args.runs} runs each after 1 "
+                  "warm-up, interleaved")
+            first = compare([
+                ("bare PREPARE loop", [*this, "bare", str(statements_file), url]),
+                ("dbsafe validate, cold", [*static, "--no-cache"]),
+                ("pipelined PREPARE (floor)", [*this, "pipelined", str(statements_file), url]),
+                ("sqlglot parse alone", [*this, "sqlglot", str(statements_file)]),
+                ("dbsafe validate, cached", static),
+            ], runs=args.runs, env=env, cwd=str(repo.root))
+            print(report(first, title=f"Static: {len(statements)} statements in {repo.files} "
+                                      "files against the snapshot"))
+            print(rates(first, len(statements)))
+            second = compare([
+                ("validate --database-url --no-confirm", [*live, "--no-confirm", "--no-cache"]),
+                ("validate --database-url (confirmed)", [*live, "--no-cache"]),
+                ("bare PREPARE loop", [*this, "bare", str(statements_file), url]),
+            ], runs=args.runs, env=env, cwd=str(repo.root))
+            print(report(second, title=f"Confirmed by PostgreSQL: "
+                                       f"{len(confirmed_document['findings'])} findings"))
+            print(rates(second, len(statements)))
+
+        summary = document["summary"]
+        print("\ndbsafe summary (static): " + ", ".join(
             f"{k} {summary.get(k)}" for k in ("files", "statements", "statements_analysed",
                                               "statements_not_analysed", "statements_unparsed",
-                                              "statements_dynamic", "findings",
-                                              "findings_by_code")))
-        if document["findings"] != warm_document["findings"]:
-            print("WARNING: the warm run reports different findings from the cold run")
-            ok = False
-
+                                              "statements_dynamic")))
         located = [(f["path"], f["line"], f"{f['code']} {f['message']}")
                    for f in document["findings"]]
         ok &= report_check("dbsafe findings", repo, located, sql_at)
@@ -734,13 +699,10 @@ def main() -> int:
                 if v.sqlstate and not v.rejected:
                     print(f"  {path}:{line}: {v.sqlstate} {v.message}\n      {sql[:200]}")
                     break
-        from psycopg import pq
-
-        print("bare PREPARE results: " + ", ".join(
-            f"{pq.ExecStatus(s).name} {c}" for s, c in sorted(statuses.items())))
 
         if args.profile:
             profile(repo.root, snapshot_file, args.profile)
+        print(f"\n{load()}")
     finally:
         if args.keep:
             print(f"kept {workdir}")
