@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +50,7 @@ from dbsafe.schema.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import psycopg
 
@@ -141,53 +141,47 @@ SELECT
             WHERE d.classid = 'pg_namespace'::regclass AND d.deptype = 'e')
 """
 
-# One row per column (or one row with NULL column fields for a relation without columns).
-_RELATIONS_SQL = f"""
+# One row per column. The format-2 column facts (collation, storage, compression,
+# statistics target, comment) are nearly always the type's defaults: they come back as one
+# text[] only for a column where one is not, so the usual row carries a single NULL for them
+# and the catalog is scanned once, not twice.
+_COLUMNS_SQL = f"""
 SELECT
-    c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
-    a.attname, format_type(a.atttypid, a.atttypmod), a.attnum, a.attnotnull,
+    a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnum, a.attnotnull,
     CASE WHEN a.atthasdef THEN pg_get_expr(ad.adbin, ad.adrelid) END,
-    a.attidentity, a.attgenerated
-FROM pg_class AS c
-JOIN pg_namespace AS n ON n.oid = c.relnamespace
-LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND {_filters("n", "pg_class", "c.oid")}
-"""
-
-# The format-2 column facts (collation, storage, compression, statistics target, comment,
-# privileges) are nearly always the defaults: only the columns where one is not come back,
-# from a query the server runs while Python turns the column rows above into objects.
-_COLUMN_DETAILS_SQL = f"""
-SELECT
-    a.attrelid, a.attnum,
-    CASE WHEN a.attcollation <> t.typcollation THEN (
-        SELECT format('%%I.%%I', cn.nspname, co.collname)
-        FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
-        WHERE co.oid = a.attcollation
-    ) END,
-    NULLIF(a.attstorage, t.typstorage), {{compression}},
-    CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::int END,
-    d.description, a.attacl::text[]
+    a.attidentity, a.attgenerated,
+    CASE WHEN a.attcollation <> t.typcollation OR a.attstorage <> t.typstorage
+              OR {{compression}} IS NOT NULL OR a.attstattarget >= 0
+              OR d.description IS NOT NULL OR a.attacl IS NOT NULL
+    THEN ARRAY[
+        CASE WHEN a.attcollation <> t.typcollation THEN (
+            SELECT format('%%I.%%I', cn.nspname, co.collname)
+            FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
+            WHERE co.oid = a.attcollation
+        ) END,
+        NULLIF(a.attstorage, t.typstorage)::text, {{compression}}::text,
+        CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::text END,
+        d.description
+    ] END,
+    a.attacl::text[]
 FROM pg_attribute AS a
 JOIN pg_class AS c ON c.oid = a.attrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_type AS t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_description AS d
-    ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
+    ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND (a.attcollation <> t.typcollation OR a.attstorage <> t.typstorage
-       OR {{compression}} IS NOT NULL OR a.attstattarget >= 0
-       OR d.description IS NOT NULL OR a.attacl IS NOT NULL)
   AND {_filters("n", "pg_class", "c.oid")}
+  AND {{part:c.oid}}
 """
 
-# Relation-level facts of format 2, one row per relation (joined to the heads by oid).
-_RELATION_DETAILS_SQL = f"""
+# One row per relation: what it is, and its relation-level facts of format 2.
+_RELATIONS_SQL = f"""
 SELECT
-    c.oid, pg_get_userbyid(c.relowner), d.description,
+    c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
+    pg_get_userbyid(c.relowner), d.description,
     {_acl_sql("c.relacl", "r", "c.relowner")},
     c.reloptions::text[],
     CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
@@ -220,6 +214,7 @@ LEFT JOIN pg_description AS d
     ON d.objoid = c.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND {_filters("n", "pg_class", "c.oid")}
+  AND {{part:c.oid}}
 """
 
 # What each view and materialized view reads: relations and functions, through its rewrite
@@ -255,6 +250,7 @@ JOIN pg_class AS c ON c.oid = tg.tgrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 LEFT JOIN pg_description AS d ON d.objoid = tg.oid AND d.classoid = 'pg_trigger'::regclass
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND {_NAMESPACE_FILTER.format(alias="n")}
+  AND {{part:tg.tgrelid}}
 """
 
 # Comments on constraints and indexes, keyed by (relation oid, name).
@@ -382,6 +378,7 @@ WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')
       SELECT FROM pg_constraint AS parent
       WHERE parent.oid = con.conparentid AND parent.conrelid = con.conrelid
   )
+  AND {{part:con.conrelid}}
 """
 
 # Plain key columns come back as attribute numbers (named in Python); only indexes with
@@ -399,7 +396,7 @@ SELECT
 FROM pg_index AS i
 JOIN pg_class AS ic ON ic.oid = i.indexrelid
 JOIN pg_namespace AS n ON n.oid = ic.relnamespace
-WHERE {_NAMESPACE_FILTER.format(alias="n")}
+WHERE {_NAMESPACE_FILTER.format(alias="n")} AND {{part:i.indrelid}}
 """
 
 _FUNCTIONS_SQL = f"""
@@ -468,7 +465,7 @@ LEFT JOIN pg_namespace AS own_n ON own_n.oid = own_c.relnamespace
 LEFT JOIN pg_attribute AS own_a ON own_a.attrelid = d.refobjid AND own_a.attnum = d.refobjsubid
 LEFT JOIN pg_description AS dsc
     ON dsc.objoid = c.oid AND dsc.classoid = 'pg_class'::regclass AND dsc.objsubid = 0
-WHERE {_filters("n", "pg_class", "c.oid")}
+WHERE {_filters("n", "pg_class", "c.oid")} AND {{part:c.oid}}
 """
 
 # Column names of relations a foreign key references outside the schemas being read.
@@ -491,7 +488,7 @@ SELECT
 FROM pg_policy AS pol
 JOIN pg_class AS c ON c.oid = pol.polrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE {_NAMESPACE_FILTER.format(alias="n")}
+WHERE {_NAMESPACE_FILTER.format(alias="n")} AND {{part:pol.polrelid}}
 """
 
 
@@ -499,7 +496,7 @@ def introspect(
     conn: psycopg.Connection,
     *,
     schemas: Sequence[str] | None = None,
-    helper: psycopg.Connection | None = None,
+    helpers: Sequence[psycopg.Connection] = (),
 ) -> SchemaSnapshot:
     """Read the schema of the database `conn` is connected to.
 
@@ -514,10 +511,11 @@ def introspect(
     Args:
         conn: an open psycopg connection; nothing is written through it.
         schemas: read only these schemas; None reads every non-system schema.
-        helper: a second idle connection to the same database with the same settings
-            (`introspect_url` opens one). About half of the queries then run on it, in the
-            very snapshot `conn` sees (`pg_export_snapshot`), while `conn` runs the rest:
-            two server processes share the work.
+        helpers: other idle connections to the same database with the same settings
+            (`introspect_url` opens two). The queries are split into lanes (`_LANES`); the
+            helpers run the second and third in the very snapshot `conn` sees
+            (`pg_export_snapshot`) while `conn` runs the first: several server processes
+            share the work, and Python builds objects while they answer.
 
     Returns:
         A deterministic snapshot: relations sorted by (schema, name), columns by position,
@@ -538,7 +536,8 @@ def introspect(
         with (
             conn.transaction(),
             conn.cursor(row_factory=tuple_row) as cur,
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="dbsafe-introspect") as pool,
+            ThreadPoolExecutor(max_workers=len(helpers) + 2,
+                               thread_name_prefix="dbsafe-introspect") as pool,
         ):
 
             def rows(query: str) -> list[tuple[Any, ...]]:
@@ -548,103 +547,146 @@ def introspect(
             session = rows(_SESSION_SQL)[0]
             (search_path, server_version, schema_names, version_schema, version_table,
              extension_schemas) = session
-            compression = "nullif(a.attcompression, '')" if server_version >= 140000 \
-                else "NULL::\"char\""
-            side_future = None
-            if helper is not None:
+            lanes = len(helpers) + 1
+            # Column rows become objects on a worker thread while the server answers the
+            # next queries: psycopg releases the GIL while it waits, so the two overlap.
+            column_futures: list[Future[_Columns]] = []
+
+            def build_columns(column_rows: list[tuple[Any, ...]]) -> None:
+                column_futures.append(pool.submit(_columns, column_rows))
+
+            side = []
+            if helpers:
                 snapshot_id = rows("SELECT pg_export_snapshot()")[0][0]
-                side_future = pool.submit(_side_queries, helper, snapshot_id, params)
-            # Turn the column rows into objects on a worker thread while the server
-            # works on the next queries: psycopg releases the GIL while it waits, so
-            # the two overlap instead of adding up.
-            columns_future = pool.submit(_columns, rows(_RELATIONS_SQL))
-            column_details = rows(_COLUMN_DETAILS_SQL.replace("{compression}", compression))
-            constraint_rows = rows(_CONSTRAINTS_SQL)
-            function_rows = rows(_FUNCTIONS_SQL)
-            enum_rows = rows(_ENUMS_SQL)
-            policy_rows = rows(_POLICIES_SQL)
-            side = side_future.result() if side_future is not None else \
-                {name: rows(query) for name, query in _SIDE_QUERIES.items()}
-            index_rows = side["indexes"]
-            sequence_rows = side["sequences"]
-            extra = _Extra(
-                details=side["details"],
-                view_dependencies=side["view_dependencies"],
-                triggers=side["triggers"],
-                comments=side["comments"],
-            )
-            namespace_rows = rows(_NAMESPACES_SQL)
-            extension_rows = rows(_EXTENSIONS_SQL)
-            domain_rows = rows(_DOMAINS_SQL)
-            composite_rows = rows(_COMPOSITE_TYPES_SQL)
-            publication_rows = rows(_PUBLICATIONS_SQL)
-            server_rows = rows(_FOREIGN_SERVERS_SQL)
+                side = [pool.submit(_run_lane, helper, snapshot_id, params,
+                                    _queries(server_version, lane, lanes, _PER_TABLE),
+                                    build_columns)
+                        for lane, helper in enumerate(helpers, start=1)]
+            # This session's share of the tables, then what is not per table.
+            found: dict[str, list[tuple[Any, ...]]] = {}
+            for name, query in _queries(server_version, 0, lanes, _PER_TABLE + _GLOBAL):
+                if name == "columns":
+                    build_columns(rows(query))
+                else:
+                    found[name] = rows(query)
             revision = _read_revision(cur, version_schema, version_table)
-            heads, columns, attnames = columns_future.result()
-            _add_column_details(columns, column_details)
-            outside = {row[8] for row in constraint_rows if row[8] and row[8] not in attnames}
+            for future in side:
+                for name, lane_rows in future.result().items():
+                    found[name] += lane_rows
+            columns: dict[int, list[Column]] = {}
+            attnames: dict[int, dict[int, str]] = {}
+            for built in column_futures:
+                lane_columns, lane_attnames = built.result()
+                columns.update(lane_columns)
+                attnames.update(lane_attnames)
+            outside = {row[8] for row in found["constraints"]
+                       if row[8] and row[8] not in attnames}
             if outside:
                 cur.execute(_REFERENCED_COLUMNS_SQL, {"relids": sorted(outside)})
                 for relid, attnum, attname in cur.fetchall():
                     attnames.setdefault(relid, {})[attnum] = attname
-        relations = _relations(heads, columns, attnames, constraint_rows, index_rows, policy_rows,
-                               extra)
+        snapshot = SchemaSnapshot(
+            schemas=tuple(sorted(schema_names)),
+            relations=_relations(found, columns, attnames),
+            functions=tuple(sorted((_function(row) for row in found["functions"]),
+                                   key=_function_key)),
+            enums=tuple(
+                sorted(
+                    (Enum(schema, name, tuple(labels), owner, comment, _acl(acl))
+                     for schema, name, labels, owner, comment, acl in found["enums"]),
+                    key=lambda e: (e.schema, e.name),
+                )
+            ),
+            sequences=tuple(
+                sorted((_sequence(row) for row in found["sequences"]),
+                       key=lambda s: (s.schema, s.name))
+            ),
+            search_path=tuple(search_path),
+            server_version=server_version,
+            revision=revision,
+            covers_all_schemas=schemas is None and not extension_schemas,
+            namespaces=tuple(
+                sorted((Namespace(name, owner, comment, _acl(acl))
+                        for name, owner, comment, acl in found["namespaces"]), key=_by_name)
+            ),
+            domains=tuple(sorted((_domain(row) for row in found["domains"]),
+                                 key=lambda d: (d.schema, d.name))),
+            composite_types=tuple(sorted((_composite(row) for row in found["composites"]),
+                                         key=lambda t: (t.schema, t.name))),
+            extensions=tuple(sorted((Extension(*row) for row in found["extensions"]),
+                                    key=_by_name)),
+            publications=tuple(sorted(
+                (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment)
+                 for name, all_tables, ops, tables, owner, comment in found["publications"]),
+                key=_by_name,
+            )),
+            foreign_servers=tuple(sorted(
+                (ForeignServer(name, wrapper, tuple(options or ()), owner, comment)
+                 for name, wrapper, options, owner, comment in found["servers"]),
+                key=_by_name,
+            )),
+        )
+        # Hand the new objects to the oldest generation without a collection: left young,
+        # they would be traversed by the next two collections (a tenth of a second each
+        # for 10,000 tables), although none of them can be part of a cycle.
+        gc.freeze()
+        gc.unfreeze()
     finally:
         if gc_was_enabled:
             gc.enable()
-    return SchemaSnapshot(
-        schemas=tuple(sorted(schema_names)),
-        relations=relations,
-        functions=tuple(sorted((_function(row) for row in function_rows), key=_function_key)),
-        enums=tuple(
-            sorted(
-                (Enum(schema, name, tuple(labels), owner, comment, _acl(acl))
-                 for schema, name, labels, owner, comment, acl in enum_rows),
-                key=lambda e: (e.schema, e.name),
-            )
-        ),
-        sequences=tuple(
-            sorted((_sequence(row) for row in sequence_rows), key=lambda s: (s.schema, s.name))
-        ),
-        search_path=tuple(search_path),
-        server_version=server_version,
-        revision=revision,
-        covers_all_schemas=schemas is None and not extension_schemas,
-        namespaces=tuple(
-            sorted((Namespace(name, owner, comment, _acl(acl))
-                    for name, owner, comment, acl in namespace_rows), key=_by_name)
-        ),
-        domains=tuple(sorted((_domain(row) for row in domain_rows),
-                             key=lambda d: (d.schema, d.name))),
-        composite_types=tuple(sorted((_composite(row) for row in composite_rows),
-                                     key=lambda t: (t.schema, t.name))),
-        extensions=tuple(sorted((Extension(*row) for row in extension_rows), key=_by_name)),
-        publications=tuple(sorted(
-            (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment)
-             for name, all_tables, ops, tables, owner, comment in publication_rows),
-            key=_by_name,
-        )),
-        foreign_servers=tuple(sorted(
-            (ForeignServer(name, wrapper, tuple(options or ()), owner, comment)
-             for name, wrapper, options, owner, comment in server_rows),
-            key=_by_name,
-        )),
-    )
+    return snapshot
 
 
-# Queries `helper` can run while `conn` runs the others (see `introspect`).
-_SIDE_QUERIES = {
-    "indexes": _INDEXES_SQL,
-    "sequences": _SEQUENCES_SQL,
-    "details": _RELATION_DETAILS_SQL,
-    "view_dependencies": _VIEW_DEPENDENCIES_SQL,
-    "triggers": _TRIGGERS_SQL,
-    "comments": _SUBOBJECT_COMMENTS_SQL,
-}
+# The catalog queries by name. Those over tables run once per session, each session
+# reading the tables whose oid hashes to it (`{part:...}`): the deparse functions
+# (pg_get_indexdef, pg_get_constraintdef, pg_get_expr) look up the same table's catalog
+# rows, and one session serves them from its cache where sessions split by query would
+# each read them again. The rest runs once, on `conn`.
+_PER_TABLE = (
+    ("columns", _COLUMNS_SQL),
+    ("relations", _RELATIONS_SQL),
+    ("indexes", _INDEXES_SQL),
+    ("constraints", _CONSTRAINTS_SQL),
+    ("triggers", _TRIGGERS_SQL),
+    ("policies", _POLICIES_SQL),
+    ("sequences", _SEQUENCES_SQL),
+)
+_GLOBAL = (
+    ("functions", _FUNCTIONS_SQL),
+    ("enums", _ENUMS_SQL),
+    ("namespaces", _NAMESPACES_SQL),
+    ("extensions", _EXTENSIONS_SQL),
+    ("domains", _DOMAINS_SQL),
+    ("composites", _COMPOSITE_TYPES_SQL),
+    ("publications", _PUBLICATIONS_SQL),
+    ("servers", _FOREIGN_SERVERS_SQL),
+    ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
+    ("comments", _SUBOBJECT_COMMENTS_SQL),
+)
+_PART = re.compile(r"\{part:([a-z_.]+)\}")
 
 
-def _side_queries(helper: psycopg.Connection, snapshot_id: str, params: dict[str, Any],
-                  ) -> dict[str, list[tuple[Any, ...]]]:
+def _queries(server_version: int, lane: int, lanes: int,
+             queries: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    """`queries` as lane `lane` of `lanes` runs them on a server of `server_version`."""
+    compression = ("nullif(a.attcompression, '')" if server_version >= 140000
+                   else "NULL::\"char\"")
+
+    def part(match: re.Match[str]) -> str:
+        # hashoid spreads consecutive oids evenly; the mask keeps the remainder positive.
+        return (f"(hashoid({match[1]}) & 2147483647) %% {lanes} = {lane}" if lanes > 1
+                else "true")
+
+    return [(name, _PART.sub(part, query.replace("{compression}", compression)))
+            for name, query in queries]
+
+
+def _run_lane(helper: psycopg.Connection, snapshot_id: str, params: dict[str, Any],
+              queries: list[tuple[str, str]],
+              build_columns: Callable[[list[tuple[Any, ...]]], None],
+              ) -> dict[str, list[tuple[Any, ...]]]:
+    """Run `queries` on `helper` in the snapshot `snapshot_id`; column rows are handed to
+    `build_columns` as soon as they arrive."""
     import psycopg
     from psycopg import sql
     from psycopg.rows import tuple_row
@@ -654,20 +696,13 @@ def _side_queries(helper: psycopg.Connection, snapshot_id: str, params: dict[str
     with helper.transaction(), helper.cursor(row_factory=tuple_row) as cur:
         cur.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot_id)))
         out = {}
-        for name, query in _SIDE_QUERIES.items():
+        for name, query in queries:
             cur.execute(query, params)
-            out[name] = cur.fetchall()
+            if name == "columns":
+                build_columns(cur.fetchall())
+            else:
+                out[name] = cur.fetchall()
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class _Extra:
-    """Rows of the format-2 relation queries, merged into the relations by oid."""
-
-    details: list[tuple[Any, ...]]
-    view_dependencies: list[tuple[Any, ...]]
-    triggers: list[tuple[Any, ...]]
-    comments: list[tuple[Any, ...]]
 
 
 def _acl(items: list[str] | None) -> tuple[str, ...]:
@@ -736,43 +771,62 @@ def introspect_url(
             f"could not connect to {target}: {_one_line(redact_text(str(exc), url))}; "
             "check the URL, that the server is running and the credentials"
         ) from None
-    with conn:
+    with conn, ThreadPoolExecutor(max_workers=HELPERS) as pool:
+        # The helper sessions log in while this one is set up.
+        pending = [pool.submit(_helper, url, options, statement_timeout)
+                   for _ in range(HELPERS)]
         try:
-            helper = _helper(url, options, statement_timeout)
-            conn.execute(
-                "SELECT set_config('statement_timeout', %s, false)", (statement_timeout,)
-            )
-            # Timestamps in defaults and partition bounds print in the session's zone; UTC
-            # makes the snapshot the same whoever takes it.
-            conn.execute("SET TimeZone = 'UTC'")
+            _set_up(conn, statement_timeout)
             conn.autocommit = False
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            try:
-                return introspect(conn, schemas=schemas, helper=helper)
-            finally:
-                if helper is not None:
-                    helper.close()
+            helpers = [h for h in (f.result() for f in pending) if h is not None]
+            return introspect(conn, schemas=schemas, helpers=helpers)
         except psycopg.Error as exc:
             raise DatabaseError(
                 f"could not read the schema of {target}: {_one_line(redact_text(str(exc), url))}"
             ) from None
+        finally:
+            for future in pending:
+                helper = future.result()
+                if helper is not None:
+                    helper.close()
+
+
+HELPERS = 2  # sessions `introspect_url` opens besides its own (see `introspect`)
+
+
+def _set_up(conn: psycopg.Connection, statement_timeout: str) -> None:
+    """Session settings for introspection, in one round trip.
+
+    Timestamps in defaults and partition bounds print in the session's zone: UTC makes the
+    snapshot the same whoever takes it. Parallel workers are turned off: the catalog
+    queries are split over dbsafe's own sessions already, and on a production server the
+    workers belong to the application.
+    """
+    conn.execute(
+        "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false),"
+        " set_config('max_parallel_workers_per_gather', '0', false)", (statement_timeout,))
 
 
 def _helper(url: str, options: dict[str, Any], statement_timeout: str,
             ) -> psycopg.Connection | None:
-    """A second session for `introspect`'s side queries, or None if the server says no
-    (e.g. a connection limit): introspection then runs on one connection, only slower."""
+    """Another session for `introspect`'s lanes, or None if the server says no (e.g. a
+    connection limit): introspection then runs on fewer connections, only slower."""
     import psycopg
 
     try:
         helper = psycopg.connect(url, autocommit=True, **options)
-        helper.execute("SELECT set_config('statement_timeout', %s, false)", (statement_timeout,))
-        helper.execute("SET TimeZone = 'UTC'")
+    except psycopg.Error as exc:
+        log.info("introspecting on fewer connections: %s", _one_line(redact_text(str(exc), url)))
+        return None
+    try:
+        _set_up(helper, statement_timeout)
         helper.autocommit = False
         return helper
     except psycopg.Error as exc:
-        log.info("introspecting on one connection: %s", _one_line(redact_text(str(exc), url)))
+        helper.close()
+        log.info("introspecting on fewer connections: %s", _one_line(redact_text(str(exc), url)))
         return None
 
 
@@ -780,7 +834,7 @@ def _helper(url: str, options: dict[str, Any], statement_timeout: str,
 
 
 def _column_maker() -> Any:
-    """A function building a `Column` (without details) twice as fast as `Column(...)`.
+    """A function building a `Column` twice as fast as `Column(...)`.
 
     A frozen dataclass's `__init__` sets each field with `object.__setattr__(self, "name",
     value)`, a lookup by name per field; the slots' own descriptors skip that. This runs
@@ -798,7 +852,8 @@ def _column_maker() -> Any:
         Column.__dict__[n].__set__ for n in names)
 
     def make(name: str, type_: str, position: int, nullable: bool, default: str | None,
-             identity: str | None, generated: str | None) -> Column:
+             identity: str | None, generated: str | None,
+             details: ColumnDetails | None) -> Column:
         column = new(Column)
         s_name(column, name)
         s_type(column, type_)
@@ -807,65 +862,53 @@ def _column_maker() -> Any:
         s_default(column, default)
         s_identity(column, identity)
         s_generated(column, generated)
-        s_details(column, None)
+        s_details(column, details)
         return column
 
     return make
 
 
-def _columns(
-    relation_rows: list[tuple[Any, ...]],
-) -> tuple[dict[int, tuple[Any, ...]], dict[int, list[Column]], dict[int, dict[int, str]]]:
-    """Relation heads, columns and attnum -> name maps, keyed by relation oid."""
+_Columns = tuple[dict[int, list[Column]], dict[int, dict[int, str]]]
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> _Columns:
+    """Columns (in catalog order) and attnum -> name maps, keyed by relation oid."""
     make = _column_maker()
-    heads: dict[int, tuple[Any, ...]] = {}
     columns: dict[int, list[Column]] = {}
     attnames: dict[int, dict[int, str]] = {}
-    for (oid, schema, name, kind, rls, forced, col, typ, num, notnull, default, ident,
-         gen) in relation_rows:
+    for oid, name, typ, num, notnull, default, ident, gen, facts, acl in rows:
         cols = columns.get(oid)
         if cols is None:
             cols = columns[oid] = []
             names = attnames[oid] = {}
-            heads[oid] = (schema, name, _RELATION_KINDS[kind], rls, forced)
         else:
             names = attnames[oid]
-        if col is not None:
-            # Positional arguments: this runs once per column of the database.
-            cols.append(make(col, typ, num, not notnull, default, _IDENTITY.get(ident),
-                             _GENERATED.get(gen)))
-            names[num] = col
-    return heads, columns, attnames
-
-
-def _add_column_details(columns: dict[int, list[Column]],
-                        rows: list[tuple[Any, ...]]) -> None:
-    for relid, attnum, collation, storage, compression, statistics, comment, acl in rows:
-        cols = columns.get(relid)
-        if cols is None:
-            continue
-        for i, column in enumerate(cols):
-            if column.position == attnum:
-                cols[i] = replace(column, details=ColumnDetails(
-                    collation=collation, storage=storage and _STORAGE[storage],
-                    compression=_COMPRESSION.get(compression or ""), statistics=statistics,
-                    comment=comment, acl=tuple(sorted(acl)) if acl else ()))
-                break
+        details = None
+        if facts is not None:
+            collation, storage, compression, statistics, comment = facts
+            details = ColumnDetails(
+                collation=collation, storage=_STORAGE[storage] if storage else None,
+                compression=_COMPRESSION.get(compression or ""),
+                statistics=int(statistics) if statistics is not None else None,
+                comment=comment, acl=tuple(sorted(acl)) if acl else ())
+        # Positional arguments: this runs once per column of the database.
+        cols.append(make(name, typ, num, not notnull, default, _IDENTITY.get(ident),
+                         _GENERATED.get(gen), details))
+        names[num] = name
+    return columns, attnames
 
 
 def _relations(
-    heads: dict[int, tuple[Any, ...]],
+    found: dict[str, list[tuple[Any, ...]]],
     columns: dict[int, list[Column]],
     attnames: dict[int, dict[int, str]],
-    constraint_rows: list[tuple[Any, ...]],
-    index_rows: list[tuple[Any, ...]],
-    policy_rows: list[tuple[Any, ...]],
-    extra: _Extra,
 ) -> tuple[Relation, ...]:
-    comments = {(relid, name): text for relid, name, text in extra.comments}
+    """The relations, from the rows of the lanes' queries merged by relation oid."""
+    heads = {row[0]: row for row in found["relations"]}
+    comments = {(relid, name): text for relid, name, text in found["comments"]}
     constraints: dict[int, list[Constraint]] = defaultdict(list)
     for (relid, name, kind, definition, validated, conkey, ref_schema, ref_table, ref_relid,
-         confkey) in constraint_rows:
+         confkey) in found["constraints"]:
         if relid not in heads:  # an extension's table, or a relkind we do not read
             continue
         names = attnames[relid]
@@ -885,7 +928,7 @@ def _relations(
 
     indexes: dict[int, list[Index]] = defaultdict(list)
     for (relid, name, definition, unique, primary, valid, ready, predicate, nkeys, indkey,
-         expressions) in index_rows:
+         expressions) in found["indexes"]:
         if relid not in heads:
             continue
         names = attnames[relid]
@@ -908,7 +951,7 @@ def _relations(
         )
 
     policies: dict[int, list[Policy]] = defaultdict(list)
-    for relid, name, command, permissive, roles, using, with_check in policy_rows:
+    for relid, name, command, permissive, roles, using, with_check in found["policies"]:
         if relid not in heads:
             continue
         policies[relid].append(
@@ -924,56 +967,56 @@ def _relations(
         )
 
     triggers: dict[int, list[Trigger]] = defaultdict(list)
-    for relid, name, definition, enabled, comment in extra.triggers:
+    for relid, name, definition, enabled, comment in found["triggers"]:
         triggers[relid].append(Trigger(name, definition, _TRIGGER_ENABLED[enabled], comment))
     depends: dict[int, list[str]] = defaultdict(list)
-    for relid, _kind, target in extra.view_dependencies:
+    for relid, _kind, target in found["view_dependencies"]:
         depends[relid].append(target)
-    details = {row[0]: row for row in extra.details}
 
+    no_columns: list[Column] = []
     relations = [
         Relation(
             schema=schema,
             name=name,
-            kind=kind,
-            columns=tuple(sorted(columns[oid], key=_by_position)),
-            constraints=tuple(sorted(constraints.get(oid, ()), key=_by_name)),
-            indexes=tuple(sorted(indexes.get(oid, ()), key=_by_name)),
+            kind=_RELATION_KINDS[kind],
+            columns=_sorted(columns.get(oid, no_columns), _by_position),
+            constraints=_sorted(constraints.get(oid), _by_name),
+            indexes=_sorted(indexes.get(oid), _by_name),
             rls_enabled=rls,
             rls_forced=forced,
-            policies=tuple(sorted(policies.get(oid, ()), key=_by_name)),
-            triggers=tuple(sorted(triggers.get(oid, ()), key=_by_name)),
+            policies=_sorted(policies.get(oid), _by_name),
+            triggers=_sorted(triggers.get(oid), _by_name),
             depends_on=tuple(sorted(depends.get(oid, ()))),
-            **_details(details.get(oid)),
+            owner=owner,
+            comment=comment,
+            acl=_acl(acl),
+            options=tuple(options or ()),
+            partition_key=partition_key,
+            partition_of=partition_of,
+            partition_bound=bound,
+            inherits=tuple(inherits or ()),
+            replica_identity=(f"index {replindex}" if replident == "i"
+                              else _REPLICA_IDENTITY.get(replident, "default")),
+            definition=definition,
+            populated=populated,
+            server=server,
+            foreign_options=tuple(foreign_options or ()),
         )
-        for oid, (schema, name, kind, rls, forced) in heads.items()
+        for (oid, schema, name, kind, rls, forced, owner, comment, acl, options, partition_key,
+             partition_of, bound, inherits, replident, replindex, definition, populated, server,
+             foreign_options) in heads.values()
     ]
     relations.sort(key=lambda r: (r.schema, r.name))
     return tuple(relations)
 
 
-def _details(row: tuple[Any, ...] | None) -> dict[str, Any]:
-    """Relation fields of format 2, from a `_RELATION_DETAILS_SQL` row."""
-    if row is None:  # created between the two queries (REPEATABLE READ prevents it)
-        return {}
-    (_oid, owner, comment, acl, options, partition_key, partition_of, bound, inherits,
-     replident, replindex, definition, populated, server, foreign_options) = row
-    return dict(
-        owner=owner,
-        comment=comment,
-        acl=_acl(acl),
-        options=tuple(options or ()),
-        partition_key=partition_key,
-        partition_of=partition_of,
-        partition_bound=bound,
-        inherits=tuple(inherits or ()),
-        replica_identity=(f"index {replindex}" if replident == "i"
-                          else _REPLICA_IDENTITY.get(replident, "default")),
-        definition=definition,
-        populated=populated,
-        server=server,
-        foreign_options=tuple(foreign_options or ()),
-    )
+def _sorted(items: list[Any] | None, key: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """`tuple(sorted(items, key=key))`, without the call for the common none or one."""
+    if not items:
+        return ()
+    if len(items) == 1:
+        return (items[0],)
+    return tuple(sorted(items, key=key))
 
 
 def _function(row: tuple[Any, ...]) -> Function:

@@ -111,12 +111,15 @@ def test_format_1_snapshot_still_loads_with_format_2_fields_empty() -> None:
 
 def test_introspection_builds_columns_equal_to_the_dataclass_constructor() -> None:
     from dbsafe.schema.introspect import _column_maker
-    from dbsafe.schema.model import Column
+    from dbsafe.schema.model import Column, ColumnDetails
 
-    made = _column_maker()("Id", "integer", 3, False, "0", "always", None)
+    made = _column_maker()("Id", "integer", 3, False, "0", "always", None, None)
     assert made == Column("Id", "integer", 3, False, "0", "always", None)
     assert hash(made) == hash(Column("Id", "integer", 3, False, "0", "always", None))
     assert made.details is None and made.comment is None
+    details = ColumnDetails(storage="external", comment="why")
+    made = _column_maker()("c", "text", 1, True, None, None, None, details)
+    assert made == Column("c", "text", 1, details=details) and made.comment == "why"
 
 
 def test_early_format_2_columns_with_flat_details_still_load() -> None:
