@@ -8,7 +8,8 @@ CPU and peak memory from the kernel, the load average):
   dump         `dbsafe schema dump --database-url URL --output FILE`
   pg_dump      `pg_dump --schema-only --file FILE` (the same server's major version)
   floor        `psql` running dbsafe's own catalog queries in one session, rows discarded:
-               reading the catalog, with nothing built or written
+               reading the catalog, with nothing built or written; and the same queries
+               split over as many `psql` sessions at once as dbsafe opens (its lanes)
 
 and, on the snapshot just written:
 
@@ -31,7 +32,9 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import re
+import shlex
 import shutil
 import statistics
 import sys
@@ -42,6 +45,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from harness import compare, load, report
 from introspect import COLUMNS, build
@@ -49,16 +53,14 @@ from introspect import COLUMNS, build
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def catalog_queries() -> str:
-    """dbsafe's introspection queries as one psql script (no schema filter)."""
+def catalog_queries(lane: int = 0, lanes: int = 1) -> str:
+    """dbsafe's introspection queries as a psql script (no schema filter): all of them in
+    one session (`lanes` 1), or one session's share when dbsafe splits them over `lanes`."""
     from dbsafe.schema import introspect
 
-    names = [n for n in dir(introspect) if n.endswith("_SQL") and n.startswith("_")
-             and n not in ("_REFERENCED_COLUMNS_SQL",)]
-    script = []
-    for name in sorted(names):
-        sql = getattr(introspect, name)
-        sql = sql.replace("{compression}", "nullif(a.attcompression, '')")
+    queries = introspect._PER_TABLE + (introspect._GLOBAL if lane == 0 else ())
+    script = ["SET max_parallel_workers_per_gather = 0;\n"]  # as dbsafe's sessions
+    for _name, sql in introspect._queries(180000, lane, lanes, queries):
         sql = sql.replace("%(schemas)s", "NULL::text[]").replace("%%", "%")
         script.append(sql.strip().rstrip(";") + ";\n")
     return "".join(script)
@@ -184,10 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="dbsafe-bench-snapshot-"))
     queries = work / "catalog.sql"
     queries.write_text(catalog_queries(), encoding="utf-8")
-    dbsafe = Path(sys.executable).with_name("dbsafe")
-    dbsafe_argv = [str(dbsafe)] if dbsafe.is_file() else [sys.executable, "-m", "dbsafe"]
+    from dbsafe.schema.introspect import HELPERS
+
+    lanes = HELPERS + 1
+    for lane in range(lanes):
+        (work / f"lane{lane}.sql").write_text(catalog_queries(lane, lanes), encoding="utf-8")
+    # This checkout's dbsafe, whatever an installed `dbsafe` script would run.
+    dbsafe_argv = [sys.executable, "-m", "dbsafe"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with database(args.url, args.tables, args.bin) as (url, pg_dump, psql):
         dbname = re.sub(r"\?.*", "", url).rsplit("/", 1)[-1]
+        quiet_psql = [*psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"]
         out = work / "schema.json"
         print(f"python {sys.version.split()[0]}; {load()}; {args.runs} runs each after 1 "
               "warm-up, interleaved")
@@ -196,14 +205,19 @@ def main(argv: list[str] | None = None) -> int:
                                        str(work / "dump.sql"), dbname]),
             ("dbsafe schema dump", [*dbsafe_argv, "schema", "dump", "--database-url", url,
                                     "--output", str(out)]),
-            ("catalog queries (floor)", [*psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                                         "-o", "/dev/null", "-f", str(queries), dbname]),
-        ], runs=args.runs)
+            ("catalog queries, one session (floor)", [*quiet_psql, "-f", str(queries), dbname]),
+            (f"catalog queries, {lanes} sessions at once (floor)",
+             ["sh", "-c", " ".join(
+                 f"{shlex.join([*quiet_psql, '-f', str(work / f'lane{lane}.sql'), dbname])} &"
+                 for lane in range(lanes)) + " wait"]),
+        ], runs=args.runs, env=env)
+        if not out.is_file():  # the harness takes exit status 1 (findings) as success
+            raise SystemExit(f"dbsafe schema dump wrote no {out}")
         print(report(dump, title=f"Snapshot of {args.tables} tables, to a file"))
-        dbsafe_fig, floor_fig = dump[1], dump[2]
-        ratios = [a / b for a, b in zip(dbsafe_fig.wall, floor_fig.wall, strict=True)]
-        print(f"\ndbsafe ÷ floor, wall: {statistics.median(ratios):.2f} "
-              f"({min(ratios):.2f}-{max(ratios):.2f})")
+        for floor_fig in dump[2:]:
+            ratios = [a / b for a, b in zip(dump[1].wall, floor_fig.wall, strict=True)]
+            print(f"\ndbsafe ÷ {floor_fig.name}, wall: {statistics.median(ratios):.2f} "
+                  f"({min(ratios):.2f}-{max(ratios):.2f})")
         code = ("import sys; from pathlib import Path; from dbsafe.schema.model import "
                 "SchemaSnapshot; SchemaSnapshot.load(Path(sys.argv[1])).fingerprint()")
         loading = compare([
@@ -212,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                                     "import json, sys; json.loads(open(sys.argv[1], 'rb').read())",
                                     str(out)]),
             ("load + fingerprint", [sys.executable, "-c", code, str(out)]),
-        ], runs=args.runs)
+        ], runs=args.runs, env=env)
         print(report(loading, title=f"Loading that snapshot ({out.stat().st_size / 2**20:.0f} MiB)"))
         if args.baseline:  # before the in-process part: a child's peak counts its parent's
             print(before_after(args.baseline, url, out, work, args.runs))
