@@ -580,9 +580,13 @@ def _confirm_lock(finding: Finding, statement: Statement) -> Finding | None:
     name = lock.relation
     article = "an" if mode[0] in "AE" else "a"
     if strength(mode) >= strength(lock.mode):
+        own = any(same_relation(n, name) and from_pg_locks(m) == mode
+                  for n, m, _kind in observed.locks)
+        how = "took" if own else "held"
+        since = "" if own else ", taken by an earlier statement of the transaction"
         return dataclasses.replace(finding, context=finding.context + (
-            ("Confirmed", f"PostgreSQL held {article} {mode} lock on `{name}` on a throwaway "
-                          "server (pg_locks)"),))
+            ("Confirmed", f"PostgreSQL {how} {article} {mode} lock on `{name}` on a throwaway "
+                          f"server (pg_locks{since})"),))
     if not BLOCKS[mode][1]:
         return None  # the lock PostgreSQL took blocks no writes: nothing waits
     return dataclasses.replace(

@@ -235,7 +235,7 @@ def test_lock_findings_postgresql_contradicts_are_dropped_and_the_others_confirm
     assert "orders_gone.id" not in subjects
     [index] = [f for f in report.findings if f.code == "DBS101"]
     assert dict(index.context)["Confirmed"] == (
-        "PostgreSQL held a SHARE lock on `orders` on a throwaway server (pg_locks)")
+        "PostgreSQL took a SHARE lock on `orders` on a throwaway server (pg_locks)")
 
 
 def test_a_lock_postgresql_did_not_take_is_dropped(history: tuple[Path, Report]) -> None:

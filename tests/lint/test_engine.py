@@ -121,6 +121,15 @@ def test_type_changes_follow_postgresql_binary_coercion(history: str, change: st
     assert ("DBS110" in codes(sql)) is flagged
 
 
+def test_a_serial_column_is_named_by_the_type_postgresql_stores() -> None:
+    # Found on documenso's Prisma migrations: "from `serial` to `text`" names no type.
+    findings = [f for f in lint_sql("ALTER TABLE orders ADD COLUMN c serial;\n"
+                                    "ALTER TABLE orders ALTER COLUMN c TYPE text;")
+                if f.code == "DBS110"]
+    assert [f.message.split(" rewrites")[0] for f in findings] == [
+        "Changing `orders.c` from `integer` to `text`"]
+
+
 def test_timestamp_to_timestamptz_in_a_utc_session_is_not_a_rewrite() -> None:
     sql = ("SET timezone = 'UTC';\nALTER TABLE orders ADD COLUMN at timestamp;\n"
            "ALTER TABLE orders ALTER COLUMN at TYPE timestamptz;")

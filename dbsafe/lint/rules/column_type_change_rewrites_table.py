@@ -55,6 +55,7 @@ https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
@@ -153,8 +154,10 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                            f"rewrites `{table}` under an ACCESS EXCLUSIVE lock unless the "
                            "session's TimeZone is UTC")
             continue
+        # A serial column is stored as integer: name the type PostgreSQL changes.
+        shown = dataclasses.replace(old, name=_STORED_AS.get(old.name, old.name))
         yield _finding(ctx, table, column, f"Changing `{table}.{column}` from "
-                       f"`{old}` to `{new}` rewrites `{table}` under an ACCESS "
+                       f"`{shown}` to `{new}` rewrites `{table}` under an ACCESS "
                        "EXCLUSIVE lock")
 
 
