@@ -98,6 +98,25 @@ end_line=None, end_column=None))]
     return ExtractResult(fragments=tuple(_Extractor(source, path, tree).run()))
 
 
+def _walk(tree: ast.AST, parents: dict[int, ast.AST]) -> Iterator[ast.AST]:
+    """`ast.walk(tree)` (breadth-first, same order), noting each node's parent on the way:
+    one pass, without the generator per node that `ast.iter_child_nodes` costs."""
+    node_type = ast.AST  # a local: looked up once per field otherwise
+    todo = [tree]
+    for node in todo:  # grows as it goes: a queue without popping
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, node_type):
+                parents[id(value)] = node
+                todo.append(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, node_type):
+                        parents[id(item)] = node
+                        todo.append(item)
+        yield node
+
+
 class _Extractor:
     """State for one module: source text, line index, parents and what was taken."""
 
@@ -114,9 +133,7 @@ class _Extractor:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
         calls: list[ast.Call] = []
         strings: list[ast.expr] = []
-        for node in ast.walk(self.tree):
-            for child in ast.iter_child_nodes(node):
-                self.parents[id(child)] = node
+        for node in _walk(self.tree, self.parents):
             if isinstance(node, ast.Call) and _call_name(node) in SINKS:
                 calls.append(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
