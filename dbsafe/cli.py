@@ -655,10 +655,11 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
               help="Print the DDL that turns SOURCE into TARGET (safe, with hazards as "
                    "comments) instead of the differences.")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
-              help="Leave out the objects of this schema (repeatable).")
+              help="Leave out the objects of this schema (repeatable; also "
+                   "`diff-ignore-schemas` in [tool.dbsafe]).")
 @click.option("--ignore-name", multiple=True, metavar="PATTERN",
               help="Leave out objects whose dotted name matches this shell pattern, e.g. "
-                   "'public.tmp_*' (repeatable).")
+                   "'public.tmp_*' (repeatable; also `diff-ignore-names`).")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="alembic.ini for migrations[@REV] [default: alembic.ini].")
 @click.option("--no-cache", is_flag=True, default=False,
@@ -672,20 +673,20 @@ def diff_command(state: CliState, source: str, target: str, sql: bool,
 
     SOURCE and TARGET are each a database URL (postgresql://..., postgresql+psycopg://...),
     a `dbsafe schema dump` file, or `migrations[@REV]` (the alembic migrations applied to a
-    throwaway PostgreSQL, up to REV, default heads). `--ignore` takes codes and also object
-    kinds or aspects: owner, grant, comment, column_order, table, index, function, ...
-    Exit status: 1 when they differ.
+    throwaway PostgreSQL, up to REV, default heads). The differences are listed object by
+    object (a table, then its columns, constraints, indexes, ...). `--ignore` takes codes
+    and also object kinds or aspects: owner, grant, comment, column_order, table, index,
+    function, ... (also `diff-ignore` in [tool.dbsafe]). Exit status: 1 when they differ.
     """
     from dbsafe import commands
-    from dbsafe.schema.diff import DiffOptions
 
     state.urls.extend((source, target))
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
-    options = DiffOptions.parse([i for i in output["ignore"] if i not in codes],
-                                ignore_schema, ignore_name)
     overrides = {"alembic-config": alembic_config, "cache": False if no_cache else None}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
+    options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],
+                                    ignore_schema, ignore_name)
     if sql:
         text, differences = commands.diff_sql(settings, source, target, options=options)
         click.echo(text, nl=False)
@@ -803,17 +804,14 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
     (owner, grant, comment, index, ...). Exit status 1 on drift.
     """
     from dbsafe import commands
-    from dbsafe.schema.diff import DiffOptions
 
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
                  "cache": False if no_cache else None}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
-    options = DiffOptions.parse(
-        [*settings.drift_ignore, *(i for i in output["ignore"] if i not in codes)],
-        [*settings.drift_ignore_schemas, *ignore_schema],
-        [*settings.drift_ignore_names, *ignore_name])
+    options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],
+                                    ignore_schema, ignore_name, command="drift")
     if sql:
         text, differences = commands.drift_sql(settings, options=options)
         click.echo(text, nl=False)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from dbsafe.config import Settings
+    from dbsafe.core import Finding
     from dbsafe.guard.downgrade import DowngradeOptions
     from dbsafe.guard.upgrade import Progress, UpgradeOptions
     from dbsafe.lint.locks import LockRow
@@ -420,14 +421,49 @@ def diff(settings: Settings, source: str, target: str, *,
     """
     from dbsafe.core import select_findings
     from dbsafe.schema.diff import findings
+    from dbsafe.schema.diff import groups as diff_groups
 
     started = time.perf_counter()
-    _, _, changes, described = _diff_inputs(settings, source, target, options)
+    before, after, changes, described = _diff_inputs(settings, source, target, options)
     summary = {"source": described[0], "target": described[1], "differences": len(changes),
                "elapsed_seconds": round(time.perf_counter() - started, 3)}
-    kept = select_findings(findings(changes), select=settings.select, ignore=settings.ignore,
-                           severity=settings.severity)
-    return Report(tuple(kept), summary)
+    kept: list[Finding] = []
+    groups: list[tuple[str, int]] = []
+    for heading, finding in zip(diff_groups(changes, before, after), findings(changes),
+                                strict=True):
+        selected = select_findings([finding], select=settings.select, ignore=settings.ignore,
+                                   severity=settings.severity)
+        if not selected:
+            continue
+        kept += selected
+        if groups and groups[-1][0] == heading:
+            groups[-1] = (heading, groups[-1][1] + 1)
+        else:
+            groups.append((heading, 1))
+    return Report(tuple(kept), summary, groups=tuple(groups))
+
+
+def diff_options(settings: Settings, kinds: Sequence[str] = (), schemas: Sequence[str] = (),
+                 names: Sequence[str] = (), *, command: str = "diff") -> DiffOptions:
+    """What `dbsafe diff` (or `drift`) leaves out: the command line's kinds, schemas and
+    name patterns added to `<command>-ignore`, `-ignore-schemas`, `-ignore-names` in
+    `[tool.dbsafe]`.
+
+    Raises:
+        ConfigError: an unknown kind, naming the setting (and file) that holds it.
+    """
+    from dbsafe.schema.diff import DiffOptions
+
+    configured = getattr(settings, f"{command.replace('-', '_')}_ignore")
+    try:
+        DiffOptions.parse(configured)
+    except ConfigError as exc:
+        where = settings.config_file or "[tool.dbsafe]"
+        raise ConfigError(f"{where}: {command}-ignore: {exc}") from None
+    return DiffOptions.parse(
+        [*configured, *kinds],
+        [*getattr(settings, f"{command}_ignore_schemas"), *schemas],
+        [*getattr(settings, f"{command}_ignore_names"), *names])
 
 
 def diff_sql(settings: Settings, source: str, target: str, *,

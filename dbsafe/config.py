@@ -72,6 +72,10 @@ class Settings:
     drift_ignore: tuple[str, ...] = ()
     drift_ignore_schemas: tuple[str, ...] = ()
     drift_ignore_names: tuple[str, ...] = ()
+    # diff: what `dbsafe diff` leaves out, in the same three ways
+    diff_ignore: tuple[str, ...] = ()
+    diff_ignore_schemas: tuple[str, ...] = ()
+    diff_ignore_names: tuple[str, ...] = ()
 
     @property
     def effective_cache_dir(self) -> Path:
@@ -130,6 +134,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "drift-ignore": ("drift_ignore", "list"),
     "drift-ignore-schemas": ("drift_ignore_schemas", "list"),
     "drift-ignore-names": ("drift_ignore_names", "list"),
+    "diff-ignore": ("diff_ignore", "list"),
+    "diff-ignore-schemas": ("diff_ignore_schemas", "list"),
+    "diff-ignore-names": ("diff_ignore_names", "list"),
 }
 
 # Settings that make sense per machine or per run rather than per project are read from

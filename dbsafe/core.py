@@ -91,6 +91,9 @@ class Report:
     findings: tuple[Finding, ...] = ()
     summary: Mapping[str, object] = field(default_factory=dict)
     skipped: tuple[Skipped, ...] = ()
+    # Headings for the text report, in order: (heading, how many of `findings`, taken in
+    # their order, it covers). Empty: findings are listed sorted by location and code.
+    groups: tuple[tuple[str, int], ...] = ()
 
     def fails(self, threshold: Severity) -> bool:
         return any(f.severity.rank >= threshold.rank for f in self.findings)

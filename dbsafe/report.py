@@ -98,15 +98,16 @@ def sort_findings(findings: tuple[Finding, ...]) -> list[Finding]:
 def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
                 paint: Paint = plain) -> str:
     lines: list[str] = []
-    for finding in sort_findings(report.findings):
-        severity = finding.severity.value
-        lines.append(f"{paint(_where(finding), 'location')}: {paint(finding.code, 'code')} "
-                     f"{paint(f'[{severity}]', severity)} {finding.message}")
-        if finding.help:
-            lines.append(f"  {paint('help:', 'help')} {finding.help}")
-        for title, body in finding.context:
-            lines.append(f"  {paint(f'{title}:', 'title')}")
-            lines.extend(f"    {line}" for line in body.splitlines())
+    if report.groups and sum(n for _, n in report.groups) == len(report.findings):
+        # Under a heading each, in the command's order (`dbsafe diff`: object by object).
+        findings = iter(report.findings)
+        for heading, count in report.groups:
+            lines.append(paint(heading, "location"))
+            for _ in range(count):
+                _finding_lines(lines, next(findings), paint, "  ")
+    else:
+        for finding in sort_findings(report.findings):
+            _finding_lines(lines, finding, paint, "")
     if verbose and report.skipped:
         lines.append("")
         lines.append(paint("Not analysed:", "title"))
@@ -127,6 +128,17 @@ def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
             lines.append("")
         lines.append(paint(summary, _worst(report)))
     return "\n".join(lines) + "\n"
+
+
+def _finding_lines(lines: list[str], finding: Finding, paint: Paint, indent: str) -> None:
+    severity = finding.severity.value
+    lines.append(f"{indent}{paint(_where(finding), 'location')}: {paint(finding.code, 'code')} "
+                 f"{paint(f'[{severity}]', severity)} {finding.message}")
+    if finding.help:
+        lines.append(f"{indent}  {paint('help:', 'help')} {finding.help}")
+    for title, body in finding.context:
+        lines.append(f"{indent}  {paint(f'{title}:', 'title')}")
+        lines.extend(f"{indent}    {line}" for line in body.splitlines())
 
 
 def _worst(report: Report) -> str:

@@ -282,6 +282,32 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
     return tuple(out)
 
 
+def groups(changes: Sequence[Change], source: SchemaSnapshot,
+           target: SchemaSnapshot) -> list[str]:
+    """The object each change belongs to, as a heading: `table public.orders` for the
+    table itself and for its columns, constraints, indexes, triggers and policies.
+
+    `diff` lists changes object by object, so equal headings are consecutive.
+
+    >>> from dbsafe.schema.model import Relation
+    >>> a = SchemaSnapshot(relations=(Relation("public", "v", "view"),))
+    >>> groups([Change(ADD, "index", ("public", "v", "v_idx"))], a, a)
+    ['view public.v']
+    """
+    out = []
+    for change in changes:
+        owner = change.owner_identity
+        kind = change.kind
+        if kind in _RELATION_PARTS:
+            relation = target.relation(*owner) or source.relation(*owner)
+            kind = relation.kind if relation is not None else "table"
+        out.append(f"{kind.replace('_', ' ')} {'.'.join(owner)}")
+    return out
+
+
+_RELATION_PARTS = ("column", "constraint", "index", "trigger", "policy")
+
+
 def _full(value: Any) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         definition = getattr(value, "definition", None)

@@ -45,16 +45,24 @@ def test_differences_are_listed_with_their_objects_and_exit_1(new_database: Call
     b = _database(new_database, "CREATE TABLE t (id bigint, added text); CREATE TABLE new (i int)")
     result = run("diff", _url(a), _url(b))
     assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if ": DBS4" in line]
-    # The reporter orders findings without a file location by code, then message.
-    assert [line.split(" [")[0] for line in lines] == [
-        "public.t.added: DBS401",
-        "public.new: DBS401",
-        "public.t.gone: DBS402",
-        "public.old: DBS402",
-        "public.t.id: DBS403",
+    # Object by object: a heading per table, then what differs in it (itself, its columns).
+    lines = [line.split(" [")[0] for line in result.output.splitlines()
+             if not line.startswith("    ") and line.strip()]
+    assert lines[:8] == [
+        "table public.new",
+        "  public.new: DBS401",
+        "table public.old",
+        "  public.old: DBS402",
+        "table public.t",
+        "  public.t.added: DBS401",
+        "  public.t.gone: DBS402",
+        "  public.t.id: DBS403",
     ]
     assert "differs in type: integer in the source, bigint in the target" in result.output
+    # Machine formats keep their order (by code): every finding names its object itself.
+    result = run("diff", _url(a), _url(b), "--format", "json")
+    assert [f["subject"] for f in json.loads(result.output)["findings"]] == [
+        "public.t.added", "public.new", "public.t.gone", "public.old", "public.t.id"]
 
 
 def test_same_schema_exits_0_and_sqlalchemy_urls_keep_their_password_secret(
@@ -101,6 +109,56 @@ def test_ignored_kinds_and_names_leave_their_differences_out(
     assert result.exit_code == 0, result.output
 
 
+def _snapshots(tmp_path: Path) -> tuple[str, str]:
+    from dbsafe.schema.model import Column, Index, Relation, SchemaSnapshot
+
+    def table(schema: str, name: str, *indexes: Index) -> Relation:
+        return Relation(schema, name, "table", columns=(Column("id", "integer", 1),),
+                        indexes=indexes)
+
+    a = SchemaSnapshot(schemas=("audit", "public"), relations=(table("public", "t"),))
+    b = SchemaSnapshot(schemas=("audit", "public"), relations=(
+        table("public", "t", Index("t_id", "CREATE INDEX t_id ON public.t USING btree (id)")),
+        table("public", "tmp_1"), table("audit", "log"), table("public", "kept")))
+    a.save(tmp_path / "a.json")
+    b.save(tmp_path / "b.json")
+    return str(tmp_path / "a.json"), str(tmp_path / "b.json")
+
+
+def test_diff_ignores_in_the_configuration_leave_their_differences_out(
+        tmp_path: Path) -> None:
+    a, b = _snapshots(tmp_path)
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.dbsafe]\ndiff-ignore = ["index"]\n'
+                      'diff-ignore-schemas = ["audit"]\ndiff-ignore-names = ["public.tmp_*"]\n',
+                      encoding="utf-8")
+    result = run("diff", a, b, "--format", "json")
+    assert len(json.loads(result.output)["findings"]) == 4
+    result = run("--config", str(config), "diff", a, b, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert [f["subject"] for f in json.loads(result.output)["findings"]] == ["public.kept"]
+    # The command line adds to the configuration.
+    result = run("--config", str(config), "diff", a, b, "--ignore", "table")
+    assert result.exit_code == 0, result.output
+
+
+def test_an_unknown_kind_in_diff_ignore_is_one_line_naming_the_setting(
+        tmp_path: Path) -> None:
+    a, b = _snapshots(tmp_path)
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.dbsafe]\ndiff-ignore = ["indexes"]\n', encoding="utf-8")
+    result = run("--config", str(config), "diff", a, b)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert f"{config}: diff-ignore: unknown kind(s) to ignore: indexes" in line
+    config.write_text('[tool.dbsafe]\ndiff-ignore-names = "public.tmp_*"\n', encoding="utf-8")
+    assert run("--config", str(config), "diff", a, b).exit_code == 1  # a string is one item
+    config.write_text('[tool.dbsafe]\ndiff-ignore-schemas = [1]\n', encoding="utf-8")
+    result = run("--config", str(config), "diff", a, b)
+    assert result.exit_code == 2 and "'diff-ignore-schemas' must be a list of strings" in \
+        result.stderr
+
+
 def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None:
     result = run("diff", str(tmp_path / "missing.json"), "migrations")
     assert result.exit_code == 2
@@ -115,7 +173,8 @@ def test_migrations_at_a_revision_against_heads(tmp_path: Path) -> None:
     result = run("diff", "migrations@0001", "migrations", "--alembic-config", str(STEPS),
                  "--no-cache")
     assert result.exit_code == 1, result.output
-    assert [line.split(" [")[0] for line in result.output.splitlines() if ": DBS4" in line] == [
+    assert [line.split(" [")[0].strip() for line in result.output.splitlines()
+            if ": DBS4" in line] == [
         "public.step_1.note: DBS401", "public.step_1.step_1_note_idx: DBS401"]
 
 
@@ -124,8 +183,8 @@ def test_database_against_migrations(new_database: Callable[[], str]) -> None:
     result = run("diff", _url(live), "migrations", "--alembic-config", str(STEPS),
                  "--no-cache", "--ignore-name", "public.alembic_version")
     assert result.exit_code == 1, result.output
-    assert [line.split(" [")[0] for line in result.output.splitlines() if ": DBS4" in line] == [
-        "public.step_1.step_1_note_idx: DBS401"]
+    assert [line.split(" [")[0].strip() for line in result.output.splitlines()
+            if ": DBS4" in line] == ["public.step_1.step_1_note_idx: DBS401"]
 
 
 def test_dump_and_restore_show_no_difference(new_database: Callable[[], str],
