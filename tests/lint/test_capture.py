@@ -393,3 +393,22 @@ def test_an_env_py_calling_connect_on_the_handed_in_connection_is_captured(
     loaded = load(Settings(project_root=root, use_cache=False))
     assert loaded.lines == ["Linted the SQL each revision ran on a throwaway server."]
     assert [m.revision for m in loaded.migrations] == ["r01"]
+
+
+def test_a_cached_run_reads_no_revision_python_for_dbs210(
+        history: tuple[Path, Report], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dbsafe.lint import history as lint_history
+    from dbsafe.migrate import revisions
+
+    root, _ = history
+    monkeypatch.setattr(lint_history, "_downgrades", {})
+
+    def parse(path: Path) -> None:
+        raise AssertionError(f"{path} parsed again")
+
+    monkeypatch.setattr(revisions, "find_downgrade", parse)
+    loaded = load(Settings(project_root=root))
+    assert loaded.lines[0].endswith(", cached.")
+    # Every revision of this history has an empty downgrade(): known from the cache.
+    assert {lint_history.downgrade_of(m.file).kind for m in loaded.migrations
+            if m.file is not None} == {"empty"}
