@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
-_CACHE_VERSION = 4  # 4: .js/.ts files are read (cached as skipped before)
+_CACHE_VERSION = 5  # 5: PostgREST ambiguity (DBS307), rpc overloads, const payloads, db.schema
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
