@@ -413,7 +413,9 @@ def _graph(snapshot: SchemaSnapshot) -> _Graph:
     cached = _GRAPHS.get(id(snapshot))
     if cached is not None and cached[0] is snapshot:
         return cached[1]
-    _GRAPHS.clear()
+    # A few at once: lint's DBS211 checks each request against two snapshots in turn.
+    if len(_GRAPHS) >= 4:
+        del _GRAPHS[next(iter(_GRAPHS))]
     graph = _Graph(snapshot)
     _GRAPHS[id(snapshot)] = (snapshot, graph)
     return graph

@@ -407,3 +407,18 @@ def test_a_run_over_supabase_requests_only_never_loads_the_sql_parser(tmp_path) 
     *findings, loaded = json.loads(out.stdout.splitlines()[-1])
     assert findings == [["DBS302", 3]]
     assert loaded == []
+
+
+def test_the_graphs_of_two_snapshots_checked_in_turn_are_both_kept() -> None:
+    # lint's DBS211 checks every request against the schema with and without the removed
+    # objects: rebuilding the foreign-key graph at each switch cost O(relations) per request.
+    import dataclasses
+
+    from dbsafe.validate.postgrest import _graph
+
+    first = SchemaSnapshot.load(REPO_ROOT / "tests" / "validate" / "fixtures"
+                                / "clinic_schema.json")
+    second = dataclasses.replace(first)
+    graph = _graph(first)
+    assert _graph(second) is not graph
+    assert _graph(first) is graph
