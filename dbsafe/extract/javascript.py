@@ -4,7 +4,7 @@ Two things are taken from a `.js`/`.jsx`/`.mjs`/`.cjs`/`.ts`/`.tsx` file:
 
 * SQL statements, as `SqlFragment`s: tagged templates (`sql\\`...\\``, `Prisma.sql`,
   `prisma.$queryRaw`, `$executeRaw`) and string arguments of `query`/`execute`/`raw`-style
-  calls. A `${...}` hole is a parameter where it sits in a value position and makes the
+  calls, plus the project's own (`SqlNames`: `js-sql-tags`, `js-sql-calls`). A `${...}` hole is a parameter where it sits in a value position and makes the
   statement "not validated" anywhere else, exactly as for Python f-strings.
 * PostgREST requests, as `PostgrestRequest`s: a `.from('table')` or `.rpc('fn')` call on a
   supabase-js client and the method calls chained on it (`.select('...')`, `.eq(...)`,
@@ -16,7 +16,8 @@ a name containing "supabase" (`supabase`, `this.supabase`, `getSupabase()`), a v
 parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a factory imported
 from a module whose path names supabase or postgrest (`createClient` from
 `@supabase/supabase-js`, `useSupabaseClient()`). `Array.from('abc')`, `supabase.storage.from`
-and a knex `.from('t')` are not requests.
+and a knex `.from('t')` are not requests. A client created in the file with
+`createClient(url, key, { db: { schema: 'x' } })` gives its requests schema `x`.
 """
 
 from __future__ import annotations
