@@ -45,7 +45,9 @@ dbsafe lints the SQL each alembic revision really runs: it applies the history t
 throwaway PostgreSQL server and records every statement. A revision that fails there (or,
 with `--offline`, cannot be rendered to SQL) was not checked by any rule. That is reported,
 never passed silently: the finding names the revision, its file and line, and the error.
-Revisions before it are linted; those after it are rendered offline where possible.
+Revisions before it are linted, and what it ran before failing; the statements it did not
+reach are rendered offline and linted where they can be; the revisions after it run with it
+stamped as applied.
 
 ## Bad
 ```python
@@ -262,11 +264,15 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
     combined: RunResult = dataclasses.replace(result, captured=tuple(captured),
                                               capture_error=error)
     loaded = LoadedHistory(captured_migrations(combined, root=root), parents=parents)
+    failed_revisions = [str(f["revision"]) for f in failures]
+    if error is not None and str(error["revision"]) not in failed_revisions:
+        failed_revisions.append(str(error["revision"]))
+    completed = _rest_offline(project, root, loaded, failed_revisions)
     for failure in failures:
         loaded.unlinted.append(Unlinted(
             str(failure["revision"]), failure.get("file"), failure.get("line"),
             f"fails on a throwaway server ({failure.get('type')}: "
-            f"{failure.get('message')}), so what it would run after that was not linted; "
+            f"{failure.get('message')}), so {_after_failure(completed, str(failure['revision']))}; "
             "what it ran before failing is linted, and the revisions after it ran with it "
             "stamped as applied"))
     if error is None:
@@ -275,7 +281,7 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
         loaded.unlinted.append(Unlinted(
             str(error["revision"]), error.get("file"), error.get("line"),
             f"fails on a throwaway server ({error.get('type')}: {error.get('message')}), "
-            "so what it would run after that was not linted"))
+            f"so {_after_failure(completed, str(error['revision']))}"))
     failed = str(error["revision"])
     ran = {m.revision for m in loaded.migrations}
     rest = [r for r in reversed(result.revisions) if r.revision not in ran]
@@ -299,6 +305,60 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
                                         f"after {failed} did not run"))
     loaded.note = f"the {len(rest)} revision(s) after {failed} rendered offline"
     return loaded
+
+
+def _after_failure(rest: Mapping[str, int], revision: str) -> str:
+    count = rest.get(revision)
+    if not count:
+        return "what it would run after that was not linted"
+    return (f"the {count} statement(s) it would run after that were rendered offline "
+            "(alembic upgrade --sql) and linted, unconfirmed by PostgreSQL")
+
+
+def _rest_offline(project: AlembicProject, root: Path, loaded: LoadedHistory,
+                  failed: list[str]) -> dict[str, int]:
+    """Add to each failed revision the statements it did not reach, rendered offline.
+
+    A revision that fails on the throwaway (an extension the throwaway lacks, a table its
+    baseline never created) would run more in production. Those statements are taken from
+    one offline rendering of the history from the first failure on, when the statements the
+    revision did run match the rendering's first ones (a revision whose SQL depends on
+    what it reads does not render the same, and gets nothing added). Returns revision ->
+    number of statements added.
+    """
+    import dataclasses
+
+    from dbsafe.migrate.render import render_revisions
+
+    if not failed:
+        return {}
+    order = [m.revision for m in loaded.migrations]
+    first = min(failed, key=lambda r: order.index(r) if r in order else len(order))
+    downs = loaded.parents.get(first, ())
+    if len(downs) > 1:
+        return {}
+    try:
+        rendered = render_revisions(project, root=root, since=downs[0] if downs else None)
+    except SourceError as exc:
+        log.info("could not render the failed revisions offline: %s", exc)
+        return {}
+    by_revision = {m.revision: m for m in rendered}
+    added: dict[str, int] = {}
+    for index, migration in enumerate(loaded.migrations):
+        offline = by_revision.get(migration.revision)
+        if migration.revision not in failed or offline is None:
+            continue
+        ran = [s for s in migration.statements if not s.generated]
+        planned = [s for s in offline.statements if not s.generated]
+        if len(planned) <= len(ran) or any(
+                " ".join(a.sql.split()) != " ".join(b.sql.split())
+                for a, b in zip(ran, planned)):
+            continue
+        rest = tuple(dataclasses.replace(s, observed=None) for s in planned[len(ran):])
+        loaded.migrations[index] = dataclasses.replace(
+            migration, statements=migration.statements + rest)
+        added[str(migration.revision)] = len(rest)
+    return added
 
 
 def _fresh_database(server: Any, attempt: int) -> str:

@@ -121,6 +121,7 @@ def upgrade():
     "r06": '''
 def upgrade():
     op.execute("ALTER TABLE invoices ADD COLUMN paid boolean")
+    op.drop_column("orders", "note")
 ''',
     "r07": '''
 def upgrade():
@@ -180,6 +181,9 @@ def test_every_revision_is_linted_and_the_failing_one_is_named(
     assert "the revisions after it ran with it stamped as applied" in failed.message
     # r07 ran on a second database where r06 was stamped as applied.
     assert "DBS101" in _by_revision(report)["r07"]
+    # What r06 would have run after its failure is rendered offline and linted.
+    assert "the 1 statement(s) it would run after that were rendered offline" in failed.message
+    assert "DBS202" in _by_revision(report)["r06"]
     assert report.summary["migrations"] == 7
     assert report.summary["lines"] == [
         "Linted the SQL each revision ran on a throwaway server."]
