@@ -106,39 +106,123 @@ class WalkResult:
 
 
 class _Walk:
-    """The database the walk runs on and the one child process that migrates it."""
+    """The database the walk runs on, the one child process that migrates it, and the twin
+    database that gives the schema before a revision when a fingerprint says it changed."""
 
     def __init__(self, project: AlembicProject, url: str,
-                 new_database: Callable[[], str] | None) -> None:
+                 new_database: Callable[[], str] | None, *, start: Sequence[str] = (),
+                 seed: Path | None = None) -> None:
         self.project = project
         self.url = url
         self.new_database = new_database  # None: the database cannot be replaced
+        self.start = list(start)
+        self.seed = seed
         self._stack = contextlib.ExitStack()
         self._session: Any = None
+        self._conn: Any = None
+        self._sql: str | None = None
+        self._twin: Any = None  # (url, session) of the twin database, made on first need
+        self._twin_stack = contextlib.ExitStack()
+        self._twin_applied: list[str] = []
         self.requests = 0
+        self.snapshots = 0
 
     def __enter__(self) -> _Walk:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
+        self._twin_stack.close()
 
-    def apply(self, operations: Sequence[tuple[str, str]]) -> RunResult:
-        from dbsafe.migrate import runner
+    @property
+    def conn(self) -> Any:
+        """One idle autocommit connection for the version table and fingerprints."""
+        if self._conn is None:
+            import psycopg
+
+            from dbsafe.migrate.runner import to_libpq_url
+
+            self._conn = self._stack.enter_context(
+                psycopg.connect(to_libpq_url(self.url), autocommit=True))
+        return self._conn
+
+    @property
+    def fingerprint_sql(self) -> str:
+        if self._sql is None:
+            from dbsafe.gates.fingerprint import fingerprint_sql
+
+            version = self.conn.execute("SELECT current_setting('server_version_num')::int")
+            self._sql = fingerprint_sql(int(version.fetchone()[0]))
+        return self._sql
+
+    def apply(self, operations: Sequence[tuple[str, str]],
+              after: Sequence[tuple[str, str]] = ()) -> RunResult:
+        """Run `operations` in the walk's child; fingerprints right after the `after` steps."""
+        from dbsafe.migrate.runner import ApplySession
 
         self.requests += 1
-        session_class = getattr(runner, "ApplySession", None)
-        if session_class is None:  # one child per request: slower, same result
-            return runner.apply(self.project, self.url, operations)
         if self._session is None:
-            self._session = self._stack.enter_context(session_class(self.project, self.url))
-        result: RunResult = self._session.apply(operations)
+            self._session = self._stack.enter_context(ApplySession(self.project, self.url))
+        fingerprint = (self.fingerprint_sql, after) if after else None
+        result: RunResult = self._session.apply(operations, fingerprint=fingerprint,
+                                                verify=False)
         return result
+
+    def fingerprint(self) -> str:
+        return str(self.conn.execute(self.fingerprint_sql.encode()).fetchone()[0])
 
     def snapshot(self) -> SchemaSnapshot:
         from dbsafe.schema.introspect import introspect_url
 
+        self.snapshots += 1
         return introspect_url(self.url)
+
+    def version_rows(self, result: RunResult) -> list[str]:
+        """The version table's rows; it may live outside the search path
+        (`version_table_schema`)."""
+        from psycopg import sql
+
+        table, schema = result.version_table, result.version_table_schema
+        row = self.conn.execute(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
+            "(n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY (current_schemas(false))))",
+            (table, schema, schema)).fetchone()
+        if row is None:
+            return []
+        return [r[0] for r in self.conn.execute(sql.SQL("SELECT version_num FROM {}.{}").format(
+            sql.Identifier(row[0]), sql.Identifier(table)))]
+
+    @property
+    def has_twin(self) -> bool:
+        return self.new_database is not None
+
+    def snapshot_of(self, applied: Sequence[str]) -> SchemaSnapshot:
+        """The schema the revisions `applied` give, read from the twin database.
+
+        The twin is brought forward only when asked (one alembic command for all the
+        revisions since it was last asked), so a walk without leftovers never makes it.
+        """
+        from dbsafe.migrate.runner import ApplySession
+        from dbsafe.schema.introspect import introspect_url
+
+        assert self.new_database is not None
+        if self._twin is None:
+            url = self.new_database()
+            session = self._twin_stack.enter_context(ApplySession(self.project, url))
+            session.apply([("upgrade", _up(s)) for s in self.start] or [("upgrade", "base")],
+                          verify=False)
+            if self.seed is not None:
+                _seed(url, self.seed)
+            self._twin = (url, session)
+            self._twin_applied = list(self.start)
+        url, session = self._twin
+        tips = [t for t in dict.fromkeys(applied) if t not in self._twin_applied]
+        if tips:
+            session.apply([("upgrade", _up(t)) for t in tips], verify=False)
+            self._twin_applied += tips
+        self.snapshots += 1
+        return introspect_url(url)
 
     def replace(self) -> bool:
         """Continue on a fresh database (after a step left this one in an unknown state)."""
@@ -147,6 +231,7 @@ class _Walk:
         self._stack.close()
         self._stack = contextlib.ExitStack()
         self._session = None
+        self._conn = None
         self.url = self.new_database()
         return True
 
@@ -213,6 +298,15 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
          progress: Progress | None = None) -> WalkResult:
     """Walk the history on `url` and report every revision whose downgrade is no undo.
 
+    Each revision costs one request to the child: its upgrade (in the same alembic command
+    as the previous revision's re-upgrade, when that is its parent) and its downgrade, with
+    a catalog fingerprint taken on the migration's connection right after the re-upgrade
+    (the schema before this revision) and after the downgrade. Equal fingerprints: nothing
+    was left, no snapshot is taken. Different ones: the downgraded database is introspected
+    and diffed with the schema before the upgrade, read from a twin database brought to the
+    same revisions (with `new_database`), or from a snapshot taken before each upgrade
+    (without: a scratch database, which cannot have a twin).
+
     Args:
         project: the alembic environment.
         url: a database at `start` (empty for base) that the walk may change at will.
@@ -221,10 +315,11 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             the revisions after them.
         target: the last revision to verify (`heads`, a revision id).
         options: differences to leave out (dbsafe's own schema always is).
-        new_database: returns the URL of another empty database on the same server, so a
-            walk that a failed step derailed can be rebuilt and go on; None stops it there.
+        new_database: returns the URL of another empty database on the same server, for
+            the twin and so that a walk a failed step derailed can be rebuilt and go on;
+            None stops it there.
         seed: a SQL file run once, after `start` is reached and before the first revision
-            is verified (a rebuilt database is not seeded again).
+            is verified (a rebuilt database is not seeded again; the twin is).
         progress: called before each revision.
 
     Raises:
@@ -242,98 +337,143 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
     findings: list[Finding] = []
     reported: set[str] = set()  # revisions with a finding: their re-upgrade failing is no news
     walked: list[str] = []
-    counts = {"rebuilt": 0, "repaired": 0}
+    counts = {"rebuilt": 0, "repaired": 0, "compared_in_full": 0}
     stopped_at: int | None = None
 
     def report(found: Sequence[Finding]) -> None:
         findings.extend(found)
         reported.update(f.subject for f in found if f.subject and f.severity == Severity.ERROR)
 
-    with _Walk(project, url, new_database) as w:
+    with _Walk(project, url, new_database, start=start_ids, seed=seed) as w:
         applied: list[str] = list(start_ids)  # every revision the database holds
         # Even at base, run env.py once first: what it creates before any revision (schemas,
         # extensions, functions) is part of "before", not a leftover of the first revision.
         w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
         if seed is not None:
             _seed(w.url, seed)
-        before = w.snapshot()
-        carry: list[tuple[str, str]] = []  # the previous revision's re-upgrade
-        for index, revision in enumerate(order):
+        # Without a twin, "before" must be read before each upgrade (one snapshot per
+        # revision); with one, only when a fingerprint differs.
+        eager = not w.has_twin
+        before_fp = w.fingerprint()
+        before: SchemaSnapshot | None = w.snapshot() if eager else None
+        carry: str | None = None  # the previous revision, to upgrade again
+        index = 0
+        while index < len(order):
+            revision = order[index]
             rid = revision.revision
             if progress is not None:
                 progress(index, len(order), rid)
-            # 1. upgrade, in the same request as the previous revision's re-upgrade
+            problem = _downgrade_problem(revision)
+            # After the upgrade: did it change the schema at all (a data migration), and is
+            # a database whose downgrade failed still there (rolled back)?
+            after: list[tuple[str, str]] = [(rid, "up"), (rid, "down")]
+            operations: list[tuple[str, str]] = []
+            split: list[tuple[str, str]] = []  # the re-upgrade as a request of its own
+            if carry is not None:
+                if eager:
+                    split = [("upgrade", _up(carry))]  # "before" is read in between
+                elif carry not in _parents(revision):
+                    operations.append(("upgrade", _up(carry)))
+                    after.append((carry, "up"))
+                else:  # upgrading to this revision re-applies its parent in the same command
+                    after.append((carry, "up"))
+            upgrades = len(operations) + 1
             try:
-                result = w.apply([*carry, ("upgrade", _up(rid))])
-                _expect(w, result, by_id, [*applied, rid])
+                if split:
+                    result = w.apply(split)
+                    _expect(w, result, by_id, applied)
+                    carry = None
+                    before_fp, before = w.fingerprint(), w.snapshot()
+                # 1. upgrade, downgrade: one request
+                operations += [("upgrade", _up(rid)), ("downgrade", _down_target(revision))]
+                result = w.apply(operations, after)
+                _expect(w, result, by_id, applied)
             except MigrationError as exc:
                 if exc.revision is None:
                     raise  # env.py itself, or the version table: not a revision's fault
-                redone = carry[0][1].partition("@")[0] if carry else None
-                if redone is None or exc.revision != redone:
-                    report([_upgrade_failed(by_id.get(exc.revision or "", revision), exc, root)])
-                    stopped_at = index
-                    break
-                if redone not in reported:
-                    report([_reupgrade_failed(by_id[redone], exc, root)])
-                if not _rebuild(w, applied):
-                    stopped_at = index
-                    break
-                counts["rebuilt"] += 1
-                before = w.snapshot()
-                try:
-                    result = w.apply([("upgrade", _up(rid))])
-                    _expect(w, result, by_id, [*applied, rid])
-                except MigrationError as again:
-                    report([_upgrade_failed(revision, again, root)])
-                    stopped_at = index
-                    break
-            carry = []
-            applied.append(rid)
-            options_here = _with_version_table(options, result)
-            after = w.snapshot()
-            # 2. downgrade this one revision and compare with the schema before its upgrade
-            problem = _downgrade_problem(revision)
-            try:
-                _expect(w, w.apply([("downgrade", _down_target(revision))]), by_id, applied[:-1])
-            except MigrationError as exc:
-                report([_downgrade_failed(revision, exc, problem, root)])
+                if exc.completed < upgrades:  # an upgrade failed
+                    if carry is None or exc.revision != carry:
+                        report([_upgrade_failed(by_id.get(exc.revision or "", revision),
+                                                exc, root)])
+                        stopped_at = index
+                        break
+                    if carry not in reported:
+                        report([_reupgrade_failed(by_id[carry], exc, root)])
+                    carry = None
+                    if not _rebuild(w, applied):
+                        stopped_at = index
+                        break
+                    counts["rebuilt"] += 1
+                    before_fp = w.fingerprint()
+                    before = w.snapshot() if eager else None
+                    continue  # this revision again, on the rebuilt database
+                # the downgrade failed
+                applied.append(rid)
                 walked.append(rid)
-                # A transactional downgrade rolled back: still at `after`, nothing to redo.
-                if _diff(w.snapshot(), after, options_here):
+                report([_downgrade_failed(revision, exc, problem, root)])
+                carry = None
+                after_fp = _taken(exc.fingerprints, rid, "up")
+                # A transactional downgrade rolled back: still upgraded, nothing to redo.
+                if after_fp is None or w.fingerprint() != after_fp:
                     if not _rebuild(w, applied):
                         stopped_at = index + 1
                         break
                     counts["rebuilt"] += 1
-                before = after
+                before_fp = w.fingerprint()
+                before = w.snapshot() if eager else None
+                index += 1
                 continue
-            down = w.snapshot()
-            compared = _compare(revision, before, after, down, problem, options_here, root)
-            report(compared)
+            taken = result.fingerprints
+            if carry is not None:
+                before_fp = _taken(taken, carry, "up") or ""
+            applied.append(rid)
             walked.append(rid)
-            leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in compared)
-            if leftovers and _repair(w.url, down, before, options_here):
-                # The computed undo, applied: the re-upgrade then tests the revision itself
-                # rather than tripping over what its downgrade left.
-                counts["repaired"] += 1
-            carry = [("upgrade", _up(rid))]
-            before = after
-        if stopped_at is None and carry:
+            down_fp = _taken(taken, rid, "down")
+            after_fp = _taken(taken, rid, "up")
+            changed = after_fp is None or after_fp != before_fp
+            options_here = _with_version_table(options, result)
+            if down_fp is not None and down_fp == before_fp:
+                compared = _compare(revision, None, changed, None, problem, options_here, root)
+            else:
+                # 2. the fingerprints differ: compare the schemas in full
+                counts["compared_in_full"] += 1
+                down = w.snapshot()
+                if before is None:
+                    before = w.snapshot_of(applied[:-1])
+                compared = _compare(revision, before, changed, down, problem, options_here,
+                                    root)
+                leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
+                                for f in compared)
+                if leftovers and _repair(w.url, down, before, options_here):
+                    # The computed undo, applied: the re-upgrade then tests the revision
+                    # itself rather than tripping over what its downgrade left.
+                    counts["repaired"] += 1
+            report(compared)
+            carry = rid
+            before = None
+            index += 1
+        if stopped_at is None and carry is not None:
             # 3. the last revision's re-upgrade
             try:
-                w.apply(carry)
+                w.apply([("upgrade", _up(carry))])
             except MigrationError as exc:
-                last = carry[0][1].partition("@")[0]
-                if last not in reported:
-                    report([_reupgrade_failed(by_id[last], exc, root)])
-        requests = w.requests
+                if carry not in reported:
+                    report([_reupgrade_failed(by_id[carry], exc, root)])
+        requests, snapshots = w.requests, w.snapshots
     not_verified = tuple(r.revision for r in order[stopped_at:] if r.revision not in walked) \
         if stopped_at is not None else ()
     summary: dict[str, Any] = {
         "revisions_verified": len(walked), "revisions_not_verified": list(not_verified),
-        "alembic_requests": requests, **counts,
+        "alembic_requests": requests, "snapshots": snapshots, **counts,
     }
     return WalkResult(tuple(findings), tuple(walked), not_verified, summary)
+
+
+def _taken(taken: Sequence[tuple[str, str, str | None]], revision: str,
+           direction: str) -> str | None:
+    """The last fingerprint taken right after `revision`'s step in `direction`."""
+    found = [v for r, d, v in taken if r == revision and d == direction]
+    return found[-1] if found else None
 
 
 def _seed(url: str, seed: Path) -> None:
@@ -405,29 +545,10 @@ def _expect(w: _Walk, result: RunResult, by_id: dict[str, Revision],
 
     parents = {p for rid in applied for p in _parents(by_id[rid])}
     wanted = sorted(set(applied) - parents)
-    found = sorted(_version_rows(w.url, result.version_table, result.version_table_schema))
+    found = sorted(w.version_rows(result))
     if found != wanted:
         raise MigrationError(f"the version table holds {', '.join(found) or 'nothing'} "
                              f"instead of {', '.join(wanted) or 'nothing'}")
-
-
-def _version_rows(url: str, table: str, schema: str | None) -> list[str]:
-    """The version table's rows; it may live outside the search path (`version_table_schema`)."""
-    import psycopg
-    from psycopg import sql
-
-    from dbsafe.migrate.runner import to_libpq_url
-
-    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
-            "(n.nspname = %s OR (%s::text IS NULL AND n.nspname = ANY (current_schemas(false))))",
-            (table, schema, schema)).fetchone()
-        if row is None:
-            return []
-        return [r[0] for r in conn.execute(sql.SQL("SELECT version_num FROM {}.{}").format(
-            sql.Identifier(row[0]), sql.Identifier(table)))]
 
 
 def _parents(revision: Revision) -> tuple[str, ...]:
@@ -472,16 +593,20 @@ def _diff(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions | None,
     return diff_schemas(a, b, options)
 
 
-def _compare(revision: Revision, before: SchemaSnapshot, after: SchemaSnapshot,
-             down: SchemaSnapshot, problem: str | None, options: DiffOptions,
+def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: bool,
+             down: SchemaSnapshot | None, problem: str | None, options: DiffOptions,
              root: Path) -> list[Finding]:
+    """Findings of one round trip; `before` and `down` are None when their fingerprints
+    were equal (nothing left)."""
     from dbsafe.schema.diff import REORDER
 
     rid = revision.revision
     where = _location(revision, root)
-    leftovers = _diff(down, before, options)  # what would turn the downgraded state back
+    # what would turn the downgraded state back
+    leftovers = _diff(down, before, options) if down is not None and before is not None \
+        else ()
     if not leftovers:
-        if problem is not None and not _diff(before, after, options):
+        if problem is not None and not schema_changed:
             return [Finding(
                 DATA_MIGRATION_WITHOUT_DOWNGRADE.code,
                 f"Revision `{rid}` changes no schema and its downgrade is empty ({problem}).",
@@ -490,6 +615,7 @@ def _compare(revision: Revision, before: SchemaSnapshot, after: SchemaSnapshot,
                      "nothing to do.",
             )]
         return []
+    assert down is not None and before is not None
     if problem is not None:
         return [Finding(
             DOWNGRADE_MISSING.code,

@@ -493,6 +493,40 @@ class _Capture:
             record["held"] = [list(lock) for lock in held]
             record["rewritten"] = rewritten
 
+class _Fingerprints:
+    """Catalog fingerprints taken right after chosen revision steps, on the migration's own
+    connection (`verify-reversible`): the state between two revisions applied by one alembic
+    command is seen without a command per revision or a snapshot from outside.
+
+    A session request asks with `{"fingerprint": {"sql": SQL, "after": [[REV, "up"|"down"],
+    ...]}}`; each `[REV, DIRECTION, VALUE]` taken lands in the answer's `fingerprints`, also
+    when a later step fails. The SQL comes from dbsafe (read-only catalog queries).
+    """
+
+    def __init__(self) -> None:
+        self.sql: str | None = None
+        self.wanted: set[tuple[str, str]] = set()
+        self.taken: list[list[Any]] = []
+
+    def start(self, request: dict[str, Any] | None, taken: list[list[Any]]) -> None:
+        self.sql = request.get("sql") if request else None
+        self.wanted = {(r, d) for r, d in request.get("after", ())} if request else set()
+        self.taken = taken
+
+    def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        if self.sql is None or getattr(step, "is_stamp", False):
+            return
+        key = (step.up_revision_id, "up" if step.is_upgrade else "down")
+        if key not in self.wanted:
+            return
+        connection = ctx.connection
+        run = getattr(connection, "exec_driver_sql", None) or connection.execute  # SA 1.3
+        self.taken.append([*key, run(self.sql).scalar()])
+
+
+_FINGERPRINTS = _Fingerprints()
+
+
 def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
     """The error as data, naming the revision (file and line) whose code raised it."""
     where = None
@@ -641,6 +675,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     def configure(cls, *args, **kwargs):
         context = real_configure(cls, *args, **kwargs)
+        context.on_version_apply_callbacks = (*context.on_version_apply_callbacks,
+                                              _FINGERPRINTS.on_version_apply)
         seen_contexts.append({
             "version_table": getattr(context, "version_table", "alembic_version"),
             "version_table_schema": getattr(context, "version_table_schema", None),
@@ -666,6 +702,11 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             assert target is not None, "a session needs a target"
             _serve(config, target, original_url, request, result, script, revision_files,
                    seen_contexts)
+        elif request["mode"] == "models":
+            assert target is not None, "comparing models needs a target"
+            _apply(config, target, original_url,
+                   {"operations": [{"command": "upgrade", "revision": "heads"}],
+                    "models": request["models"]}, result, script)
         elif request["mode"] == "capture":
             assert target is not None, "capture needs a target"
             _capture(config, target, original_url, request, result, script, revision_files)
@@ -728,11 +769,90 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 else:
                     raise ValueError(f"unknown operation {name!r}")
                 result["expected"] = _expected(script, name, revision)
+                # On a failure, says which operation of the request failed.
+                result["completed"] = result.get("completed", 0) + 1
             transaction = connection.get_transaction()
             if transaction is not None:
                 transaction.commit()
+            if request.get("models"):
+                result["model_differences"] = _compare_models(config, script,
+                                                              request["models"])
     finally:
         engine.dispose()
+
+
+def _compare_models(config: Any, script: Any, spec: str) -> list[list[str]]:
+    """alembic's `compare_metadata` between the models `spec` (`module:attribute`) names and
+    the database (the migrations at head), run through env.py as `alembic check` does, so
+    its `include_object`, `include_schemas`, `compare_type`... apply. Each difference is
+    `[operation, object, description]`."""
+    import importlib
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.environment import EnvironmentContext
+
+    module_name, _, attribute = spec.partition(":")
+    found: Any = importlib.import_module(module_name)
+    for part in attribute.split(".") if attribute else ("metadata",):
+        found = getattr(found, part)
+    metadata = getattr(found, "metadata", found)  # a declarative base, or its MetaData
+    if not hasattr(metadata, "sorted_tables"):
+        raise TypeError(f"{spec} is a {type(metadata).__name__}, not a SQLAlchemy MetaData "
+                        "(name it as module:Base.metadata)")
+    differences: list[Any] = []
+
+    def compare(rev: Any, context: Any) -> list[Any]:
+        differences.extend(compare_metadata(context, metadata))
+        return []
+
+    with EnvironmentContext(config, script, fn=compare, as_sql=False, starting_rev=None,
+                            destination_rev="heads"):
+        script.run_env()
+    out = []
+    for difference in differences:
+        # modify_* differences come as a list of tuples, one per changed attribute
+        for item in difference if isinstance(difference, list) else [difference]:
+            out.append(_describe_difference(item))
+    return out
+
+
+def _describe_difference(item: tuple[Any, ...]) -> list[str]:
+    operation = str(item[0])
+
+    def name(obj: Any) -> str:
+        table = getattr(obj, "table", None)
+        if getattr(obj, "fullname", None):  # a Table
+            return str(obj.fullname)
+        own = getattr(obj, "name", None)
+        if table is not None and getattr(table, "fullname", None):
+            return f"{table.fullname}.{own}" if own else str(table.fullname)
+        return str(own) if own else repr(obj)
+
+    if operation.startswith("modify_"):  # (op, schema, table, column, existing, old, new)
+        _, schema, table, column, _existing, old, new = item[:7]
+        where = ".".join(str(p) for p in (schema, table, column) if p)
+        if operation == "modify_nullable":
+            return [operation, where, f"{'nullable' if old else 'NOT NULL'} in the migrations, "
+                                      f"{'nullable' if new else 'NOT NULL'} in the models"]
+        what = operation.removeprefix("modify_").replace("_", " ")
+        return [operation, where, f"{what} {_text(old)} in the migrations, "
+                                  f"{_text(new)} in the models"]
+    if operation in ("add_column", "remove_column"):  # (op, schema, table, Column)
+        _, schema, table, column = item[:4]
+        where = ".".join(str(p) for p in (schema, table, column.name) if p)
+        return [operation, where, f"column of type {_text(column.type)}"]
+    if operation.endswith("_table_comment"):
+        return [operation, name(item[1]), ""]
+    return [operation, name(item[1]) if len(item) > 1 else "", ""]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "none"
+    text = getattr(value, "arg", None)  # a server default
+    if text is not None:
+        value = getattr(text, "text", text)
+    return " ".join(str(value).split())
 
 
 def _serve(config: Any, target: dict[str, Any], original_url: str | None,
@@ -757,13 +877,18 @@ def _serve(config: Any, target: dict[str, Any], original_url: str | None,
             step: dict[str, Any] = {}
             seen_contexts.clear()
             try:
-                _apply(config, target, original_url, json.loads(line), step, script)
+                request = json.loads(line)
+                _FINGERPRINTS.start(request.get("fingerprint"),
+                                    step.setdefault("fingerprints", []))
+                _apply(config, target, original_url, request, step, script)
                 step["ok"] = True
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 step["ok"] = False
                 step["error"] = _failure(exc, revision_files)
+            finally:
+                _FINGERPRINTS.start(None, [])
             step["contexts"] = list(seen_contexts)
             channel.write(json.dumps(step) + "\n")
             channel.flush()

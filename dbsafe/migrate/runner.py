@@ -50,6 +50,10 @@ class MigrationError(DbsafeError):
         self.file = file
         self.line = line
         self.output = output  # what the project's code printed and logged, passwords masked
+        # ApplySession.apply: the operations of the request that completed before the
+        # failure, and the fingerprints taken before it
+        self.completed = 0
+        self.fingerprints: tuple[tuple[str, str, str | None], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,10 @@ class RunResult:
     # capture: every statement the revisions executed, in order (see `capture`)
     captured: tuple[CapturedStatement, ...] = ()
     capture_error: dict[str, Any] | None = None  # the revision that failed while capturing
+    # ApplySession.apply(fingerprint=...): (revision, "up"|"down", value) right after the step
+    fingerprints: tuple[tuple[str, str, str | None], ...] = ()
+    # compare_models: [operation, object, description] per difference
+    model_differences: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +156,22 @@ def render_offline(project: AlembicProject, *, since: str | None = None,
     No database is involved: the sandbox refuses any connection env.py tries to open.
     """
     return _run(project, {"mode": "render", "since": since, "until": until}, target_url=None)
+
+
+def compare_models(project: AlembicProject, database_url: str,
+                   models: str) -> tuple[tuple[str, str, str], ...]:
+    """Upgrade `database_url` (a throwaway) to heads, then compare the SQLAlchemy models
+    `models` (`module:attribute`) with it through env.py, as `alembic check` does.
+
+    The models are imported in the child, under the project's interpreter, never in
+    dbsafe's process. Returns `(operation, object, description)` per difference alembic's
+    `compare_metadata` reports (`add_column`, `modify_nullable`, ...).
+
+    Raises:
+        MigrationError: a revision failed, or the models could not be imported.
+    """
+    result = _run(project, {"mode": "models", "models": models}, target_url=database_url)
+    return tuple((o, n, d) for o, n, d in result.model_differences)
 
 
 def describe(project: AlembicProject) -> RunResult:
@@ -295,16 +319,42 @@ class ApplySession:
         """The history's revisions and heads, as the child loaded them (`describe()`)."""
         return _result({**self._ready, "ok": True}, self.output)
 
-    def apply(self, operations: Sequence[tuple[str, str]]) -> RunResult:
-        self._send({"operations": [{"command": c, "revision": r} for c, r in operations]})
+    def apply(self, operations: Sequence[tuple[str, str]], *,
+              fingerprint: tuple[str, Sequence[tuple[str, str]]] | None = None,
+              verify: bool = True) -> RunResult:
+        """Run `operations` in the session's child.
+
+        Args:
+            fingerprint: `(sql, steps)`: run `sql` (one read-only query returning one
+                value) on the migration's connection right after each `(revision, "up" or
+                "down")` step; the values come back in `RunResult.fingerprints` (or the
+                error's `fingerprints`).
+            verify: check the version table afterwards (`verify_applied`); a caller that
+                checks it itself saves a connection.
+        """
+        request: dict[str, Any] = {
+            "operations": [{"command": c, "revision": r} for c, r in operations]}
+        if fingerprint is not None:
+            request["fingerprint"] = {"sql": fingerprint[0],
+                                      "after": [list(step) for step in fingerprint[1]]}
+        self._send(request)
         data = self._receive()
         output = self.output
+        taken = tuple((r, d, v) for r, d, v in data.get("fingerprints") or ())
         if not data.get("ok"):
-            raise _error(data["error"], self.project.ini.resolve(), output,
-                         self.project.interpreter)
+            error = _error(data["error"], self.project.ini.resolve(), output,
+                           self.project.interpreter)
+            error.fingerprints = taken
+            error.completed = int(data.get("completed") or 0)
+            raise error
         data = {**data, "revisions": self._ready["revisions"], "heads": self._ready["heads"]}
         result = _result(data, output)
-        verify_applied(self.url, result)
+        if taken:
+            import dataclasses
+
+            result = dataclasses.replace(result, fingerprints=taken)
+        if verify:
+            verify_applied(self.url, result)
         return result
 
     @property
@@ -447,6 +497,7 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         output=output,
         captured=tuple(_captured(c) for c in data.get("captured", ())),
         capture_error=data.get("capture_error"),
+        model_differences=tuple((o, n, d) for o, n, d in data.get("model_differences", ())),
     )
 
 

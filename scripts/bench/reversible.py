@@ -7,8 +7,10 @@ them; dbsafe must name each one).
 
 Measured in the same run, on the same history:
 
-  dbsafe          `gates.reversible.verify`: throwaway server, per revision snapshot ->
-                  upgrade -> snapshot -> downgrade -> snapshot -> compare -> upgrade again
+  dbsafe          `gates.reversible.verify`: throwaway server; per revision one request to
+                  the env.py child: upgrade (with the previous revision's re-upgrade in the
+                  same alembic command) and downgrade, a catalog fingerprint taken after
+                  each step; full snapshots and a diff only where the fingerprints differ
                   (total, and the walk alone without server start and `describe`)
   pytest-alembic  `test_up_down_consistency` (up one by one, down one by one, up again),
                   in-process on a database of another throwaway server (server not counted)
@@ -106,6 +108,7 @@ def bench_dbsafe(root: Path) -> tuple[float, float, int]:
     result = reversible.verify(AlembicProject(root / "alembic.ini"), root=root)
     total = time.perf_counter() - started
     reversible.walk = real_walk  # type: ignore[assignment]
+    print(f"dbsafe walk summary: {result.summary}")
     return total, walk_time[0], len({f.subject for f in result.findings})
 
 
@@ -160,6 +163,7 @@ def main() -> None:
     else:
         print(f"pytest-alembic test_up_down_consistency: {pa_time:6.1f} s "
               f"({pa_time / args.revisions * 1000:.0f} ms/revision); {verdict}")
+        print(f"ratio, dbsafe walk / pytest-alembic: {walk / pa_time:.2f}x")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,12 +23,16 @@ from dbsafe import commands
 from dbsafe.cli import main
 from dbsafe.config import load_settings
 from dbsafe.core import DatabaseError, Report, Severity
+from dbsafe.gates import reversible
+from dbsafe.gates.fingerprint import fingerprint
+from dbsafe.migrate.runner import AlembicProject
 from dbsafe.report import render_text
 from tests.helpers import assert_snapshot
 
 pytestmark = pytest.mark.db
 
 ENVS = Path(__file__).parent / "envs"
+ROOT = Path(__file__).parents[2]
 
 
 def _settings(env: Path, **overrides: object):
@@ -204,3 +209,72 @@ def test_with_data_seeds_rows_so_a_data_dependent_revision_is_exercised(
     assert [(f.code, f.subject) for f in report.findings] == [("DBS417", "0006")]
     assert "could not create unique index" in report.findings[0].message
     assert postgresql.execute("SELECT count(*) FROM patients").fetchone() == (2,)
+
+
+@pytest.fixture
+def more_databases(postgresql: psycopg.Connection, database_url: str) -> Iterator[Callable[[], str]]:
+    """Empty databases on the test server, as a throwaway server's `new_database` gives them."""
+    made: list[str] = []
+
+    def new_database() -> str:
+        name = f"{postgresql.info.dbname}_more_{len(made)}"
+        with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        made.append(name)
+        return database_url.replace(f"dbname={postgresql.info.dbname}", f"dbname={name}")
+
+    yield new_database
+    with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def test_with_a_twin_database_the_walk_snapshots_only_where_a_fingerprint_differs(
+        database_url: str, more_databases: Callable[[], str]) -> None:
+    # Throwaway-server mode: one request per revision, fingerprints taken in the child, the
+    # schema before a leaky revision read from a twin database brought to the same revisions.
+    env = ENVS / "leaky"
+    result = reversible.walk(AlembicProject(env / "alembic.ini"), database_url, root=ROOT,
+                             new_database=more_databases)
+    scratch = commands.verify_reversible(_settings(env, **{"database-url": more_databases()}))
+
+    assert [(f.code, f.subject, f.message) for f in result.findings] == \
+        [(f.code, f.subject, f.message) for f in scratch.findings]
+    assert result.summary["alembic_requests"] == 1 + 10 + 1  # env.py, one per revision, last
+    assert result.summary["compared_in_full"] == 7  # 0007 and 0009 left nothing to compare
+
+    clean = ENVS / "clean"
+    fresh = more_databases()
+    result = reversible.walk(AlembicProject(clean / "alembic.ini"), fresh, root=ROOT,
+                             new_database=more_databases)
+    assert [(f.code, f.subject) for f in result.findings] == [("DBS416", "0005")]
+    # A GRANT undone by its REVOKE (0004) spells out the default ACL: still equal.
+    assert result.summary["snapshots"] == 0
+
+
+def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
+        postgresql: psycopg.Connection) -> None:
+    postgresql.autocommit = True
+    postgresql.execute("CREATE TABLE t (id int PRIMARY KEY, a int)")
+    before = fingerprint(postgresql)
+    postgresql.execute("INSERT INTO t VALUES (1, 2); ANALYZE t")
+    postgresql.execute("ALTER TABLE t ADD COLUMN b text DEFAULT 'x'")
+    postgresql.execute("ALTER TABLE t DROP COLUMN b")
+    postgresql.execute("GRANT SELECT ON t TO PUBLIC; REVOKE SELECT ON t FROM PUBLIC")
+    assert fingerprint(postgresql) == before  # rows, statistics, a dropped column's remains
+
+    for leftover, undo in [
+        ("CREATE INDEX ix_a ON t (a)", "DROP INDEX ix_a"),
+        ("ALTER TABLE t ALTER a SET DEFAULT 1", "ALTER TABLE t ALTER a DROP DEFAULT"),
+        ("ALTER TABLE t ADD CONSTRAINT ck CHECK (a > 0)", "ALTER TABLE t DROP CONSTRAINT ck"),
+        ("COMMENT ON TABLE t IS 'x'", "COMMENT ON TABLE t IS NULL"),
+        ("GRANT SELECT ON t TO PUBLIC", "REVOKE SELECT ON t FROM PUBLIC"),
+        ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "DROP FUNCTION f()"),
+        ("CREATE VIEW v AS SELECT id FROM t", "DROP VIEW v"),
+        ("CREATE TYPE e AS ENUM ('a')", "DROP TYPE e"),
+        ("ALTER TABLE t ALTER a SET NOT NULL", "ALTER TABLE t ALTER a DROP NOT NULL"),
+    ]:
+        postgresql.execute(leftover.encode())
+        assert fingerprint(postgresql) != before, leftover
+        postgresql.execute(undo.encode())
+        assert fingerprint(postgresql) == before, undo

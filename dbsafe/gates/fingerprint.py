@@ -1,0 +1,129 @@
+"""A cheap fingerprint of a database's catalog: equal fingerprints mean equal schemas.
+
+`verify-reversible` compares the schema before each upgrade with the schema after its
+downgrade. A full snapshot (`dbsafe.schema.introspect`) costs a dozen queries and thousands
+of Python objects; this is one query that hashes, on the server, the catalog rows every part
+of a snapshot is read from. When two fingerprints are equal the two snapshots are equal, and
+the walk moves on; only when they differ does it take snapshots and diff them.
+
+The fingerprint keeps the rows' OIDs: an object dropped and created again identically gets a
+new one, so its fingerprint differs although the snapshots do not. That costs a diff that
+finds nothing, never a leftover missed. Fields that change without any DDL of the revision's
+(statistics, `relfilenode` after a rewrite, the lazily cleared `relhas*` flags, dropped
+columns' remains, a column's "missing value") are left out, so an honest round trip gives
+equal fingerprints.
+
+Rows are hashed one by one (`hashtextextended`) and summed, so the query needs no sort, and
+only rows of user objects are read (OID >= 16384, `FirstNormalObjectId`: what initdb
+creates is below it). Extension members are included, unlike in a snapshot; an extension
+that stays installed does not change them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
+
+_USER = 16384  # FirstNormalObjectId
+
+# A relation's ACL is NULL until the first GRANT or REVOKE spells out the default; a GRANT
+# undone by its REVOKE leaves the default spelled out. Both are "no grants" (as in a snapshot).
+_KIND = """CASE c.relkind WHEN 'S' THEN 's'::"char" ELSE 'r'::"char" END"""
+_RELACL = (f"CASE WHEN c.relacl IS NULL OR (c.relacl @> acldefault({_KIND}, c.relowner) "
+           f"AND c.relacl <@ acldefault({_KIND}, c.relowner)) THEN NULL ELSE c.relacl END")
+
+
+def _rows(table: str, alias: str, columns: str, where: str = "", *,
+          extra: tuple[str, ...] = ()) -> str:
+    fields = [c.strip() for c in columns.split(",") if c.strip()] + list(extra)
+    # concat() with the separators as arguments keeps every field in its place (a NULL
+    # becomes an empty field; concat_ws would drop it and shift the others). No `%` in the
+    # SQL: the child runs it through whatever driver the project uses, unparametrized.
+    text = "concat(" + ", '|', ".join(fields) + ")"
+    condition = f" WHERE {where}" if where else ""
+    return (f"(SELECT coalesce(sum(hashtextextended({text}, 0)), 0) "
+            f"FROM {table} AS {alias}{condition})")
+
+
+def fingerprint_sql(server_version: int) -> str:
+    """The fingerprint query for a server of this `server_version_num` (one text value).
+
+    Example:
+        >>> sql = fingerprint_sql(180000)
+        >>> sql.startswith("SELECT concat_ws(") and "pg_attribute" in sql
+        True
+    """
+    attribute = ("a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, "
+                 "a.atthasdef, a.attidentity, a.attgenerated, a.attislocal, a.attinhcount, "
+                 "a.attcollation, a.attstorage, a.attstattarget, a.attacl, a.attoptions, "
+                 "a.attfdwoptions")
+    if server_version >= 140000:
+        attribute += ", a.attcompression"
+    index = ("i.indexrelid, i.indrelid, i.indnatts, i.indnkeyatts, i.indisunique, "
+             "i.indisprimary, i.indisexclusion, i.indimmediate, i.indisclustered, "
+             "i.indisvalid, i.indisready, i.indislive, i.indisreplident, i.indkey, "
+             "i.indcollation, i.indclass, i.indoption, i.indexprs, i.indpred")
+    if server_version >= 150000:
+        index += ", i.indnullsnotdistinct"
+    parts = [
+        _rows("pg_catalog.pg_class", "c",
+              "c.oid, c.relname, c.relnamespace, c.reltype, c.reloftype, c.relowner, c.relam, "
+              "c.reltablespace, c.relpersistence, c.relkind, c.relchecks, c.relrowsecurity, "
+              "c.relforcerowsecurity, c.relispopulated, c.relreplident, c.relispartition, "
+              "c.reloptions, c.relpartbound",
+              # 99: pg_toast. TOAST tables come and go with columns and hold no schema.
+              f"c.oid >= {_USER} AND c.relnamespace <> 99 AND c.relkind <> 't'",
+              extra=(_RELACL,)),
+        # Columns of relations with columns of their own (an index's, a sequence's and a
+        # TOAST table's follow from its definition).
+        _rows("pg_catalog.pg_class AS ac, pg_catalog.pg_attribute", "a", attribute,
+              f"a.attrelid = ac.oid AND ac.oid >= {_USER} "
+              "AND ac.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') "
+              "AND a.attnum > 0 AND NOT a.attisdropped"),
+        _rows("pg_catalog.pg_attrdef", "d", "d.adrelid, d.adnum, d.adbin", f"d.adrelid >= {_USER}"),
+        _rows("pg_catalog.pg_class AS ic, pg_catalog.pg_index", "i", index,
+              f"i.indexrelid = ic.oid AND ic.oid >= {_USER} AND ic.relnamespace <> 99"),
+        _whole("pg_constraint", "x", f"x.oid >= {_USER}"),
+        _whole("pg_trigger", "t", f"t.oid >= {_USER}"),
+        _whole("pg_policy", "p", f"p.oid >= {_USER}"),
+        _whole("pg_rewrite", "r", f"r.oid >= {_USER}"),
+        _whole("pg_proc", "p", f"p.oid >= {_USER}"),
+        # A relation's row type and every array type follow from what they belong to.
+        _whole("pg_type", "t", f"t.oid >= {_USER} AND t.typrelid = 0 AND t.typcategory <> 'A'"),
+        _whole("pg_enum", "e", f"e.oid >= {_USER}"),
+        _whole("pg_sequence", "s", f"s.seqrelid >= {_USER}"),
+        _whole("pg_namespace", "n", f"n.oid >= {_USER} AND left(n.nspname, 3) <> 'pg_'"),
+        _whole("pg_description", "d", f"d.objoid >= {_USER}"),
+        # Sequence ownership (serial, identity) and extension membership live only here.
+        _whole("pg_depend", "d", f"d.classid = 'pg_catalog.pg_class'::regclass "
+                                 f"AND d.objid >= {_USER} AND d.deptype IN ('a', 'i') "
+                                 "AND d.refobjsubid > 0 AND d.objid IN (SELECT s.seqrelid "
+                                 "FROM pg_catalog.pg_sequence AS s)"),
+        _whole("pg_depend", "d", "d.refclassid = 'pg_catalog.pg_extension'::regclass "
+                                 "AND d.deptype = 'e'"),
+        _whole("pg_inherits", "i"),
+        _whole("pg_extension", "e"),
+        _whole("pg_publication", "p"),
+        _whole("pg_publication_rel", "p"),
+        _whole("pg_foreign_server", "s"),
+        _whole("pg_foreign_table", "f"),
+    ]
+    return "SELECT concat_ws(' ', " + ", ".join(parts) + ")"
+
+
+def _whole(table: str, alias: str, where: str = "") -> str:
+    # Catalogs whose every column is stable: the row's text as a whole.
+    condition = f" WHERE {where}" if where else ""
+    return (f"(SELECT coalesce(sum(hashtextextended({alias}::text, 0)), 0) "
+            f"FROM pg_catalog.{table} AS {alias}{condition})")
+
+
+def fingerprint(conn: psycopg.Connection) -> str:
+    """The fingerprint of the database `conn` is connected to."""
+    row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
+    assert row is not None
+    row = conn.execute(fingerprint_sql(int(row[0])).encode()).fetchone()
+    assert row is not None
+    return str(row[0])
