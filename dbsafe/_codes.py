@@ -95,6 +95,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'An object exists on both sides but one of its properties differs.'),
     ('DBS404', 'column-order-differs', 'note', '0.1.0',
      'A table has the same columns on both sides, in another order.'),
+    ('DBS405', 'models-differ-from-migrations', 'error', '0.1.0',
+     'The SQLAlchemy models and the schema the migrations build at head differ (what `alembic check` reports).'),
     ('DBS411', 'downgrade-missing', 'error', '0.1.0',
      'A revision that changes the schema has no working downgrade (none, `pass`, or only `raise`).'),
     ('DBS412', 'downgrade-failed', 'error', '0.1.0',

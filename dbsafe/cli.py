@@ -788,11 +788,16 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
                    "'public.tmp_*' (repeatable; also `drift-ignore-names`).")
 @click.option("--no-cache", is_flag=True, default=False,
               help="Do not read or write the cache in .dbsafe_cache/.")
+@click.option("--models", metavar="MODULE:ATTR",
+              help="Also compare these SQLAlchemy models (e.g. app.models:Base.metadata) "
+                   "with the migrations at head, as `alembic check` does (DBS405); without "
+                   "--database-url, only that.")
 @output_options
 @click.pass_obj
 def drift_command(state: CliState, database_url: str | None, sql: bool,
                   alembic_config: Path | None, ignore_schema: tuple[str, ...],
-                  ignore_name: tuple[str, ...], no_cache: bool, **output: Any) -> None:
+                  ignore_name: tuple[str, ...], no_cache: bool, models: str | None,
+                  **output: Any) -> None:
     """Report where a live database differs from what its migrations build.
 
     The expected schema is the migrations applied, on a throwaway PostgreSQL, up to the
@@ -801,7 +806,9 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
     object missing, DBS402 unexpected object, DBS403 object differs (column, index,
     constraint, view, function, grant, invalid index, ...), DBS404 column order. dbsafe's
     own schema and objects of extensions are never compared; `--ignore` also takes kinds
-    (owner, grant, comment, index, ...). Exit status 1 on drift.
+    (owner, grant, comment, index, ...). With --models MODULE:ATTR, the SQLAlchemy models
+    are also compared with the migrations at head (alembic's compare_metadata, through
+    your env.py, in the sandboxed child): DBS405. Exit status 1 on drift.
     """
     from dbsafe import commands
 
@@ -813,10 +820,13 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
     options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],
                                     ignore_schema, ignore_name, command="drift")
     if sql:
+        if models:
+            raise click.UsageError("--sql prints the DDL for --database-url; compare "
+                                   "--models in a run of its own")
         text, differences = commands.drift_sql(settings, options=options)
         click.echo(text, nl=False)
         sys.exit(1 if differences else 0)
-    _finish(commands.drift(settings, options=options), settings)
+    _finish(commands.drift(settings, options=options, models=models), settings)
 
 
 _LOCK_FILE_OPTION = click.option(

@@ -635,23 +635,35 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
     return Report(tuple(kept), summary)
 
 
-def drift(settings: Settings, *, options: DiffOptions | None = None) -> Report:
-    """Compare the database with the schema its migrations build at its revision (DBS4xx).
+def drift(settings: Settings, *, options: DiffOptions | None = None,
+          models: str | None = None) -> Report:
+    """Compare the database with the schema its migrations build at its revision (DBS401-
+    DBS404), and/or the SQLAlchemy models with the migrations at head (DBS405).
 
     Args:
-        settings: `database-url` (required) and the alembic project.
+        settings: `database-url` (required unless `models`) and the alembic project.
         options: kinds, schemas and names to leave out (dbsafe's own schema always is).
+        models: `module:attribute` of the models' MetaData (`alembic check`'s comparison,
+            run in the sandboxed child under the project's interpreter).
     """
     from dbsafe.core import select_findings
-    from dbsafe.gates.drift import compare
+    from dbsafe.gates.drift import compare, compare_models
 
     started = time.perf_counter()
     check_settings_codes(settings, catalog())
-    result = compare(settings, _require_database(settings), options)
-    summary = {"revision": list(result.revisions), "expected": result.expected_from,
-               "differences": len(result.changes),
-               "elapsed_seconds": round(time.perf_counter() - started, 3)}
-    kept = select_findings(result.findings(), select=settings.select, ignore=settings.ignore,
+    found: list[Finding] = []
+    summary: dict[str, object] = {}
+    if settings.database_url or not models:
+        result = compare(settings, _require_database(settings), options)
+        found += result.findings()
+        summary.update({"revision": list(result.revisions), "expected": result.expected_from,
+                        "differences": len(result.changes)})
+    if models:
+        from_models = compare_models(settings, models)
+        found += from_models
+        summary.update({"models": models, "model_differences": len(from_models)})
+    summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)
+    kept = select_findings(found, select=settings.select, ignore=settings.ignore,
                            severity=settings.severity)
     return Report(tuple(kept), summary)
 

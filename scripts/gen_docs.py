@@ -73,6 +73,7 @@ _REPORTED_BY = {
     "DBS004": ("`dbsafe check`", "checks.md"),
     "DBS3": ("`dbsafe validate`", "validate.md"),
     "DBS40": ("`dbsafe diff` and `dbsafe drift`", "diff.md"),
+    "DBS405": ("`dbsafe drift --models`", "gates.md"),
     "DBS41": ("`dbsafe verify-reversible`", "gates.md"),
     "DBS42": ("`dbsafe verify-lock`", "gates.md"),
     "DBS55": ("`dbsafe refresh-views`", "checks.md"),

@@ -7,6 +7,13 @@ an index created by hand, a column altered outside a migration or a view edited 
 Differences are reported with the `dbsafe diff` codes (DBS401-DBS404): SOURCE is the
 database, TARGET the migrations. dbsafe's own schema (`dbsafe`, its history) is never
 compared, nor are the objects of extensions.
+
+`--models module:metadata` is the `alembic check` use case: the SQLAlchemy models against
+the migrations at head (built on a throwaway server), compared by alembic's own
+`compare_metadata` through the project's env.py (so its `include_object`, `compare_type`...
+apply). The models are imported in the sandboxed child under the project's interpreter
+(`dbsafe.migrate.runner.compare_models`), never in dbsafe's process. Each difference is a
+DBS405 finding.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dbsafe.core import DbsafeError, Finding
+from dbsafe.core import DbsafeError, Finding, RuleInfo, Severity
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -23,6 +30,32 @@ if TYPE_CHECKING:
     from dbsafe.schema.model import SchemaSnapshot
 
 ALWAYS_IGNORED_SCHEMAS = frozenset({"dbsafe"})
+
+MODELS_DIFFER = RuleInfo(
+    code="DBS405",
+    name="models-differ-from-migrations",
+    summary="The SQLAlchemy models and the schema the migrations build at head differ "
+            "(what `alembic check` reports).",
+    default_severity=Severity.ERROR,
+    since="0.1.0",
+)
+RULES = (MODELS_DIFFER,)
+
+# alembic's operation names, as the message reads them (migrations -> models)
+_OPERATIONS = {
+    "add_table": "table `{}` is in the models but not in the migrations",
+    "remove_table": "table `{}` is in the migrations but not in the models",
+    "add_column": "column `{}` is in the models but not in the migrations",
+    "remove_column": "column `{}` is in the migrations but not in the models",
+    "add_index": "index `{}` is in the models but not in the migrations",
+    "remove_index": "index `{}` is in the migrations but not in the models",
+    "add_constraint": "constraint `{}` is in the models but not in the migrations",
+    "remove_constraint": "constraint `{}` is in the migrations but not in the models",
+    "add_fk": "foreign key `{}` is in the models but not in the migrations",
+    "remove_fk": "foreign key `{}` is in the migrations but not in the models",
+    "add_table_comment": "table `{}` has a comment in the models only",
+    "remove_table_comment": "table `{}` has a comment in the migrations only",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +137,39 @@ def _expected(settings: Settings, project: object,
         apply(project, url, [("upgrade", f"{r}@{r}") for r in revisions])
         snapshot = introspect_url(url)
     return snapshot, f"migrations {project.ini.name}@{','.join(revisions)}"
+
+
+def compare_models(settings: Settings, models: str) -> tuple[Finding, ...]:
+    """The SQLAlchemy models `models` (`module:attribute`) against the migrations at head.
+
+    Raises:
+        MigrationError: the migrations do not apply, or the models cannot be imported.
+    """
+    from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.migrate.runner import compare_models as run_comparison
+    from dbsafe.pg.throwaway import throwaway_server
+
+    if ":" not in models or not all(models.partition(":")[::2]):
+        raise DbsafeError(f"--models {models!r}: give the models as module:attribute, e.g. "
+                          "app.models:Base.metadata")
+    project = AlembicProject.from_settings(settings)
+    with throwaway_server(database="dbsafe") as server:
+        differences = run_comparison(project, server.url("dbsafe"), models)
+    return tuple(_model_finding(models, *d) for d in differences)
+
+
+def _model_finding(models: str, operation: str, subject: str, detail: str) -> Finding:
+    template = _OPERATIONS.get(operation)
+    if template is not None:
+        what = template.format(subject)
+    elif operation.startswith("modify_"):
+        what = f"`{subject}` differs, {detail}"
+    else:
+        what = f"{operation.replace('_', ' ')} `{subject}`" + (f" ({detail})" if detail else "")
+    return Finding(
+        MODELS_DIFFER.code, f"The models ({models}) and the migrations at head differ: {what}.",
+        MODELS_DIFFER.default_severity, None, subject or None,
+        help="Write a migration for the change (`alembic revision --autogenerate` drafts "
+             "it), or change the models to match the migrations.",
+        context=(("alembic operation", operation),),
+    )

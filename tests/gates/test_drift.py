@@ -3,6 +3,7 @@ changed by hand, compared with the migrations at its own revision."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import psycopg
@@ -92,3 +93,34 @@ def test_cli_exits_1_on_drift_and_reads_ignores_from_config(
                       'drift-ignore-names = ["public.scratch"]\n')
     ignored = CliRunner().invoke(main, ["--config", str(config), *args])
     assert ignored.exit_code == 0, ignored.output
+
+
+def test_models_are_compared_with_the_migrations_head_in_the_child_only() -> None:
+    # No database: the `alembic check` use case. The history's env.py is async (asyncpg),
+    # and the models are imported by the sandboxed child, never by this process.
+    settings = load_settings(ENV, {"alembic-config": ENV / "alembic.ini"}, environ={})
+
+    report = commands.drift(settings, models="models_ahead:metadata")
+
+    assert [(f.code, f.subject, f.message) for f in report.findings] == [
+        ("DBS405", "patients.phone", "The models (models_ahead:metadata) and the migrations "
+         "at head differ: column `patients.phone` is in the models but not in the migrations."),
+        ("DBS405", "patients.name", "The models (models_ahead:metadata) and the migrations "
+         "at head differ: `patients.name` differs, NOT NULL in the migrations, nullable in "
+         "the models."),
+    ]
+    assert report.summary["model_differences"] == 2
+    assert "revision" not in report.summary  # no live database compared
+    assert "models_ahead" not in sys.modules
+
+
+def test_cli_models_that_match_exit_0_and_bad_input_is_exit_2(tmp_path: Path) -> None:
+    args = ["drift", "--alembic-config", str(ENV / "alembic.ini")]
+
+    matching = CliRunner().invoke(main, [*args, "--models", "models_match:Base.metadata"])
+    assert matching.exit_code == 0, matching.output
+
+    for bad in (["--models", "models_match"], ["--models", "m:x", "--sql"]):
+        result = CliRunner().invoke(main, [*args, *bad])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
