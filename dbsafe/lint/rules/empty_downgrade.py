@@ -34,7 +34,8 @@ that really cannot be undone (a destructive data migration), say so where review
 
 ## Not flagged
 A `downgrade()` that does anything at all (dbsafe does not check that it undoes the
-upgrade). Plain SQL migrations, which have no downgrade. A revision file without a
+upgrade). A revision whose `upgrade()` runs no statement either (a merge revision, an empty
+baseline revision): there is nothing to undo. Plain SQL migrations, which have no downgrade. A revision file without a
 `downgrade()` function is flagged at its first line.
 """
 
@@ -61,6 +62,8 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     migration = ctx.migration
     if migration.kind != "alembic" or migration.file is None:
         return
+    if all(s.generated for s in migration.statements):
+        return  # upgrade() ran nothing (a merge revision, an empty baseline): nothing to undo
     downgrade = downgrade_of(migration.file)
     if downgrade is None or downgrade.kind is None:
         return
