@@ -697,26 +697,25 @@ def diff_command(state: CliState, source: str, target: str, sql: bool,
 # -- CI gates ---------------------------------------------------------------------------------
 
 
-def _walk_progress() -> Callable[[int, int, str], None]:
-    """A bar on a terminal; a line per revision otherwise (CI logs)."""
-    state: dict[str, Any] = {}
+@contextlib.contextmanager
+def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
+    """A bar on a terminal (gates.progress, rich imported only there); a line per revision
+    anywhere else (CI logs); nothing with --quiet."""
+    quiet = _delivery()["quiet"]
+    if not quiet and sys.stderr.isatty():
+        from dbsafe.gates.progress import WalkBar
+
+        bar = WalkBar(sys.stderr, colour=_delivery()["color"] != "never")
+        if bar.usable():
+            with bar:
+                yield bar.show
+            return
 
     def show(done: int, total: int, revision: str) -> None:
-        stream = sys.stderr
-        if not stream.isatty():
+        if not quiet:
             click.echo(f"dbsafe: [{done + 1}/{total}] {revision}", err=True)
-            return
-        bar = state.get("bar")
-        if bar is None:
-            bar = state["bar"] = click.progressbar(length=total, label="verify-reversible",
-                                                   file=stream, show_pos=True)
-            bar.__enter__()
-        bar.label = f"verify-reversible {revision}"
-        bar.update(1)
-        if done + 1 == total:
-            bar.__exit__(None, None, None)
 
-    return show
+    yield show
 
 
 @main.command("verify-reversible")
@@ -768,9 +767,11 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     overrides = {"database-url": database_url, "alembic-config": alembic_config}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
-    _finish(commands.verify_reversible(settings, start=start, target=target,
-                                       allow_not_empty=allow_not_empty, options=options,
-                                       seed=seed, progress=_walk_progress()), settings)
+    with _walk_progress() as progress:
+        report = commands.verify_reversible(settings, start=start, target=target,
+                                            allow_not_empty=allow_not_empty, options=options,
+                                            seed=seed, progress=progress)
+    _finish(report, settings)
 
 
 @main.command("drift")
