@@ -31,6 +31,7 @@ from dbsafe.migrate.runner import (
 )
 
 if TYPE_CHECKING:
+    from dbsafe.checks import Check
     from dbsafe.config import Settings
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -118,6 +119,7 @@ class _Run:
     backup_file: str | None = None
     known_problems: frozenset[tuple[str, str | None]] = frozenset()
     run_id: str | None = None
+    checks: tuple[Check, ...] | None = None  # loaded (and their SQL verified) once per run
 
     def say(self, step: str, message: str) -> None:
         self.story.append(f"{step}: {message}")
@@ -151,16 +153,22 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     started = time.perf_counter()
     run = _Run(settings, database_url, options, progress,
                AlembicProject.from_settings(settings), verbs)
-    _preflight_connection(run)
     # One child process runs env.py for the whole run: it describes the history for the
-    # preflight, then applies revision after revision.
+    # preflight, then applies revision after revision. It starts first and loads alembic,
+    # SQLAlchemy and the history while this process connects, takes the lock and looks for
+    # an interrupted run; it touches no database until it is asked to apply.
     settings_for_session = {"lock_timeout": options.lock_timeout,
                             "statement_timeout": options.statement_timeout,
                             "application_name": "dbsafe upgrade"}
-    with run_lock(database_url), \
-            ApplySession(run.project, database_url, session=settings_for_session) as session:
+    session = ApplySession(run.project, database_url, session=settings_for_session)
+    session.start()
+    try:
         run.session = session
-        outcome = _upgrade_locked(run)
+        _preflight_connection(run)
+        with run_lock(database_url):
+            outcome = _upgrade_locked(run)
+    finally:
+        session.__exit__(None, None, None)
     summary = {
         "outcome": outcome,
         "from": list(run.start),
@@ -193,6 +201,10 @@ def _upgrade_locked(run: _Run) -> str:
             _backup(run)
         run.before = user_snapshot(run.url)
         failed = not _apply_all(run)
+        if run.session is not None:
+            # Nothing more to apply in it (the way back runs in a child of its own): the
+            # child exits while postflight runs.
+            run.session.end_requests()
         if not failed:
             failed = not _postflight(run)
         if not failed:
@@ -379,16 +391,19 @@ def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progre
 
 def _apply_all(run: _Run) -> bool:
     assert run.session is not None
-    for revision in run.todo:
-        if not _apply_one(run, revision, run.session):
+    for index, revision in enumerate(run.todo):
+        # The schema before the first revision was just taken (run.before), under the lock.
+        if not _apply_one(run, revision, run.session, run.before if index == 0 else None):
             return False
         run.applied.append(revision)
         run.show_revisions()
     return True
 
 
-def _apply_one(run: _Run, revision: Revision, session: ApplySession) -> bool:
-    before = user_snapshot(run.url)
+def _apply_one(run: _Run, revision: Revision, session: ApplySession,
+               before: SchemaSnapshot | None = None) -> bool:
+    if before is None:
+        before = user_snapshot(run.url)
     if run.run_id is not None:
         history.checkpoint(run.url, run.run_id, current_revisions(run.url), before.to_json())
     attempts = run.options.retries + 1
@@ -441,20 +456,20 @@ def _postflight(run: _Run) -> bool:
 
 
 def _postflight_problems(run: _Run, url: str) -> dict[tuple[str, str | None], Finding]:
-    from dbsafe.checks import project_checks, run_checks
+    """Errors of the postflight checks (the built-in ones in POSTFLIGHT_CHECKS and every
+    project check) and of the schema expectations, on the database as it is now."""
+    from dbsafe.checks import builtin_checks, connect, project_checks
+    from dbsafe.checks import run as run_checks
 
-    codes = list(POSTFLIGHT_CHECKS)
-    builtin = {c.code for c in _builtin_checks()}
-    codes += [c.code for c in project_checks(run.settings) if c.code not in builtin]
-    findings = run_checks(url, only=codes, settings=run.settings)
+    if run.checks is None:
+        builtin = {c.code for c in builtin_checks()}
+        run.checks = tuple(c for c in project_checks(run.settings)
+                           if c.code in POSTFLIGHT_CHECKS or c.code not in builtin)
+    with connect(url) as conn:
+        results = run_checks(conn, run.checks, run.settings, conninfo=url)
+    findings = [f for result in results for f in result.findings]
     findings += _expectations(run, url)
     return {(f.code, f.subject): f for f in findings if f.severity is Severity.ERROR}
-
-
-def _builtin_checks() -> Sequence:
-    from dbsafe.checks import builtin_checks
-
-    return builtin_checks()
 
 
 def _expectations(run: _Run, url: str) -> list[Finding]:

@@ -12,6 +12,7 @@ logging are captured and shown only with `-v` or when the run fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -276,6 +277,14 @@ class ApplySession:
         self._ready: dict[str, Any] = {}
 
     def __enter__(self) -> ApplySession:
+        self.start()
+        self.wait_ready()
+        return self
+
+    def start(self) -> None:
+        """Start the child and send it the session request, without waiting: it loads
+        alembic, SQLAlchemy and the history (touching no database) while the caller does
+        other work; `wait_ready()` (or `described`) waits for it. `__exit__` stops it."""
         import threading
 
         ini = self.project.ini.resolve()
@@ -306,17 +315,40 @@ class ApplySession:
                    "session": self.session or None, "result_fd": write_fd}
         try:
             self._send(request)
-            self._ready = self._receive()
-            if not self._ready.get("ok"):
-                raise _error(self._ready["error"], ini, self.output, self.project.interpreter)
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        return self
+
+    def wait_ready(self) -> None:
+        """Wait until the child has loaded the history (once; later calls return at once).
+
+        Raises:
+            MigrationError: the child could not load alembic.ini, env.py's imports or the
+                history (the session is closed).
+        """
+        if self._ready:
+            return
+        try:
+            self._ready = self._receive()
+            if not self._ready.get("ok"):
+                raise _error(self._ready["error"], self.project.ini.resolve(), self.output,
+                             self.project.interpreter)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def end_requests(self) -> None:
+        """Tell the child no request follows, so it exits while the caller goes on;
+        `__exit__` then only waits for it."""
+        proc = self._proc
+        if proc is not None and proc.stdin is not None and not proc.stdin.closed:
+            with contextlib.suppress(OSError):  # it is gone already: nothing to tell
+                proc.stdin.close()
 
     @property
     def described(self) -> RunResult:
         """The history's revisions and heads, as the child loaded them (`describe()`)."""
+        self.wait_ready()
         return _result({**self._ready, "ok": True}, self.output)
 
     def apply(self, operations: Sequence[tuple[str, str]], *,
