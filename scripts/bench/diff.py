@@ -4,37 +4,50 @@ Starts a throwaway PostgreSQL, builds database `a` of N tables x 20 columns (eac
 primary key, a secondary index and a foreign key to the previous table, as
 scripts/bench/introspect.py does), copies it to `b` (CREATE DATABASE ... TEMPLATE a), and
 changes 1 % of b's tables (a column added, a column type widened, an index dropped and
-another created, in turn). Then times, in the same run and against the same databases:
+another created, in turn). Then, as whole processes interleaved after a warm-up
+(scripts/bench/harness.py: medians, min-max, ratios pair by pair, CPU and peak memory from
+the kernel, the load average):
 
-  (a) dbsafe library   `introspect_url` of both (at once, as the CLI does) + `diff` +
-                       `plan` (the DDL), in process
-  (b) dbsafe CLI       `python -m dbsafe diff URL_A URL_B` (interpreter start included)
-  (c) dbsafe --sql     `python -m dbsafe diff --sql URL_A URL_B`
-  (d) pg_dump + diff   `pg_dump -s` of both (one after the other), then `diff -u`
+  pg_dump + diff   `pg_dump -s` of a, then of b, then `diff -u` of the two files (what a
+                   shell user runs; two pg_dumps of 10,000 tables cannot run at once on a
+                   default server: each locks every table, and the lock table overflows)
+  dbsafe diff      `python -m dbsafe diff URL_A URL_B` (reads both sides at once)
+  dbsafe --sql     `python -m dbsafe diff --sql URL_A URL_B` (the DDL, linted)
 
-Each runs `--repeat` times; the table shows the best time, the median, and the best time
-relative to (a). The dbsafe runs also check what they found: one change per altered
-table (the dropped and created index count as two).
+Before timing, dbsafe's JSON report is checked: one difference per altered table.
+Afterwards, in-process: where dbsafe's time goes (reading both catalogs, `diff`, `plan`),
+median of `--repeat`.
 
 Usage:
-    python3 scripts/bench/diff.py               # 10,000 tables, 1 % changed
-    python3 scripts/bench/diff.py --tables 500  # a quick run
+    python3 scripts/bench/diff.py                # 10,000 tables, 1 % changed, 5 runs
+    python3 scripts/bench/diff.py --tables 500   # a quick run
+    python3 scripts/bench/diff.py --url-a URL --url-b URL --bin DIR --expected N
+                                                 # two existing databases of that shape
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
+import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from harness import compare, load, report
 from introspect import build  # the sibling benchmark's schema builder
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def mutate(conninfo: str, tables: int, percent: float) -> int:
@@ -49,122 +62,115 @@ def mutate(conninfo: str, tables: int, percent: float) -> int:
             kind = n % 4
             if kind == 0:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN extra text")
-                changed += 1
             elif kind == 1:
                 conn.execute(f"ALTER TABLE {table} ALTER COLUMN c06 TYPE varchar(128)")
-                changed += 1
             elif kind == 2:
                 conn.execute(f"DROP INDEX {table}_parent_id_idx")
-                changed += 1
             else:
                 conn.execute(f"CREATE INDEX {table}_c02_idx ON {table} (c02)")
-                changed += 1
+            changed += 1
     return changed
 
 
-def run_library(url_a: str, url_b: str, expected: int) -> Callable[[], object]:
+@contextlib.contextmanager
+def databases(args: argparse.Namespace) -> Iterator[tuple[str, str, Path, int]]:
+    """(url of a, url of b, directory of pg_dump, expected differences)."""
+    if args.url_a:
+        yield args.url_a, args.url_b, Path(args.bin), args.expected
+        return
+    import psycopg
+
+    from dbsafe.pg.throwaway import throwaway_server
+
+    with throwaway_server(database="a") as server:
+        built = build(server.conninfo("a"), args.tables)
+        with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE b TEMPLATE a")
+        expected = mutate(server.conninfo("b"), args.tables, args.percent)
+        print(f"two databases of {args.tables} tables x 20 columns (built in {built:.1f} s), "
+              f"{expected} tables changed in b")
+        yield server.url("a"), server.url("b"), server.bin_dir, expected
+
+
+def pg_dump_argv(bin_dir: Path, url: str, out: Path) -> list[str]:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    argv = [str(bin_dir / "pg_dump"), "--schema-only", "--file", str(out)]
+    if query.get("host") or parts.hostname:
+        argv += ["--host", query.get("host") or parts.hostname or ""]
+    if query.get("port") or parts.port:
+        argv += ["--port", str(query.get("port") or parts.port)]
+    if parts.username:
+        argv += ["--username", parts.username]
+    return [*argv, parts.path.lstrip("/")]
+
+
+def breakdown(url_a: str, url_b: str, repeat: int) -> str:
+    """In-process: both catalogs read at once, then `diff`, then `plan`."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from dbsafe.schema.ddl import plan, render_sql
+    from dbsafe.schema.ddl import plan
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
 
-    def go() -> object:
-        # As `dbsafe diff` does: both sides read at once.
+    steps: dict[str, list[float]] = {"read both catalogs (introspect_url x 2, at once)": [],
+                                     "diff": [], "plan (the DDL)": []}
+    for _ in range(repeat):
+        start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=1) as pool:
             future = pool.submit(introspect_url, url_a)
             b = introspect_url(url_b)
             a = future.result()
+        read = time.perf_counter()
         changes = diff(a, b)
-        assert len(changes) == expected, (len(changes), expected)
-        return render_sql(plan(a, b, changes)).text
-
-    return go
-
-
-def run_cli(url_a: str, url_b: str, *extra: str) -> Callable[[], object]:
-    command = [sys.executable, "-m", "dbsafe", "diff", *extra, url_a, url_b]
-
-    def go() -> object:
-        result = subprocess.run(command, capture_output=True, text=True)
-        assert result.returncode == 1, result.stderr
-        return result.stdout
-
-    return go
-
-
-def run_pg_dump(server: object, databases: tuple[str, str], out: Path) -> Callable[[], object]:
-    def dump(database: str) -> list[str]:
-        return [
-            str(server.bin_dir / "pg_dump"),  # type: ignore[attr-defined]
-            "--schema-only",
-            "--host", str(server.socket_dir),  # type: ignore[attr-defined]
-            "--port", str(server.port),  # type: ignore[attr-defined]
-            "--username", server.user,  # type: ignore[attr-defined]
-            "--file", str(out / f"{database}.sql"),
-            database,
-        ]
-
-    def go() -> object:
-        for database in databases:
-            subprocess.run(dump(database), check=True, capture_output=True)
-        result = subprocess.run(["diff", "-u", str(out / "a.sql"), str(out / "b.sql")],
-                                capture_output=True)
-        assert result.returncode == 1
-        return result.stdout
-
-    return go
-
-
-def measure(fn: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+        diffed = time.perf_counter()
+        plan(a, b, changes)
+        planned = time.perf_counter()
+        for name, seconds in zip(steps, (read - start, diffed - read, planned - diffed),
+                                 strict=True):
+            steps[name].append(seconds)
+    lines = [f"\nIn-process, median of {repeat}:", "| step | seconds |", "| --- | ---: |"]
+    lines += [f"| {name} | {statistics.median(times):.2f} |" for name, times in steps.items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tables", type=int, default=10_000, help="tables in each database")
     parser.add_argument("--percent", type=float, default=1.0, help="share of tables changed")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per contender")
+    parser.add_argument("--runs", type=int, default=5, help="counted runs per contender")
+    parser.add_argument("--repeat", type=int, default=3, help="in-process repeats")
+    parser.add_argument("--url-a", help="an existing database instead of a throwaway one")
+    parser.add_argument("--url-b", help="with --url-a: the changed copy")
+    parser.add_argument("--bin", help="with --url-a: where pg_dump is")
+    parser.add_argument("--expected", type=int, help="with --url-a: differences expected")
     args = parser.parse_args(argv)
 
-    import tempfile
-
-    import psycopg
-
-    from dbsafe.pg.throwaway import throwaway_server
-
-    with throwaway_server(database="a") as server, \
+    # This checkout's dbsafe, whatever an installed `dbsafe` script would run.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    dbsafe = [sys.executable, "-m", "dbsafe", "diff"]
+    with databases(args) as (url_a, url_b, bin_dir, expected), \
             tempfile.TemporaryDirectory(prefix="dbsafe-bench-diff-") as tmp:
-        built = build(server.conninfo("a"), args.tables)
-        with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE b TEMPLATE a")
-            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        expected = mutate(server.conninfo("b"), args.tables, args.percent)
-        url_a, url_b = server.url("a"), server.url("b")
-        print(
-            f"PostgreSQL {version}: two databases of {args.tables} tables x 20 columns "
-            f"(built in {built:.1f} s), {expected} tables changed in b"
-        )
-        contenders = (
-            ("dbsafe diff (library)", run_library(url_a, url_b, expected)),
-            ("dbsafe diff (CLI)", run_cli(url_a, url_b)),
-            ("dbsafe diff --sql (CLI)", run_cli(url_a, url_b, "--sql")),
-            ("pg_dump -s x2 + diff -u", run_pg_dump(server, ("a", "b"), Path(tmp))),
-        )
-        results = [(name, measure(fn, args.repeat)) for name, fn in contenders]
-
-    baseline = min(results[0][1])
-    print(f"\n{'contender':<26} {'best s':>8} {'median s':>9} {'x library':>10}")
-    for name, times in results:
-        best = min(times)
-        print(f"{name:<26} {best:>8.2f} {statistics.median(times):>9.2f} "
-              f"{best / baseline:>10.1f}")
-    print(f"\n(best and median of {args.repeat} runs each)")
+        work = Path(tmp)
+        found = subprocess.run([*dbsafe, url_a, url_b, "--format", "json"], env=env,
+                               capture_output=True, text=True, check=False)
+        assert found.returncode == 1, found.stderr
+        differences = json.loads(found.stdout)["summary"]["differences"]
+        assert differences == expected, (differences, expected)
+        dump_a = shlex.join(pg_dump_argv(bin_dir, url_a, work / "a.sql"))
+        dump_b = shlex.join(pg_dump_argv(bin_dir, url_b, work / "b.sql"))
+        diff_u = f"diff -u {work / 'a.sql'} {work / 'b.sql'} > {work / 'dumps.diff'}"
+        print(f"python {sys.version.split()[0]}; {load()}; {args.runs} runs each after 1 "
+              f"warm-up, interleaved; {differences} differences")
+        figures = compare([
+            ("pg_dump -s x2 + diff -u", ["sh", "-c", f"{dump_a} && {dump_b} && {diff_u}"]),
+            ("dbsafe diff", [*dbsafe, url_a, url_b, "--output-file", str(work / "diff.txt")]),
+            ("dbsafe diff --sql", ["sh", "-c", f"{shlex.join([*dbsafe, '--sql', url_a, url_b])}"
+                                               f" > {work / 'diff.sql'}"]),
+        ], runs=args.runs, env=env)
+        print(report(figures, title="Both schemas read and compared, as whole processes"))
+        print(breakdown(url_a, url_b, args.repeat))
+    print(f"\n{load()}")
     return 0
 
 
