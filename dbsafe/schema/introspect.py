@@ -1,10 +1,12 @@
 """Read a live PostgreSQL database into a `SchemaSnapshot`.
 
-Everything comes from a handful of set-based queries over `pg_catalog` (relations with
-their columns, relation details, constraints, indexes, triggers, functions, types,
-sequences, policies, extensions, schemas, publications, plus one for session facts), never
-one query per table: a 10,000-table database costs the same round trips as a ten-table one. `information_schema` is avoided on purpose — its views hide
-objects the current role does not own and are an order of magnitude slower.
+Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
+constraints, indexes, triggers, functions, types, sequences, policies, extensions, schemas,
+publications, plus one for session facts), never one query per table: a 10,000-table
+database costs the same round trips as a ten-table one. `introspect_url` runs them over
+three sessions sharing one snapshot, each reading its share of the tables (see
+`introspect`). `information_schema` is avoided on purpose — its views hide objects the
+current role does not own and are an order of magnitude slower.
 
 Objects in system schemas (`pg_catalog`, `information_schema`, `pg_toast`, temporary
 schemas) and objects that belong to an extension (`pg_depend.deptype = 'e'`) are left out:
