@@ -12,12 +12,19 @@ Measured, each CLI run in a subprocess (`--format json`, exit 1 expected):
   (b) cached   the same again with nothing changed (target: under 1 s)
   (c) offline  `dbsafe lint --offline`: stops at the first data migration (it cannot
                read a database offline) -- shown for the time, and to show why (a) exists
-  (d) rules    in-process: the rules over every captured statement, best of --repeat
-               (target: 10,000 statements/s or more)
+  (d) rules    in-process: the rules over every captured statement, first pass and best
+               of --repeat (target: 10,000 statements/s or more)
+  (e) peer     in-process, interleaved with (d): parsing the same statements alone, the
+               floor under (d); (d)/(e) holds whatever the machine's load
+
+  (f) baseline with --baseline DIR: the rules of this checkout and of an older dbsafe,
+               each in its own interpreter, alternating --rounds times (CPU seconds)
 
 Usage:
     python scripts/bench/lint_history.py                 # 300 revisions
     python scripts/bench/lint_history.py --revisions 100 --repeat 3 --keep
+    git archive 34d3643 dbsafe | tar -x -C /tmp/old && \
+        python scripts/bench/lint_history.py --baseline /tmp/old
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -202,9 +210,9 @@ def generate(root: Path, revisions: int, seed: int = 7) -> None:
         previous = rev
 
 
-def run(root: Path, *args: str) -> float:
+def run(root: Path, *args: str, python_path: Path = ROOT) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = str(python_path)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "dbsafe", "lint", "--format", "json", *args],
                           cwd=root, capture_output=True, text=True, check=False, env=env)
@@ -218,8 +226,26 @@ def run(root: Path, *args: str) -> float:
     return elapsed
 
 
-def rules_per_second(root: Path, repeat: int) -> tuple[int, float, float]:
-    sys.path.insert(0, str(ROOT))
+def measure_rules(root: Path, repeat: int, dbsafe_dir: Path) -> dict[str, object]:
+    """`rules_per_second` in a fresh interpreter importing dbsafe from `dbsafe_dir`, in CPU
+    seconds (less disturbed than wall time by the other work on a shared machine)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure-rules", str(root), "--dbsafe", str(dbsafe_dir),
+         "--repeat", str(repeat)],
+        capture_output=True, text=True, check=True, env=env)
+    return dict(json.loads(proc.stdout.splitlines()[-1]))
+
+
+def rules_per_second(root: Path, repeat: int, *, clock: object = time.perf_counter,
+                     dbsafe_dir: Path = ROOT) -> tuple[int, float, float, float]:
+    """(statements, first pass, best pass, best parse-only pass) in seconds.
+
+    The peer, measured in the same run and interleaved: parsing the same statements alone
+    (`parse_migration`: libpg_query, DO bodies, transaction state) -- the floor any rule
+    evaluation stands on, so the ratio says what the rules add whatever the machine's load.
+    """
+    sys.path.insert(0, str(dbsafe_dir))
     from dbsafe.config import Settings
     from dbsafe.lint.engine import History, lint_migration, parse_migration, select_rules
     from dbsafe.lint.rules import ALL_RULES
@@ -228,14 +254,46 @@ def rules_per_second(root: Path, repeat: int) -> tuple[int, float, float]:
     migrations = load(Settings(project_root=root)).migrations  # cached by (a)
     rules = select_rules(ALL_RULES)
     statements = sum(len(parse_migration(m)) for m in migrations)
-    times = []
+    now: Any = clock
+    times, parse_times = [], []
     for _ in range(repeat):
         history = History()
-        started = time.perf_counter()
+        started = now()
         for migration in migrations:
             lint_migration(migration, rules, history=history.carry())
-        times.append(time.perf_counter() - started)
-    return statements, times[0], min(times)
+        times.append(now() - started)
+        started = now()
+        for migration in migrations:
+            parse_migration(migration)
+        parse_times.append(now() - started)
+    return statements, times[0], min(times), min(parse_times)
+
+
+def compare(root: Path, baseline: Path, repeat: int, rounds: int) -> None:
+    """This checkout's rules against `baseline`'s (an older dbsafe) on the same history, each
+    in its own interpreter, alternating, `rounds` times; medians of CPU seconds."""
+    import statistics
+
+    print(f"(f) rules, this checkout vs --baseline {baseline}, {rounds} alternating rounds")
+    run(root, python_path=baseline)  # fills the baseline's own capture cache
+    runs: dict[str, list[dict[str, Any]]] = {"this checkout": [], "baseline": []}
+    for _ in range(rounds):
+        runs["this checkout"].append(measure_rules(root, repeat, ROOT))
+        runs["baseline"].append(measure_rules(root, repeat, baseline))
+    print()
+    print("| rules, CPU s (median of rounds) | first pass | best pass | parse alone |")
+    print("| --- | --- | --- | --- |")
+    medians = {}
+    for name, results in runs.items():
+        statements = int(results[0]["statements"])
+        first = statistics.median(float(r["first"]) for r in results)
+        best = statistics.median(float(r["best"]) for r in results)
+        parse = statistics.median(float(r["parse"]) for r in results)
+        medians[name] = (first, best)
+        print(f"| {name} | {first:.3f} ({statements / first:,.0f}/s) | {best:.3f} "
+              f"({statements / best:,.0f}/s) | {parse:.3f} |")
+    (nf, nb), (bf, bb) = medians["this checkout"], medians["baseline"]
+    print(f"| ratio baseline / this checkout | {bf / nf:.2f}x | {bb / nb:.2f}x | |")
 
 
 def main() -> None:
@@ -243,7 +301,19 @@ def main() -> None:
     parser.add_argument("--revisions", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the generated project")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also time the rules of an older dbsafe (a folder holding its "
+                             "dbsafe/ package: git archive REV dbsafe | tar -x -C DIR)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of (f)")
+    parser.add_argument("--measure-rules", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--dbsafe", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure_rules:
+        statements, first, best, parse = rules_per_second(
+            args.measure_rules, args.repeat, clock=time.process_time, dbsafe_dir=args.dbsafe)
+        print(json.dumps({"statements": statements, "first": first, "best": best,
+                          "parse": parse}))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="dbsafe-bench-lint-"))
     try:
         generate(tmp, args.revisions)
@@ -254,7 +324,7 @@ def main() -> None:
         cached = min(run(tmp) for _ in range(args.repeat))
         print("(c) --offline")
         offline = run(tmp, "--offline")
-        statements, first, seconds = rules_per_second(tmp, args.repeat)
+        statements, first, seconds, parse = rules_per_second(tmp, args.repeat)
         print()
         print("| measurement | seconds | note |")
         print("| --- | --- | --- |")
@@ -263,10 +333,16 @@ def main() -> None:
               f"{args.repeat}; target < 1 s |")
         print(f"| (c) `dbsafe lint --offline` | {offline:.2f} | |")
         print(f"| (d) rules over {statements:,} statements (in-process), first pass | "
-              f"{first:.3f} | {statements / first:,.0f} statements/s (reads each revision's "
-              "Python once, for DBS210) |")
+              f"{first:.3f} | {statements / first:,.0f} statements/s (DBS210 reads each downgrade() "
+              "from the capture cache) |")
         print(f"| (d) the same, best of {args.repeat} | {seconds:.3f} | "
               f"**{statements / seconds:,.0f} statements/s**; target ≥ 10,000 |")
+        print(f"| (e) peer: parsing the same statements alone, best of {args.repeat} | "
+              f"{parse:.3f} | {statements / parse:,.0f} statements/s; rules (d) take "
+              f"{seconds / parse:.2f}x the parse alone (first pass {first / parse:.2f}x) |")
+        if args.baseline:
+            compare(tmp, args.baseline.resolve(), args.repeat, args.rounds)
+        print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
     finally:
         if args.keep:
             print(f"kept {tmp}")
