@@ -82,6 +82,13 @@ def test_ddl_inside_a_do_block_is_checked() -> None:
                if f.code in ("DBS101", "DBS108"))
 
 
+def test_ddl_inside_a_function_body_is_checked_and_says_where() -> None:
+    sql = ("CREATE FUNCTION add_ix() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+           "CREATE INDEX ix ON orders (c); END $$;")
+    [finding] = [f for f in lint_sql(sql) if f.code == "DBS101"]
+    assert dict(finding.context)["In"] == "body of function add_ix"
+
+
 def test_a_do_block_postgresql_cannot_parse_as_plpgsql_is_silent_not_an_error() -> None:
     assert codes("DO $$ BEGIN this is not plpgsql; END $$;") == []
 
