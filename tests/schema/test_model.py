@@ -109,17 +109,26 @@ def test_format_1_snapshot_still_loads_with_format_2_fields_empty() -> None:
     assert json.loads(old.to_json())["format"] == FORMAT_VERSION == 2
 
 
-def test_introspection_builds_columns_equal_to_the_dataclass_constructor() -> None:
-    from dbsafe.schema.introspect import _column_maker
-    from dbsafe.schema.model import Column, ColumnDetails
+def test_introspection_builds_objects_equal_to_the_dataclass_constructor() -> None:
+    import dataclasses
 
-    made = _column_maker()("Id", "integer", 3, False, "0", "always", None, None)
+    from dbsafe.schema import introspect
+    from dbsafe.schema.model import Column, ColumnDetails, Constraint, Index, Relation
+
+    made = introspect._make_column("Id", "integer", 3, False, "0", "always", None, None)
     assert made == Column("Id", "integer", 3, False, "0", "always", None)
     assert hash(made) == hash(Column("Id", "integer", 3, False, "0", "always", None))
     assert made.details is None and made.comment is None
     details = ColumnDetails(storage="external", comment="why")
-    made = _column_maker()("c", "text", 1, True, None, None, None, details)
+    made = introspect._make_column("c", "text", 1, True, None, None, None, details)
     assert made == Column("c", "text", 1, details=details) and made.comment == "why"
+    # Every field set from its own argument, in the order of the fields.
+    for cls, make in ((Column, introspect._make_column),
+                      (Constraint, introspect._make_constraint),
+                      (Index, introspect._make_index), (Relation, introspect._make_relation)):
+        names = [f.name for f in dataclasses.fields(cls)]
+        made = make(*(f"value of {name}" for name in names))
+        assert made == cls(**{name: f"value of {name}" for name in names}), cls
 
 
 def test_early_format_2_columns_with_flat_details_still_load() -> None:
