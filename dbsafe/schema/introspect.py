@@ -773,7 +773,7 @@ def introspect_url(
             f"could not connect to {target}: {_one_line(redact_text(str(exc), url))}; "
             "check the URL, that the server is running and the credentials"
         ) from None
-    with conn, ThreadPoolExecutor(max_workers=HELPERS) as pool:
+    with conn, ThreadPoolExecutor(max_workers=max(HELPERS, 1)) as pool:
         # The helper sessions log in while this one is set up.
         pending = [pool.submit(_helper, url, options, statement_timeout)
                    for _ in range(HELPERS)]
