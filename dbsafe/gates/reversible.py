@@ -121,8 +121,7 @@ class _Walk:
         self._session: Any = None
         self._conn: Any = None
         self._sql: str | None = None
-        self._twin: Any = None  # (url, session) of the twin database, made on first need
-        self._twin_stack = contextlib.ExitStack()
+        self._twin: str | None = None  # the twin database's URL, made on first need
         self._twin_applied: list[str] = []
         self.requests = 0
         self.snapshots = 0
@@ -132,7 +131,6 @@ class _Walk:
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
-        self._twin_stack.close()
 
     @property
     def conn(self) -> Any:
@@ -155,17 +153,26 @@ class _Walk:
             self._sql = fingerprint_sql(int(version.fetchone()[0]))
         return self._sql
 
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            from dbsafe.migrate.runner import ApplySession
+
+            self._session = self._stack.enter_context(ApplySession(self.project, self.url))
+        return self._session
+
+    def described(self) -> RunResult:
+        """The history's revisions and heads, as the walk's child loaded them."""
+        result: RunResult = self.session.described
+        return result
+
     def apply(self, operations: Sequence[tuple[str, str]],
               after: Sequence[tuple[str, str]] = ()) -> RunResult:
         """Run `operations` in the walk's child; fingerprints right after the `after` steps."""
-        from dbsafe.migrate.runner import ApplySession
-
         self.requests += 1
-        if self._session is None:
-            self._session = self._stack.enter_context(ApplySession(self.project, self.url))
         fingerprint = (self.fingerprint_sql, after) if after else None
-        result: RunResult = self._session.apply(operations, fingerprint=fingerprint,
-                                                verify=False)
+        result: RunResult = self.session.apply(operations, fingerprint=fingerprint,
+                                               verify=False)
         return result
 
     def fingerprint(self) -> str:
@@ -203,23 +210,24 @@ class _Walk:
         The twin is brought forward only when asked (one alembic command for all the
         revisions since it was last asked), so a walk without leftovers never makes it.
         """
-        from dbsafe.migrate.runner import ApplySession
         from dbsafe.schema.introspect import introspect_url
 
         assert self.new_database is not None
         if self._twin is None:
             url = self.new_database()
-            session = self._twin_stack.enter_context(ApplySession(self.project, url))
-            session.apply([("upgrade", _up(s)) for s in self.start] or [("upgrade", "base")],
-                          verify=False)
+            # The walk's own child runs it (a request may name another database of the
+            # same server): no second child to start.
+            self.session.apply([("upgrade", _up(s)) for s in self.start]
+                               or [("upgrade", "base")], verify=False, database_url=url)
             if self.seed is not None:
                 _seed(url, self.seed)
-            self._twin = (url, session)
+            self._twin = url
             self._twin_applied = list(self.start)
-        url, session = self._twin
+        url = self._twin
         tips = [t for t in dict.fromkeys(applied) if t not in self._twin_applied]
         if tips:
-            session.apply([("upgrade", _up(t)) for t in tips], verify=False)
+            self.session.apply([("upgrade", _up(t)) for t in tips], verify=False,
+                               database_url=url)
             self._twin_applied += tips
         self.snapshots += 1
         return introspect_url(url)
@@ -327,13 +335,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         SourceError: the seed file cannot be read or fails.
     """
     from dbsafe.migrate.revisions import pending, resolve
-    from dbsafe.migrate.runner import MigrationError, describe
+    from dbsafe.migrate.runner import MigrationError
 
-    described = describe(project)
-    revisions, heads = described.revisions, described.heads
-    start_ids = [r for name in start for r in resolve(revisions, heads, name)]
-    order = pending(revisions, start_ids, resolve(revisions, heads, target))
-    by_id = {r.revision: r for r in revisions}
     findings: list[Finding] = []
     reported: set[str] = set()  # revisions with a finding: their re-upgrade failing is no news
     walked: list[str] = []
@@ -344,7 +347,14 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         findings.extend(found)
         reported.update(f.subject for f in found if f.subject and f.severity == Severity.ERROR)
 
-    with _Walk(project, url, new_database, start=start_ids, seed=seed) as w:
+    with _Walk(project, url, new_database, seed=seed) as w:
+        # The walk's child loads the history once; what it loaded describes it too.
+        described = w.described()
+        revisions, heads = described.revisions, described.heads
+        start_ids = [r for name in start for r in resolve(revisions, heads, name)]
+        order = pending(revisions, start_ids, resolve(revisions, heads, target))
+        by_id = {r.revision: r for r in revisions}
+        w.start = start_ids
         applied: list[str] = list(start_ids)  # every revision the database holds
         # Even at base, run env.py once first: what it creates before any revision (schemas,
         # extensions, functions) is part of "before", not a leftover of the first revision.
@@ -364,9 +374,12 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             if progress is not None:
                 progress(index, len(order), rid)
             problem = _downgrade_problem(revision)
-            # After the upgrade: did it change the schema at all (a data migration), and is
-            # a database whose downgrade failed still there (rolled back)?
-            after: list[tuple[str, str]] = [(rid, "up"), (rid, "down")]
+            after: list[tuple[str, str]] = [(rid, "down")]
+            if eager or problem is not None:
+                # After the upgrade: did it change the schema at all (a data migration), and
+                # is a database whose downgrade failed still there (rolled back)? Otherwise
+                # a failed downgrade is rebuilt from, and a data migration needs `problem`.
+                after.append((rid, "up"))
             operations: list[tuple[str, str]] = []
             split: list[tuple[str, str]] = []  # the re-upgrade as a request of its own
             if carry is not None:

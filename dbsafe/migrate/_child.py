@@ -648,7 +648,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     from alembic.script import ScriptDirectory
 
     target = request.get("target")
-    Sandbox(target).install(request.get("session"))
+    sandbox = Sandbox(target)
+    sandbox.install(request.get("session"))
 
     ini = request["alembic_ini"]
     config = Config(ini, ini_section=request.get("ini_section") or "alembic")
@@ -700,7 +701,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             pass  # the revisions and heads above are the whole answer
         elif request["mode"] == "session":
             assert target is not None, "a session needs a target"
-            _serve(config, target, original_url, request, result, script, revision_files,
+            _serve(config, sandbox, original_url, request, result, script, revision_files,
                    seen_contexts)
         elif request["mode"] == "models":
             assert target is not None, "comparing models needs a target"
@@ -855,13 +856,20 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _serve(config: Any, target: dict[str, Any], original_url: str | None,
+def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
            request: dict[str, Any], result: dict[str, Any], script: Any,
            revision_files: dict[str, str], seen_contexts: list[dict[str, Any]]) -> None:
     """Apply request after request (one JSON line each on stdin) in this one process, so a
     guarded upgrade pays for starting Python, alembic and SQLAlchemy once, not per revision.
-    Each answer is one JSON line on the result channel (fd `result_fd`), never on stdout."""
+    Each answer is one JSON line on the result channel (fd `result_fd`), never on stdout.
+
+    A request may name another database of the same server (`database`, with the libpq
+    variables that name it in `environ`): for that request the sandbox's target is that
+    database (`verify-reversible`'s twin), then the session's own again."""
     from alembic.script import ScriptDirectory
+
+    target = sandbox.target
+    assert target is not None
 
     # alembic builds a ScriptDirectory (importing every revision file) for each command;
     # within one session the files do not change, so every command gets the one built
@@ -876,11 +884,20 @@ def _serve(config: Any, target: dict[str, Any], original_url: str | None,
                 continue
             step: dict[str, Any] = {}
             seen_contexts.clear()
+            environ: dict[str, str] = {}
+            saved: dict[str, str | None] = {}
             try:
                 request = json.loads(line)
+                here = target
+                if request.get("database"):
+                    here = {**target, "dbname": str(request["database"])}
+                    environ = {str(k): str(v) for k, v in (request.get("environ") or {}).items()}
+                saved = {k: os.environ.get(k) for k in environ}
+                os.environ.update(environ)
+                sandbox.target = here
                 _FINGERPRINTS.start(request.get("fingerprint"),
                                     step.setdefault("fingerprints", []))
-                _apply(config, target, original_url, request, step, script)
+                _apply(config, here, original_url, request, step, script)
                 step["ok"] = True
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
@@ -889,6 +906,12 @@ def _serve(config: Any, target: dict[str, Any], original_url: str | None,
                 step["error"] = _failure(exc, revision_files)
             finally:
                 _FINGERPRINTS.start(None, [])
+                sandbox.target = target
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
             step["contexts"] = list(seen_contexts)
             channel.write(json.dumps(step) + "\n")
             channel.flush()

@@ -353,7 +353,7 @@ class ApplySession:
 
     def apply(self, operations: Sequence[tuple[str, str]], *,
               fingerprint: tuple[str, Sequence[tuple[str, str]]] | None = None,
-              verify: bool = True) -> RunResult:
+              verify: bool = True, database_url: str | None = None) -> RunResult:
         """Run `operations` in the session's child.
 
         Args:
@@ -363,12 +363,25 @@ class ApplySession:
                 error's `fingerprints`).
             verify: check the version table afterwards (`verify_applied`); a caller that
                 checks it itself saves a connection.
+            database_url: run on this other database of the same server and user, as if
+                the session had been opened on it (`verify-reversible`'s twin database:
+                no second child to start).
         """
         request: dict[str, Any] = {
             "operations": [{"command": c, "revision": r} for c, r in operations]}
         if fingerprint is not None:
             request["fingerprint"] = {"sql": fingerprint[0],
                                       "after": [list(step) for step in fingerprint[1]]}
+        url = self.url
+        if database_url is not None:
+            mine, other = connection_params(self.url), connection_params(database_url)
+            if any(mine[k] != other[k] for k in ("host", "port", "user", "password")):
+                raise DbsafeError("a session applies only to databases of its own server "
+                                  "and user")
+            env = _child_environment(database_url, other)
+            request["database"] = other["dbname"]
+            request["environ"] = {k: env[k] for k in ("PGDATABASE", *URL_VARIABLES)}
+            url = database_url
         self._send(request)
         data = self._receive()
         output = self.output
@@ -386,7 +399,7 @@ class ApplySession:
 
             result = dataclasses.replace(result, fingerprints=taken)
         if verify:
-            verify_applied(self.url, result)
+            verify_applied(url, result)
         return result
 
     @property
