@@ -7,6 +7,7 @@ password: pg_dump gets it through PGPASSWORD in its environment, not on its comm
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import hashlib
 import json
@@ -123,14 +124,18 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         result = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise DatabaseError(f"pg_dump failed: {_first_line(result.stderr)}")
-        verify_backup(path, server_version)
+        # The file is hashed (on a thread: hashlib releases the GIL) while pg_restore reads
+        # its table of contents back.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            hashed = pool.submit(_size_and_digest, path)
+            verify_backup(path, server_version)
+            size, digest = hashed.result()
     except BaseException:
         _remove(path)
         raise
     finally:
         os.umask(previous_umask)
     seconds = time.perf_counter() - started
-    size, digest = _size_and_digest(path)
     backup = Backup(
         path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
         database=database, server_version=server_version, revisions=tuple(revisions),

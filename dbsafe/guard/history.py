@@ -47,6 +47,16 @@ COMMENT ON TABLE {SCHEMA}.{TABLE} IS 'Runs of dbsafe upgrade/downgrade/restore (
 """
 
 
+def _ensure_table(conn: Any) -> None:
+    """Create the history table, or add what an older one lacks, when needed: DDL on every
+    run would lock the table against `dbsafe status` and rewrite its catalog rows each time."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attname = 'checkpoints' AND NOT attisdropped", (f"{SCHEMA}.{TABLE}",)).fetchone()
+    if not row or not row[0]:
+        conn.execute(_DDL)
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     run_id: str
@@ -83,12 +93,31 @@ def start(conninfo: str, operation: str, from_revisions: Sequence[str]) -> str:
 
     run_id = str(uuid.uuid4())
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(_DDL)
+        _ensure_table(conn)
         conn.execute(
             f"INSERT INTO {SCHEMA}.{TABLE} (run_id, operation, from_revisions, os_user, host, "
             "dbsafe_version) VALUES (%s, %s, %s, %s, %s, %s)",
             (run_id, operation, list(from_revisions), _os_user(), socket.gethostname(),
              __version__),
+        )
+    return run_id
+
+
+def record(conninfo: str, operation: str, *, outcome: str, to_revisions: Sequence[str] = (),
+           message: str | None = None, backup_file: str | None = None) -> str:
+    """Record a run that is over already (a restore, recorded in the database it made), on
+    one connection: `start` and `finish` in one. Returns its id."""
+    import psycopg
+
+    run_id = str(uuid.uuid4())
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        _ensure_table(conn)
+        conn.execute(
+            f"INSERT INTO {SCHEMA}.{TABLE} (run_id, operation, os_user, host, dbsafe_version, "
+            "finished_at, outcome, to_revisions, message, backup_file) "
+            "VALUES (%s, %s, %s, %s, %s, now(), %s, %s, %s, %s)",
+            (run_id, operation, _os_user(), socket.gethostname(), __version__, outcome,
+             list(to_revisions), message, backup_file),
         )
     return run_id
 
@@ -185,7 +214,7 @@ def unfinished(conninfo: str) -> list[tuple[str, dict[str, Any]]]:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return []
-        conn.execute(_DDL)  # older history tables get the checkpoints column
+        _ensure_table(conn)  # older history tables get the checkpoints column
         rows = conn.execute(
             f"UPDATE {SCHEMA}.{TABLE} SET outcome = 'interrupted', finished_at = now(), "
             "message = coalesce(message, 'the process ended without recording an outcome') "

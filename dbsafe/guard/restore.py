@@ -51,6 +51,19 @@ def verify_file(path: Path) -> dict[str, Any]:
     return manifest
 
 
+def verify_in_background(path: Path) -> Callable[[], dict[str, Any]]:
+    """Start `verify_file(path)` on a thread (hashing releases the GIL) and return a
+    function that waits for its result, raising what it raised: the caller connects and
+    looks around meanwhile, and touches no database before the file is known good."""
+    import concurrent.futures
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
+                                                 thread_name_prefix="dbsafe-sha256")
+    future = pool.submit(verify_file, path)
+    pool.shutdown(wait=False)
+    return future.result
+
+
 def list_backups(directory: Path) -> list[dict[str, Any]]:
     """Every backup with a manifest under `directory`, newest first."""
     rows = []
@@ -112,18 +125,26 @@ def drop_half_restored(database_url: str) -> list[str]:
 
 
 def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
-            progress: Progress = lambda step, message: None) -> dict[str, Any]:
+            progress: Progress = lambda step, message: None,
+            verified: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Restore `backup` into a new database on the server of `database_url`.
+
+    Args:
+        verified: the result of `verify_in_background(backup)` when the caller started it;
+            else the file is checked here, first.
 
     Returns what was restored: database name, alembic revision, row count per table.
     """
     from psycopg import sql
 
-    manifest = verify_file(backup)
-    progress("restore", f"{backup.name}: size and sha256 match its manifest")
+    if verified is None:
+        verified = verify_in_background(backup)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    name = into or f"{manifest['database']}_restored_{stamp}"
     with _maintenance(database_url) as conn:
+        # Only reading until the file is known to match its manifest.
+        manifest = verified()
+        progress("restore", f"{backup.name}: size and sha256 match its manifest")
+        name = into or f"{manifest['database']}_restored_{stamp}"
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
             raise DbsafeError(f"database {name} already exists; choose another with --into")
@@ -155,8 +176,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
              f"({time.perf_counter() - started:.1f}s)")
     from dbsafe.guard import history
 
-    run_id = history.start(target_url, "restore", ())
-    history.finish(target_url, run_id, outcome="restored", to_revisions=revisions,
+    history.record(target_url, "restore", outcome="restored", to_revisions=revisions,
                    message=f"restored from {backup.name}", backup_file=str(backup))
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
