@@ -10,21 +10,19 @@ snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import user_snapshot
+from dbsafe.guard.run import Progress, RunState
 from dbsafe.guard.upgrade import (
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
-    Progress,
     _differences,
-    show_revisions,
 )
 from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve
 from dbsafe.migrate.runner import (
@@ -64,23 +62,12 @@ class DowngradeOptions:
     use_computed: bool = False
 
 
-@dataclass
-class _Down:
-    settings: Settings
-    url: str
-    options: DowngradeOptions
-    progress: Progress
-    project: AlembicProject
-    findings: list[Finding] = field(default_factory=list)
-    story: list[str] = field(default_factory=list)
-    start: tuple[str, ...] = ()
-    target: tuple[str, ...] = ()
-    backup_file: str | None = None
-    computed_sql: str | None = None
+@dataclass(kw_only=True)
+class _Down(RunState):
+    """The state of one downgrade."""
 
-    def say(self, step: str, message: str) -> None:
-        self.story.append(f"{step}: {message}")
-        self.progress(step, message)
+    options: DowngradeOptions
+    computed_sql: str | None = None
 
 
 def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
@@ -91,9 +78,8 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     from dbsafe.guard.lock import run_lock
     from dbsafe.guard.upgrade import preflight_connection
 
-    started = time.perf_counter()
-    down = _Down(settings, database_url, options, progress,
-                 AlembicProject.from_settings(settings))
+    down = _Down(settings=settings, url=database_url, progress=progress,
+                 project=AlembicProject.from_settings(settings), options=options)
     preflight_connection(database_url, down.say)
     with run_lock(database_url):
         outcome = _locked(down, confirm)
@@ -101,7 +87,7 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
         "outcome": outcome, "from": list(down.start), "to": list(down.target),
         "backup": down.backup_file, "what_happened": down.story,
         "computed_sql": down.computed_sql,
-        "elapsed_seconds": round(time.perf_counter() - started, 3),
+        "elapsed_seconds": down.elapsed(),
     }
     return Report(tuple(down.findings), summary)
 
@@ -122,7 +108,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     down.say("preflight", f"{len(revisions)} revision(s) to undo: "
              + ", ".join(r.revision for r in revisions))
     undo_names = [r.revision for r in revisions]
-    show_revisions(down.progress, undo_names, 0)
+    down.show_revisions(undo_names, 0)
 
     expected = _target_schema(down)
     current = user_snapshot(down.url)
@@ -165,14 +151,11 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         if down.options.backup:
             from dbsafe.guard.upgrade import backup_step
 
-            directory = down.options.backup_dir
-            if not directory.is_absolute():
-                directory = down.settings.project_root / directory
-            down.backup_file = backup_step(down.url, directory, down.start, down.say,
-                                           label="before-downgrade")
+            down.backup_file = backup_step(down.url, down.backup_dir(down.options.backup_dir),
+                                           down.start, down.say, label="before-downgrade")
         outcome = _apply(down, expected, use_computed=bool(missing))
         if outcome == "downgraded":
-            show_revisions(down.progress, undo_names, len(undo_names))
+            down.show_revisions(undo_names, len(undo_names))
     finally:
         snapshot = user_snapshot(down.url)
         history.finish(down.url, run_id, outcome=outcome, to_revisions=current_revisions(down.url),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from dbsafe.core import DatabaseError, DbsafeError, Finding, Report, RuleInfo, Severity
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
+from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, resolve
 from dbsafe.migrate.runner import (
     AlembicProject,
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
     from dbsafe.checks import Check
     from dbsafe.config import Settings
     from dbsafe.schema.model import SchemaSnapshot
-
-Progress = Callable[[str, str], None]
 
 # SQLSTATEs worth another attempt: lock_not_available (lock_timeout), deadlock_detected.
 RETRYABLE = frozenset({"55P03", "40P01"})
@@ -98,43 +97,24 @@ class UpgradeOptions:
     validate_app: bool = True
 
 
-@dataclass
-class _Run:
-    settings: Settings
-    url: str
+@dataclass(kw_only=True)
+class _Run(RunState):
+    """The state of one upgrade."""
+
     options: UpgradeOptions
-    progress: Progress
-    project: AlembicProject
     verbs: Verbs
     session: ApplySession | None = None
-    findings: list[Finding] = field(default_factory=list)
-    story: list[str] = field(default_factory=list)
     revisions: tuple[Revision, ...] = ()
     heads: tuple[str, ...] = ()
-    start: tuple[str, ...] = ()
-    target: tuple[str, ...] = ()
     todo: list[Revision] = field(default_factory=list)
     applied: list[Revision] = field(default_factory=list)
     before: SchemaSnapshot | None = None
-    backup_file: str | None = None
     known_problems: frozenset[tuple[str, str | None]] = frozenset()
     run_id: str | None = None
     checks: tuple[Check, ...] | None = None  # loaded (and their SQL verified) once per run
 
-    def say(self, step: str, message: str) -> None:
-        self.story.append(f"{step}: {message}")
-        self.progress(step, message)
-
-    def show_revisions(self) -> None:
-        show_revisions(self.progress, [r.revision for r in self.todo], len(self.applied))
-
-
-def show_revisions(progress: Progress, names: Sequence[str], done: int) -> None:
-    """Tell a display that draws the revisions (`guard.display.LiveDisplay`) how far the run
-    is; a plain progress callback has no use for it."""
-    show = getattr(progress, "revisions", None)
-    if show is not None:
-        show(names, done)
+    def show_applied(self) -> None:
+        self.show_revisions([r.revision for r in self.todo], len(self.applied))
 
 
 def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verbs: Verbs,
@@ -150,9 +130,8 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     """
     from dbsafe.guard.lock import run_lock
 
-    started = time.perf_counter()
-    run = _Run(settings, database_url, options, progress,
-               AlembicProject.from_settings(settings), verbs)
+    run = _Run(settings=settings, url=database_url, progress=progress,
+               project=AlembicProject.from_settings(settings), options=options, verbs=verbs)
     # One child process runs env.py for the whole run: it describes the history for the
     # preflight, then applies revision after revision. It starts first and loads alembic,
     # SQLAlchemy and the history while this process connects, takes the lock and looks for
@@ -178,7 +157,7 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
         "backup": run.backup_file,
         "run_id": run.run_id,
         "what_happened": run.story,
-        "elapsed_seconds": round(time.perf_counter() - started, 3),
+        "elapsed_seconds": run.elapsed(),
     }
     return Report(tuple(run.findings), summary)
 
@@ -293,7 +272,7 @@ def _resolve_plan(run: _Run) -> None:
 def _preflight_checks(run: _Run) -> bool:
     names = ", ".join(r.revision for r in run.todo)
     run.say("preflight", f"{len(run.todo)} pending: {names}")
-    run.show_revisions()
+    run.show_applied()
     ok = _lint_pending(run)
     for revision in run.todo:
         problem = downgrade_problem(revision.path)
@@ -362,8 +341,7 @@ def _disk_space(run: _Run) -> bool:
 
 
 def _backup_dir(run: _Run) -> Path:
-    directory = run.options.backup_dir
-    return directory if directory.is_absolute() else run.settings.project_root / directory
+    return run.backup_dir(run.options.backup_dir)
 
 
 # -- backup ------------------------------------------------------------------------------------
@@ -396,7 +374,7 @@ def _apply_all(run: _Run) -> bool:
         if not _apply_one(run, revision, run.session, run.before if index == 0 else None):
             return False
         run.applied.append(revision)
-        run.show_revisions()
+        run.show_applied()
     return True
 
 

@@ -1,0 +1,58 @@
+"""The state every guarded run carries (`upgrade`, `downgrade`), and how it reports.
+
+A run says each step as it happens (`say`: kept in its story, handed to the progress
+callback, which the CLI shows), collects findings, knows the revisions it started from and
+aims at, and the backup it took. `upgrade.py` and `downgrade.py` extend it with their options
+and what only they track.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbsafe.config import Settings
+    from dbsafe.core import Finding
+    from dbsafe.migrate.runner import AlembicProject
+
+Progress = Callable[[str, str], None]
+
+
+@dataclass
+class RunState:
+    settings: Settings
+    url: str
+    progress: Progress
+    project: AlembicProject
+    findings: list[Finding] = field(default_factory=list)
+    story: list[str] = field(default_factory=list)
+    start: tuple[str, ...] = ()
+    target: tuple[str, ...] = ()
+    backup_file: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def say(self, step: str, message: str) -> None:
+        self.story.append(f"{step}: {message}")
+        self.progress(step, message)
+
+    def show_revisions(self, names: Sequence[str], done: int) -> None:
+        show_revisions(self.progress, names, done)
+
+    def backup_dir(self, directory: Path) -> Path:
+        """`directory` (--backup-dir) as given when absolute, else in the project."""
+        return directory if directory.is_absolute() else self.settings.project_root / directory
+
+    def elapsed(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
+
+
+def show_revisions(progress: Progress, names: Sequence[str], done: int) -> None:
+    """Tell a display that draws the revisions (`guard.display.LiveDisplay`) how far the run
+    is; a plain progress callback has no use for it."""
+    show = getattr(progress, "revisions", None)
+    if show is not None:
+        show(names, done)
