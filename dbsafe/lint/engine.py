@@ -529,7 +529,7 @@ def _confirm(found: list[Finding], statement: Statement,
     """Findings PostgreSQL did not contradict when the statement ran on a throwaway server.
 
     A rewrite claimed for a table whose relfilenode did not change is dropped; one that did
-    change is marked as confirmed. A lock claimed on a relation PostgreSQL did not lock at
+    change is marked as confirmed. A lock claimed on a table PostgreSQL did not lock at
     all (`IF EXISTS` on a missing one, a `DO` block's branch not taken), or locked only in a
     mode that blocks no writes, is dropped; one held in a weaker mode than predicted is
     corrected to it; one held as predicted is marked as confirmed. Where PostgreSQL cannot
@@ -575,6 +575,10 @@ def _confirm_lock(finding: Finding, statement: Statement) -> Finding | None:
     modes = [m for name, pg_mode, _kind in observed.held
              if same_relation(name, lock.relation) and (m := from_pg_locks(pg_mode))]
     if not modes:
+        if lock.target != "table":
+            # An index dropped by the statement leaves pg_locks a lock on an oid whose
+            # pg_class row is gone: its absence proves nothing.
+            return finding
         return None  # PostgreSQL took no lock on it: the statement did nothing to it
     mode = max(modes, key=strength)
     name = lock.relation

@@ -102,7 +102,7 @@ def upgrade():
     op.execute("DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN memo varchar(50)'; END $$")
     op.alter_column("orders", "memo", type_=sa.Text)
     # No-ops on this history: PostgreSQL locks nothing for them.
-    op.execute("DROP INDEX IF EXISTS ix_orders_gone")
+    op.execute("ALTER TABLE IF EXISTS orders_gone ADD CONSTRAINT positive CHECK (id > 0)")
     op.execute("ALTER TABLE IF EXISTS orders_gone ALTER COLUMN id SET NOT NULL")
 ''',
     "r05": '''
@@ -234,8 +234,8 @@ def test_lock_findings_postgresql_contradicts_are_dropped_and_the_others_confirm
         history: tuple[Path, Report]) -> None:
     _, report = history
     subjects = {f.subject for f in report.findings}
-    # Without what PostgreSQL showed, both no-ops of r04 are flagged (DBS103, DBS107).
-    assert "ix_orders_gone" not in subjects
+    # Without what PostgreSQL showed, both no-ops of r04 are flagged (DBS106, DBS107).
+    assert "orders_gone" not in subjects
     assert "orders_gone.id" not in subjects
     [index] = [f for f in report.findings if f.code == "DBS101"]
     assert dict(index.context)["Confirmed"] == (
@@ -246,14 +246,14 @@ def test_a_lock_postgresql_did_not_take_is_dropped(history: tuple[Path, Report])
     import dataclasses
 
     from dbsafe.lint.engine import lint_migration
-    from dbsafe.lint.rules import non_concurrent_index_drop, set_not_null_without_check
+    from dbsafe.lint.rules import constraint_added_without_not_valid, set_not_null_without_check
 
     root, _ = history
     [r04] = [m for m in load_migrations(Settings(project_root=root)) if m.revision == "r04"]
     blind = dataclasses.replace(r04, statements=tuple(
         dataclasses.replace(s, observed=None) for s in r04.statements))
-    rules = [non_concurrent_index_drop.RULE, set_not_null_without_check.RULE]
-    assert {f.subject for f in lint_migration(blind, rules)} == {"ix_orders_gone",
+    rules = [constraint_added_without_not_valid.RULE, set_not_null_without_check.RULE]
+    assert {f.subject for f in lint_migration(blind, rules)} == {"orders_gone",
                                                                  "orders_gone.id"}
     assert lint_migration(r04, rules) == []
 
