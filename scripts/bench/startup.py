@@ -17,8 +17,12 @@ comes first on PYTHONPATH, so the dbsafe measured is this one whatever is instal
 With `--baseline DIR` (another checkout, e.g. `git archive <commit> | tar -x -C DIR`), a
 third table interleaves that version's `python -m dbsafe` with this one's, same commands.
 
+With `--snapshot FILE` the validate rows use FILE instead (e.g. the 10,000-table snapshot
+of scripts/bench/snapshot.py: what a cached run costs when the schema is large).
+
 Usage:
     python3 scripts/bench/startup.py            # --runs N (default 9), --baseline DIR
+    python3 scripts/bench/startup.py --snapshot big.json --runs 5
 """
 
 from __future__ import annotations
@@ -47,15 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=9, help="counted runs per contender")
     parser.add_argument("--baseline", metavar="DIR", type=Path,
                         help="also compare with the dbsafe checkout in DIR (interleaved)")
+    parser.add_argument("--snapshot", metavar="FILE", type=Path,
+                        help="validate against this snapshot instead of the demo's")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="dbsafe-bench-startup-"))
     # This checkout first on PYTHONPATH, bytecode caching on (into `work`), no DBSAFE_*.
     env = clean_env(work / "pycache")
     dbsafe = _dbsafe()
-    snapshot = work / "schema.json"
-    subprocess.run([*dbsafe, "schema", "dump", "--from-migrations", "--no-cache",
-                    "--output", str(snapshot)], cwd=ROOT, env=env, check=True)
+    snapshot = args.snapshot.resolve() if args.snapshot else work / "schema.json"
+    if not args.snapshot:
+        subprocess.run([*dbsafe, "schema", "dump", "--from-migrations", "--no-cache",
+                        "--output", str(snapshot)], cwd=ROOT, env=env, check=True)
     relation = json.loads(snapshot.read_text())["relations"][0]
     app = work / "app"
     app.mkdir()
