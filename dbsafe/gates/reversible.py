@@ -172,7 +172,7 @@ class _Walk:
         self.requests += 1
         fingerprint = (self.fingerprint_sql, after) if after else None
         result: RunResult = self.session.apply(operations, fingerprint=fingerprint,
-                                               verify=False)
+                                               verify=False, keep_connection=True)
         return result
 
     def fingerprint(self) -> str:
@@ -227,7 +227,7 @@ class _Walk:
         tips = [t for t in dict.fromkeys(applied) if t not in self._twin_applied]
         if tips:
             self.session.apply([("upgrade", _up(t)) for t in tips], verify=False,
-                               database_url=url)
+                               database_url=url, keep_connection=True)
             self._twin_applied += tips
         self.snapshots += 1
         return introspect_url(url)

@@ -745,7 +745,16 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
     config.set_main_option("sqlalchemy.url",
                            _sqlalchemy_url(target, url_driver).replace("%", "%%"))
 
-    engine = sa.create_engine(_sqlalchemy_url(target, sync_driver), poolclass=sa.pool.NullPool)
+    # `keep_connection`: one pooled connection per database for the session's requests
+    # (verify-reversible sends hundreds): no new server process, SQLAlchemy dialect set-up
+    # and cold catalog caches per request. Otherwise each request has its own connection.
+    keep = bool(request.get("keep_connection"))
+    engine_url = _sqlalchemy_url(target, sync_driver)
+    engine: sa.engine.Engine | None = _ENGINES.get(engine_url) if keep else None
+    if engine is None:
+        engine = sa.create_engine(engine_url, **({} if keep else {"poolclass": sa.pool.NullPool}))
+        if keep:
+            _ENGINES[engine_url] = engine
     try:
         # A plain connection, not engine.begin(): alembic then manages its own transactions,
         # so autocommit_block() (CREATE INDEX CONCURRENTLY) works.
@@ -779,7 +788,11 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 result["model_differences"] = _compare_models(config, script,
                                                               request["models"])
     finally:
-        engine.dispose()
+        if not keep:
+            engine.dispose()
+
+
+_ENGINES: dict[str, Any] = {}  # kept engines of a session, by URL (`keep_connection`)
 
 
 def _compare_models(config: Any, script: Any, spec: str) -> list[list[str]]:

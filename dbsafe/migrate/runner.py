@@ -353,7 +353,8 @@ class ApplySession:
 
     def apply(self, operations: Sequence[tuple[str, str]], *,
               fingerprint: tuple[str, Sequence[tuple[str, str]]] | None = None,
-              verify: bool = True, database_url: str | None = None) -> RunResult:
+              verify: bool = True, database_url: str | None = None,
+              keep_connection: bool = False) -> RunResult:
         """Run `operations` in the session's child.
 
         Args:
@@ -366,12 +367,16 @@ class ApplySession:
             database_url: run on this other database of the same server and user, as if
                 the session had been opened on it (`verify-reversible`'s twin database:
                 no second child to start).
+            keep_connection: keep the child's connection to the database open for the
+                next request (a pooled one); for many small requests.
         """
         request: dict[str, Any] = {
             "operations": [{"command": c, "revision": r} for c, r in operations]}
         if fingerprint is not None:
             request["fingerprint"] = {"sql": fingerprint[0],
                                       "after": [list(step) for step in fingerprint[1]]}
+        if keep_connection:
+            request["keep_connection"] = True
         url = self.url
         if database_url is not None:
             mine, other = connection_params(self.url), connection_params(database_url)
