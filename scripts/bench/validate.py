@@ -483,8 +483,10 @@ def peer(kind: str, statements_file: str, url: str = "") -> None:
             return
         assert kind == "pipelined"
         pg.enter_pipeline_mode()
-        for first in range(0, len(encoded), 500):  # bounded: the replies must fit the buffers
-            chunk = encoded[first:first + 500]
+        # Bounded, as dbsafe's confirm() batches: nothing reads the replies (an error is a
+        # few hundred bytes) while a chunk is sent, so they must fit the socket buffers.
+        for first in range(0, len(encoded), 100):
+            chunk = encoded[first:first + 100]
             for sql in chunk:
                 pg.send_prepare(b"", sql)
                 pg.pipeline_sync()  # an error aborts only up to its Sync, as PREPARE alone
