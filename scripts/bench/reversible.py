@@ -112,30 +112,30 @@ def bench_dbsafe(root: Path) -> tuple[float, float, int]:
     return total, walk_time[0], len({f.subject for f in result.findings})
 
 
-def bench_pytest_alembic(root: Path) -> tuple[float | None, str]:
+def bench_pytest_alembic(root: Path, server: object, database: str) -> tuple[float | None, str]:
     try:
         import pytest_alembic
         from pytest_alembic.tests import test_up_down_consistency
     except ImportError:
         return None, "pytest-alembic not installed (pip install pytest-alembic)"
+    import psycopg
     import sqlalchemy as sa
     from alembic.config import Config as AlembicConfig
 
-    from dbsafe.pg.throwaway import throwaway_server
-
-    with throwaway_server(database="pa") as server:
-        url = server.url("pa").replace("postgresql://", "postgresql+psycopg://", 1)
-        engine = sa.create_engine(url)
-        config = pytest_alembic.Config(alembic_config=AlembicConfig(str(root / "alembic.ini")))
-        started = time.perf_counter()
-        try:
-            with pytest_alembic.runner(config=config, engine=engine) as runner:
-                test_up_down_consistency(runner)
-            verdict = "passed"
-        except Exception as exc:  # noqa: BLE001 - its verdict, reported
-            verdict = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
-        elapsed = time.perf_counter() - started
-        engine.dispose()
+    with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:  # type: ignore[attr-defined]
+        conn.execute(f"CREATE DATABASE {database}".encode())
+    url = server.url(database).replace("postgresql://", "postgresql+psycopg://", 1)  # type: ignore[attr-defined]
+    engine = sa.create_engine(url)
+    config = pytest_alembic.Config(alembic_config=AlembicConfig(str(root / "alembic.ini")))
+    started = time.perf_counter()
+    try:
+        with pytest_alembic.runner(config=config, engine=engine) as runner:
+            test_up_down_consistency(runner)
+        verdict = "passed"
+    except Exception as exc:  # noqa: BLE001 - its verdict, reported
+        verdict = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
+    elapsed = time.perf_counter() - started
+    engine.dispose()
     return elapsed, verdict
 
 
@@ -144,26 +144,49 @@ def main() -> None:
     parser.add_argument("--revisions", type=int, default=200)
     parser.add_argument("--leaky", type=int, default=5,
                         help="revisions whose downgrade forgets their index")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds, each side once per round, interleaved (medians shown)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     step = max(1, args.revisions // max(1, args.leaky)) if args.leaky else 0
     leaky = {i for i in range(step, args.revisions + 1, step)} if step else set()
     leaky = set(sorted(leaky)[: args.leaky])
-    with tempfile.TemporaryDirectory(prefix="dbsafe-bench-reversible-") as tmp:
+    import statistics
+
+    from dbsafe.pg.throwaway import throwaway_server
+
+    totals, walks, theirs, ratios = [], [], [], []
+    flagged, verdict = 0, ""
+    with tempfile.TemporaryDirectory(prefix="dbsafe-bench-reversible-") as tmp, \
+            throwaway_server() as server:
         root = Path(tmp)
         write_history(root, args.revisions, leaky)
-        total, walk, flagged = bench_dbsafe(root)
-        pa_time, verdict = bench_pytest_alembic(root)
-    print(f"history: {args.revisions} revisions, {len(leaky)} with a leaky downgrade")
-    print(f"dbsafe verify-reversible: {total:6.1f} s total, {walk:6.1f} s walk "
-          f"({walk / args.revisions * 1000:.0f} ms/revision); "
+        for round_ in range(args.rounds):
+            # Interleaved, so a change in the machine's load hits both sides alike.
+            total, walk, flagged = bench_dbsafe(root)
+            pa_time, verdict = bench_pytest_alembic(root, server, f"pa_{round_}")
+            totals.append(total)
+            walks.append(walk)
+            if pa_time is not None:
+                theirs.append(pa_time)
+                ratios.append(walk / pa_time)
+                print(f"round {round_ + 1}: dbsafe walk {walk:.1f} s, pytest-alembic "
+                      f"{pa_time:.1f} s, ratio {walk / pa_time:.2f}x", flush=True)
+    walk = statistics.median(walks)
+    print(f"history: {args.revisions} revisions, {len(leaky)} with a leaky downgrade; "
+          f"{args.rounds} rounds, medians")
+    print(f"dbsafe verify-reversible: {statistics.median(totals):6.1f} s total, {walk:6.1f} s "
+          f"walk ({walk / args.revisions * 1000:.0f} ms/revision); "
           f"{flagged} of {len(leaky)} leaky revisions reported")
-    if pa_time is None:
+    if not theirs:
         print(f"pytest-alembic: {verdict}")
     else:
+        pa_time = statistics.median(theirs)
         print(f"pytest-alembic test_up_down_consistency: {pa_time:6.1f} s "
               f"({pa_time / args.revisions * 1000:.0f} ms/revision); {verdict}")
-        print(f"ratio, dbsafe walk / pytest-alembic: {walk / pa_time:.2f}x")
+        print(f"ratio, dbsafe walk / pytest-alembic: median of rounds "
+              f"{statistics.median(ratios):.2f}x (per round: "
+              f"{', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 if __name__ == "__main__":
