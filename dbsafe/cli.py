@@ -628,6 +628,9 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
     way back   on failure, downgrade to the starting revision and verify the schema
                equals the one before; else print the `dbsafe restore` command
 
+    Each step is shown on stderr as it runs: drawn live on a terminal (the step, elapsed
+    time, the revisions applied), one plain line per message otherwise; none with --quiet.
+
     Exit status: 0 applied (or nothing to do), 1 refused or rolled back (see findings),
     2 could not run or failed without a way back.
     """
