@@ -90,8 +90,10 @@ def fingerprint_sql(server_version: int) -> str:
         _whole("pg_policy", "p", f"p.oid >= {_USER}"),
         _whole("pg_rewrite", "r", f"r.oid >= {_USER}"),
         _whole("pg_proc", "p", f"p.oid >= {_USER}"),
-        # A relation's row type and every array type follow from what they belong to.
-        _whole("pg_type", "t", f"t.oid >= {_USER} AND t.typrelid = 0 AND t.typcategory <> 'A'"),
+        # A relation's row type and every array type follow from what they belong to, but
+        # for the privileges of a composite type (GRANT USAGE ON TYPE).
+        _whole("pg_type", "t", f"t.oid >= {_USER} AND t.typcategory <> 'A' "
+                               "AND (t.typrelid = 0 OR t.typacl IS NOT NULL)"),
         _whole("pg_enum", "e", f"e.oid >= {_USER}"),
         _whole("pg_sequence", "s", f"s.seqrelid >= {_USER}"),
         _whole("pg_namespace", "n", f"n.oid >= {_USER} AND left(n.nspname, 3) <> 'pg_'"),

@@ -282,3 +282,9 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
         assert fingerprint(postgresql) != before, leftover
         postgresql.execute(undo.encode())
         assert fingerprint(postgresql) == before, undo
+
+    # A composite type's privileges live on its pg_type row (its other facts on pg_class).
+    postgresql.execute("CREATE TYPE pair AS (x int, y int)")
+    with_type = fingerprint(postgresql)
+    postgresql.execute("REVOKE USAGE ON TYPE pair FROM PUBLIC")
+    assert fingerprint(postgresql) != with_type
