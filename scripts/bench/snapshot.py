@@ -131,7 +131,7 @@ def before_after(baseline: Path, url: str, snapshot: Path, work: Path, runs: int
         figures = compare([
             (f"baseline {what}", [*version(baseline), *argv(work / "baseline.json")]),
             (f"this {what}", [*version(ROOT), *argv(work / "this.json")]),
-        ], runs=runs)
+        ], runs=runs, cwd="/")  # `python -m` puts the working directory before PYTHONPATH
         tables.append(report(figures, title=f"Before/after: {what}"))
     return "\n".join(tables)
 
