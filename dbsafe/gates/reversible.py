@@ -125,6 +125,7 @@ class _Walk:
         self._twin_applied: list[str] = []
         self.requests = 0
         self.snapshots = 0
+        self._version_schema: dict[tuple[str, str | None], str] = {}
 
     def __enter__(self) -> _Walk:
         return self
@@ -190,6 +191,16 @@ class _Walk:
         from psycopg import sql
 
         table, schema = result.version_table, result.version_table_schema
+        found = self._version_schema.get((table, schema))
+        if found is not None:
+            import psycopg
+
+            try:
+                return [r[0] for r in self.conn.execute(
+                    sql.SQL("SELECT version_num FROM {}.{}").format(
+                        sql.Identifier(found), sql.Identifier(table)))]
+            except psycopg.errors.UndefinedTable:
+                del self._version_schema[(table, schema)]  # gone: look for it again
         row = self.conn.execute(
             "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
@@ -197,6 +208,7 @@ class _Walk:
             (table, schema, schema)).fetchone()
         if row is None:
             return []
+        self._version_schema[(table, schema)] = row[0]  # one query per step from now on
         return [r[0] for r in self.conn.execute(sql.SQL("SELECT version_num FROM {}.{}").format(
             sql.Identifier(row[0]), sql.Identifier(table)))]
 
@@ -240,6 +252,7 @@ class _Walk:
         self._stack = contextlib.ExitStack()
         self._session = None
         self._conn = None
+        self._version_schema.clear()
         self.url = self.new_database()
         return True
 
