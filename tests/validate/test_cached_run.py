@@ -31,9 +31,9 @@ settings = load_settings(root, {"snapshot": str(snapshot), "cache-dir": str(cach
 report = commands.validate(settings, [root / "app"])
 print(json.dumps({
     "findings": [[f.code, f.location.path, f.location.line] for f in report.findings],
-    "loaded": sorted(m for m in sys.modules if m.startswith(%r)),
+    "loaded": sorted(m for m in sys.modules if m.startswith(__NOT_NEEDED__)),
 }))
-""" % (NOT_NEEDED,)
+""".replace("__NOT_NEEDED__", repr(NOT_NEEDED))
 
 
 def _run(root: Path, snapshot: Path) -> dict:
