@@ -34,6 +34,8 @@ Usage:
     python3 scripts/bench/validate.py --files 500 --statements 10000 --bug-rate 0.5
     python3 scripts/bench/validate.py --files 200 --statements 2000 --runs 3
     python3 scripts/bench/validate.py --profile 300            # + cProfile, in-process
+    python3 scripts/bench/validate.py --baseline DIR           # + the checkout in DIR, cold
+                                                               #   and confirmed, interleaved
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
 SEED = 20251122
 TABLES = 300
 VIEWS = 12
@@ -597,6 +600,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the generated repository")
     parser.add_argument("--bug-rate", type=float, default=BUG_RATE, metavar="RATE",
                         help="share of statements with a planted bug (0.5: finding-heavy)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also run the dbsafe checkout in DIR (git archive COMMIT | tar -x)")
     parser.add_argument("--profile", type=int, metavar="FILES", default=0,
                         help="also cProfile an in-process validate over this many files")
     args = parser.parse_args()
@@ -679,6 +684,22 @@ def main() -> int:
             print(report(second, title=f"Confirmed by PostgreSQL: "
                                        f"{len(confirmed_document['findings'])} findings"))
             print(rates(second, len(statements)))
+            if args.baseline:
+                # `python -m` puts the working directory first: run both from the workdir.
+                def version(root: Path) -> list[str]:
+                    return ["env", f"PYTHONPATH={root.resolve()}", sys.executable, "-m",
+                            "dbsafe", "validate", str(repo.root)]
+
+                third = compare([
+                    ("baseline: cold", [*version(args.baseline), *static[len(dbsafe):],
+                                        "--no-cache"]),
+                    ("this: cold", [*version(ROOT), *static[len(dbsafe):], "--no-cache"]),
+                    ("baseline: confirmed", [*version(args.baseline), *live[len(dbsafe):],
+                                             "--no-cache"]),
+                    ("this: confirmed", [*version(ROOT), *live[len(dbsafe):], "--no-cache"]),
+                ], runs=args.runs, env=env, cwd=str(workdir))
+                print(report(third[:2], title="Before/after: cold, static"))
+                print(report(third[2:], title="Before/after: confirmed"))
 
         summary = document["summary"]
         print("\ndbsafe summary (static): " + ", ".join(
