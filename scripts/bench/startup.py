@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(0, len(versions), 2):
             print(report(versions[i:i + 2], title=f"before/after: {versions[i + 1].name}"))
     print(f"\n{load()}")
+    shutil.rmtree(work, ignore_errors=True)  # the snapshot, the file, the bytecode cache
     return 0
 
 
