@@ -46,6 +46,7 @@ from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
+    from dbsafe.validate.syscatalog import SystemCatalog
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class Problem:
     # Set when the reference is valid from this server_version_num on (an older target
     # version rejects it): a newer server cannot confirm or refute it.
     requires_version: int | None = None
+    # Set (major version) when the statement reads a system catalog whose columns were
+    # taken from that version's catalog: only a server of that version can confirm it.
+    catalog_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,8 +248,11 @@ class _Unsupported(Exception):
 class Resolver:
     """Resolves statements against one snapshot; builds its lookup tables once."""
 
-    def __init__(self, snapshot: SchemaSnapshot, server_version: int | None = None) -> None:
+    def __init__(self, snapshot: SchemaSnapshot, server_version: int | None = None,
+                 catalog: SystemCatalog | None = None) -> None:
         self.snapshot = snapshot
+        # pg_catalog's relations on the exact target version, else None: not checked.
+        self.catalog = catalog
         # The rules of this PostgreSQL version apply (target-version, else the snapshot's).
         self.server_version = server_version or snapshot.server_version
         self.search_path = tuple(snapshot.search_path)
@@ -324,6 +331,27 @@ class Resolver:
             relation=relation,
             extra=extra,
             qualified_as=None if alias else (relation.schema, relation.name),
+        )
+
+    def catalog_source(self, name: str, schema: str | None, alias: str | None) -> _Source | None:
+        """A relation of `pg_catalog` as `FROM [pg_catalog.]name` finds it, if known."""
+        if self.catalog is None or schema not in (None, "pg_catalog"):
+            return None
+        if schema is None and "pg_catalog" in self.search_path[1:]:
+            return None  # searched after other schemas: the name may be someone else's
+        entry = self.catalog.relations.get(name)
+        if entry is None:
+            return None
+        columns, system = entry
+        extra = frozenset(
+            f.name for f in self.snapshot.functions
+            if len(f.input_arguments) == 1
+            and [p.strip('"') for p in f.input_arguments[0].type.split(".")][-2:]
+            in ([name], ["pg_catalog", name]))
+        return _Source(
+            alias=alias or name, columns=columns, label=name, subject=f"pg_catalog.{name}",
+            extra=extra | _SYSTEM_COLUMN_SET if system else extra,
+            qualified_as=None if alias else ("pg_catalog", name),
         )
 
     # -- entry point -------------------------------------------------------------------
@@ -548,6 +576,7 @@ class _Run:
         self.offset = offset
         self.problems: list[Problem] = []
         self.silenced: list[str] = []
+        self.catalog_read = False  # a system catalog's columns were checked
 
     def silence(self, reason: str) -> None:
         if reason not in self.silenced:
@@ -817,6 +846,12 @@ class _Run:
                            extra=_SYSTEM_COLUMN_SET,
                            qualified_as=None if alias else sequence)
         unknown = _Source(alias or name, _UNKNOWN, name, name)
+        catalog = None if target else self.r.catalog_source(name, schema, alias)
+        if catalog is not None:
+            self.catalog_read = True
+            if alias_node is not None and alias_node.columns:
+                catalog.columns = _rename(catalog.columns, _alias_columns(alias_node))
+            return catalog
         if schema is None and name.startswith("pg_"):
             return unknown  # pg_catalog is searched first; its relations all start with pg_
         if schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_")):
@@ -1360,6 +1395,12 @@ class _Run:
         suggestions: tuple[str, ...], help_text: str | None,
     ) -> Problem:
         start, end = _span(identifier)
+        if self.catalog_read and code == UNKNOWN_COLUMN.code and self.r.catalog is not None:
+            major = self.r.catalog.major
+            if subject.startswith("pg_catalog."):
+                message = f"{message} on PostgreSQL {major}"
+            return Problem(code, message, subject, start + self.offset,
+                           end + self.offset, suggestions, help_text, catalog_version=major)
         return Problem(code, message, subject, start + self.offset, end + self.offset, suggestions, help_text)
 
 
@@ -1601,24 +1642,26 @@ class _NameIndex:
 
 # -- public entry point ------------------------------------------------------------------
 
-_CACHE: dict[tuple[int, int | None], tuple[SchemaSnapshot, Resolver]] = {}
+_CACHE: dict[tuple[int, int | None, int], tuple[SchemaSnapshot, Resolver]] = {}
 _CACHE_SIZE = 8
 
 
-def resolver_for(snapshot: SchemaSnapshot, server_version: int | None = None) -> Resolver:
-    """A cached `Resolver` for this snapshot object (and target server version)."""
-    key = (id(snapshot), server_version)
+def resolver_for(snapshot: SchemaSnapshot, server_version: int | None = None,
+                 catalog: SystemCatalog | None = None) -> Resolver:
+    """A cached `Resolver` for this snapshot object (and target server version, catalog)."""
+    key = (id(snapshot), server_version, id(catalog))
     cached = _CACHE.get(key)
-    if cached is not None and cached[0] is snapshot:
+    if cached is not None and cached[0] is snapshot and cached[1].catalog is catalog:
         return cached[1]
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
-    resolver = Resolver(snapshot, server_version)
+    resolver = Resolver(snapshot, server_version, catalog)
     _CACHE[key] = (snapshot, resolver)
     return resolver
 
 
-def resolve(sql: str, snapshot: SchemaSnapshot, *, server_version: int | None = None) -> Resolution:
+def resolve(sql: str, snapshot: SchemaSnapshot, *, server_version: int | None = None,
+            catalog: SystemCatalog | None = None) -> Resolution:
     """Resolve every table and column reference of one statement against `snapshot`.
 
     Args:
@@ -1627,12 +1670,14 @@ def resolve(sql: str, snapshot: SchemaSnapshot, *, server_version: int | None = 
         snapshot: the schema to resolve against.
         server_version: apply this PostgreSQL version's rules (server_version_num, e.g.
             150000); None uses the snapshot's own server version.
+        catalog: the columns of `pg_catalog` on the exact version the statement runs on
+            (`syscatalog.for_run`); None leaves system catalog columns unchecked.
 
     Returns:
         A `Resolution`: its status says how far the statement could be checked, its problems
         are references that provably do not resolve.
     """
-    return resolver_for(snapshot, server_version).resolve(sql)
+    return resolver_for(snapshot, server_version, catalog).resolve(sql)
 
 
 def created_relations(sql: str) -> frozenset[str]:

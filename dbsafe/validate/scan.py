@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Verdict
+    from dbsafe.validate.syscatalog import SystemCatalog
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Candidate:
     start: int  # offsets of the offending identifier in `sql`, inclusive
     end: int
     requires_version: int | None = None  # see `Problem.requires_version`
+    catalog_version: int | None = None  # see `Problem.catalog_version`
 
     @property
     def name(self) -> str:
@@ -95,7 +97,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         log.warning("no source files (.sql, .py, .js, .ts) found in %s; nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
     confirming = settings.confirm and source.can_confirm
-    cache = _Cache.open(settings, source.cache_key(), confirming)
+    from dbsafe.validate.syscatalog import for_run
+
+    system_catalog = for_run(source, settings.target_version)
+    cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -127,7 +132,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         snapshot = source.snapshot
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
-                                    _js_names(settings)):
+                                    _js_names(settings), system_catalog):
             outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for _, rel, _ in misses]
@@ -198,12 +203,13 @@ _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: SchemaSnapshot,
                  jobs: int, max_bytes: int, version: int | None,
-                 names: SqlNames | None = None) -> list[FileOutcome]:
+                 names: SqlNames | None = None,
+                 catalog: SystemCatalog | None = None) -> list[FileOutcome]:
     global _worker_snapshot
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
-                             js_names=names, rel=rel, data=data)
+                             js_names=names, rel=rel, data=data, catalog=catalog)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -215,15 +221,16 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
                            [max_bytes] * len(chunks), [version] * len(chunks),
-                           [names] * len(chunks))
+                           [names] * len(chunks), [catalog] * len(chunks))
         return [outcome for chunk in results for outcome in chunk]
 
 
 def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: int,
-                   version: int | None, names: SqlNames | None) -> list[FileOutcome]:
+                   version: int | None, names: SqlNames | None,
+                   catalog: SystemCatalog | None) -> list[FileOutcome]:
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
-                         js_names=names, rel=rel, data=data)
+                         js_names=names, rel=rel, data=data, catalog=catalog)
             for p, rel, data in paths]
 
 
@@ -231,7 +238,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  max_bytes: int = DEFAULT_MAX_BYTES,
                  server_version: int | None = None,
                  js_names: SqlNames | None = None, rel: str | None = None,
-                 data: bytes | None = None) -> FileOutcome:
+                 data: bytes | None = None,
+                 catalog: SystemCatalog | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
@@ -254,7 +262,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             from dbsafe.validate.resolver import created_relations
 
             created |= created_relations(fragment.sql)
-        _analyse_fragment(fragment, snapshot, outcome, created, server_version)
+        _analyse_fragment(fragment, snapshot, outcome, created, server_version, catalog)
     for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files
         _analyse_request(request, snapshot, outcome)
     return outcome
@@ -285,7 +293,8 @@ def _rules_by_code() -> dict[str, RuleInfo]:
 
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       outcome: FileOutcome, created: frozenset[str] = frozenset(),
-                      server_version: int | None = None) -> None:
+                      server_version: int | None = None,
+                      catalog: SystemCatalog | None = None) -> None:
     from dbsafe.validate import resolver
 
     outcome.counts["statements"] += 1
@@ -304,7 +313,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if not _RULES_BY_CODE:
         _RULES_BY_CODE = _rules_by_code()
     try:
-        resolution = resolver.resolve(fragment.sql, snapshot, server_version=server_version)
+        resolution = resolver.resolve(fragment.sql, snapshot, server_version=server_version,
+                                      catalog=catalog)
     except Exception as exc:  # resolve() guards itself; this is the last line of defence
         log.debug("resolving %r failed", fragment.sql, exc_info=True)
         resolution = resolver.Resolution(
@@ -335,7 +345,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             help=problem.help,
         )
         outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end,
-                                            problem.requires_version))
+                                            problem.requires_version, problem.catalog_version))
 
 
 # -- confirmation by PostgreSQL ----------------------------------------------------------------
@@ -361,6 +371,13 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
         # The server at hand is newer than the target: its verdict would not apply.
         outcome.findings.append(_version_rule(candidate.finding, confirming_version))
     pending = [(o, c) for o, c in pending if all(c is not n for _, n in newer)]
+    confirming_major = confirming_version // 10000 if confirming_version else None
+    other = [(o, c) for o, c in pending
+             if c.catalog_version is not None and c.catalog_version != confirming_major]
+    for outcome, candidate in other:
+        # Checked against another version's catalog: this server's verdict would not apply.
+        outcome.findings.append(_other_catalog(candidate, confirming_major))
+    pending = [(o, c) for o, c in pending if all(c is not n for _, n in other)]
     if not pending:
         return
     # Per distinct statement: its repairs so far and the candidates still open in it.
@@ -450,6 +467,16 @@ def _version_rule(finding: Finding, version: int | None) -> Finding:
     return dataclasses.replace(finding, context=finding.context + (("PostgreSQL", detail),))
 
 
+def _other_catalog(candidate: Candidate, major: int | None) -> Finding:
+    import dataclasses
+
+    shown = f"PostgreSQL {major}" if major else "the server at hand"
+    detail = (f"not confirmed: checked against PostgreSQL {candidate.catalog_version}'s "
+              f"system catalog; {shown} has its own")
+    finding = candidate.finding
+    return dataclasses.replace(finding, context=finding.context + (("PostgreSQL", detail),))
+
+
 def _unconfirmed(finding: Finding, verdict: Verdict) -> Finding:
     import dataclasses
 
@@ -471,12 +498,15 @@ class _Cache:
         self.dirty = False
 
     @classmethod
-    def open(cls, settings: Settings, schema_key: str, confirming: bool) -> _Cache:
+    def open(cls, settings: Settings, schema_key: str, confirming: bool,
+             catalog: SystemCatalog | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
         if settings.target_version:
             mode += f"-pg{settings.target_version}"
+        if catalog is not None:
+            mode += "-catalog" + catalog.key()  # a live server's catalog may change
         js_names = _js_names(settings)
         if js_names is not None:
             names = js_names.key()

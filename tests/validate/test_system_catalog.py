@@ -1,0 +1,186 @@
+"""Columns of system catalogs (`pg_catalog`): checked only on the exact major version known.
+
+Each case is verified on real PostgreSQL (18: the session server; 15: the Debian binaries,
+skipped where absent), and the shipped catalog data is held to what those servers have.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.schema.model import SchemaSnapshot
+from dbsafe.validate import resolve
+from dbsafe.validate.syscatalog import SystemCatalog, live, shipped
+from tests.schema.conftest import pg15_server  # noqa: F401 - a fixture, used by name
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Valid on both 15 and 18.
+PASSING = [
+    "SELECT ctid, xmin, tableoid, oid, datname FROM pg_database",
+    "SELECT c.oid, c.relname, c.ctid FROM pg_class c",
+    "SELECT pg_catalog.pg_class.relname FROM pg_catalog.pg_class",
+    "SELECT pid, state, query FROM pg_stat_activity",
+    "SELECT name, setting FROM pg_settings WHERE name = 'search_path'",
+    "SELECT d.datname, s.numbackends FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid",
+    "SELECT a FROM pg_database AS d(a)",
+    "SELECT n.nspname FROM pg_namespace n WHERE n.oid = 'public'::regnamespace",
+]
+# Unknown on both: (sql, the identifier reported).
+FLAGGED = [
+    ("SELECT nonesuch FROM pg_database", "nonesuch"),
+    ("SELECT c.relnme FROM pg_catalog.pg_class c", "relnme"),
+    ("SELECT ctid FROM pg_settings", "ctid"),  # views have no system columns
+]
+# pg_database's ICU locale column was renamed in 17.
+ON_15_ONLY = "SELECT daticulocale FROM pg_database"
+ON_18_ONLY = "SELECT datlocale FROM pg_database"
+
+
+@pytest.fixture(scope="module")
+def clinic() -> SchemaSnapshot:
+    return SchemaSnapshot.load(FIXTURES / "clinic_schema.json")
+
+
+def _catalog(major: int) -> SystemCatalog:
+    catalog = shipped(major)
+    assert catalog is not None, f"no shipped catalog for PostgreSQL {major}"
+    return catalog
+
+
+def _flagged(sql: str, snapshot: SchemaSnapshot, catalog: SystemCatalog | None) -> list[str]:
+    return [sql[p.start:p.end + 1] for p in resolve(sql, snapshot, catalog=catalog).problems]
+
+
+@pytest.mark.parametrize("major", [15, 18])
+def test_catalog_columns_are_checked_against_the_versions_catalog(
+    major: int, clinic: SchemaSnapshot,
+) -> None:
+    catalog = _catalog(major)
+    for sql in PASSING:
+        assert _flagged(sql, clinic, catalog) == [], sql
+    for sql, identifier in FLAGGED:
+        assert _flagged(sql, clinic, catalog) == [identifier], sql
+    assert _flagged(ON_15_ONLY, clinic, catalog) == ([] if major == 15 else ["daticulocale"])
+    assert _flagged(ON_18_ONLY, clinic, catalog) == ([] if major == 18 else ["datlocale"])
+
+
+def test_the_finding_names_the_version_and_is_dbs302(clinic: SchemaSnapshot) -> None:
+    (problem,) = resolve(ON_18_ONLY, clinic, catalog=_catalog(15)).problems
+    assert (problem.code, problem.subject, problem.catalog_version) == (
+        "DBS302", "pg_catalog.pg_database.datlocale", 15)
+    assert problem.message == "`pg_database` has no column `datlocale` on PostgreSQL 15"
+    assert problem.help == "Did you mean `daticulocale`?"
+
+
+def test_without_a_catalog_catalog_columns_stay_unchecked(clinic: SchemaSnapshot) -> None:
+    for sql, _ in FLAGGED:
+        assert _flagged(sql, clinic, None) == [], sql
+
+
+def test_a_search_path_naming_pg_catalog_late_leaves_unqualified_names_unchecked() -> None:
+    snapshot = SchemaSnapshot(schemas=("app",), search_path=("app", "pg_catalog"))
+    catalog = _catalog(18)
+    assert _flagged("SELECT nonesuch FROM pg_database", snapshot, catalog) == []
+    assert _flagged("SELECT nonesuch FROM pg_catalog.pg_database", snapshot, catalog) == [
+        "nonesuch"]
+
+
+def _verdicts(conninfo: str) -> tuple[list[str], list[str]]:
+    """(statements the server accepts, those it rejects with 42703) among all cases."""
+    accepted, rejected = [], []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for sql in [*PASSING, *(s for s, _ in FLAGGED), ON_15_ONLY, ON_18_ONLY]:
+            try:
+                conn.execute(f"EXPLAIN {sql}")
+                accepted.append(sql)
+            except psycopg.errors.UndefinedColumn:
+                rejected.append(sql)
+    return accepted, rejected
+
+
+@pytest.mark.db
+def test_cases_and_shipped_catalog_match_postgresql_18(conninfo: str) -> None:
+    accepted, rejected = _verdicts(conninfo)
+    assert accepted == [*PASSING, ON_18_ONLY]
+    assert rejected == [*(s for s, _ in FLAGGED), ON_15_ONLY]
+    server = live(conninfo)
+    assert server is not None and server.major == 18
+    assert server.relations == _catalog(18).relations, "run scripts/gen_pg_catalog.py"
+
+
+@pytest.mark.db
+def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None:  # noqa: F811
+    accepted, rejected = _verdicts(pg15_server)
+    assert accepted == [*PASSING, ON_15_ONLY]
+    assert rejected == [*(s for s, _ in FLAGGED), ON_18_ONLY]
+    server = live(pg15_server)
+    assert server is not None and server.major == 15
+    assert server.relations == _catalog(15).relations, "run scripts/gen_pg_catalog.py"
+
+
+# -- end to end: which runs know the version ----------------------------------------------------
+
+
+def _run(root: Path, **overrides: object):
+    settings = load_settings(root, {k.replace("_", "-"): v for k, v in overrides.items()},
+                             environ={})
+    report = commands.validate(settings, [root / "q.sql"])
+    return [(f.code, f.message, dict(f.context).get("PostgreSQL")) for f in report.findings]
+
+
+def _project(tmp_path: Path, sql: str) -> Path:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    (tmp_path / "q.sql").write_text(sql, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.db
+def test_a_live_database_checks_its_own_catalog_and_postgresql_confirms(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = _project(tmp_path, f"SELECT nonesuch FROM pg_database;\n{';'.join(PASSING)};\n"
+                              f"{ON_18_ONLY};\n")
+    assert _run(root, database_url=database_url, cache=False) == [
+        ("DBS302", "`pg_database` has no column `nonesuch` on PostgreSQL 18",
+         '42703: column "nonesuch" does not exist')]
+
+
+@pytest.mark.db
+def test_a_target_older_than_the_live_server_is_not_dropped_by_it(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = _project(tmp_path, f"{ON_18_ONLY};\n{ON_15_ONLY};\n")
+    assert _run(root, database_url=database_url, cache=False, target_version="15") == [
+        ("DBS302", "`pg_database` has no column `datlocale` on PostgreSQL 15",
+         "not confirmed: checked against PostgreSQL 15's system catalog; "
+         "PostgreSQL 18 has its own")]
+
+
+def test_a_snapshot_is_checked_only_with_a_target_version(tmp_path: Path) -> None:
+    snapshot = str(FIXTURES / "clinic_schema.json")
+    root = _project(tmp_path, f"SELECT nonesuch FROM pg_database;\n{ON_15_ONLY};\n"
+                              f"{ON_18_ONLY};\n")
+    assert _run(root, snapshot=snapshot, cache=False) == []
+    assert [m for _, m, _ in _run(root, snapshot=snapshot, cache=False, target_version="18")] == [
+        "`pg_database` has no column `nonesuch` on PostgreSQL 18",
+        "`pg_database` has no column `daticulocale` on PostgreSQL 18"]
+    assert [m for _, m, _ in _run(root, snapshot=snapshot, cache=False, target_version="15")] == [
+        "`pg_database` has no column `nonesuch` on PostgreSQL 15",
+        "`pg_database` has no column `datlocale` on PostgreSQL 15"]
+    # No catalog is shipped for 16: silent.
+    assert _run(root, snapshot=snapshot, cache=False, target_version="16") == []
+
+
+def test_the_cache_tells_catalogs_apart(tmp_path: Path) -> None:
+    snapshot = str(FIXTURES / "clinic_schema.json")
+    root = _project(tmp_path, f"{ON_18_ONLY};\n")
+    cache = str(tmp_path / "cache")
+    assert _run(root, snapshot=snapshot, cache_dir=cache) == []
+    assert len(_run(root, snapshot=snapshot, cache_dir=cache, target_version="15")) == 1
+    assert _run(root, snapshot=snapshot, cache_dir=cache, target_version="18") == []
