@@ -198,6 +198,7 @@ def _decode(data: bytes | None) -> str | None:
 # -- per-file analysis (runs in worker processes) ---------------------------------------------
 
 _worker_snapshot: SchemaSnapshot | None = None
+_worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one resolver per worker
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
 
@@ -205,7 +206,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  jobs: int, max_bytes: int, version: int | None,
                  names: SqlNames | None = None,
                  catalog: SystemCatalog | None = None) -> list[FileOutcome]:
-    global _worker_snapshot
+    global _worker_snapshot, _worker_catalog
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
@@ -216,21 +217,21 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     from concurrent.futures import ProcessPoolExecutor
 
     _worker_snapshot = snapshot
+    _worker_catalog = catalog
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
                            [max_bytes] * len(chunks), [version] * len(chunks),
-                           [names] * len(chunks), [catalog] * len(chunks))
+                           [names] * len(chunks))
         return [outcome for chunk in results for outcome in chunk]
 
 
 def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: int,
-                   version: int | None, names: SqlNames | None,
-                   catalog: SystemCatalog | None) -> list[FileOutcome]:
+                   version: int | None, names: SqlNames | None) -> list[FileOutcome]:
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
-                         js_names=names, rel=rel, data=data, catalog=catalog)
+                         js_names=names, rel=rel, data=data, catalog=_worker_catalog)
             for p, rel, data in paths]
 
 
