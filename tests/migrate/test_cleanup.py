@@ -43,7 +43,15 @@ def _start_cold_run(root: Path, tmpdir: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "schema", "dump", "--from-migrations"],
         cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # As from a terminal: under `nohup` (the suite itself run that way) SIGHUP arrives
+        # ignored, and dbsafe rightly keeps ignoring it.
+        preexec_fn=_default_signals,
     )
+
+
+def _default_signals() -> None:
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _wait_for_migration(proc: subprocess.Popen[str], tmpdir: Path,
