@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
+from dbsafe.terminal import can_redraw, live_console
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
@@ -31,16 +33,11 @@ class WalkBar:
 
     def usable(self) -> bool:
         """Whether the stream is a terminal rich can redraw (not TERM=dumb)."""
-        console = self._make_console()
-        return console.is_terminal and not console.is_dumb_terminal
+        return can_redraw(self._make_console())
 
     def _make_console(self) -> Console:
         if self._console is None:
-            from rich.console import Console
-
-            # rich reads NO_COLOR itself; --color never is passed in.
-            self._console = Console(file=self.stream, soft_wrap=False,
-                                    no_color=True if not self.colour else None)
+            self._console = live_console(self.stream, colour=self.colour)
         return self._console
 
     def __enter__(self) -> WalkBar:

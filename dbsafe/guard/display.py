@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
+from dbsafe.terminal import can_redraw, live_console
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
@@ -45,23 +47,18 @@ class LiveDisplay:
 
     def usable(self) -> bool:
         """Whether `stream` is a terminal rich can redraw (not TERM=dumb)."""
-        console = self._make_console()
-        return console.is_terminal and not console.is_dumb_terminal
+        return can_redraw(self._make_console())
 
     def _make_console(self) -> Console:
-        from rich.console import Console
-
-        # rich reads NO_COLOR itself; --color never is passed in.
-        self._console = Console(file=self.stream, soft_wrap=False,
-                                no_color=True if not self.colour else None)
+        if self._console is None:
+            self._console = live_console(self.stream, colour=self.colour)
         return self._console
 
     def __enter__(self) -> LiveDisplay:
         from rich.live import Live
         from rich.spinner import Spinner
 
-        if self._console is None:
-            self._make_console()
+        self._make_console()
         self._spinner = Spinner("dots", style="cyan")
         self._live = Live(console=self._console, get_renderable=self._renderable,
                           transient=True, refresh_per_second=10, redirect_stdout=False,
