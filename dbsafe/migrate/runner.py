@@ -390,19 +390,14 @@ class ApplySession:
         self._send(request)
         data = self._receive()
         output = self.output
-        taken = tuple((r, d, v) for r, d, v in data.get("fingerprints") or ())
         if not data.get("ok"):
             error = _error(data["error"], self.project.ini.resolve(), output,
                            self.project.interpreter)
-            error.fingerprints = taken
+            error.fingerprints = _fingerprints(data)
             error.completed = int(data.get("completed") or 0)
             raise error
         data = {**data, "revisions": self._ready["revisions"], "heads": self._ready["heads"]}
         result = _result(data, output)
-        if taken:
-            import dataclasses
-
-            result = dataclasses.replace(result, fingerprints=taken)
         if verify:
             verify_applied(url, result)
         return result
@@ -547,8 +542,13 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         output=output,
         captured=tuple(_captured(c) for c in data.get("captured", ())),
         capture_error=data.get("capture_error"),
+        fingerprints=_fingerprints(data),
         model_differences=tuple((o, n, d) for o, n, d in data.get("model_differences", ())),
     )
+
+
+def _fingerprints(data: dict[str, Any]) -> tuple[tuple[str, str, str | None], ...]:
+    return tuple((r, d, v) for r, d, v in data.get("fingerprints") or ())
 
 
 def _captured(c: dict[str, Any]) -> CapturedStatement:
