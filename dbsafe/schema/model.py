@@ -6,7 +6,9 @@ enums, sequences, row-level security and the search path. It is built by
 `dbsafe.schema.introspect` from a live database and read from or written to JSON here.
 
 The JSON is deterministic (sorted keys, relations sorted by schema and name, columns by
-position) so a committed snapshot diffs cleanly. `FORMAT_VERSION` changes whenever the
+position) so a committed snapshot diffs cleanly. Its last key, `sha256`, is a checksum of the
+rest: a file that verifies is what dbsafe wrote, so it is decoded without the field-by-field
+checks or the write-back comparison that any other file gets. `FORMAT_VERSION` changes whenever the
 shape changes incompatibly; loading checks it. Format 2 (the full catalog: definitions,
 triggers, types, extensions, comments, grants, owners, partitioning, ...) only added
 fields with defaults to format 1, so a format-1 file still loads, with those fields empty.
@@ -19,9 +21,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import SourceError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -385,6 +390,8 @@ class SchemaSnapshot:
     # -- JSON ---------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """The snapshot as plain data: the JSON object of its file without `sha256` (that
+        checksum belongs to the file's bytes, not to the schema)."""
         data = _to_plain(self)
         data["format"] = FORMAT_VERSION
         return data
@@ -394,29 +401,47 @@ class SchemaSnapshot:
         return self.to_json_bytes().decode("utf-8")
 
     def to_json_bytes(self) -> bytes:
-        """`to_json()` as UTF-8, byte for byte what `json.dumps(self.to_dict(), indent=2,
+        """`to_json()` as UTF-8: what `save()` writes.
+
+        Byte for byte what `json.dumps(self.to_dict() | {"sha256": checksum}, indent=2,
         sort_keys=True, ensure_ascii=False)` writes (tests/schema/test_snapshot_json.py),
         encoded by msgspec straight from the dataclasses: no dict-of-dicts copy, no
-        pure-Python indenting encoder."""
-        return self._json_body() + b"\n"
+        pure-Python indenting encoder. `sha256`, the last key, is the file's checksum
+        (`_layout`): a file it verifies loads without being checked field by field.
+        """
+        pieces: list[bytes] = []
+        self._write(pieces.append)
+        return b"".join(pieces)
 
     def _json_body(self) -> bytes:
-        """The canonical JSON without its final newline (tens of MB: not copied to add it)."""
-        import msgspec
+        """The canonical JSON without `sha256` and without the final newline: what dbsafe
+        wrote before files carried a checksum, and what the fingerprint hashes."""
+        return b"".join(piece for _key, piece in _body_pieces(self)) + b"\n}"
 
-        top = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        top["format"] = FORMAT_VERSION
-        return msgspec.json.format(msgspec.json.encode(top, order="sorted"), indent=2)
+    def _write(self, write: Callable[[bytes], object]) -> None:
+        """Hand the canonical file to `write`, piece by piece: the tens of MB of a large
+        schema's JSON are never held at once (`schema dump` writes them as they come)."""
+        digest = hashlib.sha256()
+        for _key, piece in _body_pieces(self):
+            digest.update(piece)
+            write(piece)
+        digest.update(b"\n}\n" + _layout())
+        write(_CHECKSUM_ENTRY % digest.hexdigest().encode("ascii"))
 
     def fingerprint(self) -> str:
         """A short hash of the schema content (ignores server version and revision).
 
-        The hash of the canonical JSON (`to_json_bytes()`) with those two values blanked; free
-        when the snapshot was read from a canonical file or has been written.
+        The hash of the canonical JSON without `sha256` (`_json_body()`) with those two
+        values blanked; free when the snapshot was read from a file dbsafe wrote.
         """
         if self._fingerprint is None:
-            body = self._json_body()
-            object.__setattr__(self, "_fingerprint", _fingerprint_of(body, len(body)))
+            digest = hashlib.sha256()
+            for key, piece in _body_pieces(self):
+                if key in _BLANKED:
+                    piece = piece[:piece.index(b'": ') + 3] + b"null"
+                digest.update(piece)
+            digest.update(b"\n}")
+            object.__setattr__(self, "_fingerprint", digest.hexdigest()[:16])
         assert self._fingerprint is not None
         return self._fingerprint
 
@@ -433,7 +458,8 @@ class SchemaSnapshot:
                 "`dbsafe schema dump`"
             )
         try:
-            return _from_plain(cls, {k: v for k, v in data.items() if k != "format"})
+            return _from_plain(cls, {k: v for k, v in data.items()
+                                     if k not in ("format", _CHECKSUM_KEY)})
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise SourceError(f"{source}: malformed snapshot: {exc}") from None
 
@@ -465,47 +491,135 @@ class SchemaSnapshot:
         """Write atomically, so an interrupted dump never leaves a truncated snapshot."""
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("wb") as out:
-            out.write(self._json_body())
-            out.write(b"\n")
+            self._write(out.write)
         tmp.replace(path)
 
 
 # -- canonical JSON: the fast path ---------------------------------------------------------
 
+# A top-level array longer than this is encoded this many items at a time.
+_CHUNK = 256
+# Top-level keys the fingerprint leaves out (their values blanked to null).
+_BLANKED = ("revision", "server_version")
+# The checksum closes every file dbsafe writes: the last top-level key (it sorts after every
+# other), on its own line, always the same length.
+_CHECKSUM_KEY = "sha256"
+_CHECKSUM_ENTRY = b',\n  "sha256": "%s"\n}\n'
+_CHECKSUM_LENGTH = len(_CHECKSUM_ENTRY % (b"0" * 64))
 
-def _fingerprint_of(canonical: bytes, stop: int) -> str:
-    """sha256 of canonical snapshot JSON (`canonical[:stop]`, the final newline left out)
-    with the `revision` and `server_version` values blanked. Keys are sorted, so both are
-    top-level lines near the end (two-space indent: nested keys have four or more); their
-    values are scalars on one line."""
-    digest = hashlib.sha256()
-    view = memoryview(canonical)[:stop]  # slices without copies
+
+def _body_pieces(snapshot: SchemaSnapshot) -> Iterator[tuple[str, bytes]]:
+    """The canonical JSON object without `sha256` and its closing `\\n}`, in pieces, each
+    with the top-level key it belongs to.
+
+    Each top-level value is encoded as `{key: value}` alone and formatted, which indents it
+    as it is indented in the whole object; a long array goes `_CHUNK` items at a time, its
+    items cut out of `{key: [items]}` at the depth they have in the file.
+    """
+    import msgspec
+
+    encode, indent = msgspec.json.encode, msgspec.json.format
+    top = {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(snapshot) if f.init}
+    top["format"] = FORMAT_VERSION
+    yield "", b"{\n"
+    for i, key in enumerate(sorted(top)):
+        value = top[key]
+        separator = b",\n" if i else b""
+        if not (isinstance(value, tuple) and len(value) > _CHUNK):
+            yield key, separator + indent(encode({key: value}, order="sorted"), indent=2)[2:-2]
+            continue
+        head = b'  "%s": [\n' % key.encode("ascii")
+        yield key, separator + head
+        for start in range(0, len(value), _CHUNK):
+            text = indent(encode({key: value[start:start + _CHUNK]}, order="sorted"), indent=2)
+            if start:
+                yield key, b",\n"
+            yield key, text[2 + len(head):-len(b"\n  ]\n}")]
+        yield key, b"\n  ]"
+
+
+def _layout() -> bytes:
+    """What a checksum hashes after the file: the snapshot model's classes with their fields'
+    names and types. A file written for other fields (a newer dbsafe's) does not verify, so
+    it takes the checked path, which names the fields it does not know, instead of losing
+    them silently in msgspec's decode."""
+    global _LAYOUT
+    if _LAYOUT is None:
+        classes = {SchemaSnapshot, *_NESTED.values(), *_SINGLE.values(),
+                   *(owner for owner, _name in (*_NESTED, *_SINGLE))}
+        lines = []
+        for cls in sorted(classes, key=lambda cls: cls.__name__):
+            fields = ", ".join(f"{f.name}: {f.type}" for f in dataclasses.fields(cls) if f.init)
+            lines.append(f"{cls.__name__}({fields})\n")
+        _LAYOUT = "".join(lines).encode("utf-8")
+    return _LAYOUT
+
+
+_LAYOUT: bytes | None = None
+
+
+def _digests(raw: bytes, stop: int, tail: bytes) -> tuple[str, str]:
+    """(checksum, fingerprint) of the canonical JSON `raw[:stop] + tail` (its final newline
+    left out), in one pass over the bytes they share.
+
+    The fingerprint hashes it with the `revision` and `server_version` values blanked. Keys
+    are sorted, so both are top-level lines near the end (two-space indent: nested keys have
+    four or more); their values are scalars on one line. The checksum (the file's, see
+    `_layout`) hashes it unchanged, its final newline, then the model's layout.
+    """
+    view = memoryview(raw)[:stop]  # slices without copies
+    checksum = hashlib.sha256()
+    fingerprint = None
     position = 0
     for key in (b'\n  "revision": ', b'\n  "server_version": '):
-        start = canonical.rfind(key, 0, stop)
+        start = raw.rfind(key, 0, stop)
         if start < position:
             continue
         start += len(key)
-        end = canonical.index(b"\n", start, stop)
-        digest.update(view[position:start])
-        digest.update(b"null," if canonical[end - 1:end] == b"," else b"null")
+        end = raw.find(b"\n", start, stop)
+        if end == -1:  # the last line before `tail`
+            end = stop
+        checksum.update(view[position:start])
+        if fingerprint is None:
+            fingerprint = checksum.copy()
+        else:
+            fingerprint.update(view[position:start])
+        fingerprint.update(b"null," if raw[end - 1:end] == b"," else b"null")
+        checksum.update(view[start:end])
         position = end
-    digest.update(view[position:])
-    return digest.hexdigest()[:16]
+    checksum.update(view[position:])
+    if fingerprint is None:
+        fingerprint = checksum.copy()
+    else:
+        fingerprint.update(view[position:])
+    checksum.update(tail + b"\n" + _layout())
+    fingerprint.update(tail)
+    return checksum.hexdigest(), fingerprint.hexdigest()[:16]
 
 
 def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | None:
     """The snapshot in `raw` if `raw` is exactly what dbsafe writes for it, else None.
 
     msgspec decodes straight into the dataclasses (no dicts in between). It ignores keys it
-    does not know and takes what the annotations allow, so the result counts only if
-    writing it back gives `raw` byte for byte; anything else (a format-1 or hand-edited
-    file, an unknown field) goes through `from_dict`, which says what is wrong.
+    does not know and takes what the annotations allow, so the result counts only if `raw`
+    is what dbsafe writes: its `sha256` checksum verifies, or (a file without one, or whose
+    one does not match) writing the snapshot back gives `raw` byte for byte. Anything else
+    (a format-1 or hand-edited file, an unknown field) goes through `from_dict`, which says
+    what is wrong.
     """
     import gc
 
     import msgspec
 
+    end = len(raw) - _CHECKSUM_LENGTH
+    stored = raw[end + len(b',\n  "sha256": "'):end + len(b',\n  "sha256": "') + 64]
+    if end > 0 and raw.endswith(_CHECKSUM_ENTRY % stored):
+        stop, tail = end, b"\n}"  # the file without its checksum entry is raw[:stop] + tail
+    elif raw.endswith(b"\n}\n"):
+        stored, stop, tail = b"", len(raw) - 1, b""
+    else:
+        return None
+    checksum, fingerprint = _digests(raw, stop, tail)
     enabled = gc.isenabled()
     gc.disable()  # hundreds of thousands of new objects, no cycles among them
     try:
@@ -515,13 +629,17 @@ def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | N
     finally:
         if enabled:
             gc.enable()
-    try:
-        body = snapshot._json_body()
-    except (TypeError, ValueError, msgspec.EncodeError):
-        return None
-    if len(raw) != len(body) + 1 or not raw.endswith(b"\n") or not raw.startswith(body):
-        return None
-    object.__setattr__(snapshot, "_fingerprint", _fingerprint_of(raw, len(body)))
+    if checksum.encode("ascii") != stored:
+        # No checksum, or a stale one (the file was edited): canonical only if writing the
+        # snapshot back gives the same bytes.
+        try:
+            body = snapshot._json_body()
+        except (TypeError, ValueError, msgspec.EncodeError):
+            return None
+        if len(body) != stop + len(tail) or body[stop:] != tail \
+                or memoryview(body)[:stop] != memoryview(raw)[:stop]:
+            return None
+    object.__setattr__(snapshot, "_fingerprint", fingerprint)
     return snapshot
 
 
