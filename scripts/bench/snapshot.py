@@ -11,10 +11,12 @@ CPU and peak memory from the kernel, the load average):
                reading the catalog, with nothing built or written; and the same queries
                split over as many `psql` sessions at once as dbsafe opens (its lanes)
 
-and, on the snapshot just written:
+and, on the snapshot just written (or on `--file FILE`, without a database):
 
-  load         `python -c` SchemaSnapshot.load(FILE).fingerprint() (what a validate does first)
-  json floor   `python -c` json.loads of the same file (parsing only, no objects)
+  json.load    `python -c` json.load(open(FILE)) (parsing only, into dicts): the peer
+  load         `python -c` SchemaSnapshot.load(FILE).fingerprint() (what a validate does
+               first), on the file as dbsafe writes it (closed by its checksum) and on the
+               same file without the checksum (as written before issue 11's checksum)
 
 then, in-process (library figures, not commands): encoding and decoding that snapshot with
 the standard library, orjson (if installed) and msgspec, median of `--repeat`.
@@ -24,6 +26,7 @@ Usage:
     python3 scripts/bench/snapshot.py --tables 1000   # a quick run
     python3 scripts/bench/snapshot.py --url URL --bin DIR  # an existing database of that shape
     python3 scripts/bench/snapshot.py --baseline DIR  # + before/after against another checkout
+    python3 scripts/bench/snapshot.py --file F.json    # loading an existing snapshot only
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import re
 import shlex
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -81,8 +85,8 @@ def serializers(path: Path, repeat: int) -> str:
 
     from dbsafe.schema.model import SchemaSnapshot
 
-    raw = path.read_bytes()
     snapshot = SchemaSnapshot.load(path)
+    raw = snapshot.to_json_bytes()  # closed by its checksum, whatever wrote `path`
     rows = [
         ("json: to_dict + dumps(indent=2, sort_keys)",
          lambda: json.dumps(snapshot.to_dict(), indent=2, sort_keys=True, ensure_ascii=False)),
@@ -91,8 +95,10 @@ def serializers(path: Path, repeat: int) -> str:
          lambda: SchemaSnapshot.from_dict(json.loads(raw))),
         ("msgspec: decode(type=SchemaSnapshot), gc paused",
          lambda: _no_gc(lambda: msgspec.json.decode(raw, type=SchemaSnapshot))),
-        ("dbsafe: load + fingerprint (decode, check canonical, hash)",
+        ("dbsafe: load + fingerprint (hash, checksum verified, decode)",
          lambda: SchemaSnapshot.from_json(raw).fingerprint()),
+        ("dbsafe: the same without the checksum (hash, decode, write back to compare)",
+         lambda: SchemaSnapshot.from_json(without_checksum(raw)).fingerprint()),
         ("json: loads only (dicts)", lambda: json.loads(raw)),
     ]
     with contextlib.suppress(ImportError):
@@ -106,7 +112,8 @@ def serializers(path: Path, repeat: int) -> str:
         ]
         rows.append(("orjson: loads only (dicts; no typed decode)", lambda: orjson.loads(raw)))
         same = orjson.dumps(top, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
-        print(f"orjson {orjson.__version__} bytes identical to the snapshot: {same == raw}")
+        print(f"orjson {orjson.__version__} bytes identical to the snapshot (without its "
+              f"checksum): {same == without_checksum(raw)}")
     print(f"msgspec {msgspec.__version__} bytes identical to the snapshot: "
           f"{snapshot.to_json_bytes() == raw}")
     lines = [f"\nIn-process, {len(raw) / 2**20:.0f} MiB snapshot, median of {repeat}:",
@@ -115,25 +122,62 @@ def serializers(path: Path, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def before_after(baseline: Path, url: str, snapshot: Path, work: Path, runs: int) -> str:
-    """The same dump and load, `python -m dbsafe` of the checkout in `baseline` vs this one."""
+def before_after(baseline: Path, url: str | None, snapshot: Path, work: Path,
+                 runs: int) -> str:
+    """The same dump and load, `python -m dbsafe` of the checkout in `baseline` vs this one.
+
+    Each version loads the file as it writes it: the baseline, older than the checksum,
+    the snapshot without it (it could not read the checksum)."""
     def version(path: Path) -> list[str]:
         return ["env", f"PYTHONPATH={path.resolve()}", sys.executable]
 
-    load_code = ("import sys; from pathlib import Path; from dbsafe.schema.model import "
-                 "SchemaSnapshot; SchemaSnapshot.load(Path(sys.argv[1])).fingerprint()")
+    old_file = work / "without-checksum.json"
     tables = []
-    for what, argv in (
-        ("schema dump", lambda out: ["-m", "dbsafe", "schema", "dump", "--database-url", url,
-                                     "--output", str(out)]),
-        ("load + fingerprint", lambda out: ["-c", load_code, str(snapshot)]),
-    ):
+    steps: list[tuple[str, Callable[[Path, Path], list[str]]]] = [
+        ("load + fingerprint", lambda out, file: ["-c", LOAD_CODE, str(file)])]
+    if url is not None:
+        steps.insert(0, ("schema dump", lambda out, file: [
+            "-m", "dbsafe", "schema", "dump", "--database-url", url, "--output", str(out)]))
+    for what, argv in steps:
         figures = compare([
-            (f"baseline {what}", [*version(baseline), *argv(work / "baseline.json")]),
-            (f"this {what}", [*version(ROOT), *argv(work / "this.json")]),
+            (f"baseline {what}", [*version(baseline), *argv(work / "baseline.json", old_file)]),
+            (f"this {what}", [*version(ROOT), *argv(work / "this.json", snapshot)]),
         ], runs=runs, cwd="/")  # `python -m` puts the working directory before PYTHONPATH
         tables.append(report(figures, title=f"Before/after: {what}"))
     return "\n".join(tables)
+
+
+LOAD_CODE = ("import sys; from pathlib import Path; from dbsafe.schema.model import "
+             "SchemaSnapshot; SchemaSnapshot.load(Path(sys.argv[1])).fingerprint()")
+
+
+def without_checksum(raw: bytes) -> bytes:
+    """A snapshot file as dbsafe wrote it before files closed with their checksum."""
+    head, sep, _entry = raw.rpartition(b',\n  "sha256": ')
+    return head + b"\n}\n" if sep else raw
+
+
+def loading(snapshot: Path, work: Path, runs: int, env: dict[str, str]) -> str:
+    """Loading `snapshot` as whole processes, against json.load of the same file."""
+    written = work / "written.json"  # as this dbsafe writes it, whatever wrote `snapshot`
+    old = work / "without-checksum.json"
+    # In a child: what this process holds counts in every later child's peak memory.
+    subprocess.run([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from dbsafe.schema.model import SchemaSnapshot; "
+        "SchemaSnapshot.load(Path(sys.argv[1])).save(Path(sys.argv[2]))"),
+        str(snapshot), str(written)], env=env, check=True)
+    with open(written, "rb") as src:  # a large bytes object goes back to the system when freed
+        old.write_bytes(without_checksum(src.read()))
+    figures = compare([
+        ("json.load (peer)", [sys.executable, "-c",
+                              "import json, sys; json.load(open(sys.argv[1]))", str(written)]),
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("load + fingerprint", [sys.executable, "-c", LOAD_CODE, str(written)]),
+        ("load + fingerprint, file without checksum", [sys.executable, "-c", LOAD_CODE,
+                                                        str(old)]),
+    ], runs=runs, env=env)
+    return report(figures, title=f"Loading a snapshot ({written.stat().st_size / 2**20:.0f} "
+                                 "MiB), whole processes")
 
 
 def _no_gc(fn: Callable[[], object]) -> object:
@@ -181,9 +225,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bin", help="where pg_dump and psql are, with --url")
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="also interleave the dbsafe checkout in DIR with this one")
+    parser.add_argument("--file", type=Path, help="only load this snapshot (no database)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="dbsafe-bench-snapshot-"))
+    # This checkout's dbsafe, whatever an installed `dbsafe` script would run.
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if args.file:
+        print(f"python {sys.version.split()[0]}; {load()}; {args.runs} runs each after 1 "
+              "warm-up, interleaved")
+        print(loading(args.file, work, args.runs, env))
+        if args.baseline:
+            print(before_after(args.baseline, None, work / "written.json", work, args.runs))
+        print(serializers(work / "written.json", args.repeat))
+        print(f"\n{load()}")
+        shutil.rmtree(work)
+        return 0
     queries = work / "catalog.sql"
     queries.write_text(catalog_queries(), encoding="utf-8")
     from dbsafe.schema.introspect import HELPERS
@@ -191,9 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     lanes = HELPERS + 1
     for lane in range(lanes):
         (work / f"lane{lane}.sql").write_text(catalog_queries(lane, lanes), encoding="utf-8")
-    # This checkout's dbsafe, whatever an installed `dbsafe` script would run.
     dbsafe_argv = [sys.executable, "-m", "dbsafe"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with database(args.url, args.tables, args.bin) as (url, pg_dump, psql):
         dbname = re.sub(r"\?.*", "", url).rsplit("/", 1)[-1]
         quiet_psql = [*psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null"]
@@ -218,16 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios = [a / b for a, b in zip(dump[1].wall, floor_fig.wall, strict=True)]
             print(f"\ndbsafe ÷ {floor_fig.name}, wall: {statistics.median(ratios):.2f} "
                   f"({min(ratios):.2f}-{max(ratios):.2f})")
-        code = ("import sys; from pathlib import Path; from dbsafe.schema.model import "
-                "SchemaSnapshot; SchemaSnapshot.load(Path(sys.argv[1])).fingerprint()")
-        loading = compare([
-            ("python -c pass", [sys.executable, "-c", "pass"]),
-            ("json.loads (floor)", [sys.executable, "-c",
-                                    "import json, sys; json.loads(open(sys.argv[1], 'rb').read())",
-                                    str(out)]),
-            ("load + fingerprint", [sys.executable, "-c", code, str(out)]),
-        ], runs=args.runs, env=env)
-        print(report(loading, title=f"Loading that snapshot ({out.stat().st_size / 2**20:.0f} MiB)"))
+        print(loading(out, work, args.runs, env))
         if args.baseline:  # before the in-process part: a child's peak counts its parent's
             print(before_after(args.baseline, url, out, work, args.runs))
         print(serializers(out, args.repeat))
