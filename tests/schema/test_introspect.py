@@ -148,3 +148,110 @@ def test_malformed_url_raises_without_password() -> None:
     with pytest.raises(DatabaseError) as excinfo:
         introspect_url(url)
     assert SECRET not in str(excinfo.value)
+
+
+# Index and constraint shapes whose definitions introspection writes itself (plain b-tree
+# indexes, primary keys, unique constraints, foreign keys) next to near misses it must
+# leave to the server (an operator class or collation that shows, DESC, a predicate, an
+# expression, storage options, another access method, a domain or binary-coercible key).
+_DEFINITION_SHAPES = '''
+CREATE SCHEMA other;
+CREATE SCHEMA "Odd Schema";
+CREATE DOMAIN other.code AS text;
+CREATE TABLE target (id bigint PRIMARY KEY);
+CREATE TABLE other.target (id bigint PRIMARY KEY, k int, UNIQUE (k) DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE "Odd Schema"."Weird ""Table""" ("Id" int PRIMARY KEY, "select" int UNIQUE);
+CREATE TABLE parent (
+    id int PRIMARY KEY, a text, b varchar(20), "Mixed" int, "select" int, "user" text,
+    key int, c text COLLATE "C", d other.code, e int, "café" int, tags text[],
+    ts timestamptz, n numeric, u uuid, j jsonb, bits bit(3), pt box,
+    UNIQUE (a, b), UNIQUE (e) INCLUDE (key, "Mixed"),
+    CHECK (e > 0),
+    EXCLUDE USING gist (pt WITH &&)
+);
+CREATE TABLE child (
+    id int, parent_id int REFERENCES parent ON DELETE CASCADE ON UPDATE SET NULL,
+    other_id bigint REFERENCES other.target (id) MATCH FULL DEFERRABLE,
+    target_id bigint REFERENCES target ON DELETE RESTRICT ON UPDATE SET DEFAULT,
+    x int, y int, "Key" int,
+    CONSTRAINT "Odd FK" FOREIGN KEY (x) REFERENCES "Odd Schema"."Weird ""Table""" ("select")
+        ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED,
+    PRIMARY KEY (id, "Key")
+);
+ALTER TABLE child ADD CONSTRAINT child_not_valid FOREIGN KEY (y) REFERENCES parent NOT VALID;
+ALTER TABLE parent ADD CONSTRAINT parent_e_key_uq UNIQUE (e, key);
+ALTER TABLE child ADD CONSTRAINT two_columns FOREIGN KEY (x, y) REFERENCES parent (e, key);
+CREATE UNIQUE INDEX parent_e_key_idx ON parent (e, key) INCLUDE (a);
+CREATE INDEX ON parent (a);
+CREATE INDEX ON parent (b);
+CREATE INDEX ON parent (c);
+CREATE INDEX parent_a_collate ON parent (a COLLATE "C");
+CREATE INDEX parent_c_collate ON parent (c COLLATE "C");
+CREATE INDEX ON parent (a text_pattern_ops);
+CREATE INDEX ON parent (d);
+CREATE INDEX ON parent ("Mixed", "select", "user", key, "café");
+CREATE INDEX parent_e_desc ON parent (e DESC);
+CREATE INDEX parent_e_nulls ON parent (e NULLS FIRST);
+CREATE INDEX parent_e_hash ON parent USING hash (e);
+CREATE INDEX parent_e_partial ON parent (e) WHERE e > 0;
+CREATE INDEX ON parent (lower(a));
+CREATE INDEX parent_e_ff ON parent (e) WITH (fillfactor = 70);
+CREATE INDEX ON parent (tags);
+CREATE INDEX ON parent (ts, n, u, j, bits);
+CREATE INDEX "Select" ON parent (id);
+CREATE TABLE measurements (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+CREATE INDEX ON measurements (at);
+CREATE TABLE measurements_2020 PARTITION OF measurements
+    FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
+CREATE TABLE refers_to_partitions (id int, at date, FOREIGN KEY (id, at) REFERENCES measurements);
+'''
+
+
+def test_index_and_constraint_definitions_are_the_servers(
+    postgresql: psycopg.Connection, caplog: pytest.LogCaptureFixture,
+) -> None:
+    check_definitions(postgresql, caplog)
+
+
+def check_definitions(postgresql: psycopg.Connection, caplog: pytest.LogCaptureFixture) -> None:
+    """Every index and constraint definition of `_DEFINITION_SHAPES` as the server's own
+    pg_get_indexdef / pg_get_constraintdef prints it (also run on PostgreSQL 15)."""
+    postgresql.execute(_DEFINITION_SHAPES)
+    if postgresql.info.server_version >= 150000:
+        postgresql.execute("CREATE UNIQUE INDEX parent_nnd ON parent (key) NULLS NOT DISTINCT;"
+                           " ALTER TABLE parent ADD UNIQUE NULLS NOT DISTINCT (\"select\")")
+    postgresql.commit()
+    with caplog.at_level("DEBUG", logger="dbsafe.schema.introspect"):
+        snapshot = introspect(postgresql)
+    written = {line.split(":")[0]: int(line.split()[2]) for line in caplog.messages
+               if line.endswith("deparsed by the server")}
+    expected = {
+        (kind, schema, table, name): definition
+        for kind, schema, table, name, definition in postgresql.execute("""
+            SELECT 'index', n.nspname, c.relname, ic.relname, pg_get_indexdef(i.indexrelid)
+            FROM pg_index AS i JOIN pg_class AS ic ON ic.oid = i.indexrelid
+            JOIN pg_class AS c ON c.oid = i.indrelid
+            JOIN pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname IN ('public', 'other', 'Odd Schema')
+            UNION ALL
+            SELECT 'constraint', n.nspname, c.relname, con.conname,
+                pg_get_constraintdef(con.oid)
+            FROM pg_constraint AS con JOIN pg_class AS c ON c.oid = con.conrelid
+            JOIN pg_namespace AS n ON n.oid = c.relnamespace
+            WHERE n.nspname IN ('public', 'other', 'Odd Schema')
+              AND con.contype IN ('p', 'u', 'f', 'c', 'x')
+              AND NOT EXISTS (SELECT FROM pg_constraint AS parent  -- per-partition copies
+                              WHERE parent.oid = con.conparentid
+                                AND parent.conrelid = con.conrelid)
+        """)
+    }
+    found = {(kind, r.schema, r.name, o.name): o.definition
+             for r in snapshot.relations
+             for kind, objects in (("index", r.indexes), ("constraint", r.constraints))
+             for o in objects}
+    assert found == expected
+    assert len(found) >= 50
+    # Most of them were written without the server's deparser, some were left to it.
+    assert written["index definitions"] >= 20 and written["constraint definitions"] >= 15
+    assert "ON ONLY public.measurements USING btree (at)" in found[
+        ("index", "public", "measurements", "measurements_at_idx")]

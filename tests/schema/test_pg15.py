@@ -19,6 +19,7 @@ from psycopg.conninfo import conninfo_to_dict
 from dbsafe.schema.diff import diff
 from dbsafe.schema.introspect import introspect_url
 from tests.schema.conftest import PG15_BIN
+from tests.schema.test_introspect import check_definitions
 from tests.schema.test_roundtrip import PAIRS, _build, _round_trip
 
 pytestmark = pytest.mark.db
@@ -71,3 +72,9 @@ def test_dump_and_restore_on_15_is_no_difference(new_pg15_database: Callable[[],
     with psycopg.connect(restored) as conn:
         assert conn.info.server_version // 10000 == 15
     assert [c.describe() for c in diff(before, introspect_url(restored))] == []
+
+
+def test_index_and_constraint_definitions_are_the_servers_on_15(
+        new_pg15_database: Callable[[], str], caplog: pytest.LogCaptureFixture) -> None:
+    with psycopg.connect(new_pg15_database()) as conn:
+        check_definitions(conn, caplog)
