@@ -2,13 +2,17 @@
 
 Static resolution finds candidates; where a database with the same schema is at hand, each
 candidate statement is *prepared* (protocol-level Parse, which runs parse analysis and name
-resolution) inside a transaction that is always rolled back, with a short `lock_timeout`
-and `statement_timeout`. Nothing is ever executed.
+resolution) inside a READ ONLY transaction that is always rolled back, with a short
+`lock_timeout` and `statement_timeout`. Nothing is ever executed.
+
+Driver placeholders (`%s`, `%(name)s`, `:name`, `?`) are rewritten as `$n` in place
+(`Rewrite`), so PostgreSQL sees the application's text otherwise unchanged and its error
+positions map back onto the original statement.
 
 PostgreSQL reports only the first error of a statement, so a verdict confirms a reference
-only when its error names that reference: by position (when the statement went out as
-written) and by identifier (`names()`). `repaired()` replaces a confirmed column reference
-with NULL so the statement can be prepared again for the next one.
+only when its error names that reference: by position (when it can be mapped back) and by
+identifier (`names()`). `repaired()` replaces a confirmed column reference with NULL so the
+statement can be prepared again for the next one.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ class Verdict:
     sqlstate: str | None = None
     message: str | None = None
     hint: str | None = None
-    # 0-based offset into the statement of what PostgreSQL objected to; None when it gave
-    # none, or when placeholders were rewritten and offsets no longer match the original.
+    # 0-based offset into the original statement (before any rewrite) of what PostgreSQL
+    # objected to; None when it gave none, or when the statement had to be regenerated to
+    # number its placeholders and offsets no longer match the original.
     position: int | None = None
 
     @property
@@ -62,9 +67,153 @@ class Verdict:
         return frozenset(piece for name in found for piece in name.split(".") if piece)
 
 
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """A statement as sent to PostgreSQL: `original` with `edits` applied.
+
+    Each edit is `(start, end, replacement)`, offsets inclusive into `original`, sorted and
+    disjoint: placeholders become `$n`, a confirmed column reference becomes NULL. Offsets
+    in the sent text map back onto `original` (`original_offset`). `generated` is the text
+    sqlglot regenerated when the placeholders could not be numbered in place; offsets then
+    mean nothing.
+
+    >>> r = Rewrite("SELECT nosuch FROM t WHERE a = %s", ((31, 32, "$1"),))
+    >>> r.text
+    'SELECT nosuch FROM t WHERE a = $1'
+    >>> r.with_edit(7, 12, "NULL").text, r.original_offset(31)
+    ('SELECT NULL FROM t WHERE a = $1', 31)
+    """
+
+    original: str
+    edits: tuple[tuple[int, int, str], ...] = ()
+    generated: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self.generated is not None:
+            return self.generated
+        if not self.edits:
+            return self.original
+        pieces, last = [], 0
+        for start, end, replacement in self.edits:
+            pieces.append(self.original[last:start])
+            pieces.append(replacement)
+            last = end + 1
+        pieces.append(self.original[last:])
+        return "".join(pieces)
+
+    def original_offset(self, offset: int) -> int | None:
+        """Where `offset` into `text` lies in `original` (an edit's start when inside it)."""
+        if self.generated is not None:
+            return None
+        shift = 0
+        for start, end, replacement in self.edits:
+            if offset < start + shift:
+                break
+            if offset < start + shift + len(replacement):
+                return start
+            shift += len(replacement) - (end - start + 1)
+        return min(max(offset - shift, 0), len(self.original))
+
+    def with_edit(self, start: int, end: int, replacement: str) -> Rewrite | None:
+        """This rewrite with one more edit; None when it overlaps an earlier one."""
+        if self.generated is not None or any(s <= end and start <= e for s, e, _ in self.edits):
+            return None
+        return Rewrite(self.original, tuple(sorted((*self.edits, (start, end, replacement)))))
+
+
+def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
+    """`sql` with its driver placeholders numbered for PREPARE, in place when possible.
+
+    `parsed` is sqlglot's `(tokens, trees)` of `sql` when the caller has them (the
+    resolver's, carried from the worker that resolved the statement), sparing a parse.
+    """
+    if not any(mark in sql for mark in "%:?"):
+        return Rewrite(sql)  # no driver placeholder can be there: spare the parse
+    try:
+        edits = placeholder_edits(sql, parsed)
+        if edits is not None:
+            return Rewrite(sql, edits)
+        return Rewrite(sql, generated=_numbered(sql))
+    except Exception:  # sqlglot raises more than SqlglotError on some valid PostgreSQL
+        log.debug("cannot number the placeholders of %r", sql, exc_info=True)
+        return Rewrite(sql)
+
+
+def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
+                      ) -> tuple[tuple[int, int, str], ...] | None:
+    """The in-place edits numbering the driver placeholders of `sql`, or None when sqlglot's
+    tokens do not show exactly the placeholders its parse found (then only a regenerated
+    statement has them numbered).
+
+    The placeholders are found among sqlglot's tokens (so never inside strings or
+    comments) and checked against the parse: the same number, with the same names.
+
+    >>> placeholder_edits("SELECT a FROM t WHERE a = %(x)s AND b = :x AND c = ?")
+    ((26, 30, '$1'), (40, 41, '$1'), (51, 51, '$2'))
+    >>> placeholder_edits("SELECT a[1:n] FROM t WHERE b = :n") is None  # a slice, not `:n`
+    True
+    """
+    from sqlglot import exp
+    from sqlglot.tokens import TokenType
+
+    from dbsafe.validate.resolver import parse_postgres_tokens
+
+    if parsed is None:
+        parsed = parse_postgres_tokens(sql)
+    tokens, trees = parsed
+    placeholders: list[str] = []
+    used: list[int] = []
+    for tree in trees:
+        if tree is None:
+            continue
+        placeholders.extend(node.name for node in tree.find_all(exp.Placeholder))
+        used.extend(int(p.name) for p in tree.find_all(exp.Parameter) if p.name.isdigit())
+    if not placeholders:
+        return ()
+    spans: list[tuple[int, int, str]] = []
+    count, i = len(tokens), 0
+    while i < count:
+        token = tokens[i]
+        kind = token.token_type
+        if kind == TokenType.PLACEHOLDER and token.text == "?":
+            spans.append((token.start, token.end, "?"))
+        elif kind == TokenType.MOD:  # %s, %(name)s
+            j, name = i + 1, "?"
+            if (j + 2 < count and tokens[j].token_type == TokenType.L_PAREN
+                    and tokens[j + 2].token_type == TokenType.R_PAREN
+                    and tokens[j].start == token.end + 1):
+                name, j = tokens[j + 1].text, j + 3
+            if j < count and tokens[j].text in ("s", "S") and tokens[j].start == tokens[j - 1].end + 1:
+                spans.append((token.start, tokens[j].end, name))
+                i = j
+        elif kind == TokenType.COLON and i + 1 < count:  # :name
+            following = tokens[i + 1]
+            if following.start == token.end + 1 and (following.text[:1].isalpha()
+                                                      or following.text[:1] == "_"):
+                spans.append((token.start, following.end, following.text))
+                i += 1
+        i += 1
+    if sorted(name for *_, name in spans) != sorted(placeholders):
+        return None
+    next_number = max(used, default=0)
+    numbers: dict[str, int] = {}
+    edits = []
+    for start, end, name in spans:
+        if name != "?" and name in numbers:
+            number = numbers[name]
+        else:
+            next_number += 1
+            number = next_number
+            if name != "?":
+                numbers[name] = number
+        edits.append((start, end, f"${number}"))
+    return tuple(edits)
+
+
 def confirm(
     url: str,
-    statements: Sequence[str],
+    statements: Sequence[str | Rewrite],
     *,
     lock_timeout: str = "2s",
     statement_timeout: str = "5s",
@@ -74,75 +223,113 @@ def confirm(
 
 
 def _confirm_iter(
-    url: str, statements: Iterable[str], lock_timeout: str, statement_timeout: str
+    url: str, statements: Iterable[str | Rewrite], lock_timeout: str, statement_timeout: str
 ) -> Iterator[Verdict]:
-    import psycopg
+    with Session(url, lock_timeout=lock_timeout, statement_timeout=statement_timeout) as session:
+        yield from session.verdicts(statements)
 
-    from dbsafe.pg.urls import to_libpq_url
 
-    try:
-        conn = psycopg.connect(to_libpq_url(url), autocommit=True,
-                               application_name="dbsafe validate", connect_timeout=10)
-    except psycopg.Error as exc:
-        from dbsafe.pg.urls import redact_url
+class Session:
+    """One connection for every statement a run confirms (repair rounds included)."""
 
-        raise DatabaseError(
-            f"cannot connect to {redact_url(url)} to confirm findings: {_first_line(exc)}"
-        ) from None
-    with conn:
-        pg = conn.pgconn  # raw libpq: Parse without Bind/Execute, which psycopg has no API for
-        timeouts = [lock_timeout.encode(), statement_timeout.encode()]
-        batch: list[tuple[str, str]] = []
+    def __init__(self, url: str, *, lock_timeout: str = "2s",
+                 statement_timeout: str = "5s") -> None:
+        self.url = url
+        self.timeouts = [lock_timeout.encode(), statement_timeout.encode()]
+        self.conn = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _pg(self):
+        if self.conn is None:
+            import psycopg
+
+            from dbsafe.pg.urls import to_libpq_url
+
+            try:
+                self.conn = psycopg.connect(to_libpq_url(self.url), autocommit=True,
+                                            application_name="dbsafe validate",
+                                            connect_timeout=10)
+            except psycopg.Error as exc:
+                from dbsafe.pg.urls import redact_url
+
+                raise DatabaseError(f"cannot connect to {redact_url(self.url)} to confirm "
+                                    f"findings: {_first_line(exc)}") from None
+        # raw libpq: Parse without Bind/Execute, which psycopg has no API for
+        return self.conn.pgconn
+
+    def verdicts(self, statements: Iterable[str | Rewrite]) -> Iterator[Verdict]:
+        """PostgreSQL's verdict on each statement, in order, a batch at a time."""
+        batch: list[Rewrite] = []
         for sql in statements:
-            batch.append((sql, to_numbered_parameters(sql)))
+            batch.append(rewrite(sql) if isinstance(sql, str) else sql)
             if len(batch) == _BATCH:
-                yield from _prepare_batch(pg, batch, timeouts)
+                yield from _prepare_batch(self._pg(), batch, self.timeouts)
                 batch = []
         if batch:
-            yield from _prepare_batch(pg, batch, timeouts)
+            yield from _prepare_batch(self._pg(), batch, self.timeouts)
 
 
 _SET_TIMEOUTS = (b"SELECT set_config('lock_timeout', $1, true),"
                  b" set_config('statement_timeout', $2, true)")
+_SAVEPOINT = b"SAVEPOINT dbsafe_candidate"
+_BACK_TO_SAVEPOINT = b"ROLLBACK TO SAVEPOINT dbsafe_candidate"
 # Statements per pipeline: one round trip for the lot. Bounded so that the server's replies
 # (a few hundred bytes each) always fit the socket buffers while nothing reads them yet.
 _BATCH = 100
 
 
-def _prepare_batch(pg, batch: list[tuple[str, str]], timeouts: list[bytes]) -> list[Verdict]:
-    """Parse each statement in a READ ONLY transaction of its own with transaction-local
-    timeouts, then roll it back: BEGIN, set_config, Parse, Sync, ROLLBACK, Sync per statement,
-    the whole batch sent as one libpq pipeline, so one round trip for a hundred statements
-    instead of four per statement. The timeouts stay transaction-local (`set_config(...,
-    true)`), so a connection pooler never hands them to another client. The Sync after each
-    Parse ends the error state of a rejected statement, so the ROLLBACK behind it always
-    runs; no transaction is open once the verdicts are returned."""
+def _prepare_batch(pg, batch: list[Rewrite], timeouts: list[bytes]) -> list[Verdict]:
+    """Parse each statement of the batch in one READ ONLY transaction, rolled back.
+
+    The whole batch goes out as one libpq pipeline (one round trip): BEGIN READ ONLY,
+    transaction-local timeouts (`set_config(..., true)`, so a connection pooler never hands
+    them to another client) and a savepoint, Sync; then per statement Parse, Sync (which
+    ends the error state of a rejected statement) and ROLLBACK TO the savepoint (which
+    releases the locks parse analysis took and leaves the transaction usable again); finally
+    ROLLBACK, Sync. Three messages per statement instead of the six of a transaction each;
+    no transaction is open once the verdicts are returned."""
+    from psycopg import pq
+
     pg.enter_pipeline_mode()
     try:
-        for _, text in batch:
-            pg.send_query_params(b"BEGIN READ ONLY", None)
-            pg.send_query_params(_SET_TIMEOUTS, timeouts)
-            pg.send_prepare(b"", text.encode())
+        pg.send_query_params(b"BEGIN READ ONLY", None)
+        pg.send_query_params(_SET_TIMEOUTS, timeouts)
+        pg.send_query_params(_SAVEPOINT, None)
+        pg.pipeline_sync()
+        for statement in batch:
+            pg.send_prepare(b"", statement.text.encode())
             pg.pipeline_sync()
-            pg.send_query_params(b"ROLLBACK", None)
-            pg.pipeline_sync()
-        results = []
+            pg.send_query_params(_BACK_TO_SAVEPOINT, None)
+        pg.send_query_params(b"ROLLBACK", None)
+        pg.pipeline_sync()
+        begin, settings, savepoint = (_next_result(pg) for _ in range(3))
+        _expect_sync(pg)
+        parsed, back = [], []
         for _ in batch:
-            begin, settings, parsed = (_next_result(pg) for _ in range(3))
+            parsed.append(_next_result(pg))
             _expect_sync(pg)
-            rollback = _next_result(pg)
-            _expect_sync(pg)
-            results.append((begin, settings, parsed, rollback))
+            back.append(_next_result(pg))
+        rollback = _next_result(pg)
+        _expect_sync(pg)
     finally:
         pg.exit_pipeline_mode()
-    verdicts = []
-    for (sql, text), (begin, settings, parsed, rollback) in zip(batch, results):
-        _check_transaction(begin, settings, rollback)
-        verdicts.append(_verdict(parsed, text == sql, text))
-    return verdicts
+    _check_transaction(begin, settings, [(b"SAVEPOINT", savepoint), (b"ROLLBACK", rollback)]
+                       + [(b"ROLLBACK TO SAVEPOINT", result) for result in back])
+    ok = pq.ExecStatus.COMMAND_OK
+    if begin.status != ok or settings.status != pq.ExecStatus.TUPLES_OK \
+            or savepoint.status != ok:  # pragma: no cover - _check_transaction raised
+        raise DatabaseError("the confirming transaction did not start")
+    return [_verdict(result, statement) for statement, result in zip(batch, parsed)]
 
 
-def _check_transaction(begin, settings, rollback) -> None:
+def _check_transaction(begin, settings, others) -> None:
     from psycopg import pq
 
     ok = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
@@ -150,7 +337,7 @@ def _check_transaction(begin, settings, rollback) -> None:
         raise DatabaseError(
             "invalid lock-timeout or statement-timeout: "
             + (_field(settings, pq.DiagnosticField.MESSAGE_PRIMARY) or "unknown error"))
-    for command, result in ((b"BEGIN READ ONLY", begin), (b"ROLLBACK", rollback)):
+    for command, result in ((b"BEGIN READ ONLY", begin), *others):
         if result.status not in ok:
             raise DatabaseError(f"{command.decode()} failed: "
                                 f"{_field(result, pq.DiagnosticField.MESSAGE_PRIMARY)}")
@@ -174,7 +361,7 @@ def _expect_sync(pg) -> None:
         raise DatabaseError("the confirming connection lost its place in the pipeline")
 
 
-def _verdict(result, as_written: bool, text: str) -> Verdict:
+def _verdict(result, statement: Rewrite) -> Verdict:
     from psycopg import pq
 
     if result.status == pq.ExecStatus.COMMAND_OK:
@@ -184,8 +371,9 @@ def _verdict(result, as_written: bool, text: str) -> Verdict:
     hint = _field(result, pq.DiagnosticField.MESSAGE_HINT)
     position = None
     raw = _field(result, pq.DiagnosticField.STATEMENT_POSITION)
-    if as_written and raw and raw.isdigit():
-        position = _char_offset(text, int(raw))
+    if raw and raw.isdigit():
+        text = statement.text
+        position = statement.original_offset(_char_offset(text, int(raw)))
     log.debug("PostgreSQL: %s %s", sqlstate, message)
     return Verdict(sqlstate in UNDEFINED_CODES, sqlstate, message, hint, position)
 
@@ -249,23 +437,19 @@ def to_numbered_parameters(sql: str) -> str:
     >>> to_numbered_parameters("SELECT 1 WHERE 1 = $1")
     'SELECT 1 WHERE 1 = $1'
     """
-    if not any(mark in sql for mark in "%:?"):
-        return sql  # no driver placeholder can be there: spare the parse
-    try:
-        return _numbered(sql)
-    except Exception:  # sqlglot raises more than SqlglotError on some valid PostgreSQL
-        log.debug("cannot number the placeholders of %r", sql, exc_info=True)
-        return sql
+    return rewrite(sql).text
 
 
 def _numbered(sql: str) -> str:
     from sqlglot import exp
     from sqlglot.errors import ParseError
 
-    from dbsafe.validate.resolver import parse_postgres
+    from dbsafe.validate.resolver import _postgres
 
-    # sqlglot.parse_one(sql, read="postgres"), with the resolver's tokenizer and parser.
-    trees = parse_postgres(sql)
+    # The fallback of `rewrite`: sqlglot.parse_one(sql, read="postgres") with the resolver's
+    # tokenizer and parser, on a parse of its own (this one modifies the tree).
+    tokenizer, parser = _postgres()
+    trees = parser.parse(tokenizer.tokenize(sql), sql)
     if not trees or trees[0] is None:
         raise ParseError("no expression was parsed")
     tree = exp.Block(expressions=trees) if len(trees) > 1 else trees[0]

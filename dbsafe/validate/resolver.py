@@ -461,8 +461,25 @@ def parse_postgres(sql: str) -> list[exp.Expr | None]:
     >>> [e.sql() for e in parse_postgres("SELECT 1; SELECT a FROM t")]
     ['SELECT 1', 'SELECT a FROM t']
     """
+    return parse_postgres_tokens(sql)[1]
+
+
+_last_parse: tuple[str, list[sqlglot.tokens.Token], list[exp.Expr | None]] | None = None
+
+
+def parse_postgres_tokens(sql: str) -> tuple[list[sqlglot.tokens.Token], list[exp.Expr | None]]:
+    """sqlglot's tokens and trees of `sql`, the last statement's kept: confirmation numbers
+    the placeholders of a statement the resolver has just read from this very parse (the
+    trees are never modified)."""
+    global _last_parse
+    last = _last_parse
+    if last is not None and last[0] == sql:
+        return last[1], last[2]
     tokenizer, parser = _postgres()
-    return parser.parse(tokenizer.tokenize(sql), sql)
+    tokens = tokenizer.tokenize(sql)
+    trees = parser.parse(tokens, sql)
+    _last_parse = (sql, tokens, trees)
+    return tokens, trees
 
 
 def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:

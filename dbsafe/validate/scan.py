@@ -61,6 +61,9 @@ class Candidate:
     end: int
     requires_version: int | None = None  # see `Problem.requires_version`
     catalog_version: int | None = None  # see `Problem.catalog_version`
+    # `$n` for the driver placeholders of `sql` (`confirm.placeholder_edits`), found by the
+    # worker that resolved it, from the resolver's own parse; None: to be found when needed.
+    placeholders: tuple[tuple[int, int, str], ...] | None = None
 
     @property
     def name(self) -> str:
@@ -335,6 +338,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
                                        f"{resolution.status.replace('_', ' ')}: {resolution.reason}"))
+    placeholders = _placeholders(fragment.sql) if problems else None
     for problem in problems:
         info = _RULES_BY_CODE[problem.code]
         finding = Finding(
@@ -346,7 +350,22 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             help=problem.help,
         )
         outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end,
-                                            problem.requires_version, problem.catalog_version))
+                                            problem.requires_version, problem.catalog_version,
+                                            placeholders))
+
+
+def _placeholders(sql: str) -> tuple[tuple[int, int, str], ...] | None:
+    """The `$n` edits for a statement with candidates, read from the parse the resolver has
+    just made of it (in the worker, so the parent does not parse it again to confirm)."""
+    if not any(mark in sql for mark in "%:?"):
+        return ()
+    from dbsafe.validate.confirm import placeholder_edits
+
+    try:
+        return placeholder_edits(sql)
+    except Exception:  # sqlglot raises more than SqlglotError on some valid PostgreSQL
+        log.debug("cannot number the placeholders of %r", sql, exc_info=True)
+        return None
 
 
 # -- confirmation by PostgreSQL ----------------------------------------------------------------
@@ -360,7 +379,7 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     every candidate is confirmed, PostgreSQL accepts the rest (they are dropped), or it
     stops at something else (the rest stay, marked unconfirmed).
     """
-    from dbsafe.validate.confirm import confirm, points_at, repaired
+    from dbsafe.validate.confirm import Rewrite, Session, points_at, repaired, rewrite
 
     pending = [(o, c) for o in outcomes for c in o.candidates]
     for outcome in outcomes:
@@ -381,68 +400,51 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     pending = [(o, c) for o, c in pending if all(c is not n for _, n in other)]
     if not pending:
         return
-    # Per distinct statement: its repairs so far and the candidates still open in it.
+    # Per distinct statement: its rewrite so far (placeholders numbered, confirmed column
+    # references replaced by NULL) and the candidates still open in it.
     open_: dict[str, list[tuple[FileOutcome, Candidate]]] = {}
     for outcome, candidate in pending:
         open_.setdefault(candidate.sql, []).append((outcome, candidate))
-    statements = {sql: _Repairs(sql) for sql in open_}
-    while open_:
-        order = list(open_)
-        verdicts = confirm(source.database(), [statements[s].text for s in order],
-                           lock_timeout=settings.lock_timeout,
-                           statement_timeout=settings.statement_timeout)
-        for original, verdict in zip(order, verdicts):
-            entries = open_.pop(original)
-            if verdict.accepted:
-                for outcome, candidate in entries:
-                    _dropped(outcome, candidate)
-                continue
-            repairs = statements[original]
-            text = repairs.text
-            named = verdict.names()
-            # The error position is exact and independent of the server's lc_messages; the
-            # identifier in the message serves when placeholders were rewritten.
-            hits = [(o, c) for o, c in entries if verdict.rejected and (
-                points_at(verdict, text, *repairs.span(c)) if verdict.position is not None
-                else c.name in named)]
-            for outcome, candidate in hits:
-                outcome.findings.append(_confirmed(candidate.finding, verdict))
-            rest = [(o, c) for o, c in entries if all(c is not h for _, h in hits)]
-            if not rest:
-                continue
-            if hits and verdict.position is not None:
-                first = hits[0][1]
-                start, end = repairs.span(first)
-                if repaired(text, verdict, end) is not None:
-                    repairs.replace(first.start - (start - verdict.position), first.end)
-                    open_[original] = rest
+    statements: dict[str, Rewrite] = {}
+    for sql, entries in open_.items():
+        edits = entries[0][1].placeholders
+        statements[sql] = Rewrite(sql, edits) if edits is not None else rewrite(sql)
+    # One connection for every round: a statement with several candidates goes out again,
+    # repaired, in the next one.
+    with Session(source.database(), lock_timeout=settings.lock_timeout,
+                 statement_timeout=settings.statement_timeout) as session:
+        while open_:
+            order = list(open_)
+            verdicts = session.verdicts([statements[s] for s in order])
+            for original, verdict in zip(order, verdicts):
+                entries = open_.pop(original)
+                if verdict.accepted:
+                    for outcome, candidate in entries:
+                        _dropped(outcome, candidate)
                     continue
-            for outcome, candidate in rest:
-                outcome.counts["findings_unconfirmed"] += 1
-                outcome.findings.append(_unconfirmed(candidate.finding, verdict))
-
-
-class _Repairs:
-    """A statement and the column references replaced by NULL in it, in original offsets."""
-
-    def __init__(self, original: str) -> None:
-        self.original = original
-        self.edits: list[tuple[int, int]] = []  # (start, end) inclusive, disjoint
-        self.text = original
-
-    def replace(self, start: int, end: int) -> None:
-        self.edits.append((start, end))
-        self.edits.sort()
-        pieces, last = [], 0
-        for s, e in self.edits:
-            pieces.append(self.original[last:s] + "NULL")
-            last = e + 1
-        self.text = "".join(pieces) + self.original[last:]
-
-    def span(self, candidate: Candidate) -> tuple[int, int]:
-        """The candidate's offsets in the repaired text."""
-        shift = sum(4 - (e - s + 1) for s, e in self.edits if e < candidate.start)
-        return candidate.start + shift, candidate.end + shift
+                named = verdict.names()
+                # The error position (offsets into the original statement) is exact and
+                # independent of the server's lc_messages; the identifier in the message
+                # serves when the statement had to be regenerated to number its placeholders.
+                hits = [(o, c) for o, c in entries if verdict.rejected and (
+                    points_at(verdict, original, c.start, c.end) if verdict.position is not None
+                    else c.name in named)]
+                for outcome, candidate in hits:
+                    outcome.findings.append(_confirmed(candidate.finding, verdict))
+                rest = [(o, c) for o, c in entries if all(c is not h for _, h in hits)]
+                if not rest:
+                    continue
+                if hits and verdict.position is not None:
+                    end = hits[0][1].end
+                    if repaired(original, verdict, end) is not None:
+                        again = statements[original].with_edit(verdict.position, end, "NULL")
+                        if again is not None:
+                            statements[original] = again
+                            open_[original] = rest
+                            continue
+                for outcome, candidate in rest:
+                    outcome.counts["findings_unconfirmed"] += 1
+                    outcome.findings.append(_unconfirmed(candidate.finding, verdict))
 
 
 def _dropped(outcome: FileOutcome, candidate: Candidate) -> None:

@@ -1,8 +1,9 @@
 """Confirmation's timeouts hold for every candidate, and bad ones are errors.
 
-Each candidate goes out as one pipeline (BEGIN READ ONLY, transaction-local timeouts, Parse,
-Sync, ROLLBACK, Sync); these tests show the timeouts bound each Parse and every transaction
-ends, on a real PostgreSQL with a lock held elsewhere.
+A batch of candidates goes out as one pipeline (BEGIN READ ONLY, transaction-local timeouts,
+a savepoint; per candidate Parse, Sync, ROLLBACK TO the savepoint; ROLLBACK); these tests show
+the timeouts bound each Parse and every transaction ends, on a real PostgreSQL with a lock
+held elsewhere.
 """
 
 from __future__ import annotations
