@@ -718,25 +718,11 @@ def _fix(down: SchemaSnapshot, before: SchemaSnapshot,
     runnable = [s for s in statements if not s.sql.lstrip().startswith("--")]
     if not runnable:
         return ()
+    from dbsafe.schema.alembic_ops import downgrade_lines
+
     sql = render_sql(statements, header=False).text.rstrip()
-    return (("Fix (SQL)", sql), ("Fix (in downgrade())", _op_lines(runnable)))
-
-
-def _op_lines(statements: Sequence[Any]) -> str:
-    lines: list[str] = []
-    for s in statements:
-        call = f"op.execute({_python_string(s.sql.rstrip().rstrip(';'))})"
-        if s.transactional:
-            lines.append(call)
-        else:  # CONCURRENTLY cannot run inside alembic's transaction
-            lines += ["with op.get_context().autocommit_block():", f"    {call}"]
-    return "\n".join(lines)
-
-
-def _python_string(sql: str) -> str:
-    if "\n" in sql and '"""' not in sql and not sql.endswith('"'):
-        return '"""' + sql.replace("\\", "\\\\") + '"""'
-    return repr(sql)
+    return (("Fix (SQL)", sql),
+            ("Fix (in downgrade())", downgrade_lines(runnable, search_path=before.search_path)))
 
 
 def _location(revision: Revision, root: Path) -> Location | None:
