@@ -657,6 +657,9 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
 @click.option("--sql", is_flag=True, default=False,
               help="Print the DDL that turns SOURCE into TARGET (safe, with hazards as "
                    "comments) instead of the differences.")
+@click.option("--alembic", is_flag=True, default=False,
+              help="Print that DDL as alembic operations for upgrade() (op.create_index, "
+                   "op.add_column, ...; op.execute where none renders the same SQL).")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also "
                    "`diff-ignore-schemas` in [tool.dbsafe]).")
@@ -669,10 +672,12 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
               help="Do not read or write the cache in .dbsafe_cache/.")
 @output_options
 @click.pass_obj
-def diff_command(state: CliState, source: str, target: str, sql: bool,
+def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: bool,
                  ignore_schema: tuple[str, ...], ignore_name: tuple[str, ...],
                  alembic_config: Path | None, no_cache: bool, **output: Any) -> None:
     """Compare two schemas; with --sql, print the DDL that turns SOURCE into TARGET.
+
+    With --alembic, print it as `op.*` lines to paste into a revision's upgrade().
 
     SOURCE and TARGET are each a database URL (postgresql://..., postgresql+psycopg://...),
     a `dbsafe schema dump` file, or `migrations[@REV]` (the alembic migrations applied to a
@@ -683,6 +688,9 @@ def diff_command(state: CliState, source: str, target: str, sql: bool,
     """
     from dbsafe import commands
 
+    if sql and alembic:
+        raise click.UsageError("--sql and --alembic print the same change two ways; "
+                               "choose one.")
     state.urls.extend((source, target))
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     overrides = {"alembic-config": alembic_config, "cache": False if no_cache else None}
@@ -690,8 +698,9 @@ def diff_command(state: CliState, source: str, target: str, sql: bool,
     settings = state.settings(overrides)
     options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],
                                     ignore_schema, ignore_name)
-    if sql:
-        text, differences = commands.diff_sql(settings, source, target, options=options)
+    if sql or alembic:
+        render = commands.diff_alembic if alembic else commands.diff_sql
+        text, differences = render(settings, source, target, options=options)
         click.echo(text, nl=False)
         sys.exit(1 if differences else 0)
     _finish(commands.diff(settings, source, target, options=options), settings)

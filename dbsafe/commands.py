@@ -486,6 +486,20 @@ def diff_sql(settings: Settings, source: str, target: str, *,
     return accept_hazards(settings, statements, after.search_path), len(changes)
 
 
+def diff_alembic(settings: Settings, source: str, target: str, *,
+                 options: DiffOptions | None = None) -> tuple[str, int]:
+    """`diff_sql` as alembic operations for the body of `upgrade()`, and the number of
+    differences: `op.*` calls where alembic renders exactly the planned statement,
+    `op.execute` of it otherwise, hazards as comments (`dbsafe.schema.alembic_ops`)."""
+    from dbsafe.schema.alembic_ops import alembic_lines
+    from dbsafe.schema.ddl import plan
+
+    before, after, changes, _ = _diff_inputs(settings, source, target, options)
+    statements = plan(before, after, changes)
+    text = alembic_lines(statements, search_path=after.search_path, comments=True)
+    return (text + "\n" if text else ""), len(changes)
+
+
 def accept_hazards(settings: Settings, statements: Sequence[Statement],
                    search_path: Sequence[str] = ()) -> str:
     """Render a plan, marking the lint errors its hazardous statements knowingly cause."""

@@ -74,20 +74,40 @@ def downgrade_lines(statements: Sequence[Statement], *,
         Unindented lines: the imports the calls need (`sa`, `postgresql`, inside the
         function so the paste works in any revision file), then one call per statement.
     """
-    calls = alembic_calls(statements, search_path=search_path)
-    uses = set().union(*(c.uses for c in calls)) if calls else set()
-    lines = [line for name, line in _IMPORTS.items() if name in uses]
+    return alembic_lines(statements, search_path=search_path)
+
+
+def alembic_lines(statements: Sequence[Statement], *, search_path: Sequence[str] = ("public",),
+                  comments: bool = False) -> str:
+    """`downgrade_lines`, optionally with each statement's hazards as `# hazard ...` comments
+    above its call and a plan's comment-only entries as comments (`dbsafe diff --alembic`).
+    """
+    runnable = [s for s in statements if not s.sql.lstrip().startswith("--")]
+    calls = iter(alembic_calls(runnable, search_path=search_path))
+    body: list[str] = []
+    uses: set[str] = set()
     in_block = False
-    for call in calls:
-        if call.transactional:
-            lines.append(call.text)
-            in_block = False
+    for statement in statements:
+        if statement not in runnable:  # a note of the plan: "column order differs", ...
+            if comments:
+                body.append("# " + statement.sql.lstrip().removeprefix("--").strip())
+                in_block = False
             continue
-        if not in_block:  # CONCURRENTLY cannot run inside alembic's transaction
-            lines.append("with op.get_context().autocommit_block():")
-            in_block = True
-        lines.append("    " + call.text.replace("\n", "\n    "))
-    return "\n".join(lines)
+        call = next(calls)
+        uses |= call.uses
+        indent = ""
+        if call.transactional:
+            in_block = False
+        else:
+            if not in_block:  # CONCURRENTLY cannot run inside alembic's transaction
+                body.append("with op.get_context().autocommit_block():")
+                in_block = True
+            indent = "    "
+        if comments:
+            body += [f"{indent}# hazard {h.kind}: {' '.join(h.message.split())}"
+                     for h in statement.hazards]
+        body.append(indent + call.text.replace("\n", "\n" + indent))
+    return "\n".join([line for name, line in _IMPORTS.items() if name in uses] + body)
 
 
 def alembic_calls(statements: Sequence[Statement], *,
