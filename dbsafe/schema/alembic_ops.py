@@ -82,13 +82,14 @@ def alembic_lines(statements: Sequence[Statement], *, search_path: Sequence[str]
     """`downgrade_lines`, optionally with each statement's hazards as `# hazard ...` comments
     above its call and a plan's comment-only entries as comments (`dbsafe diff --alembic`).
     """
-    runnable = [s for s in statements if not s.sql.lstrip().startswith("--")]
-    calls = iter(alembic_calls(runnable, search_path=search_path))
+    notes = [s.sql.lstrip().startswith("--") for s in statements]
+    calls = iter(alembic_calls([s for s, note in zip(statements, notes, strict=True)
+                                if not note], search_path=search_path))
     body: list[str] = []
     uses: set[str] = set()
     in_block = False
-    for statement in statements:
-        if statement not in runnable:  # a note of the plan: "column order differs", ...
+    for statement, note in zip(statements, notes, strict=True):
+        if note:  # a note of the plan: "column order differs", ...
             if comments:
                 body.append("# " + statement.sql.lstrip().removeprefix("--").strip())
                 in_block = False
@@ -167,8 +168,7 @@ class _Source:
 
     def text_of(self, node: Any) -> str | None:
         """The shortest slice of the statement that parses to the same expression tree."""
-        from pglast import parse_sql
-        from pglast.parser import ParseError, scan
+        from pglast.parser import scan
 
         locations = [v for v in _values(node(skip_none=True), "location") if v >= 0]
         if not locations:
@@ -179,7 +179,9 @@ class _Source:
         first = next((i for i, t in enumerate(tokens) if t.start == min(locations)), None)
         if first is None:
             return None
-        wanted = _normalized(node(skip_none=True), None)
+        wanted = _expression_tree(_deparsed(node))
+        if wanted is None:
+            return None
         attempts = 0
         # A constant carries no location, so the expression may start a few tokens earlier
         # ('a'::text starts at the literal, its first location is the `::`).
@@ -189,16 +191,30 @@ class _Source:
                 if attempts > _MAX_ATTEMPTS:
                     return None
                 text = self.sql[tokens[start].start:tokens[end].end + 1]
-                try:
-                    parsed = parse_sql(f"SELECT {text}")
-                except ParseError:
-                    continue
-                target = getattr(parsed[0].stmt, "targetList", None) if len(parsed) == 1 \
-                    else None
-                if target and len(target) == 1 and target[0].name is None and \
-                        _normalized(target[0].val(skip_none=True), None) == wanted:
+                if _expression_tree(text) == wanted:
                     return text
         return None
+
+
+def _deparsed(node: Any) -> str:
+    from pglast.stream import RawStream
+
+    return str(RawStream()(node))
+
+
+def _expression_tree(text: str) -> Any:
+    """The parse tree of `SELECT <text>`'s one expression, or None if it is not one."""
+    from pglast.parser import ParseError
+
+    try:
+        [tree] = _trees(f"SELECT {text}", None)
+    except (ParseError, ValueError):
+        return None
+    targets = tree.get("SelectStmt", {}).get("targetList", [])
+    if len(targets) != 1 or set(tree["SelectStmt"]) != {"targetList", "limitOption", "op"}:
+        return None
+    target = targets[0].get("ResTarget", {})
+    return target.get("val") if set(target) == {"val"} else None
 
 
 _MAX_ATTEMPTS = 400
@@ -277,9 +293,7 @@ def _schema(args: _Args, schema: str | None, default_schema: str | None,
 def _expression(args: _Args, node: Any) -> str:
     """The expression as written in the statement when a slice of it parses to the same
     tree (`'booked'::text`), else as pglast prints it (`CAST('booked' AS text)`)."""
-    from pglast.stream import RawStream
-
-    return args.source.text_of(node) or str(RawStream()(node))
+    return args.source.text_of(node) or _deparsed(node)
 
 
 def _text(args: _Args, node: Any) -> str:
@@ -618,12 +632,9 @@ class _Checker:
         self.buffer = io.StringIO()
 
     def same(self, call: Call, sql: str) -> bool:
-        from pglast import parse_sql
-
         try:
             rendered = self._render(call.text)
-            return [self._tree(s.stmt) for s in parse_sql(rendered)] == \
-                [self._tree(s.stmt) for s in parse_sql(sql)]
+            return _trees(rendered, self.default_schema) == _trees(sql, self.default_schema)
         except Exception as exc:  # noqa: BLE001 - any failure means: use the exact SQL
             log.info("alembic could not render %s: %s", call.text, exc)
             return False
@@ -648,8 +659,17 @@ class _Checker:
             exec(code, dict(self.namespace))
         return self.buffer.getvalue()
 
-    def _tree(self, node: Any) -> Any:
-        return _normalized(node(skip_none=True), self.default_schema)
+
+
+def _trees(sql: str, default_schema: str | None) -> list[Any]:
+    """The statements' parse trees (PostgreSQL's parser, as JSON: no Python node objects to
+    build), normalized by `_normalized`."""
+    import json
+
+    from pglast.parser import parse_sql_json
+
+    return [_normalized(s["stmt"], default_schema)
+            for s in json.loads(parse_sql_json(sql)).get("stmts", [])]
 
 
 _POSITION_FIELDS: frozenset[str] | None = None
@@ -668,27 +688,34 @@ def _positions() -> frozenset[str]:
 
 
 def _normalized(value: Any, default_schema: str | None) -> Any:
-    """A parse tree without source positions, unqualified names in the default schema, and
-    constraints in a fixed order (`NOT NULL DEFAULT 0` and `DEFAULT 0 NOT NULL` are the same
-    column)."""
+    """A JSON parse tree without source positions, unqualified names in the default schema,
+    and constraints in a fixed order (`NOT NULL DEFAULT 0` and `DEFAULT 0 NOT NULL` are the
+    same column)."""
     if isinstance(value, dict):
         positions = _positions()
         out = {k: _normalized(v, default_schema) for k, v in value.items()
                if k not in positions}
-        if out.get("@") == "RangeVar" and out.get("schemaname") == default_schema:
+        if "relname" in out and out.get("schemaname") == default_schema:  # a RangeVar
             out.pop("schemaname", None)
-        if out.get("@") == "DropStmt" and out.get("objects"):
-            out["objects"] = tuple(
-                o[1:] if isinstance(o, tuple) and len(o) == 2 and o[0] == {
-                    "@": "String", "sval": default_schema} else o for o in out["objects"])
-        if isinstance(out.get("constraints"), tuple):
-            out["constraints"] = tuple(sorted(out["constraints"], key=repr))
-        if isinstance(out.get("tableElts"), tuple):  # columns in order, then constraints
+        drop = out.get("DropStmt")
+        if isinstance(drop, dict) and drop.get("objects"):
+            for name in drop["objects"]:
+                items = name.get("List", {}).get("items", []) if isinstance(name, dict) else []
+                if len(items) == 2 and items[0] == {"String": {"sval": default_schema}}:
+                    del items[0]
+        if isinstance(out.get("constraints"), list):
+            out["constraints"].sort(key=_canonical)
+        if isinstance(out.get("tableElts"), list):  # columns in order, then constraints
             elements = out["tableElts"]
-            columns = [e for e in elements if e.get("@") == "ColumnDef"]
-            others = sorted((e for e in elements if e.get("@") != "ColumnDef"), key=repr)
-            out["tableElts"] = (*columns, *others)
+            out["tableElts"] = [e for e in elements if "ColumnDef" in e] + sorted(
+                (e for e in elements if "ColumnDef" not in e), key=_canonical)
         return out
-    if isinstance(value, (tuple, list)):
-        return tuple(_normalized(v, default_schema) for v in value)
+    if isinstance(value, list):
+        return [_normalized(v, default_schema) for v in value]
     return value
+
+
+def _canonical(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)
