@@ -179,7 +179,7 @@ SELECT
         CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::text END,
         d.description
     ] END,
-    a.attacl::text[], a.atttypid, a.attcollation
+    a.attacl::text[]
 FROM pg_attribute AS a
 JOIN pg_class AS c ON c.oid = a.attrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -606,18 +606,18 @@ def introspect(
                     build_columns(rows(query))
                 else:
                     found[name] = rows(query)
+                    if name == "indexes":
+                        found["key_columns"] = _key_columns(cur, found[name])
             revision = _read_revision(cur, version_schema, version_table)
             for future in side:
                 for name, lane_rows in future.result().items():
                     found[name] += lane_rows
             columns: dict[int, list[Column]] = {}
             attnames: dict[int, dict[int, str]] = {}
-            atttypes: dict[int, dict[int, tuple[int, int]]] = {}
             for built in column_futures:
-                lane_columns, lane_attnames, lane_atttypes = built.result()
+                lane_columns, lane_attnames = built.result()
                 columns.update(lane_columns)
                 attnames.update(lane_attnames)
-                atttypes.update(lane_atttypes)
             outside = {row[8] for row in found["constraints"]
                        if row[8] and row[8] not in attnames}
             if outside:
@@ -626,7 +626,8 @@ def introspect(
                     attnames.setdefault(relid, {})[attnum] = attname
             _definitions(found, _Deparser(
                 quote_all, keywords, default_types, default_classes,
-                {row[0]: (row[1], row[2]) for row in found["relations"]}, attnames, atttypes,
+                {row[0]: (row[1], row[2]) for row in found["relations"]}, attnames,
+                found["key_columns"],
             ), cur)
         snapshot = SchemaSnapshot(
             schemas=tuple(sorted(schema_names)),
@@ -755,6 +756,8 @@ def _run_lane(helper: psycopg.Connection, snapshot_id: str, params: dict[str, An
                 build_columns(cur.fetchall())
             else:
                 out[name] = cur.fetchall()
+                if name == "indexes":
+                    out["key_columns"] = _key_columns(cur, out[name])
         return out
 
 
@@ -915,27 +918,21 @@ _make_index = _maker(Index)
 _make_relation = _maker(Relation)
 
 
-# Columns (in catalog order), attnum -> name and attnum -> (type oid, collation oid)
-# maps, keyed by relation oid.
-_Columns = tuple[dict[int, list[Column]], dict[int, dict[int, str]],
-                 dict[int, dict[int, tuple[int, int]]]]
+_Columns = tuple[dict[int, list[Column]], dict[int, dict[int, str]]]
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> _Columns:
-    """Columns (in catalog order) and the maps `_Deparser` names key columns with."""
+    """Columns (in catalog order) and attnum -> name maps, keyed by relation oid."""
     make = _make_column
     columns: dict[int, list[Column]] = {}
     attnames: dict[int, dict[int, str]] = {}
-    atttypes: dict[int, dict[int, tuple[int, int]]] = {}
-    for oid, name, typ, num, notnull, default, ident, gen, facts, acl, typid, coll in rows:
+    for oid, name, typ, num, notnull, default, ident, gen, facts, acl in rows:
         cols = columns.get(oid)
         if cols is None:
             cols = columns[oid] = []
             names = attnames[oid] = {}
-            types = atttypes[oid] = {}
         else:
             names = attnames[oid]
-            types = atttypes[oid]
         details = None
         if facts is not None:
             collation, storage, compression, statistics, comment = facts
@@ -948,8 +945,36 @@ def _columns(rows: list[tuple[Any, ...]]) -> _Columns:
         cols.append(make(name, typ, num, not notnull, default, _IDENTITY.get(ident),
                          _GENERATED.get(gen), details))
         names[num] = name
-        types[num] = (typid, coll)
-    return columns, attnames, atttypes
+    return columns, attnames
+
+
+# The type and collation of the key columns of the indexes `_Deparser` may write, read
+# right after the indexes in the same session: 20,000 lookups cost the server a few
+# milliseconds, where carrying both for every column of the database would cost the
+# client a tenth of a second and 20 MiB on the benchmark schema.
+_KEY_COLUMNS_SQL = """
+SELECT a.attrelid, a.attnum, a.atttypid, a.attcollation
+FROM unnest(%s::oid[], %s::int2[]) AS k(relid, attnum)
+JOIN pg_attribute AS a ON a.attrelid = k.relid AND a.attnum = k.attnum
+"""
+
+
+def _key_columns(cur: psycopg.Cursor, index_rows: list[tuple[Any, ...]],
+                 ) -> list[tuple[Any, ...]]:
+    """(relid, attnum, type oid, collation oid) of the key columns of `index_rows` that
+    the server did not deparse."""
+    relids: list[int] = []
+    attnums: list[int] = []
+    for row in index_rows:
+        if row[2] is None:  # no definition: `_Deparser` will try
+            relid = row[0]
+            for attnum in row[9][:row[8]]:
+                relids.append(relid)
+                attnums.append(attnum)
+    if not relids:
+        return []
+    cur.execute(_KEY_COLUMNS_SQL, (relids, attnums))
+    return cur.fetchall()
 
 
 _FK_MATCH = {"f": " MATCH FULL", "p": " MATCH PARTIAL", "s": ""}
@@ -970,34 +995,43 @@ class _Deparser:
     def __init__(self, quote_all: bool, keywords: Sequence[str],
                  default_types: Sequence[int], default_classes: Sequence[int],
                  relations: dict[int, tuple[str, str]], attnames: dict[int, dict[int, str]],
-                 atttypes: dict[int, dict[int, tuple[int, int]]]) -> None:
+                 key_columns: list[tuple[Any, ...]]) -> None:
         self.quote_all = quote_all
         self.keywords = frozenset(keywords)
         # The default b-tree operator class of each type (at most one per type).
         self.default_class = dict(zip(default_types, default_classes, strict=True))
         self.relations = relations
         self.attnames = attnames
-        self.atttypes = atttypes
+        self.key_types = {(relid, attnum): (typid, collation)
+                          for relid, attnum, typid, collation in key_columns}
         self.quoted: dict[str, str] = {}
 
     def quote(self, name: str) -> str:
         """`quote_identifier` (ruleutils.c): quoted unless lower-case, plain and not a
         keyword other than an unreserved one."""
-        quoted = self.quoted.get(name)
-        if quoted is None:
-            if (not self.quote_all and _SAFE_IDENTIFIER.match(name)
-                    and name not in self.keywords):
-                quoted = name
-            else:
-                quoted = '"' + name.replace('"', '""') + '"'
-            self.quoted[name] = quoted
+        try:
+            return self.quoted[name]
+        except KeyError:
+            pass
+        if not self.quote_all and _SAFE_IDENTIFIER.match(name) and name not in self.keywords:
+            quoted = name
+        else:
+            quoted = '"' + name.replace('"', '""') + '"'
+        self.quoted[name] = quoted
         return quoted
 
     def columns(self, relid: int, attnums: Sequence[int]) -> str | None:
+        """The quoted names of `attnums`, comma-separated, or None if one is unknown."""
         names = self.attnames.get(relid)
-        if names is None or not all(n in names for n in attnums):
+        if names is None:
             return None
-        return ", ".join([self.quote(names[n]) for n in attnums])
+        quote = self.quote
+        try:
+            if len(attnums) == 1:
+                return quote(names[attnums[0]])
+            return ", ".join([quote(names[n]) for n in attnums])
+        except KeyError:
+            return None
 
     def index(self, relid: int, name: str, kind: str, unique: bool, nkeys: int,
               indkey: Sequence[int], classes: Sequence[int], collations: Sequence[int],
@@ -1006,20 +1040,21 @@ class _Deparser:
         query hands the others to the server), or None when a key column would show an
         operator class or a collation."""
         table = self.relations.get(relid)
-        types = self.atttypes.get(relid)
-        if table is None or types is None:
+        if table is None:
             return None
-        for attnum, opclass, collation in zip(indkey[:nkeys], classes, collations,
-                                              strict=True):
-            fact = types.get(attnum)
+        key_types = self.key_types
+        default_class = self.default_class
+        for position in range(nkeys):
+            fact = key_types.get((relid, indkey[position]))
             # Printed unless it is the column type's default class (GetDefaultOpClass; a
             # binary-coercible match or a domain is left to the server).
-            if fact is None or self.default_class.get(fact[0]) != opclass:
+            if fact is None or default_class.get(fact[0]) != classes[position]:
                 return None
+            collation = collations[position]
             if collation and collation != fact[1]:  # COLLATE unless the column's own
                 return None
         keys = self.columns(relid, indkey[:nkeys])
-        included = self.columns(relid, indkey[nkeys:])
+        included = self.columns(relid, indkey[nkeys:]) if len(indkey) > nkeys else ""
         if keys is None or included is None:
             return None
         return "".join((
@@ -1059,7 +1094,8 @@ class _Deparser:
         else:
             if indkey is None:
                 return None
-            included = self.columns(relid, indkey[len(conkey or ()):])
+            nkeys = len(conkey or ())
+            included = self.columns(relid, indkey[nkeys:]) if len(indkey) > nkeys else ""
             if included is None:
                 return None
             text = "".join((

@@ -23,6 +23,8 @@ Usage:
     python3 scripts/bench/diff.py --tables 500   # a quick run
     python3 scripts/bench/diff.py --url-a URL --url-b URL --bin DIR --expected N
                                                  # two existing databases of that shape
+    python3 scripts/bench/diff.py --baseline DIR # + `dbsafe diff` of the checkout in DIR
+                                                 # (`git archive REV dbsafe | tar -x -C DIR`)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -144,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url-b", help="with --url-a: the changed copy")
     parser.add_argument("--bin", help="with --url-a: where pg_dump is")
     parser.add_argument("--expected", type=int, help="with --url-a: differences expected")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also interleave `dbsafe diff` of the checkout in DIR")
+    parser.add_argument("--no-breakdown", action="store_true",
+                        help="skip the in-process breakdown")
     args = parser.parse_args(argv)
 
     # This checkout's dbsafe, whatever an installed `dbsafe` script would run.
@@ -162,14 +169,28 @@ def main(argv: list[str] | None = None) -> int:
         diff_u = f"diff -u {work / 'a.sql'} {work / 'b.sql'} > {work / 'dumps.diff'}"
         print(f"python {sys.version.split()[0]}; {load()}; {args.runs} runs each after 1 "
               f"warm-up, interleaved; {differences} differences")
-        figures = compare([
+        contenders = [
             ("pg_dump -s x2 + diff -u", ["sh", "-c", f"{dump_a} && {dump_b} && {diff_u}"]),
             ("dbsafe diff", [*dbsafe, url_a, url_b, "--output-file", str(work / "diff.txt")]),
             ("dbsafe diff --sql", ["sh", "-c", f"{shlex.join([*dbsafe, '--sql', url_a, url_b])}"
                                                f" > {work / 'diff.sql'}"]),
-        ], runs=args.runs, env=env)
+        ]
+        if args.baseline:
+            # Its output must be this checkout's, byte for byte.
+            baseline = ["env", f"PYTHONPATH={args.baseline.resolve()}", *dbsafe]
+            contenders.append(("baseline dbsafe diff", [
+                *baseline, url_a, url_b, "--output-file", str(work / "baseline.txt")]))
+        # From `/`: `python -m` puts the working directory before PYTHONPATH.
+        figures = compare(contenders, runs=args.runs, env=env, cwd="/")
         print(report(figures, title="Both schemas read and compared, as whole processes"))
-        print(breakdown(url_a, url_b, args.repeat))
+        if args.baseline:
+            def report_text(path: Path) -> list[str]:  # all but the summary's "(8.12s)"
+                return re.sub(r"\(\d+\.\d+s\)", "", path.read_text()).splitlines()
+
+            same = report_text(work / "diff.txt") == report_text(work / "baseline.txt")
+            print(f"baseline output identical (but for the time taken): {same}")
+        if not args.no_breakdown:
+            print(breakdown(url_a, url_b, args.repeat))
     print(f"\n{load()}")
     return 0
 
