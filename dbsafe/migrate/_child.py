@@ -501,17 +501,27 @@ class _Fingerprints:
     A session request asks with `{"fingerprint": {"sql": SQL, "after": [[REV, "up"|"down"],
     ...]}}`; each `[REV, DIRECTION, VALUE]` taken lands in the answer's `fingerprints`, also
     when a later step fails. The SQL comes from dbsafe (read-only catalog queries).
+
+    With `"expect": [[REV, DIRECTION, VALUE], ...]` as well, a value taken that differs from
+    the one expected for its step sets `differs`: the request stops after that operation
+    (`_apply`), leaving the database exactly in the state that differed (verify-reversible's
+    down walk, one downgrade command per operation).
     """
 
     def __init__(self) -> None:
         self.sql: str | None = None
         self.wanted: set[tuple[str, str]] = set()
+        self.expect: dict[tuple[str, str], str] = {}
         self.taken: list[list[Any]] = []
+        self.differs = False
 
     def start(self, request: dict[str, Any] | None, taken: list[list[Any]]) -> None:
         self.sql = request.get("sql") if request else None
         self.wanted = {(r, d) for r, d in request.get("after", ())} if request else set()
+        self.expect = {(r, d): str(v) for r, d, v in request.get("expect", ())} \
+            if request else {}
         self.taken = taken
+        self.differs = False
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         if self.sql is None or getattr(step, "is_stamp", False):
@@ -521,7 +531,10 @@ class _Fingerprints:
             return
         connection = ctx.connection
         run = getattr(connection, "exec_driver_sql", None) or connection.execute  # SA 1.3
-        self.taken.append([*key, run(self.sql).scalar()])
+        value = run(self.sql).scalar()
+        self.taken.append([*key, value])
+        if key in self.expect and str(value) != self.expect[key]:
+            self.differs = True
 
 
 _FINGERPRINTS = _Fingerprints()
@@ -781,6 +794,8 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 result["expected"] = _expected(script, name, revision)
                 # On a failure, says which operation of the request failed.
                 result["completed"] = result.get("completed", 0) + 1
+                if _FINGERPRINTS.differs:
+                    break  # the state that differed stays for the caller to look at
             transaction = connection.get_transaction()
             if transaction is not None:
                 transaction.commit()

@@ -353,6 +353,7 @@ class ApplySession:
 
     def apply(self, operations: Sequence[tuple[str, str]], *,
               fingerprint: tuple[str, Sequence[tuple[str, str]]] | None = None,
+              expect: Sequence[tuple[str, str, str]] = (),
               verify: bool = True, database_url: str | None = None,
               keep_connection: bool = False) -> RunResult:
         """Run `operations` in the session's child.
@@ -362,6 +363,9 @@ class ApplySession:
                 value) on the migration's connection right after each `(revision, "up" or
                 "down")` step; the values come back in `RunResult.fingerprints` (or the
                 error's `fingerprints`).
+            expect: `(revision, direction, value)`: the fingerprint expected after that
+                step; the first operation after which one differs is the last one run
+                (the result's `fingerprints` end with the value that differed).
             verify: check the version table afterwards (`verify_applied`); a caller that
                 checks it itself saves a connection.
             database_url: run on this other database of the same server and user, as if
@@ -374,7 +378,8 @@ class ApplySession:
             "operations": [{"command": c, "revision": r} for c, r in operations]}
         if fingerprint is not None:
             request["fingerprint"] = {"sql": fingerprint[0],
-                                      "after": [list(step) for step in fingerprint[1]]}
+                                      "after": [list(step) for step in fingerprint[1]],
+                                      "expect": [list(step) for step in expect]}
         if keep_connection:
             request["keep_connection"] = True
         url = self.url

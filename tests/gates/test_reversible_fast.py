@@ -1,0 +1,120 @@
+"""verify-reversible's fast walk (a linear stretch walked up, then down) against real
+PostgreSQL: the same findings as the stairway, with a fraction of its alembic requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe.gates import reversible
+from dbsafe.migrate.runner import AlembicProject
+
+pytestmark = pytest.mark.db
+
+ENVS = Path(__file__).parent / "envs"
+ROOT = Path(__file__).parents[2]
+
+ENV_PY = '''\
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=None)
+with context.begin_transaction():
+    connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS kept (id int PRIMARY KEY)")
+    context.run_migrations()
+'''
+
+
+@pytest.fixture
+def new_database(postgresql: psycopg.Connection, database_url: str,
+                 ) -> Iterator[Callable[[], str]]:
+    """Empty databases on the test server, as a throwaway server's `new_database` gives them."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"{postgresql.info.dbname}_fast_{len(made)}"
+        with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
+        made.append(name)
+        return database_url.replace(f"dbname={postgresql.info.dbname}", f"dbname={name}")
+
+    yield make
+    with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int]) -> AlembicProject:
+    """`count` revisions, each a table with an index. `leaky`: the downgrade forgets an index
+    kept on t_1 (so revision 1's downgrade removes it again: only a check right after the
+    leaky downgrade sees it). `sticky`: the upgrade adds a row to `kept` (env.py's) that the
+    downgrade leaves, so upgrading again fails (schema equal, data not)."""
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    (root / "migrations" / "env.py").write_text(ENV_PY)
+    for i in range(1, count + 1):
+        up = [f"CREATE TABLE t_{i} (id int PRIMARY KEY, a int)",
+              f"CREATE INDEX ix_t_{i}_a ON t_{i} (a)"]
+        down = [f"DROP INDEX ix_t_{i}_a", f"DROP TABLE t_{i}"]
+        if i in leaky:
+            up.append(f"CREATE INDEX ix_left_{i} ON t_1 (a)")
+        if i in sticky:
+            up.append(f"INSERT INTO kept (id) VALUES ({i})")
+        (versions / f"{i:04d}_step.py").write_text(
+            f'"""step {i}"""\nfrom alembic import op\n\nrevision = "{i:04d}"\n'
+            f"down_revision = {repr(f'{i - 1:04d}') if i > 1 else None}\n\n\n"
+            "def upgrade():\n" + "".join(f"    op.execute({s!r})\n" for s in up) +
+            "\n\ndef downgrade():\n" + "".join(f"    op.execute({s!r})\n" for s in down))
+    return AlembicProject(root / "alembic.ini")
+
+
+def _seen(result: reversible.WalkResult) -> list[tuple[object, ...]]:
+    return [(f.code, f.subject, f.message, f.context, f.location, f.help)
+            for f in result.findings]
+
+
+def test_the_fast_walk_finds_what_the_stairway_finds_on_every_kind_of_leftover(
+        database_url: str, new_database: Callable[[], str]) -> None:
+    # `envs/leaky`: leftovers of every kind, a `pass` downgrade, a raising one, a data
+    # migration, a column order; walked fast although it is short.
+    project = AlembicProject(ENVS / "leaky" / "alembic.ini")
+    stairway = reversible.walk(project, new_database(), root=ROOT,
+                               new_database=new_database, fast_min=None)
+    fast = reversible.walk(project, database_url, root=ROOT, new_database=new_database,
+                           fast_min=1)
+
+    assert _seen(fast) == _seen(stairway)
+    assert fast.walked == stairway.walked
+    assert fast.summary["revisions_verified"] == 10
+
+    # --from/--to: a stretch in the middle
+    part = reversible.walk(project, new_database(), root=ROOT, new_database=new_database,
+                           start=["0003"], target="0005", fast_min=1)
+    assert [(f.code, f.subject) for f in part.findings] == \
+        [("DBS413", "0004"), ("DBS413", "0004"), ("DBS413", "0005"), ("DBS413", "0005")]
+
+
+def test_a_long_linear_history_is_walked_up_then_down_with_the_stairways_verdict(
+        tmp_path: Path, database_url: str, new_database: Callable[[], str]) -> None:
+    project = _history(tmp_path, 30, leaky={12, 25}, sticky={7})
+    shown: list[tuple[int, int, str]] = []
+    fast = reversible.walk(project, database_url, root=tmp_path, new_database=new_database,
+                           progress=lambda *step: shown.append(step))
+    stairway = reversible.walk(project, new_database(), root=tmp_path,
+                               new_database=new_database, fast_min=None)
+
+    assert [(f.code, f.subject) for f in fast.findings] == [
+        ("DBS415", "0007"),  # its row stays: upgrading again fails
+        ("DBS413", "0012"), ("DBS413", "0025")]  # the index each leaves on t_1
+    assert _seen(fast) == _seen(stairway)
+    assert "ix_left_12" in fast.findings[1].message
+    # env.py, up, two requests down (20 + 10 downgrades, one stop each at 0025 and 0012),
+    # up again in three (snapshots before 0012 and 0025), 0007's failure: a fresh database
+    assert fast.summary["alembic_requests"] < 15 < stairway.summary["alembic_requests"]
+    assert fast.summary["revisions_verified"] == 30
+    # the bar moves down the history and ends on its first revision
+    assert shown[0] == (0, 30, "0030") and shown[-1] == (29, 30, "0001")
