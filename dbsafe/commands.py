@@ -315,15 +315,9 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         return Report((), {"dropped": dropped,
                            "lines": [f"dropped half-restored {d}" for d in dropped]
                            or ["no half-restored database"]})
-    # The file is hashed while the server is asked about earlier restores (nothing is
-    # written to any database before the file is known to match its manifest).
-    verified = restoring.verify_in_background(backup_file)
-    for name in restoring.half_restored(url):
-        say("restore", f"{name} was left half-restored by an earlier run; "
-            "`dbsafe restore --clean-up` drops it")
+    # Half-restored databases of earlier runs are named as it goes.
     summary: dict[str, object] = dict(restoring.restore(url, backup_file, into=into,
-                                                        jobs=jobs, progress=say,
-                                                        verified=verified))
+                                                        jobs=jobs, progress=say))
     if replace:
         from dbsafe.guard.backup import take_backup
 

