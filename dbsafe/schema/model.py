@@ -413,11 +413,6 @@ class SchemaSnapshot:
         self._write(pieces.append)
         return b"".join(pieces)
 
-    def _json_body(self) -> bytes:
-        """The canonical JSON without `sha256` and without the final newline: what dbsafe
-        wrote before files carried a checksum, and what the fingerprint hashes."""
-        return b"".join(piece for _key, piece in _body_pieces(self)) + b"\n}"
-
     def _write(self, write: Callable[[bytes], object]) -> None:
         """Hand the canonical file to `write`, piece by piece: the tens of MB of a large
         schema's JSON are never held at once (`schema dump` writes them as they come)."""
@@ -431,8 +426,9 @@ class SchemaSnapshot:
     def fingerprint(self) -> str:
         """A short hash of the schema content (ignores server version and revision).
 
-        The hash of the canonical JSON without `sha256` (`_json_body()`) with those two
-        values blanked; free when the snapshot was read from a file dbsafe wrote.
+        The hash of the canonical JSON without `sha256` (what dbsafe wrote before files
+        carried a checksum, its final newline left out) with those two values blanked; free
+        when the snapshot was read from a file dbsafe wrote.
         """
         if self._fingerprint is None:
             digest = hashlib.sha256()
@@ -629,18 +625,30 @@ def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | N
     finally:
         if enabled:
             gc.enable()
-    if checksum.encode("ascii") != stored:
-        # No checksum, or a stale one (the file was edited): canonical only if writing the
-        # snapshot back gives the same bytes.
-        try:
-            body = snapshot._json_body()
-        except (TypeError, ValueError, msgspec.EncodeError):
-            return None
-        if len(body) != stop + len(tail) or body[stop:] != tail \
-                or memoryview(body)[:stop] != memoryview(raw)[:stop]:
-            return None
+    if checksum.encode("ascii") != stored and not _written_as(snapshot, raw, stop, tail):
+        # No checksum, or a stale one (the file was edited), and writing the snapshot back
+        # does not give the same bytes: not canonical.
+        return None
     object.__setattr__(snapshot, "_fingerprint", fingerprint)
     return snapshot
+
+
+def _written_as(snapshot: SchemaSnapshot, raw: bytes, stop: int, tail: bytes) -> bool:
+    """Whether writing `snapshot` (without checksum) gives `raw[:stop] + tail`, compared piece
+    by piece as they are encoded: the text is never held whole, and the first difference
+    ends it."""
+    import msgspec
+
+    position = 0
+    try:
+        for _key, piece in _body_pieces(snapshot):
+            end = position + len(piece)
+            if end > stop or not raw.startswith(piece, position):  # memcmp, no copy
+                return False
+            position = end
+    except (TypeError, ValueError, msgspec.EncodeError):
+        return False
+    return stop - position + len(tail) == 2 and raw[position:stop] + tail == b"\n}"
 
 
 # -- plain-data conversion, driven by the dataclass fields ------------------------------

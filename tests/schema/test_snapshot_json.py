@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dbsafe.core import SourceError
+from dbsafe.schema import model
 from dbsafe.schema.model import Column, SchemaSnapshot, _layout
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -87,10 +88,10 @@ def test_a_file_dbsafe_wrote_loads_on_its_checksum_without_being_written_back(
     strict = SchemaSnapshot.from_dict(json.loads(raw))
     assert raw == strict.to_json_bytes()  # the fixture carries its checksum
 
-    def written_back(self: SchemaSnapshot) -> bytes:
+    def written_back(snapshot: SchemaSnapshot) -> bytes:
         raise AssertionError("a verified file is not encoded again")
 
-    monkeypatch.setattr(SchemaSnapshot, "_json_body", written_back)
+    monkeypatch.setattr(model, "_body_pieces", written_back)
     fast = SchemaSnapshot.from_json(raw)
     assert fast == strict
     assert fast._fingerprint is not None
