@@ -18,11 +18,14 @@ with bytecode caching on, as for an installed package (harness.clean_env).
 Usage:
     python scripts/bench/backup.py                           # 2,000,000 rows, 3 runs
     python scripts/bench/backup.py --rows 200000 --repeat 5 --timeline
+    python scripts/bench/backup.py --only restore --repeat 10   # the restore pair alone
+    python scripts/bench/backup.py --only restore --baseline DIR   # + DIR's dbsafe restore
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import sys
 import tempfile
@@ -40,6 +43,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeline", action="store_true",
                         help="print dbsafe's progress lines of its last backup and restore")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also restore with the dbsafe checkout in DIR (git archive COMMIT "
+                             "| tar -x), in the same rounds")
+    parser.add_argument("--only", choices=("backup", "restore"),
+                        help="measure one pair (restore still takes one backup of each kind "
+                             "to restore, uncounted)")
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="dbsafe-bench-backup-"))
@@ -54,7 +63,8 @@ def main() -> None:
 
             dump_times, backup_times = [], []
             backup_timeline = ""
-            for i in range(options.repeat + 1):
+            rounds = 1 if options.only == "restore" else options.repeat + 1
+            for i in range(rounds):
                 def plain_dump(i: int = i) -> float:
                     return timed([str(bin_dir / "pg_dump"), "-Fc", "-f",
                                   str(work / f"plain{i}.dump"), "template_src"],
@@ -78,15 +88,21 @@ def main() -> None:
                     continue
                 dump_times.append(dumped)
                 backup_times.append(seconds)
-            print(pair_line("pg_dump -Fc", dump_times, "dbsafe backup", backup_times,
-                            "<= 1.1x"))
+            if options.only == "backup":
+                print(load())
+                return
+            if dump_times:
+                print(pair_line("pg_dump -Fc", dump_times, "dbsafe backup", backup_times,
+                                "<= 1.1x"))
 
             backup = next((work / "b0").glob("*.dump"))
-            restore_times, dbsafe_restore_times = [], []
+            baseline_env = None
+            if options.baseline:
+                baseline_env = {**dbsafe_env, "PYTHONPATH": str(options.baseline.resolve()),
+                                "PYTHONPYCACHEPREFIX": str(work / "pycache-baseline")}
+            times: dict[str, list[float]] = {"plain": [], "dbsafe": [], "baseline": []}
             restore_timeline = ""
             for i in range(options.repeat + 1):
-                db.drop(f"plain_restore{i}")
-                db.drop(f"dbsafe_restore{i}")
                 # pg_restore needs its database to exist; dbsafe restore creates its own.
                 def plain_restore(i: int = i) -> float:
                     return (timed([str(bin_dir / "createdb"), f"plain_restore{i}"],
@@ -94,26 +110,41 @@ def main() -> None:
                             + timed([str(bin_dir / "pg_restore"), "-d", f"plain_restore{i}",
                                      str(work / "plain0.dump")], env=client_env)[0])
 
-                def dbsafe_restore(i: int = i) -> tuple[float, str]:
-                    return timed([sys.executable, "-m", "dbsafe", "restore", str(backup),
-                                  "--into", f"dbsafe_restore{i}"], cwd=work, env=dbsafe_env)
+                def dbsafe_restore(i: int = i, who: str = "dbsafe") -> float:
+                    nonlocal restore_timeline
+                    seconds, timeline = timed(
+                        [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into",
+                         f"{who}_restore{i}"], cwd=work,
+                        env=baseline_env if who == "baseline" else dbsafe_env)
+                    if who == "dbsafe":
+                        restore_timeline = timeline
+                    return seconds
 
-                if i % 2:
-                    plain = plain_restore()
-                    seconds, restore_timeline = dbsafe_restore()
-                else:
-                    seconds, restore_timeline = dbsafe_restore()
-                    plain = plain_restore()
-                db.drop(f"plain_restore{i}")
-                db.drop(f"dbsafe_restore{i}")
+                runs = {"plain": plain_restore, "dbsafe": dbsafe_restore,
+                        "baseline": lambda i=i: dbsafe_restore(i, "baseline")}
+                if baseline_env is None:
+                    del runs["baseline"]
+                # Who goes first changes round by round (every order in turn): a restore run
+                # right after another writes while the other's dirty pages are flushed.
+                orders = list(itertools.permutations(runs))
+                measured = {}
+                for who in orders[i % len(orders)]:
+                    db.drop(f"{who}_restore{i}")
+                    measured[who] = runs[who]()
+                    db.drop(f"{who}_restore{i}")
                 if i == 0:
-                    print(f"warm-up (uncounted): createdb + pg_restore {plain:.2f} s, dbsafe "
-                          f"restore {seconds:.2f} s")
+                    print("warm-up (uncounted): " + ", ".join(
+                        f"{who} {seconds:.2f} s" for who, seconds in measured.items()))
                     continue
-                restore_times.append(plain)
-                dbsafe_restore_times.append(seconds)
-            print(pair_line("createdb + pg_restore", restore_times, "dbsafe restore",
-                            dbsafe_restore_times, "<= 1.1x"))
+                for who, seconds in measured.items():
+                    times[who].append(seconds)
+            print(pair_line("createdb + pg_restore", times["plain"], "dbsafe restore",
+                            times["dbsafe"], "<= 1.1x"))
+            if baseline_env is not None:
+                print(pair_line("createdb + pg_restore", times["plain"],
+                                f"baseline ({options.baseline.name})", times["baseline"], "-"))
+                print(pair_line(f"baseline ({options.baseline.name})", times["baseline"],
+                                "dbsafe restore", times["dbsafe"], "-"))
             print(load())
             if options.timeline:
                 print("\ndbsafe backup, last run:\n" + backup_timeline.rstrip())
