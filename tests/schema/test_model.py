@@ -23,6 +23,7 @@ def test_save_then_load_gives_an_equal_snapshot(tmp_path: Path) -> None:
     target = tmp_path / "copy.json"
     snapshot.save(target)
     assert SchemaSnapshot.load(target) == snapshot
+    assert target.read_bytes() == snapshot.to_json_bytes() == SHOP_JSON.read_bytes()
     assert not (tmp_path / "copy.json.tmp").exists()
 
 
