@@ -626,39 +626,59 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         if progress is not None and pos >= 0:
             progress(total - 1 - pos, total, ids[pos])  # ids[pos] is next
 
+    def state() -> int | None:
+        """How many of `ids` the database holds, from its version table (None: not a state
+        of the stretch)."""
+        rows = sorted(w.version_rows(result))
+        if rows == sorted(start):
+            return 0
+        return where[rows[0]] + 1 if len(rows) == 1 and rows[0] in where else None
+
     pos = total - 1
     while pos >= 0:
         chunk = list(range(pos, max(-1, pos - _DOWN_CHUNK), -1))
         wanted = {ids[i]: str(expected(i)) for i in chunk}
         failure: MigrationError | None = None
-        try:
-            taken = w.apply([("downgrade", _down_target(order[i])) for i in chunk],
-                            [(ids[i], "down") for i in chunk],
+        lowest = chunk[-1]
+        target = ids[lowest - 1] if lowest else (start[0] if start else "base")
+        try:  # one command for the chunk
+            taken = w.apply([("downgrade", target)], [(ids[i], "down") for i in chunk],
                             [(ids[i], "down", wanted[ids[i]]) for i in chunk]).fingerprints
         except MigrationError as exc:
-            if exc.revision is None:
-                raise  # env.py itself, not a revision's fault
             failure, taken = exc, exc.fingerprints
         values = {r: str(v) for r, d, v in taken if d == "down"}
-        if failure is None and ids[pos] not in values:
-            raise MigrationError(f"no fingerprint was taken after the downgrade of {ids[pos]}")
+        differs = next((i for i in chunk if ids[i] in values and values[ids[i]] != wanted[ids[i]]),
+                       None)
+        if failure is None and differs is None and ids[lowest] not in values:
+            raise MigrationError(f"no fingerprint was taken after the downgrade of {ids[lowest]}")
         for i in chunk:
-            rid = ids[i]
-            if rid not in values:
-                break  # its downgrade failed
+            if i == differs or ids[i] not in values:
+                break
             pos = i - 1
             moved(pos)
-            if values[rid] != wanted[rid]:
-                # the request stopped here: this state is compared in step 4
-                counts["compared_in_full"] += 1
-                downs[i] = w.snapshot()
-                offset += int(values[rid]) - int(wanted[rid])
-                left = True
-                break
-        if failure is None or pos < 0 or ids[pos] in values:
+        if differs is not None:
+            # The command stopped right after it; rolled back (one transaction), in part
+            # (a transaction per revision) or not at all: downgrade to it again.
+            i, value = differs, values[ids[differs]]
+            at = state()
+            if at is None or at < i:
+                raise MigrationError(f"the version table holds no revision of the walk "
+                                     f"after the downgrade of {ids[i]} stopped")
+            if at > i:
+                again = w.apply(([("downgrade", ids[i])] if at > i + 1 else [])
+                                + [("downgrade", _down_target(order[i]))], [(ids[i], "down")])
+                value = next(str(v) for r, d, v in again.fingerprints if r == ids[i])
+            pos = i - 1
+            moved(pos)
+            counts["compared_in_full"] += 1
+            downs[i] = w.snapshot()  # compared in step 4
+            offset += int(value) - int(wanted[ids[i]])
+            left = True
+            continue
+        if failure is None:
             continue
         if failure.revision != ids[pos]:
-            raise failure  # not the revision this command downgrades
+            raise failure  # env.py, or not the revision this command was to downgrade next
         if left:  # perhaps what a revision above left: again, on a fresh database
             base, ref = fresh(pos + 1)
             offset, left, fresh_from = 0, False, pos + 1

@@ -503,9 +503,10 @@ class _Fingerprints:
     when a later step fails. The SQL comes from dbsafe (read-only catalog queries).
 
     With `"expect": [[REV, DIRECTION, VALUE], ...]` as well, a value taken that differs from
-    the one expected for its step sets `differs`: the request stops after that operation
-    (`_apply`), leaving the database exactly in the state that differed (verify-reversible's
-    down walk, one downgrade command per operation).
+    the one expected for its step stops the command there (`FingerprintDiffers`, raised
+    from alembic's hook: the request fails as on any error, the value taken last): the
+    down walk of verify-reversible downgrades many revisions in one command and is told
+    at once where one left something.
     """
 
     def __init__(self) -> None:
@@ -513,7 +514,6 @@ class _Fingerprints:
         self.wanted: set[tuple[str, str]] = set()
         self.expect: dict[tuple[str, str], str] = {}
         self.taken: list[list[Any]] = []
-        self.differs = False
 
     def start(self, request: dict[str, Any] | None, taken: list[list[Any]]) -> None:
         self.sql = request.get("sql") if request else None
@@ -521,7 +521,6 @@ class _Fingerprints:
         self.expect = {(r, d): str(v) for r, d, v in request.get("expect", ())} \
             if request else {}
         self.taken = taken
-        self.differs = False
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         if self.sql is None or getattr(step, "is_stamp", False):
@@ -534,7 +533,12 @@ class _Fingerprints:
         value = run(self.sql).scalar()
         self.taken.append([*key, value])
         if key in self.expect and str(value) != self.expect[key]:
-            self.differs = True
+            raise FingerprintDiffers(f"the catalog after {key[1]}grading {key[0]} is not "
+                                     "the one expected")
+
+
+class FingerprintDiffers(Exception):
+    """A fingerprint differs from the one expected (`_Fingerprints`): stop the command."""
 
 
 _FINGERPRINTS = _Fingerprints()
@@ -794,8 +798,6 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 result["expected"] = _expected(script, name, revision)
                 # On a failure, says which operation of the request failed.
                 result["completed"] = result.get("completed", 0) + 1
-                if _FINGERPRINTS.differs:
-                    break  # the state that differed stays for the caller to look at
             transaction = connection.get_transaction()
             if transaction is not None:
                 transaction.commit()

@@ -364,8 +364,9 @@ class ApplySession:
                 "down")` step; the values come back in `RunResult.fingerprints` (or the
                 error's `fingerprints`).
             expect: `(revision, direction, value)`: the fingerprint expected after that
-                step; the first operation after which one differs is the last one run
-                (the result's `fingerprints` end with the value that differed).
+                step; one that differs stops the request with a MigrationError (no
+                revision) whose `fingerprints` end with the value that differed, the step's
+                transaction rolled back as on any error.
             verify: check the version table afterwards (`verify_applied`); a caller that
                 checks it itself saves a connection.
             database_url: run on this other database of the same server and user, as if

@@ -21,7 +21,8 @@ ENV_PY = '''\
 from alembic import context
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=None)
+context.configure(connection=connection, target_metadata=None,
+                  transaction_per_migration=PER_MIGRATION)
 with context.begin_transaction():
     connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS kept (id int PRIMARY KEY)")
     context.run_migrations()
@@ -47,7 +48,8 @@ def new_database(postgresql: psycopg.Connection, database_url: str,
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
-def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int]) -> AlembicProject:
+def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int],
+             per_migration: bool = False) -> AlembicProject:
     """`count` revisions, each a table with an index. `leaky`: the downgrade forgets an index
     kept on t_1 (so revision 1's downgrade removes it again: only a check right after the
     leaky downgrade sees it). `sticky`: the upgrade adds a row to `kept` (env.py's) that the
@@ -55,7 +57,8 @@ def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int]) -> Al
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
-    (root / "migrations" / "env.py").write_text(ENV_PY)
+    (root / "migrations" / "env.py").write_text(
+        ENV_PY.replace("PER_MIGRATION", str(per_migration)))
     for i in range(1, count + 1):
         up = [f"CREATE TABLE t_{i} (id int PRIMARY KEY, a int)",
               f"CREATE INDEX ix_t_{i}_a ON t_{i} (a)"]
@@ -98,9 +101,14 @@ def test_the_fast_walk_finds_what_the_stairway_finds_on_every_kind_of_leftover(
         [("DBS413", "0004"), ("DBS413", "0004"), ("DBS413", "0005"), ("DBS413", "0005")]
 
 
+# A command stopped on a differing fingerprint is rolled back whole (one transaction), or
+# only its last revision (a transaction per revision): either way the walk lands on the
+# state that differed.
+@pytest.mark.parametrize("per_migration", [False, True])
 def test_a_long_linear_history_is_walked_up_then_down_with_the_stairways_verdict(
-        tmp_path: Path, database_url: str, new_database: Callable[[], str]) -> None:
-    project = _history(tmp_path, 30, leaky={12, 25}, sticky={7})
+        tmp_path: Path, database_url: str, new_database: Callable[[], str],
+        per_migration: bool) -> None:
+    project = _history(tmp_path, 30, leaky={12, 25}, sticky={7}, per_migration=per_migration)
     shown: list[tuple[int, int, str]] = []
     fast = reversible.walk(project, database_url, root=tmp_path, new_database=new_database,
                            progress=lambda *step: shown.append(step))
@@ -112,8 +120,8 @@ def test_a_long_linear_history_is_walked_up_then_down_with_the_stairways_verdict
         ("DBS413", "0012"), ("DBS413", "0025")]  # the index each leaves on t_1
     assert _seen(fast) == _seen(stairway)
     assert "ix_left_12" in fast.findings[1].message
-    # env.py, up, two requests down (20 + 10 downgrades, one stop each at 0025 and 0012),
-    # up again in three (snapshots before 0012 and 0025), 0007's failure: a fresh database
+    # env.py, up, down in commands of 20 revisions (each stop: one or two more), up again
+    # in three (snapshots before 0012 and 0025), 0007's failure: a fresh database
     assert fast.summary["alembic_requests"] < 15 < stairway.summary["alembic_requests"]
     assert fast.summary["revisions_verified"] == 30
     # the bar moves down the history and ends on its first revision
