@@ -264,6 +264,7 @@ class Resolver:
         self._row_functions: dict[tuple[str, str], frozenset[str]] = {}
         self._suggestions: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self._relation_names: dict[tuple[str, ...], _NameIndex] = {}
+        self._resolved: dict[str, Resolution] = {}
         self.row_callable = _ROW_CALLABLE_BUILTINS | {
             f.name
             for f in snapshot.functions
@@ -357,9 +358,16 @@ class Resolver:
     # -- entry point -------------------------------------------------------------------
 
     def resolve(self, sql: str) -> Resolution:
+        # Applications repeat statements (the same query in several functions and files):
+        # each distinct one is resolved once per process.
+        known = self._resolved.get(sql)
+        if known is not None:
+            return known
         resolution = self._resolve_with_sqlglot(sql)
         if resolution.status == UNPARSED and not resolution.problems:
-            return self._relations_by_postgresql(sql, resolution.reason) or resolution
+            resolution = self._relations_by_postgresql(sql, resolution.reason) or resolution
+        if len(self._resolved) < _RESOLVED_SIZE:
+            self._resolved[sql] = resolution
         return resolution
 
     def _relations_by_postgresql(self, sql: str, reason: str | None) -> Resolution | None:
@@ -461,25 +469,29 @@ def parse_postgres(sql: str) -> list[exp.Expr | None]:
     >>> [e.sql() for e in parse_postgres("SELECT 1; SELECT a FROM t")]
     ['SELECT 1', 'SELECT a FROM t']
     """
-    return parse_postgres_tokens(sql)[1]
+    global _last_parse
+    tokenizer, parser = _postgres()
+    tokens = tokenizer.tokenize(sql)
+    trees = parser.parse(tokens, sql)
+    _last_parse = (sql, tokens, trees)
+    return trees
 
 
 _last_parse: tuple[str, list[sqlglot.tokens.Token], list[exp.Expr | None]] | None = None
 
 
 def parse_postgres_tokens(sql: str) -> tuple[list[sqlglot.tokens.Token], list[exp.Expr | None]]:
-    """sqlglot's tokens and trees of `sql`, the last statement's kept: confirmation numbers
-    the placeholders of a statement the resolver has just read from this very parse (the
-    trees are never modified)."""
-    global _last_parse
+    """sqlglot's tokens and trees of `sql`, from the last `parse_postgres` when it read this
+    very statement: confirmation numbers the placeholders of a statement the resolver has
+    just read without parsing it again. Only for reading Placeholder and Parameter nodes:
+    the resolver marks nodes of its trees as it walks them, so every resolution parses
+    afresh."""
     last = _last_parse
     if last is not None and last[0] == sql:
         return last[1], last[2]
     tokenizer, parser = _postgres()
     tokens = tokenizer.tokenize(sql)
-    trees = parser.parse(tokens, sql)
-    _last_parse = (sql, tokens, trees)
-    return tokens, trees
+    return tokens, parser.parse(tokens, sql)
 
 
 def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:
@@ -495,6 +507,8 @@ def _postgres() -> tuple[sqlglot.tokens.Tokenizer, sqlglot.parser.Parser]:
     return dialect.tokenizer(), dialect.parser()
 
 
+# Distinct statements whose resolution a resolver keeps (`Resolver.resolve`).
+_RESOLVED_SIZE = 50_000
 _SYSTEM_COLUMN_SET = frozenset({"tableoid", "cmax", "xmax", "cmin", "xmin", "ctid"})
 # RETURNING old.* / new.* exist from PostgreSQL 18 on.
 _OLD_NEW_SINCE = 180000
@@ -1159,34 +1173,44 @@ class _Run:
         return any(s.has(name) or not s.known for sc in scope.chain() for s in sc.sources.values())
 
     def expression(self, node: exp.Expr, scope: _Scope, ctes: _Ctes) -> None:
+        kinds = _NODE_KINDS
         stack = [node]
         while stack:
             current = stack.pop()
-            if isinstance(current, exp.Column):
-                self.column(current, scope)
+            kind = kinds.get(type(current))
+            if kind is None:
+                kind = _node_kind(type(current))
+            if kind == _OTHER:
+                stack.extend(current.iter_expressions())
                 continue
-            if isinstance(current, _QUERY_NODES):
-                self.statement(current, scope, ctes)
+            if kind == _LEAF:
                 continue
-            if isinstance(current, (exp.DataType, exp.Identifier, exp.Literal, exp.Placeholder, exp.Parameter)):
+            if kind == _COLUMN:
+                self.column(current, scope)  # type: ignore[arg-type]
                 continue
-            if isinstance(current, (exp.Kwarg, exp.PropertyEQ)):
+            if kind == _QUERY:
+                self.statement(current, scope, ctes)  # type: ignore[arg-type]
+                continue
+            if kind == _NAMED_ARGUMENT:
                 stack.append(current.expression)  # `f(name => value)`: name is no column
                 continue
-            if isinstance(current, exp.Dot):
+            if kind == _DOT:
                 if isinstance(current.expression, exp.Func):
                     # `pg_catalog.lower(name)`: the schema is no column, the arguments are.
                     stack.append(current.expression)
                     if not isinstance(current.this, exp.Identifier):
                         stack.append(current.this)
                     continue
-                self.record_field(current)
+                self.record_field(current)  # type: ignore[arg-type]
                 stack.append(current.this)  # `(x).field`: the field is checked for ROW(...) only
                 continue
-            if isinstance(current, exp.Is) and _is_predicate_word(current.expression):
-                stack.append(current.this)  # `x IS [NOT] DOCUMENT`: a test, not a column
+            if kind == _IS:
+                if _is_predicate_word(current.expression):
+                    stack.append(current.this)  # `x IS [NOT] DOCUMENT`: a test, not a column
+                else:
+                    stack.extend(current.iter_expressions())
                 continue
-            if isinstance(current, exp.Window):
+            if kind == _WINDOW:
                 for key in ("this", "partition_by", "order", "spec"):
                     value = current.args.get(key)
                     if isinstance(value, list):
@@ -1194,10 +1218,7 @@ class _Run:
                     elif isinstance(value, exp.Expression) and not isinstance(value, exp.Identifier):
                         stack.append(value)
                 continue
-            if isinstance(current, exp.Collate):
-                stack.append(current.this)  # COLLATE "C" names a collation
-                continue
-            stack.extend(current.iter_expressions())
+            stack.append(current.this)  # _COLLATE: COLLATE "C" names a collation
 
     def column(self, column: exp.Column, scope: _Scope) -> None:
         name_node = column.this
@@ -1422,6 +1443,34 @@ class _Run:
 
 
 _QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Insert, exp.Update, exp.Delete, exp.Merge)
+
+# How `_Run.expression` treats a node, by its class: the same isinstance tests in the same
+# order, made once per class instead of once per node (the walk visits every node).
+_OTHER, _LEAF, _COLUMN, _QUERY, _NAMED_ARGUMENT, _DOT, _IS, _WINDOW, _COLLATE = range(9)
+_NODE_KINDS: dict[type, int] = {}
+
+
+def _node_kind(cls: type) -> int:
+    if issubclass(cls, exp.Column):
+        kind = _COLUMN
+    elif issubclass(cls, _QUERY_NODES):
+        kind = _QUERY
+    elif issubclass(cls, (exp.DataType, exp.Identifier, exp.Literal, exp.Placeholder, exp.Parameter)):
+        kind = _LEAF
+    elif issubclass(cls, (exp.Kwarg, exp.PropertyEQ)):
+        kind = _NAMED_ARGUMENT
+    elif issubclass(cls, exp.Dot):
+        kind = _DOT
+    elif issubclass(cls, exp.Is):
+        kind = _IS
+    elif issubclass(cls, exp.Window):
+        kind = _WINDOW
+    elif issubclass(cls, exp.Collate):
+        kind = _COLLATE
+    else:
+        kind = _OTHER
+    _NODE_KINDS[cls] = kind
+    return kind
 
 
 # -- helpers -----------------------------------------------------------------------------
