@@ -59,12 +59,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def catalog_queries(lane: int = 0, lanes: int = 1) -> str:
     """dbsafe's introspection queries as a psql script (no schema filter): all of them in
-    one session (`lanes` 1), or one session's share when dbsafe splits them over `lanes`."""
+    one session (`lanes` 1), or the ones session `lane` of `lanes` runs in dbsafe (without
+    the small follow-up queries whose parameters come from earlier answers)."""
     from dbsafe.schema import introspect
 
-    queries = introspect._PER_TABLE + (introspect._GLOBAL if lane == 0 else ())
     script = ["SET max_parallel_workers_per_gather = 0;\n"]  # as dbsafe's sessions
-    for _name, sql in introspect._queries(180000, lane, lanes, queries):
+    for _name, sql in introspect._session_queries(180000, lanes)[lane]:
         sql = sql.replace("%(schemas)s", "NULL::text[]").replace("%%", "%")
         script.append(sql.strip().rstrip(";") + ";\n")
     return "".join(script)
