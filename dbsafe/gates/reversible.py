@@ -363,8 +363,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             is verified (a rebuilt database is not seeded again; the twin is).
         progress: called before each revision.
         fast_min: with `new_database`, a linear walk of at least this many revisions is
-            walked up then down instead (`_fast_walk`: the same findings, a third of the
-            alembic work); None: always the stairway.
+            walked up then down instead (`_fast_walk`: the same findings in a few alembic
+            commands); None: always the stairway.
 
     Raises:
         MigrationError: the revisions before `start` could not be applied.
@@ -545,7 +545,8 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
                counts: dict[str, int], progress: Progress | None, seed: Path | None,
                ) -> tuple[dict[str, list[Finding]], str | None]:
     """A linear stretch, walked as pytest-alembic's up/down test walks it, with the verdict
-    of the stairway: the same findings, with about half the alembic work and no twin.
+    of the stairway: the same findings in a few alembic commands (not two per revision),
+    with no twin unless the undo of step 3 fails.
 
     1. Up: one alembic command upgrades every revision, a fingerprint after each.
     2. Down: one downgrade command per revision, newest first (`_DOWN_CHUNK` in a request),

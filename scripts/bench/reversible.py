@@ -7,11 +7,13 @@ them; dbsafe must name each one).
 
 Measured in the same run, on the same history:
 
-  dbsafe          `gates.reversible.verify`: throwaway server; per revision one request to
-                  the env.py child: upgrade (with the previous revision's re-upgrade in the
-                  same alembic command) and downgrade, a catalog fingerprint taken after
-                  each step; full snapshots and a diff only where the fingerprints differ
-                  (total, and the walk alone without server start and `describe`)
+  dbsafe          `gates.reversible.verify`: throwaway server; the fast walk of a linear
+                  history (`reversible._fast_walk`): one alembic command upgrades all, a
+                  catalog fingerprint after each revision; commands of 20 downgrades walk
+                  down, the child comparing each fingerprint with the one of the way up;
+                  snapshots only where one differs, the schema before them on the way up
+                  again (the stairway's re-upgrade); total, and the walk alone without the
+                  server's start
   pytest-alembic  `test_up_down_consistency` (up one by one, down one by one, up again),
                   in-process on a database of another throwaway server (server not counted)
 
