@@ -184,9 +184,11 @@ class _Walk:
         (stopping after the first step whose fingerprint differs from `expect`)."""
         self.requests += 1
         fingerprint = (self.fingerprint_sql, after) if after else None
+        # prepared on a throwaway server (the only kind with a twin), not on a scratch
+        # database that a pooler may serve
         result: RunResult = self.session.apply(operations, fingerprint=fingerprint,
-                                               expect=expect, verify=False,
-                                               keep_connection=True)
+                                               expect=expect, prepare=self.has_twin,
+                                               verify=False, keep_connection=True)
         return result
 
     def fingerprint(self) -> str:

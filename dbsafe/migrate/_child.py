@@ -501,6 +501,7 @@ class _Fingerprints:
     A session request asks with `{"fingerprint": {"sql": SQL, "after": [[REV, "up"|"down"],
     ...]}}`; each `[REV, DIRECTION, VALUE]` taken lands in the answer's `fingerprints`, also
     when a later step fails. The SQL comes from dbsafe (read-only catalog queries).
+    `"prepare": true`: a prepared statement runs it (planned once per connection).
 
     With `"expect": [[REV, DIRECTION, VALUE], ...]` as well, a value taken that differs from
     the one expected for its step stops the command there (`FingerprintDiffers`, raised
@@ -514,12 +515,14 @@ class _Fingerprints:
         self.wanted: set[tuple[str, str]] = set()
         self.expect: dict[tuple[str, str], str] = {}
         self.taken: list[list[Any]] = []
+        self.prepare = False
 
     def start(self, request: dict[str, Any] | None, taken: list[list[Any]]) -> None:
         self.sql = request.get("sql") if request else None
         self.wanted = {(r, d) for r, d in request.get("after", ())} if request else set()
         self.expect = {(r, d): str(v) for r, d, v in request.get("expect", ())} \
             if request else {}
+        self.prepare = bool(request.get("prepare")) if request else False
         self.taken = taken
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
@@ -530,7 +533,19 @@ class _Fingerprints:
             return
         connection = ctx.connection
         run = getattr(connection, "exec_driver_sql", None) or connection.execute  # SA 1.3
-        value = run(self.sql).scalar()
+        if self.prepare:
+            # Planned once, not at every step: on a throwaway server only (a pooler in
+            # transaction mode would lose it between transactions). Looked up each time:
+            # psycopg 3 runs DEALLOCATE ALL after a DROP or a ROLLBACK.
+            import hashlib
+
+            name = "dbsafe_fp_" + hashlib.sha1(self.sql.encode()).hexdigest()[:16]
+            if not run(f"SELECT count(*) FROM pg_catalog.pg_prepared_statements "
+                       f"WHERE name = '{name}'").scalar():
+                run(f"PREPARE {name} AS {self.sql}")
+            value = run(f"EXECUTE {name}").scalar()
+        else:
+            value = run(self.sql).scalar()
         self.taken.append([*key, value])
         if key in self.expect and str(value) != self.expect[key]:
             raise FingerprintDiffers(f"the catalog after {key[1]}grading {key[0]} is not "
