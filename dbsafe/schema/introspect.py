@@ -28,7 +28,7 @@ import gc
 import logging
 import re
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +57,7 @@ from dbsafe.schema.model import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     import psycopg
 
@@ -562,6 +562,7 @@ def introspect(
     Raises:
         psycopg.Error: a catalog query failed (`introspect_url` turns it into DatabaseError).
     """
+    from psycopg import pq
     from psycopg.rows import tuple_row
 
     params = {"schemas": list(schemas) if schemas is not None else None}
@@ -586,24 +587,22 @@ def introspect(
             (search_path, server_version, schema_names, version_schema, version_table,
              extension_schemas, quote_all, keywords, default_types, default_classes) = session
             groups = _session_queries(server_version, len(helpers) + 1)
-            # Column rows become objects on a worker thread while the server answers the
-            # next queries: psycopg releases the GIL while it waits, so the two overlap.
-            column_futures: list[Future[_Columns]] = []
-
-            def build_columns(column_rows: list[tuple[Any, ...]]) -> None:
-                column_futures.append(pool.submit(_columns, column_rows))
-
             side = []
             if helpers:
                 snapshot_id = rows("SELECT pg_export_snapshot()")[0][0]
-                side = [pool.submit(_run_lane, helper, snapshot_id, params, group,
-                                    build_columns)
+                side = [pool.submit(_run_lane, helper, snapshot_id, params, group)
                         for helper, group in zip(helpers, groups[1:], strict=True)]
-            # This session's queries; the helpers run theirs meanwhile.
+            # This session's queries (the columns first, see `_SESSIONS`); the helpers run
+            # theirs meanwhile, and psycopg releases the GIL while it waits for them.
             found: dict[str, list[tuple[Any, ...]]] = {}
             for name, query in groups[0]:
                 if name == "columns":
-                    build_columns(rows(query))
+                    # Built as they arrive, a chunk at a time where libpq can (17+): all
+                    # 200,000 rows of the benchmark schema at once would be 60 MiB more.
+                    if pq.version() >= 170000:
+                        columns, attnames = _columns(cur.stream(query, params, size=5000))
+                    else:
+                        columns, attnames = _columns(rows(query))
                 else:
                     found[name] = rows(query)
                     if name == "indexes":
@@ -611,12 +610,6 @@ def introspect(
             revision = _read_revision(cur, version_schema, version_table)
             for future in side:
                 found.update(future.result())
-            columns: dict[int, list[Column]] = {}
-            attnames: dict[int, dict[int, str]] = {}
-            for built in column_futures:
-                lane_columns, lane_attnames = built.result()
-                columns.update(lane_columns)
-                attnames.update(lane_attnames)
             outside = {row[8] for row in found["constraints"]
                        if row[8] and row[8] not in attnames}
             if outside:
@@ -747,11 +740,9 @@ def _queries(server_version: int,
 
 
 def _run_lane(helper: psycopg.Connection, snapshot_id: str, params: dict[str, Any],
-              queries: list[tuple[str, str]],
-              build_columns: Callable[[list[tuple[Any, ...]]], None],
-              ) -> dict[str, list[tuple[Any, ...]]]:
-    """Run `queries` on `helper` in the snapshot `snapshot_id`; column rows are handed to
-    `build_columns` as soon as they arrive."""
+              queries: list[tuple[str, str]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Run `queries` (never the columns, which `conn` reads) on `helper` in the snapshot
+    `snapshot_id`."""
     import psycopg
     from psycopg import sql
     from psycopg.rows import tuple_row
@@ -763,12 +754,9 @@ def _run_lane(helper: psycopg.Connection, snapshot_id: str, params: dict[str, An
         out = {}
         for name, query in queries:
             cur.execute(query, params)
-            if name == "columns":
-                build_columns(cur.fetchall())
-            else:
-                out[name] = cur.fetchall()
-                if name == "indexes":
-                    out["key_columns"] = _key_columns(cur, out[name])
+            out[name] = cur.fetchall()
+            if name == "indexes":
+                out["key_columns"] = _key_columns(cur, out[name])
         return out
 
 
@@ -932,7 +920,7 @@ _make_relation = _maker(Relation)
 _Columns = tuple[dict[int, list[Column]], dict[int, dict[int, str]]]
 
 
-def _columns(rows: list[tuple[Any, ...]]) -> _Columns:
+def _columns(rows: Iterable[tuple[Any, ...]]) -> _Columns:
     """Columns (in catalog order) and attnum -> name maps, keyed by relation oid."""
     make = _make_column
     columns: dict[int, list[Column]] = {}
