@@ -674,6 +674,8 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
             pos = i - 1
             moved(pos)
             counts["compared_in_full"] += 1
+            if not downs:
+                _warm_up()
             downs[i] = w.snapshot()  # compared in step 4
             offset += int(value) - int(wanted[ids[i]])
             left = True
@@ -749,6 +751,24 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         if not any(f.severity == Severity.ERROR for f in findings[ids[j]]):
             findings[ids[j]].append(_reupgrade_failed(order[j], error, root))
     return findings, None
+
+
+def _warm_up() -> None:
+    """Import what the fixes of the findings are rendered with (alembic, SQLAlchemy,
+    pglast: about a second) in a thread, while the walk waits on its child: once a
+    fingerprint differed, findings with a fix are likely."""
+    import importlib
+    import threading
+
+    def imports() -> None:
+        for name in ("sqlalchemy.dialects.postgresql", "alembic.migration",
+                     "alembic.operations", "pglast.parser"):
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - the fix imports it again and says why
+                log.info("warm-up import of %s failed: %s", name, exc)
+
+    threading.Thread(target=imports, name="dbsafe-warm-up", daemon=True).start()
 
 
 def _key(change: Change) -> tuple[Any, ...]:
