@@ -1039,30 +1039,35 @@ class _Deparser:
         query hands the others to the server), or None when a key column would show an
         operator class or a collation."""
         table = self.relations.get(relid)
-        if table is None:
+        names = self.attnames.get(relid)
+        if table is None or names is None:
             return None
         key_types = self.key_types
         default_class = self.default_class
-        for position in range(nkeys):
-            fact = key_types.get((relid, indkey[position]))
-            # Printed unless it is the column type's default class (GetDefaultOpClass; a
-            # binary-coercible match or a domain is left to the server).
-            if fact is None or default_class.get(fact[0]) != classes[position]:
-                return None
-            collation = collations[position]
-            if collation and collation != fact[1]:  # COLLATE unless the column's own
-                return None
-        keys = self.columns(relid, indkey[:nkeys])
-        included = self.columns(relid, indkey[nkeys:]) if len(indkey) > nkeys else ""
-        if keys is None or included is None:
+        quote = self.quote
+        keys = []
+        try:
+            for position in range(nkeys):
+                attnum = indkey[position]
+                typid, column_collation = key_types[relid, attnum]
+                # Printed unless it is the column type's default class (GetDefaultOpClass;
+                # a binary-coercible match or a domain is left to the server).
+                if default_class.get(typid) != classes[position]:
+                    return None
+                collation = collations[position]
+                if collation and collation != column_collation:  # COLLATE unless its own
+                    return None
+                keys.append(quote(names[attnum]))
+            included = [quote(names[attnum]) for attnum in indkey[nkeys:]]
+        except KeyError:
             return None
         return "".join((
             "CREATE UNIQUE INDEX " if unique else "CREATE INDEX ",
-            self.quote(name),
+            quote(name),
             " ON ONLY " if kind == "I" else " ON ",
-            self.quote(table[0]), ".", self.quote(table[1]),
-            " USING btree (", keys, ")",
-            f" INCLUDE ({included})" if included else "",
+            quote(table[0]), ".", quote(table[1]),
+            " USING btree (", ", ".join(keys), ")",
+            f" INCLUDE ({', '.join(included)})" if included else "",
             " NULLS NOT DISTINCT" if nulls_not_distinct else "",
         ))
 
@@ -1115,49 +1120,55 @@ def _definitions(found: dict[str, list[tuple[Any, ...]]], deparser: _Deparser,
                  cur: psycopg.Cursor) -> None:
     """Fill in the index and constraint definitions the queries left to `deparser`,
     asking the server for those it declines; the rows get the shape `_relations` reads."""
-    indexes: list[list[Any]] = []
-    server: list[int] = []
+    indexes: list[tuple[Any, ...]] = []
+    server: list[tuple[int, int]] = []  # (position, oid) for pg_get_indexdef
+    write_index = deparser.index
     for (relid, name, definition, unique, primary, valid, ready, predicate, nkeys, indkey,
          expressions, indexrelid, kind, classes, collations, nnd) in found["indexes"]:
         if definition is None:
-            definition = deparser.index(relid, name, kind, unique, nkeys, indkey, classes,
-                                        collations, nnd)
+            definition = write_index(relid, name, kind, unique, nkeys, indkey, classes,
+                                     collations, nnd)
             if definition is None:
-                server.append(len(indexes))
-                definition = indexrelid
-        indexes.append([relid, name, definition, unique, primary, valid, ready, predicate,
-                        nkeys, indkey, expressions])
-    if server:
-        cur.execute("SELECT pg_get_indexdef(x) FROM unnest(%s::oid[]) WITH ORDINALITY AS"
-                    " u(x, n) ORDER BY n", ([indexes[i][2] for i in server],))
-        for i, (definition,) in zip(server, cur.fetchall(), strict=True):
-            indexes[i][2] = definition
+                server.append((len(indexes), indexrelid))
+        indexes.append((relid, name, definition, unique, primary, valid, ready, predicate,
+                        nkeys, indkey, expressions))
+    _server_definitions(cur, "pg_get_indexdef", indexes, server)
     log.debug("index definitions: %d written, %d deparsed by the server",
               len(indexes) - len(server), len(server))
-    found["indexes"] = [tuple(row) for row in indexes]
+    found["indexes"] = indexes
 
-    constraints: list[list[Any]] = []
+    constraints: list[tuple[Any, ...]] = []
     server = []
+    write_constraint = deparser.constraint
     for (relid, name, kind, definition, validated, conkey, ref_schema, ref_table, ref_relid,
          confkey, deferrable, deferred, match, on_update, on_delete, ref_visible, indkey,
          nnd, oid) in found["constraints"]:
         if definition is None:
-            definition = deparser.constraint(
+            definition = write_constraint(
                 relid, kind, conkey, ref_relid, confkey, ref_schema, ref_table, ref_visible,
                 deferrable, deferred, validated, match, on_update, on_delete, indkey, nnd)
             if definition is None:
-                server.append(len(constraints))
-                definition = oid
-        constraints.append([relid, name, kind, definition, validated, conkey, ref_schema,
-                            ref_table, ref_relid, confkey])
-    if server:
-        cur.execute("SELECT pg_get_constraintdef(x) FROM unnest(%s::oid[]) WITH ORDINALITY"
-                    " AS u(x, n) ORDER BY n", ([constraints[i][3] for i in server],))
-        for i, (definition,) in zip(server, cur.fetchall(), strict=True):
-            constraints[i][3] = definition
+                server.append((len(constraints), oid))
+        constraints.append((relid, name, kind, definition, validated, conkey, ref_schema,
+                            ref_table, ref_relid, confkey))
+    _server_definitions(cur, "pg_get_constraintdef", constraints, server)
     log.debug("constraint definitions: %d written, %d deparsed by the server",
               len(constraints) - len(server), len(server))
-    found["constraints"] = [tuple(row) for row in constraints]
+    found["constraints"] = constraints
+
+
+def _server_definitions(cur: psycopg.Cursor, function: str, rows: list[tuple[Any, ...]],
+                        wanted: list[tuple[int, int]]) -> None:
+    """Put the server's definition (`function` of each oid in `wanted`) in place 2 or 3
+    (after relid and name, and kind for constraints) of the rows at those positions."""
+    if not wanted:
+        return
+    cur.execute(f"SELECT {function}(x) FROM unnest(%s::oid[]) WITH ORDINALITY AS u(x, n)"
+                " ORDER BY n", ([oid for _position, oid in wanted],))
+    place = 2 if function == "pg_get_indexdef" else 3
+    for (position, _oid), (definition,) in zip(wanted, cur.fetchall(), strict=True):
+        row = rows[position]
+        rows[position] = (*row[:place], definition, *row[place + 1:])
 
 
 def _relations(
