@@ -135,7 +135,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         snapshot = source.snapshot
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
-                                    _js_names(settings), system_catalog):
+                                    _js_names(settings), system_catalog, confirming):
             outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for _, rel, _ in misses]
@@ -208,12 +208,14 @@ _RULES_BY_CODE: dict[str, RuleInfo] = {}
 def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: SchemaSnapshot,
                  jobs: int, max_bytes: int, version: int | None,
                  names: SqlNames | None = None,
-                 catalog: SystemCatalog | None = None) -> list[FileOutcome]:
+                 catalog: SystemCatalog | None = None,
+                 confirming: bool = False) -> list[FileOutcome]:
     global _worker_snapshot, _worker_catalog
     workers = jobs or os.cpu_count() or 1
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
-                             js_names=names, rel=rel, data=data, catalog=catalog)
+                             js_names=names, rel=rel, data=data, catalog=catalog,
+                             confirming=confirming)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -226,15 +228,17 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
                            [max_bytes] * len(chunks), [version] * len(chunks),
-                           [names] * len(chunks))
+                           [names] * len(chunks), [confirming] * len(chunks))
         return [outcome for chunk in results for outcome in chunk]
 
 
 def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: int,
-                   version: int | None, names: SqlNames | None) -> list[FileOutcome]:
+                   version: int | None, names: SqlNames | None,
+                   confirming: bool = False) -> list[FileOutcome]:
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
-                         js_names=names, rel=rel, data=data, catalog=_worker_catalog)
+                         js_names=names, rel=rel, data=data, catalog=_worker_catalog,
+                         confirming=confirming)
             for p, rel, data in paths]
 
 
@@ -243,11 +247,13 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  server_version: int | None = None,
                  js_names: SqlNames | None = None, rel: str | None = None,
                  data: bytes | None = None,
-                 catalog: SystemCatalog | None = None) -> FileOutcome:
+                 catalog: SystemCatalog | None = None,
+                 confirming: bool = False) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
-    the file again when the caller has them.
+    the file again when the caller has them. `confirming`: the candidates will be sent to
+    PostgreSQL, so their placeholders are numbered here, from the resolver's parse.
     """
     from dbsafe.extract.files import extract_file
 
@@ -266,7 +272,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             from dbsafe.validate.resolver import created_relations
 
             created |= created_relations(fragment.sql)
-        _analyse_fragment(fragment, snapshot, outcome, created, server_version, catalog)
+        _analyse_fragment(fragment, snapshot, outcome, created, server_version, catalog,
+                          confirming)
     for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files
         _analyse_request(request, snapshot, outcome)
     return outcome
@@ -298,7 +305,8 @@ def _rules_by_code() -> dict[str, RuleInfo]:
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       outcome: FileOutcome, created: frozenset[str] = frozenset(),
                       server_version: int | None = None,
-                      catalog: SystemCatalog | None = None) -> None:
+                      catalog: SystemCatalog | None = None,
+                      confirming: bool = False) -> None:
     from dbsafe.validate import resolver
 
     outcome.counts["statements"] += 1
@@ -338,7 +346,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
                                        f"{resolution.status.replace('_', ' ')}: {resolution.reason}"))
-    placeholders = _placeholders(fragment.sql) if problems else None
+    placeholders = _placeholders(fragment.sql) if problems and confirming else None
     for problem in problems:
         info = _RULES_BY_CODE[problem.code]
         finding = Finding(
