@@ -1066,7 +1066,7 @@ class _Deparser:
             quote(name),
             " ON ONLY " if kind == "I" else " ON ",
             quote(table[0]), ".", quote(table[1]),
-            " USING btree (", ", ".join(keys), ")",
+            " USING ", quote("btree"), " (", ", ".join(keys), ")",
             f" INCLUDE ({', '.join(included)})" if included else "",
             " NULLS NOT DISTINCT" if nulls_not_distinct else "",
         ))
