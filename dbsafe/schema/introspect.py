@@ -146,13 +146,15 @@ SELECT
     -- A schema an extension created is left out of `schemas`, so the list is then partial.
     EXISTS (SELECT FROM pg_depend AS d
             WHERE d.classid = 'pg_namespace'::regclass AND d.deptype = 'e'),
-    -- What `_Deparser` needs to write definitions as the server's deparser would.
+    -- What `_Deparser` needs to write definitions as the server's deparser would. Only
+    -- built-in default b-tree classes (oid < 16384), none of which takes options (a class
+    -- with options is printed even where it is the default).
     current_setting('quote_all_identifiers')::bool,
     ARRAY(SELECT k.word FROM pg_get_keywords() AS k WHERE k.catcode <> 'U'),
     ARRAY(SELECT o.opcintype FROM pg_opclass AS o
-          WHERE o.opcmethod = 403 AND o.opcdefault ORDER BY o.oid),
+          WHERE o.opcmethod = 403 AND o.opcdefault AND o.oid < 16384 ORDER BY o.oid),
     ARRAY(SELECT o.oid FROM pg_opclass AS o
-          WHERE o.opcmethod = 403 AND o.opcdefault ORDER BY o.oid)
+          WHERE o.opcmethod = 403 AND o.opcdefault AND o.oid < 16384 ORDER BY o.oid)
 """
 
 # One row per column. A default cannot read a column, so it is deparsed without its
