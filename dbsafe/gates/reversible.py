@@ -17,8 +17,8 @@ branchy history only that revision is undone, never the other branch.
 
 A long linear stretch (`FAST_WALK_MIN` revisions or more, on a throwaway server) is walked
 the way pytest-alembic's up/down test walks it instead: all up in one alembic command, then
-down one command per revision, a fingerprint after each step (`_fast_walk`). The findings
-are the stairway's; only the differing revisions are snapshotted and diffed.
+down in commands of 20 revisions, a fingerprint after each step, and up again, with the
+stairway's round trip only for the revisions whose fingerprints differed (`_fast_walk`).
 """
 
 from __future__ import annotations
@@ -178,16 +178,14 @@ class _Walk:
         return result
 
     def apply(self, operations: Sequence[tuple[str, str]],
-              after: Sequence[tuple[str, str]] = (),
-              expect: Sequence[tuple[str, str, str]] = ()) -> RunResult:
-        """Run `operations` in the walk's child; fingerprints right after the `after` steps
-        (stopping after the first step whose fingerprint differs from `expect`)."""
+              after: Sequence[tuple[str, str]] = ()) -> RunResult:
+        """Run `operations` in the walk's child; fingerprints right after the `after` steps."""
         self.requests += 1
         fingerprint = (self.fingerprint_sql, after) if after else None
         # prepared on a throwaway server (the only kind with a twin), not on a scratch
         # database that a pooler may serve
         result: RunResult = self.session.apply(operations, fingerprint=fingerprint,
-                                               expect=expect, prepare=self.has_twin,
+                                               prepare=self.has_twin,
                                                verify=False, keep_connection=True)
         return result
 
@@ -231,13 +229,11 @@ class _Walk:
     def has_twin(self) -> bool:
         return self.new_database is not None
 
-    def snapshot_of(self, applied: Sequence[str],
-                    heads: Sequence[str] | None = None) -> SchemaSnapshot:
+    def snapshot_of(self, applied: Sequence[str]) -> SchemaSnapshot:
         """The schema the revisions `applied` give, read from the twin database.
 
-        The twin is brought forward only when asked (one alembic command for each revision
-        since it was last asked, or for each of `heads` when the caller knows them), so a
-        walk without leftovers never makes it.
+        The twin is brought forward only when asked (one alembic command for all the
+        revisions since it was last asked), so a walk without leftovers never makes it.
         """
         from dbsafe.schema.introspect import introspect_url
 
@@ -255,15 +251,11 @@ class _Walk:
         url = self._twin
         tips = [t for t in dict.fromkeys(applied) if t not in self._twin_applied]
         if tips:
-            self.session.apply([("upgrade", _up(t)) for t in (tips if heads is None else heads)],
-                               verify=False, database_url=url, keep_connection=True)
+            self.session.apply([("upgrade", _up(t)) for t in tips], verify=False,
+                               database_url=url, keep_connection=True)
             self._twin_applied += tips
         self.snapshots += 1
         return introspect_url(url)
-
-    def drop_twin(self) -> None:
-        """Forget the twin (it stays on the throwaway server): made again on the next need."""
-        self._twin = None
 
     def replace(self) -> bool:
         """Continue on a fresh database (after a step left this one in an unknown state)."""
@@ -547,25 +539,23 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
                counts: dict[str, int], progress: Progress | None, seed: Path | None,
                ) -> tuple[dict[str, list[Finding]], str | None]:
     """A linear stretch, walked as pytest-alembic's up/down test walks it, with the verdict
-    of the stairway: the same findings in a few alembic commands (not two per revision),
-    with no twin unless the undo of step 3 fails.
+    of the stairway: the same findings in a few alembic commands (not two per revision).
 
     1. Up: one alembic command upgrades every revision, a fingerprint after each.
-    2. Down: one downgrade command per revision, newest first (`_DOWN_CHUNK` in a request),
-       a fingerprint after each compared in the child with the one taken on the way up after
-       its parent. The request stops at the first that differs: that state is snapshotted,
-       and the walk goes on down with the difference carried as an offset (fingerprints are
-       sums of row hashes; what is left stays, and adds the same to every fingerprint below).
+    2. Down: one command per `_DOWN_CHUNK` revisions, a fingerprint after each downgrade,
+       compared with the one taken on the way up after the revision's parent. What a
+       revision leaves stays, and adds the same to every fingerprint below (fingerprints
+       are sums of row hashes): it is carried down as an offset, and the revision noted.
        A downgrade that raises is reported, or, when something left above could be the
        cause, tried again on a fresh database brought to that revision.
-    3. The computed undo of all that is left brings the database back to the schema at the
-       start (else the twin gives the schemas before).
-    4. Up again, in one command per revision that left something (the stairway's
-       re-upgrade): the schema before each such revision is snapshotted on the way, then
-       diffed with its state after the downgrade. A difference that a revision above it
-       left too is that revision's, not this one's. After a failed re-upgrade the walk goes
-       on from a fresh database at that revision, where the revisions after it are upgraded
-       for the first time; so are those above a fresh database of step 2.
+    3. The computed undo of what was left and stayed brings back the schema at the start.
+    4. Up again, in one command up to each noted revision (the stairway's re-upgrade of
+       the revisions before it), where the stairway's own round trip runs on a database at
+       its parent: snapshot, upgrade, downgrade, compare (fingerprints equal: only
+       re-created objects differed in step 2), the computed undo. After a failed
+       re-upgrade the walk goes on from a fresh database at that revision, where the
+       revisions after it are upgraded for the first time; so are those above a fresh
+       database of step 2.
 
     Returns:
         The findings by revision; or, when an upgrade of step 1 failed, `{}` and the
@@ -617,7 +607,7 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
     # 2. down
     base, ref, offset = start_fp, dict(up), 0  # the fingerprints this database should give
     findings: dict[str, list[Finding]] = {}
-    downs: dict[int, SchemaSnapshot] = {}  # the state after each downgrade that differed
+    stops: set[int] = set()  # revisions whose downgrade left the fingerprint other
     left = False  # something left since the database was made
     fresh_from = total  # revisions from this index on were never downgraded on this database
 
@@ -629,57 +619,33 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         if progress is not None and pos >= 0:
             progress(total - 1 - pos, total, ids[pos])  # ids[pos] is next
 
-    def state() -> int | None:
-        """How many of `ids` the database holds, from its version table (None: not a state
-        of the stretch)."""
-        rows = sorted(w.version_rows(result))
-        if rows == sorted(start):
-            return 0
-        return where[rows[0]] + 1 if len(rows) == 1 and rows[0] in where else None
-
     pos = total - 1
     while pos >= 0:
         chunk = list(range(pos, max(-1, pos - _DOWN_CHUNK), -1))
-        wanted = {ids[i]: str(expected(i)) for i in chunk}
-        failure: MigrationError | None = None
         lowest = chunk[-1]
         target = ids[lowest - 1] if lowest else (start[0] if start else "base")
+        failure: MigrationError | None = None
         try:  # one command for the chunk
-            taken = w.apply([("downgrade", target)], [(ids[i], "down") for i in chunk],
-                            [(ids[i], "down", wanted[ids[i]]) for i in chunk]).fingerprints
+            taken = w.apply([("downgrade", target)],
+                            [(ids[i], "down") for i in chunk]).fingerprints
         except MigrationError as exc:
             failure, taken = exc, exc.fingerprints
-        values = {r: str(v) for r, d, v in taken if d == "down"}
-        differs = next((i for i in chunk if ids[i] in values and values[ids[i]] != wanted[ids[i]]),
-                       None)
-        if failure is None and differs is None and ids[lowest] not in values:
+        values = {r: int(str(v)) for r, d, v in taken if d == "down"}
+        if failure is None and ids[lowest] not in values:
             raise MigrationError(f"no fingerprint was taken after the downgrade of {ids[lowest]}")
         for i in chunk:
-            if i == differs or ids[i] not in values:
-                break
+            if ids[i] not in values:
+                break  # its downgrade failed
+            if values[ids[i]] != expected(i):
+                # Something left (or only re-created: new OIDs). What stays adds the same
+                # to every fingerprint below: carried as an offset. Step 4 looks closer.
+                if not stops:
+                    _warm_up()
+                stops.add(i)
+                offset += values[ids[i]] - expected(i)
+                left = True
             pos = i - 1
             moved(pos)
-        if differs is not None:
-            # The command stopped right after it; rolled back (one transaction), in part
-            # (a transaction per revision) or not at all: downgrade to it again.
-            i, value = differs, values[ids[differs]]
-            at = state()
-            if at is None or at < i:
-                raise MigrationError(f"the version table holds no revision of the walk "
-                                     f"after the downgrade of {ids[i]} stopped")
-            if at > i:
-                again = w.apply(([("downgrade", ids[i])] if at > i + 1 else [])
-                                + [("downgrade", _down_target(order[i]))], [(ids[i], "down")])
-                value = next(str(v) for r, d, v in again.fingerprints if r == ids[i])
-            pos = i - 1
-            moved(pos)
-            counts["compared_in_full"] += 1
-            if not downs:
-                _warm_up()
-            downs[i] = w.snapshot()  # compared in step 4
-            offset += int(value) - int(wanted[ids[i]])
-            left = True
-            continue
         if failure is None:
             continue
         if failure.revision != ids[pos]:
@@ -696,53 +662,67 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         pos -= 1
         moved(pos)
 
-    # 3. back to the schema at the start
-    clean = True
-    if left:
-        clean = _repair(w.url, w.snapshot(), start_snapshot, options_here)
+    # 3. back to the schema at the start: the computed undo of what was left and stayed
+    # (when it does not apply, the round trips of step 4 run with it in both states)
+    if left and w.fingerprint() != base:
+        _repair(w.url, w.snapshot(), start_snapshot, options_here)
 
-    # 4. up again, the schemas before the revisions that left something on the way
-    befores: dict[int, SchemaSnapshot] = {}
+    # 4. up again; on the way, each revision whose fingerprint differed gets the stairway's
+    # round trip (snapshot, upgrade, downgrade, compare, undo) on a database at its parent
     failed: dict[int, MigrationError] = {}
-    stops = sorted(downs)
-    if not clean:
-        for i in stops:
-            befores[i] = w.snapshot_of([*start, *ids[:i]], heads=[ids[i - 1]] if i else [])
+    pending = sorted(stops)
     at = 0  # the database holds ids[:at]
     while True:
-        goal = next((i for i in stops if i >= at and i not in befores), total)
-        try:
-            if goal > at:
+        goal = next((i for i in pending if i >= at), total)
+        if goal > at:
+            try:
                 w.apply([("upgrade", _up(ids[goal - 1]))])
-                at = goal
-            if goal == total:
-                break
-            befores[goal] = w.snapshot()
+            except MigrationError as exc:
+                if exc.revision not in where:
+                    raise
+                j = where[exc.revision]
+                if j < fresh_from:
+                    failed[j] = exc
+                else:  # a first upgrade on a fresh database: upgraded fine in step 1
+                    log.info("revision %s did not upgrade on a fresh database: %s", ids[j],
+                             exc)
+                fresh(j + 1)
+                at, fresh_from = j + 1, min(fresh_from, j + 1)
+                continue
+            at = goal
+        if goal == total:
+            break
+        i, rid = goal, ids[goal]
+        revision, problem = order[i], _downgrade_problem(order[i])
+        pending.remove(i)
+        before_fp, before = w.fingerprint(), w.snapshot()
+        try:
+            trip = w.apply([("upgrade", _up(rid)), ("downgrade", _down_target(revision))],
+                           [(rid, "down")])
         except MigrationError as exc:
-            if exc.revision not in where:
+            if exc.revision != rid:
                 raise
-            j = where[exc.revision]
-            if j < fresh_from:
-                failed[j] = exc
-            else:  # a first upgrade on a fresh database: upgraded fine in step 1
-                log.info("revision %s did not upgrade on a fresh database: %s", ids[j], exc)
-            fresh(j + 1)
-            at, fresh_from = j + 1, min(fresh_from, j + 1)
-
-    # the findings of the revisions that left something, newest first: what a revision
-    # above left too is that revision's
-    known: set[tuple[Any, ...]] = set()
-    for i in reversed(stops):
-        revision = order[i]
-        changes = _diff(downs[i], befores[i], options_here)
-        own = [c for c in changes if _key(c) not in known]
-        known.update(_key(c) for c in changes)
-        findings[ids[i]] = _compare(revision, befores[i], changed[i], downs[i],
-                                    _downgrade_problem(revision), options_here, root,
-                                    leftovers=own)
-        if clean and any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
-                         for f in findings[ids[i]]):
+            if exc.completed < 1:  # its upgrade after step 2's downgrade
+                if i < fresh_from:
+                    failed[i] = exc
+                fresh(i)  # its round trip on a fresh database
+                fresh_from = min(fresh_from, i)
+                pending.insert(0, i)
+            else:
+                findings[rid] = [_downgrade_failed(revision, exc, problem, root)]
+                fresh(i + 1)
+                at, fresh_from = i + 1, min(fresh_from, i + 1)
+            continue
+        if _taken(trip.fingerprints, rid, "down") == before_fp:
+            continue  # only re-created objects differed in step 2
+        counts["compared_in_full"] += 1
+        down = w.snapshot()
+        findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
+                                 root)
+        if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]) \
+                and _repair(w.url, down, before, options_here):
             counts["repaired"] += 1
+
     for i in range(total):
         if ids[i] not in findings:
             findings[ids[i]] = _compare(order[i], None, changed[i], None,
@@ -769,10 +749,6 @@ def _warm_up() -> None:
                 log.info("warm-up import of %s failed: %s", name, exc)
 
     threading.Thread(target=imports, name="dbsafe-warm-up", daemon=True).start()
-
-
-def _key(change: Change) -> tuple[Any, ...]:
-    return (change.action, change.kind, change.identity, change.attribute, _leftover(change))
 
 
 def _taken(taken: Sequence[tuple[str, str, str | None]], revision: str,
@@ -901,18 +877,16 @@ def _diff(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions | None,
 
 def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: bool,
              down: SchemaSnapshot | None, problem: str | None, options: DiffOptions,
-             root: Path, *, leftovers: Sequence[Change] | None = None) -> list[Finding]:
+             root: Path) -> list[Finding]:
     """Findings of one round trip; `before` and `down` are None when their fingerprints
-    were equal (nothing left). `leftovers`: the differences that are this revision's, when
-    the caller has diffed the two already."""
+    were equal (nothing left)."""
     from dbsafe.schema.diff import REORDER
 
     rid = revision.revision
     where = _location(revision, root)
     # what would turn the downgraded state back
-    if leftovers is None:
-        leftovers = _diff(down, before, options) if down is not None and before is not None \
-            else ()
+    leftovers = _diff(down, before, options) if down is not None and before is not None \
+        else ()
     if not leftovers:
         if problem is not None and not schema_changed:
             return [Finding(

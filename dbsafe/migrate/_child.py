@@ -502,26 +502,17 @@ class _Fingerprints:
     ...]}}`; each `[REV, DIRECTION, VALUE]` taken lands in the answer's `fingerprints`, also
     when a later step fails. The SQL comes from dbsafe (read-only catalog queries).
     `"prepare": true`: a prepared statement runs it (planned once per connection).
-
-    With `"expect": [[REV, DIRECTION, VALUE], ...]` as well, a value taken that differs from
-    the one expected for its step stops the command there (`FingerprintDiffers`, raised
-    from alembic's hook: the request fails as on any error, the value taken last): the
-    down walk of verify-reversible downgrades many revisions in one command and is told
-    at once where one left something.
     """
 
     def __init__(self) -> None:
         self.sql: str | None = None
         self.wanted: set[tuple[str, str]] = set()
-        self.expect: dict[tuple[str, str], str] = {}
         self.taken: list[list[Any]] = []
         self.prepare = False
 
     def start(self, request: dict[str, Any] | None, taken: list[list[Any]]) -> None:
         self.sql = request.get("sql") if request else None
         self.wanted = {(r, d) for r, d in request.get("after", ())} if request else set()
-        self.expect = {(r, d): str(v) for r, d, v in request.get("expect", ())} \
-            if request else {}
         self.prepare = bool(request.get("prepare")) if request else False
         self.taken = taken
 
@@ -547,13 +538,6 @@ class _Fingerprints:
         else:
             value = run(self.sql).scalar()
         self.taken.append([*key, value])
-        if key in self.expect and str(value) != self.expect[key]:
-            raise FingerprintDiffers(f"the catalog after {key[1]}grading {key[0]} is not "
-                                     "the one expected")
-
-
-class FingerprintDiffers(Exception):
-    """A fingerprint differs from the one expected (`_Fingerprints`): stop the command."""
 
 
 _FINGERPRINTS = _Fingerprints()

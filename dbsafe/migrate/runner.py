@@ -353,7 +353,7 @@ class ApplySession:
 
     def apply(self, operations: Sequence[tuple[str, str]], *,
               fingerprint: tuple[str, Sequence[tuple[str, str]]] | None = None,
-              expect: Sequence[tuple[str, str, str]] = (), prepare: bool = False,
+              prepare: bool = False,
               verify: bool = True, database_url: str | None = None,
               keep_connection: bool = False) -> RunResult:
         """Run `operations` in the session's child.
@@ -363,10 +363,6 @@ class ApplySession:
                 value) on the migration's connection right after each `(revision, "up" or
                 "down")` step; the values come back in `RunResult.fingerprints` (or the
                 error's `fingerprints`).
-            expect: `(revision, direction, value)`: the fingerprint expected after that
-                step; one that differs stops the request with a MigrationError (no
-                revision) whose `fingerprints` end with the value that differed, the step's
-                transaction rolled back as on any error.
             prepare: run the fingerprint query as a prepared statement (planned once per
                 connection); not through a pooler in transaction mode.
             verify: check the version table afterwards (`verify_applied`); a caller that
@@ -382,7 +378,6 @@ class ApplySession:
         if fingerprint is not None:
             request["fingerprint"] = {"sql": fingerprint[0],
                                       "after": [list(step) for step in fingerprint[1]],
-                                      "expect": [list(step) for step in expect],
                                       "prepare": prepare}
         if keep_connection:
             request["keep_connection"] = True
