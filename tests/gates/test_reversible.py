@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -212,24 +212,6 @@ def test_with_data_seeds_rows_so_a_data_dependent_revision_is_exercised(
     assert [(f.code, f.subject) for f in report.findings] == [("DBS417", "0006")]
     assert "could not create unique index" in report.findings[0].message
     assert postgresql.execute("SELECT count(*) FROM patients").fetchone() == (2,)
-
-
-@pytest.fixture
-def more_databases(postgresql: psycopg.Connection, database_url: str) -> Iterator[Callable[[], str]]:
-    """Empty databases on the test server, as a throwaway server's `new_database` gives them."""
-    made: list[str] = []
-
-    def new_database() -> str:
-        name = f"{postgresql.info.dbname}_more_{len(made)}"
-        with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
-        made.append(name)
-        return database_url.replace(f"dbname={postgresql.info.dbname}", f"dbname={name}")
-
-    yield new_database
-    with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
-        for name in made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def test_with_a_twin_database_the_walk_snapshots_only_where_a_fingerprint_differs(

@@ -3,10 +3,9 @@ PostgreSQL: the same findings as the stairway, with a fraction of its alembic re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from dbsafe.gates import reversible
@@ -27,25 +26,6 @@ with context.begin_transaction():
     connection.exec_driver_sql("CREATE TABLE IF NOT EXISTS kept (id int PRIMARY KEY)")
     context.run_migrations()
 '''
-
-
-@pytest.fixture
-def new_database(postgresql: psycopg.Connection, database_url: str,
-                 ) -> Iterator[Callable[[], str]]:
-    """Empty databases on the test server, as a throwaway server's `new_database` gives them."""
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"{postgresql.info.dbname}_fast_{len(made)}"
-        with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"'.encode())
-        made.append(name)
-        return database_url.replace(f"dbname={postgresql.info.dbname}", f"dbname={name}")
-
-    yield make
-    with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
-        for name in made:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int],
@@ -81,13 +61,13 @@ def _seen(result: reversible.WalkResult) -> list[tuple[object, ...]]:
 
 
 def test_the_fast_walk_finds_what_the_stairway_finds_on_every_kind_of_leftover(
-        database_url: str, new_database: Callable[[], str]) -> None:
+        database_url: str, more_databases: Callable[[], str]) -> None:
     # `envs/leaky`: leftovers of every kind, a `pass` downgrade, a raising one, a data
     # migration, a column order; walked fast although it is short.
     project = AlembicProject(ENVS / "leaky" / "alembic.ini")
-    stairway = reversible.walk(project, new_database(), root=ROOT,
-                               new_database=new_database, fast_min=None)
-    fast = reversible.walk(project, database_url, root=ROOT, new_database=new_database,
+    stairway = reversible.walk(project, more_databases(), root=ROOT,
+                               new_database=more_databases, fast_min=None)
+    fast = reversible.walk(project, database_url, root=ROOT, new_database=more_databases,
                            fast_min=1)
 
     assert _seen(fast) == _seen(stairway)
@@ -95,7 +75,7 @@ def test_the_fast_walk_finds_what_the_stairway_finds_on_every_kind_of_leftover(
     assert fast.summary["revisions_verified"] == 10
 
     # --from/--to: a stretch in the middle
-    part = reversible.walk(project, new_database(), root=ROOT, new_database=new_database,
+    part = reversible.walk(project, more_databases(), root=ROOT, new_database=more_databases,
                            start=["0003"], target="0005", fast_min=1)
     assert [(f.code, f.subject) for f in part.findings] == \
         [("DBS413", "0004"), ("DBS413", "0004"), ("DBS413", "0005"), ("DBS413", "0005")]
@@ -106,14 +86,14 @@ def test_the_fast_walk_finds_what_the_stairway_finds_on_every_kind_of_leftover(
 # state that differed.
 @pytest.mark.parametrize("per_migration", [False, True])
 def test_a_long_linear_history_is_walked_up_then_down_with_the_stairways_verdict(
-        tmp_path: Path, database_url: str, new_database: Callable[[], str],
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
         per_migration: bool) -> None:
     project = _history(tmp_path, 30, leaky={12, 25}, sticky={7}, per_migration=per_migration)
     shown: list[tuple[int, int, str]] = []
-    fast = reversible.walk(project, database_url, root=tmp_path, new_database=new_database,
+    fast = reversible.walk(project, database_url, root=tmp_path, new_database=more_databases,
                            progress=lambda *step: shown.append(step))
-    stairway = reversible.walk(project, new_database(), root=tmp_path,
-                               new_database=new_database, fast_min=None)
+    stairway = reversible.walk(project, more_databases(), root=tmp_path,
+                               new_database=more_databases, fast_min=None)
 
     assert [(f.code, f.subject) for f in fast.findings] == [
         ("DBS415", "0007"),  # its row stays: upgrading again fails
