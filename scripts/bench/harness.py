@@ -120,7 +120,7 @@ def pair_line(peer: str, peer_times: Sequence[float], ours: str,
     a, b = statistics.median(peer_times), statistics.median(our_times)
     pairs = sorted(y / x for x, y in zip(peer_times, our_times, strict=True))
     return (f"{peer:<24} {a:7.2f} s   {ours:<28} {b:7.2f} s   ratio {b / a:5.2f}x "
-            f"(pair by pair {pairs[0]:.2f}-{pairs[-1]:.2f})  (+{b - a:.2f} s; target {target})")
+            f"(pair by pair {pairs[0]:.2f}-{pairs[-1]:.2f})  ({b - a:+.2f} s; target {target})")
 
 
 # -- the database of the guarded-operation benchmarks (upgrade.py, backup.py) ----------------
