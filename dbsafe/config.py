@@ -206,7 +206,29 @@ def load_settings(
             continue
         _apply(values, key, raw, origin=f"option --{key}", base=cwd)
 
+    if "alembic_config" not in values:
+        values["alembic_config"] = default_alembic_config(cwd, project_root)
     return Settings(**values)
+
+
+def default_alembic_config(cwd: Path, project_root: Path) -> Path:
+    """The `alembic.ini` dbsafe uses when none is configured: the nearest one from the
+    working directory up to the project root, as alembic itself reads the one in the working
+    directory (a service's own `alembic.ini` in a monorepo whose root has another, or none);
+    the project root's when there is none on the way.
+
+    Example:
+        >>> default_alembic_config(Path("/nonexistent/a/b"), Path("/nonexistent"))
+        PosixPath('/nonexistent/alembic.ini')
+    """
+    if cwd == project_root or project_root in cwd.parents:
+        for directory in (cwd, *cwd.parents):
+            candidate = directory / "alembic.ini"
+            if candidate.is_file():
+                return candidate
+            if directory == project_root:
+                break
+    return project_root / "alembic.ini"
 
 
 def _read_text(path: Path) -> str:

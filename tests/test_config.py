@@ -130,3 +130,26 @@ def test_durations_and_patterns_postgresql_and_git_accept_load(tmp_path: Path) -
 def test_a_bad_duration_from_the_environment_fails_at_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'lock-timeout' must be a PostgreSQL duration"):
         load_settings(tmp_path, environ={"DBSAFE_LOCK_TIMEOUT": "forever"})
+
+
+def test_the_default_alembic_ini_is_the_nearest_from_the_working_directory(tmp_path: Path) -> None:
+    # A monorepo: the root has its own alembic.ini, a service has another. Run in the
+    # service (or below it), dbsafe reads the service's, as `alembic` there would; run
+    # where none is on the way up, the project root's.
+    write_pyproject(tmp_path, 'fail-on = "error"')
+    (tmp_path / "alembic.ini").write_text("[alembic]\n", encoding="utf-8")
+    service = tmp_path / "services" / "api"
+    (service / "app").mkdir(parents=True)
+    (service / "alembic.ini").write_text("[alembic]\n", encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    root = tmp_path.resolve()
+
+    assert load_settings(service, environ={}).alembic_config == root / "services/api/alembic.ini"
+    assert load_settings(service / "app", environ={}).alembic_config == \
+        root / "services/api/alembic.ini"
+    assert load_settings(tmp_path / "docs", environ={}).alembic_config == root / "alembic.ini"
+    # Configured, it is what it says, wherever dbsafe runs.
+    write_pyproject(tmp_path, 'alembic-config = "alembic.ini"')
+    assert load_settings(service, environ={}).alembic_config == root / "alembic.ini"
+    assert load_settings(service, {"alembic-config": "other.ini"}, environ={}).alembic_config \
+        == root / "services/api/other.ini"
