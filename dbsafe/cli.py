@@ -145,7 +145,7 @@ def schema_source_options(func: Callable) -> Callable:
                           "embedded PostgreSQL (the default when no database or snapshot is "
                           "configured)."),
         click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-                     metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini]."),
+                     metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root]."),
         click.option("--no-cache", is_flag=True, default=False,
                      help="Do not read or write the cache in .dbsafe_cache/."),
     ]
@@ -385,7 +385,7 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
               help="Weigh findings by table size and use the server's version and schema "
                    "(or set DBSAFE_DATABASE_URL).")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.option("--since", metavar="REV", help="Only alembic revisions after REV.")
 @click.option("--changed-since", metavar="GITREF",
               help="Only migrations whose files changed since GITREF (e.g. origin/main).")
@@ -548,7 +548,7 @@ _DATABASE_OPTION = click.option(
 @main.command("status")
 @_DATABASE_OPTION
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.option("--fail-on-pending", is_flag=True, default=False,
               help="Exit 1 when revisions are pending (for CI and deploy scripts).")
 @click.option("--history", "history_limit", type=click.IntRange(min=0), default=10,
@@ -575,7 +575,7 @@ def _upgrade_options(func: Callable) -> Callable:
     options = [
         _DATABASE_OPTION,
         click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-                     metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini]."),
+                     metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root]."),
         click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
                      help="lock_timeout for every statement of the migrations."),
         click.option("--statement-timeout", default="30min", show_default=True,
@@ -667,7 +667,7 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
               help="Leave out objects whose dotted name matches this shell pattern, e.g. "
                    "'public.tmp_*' (repeatable; also `diff-ignore-names`).")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini for migrations[@REV] [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini for migrations[@REV] [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.option("--no-cache", is_flag=True, default=False,
               help="Do not read or write the cache in .dbsafe_cache/.")
 @output_options
@@ -745,7 +745,7 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
               help="Run this SQL (rows) once before the first verified revision, so revisions "
                    "that depend on data are exercised (with --from: at that revision).")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable).")
 @click.option("--ignore-name", multiple=True, metavar="PATTERN",
@@ -764,7 +764,8 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     The comparison is the full catalog (tables, columns, defaults, constraints, indexes,
     views, functions, triggers, policies, enums, grants, ...), not what autogenerate sees.
     Each leftover is reported on the revision's `def downgrade` line (DBS413) with the
-    undo dbsafe computed, as SQL and as op.execute() lines to paste. Also reported: no
+    undo dbsafe computed, as SQL and as op.* lines to paste (op.drop_index, op.add_column,
+    ...; op.execute where no operation renders the same SQL). Also reported: no
     real downgrade (DBS411), a downgrade or re-upgrade that raises (DBS412, DBS415), a
     revision that does not apply (DBS417). Column order only, and an empty downgrade of a
     revision that changed no schema (a data migration), are notes (DBS414, DBS416).
@@ -792,7 +793,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
               help="Print the DDL that brings the database back in line with its migrations "
                    "(safe, hazards as comments) instead of the differences.")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also `drift-ignore-"
                    "schemas` in [tool.dbsafe]).")
@@ -850,7 +851,7 @@ _LOCK_FILE_OPTION = click.option(
 @main.command("lock")
 @_LOCK_FILE_OPTION
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.pass_obj
 def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path | None) -> None:
     """Write migrations.lock: every revision's checksum, oldest first. Commit it.
@@ -872,7 +873,7 @@ def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path |
               help="Also report revisions edited after `dbsafe upgrade` applied them to this "
                    "database (DBS605).")
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @output_options
 @click.pass_obj
 def verify_lock_command(state: CliState, lock_file: Path | None, database_url: str | None,
@@ -912,7 +913,7 @@ def _exit_for(report: Any, settings: Any, done: tuple[str, ...]) -> None:
 @click.argument("target")
 @_DATABASE_OPTION
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
               help="lock_timeout for every statement.")
 @click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
@@ -1080,7 +1081,7 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
 @click.argument("target", default="heads")
 @_DATABASE_OPTION
 @click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: alembic.ini].")
+              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
 @output_options
 @click.pass_obj
 def plan_command(state: CliState, target: str, database_url: str | None,
