@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import ast
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from dbsafe import commands
@@ -26,17 +25,6 @@ pytestmark = pytest.mark.db
 
 ENVS = Path(__file__).parent / "envs"
 FIX = "Fix (in downgrade())"
-
-
-@pytest.fixture
-def new_database_url(postgresql: psycopg.Connection, database_url: str) -> Iterator[str]:
-    """A second empty database on the test server, for the run after the paste."""
-    name = f"{postgresql.info.dbname}_pasted"
-    with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
-    yield database_url.replace(f"dbname={postgresql.info.dbname}", f"dbname={name}")
-    with psycopg.connect(postgresql.info.dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def _verify(env: Path, database_url: str) -> Report:
@@ -77,7 +65,7 @@ def _copy(name: str, tmp_path: Path) -> Path:
 
 
 def test_pasting_the_fixes_into_the_leaky_downgrades_leaves_no_leftover(
-        tmp_path: Path, database_url: str, new_database_url: str) -> None:
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     env = _copy("leaky", tmp_path)
     before = _verify(env, database_url)
     fixes = _fixes(before)
@@ -89,7 +77,7 @@ def test_pasting_the_fixes_into_the_leaky_downgrades_leaves_no_leftover(
     assert fixes["0008"] == ["op.drop_table('reminders')"]
 
     _paste(env, fixes)
-    after = _verify(env, new_database_url)
+    after = _verify(env, more_databases())
 
     # what is left: the data migration's note, the raising downgrade, the column order note
     assert [(f.code, f.subject) for f in after.findings] == \
@@ -97,7 +85,7 @@ def test_pasting_the_fixes_into_the_leaky_downgrades_leaves_no_leftover(
 
 
 def test_pasting_the_fixes_of_a_downgrade_that_undoes_too_much_restores_the_schema(
-        tmp_path: Path, database_url: str, new_database_url: str) -> None:
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
     env = _copy("undo_by_alembic_ops", tmp_path)
     before = _verify(env, database_url)
     fixes = _fixes(before)
@@ -129,7 +117,7 @@ def test_pasting_the_fixes_of_a_downgrade_that_undoes_too_much_restores_the_sche
     assert "op.execute(" in "\n".join(fixes["0003"])  # the view and the policy
 
     _paste(env, fixes)
-    after = _verify(env, new_database_url)
+    after = _verify(env, more_databases())
 
     # only the note PostgreSQL cannot help: re-added columns come last
     assert [(f.code, f.subject) for f in after.findings] == [("DBS414", "0002")]
