@@ -1,8 +1,9 @@
 """Drawing live on a terminal with rich: the console both live views use.
 
 `guard.display.LiveDisplay` (upgrade, downgrade, backup, restore) and
-`gates.progress.WalkBar` (verify-reversible) redraw stderr in place; each builds its console
-here, so both honour the same settings. rich is imported only when a console is asked for.
+`gates.progress.WalkBar` (verify-reversible) redraw stderr in place; both are `LiveView`s,
+whose console is built here, so both honour the same settings. rich is imported only when a
+console is asked for.
 """
 
 from __future__ import annotations
@@ -24,3 +25,24 @@ def live_console(stream: TextIO, *, colour: bool = True) -> Console:
 def can_redraw(console: Console) -> bool:
     """Whether the console is a terminal rich can redraw in place (not TERM=dumb)."""
     return console.is_terminal and not console.is_dumb_terminal
+
+
+class LiveView:
+    """A view redrawn in place on `stream`, and the rich console it draws with, built on first
+    use (asking whether the view is `usable` builds it; nothing else imports rich)."""
+
+    def __init__(self, stream: TextIO, *, colour: bool = True,
+                 console: Console | None = None) -> None:
+        self.stream = stream
+        self.colour = colour  # False: drawn live all the same, without colour (--color never)
+        self._console = console
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = live_console(self.stream, colour=self.colour)
+        return self._console
+
+    def usable(self) -> bool:
+        """Whether `stream` is a terminal rich can redraw (not TERM=dumb)."""
+        return can_redraw(self.console)

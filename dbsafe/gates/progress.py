@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from dbsafe.terminal import can_redraw, live_console
+from dbsafe.terminal import LiveView
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
 
-class WalkBar:
+class WalkBar(LiveView):
     """One bar over the revisions of a walk: which one runs, how many are done, the time.
 
     Use as a context manager; `show` is the walk's progress callback (`(index, total,
@@ -25,20 +25,9 @@ class WalkBar:
 
     def __init__(self, stream: TextIO, *, colour: bool = True,
                  console: Console | None = None) -> None:
-        self.stream = stream
-        self.colour = colour
-        self._console = console
+        super().__init__(stream, colour=colour, console=console)
         self._progress: Progress | None = None
         self._task: TaskID | None = None
-
-    def usable(self) -> bool:
-        """Whether the stream is a terminal rich can redraw (not TERM=dumb)."""
-        return can_redraw(self._make_console())
-
-    def _make_console(self) -> Console:
-        if self._console is None:
-            self._console = live_console(self.stream, colour=self.colour)
-        return self._console
 
     def __enter__(self) -> WalkBar:
         from rich.progress import (
@@ -54,7 +43,7 @@ class WalkBar:
             TextColumn("verify-reversible"), BarColumn(), MofNCompleteColumn(),
             TextColumn("[cyan]{task.fields[revision]}"), TimeElapsedColumn(),
             TextColumn("left"), TimeRemainingColumn(),
-            console=self._make_console(), transient=False, redirect_stdout=False,
+            console=self.console, transient=False, redirect_stdout=False,
             redirect_stderr=False,
         )
         self._progress.start()

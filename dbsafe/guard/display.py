@@ -17,22 +17,21 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from dbsafe.terminal import can_redraw, live_console
+from dbsafe.terminal import LiveView
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import RenderableType
     from rich.live import Live
 
 T = TypeVar("T")
 
 
-class LiveDisplay:
+class LiveDisplay(LiveView):
     """Progress of one guarded command drawn live on `stream` (a terminal)."""
 
     def __init__(self, command: str, stream: TextIO, *, colour: bool = True) -> None:
+        super().__init__(stream, colour=colour)
         self.command = command
-        self.stream = stream
-        self.colour = colour  # False: drawn live all the same, without colour (--color never)
         self._started = time.monotonic()
         self._lock = threading.Lock()
         self._step = command
@@ -41,26 +40,15 @@ class LiveDisplay:
         self._any_message = False
         self._names: tuple[str, ...] = ()
         self._done = 0
-        self._console: Console | None = None
         self._live: Live | None = None
         self._spinner: Any = None
-
-    def usable(self) -> bool:
-        """Whether `stream` is a terminal rich can redraw (not TERM=dumb)."""
-        return can_redraw(self._make_console())
-
-    def _make_console(self) -> Console:
-        if self._console is None:
-            self._console = live_console(self.stream, colour=self.colour)
-        return self._console
 
     def __enter__(self) -> LiveDisplay:
         from rich.live import Live
         from rich.spinner import Spinner
 
-        self._make_console()
         self._spinner = Spinner("dots", style="cyan")
-        self._live = Live(console=self._console, get_renderable=self._renderable,
+        self._live = Live(console=self.console, get_renderable=self._renderable,
                           transient=True, refresh_per_second=10, redirect_stdout=False,
                           redirect_stderr=False)
         self._live.start()
@@ -111,10 +99,9 @@ class LiveDisplay:
     def _print_line(self, step: str, message: str, began: float) -> None:
         from rich.text import Text
 
-        assert self._console is not None
         line = Text.assemble((f"{began - self._started:6.1f}s ", "dim"),
                              (f"{step:<10} ", "bold"), message)
-        self._console.print(line, overflow="fold")
+        self.console.print(line, overflow="fold")
 
     def _renderable(self) -> RenderableType:
         from rich.console import Group
