@@ -12,26 +12,31 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 
-@pytest.fixture
-def new_database(postgresql: psycopg.Connection) -> Iterator[Callable[[], str]]:
-    """A factory of empty databases next to this test's own; each is dropped afterwards."""
-    info = postgresql.info
-    base = {"host": info.host, "port": info.port, "user": info.user,
-            "password": info.password or None}
-    admin = make_conninfo(**base, dbname=info.dbname)
+def _databases(admin: str, prefix: str) -> Iterator[Callable[[], str]]:
+    """A factory of empty databases on the server `admin` connects to (conninfo of each),
+    all dropped when the fixture using it ends."""
     created: list[str] = []
 
     def create() -> str:
-        name = f"dbsafe_diff_{uuid.uuid4().hex[:12]}"
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
         created.append(name)
-        return make_conninfo(**base, dbname=name)
+        return make_conninfo(admin, dbname=name)
 
     yield create
     with psycopg.connect(admin, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def new_database(postgresql: psycopg.Connection) -> Iterator[Callable[[], str]]:
+    """A factory of empty databases next to this test's own; each is dropped afterwards."""
+    info = postgresql.info
+    yield from _databases(make_conninfo(host=info.host, port=info.port, user=info.user,
+                                        password=info.password or None, dbname=info.dbname),
+                          "dbsafe_diff")
 
 
 # -- PostgreSQL 15 ----------------------------------------------------------------------------
@@ -68,16 +73,4 @@ def pg15_server() -> Iterator[str]:
 @pytest.fixture
 def new_pg15_database(pg15_server: str) -> Iterator[Callable[[], str]]:
     """A factory of empty databases on the PostgreSQL 15 server, dropped afterwards."""
-    created: list[str] = []
-
-    def create() -> str:
-        name = f"dbsafe_pg15_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(pg15_server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-        created.append(name)
-        return make_conninfo(pg15_server, dbname=name)
-
-    yield create
-    with psycopg.connect(pg15_server, autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield from _databases(pg15_server, "dbsafe_pg15")
