@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
-    from dbsafe.validate.confirm import Verdict
+    from dbsafe.validate.confirm import Rewrite, Verdict
     from dbsafe.validate.syscatalog import SystemCatalog
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,10 @@ class Candidate:
     end: int
     requires_version: int | None = None  # see `Problem.requires_version`
     catalog_version: int | None = None  # see `Problem.catalog_version`
-    # `$n` for the driver placeholders of `sql` (`confirm.placeholder_edits`), found by the
-    # worker that resolved it, from the resolver's own parse; None: to be found when needed.
-    placeholders: tuple[tuple[int, int, str], ...] | None = None
+    # `sql` as it goes to PostgreSQL, its driver placeholders numbered (`confirm.rewrite`),
+    # made by the worker that resolved it, from the resolver's own parse; None: to be made
+    # when needed.
+    rewrite: Rewrite | None = None
 
     @property
     def name(self) -> str:
@@ -346,7 +347,14 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
                                        f"{resolution.status.replace('_', ' ')}: {resolution.reason}"))
-    placeholders = _placeholders(fragment.sql) if problems and confirming else None
+    # Numbered here, in the worker, from the parse the resolver has just made of it: the
+    # parent does not parse the statement again to confirm it.
+    if problems and confirming:
+        from dbsafe.validate.confirm import rewrite
+
+        sent: Rewrite | None = rewrite(fragment.sql)
+    else:
+        sent = None
     for problem in problems:
         info = _RULES_BY_CODE[problem.code]
         finding = Finding(
@@ -359,21 +367,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         )
         outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end,
                                             problem.requires_version, problem.catalog_version,
-                                            placeholders))
+                                            sent))
 
-
-def _placeholders(sql: str) -> tuple[tuple[int, int, str], ...] | None:
-    """The `$n` edits for a statement with candidates, read from the parse the resolver has
-    just made of it (in the worker, so the parent does not parse it again to confirm)."""
-    if not any(mark in sql for mark in "%:?"):
-        return ()
-    from dbsafe.validate.confirm import placeholder_edits
-
-    try:
-        return placeholder_edits(sql)
-    except Exception:  # sqlglot raises more than SqlglotError on some valid PostgreSQL
-        log.debug("cannot number the placeholders of %r", sql, exc_info=True)
-        return None
 
 
 # -- confirmation by PostgreSQL ----------------------------------------------------------------
@@ -387,7 +382,7 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     every candidate is confirmed, PostgreSQL accepts the rest (they are dropped), or it
     stops at something else (the rest stay, marked unconfirmed).
     """
-    from dbsafe.validate.confirm import Rewrite, Session, points_at, repaired, rewrite
+    from dbsafe.validate.confirm import Session, points_at, repaired, rewrite
 
     pending = [(o, c) for o in outcomes for c in o.candidates]
     for outcome in outcomes:
@@ -413,10 +408,7 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     open_: dict[str, list[tuple[FileOutcome, Candidate]]] = {}
     for outcome, candidate in pending:
         open_.setdefault(candidate.sql, []).append((outcome, candidate))
-    statements: dict[str, Rewrite] = {}
-    for sql, entries in open_.items():
-        edits = entries[0][1].placeholders
-        statements[sql] = Rewrite(sql, edits) if edits is not None else rewrite(sql)
+    statements = {sql: entries[0][1].rewrite or rewrite(sql) for sql, entries in open_.items()}
     # One connection for every round: a statement with several candidates goes out again,
     # repaired, in the next one.
     with Session(source.database(), lock_timeout=settings.lock_timeout,
