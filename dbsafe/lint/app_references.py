@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dbsafe.core import (
@@ -348,7 +348,7 @@ def _edit(snapshot: SchemaSnapshot, *, add: Iterable[SchemaRemoval] = (),
           drop: Iterable[SchemaRemoval] = (),
           drop_relations: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
           ) -> SchemaSnapshot:
-    from dbsafe.schema.model import Column
+    from dbsafe.schema.model import Column, replace
 
     added: dict[tuple[str, str], list[str]] = {}
     dropped: dict[tuple[str, str], set[str]] = {}

@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,9 @@ from dbsafe.schema.model import (
     Namespace,
     Relation,
     SchemaSnapshot,
+    field_names,
+    is_model,
+    replace,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
 
@@ -309,7 +311,7 @@ _RELATION_PARTS = ("column", "constraint", "index", "trigger", "policy")
 
 
 def _full(value: Any) -> str:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if is_model(value):
         definition = getattr(value, "definition", None)
         if definition:
             return str(definition)
@@ -328,17 +330,15 @@ def function_identity(function: Function) -> tuple[str, str]:
 def without_owners(snapshot: SchemaSnapshot) -> SchemaSnapshot:
     """The snapshot with every `owner` set to None (for goldens that must not name a role)."""
     def strip(obj: Any) -> Any:
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if is_model(obj):
             changes: dict[str, Any] = {}
-            for f in dataclasses.fields(obj):
-                if not f.init:
-                    continue
-                value = getattr(obj, f.name)
-                if f.name == "owner":
-                    changes[f.name] = None
-                elif isinstance(value, tuple) and value and dataclasses.is_dataclass(value[0]):
-                    changes[f.name] = tuple(strip(v) for v in value)
-            return dataclasses.replace(obj, **changes)
+            for name in field_names(type(obj)):
+                value = getattr(obj, name)
+                if name == "owner":
+                    changes[name] = None
+                elif isinstance(value, tuple) and value and is_model(value[0]):
+                    changes[name] = tuple(strip(v) for v in value)
+            return replace(obj, **changes)
         return obj
 
     return strip(snapshot)
@@ -460,7 +460,7 @@ def _short(value: Any, limit: int = 80) -> str:
         text = "none"
     elif isinstance(value, tuple):
         text = "(" + ", ".join(_short(v, limit) for v in value) + ")"
-    elif dataclasses.is_dataclass(value):
+    elif is_model(value):
         text = getattr(value, "definition", None) or getattr(value, "name", None) or repr(value)
     else:
         text = str(value)

@@ -890,41 +890,12 @@ def _helper(url: str, options: dict[str, Any], statement_timeout: str,
 # -- row -> model ---------------------------------------------------------------------
 
 
-def _maker(cls: type) -> Callable[..., Any]:
-    """A function building `cls` from all its fields, positionally, twice as fast as
-    `cls(...)`.
-
-    A frozen dataclass's `__init__` sets each field with `object.__setattr__(self, "name",
-    value)`, a lookup by name per field; the slots' own descriptors skip that. Written out
-    as `dataclasses` writes `__init__` (one line per field), for the classes introspection
-    builds by the ten thousand (200,000 columns for the benchmark schema): a fifth of the
-    row-to-object time. Only for slotted dataclasses without `__post_init__`.
-    """
-    import dataclasses
-
-    assert not hasattr(cls, "__post_init__"), cls
-    names = [f.name for f in dataclasses.fields(cls)]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    for i, name in enumerate(names):
-        namespace[f"set{i}"] = cls.__dict__[name].__set__
-    arguments = ", ".join(f"a{i}" for i in range(len(names)))
-    body = "".join(f"    set{i}(o, a{i})\n" for i in range(len(names)))
-    exec(f"def make({arguments}):\n    o = new(cls)\n{body}    return o\n", namespace)
-    return namespace["make"]
-
-
-_make_column = _maker(Column)
-_make_constraint = _maker(Constraint)
-_make_index = _maker(Index)
-_make_relation = _maker(Relation)
-
-
 _Columns = tuple[dict[int, list[Column]], dict[int, dict[int, str]]]
 
 
 def _columns(rows: Iterable[tuple[Any, ...]]) -> _Columns:
     """Columns (in catalog order) and attnum -> name maps, keyed by relation oid."""
-    make = _make_column
+    make = Column
     columns: dict[int, list[Column]] = {}
     attnames: dict[int, dict[int, str]] = {}
     for oid, name, typ, num, notnull, default, ident, gen, facts, acl in rows:
@@ -1188,7 +1159,7 @@ def _relations(
             continue
         names = attnames[relid]
         ref_names = attnames.get(ref_relid, {})
-        constraints[relid].append(_make_constraint(  # every field, in order
+        constraints[relid].append(Constraint(  # every field, in order
             name,
             _CONSTRAINT_KINDS[kind],
             tuple(names[n] for n in conkey or () if n in names),
@@ -1209,7 +1180,7 @@ def _relations(
             names[attnum] if attnum else expressions[position]
             for position, attnum in enumerate(indkey[:nkeys])
         )
-        indexes[relid].append(_make_index(  # every field, in order
+        indexes[relid].append(Index(  # every field, in order
             name, definition, keys, unique, primary, valid, ready, predicate,
             comments.get((relid, name)) if comments else None,
         ))
@@ -1239,7 +1210,7 @@ def _relations(
 
     no_columns: list[Column] = []
     relations = [
-        _make_relation(  # every field, in order
+        Relation(  # every field, in order
             schema,
             name,
             _RELATION_KINDS[kind],

@@ -21,12 +21,16 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from dbsafe.core import SourceError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+_T = TypeVar("_T")
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -37,9 +41,34 @@ RELATION_KINDS = ("table", "partitioned_table", "view", "materialized_view", "fo
 # we keep. Views have none of them.
 SYSTEM_COLUMNS = ("tableoid", "cmax", "xmax", "cmin", "xmin", "ctid")
 
+# The parts of a snapshot are msgspec Structs: built in C, a tenth of a frozen dataclass's
+# cost (introspection and loading make them by the hundred thousand), and decoded straight
+# from the file. They hold only strings, numbers and other parts, never a cycle, so the
+# garbage collector need not track them (gc=False). `SchemaSnapshot` itself, one per
+# database, stays a dataclass for its private index.
 
-@dataclass(frozen=True, slots=True)
-class Column:
+
+def is_model(value: object) -> bool:
+    """Whether `value` is a snapshot or one of its parts (not a class)."""
+    return isinstance(value, msgspec.Struct) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type))
+
+
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The fields a snapshot class is built from, in order."""
+    if issubclass(cls, msgspec.Struct):
+        return cls.__struct_fields__
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def replace(obj: _T, **changes: Any) -> _T:
+    """A copy of a snapshot or one of its parts with some fields changed."""
+    if isinstance(obj, msgspec.Struct):
+        return msgspec.structs.replace(obj, **changes)
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+class Column(msgspec.Struct, frozen=True, gc=False):
     name: str  # exact case, as stored in pg_attribute
     type: str  # format_type(atttypid, atttypmod), e.g. "character varying(20)"
     position: int  # attnum; dropped columns are skipped, so gaps are possible
@@ -76,8 +105,7 @@ class Column:
         return self.details.acl if self.details else ()
 
 
-@dataclass(frozen=True, slots=True)
-class ColumnDetails:
+class ColumnDetails(msgspec.Struct, frozen=True, gc=False):
     """A column's format-2 properties; each is None when it is the type's default."""
 
     collation: str | None = None  # "schema"."name" of a collation other than the type's
@@ -88,8 +116,7 @@ class ColumnDetails:
     acl: tuple[str, ...] = ()  # column privileges, aclitem text, sorted
 
 
-@dataclass(frozen=True, slots=True)
-class Constraint:
+class Constraint(msgspec.Struct, frozen=True, gc=False):
     name: str
     kind: str  # "primary_key" | "unique" | "foreign_key" | "check" | "exclusion" | "not_null"
     columns: tuple[str, ...] = ()
@@ -100,8 +127,7 @@ class Constraint:
     comment: str | None = None  # format 2
 
 
-@dataclass(frozen=True, slots=True)
-class Index:
+class Index(msgspec.Struct, frozen=True, gc=False):
     name: str
     definition: str  # pg_get_indexdef
     columns: tuple[str, ...] = ()  # key columns; an expression shows as its text
@@ -113,8 +139,7 @@ class Index:
     comment: str | None = None  # format 2
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(msgspec.Struct, frozen=True, gc=False):
     name: str
     command: str  # "ALL" | "SELECT" | "INSERT" | "UPDATE" | "DELETE"
     permissive: bool = True
@@ -124,8 +149,7 @@ class Policy:
     comment: str | None = None  # format 2
 
 
-@dataclass(frozen=True, slots=True)
-class Trigger:
+class Trigger(msgspec.Struct, frozen=True, gc=False):
     """A trigger on a table or view (format 2); internal (constraint) triggers are left out."""
 
     name: str
@@ -134,8 +158,7 @@ class Trigger:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Relation:
+class Relation(msgspec.Struct, frozen=True, gc=False):
     schema: str
     name: str
     kind: str  # one of RELATION_KINDS
@@ -177,16 +200,14 @@ class Relation:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Argument:
+class Argument(msgspec.Struct, frozen=True, gc=False):
     name: str | None
     type: str
     mode: str = "in"  # "in" | "out" | "inout" | "variadic" | "table"
     has_default: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(msgspec.Struct, frozen=True, gc=False):
     """A function that matters for name resolution: it produces rows or takes a row type.
 
     `result_columns` lists the columns a call in FROM produces when they are known
@@ -220,8 +241,7 @@ class Function:
         return tuple(a for a in self.arguments if a.mode in ("in", "inout", "variadic"))
 
 
-@dataclass(frozen=True, slots=True)
-class Enum:
+class Enum(msgspec.Struct, frozen=True, gc=False):
     schema: str
     name: str
     labels: tuple[str, ...] = ()
@@ -230,8 +250,7 @@ class Enum:
     acl: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Sequence:
+class Sequence(msgspec.Struct, frozen=True, gc=False):
     schema: str
     name: str
     data_type: str = "bigint"
@@ -248,15 +267,13 @@ class Sequence:
     acl: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class DomainConstraint:
+class DomainConstraint(msgspec.Struct, frozen=True, gc=False):
     name: str
     definition: str  # pg_get_constraintdef, e.g. "CHECK (VALUE > 0)"
     validated: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Domain:
+class Domain(msgspec.Struct, frozen=True, gc=False):
     """`CREATE DOMAIN` (format 2)."""
 
     schema: str
@@ -271,8 +288,7 @@ class Domain:
     acl: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CompositeType:
+class CompositeType(msgspec.Struct, frozen=True, gc=False):
     """`CREATE TYPE ... AS (...)` (format 2); attributes are `Column`s (name, type, position)."""
 
     schema: str
@@ -283,8 +299,7 @@ class CompositeType:
     acl: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Extension:
+class Extension(msgspec.Struct, frozen=True, gc=False):
     """An installed extension (format 2); the objects it owns are not in the snapshot."""
 
     name: str
@@ -293,8 +308,7 @@ class Extension:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Namespace:
+class Namespace(msgspec.Struct, frozen=True, gc=False):
     """A schema's own properties (format 2); `SchemaSnapshot.schemas` lists the names."""
 
     name: str
@@ -303,8 +317,7 @@ class Namespace:
     acl: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ForeignServer:
+class ForeignServer(msgspec.Struct, frozen=True, gc=False):
     """`CREATE SERVER` (format 2). User mappings are not read: they hold passwords."""
 
     name: str
@@ -314,8 +327,7 @@ class ForeignServer:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Publication:
+class Publication(msgspec.Struct, frozen=True, gc=False):
     """A logical-replication publication and the tables it publishes (format 2)."""
 
     name: str
@@ -405,7 +417,7 @@ class SchemaSnapshot:
 
         Byte for byte what `json.dumps(self.to_dict() | {"sha256": checksum}, indent=2,
         sort_keys=True, ensure_ascii=False)` writes (tests/schema/test_snapshot_json.py),
-        encoded by msgspec straight from the dataclasses: no dict-of-dicts copy, no
+        encoded by msgspec straight from the model: no dict-of-dicts copy, no
         pure-Python indenting encoder. `sha256`, the last key, is the file's checksum
         (`_layout`): a file it verifies loads without being checked field by field.
         """
@@ -512,10 +524,8 @@ def _body_pieces(snapshot: SchemaSnapshot) -> Iterator[tuple[str, bytes]]:
     as it is indented in the whole object; a long array goes `_CHUNK` items at a time, its
     items cut out of `{key: [items]}` at the depth they have in the file.
     """
-    import msgspec
-
     encode, indent = msgspec.json.encode, msgspec.json.format
-    top = {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(snapshot) if f.init}
+    top = {name: getattr(snapshot, name) for name in field_names(SchemaSnapshot)}
     top["format"] = FORMAT_VERSION
     yield "", b"{\n"
     for i, key in enumerate(sorted(top)):
@@ -545,7 +555,9 @@ def _layout() -> bytes:
                    *(owner for owner, _name in (*_NESTED, *_SINGLE))}
         lines = []
         for cls in sorted(classes, key=lambda cls: cls.__name__):
-            fields = ", ".join(f"{f.name}: {f.type}" for f in dataclasses.fields(cls) if f.init)
+            annotations = {name: kind for klass in reversed(cls.__mro__)
+                           for name, kind in vars(klass).get("__annotations__", {}).items()}
+            fields = ", ".join(f"{name}: {annotations[name]}" for name in field_names(cls))
             lines.append(f"{cls.__name__}({fields})\n")
         _LAYOUT = "".join(lines).encode("utf-8")
     return _LAYOUT
@@ -596,7 +608,7 @@ def _digests(raw: bytes, stop: int, tail: bytes) -> tuple[str, str]:
 def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | None:
     """The snapshot in `raw` if `raw` is exactly what dbsafe writes for it, else None.
 
-    msgspec decodes straight into the dataclasses (no dicts in between). It ignores keys it
+    msgspec decodes straight into the model's classes (no dicts in between). It ignores keys it
     does not know and takes what the annotations allow, so the result counts only if `raw`
     is what dbsafe writes: its `sha256` checksum verifies, or (a file without one, or whose
     one does not match) writing the snapshot back gives `raw` byte for byte. Anything else
@@ -604,8 +616,7 @@ def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | N
     what is wrong.
     """
     import gc
-
-    import msgspec
+    import threading
 
     end = len(raw) - _CHECKSUM_LENGTH
     stored = raw[end + len(b',\n  "sha256": "'):end + len(b',\n  "sha256": "') + 64]
@@ -615,7 +626,10 @@ def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | N
         stored, stop, tail = b"", len(raw) - 1, b""
     else:
         return None
-    checksum, fingerprint = _digests(raw, stop, tail)
+    # Hashing releases the GIL: it runs on the other core while msgspec decodes.
+    digests: list[tuple[str, str]] = []
+    hasher = threading.Thread(target=lambda: digests.append(_digests(raw, stop, tail)))
+    hasher.start()
     enabled = gc.isenabled()
     gc.disable()  # hundreds of thousands of new objects, no cycles among them
     try:
@@ -625,6 +639,8 @@ def _load_canonical(cls: type[SchemaSnapshot], raw: bytes) -> SchemaSnapshot | N
     finally:
         if enabled:
             gc.enable()
+        hasher.join()
+    checksum, fingerprint = digests[0]
     if checksum.encode("ascii") != stored and not _written_as(snapshot, raw, stop, tail):
         # No checksum, or a stale one (the file was edited), and writing the snapshot back
         # does not give the same bytes: not canonical.
@@ -637,8 +653,6 @@ def _written_as(snapshot: SchemaSnapshot, raw: bytes, stop: int, tail: bytes) ->
     """Whether writing `snapshot` (without checksum) gives `raw[:stop] + tail`, compared piece
     by piece as they are encoded: the text is never held whole, and the first difference
     ends it."""
-    import msgspec
-
     position = 0
     try:
         for _key, piece in _body_pieces(snapshot):
@@ -651,16 +665,12 @@ def _written_as(snapshot: SchemaSnapshot, raw: bytes, stop: int, tail: bytes) ->
     return stop - position + len(tail) == 2 and raw[position:stop] + tail == b"\n}"
 
 
-# -- plain-data conversion, driven by the dataclass fields ------------------------------
+# -- plain-data conversion, driven by the model's fields ------------------------------
 
 
 def _to_plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
-        return {
-            f.name: _to_plain(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if f.init
-        }
+    if is_model(obj):
+        return {name: _to_plain(getattr(obj, name)) for name in field_names(type(obj))}
     if isinstance(obj, tuple):
         return [_to_plain(item) for item in obj]
     return obj
@@ -683,7 +693,7 @@ def _from_plain(cls: type, data: Any) -> Any:
         flat = {key: data.pop(key) for key in _FLAT_COLUMN_DETAILS if key in data}
         if any(value not in (None, []) for value in flat.values()):
             data["details"] = flat
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = field_names(cls)
     unknown = set(data) - set(fields)
     if unknown:
         raise ValueError(f"unknown field(s) {sorted(unknown)} in {cls.__name__}")

@@ -22,7 +22,7 @@ from dbsafe.lint.app_references import (
     destructive_changes,
     still_referenced,
 )
-from dbsafe.schema.model import SchemaSnapshot
+from dbsafe.schema.model import SchemaSnapshot, replace
 from tests.conftest import REPO_ROOT
 
 CLINIC_SCHEMA = REPO_ROOT / "tests" / "validate" / "fixtures" / "clinic_schema.json"
@@ -234,8 +234,8 @@ def test_ambiguous_removals_are_told_apart_by_resolving_each_on_its_own(
 def test_a_snapshot_taken_after_the_migration_works_too(app: list[SqlFragment],
                                                         snapshot: SchemaSnapshot) -> None:
     # At head, the column and the table are already gone.
-    head = dataclasses.replace(snapshot, relations=tuple(
-        dataclasses.replace(r, columns=tuple(c for c in r.columns if c.name != "notes"))
+    head = replace(snapshot, relations=tuple(
+        replace(r, columns=tuple(c for c in r.columns if c.name != "notes"))
         for r in snapshot.relations if r.name != "clinic_settings"))
     findings = lint("ALTER TABLE appointments DROP COLUMN notes; DROP TABLE clinic_settings;",
                     app, head)

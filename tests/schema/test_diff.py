@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from pathlib import Path
 
 import pytest
 
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, DiffOptions, diff
-from dbsafe.schema.model import Column, Function, Index, Relation, SchemaSnapshot
+from dbsafe.schema.model import Column, Function, Index, Relation, SchemaSnapshot, replace
 
 SHOP = SchemaSnapshot.load(Path(__file__).parent / "fixtures" / "shop.json")
 
 
 def _replace_relation(snapshot: SchemaSnapshot, schema: str, table: str, **changes: object,
                       ) -> SchemaSnapshot:
-    relations = tuple(dataclasses.replace(r, **changes) if (r.schema, r.name) == (schema, table)
+    relations = tuple(replace(r, **changes) if (r.schema, r.name) == (schema, table)
                       else r for r in snapshot.relations)
-    return dataclasses.replace(snapshot, relations=relations)
+    return replace(snapshot, relations=relations)
 
 
 def _table(name: str, *columns: str, schema: str = "public") -> Relation:
@@ -32,7 +31,7 @@ def test_a_snapshot_has_no_difference_with_itself() -> None:
 
 def test_column_type_change_is_one_alter_with_old_and_new_value() -> None:
     customers = SHOP.relation("shop", "customers")
-    columns = tuple(dataclasses.replace(c, type="character varying(200)") if c.name == "email"
+    columns = tuple(replace(c, type="character varying(200)") if c.name == "email"
                     else c for c in customers.columns)
     target = _replace_relation(SHOP, "shop", "customers", columns=columns)
     old_type = customers.column("email").type
@@ -70,7 +69,7 @@ def test_order_does_not_depend_on_input_order() -> None:
     target = _replace_relation(target, "public", "CustomerNotes", rls_enabled=True)
     shuffled = list(target.relations)
     random.Random(7).shuffle(shuffled)
-    assert diff(SHOP, dataclasses.replace(target, relations=tuple(shuffled))) == \
+    assert diff(SHOP, replace(target, relations=tuple(shuffled))) == \
         diff(SHOP, target)
     assert [c.subject for c in diff(SHOP, target)] == [
         "public.CustomerNotes", "shop.items", "shop.products"]
@@ -79,7 +78,7 @@ def test_order_does_not_depend_on_input_order() -> None:
 def test_overloads_are_told_apart_by_identity_arguments() -> None:
     one = Function("public", "f", identity_arguments="integer", definition="A")
     two = Function("public", "f", identity_arguments="text", definition="B")
-    changed = dataclasses.replace(two, definition="C")
+    changed = replace(two, definition="C")
     changes = diff(SchemaSnapshot(functions=(one, two)), SchemaSnapshot(functions=(one, changed)))
     assert [(c.action, c.subject, c.attribute) for c in changes] == [
         (ALTER, "public.f(text)", "definition")]
@@ -87,9 +86,9 @@ def test_overloads_are_told_apart_by_identity_arguments() -> None:
 
 def test_index_definition_change_is_reported_once() -> None:
     a = _table("t", "a", "b")
-    a = dataclasses.replace(a, indexes=(Index("t_idx", "CREATE INDEX t_idx ON public.t USING "
+    a = replace(a, indexes=(Index("t_idx", "CREATE INDEX t_idx ON public.t USING "
                                               "btree (a)", ("a",)),))
-    b = dataclasses.replace(a, indexes=(Index("t_idx", "CREATE INDEX t_idx ON public.t USING "
+    b = replace(a, indexes=(Index("t_idx", "CREATE INDEX t_idx ON public.t USING "
                                               "btree (b)", ("b",)),))
     changes = diff(SchemaSnapshot(relations=(a,)), SchemaSnapshot(relations=(b,)))
     assert [(c.kind, c.attribute) for c in changes] == [("index", "definition")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import psycopg
@@ -11,7 +10,7 @@ from helpers import assert_snapshot
 
 from dbsafe.core import DatabaseError
 from dbsafe.schema.introspect import introspect, introspect_url
-from dbsafe.schema.model import SchemaSnapshot
+from dbsafe.schema.model import SchemaSnapshot, replace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "pa55-W0rd-never-shown"
@@ -29,16 +28,16 @@ def _portable(snapshot: SchemaSnapshot) -> SchemaSnapshot:
     # (the test server's user) are not part of it.
     from dbsafe.schema.diff import without_owners
 
-    return dataclasses.replace(without_owners(snapshot), server_version=None)
+    return replace(without_owners(snapshot), server_version=None)
 
 
 def _without_server_texts(snapshot: SchemaSnapshot) -> SchemaSnapshot:
     # Older servers print view definitions with qualified columns and ship other extension
     # versions; everything else must match the golden (taken on PostgreSQL 18) exactly.
-    return dataclasses.replace(
+    return replace(
         snapshot,
-        relations=tuple(dataclasses.replace(r, definition=None) for r in snapshot.relations),
-        extensions=tuple(dataclasses.replace(e, version="") for e in snapshot.extensions),
+        relations=tuple(replace(r, definition=None) for r in snapshot.relations),
+        extensions=tuple(replace(e, version="") for e in snapshot.extensions),
     )
 
 

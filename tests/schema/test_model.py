@@ -110,26 +110,39 @@ def test_format_1_snapshot_still_loads_with_format_2_fields_empty() -> None:
     assert json.loads(old.to_json())["format"] == FORMAT_VERSION == 2
 
 
-def test_introspection_builds_objects_equal_to_the_dataclass_constructor() -> None:
-    import dataclasses
+def test_snapshot_parts_compare_hash_and_replace_by_value() -> None:
+    import pickle
 
-    from dbsafe.schema import introspect
-    from dbsafe.schema.model import Column, ColumnDetails, Constraint, Index, Relation
+    from dbsafe.schema.model import (
+        Column,
+        ColumnDetails,
+        Relation,
+        SchemaSnapshot,
+        field_names,
+        is_model,
+        replace,
+    )
 
-    made = introspect._make_column("Id", "integer", 3, False, "0", "always", None, None)
-    assert made == Column("Id", "integer", 3, False, "0", "always", None)
+    made = Column("Id", "integer", 3, False, "0", "always", None)
+    assert made == Column(name="Id", type="integer", position=3, nullable=False, default="0",
+                          identity="always")
     assert hash(made) == hash(Column("Id", "integer", 3, False, "0", "always", None))
+    assert made != Column("Id", "integer", 3, True, "0", "always", None)
     assert made.details is None and made.comment is None
     details = ColumnDetails(storage="external", comment="why")
-    made = introspect._make_column("c", "text", 1, True, None, None, None, details)
-    assert made == Column("c", "text", 1, details=details) and made.comment == "why"
-    # Every field set from its own argument, in the order of the fields.
-    for cls, make in ((Column, introspect._make_column),
-                      (Constraint, introspect._make_constraint),
-                      (Index, introspect._make_index), (Relation, introspect._make_relation)):
-        names = [f.name for f in dataclasses.fields(cls)]
-        made = make(*(f"value of {name}" for name in names))
-        assert made == cls(**{name: f"value of {name}" for name in names}), cls
+    assert Column("c", "text", 1, details=details).comment == "why"
+    with pytest.raises(AttributeError):
+        made.name = "other"  # type: ignore[misc]
+    assert field_names(Column) == ("name", "type", "position", "nullable", "default",
+                                   "identity", "generated", "details")
+    assert "_index" not in field_names(SchemaSnapshot)
+    relation = Relation("public", "t", "table", columns=(made,))
+    renamed = replace(relation, name="u")
+    assert (renamed.name, renamed.columns, relation.name) == ("u", (made,), "t")
+    snapshot = SchemaSnapshot(relations=(relation,))
+    assert replace(snapshot, revision="r1").relation("public", "t") == relation
+    assert is_model(made) and is_model(snapshot) and not is_model(Column) and not is_model(())
+    assert pickle.loads(pickle.dumps(snapshot)) == snapshot  # sent to worker processes
 
 
 def test_early_format_2_columns_with_flat_details_still_load() -> None:

@@ -4,7 +4,6 @@ a fingerprint that follows the content."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from dbsafe.core import SourceError
 from dbsafe.schema import model
-from dbsafe.schema.model import Column, SchemaSnapshot, _layout
+from dbsafe.schema.model import Column, SchemaSnapshot, _layout, replace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHOP_JSON = FIXTURES / "shop.json"
@@ -49,16 +48,16 @@ def _many_relations() -> SchemaSnapshot:
     base = SchemaSnapshot.load(SHOP_JSON)
     template = base.relation("shop", "orders")
     assert template is not None
-    relations = tuple(dataclasses.replace(template, name=f"t{i:04}") for i in range(700))
-    return dataclasses.replace(base, relations=relations,
+    relations = tuple(replace(template, name=f"t{i:04}") for i in range(700))
+    return replace(base, relations=relations,
                                functions=base.functions * 300, sequences=base.sequences * 300)
 
 
 def _with_awkward_strings(snapshot: SchemaSnapshot) -> SchemaSnapshot:
     relation = snapshot.relations[0]
-    column = dataclasses.replace(relation.columns[0], name=AWKWARD, default=AWKWARD)
-    relation = dataclasses.replace(relation, columns=(column, *relation.columns[1:]))
-    return dataclasses.replace(snapshot, relations=(relation, *snapshot.relations[1:]),
+    column = replace(relation.columns[0], name=AWKWARD, default=AWKWARD)
+    relation = replace(relation, columns=(column, *relation.columns[1:]))
+    return replace(snapshot, relations=(relation, *snapshot.relations[1:]),
                                revision=AWKWARD)
 
 
@@ -126,7 +125,7 @@ def test_a_hand_edited_file_gets_the_fingerprint_of_what_it_says_not_its_stale_o
     expected = SchemaSnapshot.from_dict(json.loads(edited))
     loaded = SchemaSnapshot.from_json(edited)
     assert loaded == expected != SchemaSnapshot.from_json(raw)
-    assert loaded.fingerprint() == dataclasses.replace(expected).fingerprint()  # recomputed
+    assert loaded.fingerprint() == replace(expected).fingerprint()  # recomputed
     assert loaded.fingerprint() != SchemaSnapshot.from_json(raw).fingerprint()
     assert loaded.to_json_bytes() != edited  # its checksum is right again once written
 
@@ -164,13 +163,13 @@ def test_an_unknown_field_deep_in_a_canonical_looking_file_is_still_an_error() -
 def test_the_fingerprint_follows_the_content_and_ignores_revision_and_server_version() -> None:
     snapshot = SchemaSnapshot.load(SHOP_JSON)
     relation = snapshot.relations[0]
-    changed_column: Column = dataclasses.replace(relation.columns[0], type="bigint")
-    changed = dataclasses.replace(snapshot, relations=(
-        dataclasses.replace(relation, columns=(changed_column, *relation.columns[1:])),
+    changed_column: Column = replace(relation.columns[0], type="bigint")
+    changed = replace(snapshot, relations=(
+        replace(relation, columns=(changed_column, *relation.columns[1:])),
         *snapshot.relations[1:]))
     assert changed.fingerprint() != snapshot.fingerprint()
     for revision, version in (("abc", 150000), (AWKWARD, None), (None, 180001)):
-        other = dataclasses.replace(snapshot, revision=revision, server_version=version)
+        other = replace(snapshot, revision=revision, server_version=version)
         assert other.fingerprint() == snapshot.fingerprint()
         assert SchemaSnapshot.from_json(other.to_json_bytes()).fingerprint() == \
             snapshot.fingerprint()
