@@ -158,10 +158,11 @@ class _Walk:
     @property
     def fingerprint_sql(self) -> str:
         if self._sql is None:
-            from dbsafe.gates.fingerprint import fingerprint_sql
+            from dbsafe.gates.fingerprint import fingerprint_sql, read_catalog_columns
 
             version = self.conn.execute("SELECT current_setting('server_version_num')::int")
-            self._sql = fingerprint_sql(int(version.fetchone()[0]))
+            self._sql = fingerprint_sql(int(version.fetchone()[0]),
+                                        read_catalog_columns(self.conn))
         return self._sql
 
     @property
