@@ -65,7 +65,13 @@ class _DbsafeGroup(click.Group):
         except Exception as exc:
             if os.environ.get(_DEBUG_ENV):
                 raise
-            _fail(ctx, f"internal error: {type(exc).__name__}: {exc} "
+            driver = sys.modules.get("psycopg")
+            if driver is not None and isinstance(exc, driver.OperationalError):
+                # The server went away or refused mid-run: not dbsafe's bug.
+                from dbsafe.pg.connect import one_line
+
+                _fail(ctx, f"database error: {one_line(exc)}")
+            _fail(ctx, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
                        f"(set {_DEBUG_ENV}=1 for a traceback, and please report it)")
 
 

@@ -147,6 +147,36 @@ def test_unreachable_server_hides_the_password(tmp_path: Path) -> None:
     assert_clean_error(result)
 
 
+# Every command that connects: the server down, or a URL libpq cannot read, is one line
+# naming the target (password masked) and exit 2; never "internal error".
+_CONNECTING = [
+    ("backup", "--backup-dir", "{tmp}/backups"),
+    ("restore", "{tmp}/missing.dump"),
+    ("status",),
+    ("plan",),
+    ("upgrade",),
+    ("downgrade", "base", "--yes"),
+    ("check",),
+    ("drift",),
+    ("refresh-views",),
+    ("schema", "dump", "--output", "{tmp}/schema.json"),
+]
+
+
+@pytest.mark.parametrize("command", _CONNECTING, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.parametrize("url", [
+    f"postgresql://app:{SECRET}@127.0.0.1:1/app?connect_timeout=2",
+    f"postgresql://app:{SECRET}@db/app?host=/tmp/postgres?port=1",  # a `?` too many
+], ids=["unreachable", "unreadable"])
+def test_every_connecting_command_reports_a_bad_database_in_one_line(
+        command: tuple[str, ...], url: str, tmp_path: Path) -> None:
+    args = [a.format(tmp=tmp_path) for a in command]
+    result = run(*args, "--database-url", url, cwd=Path(CLINIC))
+    assert_clean_error(result, "could not connect to postgresql://app:***@")
+    assert "internal error" not in result.stderr
+    assert not (tmp_path / "backups").exists() or not any((tmp_path / "backups").iterdir())
+
+
 @pytest.mark.db
 def test_wrong_password_hides_the_password(postgresql: psycopg.Connection, tmp_path: Path) -> None:
     if os.environ.get("DBSAFE_TEST_DATABASE_URL"):

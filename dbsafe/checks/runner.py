@@ -36,7 +36,6 @@ CHECK_FAILED = RuleInfo(
     since="0.1.0",
 )
 
-CONNECT_TIMEOUT = 10  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,22 +92,9 @@ def connect(conninfo: str) -> Iterator[psycopg.Connection[Any]]:
     `conninfo` may be a libpq URL or key/value string, or a SQLAlchemy-style URL
     (`postgresql+psycopg://...`).
     """
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict
+    from dbsafe.pg.connect import connect as connect_to
 
-    from dbsafe.migrate.runner import to_libpq_url
-    from dbsafe.pg.urls import redact_any, redact_url
-
-    url = to_libpq_url(conninfo)
-    try:
-        options: dict[str, Any] = {"application_name": "dbsafe"}
-        if "connect_timeout" not in conninfo_to_dict(url):
-            options["connect_timeout"] = CONNECT_TIMEOUT
-        conn = psycopg.connect(url, **options)
-    except psycopg.Error as exc:
-        message = " ".join(redact_any(str(exc), conninfo).split())
-        raise DatabaseError(f"could not connect to {redact_url(conninfo)}: {message}; check "
-                            "the URL, that the server is running and the credentials") from None
+    conn = connect_to(conninfo, autocommit=False)
     with conn:
         yield conn
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError
+from dbsafe.pg.connect import connect
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +102,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     Raises:
         DatabaseError: pg_dump or the verification failed (the partial file is removed).
     """
-    import psycopg
-
-    from dbsafe.migrate.runner import to_libpq_url
-
-    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+    with connect(database_url) as conn:
         server_version = conn.info.server_version
         database = conn.info.dbname
     # A backup holds every row of the database: only its owner may read it.
@@ -173,11 +170,7 @@ def load_manifest(path: Path) -> dict:
 
 def free_space_for(database_url: str, directory: Path) -> tuple[int, int]:
     """(database size in bytes, free bytes where the backup goes)."""
-    import psycopg
-
-    from dbsafe.migrate.runner import to_libpq_url
-
-    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+    with connect(database_url) as conn:
         row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
     probe = directory
     while not probe.exists():

@@ -32,6 +32,7 @@ from dbsafe.migrate.runner import (
     current_revisions,
     describe,
 )
+from dbsafe.pg.connect import connect
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -233,13 +234,10 @@ def _computed(current: SchemaSnapshot, expected: SchemaSnapshot | None) -> str |
 def _run_computed(down: _Down) -> None:
     """Run the computed DDL statement by statement (CONCURRENTLY outside a transaction)."""
     import pglast
-    import psycopg
-
-    from dbsafe.migrate.runner import to_libpq_url
 
     if not down.computed_sql:
         raise DbsafeError("no computed downgrade is available")
-    with psycopg.connect(to_libpq_url(down.url), autocommit=True) as conn:
+    with connect(down.url) as conn:
         conn.execute(f"SET lock_timeout = '{down.options.lock_timeout}'")
         for statement in pglast.split(down.computed_sql):
             conn.execute(statement)
@@ -248,14 +246,11 @@ def _run_computed(down: _Down) -> None:
 def _data_loss(url: str, current: SchemaSnapshot,
                expected: SchemaSnapshot | None) -> list[Finding]:
     """Tables and columns that exist now but not at the target, with what they hold."""
-    import psycopg
     from psycopg import sql
-
-    from dbsafe.migrate.runner import to_libpq_url
 
     expected_tables = {(r.schema, r.name): r for r in (expected.relations if expected else ())}
     findings: list[Finding] = []
-    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         for relation in current.relations:
             if relation.kind not in ("table", "partitioned_table"):
                 continue

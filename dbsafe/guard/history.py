@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from dbsafe import __version__
+from dbsafe.pg.connect import connect
 
 SCHEMA = "dbsafe"
 TABLE = "history"
@@ -89,10 +90,8 @@ class HistoryEntry:
 
 def start(conninfo: str, operation: str, from_revisions: Sequence[str]) -> str:
     """Record a run as started; returns its id."""
-    import psycopg
-
     run_id = str(uuid.uuid4())
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         _ensure_table(conn)
         conn.execute(
             f"INSERT INTO {SCHEMA}.{TABLE} (run_id, operation, from_revisions, os_user, host, "
@@ -107,10 +106,8 @@ def record(conninfo: str, operation: str, *, outcome: str, to_revisions: Sequenc
            message: str | None = None, backup_file: str | None = None) -> str:
     """Record a run that is over already (a restore, recorded in the database it made), on
     one connection: `start` and `finish` in one. Returns its id."""
-    import psycopg
-
     run_id = str(uuid.uuid4())
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         _ensure_table(conn)
         conn.execute(
             f"INSERT INTO {SCHEMA}.{TABLE} (run_id, operation, os_user, host, dbsafe_version, "
@@ -127,9 +124,7 @@ def finish(conninfo: str, run_id: str, *, outcome: str, to_revisions: Sequence[s
            backup_file: str | None = None, schema_fingerprint: str | None = None,
            snapshot: str | None = None) -> None:
     """Record how a run ended (`applied`, `failed`, `rolled back`, `refused`, ...)."""
-    import psycopg
-
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         conn.execute(
             f"UPDATE {SCHEMA}.{TABLE} SET finished_at = now(), outcome = %s, "
             "to_revisions = %s, checksums = %s::jsonb, message = %s, backup_file = %s, "
@@ -141,9 +136,7 @@ def finish(conninfo: str, run_id: str, *, outcome: str, to_revisions: Sequence[s
 
 def entries(conninfo: str, *, limit: int = 20) -> list[HistoryEntry]:
     """The most recent runs, newest first; none when dbsafe never ran on this database."""
-    import psycopg
-
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return []
@@ -168,9 +161,7 @@ def recorded_checksums(conninfo: str) -> dict[str, str]:
 
 def snapshot_at(conninfo: str, revisions: Sequence[str]) -> str | None:
     """The schema snapshot (JSON) recorded when the database last reached `revisions`."""
-    import psycopg
-
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return None
@@ -192,10 +183,8 @@ def _os_user() -> str:
 def checkpoint(conninfo: str, run_id: str, revisions: Sequence[str], snapshot: str) -> None:
     """Record the schema as it is at `revisions`, during a run: a run killed later is
     repaired against it by the next one."""
-    import psycopg
-
     key = ",".join(sorted(revisions)) or "base"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         conn.execute(
             f"UPDATE {SCHEMA}.{TABLE} SET checkpoints = checkpoints || "
             "jsonb_build_object(%s::text, %s::jsonb) WHERE run_id = %s",
@@ -208,9 +197,7 @@ def unfinished(conninfo: str) -> list[tuple[str, dict[str, Any]]]:
 
     Call only while holding the run lock: then no run is really still going.
     """
-    import psycopg
-
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with connect(conninfo) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return []

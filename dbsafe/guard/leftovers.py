@@ -14,6 +14,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.guard.history import SCHEMA as HISTORY_SCHEMA
+from dbsafe.pg.connect import connect
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import SchemaSnapshot
@@ -52,14 +53,12 @@ def remove_leftovers(url: str, before: SchemaSnapshot, *,
     """Drop what exists now but not in `before`; returns what was dropped."""
     import psycopg
 
-    from dbsafe.migrate.runner import to_libpq_url
-
     now = user_snapshot(url)
     statements = _drops(before, now)
     dropped: list[str] = []
     if not statements:
         return dropped
-    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         conn.execute(f"SET lock_timeout = '{lock_timeout}'")
         for what, statement in statements:
             try:

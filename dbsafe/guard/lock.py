@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from dbsafe.core import DbsafeError
+from dbsafe.pg.connect import connect
 
 # Two 32-bit keys: "dbsf" and "upgr" in ASCII, unlikely to collide with an application's.
 LOCK_KEYS = (0x64627366, 0x75706772)
@@ -23,9 +24,7 @@ class LockHeld(DbsafeError):
 @contextlib.contextmanager
 def run_lock(conninfo: str) -> Iterator[None]:
     """Hold dbsafe's advisory lock on this database, or fail at once naming the holder."""
-    import psycopg
-
-    conn = psycopg.connect(conninfo, autocommit=True, application_name="dbsafe lock")
+    conn = connect(conninfo, application_name="dbsafe lock")
     try:
         for _attempt in range(2):
             got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()

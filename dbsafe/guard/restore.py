@@ -23,6 +23,7 @@ from dbsafe.guard.backup import (
     client_environment,
     load_manifest,
 )
+from dbsafe.pg.connect import connect
 
 Progress = Callable[[str, str], None]
 IN_PROGRESS = "dbsafe: restore in progress"
@@ -146,7 +147,6 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
     Returns what was restored: database name, alembic revision, row count per table.
     """
     verified = verify_in_background(backup)
-    import psycopg
     from psycopg import sql
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -178,7 +178,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         # Connecting and importing now costs pg_restore nothing it waits for.
         from dbsafe.guard import history
 
-        target = psycopg.connect(target_url, autocommit=True)
+        target = connect(target_url)
     except BaseException:
         running.kill()
         running.wait()
@@ -272,13 +272,10 @@ def verify_restore(database_url: str, backup: Path,
 def table_checksums(url: str) -> dict[str, str]:
     """md5 of each user table's rows in primary-key (else full-row) order: equal data,
     equal checksum."""
-    import psycopg
     from psycopg import sql
 
-    from dbsafe.migrate.runner import to_libpq_url
-
     sums = {}
-    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         tables = _user_tables(conn)
         for schema, table in tables:
             name = sql.Identifier(schema, table)
@@ -290,11 +287,7 @@ def table_checksums(url: str) -> dict[str, str]:
 
 
 def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
-    import psycopg
-
-    from dbsafe.migrate.runner import to_libpq_url
-
-    with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         return _row_counts(conn), _revisions(conn)
 
 
@@ -331,17 +324,20 @@ def _user_tables(conn: Any) -> list[tuple[str, str]]:
 
 def _maintenance(database_url: str) -> Any:
     """A connection to the server's `postgres` database, for CREATE/DROP/RENAME DATABASE."""
-    import psycopg
-
-    return psycopg.connect(_with_database(database_url, "postgres"), autocommit=True)
+    return connect(_with_database(database_url, "postgres"), shown_as=database_url)
 
 
 def _with_database(database_url: str, name: str) -> str:
+    import psycopg
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.connect import connect_error
 
-    params = conninfo_to_dict(to_libpq_url(database_url))
+    try:
+        params = conninfo_to_dict(to_libpq_url(database_url))
+    except psycopg.Error as exc:
+        raise DatabaseError(connect_error(database_url, exc)) from None
     params["dbname"] = name
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 

@@ -236,16 +236,15 @@ def preflight_connection(url: str, say: Progress) -> None:
     """The database is reachable and is a primary; raises DatabaseError otherwise."""
     import psycopg
 
-    from dbsafe.migrate.runner import to_libpq_url
-    from dbsafe.pg.urls import redact_any, redact_url
+    from dbsafe.pg.connect import connect, one_line
+    from dbsafe.pg.urls import redact_url
 
-    try:
-        with psycopg.connect(to_libpq_url(url), autocommit=True, connect_timeout=10) as conn:
+    with connect(url) as conn:
+        try:
             row = conn.execute("SELECT pg_is_in_recovery(), current_setting('server_version')"
                                ).fetchone()
-    except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to {redact_url(url)}: "
-                            f"{redact_any(str(exc).strip().splitlines()[0], url)}") from None
+        except psycopg.Error as exc:
+            raise DatabaseError(f"{redact_url(url)}: {one_line(exc, url)}") from None
     if row and row[0]:
         raise DatabaseError(f"{redact_url(url)} is a read-only replica (in recovery); "
                             "run this against the primary")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, SourceError
+from dbsafe.pg.connect import connect
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -583,13 +584,12 @@ def verify_applied(database_url: str, result: RunResult) -> tuple[str, ...]:
 
     Returns the revisions found in its version table.
     """
-    import psycopg
     from psycopg import sql
 
     from dbsafe.pg.urls import redact_url
 
     shown = redact_url(database_url)
-    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+    with connect(database_url) as conn:
         row = conn.execute(
             "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relname = %s AND c.relkind IN ('r', 'p') "
@@ -618,10 +618,9 @@ def verify_applied(database_url: str, result: RunResult) -> tuple[str, ...]:
 def current_revisions(database_url: str,
                       version_table: str = "alembic_version") -> tuple[str, ...]:
     """The revisions a database's alembic version table holds; () when it has none."""
-    import psycopg
     from psycopg import sql
 
-    with psycopg.connect(to_libpq_url(database_url), autocommit=True) as conn:
+    with connect(database_url) as conn:
         row = conn.execute(
             "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
@@ -650,9 +649,10 @@ def connection_params(url: str) -> dict[str, Any]:
     try:
         params = conninfo_to_dict(to_libpq_url(url))
     except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others
-        from dbsafe.pg.urls import redact_any
+        from dbsafe.core import DatabaseError
+        from dbsafe.pg.connect import connect_error
 
-        raise DbsafeError(f"not a valid database URL: {redact_any(str(exc), url)}") from None
+        raise DatabaseError(connect_error(url, exc)) from None
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
     return {

@@ -67,7 +67,6 @@ _by_position = attrgetter("position")
 _by_name = attrgetter("name")
 
 STATEMENT_TIMEOUT = "60s"
-CONNECT_TIMEOUT = 10  # seconds; libpq otherwise waits for the OS TCP timeout (minutes)
 
 _RELATION_KINDS = {
     "r": "table",
@@ -814,24 +813,15 @@ def introspect_url(
             the password.
     """
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
+
+    from dbsafe.pg.connect import connect
 
     url = to_libpq_url(url)  # `postgresql+psycopg://` from alembic.ini works too
     target = redact_url(url)
-    try:
-        options: dict[str, Any] = {"application_name": "dbsafe"}
-        if "connect_timeout" not in conninfo_to_dict(url):
-            options["connect_timeout"] = CONNECT_TIMEOUT
-        conn = psycopg.connect(url, autocommit=True, **options)
-    except psycopg.Error as exc:
-        raise DatabaseError(
-            f"could not connect to {target}: {_one_line(redact_text(str(exc), url))}; "
-            "check the URL, that the server is running and the credentials"
-        ) from None
+    conn = connect(url)
     with conn, ThreadPoolExecutor(max_workers=max(HELPERS, 1)) as pool:
         # The helper sessions log in while this one is set up.
-        pending = [pool.submit(_helper, url, options, statement_timeout)
-                   for _ in range(HELPERS)]
+        pending = [pool.submit(_helper, url, statement_timeout) for _ in range(HELPERS)]
         try:
             _set_up(conn, statement_timeout)
             conn.autocommit = False
@@ -866,16 +856,17 @@ def _set_up(conn: psycopg.Connection, statement_timeout: str) -> None:
         " set_config('max_parallel_workers_per_gather', '0', false)", (statement_timeout,))
 
 
-def _helper(url: str, options: dict[str, Any], statement_timeout: str,
-            ) -> psycopg.Connection | None:
+def _helper(url: str, statement_timeout: str) -> psycopg.Connection | None:
     """Another session for `introspect`'s queries, or None if the server says no (e.g. a
     connection limit): introspection then runs on fewer connections, only slower."""
     import psycopg
 
+    from dbsafe.pg.connect import connect
+
     try:
-        helper = psycopg.connect(url, autocommit=True, **options)
-    except psycopg.Error as exc:
-        log.info("introspecting on fewer connections: %s", _one_line(redact_text(str(exc), url)))
+        helper = connect(url)
+    except DatabaseError as exc:
+        log.info("introspecting on fewer connections: %s", exc)
         return None
     try:
         _set_up(helper, statement_timeout)

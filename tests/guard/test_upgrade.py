@@ -228,7 +228,7 @@ def test_a_replica_or_unreachable_database_is_exit_2(tmp_path: Path) -> None:
     url = "postgresql://app:pw-not-shown@127.0.0.1:1/app"
     with pytest.raises(DbsafeError) as caught:
         commands.upgrade(_settings(root, url), _options(tmp_path))
-    assert "cannot connect to postgresql://app:***@127.0.0.1:1/app" in str(caught.value)
+    assert "could not connect to postgresql://app:***@127.0.0.1:1/app" in str(caught.value)
     assert "pw-not-shown" not in str(caught.value)
 
 

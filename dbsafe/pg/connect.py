@@ -1,0 +1,69 @@
+"""Connections to the databases users name, opened one way everywhere.
+
+A URL may be libpq's (`postgresql://...`, `host=... dbname=...`) or SQLAlchemy's
+(`postgresql+psycopg://...`, as alembic.ini holds it). A URL libpq cannot read, a server that
+does not answer, a refused login: each is a `DatabaseError` of one line that names the
+target with its password masked, never a driver traceback. Without a `connect_timeout` in
+the URL, a connection attempt gives up after `CONNECT_TIMEOUT` seconds instead of the
+operating system's minutes; `application_name` says `dbsafe` unless the URL names one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import DatabaseError
+from dbsafe.pg.urls import redact_any, redact_url, to_libpq_url
+
+if TYPE_CHECKING:
+    import psycopg
+
+CONNECT_TIMEOUT = 10  # seconds
+
+
+def connect(url: str, *, autocommit: bool = True, shown_as: str | None = None,
+            **options: Any) -> psycopg.Connection[Any]:
+    """`psycopg.connect` to `url` (libpq or SQLAlchemy form), autocommit unless told.
+
+    `shown_as` is the URL an error names instead (the one the user gave, when `url` was
+    derived from it).
+
+    Raises:
+        DatabaseError: the URL cannot be read, or the server cannot be reached or refused
+            the connection; one line, no password.
+
+    Example (libpq refuses the URL before any server is asked):
+        >>> connect("postgresql://app:s3cret@db/shop?nonsense=1")
+        Traceback (most recent call last):
+        dbsafe.core.DatabaseError: could not connect to postgresql://app:***@db/shop?nonsense=1: \
+invalid URI query parameter: "nonsense"; check the URL, that the server is running and the \
+credentials
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    libpq = to_libpq_url(url)
+    try:
+        given = conninfo_to_dict(libpq)
+        if "connect_timeout" not in given:
+            options.setdefault("connect_timeout", CONNECT_TIMEOUT)
+        if "application_name" not in given:
+            options.setdefault("application_name", "dbsafe")
+        return psycopg.connect(libpq, autocommit=autocommit, **options)
+    except psycopg.Error as exc:
+        raise DatabaseError(connect_error(shown_as or url, exc, url)) from None
+
+
+def connect_error(url: str, exc: BaseException, tried: str | None = None) -> str:
+    """The one-line message for a failed connection to `url` (through `tried`, derived
+    from it: its password is masked in the driver's text too)."""
+    message = one_line(exc, url)
+    if tried is not None:
+        message = redact_any(message, tried)
+    return (f"could not connect to {redact_url(url)}: {message}; check the URL, "
+            "that the server is running and the credentials")
+
+
+def one_line(exc: BaseException, url: str | None = None) -> str:
+    """A driver error's text on one line, with any password (of `url` or not) masked."""
+    return " ".join(redact_any(str(exc), url).split())

@@ -1,0 +1,56 @@
+"""`dbsafe.pg.connect`: the one way dbsafe opens a connection to a database a user named."""
+
+from __future__ import annotations
+
+import pytest
+
+from dbsafe.core import DatabaseError
+from dbsafe.pg.connect import connect
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.db
+def test_a_sqlalchemy_url_connects_with_dbsafe_defaults(database_url: str) -> None:
+    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with connect(url) as conn:
+        assert conn.autocommit
+        assert conn.execute("SHOW application_name").fetchone() == ("dbsafe",)
+        assert conn.info.get_parameters().get("connect_timeout") == "10"
+    with connect(database_url, autocommit=False, application_name="dbsafe lock") as conn:
+        assert not conn.autocommit
+        assert conn.execute("SHOW application_name").fetchone() == ("dbsafe lock",)
+
+
+@pytest.mark.db
+def test_what_the_url_sets_wins_over_the_defaults(database_url: str) -> None:
+    separator = "&" if "?" in database_url else "?"
+    url = f"{database_url}{separator}application_name=nightly&connect_timeout=3"
+    with connect(url) as conn:
+        assert conn.execute("SHOW application_name").fetchone() == ("nightly",)
+        assert conn.info.get_parameters().get("connect_timeout") == "3"
+
+
+@pytest.mark.parametrize("url", [
+    f"postgresql://app:{SECRET}@127.0.0.1:1/shop?connect_timeout=2",
+    f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:1/shop?connect_timeout=2",
+    f"postgresql://app:{SECRET}@db/shop?nonsense=1",
+    f"host=127.0.0.1 port=1 user=app password={SECRET} connect_timeout=2",
+])
+def test_a_failed_connection_is_one_line_naming_the_target_without_its_password(
+        url: str) -> None:
+    with pytest.raises(DatabaseError) as caught:
+        connect(url)
+    message = str(caught.value)
+    assert message.startswith("could not connect to ")
+    assert "***" in message and SECRET not in message
+    assert "\n" not in message
+
+
+def test_an_error_names_the_url_the_user_gave_when_asked() -> None:
+    derived = f"host=127.0.0.1 port=1 dbname=postgres password={SECRET} connect_timeout=2"
+    with pytest.raises(DatabaseError) as caught:
+        connect(derived, shown_as=f"postgresql://app:{SECRET}@127.0.0.1:1/shop")
+    message = str(caught.value)
+    assert message.startswith("could not connect to postgresql://app:***@127.0.0.1:1/shop: ")
+    assert SECRET not in message
