@@ -1013,6 +1013,9 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str) -> None:
 
     from dbsafe.guard.restore import list_backups
 
+    if not backup_dir.is_dir():
+        raise DbsafeError(f"no backup directory {backup_dir} (`dbsafe backup` creates it; "
+                          "--backup-dir names another)")
     rows = list_backups(backup_dir)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -238,7 +238,8 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
         return introspect_url(to_libpq_url(spec)), f"database {redact_url(spec)}"
     path = Path(spec)
     if not path.exists():
-        raise SourceError(f"{spec}: not a database URL, a snapshot file or migrations[@REV]")
+        raise SourceError(f"{spec}: no such snapshot file, and not a database URL or "
+                          "migrations[@REV]")
     return SchemaSnapshot.load(path), f"snapshot {_display(path, settings)}"
 
 

@@ -146,6 +146,9 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
     Returns what was restored: database name, alembic revision, row count per table.
     """
+    if not backup.exists():  # said before any server is asked, as a missing manifest is
+        raise DbsafeError(f"no such backup: {backup}")
+    load_manifest(backup)
     verified = verify_in_background(backup)
     from psycopg import sql
 

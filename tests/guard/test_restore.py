@@ -258,3 +258,33 @@ def test_no_password_in_backup_output_or_manifest(source: str, tmp_path: Path) -
     assert secret not in proc.stdout + proc.stderr
     for manifest in (tmp_path / "b").glob("*.json"):
         assert secret not in manifest.read_text()
+
+
+@pytest.mark.parametrize("missing", ["backup", "manifest"])
+def test_a_missing_backup_is_named_before_any_server_is_asked(missing: str,
+                                                              tmp_path: Path) -> None:
+    # No server answers on this URL: the file's problem is what the user must hear.
+    backup = tmp_path / "shop.dump"
+    if missing == "manifest":
+        backup.write_bytes(b"PGDMP")
+    url = "postgresql://app:pw@127.0.0.1:1/shop?connect_timeout=2"
+    with pytest.raises(DbsafeError) as caught:
+        commands.restore(_settings(url, tmp_path), backup)
+    expected = {"backup": f"no such backup: {backup}",
+                "manifest": f"no manifest next to the backup: {backup}.manifest.json"}
+    assert str(caught.value) == expected[missing]
+
+
+def test_listing_a_backup_directory_that_does_not_exist_is_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
+                           str(tmp_path / "nowhere")], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert proc.stderr.strip().splitlines() == [
+        f"dbsafe: error: no backup directory {tmp_path / 'nowhere'} (`dbsafe backup` creates "
+        "it; --backup-dir names another)"]
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
+                           str(tmp_path / "empty")], cwd=tmp_path, capture_output=True,
+                          text=True, check=False)
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"no backups in {tmp_path / 'empty'}")
