@@ -394,7 +394,6 @@ SELECT
          THEN pg_get_constraintdef(con.oid) END,
     con.convalidated, con.conkey, rn.nspname, rc.relname, con.confrelid, con.confkey,
     con.condeferrable, con.condeferred, con.confmatchtype, con.confupdtype, con.confdeltype,
-    CASE WHEN con.contype = 'f' THEN pg_table_is_visible(con.confrelid) END,
     ci.indkey::int2[], {{nulls_not_distinct:ci}}, con.oid
 FROM pg_constraint AS con
 JOIN pg_class AS c ON c.oid = con.conrelid
@@ -674,6 +673,22 @@ def introspect(
     return snapshot
 
 
+# What `pg_table_is_visible` would say of a foreign key's table (written unqualified by
+# `pg_get_constraintdef` when it is), for all of them at once: the search path (implicit
+# schemas included) and, for each name that more than one of its schemas hold, the first of
+# those. Calling the function for each of 10,000 foreign keys cost a third of their query.
+_PATH_SQL = """
+SELECT NULL::text, current_schemas(true)::text[]
+UNION ALL
+SELECT c.relname::text, ARRAY[(array_agg(n.nspname::text ORDER BY p.position))[1]]
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN unnest(current_schemas(true)) WITH ORDINALITY AS p(name, position) ON p.name = n.nspname
+GROUP BY c.relname
+HAVING count(*) > 1
+"""
+
+
 # The catalog queries by name.
 _PER_TABLE = (
     ("columns", _COLUMNS_SQL),
@@ -695,6 +710,7 @@ _GLOBAL = (
     ("servers", _FOREIGN_SERVERS_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
+    ("search_path", _PATH_SQL),
 )
 # Which session runs which queries (`introspect`: the first group on `conn`, the others on
 # the helpers; with fewer sessions the groups are dealt out in turn). Each query runs once:
@@ -1104,10 +1120,14 @@ def _definitions(found: dict[str, list[tuple[Any, ...]]], deparser: _Deparser,
     constraints: list[tuple[Any, ...]] = []
     server = []
     write_constraint = deparser.constraint
+    path = next(schemas for name, schemas in found["search_path"] if name is None)
+    on_path, first = frozenset(path), {name: s[0] for name, s in found["search_path"] if name}
     for (relid, name, kind, definition, validated, conkey, ref_schema, ref_table, ref_relid,
-         confkey, deferrable, deferred, match, on_update, on_delete, ref_visible, indkey,
+         confkey, deferrable, deferred, match, on_update, on_delete, indkey,
          nnd, oid) in found["constraints"]:
         if definition is None:
+            # pg_table_is_visible: on the path, and the first relation of its name there
+            ref_visible = ref_schema in on_path and first.get(ref_table, ref_schema) == ref_schema
             definition = write_constraint(
                 relid, kind, conkey, ref_relid, confkey, ref_schema, ref_table, ref_visible,
                 deferrable, deferred, validated, match, on_update, on_delete, indkey, nnd)

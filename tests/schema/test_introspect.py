@@ -203,6 +203,8 @@ CREATE INDEX ON measurements (at);
 CREATE TABLE measurements_2020 PARTITION OF measurements
     FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');
 CREATE TABLE refers_to_partitions (id int, at date, FOREIGN KEY (id, at) REFERENCES measurements);
+CREATE TABLE pg_am (id int PRIMARY KEY);  -- public.pg_am, hidden by pg_catalog's
+CREATE TABLE refers_to_hidden (am int REFERENCES public.pg_am, t bigint REFERENCES other.target);
 '''
 
 
@@ -220,10 +222,13 @@ def check_definitions(postgresql: psycopg.Connection, caplog: pytest.LogCaptureF
         postgresql.execute("CREATE UNIQUE INDEX parent_nnd ON parent (key) NULLS NOT DISTINCT;"
                            " ALTER TABLE parent ADD UNIQUE NULLS NOT DISTINCT (\"select\")")
     postgresql.commit()
-    for quote_all in ("off", "on"):  # the server then quotes every identifier
-        postgresql.execute("SELECT set_config('quote_all_identifiers', %s, false)",
-                           (quote_all,))
-        _compare_definitions(postgresql, caplog)
+    # A foreign key's table is qualified unless the search path finds it first by its name:
+    # with `other` first, other.target hides public.target.
+    for path in ("\"$user\", public", "other, public, \"Odd Schema\""):
+        for quote_all in ("off", "on"):  # the server then quotes every identifier
+            postgresql.execute("SELECT set_config('quote_all_identifiers', %s, false), "
+                               "set_config('search_path', %s, false)", (quote_all, path))
+            _compare_definitions(postgresql, caplog)
 
 
 def _compare_definitions(postgresql: psycopg.Connection,
