@@ -1002,20 +1002,40 @@ def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
               default=Path("backups"), show_default=True, help="Where the backups are.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--database-url", metavar="URL",
+              help="Also name the databases an interrupted `dbsafe restore` left "
+                   "half-restored on this server (or set DBSAFE_DATABASE_URL).")
 @click.pass_context
-def backups_group(ctx: click.Context, backup_dir: Path, fmt: str) -> None:
-    """List backups with their manifests: revision, size, age, restore-verified or not."""
-    ctx.ensure_object(CliState)
+def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
+                  database_url: str | None) -> None:
+    """List backups with their manifests: revision, size, age, restore-verified or not.
+
+    With a database (--database-url or DBSAFE_DATABASE_URL), databases a killed restore
+    left half-restored on its server are named too (on stderr; `dbsafe restore --clean-up`
+    drops them).
+    """
+    state = ctx.ensure_object(CliState)
     ctx.meta["backup_dir"] = backup_dir
     if ctx.invoked_subcommand is not None:
         return
     import json
 
-    from dbsafe.guard.restore import list_backups
+    from dbsafe.guard.restore import half_restored, list_backups
 
     if not backup_dir.is_dir():
         raise DbsafeError(f"no backup directory {backup_dir} (`dbsafe backup` creates it; "
                           "--backup-dir names another)")
+    url = state.settings({"database-url": database_url}).database_url
+    if url:
+        log = logging.getLogger("dbsafe.guard.restore")
+        try:
+            left = half_restored(url)
+        except DbsafeError as exc:  # the listing does not need the server
+            log.warning("half-restored databases not checked: %s", exc)
+            left = []
+        for name in left:
+            log.warning("database %s was left half-restored by an interrupted restore; "
+                        "`dbsafe restore --clean-up` drops it", name)
     rows = list_backups(backup_dir)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))

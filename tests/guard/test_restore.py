@@ -205,6 +205,15 @@ def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
             commands.restore(settings, backup, into="killed_restore",
                              progress=lambda step, message: steps.append(message))
         assert any("killed_restore was left half-restored" in s for s in steps)
+        listing = subprocess.run(
+            [sys.executable, "-m", "dbsafe", "backups", "--backup-dir", str(tmp_path / "b")],
+            cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source}, capture_output=True,
+            text=True, check=False)
+        assert listing.returncode == 0, listing.stderr
+        assert backup.name in listing.stdout
+        assert listing.stderr.splitlines() == [
+            "dbsafe: WARNING: database killed_restore was left half-restored by an "
+            "interrupted restore; `dbsafe restore --clean-up` drops it"]
 
         cleaned = commands.restore(settings, Path(), clean_up=True)
         assert cleaned.summary["dropped"] == ["killed_restore"]
