@@ -151,7 +151,7 @@ def test_unreachable_server_hides_the_password(tmp_path: Path) -> None:
 # naming the target (password masked) and exit 2; never "internal error".
 _CONNECTING = [
     ("backup", "--backup-dir", "{tmp}/backups"),
-    ("restore", "{tmp}/missing.dump"),
+    ("restore", "--clean-up"),
     ("status",),
     ("plan",),
     ("upgrade",),
