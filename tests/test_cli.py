@@ -211,3 +211,20 @@ def test_schema_dump_is_the_same_from_a_live_database_and_from_the_migrations(
         a.pop("server_version"), b.pop("server_version")
     assert a == b
     assert live.read_text() == snapshot_file.read_text() or "server_version" not in a
+
+
+def test_a_server_lost_mid_run_is_a_database_error_not_an_internal_one(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # What psycopg raises when the server goes away between two statements of a command.
+    from dbsafe import commands
+
+    def lost(*args: object, **kwargs: object) -> None:
+        raise psycopg.OperationalError(
+            f"consuming input failed: server closed the connection unexpectedly\n"
+            f"\tThis probably means the server terminated abnormally (password={SECRET})")
+
+    monkeypatch.setattr(commands, "status", lost)
+    result = run("status", "--database-url", f"postgresql://app:{SECRET}@db/app", cwd=tmp_path)
+    assert_clean_error(result, "database error: consuming input failed: server closed the "
+                               "connection unexpectedly This probably means")
+    assert "internal error" not in result.stderr

@@ -13,8 +13,9 @@ finds nothing, never a leftover missed. Fields that change without any DDL of th
 columns' remains, a column's "missing value") are left out, so an honest round trip gives
 equal fingerprints.
 
-Rows are hashed one by one (`hashtextextended`) and summed into one number, so the query
-needs no sort, and only rows of user objects are read (OID >= 16384, `FirstNormalObjectId`:
+Rows are hashed one by one (field by field with `hash_record_extended` on PostgreSQL 14 and
+later, a field whose type has no hash function as its text; else `hashtextextended` of the
+row's text) and summed into one number, so the query needs no sort, and only rows of user objects are read (OID >= 16384, `FirstNormalObjectId`:
 what initdb creates is below it). Extension members are included, unlike in a snapshot; an
 extension that stays installed does not change them.
 """
@@ -188,6 +189,8 @@ WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relname = ANY (%s)
 ORDER BY c.relname, a.attnum
 """
 
+# The catalogs `fingerprint_sql` hashes whole (one missing here is hashed as text: slower,
+# not wrong).
 _WHOLE = ("pg_constraint", "pg_trigger", "pg_policy", "pg_rewrite", "pg_proc", "pg_type",
           "pg_enum", "pg_sequence", "pg_namespace", "pg_description", "pg_depend",
           "pg_inherits", "pg_extension", "pg_publication", "pg_publication_rel",
