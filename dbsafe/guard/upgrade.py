@@ -147,7 +147,7 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
         with run_lock(database_url):
             outcome = _upgrade_locked(run)
     finally:
-        session.__exit__(None, None, None)
+        session.close()
     summary = {
         "outcome": outcome,
         "from": list(run.start),

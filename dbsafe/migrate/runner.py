@@ -317,7 +317,7 @@ class ApplySession:
         try:
             self._send(request)
         except BaseException:
-            self.__exit__(None, None, None)
+            self.close()
             raise
 
     def wait_ready(self) -> None:
@@ -335,7 +335,7 @@ class ApplySession:
                 raise _error(self._ready["error"], self.project.ini.resolve(), self.output,
                              self.project.interpreter)
         except BaseException:
-            self.__exit__(None, None, None)
+            self.close()
             raise
 
     def end_requests(self) -> None:
@@ -447,6 +447,11 @@ class ApplySession:
             output=output)
 
     def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the child: its input ends, it gets 30 s to finish, then it is killed.
+        Closing twice, or a session never started, does nothing."""
         proc = self._proc
         if proc is None:
             return
