@@ -213,6 +213,9 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
 
 
+_SESSIONS_GONE_WITHIN = 3.0  # seconds
+
+
 def replace_original(database_url: str, restored: str) -> str:
     """Swap names: the original becomes `<name>_before_restore_<stamp>`, the restored one
     takes its name. Refused while anyone else is connected to the original."""
@@ -224,12 +227,22 @@ def replace_original(database_url: str, restored: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     kept = f"{original}_before_restore_{stamp}"[:63]
     with _maintenance(database_url) as conn:
-        others = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
-            "pg_backend_pid()", (original,)).fetchone()
-        if others and others[0]:
-            raise DbsafeError(f"{others[0]} session(s) are connected to {original}; stop the "
-                              "application before replacing its database")
+        # The sessions dbsafe itself just closed (the fresh backup's pg_dump and checks)
+        # leave pg_stat_activity a moment after their client does: wait for those, not
+        # for an application's.
+        deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
+        while True:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                "pg_backend_pid()", (original,)).fetchone()
+            others = int(row[0]) if row else 0
+            if not others:
+                break
+            if time.monotonic() >= deadline:
+                raise DbsafeError(f"{others} session(s) are connected to {original}; stop the "
+                                  "application before replacing its database (the restored "
+                                  f"copy is kept as {restored})")
+            time.sleep(0.05)
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(original), sql.Identifier(kept)))
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(

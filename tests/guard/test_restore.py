@@ -252,6 +252,32 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
         _drop(database_url, kept, "replace_src")
 
 
+def test_replace_is_refused_while_an_application_is_connected(database_url: str,
+                                                              tmp_path: Path) -> None:
+    _drop(database_url, "replace_busy", "replace_busy_copy")
+    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE replace_busy")
+    source = _with_db(database_url, "replace_busy")
+    with psycopg.connect(source) as conn:
+        conn.execute(SCHEMA)
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    try:
+        with psycopg.connect(source) as application:  # stays connected throughout
+            application.execute("DELETE FROM orders")
+            application.commit()
+            with pytest.raises(DbsafeError) as refused:
+                commands.restore(settings, backup, into="replace_busy_copy", replace=True)
+            assert str(refused.value) == (
+                "1 session(s) are connected to replace_busy; stop the application before "
+                "replacing its database (the restored copy is kept as replace_busy_copy)")
+            assert application.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+        with psycopg.connect(_with_db(database_url, "replace_busy_copy")) as conn:
+            assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+    finally:
+        _drop(database_url, "replace_busy", "replace_busy_copy")
+
+
 def test_no_password_in_backup_output_or_manifest(source: str, tmp_path: Path) -> None:
     secret = "Backup-s3cret"
     with psycopg.connect(source, autocommit=True) as conn:
