@@ -224,17 +224,22 @@ def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
         _drop(source, "killed_restore")
 
 
-def test_replace_keeps_the_original_under_another_name(database_url: str,
-                                                        tmp_path: Path) -> None:
-    # A database nobody else is connected to (the test's own is held by its fixture).
-    _drop(database_url, "replace_src")
+def _backed_up_database(database_url: str, name: str, tmp_path: Path):
+    """(URL, settings, backup) of a new database `name` holding SCHEMA: one nobody else is
+    connected to (the test's own is held by its fixture), as --replace needs."""
+    _drop(database_url, name)
     with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE replace_src")
-    source = _with_db(database_url, "replace_src")
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    source = _with_db(database_url, name)
     with psycopg.connect(source) as conn:
         conn.execute(SCHEMA)
     settings = _settings(source, tmp_path)
-    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    return source, settings, Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+
+
+def test_replace_keeps_the_original_under_another_name(database_url: str,
+                                                        tmp_path: Path) -> None:
+    source, settings, backup = _backed_up_database(database_url, "replace_src", tmp_path)
     with psycopg.connect(source) as conn:
         conn.execute("DELETE FROM orders")  # the accident the restore repairs
     original_name = source.rsplit("dbname=", 1)[1].split("&")[0]
@@ -254,14 +259,8 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
 
 def test_replace_is_refused_while_an_application_is_connected(database_url: str,
                                                               tmp_path: Path) -> None:
-    _drop(database_url, "replace_busy", "replace_busy_copy")
-    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE replace_busy")
-    source = _with_db(database_url, "replace_busy")
-    with psycopg.connect(source) as conn:
-        conn.execute(SCHEMA)
-    settings = _settings(source, tmp_path)
-    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    _drop(database_url, "replace_busy_copy")
+    source, settings, backup = _backed_up_database(database_url, "replace_busy", tmp_path)
     try:
         with psycopg.connect(source) as application:  # stays connected throughout
             application.execute("DELETE FROM orders")
