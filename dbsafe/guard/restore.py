@@ -344,16 +344,11 @@ def _maintenance(database_url: str) -> Any:
 
 
 def _with_database(database_url: str, name: str) -> str:
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    from psycopg.conninfo import make_conninfo
 
-    from dbsafe.migrate.runner import to_libpq_url
-    from dbsafe.pg.connect import connect_error
+    from dbsafe.pg.connect import url_params
 
-    try:
-        params = conninfo_to_dict(to_libpq_url(database_url))
-    except psycopg.Error as exc:
-        raise DatabaseError(connect_error(database_url, exc)) from None
+    params = url_params(database_url)
     params["dbname"] = name
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 

@@ -649,15 +649,9 @@ def to_libpq_url(url: str) -> str:
 
 def connection_params(url: str) -> dict[str, Any]:
     """host, port, user, password, dbname of a libpq or SQLAlchemy URL, defaults filled in."""
-    from psycopg.conninfo import conninfo_to_dict
+    from dbsafe.pg.connect import url_params
 
-    try:
-        params = conninfo_to_dict(to_libpq_url(url))
-    except Exception as exc:  # noqa: BLE001 - psycopg raises ProgrammingError and others
-        from dbsafe.core import DatabaseError
-        from dbsafe.pg.connect import connect_error
-
-        raise DatabaseError(connect_error(url, exc)) from None
+    params = url_params(url)
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
     return {

@@ -40,11 +40,10 @@ invalid URI query parameter: "nonsense"; check the URL, that the server is runni
 credentials
     """
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict
 
     libpq = to_libpq_url(url)
+    given = url_params(libpq, shown_as=shown_as or url)
     try:
-        given = conninfo_to_dict(libpq)
         if "connect_timeout" not in given:
             options.setdefault("connect_timeout", CONNECT_TIMEOUT)
         if "application_name" not in given:
@@ -52,6 +51,24 @@ credentials
         return psycopg.connect(libpq, autocommit=autocommit, **options)
     except psycopg.Error as exc:
         raise DatabaseError(connect_error(shown_as or url, exc, url)) from None
+
+
+def url_params(url: str, *, shown_as: str | None = None) -> dict[str, Any]:
+    """What libpq reads in `url` (libpq or SQLAlchemy form): {"host": ..., "dbname": ...},
+    only the parameters the URL gives.
+
+    Raises:
+        DatabaseError: libpq cannot read it; one line naming `shown_as` (else `url`),
+            no password.
+    """
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    libpq = to_libpq_url(url)
+    try:
+        return conninfo_to_dict(libpq)
+    except psycopg.Error as exc:
+        raise DatabaseError(connect_error(shown_as or url, exc, libpq)) from None
 
 
 def connect_error(url: str, exc: BaseException, tried: str | None = None) -> str:
