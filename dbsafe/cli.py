@@ -139,6 +139,13 @@ class CliState:
 # -- shared options -----------------------------------------------------------------------------
 
 
+def _alembic_config_option(what: str = "of the migrations") -> Callable:
+    return click.option(
+        "--alembic-config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+        help=f"alembic.ini {what} [default: the nearest alembic.ini from the working "
+             "directory up to the project root].")
+
+
 def schema_source_options(func: Callable) -> Callable:
     """--database-url / --snapshot / --from-migrations / --alembic-config."""
     options = [
@@ -150,8 +157,7 @@ def schema_source_options(func: Callable) -> Callable:
                      help="Build the schema by applying the alembic migrations to a throwaway "
                           "embedded PostgreSQL (the default when no database or snapshot is "
                           "configured)."),
-        click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-                     metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root]."),
+        _alembic_config_option(),
         click.option("--no-cache", is_flag=True, default=False,
                      help="Do not read or write the cache in .dbsafe_cache/."),
     ]
@@ -390,8 +396,7 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
 @click.option("--database-url", metavar="URL",
               help="Weigh findings by table size and use the server's version and schema "
                    "(or set DBSAFE_DATABASE_URL).")
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @click.option("--since", metavar="REV", help="Only alembic revisions after REV.")
 @click.option("--changed-since", metavar="GITREF",
               help="Only migrations whose files changed since GITREF (e.g. origin/main).")
@@ -553,8 +558,7 @@ _DATABASE_OPTION = click.option(
 
 @main.command("status")
 @_DATABASE_OPTION
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @click.option("--fail-on-pending", is_flag=True, default=False,
               help="Exit 1 when revisions are pending (for CI and deploy scripts).")
 @click.option("--history", "history_limit", type=click.IntRange(min=0), default=10,
@@ -580,8 +584,7 @@ def status_command(state: CliState, database_url: str | None, alembic_config: Pa
 def _upgrade_options(func: Callable) -> Callable:
     options = [
         _DATABASE_OPTION,
-        click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-                     metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root]."),
+        _alembic_config_option(),
         click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
                      help="lock_timeout for every statement of the migrations."),
         click.option("--statement-timeout", default="30min", show_default=True,
@@ -672,8 +675,7 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
 @click.option("--ignore-name", multiple=True, metavar="PATTERN",
               help="Leave out objects whose dotted name matches this shell pattern, e.g. "
                    "'public.tmp_*' (repeatable; also `diff-ignore-names`).")
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini for migrations[@REV] [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option("for migrations[@REV]")
 @click.option("--no-cache", is_flag=True, default=False,
               help="Do not read or write the cache in .dbsafe_cache/.")
 @output_options
@@ -750,8 +752,7 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
               metavar="FILE.sql",
               help="Run this SQL (rows) once before the first verified revision, so revisions "
                    "that depend on data are exercised (with --from: at that revision).")
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable).")
 @click.option("--ignore-name", multiple=True, metavar="PATTERN",
@@ -798,8 +799,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
 @click.option("--sql", is_flag=True, default=False,
               help="Print the DDL that brings the database back in line with its migrations "
                    "(safe, hazards as comments) instead of the differences.")
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also `drift-ignore-"
                    "schemas` in [tool.dbsafe]).")
@@ -856,8 +856,7 @@ _LOCK_FILE_OPTION = click.option(
 
 @main.command("lock")
 @_LOCK_FILE_OPTION
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @click.pass_obj
 def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path | None) -> None:
     """Write migrations.lock: every revision's checksum, oldest first. Commit it.
@@ -878,8 +877,7 @@ def lock_command(state: CliState, lock_file: Path | None, alembic_config: Path |
 @click.option("--database-url", metavar="URL",
               help="Also report revisions edited after `dbsafe upgrade` applied them to this "
                    "database (DBS605).")
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @output_options
 @click.pass_obj
 def verify_lock_command(state: CliState, lock_file: Path | None, database_url: str | None,
@@ -918,8 +916,7 @@ def _exit_for(report: Any, settings: Any, done: tuple[str, ...]) -> None:
 @main.command("downgrade")
 @click.argument("target")
 @_DATABASE_OPTION
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
               help="lock_timeout for every statement.")
 @click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
@@ -1109,8 +1106,7 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
 @main.command("plan")
 @click.argument("target", default="heads")
 @_DATABASE_OPTION
-@click.option("--alembic-config", type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FILE", help="alembic.ini of the migrations [default: the nearest alembic.ini from the working directory up to the project root].")
+@_alembic_config_option()
 @output_options
 @click.pass_obj
 def plan_command(state: CliState, target: str, database_url: str | None,
