@@ -37,7 +37,6 @@ CHECK_FAILED = RuleInfo(
 )
 
 
-
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     """What one check produced: its findings, or the error that stopped it."""

@@ -724,8 +724,8 @@ _GLOBAL = (
 # every index and constraint, so that each session's catalog cache served its own tables)
 # makes every session scan the catalogs again, 0.5 s of server CPU a session for 10,000
 # tables. The column query is the longest (0.4 s of the 1.2 s the server spends on that
-# schema) and its 200,000 rows are built on a worker thread while the rest arrives; the
-# other two groups cost about as much as it does.
+# schema) and its 200,000 rows are built as they stream in while the helpers answer the
+# other two groups, which cost about as much as it does.
 _SESSIONS = (
     ("columns",),
     ("constraints", "indexes", "triggers", "policies"),
@@ -1118,7 +1118,7 @@ def _definitions(found: dict[str, list[tuple[Any, ...]]], deparser: _Deparser,
                 server.append((len(indexes), indexrelid))
         indexes.append((relid, name, definition, unique, primary, valid, ready, predicate,
                         nkeys, indkey, expressions))
-    _server_definitions(cur, "pg_get_indexdef", indexes, server)
+    _server_definitions(cur, "pg_get_indexdef", indexes, 2, server)
     log.debug("index definitions: %d written, %d deparsed by the server",
               len(indexes) - len(server), len(server))
     found["indexes"] = indexes
@@ -1141,21 +1141,20 @@ def _definitions(found: dict[str, list[tuple[Any, ...]]], deparser: _Deparser,
                 server.append((len(constraints), oid))
         constraints.append((relid, name, kind, definition, validated, conkey, ref_schema,
                             ref_table, ref_relid, confkey))
-    _server_definitions(cur, "pg_get_constraintdef", constraints, server)
+    _server_definitions(cur, "pg_get_constraintdef", constraints, 3, server)
     log.debug("constraint definitions: %d written, %d deparsed by the server",
               len(constraints) - len(server), len(server))
     found["constraints"] = constraints
 
 
 def _server_definitions(cur: psycopg.Cursor, function: str, rows: list[tuple[Any, ...]],
-                        wanted: list[tuple[int, int]]) -> None:
-    """Put the server's definition (`function` of each oid in `wanted`) in place 2 or 3
-    (after relid and name, and kind for constraints) of the rows at those positions."""
+                        place: int, wanted: list[tuple[int, int]]) -> None:
+    """Put the server's definition (`function` of each oid in `wanted`) in field `place`
+    of the rows at those positions."""
     if not wanted:
         return
     cur.execute(f"SELECT {function}(x) FROM unnest(%s::oid[]) WITH ORDINALITY AS u(x, n)"
                 " ORDER BY n", ([oid for _position, oid in wanted],))
-    place = 2 if function == "pg_get_indexdef" else 3
     for (position, _oid), (definition,) in zip(wanted, cur.fetchall(), strict=True):
         row = rows[position]
         rows[position] = (*row[:place], definition, *row[place + 1:])
