@@ -30,8 +30,11 @@ EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
 # JavaScript/TypeScript: SQL and supabase-js/PostgREST requests (extract/javascript.py).
 SCRIPT_SUFFIXES = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"})
 SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES
+# Tool caches hold no application source (and dbsafe's own cache has a `.gitignore` whose
+# reading alone would cost a cached run pathspec's import).
 SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "site-packages"}
+    {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "site-packages",
+     ".dbsafe_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox"}
 )
 # Generated dumps and vendored bundles are larger; the `max-file-size` setting overrides it.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -47,9 +50,11 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
 
     Directories are walked for files with a known suffix, skipping VCS and virtualenv
     directories (any directory holding `pyvenv.cfg`), `node_modules`, `__pycache__`,
-    `site-packages`, paths ignored by `.gitignore` files and paths matching `exclude`.
-    Files named explicitly are kept even if git ignores them (pre-commit passes staged
-    files by name), unless `exclude` matches them or their suffix is unknown.
+    `site-packages`, tool caches (`.dbsafe_cache`, `.mypy_cache`, ...), paths ignored by
+    `.gitignore` files and paths matching `exclude`. Symbolic links to directories are not
+    followed (as `os.walk` does not). Files named explicitly are kept even if git ignores
+    them (pre-commit passes staged files by name), unless `exclude` matches them or their
+    suffix is unknown.
 
     Args:
         paths: Files and directories to look at.
@@ -59,19 +64,32 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
     Returns:
         Paths as given joined with what was found under them, sorted.
     """
-    root = root.resolve()
+    return [path for path, _ in discover_named(paths, root=root, exclude=exclude)]
+
+
+def discover_named(paths: Sequence[Path], *, root: Path,
+                   exclude: Sequence[str] = ()) -> list[tuple[Path, str]]:
+    """`discover`, each path with its `display_path`, known from the walk at no extra cost
+    (resolving each file's path again is a system call per directory in it: most of a
+    cached run over thousands of files)."""
+    real_root = os.path.realpath(root)
     excluded = None
     if exclude:
         import pathspec  # only for patterns: it costs a one-file run a tenth of its time
 
         excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
-    found: set[Path] = set()
+    found: dict[Path, str] = {}
     for path in paths:
         if path.is_dir():
-            found.update(_walk(path, root, excluded))
-        elif path.suffix in SUFFIXES and not _matches(excluded, root, path, is_dir=False):
-            found.add(path)
-    return sorted(found)
+            for given, real in _walk(os.fspath(path), real_root, excluded):
+                found[Path(given)] = _display(real, real_root, given)
+        elif path.suffix in SUFFIXES:
+            real = os.path.realpath(path)
+            shown = path.as_posix()
+            if not _matches(excluded, real_root, real, False, outside=shown):
+                found[path] = _display(real, real_root, shown)
+    # Path's own order (part by part), with the parts computed once per path.
+    return sorted(found.items(), key=lambda item: item[0].parts)
 
 
 def extract_file(
@@ -158,6 +176,11 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def _display(real: str, real_root: str, given: str) -> str:
+    """`display_path` from the path already resolved."""
+    return _relative_posix(real, real_root, Path(given).as_posix())
+
+
 @functools.lru_cache(maxsize=16)
 def _resolved(root: Path) -> Path:
     # Called once per file on hot paths with the same few roots; resolving is a syscall each.
@@ -168,49 +191,73 @@ def _skip(where: Location, reason: str) -> ExtractResult:
     return ExtractResult(skipped=(Skipped(where, reason),))
 
 
-def _walk(top: Path, root: Path, excluded: pathspec.PathSpec | None) -> list[Path]:
-    top_resolved = top.resolve()
+def _walk(top: str, real_root: str,
+          excluded: pathspec.PathSpec | None) -> list[tuple[str, str]]:
+    """The source files under `top`: each as `top` joined with its relative path, and
+    resolved.
+
+    Strings and `os.scandir` rather than `pathlib` and `os.walk`: each directory is resolved
+    once and its entries' types come with the listing, so a walk over thousands of files
+    costs a cached run little more than reading them.
+    """
+    real_top = os.path.realpath(top)
     # .gitignore files above `top` (up to root) still apply to what is below it.
-    ignores: list[tuple[Path, pathspec.PathSpec]] = []
-    if top_resolved != root and root in top_resolved.parents:
-        for ancestor in reversed([*top_resolved.parents]):
-            if ancestor == root or root in ancestor.parents:
-                _load_gitignore(ancestor, ignores)
-    depth_of: dict[Path, int] = {}
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        current = Path(dirpath)
-        resolved = current.resolve()
-        # Keep only the .gitignore specs of this directory's ancestors.
-        level = depth_of.get(current, len(ignores))
-        del ignores[level:]
-        _load_gitignore(resolved, ignores)
-        keep = []
-        for dirname in sorted(dirnames):
-            child = resolved / dirname
-            if dirname in SKIPPED_DIRS or (child / "pyvenv.cfg").exists():
+    ignores: list[tuple[str, pathspec.PathSpec]] = []
+    root_prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+    if real_top.startswith(root_prefix):
+        ancestor = real_root
+        _load_gitignore(ancestor, ignores)
+        for part in real_top[len(root_prefix):].split(os.sep)[:-1]:
+            ancestor = os.path.join(ancestor, part)
+            _load_gitignore(ancestor, ignores)
+    out: list[tuple[str, str]] = []
+    # (directory as given, the same resolved, the .gitignore specs of its ancestors)
+    pending = [(top, real_top, ignores)]
+    while pending:
+        directory, real_dir, inherited = pending.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError:
+            continue  # unreadable or vanished: os.walk's default, skipped silently
+        ignores = inherited
+        if any(entry.name == ".gitignore" for entry in entries):
+            ignores = [*inherited]
+            _load_gitignore(real_dir, ignores)
+        for entry in entries:
+            name = entry.name
+            real = os.path.join(real_dir, name)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False  # as os.walk: listed with the files
+            if is_dir:
+                if (entry.is_symlink() or name in SKIPPED_DIRS
+                        or os.path.exists(os.path.join(real, "pyvenv.cfg"))):
+                    continue
+                if _ignored(ignores, real, is_dir=True) or _matches(excluded, real_root, real, True):
+                    continue
+                pending.append((os.path.join(directory, name), real, ignores))
                 continue
-            if _ignored(ignores, child, is_dir=True) or _matches(excluded, root, child, True):
+            if os.path.splitext(name)[1] not in SUFFIXES:
                 continue
-            keep.append(dirname)
-            depth_of[current / dirname] = len(ignores)
-        dirnames[:] = keep
-        for filename in filenames:
-            if os.path.splitext(filename)[1] not in SUFFIXES:
+            if _ignored(ignores, real, is_dir=False):
                 continue
-            child = resolved / filename
-            if _ignored(ignores, child, is_dir=False) or _matches(excluded, root, child, False):
+            if entry.is_symlink():
+                real = os.path.realpath(real)
+            if _matches(excluded, real_root, real, False):
                 continue
-            out.append(current / filename)
+            out.append((os.path.join(directory, name), real))
     return out
 
 
-def _load_gitignore(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec]]) -> None:
-    gitignore = directory / ".gitignore"
-    if not gitignore.is_file():
+def _load_gitignore(directory: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> None:
+    gitignore = os.path.join(directory, ".gitignore")
+    if not os.path.isfile(gitignore):
         return
     try:
-        lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+        with open(gitignore, encoding="utf-8", errors="replace") as file:
+            lines = file.read().splitlines()
     except OSError:
         return
     import pathspec
@@ -218,21 +265,32 @@ def _load_gitignore(directory: Path, ignores: list[tuple[Path, pathspec.PathSpec
     ignores.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
 
 
-def _ignored(ignores: list[tuple[Path, pathspec.PathSpec]], path: Path, *, is_dir: bool) -> bool:
+def _ignored(ignores: list[tuple[str, pathspec.PathSpec]], real: str, *, is_dir: bool) -> bool:
     """Git's rule: the deepest `.gitignore` with a matching pattern decides."""
     for directory, spec in reversed(ignores):
-        relative = path.relative_to(directory).as_posix() + ("/" if is_dir else "")
+        relative = _relative_posix(real, directory) + ("/" if is_dir else "")
         result = spec.check_file(relative)
         if result.include is not None:
             return result.include
     return False
 
 
-def _matches(spec: pathspec.PathSpec | None, root: Path, path: Path, is_dir: bool) -> bool:
+def _matches(spec: pathspec.PathSpec | None, real_root: str, real: str, is_dir: bool,
+             outside: str | None = None) -> bool:
+    """Whether `exclude` matches the resolved path `real`: relative to the root, or when
+    outside it `outside` (the path as given) or else `real` itself."""
     if spec is None:
         return False
-    try:
-        relative = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        relative = path.as_posix()
+    relative = _relative_posix(real, real_root, outside)
     return spec.match_file(relative + ("/" if is_dir else ""))
+
+
+def _relative_posix(real: str, real_directory: str, outside: str | None = None) -> str:
+    """`real` relative to `real_directory` with POSIX separators (both resolved paths), or
+    `outside` (by default `real` itself, as POSIX) when it is not below it."""
+    if real == real_directory:
+        return "."
+    prefix = real_directory if real_directory.endswith(os.sep) else real_directory + os.sep
+    if real.startswith(prefix):
+        return real[len(prefix):].replace(os.sep, "/")
+    return outside if outside is not None else Path(real).as_posix()

@@ -89,14 +89,15 @@ class FileOutcome:
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
-    from dbsafe.extract.files import discover, missing_paths, too_large
+    from dbsafe.extract.files import discover_named, missing_paths, too_large
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
     missing = missing_paths(paths)
     if missing:
         raise SourceError("no such file or directory: " + ", ".join(str(p) for p in missing))
-    files = discover(list(paths), root=root, exclude=settings.exclude)
+    named = discover_named(list(paths), root=root, exclude=settings.exclude)
+    files = [path for path, _ in named]
     if not files:
         log.warning("no source files (.sql, .py, .js, .ts) found in %s; nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
@@ -110,12 +111,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     keys: dict[str, str] = {}
     texts: dict[str, bytes] = {}
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
-    for path in files:
-        rel = display_path(path, root)
+    for path, rel in named:
         try:
-            size = path.stat().st_size
-            # Too large to read at all: not even hashed for the cache.
-            data = path.read_bytes() if size <= settings.max_file_size else None
+            with open(path, "rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                # Too large to read at all: not even hashed for the cache.
+                data = file.read() if size <= settings.max_file_size else None
         except OSError as exc:
             outcomes[rel] = _skipped_file(rel, f"cannot read: {exc.strerror}")
             continue

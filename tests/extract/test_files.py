@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dbsafe.extract.files import discover, extract_file
+import pytest
+
+from dbsafe.extract.files import discover, discover_named, display_path, extract_file
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> None:
@@ -112,3 +114,43 @@ def test_script_files_are_read_by_the_javascript_extractor(tmp_path: Path) -> No
     result = extract_file(tmp_path / "a.ts", root=tmp_path)
     assert result.skipped == ()
     assert [r.target.sql for r in result.requests] == ["x"]  # type: ignore[attr-defined]
+
+
+def test_gitignore_above_the_walked_directory_still_applies(tmp_path: Path) -> None:
+    _write(tmp_path, {".gitignore": "*.gen.sql\n", "app/sub/a.sql": "", "app/sub/b.gen.sql": ""})
+    found = discover([tmp_path / "app" / "sub"], root=tmp_path)
+    assert _names(found, tmp_path) == ["app/sub/a.sql"]
+
+
+def test_tool_caches_are_skipped(tmp_path: Path) -> None:
+    _write(tmp_path, {".dbsafe_cache/x.sql": "", ".mypy_cache/y.py": "", ".tox/z.py": "",
+                      "app/q.sql": ""})
+    assert _names(discover([tmp_path], root=tmp_path), tmp_path) == ["app/q.sql"]
+
+
+def test_symlinks_to_directories_are_not_followed_and_to_files_are(tmp_path: Path) -> None:
+    _write(tmp_path, {"outside/o.sql": "", "proj/app/a.sql": "", "proj/db/real.sql": ""})
+    app = tmp_path / "proj" / "app"
+    (app / "linked_dir").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (app / "linked.sql").symlink_to(tmp_path / "proj" / "db" / "real.sql")
+    (app / "outside.sql").symlink_to(tmp_path / "outside" / "o.sql")
+    named = discover_named([app], root=tmp_path / "proj")
+    # A linked file is shown as where it really is: under the root, or else as given.
+    assert [name for _, name in named] == [
+        "app/a.sql", "db/real.sql", (app / "outside.sql").as_posix()]
+
+
+def test_discover_named_gives_display_path_for_every_way_of_naming_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, {"proj/app/a.sql": "", "proj/app/sub/b.py": "", "proj/other.sql": "",
+                      "elsewhere/c.sql": ""})
+    (tmp_path / "proj" / "app" / "via_link.sql").symlink_to(tmp_path / "proj" / "other.sql")
+    monkeypatch.chdir(tmp_path / "proj" / "app")
+    root = Path("..")
+    for paths in ([Path(".")], [Path("sub")], [Path("../app")], [Path("..")],
+                  [Path("a.sql"), Path("../other.sql"), Path("../../elsewhere/c.sql")],
+                  [Path("../../elsewhere")], [tmp_path / "proj"]):
+        named = discover_named(paths, root=root)
+        assert named, paths
+        assert [name for _, name in named] == [display_path(p, root) for p, _ in named], paths
+        assert [p for p, _ in named] == discover(paths, root=root)
