@@ -82,12 +82,12 @@ def discover_named(paths: Sequence[Path], *, root: Path,
     for path in paths:
         if path.is_dir():
             for given, real in _walk(os.fspath(path), real_root, excluded):
-                found[Path(given)] = _display(real, real_root, given)
+                walked = Path(given)
+                found[walked] = _display(real, real_root, walked)
         elif path.suffix in SUFFIXES:
             real = os.path.realpath(path)
-            shown = path.as_posix()
-            if not _matches(excluded, real_root, real, False, outside=shown):
-                found[path] = _display(real, real_root, shown)
+            if not _matches(excluded, real_root, real, False, outside=path.as_posix()):
+                found[path] = _display(real, real_root, path)
     # Path's own order (part by part), with the parts computed once per path.
     return sorted(found.items(), key=lambda item: item[0].parts)
 
@@ -176,9 +176,10 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _display(real: str, real_root: str, given: str) -> str:
-    """`display_path` from the path already resolved."""
-    return _relative_posix(real, real_root, Path(given).as_posix())
+def _display(real: str, real_root: str, path: Path) -> str:
+    """`display_path(path)` from `path` already resolved (`real`)."""
+    relative = _relative_posix(real, real_root, "")
+    return relative or path.as_posix()
 
 
 @functools.lru_cache(maxsize=16)
