@@ -64,32 +64,36 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
     Returns:
         Paths as given joined with what was found under them, sorted.
     """
-    return [path for path, _ in discover_named(paths, root=root, exclude=exclude)]
+    return [Path(path) for path, _ in discover_named(paths, root=root, exclude=exclude)]
 
 
 def discover_named(paths: Sequence[Path], *, root: Path,
-                   exclude: Sequence[str] = ()) -> list[tuple[Path, str]]:
-    """`discover`, each path with its `display_path`, known from the walk at no extra cost
-    (resolving each file's path again is a system call per directory in it: most of a
-    cached run over thousands of files)."""
+                   exclude: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """`discover`'s files as strings (`os.fspath` of its paths, in its order), each with
+    its `display_path`.
+
+    Both come from the walk at no extra cost: building a `Path` and resolving it again, a
+    system call per directory in it, for each of thousands of files was most of a cached
+    run.
+    """
     real_root = os.path.realpath(root)
     excluded = None
     if exclude:
         import pathspec  # only for patterns: it costs a one-file run a tenth of its time
 
         excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
-    found: dict[Path, str] = {}
+    found: dict[str, str] = {}  # keyed by normalised path, as Path would compare them
     for path in paths:
         if path.is_dir():
             for given, real in _walk(os.fspath(path), real_root, excluded):
-                walked = Path(given)
-                found[walked] = _display(real, real_root, walked)
+                found[given] = _display(real, real_root, given)
         elif path.suffix in SUFFIXES:
             real = os.path.realpath(path)
+            given = os.fspath(path)
             if not _matches(excluded, real_root, real, False, outside=path.as_posix()):
-                found[path] = _display(real, real_root, path)
-    # Path's own order (part by part), with the parts computed once per path.
-    return sorted(found.items(), key=lambda item: item[0].parts)
+                found[given] = _display(real, real_root, given)
+    # Path's own order: part by part.
+    return sorted(found.items(), key=lambda item: item[0].split(os.sep))
 
 
 def extract_file(
@@ -176,10 +180,9 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _display(real: str, real_root: str, path: Path) -> str:
-    """`display_path(path)` from `path` already resolved (`real`)."""
-    relative = _relative_posix(real, real_root, "")
-    return relative or path.as_posix()
+def _display(real: str, real_root: str, given: str) -> str:
+    """`display_path(Path(given))` from `given` already resolved (`real`)."""
+    return _relative_posix(real, real_root, "") or given.replace(os.sep, "/")
 
 
 @functools.lru_cache(maxsize=16)
@@ -238,7 +241,7 @@ def _walk(top: str, real_root: str,
                     continue
                 if _ignored(ignores, real, is_dir=True) or _matches(excluded, real_root, real, True):
                     continue
-                pending.append((os.path.join(directory, name), real, ignores))
+                pending.append((_join(directory, name), real, ignores))
                 continue
             if os.path.splitext(name)[1] not in SUFFIXES:
                 continue
@@ -248,8 +251,13 @@ def _walk(top: str, real_root: str,
                 real = os.path.realpath(real)
             if _matches(excluded, real_root, real, False):
                 continue
-            out.append((os.path.join(directory, name), real))
+            out.append((_join(directory, name), real))
     return out
+
+
+def _join(directory: str, name: str) -> str:
+    """`os.fspath(Path(directory) / name)`: no `./` in front, as a Path has none."""
+    return name if directory == os.curdir else os.path.join(directory, name)
 
 
 def _load_gitignore(directory: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> None:

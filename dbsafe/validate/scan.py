@@ -96,8 +96,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     missing = missing_paths(paths)
     if missing:
         raise SourceError("no such file or directory: " + ", ".join(str(p) for p in missing))
-    named = discover_named(list(paths), root=root, exclude=settings.exclude)
-    files = [path for path, _ in named]
+    files = discover_named(list(paths), root=root, exclude=settings.exclude)
     if not files:
         log.warning("no source files (.sql, .py, .js, .ts) found in %s; nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
@@ -111,17 +110,14 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     keys: dict[str, str] = {}
     texts: dict[str, bytes] = {}
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
-    for path, rel in named:
+    for path, rel in files:
         try:
-            with open(path, "rb") as file:
-                size = os.fstat(file.fileno()).st_size
-                # Too large to read at all: not even hashed for the cache.
-                data = file.read() if size <= settings.max_file_size else None
+            data = _read(path, settings.max_file_size)
+        except _TooLarge as exc:
+            outcomes[rel] = _skipped_file(rel, too_large(exc.size, settings.max_file_size))
+            continue
         except OSError as exc:
             outcomes[rel] = _skipped_file(rel, f"cannot read: {exc.strerror}")
-            continue
-        if data is None:
-            outcomes[rel] = _skipped_file(rel, too_large(size, settings.max_file_size))
             continue
         texts[rel] = data
         keys[rel] = hashlib.sha256(rel.encode() + b"\0" + data).hexdigest()
@@ -129,7 +125,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         if cached is not None:
             outcomes[rel] = cached
         else:
-            misses.append((path, rel, data))
+            misses.append((Path(path), rel, data))
 
     if misses or not keys:
         # Decoded only now, and not at all when every file read was cached; a run that
@@ -179,6 +175,27 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def _read(path: str, max_bytes: int) -> bytes:
+    """The file's bytes; `_TooLarge` without reading them when it is over `max_bytes`.
+    A bare descriptor: thousands of files are read on every run, cached or not."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise _TooLarge(size)
+        chunks = [os.read(fd, size + 1)]  # one read for a file whose size held
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _js_names(settings: Settings) -> SqlNames | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -152,5 +153,6 @@ def test_discover_named_gives_display_path_for_every_way_of_naming_files(
                   [Path("../../elsewhere")], [tmp_path / "proj"]):
         named = discover_named(paths, root=root)
         assert named, paths
-        assert [name for _, name in named] == [display_path(p, root) for p, _ in named], paths
-        assert [p for p, _ in named] == discover(paths, root=root)
+        assert [name for _, name in named] == [display_path(Path(p), root) for p, _ in named]
+        assert [Path(p) for p, _ in named] == discover(paths, root=root)
+        assert [p for p, _ in named] == [os.fspath(p) for p in discover(paths, root=root)]
