@@ -151,7 +151,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     findings = [f for o in outcomes.values() for f in o.findings]
     findings = list(apply_suppressions(
         findings,
-        read_source=lambda p: _decode(texts.get(p)),
+        read_source=lambda p: _directives_source(texts.get(p)),
         known_codes=catalog,
         scanned_paths=list(texts),
         checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS3"))],
@@ -213,8 +213,13 @@ def _skipped_file(rel: str, reason: str) -> FileOutcome:
                        counts=Counter({"files_skipped": 1}))
 
 
-def _decode(data: bytes | None) -> str | None:
-    return data.decode("utf-8", "replace") if data is not None else None
+def _directives_source(data: bytes | None) -> str | None:
+    """The text `dbsafe: ignore` directives are read from; None when the file holds none
+    (checked on the bytes: most files have none, and decoding thousands of them is most of
+    what applying directives costs a cached run)."""
+    if data is None or b"dbsafe:" not in data:
+        return None
+    return data.decode("utf-8", "replace")
 
 
 # -- per-file analysis (runs in worker processes) ---------------------------------------------
