@@ -172,6 +172,11 @@ _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # A column list entry that is None stands for a column whose name dbsafe cannot know.
 Columns = tuple[str | None, ...]
 _UNKNOWN: Columns = (None,)
+_SCHEMA_KEY = "\0"  # starts the scope keys of same-named relations (`_Scope.add`)
+
+
+def _schema_key(qualified: tuple[str, str]) -> str:
+    return f"{_SCHEMA_KEY}{qualified[0]}.{qualified[1]}"
 
 
 def _fold(identifier: exp.Identifier | str) -> str:
@@ -198,6 +203,10 @@ class _Source:
     qualified_as: tuple[str, str] | None = None  # (schema, name) when not aliased
     qualifier_only: bool = False  # RETURNING's `old`/`new`: usable only as `old.col`
     reported: bool = False  # an unknown table already reported as DBS301
+    # Stands for two unaliased relations of one name from different schemas (`FROM
+    # auth.users JOIN public.users`, which PostgreSQL allows): `auth.users.email` finds
+    # each (they are in scope under `_schema_key`), a bare `users.email` is ambiguous.
+    ambiguous: bool = False
 
     @property
     def silences(self) -> bool:
@@ -218,8 +227,23 @@ class _Scope:
     parent: _Scope | None = None
 
     def add(self, source: _Source) -> None:
-        # A duplicate alias is an error PostgreSQL reports itself; keep the first.
-        self.sources.setdefault(source.alias, source)
+        existing = self.sources.get(source.alias)
+        if existing is None:
+            self.sources[source.alias] = source
+            return
+        if source.qualified_as is not None and (existing.ambiguous or (
+                existing.qualified_as is not None and existing.qualified_as != source.qualified_as)):
+            if not existing.ambiguous:
+                assert existing.qualified_as is not None
+                self.sources[_schema_key(existing.qualified_as)] = existing
+                self.sources[source.alias] = _Source(source.alias, _UNKNOWN, source.alias,
+                                                     source.alias, ambiguous=True)
+            self.sources.setdefault(_schema_key(source.qualified_as), source)
+        # Otherwise a duplicate alias is an error PostgreSQL reports itself; keep the first.
+
+    def named(self) -> Iterator[str]:
+        """The aliases in scope (not the keys of same-named relations, see `_Source`)."""
+        return (alias for alias in self.sources if not alias.startswith(_SCHEMA_KEY))
 
     def chain(self) -> Iterator[_Scope]:
         scope: _Scope | None = self
@@ -911,10 +935,13 @@ class _Run:
         alias = _fold(alias_node.this) if alias_node is not None and alias_node.this else None
         defined = _alias_columns(alias_node)
         name, schema = _function_name(function, item)
-        ordinality = bool(item.args.get("offset")) if isinstance(item, exp.Unnest) else bool(
+        # sqlglot keeps unnest's WITH ORDINALITY on the Unnest node (`offset`), under LATERAL
+        # too; other functions' on the FROM item.
+        unnest = function if isinstance(function, exp.Unnest) else None
+        ordinality = bool(unnest.args.get("offset")) if unnest is not None else bool(
             item.args.get("ordinality")
         )
-        offset = item.args.get("offset") if isinstance(item, exp.Unnest) else None
+        offset = unnest.args.get("offset") if unnest is not None else None
         if isinstance(offset, exp.Identifier):
             # sqlglot moves the last name of `WITH ORDINALITY AS t(a, n)` into `offset`.
             defined = defined + (_fold(offset),)
@@ -981,7 +1008,8 @@ class _Run:
         else:
             candidates = []
             for level in scope.chain():
-                candidates = [s for s in level.sources.values() if s.has(name) or not s.known]
+                candidates = [s for s in level.sources.values()
+                              if not s.ambiguous and (s.has(name) or not s.known)]
                 if candidates:
                     break
         if len(candidates) != 1 or candidates[0] is None or candidates[0].relation is None:
@@ -1137,7 +1165,8 @@ class _Run:
                 names.append(_fold(item.args["alias"]))
             elif isinstance(item, exp.Star):
                 for source in scope.sources.values():
-                    names.extend(source.columns)
+                    if not source.ambiguous:
+                        names.extend(source.columns)
             elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
                 found = self.find_qualified(item, scope)
                 names.extend(found.columns if found is not None else _UNKNOWN)
@@ -1235,6 +1264,9 @@ class _Run:
         if source is None:
             self.missing_qualifier(column, scope)
             return
+        if source.ambiguous:
+            self.silence(f"`{source.alias}` names two tables in FROM (qualify it by schema)")
+            return
         if source.qualifier_only and (self.r.server_version or _OLD_NEW_SINCE) < _OLD_NEW_SINCE:
             self.old_new_before_18(column)
             return
@@ -1296,7 +1328,8 @@ class _Run:
                 for source in level.sources.values():
                     if source.qualified_as == (schema, qualifier):
                         return source
-                    if source.qualified_as is None and source.alias == qualifier and not source.known:
+                    if (source.qualified_as is None and source.alias == qualifier
+                            and not source.known and not source.ambiguous):
                         return source
         return None
 
@@ -1307,7 +1340,7 @@ class _Run:
         for level in scope.chain():
             unknown = silencing = False
             for source in level.sources.values():
-                if source.qualifier_only:
+                if source.qualifier_only or source.ambiguous:
                     continue
                 if source.has(name):
                     return
@@ -1321,7 +1354,8 @@ class _Run:
         for level in scope.chain():
             if name in level.sources:
                 return  # a table alias used as a whole-row value
-        sources = [s for level in scope.chain() for s in level.sources.values() if not s.qualifier_only]
+        sources = [s for level in scope.chain() for s in level.sources.values()
+                   if not s.qualifier_only and not s.ambiguous]
         candidates = tuple(n for s in sources for n in s.columns if n is not None)
         if len(sources) == 1:
             self.unknown_column(identifier, name, sources[0], candidates)
@@ -1350,7 +1384,7 @@ class _Run:
     def missing_qualifier(self, column: exp.Column, scope: _Scope) -> None:
         qualifier_node = column.args["table"]
         qualifier = _fold(qualifier_node)
-        aliases = [a for level in scope.chain() for a in level.sources]
+        aliases = [a for level in scope.chain() for a in level.named()]
         if any(a.startswith("?") for a in aliases):
             self.silence("an unnamed FROM item is in scope")
             return
@@ -1659,7 +1693,13 @@ def _bare_columns(item: exp.Expression) -> Iterator[exp.Column]:
 def _no_column_message(name: str, sources: list[_Source]) -> str:
     if not sources:
         return f"no column `{name}`: the query reads no table"
-    labels = ", ".join(f"`{label}`" for label in dict.fromkeys(s.label for s in sources))
+    # Same-named tables of two schemas are told apart by their schemas.
+    relations_of: dict[str, set[tuple[str, str] | None]] = {}
+    for source in sources:
+        relations_of.setdefault(source.label, set()).add(source.qualified_as)
+    labels = ", ".join(f"`{label}`" for label in dict.fromkeys(
+        ".".join(s.qualified_as) if s.qualified_as and len(relations_of[s.label]) > 1
+        else s.label for s in sources))
     return f"no table in scope has a column `{name}` (looked in {labels})"
 
 

@@ -201,3 +201,17 @@ def test_table_suggestions_scale_to_large_schemas() -> None:
     # The second time the same misspelling is looked up, nothing is recomputed.
     assert resolver.table_suggestions("order_itmes", ("public",)) is \
         resolver.table_suggestions("order_itmes", ("public",))
+
+
+def test_same_named_tables_of_two_schemas_are_named_with_their_schemas(
+    constructs: SchemaSnapshot,
+) -> None:
+    resolution = resolve("SELECT nosuch FROM public.a JOIN sales.a ON sales.a.id = public.a.id",
+                         constructs)
+    (problem,) = resolution.problems
+    assert problem.message == ("no table in scope has a column `nosuch` "
+                               "(looked in `public.a`, `sales.a`)")
+    # `a.x` alone is ambiguous to PostgreSQL (42P09): not checked, never a wrong finding.
+    ambiguous = resolve("SELECT a.amount FROM public.a JOIN sales.a ON sales.a.id = public.a.id",
+                        constructs)
+    assert ambiguous.problems == () and ambiguous.status == "not_analysed"
