@@ -225,6 +225,7 @@ _SUMMARY_LABELS = (
     ("statements_unparsed", "unparsable", "unparsable"),
     ("statements_dynamic", "dynamic", "dynamic"),
     ("files_skipped", "file skipped", "files skipped"),
+    ("migration_files", "migration left to lint", "migrations left to lint"),
     ("checks_run", "check run", "checks run"),
     ("checks_failed", "check could not run", "checks could not run"),
     ("expectations", "expectation", "expectations"),

@@ -137,3 +137,45 @@ def _natural_part(name: str) -> tuple:
             text += char
     parts.append(int(digits) if digits else text)
     return tuple((0, p) if isinstance(p, int) else (1, p) for p in parts)
+
+
+# -- telling migration files from application code ------------------------------------------
+
+_MIGRATION_DIRS = frozenset({"migrations", "migration"})  # most tools; Flyway's db/migration
+_ALEMBIC_REVISION = re.compile(rb"^revision\s*(?::[^=\n]*)?=", re.MULTILINE)
+_ALEMBIC_DOWN_REVISION = re.compile(rb"^down_revision\s*(?::[^=\n]*)?=", re.MULTILINE)
+_MIGRATION_FILE = re.compile(
+    r"(?:[VU]\d+(?:[._]\d+)*__|R__).*\.sql"  # Flyway: versioned, undo, repeatable
+    r"|\d+_.*\.(?:up|down)\.sql",  # golang-migrate, sql-migrate and friends
+    re.IGNORECASE,
+)
+
+
+def migration_kind(name: str, data: bytes) -> str | None:
+    """What kind of migration the file `name` (a display path) holding `data` is, or None
+    for application code.
+
+    A migration runs against the schema of its own revision, not today's: its data
+    migration may `UPDATE` a column a later revision drops. Alembic revisions are known by
+    their module-level `revision` and `down_revision`, wherever they live; other files by a
+    folder named `migrations` (supabase, Django, knex, most runners) or `migration`
+    (Flyway's `db/migration`) on their path, or a Flyway or golang-migrate file name.
+
+    >>> migration_kind("app/db.py", b"revision = 1")
+    >>> migration_kind("alembic/versions/1a_x.py", b'revision = "1a"\\ndown_revision: str | None = None\\n')
+    'alembic revision'
+    >>> migration_kind("supabase/migrations/20240101_init.sql", b"")
+    'migration'
+    >>> migration_kind("db/V2__add_email.sql", b"")
+    'migration'
+    """
+    parts = name.split("/")
+    if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
+        return "migration"
+    if name.endswith(".py"):
+        if _ALEMBIC_REVISION.search(data) and _ALEMBIC_DOWN_REVISION.search(data):
+            return "alembic revision"
+        return None
+    if _MIGRATION_FILE.fullmatch(parts[-1]):
+        return "migration"
+    return None

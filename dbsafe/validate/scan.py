@@ -90,6 +90,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
     from dbsafe.extract.files import discover_named, missing_paths, too_large
+    from dbsafe.extract.migration import migration_kind
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
@@ -118,6 +119,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             continue
         except OSError as exc:
             outcomes[rel] = _skipped_file(rel, f"cannot read: {exc.strerror}")
+            continue
+        kind = migration_kind(rel, data)
+        if kind is not None:
+            outcomes[rel] = _migration_file(rel, kind)
             continue
         texts[rel] = data
         keys[rel] = hashlib.sha256(rel.encode() + b"\0" + data).hexdigest()
@@ -171,6 +176,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary: dict[str, object] = {"files": len(files)}
     summary.update({k: counts.get(k, 0) for k in _COUNT_KEYS})
     summary["files_skipped"] = counts.get("files_skipped", 0)
+    summary["migration_files"] = counts.get("migration_files", 0)
     summary["skipped_files"] = sorted(skipped_files)
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
@@ -211,6 +217,16 @@ def _js_names(settings: Settings) -> SqlNames | None:
 def _skipped_file(rel: str, reason: str) -> FileOutcome:
     return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
                        counts=Counter({"files_skipped": 1}))
+
+
+def _migration_file(rel: str, kind: str) -> FileOutcome:
+    """A migration is not validated: its statements run against the schema of its own
+    revision, which today's may no longer be (a data migration's `UPDATE` of a column a
+    later revision drops). `dbsafe lint` checks migrations."""
+    reason = (f"not validated: {'an' if kind[0] in 'aeiou' else 'a'} {kind} runs against the "
+              "schema of its own revision, not today's (`dbsafe lint` checks migrations)")
+    return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
+                       counts=Counter({"migration_files": 1}))
 
 
 def _directives_source(data: bytes | None) -> str | None:
