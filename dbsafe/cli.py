@@ -66,13 +66,27 @@ class _DbsafeGroup(click.Group):
             if os.environ.get(_DEBUG_ENV):
                 raise
             driver = sys.modules.get("psycopg")
-            if driver is not None and isinstance(exc, driver.OperationalError):
-                # The server went away or refused mid-run: not dbsafe's bug.
+            if driver is not None and _the_servers_answer(exc, driver):
+                # The server went away, refused, or the role may not: not dbsafe's bug.
                 from dbsafe.pg.connect import one_line
 
                 _fail(ctx, f"database error: {one_line(exc)}")
             _fail(ctx, f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
                        f"(set {_DEBUG_ENV}=1 for a traceback, and please report it)")
+
+
+# SQLSTATE classes (and codes) that describe the server, the role or the moment rather than
+# the statement dbsafe sent: connection, authorization, privileges, resources, locks, state.
+_SERVER_STATES = ("08", "25", "28", "3D", "40", "42501", "53", "54", "55", "57", "58")
+
+
+def _the_servers_answer(exc: Exception, driver: Any) -> bool:
+    """Whether `exc` is the server refusing or going away (`database error: ...`) rather
+    than a statement of dbsafe's own going wrong (an internal error, to be reported)."""
+    if isinstance(exc, driver.OperationalError):
+        return True
+    state = getattr(exc, "sqlstate", None) if isinstance(exc, driver.Error) else None
+    return isinstance(state, str) and state.startswith(_SERVER_STATES)
 
 
 class _Terminated(BaseException):  # raised like KeyboardInterrupt: not an Exception

@@ -228,3 +228,29 @@ def test_a_server_lost_mid_run_is_a_database_error_not_an_internal_one(
     assert_clean_error(result, "database error: consuming input failed: server closed the "
                                "connection unexpectedly This probably means")
     assert "internal error" not in result.stderr
+
+
+@pytest.mark.db
+def test_a_role_without_privileges_gets_a_database_error_naming_them(
+        postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    """Not an "internal error" to report: the server refused this role; and pg_dump's
+    reason, not the query it quotes after it."""
+    role = "dbsafe_no_select"
+    postgresql.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+    postgresql.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    postgresql.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+    postgresql.execute("INSERT INTO alembic_version VALUES ('r1')")
+    postgresql.execute("CREATE TABLE items (id int)")
+    postgresql.commit()
+    info = postgresql.info
+    url = f"postgresql://{role}@/{info.dbname}?host={info.host}&port={info.port}"
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("logs in as a new role without a password: the throwaway server's trust")
+    result = run("backup", "--database-url", url, "--backup-dir", str(tmp_path), cwd=tmp_path)
+    assert_clean_error(result, "database error: ", "permission denied for table alembic_version")
+    postgresql.execute(sql.SQL("GRANT SELECT ON alembic_version TO {}").format(
+        sql.Identifier(role)))
+    postgresql.commit()
+    result = run("backup", "--database-url", url, "--backup-dir", str(tmp_path), cwd=tmp_path)
+    assert_clean_error(result, "pg_dump failed: ", "permission denied for table items")
+    assert "Query was" not in result.stderr

@@ -204,7 +204,11 @@ def _remove(path: Path) -> None:
 
 
 def _first_line(text: str) -> str:
+    """The line of a client tool's stderr that says what went wrong: its first `error:`
+    line (`pg_dump: error: query failed: ERROR:  permission denied ...`; the lines after it
+    are details such as the query), else its last line."""
     from dbsafe.pg.urls import redact_any
 
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return redact_any(lines[-1] if lines else "no message")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if ": error: " in line or line.startswith("ERROR:")]
+    return redact_any(errors[0] if errors else lines[-1] if lines else "no message")
