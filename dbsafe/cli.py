@@ -1027,15 +1027,15 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
     """
     state = ctx.ensure_object(CliState)
     ctx.meta["backup_dir"] = backup_dir
+    if not backup_dir.is_dir():  # for `prune` too: a typo must not look like nothing to do
+        raise DbsafeError(f"no backup directory {backup_dir} (`dbsafe backup` creates it; "
+                          "--backup-dir names another)")
     if ctx.invoked_subcommand is not None:
         return
     import json
 
     from dbsafe.guard.restore import half_restored, list_backups
 
-    if not backup_dir.is_dir():
-        raise DbsafeError(f"no backup directory {backup_dir} (`dbsafe backup` creates it; "
-                          "--backup-dir names another)")
     url = state.settings({"database-url": database_url}).database_url
     if url:
         log = logging.getLogger("dbsafe.guard.restore")
@@ -1064,14 +1064,18 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
 
 @backups_group.command("prune")
 @click.option("--keep", type=click.IntRange(min=1), required=True,
-              help="How many of the newest backups to keep.")
+              help="How many of the newest backups of each database to keep.")
 @click.pass_context
 def backups_prune_command(ctx: click.Context, keep: int) -> None:
-    """Delete all but the newest --keep backups, with their manifests."""
+    """Delete all but the newest --keep backups of each database, with their manifests."""
     from dbsafe.guard.restore import prune
 
-    for path in prune(ctx.meta["backup_dir"], keep):
+    removed = prune(ctx.meta["backup_dir"], keep)
+    for path in removed:
         click.echo(f"removed {path}")
+    if not removed:
+        click.echo(f"nothing to prune: no database has more than {keep} backup(s) in "
+                   f"{ctx.meta['backup_dir']}")
 
 
 @main.command("restore")

@@ -315,25 +315,41 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         return Report((), {"dropped": dropped,
                            "lines": [f"dropped half-restored {d}" for d in dropped]
                            or ["no half-restored database"]})
+    if replace:
+        restoring.check_replaceable(url, backup_file)
     # Half-restored databases of earlier runs are named as it goes.
     summary: dict[str, object] = dict(restoring.restore(url, backup_file, into=into,
                                                         jobs=jobs, progress=say))
     if replace:
         from dbsafe.guard.backup import take_backup
+        from dbsafe.migrate.runner import current_revisions
 
-        fresh = take_backup(url, backup_file.parent, label="before-restore")
+        fresh = take_backup(url, backup_file.parent, label="before-restore",
+                            revisions=current_revisions(url))
         say("restore", f"backup of what is replaced: {fresh.path}")
-        kept = restoring.replace_original(url, str(summary["database"]))
+        restored_as = str(summary["database"])
+        kept = restoring.replace_original(url, restored_as)
         summary["replaced"] = True
+        summary["restored_as"] = restored_as
+        summary["database"] = _database_name(url)  # the restored copy has its name now
         summary["original_kept_as"] = kept
         say("restore", f"restored database now has the original's name; the original is "
             f"kept as {kept}")
     counts = summary.get("row_counts") or {}
     assert isinstance(counts, dict)
-    summary["lines"] = [f"restored into {summary['database']} at "
+    where = f"restored into {summary['database']}"
+    if replace:
+        where += f" (the original is kept as {summary['original_kept_as']})"
+    summary["lines"] = [f"{where} at "
                         f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
                         ] + [f"  {table}: {rows} rows" for table, rows in counts.items()]
     return Report((), summary)
+
+
+def _database_name(url: str) -> str:
+    from dbsafe.migrate.runner import connection_params
+
+    return str(connection_params(url)["dbname"])
 
 
 def _require_database(settings: Settings) -> str:

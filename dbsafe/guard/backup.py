@@ -109,8 +109,12 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     fmt = "directory" if jobs > 1 else "custom"
-    path = directory / f"{database}-{stamp}-{label}" if fmt == "directory" else \
-        directory / f"{database}-{stamp}-{label}.dump"
+    suffix = "" if fmt == "directory" else ".dump"
+    path = directory / f"{database}-{stamp}-{label}{suffix}"
+    taken = 1
+    while path.exists() or Path(f"{path}.manifest.json").exists():
+        taken += 1  # two backups within a second: never one over the other
+        path = directory / f"{database}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
     _, env = client_environment(database_url)
     args = [str(pg_dump), "--no-password", f"--file={path}"]
@@ -136,7 +140,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     backup = Backup(
         path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
         database=database, server_version=server_version, revisions=tuple(revisions),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"), size_bytes=size,
+        created_at=datetime.now(UTC).isoformat(timespec="microseconds"), size_bytes=size,
         sha256=digest, format=fmt, pg_dump_version=str(_major(pg_dump)),
         dbsafe_version=__version__, seconds=round(seconds, 3),
     )

@@ -9,6 +9,7 @@ saying so until it is done, so one left half-restored by a killed run is found a
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import time
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from dbsafe.guard.backup import (
     load_manifest,
 )
 from dbsafe.pg.connect import connect
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str, str], None]
 IN_PROGRESS = "dbsafe: restore in progress"
@@ -73,12 +76,14 @@ def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
 def list_backups(directory: Path) -> list[dict[str, Any]]:
     """Every backup with a manifest under `directory`, newest first."""
     rows = []
+    written: dict[str, int] = {}  # orders two backups of the same second
     for manifest_path in sorted(directory.glob("*.manifest.json")):
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         path = Path(str(manifest_path)[: -len(".manifest.json")])
+        written[str(path)] = manifest_path.stat().st_mtime_ns
         created = manifest.get("created_at")
         age = ""
         if created:
@@ -90,16 +95,21 @@ def list_backups(directory: Path) -> list[dict[str, Any]]:
             "created_at": created, "age": age, "exists": path.exists(),
             "verified_restore": (manifest.get("verified_restore") or {}).get("ok"),
         })
-    rows.sort(key=lambda r: r["created_at"] or "", reverse=True)
+    rows.sort(key=lambda r: (r["created_at"] or "", written.get(r["backup"], 0)), reverse=True)
     return rows
 
 
 def prune(directory: Path, keep: int) -> list[str]:
-    """Delete all but the newest `keep` backups (with their manifests); returns what went."""
+    """Delete all but the newest `keep` backups of each database (with their manifests):
+    one database's many backups never cost another its last. Returns what went."""
     import shutil
 
     removed = []
-    for row in list_backups(directory)[keep:]:
+    kept: dict[object, int] = {}
+    for row in list_backups(directory):  # newest first
+        kept[row["database"]] = kept.get(row["database"], 0) + 1
+        if kept[row["database"]] <= keep:
+            continue
         path = Path(row["backup"])
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -117,21 +127,32 @@ def half_restored(database_url: str) -> list[str]:
 
 
 def _half_restored(conn: Any) -> list[str]:
+    # Marked in progress and nobody connected: a restore still running has its pg_restore
+    # (or dbsafe's own session) connected, and is not left over.
     rows = conn.execute(
-        "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') "
-        "LIKE %s ORDER BY 1", (IN_PROGRESS + "%",)).fetchall()
+        "SELECT d.datname FROM pg_database AS d "
+        "WHERE shobj_description(d.oid, 'pg_database') LIKE %s AND NOT EXISTS "
+        "(SELECT FROM pg_stat_activity AS a WHERE a.datname = d.datname) ORDER BY 1",
+        (IN_PROGRESS + "%",)).fetchall()
     return [r[0] for r in rows]
 
 
 def drop_half_restored(database_url: str) -> list[str]:
+    """Drop the databases killed restores left; one someone connected to meanwhile (a
+    restore that is running after all) is left alone: no `WITH (FORCE)`."""
+    import psycopg
     from psycopg import sql
 
-    names = half_restored(database_url)
+    dropped = []
     with _maintenance(database_url) as conn:
-        for name in names:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
-    return names
+        for name in _half_restored(conn):
+            try:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            except psycopg.errors.ObjectInUse:
+                log.warning("%s is in use (a restore may be running into it): not dropped", name)
+                continue
+            dropped.append(name)
+    return dropped
 
 
 def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
@@ -214,6 +235,22 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
 
 _SESSIONS_GONE_WITHIN = 3.0  # seconds
+
+
+def check_replaceable(database_url: str, backup: Path) -> None:
+    """`--replace` puts `backup` in the place of the database of `database_url`: only a
+    backup of that very database may take it. Said before anything is restored."""
+    from dbsafe.migrate.runner import connection_params
+
+    if not backup.exists():
+        raise DbsafeError(f"no such backup: {backup}")
+    source = load_manifest(backup).get("database")
+    original = str(connection_params(database_url)["dbname"])
+    if source and source != original:
+        raise DbsafeError(
+            f"{backup.name} is a backup of {source}, not of {original}: --replace would put "
+            f"{source}'s data in the place of {original}; restore it next to it with --into "
+            "NAME instead")
 
 
 def replace_original(database_url: str, restored: str) -> str:

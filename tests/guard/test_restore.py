@@ -193,10 +193,16 @@ def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "killed_restore" not in half_restored(source):
+        while time.monotonic() < deadline and not _restoring(source, "killed_restore"):
             time.sleep(0.01)
+        # Still being filled (pg_restore connected to it): not "half-restored", never dropped.
+        assert "killed_restore" not in half_restored(source)
+        assert commands.restore(settings, Path(), clean_up=True).summary["dropped"] == []
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        # The killed run's pg_restore may still finish its work; then it is left over.
+        while time.monotonic() < deadline and "killed_restore" not in half_restored(source):
+            time.sleep(0.05)
         assert "killed_restore" in half_restored(source)
         assert table_checksums(source) == before  # the original is untouched
 
@@ -222,6 +228,15 @@ def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
         if proc.poll() is None:
             proc.kill()
         _drop(source, "killed_restore")
+
+
+def _restoring(database_url: str, name: str) -> bool:
+    """Whether `name` exists, marked as a restore in progress, with a session in it."""
+    with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+        return conn.execute(
+            "SELECT shobj_description(d.oid, 'pg_database') LIKE 'dbsafe: restore in progress%%'"
+            " AND EXISTS (SELECT FROM pg_stat_activity AS a WHERE a.datname = d.datname) "
+            "FROM pg_database AS d WHERE d.datname = %s", (name,)).fetchone() == (True,)
 
 
 def _backed_up_database(database_url: str, name: str, tmp_path: Path):
@@ -253,8 +268,34 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
         with psycopg.connect(_with_db(source, kept)) as conn:
             assert conn.execute("SELECT count(*) FROM orders").fetchone() == (0,)
         assert kept.startswith(f"{original_name}_before_restore_")
+        # The report names the database as it is called now, and where the original went.
+        assert report.summary["database"] == original_name
+        assert report.summary["lines"][0].startswith(
+            f"restored into {original_name} (the original is kept as {kept}) at ")
+        # The backup of what was replaced knows its revision.
+        before = json.loads(next((tmp_path / "b").glob("*before-restore*.manifest.json"))
+                            .read_text())
+        assert before["revisions"] == ["0007"]
     finally:
         _drop(database_url, kept, "replace_src")
+
+
+def test_replace_refuses_a_backup_of_another_database(database_url: str,
+                                                      tmp_path: Path) -> None:
+    _, _, backup = _backed_up_database(database_url, "replace_other_src", tmp_path)
+    _, settings, _ = _backed_up_database(database_url, "replace_other_dst", tmp_path)
+    try:
+        with pytest.raises(DbsafeError) as refused:
+            commands.restore(settings, backup, replace=True)
+        assert str(refused.value) == (
+            f"{backup.name} is a backup of replace_other_src, not of replace_other_dst: "
+            "--replace would put replace_other_src's data in the place of replace_other_dst; "
+            "restore it next to it with --into NAME instead")
+        with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+            names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        assert not any(n.startswith("replace_other_src_restored") for n in names)
+    finally:
+        _drop(database_url, "replace_other_src", "replace_other_dst")
 
 
 def test_replace_is_refused_while_an_application_is_connected(database_url: str,
@@ -322,3 +363,31 @@ def test_listing_a_backup_directory_that_does_not_exist_is_exit_2(tmp_path: Path
                            str(tmp_path / "empty")], cwd=tmp_path, capture_output=True,
                           text=True, check=False)
     assert (proc.returncode, proc.stdout.strip()) == (0, f"no backups in {tmp_path / 'empty'}")
+
+
+def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Path) -> None:
+    _, settings_a, first = _backed_up_database(database_url, "prune_a", tmp_path)
+    _, _, only_b = _backed_up_database(database_url, "prune_b", tmp_path)
+    try:
+        # Within the same second as the first: a file of its own, not the first overwritten.
+        second = Path(str(commands.backup(settings_a, tmp_path / "b").summary["backup"]))
+        assert second != first and first.exists()
+
+        def prune(directory: Path) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
+                                   str(directory), "prune", "--keep", "1"], cwd=tmp_path,
+                                  capture_output=True, text=True, check=False)
+
+        newest_a = max((first, second), key=lambda p: json.loads(
+            Path(f"{p}.manifest.json").read_text())["created_at"])
+        oldest_a = first if newest_a == second else second
+        pruned = prune(tmp_path / "b")
+        assert pruned.returncode == 0, pruned.stderr
+        assert pruned.stdout.splitlines() == [f"removed {oldest_a}"]
+        assert newest_a.exists() and only_b.exists() and not oldest_a.exists()
+        assert not Path(f"{oldest_a}.manifest.json").exists()
+
+        missing = prune(tmp_path / "nowhere")
+        assert missing.returncode == 2 and "no backup directory" in missing.stderr
+    finally:
+        _drop(database_url, "prune_a", "prune_b")
