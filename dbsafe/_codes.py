@@ -175,4 +175,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'The downgrade drops a table or column that holds data.'),
     ('DBS608', 'downgrade-not-implemented', 'error', '0.2.0',
      'A revision on the way down has no real downgrade(); the computed one can replace it.'),
+    ('DBS609', 'computed-downgrade-undoes-other-changes', 'error', '0.2.0',
+     'The database has changes its migrations did not make; the computed downgrade would undo them too.'),
 )

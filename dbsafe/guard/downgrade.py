@@ -23,6 +23,7 @@ from dbsafe.guard.upgrade import (
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
     _differences,
+    comparison_options,
 )
 from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve
 from dbsafe.migrate.runner import (
@@ -46,7 +47,12 @@ DOWNGRADE_MISSING = RuleInfo(
     "DBS608", "downgrade-not-implemented",
     "A revision on the way down has no real downgrade(); the computed one can replace it.",
     Severity.ERROR, "0.2.0")
-RULES = (DATA_LOSS, DOWNGRADE_MISSING)
+UNDOES_OTHER_CHANGES = RuleInfo(
+    "DBS609", "computed-downgrade-undoes-other-changes",
+    "The database has changes its migrations did not make; the computed downgrade would "
+    "undo them too.",
+    Severity.ERROR, "0.2.0")
+RULES = (DATA_LOSS, DOWNGRADE_MISSING, UNDOES_OTHER_CHANGES)
 
 Confirm = Callable[[str], bool]
 
@@ -69,6 +75,7 @@ class _Down(RunState):
 
     options: DowngradeOptions
     computed_sql: str | None = None
+    expected_built: bool = False  # TARGET's schema was built from the migrations, not recorded
 
 
 def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
@@ -111,12 +118,26 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     undo_names = [r.revision for r in revisions]
     down.show_revisions(undo_names, 0)
 
-    expected = _target_schema(down)
+    expected, down.expected_built = _schema_at(down, down.target)
     current = user_snapshot(down.url)
     missing = [(r.revision, problem) for r in revisions
                if (problem := downgrade_problem(r.path)) is not None]
+    others: list[str] = []
     if missing:
-        down.computed_sql = _computed(current, expected)
+        down.computed_sql = _computed(current, expected, built=down.expected_built)
+        # Computed from the database as it is: whatever else changed since the migrations
+        # made it (an index or a grant added by hand) would be undone with the revisions.
+        at_start, start_built = _schema_at(down, down.start, quiet=True)
+        others, _ = _differences(at_start, current, built=start_built)
+        if others:
+            down.findings.append(Finding(
+                UNDOES_OTHER_CHANGES.code,
+                f"The database differs from the schema {', '.join(down.start)} gives: the "
+                "computed downgrade would undo these changes too.",
+                Severity.ERROR,
+                help="Bring them into a revision (or undo them by hand) first, or write the "
+                     "revisions' downgrade().",
+                context=(("Not made by the migrations", "\n".join(others)),)))
         for revision, problem in missing:
             down.findings.append(Finding(
                 DOWNGRADE_MISSING.code,
@@ -138,6 +159,10 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         return "planned"
     if missing and not down.options.use_computed:
         down.say("preflight", "refused: revisions without a real downgrade (see findings)")
+        return "refused"
+    if others:
+        down.say("preflight", "refused: the computed downgrade would also undo changes the "
+                 "migrations did not make (see findings)")
         return "refused"
     if losses and not down.options.yes:
         database = _database_name(down.url)
@@ -190,7 +215,8 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     if expected is None:
         down.say("verify", f"no snapshot of {target} to compare with")
         return "downgraded"
-    differences, reordered = _differences(expected, user_snapshot(down.url))
+    differences, reordered = _differences(expected, user_snapshot(down.url),
+                                          built=down.expected_built)
     if differences:
         down.findings.append(Finding(
             ROLLBACK_MISMATCH.code,
@@ -203,32 +229,39 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     return "downgraded"
 
 
-def _target_schema(down: _Down) -> SchemaSnapshot | None:
-    """TARGET's schema: as recorded when the database was last there, else built from the
-    migrations on a throwaway server."""
+def _schema_at(down: _Down, revisions: tuple[str, ...], *,
+               quiet: bool = False) -> tuple[SchemaSnapshot | None, bool]:
+    """The schema at `revisions`: as recorded when the database was last there, else built
+    from the migrations on a throwaway server (True: built; its owners are that server's)."""
     import json
 
     from dbsafe.migrate.throwaway import migrated_database
     from dbsafe.schema.model import SchemaSnapshot
 
-    recorded = history.snapshot_at(down.url, down.target)
+    shown = ",".join(revisions) or "base"
+    recorded = history.snapshot_at(down.url, revisions)
     if recorded is not None:
-        down.say("preflight", f"comparing with the schema recorded at "
-                 f"{','.join(down.target) or 'base'}")
-        return SchemaSnapshot.from_dict(json.loads(recorded))
-    if not down.target:
-        return None
-    down.say("preflight", f"building {','.join(down.target)}'s schema from the migrations")
-    with migrated_database(down.project, ",".join(down.target)) as url:
-        return user_snapshot(url)
+        if not quiet:
+            down.say("preflight", f"comparing with the schema recorded at {shown}")
+        return SchemaSnapshot.from_dict(json.loads(recorded)), False
+    if not revisions:
+        return None, False
+    down.say("preflight", f"building {shown}'s schema from the migrations")
+    with migrated_database(down.project, shown) as url:
+        return user_snapshot(url), True
 
 
-def _computed(current: SchemaSnapshot, expected: SchemaSnapshot | None) -> str | None:
-    from dbsafe.schema.ddl import migration_sql
+def _computed(current: SchemaSnapshot, expected: SchemaSnapshot | None, *,
+              built: bool) -> str | None:
+    from dbsafe.schema.ddl import plan, render_sql
+    from dbsafe.schema.diff import diff
 
     if expected is None:
         return None
-    return migration_sql(current, expected)
+    # Never ownership handed to a throwaway server's superuser, a DBA's grants revoked, nor
+    # the version table dropped (`comparison_options`).
+    changes = diff(current, expected, comparison_options(built=built))
+    return render_sql(plan(current, expected, changes)).text
 
 
 def _run_computed(down: _Down) -> None:

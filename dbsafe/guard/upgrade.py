@@ -34,6 +34,7 @@ from dbsafe.migrate.runner import (
 if TYPE_CHECKING:
     from dbsafe.checks import Check
     from dbsafe.config import Settings
+    from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
 # SQLSTATEs worth another attempt: lock_not_available (lock_timeout), deadlock_detected.
@@ -488,17 +489,19 @@ def _way_back(run: _Run) -> str:
         return "failed"
     run.say("way back", f"downgrading to {_start_name(run)}")
     try:
-        apply(run.project, run.url, [("downgrade", _start_name(run))],
-              session={"lock_timeout": run.options.lock_timeout,
-                       "statement_timeout": run.options.statement_timeout,
-                       "application_name": "dbsafe rollback"})
+        rolled = apply(run.project, run.url, [("downgrade", _start_name(run))],
+                       session={"lock_timeout": run.options.lock_timeout,
+                                "statement_timeout": run.options.statement_timeout,
+                                "application_name": "dbsafe rollback"})
     except MigrationError as exc:
         run.findings.append(Finding(
             REVISION_FAILED.code, f"The rollback failed: {exc}", Severity.ERROR,
             help=f"The backup taken before the upgrade restores the database: {restore_hint}"))
         run.say("way back", f"rollback failed: {exc}; to restore: {restore_hint}")
         return "failed"
-    differences, reordered = _differences(run.before, user_snapshot(run.url))
+    # The version table a first deploy created stays, empty, after alembic goes back to base.
+    differences, reordered = _differences(run.before, user_snapshot(run.url),
+                                          version_table=rolled.version_table)
     if differences:
         run.findings.append(Finding(
             ROLLBACK_MISMATCH.code,
@@ -515,18 +518,34 @@ def _way_back(run: _Run) -> str:
     return "rolled back"
 
 
-def _differences(expected: SchemaSnapshot | None,
-                 actual: SchemaSnapshot) -> tuple[list[str], list[str]]:
+def _differences(expected: SchemaSnapshot | None, actual: SchemaSnapshot, *,
+                 version_table: str = "alembic_version",
+                 built: bool = False) -> tuple[list[str], list[str]]:
     """What differs from `expected`, and (apart) tables whose columns only moved: a column
     dropped and added back comes last, which PostgreSQL cannot undo and queries by name
-    do not notice."""
-    from dbsafe.schema.diff import REORDER, DiffOptions, diff
+    do not notice.
+
+    dbsafe's own schema and alembic's version table are bookkeeping, not the schema. An
+    `expected` schema `built` from the migrations on a throwaway server has everything
+    owned by that server's superuser, and only the grants the migrations give: owners and
+    grants are not compared then (a DBA's grants to an application role are no drift).
+    """
+    from dbsafe.schema.diff import REORDER, diff
 
     if expected is None:
         return [], []
-    changes = diff(actual, expected, DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
+    changes = diff(actual, expected, comparison_options(version_table, built))
     return ([c.describe() for c in changes if c.action != REORDER],
             [c.describe() for c in changes if c.action == REORDER])
+
+
+def comparison_options(version_table: str = "alembic_version", built: bool = False) -> DiffOptions:
+    """How a guarded run compares a database with a schema it expects (`_differences`)."""
+    from dbsafe.schema.diff import DiffOptions
+
+    return DiffOptions(ignore_schemas=frozenset({"dbsafe"}),
+                       ignore_kinds=frozenset({"owner", "grant"}) if built else frozenset(),
+                       ignore_names=(f"*.{version_table}",))
 
 
 def _start_name(run: _Run) -> str:

@@ -131,3 +131,59 @@ def test_an_empty_downgrade_is_caught_and_the_computed_one_restores_the_schema(
     with migrated_database(project, "0004") as reference:
         assert not diff(user_snapshot(database_url), user_snapshot(reference),
                         DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
+
+
+def _as_role(database_url: str, role: str) -> str:
+    """The same database, logged in as `role` (the throwaway server trusts local logins)."""
+    import re
+
+    return re.sub(r"user=[^&]*", f"user={role}", database_url)
+
+
+def test_the_computed_downgrade_will_not_undo_changes_made_by_hand(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_note.py").write_text(EMPTY_DOWNGRADE)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0005")])
+    with psycopg.connect(database_url) as conn:  # an operator's index, by hand
+        conn.execute("CREATE INDEX ix_by_hand ON orders (id)")
+    settings = _settings(root, database_url)
+
+    report = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False,
+                                                           use_computed=True, yes=True))
+
+    assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+    (other,) = [f for f in report.findings if f.code == "DBS609"]
+    assert "ix_by_hand" in dict(other.context)["Not made by the migrations"]
+    assert _state(database_url)["version"] == ["0005"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('ix_by_hand') IS NOT NULL").fetchone() == (True,)
+
+
+def test_a_deploy_role_that_is_not_the_servers_superuser_is_not_a_difference(
+    database_url: str, tmp_path: Path, postgresql: psycopg.Connection,
+) -> None:
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("logs in as a new role without a password: the throwaway server's trust")
+    role = "dbsafe_deployer"
+    postgresql.execute(f"DROP ROLE IF EXISTS {role}")
+    postgresql.execute(f"CREATE ROLE {role} LOGIN")
+    postgresql.execute(f"GRANT ALL ON SCHEMA public TO {role}")
+    postgresql.execute(f'GRANT CREATE ON DATABASE "{postgresql.info.dbname}" TO {role}')
+    postgresql.commit()
+    deployer = _as_role(database_url, role)
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    apply(AlembicProject(root / "alembic.ini"), deployer, [("upgrade", "0002")])
+
+    # 0001's schema was never recorded here: it is built on a throwaway server, where
+    # everything belongs to its superuser; the owners are not what is compared.
+    report = commands.downgrade(_settings(root, deployer),
+                                DowngradeOptions(target="0001", backup=False, yes=True))
+
+    assert not [f for f in report.findings if f.code == "DBS603"], [
+        dict(f.context) for f in report.findings]
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    assert _state(database_url)["version"] == ["0001"]

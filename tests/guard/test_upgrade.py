@@ -300,3 +300,38 @@ def test_status_names_an_applied_revision_edited_afterwards(database_url: str,
 
     (edited,) = status.findings
     assert (edited.code, edited.subject) == ("DBS605", "0004")
+
+
+def test_a_first_deploy_rolled_back_to_base_is_rolled_back_not_failed(
+        database_url: str, tmp_path: Path) -> None:
+    """The version table alembic created stays (empty) at base: bookkeeping, not a
+    difference from the empty database the upgrade started from."""
+    root = _project(tmp_path / "p")
+    with psycopg.connect(database_url) as conn:
+        here = conn.execute("SELECT current_database()").fetchone()[0]
+    # Fails on this database only, as a revision meeting production's data would: not on
+    # the throwaway server that previews it.
+    (root / "migrations" / "versions" / "0005_only_here.py").write_text(f'''"""fails here"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("DO $$ BEGIN IF current_database() = '{here}' THEN "
+               "RAISE EXCEPTION 'not on this database'; END IF; END $$")
+
+
+def downgrade():
+    op.execute("SELECT 1")
+''')
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS202", "DBS117")))
+
+    assert report.summary["outcome"] == "rolled back", [
+        (f.code, f.message) for f in report.findings]
+    assert not [f for f in report.findings if f.code == "DBS603"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (0,)
+        assert conn.execute("SELECT to_regclass('patients')").fetchone() == (None,)
