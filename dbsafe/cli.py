@@ -234,6 +234,8 @@ def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, .
                       ignore: tuple[str, ...], verbose: bool, output_file: Path | None = None,
                       quiet: bool = False, exit_zero: bool = False,
                       config_file: Path | None = None, color: str = "auto") -> dict[str, Any]:
+    if output_file is not None:
+        _check_writable(output_file)
     # How the report is delivered is the CLI's business, not a setting: kept on the context.
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
@@ -243,6 +245,18 @@ def _output_overrides(fmt: str | None, fail_on: str | None, select: tuple[str, .
             ctx.obj.config_path = config_file  # `dbsafe lint --config x` = `dbsafe --config x lint`
     return {"format": fmt, "fail-on": fail_on, "select": select, "ignore": ignore,
             "verbose": True if verbose else None}
+
+
+def _check_writable(path: Path) -> None:
+    """Say now, before any work (an upgrade would already have run), that the report could
+    not be written."""
+    folder = path.parent
+    if path.is_dir():
+        raise DbsafeError(f"cannot write {path}: it is a directory")
+    if not folder.is_dir():
+        raise DbsafeError(f"cannot write {path}: no such directory {folder}")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise DbsafeError(f"cannot write {path}: permission denied")
 
 
 def _delivery() -> dict[str, Any]:

@@ -254,3 +254,18 @@ def test_a_role_without_privileges_gets_a_database_error_naming_them(
     result = run("backup", "--database-url", url, "--backup-dir", str(tmp_path), cwd=tmp_path)
     assert_clean_error(result, "pg_dump failed: ", "permission denied for table items")
     assert "Query was" not in result.stderr
+
+
+@pytest.mark.db
+def test_an_unwritable_report_file_is_said_before_the_upgrade_runs(
+        database_url: str, tmp_path: Path) -> None:
+    from tests.migrate.projects import write_project
+
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    report = tmp_path / "no-such-dir" / "report.json"
+    result = run("upgrade", "--database-url", database_url, "--no-backup", "--format", "json",
+                 "-o", str(report), cwd=root)
+    assert_clean_error(result, f"cannot write {report}: no such directory {report.parent}")
+    with psycopg.connect(database_url) as conn:  # nothing was applied
+        assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)

@@ -107,8 +107,14 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         down.target = ()
     else:
         down.target = tuple(resolve(described.revisions, described.heads, down.options.target))
-    undone = ancestors(described.revisions, down.start) - ancestors(described.revisions,
-                                                                     down.target)
+    below = ancestors(described.revisions, down.start)
+    ahead = [t for t in down.target if t not in below]
+    if ahead:
+        raise DbsafeError(
+            f"{', '.join(ahead)} is not at or below the database's revision "
+            f"({', '.join(down.start) or 'base'}): a downgrade cannot reach it; `dbsafe "
+            f"upgrade {ahead[0]}` goes there")
+    undone = below - ancestors(described.revisions, down.target)
     if not undone:
         down.say("preflight", f"already at {', '.join(down.start) or 'base'}: nothing to do")
         return "up to date"

@@ -284,7 +284,8 @@ def _preflight_checks(run: _Run) -> bool:
             "rolled back.",
             Severity.WARNING if run.options.allow_irreversible else Severity.ERROR,
             subject=revision.revision,
-            help="Write its downgrade(), or pass --allow-irreversible to accept a way back "
+            help="Write its downgrade()." if run.options.allow_irreversible else
+                 "Write its downgrade(), or pass --allow-irreversible to accept a way back "
                  "through the backup only.",
         )
         run.findings.append(finding)
@@ -308,8 +309,9 @@ def _lint_pending(run: _Run) -> bool:
     try:
         report = run.verbs.lint(settings, run.start[0] if len(run.start) == 1 else None)
     except DbsafeError as exc:
-        run.say("preflight", f"lint could not run: {exc}")
-        return False
+        # Refusing with no finding to show would read as "see the findings" of none: the
+        # run could not do its job (exit 2), and says why. Nothing was touched yet.
+        raise DbsafeError(f"preflight could not lint the pending revisions: {exc}") from None
     files = {str(r.path) for r in run.todo if r.path}
     threshold = run.settings.fail_on
     ok = True

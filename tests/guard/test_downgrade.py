@@ -187,3 +187,20 @@ def test_a_deploy_role_that_is_not_the_servers_superuser_is_not_a_difference(
         dict(f.context) for f in report.findings]
     assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
     assert _state(database_url)["version"] == ["0001"]
+
+
+def test_a_downgrade_to_a_revision_ahead_is_an_error_not_up_to_date(
+    database_url: str, tmp_path: Path,
+) -> None:
+    from dbsafe.core import DbsafeError
+
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    with pytest.raises(DbsafeError) as error:
+        commands.downgrade(_settings(root, database_url),
+                           DowngradeOptions(target="0003", backup=False, yes=True))
+    assert str(error.value) == (
+        "0003 is not at or below the database's revision (0002): a downgrade cannot reach "
+        "it; `dbsafe upgrade 0003` goes there")
+    assert _state(database_url)["version"] == ["0002"]

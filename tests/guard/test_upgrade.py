@@ -335,3 +335,24 @@ def downgrade():
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (0,)
         assert conn.execute("SELECT to_regclass('patients')").fetchone() == (None,)
+
+
+def test_an_upgrade_whose_preflight_cannot_lint_is_exit_2_and_says_why(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "refused: see the findings" with none to see: env.py reaching for another
+    database stops the preview on the throwaway server, and the upgrade with it."""
+    from dbsafe.core import DbsafeError
+
+    root = _project(tmp_path / "p")
+    env = root / "migrations" / "env.py"  # a raw connection of its own, as it is imported
+    env.write_text('import os, psycopg\npsycopg.connect(os.environ["APP_DB_URL"]).close()\n'
+                   + env.read_text())
+    monkeypatch.setenv("APP_DB_URL", database_url)
+    with pytest.raises(DbsafeError) as error:
+        commands.upgrade(_settings(root, database_url),
+                         _options(tmp_path, allow=("DBS202", "DBS117")))
+    message = str(error.value)
+    assert message.startswith("preflight could not lint the pending revisions: ")
+    assert "refused: psycopg.Connection.connect() tried to connect to " in message
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
