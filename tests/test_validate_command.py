@@ -407,3 +407,44 @@ def test_migrations_are_not_validated_against_todays_schema(tmp_path: Path) -> N
     named = commands.validate(settings, [tmp_path / "migrations/versions/0002_split.py",
                                          tmp_path / "db/V3__backfill.sql"])
     assert named.findings == () and named.summary["migration_files"] == 2
+
+
+# A backfill script: what its own DDL makes is there when its later statements run.
+_SCRIPT = """CREATE SCHEMA crm;
+CREATE TABLE crm.leads (id int PRIMARY KEY, email text);
+INSERT INTO crm.leads (id, email) VALUES (1, 'a@b');
+ALTER TABLE patients ADD COLUMN first_name text;
+UPDATE patients SET first_name = split_part(full_name, ' ', 1);
+SELECT p.first_name, c.name FROM patients p JOIN clinics c ON c.id = p.clinic_id;
+SELECT first_name FROM patients JOIN clinics ON clinics.id = patients.clinic_id;
+ALTER TABLE clinic_settings RENAME TO settings;
+SELECT reminder_hours FROM settings;
+SELECT nope FROM clinics;
+SET search_path TO billing, public;
+SELECT first_name FROM patients;
+"""
+
+
+def test_a_scripts_own_ddl_is_there_for_its_later_statements(tmp_path: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "scripts" / "backfill.sql", _SCRIPT)
+    report = commands.validate(offline(tmp_path), [tmp_path])
+    # Only the real mistake, which no DDL of the file explains.
+    assert locations(report) == [("DBS302", "scripts/backfill.sql", 10, 8)]
+    assert report.summary["statements_not_analysed"] == 6
+
+
+@pytest.mark.db
+def test_the_backfill_script_runs_on_postgresql_but_for_its_planted_mistake(
+        postgresql: psycopg.Connection) -> None:
+    schema = REPO_ROOT / "tests" / "validate" / "fixtures" / "clinic_schema.sql"
+    postgresql.execute(schema.read_text(encoding="utf-8"))
+    failed = []
+    for line, statement in enumerate(_SCRIPT.splitlines(), 1):
+        try:
+            with postgresql.transaction():  # a savepoint: kept for the statements after it
+                postgresql.execute(statement)
+        except psycopg.errors.UndefinedColumn:
+            failed.append(line)
+    assert failed == [10]
+    postgresql.rollback()

@@ -31,8 +31,8 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -68,6 +68,9 @@ class Problem:
     # Set (major version) when the statement reads a system catalog whose columns were
     # taken from that version's catalog: only a server of that version can confirm it.
     catalog_version: int | None = None
+    # The relations (`schema.name`, or a CTE's or alias's name) an unknown column was looked
+    # for in, when more than the one its subject names.
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -1366,6 +1369,7 @@ class _Run:
             name,
             identifier,
             _suggest(name, candidates),
+            sources,
         )
 
     def using_column(self, identifier: exp.Identifier, left: list[_Source], right: _Source | None) -> None:
@@ -1379,7 +1383,7 @@ class _Run:
             else:
                 candidates = tuple(n for s in left for n in s.columns if n is not None)
                 self.problem(UNKNOWN_COLUMN.code, _no_column_message(name, left), name, identifier,
-                             _suggest(name, candidates))
+                             _suggest(name, candidates), left)
 
     def missing_qualifier(self, column: exp.Column, scope: _Scope) -> None:
         qualifier_node = column.args["table"]
@@ -1457,10 +1461,13 @@ class _Run:
 
     def problem(
         self, code: str, message: str, subject: str, identifier: exp.Expression,
-        suggestions: tuple[str, ...],
+        suggestions: tuple[str, ...], sources: Sequence[_Source] = (),
     ) -> None:
         help_text = f"Did you mean `{suggestions[0]}`?" if suggestions else None
-        self.problems.append(self.make_problem(code, message, subject, identifier, suggestions, help_text))
+        problem = self.make_problem(code, message, subject, identifier, suggestions, help_text)
+        if sources:
+            problem = replace(problem, sources=tuple(s.subject for s in sources))
+        self.problems.append(problem)
 
     def make_problem(
         self, code: str, message: str, subject: str, identifier: exp.Expression,

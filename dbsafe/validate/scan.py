@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Rewrite, Verdict
+    from dbsafe.validate.file_ddl import FileDdl
+    from dbsafe.validate.resolver import Problem
     from dbsafe.validate.syscatalog import SystemCatalog
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ log = logging.getLogger(__name__)
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
-_CACHE_VERSION = 5  # 5: PostgREST ambiguity (DBS307), rpc overloads, const payloads, db.schema
+_CACHE_VERSION = 6  # 6: a file's own DDL, LATERAL unnest ordinality, same-named tables
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
@@ -304,16 +306,14 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
     outcome = FileOutcome(rel, skipped=list(extracted.skipped))
     if extracted.skipped and not extracted.fragments:
         outcome.counts["files_skipped"] += 1
-    created: frozenset[str] = frozenset()
-    for fragment in extracted.fragments:
-        if not fragment.dynamic:
-            # Imported here: sqlglot is a third of a run whose changed files hold only
-            # supabase-js requests.
-            from dbsafe.validate.resolver import created_relations
+    from dbsafe.validate.file_ddl import FileDdl
 
-            created |= created_relations(fragment.sql)
-        _analyse_fragment(fragment, snapshot, outcome, created, server_version, catalog,
+    earlier = FileDdl()  # what the file's statements so far changed
+    for fragment in extracted.fragments:
+        _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
                           confirming)
+        if not fragment.dynamic:
+            earlier = earlier.after(fragment.sql)
     for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files
         _analyse_request(request, snapshot, outcome)
     return outcome
@@ -336,6 +336,22 @@ def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
             outcome.candidates.append(Candidate(issue.finding, issue.sql, issue.start, issue.end))
 
 
+def _made_earlier(problem: Problem, earlier: FileDdl) -> bool:
+    """Whether `problem` may be about something the file's earlier DDL created or changed:
+    a relation (by its unqualified name), a schema, or anything unqualified once the file
+    set `search_path`."""
+    if problem.code not in ("DBS301", "DBS302"):
+        return False
+    if earlier.search_path:
+        return True
+    parts = problem.subject.split(".")
+    if problem.code == "DBS301":
+        # `schema.relation`, or `schema` alone when the schema is unknown
+        return parts[-1] in earlier.relations or parts[0] in earlier.schemas
+    relations = [subject.split(".")[-1] for subject in problem.sources] or parts[-2:-1]
+    return any(name in earlier.relations for name in relations)
+
+
 def _rules_by_code() -> dict[str, RuleInfo]:
     from dbsafe.validate import resolver
 
@@ -343,7 +359,7 @@ def _rules_by_code() -> dict[str, RuleInfo]:
 
 
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
-                      outcome: FileOutcome, created: frozenset[str] = frozenset(),
+                      outcome: FileOutcome, earlier: FileDdl | None = None,
                       server_version: int | None = None,
                       catalog: SystemCatalog | None = None,
                       confirming: bool = False) -> None:
@@ -372,16 +388,15 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         resolution = resolver.Resolution(
             resolver.NOT_ANALYSED, reason=f"dbsafe failed on it: internal {type(exc).__name__}")
     problems = resolution.problems
-    if created:
-        # A relation this file created earlier (a temp or scratch table) exists at run time
-        # with columns we cannot know: not a finding, and the statement is not analysed.
-        kept = tuple(p for p in problems if not (
-            p.code == resolver.UNKNOWN_TABLE.code and p.subject.rsplit(".", 1)[-1] in created))
+    if earlier and problems:
+        # What this file's own DDL made or changed earlier exists at run time, as it is
+        # then: not a finding, and the statement is not analysed.
+        kept = tuple(p for p in problems if not _made_earlier(p, earlier))
         if len(kept) != len(problems):
             problems = kept
             resolution = resolver.Resolution(
                 resolver.NOT_ANALYSED, kept,
-                reason="uses a relation created earlier in this file")
+                reason="uses what DDL earlier in this file created or changed")
     outcome.counts[f"statements_{resolution.status}"] += 1
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
