@@ -393,6 +393,8 @@ class Resolver:
         resolution = self._resolve_with_sqlglot(sql)
         if resolution.status == UNPARSED and not resolution.problems:
             resolution = self._relations_by_postgresql(sql, resolution.reason) or resolution
+        elif resolution.problems:
+            resolution = _named_by_postgresql(sql, resolution)
         if len(self._resolved) < _RESOLVED_SIZE:
             self._resolved[sql] = resolution
         return resolution
@@ -1531,6 +1533,46 @@ _DML_NODES = frozenset({"SelectStmt", "InsertStmt", "UpdateStmt", "DeleteStmt", 
 # Subtrees whose RangeVars are not relations read or written: `SELECT ... INTO new_table`
 # names a table to create, `FOR UPDATE OF t` names FROM items.
 _NOT_RELATION_USES = frozenset({"intoClause", "lockingClause", "IntoClause", "LockingClause"})
+
+
+def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
+    """`resolution` without the problems about names PostgreSQL's own parser does not see
+    in `sql` at all: sqlglot misreads a few rare forms (`x IS NFC NORMALIZED` as a column
+    `nfc`, `U&"ti\\0074le"` as a column `u`), and a misreading must never be a finding.
+    Kept whole when pglast cannot read the statement (driver placeholders)."""
+    import json
+
+    from pglast.parser import parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(sql))
+    except Exception:  # noqa: BLE001 - PostgreSQL rejects it (placeholders), or a pglast bug
+        return resolution
+    names: set[str] = set()
+    stack: list[object] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            names.add(node)
+    kept = tuple(p for p in resolution.problems if _problem_name(sql, p) in names)
+    if len(kept) == len(resolution.problems):
+        return resolution
+    dropped = len(resolution.problems) - len(kept)
+    log.debug("%d problem(s) about names PostgreSQL does not read in %r", dropped, sql)
+    return Resolution(UNPARSED, kept,
+                      reason="sqlglot misread it: a name it found is not one PostgreSQL reads")
+
+
+def _problem_name(sql: str, problem: Problem) -> str:
+    """The identifier a problem points at, as PostgreSQL names it (folded unless quoted)."""
+    text = sql[problem.start:problem.end + 1]
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('""', '"')
+    return text.lower()
 
 
 def _named_relations(sql: str) -> list[exp.Table] | None:
