@@ -1545,20 +1545,29 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
     from pglast.parser import parse_sql_json
 
     try:
-        tree = json.loads(parse_sql_json(sql))
+        text = parse_sql_json(sql)
     except Exception:  # noqa: BLE001 - PostgreSQL rejects it (placeholders), or a pglast bug
         return resolution
-    names: set[str] = set()
-    stack: list[object] = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, str):
-            names.add(node)
-    kept = tuple(p for p in resolution.problems if _problem_name(sql, p) in names)
+    names: set[str] | None = None
+
+    def read(name: str) -> bool:
+        nonlocal names
+        if json.dumps(name, ensure_ascii=False) in text:  # as a JSON string: the usual case
+            return True
+        if names is None:  # escaped some other way: every string of the tree
+            names = set()
+            stack: list[object] = [json.loads(text)]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    stack.extend(node.values())
+                elif isinstance(node, list):
+                    stack.extend(node)
+                elif isinstance(node, str):
+                    names.add(node)
+        return name in names
+
+    kept = tuple(p for p in resolution.problems if read(_problem_name(sql, p)))
     if len(kept) == len(resolution.problems):
         return resolution
     dropped = len(resolution.problems) - len(kept)
