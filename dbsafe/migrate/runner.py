@@ -451,17 +451,25 @@ class ApplySession:
 
     def close(self) -> None:
         """Stop the child: its input ends, it gets 30 s to finish, then it is killed.
-        Closing twice, or a session never started, does nothing."""
+        Closing twice, or a session never started, does nothing.
+
+        Closed while a cancellation unwinds (SIGTERM, SIGHUP, Ctrl-C), the child is killed
+        at once: given time, it would finish (and commit) the revision it is running after
+        the run was stopped, and the history would say otherwise. Killed, its transaction
+        rolls back.
+        """
         proc = self._proc
         if proc is None:
             return
+        unwinding = sys.exc_info()[1]
+        cancelled = unwinding is not None and not isinstance(unwinding, Exception)
         try:
             if proc.stdin is not None:
                 proc.stdin.close()
         except OSError:
             pass
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=0 if cancelled else 30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

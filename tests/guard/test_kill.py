@@ -179,3 +179,55 @@ def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(database_url: st
             assert conn.execute("SELECT count(*) FROM patients").fetchone() == (500,)
     # Some kills must land where the database is left half way, or this test proves little.
     assert repaired >= 1, "no kill landed inside a revision's committed part"
+
+
+def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
+        database_url: str, tmp_path: Path) -> None:
+    """A CI job cancelled while a revision runs: dbsafe stops at once, the revision's
+    transaction rolls back (the env.py child is killed, not left to finish and commit), and
+    the database and the history agree."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    (versions / "0001_a.py").write_text(
+        '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+        'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY)")\n\n\n'
+        'def downgrade():\n    op.execute("DROP TABLE a")\n')
+    (versions / "0002_slow.py").write_text(
+        '"""slow"""\nfrom alembic import op\n\nrevision = "0002"\ndown_revision = "0001"\n\n\n'
+        'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
+        '    op.execute("SELECT pg_sleep(4)")\n\n\n'
+        'def downgrade():\n    op.execute("DROP TABLE slow")\n')
+    (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            while time.monotonic() < deadline and not watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'"
+                    ).fetchone()[0]:
+                time.sleep(0.05)
+        signalled = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    assert "stopped by SIGTERM" in errors
+    assert took < 3, took  # not left to finish the 4 s revision
+    with psycopg.connect(database_url) as conn:
+        time.sleep(0.1)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('slow')").fetchone() == (None,)
+    (last,) = commands.status(load_settings(root, {"database-url": database_url}, environ={})
+                              ).summary["history"][:1]
+    assert last["outcome"] == "interrupted"
+    assert last["to_revisions"] in (["0001"], [])
