@@ -208,7 +208,14 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         running.wait()
         raise
     with target:
-        _, errors = running.communicate()
+        try:
+            _, errors = running.communicate()
+        except BaseException:  # Ctrl-C, SIGTERM: pg_restore stops too, and the copy is named
+            running.kill()
+            running.wait()
+            log.warning("restore into %s interrupted: the half-restored database is kept; "
+                        "`dbsafe restore --clean-up` drops it", name)
+            raise
         if running.returncode != 0:
             from dbsafe.guard.backup import _first_line
 

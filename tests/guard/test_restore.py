@@ -391,3 +391,36 @@ def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Pa
         assert missing.returncode == 2 and "no backup directory" in missing.stderr
     finally:
         _drop(database_url, "prune_a", "prune_b")
+
+
+def test_a_cancelled_restore_stops_pg_restore_and_names_the_copy(source: str,
+                                                                 tmp_path: Path) -> None:
+    with psycopg.connect(source) as conn:  # enough rows that pg_restore takes a while
+        conn.execute("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h "
+                     "FROM generate_series(1, 400000) g")
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into", "cancelled_restore"],
+        cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _restoring(source, "cancelled_restore"):
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=30)
+        assert proc.returncode == 128 + signal.SIGTERM, errors
+        assert ("restore into cancelled_restore interrupted: the half-restored database is "
+                "kept; `dbsafe restore --clean-up` drops it") in errors
+        # pg_restore went with it: the copy is left over, not still being filled (its
+        # server process leaves a moment after the client).
+        gone = time.monotonic() + 5
+        while time.monotonic() < gone and "cancelled_restore" not in half_restored(source):
+            time.sleep(0.05)
+        assert "cancelled_restore" in half_restored(source)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _drop(source, "cancelled_restore")
