@@ -204,17 +204,13 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
         target = connect(target_url)
     except BaseException:
-        running.kill()
-        running.wait()
+        _stop(running, name)
         raise
     with target:
         try:
             _, errors = running.communicate()
-        except BaseException:  # Ctrl-C, SIGTERM: pg_restore stops too, and the copy is named
-            running.kill()
-            running.wait()
-            log.warning("restore into %s interrupted: the half-restored database is kept; "
-                        "`dbsafe restore --clean-up` drops it", name)
+        except BaseException:  # Ctrl-C, SIGTERM
+            _stop(running, name)
             raise
         if running.returncode != 0:
             from dbsafe.guard.backup import _first_line
@@ -239,6 +235,14 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                  f"({time.perf_counter() - started:.1f}s)")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
+
+
+def _stop(running: subprocess.Popen[str], name: str) -> None:
+    """pg_restore stops with the run that started it; the copy it was filling is named."""
+    running.kill()
+    running.wait()
+    log.warning("restore into %s interrupted: the half-restored database is kept; "
+                "`dbsafe restore --clean-up` drops it", name)
 
 
 _SESSIONS_GONE_WITHIN = 3.0  # seconds
