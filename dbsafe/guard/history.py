@@ -192,6 +192,24 @@ def checkpoint(conninfo: str, run_id: str, revisions: Sequence[str], snapshot: s
         )
 
 
+def settle_restored(conninfo: str, backup_name: str) -> int:
+    """In a database just restored from a backup, the runs the backup caught in progress
+    (the upgrade or downgrade that took it, or one running then): their outcome is in the
+    original database's history, not here. Marked so, they are neither shown as running
+    nor "repaired" by the next run. Returns how many."""
+    with connect(conninfo) as conn:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
+        if exists is None or exists[0] is None:
+            return 0
+        rows = conn.execute(
+            f"UPDATE {SCHEMA}.{TABLE} SET outcome = 'interrupted', finished_at = now(), "
+            "message = concat_ws(E'\\n', message, %s::text) WHERE outcome = 'running' "
+            "RETURNING run_id",
+            (f"in progress when {backup_name} was taken; its outcome is in the history of "
+             "the database the backup was taken from",)).fetchall()
+    return len(rows)
+
+
 def unfinished(conninfo: str) -> list[tuple[str, dict[str, Any]]]:
     """Runs that never recorded an end (killed), with their checkpoints; marks them so.
 

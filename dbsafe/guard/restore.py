@@ -224,9 +224,12 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         revisions = _revisions(target)
         # The history row is written (its own connection, its own commits) while the rows
         # are counted: counting a big table is the longest part of the bookkeeping.
-        recorded = _in_background(lambda: history.record(
-            target_url, "restore", outcome="restored", to_revisions=revisions,
-            message=f"restored from {backup.name}", backup_file=str(backup)))
+        def bookkeeping() -> None:
+            history.settle_restored(target_url, backup.name)
+            history.record(target_url, "restore", outcome="restored", to_revisions=revisions,
+                           message=f"restored from {backup.name}", backup_file=str(backup))
+
+        recorded = _in_background(bookkeeping)
         try:
             counts = _row_counts(target)
         finally:

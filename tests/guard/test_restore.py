@@ -424,3 +424,25 @@ def test_a_cancelled_restore_stops_pg_restore_and_names_the_copy(source: str,
         if proc.poll() is None:
             proc.kill()
         _drop(source, "cancelled_restore")
+
+
+def test_a_run_the_backup_caught_in_progress_is_not_running_in_the_copy(
+        source: str, tmp_path: Path) -> None:
+    from dbsafe.guard import history
+
+    settings = _settings(source, tmp_path)
+    run_id = history.start(source, "downgrade", ["0007"])  # as a guarded run's own backup
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    history.finish(source, run_id, outcome="downgraded", to_revisions=["0006"])
+    _drop(source, "settled_copy")
+    try:
+        commands.restore(settings, backup, into="settled_copy")
+        entries = {e.run_id: e for e in history.entries(_with_db(source, "settled_copy"))}
+        caught = entries[run_id]
+        assert caught.outcome == "interrupted"
+        assert caught.message is not None and f"in progress when {backup.name} was taken" in (
+            caught.message)
+        assert [e.outcome for e in entries.values() if e.operation == "restore"] == ["restored"]
+        assert history.unfinished(_with_db(source, "settled_copy")) == []
+    finally:
+        _drop(source, "settled_copy")
