@@ -34,8 +34,10 @@ Usage:
     python3 scripts/bench/validate.py --files 500 --statements 10000 --bug-rate 0.5
     python3 scripts/bench/validate.py --files 200 --statements 2000 --runs 3
     python3 scripts/bench/validate.py --profile 300            # + cProfile, in-process
-    python3 scripts/bench/validate.py --baseline DIR           # + the checkout in DIR, cold
-                                                               #   and confirmed, interleaved
+    python3 scripts/bench/validate.py --baseline DIR           # + the checkout in DIR, cold,
+                                                               #   confirmed and cached
+                                                               #   (own cache folders),
+                                                               #   interleaved
 """
 
 from __future__ import annotations
@@ -686,9 +688,12 @@ def main() -> int:
             print(rates(second, len(statements)))
             if args.baseline:
                 # `python -m` puts the working directory first: run both from the workdir.
-                def version(root: Path) -> list[str]:
-                    return ["env", f"PYTHONPATH={root.resolve()}", sys.executable, "-m",
-                            "dbsafe", "validate", str(repo.root)]
+                def version(root: Path, cache: str = "") -> list[str]:
+                    # Each tree its own cache folder: their cache versions may differ, and
+                    # each would throw the other's away.
+                    folder = [f"DBSAFE_CACHE_DIR={workdir / ('cache-' + cache)}"] if cache else []
+                    return ["env", f"PYTHONPATH={root.resolve()}", *folder, sys.executable,
+                            "-m", "dbsafe", "validate", str(repo.root)]
 
                 third = compare([
                     ("baseline: cold", [*version(args.baseline), *static[len(dbsafe):],
@@ -697,9 +702,13 @@ def main() -> int:
                     ("baseline: confirmed", [*version(args.baseline), *live[len(dbsafe):],
                                              "--no-cache"]),
                     ("this: confirmed", [*version(ROOT), *live[len(dbsafe):], "--no-cache"]),
+                    ("baseline: cached", [*version(args.baseline, "baseline"),
+                                          *static[len(dbsafe):]]),
+                    ("this: cached", [*version(ROOT, "this"), *static[len(dbsafe):]]),
                 ], runs=args.runs, env=env, cwd=str(workdir))
                 print(report(third[:2], title="Before/after: cold, static"))
-                print(report(third[2:], title="Before/after: confirmed"))
+                print(report(third[2:4], title="Before/after: confirmed"))
+                print(report(third[4:], title="Before/after: cached (nothing changed)"))
 
         summary = document["summary"]
         print("\ndbsafe summary (static): " + ", ".join(
