@@ -41,6 +41,17 @@ def downgrade():
 '''
 
 
+def _project_at(tmp_path: Path, url: str, revision: str, *, note: str | None = None) -> Path:
+    """The well-behaved project (with `note` as its revision 0005) applied up to `revision`
+    on `url`; returns its root."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    if note is not None:
+        (root / "migrations" / "versions" / "0005_note.py").write_text(note)
+    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", revision)])
+    return root
+
+
 def _settings(root: Path, url: str):
     return load_settings(root, {"database-url": url, "cache": False}, environ={})
 
@@ -58,9 +69,7 @@ def _state(url: str) -> dict[str, Any]:
 def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
     database_url: str, tmp_path: Path,
 ) -> None:
-    root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    root = _project_at(tmp_path, database_url, "0002")
     with psycopg.connect(database_url) as conn:
         conn.execute("INSERT INTO patients VALUES (1, 'a', 'a@x'), (2, 'b', NULL)")
         conn.execute("INSERT INTO orders VALUES (1, 1), (2, 1), (3, 2)")
@@ -143,10 +152,7 @@ def _as_role(database_url: str, role: str) -> str:
 def test_the_computed_downgrade_will_not_undo_changes_made_by_hand(
     database_url: str, tmp_path: Path,
 ) -> None:
-    root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    (root / "migrations" / "versions" / "0005_note.py").write_text(EMPTY_DOWNGRADE)
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0005")])
+    root = _project_at(tmp_path, database_url, "0005", note=EMPTY_DOWNGRADE)
     with psycopg.connect(database_url) as conn:  # an operator's index, by hand
         conn.execute("CREATE INDEX ix_by_hand ON orders (id)")
     settings = _settings(root, database_url)
@@ -174,9 +180,7 @@ def test_a_deploy_role_that_is_not_the_servers_superuser_is_not_a_difference(
     postgresql.execute(f'GRANT CREATE ON DATABASE "{postgresql.info.dbname}" TO {role}')
     postgresql.commit()
     deployer = _as_role(database_url, role)
-    root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    apply(AlembicProject(root / "alembic.ini"), deployer, [("upgrade", "0002")])
+    root = _project_at(tmp_path, deployer, "0002")
 
     # 0001's schema was never recorded here: it is built on a throwaway server, where
     # everything belongs to its superuser; the owners are not what is compared.
@@ -194,9 +198,7 @@ def test_a_downgrade_to_a_revision_ahead_is_an_error_not_up_to_date(
 ) -> None:
     from dbsafe.core import DbsafeError
 
-    root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    root = _project_at(tmp_path, database_url, "0002")
     with pytest.raises(DbsafeError) as error:
         commands.downgrade(_settings(root, database_url),
                            DowngradeOptions(target="0003", backup=False, yes=True))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -180,27 +181,18 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(
 
 def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
                                                                    tmp_path: Path) -> None:
-    with psycopg.connect(source) as conn:  # enough rows that pg_restore takes a while
-        conn.execute("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h "
-                     "FROM generate_series(1, 400000) g")
-    settings = _settings(source, tmp_path)
-    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    settings, backup, env = _slow_backup(source, tmp_path)
     before = table_checksums(source)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into", "killed_restore"],
-        cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _restoring_in_background(source, backup, "killed_restore", tmp_path, env,
+                                    stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _restoring(source, "killed_restore"):
-            time.sleep(0.01)
         # Still being filled (pg_restore connected to it): not "half-restored", never dropped.
         assert "killed_restore" not in half_restored(source)
         assert commands.restore(settings, Path(), clean_up=True).summary["dropped"] == []
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # The killed run's pg_restore may still finish its work; then it is left over.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "killed_restore" not in half_restored(source):
             time.sleep(0.05)
         assert "killed_restore" in half_restored(source)
@@ -228,6 +220,30 @@ def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
         if proc.poll() is None:
             proc.kill()
         _drop(source, "killed_restore")
+
+
+def _slow_backup(source: str, tmp_path: Path) -> tuple[Any, Path, dict[str, str]]:
+    """(settings, backup, environment) for a restore that takes a while to run."""
+    with psycopg.connect(source) as conn:  # enough rows that pg_restore takes a while
+        conn.execute("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h "
+                     "FROM generate_series(1, 400000) g")
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    return settings, backup, env
+
+
+def _restoring_in_background(source: str, backup: Path, into: str, cwd: Path,
+                             env: dict[str, str], *, stderr: int) -> subprocess.Popen[str]:
+    """`dbsafe restore BACKUP --into NAME` started, returned once pg_restore fills NAME."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into", into],
+        cwd=cwd, env={**env, "DBSAFE_DATABASE_URL": source},
+        stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _restoring(source, into):
+        time.sleep(0.01)
+    return proc
 
 
 def _restoring(database_url: str, name: str) -> bool:
@@ -395,20 +411,10 @@ def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Pa
 
 def test_a_cancelled_restore_stops_pg_restore_and_names_the_copy(source: str,
                                                                  tmp_path: Path) -> None:
-    with psycopg.connect(source) as conn:  # enough rows that pg_restore takes a while
-        conn.execute("CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS h "
-                     "FROM generate_series(1, 400000) g")
-    settings = _settings(source, tmp_path)
-    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into", "cancelled_restore"],
-        cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, backup, env = _slow_backup(source, tmp_path)
+    proc = _restoring_in_background(source, backup, "cancelled_restore", tmp_path, env,
+                                    stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _restoring(source, "cancelled_restore"):
-            time.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         _, errors = proc.communicate(timeout=30)
         assert proc.returncode == 128 + signal.SIGTERM, errors
