@@ -962,7 +962,8 @@ class _Run:
             columns = _rename(columns, defined)
         source_name = alias or name or f"?function{len(scope.sources)}"
         if None in columns and not defined:
-            self.silence(f"columns of function `{name}` are unknown")
+            shown = name or function.sql("postgres").split("(", 1)[0]  # JSON_TABLE, XMLTABLE
+            self.silence(f"columns of function `{shown}` are unknown")
         return _Source(source_name, columns, source_name, source_name)
 
     def function_columns(
