@@ -29,6 +29,7 @@ import bisect
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
@@ -311,7 +312,11 @@ class _Extractor:
         ):
             # DB-API drivers with the pyformat paramstyle (psycopg) read `%%` as `%` when
             # parameters are passed, so the server sees one `%`.
-            template = _unescape_percent(template)
+            template = _unescape(template, "%%", keep=0)
+        if _call_name(sink) == "text" and "\\:" in template.text:
+            # SQLAlchemy's text() reads `\:` as a colon that starts no parameter
+            # (`:ts\:\:timestamptz`): the server sees `::`.
+            template = _unescape(template, "\\:", keep=1)
         return self._render(template, sink=sink)
 
     def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
@@ -615,20 +620,29 @@ def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: boo
     return Template("".join(parts), _compress(kept), tuple(holes))
 
 
-def _unescape_percent(template: Template) -> Template:
-    if "%%" not in template.text:
+def _unescape(template: Template, pair: str, *, keep: int) -> Template:
+    """Each two-character escape `pair` (`%%`, SQLAlchemy's `\\:`) read as the one character
+    at index `keep` of it, as the driver sends it; positions stay the file's, and holes
+    after an escape move back with the text."""
+    if pair not in template.text:
         return template
     positions = _expand(template)
     parts: list[str] = []
     kept: list[tuple[int, int]] = []
+    removed: list[int] = []  # text offsets of the escapes, each one character shorter
     previous = 0
-    for match in re.finditer("%%", template.text):
-        parts.append(template.text[previous : match.start() + 1])
-        kept.extend(positions[previous : match.start() + 1])
+    for match in re.finditer(re.escape(pair), template.text):
+        parts.append(template.text[previous : match.start()])
+        kept.extend(positions[previous : match.start()])
+        parts.append(pair[keep])
+        kept.append(positions[match.start() + keep])
+        removed.append(match.start())
         previous = match.end()
     parts.append(template.text[previous:])
     kept.extend(positions[previous:])
-    return Template("".join(parts), _compress(kept), template.holes)
+    holes = tuple(replace(hole, offset=hole.offset - bisect.bisect_left(removed, hole.offset))
+                  for hole in template.holes)
+    return Template("".join(parts), _compress(kept), holes)
 
 
 def _expand(template: Template) -> list[tuple[int, int]]:

@@ -190,3 +190,31 @@ def test_reassigned_variable_is_not_resolved() -> None:
     # Neither literal is "clearly SQL" on its own in lower-case form... but these are upper:
     sqls = [f.sql for f in sql_in_python(source, "v.py").fragments]
     assert sqls == ["SELECT 1 FROM a", "SELECT 2 FROM b"]
+
+
+def test_sqlalchemy_escaped_colons_are_read_as_the_server_sees_them() -> None:
+    source = (
+        "from sqlalchemy import text\n"
+        "def f(conn):\n"
+        "    conn.execute(text(r'SELECT nope FROM t WHERE :ts\\:\\:date > now()'), {})\n"
+        "    conn.execute(text(r'SELECT a FROM t WHERE :ts\\:\\:timestamptz < now()'))\n")
+    fragments = sql_in_python(source, "q.py").fragments
+    assert [f.sql for f in fragments] == [
+        "SELECT nope FROM t WHERE :ts::date > now()",
+        "SELECT a FROM t WHERE :ts::timestamptz < now()"]
+    # Positions are still the file's: `nope` and the text after the removed backslashes.
+    first = fragments[0]
+    assert first.location(first.sql.index("nope")).column == source.splitlines()[2].index(
+        "nope") + 1
+    after = first.sql.index("> now()")
+    assert first.location(after).column == source.splitlines()[2].index("> now()") + 1
+
+
+def test_a_value_hole_after_an_escaped_percent_stays_a_value() -> None:
+    source = ("def f(cur, x):\n"
+              "    cur.execute(f\"SELECT a FROM t WHERE b LIKE 'x%%' AND id = {x} AND c = %s\", (1,))\n")
+    (fragment,) = sql_in_python(source, "q.py").fragments
+    assert fragment.dynamic is None
+    assert fragment.sql == "SELECT a FROM t WHERE b LIKE 'x%' AND id = NULL AND c = %s"
+    assert fragment.location(fragment.sql.index("c = %s")).column == (
+        source.splitlines()[1].index("c = %s") + 1)
