@@ -743,11 +743,14 @@ class _Run:
         self.statement(node.expression, outer, ctes)
         if node.args.get("by_name"):
             left = _UNKNOWN
-        self.order_limit(node, left, outer, ctes)
+        self.order_limit(node, left, outer, ctes, set_operation=True)
         return left
 
-    def order_limit(self, node: exp.Expression, columns: Columns, outer: _Scope | None, ctes: _Ctes) -> None:
-        """ORDER BY over a set operation or parenthesised query: output names only."""
+    def order_limit(self, node: exp.Expression, columns: Columns, outer: _Scope | None,
+                    ctes: _Ctes, *, set_operation: bool = False) -> None:
+        """ORDER BY over a set operation or parenthesised query: output names only (a
+        parenthesised SELECT's still sees its own tables: PostgreSQL accepts
+        `(SELECT id FROM a) ORDER BY a.id`)."""
         order = node.args.get("order")
         if order is not None:
             for item in order.expressions:
@@ -756,6 +759,13 @@ class _Run:
                     name = _fold(target.this) if isinstance(target.this, exp.Identifier) else None
                     if name is not None and name not in columns and None not in columns:
                         self.unknown_output(target, name, columns)
+                elif (set_operation and isinstance(target, exp.Column)
+                      and isinstance(target.this, exp.Identifier)
+                      and not target.args.get("db") and not target.args.get("catalog")
+                      and (outer is None or self.find_qualified(target, outer) is None)):
+                    # `... UNION ... ORDER BY t.x`: the tables of the branches are not in
+                    # scope there (PostgreSQL: missing FROM-clause entry, 42P01).
+                    self.missing_qualifier(target, _Scope(parent=outer))
         scope = _Scope(parent=outer)
         for key in ("limit", "offset"):
             if node.args.get(key) is not None:
