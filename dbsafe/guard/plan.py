@@ -29,7 +29,7 @@ INDEX_BUILD_BYTES_PER_SECOND = 60 * 2**20
 def plan(settings: Settings, database_url: str, target: str = "heads", *,
          lint: Callable[[Settings, str | None], Report]) -> Report:
     from dbsafe.lint.locks import lock_report
-    from dbsafe.lint.run import load_migrations
+    from dbsafe.lint.run import load
     from dbsafe.schema.stats import table_stats
 
     project = AlembicProject.from_settings(settings)
@@ -43,8 +43,10 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     since = current[0] if len(current) == 1 else None
     linted = replace(settings, managed_timeouts=True, database_url=database_url)
     names = {r.revision for r in todo}
-    migrations = [m for m in load_migrations(linted, since=since, offline=True)
-                  if m.revision in names]
+    loaded = load(linted, since=since, offline=True)
+    migrations = [m for m in loaded.migrations if m.revision in names]
+    # A revision that reads the database cannot be rendered offline, nor those after it.
+    not_rendered = {u.revision: u.reason for u in loaded.unlinted if u.revision in names}
     locks = lock_report(migrations)
     sizes = table_stats(database_url)
     linted_report = lint(linted, since)
@@ -64,8 +66,15 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
                 "locks": [_lock(row, sizes) for row in rows],
             })
         revisions.append({"revision": revision.revision, "message": revision.doc,
-                          "statements": statements})
+                          "statements": statements,
+                          "not_rendered": not_rendered.get(revision.revision)})
         lines.append(f"{revision.revision}  {revision.doc}")
+        if revision.revision in not_rendered:
+            reason = not_rendered[revision.revision].removeprefix("was not linted: ")
+            lines.append(f"  (no SQL shown: {reason})")
+        elif migration is None:
+            lines.append("  (no SQL shown: an earlier pending revision cannot be rendered "
+                         "offline, and rendering stops there)")
         for item in statements:
             lines.append(f"  {item['sql']}")
             for lock in item["locks"]:

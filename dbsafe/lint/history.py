@@ -398,12 +398,20 @@ def _offline(project: AlembicProject, root: Path, since: str | None, *,
     except SourceError as exc:
         cause = exc.__cause__
         if isinstance(cause, MigrationError) and cause.revision:
-            # Offline rendering stops at the first revision it cannot render.
-            return LoadedHistory([], [Unlinted(
+            # Offline rendering stops at the first revision it cannot render: the ones
+            # before it are rendered on their own, up to its parent (`rev-1`).
+            try:
+                before = render_revisions(project, root=root, since=since,
+                                          until=f"{cause.revision}-1")
+            except SourceError:  # its first, a merge, or the same failure earlier
+                before = []
+            after = ("the revisions after it were not linted" if before
+                     else "so no revision was linted")
+            return LoadedHistory(before, [Unlinted(
                 cause.revision, cause.file, cause.line,
                 f"was not linted: it cannot be rendered offline ({cause}), and offline "
-                "rendering stops there, so no revision was linted; lint without --offline "
-                "to run them on a throwaway server")],
+                f"rendering stops there, {after}; lint without --offline to run them on a "
+                "throwaway server")],
                 how="offline", note=note)
         raise
     return LoadedHistory(migrations, how="offline", note=note)

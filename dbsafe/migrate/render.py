@@ -54,7 +54,7 @@ class _Builder:
 
 
 def render_revisions(project: AlembicProject | Path, *, root: Path,
-                     since: str | None = None) -> list[Migration]:
+                     since: str | None = None, until: str | None = None) -> list[Migration]:
     """Every revision's upgrade as a `Migration`, in upgrade order.
 
     Rendering runs the project's env.py in offline mode, in the sandboxed child process
@@ -65,6 +65,7 @@ def render_revisions(project: AlembicProject | Path, *, root: Path,
         project: the alembic environment (or just its alembic.ini).
         root: paths are shown relative to it.
         since: only revisions after this one (`alembic upgrade since:heads`).
+        until: only up to this one (any revision identifier alembic reads, such as `rev-1`).
 
     Raises:
         SourceError: the config is missing or alembic could not render the revisions.
@@ -72,7 +73,7 @@ def render_revisions(project: AlembicProject | Path, *, root: Path,
     if isinstance(project, Path):
         project = AlembicProject(project)
     try:
-        result = render_offline(project, since=since)
+        result = render_offline(project, since=since, until=until)
     except MigrationError as exc:
         # The cause names the revision: lint reports it as a finding (DBS005).
         raise SourceError(f"alembic could not render the migrations offline (--sql): {exc}") \

@@ -356,3 +356,35 @@ def test_an_upgrade_whose_preflight_cannot_lint_is_exit_2_and_says_why(
     assert "refused: psycopg.Connection.connect() tried to connect to " in message
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+
+def test_plan_shows_the_revisions_before_one_that_reads_the_database(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    """Offline rendering stops at a revision that reads the database: the pending ones
+    before it keep their SQL, and it says why it has none."""
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_reads.py").write_text('''"""reads the database"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.get_bind().exec_driver_sql("SELECT 1")
+
+
+def downgrade():
+    op.execute("SELECT 1")
+''')
+    _at(database_url, "0002", root)
+
+    report = commands.plan(_settings(root, database_url))
+
+    pending = {r["revision"]: r for r in report.summary["pending"]}
+    assert list(pending) == ["0003", "0004", "0005"]
+    assert pending["0003"]["statements"] and pending["0004"]["statements"]
+    assert not pending["0005"]["statements"]
+    assert "cannot be rendered offline" in pending["0005"]["not_rendered"]
+    assert any(line.startswith("  (no SQL shown: it cannot be rendered offline")
+               for line in report.summary["lines"])

@@ -312,6 +312,9 @@ def test_offline_says_which_revision_it_could_not_render(tmp_path: Path) -> None
     assert failed.subject == "r03"
     assert "cannot be rendered offline" in failed.message
     assert "this revision reads the database" in failed.message
+    # The revisions before it are rendered on their own and linted.
+    assert "the revisions after it were not linted" in failed.message
+    assert report.summary["migrations"] == 1
 
 
 def test_with_a_database_only_the_revisions_after_its_own_are_linted(
