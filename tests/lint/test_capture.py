@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -290,9 +289,9 @@ def test_locks_show_what_postgresql_took(history: tuple[Path, Report]) -> None:
 
 def test_a_rerun_with_nothing_changed_uses_the_cache(history: tuple[Path, Report]) -> None:
     root, _ = history
-    started = time.perf_counter()
     loaded = load(Settings(project_root=root))
-    assert time.perf_counter() - started < 1.0
+    # Said by the loader itself: no server was started, no revision ran (no timing here:
+    # speed is measured by scripts/bench, never asserted).
     assert loaded.lines[0].endswith(", cached.")
 
 
