@@ -49,6 +49,7 @@ from dbsafe.core import (
     Skipped,
     select_findings,
 )
+from dbsafe.validate.codes import identifier_at
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -443,7 +444,7 @@ def _references(sql: str, schemas: _Schemas,
         return
     with_spans = {(p.code, p.start, p.end) for p in resolve(sql, schemas.with_objects).problems}
     for problem in without:
-        name = _identifier(sql, problem)
+        name = identifier_at(sql, problem.start, problem.end)
         if problem.code == UNKNOWN_TABLE.code:
             if name in created:
                 continue  # a temporary table the file creates itself
@@ -552,14 +553,6 @@ def _column_removal(sql: str, problem: Problem, name: str,
         if (problem.code, problem.start, problem.end) in {(p.code, p.start, p.end) for p in alone}:
             return removal
     return None
-
-
-def _identifier(sql: str, problem: Problem) -> str:
-    """The name at the problem's span, folded (quoted spans include their double quotes)."""
-    text = sql[problem.start:problem.end + 1]
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('""', '"')
-    return text.lower()
 
 
 def _finding(removal: SchemaRemoval, uses: list[_Use], schemas: _Schemas) -> Finding:

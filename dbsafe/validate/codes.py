@@ -27,3 +27,18 @@ DYNAMIC_SQL = RuleInfo(
     since="0.1.0",
 )
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL)
+
+
+def identifier_at(sql: str, start: int, end: int) -> str:
+    """The name a problem's span (`start`..`end`, inclusive) covers in `sql`, as PostgreSQL
+    names it: a quoted identifier without its quotes, any other folded to lower case.
+
+    >>> identifier_at('SELECT "DisplayName", Email FROM t', 7, 19)
+    'DisplayName'
+    >>> identifier_at('SELECT "DisplayName", Email FROM t', 22, 26)
+    'email'
+    """
+    text = sql[start:end + 1]
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return text[1:-1].replace('""', '"')
+    return text.lower()

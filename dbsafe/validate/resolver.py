@@ -42,7 +42,7 @@ from sqlglot.errors import SqlglotError
 # The codes live in `codes` (importable without sqlglot, for the catalog); re-exported here.
 from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
-from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE
+from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
@@ -1578,21 +1578,13 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
                     names.add(node)
         return name in names
 
-    kept = tuple(p for p in resolution.problems if read(_problem_name(sql, p)))
+    kept = tuple(p for p in resolution.problems if read(identifier_at(sql, p.start, p.end)))
     if len(kept) == len(resolution.problems):
         return resolution
     dropped = len(resolution.problems) - len(kept)
     log.debug("%d problem(s) about names PostgreSQL does not read in %r", dropped, sql)
     return Resolution(UNPARSED, kept,
                       reason="sqlglot misread it: a name it found is not one PostgreSQL reads")
-
-
-def _problem_name(sql: str, problem: Problem) -> str:
-    """The identifier a problem points at, as PostgreSQL names it (folded unless quoted)."""
-    text = sql[problem.start:problem.end + 1]
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        return text[1:-1].replace('""', '"')
-    return text.lower()
 
 
 def _named_relations(sql: str) -> list[exp.Table] | None:

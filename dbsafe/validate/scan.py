@@ -31,6 +31,7 @@ from dbsafe.core import (
     select_findings,
 )
 from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
+from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -71,10 +72,7 @@ class Candidate:
     @property
     def name(self) -> str:
         """The identifier as PostgreSQL would print it (folded unless quoted)."""
-        text = self.sql[self.start:self.end + 1]
-        if len(text) >= 2 and text[0] == text[-1] == '"':
-            return text[1:-1].replace('""', '"')
-        return text.lower()
+        return identifier_at(self.sql, self.start, self.end)
 
 
 @dataclass
@@ -340,12 +338,12 @@ def _made_earlier(problem: Problem, earlier: FileDdl) -> bool:
     """Whether `problem` may be about something the file's earlier DDL created or changed:
     a relation (by its unqualified name), a schema, or anything unqualified once the file
     set `search_path`."""
-    if problem.code not in ("DBS301", "DBS302"):
+    if problem.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code):
         return False
     if earlier.search_path:
         return True
     parts = problem.subject.split(".")
-    if problem.code == "DBS301":
+    if problem.code == UNKNOWN_TABLE.code:
         # `schema.relation`, or `schema` alone when the schema is unknown
         return parts[-1] in earlier.relations or parts[0] in earlier.schemas
     relations = [subject.split(".")[-1] for subject in problem.sources] or parts[-2:-1]
