@@ -1123,10 +1123,9 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     if not clean_up and backup_file is None:
         raise click.UsageError("name the backup file to restore (see `dbsafe backups`)")
     if replace and not yes:
-        from dbsafe.migrate.runner import connection_params
+        from dbsafe.migrate.runner import database_name
 
-        name = str(connection_params(settings.database_url or "")["dbname"])
-        if not _confirm_database_name(name):
+        if not _confirm_database_name(database_name(settings.database_url or "")):
             raise DbsafeError("--replace needs --yes, or the database's name typed at a prompt")
     with _progress(settings, "restore") as progress:
         report = commands.restore(settings, backup_file or Path(), into=into,

@@ -322,7 +322,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
                                                         jobs=jobs, progress=say))
     if replace:
         from dbsafe.guard.backup import take_backup
-        from dbsafe.migrate.runner import current_revisions
+        from dbsafe.migrate.runner import current_revisions, database_name
 
         fresh = take_backup(url, backup_file.parent, label="before-restore",
                             revisions=current_revisions(url))
@@ -331,7 +331,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         kept = restoring.replace_original(url, restored_as)
         summary["replaced"] = True
         summary["restored_as"] = restored_as
-        summary["database"] = _database_name(url)  # the restored copy has its name now
+        summary["database"] = database_name(url)  # the restored copy has its name now
         summary["original_kept_as"] = kept
         say("restore", f"restored database now has the original's name; the original is "
             f"kept as {kept}")
@@ -344,12 +344,6 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
                         f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
                         ] + [f"  {table}: {rows} rows" for table, rows in counts.items()]
     return Report((), summary)
-
-
-def _database_name(url: str) -> str:
-    from dbsafe.migrate.runner import connection_params
-
-    return str(connection_params(url)["dbname"])
 
 
 def _require_database(settings: Settings) -> str:

@@ -31,6 +31,7 @@ from dbsafe.migrate.runner import (
     ApplySession,
     MigrationError,
     current_revisions,
+    database_name,
     describe,
 )
 from dbsafe.pg.connect import connect
@@ -171,7 +172,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
                  "migrations did not make (see findings)")
         return "refused"
     if losses and not down.options.yes:
-        database = _database_name(down.url)
+        database = database_name(down.url)
         if confirm is None or not confirm(database):
             down.say("preflight", "refused: the data-loss report was not confirmed "
                      "(pass --yes, or type the database name at the prompt)")
@@ -326,9 +327,3 @@ def _loss(what: str, subject: str, amount: str) -> Finding:
 def _scalar(conn: Any, query: Any) -> int:
     row = conn.execute(query).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
-
-
-def _database_name(url: str) -> str:
-    from dbsafe.migrate.runner import connection_params
-
-    return str(connection_params(url)["dbname"])

@@ -167,9 +167,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
     Returns what was restored: database name, alembic revision, row count per table.
     """
-    if not backup.exists():  # said before any server is asked, as a missing manifest is
-        raise DbsafeError(f"no such backup: {backup}")
-    load_manifest(backup)
+    _manifest_of(backup)  # a missing file or manifest is said before any server is asked
     verified = verify_in_background(backup)
     from psycopg import sql
 
@@ -251,15 +249,20 @@ def _stop(running: subprocess.Popen[str], name: str) -> None:
 _SESSIONS_GONE_WITHIN = 3.0  # seconds
 
 
+def _manifest_of(backup: Path) -> dict[str, Any]:
+    """The manifest of `backup`; a missing backup or manifest is a one-line error."""
+    if not backup.exists():
+        raise DbsafeError(f"no such backup: {backup}")
+    return load_manifest(backup)
+
+
 def check_replaceable(database_url: str, backup: Path) -> None:
     """`--replace` puts `backup` in the place of the database of `database_url`: only a
     backup of that very database may take it. Said before anything is restored."""
-    from dbsafe.migrate.runner import connection_params
+    from dbsafe.migrate.runner import database_name
 
-    if not backup.exists():
-        raise DbsafeError(f"no such backup: {backup}")
-    source = load_manifest(backup).get("database")
-    original = str(connection_params(database_url)["dbname"])
+    source = _manifest_of(backup).get("database")
+    original = database_name(database_url)
     if source and source != original:
         raise DbsafeError(
             f"{backup.name} is a backup of {source}, not of {original}: --replace would put "
@@ -272,9 +275,9 @@ def replace_original(database_url: str, restored: str) -> str:
     takes its name. Refused while anyone else is connected to the original."""
     from psycopg import sql
 
-    from dbsafe.migrate.runner import connection_params
+    from dbsafe.migrate.runner import database_name
 
-    original = str(connection_params(database_url)["dbname"])
+    original = database_name(database_url)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     kept = f"{original}_before_restore_{stamp}"[:63]
     with _maintenance(database_url) as conn:

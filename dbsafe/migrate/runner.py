@@ -672,6 +672,11 @@ def connection_params(url: str) -> dict[str, Any]:
     }
 
 
+def database_name(url: str) -> str:
+    """The database a libpq or SQLAlchemy URL connects to, as libpq's defaults decide."""
+    return str(connection_params(url)["dbname"])
+
+
 def _login_name() -> str:
     import getpass
 
