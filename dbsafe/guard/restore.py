@@ -127,12 +127,14 @@ def half_restored(database_url: str) -> list[str]:
 
 
 def _half_restored(conn: Any) -> list[str]:
-    # Marked in progress and nobody connected: a restore still running has its pg_restore
-    # (or dbsafe's own session) connected, and is not left over.
+    # Marked in progress and no client connected: a restore still running has its
+    # pg_restore (or dbsafe's own session) connected, and is not left over. Autovacuum
+    # workers are not clients: they analyse a freshly loaded copy, left over or not.
     rows = conn.execute(
         "SELECT d.datname FROM pg_database AS d "
         "WHERE shobj_description(d.oid, 'pg_database') LIKE %s AND NOT EXISTS "
-        "(SELECT FROM pg_stat_activity AS a WHERE a.datname = d.datname) ORDER BY 1",
+        "(SELECT FROM pg_stat_activity AS a WHERE a.datname = d.datname "
+        "AND a.backend_type = 'client backend') ORDER BY 1",
         (IN_PROGRESS + "%",)).fetchall()
     return [r[0] for r in rows]
 
@@ -283,12 +285,12 @@ def replace_original(database_url: str, restored: str) -> str:
     with _maintenance(database_url) as conn:
         # The sessions dbsafe itself just closed (the fresh backup's pg_dump and checks)
         # leave pg_stat_activity a moment after their client does: wait for those, not
-        # for an application's.
+        # for an application's. Autovacuum workers are not counted: the rename stops them.
         deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
         while True:
             row = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                "pg_backend_pid()", (original,)).fetchone()
+                "pg_backend_pid() AND backend_type = 'client backend'", (original,)).fetchone()
             others = int(row[0]) if row else 0
             if not others:
                 break
