@@ -280,6 +280,9 @@ class Resolver:
         self.snapshot = snapshot
         # pg_catalog's relations on the exact target version, else None: not checked.
         self.catalog = catalog
+        # An extension installed into pg_catalog adds relations a shipped catalog lacks.
+        self.extended_catalog = any(e.schema == "pg_catalog" and e.name != "plpgsql"
+                                    for e in snapshot.extensions)
         # The rules of this PostgreSQL version apply (target-version, else the snapshot's).
         self.server_version = server_version or snapshot.server_version
         self.search_path = tuple(snapshot.search_path)
@@ -381,6 +384,16 @@ class Resolver:
             extra=extra | _SYSTEM_COLUMN_SET if system else extra,
             qualified_as=None if alias else ("pg_catalog", name),
         )
+
+    def catalog_searched_first(self, schema: str | None) -> bool:
+        """Whether `[schema.]name` is looked up in a known `pg_catalog` before anywhere
+        else: qualified with it, or unqualified while the search path leaves it implicit
+        (searched first) or names it first."""
+        if self.catalog is None or self.extended_catalog:
+            return False
+        if schema is not None:
+            return schema == "pg_catalog"
+        return "pg_catalog" not in self.search_path[1:]
 
     # -- entry point -------------------------------------------------------------------
 
@@ -922,6 +935,12 @@ class _Run:
             if alias_node is not None and alias_node.columns:
                 catalog.columns = _rename(catalog.columns, _alias_columns(alias_node))
             return catalog
+        if not target and self.r.catalog_searched_first(schema):
+            # Neither in pg_catalog on the exact version of the run nor (unqualified) in
+            # the search path: PostgreSQL says the relation does not exist.
+            self.unknown_catalog_relation(item.this, name, schema)
+            unknown.reported = True
+            return unknown
         if schema is None and name.startswith("pg_"):
             return unknown  # pg_catalog is searched first; its relations all start with pg_
         if schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_")):
@@ -1466,6 +1485,21 @@ class _Run:
             identifier,
             self.r.table_suggestions(name, schemas),
         )
+
+    def unknown_catalog_relation(self, identifier: exp.Identifier, name: str,
+                                 schema: str | None) -> None:
+        catalog = self.r.catalog
+        assert catalog is not None
+        where = ("schema `pg_catalog`" if schema else
+                 f"pg_catalog or the search path ({', '.join(self.r.search_path)})")
+        suggestions = _suggest(name, catalog.relations)
+        start, end = _span(identifier)
+        # Only a server of the catalog's version can confirm it (`Problem.catalog_version`).
+        self.problems.append(Problem(
+            UNKNOWN_TABLE.code, f"no relation `{name}` in {where} on PostgreSQL {catalog.major}",
+            f"{schema or 'pg_catalog'}.{name}", start + self.offset, end + self.offset,
+            suggestions, f"Did you mean `{suggestions[0]}`?" if suggestions else None,
+            catalog_version=catalog.major))
 
     def unknown_schema(self, identifier: exp.Identifier, schema: str) -> None:
         candidates = sorted(self.r.schemas)

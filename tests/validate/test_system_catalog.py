@@ -30,6 +30,15 @@ PASSING = [
     "SELECT d.datname, s.numbackends FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid",
     "SELECT a FROM pg_database AS d(a)",
     "SELECT n.nspname FROM pg_namespace n WHERE n.oid = 'public'::regnamespace",
+    "SELECT g FROM pg_catalog.generate_series(1, 2) AS g",
+]
+# Relations neither version has: (sql, the identifier reported, the message).
+UNKNOWN_RELATIONS = [
+    ("SELECT * FROM pg_catalog.pg_nonesuch", "pg_nonesuch",
+     "no relation `pg_nonesuch` in schema `pg_catalog` on PostgreSQL {major}"),
+    ("SELECT pid FROM pg_stat_activty", "pg_stat_activty",  # pg_catalog is searched first
+     "no relation `pg_stat_activty` in pg_catalog or the search path (public) "
+     "on PostgreSQL {major}"),
 ]
 # Unknown on both: (sql, the identifier reported).
 FLAGGED = [
@@ -70,6 +79,34 @@ def test_catalog_columns_are_checked_against_the_versions_catalog(
     assert _flagged(ON_18_ONLY, clinic, catalog) == ([] if major == 18 else ["datlocale"])
 
 
+@pytest.mark.parametrize("major", [15, 18])
+def test_an_unknown_catalog_relation_is_dbs301_on_that_version(
+    major: int, clinic: SchemaSnapshot,
+) -> None:
+    for sql, identifier, message in UNKNOWN_RELATIONS:
+        (problem,) = resolve(sql, clinic, catalog=_catalog(major)).problems
+        assert (problem.code, sql[problem.start:problem.end + 1], problem.message,
+                problem.catalog_version) == ("DBS301", identifier, message.format(major=major),
+                                             major), sql
+    (problem,) = resolve("SELECT * FROM pg_stat_activty", clinic, catalog=_catalog(major)).problems
+    assert problem.help == "Did you mean `pg_stat_activity`?"
+    # Unknown without a catalog, as before: nothing said.
+    for sql, _, _ in UNKNOWN_RELATIONS:
+        assert _flagged(sql, clinic, None) == [], sql
+
+
+def test_an_extension_in_pg_catalog_leaves_its_relations_unchecked(
+    clinic: SchemaSnapshot,
+) -> None:
+    from dbsafe.schema.model import Extension, replace
+
+    extended = replace(clinic, extensions=(
+        Extension("pg_stat_statements", "pg_catalog", "1.11"),))
+    assert _flagged("SELECT query FROM pg_stat_statements", extended, _catalog(18)) == []
+    assert _flagged("SELECT query FROM pg_stat_statements", clinic, _catalog(18)) == [
+        "pg_stat_statements"]
+
+
 def test_the_finding_names_the_version_and_is_dbs302(clinic: SchemaSnapshot) -> None:
     (problem,) = resolve(ON_18_ONLY, clinic, catalog=_catalog(15)).problems
     assert (problem.code, problem.subject, problem.catalog_version) == (
@@ -89,17 +126,20 @@ def test_a_search_path_naming_pg_catalog_late_leaves_unqualified_names_unchecked
     assert _flagged("SELECT nonesuch FROM pg_database", snapshot, catalog) == []
     assert _flagged("SELECT nonesuch FROM pg_catalog.pg_database", snapshot, catalog) == [
         "nonesuch"]
+    assert _flagged("SELECT * FROM pg_nonesuch", snapshot, catalog) == []
+    assert _flagged("SELECT * FROM pg_catalog.pg_nonesuch", snapshot, catalog) == ["pg_nonesuch"]
 
 
 def _verdicts(conninfo: str) -> tuple[list[str], list[str]]:
     """(statements the server accepts, those it rejects with 42703) among all cases."""
     accepted, rejected = [], []
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        for sql in [*PASSING, *(s for s, _ in FLAGGED), ON_15_ONLY, ON_18_ONLY]:
+        for sql in [*PASSING, *(s for s, _ in FLAGGED), ON_15_ONLY, ON_18_ONLY,
+                    *(s for s, _, _ in UNKNOWN_RELATIONS)]:
             try:
                 conn.execute(f"EXPLAIN {sql}")
                 accepted.append(sql)
-            except psycopg.errors.UndefinedColumn:
+            except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable):
                 rejected.append(sql)
     return accepted, rejected
 
@@ -108,7 +148,8 @@ def _verdicts(conninfo: str) -> tuple[list[str], list[str]]:
 def test_cases_and_shipped_catalog_match_postgresql_18(conninfo: str) -> None:
     accepted, rejected = _verdicts(conninfo)
     assert accepted == [*PASSING, ON_18_ONLY]
-    assert rejected == [*(s for s, _ in FLAGGED), ON_15_ONLY]
+    assert rejected == [*(s for s, _ in FLAGGED), ON_15_ONLY,
+                        *(s for s, _, _ in UNKNOWN_RELATIONS)]
     server = live(conninfo)
     assert server is not None and server.major == 18
     assert server.relations == _catalog(18).relations, "run scripts/gen_pg_catalog.py"
@@ -118,7 +159,8 @@ def test_cases_and_shipped_catalog_match_postgresql_18(conninfo: str) -> None:
 def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None:  # noqa: F811
     accepted, rejected = _verdicts(pg15_server)
     assert accepted == [*PASSING, ON_15_ONLY]
-    assert rejected == [*(s for s, _ in FLAGGED), ON_18_ONLY]
+    assert rejected == [*(s for s, _ in FLAGGED), ON_18_ONLY,
+                        *(s for s, _, _ in UNKNOWN_RELATIONS)]
     server = live(pg15_server)
     assert server is not None and server.major == 15
     assert server.relations == _catalog(15).relations, "run scripts/gen_pg_catalog.py"
@@ -145,10 +187,12 @@ def test_a_live_database_checks_its_own_catalog_and_postgresql_confirms(
     database_url: str, tmp_path: Path,
 ) -> None:
     root = _project(tmp_path, f"SELECT nonesuch FROM pg_database;\n{';'.join(PASSING)};\n"
-                              f"{ON_18_ONLY};\n")
+                              f"{ON_18_ONLY};\nSELECT * FROM pg_catalog.pg_nonesuch;\n")
     assert _run(root, database_url=database_url, cache=False) == [
         ("DBS302", "`pg_database` has no column `nonesuch` on PostgreSQL 18",
-         '42703: column "nonesuch" does not exist')]
+         '42703: column "nonesuch" does not exist'),
+        ("DBS301", "no relation `pg_nonesuch` in schema `pg_catalog` on PostgreSQL 18",
+         '42P01: relation "pg_catalog.pg_nonesuch" does not exist')]
 
 
 @pytest.mark.db
