@@ -1153,14 +1153,31 @@ class _Run:
         for column in targets:
             while isinstance(column, exp.Bracket):  # SET tags[1] = ...
                 column = column.this
-            # `SET a.b = ...` assigns a composite field; its checks are not modelled.
             if isinstance(column, exp.Column) and not column.table and isinstance(column.this, exp.Identifier):
                 self.target_column(column.this, target)
+            elif (isinstance(column, exp.Column) and not column.args.get("db")
+                  and isinstance(column.args.get("table"), exp.Identifier)):
+                # `SET a.b = ...` assigns field b of composite column a (the field is not
+                # checked): `SET t.col` names a column `t`, not the table.
+                self.set_qualified(column, target)
             elif isinstance(column, exp.Bracket | exp.Column):
                 continue
             else:
                 self.expression(column, scope, ctes)
         self.expression(assignment.expression, scope, ctes)
+
+    def set_qualified(self, column: exp.Column, target: _Source) -> None:
+        qualifier = column.args["table"]
+        name = _fold(qualifier)
+        if target.known and name not in target.columns and name in (target.alias, target.label):
+            field = column.this.sql("postgres")
+            self.problems.append(self.make_problem(
+                UNKNOWN_COLUMN.code, f"`{target.label}` has no column `{name}`",
+                f"{target.subject}.{name}", qualifier, (),
+                f"SET takes the column alone (`SET {field} = ...`): `SET {name}.{field}` "
+                f"assigns field `{field}` of a column named `{name}`"))
+            return
+        self.target_column(qualifier, target)
 
     def target_column(self, identifier: exp.Identifier, target: _Source) -> None:
         name = _fold(identifier)
