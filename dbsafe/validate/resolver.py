@@ -175,6 +175,15 @@ _UPPER_ASCII = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 # A column list entry that is None stands for a column whose name dbsafe cannot know.
 Columns = tuple[str | None, ...]
 _UNKNOWN: Columns = (None,)
+
+
+class _Exact(tuple[str | None, ...]):
+    """A select list's output columns when their number is certain though a name may not
+    be (`SELECT 1` is one column named by PostgreSQL, where `_UNKNOWN` is any number): an
+    alias list covering them all names them all. Slicing or joining gives a plain tuple,
+    which only makes `_rename` keep its doubt."""
+
+    __slots__ = ()
 _SCHEMA_KEY = "\0"  # starts the scope keys of same-named relations (`_Scope.add`)
 
 
@@ -1212,19 +1221,22 @@ class _Run:
 
     def outputs(self, expressions: Iterable[exp.Expression], scope: _Scope) -> Columns:
         names: list[str | None] = []
+        exact = True  # every item is one column, or a star over sources of known columns
         for item in expressions:
             if isinstance(item, exp.Alias):
                 names.append(_fold(item.args["alias"]))
             elif isinstance(item, exp.Star):
                 for source in scope.sources.values():
+                    exact = exact and source.known and not source.ambiguous
                     if not source.ambiguous:
                         names.extend(source.columns)
             elif isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
                 found = self.find_qualified(item, scope)
+                exact = exact and found is not None and found.known
                 names.extend(found.columns if found is not None else _UNKNOWN)
             else:
                 names.append(_output_name(item))
-        return tuple(names)
+        return _Exact(names) if exact else tuple(names)
 
     def unknown_output(self, column: exp.Column, name: str, columns: Columns) -> None:
         self.problem(
@@ -1734,14 +1746,20 @@ def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
 
 
 def _rename(columns: Columns, names: tuple[str, ...]) -> Columns:
-    """Apply a column alias list: the first len(names) columns are renamed."""
+    """Apply a column alias list: the first len(names) columns are renamed.
+
+    >>> _rename(_Exact((None,)), ("n",))          # WITH r(n) AS (SELECT 1 ...)
+    ('n',)
+    >>> _rename(("id", None), ("x", "y", "z"))    # (SELECT a.id, f.* ...) AS s(x, y, z)
+    ('x', 'y', 'z', None)
+    """
     if not names:
         return columns
-    if None in columns[: len(names)] and len(columns) <= len(names):
-        return names + (None,) if columns == _UNKNOWN else names
-    if columns == _UNKNOWN:
-        return names + (None,)
-    return names + columns[len(names):]
+    rest = columns[len(names):]
+    if isinstance(columns, _Exact) or None not in columns:
+        return names + rest
+    # An unknown name may stand for a star over unknown columns: for any number of them.
+    return names + rest + (() if None in rest else (None,))
 
 
 def _output_name(item: exp.Expression) -> str | None:
