@@ -237,6 +237,9 @@ class _Source:
 class _Scope:
     sources: dict[str, _Source] = field(default_factory=dict)
     parent: _Scope | None = None
+    # FROM items of this query level that this part of it cannot see: a JOIN's ON sees only
+    # the two sides it joins (`FROM a, b JOIN c ON c.x = a.id` is an invalid reference).
+    hidden: dict[str, _Source] = field(default_factory=dict)
 
     def add(self, source: _Source) -> None:
         existing = self.sources.get(source.alias)
@@ -805,29 +808,39 @@ class _Run:
 
     def from_clause(self, node: exp.Expression, scope: _Scope, ctes: _Ctes) -> None:
         from_ = node.args.get("from_")
+        chain: list[str] = []
         if from_ is not None:
+            before = dict(scope.sources)
             self.add_from_item(from_.this, scope, ctes)
-        self.joins(node, scope, ctes)
+            chain = _added(before, scope)
+        self.joins(node, scope, ctes, chain)
 
-    def joins(self, node: exp.Expression, scope: _Scope, ctes: _Ctes) -> None:
+    def joins(self, node: exp.Expression, scope: _Scope, ctes: _Ctes, chain: list[str]) -> None:
         """The joins of a query, or of one FROM item: `FROM b, c` and `b JOIN c JOIN d ON …`
-        reach sqlglot as joins nested in the table `b`."""
+        reach sqlglot as joins nested in the table `b`. `chain` holds the scope keys of the
+        items joined so far by JOIN: a comma starts a new chain, and an ON or USING sees
+        only its chain and the item it joins (and outer queries)."""
         for join in node.args.get("joins") or ():
-            before = list(scope.sources.values())
+            comma = not any(join.args.get(k) for k in ("kind", "side", "method", "on", "using"))
+            left = [scope.sources[key] for key in chain if key in scope.sources]
+            before = dict(scope.sources)
             source = self.add_from_item(join.this, scope, ctes)
+            added = _added(before, scope)
+            chain = added if comma else [*chain, *added]
             if join.args.get("on") is not None:
-                self.expression(join.args["on"], scope, ctes)
+                self.expression(join.args["on"], _join_scope(scope, chain), ctes)
             for identifier in join.args.get("using") or ():
-                self.using_column(identifier, before, source)
+                self.using_column(identifier, left, source)
 
     def add_from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
         if isinstance(item, exp.Subquery) and _is_join_tree(item.this):
             return self.parenthesised_join(item, scope, ctes)
+        before = dict(scope.sources)
         source = self.from_item(item, scope, ctes)
         if source is not None:
             scope.add(source)
         if isinstance(item, exp.Table) and item.args.get("joins"):
-            self.joins(item, scope, ctes)
+            self.joins(item, scope, ctes, _added(before, scope))
             return None  # a join tree, not one source: USING checks stay silent
         return source
 
@@ -1421,6 +1434,14 @@ class _Run:
         sources = [s for level in scope.chain() for s in level.sources.values()
                    if not s.qualifier_only and not s.ambiguous]
         candidates = tuple(n for s in sources for n in s.columns if n is not None)
+        hidden = [s for level in scope.chain() for s in level.hidden.values() if s.has(name)]
+        if hidden:
+            self.problems.append(self.make_problem(
+                UNKNOWN_COLUMN.code,
+                f"`{name}` is a column of `{hidden[0].label}`, which is not one of the tables "
+                "this JOIN's ON joins",
+                f"{hidden[0].subject}.{name}", identifier, (), _HIDDEN_HELP))
+            return
         if len(sources) == 1:
             self.unknown_column(identifier, name, sources[0], candidates)
             return
@@ -1455,6 +1476,13 @@ class _Run:
             return
         column_name = column.name if isinstance(column.this, exp.Identifier) else "*"
         schema_node = column.args.get("db")
+        if schema_node is None and any(qualifier in level.hidden for level in scope.chain()):
+            self.problems.append(self.make_problem(
+                UNKNOWN_TABLE.code,
+                f"`{qualifier}` is not one of the tables this JOIN's ON joins, so "
+                f"`{qualifier}.{column_name}` cannot be referenced here",
+                f"{qualifier}.{column_name}", qualifier_node, (), _HIDDEN_HELP))
+            return
         if schema_node is not None:
             # `schema.table.col` needs an unaliased FROM item for exactly that relation.
             if any(s.silences for level in scope.chain() for s in level.sources.values()):
@@ -1743,6 +1771,23 @@ def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
         if isinstance(identifier, exp.Identifier):
             names.append(_fold(identifier))
     return tuple(names)
+
+
+_HIDDEN_HELP = ("A JOIN's ON sees only the tables it joins (not earlier comma-separated FROM "
+                "items, nor the target of UPDATE, DELETE or MERGE): move the condition to "
+                "WHERE, or join that table with JOIN instead of a comma.")
+
+
+def _added(before: dict[str, _Source], scope: _Scope) -> list[str]:
+    """The keys of `scope` that are new or changed since `before` (a copy of its sources)."""
+    return [key for key, source in scope.sources.items() if before.get(key) is not source]
+
+
+def _join_scope(scope: _Scope, chain: list[str]) -> _Scope:
+    """What a JOIN's ON clause sees: the items of its chain, outer queries, nothing else."""
+    visible = {key: scope.sources[key] for key in chain if key in scope.sources}
+    hidden = {key: source for key, source in scope.sources.items() if key not in visible}
+    return _Scope(visible, scope.parent, hidden)
 
 
 def _rename(columns: Columns, names: tuple[str, ...]) -> Columns:
