@@ -760,7 +760,32 @@ class _Run:
         for key in ("limit", "offset"):
             if node.args.get(key) is not None:
                 self.expression(node.args[key], scope, ctes)
+        for lock in node.args.get("locks") or ():
+            for table in lock.expressions:
+                self.locked(table, scope)
         return outputs
+
+    def locked(self, table: exp.Expression, scope: _Scope) -> None:
+        """`FOR UPDATE OF name`: a FROM item of this query level, by its alias."""
+        if not (isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier)
+                and not table.args.get("db")):
+            return  # a qualified name is a syntax error PostgreSQL reports itself
+        name = _fold(table.this)
+        if name in scope.sources:
+            return
+        if any(key.startswith("?") for key in scope.sources):
+            self.silence("an unnamed FROM item is in scope")
+            return
+        named = list(scope.named())
+        aliased = [s.alias for s in scope.sources.values()
+                   if s.relation is not None and s.relation.name == name]
+        self.problems.append(self.make_problem(
+            UNKNOWN_TABLE.code,
+            f"`{name}` in FOR UPDATE/SHARE OF is not a table or alias in this query's FROM "
+            f"({', '.join(f'`{n}`' for n in named) or 'empty'})", name, table.this,
+            tuple(aliased) or _suggest(name, named),
+            f"Name `{name}` by its alias `{aliased[0]}`." if aliased else
+            f"Did you mean `{_suggest(name, named)[0]}`?" if _suggest(name, named) else None))
 
     def set_operation(self, node: exp.SetOperation, outer: _Scope | None, ctes: _Ctes) -> Columns:
         ctes = self.with_clause(node, outer, ctes)
