@@ -240,6 +240,7 @@ class _Scope:
     # FROM items of this query level that this part of it cannot see: a JOIN's ON sees only
     # the two sides it joins (`FROM a, b JOIN c ON c.x = a.id` is an invalid reference).
     hidden: dict[str, _Source] = field(default_factory=dict)
+    part: _Part | None = None  # which part that is, for the findings
 
     def add(self, source: _Source) -> None:
         existing = self.sources.get(source.alias)
@@ -853,7 +854,7 @@ class _Run:
             added = _added(before, scope)
             chain = added if comma else [*chain, *added]
             if join.args.get("on") is not None:
-                self.expression(join.args["on"], _join_scope(scope, chain), ctes)
+                self.expression(join.args["on"], _part_scope(scope, chain, _JOIN_ON), ctes)
             for identifier in join.args.get("using") or ():
                 self.using_column(identifier, left, source)
 
@@ -1168,24 +1169,32 @@ class _Run:
         target = self.target(node.this, ctes)
         scope = _Scope(parent=outer)
         scope.add(target)
+        before = dict(scope.sources)
         self.add_from_item(node.args["using"], scope, ctes)
+        source_keys = _added(before, scope)
+        target_keys = [key for key in scope.sources if key not in source_keys]
         if node.args.get("on") is not None:
             self.expression(node.args["on"], scope, ctes)
         whens = node.args.get("whens")
         for when in whens.expressions if whens is not None else ():
+            # No target row when the source's did not match, no source row the other way.
+            clause = (scope if when.args.get("matched") else
+                      _part_scope(scope, target_keys, _NOT_MATCHED_BY_SOURCE)
+                      if when.args.get("source") else
+                      _part_scope(scope, source_keys, _NOT_MATCHED))
             if when.args.get("condition") is not None:
-                self.expression(when.args["condition"], scope, ctes)
+                self.expression(when.args["condition"], clause, ctes)
             then = when.args.get("then")
             if isinstance(then, exp.Update):
                 for assignment in then.expressions:
-                    self.assignment(assignment, target, scope, ctes)
+                    self.assignment(assignment, target, clause, ctes)
             elif isinstance(then, exp.Insert):
                 names = then.this.expressions if isinstance(then.this, exp.Tuple) else []
                 for column in names:
                     if isinstance(column, exp.Column) and not column.table:
                         self.target_column(column.this, target)
                 if then.expression is not None:
-                    self.expression(then.expression, scope, ctes)
+                    self.expression(then.expression, clause, ctes)
         return self.returning(node, target, scope, ctes)
 
     def assignment(self, assignment: exp.Expression, target: _Source, scope: _Scope, ctes: _Ctes) -> None:
@@ -1459,14 +1468,15 @@ class _Run:
         sources = [s for level in scope.chain() for s in level.sources.values()
                    if not s.qualifier_only and not s.ambiguous]
         candidates = tuple(n for s in sources for n in s.columns if n is not None)
-        hidden = [s for level in scope.chain() for s in level.hidden.values() if s.has(name)]
-        if hidden:
-            self.problems.append(self.make_problem(
-                UNKNOWN_COLUMN.code,
-                f"`{name}` is a column of `{hidden[0].label}`, which is not one of the tables "
-                "this JOIN's ON joins",
-                f"{hidden[0].subject}.{name}", identifier, (), _HIDDEN_HELP))
-            return
+        for level in scope.chain():
+            hidden = [s for s in level.hidden.values() if s.has(name)]
+            if hidden and level.part is not None:
+                self.problems.append(self.make_problem(
+                    UNKNOWN_COLUMN.code,
+                    f"`{name}` is a column of `{hidden[0].label}`, which {level.part.where} "
+                    "cannot see", f"{hidden[0].subject}.{name}", identifier, (),
+                    level.part.help))
+                return
         if len(sources) == 1:
             self.unknown_column(identifier, name, sources[0], candidates)
             return
@@ -1501,12 +1511,13 @@ class _Run:
             return
         column_name = column.name if isinstance(column.this, exp.Identifier) else "*"
         schema_node = column.args.get("db")
-        if schema_node is None and any(qualifier in level.hidden for level in scope.chain()):
+        part = next((level.part for level in scope.chain() if qualifier in level.hidden), None)
+        if schema_node is None and part is not None:
             self.problems.append(self.make_problem(
                 UNKNOWN_TABLE.code,
-                f"`{qualifier}` is not one of the tables this JOIN's ON joins, so "
+                f"`{qualifier}` is in the statement, but {part.where} cannot see it, so "
                 f"`{qualifier}.{column_name}` cannot be referenced here",
-                f"{qualifier}.{column_name}", qualifier_node, (), _HIDDEN_HELP))
+                f"{qualifier}.{column_name}", qualifier_node, (), part.help))
             return
         if schema_node is not None:
             # `schema.table.col` needs an unaliased FROM item for exactly that relation.
@@ -1798,9 +1809,24 @@ def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
     return tuple(names)
 
 
-_HIDDEN_HELP = ("A JOIN's ON sees only the tables it joins (not earlier comma-separated FROM "
-                "items, nor the target of UPDATE, DELETE or MERGE): move the condition to "
-                "WHERE, or join that table with JOIN instead of a comma.")
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A part of a statement that sees only some of its FROM items (`_Scope.hidden`)."""
+
+    where: str  # "this JOIN's ON"
+    help: str
+
+
+_JOIN_ON = _Part(
+    "this JOIN's ON",
+    "A JOIN's ON sees only the tables it joins (not earlier comma-separated FROM items, nor "
+    "the target of UPDATE, DELETE or MERGE): move the condition to WHERE, or join that table "
+    "with JOIN instead of a comma.")
+_NOT_MATCHED = _Part(
+    "WHEN NOT MATCHED (no target row)",
+    "WHEN NOT MATCHED [BY TARGET] sees only the source's columns; WHEN NOT MATCHED BY SOURCE "
+    "only the target's.")
+_NOT_MATCHED_BY_SOURCE = _Part("WHEN NOT MATCHED BY SOURCE (no source row)", _NOT_MATCHED.help)
 
 
 def _added(before: dict[str, _Source], scope: _Scope) -> list[str]:
@@ -1808,11 +1834,11 @@ def _added(before: dict[str, _Source], scope: _Scope) -> list[str]:
     return [key for key, source in scope.sources.items() if before.get(key) is not source]
 
 
-def _join_scope(scope: _Scope, chain: list[str]) -> _Scope:
-    """What a JOIN's ON clause sees: the items of its chain, outer queries, nothing else."""
-    visible = {key: scope.sources[key] for key in chain if key in scope.sources}
+def _part_scope(scope: _Scope, keys: list[str], part: _Part) -> _Scope:
+    """What `part` of a query sees: the items of `keys`, outer queries, nothing else."""
+    visible = {key: scope.sources[key] for key in keys if key in scope.sources}
     hidden = {key: source for key, source in scope.sources.items() if key not in visible}
-    return _Scope(visible, scope.parent, hidden)
+    return _Scope(visible, scope.parent, hidden, part)
 
 
 def _rename(columns: Columns, names: tuple[str, ...]) -> Columns:

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 # Below this many files to analyse, starting worker processes costs more than it saves.
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
-# 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON scope, FOR UPDATE OF
+# 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
+# FOR UPDATE OF
 _CACHE_VERSION = 7
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
