@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -494,6 +495,10 @@ class Resolver:
         keyword = str(command.this or "").upper()
         if keyword == "EXPLAIN":
             return self._resolve_explain(sql)
+        if keyword == "DECLARE":
+            offset = _cursor_query_offset(sql)
+            if offset is not None:
+                return self._resolve_inner(sql, offset, "the cursor's query")
         if keyword in _IGNORED_COMMANDS:
             return Resolution(IGNORED, reason=f"{keyword} statements are not checked")
         return Resolution(UNPARSED, reason="sqlglot does not understand this statement")
@@ -503,6 +508,10 @@ class Resolver:
         offset = _explained_statement_offset(sql)
         if offset is None:
             return Resolution(UNPARSED, reason="cannot find the statement EXPLAIN explains")
+        return self._resolve_inner(sql, offset, "the explained statement")
+
+    def _resolve_inner(self, sql: str, offset: int, what: str) -> Resolution:
+        """Resolve the statement at `offset` of a command sqlglot does not parse whole."""
         inner = sql[offset:]
         try:
             statements = [s for s in parse_postgres(inner) if s is not None]
@@ -512,7 +521,7 @@ class Resolver:
             log.debug("sqlglot failed on %r", inner, exc_info=True)
             return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
-            return Resolution(UNPARSED, reason="sqlglot does not understand the explained statement")
+            return Resolution(UNPARSED, reason=f"sqlglot does not understand {what}")
         return self._resolve_statement(inner, statements[0], offset)
 
 
@@ -621,6 +630,22 @@ def _explained_statement_offset(sql: str) -> int | None:
             depth -= 1
         elif depth == 0 and token.text.upper() in _EXPLAINABLE:
             return rest + token.start
+    return None
+
+
+def _cursor_query_offset(sql: str) -> int | None:
+    """Offset of the query in `DECLARE name [options] CURSOR [WITH HOLD] FOR query`."""
+    try:
+        first = tokenize_postgres(sql)
+        rest = first[0].end + 1 if first else 0
+        tokens = tokenize_postgres(sql[rest:])
+    except SqlglotError:
+        return None
+    for token, following in itertools.pairwise(tokens):
+        if token.token_type == sqlglot.TokenType.FOR:
+            if following.text.upper() in _EXPLAINABLE or following.token_type == sqlglot.TokenType.L_PAREN:
+                return rest + following.start
+            return None
     return None
 
 
@@ -983,7 +1008,8 @@ class _Run:
             if alias_node is not None and alias_node.columns:
                 catalog.columns = _rename(catalog.columns, _alias_columns(alias_node))
             return catalog
-        if not target and self.r.catalog_searched_first(schema):
+        if not target and self.r.catalog_searched_first(schema) and (
+                schema is not None or name.startswith("pg_")):
             # Neither in pg_catalog on the exact version of the run nor (unqualified) in
             # the search path: PostgreSQL says the relation does not exist.
             self.unknown_catalog_relation(item.this, name, schema)

@@ -2,8 +2,8 @@
 
 Every `pass` case must PREPARE; every `flag` case must fail with undefined column (42703) or
 undefined table (42P01). Cases with driver placeholders carry a `prepare_sql` twin in `$n`
-form. EXPLAIN cases run (EXPLAIN cannot be prepared); everything runs in a rolled-back
-transaction.
+form. EXPLAIN and DECLARE cases run (neither can be prepared); everything runs in a
+rolled-back transaction.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ pytestmark = pytest.mark.db
 
 def _outcome(conn: psycopg.Connection, sql: str) -> str:
     sql = sql.rstrip().rstrip(";")
-    statement = sql if sql.upper().startswith("EXPLAIN") else f"PREPARE dbsafe_case AS {sql}"
+    # EXPLAIN cannot be prepared, and DECLARE is not a preparable statement: both run.
+    direct = sql.upper().startswith(("EXPLAIN", "DECLARE"))
+    statement = sql if direct else f"PREPARE dbsafe_case AS {sql}"
     try:
         with conn.transaction(force_rollback=True):
             conn.execute(statement)

@@ -90,6 +90,11 @@ def test_an_unknown_catalog_relation_is_dbs301_on_that_version(
                                              major), sql
     (problem,) = resolve("SELECT * FROM pg_stat_activty", clinic, catalog=_catalog(major)).problems
     assert problem.help == "Did you mean `pg_stat_activity`?"
+    # A table of the application's own is looked for in pg_catalog too, but its finding
+    # is the usual one, confirmable on any version.
+    (problem,) = resolve("SELECT * FROM nosuchtable", clinic, catalog=_catalog(major)).problems
+    assert (problem.message, problem.catalog_version) == (
+        "no relation `nosuchtable` in schema `public`", None)
     # Unknown without a catalog, as before: nothing said.
     for sql, _, _ in UNKNOWN_RELATIONS:
         assert _flagged(sql, clinic, None) == [], sql
