@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import Hole, Template, fill_holes
-from dbsafe.extract.python import looks_like_statement
+from dbsafe.extract.python import first_word, looks_like_statement
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
@@ -45,6 +45,10 @@ SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw"})
 SQL_CALLS = frozenset(
     {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare"}
 )
+# Besides DML (`looks_like_statement`), DDL a SQL call or tag runs whose effect the file's
+# other statements see (a temp table, an added column, `SET search_path`): taken so that
+# validation knows the schema changed, as for Python's sinks (DDL itself is not checked).
+_SCHEMA_CHANGES = frozenset({"create", "alter", "set"})
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
 _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
@@ -572,7 +576,8 @@ class _Reader:
             if literal.type not in ("string", "template_string"):
                 return None
         template = self._template(literal)
-        if not looks_like_statement(template.text, holes=len(template.holes)):
+        if not looks_like_statement(template.text, holes=len(template.holes)) and not (
+                _changes_schema(template)):
             return None
         reason, sql, spans = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
@@ -614,6 +619,14 @@ def _unwrap(node: Node) -> Node:
             return node
         node = inner
     return node
+
+
+def _changes_schema(template: Template) -> bool:
+    """Whether a SQL call's text is DDL the file's other statements may use: a schema-changing
+    first keyword written as SQL (all upper or all lower case, not "Create a ..."), no holes."""
+    word = first_word(template.text, template.holes, lower=False)
+    return (not template.holes and word is not None and word.lower() in _SCHEMA_CHANGES
+            and (word.isupper() or word.islower()))
 
 
 def _last_name(reader: _Reader, function: Node) -> str | None:

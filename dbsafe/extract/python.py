@@ -320,7 +320,7 @@ class _Extractor:
         return self._render(template, sink=sink)
 
     def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
-        head = _first_word(template.text, template.holes)
+        head = first_word(template.text, template.holes)
         if head is None:
             if sink is not None and template.holes and template.holes[0].offset == 0:
                 return [self._dynamic(template, "the statement is built at run time")]
@@ -758,13 +758,16 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
     return bool(upper or holes or _STRUCTURE.search(body))
 
 
-def _first_word(text: str, holes: Sequence[Hole]) -> str | None:
-    """Lower-cased first SQL word of a template, or None if a hole or nothing comes first."""
+def first_word(text: str, holes: Sequence[Hole], *, lower: bool = True) -> str | None:
+    """First SQL word of a template (lower-cased unless `lower` is False), or None if a hole
+    or nothing comes first."""
     start = _LEADING.match(text).end()  # type: ignore[union-attr]
     if holes and holes[0].offset <= start:
         return None
     match = _FIRST_WORD.match(text, start)
-    return match.group().lower() if match else None
+    if match is None:
+        return None
+    return match.group().lower() if lower else match.group()
 
 
 def _pyformat_with_params(call: ast.Call, text: str) -> bool:

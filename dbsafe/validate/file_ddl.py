@@ -1,10 +1,11 @@
 """What a file's own DDL changes for the statements after it (scripts, not migrations).
 
-A script may create a table, add a column, create a schema or set `search_path`, then use
-what it made: those statements run against a schema the snapshot does not have. The
-statements after such DDL are not checked where it could matter (relations created or
-altered earlier in the file have unknown columns; a schema created there exists; after
-`SET search_path` nothing unqualified can be placed), so none of them is a false positive.
+A script may create a table (also with `SELECT ... INTO`), a sequence or a schema, add a
+column, move or rename a relation or a schema, or set `search_path`, then use what it made:
+those statements run against a schema the snapshot does not have. The statements after such
+DDL are not checked where it could matter (relations created or altered earlier in the file
+have unknown columns; a schema created there exists; after `SET search_path` nothing
+unqualified can be placed), so none of them is a false positive.
 Parsed with PostgreSQL's own parser (pglast).
 """
 
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 # Only statements starting with these can change what later ones see; the rest are not
 # parsed again here (the resolver has them).
 _HEADS = ("CREATE", "ALTER", "SET")
+# `SELECT ... INTO new_table` creates a table too. Queries are most of a file, so they are
+# read with pglast's JSON parse tree, a tenth of the cost of its Python one.
+_QUERY_HEADS = ("SELECT", "WITH", "(")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +46,18 @@ class FileDdl:
         ['t', 'u']
         >>> FileDdl().after("SET search_path TO auth, public").search_path
         True
+        >>> sorted(FileDdl().after("SELECT id INTO TEMP Scratch FROM t").relations)
+        ['scratch']
+        >>> sorted(FileDdl().after("ALTER SCHEMA sales RENAME TO crm").schemas)
+        ['crm']
         >>> FileDdl().after("SELECT 1") == FileDdl()
         True
         """
-        if not sql.lstrip()[:6].upper().startswith(_HEADS):
+        head = sql.lstrip()[:6].upper()
+        if head.startswith(_QUERY_HEADS):
+            created = _selected_into(sql)
+            return FileDdl(self.relations | created, self.schemas, self.search_path) if created else self
+        if not head.startswith(_HEADS):
             return self
         from pglast import ast, parse_sql
         from pglast.parser import ParseError
@@ -59,8 +71,12 @@ class FileDdl:
         for raw in statements:
             node = raw.stmt
             named: list[ast.RangeVar | None] = []
-            if isinstance(node, ast.CreateStmt | ast.AlterTableStmt):
-                named.append(node.relation)
+            if isinstance(node, ast.CreateStmt | ast.AlterTableStmt | ast.AlterObjectSchemaStmt):
+                named.append(node.relation)  # SET SCHEMA: known by its unqualified name
+            elif isinstance(node, ast.CreateSeqStmt):
+                named.append(node.sequence)
+            elif isinstance(node, ast.CreateForeignTableStmt) and node.base is not None:
+                named.append(node.base.relation)
             elif isinstance(node, ast.ViewStmt):
                 named.append(node.view)
             elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
@@ -69,6 +85,9 @@ class FileDdl:
                 named.append(node.relation)
                 if node.newname and node.renameType in _renamed_relations():
                     relations.add(node.newname)
+            elif isinstance(node, ast.RenameStmt) and node.renameType == _schema_object():
+                if node.newname:
+                    schemas.add(node.newname)
             elif isinstance(node, ast.CreateSchemaStmt) and node.schemaname:
                 schemas.add(node.schemaname)
             elif isinstance(node, ast.VariableSetStmt) and node.name == "search_path":
@@ -77,10 +96,45 @@ class FileDdl:
         return FileDdl(frozenset(relations), frozenset(schemas), search_path)
 
 
+def _selected_into(sql: str) -> frozenset[str]:
+    """Tables `SELECT ... INTO name` creates (PostgreSQL accepts INTO only where it creates
+    one: in the outermost query, or the first branch of its set operation)."""
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        text = parse_sql_json(sql)
+    except (ParseError, ValueError, RecursionError):
+        return frozenset()
+    if '"intoClause"' not in text:
+        return frozenset()
+    created: set[str] = set()
+    stack: list[object] = [json.loads(text)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            into = node.get("intoClause")
+            if isinstance(into, dict) and into.get("rel", {}).get("relname"):
+                created.add(into["rel"]["relname"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(created)
+
+
 @functools.cache
 def _renamed_relations() -> frozenset[object]:
     """Renames whose new name is a relation's (pglast's enums load with pglast)."""
     from pglast.enums import ObjectType
 
     return frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW,
-                      ObjectType.OBJECT_MATVIEW, ObjectType.OBJECT_FOREIGN_TABLE})
+                      ObjectType.OBJECT_MATVIEW, ObjectType.OBJECT_FOREIGN_TABLE,
+                      ObjectType.OBJECT_SEQUENCE})
+
+
+@functools.cache
+def _schema_object() -> object:
+    from pglast.enums import ObjectType
+
+    return ObjectType.OBJECT_SCHEMA

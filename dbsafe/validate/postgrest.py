@@ -5,8 +5,9 @@ way PostgREST would: the `select` string with PostgREST's grammar (columns, `ali
 `::cast`, JSON paths `a->b->>c`, aggregates `col.sum()`, `count()`, embedded resources
 `rel(...)` with hints `rel!fk(...)`, `!inner`/`!left`, spreads `...rel(...)`, `*`), the
 columns of filters and modifiers (`.eq('col', v)`, `.in`, `.match({...})`, `.or('a.eq.1')`,
-`.order('col')`, `'rel.col'` on an embedded resource), payload keys of `.insert`/`.update`/
-`.upsert` and `onConflict`, and `.rpc('fn', {args})`.
+`.order('col')`, `'rel.col'` on an embedded resource, and `.not('rel', 'is', null)`, which
+tests whether an embedded resource has rows), payload keys of `.insert`/`.update`/`.upsert`
+and `onConflict`, and `.rpc('fn', {args})`.
 
 The grammar follows PostgREST's own parser (`src/PostgREST/ApiRequest/QueryParams.hs`) and
 relationships follow its `findRel` (`src/PostgREST/Plan.hs`): an embedded resource is found
@@ -638,15 +639,21 @@ class _Checker:
 
     def resolve_path(self, path: Sequence[str], target: tuple[Relation, ...],
                      embeds: list[_Embed]) -> tuple[Relation, ...]:
+        return self.level(path, target, embeds)[0]
+
+    def level(self, path: Sequence[str], target: tuple[Relation, ...],
+              embeds: list[_Embed]) -> tuple[tuple[Relation, ...], list[_Embed]]:
+        """The relations at the end of an embed path, and the resources embedded there."""
         for step in path:
             match = next((e for e in embeds if step in e.names), None)
             if match is None:
-                return ()  # not an embedded resource we saw
+                return (), []  # not an embedded resource we saw
             target, embeds = match.target, match.children
-        return target
+        return target, embeds
 
     def path_column(self, value: JsValue, what: str, target: tuple[Relation, ...],
-                    embeds: list[_Embed], prefix: Sequence[str] = ()) -> None:
+                    embeds: list[_Embed], prefix: Sequence[str] = (), *,
+                    null_test: bool = False) -> None:
         from dbsafe.extract.fragment import SqlFragment
 
         if not isinstance(value, SqlFragment):
@@ -657,13 +664,17 @@ class _Checker:
         except SelectError as exc:
             self.skip(f"{what} not read: {exc}")
             return
-        resolved = self.resolve_path([*prefix, *path], target, embeds)
+        resolved, here = self.level([*prefix, *path], target, embeds)
+        json_path = bool(value.sql[end + 1:].strip())
+        if null_test and not json_path and _names_embed(name, here):
+            return  # `rel=not.is.null`: whether the embedded resource has rows
         self.column(name, resolved, value, start, end)
 
     def filter_column(self, call: PostgrestCall, target: tuple[Relation, ...],
                       embeds: list[_Embed]) -> None:
         if call.arguments:
-            self.path_column(call.arguments[0], "the filtered column", target, embeds)
+            self.path_column(call.arguments[0], "the filtered column", target, embeds,
+                             null_test=_null_test(call))
 
     def match(self, call: PostgrestCall, target: tuple[Relation, ...],
               embeds: list[_Embed]) -> None:
@@ -709,8 +720,10 @@ class _Checker:
         except SelectError as exc:
             self.skip(f"`.or()` filter not read: {exc}")
             return
-        resolved = self.resolve_path(prefix, target, embeds)
-        for name, start, end in columns:
+        resolved, here = self.level(prefix, target, embeds)
+        for name, start, end, null_test in columns:
+            if null_test and _names_embed(name, here):
+                continue  # `rel.not.is.null`: whether the embedded resource has rows
             self.column(name, resolved, text, start, end)
 
     def order(self, call: PostgrestCall, target: tuple[Relation, ...],
@@ -833,6 +846,41 @@ class _Checker:
                     where, subject=f"{schema}.{name}",
                     help="Pass every argument without a default (PostgREST matches a function "
                          "by the names of the arguments sent).")
+
+
+def _names_embed(name: str, embeds: Sequence[_Embed]) -> bool:
+    """Whether a filter's field names a resource embedded at its level: by its alias when it
+    has one, else by its name (PostgREST's `addNullEmbedFilters`)."""
+    return any(e.names and e.names[0] == name for e in embeds)
+
+
+def _null_test(call: PostgrestCall) -> bool:
+    """Whether a filter call sends `is.null` or `not.is.null`, which on an embedded resource
+    PostgREST reads as "has no rows" / "has rows" instead of a column filter."""
+    from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.javascript import JsOther
+
+    def text(value: JsValue) -> str | None:
+        if isinstance(value, SqlFragment):
+            return value.sql
+        if isinstance(value, JsOther) and value.label == "null":
+            return "null"
+        return None
+
+    args = call.arguments
+    # The filter value supabase-js puts in the query string for each method.
+    parts: list[str | None]
+    if call.method == "is" and len(args) == 2:
+        parts = ["is", text(args[1])]
+    elif call.method == "not" and len(args) == 3:
+        parts = ["not", text(args[1]), text(args[2])]
+    elif call.method == "filter" and len(args) == 3:
+        parts = [text(args[1]), text(args[2])]
+    else:
+        return False
+    if any(part is None for part in parts):
+        return False
+    return ".".join(p for p in parts if p is not None).lower() in ("is.null", "not.is.null")
 
 
 def _takes(function: Function, keys: set[str]) -> bool:
@@ -1005,13 +1053,16 @@ def _matches(fk: _ForeignKey, other: Relation, name: str, hint: str | None) -> b
         hint == fk.name or (len(fk.columns) == 1 and hint in columns))
 
 
-def _logic_columns(text: str) -> list[tuple[str, int, int]]:
-    """The columns of an `or`/`and` filter string: `a.eq.1,and(b.gt.2,c.is.null)`.
+def _logic_columns(text: str) -> list[tuple[str, int, int, bool]]:
+    """The columns of an `or`/`and` filter string: `a.eq.1,and(b.gt.2,c.is.null)`, each with
+    whether its condition is `[not.]is.null` on the field itself (no JSON path).
 
     >>> _logic_columns('name.eq."a,b",not.and(age.gt.3,id.not.in.(1,2)),x->>k.eq.1')
-    [('name', 0, 3), ('age', 22, 24), ('id', 31, 32), ('x', 48, 48)]
+    [('name', 0, 3, False), ('age', 22, 24, False), ('id', 31, 32, False), ('x', 48, 48, False)]
+    >>> _logic_columns('rel.not.is.null,id.is.NULL,data->k.is.null')
+    [('rel', 0, 2, True), ('id', 16, 17, True), ('data', 27, 30, False)]
     """
-    found: list[tuple[str, int, int]] = []
+    found: list[tuple[str, int, int, bool]] = []
     parser = _SelectParser(text, list(range(len(text))))
 
     def tree() -> None:
@@ -1025,9 +1076,9 @@ def _logic_columns(text: str) -> list[tuple[str, int, int]]:
                 parser.expect(")")
                 return
         name, begin, end = parser.field_name()
-        parser.json_path()
+        json_path = parser.json_path()
         parser.expect(".")
-        found.append((name, begin, end))
+        condition = parser.i
         if parser.peek("not."):
             parser.i += 4
         if parser.peek("in.("):
@@ -1035,6 +1086,7 @@ def _logic_columns(text: str) -> list[tuple[str, int, int]]:
             if close == -1:
                 raise SelectError("unclosed in.(")
             parser.i = close + 1
+            found.append((name, begin, end, False))
             return
         # operator, then a value: quoted, a {array}, or anything up to `,` or `)`
         while parser.i < len(text) and text[parser.i] != ".":
@@ -1048,6 +1100,8 @@ def _logic_columns(text: str) -> list[tuple[str, int, int]]:
         else:
             while parser.i < len(text) and text[parser.i] not in ",)":
                 parser.i += 1
+        null_test = text[condition:parser.i].lower() in ("is.null", "not.is.null")
+        found.append((name, begin, end, null_test and not json_path))
 
     tree()
     while parser.peek(","):

@@ -310,9 +310,15 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
 
     earlier = FileDdl()  # what the file's statements so far changed
     for fragment in extracted.fragments:
+        if fragment.origin != "sql" and not fragment.dynamic:
+            # Code runs its statements in the order it calls them, not in the order they are
+            # written (a helper creating a temp table may come last): any statement's DDL
+            # may be there for every other.
+            earlier = earlier.after(fragment.sql)
+    for fragment in extracted.fragments:
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
                           confirming)
-        if not fragment.dynamic:
+        if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql)
     for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files
         _analyse_request(request, snapshot, outcome)

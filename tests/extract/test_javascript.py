@@ -169,6 +169,25 @@ def test_sql_in_tagged_templates_and_query_calls() -> None:
     assert fragments[2].location(7) == Location("db.ts", 3, 28)
 
 
+def test_ddl_the_file_may_use_later_is_taken_without_holes_only() -> None:
+    # Validation must know what a file's own DDL makes (a temp table, a column): it is read,
+    # not checked. With a hole it says nothing reliable, and prose is never DDL.
+    source = (
+        "await client.query('CREATE TEMP TABLE scratch AS SELECT id FROM users');\n"
+        "await sql`ALTER TABLE users ADD COLUMN nick text`;\n"
+        "await sql`SET search_path TO app, public`;\n"
+        "await sql`CREATE TABLE ${name} (id int)`;\n"
+        "await client.query('DROP TABLE scratch');\n"
+        "await client.query('Create a new user');\n"
+    )
+    fragments = sql_in_javascript(source, "db.ts").fragments
+    assert [f.sql for f in fragments] == [
+        "CREATE TEMP TABLE scratch AS SELECT id FROM users",
+        "ALTER TABLE users ADD COLUMN nick text",
+        "SET search_path TO app, public",
+    ]
+
+
 def test_a_syntax_error_hides_only_what_it_breaks() -> None:
     source = "const x = ;\nsupabase.from('t').select('a')\n"
     assert _targets(source, "broken.js") == ["t"]

@@ -118,6 +118,20 @@ PASS = [
     ("self-references-by-column",
      "supabase.from('people').select('parent_id(name), guardian_id(name)')"),
     ("self-reference-hint", "supabase.from('people').select('children:people!parent_id(name)')"),
+    # Null filtering on embedded resources (`rel=not.is.null`): whether it has rows.
+    ("embedded-null-filter",
+     "supabase.from('clinics').select('id, patients(id)').not('patients', 'is', null)"),
+    ("embedded-null-filter-to-one",
+     "supabase.from('appointments').select('id, doctors(name)').is('doctors', null)"),
+    ("embedded-null-filter-by-alias",
+     "supabase.from('clinics').select('id, p:patients(id)').filter('p', 'not.is', null)"),
+    ("embedded-null-filter-nested", "supabase.from('clinics')"
+     ".select('id, patients(id, appointments(id))').is('patients.appointments', null)"),
+    ("embedded-null-filter-in-or",
+     "supabase.from('clinics').select('id, patients(id)').or('patients.not.is.null,name.eq.x')"),
+    ("embedded-null-filter-in-referenced-or", "supabase.from('clinics')"
+     ".select('id, patients(id, appointments(id))')"
+     ".or('appointments.is.null', { referencedTable: 'patients' })"),
 ]
 
 # (id, request, code, identifier the finding's span must cover).
@@ -166,6 +180,13 @@ FLAG = [
     ("client-db-schema-table", "const api = createClient(u, k, { db: { schema: 'api' } });\n"
      "api.from('patients').select('id')", "DBS301", "patients"),
     ("filter", "supabase.from('patients').select('id').eq('nope', 1)", "DBS302", "nope"),
+    # An aliased embed is known by its alias only: `patients` is then a column filter.
+    ("embedded-null-filter-by-name-when-aliased",
+     "supabase.from('clinics').select('p:patients(id)').not('patients', 'is', null)", "DBS302",
+     "patients"),
+    ("embedded-filter-not-a-null-test",
+     "supabase.from('clinics').select('patients(id)').or('patients.eq.1')", "DBS302",
+     "patients"),
     ("embedded-filter", "supabase.from('clinics').select('patients(id)').eq('patients.nope', 1)",
      "DBS302", "nope"),
     ("order", "supabase.from('patients').select('id').order('nope')", "DBS302", "nope"),
