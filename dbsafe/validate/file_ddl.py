@@ -55,6 +55,8 @@ class FileDdl:
         """
         head = sql.lstrip()[:6].upper()
         if head.startswith(_QUERY_HEADS):
+            if "into" not in sql.lower():
+                return self  # most queries: no parse at all
             created = _selected_into(sql)
             return FileDdl(self.relations | created, self.schemas, self.search_path) if created else self
         if not head.startswith(_HEADS):

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
 # 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
+# DECLARE, a file's SELECT INTO/sequences/renames, null tests of embeds,
 # FOR UPDATE OF
 _CACHE_VERSION = 7
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
