@@ -77,6 +77,8 @@ class FileDdl:
                 named.append(node.relation)  # SET SCHEMA: known by its unqualified name
             elif isinstance(node, ast.CreateSeqStmt):
                 named.append(node.sequence)
+            elif isinstance(node, ast.IndexStmt) and node.idxname:
+                relations.add(node.idxname)  # `'ix'::regclass` names it
             elif isinstance(node, ast.CreateForeignTableStmt) and node.base is not None:
                 named.append(node.base.relation)
             elif isinstance(node, ast.ViewStmt):

@@ -309,6 +309,7 @@ class Resolver:
         self._suggestions: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self._relation_names: dict[tuple[str, ...], _NameIndex] = {}
         self._resolved: dict[str, Resolution] = {}
+        self._other_classes: frozenset[tuple[str, str]] | None = None
         self.row_callable = _ROW_CALLABLE_BUILTINS | {
             f.name
             for f in snapshot.functions
@@ -316,6 +317,18 @@ class Resolver:
         }
 
     # -- catalog lookups ---------------------------------------------------------------
+
+    def relation_named(self, name: str, schema: str | None) -> bool:
+        """Whether `[schema.]name` is anything of pg_class a regclass string may name: a
+        relation, sequence, index or composite type."""
+        if self.snapshot.find_relation(name, schema) is not None or self.sequence(name, schema):
+            return True
+        if self._other_classes is None:
+            self._other_classes = frozenset(
+                [(r.schema, i.name) for r in self.snapshot.relations for i in r.indexes]
+                + [(t.schema, t.name) for t in self.snapshot.composite_types])
+        return any((candidate, name) in self._other_classes
+                   for candidate in ((schema,) if schema is not None else self.search_path))
 
     def sequence(self, name: str, schema: str | None) -> tuple[str, str] | None:
         """The (schema, name) of a sequence as `FROM name` finds it, if it is one."""
@@ -633,6 +646,72 @@ def _explained_statement_offset(sql: str) -> int | None:
     return None
 
 
+# Functions of pg_catalog whose first parameter is a regclass: a string argument is looked
+# up as a relation when the statement is parsed.
+_REGCLASS_FUNCTIONS = frozenset({
+    "nextval", "currval", "setval", "pg_relation_size", "pg_total_relation_size",
+    "pg_table_size", "pg_indexes_size"})
+
+
+def _regclass_literal(node: exp.Expression) -> exp.Literal | None:
+    """The string a cast to regclass or a regclass function argument names, if any."""
+    if isinstance(node, exp.Cast):
+        target = node.args.get("to")
+        literal = node.this
+        if not (isinstance(target, exp.ObjectIdentifier) and target.name.lower() == "regclass"):
+            return None
+    elif isinstance(node.this, str) and node.this.lower() in _REGCLASS_FUNCTIONS and node.expressions:
+        literal = node.expressions[0]
+    else:
+        return None
+    return literal if isinstance(literal, exp.Literal) and literal.is_string else None
+
+
+def _qualified_name(text: str) -> tuple[str, ...] | None:
+    """The name parts of a regclass string as PostgreSQL splits them (`'s."T"'` is
+    ('s', 'T')), or None for an OID or anything else.
+
+    >>> _qualified_name('Public."My Seq"'), _qualified_name('12345'), _qualified_name('a..b')
+    (('public', 'My Seq'), None, None)
+    """
+    if not text or text.strip().isdigit():
+        return None
+    parts: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        while i < n and text[i].isspace():
+            i += 1
+        if i < n and text[i] == '"':
+            j, name = i + 1, []
+            while True:
+                k = text.find('"', j)
+                if k == -1:
+                    return None
+                name.append(text[j:k])
+                if text[k + 1:k + 2] == '"':
+                    name.append('"')
+                    j = k + 2
+                    continue
+                i = k + 1
+                break
+            part = "".join(name)
+        else:
+            j = i
+            while i < n and text[i] != "." and not text[i].isspace():
+                i += 1
+            part = text[j:i].lower()
+        if not part:
+            return None
+        parts.append(part)
+        while i < n and text[i].isspace():
+            i += 1
+        if i == n:
+            return tuple(parts)
+        if text[i] != ".":
+            return None
+        i += 1
+
+
 def _cursor_query_offset(sql: str) -> int | None:
     """Offset of the query in `DECLARE name [options] CURSOR [WITH HOLD] FOR query`."""
     try:
@@ -790,6 +869,39 @@ class _Run:
             for table in lock.expressions:
                 self.locked(table, scope)
         return outputs
+
+    def regclass(self, literal: exp.Literal) -> None:
+        """A string PostgreSQL turns into a relation when it parses the statement
+        (`'name'::regclass`, `nextval('name')`): the relation must exist then."""
+        parts = _qualified_name(literal.this)
+        if parts is None or len(parts) > 2:
+            return  # an OID, a syntax PostgreSQL rejects itself, a database name
+        schema, name = parts if len(parts) == 2 else (None, parts[0])
+        if (schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_"))) or (
+                schema is None and name.startswith("pg_")):
+            return
+        if self.r.relation_named(name, schema):
+            return
+        if self.r.extended_catalog or any(e.name != "plpgsql" for e in self.r.snapshot.extensions):
+            self.silence(f"`{literal.this}` may be an extension's relation")
+            return
+        if schema is not None and schema not in self.r.schemas and not self.r.snapshot.covers_all_schemas:
+            self.silence(f"schema `{schema}` is not in the snapshot")
+            return
+        start, end = literal.meta.get("start"), literal.meta.get("end")
+        if start is None or end is None or end - start < 2:
+            return
+        schemas = (schema,) if schema is not None else self.r.search_path
+        shown = schema or (self.r.search_path[0] if self.r.search_path else "public")
+        where = (f"schema `{shown}`" if schema or len(schemas) == 1
+                 else f"the search path ({', '.join(schemas)})")
+        suggestions = self.r.table_suggestions(name, schemas)
+        # The span is the string's contents: the name PostgreSQL looks up.
+        self.problems.append(Problem(
+            UNKNOWN_TABLE.code, f"no relation `{name}` in {where} (named by the string "
+            f"'{literal.this}')", f"{shown}.{name}", int(start) + 1 + self.offset,
+            int(end) - 1 + self.offset, suggestions,
+            f"Did you mean `{suggestions[0]}`?" if suggestions else None))
 
     def locked(self, table: exp.Expression, scope: _Scope) -> None:
         """`FOR UPDATE OF name`: a FROM item of this query level, by its alias."""
@@ -1351,6 +1463,12 @@ class _Run:
                 continue
             if kind == _LEAF:
                 continue
+            if kind == _CALL:
+                literal = _regclass_literal(current)
+                if literal is not None:
+                    self.regclass(literal)
+                stack.extend(current.iter_expressions())
+                continue
             if kind == _COLUMN:
                 self.column(current, scope)  # type: ignore[arg-type]
                 continue
@@ -1653,7 +1771,7 @@ _QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Insert, exp.Upda
 
 # How `_Run.expression` treats a node, by its class: the same isinstance tests in the same
 # order, made once per class instead of once per node (the walk visits every node).
-_OTHER, _LEAF, _COLUMN, _QUERY, _NAMED_ARGUMENT, _DOT, _IS, _WINDOW, _COLLATE = range(9)
+_OTHER, _LEAF, _COLUMN, _QUERY, _NAMED_ARGUMENT, _DOT, _IS, _WINDOW, _COLLATE, _CALL = range(10)
 _NODE_KINDS: dict[type, int] = {}
 
 
@@ -1674,6 +1792,8 @@ def _node_kind(cls: type) -> int:
         kind = _WINDOW
     elif issubclass(cls, exp.Collate):
         kind = _COLLATE
+    elif issubclass(cls, (exp.Cast, exp.Anonymous)):
+        kind = _CALL  # may name a relation in a string: `'t'::regclass`, `nextval('s')`
     else:
         kind = _OTHER
     _NODE_KINDS[cls] = kind
@@ -1731,7 +1851,14 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
                     names.add(node)
         return name in names
 
-    kept = tuple(p for p in resolution.problems if read(identifier_at(sql, p.start, p.end)))
+    def named(problem: Problem) -> bool:
+        if read(identifier_at(sql, problem.start, problem.end)):
+            return True
+        # A relation named by a string (`'"T"'::regclass`) is that string, as written.
+        return sql[problem.start - 1:problem.start] == "'" and read(
+            sql[problem.start:problem.end + 1])
+
+    kept = tuple(p for p in resolution.problems if named(p))
     if len(kept) == len(resolution.problems):
         return resolution
     dropped = len(resolution.problems) - len(kept)

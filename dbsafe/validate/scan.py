@@ -50,8 +50,8 @@ log = logging.getLogger(__name__)
 _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
 # 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
-# DECLARE, a file's SELECT INTO/sequences/renames, null tests of embeds,
-# FOR UPDATE OF
+# DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
+# FOR UPDATE OF, regclass strings
 _CACHE_VERSION = 7
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")

@@ -22,6 +22,8 @@ SCRIPTS = {
     "select_into_with_cte": "WITH w AS (SELECT id FROM b) SELECT id INTO TEMP Scratch FROM w;\n"
                             "SELECT id FROM scratch;\n",
     "create_sequence": "CREATE SEQUENCE counter;\nSELECT last_value FROM counter;\n",
+    "regclass_of_new_objects": "CREATE SEQUENCE ticket;\nCREATE INDEX ix_b_y ON b (y);\n"
+                               "SELECT nextval('ticket'), pg_relation_size('ix_b_y');\n",
     "rename_sequence": "ALTER SEQUENCE my_sequence RENAME TO renamed_sequence;\n"
                        "SELECT is_called FROM renamed_sequence;\n",
     "set_schema": "ALTER TABLE nodes SET SCHEMA sales;\nSELECT parent_id FROM sales.nodes;\n",
