@@ -653,7 +653,7 @@ _REGCLASS_FUNCTIONS = frozenset({
     "pg_table_size", "pg_indexes_size"})
 
 
-def _regclass_literal(node: exp.Expression) -> exp.Literal | None:
+def _regclass_literal(node: exp.Expr) -> exp.Literal | None:
     """The string a cast to regclass or a regclass function argument names, if any."""
     if isinstance(node, exp.Cast):
         target = node.args.get("to")
