@@ -38,7 +38,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS111', 'unique-constraint-builds-index', 'error', '0.1.0',
      'Unique or primary key constraint added to an existing table, building its index under an ACCESS EXCLUSIVE lock.'),
     ('DBS112', 'table-rewrite-maintenance', 'error', '0.1.0',
-     '`VACUUM FULL` or `CLUSTER` rewrites a table under an ACCESS EXCLUSIVE lock.'),
+     '`VACUUM FULL`, `CLUSTER` or `ALTER TABLE ... SET LOGGED` rewrites a table under an ACCESS EXCLUSIVE lock.'),
     ('DBS113', 'enum-value-used-in-same-transaction', 'error', '0.1.0',
      'Enum value added inside a transaction that PostgreSQL will refuse to use or to add.'),
     ('DBS114', 'statements-after-access-exclusive-lock', 'warning', '0.1.0',

@@ -1,14 +1,20 @@
-"""`VACUUM FULL` or `CLUSTER` rewrites a table under an ACCESS EXCLUSIVE lock.
+"""`VACUUM FULL`, `CLUSTER` or `ALTER TABLE ... SET LOGGED` rewrites a table under an ACCESS EXCLUSIVE lock.
 
 ## Why
 `VACUUM FULL` and `CLUSTER` copy the whole table into new files and rebuild its indexes
 while holding an ACCESS EXCLUSIVE lock: every read and write waits until they finish.
 Without a table name they do this to every table in the database (`CLUSTER`: every table
-clustered before).
+clustered before). `ALTER TABLE` does the same with `SET LOGGED` and `SET UNLOGGED`
+(the table is copied, and with `SET LOGGED` every row written to the WAL), `SET TABLESPACE`
+(the files are copied to the other tablespace) and `SET ACCESS METHOD`.
 
 ## Bad
 ```sql
 VACUUM FULL orders;
+```
+
+```sql
+ALTER TABLE orders SET LOGGED;
 ```
 
 ## Good
@@ -24,11 +30,13 @@ at the end. A plain `VACUUM` (SHARE UPDATE EXCLUSIVE) never blocks reads or writ
 ## Not flagged
 * Plain `VACUUM`, `VACUUM (FULL false)`, `ANALYZE`.
 * `ALTER TABLE ... CLUSTER ON` (only records the index to use).
+* `ALTER INDEX ... SET TABLESPACE` and `ALTER TABLE ALL IN TABLESPACE` are not modelled.
 * Tables created earlier in the same migration.
 
 ## References
 https://www.postgresql.org/docs/current/sql-vacuum.html,
-https://www.postgresql.org/docs/current/sql-cluster.html
+https://www.postgresql.org/docs/current/sql-cluster.html,
+https://www.postgresql.org/docs/current/sql-altertable.html
 """
 
 from __future__ import annotations
@@ -40,8 +48,15 @@ from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.locks import ACCESS_EXCLUSIVE, locks_for
 from dbsafe.lint.statement import Statement
 
+# ALTER TABLE subcommands that copy the table into new files.
+_REWRITING_ACTIONS = {"SetLogged": "SET LOGGED", "SetUnLogged": "SET UNLOGGED",
+                      "SetTableSpace": "SET TABLESPACE", "SetAccessMethod": "SET ACCESS METHOD"}
+
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if statement.kind == "AlterTableStmt":
+        yield from _rewriting_alter(statement, ctx)
+        return
     if statement.kind not in ("VacuumStmt", "ClusterStmt"):
         return
     command = "VACUUM FULL" if statement.kind == "VacuumStmt" else "CLUSTER"
@@ -67,6 +82,24 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         )
 
 
+def _rewriting_alter(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    table = statement.relation
+    if not table or ctx.created_before(table):
+        return
+    for action in statement.actions:
+        command = _REWRITING_ACTIONS.get(action.subtype)
+        if command is None:
+            continue
+        yield ctx.finding(
+            RULE,
+            f"ALTER TABLE ... {command} rewrites `{table}` under an ACCESS EXCLUSIVE lock; "
+            f"reads and writes on `{table}` wait until it finishes.",
+            help="Create the table that way from the start, or run the change in a "
+                 "maintenance window.",
+            subject=table,
+        )
+
+
 RULE = Rule(
     code="DBS112",
     name="table-rewrite-maintenance",
@@ -75,5 +108,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     claim="lock",
-    kinds=frozenset({"VacuumStmt", "ClusterStmt"}),
+    kinds=frozenset({"VacuumStmt", "ClusterStmt", "AlterTableStmt"}),
 )
