@@ -1,7 +1,8 @@
 """What a file's own DDL changes for the statements after it (scripts, not migrations).
 
-A script may create a table (also with `SELECT ... INTO`), a sequence or a schema, add a
-column, move or rename a relation or a schema, or set `search_path`, then use what it made:
+A script may create a table (also with `SELECT ... INTO`; its serial and identity columns
+make sequences), a sequence, an index or a schema, add a column, move or rename a relation
+or a schema, or set `search_path`, then use what it made:
 those statements run against a schema the snapshot does not have. The statements after such
 DDL are not checked where it could matter (relations created or altered earlier in the file
 have unknown columns; a schema created there exists; after `SET search_path` nothing
@@ -97,7 +98,47 @@ class FileDdl:
             elif isinstance(node, ast.VariableSetStmt) and node.name == "search_path":
                 search_path = True
             relations.update(r.relname for r in named if r is not None and r.relname)
+            relations.update(_implied_sequences(node))
         return FileDdl(frozenset(relations), frozenset(schemas), search_path)
+
+
+_SERIALS = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
+
+
+def _implied_sequences(node: object) -> set[str]:
+    """The sequences a serial or identity column of CREATE/ALTER TABLE makes, by the name
+    PostgreSQL gives them when it needs no shortening: `<table>_<column>_seq`.
+
+    >>> from pglast import parse_sql
+    >>> sorted(_implied_sequences(parse_sql("CREATE TABLE t (id serial, n int "
+    ...     "GENERATED ALWAYS AS IDENTITY, x int)")[0].stmt))
+    ['t_id_seq', 't_n_seq']
+    """
+    from pglast import ast
+    from pglast.enums import AlterTableType, ConstrType
+
+    if isinstance(node, ast.CreateStmt):
+        columns = [e for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
+        identities: list[str] = []
+    elif isinstance(node, ast.AlterTableStmt):
+        commands = [c for c in node.cmds or () if isinstance(c, ast.AlterTableCmd)]
+        columns = [c.def_ for c in commands if c.subtype == AlterTableType.AT_AddColumn
+                   and isinstance(c.def_, ast.ColumnDef)]
+        identities = [c.name for c in commands
+                      if c.subtype == AlterTableType.AT_AddIdentity and c.name]
+    else:
+        return set()
+    table = node.relation.relname if node.relation is not None else None
+    if not table:
+        return set()
+    for column in columns:
+        names = (column.typeName.names if column.typeName is not None else None) or ()
+        serial = bool(names) and str(getattr(names[-1], "sval", "")) in _SERIALS
+        identity = any(isinstance(c, ast.Constraint) and c.contype == ConstrType.CONSTR_IDENTITY
+                       for c in column.constraints or ())
+        if (serial or identity) and column.colname:
+            identities.append(column.colname)
+    return {f"{table}_{column}_seq" for column in identities}
 
 
 def _selected_into(sql: str) -> frozenset[str]:

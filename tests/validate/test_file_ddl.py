@@ -24,6 +24,10 @@ SCRIPTS = {
     "create_sequence": "CREATE SEQUENCE counter;\nSELECT last_value FROM counter;\n",
     "regclass_of_new_objects": "CREATE SEQUENCE ticket;\nCREATE INDEX ix_b_y ON b (y);\n"
                                "SELECT nextval('ticket'), pg_relation_size('ix_b_y');\n",
+    "serial_and_identity_sequences": "CREATE TABLE serialt (id serial, n int GENERATED ALWAYS "
+                                     "AS IDENTITY);\nALTER TABLE b ADD COLUMN k bigserial;\n"
+                                     "SELECT last_value FROM serialt_id_seq;\n"
+                                     "SELECT nextval('serialt_n_seq'), currval('b_k_seq');\n",
     "rename_sequence": "ALTER SEQUENCE my_sequence RENAME TO renamed_sequence;\n"
                        "SELECT is_called FROM renamed_sequence;\n",
     "set_schema": "ALTER TABLE nodes SET SCHEMA sales;\nSELECT parent_id FROM sales.nodes;\n",
