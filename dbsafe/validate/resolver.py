@@ -661,6 +661,10 @@ def _regclass_literal(node: exp.Expr) -> exp.Literal | None:
         if not (isinstance(target, exp.ObjectIdentifier) and target.name.lower() == "regclass"):
             return None
     elif isinstance(node.this, str) and node.this.lower() in _REGCLASS_FUNCTIONS and node.expressions:
+        parent = node.parent
+        if (isinstance(parent, exp.Dot) and parent.expression is node
+                and parent.this.name.lower() != "pg_catalog"):
+            return None  # `app.nextval(...)`: someone else's function
         literal = node.expressions[0]
     else:
         return None
@@ -669,7 +673,9 @@ def _regclass_literal(node: exp.Expr) -> exp.Literal | None:
 
 def _qualified_name(text: str) -> tuple[str, ...] | None:
     """The name parts of a regclass string as PostgreSQL splits them (`'s."T"'` is
-    ('s', 'T')), or None for an OID or anything else.
+    ('s', 'T')), or None for an OID or anything else. A regclass string is not SQL: this
+    follows `SplitIdentifierString`, which `regclassin` uses (quoted parts keep their case
+    and `""`, the others are folded; dots separate; blanks around parts are dropped).
 
     >>> _qualified_name('Public."My Seq"'), _qualified_name('12345'), _qualified_name('a..b')
     (('public', 'My Seq'), None, None)
