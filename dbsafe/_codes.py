@@ -54,7 +54,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS119', 'unpredicted-lock', 'warning', '0.1.0',
      'Statement took a lock on an existing table that blocks writes and that dbsafe did not predict.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
-     'Table dropped.'),
+     'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',
      'Column dropped.'),
     ('DBS203', 'column-renamed', 'error', '0.1.0',

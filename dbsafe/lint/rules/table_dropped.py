@@ -1,4 +1,4 @@
-"""Table dropped.
+"""Table dropped (also every table of a schema dropped with `CASCADE`, or a database).
 
 ## Why
 `DROP TABLE` deletes the table's data for good, and every deployed copy of the application
@@ -6,10 +6,16 @@ that still reads or writes the table fails from the moment the migration commits
 rolling deploy the old code is still serving traffic when the migration runs, so even a
 table the new code no longer uses breaks requests. The statement also takes an ACCESS
 EXCLUSIVE lock on the table (and on tables referencing it through `CASCADE`).
+`DROP SCHEMA ... CASCADE` does this to every table in the schema, and `DROP DATABASE` to
+every table of the database.
 
 ## Bad
 ```sql
 DROP TABLE legacy_orders;
+```
+
+```sql
+DROP SCHEMA reporting CASCADE;
 ```
 
 ## Good
@@ -26,8 +32,10 @@ comment saying why it is safe now (`-- dbsafe: ignore[DBS201] unused since v42`)
 
 ## Not flagged
 Tables created earlier in the same migration (a scratch table, or one created and dropped
-by the same revision). `DROP VIEW`, `DROP MATERIALIZED VIEW`, `DROP SCHEMA` and
-`DROP DATABASE` are out of scope for this rule.
+by the same revision), and schemas created earlier in it. `DROP SCHEMA` without `CASCADE`
+(PostgreSQL refuses it unless the schema is empty). `DROP VIEW` and
+`DROP MATERIALIZED VIEW` are out of scope for this rule (no data is lost; DBS211 names a
+view the application still reads).
 """
 
 from __future__ import annotations
@@ -40,6 +48,17 @@ from dbsafe.lint.statement import Statement
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if statement.kind == "DropdbStmt":
+        name = str(statement.node.get("dbname") or "")
+        yield ctx.finding(
+            RULE,
+            f"Database `{name}` is dropped; every table in it is lost for good.",
+            help="Drop databases by hand, after a verified backup, never in a migration.",
+            subject=name)
+        return
+    if statement.kind == "DropStmt" and statement.object_kind == "schema":
+        yield from _schemas_dropped(statement, ctx)
+        return
     if statement.kind != "DropStmt" or statement.object_kind != "table":
         return
     existing = [t for t in statement.dropped if not ctx.created_before(t)]
@@ -57,6 +76,27 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     )
 
 
+def _schemas_dropped(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if statement.node.get("behavior") != "DROP_CASCADE":
+        return  # refused unless the schema is empty
+    made = {str(s.node.get("schemaname")) for s in ctx.statements[:statement.index]
+            if s.kind == "CreateSchemaStmt"}
+    existing = [name for name in statement.dropped if name not in made]
+    if not existing:
+        return
+    names = ", ".join(f"`{name}`" for name in existing)
+    one = len(existing) == 1
+    yield ctx.finding(
+        RULE,
+        f"{'Schema' if one else 'Schemas'} {names} {'is' if one else 'are'} dropped with "
+        "CASCADE; every table in it is dropped with its data, and application code still "
+        "using them fails.",
+        help="Drop the tables one by one, each once no deployed code uses it, then the "
+             "empty schema without CASCADE.",
+        subject=", ".join(existing),
+    )
+
+
 RULE = Rule(
     code="DBS201",
     name="table-dropped",
@@ -64,5 +104,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
-    kinds=frozenset({"DropStmt"}),
+    kinds=frozenset({"DropStmt", "DropdbStmt"}),
 )
