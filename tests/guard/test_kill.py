@@ -86,6 +86,21 @@ def _same(a, b) -> bool:
     return not [c for c in diff(a, b, DiffOptions(ignore_schemas=frozenset({"dbsafe"})))]
 
 
+def _wait_until_sessions_end(url: str) -> None:
+    """Wait until no other client is connected to `url`'s database: a killed run's server
+    processes leave a moment after it, and one running a statement (a pg_sleep, an index
+    build) only once that statement is done. Until then its lock, and its transaction, are
+    still there."""
+    deadline = time.monotonic() + 60
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the killed run's sessions never ended"
+            time.sleep(0.05)
+
+
 def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(database_url: str,
                                                                 tmp_path: Path) -> None:
     root = tmp_path / "p"
@@ -155,7 +170,7 @@ def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(database_url: st
         time.sleep(apply_seconds * (i + 0.5) / KILL_POINTS)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
-        time.sleep(0.2)  # PostgreSQL notices the closed connections
+        _wait_until_sessions_end(url)  # PostgreSQL notices the closed connections
 
         with run_lock(url):  # the advisory lock is free
             pass
