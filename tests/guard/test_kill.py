@@ -213,31 +213,39 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
     (versions / "0002_slow.py").write_text(
         '"""slow"""\nfrom alembic import op\n\nrevision = "0002"\ndown_revision = "0001"\n\n\n'
         'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
-        '    op.execute("SELECT pg_sleep(4)")\n\n\n'
+        '    op.execute("SELECT pg_sleep(60) FROM pg_class WHERE relname = \'hold_0002\'")\n\n\n'
         'def downgrade():\n    op.execute("DROP TABLE slow")\n')
     (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
+    # The revision takes a minute here, and no time on the throwaway server lint runs the
+    # history on: stopping at once is told apart from finishing it by a wide margin.
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE hold_0002 ()")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
         cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
+        # Preflight first lints the history on a cold throwaway server: minutes, not
+        # seconds, on a loaded machine.
+        deadline = time.monotonic() + 300
         with psycopg.connect(database_url, autocommit=True) as watcher:
-            while time.monotonic() < deadline and not watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'"
-                    ).fetchone()[0]:
+            while not watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE query LIKE 'SELECT pg_sleep(60)%'").fetchone()[0]:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "the slow revision never started"
                 time.sleep(0.05)
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        _, errors = proc.communicate(timeout=30)
+        _, errors = proc.communicate(timeout=90)
         took = time.monotonic() - signalled
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 128 + signal.SIGTERM, errors
     assert "stopped by SIGTERM" in errors
-    assert took < 3, took  # not left to finish the 4 s revision
+    assert took < 30, took  # not left to finish the 60 s revision
     with psycopg.connect(database_url) as conn:
         time.sleep(0.1)
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
