@@ -27,6 +27,7 @@ from dbsafe.guard.upgrade import (
 )
 from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve
 from dbsafe.migrate.runner import (
+    ABANDONED_STATEMENTS_STOP,
     AlembicProject,
     ApplySession,
     MigrationError,
@@ -200,7 +201,8 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
 def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) -> str:
     session = {"lock_timeout": down.options.lock_timeout,
                "statement_timeout": down.options.statement_timeout,
-               "application_name": "dbsafe downgrade"}
+               "application_name": "dbsafe downgrade",
+               **ABANDONED_STATEMENTS_STOP}
     target = ",".join(down.target) or "base"
     try:
         if use_computed:

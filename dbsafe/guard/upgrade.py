@@ -22,6 +22,7 @@ from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, resolve
 from dbsafe.migrate.runner import (
+    ABANDONED_STATEMENTS_STOP,
     AlembicProject,
     ApplySession,
     MigrationError,
@@ -139,7 +140,8 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     # an interrupted run; it touches no database until it is asked to apply.
     settings_for_session = {"lock_timeout": options.lock_timeout,
                             "statement_timeout": options.statement_timeout,
-                            "application_name": "dbsafe upgrade"}
+                            "application_name": "dbsafe upgrade",
+                            **ABANDONED_STATEMENTS_STOP}
     session = ApplySession(run.project, database_url, session=settings_for_session)
     session.start()
     try:
@@ -494,7 +496,8 @@ def _way_back(run: _Run) -> str:
         rolled = apply(run.project, run.url, [("downgrade", _start_name(run))],
                        session={"lock_timeout": run.options.lock_timeout,
                                 "statement_timeout": run.options.statement_timeout,
-                                "application_name": "dbsafe rollback"})
+                                "application_name": "dbsafe rollback",
+                                **ABANDONED_STATEMENTS_STOP})
     except MigrationError as exc:
         run.findings.append(Finding(
             REVISION_FAILED.code, f"The rollback failed: {exc}", Severity.ERROR,

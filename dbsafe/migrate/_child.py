@@ -581,6 +581,21 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+# Settings some servers lack: set where the server has them (version) and takes them
+# (`client_connection_check_interval` exists from PostgreSQL 14, on the platforms whose
+# kernels tell a closed socket apart), skipped elsewhere instead of failing the connection.
+_WHERE_AVAILABLE = {"client_connection_check_interval": 140000}
+
+
+def _setting_statement(name: str, value: str) -> str:
+    since = _WHERE_AVAILABLE.get(name)
+    if since is None:
+        return f"SET {name} = '{value}'"
+    return (f"DO $dbsafe$ BEGIN IF current_setting('server_version_num')::int >= {since} "
+            f"THEN PERFORM set_config('{name}', '{value}', false); END IF; "
+            "EXCEPTION WHEN OTHERS THEN NULL; END $dbsafe$")
+
+
 def _install_session_settings(engine_class: Any, session: dict[str, str]) -> None:
     """Every connection env.py opens gets dbsafe's session settings (lock_timeout,
     statement_timeout), set when the connection is made, so they hold on whatever engine the
@@ -591,7 +606,7 @@ def _install_session_settings(engine_class: Any, session: dict[str, str]) -> Non
     """
     from sqlalchemy import event
 
-    statements = [f"SET {name} = '{value}'" for name, value in session.items()
+    statements = [_setting_statement(name, str(value)) for name, value in session.items()
                   if re.fullmatch(r"[a-z_]+", name) and "'" not in str(value)]
     timeout = session.get("statement_timeout")
 

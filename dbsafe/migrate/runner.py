@@ -39,6 +39,11 @@ _CHILD = Path(__file__).with_name("_child.py")
 URL_VARIABLES = ("DATABASE_URL", "DBSAFE_DATABASE_URL", "SQLALCHEMY_DATABASE_URI",
                  "SQLALCHEMY_DATABASE_URL", "SQLALCHEMY_URL", "POSTGRES_URL", "DB_URL")
 
+# A session setting for the connections that change a production database: a statement whose
+# client is gone (dbsafe killed, its env.py child with it) is stopped within seconds instead
+# of running on, holding its locks, until it ends (set where the server supports it).
+ABANDONED_STATEMENTS_STOP = {"client_connection_check_interval": "2s"}
+
 
 class MigrationError(DbsafeError):
     """The project's migrations could not be run (the message names the revision and file)."""

@@ -267,3 +267,56 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
                               ).summary["history"][:1]
     assert last["outcome"] == "interrupted"
     assert last["to_revisions"] in (["0001"], [])
+
+
+def test_a_killed_runs_statement_is_stopped_not_left_running(
+        database_url: str, tmp_path: Path) -> None:
+    """SIGKILL while a revision's statement runs: the env.py child dies with dbsafe, and the
+    server stops the statement within seconds (`client_connection_check_interval`) instead
+    of running it to its end with its locks held, in the way of the next run."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    (versions / "0001_slow.py").write_text(
+        '"""slow"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+        'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
+        '    op.execute("SELECT pg_sleep(120) FROM pg_class WHERE relname = \'hold_0001\'")\n\n\n'
+        'def downgrade():\n    op.execute("DROP TABLE slow")\n')
+    (root / "app" / "queries.sql").write_text("SELECT 1;\n")
+    with psycopg.connect(database_url) as conn:  # slow here, instant on lint's throwaway
+        conn.execute("CREATE TABLE hold_0001 ()")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    sleeping = ("SELECT count(*) FROM pg_stat_activity "
+                "WHERE query LIKE 'SELECT pg_sleep(120)%' AND state = 'active'")
+    try:
+        deadline = time.monotonic() + 300
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            while not watcher.execute(sleeping).fetchone()[0]:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, "the slow revision never started"
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            killed = time.monotonic()
+            while watcher.execute(sleeping).fetchone()[0] and time.monotonic() - killed < 100:
+                time.sleep(0.1)
+            stopped_after = time.monotonic() - killed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # Without the check the statement runs its 120 s; with it, a couple of seconds.
+    assert stopped_after < 60, stopped_after
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND application_name LIKE 'dbsafe%'"
+                           ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the killed run's sessions never ended"
+            time.sleep(0.05)
+        assert conn.execute("SELECT to_regclass('slow')").fetchone() == (None,)
