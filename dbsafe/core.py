@@ -142,3 +142,13 @@ def select_findings(
         override = (severity or {}).get(finding.code)
         kept.append(dataclasses.replace(finding, severity=override) if override else finding)
     return kept
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message on one line (its type's name when it has none).
+
+    >>> first_line(ValueError("bad input\nmore detail"))
+    'bad input'
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

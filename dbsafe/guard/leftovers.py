@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from dbsafe.core import first_line
 from dbsafe.guard.history import SCHEMA as HISTORY_SCHEMA
 from dbsafe.pg.connect import connect
 
@@ -49,24 +50,33 @@ def _in_dbsafe_schema(item: object) -> bool:
 
 
 def remove_leftovers(url: str, before: SchemaSnapshot, *,
-                     lock_timeout: str = "5s") -> list[str]:
-    """Drop what exists now but not in `before`; returns what was dropped."""
+                     lock_timeout: str = "5s") -> tuple[list[str], list[str]]:
+    """Drop what exists now but not in `before`.
+
+    Returns what was dropped, and what is still there with the reason its drop failed (a
+    lock another session holds past `lock_timeout`): never silently left in place.
+    """
     import psycopg
 
     now = user_snapshot(url)
     statements = _drops(before, now)
     dropped: list[str] = []
+    failed: dict[str, str] = {}
     if not statements:
-        return dropped
+        return dropped, []
     with connect(url) as conn:
         conn.execute(f"SET lock_timeout = '{lock_timeout}'")
         for what, statement in statements:
             try:
                 conn.execute(statement)
                 dropped.append(what)
-            except psycopg.Error:
-                continue  # a dependent object went first, or it is gone already
-    return dropped
+            except psycopg.Error as exc:
+                # Often harmless: a dependent object went first with its table.
+                failed[what] = first_line(exc)
+    if not failed:
+        return dropped, []
+    remaining = {what for what, _ in _drops(before, user_snapshot(url))}
+    return dropped, [f"{what} ({reason})" for what, reason in failed.items() if what in remaining]
 
 
 def _drops(before: SchemaSnapshot, now: SchemaSnapshot) -> list[tuple[str, str]]:

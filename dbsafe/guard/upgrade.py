@@ -225,7 +225,11 @@ def _repair_interrupted(run: _Run) -> None:
             continue
         snapshot = SchemaSnapshot.from_dict(
             recorded if isinstance(recorded, dict) else json.loads(recorded))
-        removed = remove_leftovers(run.url, snapshot, lock_timeout=run.options.lock_timeout)
+        removed, kept = remove_leftovers(run.url, snapshot, lock_timeout=run.options.lock_timeout)
+        if kept:
+            raise DbsafeError(
+                f"run {run_id} did not finish (at {key}) and what it left could not all be "
+                f"removed: {', '.join(kept)}; run again once the session holding it is gone")
         run.say("repair", f"run {run_id} did not finish (at {key}); "
                 + (f"removed what it left: {', '.join(removed)}" if removed
                    else "nothing was left behind"))
@@ -396,9 +400,12 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
         try:
             session.apply([("upgrade", revision.revision)])
         except MigrationError as exc:
-            removed = remove_leftovers(run.url, before)
+            removed, kept = remove_leftovers(run.url, before)
             if removed:
                 run.say("apply", f"removed what the failed attempt left: {', '.join(removed)}")
+            if kept:
+                run.say("apply", f"could not remove what the failed attempt left: "
+                        f"{', '.join(kept)}")
             if exc.sqlstate in RETRYABLE and attempt < attempts:
                 delay = min(60.0, run.options.retry_delay * 2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.5)  # jitter: two waiting runs don't collide

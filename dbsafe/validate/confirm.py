@@ -21,7 +21,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from dbsafe.core import DatabaseError
+from dbsafe.core import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class Session:
                 from dbsafe.pg.urls import redact_url
 
                 raise DatabaseError(f"cannot connect to {redact_url(self.url)} to confirm "
-                                    f"findings: {_first_line(exc)}") from None
+                                    f"findings: {first_line(exc)}") from None
         # raw libpq: Parse without Bind/Execute, which psycopg has no API for
         return self.conn.pgconn
 
@@ -417,9 +417,6 @@ def _field(result, field, default: str | None = None) -> str | None:
     return value.decode("utf-8", "replace") if value is not None else default
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def to_numbered_parameters(sql: str) -> str:

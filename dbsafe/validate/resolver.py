@@ -40,6 +40,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from dbsafe.core import first_line
+
 # The codes live in `codes` (importable without sqlglot, for the catalog); re-exported here.
 from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
@@ -464,7 +466,7 @@ class Resolver:
         try:
             statements = [s for s in parse_postgres(sql) if s is not None]
         except SqlglotError as exc:
-            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
+            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
         except RecursionError:
             return Resolution(UNPARSED, reason="statement too deeply nested to parse")
         except Exception as exc:
@@ -529,7 +531,7 @@ class Resolver:
         try:
             statements = [s for s in parse_postgres(inner) if s is not None]
         except SqlglotError as exc:
-            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {_first_line(exc)}")
+            return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
         except Exception as exc:
             log.debug("sqlglot failed on %r", inner, exc_info=True)
             return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
@@ -742,13 +744,11 @@ def _type_names_relation(type_name: str, relation: Relation) -> bool:
     return len(parts) == 1 or parts[-2] == relation.schema
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _internal(exc: Exception) -> str:
     """An unexpected exception as a one-line reason (the traceback goes to the debug log)."""
-    return f"internal {type(exc).__name__}: {_first_line(exc)[:200]}"
+    return f"internal {type(exc).__name__}: {first_line(exc)[:200]}"
 
 
 def _combine(results: list[Resolution]) -> Resolution:
