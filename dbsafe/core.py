@@ -147,8 +147,8 @@ def select_findings(
 def first_line(exc: BaseException) -> str:
     """An exception's message on one line (its type's name when it has none).
 
-    >>> first_line(ValueError("bad input\nmore detail"))
-    'bad input'
+    >>> first_line(ValueError("bad input" + chr(10) + "more detail")), first_line(KeyError())
+    ('bad input', 'KeyError')
     """
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
