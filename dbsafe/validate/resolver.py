@@ -628,15 +628,23 @@ _IGNORED_COMMANDS = frozenset(
 _EXPLAINABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "WITH", "VALUES", "TABLE"})
 
 
-def _explained_statement_offset(sql: str) -> int | None:
-    """Offset of the statement inside an EXPLAIN, found with sqlglot's tokenizer."""
+def _command_tokens(sql: str) -> tuple[int, list[sqlglot.tokens.Token]] | None:
+    """The tokens after a command's keyword (EXPLAIN, DECLARE) and where they start: the
+    tokenizer hands back everything after a COMMAND keyword as one string."""
     try:
         first = tokenize_postgres(sql)
-        # The tokenizer hands back everything after a COMMAND keyword as one string.
         rest = first[0].end + 1 if first else 0
-        tokens = tokenize_postgres(sql[rest:])
+        return rest, tokenize_postgres(sql[rest:])
     except SqlglotError:
         return None
+
+
+def _explained_statement_offset(sql: str) -> int | None:
+    """Offset of the statement inside an EXPLAIN, found with sqlglot's tokenizer."""
+    found = _command_tokens(sql)
+    if found is None:
+        return None
+    rest, tokens = found
     depth = 0
     for token in tokens:
         if token.token_type == sqlglot.TokenType.L_PAREN:
@@ -722,12 +730,10 @@ def _qualified_name(text: str) -> tuple[str, ...] | None:
 
 def _cursor_query_offset(sql: str) -> int | None:
     """Offset of the query in `DECLARE name [options] CURSOR [WITH HOLD] FOR query`."""
-    try:
-        first = tokenize_postgres(sql)
-        rest = first[0].end + 1 if first else 0
-        tokens = tokenize_postgres(sql[rest:])
-    except SqlglotError:
+    found = _command_tokens(sql)
+    if found is None:
         return None
+    rest, tokens = found
     for token, following in itertools.pairwise(tokens):
         if token.token_type == sqlglot.TokenType.FOR:
             if following.text.upper() in _EXPLAINABLE or following.token_type == sqlglot.TokenType.L_PAREN:

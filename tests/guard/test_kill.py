@@ -215,40 +215,21 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
     transaction rolls back (the env.py child is killed, not left to finish and commit), and
     the database and the history agree."""
     root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    versions = root / "migrations" / "versions"
-    for path in versions.glob("*.py"):
-        path.unlink()
-    (versions / "0001_a.py").write_text(
-        '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
-        'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY)")\n\n\n'
-        'def downgrade():\n    op.execute("DROP TABLE a")\n')
-    (versions / "0002_slow.py").write_text(
-        '"""slow"""\nfrom alembic import op\n\nrevision = "0002"\ndown_revision = "0001"\n\n\n'
-        'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
-        '    op.execute("SELECT pg_sleep(60) FROM pg_class WHERE relname = \'hold_0002\'")\n\n\n'
-        'def downgrade():\n    op.execute("DROP TABLE slow")\n')
+    _project_of(root, {
+        "0001_a.py":
+            '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY)")\n\n\n'
+            'def downgrade():\n    op.execute("DROP TABLE a")\n',
+        "0002_slow.py": _slow_revision("0002", "0001", 60)})
     (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
     # The revision takes a minute here, and no time on the throwaway server lint runs the
     # history on: stopping at once is told apart from finishing it by a wide margin.
     with psycopg.connect(database_url) as conn:
         conn.execute("CREATE TABLE hold_0002 ()")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = _upgrading(root, database_url)
     try:
-        # Preflight first lints the history on a cold throwaway server: minutes, not
-        # seconds, on a loaded machine.
-        deadline = time.monotonic() + 300
         with psycopg.connect(database_url, autocommit=True) as watcher:
-            while not watcher.execute(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE query LIKE 'SELECT pg_sleep(60)%'").fetchone()[0]:
-                assert proc.poll() is None, proc.communicate()[1]
-                assert time.monotonic() < deadline, "the slow revision never started"
-                time.sleep(0.05)
+            _until_running(watcher, proc, _SLEEPING.format(seconds=60))
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         _, errors = proc.communicate(timeout=90)
@@ -275,32 +256,15 @@ def test_a_killed_runs_statement_is_stopped_not_left_running(
     server stops the statement within seconds (`client_connection_check_interval`) instead
     of running it to its end with its locks held, in the way of the next run."""
     root = tmp_path / "p"
-    write_project(root, "well_behaved")
-    versions = root / "migrations" / "versions"
-    for path in versions.glob("*.py"):
-        path.unlink()
-    (versions / "0001_slow.py").write_text(
-        '"""slow"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
-        'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
-        '    op.execute("SELECT pg_sleep(120) FROM pg_class WHERE relname = \'hold_0001\'")\n\n\n'
-        'def downgrade():\n    op.execute("DROP TABLE slow")\n')
+    _project_of(root, {"0001_slow.py": _slow_revision("0001", None, 120)})
     (root / "app" / "queries.sql").write_text("SELECT 1;\n")
     with psycopg.connect(database_url) as conn:  # slow here, instant on lint's throwaway
         conn.execute("CREATE TABLE hold_0001 ()")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
-        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    sleeping = ("SELECT count(*) FROM pg_stat_activity "
-                "WHERE query LIKE 'SELECT pg_sleep(120)%' AND state = 'active'")
+    proc = _upgrading(root, database_url)
+    sleeping = _SLEEPING.format(seconds=120)
     try:
-        deadline = time.monotonic() + 300
         with psycopg.connect(database_url, autocommit=True) as watcher:
-            while not watcher.execute(sleeping).fetchone()[0]:
-                assert proc.poll() is None, proc.communicate()[1]
-                assert time.monotonic() < deadline, "the slow revision never started"
-                time.sleep(0.05)
+            _until_running(watcher, proc, sleeping)
             proc.send_signal(signal.SIGKILL)
             proc.communicate()
             killed = time.monotonic()
@@ -320,3 +284,48 @@ def test_a_killed_runs_statement_is_stopped_not_left_running(
             assert time.monotonic() < deadline, "the killed run's sessions never ended"
             time.sleep(0.05)
         assert conn.execute("SELECT to_regclass('slow')").fetchone() == (None,)
+
+
+# The slow revision's statement while it runs (found in pg_stat_activity).
+_SLEEPING = ("SELECT count(*) FROM pg_stat_activity "
+             "WHERE query LIKE 'SELECT pg_sleep({seconds})%' AND state = 'active'")
+
+
+def _slow_revision(revision: str, down: str | None, seconds: int) -> str:
+    """A revision sleeping `seconds` on the database under test (where `hold_<revision>`
+    exists), and not at all on the throwaway server lint runs the history on: stopping at
+    once is told apart from finishing it by a wide margin."""
+    return (f'"""slow"""\nfrom alembic import op\n\nrevision = "{revision}"\n'
+            f"down_revision = {down!r}\n\n\n"
+            'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
+            f'    op.execute("SELECT pg_sleep({seconds}) FROM pg_class '
+            f"WHERE relname = \'hold_{revision}\'\")\n\n\n"
+            'def downgrade():\n    op.execute("DROP TABLE slow")\n')
+
+
+def _project_of(root: Path, revisions: dict[str, str]) -> None:
+    """The well-behaved project with these revisions (file name: text) instead of its own."""
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    for name, text in revisions.items():
+        (versions / name).write_text(text)
+
+
+def _upgrading(root: Path, url: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _until_running(watcher: psycopg.Connection, proc: subprocess.Popen[str], query: str) -> None:
+    """Wait until `query` counts the slow statement; preflight first lints the history on a
+    cold throwaway server: minutes, not seconds, on a loaded machine."""
+    deadline = time.monotonic() + 300
+    while not watcher.execute(query).fetchone()[0]:  # type: ignore[index]
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "the slow revision never started"
+        time.sleep(0.05)
