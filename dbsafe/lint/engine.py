@@ -635,3 +635,14 @@ _UNPARSED_RULE = Rule(
 
 __all__ = ["UNPARSED", "ColumnFacts", "History", "LintContext", "Rule", "Statement",
            "lint_migration", "parse_migration", "select_rules"]
+
+
+def named_are(noun: str, names: Sequence[str], suffix: str = "") -> str:
+    """How a finding names what it is about, with the verb that agrees.
+
+    >>> named_are("Table", ["a"]), named_are("Column", ["a", "b"], " of `t`")
+    ('Table `a` is', 'Columns `a`, `b` of `t` are')
+    """
+    one = len(names) == 1
+    listed = ", ".join(f"`{name}`" for name in names)
+    return f"{noun if one else noun + 's'} {listed}{suffix} {'is' if one else 'are'}"

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.engine import LintContext, Rule, named_are
 from dbsafe.lint.statement import Statement
 
 
@@ -49,13 +49,10 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     columns = [a.name for a in statement.actions if a.subtype == "DropColumn" and a.name]
     if not columns:
         return
-    names = ", ".join(f"`{c}`" for c in columns)
-    one = len(columns) == 1
     yield ctx.finding(
         RULE,
-        f"{'Column' if one else 'Columns'} {names} of `{table}` "
-        f"{'is' if one else 'are'} dropped; the data is lost and application code still "
-        f"using {'it' if one else 'them'} fails.",
+        f"{named_are('Column', columns, f' of `{table}`')} dropped; the data is lost and "
+        f"application code still using {'it' if len(columns) == 1 else 'them'} fails.",
         help="Stop using the column in a release first, then drop it in a later migration "
              "with a suppression comment saying why it is safe.",
         subject=", ".join(f"{table}.{c}" for c in columns),

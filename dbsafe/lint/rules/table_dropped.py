@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.engine import LintContext, Rule, named_are
 from dbsafe.lint.statement import Statement
 
 
@@ -64,12 +64,10 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     existing = [t for t in statement.dropped if not ctx.created_before(t)]
     if not existing:
         return
-    names = ", ".join(f"`{t}`" for t in existing)
-    one = len(existing) == 1
     yield ctx.finding(
         RULE,
-        f"{'Table' if one else 'Tables'} {names} {'is' if one else 'are'} dropped; the data "
-        f"is lost and application code still using {'it' if one else 'them'} fails.",
+        f"{named_are('Table', existing)} dropped; the data is lost and application code "
+        f"still using {'it' if len(existing) == 1 else 'them'} fails.",
         help="Stop using the table in a release first, then drop it in a later migration "
              "with a suppression comment saying why it is safe.",
         subject=", ".join(existing),
@@ -84,13 +82,10 @@ def _schemas_dropped(statement: Statement, ctx: LintContext) -> Iterator[Finding
     existing = [name for name in statement.dropped if name not in made]
     if not existing:
         return
-    names = ", ".join(f"`{name}`" for name in existing)
-    one = len(existing) == 1
     yield ctx.finding(
         RULE,
-        f"{'Schema' if one else 'Schemas'} {names} {'is' if one else 'are'} dropped with "
-        "CASCADE; every table in it is dropped with its data, and application code still "
-        "using them fails.",
+        f"{named_are('Schema', existing)} dropped with CASCADE; every table in it is dropped "
+        "with its data, and application code still using them fails.",
         help="Drop the tables one by one, each once no deployed code uses it, then the "
              "empty schema without CASCADE.",
         subject=", ".join(existing),
