@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Finding, Location, RuleInfo, Severity
+from dbsafe.core import Finding, Location, RuleInfo, Severity, first_line
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject, Revision, RunResult
@@ -1054,7 +1054,7 @@ def _upgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     # The runner's "revision R (file F): " prefix repeats the finding's subject and location.
     revision = getattr(exc, "revision", None)
     if revision and text.startswith(f"revision {revision} (file ") and "): " in text:

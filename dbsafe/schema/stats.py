@@ -30,7 +30,7 @@ def table_stats(url: str) -> dict[str, TableStats]:
     """Sizes of every user table and materialized view, keyed by `schema.name`."""
     import psycopg
 
-    from dbsafe.core import DatabaseError
+    from dbsafe.core import DatabaseError, first_line
     from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 
     url = to_libpq_url(url)  # `postgresql+psycopg://` from alembic.ini works too
@@ -39,7 +39,7 @@ def table_stats(url: str) -> dict[str, TableStats]:
                              application_name="dbsafe lint") as conn:
             rows = conn.execute(_QUERY).fetchall()
     except psycopg.Error as exc:
-        message = redact_text(str(exc).strip().splitlines()[0], url)
+        message = redact_text(first_line(exc), url)
         raise DatabaseError(f"cannot read table sizes from {redact_url(url)}: {message}") from None
     return {f"{schema}.{name}": TableStats(f"{schema}.{name}", int(size), float(rows))
             for schema, name, size, rows in rows}

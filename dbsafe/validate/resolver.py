@@ -187,6 +187,8 @@ class _Exact(tuple[str | None, ...]):
     which only makes `_rename` keep its doubt."""
 
     __slots__ = ()
+
+
 _SCHEMA_KEY = "\0"  # starts the scope keys of same-named relations (`_Scope.add`)
 
 
@@ -296,9 +298,11 @@ class Resolver:
         self.snapshot = snapshot
         # pg_catalog's relations on the exact target version, else None: not checked.
         self.catalog = catalog
-        # An extension installed into pg_catalog adds relations a shipped catalog lacks.
-        self.extended_catalog = any(e.schema == "pg_catalog" and e.name != "plpgsql"
-                                    for e in snapshot.extensions)
+        # Relations extensions own are not in the snapshot; one installed into pg_catalog
+        # adds relations a shipped catalog lacks.
+        extensions = [e for e in snapshot.extensions if e.name != "plpgsql"]
+        self.has_extensions = bool(extensions)
+        self.extended_catalog = any(e.schema == "pg_catalog" for e in extensions)
         # The rules of this PostgreSQL version apply (target-version, else the snapshot's).
         self.server_version = server_version or snapshot.server_version
         self.search_path = tuple(snapshot.search_path)
@@ -750,8 +754,6 @@ def _type_names_relation(type_name: str, relation: Relation) -> bool:
     return len(parts) == 1 or parts[-2] == relation.schema
 
 
-
-
 def _internal(exc: Exception) -> str:
     """An unexpected exception as a one-line reason (the traceback goes to the debug log)."""
     return f"internal {type(exc).__name__}: {first_line(exc)[:200]}"
@@ -894,7 +896,7 @@ class _Run:
             return
         if self.r.relation_named(name, schema):
             return
-        if self.r.extended_catalog or any(e.name != "plpgsql" for e in self.r.snapshot.extensions):
+        if self.r.has_extensions:
             self.silence(f"`{literal.this}` may be an extension's relation")
             return
         if schema is not None and schema not in self.r.schemas and not self.r.snapshot.covers_all_schemas:
@@ -903,17 +905,9 @@ class _Run:
         start, end = literal.meta.get("start"), literal.meta.get("end")
         if start is None or end is None or end - start < 2:
             return
-        schemas = (schema,) if schema is not None else self.r.search_path
-        shown = schema or (self.r.search_path[0] if self.r.search_path else "public")
-        where = (f"schema `{shown}`" if schema or len(schemas) == 1
-                 else f"the search path ({', '.join(schemas)})")
-        suggestions = self.r.table_suggestions(name, schemas)
         # The span is the string's contents: the name PostgreSQL looks up.
-        self.problems.append(Problem(
-            UNKNOWN_TABLE.code, f"no relation `{name}` in {where} (named by the string "
-            f"'{literal.this}')", f"{shown}.{name}", int(start) + 1 + self.offset,
-            int(end) - 1 + self.offset, suggestions,
-            f"Did you mean `{suggestions[0]}`?" if suggestions else None))
+        self.unknown_table(literal, name, schema, span=(int(start) + 1, int(end) - 1),
+                           named_by=f" (named by the string '{literal.this}')")
 
     def locked(self, table: exp.Expression, scope: _Scope) -> None:
         """`FOR UPDATE OF name`: a FROM item of this query level, by its alias."""
@@ -927,15 +921,16 @@ class _Run:
             self.silence("an unnamed FROM item is in scope")
             return
         named = list(scope.named())
-        aliased = [s.alias for s in scope.sources.values()
-                   if s.relation is not None and s.relation.name == name]
-        self.problems.append(self.make_problem(
-            UNKNOWN_TABLE.code,
-            f"`{name}` in FOR UPDATE/SHARE OF is not a table or alias in this query's FROM "
-            f"({', '.join(f'`{n}`' for n in named) or 'empty'})", name, table.this,
-            tuple(aliased) or _suggest(name, named),
-            f"Name `{name}` by its alias `{aliased[0]}`." if aliased else
-            f"Did you mean `{_suggest(name, named)[0]}`?" if _suggest(name, named) else None))
+        aliased = tuple(s.alias for s in scope.sources.values()
+                        if s.relation is not None and s.relation.name == name)
+        message = (f"`{name}` in FOR UPDATE/SHARE OF is not a table or alias in this query's "
+                   f"FROM ({', '.join(f'`{n}`' for n in named) or 'empty'})")
+        if aliased:
+            self.problems.append(self.make_problem(
+                UNKNOWN_TABLE.code, message, name, table.this, aliased,
+                f"Name `{name}` by its alias `{aliased[0]}`."))
+        else:
+            self.problem(UNKNOWN_TABLE.code, message, name, table.this, _suggest(name, named))
 
     def set_operation(self, node: exp.SetOperation, outer: _Scope | None, ctes: _Ctes) -> Columns:
         ctes = self.with_clause(node, outer, ctes)
@@ -1010,11 +1005,12 @@ class _Run:
     def add_from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
         if isinstance(item, exp.Subquery) and _is_join_tree(item.this):
             return self.parenthesised_join(item, scope, ctes)
-        before = dict(scope.sources)
+        tree = isinstance(item, exp.Table) and bool(item.args.get("joins"))
+        before = dict(scope.sources) if tree else {}
         source = self.from_item(item, scope, ctes)
         if source is not None:
             scope.add(source)
-        if isinstance(item, exp.Table) and item.args.get("joins"):
+        if tree:
             self.joins(item, scope, ctes, _added(before, scope))
             return None  # a join tree, not one source: USING checks stay silent
         return source
@@ -1723,16 +1719,18 @@ class _Run:
             _suggest(name, candidates),
         )
 
-    def unknown_table(self, identifier: exp.Identifier, name: str, schema: str | None) -> None:
+    def unknown_table(self, identifier: exp.Expression, name: str, schema: str | None, *,
+                      span: tuple[int, int] | None = None, named_by: str = "") -> None:
         schemas = (schema,) if schema is not None else self.r.search_path
         shown = schema or (self.r.search_path[0] if self.r.search_path else "public")
         self.problem(
             UNKNOWN_TABLE.code,
-            f"no relation `{name}` in schema `{shown}`" if schema or len(schemas) == 1
-            else f"no relation `{name}` in the search path ({', '.join(schemas)})",
+            (f"no relation `{name}` in schema `{shown}`" if schema or len(schemas) == 1
+             else f"no relation `{name}` in the search path ({', '.join(schemas)})") + named_by,
             f"{shown}.{name}",
             identifier,
             self.r.table_suggestions(name, schemas),
+            span=span,
         )
 
     def unknown_catalog_relation(self, identifier: exp.Identifier, name: str,
@@ -1741,14 +1739,11 @@ class _Run:
         assert catalog is not None
         where = ("schema `pg_catalog`" if schema else
                  f"pg_catalog or the search path ({', '.join(self.r.search_path)})")
-        suggestions = _suggest(name, catalog.relations)
-        start, end = _span(identifier)
         # Only a server of the catalog's version can confirm it (`Problem.catalog_version`).
-        self.problems.append(Problem(
-            UNKNOWN_TABLE.code, f"no relation `{name}` in {where} on PostgreSQL {catalog.major}",
-            f"{schema or 'pg_catalog'}.{name}", start + self.offset, end + self.offset,
-            suggestions, f"Did you mean `{suggestions[0]}`?" if suggestions else None,
-            catalog_version=catalog.major))
+        self.problem(UNKNOWN_TABLE.code,
+                     f"no relation `{name}` in {where} on PostgreSQL {catalog.major}",
+                     f"{schema or 'pg_catalog'}.{name}", identifier,
+                     _suggest(name, catalog.relations), catalog_version=catalog.major)
 
     def unknown_schema(self, identifier: exp.Identifier, schema: str) -> None:
         candidates = sorted(self.r.schemas)
@@ -1757,19 +1752,26 @@ class _Run:
 
     def problem(
         self, code: str, message: str, subject: str, identifier: exp.Expression,
-        suggestions: tuple[str, ...], sources: Sequence[_Source] = (),
+        suggestions: tuple[str, ...], sources: Sequence[_Source] = (), *,
+        span: tuple[int, int] | None = None, catalog_version: int | None = None,
     ) -> None:
+        """Record a problem at `identifier` (or at `span` of the statement), with the first
+        suggestion as its help."""
         help_text = f"Did you mean `{suggestions[0]}`?" if suggestions else None
-        problem = self.make_problem(code, message, subject, identifier, suggestions, help_text)
+        problem = self.make_problem(code, message, subject, identifier, suggestions, help_text,
+                                    span=span)
         if sources:
             problem = replace(problem, sources=tuple(s.subject for s in sources))
+        if catalog_version is not None:
+            problem = replace(problem, catalog_version=catalog_version)
         self.problems.append(problem)
 
     def make_problem(
         self, code: str, message: str, subject: str, identifier: exp.Expression,
-        suggestions: tuple[str, ...], help_text: str | None,
+        suggestions: tuple[str, ...], help_text: str | None, *,
+        span: tuple[int, int] | None = None,
     ) -> Problem:
-        start, end = _span(identifier)
+        start, end = span or _span(identifier)
         if self.catalog_read and code == UNKNOWN_COLUMN.code and self.r.catalog is not None:
             major = self.r.catalog.major
             if subject.startswith("pg_catalog."):
