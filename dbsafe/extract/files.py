@@ -228,9 +228,13 @@ def _walk(top: str, real_root: str,
         if any(entry.name == ".gitignore" for entry in entries):
             ignores = [*inherited]
             _load_gitignore(real_dir, ignores)
+        real_prefix = real_dir if real_dir.endswith(os.sep) else real_dir + os.sep
+        # As `os.fspath(Path(directory) / name)`: no `./` in front, as a Path has none.
+        given_prefix = "" if directory in (os.curdir, "") else (
+            directory if directory.endswith(os.sep) else directory + os.sep)
         for entry in entries:
             name = entry.name
-            real = os.path.join(real_dir, name)
+            real = real_prefix + name  # os.path.join's result, without a call per entry
             try:
                 is_dir = entry.is_dir()
             except OSError:
@@ -241,7 +245,7 @@ def _walk(top: str, real_root: str,
                     continue
                 if _ignored(ignores, real, is_dir=True) or _matches(excluded, real_root, real, True):
                     continue
-                pending.append((_join(directory, name), real, ignores))
+                pending.append((given_prefix + name, real, ignores))
                 continue
             if os.path.splitext(name)[1] not in SUFFIXES:
                 continue
@@ -251,13 +255,8 @@ def _walk(top: str, real_root: str,
                 real = os.path.realpath(real)
             if _matches(excluded, real_root, real, False):
                 continue
-            out.append((_join(directory, name), real))
+            out.append((given_prefix + name, real))
     return out
-
-
-def _join(directory: str, name: str) -> str:
-    """`os.fspath(Path(directory) / name)`: no `./` in front, as a Path has none."""
-    return name if directory == os.curdir else os.path.join(directory, name)
 
 
 def _load_gitignore(directory: str, ignores: list[tuple[str, pathspec.PathSpec]]) -> None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -52,7 +53,9 @@ _CHUNK = 32
 # 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
 # FOR UPDATE OF, regclass strings
-_CACHE_VERSION = 7
+_CACHE_VERSION = 8
+_SETTLED = 2  # seconds a file must have been left alone before its status is trusted
+_MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
                "statements_unparsed", "statements_ignored", "statements_dynamic")
 
@@ -112,11 +115,26 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
-    texts: dict[str, bytes] = {}
+    scanned: list[str] = []  # every file analysed or answered from the cache
+    directive_texts: dict[str, bytes] = {}  # only the files that hold `dbsafe:` at all
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
     for path, rel in files:
+        seen = cache.unchanged(rel, path)
+        if seen is not None:
+            # Same size, times and inode as when its outcome was stored: not read again.
+            key, has_directives = seen
+            if key.startswith(_MIGRATION_KEY):
+                outcomes[rel] = _migration_file(rel, key[len(_MIGRATION_KEY):])
+                continue
+            cached = cache.get(key)
+            # A file with directives is read: applying them needs its text.
+            if cached is not None and not has_directives:
+                keys[rel] = key
+                outcomes[rel] = cached
+                scanned.append(rel)
+                continue
         try:
-            data = _read(path, settings.max_file_size)
+            data, status = _read(path, settings.max_file_size)
         except _TooLarge as exc:
             outcomes[rel] = _skipped_file(rel, too_large(exc.size, settings.max_file_size))
             continue
@@ -126,9 +144,13 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         kind = migration_kind(rel, data)
         if kind is not None:
             outcomes[rel] = _migration_file(rel, kind)
+            cache.remember(rel, status, _MIGRATION_KEY + kind, False)
             continue
-        texts[rel] = data
+        scanned.append(rel)
+        if b"dbsafe:" in data:
+            directive_texts[rel] = data
         keys[rel] = hashlib.sha256(rel.encode() + b"\0" + data).hexdigest()
+        cache.remember(rel, status, keys[rel], rel in directive_texts)
         cached = cache.get(keys[rel])
         if cached is not None:
             outcomes[rel] = cached
@@ -159,9 +181,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     findings = [f for o in outcomes.values() for f in o.findings]
     findings = list(apply_suppressions(
         findings,
-        read_source=lambda p: _directives_source(texts.get(p)),
+        read_source=lambda p: _directives_source(directive_texts.get(p)),
         known_codes=catalog,
-        scanned_paths=list(texts),
+        scanned_paths=scanned,
         checked_codes=[c for c in catalog if c.startswith(("DBS0", "DBS3"))],
     ))
     findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
@@ -170,7 +192,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     skipped: list[Skipped] = []
     skipped_files: list[str] = []
     for outcome in outcomes.values():
-        counts.update(outcome.counts)
+        for name, count in outcome.counts.items():  # Counter.update: a call per file more
+            counts[name] += count
         skipped.extend(outcome.skipped)
         if outcome.counts.get("files_skipped") and outcome.skipped:
             skipped_files.append(f"{outcome.path} [{outcome.skipped[0].reason}]")
@@ -191,18 +214,19 @@ class _TooLarge(Exception):
         self.size = size
 
 
-def _read(path: str, max_bytes: int) -> bytes:
-    """The file's bytes; `_TooLarge` without reading them when it is over `max_bytes`.
-    A bare descriptor: thousands of files are read on every run, cached or not."""
+def _read(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
+    """The file's bytes and its status from before they were read; `_TooLarge` without
+    reading them when it is over `max_bytes`. A bare descriptor: thousands of files are read
+    on every run that changed them."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        size = os.fstat(fd).st_size
-        if size > max_bytes:
-            raise _TooLarge(size)
-        chunks = [os.read(fd, size + 1)]  # one read for a file whose size held
+        status = os.fstat(fd)
+        if status.st_size > max_bytes:
+            raise _TooLarge(status.st_size)
+        chunks = [os.read(fd, status.st_size + 1)]  # one read for a file whose size held
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))
-        return b"".join(chunks)
+        return b"".join(chunks), status
     finally:
         os.close(fd)
 
@@ -554,12 +578,22 @@ def _unconfirmed(finding: Finding, verdict: Verdict) -> Finding:
 
 class _Cache:
     """Per-file outcomes in one JSON file per schema (`SchemaSource.cache_key`) and
-    confirmation mode."""
+    confirmation mode, keyed by each file's path and content.
 
-    def __init__(self, path: Path | None, entries: dict[str, dict]) -> None:
+    Beside them, each file's status when it was last read (size, modification and change
+    times, inode: git's index and mypy's cache trust the same) and the content key it had:
+    a file whose status is unchanged is not read again. A change time cannot be set back
+    by hand, and a status is only recorded once the file is `_SETTLED` seconds old, so an
+    edit within the clock's resolution of the read cannot pass for the same file.
+    """
+
+    def __init__(self, path: Path | None, entries: dict[str, dict],
+                 statuses: dict[str, list] | None = None) -> None:
         self.path = path
         self.entries = entries
+        self.statuses = statuses if statuses is not None else {}
         self.dirty = False
+        self._settled_before = time.time_ns() - _SETTLED * 1_000_000_000
 
     @classmethod
     def open(cls, settings: Settings, schema_key: str, confirming: bool,
@@ -581,10 +615,38 @@ class _Cache:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") == _CACHE_VERSION:
-                return cls(path, data.get("files", {}))
+                return cls(path, data.get("files", {}), data.get("statuses", {}))
         except (OSError, ValueError, AttributeError):
             pass
         return cls(path, {})
+
+    def unchanged(self, rel: str, path: str) -> tuple[str, bool] | None:
+        """(content key, whether the file holds `dbsafe:` directives) when the file at
+        `path` has the status recorded for `rel`; None when it may have changed."""
+        recorded = self.statuses.get(rel)
+        if recorded is None:
+            return None
+        try:
+            status = os.stat(path)
+        except OSError:
+            return None
+        if recorded[:4] != _status(status):
+            return None
+        return recorded[4], recorded[5]
+
+    def remember(self, rel: str, status: os.stat_result, key: str, directives: bool) -> None:
+        """Record that `rel`, with `status` from before it was read, had content `key`."""
+        if self.path is None:
+            return
+        if max(status.st_mtime_ns, status.st_ctime_ns) >= self._settled_before:
+            # Written just now: an edit within the same clock tick could pass unseen.
+            if self.statuses.pop(rel, None) is not None:
+                self.dirty = True
+            return
+        entry = [*_status(status), key, directives]
+        if self.statuses.get(rel) != entry:
+            self.statuses[rel] = entry
+            self.dirty = True
 
     def get(self, key: str) -> FileOutcome | None:
         entry = self.entries.get(key)
@@ -605,7 +667,12 @@ class _Cache:
         from dbsafe.cache import write_cache_file
 
         write_cache_file(self.path, json.dumps({"version": _CACHE_VERSION,
-                                                "files": self.entries}))
+                                                "files": self.entries,
+                                                "statuses": self.statuses}))
+
+
+def _status(status: os.stat_result) -> list[int]:
+    return [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
 
 
 def _location_to_json(loc: Location | None) -> list | None:
@@ -640,4 +707,6 @@ def _outcome_from_json(data: dict) -> FileOutcome:
         for f in data["findings"]
     ]
     skipped = [Skipped(Location(*loc), reason) for loc, reason in data["skipped"]]
-    return FileOutcome(data["path"], findings, [], skipped, Counter(data["counts"]))
+    counts: Counter = Counter()
+    dict.update(counts, data["counts"])  # Counter(mapping) re-adds key by key in Python
+    return FileOutcome(data["path"], findings, [], skipped, counts)
