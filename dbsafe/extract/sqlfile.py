@@ -33,6 +33,13 @@ _DOLLAR_TAG = re.compile(r"\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3
 # including a quote, and '' is a quote too.
 _E_STRING_REST = re.compile(r"(?:[^'\\]|\\.|'')*'", re.DOTALL)
 _COMMENT_DELIMITER = re.compile(r"/\*|\*/")
+# Once a statement's words no longer matter (`_Scanner.plain`), the scanner jumps to the next
+# character that can start or end anything it tracks: a line, a comment, a meta-command, a
+# statement, a string or identifier, a dollar quote, a parenthesis.
+_PLAIN_STOP = re.compile(r"[\n\-/\\;'\"$()]")
+# Characters that go on a word (`_WORD`'s second class): ASCII letters, digits, `_`, `$`, and
+# every non-ASCII character.
+_WORD_ASCII = frozenset("$_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _SPACE = " \t\r\f\v"
 _FUNCTION_MARKS = {"create": "c", "or": "o", "replace": "r", "function": "f", "procedure": "p"}
 
@@ -69,14 +76,17 @@ def split_sql(text: str, path: str) -> list[SqlFragment]:
     ]
 
 
-def statement_bounds(text: str) -> Iterator[tuple[int, int]]:
+def statement_bounds(text: str, *, skip_plain: bool = True) -> Iterator[tuple[int, int]]:
     """Yield `(start, end)` offsets of each statement in a psql script (`end` exclusive).
+
+    `skip_plain=False` reads every character one by one even where no word matters any more
+    (the tests compare both ways).
 
     Example:
         >>> list(statement_bounds("select $$a;b$$; ; select 2"))
         [(0, 14), (18, 26)]
     """
-    scanner = _Scanner(text)
+    scanner = _Scanner(text, skip_plain=skip_plain)
     yield from scanner.run()
 
 
@@ -91,13 +101,16 @@ class _Scanner:
         "last_end",
         "marks",
         "paren_depth",
+        "plain",
+        "skip_plain",
         "start",
         "text",
         "word_count",
     )
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, skip_plain: bool = True) -> None:
         self.text = text
+        self.skip_plain = skip_plain
         self._reset()
 
     def _reset(self) -> None:
@@ -110,6 +123,9 @@ class _Scanner:
         self.first_word = ""
         self.copy_from = False
         self.copy_stdin = False
+        # No word matters to the rest of this statement: its first four words made it
+        # neither a function or procedure (BEGIN ... END bodies) nor a COPY (FROM stdin).
+        self.plain = False
 
     def _flush(self) -> tuple[int, int] | None:
         bounds = (self.start, self.last_end) if self.start >= 0 else None
@@ -122,6 +138,10 @@ class _Scanner:
         i = 0
         line_blank = True  # only blanks since the last newline: a backslash starts a meta-command
         while i < n:
+            if self.plain:
+                i, line_blank = self._skip_plain(i, line_blank)
+                if i >= n:
+                    break
             c = text[i]
             if c == "\n":
                 line_blank = True
@@ -195,6 +215,24 @@ class _Scanner:
         if bounds:
             yield bounds
 
+    def _skip_plain(self, i: int, line_blank: bool) -> tuple[int, bool]:
+        """Jump over what the character-by-character loop would read without effect: the
+        words, numbers, operators and blanks before the next `_PLAIN_STOP`. A word run right
+        before a quote or `$` is left to the loop: `E'...'` strings and `$` inside words
+        depend on where that word starts."""
+        text = self.text
+        match = _PLAIN_STOP.search(text, i)
+        j = len(text) if match is None else match.start()
+        if j < len(text) and text[j] in "'$":
+            while j > i and (text[j - 1] in _WORD_ASCII or text[j - 1] > "\x7f"):
+                j -= 1
+        if j > i:
+            significant = len(text[i:j].rstrip(_SPACE))
+            if significant:
+                line_blank = False
+                self.last_end = i + significant
+        return j, line_blank
+
     def _skip_block_comment(self, i: int) -> int:
         """Offset just past a `/* */` comment starting at `i`; they nest in PostgreSQL."""
         depth = 0
@@ -243,12 +281,12 @@ class _Scanner:
         if self.word_count < 4:
             self.marks[self.word_count] = _FUNCTION_MARKS.get(word, "")
         self.word_count += 1
+        if self.word_count == 4 and self.skip_plain:
+            marks = self.marks
+            self.plain = self.first_word != "copy" and not _makes_function(marks)
         if self.paren_depth:
             return
-        marks = self.marks
-        if marks[0] == "c" and (
-            marks[1] in ("f", "p") or (marks[1] == "o" and marks[2] == "r" and marks[3] in ("f", "p"))
-        ):
+        if _makes_function(self.marks):
             if word == "begin":
                 self.begin_depth += 1
             elif word == "case" and self.begin_depth >= 1:
@@ -260,6 +298,12 @@ class _Scanner:
                 self.copy_from = True
             elif word == "stdin" and self.copy_from:
                 self.copy_stdin = True
+
+
+def _makes_function(marks: list[str]) -> bool:
+    """Whether a statement's first words are `CREATE [OR REPLACE] FUNCTION|PROCEDURE`."""
+    return marks[0] == "c" and (
+        marks[1] in ("f", "p") or (marks[1] == "o" and marks[2] == "r" and marks[3] in ("f", "p")))
 
 
 def _fragment(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
-from dbsafe.extract.sqlfile import split_sql
+from dbsafe.extract.sqlfile import split_sql, statement_bounds
 
 FIXTURE = Path(__file__).parent / "fixtures" / "statements.sql"
 TEXT = FIXTURE.read_text(encoding="utf-8")
@@ -91,3 +92,37 @@ def test_parenthesised_semicolon_is_not_a_separator() -> None:
 def test_dollar_sign_in_identifier_and_parameter_is_not_a_quote() -> None:
     text = "SELECT a$b, $1 FROM t; SELECT 2"
     assert [f.sql for f in split_sql(text, "x.sql")] == ["SELECT a$b, $1 FROM t", "SELECT 2"]
+
+
+# -- jumping over plain text gives the same statements as reading every character ------------
+
+_PIECES = (
+    "select ", "SELECT ", "update t set a = ", "x", "1", "e", "E", "ä", "a$b", "$", "$$", "$q$",
+    "$1", "'", "''", "'it''s'", "E'x\\'y'", "e'", "\\", "\\'", '"', '"a;b"', "--", "-- c\n",
+    "/*", "*/", "/* x; */", ";", "(", ")", "-", "/", " ", "  ", "\t", "\n", "\r\n",
+    "\n\\set x 1\n", "\n  \\gset\n", "create ", "or ", "replace ", "function ", "procedure ",
+    "f() ", "begin ", "atomic ", "end", "case ", "copy ", "t ", "from ", "stdin", "\n\\.\n",
+    "a,b", ".", "::", "=", "returns int language sql ",
+)
+
+
+def _bounds_both_ways(text: str) -> tuple[list, list]:
+    return list(statement_bounds(text)), list(statement_bounds(text, skip_plain=False))
+
+
+def test_plain_text_skipping_splits_random_scripts_as_reading_each_character() -> None:
+    rng = random.Random(20261202)
+    for _ in range(20_000):
+        text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 60)))
+        skipped, read = _bounds_both_ways(text)
+        assert skipped == read, text
+
+
+def test_plain_text_skipping_splits_every_script_of_the_repository_the_same() -> None:
+    root = Path(__file__).resolve().parents[2]
+    scripts = [p for p in root.rglob("*.sql") if ".git" not in p.parts]
+    assert len(scripts) > 20
+    for path in scripts:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        skipped, read = _bounds_both_ways(text)
+        assert skipped == read, path
