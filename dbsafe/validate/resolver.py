@@ -46,6 +46,7 @@ from dbsafe.core import first_line
 from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
+from dbsafe.validate.quick import QuickCheck
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
@@ -89,6 +90,7 @@ ANALYSED = "analysed"
 NOT_ANALYSED = "not_analysed"
 UNPARSED = "unparsed"
 IGNORED = "ignored"
+_CLEAN = Resolution(ANALYSED)
 
 # Schemas whose contents are always there but not in snapshots: known, never checked.
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
@@ -294,8 +296,11 @@ class Resolver:
     """Resolves statements against one snapshot; builds its lookup tables once."""
 
     def __init__(self, snapshot: SchemaSnapshot, server_version: int | None = None,
-                 catalog: SystemCatalog | None = None) -> None:
+                 catalog: SystemCatalog | None = None, *, quick: bool = True) -> None:
         self.snapshot = snapshot
+        # Plain statements proven clean by PostgreSQL's parser skip sqlglot (`quick`);
+        # `quick=False` resolves every statement in full (the tests compare both).
+        self.quick = QuickCheck(snapshot) if quick else None
         # pg_catalog's relations on the exact target version, else None: not checked.
         self.catalog = catalog
         # Relations extensions own are not in the snapshot; one installed into pg_catalog
@@ -436,7 +441,10 @@ class Resolver:
         known = self._resolved.get(sql)
         if known is not None:
             return known
-        resolution = self._resolve_with_sqlglot(sql)
+        if self.quick is not None and self.quick.clean(sql):
+            resolution = _CLEAN
+        else:
+            resolution = self._resolve_with_sqlglot(sql)
         if resolution.status == UNPARSED and not resolution.problems:
             resolution = self._relations_by_postgresql(sql, resolution.reason) or resolution
         elif resolution.problems:
