@@ -43,10 +43,11 @@ _REGCLASS_FUNCTIONS = frozenset({
     "nextval", "currval", "setval", "pg_relation_size", "pg_total_relation_size",
     "pg_table_size", "pg_indexes_size"})
 _SELECT_KEYS = frozenset({
-    "targetList", "fromClause", "whereClause", "groupClause", "havingClause", "sortClause",
+    "withClause", "targetList", "fromClause", "whereClause", "groupClause", "havingClause", "sortClause",
     "limitCount", "limitOffset", "limitOption", "op", "distinctClause"})
 _VALUES_KEYS = frozenset({"valuesLists", "limitOption", "op"})
-_INSERT_KEYS = frozenset({"relation", "cols", "selectStmt", "returningClause", "override"})
+_INSERT_KEYS = frozenset({"relation", "cols", "selectStmt", "onConflictClause",
+                          "returningClause", "override"})
 _UPDATE_KEYS = frozenset({"relation", "targetList", "whereClause", "fromClause",
                           "returningClause"})
 _DELETE_KEYS = frozenset({"relation", "usingClause", "whereClause", "returningClause"})
@@ -56,6 +57,12 @@ _JOIN_KEYS = frozenset({"jointype", "larg", "rarg", "quals", "rtindex"})
 _FUNC_CALL_KEYS = frozenset({"funcname", "args", "agg_order", "agg_filter", "agg_star",
                              "agg_distinct", "agg_within_group", "func_variadic", "funcformat",
                              "location"})
+_CTE_KEYS = frozenset({"ctename", "ctequery", "ctematerialized", "location"})
+_CONFLICT_KEYS = frozenset({"action", "infer", "targetList", "whereClause", "location"})
+_INDEX_ELEMENT_KEYS = frozenset({"name", "ordering", "nulls_ordering"})
+_SUBLINK_KEYS = frozenset({"subLinkType", "testexpr", "operName", "subselect", "location"})
+_SUBLINK_TYPES = frozenset({"EXISTS_SUBLINK", "ANY_SUBLINK", "ALL_SUBLINK", "EXPR_SUBLINK",
+                            "ARRAY_SUBLINK"})
 _EXPRESSION_KINDS = frozenset({
     "AEXPR_OP", "AEXPR_OP_ANY", "AEXPR_OP_ALL", "AEXPR_DISTINCT", "AEXPR_NOT_DISTINCT",
     "AEXPR_NULLIF", "AEXPR_IN", "AEXPR_LIKE", "AEXPR_ILIKE", "AEXPR_SIMILAR", "AEXPR_BETWEEN",
@@ -67,7 +74,17 @@ class _Unsure(Exception):
     """Something the quick check does not prove: the resolver decides."""
 
 
-Scope = list[tuple[str, "Relation"]]  # (the name a FROM item is visible by, its relation)
+class _Derived:
+    """A CTE as a FROM item sees it: its output column names."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+
+Scope = list[tuple[str, "Relation | _Derived"]]  # (the name a FROM item is visible by, what)
+Scopes = list[Scope]  # one per query level, the innermost last (subqueries see outer ones)
 
 
 class QuickCheck:
@@ -76,6 +93,7 @@ class QuickCheck:
     def __init__(self, snapshot: SchemaSnapshot) -> None:
         self.snapshot = snapshot
         self._columns: dict[int, frozenset[str]] = {}  # id(relation) -> its column names
+        self._ctes: list[dict[str, _Derived]] = []  # the WITH lists in force, outermost first
 
     def clean(self, sql: str) -> bool:
         """Whether `sql` is one plain statement whose every table and column is known."""
@@ -88,9 +106,10 @@ class QuickCheck:
             return False
         if len(statements) != 1:
             return False
+        self._ctes.clear()
         try:
             self._statement(statements[0]["stmt"])
-        except (_Unsure, KeyError, TypeError, ValueError, AttributeError):
+        except (_Unsure, KeyError, TypeError, ValueError, AttributeError, RecursionError):
             return False
         return True
 
@@ -99,55 +118,103 @@ class QuickCheck:
     def _statement(self, node: dict[str, Any]) -> None:
         ((kind, body),) = node.items()
         if kind == "SelectStmt":
-            self._select(body)
+            self._select(body, [])
         elif kind == "InsertStmt":
             self._insert(body)
         elif kind == "UpdateStmt":
             _only(body, _UPDATE_KEYS)
-            target = [self._range_var(body["relation"])]
-            scope = _distinct(target + self._from(body.get("fromClause", ())))
+            target = self._target(body["relation"])
+            scopes = [_distinct([target, *self._from(body.get("fromClause", ()), [])])]
             for item in body["targetList"]:
-                self._set_target(item, target[0][1], scope)
-            self._expression(body.get("whereClause"), scope)
-            self._returning(body.get("returningClause"), scope)
+                self._set_target(item, target[1], scopes)
+            self._expression(body.get("whereClause"), scopes)
+            self._returning(body.get("returningClause"), scopes)
         elif kind == "DeleteStmt":
             _only(body, _DELETE_KEYS)
-            scope = _distinct([self._range_var(body["relation"]),
-                               *self._from(body.get("usingClause", ()))])
-            self._expression(body.get("whereClause"), scope)
-            self._returning(body.get("returningClause"), scope)
+            scopes = [_distinct([self._target(body["relation"]),
+                                 *self._from(body.get("usingClause", ()), [])])]
+            self._expression(body.get("whereClause"), scopes)
+            self._returning(body.get("returningClause"), scopes)
         else:
             raise _Unsure
 
-    def _select(self, body: dict[str, Any]) -> None:
+    def _select(self, body: dict[str, Any], outer: Scopes) -> list[str | None]:
+        """A SELECT at the level below `outer` (empty for a statement of its own); the names
+        of its output columns (None where PostgreSQL would make one up)."""
         _only(body, _SELECT_KEYS)
         if body.get("op", "SETOP_NONE") != "SETOP_NONE":
             raise _Unsure
-        scope = _distinct(self._from(body.get("fromClause", ())))
+        with_clause = body.get("withClause")
+        if with_clause is None:
+            return self._plain_select(body, outer)
+        _only(with_clause, frozenset({"ctes", "location"}))  # not RECURSIVE
+        defined: dict[str, _Derived] = {}
+        self._ctes.append(defined)
+        try:
+            for item in with_clause["ctes"]:
+                cte = _single(item, "CommonTableExpr")
+                _only(cte, _CTE_KEYS)  # no column list, SEARCH or CYCLE
+                # Its query sees the CTEs before it, not itself nor outer query levels.
+                names = self._select(_single(cte["ctequery"], "SelectStmt"), [])
+                if None in names or len(set(names)) != len(names):
+                    raise _Unsure
+                defined[cte["ctename"]] = _Derived(frozenset(str(n) for n in names))
+            return self._plain_select(body, outer)
+        finally:
+            self._ctes.pop()
+
+    def _plain_select(self, body: dict[str, Any], outer: Scopes) -> list[str | None]:
+        scopes = [*outer, _distinct(self._from(body.get("fromClause", ()), outer))]
+        outputs: list[str | None] = []
         for item in body.get("targetList", ()):
             target = _single(item, "ResTarget")
             if "indirection" in target:
                 raise _Unsure
-            self._expression(target["val"], scope)
+            value = target["val"]
+            self._expression(value, scopes)
+            outputs.append(target.get("name") or _column_name(value))
         for key in ("whereClause", "havingClause"):
-            self._expression(body.get(key), scope)
-        # Unresolved names in GROUP BY and ORDER BY may be output columns: not sure.
+            self._expression(body.get(key), scopes)
         for item in body.get("groupClause", ()):
-            self._expression(item, scope)
+            self._grouping(item, outputs, scopes, order=False)
         for item in body.get("sortClause", ()):
-            self._expression(_single(item, "SortBy")["node"], scope)
+            self._grouping(_single(item, "SortBy")["node"], outputs, scopes, order=True)
         for item in body.get("distinctClause", ()):
             if item:  # DISTINCT alone is a list holding one empty node
-                self._expression(item, scope)
+                self._expression(item, scopes)
         for key in ("limitCount", "limitOffset"):
-            self._expression(body.get(key), [])  # variables are not allowed there
+            self._expression(body.get(key), [*outer, []])  # no variable of this level there
+        return outputs
+
+    def _grouping(self, node: dict[str, Any], outputs: list[str | None], scopes: Scopes,
+                  *, order: bool) -> None:
+        """An item of ORDER BY (`order`) or GROUP BY, where a bare name may name an output
+        column: ORDER BY looks among the output columns first, GROUP BY among the columns of
+        its own FROM first (`findTargetlistEntrySQL92` in PostgreSQL)."""
+        fields = node.get("ColumnRef", {}).get("fields", ())
+        if len(fields) == 1 and "String" in fields[0]:
+            name = fields[0]["String"]["sval"]
+            if not order:
+                here = sum(name in self._names(relation) for _, relation in scopes[-1])
+                if here > 1:
+                    raise _Unsure  # ambiguous
+                if here == 1:
+                    return
+            count = outputs.count(name)  # aliases and bare column names alike
+            if count > 1:
+                raise _Unsure  # ambiguous (unless the same expression: the resolver's call)
+            if count == 1:
+                return
+        self._expression(node, scopes)
 
     def _insert(self, body: dict[str, Any]) -> None:
         _only(body, _INSERT_KEYS)
-        name, relation = self._range_var(body["relation"])
+        target = self._target(body["relation"])
+        relation = target[1]
+        names = self._names(relation)
         for item in body.get("cols", ()):
-            target = _single(item, "ResTarget")
-            if "indirection" in target or target["name"] not in self._names(relation):
+            column = _single(item, "ResTarget")
+            if "indirection" in column or column["name"] not in names:
                 raise _Unsure
         source = body.get("selectStmt")
         if source is not None:
@@ -156,18 +223,41 @@ class QuickCheck:
                 _only(select, _VALUES_KEYS)
                 for row in select["valuesLists"]:
                     for value in _single(row, "List")["items"]:
-                        self._expression(value, [])  # a column there is an error
+                        self._expression(value, [[]])  # a column there is an error
             else:
-                self._select(select)  # its own scope: the target is not visible in it
-        self._returning(body.get("returningClause"), [(name, relation)])
+                self._select(select, [])  # its own scope: the target is not visible in it
+        conflict = body.get("onConflictClause")
+        if conflict is not None:
+            self._on_conflict(conflict, target)
+        self._returning(body.get("returningClause"), [[target]])
 
-    def _set_target(self, item: dict[str, Any], relation: Relation, scope: Scope) -> None:
+    def _on_conflict(self, clause: dict[str, Any], target: tuple[str, Relation]) -> None:
+        """ON CONFLICT (columns) DO NOTHING | DO UPDATE SET ... [WHERE ...]: the target by
+        its name or alias, and `excluded`, the row proposed for insertion."""
+        _only(clause, _CONFLICT_KEYS)
+        if clause["action"] not in ("ONCONFLICT_NOTHING", "ONCONFLICT_UPDATE"):
+            raise _Unsure
+        relation = target[1]
+        infer = clause.get("infer")
+        if infer is not None:
+            _only(infer, frozenset({"indexElems", "location"}))  # no ON CONSTRAINT, no WHERE
+            for item in infer["indexElems"]:
+                element = _single(item, "IndexElem")
+                _only(element, _INDEX_ELEMENT_KEYS)  # a column, not an expression
+                if element["name"] not in self._names(relation):
+                    raise _Unsure
+        scopes = [_distinct([target, ("excluded", relation)])]
+        for item in clause.get("targetList", ()):
+            self._set_target(item, relation, scopes)
+        self._expression(clause.get("whereClause"), scopes)
+
+    def _set_target(self, item: dict[str, Any], relation: Relation, scopes: Scopes) -> None:
         target = _single(item, "ResTarget")
         if "indirection" in target or target["name"] not in self._names(relation):
             raise _Unsure  # `SET t.col`, `SET a[1]`, `SET (a, b) = ...`, an unknown column
-        self._expression(target["val"], scope)
+        self._expression(target["val"], scopes)
 
-    def _returning(self, clause: dict[str, Any] | None, scope: Scope) -> None:
+    def _returning(self, clause: dict[str, Any] | None, scopes: Scopes) -> None:
         if clause is None:
             return
         _only(clause, frozenset({"exprs"}))  # WITH (OLD AS o, ...) is not plain
@@ -175,32 +265,48 @@ class QuickCheck:
             target = _single(item, "ResTarget")
             if "indirection" in target:
                 raise _Unsure
-            self._expression(target["val"], scope)
+            self._expression(target["val"], scopes)
 
     # -- FROM ------------------------------------------------------------------------------
 
-    def _from(self, items: Any) -> Scope:
+    def _from(self, items: Any, outer: Scopes) -> Scope:
         scope: Scope = []
         for item in items:
-            scope.extend(self._from_item(item))
+            scope.extend(self._from_item(item, outer))
         return scope
 
-    def _from_item(self, node: dict[str, Any]) -> Scope:
+    def _from_item(self, node: dict[str, Any], outer: Scopes) -> Scope:
         ((kind, body),) = node.items()
         if kind == "RangeVar":
             return [self._range_var(body)]
         if kind == "JoinExpr":
             _only(body, _JOIN_KEYS)  # no USING, NATURAL or alias of the join
-            joined = _distinct(self._from_item(body["larg"]) + self._from_item(body["rarg"]))
-            # ON sees the items this join joins, and nothing else of the FROM list.
-            self._expression(body.get("quals"), joined)
+            joined = _distinct(self._from_item(body["larg"], outer)
+                               + self._from_item(body["rarg"], outer))
+            # ON sees the items this join joins (and outer queries), nothing else of FROM.
+            self._expression(body.get("quals"), [*outer, joined])
             return joined
         raise _Unsure
 
-    def _range_var(self, body: dict[str, Any]) -> tuple[str, Relation]:
+    def _target(self, body: dict[str, Any]) -> tuple[str, Relation]:
+        """The table an INSERT, UPDATE or DELETE writes."""
+        visible, found = self._range_var(body)
+        if isinstance(found, _Derived):
+            raise _Unsure  # a CTE is no table to write
+        return visible, found
+
+    def _range_var(self, body: dict[str, Any]) -> tuple[str, Relation | _Derived]:
         _only(body, _RANGE_VAR_KEYS)
         name: str = body["relname"]
         schema: str | None = body.get("schemaname")
+        alias = body.get("alias")
+        if alias is not None and "colnames" in alias:
+            raise _Unsure
+        visible = name if alias is None else alias["aliasname"]
+        if schema is None:
+            for level in reversed(self._ctes):  # a CTE hides a table of its name
+                if name in level:
+                    return visible, level[name]
         # pg_catalog is searched first and its relations all start with pg_; system schemas
         # are not in snapshots.
         if name.startswith("pg_") or (schema is not None and (
@@ -209,90 +315,103 @@ class QuickCheck:
         relation = self.snapshot.find_relation(name, schema)
         if relation is None:
             raise _Unsure
-        alias = body.get("alias")
-        if alias is None:
-            return name, relation
-        if "colnames" in alias:
-            raise _Unsure
-        return alias["aliasname"], relation
+        return visible, relation
 
     # -- expressions -----------------------------------------------------------------------
 
-    def _expression(self, node: dict[str, Any] | None, scope: Scope) -> None:
+    def _expression(self, node: dict[str, Any] | None, scopes: Scopes) -> None:
         if node is None:
             return
         ((kind, body),) = node.items()
         if kind == "ColumnRef":
-            self._column(body["fields"], scope)
+            self._column(body["fields"], scopes)
         elif kind in ("A_Const", "ParamRef", "SQLValueFunction", "SetToDefault"):
             pass
         elif kind == "A_Expr":
             if body["kind"] not in _EXPRESSION_KINDS:
                 raise _Unsure
-            self._expression(body.get("lexpr"), scope)
-            self._expression(body.get("rexpr"), scope)
+            self._expression(body.get("lexpr"), scopes)
+            self._expression(body.get("rexpr"), scopes)
         elif kind == "List":
             for item in body.get("items", ()):
-                self._expression(item, scope)
+                self._expression(item, scopes)
         elif kind in ("BoolExpr", "CoalesceExpr", "MinMaxExpr"):
             for item in body["args"]:
-                self._expression(item, scope)
+                self._expression(item, scopes)
         elif kind in ("NullTest", "BooleanTest"):
-            self._expression(body["arg"], scope)
+            self._expression(body["arg"], scopes)
         elif kind == "TypeCast":
             # `'name'::regclass` looks a relation up by a string: the resolver checks it.
             if _single(body["typeName"]["names"][-1], "String")["sval"].startswith("reg"):
                 raise _Unsure
-            self._expression(body["arg"], scope)
+            self._expression(body["arg"], scopes)
         elif kind == "FuncCall":
             _only(body, _FUNC_CALL_KEYS)  # no OVER (window functions)
             if _single(body["funcname"][-1], "String")["sval"] in _REGCLASS_FUNCTIONS:
                 raise _Unsure
             for item in body.get("args", ()):
-                self._expression(item, scope)
+                self._expression(item, scopes)
             for item in body.get("agg_order", ()):
-                self._expression(_single(item, "SortBy")["node"], scope)
-            self._expression(body.get("agg_filter"), scope)
+                self._expression(_single(item, "SortBy")["node"], scopes)
+            self._expression(body.get("agg_filter"), scopes)
+        elif kind == "SubLink":
+            _only(body, _SUBLINK_KEYS)
+            if body["subLinkType"] not in _SUBLINK_TYPES:
+                raise _Unsure
+            self._expression(body.get("testexpr"), scopes)
+            self._select(_single(body["subselect"], "SelectStmt"), scopes)
         elif kind == "CaseExpr":
-            self._expression(body.get("arg"), scope)
+            self._expression(body.get("arg"), scopes)
             for item in body["args"]:
                 when = _single(item, "CaseWhen")
-                self._expression(when["expr"], scope)
-                self._expression(when["result"], scope)
-            self._expression(body.get("defresult"), scope)
+                self._expression(when["expr"], scopes)
+                self._expression(when["result"], scopes)
+            self._expression(body.get("defresult"), scopes)
         elif kind == "A_ArrayExpr":
             for item in body.get("elements", ()):
-                self._expression(item, scope)
+                self._expression(item, scopes)
         else:
             raise _Unsure
 
-    def _column(self, fields: list[dict[str, Any]], scope: Scope) -> None:
+    def _column(self, fields: list[dict[str, Any]], scopes: Scopes) -> None:
+        """A column reference, looked up as PostgreSQL does: from the innermost query level
+        out, a bare name in the first level where any item has it (one item only), a
+        qualified one in the first level with an item of that name."""
         if len(fields) == 1:
             if "A_Star" in fields[0]:
-                if not scope:
+                if not scopes or not scopes[-1]:
                     raise _Unsure  # SELECT * with no FROM
                 return
             name = _single(fields[0], "String")["sval"]
-            # Exactly one FROM item has it: none is a finding (or an output column, a
-            # whole-row reference, a system column), two are ambiguous.
-            if sum(name in self._names(relation) for _, relation in scope) != 1:
-                raise _Unsure
-            return
+            for scope in reversed(scopes):
+                found = sum(name in self._names(relation) for _, relation in scope)
+                if found == 1:
+                    return
+                if found > 1:
+                    raise _Unsure  # ambiguous
+            # In no table: a finding, an output column, a whole-row reference, a system
+            # column: the resolver's to say.
+            raise _Unsure
         if len(fields) != 2:
             raise _Unsure  # schema.table.column: the resolver reads those
         qualifier = _single(fields[0], "String")["sval"]
         if qualifier in ("old", "new"):
             raise _Unsure  # RETURNING old.x / new.x: PostgreSQL 18's, or a table's alias
-        matches = [relation for visible, relation in scope if visible == qualifier]
-        if len(matches) != 1:
-            raise _Unsure
-        if "A_Star" in fields[1]:
-            return
-        if _single(fields[1], "String")["sval"] not in self._names(matches[0]):
-            raise _Unsure  # a finding, a system column, or attribute notation `p.f`
-        return
+        for scope in reversed(scopes):
+            matches = [relation for visible, relation in scope if visible == qualifier]
+            if len(matches) > 1:
+                raise _Unsure
+            if matches:
+                if "A_Star" in fields[1]:
+                    return
+                if _single(fields[1], "String")["sval"] not in self._names(matches[0]):
+                    raise _Unsure  # a finding, a system column, attribute notation `p.f`
+                return
+        raise _Unsure
 
-    def _names(self, relation: Relation) -> frozenset[str]:
+    def _names(self, relation: Relation | _Derived) -> frozenset[str]:
+        if isinstance(relation, _Derived):
+            return relation.names
         names = self._columns.get(id(relation))
         if names is None:
             names = self._columns[id(relation)] = frozenset(c.name for c in relation.columns)
@@ -354,6 +473,15 @@ def _in_word(sql: str, at: int) -> bool:
         return False
     before = sql[at - 1]
     return before.isalnum() or before in "_$"
+
+
+def _column_name(value: dict[str, Any]) -> str | None:
+    """The name PostgreSQL gives an output column without an alias, where it is a column's
+    (`t.col` is `col`); None where it makes one up (`?column?`, a function's name)."""
+    fields = value.get("ColumnRef", {}).get("fields", ())
+    if fields and "String" in fields[-1]:
+        return str(fields[-1]["String"]["sval"])
+    return None
 
 
 def _single(node: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class _Generator:
         self.columns = sorted({c.name for r in snapshot.relations for c in r.columns}
                               | {"zz_nope", "ctid", "user"})
         self.aliases = ["t", "u", "a", "b", "x", "o", "old"]
+        self.ctes: dict[str, list[str]] = {}  # those of the statement being generated
 
     def placeholder(self) -> str:
         return self.rng.choice(["%s", "%(v)s", ":v", "$1", "1", "'x'", "'a:b %s'", "NULL"])
@@ -82,19 +83,32 @@ class _Generator:
         name = f'"{name}"' if name != name.lower() or name in ("user", "order") else name
         return f"{qualifier}.{name}" if self.rng.random() < 0.6 else name
 
-    def condition(self, visible: list[tuple[str, list[str]]]) -> str:
+    def condition(self, visible: list[tuple[str, list[str]]], depth: int = 0) -> str:
         column = self.column(visible)
-        return self.rng.choice([
+        choices = [
             f"{column} = {self.placeholder()}", f"{column} IS NULL", f"{column} IN (1, 2)",
             f"lower({column}::text) LIKE {self.placeholder()}", f"{column} = {self.column(visible)}",
             f"coalesce({column}, {self.placeholder()}) IS NOT NULL",
             f"CASE WHEN {column} IS NULL THEN true ELSE false END",
-        ])
+        ]
+        if depth < 2 and self.rng.random() < 0.3:
+            # A subquery: its own items, and the outer ones (correlated) behind them.
+            from_list, inner = self.from_list()
+            where = self.condition(inner + visible if self.rng.random() < 0.7 else inner, depth + 1)
+            choices = [
+                f"EXISTS (SELECT 1 FROM {from_list} WHERE {where})",
+                f"{column} IN (SELECT {self.column(inner)} FROM {from_list} WHERE {where})",
+                f"{column} = (SELECT max({self.column(inner + visible)}) FROM {from_list})",
+            ]
+        return self.rng.choice(choices)
 
     def item(self) -> tuple[str, tuple[str, list[str]]]:
         """(FROM item, (the name it is visible by, its columns))."""
-        table = self.rng.choice(self.tables)
-        columns = self.relations.get(table.removeprefix("public."), [])
+        if self.ctes and self.rng.random() < 0.6:
+            table = self.rng.choice(list(self.ctes))
+        else:
+            table = self.rng.choice(self.tables)
+        columns = self.ctes.get(table) or self.relations.get(table.removeprefix("public."), [])
         if self.rng.random() < 0.4:
             alias = self.rng.choice(self.aliases)
             return f"{table} AS {alias}", (alias, columns)
@@ -114,22 +128,51 @@ class _Generator:
         return ", ".join(parts), visible
 
     def statement(self) -> str:
+        self.ctes = {}
         kind = self.rng.choice(["select"] * 5 + ["insert", "update", "delete"])
+        if kind == "select" and self.rng.random() < 0.3:
+            # WITH: the CTE's columns are its query's output names; it may hide a table.
+            from_list, inner = self.from_list()
+            picked = [self.column(inner) for _ in range(self.rng.randint(1, 3))]
+            name = self.rng.choice(["w", "a", "recent", "patients"])
+            body = f"SELECT {', '.join(picked)} FROM {from_list} WHERE {self.condition(inner)}"
+            self.ctes = {name: [p.split(".")[-1].strip('"') for p in picked]}
+            return f"WITH {name} AS ({body}) {self.select()}"
         if kind == "select":
-            from_list, visible = self.from_list()
-            outputs = [self.column(visible) for _ in range(self.rng.randint(1, 3))]
-            if self.rng.random() < 0.2:
-                outputs.append("count(*) AS n")
-            sql = f"SELECT {', '.join(outputs)} FROM {from_list} WHERE {self.condition(visible)}"
-            if self.rng.random() < 0.3:
-                sql += f" ORDER BY {self.rng.choice([self.column(visible), 'n', '1'])}"
-            return sql + self.rng.choice(["", " LIMIT %s", " LIMIT 10"])
+            return self.select()
+        return self.dml(kind)
+
+    def select(self) -> str:
+        from_list, visible = self.from_list()
+        outputs = [self.column(visible) for _ in range(self.rng.randint(1, 3))]
+        if self.rng.random() < 0.2:
+            outputs.append("count(*) AS n")
+        if self.rng.random() < 0.3:
+            outputs.append(f"{self.column(visible)} AS {self.rng.choice(['n', 'label', 'v'])}")
+        sql = f"SELECT {', '.join(outputs)} FROM {from_list} WHERE {self.condition(visible)}"
+        if self.rng.random() < 0.2:
+            sql += f" GROUP BY {self.rng.choice([self.column(visible), 'n', 'v', '1'])}"
+            sql += f" HAVING count(*) > {self.placeholder()}"
+        if self.rng.random() < 0.3:
+            sql += f" ORDER BY {self.rng.choice([self.column(visible), 'n', 'v', '1'])}"
+        return sql + self.rng.choice(["", " LIMIT %s", " LIMIT 10"])
+
+    def dml(self, kind: str) -> str:
         target, seen = self.item()
         columns = seen[1] or self.columns
         if kind == "insert":
             names = ", ".join(self.rng.choice(columns if self.rng.random() < 0.8 else self.columns)
                               for _ in range(2))
             sql = f"INSERT INTO {target} ({names}) VALUES ({self.placeholder()}, {self.placeholder()})"
+            if self.rng.random() < 0.4:
+                key = self.rng.choice(columns if self.rng.random() < 0.8 else self.columns)
+                update = self.rng.choice(columns if self.rng.random() < 0.8 else self.columns)
+                sql += self.rng.choice([
+                    " ON CONFLICT DO NOTHING", f" ON CONFLICT ({key}) DO NOTHING",
+                    f" ON CONFLICT ({key}) DO UPDATE SET {update} = excluded.{update}",
+                    f" ON CONFLICT ({key}) DO UPDATE SET {update} = "
+                    f"{self.column([seen, ('excluded', columns)])} WHERE {self.condition([seen])}",
+                ])
             return sql + f" RETURNING {self.column([seen])}"
         visible = [seen]
         extra = ""
@@ -154,7 +197,7 @@ def _judged(name: str) -> list[str]:
     for sql in corpus:
         statements += _mutants(sql, names, rng)
     generator = _Generator(snapshot, rng)
-    statements += [generator.statement() for _ in range(4000)]
+    statements += [generator.statement() for _ in range(6000)]
     return statements
 
 
@@ -186,6 +229,15 @@ def test_every_statement_the_quick_check_passes_the_resolver_finds_clean(name: s
     "DELETE FROM b USING c WHERE c.b_id = b.id",
     "SELECT count(*) AS n, max(total) FROM sales.orders WHERE total > 0",
     "SELECT label FROM a WHERE label = 'it''s :not %s a placeholder'",
+    "SELECT label AS l, count(*) AS n FROM a GROUP BY l HAVING count(*) > 1 ORDER BY n",
+    "SELECT id FROM a WHERE id = ANY (SELECT a_id FROM b WHERE b.y = a.x)",  # correlated
+    "SELECT (SELECT max(total) FROM sales.orders o WHERE o.a_id = t.id) FROM a t",
+    "INSERT INTO a (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET x = excluded.x WHERE a.x < 0",
+    "INSERT INTO a AS t (id) VALUES (1) ON CONFLICT DO NOTHING RETURNING t.id",
+    "WITH w AS (SELECT id, label AS l FROM a) SELECT w.l, y FROM w JOIN b ON b.a_id = w.id",
+    "WITH a AS (SELECT 1 AS one) SELECT one FROM a",  # the CTE hides the table
+    "WITH v AS (SELECT id FROM a), w AS (SELECT id FROM v) SELECT * FROM w ORDER BY id",
+    "SELECT id FROM b WHERE a_id IN (WITH w AS (SELECT id FROM a) SELECT id FROM w)",
 ])
 def test_plain_statements_take_the_quick_way(sql: str) -> None:
     quick = Resolver(_snapshot("constructs_schema")).quick
@@ -199,8 +251,6 @@ def test_plain_statements_take_the_quick_way(sql: str) -> None:
     "SELECT id FROM a, b",  # ambiguous
     "SELECT 1 FROM a, b JOIN c ON a.id = c.b_id",  # ON sees only its join
     "UPDATE b SET y = 1 FROM c JOIN nodes ON b.id = nodes.id",  # nor the UPDATE target
-    "SELECT label AS l FROM a ORDER BY l",  # an output column: the resolver's to judge
-    "SELECT id FROM a WHERE id = ANY (SELECT id FROM b)",  # a subquery
     "WITH w AS (SELECT 1) SELECT * FROM w",  # a CTE
     "SELECT 'b'::regclass",  # a relation named by a string
     "SELECT nextval('s')",
@@ -210,9 +260,27 @@ def test_plain_statements_take_the_quick_way(sql: str) -> None:
     "SELECT id FROM a WHERE doc ? 'k'",  # `?`: a jsonb operator or a placeholder
     "UPDATE a SET x = 1 RETURNING old.x",  # PostgreSQL 18's
     "UPDATE a SET a.x = 1",  # SET takes the column alone
-    "INSERT INTO a (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET x = excluded.x",
     "SELECT id FROM a; SELECT id FROM b",  # two statements
     "SELECT * FROM pg_custom",  # pg_catalog is searched first
+    "SELECT id FROM a WHERE id IN (SELECT nope FROM b)",  # unknown inside a subquery
+    # The inner `a` (b) decides, although the outer `a` has `label`.
+    "SELECT id FROM a WHERE EXISTS (SELECT 1 FROM b AS a WHERE a.label = 'x')",
+    "SELECT x AS n, label AS n FROM a ORDER BY n",  # two outputs named n: ambiguous
+    "SELECT id AS l FROM a WHERE l = 1",  # WHERE cannot see output columns
+    "INSERT INTO a (id) VALUES (1) ON CONFLICT (nope) DO NOTHING",
+    "INSERT INTO a (id) VALUES (1) ON CONFLICT ON CONSTRAINT a_pkey DO NOTHING",
+    "INSERT INTO a (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET x = excluded.nope",
+    "INSERT INTO a AS t (id) VALUES (1) ON CONFLICT (id) DO UPDATE SET x = a.x",
+    "SELECT id FROM a UNION SELECT id FROM b",  # a set operation
+    "WITH a AS (SELECT 1 AS one) SELECT label FROM a",  # the CTE hides the table's columns
+    "WITH w AS (SELECT id FROM v), v AS (SELECT id FROM a) SELECT id FROM w",  # not yet
+    "WITH w AS (SELECT * FROM a) SELECT label FROM w",  # a star: columns not counted here
+    "WITH w AS (SELECT id, id FROM a) SELECT id FROM w",  # two columns named id
+    "WITH w AS (SELECT lower(label) FROM a) SELECT lower FROM w",  # a made-up name
+    "WITH RECURSIVE w AS (SELECT 1 AS n) SELECT n FROM w",
+    "SELECT id FROM b WHERE a_id IN (WITH w AS (SELECT id FROM a) SELECT id FROM w) "
+    "AND EXISTS (SELECT 1 FROM w)",  # a CTE of a subquery is not seen outside it
+    "WITH w AS (SELECT id FROM a) UPDATE b SET y = 1 FROM w WHERE w.id = b.a_id",
 ])
 def test_anything_else_goes_to_the_resolver(sql: str) -> None:
     quick = Resolver(_snapshot("constructs_schema")).quick
