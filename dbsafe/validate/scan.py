@@ -707,6 +707,8 @@ def _outcome_from_json(data: dict) -> FileOutcome:
         for f in data["findings"]
     ]
     skipped = [Skipped(Location(*loc), reason) for loc, reason in data["skipped"]]
-    counts: Counter = Counter()
-    dict.update(counts, data["counts"])  # Counter(mapping) re-adds key by key in Python
+    # Not Counter(mapping): its __init__ re-adds key by key in Python, and a cached run
+    # builds one per file. A Counter is a dict with no state of its own.
+    counts: Counter = Counter.__new__(Counter)
+    dict.update(counts, data["counts"])
     return FileOutcome(data["path"], findings, [], skipped, counts)
