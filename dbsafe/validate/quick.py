@@ -70,6 +70,20 @@ _EXPRESSION_KINDS = frozenset({
 _decode = msgspec.json.Decoder().decode
 
 
+_CHECKERS: dict[int, tuple[SchemaSnapshot, QuickCheck]] = {}
+
+
+def checker_for(snapshot: SchemaSnapshot) -> QuickCheck:
+    """The quick check of `snapshot`, built once per process (validate's workers and the
+    resolver share it; a worker whose statements all pass never imports sqlglot)."""
+    entry = _CHECKERS.get(id(snapshot))
+    if entry is None or entry[0] is not snapshot:
+        if len(_CHECKERS) >= 8:
+            _CHECKERS.clear()
+        entry = _CHECKERS[id(snapshot)] = (snapshot, QuickCheck(snapshot))
+    return entry[1]
+
+
 class _Unsure(Exception):
     """Something the quick check does not prove: the resolver decides."""
 

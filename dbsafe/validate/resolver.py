@@ -46,7 +46,7 @@ from dbsafe.core import first_line
 from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
-from dbsafe.validate.quick import QuickCheck
+from dbsafe.validate.quick import checker_for
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
@@ -300,7 +300,7 @@ class Resolver:
         self.snapshot = snapshot
         # Plain statements proven clean by PostgreSQL's parser skip sqlglot (`quick`);
         # `quick=False` resolves every statement in full (the tests compare both).
-        self.quick = QuickCheck(snapshot) if quick else None
+        self.quick = checker_for(snapshot) if quick else None
         # pg_catalog's relations on the exact target version, else None: not checked.
         self.catalog = catalog
         # Relations extensions own are not in the snapshot; one installed into pg_catalog
