@@ -92,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
                                           "(target: ≤ 0.15 s)"))
     if args.baseline:
         def version(path: Path) -> list[str]:
-            return ["env", f"PYTHONPATH={path.resolve()}", python, "-m", "dbsafe"]
+            # Each tree its own cache folder: with different cache versions, each would
+            # throw the other's away and "cached" would time a cold run.
+            cache = work / f"cache-{'this' if path == ROOT else 'baseline'}"
+            return ["env", f"PYTHONPATH={path.resolve()}", f"DBSAFE_CACHE_DIR={cache}", python,
+                    "-m", "dbsafe"]
 
         rest = validate[len(dbsafe):]
         versions = compare([
