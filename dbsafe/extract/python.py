@@ -373,6 +373,12 @@ _SIMPLE_ESCAPES = {
     "v": "\v",
 }
 _HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+# What ends a run of ordinary characters in a string body, by (quote, f-string): a
+# backslash, a newline, the quote, and in an f-string the braces.
+_SPECIALS = {
+    (quote, fstring): re.compile("[" + re.escape("\\\n" + quote + ("{}" if fstring else "")) + "]")
+    for quote in "'\"" for fstring in (False, True)
+}
 _OCTAL = frozenset("01234567")
 
 
@@ -428,14 +434,14 @@ class _LiteralScanner:
 
     def _body(self, pos: int, quote: str, raw: bool, fstring: bool) -> int:
         source = self.source
-        specials = "\\\n" + quote[0] + ("{}" if fstring else "")
+        special = _SPECIALS[quote[0], fstring].search
         triple = len(quote) == 3
         run_start = pos
         size = len(source)
         while True:
-            # Scan a run of ordinary characters; they map one-to-one onto the source.
-            while pos < size and source[pos] not in specials:
-                pos += 1
+            # Skip a run of ordinary characters; they map one-to-one onto the source.
+            found = special(source, pos)
+            pos = size if found is None else found.start()
             if pos >= size:
                 raise_at = pos
                 self._flush(run_start, raise_at)
