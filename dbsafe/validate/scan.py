@@ -52,7 +52,8 @@ _PARALLEL_THRESHOLD = 64
 _CHUNK = 32
 # 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
-# FOR UPDATE OF, regclass strings
+# FOR UPDATE OF, regclass strings; 8: files' statuses, statements sqlglot cannot parse but
+# the quick check proves counted as analysed
 _CACHE_VERSION = 8
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
