@@ -128,12 +128,14 @@ def before_after(baseline: Path, url: str | None, snapshot: Path, work: Path,
                  runs: int) -> str:
     """The same dump and load, `python -m dbsafe` of the checkout in `baseline` vs this one.
 
-    Each version loads the file as it writes it: the baseline, older than the checksum,
-    the snapshot without it (it could not read the checksum)."""
+    Each version loads the file as it writes it: a baseline older than the snapshot checksum
+    loads the snapshot without it (it could not read the checksum), a newer one the same
+    file as this checkout."""
     def version(path: Path) -> list[str]:
         return ["env", f"PYTHONPATH={path.resolve()}", sys.executable]
 
-    old_file = work / "without-checksum.json"
+    model = (baseline / "dbsafe" / "schema" / "model.py").read_text(encoding="utf-8")
+    old_file = snapshot if "_CHECKSUM_ENTRY" in model else work / "without-checksum.json"
     tables = []
     steps: list[tuple[str, Callable[[Path, Path], list[str]]]] = [
         ("load + fingerprint", lambda out, file: ["-c", LOAD_CODE, str(file)])]
