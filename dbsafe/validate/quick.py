@@ -36,15 +36,17 @@ _PERCENT = re.compile(r"%(?:\(\w+\))?s")
 _NAMED = re.compile(r":[A-Za-z_]\w*")
 _PREFIXES = frozenset("eEbBxXnN")  # E'...', B'...', X'...', N'...': not plain strings
 
-_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
-# Functions whose string argument names a relation PostgreSQL looks up (the resolver
-# checks it).
-_REGCLASS_FUNCTIONS = frozenset({
+# Shared with the resolver (which imports this module; the converse would load sqlglot).
+# Schemas whose contents are always there but not in snapshots: known, never checked.
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+# Functions of pg_catalog whose first parameter is a regclass: a string argument is looked
+# up as a relation when the statement is parsed.
+REGCLASS_FUNCTIONS = frozenset({
     "nextval", "currval", "setval", "pg_relation_size", "pg_total_relation_size",
     "pg_table_size", "pg_indexes_size"})
 _SELECT_KEYS = frozenset({
-    "withClause", "targetList", "fromClause", "whereClause", "groupClause", "havingClause", "sortClause",
-    "limitCount", "limitOffset", "limitOption", "op", "distinctClause"})
+    "withClause", "targetList", "fromClause", "whereClause", "groupClause", "havingClause",
+    "sortClause", "limitCount", "limitOffset", "limitOption", "op", "distinctClause"})
 _VALUES_KEYS = frozenset({"valuesLists", "limitOption", "op"})
 _INSERT_KEYS = frozenset({"relation", "cols", "selectStmt", "onConflictClause",
                           "returningClause", "override"})
@@ -324,7 +326,7 @@ class QuickCheck:
         # pg_catalog is searched first and its relations all start with pg_; system schemas
         # are not in snapshots.
         if name.startswith("pg_") or (schema is not None and (
-                schema in _SYSTEM_SCHEMAS or schema.startswith("pg_"))):
+                schema in SYSTEM_SCHEMAS or schema.startswith("pg_"))):
             raise _Unsure
         relation = self.snapshot.find_relation(name, schema)
         if relation is None:
@@ -361,7 +363,7 @@ class QuickCheck:
             self._expression(body["arg"], scopes)
         elif kind == "FuncCall":
             _only(body, _FUNC_CALL_KEYS)  # no OVER (window functions)
-            if _single(body["funcname"][-1], "String")["sval"] in _REGCLASS_FUNCTIONS:
+            if _single(body["funcname"][-1], "String")["sval"] in REGCLASS_FUNCTIONS:
                 raise _Unsure
             for item in body.get("args", ()):
                 self._expression(item, scopes)

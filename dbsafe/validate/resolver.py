@@ -46,7 +46,7 @@ from dbsafe.core import first_line
 from dbsafe.validate.codes import DYNAMIC_SQL as DYNAMIC_SQL
 from dbsafe.validate.codes import RULES as RULES
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
-from dbsafe.validate.quick import checker_for
+from dbsafe.validate.quick import REGCLASS_FUNCTIONS, SYSTEM_SCHEMAS, checker_for
 
 if TYPE_CHECKING:
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
@@ -91,9 +91,6 @@ NOT_ANALYSED = "not_analysed"
 UNPARSED = "unparsed"
 IGNORED = "ignored"
 _CLEAN = Resolution(ANALYSED)
-
-# Schemas whose contents are always there but not in snapshots: known, never checked.
-_SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
 
 # Unquoted, these are SQL keywords or keyword-functions, never column references; sqlglot
 # parses some of them (`user`, `current_role`, `DEFAULT` in VALUES) as columns.
@@ -668,13 +665,6 @@ def _explained_statement_offset(sql: str) -> int | None:
     return None
 
 
-# Functions of pg_catalog whose first parameter is a regclass: a string argument is looked
-# up as a relation when the statement is parsed.
-_REGCLASS_FUNCTIONS = frozenset({
-    "nextval", "currval", "setval", "pg_relation_size", "pg_total_relation_size",
-    "pg_table_size", "pg_indexes_size"})
-
-
 def _regclass_literal(node: exp.Expr) -> exp.Literal | None:
     """The string a cast to regclass or a regclass function argument names, if any."""
     if isinstance(node, exp.Cast):
@@ -682,7 +672,7 @@ def _regclass_literal(node: exp.Expr) -> exp.Literal | None:
         literal = node.this
         if not (isinstance(target, exp.ObjectIdentifier) and target.name.lower() == "regclass"):
             return None
-    elif isinstance(node.this, str) and node.this.lower() in _REGCLASS_FUNCTIONS and node.expressions:
+    elif isinstance(node.this, str) and node.this.lower() in REGCLASS_FUNCTIONS and node.expressions:
         parent = node.parent
         if (isinstance(parent, exp.Dot) and parent.expression is node
                 and parent.this.name.lower() != "pg_catalog"):
@@ -899,7 +889,7 @@ class _Run:
         if parts is None or len(parts) > 2:
             return  # an OID, a syntax PostgreSQL rejects itself, a database name
         schema, name = parts if len(parts) == 2 else (None, parts[0])
-        if (schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_"))) or (
+        if (schema is not None and (schema in SYSTEM_SCHEMAS or schema.startswith("pg_"))) or (
                 schema is None and name.startswith("pg_")):
             return
         if self.r.relation_named(name, schema):
@@ -1145,7 +1135,7 @@ class _Run:
             return unknown
         if schema is None and name.startswith("pg_"):
             return unknown  # pg_catalog is searched first; its relations all start with pg_
-        if schema is not None and (schema in _SYSTEM_SCHEMAS or schema.startswith("pg_")):
+        if schema is not None and (schema in SYSTEM_SCHEMAS or schema.startswith("pg_")):
             return unknown
         if schema is not None and schema not in self.r.schemas:
             if self.r.snapshot.covers_all_schemas and isinstance(schema_node, exp.Identifier):
