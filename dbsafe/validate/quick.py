@@ -1,15 +1,16 @@
 """The quick check: a plain statement whose every table and column is known is clean.
 
 Most statements an application runs are plain: one SELECT, INSERT, UPDATE or DELETE over
-named tables, reading and writing their columns, with parameters and constants. Parsing
+named tables, reading and writing their columns, with parameters and constants, perhaps
+subqueries, simple CTEs or an ON CONFLICT clause. Parsing
 them with sqlglot is most of what validating them costs (about 90 µs a statement, the
 resolver's walk another 40). For those statements PostgreSQL's own parser (pglast, about
 10 µs) and a short walk over its tree can prove every name resolves, in the scope
 PostgreSQL would look it up in: then there is nothing to report, and the resolver is not run.
 
 The check only ever says "clean" or "not sure". Anything it does not fully understand goes
-to the resolver: a subquery, a CTE, a set operation, a function in FROM, an ON CONFLICT
-clause, a cast to a `reg*` type, a name it cannot find, a name found twice, comments,
+to the resolver: a set operation, a recursive CTE, a function or subquery in FROM, a
+window, a cast to a `reg*` type, a name it cannot find, a name found twice, comments,
 dollar quotes, `E''` strings. So a finding always comes from the resolver, with its span and
 its help; tests/validate/test_quick.py holds every "clean" to the resolver's verdict and to
 PostgreSQL's over the test corpora and generated statements.
@@ -104,7 +105,8 @@ Scopes = list[Scope]  # one per query level, the innermost last (subqueries see 
 
 
 class QuickCheck:
-    """Proves plain statements clean against one snapshot (one per `Resolver`)."""
+    """Proves plain statements clean against one snapshot (`checker_for`: one per snapshot
+    and process)."""
 
     def __init__(self, snapshot: SchemaSnapshot) -> None:
         self.snapshot = snapshot
