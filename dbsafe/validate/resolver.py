@@ -432,13 +432,15 @@ class Resolver:
 
     # -- entry point -------------------------------------------------------------------
 
-    def resolve(self, sql: str) -> Resolution:
+    def resolve(self, sql: str, *, quick: bool = True) -> Resolution:
+        """`quick=False`: the caller has just run the quick check on `sql` (it said "not
+        sure"), so it is not run a second time."""
         # Applications repeat statements (the same query in several functions and files):
         # each distinct one is resolved once per process.
         known = self._resolved.get(sql)
         if known is not None:
             return known
-        if self.quick is not None and self.quick.clean(sql):
+        if quick and self.quick is not None and self.quick.clean(sql):
             resolution = _CLEAN
         else:
             resolution = self._resolve_with_sqlglot(sql)
@@ -2158,7 +2160,7 @@ def resolver_for(snapshot: SchemaSnapshot, server_version: int | None = None,
 
 
 def resolve(sql: str, snapshot: SchemaSnapshot, *, server_version: int | None = None,
-            catalog: SystemCatalog | None = None) -> Resolution:
+            catalog: SystemCatalog | None = None, quick: bool = True) -> Resolution:
     """Resolve every table and column reference of one statement against `snapshot`.
 
     Args:
@@ -2169,12 +2171,14 @@ def resolve(sql: str, snapshot: SchemaSnapshot, *, server_version: int | None = 
             150000); None uses the snapshot's own server version.
         catalog: the columns of `pg_catalog` on the exact version the statement runs on
             (`syscatalog.for_run`); None leaves system catalog columns unchecked.
+        quick: False when the caller has already run the quick check (`quick.checker_for`)
+            on `sql` and it was not sure.
 
     Returns:
         A `Resolution`: its status says how far the statement could be checked, its problems
         are references that provably do not resolve.
     """
-    return resolver_for(snapshot, server_version, catalog).resolve(sql)
+    return resolver_for(snapshot, server_version, catalog).resolve(sql, quick=quick)
 
 
 def created_relations(sql: str) -> frozenset[str]:

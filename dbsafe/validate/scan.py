@@ -421,7 +421,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         _RULES_BY_CODE = _rules_by_code()
     try:
         resolution = resolver.resolve(fragment.sql, snapshot, server_version=server_version,
-                                      catalog=catalog)
+                                      catalog=catalog, quick=False)  # not sure, just above
     except Exception as exc:  # resolve() guards itself; this is the last line of defence
         log.debug("resolving %r failed", fragment.sql, exc_info=True)
         resolution = resolver.Resolution(
