@@ -33,7 +33,12 @@ class LiveDisplay(LiveView):
         super().__init__(stream, colour=colour)
         self.command = command
         self._started = time.monotonic()
+        # `_lock` guards the state `_renderable` reads; rich's refresh thread takes it while
+        # holding rich's own lock, so nothing may call into rich while holding `_lock` (the
+        # opposite order deadlocked). `_printing` keeps the lines of concurrent callers in
+        # order and is never taken by the refresh thread.
         self._lock = threading.Lock()
+        self._printing = threading.Lock()
         self._step = command
         self._message = "starting"
         self._step_started = self._started
@@ -55,21 +60,25 @@ class LiveDisplay(LiveView):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        with self._lock:
-            if self._any_message:
-                self._print_line(self._step, self._message, self._step_started)
+        with self._printing:
+            with self._lock:
+                last = self._last_message()
                 self._any_message = False
+            if last is not None:
+                self._print_line(*last)
         if self._live is not None:
             self._live.stop()
             self._live = None
 
     def __call__(self, step: str, message: str) -> None:
         now = time.monotonic()
-        with self._lock:
-            if self._any_message:
-                self._print_line(self._step, self._message, self._step_started)
-            self._step, self._message, self._step_started = step, message, now
-            self._any_message = True
+        with self._printing:
+            with self._lock:
+                previous = self._last_message()
+                self._step, self._message, self._step_started = step, message, now
+                self._any_message = True
+            if previous is not None:
+                self._print_line(*previous)
         if self._live is not None:
             self._live.refresh()
 
@@ -95,6 +104,12 @@ class LiveDisplay(LiveView):
         return paused
 
     # -- drawing ------------------------------------------------------------------------------
+
+    def _last_message(self) -> tuple[str, str, float] | None:
+        """The message shown live until now, to be printed above it (under `_lock`)."""
+        if not self._any_message:
+            return None
+        return self._step, self._message, self._step_started
 
     def _print_line(self, step: str, message: str, began: float) -> None:
         from rich.text import Text
