@@ -19,6 +19,8 @@ A long linear stretch (`FAST_WALK_MIN` revisions or more, on a throwaway server)
 the way pytest-alembic's up/down test walks it instead: all up in one alembic command, then
 down in commands of 20 revisions, a fingerprint after each step, and up again, with the
 stairway's round trip only for the revisions whose fingerprints differed (`_fast_walk`).
+On a machine with two cores or more, a stretch of `SPLIT_WALK_MIN` revisions or more is cut in
+two, each part walked on its own database by its own child at the same time (`_split_walk`).
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ Progress = Callable[[int, int, str], None]  # (revisions done, total, revision)
 # shorter walks, and those with branches or merges, take the stairway.
 FAST_WALK_MIN = 20
 _DOWN_CHUNK = 20  # downgrades per request in the down walk: the progress bar moves per request
+# A fast walk of at least this many revisions is cut in two halves walked side by side
+# (`_split_walk`), when this machine has two cores or more.
+SPLIT_WALK_MIN = 2 * FAST_WALK_MIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +170,26 @@ class _Walk:
                                         read_catalog_columns(self.conn))
         return self._sql
 
-    @property
-    def session(self) -> Any:
+    def start_child(self) -> None:
+        """Start the walk's child without waiting: it loads alembic, SQLAlchemy and the
+        history (touching no database) while the caller goes on."""
         if self._session is None:
             from dbsafe.migrate.runner import ApplySession
 
-            self._session = self._stack.enter_context(ApplySession(self.project, self.url))
+            session = ApplySession(self.project, self.url)
+            session.start()
+            self._stack.callback(session.close)
+            self._session = session
+
+    def end_child(self) -> None:
+        """No request follows: the child exits while the caller goes on (`__exit__` waits)."""
+        if self._session is not None:
+            self._session.end_requests()
+
+    @property
+    def session(self) -> Any:
+        self.start_child()
+        self._session.wait_ready()
         return self._session
 
     def described(self) -> RunResult:
@@ -194,10 +213,12 @@ class _Walk:
         return str(self.conn.execute(self.fingerprint_sql.encode()).fetchone()[0])
 
     def snapshot(self) -> SchemaSnapshot:
-        from dbsafe.schema.introspect import introspect_url
+        from dbsafe.schema.introspect import introspect_session
 
         self.snapshots += 1
-        return introspect_url(self.url)
+        # On the walk's own session: a new one per snapshot would start a server process
+        # that loads every catalog entry afresh (a quarter of a snapshot's time here).
+        return introspect_session(self.conn)
 
     def version_rows(self, result: RunResult) -> list[str]:
         """The version table's rows; it may live outside the search path
@@ -331,7 +352,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
          target: str = "heads", options: DiffOptions | None = None,
          new_database: Callable[[], str] | None = None, seed: Path | None = None,
          progress: Progress | None = None,
-         fast_min: int | None = FAST_WALK_MIN) -> WalkResult:
+         fast_min: int | None = FAST_WALK_MIN,
+         split_min: int | None = SPLIT_WALK_MIN) -> WalkResult:
     """Walk the history on `url` and report every revision whose downgrade is no undo.
 
     Each revision costs one request to the child: its upgrade (in the same alembic command
@@ -360,6 +382,9 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         fast_min: with `new_database`, a linear walk of at least this many revisions is
             walked up then down instead (`_fast_walk`: the same findings in a few alembic
             commands); None: always the stairway.
+        split_min: a fast walk of at least this many revisions is cut in two, walked side
+            by side on two databases (`_split_walk`) when this machine has two cores or
+            more; None: never.
 
     Raises:
         MigrationError: the revisions before `start` could not be applied.
@@ -378,7 +403,16 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         findings.extend(found)
         reported.update(f.subject for f in found if f.subject and f.severity == Severity.ERROR)
 
-    with _Walk(project, url, new_database, seed=seed) as w:
+    with _Walk(project, url, new_database, seed=seed) as w, contextlib.ExitStack() as stack:
+        w.start_child()
+        spare: _Walk | None = None
+        if new_database is not None and fast_min is not None and split_min is not None \
+                and _cores() > 1 and _has_files(project, split_min):
+            # The second walk a long history is split into (`_split_walk`), its child
+            # started now, side by side with the first one's (the history is known only
+            # once loaded: the revision files are counted instead).
+            spare = stack.enter_context(_Walk(project, new_database(), new_database))
+            spare.start_child()
         # The walk's child loads the history once; what it loaded describes it too.
         described = w.described()
         revisions, heads = described.revisions, described.heads
@@ -399,16 +433,24 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         index = 0
         if not eager and fast_min is not None and len(order) >= max(1, fast_min) \
                 and _linear(order, start_ids):
-            by_revision, fallback = _fast_walk(w, order, by_id, start_ids, before_fp,
-                                               options, root, counts, progress, seed)
-            if fallback is None:
-                for revision in order:
-                    report(by_revision.get(revision.revision, ()))
-                    walked.append(revision.revision)
-                    applied.append(revision.revision)
-                index = len(order)  # done: no stairway
-            else:  # an upgrade failed on the way up: the stairway finds and reports it
+            if split_min is not None and len(order) >= max(2, split_min) and _cores() > 1:
+                by_revision, index, fallback = _split_walk(
+                    w, spare, order, by_id, start_ids, before_fp, options, root, counts,
+                    progress, seed)
+            else:
+                by_revision, fallback = _fast_walk(w, order, by_id, start_ids, before_fp,
+                                                   options, root, counts, progress, seed)
+                index = len(order) if fallback is None else 0
+            for revision in order[:index]:
+                report(by_revision.get(revision.revision, ()))
+                walked.append(revision.revision)
+                applied.append(revision.revision)
+            if fallback is not None:
+                # an upgrade failed on the way up: the stairway finds and reports it, from
+                # the first revision the fast walk did not verify
                 before_fp = fallback
+        if spare is not None:
+            spare.end_child()  # its part walked, or not needed after all
         before: SchemaSnapshot | None = w.snapshot() if eager else None
         carry: str | None = None  # the previous revision, to upgrade again
         while index < len(order):
@@ -500,7 +542,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                                     root)
                 leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
                                 for f in compared)
-                if leftovers and _repair(w.url, down, before, options_here):
+                if leftovers and _repair(w, down, before, options_here):
                     # The computed undo, applied: the re-upgrade then tests the revision
                     # itself rather than tripping over what its downgrade left.
                     counts["repaired"] += 1
@@ -516,6 +558,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 if carry not in reported:
                     report([_reupgrade_failed(by_id[carry], exc, root)])
         requests, snapshots = w.requests, w.snapshots
+        w.end_child()  # it exits while the findings are put together
     not_verified = tuple(r.revision for r in order[stopped_at:] if r.revision not in walked) \
         if stopped_at is not None else ()
     summary: dict[str, Any] = {
@@ -666,30 +709,41 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
     # 3. back to the schema at the start: the computed undo of what was left and stayed
     # (when it does not apply, the round trips of step 4 run with it in both states)
     if left and w.fingerprint() != base:
-        _repair(w.url, w.snapshot(), start_snapshot, options_here)
+        _repair(w, w.snapshot(), start_snapshot, options_here)
 
     # 4. up again; on the way, each revision whose fingerprint differed gets the stairway's
     # round trip (snapshot, upgrade, downgrade, compare, undo) on a database at its parent
     failed: dict[int, MigrationError] = {}
     pending = sorted(stops)
     at = 0  # the database holds ids[:at]
+    downgraded = set(range(fresh_from))  # revisions downgraded on this very database
     while True:
         goal = next((i for i in pending if i >= at), total)
         if goal > at:
+            # A revision downgraded on this database is upgraded again; one that never was
+            # (above a fresh database) gets the stairway's own up, down, up, so a downgrade
+            # whose leftovers only the upgrade trips over is still found.
+            operations, meaning = _up_again(order, at, goal, downgraded | {
+                where[rid] for rid in findings})  # a failed downgrade: not again
             try:
-                w.apply([("upgrade", _up(ids[goal - 1]))])
+                w.apply(operations)
             except MigrationError as exc:
                 if exc.revision not in where:
                     raise
                 j = where[exc.revision]
-                if j < fresh_from:
+                what = meaning[min(exc.completed, len(meaning) - 1)]
+                if what == "again" or (what == "upgrade" and j in downgraded):
                     failed[j] = exc
+                elif what == "down":
+                    findings.setdefault(ids[j], []).append(_downgrade_failed(
+                        order[j], exc, _downgrade_problem(order[j]), root))
                 else:  # a first upgrade on a fresh database: upgraded fine in step 1
                     log.info("revision %s did not upgrade on a fresh database: %s", ids[j],
                              exc)
                 fresh(j + 1)
-                at, fresh_from = j + 1, min(fresh_from, j + 1)
+                at, fresh_from, downgraded = j + 1, min(fresh_from, j + 1), set()
                 continue
+            downgraded.update(range(at, goal))
             at = goal
         if goal == total:
             break
@@ -704,16 +758,17 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
             if exc.revision != rid:
                 raise
             if exc.completed < 1:  # its upgrade after step 2's downgrade
-                if i < fresh_from:
+                if i in downgraded:
                     failed[i] = exc
                 fresh(i)  # its round trip on a fresh database
-                fresh_from = min(fresh_from, i)
+                fresh_from, downgraded = min(fresh_from, i), set()
                 pending.insert(0, i)
             else:
                 findings[rid] = [_downgrade_failed(revision, exc, problem, root)]
                 fresh(i + 1)
-                at, fresh_from = i + 1, min(fresh_from, i + 1)
+                at, fresh_from, downgraded = i + 1, min(fresh_from, i + 1), set()
             continue
+        downgraded.add(i)  # its round trip: the upgrade that follows is a re-upgrade
         if _taken(trip.fingerprints, rid, "down") == before_fp:
             continue  # only re-created objects differed in step 2
         counts["compared_in_full"] += 1
@@ -721,7 +776,7 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
                                  root)
         if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]) \
-                and _repair(w.url, down, before, options_here):
+                and _repair(w, down, before, options_here):
             counts["repaired"] += 1
 
     for i in range(total):
@@ -732,6 +787,170 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         if not any(f.severity == Severity.ERROR for f in findings[ids[j]]):
             findings[ids[j]].append(_reupgrade_failed(order[j], error, root))
     return findings, None
+
+
+def _up_again(order: Sequence[Revision], at: int, goal: int, plain: set[int],
+              ) -> tuple[list[tuple[str, str]], list[str]]:
+    """The operations that bring a database holding `order[:at]` to `order[:goal]`: one
+    upgrade over each run of `plain` revisions (downgraded on it already, or whose
+    downgrade failed), and up, down, up for each other revision; with what each operation
+    is for ("upgrade"; "first", "down", "again": the stairway's steps), to tell what a
+    failure means."""
+    operations: list[tuple[str, str]] = []
+    meaning: list[str] = []
+    i = at
+    while i < goal:
+        if i in plain:
+            j = i
+            while j + 1 < goal and j + 1 in plain:
+                j += 1
+            operations.append(("upgrade", _up(order[j].revision)))
+            meaning.append("upgrade")
+            i = j + 1
+        else:
+            rid = order[i].revision
+            operations += [("upgrade", _up(rid)), ("downgrade", _down_target(order[i])),
+                           ("upgrade", _up(rid))]
+            meaning += ["first", "down", "again"]
+            i += 1
+    return operations, meaning
+
+
+def _has_files(project: AlembicProject, count: int) -> bool:
+    """Whether the script directory holds at least `count` Python files besides env.py:
+    a guess at the history's length from its files alone, before any of them runs."""
+    from dbsafe.core import ConfigError
+    from dbsafe.migrate import script_locations
+
+    try:
+        locations = script_locations(project.ini)
+    except (ConfigError, OSError):
+        return False
+    found = 0
+    for location in locations:
+        for path in location.rglob("*.py"):
+            if path.name not in ("env.py", "__init__.py") and "__pycache__" not in path.parts:
+                found += 1
+                if found >= count:
+                    return True
+    return False
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _split_at(total: int) -> int:
+    """Where `_split_walk` cuts a stretch of `total` revisions: the lower part is walked up,
+    down and up again (three steps a revision); the upper part too, after a plain upgrade
+    through the lower part (a command without fingerprints, about one step for two) and
+    its own child's start. Three fifths below: both end at about the same time."""
+    return max(1, min(total - 1, round(total * 2 / 3)))
+
+
+def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
+                by_id: dict[str, Revision],
+                start: Sequence[str], start_fp: str, options: DiffOptions | None, root: Path,
+                counts: dict[str, int], progress: Progress | None, seed: Path | None,
+                ) -> tuple[dict[str, list[Finding]], int, str | None]:
+    """`_fast_walk` on the two parts of a long linear stretch at once: the lower part on the
+    walk's database `w`, the upper part on `upper_walk`'s (an empty database of the same
+    server, its child started; None: made here), brought through the lower part by a plain
+    upgrade. Each revision
+    gets the same checks on the same schema as in one walk (its way up, its way down with
+    everything above it walked down first, its way up again), with two cores at work.
+
+    Returns:
+        The findings by revision of the first `index` revisions of `order`, verified, and
+        `index`; and None, or the fingerprint of the walk's database when the stairway is
+        to go on from `order[index]` (an upgrade failed on the way up: at `start` when in
+        the lower part, at the top of the lower part when in the upper part).
+    """
+    import threading
+
+    from dbsafe.migrate.runner import MigrationError
+
+    new_database = w.new_database
+    assert new_database is not None
+    ids = [r.revision for r in order]
+    total, cut = len(ids), _split_at(len(ids))
+    lock = threading.Lock()
+    done = [0, 0]  # revisions each part has walked down
+
+    def part(which: int) -> Progress | None:
+        if progress is None:
+            return None
+
+        def shown(index: int, _total: int, revision: str) -> None:
+            with lock:
+                done[which] = index
+                progress(min(sum(done), total - 1), total, revision)
+
+        return shown
+
+    upper: dict[str, Any] = {}
+    upper_counts = dict.fromkeys(counts, 0)
+
+    def walk_upper() -> None:
+        with contextlib.ExitStack() as own:
+            try:
+                u = upper_walk or own.enter_context(
+                    _Walk(w.project, new_database(), new_database))
+            except BaseException as exc:  # noqa: BLE001 - raised again in the walk's thread
+                upper["error"] = exc
+                return
+            _walk_upper(u)
+
+    def _walk_upper(u: _Walk) -> None:
+        try:
+            u.apply([("upgrade", _up(s)) for s in start] or [("upgrade", "base")])
+            if seed is not None:
+                _seed(u.url, seed)
+            u.apply([("upgrade", _up(ids[cut - 1]))])
+            upper["result"] = _fast_walk(u, order[cut:], by_id, [ids[cut - 1]],
+                                         u.fingerprint(), options, root, upper_counts,
+                                         part(1), None)
+        except MigrationError as exc:
+            if exc.revision is None:
+                upper["error"] = exc
+            else:  # on the way up: the stairway reaches that revision and reports it
+                upper["result"] = ({}, "")
+        except BaseException as exc:  # noqa: BLE001 - raised again in the walk's thread
+            upper["error"] = exc
+        finally:
+            upper["requests"], upper["snapshots"] = u.requests, u.snapshots
+            # A child a fresh database needed was started in this thread, and dies with
+            # it (`PR_SET_PDEATHSIG`): it is told to exit now, its requests all answered.
+            u.end_child()
+
+    thread = threading.Thread(target=walk_upper, name="dbsafe-walk-upper", daemon=True)
+    thread.start()
+    try:
+        lower, fallback = _fast_walk(w, order[:cut], by_id, start, start_fp, options, root,
+                                     counts, part(0), seed)
+    except Exception:
+        thread.join()  # not after Ctrl-C: the upper part stops with its server
+        raise
+    thread.join()
+    if "error" in upper:
+        raise upper["error"]
+    for key, value in upper_counts.items():
+        counts[key] += value
+    w.requests += upper.get("requests", 0)
+    w.snapshots += upper.get("snapshots", 0)
+    if fallback is not None:
+        return {}, 0, fallback
+    found, upper_fallback = upper["result"]
+    if upper_fallback is not None:
+        return lower, cut, w.fingerprint()
+    if progress is not None:
+        progress(total - 1, total, ids[0])
+    return {**lower, **found}, total, None
 
 
 def _warm_up() -> None:
@@ -776,19 +995,20 @@ def _seed(url: str, seed: Path) -> None:
         raise SourceError(f"the seed file {seed} failed: {str(exc).strip()}") from None
 
 
-def _repair(url: str, down: SchemaSnapshot, before: SchemaSnapshot,
+def _repair(w: _Walk, down: SchemaSnapshot, before: SchemaSnapshot,
             options: DiffOptions) -> bool:
     """Run the computed undo on the downgraded database; True when it now matches `before`."""
     import psycopg
 
     from dbsafe.migrate.runner import to_libpq_url
     from dbsafe.schema.ddl import plan
-    from dbsafe.schema.introspect import introspect_url
 
     changes = _diff(down, before, options)
     try:
         statements = plan(down, before, changes)
-        with psycopg.connect(to_libpq_url(url), autocommit=True) as conn:
+        # a session of its own: the search path it sets would change how the walk's
+        # session names types in its snapshots
+        with psycopg.connect(to_libpq_url(w.url), autocommit=True) as conn:
             conn.execute("SET check_function_bodies = off")
             if before.search_path:
                 conn.execute("SELECT set_config('search_path', %s, false)",
@@ -799,7 +1019,7 @@ def _repair(url: str, down: SchemaSnapshot, before: SchemaSnapshot,
     except Exception as exc:  # noqa: BLE001 - a fix that does not apply: rebuild instead
         log.info("the computed undo did not apply: %s", exc)
         return False
-    return not _diff(introspect_url(url), before, options)
+    return not _diff(w.snapshot(), before, options)
 
 
 def _rebuild(w: _Walk, applied: Sequence[str]) -> bool:

@@ -865,8 +865,33 @@ def introspect_url(
 HELPERS = 2  # sessions `introspect_url` opens besides its own (see `introspect`)
 
 
-def _set_up(conn: psycopg.Connection, statement_timeout: str) -> None:
-    """Session settings for introspection, in one round trip.
+def introspect_session(
+    conn: psycopg.Connection, *, statement_timeout: str = STATEMENT_TIMEOUT,
+) -> SchemaSnapshot:
+    """`introspect` on an open connection of the caller's, with the settings
+    `introspect_url` gives its sessions, for this transaction only.
+
+    For a small schema read again and again (verify-reversible snapshots a database
+    between migration steps): a new session costs more than the snapshot, as a new
+    server process has to load every catalog entry it touches. One session, no helpers.
+
+    Raises:
+        DatabaseError: a catalog query failed; one line, without the password.
+    """
+    import psycopg
+
+    try:
+        with conn.transaction():
+            _set_up(conn, statement_timeout, local=True)
+            return introspect(conn)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"could not read the schema of {redact_url(conn.info.dsn)}: "
+                            f"{_one_line(str(exc))}") from None
+
+
+def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = False) -> None:
+    """Session settings for introspection, in one round trip (`local`: for the current
+    transaction only).
 
     Timestamps in defaults and partition bounds print in the session's zone: UTC makes the
     snapshot the same whoever takes it. Parallel workers are turned off: the catalog
@@ -874,8 +899,10 @@ def _set_up(conn: psycopg.Connection, statement_timeout: str) -> None:
     workers belong to the application.
     """
     conn.execute(
-        "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false),"
-        " set_config('max_parallel_workers_per_gather', '0', false)", (statement_timeout,))
+        "SELECT set_config('statement_timeout', %(t)s, %(l)s), "
+        "set_config('TimeZone', 'UTC', %(l)s), "
+        "set_config('max_parallel_workers_per_gather', '0', %(l)s)",
+        {"t": statement_timeout, "l": local})
 
 
 def _helper(url: str, statement_timeout: str) -> psycopg.Connection | None:

@@ -29,11 +29,13 @@ with context.begin_transaction():
 
 
 def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int],
-             per_migration: bool = False) -> AlembicProject:
+             per_migration: bool = False, broken: frozenset[int] = frozenset(),
+             ) -> AlembicProject:
     """`count` revisions, each a table with an index. `leaky`: the downgrade forgets an index
     kept on t_1 (so revision 1's downgrade removes it again: only a check right after the
     leaky downgrade sees it). `sticky`: the upgrade adds a row to `kept` (env.py's) that the
-    downgrade leaves, so upgrading again fails (schema equal, data not)."""
+    downgrade leaves, so upgrading again fails (schema equal, data not). `broken`: the
+    upgrade raises."""
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
@@ -47,6 +49,8 @@ def _history(root: Path, count: int, *, leaky: set[int], sticky: set[int],
             up.append(f"CREATE INDEX ix_left_{i} ON t_1 (a)")
         if i in sticky:
             up.append(f"INSERT INTO kept (id) VALUES ({i})")
+        if i in broken:
+            up.append("SELECT 1 / 0")
         (versions / f"{i:04d}_step.py").write_text(
             f'"""step {i}"""\nfrom alembic import op\n\nrevision = "{i:04d}"\n'
             f"down_revision = {repr(f'{i - 1:04d}') if i > 1 else None}\n\n\n"
@@ -106,3 +110,40 @@ def test_a_long_linear_history_is_walked_up_then_down_with_the_stairways_verdict
     assert fast.summary["revisions_verified"] == 30
     # the bar moves down the history and ends on its first revision
     assert shown[0] == (0, 30, "0030") and shown[-1] == (29, 30, "0001")
+
+
+@pytest.mark.parametrize(("broken", "early"), [
+    (frozenset(), True), (frozenset(), False), (frozenset({9}), True), (frozenset({41}), True)])
+def test_a_long_history_split_in_two_halves_walked_side_by_side_gets_the_same_verdict(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        monkeypatch: pytest.MonkeyPatch, broken: frozenset[int], early: bool) -> None:
+    # Leftovers, and a row that makes the re-upgrade fail, in both halves (the cut is at
+    # 30 of 45); an upgrade that raises in the lower half, in the upper half, or none. The
+    # second child starts with the first (45 revision files), or once the history is known
+    # to be long (files elsewhere).
+    monkeypatch.setattr(reversible, "_cores", lambda: 2)  # split on any machine
+    if not early:
+        monkeypatch.setattr(reversible, "_has_files", lambda project, count: False)
+    project = _history(tmp_path, 45, leaky={12, 40}, sticky={7, 38}, broken=broken)
+    shown: list[tuple[int, int, str]] = []
+    split = reversible.walk(project, database_url, root=tmp_path, new_database=more_databases,
+                            split_min=40, progress=lambda *step: shown.append(step))
+    one = reversible.walk(project, more_databases(), root=tmp_path,
+                          new_database=more_databases, split_min=None)
+    stairway = reversible.walk(project, more_databases(), root=tmp_path,
+                               new_database=more_databases, fast_min=None)
+
+    assert _seen(split) == _seen(one) == _seen(stairway)
+    assert split.walked == stairway.walked
+    assert split.not_verified == stairway.not_verified
+    if not broken:
+        assert [(f.code, f.subject) for f in split.findings] == [
+            ("DBS415", "0007"), ("DBS413", "0012"), ("DBS415", "0038"), ("DBS413", "0040")]
+        # both halves' requests are counted; the bar counts down to the first revision
+        assert one.summary["alembic_requests"] < split.summary["alembic_requests"] \
+            < stairway.summary["alembic_requests"]
+        assert shown[0][1] == 45 and shown[-1] == (44, 45, "0001")
+        assert [s[0] for s in shown] == sorted(s[0] for s in shown)
+    else:
+        assert split.findings[-1].subject == f"{min(broken):04d}"
+        assert split.not_verified[0] == f"{min(broken):04d}"
