@@ -597,9 +597,9 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
        the revisions before it), where the stairway's own round trip runs on a database at
        its parent: snapshot, upgrade, downgrade, compare (fingerprints equal: only
        re-created objects differed in step 2), the computed undo. After a failed
-       re-upgrade the walk goes on from a fresh database at that revision, where the
-       revisions after it are upgraded for the first time; so are those above a fresh
-       database of step 2.
+       re-upgrade the walk goes on from a fresh database at that revision; each revision
+       above it (or above a fresh database of step 2), never downgraded there, gets the
+       stairway's up, down, up on it (`_up_again`).
 
     Returns:
         The findings by revision; or, when an upgrade of step 1 failed, `{}` and the
