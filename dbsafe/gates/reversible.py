@@ -403,6 +403,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         findings.extend(found)
         reported.update(f.subject for f in found if f.subject and f.severity == Severity.ERROR)
 
+    if new_database is not None:
+        new_database = _one_at_a_time(new_database)  # two halves may want one at once
     with _Walk(project, url, new_database, seed=seed) as w, contextlib.ExitStack() as stack:
         w.start_child()
         spare: _Walk | None = None
@@ -542,7 +544,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                                     root)
                 leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
                                 for f in compared)
-                if leftovers and _repair(w, down, before, options_here):
+                if leftovers and _repair(w, down, before, options_here, before_fp):
                     # The computed undo, applied: the re-upgrade then tests the revision
                     # itself rather than tripping over what its downgrade left.
                     counts["repaired"] += 1
@@ -709,7 +711,7 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
     # 3. back to the schema at the start: the computed undo of what was left and stayed
     # (when it does not apply, the round trips of step 4 run with it in both states)
     if left and w.fingerprint() != base:
-        _repair(w, w.snapshot(), start_snapshot, options_here)
+        _repair(w, w.snapshot(), start_snapshot, options_here, base)
 
     # 4. up again; on the way, each revision whose fingerprint differed gets the stairway's
     # round trip (snapshot, upgrade, downgrade, compare, undo) on a database at its parent
@@ -776,7 +778,7 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
         findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
                                  root)
         if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]) \
-                and _repair(w, down, before, options_here):
+                and _repair(w, down, before, options_here, before_fp):
             counts["repaired"] += 1
 
     for i in range(total):
@@ -814,6 +816,18 @@ def _up_again(order: Sequence[Revision], at: int, goal: int, plain: set[int],
             meaning += ["first", "down", "again"]
             i += 1
     return operations, meaning
+
+
+def _one_at_a_time(make: Callable[[], str]) -> Callable[[], str]:
+    import threading
+
+    lock = threading.Lock()
+
+    def made() -> str:
+        with lock:
+            return make()
+
+    return made
 
 
 def _has_files(project: AlembicProject, count: int) -> bool:
@@ -996,8 +1010,10 @@ def _seed(url: str, seed: Path) -> None:
 
 
 def _repair(w: _Walk, down: SchemaSnapshot, before: SchemaSnapshot,
-            options: DiffOptions) -> bool:
-    """Run the computed undo on the downgraded database; True when it now matches `before`."""
+            options: DiffOptions, before_fp: str | None = None) -> bool:
+    """Run the computed undo on the downgraded database; True when it now matches `before`
+    (fingerprint `before_fp`: when the undo only dropped what was left, the fingerprint
+    says so without a snapshot; what it re-created has new OIDs, and is diffed)."""
     import psycopg
 
     from dbsafe.migrate.runner import to_libpq_url
@@ -1019,6 +1035,8 @@ def _repair(w: _Walk, down: SchemaSnapshot, before: SchemaSnapshot,
     except Exception as exc:  # noqa: BLE001 - a fix that does not apply: rebuild instead
         log.info("the computed undo did not apply: %s", exc)
         return False
+    if before_fp is not None and w.fingerprint() == before_fp:
+        return True
     return not _diff(w.snapshot(), before, options)
 
 

@@ -524,7 +524,12 @@ class _Fingerprints:
             return
         connection = ctx.connection
         run = getattr(connection, "exec_driver_sql", None) or connection.execute  # SA 1.3
-        if self.prepare:
+        driver = _psycopg3_connection(connection) if self.prepare else None
+        if driver is not None:
+            # psycopg 3 keeps it prepared itself, and prepares it again after the
+            # DEALLOCATE ALL it sends on a DROP or a ROLLBACK: one round trip a step.
+            value = driver.execute(self.sql, prepare=True).fetchone()[0]
+        elif self.prepare:
             # Planned once, not at every step: on a throwaway server only (a pooler in
             # transaction mode would lose it between transactions). Looked up each time:
             # psycopg 3 runs DEALLOCATE ALL after a DROP or a ROLLBACK.
@@ -541,6 +546,18 @@ class _Fingerprints:
 
 
 _FINGERPRINTS = _Fingerprints()
+
+
+def _psycopg3_connection(connection: Any) -> Any:
+    """The psycopg 3 connection under a SQLAlchemy connection, else None (another driver,
+    or an async one)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return None
+    fairy = getattr(connection, "connection", None)
+    driver = getattr(fairy, "driver_connection", None) or getattr(fairy, "dbapi_connection",
+                                                                   None)
+    return driver if isinstance(driver, psycopg.Connection) else None
 
 
 def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
