@@ -113,7 +113,7 @@ def test_a_long_linear_history_is_walked_up_then_down_with_the_stairways_verdict
 
 
 @pytest.mark.parametrize(("broken", "early"), [
-    (frozenset(), True), (frozenset(), False), (frozenset({9}), True), (frozenset({41}), True)])
+    (frozenset(), True), (frozenset({9}), True), (frozenset({41}), False)])
 def test_a_long_history_split_in_two_halves_walked_side_by_side_gets_the_same_verdict(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str],
         monkeypatch: pytest.MonkeyPatch, broken: frozenset[int], early: bool) -> None:
@@ -128,17 +128,19 @@ def test_a_long_history_split_in_two_halves_walked_side_by_side_gets_the_same_ve
     shown: list[tuple[int, int, str]] = []
     split = reversible.walk(project, database_url, root=tmp_path, new_database=more_databases,
                             split_min=40, progress=lambda *step: shown.append(step))
-    one = reversible.walk(project, more_databases(), root=tmp_path,
-                          new_database=more_databases, split_min=None)
     stairway = reversible.walk(project, more_databases(), root=tmp_path,
                                new_database=more_databases, fast_min=None)
 
-    assert _seen(split) == _seen(one) == _seen(stairway)
+    assert _seen(split) == _seen(stairway)
     assert split.walked == stairway.walked
     assert split.not_verified == stairway.not_verified
     if not broken:
         assert [(f.code, f.subject) for f in split.findings] == [
             ("DBS415", "0007"), ("DBS413", "0012"), ("DBS415", "0038"), ("DBS413", "0040")]
+        # in one piece: 0038's failing re-upgrade is found above 0007's fresh database
+        one = reversible.walk(project, more_databases(), root=tmp_path,
+                              new_database=more_databases, split_min=None)
+        assert _seen(one) == _seen(stairway)
         # both halves' requests are counted; the bar counts down to the first revision
         assert one.summary["alembic_requests"] < split.summary["alembic_requests"] \
             < stairway.summary["alembic_requests"]
