@@ -819,6 +819,7 @@ def _up_again(order: Sequence[Revision], at: int, goal: int, plain: set[int],
 
 
 def _one_at_a_time(make: Callable[[], str]) -> Callable[[], str]:
+    """`make`, called by one thread at a time (a caller's factory need not be thread-safe)."""
     import threading
 
     lock = threading.Lock()
@@ -863,7 +864,8 @@ def _split_at(total: int) -> int:
     """Where `_split_walk` cuts a stretch of `total` revisions: the lower part is walked up,
     down and up again (three steps a revision); the upper part too, after a plain upgrade
     through the lower part (a command without fingerprints, about one step for two) and
-    its own child's start. Three fifths below: both end at about the same time."""
+    its own child's start. Two thirds below: both end at about the same time (measured on
+    scripts/bench/reversible.py's history)."""
     return max(1, min(total - 1, round(total * 2 / 3)))
 
 
@@ -875,9 +877,9 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
     """`_fast_walk` on the two parts of a long linear stretch at once: the lower part on the
     walk's database `w`, the upper part on `upper_walk`'s (an empty database of the same
     server, its child started; None: made here), brought through the lower part by a plain
-    upgrade. Each revision
-    gets the same checks on the same schema as in one walk (its way up, its way down with
-    everything above it walked down first, its way up again), with two cores at work.
+    upgrade. Each revision gets the same checks on the same schema as in one walk (its way
+    up, its way down with everything above it walked down first, its way up again), with
+    two cores at work.
 
     Returns:
         The findings by revision of the first `index` revisions of `order`, verified, and
@@ -918,9 +920,9 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
             except BaseException as exc:  # noqa: BLE001 - raised again in the walk's thread
                 upper["error"] = exc
                 return
-            _walk_upper(u)
+            walk_part(u)
 
-    def _walk_upper(u: _Walk) -> None:
+    def walk_part(u: _Walk) -> None:
         try:
             u.apply([("upgrade", _up(s)) for s in start] or [("upgrade", "base")])
             if seed is not None:
