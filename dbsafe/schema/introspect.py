@@ -879,9 +879,13 @@ def introspect_session(
         DatabaseError: a catalog query failed; one line, without the password.
     """
     import psycopg
+    from psycopg import pq
 
     try:
+        fresh = conn.info.transaction_status == pq.TransactionStatus.IDLE
         with conn.transaction():
+            if fresh:  # one consistent view, and nothing written, as `introspect_url` reads
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             _set_up(conn, statement_timeout, local=True)
             return introspect(conn)
     except psycopg.Error as exc:

@@ -9,7 +9,7 @@ import pytest
 from helpers import assert_snapshot
 
 from dbsafe.core import DatabaseError
-from dbsafe.schema.introspect import introspect, introspect_url
+from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
 from dbsafe.schema.model import SchemaSnapshot, replace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -119,6 +119,22 @@ def test_introspect_url_reads_the_same_snapshot(
 ) -> None:
     _load_shop(postgresql)
     assert introspect_url(database_url) == introspect(postgresql)
+
+
+def test_introspect_session_reads_what_introspect_url_reads_and_leaves_the_session_as_it_was(
+    postgresql: psycopg.Connection, database_url: str
+) -> None:
+    _load_shop(postgresql)
+    # A default that prints in the session's time zone: introspection reads it in UTC.
+    postgresql.execute("CREATE TABLE stamped (at timestamptz DEFAULT '2026-01-01 12:00+00')")
+    postgresql.execute("SET TimeZone = 'America/New_York'")
+    postgresql.commit()
+    postgresql.autocommit = True
+
+    assert introspect_session(postgresql) == introspect_url(database_url)
+    assert postgresql.execute("SHOW TimeZone").fetchone() == ("America/New_York",)
+    assert postgresql.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    postgresql.execute("CREATE TABLE after_it (id int)")  # the session is not left read-only
 
 
 def test_unreachable_server_raises_one_line_without_password() -> None:
