@@ -897,6 +897,7 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
     total, cut = len(ids), _split_at(len(ids))
     lock = threading.Lock()
     done = [0, 0]  # revisions each part has walked down
+    last = [-1]  # what the bar shows: a line per step forward in a CI log, not one per part
 
     def part(which: int) -> Progress | None:
         if progress is None:
@@ -905,7 +906,10 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
         def shown(index: int, _total: int, revision: str) -> None:
             with lock:
                 done[which] = index
-                progress(min(sum(done), total - 1), total, revision)
+                now = min(sum(done), total - 1)
+                if now > last[0]:
+                    last[0] = now
+                    progress(now, total, revision)
 
         return shown
 
@@ -964,7 +968,7 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
     found, upper_fallback = upper["result"]
     if upper_fallback is not None:
         return lower, cut, w.fingerprint()
-    if progress is not None:
+    if progress is not None and last[0] < total - 1:
         progress(total - 1, total, ids[0])
     return {**lower, **found}, total, None
 

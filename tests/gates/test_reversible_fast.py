@@ -145,7 +145,7 @@ def test_a_long_history_split_in_two_halves_walked_side_by_side_gets_the_same_ve
         assert one.summary["alembic_requests"] < split.summary["alembic_requests"] \
             < stairway.summary["alembic_requests"]
         assert shown[0][1] == 45 and shown[-1] == (44, 45, "0001")
-        assert [s[0] for s in shown] == sorted(s[0] for s in shown)
+        assert [s[0] for s in shown] == sorted({s[0] for s in shown})  # each step once
     else:
         assert split.findings[-1].subject == f"{min(broken):04d}"
         assert split.not_verified[0] == f"{min(broken):04d}"
