@@ -405,11 +405,14 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
 
     if new_database is not None:
         new_database = _one_at_a_time(new_database)  # two halves may want one at once
+    # The least length of a walk cut in two here, or None: never cut.
+    split_at_least = split_min if (new_database is not None and fast_min is not None
+                                   and _cores() > 1) else None
     with _Walk(project, url, new_database, seed=seed) as w, contextlib.ExitStack() as stack:
         w.start_child()
         spare: _Walk | None = None
-        if new_database is not None and fast_min is not None and split_min is not None \
-                and _cores() > 1 and _has_files(project, split_min):
+        if split_at_least is not None and new_database is not None \
+                and _has_files(project, split_at_least):
             # The second walk a long history is split into (`_split_walk`), its child
             # started now, side by side with the first one's (the history is known only
             # once loaded: the revision files are counted instead).
@@ -435,7 +438,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         index = 0
         if not eager and fast_min is not None and len(order) >= max(1, fast_min) \
                 and _linear(order, start_ids):
-            if split_min is not None and len(order) >= max(2, split_min) and _cores() > 1:
+            if split_at_least is not None and len(order) >= max(2, split_at_least):
                 by_revision, index, fallback = _split_walk(
                     w, spare, order, by_id, start_ids, before_fp, options, root, counts,
                     progress, seed)
