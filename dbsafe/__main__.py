@@ -1,6 +1,6 @@
 """`python -m dbsafe` runs the command-line interface."""
 
-from dbsafe.cli import main
+from dbsafe.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

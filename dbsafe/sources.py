@@ -99,7 +99,14 @@ class SchemaSource:
 
 
 def load_schema(settings: Settings) -> SchemaSource:
-    """Load the schema from the source the settings select (see module docstring)."""
+    """Load the schema from the source the settings select (see module docstring); kept
+    until the console script's process ends (`core.hold_until_exit`)."""
+    from dbsafe.core import hold_until_exit
+
+    return hold_until_exit(_load_schema(settings))
+
+
+def _load_schema(settings: Settings) -> SchemaSource:
     source = settings.resolved_schema_source
     if source == "database":
         if not settings.database_url:
@@ -213,7 +220,8 @@ _URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+", "postgres+")
 
 
 def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
-    """The schema one argument of `dbsafe diff` names, and a description of it.
+    """The schema one argument of `dbsafe diff` names, and a description of it; kept until
+    the console script's process ends (`core.hold_until_exit`).
 
     Args:
         spec: a database URL (libpq `postgresql://`, SQLAlchemy `postgresql+psycopg://`, or
@@ -226,6 +234,12 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
         SourceError: the spec is none of these, or the file cannot be read.
         DatabaseError: the database cannot be read.
     """
+    from dbsafe.core import hold_until_exit
+
+    return hold_until_exit(_load_snapshot(spec, settings))
+
+
+def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     from dbsafe.pg.urls import redact_url, to_libpq_url
     from dbsafe.schema.model import SchemaSnapshot
 

@@ -93,12 +93,13 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
             history does not have.
         MigrationError: the migrations could not be applied to the throwaway server.
     """
+    from dbsafe.core import hold_until_exit
     from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
 
     project = AlembicProject.from_settings(settings)
-    live = introspect_url(database_url)
+    live = hold_until_exit(introspect_url(database_url))
     described = describe(project)
     version_table = "alembic_version"
     revisions = current_revisions(database_url, version_table)
