@@ -42,17 +42,29 @@ def verify_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise DbsafeError(f"no such backup: {path}")
     manifest = load_manifest(path)
-    size, digest = _size_and_digest(path)
     if Path(str(manifest.get("path", ""))).name != path.name:
         raise DbsafeError(f"{path}: its manifest describes another backup "
                           f"({Path(str(manifest.get('path'))).name})")
-    if size != manifest.get("size_bytes"):
-        raise DbsafeError(f"{path}: {size} bytes, its manifest says {manifest.get('size_bytes')} "
-                          "(truncated or replaced); refusing to restore it")
+
+    def check_size(size: int) -> None:
+        if size != manifest.get("size_bytes"):
+            raise DbsafeError(f"{path}: {size} bytes, its manifest says "
+                              f"{manifest.get('size_bytes')} (truncated or replaced); refusing "
+                              "to restore it")
+
+    check_size(_size(path))  # before reading a byte of it
+    size, digest = _size_and_digest(path)
+    check_size(size)
     if digest != manifest.get("sha256"):
         raise DbsafeError(f"{path}: sha256 does not match its manifest (corrupted); refusing "
                           "to restore it")
     return manifest
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
 
 
 def verify_in_background(path: Path) -> Callable[[], dict[str, Any]]:
