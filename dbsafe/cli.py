@@ -393,7 +393,7 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
 @click.option("--no-confirm", is_flag=True, default=False,
               help="Do not confirm findings with PREPARE on the database.")
 @click.option("--jobs", type=click.IntRange(min=0), metavar="N",
-              help="Worker processes [default: one per core].")
+              help="Worker processes [default: one per core this process may run on].")
 @click.option("--changed-since", metavar="GITREF",
               help="Only validate files changed since this git ref (e.g. origin/main).")
 @click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",

@@ -437,3 +437,13 @@ def _parse_size(raw: Any, fail: Any) -> int:
 def replace(settings: Settings, **changes: Any) -> Settings:
     """A copy of `settings` with some fields changed (dataclasses.replace, re-exported)."""
     return dataclasses.replace(settings, **changes)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's cpuset,
+    `taskset`), not the machine's count, which can be many times more; `os.cpu_count()`
+    where the platform does not say."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

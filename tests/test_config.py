@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from dbsafe.config import load_settings
+from dbsafe.config import load_settings, usable_cores
 from dbsafe.core import ConfigError, Severity
 from tests.conftest import REPO_ROOT
 
@@ -153,3 +154,19 @@ def test_the_default_alembic_ini_is_the_nearest_from_the_working_directory(tmp_p
     assert load_settings(service, environ={}).alembic_config == root / "alembic.ini"
     assert load_settings(service, {"alembic-config": "other.ini"}, environ={}).alembic_config \
         == root / "services/api/other.ini"
+
+
+def test_usable_cores_are_the_ones_this_process_may_run_on() -> None:
+    # A child pinned to one core (as a container's cpuset or `taskset` pins it) counts one,
+    # whatever the machine has: validate's workers and the split walk follow it.
+    import subprocess
+    import sys
+
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from dbsafe.config import usable_cores; print(usable_cores())")
+    pinned = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert pinned.stdout.strip() == "1"
+    assert usable_cores() == len(os.sched_getaffinity(0))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbsafe.config import usable_cores
 from dbsafe.core import Finding, Location, RuleInfo, Severity, first_line
 
 if TYPE_CHECKING:
@@ -407,7 +408,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         new_database = _one_at_a_time(new_database)  # two halves may want one at once
     # The least length of a walk cut in two here, or None: never cut.
     split_at_least = split_min if (new_database is not None and fast_min is not None
-                                   and _cores() > 1) else None
+                                   and usable_cores() > 1) else None
     with _Walk(project, url, new_database, seed=seed) as w, contextlib.ExitStack() as stack:
         w.start_child()
         spare: _Walk | None = None
@@ -852,15 +853,6 @@ def _has_files(project: AlembicProject, count: int) -> bool:
                 if found >= count:
                     return True
     return False
-
-
-def _cores() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _split_at(total: int) -> int:

@@ -279,7 +279,9 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  catalog: SystemCatalog | None = None,
                  confirming: bool = False) -> list[FileOutcome]:
     global _worker_snapshot, _worker_catalog
-    workers = jobs or os.cpu_count() or 1
+    from dbsafe.config import usable_cores
+
+    workers = jobs or usable_cores()
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
                              js_names=names, rel=rel, data=data, catalog=catalog,

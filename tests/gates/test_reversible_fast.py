@@ -121,7 +121,7 @@ def test_a_long_history_split_in_two_halves_walked_side_by_side_gets_the_same_ve
     # 30 of 45); an upgrade that raises in the lower half, in the upper half, or none. The
     # second child starts with the first (45 revision files), or once the history is known
     # to be long (files elsewhere).
-    monkeypatch.setattr(reversible, "_cores", lambda: 2)  # split on any machine
+    monkeypatch.setattr(reversible, "usable_cores", lambda: 2)  # split on any machine
     if not early:
         monkeypatch.setattr(reversible, "_has_files", lambda project, count: False)
     project = _history(tmp_path, 45, leaky={12, 40}, sticky={7, 38}, broken=broken)
