@@ -208,10 +208,13 @@ _HASH_CHUNK = 64 << 20
 def _hash_file(file: Path, digest: Any) -> int:
     """Feed `file` to `digest`; returns its size."""
     with file.open("rb", buffering=0) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
+        if os.fstat(handle.fileno()).st_size == 0:
             return 0
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        try:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # a file system that cannot map files: read it
+            return _hash_read(handle, digest)
+        with mapped:
             view = memoryview(mapped)
             try:
                 for start in range(0, len(mapped), _HASH_CHUNK):
@@ -219,6 +222,17 @@ def _hash_file(file: Path, digest: Any) -> int:
             finally:
                 view.release()
             return len(mapped)
+
+
+def _hash_read(handle: Any, digest: Any) -> int:
+    """`_hash_file` without mmap: 8 MiB reads into one buffer (a GIL hand-over per read)."""
+    buffer = bytearray(8 << 20)
+    view = memoryview(buffer)
+    size = 0
+    while read := handle.readinto(buffer):
+        digest.update(view[:read])
+        size += read
+    return size
 
 
 def _remove(path: Path) -> None:

@@ -35,3 +35,15 @@ def test_a_directory_backup_hashes_its_files_in_name_order_with_their_names(
         expected.update(name.encode())
         expected.update(files[name])
     assert backup._size_and_digest(directory) == (2510, expected.hexdigest())
+
+
+def test_a_file_system_that_cannot_map_files_is_read_instead(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(19, "No such device")  # what mmap says on such a file system
+
+    monkeypatch.setattr(backup.mmap, "mmap", refuse)
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    dump = tmp_path / "db.dump"
+    dump.write_bytes(data)
+    assert backup._size_and_digest(dump) == (len(data), hashlib.sha256(data).hexdigest())
