@@ -184,11 +184,20 @@ def free_space_for(database_url: str, directory: Path) -> tuple[int, int]:
     return (int(row[0]) if row else 0), shutil.disk_usage(probe).free
 
 
+def _files(path: Path) -> list[Path]:
+    """The files of a backup: itself, or those of a directory-format one in name order."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
+def _size(path: Path) -> int:
+    """The bytes of a backup, from its files' status (nothing read)."""
+    return sum(file.stat().st_size for file in _files(path))
+
+
 def _size_and_digest(path: Path) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
+    for file in _files(path):
         if path.is_dir():
             digest.update(file.relative_to(path).as_posix().encode())
         size += _hash_file(file, digest)

@@ -19,6 +19,7 @@ from typing import Any
 
 from dbsafe.core import DatabaseError, DbsafeError
 from dbsafe.guard.backup import (
+    _size,
     _size_and_digest,
     client_binary,
     client_environment,
@@ -59,12 +60,6 @@ def verify_file(path: Path) -> dict[str, Any]:
         raise DbsafeError(f"{path}: sha256 does not match its manifest (corrupted); refusing "
                           "to restore it")
     return manifest
-
-
-def _size(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
 
 
 def verify_in_background(path: Path) -> Callable[[], dict[str, Any]]:
