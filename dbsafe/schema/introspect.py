@@ -186,16 +186,21 @@ SELECT
         d.description
     ] END,
     a.attacl::text[]
-FROM pg_attribute AS a
-JOIN pg_class AS c ON c.oid = a.attrelid
-JOIN pg_namespace AS n ON n.oid = c.relnamespace
+FROM (
+    -- The relations first, fenced off (OFFSET 0): joined flat, the planner tested each of
+    -- the 200,000 columns of the benchmark schema against pg_depend for extension
+    -- membership instead of each of its 10,000 relations (0.33 s -> 0.27 s of server time).
+    SELECT c.oid FROM pg_class AS c
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_filters("n", "pg_class", "c.oid")}
+    OFFSET 0
+) AS c
+JOIN pg_attribute AS a ON a.attrelid = c.oid
 JOIN pg_type AS t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_description AS d
     ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped
-  AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-  AND {_filters("n", "pg_class", "c.oid")}
 """
 
 # One row per relation: what it is, and its relation-level facts of format 2.
