@@ -942,6 +942,7 @@ def _helper(url: str, statement_timeout: str) -> psycopg.Connection | None:
 
 
 _Columns = tuple[dict[int, list[Column]], dict[int, dict[int, str]]]
+_NO_NAMES: dict[int, str] = {}  # a relation without columns (all dropped, or none made)
 
 
 def _columns(rows: Iterable[tuple[Any, ...]]) -> _Columns:
@@ -1219,7 +1220,7 @@ def _relations(
          confkey) in found["constraints"]:
         if relid not in heads:  # an extension's table, or a relkind we do not read
             continue
-        names = attnames[relid]
+        names = attnames.get(relid, _NO_NAMES)
         ref_names = attnames.get(ref_relid, {})
         constraints[relid].append(Constraint(  # every field, in order
             name,
@@ -1237,7 +1238,7 @@ def _relations(
          expressions) in found["indexes"]:
         if relid not in heads:
             continue
-        names = attnames[relid]
+        names = attnames.get(relid, _NO_NAMES)
         keys = tuple(
             names[attnum] if attnum else expressions[position]
             for position, attnum in enumerate(indkey[:nkeys])

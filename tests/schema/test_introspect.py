@@ -114,6 +114,25 @@ def test_invalid_index_is_reported_as_invalid(postgresql: psycopg.Connection) ->
     assert (index.name, index.valid) == ("t_id_idx", False)
 
 
+def test_a_table_without_columns_keeps_its_constraints_and_indexes(
+    postgresql: psycopg.Connection,
+) -> None:
+    # Every column dropped (or none created): the relation has no column to name, but its
+    # check constraint and expression index are still read (this used to be a KeyError).
+    postgresql.execute("CREATE TABLE emptied (gone int)")
+    postgresql.execute("ALTER TABLE emptied DROP COLUMN gone")
+    postgresql.execute("ALTER TABLE emptied ADD CONSTRAINT always CHECK (true)")
+    postgresql.execute("CREATE INDEX emptied_one ON emptied ((1))")
+    postgresql.commit()
+    relation = introspect(postgresql).relation("public", "emptied")
+    assert relation is not None and relation.columns == ()
+    assert [(c.name, c.kind, c.columns) for c in relation.constraints] == [
+        ("always", "check", ())]
+    assert [(i.name, i.columns, i.definition) for i in relation.indexes] == [
+        ("emptied_one", ("(1)",),
+         "CREATE INDEX emptied_one ON public.emptied USING btree ((1))")]
+
+
 def test_introspect_url_reads_the_same_snapshot(
     postgresql: psycopg.Connection, database_url: str
 ) -> None:
