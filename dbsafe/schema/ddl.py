@@ -206,6 +206,7 @@ class _Plan:
     created_relations: set[tuple[str, ...]] = field(default_factory=set)
     dropped_relations: set[tuple[str, ...]] = field(default_factory=set)
     default_owner: str | None = None
+    identity_sequences: dict[str, SequenceObject] | None = None
 
     def emit(self, phase: str, sql: str, *hazards: Hazard, subject: str = "",
              transactional: bool = True) -> None:
@@ -274,6 +275,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
         if change.action == REORDER:
             p.emit("comments", f"-- column order of {_dotted(change.subject)} differs; "
                    "PostgreSQL cannot reorder columns in place (left as is)")
+    _order_types(p)
     ordered: list[Statement] = []
     for phase in _PHASES:
         ordered += p.phases.get(phase, [])
@@ -387,6 +389,47 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
                 p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{new_column.default}")
     p.emit("drop_types", f"DROP TYPE {qualify(schema, old_name)}", subject=subject)
+
+
+def _order_types(p: _Plan) -> None:
+    """Types created after the types they are made of (a domain over another domain or
+    over a composite type, a composite type with a domain attribute), and dropped before
+    them; otherwise in the order of the changes."""
+    for phase, snapshot, last_first in (("types", p.target, False),
+                                        ("drop_types", p.source, True)):
+        statements = p.phases.get(phase)
+        if statements and len(statements) > 1:
+            depth = _type_depths(snapshot)
+            statements.sort(key=lambda st: depth.get(st.subject, 0), reverse=last_first)
+
+
+def _type_depths(snapshot: SchemaSnapshot) -> dict[str, int]:
+    """"schema.name" of each user-defined type -> how deep it is built on other user-defined
+    types (0: on none)."""
+    names: dict[str, str] = {}
+    types: list[Enum | Domain | CompositeType] = [
+        *snapshot.enums, *snapshot.domains, *snapshot.composite_types]
+    for t in types:
+        key = f"{t.schema}.{t.name}"
+        names[qualify(t.schema, t.name)] = names[key] = key
+        if t.schema in snapshot.search_path:
+            names[quote(t.name)] = names[t.name] = key
+    uses: dict[str, list[str]] = {
+        f"{d.schema}.{d.name}": [d.type] for d in snapshot.domains}
+    for c in snapshot.composite_types:
+        uses[f"{c.schema}.{c.name}"] = [a.type for a in c.attributes]
+    depths: dict[str, int] = {}
+
+    def depth(key: str, seen: frozenset[str] = frozenset()) -> int:
+        if key not in depths:
+            below = [names[base] for base in (text.rstrip("[]") for text in uses.get(key, ()))
+                     if base in names and names[base] not in seen]
+            depths[key] = 1 + max((depth(b, seen | {key}) for b in below), default=-1)
+        return depths[key]
+
+    for key in set(names.values()):
+        depth(key)
+    return depths
 
 
 def _is_subsequence(old: Sequence[str], new: Sequence[str]) -> bool:
@@ -566,6 +609,23 @@ def _sequence_option(attribute: str, s: SequenceObject) -> str:
         "cache": f" CACHE {value}",
         "cycle": " CYCLE" if value else " NO CYCLE",
     }[attribute]
+
+
+def _identity_options(p: _Plan, relation: Relation, column: Column) -> str:
+    """The options of the sequence behind identity `column` as the target has them, as
+    pg_dump writes them: its name (a table renamed since keeps its sequence's old name) and
+    every parameter, so a START WITH 5 INCREMENT BY 3 is not created as 1 and 1."""
+    if not column.identity:
+        return ""
+    if p.identity_sequences is None:
+        p.identity_sequences = {s.owned_by: s for s in p.target.sequences if s.owned_by}
+    sequence = p.identity_sequences.get(f"{relation.schema}.{relation.name}.{column.name}")
+    if sequence is None:
+        return ""
+    options = _sequence_options(sequence)
+    if sequence.data_type == column.type:  # the column's type is the sequence's by default
+        options = options.removeprefix(f" AS {sequence.data_type}")
+    return f" (SEQUENCE NAME {qualify(sequence.schema, sequence.name)}{options})"
 
 
 def _identity_sequence(snapshot: SchemaSnapshot, sequence: SequenceObject | None) -> bool:
@@ -818,7 +878,8 @@ def _create_table(p: _Plan, relation: Relation) -> None:
             sql += " (" + ", ".join(own) + ")"
         sql += f" {relation.partition_bound}"
     else:
-        parts = [_column_definition(c) for c in relation.columns]
+        parts = [_column_definition(c, _identity_options(p, relation, c))
+                 for c in relation.columns]
         # NOT VALID means nothing inside CREATE TABLE, so those are added afterwards.
         parts += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
                   if k.kind != "foreign_key" and k.validated]
@@ -896,14 +957,14 @@ def _index_tail(definition: str) -> str:
     return definition.partition(" USING ")[2]
 
 
-def _column_definition(column: Column) -> str:
+def _column_definition(column: Column, identity_options: str = "") -> str:
     sql = f"{quote(column.name)} {column.type}"
     if column.collation:
         sql += f" COLLATE {column.collation}"
     if column.generated:
         sql += f" GENERATED ALWAYS AS ({column.default}) {column.generated.upper()}"
     elif column.identity:
-        sql += f" GENERATED {column.identity.upper()} AS IDENTITY"
+        sql += f" GENERATED {column.identity.upper()} AS IDENTITY{identity_options}"
     elif column.default is not None:
         sql += f" DEFAULT {column.default}"
     if not column.nullable:
@@ -1235,7 +1296,7 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     table = qualify(relation.schema, relation.name)
     subject = f"{relation.qualified_name}.{column.name}"
     hazards: list[Hazard] = []
-    definition = _column_definition(column)
+    definition = _column_definition(column, _identity_options(p, relation, column))
     if column.generated == "stored" or column.identity or (
             column.default is not None and _volatile(column.default)):
         hazards.append(Hazard("table-rewrite", f"Adding `{subject}` rewrites "
@@ -1308,7 +1369,8 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                    f"{c.new.upper()}", subject=subject)
         elif c.new:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} ADD GENERATED "
-                   f"{c.new.upper()} AS IDENTITY", subject=subject)
+                   f"{c.new.upper()} AS IDENTITY{_identity_options(p, relation, column)}",
+                   subject=subject)
         else:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
                    subject=subject)
