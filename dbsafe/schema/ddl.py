@@ -788,7 +788,7 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
                     and not c.old.partition_of:
                 p.emit("drop_fks", f"ALTER TABLE {qualify(*c.identity)} DROP CONSTRAINT "
                        f"{quote(constraint.name)}", subject=f"{c.subject}.{constraint.name}")
-    for c in _children_first([c for c in drops if c.old.kind in _TABLE_KINDS]):
+    for c in _children_first([c for c in drops if c.old.kind in _TABLE_KINDS], p.source):
         relation: Relation = c.old
         hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows.")
         if c.identity in rebuilt:
@@ -830,16 +830,27 @@ def _parents_first(changes: list[Change]) -> list[Change]:
     return ordered
 
 
-def _children_first(changes: list[Change]) -> list[Change]:
+def _children_first(changes: list[Change], source: SchemaSnapshot) -> list[Change]:
+    """The tables of `changes` (drops) in an order DROP TABLE accepts: partitions and
+    inheriting tables before their parents, a table whose column default calls nextval()
+    on another's sequence (serial, identity) before that table, which drops the sequence."""
     names = {c.subject: c for c in changes}
     ordered: list[Change] = []
     seen: set[str] = set()
     children: dict[str, list[Change]] = {}
+    owners = {f"{sequence.schema}.{sequence.name}": ".".join(sequence.owned_by.split(".")[:2])
+              for sequence in source.sequences if sequence.owned_by}
     for change in changes:
         relation: Relation = change.old
         for parent in (relation.partition_of, *relation.inherits):
             if parent:
                 children.setdefault(parent, []).append(change)
+        for column in relation.columns:
+            if column.default is not None and "nextval" in column.default:
+                for sequence in _sequences_called(column.default, source):
+                    owner = owners.get(sequence)
+                    if owner in names and owner != change.subject:
+                        children.setdefault(owner, []).append(change)
 
     def visit(change: Change) -> None:
         if change.subject in seen:
@@ -852,6 +863,44 @@ def _children_first(changes: list[Change]) -> list[Change]:
     for change in changes:
         visit(change)
     return [names[c.subject] for c in ordered]
+
+
+def _sequences_called(default: str, snapshot: SchemaSnapshot) -> list[str]:
+    """"schema.name" of the sequences a column default (PostgreSQL's own text) calls
+    nextval() on; an unqualified name is the first on the search path."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.visitors import Visitor
+
+    called: list[str] = []
+
+    class Calls(Visitor):
+        def visit_FuncCall(self, _parent: Any, node: ast.FuncCall) -> None:
+            args = node.args or ()
+            if [n.sval for n in node.funcname or ()][-1:] != ["nextval"] or len(args) != 1:
+                return
+            argument = args[0]
+            if isinstance(argument, ast.TypeCast):
+                argument = argument.arg
+            if isinstance(argument, ast.A_Const) and isinstance(argument.val, ast.String):
+                called.append(str(argument.val.sval))
+
+    sequences = {(s.schema, s.name) for s in snapshot.sequences}
+    resolved = []
+    try:
+        Calls()(parse_sql(f"SELECT {default}"))
+        for text in called:  # regclass text: a name, quoted where it must be
+            select = parse_sql(f"SELECT FROM {text}")[0].stmt
+            name = (select.fromClause or (None,))[0] if isinstance(select, ast.SelectStmt) else None
+            if not isinstance(name, ast.RangeVar):
+                continue
+            schemas = [name.schemaname] if name.schemaname else snapshot.search_path
+            schema = next((s for s in schemas if (s, name.relname) in sequences), None)
+            if schema is not None:
+                resolved.append(f"{schema}.{name.relname}")
+    except ParseError:
+        return []  # not the server's text after all: no order is assumed from it
+    return resolved
 
 
 def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
