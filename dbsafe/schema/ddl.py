@@ -369,24 +369,33 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
     labels = ", ".join(literal(label) for label in new)
     p.emit("types", f"CREATE TYPE {qname} AS ENUM ({labels})", subject=subject)
     for relation in p.source.relations:
-        if (relation.schema, relation.name) in p.dropped_relations:
+        # Views are created again from their definitions; a partition's or an inheriting
+        # table's column is converted by its parent's ALTER (PostgreSQL refuses it alone).
+        if (relation.schema, relation.name) in p.dropped_relations \
+                or relation.kind not in _TABLE_KINDS or relation.partition_of:
             continue
+        inherited: set[str] = set()
+        for parent_name in relation.inherits:
+            parent = p.source.relation(*_split(parent_name))
+            inherited |= {c.name for c in parent.columns} if parent else set()
         for column in relation.columns:
-            if not _type_is(column.type, schema, name, p.source.search_path):
+            if column.name in inherited \
+                    or not _type_is(column.type, schema, name, p.source.search_path):
                 continue
-            table = qualify(relation.schema, relation.name)
+            table = f"{_OBJECT_WORD[relation.kind]} {qualify(relation.schema, relation.name)}"
             col = quote(column.name)
+            new_type = qname + "[]" * column.type.count("[]")
             p.recreate_views.update(_views_reading(p, relation.schema, relation.name))
             if column.default is not None:
-                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT")
-            p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {qname} "
-                   f"USING {col}::text::{qname}",
+                p.emit("columns", f"ALTER {table} ALTER COLUMN {col} DROP DEFAULT")
+            p.emit("columns", f"ALTER {table} ALTER COLUMN {col} TYPE {new_type} "
+                   f"USING {col}::text::{new_type}",
                    Hazard("table-rewrite", f"Rewrites `{relation.schema}.{relation.name}` "
                           "under an ACCESS EXCLUSIVE lock."),
                    subject=f"{relation.schema}.{relation.name}.{column.name}")
             new_column = _target_column(p, relation.schema, relation.name, column.name)
             if new_column is not None and new_column.default is not None:
-                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
+                p.emit("columns", f"ALTER {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{new_column.default}")
     p.emit("drop_types", f"DROP TYPE {qualify(schema, old_name)}", subject=subject)
 
