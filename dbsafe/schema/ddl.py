@@ -207,6 +207,7 @@ class _Plan:
     dropped_relations: set[tuple[str, ...]] = field(default_factory=set)
     default_owner: str | None = None
     identity_sequences: dict[str, SequenceObject] | None = None
+    detached: set[str] = field(default_factory=set)  # partitions detached so far, "schema.name"
 
     def emit(self, phase: str, sql: str, *hazards: Hazard, subject: str = "",
              transactional: bool = True) -> None:
@@ -1091,27 +1092,26 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
     if a == "definition":
         return  # views are recreated (see _mark_views_to_recreate)
     if a == "partition_of":
-        if c.old:
-            concurrently = "" if _has_default_partition(p.source, c.old) else " CONCURRENTLY"
-            p.emit("detach", f"ALTER TABLE {_dotted(c.old)} DETACH PARTITION {qname}"
-                   f"{concurrently}", transactional=not concurrently, subject=c.subject)
+        check = _detach(p, relation, c.old) if c.old else None
         if c.new:
             p.emit("attach", f"ALTER TABLE {_dotted(c.new)} ATTACH PARTITION {qname} "
                    f"{relation.partition_bound}",
                    Hazard("long-scan", f"Scans `{c.subject}` to check the partition bound "
                           "unless a matching CHECK constraint exists."), subject=c.subject)
+        if check is not None:
+            p.emit("attach" if c.new else "detach", check, subject=c.subject)
     elif a == "partition_bound":
         if any(x.identity == c.identity and x.attribute == "partition_of" for x in p.changes):
             return
         source_relation = p.source.relation(*c.identity)
         parent = source_relation.partition_of if source_relation else None
         if parent:
-            concurrently = "" if _has_default_partition(p.source, parent) else " CONCURRENTLY"
-            p.emit("detach", f"ALTER TABLE {_dotted(parent)} DETACH PARTITION {qname}"
-                   f"{concurrently}", transactional=not concurrently, subject=c.subject)
+            check = _detach(p, relation, parent)
             p.emit("attach", f"ALTER TABLE {_dotted(parent)} ATTACH PARTITION {qname} "
                    f"{c.new}", Hazard("long-scan", f"Scans `{c.subject}` to check the new "
                                       "bound."), subject=c.subject)
+            if check is not None:
+                p.emit("attach", check, subject=c.subject)
     elif a == "inherits":
         for parent in c.old:
             if parent not in c.new:
@@ -1154,6 +1154,91 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
                "SECURITY", subject=c.subject)
     else:
         _alter_common(p, c, word, qname, "r")
+
+
+def _detach(p: _Plan, relation: Relation, parent: str) -> str | None:
+    """Emit the DETACH of `relation` from `parent`: CONCURRENTLY unless the parent has a
+    default partition (PostgreSQL refuses it then).
+
+    DETACH ... CONCURRENTLY adds a CHECK constraint of the old bound to the partition (so
+    that attaching it again may skip the scan). The DROP of it is returned, for after the
+    ATTACH; for a partition with partitions of its own it is emitted at once, while the drop
+    still reaches the copies its partitions inherit. None: nothing to drop."""
+    qname = qualify(relation.schema, relation.name)
+    concurrently = not _has_default_partition(p.source, parent)
+    p.emit("detach", f"ALTER TABLE {_dotted(parent)} DETACH PARTITION {qname}"
+           + (" CONCURRENTLY" if concurrently else ""), transactional=not concurrently,
+           subject=relation.qualified_name)
+    name = _detach_check_name(p, relation, parent) if concurrently else None
+    p.detached.add(relation.qualified_name)
+    if name is None or any(k.name == name for k in relation.constraints):
+        return None  # a name not foreseen, or one the target keeps
+    drop = f"ALTER TABLE {qname} DROP CONSTRAINT IF EXISTS {quote(name)}"
+    if any(r.partition_of == relation.qualified_name for r in p.source.relations):
+        p.emit("detach", drop, subject=relation.qualified_name)
+        return None
+    return drop
+
+
+def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
+    """ChooseConstraintName (PostgreSQL's naming of an unnamed constraint) for the check of
+    a partition's bound: `<table>_<column>_check` when the bound reads one column, else
+    `<table>_check`, numbered after `check` while the name is taken in the schema. The bound
+    reads the partition keys of the parent and of each ancestor still attached."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.visitors import Visitor
+
+    columns: set[str] = set()
+
+    class References(Visitor):
+        def visit_ColumnRef(self, _parent: Any, node: ast.ColumnRef) -> None:
+            fields = node.fields or ()
+            if fields and isinstance(fields[-1], ast.String):
+                columns.add(str(fields[-1].sval))
+
+    ancestor = p.source.relation(*_split(parent))
+    while ancestor is not None:
+        if not ancestor.partition_key:
+            return None
+        try:
+            statement = parse_sql(f"CREATE TABLE x () PARTITION BY {ancestor.partition_key}")
+        except ParseError:
+            return None
+        spec = statement[0].stmt.partspec if isinstance(statement[0].stmt,
+                                                        ast.CreateStmt) else None
+        for element in (spec.partParams or ()) if spec is not None else ():
+            if element.name:
+                columns.add(str(element.name))
+            else:
+                References()(element.expr)
+        attached = ancestor.partition_of and ancestor.qualified_name not in p.detached
+        ancestor = p.source.relation(*_split(ancestor.partition_of or "")) if attached else None
+    taken = {k.name for r in p.source.relations if r.schema == relation.schema
+             for k in r.constraints}
+    taken |= {k.name for d in p.source.domains if d.schema == relation.schema
+              for k in d.constraints}
+    column = next(iter(columns)) if len(columns) == 1 else None
+    number = 0
+    while True:
+        name = _object_name(relation.name, column, f"check{number or ''}")
+        if name not in taken:
+            return name
+        number += 1
+
+
+def _object_name(name1: str, name2: str | None, label: str) -> str:
+    """makeObjectName (PostgreSQL): `name1_name2_label`, the longer of the two names cut
+    (at a character boundary) until it fits in 63 bytes."""
+    first, second = name1.encode(), (name2 or "").encode()
+    room = 63 - len(label) - 1 - (1 if name2 else 0)
+    while len(first) + len(second) > room:
+        if len(first) > len(second):
+            first = first[:-1]
+        else:
+            second = second[:-1]
+    parts = [first.decode(errors="ignore"), *([second.decode(errors="ignore")] if name2 else [])]
+    return "_".join([*parts, label])
 
 
 def _has_default_partition(snapshot: SchemaSnapshot, parent: str) -> bool:
