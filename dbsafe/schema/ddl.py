@@ -202,6 +202,7 @@ class _Plan:
     phases: dict[str, list[Statement]] = field(default_factory=dict)
     recreate_views: set[tuple[str, ...]] = field(default_factory=set)
     recreate_triggers: set[tuple[str, str, str]] = field(default_factory=set)
+    recreate_policies: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_fks: set[tuple[str, str, str]] = field(default_factory=set)
     created_relations: set[tuple[str, ...]] = field(default_factory=set)
     dropped_relations: set[tuple[str, ...]] = field(default_factory=set)
@@ -263,6 +264,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     relation_changes = [c for c in changes if c.kind in _RELATION_KINDS]
     _functions(p, by_kind.get("function", []), relation_changes)
     _mark_views_to_recreate(p)
+    _mark_readers_of_retyped_columns(p)
     _relations(p, relation_changes)
     _columns(p, by_kind.get("column", []))
     _constraints(p, by_kind.get("constraint", []))
@@ -1844,6 +1846,60 @@ def _triggers(p: _Plan, changes: list[Change]) -> None:
             _create_trigger(p, relation, trigger)
 
 
+def _mark_readers_of_retyped_columns(p: _Plan) -> None:
+    """Triggers whose WHEN clause and policies whose expressions read a column whose type
+    changes: PostgreSQL refuses ALTER COLUMN ... TYPE while they exist ("cannot alter type
+    of a column used in a trigger definition", "... in a policy definition"), so they are
+    dropped before it and created again after."""
+    retyped: dict[tuple[str, str], set[str]] = {}
+    for c in p.changes:
+        if c.kind == "column" and c.action == ALTER and c.attribute == "type":
+            retyped.setdefault((c.identity[0], c.identity[1]), set()).add(c.identity[2])
+    for (schema, table), columns in sorted(retyped.items()):
+        relation = p.source.relation(schema, table)
+        if relation is None:
+            continue
+        for trigger in relation.triggers:
+            if _columns_read(trigger.definition, "trigger") & columns:
+                p.recreate_triggers.add((schema, table, trigger.name))
+        for policy in relation.policies:
+            read: set[str] = set()
+            for expression in (policy.using, policy.with_check):
+                if expression is not None:
+                    read |= _columns_read(expression, "expression")
+            if read & columns:
+                p.recreate_policies.add((schema, table, policy.name))
+
+
+def _columns_read(text: str, kind: str) -> set[str]:
+    """The column names a trigger's WHEN clause (`kind` "trigger": its definition) or an
+    expression reads, as pglast parses PostgreSQL's own text; {"*"} (everything) where it
+    does not parse, so the caller errs on the side of recreating."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.visitors import Visitor
+
+    names: set[str] = set()
+
+    class References(Visitor):
+        def visit_ColumnRef(self, _parent: Any, node: ast.ColumnRef) -> None:
+            fields = node.fields or ()
+            if fields and isinstance(fields[-1], ast.String):
+                names.add(str(fields[-1].sval))
+
+    try:
+        if kind == "trigger":
+            statement = parse_sql(text)[0].stmt
+            when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
+            if when is not None:
+                References()(when)
+        else:
+            References()(parse_sql(f"SELECT ({text})"))
+    except ParseError:
+        return {"*"}
+    return names
+
+
 def _trigger_enable(state: str) -> str:
     return {"origin": "ENABLE", "disabled": "DISABLE", "replica": "ENABLE REPLICA",
             "always": "ENABLE ALWAYS"}[state]
@@ -1890,6 +1946,24 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
                 if relation else None
             if relation is not None and policy is not None:
                 _create_policy(p, relation, policy)
+    for schema, table_name, policy_name in sorted(p.recreate_policies):
+        relation = p.target.relation(schema, table_name)
+        if relation is None or (schema, table_name, policy_name) in recreated \
+                or any(c.identity == (schema, table_name, policy_name) for c in changes):
+            continue
+        old = p.source.relation(schema, table_name)
+        policy = next((x for x in old.policies if x.name == policy_name), None) if old else None
+        subject = f"{schema}.{table_name}.{policy_name}"
+        gap = ("rows it hides are visible" if policy is not None and not policy.permissive
+               else "rows it lets through are hidden")
+        p.emit("drop_policies", f"DROP POLICY {quote(policy_name)} ON "
+               f"{qualify(schema, table_name)}",
+               Hazard("policy-gap", f"Policy `{subject}` reads a column whose type changes: "
+                      f"it is dropped and created again; in between, {gap}."),
+               subject=subject)
+        again = next((x for x in relation.policies if x.name == policy_name), None)
+        if again is not None:
+            _create_policy(p, relation, again)
 
 
 def _create_policy(p: _Plan, relation: Relation, policy: Policy) -> None:
