@@ -1629,6 +1629,7 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             if table_key in p.dropped_relations and target_relation is None:
                 continue
             _drop_constraint(p, table, c.old, c.subject)
+            _keep_plain_index(p, target_relation, c.old)
         elif c.action == ADD:
             if target_relation is not None:
                 _add_constraint(p, target_relation, c.new)
@@ -1712,18 +1713,62 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
                             and x.identity == (relation.schema, relation.name, column_name)
                             for x in p.changes):
                         _set_not_null(p, relation, table, column)
-            p.emit("constraints", _concurrent_index(index.definition),
-                   Hazard("long-scan", f"Builds the index of `{subject}`; writes continue."),
-                   transactional=False, subject=subject)
+            if not _plain_index_kept(p, relation, index):
+                p.emit("constraints", _concurrent_index(index.definition),
+                       Hazard("long-scan", f"Builds the index of `{subject}`; writes "
+                              "continue."), transactional=False, subject=subject)
             kind = "PRIMARY KEY" if constraint.kind == "primary_key" else "UNIQUE"
             tail = re.search(r"\s(DEFERRABLE.*|NOT DEFERRABLE.*)$", definition)
             p.emit("constraints", f"ALTER TABLE {table} ADD CONSTRAINT {name} {kind} USING "
                    f"INDEX {name}{' ' + tail.group(1) if tail else ''}", subject=subject)
             return
+    target_index = next((i for i in relation.indexes if i.name == constraint.name), None)
+    if target_index is not None and _plain_index_kept(p, relation, target_index):
+        # No USING INDEX here (a partitioned table): the plain index goes, the constraint
+        # builds its own under the same name.
+        p.emit("drop_indexes", f"DROP INDEX {qualify(relation.schema, target_index.name)}",
+               Hazard("index-unavailable", f"`{target_index.name}` is built again as the "
+                      f"index of `{subject}`."), subject=subject)
     p.emit("constraints", f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
            Hazard("access-exclusive-lock", f"Builds the index of `{subject}` while holding an "
                   f"ACCESS EXCLUSIVE lock on `{relation.qualified_name}`: reads and writes "
                   "wait."), subject=subject)
+
+
+def _plain_index_kept(p: _Plan, relation: Relation, index: Index) -> bool:
+    """Whether the unique index a new constraint takes already exists: a plain index of the
+    same name and definition in the source, which the plan leaves alone (USING INDEX then
+    takes it as it is)."""
+    source = p.source.relation(relation.schema, relation.name)
+    if source is None or _constraint_index(source, index.name):
+        return False
+    old = next((i for i in source.indexes if i.name == index.name), None)
+    return old is not None and old.definition == index.definition and not any(
+        x.kind == "index" and x.identity == (relation.schema, relation.name, index.name)
+        for x in p.changes)
+
+
+def _keep_plain_index(p: _Plan, target: Relation | None, constraint: Constraint) -> None:
+    """A UNIQUE or PRIMARY KEY constraint dropped whose index the target keeps as a plain
+    index: DROP CONSTRAINT takes the index along, so it is built again."""
+    if target is None or constraint.kind not in ("primary_key", "unique") \
+            or _constraint_index(target, constraint.name):
+        return
+    index = next((i for i in target.indexes if i.name == constraint.name), None)
+    if index is None:
+        return
+    subject = f"{target.qualified_name}.{index.name}"
+    gap = Hazard("index-unavailable", f"`{index.name}` goes with the constraint it belonged "
+                 "to and is built again as a plain index; uniqueness is not enforced in "
+                 "between.")
+    if target.kind == "partitioned_table":  # no CONCURRENTLY on a partitioned table
+        p.emit("indexes", _plain_index(index.definition), gap, subject=subject)
+    else:
+        p.emit("indexes", _concurrent_index(index.definition), gap, transactional=False,
+               subject=subject)
+    if index.comment is not None:
+        p.emit("comments", f"COMMENT ON INDEX {qualify(target.schema, index.name)} IS "
+               f"{_text(index.comment)}", subject=subject)
 
 
 def _concurrent_index(definition: str) -> str:
