@@ -530,15 +530,33 @@ def _composites(p: _Plan, changes: list[Change]) -> None:
             actions = [f"DROP ATTRIBUTE {quote(n)}" for n in old if n not in new]
             actions += [f"ADD ATTRIBUTE {quote(a.name)} {a.type}" for a in c.new
                         if a.name not in old]
-            actions += [f"ALTER ATTRIBUTE {quote(n)} TYPE {new[n].type}" for n in old
-                        if n in new and old[n].type != new[n].type]
-            if actions:
-                p.emit("types", f"ALTER TYPE {qname} " + ", ".join(actions),
+            retyped = [f"ALTER ATTRIBUTE {quote(n)} TYPE {new[n].type}" for n in old
+                       if n in new and old[n].type != new[n].type]
+            used_by = _columns_of_type(p, schema, name)
+            if used_by and retyped:
+                # PostgreSQL cannot convert the values a column of the type holds.
+                p.emit("types", f"-- composite type {qname}: {', '.join(retyped)} is not "
+                       f"generated: columns use the type ({', '.join(used_by)})",
+                       Hazard("not-generated", f"Change the attribute types of `{c.subject}` "
+                              "by hand (a new type, the columns converted to it)."),
+                       subject=c.subject)
+                retyped = []
+            if actions or retyped:
+                p.emit("types", f"ALTER TYPE {qname} " + ", ".join(actions + retyped),
                        *((Hazard("data-loss", f"Drops attributes of `{c.subject}`."),)
                          if any(n not in new for n in old) else ()),
                        subject=c.subject)
         else:
             _alter_common(p, c, "TYPE", qname, "T")
+
+
+def _columns_of_type(p: _Plan, schema: str, name: str) -> list[str]:
+    """The table columns of the source (tables this plan keeps) whose type is `schema.name`
+    or an array of it."""
+    return [f"{r.qualified_name}.{column.name}" for r in p.source.relations
+            if r.kind in _TABLE_KINDS and (r.schema, r.name) not in p.dropped_relations
+            for column in r.columns
+            if _type_is(column.type, schema, name, p.source.search_path)]
 
 
 def _create_composite(p: _Plan, composite: CompositeType) -> None:

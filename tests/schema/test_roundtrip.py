@@ -111,6 +111,25 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
     assert any("CONCURRENTLY" in s.sql for s in statements) or True
 
 
+def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
+        new_database: Callable[[], str]) -> None:
+    # PostgreSQL cannot convert the values a column of the type holds: the attribute's new
+    # type is named as not generated; what it can do (a new attribute) is still done.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE TYPE public.address AS (zip integer);"
+                      "CREATE TABLE public.customers (home public.address);")
+    b = _build(b_url, "CREATE TYPE public.address AS (zip bigint, country text);"
+                      "CREATE TABLE public.customers (home public.address);")
+    statements = plan(a, b, diff(a, b))
+    skipped = [s for s in statements if any(h.kind == "not-generated" for h in s.hazards)]
+    assert len(skipped) == 1 and skipped[0].sql.startswith("-- composite type public.address")
+    assert "public.customers.home" in skipped[0].sql
+    _apply(a_url, statements, b)
+    after = introspect_url(a_url).composite_types[0]
+    assert [(x.name, x.type) for x in after.attributes] == [("zip", "integer"),
+                                                            ("country", "text")]
+
+
 # -- seeded random pairs ------------------------------------------------------------------------
 
 _TYPES = ("integer", "bigint", "text", "varchar(20)", "boolean", "numeric(8,2)", "date",
