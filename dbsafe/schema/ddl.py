@@ -203,6 +203,11 @@ class _Plan:
     recreate_views: set[tuple[str, ...]] = field(default_factory=set)
     recreate_triggers: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_policies: set[tuple[str, str, str]] = field(default_factory=set)
+    # Column defaults, indexes and check constraints that call a function dropped and created
+    # again: taken off before the DROP FUNCTION, put back after the new one exists.
+    reset_defaults: set[tuple[str, str, str]] = field(default_factory=set)
+    rebuilt_indexes: set[tuple[str, str, str]] = field(default_factory=set)
+    rebuilt_checks: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_fks: set[tuple[str, str, str]] = field(default_factory=set)
     created_relations: set[tuple[str, ...]] = field(default_factory=set)
     dropped_relations: set[tuple[str, ...]] = field(default_factory=set)
@@ -219,9 +224,10 @@ class _Plan:
 # Phases in execution order.
 _PHASES = (
     "schemas", "extensions", "servers", "types", "sequences",
-    "drop_triggers", "drop_policies", "drop_views", "drop_replaced_functions", "drop_fks", "drop_constraints",
+    "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
+    "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach",
-    "functions_early", "tables", "columns", "functions_late",
+    "functions_early", "tables", "columns", "functions_late", "function_users",
     "constraints", "indexes", "fks", "attach", "relation_options",
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "grants", "owners",
@@ -269,6 +275,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _columns(p, by_kind.get("column", []))
     _constraints(p, by_kind.get("constraint", []))
     _indexes(p, by_kind.get("index", []))
+    _restore_function_users(p)
     _views(p)
     _triggers(p, by_kind.get("trigger", []))
     _policies(p, by_kind.get("policy", []))
@@ -689,7 +696,10 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
     new_types = {c.identity for c in relation_changes if c.action == ADD}
     replaced: set[tuple[str, ...]] = set()
     for c in changes:
-        if c.action == ALTER and c.attribute in ("returns", "kind"):
+        if c.action == ALTER and (c.attribute in ("returns", "kind") or (
+                c.attribute != "comment" and _replace_needed(
+                    _function_by_identity(p.source, c.identity),
+                    _function_by_identity(p.target, c.identity)))):
             replaced.add(c.identity)
     done: set[tuple[str, ...]] = set()
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
@@ -719,8 +729,10 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             new = _function_by_identity(p.target, c.identity)
             _mark_function_dependents(p, old)
             p.emit("drop_replaced_functions", f"DROP {_routine_word(old)} {_function_ref(old)}",
-                   Hazard("access-exclusive-lock", f"`{c.subject}` changes its result type: it "
-                          "is dropped and created again; callers fail in between."),
+                   Hazard("access-exclusive-lock", f"`{c.subject}` changes what CREATE OR "
+                          "REPLACE cannot (its result type, output arguments or argument "
+                          "defaults): it is dropped and created again; callers fail in "
+                          "between."),
                    subject=c.subject)
             _create_function(p, new, new_types, created=True)
         elif c.attribute == "definition":
@@ -783,14 +795,132 @@ def _function_by_identity(snapshot: SchemaSnapshot, identity: tuple[str, ...]) -
     raise KeyError(identity)
 
 
+def _replace_needed(old: Function, new: Function) -> bool:
+    """Whether CREATE OR REPLACE refuses to turn `old` into `new` although their identities
+    match: an argument loses its default, or the output arguments change."""
+    old_in, new_in = old.input_arguments, new.input_arguments
+    if any(a.has_default and not b.has_default for a, b in zip(old_in, new_in, strict=False)):
+        return True
+    return ([(a.name, a.type) for a in old.arguments if a not in old_in]
+            != [(a.name, a.type) for a in new.arguments if a not in new_in])
+
+
 def _mark_function_dependents(p: _Plan, function: Function) -> None:
+    """What stops DROP FUNCTION of `function` when it is dropped and created again: views
+    and triggers are created again; column defaults, indexes, check constraints and
+    policies that call it are taken off before and put back after."""
     signature = f"{function.schema}.{function.name}({function.identity_arguments})"
     for relation in p.source.relations:
+        key = (relation.schema, relation.name)
         if signature in relation.depends_on:
-            p.recreate_views.add((relation.schema, relation.name))
+            p.recreate_views.add(key)
         for trigger in relation.triggers:
             if f"FUNCTION {qualify(function.schema, function.name)}(" in trigger.definition:
-                p.recreate_triggers.add((relation.schema, relation.name, trigger.name))
+                p.recreate_triggers.add((*key, trigger.name))
+        if key in p.dropped_relations or relation.kind in ("view", "materialized_view"):
+            continue
+        table = qualify(*key)
+        for column in relation.columns:
+            if column.default is not None and not column.generated and \
+                    _calls(f"SELECT {column.default}", function, p.source.search_path):
+                p.reset_defaults.add((*key, column.name))
+                p.emit("drop_function_users", f"ALTER TABLE {table} ALTER COLUMN "
+                       f"{quote(column.name)} DROP DEFAULT",
+                       subject=f"{relation.qualified_name}.{column.name}")
+        for index in relation.indexes:
+            if not _constraint_index(relation, index.name) and \
+                    _calls(index.definition, function, p.source.search_path):
+                p.rebuilt_indexes.add((*key, index.name))
+                p.emit("drop_function_users", f"DROP INDEX {qualify(key[0], index.name)}",
+                       Hazard("index-unavailable", f"`{index.name}` calls `{signature}`, "
+                              "which is dropped and created again: it is built again after."),
+                       subject=f"{relation.qualified_name}.{index.name}")
+        for constraint in relation.constraints:
+            if constraint.kind == "check" and _calls(
+                    f"ALTER TABLE x ADD {constraint.definition}", function,
+                    p.source.search_path):
+                p.rebuilt_checks.add((*key, constraint.name))
+                _drop_constraint(p, table, constraint, f"{relation.qualified_name}."
+                                 f"{constraint.name}", phase="drop_function_users")
+        for policy in relation.policies:
+            if any(text is not None and _calls(f"SELECT ({text})", function,
+                                               p.source.search_path)
+                   for text in (policy.using, policy.with_check)):
+                p.recreate_policies.add((*key, policy.name))
+
+
+def _calls(sql: str, function: Function, search_path: Sequence[str]) -> bool:
+    """Whether `sql` (PostgreSQL's own text) calls a function named as `function` is, by
+    pglast's parse; True where it does not parse (the caller then errs on the side of
+    taking the user off and putting it back)."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.visitors import Visitor
+
+    if function.name.lower() not in sql.lower():
+        return False
+    found = False
+
+    class Calls(Visitor):
+        def visit_FuncCall(self, _parent: Any, node: ast.FuncCall) -> None:
+            nonlocal found
+            names = [str(n.sval) for n in node.funcname or () if isinstance(n, ast.String)]
+            if names and names[-1] == function.name and (
+                    names[:-1] == [function.schema]
+                    or (len(names) == 1 and function.schema in search_path)):
+                found = True
+
+    try:
+        Calls()(parse_sql(sql))
+    except ParseError:
+        return True
+    return found
+
+
+def _restore_function_users(p: _Plan) -> None:
+    """Put back what `_mark_function_dependents` took off, as the target has it (unless a
+    change of its own already does)."""
+    for schema, name, column_name in sorted(p.reset_defaults):
+        relation = p.target.relation(schema, name)
+        column = relation.column(column_name) if relation else None
+        if column is not None and column.default is not None and not column.generated:
+            p.emit("function_users", f"ALTER TABLE {qualify(schema, name)} ALTER COLUMN "
+                   f"{quote(column_name)} SET DEFAULT {column.default}",
+                   subject=f"{schema}.{name}.{column_name}")
+    for schema, name, index_name in sorted(p.rebuilt_indexes):
+        relation = p.target.relation(schema, name)
+        index = next((i for i in relation.indexes if i.name == index_name), None) \
+            if relation else None
+        if relation is None or index is None or any(
+                c.kind == "index" and c.identity == (schema, name, index_name)
+                and (c.action == ADD or c.attribute not in ("comment", "valid"))
+                for c in p.changes):
+            continue  # gone, or built by its own change
+        partitioned = relation.kind == "partitioned_table"
+        subject = f"{schema}.{name}.{index_name}"
+        p.emit("indexes", _plain_index(index.definition) if partitioned
+               else _concurrent_index(index.definition),
+               Hazard("long-scan", f"Builds `{index_name}` again; writes continue."),
+               transactional=partitioned, subject=subject)
+        if index.comment is not None and not any(
+                c.kind == "index" and c.identity == (schema, name, index_name) for c in p.changes):
+            p.emit("comments", f"COMMENT ON INDEX {qualify(schema, index_name)} IS "
+                   f"{_text(index.comment)}", subject=subject)
+    for schema, name, constraint_name in sorted(p.rebuilt_checks):
+        relation = p.target.relation(schema, name)
+        constraint = _constraint(p.target, (schema, name, constraint_name))
+        if relation is None or constraint is None or any(
+                c.kind == "constraint" and c.identity == (schema, name, constraint_name)
+                and (c.action == ADD or c.attribute not in ("comment", "validated"))
+                for c in p.changes):
+            continue  # gone, or added by its own change
+        _add_constraint(p, relation, constraint)
+        if constraint.comment is not None and not any(
+                c.kind == "constraint" and c.identity == (schema, name, constraint_name)
+                for c in p.changes):
+            p.emit("comments", f"COMMENT ON CONSTRAINT {quote(constraint_name)} ON "
+                   f"{qualify(schema, name)} IS {_text(constraint.comment)}",
+                   subject=f"{schema}.{name}.{constraint_name}")
 
 
 # -- relations -------------------------------------------------------------------------------
@@ -1515,6 +1645,8 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         if column.generated or any(x.identity == c.identity and x.attribute in
                                    ("generated", "identity") for x in p.changes):
             return
+        if c.identity in p.reset_defaults:
+            return  # taken off before its function was dropped, set after it is back
         if any(x.identity == c.identity and x.attribute == "type" for x in p.changes) \
                 and column.default is not None:
             return  # set again after the type change
@@ -1643,10 +1775,12 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
         handled.add(c.identity)
         table = qualify(*table_key)
         target_relation = p.target.relation(*table_key)
+        early = c.identity in p.rebuilt_checks  # dropped before the function it calls
         if c.action == DROP:
             if table_key in p.dropped_relations and target_relation is None:
                 continue
-            _drop_constraint(p, table, c.old, c.subject)
+            if not early:
+                _drop_constraint(p, table, c.old, c.subject)
             _keep_plain_index(p, target_relation, c.old)
         elif c.action == ADD:
             if target_relation is not None:
@@ -1654,6 +1788,8 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
         elif c.attribute == "comment":
             p.emit("comments", f"COMMENT ON CONSTRAINT {quote(c.identity[2])} ON {table} IS "
                    f"{_text(c.new)}", subject=c.subject)
+        elif c.attribute == "validated" and early:
+            continue  # added again as the target has it (`_restore_function_users`)
         elif c.attribute == "validated" and c.new and not any(
                 x.identity == c.identity and x.attribute == "definition" for x in changes):
             p.emit("constraints", f"ALTER TABLE {table} VALIDATE CONSTRAINT "
@@ -1665,7 +1801,8 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             new = _constraint(p.target, c.identity)
             if old is None or new is None or target_relation is None:
                 continue
-            _drop_constraint(p, table, old, c.subject)
+            if not early:
+                _drop_constraint(p, table, old, c.subject)
             _add_constraint(p, target_relation, new)
     for schema, name, constraint_name in sorted(p.recreate_fks):
         identity = (schema, name, constraint_name)
@@ -1692,8 +1829,9 @@ def _constraint(snapshot: SchemaSnapshot, identity: tuple[str, ...]) -> Constrai
     return next((k for k in relation.constraints if k.name == identity[2]), None)
 
 
-def _drop_constraint(p: _Plan, table: str, constraint: Constraint, subject: str) -> None:
-    phase = "drop_fks" if constraint.kind == "foreign_key" else "drop_constraints"
+def _drop_constraint(p: _Plan, table: str, constraint: Constraint, subject: str,
+                     phase: str = "") -> None:
+    phase = phase or ("drop_fks" if constraint.kind == "foreign_key" else "drop_constraints")
     p.emit(phase, f"ALTER TABLE {table} DROP CONSTRAINT {quote(constraint.name)}",
            subject=subject)
 
@@ -1831,11 +1969,13 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
             if c.action == ALTER and c.attribute == "valid" and not c.new:
                 continue  # an index that should be invalid: nothing sane to do
             partitioned = source_relation.kind == "partitioned_table"
-            p.emit("drop_indexes", f"DROP INDEX{'' if partitioned else ' CONCURRENTLY'} {qname}",
-                   Hazard("index-unavailable", f"Queries that use `{name}` lose it until it is "
-                          "built again." if c.action == ALTER else
-                          f"Queries that use `{name}` become slower."),
-                   transactional=partitioned, subject=c.subject)
+            if c.identity not in p.rebuilt_indexes:  # else dropped before its function
+                p.emit("drop_indexes",
+                       f"DROP INDEX{'' if partitioned else ' CONCURRENTLY'} {qname}",
+                       Hazard("index-unavailable", f"Queries that use `{name}` lose it until "
+                              "it is built again." if c.action == ALTER else
+                              f"Queries that use `{name}` become slower."),
+                       transactional=partitioned, subject=c.subject)
         if c.action in (ADD, ALTER) and target_relation is not None:
             if target_relation.kind in ("view", "materialized_view") and \
                     table_key in p.recreate_views:
