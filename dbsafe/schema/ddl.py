@@ -1337,16 +1337,8 @@ def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
     reads the partition keys of the parent and of each ancestor still attached."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
-    from pglast.visitors import Visitor
 
     columns: set[str] = set()
-
-    class References(Visitor):
-        def visit_ColumnRef(self, _parent: Any, node: ast.ColumnRef) -> None:
-            fields = node.fields or ()
-            if fields and isinstance(fields[-1], ast.String):
-                columns.add(str(fields[-1].sval))
-
     ancestor = p.source.relation(*_split(parent))
     while ancestor is not None:
         if not ancestor.partition_key:
@@ -1361,7 +1353,7 @@ def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
             if element.name:
                 columns.add(str(element.name))
             else:
-                References()(element.expr)
+                columns |= _column_names(element.expr)
         attached = ancestor.partition_of and ancestor.qualified_name not in p.detached
         ancestor = p.source.relation(*_split(ancestor.partition_of or "")) if attached else None
     taken = {k.name for r in p.source.relations if r.schema == relation.schema
@@ -2080,6 +2072,24 @@ def _columns_read(text: str, kind: str) -> set[str]:
     does not parse, so the caller errs on the side of recreating."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
+
+    names: set[str] = set()
+    try:
+        if kind == "trigger":
+            statement = parse_sql(text)[0].stmt
+            when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
+            if when is not None:
+                names = _column_names(when)
+        else:
+            names = _column_names(parse_sql(f"SELECT ({text})"))
+    except ParseError:
+        return {"*"}
+    return names
+
+
+def _column_names(tree: Any) -> set[str]:
+    """The column names a pglast tree refers to (the last part of each column reference)."""
+    from pglast import ast
     from pglast.visitors import Visitor
 
     names: set[str] = set()
@@ -2090,16 +2100,7 @@ def _columns_read(text: str, kind: str) -> set[str]:
             if fields and isinstance(fields[-1], ast.String):
                 names.add(str(fields[-1].sval))
 
-    try:
-        if kind == "trigger":
-            statement = parse_sql(text)[0].stmt
-            when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
-            if when is not None:
-                References()(when)
-        else:
-            References()(parse_sql(f"SELECT ({text})"))
-    except ParseError:
-        return {"*"}
+    References()(tree)
     return names
 
 
