@@ -2258,8 +2258,28 @@ def _alter_common(p: _Plan, c: Change, word: str, ref: str, acl_type: str) -> No
     elif c.attribute == "acl":
         target_obj = _target_object(p, c)
         owner = getattr(target_obj, "owner", None)
-        _grants(p, f"{_grant_word(word, acl_type)} {ref}", c.old, c.new, acl_type, owner,
-                c.subject)
+        revoked = _grants(p, f"{_grant_word(word, acl_type)} {ref}", c.old, c.new, acl_type,
+                          owner, c.subject)
+        if revoked and isinstance(target_obj, Relation):
+            _grant_columns_again(p, target_obj, ref, revoked)
+
+
+def _grant_columns_again(p: _Plan, relation: Relation, table: str, roles: set[str]) -> None:
+    """REVOKE on a table takes the same roles' column privileges with it: grant those the
+    target keeps again (a column whose ACL changes gets its own statements)."""
+    for column in relation.columns:
+        identity = (relation.schema, relation.name, column.name)
+        if not column.acl or any(x.kind == "column" and x.identity == identity
+                                 and x.attribute == "acl" for x in p.changes):
+            continue
+        kept = [item for item in column.acl if _acl_grantee(item) in roles]
+        if kept:
+            _grants(p, f"TABLE {table}", (), kept, "c", None,
+                    f"{relation.qualified_name}.{column.name}", column=quote(column.name))
+
+
+def _acl_grantee(item: str) -> str:
+    return item.partition("=")[0].strip('"').replace('""', '"')
 
 
 def _target_object(p: _Plan, c: Change) -> Any:
@@ -2337,19 +2357,22 @@ def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None,
 
 
 def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type: str,
-            owner: str | None, subject: str, *, column: str | None = None) -> None:
-    """REVOKE and GRANT statements that turn ACL `old` into `new` (grantors are not kept).
+            owner: str | None, subject: str, *, column: str | None = None) -> set[str]:
+    """REVOKE and GRANT statements that turn ACL `old` into `new` (grantors are not kept);
+    the grantees revoked from ("" is PUBLIC).
 
     With `column`, the privileges are that column's (`GRANT UPDATE (col) ON TABLE t`).
     """
     suffix = f" ({column})" if column else ""
     before = _effective_acl(old, acl_type, owner)
     after = _effective_acl(new, acl_type, owner)
+    revoked: set[str] = set()
     for grantee in sorted(before.keys() | after.keys()):
         if before.get(grantee) == after.get(grantee):
             continue
         role = "PUBLIC" if grantee == "" else quote(grantee)
         if grantee in before:
+            revoked.add(grantee)
             p.emit("grants", f"REVOKE ALL{suffix} ON {on} FROM {role}", subject=subject)
         plain, with_option = after.get(grantee, (frozenset(), frozenset()))
         if plain - with_option:
@@ -2358,6 +2381,7 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
         if with_option:
             p.emit("grants", f"GRANT {_privilege_list(with_option, suffix)} ON {on} TO {role} "
                    "WITH GRANT OPTION", subject=subject)
+    return revoked
 
 
 def _privilege_list(letters: Iterable[str], suffix: str = "") -> str:
