@@ -701,6 +701,18 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
                     _function_by_identity(p.source, c.identity),
                     _function_by_identity(p.target, c.identity)))):
             replaced.add(c.identity)
+    reshaped = _reshaped_relations(p, relation_changes)
+    for reader in p.source.functions:
+        identity = function_identity(reader)
+        if identity in replaced or not (_atomic_reads(reader, p.source) & reshaped):
+            continue
+        again = next((f for f in p.target.functions if function_identity(f) == identity), None)
+        if again is None:
+            continue  # dropped: `drop_row_functions` (below) goes before the relations
+        replaced.add(identity)
+        if not any(c.identity == identity for c in changes):
+            changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
+                                        old=reader.definition, new=again.definition)]
     done: set[tuple[str, ...]] = set()
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
     # overloads apart by types only: a renamed argument must be dropped before it is created.
@@ -710,7 +722,10 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             _create_function(p, c.new, new_types)
         elif c.action == DROP:
             function: Function = c.old
-            early = _type_key(function) in added_types
+            # Dropped first: a new overload takes its types, or its SQL-standard body would
+            # stop its tables or columns from being dropped or changed.
+            early = _type_key(function) in added_types \
+                or bool(_atomic_reads(function, p.source) & reshaped)
             if early:
                 _mark_function_dependents(p, function)
             dropped_types = {x.identity for x in relation_changes if x.action == DROP}
@@ -731,8 +746,8 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             p.emit("drop_replaced_functions", f"DROP {_routine_word(old)} {_function_ref(old)}",
                    Hazard("access-exclusive-lock", f"`{c.subject}` changes what CREATE OR "
                           "REPLACE cannot (its result type, output arguments or argument "
-                          "defaults): it is dropped and created again; callers fail in "
-                          "between."),
+                          "defaults), or its SQL-standard body reads a table whose columns "
+                          "change: it is dropped and created again; callers fail in between."),
                    subject=c.subject)
             _create_function(p, new, new_types, created=True)
         elif c.attribute == "definition":
@@ -740,7 +755,8 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             if new.definition is None:
                 continue
             if c.identity not in done:
-                p.emit("functions_early", new.definition, subject=c.subject)
+                p.emit("functions_late" if _atomic(new) else "functions_early",
+                       new.definition, subject=c.subject)
         else:
             function = _function_by_identity(p.target, c.identity)
             _alter_common(p, c, _routine_word(function), _function_ref(function), "f")
@@ -755,12 +771,62 @@ def _create_function(p: _Plan, function: Function, new_types: set[tuple[str, ...
                Hazard("not-generated", f"Create {function.kind} `{subject}` by hand."),
                subject=subject)
         return
-    late = any(_mentions_relation(text, new_types, p.target.search_path)
-               for text in (function.returns, *(a.type for a in function.arguments)))
+    late = _atomic(function) or any(
+        _mentions_relation(text, new_types, p.target.search_path)
+        for text in (function.returns, *(a.type for a in function.arguments)))
     p.emit("functions_late" if late else "functions_early", function.definition,
            subject=subject)
     _comment_acl_owner(p, _routine_word(function), _function_ref(function), function, "f",
                        created=created)
+
+
+def _atomic(function: Function) -> bool:
+    """A SQL-standard body (BEGIN ATOMIC, or RETURN expr): parsed when the function is
+    created, so the tables and columns it reads must exist then, and PostgreSQL keeps them
+    from changing under it."""
+    definition = function.definition or ""
+    quoted = definition.find("\nAS ")  # pg_get_functiondef's quoted body starts a line
+    starts = [i for i in (definition.find("\nBEGIN ATOMIC\n"), definition.find("\nRETURN "))
+              if i >= 0]
+    return bool(starts) and (quoted < 0 or min(starts) < quoted)
+
+
+def _atomic_reads(function: Function, snapshot: SchemaSnapshot) -> set[tuple[str, ...]]:
+    """(schema, name) of the relations a SQL-standard body reads, as pglast parses
+    pg_get_functiondef's text; an unqualified name is the first on the search path."""
+    if not _atomic(function):
+        return set()
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.visitors import Visitor
+
+    names: list[tuple[str | None, str]] = []
+
+    class Reads(Visitor):
+        def visit_RangeVar(self, _parent: Any, node: ast.RangeVar) -> None:
+            names.append((node.schemaname, str(node.relname)))
+
+    try:
+        Reads()(parse_sql(function.definition or ""))
+    except ParseError:
+        return set()
+    relations = {(r.schema, r.name) for r in snapshot.relations}
+    found: set[tuple[str, ...]] = set()
+    for schema, name in names:
+        schemas = [schema] if schema else snapshot.search_path
+        match = next((s for s in schemas if (s, name) in relations), None)
+        if match is not None:
+            found.add((match, name))
+    return found
+
+
+def _reshaped_relations(p: _Plan, relation_changes: list[Change]) -> set[tuple[str, ...]]:
+    """Relations dropped, or whose columns are dropped or change type: what a SQL-standard
+    function body that reads them keeps from happening."""
+    reshaped = {c.identity for c in relation_changes if c.action == DROP}
+    reshaped |= {c.identity[:2] for c in p.changes if c.kind == "column" and (
+        c.action == DROP or (c.action == ALTER and c.attribute == "type"))}
+    return reshaped
 
 
 def _mentions_relation(type_text: str, relations: set[tuple[str, ...]],
