@@ -1721,12 +1721,36 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET GENERATED "
                    f"{c.new.upper()}", subject=subject)
         elif c.new:
+            # A serial column becoming an identity: its sequence (and the default that reads
+            # it) goes first, as the identity's sequence takes its name.
+            source_relation = p.source.relation(relation.schema, relation.name)
+            old = source_relation.column(column.name) if source_relation else None
+            serial = _owned_sequence(p.source, relation, old) if old is not None else None
+            if serial is not None:
+                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
+                       subject=subject)
+                p.emit("columns", f"DROP SEQUENCE {qualify(serial.schema, serial.name)}",
+                       subject=subject)
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} ADD GENERATED "
                    f"{c.new.upper()} AS IDENTITY{_identity_options(p, relation, column)}",
                    subject=subject)
+            if serial is not None:
+                _continue_numbering(p, relation, column)
         else:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
                    subject=subject)
+            # An identity becoming a serial column: DROP IDENTITY took the sequence the
+            # target's default reads under the same name; it is created again.
+            serial = _owned_sequence(p.target, relation, column)
+            if serial is not None and _find(p.source.sequences, serial.schema, serial.name):
+                sequence = qualify(serial.schema, serial.name)
+                p.emit("columns", f"CREATE SEQUENCE {sequence}{_sequence_options(serial)}",
+                       subject=subject)
+                p.emit("columns", f"ALTER SEQUENCE {sequence} OWNED BY {table}.{col}",
+                       subject=subject)
+                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
+                       f"{column.default}", subject=subject)
+                _continue_numbering(p, relation, column)
     elif a == "generated":
         source_relation = p.source.relation(c.identity[0], c.identity[1])
         old = source_relation.column(column.name) if source_relation else None
@@ -1796,6 +1820,29 @@ def _short_name(name: str) -> str:
 
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
     return name.encode()[:54].decode(errors="ignore") + "_" + digest
+
+
+def _owned_sequence(snapshot: SchemaSnapshot, relation: Relation,
+                    column: Column) -> SequenceObject | None:
+    """The sequence a serial column's default reads and the column owns, in `snapshot`."""
+    if column.identity or not column.default or "nextval" not in column.default:
+        return None
+    owner = f"{relation.schema}.{relation.name}.{column.name}"
+    for dotted in _sequences_called(column.default, snapshot):
+        sequence = _find(snapshot.sequences, *_split(dotted))
+        if sequence is not None and sequence.owned_by == owner:
+            return sequence
+    return None
+
+
+def _continue_numbering(p: _Plan, relation: Relation, column: Column) -> None:
+    """The new sequence of a column that keeps its rows goes on after the highest value,
+    so the next insert does not collide with one (an empty table keeps its START)."""
+    table = qualify(relation.schema, relation.name)
+    col = quote(column.name)
+    p.emit("columns", f"SELECT setval(pg_get_serial_sequence({literal(table)}, "
+           f"{literal(column.name)}), max({col})) FROM {table} HAVING max({col}) IS NOT NULL",
+           subject=f"{relation.qualified_name}.{column.name}")
 
 
 def _target_column(p: _Plan, schema: str, table: str, name: str) -> Column | None:
