@@ -28,7 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
 from dbsafe.schema.model import (
@@ -45,6 +45,8 @@ from dbsafe.schema.model import (
     Trigger,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
+
+T = TypeVar("T")
 
 LOCK_TIMEOUT = "5s"
 
@@ -798,25 +800,18 @@ def _atomic_reads(function: Function, snapshot: SchemaSnapshot) -> set[tuple[str
         return set()
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
-    from pglast.visitors import Visitor
-
-    names: list[tuple[str | None, str]] = []
-
-    class Reads(Visitor):
-        def visit_RangeVar(self, _parent: Any, node: ast.RangeVar) -> None:
-            names.append((node.schemaname, str(node.relname)))
 
     try:
-        Reads()(parse_sql(function.definition or ""))
+        reads = _nodes(parse_sql(function.definition or ""), ast.RangeVar)
     except ParseError:
         return set()
     relations = {(r.schema, r.name) for r in snapshot.relations}
     found: set[tuple[str, ...]] = set()
-    for schema, name in names:
-        schemas = [schema] if schema else snapshot.search_path
-        match = next((s for s in schemas if (s, name) in relations), None)
+    for read in reads:
+        schemas = [read.schemaname] if read.schemaname else snapshot.search_path
+        match = next((s for s in schemas if (s, read.relname) in relations), None)
         if match is not None:
-            found.add((match, name))
+            found.add((match, str(read.relname)))
     return found
 
 
@@ -921,26 +916,20 @@ def _calls(sql: str, function: Function, search_path: Sequence[str]) -> bool:
     taking the user off and putting it back)."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
-    from pglast.visitors import Visitor
 
     if function.name.lower() not in sql.lower():
         return False
-    found = False
-
-    class Calls(Visitor):
-        def visit_FuncCall(self, _parent: Any, node: ast.FuncCall) -> None:
-            nonlocal found
-            names = [str(n.sval) for n in node.funcname or () if isinstance(n, ast.String)]
-            if names and names[-1] == function.name and (
-                    names[:-1] == [function.schema]
-                    or (len(names) == 1 and function.schema in search_path)):
-                found = True
-
     try:
-        Calls()(parse_sql(sql))
+        calls = _nodes(parse_sql(sql), ast.FuncCall)
     except ParseError:
         return True
-    return found
+    for call in calls:
+        names = [str(n.sval) for n in call.funcname or () if isinstance(n, ast.String)]
+        if names and names[-1] == function.name and (
+                names[:-1] == [function.schema]
+                or (len(names) == 1 and function.schema in search_path)):
+            return True
+    return False
 
 
 def _restore_function_users(p: _Plan) -> None:
@@ -1096,25 +1085,20 @@ def _sequences_called(default: str, snapshot: SchemaSnapshot) -> list[str]:
     nextval() on; an unqualified name is the first on the search path."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
-    from pglast.visitors import Visitor
 
-    called: list[str] = []
-
-    class Calls(Visitor):
-        def visit_FuncCall(self, _parent: Any, node: ast.FuncCall) -> None:
-            args = node.args or ()
-            if [n.sval for n in node.funcname or ()][-1:] != ["nextval"] or len(args) != 1:
-                return
+    sequences = {(s.schema, s.name) for s in snapshot.sequences}
+    resolved = []
+    try:
+        called: list[str] = []
+        for call in _nodes(parse_sql(f"SELECT {default}"), ast.FuncCall):
+            args = call.args or ()
+            if [n.sval for n in call.funcname or ()][-1:] != ["nextval"] or len(args) != 1:
+                continue
             argument = args[0]
             if isinstance(argument, ast.TypeCast):
                 argument = argument.arg
             if isinstance(argument, ast.A_Const) and isinstance(argument.val, ast.String):
                 called.append(str(argument.val.sval))
-
-    sequences = {(s.schema, s.name) for s in snapshot.sequences}
-    resolved = []
-    try:
-        Calls()(parse_sql(f"SELECT {default}"))
         for text in called:  # regclass text: a name, quoted where it must be
             select = parse_sql(f"SELECT FROM {text}")[0].stmt
             name = (select.fromClause or (None,))[0] if isinstance(select, ast.SelectStmt) else None
@@ -2203,18 +2187,24 @@ def _columns_read(text: str, kind: str) -> set[str]:
 def _column_names(tree: Any) -> set[str]:
     """The column names a pglast tree refers to (the last part of each column reference)."""
     from pglast import ast
+
+    return {str(ref.fields[-1].sval) for ref in _nodes(tree, ast.ColumnRef)
+            if ref.fields and isinstance(ref.fields[-1], ast.String)}
+
+
+def _nodes(tree: Any, kind: type[T]) -> list[T]:
+    """Every node of `kind` in a pglast tree (a parse's statements or one node)."""
     from pglast.visitors import Visitor
 
-    names: set[str] = set()
+    found: list[T] = []
 
-    class References(Visitor):
-        def visit_ColumnRef(self, _parent: Any, node: ast.ColumnRef) -> None:
-            fields = node.fields or ()
-            if fields and isinstance(fields[-1], ast.String):
-                names.add(str(fields[-1].sval))
+    class Collect(Visitor):
+        def visit(self, _ancestors: Any, node: Any) -> None:
+            if isinstance(node, kind):
+                found.append(node)
 
-    References()(tree)
-    return names
+    Collect()(tree)
+    return found
 
 
 def _trigger_enable(state: str) -> str:
