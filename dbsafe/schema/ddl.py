@@ -951,16 +951,9 @@ def _restore_function_users(p: _Plan) -> None:
                 and (c.action == ADD or c.attribute not in ("comment", "valid"))
                 for c in p.changes):
             continue  # gone, or built by its own change
-        partitioned = relation.kind == "partitioned_table"
-        subject = f"{schema}.{name}.{index_name}"
-        p.emit("indexes", _plain_index(index.definition) if partitioned
-               else _concurrent_index(index.definition),
-               Hazard("long-scan", f"Builds `{index_name}` again; writes continue."),
-               transactional=partitioned, subject=subject)
-        if index.comment is not None and not any(
-                c.kind == "index" and c.identity == (schema, name, index_name) for c in p.changes):
-            p.emit("comments", f"COMMENT ON INDEX {qualify(schema, index_name)} IS "
-                   f"{_text(index.comment)}", subject=subject)
+        # A comment change of its own sets the comment after the build.
+        _build_index(p, relation, index, comment=not any(
+            c.kind == "index" and c.identity == (schema, name, index_name) for c in p.changes))
     for schema, name, constraint_name in sorted(p.rebuilt_checks):
         relation = p.target.relation(schema, name)
         constraint = _constraint(p.target, (schema, name, constraint_name))
@@ -2002,17 +1995,27 @@ def _keep_plain_index(p: _Plan, target: Relation | None, constraint: Constraint)
     index = next((i for i in target.indexes if i.name == constraint.name), None)
     if index is None:
         return
-    subject = f"{target.qualified_name}.{index.name}"
-    gap = Hazard("index-unavailable", f"`{index.name}` goes with the constraint it belonged "
-                 "to and is built again as a plain index; uniqueness is not enforced in "
-                 "between.")
-    if target.kind == "partitioned_table":  # no CONCURRENTLY on a partitioned table
-        p.emit("indexes", _plain_index(index.definition), gap, subject=subject)
+    _build_index(p, target, index, Hazard(
+        "index-unavailable", f"`{index.name}` goes with the constraint it belonged to and is "
+        "built again as a plain index; uniqueness is not enforced in between."))
+
+
+def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
+                 comment: bool = True) -> None:
+    """CREATE INDEX as the target has it: CONCURRENTLY (writes continue), or plainly on a
+    partitioned table, which cannot build concurrently; then its comment."""
+    subject = f"{relation.qualified_name}.{index.name}"
+    if relation.kind == "partitioned_table":
+        p.emit("indexes", _plain_index(index.definition), *hazards,
+               Hazard("access-exclusive-lock", f"`{index.name}` is on a partitioned table, "
+                      "which cannot build indexes CONCURRENTLY: writes to every partition "
+                      "wait while it builds."), subject=subject)
     else:
-        p.emit("indexes", _concurrent_index(index.definition), gap, transactional=False,
-               subject=subject)
-    if index.comment is not None:
-        p.emit("comments", f"COMMENT ON INDEX {qualify(target.schema, index.name)} IS "
+        p.emit("indexes", _concurrent_index(index.definition), *hazards,
+               Hazard("long-scan", f"Builds `{index.name}`; writes continue."),
+               transactional=False, subject=subject)
+    if comment and index.comment is not None:
+        p.emit("comments", f"COMMENT ON INDEX {qualify(relation.schema, index.name)} IS "
                f"{_text(index.comment)}", subject=subject)
 
 
@@ -2070,18 +2073,7 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                     table_key in p.recreate_views:
                 continue
             index = next(i for i in target_relation.indexes if i.name == name)
-            if target_relation.kind == "partitioned_table":
-                p.emit("indexes", _plain_index(index.definition),
-                       Hazard("access-exclusive-lock", f"`{name}` is on a partitioned table, "
-                              "which cannot build indexes CONCURRENTLY: writes to every "
-                              "partition wait while it builds."), subject=c.subject)
-            else:
-                p.emit("indexes", _concurrent_index(index.definition),
-                       Hazard("long-scan", f"Builds `{name}`; writes continue."),
-                       transactional=False, subject=c.subject)
-            if index.comment is not None:
-                p.emit("comments", f"COMMENT ON INDEX {qname} IS {_text(index.comment)}",
-                       subject=c.subject)
+            _build_index(p, target_relation, index)
 
 
 def _constraint_index(relation: Relation | None, name: str) -> bool:
