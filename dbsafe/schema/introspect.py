@@ -1221,7 +1221,7 @@ def _relations(
         if relid not in heads:  # an extension's table, or a relkind we do not read
             continue
         names = attnames.get(relid, _NO_NAMES)
-        ref_names = attnames.get(ref_relid, {})
+        ref_names = attnames.get(ref_relid, _NO_NAMES)
         constraints[relid].append(Constraint(  # every field, in order
             name,
             _CONSTRAINT_KINDS[kind],
