@@ -448,3 +448,25 @@ def test_the_backfill_script_runs_on_postgresql_but_for_its_planted_mistake(
             failed.append(line)
     assert failed == [10]
     postgresql.rollback()
+
+
+@pytest.mark.db
+def test_templates_with_braces_are_never_missing_columns(tmp_path: Path,
+                                                          demo_snapshot: Path) -> None:
+    # `{fields}` is a str.format field, `{{ cols }}` Jinja, `{cols}` a placeholder the app
+    # replaces: sqlglot reads each as a struct literal whose name looked like a column.
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "app.py", 'LIST = "SELECT {fields} FROM patients"\n'
+                               'ONE = "SELECT id, emial FROM patients WHERE id = {id}"\n'
+                               "TAGGED = \"SELECT id FROM patients WHERE tags = '{a,b}' "
+                               'AND nope = 1"\n')
+    write(tmp_path / "model.sql", "SELECT {{ cols }} FROM patients;\n"
+                                  "SELECT id FROM {{ ref('patients') }};\n")
+    write(tmp_path / "api.ts", 'await client.query("SELECT {cols} FROM patients");\n')
+    settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
+    report = commands.validate(settings, [tmp_path])
+    # What is SQL around a value field is still checked; braces inside quotes are text.
+    assert sorted(locations(report)) == [("DBS302", "app.py", 2, 19),
+                                         ("DBS302", "app.py", 3, 60),
+                                         ("DBS304", "app.py", 1, 9)]
+    assert report.summary["statements_unparsed"] == 3

@@ -124,6 +124,21 @@ def _hole_kind(
     return f"not in a value position ({where})"
 
 
+# Where a hole is text, not syntax: inside a quoted string, a quoted identifier or a comment.
+_QUOTED_KINDS = frozenset({"string", "comment", "inside a quoted identifier"})
+
+
+def in_syntax(text: str, offsets: Sequence[int]) -> list[bool]:
+    """For each offset (ascending): True where it sits in the statement's syntax, False
+    inside a quoted string, a quoted identifier or a comment.
+
+    Example:
+        >>> in_syntax("SELECT x FROM t WHERE a = '{a,b}' -- c", [7, 27, 37])
+        [True, False, False]
+    """
+    return [kind not in _QUOTED_KINDS for kind in _classify(text, offsets)]
+
+
 def _mark(text: str, offsets: Sequence[int]) -> str:
     parts: list[str] = []
     previous = 0

@@ -33,7 +33,7 @@ from dataclasses import replace
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
-from dbsafe.extract.holes import Hole, Template, fill_holes
+from dbsafe.extract.holes import Hole, Template, fill_holes, in_syntax
 from dbsafe.extract.sqlfile import statement_bounds
 
 # Calls whose first argument (or sql=/query=/statement= keyword) is a SQL statement.
@@ -249,7 +249,7 @@ class _Extractor:
     def _template(self, node: ast.expr) -> Template | None:
         """Decode a string-building expression into text + holes, or None if it is not one."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return self._literal(node)
+            return _format_template(self._literal(node))
         if isinstance(node, ast.JoinedStr):
             return self._literal(node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
@@ -306,7 +306,7 @@ class _Extractor:
             return [self._dynamic(template, template.problem)]
         if _call_name(sink) == "SQL" and isinstance(node, ast.Constant):
             # psycopg's sql.SQL: `{}` fields are filled with Identifier/Literal objects later.
-            template = _format_fields(template, _BRACE_FIELD)
+            template = _format_fields(self._literal(node), _BRACE_FIELD)
         elif isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
             sink, template.text
         ):
@@ -624,6 +624,21 @@ def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: boo
     holes.extend(new_holes)
     holes.sort(key=lambda hole: hole.offset)
     return Template("".join(parts), _compress(kept), tuple(holes))
+
+
+def _format_template(template: Template) -> Template:
+    """A literal with `{...}` fields where PostgreSQL's grammar has no braces (outside
+    quotes and comments) is a `str.format` template, filled before it is sent
+    (`QUERY = "SELECT {cols} FROM t WHERE id = {id}"`, formatted elsewhere): its fields
+    become holes, so a field in a value position still leaves the statement validated.
+    Braces only inside quoted SQL strings (`'{a,b}'`, JSON) are the statement's own text."""
+    if "{" not in template.text or template.problem:
+        return template
+    formatted = _format_fields(template, _BRACE_FIELD)
+    fields = [hole.offset for hole in formatted.holes if hole not in template.holes]
+    if fields and any(in_syntax(formatted.text, fields)):
+        return formatted
+    return template
 
 
 def _unescape(template: Template, pair: str, *, keep: int) -> Template:

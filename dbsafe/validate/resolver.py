@@ -477,6 +477,8 @@ class Resolver:
         try:
             statements = [s for s in parse_postgres(sql) if s is not None]
         except SqlglotError as exc:
+            if _braces_outside_quotes(sql):
+                return Resolution(UNPARSED, reason=_TEMPLATE)
             return Resolution(UNPARSED, reason=f"sqlglot could not parse it: {first_line(exc)}")
         except RecursionError:
             return Resolution(UNPARSED, reason="statement too deeply nested to parse")
@@ -487,6 +489,8 @@ class Resolver:
             return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
         if not statements:
             return Resolution(IGNORED, reason="empty statement")
+        if _braces_outside_quotes(sql):
+            return Resolution(UNPARSED, reason=_TEMPLATE)
         results = [self._resolve_guarded(sql, statement) for statement in statements]
         return _combine(results)
 
@@ -549,6 +553,30 @@ class Resolver:
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
             return Resolution(UNPARSED, reason=f"sqlglot does not understand {what}")
         return self._resolve_statement(inner, statements[0], offset)
+
+
+# PostgreSQL's grammar has no braces outside quotes and comments; sqlglot reads `{x}` as a
+# struct literal (DuckDB's) whose `x` would be taken for a column. Such text is a template
+# (str.format, Jinja, a placeholder replaced before sending), not the statement that runs.
+_TEMPLATE = "braces outside quotes: a template filled in before it runs, not SQL as written"
+
+
+def _braces_outside_quotes(sql: str) -> bool:
+    if "{" not in sql and "}" not in sql:
+        return False
+    if _last_parse is not None and _last_parse[0] == sql:
+        tokens = _last_parse[1]
+    else:
+        try:
+            tokens = tokenize_postgres(sql)
+        except SqlglotError:
+            return False
+    return any(token.token_type in _BRACES for token in tokens)
+
+
+# `{`, `}`, and Jinja's `{%`, `%}` (sqlglot reads its blocks as tokens of their own).
+_BRACES = frozenset({sqlglot.TokenType.L_BRACE, sqlglot.TokenType.R_BRACE,
+                     sqlglot.TokenType.BLOCK_START, sqlglot.TokenType.BLOCK_END})
 
 
 def parse_postgres(sql: str) -> list[exp.Expr | None]:

@@ -218,3 +218,20 @@ def test_a_value_hole_after_an_escaped_percent_stays_a_value() -> None:
     assert fragment.sql == "SELECT a FROM t WHERE b LIKE 'x%' AND id = NULL AND c = %s"
     assert fragment.location(fragment.sql.index("c = %s")).column == (
         source.splitlines()[1].index("c = %s") + 1)
+
+
+def test_a_constant_with_format_fields_is_a_template() -> None:
+    source = ('ONE = "SELECT a FROM t WHERE id = {id} AND tags = \'{{x}}\'"\n'
+              'COLS = "SELECT {cols} FROM t"\n'
+              "QUOTED = \"SELECT a FROM t WHERE tags = '{x,y}' AND j @> '{}'\"\n"
+              "def f(cur):\n"
+              "    cur.execute(sql.SQL(\"SELECT {} FROM t WHERE tags = '{{x}}'\").format(c))\n")
+    one, cols, quoted, composed = sql_in_python(source, "q.py").fragments
+    # Filled by str.format: the value field is a value, `{{x}}` is the text `{x}`.
+    assert (one.sql, one.dynamic) == ("SELECT a FROM t WHERE id = NULL AND tags = '{x}'", None)
+    assert one.location(one.sql.index("tags")).column == source.splitlines()[0].index("tags") + 1
+    assert cols.dynamic is not None and "{cols}" in cols.dynamic
+    # Braces inside SQL quotes only: the statement as written.
+    assert (quoted.sql, quoted.dynamic) == ("SELECT a FROM t WHERE tags = '{x,y}' AND j @> '{}'",
+                                            None)
+    assert composed.dynamic is not None and "{}" in composed.dynamic

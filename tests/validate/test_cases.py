@@ -225,3 +225,31 @@ def test_same_named_tables_of_two_schemas_are_named_with_their_schemas(
     ambiguous = resolve("SELECT a.amount FROM public.a JOIN sales.a ON sales.a.id = public.a.id",
                         constructs)
     assert ambiguous.problems == () and ambiguous.status == "not_analysed"
+
+
+# Templates filled in before they run: str.format and psycopg fields, Jinja (dbt models),
+# placeholders an application replaces. PostgreSQL's grammar has no braces outside quotes
+# (test_cases_db checks it rejects each), and sqlglot reads `{x}` as a struct literal whose
+# `x` would be reported as a missing column.
+TEMPLATES = [
+    "SELECT {fields} FROM patients",
+    "SELECT id FROM patients WHERE id = {}",
+    "SELECT {{ cols }} FROM patients",
+    "SELECT id FROM {{ ref('patients') }}",
+    "SELECT id FROM patients {% if x %}WHERE id = 1{% endif %}",
+]
+
+
+@pytest.mark.parametrize("sql", TEMPLATES)
+def test_a_template_with_braces_is_unparsed_not_a_finding(sql: str, clinic: SchemaSnapshot) -> None:
+    for resolution in (resolve(sql, clinic), Resolver(clinic, quick=False).resolve(sql)):
+        assert resolution.status == "unparsed", resolution
+        assert resolution.problems == ()
+        assert resolution.reason is not None and "braces" in resolution.reason
+
+
+def test_braces_inside_quotes_and_comments_are_text(clinic: SchemaSnapshot) -> None:
+    sql = ("SELECT nope FROM patients WHERE tags = '{a,b}' AND metadata @> '{\"a\": {}}' "
+           "AND full_name <> $x${y}$x$ /* {z} */ -- {w}")
+    resolution = resolve(sql, clinic)
+    assert [p.subject for p in resolution.problems] == ["public.patients.nope"]

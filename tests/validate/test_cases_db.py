@@ -99,3 +99,16 @@ def test_constructs_schema_json_is_what_its_sql_introspects_to(
     assert actual.covers_all_schemas
     assert dataclasses.replace(actual, server_version=None).to_json() == \
         dataclasses.replace(expected, server_version=None).to_json()
+
+
+def test_templates_with_braces_are_syntax_errors_to_postgresql(
+    postgresql: psycopg.Connection,
+) -> None:
+    from test_cases import TEMPLATES
+
+    postgresql.prepare_threshold = None
+    postgresql.execute(SCHEMA.read_text(encoding="utf-8"))
+    postgresql.commit()
+    postgresql.autocommit = True
+    assert {sql: _outcome(postgresql, sql) for sql in TEMPLATES} == dict.fromkeys(
+        TEMPLATES, "42601")
