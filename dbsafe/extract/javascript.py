@@ -579,9 +579,32 @@ class _Reader:
         if not looks_like_statement(template.text, holes=len(template.holes)) and not (
                 _changes_schema(template)):
             return None
+        if self._expected_to_fail(call):
+            return None
         reason, sql, spans = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
 
+
+    def _expected_to_fail(self, call: Node) -> bool:
+        """True for a call a test expects to fail: inside `expect(...)` read by `.rejects`
+        or `.toThrow...` (`await expect(db.query('SELECT nope FROM t')).rejects.toThrow()`),
+        or inside node's `assert.rejects(...)`/`assert.throws(...)`: a wrong statement sent
+        on purpose is not the application naming a column it lacks."""
+        node = call.parent
+        while node is not None and node.type != "program":
+            if node.type == "call_expression":
+                function = node.child_by_field_name("function")
+                name = _last_name(self, function) if function is not None else None
+                if name in ("rejects", "throws") and function is not None and (
+                        self.text(function).startswith("assert")):
+                    return True
+                if name == "expect" and node.parent is not None and (
+                        node.parent.type == "member_expression"):
+                    chain = self.text(node.parent.parent or node.parent)
+                    if ".rejects" in chain or ".toThrow" in chain:
+                        return True
+            node = node.parent
+        return False
 
     def _named(self, function: Node, last: str | None, configured: frozenset[str]) -> bool:
         """Whether a tag or callee is one of the configured names (see `SqlNames`)."""

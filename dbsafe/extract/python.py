@@ -143,6 +143,9 @@ class _Extractor:
             arg = _sql_argument(call)
             if arg is None:
                 continue
+            if self._expected_to_fail(call):
+                self._take(arg)
+                continue
             value = self._resolve(arg)
             if value is None or id(value) in self.taken:
                 continue
@@ -152,7 +155,9 @@ class _Extractor:
                 found.append(((value.lineno, value.col_offset), fragments))
         # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
         for node in strings:
-            if id(node) in self.taken or self._is_prose_context(node):
+            if id(node) in self.taken or self._is_prose_context(node) or self._expected_to_fail(
+                node
+            ):
                 continue
             template = self._template(node)
             if template is None or template.problem or not looks_like_statement(
@@ -242,6 +247,23 @@ class _Extractor:
             name = _call_name(call) or ""
             if name in _PROSE_CALLS or name.endswith(("Error", "Exception", "Warning")):
                 return True
+        return False
+
+    def _expected_to_fail(self, node: ast.AST) -> bool:
+        """True inside `with pytest.raises(...)` / `self.assertRaises(...)`: a test that
+        sends a wrong statement on purpose (`SELECT no_such_column ...` expecting
+        UndefinedColumn) is not the application naming a column it lacks."""
+        parent = self.parents.get(id(node))
+        while parent is not None and not isinstance(
+            parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)
+        ):
+            if isinstance(parent, (ast.With, ast.AsyncWith)) and any(
+                isinstance(item.context_expr, ast.Call)
+                and _call_name(item.context_expr) in _EXPECTED_FAILURE
+                for item in parent.items
+            ):
+                return True
+            parent = self.parents.get(id(parent))
         return False
 
     # -- templates ---------------------------------------------------------------------
@@ -728,6 +750,9 @@ _PROSE_CALLS = frozenset(
     """print _ gettext ngettext pgettext gettext_lazy ugettext ugettext_lazy lazy_gettext
     debug info warning warn error exception critical log echo secho write flash""".split()
 )
+# Context managers of tests that expect the code inside to raise.
+_EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
+                               "assertRaisesMessage"})
 _PROSE_KEYWORDS = frozenset(
     """help help_text description msg message label title doc summary hint prompt
     verbose_name placeholder tooltip""".split()

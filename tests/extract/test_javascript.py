@@ -253,3 +253,18 @@ def test_a_payload_in_a_const_is_read_through_its_binding() -> None:
     assert payload.bound and not payload.complete
     # A binding is followed once: `a` inside it is not read again.
     assert isinstance(payload.values[0], JsOther)
+
+
+def test_statements_a_test_expects_to_fail_are_not_taken() -> None:
+    source = (
+        "import assert from 'node:assert';\n"
+        "test('unknown column', async () => {\n"
+        "  await expect(pool.query('SELECT nope1 FROM users')).rejects.toThrow('no');\n"
+        "  expect(() => db.prepare('SELECT nope2 FROM users')).toThrow();\n"
+        "  await assert.rejects(pool.query('SELECT nope3 FROM users'));\n"
+        "  await expect(pool.query('SELECT kept1 FROM users')).resolves.toBeDefined();\n"
+        "  const r = await pool.query('SELECT kept2 FROM users');\n"
+        "  expect(r.rows).toHaveLength(1);\n"
+        "});\n")
+    fragments = sql_in_javascript(source, "db.test.ts").fragments
+    assert [f.sql for f in fragments] == ["SELECT kept1 FROM users", "SELECT kept2 FROM users"]

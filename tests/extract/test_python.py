@@ -235,3 +235,18 @@ def test_a_constant_with_format_fields_is_a_template() -> None:
     assert (quoted.sql, quoted.dynamic) == ("SELECT a FROM t WHERE tags = '{x,y}' AND j @> '{}'",
                                             None)
     assert composed.dynamic is not None and "{}" in composed.dynamic
+
+
+def test_statements_a_test_expects_to_fail_are_not_taken() -> None:
+    source = ("import pytest\n"
+              "def test_unknown_column(cur):\n"
+              "    with pytest.raises(UndefinedColumn):\n"
+              "        cur.execute('SELECT no_such_column FROM users')\n"
+              "    cur.execute('SELECT id FROM users')\n"
+              "class T(TestCase):\n"
+              "    def test_it(self):\n"
+              "        with self.assertRaises(ProgrammingError), open('f'):\n"
+              "            query = 'SELECT missing FROM users WHERE id = 1'\n"
+              "            self.cur.execute(query)\n")
+    assert [f.sql for f in sql_in_python(source, "test_q.py").fragments] == [
+        "SELECT id FROM users"]
