@@ -79,6 +79,9 @@ def test_statement_timeout_alone_missing_is_named_in_the_message() -> None:
     assert len(findings) == 1
     assert "`statement_timeout`" in findings[0].message
     assert "`lock_timeout`" not in findings[0].message
+    # lock_timeout bounds the wait, so the harm named is the hold, not a queue while waiting.
+    assert "nothing bounds how long it is held" in findings[0].message
+    assert "while it waits" not in findings[0].message
 
 
 def test_set_local_timeout_ends_with_its_transaction() -> None:

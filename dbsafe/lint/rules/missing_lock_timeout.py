@@ -39,7 +39,8 @@ op.execute("SET statement_timeout = '15min'")
   `set_config('lock_timeout', ...)`; a value of `0` disables the timeout and does not count.
 
 One finding per migration, at the first statement that needs the timeouts; the message
-names the timeouts that are missing.
+names the timeouts that are missing, and with `lock_timeout` set, says what the missing
+`statement_timeout` leaves open: how long the lock is held once granted.
 """
 
 from __future__ import annotations
@@ -88,11 +89,15 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                 continue
             table = f"`{lock.relation}`" if lock.relation else "every table"
             missing_names = " and ".join(f"`{name}`" for name in missing)
+            if "lock_timeout" in missing:
+                harm = f"while it waits, every query on {table} queues behind it"
+            else:  # the wait is bounded; how long the lock is then held is not
+                harm = (f"once granted, nothing bounds how long it is held while queries on "
+                        f"{table} wait")
             yield ctx.finding(
                 RULE,
-                f"{lock.mode} lock on {table} is requested without {missing_names} set; while it "
-                f"waits, every query on {table} queues behind it (`dbsafe upgrade` sets "
-                "both timeouts for you).",
+                f"{lock.mode} lock on {table} is requested without {missing_names} set; "
+                f"{harm} (`dbsafe upgrade` sets both timeouts for you).",
                 help="Run the migration with `dbsafe upgrade`, or start it with SET "
                      "lock_timeout = '5s' and SET statement_timeout = '15min'.",
                 subject=lock.relation,
