@@ -1451,6 +1451,8 @@ def _mark_views_to_recreate(p: _Plan) -> None:
         if c.kind == "column" and (c.action == DROP or c.attribute in ("type", "collation",
                                                                        "generated")):
             changed_inputs.add(".".join(c.identity[:2]))
+        if c.kind == "column" and c.attribute == "expression" and not _set_expression(p):
+            changed_inputs.add(".".join(c.identity[:2]))  # dropped and added again
         if c.kind == "function" and c.action == DROP:
             changed_inputs.add(c.subject)
     for relation in p.source.relations:
@@ -1565,8 +1567,11 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
     # PostgreSQL refuses to change the type of a column a generated column reads: those
     # generated columns are dropped first and added again afterwards (their values are
     # computed, so nothing is lost).
-    regenerated: set[tuple[str, ...]] = set()
+    regenerated: dict[tuple[str, ...], str] = {}  # column -> why it is dropped and added
     for c in changes:
+        if c.action == ALTER and c.attribute == "expression" and not _set_expression(p):
+            regenerated[c.identity] = (
+                "gets a new expression, which PostgreSQL before 17 cannot set in place")
         if c.action == ALTER and c.attribute in ("type", "collation"):
             relation = p.source.relation(c.identity[0], c.identity[1])
             target_relation = p.target.relation(c.identity[0], c.identity[1])
@@ -1576,13 +1581,15 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
             for reader in relation.columns:
                 if reader.generated and reader.default and word.search(reader.default) and \
                         target_relation.column(reader.name) is not None:
-                    regenerated.add((c.identity[0], c.identity[1], reader.name))
-    for schema, table_name, column_name in sorted(regenerated):
+                    regenerated.setdefault((c.identity[0], c.identity[1], reader.name),
+                                           "reads a column whose type changes")
+    for (schema, table_name, column_name), why in sorted(regenerated.items()):
+        _mark_users_of_dropped_column(p, schema, table_name, column_name)
         table = qualify(schema, table_name)
         p.emit("columns", f"ALTER TABLE {table} DROP COLUMN {quote(column_name)}",
                Hazard("access-exclusive-lock", f"Generated column `{schema}.{table_name}."
-                      f"{column_name}` reads a column whose type changes: it is dropped and "
-                      "added again (recomputed); queries that read it fail in between."),
+                      f"{column_name}` {why}: it is dropped and added again (recomputed); "
+                      "queries that read it fail in between."),
                subject=f"{schema}.{table_name}.{column_name}")
     for c in changes:
         if c.action == REORDER or c.identity in regenerated:
@@ -1618,6 +1625,14 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
         again = target_relation.column(column_name) if target_relation else None
         if target_relation is not None and again is not None:
             _add_column(p, target_relation, again)
+
+
+def _set_expression(p: _Plan) -> bool:
+    """Whether the source's server can change a generated column's expression in place
+    (`ALTER COLUMN ... SET EXPRESSION`, PostgreSQL 17); a snapshot that does not say which
+    server it came from is taken to be of a current one."""
+    version = p.source.server_version
+    return version is None or version >= 170000
 
 
 def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
@@ -1676,6 +1691,14 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                 and column.default is not None and not column.generated:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                    f"{column.default}", subject=subject)
+    elif a == "expression":
+        if any(x.identity == c.identity and x.attribute == "generated" for x in p.changes):
+            return  # the change of kind sets the expression too
+        p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET EXPRESSION AS "
+               f"({column.default})", *([Hazard(
+                   "table-rewrite", f"Recomputes `{subject}` for every row, rewriting "
+                   f"`{relation.qualified_name}` under an ACCESS EXCLUSIVE lock.")]
+                   if column.generated == "stored" else []), subject=subject)
     elif a == "default":
         if column.generated or any(x.identity == c.identity and x.attribute in
                                    ("generated", "identity") for x in p.changes):
@@ -2155,16 +2178,39 @@ def _mark_readers_of_retyped_columns(p: _Plan) -> None:
                 p.recreate_policies.add((schema, table, policy.name))
 
 
+def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str) -> None:
+    """DROP COLUMN takes the indexes and constraints that use the column with it, without
+    a word: those of a column dropped and added again are built again after it, as the
+    target has them (`_restore_function_users`)."""
+    relation = p.source.relation(schema, table)
+    if relation is None:
+        return
+    for constraint in relation.constraints:
+        if constraint.kind != "not_null" and (column in constraint.columns or column in (
+                _columns_read(constraint.definition, "constraint"))):
+            p.rebuilt_checks.add((schema, table, constraint.name))
+    for index in relation.indexes:
+        if not _constraint_index(relation, index.name) and column in _columns_read(
+                index.definition, "index"):
+            p.rebuilt_indexes.add((schema, table, index.name))
+
+
 def _columns_read(text: str, kind: str) -> set[str]:
-    """The column names a trigger's WHEN clause (`kind` "trigger": its definition) or an
-    expression reads, as pglast parses PostgreSQL's own text; {"*"} (everything) where it
-    does not parse, so the caller errs on the side of recreating."""
+    """The column names a trigger's WHEN clause (`kind` "trigger": its definition), an
+    index (`kind` "index": its definition, keys, INCLUDE and predicate), a constraint
+    (`kind` "constraint": its definition) or an expression reads, as pglast parses
+    PostgreSQL's own text; {"*"} (everything) where it does not parse, so the caller errs on
+    the side of recreating."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
 
     names: set[str] = set()
     try:
-        if kind == "trigger":
+        if kind in ("index", "constraint"):
+            tree = parse_sql(text if kind == "index" else f"ALTER TABLE x ADD {text}")
+            names = _column_names(tree) | {str(e.name) for e in _nodes(tree, ast.IndexElem)
+                                           if e.name}
+        elif kind == "trigger":
             statement = parse_sql(text)[0].stmt
             when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
             if when is not None:

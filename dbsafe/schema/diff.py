@@ -403,6 +403,8 @@ def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
     for name in fields:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
+            if name == "default" and kind == "column" and old.generated and new.generated:
+                name = "expression"  # a generated column's `default` is its expression
             yield Change(ALTER, kind, identity, name, a, b)
 
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.db
 SHOP = Path(__file__).parent / "fixtures" / "shop.sql"
 # Pairs whose catalog facts moved between 15 and 18 (partition and NOT NULL bookkeeping,
 # deparsed function and view text, grants), or that use the most object kinds.
-PAIRS_ON_15 = ("partitioning", "functions_triggers", "security_comments",
+PAIRS_ON_15 = ("partitioning", "functions_triggers", "security_comments", "generated_columns",
                "types_sequences_schemas", "views")
 
 
