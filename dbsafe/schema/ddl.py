@@ -1552,6 +1552,12 @@ def _propagated(p: _Plan, c: Change) -> bool:
         if any(x.identity == twin and x.kind == c.kind and x.action == c.action
                and x.attribute == c.attribute for x in p.changes):
             return True
+        if c.kind == "constraint" and any(
+                x.identity == twin and x.kind == "constraint" and x.action == ALTER
+                and x.attribute == "definition" for x in p.changes):
+            # The parent's constraint is dropped and added again: its copy goes with the
+            # drop and, unless it becomes NO INHERIT, comes back with the add.
+            return True
         if c.kind == "constraint" and c.action in (ADD, DROP) and relation.partition_of:
             # A partition's copy of its parent's key has a name of its own.
             mine = c.new if c.action == ADD else c.old
