@@ -228,7 +228,7 @@ _PHASES = (
     "schemas", "extensions", "servers", "types", "sequences",
     "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
     "drop_replaced_functions", "drop_fks", "drop_constraints",
-    "drop_indexes", "detach",
+    "drop_indexes", "detach", "rebuild_types",
     "functions_early", "tables", "columns", "functions_late", "function_users",
     "constraints", "indexes", "fks", "attach", "relation_options",
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
@@ -377,9 +377,14 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
                   + (f" without {', '.join(removed)}: fails if a row still holds one"
                      if removed else " to change the order of its values")
                   + "; every column of the type is rewritten.")
-    p.emit("types", f"ALTER TYPE {qname} RENAME TO {quote(old_name)}", loss, subject=subject)
+    # After what uses the type by name is dropped (functions taking or returning it, the
+    # indexes and checks that compare with its values), which is then created again with
+    # the new type.
+    _mark_users_of_rebuilt_enum(p, schema, name)
+    p.emit("rebuild_types", f"ALTER TYPE {qname} RENAME TO {quote(old_name)}", loss,
+           subject=subject)
     labels = ", ".join(literal(label) for label in new)
-    p.emit("types", f"CREATE TYPE {qname} AS ENUM ({labels})", subject=subject)
+    p.emit("rebuild_types", f"CREATE TYPE {qname} AS ENUM ({labels})", subject=subject)
     for relation in p.source.relations:
         # Views are created again from their definitions; a partition's or an inheriting
         # table's column is converted by its parent's ALTER (PostgreSQL refuses it alone).
@@ -410,6 +415,67 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
                 p.emit("columns", f"ALTER {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{new_column.default}")
     p.emit("drop_types", f"DROP TYPE {qualify(schema, old_name)}", subject=subject)
+
+
+def _rebuilt_enums(p: _Plan) -> set[tuple[str, ...]]:
+    """The enums rebuilt (a value removed, or the order changed), as (schema, name)."""
+    return {c.identity for c in p.changes if c.kind == "enum" and c.action == ALTER
+            and c.attribute == "labels" and not _is_subsequence(c.old, c.new)}
+
+
+def _mark_users_of_rebuilt_enum(p: _Plan, schema: str, name: str) -> None:
+    """Indexes, check constraints, policies and trigger WHEN clauses that name the enum
+    (`WHERE status = 'live'` is `'live'::status`): the columns' type change would rebuild
+    them from their old text and compare the new type with the old ("operator does not
+    exist"), and they would keep the old type from being dropped. They are taken off
+    before the columns are converted and put back after, as the target has them."""
+    def names(text: str | None, kind: str) -> bool:
+        return text is not None and _names_type(text, kind, schema, name, p.source.search_path)
+
+    for relation in p.source.relations:
+        key = (relation.schema, relation.name)
+        if key in p.dropped_relations or relation.kind not in _TABLE_KINDS:
+            continue
+        for index in relation.indexes:
+            # A partition's index goes and comes back with its parent's.
+            if not relation.partition_of and not _constraint_index(relation, index.name) \
+                    and names(index.definition, "index"):
+                p.rebuilt_indexes.add((*key, index.name))
+                p.emit("drop_function_users", f"DROP INDEX {qualify(key[0], index.name)}",
+                       Hazard("index-unavailable", f"`{index.name}` compares with values of "
+                              f"enum `{schema}.{name}`, which is rebuilt: it is built again "
+                              "after."), subject=f"{relation.qualified_name}.{index.name}")
+        for constraint in relation.constraints:
+            if constraint.kind == "check" and names(constraint.definition, "constraint") \
+                    and (*key, constraint.name) not in p.rebuilt_checks:
+                p.rebuilt_checks.add((*key, constraint.name))
+                _drop_constraint(p, qualify(*key), constraint,
+                                 f"{relation.qualified_name}.{constraint.name}",
+                                 phase="drop_function_users")
+        for policy in relation.policies:
+            if names(policy.using, "expression") or names(policy.with_check, "expression"):
+                p.recreate_policies.add((*key, policy.name))
+        for trigger in relation.triggers:
+            if names(trigger.definition, "trigger"):
+                p.recreate_triggers.add((*key, trigger.name))
+
+
+def _names_type(text: str, kind: str, schema: str, name: str,
+                search_path: Sequence[str]) -> bool:
+    """Whether an index or trigger definition, a constraint definition or an expression
+    (`kind` as for `_columns_read`) names the type `schema.name` (a cast, as PostgreSQL
+    writes a literal of it), by pglast's parse; True where it does not parse."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        tree = parse_sql(f"ALTER TABLE x ADD {text}" if kind == "constraint" else
+                         f"SELECT ({text})" if kind == "expression" else text)
+    except ParseError:
+        return True
+    return any(_type_is(".".join(str(part.sval) for part in node.names
+                                 if isinstance(part, ast.String)), schema, name, search_path)
+               for node in _nodes(tree, ast.TypeName) if node.names)
 
 
 def _order_types(p: _Plan) -> None:
@@ -715,6 +781,22 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
         if not any(c.identity == identity for c in changes):
             changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
                                         old=reader.definition, new=again.definition)]
+    rebuilt = _rebuilt_enums(p)
+    enum_users: dict[tuple[str, ...], str] = {}  # why each is dropped and created again
+    for user in p.source.functions if rebuilt else ():
+        identity = function_identity(user)
+        if identity in replaced or not any(
+                _mentions_relation(text, rebuilt, p.source.search_path)
+                for text in (user.returns, *(a.type for a in user.arguments))):
+            continue
+        again = next((f for f in p.target.functions if function_identity(f) == identity), None)
+        if again is None:
+            continue  # dropped anyway
+        replaced.add(identity)
+        enum_users[identity] = "takes or returns an enum that is rebuilt"
+        if not any(c.identity == identity for c in changes):
+            changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
+                                        old=user.definition, new=again.definition)]
     done: set[tuple[str, ...]] = set()
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
     # overloads apart by types only: a renamed argument must be dropped before it is created.
@@ -746,10 +828,11 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             new = _function_by_identity(p.target, c.identity)
             _mark_function_dependents(p, old)
             p.emit("drop_replaced_functions", f"DROP {_routine_word(old)} {_function_ref(old)}",
-                   Hazard("access-exclusive-lock", f"`{c.subject}` changes what CREATE OR "
-                          "REPLACE cannot (its result type, output arguments or argument "
-                          "defaults), or its SQL-standard body reads a table whose columns "
-                          "change: it is dropped and created again; callers fail in between."),
+                   Hazard("access-exclusive-lock", f"`{c.subject}` " + enum_users.get(
+                          c.identity, "changes what CREATE OR REPLACE cannot (its result "
+                          "type, output arguments or argument defaults), or its SQL-standard "
+                          "body reads a table whose columns change") + ": it is dropped and "
+                          "created again; callers fail in between."),
                    subject=c.subject)
             _create_function(p, new, new_types, created=True)
         elif c.attribute == "definition":
