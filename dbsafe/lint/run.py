@@ -85,6 +85,11 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             loaded.earlier += [m for m in loaded.migrations if m not in selected]
             loaded.migrations = selected + migrations
         else:
+            if since is not None:
+                # Silently linting everything would pass for "only what is new".
+                raise SourceError(f"--since {since} selects alembic revisions, and the paths "
+                                  "name SQL migrations only; drop --since, or use "
+                                  "--changed-since GITREF for SQL folders")
             loaded = Loaded(migrations)
     else:
         loaded = _alembic(settings, project, since=since, offline=offline, current=current)

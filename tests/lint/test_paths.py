@@ -96,3 +96,9 @@ def test_new_rule_writes_a_registered_skeleton_and_its_fixture(tmp_path: Path) -
     assert "    example_pattern,\n" in registry and registry.endswith(
         "    example_pattern.RULE,\n)\n")
     assert "-- not flagged" in (root / "tests" / "lint" / "fixtures" / "DBS199.sql").read_text()
+
+
+def test_since_with_sql_paths_only_is_an_error_not_a_full_run(tmp_path: Path) -> None:
+    (tmp_path / "001.sql").write_text("ALTER TABLE t ADD COLUMN c text;\n")
+    with pytest.raises(SourceError, match="--since 0001 selects alembic revisions"):
+        commands.lint(Settings(project_root=tmp_path), [tmp_path], since="0001")
