@@ -977,7 +977,19 @@ def _exit_for(report: Any, settings: Any, done: tuple[str, ...]) -> None:
     _emit(report, settings, 2 if outcome == "failed" else 1)
 
 
-@main.command("downgrade")
+class _RelativeTarget(click.Command):
+    """Reads `-1` as the TARGET argument, as alembic users write it, not as an option:
+    such a word is moved after `--`, where click takes every word as an argument."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            steps = [a for a in args if len(a) > 1 and a[0] == "-" and a[1:].isdigit()]
+            if steps:
+                args = [a for a in args if a not in steps] + ["--", *steps]
+        return super().parse_args(ctx, args)
+
+
+@main.command("downgrade", cls=_RelativeTarget)
 @click.argument("target")
 @_DATABASE_OPTION
 @_alembic_config_option()
@@ -1001,7 +1013,8 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
                       alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
                       no_backup: bool, backup_dir: Path, yes: bool, dry_run: bool,
                       use_computed: bool, **output: Any) -> None:
-    """Downgrade a database to TARGET (a revision, or `base`), guarded.
+    """Downgrade a database to TARGET (a revision, `-N` for N revisions down, or `base`),
+    guarded.
 
     Before anything runs: the tables and columns the downgrade drops, with their row and
     non-null counts; without --yes (or the database's name typed at a terminal prompt) a

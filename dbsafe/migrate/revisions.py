@@ -179,3 +179,35 @@ def resolve(revisions: Sequence[Revision], heads: Sequence[str], name: str) -> l
             raise DbsafeError(f"no revision {name!r} in the history")
         raise DbsafeError(f"{name!r} matches several revisions: {', '.join(matches)}")
     return matches
+
+
+def steps_down(revisions: Sequence[Revision], current: Sequence[str], steps: int) -> list[str]:
+    """The target of a relative downgrade (alembic's `-N`): `steps` revisions below the
+    database's one current revision, along a straight line of the history; [] is base.
+
+    Raises:
+        DbsafeError: the database is at several revisions, or a merge point lies on the way,
+            where "N steps down" names no single revision.
+    """
+    from dbsafe.core import DbsafeError
+
+    if len(current) > 1:
+        raise DbsafeError(f"the database is at {len(current)} revisions "
+                          f"({', '.join(current)}): -{steps} names no single one; name the "
+                          "target revision")
+    by_id = {r.revision: r for r in revisions}
+    position = current[0] if current else None
+    for taken in range(steps):
+        if position is None:
+            raise DbsafeError(f"-{steps} goes below base: the database's revision is only "
+                              f"{taken} step(s) above it")
+        revision = by_id.get(position)
+        if revision is None:
+            raise DbsafeError(f"the database's revision {position} is not in the history")
+        parents = _parents(revision)
+        if len(parents) > 1:
+            raise DbsafeError(f"{position} merges {', '.join(parents)}: -{steps} names no "
+                              "single revision below it; name the target revision")
+        position = parents[0] if parents else None
+    return [position] if position is not None else []
+

@@ -206,3 +206,35 @@ def test_a_downgrade_to_a_revision_ahead_is_an_error_not_up_to_date(
         "0003 is not at or below the database's revision (0002): a downgrade cannot reach "
         "it; `dbsafe upgrade 0003` goes there")
     assert _state(database_url)["version"] == ["0002"]
+
+
+def test_relative_targets_step_down_as_alembic_users_write_them(
+    database_url: str, tmp_path: Path,
+) -> None:
+    from dbsafe.core import DbsafeError
+
+    root = _project_at(tmp_path, database_url, "0003")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    # `-1` is the TARGET, not an option, and options may follow it.
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "downgrade", "-1", "--no-backup", "--yes"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE": "false"},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _state(database_url)["version"] == ["0002"]
+
+    with pytest.raises(DbsafeError, match="-3 goes below base: the database's revision is "
+                                          r"only 2 step\(s\) above it"):
+        commands.downgrade(_settings(root, database_url),
+                           DowngradeOptions(target="-3", backup=False, yes=True))
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="-2", backup=False, yes=True))
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    assert _state(database_url)["version"] == []
+
+
+def test_a_misspelt_option_is_still_an_unknown_option(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "downgrade", "--dry-rn", "0001"],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "No such option '--dry-rn'" in proc.stderr
