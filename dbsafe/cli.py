@@ -688,7 +688,7 @@ def upgrade_command(state: CliState, target: str, database_url: str | None,
                     retries: int, no_backup: bool, backup_dir: Path, backup_jobs: int,
                     allow: tuple[str, ...], allow_irreversible: bool, no_auto_rollback: bool,
                     dry_run: bool, **output: Any) -> None:
-    """Upgrade a database to TARGET (default: heads), guarded.
+    """Upgrade a database to TARGET (default: heads; a revision, or +N), guarded.
 
     \b
     preflight  reachable, not a replica; one run at a time (advisory lock); the pending

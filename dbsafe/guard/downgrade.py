@@ -10,7 +10,6 @@ snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from dbsafe.guard.upgrade import (
     _differences,
     comparison_options,
 )
-from dbsafe.migrate.revisions import ancestors, downgrade_problem, resolve, steps_down
+from dbsafe.migrate.revisions import ancestors, downgrade_problem, relative_target
 from dbsafe.migrate.runner import (
     ABANDONED_STATEMENTS_STOP,
     AlembicProject,
@@ -106,13 +105,11 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
 def _locked(down: _Down, confirm: Confirm | None) -> str:
     described = describe(down.project)
     down.start = current_revisions(down.url)
-    relative = re.fullmatch(r"-(\d+)", down.options.target)
     if down.options.target == "base":
         down.target = ()
-    elif relative:
-        down.target = tuple(steps_down(described.revisions, down.start, int(relative[1])))
     else:
-        down.target = tuple(resolve(described.revisions, described.heads, down.options.target))
+        down.target = tuple(relative_target(described.revisions, described.heads, down.start,
+                                            down.options.target))
     below = ancestors(described.revisions, down.start)
     ahead = [t for t in down.target if t not in below]
     if ahead:

@@ -20,7 +20,7 @@ from dbsafe.core import DatabaseError, DbsafeError, Finding, Report, RuleInfo, S
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
-from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, resolve
+from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, relative_target
 from dbsafe.migrate.runner import (
     ABANDONED_STATEMENTS_STOP,
     AlembicProject,
@@ -265,8 +265,8 @@ def _resolve_plan(run: _Run) -> None:
             and run.options.target == "head":
         raise DbsafeError(f"the history has {len(run.heads)} heads ({', '.join(run.heads)}); "
                           "merge them or name the target revision")
-    run.target = tuple(resolve(run.revisions, run.heads, run.options.target))
     run.start = current_revisions(run.url)
+    run.target = tuple(relative_target(run.revisions, run.heads, run.start, run.options.target))
     known = {r.revision for r in run.revisions}
     unknown = [r for r in run.start if r not in known]
     if unknown:

@@ -211,3 +211,40 @@ def steps_down(revisions: Sequence[Revision], current: Sequence[str], steps: int
         position = parents[0] if parents else None
     return [position] if position is not None else []
 
+
+def steps_up(revisions: Sequence[Revision], current: Sequence[str], steps: int) -> list[str]:
+    """The target of a relative upgrade (alembic's `+N`): `steps` revisions above the
+    database's one current revision (or base), along a straight line of the history.
+
+    Raises:
+        DbsafeError: the database is at several revisions, a branch point lies on the way
+            (two revisions above one), or the history ends first.
+    """
+    from dbsafe.core import DbsafeError
+
+    if len(current) > 1:
+        raise DbsafeError(f"the database is at {len(current)} revisions "
+                          f"({', '.join(current)}): +{steps} names no single one; name the "
+                          "target revision")
+    position = current[0] if current else None
+    for taken in range(steps):
+        above = [r.revision for r in revisions if position in _parents(r)
+                 or (position is None and not _parents(r))]
+        if not above:
+            raise DbsafeError(f"+{steps} goes past the head: the database's revision is only "
+                              f"{taken} step(s) below it")
+        if len(above) > 1:
+            raise DbsafeError(f"{position or 'base'} branches to {', '.join(sorted(above))}: "
+                              f"+{steps} names no single revision above it; name the target")
+        position = above[0]
+    return [position] if position is not None else []
+
+
+def relative_target(revisions: Sequence[Revision], heads: Sequence[str], current: Sequence[str],
+                    name: str) -> list[str]:
+    """`resolve`, and alembic's relative `+N` / `-N` from the database's `current` revision."""
+    if len(name) > 1 and name[0] in "+-" and name[1:].isdigit():
+        steps = int(name[1:])
+        return (steps_up if name[0] == "+" else steps_down)(revisions, current, steps)
+    return resolve(revisions, heads, name)
+

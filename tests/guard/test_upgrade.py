@@ -388,3 +388,14 @@ def downgrade():
     assert "cannot be rendered offline" in pending["0005"]["not_rendered"]
     assert any(line.startswith("  (no SQL shown: it cannot be rendered offline")
                for line in report.summary["lines"])
+
+
+def test_a_relative_target_upgrades_that_many_revisions(database_url: str,
+                                                        tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, target="+1", backup=False))
+    assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+    assert report.summary["applied"] == ["0003"]
+    assert _state(database_url)["version"] == ["0003"]

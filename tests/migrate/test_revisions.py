@@ -29,3 +29,18 @@ def test_steps_that_name_no_single_revision_are_refused(current: list[str], step
                                                         message: str) -> None:
     with pytest.raises(DbsafeError, match=message):
         steps_down(HISTORY, current, steps)
+
+
+def test_steps_up_a_straight_line_and_refuses_a_branch() -> None:
+    from dbsafe.migrate.revisions import relative_target, steps_up
+
+    assert steps_up(HISTORY, [], 1) == ["a"]
+    assert steps_up(HISTORY, ["b"], 1) == ["c"]
+    assert steps_up(HISTORY, ["c"], 2) == ["e"]
+    assert relative_target(HISTORY, ["e"], ["c"], "+1") == ["m"]
+    assert relative_target(HISTORY, ["e"], ["c"], "-1") == ["b"]
+    assert relative_target(HISTORY, ["e"], ["c"], "e") == ["e"]
+    with pytest.raises(DbsafeError, match="a branches to b, d: \\+1 names no single revision"):
+        steps_up(HISTORY, ["a"], 1)
+    with pytest.raises(DbsafeError, match="\\+3 goes past the head"):
+        steps_up(HISTORY, ["m"], 3)
