@@ -1611,10 +1611,18 @@ def _create_view(p: _Plan, relation: Relation) -> None:
         for index in relation.indexes:
             p.emit("view_indexes", _concurrent_index(index.definition),
                    transactional=False, subject=f"{relation.qualified_name}.{index.name}")
+    word = _OBJECT_WORD[relation.kind]
     for column in relation.columns:
+        col = quote(column.name)
+        if column.statistics is not None:  # a materialized view's column
+            p.emit("views", f"ALTER {word} {qname} ALTER COLUMN {col} SET STATISTICS "
+                   f"{column.statistics}", subject=relation.qualified_name)
         if column.comment is not None:
-            p.emit("comments", f"COMMENT ON COLUMN {qname}.{quote(column.name)} IS "
+            p.emit("comments", f"COMMENT ON COLUMN {qname}.{col} IS "
                    f"{_text(column.comment)}", subject=relation.qualified_name)
+        if column.acl:
+            _grants(p, f"TABLE {qname}", (), column.acl, "c", None,
+                    f"{relation.qualified_name}.{column.name}", column=col)
     _relation_extras(p, relation, created=True)
 
 
