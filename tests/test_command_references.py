@@ -10,6 +10,7 @@ import re
 
 import click
 
+from dbsafe import cli
 from dbsafe.cli import main
 from tests.conftest import REPO_ROOT
 
@@ -27,6 +28,9 @@ def _problem(words: list[str]) -> str | None:
         if takes_value:
             takes_value = False
             continue
+        if word.startswith("-") and word[1:].isdigit() and isinstance(
+                command, cli._RelativeTarget):
+            continue  # `dbsafe downgrade -1`: a relative target, not an option
         if word.startswith("-") and len(word) > 1:
             name = word.split("=")[0]
             option = next((p for p in command.params if isinstance(p, click.Option)
