@@ -17,6 +17,7 @@ fields with defaults to format 1, so a format-1 file still loads, with those fie
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -61,6 +62,26 @@ def field_names(cls: type[Any]) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls) if f.init)
 
 
+def _shared_defaults(part: msgspec.Struct) -> None:
+    """Give a text field equal to its default that very default object. msgspec leaves a
+    field at its default out of the file (`omit_defaults`) by identity: without this, a
+    "function" read from the server or a file would be written where the class's own
+    "function" is left out, and the same schema would not always give the same bytes."""
+    cls = type(part)
+    shared = _TEXT_DEFAULTS.get(cls)
+    if shared is None:
+        shared = _TEXT_DEFAULTS[cls] = tuple(
+            (field.name, field.default) for field in msgspec.structs.fields(cls)
+            if isinstance(field.default, str))
+    for name, default in shared:
+        value = getattr(part, name)
+        if value is not default and value == default:
+            msgspec.structs.force_setattr(part, name, default)
+
+
+_TEXT_DEFAULTS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def replace(obj: _T, **changes: Any) -> _T:
     """A copy of a snapshot or one of its parts with some fields changed."""
     if isinstance(obj, msgspec.Struct):
@@ -68,7 +89,7 @@ def replace(obj: _T, **changes: Any) -> _T:
     return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
 
 
-class Column(msgspec.Struct, frozen=True, gc=False):
+class Column(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     name: str  # exact case, as stored in pg_attribute
     type: str  # format_type(atttypid, atttypmod), e.g. "character varying(20)"
     position: int  # attnum; dropped columns are skipped, so gaps are possible
@@ -105,7 +126,7 @@ class Column(msgspec.Struct, frozen=True, gc=False):
         return self.details.acl if self.details else ()
 
 
-class ColumnDetails(msgspec.Struct, frozen=True, gc=False):
+class ColumnDetails(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A column's format-2 properties; each is None when it is the type's default."""
 
     collation: str | None = None  # "schema"."name" of a collation other than the type's
@@ -116,7 +137,7 @@ class ColumnDetails(msgspec.Struct, frozen=True, gc=False):
     acl: tuple[str, ...] = ()  # column privileges, aclitem text, sorted
 
 
-class Constraint(msgspec.Struct, frozen=True, gc=False):
+class Constraint(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     name: str
     kind: str  # "primary_key" | "unique" | "foreign_key" | "check" | "exclusion" | "not_null"
     columns: tuple[str, ...] = ()
@@ -126,8 +147,11 @@ class Constraint(msgspec.Struct, frozen=True, gc=False):
     referenced_columns: tuple[str, ...] = ()
     comment: str | None = None  # format 2
 
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
 
-class Index(msgspec.Struct, frozen=True, gc=False):
+
+class Index(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     name: str
     definition: str  # pg_get_indexdef
     columns: tuple[str, ...] = ()  # key columns; an expression shows as its text
@@ -139,7 +163,7 @@ class Index(msgspec.Struct, frozen=True, gc=False):
     comment: str | None = None  # format 2
 
 
-class Policy(msgspec.Struct, frozen=True, gc=False):
+class Policy(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     name: str
     command: str  # "ALL" | "SELECT" | "INSERT" | "UPDATE" | "DELETE"
     permissive: bool = True
@@ -149,7 +173,7 @@ class Policy(msgspec.Struct, frozen=True, gc=False):
     comment: str | None = None  # format 2
 
 
-class Trigger(msgspec.Struct, frozen=True, gc=False):
+class Trigger(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A trigger on a table or view (format 2); internal (constraint) triggers are left out."""
 
     name: str
@@ -157,8 +181,11 @@ class Trigger(msgspec.Struct, frozen=True, gc=False):
     enabled: str = "origin"  # "origin" | "disabled" | "replica" | "always"
     comment: str | None = None
 
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
 
-class Relation(msgspec.Struct, frozen=True, gc=False):
+
+class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     schema: str
     name: str
     kind: str  # one of RELATION_KINDS
@@ -199,15 +226,21 @@ class Relation(msgspec.Struct, frozen=True, gc=False):
                 return column
         return None
 
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
 
-class Argument(msgspec.Struct, frozen=True, gc=False):
+
+class Argument(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     name: str | None
     type: str
     mode: str = "in"  # "in" | "out" | "inout" | "variadic" | "table"
     has_default: bool = False
 
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
 
-class Function(msgspec.Struct, frozen=True, gc=False):
+
+class Function(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A function that matters for name resolution: it produces rows or takes a row type.
 
     `result_columns` lists the columns a call in FROM produces when they are known
@@ -240,8 +273,11 @@ class Function(msgspec.Struct, frozen=True, gc=False):
     def input_arguments(self) -> tuple[Argument, ...]:
         return tuple(a for a in self.arguments if a.mode in ("in", "inout", "variadic"))
 
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
 
-class Enum(msgspec.Struct, frozen=True, gc=False):
+
+class Enum(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     schema: str
     name: str
     labels: tuple[str, ...] = ()
@@ -250,7 +286,7 @@ class Enum(msgspec.Struct, frozen=True, gc=False):
     acl: tuple[str, ...] = ()
 
 
-class Sequence(msgspec.Struct, frozen=True, gc=False):
+class Sequence(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     schema: str
     name: str
     data_type: str = "bigint"
@@ -266,14 +302,17 @@ class Sequence(msgspec.Struct, frozen=True, gc=False):
     comment: str | None = None
     acl: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
 
-class DomainConstraint(msgspec.Struct, frozen=True, gc=False):
+
+class DomainConstraint(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     name: str
     definition: str  # pg_get_constraintdef, e.g. "CHECK (VALUE > 0)"
     validated: bool = True
 
 
-class Domain(msgspec.Struct, frozen=True, gc=False):
+class Domain(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`CREATE DOMAIN` (format 2)."""
 
     schema: str
@@ -288,7 +327,7 @@ class Domain(msgspec.Struct, frozen=True, gc=False):
     acl: tuple[str, ...] = ()
 
 
-class CompositeType(msgspec.Struct, frozen=True, gc=False):
+class CompositeType(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`CREATE TYPE ... AS (...)` (format 2); attributes are `Column`s (name, type, position)."""
 
     schema: str
@@ -299,7 +338,7 @@ class CompositeType(msgspec.Struct, frozen=True, gc=False):
     acl: tuple[str, ...] = ()
 
 
-class Extension(msgspec.Struct, frozen=True, gc=False):
+class Extension(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """An installed extension (format 2); the objects it owns are not in the snapshot."""
 
     name: str
@@ -308,7 +347,7 @@ class Extension(msgspec.Struct, frozen=True, gc=False):
     comment: str | None = None
 
 
-class Namespace(msgspec.Struct, frozen=True, gc=False):
+class Namespace(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A schema's own properties (format 2); `SchemaSnapshot.schemas` lists the names."""
 
     name: str
@@ -317,7 +356,7 @@ class Namespace(msgspec.Struct, frozen=True, gc=False):
     acl: tuple[str, ...] = ()
 
 
-class ForeignServer(msgspec.Struct, frozen=True, gc=False):
+class ForeignServer(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """`CREATE SERVER` (format 2). User mappings are not read: they hold passwords."""
 
     name: str
@@ -327,7 +366,7 @@ class ForeignServer(msgspec.Struct, frozen=True, gc=False):
     comment: str | None = None
 
 
-class Publication(msgspec.Struct, frozen=True, gc=False):
+class Publication(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A logical-replication publication and the tables it publishes (format 2)."""
 
     name: str
@@ -669,11 +708,30 @@ def _written_as(snapshot: SchemaSnapshot, raw: bytes, stop: int, tail: bytes) ->
 
 
 def _to_plain(obj: Any) -> Any:
+    if isinstance(obj, msgspec.Struct):  # a part: its fields at their defaults left out
+        plain = {}
+        for name, default in _field_defaults(type(obj)):
+            value = getattr(obj, name)
+            if default is msgspec.NODEFAULT or value != default:
+                plain[name] = _to_plain(value)
+        return plain
     if is_model(obj):
         return {name: _to_plain(getattr(obj, name)) for name in field_names(type(obj))}
     if isinstance(obj, tuple):
         return [_to_plain(item) for item in obj]
     return obj
+
+
+@functools.cache
+def _field_defaults(cls: type[msgspec.Struct]) -> tuple[tuple[str, Any], ...]:
+    """(name, default or NODEFAULT) of each field of a part, in order."""
+    out = []
+    for info in msgspec.structs.fields(cls):
+        default = info.default
+        if default is msgspec.NODEFAULT and info.default_factory is not msgspec.NODEFAULT:
+            default = info.default_factory()
+        out.append((info.name, default))
+    return tuple(out)
 
 
 _NESTED: dict[tuple[type, str], type] = {}  # a list of objects
