@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import json
 import os
@@ -76,14 +77,20 @@ def _part_dict(part: object) -> dict[str, object]:
     import msgspec
 
     plain = {}
-    for field in msgspec.structs.fields(part):
-        value = getattr(part, field.name)
-        default = field.default
-        if default is msgspec.NODEFAULT and field.default_factory is not msgspec.NODEFAULT:
-            default = field.default_factory()
+    for name, default in _defaults(type(part)):
+        value = getattr(part, name)
         if default is msgspec.NODEFAULT or value != default:
-            plain[field.name] = value
+            plain[name] = value
     return plain
+
+
+@functools.cache
+def _defaults(cls: type) -> tuple[tuple[str, object], ...]:
+    import msgspec
+
+    return tuple((f.name, f.default_factory() if f.default is msgspec.NODEFAULT
+                  and f.default_factory is not msgspec.NODEFAULT else f.default)
+                 for f in msgspec.structs.fields(cls))
 
 
 def _median_seconds(fn: Callable[[], object], repeat: int) -> float:
