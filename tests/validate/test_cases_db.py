@@ -42,11 +42,17 @@ def _outcome(conn: psycopg.Connection, sql: str) -> str:
     return "ok"
 
 
+def _judge_on(conn: psycopg.Connection, schema: Path) -> None:
+    """Create `schema` and leave `conn` ready for `_outcome`: autocommit, and none of
+    psycopg's own prepared statements (`_outcome` deallocates all)."""
+    conn.prepare_threshold = None
+    conn.execute(schema.read_text(encoding="utf-8"))
+    conn.commit()
+    conn.autocommit = True
+
+
 def test_cases_are_labelled_as_postgresql_sees_them(postgresql: psycopg.Connection) -> None:
-    postgresql.prepare_threshold = None  # psycopg's own prepared statements vs DEALLOCATE ALL
-    postgresql.execute(SCHEMA.read_text(encoding="utf-8"))
-    postgresql.commit()
-    postgresql.autocommit = True
+    _judge_on(postgresql, SCHEMA)
     wrong = []
     for case in CASES:
         outcome = _outcome(postgresql, case.get("prepare_sql", case["sql"]))
@@ -73,10 +79,7 @@ def test_clinic_schema_json_is_what_the_clinic_sql_introspects_to(
 def test_construct_cases_are_labelled_as_postgresql_sees_them(
     postgresql: psycopg.Connection,
 ) -> None:
-    postgresql.prepare_threshold = None
-    postgresql.execute(CONSTRUCTS_SCHEMA.read_text(encoding="utf-8"))
-    postgresql.commit()
-    postgresql.autocommit = True
+    _judge_on(postgresql, CONSTRUCTS_SCHEMA)
     wrong = []
     for case in CONSTRUCTS:
         outcome = _outcome(postgresql, case.get("prepare_sql", case["sql"]))
@@ -106,9 +109,6 @@ def test_templates_with_braces_are_syntax_errors_to_postgresql(
 ) -> None:
     from test_cases import TEMPLATES
 
-    postgresql.prepare_threshold = None
-    postgresql.execute(SCHEMA.read_text(encoding="utf-8"))
-    postgresql.commit()
-    postgresql.autocommit = True
+    _judge_on(postgresql, SCHEMA)
     assert {sql: _outcome(postgresql, sql) for sql in TEMPLATES} == dict.fromkeys(
         TEMPLATES, "42601")
