@@ -440,18 +440,11 @@ def _mark_users_of_rebuilt_enum(p: _Plan, schema: str, name: str) -> None:
             # A partition's index goes and comes back with its parent's.
             if not relation.partition_of and not _constraint_index(relation, index.name) \
                     and names(index.definition, "index"):
-                p.rebuilt_indexes.add((*key, index.name))
-                p.emit("drop_function_users", f"DROP INDEX {qualify(key[0], index.name)}",
-                       Hazard("index-unavailable", f"`{index.name}` compares with values of "
-                              f"enum `{schema}.{name}`, which is rebuilt: it is built again "
-                              "after."), subject=f"{relation.qualified_name}.{index.name}")
+                _take_off_index(p, relation, index, f"compares with values of enum "
+                                f"`{schema}.{name}`, which is rebuilt")
         for constraint in relation.constraints:
-            if constraint.kind == "check" and names(constraint.definition, "constraint") \
-                    and (*key, constraint.name) not in p.rebuilt_checks:
-                p.rebuilt_checks.add((*key, constraint.name))
-                _drop_constraint(p, qualify(*key), constraint,
-                                 f"{relation.qualified_name}.{constraint.name}",
-                                 phase="drop_function_users")
+            if constraint.kind == "check" and names(constraint.definition, "constraint"):
+                _take_off_check(p, relation, constraint)
         for policy in relation.policies:
             if names(policy.using, "expression") or names(policy.with_check, "expression"):
                 p.recreate_policies.add((*key, policy.name))
@@ -465,13 +458,10 @@ def _names_type(text: str, kind: str, schema: str, name: str,
     """Whether an index or trigger definition, a constraint definition or an expression
     (`kind` as for `_columns_read`) names the type `schema.name` (a cast, as PostgreSQL
     writes a literal of it), by pglast's parse; True where it does not parse."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast
 
-    try:
-        tree = parse_sql(f"ALTER TABLE x ADD {text}" if kind == "constraint" else
-                         f"SELECT ({text})" if kind == "expression" else text)
-    except ParseError:
+    tree = _parsed(text, kind)
+    if tree is None:
         return True
     return any(_type_is(".".join(str(part.sval) for part in node.names
                                  if isinstance(part, ast.String)), schema, name, search_path)
@@ -770,33 +760,31 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
                     _function_by_identity(p.target, c.identity)))):
             replaced.add(c.identity)
     reshaped = _reshaped_relations(p, relation_changes)
-    for reader in p.source.functions:
-        identity = function_identity(reader)
-        if identity in replaced or not (_atomic_reads(reader, p.source) & reshaped):
+    rebuilt = _rebuilt_enums(p)
+    # Functions unchanged themselves that must still be dropped and created again: their
+    # SQL-standard body reads a table whose columns change, or they take or return an enum
+    # that is rebuilt (the hazard says why).
+    enum_users: dict[tuple[str, ...], str] = {}
+    for unchanged in p.source.functions:
+        identity = function_identity(unchanged)
+        if identity in replaced:
             continue
+        uses_enum = False
+        if not (_atomic_reads(unchanged, p.source) & reshaped):
+            uses_enum = bool(rebuilt) and any(
+                _mentions_relation(text, rebuilt, p.source.search_path)
+                for text in (unchanged.returns, *(a.type for a in unchanged.arguments)))
+            if not uses_enum:
+                continue
         again = next((f for f in p.target.functions if function_identity(f) == identity), None)
         if again is None:
             continue  # dropped: `drop_row_functions` (below) goes before the relations
         replaced.add(identity)
+        if uses_enum:
+            enum_users[identity] = "takes or returns an enum that is rebuilt"
         if not any(c.identity == identity for c in changes):
             changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
-                                        old=reader.definition, new=again.definition)]
-    rebuilt = _rebuilt_enums(p)
-    enum_users: dict[tuple[str, ...], str] = {}  # why each is dropped and created again
-    for user in p.source.functions if rebuilt else ():
-        identity = function_identity(user)
-        if identity in replaced or not any(
-                _mentions_relation(text, rebuilt, p.source.search_path)
-                for text in (user.returns, *(a.type for a in user.arguments))):
-            continue
-        again = next((f for f in p.target.functions if function_identity(f) == identity), None)
-        if again is None:
-            continue  # dropped anyway
-        replaced.add(identity)
-        enum_users[identity] = "takes or returns an enum that is rebuilt"
-        if not any(c.identity == identity for c in changes):
-            changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
-                                        old=user.definition, new=again.definition)]
+                                        old=unchanged.definition, new=again.definition)]
     done: set[tuple[str, ...]] = set()
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
     # overloads apart by types only: a renamed argument must be dropped before it is created.
@@ -974,23 +962,41 @@ def _mark_function_dependents(p: _Plan, function: Function) -> None:
         for index in relation.indexes:
             if not _constraint_index(relation, index.name) and \
                     _calls(index.definition, function, p.source.search_path):
-                p.rebuilt_indexes.add((*key, index.name))
-                p.emit("drop_function_users", f"DROP INDEX {qualify(key[0], index.name)}",
-                       Hazard("index-unavailable", f"`{index.name}` calls `{signature}`, "
-                              "which is dropped and created again: it is built again after."),
-                       subject=f"{relation.qualified_name}.{index.name}")
+                _take_off_index(p, relation, index, f"calls `{signature}`, which is dropped "
+                                "and created again")
         for constraint in relation.constraints:
             if constraint.kind == "check" and _calls(
                     f"ALTER TABLE x ADD {constraint.definition}", function,
                     p.source.search_path):
-                p.rebuilt_checks.add((*key, constraint.name))
-                _drop_constraint(p, table, constraint, f"{relation.qualified_name}."
-                                 f"{constraint.name}", phase="drop_function_users")
+                _take_off_check(p, relation, constraint)
         for policy in relation.policies:
             if any(text is not None and _calls(f"SELECT ({text})", function,
                                                p.source.search_path)
                    for text in (policy.using, policy.with_check)):
                 p.recreate_policies.add((*key, policy.name))
+
+
+def _take_off_index(p: _Plan, relation: Relation, index: Index, why: str) -> None:
+    """Drop an index before what it uses changes; `_restore_function_users` builds it
+    again after, as the target has it. Once, whatever asks for it more than once."""
+    key = (relation.schema, relation.name, index.name)
+    if key in p.rebuilt_indexes:
+        return
+    p.rebuilt_indexes.add(key)
+    p.emit("drop_function_users", f"DROP INDEX {qualify(relation.schema, index.name)}",
+           Hazard("index-unavailable", f"`{index.name}` {why}: it is built again after."),
+           subject=f"{relation.qualified_name}.{index.name}")
+
+
+def _take_off_check(p: _Plan, relation: Relation, constraint: Constraint) -> None:
+    """Drop a check constraint before what it uses changes; `_restore_function_users`
+    adds it again after, as the target has it. Once, whatever asks for it more than once."""
+    key = (relation.schema, relation.name, constraint.name)
+    if key in p.rebuilt_checks:
+        return
+    p.rebuilt_checks.add(key)
+    _drop_constraint(p, qualify(relation.schema, relation.name), constraint,
+                     f"{relation.qualified_name}.{constraint.name}", phase="drop_function_users")
 
 
 def _calls(sql: str, function: Function, search_path: Sequence[str]) -> bool:
@@ -2298,25 +2304,33 @@ def _columns_read(text: str, kind: str) -> set[str]:
     (`kind` "constraint": its definition) or an expression reads, as pglast parses
     PostgreSQL's own text; {"*"} (everything) where it does not parse, so the caller errs on
     the side of recreating."""
-    from pglast import ast, parse_sql
+    from pglast import ast
+
+    tree = _parsed(text, kind)
+    if tree is None:
+        return {"*"}
+    if kind == "trigger":
+        statement = tree[0].stmt
+        when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
+        return _column_names(when) if when is not None else set()
+    if kind in ("index", "constraint"):
+        return _column_names(tree) | {str(e.name) for e in _nodes(tree, ast.IndexElem)
+                                      if e.name}
+    return _column_names(tree)
+
+
+def _parsed(text: str, kind: str) -> Any:
+    """pglast's parse of PostgreSQL's own text of a trigger or index definition (`kind`
+    "trigger", "index"), a constraint definition ("constraint", as ALTER TABLE ... ADD
+    takes it) or an expression ("expression"); None where it does not parse."""
+    from pglast import parse_sql
     from pglast.parser import ParseError
 
-    names: set[str] = set()
     try:
-        if kind in ("index", "constraint"):
-            tree = parse_sql(text if kind == "index" else f"ALTER TABLE x ADD {text}")
-            names = _column_names(tree) | {str(e.name) for e in _nodes(tree, ast.IndexElem)
-                                           if e.name}
-        elif kind == "trigger":
-            statement = parse_sql(text)[0].stmt
-            when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
-            if when is not None:
-                names = _column_names(when)
-        else:
-            names = _column_names(parse_sql(f"SELECT ({text})"))
+        return parse_sql(f"ALTER TABLE x ADD {text}" if kind == "constraint" else
+                         f"SELECT ({text})" if kind == "expression" else text)
     except ParseError:
-        return {"*"}
-    return names
+        return None
 
 
 def _column_names(tree: Any) -> set[str]:
