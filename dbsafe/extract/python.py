@@ -155,14 +155,14 @@ class _Extractor:
                 found.append(((value.lineno, value.col_offset), fragments))
         # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
         for node in strings:
-            if id(node) in self.taken or self._is_prose_context(node) or self._expected_to_fail(
-                node
-            ):
+            if id(node) in self.taken or self._is_prose_context(node):
                 continue
             template = self._template(node)
             if template is None or template.problem or not looks_like_statement(
                 template.text, holes=len(template.holes)
             ):
+                continue
+            if self._expected_to_fail(node):  # last: a walk up to the function, per string
                 continue
             self._take(node)
             fragments = self._render(template, sink=None)

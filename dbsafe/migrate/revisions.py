@@ -191,10 +191,7 @@ def steps_down(revisions: Sequence[Revision], current: Sequence[str], steps: int
     """
     from dbsafe.core import DbsafeError
 
-    if len(current) > 1:
-        raise DbsafeError(f"the database is at {len(current)} revisions "
-                          f"({', '.join(current)}): -{steps} names no single one; name the "
-                          "target revision")
+    _one_revision(current, f"-{steps}")
     by_id = {r.revision: r for r in revisions}
     position = current[0] if current else None
     for taken in range(steps):
@@ -222,10 +219,7 @@ def steps_up(revisions: Sequence[Revision], current: Sequence[str], steps: int) 
     """
     from dbsafe.core import DbsafeError
 
-    if len(current) > 1:
-        raise DbsafeError(f"the database is at {len(current)} revisions "
-                          f"({', '.join(current)}): +{steps} names no single one; name the "
-                          "target revision")
+    _one_revision(current, f"+{steps}")
     position = current[0] if current else None
     for taken in range(steps):
         above = [r.revision for r in revisions if position in _parents(r)
@@ -238,6 +232,16 @@ def steps_up(revisions: Sequence[Revision], current: Sequence[str], steps: int) 
                               f"+{steps} names no single revision above it; name the target")
         position = above[0]
     return [position] if position is not None else []
+
+
+def _one_revision(current: Sequence[str], step: str) -> None:
+    """A relative step starts from one revision (or base), never from several heads."""
+    from dbsafe.core import DbsafeError
+
+    if len(current) > 1:
+        raise DbsafeError(f"the database is at {len(current)} revisions "
+                          f"({', '.join(current)}): {step} names no single one; name the "
+                          "target revision")
 
 
 def relative_target(revisions: Sequence[Revision], heads: Sequence[str], current: Sequence[str],

@@ -67,19 +67,16 @@ def _shared_defaults(part: msgspec.Struct) -> None:
     field at its default out of the file (`omit_defaults`) by identity: without this, a
     "function" read from the server or a file would be written where the class's own
     "function" is left out, and the same schema would not always give the same bytes."""
-    cls = type(part)
-    shared = _TEXT_DEFAULTS.get(cls)
-    if shared is None:
-        shared = _TEXT_DEFAULTS[cls] = tuple(
-            (field.name, field.default) for field in msgspec.structs.fields(cls)
-            if isinstance(field.default, str))
-    for name, default in shared:
+    for name, default in _text_defaults(type(part)):
         value = getattr(part, name)
         if value is not default and value == default:
             msgspec.structs.force_setattr(part, name, default)
 
 
-_TEXT_DEFAULTS: dict[type, tuple[tuple[str, str], ...]] = {}
+@functools.cache
+def _text_defaults(cls: type[msgspec.Struct]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, default) for name, default in _field_defaults(cls)
+                 if isinstance(default, str))
 
 
 def replace(obj: _T, **changes: Any) -> _T:
