@@ -1172,7 +1172,7 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     if not clean_up and backup_file is None:
         raise click.UsageError("name the backup file to restore (see `dbsafe backups`)")
     if replace and not yes:
-        from dbsafe.migrate.runner import database_name
+        from dbsafe.pg.connect import database_name
 
         if not _confirm_database_name(database_name(settings.database_url or "")):
             raise DbsafeError("--replace needs --yes, or the database's name typed at a prompt")

@@ -322,7 +322,8 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
                                                         jobs=jobs, progress=say))
     if replace:
         from dbsafe.guard.backup import take_backup
-        from dbsafe.migrate.runner import current_revisions, database_name
+        from dbsafe.migrate.runner import current_revisions
+        from dbsafe.pg.connect import database_name
 
         fresh = take_backup(url, backup_file.parent, label="before-restore",
                             revisions=current_revisions(url))
@@ -347,7 +348,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
 
 
 def _require_database(settings: Settings) -> str:
-    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.urls import to_libpq_url
 
     if not settings.database_url:
         raise ConfigError("this command needs a database: pass --database-url or set "

@@ -209,7 +209,7 @@ def check_expectations(source: str | SchemaSnapshot, expectations: Expectations 
         return []
     unpopulated: frozenset[str] = frozenset()
     if isinstance(source, str):
-        from dbsafe.migrate.runner import to_libpq_url
+        from dbsafe.pg.urls import to_libpq_url
         from dbsafe.schema.introspect import introspect_url
 
         url = to_libpq_url(source)

@@ -155,7 +155,7 @@ class _Walk:
         if self._conn is None:
             import psycopg
 
-            from dbsafe.migrate.runner import to_libpq_url
+            from dbsafe.pg.urls import to_libpq_url
 
             self._conn = self._stack.enter_context(
                 psycopg.connect(to_libpq_url(self.url), autocommit=True))
@@ -997,7 +997,7 @@ def _seed(url: str, seed: Path) -> None:
     import psycopg
 
     from dbsafe.core import SourceError
-    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.urls import to_libpq_url
 
     try:
         script = seed.read_bytes()
@@ -1017,7 +1017,7 @@ def _repair(w: _Walk, down: SchemaSnapshot, before: SchemaSnapshot,
     says so without a snapshot; what it re-created has new OIDs, and is diffed)."""
     import psycopg
 
-    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.urls import to_libpq_url
     from dbsafe.schema.ddl import plan
 
     changes = _diff(down, before, options)

@@ -84,7 +84,7 @@ def _major(binary: Path) -> int | None:
 
 def client_environment(database_url: str) -> tuple[list[str], dict[str, str]]:
     """Connection arguments for libpq's command-line tools, the password kept out of argv."""
-    from dbsafe.migrate.runner import connection_params
+    from dbsafe.pg.connect import connection_params
 
     params = connection_params(database_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}

@@ -32,10 +32,9 @@ from dbsafe.migrate.runner import (
     ApplySession,
     MigrationError,
     current_revisions,
-    database_name,
     describe,
 )
-from dbsafe.pg.connect import connect
+from dbsafe.pg.connect import connect, database_name
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def user_snapshot(url: str) -> SchemaSnapshot:
     """The database's schema without dbsafe's own (`dbsafe.history` is not the app's)."""
-    from dbsafe.migrate.runner import to_libpq_url
+    from dbsafe.pg.urls import to_libpq_url
     from dbsafe.schema.introspect import introspect_url
 
     snapshot = introspect_url(to_libpq_url(url))

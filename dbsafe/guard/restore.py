@@ -268,7 +268,7 @@ def _manifest_of(backup: Path) -> dict[str, Any]:
 def check_replaceable(database_url: str, backup: Path) -> None:
     """`--replace` puts `backup` in the place of the database of `database_url`: only a
     backup of that very database may take it. Said before anything is restored."""
-    from dbsafe.migrate.runner import database_name
+    from dbsafe.pg.connect import database_name
 
     source = _manifest_of(backup).get("database")
     original = database_name(database_url)
@@ -284,7 +284,7 @@ def replace_original(database_url: str, restored: str) -> str:
     takes its name. Refused while anyone else is connected to the original."""
     from psycopg import sql
 
-    from dbsafe.migrate.runner import database_name
+    from dbsafe.pg.connect import database_name
 
     original = database_name(database_url)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, SourceError
-from dbsafe.pg.connect import connect
+from dbsafe.pg.connect import connect, connection_params
+from dbsafe.pg.urls import to_libpq_url
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -648,41 +649,3 @@ def current_revisions(database_url: str,
         return tuple(sorted(r[0] for r in conn.execute(
             sql.SQL("SELECT version_num FROM {}.{}").format(
                 sql.Identifier(row[0]), sql.Identifier(version_table)))))
-
-
-# -- URLs --------------------------------------------------------------------------------------
-
-
-def to_libpq_url(url: str) -> str:
-    """A SQLAlchemy URL as libpq reads it (see `dbsafe.pg.urls.to_libpq_url`)."""
-    from dbsafe.pg.urls import to_libpq_url as convert
-
-    return convert(url)
-
-
-def connection_params(url: str) -> dict[str, Any]:
-    """host, port, user, password, dbname of a libpq or SQLAlchemy URL, defaults filled in."""
-    from dbsafe.pg.connect import url_params
-
-    params = url_params(url)
-    host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
-    user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
-    return {
-        "host": host,
-        "port": str(params.get("port") or os.environ.get("PGPORT") or "5432"),
-        "user": user,
-        "password": params.get("password") or os.environ.get("PGPASSWORD"),
-        "dbname": str(params.get("dbname") or os.environ.get("PGDATABASE") or user),
-        "sslmode": params.get("sslmode"),
-    }
-
-
-def database_name(url: str) -> str:
-    """The database a libpq or SQLAlchemy URL connects to, as libpq's defaults decide."""
-    return str(connection_params(url)["dbname"])
-
-
-def _login_name() -> str:
-    import getpass
-
-    return getpass.getuser()

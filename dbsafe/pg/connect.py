@@ -10,6 +10,7 @@ operating system's minutes; `application_name` says `dbsafe` unless the URL name
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError
@@ -69,6 +70,33 @@ def url_params(url: str, *, shown_as: str | None = None) -> dict[str, Any]:
         return conninfo_to_dict(libpq)
     except psycopg.Error as exc:
         raise DatabaseError(connect_error(shown_as or url, exc, libpq)) from None
+
+
+def connection_params(url: str) -> dict[str, Any]:
+    """host, port, user, password, dbname of a libpq or SQLAlchemy URL, libpq's defaults
+    (environment, login name) filled in."""
+    params = url_params(url)
+    host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
+    user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
+    return {
+        "host": host,
+        "port": str(params.get("port") or os.environ.get("PGPORT") or "5432"),
+        "user": user,
+        "password": params.get("password") or os.environ.get("PGPASSWORD"),
+        "dbname": str(params.get("dbname") or os.environ.get("PGDATABASE") or user),
+        "sslmode": params.get("sslmode"),
+    }
+
+
+def database_name(url: str) -> str:
+    """The database a libpq or SQLAlchemy URL connects to, as libpq's defaults decide."""
+    return str(connection_params(url)["dbname"])
+
+
+def _login_name() -> str:
+    import getpass
+
+    return getpass.getuser()
 
 
 def connect_error(url: str, exc: BaseException, tried: str | None = None) -> str:
