@@ -170,9 +170,10 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
     The file is hashed on a thread while this one imports psycopg, finds pg_restore,
     connects and looks for databases earlier runs left half-restored (reading only); the
-    new database is created only once the file matches its manifest. The bookkeeping after
-    pg_restore (the done marker, row counts, revision, the history row) shares one
-    connection, opened while pg_restore runs.
+    new database is created only once the file matches its manifest, from template0
+    (nothing added to template1 comes along, as pg_dump's documentation asks). The
+    bookkeeping after pg_restore (row counts, the done marker, revision, the history row)
+    shares one connection, opened while pg_restore runs.
 
     Returns what was restored: database name, alembic revision, row count per table.
     """
@@ -193,7 +194,8 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists:
             raise DbsafeError(f"database {name} already exists; choose another with --into")
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
+            sql.Identifier(name)))
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
     progress("restore", f"pg_restore into {name} …")
@@ -225,22 +227,14 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             raise DatabaseError(f"pg_restore into {name} failed: {_first_line(errors)} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
                                 "--clean-up` drops it)")
+        counts = _restored_row_counts(target)  # before any other session of dbsafe's
         target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name),
             sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
         revisions = _revisions(target)
-        # The history row is written (its own connection, its own commits) while the rows
-        # are counted: counting a big table is the longest part of the bookkeeping.
-        def bookkeeping() -> None:
-            history.settle_restored(target_url, backup.name)
-            history.record(target_url, "restore", outcome="restored", to_revisions=revisions,
-                           message=f"restored from {backup.name}", backup_file=str(backup))
-
-        recorded = _in_background(bookkeeping)
-        try:
-            counts = _row_counts(target)
-        finally:
-            recorded()
+        history.settle_restored(target_url, backup.name)
+        history.record(target_url, "restore", outcome="restored", to_revisions=revisions,
+                       message=f"restored from {backup.name}", backup_file=str(backup))
         progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
                  f"({time.perf_counter() - started:.1f}s)")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
@@ -370,12 +364,13 @@ def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
         return _row_counts(conn), _revisions(conn)
 
 
-def _row_counts(conn: Any) -> dict[str, int]:
-    """Exact row count of each application table, in one statement (a round trip per table
-    added up on databases with hundreds)."""
+def _row_counts(conn: Any, tables: list[tuple[str, str]] | None = None) -> dict[str, int]:
+    """Exact row count of each application table (or of `tables`), by `count(*)`, in one
+    statement (a round trip per table added up on databases with hundreds)."""
     from psycopg import sql
 
-    tables = _user_tables(conn)
+    if tables is None:
+        tables = _user_tables(conn)
     counts: dict[str, int] = {}
     if tables:
         rows = conn.execute(sql.SQL(" UNION ALL ").join(
@@ -385,6 +380,76 @@ def _row_counts(conn: Any) -> dict[str, int]:
         by_index = {int(r[0]): int(r[1]) for r in rows}
         counts = {f"{schema}.{table}": by_index[i] for i, (schema, table) in enumerate(tables)}
     return counts
+
+
+# Each application table (pg_tables' set) with the rows PostgreSQL counted going into it
+# and into the tables below it (partitions, inheritance children: count(*) reads them too),
+# and whether that count cannot be trusted: a foreign table below it (its rows live
+# elsewhere), or a table an extension owns (its script may have written and rolled back).
+_COUNTED_ROWS = """
+WITH RECURSIVE below (top, rel) AS (
+    SELECT c.oid, c.oid FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe')
+  UNION
+    SELECT b.top, i.inhrelid FROM below AS b JOIN pg_inherits AS i ON i.inhparent = b.rel
+)
+SELECT n.nspname, c.relname,
+       sum(pg_stat_get_tuples_inserted(b.rel) - pg_stat_get_tuples_deleted(b.rel)),
+       bool_or(r.relkind = 'f' OR EXISTS (
+           SELECT FROM pg_depend AS d WHERE d.classid = 'pg_class'::regclass
+           AND d.objid = b.rel AND d.deptype = 'e'))
+FROM below AS b
+JOIN pg_class AS c ON c.oid = b.top
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_class AS r ON r.oid = b.rel
+GROUP BY n.nspname, c.relname
+ORDER BY 1, 2
+"""
+
+
+def _restored_row_counts(conn: Any) -> dict[str, int]:
+    """Exact row count of each application table of the database pg_restore just filled.
+
+    The database was made from template0 for this restore, and pg_restore's COPY is all
+    that wrote to it: the rows PostgreSQL counted into each table (inserted less deleted)
+    are the rows it holds, with no table read. A session's counts reach the shared
+    statistics before the session leaves pg_stat_activity (PostgreSQL 15 on), so they are
+    read once every other session has left. `count(*)` still reads a table whose count
+    may not be the rows it holds: one an extension owns or with a foreign partition, one
+    counted empty (free to read when it is; statistics turned off count nothing), and all
+    of them when a transaction in the database rolled back (an insert counted, then undone),
+    when other sessions stay, or before PostgreSQL 15 (whose collector may lose counts).
+    """
+    if conn.info.server_version < 150000 or not _others_gone(conn):
+        return _row_counts(conn)
+    rolled_back = conn.execute("SELECT pg_stat_get_db_xact_rollback(oid) FROM pg_database "
+                               "WHERE datname = current_database()").fetchone()
+    if rolled_back is None or rolled_back[0]:
+        return _row_counts(conn)
+    counts: dict[str, int] = {}  # in pg_tables' order, as _row_counts gives them
+    to_read: list[tuple[str, str]] = []
+    for schema, table, counted, untrusted in conn.execute(_COUNTED_ROWS).fetchall():
+        counts[f"{schema}.{table}"] = int(counted or 0)
+        if untrusted or not counted or counted < 0:
+            to_read.append((schema, table))
+    counts.update(_row_counts(conn, to_read))
+    return counts
+
+
+def _others_gone(conn: Any) -> bool:
+    """Wait until no other client is connected to this database (pg_restore's sessions end
+    a moment after pg_restore does); False if some stay."""
+    deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
+    while True:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+            "pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchone()
+        if not row or not row[0]:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.001)
 
 
 def _revisions(conn: Any) -> tuple[str, ...]:
