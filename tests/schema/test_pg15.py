@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from dbsafe.schema.diff import diff
 from dbsafe.schema.introspect import introspect_url
-from tests.schema.conftest import PG15_BIN
+from tests.helpers import PG15_BIN
 from tests.schema.test_introspect import check_definitions
 from tests.schema.test_roundtrip import PAIRS, _build, _round_trip
 
