@@ -65,6 +65,8 @@ def test_any_other_error_into_15_still_fails_the_restore(
     # A backup of an 18 database with a column 15 cannot create: the refused setting is
     # let through, this error is not.
     with psycopg.connect(database_url) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("the suite's server is older than 18 (DBSAFE_TEST_DATABASE_URL)")
         conn.execute("CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) VIRTUAL); "
                      "INSERT INTO t (a) VALUES (1)")
     backup = Path(str(commands.backup(_settings(database_url, tmp_path), tmp_path / "b")
