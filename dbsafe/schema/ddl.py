@@ -2572,8 +2572,9 @@ _PRIVILEGES = {
     "x": "REFERENCES", "t": "TRIGGER", "m": "MAINTAIN", "X": "EXECUTE", "U": "USAGE",
     "C": "CREATE", "c": "CONNECT", "T": "TEMPORARY",
 }
-# What an object's owner (and PUBLIC) hold when its ACL is the default (NULL).
-_DEFAULT_OWNER_PRIVILEGES = {"r": "arwdDxtm", "s": "rwU", "f": "X", "T": "U", "n": "UC",
+# What an object's owner (and PUBLIC) hold when its ACL is the default (NULL); a table's
+# owner holds MAINTAIN (m) too from PostgreSQL 17, where it came.
+_DEFAULT_OWNER_PRIVILEGES = {"r": "arwdDxt", "s": "rwU", "f": "X", "T": "U", "n": "UC",
                              "c": ""}
 _DEFAULT_PUBLIC_PRIVILEGES = {"f": "X", "T": "U"}
 
@@ -2596,13 +2597,15 @@ def _parse_acl(items: Iterable[str]) -> dict[str, tuple[frozenset[str], frozense
     return parsed
 
 
-def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None,
+def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None, *, maintain: bool,
                    ) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     if acl:
         return _parse_acl(acl)
     result: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    if owner and _DEFAULT_OWNER_PRIVILEGES.get(acl_type):
-        result[owner] = (frozenset(_DEFAULT_OWNER_PRIVILEGES[acl_type]), frozenset())
+    owned = _DEFAULT_OWNER_PRIVILEGES.get(acl_type, "") + ("m" if maintain and acl_type == "r"
+                                                          else "")
+    if owner and owned:
+        result[owner] = (frozenset(owned), frozenset())
     if acl_type in _DEFAULT_PUBLIC_PRIVILEGES:
         result[""] = (frozenset(_DEFAULT_PUBLIC_PRIVILEGES[acl_type]), frozenset())
     return result
@@ -2616,8 +2619,10 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
     With `column`, the privileges are that column's (`GRANT UPDATE (col) ON TABLE t`).
     """
     suffix = f" ({column})" if column else ""
-    before = _effective_acl(old, acl_type, owner)
-    after = _effective_acl(new, acl_type, owner)
+    version = p.source.server_version  # a snapshot that does not say: a current server
+    maintain = version is None or version >= 170000
+    before = _effective_acl(old, acl_type, owner, maintain=maintain)
+    after = _effective_acl(new, acl_type, owner, maintain=maintain)
     revoked: set[str] = set()
     for grantee in sorted(before.keys() | after.keys()):
         if before.get(grantee) == after.get(grantee):
