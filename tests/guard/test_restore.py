@@ -79,7 +79,7 @@ def test_restore_into_a_new_database_equals_the_original(source: str, tmp_path: 
         assert not diff(user_snapshot(source), user_snapshot(copy),
                         DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
         assert table_checksums(copy) == table_checksums(source)
-        # Recorded in the history of the copy (written while the rows were counted), and
+        # Recorded in the history of the copy (after the rows were counted), and
         # no longer marked as being restored.
         (entry,) = history.entries(copy)
         assert (entry.operation, entry.outcome, entry.to_revisions) == (

@@ -16,7 +16,6 @@ from dbsafe.config import load_settings
 from dbsafe.schema.model import SchemaSnapshot
 from dbsafe.validate import resolve
 from dbsafe.validate.syscatalog import SystemCatalog, live, shipped
-from tests.schema.conftest import pg15_server  # noqa: F401 - a fixture, used by name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -161,7 +160,7 @@ def test_cases_and_shipped_catalog_match_postgresql_18(conninfo: str) -> None:
 
 
 @pytest.mark.db
-def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None:  # noqa: F811
+def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None:
     accepted, rejected = _verdicts(pg15_server)
     assert accepted == [*PASSING, ON_15_ONLY]
     assert rejected == [*(s for s, _ in FLAGGED), ON_18_ONLY,
