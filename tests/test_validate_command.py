@@ -184,6 +184,24 @@ def test_bad_input_is_skipped_and_counted_and_the_run_goes_on(tmp_path: Path,
 
 
 @pytest.mark.db
+def test_psql_variables_as_literals_leave_the_statement_validated(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    # psql puts a quoted value where `:'name'` stands: the statement is checked around it
+    # (it was unparsable), at the columns of the file, and PostgreSQL confirms.
+    report = _stale_scan(
+        database_url, tmp_path,
+        "\\set uid 5\n"
+        "SELECT name, emial FROM people WHERE id = :'uid';\n"
+        "SELECT name FROM people WHERE born > :'since'::date AND id <> :'uid';\n"
+        "SELECT name FROM people WHERE name = ':''x''' OR name = 'a'::text;\n",
+        ddl="CREATE TABLE people (id int, name text, born date)", later="")
+    assert [(f.code, f.location.line, f.location.column, _postgresql_context(f))
+            for f in report.findings if f.location] == [
+        ("DBS302", 2, 14, '42703: column "emial" does not exist')]
+    assert report.summary["statements"] == 3 and not report.skipped
+
+
+@pytest.mark.db
 def test_temp_tables_created_in_the_file_are_not_unknown(tmp_path: Path,
                                                           demo_snapshot: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")

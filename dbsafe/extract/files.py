@@ -138,7 +138,7 @@ def extract_file(
         if path.suffix == ".sql":
             from dbsafe.extract.sqlfile import split_sql
 
-            return ExtractResult(fragments=tuple(split_sql(text, name)))
+            return ExtractResult(fragments=tuple(split_sql(text, name, psql_variables=True)))
         if path.suffix == ".py":
             from dbsafe.extract.python import sql_in_python
 

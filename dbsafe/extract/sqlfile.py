@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from dbsafe.extract.fragment import SqlFragment
 
@@ -33,6 +34,9 @@ _DOLLAR_TAG = re.compile(r"\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3
 # including a quote, and '' is a quote too.
 _E_STRING_REST = re.compile(r"(?:[^'\\]|\\.|'')*'", re.DOTALL)
 _COMMENT_DELIMITER = re.compile(r"/\*|\*/")
+# psql's `:'name'` (its variable as a quoted literal), from the quote on: the name is
+# psql's variable_char, letters, digits, `_` and every non-ASCII character.
+_PSQL_LITERAL = re.compile(r"'[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]+'")
 # Once a statement's words no longer matter (`_Scanner.plain`), the scanner jumps to the next
 # character that can start or end anything it tracks: a line, a comment, a meta-command, a
 # statement, a string or identifier, a dollar quote, a parenthesis.
@@ -44,7 +48,7 @@ _SPACE = " \t\r\f\v"
 _FUNCTION_MARKS = {"create": "c", "or": "o", "replace": "r", "function": "f", "procedure": "p"}
 
 
-def split_sql(text: str, path: str) -> list[SqlFragment]:
+def split_sql(text: str, path: str, *, psql_variables: bool = False) -> list[SqlFragment]:
     """Split a psql script into statements, each with a map back to the file.
 
     Each fragment's `sql` is the statement exactly as written, from its first character
@@ -55,6 +59,9 @@ def split_sql(text: str, path: str) -> list[SqlFragment]:
     Args:
         text: The file's content.
         path: Path recorded in each fragment (repository-relative, POSIX separators).
+        psql_variables: Write psql's `:'name'` (a variable psql puts there as a quoted
+            literal) as the placeholder `:name`, for validation; statements that will be
+            run or linted keep it as written.
 
     Returns:
         The statements in file order.
@@ -71,9 +78,33 @@ def split_sql(text: str, path: str) -> list[SqlFragment]:
     while newline != -1:
         line_starts.append(newline + 1)
         newline = find("\n", newline + 1)
-    return [
-        _fragment(text, start, end, path, line_starts) for start, end in statement_bounds(text)
-    ]
+    scanner = _Scanner(text)
+    fragments = []
+    for start, end in scanner.run():
+        fragment = _fragment(text, start, end, path, line_starts)
+        literals = [p - start for p in scanner.psql_literals if start <= p < end
+                    ] if psql_variables else []
+        if literals:
+            fragment = replace(fragment, sql=_as_placeholders(fragment.sql, literals))
+        fragments.append(fragment)
+    return fragments
+
+
+def _as_placeholders(sql: str, literals: list[int]) -> str:
+    """`sql` with each psql `:'name'` at the offsets `literals` written `:name` and two
+    blanks: the same length, so positions hold, and a placeholder to SQL parsers (psql
+    puts a quoted value there, never a name).
+
+    >>> _as_placeholders("SELECT a FROM t WHERE id = :'uid'", [27])
+    'SELECT a FROM t WHERE id = :uid  '
+    """
+    parts = []
+    last = 0
+    for at in literals:
+        close = sql.index("'", at + 2)
+        parts += [sql[last:at], ":", sql[at + 2:close], "  "]
+        last = close + 1
+    return "".join([*parts, sql[last:]])
 
 
 def statement_bounds(text: str, *, skip_plain: bool = True) -> Iterator[tuple[int, int]]:
@@ -102,6 +133,7 @@ class _Scanner:
         "marks",
         "paren_depth",
         "plain",
+        "psql_literals",
         "skip_plain",
         "start",
         "text",
@@ -111,6 +143,7 @@ class _Scanner:
     def __init__(self, text: str, *, skip_plain: bool = True) -> None:
         self.text = text
         self.skip_plain = skip_plain
+        self.psql_literals: list[int] = []  # offsets of the `:` of each `:'name'`
         self._reset()
 
     def _reset(self) -> None:
@@ -181,7 +214,13 @@ class _Scanner:
             if self.start < 0:
                 self.start = i
             if c == "'":
-                i = self._skip_quoted(i, "'")
+                literal = (_PSQL_LITERAL.match(text, i)
+                           if text[i - 1: i] == ":" and text[i - 2: i] != "::" else None)
+                if literal:
+                    self.psql_literals.append(i - 1)
+                    i = literal.end()
+                else:
+                    i = self._skip_quoted(i, "'")
             elif c == '"':
                 i = self._skip_quoted(i, '"')
             elif c == "$":

@@ -126,3 +126,17 @@ def test_plain_text_skipping_splits_every_script_of_the_repository_the_same() ->
         text = path.read_text(encoding="utf-8", errors="replace")
         skipped, read = _bounds_both_ways(text)
         assert skipped == read, path
+
+
+def test_psql_literal_variables_become_placeholders_of_the_same_length() -> None:
+    # `:'name'` is psql's: it puts the variable there as a quoted literal. Quoted text,
+    # comments, casts (`'a'::text`) and `:"name"` (an identifier) are left as they are.
+    text = ("SELECT a FROM t WHERE id = :'uid' AND b = ':''no''' -- :'no'\n"
+            "  AND c = 'a'::text AND d = :'n2'::int;\nSELECT :\"col\" FROM t;\n")
+    first, second = split_sql(text, "v.sql", psql_variables=True)
+    assert split_sql(text, "v.sql")[0].sql == text.split(";")[0]  # to be run: as written
+    assert first.sql == ("SELECT a FROM t WHERE id = :uid   AND b = ':''no''' -- :'no'\n"
+                         "  AND c = 'a'::text AND d = :n2  ::int")
+    at = first.sql.index(":n2")
+    assert first.location(at) == split_sql(text.replace(":'n2'", "XXXXX"), "v.sql")[0].location(at)
+    assert second.sql == 'SELECT :"col" FROM t'
