@@ -229,17 +229,19 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         except BaseException:  # Ctrl-C, SIGTERM
             _stop(running, name)
             raise
-        failed: str | None = errors
-        if older_server:
-            failed, refused = _without_newer_only_settings(errors)
-        if running.returncode != 0 and failed is not None:
+        failed, refused = (_without_newer_only_settings(errors) if older_server
+                           else (errors, 0))
+        # Into an older server, exit status 1 with only the refused line's errors is
+        # success; any other status (a signal, a crash) is not.
+        let_through = running.returncode == 1 and refused > 0 and failed is None
+        if running.returncode != 0 and not let_through:
             from dbsafe.guard.backup import _first_line
 
-            raise DatabaseError(f"pg_restore into {name} failed: {_first_line(failed)} "
+            raise DatabaseError(f"pg_restore into {name} failed: {_first_line(failed or errors)} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
                                 "--clean-up` drops it)")
         # Before any other session of dbsafe's; each refused setting rolled back its own.
-        counts = _restored_row_counts(target, rolled_back=refused if older_server else 0)
+        counts = _restored_row_counts(target, rolled_back=refused)
         target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name),
             sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
