@@ -319,19 +319,11 @@ def replace_original(database_url: str, restored: str) -> str:
         # The sessions dbsafe itself just closed (the fresh backup's pg_dump and checks)
         # leave pg_stat_activity a moment after their client does: wait for those, not
         # for an application's. Autovacuum workers are not counted: the rename stops them.
-        deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
-        while True:
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
-                "pg_backend_pid() AND backend_type = 'client backend'", (original,)).fetchone()
-            others = int(row[0]) if row else 0
-            if not others:
-                break
-            if time.monotonic() >= deadline:
-                raise DbsafeError(f"{others} session(s) are connected to {original}; stop the "
-                                  "application before replacing its database (the restored "
-                                  f"copy is kept as {restored})")
-            time.sleep(0.05)
+        others = _sessions_staying(conn, original, poll=0.05)
+        if others:
+            raise DbsafeError(f"{others} session(s) are connected to {original}; stop the "
+                              "application before replacing its database (the restored "
+                              f"copy is kept as {restored})")
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(original), sql.Identifier(kept)))
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
@@ -414,15 +406,18 @@ def _row_counts(conn: Any, tables: list[tuple[str, str]] | None = None) -> dict[
     return counts
 
 
+# Schemas whose tables are not the application's: PostgreSQL's and dbsafe's own.
+_NOT_THE_APPLICATIONS = "('pg_catalog', 'information_schema', 'dbsafe')"
+
 # Each application table (pg_tables' set) with the rows PostgreSQL counted going into it
 # and into the tables below it (partitions, inheritance children: count(*) reads them too),
 # and whether that count cannot be trusted: a foreign table below it (its rows live
 # elsewhere), or a table an extension owns (its script may have written and rolled back).
-_COUNTED_ROWS = """
+_COUNTED_ROWS = f"""
 WITH RECURSIVE below (top, rel) AS (
     SELECT c.oid, c.oid FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe')
+      AND n.nspname NOT IN {_NOT_THE_APPLICATIONS}
   UNION
     SELECT b.top, i.inhrelid FROM below AS b JOIN pg_inherits AS i ON i.inhparent = b.rel
 )
@@ -454,7 +449,8 @@ def _restored_row_counts(conn: Any, rolled_back: int = 0) -> dict[str, int]:
     `rolled_back` are known to have inserted nothing), when other sessions stay, or before
     PostgreSQL 15 (whose collector may lose counts).
     """
-    if conn.info.server_version < 150000 or not _others_gone(conn):
+    if conn.info.server_version < 150000 or _sessions_staying(conn, conn.info.dbname,
+                                                              poll=0.001):
         return _row_counts(conn)
     rollbacks = conn.execute("SELECT pg_stat_get_db_xact_rollback(oid) FROM pg_database "
                              "WHERE datname = current_database()").fetchone()
@@ -470,19 +466,19 @@ def _restored_row_counts(conn: Any, rolled_back: int = 0) -> dict[str, int]:
     return counts
 
 
-def _others_gone(conn: Any) -> bool:
-    """Wait until no other client is connected to this database (pg_restore's sessions end
-    a moment after pg_restore does); False if some stay."""
+def _sessions_staying(conn: Any, database: str, *, poll: float) -> int:
+    """How many client sessions other than `conn`'s are still connected to `database`
+    after waiting up to `_SESSIONS_GONE_WITHIN` for them to leave (a session leaves
+    pg_stat_activity a moment after its client has gone), looking every `poll` seconds."""
     deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
     while True:
         row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
-            "pid <> pg_backend_pid() AND backend_type = 'client backend'").fetchone()
-        if not row or not row[0]:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.001)
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+            "pg_backend_pid() AND backend_type = 'client backend'", (database,)).fetchone()
+        others = int(row[0]) if row else 0
+        if not others or time.monotonic() >= deadline:
+            return others
+        time.sleep(poll)
 
 
 def _revisions(conn: Any) -> tuple[str, ...]:
@@ -494,8 +490,8 @@ def _revisions(conn: Any) -> tuple[str, ...]:
 def _user_tables(conn: Any) -> list[tuple[str, str]]:
     """(schema, table) of every table that is the application's (not dbsafe's own)."""
     rows = conn.execute(
-        "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
-        "('pg_catalog', 'information_schema', 'dbsafe') ORDER BY 1, 2").fetchall()
+        f"SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
+        f"{_NOT_THE_APPLICATIONS} ORDER BY 1, 2").fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
