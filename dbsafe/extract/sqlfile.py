@@ -79,13 +79,15 @@ def split_sql(text: str, path: str, *, psql_variables: bool = False) -> list[Sql
         line_starts.append(newline + 1)
         newline = find("\n", newline + 1)
     scanner = _Scanner(text)
+    found = scanner.psql_literals  # in file order, as the statements come
     fragments = []
     for start, end in scanner.run():
         fragment = _fragment(text, start, end, path, line_starts)
-        literals = [p - start for p in scanner.psql_literals if start <= p < end
-                    ] if psql_variables else []
-        if literals:
-            fragment = replace(fragment, sql=_as_placeholders(fragment.sql, literals))
+        if psql_variables and found:
+            inside = found[bisect.bisect_left(found, start):bisect.bisect_left(found, end)]
+            if inside:
+                fragment = replace(fragment, sql=_as_placeholders(
+                    fragment.sql, [at - start for at in inside]))
         fragments.append(fragment)
     return fragments
 
