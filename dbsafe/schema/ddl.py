@@ -1732,10 +1732,14 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
 
 def _set_expression(p: _Plan) -> bool:
     """Whether the source's server can change a generated column's expression in place
-    (`ALTER COLUMN ... SET EXPRESSION`, PostgreSQL 17); a snapshot that does not say which
-    server it came from is taken to be of a current one."""
-    version = p.source.server_version
-    return version is None or version >= 170000
+    (`ALTER COLUMN ... SET EXPRESSION`, PostgreSQL 17)."""
+    return _source_from(p, 170000)
+
+
+def _source_from(p: _Plan, version: int) -> bool:
+    """Whether the source's server (where the script runs) is `version` or later; a
+    snapshot that does not say which server it came from is taken to be of a current one."""
+    return p.source.server_version is None or p.source.server_version >= version
 
 
 def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
@@ -2619,8 +2623,7 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
     With `column`, the privileges are that column's (`GRANT UPDATE (col) ON TABLE t`).
     """
     suffix = f" ({column})" if column else ""
-    version = p.source.server_version  # a snapshot that does not say: a current server
-    maintain = version is None or version >= 170000
+    maintain = _source_from(p, 170000)
     before = _effective_acl(old, acl_type, owner, maintain=maintain)
     after = _effective_acl(new, acl_type, owner, maintain=maintain)
     revoked: set[str] = set()
