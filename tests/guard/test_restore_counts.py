@@ -13,6 +13,7 @@ from psycopg import sql
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.restore import _restored_row_counts
+from tests.guard.test_restore import _drop, _with_db
 
 pytestmark = pytest.mark.db
 
@@ -42,17 +43,6 @@ CREATE SCHEMA "Billing";
 CREATE TABLE "Billing"."Invoice Lines" (id int);
 INSERT INTO "Billing"."Invoice Lines" SELECT generate_series(1, 12);
 """
-
-
-def _with_db(url: str, name: str) -> str:
-    return url.replace(f"dbname={url.rsplit('dbname=', 1)[1].split('&')[0]}", f"dbname={name}")
-
-
-def _drop(url: str, *names: str) -> None:
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
-        for name in names:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
 
 
 def _counted_by_reading(url: str) -> dict[str, int]:
