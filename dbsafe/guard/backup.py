@@ -2,7 +2,8 @@
 
 The manifest (`<backup>.manifest.json`) records what a DBA needs to trust and restore the
 file: database, server version, alembic revision, time, size, sha256, dbsafe version. Never a
-password: pg_dump gets it through PGPASSWORD in its environment, not on its command line.
+password: pg_dump gets it through PGPASSWORD in its environment, not on its command line
+(`dbsafe.pg.connect.tool_connection`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError
-from dbsafe.pg.connect import connect
+from dbsafe.pg.connect import connect, tool_connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +83,6 @@ def _major(binary: Path) -> int | None:
     return None
 
 
-def client_environment(database_url: str) -> tuple[list[str], dict[str, str]]:
-    """Connection arguments for libpq's command-line tools, the password kept out of argv."""
-    from dbsafe.pg.connect import connection_params
-
-    params = connection_params(database_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    env.update(PGHOST=params["host"], PGPORT=str(params["port"]), PGUSER=params["user"],
-               PGDATABASE=params["dbname"])
-    if params.get("password"):
-        env["PGPASSWORD"] = str(params["password"])
-    if params.get("sslmode"):
-        env["PGSSLMODE"] = str(params["sslmode"])
-    return [], env
-
-
 def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...] = (),
                 jobs: int = 1, label: str = "backup") -> Backup:
     """Dump the database to `directory`, verify the dump, write its manifest.
@@ -118,8 +104,8 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         taken += 1  # two backups within a second: never one over the other
         path = directory / f"{database}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
-    _, env = client_environment(database_url)
-    args = [str(pg_dump), "--no-password", f"--file={path}"]
+    target, env = tool_connection(database_url)
+    args = [str(pg_dump), "--no-password", *target, f"--file={path}"]
     previous_umask = os.umask(0o077)
     args += ["--format=directory", f"--jobs={jobs}"] if fmt == "directory" else ["--format=custom"]
     started = time.perf_counter()

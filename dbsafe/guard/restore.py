@@ -24,10 +24,9 @@ from dbsafe.guard.backup import (
     _size,
     _size_and_digest,
     client_binary,
-    client_environment,
     load_manifest,
 )
-from dbsafe.pg.connect import connect
+from dbsafe.pg.connect import connect, tool_connection
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +203,8 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
     progress("restore", f"pg_restore into {name} …")
     target_url = _with_database(database_url, name)
     started = time.perf_counter()
-    _, env = client_environment(target_url)
-    args = [str(pg_restore), "--no-password", f"--dbname={name}"]
+    target_args, env = tool_connection(database_url, dbname=name)
+    args = [str(pg_restore), "--no-password", *target_args]
     older_server = (_major(pg_restore) or 0) >= 17 and server_version < 170000
     if older_server:  # its errors are read: in English
         env = {k: v for k, v in env.items() if k != "LC_ALL"} | {"LC_MESSAGES": "C"}

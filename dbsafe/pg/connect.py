@@ -72,6 +72,50 @@ def url_params(url: str, *, shown_as: str | None = None) -> dict[str, Any]:
         raise DatabaseError(connect_error(shown_as or url, exc, libpq)) from None
 
 
+def tool_connection(url: str, *, dbname: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The `--dbname` argument and the environment with which libpq's command-line tools
+    (pg_dump, pg_restore) reach the database of `url`, the one `connect(url)` reaches.
+
+    Every parameter the URL gives goes to the tools as written (a service, client
+    certificates, options, several hosts); libpq's environment variables fill in the rest for
+    both alike. Secrets (libpq marks them) go through the environment, never argv, which any
+    user of the machine can read. `dbname` names another database on the same server.
+
+    Raises:
+        DatabaseError: libpq cannot read the URL, or it holds a secret libpq takes from no
+            environment variable (`sslpassword`); one line, no password.
+    """
+    import psycopg
+    from psycopg import pq
+    from psycopg.conninfo import make_conninfo
+
+    libpq = to_libpq_url(url)
+    try:
+        options = pq.Conninfo.parse(libpq.encode())
+    except psycopg.Error as exc:
+        raise DatabaseError(connect_error(url, exc, libpq)) from None
+    shown: dict[str, str] = {}
+    env = dict(os.environ)
+    for option in options:
+        if option.val is None:
+            continue
+        keyword, value = option.keyword.decode(), option.val.decode()
+        if option.dispchar in (b"*", b"D"):  # a password, or a key only a debugger shows
+            if option.envvar is None:
+                raise DatabaseError(
+                    f"{redact_url(url)}: pg_dump and pg_restore could take {keyword} only on "
+                    "their command line, which every user of this machine can read; give "
+                    "them a key or method that needs none (a passfile or service file for "
+                    "the rest)")
+            env[option.envvar.decode()] = value
+        else:
+            shown[keyword] = value
+    if dbname is not None:
+        shown["dbname"] = dbname
+    conninfo = make_conninfo("", **shown)
+    return ([f"--dbname={conninfo}"] if conninfo else []), env
+
+
 def connection_params(url: str) -> dict[str, Any]:
     """host, port, user, password, dbname of a libpq or SQLAlchemy URL, libpq's defaults
     (environment, login name) filled in."""

@@ -12,13 +12,17 @@ from urllib.parse import quote, unquote
 
 MASK = "***"
 
+# The parameters libpq keeps secret: the password, the client key's passphrase, OAuth's
+# client secret and SCRAM's keys.
+_SECRET = r"(?:ssl)?password|oauth_client_secret|scram_(?:client|server)_key"
 # `password=...` in a key/value conninfo or a URL query string. The value may be quoted
 # ('...' with backslash escapes) in key/value form; in a query it ends at `&`.
-_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
+_KV_PASSWORD = re.compile(rf"(\b(?:{_SECRET})\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)",
+                          re.IGNORECASE)
 # The same inside prose, where the value is also ended by the punctuation around it; a `:`
 # or `.` right before a space or the end belongs to the sentence ("...?password=x: failed").
 _TEXT_PASSWORD = re.compile(
-    r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&)\],;\"]+?(?=[:.]?(?:[\s&)\],;\"]|$)))",
+    rf"(\b(?:{_SECRET})\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&)\],;\"]+?(?=[:.]?(?:[\s&)\],;\"]|$)))",
     re.IGNORECASE,
 )
 

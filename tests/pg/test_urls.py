@@ -20,6 +20,11 @@ from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
         ("host=db password = 's e\\'c' dbname=shop", "host=db password = *** dbname=shop"),
         ("postgresql://app@db/shop", "postgresql://app@db/shop"),
         ("postgresql://db/shop", "postgresql://db/shop"),
+        # The other secrets libpq takes: the client key's passphrase, OAuth's client secret.
+        ("postgresql://app@db/shop?sslkey=/k&sslpassword=ph4se",
+         "postgresql://app@db/shop?sslkey=/k&sslpassword=***"),
+        ("host=db oauth_client_secret=xyz123 dbname=shop",
+         "host=db oauth_client_secret=*** dbname=shop"),
     ],
 )
 def test_redact_url_masks_every_password_form(url: str, expected: str) -> None:
@@ -30,6 +35,12 @@ def test_redact_text_masks_encoded_and_decoded_password() -> None:
     url = "postgresql://app:p%40ss%2Fword@db/shop"
     text = "failed for p@ss/word and p%40ss%2Fword"
     assert redact_text(text, url) == "failed for *** and ***"
+
+
+def test_a_key_passphrase_in_a_message_is_masked() -> None:
+    url = "postgresql://db/shop?sslpassword=ph4se"
+    assert redact_text(f"bad key for {url}. Stop", url) == \
+        "bad key for postgresql://db/shop?sslpassword=***. Stop"
 
 
 def test_masking_a_query_password_keeps_the_separator_after_it() -> None:
