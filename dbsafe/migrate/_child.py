@@ -17,7 +17,8 @@ target dbsafe named, whatever URL the project's code came up with.
   `psycopg.connect(...)`, `asyncpg.connect(...)`, `pg8000.connect(...)`) is refused unless it
   already points at the target, with an error naming where it tried to go (password masked).
 * Offline rendering has no target: every connection is refused.
-* libpq's environment (`PG*`) is the target's, set by the parent.
+* libpq's location variables (`PGHOST`, `PGDATABASE`, ...) are the target's, set by the
+  parent; the others (TLS files, options) are those dbsafe's own connection used.
 """
 
 from __future__ import annotations
@@ -60,20 +61,23 @@ class Sandbox:
         t = self.target
         if t is None:
             raise SandboxViolation("offline rendering connects to no database")
+        # A hostaddr is the address dbsafe reached: drivers without libpq connect to it.
+        host = t.get("hostaddr") or t["host"]
         if driver in ("psycopg2", "psycopg", "psycopg2cffi", "psycopg_async"):
             params = {"host": t["host"], "port": str(t["port"]), "user": t["user"],
                       "dbname": t["dbname"]}
-            if t.get("sslmode"):
-                params["sslmode"] = t["sslmode"]
+            for key in ("hostaddr", "sslmode"):
+                if t.get(key):
+                    params[key] = t[key]
         elif driver == "asyncpg":
-            params = {"host": t["host"], "port": int(t["port"]), "user": t["user"],
+            params = {"host": host, "port": int(t["port"]), "user": t["user"],
                       "database": t["dbname"]}
         elif driver == "pg8000":
             params = {"user": t["user"], "database": t["dbname"]}
-            if str(t["host"]).startswith("/"):
-                params["unix_sock"] = f"{t['host']}/.s.PGSQL.{t['port']}"
+            if str(host).startswith("/"):
+                params["unix_sock"] = f"{host}/.s.PGSQL.{t['port']}"
             else:
-                params.update(host=t["host"], port=int(t["port"]))
+                params.update(host=host, port=int(t["port"]))
         else:
             raise SandboxViolation(
                 f"env.py connects with the {driver!r} driver, which dbsafe cannot point at "
@@ -123,7 +127,8 @@ class Sandbox:
         port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
         dbname = str(params.get("dbname") or params.get("database")
                      or os.environ.get("PGDATABASE") or params.get("user") or "")
-        forbidden = [k for k in ("service", "hostaddr") if params.get(k)]
+        forbidden = [k for k in ("service", "hostaddr")
+                     if params.get(k) and str(params[k]) != str(t.get(k))]
         if (host, port, dbname) != (str(t["host"]), str(t["port"]), str(t["dbname"])) \
                 or forbidden:
             raise SandboxViolation(

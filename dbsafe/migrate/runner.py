@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, SourceError
-from dbsafe.pg.connect import connect, connection_params
+from dbsafe.pg.connect import (
+    connect,
+    connection_params,
+    libpq_settings,
+    target_url,
+    url_params,
+)
 from dbsafe.pg.urls import to_libpq_url
 
 if TYPE_CHECKING:
@@ -391,7 +397,7 @@ class ApplySession:
         url = self.url
         if database_url is not None:
             mine, other = connection_params(self.url), connection_params(database_url)
-            if any(mine[k] != other[k] for k in ("host", "port", "user", "password")):
+            if any(mine[k] != other[k] for k in ("host", "hostaddr", "port", "user", "password")):
                 raise DbsafeError("a session applies only to databases of its own server "
                                   "and user")
             env = _child_environment(database_url, other)
@@ -515,13 +521,27 @@ def _die_with_parent() -> None:
         pass
 
 
+# libpq's variables that say where a connection goes: in the child, the target's only.
+_LOCATION_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
+                       "PGSERVICE", "PGSERVICEFILE")
+
+
 def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    """The child's environment: libpq's location variables are the target's (none when
+    rendering offline); how it connects (TLS files, options, a password file) is what
+    dbsafe's own connection used, the URL's parameters over the user's variables."""
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
     if target is not None and url is not None:
+        env.update(libpq_settings(url))
         env.update(PGHOST=str(target["host"]), PGPORT=str(target["port"]),
                    PGUSER=str(target["user"]), PGDATABASE=str(target["dbname"]))
+        if target.get("hostaddr"):
+            env["PGHOSTADDR"] = str(target["hostaddr"])
         libpq_url = to_libpq_url(url)
+        if "service" in url_params(url) or os.environ.get("PGSERVICE"):
+            # The child has no service: the URL env.py reads names the target itself.
+            libpq_url = target_url(target)
         for name in URL_VARIABLES:
             env[name] = libpq_url
     else:

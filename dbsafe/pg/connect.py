@@ -10,6 +10,7 @@ operating system's minutes; `application_name` says `dbsafe` unless the URL name
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -118,18 +119,70 @@ def tool_connection(url: str, *, dbname: str | None = None) -> tuple[list[str], 
 
 def connection_params(url: str) -> dict[str, Any]:
     """host, port, user, password, dbname of a libpq or SQLAlchemy URL, libpq's defaults
-    (environment, login name) filled in."""
+    (environment, login name) filled in, with sslmode and hostaddr when given.
+
+    A URL (or environment) naming a service is read by libpq with its service file, which
+    only a connection applies: dbsafe connects once to learn what it names.
+    """
     params = url_params(url)
+    if params.get("service") or os.environ.get("PGSERVICE"):
+        params = _connected_params(url)
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
     return {
         "host": host,
+        "hostaddr": params.get("hostaddr") or os.environ.get("PGHOSTADDR"),
         "port": str(params.get("port") or os.environ.get("PGPORT") or "5432"),
         "user": user,
         "password": params.get("password") or os.environ.get("PGPASSWORD"),
         "dbname": str(params.get("dbname") or os.environ.get("PGDATABASE") or user),
         "sslmode": params.get("sslmode"),
     }
+
+
+def target_url(params: dict[str, Any]) -> str:
+    """A libpq URL (`postgresql://`, which SQLAlchemy reads too) of what `connection_params`
+    returned, its password included: for another process's environment, never for display.
+    """
+    from urllib.parse import quote, urlencode
+
+    password = f":{quote(str(params['password']), safe='')}" if params.get("password") else ""
+    query = {key: str(params[key]) for key in ("host", "hostaddr", "port", "sslmode")
+             if params.get(key)}
+    return (f"postgresql://{quote(str(params['user']), safe='')}{password}@/"
+            f"{quote(str(params['dbname']), safe='')}?{urlencode(query, safe='/,')}")
+
+
+# The parameters that say which server, database and role a connection reaches; the rest
+# (TLS files, options, timeouts) say how.
+LOCATION = frozenset({"host", "hostaddr", "port", "dbname", "user", "password", "service"})
+# Parameters dbsafe's own connections set for themselves, not the user's.
+_DBSAFE_OWN = frozenset({"application_name", "fallback_application_name", "connect_timeout"})
+
+
+def libpq_settings(url: str) -> dict[str, str]:
+    """How `url` connects, apart from where: every other parameter it gives (a service's
+    included), as the libpq environment variable that carries it (`sslrootcert` ->
+    `PGSSLROOTCERT`). For another process that reaches the same database by the location
+    of `connection_params`."""
+    from psycopg import pq
+
+    params = url_params(url)
+    if params.get("service") or os.environ.get("PGSERVICE"):
+        params = {k: v for k, v in _connected_params(url).items() if k not in _DBSAFE_OWN}
+    variables = {o.keyword.decode(): o.envvar.decode()
+                 for o in pq.Conninfo.get_defaults() if o.envvar is not None}
+    return {variables[key]: str(value) for key, value in params.items()
+            if key not in LOCATION and key in variables and value is not None}
+
+
+@functools.lru_cache(maxsize=8)
+def _connected_params(url: str) -> dict[str, str]:
+    """Every parameter libpq used to connect to `url`, once it had read the service file
+    and the environment."""
+    with connect(url) as conn:
+        return {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info
+                if o.val is not None and o.keyword != b"service"}
 
 
 def database_name(url: str) -> str:
