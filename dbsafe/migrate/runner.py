@@ -29,8 +29,8 @@ from dbsafe.pg.connect import (
     connect,
     connection_params,
     libpq_settings,
+    names_a_service,
     target_url,
-    url_params,
 )
 from dbsafe.pg.urls import to_libpq_url
 
@@ -539,7 +539,7 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
         if target.get("hostaddr"):
             env["PGHOSTADDR"] = str(target["hostaddr"])
         libpq_url = to_libpq_url(url)
-        if "service" in url_params(url) or os.environ.get("PGSERVICE"):
+        if names_a_service(url):
             # The child has no service: the URL env.py reads names the target itself.
             libpq_url = target_url(target)
         for name in URL_VARIABLES:

@@ -124,9 +124,7 @@ def connection_params(url: str) -> dict[str, Any]:
     A URL (or environment) naming a service is read by libpq with its service file, which
     only a connection applies: dbsafe connects once to learn what it names.
     """
-    params = url_params(url)
-    if params.get("service") or os.environ.get("PGSERVICE"):
-        params = _connected_params(url)
+    params = _connected_params(url) if names_a_service(url) else url_params(url)
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
     return {
@@ -155,7 +153,7 @@ def target_url(params: dict[str, Any]) -> str:
 
 # The parameters that say which server, database and role a connection reaches; the rest
 # (TLS files, options, timeouts) say how.
-LOCATION = frozenset({"host", "hostaddr", "port", "dbname", "user", "password", "service"})
+_LOCATION = frozenset({"host", "hostaddr", "port", "dbname", "user", "password", "service"})
 # Parameters dbsafe's own connections set for themselves, not the user's.
 _DBSAFE_OWN = frozenset({"application_name", "fallback_application_name", "connect_timeout"})
 
@@ -168,12 +166,17 @@ def libpq_settings(url: str) -> dict[str, str]:
     from psycopg import pq
 
     params = url_params(url)
-    if params.get("service") or os.environ.get("PGSERVICE"):
+    if names_a_service(url):
         params = {k: v for k, v in _connected_params(url).items() if k not in _DBSAFE_OWN}
     variables = {o.keyword.decode(): o.envvar.decode()
                  for o in pq.Conninfo.get_defaults() if o.envvar is not None}
     return {variables[key]: str(value) for key, value in params.items()
-            if key not in LOCATION and key in variables and value is not None}
+            if key not in _LOCATION and key in variables and value is not None}
+
+
+def names_a_service(url: str) -> bool:
+    """Whether libpq reads a service file for `url` (its `service`, or PGSERVICE's)."""
+    return bool(url_params(url).get("service") or os.environ.get("PGSERVICE"))
 
 
 @functools.lru_cache(maxsize=8)

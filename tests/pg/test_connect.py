@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dbsafe.core import DatabaseError
-from dbsafe.pg.connect import connect
+from dbsafe.pg.connect import connect, connection_params, libpq_settings, target_url
 
 SECRET = "s3cr3t-Pa55"
 
@@ -54,3 +54,19 @@ def test_an_error_names_the_url_the_user_gave_when_asked() -> None:
     message = str(caught.value)
     assert message.startswith("could not connect to postgresql://app:***@127.0.0.1:1/shop: ")
     assert SECRET not in message
+
+
+def test_libpq_settings_carry_how_a_url_connects_not_where() -> None:
+    settings = libpq_settings(
+        "postgresql://app:pw@db:6432/shop?sslmode=verify-full&sslrootcert=/etc/ca.pem"
+        "&options=-cstatement_timeout%3D5s&target_session_attrs=read-write")
+    assert settings == {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/ca.pem",
+                        "PGOPTIONS": "-cstatement_timeout=5s",
+                        "PGTARGETSESSIONATTRS": "read-write"}
+
+
+def test_target_url_reads_back_as_the_same_target() -> None:
+    target = connection_params(
+        "postgresql://a%40b:p%2Fw%3F@/my%20db?host=/tmp/sock&port=5433&hostaddr=127.0.0.1")
+    assert target["hostaddr"] == "127.0.0.1"
+    assert connection_params(target_url(target)) == target
