@@ -202,6 +202,24 @@ def test_psql_variables_as_literals_leave_the_statement_validated(database_url: 
 
 
 @pytest.mark.db
+def test_a_sqlite_cache_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
+                                                                 demo_snapshot: Path) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "cache.py",
+          "import sqlite3\n"
+          "def remember(path, cur):\n"
+          "    with sqlite3.connect(path) as cache:\n"
+          "        cache.execute('INSERT INTO page_cache VALUES (?, ?)', ('k', 'v'))\n"
+          "    cur.execute('SELECT id FROM patientz')\n")
+    settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
+    report = commands.validate(settings, [tmp_path])
+    assert locations(report) == [("DBS301", "cache.py", 5, 33)]
+    assert [(s.location.line, s.reason) for s in report.skipped] == [
+        (4, "sent to SQLite, not PostgreSQL")]
+    assert report.summary["files_skipped"] == 0
+
+
+@pytest.mark.db
 def test_temp_tables_created_in_the_file_are_not_unknown(tmp_path: Path,
                                                           demo_snapshot: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")

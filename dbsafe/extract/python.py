@@ -96,7 +96,10 @@ end_line=None, end_column=None))]
         return ExtractResult(
             skipped=(Skipped(Location(path, line, column), f"Python syntax error: {message}"),)
         )
-    return ExtractResult(fragments=tuple(_Extractor(source, path, tree).run()))
+    extractor = _Extractor(source, path, tree)
+    fragments = extractor.run()
+    skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
+    return ExtractResult(fragments=tuple(fragments), skipped=tuple(skipped))
 
 
 def _walk(tree: ast.AST, parents: dict[int, ast.AST]) -> Iterator[ast.AST]:
@@ -129,6 +132,11 @@ class _Extractor:
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
+        self.skipped: list[Skipped] = []
+        # Names this module gave SQLite's modules, connect functions and connection types.
+        self.sqlite_modules: set[str] = set()
+        self.sqlite_connects: set[str] = set()
+        self.sqlite_types: set[str] = set()
 
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
@@ -139,12 +147,21 @@ class _Extractor:
                 calls.append(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                self._note_sqlite_import(node)
         for call in calls:
             arg = _sql_argument(call)
             if arg is None:
                 continue
             if self._expected_to_fail(call):
                 self._take(arg)
+                continue
+            if self._sent_to_sqlite(call):
+                sent = self._resolve(arg) or arg
+                self._take(sent)
+                self.skipped.append(Skipped(
+                    Location(self.path, *self._position(sent.lineno, sent.col_offset)),
+                    "sent to SQLite, not PostgreSQL"))
                 continue
             value = self._resolve(arg)
             if value is None or id(value) in self.taken:
@@ -230,6 +247,89 @@ class _Extractor:
             pending.extend(ast.iter_child_nodes(node))
         self.scopes[id(scope)] = stores
         return stores
+
+    # -- SQLite ------------------------------------------------------------------------
+
+    def _note_sqlite_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in _SQLITE_MODULES:
+                    self.sqlite_modules.add(alias.asname or alias.name.split(".")[0])
+        elif node.module in _SQLITE_MODULES:
+            for alias in node.names:
+                if alias.name == "connect":
+                    self.sqlite_connects.add(alias.asname or alias.name)
+                elif alias.name in _SQLITE_TYPES:
+                    self.sqlite_types.add(alias.asname or alias.name)
+
+    def _sent_to_sqlite(self, call: ast.Call) -> bool:
+        """A sink called on a SQLite connection or cursor (sqlite3's, aiosqlite's): its SQL
+        is SQLite's, against tables the PostgreSQL schema never has. Only what this
+        module shows for certain counts: a connection made by `sqlite3.connect(...)` here,
+        a cursor of one, a parameter annotated `sqlite3.Connection`/`Cursor`, and, in a
+        module that imports SQLite, `executescript` (sqlite3's; no PostgreSQL driver has
+        one, a project's own helper might)."""
+        if not isinstance(call.func, ast.Attribute) or not (
+                self.sqlite_modules or self.sqlite_connects or self.sqlite_types):
+            return False
+        return call.func.attr == "executescript" or self._speaks_sqlite(call.func.value,
+                                                                         depth=0)
+
+    def _speaks_sqlite(self, node: ast.AST, *, depth: int) -> bool:
+        if depth > 8:  # a name bound to itself through others
+            return False
+        if isinstance(node, ast.Await):
+            node = node.value
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                return func.id in self.sqlite_connects
+            if isinstance(func, ast.Attribute):
+                if func.attr == "connect" and isinstance(func.value, ast.Name):
+                    return func.value.id in self.sqlite_modules
+                if func.attr in ("cursor", "execute"):  # a cursor from a SQLite connection
+                    return self._speaks_sqlite(func.value, depth=depth + 1)
+            return False
+        if isinstance(node, ast.Name):
+            stores = self._stores_of(node)
+            return bool(stores) and all(
+                self._speaks_sqlite(value, depth=depth + 1) for value in stores)
+        if isinstance(node, ast.arg):
+            return self._annotated_sqlite(node.annotation)
+        return False
+
+    def _stores_of(self, name: ast.Name) -> list[ast.AST]:
+        """What `name` may hold where it is used: the values stored to it in the nearest
+        scope that stores it (a `with ... as` target's context manager; a parameter)."""
+        scope = self._scope_of(name)
+        while True:
+            stores = self._assignments(scope).get(name.id)
+            if stores is None and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                arguments = scope.args
+                for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+                    if arg.arg == name.id:
+                        return [arg]
+            if stores is not None:
+                return [self._stored_value(store) for store in stores]
+            if scope is self.tree:
+                return []
+            scope = self._scope_of(scope)
+
+    def _stored_value(self, store: ast.AST) -> ast.AST:
+        parent = self.parents.get(id(store))
+        if isinstance(parent, ast.withitem) and parent.optional_vars is store:
+            return parent.context_expr
+        return store
+
+    def _annotated_sqlite(self, annotation: ast.expr | None) -> bool:
+        """`sqlite3.Connection`, `Cursor` imported from sqlite3, or either as a string."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            head, _, tail = annotation.value.rpartition(".")
+            return (head in self.sqlite_modules and tail in _SQLITE_TYPES) or \
+                (not head and tail in self.sqlite_types)
+        if isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name):
+            return annotation.attr in _SQLITE_TYPES and annotation.value.id in self.sqlite_modules
+        return isinstance(annotation, ast.Name) and annotation.id in self.sqlite_types
 
     def _is_prose_context(self, node: ast.AST) -> bool:
         """True where a string is a message, not a query: docstrings, logging, errors, help."""
@@ -750,6 +850,9 @@ _PROSE_CALLS = frozenset(
     """print _ gettext ngettext pgettext gettext_lazy ugettext ugettext_lazy lazy_gettext
     debug info warning warn error exception critical log echo secho write flash""".split()
 )
+# Modules whose connections speak SQLite, and their connection and cursor types.
+_SQLITE_MODULES = frozenset({"sqlite3", "aiosqlite", "pysqlite2.dbapi2", "sqlite3.dbapi2"})
+_SQLITE_TYPES = frozenset({"Connection", "Cursor"})
 # Context managers of tests that expect the code inside to raise.
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})

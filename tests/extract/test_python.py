@@ -250,3 +250,55 @@ def test_statements_a_test_expects_to_fail_are_not_taken() -> None:
               "            self.cur.execute(query)\n")
     assert [f.sql for f in sql_in_python(source, "test_q.py").fragments] == [
         "SELECT id FROM users"]
+
+
+SQLITE_AND_POSTGRES = '''\
+import sqlite3
+from aiosqlite import connect as open_cache
+from sqlite3 import Connection
+
+import psycopg
+
+CACHE_DDL = "CREATE TABLE IF NOT EXISTS cache (key text PRIMARY KEY, value text)"
+
+
+def warm(path, pg):
+    cache = sqlite3.connect(path)
+    cache.execute(CACHE_DDL)
+    cur = cache.cursor()
+    cur.execute("SELECT key, value FROM cache WHERE key = ?", ("a",))
+    cache.executescript("DELETE FROM cache; VACUUM;")
+    pg.execute("SELECT id, name FROM users")
+
+
+def evict(db: Connection, other: "sqlite3.Cursor"):
+    db.execute("DELETE FROM cache WHERE key = ?", ("b",))
+    other.execute("SELECT count(*) FROM cache")
+
+
+async def fetch(path):
+    async with open_cache(path) as db:
+        await db.execute("SELECT value FROM cache WHERE key = 'c'")
+    with sqlite3.connect(path) as conn, psycopg.connect("") as pg:
+        conn.execute("SELECT 1 FROM cache")
+        pg.execute("SELECT id FROM orders")
+
+
+def either(path, flag):
+    conn = sqlite3.connect(path) if flag else psycopg.connect(path)
+    conn.execute("SELECT id FROM invoices")
+'''
+
+
+def test_sql_sent_to_sqlite_is_skipped_and_said_so() -> None:
+    """A repository that also keeps a SQLite cache: those statements name tables the
+    PostgreSQL schema never has, and would each be a false DBS301."""
+    result = sql_in_python(SQLITE_AND_POSTGRES, "cache.py")
+    # PostgreSQL's statements, and one whose connection may be either, are still checked.
+    assert [f.sql for f in result.fragments] == [
+        "SELECT id, name FROM users", "SELECT id FROM orders", "SELECT id FROM invoices"]
+    # Each statement at its text (CACHE_DDL's where it is defined, line 7).
+    assert [(s.location.line, s.location.column, s.reason) for s in result.skipped] == [
+        (line, column, "sent to SQLite, not PostgreSQL")
+        for line, column in ((7, 13), (14, 17), (15, 25), (20, 16), (21, 19), (26, 26),
+                             (28, 22))]
