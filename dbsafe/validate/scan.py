@@ -54,7 +54,7 @@ _CHUNK = 32
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
 # FOR UPDATE OF, regclass strings; 8: files' statuses, statements sqlglot cannot parse but
 # the quick check proves counted as analysed
-_CACHE_VERSION = 8
+_CACHE_VERSION = 9
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
