@@ -53,7 +53,7 @@ _CHUNK = 32
 # 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
 # FOR UPDATE OF, regclass strings; 8: files' statuses, statements sqlglot cannot parse but
-# the quick check proves counted as analysed
+# the quick check proves counted as analysed; 9: statements sent to SQLite skipped
 _CACHE_VERSION = 9
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
