@@ -960,8 +960,9 @@ def _mark_function_dependents(p: _Plan, function: Function) -> None:
                        f"{quote(column.name)} DROP DEFAULT",
                        subject=f"{relation.qualified_name}.{column.name}")
         for index in relation.indexes:
-            if not _constraint_index(relation, index.name) and \
-                    _calls(index.definition, function, p.source.search_path):
+            # A partition's index goes and comes back with its parent's.
+            if not relation.partition_of and not _constraint_index(relation, index.name) \
+                    and _calls(index.definition, function, p.source.search_path):
                 _take_off_index(p, relation, index, f"calls `{signature}`, which is dropped "
                                 "and created again")
         for constraint in relation.constraints:
