@@ -220,6 +220,32 @@ def test_a_sqlite_cache_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
 
 
 @pytest.mark.db
+def test_a_field_a_composite_column_lacks_is_found_and_confirmed(database_url: str,
+                                                                tmp_path: Path) -> None:
+    report = _stale_scan(
+        database_url, tmp_path,
+        "SELECT (total).amount, (o.total).currency FROM orders o;\n"
+        "SELECT (total).currancy FROM orders;\n"
+        "SELECT (home).cty, (home).city FROM people;\n"
+        "SELECT (total).label, (ROW(1, 2)).f2 FROM orders;\n",
+        ddl="CREATE TYPE money_t AS (amount numeric, currency text);"
+            "CREATE TABLE orders (id int, total money_t);"
+            "CREATE TABLE addresses (street text, city text);"
+            "CREATE TABLE people (id int, home addresses);"
+            # PostgreSQL's functional notation: (total).label calls label(total).
+            "CREATE FUNCTION label(m money_t) RETURNS text LANGUAGE sql "
+            "AS $$ SELECT m.amount || ' ' || m.currency $$;",
+        later="")
+    assert [(f.code, f.location.line, f.location.column, f.message, _postgresql_context(f))
+            for f in report.findings if f.location] == [
+        ("DBS302", 2, 16, "`total` is of type `money_t`, which has no field `currancy`",
+         '42703: column "currancy" not found in data type money_t'),
+        ("DBS302", 3, 15, "`home` is of type `addresses`, which has no field `cty`",
+         '42703: column "cty" not found in data type addresses')]
+    assert report.summary["statements"] == 4
+
+
+@pytest.mark.db
 def test_temp_tables_created_in_the_file_are_not_unknown(tmp_path: Path,
                                                           demo_snapshot: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")

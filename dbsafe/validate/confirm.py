@@ -382,18 +382,20 @@ def points_at(verdict: Verdict, sql: str, start: int, end: int) -> bool:
     """Whether the error position lies on the reference spanning `sql[start:end + 1]`.
 
     PostgreSQL points at the start of the whole reference (`c` of `c.nosuch`, `s` of
-    `s.t`, the quote of `'s.t'::regclass`), dbsafe at the offending identifier; anything
-    between must be name characters.
+    `s.t`, the quote of `'s.t'::regclass`, `(` or `c` of a field `(c).nosuch`), dbsafe at
+    the offending identifier; anything between must be name characters or those parentheses.
 
     >>> points_at(Verdict(True, "42703", position=7), "SELECT c.nosuch FROM c", 9, 14)
     True
     >>> points_at(Verdict(True, "42703", position=7), "SELECT c, nosuch FROM c", 10, 15)
     False
+    >>> points_at(Verdict(True, "42703", position=7), "SELECT (c).nosuch FROM t", 11, 16)
+    True
     """
     if verdict.position is None:
         return True  # no position to contradict the identifier
     between = sql[verdict.position:start]
-    return verdict.position <= end and all(ch.isalnum() or ch in '_$".\'' for ch in between)
+    return verdict.position <= end and all(ch.isalnum() or ch in '_$".\'()' for ch in between)
 
 
 def repaired(sql: str, verdict: Verdict, end: int) -> str | None:

@@ -338,6 +338,27 @@ class Resolver:
         return any((candidate, name) in self._other_classes
                    for candidate in ((schema,) if schema is not None else self.search_path))
 
+    def type_fields(self, type_name: str) -> tuple[str, ...] | None:
+        """The fields of a composite type, or of a table's row type, as the snapshot spells
+        the type of a column (unqualified when on its search path); None for any other
+        type, an array, or a quoted name."""
+        if '"' in type_name or "[" in type_name or "(" in type_name:
+            return None
+        schema, _, name = type_name.rpartition(".")
+        for candidate in (schema,) if schema else self.snapshot.search_path:
+            for composite in self.snapshot.composite_types:
+                if (composite.schema, composite.name) == (candidate, name):
+                    return tuple(a.name for a in composite.attributes)
+            relation = self.snapshot.find_relation(name, candidate)
+            if relation is not None:
+                return tuple(c.name for c in relation.columns)
+        return None
+
+    def callable_on_one_argument(self, name: str) -> bool:
+        """Whether a function `name` of one argument exists (any schema, any type)."""
+        return any(f.name == name and len(f.input_arguments) == 1
+                   for f in self.snapshot.functions)
+
     def sequence(self, name: str, schema: str | None) -> tuple[str, str] | None:
         """The (schema, name) of a sequence as `FROM name` finds it, if it is one."""
         for candidate in (schema,) if schema is not None else self.search_path:
@@ -1521,8 +1542,9 @@ class _Run:
                     if not isinstance(current.this, exp.Identifier):
                         stack.append(current.this)
                     continue
-                self.record_field(current)  # type: ignore[arg-type]
-                stack.append(current.this)  # `(x).field`: the field is checked for ROW(...) only
+                self.record_field(current, scope)  # type: ignore[arg-type]
+                # `(x).field`: the field is checked for ROW(...) and composite columns only
+                stack.append(current.this)
                 continue
             if kind == _IS:
                 if _is_predicate_word(current.expression):
@@ -1586,10 +1608,15 @@ class _Run:
             requires_version=_OLD_NEW_SINCE,
         ))
 
-    def record_field(self, dot: exp.Dot) -> None:
-        """`(ROW(a, b)).f3`: an anonymous record's fields are f1 ... fn."""
+    def record_field(self, dot: exp.Dot, scope: _Scope) -> None:
+        """`(ROW(a, b)).f3`: an anonymous record's fields are f1 ... fn. `(total).amount`:
+        a column of a composite type (or a table's row type) has that type's fields."""
         inner = dot.this.this if isinstance(dot.this, exp.Paren) else None
         field_node = dot.expression
+        if isinstance(inner, exp.Column) and isinstance(inner.this, exp.Identifier) \
+                and isinstance(field_node, exp.Identifier):
+            self.composite_field(inner, field_node, scope)
+            return
         if not (isinstance(inner, exp.Anonymous) and isinstance(inner.this, str)
                 and inner.this.lower() == "row" and isinstance(field_node, exp.Identifier)):
             return
@@ -1605,6 +1632,20 @@ class _Run:
                 f"not `{name}`",
                 f"row.{name}", field_node, _suggest(name, fields),
             )
+
+    def composite_field(self, column: exp.Column, field_node: exp.Identifier,
+                        scope: _Scope) -> None:
+        type_name = self.column_type(column, scope)
+        fields = self.r.type_fields(type_name) if type_name is not None else None
+        name = _fold(field_node)
+        if fields is None or name in fields or name in self.r.row_callable \
+                or self.r.callable_on_one_argument(name):
+            return  # `(c).f` may also call f(c), PostgreSQL's functional notation
+        self.problem(
+            UNKNOWN_COLUMN.code,
+            f"`{column.sql('postgres')}` is of type `{type_name}`, which has no field `{name}`",
+            f"{type_name}.{name}", field_node, _suggest(name, fields),
+        )
 
     def find_qualified(self, column: exp.Column, scope: _Scope) -> _Source | None:
         qualifier = _fold(column.args["table"])

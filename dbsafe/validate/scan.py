@@ -53,8 +53,9 @@ _CHUNK = 32
 # 7: pg_catalog relations, `SET t.col`, alias lists over stars, ON and MERGE scopes,
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
 # FOR UPDATE OF, regclass strings; 8: files' statuses, statements sqlglot cannot parse but
-# the quick check proves counted as analysed; 9: statements sent to SQLite skipped
-_CACHE_VERSION = 9
+# the quick check proves counted as analysed; 9: statements sent to SQLite skipped;
+# 10: fields of composite columns
+_CACHE_VERSION = 10
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
