@@ -137,6 +137,7 @@ class _Extractor:
         self.sqlite_modules: set[str] = set()
         self.sqlite_connects: set[str] = set()
         self.sqlite_types: set[str] = set()
+        self.mentions_sqlite = "sqlite" in source.lower()  # else none of it is looked for
 
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
@@ -157,7 +158,10 @@ class _Extractor:
                 self._take(arg)
                 continue
             if self._sent_to_sqlite(call):
-                sent = self._resolve(arg) or arg
+                # `conn.execute(text("..."))`: the statement is text()'s argument.
+                inner = _sql_argument(arg) if isinstance(arg, ast.Call) and \
+                    _call_name(arg) in SINKS else None
+                sent = self._resolve(inner or arg) or inner or arg
                 self._take(sent)
                 self.skipped.append(Skipped(
                     Location(self.path, *self._position(sent.lineno, sent.col_offset)),
@@ -263,17 +267,22 @@ class _Extractor:
                     self.sqlite_types.add(alias.asname or alias.name)
 
     def _sent_to_sqlite(self, call: ast.Call) -> bool:
-        """A sink called on a SQLite connection or cursor (sqlite3's, aiosqlite's): its SQL
-        is SQLite's, against tables the PostgreSQL schema never has. Only what this
-        module shows for certain counts: a connection made by `sqlite3.connect(...)` here,
-        a cursor of one, a parameter annotated `sqlite3.Connection`/`Cursor`, and, in a
-        module that imports SQLite, `executescript` (sqlite3's; no PostgreSQL driver has
-        one, a project's own helper might)."""
-        if not isinstance(call.func, ast.Attribute) or not (
-                self.sqlite_modules or self.sqlite_connects or self.sqlite_types):
+        """A sink called on a SQLite connection or cursor: its SQL is SQLite's, against
+        tables the PostgreSQL schema never has. Only what this module shows for certain
+        counts: a connection made here by `sqlite3.connect(...)` (or aiosqlite's), or from
+        an engine of `create_engine("sqlite:...")`; a cursor of one; a parameter annotated
+        `sqlite3.Connection`/`Cursor`; pandas' `read_sql(sql, con)` with such a `con`;
+        and, in a module that imports SQLite, `executescript` (sqlite3's; no PostgreSQL
+        driver has one, a project's own helper might)."""
+        if not isinstance(call.func, ast.Attribute) or not self.mentions_sqlite:
             return False
-        return call.func.attr == "executescript" or self._speaks_sqlite(call.func.value,
-                                                                         depth=0)
+        if call.func.attr in _READ_SQL:
+            con = next((k.value for k in call.keywords if k.arg == "con"),
+                       call.args[1] if len(call.args) > 1 else None)
+            return con is not None and self._speaks_sqlite(con, depth=0)
+        imports_sqlite = bool(self.sqlite_modules or self.sqlite_connects or self.sqlite_types)
+        return (call.func.attr == "executescript" and imports_sqlite) or \
+            self._speaks_sqlite(call.func.value, depth=0)
 
     def _speaks_sqlite(self, node: ast.AST, *, depth: int) -> bool:
         if depth > 8:  # a name bound to itself through others
@@ -282,12 +291,20 @@ class _Extractor:
             node = node.value
         if isinstance(node, ast.Call):
             func = node.func
+            name = _call_name(node)
+            if name in _ENGINE_FACTORIES:
+                url = next((k.value for k in node.keywords if k.arg == "url"),
+                           node.args[0] if node.args else None)
+                return isinstance(url, ast.Constant) and isinstance(url.value, str) and \
+                    url.value.lower().startswith("sqlite")
             if isinstance(func, ast.Name):
                 return func.id in self.sqlite_connects
             if isinstance(func, ast.Attribute):
-                if func.attr == "connect" and isinstance(func.value, ast.Name):
-                    return func.value.id in self.sqlite_modules
-                if func.attr in ("cursor", "execute"):  # a cursor from a SQLite connection
+                if func.attr == "connect" and isinstance(func.value, ast.Name) and \
+                        func.value.id in self.sqlite_modules:
+                    return True
+                # A cursor or connection of a SQLite connection or engine.
+                if func.attr in ("cursor", "execute", "connect", "begin", "raw_connection"):
                     return self._speaks_sqlite(func.value, depth=depth + 1)
             return False
         if isinstance(node, ast.Name):
@@ -299,8 +316,19 @@ class _Extractor:
         return False
 
     def _stores_of(self, name: ast.Name) -> list[ast.AST]:
-        """What `name` may hold where it is used: the values stored to it in the nearest
-        scope that stores it (a `with ... as` target's context manager; a parameter)."""
+        """What `name` may hold where it is used: inside a `with ... as name` block, that
+        context manager; else the values stored to it in the nearest scope that stores it
+        (a `with` target's context manager; a parameter)."""
+        child: ast.AST = name
+        parent = self.parents.get(id(name))
+        while parent is not None and not isinstance(
+                parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+            if isinstance(parent, (ast.With, ast.AsyncWith)) and child in parent.body:
+                for item in parent.items:
+                    target = item.optional_vars
+                    if isinstance(target, ast.Name) and target.id == name.id:
+                        return [item.context_expr]
+            child, parent = parent, self.parents.get(id(parent))
         scope = self._scope_of(name)
         while True:
             stores = self._assignments(scope).get(name.id)
@@ -853,6 +881,8 @@ _PROSE_CALLS = frozenset(
 # Modules whose connections speak SQLite, and their connection and cursor types.
 _SQLITE_MODULES = frozenset({"sqlite3", "aiosqlite", "pysqlite2.dbapi2", "sqlite3.dbapi2"})
 _SQLITE_TYPES = frozenset({"Connection", "Cursor"})
+_ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+_READ_SQL = frozenset({"read_sql", "read_sql_query"})
 # Context managers of tests that expect the code inside to raise.
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})

@@ -54,8 +54,8 @@ _CHUNK = 32
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
 # FOR UPDATE OF, regclass strings; 8: files' statuses, statements sqlglot cannot parse but
 # the quick check proves counted as analysed; 9: statements sent to SQLite skipped;
-# 10: fields of composite columns
-_CACHE_VERSION = 10
+# 10: fields of composite columns; 11: SQL sent through SQLAlchemy or pandas to SQLite
+_CACHE_VERSION = 11
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

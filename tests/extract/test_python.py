@@ -302,3 +302,25 @@ def test_sql_sent_to_sqlite_is_skipped_and_said_so() -> None:
         (line, column, "sent to SQLite, not PostgreSQL")
         for line, column in ((7, 13), (14, 17), (15, 25), (20, 16), (21, 19), (26, 26),
                              (28, 22))]
+
+
+def test_sql_through_sqlalchemy_or_pandas_to_sqlite_is_skipped() -> None:
+    source = '''\
+import pandas as pd
+from sqlalchemy import create_engine, text
+
+local = create_engine("sqlite:///cache.db")
+remote = create_engine(DATABASE_URL)
+
+
+def report(sqlite_conn):
+    with local.connect() as conn:
+        conn.execute(text("SELECT key FROM cache_entries"))
+    with remote.begin() as conn:
+        conn.execute(text("SELECT id FROM users"))
+    frame = pd.read_sql("SELECT * FROM cache_entries", local)
+    other = pd.read_sql_query("SELECT id FROM orders", con=remote)
+'''
+    result = sql_in_python(source, "report.py")
+    assert [f.sql for f in result.fragments] == ["SELECT id FROM users", "SELECT id FROM orders"]
+    assert [(s.location.line, s.location.column) for s in result.skipped] == [(10, 27), (13, 25)]
