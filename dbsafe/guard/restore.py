@@ -495,8 +495,16 @@ def _user_tables(conn: Any) -> list[tuple[str, str]]:
 
 
 def _maintenance(database_url: str) -> Any:
-    """A connection to the server's `postgres` database, for CREATE/DROP/RENAME DATABASE."""
-    return connect(_with_database(database_url, "postgres"), shown_as=database_url)
+    """A connection to the server's `postgres` database, for CREATE/DROP/RENAME DATABASE;
+    to `template1` where that fails (a server without `postgres`), as createdb does. The
+    first failure is the one reported."""
+    try:
+        return connect(_with_database(database_url, "postgres"), shown_as=database_url)
+    except DatabaseError as first:
+        try:
+            return connect(_with_database(database_url, "template1"), shown_as=database_url)
+        except DatabaseError:
+            raise first from None
 
 
 def _with_database(database_url: str, name: str) -> str:
