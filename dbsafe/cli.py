@@ -960,10 +960,12 @@ def verify_lock_command(state: CliState, lock_file: Path | None, database_url: s
     _finish(commands.verify_lock(settings, lock_file), settings)
 
 
-def _confirm_database_name(database: str) -> bool:
-    """Ask on a terminal for the database's name; no terminal means no."""
+def _confirm_database_name(name_of: Callable[[], str]) -> bool:
+    """Ask on a terminal for the database's name; no terminal means no (and the name, which
+    may take a connection to learn, is not looked up)."""
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return False
+    database = name_of()
     typed = click.prompt(f"This destroys data. Type the database name ({database}) to go on",
                          default="", show_default=False, err=True)
     return bool(typed == database)
@@ -1174,7 +1176,7 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     if replace and not yes:
         from dbsafe.pg.connect import database_name
 
-        if not _confirm_database_name(database_name(settings.database_url or "")):
+        if not _confirm_database_name(lambda: database_name(settings.database_url or "")):
             raise DbsafeError("--replace needs --yes, or the database's name typed at a prompt")
     with _progress(settings, "restore") as progress:
         report = commands.restore(settings, backup_file or Path(), into=into,

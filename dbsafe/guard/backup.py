@@ -93,6 +93,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     with connect(database_url) as conn:
         server_version = conn.info.server_version
         database = conn.info.dbname
+        reached = (conn.info.host, conn.info.port)
     # A backup holds every row of the database: only its owner may read it.
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -104,7 +105,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         taken += 1  # two backups within a second: never one over the other
         path = directory / f"{database}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
-    target, env = tool_connection(database_url)
+    target, env = tool_connection(database_url, reached=reached)
     args = [str(pg_dump), "--no-password", *target, f"--file={path}"]
     previous_umask = os.umask(0o077)
     args += ["--format=directory", f"--jobs={jobs}"] if fmt == "directory" else ["--format=custom"]

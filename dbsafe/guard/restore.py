@@ -200,10 +200,11 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
         server_version = conn.info.server_version
+        reached = (conn.info.host, conn.info.port)
     progress("restore", f"pg_restore into {name} …")
     target_url = _with_database(database_url, name)
     started = time.perf_counter()
-    target_args, env = tool_connection(database_url, dbname=name)
+    target_args, env = tool_connection(database_url, dbname=name, reached=reached)
     args = [str(pg_restore), "--no-password", *target_args]
     older_server = (_major(pg_restore) or 0) >= 17 and server_version < 170000
     if older_server:  # its errors are read: in English

