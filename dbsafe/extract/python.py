@@ -202,15 +202,21 @@ class _Extractor:
         """The literal expression a sink argument stands for, or None if we cannot see it."""
         if not isinstance(arg, ast.Name):
             return arg if _is_string_expr(arg) else None
-        scope = self._scope_of(arg)
-        while True:
+        for scope in self._scopes_around(arg):
             assigned = self._assignments(scope).get(arg.id)
             if assigned is not None:
                 if len(assigned) == 1 and _is_string_expr(assigned[0]):
                     return assigned[0]  # type: ignore[return-value]
                 return None
+        return None
+
+    def _scopes_around(self, node: ast.AST) -> Iterator[ast.AST]:
+        """The scopes a name at `node` is looked up in, innermost first, the module last."""
+        scope = self._scope_of(node)
+        while True:
+            yield scope
             if scope is self.tree:
-                return None
+                return
             scope = self._scope_of(scope)
 
     def _scope_of(self, node: ast.AST) -> ast.AST:
@@ -329,19 +335,16 @@ class _Extractor:
                     if isinstance(target, ast.Name) and target.id == name.id:
                         return [item.context_expr]
             child, parent = parent, self.parents.get(id(parent))
-        scope = self._scope_of(name)
-        while True:
+        for scope in self._scopes_around(name):
             stores = self._assignments(scope).get(name.id)
-            if stores is None and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if stores is not None:
+                return [self._stored_value(store) for store in stores]
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 arguments = scope.args
                 for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
                     if arg.arg == name.id:
                         return [arg]
-            if stores is not None:
-                return [self._stored_value(store) for store in stores]
-            if scope is self.tree:
-                return []
-            scope = self._scope_of(scope)
+        return []
 
     def _stored_value(self, store: ast.AST) -> ast.AST:
         parent = self.parents.get(id(store))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, SourceError
 from dbsafe.pg.connect import (
+    LOCATION_VARIABLES,
     connect,
     connection_params,
     libpq_settings,
@@ -521,16 +522,11 @@ def _die_with_parent() -> None:
         pass
 
 
-# libpq's variables that say where a connection goes: in the child, the target's only.
-_LOCATION_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
-                       "PGSERVICE", "PGSERVICEFILE")
-
-
 def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[str, str]:
     """The child's environment: libpq's location variables are the target's (none when
     rendering offline); how it connects (TLS files, options, a password file) is what
     dbsafe's own connection used, the URL's parameters over the user's variables."""
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
     if target is not None and url is not None:
         env.update(libpq_settings(url))

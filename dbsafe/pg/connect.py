@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DatabaseError
@@ -119,9 +120,7 @@ def tool_connection(url: str, *, dbname: str | None = None,
             shown[keyword] = value
     if dbname is not None:
         shown["dbname"] = dbname
-    located = {"host", "hostaddr", "service"} & shown.keys() or any(
-        env.get(variable) for variable in ("PGHOST", "PGHOSTADDR", "PGSERVICE"))
-    if reached is not None and not located:
+    if reached is not None and _builtin_host(shown, env):
         shown["host"] = reached[0]
         if "port" not in shown and not env.get("PGPORT"):
             shown["port"] = str(reached[1])
@@ -139,8 +138,7 @@ def connection_params(url: str) -> dict[str, Any]:
     For either, dbsafe connects once to learn what libpq reached.
     """
     params = url_params(url)
-    if names_a_service(url) or not any((params.get("host"), params.get("hostaddr"),
-                                        os.environ.get("PGHOST"), os.environ.get("PGHOSTADDR"))):
+    if _builtin_host(params, os.environ) or _names_a_service(params):
         params = _connected_params(url)
     host = str(params.get("host") or os.environ.get("PGHOST") or "/var/run/postgresql")
     user = str(params.get("user") or os.environ.get("PGUSER") or _login_name())
@@ -169,8 +167,11 @@ def target_url(params: dict[str, Any]) -> str:
 
 
 # The parameters that say which server, database and role a connection reaches; the rest
-# (TLS files, options, timeouts) say how.
+# (TLS files, options, timeouts) say how. Their environment variables (and the service
+# file's) likewise: a migration child gets the target's, never the user's.
 _LOCATION = frozenset({"host", "hostaddr", "port", "dbname", "user", "password", "service"})
+LOCATION_VARIABLES = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
+                      "PGSERVICE", "PGSERVICEFILE")
 # Parameters dbsafe's own connections set for themselves, not the user's.
 _DBSAFE_OWN = frozenset({"application_name", "fallback_application_name", "connect_timeout"})
 
@@ -183,7 +184,7 @@ def libpq_settings(url: str) -> dict[str, str]:
     from psycopg import pq
 
     params = url_params(url)
-    if names_a_service(url):
+    if _names_a_service(params):
         params = {k: v for k, v in _connected_params(url).items() if k not in _DBSAFE_OWN}
     variables = {o.keyword.decode(): o.envvar.decode()
                  for o in pq.Conninfo.get_defaults() if o.envvar is not None}
@@ -193,7 +194,18 @@ def libpq_settings(url: str) -> dict[str, str]:
 
 def names_a_service(url: str) -> bool:
     """Whether libpq reads a service file for `url` (its `service`, or PGSERVICE's)."""
-    return bool(url_params(url).get("service") or os.environ.get("PGSERVICE"))
+    return _names_a_service(url_params(url))
+
+
+def _names_a_service(params: dict[str, Any]) -> bool:
+    return bool(params.get("service") or os.environ.get("PGSERVICE"))
+
+
+def _builtin_host(params: dict[str, Any], environ: Mapping[str, str]) -> bool:
+    """Whether neither the connection parameters nor libpq's environment say where to go,
+    leaving it to the socket directory the libpq at hand was built with."""
+    return not any(params.get(key) for key in ("host", "hostaddr", "service")) and \
+        not any(environ.get(name) for name in ("PGHOST", "PGHOSTADDR", "PGSERVICE"))
 
 
 @functools.lru_cache(maxsize=8)
