@@ -27,6 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 collect_ignore_glob = ["*/envs/*"]
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """One process against a server `DBSAFE_TEST_DATABASE_URL` names: workers would share
+    it, and some tests change its role's password for a moment."""
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL") and config.getoption("numprocesses", None):
+        config.option.numprocesses = 0
+        config.option.dist = "no"
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[NoopExecutor]:
     """The session-wide server, as the executor-like object pytest-postgresql expects."""

@@ -22,7 +22,7 @@ from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.schema.diff import DiffOptions, diff
 from tests.guard.test_restore_counts import SCHEMA, _counted_by_reading
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.xdist_group("pg15")]  # one 15 cluster
 
 
 def _settings(url: str, tmp_path: Path):

@@ -364,6 +364,7 @@ def test_since_lints_the_later_revisions_with_what_the_earlier_built(
         commands.lint(settings, since="nope")
 
 
+@pytest.mark.xdist_group("sqlalchemy14")  # the worker that built the venv
 def test_a_project_pinned_to_sqlalchemy_14_is_captured_under_its_own_python(
         sqlalchemy14_python: str, tmp_path: Path) -> None:
     root = tmp_path / "legacy"

@@ -234,6 +234,7 @@ def _dbname(url: str) -> str:
     return dict(parse_qsl(urlsplit(url).query))["dbname"]
 
 
+@pytest.mark.xdist_group("sqlalchemy14")  # the worker that built the venv
 def test_a_project_pinned_to_sqlalchemy_14_runs_under_its_own_python(
     sqlalchemy14_python: str, victim: str, well_behaved: dict[str, Any], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -22,7 +22,8 @@ from tests.helpers import PG15_BIN
 from tests.schema.test_introspect import check_definitions
 from tests.schema.test_roundtrip import PAIRS, _build, _round_trip
 
-pytestmark = pytest.mark.db
+# One PostgreSQL 15 cluster per worker: its tests share a worker (`--dist loadgroup`).
+pytestmark = [pytest.mark.db, pytest.mark.xdist_group("pg15")]
 
 SHOP = Path(__file__).parent / "fixtures" / "shop.sql"
 # Pairs whose catalog facts moved between 15 and 18 (partition and NOT NULL bookkeeping,

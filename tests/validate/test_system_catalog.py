@@ -160,6 +160,7 @@ def test_cases_and_shipped_catalog_match_postgresql_18(conninfo: str) -> None:
 
 
 @pytest.mark.db
+@pytest.mark.xdist_group("pg15")  # the worker that has the 15 cluster
 def test_cases_and_shipped_catalog_match_postgresql_15(pg15_server: str) -> None:
     accepted, rejected = _verdicts(pg15_server)
     assert accepted == [*PASSING, ON_15_ONLY]
