@@ -1,13 +1,16 @@
 """What a file's own DDL changes for the statements after it (scripts, not migrations).
 
 A script may create a table (also with `SELECT ... INTO`; its serial and identity columns
-make sequences), a sequence, an index or a schema, add a column, move or rename a relation
-or a schema, or set `search_path`, then use what it made:
+make sequences), a sequence, an index, a schema or an extension, add a column, move or
+rename a relation or a schema, set `search_path` (also with `set_config`) or the role whose
+name `"$user"` stands for, or do any of this inside a `DO` block, then use what it made:
 those statements run against a schema the snapshot does not have. The statements after such
 DDL are not checked where it could matter (relations created or altered earlier in the file
 have unknown columns; a schema created there exists; after `SET search_path` nothing
-unqualified can be placed), so none of them is a false positive.
-Parsed with PostgreSQL's own parser (pglast).
+unqualified can be placed; after `CREATE EXTENSION` of an extension the schema lacks, any
+relation may be one of its own; after a `DO` block whose SQL dbsafe cannot read, anything
+may exist), so none of them is a false positive.
+Parsed with PostgreSQL's own parser (pglast), `DO` blocks with its PL/pgSQL parser.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ log = logging.getLogger(__name__)
 
 # Only statements starting with these can change what later ones see; the rest are not
 # parsed again here (the resolver has them).
-_HEADS = ("CREATE", "ALTER", "SET")
-# `SELECT ... INTO new_table` creates a table too. Queries are most of a file, so they are
-# read with pglast's JSON parse tree, a tenth of the cost of its Python one.
+_HEADS = ("CREATE", "ALTER", "SET", "DO")
+# `SELECT ... INTO new_table` creates a table too, and `SELECT set_config('search_path', ...)`
+# sets the search path (pg_dump writes it so). Queries are most of a file, so they are read
+# with pglast's JSON parse tree, a tenth of the cost of its Python one.
 _QUERY_HEADS = ("SELECT", "WITH", "(")
 
 
@@ -32,10 +36,13 @@ class FileDdl:
 
     relations: frozenset[str] = frozenset()  # created or altered (unqualified names)
     schemas: frozenset[str] = frozenset()  # created
-    search_path: bool = False  # changed by SET search_path
+    search_path: bool = False  # changed by SET search_path, set_config or SET ROLE
+    extensions: frozenset[str] = frozenset()  # created
+    opaque: bool = False  # ran SQL dbsafe cannot read (dynamic SQL in a DO block)
 
     def __bool__(self) -> bool:
-        return bool(self.relations or self.schemas or self.search_path)
+        return bool(self.relations or self.schemas or self.search_path or self.extensions
+                    or self.opaque)
 
     def after(self, sql: str) -> FileDdl:
         """These changes, and those `sql` makes.
@@ -53,15 +60,29 @@ class FileDdl:
         ['crm']
         >>> FileDdl().after("SELECT 1") == FileDdl()
         True
+        >>> FileDdl().after("SELECT pg_catalog.set_config('search_path', '', false)").search_path
+        True
+        >>> sorted(FileDdl().after("DO $$ BEGIN CREATE TABLE kv (k text); END $$").relations)
+        ['kv']
+        >>> FileDdl().after("DO $$ BEGIN EXECUTE format('CREATE TABLE %I ()', 'x'); END $$").opaque
+        True
+        >>> sorted(FileDdl().after("CREATE EXTENSION IF NOT EXISTS pg_buffercache").extensions)
+        ['pg_buffercache']
         """
         head = sql.lstrip()[:6].upper()
         if head.startswith(_QUERY_HEADS):
-            if "into" not in sql.lower():
+            lowered = sql.lower()
+            if "into" not in lowered and "set_config" not in lowered:
                 return self  # most queries: no parse at all
-            created = _selected_into(sql)
-            return FileDdl(self.relations | created, self.schemas, self.search_path) if created else self
+            created, sets_path = _query_effects(sql)
+            if not created and not sets_path:
+                return self
+            return self._with(relations=self.relations | created,
+                              search_path=self.search_path or sets_path)
         if not head.startswith(_HEADS):
             return self
+        if head.startswith("DO") and (len(head) == 2 or not head[2].isalnum()):
+            return self._after_do(sql)
         from pglast import ast, parse_sql
         from pglast.parser import ParseError
 
@@ -71,6 +92,7 @@ class FileDdl:
             log.debug("pglast could not parse %r", sql[:200])
             return self
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
+        extensions = set(self.extensions)
         for raw in statements:
             node = raw.stmt
             named: list[ast.RangeVar | None] = []
@@ -95,11 +117,116 @@ class FileDdl:
                     schemas.add(node.newname)
             elif isinstance(node, ast.CreateSchemaStmt) and node.schemaname:
                 schemas.add(node.schemaname)
-            elif isinstance(node, ast.VariableSetStmt) and node.name == "search_path":
+            elif isinstance(node, ast.VariableSetStmt) and node.name in _PATH_SETTINGS:
                 search_path = True
+            elif isinstance(node, ast.CreateExtensionStmt) and node.extname:
+                extensions.add(node.extname)
             relations.update(r.relname for r in named if r is not None and r.relname)
             relations.update(_implied_sequences(node))
-        return FileDdl(frozenset(relations), frozenset(schemas), search_path)
+        return self._with(relations=frozenset(relations), schemas=frozenset(schemas),
+                          search_path=search_path, extensions=frozenset(extensions))
+
+    def _after_do(self, sql: str) -> FileDdl:
+        """These changes, and those the statements of a `DO` block make: its SQL as any
+        statement's, `EXECUTE` of a string constant as that string's. SQL built at run time,
+        a language other than PL/pgSQL or a body the parser rejects make the rest opaque."""
+        import json
+
+        from pglast.parser import ParseError, parse_plpgsql_json
+
+        try:
+            if _do_language(sql) != "plpgsql":
+                return self._with(opaque=True)
+            functions = json.loads(parse_plpgsql_json(sql))
+        except (ParseError, ValueError, RecursionError):
+            log.debug("pglast could not parse the DO block %r", sql[:200])
+            return self._with(opaque=True)
+        ddl = self
+        stack: list[object] = [functions]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed(node))
+                continue
+            if not isinstance(node, dict):
+                continue
+            for kind, key in _DYNAMIC_STATEMENTS:
+                statement = node.get(kind)
+                if isinstance(statement, dict) and key in statement:
+                    text = _string_literal(_query_of(statement, key))
+                    if text is None:
+                        return ddl._with(opaque=True)
+                    ddl = ddl.after(text)
+            expression = node.get("PLpgSQL_expr")
+            if isinstance(expression, dict) and isinstance(expression.get("query"), str):
+                query, mode = expression["query"], expression.get("parseMode") or 0
+                if mode >= _ASSIGNMENT:  # `target := expression`, kept whole by the parser
+                    query = query.split(":=", 1)[-1] if ":=" in query else query.split("=", 1)[-1]
+                # mode 0: a whole statement; else an expression (`IF ...`, `x := ...`)
+                ddl = ddl.after(f"SELECT {query}" if mode else query)
+            stack.extend(reversed(list(node.values())))
+        return ddl
+
+    def _with(self, **changes: object) -> FileDdl:
+        from dataclasses import replace
+
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+# `SET ROLE` changes what `"$user"` in the search path names.
+_PATH_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
+
+
+# PostgreSQL's RAW_PARSE_PLPGSQL_ASSIGN1 and later modes: an assignment's text.
+_ASSIGNMENT = 3
+# PL/pgSQL statements running SQL given as a string, and where the string is.
+_DYNAMIC_STATEMENTS = (("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query"),
+                       ("PLpgSQL_stmt_open", "dynquery"))
+
+
+def _do_language(sql: str) -> str:
+    """The language a `DO` statement's body is written in (PL/pgSQL unless it says)."""
+    from pglast import ast, parse_sql
+
+    node = parse_sql(sql)[0].stmt
+    for item in getattr(node, "args", None) or ():
+        if isinstance(item, ast.DefElem) and item.defname == "language":
+            return str(getattr(item.arg, "sval", "")).lower()
+    return "plpgsql"
+
+
+def _query_of(statement: dict[str, object], key: str = "query") -> str | None:
+    expression = statement.get(key)
+    if isinstance(expression, dict):
+        query = expression.get("PLpgSQL_expr", {}).get("query")
+        return query if isinstance(query, str) else None
+    return None
+
+
+def _string_literal(text: str | None) -> str | None:
+    """The value of `text` when it is one string constant (`'...'`, `E'...'`, `$$...$$`)
+    and nothing else, else None.
+
+    >>> _string_literal("'CREATE TABLE t (a text DEFAULT ''x'')'")
+    "CREATE TABLE t (a text DEFAULT 'x')"
+    >>> _string_literal("format('CREATE TABLE %I ()', name)") is None
+    True
+    """
+    if text is None:
+        return None
+    import json
+
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(f"SELECT {text}"))
+        target = tree["stmts"][0]["stmt"]["SelectStmt"]["targetList"]
+    except (ParseError, ValueError, RecursionError, KeyError, IndexError, TypeError):
+        return None
+    if len(target) != 1:
+        return None
+    value = target[0].get("ResTarget", {}).get("val", {}).get("A_Const", {}).get("sval")
+    return value.get("sval") if isinstance(value, dict) else None
 
 
 _SERIALS = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
@@ -141,9 +268,10 @@ def _implied_sequences(node: object) -> set[str]:
     return {f"{table}_{column}_seq" for column in identities}
 
 
-def _selected_into(sql: str) -> frozenset[str]:
+def _query_effects(sql: str) -> tuple[frozenset[str], bool]:
     """Tables `SELECT ... INTO name` creates (PostgreSQL accepts INTO only where it creates
-    one: in the outermost query, or the first branch of its set operation)."""
+    one: in the outermost query, or the first branch of its set operation), and whether the
+    query calls `set_config('search_path', ...)` (or `set_config` of a name it computes)."""
     import json
 
     from pglast.parser import ParseError, parse_sql_json
@@ -151,10 +279,11 @@ def _selected_into(sql: str) -> frozenset[str]:
     try:
         text = parse_sql_json(sql)
     except (ParseError, ValueError, RecursionError):
-        return frozenset()
-    if '"intoClause"' not in text:
-        return frozenset()
+        return frozenset(), False
+    if '"intoClause"' not in text and '"set_config"' not in text:
+        return frozenset(), False
     created: set[str] = set()
+    sets_path = False
     stack: list[object] = [json.loads(text)]
     while stack:
         node = stack.pop()
@@ -162,10 +291,25 @@ def _selected_into(sql: str) -> frozenset[str]:
             into = node.get("intoClause")
             if isinstance(into, dict) and into.get("rel", {}).get("relname"):
                 created.add(into["rel"]["relname"])
+            call = node.get("FuncCall")
+            if isinstance(call, dict) and _sets_path(call):
+                sets_path = True
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return frozenset(created)
+    return frozenset(created), sets_path
+
+
+def _sets_path(call: dict[str, object]) -> bool:
+    names = [n.get("String", {}).get("sval") for n in call.get("funcname") or ()  # type: ignore[attr-defined]
+             if isinstance(n, dict)]
+    if names[-1:] != ["set_config"] or names[:-1] not in ([], ["pg_catalog"]):
+        return False
+    args = call.get("args") or []
+    first = args[0] if isinstance(args, list) and args else {}
+    setting = first.get("A_Const", {}).get("sval", {}).get("sval") if isinstance(first, dict) \
+        else None
+    return setting is None or setting.lower() in _PATH_SETTINGS
 
 
 @functools.cache

@@ -54,8 +54,9 @@ _CHUNK = 32
 # DECLARE, a file's SELECT INTO/sequences/renames/indexes, null tests of embeds,
 # FOR UPDATE OF, regclass strings; 8: files' statuses, statements sqlglot cannot parse but
 # the quick check proves counted as analysed; 9: statements sent to SQLite skipped;
-# 10: fields of composite columns; 11: SQL sent through SQLAlchemy or pandas to SQLite
-_CACHE_VERSION = 11
+# 10: fields of composite columns; 11: SQL sent through SQLAlchemy or pandas to SQLite;
+# 12: DO blocks, set_config, SET ROLE and CREATE EXTENSION in a file
+_CACHE_VERSION = 12
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -371,16 +372,18 @@ def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
             outcome.candidates.append(Candidate(issue.finding, issue.sql, issue.start, issue.end))
 
 
-def _made_earlier(problem: Problem, earlier: FileDdl) -> bool:
+def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) -> bool:
     """Whether `problem` may be about something the file's earlier DDL created or changed:
-    a relation (by its unqualified name), a schema, or anything unqualified once the file
-    set `search_path`."""
+    a relation (by its unqualified name), a schema, a relation of an extension the schema
+    lacks, or anything once the file set `search_path` or ran SQL dbsafe cannot read."""
     if problem.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code):
         return False
-    if earlier.search_path:
+    if earlier.search_path or earlier.opaque:
         return True
     parts = problem.subject.split(".")
     if problem.code == UNKNOWN_TABLE.code:
+        if earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}:
+            return True  # the new extension's relations are not known before it is there
         # `schema.relation`, or `schema` alone when the schema is unknown
         return parts[-1] in earlier.relations or parts[0] in earlier.schemas
     relations = [subject.split(".")[-1] for subject in problem.sources] or parts[-2:-1]
@@ -433,7 +436,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.
-        kept = tuple(p for p in problems if not _made_earlier(p, earlier))
+        kept = tuple(p for p in problems if not _made_earlier(p, earlier, snapshot))
         if len(kept) != len(problems):
             problems = kept
             resolution = resolver.Resolution(

@@ -36,6 +36,21 @@ SCRIPTS = {
                      "CREATE SERVER dummy_server FOREIGN DATA WRAPPER dummy_fdw;\n"
                      "CREATE FOREIGN TABLE remote_rows (n int) SERVER dummy_server;\n"
                      "SELECT n FROM remote_rows;\n",
+    "do_block": "DO $$ BEGIN CREATE TABLE IF NOT EXISTS kv (k text PRIMARY KEY, v text); END $$;\n"
+                "INSERT INTO kv (k, v) VALUES ('a', 'b');\n",
+    "do_block_execute": "DO $$ BEGIN EXECUTE 'ALTER TABLE a ADD COLUMN shelved boolean'; END $$;\n"
+                        "SELECT shelved FROM a;\n",
+    "do_block_built_sql": "DO $$ BEGIN EXECUTE format('CREATE TABLE %I (n int)', 'made_' || 'late');"
+                          " END $$;\nSELECT n FROM made_late;\n",
+    # pg_dump's way of setting the search path
+    "set_config_search_path": "SELECT pg_catalog.set_config('search_path', 'sales', false);\n"
+                              "SELECT total FROM orders;\n",
+    # `"$user"` in the search path names the role set
+    "set_role": "CREATE ROLE sales;\nGRANT USAGE ON SCHEMA sales TO sales;\n"
+                "GRANT SELECT ON sales.orders TO sales;\nSET ROLE sales;\n"
+                "SELECT total FROM orders;\nRESET ROLE;\n",
+    "create_extension": "CREATE EXTENSION IF NOT EXISTS pg_buffercache;\n"
+                        "SELECT bufferid FROM public.pg_buffercache;\n",
 }
 
 
@@ -89,10 +104,11 @@ def test_what_a_script_made_is_not_reported(name: str, tmp_path: Path,
 def test_the_scripts_run_on_postgresql(name: str, postgresql: psycopg.Connection) -> None:
     postgresql.execute((FIXTURES / "constructs_schema.sql").read_text(encoding="utf-8"))
     for statement in SCRIPTS[name].splitlines():
-        # PREPARE: planning a query of a foreign table needs a working wrapper.
+        # PREPARE: planning a query of a foreign table needs a working wrapper. Queries
+        # that change something (SELECT INTO, set_config) run.
         head = statement.split(maxsplit=1)[0].upper()
         postgresql.execute(f"PREPARE q AS {statement}" if head == "SELECT" and " INTO " not in
-                           statement else statement)
+                           statement and "set_config" not in statement else statement)
         postgresql.execute("DEALLOCATE ALL")
     postgresql.rollback()
 
@@ -105,6 +121,30 @@ def test_what_code_makes_anywhere_in_a_file_is_not_reported(language: str, tmp_p
     outcome = analyse_file(tmp_path / name, tmp_path, constructs)
     assert outcome.counts["statements"] == len(CODE[language][2])
     assert outcome.findings == [] and outcome.candidates == []
+
+
+@pytest.mark.parametrize(("script", "found"), [
+    # what the DO block made is known; a mistake about anything else is still one
+    ("DO $$ BEGIN CREATE TABLE kv (k text); END $$;\nSELECT nope FROM a;\n", ["DBS302"]),
+    ("DO $$ BEGIN PERFORM 1; END $$;\nSELECT 1 FROM nowhere;\n", ["DBS301"]),
+    # setting anything but the search path (or the role) changes nothing
+    ("SELECT set_config('application_name', 'job', false);\nSELECT 1 FROM nowhere;\n",
+     ["DBS301"]),
+    # an extension the schema has (plpgsql is in every database) brings nothing new
+    ("CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE EXTENSION IF NOT EXISTS plpgsql;\n"
+     "SELECT 1 FROM nowhere;\n", ["DBS301"]),
+])
+def test_what_the_script_did_not_make_is_still_checked(
+        script: str, found: list[str], tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    from dataclasses import replace
+
+    from dbsafe.schema.model import Extension
+
+    path = tmp_path / "job.sql"
+    path.write_text(script, encoding="utf-8")
+    with_pgcrypto = replace(constructs, extensions=(Extension("pgcrypto", "public", "1.3"),))
+    outcome = analyse_file(path, tmp_path, with_pgcrypto)
+    assert [c.finding.code for c in outcome.candidates] == found
 
 
 def test_a_script_still_runs_top_down(tmp_path: Path, constructs: SchemaSnapshot) -> None:
