@@ -164,11 +164,18 @@ _SCALAR_TYPES = frozenset(
 
 # Built-ins that take one argument of any row type, so `alias.name` calls them in attribute
 # notation (`s.count` is `count(s)`, PostgreSQL accepts it).
+# Built-in functions `t.name` may call on a row (functional notation): pg_catalog's
+# functions and aggregates callable with one argument of a type a row is, on PostgreSQL 18
+# (tests/validate/test_row_functions.py asks the server), and hstore's `hstore(record)`.
 _ROW_CALLABLE_BUILTINS = frozenset(
-    """count row_to_json to_json to_jsonb json_agg jsonb_agg array_agg num_nulls num_nonnulls
-    pg_column_size pg_typeof concat quote_literal quote_nullable json_build_array
-    jsonb_build_array json_build_object jsonb_build_object hstore jsonb_strip_nulls
-    json_strip_nulls""".split()
+    """any_out any_value anycompatible_out anycompatiblenonarray_out anyelement_out
+    anynonarray_out array_agg concat count cume_dist dense_rank hash_record json_agg
+    json_agg_strict json_build_array json_build_object jsonb_agg jsonb_agg_strict
+    jsonb_build_array jsonb_build_object max min mode num_nonnulls num_nulls percent_rank
+    pg_collation_for pg_column_compression pg_column_size pg_column_toast_chunk_id
+    pg_restore_attribute_stats pg_restore_relation_stats pg_typeof quote_literal
+    quote_nullable rank record_out record_send row_to_json to_json to_jsonb
+    hstore""".split()
 )
 _POLYMORPHIC_TYPES = frozenset({"record", "anyelement", '"any"', "any", "anycompatible", "anynonarray"})
 
@@ -1248,7 +1255,8 @@ class _Run:
             args = list(function.expressions) if isinstance(function, exp.Unnest) else [function.this]
             if len(args) == 1 and self.is_scalar_array(args[0], scope):
                 return (scalar_name,)
-            return _UNKNOWN
+            fields = self.composite_elements(args[0], scope) if len(args) == 1 else None
+            return fields or _UNKNOWN
         if builtin and name in _RECORD_FUNCTIONS:
             return _UNKNOWN  # replaced by the column definition list when there is one
         user = self.r.functions(name, schema if schema != "pg_catalog" else None) if schema != "pg_catalog" else []
@@ -1271,12 +1279,52 @@ class _Run:
         argument whose type dbsafe cannot see makes the function's columns unknown.
         """
         if isinstance(arg, exp.Array):
-            return all(not isinstance(e, (exp.Tuple, exp.Struct, exp.Select)) for e in arg.expressions)
+            # `ARRAY[(1, 'EUR')::money_t]`, `ARRAY[u.total]`: the elements' type decides
+            return bool(arg.expressions) and all(self.is_scalar_value(e, scope)
+                                                 for e in arg.expressions)
         if isinstance(arg, exp.Cast):
             return _is_scalar_type(arg.to.sql("postgres").lower().removesuffix("[]"))
         if isinstance(arg, exp.Column) and isinstance(arg.this, exp.Identifier):
             type_name = self.column_type(arg, scope)
             return type_name is not None and type_name.endswith("[]") and _is_scalar_type(type_name[:-2])
+        return False
+
+    def composite_elements(self, arg: exp.Expression, scope: _Scope) -> Columns | None:
+        """The fields of the composite type an array's elements all have (unnest() yields
+        them as its columns), when dbsafe knows it: `ARRAY[x::money_t, ...]`,
+        `ARRAY[t.composite_column]`, `t.composite_array_column`; else None."""
+        if isinstance(arg, exp.Array) and arg.expressions:
+            found = {self.composite_fields(e, scope) for e in arg.expressions}
+            return found.pop() if len(found) == 1 else None
+        if isinstance(arg, exp.Column) and isinstance(arg.this, exp.Identifier):
+            type_name = self.column_type(arg, scope)
+            if type_name is not None and type_name.endswith("[]"):
+                return self.r.type_fields(type_name[:-2])
+        return None
+
+    def composite_fields(self, value: exp.Expression, scope: _Scope) -> Columns | None:
+        while isinstance(value, exp.Paren):
+            value = value.this
+        if isinstance(value, exp.Cast):
+            return self.r.type_fields(value.to.sql("postgres").lower())
+        if isinstance(value, exp.Column) and isinstance(value.this, exp.Identifier):
+            type_name = self.column_type(value, scope)
+            return self.r.type_fields(type_name) if type_name is not None else None
+        return None
+
+    def is_scalar_value(self, value: exp.Expression, scope: _Scope) -> bool:
+        """Whether `value`'s type is a known scalar: a literal, a cast to a scalar type or a
+        column of one. Anything else (a placeholder, a function's result, a row) may be a
+        composite, whose array unnest() spreads into its fields."""
+        while isinstance(value, (exp.Paren, exp.Neg)):
+            value = value.this
+        if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
+            return True
+        if isinstance(value, exp.Cast):
+            return _is_scalar_type(value.to.sql("postgres").lower())
+        if isinstance(value, exp.Column) and isinstance(value.this, exp.Identifier):
+            type_name = self.column_type(value, scope)
+            return type_name is not None and _is_scalar_type(type_name)
         return False
 
     def column_type(self, column: exp.Column, scope: _Scope) -> str | None:
