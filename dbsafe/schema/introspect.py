@@ -311,7 +311,13 @@ WHERE {_filters("n", "pg_namespace", "n.oid")}
 """
 
 _EXTENSIONS_SQL = """
-SELECT e.extname, n.nspname, e.extversion, d.description
+SELECT e.extname, n.nspname, e.extversion, d.description,
+    ARRAY(SELECT c.relname
+          FROM pg_depend AS dep JOIN pg_class AS c ON c.oid = dep.objid
+          WHERE dep.refclassid = 'pg_extension'::regclass AND dep.refobjid = e.oid
+            AND dep.classid = 'pg_class'::regclass AND dep.deptype = 'e'
+            AND c.relnamespace = e.extnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+          ORDER BY c.relname COLLATE "C")
 FROM pg_extension AS e
 JOIN pg_namespace AS n ON n.oid = e.extnamespace
 LEFT JOIN pg_description AS d ON d.objoid = e.oid AND d.classoid = 'pg_extension'::regclass
@@ -662,8 +668,9 @@ def introspect(
                                  key=lambda d: (d.schema, d.name))),
             composite_types=tuple(sorted((_composite(row) for row in found["composites"]),
                                          key=lambda t: (t.schema, t.name))),
-            extensions=tuple(sorted((Extension(*row) for row in found["extensions"]),
-                                    key=_by_name)),
+            extensions=tuple(sorted((Extension(name, schema, version, comment, tuple(relations))
+                                     for name, schema, version, comment, relations
+                                     in found["extensions"]), key=_by_name)),
             publications=tuple(sorted(
                 (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment)
                  for name, all_tables, ops, tables, owner, comment in found["publications"]),

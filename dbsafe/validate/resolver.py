@@ -312,6 +312,8 @@ class Resolver:
         extensions = [e for e in snapshot.extensions if e.name != "plpgsql"]
         self.has_extensions = bool(extensions)
         self.extended_catalog = any(e.schema == "pg_catalog" for e in extensions)
+        self.extension_relations = frozenset((e.schema, r) for e in extensions
+                                             for r in e.relations)
         # The rules of this PostgreSQL version apply (target-version, else the snapshot's).
         self.server_version = server_version or snapshot.server_version
         self.search_path = tuple(snapshot.search_path)
@@ -360,6 +362,12 @@ class Resolver:
             if relation is not None:
                 return tuple(c.name for c in relation.columns)
         return None
+
+    def extension_relation(self, name: str, schema: str | None) -> bool:
+        """Whether `[schema.]name` is a relation an extension owns (its columns are not in
+        the snapshot)."""
+        return any((candidate, name) in self.extension_relations
+                   for candidate in ((schema,) if schema is not None else self.search_path))
 
     def callable_on_one_argument(self, name: str) -> bool:
         """Whether a function `name` of one argument exists (any schema, any type)."""
@@ -1184,6 +1192,9 @@ class _Run:
             if alias_node is not None and alias_node.columns:
                 catalog.columns = _rename(catalog.columns, _alias_columns(alias_node))
             return catalog
+        if self.r.extension_relation(name, schema):
+            self.silence(f"`{name}` is an extension's relation, whose columns are unknown")
+            return unknown
         if not target and self.r.catalog_searched_first(schema) and (
                 schema is not None or name.startswith("pg_")):
             # Neither in pg_catalog on the exact version of the run nor (unqualified) in
