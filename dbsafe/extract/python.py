@@ -378,7 +378,19 @@ class _Extractor:
             name = _call_name(call) or ""
             if name in _PROSE_CALLS or name.endswith(("Error", "Exception", "Warning")):
                 return True
-        return False
+        return self._in_assertion(node)
+
+    def _in_assertion(self, node: ast.AST) -> bool:
+        """True inside an `assert` statement or the arguments of `self.assertEqual(...)` and
+        its kin: a test's expected value, or the input of a SQL parser it tests
+        (`assert split_queries("...") == [...]`). A statement a test sends goes through a
+        sink call, read before any of this."""
+        parent = self.parents.get(id(node))
+        while parent is not None and not isinstance(parent, ast.stmt):
+            if isinstance(parent, ast.Call) and (_call_name(parent) or "").startswith("assert"):
+                return True
+            parent = self.parents.get(id(parent))
+        return isinstance(parent, ast.Assert)
 
     def _expected_to_fail(self, node: ast.AST) -> bool:
         """True inside `with pytest.raises(...)` / `self.assertRaises(...)`: a test that

@@ -56,7 +56,7 @@ _CHUNK = 32
 # the quick check proves counted as analysed; 9: statements sent to SQLite skipped;
 # 10: fields of composite columns; 11: SQL sent through SQLAlchemy or pandas to SQLite;
 # 12: DO blocks, set_config, SET ROLE and CREATE EXTENSION in a file, unnest() of composite
-# arrays, built-ins in attribute notation, extensions' relations
+# arrays, built-ins in attribute notation, extensions' relations, strings in Python asserts
 _CACHE_VERSION = 12
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

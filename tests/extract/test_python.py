@@ -252,6 +252,21 @@ def test_statements_a_test_expects_to_fail_are_not_taken() -> None:
         "SELECT id FROM users"]
 
 
+def test_strings_a_test_asserts_on_are_not_statements_it_sends() -> None:
+    source = ('from mylib import parse_query_file\n'
+              'def test_parse(cur):\n'
+              '    assert parse_query_file("""\n-- query3 --\nINSERT INTO blou VALUES(%(yay)s)\n"""'
+              ') == {"query3": "INSERT INTO blou VALUES(%(yay)s)"}\n'
+              '    assert cur.execute("SELECT id FROM users").fetchone() == (1,)\n'
+              'class T(TestCase):\n'
+              '    def test_it(self):\n'
+              '        self.assertEqual(split("DELETE FROM nowhere WHERE id = 1"), [])\n'
+              '        self.assertEqual(self.cur.execute("SELECT name FROM users"), None)\n'
+              '        expected = "UPDATE users SET name = NULL"\n')
+    assert [f.sql for f in sql_in_python(source, "test_q.py").fragments] == [
+        "SELECT id FROM users", "SELECT name FROM users", "UPDATE users SET name = NULL"]
+
+
 SQLITE_AND_POSTGRES = '''\
 import sqlite3
 from aiosqlite import connect as open_cache
