@@ -36,13 +36,14 @@ class FileDdl:
 
     relations: frozenset[str] = frozenset()  # created or altered (unqualified names)
     schemas: frozenset[str] = frozenset()  # created
-    search_path: bool = False  # changed by SET search_path, set_config or SET ROLE
+    search_path: bool = False  # changed by SET search_path or set_config
     extensions: frozenset[str] = frozenset()  # created
+    roles: frozenset[str] = frozenset()  # set (SET ROLE): `"$user"` in the path names them
     opaque: bool = False  # ran SQL dbsafe cannot read (dynamic SQL in a DO block)
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
-                    or self.opaque)
+                    or self.roles or self.opaque)
 
     def after(self, sql: str) -> FileDdl:
         """These changes, and those `sql` makes.
@@ -68,17 +69,20 @@ class FileDdl:
         True
         >>> sorted(FileDdl().after("CREATE EXTENSION IF NOT EXISTS pg_buffercache").extensions)
         ['pg_buffercache']
+        >>> sorted(FileDdl().after("SET ROLE app").after("SELECT set_config('role', 'x', true)").roles)
+        ['app', 'x']
         """
         head = sql.lstrip()[:6].upper()
         if head.startswith(_QUERY_HEADS):
             lowered = sql.lower()
             if "into" not in lowered and "set_config" not in lowered:
                 return self  # most queries: no parse at all
-            created, sets_path = _query_effects(sql)
-            if not created and not sets_path:
+            created, sets_path, roles_set = _query_effects(sql)
+            if not created and not sets_path and not roles_set:
                 return self
             return self._with(relations=self.relations | created,
-                              search_path=self.search_path or sets_path)
+                              search_path=self.search_path or sets_path,
+                              roles=self.roles | roles_set)
         if not head.startswith(_HEADS):
             return self
         if head.startswith("DO") and (len(head) == 2 or not head[2].isalnum()):
@@ -92,7 +96,7 @@ class FileDdl:
             log.debug("pglast could not parse %r", sql[:200])
             return self
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
-        extensions = set(self.extensions)
+        extensions, roles = set(self.extensions), set(self.roles)
         for raw in statements:
             node = raw.stmt
             named: list[ast.RangeVar | None] = []
@@ -117,14 +121,21 @@ class FileDdl:
                     schemas.add(node.newname)
             elif isinstance(node, ast.CreateSchemaStmt) and node.schemaname:
                 schemas.add(node.schemaname)
-            elif isinstance(node, ast.VariableSetStmt) and node.name in _PATH_SETTINGS:
+            elif isinstance(node, ast.VariableSetStmt) and node.name == "search_path":
                 search_path = True
+            elif isinstance(node, ast.VariableSetStmt) and node.name in _ROLE_SETTINGS:
+                role = _role_set(node)
+                if role is None:
+                    search_path = True  # a role dbsafe cannot name: anything may be on the path
+                elif role:
+                    roles.add(role)
             elif isinstance(node, ast.CreateExtensionStmt) and node.extname:
                 extensions.add(node.extname)
             relations.update(r.relname for r in named if r is not None and r.relname)
             relations.update(_implied_sequences(node))
         return self._with(relations=frozenset(relations), schemas=frozenset(schemas),
-                          search_path=search_path, extensions=frozenset(extensions))
+                          search_path=search_path, extensions=frozenset(extensions),
+                          roles=frozenset(roles))
 
     def _after_do(self, sql: str) -> FileDdl:
         """These changes, and those the statements of a `DO` block make: its SQL as any
@@ -174,7 +185,23 @@ class FileDdl:
 
 
 # `SET ROLE` changes what `"$user"` in the search path names.
-_PATH_SETTINGS = frozenset({"search_path", "role", "session_authorization"})
+_ROLE_SETTINGS = frozenset({"role", "session_authorization"})
+
+
+def _role_set(node: object) -> str | None:
+    """The role `SET ROLE name` sets; "" for `RESET ROLE`/`SET ROLE NONE`/`DEFAULT`; None
+    when it is not a name."""
+    from pglast import ast
+    from pglast.enums import VariableSetKind
+
+    assert isinstance(node, ast.VariableSetStmt)
+    if node.kind != VariableSetKind.VAR_SET_VALUE:
+        return ""
+    values = [getattr(getattr(a, "val", None), "sval", None) for a in node.args or ()]
+    value = values[0] if len(values) == 1 else None
+    if not isinstance(value, str):
+        return None
+    return "" if value.lower() == "none" else value
 
 
 # PostgreSQL's RAW_PARSE_PLPGSQL_ASSIGN1 and later modes: an assignment's text.
@@ -268,10 +295,11 @@ def _implied_sequences(node: object) -> set[str]:
     return {f"{table}_{column}_seq" for column in identities}
 
 
-def _query_effects(sql: str) -> tuple[frozenset[str], bool]:
+def _query_effects(sql: str) -> tuple[frozenset[str], bool, frozenset[str]]:
     """Tables `SELECT ... INTO name` creates (PostgreSQL accepts INTO only where it creates
-    one: in the outermost query, or the first branch of its set operation), and whether the
-    query calls `set_config('search_path', ...)` (or `set_config` of a name it computes)."""
+    one: in the outermost query, or the first branch of its set operation), whether the
+    query calls `set_config('search_path', ...)` (or `set_config` of a name or role it
+    computes), and the roles `set_config('role', 'name', ...)` sets."""
     import json
 
     from pglast.parser import ParseError, parse_sql_json
@@ -279,10 +307,11 @@ def _query_effects(sql: str) -> tuple[frozenset[str], bool]:
     try:
         text = parse_sql_json(sql)
     except (ParseError, ValueError, RecursionError):
-        return frozenset(), False
+        return frozenset(), False, frozenset()
     if '"intoClause"' not in text and '"set_config"' not in text:
-        return frozenset(), False
+        return frozenset(), False, frozenset()
     created: set[str] = set()
+    roles: set[str] = set()
     sets_path = False
     stack: list[object] = [json.loads(text)]
     while stack:
@@ -292,24 +321,35 @@ def _query_effects(sql: str) -> tuple[frozenset[str], bool]:
             if isinstance(into, dict) and into.get("rel", {}).get("relname"):
                 created.add(into["rel"]["relname"])
             call = node.get("FuncCall")
-            if isinstance(call, dict) and _sets_path(call):
-                sets_path = True
+            if isinstance(call, dict):
+                setting = _set_config(call)
+                if setting is not None and setting[0] == "search_path":
+                    sets_path = True
+                elif setting is not None and setting[0] in _ROLE_SETTINGS:
+                    if setting[1] is None:
+                        sets_path = True
+                    elif setting[1]:
+                        roles.add(setting[1])
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return frozenset(created), sets_path
+    return frozenset(created), sets_path, frozenset(roles)
 
 
-def _sets_path(call: dict[str, object]) -> bool:
+def _set_config(call: dict[str, object]) -> tuple[str, str | None] | None:
+    """(setting, value) of a `set_config(setting, value, is_local)` call; a setting dbsafe
+    cannot read counts as `search_path`, a value it cannot read is None."""
     names = [n.get("String", {}).get("sval") for n in call.get("funcname") or ()  # type: ignore[attr-defined]
              if isinstance(n, dict)]
     if names[-1:] != ["set_config"] or names[:-1] not in ([], ["pg_catalog"]):
-        return False
-    args = call.get("args") or []
-    first = args[0] if isinstance(args, list) and args else {}
-    setting = first.get("A_Const", {}).get("sval", {}).get("sval") if isinstance(first, dict) \
-        else None
-    return setting is None or setting.lower() in _PATH_SETTINGS
+        return None
+    args = call.get("args")
+    strings = [a.get("A_Const", {}).get("sval", {}).get("sval") if isinstance(a, dict) else None
+               for a in (args if isinstance(args, list) else [])]
+    if len(strings) < 2 or strings[0] is None:
+        return ("search_path", None)
+    value = strings[1]
+    return (strings[0].lower(), "" if value is not None and value.lower() == "none" else value)
 
 
 @functools.cache

@@ -381,6 +381,8 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
         return False
     if earlier.search_path or earlier.opaque:
         return True
+    if earlier.roles & (set(snapshot.schemas) | earlier.schemas):
+        return True  # `"$user"` in the search path now names a schema that exists
     parts = problem.subject.split(".")
     if problem.code == UNKNOWN_TABLE.code:
         if earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}:

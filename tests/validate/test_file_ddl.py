@@ -130,6 +130,9 @@ def test_what_code_makes_anywhere_in_a_file_is_not_reported(language: str, tmp_p
     # setting anything but the search path (or the role) changes nothing
     ("SELECT set_config('application_name', 'job', false);\nSELECT 1 FROM nowhere;\n",
      ["DBS301"]),
+    # a role with no schema of its name leaves the search path as it was (RLS tests)
+    ("SET ROLE authenticated;\nSELECT 1 FROM nowhere;\nRESET ROLE;\n", ["DBS301"]),
+    ("SELECT set_config('role', 'anon', true);\nSELECT 1 FROM nowhere;\n", ["DBS301"]),
     # an extension the schema has (plpgsql is in every database) brings nothing new
     ("CREATE EXTENSION IF NOT EXISTS pgcrypto;\nCREATE EXTENSION IF NOT EXISTS plpgsql;\n"
      "SELECT 1 FROM nowhere;\n", ["DBS301"]),
