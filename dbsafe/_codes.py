@@ -53,6 +53,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Materialized view created without the unique index `REFRESH ... CONCURRENTLY` needs.'),
     ('DBS119', 'unpredicted-lock', 'warning', '0.1.0',
      'Statement took a lock on an existing table that blocks writes and that dbsafe did not predict.'),
+    ('DBS120', 'dynamic-sql-not-linted', 'warning', '0.1.0',
+     'A `DO` block runs SQL that dbsafe cannot read, so what that SQL locks is not checked.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -98,8 +98,12 @@ def new_rule(code: str, name: str, *, severity: str = "ERROR", since: str = "0.1
     path.write_text(TEMPLATE.replace("{code}", code).replace("{name}", name)
                     .replace("{severity}", severity.upper()).replace("{since}", since),
                     encoding="utf-8")
-    text = text.replace("from dbsafe.lint.rules import (\n",
-                        f"from dbsafe.lint.rules import (\n    {module},\n", 1)
+    head = "from dbsafe.lint.rules import (\n"
+    start = text.index(head) + len(head)
+    end = text.index(")\n", start)
+    modules = sorted({line.strip().rstrip(",") for line in text[start:end].splitlines()} |
+                     {module})
+    text = text[:start] + "".join(f"    {m},\n" for m in modules) + text[end:]
     text = text.rstrip().removesuffix(")") + f"    {module}.RULE,\n)\n"
     registry.write_text(text, encoding="utf-8")
     fixture = fixtures / f"{code}.sql"

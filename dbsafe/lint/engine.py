@@ -142,6 +142,8 @@ class History:
     not_null_proofs: dict[str, set[str]] = field(default_factory=dict)  # table -> columns
     pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> column
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
+    partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
+    relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
     # The columns marked `added_here` since the last `carry()` (not every column of the
@@ -163,6 +165,7 @@ class History:
 
     def apply(self, s: Statement) -> None:
         kind = s.kind
+        self.relations.update(last(name) for name in s.creates)
         if kind == "CreateFunctionStmt":
             name, volatility = function_volatility(s)
             if name:
@@ -179,6 +182,8 @@ class History:
                         facts.type = dataclasses.replace(facts.type, name=new)
             return
         if kind == "CreateStmt" and s.relation:
+            if s.node.get("partspec"):
+                self.partitioned.add(last(s.relation))
             table = self.columns.setdefault(last(s.relation), {})
             for column in s.columns:
                 table[column.name] = self._new(column)
@@ -295,6 +300,10 @@ class LintContext:
     def __post_init__(self) -> None:
         created = self._created_at
         for statement in self.statements:
+            if statement.if_exists_keeps and any(
+                    self._existed(name) and not _created_in(created, name, statement.index)
+                    for name in statement.creates):
+                continue  # `CREATE ... IF NOT EXISTS` of what is there: a no-op
             for name in statement.creates:
                 created.setdefault(name, statement.index)
             rename = statement.rename
@@ -339,6 +348,18 @@ class LintContext:
                     constraint.validated or constraint.name in validated):
                 return True
         return False
+
+    def _existed(self, name: str) -> bool:
+        """Was relation (or index) `name` there before this migration?"""
+        return (last(name) in self.history.relations or self.before_relation(name) is not None
+                or self.index_table(name) is not None)
+
+    def partitioned(self, table: str) -> bool:
+        """Is `table` a partitioned table (created so earlier, or so in the schema before)?"""
+        if last(table) in self.history.partitioned:
+            return True
+        relation = self.before_relation(table)
+        return relation is not None and relation.kind == "partitioned_table"
 
     def before_relation(self, table: str) -> Relation | None:
         if self.before is None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbsafe.core import Location
+from dbsafe.pg.plpgsql import executed_sql
 
 Node = Mapping[str, Any]
 
@@ -152,6 +153,7 @@ class IndexDef:
     columns: tuple[str, ...]  # the leading plain columns (stops at the first expression)
     plain: bool  # every key is a plain column
     partial: bool  # has a WHERE clause
+    only: bool = False  # `ON ONLY table`: on a partitioned table, builds nothing
 
 
 @dataclass(slots=True, eq=False)
@@ -167,6 +169,7 @@ class Statement:
     generated: bool = False  # emitted by the migration tool itself (alembic's BEGIN/COMMIT)
     error: ParseFailure | None = None
     origin: str | None = None  # "DO block" for a statement read from a DO block's body
+    unread: str | None = None  # a DO block: why some of the SQL it runs cannot be read
     # -- facts (see parse_statement) --
     relation: str | None = None  # the relation the statement works on, folded
     object_kind: str | None = None  # ALTER/DROP/COMMENT object kind, lower-cased
@@ -174,6 +177,8 @@ class Statement:
     columns: tuple[ColumnDef, ...] = ()  # CREATE TABLE columns, ADD COLUMNs
     constraints: tuple[Constraint, ...] = ()  # table constraints (CREATE TABLE, ADD CONSTRAINT)
     creates: frozenset[str] = frozenset()  # relations created: qualified and bare names
+    # IF NOT EXISTS / OR REPLACE: creates nothing when the relation is already there
+    if_exists_keeps: bool = False
     rename: Rename | None = None
     index_def: IndexDef | None = None
     dropped: tuple[str, ...] = ()  # DROP's objects, folded and joined with "."
@@ -278,10 +283,12 @@ def parse_statement(sql: str, location: Location | None = None, *, index: int = 
 
 
 def do_block_statements(statement: Statement) -> list[Statement]:
-    """Statements a `DO` block runs directly (not via EXECUTE), parsed like any other.
+    """Statements a `DO` block runs (directly, or by `EXECUTE` of a string constant),
+    parsed like any other.
 
-    PL/pgSQL is parsed by PostgreSQL's PL/pgSQL grammar (`pglast.parse_plpgsql`); a body it
-    rejects, or a `DO` block in another language, yields nothing.
+    PL/pgSQL is parsed by PostgreSQL's PL/pgSQL grammar (`pglast.parse_plpgsql`). A body it
+    rejects, a `DO` block in another language, or SQL the block builds at run time is
+    recorded in `statement.unread` (DBS120 says so).
     """
     if statement.kind != "DoStmt":
         return []
@@ -295,15 +302,20 @@ def do_block_statements(statement: Statement) -> list[Statement]:
         elif elem.get("defname") == "language" and value:
             language = value.lower()
     if body is None or language != "plpgsql":
+        statement.unread = f"is written in {language}, which dbsafe does not read"
         return []
     import pglast
 
     try:
         functions = pglast.parse_plpgsql(f"DO $dbsafe_do$ {body} $dbsafe_do$")
-    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure: nothing to report
+    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure
+        statement.unread = "has a body PostgreSQL's PL/pgSQL parser rejects"
         return []
     found: list[Statement] = []
-    for sql in _plpgsql_sql(functions):
+    for sql in executed_sql(functions):
+        if sql is None:
+            statement.unread = "runs SQL it builds at run time (EXECUTE of an expression)"
+            continue
         inner = parse_statement(sql, statement.location, index=statement.index,
                                 in_transaction=statement.in_transaction)
         if inner.error is None and inner.kind:
@@ -352,28 +364,15 @@ def function_body_statements(statement: Statement) -> list[Statement]:
         return []
     name, _ = function_volatility(statement)
     found: list[Statement] = []
-    for sql in _plpgsql_sql(functions):
+    for sql in executed_sql(functions):
+        if sql is None:
+            continue  # built when the function is called
         inner = parse_statement(sql, statement.location, index=statement.index,
                                 in_transaction=statement.in_transaction)
         if inner.error is None and inner.kind:
             inner.origin = f"body of function {name}"
             found.append(inner)
     return found
-
-
-def _plpgsql_sql(tree: Any) -> Iterator[str]:
-    """SQL of every `PLpgSQL_stmt_execsql` in a parse_plpgsql tree, in order."""
-    if isinstance(tree, list):
-        for item in tree:
-            yield from _plpgsql_sql(item)
-    elif isinstance(tree, dict):
-        for key, value in tree.items():
-            if key == "PLpgSQL_stmt_execsql":
-                query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
-                if query:
-                    yield query
-            else:
-                yield from _plpgsql_sql(value)
 
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1
@@ -628,6 +627,7 @@ def _create_table(s: Statement, n: Node) -> None:
     table = range_var(n.get("relation")) or ""
     s.relation = table
     s.creates = _created(table)
+    s.if_exists_keeps = bool(n.get("if_not_exists"))
     columns = []
     constraints = []
     for element in n.get("tableElts") or ():
@@ -645,6 +645,15 @@ def _create_table_as(s: Statement, n: Node) -> None:
     s.relation = name
     s.object_kind = object_kind(n.get("objtype"))
     s.creates = _created(name)
+    s.if_exists_keeps = bool(n.get("if_not_exists"))
+
+
+def _select_into(s: Statement, n: Node) -> None:
+    """`SELECT ... INTO name` creates the table `name`, as CREATE TABLE AS does."""
+    into: Node = n.get("intoClause") or {}
+    name = range_var(into.get("IntoClause", into).get("rel"))
+    if name:
+        s.creates = _created(name)
 
 
 def _view(s: Statement, n: Node) -> None:
@@ -652,6 +661,7 @@ def _view(s: Statement, n: Node) -> None:
     s.relation = name
     s.object_kind = "view"
     s.creates = _created(name)
+    s.if_exists_keeps = bool(n.get("replace"))
 
 
 def _index(s: Statement, n: Node) -> None:
@@ -669,9 +679,11 @@ def _index(s: Statement, n: Node) -> None:
     s.relation = table
     s.index_def = IndexDef(qualified(schema, name) if name else None, table,
                            bool(n.get("concurrent")), bool(n.get("unique")), tuple(columns),
-                           plain and bool(columns), bool(n.get("whereClause")))
+                           plain and bool(columns), bool(n.get("whereClause")),
+                           only=not (n.get("relation") or {}).get("inh"))
     if name:
         s.creates = frozenset({name, qualified(schema, name)})
+        s.if_exists_keeps = bool(n.get("if_not_exists"))
 
 
 def _alter_table(s: Statement, n: Node) -> None:
@@ -766,6 +778,7 @@ _DERIVE = {
         "CreateStmt", n.get("base", {}))),
     "CreateTableAsStmt": _create_table_as,
     "ViewStmt": _view,
+    "SelectStmt": _select_into,
     "IndexStmt": _index,
     "AlterTableStmt": _alter_table,
     "RenameStmt": _rename,

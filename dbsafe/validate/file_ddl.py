@@ -145,6 +145,8 @@ class FileDdl:
 
         from pglast.parser import ParseError, parse_plpgsql_json
 
+        from dbsafe.pg.plpgsql import DYNAMIC_STATEMENTS, expression_text, string_constant
+
         try:
             if _do_language(sql) != "plpgsql":
                 return self._with(opaque=True)
@@ -161,10 +163,10 @@ class FileDdl:
                 continue
             if not isinstance(node, dict):
                 continue
-            for kind, key in _DYNAMIC_STATEMENTS:
+            for kind, key in DYNAMIC_STATEMENTS:
                 statement = node.get(kind)
                 if isinstance(statement, dict) and key in statement:
-                    text = _string_literal(_query_of(statement, key))
+                    text = string_constant(expression_text(statement[key]))
                     if text is None:
                         return ddl._with(opaque=True)
                     ddl = ddl.after(text)
@@ -206,9 +208,6 @@ def _role_set(node: object) -> str | None:
 
 # PostgreSQL's RAW_PARSE_PLPGSQL_ASSIGN1 and later modes: an assignment's text.
 _ASSIGNMENT = 3
-# PL/pgSQL statements running SQL given as a string, and where the string is.
-_DYNAMIC_STATEMENTS = (("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query"),
-                       ("PLpgSQL_stmt_open", "dynquery"))
 
 
 def _do_language(sql: str) -> str:
@@ -220,40 +219,6 @@ def _do_language(sql: str) -> str:
         if isinstance(item, ast.DefElem) and item.defname == "language":
             return str(getattr(item.arg, "sval", "")).lower()
     return "plpgsql"
-
-
-def _query_of(statement: dict[str, object], key: str = "query") -> str | None:
-    expression = statement.get(key)
-    if isinstance(expression, dict):
-        query = expression.get("PLpgSQL_expr", {}).get("query")
-        return query if isinstance(query, str) else None
-    return None
-
-
-def _string_literal(text: str | None) -> str | None:
-    """The value of `text` when it is one string constant (`'...'`, `E'...'`, `$$...$$`)
-    and nothing else, else None.
-
-    >>> _string_literal("'CREATE TABLE t (a text DEFAULT ''x'')'")
-    "CREATE TABLE t (a text DEFAULT 'x')"
-    >>> _string_literal("format('CREATE TABLE %I ()', name)") is None
-    True
-    """
-    if text is None:
-        return None
-    import json
-
-    from pglast.parser import ParseError, parse_sql_json
-
-    try:
-        tree = json.loads(parse_sql_json(f"SELECT {text}"))
-        target = tree["stmts"][0]["stmt"]["SelectStmt"]["targetList"]
-    except (ParseError, ValueError, RecursionError, KeyError, IndexError, TypeError):
-        return None
-    if len(target) != 1:
-        return None
-    value = target[0].get("ResTarget", {}).get("val", {}).get("A_Const", {}).get("sval")
-    return value.get("sval") if isinstance(value, dict) else None
 
 
 _SERIALS = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})

@@ -97,8 +97,10 @@ def upgrade():
     op.add_column("orders", sa.Column("ref", sa.Text))
     op.alter_column("orders", "ref", new_column_name="reference")
     op.alter_column("orders", "note", server_default="none")
-    # A column dbsafe cannot see being added (EXECUTE): its type is unknown to the rules.
-    op.execute("DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN memo varchar(50)'; END $$")
+    # A column dbsafe cannot see being added (SQL built at run time): its type is unknown
+    # to the rules.
+    op.execute("DO $$ BEGIN EXECUTE 'ALTER TABLE orders ADD COLUMN ' || 'memo varchar(50)'; "
+               "END $$")
     op.alter_column("orders", "memo", type_=sa.Text)
     # No-ops on this history: PostgreSQL locks nothing for them.
     op.execute("ALTER TABLE IF EXISTS orders_gone ADD CONSTRAINT positive CHECK (id > 0)")

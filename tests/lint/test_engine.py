@@ -89,8 +89,10 @@ def test_ddl_inside_a_function_body_is_checked_and_says_where() -> None:
     assert dict(finding.context)["In"] == "body of function add_ix"
 
 
-def test_a_do_block_postgresql_cannot_parse_as_plpgsql_is_silent_not_an_error() -> None:
-    assert codes("DO $$ BEGIN this is not plpgsql; END $$;") == []
+def test_a_do_block_postgresql_cannot_parse_as_plpgsql_is_said_not_an_error() -> None:
+    findings = lint_sql("DO $$ BEGIN this is not plpgsql; END $$;")
+    assert [(f.code, f.severity.value) for f in findings] == [("DBS120", "warning")]
+    assert "PL/pgSQL parser rejects" in findings[0].message
 
 
 def test_references_with_default_null_is_validated_by_a_scan() -> None:

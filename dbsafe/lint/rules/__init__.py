@@ -12,6 +12,7 @@ from dbsafe.lint.rules import (
     column_type_change_rewrites_table,
     concurrent_index_in_transaction,
     constraint_added_without_not_valid,
+    dynamic_sql_not_linted,
     empty_downgrade,
     enum_value_used_in_same_transaction,
     foreign_key_without_index,
@@ -66,4 +67,5 @@ ALL_RULES = (
     int_primary_key.RULE,
     empty_downgrade.RULE,
     unpredicted_lock.RULE,
+    dynamic_sql_not_linted.RULE,
 )

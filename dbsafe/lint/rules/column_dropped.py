@@ -26,7 +26,8 @@ it) and deploy that. Drop it in a later revision with `op.drop_column("orders",
 "legacy_status")` and a `# dbsafe: ignore[DBS202]` comment saying why it is safe now.
 
 ## Not flagged
-Columns of tables created earlier in the same migration. `DROP CONSTRAINT`, and
+Columns of tables created earlier in the same migration, and columns the same migration
+added (a scratch column for a backfill): no deployed code uses them. `DROP CONSTRAINT`, and
 `ALTER COLUMN ... DROP DEFAULT / NOT NULL / IDENTITY / EXPRESSION`, which drop no data.
 """
 
@@ -36,7 +37,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, named_are
-from dbsafe.lint.statement import Statement
+from dbsafe.lint.statement import Statement, last
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -46,7 +47,10 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     table = statement.relation or ""
     if ctx.created_before(table):
         return
-    columns = [a.name for a in statement.actions if a.subtype == "DropColumn" and a.name]
+    added = ctx.history.columns.get(last(table), {})
+    columns = [a.name for a in statement.actions if a.subtype == "DropColumn" and a.name
+               # a column this migration added: no deployed code uses it, no data was there
+               and not (a.name in added and added[a.name].added_here)]
     if not columns:
         return
     yield ctx.finding(

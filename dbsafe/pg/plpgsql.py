@@ -1,0 +1,75 @@
+"""What a PL/pgSQL body runs, read with PostgreSQL's own PL/pgSQL parser (pglast).
+
+Shared by `validate` (what a script's `DO` block creates) and `lint` (what it locks): the
+SQL a body runs as written, `EXECUTE` of a string constant as that string, and `None` for
+SQL it builds at run time, which no reader can know.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+# PL/pgSQL statements running SQL given as a string, and where the string is.
+DYNAMIC_STATEMENTS = (("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query"),
+                      ("PLpgSQL_stmt_open", "dynquery"))
+
+
+def executed_sql(tree: Any) -> Iterator[str | None]:
+    """The SQL of every statement a `parse_plpgsql` tree runs, in order: a statement's own
+    text, an `EXECUTE` of a string constant's value, None for an `EXECUTE` of anything else.
+
+    >>> from pglast.parser import parse_plpgsql_json
+    >>> list(executed_sql(json.loads(parse_plpgsql_json(
+    ...     "DO $$ BEGIN CREATE TABLE a (); EXECUTE 'DROP TABLE b'; EXECUTE 'x' || n; END $$"))))
+    ['CREATE TABLE a ()', 'DROP TABLE b', None]
+    """
+    if isinstance(tree, list):
+        for item in tree:
+            yield from executed_sql(item)
+        return
+    if not isinstance(tree, dict):
+        return
+    for key, value in tree.items():
+        if key == "PLpgSQL_stmt_execsql":
+            query = expression_text(value.get("sqlstmt"))
+            if query:
+                yield query
+            continue
+        for kind, field in DYNAMIC_STATEMENTS:
+            if key == kind and isinstance(value, dict) and field in value:
+                yield string_constant(expression_text(value.get(field)))
+        yield from executed_sql(value)
+
+
+def expression_text(expression: Any) -> str | None:
+    """The text of a `PLpgSQL_expr` node."""
+    if isinstance(expression, dict):
+        query = expression.get("PLpgSQL_expr", {}).get("query")
+        return query if isinstance(query, str) else None
+    return None
+
+
+def string_constant(text: str | None) -> str | None:
+    """The value of `text` when it is one string constant (`'...'`, `E'...'`, `$$...$$`)
+    and nothing else, else None.
+
+    >>> string_constant("'CREATE TABLE t (a text DEFAULT ''x'')'")
+    "CREATE TABLE t (a text DEFAULT 'x')"
+    >>> string_constant("format('CREATE TABLE %I ()', name)") is None
+    True
+    """
+    if text is None:
+        return None
+    from pglast.parser import ParseError, parse_sql_json
+
+    try:
+        tree = json.loads(parse_sql_json(f"SELECT {text}"))
+        target = tree["stmts"][0]["stmt"]["SelectStmt"]["targetList"]
+    except (ParseError, ValueError, RecursionError, KeyError, IndexError, TypeError):
+        return None
+    if len(target) != 1:
+        return None
+    value = target[0].get("ResTarget", {}).get("val", {}).get("A_Const", {}).get("sval")
+    return value.get("sval") if isinstance(value, dict) else None

@@ -1,0 +1,59 @@
+"""What earlier migrations built decides what a statement does: `IF NOT EXISTS` of a table
+that is there creates nothing, and `ON ONLY` a partitioned table builds no index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dbsafe import commands
+from dbsafe.config import Settings
+
+
+def _lint(tmp_path: Path, *migrations: str) -> list[tuple[str, str | None]]:
+    folder = tmp_path / "migrations"
+    folder.mkdir(parents=True)
+    for number, sql in enumerate(migrations, 1):
+        (folder / f"{number:03d}.sql").write_text(sql, encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path, ignore=("DBS115",)), [folder])
+    return [(f.code, f.subject) for f in report.findings
+            if f.location is not None and f.location.path.endswith(f"{len(migrations):03d}.sql")]
+
+
+ORDERS = "CREATE TABLE orders (id bigint PRIMARY KEY, total integer, status text);\n"
+
+
+def test_if_not_exists_of_a_table_already_there_leaves_its_changes_checked(
+        tmp_path: Path) -> None:
+    found = _lint(tmp_path, ORDERS,
+                  "CREATE TABLE IF NOT EXISTS orders (id bigint PRIMARY KEY);\n"
+                  "CREATE INDEX ix_total ON orders (total);\n"
+                  "ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n"
+                  "ALTER TABLE orders DROP COLUMN status;\n")
+    codes = {code for code, _ in found}
+    assert {"DBS101", "DBS110", "DBS202"} <= codes
+
+
+def test_if_not_exists_of_a_new_table_is_still_a_new_table(tmp_path: Path) -> None:
+    found = _lint(tmp_path, ORDERS,
+                  "CREATE TABLE IF NOT EXISTS invoices (id bigint PRIMARY KEY, total int);\n"
+                  "CREATE INDEX ix_invoices_total ON invoices (total);\n"
+                  "ALTER TABLE invoices DROP COLUMN total;\n")
+    assert found == []
+
+
+def test_create_index_if_not_exists_of_an_index_there_does_not_make_it_new(
+        tmp_path: Path) -> None:
+    found = _lint(tmp_path, ORDERS + "CREATE INDEX ix_total ON orders (total);\n",
+                  "CREATE INDEX IF NOT EXISTS ix_total ON orders (total);\n"
+                  "DROP INDEX ix_total;\n")
+    assert "DBS103" in {code for code, _ in found}
+
+
+def test_on_only_a_partitioned_table_builds_nothing_on_a_plain_one_it_builds(
+        tmp_path: Path) -> None:
+    partitioned = ("CREATE TABLE meas (id bigint, v int) PARTITION BY RANGE (id);\n"
+                   "CREATE TABLE meas_1 PARTITION OF meas FOR VALUES FROM (0) TO (100);\n")
+    assert _lint(tmp_path / "a", partitioned,
+                 "CREATE INDEX ix_meas_v ON ONLY meas (v);\n") == []
+    assert _lint(tmp_path / "b", ORDERS,
+                 "CREATE INDEX ix_total ON ONLY orders (total);\n") == [("DBS101", "orders")]
