@@ -1773,6 +1773,25 @@ def _volatile(default: str) -> bool:
     return not _STABLE_DEFAULT.fullmatch(default) or default.startswith("nextval(")
 
 
+_STRINGS = ("character varying(", "character(")
+_BITS = ("bit(", "bit varying(")
+
+
+def _length_checked(new_type: str, old_type: str) -> bool:
+    """Whether `new_type` has a length an explicit cast would cut values to, and the old
+    type converts to it by assignment (any type to a string type; a bit string to a bit
+    string), which errors instead.
+
+    >>> _length_checked("character varying(5)", "character varying(10)")
+    True
+    >>> _length_checked("bit(4)", "integer"), _length_checked("bigint", "integer")
+    (False, False)
+    """
+    if new_type.startswith(_STRINGS):
+        return True
+    return new_type.startswith(_BITS) and old_type.startswith(("bit", "bit varying"))
+
+
 def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
     column = relation.column(c.identity[2])
     if column is None:
@@ -1793,8 +1812,17 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         if old_default is not None and old_default.default is not None and a == "type":
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
                    subject=subject)
+        source_type = old_default.type if old_default is not None else ""
+        if _length_checked(column.type, source_type):
+            # No USING: PostgreSQL's assignment coercion then refuses a value that is too
+            # long, where an explicit cast (`USING col::varchar(5)`) would silently cut it.
+            using = ""
+            hazards = [Hazard("table-rewrite", hazards[0].message + f" A value longer than "
+                              f"{column.type} allows makes it fail; nothing is cut.")]
+        else:
+            using = f" USING {col}::{column.type}"
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type}{collate}"
-               f" USING {col}::{column.type}", *hazards, subject=subject)
+               f"{using}", *hazards, subject=subject)
         if old_default is not None and old_default.default is not None and a == "type" \
                 and column.default is not None and not column.generated:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "

@@ -111,6 +111,25 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
     assert any("CONCURRENTLY" in s.sql for s in statements) or True
 
 
+@pytest.mark.parametrize(("old", "new", "value"), [
+    ("character varying(10)", "character varying(5)", "'abcdefghij'"),
+    ("text", "character(3)", "'abcdef'"),
+    ("bit varying(8)", "bit varying(4)", "B'10101010'"),
+])
+def test_a_narrowed_column_refuses_values_too_long_instead_of_cutting_them(
+        old: str, new: str, value: str, new_database: Callable[[], str]) -> None:
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, f"CREATE TABLE public.t (a {old}); INSERT INTO public.t VALUES ({value})")
+    b = _build(b_url, f"CREATE TABLE public.t (a {new})")
+    statements = plan(a, b, diff(a, b))
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        before = conn.execute("SELECT a::text FROM public.t").fetchone()
+        with pytest.raises(psycopg.errors.StringDataRightTruncation):
+            for statement in statements:
+                conn.execute(statement.sql)
+        assert conn.execute("SELECT a::text FROM public.t").fetchone() == before
+
+
 def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL cannot convert the values a column of the type holds: the attribute's new
