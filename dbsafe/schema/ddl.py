@@ -1720,8 +1720,16 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                                       f"same type: if this is a rename, use ALTER TABLE {table} "
                                       f"RENAME COLUMN {quote(column.name)} TO "
                                       f"{quote(renamed[0])} instead and keep the data."))
-            p.emit("drop_columns", f"ALTER TABLE {table} DROP COLUMN {quote(column.name)}",
-                   *hazards, subject=subject)
+            parent = f"{table_key[0]}.{table_key[1]}"
+            kept = [r.qualified_name for r in p.target.relations
+                    if parent in r.inherits and r.column(column.name) is not None]
+            if kept:
+                # ONLY: the inheriting tables keep the column, as their own, with its data
+                hazards = [Hazard("data-loss", f"Drops column `{subject}` and its data; "
+                                  f"{', '.join(f'`{k}`' for k in kept)} keep "
+                                  f"{'its' if len(kept) == 1 else 'their'} own.")]
+            p.emit("drop_columns", f"ALTER TABLE {'ONLY ' if kept else ''}{table} DROP COLUMN "
+                   f"{quote(column.name)}", *hazards, subject=subject)
         else:
             _alter_column(p, c, relation, table)
     for schema, table_name, column_name in sorted(regenerated):

@@ -130,6 +130,19 @@ def test_a_narrowed_column_refuses_values_too_long_instead_of_cutting_them(
         assert conn.execute("SELECT a::text FROM public.t").fetchone() == before
 
 
+def test_a_column_dropped_from_a_parent_that_a_child_keeps_keeps_the_childs_values(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    pair = PAIRS / "inherited_columns"
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    with psycopg.connect(a_url) as conn:
+        assert conn.execute("SELECT id, a, e FROM public.child").fetchall() == [(1, 3, 2)]
+    # the child's columns keep their order (`e` before `a`), announced as a REORDER
+    assert [c for c in diff(introspect_url(a_url), b) if c.action != REORDER] == []
+
+
 def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL cannot convert the values a column of the type holds: the attribute's new
