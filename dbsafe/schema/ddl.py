@@ -1211,7 +1211,7 @@ def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
 def _create_table(p: _Plan, relation: Relation) -> None:
     qname = qualify(relation.schema, relation.name)
     subject = relation.qualified_name
-    word = _OBJECT_WORD[relation.kind]
+    word = ("UNLOGGED " if relation.unlogged else "") + _OBJECT_WORD[relation.kind]
     parent = p.target.relation(*_split(relation.partition_of)) if relation.partition_of else None
     if parent is not None:
         sql = f"CREATE {word} {qname} PARTITION OF {_dotted(relation.partition_of or '')}"
@@ -1426,6 +1426,12 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
         actions += [f"ADD {quote(k)} {literal(v)}" for k, v in new.items() if k not in old]
         p.emit("relation_options", f"ALTER FOREIGN TABLE {qname} OPTIONS "
                f"({', '.join(actions)})", subject=c.subject)
+    elif a == "unlogged":
+        p.emit("relation_options", f"ALTER TABLE {qname} SET {'UNLOGGED' if c.new else 'LOGGED'}",
+               Hazard("table-rewrite", f"Rewrites `{c.subject}` under an ACCESS EXCLUSIVE "
+                      "lock" + ("; unlogged, its rows are emptied after a crash and not "
+                                "replicated." if c.new else ", writing all of it to the WAL.")),
+               subject=c.subject)
     elif a == "replica_identity":
         p.emit("relation_options", f"ALTER TABLE {qname} REPLICA IDENTITY "
                f"{_replica_identity(c.new)}", subject=c.subject)

@@ -231,7 +231,8 @@ SELECT
     ) END,
     CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END,
     c.relispopulated,
-    fs.srvname, ft.ftoptions::text[]
+    fs.srvname, ft.ftoptions::text[],
+    c.relpersistence = 'u'
 FROM pg_class AS c
 LEFT JOIN pg_foreign_table AS ft ON ft.ftrelid = c.oid
 LEFT JOIN pg_foreign_server AS fs ON fs.oid = ft.ftserver
@@ -1306,10 +1307,11 @@ def _relations(
             populated,
             server,
             tuple(foreign_options) if foreign_options else (),
+            unlogged,
         )
         for (oid, schema, name, kind, rls, forced, owner, comment, acl, options, partition_key,
              partition_of, bound, inherits, replident, replindex, definition, populated, server,
-             foreign_options) in heads.values()
+             foreign_options, unlogged) in heads.values()
     ]
     relations.sort(key=lambda r: (r.schema, r.name))
     return tuple(relations)

@@ -208,6 +208,7 @@ class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     populated: bool = True  # materialized views: WITH DATA
     server: str | None = None  # foreign tables: the foreign server
     foreign_options: tuple[str, ...] = ()  # foreign tables: OPTIONS, "key=value"
+    unlogged: bool = False  # UNLOGGED: not written to the WAL, emptied after a crash
 
     @property
     def qualified_name(self) -> str:

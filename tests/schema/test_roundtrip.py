@@ -143,6 +143,20 @@ def test_a_column_dropped_from_a_parent_that_a_child_keeps_keeps_the_childs_valu
     assert [c for c in diff(introspect_url(a_url), b) if c.action != REORDER] == []
 
 
+def test_logged_and_unlogged_tables_are_told_apart_and_switched(
+        new_database: Callable[[], str]) -> None:
+    pair = PAIRS / "unlogged_tables"
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    assert {(c.subject, c.attribute) for c in diff(a, b) if c.attribute == "unlogged"} == {
+        ("public.events", "unlogged"), ("public.cache", "unlogged")}
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    after = introspect_url(a_url)
+    assert {r.name: r.unlogged for r in after.relations} == {
+        "events": True, "cache": False, "scratch": True}
+
+
 def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL cannot convert the values a column of the type holds: the attribute's new
