@@ -144,6 +144,7 @@ class History:
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
+    domain_defaults: set[str] = field(default_factory=set)  # domains created with a DEFAULT
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
     # The columns marked `added_here` since the last `carry()` (not every column of the
@@ -166,6 +167,12 @@ class History:
     def apply(self, s: Statement) -> None:
         kind = s.kind
         self.relations.update(last(name) for name in s.creates)
+        if kind == "CreateDomainStmt":
+            names = strings(s.node.get("domainname"))
+            if names and any(c.get("Constraint", {}).get("contype") == "CONSTR_DEFAULT"
+                             for c in s.node.get("constraints") or ()):
+                self.domain_defaults.add(names[-1])
+            return
         if kind == "CreateFunctionStmt":
             name, volatility = function_volatility(s)
             if name:
@@ -353,6 +360,19 @@ class LintContext:
         """Was relation (or index) `name` there before this migration?"""
         return (last(name) in self.history.relations or self.before_relation(name) is not None
                 or self.index_table(name) is not None)
+
+    def domain_with_default(self, type_name: TypeName | None) -> bool:
+        """Is `type_name` a domain with a DEFAULT (created earlier, or in the schema before)?
+        A column of it added without a default of its own gets the domain's."""
+        if type_name is None or type_name.array:
+            return False
+        if type_name.name in self.history.domain_defaults:
+            return True
+        if self.before is None:
+            return False
+        schemas = (type_name.schema,) if type_name.schema else tuple(self.before.search_path)
+        return any(d.name == type_name.name and d.schema in schemas and d.default is not None
+                   for d in self.before.domains)
 
     def partitioned(self, table: str) -> bool:
         """Is `table` a partitioned table (created so earlier, or so in the schema before)?"""

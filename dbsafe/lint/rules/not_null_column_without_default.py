@@ -27,8 +27,8 @@ Or add it nullable, backfill in batches, then make it NOT NULL (see DBS107).
 ## Not flagged
 Columns with a non-null DEFAULT (a constant default costs no rewrite since PostgreSQL 11),
 identity, generated and `serial` columns (they have a value for every row), and tables
-created earlier in the same migration. `NOT NULL DEFAULT NULL` is flagged. A domain type
-declared NOT NULL is not seen.
+created earlier in the same migration, and columns of a domain that has a DEFAULT (it fills
+the rows). `NOT NULL DEFAULT NULL` is flagged. A domain type declared NOT NULL is not seen.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         default = column.default
         if default is not None and not is_null(default):
             continue
+        if default is None and ctx.domain_with_default(column.type):
+            continue  # the domain's default fills the rows
         yield ctx.finding(
             RULE,
             f"Column `{table}.{column.name}` is added NOT NULL without a default; the ALTER "
