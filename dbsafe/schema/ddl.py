@@ -633,6 +633,9 @@ def _create_composite(p: _Plan, composite: CompositeType) -> None:
 
 
 def _sequences(p: _Plan, changes: list[Change]) -> None:
+    # A sequence's changed options go in one ALTER SEQUENCE: one at a time, a new MINVALUE
+    # may be refused against the old START before the new START comes.
+    options: dict[tuple[str, str], list[str]] = {}
     for c in changes:
         schema, name = c.identity
         qname = qualify(schema, name)
@@ -664,17 +667,14 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
         elif c.attribute in ("data_type", "start", "increment", "min_value", "max_value",
                              "cache", "cycle"):
             new = _find(p.target.sequences, schema, name)
-            if _identity_sequence(p.target, new):
-                target_column = _identity_column(p.target, new)
-                if target_column is None:
-                    continue
-                p.emit("sequences", f"ALTER SEQUENCE {qname}{_sequence_option(c.attribute, new)}",
-                       subject=c.subject)
+            if _identity_sequence(p.target, new) and _identity_column(p.target, new) is None:
                 continue
-            p.emit("sequences", f"ALTER SEQUENCE {qname}{_sequence_option(c.attribute, new)}",
-                   subject=c.subject)
+            options.setdefault((qname, c.subject), []).append(
+                _sequence_option(c.attribute, new))
         else:
             _alter_common(p, c, "SEQUENCE", qname, "s")
+    for (qname, subject), changed in options.items():
+        p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}", subject=subject)
 
 
 def _sequence_options(s: SequenceObject) -> str:
