@@ -1833,6 +1833,11 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             using = ""
             hazards = [Hazard("table-rewrite", hazards[0].message + f" A value longer than "
                               f"{column.type} allows makes it fail; nothing is cut.")]
+        elif any(_type_is(source_type, e.schema, e.name, p.source.search_path)
+                 for e in p.source.enums):
+            # No cast leads from an enum to another type but through text
+            via = "text" + "[]" * source_type.count("[]")
+            using = f" USING {col}::{via}::{column.type}"
         else:
             using = f" USING {col}::{column.type}"
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type}{collate}"
