@@ -55,6 +55,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Statement took a lock on an existing table that blocks writes and that dbsafe did not predict.'),
     ('DBS120', 'dynamic-sql-not-linted', 'warning', '0.1.0',
      'A `DO` block runs SQL that dbsafe cannot read, so what that SQL locks is not checked.'),
+    ('DBS121', 'concurrent-index-on-partitioned-table', 'error', '0.1.0',
+     '`CREATE INDEX CONCURRENTLY` on a partitioned table: PostgreSQL refuses it.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -11,6 +11,7 @@ from dbsafe.lint.rules import (
     column_renamed,
     column_type_change_rewrites_table,
     concurrent_index_in_transaction,
+    concurrent_index_on_partitioned_table,
     constraint_added_without_not_valid,
     dynamic_sql_not_linted,
     empty_downgrade,
@@ -68,4 +69,5 @@ ALL_RULES = (
     empty_downgrade.RULE,
     unpredicted_lock.RULE,
     dynamic_sql_not_linted.RULE,
+    concurrent_index_on_partitioned_table.RULE,
 )
