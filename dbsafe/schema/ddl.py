@@ -1906,6 +1906,10 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                 p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{column.default}", subject=subject)
                 _continue_numbering(p, relation, column)
+            elif column.default is not None and not column.generated:
+                # The default change waits for the identity's; here it is.
+                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
+                       f"{column.default}", subject=subject)
     elif a == "generated":
         source_relation = p.source.relation(c.identity[0], c.identity[1])
         old = source_relation.column(column.name) if source_relation else None
