@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbsafe.core import Location
-from dbsafe.pg.plpgsql import executed_sql
+from dbsafe.pg.plpgsql import executed_sql, read_do_block
 
 Node = Mapping[str, Any]
 
@@ -292,24 +292,8 @@ def do_block_statements(statement: Statement) -> list[Statement]:
     """
     if statement.kind != "DoStmt":
         return []
-    body = None
-    language = "plpgsql"
-    for item in statement.node.get("args", ()):
-        elem = item.get("DefElem", {})
-        value = (elem.get("arg") or {}).get("String", {}).get("sval")
-        if elem.get("defname") == "as":
-            body = value
-        elif elem.get("defname") == "language" and value:
-            language = value.lower()
-    if body is None or language != "plpgsql":
-        statement.unread = f"is written in {language}, which dbsafe does not read"
-        return []
-    import pglast
-
-    try:
-        functions = pglast.parse_plpgsql(f"DO $dbsafe_do$ {body} $dbsafe_do$")
-    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure
-        statement.unread = "has a body PostgreSQL's PL/pgSQL parser rejects"
+    functions, statement.unread = read_do_block(statement.node)
+    if functions is None:
         return []
     found: list[Statement] = []
     for sql in executed_sql(functions):

@@ -8,12 +8,43 @@ SQL it builds at run time, which no reader can know.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 # PL/pgSQL statements running SQL given as a string, and where the string is.
 DYNAMIC_STATEMENTS = (("PLpgSQL_stmt_dynexecute", "query"), ("PLpgSQL_stmt_dynfors", "query"),
                       ("PLpgSQL_stmt_open", "dynquery"))
+
+
+def read_do_block(node: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """(the parse tree of its body, None) for a `DoStmt` (pglast's JSON form), or (None, why
+    dbsafe cannot read it): written in another language, or rejected by PL/pgSQL's grammar.
+
+    >>> from pglast.parser import parse_sql_json
+    >>> def do(sql):
+    ...     return json.loads(parse_sql_json(sql))["stmts"][0]["stmt"]["DoStmt"]
+    >>> read_do_block(do("DO LANGUAGE plperl $$ 1 $$"))
+    (None, 'is written in plperl, which dbsafe does not read')
+    >>> read_do_block(do("DO $$ BEGIN not plpgsql; END $$"))[1]
+    "has a body PostgreSQL's PL/pgSQL parser rejects"
+    """
+    body = None
+    language = "plpgsql"
+    for item in node.get("args", ()):
+        elem = item.get("DefElem", {})
+        value = (elem.get("arg") or {}).get("String", {}).get("sval")
+        if elem.get("defname") == "as":
+            body = value
+        elif elem.get("defname") == "language" and value:
+            language = value.lower()
+    if body is None or language != "plpgsql":
+        return None, f"is written in {language}, which dbsafe does not read"
+    import pglast
+
+    try:
+        return pglast.parse_plpgsql(f"DO $dbsafe_do$ {body} $dbsafe_do$"), None
+    except Exception:  # noqa: BLE001 - any PL/pgSQL parser failure
+        return None, "has a body PostgreSQL's PL/pgSQL parser rejects"
 
 
 def executed_sql(tree: Any) -> Iterator[str | None]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 log = logging.getLogger(__name__)
 
@@ -143,16 +143,23 @@ class FileDdl:
         a language other than PL/pgSQL or a body the parser rejects make the rest opaque."""
         import json
 
-        from pglast.parser import ParseError, parse_plpgsql_json
+        from pglast.parser import ParseError, parse_sql_json
 
-        from dbsafe.pg.plpgsql import DYNAMIC_STATEMENTS, expression_text, string_constant
+        from dbsafe.pg.plpgsql import (
+            DYNAMIC_STATEMENTS,
+            expression_text,
+            read_do_block,
+            string_constant,
+        )
 
         try:
-            if _do_language(sql) != "plpgsql":
-                return self._with(opaque=True)
-            functions = json.loads(parse_plpgsql_json(sql))
-        except (ParseError, ValueError, RecursionError):
-            log.debug("pglast could not parse the DO block %r", sql[:200])
+            statement = json.loads(parse_sql_json(sql))["stmts"][0]["stmt"]["DoStmt"]
+        except (ParseError, ValueError, RecursionError, KeyError, IndexError):
+            statement = None
+        functions, unread = (read_do_block(statement) if statement else
+                             (None, "is rejected by PostgreSQL's parser"))
+        if functions is None:
+            log.debug("the DO block %r %s", sql[:200], unread)
             return self._with(opaque=True)
         ddl = self
         stack: list[object] = [functions]
@@ -181,8 +188,6 @@ class FileDdl:
         return ddl
 
     def _with(self, **changes: object) -> FileDdl:
-        from dataclasses import replace
-
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
@@ -208,17 +213,6 @@ def _role_set(node: object) -> str | None:
 
 # PostgreSQL's RAW_PARSE_PLPGSQL_ASSIGN1 and later modes: an assignment's text.
 _ASSIGNMENT = 3
-
-
-def _do_language(sql: str) -> str:
-    """The language a `DO` statement's body is written in (PL/pgSQL unless it says)."""
-    from pglast import ast, parse_sql
-
-    node = parse_sql(sql)[0].stmt
-    for item in getattr(node, "args", None) or ():
-        if isinstance(item, ast.DefElem) and item.defname == "language":
-            return str(getattr(item.arg, "sval", "")).lower()
-    return "plpgsql"
 
 
 _SERIALS = frozenset({"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"})
