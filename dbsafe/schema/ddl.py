@@ -1803,7 +1803,7 @@ def _length_checked(new_type: str, old_type: str) -> bool:
     """
     if new_type.startswith(_STRINGS):
         return True
-    return new_type.startswith(_BITS) and old_type.startswith(("bit", "bit varying"))
+    return new_type.startswith(_BITS) and old_type.startswith("bit")  # bit, bit varying
 
 
 def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:

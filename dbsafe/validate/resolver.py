@@ -162,11 +162,10 @@ _SCALAR_TYPES = frozenset(
     "interval",
 }
 
-# Built-ins that take one argument of any row type, so `alias.name` calls them in attribute
-# notation (`s.count` is `count(s)`, PostgreSQL accepts it).
-# Built-in functions `t.name` may call on a row (functional notation): pg_catalog's
-# functions and aggregates callable with one argument of a type a row is, on PostgreSQL 18
-# (tests/validate/test_row_functions.py asks the server), and hstore's `hstore(record)`.
+# Built-ins `alias.name` calls on a row in attribute notation (`s.count` is `count(s)`):
+# pg_catalog's functions and aggregates callable with one argument of a type a row is, on
+# PostgreSQL 18 (tests/validate/test_row_functions.py asks the server), and hstore's
+# `hstore(record)`.
 _ROW_CALLABLE_BUILTINS = frozenset(
     """any_out any_value anycompatible_out anycompatiblenonarray_out anyelement_out
     anynonarray_out array_agg concat count cume_dist dense_rank hash_record json_agg
@@ -1314,13 +1313,18 @@ class _Run:
         return None
 
     def composite_fields(self, value: exp.Expression, scope: _Scope) -> Columns | None:
+        type_name = self.value_type(value, scope)
+        return self.r.type_fields(type_name) if type_name is not None else None
+
+    def value_type(self, value: exp.Expression, scope: _Scope) -> str | None:
+        """The type of a cast (as written, lower-cased) or of a column (as the snapshot
+        spells it); None for any other value."""
         while isinstance(value, exp.Paren):
             value = value.this
         if isinstance(value, exp.Cast):
-            return self.r.type_fields(value.to.sql("postgres").lower())
+            return value.to.sql("postgres").lower()
         if isinstance(value, exp.Column) and isinstance(value.this, exp.Identifier):
-            type_name = self.column_type(value, scope)
-            return self.r.type_fields(type_name) if type_name is not None else None
+            return self.column_type(value, scope)
         return None
 
     def is_scalar_value(self, value: exp.Expression, scope: _Scope) -> bool:
@@ -1331,12 +1335,8 @@ class _Run:
             value = value.this
         if isinstance(value, (exp.Literal, exp.Boolean, exp.Null)):
             return True
-        if isinstance(value, exp.Cast):
-            return _is_scalar_type(value.to.sql("postgres").lower())
-        if isinstance(value, exp.Column) and isinstance(value.this, exp.Identifier):
-            type_name = self.column_type(value, scope)
-            return type_name is not None and _is_scalar_type(type_name)
-        return False
+        type_name = self.value_type(value, scope)
+        return type_name is not None and _is_scalar_type(type_name)
 
     def column_type(self, column: exp.Column, scope: _Scope) -> str | None:
         name = _fold(column.this)
