@@ -27,8 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
 from dbsafe.lint.statement import (
+    Constraint,
+    Node,
     Statement,
     TypeName,
+    collation_name,
+    constraint,
     do_block_statements,
     function_body_statements,
     function_volatility,
@@ -37,6 +41,7 @@ from dbsafe.lint.statement import (
     same_relation,
     setting_changes,
     strings,
+    type_name,
 )
 
 if TYPE_CHECKING:
@@ -124,6 +129,37 @@ class ColumnFacts:
     not_null: bool = False
     identity: bool = False  # values come from a sequence (serial, identity, nextval default)
     added_here: bool = False  # added by this migration (CREATE TABLE, ADD COLUMN)
+    collation: str | None = None  # None: the type's default collation
+    generated: str | None = None  # "stored" | "virtual" for a generated column
+
+
+@dataclass
+class DomainFacts:
+    """What lint needs of a domain: adding a column of it rewrites the table when the domain
+    has a constraint or a volatile default, and changing a column to it when it has a
+    constraint (PostgreSQL 18, verified with `pg_relation_filenode`)."""
+
+    base: TypeName | None
+    default: Node | None = None  # the DEFAULT expression; None without one
+    constraints: set[str] = field(default_factory=set)  # CHECK constraints, by name
+    not_null: bool = False
+
+    @property
+    def constrained(self) -> bool:
+        return self.not_null or bool(self.constraints)
+
+    def add(self, con: Constraint, domain: str) -> None:
+        """Record a constraint of CREATE DOMAIN or ALTER DOMAIN ... ADD."""
+        if con.kind == "default":
+            self.default = con.expression
+        elif con.kind == "not_null":
+            self.not_null = True
+        elif con.kind == "check":
+            name, n = con.name or f"{domain}_check", 0
+            while name in self.constraints:  # PostgreSQL numbers unnamed ones the same way
+                n += 1
+                name = f"{domain}_check{n}"
+            self.constraints.add(name)
 
 
 _UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal",
@@ -142,9 +178,10 @@ class History:
     not_null_proofs: dict[str, set[str]] = field(default_factory=dict)  # table -> columns
     pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> column
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
+    index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
-    domain_defaults: set[str] = field(default_factory=set)  # domains created with a DEFAULT
+    domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
     # The columns marked `added_here` since the last `carry()` (not every column of the
@@ -167,11 +204,8 @@ class History:
     def apply(self, s: Statement) -> None:
         kind = s.kind
         self.relations.update(last(name) for name in s.creates)
-        if kind == "CreateDomainStmt":
-            names = strings(s.node.get("domainname"))
-            if names and any(c.get("Constraint", {}).get("contype") == "CONSTR_DEFAULT"
-                             for c in s.node.get("constraints") or ()):
-                self.domain_defaults.add(names[-1])
+        if kind in ("CreateDomainStmt", "AlterDomainStmt"):
+            self._domain(s)
             return
         if kind == "CreateFunctionStmt":
             name, volatility = function_volatility(s)
@@ -217,10 +251,38 @@ class History:
                         self.index_tables[index] = rename.new
         elif kind == "IndexStmt" and s.index_def is not None and s.index_def.name:
             self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
+            if s.index_def.plain:
+                self.index_columns[last(s.index_def.name)] = s.index_def.columns
         elif kind in ("VariableSetStmt", "SelectStmt"):
             for name, value, _local in setting_changes(s):
                 if name in ("timezone", "*"):
                     self.timezone_utc = value is not None and value.lower() in _UTC_NAMES
+
+    def _domain(self, s: Statement) -> None:
+        node = s.node
+        if s.kind == "CreateDomainStmt":
+            names = strings(node.get("domainname"))
+            if not names:
+                return
+            domain = self.domains[names[-1]] = DomainFacts(type_name(node.get("typeName")))
+            for item in node.get("constraints") or ():
+                domain.add(constraint(item), names[-1])
+            return
+        names = strings(node.get("typeName"))
+        altered = self.domains.get(names[-1]) if names else None
+        if altered is None:
+            return  # a domain of the schema before: the snapshot's facts stay
+        subtype = node.get("subtype")
+        if subtype == "T":
+            altered.default = node.get("def")
+        elif subtype in ("N", "O"):
+            altered.not_null = subtype == "O"
+        elif subtype == "C" and node.get("def"):
+            altered.add(constraint(node["def"]), names[-1])
+        elif subtype == "X" and node.get("name"):
+            altered.constraints.discard(node["name"])
+            if node["name"].endswith("_not_null"):
+                altered.not_null = False
 
     def _alter(self, table_name: str, s: Statement) -> None:
         table = self.columns.setdefault(table_name, {})
@@ -231,6 +293,7 @@ class History:
             elif sub == "AlterColumnType" and action.column is not None and action.name:
                 facts = table.setdefault(action.name, ColumnFacts())
                 facts.type = action.column.type
+                facts.collation = own_collation(action.column.collation)
             elif sub == "SetNotNull" and action.name:
                 table.setdefault(action.name, ColumnFacts()).not_null = True
             elif sub == "DropNotNull" and action.name:
@@ -239,8 +302,10 @@ class History:
                 table.pop(action.name, None)
             elif sub == "AddConstraint" and action.constraint is not None:
                 con = action.constraint
-                if con.kind == "primary" and con.using_index is None:
-                    for name in con.columns:
+                if con.kind == "primary":
+                    keys = con.columns if con.using_index is None else \
+                        self.index_columns.get(last(con.using_index), ())
+                    for name in keys:
                         table.setdefault(name, ColumnFacts()).not_null = True
                 column = not_null_check_column(con)
                 if column is not None and con.enforced:
@@ -258,7 +323,15 @@ class History:
 def _facts(column: Any) -> ColumnFacts:
     identity = bool(column.has("identity") or (column.type is not None and
                                                column.type.name in _SERIAL_TYPES))
-    return ColumnFacts(column.type, bool(column.not_null or identity), identity, True)
+    generated = next((("stored" if c.stored else "virtual") for c in column.constraints
+                      if c.kind == "generated"), None)
+    return ColumnFacts(column.type, bool(column.not_null or identity), identity, True,
+                       own_collation(column.collation), generated)
+
+
+def own_collation(name: str | None) -> str | None:
+    """A COLLATE clause's collation, None for the type's own (`COLLATE "default"`)."""
+    return None if name in (None, "default") else name
 
 
 _SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
@@ -279,6 +352,24 @@ def not_null_check_column(con: Any) -> str | None:
 
 
 @lru_cache(maxsize=1024)
+def expression_from_text(text: str | None) -> Node | None:
+    """A snapshot's expression (`pg_get_expr`, e.g. a default) as a parse tree; None for
+    no expression."""
+    if text is None:
+        return None
+    statement = parse_statement(f"SELECT {text}")
+    targets = statement.node.get("targetList") or ()
+    return targets[0].get("ResTarget", {}).get("val") if targets else None
+
+
+def _snapshot_collation(text: str | None) -> str | None:
+    """A snapshot's column collation (`pg_catalog."C"`) as a COLLATE clause names it."""
+    if text is None:
+        return None
+    clause = (expression_from_text(f"'' COLLATE {text}") or {}).get("CollateClause", {})
+    return own_collation(collation_name(strings(clause.get("collname"))))
+
+
 def type_from_text(text: str) -> TypeName | None:
     """A snapshot's type string (`character varying(20)`) as a `TypeName`."""
     statement = parse_statement(f"CREATE TABLE t (c {text})")
@@ -339,7 +430,9 @@ class LintContext:
         if col is None:
             return None
         return ColumnFacts(type_from_text(col.type), not col.nullable,
-                           col.identity is not None or (col.default or "").startswith("nextval("))
+                           col.identity is not None or (col.default or "").startswith("nextval("),
+                           collation=_snapshot_collation(col.collation),
+                           generated=col.generated)
 
     def proven_not_null(self, table: str, column: str) -> bool:
         """Does a validated `CHECK (column IS NOT NULL)` exist before the current statement?"""
@@ -350,9 +443,9 @@ class LintContext:
             return False
         definitions = {f"CHECK (({column} IS NOT NULL))", f'CHECK ((\"{column}\" IS NOT NULL))'}
         validated = {name for (t, name) in self.history.pending_checks if t == last(table)}
-        for constraint in relation.constraints:
-            if constraint.kind == "check" and constraint.definition in definitions and (
-                    constraint.validated or constraint.name in validated):
+        for con in relation.constraints:
+            if con.kind == "check" and con.definition in definitions and (
+                    con.validated or con.name in validated):
                 return True
         return False
 
@@ -361,18 +454,31 @@ class LintContext:
         return (last(name) in self.history.relations or self.before_relation(name) is not None
                 or self.index_table(name) is not None)
 
-    def domain_with_default(self, type_name: TypeName | None) -> bool:
-        """Is `type_name` a domain with a DEFAULT (created earlier, or in the schema before)?
-        A column of it added without a default of its own gets the domain's."""
-        if type_name is None or type_name.array:
-            return False
-        if type_name.name in self.history.domain_defaults:
-            return True
-        if self.before is None:
-            return False
-        schemas = (type_name.schema,) if type_name.schema else tuple(self.before.search_path)
-        return any(d.name == type_name.name and d.schema in schemas and d.default is not None
-                   for d in self.before.domains)
+    def domain(self, column_type: TypeName | None) -> DomainFacts | None:
+        """The domain `column_type` names (created earlier, or in the schema before); None
+        for any other type, an array of a domain included."""
+        if column_type is None or column_type.array:
+            return None
+        known = self.history.domains.get(column_type.name)
+        if known is not None or self.before is None:
+            return known
+        schemas = (column_type.schema,) if column_type.schema else tuple(self.before.search_path)
+        for d in self.before.domains:
+            if d.name == column_type.name and d.schema in schemas:
+                return DomainFacts(type_from_text(d.type), expression_from_text(d.default),
+                                   {c.name for c in d.constraints}, not d.nullable)
+        return None
+
+    def stored_type(self, column_type: TypeName) -> TypeName:
+        """The type PostgreSQL stores for `column_type`: a domain's base type."""
+        domain = self.domain(column_type)
+        return domain.base if domain is not None and domain.base is not None else column_type
+
+    def domain_with_default(self, column_type: TypeName | None) -> bool:
+        """Is `column_type` a domain with a DEFAULT? A column of it added without a default
+        of its own gets the domain's."""
+        domain = self.domain(column_type)
+        return domain is not None and domain.default is not None
 
     def partitioned(self, table: str) -> bool:
         """Is `table` a partitioned table (created so earlier, or so in the schema before)?"""
@@ -386,6 +492,21 @@ class LintContext:
             return None
         schema, _, name = table.rpartition(".")
         return self.before.find_relation(name, schema or None)
+
+    def index_columns(self, index: str) -> tuple[str, ...] | None:
+        """The key columns of index `index` (all plain), from the migration or the schema
+        before it; None when unknown or when a key is an expression."""
+        found = self.history.index_columns.get(last(index))
+        if found is not None or self.before is None:
+            return found
+        schema, _, name = index.rpartition(".")
+        for relation in self.before.relations:
+            if schema and relation.schema != schema:
+                continue
+            for known in relation.indexes:
+                if known.name == name:
+                    return None if any("(" in c for c in known.columns) else known.columns
+        return None
 
     def index_table(self, index: str) -> str | None:
         """The table index `index` belongs to, from the migration or the schema before it."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dbsafe.core import Location
@@ -98,6 +98,7 @@ class ColumnDef:
     name: str
     type: TypeName | None
     constraints: tuple[Constraint, ...] = ()
+    collation: str | None = None  # COLLATE "C" as written; None without a COLLATE clause
 
     def has(self, kind: str) -> bool:
         return any(c.kind == kind for c in self.constraints)
@@ -572,11 +573,22 @@ def constraint(node: Node) -> Constraint:
     )
 
 
+def collation_name(parts: tuple[str, ...]) -> str | None:
+    """A COLLATE clause's collation name without its schema (`pg_catalog."C"` -> `C`; two
+    collations of one name in two schemas are rare); None without one.
+
+    >>> collation_name(("pg_catalog", "en_US.utf8")), collation_name(("de-x-icu",))
+    ('en_US.utf8', 'de-x-icu')
+    """
+    return parts[-1] if parts else None
+
+
 def column_def(table: str, node: Node) -> ColumnDef:
     node = node.get("ColumnDef", node)
     constraints = tuple(constraint(c) for c in node.get("constraints") or ())
+    collation = strings((node.get("collClause") or {}).get("collname"))
     return ColumnDef(table, node.get("colname", ""), type_name(node.get("typeName")),
-                     constraints)
+                     constraints, collation_name(collation))
 
 
 _OBJECT_KINDS = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "view",
@@ -688,7 +700,7 @@ def _alter_table(s: Statement, n: Node) -> None:
             action = Action(subtype, column.name, column=column)
         elif subtype == "AlterColumnType" and "ColumnDef" in definition:
             inner = definition["ColumnDef"]
-            column = ColumnDef(table, cmd.get("name", ""), type_name(inner.get("typeName")))
+            column = replace(column_def(table, definition), name=cmd.get("name", ""))
             action = Action(subtype, column.name, column=column,
                             using=inner.get("raw_default"))
         elif subtype == "AddConstraint" and "Constraint" in definition:

@@ -57,3 +57,16 @@ def test_on_only_a_partitioned_table_builds_nothing_on_a_plain_one_it_builds(
                  "CREATE INDEX ix_meas_v ON ONLY meas (v);\n") == []
     assert _lint(tmp_path / "b", ORDERS,
                  "CREATE INDEX ix_total ON ONLY orders (total);\n") == [("DBS101", "orders")]
+
+
+def test_a_collation_change_of_a_column_added_by_the_migration_rebuilds_only_its_indexes(
+        tmp_path: Path) -> None:
+    change = ("ALTER TABLE orders ADD COLUMN note text;\n"
+              'ALTER TABLE orders ALTER COLUMN note TYPE text COLLATE "C";\n')
+    assert _lint(tmp_path / "a", ORDERS, change) == []
+    indexed = change.replace(";\n", ";\nCREATE INDEX ix_note ON orders (note);\n", 1)
+    assert ("DBS122", "orders.note") in _lint(tmp_path / "b", ORDERS, indexed)
+    # A migration later, the column is an existing one: its index may be there.
+    assert ("DBS122", "orders.note") in _lint(
+        tmp_path / "c", ORDERS + "ALTER TABLE orders ADD COLUMN note text;\n",
+        'ALTER TABLE orders ALTER COLUMN note TYPE text COLLATE "C";\n')

@@ -7,6 +7,7 @@ appends to it; tests/lint/test_rules.py asserts every module here is listed.
 from dbsafe.lint.rules import (
     char_column,
     column_added_with_table_rewrite,
+    column_collation_change_rebuilds_indexes,
     column_dropped,
     column_renamed,
     column_type_change_rewrites_table,
@@ -17,6 +18,7 @@ from dbsafe.lint.rules import (
     empty_downgrade,
     enum_value_used_in_same_transaction,
     foreign_key_without_index,
+    generated_expression_change_rewrites_table,
     identifier_too_long,
     int_primary_key,
     materialized_view_without_unique_index,
@@ -70,4 +72,6 @@ ALL_RULES = (
     unpredicted_lock.RULE,
     dynamic_sql_not_linted.RULE,
     concurrent_index_on_partitioned_table.RULE,
+    column_collation_change_rebuilds_indexes.RULE,
+    generated_expression_change_rewrites_table.RULE,
 )

@@ -12,6 +12,9 @@ writes for the duration:
 - `serial` / `bigserial` / `smallserial` (a `nextval` default);
 - an identity column (`GENERATED ... AS IDENTITY`) and a `GENERATED ALWAYS AS (...) STORED`
   column (both verified to rewrite);
+- a domain type with a constraint (`CHECK`, `NOT NULL`): PostgreSQL checks it on every row
+  by rewriting them, even with a constant default; and a domain whose own default is
+  volatile, when the column has none of its own (verified on PostgreSQL 18);
 - before PostgreSQL 11, any non-null DEFAULT.
 
 ## Bad
@@ -26,6 +29,15 @@ ALTER TABLE orders ALTER COLUMN public_id SET DEFAULT gen_random_uuid();
 -- then backfill existing rows in batches: UPDATE ... WHERE id BETWEEN ...
 ```
 
+For a domain with a CHECK, add the column with the domain's base type and put the check on
+the table, where it can be validated without a rewrite:
+
+```sql
+ALTER TABLE orders ADD COLUMN quantity integer;
+ALTER TABLE orders ADD CONSTRAINT orders_quantity_positive CHECK (quantity > 0) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_quantity_positive;
+```
+
 ## In Alembic
 ```python
 op.add_column("orders", sa.Column("public_id", sa.Uuid()))
@@ -35,9 +47,12 @@ op.alter_column("orders", "public_id", server_default=sa.text("gen_random_uuid()
 
 ## Not flagged
 Constant and STABLE defaults (`now()`, `CURRENT_TIMESTAMP`), `GENERATED ... VIRTUAL`
-columns (PostgreSQL 18), and tables created earlier in the same migration. Besides the
-built-in volatile functions listed above, a user-defined function counts as volatile when
-an earlier statement of the history created it VOLATILE (PostgreSQL's default).
+columns (PostgreSQL 18), a domain with neither a constraint nor a volatile default, an array
+of a domain (not checked when added), and tables created earlier in the same migration. A
+domain is known from an earlier statement of the history or from the database's schema.
+Besides the built-in volatile functions listed above, a user-defined function counts as
+volatile when an earlier statement of the history created it VOLATILE (PostgreSQL's
+default).
 """
 
 from __future__ import annotations
@@ -46,8 +61,8 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.locks import column_rewrites
-from dbsafe.lint.statement import Statement, is_null
+from dbsafe.lint.locks import VOLATILE_FUNCTIONS, column_rewrites
+from dbsafe.lint.statement import ColumnDef, Statement, function_names, is_null
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -57,7 +72,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if ctx.created_before(table):
         return
     for column in statement.columns:
-        reason = column_rewrites(column, ctx.volatile_function)
+        reason = column_rewrites(column, ctx.volatile_function) or _domain_rewrites(column, ctx)
         if reason is None and ctx.target_version < 110000:
             default = column.default
             if default is not None and not is_null(default):
@@ -67,6 +82,12 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if reason.startswith(("type", "an identity")):
             help = ("Add a plain nullable column, then SET DEFAULT nextval(...) on it and "
                     "backfill existing rows in batches.")
+        elif reason.startswith("the constrained domain"):
+            help = ("Add the column with the domain's base type, then its check as a table "
+                    "constraint NOT VALID, and VALIDATE it (no rewrite).")
+        elif reason.endswith(f"of domain `{column.type}`"):
+            help = ("Add the column with DEFAULT NULL (the domain's default is then not "
+                    "evaluated), and backfill existing rows in batches.")
         elif reason.startswith("a stored"):
             help = ("Add a plain nullable column kept up to date by a trigger or the "
                     "application, and backfill existing rows in batches.")
@@ -80,6 +101,20 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             help=help,
             subject=f"{table}.{column.name}",
         )
+
+
+def _domain_rewrites(column: ColumnDef, ctx: LintContext) -> str | None:
+    """Why adding a column of a domain type rewrites the table, None when it does not."""
+    domain = ctx.domain(column.type)
+    if domain is None:
+        return None
+    if domain.constrained:
+        return f"the constrained domain type `{column.type}` (a CHECK or NOT NULL)"
+    if column.default is None:
+        for name in function_names(domain.default):
+            if name in VOLATILE_FUNCTIONS or ctx.volatile_function(name):
+                return f"the volatile default `{name}()` of domain `{column.type}`"
+    return None
 
 
 RULE = Rule(

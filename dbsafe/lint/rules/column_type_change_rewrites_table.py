@@ -19,7 +19,9 @@ after):
 | `char(n)` | `text`, `varchar`, `char(m)` | **yes** |
 | shorter length, smaller precision or scale change, `int` → `bigint`, `json` → `jsonb` | | **yes** |
 
-A `USING` expression other than the column itself (optionally cast) always rewrites.
+A `USING` expression other than the column itself (optionally cast) always rewrites. A
+domain type counts as its base type, unless it has a constraint (`CHECK`, `NOT NULL`):
+changing a column to such a domain rewrites the table to check every row.
 
 ## Bad
 ```sql
@@ -60,59 +62,12 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, TypeName, strings
+from dbsafe.lint.statement import Node, Statement, strings
+from dbsafe.lint.types import rewrites, stored_as
 
 # New types some other type reaches without a rewrite (besides the same type).
 _CHEAP_TARGETS = {"varchar", "text", "numeric", "varbit", "timestamp", "timestamptz", "time",
                   "timetz", "interval", "inet"}
-
-# serial columns are integer columns with a sequence default.
-_STORED_AS = {"serial": "int4", "serial4": "int4", "bigserial": "int8", "serial8": "int8",
-              "smallserial": "int2", "serial2": "int2", "int": "int4", "integer": "int4"}
-
-
-def _key(t: TypeName) -> tuple[str, tuple[int, ...], bool]:
-    return _STORED_AS.get(t.name, t.name), t.mods, t.array
-
-
-def rewrites(old: TypeName, new: TypeName, *, utc: bool = False) -> bool | None:
-    """False when PostgreSQL changes `old` to `new` without a rewrite (binary-coercible, or
-    a wider length/precision), True when it rewrites, None for timestamp → timestamptz
-    outside a UTC session (depends on the session's TimeZone).
-
-    >>> rewrites(TypeName("varchar", None, (10,)), TypeName("text"))
-    False
-    >>> rewrites(TypeName("bpchar", None, (5,)), TypeName("text"))
-    True
-    >>> rewrites(TypeName("timestamp"), TypeName("timestamptz"), utc=True)
-    False
-    """
-    (ob, om, oa), (nb, nm, na) = _key(old), _key(new)
-    if (ob, om, oa) == (nb, nm, na):
-        return False
-    if oa or na:
-        return True
-    if (ob, nb) == ("timestamp", "timestamptz") and (not nm or (om and nm[0] >= om[0])):
-        return False if utc else None
-    if ob in ("varchar", "text") and nb == "text":
-        return False
-    if ob == "text" and nb == "varchar":
-        return bool(nm)
-    if ob == nb and ob in ("varchar", "varbit"):
-        return bool(nm) and (not om or nm[0] < om[0])
-    if (ob, nb) == ("bit", "varbit"):
-        return bool(nm)
-    if ob == nb == "numeric":
-        if not nm:
-            return False
-        if not om:
-            return True
-        old_scale = om[1] if len(om) > 1 else 0
-        new_scale = nm[1] if len(nm) > 1 else 0
-        return not (nm[0] >= om[0] and new_scale == old_scale)
-    if ob == nb and ob in ("timestamp", "timestamptz", "time", "timetz", "interval"):
-        return bool(nm) and (not om or nm[0] < om[0])
-    return (ob, nb) != ("cidr", "inet")
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -132,10 +87,17 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             yield _finding(ctx, table, column, f"The USING expression for `{table}.{column}` "
                            f"rewrites `{table}` under an ACCESS EXCLUSIVE lock")
             continue
+        domain = ctx.domain(new)
+        if domain is not None and domain.constrained:
+            yield _finding(ctx, table, column, f"Changing `{table}.{column}` to the constrained "
+                           f"domain type `{new}` (a CHECK or NOT NULL) rewrites `{table}` "
+                           "under an ACCESS EXCLUSIVE lock")
+            continue
+        new = ctx.stored_type(new)
         known = ctx.column(table, column)
-        old = known.type if known is not None else None
+        old = ctx.stored_type(known.type) if known is not None and known.type else None
         if old is None:
-            severity = Severity.WARNING if _key(new)[0] in _CHEAP_TARGETS else Severity.ERROR
+            severity = Severity.WARNING if stored_as(new)[0] in _CHEAP_TARGETS else Severity.ERROR
             yield ctx.finding(
                 RULE,
                 f"Changing `{table}.{column}` to `{new}` may rewrite `{table}` under an "
@@ -155,7 +117,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                            "session's TimeZone is UTC")
             continue
         # A serial column is stored as integer: name the type PostgreSQL changes.
-        shown = dataclasses.replace(old, name=_STORED_AS.get(old.name, old.name))
+        shown = dataclasses.replace(old, name=stored_as(old)[0])
         yield _finding(ctx, table, column, f"Changing `{table}.{column}` from "
                        f"`{shown}` to `{new}` rewrites `{table}` under an ACCESS "
                        "EXCLUSIVE lock")

@@ -3,8 +3,10 @@
 ## Why
 A value added with `ALTER TYPE ... ADD VALUE` cannot be used until its transaction
 commits: any later statement in the same transaction that turns the literal into the enum
-— an `UPDATE`, an `INSERT`, a `WHERE` comparison, a `SET DEFAULT`, a `CHECK` — fails with
-`unsafe use of new value "x" of enum type ...`, and the whole migration rolls back. Before
+— an `UPDATE`, an `INSERT`, a `WHERE` comparison, a `SET DEFAULT`, a `CHECK`, a cast
+through text (`'x'::text::status`), the body of a `LANGUAGE sql` function being created —
+fails with `unsafe use of new value "x" of enum type ...`, and the whole migration rolls
+back. Before
 PostgreSQL 12, `ADD VALUE` cannot run inside a transaction block at all.
 
 ## Bad
@@ -37,6 +39,8 @@ or put the data change in the next revision.
 * Mentions PostgreSQL accepts: `ADD VALUE 'y' AFTER 'x'` on the same type, `COMMENT ... IS
   'x'`, and the literal cast to some other type (`'x'::text`).
 * The `BEFORE`/`AFTER` position of the new value: PostgreSQL accepts any order.
+* A PL/pgSQL function's body (checked only when the function runs), and a `LANGUAGE sql`
+  body created after `SET check_function_bodies = off`.
 
 ## References
 https://www.postgresql.org/docs/current/sql-altertype.html#SQL-ALTERTYPE-NOTES
@@ -49,7 +53,17 @@ from typing import Any
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement, last, qualified, strings, type_name
+from dbsafe.lint.statement import (
+    Node,
+    Statement,
+    TypeName,
+    last,
+    parse_statements,
+    qualified,
+    setting_changes,
+    strings,
+    type_name,
+)
 
 _ENDS = ("commit", "rollback", "prepare")
 
@@ -92,7 +106,13 @@ def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = Fal
         cast = node["TypeCast"]
         target = type_name(cast.get("typeName"))
         other = target is not None and last(target.name) != last(type_name_)
-        return _literals(cast.get("arg"), type_name_, value, other)
+        arg = cast.get("arg")
+        if not other:
+            # 'x'::text::enum: the string reaches the enum all the same, when the cast runs
+            while isinstance(arg, dict) and "TypeCast" in arg and _is_string_type(
+                    type_name(arg["TypeCast"].get("typeName"))):
+                arg = arg["TypeCast"].get("arg")
+        return _literals(arg, type_name_, value, other)
     if "A_Const" in node:
         constant = node["A_Const"].get("sval")
         return not cast_elsewhere and constant is not None and constant.get("sval") == value
@@ -100,13 +120,50 @@ def _literals(node: Any, type_name_: str, value: str, cast_elsewhere: bool = Fal
                if isinstance(child, (dict, list)))
 
 
-def _uses(statement: Statement, type_name_: str, value: str) -> bool:
+def _is_string_type(cast_to: TypeName | None) -> bool:
+    return cast_to is not None and cast_to.name in _STRING_TYPES and not cast_to.array
+
+
+_STRING_TYPES = frozenset({"text", "varchar", "bpchar", "name", "unknown"})
+
+
+def _uses(statement: Statement, type_name_: str, value: str, checks_bodies: bool) -> bool:
     if statement.kind == "CommentStmt":
         return False
     if statement.kind == "AlterEnumStmt" and last(qualified(*strings(
             statement.node.get("typeName")))) == last(type_name_):
         return False
+    if checks_bodies and any(_literals(node, type_name_, value)
+                             for node in sql_function_body(statement)):
+        return True
     return _literals(statement.node, type_name_, value)
+
+
+def sql_function_body(statement: Statement) -> list[Node]:
+    """The statements of a `LANGUAGE sql` function's body written as a string, which
+    PostgreSQL analyses when the function is created (check_function_bodies); a body
+    written with BEGIN ATOMIC is part of the parse tree already."""
+    if statement.kind != "CreateFunctionStmt":
+        return []
+    language, body = None, None
+    for item in statement.node.get("options") or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == "language":
+            language = (elem.get("arg") or {}).get("String", {}).get("sval", "").lower()
+        elif elem.get("defname") == "as":
+            parts = strings((elem.get("arg") or {}).get("List", {}).get("items"))
+            body = parts[0] if len(parts) == 1 else None
+    if language != "sql" or body is None:
+        return []
+    return [item[1] for item in parse_statements(body) if isinstance(item, tuple)]
+
+
+def _checks_bodies(statement: Statement, now: bool) -> bool:
+    """Is check_function_bodies on after `statement` (`now`: on before it)?"""
+    for name, value, _local in setting_changes(statement):
+        if name in ("check_function_bodies", "*"):
+            now = value is None or value.lower() not in ("off", "false", "no", "0")
+    return now
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -128,8 +185,12 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         return
     if _type_created_in_transaction(statement, ctx, type_name_):
         return
+    checks_bodies = True
+    for earlier in ctx.earlier(statement):
+        checks_bodies = _checks_bodies(earlier, checks_bodies)
     for later in _same_transaction(statement, ctx):
-        if _uses(later, type_name_, value):
+        checks_bodies = _checks_bodies(later, checks_bodies)
+        if _uses(later, type_name_, value, checks_bodies):
             yield ctx.finding(
                 RULE,
                 f"New value '{value}' of `{type_name_}` is used on line "

@@ -1,4 +1,4 @@
-"""`SET NOT NULL` on an existing column without a validated `CHECK (col IS NOT NULL)`.
+"""`SET NOT NULL` on an existing column without a validated `CHECK (col IS NOT NULL)`, or a primary key that sets it.
 
 ## Why
 `ALTER COLUMN ... SET NOT NULL` holds an ACCESS EXCLUSIVE lock while PostgreSQL reads every
@@ -7,6 +7,10 @@ PostgreSQL 12 the scan is skipped when a *validated* `CHECK (col IS NOT NULL)` c
 already proves it (verified on PostgreSQL 18: a NOT VALID check, or one like
 `CHECK (col IS NOT NULL AND col > 0)`, does not skip it). Add that check `NOT VALID`,
 validate it (SHARE UPDATE EXCLUSIVE: reads and writes continue), then set NOT NULL.
+
+`ADD PRIMARY KEY USING INDEX` sets the index's columns NOT NULL the same way: the unique
+index built `CONCURRENTLY` spares the build, not this scan (verified on PostgreSQL 18 with
+`pg_stat_get_xact_numscans`), unless the columns are already NOT NULL or proven so.
 
 ## Bad
 ```sql
@@ -32,7 +36,7 @@ op.drop_constraint("ck_orders_customer_nn", "orders", type_="check")
 ```
 
 ## Not flagged
-Tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
+Columns already NOT NULL; tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
 validated earlier in the migration, or is validated in the known schema before it
 (PostgreSQL 12+ only). On PostgreSQL 18, `ADD CONSTRAINT ... NOT NULL col NOT VALID` followed
 by `VALIDATE CONSTRAINT` is also recognised.
@@ -54,28 +58,40 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if ctx.created_before(table):
         return
     for action in statement.actions:
-        if action.subtype != "SetNotNull" or not action.name:
-            continue
-        column = action.name
-        known = ctx.column(table, column)
-        if known is not None and known.not_null:
-            continue  # already NOT NULL (a primary key member, added NOT NULL): no scan
-        if ctx.target_version >= 120000 and ctx.proven_not_null(table, column):
-            continue
-        if ctx.target_version < 120000:
-            help = ("Before PostgreSQL 12 the scan cannot be avoided; run it at a quiet time "
-                    "with a short lock_timeout, or keep a validated CHECK (col IS NOT NULL) "
-                    "instead.")
+        if action.subtype == "SetNotNull" and action.name:
+            columns: tuple[str, ...] = (action.name,)
+            how = "is set NOT NULL"
+        elif action.subtype == "AddConstraint" and action.constraint is not None and \
+                action.constraint.kind == "primary" and action.constraint.using_index:
+            columns = ctx.index_columns(action.constraint.using_index) or ()
+            how = f"is set NOT NULL by the primary key on `{action.constraint.using_index}`"
         else:
-            help = (f"Add CHECK ({column} IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT "
-                    "NULL (the scan is skipped).")
-        yield ctx.finding(
-            RULE,
-            f"Column `{table}.{column}` is set NOT NULL; reads and writes on `{table}` wait "
-            "while every row is checked for NULLs.",
-            help=help,
-            subject=f"{table}.{column}",
-        )
+            continue
+        for column in columns:
+            yield from _scan(ctx, table, column, how)
+
+
+def _scan(ctx: LintContext, table: str, column: str, how: str) -> Iterator[Finding]:
+    known = ctx.column(table, column)
+    if known is not None and known.not_null:
+        return  # already NOT NULL (a primary key member, added NOT NULL): no scan
+    if ctx.target_version >= 120000 and ctx.proven_not_null(table, column):
+        return
+    if ctx.target_version < 120000:
+        help = ("Before PostgreSQL 12 the scan cannot be avoided; run it at a quiet time "
+                "with a short lock_timeout, or keep a validated CHECK (col IS NOT NULL) "
+                "instead.")
+    else:
+        then = "add the primary key" if "primary key" in how else "SET NOT NULL"
+        help = (f"Add CHECK ({column} IS NOT NULL) NOT VALID, VALIDATE it, then {then} "
+                "(the scan is skipped).")
+    yield ctx.finding(
+        RULE,
+        f"Column `{table}.{column}` {how}; reads and writes on `{table}` wait "
+        "while every row is checked for NULLs.",
+        help=help,
+        subject=f"{table}.{column}",
+    )
 
 
 RULE = Rule(

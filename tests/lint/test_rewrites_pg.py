@@ -1,0 +1,160 @@
+"""Rewrites, index rebuilds, NULL scans and refusals that lint predicts, held against what
+PostgreSQL does.
+
+Each case is a schema (with rows) and a change. Lint reads the change twice: after the
+schema as an earlier migration, and with the database's snapshot (`--database`). PostgreSQL
+then runs the change in one transaction: the table's relfilenode tells a rewrite, its
+indexes' an index rebuild, `pg_stat_get_xact_numscans` a scan, an error a refusal. The rule
+lint names must be the one for what PostgreSQL did, and no rule when it did none of these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+
+pytestmark = pytest.mark.db
+
+RULES = {"DBS107", "DBS109", "DBS110", "DBS113", "DBS122", "DBS123"}
+
+ORDERS = """
+CREATE TABLE orders (id bigint PRIMARY KEY, total integer, name text, ref text,
+                     code varchar(10) COLLATE "C");
+CREATE INDEX ix_orders_name ON orders (name);
+CREATE INDEX ix_orders_code ON orders (code);
+INSERT INTO orders (id, total, name, ref, code)
+    SELECT i, i, 'n' || i, 'r' || i, 'c' || i FROM generate_series(1, 200) AS i;
+CREATE DOMAIN positive AS integer CHECK (VALUE > 0);
+CREATE DOMAIN required AS integer NOT NULL DEFAULT 1;
+CREATE DOMAIN fresh_id AS uuid DEFAULT gen_random_uuid();
+CREATE DOMAIN five AS integer DEFAULT 5;
+"""
+
+GENERATED = """
+CREATE TABLE orders (id bigint PRIMARY KEY, total integer,
+                     doubled integer GENERATED ALWAYS AS (total * 2) STORED,
+                     tripled integer GENERATED ALWAYS AS (total * 3) VIRTUAL);
+INSERT INTO orders (id, total) SELECT i, i FROM generate_series(1, 200) AS i;
+"""
+
+REFS = """
+CREATE TABLE orders (id bigint, ref text);
+INSERT INTO orders SELECT i, 'r' || i FROM generate_series(1, 200) AS i;
+CREATE UNIQUE INDEX orders_ref_key ON orders (ref);
+"""
+
+STATUS = """
+CREATE TYPE status AS ENUM ('open');
+CREATE TABLE orders (id bigint PRIMARY KEY, status status);
+INSERT INTO orders VALUES (1, 'open');
+"""
+
+# (id, schema, change, what PostgreSQL does, the rule lint must name for it)
+CASES = [
+    ("domain-check", ORDERS, "ALTER TABLE orders ADD COLUMN qty positive;", "rewrite", "DBS109"),
+    ("domain-check-default", ORDERS, "ALTER TABLE orders ADD COLUMN qty positive DEFAULT 3;",
+     "rewrite", "DBS109"),
+    ("domain-not-null", ORDERS, "ALTER TABLE orders ADD COLUMN qty required;", "rewrite",
+     "DBS109"),
+    ("domain-volatile-default", ORDERS, "ALTER TABLE orders ADD COLUMN uid fresh_id;",
+     "rewrite", "DBS109"),
+    ("domain-check-added-later", ORDERS + "ALTER DOMAIN five ADD CONSTRAINT small "
+     "CHECK (VALUE < 10);", "ALTER TABLE orders ADD COLUMN qty five;", "rewrite", "DBS109"),
+    ("domain-constant-default", ORDERS, "ALTER TABLE orders ADD COLUMN qty five;", None, None),
+    ("domain-default-overridden", ORDERS,
+     "ALTER TABLE orders ADD COLUMN uid fresh_id DEFAULT NULL;", None, None),
+    ("domain-array", ORDERS, "ALTER TABLE orders ADD COLUMN qtys positive[];", None, None),
+    ("domain-check-dropped", ORDERS + "ALTER DOMAIN positive DROP CONSTRAINT positive_check;",
+     "ALTER TABLE orders ADD COLUMN qty positive;", None, None),
+    ("to-domain-check", ORDERS, "ALTER TABLE orders ALTER COLUMN total TYPE positive;",
+     "rewrite", "DBS110"),
+    ("to-domain-plain", ORDERS, "ALTER TABLE orders ALTER COLUMN total TYPE five;", None, None),
+    ("from-domain", ORDERS + "ALTER TABLE orders ADD COLUMN qty positive;",
+     "ALTER TABLE orders ALTER COLUMN qty TYPE integer;", None, None),
+    ("set-expression-stored", GENERATED,
+     "ALTER TABLE orders ALTER COLUMN doubled SET EXPRESSION AS (total * 4);", "rewrite",
+     "DBS123"),
+    ("set-expression-virtual", GENERATED,
+     "ALTER TABLE orders ALTER COLUMN tripled SET EXPRESSION AS (total * 4);", None, None),
+    ("drop-expression", GENERATED, "ALTER TABLE orders ALTER COLUMN doubled DROP EXPRESSION;",
+     None, None),
+    ("collation-set", ORDERS, 'ALTER TABLE orders ALTER COLUMN name TYPE text COLLATE "C";',
+     "index rebuild", "DBS122"),
+    ("collation-reset", ORDERS, "ALTER TABLE orders ALTER COLUMN code TYPE text;",
+     "index rebuild", "DBS122"),
+    ("collation-kept", ORDERS,
+     'ALTER TABLE orders ALTER COLUMN code TYPE varchar(20) COLLATE "C";', None, None),
+    ("collation-widened", ORDERS, "ALTER TABLE orders ALTER COLUMN name TYPE text;", None, None),
+    ("primary-key-nullable", REFS, "ALTER TABLE orders ADD PRIMARY KEY USING INDEX "
+     "orders_ref_key;", "scan", "DBS107"),
+    ("primary-key-proven", REFS + "ALTER TABLE orders ADD CHECK (ref IS NOT NULL);",
+     "ALTER TABLE orders ADD PRIMARY KEY USING INDEX orders_ref_key;", None, None),
+    ("primary-key-not-null", REFS + "ALTER TABLE orders ALTER COLUMN ref SET NOT NULL;",
+     "ALTER TABLE orders ADD PRIMARY KEY USING INDEX orders_ref_key;", None, None),
+    ("enum-through-text", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
+     "UPDATE orders SET status = 'closed'::text::status;", "refused", "DBS113"),
+    ("enum-in-sql-function", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
+     "CREATE FUNCTION closed() RETURNS status LANGUAGE sql AS $$ SELECT 'closed'::status $$;",
+     "refused", "DBS113"),
+    ("enum-in-plpgsql-function", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
+     "CREATE FUNCTION closed() RETURNS status LANGUAGE plpgsql AS "
+     "$$ BEGIN RETURN 'closed'::status; END $$;", None, None),
+    ("enum-bodies-unchecked", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
+     "SET LOCAL check_function_bodies = off;\n"
+     "CREATE FUNCTION closed() RETURNS status LANGUAGE sql AS $$ SELECT 'closed'::status $$;",
+     None, None),
+]
+
+def _effect(conninfo: str, change: str) -> str | None:
+    """What PostgreSQL did running `change` in one transaction."""
+    files = ("SELECT c.relname, c.relkind, pg_relation_filenode(c.oid) FROM pg_class AS c "
+             "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')")
+    with psycopg.connect(conninfo) as conn:
+        before = {(name, kind): node for name, kind, node in conn.execute(files).fetchall()}
+        scans = "SELECT pg_stat_get_xact_numscans('orders'::regclass)"
+        scanned = conn.execute(scans).fetchone()[0]
+        try:
+            conn.execute(change)
+        except psycopg.errors.UnsafeNewEnumValueUsage:
+            return "refused"
+        scanned = conn.execute(scans).fetchone()[0] - scanned
+        after = {(name, kind): node for name, kind, node in conn.execute(files).fetchall()}
+        conn.rollback()
+    changed = {key for key, node in before.items() if after.get(key, node) != node}
+    if ("orders", "r") in changed:
+        return "rewrite"
+    if changed:
+        return "index rebuild"
+    return "scan" if scanned else None
+
+
+def _lint(tmp_path: Path, schema: str, change: str, conninfo: str | None) -> set[str]:
+    folder = tmp_path / ("with-database" if conninfo else "history") / "migrations"
+    folder.mkdir(parents=True)
+    if conninfo is None:
+        (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    settings = Settings(project_root=folder.parent, database_url=conninfo,
+                        sql_migrations_in_transaction=True, target_version=180000)
+    report = commands.lint(settings, [folder])
+    return {f.code for f in report.findings
+            if f.code in RULES and f.location is not None
+            and f.location.path.endswith("002_change.sql")}
+
+
+@pytest.mark.parametrize(("schema", "change", "effect", "rule"),
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_lint_names_what_postgresql_does(conninfo: str, tmp_path: Path, schema: str,
+                                         change: str, effect: str | None,
+                                         rule: str | None) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    assert _effect(conninfo, change) == effect
+    expected = {rule} if rule else set()
+    assert _lint(tmp_path, schema, change, None) == expected, "from the earlier migration"
+    assert _lint(tmp_path, schema, change, conninfo) == expected, "from the database"
