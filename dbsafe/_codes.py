@@ -61,6 +61,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Column collation changed in place, rebuilding every index on the column under an ACCESS EXCLUSIVE lock.'),
     ('DBS123', 'generated-expression-change-rewrites-table', 'error', '0.1.0',
      "Stored generated column's expression changed in place, rewriting the table."),
+    ('DBS124', 'syntax-newer-than-target', 'error', '0.1.0',
+     'Statement uses syntax the target PostgreSQL version does not have.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -386,6 +386,7 @@ class LintContext:
     migration: Migration
     statements: list[Statement]
     target_version: int = 150000  # server_version_num the migration will run on
+    target_version_given: bool = False  # said by the user or the database, not the default
     timeouts_managed: bool = False  # `dbsafe upgrade` will set lock/statement timeouts
     before: SchemaSnapshot | None = None  # the database before this migration, if known
     table_sizes: Mapping[str, tuple[int, float]] = field(default_factory=dict)

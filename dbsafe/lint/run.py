@@ -211,6 +211,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         statements += sum(1 for s in migration.statements if not s.generated)
         findings.extend(lint_migration(
             migration, rules, report_unparsed=report_unparsed, target_version=target,
+            target_version_given=bool(settings.target_version or facts.server_version),
             timeouts_managed=settings.managed_timeouts, before=facts.before,
             table_sizes=sizes, large_table_bytes=settings.large_table,
             history=history.carry(),

@@ -7,6 +7,7 @@ import importlib
 import pkgutil
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,13 +54,22 @@ def test_rule_fixture(rule: Rule) -> None:
     if rule.code in ALEMBIC_ONLY:
         pytest.skip("alembic-only rule: tested on revision files")
     source = FIXTURES / f"{rule.code}.sql"
-    findings = lint_sql(source.read_text(encoding="utf-8"), path=source.name, rules=[rule])
+    sql = source.read_text(encoding="utf-8")
+    findings = lint_sql(sql, path=source.name, rules=[rule], **_target(sql))
     assert_snapshot(render_text(Report(findings), {}), FIXTURES / f"{rule.code}.expected")
     assert any(f.code == rule.code for f in findings), "the fixture must trigger the rule"
     quiet = _not_flagged_lines(source)
     late = [f"{f.location.line}: {f.message}" for f in findings
             if f.location is not None and f.location.line in quiet]
     assert not late, f"findings in a `-- not flagged` section: {late}"
+
+
+def _target(sql: str) -> dict[str, Any]:
+    """The target version an example or fixture names (`-- target-version = 15`)."""
+    match = re.search(r"^-- target-version = (\d+)$", sql, re.M)
+    if match is None:
+        return {}
+    return {"target_version": int(match.group(1)) * 10000, "target_version_given": True}
 
 
 def _not_flagged_lines(source: Path) -> set[int]:
@@ -87,8 +97,10 @@ def test_rule_doc_examples(rule: Rule) -> None:
         pytest.skip("alembic-only rule: its doc examples are Python")
     bad, good = doc_examples(rule)
     in_txn = "-- in transaction" in bad
-    assert {f.code for f in lint_sql(bad, rules=[rule], in_transaction=in_txn)} == {rule.code}
-    assert lint_sql(good, rules=[rule], in_transaction="-- in transaction" in good) == ()
+    assert {f.code for f in lint_sql(bad, rules=[rule], in_transaction=in_txn,
+                                     **_target(bad))} == {rule.code}
+    assert lint_sql(good, rules=[rule], in_transaction="-- in transaction" in good,
+                    **_target(good)) == ()
 
 
 def test_every_rule_module_is_registered() -> None:
@@ -123,6 +135,6 @@ def test_statement_kinds_a_rule_declares_hide_none_of_its_findings(rule: Rule) -
         sql = source.read_text(encoding="utf-8")
         for in_transaction in (False, True):
             assert lint_sql(sql, path=source.name, rules=[rule],
-                            in_transaction=in_transaction) == \
+                            in_transaction=in_transaction, **_target(sql)) == \
                 lint_sql(sql, path=source.name, rules=[unrestricted],
-                         in_transaction=in_transaction), source.name
+                         in_transaction=in_transaction, **_target(sql)), source.name

@@ -31,6 +31,7 @@ from dbsafe.lint.rules import (
     not_null_column_without_default,
     set_not_null_without_check,
     statements_after_access_exclusive_lock,
+    syntax_newer_than_target,
     table_dropped,
     table_renamed,
     table_rewrite_maintenance,
@@ -74,4 +75,5 @@ ALL_RULES = (
     concurrent_index_on_partitioned_table.RULE,
     column_collation_change_rebuilds_indexes.RULE,
     generated_expression_change_rewrites_table.RULE,
+    syntax_newer_than_target.RULE,
 )
