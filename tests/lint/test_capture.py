@@ -259,6 +259,28 @@ def test_a_lock_postgresql_did_not_take_is_dropped(history: tuple[Path, Report])
     assert lint_migration(r04, rules) == []
 
 
+def test_a_do_block_branch_the_empty_throwaway_tables_skipped_keeps_its_finding(
+        tmp_path: Path) -> None:
+    # The throwaway server's orders is empty, so the branch does not run there; with
+    # production's rows it builds the index without CONCURRENTLY.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": '''
+def upgrade():
+    with op.get_context().autocommit_block():  # what follows opens a transaction of its own
+        op.execute("SELECT 1")
+    op.execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM orders WHERE total > 100) THEN "
+               "CREATE INDEX ix_orders_total ON orders (total); END IF; END $$")
+    op.execute("DO $$ BEGIN IF EXISTS (SELECT 1 FROM orders) THEN "
+               "ALTER TABLE orders ALTER COLUMN status SET NOT NULL; END IF; END $$")
+'''})
+    report = commands.lint(Settings(project_root=root, ignore=("DBS115", "DBS210")))
+    found = {(f.code, f.subject): dict(f.context) for f in report.findings
+             if dict(f.context).get("Revision") == "r02"}
+    assert ("DBS101", "orders") in found
+    # The branch that ran on the throwaway server (r01 inserted a row) is confirmed.
+    assert "Confirmed" in found[("DBS107", "orders.status")]
+
+
 def test_history_aware_precision(history: tuple[Path, Report]) -> None:
     _, report = history
     found = _by_revision(report)
