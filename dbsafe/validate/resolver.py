@@ -1140,15 +1140,33 @@ class _Run:
         return _Source(name, columns, name, name)
 
     def rows_from(self, item: exp.Table, scope: _Scope, ctes: _Ctes) -> _Source | None:
+        """`ROWS FROM (f(), g()) [WITH ORDINALITY] AS s(...)`: each function's columns in
+        turn, a scalar one named after its function (after the alias when it is alone)."""
+        parts: list[Columns] = []
         for function in item.args["rows_from"]:
-            self.expression(function, scope, ctes)
+            call = function if isinstance(function, exp.Unnest) else (
+                function.this if isinstance(function, exp.Table) else None)
+            if not isinstance(call, (exp.Func, exp.Unnest)):
+                self.expression(function, scope, ctes)
+                parts.append(_UNKNOWN)
+                continue
+            source = self.function_source(call, function, scope, ctes)
+            parts.append(source.columns if source is not None else _UNKNOWN)
         alias = item.args.get("alias")
         if alias is None or not alias.this:
             self.silence("ROWS FROM without an alias is not modelled")
             return _Source(f"?rows{len(scope.sources)}", _UNKNOWN, "ROWS FROM", "ROWS FROM")
         name = _fold(alias.this)
-        columns = _rename(_UNKNOWN, _alias_columns(alias))
-        return _Source(name, columns, name, name)
+        if any(None in part for part in parts):
+            columns = _UNKNOWN
+        elif len(parts) == 1 and len(parts[0]) == 1 and not _alias_columns(
+                item.args["rows_from"][0].args.get("alias")):
+            columns = (name,)  # a lone scalar function: its column is named by the alias
+        else:
+            columns = tuple(column for part in parts for column in part)
+        if item.args.get("ordinality") and None not in columns:
+            columns = (*columns, "ordinality")
+        return _Source(name, _rename(columns, _alias_columns(alias)), name, name)
 
     def table(self, item: exp.Table, ctes: _Ctes, *, target: bool = False) -> _Source | None:
         """A named FROM item (or, with `target`, the table a DML statement writes)."""
