@@ -17,9 +17,10 @@ What cannot be done safely is still emitted, never hidden, with its hazards name
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
 `access-exclusive-lock`, `long-scan`, `index-unavailable`, `possible-rename`,
 `not-generated`. Order: schemas and extensions, types, dropping what depends on things
-that change (triggers, policies, views, foreign keys, constraints, indexes), functions,
-tables and columns, constraints and indexes, views, triggers and policies, comments,
-grants and owners, then the drops.
+that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
+an object of another kind replaces, functions, tables and columns, constraints, indexes
+and foreign keys, partitions attached (then the foreign keys that point at a replaced
+table), views, triggers and policies, comments, grants and owners, then the drops.
 """
 
 from __future__ import annotations
@@ -213,6 +214,9 @@ class _Plan:
     recreate_fks: set[tuple[str, str, str]] = field(default_factory=set)
     created_relations: set[tuple[str, ...]] = field(default_factory=set)
     dropped_relations: set[tuple[str, ...]] = field(default_factory=set)
+    # Relations dropped and created again under the same name (a table becoming a view or a
+    # partitioned table, a new partition key): the old one must go before the new one comes.
+    replaced_relations: set[tuple[str, ...]] = field(default_factory=set)
     default_owner: str | None = None
     identity_sequences: dict[str, SequenceObject] | None = None
     detached: set[str] = field(default_factory=set)  # partitions detached so far, "schema.name"
@@ -228,9 +232,9 @@ _PHASES = (
     "schemas", "extensions", "servers", "types", "sequences",
     "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
     "drop_replaced_functions", "drop_fks", "drop_constraints",
-    "drop_indexes", "detach", "rebuild_types",
+    "drop_indexes", "detach", "drop_replaced", "rebuild_types",
     "functions_early", "tables", "columns", "functions_late", "function_users",
-    "constraints", "indexes", "fks", "attach", "relation_options",
+    "constraints", "indexes", "fks", "attach", "fks_to_replaced", "relation_options",
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "grants", "owners",
     "drop_columns", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
@@ -262,6 +266,10 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
             p.dropped_relations.add((change.identity[0], change.identity[1]))
         if change.kind in _TABLE_KINDS and change.action == ADD:
             p.created_relations.add((change.identity[0], change.identity[1]))
+    p.replaced_relations = _replaced_relations(changes)
+    p.dropped_relations |= p.replaced_relations
+    p.created_relations |= {key for key in p.replaced_relations
+                            if (t := target.relation(*key)) and t.kind in _TABLE_KINDS}
 
     _schemas(p, by_kind.get("schema", []))
     _extensions(p, by_kind.get("extension", []))
@@ -890,6 +898,7 @@ def _reshaped_relations(p: _Plan, relation_changes: list[Change]) -> set[tuple[s
     """Relations dropped, or whose columns are dropped or change type: what a SQL-standard
     function body that reads them keeps from happening."""
     reshaped = {c.identity for c in relation_changes if c.action == DROP}
+    reshaped |= p.replaced_relations
     reshaped |= {c.identity[:2] for c in p.changes if c.kind == "column" and (
         c.action == DROP or (c.action == ALTER and c.attribute == "type"))}
     return reshaped
@@ -1086,16 +1095,25 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
                     and not c.old.partition_of:
                 p.emit("drop_fks", f"ALTER TABLE {qualify(*c.identity)} DROP CONSTRAINT "
                        f"{quote(constraint.name)}", subject=f"{c.subject}.{constraint.name}")
+    early = _replaced_with_descendants(p, drops)
+    _move_kept_children(p, early)
     for c in _children_first([c for c in drops if c.old.kind in _TABLE_KINDS], p.source):
         relation: Relation = c.old
         hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows.")
         if c.identity in rebuilt:
             hazard = Hazard("data-loss", f"`{c.subject}` changes its partition key, which "
-                            "PostgreSQL cannot alter: the table is dropped and created again, "
-                            "empty.")
+                            "PostgreSQL cannot alter: the table is dropped and created again "
+                            "(the partitions the target keeps are detached first and attached "
+                            "again, with their rows).")
+        elif c.identity in p.replaced_relations:
+            new = p.target.relation(*c.identity)
+            kind = new.kind.replace("_", " ") if new is not None else "relation"
+            hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows: a {kind} "
+                            "of the same name takes its place.")
         rename = _possible_rename(p, relation)
-        p.emit("drop_tables", f"DROP {_OBJECT_WORD[relation.kind]} "
-               f"{qualify(relation.schema, relation.name)}",
+        # What takes the name is created in its own phase, before `drop_tables`.
+        p.emit("drop_replaced" if c.identity in early else "drop_tables",
+               f"DROP {_OBJECT_WORD[relation.kind]} {qualify(relation.schema, relation.name)}",
                hazard, *rename, subject=c.subject)
     for c in changes:
         if c.action != ALTER or c.identity in rebuilt:
@@ -1106,6 +1124,84 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
         if altered is None:
             continue
         _alter_relation(p, c, altered)
+
+
+def _replaced_relations(changes: Sequence[Change]) -> set[tuple[str, ...]]:
+    """Tables dropped and created again under their name: a table that becomes a view or a
+    partitioned table (or back), or whose partition key changes."""
+    dropped = {c.identity for c in changes if c.kind in _TABLE_KINDS and c.action == DROP}
+    added = {c.identity for c in changes if c.kind in _RELATION_KINDS and c.action == ADD}
+    rekeyed = {c.identity for c in changes
+               if c.kind in _TABLE_KINDS and c.attribute == "partition_key"}
+    return (dropped & added) | rekeyed
+
+
+def _replaced_with_descendants(p: _Plan, drops: list[Change]) -> set[tuple[str, ...]]:
+    """The replaced tables and the partitions and inheriting tables of theirs that are
+    dropped too: DROP TABLE of a partitioned table takes its partitions with it, so they go
+    in the same early phase (and not again later)."""
+    dropped = {c.subject: c.identity for c in drops}
+    early = set(p.replaced_relations)
+    grew = True
+    while grew:
+        grew = False
+        for relation in p.source.relations:
+            key = dropped.get(relation.qualified_name)
+            if key is None or key in early:
+                continue
+            if any(parent and _split(parent) in early
+                   for parent in (relation.partition_of, *relation.inherits)):
+                early.add(key)
+                grew = True
+    return early
+
+
+def _move_kept_children(p: _Plan, early: set[tuple[str, ...]]) -> None:
+    """Partitions of a replaced table that the target keeps leave it before it is dropped
+    (with their rows) and join what takes its place, unless a change of their own already
+    moves them; so do the sequences its serial columns own. (What inherits from a table
+    cannot inherit from a view or a partitioned table: its own change lets go of it.)"""
+    kept_rows: set[tuple[str, str]] = set()
+    for relation in p.source.relations:
+        key = (relation.schema, relation.name)
+        if key in p.dropped_relations or key in early:
+            continue
+        target = p.target.relation(*key)
+        own = {c.attribute for c in p.changes if c.identity == key and c.action == ALTER}
+        parent = relation.partition_of
+        if parent and _split(parent) in early and "partition_of" not in own \
+                and "partition_bound" not in own and relation.qualified_name not in p.detached:
+            check = _detach(p, relation, parent)
+            if target is not None and target.partition_of == parent:
+                kept_rows.add(_split(parent))
+                p.emit("attach", f"ALTER TABLE {_dotted(parent)} ATTACH PARTITION "
+                       f"{qualify(*key)} {target.partition_bound}",
+                       Hazard("long-scan", f"Scans `{relation.qualified_name}` to check the "
+                              "partition bound."), subject=relation.qualified_name)
+            if check is not None:
+                p.emit("attach", check, subject=relation.qualified_name)
+    # The new table's identity sequences start again: they go on after the rows it gets back.
+    for schema, name in sorted(kept_rows & p.replaced_relations):
+        new = p.target.relation(schema, name)
+        if new is None:
+            continue
+        for column in new.columns:
+            if column.identity:
+                _continue_numbering(p, new, column, phase="relation_options")
+    for sequence in p.source.sequences:
+        owner = tuple(sequence.owned_by.split(".", 2)) if sequence.owned_by else ()
+        kept = _find(p.target.sequences, sequence.schema, sequence.name)
+        if owner[:2] not in early or kept is None or _identity_sequence(p.source, sequence):
+            continue
+        qname = qualify(sequence.schema, sequence.name)
+        # DROP TABLE would take the sequence along; the target still has it.
+        p.emit("detach", f"ALTER SEQUENCE {qname} OWNED BY NONE",
+               subject=f"{sequence.schema}.{sequence.name}")
+        if kept.owned_by and not any(
+                c.kind == "sequence" and c.identity == (sequence.schema, sequence.name)
+                and c.attribute == "owned_by" for c in p.changes):
+            p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNED BY "
+                   f"{_column_ref(kept.owned_by)}", subject=f"{sequence.schema}.{sequence.name}")
 
 
 def _parents_first(changes: list[Change]) -> list[Change]:
@@ -1200,6 +1296,7 @@ def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
     columns = [c.type for c in relation.columns]
     for other in p.target.relations:
         if ((other.schema, other.name) in p.created_relations and other.kind == relation.kind
+                and (other.schema, other.name) != (relation.schema, relation.name)
                 and [c.type for c in other.columns] == columns):
             return (Hazard("possible-rename", f"`{other.schema}.{other.name}` is created with "
                            f"the same columns: if this is a rename, use ALTER TABLE "
@@ -1544,6 +1641,8 @@ def _mark_views_to_recreate(p: _Plan) -> None:
             p.recreate_views.add((c.identity[0], c.identity[1]))
         if c.kind in _TABLE_KINDS and c.action == DROP:
             changed_inputs.add(c.subject)
+        if c.kind in _TABLE_KINDS and c.attribute == "partition_key":
+            changed_inputs.add(c.subject)  # dropped and created again
         if c.kind == "column" and (c.action == DROP or c.attribute in ("type", "collation",
                                                                        "generated")):
             changed_inputs.add(".".join(c.identity[:2]))
@@ -1994,12 +2093,13 @@ def _owned_sequence(snapshot: SchemaSnapshot, relation: Relation,
     return None
 
 
-def _continue_numbering(p: _Plan, relation: Relation, column: Column) -> None:
+def _continue_numbering(p: _Plan, relation: Relation, column: Column, *,
+                        phase: str = "columns") -> None:
     """The new sequence of a column that keeps its rows goes on after the highest value,
     so the next insert does not collide with one (an empty table keeps its START)."""
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
-    p.emit("columns", f"SELECT setval(pg_get_serial_sequence({literal(table)}, "
+    p.emit(phase, f"SELECT setval(pg_get_serial_sequence({literal(table)}, "
            f"{literal(column.name)}), max({col})) FROM {table} HAVING max({col}) IS NOT NULL",
            subject=f"{relation.qualified_name}.{column.name}")
 
@@ -2026,8 +2126,9 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
         if (relation.schema, relation.name) in p.dropped_relations:
             continue
         for constraint in relation.constraints:
-            if constraint.kind == "foreign_key" and constraint.referenced_table and \
-                    _split(constraint.referenced_table) in replaced_keys:
+            if constraint.kind == "foreign_key" and constraint.referenced_table and (
+                    _split(constraint.referenced_table) in replaced_keys
+                    or _split(constraint.referenced_table) in p.replaced_relations):
                 p.recreate_fks.add((relation.schema, relation.name, constraint.name))
     handled: set[tuple[str, ...]] = set()
     for c in changes:
@@ -2107,6 +2208,9 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
     definition = _strip_not_valid(constraint.definition)
     if constraint.kind in ("check", "foreign_key"):
         phase = "fks" if constraint.kind == "foreign_key" else "constraints"
+        if constraint.referenced_table and \
+                _split(constraint.referenced_table) in p.replaced_relations:
+            phase = "fks_to_replaced"  # after the partitions it keeps are attached again
         if relation.kind == "partitioned_table" and constraint.kind == "check":
             p.emit(phase, f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
                    Hazard("long-scan", f"Scans every partition of `{relation.qualified_name}` "

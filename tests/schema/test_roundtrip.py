@@ -157,6 +157,20 @@ def test_logged_and_unlogged_tables_are_told_apart_and_switched(
         "events": True, "cache": False, "scratch": True}
 
 
+def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
+        new_database: Callable[[], str]) -> None:
+    pair = PAIRS / "replaced_relations"
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        assert conn.execute("SELECT id, d FROM public.r").fetchall() == [(1, 1)]
+        assert conn.execute("SELECT rid, rd FROM public.r_refs").fetchall() == [(1, 1)]
+        # numbering goes on after the rows the partition brought back
+        assert conn.execute("INSERT INTO public.s (d) VALUES (3) RETURNING id").fetchone() == (3,)
+
+
 def test_an_identity_column_becoming_a_plain_one_with_a_default_gets_the_default(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # One way only: the other (an identity added to a column with a default) is not planned
