@@ -2123,13 +2123,20 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                                                        _constraint(p.source, c.identity))
                      is not None and _constraint_kind(p, c) in ("primary_key", "unique")}
     for relation in p.source.relations:
-        if (relation.schema, relation.name) in p.dropped_relations:
-            continue
+        key = (relation.schema, relation.name)
         for constraint in relation.constraints:
-            if constraint.kind == "foreign_key" and constraint.referenced_table and (
-                    _split(constraint.referenced_table) in replaced_keys
-                    or _split(constraint.referenced_table) in p.replaced_relations):
-                p.recreate_fks.add((relation.schema, relation.name, constraint.name))
+            if constraint.kind != "foreign_key" or not constraint.referenced_table:
+                continue
+            referenced = _split(constraint.referenced_table)
+            if key not in p.dropped_relations and (referenced in replaced_keys
+                                                   or referenced in p.replaced_relations):
+                p.recreate_fks.add((*key, constraint.name))
+            elif key in p.dropped_relations and referenced in replaced_keys \
+                    and referenced not in p.dropped_relations and not relation.partition_of:
+                # The table goes last, its foreign key must go before the key it holds (a
+                # partition's copy goes with its parent's).
+                _drop_constraint(p, qualify(*key), constraint, f"{relation.qualified_name}."
+                                 f"{constraint.name}")
     handled: set[tuple[str, ...]] = set()
     for c in changes:
         table_key = (c.identity[0], c.identity[1])
