@@ -1968,28 +1968,33 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         if c.new:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP NOT NULL",
                    subject=subject)
-        else:
-            _set_not_null(p, relation, table, column)
+        elif not any(x.identity == c.identity and x.attribute == "identity" and not x.old
+                     for x in p.changes):
+            _set_not_null(p, relation, table, column)  # else before ADD GENERATED
     elif a == "identity":
         if c.old and c.new:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET GENERATED "
                    f"{c.new.upper()}", subject=subject)
         elif c.new:
-            # A serial column becoming an identity: its sequence (and the default that reads
-            # it) goes first, as the identity's sequence takes its name.
+            # ADD GENERATED refuses a column with a default or one that may be null: the
+            # default goes first (a serial column's with its sequence, as the identity's
+            # sequence takes its name), and NOT NULL is set before.
             source_relation = p.source.relation(relation.schema, relation.name)
             old = source_relation.column(column.name) if source_relation else None
             serial = _owned_sequence(p.source, relation, old) if old is not None else None
-            if serial is not None:
+            if old is not None and old.default is not None:
                 p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
                        subject=subject)
+            if serial is not None:
                 p.emit("columns", f"DROP SEQUENCE {qualify(serial.schema, serial.name)}",
                        subject=subject)
+            if old is not None and old.nullable:
+                _set_not_null(p, relation, table, column)
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} ADD GENERATED "
                    f"{c.new.upper()} AS IDENTITY{_identity_options(p, relation, column)}",
                    subject=subject)
-            if serial is not None:
-                _continue_numbering(p, relation, column)
+            # The rows keep their values: numbering goes on after the highest.
+            _continue_numbering(p, relation, column)
         else:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP IDENTITY",
                    subject=subject)
@@ -2096,12 +2101,20 @@ def _owned_sequence(snapshot: SchemaSnapshot, relation: Relation,
 def _continue_numbering(p: _Plan, relation: Relation, column: Column, *,
                         phase: str = "columns") -> None:
     """The new sequence of a column that keeps its rows goes on after the highest value,
-    so the next insert does not collide with one (an empty table keeps its START)."""
+    so the next insert does not collide with one (an empty table keeps its START, and so
+    does a table whose values all lie below the sequence's MINVALUE, which setval refuses;
+    a descending sequence is left as it is)."""
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
+    owner = f"{relation.qualified_name}.{column.name}"
+    sequence = next((s for s in p.target.sequences if s.owned_by == owner), None)
+    if sequence is not None and sequence.increment is not None and sequence.increment < 0:
+        return
+    floor = f" >= {sequence.min_value}" if sequence is not None \
+        and sequence.min_value is not None else " IS NOT NULL"
     p.emit(phase, f"SELECT setval(pg_get_serial_sequence({literal(table)}, "
-           f"{literal(column.name)}), max({col})) FROM {table} HAVING max({col}) IS NOT NULL",
-           subject=f"{relation.qualified_name}.{column.name}")
+           f"{literal(column.name)}), max({col})) FROM {table} HAVING max({col}){floor}",
+           subject=owner)
 
 
 def _target_column(p: _Plan, schema: str, table: str, name: str) -> Column | None:
