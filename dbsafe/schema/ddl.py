@@ -232,9 +232,10 @@ _PHASES = (
     "schemas", "extensions", "servers", "types", "sequences",
     "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
     "drop_replaced_functions", "drop_fks", "drop_constraints",
-    "drop_indexes", "detach", "drop_replaced", "rebuild_types",
+    "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
     "functions_early", "tables", "columns", "functions_late", "function_users",
-    "constraints", "indexes", "fks", "attach", "fks_to_replaced", "relation_options",
+    "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
+    "relation_options",
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "grants", "owners",
     "drop_columns", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
@@ -1747,9 +1748,10 @@ def _propagated(p: _Plan, c: Change) -> bool:
         p.source.relation(c.identity[0], c.identity[1])
     if relation is None:
         return False
-    for parent in (relation.partition_of, *relation.inherits):
-        if not parent:
-            continue
+    # Constraints are dropped before partitions are detached: a parent's drop still
+    # reaches the copies of the children that leave it.
+    dropping = c.kind == "constraint" and c.action == DROP
+    for parent in _parents_throughout(p, (c.identity[0], c.identity[1]), before=dropping):
         schema, name = _split(parent)
         twin = (schema, name, *c.identity[2:])
         if any(x.identity == twin and x.kind == c.kind and x.action == c.action
@@ -1770,6 +1772,37 @@ def _propagated(p: _Plan, c: Change) -> bool:
                    for x in p.changes):
                 return True
     return False
+
+
+def _parents_throughout(p: _Plan, key: tuple[str, ...], *, before: bool = False) -> list[str]:
+    """The parents (partitioned or inherited) a table has while its columns and constraints
+    change: those of the source it keeps. One it only joins in this plan is joined after
+    (ATTACH PARTITION, INHERIT), so its changes do not reach the table; a new table is
+    created with its parents. `before`: all the source's, for what runs before the
+    detaches."""
+    source, target = p.source.relation(*key), p.target.relation(*key)
+    if before and source is not None:
+        return [x for x in (source.partition_of, *source.inherits) if x]
+    if source is None or target is None or key in p.created_relations:
+        either = target or source
+        return [x for x in (either.partition_of, *either.inherits) if x] if either else []
+    kept = {source.partition_of, *source.inherits}
+    return [x for x in (target.partition_of, *target.inherits) if x and x in kept]
+
+
+def _joining(p: _Plan) -> dict[str, set[str]]:
+    """Tables that join a parent in this plan (ATTACH PARTITION, INHERIT), by parent."""
+    found: dict[str, set[str]] = {}
+    for target in p.target.relations:
+        key = (target.schema, target.name)
+        source = p.source.relation(*key)
+        if source is None or key in p.created_relations:
+            continue
+        before = {source.partition_of, *source.inherits}
+        for parent in (target.partition_of, *target.inherits):
+            if parent and parent not in before:
+                found.setdefault(parent, set()).add(target.qualified_name)
+    return found
 
 
 def _columns(p: _Plan, changes: list[Change]) -> None:
@@ -1833,7 +1866,13 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                 hazards = [Hazard("data-loss", f"Drops column `{subject}` and its data; "
                                   f"{', '.join(f'`{k}`' for k in kept)} keep "
                                   f"{'its' if len(kept) == 1 else 'their'} own.")]
-            p.emit("drop_columns", f"ALTER TABLE {'ONLY ' if kept else ''}{table} DROP COLUMN "
+            # ATTACH PARTITION wants the same columns on both sides, INHERIT the parent's
+            # on the child: a column that a parent or a partition joining it loses goes
+            # before.
+            joining = _joining(p)
+            early = parent in joining or parent in joining.get(relation.partition_of or "", ())
+            p.emit("drop_attach_columns" if early else "drop_columns",
+                   f"ALTER TABLE {'ONLY ' if kept else ''}{table} DROP COLUMN "
                    f"{quote(column.name)}", *hazards, subject=subject)
         else:
             _alter_column(p, c, relation, table)
@@ -2165,7 +2204,10 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             if table_key in p.dropped_relations and target_relation is None:
                 continue
             if not early:
-                _drop_constraint(p, table, c.old, c.subject)
+                # A copy of a constraint of a parent the table leaves can only be dropped
+                # once it has left (it then is the table's own).
+                _drop_constraint(p, table, c.old, c.subject, phase="drop_left_constraints"
+                                 if _copy_of_left_parent(p, table_key, c.old) else "")
             _keep_plain_index(p, target_relation, c.old)
         elif c.action == ADD:
             if target_relation is not None:
@@ -2200,6 +2242,20 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             _drop_constraint(p, qualify(schema, name), old, ".".join(identity))
         if new is not None and referencing is not None:
             _add_constraint(p, referencing, new)
+
+
+def _copy_of_left_parent(p: _Plan, key: tuple[str, str], constraint: Constraint) -> bool:
+    source, target = p.source.relation(*key), p.target.relation(*key)
+    if source is None or target is None:
+        return False
+    for dotted in {source.partition_of, *source.inherits} - {target.partition_of,
+                                                              *target.inherits}:
+        parent = p.source.relation(*_split(dotted)) if dotted else None
+        if parent is not None and any(
+                k.name == constraint.name and k.definition == constraint.definition
+                for k in parent.constraints):
+            return True
+    return False
 
 
 def _constraint_kind(p: _Plan, c: Change) -> str | None:
