@@ -798,14 +798,18 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
     # overloads apart by types only: a renamed argument must be dropped before it is created.
     added_types = {_type_key(c.new) for c in changes if c.action == ADD}
+    added_names = {(c.new.schema, c.new.name) for c in changes if c.action == ADD}
     for c in changes:
         if c.action == ADD:
             _create_function(p, c.new, new_types)
         elif c.action == DROP:
             function: Function = c.old
-            # Dropped first: a new overload takes its types, or its SQL-standard body would
-            # stop its tables or columns from being dropped or changed.
+            # Dropped first: a new overload takes its types, or its name (with the old one
+            # still there, a call may not tell them apart, and the views, defaults and
+            # checks that call it are created again for the new one), or its SQL-standard
+            # body would stop its tables or columns from being dropped or changed.
             early = _type_key(function) in added_types \
+                or (function.schema, function.name) in added_names \
                 or bool(_atomic_reads(function, p.source) & reshaped)
             if early:
                 _mark_function_dependents(p, function)
@@ -813,9 +817,14 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             row_function = any(_mentions_relation(text, dropped_types, p.source.search_path)
                                for text in (function.returns,
                                             *(a.type for a in function.arguments)))
+            hazards = [Hazard("access-exclusive-lock", f"`{c.subject}` gives way to another "
+                              "overload of its name: it is dropped first, and what calls it is "
+                              "taken off and put back for the new one; callers fail in "
+                              "between.")] \
+                if (function.schema, function.name) in added_names else []
             p.emit("drop_replaced_functions" if early else
                    "drop_row_functions" if row_function else "drop_functions",
-                   f"DROP {_routine_word(function)} {_function_ref(function)}",
+                   f"DROP {_routine_word(function)} {_function_ref(function)}", *hazards,
                    subject=c.subject)
         elif c.identity in replaced:
             if c.identity in done:
