@@ -1873,8 +1873,8 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
             if kept:
                 # ONLY: the inheriting tables keep the column, as their own, with its data
                 hazards = [Hazard("data-loss", f"Drops column `{subject}` and its data; "
-                                  f"{', '.join(f'`{k}`' for k in kept)} keep "
-                                  f"{'its' if len(kept) == 1 else 'their'} own.")]
+                                  f"{', '.join(f'`{k}`' for k in kept)} "
+                                  f"{'keeps its' if len(kept) == 1 else 'keep their'} own.")]
             # ATTACH PARTITION wants the same columns on both sides, INHERIT the parent's
             # on the child: a column that a parent or a partition joining it loses goes
             # before.
