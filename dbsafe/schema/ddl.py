@@ -2065,7 +2065,21 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
     elif a == "generated":
         source_relation = p.source.relation(c.identity[0], c.identity[1])
         old = source_relation.column(column.name) if source_relation else None
-        if old is not None and old.generated and column.generated:
+        if old is not None and old.generated and column.generated \
+                and old.generated != column.generated:
+            # STORED <-> VIRTUAL (PostgreSQL 18) has no ALTER: the column is dropped and
+            # added again, and its values, all computed, come back.
+            p.emit("columns", f"ALTER TABLE {table} DROP COLUMN {col}",
+                   Hazard("access-exclusive-lock", f"`{subject}` changes between STORED and "
+                          "VIRTUAL, which no ALTER does: it is dropped and added again, its "
+                          "values computed again; queries using it fail in between."),
+                   subject=subject)
+            p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {_column_definition(column)}",
+                   *([Hazard("table-rewrite", f"`{subject}` becomes STORED: it is dropped and "
+                             "added again, and computed for every row under an ACCESS "
+                             "EXCLUSIVE lock.")] if column.generated == "stored" else []),
+                   subject=subject)
+        elif old is not None and old.generated and column.generated:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET EXPRESSION AS "
                    f"({column.default})",
                    Hazard("table-rewrite", f"Recomputes `{subject}` for every row under an "
