@@ -890,13 +890,15 @@ class _Run:
         for cte in with_.expressions:
             name = _fold(cte.args["alias"].this)
             env.names[name] = self.cte(cte, name, outer, env, recursive)
-        search = with_.args.get("search")
-        if search is not None:
-            # SEARCH/CYCLE ... SET col [USING path] add columns to the recursive CTE.
-            added = tuple(
-                _fold(i) for i in (search.expression, search.args.get("using"))
-                if isinstance(i, exp.Identifier)
-            )
+        # SEARCH/CYCLE ... SET col [USING path] add columns to the recursive CTE (sqlglot
+        # keeps a CYCLE after a SEARCH apart, in `cycle`).
+        added = tuple(
+            _fold(i) for clause in (with_.args.get("search"), with_.args.get("cycle"))
+            if clause is not None
+            for i in (clause.expression, clause.args.get("using"))
+            if isinstance(i, exp.Identifier)
+        )
+        if added:
             for cte in with_.expressions:
                 name = _fold(cte.args["alias"].this)
                 env.names[name] = env.names[name] + added
