@@ -463,12 +463,18 @@ def test_migrations_are_not_validated_against_todays_schema(tmp_path: Path) -> N
           "UPDATE employees SET first_name = name;\n")
     write(tmp_path / "db" / "V3__backfill.sql", "UPDATE employees SET first_name = name;\n")
     write(tmp_path / "other_versions" / "0003_x.py", _SPLIT_NAME.replace('"0002"', '"0003"'))
+    # drizzle-kit's output folder, and goose and dbmate files known by their annotations.
+    write(tmp_path / "drizzle" / "0001_backfill.sql", "UPDATE employees SET first_name = name;\n")
+    write(tmp_path / "sql" / "schema" / "002_backfill.sql",
+          "-- +goose Up\nUPDATE employees SET first_name = name;\n")
+    write(tmp_path / "db" / "20240102_backfill.sql",
+          "-- migrate:up\nUPDATE employees SET first_name = name;\n\n-- migrate:down\n")
     write(tmp_path / "app" / "db.py", 'def f(cur):\n    cur.execute("SELECT name FROM employees")\n')
     settings = settings_for(tmp_path, cache=False)
 
     report = commands.validate(settings, [tmp_path])
     assert locations(report) == [("DBS302", "app/db.py", 2, 25)]
-    assert report.summary["migration_files"] == 6  # env.py, 2 revisions, 3 elsewhere
+    assert report.summary["migration_files"] == 9  # env.py, 2 revisions, 6 elsewhere
     # Named one by one, as pre-commit passes staged files: still not validated.
     named = commands.validate(settings, [tmp_path / "migrations/versions/0002_split.py",
                                          tmp_path / "db/V3__backfill.sql"])

@@ -141,7 +141,13 @@ def _natural_part(name: str) -> tuple:
 
 # -- telling migration files from application code ------------------------------------------
 
-_MIGRATION_DIRS = frozenset({"migrations", "migration"})  # most tools; Flyway's db/migration
+# Most tools; Flyway's db/migration; drizzle-kit's default output folder.
+_MIGRATION_DIRS = frozenset({"migrations", "migration", "drizzle"})
+# The annotations of goose, sql-migrate, dbmate and Liquibase's formatted SQL, wherever
+# the files live.
+_MIGRATION_MARK = re.compile(
+    rb"^[ \t]*--[ \t]*(?:\+goose[ \t]+up|\+migrate[ \t]+up|migrate:up|liquibase[ \t]+formatted[ \t]+sql)",
+    re.IGNORECASE | re.MULTILINE)
 _ALEMBIC_REVISION = re.compile(rb"^revision\s*(?::[^=\n]*)?=", re.MULTILINE)
 _ALEMBIC_DOWN_REVISION = re.compile(rb"^down_revision\s*(?::[^=\n]*)?=", re.MULTILINE)
 _MIGRATION_FILE = re.compile(
@@ -158,8 +164,9 @@ def migration_kind(name: str, data: bytes) -> str | None:
     A migration runs against the schema of its own revision, not today's: its data
     migration may `UPDATE` a column a later revision drops. Alembic revisions are known by
     their module-level `revision` and `down_revision`, wherever they live; other files by a
-    folder named `migrations` (supabase, Django, knex, most runners) or `migration`
-    (Flyway's `db/migration`) on their path, or a Flyway or golang-migrate file name.
+    folder named `migrations` (supabase, Django, knex, most runners), `migration` (Flyway's
+    `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
+    file name, or the annotation of goose, sql-migrate, dbmate or Liquibase in the file.
 
     >>> migration_kind("app/db.py", b"revision = 1")
     >>> migration_kind("alembic/versions/1a_x.py", b'revision = "1a"\\ndown_revision: str | None = None\\n')
@@ -167,6 +174,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     >>> migration_kind("supabase/migrations/20240101_init.sql", b"")
     'migration'
     >>> migration_kind("db/V2__add_email.sql", b"")
+    'migration'
+    >>> migration_kind("sql/schema/002_slug.sql", b"-- +goose Up\nALTER TABLE t ADD c int;")
     'migration'
     """
     parts = name.split("/")
@@ -176,6 +185,6 @@ def migration_kind(name: str, data: bytes) -> str | None:
         if _ALEMBIC_REVISION.search(data) and _ALEMBIC_DOWN_REVISION.search(data):
             return "alembic revision"
         return None
-    if _MIGRATION_FILE.fullmatch(parts[-1]):
+    if _MIGRATION_FILE.fullmatch(parts[-1]) or _MIGRATION_MARK.search(data):
         return "migration"
     return None
