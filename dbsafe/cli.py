@@ -679,16 +679,17 @@ def _upgrade_options(func: Callable) -> Callable:
 
 
 @main.command("upgrade")
-@click.argument("target", default="heads")
+@click.argument("target", required=False)
 @_upgrade_options
 @output_options
 @click.pass_obj
-def upgrade_command(state: CliState, target: str, database_url: str | None,
+def upgrade_command(state: CliState, target: str | None, database_url: str | None,
                     alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
                     retries: int, no_backup: bool, backup_dir: Path, backup_jobs: int,
                     allow: tuple[str, ...], allow_irreversible: bool, no_auto_rollback: bool,
                     dry_run: bool, **output: Any) -> None:
-    """Upgrade a database to TARGET (default: heads; a revision, or +N), guarded.
+    """Upgrade a database to TARGET (default: the head, which must be the only one; `heads`
+    for every branch, a revision, or +N), guarded.
 
     \b
     preflight  reachable, not a replica; one run at a time (advisory lock); the pending

@@ -84,7 +84,7 @@ class Verbs:
 
 @dataclass(frozen=True, slots=True)
 class UpgradeOptions:
-    target: str = "heads"
+    target: str | None = None  # None: the head, which must be the only one
     lock_timeout: str = "5s"
     statement_timeout: str = "30min"  # none for CONCURRENTLY builds
     retries: int = 5
@@ -261,12 +261,16 @@ def preflight_connection(url: str, say: Progress) -> None:
 def _resolve_plan(run: _Run) -> None:
     described = run.session.described if run.session is not None else describe(run.project)
     run.revisions, run.heads = described.revisions, described.heads
-    if run.options.target in ("heads", "head") and len(run.heads) > 1 \
-            and run.options.target == "head":
-        raise DbsafeError(f"the history has {len(run.heads)} heads ({', '.join(run.heads)}); "
-                          "merge them or name the target revision")
+    target = run.options.target
+    if target is None:
+        if len(run.heads) > 1:
+            # Unmerged branches are most often two changes nobody has put in order yet.
+            raise DbsafeError(f"the history has {len(run.heads)} heads ({', '.join(run.heads)}): "
+                              "merge them (alembic merge heads), or name the target (`heads` "
+                              "applies every branch)")
+        target = "heads"
     run.start = current_revisions(run.url)
-    run.target = tuple(relative_target(run.revisions, run.heads, run.start, run.options.target))
+    run.target = tuple(relative_target(run.revisions, run.heads, run.start, target))
     known = {r.revision for r in run.revisions}
     unknown = [r for r in run.start if r not in known]
     if unknown:

@@ -126,7 +126,7 @@ class ColumnFacts:
     """What is known about a column at some point of the migration."""
 
     type: TypeName | None = None  # None: unknown
-    not_null: bool = False
+    not_null: bool | None = False  # None: unknown (only the type was seen changing)
     identity: bool = False  # values come from a sequence (serial, identity, nextval default)
     added_here: bool = False  # added by this migration (CREATE TABLE, ADD COLUMN)
     collation: str | None = None  # None: the type's default collation
@@ -291,7 +291,7 @@ class History:
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
             elif sub == "AlterColumnType" and action.column is not None and action.name:
-                facts = table.setdefault(action.name, ColumnFacts())
+                facts = table.setdefault(action.name, ColumnFacts(not_null=None))
                 facts.type = action.column.type
                 facts.collation = own_collation(action.column.collation)
             elif sub == "SetNotNull" and action.name:

@@ -1909,11 +1909,19 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     subject = f"{relation.qualified_name}.{column.name}"
     hazards: list[Hazard] = []
     definition = _column_definition(column, _identity_options(p, relation, column))
+    domain = _column_domain(p.target, column.type)
     if column.generated == "stored" or column.identity or (
             column.default is not None and _volatile(column.default)):
         hazards.append(Hazard("table-rewrite", f"Adding `{subject}` rewrites "
                               f"`{relation.qualified_name}` under an ACCESS EXCLUSIVE lock "
                               "(its value is computed for every row)."))
+    elif domain is not None and (domain.constraints or not domain.nullable or (
+            column.default is None and domain.default is not None
+            and _volatile(domain.default))):
+        hazards.append(Hazard("table-rewrite", f"Adding `{subject}` rewrites "
+                              f"`{relation.qualified_name}` under an ACCESS EXCLUSIVE lock "
+                              f"(its domain `{column.type}` is checked, or its default "
+                              "computed, for every row)."))
     if not column.nullable and column.default is None and not column.identity \
             and not column.generated:
         hazards.append(Hazard("data-loss", f"`{subject}` is NOT NULL without a default: "
@@ -1921,6 +1929,16 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {definition}", *hazards,
            subject=subject)
     _column_extras(p, relation, column)
+
+
+def _column_domain(snapshot: SchemaSnapshot, column_type: str) -> Domain | None:
+    """The domain a column's type (as format_type spells it) names; None for any other
+    type, an array of a domain included."""
+    for domain in snapshot.domains:
+        if column_type == qualify(domain.schema, domain.name) or (
+                column_type == quote(domain.name) and domain.schema in snapshot.search_path):
+            return domain
+    return None
 
 
 _STABLE_DEFAULT = re.compile(

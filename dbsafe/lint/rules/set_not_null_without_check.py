@@ -36,7 +36,8 @@ op.drop_constraint("ck_orders_customer_nn", "orders", type_="check")
 ```
 
 ## Not flagged
-Columns already NOT NULL; tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
+Columns already NOT NULL, and for `ADD PRIMARY KEY USING INDEX`, columns dbsafe does not know
+to be nullable (from the database's schema or an earlier statement); tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
 validated earlier in the migration, or is validated in the known schema before it
 (PostgreSQL 12+ only). On PostgreSQL 18, `ADD CONSTRAINT ... NOT NULL col NOT VALID` followed
 by `VALIDATE CONSTRAINT` is also recognised.
@@ -68,6 +69,12 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         else:
             continue
         for column in columns:
+            if action.subtype == "AddConstraint":
+                known = ctx.column(table, column)
+                if known is None or known.not_null is None:
+                    # Columns under a unique index meant for a key are NOT NULL as a rule:
+                    # only one known to be nullable is reported.
+                    continue
             yield from _scan(ctx, table, column, how)
 
 
