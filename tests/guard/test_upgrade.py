@@ -400,3 +400,41 @@ def test_a_relative_target_upgrades_that_many_revisions(database_url: str,
     assert report.summary["outcome"] == "applied", report.summary["what_happened"]
     assert report.summary["applied"] == ["0003"]
     assert _state(database_url)["version"] == ["0003"]
+
+
+# A second branch from 0003: the history then has two heads, 0004 and 0004b.
+BRANCH = '''"""second head"""
+from alembic import op
+
+revision = "0004b"
+down_revision = "0003"
+
+
+def upgrade():
+    op.execute("CREATE TABLE branch_b (id bigint PRIMARY KEY)")
+
+
+def downgrade():
+    op.execute("DROP TABLE branch_b")
+'''
+
+
+def test_a_history_with_two_heads_needs_a_target_and_applies_a_branch_as_one(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0004b_branch.py").write_text(BRANCH)
+    _at(database_url, "0004", root)
+    settings = _settings(root, database_url)
+
+    with pytest.raises(DbsafeError, match="2 heads .*merge them"):
+        commands.upgrade(settings, _options(tmp_path, backup=False))
+    assert _state(database_url)["version"] == ["0004"]
+
+    # Upgraded to the other head, the database holds both heads: that is success, and the
+    # new revision's table stays (it was removed, and the revision left stamped).
+    report = commands.upgrade(settings, _options(tmp_path, target="0004b", backup=False))
+    assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+    state = _state(database_url)
+    assert state["version"] == ["0004", "0004b"] and "branch_b" in state["tables"]
+    assert commands.upgrade(settings, _options(tmp_path, target="heads", backup=False)) \
+        .summary["outcome"] == "up to date"
