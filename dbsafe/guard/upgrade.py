@@ -394,8 +394,9 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
                before: SchemaSnapshot | None = None) -> bool:
     if before is None:
         before = user_snapshot(run.url)
+    at = current_revisions(run.url)
     if run.run_id is not None:
-        history.checkpoint(run.url, run.run_id, current_revisions(run.url), before.to_json())
+        history.checkpoint(run.url, run.run_id, at, before.to_json())
     attempts = run.options.retries + 1
     for attempt in range(1, attempts + 1):
         run.say("apply", f"{revision.revision} {revision.doc}".rstrip()
@@ -404,6 +405,18 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
         try:
             session.apply([("upgrade", revision.revision)])
         except MigrationError as exc:
+            now = current_revisions(run.url)
+            if now != at and revision.revision in now:
+                # Committed and recorded, then found wrong: what it made is the revision's
+                # own, and the way back downgrades it rather than removing it behind
+                # alembic's back (which left it recorded, its tables gone).
+                run.findings.append(Finding(
+                    REVISION_FAILED.code, f"Revision `{revision.revision}` is recorded as "
+                    f"applied, but the run failed after it: {exc}", Severity.ERROR,
+                    subject=revision.revision))
+                run.say("apply", f"{revision.revision} failed after it was recorded: {exc}")
+                run.applied.append(revision)
+                return False
             removed, kept = remove_leftovers(run.url, before)
             if removed:
                 run.say("apply", f"removed what the failed attempt left: {', '.join(removed)}")

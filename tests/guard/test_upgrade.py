@@ -438,3 +438,39 @@ def test_a_history_with_two_heads_needs_a_target_and_applies_a_branch_as_one(
     assert state["version"] == ["0004", "0004b"] and "branch_b" in state["tables"]
     assert commands.upgrade(settings, _options(tmp_path, target="heads", backup=False)) \
         .summary["outcome"] == "up to date"
+
+
+# Commits, and leaves alembic_version holding a revision besides its own: the check after
+# the run fails once the revision is recorded.
+RECORDED_THEN_WRONG = '''"""recorded, then wrong"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE invoices (id bigint PRIMARY KEY)")
+    op.execute("INSERT INTO alembic_version VALUES ('0001')")
+
+
+def downgrade():
+    op.execute("DROP TABLE invoices")
+'''
+
+
+def test_a_revision_recorded_before_the_run_failed_keeps_what_it_made(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_recorded.py").write_text(RECORDED_THEN_WRONG)
+    _at(database_url, "0004", root)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+
+    assert report.summary["outcome"] != "applied"
+    (failed,) = [f for f in report.findings if f.code == "DBS601" and f.subject == "0005"]
+    assert "recorded as applied" in failed.message
+    assert "Removed leftovers" not in dict(failed.context)
+    state = _state(database_url)
+    # Never a revision recorded with its table removed behind alembic's back.
+    assert ("0005" in state["version"]) == ("invoices" in state["tables"]), state
