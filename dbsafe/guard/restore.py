@@ -307,7 +307,10 @@ def check_replaceable(database_url: str, backup: Path) -> None:
 
 def replace_original(database_url: str, restored: str) -> str:
     """Swap names: the original becomes `<name>_before_restore_<stamp>`, the restored one
-    takes its name. Refused while anyone else is connected to the original."""
+    takes its name, with the original's owner, privileges, settings, connection limit and
+    comment (pg_dump's archive holds none of them, and schema public belongs to the
+    database's owner). Refused while anyone else is connected to the original."""
+    import psycopg
     from psycopg import sql
 
     from dbsafe.pg.connect import database_name
@@ -324,11 +327,97 @@ def replace_original(database_url: str, restored: str) -> str:
             raise DbsafeError(f"{others} session(s) are connected to {original}; stop the "
                               "application before replacing its database (the restored "
                               f"copy is kept as {restored})")
+        try:
+            with conn.transaction():
+                for statement in _database_properties(conn, original, restored):
+                    conn.execute(statement)
+        except psycopg.Error as exc:
+            raise DbsafeError(f"could not give {restored} the owner, privileges and settings "
+                              f"of {original}: {str(exc).splitlines()[0]}; nothing was "
+                              "replaced (run as a superuser or the database's owner; the "
+                              f"restored copy is kept as {restored})") from exc
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(original), sql.Identifier(kept)))
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(restored), sql.Identifier(original)))
     return kept
+
+
+_DATABASE_PROPERTIES = """
+SELECT pg_get_userbyid(d.datdba), d.datconnlimit, shobj_description(d.oid, 'pg_database'),
+       (SELECT array_agg(ARRAY[a.privilege_type,
+                               CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                    ELSE pg_get_userbyid(a.grantee) END,
+                               a.is_grantable::text])
+        FROM aclexplode(d.datacl) AS a),
+       d.datacl IS NULL,
+       (SELECT array_agg(ARRAY[coalesce(pg_get_userbyid(NULLIF(s.setrole, 0)), ''), c])
+        FROM pg_db_role_setting AS s, unnest(s.setconfig) AS c WHERE s.setdatabase = d.oid)
+FROM pg_database AS d WHERE d.datname = %s
+"""
+
+# Settings whose value is a list, each item a literal of its own (pg_dumpall does the same).
+_LIST_SETTINGS = frozenset({"search_path", "temp_tablespaces", "session_preload_libraries",
+                            "local_preload_libraries", "shared_preload_libraries"})
+
+
+def _database_properties(conn: Any, original: str, restored: str) -> list[Any]:
+    """The statements that give `restored` what `original` has beyond its contents."""
+    from psycopg import sql
+
+    row = conn.execute(_DATABASE_PROPERTIES, (original,)).fetchone()
+    if row is None:
+        return []
+    owner, limit, comment, privileges, default_acl, settings = row
+    target = sql.Identifier(restored)
+    statements = [sql.SQL("ALTER DATABASE {} OWNER TO {}").format(target, sql.Identifier(owner)),
+                  sql.SQL("ALTER DATABASE {} CONNECTION LIMIT {}").format(
+                      target, sql.Literal(limit)),
+                  sql.SQL("COMMENT ON DATABASE {} IS {}").format(target, sql.Literal(comment))]
+    if not default_acl:
+        # What the original grants, and nothing more: PUBLIC's default CONNECT and TEMP too.
+        statements.append(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(target))
+        for privilege, grantee, grantable in privileges or ():
+            statements.append(sql.SQL("GRANT {} ON DATABASE {} TO {}{}").format(
+                sql.SQL(privilege), target,
+                sql.SQL("PUBLIC") if grantee == "PUBLIC" else sql.Identifier(grantee),
+                sql.SQL(" WITH GRANT OPTION") if grantable == "true" else sql.SQL("")))
+    for role, setting in settings or ():
+        name, _, value = setting.partition("=")
+        values = _list_items(value) if name.lower() in _LIST_SETTINGS else [value]
+        value_sql = sql.SQL(", ").join(sql.Literal(v) for v in values)
+        if role:
+            statements.append(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} TO {}").format(
+                sql.Identifier(role), target, sql.Identifier(name), value_sql))
+        else:
+            statements.append(sql.SQL("ALTER DATABASE {} SET {} TO {}").format(
+                target, sql.Identifier(name), value_sql))
+    return statements
+
+
+def _list_items(value: str) -> list[str]:
+    """The items of a list setting as pg_db_role_setting stores it (`"$user", public`).
+
+    >>> _list_items('"$user", public, "My Schema"')
+    ['$user', 'public', 'My Schema']
+    """
+    items, current, quoted, i = [], "", False, 0
+    while i < len(value):
+        char = value[i]
+        if char == '"':
+            if quoted and value[i + 1:i + 2] == '"':
+                current += '"'
+                i += 1
+            else:
+                quoted = not quoted
+        elif char == "," and not quoted:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+        i += 1
+    items.append(current.strip())
+    return [item for item in items if item]
 
 
 def verify_restore(database_url: str, backup: Path,

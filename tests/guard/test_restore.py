@@ -317,6 +317,55 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
         _drop(database_url, kept, "replace_src")
 
 
+_PROPERTIES = """
+SELECT pg_get_userbyid(d.datdba), d.datconnlimit, shobj_description(d.oid, 'pg_database'),
+       (SELECT array_agg(a.privilege_type || ' to ' || CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+               ELSE pg_get_userbyid(a.grantee) END ORDER BY 1) FROM aclexplode(d.datacl) AS a),
+       (SELECT array_agg(coalesce(pg_get_userbyid(NULLIF(s.setrole, 0)), '') || ':' || c
+                         ORDER BY 1)
+        FROM pg_db_role_setting AS s, unnest(s.setconfig) AS c WHERE s.setdatabase = d.oid)
+FROM pg_database AS d WHERE d.datname = %s
+"""
+
+
+def test_replace_gives_the_restored_database_the_originals_owner_privileges_and_settings(
+        database_url: str, tmp_path: Path) -> None:
+    """pg_dump's archive holds none of them; without its owner, the application's role may
+    not even create a table in schema public (owned by the database's owner)."""
+    owner = "replace_app_owner"
+    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
+    source, settings, backup = _backed_up_database(database_url, "replace_props", tmp_path)
+    name = "replace_props"
+    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+        for statement in (
+                "ALTER DATABASE replace_props OWNER TO replace_app_owner",
+                "ALTER DATABASE replace_props CONNECTION LIMIT 40",
+                "COMMENT ON DATABASE replace_props IS 'orders of the shop'",
+                "REVOKE ALL ON DATABASE replace_props FROM PUBLIC",
+                "GRANT CONNECT ON DATABASE replace_props TO replace_app_owner",
+                "ALTER DATABASE replace_props SET statement_timeout TO '7s'",
+                "ALTER DATABASE replace_props SET search_path TO \"$user\", public, \"My S\"",
+                "ALTER ROLE replace_app_owner IN DATABASE replace_props SET work_mem TO '8MB'"):
+            conn.execute(statement)
+        before = conn.execute(_PROPERTIES, (name,)).fetchone()
+
+    report = commands.restore(settings, backup, into="replace_props_new", replace=True)
+
+    kept = str(report.summary["original_kept_as"])
+    try:
+        with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+            assert conn.execute(_PROPERTIES, (name,)).fetchone() == before
+        with psycopg.connect(_with_db(source, name), user=owner) as conn:
+            conn.execute("CREATE TABLE made_by_the_app (id int)")
+            assert conn.execute("SHOW search_path").fetchone() == ('"$user", public, "My S"',)
+    finally:
+        _drop(database_url, kept, name)
+        with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
+
+
 def test_replace_refuses_a_backup_of_another_database(database_url: str,
                                                       tmp_path: Path) -> None:
     _, _, backup = _backed_up_database(database_url, "replace_other_src", tmp_path)
