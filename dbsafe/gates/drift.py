@@ -95,7 +95,7 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     """
     from dbsafe.core import hold_until_exit
     from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
-    from dbsafe.schema.diff import diff
+    from dbsafe.schema.diff import diff, with_role_renamed
     from dbsafe.schema.introspect import introspect_url
 
     project = AlembicProject.from_settings(settings)
@@ -115,10 +115,22 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
             f"the database is at {', '.join(unknown)}, which the migration history does not "
             "have (a revision from another branch, or a deleted file)")
     expected, description = _expected(settings, project, revisions)
+    # The migrations ran as the throwaway server's superuser; in the database, as the role
+    # that owns its version table. What one owns or grants, the other does.
+    built_by, migrated_by = _owner(expected, version_table), _owner(live, version_table)
+    if built_by and migrated_by and built_by != migrated_by:
+        expected = with_role_renamed(expected, built_by, migrated_by)
     table = f"*.{version_table}"
     opts = options_with_defaults(options)
     opts = dataclasses.replace(opts, ignore_names=(*opts.ignore_names, table))
     return Drift(live, expected, diff(live, expected, opts), tuple(revisions), description)
+
+
+def _owner(snapshot: SchemaSnapshot, table: str) -> str | None:
+    """The owner of the version table `table` (the one in public first)."""
+    found = sorted((r for r in snapshot.relations if r.name == table),
+                   key=lambda r: r.schema != "public")
+    return found[0].owner if found else None
 
 
 def _expected(settings: Settings, project: object,

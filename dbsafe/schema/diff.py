@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -342,6 +343,51 @@ def without_owners(snapshot: SchemaSnapshot) -> SchemaSnapshot:
         return obj
 
     return strip(snapshot)
+
+
+def with_role_renamed(snapshot: SchemaSnapshot, old: str, new: str) -> SchemaSnapshot:
+    """The snapshot with role `old` called `new` wherever it owns or grants, or is granted:
+    a schema built by a throwaway server's superuser, as the role that runs the migrations
+    in production would have built it."""
+    def rename_acl(item: str) -> str:
+        match = _ACL_ITEM.fullmatch(item)
+        if match is None:
+            return item
+        grantee, privileges, grantor = match.groups()
+        return (f"{_role_text(new) if _role_name(grantee) == old else grantee}={privileges}/"
+                f"{_role_text(new) if _role_name(grantor) == old else grantor}")
+
+    def rename(obj: Any) -> Any:
+        if not is_model(obj):
+            return obj
+        changes: dict[str, Any] = {}
+        for name in field_names(type(obj)):
+            value = getattr(obj, name)
+            if name == "owner" and value == old:
+                changes[name] = new
+            elif name == "acl" and isinstance(value, tuple):
+                changes[name] = tuple(rename_acl(v) if isinstance(v, str) else v
+                                      for v in value)
+            elif isinstance(value, tuple) and value and is_model(value[0]):
+                changes[name] = tuple(rename(v) for v in value)
+            elif is_model(value):
+                changes[name] = rename(value)
+        return replace(obj, **changes) if changes else obj
+
+    return rename(snapshot)
+
+
+# aclitem's text: grantee (empty for PUBLIC) = privileges / grantor; names double-quoted
+# where they need it.
+_ACL_ITEM = re.compile(r'((?:"(?:[^"]|"")*"|[^=/"])*)=([^/]*)/(.*)')
+
+
+def _role_name(text: str) -> str:
+    return text[1:-1].replace('""', '"') if text.startswith('"') else text
+
+
+def _role_text(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 # -- what is compared ------------------------------------------------------------------------

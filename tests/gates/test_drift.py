@@ -69,6 +69,34 @@ def test_hand_made_changes_are_drift_a_database_behind_is_not(
     assert "ALTER COLUMN email DROP DEFAULT" in sql
 
 
+def test_a_database_migrated_by_its_own_role_is_not_drift_until_an_owner_changes(
+        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+    """The reference is built by a throwaway server's superuser; a database migrated by a
+    deploy role owns everything as that role, which is no drift."""
+    deployer = "drift_deployer"
+    dbname = postgresql.info.dbname
+    postgresql.autocommit = True
+    for statement in (f"DROP ROLE IF EXISTS {deployer}", f"CREATE ROLE {deployer} LOGIN",
+                      f"ALTER DATABASE {dbname} OWNER TO {deployer}",
+                      "DROP ROLE IF EXISTS drift_other", "CREATE ROLE drift_other"):
+        postgresql.execute(statement)
+    as_deployer = database_url.replace(f"user={postgresql.info.user}", f"user={deployer}")
+    try:
+        apply(AlembicProject(ENV / "alembic.ini"), as_deployer, [("upgrade", "0002")])
+        assert commands.drift(_settings(database_url, cache)).findings == ()
+        postgresql.execute("ALTER TABLE patients OWNER TO drift_other")
+        report = commands.drift(_settings(database_url, cache))
+        assert [(f.code, f.subject) for f in report.findings] == [
+            ("DBS403", "public.patients")]
+        assert "drift_other in the database, drift_deployer in the migrations" in \
+            report.findings[0].message
+    finally:
+        postgresql.execute(f"DROP OWNED BY {deployer}, drift_other CASCADE")
+        postgresql.execute(f"ALTER DATABASE {dbname} OWNER TO {postgresql.info.user}")
+        postgresql.execute(f"DROP ROLE {deployer}")
+        postgresql.execute("DROP ROLE drift_other")
+
+
 def test_a_database_without_alembic_version_is_an_error_not_drift(
         database_url: str, tmp_path: Path) -> None:
     with pytest.raises(DbsafeError, match="no alembic_version"):
