@@ -1121,7 +1121,7 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
         click.echo(f"no backups in {backup_dir}")
         return
     for row in rows:
-        verified = {True: "restore-verified", False: "RESTORE FAILED", None: "not restored"}[
+        verified = {True: "restore-verified", False: "RESTORE FAILED", None: "restore not verified"}[
             row["verified_restore"]]
         click.echo(f"{row['backup']}  {row['database']}  at "
                    f"{','.join(row['revisions']) or 'base'}  {row['size_bytes'] or 0} bytes  "

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.config import usable_cores
-from dbsafe.core import Finding, Location, RuleInfo, Severity, first_line
+from dbsafe.core import DbsafeError, Finding, Location, RuleInfo, Severity, first_line
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject, Revision, RunResult
@@ -423,7 +423,13 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         described = w.described()
         revisions, heads = described.revisions, described.heads
         start_ids = [r for name in start for r in resolve(revisions, heads, name)]
-        order = pending(revisions, start_ids, resolve(revisions, heads, target))
+        target_ids = resolve(revisions, heads, target)
+        order = pending(revisions, start_ids, target_ids)
+        if not order and set(target_ids) != set(start_ids):
+            # A range upside down, or to another branch: a green gate that verified nothing.
+            raise DbsafeError(f"no revision lies above {', '.join(start_ids) or 'base'} up to "
+                              f"{', '.join(target_ids) or 'base'}: nothing to verify (is the "
+                              "range upside down?)")
         by_id = {r.revision: r for r in revisions}
         w.start = start_ids
         applied: list[str] = list(start_ids)  # every revision the database holds

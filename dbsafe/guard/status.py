@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Finding, Report, Severity
+from dbsafe.core import DbsafeError, Finding, Report, Severity
 from dbsafe.guard import history
 from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending
@@ -19,6 +19,11 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
     """Current revision(s), heads, pending revisions, edited applied revisions, history."""
     described = describe(AlembicProject.from_settings(settings))
     current = current_revisions(database_url)
+    unknown = [r for r in current if r not in {x.revision for x in described.revisions}]
+    if unknown:
+        # Not "behind": nothing says how this history reaches it (upgrade refuses it too).
+        raise DbsafeError(f"the database is at {', '.join(unknown)}, which is not in this "
+                          "history (wrong alembic.ini, or migrations not yet deployed here)")
     todo = pending(described.revisions, current, described.heads)
     recorded = history.recorded_checksums(database_url)
     files = {r.revision: r for r in described.revisions}

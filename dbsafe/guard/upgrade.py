@@ -20,7 +20,13 @@ from dbsafe.core import DatabaseError, DbsafeError, Finding, Report, RuleInfo, S
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
-from dbsafe.migrate.revisions import checksum, downgrade_problem, pending, relative_target
+from dbsafe.migrate.revisions import (
+    ancestors,
+    checksum,
+    downgrade_problem,
+    pending,
+    relative_target,
+)
 from dbsafe.migrate.runner import (
     ABANDONED_STATEMENTS_STOP,
     AlembicProject,
@@ -276,6 +282,13 @@ def _resolve_plan(run: _Run) -> None:
     if unknown:
         raise DbsafeError(f"the database is at {', '.join(unknown)}, which is not in this "
                           "history (wrong alembic.ini, or migrations not yet deployed here)")
+    # A target strictly below where the database is: an upgrade never goes there.
+    below = ancestors(run.revisions, run.start) - set(run.start)
+    behind = [t for t in run.target if t in below]
+    if behind:
+        raise DbsafeError(
+            f"{', '.join(behind)} is below the database's revision ({', '.join(run.start)}): "
+            f"an upgrade cannot reach it; `dbsafe downgrade {behind[0]}` goes there")
     run.todo = pending(run.revisions, run.start, run.target)
 
 

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from dbsafe import commands
 from dbsafe.cli import main
 from dbsafe.config import load_settings
-from dbsafe.core import DatabaseError, Report, Severity
+from dbsafe.core import DatabaseError, DbsafeError, Report, Severity
 from dbsafe.gates import reversible
 from dbsafe.gates.fingerprint import fingerprint
 from dbsafe.migrate.runner import AlembicProject
@@ -95,6 +95,17 @@ def test_from_and_to_limit_the_walk(database_url: str) -> None:
 
     assert _codes_by_revision(report) == {"0004": ["DBS413", "DBS413"]}
     assert report.summary["revisions_verified"] == 1
+
+
+def test_a_range_upside_down_verifies_nothing_and_says_so(database_url: str) -> None:
+    env = ENVS / "leaky"
+    settings = _settings(env, **{"database-url": database_url})
+    with pytest.raises(DbsafeError, match="nothing to verify"):
+        commands.verify_reversible(settings, start="0004", target="0003")
+    result = CliRunner().invoke(main, ["verify-reversible", "--alembic-config",
+                                       str(env / "alembic.ini"), "--database-url", database_url,
+                                       "--from", "0004", "--to", "0003"])
+    assert result.exit_code == 2, result.output
 
 
 def test_a_scratch_database_with_objects_is_refused_unless_allowed(

@@ -474,3 +474,18 @@ def test_a_revision_recorded_before_the_run_failed_keeps_what_it_made(
     state = _state(database_url)
     # Never a revision recorded with its table removed behind alembic's back.
     assert ("0005" in state["version"]) == ("invoices" in state["tables"]), state
+
+
+def test_a_target_below_the_database_or_a_revision_not_in_the_history_is_refused(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0003", root)
+    settings = _settings(root, database_url)
+    with pytest.raises(DbsafeError, match=r"0001 is below .*dbsafe downgrade 0001"):
+        commands.upgrade(settings, _options(tmp_path, target="0001", backup=False))
+    assert _state(database_url)["version"] == ["0003"]
+
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'zzz'")
+    with pytest.raises(DbsafeError, match="zzz, which is not in this history"):
+        commands.status(settings)
