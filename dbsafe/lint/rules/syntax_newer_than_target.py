@@ -55,16 +55,20 @@ from dbsafe.lint.statement import Node, Statement, walk
 Test = Callable[[str, Node], bool]
 
 
-def _node(kind: str) -> Test:
-    return lambda k, _fields: k == kind
+def _always(_kind: str, _fields: Node) -> bool:
+    return True
+
+
+def _field(name: str) -> Test:
+    return lambda _kind, fields: bool(fields.get(name))
 
 
 def _subcommand(subtype: str) -> Test:
-    return lambda k, fields: k == "AlterTableCmd" and fields.get("subtype") == subtype
+    return lambda _kind, fields: fields.get("subtype") == subtype
 
 
-def _option(kind: str, name: str) -> Test:
-    return lambda k, fields: k == kind and any(
+def _option(name: str) -> Test:
+    return lambda _kind, fields: any(
         item.get("DefElem", {}).get("defname") == name
         for item in fields.get("options") or fields.get("params") or ())
 
@@ -73,20 +77,20 @@ def _table_not_null(kind: str, fields: Node) -> bool:
     """`NOT NULL col` as a constraint of its own (not a column's `NOT NULL`)."""
     if kind == "CreateStmt":
         items = fields.get("tableElts") or ()
-    elif kind == "AlterTableCmd" and fields.get("subtype") == "AT_AddConstraint":
+    elif fields.get("subtype") == "AT_AddConstraint":
         items = [fields.get("def") or {}]
     else:
         return False
     return any(item.get("Constraint", {}).get("contype") == "CONSTR_NOTNULL" for item in items)
 
 
-def _not_enforced(kind: str, fields: Node) -> bool:
+def _not_enforced(_kind: str, fields: Node) -> bool:
     # The parse tree leaves a false `is_enforced` out; only CHECK and FOREIGN KEY take it.
-    return kind == "Constraint" and fields.get("contype") in ("CONSTR_CHECK", "CONSTR_FOREIGN") \
+    return fields.get("contype") in ("CONSTR_CHECK", "CONSTR_FOREIGN") \
         and not fields.get("is_enforced")
 
 
-def _returning_old_new(kind: str, fields: Node) -> bool:
+def _returning_old_new(_kind: str, fields: Node) -> bool:
     clause = fields.get("returningClause") or {}
     if clause.get("options"):
         return True  # RETURNING WITH (OLD AS o, NEW AS n)
@@ -102,59 +106,61 @@ def _returning_old_new(kind: str, fields: Node) -> bool:
                for k, item in walk(clause.get("exprs")))
 
 
-_FEATURES: tuple[tuple[int, str, Test], ...] = (
-    (110000, "CREATE PROCEDURE", lambda k, f: k == "CreateFunctionStmt" and
-     bool(f.get("is_procedure"))),
-    (110000, "CALL", _node("CallStmt")),
-    (110000, "INCLUDE in an index", lambda k, f: k in ("IndexStmt", "Constraint") and
-     bool(f.get("indexIncludingParams") or f.get("including"))),
-    (120000, "GENERATED ... STORED", lambda k, f: k == "Constraint" and
-     f.get("contype") == "CONSTR_GENERATED"),
-    (120000, "REINDEX CONCURRENTLY", _option("ReindexStmt", "concurrently")),
-    (140000, "CREATE OR REPLACE TRIGGER", lambda k, f: k == "CreateTrigStmt" and
-     bool(f.get("replace"))),
-    (140000, "DETACH PARTITION ... CONCURRENTLY", lambda k, f: k == "PartitionCmd" and
-     bool(f.get("concurrent"))),
-    (140000, "SET COMPRESSION", _subcommand("AT_SetCompression")),
-    (140000, "a SQL-standard function body", lambda k, f: k == "CreateFunctionStmt" and
-     "sql_body" in f),
-    (150000, "MERGE", _node("MergeStmt")),
-    (150000, "NULLS NOT DISTINCT", lambda k, f: k in ("IndexStmt", "Constraint") and
-     bool(f.get("nulls_not_distinct"))),
-    (150000, "SET ACCESS METHOD", _subcommand("AT_SetAccessMethod")),
-    (160000, "IS JSON", _node("JsonIsPredicate")),
-    (160000, "JSON_OBJECT / JSON_ARRAY", lambda k, _f: k in (
+_DML = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+_CONSTRAINT = frozenset({"Constraint"})
+_ALTER = frozenset({"AlterTableCmd"})
+
+# (version, syntax, the parse-tree nodes that can show it, whether this one does)
+_FEATURES: tuple[tuple[int, str, frozenset[str], Test], ...] = (
+    (110000, "CREATE PROCEDURE", frozenset({"CreateFunctionStmt"}), _field("is_procedure")),
+    (110000, "CALL", frozenset({"CallStmt"}), _always),
+    (110000, "INCLUDE in an index", frozenset({"IndexStmt", "Constraint"}),
+     lambda _k, f: bool(f.get("indexIncludingParams") or f.get("including"))),
+    (120000, "GENERATED ... STORED", _CONSTRAINT,
+     lambda _k, f: f.get("contype") == "CONSTR_GENERATED"),
+    (120000, "REINDEX CONCURRENTLY", frozenset({"ReindexStmt"}), _option("concurrently")),
+    (140000, "CREATE OR REPLACE TRIGGER", frozenset({"CreateTrigStmt"}), _field("replace")),
+    (140000, "DETACH PARTITION ... CONCURRENTLY", frozenset({"PartitionCmd"}),
+     _field("concurrent")),
+    (140000, "SET COMPRESSION", _ALTER, _subcommand("AT_SetCompression")),
+    (140000, "a SQL-standard function body", frozenset({"CreateFunctionStmt"}),
+     lambda _k, f: "sql_body" in f),
+    (150000, "MERGE", frozenset({"MergeStmt"}), _always),
+    (150000, "NULLS NOT DISTINCT", frozenset({"IndexStmt", "Constraint"}),
+     _field("nulls_not_distinct")),
+    (150000, "SET ACCESS METHOD", _ALTER, _subcommand("AT_SetAccessMethod")),
+    (160000, "IS JSON", frozenset({"JsonIsPredicate"}), _always),
+    (160000, "JSON_OBJECT / JSON_ARRAY", frozenset({
         "JsonObjectConstructor", "JsonArrayConstructor", "JsonArrayQueryConstructor",
-        "JsonObjectAgg", "JsonArrayAgg")),
-    (170000, "SET EXPRESSION", _subcommand("AT_SetExpression")),
-    (170000, "MERGE ... RETURNING", lambda k, f: k == "MergeStmt" and
-     bool(f.get("returningClause") or f.get("returningList"))),
-    (170000, "JSON_TABLE", _node("JsonTable")),
-    (170000, "JSON_QUERY / JSON_VALUE / JSON_EXISTS", _node("JsonFuncExpr")),
-    (170000, "JSON() / JSON_SCALAR / JSON_SERIALIZE", lambda k, _f: k in (
-        "JsonParseExpr", "JsonScalarExpr", "JsonSerializeExpr")),
-    (170000, "COPY ... (ON_ERROR ...)", _option("CopyStmt", "on_error")),
-    (180000, "a VIRTUAL generated column", lambda k, f: k == "Constraint" and
-     f.get("contype") == "CONSTR_GENERATED" and f.get("generated_kind") == "v"),
-    (180000, "NOT ENFORCED", _not_enforced),
-    (180000, "NOT NULL as a table constraint", _table_not_null),
-    (180000, "WITHOUT OVERLAPS", lambda k, f: k == "Constraint" and
-     bool(f.get("without_overlaps"))),
-    (180000, "PERIOD in a foreign key", lambda k, f: k == "Constraint" and
-     bool(f.get("fk_with_period") or f.get("pk_with_period"))),
-    (180000, "RETURNING OLD / NEW", lambda k, f: k in (
-        "InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt") and _returning_old_new(k, f)),
+        "JsonObjectAgg", "JsonArrayAgg"}), _always),
+    (170000, "SET EXPRESSION", _ALTER, _subcommand("AT_SetExpression")),
+    (170000, "MERGE ... RETURNING", frozenset({"MergeStmt"}),
+     lambda _k, f: bool(f.get("returningClause") or f.get("returningList"))),
+    (170000, "JSON_TABLE", frozenset({"JsonTable"}), _always),
+    (170000, "JSON_QUERY / JSON_VALUE / JSON_EXISTS", frozenset({"JsonFuncExpr"}), _always),
+    (170000, "JSON() / JSON_SCALAR / JSON_SERIALIZE", frozenset({
+        "JsonParseExpr", "JsonScalarExpr", "JsonSerializeExpr"}), _always),
+    (170000, "COPY ... (ON_ERROR ...)", frozenset({"CopyStmt"}), _option("on_error")),
+    (180000, "a VIRTUAL generated column", _CONSTRAINT, lambda _k, f: f.get("contype") ==
+     "CONSTR_GENERATED" and f.get("generated_kind") == "v"),
+    (180000, "NOT ENFORCED", _CONSTRAINT, _not_enforced),
+    (180000, "NOT NULL as a table constraint", frozenset({"CreateStmt", "AlterTableCmd"}),
+     _table_not_null),
+    (180000, "WITHOUT OVERLAPS", _CONSTRAINT, _field("without_overlaps")),
+    (180000, "PERIOD in a foreign key", _CONSTRAINT,
+     lambda _k, f: bool(f.get("fk_with_period") or f.get("pk_with_period"))),
+    (180000, "RETURNING OLD / NEW", _DML, _returning_old_new),
 )
 
 
 def newer_syntax(statement: Statement, target_version: int) -> list[tuple[int, str]]:
     """(version, syntax) of each syntax in `statement` newer than `target_version`."""
-    nodes = [(statement.kind, statement.node), *walk(statement.node)]
-    found = []
-    for version, label, test in _FEATURES:
-        if version > target_version and any(test(kind, fields) for kind, fields in nodes):
-            found.append((version, label))
-    return found
+    by_kind: dict[str, list[Node]] = {statement.kind: [statement.node]}
+    for kind, fields in walk(statement.node):
+        by_kind.setdefault(kind, []).append(fields)
+    return [(version, label) for version, label, kinds, test in _FEATURES
+            if version > target_version and any(test(kind, fields) for kind in kinds
+                                                 for fields in by_kind.get(kind, ()))]
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
