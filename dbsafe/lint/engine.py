@@ -354,7 +354,7 @@ def not_null_check_column(con: Any) -> str | None:
 @lru_cache(maxsize=1024)
 def expression_from_text(text: str | None) -> Node | None:
     """A snapshot's expression (`pg_get_expr`, e.g. a default) as a parse tree; None for
-    no expression."""
+    no expression. Cached, like `type_from_text`: the tree is shared, and only read."""
     if text is None:
         return None
     statement = parse_statement(f"SELECT {text}")
@@ -370,6 +370,7 @@ def _snapshot_collation(text: str | None) -> str | None:
     return own_collation(collation_name(strings(clause.get("collname"))))
 
 
+@lru_cache(maxsize=1024)
 def type_from_text(text: str) -> TypeName | None:
     """A snapshot's type string (`character varying(20)`) as a `TypeName`."""
     statement = parse_statement(f"CREATE TABLE t (c {text})")
