@@ -63,6 +63,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      "Stored generated column's expression changed in place, rewriting the table."),
     ('DBS124', 'syntax-newer-than-target', 'error', '0.1.0',
      'Statement uses syntax the target PostgreSQL version does not have.'),
+    ('DBS125', 'statements-after-write-blocking-lock', 'warning', '0.1.0',
+     'More work done in a transaction after it took a lock that blocks writes on an existing table.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -175,7 +175,7 @@ def migration_kind(name: str, data: bytes) -> str | None:
     'migration'
     >>> migration_kind("db/V2__add_email.sql", b"")
     'migration'
-    >>> migration_kind("sql/schema/002_slug.sql", b"-- +goose Up\nALTER TABLE t ADD c int;")
+    >>> migration_kind("sql/schema/002_slug.sql", b"-- +goose Up\\nALTER TABLE t ADD c int;")
     'migration'
     """
     parts = name.split("/")

@@ -426,7 +426,7 @@ def test_a_history_with_two_heads_needs_a_target_and_applies_a_branch_as_one(
     _at(database_url, "0004", root)
     settings = _settings(root, database_url)
 
-    with pytest.raises(DbsafeError, match="2 heads .*merge them"):
+    with pytest.raises(DbsafeError, match=r"2 heads .*merge them"):
         commands.upgrade(settings, _options(tmp_path, backup=False))
     assert _state(database_url)["version"] == ["0004"]
 

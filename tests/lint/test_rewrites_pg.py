@@ -158,3 +158,37 @@ def test_lint_names_what_postgresql_does(conninfo: str, tmp_path: Path, schema: 
     expected = {rule} if rule else set()
     assert _lint(tmp_path, schema, change, None) == expected, "from the earlier migration"
     assert _lint(tmp_path, schema, change, conninfo) == expected, "from the database"
+
+
+def test_writes_wait_while_a_not_valid_foreign_key_is_validated_in_its_transaction(
+        conninfo: str, tmp_path: Path) -> None:
+    """DBS125's claim, held against PostgreSQL: NOT VALID then VALIDATE in one transaction
+    leaves both tables' writers waiting for the whole transaction."""
+    schema = ("CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+              "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\n"
+              "INSERT INTO customers SELECT generate_series(1, 100);\n"
+              "INSERT INTO orders SELECT i, i FROM generate_series(1, 100) AS i;\n")
+    change = ("BEGIN;\nALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY "
+              "(customer_id) REFERENCES customers (id) NOT VALID;\n"
+              "ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;\nCOMMIT;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    with psycopg.connect(conninfo) as migrating, \
+            psycopg.connect(conninfo, autocommit=True) as writer:
+        migrating.execute(change.removeprefix("BEGIN;\n").removesuffix("COMMIT;\n"))
+        writer.execute("SET lock_timeout = '200ms'")
+        for table in ("orders", "customers"):
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                writer.execute(f"UPDATE {table} SET id = id WHERE id = 1")
+        migrating.rollback()
+    assert "DBS125" in _all_codes(tmp_path, schema, change)
+
+
+def _all_codes(tmp_path: Path, schema: str, change: str) -> set[str]:
+    folder = tmp_path / "all" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=folder.parent), [folder])
+    return {f.code for f in report.findings if f.location is not None
+            and f.location.path.endswith("002_change.sql")}

@@ -31,6 +31,7 @@ from dbsafe.lint.rules import (
     not_null_column_without_default,
     set_not_null_without_check,
     statements_after_access_exclusive_lock,
+    statements_after_write_blocking_lock,
     syntax_newer_than_target,
     table_dropped,
     table_renamed,
@@ -76,4 +77,5 @@ ALL_RULES = (
     column_collation_change_rebuilds_indexes.RULE,
     generated_expression_change_rewrites_table.RULE,
     syntax_newer_than_target.RULE,
+    statements_after_write_blocking_lock.RULE,
 )

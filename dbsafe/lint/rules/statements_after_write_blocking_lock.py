@@ -1,0 +1,82 @@
+"""More work done in a transaction after it took a lock that blocks writes on an existing table.
+
+## Why
+SHARE, SHARE ROW EXCLUSIVE and EXCLUSIVE locks let reads through but stop every write,
+and, like any lock, are held until the transaction ends. A foreign key added `NOT VALID`
+takes SHARE ROW EXCLUSIVE on both tables; `CREATE TRIGGER` takes it on its table; `LOCK
+TABLE ... IN SHARE MODE` takes SHARE. Whatever follows in the same transaction — validating
+that foreign key (a scan of both tables), a backfill, an index build — runs while nobody can
+write those tables (verified on PostgreSQL 18 with `pg_locks`). `NOT VALID` spares the
+long lock only when `VALIDATE CONSTRAINT` runs in a transaction of its own.
+
+## Bad
+```sql
+-- in transaction
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk
+    FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;
+```
+
+## Good
+```sql
+-- in transaction
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk
+    FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;
+COMMIT;
+BEGIN;
+ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk;
+```
+
+## In Alembic
+```python
+op.create_foreign_key("orders_customer_fk", "orders", "customers", ["customer_id"], ["id"],
+                      postgresql_not_valid=True)
+# then, in the next revision (its own transaction):
+op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
+```
+
+## Not flagged
+* Tables also ACCESS EXCLUSIVE locked in the transaction: DBS114 reports those.
+* Quick catalog changes on the table already locked, statements on tables created in this
+  migration, `CREATE TABLE`, transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
+  `alembic_version`; statements outside a transaction block.
+* A statement during which PostgreSQL showed no such lock on the table, when the revisions
+  ran on a throwaway server (`pg_locks`).
+* Anything after the first finding of a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.locks import ACCESS_EXCLUSIVE, EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE
+from dbsafe.lint.transactions import work_while_locked
+
+
+def check_migration(ctx: LintContext) -> Iterator[Finding]:
+    """One finding per transaction: its first statement that lengthens the wait."""
+    for found in work_while_locked(ctx, {SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE},
+                                   unless={ACCESS_EXCLUSIVE}):
+        lock, table = found.lock, found.table
+        what = f"`{lock.relation}`" if lock.relation else "every table"
+        yield ctx.finding(
+            RULE,
+            f"This statement works on {what} while `{table}` is still {found.mode} locked "
+            f"from line {found.first.location.line}; writes to `{table}` wait until COMMIT.",
+            help="Commit right after the statement that took the lock, or move this "
+                 "statement to its own migration.",
+            subject=lock.relation,
+            statement=found.statement,
+        )
+
+
+RULE = Rule(
+    code="DBS125",
+    name="statements-after-write-blocking-lock",
+    severity=Severity.WARNING,
+    since="0.1.0",
+    doc=__doc__,
+    check_migration=check_migration,
+)

@@ -1,0 +1,108 @@
+"""Work a transaction does while it holds a lock on an existing table (DBS114, DBS125).
+
+A lock is held until the transaction ends: every slow statement after one that locked a
+table lengthens the time others wait on that table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+
+from dbsafe.lint.engine import LintContext
+from dbsafe.lint.locks import Lock, from_pg_locks, locks_for
+from dbsafe.lint.statement import Statement, last, same_relation
+
+# Statements that take no lock worth waiting for, or only a moment's catalog work.
+_CHEAP = frozenset({"CommentStmt", "GrantStmt", "GrantRoleStmt", "VariableSetStmt",
+                    "TransactionStmt", "CreateStmt", "CreateEnumStmt", "CreateDomainStmt",
+                    "CreateSeqStmt", "CreateFunctionStmt", "DoStmt"})
+_DATA = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"})
+_ENDS = ("commit", "rollback", "prepare")
+
+
+@dataclass(frozen=True)
+class WhileLocked:
+    """`statement` does slow work (`lock`) while `table` is locked in `mode` since `first`."""
+
+    statement: Statement
+    lock: Lock
+    first: Statement
+    table: str
+    mode: str
+
+
+def _table_of(lock: Lock, ctx: LintContext) -> str | None:
+    """The table a lock is on (an index lock counts for its table, when known)."""
+    if lock.target == "type" or lock.relation is None:
+        return None
+    if lock.target == "index":
+        return ctx.index_table(lock.relation)
+    return lock.relation
+
+
+def _lengthens(statement: Statement, ctx: LintContext, locked: set[str]) -> Lock | None:
+    """The lock that makes this statement slow or able to wait, if any."""
+    if statement.kind in _CHEAP or (statement.kind == "SelectStmt" and
+                                     not statement.node.get("fromClause")):
+        return None
+    for lock in locks_for(statement):
+        if lock.relation is None:
+            return lock  # whole-database maintenance
+        if lock.target == "type" or last(lock.relation) == "alembic_version":
+            continue
+        table = _table_of(lock, ctx) or lock.relation
+        if ctx.created_before(table, statement):
+            continue
+        if table in locked or last(table) in locked:
+            if lock.rewrites or statement.kind in _DATA:
+                return lock
+            continue  # more quick catalog work on the table already locked
+        return lock
+    return None
+
+
+def _denied(statement: Statement, table: str, modes: Collection[str]) -> bool:
+    """Did PostgreSQL show, when the statement ran on a throwaway server, that `table` was
+    not locked in one of `modes` at that point?"""
+    observed = statement.observed
+    if observed is None:
+        return False
+    return not any(from_pg_locks(mode) in modes and same_relation(name, table)
+                   for name, mode, _kind in observed.held)
+
+
+def work_while_locked(ctx: LintContext, modes: Collection[str], *,
+                      unless: Collection[str] = ()) -> Iterator[WhileLocked]:
+    """The first statement of each transaction that does slow work while an existing table
+    is locked in one of `modes` (and in none of `unless`, another rule's) by an earlier one."""
+    held: list[tuple[Statement, str, str]] = []  # (statement, table, mode)
+    stronger: set[str] = set()  # tables locked in one of `unless`
+    reported = False
+    for statement in ctx.statements:
+        if statement.transaction == "begin" or not statement.in_transaction or \
+                statement.transaction in _ENDS:
+            held, stronger, reported = [], set(), False
+            continue
+        live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger]
+        if live and not reported and not statement.generated:
+            locked = {table for _, table, _ in live} | {last(table) for _, table, _ in live}
+            lock = _lengthens(statement, ctx, locked)
+            if lock is not None and not _denied(statement, live[0][1], modes):
+                reported = True
+                first, table, mode = live[0]
+                yield WhileLocked(statement, lock, first, table, mode)
+        for lock in locks_for(statement):
+            taken = _table_of(lock, ctx)
+            if not taken or ctx.created_before(taken, statement) or \
+                    last(taken) == "alembic_version":
+                continue
+            if lock.mode in unless:
+                stronger |= {taken, last(taken)}
+            elif lock.mode in modes:
+                held.append((statement, taken, lock.mode))
+        rename = statement.rename
+        if rename is not None and rename.relation and rename.object == rename.relation_kind:
+            # Follow the table under its new name: later statements use that one.
+            held = [(s, rename.new if last(t) == last(rename.relation) else t, m)
+                    for s, t, m in held]
