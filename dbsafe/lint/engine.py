@@ -371,6 +371,12 @@ def _snapshot_collation(text: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1024)
+def _volatility(definition: str) -> str:
+    """A snapshot function's volatility, read from its `pg_get_functiondef`."""
+    return function_volatility(parse_statement(definition))[1]
+
+
+@lru_cache(maxsize=1024)
 def type_from_text(text: str) -> TypeName | None:
     """A snapshot's type string (`character varying(20)`) as a `TypeName`."""
     statement = parse_statement(f"CREATE TABLE t (c {text})")
@@ -526,8 +532,13 @@ class LintContext:
         return None
 
     def volatile_function(self, name: str) -> bool:
-        """Is `name` a user-defined VOLATILE function (created earlier in the history)?"""
-        return self.history.functions.get(last(name)) == "volatile"
+        """Is `name` a user-defined VOLATILE function (created earlier in the history, or in
+        the schema before: one of its overloads is)?"""
+        known = self.history.functions.get(last(name))
+        if known is not None or self.before is None:
+            return known == "volatile"
+        return any(f.name == last(name) and f.definition is not None
+                   and _volatility(f.definition) == "volatile" for f in self.before.functions)
 
     @property
     def timezone_utc(self) -> bool:

@@ -65,6 +65,12 @@ CASES = [
      "rewrite", "DBS109"),
     ("domain-check-added-later", ORDERS + "ALTER DOMAIN five ADD CONSTRAINT small "
      "CHECK (VALUE < 10);", "ALTER TABLE orders ADD COLUMN qty five;", "rewrite", "DBS109"),
+    ("volatile-function-default", ORDERS + "CREATE FUNCTION new_code() RETURNS text "
+     "LANGUAGE sql AS $$ SELECT md5(random()::text) $$;",
+     "ALTER TABLE orders ADD COLUMN label text DEFAULT new_code();", "rewrite", "DBS109"),
+    ("stable-function-default", ORDERS + "CREATE FUNCTION region() RETURNS text "
+     "LANGUAGE sql STABLE AS $$ SELECT 'eu' $$;",
+     "ALTER TABLE orders ADD COLUMN region text DEFAULT region();", None, None),
     ("domain-constant-default", ORDERS, "ALTER TABLE orders ADD COLUMN qty five;", None, None),
     ("domain-default-overridden", ORDERS,
      "ALTER TABLE orders ADD COLUMN uid fresh_id DEFAULT NULL;", None, None),

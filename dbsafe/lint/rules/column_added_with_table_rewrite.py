@@ -52,7 +52,7 @@ of a domain (not checked when added), and tables created earlier in the same mig
 domain is known from an earlier statement of the history or from the database's schema.
 Besides the built-in volatile functions listed above, a user-defined function counts as
 volatile when an earlier statement of the history created it VOLATILE (PostgreSQL's
-default).
+default), or the database's schema has it so.
 """
 
 from __future__ import annotations
