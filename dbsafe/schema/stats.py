@@ -8,16 +8,27 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class TableStats:
     relation: str  # "schema.name"
-    total_bytes: int  # pg_total_relation_size: heap + indexes + toast
-    rows: float  # reltuples estimate; -1 when never analysed
+    total_bytes: int  # pg_total_relation_size: heap + indexes + toast (of every partition)
+    rows: float  # reltuples estimate (summed over partitions); -1 when never analysed
 
     def describe(self) -> str:
         rows = "unknown rows" if self.rows < 0 else f"~{_count(self.rows)} rows"
         return f"{_bytes(self.total_bytes)}, {rows}"
 
 
+# A partitioned table has no storage of its own: its size and rows are its partitions'
+# (a lock on it waits for, and a scan of it reads, every one of them).
 _QUERY = """
-SELECT n.nspname, c.relname, pg_total_relation_size(c.oid), c.reltuples
+SELECT n.nspname, c.relname,
+       CASE WHEN c.relkind = 'p' THEN (
+           SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)
+           FROM pg_partition_tree(c.oid) AS t WHERE t.isleaf)
+       ELSE pg_total_relation_size(c.oid) END,
+       CASE WHEN c.relkind = 'p' THEN (
+           SELECT CASE WHEN bool_and(l.reltuples >= 0) THEN sum(l.reltuples) ELSE -1 END
+           FROM pg_partition_tree(c.oid) AS t JOIN pg_class AS l ON l.oid = t.relid
+           WHERE t.isleaf)
+       ELSE c.reltuples END
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')

@@ -18,3 +18,26 @@ def test_table_stats_accepts_sqlalchemy_style_urls(postgresql: psycopg.Connectio
 
     assert stats["public.patients"].total_bytes > 0
     assert stats["public.patients"].rows == 2
+
+
+def test_a_partitioned_table_weighs_what_its_partitions_hold(postgresql: psycopg.Connection,
+                                                             database_url: str) -> None:
+    # It has no storage of its own: counted at 0 B, every finding on it was lowered.
+    postgresql.execute(
+        "CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);"
+        "CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') "
+        "TO ('2026-01-01') PARTITION BY RANGE (id);"
+        "CREATE TABLE events_2025_a PARTITION OF events_2025 FOR VALUES FROM (0) TO (500);"
+        "CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') "
+        "TO ('2027-01-01');"
+        "INSERT INTO events SELECT g, '2025-06-01' FROM generate_series(1, 400) g;"
+        "INSERT INTO events SELECT g, '2026-06-01' FROM generate_series(1, 300) g;"
+        "ANALYZE events")
+    postgresql.commit()
+
+    stats = table_stats(database_url)
+
+    leaves = stats["public.events_2025_a"].total_bytes + stats["public.events_2026"].total_bytes
+    assert leaves > 0 and stats["public.events"].total_bytes == leaves
+    assert stats["public.events"].rows == 700
+    assert stats["public.events_2025"].rows == 400
