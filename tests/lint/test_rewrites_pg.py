@@ -198,3 +198,30 @@ def _all_codes(tmp_path: Path, schema: str, change: str) -> set[str]:
     report = commands.lint(Settings(project_root=folder.parent), [folder])
     return {f.code for f in report.findings if f.location is not None
             and f.location.path.endswith("002_change.sql")}
+
+
+def test_drop_type_cascade_takes_the_columns_of_that_type(conninfo: str,
+                                                          tmp_path: Path) -> None:
+    schema = ("CREATE TYPE status AS ENUM ('open', 'closed');\n"
+              "CREATE TYPE unused AS ENUM ('x');\n"
+              "CREATE TABLE orders (id bigint PRIMARY KEY, status status);\n"
+              "INSERT INTO orders VALUES (1, 'open');\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        conn.execute("DROP TYPE status CASCADE")
+        columns = [r[0] for r in conn.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'orders'::regclass "
+            "AND attnum > 0 AND NOT attisdropped")]
+    assert columns == ["id"]  # the column and its data went with the type
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP TABLE orders; DROP TYPE unused;")
+        conn.execute(schema)
+    change = "DROP TYPE status CASCADE;\n"
+    assert "DBS212" in _all_codes(tmp_path / "a", schema, change)
+    with_database = Settings(project_root=tmp_path, database_url=conninfo)
+    folder = tmp_path / "b" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change + "DROP TYPE unused CASCADE;\n", encoding="utf-8")
+    found = [(f.code, f.subject) for f in commands.lint(with_database, [folder]).findings
+             if f.code == "DBS212"]
+    assert found == [("DBS212", "status")]  # no column is of type `unused`

@@ -14,6 +14,7 @@ from dbsafe.lint.rules import (
     concurrent_index_in_transaction,
     concurrent_index_on_partitioned_table,
     constraint_added_without_not_valid,
+    drop_cascade,
     dynamic_sql_not_linted,
     empty_downgrade,
     enum_value_used_in_same_transaction,
@@ -78,4 +79,5 @@ ALL_RULES = (
     generated_expression_change_rewrites_table.RULE,
     syntax_newer_than_target.RULE,
     statements_after_write_blocking_lock.RULE,
+    drop_cascade.RULE,
 )
