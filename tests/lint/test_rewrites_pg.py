@@ -20,7 +20,7 @@ from dbsafe.config import Settings
 
 pytestmark = pytest.mark.db
 
-RULES = {"DBS107", "DBS109", "DBS110", "DBS113", "DBS122", "DBS123"}
+RULES = {"DBS106", "DBS107", "DBS109", "DBS110", "DBS113", "DBS122", "DBS123"}
 
 ORDERS = """
 CREATE TABLE orders (id bigint PRIMARY KEY, total integer, name text, ref text,
@@ -77,6 +77,13 @@ CASES = [
     ("domain-array", ORDERS, "ALTER TABLE orders ADD COLUMN qtys positive[];", None, None),
     ("domain-check-dropped", ORDERS + "ALTER DOMAIN positive DROP CONSTRAINT positive_check;",
      "ALTER TABLE orders ADD COLUMN qty positive;", None, None),
+    ("domain-validate", ORDERS + "ALTER TABLE orders ADD COLUMN qty five;\n"
+     "ALTER DOMAIN five ADD CONSTRAINT small CHECK (VALUE < 10) NOT VALID;",
+     "ALTER DOMAIN five VALIDATE CONSTRAINT small;", "scan", "DBS106"),
+    ("domain-set-not-null", ORDERS + "ALTER TABLE orders ADD COLUMN qty five;",
+     "ALTER DOMAIN five SET NOT NULL;", "scan", "DBS106"),
+    ("domain-check-not-valid", ORDERS + "ALTER TABLE orders ADD COLUMN qty five;",
+     "ALTER DOMAIN five ADD CONSTRAINT small CHECK (VALUE < 10) NOT VALID;", None, None),
     ("to-domain-check", ORDERS, "ALTER TABLE orders ALTER COLUMN total TYPE positive;",
      "rewrite", "DBS110"),
     ("to-domain-plain", ORDERS, "ALTER TABLE orders ALTER COLUMN total TYPE five;", None, None),

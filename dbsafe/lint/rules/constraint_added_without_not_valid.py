@@ -8,7 +8,10 @@ foreign key (no writes to either). On a large table that is minutes of downtime.
 Added `NOT VALID`, the constraint is enforced for new rows at once and the scan is skipped;
 `VALIDATE CONSTRAINT` then checks the old rows under a SHARE UPDATE EXCLUSIVE lock, which
 lets reads and writes continue. `ALTER DOMAIN ... ADD CONSTRAINT` likewise checks every
-column of that domain type, in every table, blocking writes to them.
+column of that domain type, in every table, blocking writes to them; and unlike a table's,
+a domain's `VALIDATE CONSTRAINT` (and `SET NOT NULL`) takes a SHARE lock on each of those
+tables while it scans (verified on PostgreSQL 18): on a domain, `NOT VALID` only moves the
+wait to the VALIDATE.
 
 A CHECK declared on a column being added also scans the table (PostgreSQL checks the new
 column's values in every existing row), and so does a `REFERENCES` on an added column when
@@ -43,8 +46,9 @@ For a CHECK: `op.create_check_constraint(..., postgresql_not_valid=True)`, then 
 Constraints on tables created earlier in the same migration (nothing to scan), foreign keys
 declared inline in `CREATE TABLE`, `NOT ENFORCED` constraints (PostgreSQL 18, never
 checked), `REFERENCES` on an added column in a statement without any `DEFAULT` (all its
-values are NULL, PostgreSQL skips the scan), and domains created earlier in the migration. UNIQUE,
-PRIMARY KEY and EXCLUDE constraints build an index instead; other rules cover them.
+values are NULL, PostgreSQL skips the scan), domains created earlier in the migration, and
+a domain's `ADD CONSTRAINT ... NOT VALID` and `DROP NOT NULL`. UNIQUE, PRIMARY KEY and
+EXCLUDE constraints build an index instead; other rules cover them.
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT
@@ -80,20 +84,23 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         any_default = any(c.default is not None for c in statement.columns)
         for action in statement.actions:
             yield from _check_action(table, action, any_default, ctx)
-    elif statement.kind == "AlterDomainStmt" and statement.node.get("subtype") == "C":
+    elif statement.kind == "AlterDomainStmt" and statement.node.get("subtype") in _CHECKS:
         name = qualified(*strings(statement.node.get("typeName")))
-        definition = statement.node.get("def")
-        if not definition or _domain_created_before(name, ctx):
+        if _domain_created_before(name, ctx):
             return
-        con = constraint(definition)
-        if con.kind != "check" or con.not_valid or not con.enforced:
-            return
+        subtype = statement.node.get("subtype")
+        if subtype == "C":
+            definition = statement.node.get("def")
+            con = constraint(definition) if definition else None
+            if con is None or con.kind != "check" or con.not_valid or not con.enforced:
+                return
         yield ctx.finding(
             RULE,
-            f"CHECK constraint added to domain `{name}` without NOT VALID; every column "
-            f"of type `{name}` is checked while writes to its tables wait.",
-            help="Add it with NOT VALID, then run ALTER DOMAIN ... VALIDATE CONSTRAINT "
-                 "in a separate transaction.",
+            f"{_CHECKS[subtype]} on domain `{name}` checks every column of type `{name}` "
+            "while writes to its tables wait (SHARE lock).",
+            help="Put the check on the tables' columns instead (ADD CONSTRAINT ... NOT VALID, "
+                 "then VALIDATE: writes continue); a domain's VALIDATE CONSTRAINT blocks "
+                 "writes too.",
             subject=name,
         )
 
@@ -142,6 +149,11 @@ def _check_action(table: str, action: Action, any_default: bool,
 
 _HELP = ("Add it with NOT VALID, then run VALIDATE CONSTRAINT in a separate transaction "
          "(alembic: postgresql_not_valid=True).")
+
+
+# ALTER DOMAIN subcommands that check every stored value of the domain.
+_CHECKS = {"C": "ADD CONSTRAINT without NOT VALID", "V": "VALIDATE CONSTRAINT",
+           "O": "SET NOT NULL"}
 
 
 def _domain_created_before(name: str, ctx: LintContext) -> bool:
