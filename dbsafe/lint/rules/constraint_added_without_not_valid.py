@@ -88,7 +88,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         name = qualified(*strings(statement.node.get("typeName")))
         if _domain_created_before(name, ctx):
             return
-        subtype = statement.node.get("subtype")
+        subtype = str(statement.node.get("subtype"))
         if subtype == "C":
             definition = statement.node.get("def")
             con = constraint(definition) if definition else None
