@@ -590,14 +590,35 @@ def _shorten(sql: str, limit: int = 300) -> str:
 _ENDS = frozenset({"commit", "rollback", "prepare"})
 
 
+def _pieces(migration: Migration) -> Iterator[tuple[Any, str, str | None]]:
+    """Each statement of the migration as (raw statement, SQL, origin). What a revision ran
+    as one `execute()` of several statements (`op.execute("CREATE TABLE a ...; CREATE INDEX
+    ...")`) is each of them, marked as such: they share what PostgreSQL showed of the run."""
+    import pglast
+
+    for raw in migration.statements:
+        body = raw.sql.strip().rstrip(";")
+        if ";" in body:
+            try:
+                texts = list(pglast.split(raw.sql))
+            except Exception:  # noqa: BLE001 - rejected: parse_statement reports it
+                texts = [raw.sql]
+            if len(texts) > 1:
+                for text in texts:
+                    yield raw, text, f"one execute() of {len(texts)} statements"
+                continue
+        yield raw, raw.sql, None
+
+
 def parse_migration(migration: Migration) -> list[Statement]:
     """Parse every statement, expand DO blocks, and work out which run in a transaction."""
     statements: list[Statement] = []
     in_transaction = migration.starts_in_transaction
-    for raw in migration.statements:
-        statement = parse_statement(raw.sql, raw.location, index=len(statements),
+    for raw, sql, origin in _pieces(migration):
+        statement = parse_statement(sql, raw.location, index=len(statements),
                                     in_transaction=in_transaction, generated=raw.generated)
         statement.observed = raw.observed
+        statement.origin = origin
         if statement.transaction == "begin":
             in_transaction = True
             statement.in_transaction = True

@@ -259,6 +259,23 @@ def test_a_lock_postgresql_did_not_take_is_dropped(history: tuple[Path, Report])
     assert lint_migration(r04, rules) == []
 
 
+def test_every_statement_of_a_multi_statement_execute_is_linted(tmp_path: Path) -> None:
+    # One execute() of three statements: the second and third were not linted at all, and
+    # the first was blamed for the new table's lock (DBS119).
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": '''
+def upgrade():
+    op.execute("CREATE TABLE audit (id int); CREATE INDEX ix_orders_note ON orders (note); "
+               "ALTER TABLE orders ADD COLUMN ref text DEFAULT md5(random()::text)")
+'''})
+    report = commands.lint(Settings(project_root=root, ignore=("DBS115", "DBS210")))
+    found = {(f.code, f.subject): dict(f.context) for f in report.findings
+             if dict(f.context).get("Revision") == "r02"}
+    assert {("DBS101", "orders"), ("DBS109", "orders.ref")} <= set(found)
+    assert not any(code in ("DBS005", "DBS119") for code, _ in found)
+    assert found[("DBS101", "orders")]["In"] == "one execute() of 3 statements"
+
+
 def test_a_do_block_branch_the_empty_throwaway_tables_skipped_keeps_its_finding(
         tmp_path: Path) -> None:
     # The throwaway server's orders is empty, so the branch does not run there; with
