@@ -31,7 +31,9 @@ key, the columns must already be `NOT NULL`, or PostgreSQL scans the table to ch
 ## Not flagged
 * `ADD CONSTRAINT ... UNIQUE USING INDEX` / `PRIMARY KEY USING INDEX`.
 * Tables created earlier in the same migration.
-* Exclusion constraints (`EXCLUDE`): they cannot be built concurrently at all.
+
+Exclusion constraints (`EXCLUDE`) are flagged too, though no index can be built for them
+beforehand: add them where a pause in reads and writes is acceptable.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         else:
             help_text = ("Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY, then add "
                          "the constraint with USING INDEX.")
-        article = "an" if kind[0] in "aeiou" else "a"
+        article = "an" if kind[0] in "aeio" else "a"  # a unique, an exclusion
         yield ctx.finding(
             RULE,
             f"Adding {article} {kind} to `{table}` builds its index under an ACCESS EXCLUSIVE "
