@@ -164,13 +164,26 @@ def _index(s: Statement) -> Iterator[Lock]:
 
 def _create_table(s: Statement) -> Iterator[Lock]:
     # A new table locks nothing that exists, except the tables its foreign keys reference:
-    # PostgreSQL adds the RI triggers there.
+    # PostgreSQL adds the RI triggers there; and a partition's parent (verified on
+    # PostgreSQL 18: ACCESS EXCLUSIVE, where ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE).
+    parent = partition_parent(s)
+    if parent is not None:
+        yield Lock(ACCESS_EXCLUSIVE, parent, False,
+                   "creates a partition of it (ATTACH PARTITION takes a weaker lock)")
     referenced = [c.references for column in s.columns for c in column.constraints
                   if c.kind == "foreign"]
     referenced += [c.references for c in s.constraints if c.kind == "foreign"]
     for name in dict.fromkeys(r for r in referenced if r):
         yield Lock(SHARE_ROW_EXCLUSIVE, name, False,
                    "adds the foreign key's triggers on the referenced table")
+
+
+def partition_parent(s: Statement) -> str | None:
+    """The parent of `CREATE TABLE ... PARTITION OF parent`; None for any other statement."""
+    if s.kind != "CreateStmt" or not s.node.get("partbound"):
+        return None
+    parents = s.node.get("inhRelations") or ()
+    return range_var(parents[0]) if parents else None
 
 
 def _on_table(mode: str, note: str):
