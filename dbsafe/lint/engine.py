@@ -38,6 +38,7 @@ from dbsafe.lint.statement import (
     function_volatility,
     last,
     parse_statement,
+    partition_parent,
     same_relation,
     setting_changes,
     strings,
@@ -180,6 +181,7 @@ class History:
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
+    default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
     domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
     timezone_utc: bool = False
@@ -225,6 +227,9 @@ class History:
         if kind == "CreateStmt" and s.relation:
             if s.node.get("partspec"):
                 self.partitioned.add(last(s.relation))
+            parent = partition_parent(s)
+            if parent is not None and (s.node.get("partbound") or {}).get("is_default"):
+                self.default_partitions[last(parent)] = last(s.relation)
             table = self.columns.setdefault(last(s.relation), {})
             for column in s.columns:
                 table[column.name] = self._new(column)
@@ -300,6 +305,11 @@ class History:
                 table.setdefault(action.name, ColumnFacts()).not_null = False
             elif sub == "DropColumn" and action.name:
                 table.pop(action.name, None)
+            elif sub == "AttachPartition" and action.default and action.partition:
+                self.default_partitions[table_name] = last(action.partition)
+            elif sub == "DetachPartition" and action.partition and \
+                    self.default_partitions.get(table_name) == last(action.partition):
+                self.default_partitions[table_name] = None  # known to have none now
             elif sub == "AddConstraint" and action.constraint is not None:
                 con = action.constraint
                 if con.kind == "primary":
@@ -487,6 +497,17 @@ class LintContext:
         of its own gets the domain's."""
         domain = self.domain(column_type)
         return domain is not None and domain.default is not None
+
+    def default_partition(self, table: str) -> Relation | str | None:
+        """The default partition of partitioned table `table` (its name when only the
+        migration made it, the snapshot's relation otherwise); None when it has none."""
+        if last(table) in self.history.default_partitions:
+            return self.history.default_partitions[last(table)]
+        parent = self.before_relation(table)
+        if parent is None or self.before is None:
+            return None
+        return next((r for r in self.before.relations if r.partition_of == parent.qualified_name
+                     and (r.partition_bound or "").upper() == "DEFAULT"), None)
 
     def partitioned(self, table: str) -> bool:
         """Is `table` a partitioned table (created so earlier, or so in the schema before)?"""

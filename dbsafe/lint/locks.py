@@ -40,6 +40,7 @@ from dbsafe.lint.statement import (
     Statement,
     function_names,
     option_enabled,
+    partition_parent,
     qualified,
     range_var,
     reindex_target,
@@ -176,14 +177,6 @@ def _create_table(s: Statement) -> Iterator[Lock]:
     for name in dict.fromkeys(r for r in referenced if r):
         yield Lock(SHARE_ROW_EXCLUSIVE, name, False,
                    "adds the foreign key's triggers on the referenced table")
-
-
-def partition_parent(s: Statement) -> str | None:
-    """The parent of `CREATE TABLE ... PARTITION OF parent`; None for any other statement."""
-    if s.kind != "CreateStmt" or not s.node.get("partbound"):
-        return None
-    parents = s.node.get("inhRelations") or ()
-    return range_var(parents[0]) if parents else None
 
 
 def _on_table(mode: str, note: str):

@@ -126,6 +126,7 @@ class Action:
     constraint: Constraint | None = None  # AddConstraint
     partition: str | None = None  # Attach/DetachPartition
     concurrent: bool = False  # DETACH PARTITION ... CONCURRENTLY
+    default: bool = False  # ATTACH PARTITION ... DEFAULT
     using: Node | None = None  # ALTER COLUMN ... TYPE ... USING expression
     expression: Node | None = None  # SET DEFAULT expression (None for DROP DEFAULT)
     options: tuple[str, ...] = ()  # SET (...) / RESET (...) storage parameter names
@@ -583,6 +584,14 @@ def collation_name(parts: tuple[str, ...]) -> str | None:
     return parts[-1] if parts else None
 
 
+def partition_parent(s: Statement) -> str | None:
+    """The parent of `CREATE TABLE ... PARTITION OF parent`; None for any other statement."""
+    if s.kind != "CreateStmt" or not s.node.get("partbound"):
+        return None
+    parents = s.node.get("inhRelations") or ()
+    return range_var(parents[0]) if parents else None
+
+
 def column_def(table: str, node: Node) -> ColumnDef:
     node = node.get("ColumnDef", node)
     constraints = tuple(constraint(c) for c in node.get("constraints") or ())
@@ -710,7 +719,8 @@ def _alter_table(s: Statement, n: Node) -> None:
         elif subtype.endswith("Partition") or subtype == "DetachPartitionFinalize":
             part = definition.get("PartitionCmd", {})
             action = Action(subtype, None, partition=range_var(part.get("name")),
-                            concurrent=bool(part.get("concurrent")))
+                            concurrent=bool(part.get("concurrent")),
+                            default=bool((part.get("bound") or {}).get("is_default")))
         elif subtype == "ColumnDefault":
             action = Action(subtype, cmd.get("name"), expression=definition or None)
         elif subtype in ("SetRelOptions", "ResetRelOptions", "SetOptions", "ResetOptions"):

@@ -232,3 +232,42 @@ def test_drop_type_cascade_takes_the_columns_of_that_type(conninfo: str,
     found = [(f.code, f.subject) for f in commands.lint(with_database, [folder]).findings
              if f.code == "DBS212"]
     assert found == [("DBS212", "status")]  # no column is of type `unused`
+
+
+EVENTS = """
+CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2027 (id int, at date);
+"""
+WITH_DEFAULT = EVENTS + """
+CREATE TABLE events_default PARTITION OF events DEFAULT;
+INSERT INTO events SELECT g, '2024-06-01' FROM generate_series(1, 200) AS g;
+"""
+
+
+@pytest.mark.parametrize(("schema", "scanned"), [(WITH_DEFAULT, True), (EVENTS, False)],
+                         ids=["default-partition", "none"])
+@pytest.mark.parametrize("change", [
+    "CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') "
+    "TO ('2027-01-01');",
+    "ALTER TABLE events ATTACH PARTITION events_2027 FOR VALUES FROM ('2027-01-01') "
+    "TO ('2028-01-01');"], ids=["create", "attach"])
+def test_a_partition_added_scans_the_default_partition(conninfo: str, tmp_path: Path,
+                                                       schema: str, scanned: bool,
+                                                       change: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    with psycopg.connect(conninfo) as conn:
+        scans = ("SELECT coalesce(sum(pg_stat_get_xact_numscans(oid)), 0) FROM pg_class "
+                 "WHERE relname = 'events_default'")
+        before = conn.execute(scans).fetchone()[0]
+        conn.execute(change)
+        assert (conn.execute(scans).fetchone()[0] > before) == scanned
+        conn.rollback()
+    expected = {"DBS126"} if scanned else set()
+    assert {"DBS126"} & _all_codes(tmp_path / "history", schema, change) == expected
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change, encoding="utf-8")
+    found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
+    assert {f.code for f in found.findings} & {"DBS126"} == expected

@@ -30,6 +30,7 @@ from dbsafe.lint.rules import (
     non_concurrent_partition_detach,
     non_concurrent_reindex,
     not_null_column_without_default,
+    partition_added_scans_default_partition,
     set_not_null_without_check,
     statements_after_access_exclusive_lock,
     statements_after_write_blocking_lock,
@@ -80,4 +81,5 @@ ALL_RULES = (
     syntax_newer_than_target.RULE,
     statements_after_write_blocking_lock.RULE,
     drop_cascade.RULE,
+    partition_added_scans_default_partition.RULE,
 )
