@@ -67,6 +67,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'More work done in a transaction after it took a lock that blocks writes on an existing table.'),
     ('DBS126', 'partition-added-scans-default-partition', 'error', '0.1.0',
      'Partition added to a table that has a default partition, which is scanned under an ACCESS EXCLUSIVE lock.'),
+    ('DBS127', 'column-type-change-rechecks-dependents', 'error', '0.1.0',
+     'Column type change that keeps the rows but rechecks a constraint or rebuilds an index under an ACCESS EXCLUSIVE lock.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -271,3 +271,34 @@ def test_a_partition_added_scans_the_default_partition(conninfo: str, tmp_path: 
     (folder / "002.sql").write_text(change, encoding="utf-8")
     found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
     assert {f.code for f in found.findings} & {"DBS126"} == expected
+
+
+NOTES = """
+CREATE TABLE orders (id bigint PRIMARY KEY, c varchar(20), d varchar(20), e varchar(20),
+                     f varchar(20), CONSTRAINT c_filled CHECK (length(c) > 0));
+INSERT INTO orders SELECT g, 'x' || g, 'y' || g, 'z' || g, 'w' || g
+    FROM generate_series(1, 200) AS g;
+CREATE INDEX ix_lower_d ON orders (lower(d));
+CREATE INDEX ix_some ON orders (id) WHERE e <> '';
+CREATE INDEX ix_f ON orders (f);
+"""
+
+
+@pytest.mark.parametrize(("change", "effect", "rule"), [
+    ("ALTER TABLE orders ALTER COLUMN c TYPE varchar(50);", "scan", "DBS127"),
+    ("ALTER TABLE orders ALTER COLUMN d TYPE text;", "index rebuild", "DBS127"),
+    ("ALTER TABLE orders ALTER COLUMN e TYPE varchar(50);", "index rebuild", "DBS127"),
+    ("ALTER TABLE orders ALTER COLUMN f TYPE varchar(50);", None, None),
+], ids=["check", "expression-index", "partial-index", "plain-index"])
+def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
+        conninfo: str, tmp_path: Path, change: str, effect: str | None,
+        rule: str | None) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(NOTES)
+    assert _effect(conninfo, change) == effect
+    folder = tmp_path / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change, encoding="utf-8")
+    found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
+    assert {f.code for f in found.findings} & {"DBS110", "DBS127"} == (
+        {rule} if rule else set())

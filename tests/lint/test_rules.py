@@ -22,21 +22,23 @@ from tests.helpers import assert_snapshot
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def _alembic_only() -> frozenset[str]:
-    """Codes of rules whose module sets `ALEMBIC_ONLY = True`: no SQL can trigger them.
+def _flagged(flag: str) -> frozenset[str]:
+    """Codes of rules whose module sets `flag` (`ALEMBIC_ONLY`, `DATABASE_ONLY`): no SQL
+    alone can trigger them.
 
-    They get a scenario test of their own (revision files), not the SQL fixture and the
-    ```sql doc-example tests below.
+    They get a scenario test of their own (revision files, or a database's schema), not the
+    SQL fixture and the ```sql doc-example tests below.
     """
     codes = set()
     for info in pkgutil.iter_modules(rules_package.__path__):
         module = importlib.import_module(f"dbsafe.lint.rules.{info.name}")
-        if getattr(module, "ALEMBIC_ONLY", False):
+        if getattr(module, flag, False):
             codes.add(module.RULE.code)
     return frozenset(codes)
 
 
-ALEMBIC_ONLY = _alembic_only()
+ALEMBIC_ONLY = _flagged("ALEMBIC_ONLY")
+DATABASE_ONLY = _flagged("DATABASE_ONLY")
 
 
 def doc_examples(rule: Rule) -> tuple[str, str]:
@@ -53,6 +55,8 @@ def doc_examples(rule: Rule) -> tuple[str, str]:
 def test_rule_fixture(rule: Rule) -> None:
     if rule.code in ALEMBIC_ONLY:
         pytest.skip("alembic-only rule: tested on revision files")
+    if rule.code in DATABASE_ONLY:
+        pytest.skip("database-only rule: tested with a database's schema")
     source = FIXTURES / f"{rule.code}.sql"
     sql = source.read_text(encoding="utf-8")
     findings = lint_sql(sql, path=source.name, rules=[rule], **_target(sql))
@@ -95,6 +99,8 @@ def _not_flagged_lines(source: Path) -> set[int]:
 def test_rule_doc_examples(rule: Rule) -> None:
     if rule.code in ALEMBIC_ONLY:
         pytest.skip("alembic-only rule: its doc examples are Python")
+    if rule.code in DATABASE_ONLY:
+        pytest.skip("database-only rule: its Bad example needs the schema it names")
     bad, good = doc_examples(rule)
     in_txn = "-- in transaction" in bad
     assert {f.code for f in lint_sql(bad, rules=[rule], in_transaction=in_txn,

@@ -10,6 +10,7 @@ from dbsafe.lint.rules import (
     column_collation_change_rebuilds_indexes,
     column_dropped,
     column_renamed,
+    column_type_change_rechecks_dependents,
     column_type_change_rewrites_table,
     concurrent_index_in_transaction,
     concurrent_index_on_partitioned_table,
@@ -82,4 +83,5 @@ ALL_RULES = (
     statements_after_write_blocking_lock.RULE,
     drop_cascade.RULE,
     partition_added_scans_default_partition.RULE,
+    column_type_change_rechecks_dependents.RULE,
 )

@@ -1,0 +1,94 @@
+"""Column type change that keeps the rows but rechecks a constraint or rebuilds an index under an ACCESS EXCLUSIVE lock.
+
+## Why
+A type change PostgreSQL makes without rewriting the table (`varchar(20)` → `varchar(50)`,
+`varchar` → `text`: see DBS110) still redoes what depends on the column's values, while it
+holds ACCESS EXCLUSIVE: every CHECK constraint on the column is checked again (a full
+scan), and every index whose expression or WHERE clause uses the column is built again
+(verified on PostgreSQL 18 with `pg_stat_get_xact_numscans` and `pg_relation_filenode`).
+A plain index on the column is kept.
+
+## Bad
+```sql
+-- orders has CHECK (length(note) > 0) and an index on lower(note)
+ALTER TABLE orders ALTER COLUMN note TYPE varchar(500);
+```
+
+## Good
+```sql
+-- drop the expression index CONCURRENTLY first, change the type, build it again
+-- CONCURRENTLY; recheck a CHECK by NOT VALID + VALIDATE on a new constraint
+DROP INDEX CONCURRENTLY ix_orders_note_lower;
+```
+
+## In Alembic
+The same statements through `op.execute(...)`, the index dropped and built again in
+`autocommit_block()`.
+
+## Not flagged
+* Plain indexes on the column (kept as they are), and changes that rewrite the table
+  (DBS110 reports those, indexes and constraints included).
+* Tables the database's schema does not show (without `--database-url` dbsafe cannot see
+  their constraints and indexes), and tables created earlier in the same migration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from dbsafe.core import Finding, Severity
+from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import Statement
+from dbsafe.lint.types import rewrites
+
+# Its findings need the database's schema (constraints and indexes): no SQL alone triggers
+# it (see tests/lint/test_rewrites_pg.py).
+DATABASE_ONLY = True
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if statement.kind != "AlterTableStmt" or not statement.relation:
+        return
+    table = statement.relation
+    relation = ctx.before_relation(table)
+    if relation is None or ctx.created_before(table):
+        return
+    for action in statement.actions:
+        if action.subtype != "AlterColumnType" or action.column is None or \
+                action.column.type is None or action.using is not None or not action.name:
+            continue
+        column = action.name
+        known = ctx.column(table, column)
+        if known is None or known.type is None or rewrites(
+                ctx.stored_type(known.type), ctx.stored_type(action.column.type),
+                utc=ctx.timezone_utc) is not False:
+            continue
+        mentions = re.compile(rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"')
+        work = [f"rechecks constraint `{c.name}` (a full scan)" for c in relation.constraints
+                if c.kind == "check" and mentions.search(c.definition or "")]
+        work += [f"rebuilds index `{i.name}`" for i in relation.indexes
+                 if mentions.search(i.predicate or "") or any(
+                     "(" in key and mentions.search(key) for key in i.columns)]
+        if not work:
+            continue
+        yield ctx.finding(
+            RULE,
+            f"Changing `{table}.{column}` to `{action.column.type}` keeps its rows but "
+            f"{' and '.join(work)} under an ACCESS EXCLUSIVE lock; reads and writes on "
+            f"`{table}` wait meanwhile.",
+            help="Drop the expression or partial index CONCURRENTLY before the change and "
+                 "build it again CONCURRENTLY after; replace a CHECK by one added NOT VALID "
+                 "and validated.",
+            subject=f"{table}.{column}")
+
+
+RULE = Rule(
+    code="DBS127",
+    name="column-type-change-rechecks-dependents",
+    severity=Severity.ERROR,
+    since="0.1.0",
+    doc=__doc__,
+    check=check,
+    kinds=frozenset({"AlterTableStmt"}),
+)
