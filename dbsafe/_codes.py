@@ -93,6 +93,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      "A migration drops or renames a table, view or column that the application's queries still use."),
     ('DBS212', 'drop-cascade', 'error', '0.1.0',
      '`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, which drops what uses it.'),
+    ('DBS213', 'enum-value-renamed', 'error', '0.1.0',
+     "Enum value renamed, which the application's code and data files still send."),
     ('DBS301', 'unknown-table', 'error', '0.1.0',
      'A statement references a table, view or schema that does not exist.'),
     ('DBS302', 'unknown-column', 'error', '0.1.0',

@@ -302,3 +302,14 @@ def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
     found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
     assert {f.code for f in found.findings} & {"DBS110", "DBS127"} == (
         {rule} if rule else set())
+
+
+def test_a_renamed_enum_value_is_refused_to_code_that_still_sends_it(
+        conninfo: str, tmp_path: Path) -> None:
+    change = "ALTER TYPE status RENAME VALUE 'open' TO 'opened';\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(STATUS)
+        conn.execute(change)
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            conn.execute("INSERT INTO orders VALUES (2, 'open')")  # the deployed code's
+    assert "DBS213" in _all_codes(tmp_path, STATUS, change)

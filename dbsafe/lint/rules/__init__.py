@@ -18,6 +18,7 @@ from dbsafe.lint.rules import (
     drop_cascade,
     dynamic_sql_not_linted,
     empty_downgrade,
+    enum_value_renamed,
     enum_value_used_in_same_transaction,
     foreign_key_without_index,
     generated_expression_change_rewrites_table,
@@ -84,4 +85,5 @@ ALL_RULES = (
     drop_cascade.RULE,
     partition_added_scans_default_partition.RULE,
     column_type_change_rechecks_dependents.RULE,
+    enum_value_renamed.RULE,
 )
