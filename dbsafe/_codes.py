@@ -69,6 +69,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Partition added to a table that has a default partition, which is scanned under an ACCESS EXCLUSIVE lock.'),
     ('DBS127', 'column-type-change-rechecks-dependents', 'error', '0.1.0',
      'Column type change that keeps the rows but rechecks a constraint or rebuilds an index under an ACCESS EXCLUSIVE lock.'),
+    ('DBS128', 'column-type-change-blocked-by-view', 'error', '0.1.0',
+     'Column type changed while a view or materialized view uses the column: PostgreSQL refuses it.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -313,3 +313,39 @@ def test_a_renamed_enum_value_is_refused_to_code_that_still_sends_it(
         with pytest.raises(psycopg.errors.InvalidTextRepresentation):
             conn.execute("INSERT INTO orders VALUES (2, 'open')")  # the deployed code's
     assert "DBS213" in _all_codes(tmp_path, STATUS, change)
+
+
+VIEWED = """
+CREATE TABLE orders (id bigint PRIMARY KEY, status varchar(10), note varchar(10),
+                     ref varchar(10));
+CREATE TABLE customers (id bigint PRIMARY KEY, ref varchar(10));
+CREATE VIEW open_orders AS SELECT id, status FROM orders;
+CREATE VIEW refs AS SELECT o.id, c.ref FROM orders AS o JOIN customers AS c ON c.id = o.id;
+CREATE MATERIALIZED VIEW everything AS SELECT * FROM customers;
+"""
+
+
+@pytest.mark.parametrize(("change", "refused"), [
+    ("ALTER TABLE orders ALTER COLUMN status TYPE varchar(20);", True),
+    ("ALTER TABLE customers ALTER COLUMN ref TYPE varchar(20);", True),
+    ("ALTER TABLE orders ALTER COLUMN note TYPE varchar(20);", False),
+    ("ALTER TABLE orders ALTER COLUMN ref TYPE varchar(20);", False),
+    ("DROP VIEW open_orders;\nALTER TABLE orders ALTER COLUMN status TYPE varchar(20);",
+     False),
+], ids=["view", "join-and-star", "unused-column", "same-name-other-table", "view-dropped"])
+def test_a_type_change_under_a_view_is_refused_where_lint_says(
+        conninfo: str, tmp_path: Path, change: str, refused: bool) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(VIEWED)
+        try:
+            with conn.transaction(force_rollback=True):
+                conn.execute(change)
+            error = False
+        except psycopg.errors.FeatureNotSupported:
+            error = True
+    assert error == refused
+    folder = tmp_path / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change, encoding="utf-8")
+    found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
+    assert ("DBS128" in {f.code for f in found.findings}) == refused

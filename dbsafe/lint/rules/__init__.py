@@ -10,6 +10,7 @@ from dbsafe.lint.rules import (
     column_collation_change_rebuilds_indexes,
     column_dropped,
     column_renamed,
+    column_type_change_blocked_by_view,
     column_type_change_rechecks_dependents,
     column_type_change_rewrites_table,
     concurrent_index_in_transaction,
@@ -86,4 +87,5 @@ ALL_RULES = (
     partition_added_scans_default_partition.RULE,
     column_type_change_rechecks_dependents.RULE,
     enum_value_renamed.RULE,
+    column_type_change_blocked_by_view.RULE,
 )
