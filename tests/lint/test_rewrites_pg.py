@@ -84,6 +84,12 @@ CASES = [
      "ALTER DOMAIN five SET NOT NULL;", "scan", "DBS106"),
     ("domain-check-not-valid", ORDERS + "ALTER TABLE orders ADD COLUMN qty five;",
      "ALTER DOMAIN five ADD CONSTRAINT small CHECK (VALUE < 10) NOT VALID;", None, None),
+    ("foreign-key-made-enforced", "CREATE TABLE customers (id bigint PRIMARY KEY);\n"
+     "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, CONSTRAINT fk FOREIGN "
+     "KEY (customer_id) REFERENCES customers (id) NOT ENFORCED);\n"
+     "INSERT INTO customers SELECT generate_series(1, 50);\n"
+     "INSERT INTO orders SELECT g, g FROM generate_series(1, 50) AS g;",
+     "ALTER TABLE orders ALTER CONSTRAINT fk ENFORCED;", "scan", "DBS106"),
     ("to-domain-check", ORDERS, "ALTER TABLE orders ALTER COLUMN total TYPE positive;",
      "rewrite", "DBS110"),
     ("to-domain-plain", ORDERS, "ALTER TABLE orders ALTER COLUMN total TYPE five;", None, None),

@@ -11,7 +11,8 @@ lets reads and writes continue. `ALTER DOMAIN ... ADD CONSTRAINT` likewise check
 column of that domain type, in every table, blocking writes to them; and unlike a table's,
 a domain's `VALIDATE CONSTRAINT` (and `SET NOT NULL`) takes a SHARE lock on each of those
 tables while it scans (verified on PostgreSQL 18): on a domain, `NOT VALID` only moves the
-wait to the VALIDATE.
+wait to the VALIDATE. `ALTER CONSTRAINT ... ENFORCED` (PostgreSQL 18) checks every row
+of a constraint that was `NOT ENFORCED`, under ACCESS EXCLUSIVE.
 
 A CHECK declared on a column being added also scans the table (PostgreSQL checks the new
 column's values in every existing row), and so does a `REFERENCES` on an added column when
@@ -79,6 +80,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         table = statement.relation or ""
         if ctx.created_before(table):
             return
+        yield from _made_enforced(statement, ctx, table)
         # PostgreSQL validates a new column's foreign keys unless no added column of the
         # statement has a DEFAULT at all (even DEFAULT NULL): transformAlterTableStmt.
         any_default = any(c.default is not None for c in statement.columns)
@@ -149,6 +151,25 @@ def _check_action(table: str, action: Action, any_default: bool,
 
 _HELP = ("Add it with NOT VALID, then run VALIDATE CONSTRAINT in a separate transaction "
          "(alembic: postgresql_not_valid=True).")
+
+
+def _made_enforced(statement: Statement, ctx: LintContext, table: str) -> Iterator[Finding]:
+    """`ALTER CONSTRAINT c ENFORCED` (PostgreSQL 18) checks every row, as ADD CONSTRAINT
+    does, while it holds ACCESS EXCLUSIVE on the table."""
+    for item in statement.node.get("cmds") or ():
+        cmd = item.get("AlterTableCmd", {})
+        change = (cmd.get("def") or {}).get("ATAlterConstraint", {})
+        if cmd.get("subtype") == "AT_AlterConstraint" and change.get("alterEnforceability") \
+                and change.get("is_enforced"):
+            name = change.get("conname", "")
+            yield ctx.finding(
+                RULE,
+                f"Making constraint `{name}` of `{table}` ENFORCED checks every row while "
+                f"reads and writes on `{table}` wait (ACCESS EXCLUSIVE).",
+                help="Drop it and add it again NOT VALID, then VALIDATE CONSTRAINT in a "
+                     "separate transaction (writes continue).",
+                subject=table,
+            )
 
 
 # ALTER DOMAIN subcommands that check every stored value of the domain.
