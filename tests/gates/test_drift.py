@@ -76,11 +76,16 @@ def test_a_database_migrated_by_its_own_role_is_not_drift_until_an_owner_changes
     deployer = "drift_deployer"
     dbname = postgresql.info.dbname
     postgresql.autocommit = True
-    for statement in (f"DROP ROLE IF EXISTS {deployer}", f"CREATE ROLE {deployer} LOGIN",
+    # A password: a server DBSAFE_TEST_DATABASE_URL names may ask for one.
+    for statement in (f"DROP ROLE IF EXISTS {deployer}",
+                      f"CREATE ROLE {deployer} LOGIN PASSWORD 'deploy-pw'",
                       f"ALTER DATABASE {dbname} OWNER TO {deployer}",
                       "DROP ROLE IF EXISTS drift_other", "CREATE ROLE drift_other"):
         postgresql.execute(statement)
-    as_deployer = database_url.replace(f"user={postgresql.info.user}", f"user={deployer}")
+    as_deployer = "&".join(
+        part for part in database_url.replace(
+            f"user={postgresql.info.user}", f"user={deployer}").split("&")
+        if not part.startswith("password=")) + "&password=deploy-pw"
     try:
         apply(AlembicProject(ENV / "alembic.ini"), as_deployer, [("upgrade", "0002")])
         assert commands.drift(_settings(database_url, cache)).findings == ()

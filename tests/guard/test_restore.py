@@ -335,7 +335,9 @@ def test_replace_gives_the_restored_database_the_originals_owner_privileges_and_
     owner = "replace_app_owner"
     with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)))
+        # A password: a server DBSAFE_TEST_DATABASE_URL names may ask for one.
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD 'owner-pw'").format(
+            sql.Identifier(owner)))
     source, settings, backup = _backed_up_database(database_url, "replace_props", tmp_path)
     name = "replace_props"
     with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
@@ -357,7 +359,7 @@ def test_replace_gives_the_restored_database_the_originals_owner_privileges_and_
     try:
         with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
             assert conn.execute(_PROPERTIES, (name,)).fetchone() == before
-        with psycopg.connect(_with_db(source, name), user=owner) as conn:
+        with psycopg.connect(_with_db(source, name), user=owner, password="owner-pw") as conn:
             conn.execute("CREATE TABLE made_by_the_app (id int)")
             assert conn.execute("SHOW search_path").fetchone() == ('"$user", public, "My S"',)
     finally:
