@@ -326,6 +326,27 @@ def function_volatility(statement: Statement) -> tuple[str | None, str]:
     return (names[-1] if names else None), volatility
 
 
+def function_source(statement: Statement) -> tuple[str | None, str | None]:
+    """(language, body) of a `CREATE FUNCTION` whose body is a string (`AS '...'`; None for
+    a C function's two strings or a SQL-standard body); (None, None) for other statements.
+
+    >>> function_source(parse_statement(
+    ...     "CREATE FUNCTION f() RETURNS int LANGUAGE SQL AS 'select 1'"))
+    ('sql', 'select 1')
+    """
+    if statement.kind != "CreateFunctionStmt":
+        return None, None
+    language = body = None
+    for item in statement.node.get("options") or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") == "language":
+            language = ((elem.get("arg") or {}).get("String", {}).get("sval") or "").lower()
+        elif elem.get("defname") == "as":
+            parts = strings((elem.get("arg") or {}).get("List", {}).get("items"))
+            body = parts[0] if len(parts) == 1 else None
+    return language, body
+
+
 def function_body_statements(statement: Statement) -> list[Statement]:
     """Statements a PL/pgSQL function's body runs directly (not via EXECUTE).
 
@@ -333,14 +354,7 @@ def function_body_statements(statement: Statement) -> list[Statement]:
     they are linted as statements of their own, marked as coming from the function's body.
     A body PL/pgSQL's grammar rejects, or a function in another language, yields nothing.
     """
-    if statement.kind != "CreateFunctionStmt":
-        return []
-    language = None
-    for item in statement.node.get("options") or ():
-        elem = item.get("DefElem", {})
-        if elem.get("defname") == "language":
-            language = ((elem.get("arg") or {}).get("String", {}).get("sval") or "").lower()
-    if language != "plpgsql":
+    if function_source(statement)[0] != "plpgsql":
         return []
     import pglast
 

@@ -57,6 +57,7 @@ from dbsafe.lint.statement import (
     Node,
     Statement,
     TypeName,
+    function_source,
     last,
     parse_statements,
     qualified,
@@ -143,16 +144,7 @@ def sql_function_body(statement: Statement) -> list[Node]:
     """The statements of a `LANGUAGE sql` function's body written as a string, which
     PostgreSQL analyses when the function is created (check_function_bodies); a body
     written with BEGIN ATOMIC is part of the parse tree already."""
-    if statement.kind != "CreateFunctionStmt":
-        return []
-    language, body = None, None
-    for item in statement.node.get("options") or ():
-        elem = item.get("DefElem", {})
-        if elem.get("defname") == "language":
-            language = (elem.get("arg") or {}).get("String", {}).get("sval", "").lower()
-        elif elem.get("defname") == "as":
-            parts = strings((elem.get("arg") or {}).get("List", {}).get("items"))
-            body = parts[0] if len(parts) == 1 else None
+    language, body = function_source(statement)
     if language != "sql" or body is None:
         return []
     return [item[1] for item in parse_statements(body) if isinstance(item, tuple)]
