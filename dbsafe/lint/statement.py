@@ -777,6 +777,8 @@ def _drop(s: Statement, n: Node) -> None:
             names.append(item["String"].get("sval", ""))
         elif "TypeName" in item:
             names.append(qualified(*strings(item["TypeName"].get("names"))))
+        elif "ObjectWithArgs" in item:  # a function: its name, without the argument types
+            names.append(qualified(*strings(item["ObjectWithArgs"].get("objname"))))
     s.dropped = tuple(names)
 
 

@@ -74,11 +74,9 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     table = statement.relation
     if ctx.created_before(table):
         return
-    dropped = {strings((item.get("List") or {}).get("items"))[-1:][0]
-               for earlier in ctx.earlier(statement) if earlier.kind == "DropStmt"
-               and earlier.node.get("removeType") in ("OBJECT_VIEW", "OBJECT_MATVIEW")
-               for item in earlier.node.get("objects") or ()
-               if strings((item.get("List") or {}).get("items"))}
+    dropped = {last(name) for earlier in ctx.earlier(statement) if earlier.kind == "DropStmt"
+               and earlier.object_kind in ("view", "materialized view")
+               for name in earlier.dropped}
     for action in statement.actions:
         if action.subtype != "AlterColumnType" or not action.name:
             continue

@@ -39,31 +39,21 @@ from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Node, Statement, last, strings
 
-# What CASCADE takes with it, by the kind of object dropped.
+# What CASCADE takes with it, by the kind of object dropped (`Statement.object_kind`).
 _REACH = {
-    "OBJECT_TYPE": ("type", "the table columns of that type, with their data"),
-    "OBJECT_DOMAIN": ("domain", "the table columns of that domain, with their data"),
-    "OBJECT_EXTENSION": ("extension", "the table columns of its types, with their data, "
-                                      "and everything using its functions"),
-    "OBJECT_SCHEMA": ("schema", "its tables, with their data, and everything in it"),
-    "OBJECT_FUNCTION": ("function", "the column defaults, triggers, views and policies "
-                                    "that call it"),
-    "OBJECT_SEQUENCE": ("sequence", "the column defaults that take numbers from it"),
+    "type": "the table columns of that type, with their data",
+    "domain": "the table columns of that domain, with their data",
+    "extension": "the table columns of its types, with their data, and everything using "
+                 "its functions",
+    "schema": "its tables, with their data, and everything in it",
+    "function": "the column defaults, triggers, views and policies that call it",
+    "sequence": "the column defaults that take numbers from it",
 }
-_CREATES = {"OBJECT_TYPE": ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"),
-            "OBJECT_DOMAIN": ("CreateDomainStmt",), "OBJECT_EXTENSION": ("CreateExtensionStmt",),
-            "OBJECT_SCHEMA": ("CreateSchemaStmt",), "OBJECT_FUNCTION": ("CreateFunctionStmt",),
-            "OBJECT_SEQUENCE": ("CreateSeqStmt",)}
-
-
-def _name(item: Node) -> str:
-    if "TypeName" in item:
-        return last(".".join(strings(item["TypeName"].get("names"))))
-    if "ObjectWithArgs" in item:
-        return last(".".join(strings(item["ObjectWithArgs"].get("objname"))))
-    if "List" in item:
-        return last(".".join(strings(item["List"].get("items"))))
-    return item.get("String", {}).get("sval", "")
+_HOLDS_DATA = frozenset({"type", "domain", "extension", "schema"})
+_CREATES = {"type": ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"),
+            "domain": ("CreateDomainStmt",), "extension": ("CreateExtensionStmt",),
+            "schema": ("CreateSchemaStmt",), "function": ("CreateFunctionStmt",),
+            "sequence": ("CreateSeqStmt",)}
 
 
 def _created(statement: Statement, ctx: LintContext, kind: str, name: str) -> bool:
@@ -95,25 +85,22 @@ def _unused_type(ctx: LintContext, name: str) -> bool:
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    node = statement.node
-    kind = node.get("removeType")
-    if statement.kind != "DropStmt" or node.get("behavior") != "DROP_CASCADE" or \
+    kind = statement.object_kind or ""
+    if statement.kind != "DropStmt" or statement.node.get("behavior") != "DROP_CASCADE" or \
             kind not in _REACH:
         return
-    word, reach = _REACH[kind]
-    for item in node.get("objects") or ():
-        name = _name(item)
-        if not name or _created(statement, ctx, kind, name):
+    for name in map(last, statement.dropped):
+        if _created(statement, ctx, kind, name):
             continue
-        if kind in ("OBJECT_TYPE", "OBJECT_DOMAIN") and _unused_type(ctx, name):
+        if kind in ("type", "domain") and _unused_type(ctx, name):
             continue
-        data = kind in ("OBJECT_TYPE", "OBJECT_DOMAIN", "OBJECT_EXTENSION", "OBJECT_SCHEMA")
         yield ctx.finding(
             RULE,
-            f"`DROP {word.upper()} {name} CASCADE` also drops {reach}, without naming them.",
+            f"`DROP {kind.upper()} {name} CASCADE` also drops {_REACH[kind]}, without "
+            "naming them.",
             help="Drop or change what uses it first, then drop it without CASCADE: "
                  "PostgreSQL then refuses while anything still depends on it.",
-            subject=name, severity=Severity.ERROR if data else Severity.WARNING)
+            subject=name, severity=Severity.ERROR if kind in _HOLDS_DATA else Severity.WARNING)
 
 
 RULE = Rule(
