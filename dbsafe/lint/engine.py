@@ -44,6 +44,7 @@ from dbsafe.lint.statement import (
     strings,
     type_name,
 )
+from dbsafe.lint.types import rewrites
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -491,6 +492,12 @@ class LintContext:
         """The type PostgreSQL stores for `column_type`: a domain's base type."""
         domain = self.domain(column_type)
         return domain.base if domain is not None and domain.base is not None else column_type
+
+    def type_change_rewrites(self, old: TypeName, new: TypeName) -> bool | None:
+        """Does changing a column from `old` to `new` rewrite its table (`lint.types.rewrites`
+        of the types stored, in this session's TimeZone)? DBS110, DBS122 and DBS127 ask."""
+        return rewrites(self.stored_type(old), self.stored_type(new),
+                        utc=self.timezone_utc and self.target_version >= 120000)
 
     def domain_with_default(self, column_type: TypeName | None) -> bool:
         """Is `column_type` a domain with a DEFAULT? A column of it added without a default

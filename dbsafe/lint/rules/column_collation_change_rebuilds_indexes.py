@@ -44,7 +44,6 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule, own_collation
 from dbsafe.lint.statement import Statement, last
-from dbsafe.lint.types import rewrites
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -74,9 +73,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                      "collation, or add a new column with the collation and backfill it.",
                 subject=f"{table}.{column}", severity=Severity.WARNING)
             continue
-        new = ctx.stored_type(action.column.type)
-        old = ctx.stored_type(known.type)
-        if rewrites(old, new) is not False or collation == known.collation:
+        if ctx.type_change_rewrites(known.type, action.column.type) is not False or \
+                collation == known.collation:
             continue
         if not _indexed(ctx, table, column) or (
                 known.added_here and last(table) not in ctx.history.index_tables.values()):

@@ -40,7 +40,6 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement
-from dbsafe.lint.types import rewrites
 
 # Its findings need the database's schema (constraints and indexes): no SQL alone triggers
 # it (see tests/lint/test_rewrites_pg.py).
@@ -60,9 +59,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             continue
         column = action.name
         known = ctx.column(table, column)
-        if known is None or known.type is None or rewrites(
-                ctx.stored_type(known.type), ctx.stored_type(action.column.type),
-                utc=ctx.timezone_utc) is not False:
+        if known is None or known.type is None or \
+                ctx.type_change_rewrites(known.type, action.column.type) is not False:
             continue
         mentions = re.compile(rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"')
         work = [f"rechecks constraint `{c.name}` (a full scan)" for c in relation.constraints

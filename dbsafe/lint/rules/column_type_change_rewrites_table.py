@@ -63,7 +63,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Node, Statement, strings
-from dbsafe.lint.types import rewrites, stored_as
+from dbsafe.lint.types import stored_as
 
 # New types some other type reaches without a rewrite (besides the same type).
 _CHEAP_TARGETS = {"varchar", "text", "numeric", "varbit", "timestamp", "timestamptz", "time",
@@ -107,7 +107,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                      "type, or add a new column and backfill it instead.",
                 subject=f"{table}.{column}", severity=severity)
             continue
-        verdict = rewrites(old, new, utc=ctx.timezone_utc and ctx.target_version >= 120000)
+        verdict = ctx.type_change_rewrites(old, new)
         if verdict is False:
             continue
         if verdict is None:
