@@ -1934,11 +1934,10 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
 def _column_domain(snapshot: SchemaSnapshot, column_type: str) -> Domain | None:
     """The domain a column's type (as format_type spells it) names; None for any other
     type, an array of a domain included."""
-    for domain in snapshot.domains:
-        if column_type == qualify(domain.schema, domain.name) or (
-                column_type == quote(domain.name) and domain.schema in snapshot.search_path):
-            return domain
-    return None
+    if column_type.endswith("[]"):
+        return None  # an array of a domain: not checked when added
+    return next((d for d in snapshot.domains
+                 if _type_is(column_type, d.schema, d.name, snapshot.search_path)), None)
 
 
 _STABLE_DEFAULT = re.compile(
