@@ -8,6 +8,7 @@ record back. Never a password: the backup path is the only location recorded.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import socket
@@ -46,6 +47,14 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.{TABLE} (
 ALTER TABLE {SCHEMA}.{TABLE} ADD COLUMN IF NOT EXISTS checkpoints jsonb NOT NULL DEFAULT '{{}}';
 COMMENT ON TABLE {SCHEMA}.{TABLE} IS 'Runs of dbsafe upgrade/downgrade/restore (written by dbsafe)';
 """
+
+
+def _connection(conninfo: str | Any) -> Any:
+    """A new connection to `conninfo`, closed after use; or the open connection given, left
+    open (its owner may run more in the same transaction)."""
+    if isinstance(conninfo, str):
+        return connect(conninfo)
+    return contextlib.nullcontext(conninfo)
 
 
 def _ensure_table(conn: Any) -> None:
@@ -102,12 +111,14 @@ def start(conninfo: str, operation: str, from_revisions: Sequence[str]) -> str:
     return run_id
 
 
-def record(conninfo: str, operation: str, *, outcome: str, to_revisions: Sequence[str] = (),
-           message: str | None = None, backup_file: str | None = None) -> str:
+def record(conninfo: str | Any, operation: str, *, outcome: str,
+           to_revisions: Sequence[str] = (), message: str | None = None,
+           backup_file: str | None = None) -> str:
     """Record a run that is over already (a restore, recorded in the database it made), on
-    one connection: `start` and `finish` in one. Returns its id."""
+    one connection (`conninfo`'s, or the open connection given): `start` and `finish` in
+    one. Returns its id."""
     run_id = str(uuid.uuid4())
-    with connect(conninfo) as conn:
+    with _connection(conninfo) as conn:
         _ensure_table(conn)
         conn.execute(
             f"INSERT INTO {SCHEMA}.{TABLE} (run_id, operation, os_user, host, dbsafe_version, "
@@ -192,12 +203,13 @@ def checkpoint(conninfo: str, run_id: str, revisions: Sequence[str], snapshot: s
         )
 
 
-def settle_restored(conninfo: str, backup_name: str) -> int:
+def settle_restored(conninfo: str | Any, backup_name: str) -> int:
     """In a database just restored from a backup, the runs the backup caught in progress
     (the upgrade or downgrade that took it, or one running then): their outcome is in the
     original database's history, not here. Marked so, they are neither shown as running
-    nor "repaired" by the next run. Returns how many."""
-    with connect(conninfo) as conn:
+    nor "repaired" by the next run. Returns how many. `conninfo` may be an open connection
+    to that database."""
+    with _connection(conninfo) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return 0

@@ -242,13 +242,16 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                                 "--clean-up` drops it)")
         # Before any other session of dbsafe's; each refused setting rolled back its own.
         counts = _restored_row_counts(target, rolled_back=refused)
-        target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-            sql.Identifier(name),
-            sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
         revisions = _revisions(target)
-        history.settle_restored(target_url, backup.name)
-        history.record(target_url, "restore", outcome="restored", to_revisions=revisions,
-                       message=f"restored from {backup.name}", backup_file=str(backup))
+        # The done marker and the history row are one commit: a restore is marked done
+        # only with its record, and the server flushes its log once.
+        with target.transaction():
+            target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                sql.Identifier(name),
+                sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
+            history.settle_restored(target, backup.name)
+            history.record(target, "restore", outcome="restored", to_revisions=revisions,
+                           message=f"restored from {backup.name}", backup_file=str(backup))
         progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "
                  f"({time.perf_counter() - started:.1f}s)")
     return {"database": name, "revisions": list(revisions), "row_counts": counts,
