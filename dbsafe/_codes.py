@@ -71,6 +71,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Column type change that keeps the rows but rechecks a constraint or rebuilds an index under an ACCESS EXCLUSIVE lock.'),
     ('DBS128', 'column-type-change-blocked-by-view', 'error', '0.1.0',
      'Column type changed while a view or materialized view uses the column: PostgreSQL refuses it.'),
+    ('DBS129', 'identity-added-to-existing-column', 'error', '0.1.0',
+     'Identity added to an existing column: its sequence starts at 1 below the rows already there, or the statement fails.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -129,7 +129,9 @@ class Action:
     default: bool = False  # ATTACH PARTITION ... DEFAULT
     using: Node | None = None  # ALTER COLUMN ... TYPE ... USING expression
     expression: Node | None = None  # SET DEFAULT expression (None for DROP DEFAULT)
-    options: tuple[str, ...] = ()  # SET (...) / RESET (...) storage parameter names
+    # SET (...) / RESET (...) storage parameter names; an identity's options ("start",
+    # "restart", "generated", "increment", ...) for Add/SetIdentity
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -737,6 +739,11 @@ def _alter_table(s: Statement, n: Node) -> None:
                             default=bool((part.get("bound") or {}).get("is_default")))
         elif subtype == "ColumnDefault":
             action = Action(subtype, cmd.get("name"), expression=definition or None)
+        elif subtype in ("AddIdentity", "SetIdentity"):
+            items = (definition.get("Constraint", {}).get("options")
+                     or definition.get("List", {}).get("items", ()))
+            action = Action(subtype, cmd.get("name"), options=tuple(
+                d.get("DefElem", {}).get("defname", "") for d in items))
         elif subtype in ("SetRelOptions", "ResetRelOptions", "SetOptions", "ResetOptions"):
             names = tuple(d.get("DefElem", {}).get("defname", "")
                           for d in definition.get("List", {}).get("items", ()))

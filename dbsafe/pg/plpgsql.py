@@ -53,8 +53,9 @@ def executed_sql(tree: Any) -> Iterator[str | None]:
 
     >>> from pglast.parser import parse_plpgsql_json
     >>> list(executed_sql(json.loads(parse_plpgsql_json(
-    ...     "DO $$ BEGIN CREATE TABLE a (); EXECUTE 'DROP TABLE b'; EXECUTE 'x' || n; END $$"))))
-    ['CREATE TABLE a ()', 'DROP TABLE b', None]
+    ...     "DO $$ BEGIN CREATE TABLE a (); EXECUTE 'DROP TABLE b'; EXECUTE 'x' || n; "
+    ...     "PERFORM f(1); END $$"))))
+    ['CREATE TABLE a ()', 'DROP TABLE b', None, 'SELECT f(1)']
     """
     if isinstance(tree, list):
         for item in tree:
@@ -63,8 +64,9 @@ def executed_sql(tree: Any) -> Iterator[str | None]:
     if not isinstance(tree, dict):
         return
     for key, value in tree.items():
-        if key == "PLpgSQL_stmt_execsql":
-            query = expression_text(value.get("sqlstmt"))
+        if key in ("PLpgSQL_stmt_execsql", "PLpgSQL_stmt_perform"):
+            # PERFORM runs its query as a SELECT (PL/pgSQL's grammar keeps it so)
+            query = expression_text(value.get("sqlstmt" if key.endswith("execsql") else "expr"))
             if query:
                 yield query
             continue

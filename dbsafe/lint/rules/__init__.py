@@ -24,6 +24,7 @@ from dbsafe.lint.rules import (
     foreign_key_without_index,
     generated_expression_change_rewrites_table,
     identifier_too_long,
+    identity_added_to_existing_column,
     int_primary_key,
     materialized_view_without_unique_index,
     missing_lock_timeout,
@@ -88,4 +89,5 @@ ALL_RULES = (
     column_type_change_rechecks_dependents.RULE,
     enum_value_renamed.RULE,
     column_type_change_blocked_by_view.RULE,
+    identity_added_to_existing_column.RULE,
 )
