@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
 from dbsafe.lint.statement import (
+    Action,
     Constraint,
     Node,
     Statement,
@@ -187,6 +188,9 @@ class History:
     domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
+    # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
+    # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
+    storage: dict[str, dict[str, str]] = field(default_factory=dict)
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
     added: list[ColumnFacts] = field(default_factory=list, repr=False)
@@ -231,6 +235,11 @@ class History:
             parent = partition_parent(s)
             if parent is not None and (s.node.get("partbound") or {}).get("is_default"):
                 self.default_partitions[last(parent)] = last(s.relation)
+            self.storage[last(s.relation)] = {
+                "logged": str((s.node.get("relation") or {}).get("relpersistence") != "u"),
+                # what PostgreSQL's defaults give when the server's settings are left alone
+                "access method": s.node.get("accessMethod") or "heap",
+                "tablespace": s.node.get("tablespacename") or "pg_default"}
             table = self.columns.setdefault(last(s.relation), {})
             for column in s.columns:
                 table[column.name] = self._new(column)
@@ -252,6 +261,8 @@ class History:
                     self.columns[rename.new] = self.columns.pop(old)
                 if old in self.not_null_proofs:
                     self.not_null_proofs[rename.new] = self.not_null_proofs.pop(old)
+                if old in self.storage:
+                    self.storage[rename.new] = self.storage.pop(old)
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
@@ -292,8 +303,15 @@ class History:
 
     def _alter(self, table_name: str, s: Statement) -> None:
         table = self.columns.setdefault(table_name, {})
+        storage = self.storage.get(table_name)
         for action in s.actions:
             sub = action.subtype
+            if storage is not None and sub in STORAGE_SETTINGS:
+                setting, value = STORAGE_SETTINGS[sub], stored_as(action)
+                if value is None:
+                    storage.pop(setting, None)
+                else:
+                    storage[setting] = value
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
             elif sub == "AlterColumnType" and action.column is not None and action.name:
@@ -329,6 +347,19 @@ class History:
                 column = self.pending_checks.pop((table_name, action.name), None)
                 if column is not None:
                     self.not_null_proofs.setdefault(table_name, set()).add(column)
+
+
+# ALTER TABLE subcommands that set how a table is stored, and the setting each one sets.
+STORAGE_SETTINGS = {"SetLogged": "logged", "SetUnLogged": "logged",
+                    "SetAccessMethod": "access method", "SetTableSpace": "tablespace"}
+
+
+def stored_as(action: Action) -> str | None:
+    """The value a storage subcommand sets (see `STORAGE_SETTINGS`); None when it depends
+    on the server's settings (`SET ACCESS METHOD DEFAULT`)."""
+    if action.subtype in ("SetLogged", "SetUnLogged"):
+        return str(action.subtype == "SetLogged")
+    return action.name
 
 
 def _facts(column: Any) -> ColumnFacts:
@@ -504,6 +535,18 @@ class LintContext:
         of its own gets the domain's."""
         domain = self.domain(column_type)
         return domain is not None and domain.default is not None
+
+    def stored(self, table: str, setting: str) -> str | None:
+        """How table `table` is stored before the current statement, for one of
+        `STORAGE_SETTINGS`' settings; None when unknown (the schema before tells only
+        whether a table is logged)."""
+        known = self.history.storage.get(last(table))
+        if known is not None:
+            return known.get(setting)
+        relation = self.before_relation(table)
+        if setting == "logged" and relation is not None and relation.kind == "table":
+            return str(not relation.unlogged)
+        return None
 
     def default_partition(self, table: str) -> Relation | str | None:
         """The default partition of partitioned table `table` (its name when only the

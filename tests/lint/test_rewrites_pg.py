@@ -417,3 +417,44 @@ def test_an_identity_added_to_a_populated_column_is_flagged_where_postgresql_bre
     found = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
                           [folder])
     assert ("DBS129" in {f.code for f in found.findings}) == flagged, "from the database"
+
+
+STORED = """
+CREATE TABLE orders (id bigint PRIMARY KEY, note text);
+CREATE UNLOGGED TABLE scratch (id bigint PRIMARY KEY);
+INSERT INTO orders SELECT i, 'n' FROM generate_series(1, 50) AS i;
+"""
+
+
+@pytest.mark.parametrize(("change", "rewrite", "known_from_database"), [
+    ("ALTER TABLE orders SET LOGGED;", False, True),
+    ("ALTER TABLE scratch SET UNLOGGED;", False, True),
+    ("ALTER TABLE orders SET ACCESS METHOD heap;", False, False),
+    ("ALTER TABLE orders SET TABLESPACE pg_default;", False, False),
+    ("ALTER TABLE orders SET UNLOGGED;", True, True),
+    ("ALTER TABLE scratch SET LOGGED;", True, True),
+], ids=["logged-to-logged", "unlogged-to-unlogged", "heap-to-heap", "same-tablespace",
+        "logged-to-unlogged", "unlogged-to-logged"])
+def test_storage_changes_to_what_a_table_has_are_not_called_rewrites(
+        conninfo: str, tmp_path: Path, change: str, rewrite: bool,
+        known_from_database: bool) -> None:
+    """DBS112 flags SET LOGGED / UNLOGGED / ACCESS METHOD / TABLESPACE as a rewrite only when
+    PostgreSQL rewrites: not when the table is already stored that way. The schema dbsafe
+    reads from a database tells only whether a table is logged."""
+    table = change.split()[2]
+    nodes = f"SELECT pg_relation_filenode('{table}')"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(STORED)
+        before = conn.execute(nodes).fetchone()
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            after = conn.execute(nodes).fetchone()
+    assert (before != after) == rewrite
+    assert ("DBS112" in _all_codes(tmp_path, STORED, change)) == rewrite, "from history"
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change, encoding="utf-8")
+    found = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
+                          [folder])
+    flagged = rewrite or not known_from_database
+    assert ("DBS112" in {f.code for f in found.findings}) == flagged, "from the database"

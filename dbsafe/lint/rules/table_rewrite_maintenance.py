@@ -32,6 +32,10 @@ at the end. A plain `VACUUM` (SHARE UPDATE EXCLUSIVE) never blocks reads or writ
 * `ALTER TABLE ... CLUSTER ON` (only records the index to use).
 * `ALTER INDEX ... SET TABLESPACE` and `ALTER TABLE ALL IN TABLESPACE` are not modelled.
 * Tables created earlier in the same migration.
+* `SET LOGGED`, `SET UNLOGGED`, `SET ACCESS METHOD` and `SET TABLESPACE` to what the table
+  already has (PostgreSQL does nothing): known for tables created in an earlier migration
+  without `USING` or `TABLESPACE` (heap, `pg_default`) and, with `--database-url`, whether
+  a table is logged.
 
 ## References
 https://www.postgresql.org/docs/current/sql-vacuum.html,
@@ -44,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.engine import STORAGE_SETTINGS, LintContext, Rule, stored_as
 from dbsafe.lint.locks import ACCESS_EXCLUSIVE, locks_for
 from dbsafe.lint.statement import Statement
 
@@ -90,6 +94,9 @@ def _rewriting_alter(statement: Statement, ctx: LintContext) -> Iterator[Finding
         command = _REWRITING_ACTIONS.get(action.subtype)
         if command is None:
             continue
+        setting = STORAGE_SETTINGS[action.subtype]
+        if stored_as(action) is not None and ctx.stored(table, setting) == stored_as(action):
+            continue  # already stored so: PostgreSQL does nothing
         yield ctx.finding(
             RULE,
             f"ALTER TABLE ... {command} rewrites `{table}` under an ACCESS EXCLUSIVE lock; "
