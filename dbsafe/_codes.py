@@ -73,6 +73,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Column type changed while a view or materialized view uses the column: PostgreSQL refuses it.'),
     ('DBS129', 'identity-added-to-existing-column', 'error', '0.1.0',
      'Identity added to an existing column: its sequence starts at 1 below the rows already there, or the statement fails.'),
+    ('DBS130', 'partition-attached-with-scan', 'error', '0.1.0',
+     'Existing table attached as a partition without a CHECK constraint that proves its rows fit: it is scanned under an ACCESS EXCLUSIVE lock.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -191,6 +191,7 @@ class History:
     # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
+    checks: dict[str, dict[str, bool]] = field(default_factory=dict)  # table -> CHECK -> valid
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
     added: list[ColumnFacts] = field(default_factory=list, repr=False)
@@ -243,7 +244,10 @@ class History:
             table = self.columns.setdefault(last(s.relation), {})
             for column in s.columns:
                 table[column.name] = self._new(column)
+                for con in column.constraints:
+                    self._check_added(last(s.relation), con)
             for con in s.constraints:
+                self._check_added(last(s.relation), con)
                 if con.kind in ("primary", "not_null"):
                     for name in con.columns:
                         table.setdefault(name, ColumnFacts()).not_null = True
@@ -263,6 +267,8 @@ class History:
                     self.not_null_proofs[rename.new] = self.not_null_proofs.pop(old)
                 if old in self.storage:
                     self.storage[rename.new] = self.storage.pop(old)
+                if old in self.checks:
+                    self.checks[rename.new] = self.checks.pop(old)
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
@@ -301,6 +307,11 @@ class History:
             if node["name"].endswith("_not_null"):
                 altered.not_null = False
 
+    def _check_added(self, table_name: str, con: Constraint) -> None:
+        if con.kind == "check" and con.enforced:
+            checks = self.checks.setdefault(table_name, {})
+            checks[con.name or f"#{len(checks)}"] = not con.not_valid
+
     def _alter(self, table_name: str, s: Statement) -> None:
         table = self.columns.setdefault(table_name, {})
         storage = self.storage.get(table_name)
@@ -331,6 +342,7 @@ class History:
                 self.default_partitions[table_name] = None  # known to have none now
             elif sub == "AddConstraint" and action.constraint is not None:
                 con = action.constraint
+                self._check_added(table_name, con)
                 if con.kind == "primary":
                     keys = con.columns if con.using_index is None else \
                         self.index_columns.get(last(con.using_index), ())
@@ -343,7 +355,11 @@ class History:
                             self.pending_checks[(table_name, con.name)] = column
                     else:
                         self.not_null_proofs.setdefault(table_name, set()).add(column)
+            elif sub == "DropConstraint" and action.name:
+                self.checks.get(table_name, {}).pop(action.name, None)
             elif sub == "ValidateConstraint" and action.name:
+                if action.name in self.checks.get(table_name, {}):
+                    self.checks[table_name][action.name] = True
                 column = self.pending_checks.pop((table_name, action.name), None)
                 if column is not None:
                     self.not_null_proofs.setdefault(table_name, set()).add(column)
@@ -546,6 +562,18 @@ class LintContext:
         relation = self.before_relation(table)
         if setting == "logged" and relation is not None and relation.kind == "table":
             return str(not relation.unlogged)
+        return None
+
+    def validated_check(self, table: str) -> str | None:
+        """Where a validated CHECK constraint of `table` is known from: "migration" (added
+        by this migration or an earlier one), "schema" (the database's), None when none is
+        known. Which rows it admits is not read."""
+        if any(self.history.checks.get(last(table), {}).values()):
+            return "migration"
+        relation = self.before_relation(table)
+        if relation is not None and any(c.kind == "check" and c.validated
+                                        for c in relation.constraints):
+            return "schema"
         return None
 
     def default_partition(self, table: str) -> Relation | str | None:

@@ -458,3 +458,59 @@ def test_storage_changes_to_what_a_table_has_are_not_called_rewrites(
                           [folder])
     flagged = rewrite or not known_from_database
     assert ("DBS112" in {f.code for f in found.findings}) == flagged, "from the database"
+
+
+PARTITIONED = """
+CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2025 (id bigint, at date NOT NULL);
+INSERT INTO events_2025 SELECT i, '2025-06-01' FROM generate_series(1, 100) AS i;
+"""
+BOUNDS = ("ALTER TABLE events_2025 ADD CONSTRAINT bounds CHECK (at >= '2025-01-01' AND "
+          "at < '2026-01-01') NOT VALID;\nALTER TABLE events_2025 VALIDATE CONSTRAINT bounds;\n")
+ATTACH = "ALTER TABLE events ATTACH PARTITION events_2025 FOR VALUES FROM ('2025-01-01') " \
+         "TO ('2026-01-01');"
+
+
+@pytest.mark.parametrize(("schema", "change", "scanned", "severity"), [
+    (PARTITIONED, ATTACH, True, {"history": "error", "database": "error"}),
+    (PARTITIONED, BOUNDS + ATTACH, False, {}),
+    (PARTITIONED + BOUNDS, ATTACH, False, {"database": "warning"}),
+    ("CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);",
+     "CREATE TABLE events_2025 (id bigint, at date NOT NULL);\n" + ATTACH, True, {}),
+], ids=["no-check", "check-validated-first", "check-in-schema", "created-here"])
+def test_a_table_attached_as_a_partition_is_scanned_where_lint_says(
+        conninfo: str, tmp_path: Path, schema: str, change: str, scanned: bool,
+        severity: dict[str, str]) -> None:
+    """DBS130's claim: ATTACH PARTITION reads the table under ACCESS EXCLUSIVE unless a
+    validated CHECK implies the bounds. From history, an earlier migration's CHECK is
+    trusted; from the database, the schema's CHECK lowers the finding to a warning. A table
+    the migration creates is scanned too, but it is empty and nobody uses it yet."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        scans = "SELECT pg_stat_get_xact_numscans('events_2025'::regclass)"
+        with conn.transaction(force_rollback=True):
+            conn.execute(change.removesuffix(ATTACH) or "SELECT")
+            before = conn.execute(scans).fetchone()[0]
+            conn.execute(ATTACH)  # the attach's own scan, not VALIDATE's
+            attached = conn.execute(scans).fetchone()[0] - before
+            locks = {r[0] for r in conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
+                "relation = 'events_2025'::regclass").fetchall()}
+    assert bool(attached) == scanned
+    assert "AccessExclusiveLock" in locks
+
+    def found(settings: Settings, folder: Path) -> str | None:
+        report = commands.lint(settings, [folder])
+        return next((f.severity.value for f in report.findings if f.code == "DBS130"), None)
+
+    history = tmp_path / "history" / "migrations"
+    history.mkdir(parents=True)
+    (history / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (history / "002_change.sql").write_text(change, encoding="utf-8")
+    assert found(Settings(project_root=history.parent), history) == severity.get("history")
+    database = tmp_path / "database" / "migrations"
+    database.mkdir(parents=True)
+    (database / "002.sql").write_text(change, encoding="utf-8")
+    # every table counts as large: the size does not lower the finding here
+    assert found(Settings(project_root=database.parent, database_url=conninfo, large_table=0),
+                 database) == severity.get("database")

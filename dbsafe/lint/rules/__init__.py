@@ -35,6 +35,7 @@ from dbsafe.lint.rules import (
     non_concurrent_reindex,
     not_null_column_without_default,
     partition_added_scans_default_partition,
+    partition_attached_with_scan,
     set_not_null_without_check,
     statements_after_access_exclusive_lock,
     statements_after_write_blocking_lock,
@@ -90,4 +91,5 @@ ALL_RULES = (
     enum_value_renamed.RULE,
     column_type_change_blocked_by_view.RULE,
     identity_added_to_existing_column.RULE,
+    partition_attached_with_scan.RULE,
 )
