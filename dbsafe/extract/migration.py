@@ -60,6 +60,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                    wrapped_in_transaction: bool = False) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
+    A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, Flyway's
+    undo `U1__x.sql`), and so is the down section of a file annotated for goose,
+    sql-migrate or dbmate (`upgrade_section`): upgrading never runs them.
+
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; any other layout
     (supabase's `20240101120000_x.sql`, numbered folders such as prisma's
@@ -72,7 +76,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(p for p in path.rglob("*.sql") if p.is_file())
+            files.extend(p for p in path.rglob("*.sql")
+                         if p.is_file() and not _DOWN_FILE.fullmatch(p.name))
         elif path.is_file():
             files.append(path)
         else:
@@ -85,11 +90,53 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             raise SourceError(f"cannot read migration {file}: {exc}") from None
         shown = display_path(file, root)
         statements = tuple(
-            MigrationStatement(f.sql, f.location(0)) for f in split_sql(text, shown)
+            MigrationStatement(f.sql, f.location(0))
+            for f in split_sql(upgrade_section(text), shown)
         )
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=wrapped_in_transaction))
     return migrations
+
+
+# Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,
+# Flyway's undo `U1__x.sql`.
+_DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNORECASE)
+# The annotations that split one file into its up and down sections, as goose, sql-migrate
+# and dbmate read them (a comment line of its own), and goose's and sql-migrate's end of a
+# statement written without its `;` (`-- +goose StatementEnd`).
+_SECTION = re.compile(
+    r"[ \t]*--[ \t]*(?:\+goose[ \t]+(?P<goose>up|down)|\+migrate[ \t]+(?P<migrate>up|down)"
+    r"|migrate:(?P<dbmate>up|down))\b",
+    re.IGNORECASE)
+_STATEMENT_END = re.compile(r"[ \t]*--[ \t]*\+(?:goose|migrate)[ \t]+StatementEnd\b",
+                            re.IGNORECASE)
+
+
+def upgrade_section(text: str) -> str:
+    """`text` as upgrading runs it: the lines of its down sections blanked (goose's
+    `-- +goose Down`, sql-migrate's `-- +migrate Down`, dbmate's `-- migrate:down`, each
+    up to the next up annotation) and each `StatementEnd` annotation made the `;` it
+    means to the runner. Lines and columns stay where they were; a file without these
+    annotations is returned as it is.
+
+    >>> upgrade_section("-- +goose Up\\nCREATE TABLE t ()\\n-- +goose StatementEnd\\n"
+    ...                 "-- +goose Down\\nDROP TABLE t;\\n")
+    '-- +goose Up\\nCREATE TABLE t ()\\n;\\n\\n\\n'
+    """
+    if not _SECTION.search(text):
+        return text
+    lines = text.split("\n")
+    down = False
+    for number, line in enumerate(lines):
+        mark = _SECTION.match(line)
+        if mark is not None:
+            down = (mark.group("goose") or mark.group("migrate")
+                    or mark.group("dbmate")).lower() == "down"
+        if down:
+            lines[number] = ""
+        elif _STATEMENT_END.match(line):
+            lines[number] = ";"
+    return "\n".join(lines)
 
 
 _FLYWAY_VERSIONED = re.compile(r"V(\d+(?:[._]\d+)*)__")

@@ -102,3 +102,46 @@ def test_since_with_sql_paths_only_is_an_error_not_a_full_run(tmp_path: Path) ->
     (tmp_path / "001.sql").write_text("ALTER TABLE t ADD COLUMN c text;\n")
     with pytest.raises(SourceError, match="--since 0001 selects alembic revisions"):
         commands.lint(Settings(project_root=tmp_path), [tmp_path], since="0001")
+
+
+def _codes(report: object) -> list[tuple[str, int, str]]:
+    return sorted((f.location.path.rpartition("/")[2], f.location.line, f.code)
+                  for f in report.findings if f.location is not None)  # type: ignore[attr-defined]
+
+
+def test_down_migrations_of_a_folder_are_not_linted(tmp_path: Path) -> None:
+    # golang-migrate's `.down.sql` sorts before its `.up.sql`, and Flyway's undo files after
+    # every versioned one: linted, they read as a DROP TABLE before the table exists.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "000001_a.up.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    (folder / "000001_a.down.sql").write_text("DROP TABLE t;\n")
+    (folder / "000002_b.up.sql").write_text("ALTER TABLE t ADD COLUMN b int;\n")
+    (folder / "000002_b.down.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    (folder / "U2__b.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    settings = Settings(project_root=tmp_path, ignore=("DBS115",))
+    migrations = load_migrations(settings, [folder])
+    assert [m.path.rpartition("/")[2] for m in migrations] == ["000001_a.up.sql",
+                                                                "000002_b.up.sql"]
+    assert _codes(commands.lint(settings, [folder])) == []
+
+
+def test_only_the_up_section_of_an_annotated_file_is_linted(tmp_path: Path) -> None:
+    # goose sends what lies between StatementBegin and StatementEnd as one statement, so
+    # its last statement may have no `;`; what follows `-- +goose Down` (or sql-migrate's
+    # and dbmate's marks) runs only on a downgrade.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_init.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY, a int);\n")
+    (folder / "002_goose.sql").write_text(
+        "-- +goose Up\n-- +goose StatementBegin\nCREATE INDEX t_a ON t (a)\n"
+        "-- +goose StatementEnd\n\n-- +goose Down\n-- +goose StatementBegin\n"
+        "DROP INDEX t_a;\nDROP TABLE t\n-- +goose StatementEnd\n")
+    (folder / "003_sql_migrate.sql").write_text(
+        "-- +migrate Up\nALTER TABLE t ADD COLUMN b int;\n-- +migrate Down\n"
+        "ALTER TABLE t DROP COLUMN a;\n")
+    (folder / "004_dbmate.sql").write_text(
+        "-- migrate:up\nALTER TABLE t ADD COLUMN c int;\n\n-- migrate:down\n"
+        "ALTER TABLE t DROP COLUMN a;\n")
+    report = commands.lint(Settings(project_root=tmp_path, ignore=("DBS115",)), [folder])
+    assert _codes(report) == [("002_goose.sql", 3, "DBS101")]
