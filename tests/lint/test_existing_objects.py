@@ -70,3 +70,22 @@ def test_a_collation_change_of_a_column_added_by_the_migration_rebuilds_only_its
     assert ("DBS122", "orders.note") in _lint(
         tmp_path / "c", ORDERS + "ALTER TABLE orders ADD COLUMN note text;\n",
         'ALTER TABLE orders ALTER COLUMN note TYPE text COLLATE "C";\n')
+
+
+def test_index_advice_on_a_table_an_earlier_migration_partitioned(tmp_path: Path) -> None:
+    # PostgreSQL 18 refuses both CONCURRENTLY forms there ("cannot create index on
+    # partitioned table ... concurrently", "cannot drop partitioned index ...
+    # concurrently"): the help must not send the user to them.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001.sql").write_text(
+        "CREATE TABLE meas (id bigint, v int) PARTITION BY RANGE (id);\n"
+        "CREATE TABLE meas_1 PARTITION OF meas FOR VALUES FROM (0) TO (100);\n"
+        "CREATE INDEX ix_meas_v ON meas (v);\n")
+    (folder / "002.sql").write_text("DROP INDEX ix_meas_v;\nCREATE INDEX ix_meas_id ON meas (id);\n")
+    report = commands.lint(Settings(project_root=tmp_path, ignore=("DBS115",)), [folder])
+    helps = {f.code: f.help or "" for f in report.findings}
+    assert set(helps) == {"DBS101", "DBS103"}
+    assert "ON ONLY the parent" in helps["DBS101"]
+    assert "cannot be dropped concurrently" in helps["DBS103"]
+    assert "Use " not in helps["DBS101"] + helps["DBS103"]

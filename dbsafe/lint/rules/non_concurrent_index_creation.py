@@ -29,7 +29,9 @@ Indexes on tables created earlier in the same migration (also by `CREATE TABLE A
 table: PostgreSQL records an invalid index on the parent and builds nothing, the first step
 of indexing a partitioned table without blocking writes (then `CREATE INDEX CONCURRENTLY`
 on each partition and `ALTER INDEX ... ATTACH PARTITION`). On a plain table `ON ONLY`
-builds the index, and is flagged.
+builds the index, and is flagged. A plain `CREATE INDEX` on a partitioned table (created
+`PARTITION BY` earlier in the history, or so in the database) is flagged with that
+per-partition way as its help, since PostgreSQL refuses `CONCURRENTLY` there (DBS121).
 """
 
 from __future__ import annotations
@@ -50,12 +52,19 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         return
     if index.only and ctx.partitioned(table):
         return  # an empty, invalid index on the parent alone: nothing is built
+    if ctx.partitioned(table):
+        # PostgreSQL refuses CONCURRENTLY here (DBS121): the way round is per partition.
+        help = ("PostgreSQL cannot build an index on a partitioned table concurrently: "
+                "create it ON ONLY the parent, build each partition's index concurrently, "
+                "then ALTER INDEX ... ATTACH PARTITION each one.")
+    else:
+        help = ("Use CREATE INDEX CONCURRENTLY, outside a transaction (alembic: "
+                "postgresql_concurrently=True in an autocommit_block()).")
     yield ctx.finding(
         RULE,
         f"Index on `{table}` is built without CONCURRENTLY; writes to `{table}` wait until "
         "it finishes.",
-        help="Use CREATE INDEX CONCURRENTLY, outside a transaction (alembic: "
-             "postgresql_concurrently=True in an autocommit_block()).",
+        help=help,
         subject=table,
     )
 

@@ -53,9 +53,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             continue  # no such index before this migration: it is new here
         if table is not None and ctx.created_before(table):
             continue
-        relation = ctx.before_relation(table) if table is not None else None
         where = f"`{table}`" if table is not None else "its table"
-        if relation is not None and relation.kind == "partitioned_table":
+        if table is not None and ctx.partitioned(table):
             help = ("Indexes of partitioned tables cannot be dropped concurrently; drop it "
                     "at a quiet time with a short lock_timeout.")
         else:
