@@ -116,7 +116,8 @@ def _check_action(table: str, action: Action, any_default: bool,
         label = f" `{con.name}`" if con.name else ""
         if con.kind == "foreign":
             referenced = con.references
-            both = f"`{table}` and `{referenced}`" if referenced else f"`{table}`"
+            both = f"`{table}` and `{referenced}`" if referenced and \
+                last(referenced) != last(table) else f"`{table}`"
             message = (f"Foreign key{label} is added to `{table}` without NOT VALID; "
                        f"writes to {both} wait while every row of `{table}` is checked.")
         else:
