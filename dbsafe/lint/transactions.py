@@ -80,6 +80,8 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     stronger: set[str] = set()  # tables locked in one of `unless`
     reported = False
     for statement in ctx.statements:
+        if statement.deferred:
+            continue  # a function's body runs when it is called, not here
         if statement.transaction == "begin" or not statement.in_transaction or \
                 statement.transaction in _ENDS:
             held, stronger, reported = [], set(), False

@@ -117,3 +117,28 @@ def test_identity_on_a_column_the_snapshot_knows_nullable_is_refused() -> None:
     sql = "ALTER TABLE orders ALTER COLUMN customer_id ADD GENERATED ALWAYS AS IDENTITY;"
     found = lint_sql(sql, rules=[rule.RULE], before=BEFORE)
     assert [f.message.split(":")[0] for f in found] == ["`orders.customer_id` allows NULL"]
+
+
+def test_a_function_body_takes_no_lock_where_the_function_is_created() -> None:
+    # Found on hatchet's v1_0_0: a trigger's SHARE ROW EXCLUSIVE lock, then CREATE FUNCTION
+    # whose body reads a table, was DBS125 "works on `pg_inherits`"; the body runs when the
+    # function is called, not here.
+    from dbsafe.lint.rules import (
+        statements_after_access_exclusive_lock,
+        statements_after_write_blocking_lock,
+    )
+
+    body = ("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$\nBEGIN\n"
+            "    UPDATE customers SET id = id;\n    ALTER TABLE customers ADD COLUMN x int;\n"
+            "    RETURN 1;\nEND $$;\n")
+    trigger = ("BEGIN;\nCREATE TRIGGER t AFTER INSERT ON orders FOR EACH ROW "
+               "EXECUTE FUNCTION trg();\n" + body + "COMMIT;\n")
+    assert codes(trigger, statements_after_write_blocking_lock) == []
+    alter = "BEGIN;\nALTER TABLE orders ADD COLUMN note text;\n" + body + "COMMIT;\n"
+    assert codes(alter, statements_after_access_exclusive_lock) == []
+    assert codes(body, missing_lock_timeout) == []
+    # The body's statements are still linted on their own.
+    assert "DBS101" in {f.code for f in lint_sql(
+        body.replace("UPDATE customers SET id = id", "CREATE INDEX ix ON customers (id)"))}
+    assert "DBS115" in codes("ALTER TABLE orders ADD COLUMN x int;\n" + body,
+                             missing_lock_timeout)[0]

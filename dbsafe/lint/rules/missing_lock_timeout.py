@@ -37,6 +37,8 @@ op.execute("SET statement_timeout = '15min'")
 * Locks on tables created earlier in the same migration.
 * `lock_timeout` set with `SET`, `SET LOCAL` (until the transaction ends) or
   `set_config('lock_timeout', ...)`; a value of `0` disables the timeout and does not count.
+* The statements of a function's body: they run when it is called, under the caller's
+  settings, not in the migration that creates it.
 
 One finding per migration, at the first statement that needs the timeouts; the message
 names the timeouts that are missing, and with `lock_timeout` set, says what the missing
@@ -65,6 +67,8 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
         return
     active: dict[str, bool] = {}  # setting -> set for the session (False: until txn end)
     for statement in ctx.statements:
+        if statement.deferred:
+            continue  # a function's body runs when it is called, under the caller's settings
         if statement.transaction in _ENDS:
             active = {name: session for name, session in active.items() if session}
             continue

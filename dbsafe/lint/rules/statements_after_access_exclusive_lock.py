@@ -39,6 +39,8 @@ move backfills and index builds to other revisions.
 * Anything after the first finding of a transaction: one finding per transaction, at the
   first statement that lengthens the outage. A table renamed in the transaction is followed
   under its new name.
+* The statements of a function's body: `CREATE FUNCTION` does not run them, so they take no
+  lock and do no work in the transaction that creates it.
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
   ran on a throwaway server (`pg_locks`).
 * Anything after the first finding of a transaction.
+* The statements of a function's body: `CREATE FUNCTION` does not run them, so they take no
+  lock and do no work in the transaction that creates it.
 """
 
 from __future__ import annotations
