@@ -93,8 +93,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             MigrationStatement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
         )
+        in_transaction = wrapped_in_transaction or runner_wraps_in_transaction(text)
         migrations.append(Migration(shown, statements, kind="sql", file=file,
-                                    starts_in_transaction=wrapped_in_transaction))
+                                    starts_in_transaction=in_transaction))
     return migrations
 
 
@@ -105,9 +106,9 @@ _DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNOR
 # and dbmate read them (a comment line of its own), and goose's and sql-migrate's end of a
 # statement written without its `;` (`-- +goose StatementEnd`).
 _SECTION = re.compile(
-    r"[ \t]*--[ \t]*(?:\+goose[ \t]+(?P<goose>up|down)|\+migrate[ \t]+(?P<migrate>up|down)"
+    r"^[ \t]*--[ \t]*(?:\+goose[ \t]+(?P<goose>up|down)|\+migrate[ \t]+(?P<migrate>up|down)"
     r"|migrate:(?P<dbmate>up|down))\b",
-    re.IGNORECASE)
+    re.IGNORECASE | re.MULTILINE)
 _STATEMENT_END = re.compile(r"[ \t]*--[ \t]*\+(?:goose|migrate)[ \t]+StatementEnd\b",
                             re.IGNORECASE)
 
@@ -137,6 +138,28 @@ def upgrade_section(text: str) -> str:
         elif _STATEMENT_END.match(line):
             lines[number] = ";"
     return "\n".join(lines)
+
+
+# What turns off the transaction these runners wrap each migration in.
+_NO_TRANSACTION = re.compile(
+    r"^[ \t]*--[ \t]*(?:\+goose[ \t]+NO[ \t]+TRANSACTION\b"
+    r"|\+migrate[ \t]+up\b.*\bnotransaction\b|migrate:up\b.*\btransaction:false\b)",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def runner_wraps_in_transaction(text: str) -> bool:
+    """Does the runner the file is annotated for run it inside one transaction? goose,
+    sql-migrate and dbmate do unless told not to (`-- +goose NO TRANSACTION`,
+    `-- +migrate Up notransaction`, `-- migrate:up transaction:false`).
+
+    >>> runner_wraps_in_transaction("-- +goose Up\\nCREATE INDEX CONCURRENTLY i ON t (a);")
+    True
+    >>> runner_wraps_in_transaction("-- +goose NO TRANSACTION\\n-- +goose Up\\nSELECT 1;")
+    False
+    >>> runner_wraps_in_transaction("CREATE TABLE t ();")
+    False
+    """
+    return _SECTION.search(text) is not None and _NO_TRANSACTION.search(text) is None
 
 
 _FLYWAY_VERSIONED = re.compile(r"V(\d+(?:[._]\d+)*)__")

@@ -145,3 +145,24 @@ def test_only_the_up_section_of_an_annotated_file_is_linted(tmp_path: Path) -> N
         "ALTER TABLE t DROP COLUMN a;\n")
     report = commands.lint(Settings(project_root=tmp_path, ignore=("DBS115",)), [folder])
     assert _codes(report) == [("002_goose.sql", 3, "DBS101")]
+
+
+def test_goose_sql_migrate_and_dbmate_files_run_in_a_transaction_unless_told_not_to(
+        tmp_path: Path) -> None:
+    # Each of these runners wraps a migration in one transaction: CONCURRENTLY fails there.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    index = "CREATE INDEX CONCURRENTLY ix_{0} ON t (id);\n"
+    (folder / "001_init.sql").write_text("CREATE TABLE t (id bigint);\n")
+    (folder / "002_goose.sql").write_text("-- +goose Up\n" + index.format("a"))
+    (folder / "003_goose.sql").write_text(
+        "-- +goose NO TRANSACTION\n-- +goose Up\n" + index.format("b"))
+    (folder / "004_sql_migrate.sql").write_text("-- +migrate Up\n" + index.format("c"))
+    (folder / "005_sql_migrate.sql").write_text(
+        "-- +migrate Up notransaction\n" + index.format("d"))
+    (folder / "006_dbmate.sql").write_text("-- migrate:up\n" + index.format("e"))
+    (folder / "007_dbmate.sql").write_text(
+        "-- migrate:up transaction:false\n" + index.format("f"))
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
+    assert _codes(report) == [("002_goose.sql", 2, "DBS102"), ("004_sql_migrate.sql", 2, "DBS102"),
+                              ("006_dbmate.sql", 2, "DBS102")]
