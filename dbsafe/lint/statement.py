@@ -197,6 +197,7 @@ class Statement:
         """Read from a function's body: it runs when the function is called, not where
         the migration creates the function, so it takes no lock and does no work there."""
         return self.origin is not None and self.origin.startswith("body of function ")
+
     @property
     def parsed(self) -> bool:
         return self.error is None
