@@ -44,7 +44,7 @@ class Loaded:
 
     migrations: list[Migration]
     earlier: list[Migration] = field(default_factory=list)  # not linted: their facts only
-    order: list[Migration] = field(default_factory=list)  # alembic revisions, upgrade order
+    order: list[Migration] = field(default_factory=list)  # upgrade order (alembic, or SQL alone)
     unlinted: list[Unlinted] = field(default_factory=list)  # reported as DBS005
     lines: list[str] = field(default_factory=list)  # said in the report (how, which)
 
@@ -90,7 +90,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                 raise SourceError(f"--since {since} selects alembic revisions, and the paths "
                                   "name SQL migrations only; drop --since, or use "
                                   "--changed-since GITREF for SQL folders")
-            loaded = Loaded(migrations)
+            loaded = Loaded(migrations, order=list(migrations))
     else:
         loaded = _alembic(settings, project, since=since, offline=offline, current=current)
     if changed_since:
@@ -98,7 +98,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
 
         changed = changed_files(root, changed_since)
         keep = [m for m in loaded.migrations if m.file is not None and m.file.resolve() in changed]
-        loaded.earlier += [m for m in loaded.migrations if m not in keep and m.kind == "alembic"]
+        loaded.earlier += [m for m in loaded.migrations if m not in keep]
         loaded.migrations = keep
     return loaded
 

@@ -32,3 +32,30 @@ def test_untracked_migrations_in_a_project_below_the_git_top_are_linted(tmp_path
 
     assert {Path(f.location.path).name for f in report.findings if f.location} == {"V2__index.sql"}
     assert "DBS101" in {f.code for f in report.findings}
+
+
+def test_sql_migrations_not_changed_still_give_their_facts(tmp_path: Path) -> None:
+    # Found by a probe on hatchet: the unchanged SQL files were dropped, not read for their
+    # facts, so the NOT NULL proof V1 validated was unknown to V2 (a false DBS107), and the
+    # table V1 made partitioned got the plain CREATE INDEX CONCURRENTLY advice.
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "V1__init.sql").write_text(
+        "CREATE TABLE visits (id bigint, at date);\n"
+        "CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\n")
+    (migrations / "V2__check.sql").write_text(
+        "ALTER TABLE visits ADD CONSTRAINT visits_at_nn CHECK (at IS NOT NULL) NOT VALID;\n"
+        "ALTER TABLE visits VALIDATE CONSTRAINT visits_at_nn;\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+    (migrations / "V3__not_null.sql").write_text(
+        "ALTER TABLE visits ALTER COLUMN at SET NOT NULL;\n"
+        "CREATE INDEX events_at ON events (at);\n")
+
+    report = commands.lint(Settings(project_root=tmp_path), [migrations], changed_since="HEAD")
+
+    assert {Path(f.location.path).name for f in report.findings if f.location} == {"V3__not_null.sql"}
+    assert "DBS107" not in {f.code for f in report.findings}
+    index = next(f for f in report.findings if f.code == "DBS101")
+    assert "ON ONLY" in (index.help or "")
