@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from dbsafe.schema.casts import EXPLICIT, UNKNOWN, conversion
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
 from dbsafe.schema.model import (
     Column,
@@ -1931,6 +1932,17 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     _column_extras(p, relation, column)
 
 
+def _domain_base(snapshot: SchemaSnapshot, column_type: str) -> str:
+    """The type a column's values have under its domains (the type itself for any other
+    type): casts from and to a domain are those of its base type."""
+    for _ in range(len(snapshot.domains)):
+        domain = _column_domain(snapshot, column_type)
+        if domain is None:
+            break
+        column_type = domain.type
+    return column_type
+
+
 def _column_domain(snapshot: SchemaSnapshot, column_type: str) -> Domain | None:
     """The domain a column's type (as format_type spells it) names; None for any other
     type, an array of a domain included."""
@@ -1987,18 +1999,39 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                           "EXCLUSIVE lock; reads and writes wait.")]
         source_column = p.source.relation(c.identity[0], c.identity[1])
         old_default = source_column.column(column.name) if source_column else None
+        source_type = old_default.type if old_default is not None else ""
+        from_enum = any(_type_is(source_type, e.schema, e.name, p.source.search_path)
+                        for e in p.source.enums)
+        path = UNKNOWN if from_enum or a != "type" else conversion(
+            _domain_base(p.source, source_type), _domain_base(p.target, column.type))
+        if path is None:
+            # No cast leads there: `USING col::type` fails whatever the rows hold, and
+            # only a person knows what the values mean (seconds since 1970? a date?).
+            p.emit("columns", f"-- ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type}"
+                   f"{collate} USING <expression of {col}> is not generated: no cast leads "
+                   f"from {source_type} to {column.type}",
+                   Hazard("not-generated", f"No cast converts `{subject}` from {source_type} "
+                          f"to {column.type}: write the ALTER COLUMN ... TYPE with a USING "
+                          "expression that says what its values mean, by hand."),
+                   subject=subject)
+            return
         if old_default is not None and old_default.default is not None and a == "type":
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
                    subject=subject)
-        source_type = old_default.type if old_default is not None else ""
+        if path == EXPLICIT:
+            # A cast PostgreSQL applies only when asked may change a value it cannot
+            # represent instead of refusing it (integer to bit(4) keeps the last 4 bits).
+            hazards.append(Hazard("data-loss", f"Only an explicit cast converts `{subject}` "
+                                  f"from {source_type} to {column.type}: a value it cannot "
+                                  "represent may be changed rather than refused; check the "
+                                  "USING expression."))
         if _length_checked(column.type, source_type):
             # No USING: PostgreSQL's assignment coercion then refuses a value that is too
             # long, where an explicit cast (`USING col::varchar(5)`) would silently cut it.
             using = ""
             hazards = [Hazard("table-rewrite", hazards[0].message + f" A value longer than "
                               f"{column.type} allows makes it fail; nothing is cut.")]
-        elif any(_type_is(source_type, e.schema, e.name, p.source.search_path)
-                 for e in p.source.enums):
+        elif from_enum:
             # No cast leads from an enum to another type but through text
             via = "text" + "[]" * source_type.count("[]")
             using = f" USING {col}::{via}::{column.type}"
