@@ -2247,16 +2247,20 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                      if c.action in (DROP, ALTER) and (c.old if c.action == DROP else
                                                        _constraint(p.source, c.identity))
                      is not None and _constraint_kind(p, c) in ("primary_key", "unique")}
+    # ... and so must those that hold a plain unique index being dropped or built again
+    # (PostgreSQL refuses to drop it while they use it).
+    replaced_indexes = _replaced_unique_indexes(p)
     for relation in p.source.relations:
         key = (relation.schema, relation.name)
         for constraint in relation.constraints:
             if constraint.kind != "foreign_key" or not constraint.referenced_table:
                 continue
             referenced = _split(constraint.referenced_table)
-            if key not in p.dropped_relations and (referenced in replaced_keys
-                                                   or referenced in p.replaced_relations):
+            holds = referenced in replaced_keys or (
+                *referenced, frozenset(constraint.referenced_columns)) in replaced_indexes
+            if key not in p.dropped_relations and (holds or referenced in p.replaced_relations):
                 p.recreate_fks.add((*key, constraint.name))
-            elif key in p.dropped_relations and referenced in replaced_keys \
+            elif key in p.dropped_relations and holds \
                     and referenced not in p.dropped_relations and not relation.partition_of:
                 # The table goes last, its foreign key must go before the key it holds (a
                 # partition's copy goes with its parent's).
@@ -2315,6 +2319,22 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             _drop_constraint(p, qualify(schema, name), old, ".".join(identity))
         if new is not None and referencing is not None:
             _add_constraint(p, referencing, new)
+
+
+def _replaced_unique_indexes(p: _Plan) -> set[tuple[str, str, frozenset[str]]]:
+    """(schema, table, key columns) of the plain unique indexes of the source that the plan
+    drops or builds again: a foreign key on those columns of the table may hold one."""
+    found = set()
+    for c in p.changes:
+        if c.kind != "index" or c.action not in (DROP, ALTER) or c.attribute == "comment":
+            continue
+        relation = p.source.relation(c.identity[0], c.identity[1])
+        index = next((i for i in relation.indexes if i.name == c.identity[2]), None) \
+            if relation is not None else None
+        if index is not None and index.unique and index.predicate is None \
+                and not _constraint_index(relation, index.name):
+            found.add((c.identity[0], c.identity[1], frozenset(index.columns)))
+    return found
 
 
 def _copy_of_left_parent(p: _Plan, key: tuple[str, str], constraint: Constraint) -> bool:

@@ -254,6 +254,17 @@ def test_a_column_type_no_cast_leads_to_is_left_for_a_hand_written_using(
     assert left == {"public.t.at", "public.t.at2"}
 
 
+def test_only_foreign_keys_holding_a_replaced_unique_index_let_go_of_it(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    pair = PAIRS / "fk_unique_indexes"
+    _, statements = _round_trip(new_database, tmp_path,
+                                (pair / "a.sql").read_text(encoding="utf-8"),
+                                (pair / "b.sql").read_text(encoding="utf-8"))
+    dropped = [s.subject for s in statements if " DROP CONSTRAINT " in s.sql]
+    assert sorted(dropped) == ["public.c.c_pcode_fkey", "public.c.c_pid_fkey",
+                               "public.r.r_qid_fkey"]
+
+
 @pytest.mark.parametrize("direction", ["serial to identity", "identity to serial"])
 def test_a_column_between_serial_and_identity_keeps_numbering_after_its_rows(
         direction: str, new_database: Callable[[], str]) -> None:
