@@ -1480,8 +1480,8 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
     qname = qualify(relation.schema, relation.name)
     word = _OBJECT_WORD[relation.kind]
     a = c.attribute
-    if a == "definition":
-        return  # views are recreated (see _mark_views_to_recreate)
+    if a in ("definition", "populated"):
+        return  # views are recreated (see _mark_views_to_recreate), refreshed in _views
     if a == "partition_of":
         check = _detach(p, relation, c.old) if c.old else None
         if c.new:
@@ -1698,6 +1698,22 @@ def _views(p: _Plan) -> None:
         if relation.kind not in ("view", "materialized_view"):
             continue
         _create_view(p, relation)
+    # Refresh: a materialized view kept that the target has populated (or emptied), inputs
+    # first (REFRESH reads the views it depends on, which must be populated by then).
+    refreshed = [p.target.relation(*c.identity) for c in p.changes
+                 if c.attribute == "populated" and c.identity not in keys]
+    for relation in _dependency_order([r for r in refreshed if r is not None]):
+        qname = qualify(relation.schema, relation.name)
+        if relation.populated:
+            p.emit("view_indexes", f"REFRESH MATERIALIZED VIEW {qname}",
+                   Hazard("long-scan", f"Runs the query of `{relation.qualified_name}` to "
+                          "populate it, which can take long; it is locked ACCESS EXCLUSIVE "
+                          "meanwhile (it could not be read before either)."),
+                   subject=relation.qualified_name)
+        else:
+            p.emit("view_indexes", f"REFRESH MATERIALIZED VIEW {qname} WITH NO DATA",
+                   Hazard("data-loss", f"Empties `{relation.qualified_name}`: selecting from "
+                          "it fails until it is refreshed."), subject=relation.qualified_name)
 
 
 def _dependency_order(relations: list[Relation], *, reverse: bool = False) -> list[Relation]:

@@ -407,7 +407,8 @@ _SEQUENCE_FIELDS = ("data_type", "owned_by", "start", "increment", "min_value", 
 _FUNCTION_FIELDS = ("kind", "definition", "returns", "owner", "comment", "acl")
 _RELATION_FIELDS = ("definition", "partition_key", "partition_of", "partition_bound",
                     "inherits", "options", "replica_identity", "rls_enabled", "rls_forced",
-                    "server", "foreign_options", "unlogged", "owner", "comment", "acl")
+                    "server", "foreign_options", "unlogged", "populated", "owner", "comment",
+                    "acl")
 _COLUMN_FIELDS = ("type", "nullable", "default", "identity", "generated", "collation",
                   "storage", "compression", "statistics", "comment", "acl")
 _CONSTRAINT_FIELDS = ("definition", "validated", "comment")

@@ -151,3 +151,17 @@ def test_ddl_from_and_to_nothing_is_planned_without_error() -> None:
     dropped = plan(SHOP, empty, diff(SHOP, empty))
     assert any(s.sql.startswith("CREATE TABLE shop.orders ") for s in created)
     assert any(s.sql == "DROP TABLE shop.orders" for s in dropped)
+
+
+def test_a_materialized_view_left_unpopulated_differs_and_a_file_without_the_field_is_populated(
+        ) -> None:
+    view = Relation("public", "totals", "materialized_view", definition=" SELECT 1;")
+    empty = SchemaSnapshot(schemas=("public",), relations=(replace(view, populated=False),))
+    full = SchemaSnapshot(schemas=("public",), relations=(view,))
+    assert diff(empty, full) == (Change(ALTER, "materialized_view", ("public", "totals"),
+                                        "populated", False, True),)
+    # Files written before diff compared it say nothing when the view was populated.
+    data = full.to_dict()
+    assert "populated" not in data["relations"][0]
+    assert SchemaSnapshot.from_dict(data).relations[0].populated is True
+    assert '"populated": false' in empty.to_json()
