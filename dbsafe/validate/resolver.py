@@ -1070,7 +1070,9 @@ class _Run:
     def add_from_item(self, item: exp.Expression, scope: _Scope, ctes: _Ctes) -> _Source | None:
         if isinstance(item, exp.Subquery) and _is_join_tree(item.this):
             return self.parenthesised_join(item, scope, ctes)
-        tree = isinstance(item, exp.Table) and bool(item.args.get("joins"))
+        # `a JOIN (SELECT …) b JOIN c ON … ON …` (also LATERAL, VALUES): sqlglot hangs the
+        # inner join on whatever FROM item comes first, which only joins the scope here.
+        tree = bool(item.args.get("joins"))
         before = dict(scope.sources) if tree else {}
         source = self.from_item(item, scope, ctes)
         if source is not None:
@@ -2107,10 +2109,12 @@ def _is_predicate_word(node: exp.Expression | None) -> bool:
 
 
 def _is_join_tree(node: exp.Expression | None) -> bool:
-    """`b JOIN c …` as sqlglot parses a parenthesised join: a table carrying joins."""
+    """`b JOIN c …` as sqlglot parses a parenthesised join: a FROM item (a table, an
+    aliased subquery, LATERAL, VALUES) carrying joins."""
     if isinstance(node, exp.Subquery) and not node.args.get("alias"):
         return _is_join_tree(node.this)
-    return isinstance(node, exp.Table) and bool(node.args.get("joins"))
+    return isinstance(node, (exp.Table, exp.Subquery, exp.Lateral, exp.Values)) and bool(
+        node.args.get("joins"))
 
 
 def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
