@@ -1641,6 +1641,11 @@ class _Run:
                     elif isinstance(value, exp.Expression) and not isinstance(value, exp.Identifier):
                         stack.append(value)
                 continue
+            if kind == _RETURNING_TYPE:
+                # `JSON_OBJECT(... RETURNING jsonb)`: sqlglot reads the type as a column.
+                returned = current.args.get("return_type")
+                stack.extend(e for e in current.iter_expressions() if e is not returned)
+                continue
             stack.append(current.this)  # _COLLATE: COLLATE "C" names a collation
 
     def column(self, column: exp.Column, scope: _Scope) -> None:
@@ -1935,7 +1940,8 @@ _QUERY_NODES = (exp.Select, exp.SetOperation, exp.Subquery, exp.Insert, exp.Upda
 
 # How `_Run.expression` treats a node, by its class: the same isinstance tests in the same
 # order, made once per class instead of once per node (the walk visits every node).
-_OTHER, _LEAF, _COLUMN, _QUERY, _NAMED_ARGUMENT, _DOT, _IS, _WINDOW, _COLLATE, _CALL = range(10)
+(_OTHER, _LEAF, _COLUMN, _QUERY, _NAMED_ARGUMENT, _DOT, _IS, _WINDOW, _COLLATE, _CALL,
+ _RETURNING_TYPE) = range(11)
 _NODE_KINDS: dict[type, int] = {}
 
 
@@ -1956,6 +1962,8 @@ def _node_kind(cls: type) -> int:
         kind = _WINDOW
     elif issubclass(cls, exp.Collate):
         kind = _COLLATE
+    elif issubclass(cls, (exp.JSONObject, exp.JSONObjectAgg)):
+        kind = _RETURNING_TYPE
     elif issubclass(cls, (exp.Cast, exp.Anonymous)):
         kind = _CALL  # may name a relation in a string: `'t'::regclass`, `nextval('s')`
     else:
