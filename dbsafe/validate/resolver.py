@@ -887,9 +887,6 @@ class _Run:
             # In WITH RECURSIVE every CTE may name any other; until resolved it is unknown.
             for cte in with_.expressions:
                 env.names[_fold(cte.args["alias"].this)] = _UNKNOWN
-        for cte in with_.expressions:
-            name = _fold(cte.args["alias"].this)
-            env.names[name] = self.cte(cte, name, outer, env, recursive)
         # SEARCH/CYCLE ... SET col [USING path] add columns to the recursive CTE (sqlglot
         # keeps a CYCLE after a SEARCH apart, in `cycle`).
         added = tuple(
@@ -898,19 +895,20 @@ class _Run:
             for i in (clause.expression, clause.args.get("using"))
             if isinstance(i, exp.Identifier)
         )
-        if added:
-            for cte in with_.expressions:
-                name = _fold(cte.args["alias"].this)
-                env.names[name] = env.names[name] + added
+        for cte in with_.expressions:
+            name = _fold(cte.args["alias"].this)
+            env.names[name] = self.cte(cte, name, outer, env, recursive, added) + added
         return env
 
-    def cte(self, cte: exp.CTE, name: str, outer: _Scope | None, env: _Ctes, recursive: bool) -> Columns:
+    def cte(self, cte: exp.CTE, name: str, outer: _Scope | None, env: _Ctes, recursive: bool,
+            added: Columns = ()) -> Columns:
         body = cte.this
         alias_columns = _alias_columns(cte.args["alias"])
         if recursive and isinstance(body, exp.Union) and not body.args.get("with_"):
-            # The non-recursive term fixes the columns the recursive term sees.
+            # The non-recursive term fixes the columns the recursive term sees, with those
+            # SEARCH/CYCLE add (`WHERE NOT is_cycle` in the recursive term).
             left = self.statement(body.this, outer, env)
-            env.names[name] = _rename(left, alias_columns)
+            env.names[name] = _rename(left, alias_columns) + added
             self.statement(body.expression, outer, env)
             columns = left
         else:
