@@ -28,6 +28,7 @@ for the name in the same file should drop those findings; this module sees one s
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import itertools
@@ -325,6 +326,9 @@ class Resolver:
         self._suggestions: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
         self._relation_names: dict[tuple[str, ...], _NameIndex] = {}
         self._resolved: dict[str, Resolution] = {}
+        # Relations (unqualified, folded names) a script created or altered before the
+        # statement: their columns are what the script made them, not the snapshot's.
+        self.made: frozenset[str] = frozenset()
         self._other_classes: frozenset[tuple[str, str]] | None = None
         self.row_callable = _ROW_CALLABLE_BUILTINS | {
             f.name
@@ -464,6 +468,23 @@ class Resolver:
         if schema is not None:
             return schema == "pg_catalog"
         return "pg_catalog" not in self.search_path[1:]
+
+    def with_made(self, relations: frozenset[str]) -> Resolver:
+        """This resolver for statements that run after DDL creating or altering `relations`
+        (unqualified names): their columns, and what a subquery or CTE takes from them, are
+        unknown. Shares the lookup tables; resolves without the quick check.
+
+        >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
+        >>> b = Relation("public", "b", "table", (Column("id", "integer", False),))
+        >>> plain = Resolver(SchemaSnapshot(relations=(b,)))
+        >>> [p.subject for p in plain.resolve("SELECT s.note FROM (SELECT * FROM b) s").problems]
+        ['s.note']
+        >>> plain.with_made(frozenset({"b"})).resolve("SELECT s.note FROM (SELECT * FROM b) s").problems
+        ()
+        """
+        made = copy.copy(self)
+        made.made, made.quick, made._resolved = relations, None, {}
+        return made
 
     # -- entry point -------------------------------------------------------------------
 
@@ -1190,6 +1211,9 @@ class _Run:
             return _Source(alias or name, columns, name, name)
         schema = _fold(schema_node) if schema_node is not None else None
         relation = self.r.snapshot.find_relation(name, schema)
+        if relation is not None and name in self.r.made:
+            return _Source(alias or name, _UNKNOWN, name, relation.qualified_name,
+                           qualified_as=None if alias else (relation.schema, relation.name))
         if relation is not None:
             source = self.r.relation_source(relation, alias)
             if alias_node is not None and alias_node.columns:

@@ -57,7 +57,7 @@ _CHUNK = 32
 # 10: fields of composite columns; 11: SQL sent through SQLAlchemy or pandas to SQLite;
 # 12: DO blocks, set_config, SET ROLE and CREATE EXTENSION in a file, unnest() of composite
 # arrays, built-ins in attribute notation, extensions' relations, strings in Python asserts
-_CACHE_VERSION = 16
+_CACHE_VERSION = 17
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -436,6 +436,12 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         resolution = resolver.Resolution(
             resolver.NOT_ANALYSED, reason=f"dbsafe failed on it: internal {type(exc).__name__}")
     problems = resolution.problems
+    if earlier is not None and earlier.relations and problems:
+        # The columns of what this file created or altered earlier are those it made, and
+        # so are those a subquery or CTE takes from it (`SELECT * FROM altered`).
+        resolution = resolver.resolver_for(snapshot, server_version, catalog).with_made(
+            earlier.relations).resolve(fragment.sql, quick=False)
+        problems = resolution.problems
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.

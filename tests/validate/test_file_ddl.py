@@ -51,6 +51,11 @@ SCRIPTS = {
                 "SELECT total FROM orders;\nRESET ROLE;\n",
     "create_extension": "CREATE EXTENSION IF NOT EXISTS pg_buffercache;\n"
                         "SELECT bufferid FROM public.pg_buffercache;\n",
+    # what a subquery or CTE takes from an altered or re-created table is what it is now
+    "subquery_of_altered_table": "ALTER TABLE a ADD COLUMN shelved boolean;\n"
+                                 "SELECT s.shelved FROM (SELECT * FROM a) s;\n",
+    "cte_of_recreated_table": "CREATE TEMP TABLE b (id int, note text);\n"
+                              "WITH w AS (SELECT * FROM b) SELECT w.note FROM w;\n",
 }
 
 
@@ -127,6 +132,11 @@ def test_what_code_makes_anywhere_in_a_file_is_not_reported(language: str, tmp_p
     # what the DO block made is known; a mistake about anything else is still one
     ("DO $$ BEGIN CREATE TABLE kv (k text); END $$;\nSELECT nope FROM a;\n", ["DBS302"]),
     ("DO $$ BEGIN PERFORM 1; END $$;\nSELECT 1 FROM nowhere;\n", ["DBS301"]),
+    # a subquery of a table the script did not touch, or an alias not in scope
+    ("ALTER TABLE a ADD COLUMN shelved boolean;\nSELECT s.nope FROM (SELECT * FROM b) s;\n",
+     ["DBS302"]),
+    ("ALTER TABLE a ADD COLUMN shelved boolean;\nSELECT t.x FROM (SELECT * FROM a) s;\n",
+     ["DBS302"]),
     # setting anything but the search path (or the role) changes nothing
     ("SELECT set_config('application_name', 'job', false);\nSELECT 1 FROM nowhere;\n",
      ["DBS301"]),
