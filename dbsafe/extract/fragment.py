@@ -85,3 +85,6 @@ class ExtractResult:
 
     fragments: tuple[SqlFragment, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    # DDL in strings a module sends through calls dbsafe does not know (`db.run("CREATE
+    # TEMP TABLE ...")`): never validated, but what it makes exists for its statements.
+    ddl: tuple[str, ...] = ()

@@ -99,7 +99,8 @@ end_line=None, end_column=None))]
     extractor = _Extractor(source, path, tree)
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
-    return ExtractResult(fragments=tuple(fragments), skipped=tuple(skipped))
+    return ExtractResult(fragments=tuple(fragments), skipped=tuple(skipped),
+                         ddl=tuple(extractor.ddl))
 
 
 def _walk(tree: ast.AST, parents: dict[int, ast.AST]) -> Iterator[ast.AST]:
@@ -133,6 +134,7 @@ class _Extractor:
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
         self.skipped: list[Skipped] = []
+        self.ddl: list[str] = []  # DDL statements in strings no sink takes
         # Names this module gave SQLite's modules, connect functions and connection types.
         self.sqlite_modules: set[str] = set()
         self.sqlite_connects: set[str] = set()
@@ -179,9 +181,12 @@ class _Extractor:
             if id(node) in self.taken or self._is_prose_context(node):
                 continue
             template = self._template(node)
-            if template is None or template.problem or not looks_like_statement(
-                template.text, holes=len(template.holes)
-            ):
+            if template is None or template.problem:
+                continue
+            if not looks_like_statement(template.text, holes=len(template.holes)):
+                if _looks_like_ddl(template):
+                    self.ddl.extend(f.sql for f in self._render(template, sink=None)
+                                    if not f.dynamic)
                 continue
             if self._expected_to_fail(node):  # last: a walk up to the function, per string
                 continue
@@ -950,6 +955,17 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
     if stripped.endswith((".", "!")) or re.search(r"[A-Za-z]\?$", stripped):
         return False
     return bool(upper or holes or _STRUCTURE.search(body))
+
+
+def _looks_like_ddl(template: Template) -> bool:
+    """A string that may be DDL changing what later statements see: CREATE, ALTER, SET or
+    DO first, in upper or lower case ("Create an account" is prose). PostgreSQL's parser
+    has the last word (`FileDdl.after` ignores what it cannot parse)."""
+    word = first_word(template.text, template.holes, lower=False)
+    return word is not None and word.lower() in _DDL_HEADS and (word.isupper() or word.islower())
+
+
+_DDL_HEADS = frozenset({"create", "alter", "set", "do"})
 
 
 def first_word(text: str, holes: Sequence[Hole], *, lower: bool = True) -> str | None:

@@ -61,6 +61,8 @@ class FileDdl:
         ['crm']
         >>> FileDdl().after("SELECT 1") == FileDdl()
         True
+        >>> sorted(FileDdl().after("CREATE TEMP TABLE t AS SELECT 1 WHERE 2 > %(n)s").relations)
+        ['t']
         >>> FileDdl().after("SELECT pg_catalog.set_config('search_path', '', false)").search_path
         True
         >>> sorted(FileDdl().after("DO $$ BEGIN CREATE TABLE kv (k text); END $$").relations)
@@ -93,8 +95,17 @@ class FileDdl:
         try:
             statements = parse_sql(sql)
         except (ParseError, ValueError, RecursionError):
-            log.debug("pglast could not parse %r", sql[:200])
-            return self
+            # `CREATE TEMP TABLE t AS SELECT ... WHERE a = %s`: driver placeholders, as `$n`
+            from dbsafe.validate.quick import _numbered
+
+            numbered = _numbered(sql)
+            try:
+                if numbered is None or numbered == sql:
+                    raise ValueError(sql)
+                statements = parse_sql(numbered)
+            except (ParseError, ValueError, RecursionError):
+                log.debug("pglast could not parse %r", sql[:200])
+                return self
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
         for raw in statements:

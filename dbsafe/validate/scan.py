@@ -57,7 +57,7 @@ _CHUNK = 32
 # 10: fields of composite columns; 11: SQL sent through SQLAlchemy or pandas to SQLite;
 # 12: DO blocks, set_config, SET ROLE and CREATE EXTENSION in a file, unnest() of composite
 # arrays, built-ins in attribute notation, extensions' relations, strings in Python asserts
-_CACHE_VERSION = 17
+_CACHE_VERSION = 18
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -346,6 +346,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             # written (a helper creating a temp table may come last): any statement's DDL
             # may be there for every other.
             earlier = earlier.after(fragment.sql)
+    for ddl in extracted.ddl:
+        earlier = earlier.after(ddl)
     for fragment in extracted.fragments:
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
                           confirming)

@@ -128,6 +128,45 @@ def test_what_code_makes_anywhere_in_a_file_is_not_reported(language: str, tmp_p
     assert outcome.findings == [] and outcome.candidates == []
 
 
+# DDL sent through a call dbsafe does not know (postgres.py's `db.run`), with a leading
+# comment and a driver placeholder: what it makes still exists for the module's statements.
+_RUN_DDL = f"""def report(cur):
+    cur.execute("{_REPORT}")
+
+
+def prepare(db, since):
+    db.run(\"\"\"
+        -- totals of the recent rows
+        CREATE TEMP TABLE scratch_totals ON COMMIT DROP AS
+            SELECT a_id, sum(y) AS total FROM b WHERE y > %(since)s GROUP BY a_id;
+        CREATE INDEX ON scratch_totals (a_id);
+    \"\"\", dict(since=since))
+"""
+
+
+def test_ddl_through_an_unknown_call_is_there_for_the_module(
+        tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    (tmp_path / "jobs.py").write_text(_RUN_DDL, encoding="utf-8")
+    outcome = analyse_file(tmp_path / "jobs.py", tmp_path, constructs)
+    assert outcome.counts["statements"] == 1  # the DDL is not a statement to validate
+    assert outcome.findings == [] and outcome.candidates == []
+    # ...while prose that starts like DDL makes nothing
+    (tmp_path / "jobs.py").write_text(_RUN_DDL.replace("CREATE TEMP", "Create temp"),
+                                      encoding="utf-8")
+    outcome = analyse_file(tmp_path / "jobs.py", tmp_path, constructs)
+    assert [c.finding.code for c in outcome.candidates] == ["DBS301"]
+
+
+@pytest.mark.db
+def test_ddl_through_an_unknown_call_runs_on_postgresql(postgresql: psycopg.Connection) -> None:
+    postgresql.execute((FIXTURES / "constructs_schema.sql").read_text(encoding="utf-8"))
+    postgresql.execute("CREATE TEMP TABLE scratch_totals ON COMMIT DROP AS SELECT a_id, "
+                       "sum(y) AS total FROM b WHERE y > %(since)s GROUP BY a_id", {"since": 1})
+    postgresql.execute("CREATE INDEX ON scratch_totals (a_id)")
+    postgresql.execute(f"PREPARE q AS {_REPORT}")
+    postgresql.rollback()
+
+
 @pytest.mark.parametrize(("script", "found"), [
     # what the DO block made is known; a mistake about anything else is still one
     ("DO $$ BEGIN CREATE TABLE kv (k text); END $$;\nSELECT nope FROM a;\n", ["DBS302"]),
