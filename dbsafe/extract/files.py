@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,7 +139,12 @@ def extract_file(
         if path.suffix == ".sql":
             from dbsafe.extract.sqlfile import split_sql
 
-            return ExtractResult(fragments=tuple(split_sql(text, name, psql_variables=True)))
+            fragments = split_sql(text, name, psql_variables=True)
+            from dbsafe.extract import sqlc
+
+            if sqlc.is_sqlc_queries(text):
+                fragments = [replace(f, sql=sqlc.as_placeholders(f.sql)) for f in fragments]
+            return ExtractResult(fragments=tuple(fragments))
         if path.suffix == ".py":
             from dbsafe.extract.python import sql_in_python
 
