@@ -514,3 +514,36 @@ def test_a_table_attached_as_a_partition_is_scanned_where_lint_says(
     # every table counts as large: the size does not lower the finding here
     assert found(Settings(project_root=database.parent, database_url=conninfo, large_table=0),
                  database) == severity.get("database")
+
+
+@pytest.mark.parametrize(("migration", "valid_after_retry"), [
+    ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_refs ON refs (ref);", False),
+    ("DROP INDEX CONCURRENTLY IF EXISTS ux_refs;\n"
+     "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_refs ON refs (ref);", True),
+    ("CREATE UNIQUE INDEX CONCURRENTLY ux_refs ON refs (ref);", None),
+], ids=["if-not-exists", "dropped-first", "plain"])
+def test_a_retried_concurrent_build_keeps_the_invalid_index_where_lint_says(
+        conninfo: str, tmp_path: Path, migration: str, valid_after_retry: bool | None) -> None:
+    """DBS131's claim: a concurrent build that failed (here on a duplicate) leaves an
+    INVALID index, which the retry's IF NOT EXISTS skips; dropping it first rebuilds it.
+    Without IF NOT EXISTS the retry fails on the leftover (None)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE refs (id bigint, ref text);\n"
+                     "INSERT INTO refs VALUES (1, 'a'), (2, 'a');")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            for statement in migration.split(";\n"):
+                conn.execute(statement)
+        conn.execute("DELETE FROM refs WHERE id = 2")  # the data is fixed, the deploy retried
+        try:
+            for statement in migration.split(";\n"):
+                conn.execute(statement)
+            valid = conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                                 "'ux_refs'::regclass").fetchone()[0]
+        except psycopg.errors.DuplicateTable:
+            valid = None
+    assert valid == valid_after_retry
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "002.sql").write_text(migration, encoding="utf-8")
+    found = commands.lint(Settings(project_root=tmp_path), [folder])
+    assert ("DBS131" in {f.code for f in found.findings}) == (valid_after_retry is False)

@@ -13,6 +13,7 @@ from dbsafe.lint.rules import (
     column_type_change_blocked_by_view,
     column_type_change_rechecks_dependents,
     column_type_change_rewrites_table,
+    concurrent_index_if_not_exists,
     concurrent_index_in_transaction,
     concurrent_index_on_partitioned_table,
     constraint_added_without_not_valid,
@@ -92,4 +93,5 @@ ALL_RULES = (
     column_type_change_blocked_by_view.RULE,
     identity_added_to_existing_column.RULE,
     partition_attached_with_scan.RULE,
+    concurrent_index_if_not_exists.RULE,
 )
