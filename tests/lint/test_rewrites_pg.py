@@ -547,3 +547,25 @@ def test_a_retried_concurrent_build_keeps_the_invalid_index_where_lint_says(
     (folder / "002.sql").write_text(migration, encoding="utf-8")
     found = commands.lint(Settings(project_root=tmp_path), [folder])
     assert ("DBS131" in {f.code for f in found.findings}) == (valid_after_retry is False)
+
+
+@pytest.mark.parametrize(("column_type", "breaks"), [("json", True), ("jsonb", False),
+                                                     ("json[]", True)])
+def test_a_json_column_breaks_whole_row_comparisons_where_lint_says(
+        conninfo: str, tmp_path: Path, column_type: str, breaks: bool) -> None:
+    """DBS214's claim: after a json column is added, SELECT DISTINCT * and UNION over the
+    table fail; jsonb has equality."""
+    change = f"ALTER TABLE orders ADD COLUMN meta {column_type};"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE orders (id bigint PRIMARY KEY, note text);\n"
+                     "INSERT INTO orders VALUES (1, 'a');\n" + change)
+        failed = []
+        for query in ("SELECT DISTINCT * FROM orders",
+                      "SELECT * FROM orders UNION SELECT * FROM orders"):
+            try:
+                conn.execute(query)
+            except psycopg.errors.UndefinedFunction:
+                failed.append(query)
+    assert bool(failed) == breaks and len(failed) in (0, 2)
+    assert ("DBS214" in _all_codes(tmp_path, "CREATE TABLE orders (id bigint, note text);",
+                                   change)) == breaks

@@ -27,6 +27,7 @@ from dbsafe.lint.rules import (
     identifier_too_long,
     identity_added_to_existing_column,
     int_primary_key,
+    json_column,
     materialized_view_without_unique_index,
     missing_lock_timeout,
     non_concurrent_index_creation,
@@ -94,4 +95,5 @@ ALL_RULES = (
     identity_added_to_existing_column.RULE,
     partition_attached_with_scan.RULE,
     concurrent_index_if_not_exists.RULE,
+    json_column.RULE,
 )
