@@ -448,6 +448,16 @@ def constant(node: Node | None) -> str | int | float | bool | None:
     return None
 
 
+def column_types(statement: Statement) -> Iterator[ColumnDef]:
+    """Each column type a CREATE TABLE or ALTER TABLE sets (ADD COLUMN, ALTER ... TYPE)."""
+    if statement.kind not in ("CreateStmt", "AlterTableStmt"):
+        return
+    yield from statement.columns
+    for action in statement.actions:
+        if action.subtype == "AlterColumnType" and action.column is not None:
+            yield action.column
+
+
 def is_null(node: Node | None) -> bool:
     """`NULL` or `NULL::type`."""
     if not node:

@@ -35,17 +35,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import ColumnDef, Statement
-
-
-def column_types(statement: Statement) -> Iterator[ColumnDef]:
-    """Each column type a CREATE TABLE or ALTER TABLE sets (ADD COLUMN, ALTER ... TYPE)."""
-    if statement.kind not in ("CreateStmt", "AlterTableStmt"):
-        return
-    yield from statement.columns
-    for action in statement.actions:
-        if action.subtype == "AlterColumnType" and action.column is not None:
-            yield action.column
+from dbsafe.lint.statement import Statement, column_types
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:

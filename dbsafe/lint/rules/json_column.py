@@ -33,8 +33,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.rules.char_column import column_types
-from dbsafe.lint.statement import Statement
+from dbsafe.lint.statement import Statement, column_types
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:

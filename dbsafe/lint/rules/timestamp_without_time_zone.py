@@ -38,20 +38,11 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import ColumnDef, Statement
-
-
-def _column_types(statement: Statement) -> Iterator[ColumnDef]:
-    if statement.kind not in ("CreateStmt", "AlterTableStmt"):
-        return
-    yield from statement.columns
-    for action in statement.actions:
-        if action.subtype == "AlterColumnType" and action.column is not None:
-            yield action.column
+from dbsafe.lint.statement import Statement, column_types
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    for column in _column_types(statement):
+    for column in column_types(statement):
         dtype = column.type
         if dtype is None or dtype.name != "timestamp" or dtype.schema is not None:
             continue
