@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -224,7 +225,9 @@ class _Reader:
         self.names = names
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
         self.char_starts: dict[int, list[int] | None] = {}  # per line; None when ASCII
-        self.constants: dict[str, Node | None] = {}  # name -> its only initializer
+        # name -> each binding of it: (the node whose extent is its scope, the `const`
+        # declarator when it is a plain `const name = ...`, else None); see `_constant`.
+        self.bindings: dict[str, list[tuple[int, Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
         # client name -> the `db: { schema }` of each client bound to it (None: none)
@@ -283,7 +286,11 @@ class _Reader:
         return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests))
 
     def _bind(self, node: Node) -> None:
-        """Record constants, client variables and names imported from supabase modules."""
+        """Record bindings, client variables and names imported from supabase modules."""
+        for bound, scope in _binding_patterns(node):
+            for identifier in _pattern_names(bound):
+                const = node if bound.type == "identifier" and _is_const(node) else None
+                self.bindings.setdefault(self.text(identifier), []).append((scope.id, const))
         if node.type == "import_statement":
             source = node.child_by_field_name("source")
             if source is not None and _CLIENT_MODULE.search(self.text(source)):
@@ -297,11 +304,6 @@ class _Reader:
             if name is None or name.type != "identifier":
                 return
             key = self.text(name)
-            declaration = node.parent
-            is_const = declaration is not None and declaration.type == "lexical_declaration" \
-                and declaration.child(0) is not None and declaration.child(0).type == "const"
-            # `let`/`var` may be reassigned; a name declared twice (in two scopes) is ambiguous.
-            self.constants[key] = None if key in self.constants or not is_const else value
             annotation = node.child_by_field_name("type")
             if annotation is not None and _CLIENT_TYPE.search(self.text(annotation)):
                 self.clients.add(key)
@@ -348,7 +350,7 @@ class _Reader:
                 return False
             name = self.text(prop)
             obj = node.child_by_field_name("object")
-            if _CLIENT_WORD.search(name):
+            if bool(_CLIENT_WORD.search(name)):
                 return True
             return name in self.clients and obj is not None and obj.type == "this"
         if node.type == "new_expression":
@@ -429,6 +431,27 @@ class _Reader:
         return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
                                 self.location(prop), dynamic, schema_dynamic)
 
+    def _constant(self, identifier: Node) -> Node | None:
+        """The initializer of the `const` an identifier reads, if that is certain.
+
+        The identifier reads the binding of its name in the innermost scope around it (a
+        parameter, a `for (const row of rows)`, a destructured name, a declaration), as
+        JavaScript resolves it: a `const` of another function, or of an enclosing scope that
+        an inner binding shadows, is not what it reads. Two bindings in one scope, or one
+        that is not a plain `const` (`let`/`var` may be reassigned): not followed.
+        """
+        bindings = self.bindings.get(self.text(identifier))
+        if not bindings:
+            return None
+        node = identifier.parent
+        while node is not None:
+            here = [const for scope, const in bindings if scope == node.id]
+            if here:
+                const = here[0] if len(here) == 1 else None
+                return const.child_by_field_name("value") if const is not None else None
+            node = node.parent
+        return None  # a global, or a name the file does not declare
+
     def _schema(self, receiver: Node) -> tuple[SqlFragment | None, bool]:
         receiver = _unwrap(receiver)
         if receiver.type != "call_expression":
@@ -461,7 +484,7 @@ class _Reader:
                 return JsOther(_short(self.text(node)), self.location(node), string_like=True)
             return self._string(node)
         if node.type == "identifier" and follow:
-            bound = self.constants.get(self.text(node))
+            bound = self._constant(node)
             if bound is not None and _unwrap(bound).type in ("string", "template_string"):
                 return self.value(bound, follow=False)
             if bound is not None and _unwrap(bound).type == "object":
@@ -569,7 +592,7 @@ class _Reader:
                 return None
             literal = _unwrap(args[0])
             if literal.type == "identifier":
-                bound = self.constants.get(self.text(literal))
+                bound = self._constant(literal)
                 if bound is None:
                     return None
                 literal = _unwrap(bound)
@@ -632,6 +655,95 @@ def _walk(root: Node):
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return
+
+
+_FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration",
+                        "function_expression", "generator_function", "arrow_function",
+                        "method_definition", "program"})
+
+
+def _block(node: Node) -> Node:
+    """The scope of a `let`/`const`/function/class declaration: the block holding it."""
+    scope = node.parent
+    while scope is not None and scope.type == "export_statement":
+        scope = scope.parent
+    return scope if scope is not None else node
+
+
+def _is_const(declarator: Node) -> bool:
+    declaration = declarator.parent
+    return (declarator.type == "variable_declarator" and declaration is not None
+            and declaration.type == "lexical_declaration"
+            and declaration.child(0) is not None and declaration.child(0).type == "const")
+
+
+def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
+    """The patterns through which `node` binds names, each with the node that is its scope
+    (none for most nodes)."""
+    kind = node.type
+    if kind == "variable_declarator" and node.parent is not None:
+        scope = None
+        if node.parent.type == "variable_declaration":  # `var`: the whole function
+            scope = node.parent
+            while scope.parent is not None and scope.type not in _FUNCTIONS:
+                scope = scope.parent
+        pattern = node.child_by_field_name("name")
+        if pattern is not None:
+            yield pattern, scope or _block(node.parent)
+    elif kind in ("required_parameter", "optional_parameter"):
+        pattern = node.child_by_field_name("pattern")
+        scope = node.parent.parent if node.parent is not None else None
+        if pattern is not None and scope is not None:
+            yield pattern, scope
+    elif kind == "formal_parameters" and node.parent is not None:
+        # JavaScript's grammar puts the patterns here; TypeScript's wraps each in a parameter.
+        for child in node.named_children:
+            if child.type not in ("required_parameter", "optional_parameter", "comment"):
+                yield child, node.parent
+    elif kind in ("arrow_function", "for_in_statement", "catch_clause"):
+        field = {"arrow_function": "parameter", "for_in_statement": "left",
+                 "catch_clause": "parameter"}[kind]
+        pattern = node.child_by_field_name(field)
+        if pattern is not None:
+            yield pattern, node
+    elif kind in ("function_declaration", "generator_function_declaration",
+                  "class_declaration"):
+        name = node.child_by_field_name("name")
+        if name is not None:
+            yield name, _block(node)
+    elif kind in ("function_expression", "generator_function"):
+        name = node.child_by_field_name("name")
+        if name is not None:
+            yield name, node
+    elif kind == "import_statement":
+        for child in node.named_children:
+            if child.type == "import_clause":
+                yield child, _block(node)
+
+
+def _pattern_names(pattern: Node) -> Iterator[Node]:
+    """The identifiers a binding pattern declares (`{ a, b: c, ...d }`, `[e = 1]`, `f`)."""
+    stack = [pattern]
+    while stack:
+        node = stack.pop()
+        if node.type in ("identifier", "shorthand_property_identifier_pattern",
+                         "type_identifier"):
+            yield node
+        elif node.type == "pair_pattern":
+            value = node.child_by_field_name("value")
+            if value is not None:
+                stack.append(value)
+        elif node.type in ("assignment_pattern", "object_assignment_pattern"):
+            left = node.child_by_field_name("left")
+            if left is not None:
+                stack.append(left)
+        elif node.type in ("object_pattern", "array_pattern", "rest_pattern", "import_clause",
+                           "named_imports", "namespace_import"):
+            stack.extend(node.named_children)
+        elif node.type == "import_specifier":
+            alias = node.child_by_field_name("alias") or node.child_by_field_name("name")
+            if alias is not None:
+                stack.append(alias)
 
 
 def _unwrap(node: Node) -> Node:

@@ -58,8 +58,9 @@ _CHUNK = 32
 # 12: DO blocks, set_config, SET ROLE and CREATE EXTENSION in a file, unnest() of composite
 # arrays, built-ins in attribute notation, extensions' relations, strings in Python asserts
 # 13-18: ROWS FROM, other tools' migrations, nested joins, JSON RETURNING, SEARCH/CYCLE
-# columns, a file's DDL through unknown calls; 19: sqlc's macros
-_CACHE_VERSION = 19
+# columns, a file's DDL through unknown calls; 19: sqlc's macros; 20: a JS `const` followed
+# only where its name reads it
+_CACHE_VERSION = 20
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -127,6 +127,33 @@ def test_a_constant_is_followed_once_and_only_if_bound_once() -> None:
     assert isinstance(second.calls[1].arguments[0], JsOther)
 
 
+def test_a_constant_is_followed_only_where_the_name_reads_it() -> None:
+    source = (
+        "const TOP = 'a';\n"
+        "function f() { const c = 'b'; return supabase.from('t').select(c) }\n"
+        "function g(c) { return supabase.from('t').select(c) }\n"
+        "function h() { const c = 'd'; { const c = 'e'; supabase.from('t').select(c) } }\n"
+        "for (const c of rows) { supabase.from('t').insert(c) }\n"
+        "const k = ({ c }) => supabase.from('t').select(c);\n"
+        "function m() { supabase.from('t').select(TOP) }\n"
+        "function n() { supabase.from('t').select(X) } function o() { const X = 'x' }\n"
+    )
+    selected = [r.calls[1].arguments[0] for r in _requests(source)]
+    read = [s.sql if isinstance(s, SqlFragment) else None for s in selected]
+    # A parameter, a destructured name, a loop variable or another function's `const` of the
+    # same name is not the `const`: reading it would check the wrong columns.
+    assert read == ["b", None, "e", None, None, "a", None]
+
+
+def test_a_constant_read_for_sql_is_the_one_in_scope() -> None:
+    source = (
+        "function f() { const q = 'SELECT a FROM t'; return pool.query(q) }\n"
+        "function g(q) { return pool.query(q) }\n"
+    )
+    (fragment,) = sql_in_javascript(source, "app.ts").fragments
+    assert fragment.sql == "SELECT a FROM t" and fragment.location(0).line == 1
+
+
 def test_dynamic_table_name_is_recorded() -> None:
     (request,) = _requests("supabase.from(`${prefix}_items`).select()")
     assert request.target is None

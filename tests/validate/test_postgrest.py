@@ -215,6 +215,11 @@ DYNAMIC = [
     ("filter-variable", "supabase.from('clinics').select('id').eq(field, 1)"),
     ("spread-payload", "supabase.from('patients').insert({ ...row, id: 1 })"),
     ("spread-rpc-arguments", "supabase.rpc('search_patients', { ...filters })"),
+    # The parameter, not the `const` of the same name in another function.
+    ("parameter-named-like-a-const", "function f() { const cols = 'email'; }\n"
+     "function g(cols: string) { return supabase.from('clinics').select(cols) }"),
+    ("loop-variable-named-like-a-const", "function f() { const row = { full_name: 'x' }; }\n"
+     "for (const row of rows) { supabase.from('clinics').insert(row) }"),
 ]
 
 
