@@ -16,7 +16,8 @@ a name containing "supabase" (`supabase`, `this.supabase`, `getSupabase()`), a v
 parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a factory imported
 from a module whose path names supabase or postgrest (`createClient` from
 `@supabase/supabase-js`, `useSupabaseClient()`). `Array.from('abc')`, `supabase.storage.from`
-and a knex `.from('t')` are not requests. A client created in the file with
+(and `supabaseStorage.from`, or any `.from(x).upload(...)`: a bucket) and a knex `.from('t')`
+are not requests. A client created in the file with
 `createClient(url, key, { db: { schema: 'x' } })` gives its requests schema `x`.
 """
 
@@ -54,6 +55,12 @@ _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
 _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
+# What supabase-js's `from()` returns (PostgrestQueryBuilder) has only these methods; a
+# `.from(x)` followed by another (`.upload`, `.list`, `.getPublicUrl`) is a storage bucket's.
+_QUERY_BUILDER = frozenset({"select", "insert", "upsert", "update", "delete"})
+# A client is named so, but one also named after storage is a bucket API's (`supabaseStorage
+# = supabase.storage`) unless the file binds it to a client.
+_STORAGE_WORD = re.compile(r"storage|bucket", re.IGNORECASE)
 _WRAPPERS = frozenset(
     {"parenthesized_expression", "await_expression", "non_null_expression", "as_expression",
      "satisfies_expression", "type_assertion"}
@@ -341,7 +348,7 @@ class _Reader:
         node = _unwrap(node)
         if node.type in ("identifier", "property_identifier"):
             name = self.text(node)
-            return bool(_CLIENT_WORD.search(name)) or name in self.clients
+            return _client_name(name) or name in self.clients
         if node.type == "member_expression":
             # `this.supabase`, `ctx.supabaseAdmin`: the property names the client. Never
             # `supabase.storage` (its `from` is a bucket) or `db.client`.
@@ -350,7 +357,7 @@ class _Reader:
                 return False
             name = self.text(prop)
             obj = node.child_by_field_name("object")
-            if bool(_CLIENT_WORD.search(name)):
+            if _client_name(name):
                 return True
             return name in self.clients and obj is not None and obj.type == "this"
         if node.type == "new_expression":
@@ -363,7 +370,7 @@ class _Reader:
             function = _unwrap(callee)
             if function.type == "identifier":
                 name = self.text(function)
-                return bool(_CLIENT_WORD.search(name)) or name in self.client_modules
+                return _client_name(name) or name in self.client_modules
             if function.type == "member_expression":
                 prop = function.child_by_field_name("property")
                 obj = function.child_by_field_name("object")
@@ -372,7 +379,7 @@ class _Reader:
                 name = self.text(prop)
                 if name == "schema":
                     return self._is_client(obj)
-                return bool(_CLIENT_WORD.search(name))
+                return _client_name(name)
         return False
 
     # -- PostgREST ---------------------------------------------------------------------
@@ -428,6 +435,12 @@ class _Reader:
             calls.append(PostgrestCall(self.text(method), tuple(self._arguments(outer)),
                                        self.location(method)))
             node = outer
+        if kind == "from" and len(calls) > 1 and (
+                calls[1].method not in _QUERY_BUILDER
+                # a bucket's `update(path, file)`; the query builder's takes the new values
+                or (calls[1].method == "update" and isinstance(
+                    next(iter(calls[1].arguments), None), SqlFragment))):
+            return None
         return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
                                 self.location(prop), dynamic, schema_dynamic)
 
@@ -641,6 +654,12 @@ class _Reader:
         dotted = "".join(self.text(function).split())
         return any(dotted == name or dotted.endswith("." + name)
                    for name in configured if "." in name)
+
+
+def _client_name(name: str) -> bool:
+    """Whether a name says it holds a supabase client (`supabase`, `supabaseAdmin`), not its
+    storage API (`supabaseStorage`)."""
+    return bool(_CLIENT_WORD.search(name)) and not _STORAGE_WORD.search(name)
 
 
 def _walk(root: Node):

@@ -42,6 +42,8 @@ def _targets(source: str, path: str = "app.ts") -> list[str]:
         "supabase.schema('billing').from('t').select()",
         "supabase!.from('t').select()",
         "new PostgrestClient(url).from('t').select()",
+        SUPABASE + "const supabaseStorage = createClient(u, k);\nsupabaseStorage.from('t').select()",
+        "supabase.from('t').update({ a: 1 })",
     ],
 )
 def test_from_on_a_supabase_client_is_a_request(source: str) -> None:
@@ -58,6 +60,13 @@ def test_from_on_a_supabase_client_is_a_request(source: str) -> None:
         "db.from('users').select('id')",  # a query builder nobody marked as supabase
         "import { createClient } from 'redis';\nconst r = createClient();\nr.from('x').select('y')",
         "from('t').select('a')",
+        # Storage buckets: a client's storage API held in a name, or a bucket's own methods.
+        "const supabaseStorage = supabase.storage;\nsupabaseStorage.from('avatars')",
+        "const { data } = supabaseStorage.from('avatars').getPublicUrl(path)",
+        "supabase_1.supabaseStorage.from(bucket).getPublicUrl(objectPath)",
+        "getSupabaseBucket().from('docs')",
+        "supabase.from('avatars').list(prefix)",
+        "supabase.from('avatars').update('a/b.png', file, { upsert: true })",
     ],
 )
 def test_other_from_calls_are_not_requests(source: str) -> None:
