@@ -187,6 +187,10 @@ class _SelectParser:
         self.i += len(text)
 
     def forest(self) -> list[Item]:
+        # PostgREST's `pFieldTree `sepBy` char ','`: none at all is a forest too (`rel()`
+        # embeds a resource for filtering, selecting none of its columns).
+        if self.i >= len(self.s) or self.peek(")"):
+            return []
         items = [self.tree()]
         while self.peek(","):
             self.i += 1

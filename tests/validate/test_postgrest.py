@@ -58,6 +58,8 @@ PASS = [
      "'name, manager:manager_id(name), employees(name)')"),
     ("computed-field", "supabase.from('patients').select('full_name, patient_label')"),
     ("computed-relationship", "supabase.from('clinics').select('clinic_doctors(name)')"),
+    ("embed-without-columns", "supabase.from('clinics').select('name, patients!inner()')"
+     ".eq('patients.email', 'x')"),
     ("embedded-count", "supabase.from('clinics').select('name, patients(count)')"),
     ("system-column", "supabase.from('clinics').select('ctid')"),
     ("view", "supabase.from('patient_overview').select('id, full_name, clinics(name)')"),
@@ -150,6 +152,8 @@ FLAG = [
     ("aggregate-column", "supabase.from('appointments').select('nope.sum()')", "DBS302", "nope"),
     ("embedded-column", "supabase.from('appointments').select('id, patients(nope)')", "DBS302",
      "nope"),
+    ("column-next-to-an-embed-without-columns",
+     "supabase.from('appointments').select('nope, patients()')", "DBS302", "nope"),
     ("spread-column", "supabase.from('appointments').select('...patients(nope)')", "DBS302",
      "nope"),
     ("many-to-many-column", "supabase.from('doctors').select('specialties(title)')", "DBS302",
@@ -380,6 +384,8 @@ def test_unknown_column_message_and_help(snapshot: SchemaSnapshot) -> None:
         ("x:rel!inner!hint(*)", [("embed", "rel", [("star", "*")])]),
         ("data->0->>a,b->-1", [("field", "data"), ("field", "b")]),
         ("rel(count)", [("embed", "rel", [("field", "count")])]),
+        ("message,users()", [("field", "message"), ("embed", "users", [])]),
+        ("", []),
     ],
 )
 def test_select_grammar(select: str, expected: list) -> None:
