@@ -611,6 +611,9 @@ class _Checker:
                 return ()
         if unique:
             return unique
+        if _through_view(self.graph, origin, name, hint):
+            self.skip(f"`{name}` may be embedded through a view")
+            return ()
         where = text.location(item.start, item.end)
         shown = origin[0].name
         if hint is not None:
@@ -920,6 +923,51 @@ def _related(graph: _Graph, origin: Relation, name: str, hint: str | None) -> It
                 continue
             if hint is None or hint == junction.name:
                 yield second.referenced
+
+
+def _through_view(graph: _Graph, origin: Sequence[Relation], name: str,
+                  hint: str | None) -> bool:
+    """Whether PostgREST may relate `origin` and `name` through a view as the junction of a
+    many-to-many relationship (it infers a view's foreign keys from the tables it reads).
+
+    `rel!view(...)` names one; without a hint, any view reading tables related to both
+    (or being them) may be one. Not modelled further: such an embed is left unchecked.
+    """
+    views = [r for r in graph.snapshot.relations if r.kind not in _TABLE_KINDS]
+    if hint is not None:
+        return any(v.name == hint for v in views)
+    targets = graph.by_name.get(name, ())
+    if not targets:
+        return False
+
+    def bases(view: Relation) -> list[Relation]:
+        found: dict[int, Relation] = {}
+        stack, seen = [view], {id(view)}
+        while stack:
+            for dependency in stack.pop().depends_on:
+                schema, _, table = dependency.partition(".")
+                relation = graph.snapshot.relation(schema, table)
+                if relation is None or id(relation) in seen:
+                    continue
+                seen.add(id(relation))
+                if relation.kind in _TABLE_KINDS:
+                    found[id(relation)] = relation
+                else:
+                    stack.append(relation)
+        return list(found.values())
+
+    def related(tables: list[Relation], others: Sequence[Relation]) -> bool:
+        ids = {id(o) for o in others}
+        return any(id(t) in ids
+                   or any(id(fk.referenced) in ids for fk in graph.outgoing.get(id(t), ()))
+                   or any(id(fk.table) in ids for fk in graph.incoming.get(id(t), ()))
+                   for t in tables)
+
+    for view in views:
+        read = bases(view)
+        if related(read, origin) and related(read, targets):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,8 @@ PASS = [
     # Keys may be added to `args` before the call: its missing `term` is not provable.
     ("rpc-arguments-in-a-const", "const args = { max_rows: 3 };\n"
      "supabase.rpc('search_patients', args)"),
+    # PostgREST's EmbedDisambiguationSpec: `big_projects!main_jobs`, a view as the junction.
+    ("view-junction-hint", "supabase.from('sites').select('id, projects!main_jobs(name)')"),
     ("from-junction", "supabase.from('jobs').select('sites(id), projects(name)')"),
     ("self-references-by-column",
      "supabase.from('people').select('parent_id(name), guardian_id(name)')"),
