@@ -133,6 +133,7 @@ class Item:
     hint_start: int = 0
     hint_end: int = 0
     json_path: bool = False
+    json_keys: tuple[str, ...] = ()
     aggregate: str | None = None
     children: list[Item] = field(default_factory=list)
 
@@ -259,7 +260,8 @@ class _SelectParser:
             self.end()
             return Item("count", "count", self.raw(start), self.raw(self.i - 1), alias=alias)
         name, start, end = self.field_name()
-        json_path = self.json_path()
+        keys: list[str] = []
+        json_path = self.json_path(keys)
         self.cast()
         aggregate = None
         for candidate in ("sum", "avg", "count", "max", "min"):
@@ -270,7 +272,7 @@ class _SelectParser:
                 break
         self.end()
         return Item("field", name, start, end, alias=alias, json_path=json_path,
-                    aggregate=aggregate)
+                    json_keys=tuple(keys), aggregate=aggregate)
 
     def end(self) -> None:
         if self.i < len(self.s) and self.s[self.i] not in ",)":
@@ -312,7 +314,8 @@ class _SelectParser:
             parts.append(part)
         return "-".join(parts), self.raw(start), self.raw(self.i - 1)
 
-    def json_path(self) -> bool:
+    def json_path(self, keys: list[str] | None = None) -> bool:
+        """Read `->a->>0`; the keys (not indexes) go to `keys`."""
         seen = False
         while self.peek("->"):
             self.i += 3 if self.peek("->>") else 2
@@ -326,7 +329,9 @@ class _SelectParser:
             if self.i > digits:
                 continue
             self.i = start
-            self.field_name()
+            key = self.field_name()[0]
+            if keys is not None:
+                keys.append(key)
         return seen
 
 
@@ -436,6 +441,9 @@ class _Embed:
     names: tuple[str, ...]  # its alias and its name
     target: tuple[Relation, ...]  # () when unknown
     children: list[_Embed]
+    # The names of the columns its subquery outputs (aliases, json keys, aggregates, the
+    # fields of spreads inside it): what `order('rel(x)')` sorts by.
+    outputs: frozenset[str] = frozenset()
 
 
 class _Checker:
@@ -556,7 +564,8 @@ class _Checker:
             elif item.kind in ("embed", "spread"):
                 inner = self.embed(item, target, text)
                 names = tuple(n for n in (item.alias, item.name) if n)
-                embeds.append(_Embed(names, inner, self.items(item.children, inner, text)))
+                embeds.append(_Embed(names, inner, self.items(item.children, inner, text),
+                                     _outputs(item.children)))
         return embeds
 
     def column(self, name: str, target: tuple[Relation, ...], text: SqlFragment,
@@ -754,7 +763,12 @@ class _Checker:
             if relation is None:
                 self.column(name, resolved, text, start, end)
             else:
-                # `order('clients(name)')`: a to-one embedded resource of this level.
+                # `order('clients(name)')`: a to-one embedded resource of this level, sorted by
+                # a column its subquery outputs (`clients(n:name)` sorts by `clients(n)`).
+                here = self.level(prefix, target, embeds)[1]
+                embed = next((e for e in here if relation in e.names), None)
+                if embed is not None and name in embed.outputs:
+                    continue
                 inner = self.resolve_path([*prefix, relation], target, embeds)
                 self.column(name, inner, text, start, end)
 
@@ -853,6 +867,23 @@ class _Checker:
                     where, subject=f"{schema}.{name}",
                     help="Pass every argument without a default (PostgREST matches a function "
                          "by the names of the arguments sent).")
+
+
+def _outputs(items: Sequence[Item]) -> frozenset[str]:
+    """Names of the columns an embedded resource's subquery outputs (PostgREST's `pgFmtAs`):
+    an alias, else the field (and, leniently, each key of its JSON path) or the aggregate;
+    a to-one spread inside it adds its own fields to the same subquery."""
+    names: set[str] = set()
+    for item in items:
+        if item.kind == "spread":
+            names |= _outputs(item.children)
+        elif item.alias:
+            names.add(item.alias)
+        else:
+            names.update((item.name, *item.json_keys))
+            if item.aggregate:
+                names.add(item.aggregate)
+    return frozenset(names)
 
 
 def _names_embed(name: str, embeds: Sequence[_Embed]) -> bool:

@@ -82,6 +82,15 @@ PASS = [
     ("order-list", "supabase.from('patients').select('id').order('full_name,id')"),
     ("order-to-one", "supabase.from('appointments').select('id, patients(full_name)')"
      ".order('patients(full_name)')"),
+    # `order=rel(x)` sorts by a column the embed's subquery outputs: an alias, a JSON key
+    # or an aggregate; a spread's fields too (PostgREST's AggregateFunctionsSpec).
+    ("order-to-one-by-alias", "supabase.from('appointments').select('id, patients(who:full_name)')"
+     ".order('patients(who)')"),
+    ("order-to-one-spread-alias", "supabase.from('appointments')"
+     ".select('id, ...patients(who:full_name, kind:data->>kind)').order('patients(who)')"
+     ".order('patients(kind)')"),
+    ("order-to-one-json-key", "supabase.from('appointments').select('patients(data->>kind)')"
+     ".order('patients(kind)')"),
     ("insert", "supabase.from('patients').insert({ id: 1, full_name: 'x' }).select('id')"),
     ("insert-many", "supabase.from('patients').insert([{ id: 1, full_name: 'x' }, "
      "{ id: 2, 'full_name': 'y', email }])"),
@@ -196,6 +205,8 @@ FLAG = [
     ("embedded-filter", "supabase.from('clinics').select('patients(id)').eq('patients.nope', 1)",
      "DBS302", "nope"),
     ("order", "supabase.from('patients').select('id').order('nope')", "DBS302", "nope"),
+    ("order-to-one", "supabase.from('appointments').select('id, patients(who:full_name)')"
+     ".order('patients(nope)')", "DBS302", "nope"),
     ("or", "supabase.from('patients').select('id').or('id.eq.1,nope.gt.2')", "DBS302", "nope"),
     ("match", "supabase.from('patients').select('id').match({ nope: 1 })", "DBS302", "nope"),
     ("insert-key-in-a-const", "const row = { full_name: 'x', nope: 1 };\n"
