@@ -518,6 +518,8 @@ class _Reader:
                     if name is None:
                         complete = False
                         continue
+                    if value is not None and _unwrap(value).type == "undefined":
+                        continue  # JSON leaves a key whose value is undefined out: never sent
                     keys.append(name)
                     values.append(self.value(value, follow=follow) if value is not None else None)
                 elif child.type == "shorthand_property_identifier":

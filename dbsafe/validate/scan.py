@@ -60,8 +60,9 @@ _CHUNK = 32
 # 13-18: ROWS FROM, other tools' migrations, nested joins, JSON RETURNING, SEARCH/CYCLE
 # columns, a file's DDL through unknown calls; 19: sqlc's macros; 20: a JS `const` followed
 # only where its name reads it; 21: storage buckets' `.from()` are not requests; 22: `rel()`
-# in a select string; 23: embeds through a view as the junction; 24: `order('rel(alias)')`
-_CACHE_VERSION = 24
+# in a select string; 23: embeds through a view as the junction; 24: `order('rel(alias)')`;
+# 25: payload keys whose value is `undefined` are not sent
+_CACHE_VERSION = 25
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

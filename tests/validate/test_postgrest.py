@@ -104,6 +104,11 @@ PASS = [
     ("rpc-no-arguments", "supabase.rpc('patient_count')"),
     ("rpc-all-optional", "supabase.rpc('patient_count', { min_id: 3 })"),
     ("rpc-overload", "supabase.rpc('greet', { first: 'a', last: 'b' })"),
+    # JSON.stringify leaves keys whose value is undefined out: they are never sent.
+    ("undefined-value-not-sent",
+     "supabase.from('patients').insert({ id: 1, full_name: 'x', nickname: undefined })"),
+    ("undefined-argument-not-sent",
+     "supabase.rpc('search_patients', { term: 'x', page: undefined })"),
     ("constant-select", "const COLS = 'id, name';\nsupabase.from('clinics').select(COLS)"),
     ("not-a-client", "Array.from('abc'); knex.from('nope').select('nope');"
      "supabase.storage.from('avatars').upload(path, file)"),
