@@ -41,13 +41,13 @@ from dbsafe.lint.statement import Node, Statement, last, strings
 
 # What CASCADE takes with it, by the kind of object dropped (`Statement.object_kind`).
 _REACH = {
-    "type": "the table columns of that type, with their data",
-    "domain": "the table columns of that domain, with their data",
-    "extension": "the table columns of its types, with their data, and everything using "
-                 "its functions",
+    "type": "any table column still of that type, with its data",
+    "domain": "any table column still of that domain, with its data",
+    "extension": "any table column of its types, with its data, and everything using its "
+                 "functions",
     "schema": "its tables, with their data, and everything in it",
-    "function": "the column defaults, triggers, views and policies that call it",
-    "sequence": "the column defaults that take numbers from it",
+    "function": "any column default, trigger, view or policy that calls it",
+    "sequence": "any column default that takes numbers from it",
 }
 _HOLDS_DATA = frozenset({"type", "domain", "extension", "schema"})
 _CREATES = {"type": ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"),
