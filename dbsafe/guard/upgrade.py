@@ -436,23 +436,65 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
             if kept:
                 run.say("apply", f"could not remove what the failed attempt left: "
                         f"{', '.join(kept)}")
-            if exc.sqlstate in RETRYABLE and attempt < attempts:
+            committed = data_changes(exc.committed)
+            if committed:
+                run.say("apply", f"{revision.revision}: the failed attempt committed row "
+                        f"changes before it failed, which stay: {_shorten(committed[0])}"
+                        + (f" and {len(committed) - 1} more" if len(committed) > 1 else ""))
+            if exc.sqlstate in RETRYABLE and attempt < attempts and not committed:
                 delay = min(60.0, run.options.retry_delay * 2 ** (attempt - 1))
                 delay *= random.uniform(0.5, 1.5)  # jitter: two waiting runs don't collide
                 run.say("apply", f"{revision.revision}: {exc} — retrying in {delay:.1f}s")
                 time.sleep(delay)
                 continue
+            restore = (f"dbsafe restore {run.backup_file}" if run.backup_file
+                       else "no backup was taken (--no-backup)")
             run.findings.append(Finding(
                 REVISION_FAILED.code, f"Revision `{revision.revision}` failed: {exc}",
                 Severity.ERROR, subject=revision.revision,
                 context=(("Attempts", str(attempt)),) + (
-                    (("Removed leftovers", ", ".join(removed)),) if removed else ()),
+                    (("Removed leftovers", ", ".join(removed)),) if removed else ()) + (
+                    (("Committed before it failed", "\n".join(committed)),) if committed
+                    else ()),
+                # Run again, they would be applied twice (a backfill, a counter).
+                help=(f"The revision's autocommit_block() committed these row changes, so it "
+                      f"was not retried; check them before running it again ({restore})"
+                      if committed else None),
             ))
             run.say("apply", f"{revision.revision} failed: {exc}")
             return False
         run.say("apply", f"{revision.revision} applied in {time.perf_counter() - began:.1f}s")
         return True
     return False
+
+
+# Statements whose changes to rows removing what a failed attempt left cannot undo.
+_ROW_CHANGES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "CopyStmt",
+                          "TruncateStmt", "DoStmt", "CallStmt", "ExecuteStmt"})
+
+
+def data_changes(statements: Sequence[str]) -> list[str]:
+    """The statements among `statements` that change rows (or may: one PostgreSQL's
+    parser rejects, a `DO` block, a procedure); a data-modifying CTE counts.
+
+    >>> data_changes(["CREATE TABLE t (n int)", "UPDATE t SET n = n + 1",
+    ...               "WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d"])
+    ['UPDATE t SET n = n + 1', 'WITH d AS (DELETE FROM t RETURNING 1) SELECT count(*) FROM d']
+    """
+    from dbsafe.lint.statement import ParseFailure, parse_statements, walk
+
+    found = []
+    for sql in statements:
+        parsed = parse_statements(sql)
+        if any(isinstance(p, ParseFailure) or p[0] in _ROW_CHANGES
+               or any(kind in _ROW_CHANGES for kind, _ in walk(p[1])) for p in parsed):
+            found.append(sql)
+    return found
+
+
+def _shorten(sql: str, width: int = 80) -> str:
+    text = " ".join(sql.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 # -- postflight --------------------------------------------------------------------------------

@@ -553,6 +553,77 @@ class _Fingerprints:
 _FINGERPRINTS = _Fingerprints()
 
 
+class _Commits:
+    """The statements of the revisions that a request committed, so a failed request can
+    say what it leaves behind: a revision's transaction commits in full where its
+    `autocommit_block()` starts, and each statement inside the block commits as it runs.
+    A retry of that revision would run them again (a backfill applied twice); the schema
+    they changed the caller can compare, their data changes it cannot.
+
+    Only statements run from a revision file's frame count (env.py's own queries and
+    alembic's version table are not the revision's work).
+    """
+
+    def __init__(self) -> None:
+        self.revision_files: frozenset[str] = frozenset()
+        self.committed: list[str] = []
+        self._open: dict[int, list[str]] = {}  # by DBAPI connection: run, not yet committed
+        self._real: dict[str, str] = {}
+
+    def install(self, revision_files: dict[str, str]) -> None:
+        try:
+            from sqlalchemy import event
+            from sqlalchemy.engine import Engine
+        except ImportError:
+            return
+        self.revision_files = frozenset(revision_files)
+        event.listen(Engine, "after_cursor_execute", self.after)
+        event.listen(Engine, "commit", self.commit)
+        event.listen(Engine, "rollback", self.rollback)
+
+    def start(self) -> None:
+        self.committed = []
+        self._open = {}
+
+    def _from_revision(self) -> bool:
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            real = self._real.get(name)
+            if real is None:
+                real = self._real[name] = os.path.realpath(name)
+            if real in self.revision_files:
+                return True
+            frame = frame.f_back  # type: ignore[assignment]
+        return False
+
+    def after(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+              context: Any, executemany: bool) -> None:
+        if not self._from_revision():
+            return
+        # As sent, placeholders and all: the rows' values stay out of the report, and a
+        # bulk insert is not rendered row by row.
+        sql = statement
+        dbapi = _dbapi_connection(conn)
+        try:
+            in_transaction = _transaction_status(dbapi)
+        except Exception:  # noqa: BLE001 - an unknown driver: the commit event decides
+            in_transaction = None
+        if in_transaction is False:  # autocommit: committed as it ran
+            self.committed.append(sql)
+        else:
+            self._open.setdefault(id(dbapi), []).append(sql)
+
+    def commit(self, conn: Any) -> None:
+        self.committed.extend(self._open.pop(id(_dbapi_connection(conn)), ()))
+
+    def rollback(self, conn: Any) -> None:
+        self._open.pop(id(_dbapi_connection(conn)), None)
+
+
+_COMMITS = _Commits()
+
+
 def _psycopg3_connection(connection: Any) -> Any:
     """The psycopg 3 connection under a SQLAlchemy connection, else None (another driver,
     or an async one)."""
@@ -739,6 +810,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     MigrationContext.configure = classmethod(configure)  # type: ignore[method-assign, assignment]
 
+    if request["mode"] in ("session", "apply"):
+        _COMMITS.install(revision_files)
+
     try:
         if request["mode"] == "render":
             # Offline rendering needs only the dialect: a placeholder URL from `alembic init`
@@ -774,6 +848,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             raise
         result["ok"] = False
         result["error"] = _failure(exc, revision_files)
+        result["error"]["committed"] = _COMMITS.committed
         result["contexts"] = seen_contexts
     return result
 
@@ -963,6 +1038,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
                 sandbox.target = here
                 _FINGERPRINTS.start(request.get("fingerprint"),
                                     step.setdefault("fingerprints", []))
+                _COMMITS.start()
                 _apply(config, here, original_url, request, step, script)
                 step["ok"] = True
             except BaseException as exc:
@@ -970,6 +1046,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
                     raise
                 step["ok"] = False
                 step["error"] = _failure(exc, revision_files)
+                step["error"]["committed"] = _COMMITS.committed
             finally:
                 _FINGERPRINTS.start(None, [])
                 sandbox.target = target

@@ -58,9 +58,12 @@ class MigrationError(DbsafeError):
 
     def __init__(self, message: str, *, revision: str | None = None,
                  file: str | None = None, line: int | None = None, output: str = "",
-                 sqlstate: str | None = None) -> None:
+                 sqlstate: str | None = None, committed: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.sqlstate = sqlstate  # PostgreSQL's error code when the database raised it
+        # Statements of the revisions the failed run committed before it failed (what an
+        # `autocommit_block()` committed): they stay, and a retry would run them again.
+        self.committed = committed
         self.revision = revision
         self.file = file
         self.line = line
@@ -560,7 +563,8 @@ def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> M
                      "[tool.dbsafe], at your project's interpreter)")
     log.debug("traceback of the failure in env.py:\n%s", error.get("traceback", ""))
     return MigrationError(text, revision=revision, file=file, line=error.get("line"),
-                          output=output, sqlstate=error.get("sqlstate"))
+                          output=output, sqlstate=error.get("sqlstate"),
+                          committed=tuple(error.get("committed") or ()))
 
 
 def _result(data: dict[str, Any], output: str) -> RunResult:

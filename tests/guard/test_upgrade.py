@@ -207,6 +207,76 @@ def test_lock_contention_waits_at_most_lock_timeout_then_gives_up(database_url: 
     assert elapsed < 60
 
 
+# Revision 0005 changes rows, then its autocommit_block() (which commits them) waits for a
+# lock another session holds: a lock timeout, after the row changes committed.
+BUMP_THEN_BLOCKED = '''"""bump then blocked"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("UPDATE patients SET name = name || '!'")
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TABLE patients ADD COLUMN flag int")
+
+
+def downgrade():
+    op.execute("ALTER TABLE patients DROP COLUMN flag")
+    op.execute("UPDATE patients SET name = rtrim(name, '!')")
+'''
+
+
+def test_a_lock_timeout_after_committed_row_changes_is_not_retried(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_bump.py").write_text(BUMP_THEN_BLOCKED)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada')")
+    blocker = psycopg.connect(database_url)
+    blocker.execute("SELECT count(*) FROM orders, patients")  # ACCESS SHARE until closed
+    try:
+        report = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="300ms", retries=3,
+                                           backup=False))
+    finally:
+        blocker.close()
+
+    assert report.summary["outcome"] == "failed"
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    context = dict(failed.context)
+    # A retry would have run the UPDATE again: 'Ada!!', 'Ada!!!', ...
+    assert context["Attempts"] == "1"
+    assert context["Committed before it failed"] == "UPDATE patients SET name = name || '!'"
+    assert failed.help and "not retried" in failed.help
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT name FROM patients").fetchall() == [("Ada!",)]
+
+
+def test_a_lock_timeout_with_nothing_committed_is_retried(database_url: str,
+                                                          tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_bump.py").write_text(
+        BUMP_THEN_BLOCKED.replace("UPDATE patients SET name = name || '!'",
+                                  "CREATE TABLE stray (id int)"))
+    _at(database_url, "0004", root)
+    blocker = psycopg.connect(database_url)
+    blocker.execute("SELECT count(*) FROM orders, patients")
+    try:
+        report = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="300ms", retries=1,
+                                           backup=False))
+    finally:
+        blocker.close()
+
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    assert dict(failed.context)["Attempts"] == "2"  # the stray table is a leftover: removed
+    assert "Committed before it failed" not in dict(failed.context)
+    assert "stray" not in _state(database_url)["tables"]
+
+
 def test_two_upgrades_at_once_the_second_exits_naming_the_holder(database_url: str,
                                                                  tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
