@@ -94,15 +94,21 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
         MigrationError: the migrations could not be applied to the throwaway server.
     """
     from dbsafe.core import hold_until_exit
-    from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
+    from dbsafe.migrate.runner import (
+        AlembicProject,
+        current_revisions,
+        describe,
+        find_version_table,
+    )
     from dbsafe.schema.diff import diff, with_role_renamed
     from dbsafe.schema.introspect import introspect_url
 
     project = AlembicProject.from_settings(settings)
     live = hold_until_exit(introspect_url(database_url))
     described = describe(project)
-    version_table = "alembic_version"
-    revisions = current_revisions(database_url, version_table)
+    found = find_version_table(database_url)
+    version_table = found[1] if found else "alembic_version"
+    revisions = current_revisions(database_url)
     if not revisions:
         raise DbsafeError(
             "the database has no alembic_version (or it is empty): it was not built by these "

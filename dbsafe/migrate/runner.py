@@ -678,16 +678,62 @@ def _other_branches(result: RunResult, found: tuple[str, ...]) -> bool:
 
 def current_revisions(database_url: str,
                       version_table: str = "alembic_version") -> tuple[str, ...]:
-    """The revisions a database's alembic version table holds; () when it has none."""
+    """The revisions a database's alembic version table holds; () when it has none.
+
+    The table is the one `find_version_table` finds.
+    """
     from psycopg import sql
 
     with connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
-            "n.nspname = ANY (current_schemas(false))", (version_table,)).fetchone()
-        if row is None:
+        found = _find_version_table(conn, version_table)
+        if found is None:
             return ()
         return tuple(sorted(r[0] for r in conn.execute(
             sql.SQL("SELECT version_num FROM {}.{}").format(
-                sql.Identifier(row[0]), sql.Identifier(version_table)))))
+                sql.Identifier(found[0]), sql.Identifier(found[1])))))
+
+
+def find_version_table(database_url: str,
+                       version_table: str = "alembic_version") -> tuple[str, str] | None:
+    """`(schema, table)` of the database's alembic version table, None when it has none.
+
+    `version_table` on the search path, as alembic finds it by default. Failing that, for
+    the default name, the one table alembic made anywhere else: an env.py that passes
+    `version_table_schema` or another `version_table` to `context.configure()` says so
+    only while it runs, but alembic names the table's primary key `<table>_pkc`, on its
+    `version_num` column.
+
+    Raises:
+        DbsafeError: several such tables and none on the search path: which one is this
+            project's only its env.py knows.
+    """
+    with connect(database_url) as conn:
+        return _find_version_table(conn, version_table)
+
+
+def _find_version_table(conn: Any, version_table: str) -> tuple[str, str] | None:
+    row = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = %s AND c.relkind IN ('r', 'p') AND "
+        "n.nspname = ANY (current_schemas(false)) "
+        "ORDER BY array_position(current_schemas(false), n.nspname::text) LIMIT 1",
+        (version_table,)).fetchone()
+    if row is not None or version_table != "alembic_version":
+        return (row[0], row[1]) if row else None
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1] "
+        "WHERE k.contype = 'p' AND k.conname = c.relname || '_pkc' "
+        "AND cardinality(k.conkey) = 1 AND a.attname = 'version_num' "
+        "AND c.relkind IN ('r', 'p') "
+        "AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'dbsafe') "
+        "ORDER BY 1, 2").fetchall()
+    if len(rows) > 1:
+        names = ", ".join(f"{schema}.{table}" for schema, table in rows)
+        raise DbsafeError(f"the database has several alembic version tables ({names}) and "
+                          "no alembic_version on the search path; which one this "
+                          "project's env.py uses cannot be told from the database")
+    return (rows[0][0], rows[0][1]) if rows else None

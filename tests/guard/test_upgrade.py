@@ -228,6 +228,36 @@ def downgrade():
 '''
 
 
+def test_a_version_table_env_py_puts_elsewhere_is_found(database_url: str,
+                                                         tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "context.configure(connection=connection, target_metadata=target_metadata)",
+        "context.configure(connection=connection, target_metadata=target_metadata, "
+        "version_table_schema='meta', version_table='schema_versions')"))
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE SCHEMA meta")
+    _at(database_url, "0002", root)
+    settings = _settings(root, database_url)
+    assert commands.status(settings).summary["current"] == ["0002"]
+
+    report = commands.upgrade(settings, _options(tmp_path, backup=False))
+
+    assert report.summary["outcome"] == "applied"
+    assert report.summary["from"] == ["0002"] and report.summary["applied"] == ["0003", "0004"]
+    (entry,) = commands.status(settings).summary["history"]
+    assert (entry["from_revisions"], entry["to_revisions"]) == (["0002"], ["0004"])
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM meta.schema_versions").fetchall() == [
+            ("0004",)]
+        # A second project's table of the same shape: which is this one's is unknowable.
+        conn.execute("CREATE TABLE meta.other_versions (version_num varchar(32) NOT NULL, "
+                     "CONSTRAINT other_versions_pkc PRIMARY KEY (version_num))")
+    with pytest.raises(DbsafeError, match="several alembic version tables"):
+        commands.status(settings)
+
+
 def test_a_lock_timeout_after_committed_row_changes_is_not_retried(database_url: str,
                                                                      tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
