@@ -95,7 +95,11 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         database = conn.info.dbname
         reached = (conn.info.host, conn.info.port)
     # A backup holds every row of the database: only its owner may read it.
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DbsafeError(f"cannot create the backup directory {directory}: "
+                          f"{exc.strerror or exc}") from None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     fmt = "directory" if jobs > 1 else "custom"
     suffix = "" if fmt == "directory" else ".dump"
@@ -135,8 +139,15 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     )
     data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
     data["revisions"] = list(backup.revisions)
-    backup.manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    backup.manifest.chmod(0o600)
+    try:
+        backup.manifest.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        backup.manifest.chmod(0o600)
+    except OSError as exc:
+        # Without its manifest `dbsafe restore` refuses the backup: not a backup at all.
+        _remove(path)
+        _remove(backup.manifest)
+        raise DbsafeError(f"cannot write the manifest {backup.manifest}: "
+                          f"{exc.strerror or exc}; the backup was removed") from None
     return backup
 
 
@@ -168,6 +179,10 @@ def free_space_for(database_url: str, directory: Path) -> tuple[int, int]:
     probe = directory
     while not probe.exists():
         probe = probe.parent
+    # Said now, before anything runs, rather than when the backup is taken.
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise DbsafeError(f"cannot create the backup directory {directory}: {probe} is "
+                          + ("not a directory" if not probe.is_dir() else "not writable"))
     return (int(row[0]) if row else 0), shutil.disk_usage(probe).free
 
 

@@ -589,3 +589,20 @@ def test_a_target_below_the_database_or_a_revision_not_in_the_history_is_refused
         conn.execute("UPDATE alembic_version SET version_num = 'zzz'")
     with pytest.raises(DbsafeError, match="zzz, which is not in this history"):
         commands.status(settings)
+
+
+def test_a_backup_dir_that_cannot_be_made_is_said_before_anything_runs(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    (tmp_path / "a_file").write_text("")
+    before = _state(database_url)
+    settings = _settings(root, database_url)
+
+    with pytest.raises(DbsafeError, match=r"backup directory .*a_file is not a directory"):
+        commands.upgrade(settings, _options(tmp_path, backup_dir=tmp_path / "a_file" / "b"))
+    with pytest.raises(DbsafeError, match="cannot create the backup directory"):
+        commands.backup(settings, tmp_path / "a_file" / "b")
+
+    assert _state(database_url) == before
+    assert commands.status(settings).summary["history"] == []
