@@ -1093,11 +1093,9 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
     """
     state = ctx.ensure_object(CliState)
     ctx.meta["backup_dir"] = backup_dir
-    if not backup_dir.is_dir():  # for `prune` too: a typo must not look like nothing to do
-        raise DbsafeError(f"no backup directory {backup_dir} (`dbsafe backup` creates it; "
-                          "--backup-dir names another)")
     if ctx.invoked_subcommand is not None:
-        return
+        return  # `prune` may name its own --backup-dir
+    _existing_backup_dir(backup_dir)
     import json
 
     from dbsafe.guard.restore import half_restored, list_backups
@@ -1128,20 +1126,31 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
                    f"{row['age']} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
 
 
+def _existing_backup_dir(backup_dir: Path) -> Path:
+    if not backup_dir.is_dir():  # a typo must not look like nothing to list or prune
+        raise DbsafeError(f"no backup directory {backup_dir} (`dbsafe backup` creates it; "
+                          "--backup-dir names another)")
+    return backup_dir
+
+
 @backups_group.command("prune")
 @click.option("--keep", type=click.IntRange(min=1), required=True,
               help="How many of the newest backups of each database to keep.")
+@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the backups are (as `dbsafe backups --backup-dir`; default: "
+                   "backups).")
 @click.pass_context
-def backups_prune_command(ctx: click.Context, keep: int) -> None:
+def backups_prune_command(ctx: click.Context, keep: int, backup_dir: Path | None) -> None:
     """Delete all but the newest --keep backups of each database, with their manifests."""
     from dbsafe.guard.restore import prune
 
-    removed = prune(ctx.meta["backup_dir"], keep)
+    directory = _existing_backup_dir(backup_dir or ctx.meta["backup_dir"])
+    removed = prune(directory, keep)
     for path in removed:
         click.echo(f"removed {path}")
     if not removed:
         click.echo(f"nothing to prune: no database has more than {keep} backup(s) in "
-                   f"{ctx.meta['backup_dir']}")
+                   f"{directory}")
 
 
 @main.command("restore")

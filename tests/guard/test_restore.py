@@ -476,6 +476,16 @@ def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Pa
 
         missing = prune(tmp_path / "nowhere")
         assert missing.returncode == 2 and "no backup directory" in missing.stderr
+        # The directory named after `prune` as well (where users put it), never ./backups.
+        again = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "prune", "--keep",
+                                "1", "--backup-dir", str(tmp_path / "b")], cwd=tmp_path,
+                               capture_output=True, text=True, check=False)
+        assert (again.returncode, again.stdout.strip()) == (
+            0, f"nothing to prune: no database has more than 1 backup(s) in {tmp_path / 'b'}")
+        elsewhere = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "prune",
+                                    "--keep", "1", "--backup-dir", str(tmp_path / "nowhere")],
+                                   cwd=tmp_path, capture_output=True, text=True, check=False)
+        assert elsewhere.returncode == 2 and "nowhere" in elsewhere.stderr
     finally:
         _drop(database_url, "prune_a", "prune_b")
 
