@@ -32,7 +32,7 @@ Follow `op.alter_column(..., server_default=sa.Identity())` (or the `op.execute`
 the existing values: `sa.Identity(start=...)`, `... AS IDENTITY (START WITH 1000001)`.
 
 ## Not flagged
-* An identity given a start (`START WITH`) or restarted later in the same migration
+* An identity given a start past 1 (`START WITH`) or restarted later in the same migration
   (`ALTER COLUMN ... RESTART`, `ALTER SEQUENCE ... RESTART`, a `setval` naming the table or
   its sequence, or one whose sequence dbsafe cannot read).
 * Tables created earlier in the same migration (they hold no rows yet).
@@ -70,7 +70,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                 help=f"Set `{column}` NOT NULL first (on a large table: a validated CHECK "
                      "(... IS NOT NULL) before SET NOT NULL, see DBS107).",
                 subject=f"{table}.{column}")
-        elif ("start" not in action.options and not ctx.created_before(table)
+        elif (_start(statement, column) <= 1 and not ctx.created_before(table)
               and not _restarted_later(ctx, statement, table, column)):
             yield ctx.finding(
                 RULE,
@@ -82,6 +82,28 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                      f"coalesce(max({column}), 0) + 1, false) FROM {table}; or add the "
                      "identity with START WITH.",
                 subject=f"{table}.{column}")
+
+
+def _start(statement: Statement, column: str) -> int:
+    """Where the identity added to `column` starts: its `START WITH`, 1 without one
+    (PostgreSQL's default going up); 2**63 when dbsafe cannot read the number, or the
+    identity counts down (below the ids already there, not into them)."""
+    for item in statement.node.get("cmds") or ():
+        cmd = item.get("AlterTableCmd", {})
+        if cmd.get("subtype") != "AT_AddIdentity" or cmd.get("name") != column:
+            continue
+        options = {}
+        for option in ((cmd.get("def") or {}).get("Constraint") or {}).get("options") or ():
+            elem = option.get("DefElem", {})
+            arg = elem.get("arg") or {}
+            # pglast writes an integer option as `Integer`, a negative one included
+            options[elem.get("defname")] = (arg["Integer"].get("ival", 0) if "Integer" in arg
+                                            else constant(arg))
+        step, start = options.get("increment", 1), options.get("start", 1)
+        if not isinstance(step, int) or step < 0 or not isinstance(start, int):
+            return 2**63
+        return start
+    return 1
 
 
 def _restarted_later(ctx: LintContext, statement: Statement, table: str, column: str) -> bool:
