@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Container
 from typing import Any
 
 # Location keys of each driver's connect(): these are replaced by the target's; every other
@@ -272,27 +273,36 @@ def _describe(cargs: list, params: dict[str, Any]) -> str:
 # -- running alembic -----------------------------------------------------------------------
 
 
+_REAL_PATHS: dict[str, str] = {}  # a code object's file name -> its real path
+
+
+def _real_path(name: str) -> str:
+    real = _REAL_PATHS.get(name)
+    if real is None:
+        real = _REAL_PATHS[name] = os.path.realpath(name)
+    return real
+
+
+def _revision_frame(frame: Any, revision_files: Container[str]) -> tuple[str | None, int]:
+    """(real path, line) of the innermost frame from `frame` outwards that runs a revision
+    file's code; (None, 0) when none does (env.py's own work, alembic's version table)."""
+    while frame is not None:
+        real = _real_path(frame.f_code.co_filename)
+        if real in revision_files:
+            return real, frame.f_lineno
+        frame = frame.f_back
+    return None, 0
+
+
 class _RecordingBuffer:
     """Offline output that remembers which revision file line wrote each chunk."""
 
     def __init__(self, revision_files: frozenset[str]) -> None:
         self.revision_files = revision_files
         self.chunks: list[list[Any]] = []
-        self._real: dict[str, str] = {}
 
     def write(self, text: str) -> int:
-        frame = sys._getframe(1)
-        while frame is not None:
-            name = frame.f_code.co_filename
-            real = self._real.get(name)
-            if real is None:
-                real = self._real[name] = os.path.realpath(name)
-            if real in self.revision_files:
-                self.chunks.append([text, real, frame.f_lineno])
-                break
-            frame = frame.f_back  # type: ignore[assignment]
-        else:
-            self.chunks.append([text, None, 0])
+        self.chunks.append([text, *_revision_frame(sys._getframe(1), self.revision_files)])
         return len(text)
 
     def flush(self) -> None:
@@ -398,7 +408,6 @@ class _Capture:
         self.revision_files = revision_files
         self.observe = observe
         self.statements: list[dict[str, Any]] = []
-        self._real: dict[str, str] = {}
         self._filenodes: dict[int, int] = {}
         self._names: dict[int, list[Any]] = {}
         self._current: dict[str, Any] | None = None
@@ -417,9 +426,7 @@ class _Capture:
         reflection = False
         while frame is not None:
             name = frame.f_code.co_filename
-            real = self._real.get(name)
-            if real is None:
-                real = self._real[name] = os.path.realpath(name)
+            real = _real_path(name)
             if real in self.revision_files:
                 return real, frame.f_lineno, reflection
             if not reflection and any(part in name for part in _REFLECTION_PARTS):
@@ -568,7 +575,6 @@ class _Commits:
         self.revision_files: frozenset[str] = frozenset()
         self.committed: list[str] = []
         self._open: dict[int, list[str]] = {}  # by DBAPI connection: run, not yet committed
-        self._real: dict[str, str] = {}
 
     def install(self, revision_files: dict[str, str]) -> None:
         try:
@@ -585,21 +591,9 @@ class _Commits:
         self.committed = []
         self._open = {}
 
-    def _from_revision(self) -> bool:
-        frame = sys._getframe(2)
-        while frame is not None:
-            name = frame.f_code.co_filename
-            real = self._real.get(name)
-            if real is None:
-                real = self._real[name] = os.path.realpath(name)
-            if real in self.revision_files:
-                return True
-            frame = frame.f_back  # type: ignore[assignment]
-        return False
-
     def after(self, conn: Any, cursor: Any, statement: str, parameters: Any,
               context: Any, executemany: bool) -> None:
-        if not self._from_revision():
+        if _revision_frame(sys._getframe(1), self.revision_files)[0] is None:
             return
         # As sent, placeholders and all: the rows' values stay out of the report, and a
         # bulk insert is not rendered row by row.
