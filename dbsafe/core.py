@@ -157,6 +157,16 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def shortened(sql: str, limit: int) -> str:
+    """`sql` on one line (its runs of blanks one space), cut to `limit` characters with "…".
+
+    >>> shortened("SELECT a," + chr(10) + "   b FROM t", 20), shortened("SELECT a FROM t WHERE b", 12)
+    ('SELECT a, b FROM t', 'SELECT a FR…')
+    """
+    text = " ".join(sql.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 # -- what the process may leave unfreed ---------------------------------------------------------
 
 # A list once the console script arms it (`cli.run`); None in a library call or a test.

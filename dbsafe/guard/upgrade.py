@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import DatabaseError, DbsafeError, Finding, Report, RuleInfo, Severity
+from dbsafe.core import (
+    DatabaseError,
+    DbsafeError,
+    Finding,
+    Report,
+    RuleInfo,
+    Severity,
+    shortened,
+)
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
@@ -439,7 +447,7 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
             committed = data_changes(exc.committed)
             if committed:
                 run.say("apply", f"{revision.revision}: the failed attempt committed row "
-                        f"changes before it failed, which stay: {_shorten(committed[0])}"
+                        f"changes before it failed, which stay: {shortened(committed[0], 80)}"
                         + (f" and {len(committed) - 1} more" if len(committed) > 1 else ""))
             if exc.sqlstate in RETRYABLE and attempt < attempts and not committed:
                 delay = min(60.0, run.options.retry_delay * 2 ** (attempt - 1))
@@ -491,10 +499,6 @@ def data_changes(statements: Sequence[str]) -> list[str]:
             found.append(sql)
     return found
 
-
-def _shorten(sql: str, width: int = 80) -> str:
-    text = " ".join(sql.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 # -- postflight --------------------------------------------------------------------------------

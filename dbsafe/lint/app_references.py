@@ -48,6 +48,7 @@ from dbsafe.core import (
     Severity,
     Skipped,
     select_findings,
+    shortened,
 )
 from dbsafe.validate.codes import identifier_at
 
@@ -564,7 +565,7 @@ def _finding(removal: SchemaRemoval, uses: list[_Use], schemas: _Schemas) -> Fin
     context: tuple[tuple[str, str], ...] = ()
     if removal.revision:
         context += (("Revision", removal.revision),)
-    context += tuple(("Query", f"{_where(u.location)}: {_shorten(u.sql)}")
+    context += tuple(("Query", f"{_where(u.location)}: {shortened(u.sql, 200)}")
                      for u in uses[:MAX_LISTED])
     if len(uses) > MAX_LISTED:
         context += (("More queries", f"{len(uses) - MAX_LISTED} more not shown"),)
@@ -588,10 +589,6 @@ def _finding(removal: SchemaRemoval, uses: list[_Use], schemas: _Schemas) -> Fin
 def _where(location: Location) -> str:
     return f"{location.path}:{location.line}:{location.column}"
 
-
-def _shorten(sql: str, limit: int = 200) -> str:
-    text = " ".join(sql.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- the application's statements --------------------------------------------------------

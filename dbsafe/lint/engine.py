@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import Finding, Location, RuleInfo, Severity
+from dbsafe.core import Finding, Location, RuleInfo, Severity, shortened
 from dbsafe.lint.statement import (
     Action,
     Constraint,
@@ -666,7 +666,7 @@ class LintContext:
             context += (("In", statement.origin),)
         if statement is not None and (self.migration.kind == "alembic" or statement.origin):
             # The SQL is not visible in the revision's Python: show what was rendered.
-            context += (("Statement", _shorten(statement.sql)),)
+            context += (("Statement", shortened(statement.sql, 300)),)
         return Finding(rule.code, message, severity or rule.severity, location, subject,
                        help, context)
 
@@ -677,10 +677,6 @@ def _created_in(created: Mapping[str, int], name: str, index: int) -> bool:
         at = created.get(last(name))
     return at is not None and at < index
 
-
-def _shorten(sql: str, limit: int = 300) -> str:
-    text = " ".join(sql.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- parsing -----------------------------------------------------------------------------
