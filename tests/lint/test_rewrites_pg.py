@@ -11,12 +11,14 @@ lint names must be the one for what PostgreSQL did, and no rule when it did none
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from dbsafe import commands
 from dbsafe.config import Settings
+from dbsafe.core import Finding
 
 pytestmark = pytest.mark.db
 
@@ -214,14 +216,29 @@ def test_writes_wait_while_a_not_valid_foreign_key_is_validated_in_its_transacti
     assert "DBS125" in _all_codes(tmp_path, schema, change)
 
 
-def _all_codes(tmp_path: Path, schema: str, change: str) -> set[str]:
+def _history_findings(tmp_path: Path, schema: str, change: str) -> list[Finding]:
+    """Lint's findings on `change`, with `schema` an earlier migration."""
     folder = tmp_path / "all" / "migrations"
     folder.mkdir(parents=True)
     (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
     (folder / "002_change.sql").write_text(change, encoding="utf-8")
     report = commands.lint(Settings(project_root=folder.parent), [folder])
-    return {f.code for f in report.findings if f.location is not None
-            and f.location.path.endswith("002_change.sql")}
+    return [f for f in report.findings if f.location is not None
+            and f.location.path.endswith("002_change.sql")]
+
+
+def _all_codes(tmp_path: Path, schema: str, change: str) -> set[str]:
+    return {f.code for f in _history_findings(tmp_path, schema, change)}
+
+
+def _database_findings(tmp_path: Path, change: str, conninfo: str,
+                       **options: Any) -> list[Finding]:
+    """Lint's findings on `change` alone, with the schema of the database at `conninfo`."""
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "002.sql").write_text(change, encoding="utf-8")
+    settings = Settings(project_root=folder.parent, database_url=conninfo, **options)
+    return list(commands.lint(settings, [folder]).findings)
 
 
 def test_drop_type_cascade_takes_the_columns_of_that_type(conninfo: str,
@@ -283,11 +300,8 @@ def test_a_partition_added_scans_the_default_partition(conninfo: str, tmp_path: 
         conn.rollback()
     expected = {"DBS126"} if scanned else set()
     assert {"DBS126"} & _all_codes(tmp_path / "history", schema, change) == expected
-    folder = tmp_path / "database" / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "002.sql").write_text(change, encoding="utf-8")
-    found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
-    assert {f.code for f in found.findings} & {"DBS126"} == expected
+    found = _database_findings(tmp_path, change, conninfo)
+    assert {f.code for f in found} & {"DBS126"} == expected
 
 
 NOTES = """
@@ -313,11 +327,8 @@ def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(NOTES)
     assert _effect(conninfo, change) == effect
-    folder = tmp_path / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "002.sql").write_text(change, encoding="utf-8")
-    found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
-    assert {f.code for f in found.findings} & {"DBS110", "DBS127"} == (
+    found = _database_findings(tmp_path, change, conninfo)
+    assert {f.code for f in found} & {"DBS110", "DBS127"} == (
         {rule} if rule else set())
 
 
@@ -361,11 +372,8 @@ def test_a_type_change_under_a_view_is_refused_where_lint_says(
         except psycopg.errors.FeatureNotSupported:
             error = True
     assert error == refused
-    folder = tmp_path / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "002.sql").write_text(change, encoding="utf-8")
-    found = commands.lint(Settings(project_root=tmp_path, database_url=conninfo), [folder])
-    assert ("DBS128" in {f.code for f in found.findings}) == refused
+    found = _database_findings(tmp_path, change, conninfo)
+    assert ("DBS128" in {f.code for f in found}) == refused
 
 
 NUMBERED = """
@@ -416,12 +424,8 @@ def test_an_identity_added_to_a_populated_column_is_flagged_where_postgresql_bre
     assert seen == outcome
     flagged = outcome != "inserts"
     assert ("DBS129" in _all_codes(tmp_path, NUMBERED, change)) == flagged, "from history"
-    folder = tmp_path / "database" / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "002.sql").write_text(change, encoding="utf-8")
-    found = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
-                          [folder])
-    assert ("DBS129" in {f.code for f in found.findings}) == flagged, "from the database"
+    found = _database_findings(tmp_path, change, conninfo)
+    assert ("DBS129" in {f.code for f in found}) == flagged, "from the database"
 
 
 STORED = """
@@ -456,13 +460,9 @@ def test_storage_changes_to_what_a_table_has_are_not_called_rewrites(
             after = conn.execute(nodes).fetchone()
     assert (before != after) == rewrite
     assert ("DBS112" in _all_codes(tmp_path, STORED, change)) == rewrite, "from history"
-    folder = tmp_path / "database" / "migrations"
-    folder.mkdir(parents=True)
-    (folder / "002.sql").write_text(change, encoding="utf-8")
-    found = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
-                          [folder])
+    found = _database_findings(tmp_path, change, conninfo)
     flagged = rewrite or not known_from_database
-    assert ("DBS112" in {f.code for f in found.findings}) == flagged, "from the database"
+    assert ("DBS112" in {f.code for f in found}) == flagged, "from the database"
 
 
 PARTITIONED = """
@@ -504,21 +504,13 @@ def test_a_table_attached_as_a_partition_is_scanned_where_lint_says(
     assert bool(attached) == scanned
     assert "AccessExclusiveLock" in locks
 
-    def found(settings: Settings, folder: Path) -> str | None:
-        report = commands.lint(settings, [folder])
-        return next((f.severity.value for f in report.findings if f.code == "DBS130"), None)
+    def found(findings: list[Finding]) -> str | None:
+        return next((f.severity.value for f in findings if f.code == "DBS130"), None)
 
-    history = tmp_path / "history" / "migrations"
-    history.mkdir(parents=True)
-    (history / "001_schema.sql").write_text(schema, encoding="utf-8")
-    (history / "002_change.sql").write_text(change, encoding="utf-8")
-    assert found(Settings(project_root=history.parent), history) == severity.get("history")
-    database = tmp_path / "database" / "migrations"
-    database.mkdir(parents=True)
-    (database / "002.sql").write_text(change, encoding="utf-8")
+    assert found(_history_findings(tmp_path, schema, change)) == severity.get("history")
     # every table counts as large: the size does not lower the finding here
-    assert found(Settings(project_root=database.parent, database_url=conninfo, large_table=0),
-                 database) == severity.get("database")
+    assert found(_database_findings(tmp_path, change, conninfo, large_table=0)) == \
+        severity.get("database")
 
 
 @pytest.mark.parametrize(("migration", "valid_after_retry"), [
