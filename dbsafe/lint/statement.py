@@ -160,6 +160,10 @@ class IndexDef:
     only: bool = False  # `ON ONLY table`: on a partitioned table, builds nothing
 
 
+# The origin of a statement read from a function's body, before the function's name.
+FUNCTION_BODY = "body of function "
+
+
 @dataclass(slots=True, eq=False)
 class Statement:
     """One migration statement: its source, transaction state, parse tree and facts."""
@@ -196,7 +200,7 @@ class Statement:
     def deferred(self) -> bool:
         """Read from a function's body: it runs when the function is called, not where
         the migration creates the function, so it takes no lock and does no work there."""
-        return self.origin is not None and self.origin.startswith("body of function ")
+        return self.origin is not None and self.origin.startswith(FUNCTION_BODY)
 
     @property
     def parsed(self) -> bool:
@@ -378,7 +382,7 @@ def function_body_statements(statement: Statement) -> list[Statement]:
         inner = parse_statement(sql, statement.location, index=statement.index,
                                 in_transaction=statement.in_transaction)
         if inner.error is None and inner.kind:
-            inner.origin = f"body of function {name}"
+            inner.origin = f"{FUNCTION_BODY}{name}"
             found.append(inner)
     return found
 
