@@ -207,4 +207,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'A revision on the way down has no real downgrade(); the computed one can replace it.'),
     ('DBS609', 'computed-downgrade-undoes-other-changes', 'error', '0.2.0',
      'The database has changes its migrations did not make; the computed downgrade would undo them too.'),
+    ('DBS610', 'backup-space-short', 'error', '0.2.0',
+     'The backup directory has less free space than the backup taken before the run may need.'),
 )

@@ -23,8 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from dbsafe import __version__
-from dbsafe.core import DatabaseError, DbsafeError
+from dbsafe.core import DatabaseError, DbsafeError, Finding, RuleInfo, Severity
 from dbsafe.pg.connect import connect, tool_connection
+
+BACKUP_SPACE_SHORT = RuleInfo(
+    "DBS610", "backup-space-short",
+    "The backup directory has less free space than the backup taken before the run may need.",
+    Severity.ERROR, "0.2.0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +175,32 @@ def load_manifest(path: Path) -> dict:
         raise DbsafeError(f"no manifest next to the backup: {manifest}") from None
     except (OSError, ValueError) as exc:
         raise DbsafeError(f"cannot read the manifest {manifest}: {exc}") from None
+
+
+def backup_space_short(database_url: str, directory: Path) -> Finding | None:
+    """DBS610 when `directory` (or the nearest existing directory above it) has less free
+    space than half the database's size: a custom-format dump is compressed and leaves the
+    indexes out, so that is a conservative bound. Said before the run, where a full disk
+    would otherwise stop pg_dump halfway.
+
+    Raises:
+        DbsafeError: the directory cannot be created or written.
+    """
+    size, free = free_space_for(database_url, directory)
+    needed = -(-size // 2)
+    if free >= needed:
+        return None
+    return Finding(
+        BACKUP_SPACE_SHORT.code,
+        f"{_mib(free)} free in {directory}; the backup may need up to {_mib(needed)} "
+        f"(half the database's {_mib(size)}).",
+        BACKUP_SPACE_SHORT.default_severity, subject=str(directory),
+        help="Free some space, choose another --backup-dir, or pass --no-backup to run "
+             "without a backup.")
+
+
+def _mib(size: int) -> str:
+    return f"{-(-size // 2**20):,} MiB"
 
 
 def free_space_for(database_url: str, directory: Path) -> tuple[int, int]:

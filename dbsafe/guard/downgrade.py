@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity
 from dbsafe.guard import history
+from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.guard.upgrade import (
@@ -162,6 +163,10 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         down.findings.append(finding)
     if losses:
         down.say("preflight", f"the downgrade destroys data in {len(losses)} place(s)")
+    short = (backup_space_short(down.url, down.backup_dir(down.options.backup_dir))
+             if down.options.backup else None)
+    if short is not None:
+        down.findings.append(short)
     if down.options.dry_run:
         down.say("plan", "dry run: nothing was executed")
         return "planned"
@@ -171,6 +176,9 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     if others:
         down.say("preflight", "refused: the computed downgrade would also undo changes the "
                  "migrations did not make (see findings)")
+        return "refused"
+    if short is not None:
+        down.say("preflight", "refused: no room for the backup (see findings)")
         return "refused"
     if losses and not down.options.yes:
         database = database_name(down.url)

@@ -26,6 +26,7 @@ from dbsafe.core import (
     shortened,
 )
 from dbsafe.guard import history
+from dbsafe.guard.backup import BACKUP_SPACE_SHORT
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import (
@@ -84,7 +85,7 @@ PENDING_REVISIONS = RuleInfo(
     "The database is behind the migrations: revisions are pending.",
     Severity.ERROR, "0.2.0")
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
-         REVISION_CHANGED, PENDING_REVISIONS)
+         REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,16 +362,12 @@ def _lint_pending(run: _Run) -> bool:
 
 
 def _disk_space(run: _Run) -> bool:
-    from dbsafe.guard.backup import free_space_for
+    from dbsafe.guard.backup import backup_space_short
 
-    size, free = free_space_for(run.url, _backup_dir(run))
-    # A custom-format dump is compressed and leaves indexes out; half the database's size is
-    # a conservative bound for it.
-    if free < size // 2:
-        run.say("preflight", f"refused: {free // 2**20} MiB free in {_backup_dir(run)}, the "
-                f"backup may need up to {size // 2 // 2**20} MiB (or pass --no-backup)")
-        return False
-    return True
+    short = backup_space_short(run.url, _backup_dir(run))
+    if short is not None:
+        run.findings.append(short)
+    return short is None
 
 
 def _backup_dir(run: _Run) -> Path:

@@ -93,6 +93,28 @@ def test_a_downgrade_dropping_data_names_it_and_is_refused_without_yes(
     assert "verify: schema equals 0001's" in report.summary["what_happened"]
 
 
+def test_too_little_room_for_the_backup_refuses_before_asking(
+    database_url: str, tmp_path: Path, small_filesystem: Path,
+) -> None:
+    root = _project_at(tmp_path, database_url, "0002")
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a', 'a@x')")
+        conn.execute("INSERT INTO orders VALUES (1, 1)")
+    before = _state(database_url)
+    options = DowngradeOptions(target="0001", backup_dir=small_filesystem / "b")
+    asked: list[str] = []
+
+    report = commands.downgrade(_settings(root, database_url), options,
+                                confirm=lambda database: asked.append(database) or True)
+
+    assert report.summary["outcome"] == "refused"
+    assert [f.code for f in report.findings] == ["DBS607", "DBS610"]
+    assert report.summary["what_happened"][-1] == ("preflight: refused: no room for the "
+                                                   "backup (see findings)")
+    assert asked == [] and _state(database_url) == before
+    assert commands.status(_settings(root, database_url)).summary["history"] == []
+
+
 def test_a_column_data_loss_counts_non_null_values(database_url: str, tmp_path: Path) -> None:
     root = tmp_path / "p"
     write_project(root, "well_behaved")

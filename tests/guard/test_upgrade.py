@@ -591,6 +591,37 @@ def test_a_target_below_the_database_or_a_revision_not_in_the_history_is_refused
         commands.status(settings)
 
 
+def test_too_little_room_for_the_backup_is_a_finding_and_changes_nothing(
+        database_url: str, tmp_path: Path, small_filesystem: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    before = _state(database_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "upgrade", "--allow", "DBS202", "--format", "json",
+         "--backup-dir", str(small_filesystem / "backups")],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url, "DBSAFE_CACHE": "false"},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    (short,) = [f for f in report["findings"] if f["code"] == "DBS610"]
+    assert short["severity"] == "error"
+    assert short["message"].startswith(f"1 MiB free in {small_filesystem / 'backups'}; the "
+                                       "backup may need up to ")
+    assert "--no-backup" in short["help"]
+    assert report["summary"]["outcome"] == "refused"
+    assert _state(database_url) == before
+    assert not any(small_filesystem.iterdir())
+
+    # Without a backup there is nothing to make room for.
+    applied = commands.upgrade(_settings(root, database_url), _options(
+        tmp_path, backup=False, backup_dir=small_filesystem / "backups"))
+    assert applied.summary["outcome"] == "applied"
+    assert "DBS610" not in [f.code for f in applied.findings]
+
+
 def test_a_backup_dir_that_cannot_be_made_is_said_before_anything_runs(
         database_url: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
