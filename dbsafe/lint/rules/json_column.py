@@ -39,7 +39,7 @@ from dbsafe.lint.statement import Statement, column_types
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     for column in column_types(statement):
         dtype = column.type
-        if dtype is None or dtype.name != "json" or dtype.schema not in (None, "pg_catalog"):
+        if dtype is None or dtype.name != "json" or dtype.schema is not None:
             continue
         existing = statement.kind == "AlterTableStmt" and not ctx.created_before(column.table)
         yield ctx.finding(
