@@ -566,7 +566,7 @@ class Resolver:
             # sqlglot reads some garbage ("SELEKT * FRM t") as a bare expression: that is
             # not a statement PostgreSQL would accept, so it was not understood.
             return Resolution(UNPARSED, reason="not a statement sqlglot recognises")
-        run = _Run(self, offset)
+        run = _Run(self, offset, sql)
         try:
             run.statement(statement, None, _Ctes())
         except _Unsupported as exc:
@@ -859,9 +859,10 @@ def _combine(results: list[Resolution]) -> Resolution:
 class _Run:
     """State while resolving one statement: problems found, references silenced."""
 
-    def __init__(self, resolver: Resolver, offset: int) -> None:
+    def __init__(self, resolver: Resolver, offset: int, sql: str = "") -> None:
         self.r = resolver
         self.offset = offset
+        self.sql = sql  # the text parsed: node positions (`meta`) are offsets into it
         self.problems: list[Problem] = []
         self.silenced: list[str] = []
         self.catalog_read = False  # a system catalog's columns were checked
@@ -1580,7 +1581,7 @@ class _Run:
                 exact = exact and found is not None and found.known
                 names.extend(found.columns if found is not None else _UNKNOWN)
             else:
-                names.append(_output_name(item))
+                names.append(_output_name(item, self.sql))
         return _Exact(names) if exact else tuple(names)
 
     def unknown_output(self, column: exp.Column, name: str, columns: Columns) -> None:
@@ -2207,18 +2208,48 @@ def _rename(columns: Columns, names: tuple[str, ...]) -> Columns:
     return names + rest + (() if None in rest else (None,))
 
 
-def _output_name(item: exp.Expression) -> str | None:
-    """The column name PostgreSQL gives an unaliased select-list item, when certain."""
+def _output_name(item: exp.Expression, sql: str = "") -> str | None:
+    """The column name PostgreSQL gives an unaliased select-list item, when certain.
+
+    `sql` is the text `item` was parsed from: a function call is named as it was written.
+    """
     if isinstance(item, exp.Column) and isinstance(item.this, exp.Identifier):
         return _fold(item.this)
     if isinstance(item, exp.Cast) and isinstance(item.this, exp.Column):
-        return _output_name(item.this)
+        return _output_name(item.this, sql)
     for kind, name in _AGGREGATE_NAMES.items():
         if type(item) is kind:
             return name
     if isinstance(item, exp.Anonymous) and isinstance(item.this, str):
         return _fold(item.this)
+    if isinstance(item, (exp.Window, exp.Filter)):  # f(x) OVER (...), f(x) FILTER (...)
+        return _output_name(item.this, sql)
+    if isinstance(item, exp.Func):
+        return _called_name(item, sql)
     return None
+
+
+def _called_name(call: exp.Func, sql: str) -> str | None:
+    """The name a call of a built-in was written with, which PostgreSQL names its column
+    after: sqlglot reads `lower(x)` as `Lower` and `now()` as `CurrentTimestamp`, but keeps
+    where the name was. SQL's own forms (`TRIM(...)`, `EXTRACT(...)`, `CAST(...)`,
+    `POSITION(...)`) carry no name position, and PostgreSQL names some of them otherwise
+    (`btrim`, a type's name): None, as for a name written with its schema.
+
+    >>> sql = 'SELECT lower(a), "lower" (a), trim(a), now() FROM t'
+    >>> [_called_name(e, sql) for e in sqlglot.parse_one(sql, read="postgres").expressions]
+    ['lower', 'lower', None, 'now']
+    """
+    start, end = call.meta.get("start"), call.meta.get("end")
+    if not isinstance(start, int) or not isinstance(end, int) or end >= len(sql):
+        return None
+    if not sql[end + 1:].lstrip().startswith("("):
+        return None
+    written = sql[start:end + 1]
+    if written.startswith('"'):
+        quoted = len(written) > 1 and written.endswith('"')
+        return written[1:-1].replace('""', '"') if quoted else None
+    return _fold(written)
 
 
 def _function_name(function: exp.Expr, item: exp.Expression) -> tuple[str | None, str | None]:
