@@ -18,7 +18,8 @@ from a module whose path names supabase or postgrest (`createClient` from
 `@supabase/supabase-js`, `useSupabaseClient()`). `Array.from('abc')`, `supabase.storage.from`
 (and `supabaseStorage.from`, or any `.from(x).upload(...)`: a bucket) and a knex `.from('t')`
 are not requests. A client created in the file with
-`createClient(url, key, { db: { schema: 'x' } })` gives its requests schema `x`.
+`createClient(url, key, { db: { schema: 'x' } })` (or `supabase.schema('x')`) gives schema
+`x` to the requests made through the variable holding it, as JavaScript scopes resolve names.
 """
 
 from __future__ import annotations
@@ -232,13 +233,11 @@ class _Reader:
         self.names = names
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
         self.char_starts: dict[int, list[int] | None] = {}  # per line; None when ASCII
-        # name -> each binding of it: (the node whose extent is its scope, the `const`
-        # declarator when it is a plain `const name = ...`, else None); see `_constant`.
+        # name -> each binding of it: (the node whose extent is its scope, the declarator
+        # when it is a plain `const`/`let`/`var name = ...`, else None); see `_declarator`.
         self.bindings: dict[str, list[tuple[int, Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
-        # client name -> the `db: { schema }` of each client bound to it (None: none)
-        self.client_schemas: dict[str, list[SqlFragment | None]] = {}
 
     # -- positions ---------------------------------------------------------------------
 
@@ -296,8 +295,10 @@ class _Reader:
         """Record bindings, client variables and names imported from supabase modules."""
         for bound, scope in _binding_patterns(node):
             for identifier in _pattern_names(bound):
-                const = node if bound.type == "identifier" and _is_const(node) else None
-                self.bindings.setdefault(self.text(identifier), []).append((scope.id, const))
+                declarator = node if bound.type == "identifier" and (
+                    node.type == "variable_declarator") else None
+                self.bindings.setdefault(self.text(identifier), []).append(
+                    (scope.id, declarator))
         if node.type == "import_statement":
             source = node.child_by_field_name("source")
             if source is not None and _CLIENT_MODULE.search(self.text(source)):
@@ -316,7 +317,6 @@ class _Reader:
                 self.clients.add(key)
             if value is not None and self._is_client(value):
                 self.clients.add(key)
-                self.client_schemas.setdefault(key, []).append(self._db_schema(value))
             return
         if node.type in ("required_parameter", "optional_parameter"):
             pattern = node.child_by_field_name("pattern")
@@ -400,15 +400,14 @@ class _Reader:
             return None
         schema, schema_dynamic = self._schema(receiver)
         if schema is None and not schema_dynamic:
-            # `createClient(url, key, { db: { schema: 'api' } })` earlier in the file.
+            # `createClient(url, key, { db: { schema: 'api' } })` or `supabase.schema('api')`
+            # bound to the name the receiver reads (not a parameter or another function's
+            # variable of the same name: their client's schema is not known).
             client = _unwrap(receiver)
-            if client.type == "identifier":
-                schemas = self.client_schemas.get(self.text(client), [])
-                configured = schemas[0] if schemas else None
-                # Two clients of one name (in two scopes) with other schemas: not known.
-                if configured is not None and all(
-                        s is not None and s.sql == configured.sql for s in schemas):
-                    schema = configured
+            declarator = self._declarator(client) if client.type == "identifier" else None
+            value = declarator.child_by_field_name("value") if declarator else None
+            if value is not None and self._is_client(value):
+                schema = self._db_schema(value) or self._schema(value)[0]
         first = arguments[0]
         target = first if isinstance(first, SqlFragment) else None
         dynamic = None
@@ -447,21 +446,31 @@ class _Reader:
     def _constant(self, identifier: Node) -> Node | None:
         """The initializer of the `const` an identifier reads, if that is certain.
 
+        Not followed: a binding that is not a plain `const` (`let`/`var` may be reassigned);
+        see `_declarator` for which binding an identifier reads.
+        """
+        declarator = self._declarator(identifier)
+        if declarator is None or not _is_const(declarator):
+            return None
+        return declarator.child_by_field_name("value")
+
+    def _declarator(self, identifier: Node) -> Node | None:
+        """The `const`/`let`/`var name = ...` declarator of the binding an identifier reads.
+
         The identifier reads the binding of its name in the innermost scope around it (a
         parameter, a `for (const row of rows)`, a destructured name, a declaration), as
-        JavaScript resolves it: a `const` of another function, or of an enclosing scope that
-        an inner binding shadows, is not what it reads. Two bindings in one scope, or one
-        that is not a plain `const` (`let`/`var` may be reassigned): not followed.
+        JavaScript resolves it: a variable of another function, or of an enclosing scope
+        that an inner binding shadows, is not what it reads. None for any other binding, or
+        two bindings in one scope.
         """
         bindings = self.bindings.get(self.text(identifier))
         if not bindings:
             return None
         node = identifier.parent
         while node is not None:
-            here = [const for scope, const in bindings if scope == node.id]
+            here = [declarator for scope, declarator in bindings if scope == node.id]
             if here:
-                const = here[0] if len(here) == 1 else None
-                return const.child_by_field_name("value") if const is not None else None
+                return here[0] if len(here) == 1 else None
             node = node.parent
         return None  # a global, or a name the file does not declare
 

@@ -61,8 +61,8 @@ _CHUNK = 32
 # columns, a file's DDL through unknown calls; 19: sqlc's macros; 20: a JS `const` followed
 # only where its name reads it; 21: storage buckets' `.from()` are not requests; 22: `rel()`
 # in a select string; 23: embeds through a view as the junction; 24: `order('rel(alias)')`;
-# 25: payload keys whose value is `undefined` are not sent; 26: unaliased function calls
-# in a derived table or CTE are named as written (`lower(x)` is `lower`)
+# 25: payload keys whose value is `undefined` are not sent; 26: a client's `db.schema` only
+# where its name reads that client's variable (not a parameter of the same name)
 _CACHE_VERSION = 26
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind

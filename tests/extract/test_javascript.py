@@ -272,6 +272,14 @@ def test_configured_names_must_be_javascript_names() -> None:
         # Two clients of one name in two scopes: which one a request uses is not known.
         ("function a() { const db = createClient(u, k, { db: { schema: 'api' } }); }\n"
          "function b() { const db = createClient(u, k); db.from('t').select() }", None),
+        # A parameter (or another function's variable) of the same name is another client.
+        ("function a() { const supabase = createClient(u, k, { db: { schema: 'api' } }); }\n"
+         "function b(supabase: SupabaseClient) { supabase.from('t').select() }", None),
+        ("function a() { const supabase = createClient(u, k, { db: { schema: 'api' } }); }\n"
+         "const b = async (supabase) => supabase.from('t').select()", None),
+        ("let db = createClient(u, k, { db: { schema: 'api' } });\ndb.from('t').select()",
+         "api"),
+        ("const db = supabase.schema('api');\ndb.from('t').select()", "api"),
     ],
 )
 def test_a_client_created_with_a_db_schema_reads_that_schema(source: str,
