@@ -17,7 +17,8 @@ parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a fact
 from a module whose path names supabase or postgrest (`createClient` from
 `@supabase/supabase-js`, `useSupabaseClient()`). `Array.from('abc')`, `supabase.storage.from`
 (and `supabaseStorage.from`, or any `.from(x).upload(...)`: a bucket) and a knex `.from('t')`
-are not requests. A client created in the file with
+are not requests, even on a variable named like a client that holds what another package
+made (`const supabaseKnex = knex(config)`, `new Map()`). A client created in the file with
 `createClient(url, key, { db: { schema: 'x' } })` (or `supabase.schema('x')`) gives schema
 `x` to the requests made through the variable holding it, as JavaScript scopes resolve names.
 """
@@ -56,6 +57,7 @@ _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
 _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
+_CLIENT_CLASSES = frozenset({"SupabaseClient", "PostgrestClient"})
 # What supabase-js's `from()` returns (PostgrestQueryBuilder) has only these methods; a
 # `.from(x)` followed by another (`.upload`, `.list`, `.getPublicUrl`) is a storage bucket's.
 _QUERY_BUILDER = frozenset({"select", "insert", "upsert", "update", "delete"})
@@ -238,6 +240,9 @@ class _Reader:
         self.bindings: dict[str, list[tuple[int, Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
+        # names imported from another package (`knex`, `drizzle`): what they make is not a
+        # supabase client, whatever the variable holding it is called
+        self.other_modules: set[str] = set()
 
     # -- positions ---------------------------------------------------------------------
 
@@ -301,10 +306,15 @@ class _Reader:
                     (scope.id, declarator))
         if node.type == "import_statement":
             source = node.child_by_field_name("source")
-            if source is not None and _CLIENT_MODULE.search(self.text(source)):
+            if source is None:
+                return
+            module = self.text(source).strip("'\"")
+            names = self.client_modules if _CLIENT_MODULE.search(module) else (
+                self.other_modules if _package(module) else None)
+            if names is not None:
                 for child in _walk(node):
                     if child.type == "identifier":
-                        self.client_modules.add(self.text(child))
+                        names.add(self.text(child))
             return
         if node.type == "variable_declarator":
             name = node.child_by_field_name("name")
@@ -348,6 +358,8 @@ class _Reader:
         node = _unwrap(node)
         if node.type in ("identifier", "property_identifier"):
             name = self.text(node)
+            if node.type == "identifier" and self._holds_other(node):
+                return False
             return _client_name(name) or name in self.clients
         if node.type == "member_expression":
             # `this.supabase`, `ctx.supabaseAdmin`: the property names the client. Never
@@ -362,7 +374,7 @@ class _Reader:
             return name in self.clients and obj is not None and obj.type == "this"
         if node.type == "new_expression":
             constructor = node.child_by_field_name("constructor")
-            return constructor is not None and self.text(constructor) == "PostgrestClient"
+            return constructor is not None and self.text(constructor) in _CLIENT_CLASSES
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
             if callee is None:
@@ -381,6 +393,28 @@ class _Reader:
                     return self._is_client(obj)
                 return _client_name(name)
         return False
+
+    def _holds_other(self, identifier: Node) -> bool:
+        """Whether the variable an identifier reads holds something made by another
+        library: `new Map()` (any `new` but supabase-js's clients' own), or a call of a
+        function imported from another package (`const supabaseKnex = knex(config)`)."""
+        declarator = self._declarator(identifier)
+        value = declarator.child_by_field_name("value") if declarator is not None else None
+        if value is None:
+            return False
+        value = _unwrap(value)
+        if value.type == "new_expression":
+            constructor = value.child_by_field_name("constructor")
+            return constructor is None or self.text(constructor) not in _CLIENT_CLASSES
+        root = value
+        while root.type in ("call_expression", "member_expression"):
+            inner = root.child_by_field_name(
+                "function" if root.type == "call_expression" else "object")
+            if inner is None:
+                return False
+            root = _unwrap(inner)
+        return root is not value and root.type == "identifier" and (
+            self.text(root) in self.other_modules)
 
     # -- PostgREST ---------------------------------------------------------------------
 
@@ -671,6 +705,12 @@ def _client_name(name: str) -> bool:
     """Whether a name says it holds a supabase client (`supabase`, `supabaseAdmin`), not its
     storage API (`supabaseStorage`)."""
     return bool(_CLIENT_WORD.search(name)) and not _STORAGE_WORD.search(name)
+
+
+def _package(module: str) -> bool:
+    """Whether an import names a package (`knex`, `drizzle-orm/pg-core`, `node:fs`), not a
+    file of the project (`./db`, `../lib/db`, or an alias such as `@/lib/db`, `~/db`)."""
+    return not module.startswith((".", "/", "~", "#", "@/"))
 
 
 def _walk(root: Node):

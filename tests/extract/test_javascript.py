@@ -44,6 +44,11 @@ def _targets(source: str, path: str = "app.ts") -> list[str]:
         "new PostgrestClient(url).from('t').select()",
         SUPABASE + "const supabaseStorage = createClient(u, k);\nsupabaseStorage.from('t').select()",
         "supabase.from('t').update({ a: 1 })",
+        "const supabase = new SupabaseClient(url, key);\nsupabase.from('t').select()",
+        # A factory of the project's own (a relative or aliased import) may make a client.
+        "import { make } from '@/lib/db';\nconst supabase = make();\nsupabase.from('t').select()",
+        "import knex from 'knex';\nfunction f() { const supabase = knex(c); }\n"
+        "supabase.from('t').select()",
     ],
 )
 def test_from_on_a_supabase_client_is_a_request(source: str) -> None:
@@ -67,6 +72,12 @@ def test_from_on_a_supabase_client_is_a_request(source: str) -> None:
         "getSupabaseBucket().from('docs')",
         "supabase.from('avatars').list(prefix)",
         "supabase.from('avatars').update('a/b.png', file, { upsert: true })",
+        # Named like a client, but holding what another library made.
+        "import knex from 'knex';\nconst supabaseKnex = knex(config);\n"
+        "supabaseKnex.from('users').select('id')",
+        "import { drizzle } from 'drizzle-orm/node-postgres';\n"
+        "function f() { const supabase = drizzle(pool); supabase.from('users').select() }",
+        "const supabaseUsers = new Map();\nsupabaseUsers.from('users').select('id')",
     ],
 )
 def test_other_from_calls_are_not_requests(source: str) -> None:
