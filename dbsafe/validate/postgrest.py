@@ -22,8 +22,9 @@ PostgREST does not fold case: `displayname` is not `DisplayName`.
 **Unknown means silent**, as for SQL: a reference is reported only when it is provably
 missing. Views (whose relationships PostgREST infers from their definitions), computed
 fields and computed relationships (functions taking the row type), a select string dbsafe
-cannot parse and a table name found only outside `public` (the client may be configured with
-another `db.schema`) make the affected references unchecked. Whatever is not a literal (a
+cannot parse, a table name found only outside `public` (the client may be configured with
+another `db.schema`) and what extensions own (their relations; an rpc function missing from a
+schema an extension is installed in) make the affected references unchecked. Whatever is not a literal (a
 table name or select string in a variable, a spread payload) is a DBS304 note.
 
 Column and table findings carry the SQL that PostgREST's request depends on
@@ -385,6 +386,11 @@ class _Graph:
         self.incoming: dict[int, list[_ForeignKey]] = {}
         self.functions: dict[str, list] = {}
         self.schemas = set(snapshot.schemas) | {r.schema for r in snapshot.relations}
+        # What extensions own is not in the snapshot but PostgREST serves it: the names of
+        # their tables and views, and the schemas their functions may be in.
+        extensions = [e for e in snapshot.extensions if e.name != "plpgsql"]
+        self.extension_schemas = {e.schema for e in extensions}
+        self.extension_relations = {(e.schema, r) for e in extensions for r in e.relations}
         for relation in snapshot.relations:
             self.by_name.setdefault(relation.name, []).append(relation)
         for relation in snapshot.relations:
@@ -410,10 +416,12 @@ class _Graph:
         """
         if schema is not None:
             relation = self.snapshot.relation(schema, name)
-            return ((relation,) if relation else ()), schema in self.schemas
+            return ((relation,) if relation else ()), schema in self.schemas and (
+                (schema, name) not in self.extension_relations)
         # Every same-named relation, `public` first: a column is missing only if all lack it.
         found = sorted(self.by_name.get(name, ()), key=lambda r: r.schema != DEFAULT_SCHEMA)
-        return tuple(found), not found and DEFAULT_SCHEMA in self.schemas
+        return tuple(found), not found and DEFAULT_SCHEMA in self.schemas and not any(
+            n == name for _, n in self.extension_relations)
 
 
 _GRAPHS: dict[int, tuple[SchemaSnapshot, _Graph]] = {}
@@ -517,6 +525,8 @@ class _Checker:
                             subject=f"{shown}.{name}",
                             help=f"Did you mean `{close[0]}`?" if close else None,
                             sql=sql, start=start, end=len(sql) - 1)
+            elif (schema or DEFAULT_SCHEMA) in self.graph.schemas:
+                self.skip(f"`{name}` is an extension's relation, whose columns are unknown")
             else:
                 self.skip(f"`{name}` is not in the snapshot's schemas")
             return
@@ -818,6 +828,9 @@ class _Checker:
             elsewhere = self.graph.functions.get(name)
             if elsewhere or schema not in self.graph.schemas:
                 self.skip(f"function `{name}` is not in schema `{schema}` of the snapshot")
+                return
+            if schema in self.graph.extension_schemas:
+                self.skip(f"function `{name}` may be an extension's, in schema `{schema}`")
                 return
             self.report(UNKNOWN_FUNCTION.code, f"no function `{name}` in schema `{schema}`",
                         where, subject=f"{schema}.{name}",

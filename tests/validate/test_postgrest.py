@@ -147,6 +147,10 @@ PASS = [
      ".select('id, patients(id, appointments(id))').is('patients.appointments', null)"),
     ("embedded-null-filter-in-or",
      "supabase.from('clinics').select('id, patients(id)').or('patients.not.is.null,name.eq.x')"),
+    # An extension's function (hstore's `each(hs hstore)`) and view, absent from the snapshot.
+    ("extension-function", "supabase.schema('ext').rpc('each', { hs: 'a=>1' })"),
+    ("extension-view",
+     "supabase.schema('ext').from('pg_stat_statements').select('query, calls')"),
     ("embedded-null-filter-in-referenced-or", "supabase.from('clinics')"
      ".select('id, patients(id, appointments(id))')"
      ".or('appointments.is.null', { referencedTable: 'patients' })"),
