@@ -802,14 +802,13 @@ class _Checker:
             if isinstance(options, JsObject):
                 conflict = options.get("onConflict")
                 if isinstance(conflict, SqlFragment):
-                    offset = 0
-                    for part in conflict.sql.split(","):
-                        name = part.strip()
-                        start = offset + len(part) - len(part.lstrip())
-                        if name:
-                            self.column(name, target, conflict, start, start + len(name) - 1,
-                                        payload=True)
-                        offset += len(part) + 1
+                    try:
+                        columns = _column_list(conflict.sql)
+                    except SelectError as exc:
+                        self.skip(f"`onConflict` not read: {exc}")
+                        columns = []
+                    for name, start, end in columns:
+                        self.column(name, target, conflict, start, end, payload=True)
                 elif conflict is not None:
                     self.not_literal("`onConflict`", conflict)
 
@@ -1203,6 +1202,35 @@ def _logic_columns(text: str) -> list[tuple[str, int, int, bool]]:
     while parser.peek(","):
         parser.i += 1
         tree()
+    if parser.i != len(text):
+        raise SelectError(f"unexpected {text[parser.i]!r}")
+    return found
+
+
+def _column_list(text: str) -> list[tuple[str, int, int]]:
+    """The columns of an `on_conflict` (or `columns`) parameter, PostgREST's `pColumns`:
+    names, plain or double-quoted, separated by commas.
+
+    >>> _column_list('id, "Full Name",email')
+    [('id', 0, 1), ('Full Name', 5, 13), ('email', 16, 20)]
+    """
+    found: list[tuple[str, int, int]] = []
+    parser = _SelectParser(text, list(range(len(text))))
+    while True:
+        while parser.peek(" ") or parser.peek("\t"):
+            parser.i += 1
+        name, start, end = parser.field_name()
+        if text[start] == '"':  # the name inside the quotes
+            start, end = start + 1, end - 1
+        else:  # a plain name: its spaces are stripped
+            start += len(text[start:end + 1]) - len(text[start:end + 1].lstrip())
+            end = start + len(name) - 1
+        found.append((name, start, end))
+        while parser.peek(" ") or parser.peek("\t"):
+            parser.i += 1
+        if not parser.peek(","):
+            break
+        parser.i += 1
     if parser.i != len(text):
         raise SelectError(f"unexpected {text[parser.i]!r}")
     return found

@@ -96,6 +96,9 @@ PASS = [
      "{ id: 2, 'full_name': 'y', email }])"),
     ("upsert", "supabase.from('patients').upsert({ id: 1, full_name: 'x' }, "
      "{ onConflict: 'email, id' })"),
+    # PostgREST's on_conflict reads quoted names (`pColumns`).
+    ("upsert-quoted-conflict-column", "supabase.from('clinics').upsert({ id: 1, name: 'x', "
+     "DisplayName: 'y' }, { onConflict: '\"DisplayName\"' })"),
     ("update", "supabase.from('patients').update({ email: null }).eq('id', 1).select()"),
     ("delete", "supabase.from('patients').delete().eq('id', 1)"),
     ("rpc", "supabase.rpc('search_patients', { term: 'x', max_rows: 3 })"),
@@ -224,6 +227,8 @@ FLAG = [
      "nope"),
     ("on-conflict", "supabase.from('patients').upsert({ id: 1 }, { onConflict: 'id, nope' })",
      "DBS302", "nope"),
+    ("on-conflict-quoted", "supabase.from('clinics').upsert({ id: 1 }, "
+     "{ onConflict: 'id,\"displayname\"' })", "DBS302", "displayname"),
     ("rpc-function", "supabase.rpc('nope_fn', {})", "DBS306", "nope_fn"),
     ("rpc-argument", "supabase.rpc('search_patients', { query: 'x' })", "DBS306", "query"),
     # PostgREST's findProc: the keys must be every required argument (else PGRST202).
