@@ -836,6 +836,18 @@ class _Checker:
                         help="Call a function the schema defines (PostgREST looks it up by "
                              "name and argument names).")
             return
+        # PostgREST's schema cache holds functions only (`prokind = 'f'`): a procedure or an
+        # aggregate is not found (PGRST202).
+        callable_ = [f for f in functions if f.kind == "function"]
+        if not callable_:
+            kind = functions[0].kind
+            self.report(UNKNOWN_FUNCTION.code,
+                        f"`{schema}.{name}` is {'an' if kind[0] == 'a' else 'a'} {kind}, which "
+                        "PostgREST cannot call", where, subject=f"{schema}.{name}",
+                        help="PostgREST's rpc calls functions only: wrap it in a function "
+                             "(PGRST202).")
+            return
+        functions = callable_
         arguments = request.calls[0].arguments
         # supabase-js sends `{}` when `.rpc('fn')` has no arguments.
         args = arguments[1] if len(arguments) > 1 else JsObject((), (), True)

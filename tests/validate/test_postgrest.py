@@ -236,6 +236,8 @@ FLAG = [
      "search_patients"),
     ("rpc-without-required", "supabase.rpc('search_patients')", "DBS306", "search_patients"),
     ("rpc-no-overload", "supabase.rpc('greet', { last: 'b' })", "DBS306", "greet"),
+    ("rpc-procedure", "supabase.rpc('archive_patients', { before: '2024-01-01' })", "DBS306",
+     "archive_patients"),
 ]
 
 # (id, request): built at run time, reported as a DBS304 note and never guessed at.
