@@ -131,6 +131,7 @@ class JsOther:
     label: str  # its source text, shortened
     location: Location
     string_like: bool = False  # a template with holes, or string concatenation
+    template: Template | None = None  # a template with holes: its literal text and holes
 
 
 JsValue = SqlFragment | JsObject | JsArray | JsOther | None
@@ -537,7 +538,8 @@ class _Reader:
             return self._string(node)
         if node.type == "template_string":
             if any(c.type == "template_substitution" for c in node.named_children):
-                return JsOther(_short(self.text(node)), self.location(node), string_like=True)
+                return JsOther(_short(self.text(node)), self.location(node), string_like=True,
+                               template=self._template(node))
             return self._string(node)
         if node.type == "identifier" and follow:
             bound = self._constant(node)

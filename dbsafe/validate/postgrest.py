@@ -42,6 +42,7 @@ from dbsafe.core import Finding, Location, RuleInfo, Severity
 
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
+    from dbsafe.extract.holes import Template
     from dbsafe.extract.javascript import JsValue, PostgrestCall, PostgrestRequest
     from dbsafe.schema.model import Function, Relation, SchemaSnapshot
 
@@ -733,8 +734,19 @@ class _Checker:
     def logic(self, call: PostgrestCall, target: tuple[Relation, ...],
               embeds: list[_Embed]) -> None:
         from dbsafe.extract.fragment import SqlFragment
+        from dbsafe.extract.javascript import JsOther
 
         text = call.arguments[0] if call.arguments else None
+        holes: list[int] = []
+        if isinstance(text, JsOther) and text.template is not None:
+            # `title.ilike.%${q}%,body.eq.${b}`: the names are literal text, the holes values.
+            filled, holes = _filled(text.template, self.request.path)
+            try:
+                _logic_columns(filled.sql)
+            except SelectError:
+                pass
+            else:
+                text = filled
         if not isinstance(text, SqlFragment):
             self.not_literal("the `.or()` filter", text)
             return
@@ -748,6 +760,10 @@ class _Checker:
             return
         resolved, here = self.level(prefix, target, embeds)
         for name, start, end, null_test in columns:
+            if any(start - 1 <= hole <= end + 1 for hole in holes):
+                # A name a hole is part of (`${field}.eq.1`) is built at run time.
+                self.not_literal("a column of the `.or()` filter", call.arguments[0])
+                continue
             if null_test and _names_embed(name, here):
                 continue  # `rel.not.is.null`: whether the embedded resource has rows
             self.column(name, resolved, text, start, end)
@@ -1246,6 +1262,30 @@ def _column_list(text: str) -> list[tuple[str, int, int]]:
     if parser.i != len(text):
         raise SelectError(f"unexpected {text[parser.i]!r}")
     return found
+
+
+def _filled(template: Template, path: str) -> tuple[SqlFragment, list[int]]:
+    """A template's text with each hole a one-letter value, mapped to the file, and the
+    offsets of those letters.
+
+    >>> from dbsafe.extract.holes import Hole, Template
+    >>> t = Template("a.eq.,b.gt.", ((0, 1, 2), (5, 1, 12)), (Hole(5, 1, 7, "${x}"),))
+    >>> fragment, holes = _filled(t, "a.ts")
+    >>> fragment.sql, holes, fragment.position(7)
+    ('a.eq.x,b.gt.', [5], (1, 13))
+    """
+    from dbsafe.extract.fragment import SqlFragment
+
+    text, spans, holes = template.text, list(template.spans), []
+    for index, hole in enumerate(sorted(template.holes, key=lambda h: h.offset)):
+        holes.append(hole.offset + index)
+    for hole in sorted(template.holes, key=lambda h: h.offset, reverse=True):
+        text = text[:hole.offset] + "x" + text[hole.offset:]
+    shifted = [(offset + sum(1 for h in template.holes if h.offset <= offset), line, column)
+               for offset, line, column in spans]
+    shifted += [(at, hole.line, hole.column) for at, hole in
+                zip(holes, sorted(template.holes, key=lambda h: h.offset))]
+    return SqlFragment(path, text, tuple(sorted(shifted)), origin="js"), holes
 
 
 def _order_terms(text: str) -> list[tuple[str | None, str, int, int]]:

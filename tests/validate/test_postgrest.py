@@ -77,6 +77,9 @@ PASS = [
      ".eq('p.email', 'x')"),
     ("or", "supabase.from('patients').select('id')"
      ".or('email.eq.a,and(full_name.ilike.*x*,id.not.in.(1,2)),data->>k.eq.\"a,b\"')"),
+    # A template's holes are values: its column names are literal text.
+    ("or-template", "supabase.from('patients').select('id')"
+     ".or(`full_name.ilike.%${q}%,and(id.gte.${a},id.lte.${b + 1}),email.in.(${list})`)"),
     ("or-referenced", "supabase.from('clinics').select('patients(email)')"
      ".or('email.is.null,id.gt.3', { referencedTable: 'patients' })"),
     ("order-list", "supabase.from('patients').select('id').order('full_name,id')"),
@@ -220,6 +223,8 @@ FLAG = [
     ("order-to-one", "supabase.from('appointments').select('id, patients(who:full_name)')"
      ".order('patients(nope)')", "DBS302", "nope"),
     ("or", "supabase.from('patients').select('id').or('id.eq.1,nope.gt.2')", "DBS302", "nope"),
+    ("or-template", "supabase.from('patients').select('id')"
+     ".or(`full_name.ilike.%${q}%,nope.ilike.%${q}%`)", "DBS302", "nope"),
     ("match", "supabase.from('patients').select('id').match({ nope: 1 })", "DBS302", "nope"),
     ("insert-key-in-a-const", "const row = { full_name: 'x', nope: 1 };\n"
      "supabase.from('patients').insert(row)", "DBS302", "nope"),
@@ -246,6 +251,8 @@ DYNAMIC = [
     ("select-variable", "supabase.from('clinics').select(columns)"),
     ("select-template", "supabase.from('clinics').select(`id, ${extra}`)"),
     ("filter-variable", "supabase.from('clinics').select('id').eq(field, 1)"),
+    ("or-template-column", "supabase.from('clinics').select('id').or(`${field}.eq.1,id.gt.2`)"),
+    ("or-template-unread", "supabase.from('clinics').select('id').or(`id.eq.1,${more}`)"),
     ("spread-payload", "supabase.from('patients').insert({ ...row, id: 1 })"),
     ("spread-rpc-arguments", "supabase.rpc('search_patients', { ...filters })"),
     # The parameter, not the `const` of the same name in another function.
