@@ -420,7 +420,7 @@ class _Reader:
     # -- PostgREST ---------------------------------------------------------------------
 
     def _request(self, call: Node) -> PostgrestRequest | None:
-        function = call.child_by_field_name("function")
+        function = _generic_callee(call)
         if function is None or function.type != "member_expression":
             return None
         prop = function.child_by_field_name("property")
@@ -461,10 +461,13 @@ class _Reader:
             if parent.child_by_field_name("object") != node:
                 break
             outer = parent.parent
+            if (outer is not None and outer.type == "await_expression"
+                    and outer.parent is not None and _generic_callee(outer.parent) == parent):
+                outer = outer.parent  # `await q.select<T>(...)`, read as `(await q.select)<T>`
             method = parent.child_by_field_name("property")
             if outer is None or outer.type != "call_expression" or method is None:
                 break
-            if outer.child_by_field_name("function") != parent:
+            if _generic_callee(outer) != parent:
                 break
             calls.append(PostgrestCall(self.text(method), tuple(self._arguments(outer)),
                                        self.location(method)))
@@ -707,6 +710,20 @@ def _client_name(name: str) -> bool:
     """Whether a name says it holds a supabase client (`supabase`, `supabaseAdmin`), not its
     storage API (`supabaseStorage`)."""
     return bool(_CLIENT_WORD.search(name)) and not _STORAGE_WORD.search(name)
+
+
+def _generic_callee(call: Node) -> Node | None:
+    """A call's function; for `await a.b<T>(x)`, which tree-sitter's TypeScript grammar reads
+    as `(await a.b)<T>(x)`, the `a.b` inside the `await`."""
+    if call.type != "call_expression":
+        return None
+    function = call.child_by_field_name("function")
+    if (function is not None and function.type == "await_expression"
+            and call.child_by_field_name("type_arguments") is not None):
+        inner = next((c for c in function.named_children if c.type != "comment"), None)
+        if inner is not None and inner.type == "member_expression":
+            return inner
+    return function
 
 
 def _package(module: str) -> bool:

@@ -323,3 +323,18 @@ def test_statements_a_test_expects_to_fail_are_not_taken() -> None:
         "});\n")
     fragments = sql_in_javascript(source, "db.test.ts").fragments
     assert [f.sql for f in fragments] == ["SELECT kept1 FROM users", "SELECT kept2 FROM users"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "await supabase.from<'t', Row>('t').select('a')",
+        "await supabase.from('t').select<'a', Row>('a')",
+        "const { data } = await supabase.from('t').select<'a', Row>('a').returns<Row[]>()",
+    ],
+)
+def test_generic_calls_after_await_are_read(source: str) -> None:
+    # tree-sitter's TypeScript grammar reads `await a.b<T>(x)` as `(await a.b)<T>(x)`.
+    (request,) = _requests(source)
+    assert [(c.method, [getattr(a, "sql", None) for a in c.arguments])
+            for c in request.calls[:2]] == [("from", ["t"]), ("select", ["a"])]
