@@ -531,8 +531,13 @@ class _Checker:
             else:
                 self.skip(f"`{name}` is not in the snapshot's schemas")
             return
+        self.chain(target)
+
+    def chain(self, target: tuple[Relation, ...]) -> None:
+        """The calls after `.from()` (or after `.rpc()` of a function returning rows of a
+        table), read against the relations `target` may be."""
         embeds: list[_Embed] = []
-        for call in request.calls[1:]:
+        for call in self.request.calls[1:]:
             method = call.method
             if method == "select":
                 embeds.extend(self.select(call, target))
@@ -830,6 +835,19 @@ class _Checker:
 
     # -- rpc ---------------------------------------------------------------------------
 
+    def returned_table(self, function: Function) -> Relation | None:
+        """The table whose rows a function returns (`RETURNS SETOF t`, `RETURNS t`)."""
+        found = _returned_name(function.returns) if function.returns_composite else None
+        if found is None:
+            return None
+        schema, name = found
+        snapshot = self.graph.snapshot
+        for candidate in (schema,) if schema else snapshot.search_path:
+            relation = snapshot.relation(candidate, name)
+            if relation is not None:
+                return relation if relation.kind in _TABLE_KINDS else None
+        return None
+
     def rpc(self) -> None:
         from dbsafe.extract.javascript import JsObject
 
@@ -892,7 +910,14 @@ class _Checker:
         if unknown or args.bound:
             return  # keys may be added to a bound object before the call
         keys = {key.sql for key in args.keys}
-        if any(_takes(function, keys) for function in functions):
+        called = [f for f in functions if _takes(f, keys)]
+        if len(called) == 1:
+            # PostgREST reads the result of a function returning a table's rows as that
+            # table (`funcTableName`): its select, filters and orders name its columns.
+            table = self.returned_table(called[0])
+            if table is not None:
+                self.chain((table,))
+        if called:
             return
         # PostgREST's findProc: an overload is called only when the keys are all of its
         # required arguments and some of its optional ones; else PGRST202.
@@ -907,6 +932,20 @@ class _Checker:
                     where, subject=f"{schema}.{name}",
                     help="Pass every argument without a default (PostgREST matches a function "
                          "by the names of the arguments sent).")
+
+
+def _returned_name(returns: str) -> tuple[str | None, str] | None:
+    """`SETOF patients` or `billing.invoices` (pg_get_function_result) as (schema, name);
+    None for anything else (a scalar, `TABLE(...)`, a quoted or array type).
+
+    >>> _returned_name("SETOF billing.invoices"), _returned_name("TABLE(a integer)")
+    (('billing', 'invoices'), None)
+    """
+    name = returns.removeprefix("SETOF ")
+    if not name or any(c in name for c in '"()[] '):
+        return None
+    schema, _, table = name.rpartition(".")
+    return (schema or None), table
 
 
 def _outputs(items: Sequence[Item]) -> frozenset[str]:

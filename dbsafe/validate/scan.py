@@ -66,8 +66,9 @@ _CHUNK = 32
 # variable named like a client holding another library's object is not one; 28: PostgREST
 # requests to an extension's relations and functions are not checked; 29: `onConflict` reads
 # quoted names; 30: `.rpc()` of a procedure is DBS306; 31: `.or()` templates' literal names;
-# 32: `await supabase.from<T>(...)` (a generic call after `await`) is read
-_CACHE_VERSION = 32
+# 32: `await supabase.from<T>(...)` (a generic call after `await`) is read; 33: the calls
+# after `.rpc()` of a function returning a table's rows
+_CACHE_VERSION = 33
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

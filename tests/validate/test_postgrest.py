@@ -110,6 +110,11 @@ PASS = [
     ("rpc-no-arguments", "supabase.rpc('patient_count')"),
     ("rpc-all-optional", "supabase.rpc('patient_count', { min_id: 3 })"),
     ("rpc-overload", "supabase.rpc('greet', { first: 'a', last: 'b' })"),
+    # A function returning a table's rows is read as that table (PostgREST's funcTableName).
+    ("rpc-set-of-table", "supabase.rpc('search_patients', { term: 'x' })"
+     ".select('id, full_name, patient_label, clinics(name)').eq('email', 'a')"
+     ".order('created_at')"),
+    ("rpc-scalar-select", "supabase.rpc('patient_count').select('patient_count')"),
     # JSON.stringify leaves keys whose value is undefined out: they are never sent.
     ("undefined-value-not-sent",
      "supabase.from('patients').insert({ id: 1, full_name: 'x', nickname: undefined })"),
@@ -241,6 +246,10 @@ FLAG = [
      "search_patients"),
     ("rpc-without-required", "supabase.rpc('search_patients')", "DBS306", "search_patients"),
     ("rpc-no-overload", "supabase.rpc('greet', { last: 'b' })", "DBS306", "greet"),
+    ("rpc-result-column", "supabase.rpc('search_patients', { term: 'x' }).select('id, nope')",
+     "DBS302", "nope"),
+    ("rpc-result-filter", "supabase.rpc('search_patients', { term: 'x' }).eq('nope', 1)",
+     "DBS302", "nope"),
     ("rpc-procedure", "supabase.rpc('archive_patients', { before: '2024-01-01' })", "DBS306",
      "archive_patients"),
 ]
