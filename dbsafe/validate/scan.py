@@ -67,8 +67,9 @@ _CHUNK = 32
 # requests to an extension's relations and functions are not checked; 29: `onConflict` reads
 # quoted names; 30: `.rpc()` of a procedure is DBS306; 31: `.or()` templates' literal names;
 # 32: `await supabase.from<T>(...)` (a generic call after `await`) is read; 33: the calls
-# after `.rpc()` of a function returning a table's rows
-_CACHE_VERSION = 33
+# after `.rpc()` of a function returning a table's rows; 34: unaliased function calls in
+# a derived table or CTE are named as written (`lower(x)` is `lower`)
+_CACHE_VERSION = 34
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
