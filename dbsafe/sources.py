@@ -193,13 +193,19 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
         return None
 
 
+# What introspection records within one snapshot format: a cached snapshot made before it
+# recorded more is built again (2: extensions' functions).
+_INTROSPECTED = 2
+
+
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
     from dbsafe.migrate.fingerprint import migrations_cache_key
     from dbsafe.schema.model import FORMAT_VERSION
 
     return migrations_cache_key(
         alembic_ini,
-        extra=f"dbsafe {__version__} format {FORMAT_VERSION} pg {_embedded_version()} "
+        extra=f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
+              f"pg {_embedded_version()} "
               f"python {settings.python or ''}",
         exclude=[settings.effective_cache_dir],
     )

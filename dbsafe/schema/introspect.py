@@ -318,7 +318,13 @@ SELECT e.extname, n.nspname, e.extversion, d.description,
           WHERE dep.refclassid = 'pg_extension'::regclass AND dep.refobjid = e.oid
             AND dep.classid = 'pg_class'::regclass AND dep.deptype = 'e'
             AND c.relnamespace = e.extnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-          ORDER BY c.relname COLLATE "C")
+          ORDER BY c.relname COLLATE "C"),
+    ARRAY(SELECT DISTINCT p.proname COLLATE "C"
+          FROM pg_depend AS dep JOIN pg_proc AS p ON p.oid = dep.objid
+          WHERE dep.refclassid = 'pg_extension'::regclass AND dep.refobjid = e.oid
+            AND dep.classid = 'pg_proc'::regclass AND dep.deptype = 'e'
+            AND p.pronamespace = e.extnamespace
+          ORDER BY 1)
 FROM pg_extension AS e
 JOIN pg_namespace AS n ON n.oid = e.extnamespace
 LEFT JOIN pg_description AS d ON d.objoid = e.oid AND d.classoid = 'pg_extension'::regclass
@@ -669,8 +675,9 @@ def introspect(
                                  key=lambda d: (d.schema, d.name))),
             composite_types=tuple(sorted((_composite(row) for row in found["composites"]),
                                          key=lambda t: (t.schema, t.name))),
-            extensions=tuple(sorted((Extension(name, schema, version, comment, tuple(relations))
-                                     for name, schema, version, comment, relations
+            extensions=tuple(sorted((Extension(name, schema, version, comment, tuple(relations),
+                                               tuple(functions))
+                                     for name, schema, version, comment, relations, functions
                                      in found["extensions"]), key=_by_name)),
             publications=tuple(sorted(
                 (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment)

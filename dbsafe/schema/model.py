@@ -339,13 +339,16 @@ class CompositeType(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 class Extension(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """An installed extension (format 2); the objects it owns are not in the snapshot, but
     the names of its tables and views in its schema are (`relations`: what application
-    queries may read, as `pg_stat_statements`; absent from snapshots of older dbsafe)."""
+    queries may read, as `pg_stat_statements`; absent from snapshots of older dbsafe), and
+    of its functions there (`functions`: what a PostgREST client may call, as hstore's
+    `each`; None in snapshots of older dbsafe, which did not record them)."""
 
     name: str
     schema: str
     version: str
     comment: str | None = None
     relations: tuple[str, ...] = ()
+    functions: tuple[str, ...] | None = None
 
 
 class Namespace(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

@@ -23,8 +23,8 @@ PostgREST does not fold case: `displayname` is not `DisplayName`.
 missing. Views (whose relationships PostgREST infers from their definitions), computed
 fields and computed relationships (functions taking the row type), a select string dbsafe
 cannot parse, a table name found only outside `public` (the client may be configured with
-another `db.schema`) and what extensions own (their relations; an rpc function missing from a
-schema an extension is installed in) make the affected references unchecked. Whatever is not a literal (a
+another `db.schema`) and what extensions own (their relations and functions, which the
+snapshot names but does not describe) make the affected references unchecked. Whatever is not a literal (a
 table name or select string in a variable, a spread payload) is a DBS304 note.
 
 Column and table findings carry the SQL that PostgREST's request depends on
@@ -390,8 +390,10 @@ class _Graph:
         # What extensions own is not in the snapshot but PostgREST serves it: the names of
         # their tables and views, and the schemas their functions may be in.
         extensions = [e for e in snapshot.extensions if e.name != "plpgsql"]
-        self.extension_schemas = {e.schema for e in extensions}
         self.extension_relations = {(e.schema, r) for e in extensions for r in e.relations}
+        self.extension_functions = {(e.schema, f) for e in extensions for f in e.functions or ()}
+        # Snapshots of older dbsafe list no extension's functions: any name may be one there.
+        self.unlisted_extension_schemas = {e.schema for e in extensions if e.functions is None}
         for relation in snapshot.relations:
             self.by_name.setdefault(relation.name, []).append(relation)
         for relation in snapshot.relations:
@@ -862,7 +864,8 @@ class _Checker:
             if elsewhere or schema not in self.graph.schemas:
                 self.skip(f"function `{name}` is not in schema `{schema}` of the snapshot")
                 return
-            if schema in self.graph.extension_schemas:
+            if ((schema, name) in self.graph.extension_functions
+                    or schema in self.graph.unlisted_extension_schemas):
                 self.skip(f"function `{name}` may be an extension's, in schema `{schema}`")
                 return
             self.report(UNKNOWN_FUNCTION.code, f"no function `{name}` in schema `{schema}`",

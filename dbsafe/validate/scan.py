@@ -68,8 +68,9 @@ _CHUNK = 32
 # quoted names; 30: `.rpc()` of a procedure is DBS306; 31: `.or()` templates' literal names;
 # 32: `await supabase.from<T>(...)` (a generic call after `await`) is read; 33: the calls
 # after `.rpc()` of a function returning a table's rows; 34: unaliased function calls in
-# a derived table or CTE are named as written (`lower(x)` is `lower`)
-_CACHE_VERSION = 34
+# a derived table or CTE are named as written (`lower(x)` is `lower`); 35: an `.rpc()` of
+# an unknown function beside an extension is reported (snapshots name its functions)
+_CACHE_VERSION = 35
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

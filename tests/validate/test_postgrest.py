@@ -8,10 +8,12 @@ naming that identifier. The schema is `fixtures/postgrest_schema.sql`, introspec
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from msgspec import structs
 from psycopg.conninfo import make_conninfo
 
 from dbsafe.extract.javascript import sql_in_javascript
@@ -240,6 +242,9 @@ FLAG = [
     ("on-conflict-quoted", "supabase.from('clinics').upsert({ id: 1 }, "
      "{ onConflict: 'id,\"displayname\"' })", "DBS302", "displayname"),
     ("rpc-function", "supabase.rpc('nope_fn', {})", "DBS306", "nope_fn"),
+    # A schema an extension is installed in: only its own functions' names are unknowns.
+    ("rpc-function-beside-an-extension", "supabase.schema('ext').rpc('eachh', { hs: 'a' })",
+     "DBS306", "eachh"),
     ("rpc-argument", "supabase.rpc('search_patients', { query: 'x' })", "DBS306", "query"),
     # PostgREST's findProc: the keys must be every required argument (else PGRST202).
     ("rpc-missing-required", "supabase.rpc('search_patients', { max_rows: 3 })", "DBS306",
@@ -390,6 +395,18 @@ def test_ambiguous_embed_is_reported_as_postgrest_does(snapshot: SchemaSnapshot)
 
 
 @pytest.mark.db
+@pytest.mark.db
+def test_with_an_older_snapshot_any_function_beside_an_extension_is_unchecked(
+        snapshot: SchemaSnapshot) -> None:
+    # dbsafe before 0.2 recorded an extension's relations but not its functions.
+    older = dataclasses.replace(snapshot, extensions=tuple(
+        structs.replace(e, functions=None) for e in snapshot.extensions))
+    _, checked = _check("supabase.schema('ext').rpc('eachh', { hs: 'a' })", older)
+    assert [i.finding for c in checked for i in c.issues] == []
+    _, checked = _check("supabase.rpc('nope_fn', {})", older)
+    assert [i.finding.code for c in checked for i in c.issues] == ["DBS306"]
+
+
 def test_rpc_without_a_required_argument_says_which(snapshot: SchemaSnapshot) -> None:
     _, checked = _check("supabase.rpc('search_patients', { max_rows: 3 })", snapshot)
     (issue,) = checked[0].issues
