@@ -172,7 +172,14 @@ class _Extractor:
             value = self._resolve(arg)
             if value is None or id(value) in self.taken:
                 continue
+            # `sql % (col,)`, `sql + clause`: the literal `sql` is bound to is this
+            # statement's text, read once (a second `sql % (...)` is the same text).
+            bound = self._bound_statements(value)
+            if any(id(literal) in self.taken for literal in bound):
+                continue
             self._take(value)
+            for literal in bound:
+                self._take(literal)
             fragments = self._fragments(value, sink=call)
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
@@ -206,7 +213,7 @@ class _Extractor:
     def _resolve(self, arg: ast.expr) -> ast.expr | None:
         """The literal expression a sink argument stands for, or None if we cannot see it."""
         if not isinstance(arg, ast.Name):
-            return arg if _is_string_expr(arg) else None
+            return arg if _is_string_expr(arg) or self._bound_statements(arg) else None
         for scope in self._scopes_around(arg):
             assigned = self._assignments(scope).get(arg.id)
             if assigned is not None:
@@ -214,6 +221,32 @@ class _Extractor:
                     return assigned[0]  # type: ignore[return-value]
                 return None
         return None
+
+    def _bound_statement(self, node: ast.expr) -> ast.Constant | ast.JoinedStr | None:
+        """The statement literal a name is bound to once (`sql = "SELECT ..."`), when
+        `node` is such a name. A name bound to a piece of one (`TABLE = "users"`) stays a
+        hole, as it was: what it names may be made at run time."""
+        if not isinstance(node, ast.Name):
+            return None
+        value = self._resolve(node)
+        if not isinstance(value, ast.JoinedStr) and not (
+                isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            return None
+        template = self._literal(value)
+        return value if looks_like_statement(template.text, holes=len(template.holes)) else None
+
+    def _bound_statements(self, node: ast.expr) -> list[ast.Constant | ast.JoinedStr]:
+        """The statement literals the names of `sql % args` or `sql + clause` are bound
+        to: the statement sent is that text with holes where the run-time pieces go, not
+        the literal alone (whose `%s` is then no placeholder, and whose end is not the
+        statement's: `sql + " JOIN events ..."` may join the table a column comes from)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            literal = self._bound_statement(node.left)
+            return [literal] if isinstance(literal, ast.Constant) else []
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            found = (self._bound_statement(operand) for operand in _flatten_add(node))
+            return [literal for literal in found if literal is not None]
+        return []
 
     def _scopes_around(self, node: ast.AST) -> Iterator[ast.AST]:
         """The scopes a name at `node` is looked up in, innermost first, the module last."""
@@ -423,7 +456,7 @@ class _Extractor:
         if isinstance(node, ast.JoinedStr):
             return self._literal(node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-            left = node.left
+            left = self._bound_statement(node.left) or node.left
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
                 template = self._literal(left)
                 return _format_fields(template, _PERCENT_FIELD, percent=True)
@@ -431,8 +464,10 @@ class _Extractor:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             parts: list[Template] = []
             for operand in _flatten_add(node):
-                if isinstance(operand, (ast.Constant, ast.JoinedStr)) and _is_string_expr(operand):
-                    parts.append(self._literal(operand))
+                literal = self._bound_statement(operand) or operand
+                if isinstance(literal, (ast.Constant, ast.JoinedStr)) and \
+                        _is_string_expr(literal):
+                    parts.append(self._literal(literal))
                 else:
                     line, column = self._position(operand.lineno, operand.col_offset)
                     # Not ast.get_source_segment: it re-splits the whole module per call.

@@ -339,3 +339,31 @@ def report(sqlite_conn):
     result = sql_in_python(source, "report.py")
     assert [f.sql for f in result.fragments] == ["SELECT id FROM users", "SELECT id FROM orders"]
     assert [(s.location.line, s.location.column) for s in result.skipped] == [(10, 27), (13, 25)]
+
+
+def test_a_name_formatted_or_extended_at_the_sink_is_read_with_its_holes() -> None:
+    """synapse: `sql = "... coalesce(old.%s, 0) ..."` sent as `sql % ("unread_count",)`
+    twice; the `%s` is a hole in a name, not a placeholder (read as one, the resolver
+    failed on `old.$1`). And `sql + " JOIN ..."`: the literal alone is not the statement
+    (`stream_ordering` comes from the joined table)."""
+    source = ('def f(txn, rotate):\n'
+              '    sql = "SELECT coalesce(old.%s, 0) FROM summary AS old WHERE ? < old.pos"\n'
+              '    txn.execute(sql % ("unread_count",), (rotate,))\n'
+              '    txn.execute(sql % ("notif_count",), (rotate,))\n'
+              'def g(txn, room):\n'
+              '    sql = "SELECT room_id, stream_ordering FROM rooms"\n'
+              '    txn.execute(sql + " JOIN events USING (room_id) WHERE room_id = %s", (room,))\n'
+              'TEMP = "_temp_rooms"\n'
+              'def h(txn):\n'
+              '    txn.execute("SELECT count(*) FROM " + TEMP + "_rooms")\n')
+    formatted, extended, piece = sql_in_python(source, "q.py").fragments
+    assert formatted.dynamic == "`%s` is part of a name"
+    # A name bound to a piece of a statement is still a hole: the table is made at run time.
+    assert piece.dynamic == "`TEMP` is part of a name"
+    assert (extended.sql, extended.dynamic) == (
+        "SELECT room_id, stream_ordering FROM rooms JOIN events USING (room_id) "
+        "WHERE room_id = %s", None)
+    # Positions stay the file's, in both literals.
+    lines = source.splitlines()
+    assert extended.location(extended.sql.index("stream_ordering")).line == 6
+    assert extended.location(extended.sql.index("JOIN")).column == lines[6].index("JOIN") + 1
