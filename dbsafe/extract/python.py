@@ -198,6 +198,11 @@ class _Extractor:
             if self._expected_to_fail(node):  # last: a walk up to the function, per string
                 continue
             self._take(node)
+            extension = self._extension(node)
+            if extension is not None:
+                # `sql = "SELECT ..."; sql += " JOIN ..."`: the literal is the start of
+                # the statement sent, whose rest is a run-time piece.
+                template = _concat([template, self._hole(extension)])
             fragments = self._render(template, sink=None)
             if fragments:
                 found.append(((node.lineno, node.col_offset), fragments))
@@ -247,6 +252,24 @@ class _Extractor:
             found = (self._bound_statement(operand) for operand in _flatten_add(node))
             return [literal for literal in found if literal is not None]
         return []
+
+    def _extension(self, node: ast.expr) -> ast.stmt | None:
+        """Where the name `node` is assigned to is extended in the same scope
+        (`sql += " AND ..."`, `sql = sql + ...`), if it is."""
+        assign = self.parents.get(id(node))
+        if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or \
+                not isinstance(assign.targets[0], ast.Name):
+            return None
+        name = assign.targets[0].id
+        for store in self._assignments(self._scope_of(node)).get(name, ()):
+            holder = self.parents.get(id(store))
+            if isinstance(holder, ast.AugAssign) and isinstance(holder.op, ast.Add):
+                return holder
+            if isinstance(store, ast.BinOp) and isinstance(store.op, ast.Add) and \
+                    isinstance(store.left, ast.Name) and store.left.id == name:
+                extended = self.parents.get(id(store))
+                return extended if isinstance(extended, ast.Assign) else None
+        return None
 
     def _scopes_around(self, node: ast.AST) -> Iterator[ast.AST]:
         """The scopes a name at `node` is looked up in, innermost first, the module last."""
@@ -469,14 +492,7 @@ class _Extractor:
                         _is_string_expr(literal):
                     parts.append(self._literal(literal))
                 else:
-                    line, column = self._position(operand.lineno, operand.col_offset)
-                    # Not ast.get_source_segment: it re-splits the whole module per call.
-                    label = self.source[
-                        self._offset(operand.lineno, operand.col_offset) : self._offset(
-                            operand.end_lineno or operand.lineno, operand.end_col_offset or 0
-                        )
-                    ]
-                    parts.append(Template("", (), (Hole(0, line, column, label),)))
+                    parts.append(self._hole(operand))
             return _concat(parts)
         if (
             isinstance(node, ast.Call)
@@ -487,6 +503,14 @@ class _Extractor:
         ):
             return _format_fields(self._literal(node.func.value), _BRACE_FIELD)
         return None
+
+    def _hole(self, node: ast.expr | ast.stmt) -> Template:
+        """A run-time piece of a statement, labelled with its source text."""
+        line, column = self._position(node.lineno, node.col_offset)
+        # Not ast.get_source_segment: it re-splits the whole module per call.
+        label = self.source[self._offset(node.lineno, node.col_offset) : self._offset(
+            node.end_lineno or node.lineno, node.end_col_offset or 0)]
+        return Template("", (), (Hole(0, line, column, label),))
 
     def _literal(self, node: ast.Constant | ast.JoinedStr) -> Template:
         start = self._offset(node.lineno, node.col_offset)

@@ -367,3 +367,21 @@ def test_a_name_formatted_or_extended_at_the_sink_is_read_with_its_holes() -> No
     lines = source.splitlines()
     assert extended.location(extended.sql.index("stream_ordering")).line == 6
     assert extended.location(extended.sql.index("JOIN")).column == lines[6].index("JOIN") + 1
+
+
+def test_a_statement_extended_later_is_read_with_its_rest_as_a_hole() -> None:
+    """`sql += " JOIN ..."` after `sql = "SELECT ..."`: the literal alone is not what is
+    sent (read alone, `stream_ordering`, a column of the joined `events`, was DBS302 on
+    `rooms`)."""
+    source = ('def f(txn, joined):\n'
+              '    sql = "SELECT room_id, stream_ordering FROM rooms"\n'
+              '    if joined:\n'
+              '        sql += " JOIN events USING (room_id)"\n'
+              '    txn.execute(sql)\n'
+              'def g(txn):\n'
+              '    sql = "SELECT room_id FROM rooms WHERE creator = %s"\n'
+              '    sql = sql + " LIMIT 1"\n'
+              '    txn.execute(sql, ("@a:b",))\n')
+    augmented, extended = sql_in_python(source, "q.py").fragments
+    assert augmented.dynamic == '`sql += " JOIN events USING (room_id)"` is part of a name'
+    assert extended.dynamic is not None and '`sql = sql + " LIMIT 1"`' in extended.dynamic
