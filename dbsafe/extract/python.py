@@ -133,6 +133,7 @@ class _Extractor:
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
+        self.pieces: dict[int, frozenset[str]] = {}  # per scope, see _string_pieces
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         # Names this module gave SQLite's modules, connect functions and connection types.
@@ -203,6 +204,8 @@ class _Extractor:
                 # `sql = "SELECT ..."; sql += " JOIN ..."`: the literal is the start of
                 # the statement sent, whose rest is a run-time piece.
                 template = _concat([template, self._hole(extension)])
+            elif self._built_into_another(node):
+                continue
             fragments = self._render(template, sink=None)
             if fragments:
                 found.append(((node.lineno, node.col_offset), fragments))
@@ -219,12 +222,18 @@ class _Extractor:
         """The literal expression a sink argument stands for, or None if we cannot see it."""
         if not isinstance(arg, ast.Name):
             return arg if _is_string_expr(arg) or self._bound_statements(arg) else None
-        for scope in self._scopes_around(arg):
-            assigned = self._assignments(scope).get(arg.id)
+        value = self._assigned_once(arg)
+        if isinstance(value, ast.expr) and (
+                _is_string_expr(value) or self._bound_statements(value)):
+            return value
+        return None
+
+    def _assigned_once(self, name: ast.Name) -> ast.AST | None:
+        """What `name` is bound to where it is read, when it is bound exactly once."""
+        for scope in self._scopes_around(name):
+            assigned = self._assignments(scope).get(name.id)
             if assigned is not None:
-                if len(assigned) == 1 and _is_string_expr(assigned[0]):
-                    return assigned[0]  # type: ignore[return-value]
-                return None
+                return assigned[0] if len(assigned) == 1 else None
         return None
 
     def _bound_statement(self, node: ast.expr) -> ast.Constant | ast.JoinedStr | None:
@@ -233,7 +242,7 @@ class _Extractor:
         hole, as it was: what it names may be made at run time."""
         if not isinstance(node, ast.Name):
             return None
-        value = self._resolve(node)
+        value = self._assigned_once(node)
         if not isinstance(value, ast.JoinedStr) and not (
                 isinstance(value, ast.Constant) and isinstance(value.value, str)):
             return None
@@ -270,6 +279,38 @@ class _Extractor:
                 extended = self.parents.get(id(store))
                 return extended if isinstance(extended, ast.Assign) else None
         return None
+
+    def _built_into_another(self, node: ast.expr) -> bool:
+        """True when the name `node` is assigned to, and nothing else, is a piece of a
+        longer string (`query_msid + " UNION " + query_mbid`, `f"{base} ..."`, `sql %
+        args`): what is sent is that string, where a CTE its statement reads may be defined
+        before it. A name bound several times may be sent as it is where it holds `node`."""
+        assign = self.parents.get(id(node))
+        if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or \
+                not isinstance(assign.targets[0], ast.Name):
+            return False
+        name = assign.targets[0].id
+        scope = self._scope_of(node)
+        return self._assignments(scope).get(name) == [node] and \
+            name in self._string_pieces(scope)
+
+    def _string_pieces(self, scope: ast.AST) -> frozenset[str]:
+        """Names `scope` (and the functions in it, which may read them) builds strings
+        from: operands of `+`, the format of `%`, f-string fields."""
+        cached = self.pieces.get(id(scope))
+        if cached is not None:
+            return cached
+        names: set[str] = set()
+        for node in ast.walk(scope):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                names.update(n.id for n in (node.left, node.right) if isinstance(n, ast.Name))
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+                if isinstance(node.left, ast.Name):
+                    names.add(node.left.id)
+            elif isinstance(node, ast.FormattedValue) and isinstance(node.value, ast.Name):
+                names.add(node.value.id)
+        self.pieces[id(scope)] = frozenset(names)
+        return self.pieces[id(scope)]
 
     def _scopes_around(self, node: ast.AST) -> Iterator[ast.AST]:
         """The scopes a name at `node` is looked up in, innermost first, the module last."""
@@ -472,14 +513,18 @@ class _Extractor:
 
     # -- templates ---------------------------------------------------------------------
 
-    def _template(self, node: ast.expr) -> Template | None:
-        """Decode a string-building expression into text + holes, or None if it is not one."""
+    def _template(self, node: ast.expr, *, sent: bool = False) -> Template | None:
+        """Decode a string-building expression into text + holes, or None if it is not one.
+
+        Where it is `sent` (a sink's argument), a name bound to a statement literal is read
+        as that text (`sql % (col,)`, `sql + clause`); elsewhere the expression may itself
+        be a piece of a statement, and names stay holes."""
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return _format_template(self._literal(node))
         if isinstance(node, ast.JoinedStr):
             return self._literal(node)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-            left = self._bound_statement(node.left) or node.left
+            left = (sent and self._bound_statement(node.left)) or node.left
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
                 template = self._literal(left)
                 return _format_fields(template, _PERCENT_FIELD, percent=True)
@@ -487,7 +532,7 @@ class _Extractor:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             parts: list[Template] = []
             for operand in _flatten_add(node):
-                literal = self._bound_statement(operand) or operand
+                literal = (sent and self._bound_statement(operand)) or operand
                 if isinstance(literal, (ast.Constant, ast.JoinedStr)) and \
                         _is_string_expr(literal):
                     parts.append(self._literal(literal))
@@ -528,7 +573,7 @@ class _Extractor:
         return template
 
     def _fragments(self, node: ast.expr, *, sink: ast.Call) -> list[SqlFragment]:
-        template = self._template(node)
+        template = self._template(node, sent=True)
         if template is None:
             return []
         if template.problem:

@@ -385,3 +385,28 @@ def test_a_statement_extended_later_is_read_with_its_rest_as_a_hole() -> None:
     augmented, extended = sql_in_python(source, "q.py").fragments
     assert augmented.dynamic == '`sql += " JOIN events USING (room_id)"` is part of a name'
     assert extended.dynamic is not None and '`sql = sql + " LIMIT 1"`' in extended.dynamic
+
+
+def test_a_statement_built_into_a_longer_one_is_not_read_alone() -> None:
+    """listenbrainz's feedback.py: `query_msid` reads the CTE `rf` that `query_base`
+    defines; what is sent is `query_base + query_remaining` (read alone, `rf` was DBS301)."""
+    source = ('def get(conn, msids, mbids):\n'
+              '    query_base = "WITH rf AS (SELECT recording_msid, score FROM feedback) "\n'
+              '    query_msid = "SELECT COALESCE(rf.score, 0) FROM unnest(:ids) AS recording_msid"'
+              ' " LEFT JOIN rf USING (recording_msid)"\n'
+              '    query_mbid = "SELECT COALESCE(rf.score, 0) FROM unnest(:ids) AS recording_mbid"'
+              ' " LEFT JOIN rf USING (recording_mbid)"\n'
+              '    if msids and mbids:\n'
+              '        query_remaining = query_msid + " UNION " + query_mbid\n'
+              '    else:\n'
+              '        query_remaining = query_msid\n'
+              '    query = query_base + query_remaining\n'
+              '    conn.execute(text(query), {"ids": msids})\n'
+              'def send(txn):\n'
+              '    sql_update = "UPDATE delayed_events SET is_processed = TRUE"\n'
+              '    txn.execute(f"WITH sent AS ({sql_update} RETURNING *) SELECT * FROM sent")\n')
+    sent, cte = sql_in_python(source, "q.py").fragments
+    assert sent.sql.startswith("WITH rf AS")
+    assert sent.dynamic == "`query_remaining` is not in a value position (after ))"
+    # `sql_update` is only a piece of the statement sent, not a statement of its own.
+    assert cte.dynamic == "`{sql_update}` is not in a value position (after ()"
