@@ -69,8 +69,11 @@ _CHUNK = 32
 # 32: `await supabase.from<T>(...)` (a generic call after `await`) is read; 33: the calls
 # after `.rpc()` of a function returning a table's rows; 34: unaliased function calls in
 # a derived table or CTE are named as written (`lower(x)` is `lower`); 35: an `.rpc()` of
-# an unknown function beside an extension is reported (snapshots name its functions)
-_CACHE_VERSION = 35
+# an unknown function beside an extension is reported (snapshots name its functions);
+# 36: Python's `sql % (...)` and `sql + clause` read the literal `sql` is bound to with its
+# holes, `sql += ...` is a hole at the end of the literal, and a statement built into a
+# longer string is not read alone
+_CACHE_VERSION = 36
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
