@@ -250,6 +250,25 @@ def test_a_field_a_composite_column_lacks_is_found_and_confirmed(database_url: s
 
 
 @pytest.mark.db
+def test_a_statement_extended_after_its_where_is_checked_and_confirmed(
+        database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE rooms (room_id text, creator text)")
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "store.py",
+          "def rooms(txn, creator, limit):\n"
+          "    sql = 'SELECT room_id, topic FROM rooms WHERE room_id = %s'\n"
+          "    if creator:\n"
+          "        sql += ' AND creator = %s'\n"
+          "    sql += ' LIMIT %d' % limit\n"
+          "    txn.execute(sql, ('!a',))\n")
+    settings = settings_for(tmp_path, database_url=database_url, cache=False)
+    report = commands.validate(settings, [tmp_path])
+    assert _confirmed(report) == [
+        ("DBS302", 2, 28, '42703: column "topic" does not exist')]
+
+
+@pytest.mark.db
 def test_temp_tables_created_in_the_file_are_not_unknown(tmp_path: Path,
                                                           demo_snapshot: Path) -> None:
     write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")

@@ -40,6 +40,20 @@ _WORD_CHARS = re.compile(r"[\w$]")
 _VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
 _VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})
 _VALUE_LISTS = frozenset({"VALUES", "IN", "ANY", "ALL"})
+# Clauses after which a statement's FROM items are all given: text added at its end (`sql +=
+# " AND ..."`) can narrow, order or return rows, but cannot bring a table into scope.
+_CLOSING_CLAUSES = frozenset(
+    {"WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "FETCH", "FOR",
+     "RETURNING"})
+# Where a statement's level starts another part, which text added at its end may complete.
+_OPENING_CLAUSES = frozenset(
+    {"SELECT", "FROM", "JOIN", "ON", "USING", "SET", "VALUES", "UNION", "INTERSECT",
+     "EXCEPT", "UPDATE", "INTO", "DELETE", "MERGE", "WHEN", "DO", "CONFLICT"})
+# Words after which an expression or clause cannot end.
+_CONTINUED_BY = frozenset(
+    {"AND", "OR", "NOT", "BY", "IS", "IN", "LIKE", "ILIKE", "SIMILAR", "BETWEEN", "AS",
+     "CASE", "WHEN", "THEN", "ELSE", "ALL", "ANY", "DISTINCT", "ESCAPE", "COLLATE", "NULLS",
+     "OVERLAPS", "OPERATOR", *_CLOSING_CLAUSES, *_OPENING_CLAUSES})
 _TOKEN = re.compile(
     r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
     r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
@@ -51,13 +65,16 @@ _TOKEN = re.compile(
 def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
     """For each hole offset: None if it takes a value, else why it cannot be validated.
 
-    Holes inside a quoted SQL string or a comment are content, marked "string"/"comment".
+    Holes inside a quoted SQL string or a comment are content, marked "string"/"comment";
+    a hole ending a complete statement whose FROM items are all given is "tail" (see
+    `_is_tail`).
     """
     marked = _mark(text, offsets)
     kinds: list[str | None] = []
     previous: list[str] = []  # significant tokens so far, upper-cased words
     stack: list[str] = [""]  # per parenthesis depth: what opened it
     last_keyword: list[str] = [""]
+    clause = ""  # the last clause word at the outermost level
     pos = 0
     while pos < len(marked):
         match = _TOKEN.match(marked, pos)
@@ -85,12 +102,17 @@ def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
             previous.append("'")
             continue
         if kind == "hole":
-            kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
+            if _is_tail(marked, pos, previous, stack, clause):
+                kinds.append("tail")
+            else:
+                kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
             previous.append(_SENTINEL)
             continue
         upper = token.upper()
         if kind == "word":
             last_keyword[-1] = upper
+            if len(stack) == 1 and upper in _CLOSING_CLAUSES | _OPENING_CLAUSES:
+                clause = upper
         elif token == "(":
             opener = previous[-1] if previous else ""
             if opener == ",":
@@ -102,6 +124,25 @@ def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
             last_keyword.pop()
         previous.append(upper)
     return kinds
+
+
+def _is_tail(marked: str, after: int, previous: list[str], stack: list[str],
+             clause: str) -> bool:
+    """A hole that only appends to a statement complete without it (`sql += " AND x = 1"`
+    after `WHERE ...`, `" LIMIT 10"`, `" FOR UPDATE"`): nothing follows it, it is at the
+    outermost level after a clause that ends the FROM items, and the text before it ends an
+    expression. Whatever it holds cannot make a name before it valid, so the statement
+    before it is checked as it stands."""
+    if len(stack) != 1 or clause not in _CLOSING_CLAUSES or not previous:
+        return False
+    last = previous[-1]
+    if last in _CONTINUED_BY or last in _VALUE_OPERATORS or last in ("(", ",", _SENTINEL):
+        return False
+    if len(last) == 1 and not last.isalnum() and last not in (")", "'", "?"):
+        return False  # an operator (`x ~`, `a.`); `?` is a placeholder
+    rest = _TOKEN.sub(lambda m: "" if m.lastgroup in ("space", "comment") else m.group(),
+                      marked[after:])
+    return not rest.strip(";")
 
 
 def _hole_kind(
@@ -170,7 +211,7 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
     kinds = _classify(template.text, [hole.offset for hole in template.holes])
     reason = None
     for hole, kind in zip(template.holes, kinds):
-        if kind not in (None, "string", "comment"):
+        if kind not in (None, "string", "comment", "tail"):
             label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
             reason = f"`{label}` is {kind}"
             break
@@ -187,7 +228,7 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
             texts.append(template.text[previous:stop])
             length += stop - previous
         previous = stop
-        if piece is not None and kind not in ("string", "comment"):
+        if piece is not None and kind not in ("string", "comment", "tail"):
             # A value hole becomes NULL, mapped to where the hole starts in the source.
             spans.append((length, piece.line, piece.column))
             texts.append(_NULL)

@@ -384,7 +384,34 @@ def test_a_statement_extended_later_is_read_with_its_rest_as_a_hole() -> None:
               '    txn.execute(sql, ("@a:b",))\n')
     augmented, extended = sql_in_python(source, "q.py").fragments
     assert augmented.dynamic == '`sql += " JOIN events USING (room_id)"` is part of a name'
-    assert extended.dynamic is not None and '`sql = sql + " LIMIT 1"`' in extended.dynamic
+    # After WHERE, what is added cannot bring a table into scope: the start is checked.
+    assert extended.dynamic is None
+    assert extended.sql.rstrip() == "SELECT room_id FROM rooms WHERE creator = %s"
+
+
+@pytest.mark.parametrize(("start", "checked"), [
+    ("SELECT a FROM t WHERE b = ?", True),
+    ("SELECT a FROM t WHERE b = %s ORDER BY a", True),
+    ("SELECT a FROM t LIMIT 10", True),
+    ("UPDATE t SET a = 1 WHERE b = 2", True),
+    ("SELECT a FROM t WHERE b = 'x' /* then more */", True),
+    ("SELECT a FROM t", False),  # a JOIN may follow
+    ("SELECT a FROM t WHERE b = 1 UNION SELECT a FROM u", False),
+    ("SELECT a FROM t WHERE b = 1 AND", False),
+    ("SELECT a FROM t ORDER BY", False),
+    ("UPDATE t SET a = 1", False),
+    ("SELECT a FROM t WHERE b IN (SELECT c FROM u WHERE d = 1", False),
+])
+def test_text_added_at_the_end_leaves_the_start_checked_once_its_tables_are_given(
+        start: str, checked: bool) -> None:
+    source = ('def f(txn, extra):\n'
+              f'    sql = {start!r}\n'
+              '    sql += extra\n'
+              '    txn.execute(sql)\n')
+    (fragment,) = sql_in_python(source, "q.py").fragments
+    assert (fragment.dynamic is None) is checked, fragment.dynamic
+    if checked:  # as written, without the comment at its end
+        assert fragment.sql.rstrip() == start.split(" /*")[0]
 
 
 def test_a_statement_built_into_a_longer_one_is_not_read_alone() -> None:
