@@ -148,14 +148,15 @@ class PostgrestCall:
 
 @dataclass(frozen=True, slots=True)
 class PostgrestRequest:
-    """`client[.schema(s)].from(table)` or `.rpc(fn, args)` and the calls chained on it.
+    """`client[.schema(s)].from(table)` or `.rpc(fn, args)` and the calls chained on it, or
+    a Realtime subscription `.on('postgres_changes', {schema, table, filter})`.
 
     `target` is the table (or function) name; `None` when it is not a literal, with the
-    expression in `dynamic`. `calls` starts with the `from`/`rpc` call itself.
+    expression in `dynamic`. `calls` starts with the `from`/`rpc`/`on` call itself.
     """
 
     path: str
-    kind: str  # "from" | "rpc"
+    kind: str  # "from" | "rpc" | "realtime"
     target: SqlFragment | None
     schema: SqlFragment | None
     calls: tuple[PostgrestCall, ...]
@@ -288,7 +289,7 @@ class _Reader:
         for node in nodes:
             if node.type != "call_expression":
                 continue
-            request = self._request(node)
+            request = self._request(node) or self._realtime(node)
             if request is not None:
                 requests.append(request)
                 continue
@@ -480,6 +481,38 @@ class _Reader:
             return None
         return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
                                 self.location(prop), dynamic, schema_dynamic)
+
+    def _realtime(self, call: Node) -> PostgrestRequest | None:
+        """`channel.on('postgres_changes', { schema, table, filter }, handler)`: Realtime
+        listens to that table's changes, filtered by `filter` (`room_id=eq.1`); a table or a
+        filter column that does not exist makes the subscription fail. The event name is
+        what tells supabase-js's channels apart; a subscription to a whole schema (no
+        `table`, or `'*'`) names nothing to check."""
+        function = _generic_callee(call)
+        if function is None or function.type != "member_expression":
+            return None
+        prop = function.child_by_field_name("property")
+        if prop is None or self.text(prop) != "on":
+            return None
+        arguments = self._arguments(call)
+        if len(arguments) < 2 or not isinstance(arguments[0], SqlFragment) \
+                or arguments[0].sql != "postgres_changes":
+            return None
+        options = arguments[1]
+        if not isinstance(options, JsObject):
+            return None
+        schema, table = options.get("schema"), options.get("table")
+        if table is None or not isinstance(schema, SqlFragment) or schema.sql == "*" or (
+                isinstance(table, SqlFragment) and table.sql == "*"):
+            return None
+        target = table if isinstance(table, SqlFragment) else None
+        dynamic = None
+        if target is None:
+            label = table.label if isinstance(table, JsOther) else "an expression"
+            dynamic = f"the Realtime table `{label}` is not a literal"
+        calls = (PostgrestCall("realtime", tuple(arguments), self.location(prop)),)
+        return PostgrestRequest(self.path, "realtime", target, schema, calls,
+                                self.location(prop), dynamic)
 
     def _constant(self, identifier: Node) -> Node | None:
         """The initializer of the `const` an identifier reads, if that is certain.

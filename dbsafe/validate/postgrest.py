@@ -496,6 +496,8 @@ class _Checker:
             self.dynamic = "the schema passed to `.schema()` is not a literal"
         elif request.kind == "rpc":
             self.rpc()
+        elif request.kind == "realtime":
+            self.realtime()
         else:
             self.table()
         if self.dynamic:
@@ -510,7 +512,8 @@ class _Checker:
         target = self.request.target
         return target.sql if target is not None else "?"
 
-    def table(self) -> None:
+    def table(self) -> tuple[Relation, ...]:
+        """The relations the request's table may be (none: reported, or unknown)."""
         request = self.request
         assert request.target is not None
         name = request.target.sql
@@ -532,8 +535,39 @@ class _Checker:
                 self.skip(f"`{name}` is an extension's relation, whose columns are unknown")
             else:
                 self.skip(f"`{name}` is not in the snapshot's schemas")
-            return
+            return ()
         self.chain(target)
+        return target
+
+    def realtime(self) -> None:
+        """A Realtime subscription: its table, then the columns its filter names (`col=op.value`
+        conditions, comma-separated; a template's holes are values)."""
+        from dbsafe.extract.fragment import SqlFragment
+        from dbsafe.extract.javascript import JsObject, JsOther
+
+        target = self.table()
+        options = self.request.calls[0].arguments[1]
+        if not target or not isinstance(options, JsObject):
+            return
+        written = text = options.get("filter")
+        if text is None:
+            return
+        holes: list[int] = []
+        if isinstance(text, JsOther) and text.template is not None:
+            text, holes = _filled(text.template, self.request.path)
+        if not isinstance(text, SqlFragment):
+            self.not_literal("the Realtime filter", text)
+            return
+        try:
+            conditions = _realtime_filter_columns(text.sql)
+        except SelectError as exc:
+            self.skip(f"Realtime filter not read: {exc}")
+            return
+        for name, start, end in conditions:
+            if any(start - 1 <= hole <= end + 1 for hole in holes):
+                self.not_literal("a column of the Realtime filter", written)
+                continue
+            self.column(name, target, text, start, end)
 
     def chain(self, target: tuple[Relation, ...]) -> None:
         """The calls after `.from()` (or after `.rpc()` of a function returning rows of a
@@ -1328,6 +1362,40 @@ def _filled(template: Template, path: str) -> tuple[SqlFragment, list[int]]:
     shifted += [(at, hole.line, hole.column) for at, hole in
                 zip(holes, sorted(template.holes, key=lambda h: h.offset))]
     return SqlFragment(path, text, tuple(sorted(shifted)), origin="js"), holes
+
+
+def _realtime_filter_columns(text: str) -> list[tuple[str, int, int]]:
+    """The column of each condition of a Realtime filter, with its span: conditions are
+    `column=operator.value`, joined by commas outside parentheses and double quotes.
+
+    >>> _realtime_filter_columns('room_id=eq.1,status=not.in.(a,"b,c")')
+    [('room_id', 0, 6), ('status', 13, 18)]
+    >>> _realtime_filter_columns('eq.1')
+    Traceback (most recent call last):
+    ...
+    dbsafe.validate.postgrest.SelectError: a condition without `column=`: eq.1
+    """
+    columns: list[tuple[str, int, int]] = []
+    start, depth, quoted = 0, 0, False
+    for at, char in enumerate(text + ","):
+        if char == '"':
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            condition = text[start:at]
+            name, equals, _ = condition.partition("=")
+            column = name.strip()
+            if not equals or not column or any(c in column for c in '().,"'):
+                raise SelectError(f"a condition without `column=`: {condition}")
+            first = start + condition.index(column)
+            columns.append((column, first, first + len(column) - 1))
+            start = at + 1
+    return columns
 
 
 def _order_terms(text: str) -> list[tuple[str | None, str, int, int]]:

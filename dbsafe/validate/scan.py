@@ -73,8 +73,8 @@ _CHUNK = 32
 # 36: Python's `sql % (...)` and `sql + clause` read the literal `sql` is bound to with its
 # holes, `sql += ...` is a hole at the end of the literal, and a statement built into a
 # longer string is not read alone; 37: text added after a statement's WHERE (ORDER BY,
-# LIMIT, ...) leaves its start checked
-_CACHE_VERSION = 37
+# LIMIT, ...) leaves its start checked; 38: Realtime subscriptions' tables and filter columns
+_CACHE_VERSION = 38
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -160,6 +160,14 @@ PASS = [
      ".select('id, patients(id, appointments(id))').is('patients.appointments', null)"),
     ("embedded-null-filter-in-or",
      "supabase.from('clinics').select('id, patients(id)').or('patients.not.is.null,name.eq.x')"),
+    # Realtime subscriptions: the table and the filter's columns exist.
+    ("realtime", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', filter: 'patient_id=eq.1' }, (p) => {})"
+     ".subscribe()"),
+    ("realtime-template-filter", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', "
+     "filter: `patient_id=eq.${id},doctor_id=in.(1,2)` }, onInsert)"),
+    ("realtime-whole-schema", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', }, onChange)"),
+    ("realtime-every-table", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: '*' }, onChange)"),
+    ("realtime-other-event", "supabase.channel('room').on('broadcast', { event: 'nope' }, f)"),
     # An extension's function (hstore's `each(hs hstore)`) and view, absent from the snapshot.
     ("extension-function", "supabase.schema('ext').rpc('each', { hs: 'a=>1' })"),
     ("extension-view",
@@ -242,6 +250,11 @@ FLAG = [
     ("on-conflict-quoted", "supabase.from('clinics').upsert({ id: 1 }, "
      "{ onConflict: 'id,\"displayname\"' })", "DBS302", "displayname"),
     ("rpc-function", "supabase.rpc('nope_fn', {})", "DBS306", "nope_fn"),
+    ("realtime-table", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointmentz' }, f)", "DBS301", "appointmentz"),
+    ("realtime-filter-column", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', filter: 'patientid=eq.1' }, f)",
+     "DBS302", "patientid"),
+    ("realtime-template-filter-column", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', "
+     "filter: `patient_id=eq.${p},doctorid=eq.${d}` }, f)", "DBS302", "doctorid"),
     # A schema an extension is installed in: only its own functions' names are unknowns.
     ("rpc-function-beside-an-extension", "supabase.schema('ext').rpc('eachh', { hs: 'a' })",
      "DBS306", "eachh"),
@@ -268,6 +281,9 @@ DYNAMIC = [
     ("or-template-column", "supabase.from('clinics').select('id').or(`${field}.eq.1,id.gt.2`)"),
     ("or-template-unread", "supabase.from('clinics').select('id').or(`id.eq.1,${more}`)"),
     ("spread-payload", "supabase.from('patients').insert({ ...row, id: 1 })"),
+    ("realtime-table-variable", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: tableName }, f)"),
+    ("realtime-filter-template-column", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', "
+     "filter: `${column}=eq.1` }, f)"),
     ("spread-rpc-arguments", "supabase.rpc('search_patients', { ...filters })"),
     # The parameter, not the `const` of the same name in another function.
     ("parameter-named-like-a-const", "function f() { const cols = 'email'; }\n"
