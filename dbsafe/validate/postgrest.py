@@ -69,7 +69,16 @@ AMBIGUOUS_RELATIONSHIP = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
-RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP)
+NO_CONFLICT_ARBITER = RuleInfo(
+    code="DBS308",
+    name="upsert-without-unique-index",
+    summary="A supabase-js `upsert()` names `onConflict` columns no unique index or "
+            "constraint covers exactly, so PostgreSQL refuses its `ON CONFLICT` (42P10).",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP,
+                               NO_CONFLICT_ARBITER)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -864,10 +873,39 @@ class _Checker:
                     except SelectError as exc:
                         self.skip(f"`onConflict` not read: {exc}")
                         columns = []
+                    found = len(self.issues)
                     for name, start, end in columns:
                         self.column(name, target, conflict, start, end, payload=True)
+                    if columns and len(self.issues) == found and len(target) == 1:
+                        self.arbiter(target[0], [name for name, _, _ in columns], conflict)
                 elif conflict is not None:
                     self.not_literal("`onConflict`", conflict)
+
+    def arbiter(self, relation: Relation, columns: list[str], conflict: SqlFragment) -> None:
+        """DBS308 unless a unique index PostgreSQL can infer as the arbiter of `ON CONFLICT
+        (columns)` exists: unique, valid, not partial, not deferrable, on exactly those
+        columns in any order (PostgREST sends `onConflict` as that column list). Only
+        tables are judged: a view's upsert reaches its base table's indexes."""
+        if relation.kind not in _TABLE_KINDS:
+            return
+        wanted = set(columns)
+        deferrable = {c.name for c in relation.constraints if " DEFERRABLE" in c.definition}
+        for index in relation.indexes:
+            if (index.unique and index.valid and index.predicate is None
+                    and index.name not in deferrable and set(index.columns) == wanted):
+                return
+        candidates = [", ".join(i.columns) for i in relation.indexes
+                      if i.unique and i.valid and i.predicate is None]
+        self.report(
+            NO_CONFLICT_ARBITER.code,
+            f"`{relation.name}` has no unique index or constraint on exactly "
+            f"({', '.join(columns)}): PostgreSQL refuses `ON CONFLICT` without one",
+            conflict.location(0, max(len(conflict.sql) - 1, 0)),
+            subject=f"{relation.qualified_name}({','.join(columns)})",
+            help=(f"Use the columns of a unique index ({'; '.join(candidates)}), or add"
+                  if candidates else "Add")
+                 + f" a unique constraint on ({', '.join(columns)}); a partial or deferrable "
+                   "one cannot be used.")
 
     # -- rpc ---------------------------------------------------------------------------
 

@@ -73,8 +73,9 @@ _CHUNK = 32
 # 36: Python's `sql % (...)` and `sql + clause` read the literal `sql` is bound to with its
 # holes, `sql += ...` is a hole at the end of the literal, and a statement built into a
 # longer string is not read alone; 37: text added after a statement's WHERE (ORDER BY,
-# LIMIT, ...) leaves its start checked; 38: Realtime subscriptions' tables and filter columns
-_CACHE_VERSION = 38
+# LIMIT, ...) leaves its start checked; 38: Realtime subscriptions' tables and filter columns;
+# 39: an upsert's onConflict without a unique index on exactly its columns (DBS308)
+_CACHE_VERSION = 39
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -100,7 +100,7 @@ PASS = [
     ("insert-many", "supabase.from('patients').insert([{ id: 1, full_name: 'x' }, "
      "{ id: 2, 'full_name': 'y', email }])"),
     ("upsert", "supabase.from('patients').upsert({ id: 1, full_name: 'x' }, "
-     "{ onConflict: 'email, id' })"),
+     "{ onConflict: ' email ' })"),
     # PostgREST's on_conflict reads quoted names (`pColumns`).
     ("upsert-quoted-conflict-column", "supabase.from('clinics').upsert({ id: 1, name: 'x', "
      "DisplayName: 'y' }, { onConflict: '\"DisplayName\"' })"),
@@ -410,7 +410,46 @@ def test_ambiguous_embed_is_reported_as_postgrest_does(snapshot: SchemaSnapshot)
         "Name the relationship with a hint: one of `projects!main_project`, `projects!jobs`.")
 
 
+# `onConflict` of `.upsert()` against `memberships`: whether PostgreSQL infers an arbiter.
+UPSERTS = [
+    ("id", True),  # the primary key
+    ("org_id,user_id", True),
+    ("user_id, org_id", True),  # a unique constraint's columns in another order
+    ("org_id", False),  # part of one
+    ("org_id,user_id,email", False),  # more than one
+    ("email", False),  # a partial unique index
+    ("slug", False),  # a unique index on an expression of it
+    ("code", False),  # a deferrable unique constraint
+]
+
+
 @pytest.mark.db
+@pytest.mark.parametrize(("conflict", "accepted"), UPSERTS, ids=[c for c, _ in UPSERTS])
+def test_an_upsert_postgresql_finds_no_arbiter_for_is_dbs308(
+        conflict: str, accepted: bool, snapshot: SchemaSnapshot,
+        database: psycopg.Connection) -> None:
+    columns = ", ".join(c.strip() for c in conflict.split(","))
+    try:
+        with database.transaction():
+            database.execute("INSERT INTO memberships (id, org_id, user_id, email, slug, code) "
+                             f"VALUES (1, 2, 3, 'e', 's', 'c') ON CONFLICT ({columns}) "
+                             "DO NOTHING")
+            raise psycopg.Rollback
+        on_server = None
+    except psycopg.Error as exc:
+        on_server = exc.sqlstate
+    source, checked = _check("supabase.from('memberships')"
+                             f".upsert({{ org_id: 1, user_id: 2 }}, {{ onConflict: '{conflict}' }})",
+                             snapshot)
+    found = [i.finding for c in checked for i in c.issues]
+    if accepted:
+        assert on_server is None and found == []
+    else:
+        assert on_server in ("42P10", "55000"), on_server  # 55000: a deferrable one
+        (finding,) = found
+        assert finding.code == "DBS308" and _covered(source, finding, conflict)
+
+
 @pytest.mark.db
 def test_with_an_older_snapshot_any_function_beside_an_extension_is_unchecked(
         snapshot: SchemaSnapshot) -> None:
@@ -423,6 +462,7 @@ def test_with_an_older_snapshot_any_function_beside_an_extension_is_unchecked(
     assert [i.finding.code for c in checked for i in c.issues] == ["DBS306"]
 
 
+@pytest.mark.db
 def test_rpc_without_a_required_argument_says_which(snapshot: SchemaSnapshot) -> None:
     _, checked = _check("supabase.rpc('search_patients', { max_rows: 3 })", snapshot)
     (issue,) = checked[0].issues
