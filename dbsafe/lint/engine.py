@@ -871,8 +871,14 @@ def _confirm_lock(finding: Finding, statement: Statement) -> Finding | None:
     if not predicted or observed is None:
         return finding  # the finding names something no predicted lock is on: cannot tell
     lock = max(predicted, key=lambda x: strength(x.mode))
-    modes = [m for name, pg_mode, _kind in observed.held
-             if same_relation(name, lock.relation) and (m := from_pg_locks(pg_mode))]
+    modes = [m for name, pg_mode, kind in observed.held
+             if same_relation(name, lock.relation) and (m := from_pg_locks(pg_mode))
+             and (name, pg_mode, kind) not in observed.inherited]
+    if (not modes or strength(max(modes, key=strength)) < strength(lock.mode)) and any(
+            same_relation(name, lock.relation) for name, _mode, _kind in observed.inherited):
+        # An earlier revision of the same transaction locked it: its lock hides this
+        # statement's own request of the same mode, and production does not hold it.
+        return finding
     if not modes:
         if lock.target != "table":
             # An index dropped by the statement leaves pg_locks a lock on an oid whose

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # of the cache file; bump when the captured data changes shape
+FORMAT = 3  # of the cache file; bump when the captured data changes shape
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
@@ -468,7 +468,7 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         o = s.observed
         return [s.sql, s.location.path, s.location.line, s.location.column, s.generated,
                 None if o is None else [[list(x) for x in o.locks], [list(x) for x in o.held],
-                                        list(o.rewritten)]]
+                                        list(o.rewritten), [list(x) for x in o.inherited]]]
 
     return {
         "format": FORMAT,
@@ -492,7 +492,8 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
         if o is None:
             return None
         return Observed(tuple((a, b, c) for a, b, c in o[0]),
-                        tuple((a, b, c) for a, b, c in o[1]), tuple(o[2]))
+                        tuple((a, b, c) for a, b, c in o[1]), tuple(o[2]),
+                        tuple((a, b, c) for a, b, c in o[3]))
 
     migrations = [
         Migration(path, tuple(MigrationStatement(sql, Location(p, line, column), generated,

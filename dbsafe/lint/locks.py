@@ -530,14 +530,14 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
                 if observed is not None and lock.relation is not None and lock.target != "type":
                     found = _observed_mode(observed, lock.relation)
                     if found is not None:
-                        relation, held, held_before = found
+                        relation, held, since = found
                         seen.add(relation)
-                        if not held_before:
+                        if since is None:
                             mode, source = held, "observed"
                         elif strength(held) >= strength(mode):
                             # Requested while a lock at least as strong is held: pg_locks
                             # cannot show this statement's own request.
-                            note = (f"{held} already held since an earlier statement of the "
+                            note = (f"{held} already held since an earlier {since} of the "
                                     "transaction (pg_locks)")
                 reads, writes, ddl = Lock(mode, lock.relation, target=lock.target).blocks
                 created = bool(lock.relation) and ctx.created_before(lock.relation or "",
@@ -557,14 +557,18 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
     return rows
 
 
-def _observed_mode(observed: Any, relation: str) -> tuple[str, str, bool] | None:
-    """(relation, strongest mode, held before the statement) PostgreSQL showed on it."""
+def _observed_mode(observed: Any, relation: str) -> tuple[str, str, str | None] | None:
+    """(relation, strongest mode, None if the statement took it, else what took it before:
+    an earlier `statement` or `revision` of the transaction) PostgreSQL showed on it."""
     for locks, before in ((observed.locks, False), (observed.held, True)):
-        modes = [(name, m) for name, pg_mode, _kind in locks
+        modes = [(name, m, "revision" if (name, pg_mode, kind) in observed.inherited
+                  else "statement")
+                 for name, pg_mode, kind in locks
                  if same_relation(name, relation) and (m := from_pg_locks(pg_mode))]
         if modes:
-            name, mode = max(modes, key=lambda x: strength(x[1]))
-            return name, mode, before
+            # The same mode taken in this revision and an earlier one: this revision's.
+            name, mode, since = max(modes, key=lambda x: (strength(x[1]), x[2] == "statement"))
+            return name, mode, since if before else None
     return None
 
 

@@ -400,8 +400,10 @@ class _Capture:
     Each record names the innermost revision-file frame (the `op.*` line), the revision,
     whether the statement ran inside a transaction block and, when it did (and the driver is
     psycopg or psycopg2), the relation locks it took (`locks`: held right after it and not
-    before it in the same transaction), all the locks held then (`held`), and the tables
-    whose relfilenode changed (rewritten).
+    before it in the same transaction), all the locks held then (`held`), those of them
+    earlier revisions took in the same transaction (`inherited`: alembic runs every pending
+    revision in one transaction unless `transaction_per_migration`), and the tables whose
+    relfilenode changed (rewritten).
     """
 
     def __init__(self, revision_files: dict[str, str], *, observe: bool) -> None:
@@ -413,6 +415,8 @@ class _Capture:
         self._current: dict[str, Any] | None = None
         self._transaction: str | None = None  # virtual transaction id of `_held`
         self._held: set[tuple[str, str, str, str]] = set()
+        self._revision: str | None = None  # of the last statement observed
+        self._inherited: set[tuple[str, str, str, str]] = set()  # held when it began
 
     def install(self) -> None:
         from sqlalchemy import event
@@ -444,7 +448,7 @@ class _Capture:
             "sql": _render_parameters(statement, parameters, executemany),
             "file": file, "line": line, "revision": self.revision_files[file],
             "introspection": reflection, "in_transaction": None,
-            "locks": None, "held": None, "rewritten": None,
+            "locks": None, "held": None, "inherited": None, "rewritten": None,
         }
         self.statements.append(record)
         self._current = record
@@ -499,10 +503,15 @@ class _Capture:
                     rewritten.append([schema, name])
                 self._filenodes[oid] = filenode
         before = self._held if transaction == self._transaction else set()
+        if transaction != self._transaction:
+            self._inherited = set()
         self._transaction, self._held = transaction, set(held)
         if record is not None:
+            if record["revision"] != self._revision:
+                self._revision, self._inherited = record["revision"], set(before)
             record["locks"] = [list(lock) for lock in held if lock not in before]
             record["held"] = [list(lock) for lock in held]
+            record["inherited"] = [list(lock) for lock in held if lock in self._inherited]
             record["rewritten"] = rewritten
 
 class _Fingerprints:

@@ -204,6 +204,7 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
                     tuple((f"{a}.{b_}", m, k) for a, b_, k, m in s.locks),
                     tuple((f"{a}.{b_}", m, k) for a, b_, k, m in (s.held or ())),
                     tuple(f"{a}.{b_}" for a, b_ in (s.rewritten or ())),
+                    tuple((f"{a}.{b_}", m, k) for a, b_, k, m in s.inherited),
                 )
             out.append(MigrationStatement(s.sql.strip(), _location(b, s.file, s.line),
                                           observed=observed))

@@ -144,10 +144,12 @@ class CapturedStatement:
     # autocommit): (schema, relation, relkind, lock mode) held by the backend, and the
     # (schema, table) whose relfilenode changed -- rewritten.
     # `locks` are those the statement took (not held before it in its transaction);
-    # `held`, all the backend held right after it.
+    # `held`, all the backend held right after it; `inherited`, those of `held` that earlier
+    # revisions took in the same transaction.
     locks: tuple[tuple[str, str, str, str], ...] | None = None
     rewritten: tuple[tuple[str, str], ...] | None = None
     held: tuple[tuple[str, str, str, str], ...] | None = None
+    inherited: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
@@ -603,6 +605,7 @@ def _captured(c: dict[str, Any]) -> CapturedStatement:
         tuple((a, b, k, m) for a, b, k, m in locks) if locks is not None else None,
         tuple((a, b) for a, b in rewritten) if rewritten is not None else None,
         tuple((a, b, k, m) for a, b, k, m in held) if held is not None else None,
+        tuple((a, b, k, m) for a, b, k, m in c.get("inherited") or ()),
     )
 
 

@@ -315,10 +315,11 @@ def test_locks_show_what_postgresql_took(history: tuple[Path, Report]) -> None:
     assert do_block.statement.startswith("ALTER TABLE orders ADD COLUMN uid")
     assert (do_block.mode, do_block.relation, do_block.source) == (
         "ACCESS EXCLUSIVE", "orders", "observed")
-    # Later in one transaction, pg_locks cannot show a statement's own request: it says so.
+    # Later in one transaction, pg_locks cannot show a statement's own request: it says so
+    # (env.py runs r01-r05 in one transaction: r01 took it).
     [set_default] = [r for r in rows if "SET DEFAULT" in r.statement]
     assert (set_default.mode, set_default.source) == ("ACCESS EXCLUSIVE", "predicted")
-    assert set_default.note == ("ACCESS EXCLUSIVE already held since an earlier statement of "
+    assert set_default.note == ("ACCESS EXCLUSIVE already held since an earlier revision of "
                                 "the transaction (pg_locks)")
     concurrent = [r for r in rows if "CONCURRENTLY" in r.statement]
     # Outside a transaction block the lock is gone before pg_locks can be read.
@@ -460,3 +461,28 @@ def test_a_cached_run_reads_no_revision_python_for_dbs210(
     # Every revision of this history has an empty downgrade(): known from the cache.
     assert {lint_history.downgrade_of(m.file).kind for m in loaded.migrations
             if m.file is not None} == {"empty"}
+
+
+def test_locks_an_earlier_revision_of_the_transaction_took_confirm_nothing(
+        tmp_path: Path) -> None:
+    # env.py runs every pending revision in one transaction (alembic's default): r01's locks
+    # on the table it created were still held when r02 ran, and were shown as confirming
+    # r02's index build ("PostgreSQL held an ACCESS EXCLUSIVE lock on `orders`"). Production,
+    # where r01 ran long ago, does not hold them.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("total", sa.Integer))
+''', "r02": '''
+def upgrade():
+    op.create_index("ix_orders_total", "orders", ["total"])
+'''})
+    report = commands.lint(Settings(project_root=root, select=("DBS101",)))
+    [index] = report.findings
+    assert "Confirmed" not in dict(index.context)
+    [row] = [r for r in lock_report(load_migrations(Settings(project_root=root)))
+             if r.location.path.endswith("r02.py")]
+    assert (row.mode, row.source) == ("SHARE", "predicted")
+    assert row.note == ("ACCESS EXCLUSIVE already held since an earlier revision of the "
+                        "transaction (pg_locks)")
