@@ -768,6 +768,8 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     claims = {rule.code: rule.claim for rule in rules if rule.claim}
     findings: list[Finding] = []
     history = ctx.history
+    # Which table each earlier migration's index is on: DROP INDEX locks the table.
+    index_tables = dict(history.index_tables)
     for statement in statements:
         ctx.current = statement
         if not statement.generated:
@@ -786,7 +788,8 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                     findings.extend(_confirm(found, statement, claims))
         history.apply(statement)
     ctx.current = None
-    ctx.history = History()  # migration-level rules walk the statements themselves
+    # Migration-level rules walk the statements themselves: only what held before it all.
+    ctx.history = History(index_tables=index_tables)
     for rule in rules:
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))

@@ -566,3 +566,29 @@ def test_a_json_column_breaks_whole_row_comparisons_where_lint_says(
     assert bool(failed) == breaks and len(failed) in (0, 2)
     assert ("DBS214" in _all_codes(tmp_path, "CREATE TABLE orders (id bigint, note text);",
                                    change)) == breaks
+
+
+def test_a_dropped_index_locks_its_table_until_commit_where_lint_says(
+        conninfo: str, tmp_path: Path) -> None:
+    """DROP INDEX takes ACCESS EXCLUSIVE on the index's table, held until COMMIT: the
+    UPDATE after it runs while nobody can read the table (DBS114), and queries queue on the
+    table, not on the index, while it waits for that lock (DBS115). The migration-level
+    rules did not know which table an earlier migration's index is on: DBS114 was missed,
+    DBS115 named `ix_tools_name`."""
+    schema = "CREATE TABLE tools (id bigint PRIMARY KEY, name text);\n" \
+             "CREATE INDEX ix_tools_name ON tools (name);\n"
+    change = "BEGIN;\nDROP INDEX ix_tools_name;\nUPDATE tools SET name = 'x';\nCOMMIT;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        with conn.transaction(force_rollback=True):
+            conn.execute("DROP INDEX ix_tools_name")
+            conn.execute("UPDATE tools SET name = 'x'")
+            locks = {r[0] for r in conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
+                "relation = 'tools'::regclass").fetchall()}
+    assert "AccessExclusiveLock" in locks
+    found = {f.code: f for f in _history_findings(tmp_path, schema, change)}
+    assert found["DBS114"].location is not None and found["DBS114"].location.line == 3
+    assert found["DBS115"].subject == "tools"
+    assert found["DBS115"].message.startswith("ACCESS EXCLUSIVE lock on `tools` is requested")
+    assert "every query on `tools` queues" in found["DBS115"].message

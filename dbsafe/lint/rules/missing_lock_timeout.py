@@ -91,7 +91,10 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                 continue
             if lock.relation and ctx.created_before(lock.relation, statement):
                 continue
-            table = f"`{lock.relation}`" if lock.relation else "every table"
+            # Queries queue on the index's table (DROP INDEX locks it too), not the index.
+            relation = (ctx.index_table(lock.relation) if lock.target == "index" and
+                        lock.relation else None) or lock.relation
+            table = f"`{relation}`" if relation else "every table"
             missing_names = " and ".join(f"`{name}`" for name in missing)
             if "lock_timeout" in missing:
                 harm = f"while it waits, every query on {table} queues behind it"
@@ -104,7 +107,7 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                 f"{harm} (`dbsafe upgrade` sets both timeouts for you).",
                 help="Run the migration with `dbsafe upgrade`, or start it with SET "
                      "lock_timeout = '5s' and SET statement_timeout = '15min'.",
-                subject=lock.relation,
+                subject=relation,
                 statement=statement,
             )
             return
