@@ -413,6 +413,8 @@ def _offline(project: AlembicProject, root: Path, since: str | None, *,
                 f"rendering stops there, {after}; lint without --offline to run them on a "
                 "throwaway server")],
                 how="offline", note=note)
+        if note != "--offline":  # say that running them was tried first
+            raise SourceError(f"{exc} (tried because it {note})") from cause
         raise
     return LoadedHistory(migrations, how="offline", note=note)
 

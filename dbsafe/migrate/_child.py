@@ -640,13 +640,16 @@ def _psycopg3_connection(connection: Any) -> Any:
 
 
 def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
-    """The error as data, naming the revision (file and line) whose code raised it."""
-    where = None
+    """The error as data, naming the revision (file and line) whose code raised it, else
+    the line of env.py that did."""
+    where = env = None
     tb = exc.__traceback__
     while tb is not None:
         filename = os.path.realpath(tb.tb_frame.f_code.co_filename)
         if filename in revision_files:
             where = (revision_files[filename], filename, tb.tb_lineno)
+        elif os.path.basename(filename) == "env.py":
+            env = [filename, tb.tb_lineno]
         tb = tb.tb_next
     message = str(getattr(exc, "orig", None) or exc).strip()
     # SQLAlchemy appends "(Background on this error at: ...)" and the SQL; keep the cause.
@@ -661,6 +664,7 @@ def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, An
         "revision": where[0] if where else None,
         "file": where[1] if where else None,
         "line": where[2] if where else None,
+        "env": env,
         "traceback": _mask("".join(traceback.format_exception(exc))[-8000:]),
     }
 

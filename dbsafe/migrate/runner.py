@@ -559,7 +559,9 @@ def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> M
     elif revision:
         text = f"revision {revision} (file {_display(file)}): {message}"
     else:
-        text = f"{ini.name}/env.py: {error.get('type')}: {message}"
+        env = error.get("env")
+        where = f"{_display(env[0])}:{env[1]}" if env else f"{ini.name}/env.py"
+        text = f"{where}: {error.get('type')}: {message}"
         if error.get("type") == "ModuleNotFoundError":
             text += (f" (env.py runs under {interpreter}; point --python, or `python` in "
                      "[tool.dbsafe], at your project's interpreter)")

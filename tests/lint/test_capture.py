@@ -486,3 +486,24 @@ def upgrade():
     assert (row.mode, row.source) == ("SHARE", "predicted")
     assert row.note == ("ACCESS EXCLUSIVE already held since an earlier revision of the "
                         "transaction (pg_locks)")
+
+
+def test_an_env_py_failing_before_any_revision_is_named_with_its_line(tmp_path: Path) -> None:
+    # flask-migrate's env.py reads `current_app` at import: outside the application's
+    # context it fails before any revision runs, on the throwaway server and offline. The
+    # error named `alembic.ini/env.py`, a path that does not exist, and only the offline
+    # attempt.
+    from dbsafe.core import SourceError
+
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"]})
+    env = root / "migrations" / "env.py"
+    env.write_text('raise RuntimeError("Working outside of application context.")\n'
+                   + env.read_text())
+    with pytest.raises(SourceError) as raised:
+        commands.lint(Settings(project_root=root))
+    message = str(raised.value)
+    assert f"{env.resolve()}:1: RuntimeError: Working outside of application context." \
+        in message
+    assert "alembic.ini/env.py" not in message
+    assert "(tried because it could not run on a throwaway server: " in message
