@@ -182,6 +182,9 @@ class History:
     pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> column
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
+    # Tables created here -> the leading plain columns of each of their indexes (primary
+    # key and unique constraints too); a table not in it has indexes nobody saw built.
+    table_indexes: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
@@ -251,6 +254,15 @@ class History:
                 if con.kind in ("primary", "not_null"):
                     for name in con.columns:
                         table.setdefault(name, ColumnFacts()).not_null = True
+            if parent is None and not s.node.get("inhRelations") and not any(
+                    "TableLikeClause" in element for element in s.node.get("tableElts") or ()):
+                # (a partition, a child or a LIKE copy gets indexes this does not show)
+                self.table_indexes[last(s.relation)] = [
+                    (c.name,) for c in s.columns if c.has("primary") or c.has("unique")] + [
+                    con.columns for con in s.constraints
+                    if con.kind in ("primary", "unique") and con.columns]
+            else:
+                self.table_indexes.pop(last(s.relation), None)
         elif kind == "AlterTableStmt" and s.relation:
             self._alter(last(s.relation), s)
         elif kind == "RenameStmt" and s.rename is not None:
@@ -259,6 +271,10 @@ class History:
                 columns = self.columns.get(last(rename.relation))
                 if columns is not None and rename.old in columns:
                     columns[rename.new] = columns.pop(rename.old)
+                indexes = self.table_indexes.get(last(rename.relation))
+                if indexes is not None:
+                    indexes[:] = [tuple(rename.new if c == rename.old else c for c in index)
+                                  for index in indexes]
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
                 if old in self.columns:
@@ -272,10 +288,16 @@ class History:
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
-        elif kind == "IndexStmt" and s.index_def is not None and s.index_def.name:
-            self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
-            if s.index_def.plain:
-                self.index_columns[last(s.index_def.name)] = s.index_def.columns
+                if old in self.table_indexes:
+                    self.table_indexes[rename.new] = self.table_indexes.pop(old)
+        elif kind == "IndexStmt" and s.index_def is not None:
+            known = self.table_indexes.get(last(s.index_def.table))
+            if known is not None and s.index_def.columns:
+                known.append(s.index_def.columns)
+            if s.index_def.name:
+                self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
+                if s.index_def.plain:
+                    self.index_columns[last(s.index_def.name)] = s.index_def.columns
         elif kind in ("VariableSetStmt", "SelectStmt"):
             for name, value, _local in setting_changes(s):
                 if name in ("timezone", "*"):
@@ -323,8 +345,12 @@ class History:
                     storage.pop(setting, None)
                 else:
                     storage[setting] = value
+            indexes = self.table_indexes.get(table_name)
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
+                if indexes is not None and (action.column.has("primary") or
+                                            action.column.has("unique")):
+                    indexes.append((action.column.name,))
             elif sub == "AlterColumnType" and action.column is not None and action.name:
                 facts = table.setdefault(action.name, ColumnFacts(not_null=None))
                 facts.type = action.column.type
@@ -335,6 +361,8 @@ class History:
                 table.setdefault(action.name, ColumnFacts()).not_null = False
             elif sub == "DropColumn" and action.name:
                 table.pop(action.name, None)
+                if indexes is not None:  # its indexes go with it
+                    indexes[:] = [index for index in indexes if action.name not in index]
             elif sub == "AttachPartition" and action.default and action.partition:
                 self.default_partitions[table_name] = last(action.partition)
             elif sub == "DetachPartition" and action.partition and \
@@ -348,6 +376,8 @@ class History:
                         self.index_columns.get(last(con.using_index), ())
                     for name in keys:
                         table.setdefault(name, ColumnFacts()).not_null = True
+                if indexes is not None and con.kind in ("primary", "unique") and con.columns:
+                    indexes.append(con.columns)
                 column = not_null_check_column(con)
                 if column is not None and con.enforced:
                     if con.not_valid:

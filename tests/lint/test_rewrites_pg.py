@@ -592,3 +592,40 @@ def test_a_dropped_index_locks_its_table_until_commit_where_lint_says(
     assert found["DBS115"].subject == "tools"
     assert found["DBS115"].message.startswith("ACCESS EXCLUSIVE lock on `tools` is requested")
     assert "every query on `tools` queues" in found["DBS115"].message
+
+
+def test_a_foreign_key_added_to_a_table_an_earlier_migration_made_is_checked_for_an_index(
+        conninfo: str, tmp_path: Path) -> None:
+    """DBS117 was silent on every foreign key added to an existing table without a
+    database, though an earlier migration built the table and all its indexes (CTFd's
+    `teams.bracket_id`, `files.solution_id`). A delete of a team scans `users` for the
+    unindexed key; `awards.user_id` has an index, `users.email` a unique constraint."""
+    schema = ("CREATE TABLE teams (id int PRIMARY KEY);\n"
+              "CREATE TABLE users (id int PRIMARY KEY, email text UNIQUE, team int);\n"
+              "CREATE TABLE awards (id int PRIMARY KEY, user_id int);\n"
+              "CREATE INDEX ix_awards_user ON awards (user_id);\n"
+              "CREATE TABLE old (id int PRIMARY KEY, team_id int);\n"
+              "CREATE INDEX ix_old_team ON old (team_id);\n"
+              "ALTER TABLE old RENAME COLUMN team_id TO team;\n"
+              "ALTER TABLE old RENAME TO kept;\n")
+    change = ("ALTER TABLE users ADD COLUMN bracket_id int;\n"
+              "ALTER TABLE users ADD FOREIGN KEY (bracket_id) REFERENCES teams (id);\n"
+              "ALTER TABLE awards ADD FOREIGN KEY (user_id) REFERENCES users (id);\n"
+              "ALTER TABLE users ADD FOREIGN KEY (email) REFERENCES users (email);\n"
+              "ALTER TABLE kept ADD FOREIGN KEY (team) REFERENCES teams (id);\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema + change)
+        conn.execute("INSERT INTO teams SELECT i FROM generate_series(1, 200) AS i;"
+                     "INSERT INTO users (id, bracket_id) SELECT i, i FROM "
+                     "generate_series(1, 200) AS i")
+        conn.execute("ANALYZE")
+        scans = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'users'"
+        with conn.transaction(force_rollback=True):
+            conn.execute("UPDATE users SET bracket_id = NULL WHERE id = 200")
+            before = conn.execute(scans).fetchone()[0]
+            conn.execute("DELETE FROM teams WHERE id = 200")
+            after = conn.execute(scans).fetchone()[0]
+    assert after == before + 1  # the foreign key's check for the team's users
+    found = [(f.code, f.subject) for f in _history_findings(tmp_path, schema, change)
+             if f.code == "DBS117"]
+    assert found == [("DBS117", "users.bracket_id")]

@@ -33,8 +33,10 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
 * An index whose leading columns are the foreign key's columns (in any order): created
   anywhere in the same migration, a primary key or unique constraint, or — when dbsafe
   knows the database before the migration — an existing index.
-* A foreign key on an existing table when dbsafe does not know the table's indexes (no
-  database or snapshot given): it cannot tell, and stays silent rather than guess.
+* A foreign key on an existing table when dbsafe does not know the table's indexes: the
+  table was not created by an earlier migration of the history (as a plain `CREATE TABLE`:
+  a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
+  was given. It cannot tell, and stays silent rather than guess.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement, same_relation
+from dbsafe.lint.statement import Statement, last, same_relation
 
 ForeignKey = tuple[str, tuple[str, ...], str]  # (table, columns, referenced table)
 
@@ -112,7 +114,7 @@ def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | N
     """Leading columns of the table's indexes before the migration; None if unknown."""
     relation = ctx.before_relation(table)
     if relation is None:
-        return None
+        return ctx.history.table_indexes.get(last(table))  # an earlier migration made it
     return [tuple(ix.columns) for ix in relation.indexes]
 
 
