@@ -28,7 +28,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from typing import Any
 
 # Location keys of each driver's connect(): these are replaced by the target's; every other
@@ -417,6 +417,9 @@ class _Capture:
         self._held: set[tuple[str, str, str, str]] = set()
         self._revision: str | None = None  # of the last statement observed
         self._inherited: set[tuple[str, str, str, str]] = set()  # held when it began
+        # While a batch_alter_table() block runs its operations: (file, line of the `with`,
+        # line of the batch_op.* call whose SQL runs now).
+        self._batch: tuple[str, int, int] | None = None
 
     def install(self) -> None:
         from sqlalchemy import event
@@ -424,18 +427,56 @@ class _Capture:
 
         event.listen(Engine, "before_cursor_execute", self.before)
         event.listen(Engine, "after_cursor_execute", self.after)
+        self._install_batch()
 
-    def _where(self) -> tuple[str | None, int, bool]:
-        frame = sys._getframe(2)
+    def _install_batch(self) -> None:
+        """`batch_alter_table()` runs its operations when the `with` block ends, so the
+        innermost revision line is the `with`: remember each `batch_op.*` call's line."""
+        try:
+            from alembic.operations.batch import BatchOperationsImpl
+        except ImportError:
+            return
+        capture = self
+
+        class Lined(list):
+            def __init__(self, items: list[Any]) -> None:
+                super().__init__(items)
+                self.lines = [0] * len(items)  # 0: no revision line known
+
+            def append(self, item: Any) -> None:
+                self.lines.append(capture._where(sys._getframe(1))[1])
+                super().append(item)
+
+            def __iter__(self) -> Iterator[Any]:
+                file, line, _ = capture._where(sys._getframe(1))
+                for index, item in enumerate(super().__iter__()):
+                    op_line = self.lines[index] if index < len(self.lines) else 0
+                    capture._batch = (file, line, op_line) if file and op_line else None
+                    yield item
+                capture._batch = None
+
+        original = BatchOperationsImpl.__init__
+
+        def __init__(impl: Any, *args: Any, **kwargs: Any) -> None:
+            original(impl, *args, **kwargs)
+            impl.batch = Lined(impl.batch)
+
+        BatchOperationsImpl.__init__ = __init__  # type: ignore[method-assign, assignment]
+
+    def _where(self, frame: Any = None) -> tuple[str | None, int, bool]:
+        frame = frame or sys._getframe(2)
         reflection = False
         while frame is not None:
             name = frame.f_code.co_filename
             real = _real_path(name)
             if real in self.revision_files:
+                batch = self._batch
+                if batch is not None and batch[:2] == (real, frame.f_lineno):
+                    return real, batch[2], reflection  # the batch_op.* call's line
                 return real, frame.f_lineno, reflection
             if not reflection and any(part in name for part in _REFLECTION_PARTS):
                 reflection = True
-            frame = frame.f_back  # type: ignore[assignment]
+            frame = frame.f_back
         return None, 0, reflection
 
     def before(self, conn: Any, cursor: Any, statement: str, parameters: Any,

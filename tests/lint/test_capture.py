@@ -507,3 +507,26 @@ def test_an_env_py_failing_before_any_revision_is_named_with_its_line(tmp_path: 
         in message
     assert "alembic.ini/env.py" not in message
     assert "(tried because it could not run on a throwaway server: " in message
+
+
+def test_a_batch_alter_table_block_is_attributed_to_its_batch_op_lines(
+        tmp_path: Path) -> None:
+    # batch_alter_table() runs its operations when the `with` block ends: every statement
+    # was attributed to the `with` line (mealie: "DBS114 ... at line 82 while `shopping_lists`
+    # is still ACCESS EXCLUSIVE locked from line 82"), and an ignore comment on a
+    # batch_op line did nothing.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": '''
+def upgrade():
+    with op.batch_alter_table("orders") as batch_op:
+        batch_op.add_column(sa.Column("user_id", sa.Integer))
+        batch_op.create_index("ix_orders_user_id", ["user_id"])
+    op.execute("SELECT 1")
+'''})
+    [r02] = [m for m in load_migrations(Settings(project_root=root)) if m.revision == "r02"]
+    assert [(s.location.line, s.sql.split(" (")[0]) for s in r02.statements
+            if not s.generated] == [
+        (18, "ALTER TABLE orders ADD COLUMN user_id INTEGER"),
+        (19, "CREATE INDEX ix_orders_user_id ON orders"),
+        (20, "SELECT 1"),
+    ]
