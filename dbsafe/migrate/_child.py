@@ -682,15 +682,19 @@ def _psycopg3_connection(connection: Any) -> Any:
 
 def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
     """The error as data, naming the revision (file and line) whose code raised it, else
-    the line of env.py that did."""
-    where = env = None
+    the outermost line of the project's own code that did (`origin`: env.py, or a revision
+    file alembic was loading)."""
+    where = origin = None
+    project = os.path.realpath(os.getcwd()) + os.sep
     tb = exc.__traceback__
     while tb is not None:
-        filename = os.path.realpath(tb.tb_frame.f_code.co_filename)
+        code_file = tb.tb_frame.f_code.co_filename  # "<frozen importlib...>" is no file
+        filename = os.path.realpath(code_file)
         if filename in revision_files:
             where = (revision_files[filename], filename, tb.tb_lineno)
-        elif os.path.basename(filename) == "env.py":
-            env = [filename, tb.tb_lineno]
+        elif origin is None and os.path.isabs(code_file) and filename.startswith(project) and \
+                "site-packages" not in filename and filename != os.path.realpath(__file__):
+            origin = [filename, tb.tb_lineno]
         tb = tb.tb_next
     message = str(getattr(exc, "orig", None) or exc).strip()
     # SQLAlchemy appends "(Background on this error at: ...)" and the SQL; keep the cause.
@@ -705,7 +709,7 @@ def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, An
         "revision": where[0] if where else None,
         "file": where[1] if where else None,
         "line": where[2] if where else None,
-        "env": env,
+        "origin": origin,
         "traceback": _mask("".join(traceback.format_exception(exc))[-8000:]),
     }
 

@@ -559,8 +559,8 @@ def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> M
     elif revision:
         text = f"revision {revision} (file {_display(file)}): {message}"
     else:
-        env = error.get("env")
-        where = f"{_display(env[0])}:{env[1]}" if env else f"{ini.name}/env.py"
+        origin = error.get("origin")  # env.py, or a revision file alembic was loading
+        where = f"{_display(origin[0])}:{origin[1]}" if origin else f"{ini.name}/env.py"
         text = f"{where}: {error.get('type')}: {message}"
         if error.get("type") == "ModuleNotFoundError":
             text += (f" (env.py runs under {interpreter}; point --python, or `python` in "

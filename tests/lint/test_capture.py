@@ -530,3 +530,19 @@ def upgrade():
         (19, "CREATE INDEX ix_orders_user_id ON orders"),
         (20, "SELECT 1"),
     ]
+
+
+def test_a_revision_failing_as_alembic_loads_it_is_named_with_its_line(tmp_path: Path) -> None:
+    # mealie's revisions import its settings, which refuse an incomplete environment: the
+    # error was raised while alembic loaded the revision files, before it knew them, and
+    # was blamed on `alembic.ini/env.py`.
+    from dbsafe.core import SourceError
+
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": REVISIONS["r07"]})
+    r02 = root / "migrations" / "versions" / "r02.py"
+    r02.write_text('raise ValueError("1 validation error for AppSettings")\n' + r02.read_text())
+    with pytest.raises(SourceError) as raised:
+        commands.lint(Settings(project_root=root))
+    assert f"{r02.resolve()}:1: ValueError: 1 validation error for AppSettings" in \
+        str(raised.value)
