@@ -10,7 +10,8 @@ Rules stay tiny because the engine does the common work once:
   BEGIN/COMMIT in SQL files, a runner that wraps each file);
 * keep the history the migrations build as they go (`History`): relations created, each
   column's type and NOT NULL-ness, validated NOT NULL proofs, the session's time zone,
-  which table an index belongs to, types renamed, user functions and their volatility —
+  which table an index belongs to, types renamed, user functions and their volatility,
+  each table's foreign keys —
   carried from one migration of a history to the next, and falling back to the schema
   before the migrations when one is known — so a rule sees the schema as it stands before
   its statement;
@@ -29,6 +30,7 @@ from dbsafe.core import Finding, Location, RuleInfo, Severity, shortened
 from dbsafe.lint.statement import (
     Action,
     Constraint,
+    ForeignKey,
     Node,
     Statement,
     TypeName,
@@ -195,6 +197,11 @@ class History:
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
     checks: dict[str, dict[str, bool]] = field(default_factory=dict)  # table -> CHECK -> valid
+    # table -> foreign key name -> it (None: dropped here), over the schema before;
+    # `fk_tables`: tables created or dropped here, whose every foreign key is known.
+    foreign_keys: dict[str, dict[str, ForeignKey | None]] = field(default_factory=dict)
+    fk_tables: set[str] = field(default_factory=set)
+    renamed: dict[str, str] = field(default_factory=dict)  # tables renamed: old -> new
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
     added: list[ColumnFacts] = field(default_factory=list, repr=False)
@@ -249,7 +256,13 @@ class History:
                 table[column.name] = self._new(column)
                 for con in column.constraints:
                     self._check_added(last(s.relation), con)
+            self.foreign_keys[last(s.relation)] = {}
+            self.fk_tables.add(last(s.relation))
+            for column in s.columns:
+                for con in column.constraints:
+                    self._foreign_key_added(last(s.relation), con, (column.name,))
             for con in s.constraints:
+                self._foreign_key_added(last(s.relation), con, con.columns)
                 self._check_added(last(s.relation), con)
                 if con.kind in ("primary", "not_null"):
                     for name in con.columns:
@@ -265,9 +278,28 @@ class History:
                 self.table_indexes.pop(last(s.relation), None)
         elif kind == "AlterTableStmt" and s.relation:
             self._alter(last(s.relation), s)
+        elif kind == "DropStmt" and s.object_kind == "table":
+            for dropped in map(last, s.dropped):
+                self.foreign_keys[dropped] = {}
+                self.fk_tables.add(dropped)
+                for keys in self.foreign_keys.values():  # CASCADE drops those to it
+                    for name, fk in keys.items():
+                        if fk is not None and last(fk.references) == dropped:
+                            keys[name] = None
         elif kind == "RenameStmt" and s.rename is not None:
             rename = s.rename
-            if rename.object == "column" and rename.relation:
+            keys = self.foreign_keys.get(last(rename.relation or ""), {})
+            if rename.object == "constraint" and rename.relation:
+                keys = self.foreign_keys.setdefault(last(rename.relation), keys)
+                fk = keys.get(rename.old)
+                keys[rename.old] = None
+                if fk is not None:
+                    keys[rename.new] = dataclasses.replace(fk, name=rename.new)
+            elif rename.object == "column" and rename.relation:
+                for name, fk in keys.items():
+                    if fk is not None and rename.old in fk.columns:
+                        keys[name] = dataclasses.replace(fk, columns=tuple(
+                            rename.new if c == rename.old else c for c in fk.columns))
                 columns = self.columns.get(last(rename.relation))
                 if columns is not None and rename.old in columns:
                     columns[rename.new] = columns.pop(rename.old)
@@ -285,6 +317,7 @@ class History:
                     self.storage[rename.new] = self.storage.pop(old)
                 if old in self.checks:
                     self.checks[rename.new] = self.checks.pop(old)
+                self._foreign_keys_renamed(old, rename.new)
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
@@ -329,6 +362,43 @@ class History:
             if node["name"].endswith("_not_null"):
                 altered.not_null = False
 
+    def _foreign_key_added(self, table_name: str, con: Constraint,
+                           columns: tuple[str, ...]) -> None:
+        """Record a FOREIGN KEY constraint under the name PostgreSQL gives it."""
+        if con.kind != "foreign" or not con.references:
+            return
+        keys = self.foreign_keys.setdefault(table_name, {})
+        columns = con.columns or columns  # a column's REFERENCES names no column
+        name = con.name or self._foreign_key_name(table_name, columns)
+        keys[name] = ForeignKey(table_name, name, columns, con.references)
+
+    def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
+        """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
+        (only the table's own are known: a clash with another table's is missed)."""
+        from dbsafe.schema.ddl import object_name
+
+        keys = self.foreign_keys.get(table_name, {})
+        number = 0
+        while keys.get(name := object_name(table_name, "_".join(columns),
+                                           f"fkey{number or ''}")) is not None:
+            number += 1
+        return name
+
+    def _foreign_keys_renamed(self, old: str, new: str) -> None:
+        """Follow table `old`, renamed `new`, in the foreign keys of it and to it."""
+        self.renamed[old] = new
+        if old in self.fk_tables:
+            self.fk_tables.discard(old)
+            self.fk_tables.add(new)
+        if old in self.foreign_keys:
+            self.foreign_keys[new] = {
+                name: fk and dataclasses.replace(fk, table=new)
+                for name, fk in self.foreign_keys.pop(old).items()}
+        for keys in self.foreign_keys.values():
+            for name, fk in keys.items():
+                if fk is not None and last(fk.references) == old:
+                    keys[name] = dataclasses.replace(fk, references=new)
+
     def _check_added(self, table_name: str, con: Constraint) -> None:
         if con.kind == "check" and con.enforced:
             checks = self.checks.setdefault(table_name, {})
@@ -348,6 +418,8 @@ class History:
             indexes = self.table_indexes.get(table_name)
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
+                for con in action.column.constraints:
+                    self._foreign_key_added(table_name, con, (action.column.name,))
                 if indexes is not None and (action.column.has("primary") or
                                             action.column.has("unique")):
                     indexes.append((action.column.name,))
@@ -361,6 +433,10 @@ class History:
                 table.setdefault(action.name, ColumnFacts()).not_null = False
             elif sub == "DropColumn" and action.name:
                 table.pop(action.name, None)
+                keys = self.foreign_keys.get(table_name, {})
+                for name, fk in keys.items():  # a foreign key goes with its column
+                    if fk is not None and action.name in fk.columns:
+                        keys[name] = None
                 if indexes is not None:  # its indexes go with it
                     indexes[:] = [index for index in indexes if action.name not in index]
             elif sub == "AttachPartition" and action.default and action.partition:
@@ -371,10 +447,11 @@ class History:
             elif sub == "AddConstraint" and action.constraint is not None:
                 con = action.constraint
                 self._check_added(table_name, con)
+                self._foreign_key_added(table_name, con, ())
                 if con.kind == "primary":
-                    keys = con.columns if con.using_index is None else \
+                    key = con.columns if con.using_index is None else \
                         self.index_columns.get(last(con.using_index), ())
-                    for name in keys:
+                    for name in key:
                         table.setdefault(name, ColumnFacts()).not_null = True
                 if indexes is not None and con.kind in ("primary", "unique") and con.columns:
                     indexes.append(con.columns)
@@ -387,6 +464,7 @@ class History:
                         self.not_null_proofs.setdefault(table_name, set()).add(column)
             elif sub == "DropConstraint" and action.name:
                 self.checks.get(table_name, {}).pop(action.name, None)
+                self.foreign_keys.setdefault(table_name, {})[action.name] = None
             elif sub == "ValidateConstraint" and action.name:
                 if action.name in self.checks.get(table_name, {}):
                     self.checks[table_name][action.name] = True
@@ -660,6 +738,37 @@ class LintContext:
                 return relation.qualified_name
         return None
 
+    def foreign_keys(self, table: str) -> list[ForeignKey]:
+        """The foreign keys of `table` before the current statement: those the migrations
+        made, over the schema before's (less those the migrations dropped)."""
+        history = self.history
+        known: dict[str, ForeignKey | None] = {}
+        relation = None if last(table) in history.fk_tables else self.before_relation(table)
+        if relation is not None:
+            for con in relation.constraints:
+                referenced = last(con.referenced_table or "")
+                if con.kind == "foreign_key" and referenced and \
+                        referenced not in history.fk_tables:  # (not dropped since)
+                    known[con.name] = ForeignKey(
+                        relation.qualified_name, con.name, con.columns,
+                        history.renamed.get(referenced) or con.referenced_table or "")
+        known.update(history.foreign_keys.get(last(table), {}))
+        return [fk for fk in known.values() if fk is not None]
+
+    def note_foreign_keys(self, statement: Statement) -> None:
+        """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
+        (`Statement.foreign_keys`): dropping one locks the table it references."""
+        if statement.kind == "AlterTableStmt" and statement.object_kind == "table":
+            tables: Sequence[str] = (statement.relation,) if statement.relation else ()
+        elif statement.kind == "DropStmt" and statement.object_kind == "table":
+            tables = statement.dropped
+        else:
+            return
+        found = tuple(fk for table in tables for fk in self.foreign_keys(table))
+        if found != statement.foreign_keys:
+            statement.foreign_keys = found
+            statement.locks = None  # predicted before the foreign keys were known
+
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in
         the schema before: one of its overloads is)?"""
@@ -802,6 +911,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     index_tables = dict(history.index_tables)
     for statement in statements:
         ctx.current = statement
+        ctx.note_foreign_keys(statement)
         if not statement.generated:
             if statement.error is not None:
                 if report_unparsed:

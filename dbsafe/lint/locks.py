@@ -37,6 +37,7 @@ from dbsafe.core import Location
 from dbsafe.lint.statement import (
     Action,
     ColumnDef,
+    ForeignKey,
     Statement,
     function_names,
     option_enabled,
@@ -200,6 +201,8 @@ def _drop(s: Statement) -> Iterator[Lock]:
     elif kind in ("table", "view", "materialized view", "foreign table"):
         for name in s.dropped:
             yield Lock(ACCESS_EXCLUSIVE, name, False, "drops the relation")
+        if kind == "table":
+            yield from _referenced(s, s.foreign_keys, s.dropped)
     elif kind in ("trigger", "policy", "rule"):
         for name in s.dropped:
             table = name.rpartition(".")[0]
@@ -239,6 +242,12 @@ def _alter(s: Statement) -> Iterator[Lock]:
     locks: list[Lock] = []
     for action in s.actions:
         locks.extend(_alter_table_action(name, action))
+        if action.subtype == "DropConstraint":
+            locks.extend(_referenced(s, [fk for fk in s.foreign_keys
+                                         if fk.name == action.name], [name]))
+        elif action.subtype == "DropColumn":
+            locks.extend(_referenced(s, [fk for fk in s.foreign_keys
+                                         if action.name in fk.columns], [name]))
     if not locks:
         return
     main = [lock for lock in locks if lock.relation == name]
@@ -253,6 +262,19 @@ def _alter(s: Statement) -> Iterator[Lock]:
         if (lock.relation, lock.mode) not in seen:
             seen.add((lock.relation, lock.mode))
             yield lock
+
+
+def _referenced(s: Statement, dropped: Iterable[ForeignKey],
+                tables: Iterable[str | None]) -> Iterator[Lock]:
+    """The locks dropping foreign keys takes on the tables they reference: ACCESS EXCLUSIVE,
+    to remove the triggers there (pg_locks, PostgreSQL 18), none for a table's key to
+    itself or to a table the statement drops anyway."""
+    own = [t for t in tables if t]
+    for fk in dropped:
+        if not any(same_relation(fk.references, t) for t in own):
+            own.append(fk.references)
+            yield Lock(ACCESS_EXCLUSIVE, fk.references, False,
+                       "drops a foreign key's triggers on the table it references")
 
 
 # Volatile built-ins whose default makes ADD COLUMN rewrite the table (see DBS109).
@@ -514,13 +536,16 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
     one PostgreSQL showed on that relation (`source="observed"`), and a write-blocking lock
     on a table nothing predicted gets a row of its own.
     """
-    from dbsafe.lint.engine import LintContext, parse_migration
+    from dbsafe.lint.engine import History, LintContext, parse_migration
 
     rows: list[LockRow] = []
+    history = History()  # the foreign keys earlier migrations made (see `_referenced`)
     for migration in migrations:
         statements = parse_migration(migration)
-        ctx = LintContext(migration, statements)
+        ctx = LintContext(migration, statements, history=history.carry())
         for statement in statements:
+            ctx.note_foreign_keys(statement)
+            history.apply(statement)
             if statement.generated:
                 continue
             observed = statement.observed if statement.origin in (None, "DO block") else None

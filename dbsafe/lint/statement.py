@@ -160,6 +160,17 @@ class IndexDef:
     only: bool = False  # `ON ONLY table`: on a partitioned table, builds nothing
 
 
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """A foreign key that exists before a statement runs (known from earlier migrations or
+    the database's schema): its table, name, columns and the table it references."""
+
+    table: str
+    name: str
+    columns: tuple[str, ...]
+    references: str
+
+
 # The origin of a statement read from a function's body, before the function's name.
 FUNCTION_BODY = "body of function "
 
@@ -192,6 +203,10 @@ class Statement:
     dropped: tuple[str, ...] = ()  # DROP's objects, folded and joined with "."
     transaction: str | None = None  # "begin" | "commit" | "rollback" | "savepoint" | ...
     locks: tuple[Any, ...] | None = None  # cache for dbsafe.lint.locks.locks_for
+    # The foreign keys of the tables an ALTER TABLE or DROP TABLE works on, as they stand
+    # before it: dropping one locks the table it references. Filled by the lint engine
+    # (`LintContext.note_foreign_keys`), which knows the history; empty when unknown.
+    foreign_keys: tuple[ForeignKey, ...] = ()
     # What PostgreSQL showed when the statement ran on a throwaway server
     # (`dbsafe.extract.migration.Observed`); None when it was not observed.
     observed: Any = None

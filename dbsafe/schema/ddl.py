@@ -1610,13 +1610,13 @@ def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
     column = next(iter(columns)) if len(columns) == 1 else None
     number = 0
     while True:
-        name = _object_name(relation.name, column, f"check{number or ''}")
+        name = object_name(relation.name, column, f"check{number or ''}")
         if name not in taken:
             return name
         number += 1
 
 
-def _object_name(name1: str, name2: str | None, label: str) -> str:
+def object_name(name1: str, name2: str | None, label: str) -> str:
     """makeObjectName (PostgreSQL): `name1_name2_label`, the longer of the two names cut
     (at a character boundary) until it fits in 63 bytes."""
     first, second = name1.encode(), (name2 or "").encode()

@@ -546,3 +546,31 @@ def test_a_revision_failing_as_alembic_loads_it_is_named_with_its_line(tmp_path:
         commands.lint(Settings(project_root=root))
     assert f"{r02.resolve()}:1: ValueError: 1 validation error for AppSettings" in \
         str(raised.value)
+
+
+def test_a_foreign_key_dropped_from_an_earlier_revisions_table_predicts_its_referenced_lock(
+        tmp_path: Path) -> None:
+    # Dropping `awards_team_id_fkey` (PostgreSQL's name for r01's unnamed key) takes ACCESS
+    # EXCLUSIVE on `teams` too: with a transaction per revision PostgreSQL showed it and
+    # DBS119 reported it as unpredicted; in one transaction for both nothing did.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("teams", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table("awards", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("team_id", sa.Integer, sa.ForeignKey("teams.id")))
+''', "r02": '''
+def upgrade():
+    op.drop_constraint("awards_team_id_fkey", "awards", type_="foreignkey")
+'''})
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "target_metadata=target_metadata)",
+        "target_metadata=target_metadata, transaction_per_migration=True)"))
+    report = commands.lint(Settings(project_root=root, select=("DBS119",)))
+    assert report.findings == ()
+    rows = [(r.relation, r.mode, r.source)
+            for r in lock_report(load_migrations(Settings(project_root=root)))
+            if r.location.path.endswith("r02.py")]
+    assert rows == [("awards", "ACCESS EXCLUSIVE", "observed"),
+                    ("teams", "ACCESS EXCLUSIVE", "observed")]

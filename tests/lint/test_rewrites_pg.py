@@ -629,3 +629,69 @@ def test_a_foreign_key_added_to_a_table_an_earlier_migration_made_is_checked_for
     found = [(f.code, f.subject) for f in _history_findings(tmp_path, schema, change)
              if f.code == "DBS117"]
     assert found == [("DBS117", "users.bracket_id")]
+
+
+TEAMS = ("CREATE TABLE teams (id int PRIMARY KEY, name text);\n"
+         "CREATE TABLE users (id int PRIMARY KEY, parent int REFERENCES users (id));\n"
+         "CREATE TABLE awards (id int PRIMARY KEY, team_id int REFERENCES teams (id), "
+         "user_id int, CONSTRAINT awards_user FOREIGN KEY (user_id) REFERENCES users (id));\n")
+
+
+@pytest.mark.parametrize("change", [
+    "ALTER TABLE awards DROP CONSTRAINT awards_team_id_fkey",  # PostgreSQL's name for it
+    "ALTER TABLE awards DROP CONSTRAINT IF EXISTS awards_user",
+    "ALTER TABLE awards DROP COLUMN team_id",
+    "DROP TABLE awards",
+    # not on the referenced table: a key to the table itself, a key that is no foreign key
+    "ALTER TABLE users DROP CONSTRAINT users_parent_fkey",
+    "ALTER TABLE awards DROP CONSTRAINT awards_pkey",
+    "ALTER TABLE awards DROP COLUMN id",
+])
+def test_a_dropped_foreign_key_locks_the_table_it_references_where_lint_says(
+        conninfo: str, tmp_path: Path, change: str) -> None:
+    """Dropping a foreign key (by name, with its column or with its table) takes ACCESS
+    EXCLUSIVE on the table it references too, to remove the triggers there. Lint predicted
+    only the lock on the table the statement names."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(TEAMS)
+        tables = dict(conn.execute("SELECT oid, relname FROM pg_class WHERE relkind = 'r' "
+                                   "AND relnamespace = 'public'::regnamespace").fetchall())
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            # (by oid: a dropped table's pg_class row is gone)
+            taken = {tables[r[0]] for r in conn.execute(
+                "SELECT relation FROM pg_locks WHERE pid = pg_backend_pid() "
+                "AND mode = 'AccessExclusiveLock'").fetchall() if r[0] in tables}
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(TEAMS, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change + ";\n", encoding="utf-8")
+    rows = commands.lock_report(Settings(project_root=tmp_path), [folder])
+    predicted = {row.relation for row in rows if row.location.path.endswith("002_change.sql")
+                 and row.mode == "ACCESS EXCLUSIVE"}
+    assert predicted == taken
+
+
+def test_writes_to_a_table_whose_foreign_key_trigger_is_dropped_wait_where_lint_says(
+        conninfo: str, tmp_path: Path) -> None:
+    """CTFd b295b033364d: a foreign key dropped and added again, then work on the table it
+    references. DBS125 said `teams` was SHARE ROW EXCLUSIVE locked (from the ADD); PostgreSQL
+    had it ACCESS EXCLUSIVE locked since the DROP: reads wait too (DBS114, at the UPDATE)."""
+    change = ("BEGIN;\nALTER TABLE awards DROP CONSTRAINT awards_team_id_fkey;\n"
+              "ALTER TABLE awards ADD CONSTRAINT awards_team_id_fkey FOREIGN KEY (team_id) "
+              "REFERENCES teams (id) NOT VALID;\n"
+              "UPDATE teams SET name = 'x';\nCOMMIT;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(TEAMS)
+    with psycopg.connect(conninfo) as migrating, \
+            psycopg.connect(conninfo, autocommit=True) as reader:
+        migrating.execute(change.split("\n", 1)[1].rsplit("UPDATE", 1)[0])
+        reader.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            reader.execute("SELECT count(*) FROM teams")
+        migrating.rollback()
+    for found in (_history_findings(tmp_path, TEAMS, change),
+                  _database_findings(tmp_path, change, conninfo)):
+        codes = {(f.code, f.location.line if f.location else 0) for f in found
+                 if f.code in ("DBS114", "DBS125")}
+        assert codes == {("DBS114", 4)}
