@@ -133,7 +133,8 @@ class _Extractor:
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
-        self.pieces: dict[int, frozenset[str]] = {}  # per scope, see _string_pieces
+        # Name -> where it is a piece strings are built from (see `_built_into_another`).
+        self.pieces: dict[str, list[ast.Name]] = {}
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         # Names this module gave SQLite's modules, connect functions and connection types.
@@ -153,6 +154,8 @@ class _Extractor:
                 strings.append(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._note_sqlite_import(node)
+            if isinstance(node, (ast.BinOp, ast.FormattedValue)):
+                self._note_pieces(node)
         for call in calls:
             arg = _sql_argument(call)
             if arg is None:
@@ -291,26 +294,30 @@ class _Extractor:
             return False
         name = assign.targets[0].id
         scope = self._scope_of(node)
-        return self._assignments(scope).get(name) == [node] and \
-            name in self._string_pieces(scope)
+        return self._assignments(scope).get(name) == [node] and any(
+            self._inside(use, scope) for use in self.pieces.get(name, ()))
 
-    def _string_pieces(self, scope: ast.AST) -> frozenset[str]:
-        """Names `scope` (and the functions in it, which may read them) builds strings
-        from: operands of `+`, the format of `%`, f-string fields."""
-        cached = self.pieces.get(id(scope))
-        if cached is not None:
-            return cached
-        names: set[str] = set()
-        for node in ast.walk(scope):
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-                names.update(n.id for n in (node.left, node.right) if isinstance(n, ast.Name))
-            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
-                if isinstance(node.left, ast.Name):
-                    names.add(node.left.id)
-            elif isinstance(node, ast.FormattedValue) and isinstance(node.value, ast.Name):
-                names.add(node.value.id)
-        self.pieces[id(scope)] = frozenset(names)
-        return self.pieces[id(scope)]
+    def _note_pieces(self, node: ast.BinOp | ast.FormattedValue) -> None:
+        """Note the names strings are built from: operands of `+`, the format of `%`,
+        f-string fields (found in the one walk of the module, not a walk per scope)."""
+        if isinstance(node, ast.FormattedValue):
+            names = [node.value]
+        elif isinstance(node.op, ast.Add):
+            names = [node.left, node.right]
+        elif isinstance(node.op, ast.Mod):
+            names = [node.left]
+        else:
+            return
+        for name in names:
+            if isinstance(name, ast.Name):
+                self.pieces.setdefault(name.id, []).append(name)
+
+    def _inside(self, node: ast.AST, scope: ast.AST) -> bool:
+        """Whether `node` is in `scope` (or a function in it, which may read its names)."""
+        parent = self.parents.get(id(node))
+        while parent is not None and parent is not scope:
+            parent = self.parents.get(id(parent))
+        return parent is scope
 
     def _scopes_around(self, node: ast.AST) -> Iterator[ast.AST]:
         """The scopes a name at `node` is looked up in, innermost first, the module last."""
