@@ -381,6 +381,14 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
         return
     # A value is removed or the order changes: PostgreSQL has no statement for that, so the
     # type is rebuilt and every column converted through text.
+    keyed = _enum_keys(p, schema, name)
+    if keyed:
+        p.emit("types", f"-- enum {qname}: rebuilding it is not generated: partition keys "
+               f"read columns of the type ({', '.join(keyed)})",
+               Hazard("not-generated", f"PostgreSQL cannot change the type of a column in a "
+                      f"partition key: rebuild enum `{subject}` (the new order or values) and "
+                      "the tables partitioned by it by hand."), subject=subject)
+        return
     removed = [label for label in old if label not in new]
     old_name = f"{name}__dbsafe_old"[:63]
     loss = Hazard("data-loss", f"Rebuilds enum `{subject}`"
@@ -430,7 +438,21 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
 def _rebuilt_enums(p: _Plan) -> set[tuple[str, ...]]:
     """The enums rebuilt (a value removed, or the order changed), as (schema, name)."""
     return {c.identity for c in p.changes if c.kind == "enum" and c.action == ALTER
-            and c.attribute == "labels" and not _is_subsequence(c.old, c.new)}
+            and c.attribute == "labels" and not _is_subsequence(c.old, c.new)
+            and not _enum_keys(p, *c.identity)}
+
+
+def _enum_keys(p: _Plan, schema: str, name: str) -> list[str]:
+    """The columns of enum `schema.name` in kept tables (arrays too) that a partition key
+    reads, each as `column (key of table)`: PostgreSQL cannot convert them, so the enum
+    cannot be rebuilt."""
+    return [f"{r.qualified_name}.{column.name} (key of {keyed})"
+            for r in p.source.relations
+            if r.kind in _TABLE_KINDS and (r.schema, r.name) not in p.dropped_relations
+            and not r.partition_of
+            for column in r.columns
+            if _type_is(column.type, schema, name, p.source.search_path)
+            and (keyed := _keyed_by(p, r, column.name)) is not None]
 
 
 def _mark_users_of_rebuilt_enum(p: _Plan, schema: str, name: str) -> None:
@@ -1582,25 +1604,13 @@ def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
     a partition's bound: `<table>_<column>_check` when the bound reads one column, else
     `<table>_check`, numbered after `check` while the name is taken in the schema. The bound
     reads the partition keys of the parent and of each ancestor still attached."""
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
-
     columns: set[str] = set()
     ancestor = p.source.relation(*_split(parent))
     while ancestor is not None:
-        if not ancestor.partition_key:
+        key = _partition_key_columns(ancestor.partition_key)
+        if key is None:
             return None
-        try:
-            statement = parse_sql(f"CREATE TABLE x () PARTITION BY {ancestor.partition_key}")
-        except ParseError:
-            return None
-        spec = statement[0].stmt.partspec if isinstance(statement[0].stmt,
-                                                        ast.CreateStmt) else None
-        for element in (spec.partParams or ()) if spec is not None else ():
-            if element.name:
-                columns.add(str(element.name))
-            else:
-                columns |= _column_names(element.expr)
+        columns |= key
         attached = ancestor.partition_of and ancestor.qualified_name not in p.detached
         ancestor = p.source.relation(*_split(ancestor.partition_of or "")) if attached else None
     taken = {k.name for r in p.source.relations if r.schema == relation.schema
@@ -1614,6 +1624,45 @@ def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
         if name not in taken:
             return name
         number += 1
+
+
+def _partition_key_columns(partition_key: str | None) -> set[str] | None:
+    """The columns a partition key (`LIST (status)`, `RANGE (lower(name), id)`) reads, as
+    pglast parses it; None where there is no key or it does not parse.
+
+    >>> sorted(_partition_key_columns("RANGE (lower(name), id)"))
+    ['id', 'name']
+    """
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    if not partition_key:
+        return None
+    try:
+        statement = parse_sql(f"CREATE TABLE x () PARTITION BY {partition_key}")
+    except ParseError:
+        return None
+    spec = statement[0].stmt.partspec if isinstance(statement[0].stmt, ast.CreateStmt) else None
+    columns: set[str] = set()
+    for element in (spec.partParams or ()) if spec is not None else ():
+        if element.name:
+            columns.add(str(element.name))
+        else:
+            columns |= _column_names(element.expr)
+    return columns
+
+
+def _keyed_by(p: _Plan, relation: Relation, column: str) -> str | None:
+    """The partitioned table, `relation` or a partition of it at any depth, whose partition
+    key reads `column`: PostgreSQL refuses to change the type of such a column (`relation`'s
+    ALTER COLUMN ... TYPE reaches its partitions), so its name explains a `not-generated`."""
+    tables = [relation]
+    while tables:
+        table = tables.pop()
+        if column in (_partition_key_columns(table.partition_key) or ()):
+            return table.qualified_name
+        tables += [r for r in p.source.relations if r.partition_of == table.qualified_name]
+    return None
 
 
 def object_name(name1: str, name2: str | None, label: str) -> str:
@@ -2020,6 +2069,15 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                         for e in p.source.enums)
         path = UNKNOWN if from_enum or a != "type" else conversion(
             _domain_base(p.source, source_type), _domain_base(p.target, column.type))
+        keyed = _keyed_by(p, relation, column.name) if a == "type" else None
+        if keyed is not None:
+            p.emit("columns", f"-- ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type} "
+                   f"is not generated: the column is in the partition key of {_dotted(keyed)}",
+                   Hazard("not-generated", f"PostgreSQL cannot change the type of `{subject}`, "
+                          f"part of the partition key of `{keyed}`: create the table again "
+                          "with the new type and move its rows, by hand."),
+                   subject=subject)
+            return
         if path is None:
             # No cast leads there: `USING col::type` fails whatever the rows hold, and
             # only a person knows what the values mean (seconds since 1970? a date?).
