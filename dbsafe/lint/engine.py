@@ -755,6 +755,15 @@ class LintContext:
         known.update(history.foreign_keys.get(last(table), {}))
         return [fk for fk in known.values() if fk is not None]
 
+    def _keys_to(self, tables: Sequence[str]) -> list[ForeignKey]:
+        """The foreign keys of any known table that reference one of `tables`."""
+        candidates = set(self.history.foreign_keys)
+        if self.before is not None:
+            candidates.update(r.name for r in self.before.relations
+                              if any(c.kind == "foreign_key" for c in r.constraints))
+        return [fk for table in sorted(candidates) for fk in self.foreign_keys(table)
+                if any(same_relation(fk.references, t) for t in tables)]
+
     def note_foreign_keys(self, statement: Statement) -> None:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
         (`Statement.foreign_keys`): dropping one locks the table it references."""
@@ -765,6 +774,9 @@ class LintContext:
         else:
             return
         found = tuple(fk for table in tables for fk in self.foreign_keys(table))
+        if statement.kind == "DropStmt" and statement.node.get("behavior") == "DROP_CASCADE":
+            # CASCADE also drops the other tables' keys to them, from those tables.
+            found += tuple(fk for fk in self._keys_to(tables) if fk not in found)
         if found != statement.foreign_keys:
             statement.foreign_keys = found
             statement.locks = None  # predicted before the foreign keys were known

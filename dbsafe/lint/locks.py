@@ -203,6 +203,13 @@ def _drop(s: Statement) -> Iterator[Lock]:
             yield Lock(ACCESS_EXCLUSIVE, name, False, "drops the relation")
         if kind == "table":
             yield from _referenced(s, s.foreign_keys, s.dropped)
+            # DROP TABLE ... CASCADE drops the other tables' keys to it, and their triggers.
+            seen = list(s.dropped)
+            for fk in s.foreign_keys:
+                if not any(same_relation(fk.table, t) for t in seen):
+                    seen.append(fk.table)
+                    yield Lock(ACCESS_EXCLUSIVE, fk.table, False,
+                               "CASCADE drops its foreign key to a dropped table")
     elif kind in ("trigger", "policy", "rule"):
         for name in s.dropped:
             table = name.rpartition(".")[0]

@@ -642,6 +642,9 @@ TEAMS = ("CREATE TABLE teams (id int PRIMARY KEY, name text);\n"
     "ALTER TABLE awards DROP CONSTRAINT IF EXISTS awards_user",
     "ALTER TABLE awards DROP COLUMN team_id",
     "DROP TABLE awards",
+    # CASCADE: the other tables' keys to the dropped one go, from those tables
+    "DROP TABLE teams CASCADE",
+    "DROP TABLE users CASCADE",
     # not on the referenced table: a key to the table itself, a key that is no foreign key
     "ALTER TABLE users DROP CONSTRAINT users_parent_fkey",
     "ALTER TABLE awards DROP CONSTRAINT awards_pkey",
