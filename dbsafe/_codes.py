@@ -119,6 +119,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'A PostgREST request embeds a resource more than one relationship leads to, without a hint picking one (PGRST201).'),
     ('DBS308', 'upsert-without-unique-index', 'error', '0.2.0',
      'A supabase-js `upsert()` names `onConflict` columns no unique index or constraint covers exactly, so PostgreSQL refuses its `ON CONFLICT` (42P10).'),
+    ('DBS309', 'ambiguous-rpc-overload', 'error', '0.2.0',
+     'A PostgREST `rpc()` call sends arguments more than one overload of the function takes, so PostgREST cannot choose one (PGRST203).'),
     ('DBS401', 'object-missing', 'warning', '0.1.0',
      'An object of the target schema is missing from the source.'),
     ('DBS402', 'unexpected-object', 'warning', '0.1.0',

@@ -77,8 +77,16 @@ NO_CONFLICT_ARBITER = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.2.0",
 )
+AMBIGUOUS_FUNCTION = RuleInfo(
+    code="DBS309",
+    name="ambiguous-rpc-overload",
+    summary="A PostgREST `rpc()` call sends arguments more than one overload of the function "
+            "takes, so PostgREST cannot choose one (PGRST203).",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP,
-                               NO_CONFLICT_ARBITER)
+                               NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -986,6 +994,21 @@ class _Checker:
             return  # keys may be added to a bound object before the call
         keys = {key.sql for key in args.keys}
         called = [f for f in functions if _takes(f, keys)]
+        if len(called) > 1:
+            # findProc matches by the names sent, never by types: two overloads taking them
+            # (`f(s text)` and `f(s bytea)`, or `f()` and `f(x int DEFAULT 0)` called with
+            # none) are PGRST203, HTTP 300.
+            shown = "; ".join(f"`{schema}.{name}({f.identity_arguments})`" for f in called)
+            self.report(AMBIGUOUS_FUNCTION.code,
+                        f"PostgREST cannot choose between the overloads of `{schema}.{name}` "
+                        "that take "
+                        + (f"these arguments: {', '.join(f'`{k}`' for k in sorted(keys))}"
+                           if keys else "no arguments")
+                        + f" ({shown})", where, subject=f"{schema}.{name}",
+                        help="Drop or rename one overload, or give its arguments other names "
+                             "(PostgREST matches a function by the names of the arguments "
+                             "sent, not their types).")
+            return
         if len(called) == 1:
             # PostgREST reads the result of a function returning a table's rows as that
             # table (`funcTableName`): its select, filters and orders name its columns.

@@ -112,6 +112,7 @@ PASS = [
     ("rpc-no-arguments", "supabase.rpc('patient_count')"),
     ("rpc-all-optional", "supabase.rpc('patient_count', { min_id: 3 })"),
     ("rpc-overload", "supabase.rpc('greet', { first: 'a', last: 'b' })"),
+    ("rpc-overload-chosen-by-name", "supabase.rpc('branding', { branch: 1 })"),
     # A function returning a table's rows is read as that table (PostgREST's funcTableName).
     ("rpc-set-of-table", "supabase.rpc('search_patients', { term: 'x' })"
      ".select('id, full_name, patient_label, clinics(name)').eq('email', 'a')"
@@ -250,6 +251,11 @@ FLAG = [
     ("on-conflict-quoted", "supabase.from('clinics').upsert({ id: 1 }, "
      "{ onConflict: 'id,\"displayname\"' })", "DBS302", "displayname"),
     ("rpc-function", "supabase.rpc('nope_fn', {})", "DBS306", "nope_fn"),
+    # Two overloads take the names sent: by type (`string text`, `string bytea`), or one
+    # with none and one whose only argument has a default.
+    ("rpc-ambiguous-by-type", "supabase.rpc('urlencode', { string: 'a b' })", "DBS309",
+     "urlencode"),
+    ("rpc-ambiguous-by-default", "supabase.rpc('branding')", "DBS309", "branding"),
     ("realtime-table", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointmentz' }, f)", "DBS301", "appointmentz"),
     ("realtime-filter-column", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', filter: 'patientid=eq.1' }, f)",
      "DBS302", "patientid"),
