@@ -653,7 +653,14 @@ class _Checker:
             return  # `rel(count)`: PostgREST's embedded count
         relation = target[0]
         table = _quote(relation.name)
-        sql = f"SELECT {table}.{_quote(name)} FROM {_quote(relation.schema)}.{table}"
+        source = f"{_quote(relation.schema)}.{table}"
+        if relation.kind == _FUNCTION_RESULT:  # the function, called with NULL arguments
+            function = next(f for f in self.graph.functions.get(relation.name, ())
+                            if f.schema == relation.schema and f.identity_arguments
+                            == relation.definition)
+            source += "(" + ", ".join(f"NULL::{a.type}" for a in function.input_arguments
+                                      ) + f") AS {table}"
+        sql = f"SELECT {table}.{_quote(name)} FROM {source}"
         column_start = len("SELECT ") + len(table) + 1
         close = difflib.get_close_matches(name, [c.name for c in relation.columns], n=1,
                                           cutoff=0.6)
@@ -1011,8 +1018,9 @@ class _Checker:
             return
         if len(called) == 1:
             # PostgREST reads the result of a function returning a table's rows as that
-            # table (`funcTableName`): its select, filters and orders name its columns.
-            table = self.returned_table(called[0])
+            # table (`funcTableName`): its select, filters and orders name its columns; so
+            # do those of a function returning `TABLE(...)` or OUT parameters.
+            table = self.returned_table(called[0]) or _result_relation(called[0])
             if table is not None:
                 self.chain((table,))
         if called:
@@ -1030,6 +1038,23 @@ class _Checker:
                     where, subject=f"{schema}.{name}",
                     help="Pass every argument without a default (PostgREST matches a function "
                          "by the names of the arguments sent).")
+
+
+# The kind of the relation `_result_relation` makes of a function's result.
+_FUNCTION_RESULT = "function result"
+
+
+def _result_relation(function: Function) -> Relation | None:
+    """The rows a function returning `TABLE(...)` or OUT parameters gives, as a relation
+    of its result columns (no keys, so nothing embeds in it); its `definition` holds the
+    overload's identity arguments, which name the function called."""
+    from dbsafe.schema.model import Relation
+
+    if not function.result_columns or not (function.returns.startswith("TABLE(")
+                                           or function.returns in ("record", "SETOF record")):
+        return None
+    return Relation(function.schema, function.name, _FUNCTION_RESULT,
+                    columns=function.result_columns, definition=function.identity_arguments)
 
 
 def _returned_name(returns: str) -> tuple[str | None, str] | None:

@@ -75,8 +75,9 @@ _CHUNK = 32
 # longer string is not read alone; 37: text added after a statement's WHERE (ORDER BY,
 # LIMIT, ...) leaves its start checked; 38: Realtime subscriptions' tables and filter columns;
 # 39: an upsert's onConflict without a unique index on exactly its columns (DBS308); 40: an
-# rpc two overloads take (DBS309)
-_CACHE_VERSION = 40
+# rpc two overloads take (DBS309); 41: the columns after an rpc returning TABLE(...) or OUT
+# parameters
+_CACHE_VERSION = 41
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -113,6 +113,9 @@ PASS = [
     ("rpc-all-optional", "supabase.rpc('patient_count', { min_id: 3 })"),
     ("rpc-overload", "supabase.rpc('greet', { first: 'a', last: 'b' })"),
     ("rpc-overload-chosen-by-name", "supabase.rpc('branding', { branch: 1 })"),
+    ("rpc-returns-table", "supabase.rpc('patient_stats', { min_id: 1 })"
+     ".select('patient_id, visits').gt('visits', 1).order('patient_id')"),
+    ("rpc-out-parameters", "supabase.rpc('clinic_totals').select('clinics, doctors')"),
     # A function returning a table's rows is read as that table (PostgREST's funcTableName).
     ("rpc-set-of-table", "supabase.rpc('search_patients', { term: 'x' })"
      ".select('id, full_name, patient_label, clinics(name)').eq('email', 'a')"
@@ -256,6 +259,11 @@ FLAG = [
     ("rpc-ambiguous-by-type", "supabase.rpc('urlencode', { string: 'a b' })", "DBS309",
      "urlencode"),
     ("rpc-ambiguous-by-default", "supabase.rpc('branding')", "DBS309", "branding"),
+    # The columns of a function's `TABLE(...)` or OUT parameters.
+    ("rpc-returns-table-column", "supabase.rpc('patient_stats').select('patient_id, vistis')",
+     "DBS302", "vistis"),
+    ("rpc-out-parameter-filter", "supabase.rpc('clinic_totals').select('clinics')"
+     ".eq('doctor', 1)", "DBS302", "doctor"),
     ("realtime-table", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointmentz' }, f)", "DBS301", "appointmentz"),
     ("realtime-filter-column", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', filter: 'patientid=eq.1' }, f)",
      "DBS302", "patientid"),
