@@ -49,11 +49,12 @@ _CLOSING_CLAUSES = frozenset(
 _OPENING_CLAUSES = frozenset(
     {"SELECT", "FROM", "JOIN", "ON", "USING", "SET", "VALUES", "UNION", "INTERSECT",
      "EXCEPT", "UPDATE", "INTO", "DELETE", "MERGE", "WHEN", "DO", "CONFLICT"})
+_CLAUSES = _CLOSING_CLAUSES | _OPENING_CLAUSES
 # Words after which an expression or clause cannot end.
 _CONTINUED_BY = frozenset(
     {"AND", "OR", "NOT", "BY", "IS", "IN", "LIKE", "ILIKE", "SIMILAR", "BETWEEN", "AS",
      "CASE", "WHEN", "THEN", "ELSE", "ALL", "ANY", "DISTINCT", "ESCAPE", "COLLATE", "NULLS",
-     "OVERLAPS", "OPERATOR", *_CLOSING_CLAUSES, *_OPENING_CLAUSES})
+     "OVERLAPS", "OPERATOR", *_CLAUSES})
 _TOKEN = re.compile(
     r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
     r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
@@ -111,7 +112,7 @@ def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
         upper = token.upper()
         if kind == "word":
             last_keyword[-1] = upper
-            if len(stack) == 1 and upper in _CLOSING_CLAUSES | _OPENING_CLAUSES:
+            if len(stack) == 1 and upper in _CLAUSES:
                 clause = upper
         elif token == "(":
             opener = previous[-1] if previous else ""

@@ -421,13 +421,10 @@ class _Reader:
     # -- PostgREST ---------------------------------------------------------------------
 
     def _request(self, call: Node) -> PostgrestRequest | None:
-        function = _generic_callee(call)
-        if function is None or function.type != "member_expression":
+        called = _method_call(call)
+        if called is None:
             return None
-        prop = function.child_by_field_name("property")
-        receiver = function.child_by_field_name("object")
-        if prop is None or receiver is None:
-            return None
+        prop, receiver = called
         kind = self.text(prop)
         if kind not in ("from", "rpc") or not self._is_client(receiver):
             return None
@@ -488,12 +485,10 @@ class _Reader:
         filter column that does not exist makes the subscription fail. The event name is
         what tells supabase-js's channels apart; a subscription to a whole schema (no
         `table`, or `'*'`) names nothing to check."""
-        function = _generic_callee(call)
-        if function is None or function.type != "member_expression":
+        called = _method_call(call)
+        if called is None or self.text(called[0]) != "on":
             return None
-        prop = function.child_by_field_name("property")
-        if prop is None or self.text(prop) != "on":
-            return None
+        prop = called[0]
         arguments = self._arguments(call)
         if len(arguments) < 2 or not isinstance(arguments[0], SqlFragment) \
                 or arguments[0].sql != "postgres_changes":
@@ -743,6 +738,19 @@ def _client_name(name: str) -> bool:
     """Whether a name says it holds a supabase client (`supabase`, `supabaseAdmin`), not its
     storage API (`supabaseStorage`)."""
     return bool(_CLIENT_WORD.search(name)) and not _STORAGE_WORD.search(name)
+
+
+def _method_call(call: Node) -> tuple[Node, Node] | None:
+    """(method name, receiver) of a call `receiver.method(...)` (also `receiver.method<T>(...)`),
+    None for any other call."""
+    function = _generic_callee(call)
+    if function is None or function.type != "member_expression":
+        return None
+    prop = function.child_by_field_name("property")
+    receiver = function.child_by_field_name("object")
+    if prop is None or receiver is None:
+        return None
+    return prop, receiver
 
 
 def _generic_callee(call: Node) -> Node | None:

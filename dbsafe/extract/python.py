@@ -268,11 +268,9 @@ class _Extractor:
     def _extension(self, node: ast.expr) -> ast.stmt | None:
         """Where the name `node` is assigned to is extended in the same scope
         (`sql += " AND ..."`, `sql = sql + ...`), if it is."""
-        assign = self.parents.get(id(node))
-        if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or \
-                not isinstance(assign.targets[0], ast.Name):
+        name = self._assigned_name(node)
+        if name is None:
             return None
-        name = assign.targets[0].id
         for store in self._assignments(self._scope_of(node)).get(name, ()):
             holder = self.parents.get(id(store))
             if isinstance(holder, ast.AugAssign) and isinstance(holder.op, ast.Add):
@@ -288,14 +286,20 @@ class _Extractor:
         longer string (`query_msid + " UNION " + query_mbid`, `f"{base} ..."`, `sql %
         args`): what is sent is that string, where a CTE its statement reads may be defined
         before it. A name bound several times may be sent as it is where it holds `node`."""
-        assign = self.parents.get(id(node))
-        if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or \
-                not isinstance(assign.targets[0], ast.Name):
+        name = self._assigned_name(node)
+        if name is None:
             return False
-        name = assign.targets[0].id
         scope = self._scope_of(node)
         return self._assignments(scope).get(name) == [node] and any(
             self._inside(use, scope) for use in self.pieces.get(name, ()))
+
+    def _assigned_name(self, node: ast.expr) -> str | None:
+        """The name `node` is the whole value of, in a plain `name = node`."""
+        assign = self.parents.get(id(node))
+        if not isinstance(assign, ast.Assign) or len(assign.targets) != 1 or \
+                not isinstance(assign.targets[0], ast.Name):
+            return None
+        return assign.targets[0].id
 
     def _note_pieces(self, node: ast.BinOp | ast.FormattedValue) -> None:
         """Note the names strings are built from: operands of `+`, the format of `%`,

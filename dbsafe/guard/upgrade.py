@@ -26,7 +26,7 @@ from dbsafe.core import (
     shortened,
 )
 from dbsafe.guard import history
-from dbsafe.guard.backup import BACKUP_SPACE_SHORT
+from dbsafe.guard.backup import BACKUP_SPACE_SHORT, backup_space_short
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import (
@@ -362,8 +362,6 @@ def _lint_pending(run: _Run) -> bool:
 
 
 def _disk_space(run: _Run) -> bool:
-    from dbsafe.guard.backup import backup_space_short
-
     short = backup_space_short(run.url, _backup_dir(run))
     if short is not None:
         run.findings.append(short)

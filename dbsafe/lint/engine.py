@@ -829,7 +829,6 @@ def _created_in(created: Mapping[str, int], name: str, index: int) -> bool:
     return at is not None and at < index
 
 
-
 # -- parsing -----------------------------------------------------------------------------
 
 
