@@ -581,7 +581,7 @@ class _Checker:
             self.skip(f"Realtime filter not read: {exc}")
             return
         for name, start, end in conditions:
-            if any(start - 1 <= hole <= end + 1 for hole in holes):
+            if _touches_hole(start, end, holes):
                 self.not_literal("a column of the Realtime filter", written)
                 continue
             self.column(name, target, text, start, end)
@@ -653,13 +653,9 @@ class _Checker:
             return  # `rel(count)`: PostgREST's embedded count
         relation = target[0]
         table = _quote(relation.name)
-        source = f"{_quote(relation.schema)}.{table}"
-        if relation.kind == _FUNCTION_RESULT:  # the function, called with NULL arguments
-            function = next(f for f in self.graph.functions.get(relation.name, ())
-                            if f.schema == relation.schema and f.identity_arguments
-                            == relation.definition)
-            source += "(" + ", ".join(f"NULL::{a.type}" for a in function.input_arguments
-                                      ) + f") AS {table}"
+        # A function's result is read from the function, called with NULL arguments.
+        source = (relation.definition if relation.kind == _FUNCTION_RESULT and
+                  relation.definition else f"{_quote(relation.schema)}.{table}")
         sql = f"SELECT {table}.{_quote(name)} FROM {source}"
         column_start = len("SELECT ") + len(table) + 1
         close = difflib.get_close_matches(name, [c.name for c in relation.columns], n=1,
@@ -825,7 +821,7 @@ class _Checker:
             return
         resolved, here = self.level(prefix, target, embeds)
         for name, start, end, null_test in columns:
-            if any(start - 1 <= hole <= end + 1 for hole in holes):
+            if _touches_hole(start, end, holes):
                 # A name a hole is part of (`${field}.eq.1`) is built at run time.
                 self.not_literal("a column of the `.or()` filter", call.arguments[0])
                 continue
@@ -903,14 +899,14 @@ class _Checker:
         tables are judged: a view's upsert reaches its base table's indexes."""
         if relation.kind not in _TABLE_KINDS:
             return
-        wanted = set(columns)
         deferrable = {c.name for c in relation.constraints if " DEFERRABLE" in c.definition}
-        for index in relation.indexes:
-            if (index.unique and index.valid and index.predicate is None
-                    and index.name not in deferrable and set(index.columns) == wanted):
-                return
-        candidates = [", ".join(i.columns) for i in relation.indexes
-                      if i.unique and i.valid and i.predicate is None]
+        # (an expression's text never equals a column list, nor can onConflict name one)
+        usable = [i.columns for i in relation.indexes if i.unique and i.valid
+                  and i.predicate is None and i.name not in deferrable
+                  and all(relation.column(c) is not None for c in i.columns)]
+        if any(set(index) == set(columns) for index in usable):
+            return
+        candidates = [", ".join(index) for index in usable]
         self.report(
             NO_CONFLICT_ARBITER.code,
             f"`{relation.name}` has no unique index or constraint on exactly "
@@ -1046,15 +1042,18 @@ _FUNCTION_RESULT = "function result"
 
 def _result_relation(function: Function) -> Relation | None:
     """The rows a function returning `TABLE(...)` or OUT parameters gives, as a relation
-    of its result columns (no keys, so nothing embeds in it); its `definition` holds the
-    overload's identity arguments, which name the function called."""
+    of its result columns (no keys, so nothing embeds in it); its `definition` is the FROM
+    item that reads them: the overload called with NULL arguments of its types."""
     from dbsafe.schema.model import Relation
 
     if not function.result_columns or not (function.returns.startswith("TABLE(")
                                            or function.returns in ("record", "SETOF record")):
         return None
+    name = _quote(function.name)
+    arguments = ", ".join(f"NULL::{a.type}" for a in function.input_arguments)
     return Relation(function.schema, function.name, _FUNCTION_RESULT,
-                    columns=function.result_columns, definition=function.identity_arguments)
+                    columns=function.result_columns,
+                    definition=f"{_quote(function.schema)}.{name}({arguments}) AS {name}")
 
 
 def _returned_name(returns: str) -> tuple[str | None, str] | None:
@@ -1448,6 +1447,12 @@ def _filled(template: Template, path: str) -> tuple[SqlFragment, list[int]]:
     shifted += [(at, hole.line, hole.column) for at, hole in
                 zip(holes, sorted(template.holes, key=lambda h: h.offset))]
     return SqlFragment(path, text, tuple(sorted(shifted)), origin="js"), holes
+
+
+def _touches_hole(start: int, end: int, holes: Sequence[int]) -> bool:
+    """Whether a name at `start`..`end` of a filled template (`_filled`) runs into one of
+    its holes: `${field}.eq.1` names a column built at run time."""
+    return any(start - 1 <= hole <= end + 1 for hole in holes)
 
 
 def _realtime_filter_columns(text: str) -> list[tuple[str, int, int]]:
