@@ -25,6 +25,7 @@ table), views, triggers and policies, comments, grants and owners, then the drop
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -1626,9 +1627,11 @@ def _detach_check_name(p: _Plan, relation: Relation, parent: str) -> str | None:
         number += 1
 
 
-def _partition_key_columns(partition_key: str | None) -> set[str] | None:
+@functools.lru_cache(maxsize=256)
+def _partition_key_columns(partition_key: str | None) -> frozenset[str] | None:
     """The columns a partition key (`LIST (status)`, `RANGE (lower(name), id)`) reads, as
-    pglast parses it; None where there is no key or it does not parse.
+    pglast parses it; None where there is no key or it does not parse. Each key is parsed
+    once: `_keyed_by` asks for every column of every partition it walks.
 
     >>> sorted(_partition_key_columns("RANGE (lower(name), id)"))
     ['id', 'name']
@@ -1649,7 +1652,7 @@ def _partition_key_columns(partition_key: str | None) -> set[str] | None:
             columns.add(str(element.name))
         else:
             columns |= _column_names(element.expr)
-    return columns
+    return frozenset(columns)
 
 
 def _keyed_by(p: _Plan, relation: Relation, column: str) -> str | None:
