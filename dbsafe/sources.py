@@ -194,8 +194,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 
 
 # What introspection records within one snapshot format: a cached snapshot made before it
-# recorded more is built again (2: extensions' functions).
-_INTROSPECTED = 2
+# recorded more is built again (2: extensions' functions; 3: default privileges).
+_INTROSPECTED = 3
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

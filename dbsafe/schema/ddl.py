@@ -239,7 +239,7 @@ _PHASES = (
     "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
     "relation_options",
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
-    "sequence_owners", "comments", "grants", "owners",
+    "sequence_owners", "comments", "grants", "owners", "default_privileges",
     "drop_columns", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
     "drop_servers", "drop_extensions", "drop_schemas",
 )
@@ -294,6 +294,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _policies(p, by_kind.get("policy", []))
     _publications(p, by_kind.get("publication", []))
     _servers(p, by_kind.get("foreign_server", []))
+    _default_privileges(p, by_kind.get("default_privileges", []))
     for change in changes:
         if change.action == REORDER:
             p.emit("comments", f"-- column order of {_dotted(change.subject)} differs; "
@@ -675,7 +676,9 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
         if c.action == ADD:
             sequence: SequenceObject = c.new
             if _identity_sequence(p.target, sequence):
-                continue  # created by its identity column
+                # Created by its identity column, owned by the column's table.
+                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
+                continue
             p.emit("sequences", f"CREATE SEQUENCE {qname}{_sequence_options(sequence)}",
                    subject=c.subject)
             if sequence.owned_by:
@@ -2961,6 +2964,8 @@ def _grant_word(word: str, acl_type: str) -> str:
 
 def _comment_acl_owner(p: _Plan, word: str, ref: str, obj: Any, acl_type: str, *,
                        created: bool) -> None:
+    """Comment, owner and grants of an object the script creates (`created`: one the source
+    lacks; else one dropped and created again)."""
     subject = ref
     comment = getattr(obj, "comment", None)
     if comment is not None:
@@ -2968,9 +2973,81 @@ def _comment_acl_owner(p: _Plan, word: str, ref: str, obj: Any, acl_type: str, *
     owner = getattr(obj, "owner", None)
     if created and owner and p.default_owner and owner != p.default_owner:
         p.emit("owners", f"ALTER {word} {ref} OWNER TO {quote(owner)}", subject=subject)
+    maintain = _source_from(p, 170000)
+    schema = getattr(obj, "schema", None)
+    at_creation = _acl_at_creation(p, acl_type, schema, owner, maintain=maintain)
     acl = getattr(obj, "acl", ())
-    if acl:
-        _grants(p, f"{_grant_word(word, acl_type)} {ref}", (), acl, acl_type, owner, subject)
+    if acl or at_creation is not None:
+        before = at_creation or _effective_acl((), acl_type, owner, maintain=maintain)
+        revoked = _grant_statements(p, f"{_grant_word(word, acl_type)} {ref}", before,
+                                    _effective_acl(acl, acl_type, owner, maintain=maintain),
+                                    subject)
+        if revoked and isinstance(obj, Relation):
+            _grant_columns_again(p, obj, ref, revoked)  # the REVOKE took its columns' too
+
+
+def _acl_at_creation(p: _Plan, acl_type: str, schema: str | None, owner: str | None, *,
+                     maintain: bool) -> _Acl | None:
+    """The privileges an object gets from the source's default privileges when the script
+    creates it, or None when none apply (the built-in ones do).
+
+    The script is taken to run as the role most of the target's tables belong to (the one
+    it does not write `OWNER TO` for); its entries are seen as `owner`'s, because the
+    object's owner changes after its grants and takes the creator's privileges with it.
+    """
+    creator = p.default_owner
+    object_type = _DEFAULT_PRIVILEGE_TYPES.get(acl_type)
+    if creator is None or object_type is None:
+        return None
+    entries = {entry.schema: entry.acl for entry in p.source.default_privileges
+               if entry.role == creator and entry.object_type == object_type}
+    everywhere = entries.get(None)
+    here = entries.get(schema) if schema is not None and acl_type != "n" else None
+    if everywhere is None and here is None:
+        return None
+    acl = dict(_effective_acl(everywhere or (), acl_type, creator, maintain=maintain))
+    for grantee, (plain, with_option) in _parse_acl(here or ()).items():
+        old_plain, old_option = acl.get(grantee, (frozenset(), frozenset()))
+        acl[grantee] = (old_plain | plain, old_option | with_option)
+    if owner and owner != creator and creator in acl:
+        plain, with_option = acl.pop(creator)
+        old_plain, old_option = acl.get(owner, (frozenset(), frozenset()))
+        acl[owner] = (old_plain | plain, old_option | with_option)
+    return acl
+
+
+# The object type of default privileges that gives objects of each ACL type theirs.
+_DEFAULT_PRIVILEGE_TYPES = {"r": "tables", "s": "sequences", "f": "functions", "T": "types",
+                            "n": "schemas"}
+_DEFAULT_PRIVILEGE_ACL_TYPES = {**{word: acl_type for acl_type, word
+                                   in _DEFAULT_PRIVILEGE_TYPES.items()},
+                                "large objects": "L"}
+
+
+def _default_privileges(p: _Plan, changes: list[Change]) -> None:
+    """`ALTER DEFAULT PRIVILEGES`, after every object the script creates, which got the
+    source's default privileges (`_acl_at_creation`)."""
+    maintain = _source_from(p, 170000)
+    for c in changes:
+        schema, role, object_type = c.identity
+        acl_type = _DEFAULT_PRIVILEGE_ACL_TYPES.get(object_type)
+        if acl_type is None:
+            p.emit("default_privileges", f"-- default privileges on {object_type} of {role} "
+                   "are not generated",
+                   Hazard("not-generated", f"Change the default privileges on {object_type} "
+                          f"of `{role}` by hand."), subject=c.subject)
+            continue
+        old = c.old if c.action == ALTER else getattr(c.old, "acl", ())
+        new = c.new if c.action == ALTER else getattr(c.new, "acl", ())
+        prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(role)}"
+        if schema == "*":  # the entry replaces the built-in privileges
+            before = _effective_acl(old, acl_type, role, maintain=maintain)
+            after = _effective_acl(new, acl_type, role, maintain=maintain)
+        else:  # the entry adds to them
+            prefix += f" IN SCHEMA {quote(schema)}"
+            before, after = _parse_acl(old), _parse_acl(new)
+        _grant_statements(p, object_type.upper(), before, after, c.subject,
+                          phase="default_privileges", prefix=prefix + " ")
 
 
 _PRIVILEGES = {
@@ -2981,11 +3058,15 @@ _PRIVILEGES = {
 # What an object's owner (and PUBLIC) hold when its ACL is the default (NULL); a table's
 # owner holds MAINTAIN (m) too from PostgreSQL 17, where it came.
 _DEFAULT_OWNER_PRIVILEGES = {"r": "arwdDxt", "s": "rwU", "f": "X", "T": "U", "n": "UC",
-                             "c": ""}
+                             "c": "", "L": "rw"}
 _DEFAULT_PUBLIC_PRIVILEGES = {"f": "X", "T": "U"}
 
 
-def _parse_acl(items: Iterable[str]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+# grantee ("" for PUBLIC) -> (privileges, privileges with grant option), as letters.
+_Acl = dict[str, tuple[frozenset[str], frozenset[str]]]
+
+
+def _parse_acl(items: Iterable[str]) -> _Acl:
     """grantee -> (privileges, privileges with grant option); "" is PUBLIC."""
     parsed: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
     for item in items:
@@ -3004,7 +3085,7 @@ def _parse_acl(items: Iterable[str]) -> dict[str, tuple[frozenset[str], frozense
 
 
 def _effective_acl(acl: Sequence[str], acl_type: str, owner: str | None, *, maintain: bool,
-                   ) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+                   ) -> _Acl:
     if acl:
         return _parse_acl(acl)
     result: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
@@ -3024,10 +3105,18 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
 
     With `column`, the privileges are that column's (`GRANT UPDATE (col) ON TABLE t`).
     """
-    suffix = f" ({column})" if column else ""
     maintain = _source_from(p, 170000)
-    before = _effective_acl(old, acl_type, owner, maintain=maintain)
-    after = _effective_acl(new, acl_type, owner, maintain=maintain)
+    return _grant_statements(p, on, _effective_acl(old, acl_type, owner, maintain=maintain),
+                             _effective_acl(new, acl_type, owner, maintain=maintain), subject,
+                             column=column)
+
+
+def _grant_statements(p: _Plan, on: str, before: _Acl, after: _Acl, subject: str, *,
+                      column: str | None = None, phase: str = "grants", prefix: str = "",
+                      ) -> set[str]:
+    """The statements `_grants` writes, from parsed ACLs; `prefix` goes before each (`ALTER
+    DEFAULT PRIVILEGES ...`)."""
+    suffix = f" ({column})" if column else ""
     revoked: set[str] = set()
     for grantee in sorted(before.keys() | after.keys()):
         if before.get(grantee) == after.get(grantee):
@@ -3035,14 +3124,14 @@ def _grants(p: _Plan, on: str, old: Sequence[str], new: Sequence[str], acl_type:
         role = "PUBLIC" if grantee == "" else quote(grantee)
         if grantee in before:
             revoked.add(grantee)
-            p.emit("grants", f"REVOKE ALL{suffix} ON {on} FROM {role}", subject=subject)
+            p.emit(phase, f"{prefix}REVOKE ALL{suffix} ON {on} FROM {role}", subject=subject)
         plain, with_option = after.get(grantee, (frozenset(), frozenset()))
         if plain - with_option:
-            p.emit("grants", f"GRANT {_privilege_list(plain - with_option, suffix)} ON {on} "
-                   f"TO {role}", subject=subject)
+            p.emit(phase, f"{prefix}GRANT {_privilege_list(plain - with_option, suffix)} ON "
+                   f"{on} TO {role}", subject=subject)
         if with_option:
-            p.emit("grants", f"GRANT {_privilege_list(with_option, suffix)} ON {on} TO {role} "
-                   "WITH GRANT OPTION", subject=subject)
+            p.emit(phase, f"{prefix}GRANT {_privilege_list(with_option, suffix)} ON {on} TO "
+                   f"{role} WITH GRANT OPTION", subject=subject)
     return revoked
 
 

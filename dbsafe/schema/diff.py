@@ -34,6 +34,7 @@ from typing import Any
 from dbsafe.core import ConfigError, Finding, RuleInfo, Severity
 from dbsafe.schema.model import (
     CompositeType,
+    DefaultPrivileges,
     Domain,
     Enum,
     Function,
@@ -104,6 +105,7 @@ KINDS = (
     "policy",
     "publication",
     "foreign_server",
+    "default_privileges",
 )
 # Attribute groups that can be ignored like kinds (`--ignore owner`).
 ASPECTS = ("owner", "grant", "comment", "column_order")
@@ -195,6 +197,8 @@ class DiffOptions:
     def ignores(self, change: Change) -> bool:
         if change.kind in self.ignore_kinds:
             return True
+        if change.kind == "default_privileges" and "grant" in self.ignore_kinds:
+            return True
         aspect = _ASPECT_OF_ATTRIBUTE.get(change.attribute or "")
         if aspect is not None and aspect in self.ignore_kinds:
             return True
@@ -241,6 +245,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     changes += _relations(source, target)
     changes += _compare("publication", _by(source.publications, lambda p: (p.name,)),
                         _by(target.publications, lambda p: (p.name,)), _PUBLICATION_FIELDS)
+    changes += _compare("default_privileges", _by(source.default_privileges, _for_role),
+                        _by(target.default_privileges, _for_role), ("acl",))
     kept = [c for c in changes if not options.ignores(c)]
     kept.sort(key=_sort_key)
     return tuple(kept)
@@ -312,6 +318,8 @@ _RELATION_PARTS = ("column", "constraint", "index", "trigger", "policy")
 
 
 def _full(value: Any) -> str:
+    if isinstance(value, DefaultPrivileges):
+        return ", ".join(value.acl)
     if is_model(value):
         definition = getattr(value, "definition", None)
         if definition:
@@ -322,6 +330,11 @@ def _full(value: Any) -> str:
     if isinstance(value, tuple):
         return ", ".join(_full(v) for v in value)
     return "none" if value is None else str(value)
+
+
+def _for_role(entry: DefaultPrivileges) -> tuple[str, str, str]:
+    """Default privileges are named schema (`*`: every schema), role, object type."""
+    return (entry.schema or "*", entry.role, entry.object_type)
 
 
 def function_identity(function: Function) -> tuple[str, str]:
@@ -363,7 +376,7 @@ def with_role_renamed(snapshot: SchemaSnapshot, old: str, new: str) -> SchemaSna
         changes: dict[str, Any] = {}
         for name in field_names(type(obj)):
             value = getattr(obj, name)
-            if name == "owner" and value == old:
+            if name in ("owner", "role") and value == old:
                 changes[name] = new
             elif name == "acl" and isinstance(value, tuple):
                 changes[name] = tuple(rename_acl(v) if isinstance(v, str) else v

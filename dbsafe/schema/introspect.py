@@ -41,6 +41,7 @@ from dbsafe.schema.model import (
     ColumnDetails,
     CompositeType,
     Constraint,
+    DefaultPrivileges,
     Domain,
     DomainConstraint,
     Enum,
@@ -394,6 +395,16 @@ FROM pg_publication AS p
 LEFT JOIN pg_description AS d ON d.objoid = p.oid AND d.classoid = 'pg_publication'::regclass
 """
 
+# Entries for every schema (namespace 0) hold in the schemas read too.
+_DEFAULT_PRIVILEGES_SQL = f"""
+SELECT pg_get_userbyid(d.defaclrole), d.defaclobjtype::text, n.nspname, d.defaclacl::text[]
+FROM pg_default_acl AS d
+LEFT JOIN pg_namespace AS n ON n.oid = d.defaclnamespace
+WHERE d.defaclnamespace = 0 OR ({_NAMESPACE_FILTER.format(alias="n")})
+"""
+_DEFAULT_PRIVILEGE_OBJECTS = {"r": "tables", "S": "sequences", "f": "functions", "T": "types",
+                              "n": "schemas", "L": "large objects"}
+
 # A foreign key that references a partitioned table is stored as one row per partition,
 # all on the referencing table, under names that differ between server versions; only
 # the parent row is the constraint users wrote (and see in psql's \\d), so the
@@ -689,6 +700,12 @@ def introspect(
                  for name, wrapper, options, owner, comment in found["servers"]),
                 key=_by_name,
             )),
+            default_privileges=tuple(sorted(
+                (DefaultPrivileges(role, _DEFAULT_PRIVILEGE_OBJECTS.get(kind, kind), schema,
+                                   _acl(acl))
+                 for role, kind, schema, acl in found["default_privileges"]),
+                key=lambda d: (d.schema or "", d.role, d.object_type),
+            )),
         )
         # Hand the new objects to the oldest generation without a collection: left young,
         # they would be traversed by the next two collections (a tenth of a second each
@@ -736,6 +753,7 @@ _GLOBAL = (
     ("composites", _COMPOSITE_TYPES_SQL),
     ("publications", _PUBLICATIONS_SQL),
     ("servers", _FOREIGN_SERVERS_SQL),
+    ("default_privileges", _DEFAULT_PRIVILEGES_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
     ("search_path", _PATH_SQL),

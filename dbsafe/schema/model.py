@@ -381,6 +381,17 @@ class Publication(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     comment: str | None = None
 
 
+class DefaultPrivileges(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """`ALTER DEFAULT PRIVILEGES` (format 2): the privileges objects of one type get when
+    `role` creates them. Without a schema the entry holds them in every schema, in place
+    of the built-in ones; with a schema it adds to those (PostgreSQL's `pg_default_acl`)."""
+
+    role: str
+    object_type: str  # "tables" | "sequences" | "functions" | "types" | "schemas" | "large objects"
+    schema: str | None = None
+    acl: tuple[str, ...] = ()  # aclitem text, sorted
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaSnapshot:
     """Everything dbsafe knows about one database's schema."""
@@ -403,6 +414,7 @@ class SchemaSnapshot:
     extensions: tuple[Extension, ...] = ()
     publications: tuple[Publication, ...] = ()
     foreign_servers: tuple[ForeignServer, ...] = ()
+    default_privileges: tuple[DefaultPrivileges, ...] = ()
     _index: dict[tuple[str, str], Relation] = field(
         default=None, init=False, repr=False, compare=False, hash=False  # type: ignore[arg-type]
     )
@@ -798,6 +810,7 @@ _NESTED.update(
         (SchemaSnapshot, "extensions"): Extension,
         (SchemaSnapshot, "publications"): Publication,
         (SchemaSnapshot, "foreign_servers"): ForeignServer,
+        (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
         (Relation, "triggers"): Trigger,
         (Domain, "constraints"): DomainConstraint,
         (CompositeType, "attributes"): Column,

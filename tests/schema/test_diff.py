@@ -165,3 +165,39 @@ def test_a_materialized_view_left_unpopulated_differs_and_a_file_without_the_fie
     assert "populated" not in data["relations"][0]
     assert SchemaSnapshot.from_dict(data).relations[0].populated is True
     assert '"populated": false' in empty.to_json()
+
+
+def test_default_privileges_are_compared_by_schema_role_and_object_type() -> None:
+    from dbsafe.schema.ddl import plan
+    from dbsafe.schema.model import DefaultPrivileges
+
+    in_public = DefaultPrivileges("app", "tables", "public", ("anon=r/app",))
+    a = SchemaSnapshot(schemas=("public",), default_privileges=(in_public,))
+    b = SchemaSnapshot(schemas=("public",), default_privileges=(
+        replace(in_public, acl=("anon=arw/app",)),
+        DefaultPrivileges("app", "functions", None, ("app=X/app",)),
+    ))
+    changes = diff(a, b)
+    assert [(c.action, c.subject) for c in changes] == [
+        (ADD, "*.app.functions"), (ALTER, "public.app.tables")]
+    # Every schema's entry replaces the built-in privileges (here: PUBLIC's EXECUTE); a
+    # schema's adds to them.
+    assert [s.sql for s in plan(a, b, changes)] == [
+        "ALTER DEFAULT PRIVILEGES FOR ROLE app REVOKE ALL ON FUNCTIONS FROM PUBLIC",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA public REVOKE ALL ON TABLES FROM anon",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE app IN SCHEMA public GRANT SELECT, UPDATE, INSERT "
+        "ON TABLES TO anon",
+    ]
+    assert diff(a, b, DiffOptions.parse(["grant"])) == ()
+    assert diff(a, b, DiffOptions.parse(["default-privileges"])) == ()
+
+
+def test_a_renamed_role_is_renamed_in_default_privileges_too() -> None:
+    from dbsafe.schema.diff import with_role_renamed
+    from dbsafe.schema.model import DefaultPrivileges
+
+    built = SchemaSnapshot(default_privileges=(
+        DefaultPrivileges("postgres", "tables", "public", ("anon=r/postgres",)),))
+    renamed = with_role_renamed(built, "postgres", "app")
+    assert renamed.default_privileges == (
+        DefaultPrivileges("app", "tables", "public", ("anon=r/app",)),)

@@ -11,7 +11,7 @@ from helpers import assert_snapshot
 
 from dbsafe.core import DatabaseError
 from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
-from dbsafe.schema.model import SchemaSnapshot, replace
+from dbsafe.schema.model import DefaultPrivileges, SchemaSnapshot, replace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "pa55-W0rd-never-shown"
@@ -78,6 +78,25 @@ def test_schemas_argument_limits_what_is_read(postgresql: psycopg.Connection) ->
     notes = snapshot.relation("public", "CustomerNotes")
     fk = next(c for c in notes.constraints if c.kind == "foreign_key")
     assert (fk.referenced_table, fk.referenced_columns) == ("shop.customers", ("id",))
+
+
+def test_default_privileges_are_read_for_the_schemas_read_and_every_schema(
+        postgresql: psycopg.Connection) -> None:
+    postgresql.execute("CREATE SCHEMA other")
+    postgresql.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON "
+                       "TABLES TO PUBLIC")
+    postgresql.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA other GRANT USAGE ON SEQUENCES "
+                       "TO PUBLIC")
+    postgresql.execute("ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC")
+    postgresql.commit()
+    role = postgresql.info.user
+    everywhere = DefaultPrivileges(role, "functions", None, (f"{role}=X/{role}",))
+    in_public = DefaultPrivileges(role, "tables", "public", (f"=ar/{role}",))
+    in_other = DefaultPrivileges(role, "sequences", "other", (f"=U/{role}",))
+    assert introspect(postgresql).default_privileges == (everywhere, in_other, in_public)
+    # An entry for every schema holds in the ones read too.
+    assert introspect(postgresql, schemas=["public"]).default_privileges == (
+        everywhere, in_public)
 
 
 def test_empty_database_has_only_the_public_schema(postgresql: psycopg.Connection) -> None:
