@@ -194,8 +194,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 
 
 # What introspection records within one snapshot format: a cached snapshot made before it
-# recorded more is built again (2: extensions' functions; 3: default privileges).
-_INTROSPECTED = 3
+# recorded more is built again (2: extensions' functions; 3: default privileges; 4:
+# publications' schemas).
+_INTROSPECTED = 4
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

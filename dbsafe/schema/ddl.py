@@ -2849,24 +2849,30 @@ def _create_policy(p: _Plan, relation: Relation, policy: Policy) -> None:
 
 
 def _publications(p: _Plan, changes: list[Change]) -> None:
+    members_set: set[str] = set()
     for c in changes:
         name = quote(c.identity[0])
         new = next((x for x in p.target.publications if x.name == c.identity[0]), None)
         if c.action == DROP or (c.action == ALTER and c.attribute == "all_tables"):
             p.emit("drop_views", f"DROP PUBLICATION {name}", subject=c.subject)
         if new is not None and (c.action == ADD or c.attribute == "all_tables"):
+            members = _publication_members(new.tables, new.schemas)
             scope = " FOR ALL TABLES" if new.all_tables else (
-                " FOR TABLE " + ", ".join(_dotted(t) for t in new.tables) if new.tables else "")
+                f" FOR {members}" if members else "")
             p.emit("publications", f"CREATE PUBLICATION {name}{scope} WITH (publish = "
                    f"{literal(', '.join(new.operations))})", subject=c.subject)
             if new.comment is not None:
                 p.emit("comments", f"COMMENT ON PUBLICATION {name} IS {_text(new.comment)}",
                        subject=c.subject)
-        elif c.action == ALTER and c.attribute == "tables":
-            p.emit("publications", f"ALTER PUBLICATION {name} SET TABLE "
-                   + ", ".join(_dotted(t) for t in c.new) if c.new else
-                   f"ALTER PUBLICATION {name} DROP TABLE " + ", ".join(_dotted(t) for t in c.old),
-                   subject=c.subject)
+        elif c.action == ALTER and c.attribute in ("tables", "schemas"):
+            if new is None or c.subject in members_set:
+                continue  # one statement sets both
+            members_set.add(c.subject)
+            old = next(x for x in p.source.publications if x.name == c.identity[0])
+            members = _publication_members(new.tables, new.schemas)
+            p.emit("publications", f"ALTER PUBLICATION {name} SET {members}" if members else
+                   f"ALTER PUBLICATION {name} DROP "
+                   + _publication_members(old.tables, old.schemas), subject=c.subject)
         elif c.action == ALTER and c.attribute == "operations":
             p.emit("publications", f"ALTER PUBLICATION {name} SET (publish = "
                    f"{literal(', '.join(c.new))})", subject=c.subject)
@@ -2876,6 +2882,17 @@ def _publications(p: _Plan, changes: list[Change]) -> None:
         elif c.action == ALTER and c.attribute == "owner" and c.new:
             p.emit("owners", f"ALTER PUBLICATION {name} OWNER TO {quote(c.new)}",
                    subject=c.subject)
+
+
+def _publication_members(tables: Sequence[str], schemas: Sequence[str]) -> str:
+    """`TABLE a, b, TABLES IN SCHEMA s`: a publication's tables and schemas, as CREATE and
+    ALTER PUBLICATION list them."""
+    members = []
+    if tables:
+        members.append("TABLE " + ", ".join(_dotted(t) for t in tables))
+    if schemas:
+        members.append("TABLES IN SCHEMA " + ", ".join(quote(s) for s in schemas))
+    return ", ".join(members)
 
 
 def _servers(p: _Plan, changes: list[Change]) -> None:

@@ -429,7 +429,7 @@ _INDEX_FIELDS = ("definition", "valid", "comment")
 _TRIGGER_FIELDS = ("definition", "enabled", "comment")
 _POLICY_FIELDS = ("command", "permissive", "roles", "using", "with_check", "comment")
 _SERVER_FIELDS = ("wrapper", "options", "owner", "comment")
-_PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "owner", "comment")
+_PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "schemas", "owner", "comment")
 
 
 def _qualified(obj: Enum | Domain | CompositeType | SequenceObject) -> tuple[str, str]:

@@ -390,7 +390,7 @@ SELECT p.pubname, p.puballtables,
           FROM pg_publication_rel AS pr JOIN pg_class AS c ON c.oid = pr.prrelid
           JOIN pg_namespace AS n ON n.oid = c.relnamespace
           WHERE pr.prpubid = p.oid ORDER BY 1),
-    pg_get_userbyid(p.pubowner), d.description
+    pg_get_userbyid(p.pubowner), d.description, {publication_schemas}
 FROM pg_publication AS p
 LEFT JOIN pg_description AS d ON d.objoid = p.oid AND d.classoid = 'pg_publication'::regclass
 """
@@ -691,8 +691,10 @@ def introspect(
                                      for name, schema, version, comment, relations, functions
                                      in found["extensions"]), key=_by_name)),
             publications=tuple(sorted(
-                (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment)
-                 for name, all_tables, ops, tables, owner, comment in found["publications"]),
+                (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment,
+                             tuple(schemas))
+                 for name, all_tables, ops, tables, owner, comment, schemas
+                 in found["publications"]),
                 key=_by_name,
             )),
             foreign_servers=tuple(sorted(
@@ -796,7 +798,12 @@ def _queries(server_version: int,
     def nulls_not_distinct(match: re.Match[str]) -> str:
         return f"{match[1]}.indnullsnotdistinct" if server_version >= 150000 else "false"
 
+    publication_schemas = (
+        "ARRAY(SELECT n.nspname::text FROM pg_publication_namespace AS pn JOIN pg_namespace AS n "
+        "ON n.oid = pn.pnnspid WHERE pn.pnpubid = p.oid ORDER BY 1)"
+        if server_version >= 150000 else "'{}'::text[]")
     return [(name, _NULLS_NOT_DISTINCT.sub(nulls_not_distinct, query
+             .replace("{publication_schemas}", publication_schemas)
              .replace("{compression}", compression)
              .replace("{server_constraint}", server_constraint)))
             for name, query in queries]

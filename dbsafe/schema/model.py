@@ -379,6 +379,7 @@ class Publication(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     tables: tuple[str, ...] = ()  # "schema.table", sorted
     owner: str | None = None
     comment: str | None = None
+    schemas: tuple[str, ...] = ()  # FOR TABLES IN SCHEMA (PostgreSQL 15+), sorted
 
 
 class DefaultPrivileges(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

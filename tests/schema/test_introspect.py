@@ -99,6 +99,16 @@ def test_default_privileges_are_read_for_the_schemas_read_and_every_schema(
         everywhere, in_public)
 
 
+def test_a_publication_of_whole_schemas_names_them(postgresql: psycopg.Connection) -> None:
+    if postgresql.info.server_version < 150000:
+        pytest.skip("FOR TABLES IN SCHEMA came in PostgreSQL 15")
+    postgresql.execute("CREATE SCHEMA chat; CREATE TABLE public.rooms (id integer); "
+                       "CREATE PUBLICATION feed FOR TABLE public.rooms, TABLES IN SCHEMA chat")
+    postgresql.commit()
+    feed = introspect(postgresql).publications[0]
+    assert (feed.tables, feed.schemas) == (("public.rooms",), ("chat",))
+
+
 def test_empty_database_has_only_the_public_schema(postgresql: psycopg.Connection) -> None:
     snapshot = introspect(postgresql)
     assert (snapshot.schemas, snapshot.relations, snapshot.functions) == (("public",), (), ())
