@@ -370,7 +370,8 @@ class History:
         keys = self.foreign_keys.setdefault(table_name, {})
         columns = con.columns or columns  # a column's REFERENCES names no column
         name = con.name or self._foreign_key_name(table_name, columns)
-        keys[name] = ForeignKey(table_name, name, columns, con.references)
+        keys[name] = ForeignKey(table_name, name, columns, con.references,
+                                con.referenced_columns, con.enforced)
 
     def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
         """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
@@ -751,7 +752,8 @@ class LintContext:
                         referenced not in history.fk_tables:  # (not dropped since)
                     known[con.name] = ForeignKey(
                         relation.qualified_name, con.name, con.columns,
-                        history.renamed.get(referenced) or con.referenced_table or "")
+                        history.renamed.get(referenced) or con.referenced_table or "",
+                        con.referenced_columns, _enforced(con.definition))
         known.update(history.foreign_keys.get(last(table), {}))
         return [fk for fk in known.values() if fk is not None]
 
@@ -820,6 +822,18 @@ class LintContext:
             context += (("Statement", shortened(statement.sql, 300)),)
         return Finding(rule.code, message, severity or rule.severity, location, subject,
                        help, context)
+
+
+@lru_cache(maxsize=1024)
+def _enforced(definition: str) -> bool:
+    """Is the constraint `pg_get_constraintdef` shows as `definition` enforced (read by
+    PostgreSQL's grammar: PostgreSQL 18 ends a NOT ENFORCED one so)?
+
+    >>> _enforced("FOREIGN KEY (a) REFERENCES p(id) NOT ENFORCED"), _enforced("UNIQUE (a)")
+    (False, True)
+    """
+    found = parse_statement(f"ALTER TABLE t ADD {definition}")
+    return all(con.enforced for con in found.constraints)
 
 
 def _created_in(created: Mapping[str, int], name: str, index: int) -> bool:

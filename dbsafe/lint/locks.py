@@ -255,6 +255,9 @@ def _alter(s: Statement) -> Iterator[Lock]:
         elif action.subtype == "DropColumn":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
                                          if action.name in fk.columns], [name]))
+        elif action.subtype == "AlterColumnType":
+            locks.extend(_rebuilt(s, [fk for fk in s.foreign_keys
+                                      if action.name in fk.columns], name))
     if not locks:
         return
     main = [lock for lock in locks if lock.relation == name]
@@ -264,11 +267,12 @@ def _alter(s: Statement) -> Iterator[Lock]:
         rewrites = any(lock.rewrites for lock in main)
         notes = [lock.note for lock in main if lock.note and strength(lock.mode) == strongest]
         yield Lock(MODES[strongest], name, rewrites, "; ".join(dict.fromkeys(notes)))
-    seen = set()
+    by_table: dict[str | None, Lock] = {}  # one lock a table: the strongest, first seen
     for lock in others:
-        if (lock.relation, lock.mode) not in seen:
-            seen.add((lock.relation, lock.mode))
-            yield lock
+        if lock.relation not in by_table or \
+                strength(lock.mode) > strength(by_table[lock.relation].mode):
+            by_table[lock.relation] = lock
+    yield from by_table.values()
 
 
 def _referenced(s: Statement, dropped: Iterable[ForeignKey],
@@ -282,6 +286,18 @@ def _referenced(s: Statement, dropped: Iterable[ForeignKey],
             own.append(fk.references)
             yield Lock(ACCESS_EXCLUSIVE, fk.references, False,
                        "drops a foreign key's triggers on the table it references")
+
+
+def _rebuilt(s: Statement, keys: Iterable[ForeignKey], table: str | None) -> Iterator[Lock]:
+    """The locks a type change of foreign keys' columns takes on the tables they reference:
+    PostgreSQL drops each key and adds it again, removing its triggers there (ACCESS
+    EXCLUSIVE) and creating them anew (SHARE ROW EXCLUSIVE, all a NOT ENFORCED key, which
+    has no triggers, takes; pg_locks, PostgreSQL 18). Even a change to the same type does."""
+    for fk in keys:
+        if not same_relation(fk.references, table):
+            yield Lock(ACCESS_EXCLUSIVE if fk.enforced else SHARE_ROW_EXCLUSIVE,
+                       fk.references, False, "rebuilds a foreign key to it (its column's "
+                       "type changes)")
 
 
 # Volatile built-ins whose default makes ADD COLUMN rewrite the table (see DBS109).

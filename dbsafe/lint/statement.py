@@ -83,6 +83,7 @@ class Constraint:
     name: str | None = None
     columns: tuple[str, ...] = ()  # key columns (PRIMARY KEY/UNIQUE keys, FOREIGN KEY fk_attrs)
     references: str | None = None  # referenced table of a foreign key
+    referenced_columns: tuple[str, ...] = ()  # its pk_attrs; () = that table's primary key
     not_valid: bool = False  # added NOT VALID (PostgreSQL skips the validating scan)
     enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18)
     using_index: str | None = None  # ADD CONSTRAINT ... USING INDEX ix
@@ -169,6 +170,8 @@ class ForeignKey:
     name: str
     columns: tuple[str, ...]
     references: str
+    referenced_columns: tuple[str, ...] = ()  # () = the referenced table's primary key
+    enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18): it has no triggers
 
 
 # The origin of a statement read from a function's body, before the function's name.
@@ -616,6 +619,7 @@ def constraint(node: Node) -> Constraint:
         name=node.get("conname"),
         columns=columns,
         references=range_var(node.get("pktable")),
+        referenced_columns=strings(node.get("pk_attrs")) if kind == "foreign" else (),
         not_valid=bool(node.get("skip_validation")),
         # JSON leaves out false fields: a CHECK/FOREIGN KEY without is_enforced is NOT ENFORCED
         enforced=bool(node.get("is_enforced")) if kind in ("check", "foreign") else True,

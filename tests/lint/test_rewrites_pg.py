@@ -698,3 +698,104 @@ def test_writes_to_a_table_whose_foreign_key_trigger_is_dropped_wait_where_lint_
         codes = {(f.code, f.location.line if f.location else 0) for f in found
                  if f.code in ("DBS114", "DBS125")}
         assert codes == {("DBS114", 4)}
+
+
+FAMILY = ("CREATE TABLE parents (id int PRIMARY KEY, code int UNIQUE, name text);\n"
+          "CREATE TABLE kids (id int PRIMARY KEY, parent_id int REFERENCES parents (id), "
+          "parent_code int REFERENCES parents (code), note text);\n"
+          "CREATE TABLE pets (id int PRIMARY KEY, owner int, up int REFERENCES pets, "
+          "CONSTRAINT pets_owner FOREIGN KEY (owner) REFERENCES parents);\n")
+UNENFORCED = ("CREATE TABLE parents (id int PRIMARY KEY);\n"
+              "CREATE TABLE kids (id int PRIMARY KEY, parent_id int, CONSTRAINT kids_parent "
+              "FOREIGN KEY (parent_id) REFERENCES parents NOT ENFORCED);\n")
+
+
+def _write_blocking(modes: Any) -> dict[str, str]:
+    """The strongest of (relation, mode) pairs per relation, where it blocks writes."""
+    from dbsafe.lint.locks import SHARE, strength
+
+    strongest: dict[str, str] = {}
+    for relation, mode in modes:
+        if strength(mode) >= strength(SHARE) and (
+                relation not in strongest or strength(mode) > strength(strongest[relation])):
+            strongest[relation] = mode
+    return strongest
+
+
+@pytest.mark.parametrize(("schema", "change"), [
+    # a foreign key's column changes type: the key is dropped and added again
+    (FAMILY, "ALTER TABLE kids ALTER COLUMN parent_id TYPE bigint"),
+    (FAMILY, "ALTER TABLE kids ALTER COLUMN parent_id TYPE int"),  # even to the same type
+    (FAMILY, "ALTER TABLE pets ALTER COLUMN owner TYPE bigint"),
+    (FAMILY, "ALTER TABLE kids ALTER COLUMN parent_id TYPE bigint, "
+             "ALTER COLUMN parent_code TYPE bigint"),
+    (UNENFORCED, "ALTER TABLE kids ALTER COLUMN parent_id TYPE bigint"),  # no triggers
+    # no other table: a key to the table itself, a column in no key
+    (FAMILY, "ALTER TABLE pets ALTER COLUMN up TYPE bigint"),
+    (FAMILY, "ALTER TABLE kids ALTER COLUMN note TYPE varchar(10)"),
+], ids=lambda value: {FAMILY: "family", UNENFORCED: "not-enforced"}.get(value, value))
+def test_a_foreign_key_rebuilt_or_dropped_by_cascade_locks_the_other_table_where_lint_says(
+        conninfo: str, tmp_path: Path, schema: str, change: str) -> None:
+    """A type change of a column in a foreign key rebuilds the key, taking the table it
+    references too; lint predicted only the table the statement names. Every write-blocking
+    lock PostgreSQL takes on a table is the one lint predicts for it, in the same mode."""
+    from dbsafe.lint.locks import from_pg_locks
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if _needs(schema) > conn.info.server_version:
+            pytest.skip(f"needs PostgreSQL {_needs(schema) // 10000}")
+        conn.execute(schema)
+        tables = dict(conn.execute("SELECT oid, relname FROM pg_class WHERE relkind = 'r' "
+                                   "AND relnamespace = 'public'::regnamespace").fetchall())
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            taken = _write_blocking(
+                (tables[oid], from_pg_locks(mode)) for oid, mode in conn.execute(
+                    "SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
+                    "AND locktype = 'relation'").fetchall() if oid in tables)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change + ";\n", encoding="utf-8")
+    rows = commands.lock_report(Settings(project_root=tmp_path), [folder])
+    predicted = _write_blocking((row.relation, row.mode) for row in rows
+                                if row.location.path.endswith("002_change.sql"))
+    assert predicted == taken
+
+
+@pytest.mark.parametrize(("schema", "reads_wait", "found"), [
+    # parents is ACCESS EXCLUSIVE locked already: adding a column to it waits for nobody
+    (FAMILY, True, set()),
+    # NOT ENFORCED: the key comes back with SHARE ROW EXCLUSIVE on parents, reads go on; the
+    # ADD COLUMN has to wait for them while kids stays locked
+    (UNENFORCED, False, {("DBS114", 3)}),
+], ids=["enforced", "not-enforced"])
+def test_work_on_a_table_a_rebuilt_foreign_key_references_is_judged_as_postgresql_locks_it(
+        conninfo: str, tmp_path: Path, schema: str, reads_wait: bool,
+        found: set[tuple[str, int]]) -> None:
+    """After a type change of a foreign key's column, the table the key references is
+    locked until the transaction ends: with the key's history or the database's schema,
+    lint knows it, and no longer says a quick change to that table waits behind its
+    readers while the first table stays locked."""
+    change = ("BEGIN;\nALTER TABLE kids ALTER COLUMN parent_id TYPE bigint;\n"
+              "ALTER TABLE parents ADD COLUMN born date;\nCOMMIT;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if _needs(schema) > conn.info.server_version:
+            pytest.skip(f"needs PostgreSQL {_needs(schema) // 10000}")
+        conn.execute(schema)
+    with psycopg.connect(conninfo) as migrating, \
+            psycopg.connect(conninfo, autocommit=True) as other:
+        migrating.execute(change.split("\n")[1])
+        other.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("INSERT INTO parents (id) VALUES (3)")
+        if reads_wait:
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("SELECT count(*) FROM parents")
+        else:
+            other.execute("SELECT count(*) FROM parents")
+        migrating.rollback()
+    for findings in (_history_findings(tmp_path, schema, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert {(f.code, f.location.line if f.location else 0) for f in findings
+                if f.code in ("DBS114", "DBS125")} == found
