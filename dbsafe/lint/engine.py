@@ -201,6 +201,10 @@ class History:
     # `fk_tables`: tables created or dropped here, whose every foreign key is known.
     foreign_keys: dict[str, dict[str, ForeignKey | None]] = field(default_factory=dict)
     fk_tables: set[str] = field(default_factory=set)
+    # table -> its primary key and unique constraints: name -> (kind, columns), None when
+    # dropped here; over the schema before's, as `foreign_keys`.
+    unique_keys: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = field(
+        default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)  # tables renamed: old -> new
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
@@ -258,10 +262,13 @@ class History:
                     self._check_added(last(s.relation), con)
             self.foreign_keys[last(s.relation)] = {}
             self.fk_tables.add(last(s.relation))
+            self.unique_keys[last(s.relation)] = {}
             for column in s.columns:
                 for con in column.constraints:
+                    self._key_added(last(s.relation), con, (column.name,))
                     self._foreign_key_added(last(s.relation), con, (column.name,))
             for con in s.constraints:
+                self._key_added(last(s.relation), con, con.columns)
                 self._foreign_key_added(last(s.relation), con, con.columns)
                 self._check_added(last(s.relation), con)
                 if con.kind in ("primary", "not_null"):
@@ -281,6 +288,7 @@ class History:
         elif kind == "DropStmt" and s.object_kind == "table":
             for dropped in map(last, s.dropped):
                 self.foreign_keys[dropped] = {}
+                self.unique_keys[dropped] = {}
                 self.fk_tables.add(dropped)
                 for keys in self.foreign_keys.values():  # CASCADE drops those to it
                     for name, fk in keys.items():
@@ -289,17 +297,31 @@ class History:
         elif kind == "RenameStmt" and s.rename is not None:
             rename = s.rename
             keys = self.foreign_keys.get(last(rename.relation or ""), {})
+            unique = self.unique_keys.get(last(rename.relation or ""), {})
             if rename.object == "constraint" and rename.relation:
                 keys = self.foreign_keys.setdefault(last(rename.relation), keys)
+                unique = self.unique_keys.setdefault(last(rename.relation), unique)
                 fk = keys.get(rename.old)
                 keys[rename.old] = None
                 if fk is not None:
                     keys[rename.new] = dataclasses.replace(fk, name=rename.new)
+                if unique.get(rename.old) is not None:
+                    unique[rename.new], unique[rename.old] = unique[rename.old], None
             elif rename.object == "column" and rename.relation:
+                def renamed(columns: tuple[str, ...]) -> tuple[str, ...]:
+                    return tuple(rename.new if c == rename.old else c for c in columns)
+
                 for name, fk in keys.items():
                     if fk is not None and rename.old in fk.columns:
-                        keys[name] = dataclasses.replace(fk, columns=tuple(
-                            rename.new if c == rename.old else c for c in fk.columns))
+                        keys[name] = dataclasses.replace(fk, columns=renamed(fk.columns))
+                for name, key in unique.items():
+                    if key is not None:
+                        unique[name] = (key[0], renamed(key[1]))
+                for other in self.foreign_keys.values():  # the keys to the column
+                    for name, fk in other.items():
+                        if fk is not None and last(fk.references) == last(rename.relation):
+                            other[name] = dataclasses.replace(
+                                fk, referenced_columns=renamed(fk.referenced_columns))
                 columns = self.columns.get(last(rename.relation))
                 if columns is not None and rename.old in columns:
                     columns[rename.new] = columns.pop(rename.old)
@@ -318,6 +340,8 @@ class History:
                 if old in self.checks:
                     self.checks[rename.new] = self.checks.pop(old)
                 self._foreign_keys_renamed(old, rename.new)
+                if old in self.unique_keys:
+                    self.unique_keys[rename.new] = self.unique_keys.pop(old)
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
@@ -370,8 +394,40 @@ class History:
         keys = self.foreign_keys.setdefault(table_name, {})
         columns = con.columns or columns  # a column's REFERENCES names no column
         name = con.name or self._foreign_key_name(table_name, columns)
-        keys[name] = ForeignKey(table_name, name, columns, con.references,
-                                con.referenced_columns, con.enforced)
+        referenced = con.referenced_columns or next(
+            (key[1] for key in self.unique_keys.get(last(con.references), {}).values()
+             if key is not None and key[0] == "primary"), ())
+        keys[name] = ForeignKey(table_name, name, columns, con.references, referenced,
+                                con.enforced)
+
+    def _key_added(self, table_name: str, con: Constraint, columns: tuple[str, ...]) -> None:
+        """Record a PRIMARY KEY or UNIQUE constraint under the name PostgreSQL gives it."""
+        from dbsafe.schema.ddl import object_name
+
+        if con.kind not in ("primary", "unique"):
+            return
+        if con.using_index:
+            columns = self.index_columns.get(last(con.using_index), ())
+        else:
+            columns = con.columns or columns
+        if not columns:
+            return
+        name = con.name or con.using_index or (
+            object_name(table_name, None, "pkey") if con.kind == "primary"
+            else object_name(table_name, "_".join(columns), "key"))
+        self.unique_keys.setdefault(table_name, {})[last(name)] = (con.kind, columns)
+
+    def _keys_dropped_to(self, table_name: str, *, column: str | None = None,
+                         key: tuple[str, tuple[str, ...]] | None = None) -> None:
+        """Forget the other tables' foreign keys to `table_name` that reference `column`, or
+        rest on `key`: a DROP ... CASCADE of it dropped them."""
+        for other, keys in self.foreign_keys.items():
+            for name, fk in keys.items():
+                if fk is None or other == table_name or last(fk.references) != table_name:
+                    continue
+                if (column is not None and column in fk.referenced_columns) or (
+                        key is not None and fk.rests_on(*key)):
+                    keys[name] = None
 
     def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
         """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
@@ -420,6 +476,7 @@ class History:
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
                 for con in action.column.constraints:
+                    self._key_added(table_name, con, (action.column.name,))
                     self._foreign_key_added(table_name, con, (action.column.name,))
                 if indexes is not None and (action.column.has("primary") or
                                             action.column.has("unique")):
@@ -438,6 +495,12 @@ class History:
                 for name, fk in keys.items():  # a foreign key goes with its column
                     if fk is not None and action.name in fk.columns:
                         keys[name] = None
+                unique = self.unique_keys.get(table_name, {})
+                for name, held in unique.items():  # and so does a key of the table
+                    if held is not None and action.name in held[1]:
+                        unique[name] = None
+                if action.cascade:
+                    self._keys_dropped_to(table_name, column=action.name)
                 if indexes is not None:  # its indexes go with it
                     indexes[:] = [index for index in indexes if action.name not in index]
             elif sub == "AttachPartition" and action.default and action.partition:
@@ -448,6 +511,7 @@ class History:
             elif sub == "AddConstraint" and action.constraint is not None:
                 con = action.constraint
                 self._check_added(table_name, con)
+                self._key_added(table_name, con, ())
                 self._foreign_key_added(table_name, con, ())
                 if con.kind == "primary":
                     key = con.columns if con.using_index is None else \
@@ -466,6 +530,10 @@ class History:
             elif sub == "DropConstraint" and action.name:
                 self.checks.get(table_name, {}).pop(action.name, None)
                 self.foreign_keys.setdefault(table_name, {})[action.name] = None
+                dropped = self.unique_keys.setdefault(table_name, {}).get(action.name)
+                self.unique_keys[table_name][action.name] = None
+                if action.cascade and dropped is not None:
+                    self._keys_dropped_to(table_name, key=dropped)
             elif sub == "ValidateConstraint" and action.name:
                 if action.name in self.checks.get(table_name, {}):
                     self.checks[table_name][action.name] = True
@@ -766,9 +834,35 @@ class LintContext:
         return [fk for table in sorted(candidates) for fk in self.foreign_keys(table)
                 if any(same_relation(fk.references, t) for t in tables)]
 
+    def unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The PRIMARY KEY and UNIQUE constraints of `table` before the current statement:
+        name -> (kind, columns), those the migrations made over the schema before's."""
+        history = self.history
+        known: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+        relation = None if last(table) in history.fk_tables else self.before_relation(table)
+        if relation is not None:
+            for con in relation.constraints:
+                if con.kind in ("primary_key", "unique") and con.columns:
+                    known[con.name] = ("primary" if con.kind == "primary_key" else "unique",
+                                       con.columns)
+        known.update(history.unique_keys.get(last(table), {}))
+        return {name: key for name, key in known.items() if key is not None}
+
+    def _remember(self, keys: Iterable[ForeignKey]) -> None:
+        """Put foreign keys read from the schema before into the history, so that what
+        later statements do to them (a DROP COLUMN that takes one along) is followed."""
+        for fk in keys:
+            self.history.foreign_keys.setdefault(last(fk.table), {}).setdefault(fk.name, fk)
+
     def note_foreign_keys(self, statement: Statement) -> None:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
-        (`Statement.foreign_keys`): dropping one locks the table it references."""
+        (`Statement.foreign_keys`): dropping one locks the table it references; and an
+        ALTER TABLE that changes a column's type or drops with CASCADE the keys to its table
+        (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them."""
+        if statement.kind == "RenameStmt" and statement.rename is not None and \
+                statement.rename.object in ("column", "constraint") and statement.relation:
+            self._remember(self.foreign_keys(statement.relation))
+            return
         if statement.kind == "AlterTableStmt" and statement.object_kind == "table":
             tables: Sequence[str] = (statement.relation,) if statement.relation else ()
         elif statement.kind == "DropStmt" and statement.object_kind == "table":
@@ -779,8 +873,28 @@ class LintContext:
         if statement.kind == "DropStmt" and statement.node.get("behavior") == "DROP_CASCADE":
             # CASCADE also drops the other tables' keys to them, from those tables.
             found += tuple(fk for fk in self._keys_to(tables) if fk not in found)
-        if found != statement.foreign_keys:
-            statement.foreign_keys = found
+        keys_to: tuple[ForeignKey, ...] = ()
+        unique: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
+        if statement.kind == "AlterTableStmt" and statement.relation:
+            keys = self.unique_keys(statement.relation)
+            held = self.history.unique_keys.setdefault(last(statement.relation), {})
+            for name, key in keys.items():  # (followed from here on, as `_remember` does)
+                held.setdefault(name, key)
+        if statement.kind == "AlterTableStmt" and statement.relation and any(
+                a.subtype == "AlterColumnType" or a.cascade for a in statement.actions):
+            primary = next((columns for kind, columns in keys.values() if kind == "primary"),
+                           ())
+            unique = tuple(keys.items())
+            keys_to = tuple(
+                fk if fk.referenced_columns else dataclasses.replace(
+                    fk, referenced_columns=primary)
+                for fk in self._keys_to(tables) if not same_relation(fk.table, tables[0]))
+            self._remember(keys_to)
+        self._remember(found)
+        if (found, keys_to, unique) != (statement.foreign_keys, statement.keys_to,
+                                        statement.unique_keys):
+            statement.foreign_keys, statement.keys_to = found, keys_to
+            statement.unique_keys = unique
             statement.locks = None  # predicted before the foreign keys were known
 
     def volatile_function(self, name: str) -> bool:

@@ -252,12 +252,24 @@ def _alter(s: Statement) -> Iterator[Lock]:
         if action.subtype == "DropConstraint":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
                                          if fk.name == action.name], [name]))
+            key = dict(s.unique_keys).get(action.name or "")
+            if action.cascade and key is not None:
+                locks.extend(_referencing([fk for fk in s.keys_to if fk.rests_on(*key)],
+                                          "CASCADE drops its foreign key to the key dropped"))
         elif action.subtype == "DropColumn":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
                                          if action.name in fk.columns], [name]))
+            if action.cascade:
+                locks.extend(_referencing([fk for fk in s.keys_to
+                                           if action.name in fk.referenced_columns],
+                                          "CASCADE drops its foreign key to the column dropped"))
         elif action.subtype == "AlterColumnType":
             locks.extend(_rebuilt(s, [fk for fk in s.foreign_keys
                                       if action.name in fk.columns], name))
+            locks.extend(_referencing([fk for fk in s.keys_to
+                                       if action.name in fk.referenced_columns],
+                                      "rebuilds its foreign key to the column whose type "
+                                      "changes"))
     if not locks:
         return
     main = [lock for lock in locks if lock.relation == name]
@@ -286,6 +298,14 @@ def _referenced(s: Statement, dropped: Iterable[ForeignKey],
             own.append(fk.references)
             yield Lock(ACCESS_EXCLUSIVE, fk.references, False,
                        "drops a foreign key's triggers on the table it references")
+
+
+def _referencing(keys: Iterable[ForeignKey], note: str) -> Iterator[Lock]:
+    """ACCESS EXCLUSIVE on the tables holding `keys`, other tables' foreign keys to the one
+    altered, which the statement drops or rebuilds (with their triggers; pg_locks,
+    PostgreSQL 18, NOT ENFORCED keys too)."""
+    for fk in keys:
+        yield Lock(ACCESS_EXCLUSIVE, fk.table, False, note)
 
 
 def _rebuilt(s: Statement, keys: Iterable[ForeignKey], table: str | None) -> Iterator[Lock]:

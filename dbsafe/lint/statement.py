@@ -129,6 +129,7 @@ class Action:
     concurrent: bool = False  # DETACH PARTITION ... CONCURRENTLY
     default: bool = False  # ATTACH PARTITION ... DEFAULT
     using: Node | None = None  # ALTER COLUMN ... TYPE ... USING expression
+    cascade: bool = False  # DROP COLUMN / DROP CONSTRAINT ... CASCADE
     expression: Node | None = None  # SET DEFAULT expression (None for DROP DEFAULT)
     # SET (...) / RESET (...) storage parameter names; an identity's options ("start",
     # "restart", "generated", "increment", ...) for Add/SetIdentity
@@ -173,6 +174,19 @@ class ForeignKey:
     referenced_columns: tuple[str, ...] = ()  # () = the referenced table's primary key
     enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18): it has no triggers
 
+    def rests_on(self, kind: str, columns: tuple[str, ...]) -> bool:
+        """Does the key rest on its referenced table's PRIMARY KEY or UNIQUE constraint
+        (`kind`: "primary" | "unique") on `columns`, so that dropping that drops the key?
+        (Of two unique indexes on the same columns PostgreSQL picks the older one: a
+        duplicate is taken for the one the key rests on.)
+
+        >>> ForeignKey("kids", "kids_fk", ("pid",), "parents").rests_on("primary", ("id",))
+        True
+        """
+        if not self.referenced_columns:
+            return kind == "primary"
+        return set(self.referenced_columns) == set(columns)
+
 
 # The origin of a statement read from a function's body, before the function's name.
 FUNCTION_BODY = "body of function "
@@ -210,6 +224,12 @@ class Statement:
     # before it: dropping one locks the table it references. Filled by the lint engine
     # (`LintContext.note_foreign_keys`), which knows the history; empty when unknown.
     foreign_keys: tuple[ForeignKey, ...] = ()
+    # For an ALTER TABLE that changes a column's type or drops with CASCADE: the other
+    # tables' foreign keys to its table (`referenced_columns` filled in from its primary key
+    # where known) and the table's primary key and unique constraints (name -> (kind,
+    # columns)), as they stand before it. Filled by the lint engine too.
+    keys_to: tuple[ForeignKey, ...] = ()
+    unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
     # What PostgreSQL showed when the statement ran on a throwaway server
     # (`dbsafe.extract.migration.Observed`); None when it was not observed.
     observed: Any = None
@@ -757,7 +777,8 @@ def _alter_table(s: Statement, n: Node) -> None:
         cmd = item.get("AlterTableCmd", {})
         subtype = cmd.get("subtype", "").removeprefix("AT_")
         definition = cmd.get("def") or {}
-        action = Action(subtype, cmd.get("name"))
+        action = Action(subtype, cmd.get("name"),
+                        cascade=cmd.get("behavior") == "DROP_CASCADE")
         if subtype == "AddColumn" and "ColumnDef" in definition:
             column = column_def(table, definition)
             columns.append(column)

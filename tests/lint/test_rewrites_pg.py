@@ -730,14 +730,34 @@ def _write_blocking(modes: Any) -> dict[str, str]:
     (FAMILY, "ALTER TABLE kids ALTER COLUMN parent_id TYPE bigint, "
              "ALTER COLUMN parent_code TYPE bigint"),
     (UNENFORCED, "ALTER TABLE kids ALTER COLUMN parent_id TYPE bigint"),  # no triggers
+    # a referenced column changes type: the keys to it are dropped and added again
+    (FAMILY, "ALTER TABLE parents ALTER COLUMN id TYPE bigint"),
+    (FAMILY, "ALTER TABLE parents ALTER COLUMN code TYPE bigint"),
+    (UNENFORCED, "ALTER TABLE parents ALTER COLUMN id TYPE bigint"),
+    # CASCADE drops the keys resting on a primary key or unique constraint, or a column
+    (FAMILY, "ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE"),
+    (FAMILY, "ALTER TABLE parents DROP CONSTRAINT parents_code_key CASCADE"),
+    (FAMILY, "ALTER TABLE parents DROP COLUMN id CASCADE"),
+    (FAMILY, "ALTER TABLE parents DROP COLUMN code CASCADE"),
+    (UNENFORCED, "ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE"),
+    # followed through renames of the column and the constraint
+    (FAMILY, "ALTER TABLE parents RENAME COLUMN id TO pid;\n"
+             "ALTER TABLE parents ALTER COLUMN pid TYPE bigint"),
+    (FAMILY, "ALTER TABLE parents RENAME CONSTRAINT parents_code_key TO code_key;\n"
+             "ALTER TABLE parents DROP CONSTRAINT code_key CASCADE"),
+    (FAMILY, "ALTER TABLE parents DROP COLUMN name CASCADE"),  # no key rests on it
+    (FAMILY, "ALTER TABLE pets DROP CONSTRAINT pets_pkey CASCADE"),  # only pets' own key
+    (FAMILY, "ALTER TABLE parents ALTER COLUMN name TYPE varchar(10)"),
     # no other table: a key to the table itself, a column in no key
     (FAMILY, "ALTER TABLE pets ALTER COLUMN up TYPE bigint"),
     (FAMILY, "ALTER TABLE kids ALTER COLUMN note TYPE varchar(10)"),
 ], ids=lambda value: {FAMILY: "family", UNENFORCED: "not-enforced"}.get(value, value))
 def test_a_foreign_key_rebuilt_or_dropped_by_cascade_locks_the_other_table_where_lint_says(
         conninfo: str, tmp_path: Path, schema: str, change: str) -> None:
-    """A type change of a column in a foreign key rebuilds the key, taking the table it
-    references too; lint predicted only the table the statement names. Every write-blocking
+    """A type change of a column in a foreign key, or of a column a foreign key references,
+    rebuilds the key, and CASCADE drops the keys resting on what it drops: PostgreSQL takes
+    the table at the key's other end too; lint predicted only the table the statement
+    names. Every write-blocking
     lock PostgreSQL takes on a table is the one lint predicts for it, in the same mode."""
     from dbsafe.lint.locks import from_pg_locks
 
@@ -799,3 +819,35 @@ def test_work_on_a_table_a_rebuilt_foreign_key_references_is_judged_as_postgresq
                      _database_findings(tmp_path, change, conninfo)):
         assert {(f.code, f.location.line if f.location else 0) for f in findings
                 if f.code in ("DBS114", "DBS125")} == found
+
+
+@pytest.mark.parametrize("earlier", [
+    "ALTER TABLE kids DROP COLUMN parent_id;\n",
+    "ALTER TABLE parents DROP COLUMN id CASCADE;\n",
+    "ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE;\n",
+])
+def test_a_foreign_key_an_earlier_statement_dropped_locks_nothing_when_dropped_if_exists(
+        conninfo: str, tmp_path: Path, earlier: str) -> None:
+    """`DROP CONSTRAINT IF EXISTS` of a key an earlier statement took along (with its
+    column, or by CASCADE from the table it references) drops nothing and leaves parents
+    alone: a change to parents after it waits for parents' readers while kids stays
+    locked (DBS114). With the database's schema, lint still thought the key was there."""
+    change = (earlier + "BEGIN;\nALTER TABLE kids DROP CONSTRAINT IF EXISTS "
+              "kids_parent_id_fkey;\nALTER TABLE parents ADD COLUMN born date;\nCOMMIT;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    with psycopg.connect(conninfo, autocommit=True) as migrating, \
+            psycopg.connect(conninfo, autocommit=True) as other:
+        migrating.execute(earlier)
+        migrating.execute("BEGIN")
+        migrating.execute(change.split("\n")[2])
+        other.execute("SET lock_timeout = '200ms'")
+        other.execute("SELECT count(*) FROM parents")  # not locked
+        migrating.execute("ROLLBACK")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP TABLE kids, pets, parents CASCADE")
+        conn.execute(FAMILY)
+    for findings in (_history_findings(tmp_path, FAMILY, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert {(f.code, f.location.line if f.location else 0) for f in findings
+                if f.code in ("DBS114", "DBS125")} == {("DBS114", 4)}
