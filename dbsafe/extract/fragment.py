@@ -88,3 +88,6 @@ class ExtractResult:
     # DDL in strings a module sends through calls dbsafe does not know (`db.run("CREATE
     # TEMP TABLE ...")`): never validated, but what it makes exists for its statements.
     ddl: tuple[str, ...] = ()
+    # The module sends SQL it reads from a file at run time (`cur.execute(f.read())`): a
+    # script dbsafe cannot see, which may make any relation its statements use.
+    runs_unseen_sql: bool = False

@@ -100,7 +100,7 @@ end_line=None, end_column=None))]
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
     return ExtractResult(fragments=tuple(fragments), skipped=tuple(skipped),
-                         ddl=tuple(extractor.ddl))
+                         ddl=tuple(extractor.ddl), runs_unseen_sql=extractor.runs_unseen_sql)
 
 
 def _walk(tree: ast.AST, parents: dict[int, ast.AST]) -> Iterator[ast.AST]:
@@ -137,6 +137,7 @@ class _Extractor:
         self.pieces: dict[str, list[ast.Name]] = {}
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
+        self.runs_unseen_sql = False  # sends SQL read from a file (see `_read_from_file`)
         # Names this module gave SQLite's modules, connect functions and connection types.
         self.sqlite_modules: set[str] = set()
         self.sqlite_connects: set[str] = set()
@@ -172,6 +173,9 @@ class _Extractor:
                 self.skipped.append(Skipped(
                     Location(self.path, *self._position(sent.lineno, sent.col_offset)),
                     "sent to SQLite, not PostgreSQL"))
+                continue
+            if self._read_from_file(arg):
+                self.runs_unseen_sql = True
                 continue
             value = self._resolve(arg)
             if value is None or id(value) in self.taken:
@@ -230,6 +234,18 @@ class _Extractor:
                 _is_string_expr(value) or self._bound_statements(value)):
             return value
         return None
+
+    def _read_from_file(self, arg: ast.expr) -> bool:
+        """Whether a sink argument is text read from a file at run time (`f.read()`,
+        `path.read_text()`, `pkgutil.get_data(...).decode()`, `text(...)` of one, or a name
+        bound once to one): a script, whose statements dbsafe cannot see."""
+        if isinstance(arg, ast.Call) and _call_name(arg) in SINKS:
+            inner = _sql_argument(arg)  # `text(f.read())`
+            return inner is not None and self._read_from_file(inner)
+        if isinstance(arg, ast.Name):
+            value = self._assigned_once(arg)
+            return isinstance(value, ast.expr) and _reads_file(value)
+        return _reads_file(arg)
 
     def _assigned_once(self, name: ast.Name) -> ast.AST | None:
         """What `name` is bound to where it is read, when it is bound exactly once."""
@@ -1101,6 +1117,23 @@ def _pyformat_with_params(call: ast.Call, text: str) -> bool:
 
 
 # -- small ast helpers -----------------------------------------------------------------
+
+
+_FILE_READS = frozenset({"read", "read_text", "read_bytes", "get_data"})
+
+
+def _reads_file(node: ast.expr) -> bool:
+    """`f.read()`, `path.read_text()`, `pkgutil.get_data(...)`, also `.decode()`d.
+
+    >>> _reads_file(ast.parse("open(p).read().decode()", mode="eval").body)
+    True
+    >>> _reads_file(ast.parse("row.decode()", mode="eval").body)
+    False
+    """
+    if isinstance(node, ast.Call) and _call_name(node) == "decode" and \
+            isinstance(node.func, ast.Attribute):
+        node = node.func.value
+    return isinstance(node, ast.Call) and _call_name(node) in _FILE_READS
 
 
 def _call_name(call: ast.Call) -> str | None:

@@ -16,7 +16,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,8 +76,8 @@ _CHUNK = 32
 # LIMIT, ...) leaves its start checked; 38: Realtime subscriptions' tables and filter columns;
 # 39: an upsert's onConflict without a unique index on exactly its columns (DBS308); 40: an
 # rpc two overloads take (DBS309); 41: the columns after an rpc returning TABLE(...) or OUT
-# parameters
-_CACHE_VERSION = 41
+# parameters; 42: a Python module sending SQL it reads from a file leaves its statements unchecked
+_CACHE_VERSION = 42
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -368,6 +368,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             earlier = earlier.after(fragment.sql)
     for ddl in extracted.ddl:
         earlier = earlier.after(ddl)
+    if extracted.runs_unseen_sql:
+        earlier = replace(earlier, opaque=True)
     for fragment in extracted.fragments:
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
                           confirming)

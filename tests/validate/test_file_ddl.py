@@ -213,3 +213,61 @@ def test_the_code_runs_on_postgresql(language: str, postgresql: psycopg.Connecti
     for statement in CODE[language][2]:
         postgresql.execute(statement)
     postgresql.rollback()
+
+
+# A module that runs a SQL file it reads at run time (a test loading an old schema to
+# migrate it, as Kinto's storage tests do) runs DDL dbsafe cannot see: what it makes
+# exists for the module's statements, as after a DO block of dynamic SQL.
+_RUNS_A_FILE = {
+    "read_bound_once": """import os
+
+import sqlalchemy as sa
+
+
+def load_schema(conn, name):
+    with open(os.path.join(os.path.dirname(__file__), name)) as f:
+        old_schema = f.read()
+    conn.execute(sa.text(old_schema))
+
+
+def test_migration(conn):
+    load_schema(conn, "storage-1.sql")
+    conn.execute(sa.text("INSERT INTO records (id, data) VALUES (:id, :data)"), {})
+""",
+    "read_text_in_the_call": """from pathlib import Path
+
+
+def test_migration(cur):
+    cur.execute(Path("old.sql").read_text())
+    cur.execute("SELECT data FROM records WHERE id = %s", (1,))
+""",
+    "resources_decoded": """import pkgutil
+
+
+def install(cur):
+    cur.execute(pkgutil.get_data(__name__, "old.sql").decode("utf-8"))
+    cur.execute("SELECT data FROM records")
+""",
+}
+
+
+@pytest.mark.parametrize("name", _RUNS_A_FILE)
+def test_a_module_running_a_sql_file_makes_what_it_uses(
+        name: str, tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    (tmp_path / "test_migrations.py").write_text(_RUNS_A_FILE[name], encoding="utf-8")
+    outcome = analyse_file(tmp_path / "test_migrations.py", tmp_path, constructs)
+    assert outcome.counts["statements"] == 1
+    assert outcome.findings == [] and outcome.candidates == []
+
+
+def test_reading_a_file_that_is_not_sent_changes_nothing(
+        tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    # the text read is a parameter, not a statement: the module's SQL is checked
+    source = """def save(cur, path):
+    with open(path) as f:
+        body = f.read()
+    cur.execute("INSERT INTO records (body) VALUES (%s)", (body,))
+"""
+    (tmp_path / "save.py").write_text(source, encoding="utf-8")
+    outcome = analyse_file(tmp_path / "save.py", tmp_path, constructs)
+    assert [c.finding.code for c in outcome.candidates] == ["DBS301"]
