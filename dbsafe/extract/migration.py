@@ -229,6 +229,10 @@ _MIGRATION_FILE = re.compile(
     r"|\d+_.*\.(?:up|down)\.sql",  # golang-migrate, sql-migrate and friends
     re.IGNORECASE,
 )
+# A file named by the day it was written, `YYYYMMDD` (dbmate's, sqlx's and goose's
+# timestamps go on to the second), then a name: a one-off change of that day (MusicBrainz's
+# projects keep them in `admin/sql/updates/`), as a Python script too.
+_DATED_FILE = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d*[-_].+\.(?:sql|py)")
 
 
 def migration_kind(name: str, data: bytes) -> str | None:
@@ -240,7 +244,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     their module-level `revision` and `down_revision`, wherever they live; other files by a
     folder named `migrations` (supabase, Django, knex, most runners), `migration` (Flyway's
     `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
-    file name, or the annotation of goose, sql-migrate, dbmate or Liquibase in the file.
+    file name, a file name starting with the date it was written (`20160616-snapshots.py`),
+    or the annotation of goose, sql-migrate, dbmate or Liquibase in the file.
 
     >>> migration_kind("app/db.py", b"revision = 1")
     >>> migration_kind("alembic/versions/1a_x.py", b'revision = "1a"\\ndown_revision: str | None = None\\n')
@@ -251,9 +256,13 @@ def migration_kind(name: str, data: bytes) -> str | None:
     'migration'
     >>> migration_kind("sql/schema/002_slug.sql", b"-- +goose Up\\nALTER TABLE t ADD c int;")
     'migration'
+    >>> migration_kind("admin/updates/20160616-snapshots-2.py", b"")
+    'migration'
     """
     parts = name.split("/")
     if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
+        return "migration"
+    if _DATED_FILE.fullmatch(parts[-1]):
         return "migration"
     if name.endswith(".py"):
         if _ALEMBIC_REVISION.search(data) and _ALEMBIC_DOWN_REVISION.search(data):
