@@ -427,6 +427,9 @@ class _Extractor:
         if isinstance(node, ast.Call):
             func = node.func
             name = _call_name(node)
+            if name in _PASS_THROUGH and node.args:
+                # `with closing(sqlite3.connect(p)) as conn`: entered, it is the connection.
+                return self._speaks_sqlite(node.args[0], depth=depth + 1)
             if name in _ENGINE_FACTORIES:
                 url = next((k.value for k in node.keywords if k.arg == "url"),
                            node.args[0] if node.args else None)
@@ -1033,6 +1036,8 @@ _PROSE_CALLS = frozenset(
 _SQLITE_MODULES = frozenset({"sqlite3", "aiosqlite", "pysqlite2.dbapi2", "sqlite3.dbapi2"})
 _SQLITE_TYPES = frozenset({"Connection", "Cursor"})
 _ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+# contextlib's context managers whose `with ... as x` is the object they were given.
+_PASS_THROUGH = frozenset({"closing", "aclosing", "nullcontext"})
 _READ_SQL = frozenset({"read_sql", "read_sql_query"})
 # Context managers of tests that expect the code inside to raise.
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",

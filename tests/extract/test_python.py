@@ -341,6 +341,30 @@ def report(sqlite_conn):
     assert [(s.location.line, s.location.column) for s in result.skipped] == [(10, 27), (13, 25)]
 
 
+def test_a_sqlite_connection_closed_by_contextlib_is_still_sqlite() -> None:
+    """openlibrary's open_syllabus_project.py: `with closing(sqlite3.connect(db)) as conn`
+    reads a SQLite file; `closing()` and `nullcontext()` hand back the connection itself."""
+    source = '''\
+import contextlib
+import sqlite3
+from contextlib import closing
+
+
+def total(db_file, olid, pg):
+    with closing(sqlite3.connect(db_file)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT total FROM data WHERE olid = ?", (olid,))
+    with contextlib.nullcontext(sqlite3.connect(db_file)) as other:
+        other.execute("SELECT total FROM data")
+    with closing(pg.cursor()) as cur:
+        cur.execute("SELECT id FROM users")
+'''
+    result = sql_in_python(source, "osp.py")
+    assert [f.sql for f in result.fragments] == ["SELECT id FROM users"]
+    assert [(s.location.line, s.reason) for s in result.skipped] == [
+        (9, "sent to SQLite, not PostgreSQL"), (11, "sent to SQLite, not PostgreSQL")]
+
+
 def test_a_name_formatted_or_extended_at_the_sink_is_read_with_its_holes() -> None:
     """synapse: `sql = "... coalesce(old.%s, 0) ..."` sent as `sql % ("unread_count",)`
     twice; the `%s` is a hole in a name, not a placeholder (read as one, the resolver
