@@ -5,9 +5,10 @@ candidate statement is *prepared* (protocol-level Parse, which runs parse analys
 resolution) inside a READ ONLY transaction that is always rolled back, with a short
 `lock_timeout` and `statement_timeout`. Nothing is ever executed.
 
-Driver placeholders (`%s`, `%(name)s`, `:name`, `?`) are rewritten as `$n` in place
-(`Rewrite`), so PostgreSQL sees the application's text otherwise unchanged and its error
-positions map back onto the original statement.
+Driver placeholders (`%s`, `%(name)s`, `:name`, `?`, web.py's `$name`) are rewritten as `$n`
+in place (`Rewrite`; `($n)` right after `IN`, where the driver sends a tuple as a list), so
+PostgreSQL sees the application's text otherwise unchanged and its error positions map back
+onto the original statement.
 
 PostgreSQL reports only the first error of a statement, so a verdict confirms a reference
 only when its error names that reference: by position (when it can be mapped back) and by
@@ -18,6 +19,7 @@ statement can be prepared again for the next one.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -25,6 +27,8 @@ from dbsafe.core import DatabaseError, first_line
 
 log = logging.getLogger(__name__)
 
+# web.py's placeholders: `$name`, `$obj.attr` (PostgreSQL's own are `$1`).
+_NAMED_DOLLAR = re.compile(r"\$[A-Za-z_]")
 UNDEFINED_CODES = frozenset({"42703", "42P01"})  # undefined_column, undefined_table
 
 
@@ -128,7 +132,7 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
     `parsed` is sqlglot's `(tokens, trees)` of `sql` when the caller has them (the
     resolver's, carried from the worker that resolved the statement), sparing a parse.
     """
-    if not any(mark in sql for mark in "%:?"):
+    if not any(mark in sql for mark in "%:?") and not _NAMED_DOLLAR.search(sql):
         return Rewrite(sql)  # no driver placeholder can be there: spare the parse
     try:
         edits = placeholder_edits(sql, parsed)
@@ -168,7 +172,11 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
         if tree is None:
             continue
         placeholders.extend(node.name for node in tree.find_all(exp.Placeholder))
-        used.extend(int(p.name) for p in tree.find_all(exp.Parameter) if p.name.isdigit())
+        for parameter in tree.find_all(exp.Parameter):
+            if parameter.name.isdigit():
+                used.append(int(parameter.name))
+            elif isinstance(parameter.this, exp.Var):
+                placeholders.append(_dotted(parameter))  # web.py's `$name`, `$obj.attr`
     if not placeholders:
         return ()
     spans: list[tuple[int, int, str]] = []
@@ -176,7 +184,16 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
     while i < count:
         token = tokens[i]
         kind = token.token_type
-        if kind == TokenType.PLACEHOLDER and token.text == "?":
+        if kind == TokenType.PARAMETER and token.text == "$" and i + 1 < count and \
+                tokens[i + 1].start == token.end + 1 and tokens[i + 1].token_type == TokenType.VAR:
+            j, name = i + 1, tokens[i + 1].text
+            while (j + 2 < count and tokens[j + 1].token_type == TokenType.DOT
+                   and tokens[j + 1].start == tokens[j].end + 1
+                   and tokens[j + 2].start == tokens[j + 1].end + 1):
+                name, j = f"{name}.{tokens[j + 2].text}", j + 2
+            spans.append((token.start, tokens[j].end, name))
+            i = j
+        elif kind == TokenType.PLACEHOLDER and token.text == "?":
             spans.append((token.start, token.end, "?"))
         elif kind == TokenType.MOD:  # %s, %(name)s
             j, name = i + 1, "?"
@@ -199,6 +216,7 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
     next_number = max(used, default=0)
     numbers: dict[str, int] = {}
     edits = []
+    after_in = {tokens[k + 1].start for k in range(count - 1) if tokens[k].token_type == TokenType.IN}
     for start, end, name in spans:
         if name != "?" and name in numbers:
             number = numbers[name]
@@ -207,8 +225,20 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
             number = next_number
             if name != "?":
                 numbers[name] = number
-        edits.append((start, end, f"${number}"))
+        # `IN %s`: the driver sends the tuple bound there as `(1, 2)`.
+        edits.append((start, end, f"(${number})" if start in after_in else f"${number}"))
     return tuple(edits)
+
+
+def _dotted(parameter) -> str:
+    """`i.olid` for web.py's `$i.olid` (sqlglot: a Dot over the Parameter `i`)."""
+    from sqlglot import exp
+
+    name, node = parameter.name, parameter
+    while isinstance(node.parent, exp.Dot) and node.parent.this is node:
+        node = node.parent
+        name = f"{name}.{node.expression.name}"
+    return name
 
 
 def confirm(

@@ -67,3 +67,42 @@ def test_a_statement_with_placeholders_has_each_reference_confirmed(
         ("public.people.nosuch1", "42703: column p.nosuch1 does not exist"),
         ("public.pets.nosuch2", "42703: column q.nosuch2 does not exist"),
     ]
+
+
+def test_a_list_after_in_and_web_py_names_are_sent_as_parameters() -> None:
+    # psycopg2 sends a tuple bound to `IN %s` as `(1, 2)` (SQLAlchemy's text() with
+    # `IN :ids` too): PostgreSQL parses `IN ($1)`, not `IN $1`. web.py's `$name` and
+    # `$obj.attr` are its placeholders (openlibrary); `$1` stays PostgreSQL's own.
+    assert to_numbered_parameters("SELECT a FROM t WHERE b IN :ids AND c NOT IN %s") == (
+        "SELECT a FROM t WHERE b IN ($1) AND c NOT IN ($2)")
+    assert to_numbered_parameters(
+        "SELECT a FROM t WHERE b = $username AND c = $i.olid AND d = $1 AND e IN $ids"
+        " AND f = $username") == (
+        "SELECT a FROM t WHERE b = $2 AND c = $3 AND d = $1 AND e IN ($4) AND f = $2")
+
+
+@pytest.mark.db
+def test_findings_in_such_statements_are_confirmed(database_url: str, tmp_path: Path) -> None:
+    from dbsafe.commands import catalog
+    from dbsafe.config import load_settings
+    from dbsafe.schema.introspect import introspect_url
+    from dbsafe.sources import SchemaSource
+    from dbsafe.validate.scan import scan
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE ratings (username text, work_id int, rating int)")
+    snapshot = introspect_url(database_url)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    (tmp_path / "q.py").write_text(
+        "def f(db, cur):\n"
+        "    db.query(\"SELECT ratng FROM ratings WHERE username = $username\", vars={})\n"
+        "    cur.execute(\"SELECT rating FROM ratings WHERE work_id IN %s AND usr = %s\", ())\n",
+        encoding="utf-8")
+    source = SchemaSource(snapshot, "database (test)", "database", database_url)
+    settings = load_settings(tmp_path, {"cache": False}, environ={})
+    with source:
+        report = scan([tmp_path / "q.py"], source, settings, catalog())
+    assert sorted((f.subject, dict(f.context)["PostgreSQL"]) for f in report.findings) == [
+        ("public.ratings.ratng", '42703: column "ratng" does not exist'),
+        ("public.ratings.usr", '42703: column "usr" does not exist'),
+    ]
