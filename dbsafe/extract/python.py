@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -35,6 +36,11 @@ from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import Hole, Template, fill_holes, in_syntax
 from dbsafe.extract.sqlfile import statement_bounds
+
+# Python's grammar is the running interpreter's: a project on a newer one (PEP 695's
+# `def f[T]()` before 3.12, PEP 758's `except A, B:` before 3.14) reads as broken.
+_READ_AS = (f"read as Python {sys.version_info.major}.{sys.version_info.minor}: run dbsafe "
+            "with the project's Python if it is newer")
 
 # Calls whose first argument (or sql=/query=/statement= keyword) is a SQL statement.
 SINKS = frozenset(
@@ -94,7 +100,8 @@ end_line=None, end_column=None))]
         column = getattr(exc, "offset", None) or 1
         message = getattr(exc, "msg", None) or str(exc)
         return ExtractResult(
-            skipped=(Skipped(Location(path, line, column), f"Python syntax error: {message}"),)
+            skipped=(Skipped(Location(path, line, column),
+                             f"Python syntax error ({_READ_AS}): {message}"),)
         )
     extractor = _Extractor(source, path, tree)
     fragments = extractor.run()

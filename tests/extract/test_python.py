@@ -168,6 +168,18 @@ def test_syntax_error_is_reported_not_raised() -> None:
     assert "syntax error" in skip.reason
 
 
+def test_a_syntax_error_names_the_python_that_read_the_file() -> None:
+    """openlibrary requires Python 3.14: its `except A, B:` (PEP 758) and `def f[T]()`
+    (PEP 695) are syntax errors to an older interpreter, and 36 of its modules were
+    skipped as broken. The reason says which Python read them, and what to do."""
+    import sys
+
+    (skip,) = sql_in_python("def broken(:\n    pass\n", "bad.py").skipped
+    version = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    assert skip.reason.startswith(f"Python syntax error (read as {version}")
+    assert "run dbsafe with the project's Python" in skip.reason
+
+
 def test_non_ascii_columns_count_characters() -> None:
     source = 'x = "ü"; cur.execute("SELECT ä FROM straße")\n'
     (fragment,) = sql_in_python(source, "u.py").fragments
