@@ -10,6 +10,7 @@ statement is built at run time.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ class Hole:
     line: int
     column: int
     label: str  # source text of the hole, for the "not validated" reason
+    # What goes here is known to start with a clause ending the FROM items (`sql += " WHERE
+    # ..."`, see `adds_a_clause`): at a statement's end, it leaves the start checked.
+    clause: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,28 @@ _TOKEN = re.compile(
 )
 
 
-def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
+# Words that, first in text added at a statement's end, cannot bring a table into scope.
+_ADDED_CLAUSES = _CLOSING_CLAUSES | {"AND", "OR"}
+
+
+def adds_a_clause(text: str) -> bool:
+    """Whether `text`, added at the end of a statement, starts after a blank with a clause
+    ending its FROM items (or continuing a condition).
+
+    >>> adds_a_clause(" WHERE created >= $since"), adds_a_clause(" group by id")
+    (True, True)
+    >>> adds_a_clause(" JOIN u USING (id)"), adds_a_clause("WHERE a = 1")
+    (False, False)
+    """
+    if not text[:1].isspace():
+        return False  # glued to the word before it
+    words = text.split(None, 1)
+    word = "".join(itertools.takewhile(str.isalpha, words[0])) if words else ""
+    return word.upper() in _ADDED_CLAUSES
+
+
+def _classify(text: str, offsets: Sequence[int],
+              clauses: Sequence[bool] = ()) -> list[str | None]:
     """For each hole offset: None if it takes a value, else why it cannot be validated.
 
     Holes inside a quoted SQL string or a comment are content, marked "string"/"comment";
@@ -76,6 +101,7 @@ def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
     stack: list[str] = [""]  # per parenthesis depth: what opened it
     last_keyword: list[str] = [""]
     clause = ""  # the last clause word at the outermost level
+    adds = iter(clauses)
     pos = 0
     while pos < len(marked):
         match = _TOKEN.match(marked, pos)
@@ -103,7 +129,8 @@ def _classify(text: str, offsets: Sequence[int]) -> list[str | None]:
             previous.append("'")
             continue
         if kind == "hole":
-            if _is_tail(marked, pos, previous, stack, clause):
+            if _is_tail(marked, pos, previous, stack,
+                        "WHERE" if next(adds, False) else clause):
                 kinds.append("tail")
             else:
                 kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
@@ -209,7 +236,8 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
         return None, template.text, template.spans
     if _SENTINEL in template.text:
         return "the statement is built at run time", template.text, template.spans
-    kinds = _classify(template.text, [hole.offset for hole in template.holes])
+    kinds = _classify(template.text, [hole.offset for hole in template.holes],
+                      [hole.clause for hole in template.holes])
     reason = None
     for hole, kind in zip(template.holes, kinds):
         if kind not in (None, "string", "comment", "tail"):

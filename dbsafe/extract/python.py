@@ -34,7 +34,7 @@ from dataclasses import replace
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
-from dbsafe.extract.holes import Hole, Template, fill_holes, in_syntax
+from dbsafe.extract.holes import Hole, Template, adds_a_clause, fill_holes, in_syntax
 from dbsafe.extract.sqlfile import statement_bounds
 
 # Python's grammar is the running interpreter's: a project on a newer one (PEP 695's
@@ -213,11 +213,15 @@ class _Extractor:
             if self._expected_to_fail(node):  # last: a walk up to the function, per string
                 continue
             self._take(node)
-            extension = self._extension(node)
-            if extension is not None:
+            extensions = self._extensions(node)
+            if extensions:
                 # `sql = "SELECT ..."; sql += " JOIN ..."`: the literal is the start of
                 # the statement sent, whose rest is a run-time piece.
-                template = _concat([template, self._hole(extension)])
+                rest = self._hole(extensions[0])
+                if all(self._adds_a_clause(added) for added in extensions):
+                    rest = replace(rest, holes=tuple(replace(hole, clause=True)
+                                                     for hole in rest.holes))
+                template = _concat([template, rest])
             elif self._built_into_another(node):
                 continue
             fragments = self._render(template, sink=None)
@@ -288,21 +292,43 @@ class _Extractor:
             return [literal for literal in found if literal is not None]
         return []
 
-    def _extension(self, node: ast.expr) -> ast.stmt | None:
+    def _extensions(self, node: ast.expr) -> list[ast.AugAssign | ast.Assign]:
         """Where the name `node` is assigned to is extended in the same scope
-        (`sql += " AND ..."`, `sql = sql + ...`), if it is."""
+        (`sql += " AND ..."`, `sql = sql + ...`), in source order; the first decides."""
         name = self._assigned_name(node)
         if name is None:
-            return None
+            return []
+        found: list[ast.AugAssign | ast.Assign] = []
         for store in self._assignments(self._scope_of(node)).get(name, ()):
             holder = self.parents.get(id(store))
             if isinstance(holder, ast.AugAssign) and isinstance(holder.op, ast.Add):
-                return holder
-            if isinstance(store, ast.BinOp) and isinstance(store.op, ast.Add) and \
+                found.append(holder)
+            elif isinstance(store, ast.BinOp) and isinstance(store.op, ast.Add) and \
                     isinstance(store.left, ast.Name) and store.left.id == name:
                 extended = self.parents.get(id(store))
-                return extended if isinstance(extended, ast.Assign) else None
-        return None
+                if not isinstance(extended, ast.Assign):
+                    return found if found else []
+                found.append(extended)
+        return found
+
+    def _adds_a_clause(self, extension: ast.AugAssign | ast.Assign) -> bool:
+        """Whether what `sql += " WHERE ..."` (or `sql = sql + "..."`) adds is a literal
+        starting, after a blank, with a clause that ends the FROM items (`WHERE`, `ORDER
+        BY`, `AND`, ...): whatever else it holds, it cannot bring a table into scope."""
+        if isinstance(extension, ast.AugAssign):
+            added: ast.expr = extension.value
+        else:
+            pieces = list(_flatten_add(extension.value))
+            if len(pieces) < 2:
+                return False
+            added = pieces[1]
+        if isinstance(added, ast.BinOp) and isinstance(added.op, ast.Add):
+            added = next(_flatten_add(added))
+        if isinstance(added, ast.JoinedStr):
+            added = added.values[0] if added.values else added
+        if not (isinstance(added, ast.Constant) and isinstance(added.value, str)):
+            return False
+        return adds_a_clause(added.value)
 
     def _built_into_another(self, node: ast.expr) -> bool:
         """True when the name `node` is assigned to, and nothing else, is a piece of a
@@ -1008,7 +1034,7 @@ def _concat(parts: Sequence[Template]) -> Template:
         texts.append(part.text)
         spans.extend((offset + length, line, column) for offset, line, column in part.spans)
         holes.extend(
-            Hole(hole.offset + length, hole.line, hole.column, hole.label) for hole in part.holes
+            replace(hole, offset=hole.offset + length) for hole in part.holes
         )
         length += len(part.text)
     return Template("".join(texts), tuple(spans), tuple(holes))

@@ -450,6 +450,36 @@ def test_text_added_at_the_end_leaves_the_start_checked_once_its_tables_are_give
         assert fragment.sql.rstrip() == start.split(" /*")[0]
 
 
+@pytest.mark.parametrize(("additions", "checked"), [
+    # openlibrary's ratings.py: a clause added at the end, in an `if` or not
+    (["' WHERE created >= $since'"], True),
+    (["' WHERE created >= $since'", "' group by work_id order by cnt desc limit $limit'"],
+     True),
+    (["' ORDER BY id'"], True),
+    (["' WHERE a > 1'", "' AND b < 2'"], True),
+    (['f" WHERE a = {n}"'], True),  # an f-string starting with its clause
+    # what may bring a table into scope, or may come first without its clause
+    (["' JOIN u ON u.id = t.id'"], False),
+    (["' WHERE a > 1'", "' JOIN u ON u.id = t.id'"], False),
+    (["', u'"], False),
+    (["'WHERE a > 1'"], False),  # glued to the table's name
+    (["' AS x WHERE x.a = 1'"], False),
+    (['f"{clause}"'], False),
+    (["clause"], False),
+])
+def test_known_clauses_added_at_the_end_leave_the_start_checked(
+        additions: list[str], checked: bool) -> None:
+    added = "".join(f"    if extra:\n        sql += {code}\n" for code in additions)
+    source = ('def f(txn, extra, n, clause):\n'
+              '    sql = "SELECT a FROM t"\n'
+              f'{added}'
+              '    txn.execute(sql)\n')
+    (fragment,) = sql_in_python(source, "q.py").fragments
+    assert (fragment.dynamic is None) is checked, fragment.dynamic
+    if checked:
+        assert fragment.sql.rstrip() == "SELECT a FROM t"
+
+
 def test_a_statement_built_into_a_longer_one_is_not_read_alone() -> None:
     """listenbrainz's feedback.py: `query_msid` reads the CTE `rf` that `query_base`
     defines; what is sent is `query_base + query_remaining` (read alone, `rf` was DBS301)."""
