@@ -24,8 +24,9 @@ class Hole:
     line: int
     column: int
     label: str  # source text of the hole, for the "not validated" reason
-    # What goes here is known to start with a clause ending the FROM items (`sql += " WHERE
-    # ..."`, see `adds_a_clause`): at a statement's end, it leaves the start checked.
+    # What goes here is known to be nothing, or a clause ending the FROM items after a
+    # blank (`sql += " WHERE ..."`, `{where}` bound to "" or "WHERE ..."; see
+    # `adds_a_clause`): after the FROM items, the statement is checked without it.
     clause: bool = False
 
 
@@ -129,11 +130,17 @@ def _classify(text: str, offsets: Sequence[int],
             previous.append("'")
             continue
         if kind == "hole":
-            if _is_tail(marked, pos, previous, stack,
-                        "WHERE" if next(adds, False) else clause):
+            if next(adds, False):
+                # A clause or nothing: anywhere after the FROM items, it cannot bring a
+                # table into scope, and the statement is checked without it.
+                if _ends_an_item(previous, stack):
+                    kinds.append("tail")
+                    continue
+            elif _is_tail(marked, pos, previous, stack, clause):
                 kinds.append("tail")
-            else:
-                kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
+                previous.append(_SENTINEL)
+                continue
+            kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
             previous.append(_SENTINEL)
             continue
         upper = token.upper()
@@ -161,16 +168,23 @@ def _is_tail(marked: str, after: int, previous: list[str], stack: list[str],
     outermost level after a clause that ends the FROM items, and the text before it ends an
     expression. Whatever it holds cannot make a name before it valid, so the statement
     before it is checked as it stands."""
-    if len(stack) != 1 or clause not in _CLOSING_CLAUSES or not previous:
+    if clause not in _CLOSING_CLAUSES or not _ends_an_item(previous, stack):
+        return False
+    rest = _TOKEN.sub(lambda m: "" if m.lastgroup in ("space", "comment") else m.group(),
+                      marked[after:])
+    return not rest.strip(";")
+
+
+def _ends_an_item(previous: list[str], stack: list[str]) -> bool:
+    """At the outermost level, the text so far ends an expression or a FROM item (not
+    `FROM`, `AND`, `=`, `(`, `,`, another hole): a clause may start here."""
+    if len(stack) != 1 or not previous:
         return False
     last = previous[-1]
     if last in _CONTINUED_BY or last in _VALUE_OPERATORS or last in ("(", ",", _SENTINEL):
         return False
-    if len(last) == 1 and not last.isalnum() and last not in (")", "'", "?"):
-        return False  # an operator (`x ~`, `a.`); `?` is a placeholder
-    rest = _TOKEN.sub(lambda m: "" if m.lastgroup in ("space", "comment") else m.group(),
-                      marked[after:])
-    return not rest.strip(";")
+    # an operator (`x ~`, `a.`); `?` is a placeholder
+    return not (len(last) == 1 and not last.isalnum() and last not in (")", "'", "?"))
 
 
 def _hole_kind(

@@ -585,7 +585,8 @@ class _Extractor:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return _format_template(self._literal(node))
         if isinstance(node, ast.JoinedStr):
-            return self._literal(node)
+            fields = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
+            return self._mark_clauses(self._literal(node), fields)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
             left = (sent and self._bound_statement(node.left)) or node.left
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
@@ -600,7 +601,7 @@ class _Extractor:
                         _is_string_expr(literal):
                     parts.append(self._literal(literal))
                 else:
-                    parts.append(self._hole(operand))
+                    parts.append(self._mark_clauses(self._hole(operand), [operand]))
             return _concat(parts)
         if (
             isinstance(node, ast.Call)
@@ -609,8 +610,74 @@ class _Extractor:
             and isinstance(node.func.value, ast.Constant)
             and isinstance(node.func.value.value, str)
         ):
-            return _format_fields(self._literal(node.func.value), _BRACE_FIELD)
+            template = _format_fields(self._literal(node.func.value), _BRACE_FIELD)
+            return self._mark_clauses(template, _format_arguments(template, node))
         return None
+
+    def _mark_clauses(self, template: Template,
+                      pieces: Sequence[ast.expr | None]) -> Template:
+        """`template` with each hole whose piece (`pieces`, one per hole, in order) is a
+        clause or nothing marked `clause`: `{where}` bound only to `""` or `"WHERE ..."`."""
+        if template.problem or len(pieces) != len(template.holes) or \
+                not any(pieces):
+            return template
+        holes = tuple(
+            replace(hole, clause=True) if piece is not None and self._clause_or_nothing(
+                piece, spaced=hole.offset > 0 and template.text[hole.offset - 1].isspace(),
+                depth=0) else hole
+            for hole, piece in zip(template.holes, pieces))
+        return replace(template, holes=holes)
+
+    def _clause_or_nothing(self, node: ast.expr, *, spaced: bool, depth: int) -> bool:
+        """Whether every string `node` may hold is empty or starts with a clause ending a
+        statement's FROM items (`WHERE`, `ORDER BY`, `AND`, ...; see `adds_a_clause`),
+        after a blank unless the text before it ends with one (`spaced`): `""`, `str()`,
+        `"WHERE " + x`, `f"AND b IN ({ids})"`, `"WHERE {}".format(x)`, either branch of
+        `a if c else b`, or a name every assignment in its scope binds to one."""
+        if depth > 4:
+            return False
+        if isinstance(node, ast.IfExp):
+            return all(self._clause_or_nothing(branch, spaced=spaced, depth=depth + 1)
+                       for branch in (node.body, node.orelse))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "str" and not node.args and not node.keywords:
+            return True
+        if isinstance(node, ast.Name):
+            values = self._values_of(node)
+            return bool(values) and all(
+                self._clause_or_nothing(value, spaced=spaced, depth=depth + 1)
+                for value in values)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            node = next(_flatten_add(node))
+        elif isinstance(node, ast.Call) and _call_name(node) == "format" and \
+                isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        if isinstance(node, ast.JoinedStr):
+            if not node.values:
+                return True
+            node = node.values[0]
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            return False
+        return not node.value.strip() or adds_a_clause(
+            " " + node.value if spaced else node.value)
+
+    def _values_of(self, name: ast.Name) -> list[ast.expr]:
+        """Every value assigned to `name` in the scope it is read from; none when one of
+        its stores is no plain assignment (a loop or `with` target, `+=`), for a parameter,
+        or for a name the module does not bind."""
+        for scope in self._scopes_around(name):
+            stores = self._assignments(scope).get(name.id)
+            if stores is not None:
+                values = [store for store in stores if isinstance(store, ast.expr) and
+                          isinstance(self.parents.get(id(store)), (ast.Assign, ast.AnnAssign))]
+                return values if len(values) == len(stores) else []
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                arguments = scope.args
+                every = (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                         arguments.vararg, arguments.kwarg)
+                if any(arg is not None and arg.arg == name.id for arg in every):
+                    return []
+        return []
 
     def _hole(self, node: ast.expr | ast.stmt) -> Template:
         """A run-time piece of a statement, labelled with its source text."""
@@ -961,6 +1028,27 @@ def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: boo
     holes.extend(new_holes)
     holes.sort(key=lambda hole: hole.offset)
     return Template("".join(parts), _compress(kept), tuple(holes))
+
+
+def _format_arguments(template: Template, call: ast.Call) -> list[ast.expr | None]:
+    """The argument of `"...".format(...)` each `{field}` hole of `template` takes, in
+    order (`{}` and `{0}` positional, `{name}` by keyword); None where it cannot be told."""
+    keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+    pieces: list[ast.expr | None] = []
+    automatic = 0
+    for hole in template.holes:
+        field = hole.label[1:-1].split("!")[0].split(":")[0] if hole.label[:1] == "{" else None
+        if field is None or any(c in field for c in ".["):
+            pieces.append(None)
+        elif field == "":
+            pieces.append(call.args[automatic] if automatic < len(call.args) else None)
+            automatic += 1
+        elif field.isdigit():
+            index = int(field)
+            pieces.append(call.args[index] if index < len(call.args) else None)
+        else:
+            pieces.append(keywords.get(field))
+    return pieces
 
 
 def _format_template(template: Template) -> Template:

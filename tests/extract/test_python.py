@@ -480,6 +480,55 @@ def test_known_clauses_added_at_the_end_leave_the_start_checked(
         assert fragment.sql.rstrip() == "SELECT a FROM t"
 
 
+_WHERE_OR_NOTHING = {
+    # openlibrary's bookshelves.py
+    "if_expression": ('    where = "WHERE bookshelf_id IN $ids" if ids else ""\n'
+                      '    sql = f"SELECT * FROM t {where} ORDER BY a DESC LIMIT $limit"\n'),
+    # critiquebrainz's moderation_log.py and comment.py
+    "format_keyword": ('    where_clause = str()\n'
+                       '    if ids:\n'
+                       '        where_clause = "WHERE " + " AND ".join(ids)\n'
+                       '    sql = """SELECT count(*) FROM t {where_clause} GROUP BY a""".format(\n'
+                       '        where_clause=where_clause)\n'),
+    "format_positional": ("    cond = ''\n"
+                          "    if ids:\n"
+                          "        cond = 'WHERE {}'.format(' AND '.join(ids))\n"
+                          "    sql = 'SELECT a FROM t {} ORDER BY a'.format(cond)\n"),
+    "concatenated": ('    extra = f" AND b IN ({ids})" if ids else ""\n'
+                     '    sql = "SELECT a FROM t WHERE c = 1 " + extra + " LIMIT 5"\n'),
+}
+
+
+@pytest.mark.parametrize("name", _WHERE_OR_NOTHING)
+def test_a_piece_that_is_a_clause_or_nothing_leaves_the_rest_checked(name: str) -> None:
+    source = f"def f(db, ids):\n{_WHERE_OR_NOTHING[name]}    db.execute(sql)\n"
+    (fragment,) = sql_in_python(source, "q.py").fragments
+    assert fragment.dynamic is None
+    assert " ".join(fragment.sql.split()) in (
+        "SELECT * FROM t ORDER BY a DESC LIMIT $limit", "SELECT count(*) FROM t GROUP BY a",
+        "SELECT a FROM t ORDER BY a", "SELECT a FROM t WHERE c = 1 LIMIT 5")
+
+
+@pytest.mark.parametrize("pieces", [
+    # bound once to what may bring a table into scope
+    '    where = "WHERE a = 1" if ids else " AND ".join(ids)\n'
+    '    sql = f"SELECT a FROM t {where} ORDER BY a"\n',
+    '    where = "JOIN u ON u.id = t.id" if ids else ""\n'
+    '    sql = f"SELECT a FROM t {where} ORDER BY a"\n',
+    # a parameter: anything
+    '    sql = f"SELECT a FROM t {ids} ORDER BY a"\n',
+    # glued to the table's name, or where a table goes
+    '    where = "WHERE a = 1" if ids else ""\n'
+    '    sql = f"SELECT a FROM t{where} ORDER BY a"\n',
+    '    where = "WHERE a = 1" if ids else ""\n'
+    '    sql = f"SELECT a FROM {where} ORDER BY a"\n',
+])
+def test_a_piece_that_may_be_more_than_a_clause_keeps_the_note(pieces: str) -> None:
+    source = f"def f(db, ids):\n{pieces}    db.execute(sql)\n"
+    (fragment,) = sql_in_python(source, "q.py").fragments
+    assert fragment.dynamic is not None
+
+
 def test_a_statement_built_into_a_longer_one_is_not_read_alone() -> None:
     """listenbrainz's feedback.py: `query_msid` reads the CTE `rf` that `query_base`
     defines; what is sent is `query_base + query_remaining` (read alone, `rf` was DBS301)."""
