@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 5  # of the cache file; bump when the captured data changes shape or meaning
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 

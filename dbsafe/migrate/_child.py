@@ -394,6 +394,36 @@ def _transaction_status(dbapi: Any) -> bool | None:
     return None if autocommit is None else not autocommit
 
 
+_TIMEOUTS_SQL = ("SELECT pg_catalog.current_setting('lock_timeout'), "
+                 "pg_catalog.current_setting('statement_timeout')")
+
+
+def _session_timeouts(connection: Any) -> list[list[str]]:
+    """`lock_timeout` and `statement_timeout` of the session, where set (not 0).
+
+    Read through the driver's own cursor, not SQLAlchemy, so that no transaction is begun
+    that alembic would then find open; one the read itself opens is rolled back.
+    """
+    if connection is None:
+        return []
+    try:
+        dbapi = _dbapi_connection(connection)
+        idle = _transaction_status(dbapi) is False
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(_TIMEOUTS_SQL)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if idle:
+            dbapi.rollback()
+    except Exception:  # noqa: BLE001 - an unknown driver: the timeouts stay unknown
+        return []
+    names = ("lock_timeout", "statement_timeout")
+    return [[names[i], str(value)] for i, value in enumerate(row or ())
+            if str(value) not in ("0", "")]
+
+
 class _Capture:
     """Every statement the revisions execute, recorded as it executes.
 
@@ -420,6 +450,10 @@ class _Capture:
         # While a batch_alter_table() block runs its operations: (file, line of the `with`,
         # line of the batch_op.* call whose SQL runs now).
         self._batch: tuple[str, int, int] | None = None
+        # The timeouts the session had when alembic started running revisions: what env.py
+        # set on its connection (`SET lock_timeout`, connect options), which holds for every
+        # revision of every run. Each record carries them ([[name, value], ...]).
+        self._settings: list[list[str]] = []
 
     def install(self) -> None:
         from sqlalchemy import event
@@ -428,6 +462,22 @@ class _Capture:
         event.listen(Engine, "before_cursor_execute", self.before)
         event.listen(Engine, "after_cursor_execute", self.after)
         self._install_batch()
+        self._install_settings()
+
+    def _install_settings(self) -> None:
+        """Read the session's timeouts each time env.py hands alembic the connection."""
+        try:
+            from alembic.runtime.migration import MigrationContext
+        except ImportError:
+            return
+        capture = self
+        original = MigrationContext.run_migrations
+
+        def run_migrations(context: Any, **kwargs: Any) -> Any:
+            capture._settings = _session_timeouts(getattr(context, "connection", None))
+            return original(context, **kwargs)
+
+        MigrationContext.run_migrations = run_migrations  # type: ignore[method-assign, assignment]
 
     def _install_batch(self) -> None:
         """`batch_alter_table()` runs its operations when the `with` block ends, so the
@@ -490,6 +540,7 @@ class _Capture:
             "file": file, "line": line, "revision": self.revision_files[file],
             "introspection": reflection, "in_transaction": None,
             "locks": None, "held": None, "inherited": None, "rewritten": None,
+            "settings": self._settings,
         }
         self.statements.append(record)
         self._current = record

@@ -185,7 +185,12 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
         if ran is not None and revision.revision not in ran:
             continue  # after the failing revision: never ran
         statements = by_revision.get(revision.revision, [])
-        out: list[MigrationStatement] = []
+        # The timeouts env.py set on the session hold for the revision: shown as the SET
+        # that gives them, generated like alembic's BEGIN, before its first statement.
+        out: list[MigrationStatement] = [
+            MigrationStatement(f"SET {name} = '{value.replace(chr(39), chr(39) * 2)}'",
+                               Location("<alembic>", 1), generated=True)
+            for name, value in (statements[0].settings if statements else ())]
         first = next((s.in_transaction for s in statements if s.in_transaction is not None),
                      state if state is not None else True)
         starts = bool(first)

@@ -150,6 +150,9 @@ class CapturedStatement:
     rewritten: tuple[tuple[str, str], ...] | None = None
     held: tuple[tuple[str, str, str, str], ...] | None = None
     inherited: tuple[tuple[str, str, str, str], ...] = ()
+    # (name, value) of the timeouts the session had when alembic began running revisions
+    # (set by env.py on its connection); those at 0 are left out.
+    settings: tuple[tuple[str, str], ...] = ()
 
 
 def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
@@ -608,6 +611,7 @@ def _captured(c: dict[str, Any]) -> CapturedStatement:
         tuple((a, b) for a, b in rewritten) if rewritten is not None else None,
         tuple((a, b, k, m) for a, b, k, m in held) if held is not None else None,
         tuple((a, b, k, m) for a, b, k, m in c.get("inherited") or ()),
+        tuple((name, value) for name, value in c.get("settings") or ()),
     )
 
 

@@ -574,3 +574,33 @@ def upgrade():
             if r.location.path.endswith("r02.py")]
     assert rows == [("awards", "ACCESS EXCLUSIVE", "observed"),
                     ("teams", "ACCESS EXCLUSIVE", "observed")]
+
+
+def test_timeouts_env_py_sets_on_its_connection_hold_for_every_revision(tmp_path: Path) -> None:
+    # pypi/warehouse's env.py runs `SET statement_timeout` and `SET lock_timeout` on its
+    # connection before alembic runs the revisions: 92 DBS115 said they were missing. A
+    # timeout a revision sets ends with its session and holds for none of the others.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("teams", sa.Column("id", sa.Integer, primary_key=True))
+''', "r02": '''
+def upgrade():
+    op.add_column("teams", sa.Column("name", sa.Text))
+'''})
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "def _run(connection):\n",
+        "def _run(connection):\n"
+        "    connection.execute(sa.text('SET statement_timeout = 5000'))\n"
+        "    connection.execute(sa.text('SET lock_timeout = 4000'))\n").replace(
+        "from alembic import context", "import sqlalchemy as sa\nfrom alembic import context"))
+    assert commands.lint(Settings(project_root=root, select=("DBS115",))).findings == ()
+
+    env.write_text(env.read_text().replace("SET lock_timeout = 4000", "SET lock_timeout = 0"))
+    found = commands.lint(Settings(project_root=root, select=("DBS115",))).findings
+    assert [(f.location.path if f.location else None, f.message) for f in found] == [
+        ("migrations/versions/r02.py",
+         "ACCESS EXCLUSIVE lock on `teams` is requested without `lock_timeout` set; while it "
+         "waits, every query on `teams` queues behind it (`dbsafe upgrade` sets both timeouts "
+         "for you).")]

@@ -37,6 +37,9 @@ op.execute("SET statement_timeout = '15min'")
 * Locks on tables created earlier in the same migration.
 * `lock_timeout` set with `SET`, `SET LOCAL` (until the transaction ends) or
   `set_config('lock_timeout', ...)`; a value of `0` disables the timeout and does not count.
+* Timeouts `env.py` sets on its connection before alembic runs the revisions (a `SET`,
+  the connection's `options`): dbsafe reads them from the session when it runs the
+  revisions on a throwaway server, not with `--offline`.
 * The statements of a function's body: they run when it is called, under the caller's
   settings, not in the migration that creates it.
 
