@@ -52,6 +52,7 @@ from dbsafe.lint.statement import (
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
+    from dbsafe.lint.engine import LintContext
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 EXCLUSIVE = "EXCLUSIVE"
@@ -596,7 +597,12 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
             for lock in locks_for(statement):
                 mode, source, note = lock.mode, "predicted", lock.note
                 if observed is not None and lock.relation is not None and lock.target != "type":
-                    found = _observed_mode(observed, lock.relation)
+                    names = pg_locks_names(lock, statement, ctx)
+                    found = next((f for name in names if (f := _observed_mode(observed, name))),
+                                 None)
+                    # The index's table is locked with it: no row of its own as unpredicted.
+                    seen.update(n for n, _mode, _kind in observed.locks
+                                if any(same_relation(n, name) for name in names))
                     if found is not None:
                         relation, held, since = found
                         seen.add(relation)
@@ -623,6 +629,26 @@ def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
                                            for lock in locks_for(inner)))
                 rows.extend(_unpredicted(statement, observed, seen, ctx))
     return rows
+
+
+def pg_locks_names(lock: Lock, statement: Statement, ctx: LintContext) -> list[str]:
+    """The names pg_locks may show `lock` under: its relation's; for a lock on an index,
+    its table's too (DROP INDEX takes ACCESS EXCLUSIVE on both); for the relation the
+    statement renames, the new name (pg_locks reads the name after the statement)."""
+    names = [lock.relation] if lock.relation is not None else []
+    if lock.relation is None:
+        return names
+    if lock.target == "index":
+        table = ctx.index_table(lock.relation)
+        if table is not None:
+            names.append(table)
+    rename = statement.rename
+    if rename is not None and rename.new and rename.relation is not None and \
+            rename.object == rename.relation_kind and same_relation(rename.relation,
+                                                                    lock.relation):
+        schema = lock.relation.rpartition(".")[0]
+        names.append(f"{schema}.{rename.new}" if schema else rename.new)
+    return names
 
 
 def _observed_mode(observed: Any, relation: str) -> tuple[str, str, str | None] | None:

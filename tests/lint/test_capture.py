@@ -604,3 +604,35 @@ def upgrade():
          "ACCESS EXCLUSIVE lock on `teams` is requested without `lock_timeout` set; while it "
          "waits, every query on `teams` queues behind it (`dbsafe upgrade` sets both timeouts "
          "for you).")]
+
+
+def test_locks_on_a_dropped_indexs_table_and_a_renamed_table_are_predicted(
+        tmp_path: Path) -> None:
+    # pypi/warehouse: `DROP INDEX journals_latest_releases` takes ACCESS EXCLUSIVE on
+    # `journals`, and `ALTER TABLE packages RENAME TO projects` shows in pg_locks under the
+    # new name; both are the lock the lock table predicts (DBS103 says so), and DBS119
+    # reported 20 of them as unpredicted.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("journals", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("name", sa.Text))
+    op.create_index("journals_name_idx", "journals", ["name"])
+    op.create_table("packages", sa.Column("name", sa.Text, primary_key=True))
+''', "r02": '''
+def upgrade():
+    op.drop_index("journals_name_idx")
+    op.rename_table("packages", "projects")
+'''})
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "target_metadata=target_metadata)",
+        "target_metadata=target_metadata, transaction_per_migration=True)"))
+    report = commands.lint(Settings(project_root=root, select=("DBS119", "DBS103")))
+    assert [f.code for f in report.findings] == ["DBS103"]
+    rows = [(r.relation, r.mode, r.source)
+            for r in lock_report(load_migrations(Settings(project_root=root)))
+            if r.location.path.endswith("r02.py")]
+    # --locks: neither is "not predicted"; the renamed table's row is observed.
+    assert rows == [("journals_name_idx", "ACCESS EXCLUSIVE", "observed"),
+                    ("packages", "ACCESS EXCLUSIVE", "observed")]

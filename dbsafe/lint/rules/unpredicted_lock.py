@@ -28,7 +28,9 @@ finding names the table and the lock PostgreSQL showed.
 ## Not flagged
 Tables created earlier in the same migration, locks that do not block writes, statements
 run outside a transaction block (their locks are gone before dbsafe can read `pg_locks`),
-and locks no stronger than one predicted for the same table.
+and locks no stronger than one predicted for the same table — including the table of an
+index the statement drops (DROP INDEX locks both) and a table it renames (pg_locks shows it
+by its new name).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.locks import SHARE, from_pg_locks, locks_for, strength
+from dbsafe.lint.locks import SHARE, from_pg_locks, locks_for, pg_locks_names, strength
 from dbsafe.lint.statement import Statement, same_relation
 
 _TABLES = frozenset({"r", "p", "m"})
@@ -73,8 +75,9 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if relation in statement.creates or bare in statement.creates or \
                 ctx.created_before(relation) or ctx.created_before(bare):
             continue
-        if any(lock.relation is None or (same_relation(lock.relation, relation)
-                                         and strength(lock.mode) >= strength(mode))
+        if any(lock.relation is None or (
+                any(same_relation(name, relation) for name in pg_locks_names(lock, statement, ctx))
+                and strength(lock.mode) >= strength(mode))
                for lock in predicted):
             continue
         name = relation.removeprefix("public.")
