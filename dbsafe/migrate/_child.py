@@ -959,7 +959,6 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 def _apply(config: Any, target: dict[str, Any], original_url: str | None,
            request: dict[str, Any], result: dict[str, Any], script: Any) -> None:
     import sqlalchemy as sa
-    from alembic import command
 
     project_driver = _project_driver(original_url)
     # The URL env.py may read: the target, with the project's own driver when it has one.
@@ -969,12 +968,23 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
     if sync_driver is None:
         sync_driver = next((d for d in ("psycopg", "psycopg2", "pg8000") if _importable(d)),
                            None)
+    if driver is None and sync_driver is None and _importable("asyncpg"):
+        driver = "asyncpg"
     url_driver = driver or sync_driver
-    if url_driver is None or sync_driver is None:
+    if url_driver is None:
         raise RuntimeError("no PostgreSQL driver (psycopg, psycopg2, asyncpg or pg8000) is "
                            "importable in this Python")
     config.set_main_option("sqlalchemy.url",
                            _sqlalchemy_url(target, url_driver).replace("%", "%%"))
+    if sync_driver is None:
+        # Only asyncpg (Prefect's servers): nothing to hand env.py a synchronous connection
+        # with, so it opens its own engine, which the sandbox points at the target.
+        if request.get("models"):
+            raise RuntimeError("comparing models needs a synchronous PostgreSQL driver "
+                               "(psycopg, psycopg2 or pg8000) in this Python; only asyncpg "
+                               "is importable")
+        _operations(config, request, result, script)
+        return
 
     # `keep_connection`: one pooled connection per database for the session's requests
     # (verify-reversible sends hundreds): no new server process, SQLAlchemy dialect set-up
@@ -998,20 +1008,7 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
 
                 connection.connect = lambda: contextlib.nullcontext(connection)  # type: ignore[attr-defined]
             config.attributes["connection"] = connection
-            for operation in request["operations"]:
-                name, revision = operation["command"], operation["revision"]
-                result.setdefault("expected", [])
-                if name == "upgrade":
-                    command.upgrade(config, revision)
-                elif name == "downgrade":
-                    command.downgrade(config, revision)
-                elif name == "stamp":
-                    command.stamp(config, revision)
-                else:
-                    raise ValueError(f"unknown operation {name!r}")
-                result["expected"] = _expected(script, name, revision)
-                # On a failure, says which operation of the request failed.
-                result["completed"] = result.get("completed", 0) + 1
+            _operations(config, request, result, script)
             transaction = connection.get_transaction()
             if transaction is not None:
                 transaction.commit()
@@ -1021,6 +1018,26 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
     finally:
         if not keep:
             engine.dispose()
+
+
+def _operations(config: Any, request: dict[str, Any], result: dict[str, Any],
+                script: Any) -> None:
+    from alembic import command
+
+    for operation in request["operations"]:
+        name, revision = operation["command"], operation["revision"]
+        result.setdefault("expected", [])
+        if name == "upgrade":
+            command.upgrade(config, revision)
+        elif name == "downgrade":
+            command.downgrade(config, revision)
+        elif name == "stamp":
+            command.stamp(config, revision)
+        else:
+            raise ValueError(f"unknown operation {name!r}")
+        result["expected"] = _expected(script, name, revision)
+        # On a failure, says which operation of the request failed.
+        result["completed"] = result.get("completed", 0) + 1
 
 
 _ENGINES: dict[str, Any] = {}  # kept engines of a session, by URL (`keep_connection`)

@@ -636,3 +636,28 @@ def upgrade():
     # --locks: neither is "not predicted"; the renamed table's row is observed.
     assert rows == [("journals_name_idx", "ACCESS EXCLUSIVE", "observed"),
                     ("packages", "ACCESS EXCLUSIVE", "observed")]
+
+
+def test_a_project_with_asyncpg_as_its_only_driver_is_captured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prefect's servers install asyncpg and no synchronous driver: dbsafe stopped with "no
+    # PostgreSQL driver (psycopg, psycopg2, asyncpg or pg8000) is importable", though asyncpg
+    # was. env.py builds its own async engine from sqlalchemy.url; the sandbox points it at
+    # the throwaway.
+    from tests.migrate.projects import ENV_PY
+
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": REVISIONS["r07"]})
+    (root / "migrations" / "env.py").write_text(ENV_PY["async_engine"])
+    blocker = tmp_path / "site"
+    blocker.mkdir()
+    # The project's interpreter without psycopg, psycopg2 and pg8000.
+    (blocker / "sitecustomize.py").write_text(
+        "import sys\nfor name in ('psycopg', 'psycopg2', 'pg8000'):\n"
+        "    sys.modules[name] = None\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    settings = Settings(project_root=root, select=("DBS101", "DBS005"))
+    assert load(settings).lines == ["Linted the SQL each revision ran on a throwaway server."]
+    report = commands.lint(settings)
+    assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
+        ("DBS101", "migrations/versions/r02.py")]
