@@ -231,7 +231,7 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
     import dataclasses
 
     from dbsafe.migrate.render import captured_migrations, render_revisions
-    from dbsafe.migrate.runner import MigrationError, RunResult, capture
+    from dbsafe.migrate.runner import MigrationError, RunResult, capture, describe_failure
     from dbsafe.pg.throwaway import throwaway_server
 
     failures: list[dict[str, Any]] = []
@@ -240,7 +240,8 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
             result = capture(project, server.url("dbsafe"))
             error = result.capture_error
             if error is not None and not error.get("revision"):
-                raise _NoCapture(f"{error.get('type')}: {error.get('message')}")
+                raise _NoCapture(describe_failure(error, ini=project.ini,
+                                                  interpreter=project.interpreter))
             parents = {r.revision: (r.down_revision,) if isinstance(r.down_revision, str)
                        else tuple(r.down_revision or ()) for r in result.revisions}
             captured = list(result.captured)

@@ -554,20 +554,27 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
     return env
 
 
-def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> MigrationError:
+def describe_failure(error: Mapping[str, Any], *, ini: Path, interpreter: str) -> str:
+    """One line saying what failed in the child and where: the revision, else the project's
+    own line (env.py, or a revision file alembic was loading)."""
     message = error.get("message") or error.get("type") or "unknown error"
     revision, file = error.get("revision"), error.get("file")
     if error.get("sandbox"):
-        text = f"refused: {message}"
-    elif revision:
-        text = f"revision {revision} (file {_display(file)}): {message}"
-    else:
-        origin = error.get("origin")  # env.py, or a revision file alembic was loading
-        where = f"{_display(origin[0])}:{origin[1]}" if origin else f"{ini.name}/env.py"
-        text = f"{where}: {error.get('type')}: {message}"
-        if error.get("type") == "ModuleNotFoundError":
-            text += (f" (env.py runs under {interpreter}; point --python, or `python` in "
-                     "[tool.dbsafe], at your project's interpreter)")
+        return f"refused: {message}"
+    if revision:
+        return f"revision {revision} (file {_display(file)}): {message}"
+    origin = error.get("origin")
+    where = f"{_display(origin[0])}:{origin[1]}" if origin else f"{ini.name}/env.py"
+    text = f"{where}: {error.get('type')}: {message}"
+    if error.get("type") == "ModuleNotFoundError":
+        text += (f" (env.py runs under {interpreter}; point --python, or `python` in "
+                 "[tool.dbsafe], at your project's interpreter)")
+    return text
+
+
+def _error(error: dict[str, Any], ini: Path, output: str, interpreter: str) -> MigrationError:
+    revision, file = error.get("revision"), error.get("file")
+    text = describe_failure(error, ini=ini, interpreter=interpreter)
     log.debug("traceback of the failure in env.py:\n%s", error.get("traceback", ""))
     return MigrationError(text, revision=revision, file=file, line=error.get("line"),
                           output=output, sqlstate=error.get("sqlstate"),

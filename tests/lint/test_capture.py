@@ -661,3 +661,25 @@ def test_a_project_with_asyncpg_as_its_only_driver_is_captured(
     report = commands.lint(settings)
     assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
         ("DBS101", "migrations/versions/r02.py")]
+
+
+def test_an_env_py_failing_only_on_the_throwaway_is_named_with_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prefect's env.py runs its migrations through a helper that needs an AnyIO worker
+    # thread; the reason lint fell back to offline rendering named neither file nor line.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r07"].replace("create_index", "create_table")
+                         .replace('"ix_orders_total", "orders", ["total"]',
+                                  '"orders", sa.Column("id", sa.Integer)')})
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "def _run(connection):\n",
+        "def _run(connection):\n    raise RuntimeError('Not running inside a worker thread')\n"))
+    # The outermost line of env.py on the stack: its module-level call.
+    lines = env.read_text().splitlines()
+    line = len(lines) - lines[::-1].index("    run_migrations_online()")
+    monkeypatch.chdir(root)
+    assert load(Settings(project_root=root)).lines == [
+        "Linted revisions rendered offline (alembic upgrade --sql) (could not run on a "
+        f"throwaway server: migrations/env.py:{line}: RuntimeError: Not running inside a "
+        "worker thread)."]
