@@ -269,3 +269,43 @@ def test_an_unwritable_report_file_is_said_before_the_upgrade_runs(
     assert_clean_error(result, f"cannot write {report}: no such directory {report.parent}")
     with psycopg.connect(database_url) as conn:  # nothing was applied
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+
+def test_lint_without_alembic_ini_or_paths_says_what_to_name(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    result = run("lint", cwd=tmp_path)
+    assert_clean_error(result, "alembic config not found", "SQL migration files or folders")
+    assert "--snapshot" not in result.stderr  # lint takes no snapshot
+
+
+def test_lint_of_a_folder_without_sql_migrations_is_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "1_init.down.sql").write_text("DROP TABLE t;\n")
+    assert_clean_error(run("lint", "migrations", cwd=tmp_path), "no SQL migrations",
+                       "migrations")
+
+
+_EMPTY_ENV_PY = '''from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.",
+                            poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+'''
+
+
+@pytest.mark.db
+def test_lint_of_an_alembic_history_with_no_revisions_is_not_a_pass(tmp_path: Path) -> None:
+    # As when env.py sets version_locations at run time: alembic.ini's folder is empty.
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\ncache = false\n")
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\nsqlalchemy.url = postgresql://nowhere/x\n")
+    (tmp_path / "migrations" / "versions").mkdir(parents=True)
+    (tmp_path / "migrations" / "env.py").write_text(_EMPTY_ENV_PY)
+    assert_clean_error(run("lint", cwd=tmp_path), "alembic found no revisions",
+                       "version_locations")

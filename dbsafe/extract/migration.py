@@ -80,8 +80,12 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(p for p in path.rglob("*.sql")
-                         if p.is_file() and not _DOWN_FILE.fullmatch(p.name))
+            found = [p for p in path.rglob("*.sql")
+                     if p.is_file() and not _DOWN_FILE.fullmatch(p.name)]
+            if not found:  # checking nothing must not pass for "no findings"
+                raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
+                                  f"under {path}")
+            files.extend(found)
         elif path.is_file():
             files.append(path)
         else:

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import Finding, Report, RuleInfo, Severity, SourceError, select_findings
+from dbsafe.core import (
+    ConfigError,
+    Finding,
+    Report,
+    RuleInfo,
+    Severity,
+    SourceError,
+    select_findings,
+)
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -92,6 +100,10 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                                   "--changed-since GITREF for SQL folders")
             loaded = Loaded(migrations, order=list(migrations))
     else:
+        if not project.ini.is_file():
+            raise ConfigError(f"alembic config not found: {project.ini}; set "
+                              "`alembic-config`, or name the SQL migration files or folders "
+                              "to lint")
         loaded = _alembic(settings, project, since=since, offline=offline, current=current)
     if changed_since:
         from dbsafe.extract.changed import changed_files
@@ -113,6 +125,12 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
         project, root=settings.project_root, offline=offline, since=pending_after,
         cache_dir=settings.effective_cache_dir if settings.use_cache else None,
         cache_extra=f"dbsafe {__version__} python {settings.python or ''}")
+    if not history.migrations and not history.unlinted:
+        # Linting nothing must not pass for "no findings": a history found empty is
+        # usually one whose env.py names its versions folder at run time.
+        raise SourceError(f"{project.ini.name}: alembic found no revisions, so there is "
+                          "nothing to lint; if env.py sets `version_locations` or "
+                          f"`script_location` at run time, set them in {project.ini.name}")
     loaded = Loaded(list(history.migrations), unlinted=list(history.unlinted),
                     order=list(history.migrations),
                     lines=[f"Linted {history.description()}."])
