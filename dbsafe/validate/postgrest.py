@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.holes import Template
     from dbsafe.extract.javascript import JsValue, PostgrestCall, PostgrestRequest
-    from dbsafe.schema.model import Function, Relation, SchemaSnapshot
+    from dbsafe.schema.model import Function, Publication, Relation, SchemaSnapshot
 
 UNKNOWN_RELATIONSHIP = RuleInfo(
     code="DBS305",
@@ -85,8 +85,17 @@ AMBIGUOUS_FUNCTION = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.2.0",
 )
+REALTIME_UNPUBLISHED = RuleInfo(
+    code="DBS310",
+    name="realtime-table-not-published",
+    summary="A supabase-js Realtime subscription listens to a table, or an event of it, that "
+            "the `supabase_realtime` publication does not publish, so it never receives a "
+            "change.",
+    default_severity=Severity.WARNING,
+    since="0.2.0",
+)
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP,
-                               NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION)
+                               NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION, REALTIME_UNPUBLISHED)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -566,6 +575,7 @@ class _Checker:
         options = self.request.calls[0].arguments[1]
         if not target or not isinstance(options, JsObject):
             return
+        self.published(target, options.get("event"))
         written = text = options.get("filter")
         if text is None:
             return
@@ -585,6 +595,46 @@ class _Checker:
                 self.not_literal("a column of the Realtime filter", written)
                 continue
             self.column(name, target, text, start, end)
+
+    def published(self, target: tuple[Relation, ...], event: JsValue | None) -> None:
+        """DBS310 when Realtime's publication, if the schema has it, publishes neither the
+        table nor, for a subscription to one event, that event: Realtime reads the changes
+        from the publication, and the channel then silently receives nothing.
+
+        A schema without the publication says nothing (Supabase creates it, outside the
+        migrations); nor does a partitioned table, whose changes a publication may carry
+        as its partitions'.
+        """
+        from dbsafe.extract.fragment import SqlFragment
+
+        publication = next((p for p in self.graph.snapshot.publications
+                            if p.name == _REALTIME_PUBLICATION), None)
+        if publication is None or len(target) != 1 or target[0].kind == "partitioned_table":
+            return
+        relation = target[0]
+        written = self.request.target
+        assert written is not None
+        where = written.location(0, max(len(written.sql) - 1, 0))
+        name = relation.qualified_name
+        if not _publishes(publication, relation, self.graph.snapshot):
+            self.report(REALTIME_UNPUBLISHED.code, f"Realtime never sends changes of `{name}`: "
+                        f"publication `{publication.name}` does not publish it", where,
+                        subject=name,
+                        help=f"Add it in a migration: `ALTER PUBLICATION {publication.name} "
+                             f"ADD TABLE {_quote(relation.schema)}.{_quote(relation.name)};` "
+                             "(what enabling Realtime for the table in the dashboard does).")
+            return
+        operation = event.sql.strip().lower() if isinstance(event, SqlFragment) else ""
+        if operation in ("insert", "update", "delete") and \
+                operation not in publication.operations:
+            self.report(REALTIME_UNPUBLISHED.code, f"Realtime never sends {operation.upper()} "
+                        f"changes of `{name}`: publication `{publication.name}` publishes only "
+                        f"{', '.join(publication.operations) or 'nothing'}",
+                        event.location(0, max(len(event.sql) - 1, 0))
+                        if isinstance(event, SqlFragment) else where, subject=name,
+                        help=f"`ALTER PUBLICATION {publication.name} SET (publish = "
+                             f"'{', '.join((*publication.operations, operation))}');` in a "
+                             "migration.")
 
     def chain(self, target: tuple[Relation, ...]) -> None:
         """The calls after `.from()` (or after `.rpc()` of a function returning rows of a
@@ -1453,6 +1503,36 @@ def _touches_hole(start: int, end: int, holes: Sequence[int]) -> bool:
     """Whether a name at `start`..`end` of a filled template (`_filled`) runs into one of
     its holes: `${field}.eq.1` names a column built at run time."""
     return any(start - 1 <= hole <= end + 1 for hole in holes)
+
+
+_REALTIME_PUBLICATION = "supabase_realtime"  # the publication Supabase's Realtime reads
+
+
+def _publishes(publication: Publication, relation: Relation, snapshot: SchemaSnapshot) -> bool:
+    """Whether `publication` carries `relation`'s changes: all tables, its schema's, its
+    own, or an ancestor's (a partition's parent, a parent it inherits from: added without
+    ONLY, which the snapshot does not tell, so taken to include it). Views carry none."""
+    if relation.kind not in _TABLE_KINDS:
+        return False
+    if publication.all_tables:
+        return True
+    seen: set[str] = set()
+    todo = [relation]
+    while todo:
+        current = todo.pop()
+        if current.qualified_name in seen:
+            continue
+        seen.add(current.qualified_name)
+        if current.qualified_name in publication.tables or \
+                current.schema in publication.schemas:
+            return True
+        for parent in (current.partition_of, *current.inherits):
+            if parent:
+                schema, _, table = parent.partition(".")
+                found = snapshot.relation(schema, table)
+                if found is not None:
+                    todo.append(found)
+    return False
 
 
 def _realtime_filter_columns(text: str) -> list[tuple[str, int, int]]:
