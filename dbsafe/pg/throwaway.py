@@ -104,8 +104,7 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
             user="postgres",
             bin_dir=bin_dir(),
         )
-        if database is not None:
-            _create_database(handle, database)
+        _prepare(handle, database)
         log.debug("throwaway server ready at %s", handle.socket_dir)
         yield handle
     finally:
@@ -192,12 +191,28 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _create_database(server: ThrowawayServer, name: str) -> None:
+def _prepare(server: ThrowawayServer, database: str | None) -> None:
+    """Let the server's sessions create the extensions its PostgreSQL is built without from
+    dbsafe's stand-ins (`standins/README.md`), and create `database` if one is asked for.
+
+    The stand-ins come after the server's own extensions on `extension_control_path`
+    (PostgreSQL 18), set for its superuser, the role every session of dbsafe's has: a real
+    extension is always preferred, and no other server ever sees them.
+    """
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if conn.info.server_version >= 180000:
+            conn.execute(sql.SQL("ALTER ROLE {} SET extension_control_path = {}").format(
+                sql.Identifier(server.user), sql.Literal(f"$system:{STAND_INS}")))
+        if database is not None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+
+
+# Control and script files of extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp),
+# under `extension/` as PostgreSQL's share directory has them.
+STAND_INS = Path(__file__).resolve().parent / "standins"
 
 
 @contextlib.contextmanager

@@ -1,0 +1,133 @@
+"""The stand-ins for extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp), on
+dbsafe's throwaway servers: they create, keep the real functions' signatures, and a history
+that uses them builds its schema."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe.pg.throwaway import throwaway_server
+
+pytestmark = pytest.mark.db
+
+# The functions of pgcrypto 1.3 and uuid-ossp 1.1 as PostgreSQL's own scripts create them:
+# name(identity arguments) result, volatility.
+PGCRYPTO = {
+    "armor(bytea) text i", "armor(bytea, text[], text[]) text i", "crypt(text, text) text i",
+    "dearmor(text) bytea i", "decrypt(bytea, bytea, text) bytea i",
+    "decrypt_iv(bytea, bytea, bytea, text) bytea i", "digest(bytea, text) bytea i",
+    "digest(text, text) bytea i", "encrypt(bytea, bytea, text) bytea i",
+    "encrypt_iv(bytea, bytea, bytea, text) bytea i", "gen_random_bytes(integer) bytea v",
+    "gen_random_uuid() uuid v", "gen_salt(text) text v", "gen_salt(text, integer) text v",
+    "hmac(bytea, bytea, text) bytea i", "hmac(text, text, text) bytea i",
+    "pgp_armor_headers(text, OUT key text, OUT value text) SETOF record i",
+    "pgp_key_id(bytea) text i", "pgp_pub_decrypt(bytea, bytea) text i",
+    "pgp_pub_decrypt(bytea, bytea, text) text i", "pgp_pub_decrypt(bytea, bytea, text, text) text i",
+    "pgp_pub_decrypt_bytea(bytea, bytea) bytea i",
+    "pgp_pub_decrypt_bytea(bytea, bytea, text) bytea i",
+    "pgp_pub_decrypt_bytea(bytea, bytea, text, text) bytea i",
+    "pgp_pub_encrypt(text, bytea) bytea v", "pgp_pub_encrypt(text, bytea, text) bytea v",
+    "pgp_pub_encrypt_bytea(bytea, bytea) bytea v",
+    "pgp_pub_encrypt_bytea(bytea, bytea, text) bytea v", "pgp_sym_decrypt(bytea, text) text i",
+    "pgp_sym_decrypt(bytea, text, text) text i", "pgp_sym_decrypt_bytea(bytea, text) bytea i",
+    "pgp_sym_decrypt_bytea(bytea, text, text) bytea i", "pgp_sym_encrypt(text, text) bytea v",
+    "pgp_sym_encrypt(text, text, text) bytea v", "pgp_sym_encrypt_bytea(bytea, text) bytea v",
+    "pgp_sym_encrypt_bytea(bytea, text, text) bytea v",
+    "fips_mode() boolean v",  # pgcrypto 1.4 (PostgreSQL 18)
+}
+UUID_OSSP = {
+    "uuid_generate_v1() uuid v", "uuid_generate_v1mc() uuid v",
+    "uuid_generate_v3(namespace uuid, name text) uuid i", "uuid_generate_v4() uuid v",
+    "uuid_generate_v5(namespace uuid, name text) uuid i", "uuid_nil() uuid i",
+    "uuid_ns_dns() uuid i", "uuid_ns_oid() uuid i", "uuid_ns_url() uuid i",
+    "uuid_ns_x500() uuid i",
+}
+_FUNCTIONS_OF = """
+SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') '
+       || pg_get_function_result(p.oid) || ' ' || p.provolatile::text
+FROM pg_proc AS p JOIN pg_depend AS d ON d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension AS e ON e.oid = d.refobjid WHERE e.extname = %s
+"""
+
+
+@pytest.fixture(scope="module")
+def throwaway() -> psycopg.Connection:
+    with throwaway_server(database="dbsafe") as server, \
+            psycopg.connect(server.conninfo("dbsafe"), autocommit=True) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("extension_control_path came in PostgreSQL 18")
+        conn.execute('CREATE SCHEMA extensions; CREATE EXTENSION "uuid-ossp" WITH SCHEMA '
+                     "extensions; CREATE EXTENSION pgcrypto")
+        yield conn
+
+
+@pytest.mark.parametrize(("extension", "functions"),
+                         [("pgcrypto", PGCRYPTO), ("uuid-ossp", UUID_OSSP)])
+def test_a_stand_in_has_the_real_extensions_functions(
+        throwaway: psycopg.Connection, extension: str, functions: set[str]) -> None:
+    found = {row[0] for row in throwaway.execute(_FUNCTIONS_OF, (extension,))}
+    assert found == functions
+
+
+def test_stand_ins_carry_the_versions_of_postgresql_18(throwaway: psycopg.Connection) -> None:
+    versions = dict(throwaway.execute("SELECT extname, extversion FROM pg_extension").fetchall())
+    assert (versions["pgcrypto"], versions["uuid-ossp"]) == ("1.4", "1.1")
+
+
+def test_stand_in_values_keep_their_shape_and_round_trip(throwaway: psycopg.Connection) -> None:
+    name = "python.org"
+    v3, v5, v4 = throwaway.execute(
+        "SELECT extensions.uuid_generate_v3(extensions.uuid_ns_dns(), %s), "
+        "extensions.uuid_generate_v5(extensions.uuid_ns_dns(), %s), "
+        "extensions.uuid_generate_v4()", (name, name)).fetchone()
+    assert v3 == uuid.uuid3(uuid.NAMESPACE_DNS, name)  # the real algorithm
+    assert (v5.version, v4.version) == (5, 4)
+    hashed, same, other, sizes, text = throwaway.execute(
+        "WITH h AS (SELECT crypt('secret', gen_salt('bf')) AS hash) "
+        "SELECT hash, crypt('secret', hash) = hash, crypt('guess', hash) = hash, "
+        "ARRAY[length(digest('a', 'sha1')), length(digest('a', 'md5')), "
+        "      length(gen_random_bytes(40)), length(hmac('a', 'k', 'sha256'))], "
+        "pgp_sym_decrypt(pgp_sym_encrypt('hello', 'k'), 'k') FROM h").fetchone()
+    assert hashed.startswith("$bf$") and same and not other
+    assert sizes == [20, 16, 40, 32] and text == "hello"
+
+
+def test_a_history_that_creates_them_builds_its_schema(tmp_path: Path) -> None:
+    from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.migrate.throwaway import migrated_database
+    from dbsafe.schema.introspect import introspect_url
+    from tests.migrate.projects import write_project
+
+    ini = write_project(tmp_path, "well_behaved")
+    versions = tmp_path / "migrations" / "versions"
+    for old in versions.iterdir():
+        old.unlink()
+    (versions / "0001_tokens.py").write_text('''"""tokens"""
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.execute('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"')
+    op.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+    op.execute("CREATE TABLE tokens (id uuid DEFAULT uuid_generate_v4() PRIMARY KEY, "
+               "secret text DEFAULT encode(gen_random_bytes(16), 'hex'), "
+               "digest bytea GENERATED ALWAYS AS (digest(id::text, 'sha256')) STORED)")
+    op.execute("INSERT INTO tokens DEFAULT VALUES")
+
+
+def downgrade():
+    op.execute("DROP TABLE tokens")
+''')
+    with migrated_database(AlembicProject(ini)) as url:
+        snapshot = introspect_url(url)
+    tokens = snapshot.relation("public", "tokens")
+    assert tokens is not None
+    assert [c.name for c in tokens.columns] == ["id", "secret", "digest"]
+    assert {e.name for e in snapshot.extensions} >= {"uuid-ossp", "pgcrypto"}
