@@ -53,6 +53,8 @@ from dbsafe.core import (
 from dbsafe.validate.codes import identifier_at
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import JsValue, PostgrestRequest
@@ -600,10 +602,13 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     files left out.
 
     Migration files (and the folders holding them) are not application code: a data
-    migration's `UPDATE` of a column a later revision drops ran long ago.
+    migration's `UPDATE` of a column a later revision drops ran long ago. Nor are other
+    migrations than those linted (a history's revisions for another dialect, an older
+    folder): any file `migration_kind` names one is left out.
     """
     from dbsafe.extract.files import discover, extract_file
     from dbsafe.extract.javascript import SqlNames
+    from dbsafe.extract.migration import migration_kind
 
     root = settings.project_root.resolve()
     paths = [p for p in (root / s for s in settings.source_paths) if p.exists()]
@@ -617,7 +622,20 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         resolved = path.resolve()
         if resolved in files or any(folder in resolved.parents for folder in folders):
             continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""  # extract_file says what is wrong with it
+        if migration_kind(_relative(resolved, root), data) is not None:
+            continue
         extracted = extract_file(path, root=root, js_names=names)
         fragments.extend(extracted.fragments)
         fragments.extend(getattr(extracted, "requests", ()))  # .js/.ts files
     return fragments
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -298,6 +298,24 @@ def test_application_fragments_leave_migration_files_out(tmp_path: Path) -> None
     assert application_fragments(missing, migrations) == []
 
 
+def test_application_fragments_leave_out_other_migrations_than_those_linted(
+        tmp_path: Path) -> None:
+    # Prefect keeps a second history for SQLite next to the one linted: its revisions are
+    # migrations too, not application code that still reads a dropped column.
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "q.sql").write_text("SELECT notes FROM appointments;\n")
+    other = tmp_path / "app" / "versions_sqlite"
+    other.mkdir()
+    (other / "2024_01_01_aaaa_notes.py").write_text(
+        'revision = "aaaa"\ndown_revision = None\n\n\ndef upgrade():\n'
+        '    op.execute("UPDATE appointments SET notes = \'\'")\n')
+    (tmp_path / "app" / "updates").mkdir()
+    (tmp_path / "app" / "updates" / "20160616-notes.sql").write_text(
+        "UPDATE appointments SET notes = '';\n")
+    settings = Settings(project_root=tmp_path)
+    assert [f.path for f in application_fragments(settings, [])] == ["app/q.sql"]
+
+
 # -- end to end: the demo alembic environment ------------------------------------------------
 
 DROP_NOTES = '''\
