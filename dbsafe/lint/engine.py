@@ -48,6 +48,7 @@ from dbsafe.lint.statement import (
     type_name,
 )
 from dbsafe.lint.types import rewrites
+from dbsafe.pg.names import object_name
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -402,8 +403,6 @@ class History:
 
     def _key_added(self, table_name: str, con: Constraint, columns: tuple[str, ...]) -> None:
         """Record a PRIMARY KEY or UNIQUE constraint under the name PostgreSQL gives it."""
-        from dbsafe.schema.ddl import object_name
-
         if con.kind not in ("primary", "unique"):
             return
         if con.using_index:
@@ -432,8 +431,6 @@ class History:
     def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
         """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
         (only the table's own are known: a clash with another table's is missed)."""
-        from dbsafe.schema.ddl import object_name
-
         keys = self.foreign_keys.get(table_name, {})
         number = 0
         while keys.get(name := object_name(table_name, "_".join(columns),

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from dbsafe.pg.names import object_name
 from dbsafe.schema.casts import EXPLICIT, UNKNOWN, conversion
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
 from dbsafe.schema.model import (
@@ -1669,20 +1670,6 @@ def _keyed_by(p: _Plan, relation: Relation, column: str) -> str | None:
             return table.qualified_name
         tables += [r for r in p.source.relations if r.partition_of == table.qualified_name]
     return None
-
-
-def object_name(name1: str, name2: str | None, label: str) -> str:
-    """makeObjectName (PostgreSQL): `name1_name2_label`, the longer of the two names cut
-    (at a character boundary) until it fits in 63 bytes."""
-    first, second = name1.encode(), (name2 or "").encode()
-    room = 63 - len(label) - 1 - (1 if name2 else 0)
-    while len(first) + len(second) > room:
-        if len(first) > len(second):
-            first = first[:-1]
-        else:
-            second = second[:-1]
-    parts = [first.decode(errors="ignore"), *([second.decode(errors="ignore")] if name2 else [])]
-    return "_".join([*parts, label])
 
 
 def _has_default_partition(snapshot: SchemaSnapshot, parent: str) -> bool:

@@ -1,0 +1,21 @@
+"""PostgreSQL's rules for the names it chooses itself."""
+
+from __future__ import annotations
+
+
+def object_name(name1: str, name2: str | None, label: str) -> str:
+    """makeObjectName (PostgreSQL): `name1_name2_label`, the longer of the two names cut
+    (at a character boundary) until it fits in 63 bytes.
+
+    >>> object_name("orders", "customer_id", "fkey")
+    'orders_customer_id_fkey'
+    """
+    first, second = name1.encode(), (name2 or "").encode()
+    room = 63 - len(label) - 1 - (1 if name2 else 0)
+    while len(first) + len(second) > room:
+        if len(first) > len(second):
+            first = first[:-1]
+        else:
+            second = second[:-1]
+    parts = [first.decode(errors="ignore"), *([second.decode(errors="ignore")] if name2 else [])]
+    return "_".join([*parts, label])
