@@ -64,10 +64,14 @@ _QUERY_BUILDER = frozenset({"select", "insert", "upsert", "update", "delete"})
 # A client is named so, but one also named after storage is a bucket API's (`supabaseStorage
 # = supabase.storage`) unless the file binds it to a client.
 _STORAGE_WORD = re.compile(r"storage|bucket", re.IGNORECASE)
-_WRAPPERS = frozenset(
-    {"parenthesized_expression", "await_expression", "non_null_expression", "as_expression",
+# Wrappers that leave an expression's value as it is: parentheses and TypeScript's type
+# operators (`x as T`, `x!`, `x satisfies T`, `<T>x`). A query builder inside one is the same
+# builder, so a chain goes on through them.
+_TYPE_WRAPPERS = frozenset(
+    {"parenthesized_expression", "non_null_expression", "as_expression",
      "satisfies_expression", "type_assertion"}
 )
+_WRAPPERS = _TYPE_WRAPPERS | {"await_expression"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,10 +453,25 @@ class _Reader:
             dynamic = f"the {'table' if kind == 'from' else 'function'} name `{label}` " \
                       "is not a literal"
         calls = [PostgrestCall(kind, tuple(arguments), self.location(prop))]
-        node = call
+        calls += self._chained(call)[0]
+        if kind == "from" and len(calls) > 1 and (
+                calls[1].method not in _QUERY_BUILDER
+                # a bucket's `update(path, file)`; the query builder's takes the new values
+                or (calls[1].method == "update" and isinstance(
+                    next(iter(calls[1].arguments), None), SqlFragment))):
+            return None
+        return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
+                                self.location(prop), dynamic, schema_dynamic)
+
+    def _chained(self, node: Node) -> tuple[list[PostgrestCall], Node]:
+        """The method calls chained on `node` (`node.select(...).eq(...)`), also through
+        parentheses and type operators (`(node as any).select(...)`), and the outermost
+        expression of the chain."""
+        calls: list[PostgrestCall] = []
         while True:
             parent = node.parent
-            while parent is not None and parent.type in ("non_null_expression",):
+            while parent is not None and parent.type in _TYPE_WRAPPERS and (
+                    _operand(parent) == node):
                 node, parent = parent, parent.parent
             if parent is None or parent.type != "member_expression":
                 break
@@ -470,14 +489,7 @@ class _Reader:
             calls.append(PostgrestCall(self.text(method), tuple(self._arguments(outer)),
                                        self.location(method)))
             node = outer
-        if kind == "from" and len(calls) > 1 and (
-                calls[1].method not in _QUERY_BUILDER
-                # a bucket's `update(path, file)`; the query builder's takes the new values
-                or (calls[1].method == "update" and isinstance(
-                    next(iter(calls[1].arguments), None), SqlFragment))):
-            return None
-        return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
-                                self.location(prop), dynamic, schema_dynamic)
+        return calls, node
 
     def _realtime(self, call: Node) -> PostgrestRequest | None:
         """`channel.on('postgres_changes', { schema, table, filter }, handler)`: Realtime
@@ -877,13 +889,21 @@ def _pattern_names(pattern: Node) -> Iterator[Node]:
 
 
 def _unwrap(node: Node) -> Node:
-    """The expression inside parentheses, `await`, `x!`, `x as T`, `x satisfies T`."""
+    """The expression inside parentheses, `await`, `x!`, `x as T`, `x satisfies T`, `<T>x`."""
     while node.type in _WRAPPERS:
-        inner = next((c for c in node.named_children if c.type != "comment"), None)
+        inner = _operand(node)
         if inner is None:
             return node
         node = inner
     return node
+
+
+def _operand(wrapper: Node) -> Node | None:
+    """The expression a wrapper (`_WRAPPERS`) holds: `<T>x` puts its type first."""
+    children = [c for c in wrapper.named_children if c.type != "comment"]
+    if not children:
+        return None
+    return children[-1] if wrapper.type == "type_assertion" else children[0]
 
 
 def _changes_schema(template: Template) -> bool:

@@ -179,6 +179,10 @@ PASS = [
     ("embedded-null-filter-in-referenced-or", "supabase.from('clinics')"
      ".select('id, patients(id, appointments(id))')"
      ".or('appointments.is.null', { referencedTable: 'patients' })"),
+    # Parentheses and type operators around part of a chain leave the builder as it is.
+    ("type-operators-in-the-chain", "(supabase.from('clinics') as any).select('id, name')"),
+    ("embed-read-through-a-type-operator", "(supabase.from('clinics')"
+     ".select('id, patients(id)') satisfies unknown as any).not('patients', 'is', null)"),
 ]
 
 # (id, request, code, identifier the finding's span must cover).
@@ -284,6 +288,17 @@ FLAG = [
      "DBS302", "nope"),
     ("rpc-procedure", "supabase.rpc('archive_patients', { before: '2024-01-01' })", "DBS306",
      "archive_patients"),
+    # Parentheses and TypeScript's type operators around part of a chain (`x as T`, `x!`,
+    # `x satisfies T`, `<T>x`): the calls after them are the same builder's.
+    ("after-as", "(supabase.from('clinics') as any).select('id, title')", "DBS302", "title"),
+    ("after-non-null", "(supabase.from('patients').select('id')!).eq('nope', 1)", "DBS302",
+     "nope"),
+    ("after-satisfies", "(supabase.from('patients') satisfies object).select('nope')",
+     "DBS302", "nope"),
+    ("after-angle-bracket-assertion", "(<any>supabase.from('clinics')).select('nope')",
+     "DBS302", "nope"),
+    ("client-in-angle-bracket-assertion", "(<any>supabase).from('clinics').select('nope')",
+     "DBS302", "nope"),
 ]
 
 # (id, request): built at run time, reported as a DBS304 note and never guessed at.
