@@ -643,7 +643,8 @@ class _Checker:
         for call in self.request.calls[1:]:
             method = call.method
             if method == "select":
-                embeds.extend(self.select(call, target))
+                # A later select replaces the earlier one (supabase-js sets the parameter).
+                embeds = self.select(call, target)
             elif method in _MUTATIONS:
                 self.payload(call, target)
             elif method in _FILTERS:

@@ -82,8 +82,9 @@ _CHUNK = 32
 # error names the Python that read the file; 47: `sql += " WHERE ..."` after the FROM items
 # leaves the start checked; 48: so does a piece that is a clause or nothing (`{where}`);
 # 49: a Realtime table its publication does not publish (DBS310); 50: supabase-js chains go on
-# past parentheses and TypeScript's type operators
-_CACHE_VERSION = 50
+# past parentheses and TypeScript's type operators; 51: a later `.select()` replaces the embeds of
+# an earlier one
+_CACHE_VERSION = 51
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -183,6 +183,9 @@ PASS = [
     ("type-operators-in-the-chain", "(supabase.from('clinics') as any).select('id, name')"),
     ("embed-read-through-a-type-operator", "(supabase.from('clinics')"
      ".select('id, patients(id)') satisfies unknown as any).not('patients', 'is', null)"),
+    # supabase-js sets the select parameter: the last select's `x` (doctors) is filtered.
+    ("a-later-select-replaces-the-embeds", "supabase.from('appointments')"
+     ".select('id, x:patients(id)').select('id, x:doctors(id)').eq('x.name', 'n')"),
 ]
 
 # (id, request, code, identifier the finding's span must cover).
@@ -299,6 +302,9 @@ FLAG = [
      "DBS302", "nope"),
     ("client-in-angle-bracket-assertion", "(<any>supabase).from('clinics').select('nope')",
      "DBS302", "nope"),
+    ("embedded-filter-after-a-later-select", "supabase.from('appointments')"
+     ".select('id, x:patients(id)').select('id, x:doctors(id)').eq('x.full_name', 'n')",
+     "DBS302", "full_name"),
 ]
 
 # (id, request): built at run time, reported as a DBS304 note and never guessed at.
