@@ -9,6 +9,8 @@ Two things are taken from a `.js`/`.jsx`/`.mjs`/`.cjs`/`.ts`/`.tsx` file:
 * PostgREST requests, as `PostgrestRequest`s: a `.from('table')` or `.rpc('fn')` call on a
   supabase-js client and the method calls chained on it (`.select('...')`, `.eq(...)`,
   `.order(...)`, `.insert({...})`, ...), with each string argument mapped back to the file.
+  A query held in a variable (`let q = supabase.from('t')...; if (x) q = q.eq(...)`) is
+  followed within its scope where which query it holds is certain (see `_Reader._followed`).
   What a request means is decided in `dbsafe.validate.postgrest`; this module only reads.
 
 A `.from()` call is taken as PostgREST only when its receiver is clearly a supabase client:
@@ -157,6 +159,10 @@ class PostgrestRequest:
 
     `target` is the table (or function) name; `None` when it is not a literal, with the
     expression in `dynamic`. `calls` starts with the `from`/`rpc`/`on` call itself.
+
+    A query held in a variable (`let q = supabase.from('t')...; q = q.eq(...)`) makes one
+    request per later use of it, whose `calls` start with the `inherited` calls made on it
+    before: they give the request its table and select, but another request reports on them.
     """
 
     path: str
@@ -167,6 +173,7 @@ class PostgrestRequest:
     location: Location  # of `from`/`rpc`
     dynamic: str | None = None
     schema_dynamic: bool = False  # `.schema(x)` with x not a literal
+    inherited: int = 0  # leading calls another request reports on (see above)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +253,8 @@ class _Reader:
         self.bindings: dict[str, list[tuple[int, Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
+        # name -> every identifier spelling it (reads, writes and declarations)
+        self.references: dict[str, list[Node]] = {}
         # names imported from another package (`knex`, `drizzle`): what they make is not a
         # supabase client, whatever the variable holding it is called
         self.other_modules: set[str] = set()
@@ -288,12 +297,19 @@ class _Reader:
         nodes = list(_walk(root))
         for node in nodes:
             self._bind(node)
+            if node.type in ("identifier", "shorthand_property_identifier"):
+                self.references.setdefault(self.text(node), []).append(node)
         fragments: list[SqlFragment] = []
         requests: list[PostgrestRequest] = []
         for node in nodes:
             if node.type != "call_expression":
                 continue
-            request = self._request(node) or self._realtime(node)
+            request = self._request(node)
+            if request is not None:
+                requests.append(request)
+                requests.extend(self._followed(node, request))
+                continue
+            request = self._realtime(node)
             if request is not None:
                 requests.append(request)
                 continue
@@ -454,11 +470,7 @@ class _Reader:
                       "is not a literal"
         calls = [PostgrestCall(kind, tuple(arguments), self.location(prop))]
         calls += self._chained(call)[0]
-        if kind == "from" and len(calls) > 1 and (
-                calls[1].method not in _QUERY_BUILDER
-                # a bucket's `update(path, file)`; the query builder's takes the new values
-                or (calls[1].method == "update" and isinstance(
-                    next(iter(calls[1].arguments), None), SqlFragment))):
+        if kind == "from" and _bucket(calls):
             return None
         return PostgrestRequest(self.path, kind, target, schema, tuple(calls),
                                 self.location(prop), dynamic, schema_dynamic)
@@ -490,6 +502,86 @@ class _Reader:
                                        self.location(method)))
             node = outer
         return calls, node
+
+    def _followed(self, call: Node, origin: PostgrestRequest) -> list[PostgrestRequest]:
+        """The requests a query held in a variable makes later in its scope.
+
+        `const q = supabase.from('t')...` (or `let`, `var`), then `q.select(...)` or
+        `q = q.eq(...)`: each later chain on `q` is a request of the table of that `.from()`,
+        after the calls made on `q` before it (its initializer's, and those of each
+        `q = q...` written earlier). Followed only when which query `q` holds is certain: `q`
+        is written nowhere but in its declaration and in `q = q.<calls>`, and read nowhere
+        but at the start of a chain, in `await q` or in `return q`; not passed to a
+        function, stored, read before its declaration, or reassigned while a closure reads
+        it; and no `q = q...` selects (which branch's select holds is not known). Else
+        nothing is followed: a missed use is silent, a guess may be wrong.
+        """
+        if origin.target is None or origin.dynamic or origin.schema_dynamic:
+            return []
+        holder = self._chained(call)[1]
+        while holder.parent is not None and holder.parent.type in _TYPE_WRAPPERS and (
+                _operand(holder.parent) == holder):
+            holder = holder.parent
+        declarator = holder.parent
+        if (declarator is None or declarator.type != "variable_declarator"
+                or declarator.child_by_field_name("value") != holder):
+            return []
+        name = declarator.child_by_field_name("name")
+        if name is None or name.type != "identifier":
+            return []
+        home = _function_of(declarator)
+        uses: list[tuple[int, list[PostgrestCall], Node | None]] = []  # (start, calls, `q = `)
+        writes: set[int] = set()  # the assignments to the variable after its declaration
+        closure = False
+        for ref in self.references.get(self.text(name), ()):
+            if ref == name or self._declarator(ref) != declarator:
+                continue  # the declaration itself, or another binding of the name
+            if ref.start_byte < declarator.end_byte:
+                return []  # read before it holds the query (a closure, `var` hoisting)
+            closure = closure or _function_of(ref) != home
+            parent = ref.parent
+            if (parent is not None and parent.type == "assignment_expression"
+                    and parent.child_by_field_name("left") == ref):
+                writes.add(parent.id)
+                continue
+            reader = ref
+            while reader.parent is not None and reader.parent.type in _TYPE_WRAPPERS and (
+                    _operand(reader.parent) == reader):
+                reader = reader.parent
+            if reader.parent is not None and reader.parent.type in (
+                    "await_expression", "return_statement"):
+                continue
+            calls, end = self._chained(ref)
+            if not calls:
+                return []  # an argument, a property read, stored: where it goes is not known
+            while end.parent is not None and end.parent.type in _TYPE_WRAPPERS and (
+                    _operand(end.parent) == end):
+                end = end.parent
+            assignment = end.parent
+            if (assignment is None or assignment.type != "assignment_expression"
+                    or assignment.child_by_field_name("right") != end):
+                assignment = None
+            uses.append((ref.start_byte, calls, assignment))
+        extensions = [(a, calls) for _, calls, a in uses if a is not None]
+        if writes != {a.id for a, _ in extensions}:
+            return []  # assigned something else (`q = other`, `q = f(q)`, `q = c ? q.x() : q`)
+        if extensions and closure:
+            return []
+        if any(c.method == "select" for _, calls in extensions for c in calls):
+            return []
+        requests: list[PostgrestRequest] = []
+        for start, calls, _ in sorted(uses, key=lambda use: use[0]):
+            before = list(origin.calls)
+            for assignment, added in extensions:
+                if assignment.end_byte <= start:
+                    before += added
+            whole = [*before, *calls]
+            if origin.kind == "from" and _bucket(whole):
+                continue
+            requests.append(PostgrestRequest(
+                self.path, origin.kind, origin.target, origin.schema, tuple(whole),
+                calls[0].location, inherited=len(before)))
+        return requests
 
     def _realtime(self, call: Node) -> PostgrestRequest | None:
         """`channel.on('postgres_changes', { schema, table, filter }, handler)`: Realtime
@@ -777,6 +869,24 @@ def _generic_callee(call: Node) -> Node | None:
         if inner is not None and inner.type == "member_expression":
             return inner
     return function
+
+
+def _bucket(calls: list[PostgrestCall]) -> bool:
+    """Whether `.from(x)` and the calls after it are a storage bucket's: supabase-js's query
+    builder has only `_QUERY_BUILDER`'s methods."""
+    return len(calls) > 1 and (
+        calls[1].method not in _QUERY_BUILDER
+        # a bucket's `update(path, file)`; the query builder's takes the new values
+        or (calls[1].method == "update" and isinstance(
+            next(iter(calls[1].arguments), None), SqlFragment)))
+
+
+def _function_of(node: Node) -> Node | None:
+    """The function (or the program) whose code `node` is."""
+    scope = node.parent
+    while scope is not None and scope.type not in _FUNCTIONS:
+        scope = scope.parent
+    return scope
 
 
 def _package(module: str) -> bool:

@@ -490,12 +490,20 @@ class _Checker:
         self.issues: list[Issue] = []
         self.unchecked: str | None = None
         self.dynamic: str | None = None
+        self.call = 0  # the index in `request.calls` of the call being read
+
+    @property
+    def muted(self) -> bool:
+        """Whether the call being read is one another request reports on (`inherited`)."""
+        return self.call < self.request.inherited
 
     # -- findings ----------------------------------------------------------------------
 
     def report(self, code: str, message: str, where: Location, *, subject: str,
                help: str | None = None, sql: str | None = None, start: int = 0,
                end: int = 0, context: tuple[tuple[str, str], ...] = ()) -> None:
+        if self.muted:
+            return
         severity = _SEVERITY.get(code) or next(r.default_severity for r in RULES
                                                if r.code == code)
         finding = Finding(code=code, message=message, severity=severity, location=where,
@@ -503,23 +511,27 @@ class _Checker:
         self.issues.append(Issue(finding, sql, start, end))
 
     def not_literal(self, what: str, value: JsValue) -> None:
-        if self.dynamic is None:
-            from dbsafe.extract.javascript import JsOther
+        from dbsafe.extract.javascript import JsOther
 
-            label = value.label if isinstance(value, JsOther) else "an expression"
-            self.dynamic = f"{what} `{label}` is not a literal"
+        label = value.label if isinstance(value, JsOther) else "an expression"
+        self.built_at_run_time(f"{what} `{label}` is not a literal")
+
+    def built_at_run_time(self, reason: str) -> None:
+        if self.dynamic is None and not self.muted:
+            self.dynamic = reason
 
     def skip(self, reason: str) -> None:
-        self.unchecked = self.unchecked or reason
+        if not self.muted:
+            self.unchecked = self.unchecked or reason
 
     # -- the request -------------------------------------------------------------------
 
     def run(self) -> Checked:
         request = self.request
         if request.dynamic:
-            self.dynamic = request.dynamic
+            self.built_at_run_time(request.dynamic)
         elif request.schema_dynamic:
-            self.dynamic = "the schema passed to `.schema()` is not a literal"
+            self.built_at_run_time("the schema passed to `.schema()` is not a literal")
         elif request.kind == "rpc":
             self.rpc()
         elif request.kind == "realtime":
@@ -640,7 +652,8 @@ class _Checker:
         """The calls after `.from()` (or after `.rpc()` of a function returning rows of a
         table), read against the relations `target` may be."""
         embeds: list[_Embed] = []
-        for call in self.request.calls[1:]:
+        for index, call in enumerate(self.request.calls[1:], 1):
+            self.call = index
             method = call.method
             if method == "select":
                 # A later select replaces the earlier one (supabase-js sets the parameter).
@@ -920,9 +933,10 @@ class _Checker:
             if not isinstance(row, JsObject):
                 self.not_literal(f"the `.{call.method}()` payload", row)
                 continue
-            if not row.complete and self.dynamic is None:
+            if not row.complete:
                 # Its literal keys are still sent, and still checked below.
-                self.dynamic = f"the `.{call.method}()` payload has spread or computed keys"
+                self.built_at_run_time(
+                    f"the `.{call.method}()` payload has spread or computed keys")
             for key in row.keys:
                 self.column(key.sql, target, key, 0, max(len(key.sql) - 1, 0), payload=True)
         if call.method == "upsert" and len(call.arguments) > 1:
@@ -1042,7 +1056,7 @@ class _Checker:
                              + ", ".join(f"`{n}`" for n in sorted(names)) + ".")
         if not args.complete:
             # Its literal keys were checked; which arguments are sent is not known.
-            self.dynamic = self.dynamic or "the `.rpc()` arguments have spread or computed keys"
+            self.built_at_run_time("the `.rpc()` arguments have spread or computed keys")
             return
         if unknown or args.bound:
             return  # keys may be added to a bound object before the call

@@ -338,3 +338,42 @@ def test_generic_calls_after_await_are_read(source: str) -> None:
     (request,) = _requests(source)
     assert [(c.method, [getattr(a, "sql", None) for a in c.arguments])
             for c in request.calls[:2]] == [("from", ["t"]), ("select", ["a"])]
+
+
+def test_a_query_held_in_a_variable_is_followed_in_its_scope() -> None:
+    source = SUPABASE + (
+        "const supabase = createClient(u, k);\n"
+        "async function f(x) {\n"
+        "  let q = supabase.from('t').select('a');\n"
+        "  if (x) q = q.eq('b', 1);\n"
+        "  const next = [1].map((q) => q + 1);\n"  # another binding of the name
+        "  const { data } = await q.order('c');\n"
+        "}\n")
+    requests = _requests(source)
+    assert [([c.method for c in r.calls], r.inherited, r.location.line, r.location.column)
+            for r in requests] == [
+        (["from", "select"], 0, 4, 20),
+        (["from", "select", "eq"], 2, 5, 16),
+        (["from", "select", "eq", "order"], 3, 7, 28),
+    ]
+    assert {r.target.sql for r in requests if r.target is not None} == {"t"}
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        "q = wrap(q);",  # passed to a function, and assigned what it returns
+        "list.push(q);",  # stored
+        "q = other;",
+        "q += 1;",
+        "const { q: r } = { q };",  # stored in an object
+        "setTimeout(() => { q = q.eq('b', 1) });",  # reassigned in a closure
+        "q = q.select('b');",  # a select that holds only where that line ran
+    ],
+)
+def test_a_query_held_in_a_variable_is_not_followed_where_it_may_hold_another(
+        use: str) -> None:
+    source = ("async function f() {\n  let q = supabase.from('t').select('a');\n"
+              f"  {use}\n  await q.eq('c', 1);\n}}\n")
+    requests = _requests(source)
+    assert [[c.method for c in r.calls] for r in requests] == [["from", "select"]]

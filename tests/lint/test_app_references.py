@@ -419,6 +419,26 @@ def test_renamed_table_in_supabase_from(hooks: list, snapshot: SchemaSnapshot) -
                                "`web/hooks.ts:4:46`.")
 
 
+def test_a_query_held_in_a_variable_uses_what_its_later_calls_name(
+        tmp_path: Path, snapshot: SchemaSnapshot) -> None:
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "list.ts").write_text(
+        "import { createClient } from '@supabase/supabase-js';\n"
+        "const supabase = createClient(url, key);\n"
+        "export async function list(status) {\n"
+        "  let query = supabase.from('appointments').select('id');\n"
+        "  if (status) query = query.eq('status', status);\n"
+        "  return await query;\n"
+        "}\n", encoding="utf-8")
+    requests = application_fragments(Settings(project_root=tmp_path, source_paths=("web",)))
+    [finding] = lint("ALTER TABLE appointments DROP COLUMN status;", requests, snapshot)
+    assert finding.context[1] == (
+        "Query", "web/list.ts:5:33: .from('appointments').select('id').eq('status', …)")
+    # The table is named once, by the `.from()` the variable holds.
+    [finding] = lint("ALTER TABLE appointments RENAME TO visits;", requests, snapshot)
+    assert finding.message.endswith("still used by `web/list.ts:4:30`.")
+
+
 def test_supabase_requests_that_do_not_use_a_removal_are_not_flagged(
         hooks: list, snapshot: SchemaSnapshot) -> None:
     # `cols` is not a literal: whatever it selects is unknown, never a use.

@@ -328,6 +328,65 @@ DYNAMIC = [
 ]
 
 
+# A query held in a variable, followed within its scope: (id, code, rule, identifier). Each
+# names exactly one offending identifier, checked against the table of its own `.from()`.
+FOLLOWED = [
+    ("held-then-selected", "const q = supabase.from('clinics');\n"
+     "const { data } = await q.select('id, title');", "DBS302", "title"),
+    ("conditional-filter", "let query = supabase.from('patients').select('id');\n"
+     "if (x) query = query.eq('nope', 1);\nif (y) query = query.order('full_name');\n"
+     "const { data } = await query;", "DBS302", "nope"),
+    ("conditional-order", "let query = supabase.from('patients').select('id');\n"
+     "if (x) { query = query.eq('id', 1) }\nif (y) { query = query.order('nope') }\n"
+     "return query;", "DBS302", "nope"),
+    ("embedded-filter-on-the-declared-select",
+     "let q = supabase.from('clinics').select('id, patients(id)');\n"
+     "if (x) q = q.eq('patients.nope', 1);", "DBS302", "nope"),
+    ("insert-then-select", "const q = supabase.from('patients').insert({ full_name: 'x' });\n"
+     "await q.select('id, nope');", "DBS302", "nope"),
+    ("rpc-then-filter", "let q = supabase.rpc('search_patients', { term: 'x' });\n"
+     "if (x) q = q.eq('nope', 1);", "DBS302", "nope"),
+    ("type-operators-on-the-variable", "const q = supabase.from('clinics') as any;\n"
+     "await (q as SomeBuilder)!.select('nope');", "DBS302", "nope"),
+    ("filter-added-in-a-loop", "let q = supabase.from('patients').select('id');\n"
+     "for (const id of ids) q = q.neq('nope', id);", "DBS302", "nope"),
+    ("const-read-in-a-closure", "const q = supabase.from('clinics');\n"
+     "export const list = () => q.select('nope');", "DBS302", "nope"),
+    # `full_name` is a column of patients, not of clinics.
+    ("each-variable-its-own-table", "let a = supabase.from('clinics').select('id');\n"
+     "let b = supabase.from('patients').select('id');\n"
+     "a = a.eq('full_name', 1);\nb = b.eq('full_name', 1);", "DBS302", "full_name"),
+    # A later select replaces the earlier one: `x` is then doctors, which has no full_name.
+    ("a-later-select-replaces-the-embeds",
+     "const q = supabase.from('appointments').select('id, x:patients(id)');\n"
+     "await q.select('id, x:doctors(id)').eq('x.full_name', 'n');", "DBS302", "full_name"),
+]
+
+# What makes a followed query's finding a guess: these requests are served (or may be), and
+# a follower that took the variable for its first `.from()` would report them.
+NOT_FOLLOWED = [
+    ("reassigned-from-another-table",
+     "let q = supabase.from('clinics').select('id');\n"
+     "if (x) q = supabase.from('patients').select('id');\nq = q.eq('full_name', 'a');"),
+    ("reassigned-from-a-function", "let q = supabase.from('clinics').select('id');\n"
+     "q = applyFilters(q);\nq = q.eq('full_name', 'a');"),
+    ("reassigned-from-a-conditional", "let q = supabase.from('clinics').select('id');\n"
+     "q = x ? q.eq('id', 1) : other;\nq = q.eq('full_name', 'a');"),
+    ("reassigned-in-a-closure", "let q = supabase.from('clinics').select('id');\n"
+     "const reset = () => { q = supabase.from('patients').select('id') };\n"
+     "q = q.eq('full_name', 1);"),
+    ("a-parameter-of-the-same-name", "let q = supabase.from('clinics').select('id');\n"
+     "function f(q) { return q.eq('full_name', 1) }"),
+    # Which branch's select holds is not known: `x` is patients where the filter runs.
+    ("selects-in-branches", "let q = supabase.from('appointments').select('id');\n"
+     "if (a) q = q.select('id, x:patients(id)');\n"
+     "else q = q.select('id, x:doctors(id)');\nif (a) q = q.eq('x.full_name', 'n');"),
+    ("a-later-select-replaces-the-embeds",
+     "const q = supabase.from('appointments').select('id, x:patients(id)');\n"
+     "await q.select('id, x:doctors(id)').eq('x.name', 'n');"),
+]
+
+
 @pytest.fixture(scope="module")
 def database(pg_server) -> Iterator[psycopg.Connection]:
     """A database holding postgrest_schema.sql for this module (one, not one per case)."""
@@ -398,6 +457,53 @@ def test_request_postgrest_rejects_is_flagged_at_the_identifier(
         database.execute(f"PREPARE dbsafe_pgrst AS {issue.sql}")
     assert raised.value.sqlstate in ("42703", "42P01")
     assert identifier in str(raised.value)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("name", "code", "rule", "identifier"), FOLLOWED,
+                         ids=[c[0] for c in FOLLOWED])
+def test_a_query_held_in_a_variable_is_checked_where_it_is_used(
+    name: str, code: str, rule: str, identifier: str, snapshot: SchemaSnapshot,
+    database: psycopg.Connection,
+) -> None:
+    source, checked = _check("async function f() {\n" + code + "\n}", snapshot)
+    (issue,) = [i for c in checked for i in c.issues]
+    assert issue.finding.code == rule
+    assert _covered(source, issue.finding, identifier), issue.finding.location
+    assert issue.sql is not None
+    assert issue.sql[issue.start : issue.end + 1].strip('"') == identifier
+    with pytest.raises(psycopg.errors.Error) as raised:
+        database.execute(f"PREPARE dbsafe_pgrst AS {issue.sql}")
+    assert raised.value.sqlstate == "42703"
+    assert identifier in str(raised.value)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("name", "code"), NOT_FOLLOWED, ids=[c[0] for c in NOT_FOLLOWED])
+def test_a_query_whose_variable_may_hold_another_is_not_guessed_at(
+    name: str, code: str, snapshot: SchemaSnapshot
+) -> None:
+    _, checked = _check("async function f() {\n" + code + "\n}", snapshot)
+    assert [i.finding for c in checked for i in c.issues] == []
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        ("let q = supabase.from('clinics').select('nope');\nif (x) q = q.eq('id', 1);\n"
+         "q = q.order('id');\nawait q.limit(1);", "DBS302"),
+        ("let q = supabase.from('nope').select('id');\nif (x) q = q.eq('id', 1);", "DBS301"),
+        ("let q = supabase.from('clinics').select(cols);\nif (x) q = q.eq('id', 1);",
+         "DBS304"),
+        ("let q = supabase.rpc('nope_fn');\nif (x) q = q.eq('id', 1);", "DBS306"),
+    ],
+)
+def test_the_calls_a_followed_query_starts_with_are_reported_once(
+    code: str, rule: str, snapshot: SchemaSnapshot
+) -> None:
+    _, checked = _check("async function f() {\n" + code + "\n}", snapshot)
+    assert [i.finding.code for c in checked for i in c.issues] == [rule]
 
 
 @pytest.mark.db
