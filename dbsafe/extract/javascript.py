@@ -74,6 +74,10 @@ _TYPE_WRAPPERS = frozenset(
      "satisfies_expression", "type_assertion"}
 )
 _WRAPPERS = _TYPE_WRAPPERS | {"await_expression"}
+# The nodes that spell a variable's name where it is read or written: also `{ q }` (read) and
+# `({ q } = other)` (written), which tree-sitter does not call identifiers.
+_REFERENCES = frozenset(
+    {"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,7 +301,7 @@ class _Reader:
         nodes = list(_walk(root))
         for node in nodes:
             self._bind(node)
-            if node.type in ("identifier", "shorthand_property_identifier"):
+            if node.type in _REFERENCES:
                 self.references.setdefault(self.text(node), []).append(node)
         fragments: list[SqlFragment] = []
         requests: list[PostgrestRequest] = []

@@ -366,6 +366,8 @@ def test_a_query_held_in_a_variable_is_followed_in_its_scope() -> None:
         "list.push(q);",  # stored
         "q = other;",
         "q += 1;",
+        "({ q } = other);",  # destructured into
+        "[q] = others;",
         "const { q: r } = { q };",  # stored in an object
         "setTimeout(() => { q = q.eq('b', 1) });",  # reassigned in a closure
         "q = q.select('b');",  # a select that holds only where that line ran

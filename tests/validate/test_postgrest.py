@@ -375,6 +375,8 @@ NOT_FOLLOWED = [
     ("reassigned-in-a-closure", "let q = supabase.from('clinics').select('id');\n"
      "const reset = () => { q = supabase.from('patients').select('id') };\n"
      "q = q.eq('full_name', 1);"),
+    ("reassigned-by-destructuring", "let q = supabase.from('clinics').select('id');\n"
+     "({ q } = { q: supabase.from('patients').select('id') });\nq = q.eq('full_name', 1);"),
     ("a-parameter-of-the-same-name", "let q = supabase.from('clinics').select('id');\n"
      "function f(q) { return q.eq('full_name', 1) }"),
     # Which branch's select holds is not known: `x` is patients where the filter runs.
