@@ -849,9 +849,12 @@ def _client_name(name: str) -> bool:
 
 
 def _method_call(call: Node) -> tuple[Node, Node] | None:
-    """(method name, receiver) of a call `receiver.method(...)` (also `receiver.method<T>(...)`),
+    """(method name, receiver) of a call `receiver.method(...)` (also `receiver.method<T>(...)`
+    and `(receiver.method as any)(...)`, which TypeScript calls on `receiver` all the same),
     None for any other call."""
     function = _generic_callee(call)
+    while function is not None and function.type in _TYPE_WRAPPERS:
+        function = _operand(function)
     if function is None or function.type != "member_expression":
         return None
     prop = function.child_by_field_name("property")

@@ -302,6 +302,10 @@ FLAG = [
      "DBS302", "nope"),
     ("client-in-angle-bracket-assertion", "(<any>supabase).from('clinics').select('nope')",
      "DBS302", "nope"),
+    ("rpc-method-in-a-type-operator", "(supabase.rpc as any)('nope_fn', {})", "DBS306",
+     "nope_fn"),
+    ("from-method-in-a-type-operator", "(supabase.from as any)('clinics').select('nope')",
+     "DBS302", "nope"),
     ("embedded-filter-after-a-later-select", "supabase.from('appointments')"
      ".select('id, x:patients(id)').select('id, x:doctors(id)').eq('x.full_name', 'n')",
      "DBS302", "full_name"),
