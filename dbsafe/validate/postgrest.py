@@ -491,6 +491,9 @@ class _Checker:
         self.unchecked: str | None = None
         self.dynamic: str | None = None
         self.call = 0  # the index in `request.calls` of the call being read
+        # The select in effect is not read (not a literal, or not parsed): which names are
+        # embedded resources, that a null test may name, is not known.
+        self.select_unknown = False
 
     @property
     def muted(self) -> bool:
@@ -677,6 +680,7 @@ class _Checker:
         if not call.arguments or call.arguments[0] is None:
             return []  # `.select()` is `*`
         columns = call.arguments[0]
+        self.select_unknown = True
         if not isinstance(columns, SqlFragment):
             self.not_literal("the select string", columns)
             return []
@@ -685,6 +689,7 @@ class _Checker:
         except SelectError as exc:
             self.skip(f"select string not read: {exc}")
             return []
+        self.select_unknown = False
         return self.items(items, target, columns)
 
     def items(self, items: Sequence[Item], target: tuple[Relation, ...],
@@ -818,7 +823,7 @@ class _Checker:
             return
         resolved, here = self.level([*prefix, *path], target, embeds)
         json_path = bool(value.sql[end + 1:].strip())
-        if null_test and not json_path and _names_embed(name, here):
+        if null_test and not json_path and (self.select_unknown or _names_embed(name, here)):
             return  # `rel=not.is.null`: whether the embedded resource has rows
         self.column(name, resolved, value, start, end)
 
@@ -889,7 +894,7 @@ class _Checker:
                 # A name a hole is part of (`${field}.eq.1`) is built at run time.
                 self.not_literal("a column of the `.or()` filter", call.arguments[0])
                 continue
-            if null_test and _names_embed(name, here):
+            if null_test and (self.select_unknown or _names_embed(name, here)):
                 continue  # `rel.not.is.null`: whether the embedded resource has rows
             self.column(name, resolved, text, start, end)
 

@@ -315,6 +315,11 @@ FLAG = [
 DYNAMIC = [
     ("table-variable", "supabase.from(table).select('id')"),
     ("select-variable", "supabase.from('clinics').select(columns)"),
+    # `columns` may embed `patients`: then this tests whether it has rows, no column.
+    ("null-test-after-a-select-variable",
+     "supabase.from('clinics').select(columns).not('patients', 'is', null)"),
+    ("null-test-in-or-after-a-select-variable",
+     "supabase.from('clinics').select(columns).or('patients.is.null,id.eq.1')"),
     ("select-template", "supabase.from('clinics').select(`id, ${extra}`)"),
     ("filter-variable", "supabase.from('clinics').select('id').eq(field, 1)"),
     ("or-template-column", "supabase.from('clinics').select('id').or(`${field}.eq.1,id.gt.2`)"),
