@@ -524,8 +524,8 @@ class _Checker:
             self.dynamic = reason
 
     def skip(self, reason: str) -> None:
-        if not self.muted:
-            self.unchecked = self.unchecked or reason
+        # Also in inherited calls: what is not read there leaves this request unchecked too.
+        self.unchecked = self.unchecked or reason
 
     # -- the request -------------------------------------------------------------------
 

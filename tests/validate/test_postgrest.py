@@ -518,6 +518,17 @@ def test_the_calls_a_followed_query_starts_with_are_reported_once(
 
 
 @pytest.mark.db
+def test_a_followed_query_of_a_table_not_known_is_not_analysed(
+        snapshot: SchemaSnapshot) -> None:
+    # An extension's view: the snapshot names it but does not describe its columns.
+    _, checked = _check("async function f() {\n"
+                        "let q = supabase.schema('ext').from('pg_stat_statements')"
+                        ".select('query');\n"
+                        "if (x) q = q.eq('nope', 1);\n}", snapshot)
+    assert [(c.status, c.issues) for c in checked] == [("not_analysed", ())] * 2
+
+
+@pytest.mark.db
 def test_confirmation_sql_of_a_valid_column_is_accepted(
     snapshot: SchemaSnapshot, database: psycopg.Connection
 ) -> None:
