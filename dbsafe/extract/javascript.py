@@ -27,6 +27,7 @@ made (`const supabaseKnex = knex(config)`, `new Map()`). A client created in the
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterator
@@ -252,13 +253,16 @@ class _Reader:
         self.names = names
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
         self.char_starts: dict[int, list[int] | None] = {}  # per line; None when ASCII
-        # name -> each binding of it: (the node whose extent is its scope, the declarator
-        # when it is a plain `const`/`let`/`var name = ...`, else None); see `_declarator`.
-        self.bindings: dict[str, list[tuple[int, Node | None]]] = {}
+        # name -> the id of each node whose extent is a scope binding it -> the declarator of
+        # each binding there when it is a plain `const`/`let`/`var name = ...`, else None;
+        # see `_declarator`.
+        self.bindings: dict[str, dict[int, list[Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
-        # name -> every identifier spelling it (reads, writes and declarations)
+        # name -> every identifier spelling it (reads, writes and declarations), in source
+        # order, and where each starts
         self.references: dict[str, list[Node]] = {}
+        self.reference_starts: dict[str, list[int]] = {}
         # names imported from another package (`knex`, `drizzle`): what they make is not a
         # supabase client, whatever the variable holding it is called
         self.other_modules: set[str] = set()
@@ -266,8 +270,6 @@ class _Reader:
     # -- positions ---------------------------------------------------------------------
 
     def position(self, byte: int) -> tuple[int, int]:
-        import bisect
-
         index = bisect.bisect_right(self.line_starts, byte) - 1
         start = self.line_starts[index]
         # Minified bundles are one long line: decoding from its start each time is O(n²),
@@ -302,7 +304,9 @@ class _Reader:
         for node in nodes:
             self._bind(node)
             if node.type in _REFERENCES:
-                self.references.setdefault(self.text(node), []).append(node)
+                key = self.text(node)
+                self.references.setdefault(key, []).append(node)
+                self.reference_starts.setdefault(key, []).append(node.start_byte)
         fragments: list[SqlFragment] = []
         requests: list[PostgrestRequest] = []
         for node in nodes:
@@ -328,8 +332,8 @@ class _Reader:
             for identifier in _pattern_names(bound):
                 declarator = node if bound.type == "identifier" and (
                     node.type == "variable_declarator") else None
-                self.bindings.setdefault(self.text(identifier), []).append(
-                    (scope.id, declarator))
+                self.bindings.setdefault(self.text(identifier), {}).setdefault(
+                    scope.id, []).append(declarator)
         if node.type == "import_statement":
             source = node.child_by_field_name("source")
             if source is None:
@@ -533,11 +537,19 @@ class _Reader:
         name = declarator.child_by_field_name("name")
         if name is None or name.type != "identifier":
             return []
+        scope = next((s for _, s in _binding_patterns(declarator)), None)
+        if scope is None or self._declarator(name) != declarator:
+            return []  # declared twice in one scope (`var q = ...; var q = ...`)
         home = _function_of(declarator)
         uses: list[tuple[int, list[PostgrestCall], Node | None]] = []  # (start, calls, `q = `)
         writes: set[int] = set()  # the assignments to the variable after its declaration
         closure = False
-        for ref in self.references.get(self.text(name), ()):
+        key = self.text(name)
+        # Only the names spelled inside its scope may read it (not all a minified file has).
+        starts = self.reference_starts.get(key, [])
+        first = bisect.bisect_left(starts, scope.start_byte)
+        last = bisect.bisect_left(starts, scope.end_byte)
+        for ref in self.references.get(key, [])[first:last]:
             if ref == name or self._declarator(ref) != declarator:
                 continue  # the declaration itself, or another binding of the name
             if ref.start_byte < declarator.end_byte:
@@ -642,7 +654,7 @@ class _Reader:
             return None
         node = identifier.parent
         while node is not None:
-            here = [declarator for scope, declarator in bindings if scope == node.id]
+            here = bindings.get(node.id)
             if here:
                 return here[0] if len(here) == 1 else None
             node = node.parent

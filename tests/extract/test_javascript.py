@@ -379,3 +379,26 @@ def test_a_query_held_in_a_variable_is_not_followed_where_it_may_hold_another(
               f"  {use}\n  await q.eq('c', 1);\n}}\n")
     requests = _requests(source)
     assert [[c.method for c in r.calls] for r in requests] == [["from", "select"]]
+
+
+def test_following_a_query_reads_only_the_names_in_its_scope(monkeypatch) -> None:
+    # A minified bundle reuses one short name in every function: following each query must
+    # not resolve every `e` of the file (that was quadratic, minutes on a real bundle).
+    from dbsafe.extract import javascript
+
+    functions = 100
+    source = "import{createClient as c}from'@supabase/supabase-js';const s=c(u,k);" + "".join(
+        f"function f{i}(t){{let e=s.from('t').select('a');if(t)e=e.eq('b',t);return e}}"
+        for i in range(functions))
+    resolved = 0
+    declarator = javascript._Reader._declarator
+
+    def counted(self, identifier):
+        nonlocal resolved
+        resolved += 1
+        return declarator(self, identifier)
+
+    monkeypatch.setattr(javascript._Reader, "_declarator", counted)
+    requests = sql_in_javascript(source, "bundle.min.js").requests
+    assert len(requests) == 2 * functions
+    assert resolved < 10 * functions
