@@ -574,9 +574,11 @@ class _Reader:
                     _operand(end.parent) == end):
                 end = end.parent
             assignment = end.parent
+            left = assignment.child_by_field_name("left") if assignment is not None else None
             if (assignment is None or assignment.type != "assignment_expression"
-                    or assignment.child_by_field_name("right") != end):
-                assignment = None
+                    or assignment.child_by_field_name("right") != end or left is None
+                    or left.type != "identifier" or self._declarator(left) != declarator):
+                assignment = None  # not `q = q...`: a use, whatever it is assigned to
             uses.append((ref.start_byte, calls, assignment))
         extensions = [(a, calls) for _, calls, a in uses if a is not None]
         if writes != {a.id for a, _ in extensions}:

@@ -401,4 +401,4 @@ def test_following_a_query_reads_only_the_names_in_its_scope(monkeypatch) -> Non
     monkeypatch.setattr(javascript._Reader, "_declarator", counted)
     requests = sql_in_javascript(source, "bundle.min.js").requests
     assert len(requests) == 2 * functions
-    assert resolved < 10 * functions
+    assert resolved < 20 * functions  # about ten a function; every `e` of the file each: 400

@@ -359,6 +359,8 @@ FOLLOWED = [
      "await (q as SomeBuilder)!.select('nope');", "DBS302", "nope"),
     ("filter-added-in-a-loop", "let q = supabase.from('patients').select('id');\n"
      "for (const id of ids) q = q.neq('nope', id);", "DBS302", "nope"),
+    ("assigned-to-another-variable", "let q = supabase.from('clinics').select('id');\n"
+     "let r;\nif (x) r = q.eq('nope', 1);\nawait r;", "DBS302", "nope"),
     ("const-read-in-a-closure", "const q = supabase.from('clinics');\n"
      "export const list = () => q.select('nope');", "DBS302", "nope"),
     # `full_name` is a column of patients, not of clinics.
