@@ -179,6 +179,9 @@ class PostgrestRequest:
     dynamic: str | None = None
     schema_dynamic: bool = False  # `.schema(x)` with x not a literal
     inherited: int = 0  # leading calls another request reports on (see above)
+    # Another use of the same query sets its select: the builders one `.from()` makes share
+    # their URL, so the select of the inherited calls may not be the one sent.
+    select_shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,6 +590,7 @@ class _Reader:
             return []
         if any(c.method == "select" for _, calls in extensions for c in calls):
             return []
+        selecting = {start for start, calls, _ in uses if any(c.method == "select" for c in calls)}
         requests: list[PostgrestRequest] = []
         for start, calls, _ in sorted(uses, key=lambda use: use[0]):
             before = list(origin.calls)
@@ -598,7 +602,8 @@ class _Reader:
                 continue
             requests.append(PostgrestRequest(
                 self.path, origin.kind, origin.target, origin.schema, tuple(whole),
-                calls[0].location, inherited=len(before)))
+                calls[0].location, inherited=len(before),
+                select_shared=bool(selecting - {start})))
         return requests
 
     def _realtime(self, call: Node) -> PostgrestRequest | None:

@@ -661,6 +661,8 @@ class _Checker:
             if method == "select":
                 # A later select replaces the earlier one (supabase-js sets the parameter).
                 embeds = self.select(call, target)
+                if self.muted and self.request.select_shared:
+                    embeds, self.select_unknown = [], True
             elif method in _MUTATIONS:
                 self.payload(call, target)
             elif method in _FILTERS:

@@ -86,8 +86,9 @@ _CHUNK = 32
 # an earlier one; 52: a supabase-js query held in a variable is followed in its scope; 53: not
 # where it is destructured into; 54: `(supabase.rpc as any)(...)` is a request; 55: a null test
 # after a select not read; 56: a followed query is not analysed where its inherited calls are not;
-# 57: a chain on it assigned to another variable is a use
-_CACHE_VERSION = 57
+# 57: a chain on it assigned to another variable is a use; 58: not its embeds when another use
+# selects
+_CACHE_VERSION = 58
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -397,6 +397,13 @@ NOT_FOLLOWED = [
     ("a-later-select-replaces-the-embeds",
      "const q = supabase.from('appointments').select('id, x:patients(id)');\n"
      "await q.select('id, x:doctors(id)').eq('x.name', 'n');"),
+    # The builders of one `.from()` share their URL: another use's select is the one sent.
+    ("another-use-sets-the-select",
+     "const q = supabase.from('appointments').select('id, x:doctors(id)');\n"
+     "await q.select('id, x:patients(id)');\nawait q.eq('x.full_name', 'n');"),
+    ("another-use-embeds-what-a-null-test-names",
+     "const q = supabase.from('clinics').select('id');\n"
+     "await q.select('id, patients(id)');\nawait q.not('patients', 'is', null);"),
 ]
 
 
