@@ -851,6 +851,15 @@ class LintContext:
         for fk in keys:
             self.history.foreign_keys.setdefault(last(fk.table), {}).setdefault(fk.name, fk)
 
+    def _hold_unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """`unique_keys(table)`, put into the history (as `_remember` does for foreign
+        keys) so that what later statements do to them is followed."""
+        keys = self.unique_keys(table)
+        held = self.history.unique_keys.setdefault(last(table), {})
+        for name, key in keys.items():
+            held.setdefault(name, key)
+        return keys
+
     def note_foreign_keys(self, statement: Statement) -> None:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
@@ -858,7 +867,12 @@ class LintContext:
         (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them."""
         if statement.kind == "RenameStmt" and statement.rename is not None and \
                 statement.rename.object in ("column", "constraint") and statement.relation:
+            # The history follows the rename in what it holds: the table's own keys, the
+            # other tables' keys to it and its primary key and unique constraints.
             self._remember(self.foreign_keys(statement.relation))
+            self._remember(fk for fk in self._keys_to([statement.relation])
+                           if not same_relation(fk.table, statement.relation))
+            self._hold_unique_keys(statement.relation)
             return
         if statement.kind == "AlterTableStmt" and statement.object_kind == "table":
             tables: Sequence[str] = (statement.relation,) if statement.relation else ()
@@ -873,10 +887,7 @@ class LintContext:
         keys_to: tuple[ForeignKey, ...] = ()
         unique: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
         if statement.kind == "AlterTableStmt" and statement.relation:
-            keys = self.unique_keys(statement.relation)
-            held = self.history.unique_keys.setdefault(last(statement.relation), {})
-            for name, key in keys.items():  # (followed from here on, as `_remember` does)
-                held.setdefault(name, key)
+            keys = self._hold_unique_keys(statement.relation)
         if statement.kind == "AlterTableStmt" and statement.relation and any(
                 a.subtype == "AlterColumnType" or a.cascade for a in statement.actions):
             primary = next((columns for kind, columns in keys.values() if kind == "primary"),

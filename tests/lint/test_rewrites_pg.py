@@ -851,3 +851,38 @@ def test_a_foreign_key_an_earlier_statement_dropped_locks_nothing_when_dropped_i
                      _database_findings(tmp_path, change, conninfo)):
         assert {(f.code, f.location.line if f.location else 0) for f in findings
                 if f.code in ("DBS114", "DBS125")} == {("DBS114", 4)}
+
+
+@pytest.mark.parametrize("rename", [
+    "ALTER TABLE parents RENAME CONSTRAINT parents_code_key TO code_key;\n",
+    "ALTER TABLE parents RENAME COLUMN code TO pcode;\n",
+], ids=["constraint", "column"])
+def test_a_key_renamed_in_the_database_schema_still_locks_the_tables_whose_keys_rest_on_it(
+        conninfo: str, tmp_path: Path, rename: str) -> None:
+    """After a rename of a unique constraint, or of the column it is on, dropping it with
+    CASCADE (or changing the column's type) still takes kids, whose key rests on it:
+    ACCESS EXCLUSIVE until the transaction ends, so adding a column to kids then waits for
+    nobody. With the database's schema, lint lost the keys to parents at the rename (it
+    followed only parents' own), and said that ADD COLUMN works on kids while parents
+    stays locked (DBS114)."""
+    work = ("ALTER TABLE parents DROP CONSTRAINT code_key CASCADE;\n" if "CONSTRAINT" in rename
+            else "ALTER TABLE parents ALTER COLUMN pcode TYPE bigint;\n")
+    change = rename + "BEGIN;\n" + work + "ALTER TABLE kids ADD COLUMN born date;\nCOMMIT;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(FAMILY)
+    with psycopg.connect(conninfo, autocommit=True) as migrating, \
+            psycopg.connect(conninfo, autocommit=True) as other:
+        migrating.execute(rename)
+        migrating.execute("BEGIN")
+        migrating.execute(work)
+        other.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute("SELECT count(*) FROM kids")
+        migrating.execute("ROLLBACK")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DROP TABLE kids, pets, parents CASCADE")
+        conn.execute(FAMILY)
+    for findings in (_history_findings(tmp_path, FAMILY, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert {(f.code, f.location.line if f.location else 0) for f in findings
+                if f.code in ("DBS114", "DBS125")} == set()
