@@ -201,13 +201,16 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
 def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
                 changed_since: str | None = None, offline: bool = False) -> list[LockRow]:
     """The lock each migration statement takes and what it blocks, one row per lock
-    (observed on a throwaway server where PostgreSQL showed it, predicted otherwise)."""
-    from dbsafe.lint.locks import lock_report as rows_for
-    from dbsafe.lint.run import load_migrations
+    (observed on a throwaway server where PostgreSQL showed it, predicted otherwise).
 
-    migrations = load_migrations(settings, paths, since=since, changed_since=changed_since,
-                                 offline=offline)
-    return rows_for(migrations)
+    The migrations and the facts they are read with are `lint`'s: with a database, its
+    schema before the migrations, and only the revisions after its current one."""
+    from dbsafe.lint.run import load, lock_rows
+
+    facts = _database_facts(settings.database_url) if settings.database_url else None
+    loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
+                  current=facts.revisions if facts else ())
+    return lock_rows(loaded, facts)
 
 
 def _database_facts(url: str):

@@ -52,7 +52,8 @@ from dbsafe.lint.statement import (
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
-    from dbsafe.lint.engine import LintContext
+    from dbsafe.lint.engine import History, LintContext
+    from dbsafe.schema.model import SchemaSnapshot
 
 ACCESS_EXCLUSIVE = "ACCESS EXCLUSIVE"
 EXCLUSIVE = "EXCLUSIVE"
@@ -573,61 +574,75 @@ class LockRow:
     source: str = "predicted"
 
 
-def lock_report(migrations: Iterable[Migration]) -> list[LockRow]:
+def lock_report(migrations: Iterable[Migration], *,
+                before: SchemaSnapshot | None = None) -> list[LockRow]:
     """One row per lock each migration statement takes, in execution order.
 
-    For a statement that ran on a throwaway server, each predicted lock is replaced by the
-    one PostgreSQL showed on that relation (`source="observed"`), and a write-blocking lock
-    on a table nothing predicted gets a row of its own.
+    Each migration is read with what the ones before it built, over `before` (the
+    database's schema before the migrations, when known): the foreign keys there decide
+    which other tables a statement locks. For a statement that ran on a throwaway server,
+    each predicted lock is replaced by the one PostgreSQL showed on that relation
+    (`source="observed"`), and a write-blocking lock on a table nothing predicted gets a
+    row of its own.
     """
-    from dbsafe.lint.engine import History, LintContext, parse_migration
+    from dbsafe.lint.engine import History
+
+    history = History()  # the foreign keys earlier migrations made (see `_referenced`)
+    return [row for migration in migrations
+            for row in migration_lock_rows(migration, history.carry(), before=before)]
+
+
+def migration_lock_rows(migration: Migration, history: History, *,
+                        before: SchemaSnapshot | None = None) -> list[LockRow]:
+    """`lock_report`'s rows for one migration, read with `history` (what the migrations
+    before it built, updated with its statements) over `before` -- the facts
+    `dbsafe.lint.engine.lint_migration` gives the rules, so the two never disagree."""
+    from dbsafe.lint.engine import LintContext, parse_migration
 
     rows: list[LockRow] = []
-    history = History()  # the foreign keys earlier migrations made (see `_referenced`)
-    for migration in migrations:
-        statements = parse_migration(migration)
-        ctx = LintContext(migration, statements, history=history.carry())
-        for statement in statements:
-            ctx.note_foreign_keys(statement)
-            history.apply(statement)
-            if statement.generated:
-                continue
-            observed = statement.observed if statement.origin in (None, "DO block") else None
-            seen: set[str] = set()
-            for lock in locks_for(statement):
-                mode, source, note = lock.mode, "predicted", lock.note
-                if observed is not None and lock.relation is not None and lock.target != "type":
-                    names = pg_locks_names(lock, statement, ctx)
-                    found = next((f for name in names if (f := _observed_mode(observed, name))),
-                                 None)
-                    # The index's table is locked with it: no row of its own as unpredicted.
-                    seen.update(n for n, _mode, _kind in observed.locks
-                                if any(same_relation(n, name) for name in names))
-                    if found is not None:
-                        relation, held, since = found
-                        seen.add(relation)
-                        if since is None:
-                            mode, source = held, "observed"
-                        elif strength(held) >= strength(mode):
-                            # Requested while a lock at least as strong is held: pg_locks
-                            # cannot show this statement's own request.
-                            note = (f"{held} already held since an earlier {since} of the "
-                                    "transaction (pg_locks)")
-                reads, writes, ddl = Lock(mode, lock.relation, target=lock.target).blocks
-                created = bool(lock.relation) and ctx.created_before(lock.relation or "",
-                                                                     statement)
-                rows.append(LockRow(statement.location, _summary(statement.sql), mode,
-                                    lock.relation, reads, writes, ddl, lock.rewrites, created,
-                                    note, source))
-            if observed is not None and statement.origin is None:
-                if statement.kind == "DoStmt":  # its body's statements follow it
-                    for inner in ctx.later(statement):
-                        if inner.origin != "DO block":
-                            break
-                        seen.update(name for name, _mode, _kind in observed.locks
-                                    if any(same_relation(name, lock.relation)
-                                           for lock in locks_for(inner)))
-                rows.extend(_unpredicted(statement, observed, seen, ctx))
+    statements = parse_migration(migration)
+    ctx = LintContext(migration, statements, before=before, history=history)
+    for statement in statements:
+        ctx.note_foreign_keys(statement)
+        history.apply(statement)
+        if statement.generated:
+            continue
+        observed = statement.observed if statement.origin in (None, "DO block") else None
+        seen: set[str] = set()
+        for lock in locks_for(statement):
+            mode, source, note = lock.mode, "predicted", lock.note
+            if observed is not None and lock.relation is not None and lock.target != "type":
+                names = pg_locks_names(lock, statement, ctx)
+                found = next((f for name in names if (f := _observed_mode(observed, name))),
+                             None)
+                # The index's table is locked with it: no row of its own as unpredicted.
+                seen.update(n for n, _mode, _kind in observed.locks
+                            if any(same_relation(n, name) for name in names))
+                if found is not None:
+                    relation, held, since = found
+                    seen.add(relation)
+                    if since is None:
+                        mode, source = held, "observed"
+                    elif strength(held) >= strength(mode):
+                        # Requested while a lock at least as strong is held: pg_locks
+                        # cannot show this statement's own request.
+                        note = (f"{held} already held since an earlier {since} of the "
+                                "transaction (pg_locks)")
+            reads, writes, ddl = Lock(mode, lock.relation, target=lock.target).blocks
+            created = bool(lock.relation) and ctx.created_before(lock.relation or "",
+                                                                 statement)
+            rows.append(LockRow(statement.location, _summary(statement.sql), mode,
+                                lock.relation, reads, writes, ddl, lock.rewrites, created,
+                                note, source))
+        if observed is not None and statement.origin is None:
+            if statement.kind == "DoStmt":  # its body's statements follow it
+                for inner in ctx.later(statement):
+                    if inner.origin != "DO block":
+                        break
+                    seen.update(name for name, _mode, _kind in observed.locks
+                                if any(same_relation(name, lock.relation)
+                                       for lock in locks_for(inner)))
+            rows.extend(_unpredicted(statement, observed, seen, ctx))
     return rows
 
 

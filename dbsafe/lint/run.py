@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
     from dbsafe.lint.app_references import Application
     from dbsafe.lint.history import Unlinted
+    from dbsafe.lint.locks import LockRow
     from dbsafe.migrate import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.schema.stats import TableStats
@@ -213,16 +214,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     findings: list[Finding] = []
     statements = 0
     history = History()
-    linted = {id(m) for m in migrations}
-    sequence = list(migrations)
-    if loaded is not None and loaded.earlier:
-        # Upgrade order, so each migration sees exactly what the ones before it built.
-        order = {id(m): i for i, m in enumerate(loaded.order)}
-        sequence = sorted([*loaded.earlier, *migrations],
-                          key=lambda m: order.get(id(m), len(order)))
     sizes = {k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()}
-    for migration in sequence:
-        if id(migration) not in linted:
+    for migration, linted in upgrade_sequence(migrations, loaded):
+        if not linted:
             for statement in parse_migration(migration):
                 history.apply(statement)
             continue
@@ -266,6 +260,40 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         # Said in the normal output, not only with -v: a missing DBS211 is not a pass.
         summary["not_checked"] = [f"{RULE_INFO_CODE}: {s.reason}" for s in checked.skipped]
     return Report(tuple(findings), summary, tuple(checked.skipped))
+
+
+def lock_rows(loaded: Loaded, facts: DatabaseFacts | None = None) -> list[LockRow]:
+    """`dbsafe lint --locks`: the lock each statement of `loaded.migrations` takes, read
+    with the facts `lint_migrations` gives the rules -- what the migrations before it built
+    (`loaded.earlier` too) over the database's schema (`facts.before`) -- so the locks
+    listed are the locks the rules weigh."""
+    from dbsafe.lint.engine import History, parse_migration
+    from dbsafe.lint.locks import migration_lock_rows
+
+    before = facts.before if facts is not None else None
+    history = History()
+    rows: list[LockRow] = []
+    for migration, linted in upgrade_sequence(loaded.migrations, loaded):
+        if linted:
+            rows.extend(migration_lock_rows(migration, history.carry(), before=before))
+        else:
+            for statement in parse_migration(migration):
+                history.apply(statement)
+    return rows
+
+
+def upgrade_sequence(migrations: Sequence[Migration],
+                     loaded: Loaded | None = None) -> list[tuple[Migration, bool]]:
+    """`migrations` and `loaded.earlier` in upgrade order, so each migration is read with
+    exactly what the ones before it built; each with whether it is linted (True) or only
+    gives its facts (False)."""
+    linted = {id(m) for m in migrations}
+    sequence = list(migrations)
+    if loaded is not None and loaded.earlier:
+        order = {id(m): i for i, m in enumerate(loaded.order)}
+        sequence = sorted([*loaded.earlier, *migrations],
+                          key=lambda m: order.get(id(m), len(order)))
+    return [(m, id(m) in linted) for m in sequence]
 
 
 def _read(path: Path | None) -> str | None:

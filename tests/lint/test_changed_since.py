@@ -59,3 +59,28 @@ def test_sql_migrations_not_changed_still_give_their_facts(tmp_path: Path) -> No
     assert "DBS107" not in {f.code for f in report.findings}
     index = next(f for f in report.findings if f.code == "DBS101")
     assert "ON ONLY" in (index.help or "")
+
+
+def test_locks_of_changed_migrations_are_read_with_the_facts_of_the_others(
+        tmp_path: Path) -> None:
+    # `--locks` dropped the unchanged migrations instead of reading their facts, as lint
+    # does: the key kids holds to parents was unknown, and so was the ACCESS EXCLUSIVE lock
+    # dropping it with CASCADE takes on kids (held against pg_locks in
+    # tests/lint/test_rewrites_pg.py).
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "V1__init.sql").write_text(
+        "CREATE TABLE parents (id int PRIMARY KEY);\n"
+        "CREATE TABLE kids (id int PRIMARY KEY, parent_id int REFERENCES parents (id));\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+    (migrations / "V2__drop.sql").write_text(
+        "ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE;\n")
+
+    rows = commands.lock_report(Settings(project_root=tmp_path), [migrations],
+                                changed_since="HEAD")
+
+    assert {(Path(r.location.path).name, r.relation, r.mode) for r in rows} == {
+        ("V2__drop.sql", "parents", "ACCESS EXCLUSIVE"),
+        ("V2__drop.sql", "kids", "ACCESS EXCLUSIVE")}

@@ -241,6 +241,28 @@ def _database_findings(tmp_path: Path, change: str, conninfo: str,
     return list(commands.lint(settings, [folder]).findings)
 
 
+def _lock_rows(tmp_path: Path, schema: str, change: str, conninfo: str) -> list[list[Any]]:
+    """`dbsafe lint --locks` on `change` twice: with `schema` an earlier migration, and
+    alone with `--database-url` naming the database that has `schema` (rows of the change
+    are named `002_change.sql` both times)."""
+    both = []
+    for name, earlier, url in (("history", schema, None), ("database", None, conninfo)):
+        folder = tmp_path / f"locks-{name}" / "migrations"
+        folder.mkdir(parents=True)
+        if earlier is not None:
+            (folder / "001_schema.sql").write_text(earlier, encoding="utf-8")
+        (folder / "002_change.sql").write_text(change + ";\n", encoding="utf-8")
+        settings = Settings(project_root=folder.parent, database_url=url)
+        both.append(commands.lock_report(settings, [folder]))
+    return both
+
+
+def _unqualified(relation: str | None) -> str | None:
+    """A lock row's relation as the tests' pg_class reads name it (the database's schema
+    names its tables `public.x`, the history `x`)."""
+    return relation.removeprefix("public.") if relation else relation
+
+
 def test_drop_type_cascade_takes_the_columns_of_that_type(conninfo: str,
                                                           tmp_path: Path) -> None:
     schema = ("CREATE TYPE status AS ENUM ('open', 'closed');\n"
@@ -665,14 +687,11 @@ def test_a_dropped_foreign_key_locks_the_table_it_references_where_lint_says(
             taken = {tables[r[0]] for r in conn.execute(
                 "SELECT relation FROM pg_locks WHERE pid = pg_backend_pid() "
                 "AND mode = 'AccessExclusiveLock'").fetchall() if r[0] in tables}
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    (folder / "001_schema.sql").write_text(TEAMS, encoding="utf-8")
-    (folder / "002_change.sql").write_text(change + ";\n", encoding="utf-8")
-    rows = commands.lock_report(Settings(project_root=tmp_path), [folder])
-    predicted = {row.relation for row in rows if row.location.path.endswith("002_change.sql")
-                 and row.mode == "ACCESS EXCLUSIVE"}
-    assert predicted == taken
+    for rows in _lock_rows(tmp_path, TEAMS, change, conninfo):
+        predicted = {_unqualified(row.relation) for row in rows
+                     if row.location.path.endswith("002_change.sql")
+                     and row.mode == "ACCESS EXCLUSIVE"}
+        assert predicted == taken
 
 
 def test_writes_to_a_table_whose_foreign_key_trigger_is_dropped_wait_where_lint_says(
@@ -773,14 +792,10 @@ def test_a_foreign_key_rebuilt_or_dropped_by_cascade_locks_the_other_table_where
                 (tables[oid], from_pg_locks(mode)) for oid, mode in conn.execute(
                     "SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
                     "AND locktype = 'relation'").fetchall() if oid in tables)
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
-    (folder / "002_change.sql").write_text(change + ";\n", encoding="utf-8")
-    rows = commands.lock_report(Settings(project_root=tmp_path), [folder])
-    predicted = _write_blocking((row.relation, row.mode) for row in rows
-                                if row.location.path.endswith("002_change.sql"))
-    assert predicted == taken
+    for rows in _lock_rows(tmp_path, schema, change, conninfo):
+        predicted = _write_blocking((_unqualified(row.relation), row.mode) for row in rows
+                                    if row.location.path.endswith("002_change.sql"))
+        assert predicted == taken
 
 
 @pytest.mark.parametrize(("schema", "reads_wait", "found"), [
