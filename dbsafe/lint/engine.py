@@ -308,6 +308,15 @@ class History:
                     keys[rename.new] = dataclasses.replace(fk, name=rename.new)
                 if unique.get(rename.old) is not None:
                     unique[rename.new], unique[rename.old] = unique[rename.old], None
+                    self._index_renamed(rename.old, rename.new)  # its index goes along
+            elif rename.object == "index" and rename.relation:
+                # A primary key's or unique constraint's index has the constraint's name,
+                # and renaming it renames the constraint (pg_constraint, PostgreSQL 18).
+                owner = self._index_renamed(last(rename.relation), rename.new)
+                unique = self.unique_keys.get(owner or "", {})
+                if unique.get(last(rename.relation)) is not None:
+                    unique[rename.new] = unique[last(rename.relation)]
+                    unique[last(rename.relation)] = None
             elif rename.object == "column" and rename.relation:
                 def renamed(columns: tuple[str, ...]) -> tuple[str, ...]:
                     return tuple(rename.new if c == rename.old else c for c in columns)
@@ -427,6 +436,15 @@ class History:
                 if (column is not None and column in fk.referenced_columns) or (
                         key is not None and fk.rests_on(*key)):
                     keys[name] = None
+
+    def _index_renamed(self, old: str, new: str) -> str | None:
+        """Follow index `old`, renamed `new`; returns its table when known."""
+        table = self.index_tables.pop(old, None)
+        if table is not None:
+            self.index_tables[new] = table
+        if old in self.index_columns:
+            self.index_columns[new] = self.index_columns.pop(old)
+        return table
 
     def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
         """ChooseConstraintName's `<table>_<columns>_fkey`, numbered past the names taken
@@ -851,6 +869,26 @@ class LintContext:
         for fk in keys:
             self.history.foreign_keys.setdefault(last(fk.table), {}).setdefault(fk.name, fk)
 
+    def _key_table(self, index: str) -> str | None:
+        """The table of the PRIMARY KEY or UNIQUE constraint whose index is `index` (it
+        has the constraint's name), from the migrations or the schema before them."""
+        name = last(index)
+        for table, keys in self.history.unique_keys.items():
+            if keys.get(name) is not None:
+                return table
+        if self.before is None:
+            return None
+        schema = index.rpartition(".")[0]
+        for relation in self.before.relations:
+            if (not schema or relation.schema == schema) and \
+                    last(relation.name) not in self.history.fk_tables and any(
+                    c.name == name and c.kind in ("primary_key", "unique")
+                    for c in relation.constraints):
+                known = self.history.unique_keys.get(last(relation.name), {})
+                if name not in known:  # (not dropped or renamed since)
+                    return relation.qualified_name
+        return None
+
     def _hold_unique_keys(self, table: str) -> dict[str, tuple[str, tuple[str, ...]]]:
         """`unique_keys(table)`, put into the history (as `_remember` does for foreign
         keys) so that what later statements do to them is followed."""
@@ -865,8 +903,17 @@ class LintContext:
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
         ALTER TABLE that changes a column's type or drops with CASCADE the keys to its table
         (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them."""
-        if statement.kind == "RenameStmt" and statement.rename is not None and \
-                statement.rename.object in ("column", "constraint") and statement.relation:
+        rename = statement.rename
+        if statement.kind == "RenameStmt" and rename is not None and \
+                rename.object == "index" and rename.relation:
+            # The history follows the index to its table, and the constraint it backs.
+            table = self.index_table(rename.relation) or self._key_table(rename.relation)
+            if table is not None:
+                self.history.index_tables.setdefault(last(rename.relation), last(table))
+                self._hold_unique_keys(table)
+            return
+        if statement.kind == "RenameStmt" and rename is not None and \
+                rename.object in ("column", "constraint") and statement.relation:
             # The history follows the rename in what it holds: the table's own keys, the
             # other tables' keys to it and its primary key and unique constraints.
             self._remember(self.foreign_keys(statement.relation))

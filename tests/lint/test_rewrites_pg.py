@@ -764,6 +764,11 @@ def _write_blocking(modes: Any) -> dict[str, str]:
              "ALTER TABLE parents ALTER COLUMN pid TYPE bigint"),
     (FAMILY, "ALTER TABLE parents RENAME CONSTRAINT parents_code_key TO code_key;\n"
              "ALTER TABLE parents DROP CONSTRAINT code_key CASCADE"),
+    # ALTER INDEX ... RENAME of a constraint's index renames the constraint too
+    (FAMILY, "ALTER INDEX parents_code_key RENAME TO code_key;\n"
+             "ALTER TABLE parents DROP CONSTRAINT code_key CASCADE"),
+    (FAMILY, "ALTER INDEX parents_pkey RENAME TO pk;\n"
+             "ALTER TABLE parents DROP CONSTRAINT pk CASCADE"),
     (FAMILY, "ALTER TABLE parents DROP COLUMN name CASCADE"),  # no key rests on it
     (FAMILY, "ALTER TABLE pets DROP CONSTRAINT pets_pkey CASCADE"),  # only pets' own key
     (FAMILY, "ALTER TABLE parents ALTER COLUMN name TYPE varchar(10)"),
