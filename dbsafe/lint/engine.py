@@ -207,6 +207,10 @@ class History:
     unique_keys: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = field(
         default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)  # tables renamed: old -> new
+    # table -> (name, None when unnamed; key columns) of each CREATE UNIQUE INDEX a foreign
+    # key could rest on (plain columns, no WHERE) seen here.
+    unique_indexes: dict[str, list[tuple[str | None, tuple[str, ...]]]] = field(
+        default_factory=dict)
     # The columns marked `added_here` since the last `carry()` (not every column of the
     # history: carrying it across 300 revisions stays linear).
     added: list[ColumnFacts] = field(default_factory=list, repr=False)
@@ -295,6 +299,12 @@ class History:
                     for name, fk in keys.items():
                         if fk is not None and last(fk.references) == dropped:
                             keys[name] = None
+        elif kind == "DropStmt" and s.object_kind == "index":
+            for fk in s.keys_to:  # CASCADE dropped the keys resting on it
+                self.foreign_keys.setdefault(last(fk.table), {})[fk.name] = None
+            names = {last(name) for name in s.dropped}
+            for uniques in self.unique_indexes.values():
+                uniques[:] = [unique for unique in uniques if unique[0] not in names]
         elif kind == "RenameStmt" and s.rename is not None:
             rename = s.rename
             keys = self.foreign_keys.get(last(rename.relation or ""), {})
@@ -352,12 +362,18 @@ class History:
                 self._foreign_keys_renamed(old, rename.new)
                 if old in self.unique_keys:
                     self.unique_keys[rename.new] = self.unique_keys.pop(old)
+                if old in self.unique_indexes:
+                    self.unique_indexes[rename.new] = self.unique_indexes.pop(old)
                 for index, table_name in self.index_tables.items():
                     if table_name == old:
                         self.index_tables[index] = rename.new
                 if old in self.table_indexes:
                     self.table_indexes[rename.new] = self.table_indexes.pop(old)
         elif kind == "IndexStmt" and s.index_def is not None:
+            built = s.index_def
+            if built.unique and built.plain and not built.partial:
+                self.unique_indexes.setdefault(last(built.table), []).append(
+                    (last(built.name) if built.name else None, built.columns))
             known = self.table_indexes.get(last(s.index_def.table))
             if known is not None and s.index_def.columns:
                 known.append(s.index_def.columns)
@@ -444,6 +460,8 @@ class History:
             self.index_tables[new] = table
         if old in self.index_columns:
             self.index_columns[new] = self.index_columns.pop(old)
+        for uniques in self.unique_indexes.values():
+            uniques[:] = [(new if name == old else name, columns) for name, columns in uniques]
         return table
 
     def _foreign_key_name(self, table_name: str, columns: tuple[str, ...]) -> str:
@@ -869,6 +887,43 @@ class LintContext:
         for fk in keys:
             self.history.foreign_keys.setdefault(last(fk.table), {}).setdefault(fk.name, fk)
 
+    def _keys_resting_on_index(self, index: str) -> list[ForeignKey]:
+        """The other tables' foreign keys that surely rest on unique index `index`, which
+        DROP INDEX ... CASCADE drops with it.
+
+        PostgreSQL rests a key on the first unique index of the referenced table (by oid,
+        so usually the oldest) whose key columns are the key's referenced columns, with no
+        WHERE and no expression. Which of two is the older lint cannot always tell, so it
+        answers only where `index` is the only unique index or constraint on its columns,
+        and the table's every index is known (created by the migrations, or the database's
+        and not renamed since): a false answer is a lock that is not taken.
+        """
+        table = self.index_table(index)
+        if table is None:
+            return []
+        name = last(index)
+        candidates: list[tuple[str | None, tuple[str, ...]]] = list(
+            self.history.unique_indexes.get(last(table), ()))
+        candidates += [(key_name, columns) for key_name, (_kind, columns)
+                       in self.unique_keys(table).items()]
+        if last(table) not in self.history.table_indexes:
+            relation = self.before_relation(table)
+            if relation is None or last(table) in self.history.renamed.values():
+                return []  # not every index of it is known
+            candidates += [(i.name, i.columns) for i in relation.indexes
+                           if i.unique and i.predicate is None]
+        own = {columns for key_name, columns in candidates if key_name == name}
+        if len(own) != 1 or name in self.unique_keys(table):
+            return []  # not known as a plain unique index (a constraint's cannot be dropped)
+        [columns] = own
+        if any("(" in column for column in columns) or any(
+                key_name != name and set(other) == set(columns)
+                for key_name, other in candidates):
+            return []
+        return [fk for fk in self._keys_to([table]) if fk.referenced_columns
+                and set(fk.referenced_columns) == set(columns)
+                and not same_relation(fk.table, table)]
+
     def _key_table(self, index: str) -> str | None:
         """The table of the PRIMARY KEY or UNIQUE constraint whose index is `index` (it
         has the constraint's name), from the migrations or the schema before them."""
@@ -920,6 +975,15 @@ class LintContext:
             self._remember(fk for fk in self._keys_to([statement.relation])
                            if not same_relation(fk.table, statement.relation))
             self._hold_unique_keys(statement.relation)
+            return
+        if statement.kind == "DropStmt" and statement.object_kind == "index":
+            if statement.node.get("behavior") == "DROP_CASCADE" and \
+                    not statement.node.get("concurrent"):
+                resting = tuple(fk for name in statement.dropped
+                                for fk in self._keys_resting_on_index(name))
+                self._remember(resting)
+                if resting != statement.keys_to:
+                    statement.keys_to, statement.locks = resting, None
             return
         if statement.kind == "AlterTableStmt" and statement.object_kind == "table":
             tables: Sequence[str] = (statement.relation,) if statement.relation else ()

@@ -200,6 +200,9 @@ def _drop(s: Statement) -> Iterator[Lock]:
             else:
                 yield Lock(ACCESS_EXCLUSIVE, name, False,
                            "also ACCESS EXCLUSIVE on the index's table", target="index")
+        # CASCADE drops the foreign keys resting on a unique index, with their triggers.
+        yield from _referencing(s.keys_to, "CASCADE drops its foreign key resting on the "
+                                           "index dropped")
     elif kind in ("table", "view", "materialized view", "foreign table"):
         for name in s.dropped:
             yield Lock(ACCESS_EXCLUSIVE, name, False, "drops the relation")
