@@ -30,6 +30,7 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
          lint: Callable[[Settings, str | None], Report]) -> Report:
     from dbsafe.lint.locks import lock_report
     from dbsafe.lint.run import load
+    from dbsafe.schema.introspect import introspect_url
     from dbsafe.schema.stats import table_stats
 
     project = AlembicProject.from_settings(settings)
@@ -47,7 +48,9 @@ def plan(settings: Settings, database_url: str, target: str = "heads", *,
     migrations = [m for m in loaded.migrations if m.revision in names]
     # A revision that reads the database cannot be rendered offline, nor those after it.
     not_rendered = {u.revision: u.reason for u in loaded.unlinted if u.revision in names}
-    locks = lock_report(migrations)
+    # Read over the database's schema, as `lint --locks` is: its foreign keys decide which
+    # other tables a statement locks.
+    locks = lock_report(migrations, before=introspect_url(database_url))
     sizes = table_stats(database_url)
     linted_report = lint(linted, since)
 

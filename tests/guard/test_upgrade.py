@@ -379,6 +379,35 @@ def test_plan_shows_sql_locks_and_sizes_and_changes_nothing(database_url: str,
     assert "ALTER TABLE patients DROP COLUMN email" in "\n".join(report.summary["lines"])
 
 
+def test_plan_weighs_a_foreign_key_only_the_database_has(database_url: str,
+                                                         tmp_path: Path) -> None:
+    # orders' key to patients was made by revision 0002, applied long ago: only the
+    # database knows it. Dropping it locks patients too (lint --locks, compared with
+    # pg_locks in tests/lint/test_rewrites_pg.py).
+    root = _project(tmp_path / "p")
+    _at(database_url, "0004", root)
+    (root / "migrations" / "versions" / "0005_drop_key.py").write_text(
+        '''"""drop the orders -> patients key"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("ALTER TABLE orders DROP CONSTRAINT orders_patient_id_fkey")
+
+
+def downgrade():
+    op.execute("ALTER TABLE orders ADD FOREIGN KEY (patient_id) REFERENCES patients")
+''')
+    report = commands.plan(_settings(root, database_url))
+    (statement,) = report.summary["pending"][0]["statements"]
+    locked = {lock["relation"].removeprefix("public."): lock["mode"]
+              for lock in statement["locks"]}
+    assert locked == {"orders": "ACCESS EXCLUSIVE", "patients": "ACCESS EXCLUSIVE"}
+
+
 def test_status_accepts_a_sqlalchemy_url(database_url: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     _at(database_url, "0002", root)
