@@ -174,6 +174,16 @@ _FLYWAY_VERSIONED = re.compile(r"V(\d+(?:[._]\d+)*)__")
 _FLYWAY_REPEATABLE = re.compile(r"R__")
 
 
+def flyway_file(name: str) -> bool:
+    """Whether `name` is a Flyway versioned or repeatable migration (Flyway runs each in a
+    transaction of its own).
+
+    >>> flyway_file("V2_1__add_email.sql"), flyway_file("R__views.sql"), flyway_file("2_x.sql")
+    (True, True, False)
+    """
+    return bool(_FLYWAY_VERSIONED.match(name) or _FLYWAY_REPEATABLE.match(name))
+
+
 def _version_key(path: Path) -> tuple:
     """Flyway runs versioned files by version across all its folders, then repeatable ones
     by name; other runners (and folders of migrations) go by name, numbers as numbers.

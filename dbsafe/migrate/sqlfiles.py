@@ -1,0 +1,178 @@
+"""A folder of SQL migrations applied to a database: supabase, Flyway, goose, dbmate,
+golang-migrate, prisma, ... as `dbsafe.extract.migration.sql_migrations` orders them.
+
+Each file runs as its runner runs it: inside one transaction when the runner wraps it in
+one (supabase and Flyway always; goose, sql-migrate and dbmate unless the file says not
+to), else statement by statement. A statement that fails does not end the run: it is
+recorded (`StatementFailure`, at its file and line with PostgreSQL's message) and only it
+is lost: inside a transaction each statement runs under a savepoint, so the file's other
+statements stay. A statement PostgreSQL refuses inside a transaction block (`CREATE INDEX
+CONCURRENTLY` in a file the runner wraps) fails as it would in production, and is then run
+after the file's transaction, so what it builds is there for the rest.
+
+For a supabase project, `SUPABASE_PLATFORM` (supabase.sql, next to this module) is applied
+first: a small stand-in for what the Supabase platform creates before any migration runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbsafe.core import DatabaseError, Location
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from dbsafe.extract.migration import Migration
+
+log = logging.getLogger(__name__)
+
+# Long enough for a migration's data statements, short enough that one stuck statement
+# (a `pg_sleep`, a lock no one will release) cannot hang the run.
+STATEMENT_TIMEOUT = "60s"
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFailure:
+    """A migration statement PostgreSQL refused on the throwaway server."""
+
+    location: Location  # where PostgreSQL's error points (else the statement's start)
+    sql: str  # the statement as written
+    message: str  # "42P01: relation \"x\" does not exist"
+    # Refused inside the file's transaction block (`CREATE INDEX CONCURRENTLY`), as the
+    # runner would refuse it, then run after that transaction: what it builds is there.
+    applied_later: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.location.path, "line": self.location.line,
+                "column": self.location.column, "sql": self.sql, "message": self.message,
+                "applied_later": self.applied_later}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> StatementFailure:
+        return cls(Location(str(data["path"]), int(data["line"]),  # type: ignore[call-overload]
+                            int(data["column"])),  # type: ignore[call-overload]
+                   str(data["sql"]), str(data["message"]), bool(data.get("applied_later")))
+
+
+def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
+                         platform: str | None = None) -> tuple[StatementFailure, ...]:
+    """Run `migrations` in order on the database at `url`; returns what failed.
+
+    Args:
+        migrations: SQL migrations, as `sql_migrations` reads them (up sections only).
+        url: a libpq URL of the database to migrate (the throwaway one).
+        platform: "supabase" to create the platform's stand-in first.
+
+    Raises:
+        DatabaseError: the database could not be reached, or the connection broke.
+    """
+    import psycopg
+
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot connect to the throwaway database: {exc}") from None
+    failures: list[StatementFailure] = []
+    with conn:
+        conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+        if platform == "supabase":
+            conn.execute(supabase_platform_sql())
+        for migration in migrations:
+            failures.extend(_apply_file(conn, migration))
+    return tuple(failures)
+
+
+def supabase_platform_sql() -> str:
+    """The SQL of the supabase stand-in (see supabase.sql)."""
+    return (Path(__file__).parent / "supabase.sql").read_text(encoding="utf-8")
+
+
+def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[StatementFailure]:
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    failures: list[StatementFailure] = []
+    later = []  # refused inside the file's transaction block: run after it
+    if migration.starts_in_transaction:
+        conn.execute("BEGIN")
+    for statement in migration.statements:
+        control = _transaction_control(statement.sql)
+        if control:
+            try:
+                conn.execute(statement.sql)
+            except psycopg.Error as exc:
+                failures.append(_failure(statement.sql, statement.location, exc))
+            continue
+        in_block = conn.info.transaction_status != TransactionStatus.IDLE
+        try:
+            if in_block:
+                conn.execute("SAVEPOINT dbsafe_statement")
+            conn.execute(statement.sql)
+            if in_block:
+                conn.execute("RELEASE SAVEPOINT dbsafe_statement")
+        except psycopg.OperationalError as exc:
+            if conn.closed or conn.broken:
+                raise DatabaseError(f"the throwaway server failed while running "
+                                    f"{statement.location.path}: {exc}") from None
+            failures.append(_failure(statement.sql, statement.location, exc))
+            if in_block:
+                conn.execute("ROLLBACK TO SAVEPOINT dbsafe_statement")
+        except psycopg.Error as exc:
+            failure = _failure(statement.sql, statement.location, exc)
+            if in_block:
+                conn.execute("ROLLBACK TO SAVEPOINT dbsafe_statement")
+                if getattr(exc, "sqlstate", None) == _NO_TRANSACTION_BLOCK:
+                    later.append((statement, failure))
+                    continue
+            failures.append(failure)
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        conn.execute("COMMIT")
+    for statement, failure in later:
+        try:
+            conn.execute(statement.sql)
+        except psycopg.Error as exc:
+            failures.append(_failure(statement.sql, statement.location, exc))
+        else:
+            failures.append(replace(failure, applied_later=True))
+    return sorted(failures, key=lambda f: (f.location.line, f.location.column))
+
+
+# active_sql_transaction: "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"
+_NO_TRANSACTION_BLOCK = "25001"
+
+
+def _transaction_control(sql: str) -> bool:
+    """Whether `sql` begins, ends or rolls back the transaction, or handles a savepoint
+    (run as written, never under a savepoint of dbsafe's); read by PostgreSQL's parser.
+
+    >>> [_transaction_control(s) for s in ("BEGIN", "commit work", "SAVEPOINT a", "SELECT 1")]
+    [True, True, True, False]
+    """
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(sql)
+    except (ParseError, ValueError, RecursionError):
+        return False
+    return len(statements) == 1 and isinstance(statements[0].stmt, ast.TransactionStmt)
+
+
+def _failure(sql: str, start: Location, exc: Exception) -> StatementFailure:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(exc).strip().split("\n")[0]
+    state = getattr(exc, "sqlstate", None)
+    message = f"{state}: {primary}" if state else primary
+    location = start
+    position = getattr(diag, "statement_position", None)
+    if position and str(position).isdigit() and 0 < int(position) <= len(sql):
+        before = sql[:int(position) - 1]
+        lines = before.count("\n")
+        column = len(before) - before.rfind("\n") if lines else start.column + len(before)
+        location = Location(start.path, start.line + lines, column)
+    return StatementFailure(location, sql, message)

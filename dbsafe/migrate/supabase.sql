@@ -1,0 +1,164 @@
+-- dbsafe's stand-in for what the Supabase platform creates before a project's first
+-- migration runs, so that `supabase/migrations` replay on a plain PostgreSQL.
+--
+-- Not Supabase: only names and shapes migrations and applications refer to. Roles, schemas
+-- and the `supabase_realtime` publication as supabase/postgres creates them
+-- (migrations/schema.sql, init-scripts); `auth.users` with the columns GoTrue gives it
+-- today; `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()` reading the request's
+-- JWT claims as Supabase's do; `storage.buckets` and `storage.objects` with storage-api's
+-- columns and its `foldername`/`filename`/`extension` helpers. The platform's other tables
+-- (auth.identities, auth.sessions, realtime.messages, vault.secrets, ...) are left out:
+-- dbsafe treats every relation of these schemas it does not describe as unknown, never
+-- as missing.
+--
+-- Roles belong to the server, not the database: created only where missing.
+DO $$
+DECLARE
+  name text;
+BEGIN
+  FOREACH name IN ARRAY ARRAY['anon', 'authenticated', 'service_role', 'authenticator',
+      'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin',
+      'supabase_realtime_admin', 'supabase_replication_admin', 'supabase_read_only_user',
+      'supabase_functions_admin', 'dashboard_user', 'pgbouncer']
+  LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', name);
+    END IF;
+  END LOOP;
+END $$;
+
+CREATE SCHEMA IF NOT EXISTS extensions;
+CREATE SCHEMA IF NOT EXISTS auth;
+CREATE SCHEMA IF NOT EXISTS storage;
+CREATE SCHEMA IF NOT EXISTS realtime;
+CREATE SCHEMA IF NOT EXISTS graphql;
+CREATE SCHEMA IF NOT EXISTS graphql_public;
+CREATE SCHEMA IF NOT EXISTS vault;
+-- How validate knows these hold more than this file describes (dbsafe.validate.unknown).
+COMMENT ON SCHEMA extensions IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+COMMENT ON SCHEMA auth IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+COMMENT ON SCHEMA storage IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+COMMENT ON SCHEMA realtime IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+COMMENT ON SCHEMA graphql IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+COMMENT ON SCHEMA graphql_public IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+COMMENT ON SCHEMA vault IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+
+-- Supabase installs these in `extensions`; a server without them goes on without them.
+DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS "uuid-ossp" WITH SCHEMA extensions;
+EXCEPTION WHEN OTHERS THEN NULL; END $$;
+DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;
+EXCEPTION WHEN OTHERS THEN NULL; END $$;
+
+-- The search path Supabase's `postgres` role has: `extensions` after `public`.
+DO $$ BEGIN
+  EXECUTE format('ALTER DATABASE %I SET search_path TO "$user", public, extensions',
+                 current_database());
+END $$;
+SET search_path TO "$user", public, extensions;
+
+GRANT USAGE ON SCHEMA public, extensions, graphql_public TO anon, authenticated, service_role;
+GRANT USAGE ON SCHEMA auth, storage TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+
+CREATE TABLE auth.users (
+    instance_id uuid,
+    id uuid NOT NULL PRIMARY KEY,
+    aud character varying(255),
+    role character varying(255),
+    email character varying(255),
+    encrypted_password character varying(255),
+    email_confirmed_at timestamp with time zone,
+    invited_at timestamp with time zone,
+    confirmation_token character varying(255),
+    confirmation_sent_at timestamp with time zone,
+    recovery_token character varying(255),
+    recovery_sent_at timestamp with time zone,
+    email_change_token_new character varying(255),
+    email_change character varying(255),
+    email_change_sent_at timestamp with time zone,
+    last_sign_in_at timestamp with time zone,
+    raw_app_meta_data jsonb,
+    raw_user_meta_data jsonb,
+    is_super_admin boolean,
+    created_at timestamp with time zone,
+    updated_at timestamp with time zone,
+    phone text UNIQUE DEFAULT NULL::character varying,
+    phone_confirmed_at timestamp with time zone,
+    phone_change text DEFAULT ''::character varying,
+    phone_change_token character varying(255) DEFAULT ''::character varying,
+    phone_change_sent_at timestamp with time zone,
+    confirmed_at timestamp with time zone
+        GENERATED ALWAYS AS (LEAST(email_confirmed_at, phone_confirmed_at)) STORED,
+    email_change_token_current character varying(255) DEFAULT ''::character varying,
+    email_change_confirm_status smallint DEFAULT 0,
+    banned_until timestamp with time zone,
+    reauthentication_token character varying(255) DEFAULT ''::character varying,
+    reauthentication_sent_at timestamp with time zone,
+    is_sso_user boolean DEFAULT false NOT NULL,
+    deleted_at timestamp with time zone,
+    is_anonymous boolean DEFAULT false NOT NULL
+);
+ALTER TABLE auth.users OWNER TO supabase_auth_admin;
+
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),
+                  (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'))::uuid
+$$;
+CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claim.role', true), ''),
+                  (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'))::text
+$$;
+CREATE FUNCTION auth.email() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claim.email', true), ''),
+                  (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email'))::text
+$$;
+CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
+  SELECT coalesce(nullif(current_setting('request.jwt.claim', true), ''),
+                  nullif(current_setting('request.jwt.claims', true), ''))::jsonb
+$$;
+
+CREATE TABLE storage.buckets (
+    id text NOT NULL PRIMARY KEY,
+    name text NOT NULL,
+    owner uuid,
+    created_at timestamp with time zone DEFAULT now(),
+    updated_at timestamp with time zone DEFAULT now(),
+    public boolean DEFAULT false,
+    avif_autodetection boolean DEFAULT false,
+    file_size_limit bigint,
+    allowed_mime_types text[],
+    owner_id text
+);
+CREATE UNIQUE INDEX bname ON storage.buckets USING btree (name);
+CREATE TABLE storage.objects (
+    id uuid DEFAULT gen_random_uuid() NOT NULL PRIMARY KEY,
+    bucket_id text REFERENCES storage.buckets (id),
+    name text,
+    owner uuid,
+    created_at timestamp with time zone DEFAULT now(),
+    updated_at timestamp with time zone DEFAULT now(),
+    last_accessed_at timestamp with time zone DEFAULT now(),
+    metadata jsonb,
+    path_tokens text[] GENERATED ALWAYS AS (string_to_array(name, '/')) STORED,
+    version text,
+    owner_id text,
+    user_metadata jsonb
+);
+CREATE UNIQUE INDEX bucketid_objname ON storage.objects USING btree (bucket_id, name);
+ALTER TABLE storage.objects ENABLE ROW LEVEL SECURITY;
+ALTER TABLE storage.buckets OWNER TO supabase_storage_admin;
+ALTER TABLE storage.objects OWNER TO supabase_storage_admin;
+
+CREATE FUNCTION storage.foldername(name text) RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
+  SELECT (string_to_array(name, '/'))[1:array_length(string_to_array(name, '/'), 1) - 1]
+$$;
+CREATE FUNCTION storage.filename(name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT (string_to_array(name, '/'))[array_length(string_to_array(name, '/'), 1)]
+$$;
+CREATE FUNCTION storage.extension(name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT split_part(storage.filename(name), '.', 2)
+$$;
+
+CREATE PUBLICATION supabase_realtime;

@@ -1,0 +1,138 @@
+"""A folder of SQL migrations applied to a real database: each file as its runner runs it,
+a failing statement recorded at its file and line and the rest applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe.extract.migration import sql_migrations
+from dbsafe.migrate.sqlfiles import apply_sql_migrations, supabase_platform_sql
+
+pytestmark = pytest.mark.db
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return folder
+
+
+def relations(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT n.nspname || '.' || c.relname FROM pg_class c "
+                            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = 'public'").fetchall()
+    return {row[0] for row in rows}
+
+
+def columns(url: str, table: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                            (table,)).fetchall()
+    return [row[0] for row in rows]
+
+
+def test_a_failing_statement_loses_only_itself_in_a_wrapped_file(tmp_path: Path,
+                                                                 database_url: str) -> None:
+    folder = write(tmp_path / "migrations", {
+        "1_init.sql": "CREATE TABLE a (id int);\n"
+                      "ALTER TABLE a ADD COLUMN b nosuchtype;\n"
+                      "ALTER TABLE a ADD COLUMN c text;\n",
+        "2_next.sql": "CREATE TABLE d (a_id int);\nCREATE VIEW v AS SELECT c FROM a;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [(f.location.path, f.location.line, f.location.column, f.message)
+            for f in failures] == [
+        ("migrations/1_init.sql", 2, 28, '42704: type "nosuchtype" does not exist')]
+    assert relations(database_url) == {"public.a", "public.d", "public.v"}
+    assert columns(database_url, "a") == ["id", "c"]
+
+
+def test_statements_after_a_failure_run_in_a_file_without_transaction(
+        tmp_path: Path, database_url: str) -> None:
+    folder = write(tmp_path / "m", {
+        "1.sql": "CREATE TABLE a (id int);\nINSERT INTO nowhere VALUES (1);\n"
+                 "CREATE INDEX CONCURRENTLY a_id ON a (id);\nCREATE TABLE b ();\n"})
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [(f.location.line, f.message.split(":")[0], f.applied_later) for f in failures] == [
+        (2, "42P01", False)]
+    assert relations(database_url) == {"public.a", "public.a_id", "public.b"}
+
+
+def test_concurrently_in_a_wrapped_file_fails_as_in_production_then_runs_after(
+        tmp_path: Path, database_url: str) -> None:
+    folder = write(tmp_path / "m", {
+        "1.sql": "CREATE TABLE a (id int);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [(f.location.line, f.message.split(":")[0], f.applied_later) for f in failures] == [
+        (2, "25001", True)]
+    assert relations(database_url) == {"public.a", "public.a_id"}
+
+
+def test_a_files_own_transaction_keeps_its_other_statements(tmp_path: Path,
+                                                            database_url: str) -> None:
+    folder = write(tmp_path / "m", {
+        "1.sql": "BEGIN;\nCREATE TABLE a (id int);\nSELECT 1/0;\nCREATE TABLE b ();\nCOMMIT;\n"
+                 "CREATE TABLE c ();\n"})
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [(f.location.line, f.message) for f in failures] == [(3, "22012: division by zero")]
+    assert relations(database_url) == {"public.a", "public.b", "public.c"}
+
+
+def test_goose_down_sections_are_not_run(tmp_path: Path, database_url: str) -> None:
+    folder = write(tmp_path / "m", {
+        "00001_a.sql": "-- +goose Up\nCREATE TABLE a ();\n-- +goose Down\nDROP TABLE a;\n"})
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert apply_sql_migrations(migrations, database_url) == ()
+    assert relations(database_url) == {"public.a"}
+
+
+def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
+                                                              database_url: str) -> None:
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_profiles.sql":
+            "CREATE TABLE public.profiles (id uuid PRIMARY KEY REFERENCES auth.users (id), "
+            "email text);\n"
+            "ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;\n"
+            "CREATE POLICY own ON public.profiles FOR SELECT TO authenticated "
+            "USING (auth.uid() = id AND auth.jwt() ->> 'role' = auth.role());\n"
+            "GRANT SELECT ON public.profiles TO anon, service_role;\n"
+            "INSERT INTO storage.buckets (id, name, public) VALUES ('avatars', 'avatars', true);\n"
+            "CREATE POLICY upload ON storage.objects FOR INSERT WITH CHECK "
+            "(bucket_id = 'avatars' AND (storage.foldername(name))[1] = auth.uid()::text);\n"
+            "ALTER PUBLICATION supabase_realtime ADD TABLE public.profiles;\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    with psycopg.connect(database_url) as conn:
+        published = conn.execute("SELECT tablename FROM pg_publication_tables "
+                                 "WHERE pubname = 'supabase_realtime'").fetchall()
+    assert published == [("profiles",)]
+
+
+def test_the_supabase_stand_in_can_run_twice_on_one_server(database_url: str) -> None:
+    """Roles belong to the server: a second database on it gets the rest all the same."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(supabase_platform_sql())
+        conn.execute("DROP SCHEMA auth, storage, extensions, realtime, graphql, "
+                     "graphql_public, vault CASCADE; DROP PUBLICATION supabase_realtime")
+        conn.execute(supabase_platform_sql())
