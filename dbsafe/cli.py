@@ -204,10 +204,16 @@ def schema_source_options(func: Callable) -> Callable:
         click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path),
                      metavar="FILE", help="Read the schema from a `dbsafe schema dump` file."),
         click.option("--from-migrations", is_flag=True, default=False,
-                     help="Build the schema by applying the alembic migrations to a throwaway "
+                     help="Build the schema by applying the migrations to a throwaway "
                           "embedded PostgreSQL (the default when no database or snapshot is "
-                          "configured)."),
+                          "configured): alembic's, or with no alembic.ini the SQL files of "
+                          "supabase/migrations, prisma/migrations or db/migrations."),
         _alembic_config_option(),
+        click.option("--sql-migrations", type=click.Path(file_okay=False, path_type=Path),
+                     metavar="DIR",
+                     help="Build the schema from this folder of SQL migrations (supabase, "
+                          "Flyway, goose, dbmate, golang-migrate, prisma), applied in their "
+                          "runner's order to a throwaway embedded PostgreSQL."),
         click.option("--no-cache", is_flag=True, default=False,
                      help="Do not read or write the cache in .dbsafe_cache/."),
     ]
@@ -249,19 +255,23 @@ def output_options(func: Callable) -> Callable:
 
 
 def _source_overrides(database_url: str | None, snapshot: Path | None, from_migrations: bool,
-                      alembic_config: Path | None, no_cache: bool) -> dict[str, Any]:
+                      alembic_config: Path | None, no_cache: bool,
+                      sql_migrations: Path | None = None) -> dict[str, Any]:
     chosen = [name for name, given in (("--database-url", database_url),
                                        ("--snapshot", snapshot),
-                                       ("--from-migrations", from_migrations)) if given]
-    if len(chosen) > 1:
+                                       ("--from-migrations", from_migrations),
+                                       ("--sql-migrations", sql_migrations)) if given]
+    if len(chosen) > 1 and set(chosen) != {"--from-migrations", "--sql-migrations"}:
         raise click.UsageError(f"choose one schema source, not {' and '.join(chosen)}")
     source = {"--database-url": "database", "--snapshot": "snapshot",
-              "--from-migrations": "migrations"}.get(chosen[0]) if chosen else None
+              "--from-migrations": "migrations",
+              "--sql-migrations": "migrations"}.get(chosen[0]) if chosen else None
     return {
         "database-url": database_url,
         "snapshot": snapshot,
         "schema-source": source,
         "alembic-config": alembic_config,
+        "sql-migrations": sql_migrations,
         "cache": False if no_cache else None,
     }
 
@@ -404,6 +414,7 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
 @click.pass_obj
 def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
                      snapshot: Path | None, from_migrations: bool, alembic_config: Path | None,
+                     sql_migrations: Path | None,
                      no_cache: bool, exclude: tuple[str, ...], no_confirm: bool,
                      jobs: int | None, changed_since: str | None, baseline: Path | None,
                      write_baseline: Path | None, **output: Any) -> None:
@@ -418,7 +429,7 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
     from dbsafe import commands
 
     overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
-                                  no_cache)
+                                  no_cache, sql_migrations)
     overrides.update(_output_overrides(**output))
     overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs})
     settings = state.settings(overrides)
@@ -437,13 +448,14 @@ def schema_group() -> None:
               help="Write the snapshot to FILE instead of standard output.")
 @click.pass_obj
 def schema_dump_command(state: CliState, database_url: str | None, snapshot: Path | None,
-                        from_migrations: bool, alembic_config: Path | None, no_cache: bool,
+                        from_migrations: bool, alembic_config: Path | None,
+                        sql_migrations: Path | None, no_cache: bool,
                         output: Path | None) -> None:
     """Write the schema as deterministic JSON (a snapshot for --snapshot)."""
     from dbsafe import commands
 
     settings = state.settings(_source_overrides(database_url, snapshot, from_migrations,
-                                                alembic_config, no_cache))
+                                                alembic_config, no_cache, sql_migrations))
     result = commands.schema_dump(settings)
     if output is None:
         click.echo(result.to_json(), nl=False)
@@ -753,8 +765,9 @@ def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: 
     With --alembic, print it as `op.*` lines to paste into a revision's upgrade().
 
     SOURCE and TARGET are each a database URL (postgresql://..., postgresql+psycopg://...),
-    a `dbsafe schema dump` file, or `migrations[@REV]` (the alembic migrations applied to a
-    throwaway PostgreSQL, up to REV, default heads). The differences are listed object by
+    a `dbsafe schema dump` file, a folder of SQL migrations (supabase/migrations, ...), or
+    `migrations[@REV]` (the project's migrations applied to a throwaway PostgreSQL: alembic's
+    up to REV, default heads, or its SQL migrations folder). The differences are listed object by
     object (a table, then its columns, constraints, indexes, ...). `--ignore` takes codes
     and also object kinds or aspects: owner, grant, comment, column_order, table, index,
     function, ... (also `diff-ignore` in [tool.dbsafe]). Exit status: 1 when they differ.

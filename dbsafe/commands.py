@@ -89,10 +89,13 @@ def explain(code: str) -> str:
 
 
 def schema_dump(settings: Settings) -> SchemaSnapshot:
-    """The schema from the configured source (database, snapshot or migrations)."""
-    from dbsafe.sources import load_schema
+    """The schema from the configured source (database, snapshot or migrations); SQL
+    migration statements that failed are logged as warnings (a snapshot does not record
+    them)."""
+    from dbsafe.sources import load_schema, warn_failures
 
     with load_schema(settings) as source:
+        warn_failures(source)
         return source.snapshot
 
 
@@ -550,10 +553,8 @@ def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOpti
     from concurrent.futures import ThreadPoolExecutor
 
     from dbsafe.schema.diff import diff as diff_schemas
+    from dbsafe.sources import builds_on_throwaway as migrations
     from dbsafe.sources import load_snapshot
-
-    def migrations(spec: str) -> bool:
-        return spec == "migrations" or spec.startswith("migrations@")
 
     if migrations(source) and migrations(target):
         before, source_text = load_snapshot(source, settings)

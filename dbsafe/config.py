@@ -34,6 +34,9 @@ class Settings:
     schema_source: str = "auto"  # one of SCHEMA_SOURCES
     snapshot: Path | None = None
     alembic_config: Path = Path("alembic.ini")
+    # A folder of SQL migrations (supabase/migrations, Flyway's db/migration, ...) the
+    # `migrations` schema source applies instead of alembic's; None: found (see sources.py)
+    sql_migrations: Path | None = None
     python: str | None = None  # interpreter env.py runs under; None: active venv, else ours
     source_paths: tuple[str, ...] = (".",)
     exclude: tuple[str, ...] = ()
@@ -99,6 +102,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "schema-source": ("schema_source", "source"),
     "snapshot": ("snapshot", "path"),
     "alembic-config": ("alembic_config", "path"),
+    "sql-migrations": ("sql_migrations", "path"),
     "python": ("python", "str"),
     "source-paths": ("source_paths", "list"),
     "exclude": ("exclude", "patterns"),
@@ -142,7 +146,8 @@ _KEYS: dict[str, tuple[str, str]] = {
 # Settings that make sense per machine or per run rather than per project are read from
 # the environment too; DBSAFE_DATABASE_URL is the documented way to pass a secret URL.
 _ENV_KEYS = (
-    "database-url", "schema-source", "snapshot", "alembic-config", "python", "fail-on", "format",
+    "database-url", "schema-source", "snapshot", "alembic-config", "sql-migrations", "python",
+    "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
     "target-version", "managed-timeouts", "check-timeout",
 )

@@ -1,10 +1,15 @@
-"""Where a schema comes from: a live database, a snapshot file, or the alembic migrations.
+"""Where a schema comes from: a live database, a snapshot file, or the migrations.
 
 The default order is: `database-url` if configured, else `snapshot` if configured, else the
-project's alembic migrations applied to a throwaway embedded PostgreSQL by the sandboxed
-runner (`dbsafe.migrate`). The migrations path caches its snapshot under the cache
-directory, keyed by a hash of the alembic config and every file of the migration scripts, so
-a second run with no change skips the server; only a verified run is ever cached.
+project's migrations applied to a throwaway embedded PostgreSQL: its alembic migrations by
+the sandboxed runner (`dbsafe.migrate`), or a folder of SQL migrations
+(`sql_migrations_folder`: configured as `sql-migrations`, else, with no `alembic.ini`, the
+one folder of a known layout such as `supabase/migrations`). The migrations path caches
+its snapshot under the cache directory, keyed by a hash of the alembic config and every
+file of the migration scripts (or of the SQL folder), so a second run with no change skips
+the server; only a verified run is ever cached. SQL statements that fail on the throwaway
+server are kept with the schema (`SchemaSource.failures`): validate reports them and
+leaves unchecked what they would have made.
 
 A `SchemaSource` also lends a database for confirming findings with PostgreSQL itself: the
 live one, or (for migrations) a throwaway server that is only started when asked for.
@@ -15,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +32,7 @@ from dbsafe.core import ConfigError, DbsafeError, SourceError
 
 if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
     from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.migrate.sqlfiles import StatementFailure
     from dbsafe.schema.model import SchemaSnapshot
 
 log = logging.getLogger(__name__)
@@ -45,9 +51,13 @@ class SchemaSource:
 
     _snapshot: SchemaSnapshot | None
     description: str  # for the summary: "database postgresql://app:***@db/app", ...
-    kind: str  # "database" | "snapshot" | "migrations"
+    kind: str  # "database" | "snapshot" | "migrations" | "sql-migrations"
     database_url: str | None = None  # live or throwaway database (never printed unredacted)
     alembic_project: AlembicProject | None = None
+    sql_folder: SqlFolder | None = None
+    # SQL migration statements the throwaway server refused: what they would have made is
+    # not in the snapshot, so validate leaves it unchecked (and reports each as a note).
+    failures: tuple[StatementFailure, ...] = ()
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
     _decode: Callable[[], SchemaSnapshot] | None = field(default=None, repr=False)
     _file_key: str | None = field(default=None, repr=False)
@@ -70,11 +80,17 @@ class SchemaSource:
         The snapshot file's bytes when the schema came from one (any change to the file
         changes it, formatting included), else the schema's fingerprint.
         """
-        return self._file_key or self.snapshot.fingerprint()
+        key = self._file_key or self.snapshot.fingerprint()
+        if self.failures:
+            digest = hashlib.sha256()
+            for failure in self.failures:
+                digest.update(failure.sql.encode() + b"\0")
+            key += "-failed-" + digest.hexdigest()[:16]
+        return key
 
     @property
     def can_confirm(self) -> bool:
-        return self.kind in ("database", "migrations")
+        return self.kind in ("database", "migrations", "sql-migrations")
 
     def __enter__(self) -> SchemaSource:
         return self
@@ -93,6 +109,9 @@ class SchemaSource:
 
             self.database_url = self._stack.enter_context(
                 migrated_database(self.alembic_project))
+        if self.database_url is None and self.sql_folder is not None:
+            self.database_url, self.failures = self._stack.enter_context(
+                self.sql_folder.migrated())
         if self.database_url is None:
             raise DbsafeError("no database is available for this schema source")
         return self.database_url
@@ -124,6 +143,9 @@ def _load_schema(settings: Settings) -> SchemaSource:
             raise ConfigError("schema source `snapshot` needs --snapshot FILE")
         return _snapshot_file(settings.snapshot,
                               f"snapshot {_display(settings.snapshot, settings)}")
+    folder = sql_migrations_folder(settings)
+    if folder is not None:
+        return _sql_migrations_source(folder, settings)
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -221,6 +243,155 @@ def _embedded_version() -> str:
         return "none"
 
 
+# -- a folder of SQL migrations ------------------------------------------------------------
+
+# Where runners keep SQL migrations by default, looked for under the project root when no
+# `alembic.ini` says the project's migrations are alembic's: supabase's, prisma's, dbmate's.
+SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrations")
+
+
+def sql_migrations_folder(settings: Settings) -> Path | None:
+    """The folder of SQL migrations the `migrations` source applies; None: alembic's.
+
+    The `sql-migrations` setting when it is set; else, when there is no `alembic.ini`, the
+    one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files (two of them are an error:
+    dbsafe does not guess).
+
+    Raises:
+        SourceError: the configured folder does not exist.
+        ConfigError: more than one known folder holds SQL migrations.
+    """
+    if settings.sql_migrations is not None:
+        if not settings.sql_migrations.is_dir():
+            raise SourceError(f"sql-migrations: no such folder: {settings.sql_migrations}")
+        return settings.sql_migrations
+    if settings.alembic_config.is_file():
+        return None
+    root = settings.project_root
+    found = [root / name for name in SQL_MIGRATION_FOLDERS
+             if (root / name).is_dir() and next((root / name).rglob("*.sql"), None)]
+    if len(found) > 1:
+        raise ConfigError(
+            "several folders of SQL migrations ("
+            + ", ".join(_display(f, settings) for f in found)
+            + "); choose one with --sql-migrations or `sql-migrations` in [tool.dbsafe]")
+    return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class SqlFolder:
+    """A folder of SQL migrations, and how its runner runs them."""
+
+    path: Path
+    root: Path  # the project root: paths in failures are shown relative to it
+    platform: str | None = None  # "supabase": its migrations expect the platform's objects
+    in_transaction: bool = False  # `sql-migrations-in-transaction`: the runner wraps files
+
+    @classmethod
+    def of(cls, path: Path, settings: Settings) -> SqlFolder:
+        """A supabase project's folder (a `supabase` folder on its path) gets the
+        platform's stand-in, and its files run in a transaction each, as supabase's CLI
+        runs them."""
+        supabase = "supabase" in path.resolve().parts
+        return cls(path, settings.project_root, "supabase" if supabase else None,
+                   settings.sql_migrations_in_transaction)
+
+    def read(self) -> list:
+        """The migrations, in the order and with the transactions their runner uses:
+        supabase and Flyway (`V1__x.sql`) wrap each file in one."""
+        from dataclasses import replace
+
+        from dbsafe.extract.migration import flyway_file, sql_migrations
+
+        migrations = sql_migrations([self.path], root=self.root,
+                                    wrapped_in_transaction=self.in_transaction
+                                    or self.platform == "supabase")
+        return [replace(m, starts_in_transaction=True)
+                if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
+
+    @contextlib.contextmanager
+    def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:
+        """A throwaway server with the migrations applied: its URL and what failed."""
+        from dbsafe.migrate.sqlfiles import apply_sql_migrations
+        from dbsafe.pg.throwaway import throwaway_server
+
+        migrations = self.read()  # an empty or unreadable folder fails before the server
+        with throwaway_server(database="dbsafe") as server:
+            url = server.url("dbsafe")
+            yield url, apply_sql_migrations(migrations, url, platform=self.platform)
+
+    def cache_key(self, settings: Settings) -> str:
+        """Hash of every file under the folder, dbsafe's version, the embedded server's
+        and what runs before the files (the supabase stand-in)."""
+        from dbsafe.migrate.sqlfiles import supabase_platform_sql
+        from dbsafe.schema.model import FORMAT_VERSION
+
+        digest = hashlib.sha256(
+            f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
+            f"pg {_embedded_version()} platform {self.platform} "
+            f"transaction {self.in_transaction}\0".encode())
+        if self.platform == "supabase":
+            digest.update(supabase_platform_sql().encode())
+        excluded = settings.effective_cache_dir.resolve()
+        for path in sorted(self.path.rglob("*")):
+            if not path.is_file() or path.resolve().is_relative_to(excluded):
+                continue
+            digest.update(path.relative_to(self.path).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:24]
+
+
+def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:
+    from dbsafe.schema.model import SchemaSnapshot
+
+    sql = SqlFolder.of(folder, settings)
+    description = f"sql migrations {_display(folder, settings)}"
+    cache_file = (settings.effective_cache_dir / f"sql-migrations-{sql.cache_key(settings)}.json"
+                  if settings.use_cache else None)
+    cached = _read_sql_cache(cache_file)
+    if cached is not None:
+        return SchemaSource(cached[0], description + " (cached)", "sql-migrations",
+                            sql_folder=sql, failures=cached[1])
+    source = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
+                          "sql-migrations", sql_folder=sql)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(source)  # stops the server if introspection fails
+        from dbsafe.schema.introspect import introspect_url
+
+        source.snapshot = introspect_url(source.database())
+        if cache_file is not None:
+            import json
+
+            # The failures first: a snapshot is only read from the cache with them.
+            write_cache_file(_failures_file(cache_file), json.dumps(
+                [f.to_json() for f in source.failures], indent=1))
+            write_cache_file(cache_file, source.snapshot.to_json())
+        stack.pop_all()
+    return source
+
+
+def _failures_file(cache_file: Path) -> Path:
+    return cache_file.with_name(cache_file.stem + ".failures.json")
+
+
+def _read_sql_cache(cache_file: Path | None
+                    ) -> tuple[SchemaSnapshot, tuple[StatementFailure, ...]] | None:
+    import json
+
+    from dbsafe.migrate.sqlfiles import StatementFailure
+
+    snapshot = _read_cache(cache_file)
+    if snapshot is None or cache_file is None:
+        return None
+    try:
+        failures = tuple(StatementFailure.from_json(item) for item in
+                         json.loads(_failures_file(cache_file).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        log.info("ignoring the cached schema %s: its failures cannot be read", cache_file)
+        return None
+    return snapshot, failures
+
+
 # -- one side of `dbsafe diff` ------------------------------------------------------------------
 
 _URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+", "postgres+")
@@ -246,21 +417,36 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     return hold_until_exit(_load_snapshot(spec, settings))
 
 
+def builds_on_throwaway(spec: str) -> bool:
+    """Whether the side `spec` of `dbsafe diff` is built on a throwaway server (migrations,
+    a folder of SQL migrations): two of those start one after the other, never at once."""
+    return spec == "migrations" or spec.startswith("migrations@") or Path(spec).is_dir()
+
+
 def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     from dbsafe.pg.urls import redact_url, to_libpq_url
     from dbsafe.schema.model import SchemaSnapshot
 
     if spec == "migrations" or spec.startswith("migrations@"):
         revision = spec.partition("@")[2] or "heads"
-        return _migrations_snapshot(settings, revision)
+        folder = sql_migrations_folder(settings)
+        if folder is None:
+            return _migrations_snapshot(settings, revision)
+        if spec != "migrations":
+            raise SourceError(f"{spec}: the project's migrations are SQL files "
+                              f"({_display(folder, settings)}), which have no revisions; "
+                              "name a snapshot file or a folder of SQL migrations instead")
+        return _sql_snapshot(folder, settings)
     if spec.lower().startswith(_URL_SCHEMES) or ("=" in spec and not Path(spec).exists()):
         from dbsafe.schema.introspect import introspect_url
 
         return introspect_url(to_libpq_url(spec)), f"database {redact_url(spec)}"
     path = Path(spec)
     if not path.exists():
-        raise SourceError(f"{spec}: no such snapshot file, and not a database URL or "
-                          "migrations[@REV]")
+        raise SourceError(f"{spec}: no such snapshot file or folder of SQL migrations, and "
+                          "not a database URL or migrations[@REV]")
+    if path.is_dir():
+        return _sql_snapshot(path, settings)
     return SchemaSnapshot.load(path), f"snapshot {_display(path, settings)}"
 
 
@@ -285,6 +471,26 @@ def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnaps
     if cache_file is not None:
         write_cache_file(cache_file, snapshot.to_json())
     return snapshot, description
+
+
+def _sql_snapshot(folder: Path, settings: Settings) -> tuple[SchemaSnapshot, str]:
+    """The schema a folder of SQL migrations builds; a statement that failed is logged (a
+    warning on stderr): the schema lacks what it would have made."""
+    with _sql_migrations_source(folder, settings) as source:
+        snapshot = source.snapshot
+        warn_failures(source)
+    return snapshot, source.description.removesuffix(" (embedded PostgreSQL)")
+
+
+def warn_failures(source: SchemaSource) -> None:
+    """Log (a warning, on stderr) the SQL migration statements that failed, for the commands
+    whose report has no place for them (`schema dump`, `diff`)."""
+    for failure in source.failures:
+        where = failure.location
+        log.warning("%s:%d:%d: migration statement failed on the throwaway server: %s; %s",
+                    where.path, where.line, where.column, failure.message,
+                    "dbsafe ran it after the file's transaction" if failure.applied_later
+                    else "the schema lacks what it would have made")
 
 
 def _safe(revision: str) -> str:

@@ -1,0 +1,135 @@
+"""The schema from a folder of SQL migrations (supabase/migrations, ...), applied to a
+throwaway embedded PostgreSQL: found, cached, and what failed there never a finding."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.db
+
+MIGRATIONS = {
+    "20240101000000_init.sql": """
+create table public.profiles (
+  id uuid primary key references auth.users (id),
+  username text
+);
+alter table public.profiles enable row level security;
+create policy "own" on public.profiles for select using (auth.uid() = id);
+alter publication supabase_realtime add table public.profiles;
+""",
+    "20240102000000_more.sql": """
+alter table public.profiles add column bio text;
+create extension if not exists no_such_extension_here;
+create table public.documents (id bigint primary key, body no_such_type);
+create unique index rooms_slug on public.rooms (slug);
+create table public.rooms (id bigint primary key, slug text);
+""",
+}
+APP_SQL = """select id, email, is_anonymous from auth.users;
+select id, user_id from auth.identities;
+select id, nosuchcol from auth.users;
+select username, bio, nickname from public.profiles;
+select body from public.documents;
+"""
+APP_TS = """import { createClient } from '@supabase/supabase-js'
+const supabase = createClient('u', 'k')
+export async function load() {
+  await supabase.from('profiles').select('id, username, nickname')
+  await supabase.from('documents').select('id, body')
+  await supabase.from('rooms').upsert({ slug: 'a' }, { onConflict: 'slug' })
+  supabase.channel('c').on('postgres_changes', { event: '*', schema: 'public', table: 'rooms' }, f)
+}
+"""
+
+
+def make_project(root: Path, migrations: dict[str, str] = MIGRATIONS) -> Path:
+    folder = root / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    for name, text in migrations.items():
+        (folder / name).write_text(text)
+    (root / "src").mkdir()
+    (root / "src" / "queries.sql").write_text(APP_SQL)
+    (root / "src" / "app.ts").write_text(APP_TS)
+    (root / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+    return root
+
+
+def findings(report) -> list[tuple[str, str, int]]:
+    return sorted((f.code, f.location.path, f.location.line) for f in report.findings)
+
+
+def dbsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("DBSAFE_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-m", "dbsafe", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_sql_migrations_option_and_key(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"1_init.sql": "create table t (a int);\n"})
+    (root / "supabase" / "migrations").rename(root / "db_sql")
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").write_text("select b from t;\n")
+
+    found = dbsafe("validate", "--sql-migrations", "db_sql", "--format", "json", "src",
+                   cwd=root)
+    assert found.returncode == 1, found.stderr
+    assert [f["code"] for f in json.loads(found.stdout)["findings"]] == ["DBS302"]
+
+    (root / "pyproject.toml").write_text("[tool.dbsafe]\nsql-migrations = 'db_sql'\n")
+    dumped = dbsafe("schema", "dump", cwd=root)
+    assert dumped.returncode == 0, dumped.stderr
+    assert [r["name"] for r in json.loads(dumped.stdout)["relations"]] == ["t"]
+
+
+def test_bad_folders_are_one_line_errors(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"1.sql": "create table t (a int);\n"})
+
+    missing = dbsafe("validate", "--sql-migrations", "nowhere", "src", cwd=root)
+    assert (missing.returncode, missing.stderr.strip().count("\n")) == (2, 0)
+    assert "no such folder" in missing.stderr
+
+    (root / "db" / "migrations").mkdir(parents=True)
+    (root / "db" / "migrations" / "1.sql").write_text("create table u ();\n")
+    several = dbsafe("validate", "src", cwd=root)
+    assert (several.returncode, several.stderr.strip().count("\n")) == (2, 0)
+    assert "supabase/migrations, db/migrations" in several.stderr
+    assert "Traceback" not in missing.stderr + several.stderr
+
+
+def test_alembic_ini_keeps_alembic_the_default(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"1.sql": "create table t (a int);\n"})
+    (root / "alembic.ini").write_text("[alembic]\nscript_location = nowhere\n")
+
+    result = dbsafe("validate", "src", cwd=root)
+
+    assert result.returncode == 2
+    assert "script_location" in result.stderr
+
+
+def test_diff_takes_a_folder_of_sql_migrations(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"1.sql": "create table t (a int);\n"})
+    (root / "supabase").rename(root / "db")  # dbmate's folder: no supabase stand-in
+    (root / "other").mkdir()
+    (root / "other" / "1.sql").write_text("create table t (a bigint);\n")
+
+    result = dbsafe("diff", "--format", "json", "migrations", "other", cwd=root)
+
+    assert result.returncode == 1, result.stderr
+    assert [f["subject"] for f in json.loads(result.stdout)["findings"]] == ["public.t.a"]
+    revision = dbsafe("diff", "migrations@abc", "other", cwd=root)
+    assert revision.returncode == 2 and "have no revisions" in revision.stderr
+
+
+def test_help_explains_the_sql_source() -> None:
+    result = dbsafe("validate", "--help", cwd=REPO_ROOT)
+    assert "--sql-migrations DIR" in result.stdout
+    assert "supabase/migrations" in result.stdout
