@@ -26,7 +26,16 @@ DYNAMIC_SQL = RuleInfo(
     default_severity=Severity.NOTE,
     since="0.1.0",
 )
-RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL)
+MIGRATION_STATEMENT_FAILED = RuleInfo(
+    code="DBS006",
+    name="migration-statement-failed",
+    summary="A SQL migration statement failed on the throwaway server, so what it would have "
+            "made is not checked.",
+    default_severity=Severity.NOTE,
+    since="0.2.0",
+)
+RULES: tuple[RuleInfo, ...] = (UNKNOWN_TABLE, UNKNOWN_COLUMN, DYNAMIC_SQL,
+                               MIGRATION_STATEMENT_FAILED)
 
 
 def identifier_at(sql: str, start: int, end: int) -> str:

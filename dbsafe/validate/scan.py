@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from dbsafe.validate.file_ddl import FileDdl
     from dbsafe.validate.resolver import Problem
     from dbsafe.validate.syscatalog import SystemCatalog
+    from dbsafe.validate.unknown import Unknown
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,9 @@ _CHUNK = 32
 # where it is destructured into; 54: `(supabase.rpc as any)(...)` is a request; 55: a null test
 # after a select not read; 56: a followed query is not analysed where its inherited calls are not;
 # 57: a chain on it assigned to another variable is a use; 58: not its embeds when another use
-# selects
-_CACHE_VERSION = 58
+# selects; 59: what failed SQL migration statements would have made, and stand-in schemas' other
+# relations, unchecked
+_CACHE_VERSION = 59
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -196,9 +198,14 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         # Decoded only now, and not at all when every file read was cached; a run that
         # reads no file still decodes it, so a broken snapshot is never a clean run.
         snapshot = source.snapshot
+        from dbsafe.validate.unknown import Unknown
+
+        unknown = Unknown.of((f.sql for f in source.failures if not f.applied_later),
+                             snapshot)
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
-                                    _js_names(settings), system_catalog, confirming):
+                                    _js_names(settings), system_catalog, confirming,
+                                    unknown or None):
             outcomes[outcome.path] = outcome
 
     fresh = [outcomes[rel] for _, rel, _ in misses]
@@ -214,6 +221,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     cache.save()
 
     findings = [f for o in outcomes.values() for f in o.findings]
+    findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,
         read_source=lambda p: _directives_source(directive_texts.get(p)),
@@ -242,6 +250,28 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
+
+
+def _failure_notes(source: SchemaSource) -> list[Finding]:
+    """A DBS006 note for each SQL migration statement the throwaway server refused."""
+    from dbsafe.validate.codes import MIGRATION_STATEMENT_FAILED as info
+
+    notes = []
+    for failure in source.failures:
+        if failure.applied_later:
+            consequence = ("its runner runs the file in one transaction, so it fails in "
+                           "production too; dbsafe ran it after that transaction")
+            help = "Move it to a migration of its own that runs outside a transaction."
+        else:
+            consequence = ("what it would have created or changed is not in the schema, "
+                           "and references to it are not checked")
+            help = ("Make the migration run on a plain PostgreSQL, or validate against a "
+                    "database or a snapshot of one (--database-url, --snapshot).")
+        notes.append(Finding(
+            code=info.code, severity=info.default_severity, location=failure.location,
+            message=f"Migration statement failed on the throwaway server: {consequence}.",
+            help=help, context=(("PostgreSQL", failure.message),)))
+    return notes
 
 
 class _TooLarge(Exception):
@@ -303,6 +333,7 @@ def _directives_source(data: bytes | None) -> str | None:
 # -- per-file analysis (runs in worker processes) ---------------------------------------------
 
 _worker_snapshot: SchemaSnapshot | None = None
+_worker_unknown: Unknown | None = None
 _worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one resolver per worker
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
@@ -311,15 +342,16 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  jobs: int, max_bytes: int, version: int | None,
                  names: SqlNames | None = None,
                  catalog: SystemCatalog | None = None,
-                 confirming: bool = False) -> list[FileOutcome]:
-    global _worker_snapshot, _worker_catalog
+                 confirming: bool = False,
+                 unknown: Unknown | None = None) -> list[FileOutcome]:
+    global _worker_snapshot, _worker_catalog, _worker_unknown
     from dbsafe.config import usable_cores
 
     workers = jobs or usable_cores()
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
                              js_names=names, rel=rel, data=data, catalog=catalog,
-                             confirming=confirming)
+                             confirming=confirming, unknown=unknown)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -327,6 +359,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
 
     _worker_snapshot = snapshot
     _worker_catalog = catalog
+    _worker_unknown = unknown
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -342,7 +375,7 @@ def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: 
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
                          js_names=names, rel=rel, data=data, catalog=_worker_catalog,
-                         confirming=confirming)
+                         confirming=confirming, unknown=_worker_unknown)
             for p, rel, data in paths]
 
 
@@ -352,12 +385,14 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  js_names: SqlNames | None = None, rel: str | None = None,
                  data: bytes | None = None,
                  catalog: SystemCatalog | None = None,
-                 confirming: bool = False) -> FileOutcome:
+                 confirming: bool = False,
+                 unknown: Unknown | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
     the file again when the caller has them. `confirming`: the candidates will be sent to
     PostgreSQL, so their placeholders are numbered here, from the resolver's parse.
+    `unknown`: what the schema cannot describe (`dbsafe.validate.unknown`), never reported.
     """
     from dbsafe.extract.files import extract_file
 
@@ -383,21 +418,30 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
         earlier = replace(earlier, opaque=True)
     for fragment in extracted.fragments:
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
-                          confirming)
+                          confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql)
     for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts files
-        _analyse_request(request, snapshot, outcome)
+        _analyse_request(request, snapshot, outcome, unknown)
     return outcome
 
 
+_UNKNOWN_REASON = ("may use what the schema cannot describe (made by a migration statement "
+                   "that failed on the throwaway server, or a platform's schema dbsafe "
+                   "stands in for)")
+
+
 def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
-                     outcome: FileOutcome) -> None:
+                     outcome: FileOutcome, unknown: Unknown | None = None) -> None:
     """A PostgREST request: findings, with the SQL PostgreSQL can confirm them by."""
     from dbsafe.validate import postgrest
 
     outcome.counts["statements"] += 1
     checked = postgrest.check(request, snapshot)
+    if unknown is not None and any(unknown.hides(i.finding) for i in checked.issues):
+        checked = postgrest.Checked(
+            "not_analysed", tuple(i for i in checked.issues if not unknown.hides(i.finding)),
+            _UNKNOWN_REASON)
     outcome.counts[f"statements_{checked.status}"] += 1
     if checked.status == "not_analysed":
         outcome.skipped.append(Skipped(request.location, f"not analysed: {checked.reason}"))
@@ -438,7 +482,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       outcome: FileOutcome, earlier: FileDdl | None = None,
                       server_version: int | None = None,
                       catalog: SystemCatalog | None = None,
-                      confirming: bool = False) -> None:
+                      confirming: bool = False,
+                      unknown: Unknown | None = None) -> None:
     from dbsafe.validate.codes import DYNAMIC_SQL
     from dbsafe.validate.quick import checker_for
 
@@ -471,12 +516,20 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
         resolution = resolver.Resolution(
             resolver.NOT_ANALYSED, reason=f"dbsafe failed on it: internal {type(exc).__name__}")
     problems = resolution.problems
-    if earlier is not None and earlier.relations and problems:
+    made = (earlier.relations if earlier is not None else frozenset()) | (
+        unknown.ddl.relations if unknown is not None else frozenset())
+    if made and problems:
         # The columns of what this file created or altered earlier are those it made, and
-        # so are those a subquery or CTE takes from it (`SELECT * FROM altered`).
+        # so are those a subquery or CTE takes from it (`SELECT * FROM altered`); so are
+        # those of what a failed migration statement would have made or changed.
         resolution = resolver.resolver_for(snapshot, server_version, catalog).with_made(
-            earlier.relations).resolve(fragment.sql, quick=False)
+            made).resolve(fragment.sql, quick=False)
         problems = resolution.problems
+    if unknown is not None and problems:
+        kept = tuple(p for p in problems if not _made_earlier(p, unknown.ddl, snapshot))
+        if len(kept) != len(problems):
+            problems = kept
+            resolution = resolver.Resolution(resolver.NOT_ANALYSED, kept, reason=_UNKNOWN_REASON)
     if earlier and problems:
         # What this file's own DDL made or changed earlier exists at run time, as it is
         # then: not a finding, and the statement is not analysed.

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from dbsafe import commands
+from dbsafe.config import load_settings
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.db
@@ -64,6 +66,36 @@ def make_project(root: Path, migrations: dict[str, str] = MIGRATIONS) -> Path:
 
 def findings(report) -> list[tuple[str, str, int]]:
     return sorted((f.code, f.location.path, f.location.line) for f in report.findings)
+
+
+def test_validate_against_supabase_migrations(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    settings = load_settings(root, environ={})
+
+    report = commands.validate(settings, [root / "src"])
+
+    assert findings(report) == [
+        # what the migrations do build is checked, the stand-in's auth.users too
+        ("DBS006", "supabase/migrations/20240102000000_more.sql", 3),
+        ("DBS006", "supabase/migrations/20240102000000_more.sql", 4),
+        ("DBS006", "supabase/migrations/20240102000000_more.sql", 5),
+        ("DBS302", "src/app.ts", 4),
+        ("DBS302", "src/queries.sql", 3),
+        ("DBS302", "src/queries.sql", 4),
+    ]
+    assert {f.message for f in report.findings if f.code == "DBS302"} == {
+        "`users` has no column `nosuchcol`", "`profiles` has no column `nickname`"}
+    notes = [f for f in report.findings if f.code == "DBS006"]
+    assert all(f.severity.value == "note" for f in notes)
+    assert ("PostgreSQL", '42704: type "no_such_type" does not exist') in notes[1].context
+    assert report.summary["schema_source"].startswith("sql migrations ")
+    assert report.summary["schema_source"].endswith(
+        "supabase/migrations (embedded PostgreSQL)")
+
+    again = commands.validate(settings, [root / "src"])
+
+    assert findings(again) == findings(report)
+    assert again.summary["schema_source"].endswith("supabase/migrations (cached)")
 
 
 def dbsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

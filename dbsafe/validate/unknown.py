@@ -1,0 +1,144 @@
+"""What the schema cannot describe, for every file: validate leaves it unchecked.
+
+Two things make a schema built from migrations incomplete, where production is not:
+
+* a migration statement that failed on the throwaway server (an extension the embedded
+  PostgreSQL lacks, then every table using its types): production has what it made;
+* a stand-in for a platform's own objects (the supabase one, `dbsafe.migrate.sqlfiles`),
+  whose schemas hold only some of the platform's tables: the others exist in production.
+
+A reference to such a thing is unknown, never missing: reporting it would be a false
+positive, which blocks a merge. `Unknown` holds what they may have made, as DDL that ran
+before every file (`FileDdl`: a relation created or altered has unknown columns, a schema
+created may hold any relation), plus the functions, indexes and publications a failed
+statement would have made, for supabase-js requests (`hides`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from dbsafe.validate.file_ddl import FileDdl
+
+if TYPE_CHECKING:
+    from dbsafe.core import Finding
+    from dbsafe.schema.model import SchemaSnapshot
+
+log = logging.getLogger(__name__)
+
+# A schema whose comment starts so is a stand-in (supabase.sql): it holds only some of what
+# the platform has there.
+STAND_IN_MARK = "dbsafe stand-in"
+
+# What an extension makes that queries name: (its own schemas, relations in the schema it
+# is installed in). An extension not listed may make any relation, so after it failed no
+# table is reported missing; these make none, or only these.
+_EXTENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    **{name: ((), ()) for name in (
+        "uuid-ossp", "pgcrypto", "vector", "pg_trgm", "citext", "hstore", "ltree", "unaccent",
+        "fuzzystrmatch", "btree_gist", "btree_gin", "pgjwt", "pg_jsonschema", "moddatetime",
+        "pg_hashids", "http", "intarray", "cube", "earthdistance", "tablefunc", "isn",
+        "plpgsql", "pgtap", "plpgsql_check", "index_advisor", "wrappers", "postgres_fdw",
+        "dblink", "pg_stat_monitor", "pgroonga", "rum", "pgaudit", "pg_walinspect")},
+    "pg_graphql": (("graphql",), ()),
+    "pg_net": (("net",), ()),
+    "pg_cron": (("cron",), ()),
+    "pgmq": (("pgmq",), ()),
+    "pgsodium": (("pgsodium", "pgsodium_masks"), ()),
+    "supabase_vault": (("vault",), ()),
+    "timescaledb": (("_timescaledb_catalog", "timescaledb_information"), ()),
+    "pg_stat_statements": ((), ("pg_stat_statements", "pg_stat_statements_info")),
+    "postgis": ((), ("spatial_ref_sys", "geometry_columns", "geography_columns")),
+}
+
+# supabase-js findings a failed statement can cause: a table, column, relationship,
+# function, unique index or publication entry it would have made.
+_REQUEST_CODES = frozenset({"DBS301", "DBS302", "DBS305", "DBS306", "DBS307", "DBS308",
+                            "DBS309", "DBS310"})
+# A relation or function missing: an extension that failed may have made it.
+_NEW_NAME_CODES = frozenset({"DBS301", "DBS305", "DBS306", "DBS309"})
+_NAME_SEPARATORS = re.compile(r"[.(),>!:\- ]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """What validate does not know, as DDL run before every file; see the module docstring."""
+
+    ddl: FileDdl = field(default_factory=FileDdl)
+    functions: frozenset[str] = frozenset()  # names (unqualified, folded) of functions
+
+    def __bool__(self) -> bool:
+        return bool(self.ddl or self.functions)
+
+    @classmethod
+    def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot) -> Unknown:
+        """What the `failed` statements would have made, and the schemas of `snapshot` that
+        are stand-ins.
+
+        >>> from dbsafe.schema.model import SchemaSnapshot
+        >>> unknown = Unknown.of(["CREATE UNIQUE INDEX u ON t (a)", "CREATE TABLE x (v vec)",
+        ...     "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        ...     "CREATE EXTENSION pg_net", "CREATE EXTENSION vector"], SchemaSnapshot())
+        >>> sorted(unknown.ddl.relations), sorted(unknown.functions), sorted(unknown.ddl.schemas)
+        (['t', 'u', 'x'], ['f'], ['net'])
+        >>> unknown.ddl.extensions
+        frozenset()
+        """
+        from pglast import ast, parse_sql
+        from pglast.parser import ParseError
+
+        schemas = {n.name for n in snapshot.namespaces
+                   if (n.comment or "").startswith(STAND_IN_MARK)}
+        ddl = FileDdl(schemas=frozenset(schemas))
+        relations: set[str] = set()
+        functions: set[str] = set()
+        extensions: set[str] = set()
+        for sql in failed:
+            ddl = ddl.after(sql)
+            try:
+                statements = parse_sql(sql)
+            except (ParseError, ValueError, RecursionError):
+                # Refused by PostgreSQL's parser: what it meant to make cannot be known.
+                ddl = replace(ddl, opaque=True)
+                continue
+            for raw in statements:
+                node = raw.stmt
+                if (isinstance(node, ast.IndexStmt) and node.relation is not None
+                        and node.relation.relname):
+                    relations.add(node.relation.relname)
+                elif isinstance(node, ast.CreateFunctionStmt) and node.funcname:
+                    functions.add(str(node.funcname[-1].sval))
+                elif isinstance(node, ast.CreatePublicationStmt | ast.AlterPublicationStmt):
+                    for item in node.pubobjects or ():
+                        table = getattr(getattr(item, "pubtable", None), "relation", None)
+                        if table is not None and table.relname:
+                            relations.add(table.relname)
+                elif isinstance(node, ast.CreateExtensionStmt) and node.extname:
+                    extensions.add(node.extname)
+                    known = _EXTENSIONS.get(node.extname)
+                    if known is not None:
+                        schemas.update(known[0])
+                        relations.update(known[1])
+        known_extensions = {e for e in ddl.extensions if e in _EXTENSIONS}
+        return cls(replace(ddl, relations=ddl.relations | relations,
+                           schemas=ddl.schemas | schemas,
+                           extensions=ddl.extensions - known_extensions),
+                   frozenset(functions))
+
+    def hides(self, finding: Finding) -> bool:
+        """Whether a supabase-js finding may be about something unknown: it names a relation,
+        function or schema a failed statement would have made or a stand-in's schema holds
+        (its subject, `public.t.c`, `public.t->rel`, `public.t(a,b)`, `public.f`)."""
+        if finding.code not in _REQUEST_CODES:
+            return False
+        ddl = self.ddl
+        if ddl.opaque or ddl.search_path:
+            return True
+        if ddl.extensions and finding.code in _NEW_NAME_CODES:
+            return True  # the missing relation or function may be the extension's
+        names = set(_NAME_SEPARATORS.split(finding.subject or ""))
+        return bool(names & (ddl.relations | ddl.schemas | self.functions))
