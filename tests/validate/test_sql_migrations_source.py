@@ -98,6 +98,23 @@ def test_validate_against_supabase_migrations(tmp_path: Path) -> None:
     assert again.summary["schema_source"].endswith("supabase/migrations (cached)")
 
 
+def test_a_snapshot_of_supabase_migrations_keeps_the_stand_in_unknown(tmp_path: Path) -> None:
+    """`auth.identities` exists in production: a snapshot dumped from the stand-in knows its
+    `auth` schema holds more than it describes."""
+    root = make_project(tmp_path, {"1_init.sql": "create table public.t (a int);\n"})
+    (root / "src" / "app.ts").unlink()
+    snapshot = root / "schema.json"
+    commands.schema_dump(load_settings(root, environ={})).save(snapshot)
+
+    report = commands.validate(load_settings(root, {"snapshot": snapshot}, environ={}),
+                               [root / "src"])
+
+    # auth.identities (line 2) is not reported; auth.users's columns still are
+    assert findings(report) == [("DBS301", "src/queries.sql", 4),
+                                ("DBS301", "src/queries.sql", 5),
+                                ("DBS302", "src/queries.sql", 3)]
+
+
 def dbsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("DBSAFE_DATABASE_URL", None)
