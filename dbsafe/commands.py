@@ -59,8 +59,10 @@ def defined_codes() -> dict[str, RuleInfo]:
     from dbsafe.lint.history import NOT_LINTED
     from dbsafe.lint.rules import ALL_RULES
     from dbsafe.schema.diff import RULES as DIFF_RULES
+    from dbsafe.validate.codes import MIGRATION_STATEMENT_FAILED
 
-    entries = (UNPARSED, NOT_LINTED, *suppressions.RULES, *(r.info for r in ALL_RULES),
+    entries = (UNPARSED, NOT_LINTED, MIGRATION_STATEMENT_FAILED, *suppressions.RULES,
+               *(r.info for r in ALL_RULES),
                app_references.RULE_INFO, *validate.RULES, *GUARD_RULES, *DIFF_RULES,
                *GATE_RULES, *DOWNGRADE_RULES)
     from dbsafe.checks import catalog_entries as check_entries
