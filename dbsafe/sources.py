@@ -146,6 +146,7 @@ def _load_schema(settings: Settings) -> SchemaSource:
     folder = sql_migrations_folder(settings)
     if folder is not None:
         return _sql_migrations_source(folder, settings)
+    _require_migrations(settings)
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -276,6 +277,17 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
             + ", ".join(_display(f, settings) for f in found)
             + "); choose one with --sql-migrations or `sql-migrations` in [tool.dbsafe]")
     return found[0] if found else None
+
+
+def _require_migrations(settings: Settings) -> None:
+    """Say what dbsafe looked for when the project has no migrations it can find."""
+    if not settings.alembic_config.is_file():
+        raise ConfigError(
+            f"alembic config not found: {_display(settings.alembic_config, settings)}, nor a "
+            f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) under "
+            f"{_display(settings.project_root, settings)}; set `alembic-config` or "
+            "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
+            "the schema source")
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +443,7 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
         revision = spec.partition("@")[2] or "heads"
         folder = sql_migrations_folder(settings)
         if folder is None:
+            _require_migrations(settings)
             return _migrations_snapshot(settings, revision)
         if spec != "migrations":
             raise SourceError(f"{spec}: the project's migrations are SQL files "

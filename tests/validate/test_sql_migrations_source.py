@@ -182,3 +182,17 @@ def test_help_explains_the_sql_source() -> None:
     result = dbsafe("validate", "--help", cwd=REPO_ROOT)
     assert "--sql-migrations DIR" in result.stdout
     assert "supabase/migrations" in result.stdout
+
+
+def test_no_migrations_at_all_names_both_settings(tmp_path: Path) -> None:
+    """A monorepo's apps/db/supabase/migrations is not looked for: the error says how to
+    name it."""
+    root = make_project(tmp_path, {"1.sql": "create table t ();\n"})
+    (root / "apps" / "db").mkdir(parents=True)
+    (root / "supabase").rename(root / "apps" / "db" / "supabase")
+
+    result = dbsafe("validate", "src", cwd=root)
+
+    assert (result.returncode, result.stderr.strip().count("\n")) == (2, 0)
+    assert "alembic config not found" in result.stderr
+    assert "--sql-migrations DIR" in result.stderr
