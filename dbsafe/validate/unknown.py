@@ -130,9 +130,18 @@ class Unknown:
                    frozenset(functions))
 
     def hides(self, finding: Finding) -> bool:
-        """Whether a supabase-js finding may be about something unknown: it names a relation,
-        function or schema a failed statement would have made or a stand-in's schema holds
-        (its subject, `public.t.c`, `public.t->rel`, `public.t(a,b)`, `public.f`)."""
+        """Whether a supabase-js finding may be about something unknown: its subject
+        (`public.t.c`, `public.t->rel`, `public.t(a,b)`, `public.f`) is in a schema a failed
+        statement would have made or a stand-in's, or names a relation or function a failed
+        statement would have made or changed.
+
+        >>> from dbsafe.core import Finding, Severity
+        >>> unknown = Unknown(FileDdl(relations=frozenset({"rooms"}),
+        ...                           schemas=frozenset({"storage"})))
+        >>> [unknown.hides(Finding("DBS302", "", Severity.ERROR, subject=s)) for s in
+        ...  ("public.rooms.slug", "storage.objects.x", "public.files.storage", "public.t.c")]
+        [True, True, False, False]
+        """
         if finding.code not in _REQUEST_CODES:
             return False
         ddl = self.ddl
@@ -140,5 +149,5 @@ class Unknown:
             return True
         if ddl.extensions and finding.code in _NEW_NAME_CODES:
             return True  # the missing relation or function may be the extension's
-        names = set(_NAME_SEPARATORS.split(finding.subject or ""))
-        return bool(names & (ddl.relations | ddl.schemas | self.functions))
+        schema, *names = _NAME_SEPARATORS.split(finding.subject or "")
+        return schema in ddl.schemas or bool(set(names) & (ddl.relations | self.functions))
