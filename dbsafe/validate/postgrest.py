@@ -617,15 +617,19 @@ class _Checker:
         from the publication, and the channel then silently receives nothing.
 
         A schema without the publication says nothing (Supabase creates it, outside the
-        migrations); nor does a partitioned table, whose changes a publication may carry
-        as its partitions'.
+        migrations), nor does dbsafe's stand-in of it (a folder of supabase migrations:
+        tables are often added to it in the dashboard); nor does a partitioned table, whose
+        changes a publication may carry as its partitions'.
         """
         from dbsafe.extract.fragment import SqlFragment
+        from dbsafe.validate.unknown import STAND_IN_MARK
 
         publication = next((p for p in self.graph.snapshot.publications
                             if p.name == _REALTIME_PUBLICATION), None)
         if publication is None or len(target) != 1 or target[0].kind == "partitioned_table":
             return
+        if (publication.comment or "").startswith(STAND_IN_MARK):
+            return  # dbsafe's stand-in of the platform's: the dashboard may add tables
         relation = target[0]
         written = self.request.target
         assert written is not None

@@ -196,3 +196,27 @@ def test_no_migrations_at_all_names_both_settings(tmp_path: Path) -> None:
     assert (result.returncode, result.stderr.strip().count("\n")) == (2, 0)
     assert "alembic config not found" in result.stderr
     assert "--sql-migrations DIR" in result.stderr
+
+
+@pytest.mark.parametrize("recreated", [False, True], ids=["stand-in", "made-by-migrations"])
+def test_realtime_tables_are_checked_only_where_the_migrations_make_the_publication(
+        tmp_path: Path, recreated: bool) -> None:
+    # The stand-in's supabase_realtime is Supabase's: tables are often added to it in the
+    # dashboard, so one the migrations did not add is no finding. Migrations that make the
+    # publication themselves say which tables it has.
+    publication = ("drop publication if exists supabase_realtime;\n"
+                   "create publication supabase_realtime for table public.notes;\n"
+                   if recreated else
+                   "alter publication supabase_realtime add table public.notes;\n")
+    root = make_project(tmp_path, {"1_init.sql": "create table public.notes (id bigint);\n"
+                                   "create table public.rooms (id bigint);\n" + publication})
+    (root / "src" / "queries.sql").unlink()
+    (root / "src" / "app.ts").write_text(
+        "import { createClient } from '@supabase/supabase-js'\n"
+        "const supabase = createClient('u', 'k')\n"
+        "supabase.channel('c').on('postgres_changes', "
+        "{ event: '*', schema: 'public', table: 'notes' }, f)\n"
+        "supabase.channel('c').on('postgres_changes', "
+        "{ event: '*', schema: 'public', table: 'rooms' }, f)\n")
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert findings(report) == ([("DBS310", "src/app.ts", 4)] if recreated else [])
