@@ -170,8 +170,8 @@ def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None
     result = run("diff", str(tmp_path / "missing.json"), "migrations")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
-        f"dbsafe: error: {tmp_path / 'missing.json'}: no such snapshot file, and not a "
-        "database URL or migrations[@REV]"]
+        f"dbsafe: error: {tmp_path / 'missing.json'}: no such snapshot file or folder of SQL "
+        "migrations, and not a database URL or migrations[@REV]"]
     result = run("diff", "migrations", "migrations", "--ignore", "tables")
     assert result.exit_code == 2 and "unknown kind(s) to ignore: tables" in result.stderr
 
