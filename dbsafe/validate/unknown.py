@@ -88,15 +88,16 @@ class Unknown:
         >>> unknown.ddl.extensions
         frozenset()
         """
-        from pglast import ast, parse_sql
-        from pglast.parser import ParseError
-
         schemas = {n.name for n in snapshot.namespaces
                    if (n.comment or "").startswith(STAND_IN_MARK)}
         ddl = FileDdl(schemas=frozenset(schemas))
         relations: set[str] = set()
         functions: set[str] = set()
         extensions: set[str] = set()
+        failed = list(failed)
+        if failed:  # (PostgreSQL's parser is not loaded for the usual run, where none failed)
+            from pglast import ast, parse_sql
+            from pglast.parser import ParseError
         for sql in failed:
             ddl = ddl.after(sql)
             try:

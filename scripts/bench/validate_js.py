@@ -159,7 +159,8 @@ def changed_since(repo: Path, snapshot: Path, workdir: Path, args: argparse.Name
     if args.baseline is not None:
         # `env` puts the other checkout first on PYTHONPATH for that contender only.
         path = os.pathsep.join([str(args.baseline.resolve()), _ENV.get("PYTHONPATH", "")])
-        command = list(contenders[-1][1])
+        command = [str(workdir / "snapshot-baseline.json") if part == str(snapshot) else part
+                   for part in contenders[-1][1]]
         contenders.insert(-1, ("baseline (--baseline DIR)",
                                ["env", f"PYTHONPATH={path}", *command]))
     figures = compare(contenders, runs=args.runs, warmup=1, env=_ENV, cwd=str(repo))
@@ -200,6 +201,14 @@ def main() -> int:
                 conn.execute(ddl(tables))
             snapshot = workdir / "snapshot.json"
             introspect_url(server.url("bench")).save(snapshot)
+            if args.baseline is not None:
+                # A snapshot is read by the dbsafe that writes its format: an older one
+                # refuses fields it does not know, so the baseline reads its own dump.
+                subprocess.run(["env", f"PYTHONPATH={args.baseline.resolve()}", sys.executable,
+                                "-m", "dbsafe", "schema", "dump", "--database-url",
+                                server.url("bench"), "--output",
+                                str(workdir / "snapshot-baseline.json")],
+                               check=True, cwd=str(workdir), stdout=subprocess.DEVNULL)
         repo = workdir / "repo"
         planted, requests = generate(repo, tables, args.files, args.js_share, rng)
         print(f"repository: {args.files} files ({args.js_share:.0%} TypeScript), {requests} "
