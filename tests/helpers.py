@@ -7,6 +7,7 @@ means reading the diff of those files. `DBSAFE_UPDATE_SNAPSHOTS=1` rewrites them
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -54,3 +55,23 @@ def databases(admin: str, prefix: str) -> Iterator[Callable[[], str]]:
     with psycopg.connect(admin, autocommit=True) as conn:
         for name in created:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def module_database(server, name: str, sql: str) -> Iterator[psycopg.Connection]:
+    """A database `name` on the test server (`pg_server`) holding `sql`, for a module's
+    tests to share (one, not one per case); dropped afterwards."""
+    def info(dbname: str) -> str:
+        return make_conninfo(host=server.host, port=server.port, user=server.user,
+                             password=server.password or None, dbname=dbname)
+
+    with psycopg.connect(info("postgres"), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        with psycopg.connect(info(name), autocommit=True) as conn:
+            conn.execute(sql)
+            yield conn
+    finally:
+        with psycopg.connect(info("postgres"), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

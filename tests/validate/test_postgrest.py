@@ -14,12 +14,12 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from msgspec import structs
-from psycopg.conninfo import make_conninfo
 
 from dbsafe.extract.javascript import sql_in_javascript
 from dbsafe.schema.model import SchemaSnapshot
 from dbsafe.validate.postgrest import Checked, SelectError, check, parse_select
 from tests.conftest import REPO_ROOT
+from tests.helpers import module_database
 
 SCHEMA = REPO_ROOT / "tests" / "validate" / "fixtures" / "postgrest_schema.sql"
 PREAMBLE = (
@@ -410,21 +410,8 @@ NOT_FOLLOWED = [
 @pytest.fixture(scope="module")
 def database(pg_server) -> Iterator[psycopg.Connection]:
     """A database holding postgrest_schema.sql for this module (one, not one per case)."""
-    def info(dbname: str) -> str:
-        return make_conninfo(host=pg_server.host, port=pg_server.port, user=pg_server.user,
-                             password=pg_server.password or None, dbname=dbname)
-
-    name = "dbsafe_postgrest_tests"
-    with psycopg.connect(info("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        with psycopg.connect(info(name), autocommit=True) as conn:
-            conn.execute(SCHEMA.read_text(encoding="utf-8"))
-            yield conn
-    finally:
-        with psycopg.connect(info("postgres"), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with module_database(pg_server, "dbsafe_postgrest_tests", SCHEMA.read_text(encoding="utf-8")) as conn:
+        yield conn
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from dbsafe.extract.javascript import sql_in_javascript
 from dbsafe.schema.introspect import introspect
 from dbsafe.schema.model import SchemaSnapshot, replace
 from dbsafe.validate.postgrest import check
+from tests.helpers import module_database
 
 pytestmark = pytest.mark.db
 
@@ -46,21 +46,8 @@ SUBSCRIPTIONS = [
 
 @pytest.fixture(scope="module")
 def database(pg_server) -> Iterator[psycopg.Connection]:
-    def info(dbname: str) -> str:
-        return make_conninfo(host=pg_server.host, port=pg_server.port, user=pg_server.user,
-                             password=pg_server.password or None, dbname=dbname)
-
-    name = "dbsafe_realtime_tests"
-    with psycopg.connect(info("postgres"), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        with psycopg.connect(info(name), autocommit=True) as conn:
-            conn.execute(SCHEMA)
-            yield conn
-    finally:
-        with psycopg.connect(info("postgres"), autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with module_database(pg_server, "dbsafe_realtime_tests", SCHEMA) as conn:
+        yield conn
 
 
 @pytest.fixture(scope="module")
