@@ -2106,8 +2106,10 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             using = f" USING {col}::{column.type}"
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type}{collate}"
                f"{using}", *hazards, subject=subject)
-        if old_default is not None and old_default.default is not None and a == "type" \
-                and column.default is not None and not column.generated:
+        # The default the column ends with, once its values have the new type: the old
+        # one was dropped above, and a default that changes too waits for this (a column
+        # without one before gets it here as well).
+        if a == "type" and column.default is not None and not column.generated:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                    f"{column.default}", subject=subject)
     elif a == "expression":
