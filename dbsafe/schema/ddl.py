@@ -240,7 +240,8 @@ _PHASES = (
     "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
     "relation_options",
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
-    "sequence_owners", "comments", "grants", "owners", "default_privileges",
+    "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
+    "default_privileges",
     "drop_columns", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
     "drop_servers", "drop_extensions", "drop_schemas",
 )
@@ -2917,16 +2918,30 @@ def _text(value: str | None) -> str:
 
 
 def _alter_common(p: _Plan, c: Change, word: str, ref: str, acl_type: str) -> None:
-    """Owner, comment and grants: the same statements for every kind of object."""
+    """Owner, comment and grants: the same statements for every kind of object.
+
+    The owner changes before the grants (`_owner_phases`): `ALTER ... OWNER TO` hands the
+    old owner's privileges to the new one, so grants the target gives the old owner (the
+    role running the script, often) must come after it, starting from the ACL as the owner
+    change leaves it.
+    """
+    owners, grants = _owner_phases(acl_type)
     if c.attribute == "owner" and c.new:
-        p.emit("owners", f"ALTER {word} {ref} OWNER TO {quote(c.new)}", subject=c.subject)
+        p.emit(owners, f"ALTER {word} {ref} OWNER TO {quote(c.new)}", subject=c.subject)
     elif c.attribute == "comment":
         p.emit("comments", f"COMMENT ON {word} {ref} IS {_text(c.new)}", subject=c.subject)
     elif c.attribute == "acl":
         target_obj = _target_object(p, c)
         owner = getattr(target_obj, "owner", None)
-        revoked = _grants(p, f"{_grant_word(word, acl_type)} {ref}", c.old, c.new, acl_type,
-                          owner, c.subject)
+        old_owner = getattr(_target_object(p, c, p.source), "owner", None)
+        maintain = _source_from(p, 170000)
+        before = _effective_acl(c.old, acl_type, owner, maintain=maintain)
+        if old_owner and owner and old_owner != owner and any(
+                x.identity == c.identity and x.attribute == "owner" for x in p.changes):
+            before = _new_owner(before, old_owner, owner)
+        revoked = _grant_statements(
+            p, f"{_grant_word(word, acl_type)} {ref}", before,
+            _effective_acl(c.new, acl_type, owner, maintain=maintain), c.subject, phase=grants)
         if revoked and isinstance(target_obj, Relation):
             _grant_columns_again(p, target_obj, ref, revoked)
 
@@ -2949,17 +2964,40 @@ def _acl_grantee(item: str) -> str:
     return item.partition("=")[0].strip('"').replace('""', '"')
 
 
-def _target_object(p: _Plan, c: Change) -> Any:
+def _target_object(p: _Plan, c: Change, snapshot: SchemaSnapshot | None = None) -> Any:
+    """The object `c` is about, in the target (or in `snapshot`)."""
+    snapshot = snapshot or p.target
     if c.kind in _RELATION_KINDS:
-        return p.target.relation(*c.identity)
+        return snapshot.relation(*c.identity)
     if c.kind == "schema":
-        return next((n for n in p.target.namespaces if n.name == c.identity[0]), None)
+        return next((n for n in snapshot.namespaces if n.name == c.identity[0]), None)
     if c.kind == "function":
-        return _function_by_identity(p.target, c.identity)
-    pool: Iterable[Any] = {"enum": p.target.enums, "domain": p.target.domains,
-                           "composite_type": p.target.composite_types,
-                           "sequence": p.target.sequences}.get(c.kind, ())
+        return next((f for f in snapshot.functions if function_identity(f) == c.identity),
+                    None)
+    if c.kind == "foreign_server":
+        return next((x for x in snapshot.foreign_servers if x.name == c.identity[0]), None)
+    pool: Iterable[Any] = {"enum": snapshot.enums, "domain": snapshot.domains,
+                           "composite_type": snapshot.composite_types,
+                           "sequence": snapshot.sequences}.get(c.kind, ())
     return next((x for x in pool if (x.schema, x.name) == c.identity), None)
+
+
+def _owner_phases(acl_type: str) -> tuple[str, str]:
+    """The phases of an object's owner change and of its grants: owners first (see
+    `_alter_common`); a schema's both before every other object's owner change, which
+    needs the new owner to have CREATE on the schema (a non-superuser's script)."""
+    return ("schema_owners", "schema_grants") if acl_type == "n" else ("owners", "grants")
+
+
+def _new_owner(acl: _Acl, old: str, new: str) -> _Acl:
+    """`acl` as `ALTER ... OWNER TO new` leaves it: the old owner's privileges (and grant
+    options) become the new owner's, merged with what it held (PostgreSQL's aclnewowner)."""
+    result = dict(acl)
+    if old in result:
+        plain, with_option = result.pop(old)
+        old_plain, old_option = result.get(new, (frozenset(), frozenset()))
+        result[new] = (old_plain | plain, old_option | with_option)
+    return result
 
 
 def _grant_word(word: str, acl_type: str) -> str:
@@ -2977,8 +3015,9 @@ def _comment_acl_owner(p: _Plan, word: str, ref: str, obj: Any, acl_type: str, *
     if comment is not None:
         p.emit("comments", f"COMMENT ON {word} {ref} IS {_text(comment)}", subject=subject)
     owner = getattr(obj, "owner", None)
+    owners, grants = _owner_phases(acl_type)
     if created and owner and p.default_owner and owner != p.default_owner:
-        p.emit("owners", f"ALTER {word} {ref} OWNER TO {quote(owner)}", subject=subject)
+        p.emit(owners, f"ALTER {word} {ref} OWNER TO {quote(owner)}", subject=subject)
     maintain = _source_from(p, 170000)
     schema = getattr(obj, "schema", None)
     at_creation = _acl_at_creation(p, acl_type, schema, owner, maintain=maintain)
@@ -2987,7 +3026,7 @@ def _comment_acl_owner(p: _Plan, word: str, ref: str, obj: Any, acl_type: str, *
         before = at_creation or _effective_acl((), acl_type, owner, maintain=maintain)
         revoked = _grant_statements(p, f"{_grant_word(word, acl_type)} {ref}", before,
                                     _effective_acl(acl, acl_type, owner, maintain=maintain),
-                                    subject)
+                                    subject, phase=grants)
         if revoked and isinstance(obj, Relation):
             _grant_columns_again(p, obj, ref, revoked)  # the REVOKE took its columns' too
 
