@@ -683,10 +683,22 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
                 continue
             p.emit("sequences", f"CREATE SEQUENCE {qname}{_sequence_options(sequence)}",
                    subject=c.subject)
+            owning = _owning_table(sequence)
+            if owning is not None and owning in p.created_relations:
+                # PostgreSQL refuses ALTER SEQUENCE ... OWNER TO of a sequence linked to a
+                # table of another owner; the table's OWNER TO takes its sequences along.
+                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
+            elif owning is not None:
+                # OWNED BY an existing table wants the sequence to have the table's owner.
+                if sequence.owner and p.default_owner and sequence.owner != p.default_owner:
+                    p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNER TO "
+                           f"{quote(sequence.owner)}", subject=c.subject)
+                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=False)
+            else:
+                _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=True)
             if sequence.owned_by:
                 p.emit("sequence_owners", f"ALTER SEQUENCE {qname} OWNED BY "
                        f"{_column_ref(sequence.owned_by)}", subject=c.subject)
-            _comment_acl_owner(p, "SEQUENCE", qname, sequence, "s", created=True)
         elif c.action == DROP:
             sequence = c.old
             if sequence.owned_by:
@@ -709,10 +721,20 @@ def _sequences(p: _Plan, changes: list[Change]) -> None:
                 continue
             options.setdefault((qname, c.subject), []).append(
                 _sequence_option(c.attribute, new))
+        elif c.attribute == "owner" and _owning_table(_find(p.target.sequences, schema, name)):
+            continue  # the owning table's OWNER TO takes it along (alone, PostgreSQL refuses)
         else:
             _alter_common(p, c, "SEQUENCE", qname, "s")
     for (qname, subject), changed in options.items():
         p.emit("sequences", f"ALTER SEQUENCE {qname}{''.join(changed)}", subject=subject)
+
+
+def _owning_table(sequence: SequenceObject | None) -> tuple[str, str] | None:
+    """The table whose column owns `sequence` (serial, identity, `OWNED BY`)."""
+    if sequence is None or not sequence.owned_by:
+        return None
+    schema, table, _column = sequence.owned_by.split(".", 2)
+    return schema, table
 
 
 def _sequence_options(s: SequenceObject) -> str:
