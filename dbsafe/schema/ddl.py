@@ -3072,7 +3072,9 @@ def _acl_at_creation(p: _Plan, acl_type: str, schema: str | None, owner: str | N
     here = entries.get(schema) if schema is not None and acl_type != "n" else None
     if everywhere is None and here is None:
         return None
-    acl = dict(_effective_acl(everywhere or (), acl_type, creator, maintain=maintain))
+    # An entry with no privileges (all revoked, from the creator too) is not the built-in ones.
+    acl = dict(_parse_acl(everywhere) if everywhere is not None else
+               _effective_acl((), acl_type, creator, maintain=maintain))
     for grantee, (plain, with_option) in _parse_acl(here or ()).items():
         old_plain, old_option = acl.get(grantee, (frozenset(), frozenset()))
         acl[grantee] = (old_plain | plain, old_option | with_option)
@@ -3108,8 +3110,12 @@ def _default_privileges(p: _Plan, changes: list[Change]) -> None:
         new = c.new if c.action == ALTER else getattr(c.new, "acl", ())
         prefix = f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(role)}"
         if schema == "*":  # the entry replaces the built-in privileges
-            before = _effective_acl(old, acl_type, role, maintain=maintain)
-            after = _effective_acl(new, acl_type, role, maintain=maintain)
+            # An entry with no privileges at all (everything revoked, from the role
+            # itself too) is not the built-in ones: only a missing entry is.
+            before = (_parse_acl(old) if c.action != ADD else
+                      _effective_acl((), acl_type, role, maintain=maintain))
+            after = (_parse_acl(new) if c.action != DROP else
+                     _effective_acl((), acl_type, role, maintain=maintain))
         else:  # the entry adds to them
             prefix += f" IN SCHEMA {quote(schema)}"
             before, after = _parse_acl(old), _parse_acl(new)
