@@ -210,8 +210,8 @@ def _prepare(server: ThrowawayServer, database: str | None) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 
 
-# Control and script files of extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp),
-# under `extension/` as PostgreSQL's share directory has them.
+# Control and script files of extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp,
+# pg_net, pg_cron), under `extension/` as PostgreSQL's share directory has them.
 STAND_INS = Path(__file__).resolve().parent / "standins"
 
 

@@ -3,6 +3,7 @@ a failing statement recorded at its file and line and the rest applied."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import psycopg
@@ -127,6 +128,27 @@ def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
         published = conn.execute("SELECT tablename FROM pg_publication_tables "
                                  "WHERE pubname = 'supabase_realtime'").fetchall()
     assert published == [("profiles",)]
+
+
+@pytest.mark.skipif(bool(os.environ.get("DBSAFE_TEST_DATABASE_URL")),
+                    reason="pg_net and pg_cron are dbsafe's stand-ins on its throwaway servers")
+def test_pg_net_and_pg_cron_as_supabase_projects_use_them_apply(tmp_path: Path,
+                                                                database_url: str) -> None:
+    """As Supabase's docs and dashboard create and call them; the embedded PostgreSQL has
+    neither, dbsafe's stand-ins do."""
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_jobs.sql":
+            "CREATE EXTENSION IF NOT EXISTS pg_net WITH SCHEMA extensions;\n"
+            "CREATE EXTENSION IF NOT EXISTS pg_cron WITH SCHEMA pg_catalog;\n"
+            "GRANT USAGE ON SCHEMA cron TO postgres;\n"
+            "CREATE FUNCTION public.ping() RETURNS bigint LANGUAGE sql AS "
+            "$$ SELECT net.http_post(url := 'https://example.com', body := '{}'::jsonb) $$;\n"
+            "CREATE VIEW public.job_runs AS SELECT jobid, status FROM cron.job_run_details;\n"
+            "SELECT cron.schedule('ping', '*/5 * * * *', 'SELECT public.ping()');\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    assert relations(database_url) == {"public.job_runs"}
 
 
 def test_the_supabase_stand_in_can_run_twice_on_one_server(database_url: str) -> None:

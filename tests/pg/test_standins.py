@@ -1,5 +1,5 @@
-"""The stand-ins for extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp), on
-dbsafe's throwaway servers: they create, keep the real functions' signatures, and a history
+"""The stand-ins for extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp, pg_net,
+pg_cron), on dbsafe's throwaway servers: they create, keep the real functions' signatures, and a history
 that uses them builds its schema."""
 
 from __future__ import annotations
@@ -46,6 +46,35 @@ UUID_OSSP = {
     "uuid_ns_dns() uuid i", "uuid_ns_oid() uuid i", "uuid_ns_url() uuid i",
     "uuid_ns_x500() uuid i",
 }
+# pg_net 0.19's and pg_cron 1.6's, as their install scripts create them.
+PG_NET = {
+    "_await_response(request_id bigint) boolean v",
+    "_encode_url_with_params_array(url text, params_array text[]) text i",
+    "_http_collect_response(request_id bigint, async boolean DEFAULT true) "
+    "net.http_response_result v",
+    "_urlencode_string(string character varying) text i", "check_worker_is_up() void v",
+    "http_collect_response(request_id bigint, async boolean DEFAULT true) "
+    "net.http_response_result v",
+    "http_delete(url text, params jsonb DEFAULT '{}'::jsonb, headers jsonb DEFAULT "
+    "'{}'::jsonb, timeout_milliseconds integer DEFAULT 5000, body jsonb DEFAULT NULL::jsonb) "
+    "bigint v",
+    "http_get(url text, params jsonb DEFAULT '{}'::jsonb, headers jsonb DEFAULT '{}'::jsonb, "
+    "timeout_milliseconds integer DEFAULT 5000) bigint v",
+    "http_post(url text, body jsonb DEFAULT '{}'::jsonb, params jsonb DEFAULT '{}'::jsonb, "
+    "headers jsonb DEFAULT '{\"Content-Type\": \"application/json\"}'::jsonb, "
+    "timeout_milliseconds integer DEFAULT 5000) bigint v",
+    "wait_until_running() void v", "wake() void v", "worker_restart() boolean v",
+}
+PG_CRON = {
+    "alter_job(job_id bigint, schedule text DEFAULT NULL::text, command text DEFAULT "
+    "NULL::text, database text DEFAULT NULL::text, username text DEFAULT NULL::text, "
+    "active boolean DEFAULT NULL::boolean) void v",
+    "job_cache_invalidate() trigger v", "schedule(job_name text, schedule text, command text) "
+    "bigint v", "schedule(schedule text, command text) bigint v",
+    "schedule_in_database(job_name text, schedule text, command text, database text, "
+    "username text DEFAULT NULL::text, active boolean DEFAULT true) bigint v",
+    "unschedule(job_id bigint) boolean v", "unschedule(job_name text) boolean v",
+}
 _FUNCTIONS_OF = """
 SELECT p.proname || '(' || pg_get_function_arguments(p.oid) || ') '
        || pg_get_function_result(p.oid) || ' ' || p.provolatile::text
@@ -61,12 +90,16 @@ def throwaway() -> psycopg.Connection:
         if conn.info.server_version < 180000:
             pytest.skip("extension_control_path came in PostgreSQL 18")
         conn.execute('CREATE SCHEMA extensions; CREATE EXTENSION "uuid-ossp" WITH SCHEMA '
-                     "extensions; CREATE EXTENSION pgcrypto")
+                     "extensions; CREATE EXTENSION pgcrypto; "
+                     # As Supabase's docs and its dashboard create them.
+                     "CREATE EXTENSION pg_net WITH SCHEMA extensions; "
+                     "CREATE EXTENSION pg_cron WITH SCHEMA pg_catalog")
         yield conn
 
 
 @pytest.mark.parametrize(("extension", "functions"),
-                         [("pgcrypto", PGCRYPTO), ("uuid-ossp", UUID_OSSP)])
+                         [("pgcrypto", PGCRYPTO), ("uuid-ossp", UUID_OSSP),
+                          ("pg_net", PG_NET), ("pg_cron", PG_CRON)])
 def test_a_stand_in_has_the_real_extensions_functions(
         throwaway: psycopg.Connection, extension: str, functions: set[str]) -> None:
     found = {row[0] for row in throwaway.execute(_FUNCTIONS_OF, (extension,))}
@@ -94,6 +127,27 @@ def test_stand_in_values_keep_their_shape_and_round_trip(throwaway: psycopg.Conn
         "pgp_sym_decrypt(pgp_sym_encrypt('hello', 'k'), 'k') FROM h").fetchone()
     assert hashed.startswith("$bf$") and same and not other
     assert sizes == [20, 16, 40, 32] and text == "hello"
+
+
+def test_jobs_and_requests_are_recorded_as_the_real_extensions_record_them(
+        throwaway: psycopg.Connection) -> None:
+    jobs = throwaway.execute(
+        "SELECT cron.schedule('nightly', '0 3 * * *', 'SELECT 1'), "
+        "cron.schedule('nightly', '0 4 * * *', 'SELECT 2'), "
+        "cron.schedule('* * * * *', 'SELECT 3')").fetchone()
+    assert jobs[0] == jobs[1] != jobs[2]  # a name scheduled again is rescheduled
+    assert throwaway.execute("SELECT schedule, command FROM cron.job WHERE jobname = "
+                             "'nightly'").fetchall() == [("0 4 * * *", "SELECT 2")]
+    assert throwaway.execute("SELECT cron.unschedule('nightly')").fetchone() == (True,)
+    with pytest.raises(psycopg.errors.RaiseException, match="could not find valid entry"):
+        throwaway.execute("SELECT cron.unschedule('nightly')")
+    ids = throwaway.execute(
+        "SELECT net.http_post('https://example.com/hook', '{\"a\": 1}'::jsonb), "
+        "net.http_get('https://example.com'), "
+        "net.http_delete(url := 'https://example.com/x')").fetchone()
+    assert len(set(ids)) == 3
+    assert throwaway.execute("SELECT (net._http_collect_response(%s)).status",
+                             (ids[0],)).fetchone() == ("PENDING",)
 
 
 def test_a_history_that_creates_them_builds_its_schema(tmp_path: Path) -> None:
