@@ -6,7 +6,8 @@
 -- (migrations/schema.sql, init-scripts); `auth.users` with the columns GoTrue gives it
 -- today; `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()` reading the request's
 -- JWT claims as Supabase's do; `storage.buckets` and `storage.objects` with storage-api's
--- columns and its `foldername`/`filename`/`extension` helpers. The platform's other tables
+-- columns and its `foldername`/`filename`/`extension` helpers; `supabase_functions.http_request()`
+-- for database webhooks. The platform's other tables
 -- (auth.identities, auth.sessions, realtime.messages, vault.secrets, ...) are left out:
 -- dbsafe treats every relation of these schemas it does not describe as unknown, never
 -- as missing.
@@ -160,6 +161,30 @@ $$;
 CREATE FUNCTION storage.extension(name text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT split_part(storage.filename(name), '.', 2)
 $$;
+
+-- Database webhooks: triggers that `EXECUTE FUNCTION supabase_functions.http_request(url,
+-- method, headers, params, timeout)`, as the dashboard writes them and `supabase db diff`
+-- dumps them (supabase/supabase docker/volumes/db/webhooks.sql creates the schema, its
+-- `hooks` and `migrations` tables and the function). The function here sends nothing.
+CREATE SCHEMA IF NOT EXISTS supabase_functions;
+COMMENT ON SCHEMA supabase_functions IS 'dbsafe stand-in: the Supabase platform''s schema, in part';
+GRANT USAGE ON SCHEMA supabase_functions TO anon, authenticated, service_role;
+CREATE TABLE IF NOT EXISTS supabase_functions.migrations (
+    version text PRIMARY KEY,
+    inserted_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS supabase_functions.hooks (
+    id bigserial PRIMARY KEY,
+    hook_table_id integer NOT NULL,
+    hook_name text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    request_id bigint
+);
+CREATE OR REPLACE FUNCTION supabase_functions.http_request() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+  RETURN NEW;
+END $$;
 
 -- Which tables it publishes is often set in Supabase's dashboard, outside the migrations:
 -- marked as a stand-in, it names no table missing from it (DBS310).

@@ -130,6 +130,27 @@ def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
     assert published == [("profiles",)]
 
 
+def test_a_database_webhook_of_a_supabase_project_applies(tmp_path: Path,
+                                                         database_url: str) -> None:
+    """A webhook, as Supabase's dashboard writes it and `supabase db diff` dumps it: a trigger
+    running the platform's supabase_functions.http_request()."""
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_orders.sql":
+            "CREATE TABLE public.orders (id bigint PRIMARY KEY, status text);\n"
+            "CREATE TRIGGER paid AFTER UPDATE ON public.orders FOR EACH ROW "
+            "EXECUTE FUNCTION supabase_functions.http_request("
+            "'http://localhost:54321/functions/v1/paid', 'POST', "
+            "'{\"Content-Type\":\"application/json\"}', '{}', '1000');\n"
+            "UPDATE public.orders SET status = 'paid';\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    with psycopg.connect(database_url) as conn:
+        triggers = conn.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = "
+                                "'public.orders'::regclass").fetchall()
+    assert triggers == [("paid",)]
+
+
 @pytest.mark.skipif(bool(os.environ.get("DBSAFE_TEST_DATABASE_URL")),
                     reason="pg_net and pg_cron are dbsafe's stand-ins on its throwaway servers")
 def test_pg_net_and_pg_cron_as_supabase_projects_use_them_apply(tmp_path: Path,
