@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 6  # of the cache file; bump when the captured data changes shape or meaning
-# (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins)
+FORMAT = 7  # of the cache file; bump when the captured data changes shape or meaning
+# (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
