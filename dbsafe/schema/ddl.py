@@ -3045,7 +3045,8 @@ def _comment_acl_owner(p: _Plan, word: str, ref: str, obj: Any, acl_type: str, *
     at_creation = _acl_at_creation(p, acl_type, schema, owner, maintain=maintain)
     acl = getattr(obj, "acl", ())
     if acl or at_creation is not None:
-        before = at_creation or _effective_acl((), acl_type, owner, maintain=maintain)
+        before = at_creation if at_creation is not None else _effective_acl(
+            (), acl_type, owner, maintain=maintain)
         revoked = _grant_statements(p, f"{_grant_word(word, acl_type)} {ref}", before,
                                     _effective_acl(acl, acl_type, owner, maintain=maintain),
                                     subject, phase=grants)
@@ -3060,7 +3061,7 @@ def _acl_at_creation(p: _Plan, acl_type: str, schema: str | None, owner: str | N
 
     The script is taken to run as the role most of the target's tables belong to (the one
     it does not write `OWNER TO` for); its entries are seen as `owner`'s, because the
-    object's owner changes after its grants and takes the creator's privileges with it.
+    object's owner changes before its grants and takes the creator's privileges with it.
     """
     creator = p.default_owner
     object_type = _DEFAULT_PRIVILEGE_TYPES.get(acl_type)

@@ -201,3 +201,19 @@ def test_a_renamed_role_is_renamed_in_default_privileges_too() -> None:
     renamed = with_role_renamed(built, "postgres", "app")
     assert renamed.default_privileges == (
         DefaultPrivileges("app", "tables", "public", ("anon=r/app",)),)
+
+
+def test_a_table_created_under_default_privileges_that_give_nothing_gets_the_targets() -> None:
+    # `ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM app`: the table the script creates
+    # has no privileges at all, not the built-in ones (its snapshot cannot tell `{}` from
+    # NULL, so the round trip would not see it).
+    from dbsafe.schema.ddl import plan
+    from dbsafe.schema.model import DefaultPrivileges
+
+    nothing = DefaultPrivileges("app", "tables", None, ())
+    a = SchemaSnapshot(schemas=("public",), default_privileges=(nothing,))
+    table = replace(_table("t", "id"), owner="app")
+    b = SchemaSnapshot(schemas=("public",), relations=(table,), default_privileges=(nothing,))
+    grants = [s.sql for s in plan(a, b, diff(a, b)) if "GRANT" in s.sql]
+    assert grants == ["GRANT SELECT, UPDATE, INSERT, DELETE, TRUNCATE, REFERENCES, TRIGGER, "
+                      "MAINTAIN ON TABLE public.t TO app"]
