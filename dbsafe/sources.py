@@ -305,7 +305,11 @@ class SqlFolder:
         """A supabase project's folder (a `supabase` folder on its path) gets the
         platform's stand-in, and its files run in a transaction each, as supabase's CLI
         runs them."""
-        supabase = "supabase" in path.resolve().parts
+        resolved, root = path.resolve(), settings.project_root.resolve()
+        # (Within the project: a checkout under some ~/supabase/ folder is not one.)
+        parts = resolved.relative_to(root).parts if resolved.is_relative_to(root) \
+            else resolved.parts
+        supabase = "supabase" in parts
         return cls(path, settings.project_root, "supabase" if supabase else None,
                    settings.sql_migrations_in_transaction)
 

@@ -220,3 +220,14 @@ def test_realtime_tables_are_checked_only_where_the_migrations_make_the_publicat
         "{ event: '*', schema: 'public', table: 'rooms' }, f)\n")
     report = commands.validate(load_settings(root, environ={}), [root / "src"])
     assert findings(report) == ([("DBS310", "src/app.ts", 4)] if recreated else [])
+
+
+def test_a_folder_is_supabases_by_its_path_within_the_project(tmp_path: Path) -> None:
+    from dbsafe.sources import SqlFolder
+
+    inside = tmp_path / "supabase" / "app"  # a checkout under a folder named supabase
+    for folder in (inside / "supabase" / "migrations", inside / "db" / "migrations"):
+        folder.mkdir(parents=True)
+    settings = load_settings(inside, environ={})
+    assert SqlFolder.of(inside / "supabase" / "migrations", settings).platform == "supabase"
+    assert SqlFolder.of(inside / "db" / "migrations", settings).platform is None
