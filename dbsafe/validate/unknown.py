@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.validate.file_ddl import FileDdl
 
@@ -106,6 +106,10 @@ class Unknown:
                 # Refused by PostgreSQL's parser: what it meant to make cannot be known.
                 ddl = replace(ddl, opaque=True)
                 continue
+            # A relation it reads that the schema lacks: the migration ran in production,
+            # so production has it (made outside the migrations, by hand or the platform).
+            relations.update(name for schema, name in _relations_named(statements)
+                             if snapshot.find_relation(name, schema) is None)
             for raw in statements:
                 node = raw.stmt
                 if (isinstance(node, ast.IndexStmt) and node.relation is not None
@@ -152,3 +156,18 @@ class Unknown:
             return True  # the missing relation or function may be the extension's
         schema, *names = _NAME_SEPARATORS.split(finding.subject or "")
         return schema in ddl.schemas or bool(set(names) & (ddl.relations | self.functions))
+
+
+def _relations_named(statements: Iterable[Any]) -> list[tuple[str | None, str]]:
+    """(schema or None, name) of every relation `statements` (pglast's) name."""
+    from pglast.visitors import Visitor
+
+    found: list[tuple[str | None, str]] = []
+
+    class _Names(Visitor):
+        def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+            if node.relname:
+                found.append((node.schemaname, node.relname))
+
+    _Names()(tuple(statements))
+    return found

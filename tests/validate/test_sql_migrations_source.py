@@ -231,3 +231,20 @@ def test_a_folder_is_supabases_by_its_path_within_the_project(tmp_path: Path) ->
     settings = load_settings(inside, environ={})
     assert SqlFolder.of(inside / "supabase" / "migrations", settings).platform == "supabase"
     assert SqlFolder.of(inside / "db" / "migrations", settings).platform is None
+
+
+def test_a_relation_a_failed_migration_statement_reads_is_unknown_not_missing(
+        tmp_path: Path) -> None:
+    # The policy fails on the throwaway: `teachers` is made outside the migrations (by hand,
+    # by the platform). It ran in production, so production has `teachers`.
+    root = make_project(tmp_path, {"1_init.sql":
+                                   "create table public.notes (id bigint, body text);\n"
+                                   "create policy own on public.notes using (exists "
+                                   "(select 1 from public.teachers t where t.id = notes.id));\n"})
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").write_text("select name from teachers;\n"
+                                              "select nope from notes;\n"
+                                              "select x from pupils;\n")
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert [(f.code, f.location.line) for f in report.findings if f.code != "DBS006"] == [
+        ("DBS302", 2), ("DBS301", 3)]
