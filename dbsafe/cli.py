@@ -495,9 +495,10 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
 
     With no PATHS, runs the project's alembic revisions on a throwaway server and lints each
     statement as it ran, attributed to its op.* call (`--offline`: renders them with
-    `alembic upgrade --sql` instead); PATHS are .sql files or folders of SQL
-    migrations (supabase/migrations, Flyway's V1__x.sql, ...). `--explain DBS101` prints a
-    rule's documentation.
+    `alembic upgrade --sql` instead); a project with no alembic.ini gets its folder of SQL
+    migrations linted (`sql-migrations`, else supabase/migrations, prisma/migrations or
+    db/migrations). PATHS are .sql files or folders of SQL migrations (supabase/migrations,
+    Flyway's V1__x.sql, ...). `--explain DBS101` prints a rule's documentation.
     """
     from dbsafe import commands
 

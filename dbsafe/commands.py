@@ -190,6 +190,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     started = time.perf_counter()
     codes = catalog()
     check_settings_codes(settings, codes)
+    paths = paths or _sql_migrations_without_alembic(settings)
     facts = _database_facts(settings.database_url) if settings.database_url else None
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else ())
@@ -212,10 +213,24 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
     schema before the migrations, and only the revisions after its current one."""
     from dbsafe.lint.run import load, lock_rows
 
+    paths = paths or _sql_migrations_without_alembic(settings)
     facts = _database_facts(settings.database_url) if settings.database_url else None
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else ())
     return lock_rows(loaded, facts)
+
+
+def _sql_migrations_without_alembic(settings: Settings) -> list[Path]:
+    """With no `alembic.ini`, the project's folder of SQL migrations, as validate finds it
+    (`sql-migrations`, else `supabase/migrations`, ...): what `dbsafe lint` with no path
+    lints. With one, alembic's revisions stay what it lints."""
+    from dbsafe.migrate import AlembicProject
+    from dbsafe.sources import sql_migrations_folder
+
+    if AlembicProject.from_settings(settings).ini.is_file():
+        return []
+    folder = sql_migrations_folder(settings)
+    return [folder] if folder is not None else []
 
 
 def _database_facts(url: str):

@@ -309,3 +309,16 @@ def test_lint_of_an_alembic_history_with_no_revisions_is_not_a_pass(tmp_path: Pa
     (tmp_path / "migrations" / "env.py").write_text(_EMPTY_ENV_PY)
     assert_clean_error(run("lint", cwd=tmp_path), "alembic found no revisions",
                        "version_locations")
+
+
+def test_lint_without_alembic_lints_the_projects_sql_migrations(tmp_path: Path) -> None:
+    # As validate finds its schema: no alembic.ini, so supabase/migrations is the history.
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_init.sql").write_text("CREATE TABLE t (a int);\n")
+    (folder / "20240102000000_index.sql").write_text("CREATE INDEX t_a ON t (a);\n")
+    result = run("lint", "--format", "json", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    codes = {(f["code"], f["path"]) for f in json.loads(result.output)["findings"]}
+    assert ("DBS101", "supabase/migrations/20240102000000_index.sql") in codes
