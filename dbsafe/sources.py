@@ -162,15 +162,26 @@ def _load_schema(settings: Settings) -> SchemaSource:
                             alembic_project=project)
     migrated = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
                             "migrations", alembic_project=project)
+
+    def save(source: SchemaSource) -> None:
+        if cache_file is not None:
+            write_cache_file(cache_file, source.snapshot.to_json())
+
+    return _introspected(migrated, save)
+
+
+def _introspected(source: SchemaSource, save: Callable[[SchemaSource], None]) -> SchemaSource:
+    """`source` with the snapshot of the throwaway database it starts (left running, for
+    findings to be confirmed on), handed to `save` once read: only a verified run is cached.
+    If introspection fails, the server is stopped."""
     with contextlib.ExitStack() as stack:
-        stack.enter_context(migrated)  # stops the server if introspection fails
+        stack.enter_context(source)
         from dbsafe.schema.introspect import introspect_url
 
-        migrated.snapshot = introspect_url(migrated.database())
-        if cache_file is not None:
-            write_cache_file(cache_file, migrated.snapshot.to_json())
+        source.snapshot = introspect_url(source.database())
+        save(source)
         stack.pop_all()
-    return migrated
+    return source
 
 
 def _snapshot_file(path: Path, description: str) -> SchemaSource:
@@ -371,11 +382,8 @@ def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:
                             sql_folder=sql, failures=cached[1])
     source = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
                           "sql-migrations", sql_folder=sql)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(source)  # stops the server if introspection fails
-        from dbsafe.schema.introspect import introspect_url
 
-        source.snapshot = introspect_url(source.database())
+    def save(source: SchemaSource) -> None:
         if cache_file is not None:
             import json
 
@@ -383,8 +391,8 @@ def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:
             write_cache_file(_failures_file(cache_file), json.dumps(
                 [f.to_json() for f in source.failures], indent=1))
             write_cache_file(cache_file, source.snapshot.to_json())
-        stack.pop_all()
-    return source
+
+    return _introspected(source, save)
 
 
 def _failures_file(cache_file: Path) -> Path:

@@ -53,8 +53,6 @@ from dbsafe.core import (
 from dbsafe.validate.codes import identifier_at
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import JsValue, PostgrestRequest
@@ -606,7 +604,7 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     migrations than those linted (a history's revisions for another dialect, an older
     folder): any file `migration_kind` names one is left out.
     """
-    from dbsafe.extract.files import discover, extract_file
+    from dbsafe.extract.files import DEFAULT_MAX_BYTES, discover, display_path, extract_file
     from dbsafe.extract.javascript import SqlNames
     from dbsafe.extract.migration import migration_kind
 
@@ -623,19 +621,16 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         if resolved in files or any(folder in resolved.parents for folder in folders):
             continue
         try:
-            data = path.read_bytes()
+            data: bytes | None = path.read_bytes()
         except OSError:
-            data = b""  # extract_file says what is wrong with it
-        if migration_kind(_relative(resolved, root), data) is not None:
+            data = None  # extract_file reads it again and says what is wrong with it
+        name = display_path(path, root)
+        if migration_kind(name, data or b"") is not None:
             continue
-        extracted = extract_file(path, root=root, js_names=names)
+        # What was read serves extract_file too (above its size limit, it skips the file).
+        extracted = extract_file(path, root=root, js_names=names, name=name,
+                                 data=data if data is not None and len(data) <= DEFAULT_MAX_BYTES
+                                 else None)
         fragments.extend(extracted.fragments)
         fragments.extend(getattr(extracted, "requests", ()))  # .js/.ts files
     return fragments
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
