@@ -20,6 +20,12 @@ Usage:
     python scripts/bench/backup.py --rows 200000 --repeat 5 --timeline
     python scripts/bench/backup.py --only restore --repeat 10   # the restore pair alone
     python scripts/bench/backup.py --only restore --baseline DIR   # + DIR's dbsafe restore
+    python scripts/bench/backup.py --only restore --floor    # + the least a Python tool does
+
+`--floor` adds a third contender to the restore rounds: a Python process that imports
+psycopg, connects, runs `CREATE DATABASE ... TEMPLATE template0` and then `pg_restore`, with
+nothing else (no CLI, no checks, no report). It is what any tool written in Python on
+psycopg spends before `pg_restore` can start; `dbsafe restore` over it is dbsafe's own cost.
 """
 
 from __future__ import annotations
@@ -36,6 +42,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from harness import big_database, clean_env, load, pair_line, timed
 
+# The least a Python tool on psycopg does to restore into a new database: no CLI, no
+# checks, no report. argv: maintenance URL, new database, pg_restore, dump.
+_FLOOR = """
+import subprocess, sys
+import psycopg
+url, name, pg_restore, dump = sys.argv[1:5]
+with psycopg.connect(url, autocommit=True) as conn:
+    conn.execute('CREATE DATABASE "%s" TEMPLATE template0' % name)
+sys.exit(subprocess.call([pg_restore, "--no-password", "-d", name, dump]))
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -46,6 +63,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="also restore with the dbsafe checkout in DIR (git archive COMMIT "
                              "| tar -x), in the same rounds")
+    parser.add_argument("--floor", action="store_true",
+                        help="also restore with a bare Python + psycopg script (CREATE "
+                             "DATABASE, then pg_restore), in the same rounds")
     parser.add_argument("--only", choices=("backup", "restore"),
                         help="measure one pair (restore still takes one backup of each kind "
                              "to restore, uncounted)")
@@ -100,7 +120,8 @@ def main() -> None:
             if options.baseline:
                 baseline_env = {**dbsafe_env, "PYTHONPATH": str(options.baseline.resolve()),
                                 "PYTHONPYCACHEPREFIX": str(work / "pycache-baseline")}
-            times: dict[str, list[float]] = {"plain": [], "dbsafe": [], "baseline": []}
+            times: dict[str, list[float]] = {"plain": [], "dbsafe": [], "baseline": [],
+                                             "floor": []}
             restore_timeline = ""
             for i in range(options.repeat + 1):
                 # pg_restore needs its database to exist; dbsafe restore creates its own.
@@ -120,10 +141,18 @@ def main() -> None:
                         restore_timeline = timeline
                     return seconds
 
+                def floor_restore(i: int = i) -> float:
+                    return timed([sys.executable, "-c", _FLOOR, db.url("postgres"),
+                                  f"floor_restore{i}", str(bin_dir / "pg_restore"),
+                                  str(work / "plain0.dump")], env=client_env)[0]
+
                 runs = {"plain": plain_restore, "dbsafe": dbsafe_restore,
-                        "baseline": lambda i=i: dbsafe_restore(i, "baseline")}
+                        "baseline": lambda i=i: dbsafe_restore(i, "baseline"),
+                        "floor": floor_restore}
                 if baseline_env is None:
                     del runs["baseline"]
+                if not options.floor:
+                    del runs["floor"]
                 # Who goes first changes round by round (every order in turn): a restore run
                 # right after another writes while the other's dirty pages are flushed.
                 orders = list(itertools.permutations(runs))
@@ -145,6 +174,11 @@ def main() -> None:
                                 f"baseline ({options.baseline.name})", times["baseline"], "-"))
                 print(pair_line(f"baseline ({options.baseline.name})", times["baseline"],
                                 "dbsafe restore", times["dbsafe"], "-"))
+            if options.floor:
+                print(pair_line("createdb + pg_restore", times["plain"], "Python + psycopg floor",
+                                times["floor"], "-"))
+                print(pair_line("Python + psycopg floor", times["floor"], "dbsafe restore",
+                                times["dbsafe"], "-"))
             print(load())
             if options.timeline:
                 print("\ndbsafe backup, last run:\n" + backup_timeline.rstrip())
