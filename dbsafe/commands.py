@@ -118,6 +118,7 @@ def validate(settings: Settings, paths: Sequence[Path] = (), *,
         A report with one finding per unknown table/column (confirmed by PostgreSQL when a
         database is at hand), suppressions applied, and counts in `summary`.
     """
+    from dbsafe.extract.files import require_existing
     from dbsafe.sources import load_schema
     from dbsafe.validate.scan import scan
 
@@ -126,6 +127,9 @@ def validate(settings: Settings, paths: Sequence[Path] = (), *,
     check_settings_codes(settings, codes)
     if not paths:
         paths = [settings.project_root / p for p in settings.source_paths]
+    # A mistyped path is said before the schema is built (which may take seconds, or fail
+    # for a reason of its own).
+    require_existing(paths)
     if changed_since is not None:
         paths = _changed_sources(settings.project_root, paths, changed_since)
         if not paths:

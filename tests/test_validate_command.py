@@ -358,6 +358,17 @@ def test_a_path_that_does_not_exist_is_exit_2_naming_it(tmp_path: Path, argv: li
     assert line == f"dbsafe: error: no such file or directory: {argv[-1]}"
 
 
+def test_a_path_that_does_not_exist_is_said_before_the_schema_is_looked_for(
+        tmp_path: Path) -> None:
+    # No schema source at all (no alembic.ini, no SQL folder, no database): the mistyped
+    # path is what the user needs to hear, not that the migrations were not found.
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    result = cli("validate", "--no-cache", "srcc", cwd=tmp_path)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line == "dbsafe: error: no such file or directory: srcc"
+
+
 def test_a_misspelled_source_path_is_an_error(tmp_path: Path) -> None:
     from dbsafe.core import SourceError
 

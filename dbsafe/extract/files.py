@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import Location, Skipped
+from dbsafe.core import Location, Skipped, SourceError
 from dbsafe.extract.fragment import ExtractResult
 
 if TYPE_CHECKING:
@@ -44,6 +44,13 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 def missing_paths(paths: Sequence[Path]) -> list[Path]:
     """The paths that do not exist (a typo must not turn into a clean run)."""
     return [path for path in paths if not path.exists()]
+
+
+def require_existing(paths: Sequence[Path]) -> None:
+    """Raise SourceError naming the paths that do not exist, if any."""
+    missing = missing_paths(paths)
+    if missing:
+        raise SourceError("no such file or directory: " + ", ".join(str(p) for p in missing))
 
 
 def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) -> list[Path]:

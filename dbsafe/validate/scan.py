@@ -28,7 +28,6 @@ from dbsafe.core import (
     RuleInfo,
     Severity,
     Skipped,
-    SourceError,
     select_findings,
 )
 from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
@@ -133,14 +132,12 @@ class FileOutcome:
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
-    from dbsafe.extract.files import discover_named, missing_paths, too_large
+    from dbsafe.extract.files import discover_named, require_existing, too_large
     from dbsafe.extract.migration import migration_kind
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
-    missing = missing_paths(paths)
-    if missing:
-        raise SourceError("no such file or directory: " + ", ".join(str(p) for p in missing))
+    require_existing(paths)
     files = discover_named(list(paths), root=root, exclude=settings.exclude)
     if not files:
         log.warning("no source files (.sql, .py, .js, .ts) found in %s; nothing was validated",
