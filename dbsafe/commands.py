@@ -91,14 +91,23 @@ def explain(code: str) -> str:
 
 
 def schema_dump(settings: Settings) -> SchemaSnapshot:
-    """The schema from the configured source (database, snapshot or migrations); SQL
-    migration statements that failed are logged as warnings (a snapshot does not record
-    them)."""
+    """The schema from the configured source (database, snapshot or migrations). SQL
+    migration statements that failed are logged as warnings and recorded in the snapshot
+    (`failed_statements`): validating against it leaves what they made unknown, as
+    validating against the folder does."""
+    import dataclasses
+
+    from dbsafe.schema.model import FailedStatement
     from dbsafe.sources import load_schema, warn_failures
 
     with load_schema(settings) as source:
         warn_failures(source)
-        return source.snapshot
+        failed = tuple(FailedStatement(f.location.path, f.location.line, f.location.column,
+                                       f.sql, f.message)
+                       for f in source.failures if not f.applied_later)
+        if not failed:
+            return source.snapshot
+        return dataclasses.replace(source.snapshot, failed_statements=failed)
 
 
 def validate(settings: Settings, paths: Sequence[Path] = (), *,

@@ -393,6 +393,19 @@ class DefaultPrivileges(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     acl: tuple[str, ...] = ()  # aclitem text, sorted
 
 
+class FailedStatement(msgspec.Struct, frozen=True, gc=False):
+    """A migration statement the throwaway server refused while this snapshot was built
+    from a folder of SQL migrations (an extension the embedded PostgreSQL lacks, then what
+    uses it): production has what it made, the snapshot does not, so `validate` treats what
+    it names as unknown rather than missing."""
+
+    path: str  # the migration file, relative to the project
+    line: int
+    column: int
+    sql: str
+    message: str  # PostgreSQL's, "SQLSTATE: text"
+
+
 @dataclass(frozen=True, slots=True)
 class SchemaSnapshot:
     """Everything dbsafe knows about one database's schema."""
@@ -416,6 +429,8 @@ class SchemaSnapshot:
     publications: tuple[Publication, ...] = ()
     foreign_servers: tuple[ForeignServer, ...] = ()
     default_privileges: tuple[DefaultPrivileges, ...] = ()
+    # Built from SQL migrations: the statements that failed (see FailedStatement).
+    failed_statements: tuple[FailedStatement, ...] = ()
     _index: dict[tuple[str, str], Relation] = field(
         default=None, init=False, repr=False, compare=False, hash=False  # type: ignore[arg-type]
     )
@@ -812,6 +827,7 @@ _NESTED.update(
         (SchemaSnapshot, "publications"): Publication,
         (SchemaSnapshot, "foreign_servers"): ForeignServer,
         (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
+        (SchemaSnapshot, "failed_statements"): FailedStatement,
         (Relation, "triggers"): Trigger,
         (Domain, "constraints"): DomainConstraint,
         (CompositeType, "attributes"): Column,

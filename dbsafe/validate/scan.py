@@ -198,8 +198,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         snapshot = source.snapshot
         from dbsafe.validate.unknown import Unknown
 
-        unknown = Unknown.of((f.sql for f in source.failures if not f.applied_later),
-                             snapshot)
+        # A snapshot dumped from SQL migrations carries its own failures.
+        unknown = Unknown.of([*(f.sql for f in source.failures if not f.applied_later),
+                              *(f.sql for f in snapshot.failed_statements)], snapshot)
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     _js_names(settings), system_catalog, confirming,

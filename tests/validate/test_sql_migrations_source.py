@@ -115,6 +115,34 @@ def test_a_snapshot_of_supabase_migrations_keeps_the_stand_in_unknown(tmp_path: 
                                 ("DBS302", "src/queries.sql", 3)]
 
 
+def test_a_snapshot_of_sql_migrations_keeps_what_failed_statements_made_unknown(
+        tmp_path: Path) -> None:
+    """`documents` (a type the throwaway lacks) and `rooms.slug`'s index failed; production
+    has them. Validating against the dumped snapshot says what validating against the
+    folder says, and the snapshot names the statements."""
+    root = make_project(tmp_path)
+    (root / "src" / "app.ts").unlink()
+    settings = load_settings(root, environ={})
+    from_folder = commands.validate(settings, [root / "src"])
+    snapshot = root / "schema.json"
+    commands.schema_dump(settings).save(snapshot)
+
+    from_snapshot = commands.validate(load_settings(root, {"snapshot": snapshot}, environ={}),
+                                      [root / "src"])
+
+    def errors(report) -> list[tuple[str, str, int]]:
+        return [f for f in findings(report) if f[0] != "DBS006"]
+
+    assert errors(from_snapshot) == errors(from_folder) == [
+        ("DBS302", "src/queries.sql", 3), ("DBS302", "src/queries.sql", 4)]
+    recorded = json.loads(snapshot.read_text())["failed_statements"]
+    assert [(f["path"], f["line"]) for f in recorded] == [
+        ("supabase/migrations/20240102000000_more.sql", 3),
+        ("supabase/migrations/20240102000000_more.sql", 4),
+        ("supabase/migrations/20240102000000_more.sql", 5)]
+    assert recorded[1]["message"] == '42704: type "no_such_type" does not exist'
+
+
 def dbsafe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("DBSAFE_DATABASE_URL", None)
