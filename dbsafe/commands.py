@@ -7,6 +7,7 @@ print or exit.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
+
+
+log = logging.getLogger(__name__)
 
 
 def catalog() -> dict[str, RuleInfo]:
@@ -598,8 +602,29 @@ def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOpti
             here = load_snapshot(source if swap else target, settings)
             there = future.result()
         (before, source_text), (after, target_text) = (here, there) if swap else (there, here)
-    changes = diff_schemas(before, after, options)
+    changes = diff_schemas(before, after, _without_stand_ins(before, after, options))
     return before, after, changes, (source_text, target_text)
+
+
+def _without_stand_ins(before: SchemaSnapshot, after: SchemaSnapshot,
+                       options: DiffOptions | None) -> DiffOptions:
+    """`options`, also leaving out the schemas one side holds only dbsafe's stand-in of (a
+    folder of supabase migrations against a Supabase database): the stand-in describes part
+    of the platform's `auth`, `storage`, ... and the rest would all read as differences.
+    Two sides with the same stand-ins (two folders) are compared whole."""
+    import dataclasses
+
+    from dbsafe.schema.diff import DiffOptions
+
+    options = options or DiffOptions()
+    one_sided = before.stand_in_schemas() ^ after.stand_in_schemas()
+    left_out = sorted(one_sided - options.ignore_schemas)
+    if not left_out:
+        return options
+    log.warning("not compared: schema%s %s, which one side holds only dbsafe's stand-in of "
+                "(the Supabase platform's, in part)", "s" if len(left_out) > 1 else "",
+                ", ".join(left_out))
+    return dataclasses.replace(options, ignore_schemas=options.ignore_schemas | one_sided)
 
 
 def refresh_views(settings: Settings, views: Sequence[str] = (), *, allow_blocking: bool = False,

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 FORMAT_VERSION = 2
+
+# A schema or publication whose comment starts so is one of dbsafe's stand-ins for a
+# platform's own objects (dbsafe/migrate/supabase.sql): it holds only part of what the
+# platform has there.
+STAND_IN_MARK = "dbsafe stand-in"
 READABLE_FORMATS = (1, 2)
 
 RELATION_KINDS = ("table", "partitioned_table", "view", "materialized_view", "foreign_table")
@@ -457,6 +462,11 @@ class SchemaSnapshot:
             if relation is not None:
                 return relation
         return None
+
+    def stand_in_schemas(self) -> frozenset[str]:
+        """The schemas that are dbsafe's stand-ins (see STAND_IN_MARK)."""
+        return frozenset(n.name for n in self.namespaces
+                         if (n.comment or "").startswith(STAND_IN_MARK))
 
     def functions_named(self, name: str, schema: str | None = None) -> tuple[Function, ...]:
         schemas = (schema,) if schema is not None else self.search_path

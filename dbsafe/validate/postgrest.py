@@ -622,7 +622,7 @@ class _Checker:
         changes a publication may carry as its partitions'.
         """
         from dbsafe.extract.fragment import SqlFragment
-        from dbsafe.validate.unknown import STAND_IN_MARK
+        from dbsafe.schema.model import STAND_IN_MARK
 
         publication = next((p for p in self.graph.snapshot.publications
                             if p.name == _REALTIME_PUBLICATION), None)

@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A schema whose comment starts so is a stand-in (supabase.sql): it holds only some of what
-# the platform has there.
-STAND_IN_MARK = "dbsafe stand-in"
-
 # What an extension makes that queries name: (its own schemas, relations in the schema it
 # is installed in). An extension not listed may make any relation, so after it failed no
 # table is reported missing; these make none, or only these.
@@ -88,8 +84,7 @@ class Unknown:
         >>> unknown.ddl.extensions
         frozenset()
         """
-        schemas = {n.name for n in snapshot.namespaces
-                   if (n.comment or "").startswith(STAND_IN_MARK)}
+        schemas = set(snapshot.stand_in_schemas())
         ddl = FileDdl(schemas=frozenset(schemas))
         relations: set[str] = set()
         functions: set[str] = set()

@@ -206,6 +206,33 @@ def test_diff_takes_a_folder_of_sql_migrations(tmp_path: Path) -> None:
     assert revision.returncode == 2 and "have no revisions" in revision.stderr
 
 
+def test_diff_of_a_supabase_folder_and_a_database_leaves_the_stand_in_schemas_out(
+        tmp_path: Path, postgresql, database_url: str) -> None:
+    """Against a Supabase database (the platform's whole `auth` and `storage` here, not
+    dbsafe's part of them), only what the migrations make is compared."""
+    root = make_project(tmp_path, {"1.sql": "create table public.t (a int);\n"})
+    postgresql.execute("create schema auth; create table auth.users (id uuid primary key, "
+                       "email text, banned_until timestamptz); create table auth.sessions "
+                       "(id uuid); create schema storage; create table storage.buckets "
+                       "(id text primary key); create table public.t (a bigint)")
+    postgresql.commit()
+
+    result = dbsafe("diff", "--format", "json", "supabase/migrations", database_url,
+                    cwd=root)
+
+    assert result.returncode == 1, result.stderr
+    subjects = [f["subject"] for f in json.loads(result.stdout)["findings"]]
+    assert "public.t.a" in subjects
+    assert not [s for s in subjects if s.startswith(("auth", "storage", "extensions"))]
+    assert "not compared: schemas auth, extensions, graphql, graphql_public, realtime, " \
+           "storage, supabase_functions, vault, which one side holds only dbsafe's " \
+           "stand-in of" in result.stderr
+
+    both = dbsafe("diff", "--format", "json", "supabase/migrations", "supabase/migrations",
+                  cwd=root)
+    assert (both.returncode, "not compared" in both.stderr) == (0, False)
+
+
 def test_help_explains_the_sql_source() -> None:
     result = dbsafe("validate", "--help", cwd=REPO_ROOT)
     assert "--sql-migrations DIR" in result.stdout
