@@ -244,9 +244,11 @@ _MIGRATION_FILE = re.compile(
     re.IGNORECASE,
 )
 # A file named by the day it was written, `YYYYMMDD` (dbmate's, sqlx's and goose's
-# timestamps go on to the second), then a name: a one-off change of that day (MusicBrainz's
-# projects keep them in `admin/sql/updates/`), as a Python script too.
-_DATED_FILE = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d*[-_].+\.(?:sql|py)")
+# timestamps go on to the second) or `YYYY-MM-DD` (ListenBrainz's; one separator
+# throughout), then a name: a one-off change of that day (MusicBrainz's projects keep them
+# in `admin/sql/updates/`), as a Python script too.
+_DATED_FILE = re.compile(
+    r"(?:19|20)\d\d([-_]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\d*[-_].+\.(?:sql|py)")
 
 
 def migration_kind(name: str, data: bytes) -> str | None:
@@ -258,7 +260,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     their module-level `revision` and `down_revision`, wherever they live; other files by a
     folder named `migrations` (supabase, Django, knex, most runners), `migration` (Flyway's
     `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
-    file name, a file name starting with the date it was written (`20160616-snapshots.py`),
+    file name, a file name starting with the date it was written (`20160616-snapshots.py`,
+    `2017-06-05-add-last-login.sql`),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file.
 
     >>> migration_kind("app/db.py", b"revision = 1")
@@ -271,6 +274,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     >>> migration_kind("sql/schema/002_slug.sql", b"-- +goose Up\\nALTER TABLE t ADD c int;")
     'migration'
     >>> migration_kind("admin/updates/20160616-snapshots-2.py", b"")
+    'migration'
+    >>> migration_kind("admin/sql/updates/2017-06-05-add-last-login.sql", b"")
     'migration'
     """
     parts = name.split("/")

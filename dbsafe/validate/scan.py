@@ -89,8 +89,9 @@ _CHUNK = 32
 # 57: a chain on it assigned to another variable is a use; 58: not its embeds when another use
 # selects; 59: what failed SQL migration statements would have made, and stand-in schemas' other
 # relations, unchecked; 60: no DBS310 on the supabase stand-in's publication; 61: relations
-# a failed migration statement reads that the schema lacks are unknown
-_CACHE_VERSION = 61
+# a failed migration statement reads that the schema lacks are unknown; 62: `2017-06-05-x.sql`
+# is a dated migration
+_CACHE_VERSION = 62
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

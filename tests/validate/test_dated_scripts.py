@@ -32,6 +32,10 @@ def set_snapshot_id(connection, job_id, snapshot_id):
     "admin/sql/updates/20230515-add-index.sql",
     "db/20151129054053_create_users.sql",  # dbmate's, outside its folder
     "scripts/20240102_backfill.py",
+    # ListenBrainz's admin/sql/updates/ and admin/timescale/updates/ (day `130` is a typo)
+    "admin/sql/updates/2017-06-05-add-last-login.sql",
+    "admin/timescale/updates/2023-06-130-fix-none-in-recording-mbid.sql",
+    "scripts/2024_01_02_backfill.py",
 ])
 def test_a_file_named_by_its_date_is_a_migration(name: str) -> None:
     assert migration_kind(name, b"UPDATE b SET y = 1;") == "migration"
@@ -41,6 +45,8 @@ def test_a_file_named_by_its_date_is_a_migration(name: str) -> None:
     "app/db.py", "sql/2024_report.sql", "scripts/backfill_20240102.py",
     "app/v20160616.py", "data/12345678-x.sql",  # not a date
     "app/20160616.py",  # no name after the date: an ordinary module? keep it checked
+    "app/2016-06-16.py", "sql/2024-13-01-x.sql",  # no name; month 13
+    "sql/2024-0601-x.sql", "sql/2024_06-01-x.sql",  # not one separator throughout
 ])
 def test_other_names_are_application_code(name: str) -> None:
     assert migration_kind(name, b"SELECT 1;") is None
