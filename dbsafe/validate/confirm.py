@@ -6,9 +6,9 @@ resolution) inside a READ ONLY transaction that is always rolled back, with a sh
 `lock_timeout` and `statement_timeout`. Nothing is ever executed.
 
 Driver placeholders (`%s`, `%(name)s`, `:name`, `?`, web.py's `$name`) are rewritten as `$n`
-in place (`Rewrite`; `($n)` right after `IN`, where the driver sends a tuple as a list), so
-PostgreSQL sees the application's text otherwise unchanged and its error positions map back
-onto the original statement.
+in place (`Rewrite`; `($n)` right after `IN` or `VALUES`, where the driver sends a tuple as a
+list), so PostgreSQL sees the application's text otherwise unchanged and its error positions
+map back onto the original statement.
 
 PostgreSQL reports only the first error of a statement, so a verdict confirms a reference
 only when its error names that reference: by position (when it can be mapped back) and by
@@ -216,7 +216,8 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
     next_number = max(used, default=0)
     numbers: dict[str, int] = {}
     edits = []
-    after_in = {tokens[k + 1].start for k in range(count - 1) if tokens[k].token_type == TokenType.IN}
+    after_in = {tokens[k + 1].start for k in range(count - 1)
+                if tokens[k].token_type in (TokenType.IN, TokenType.VALUES)}
     for start, end, name in spans:
         if name != "?" and name in numbers:
             number = numbers[name]
@@ -225,7 +226,8 @@ def placeholder_edits(sql: str, parsed: tuple[list, list] | None = None
             number = next_number
             if name != "?":
                 numbers[name] = number
-        # `IN %s`: the driver sends the tuple bound there as `(1, 2)`.
+        # `IN %s`, `VALUES %s`: the driver sends the tuple bound there as `(1, 2)` (psycopg2's
+        # `execute_values` the rows, `(1, 2), (3, 4)`).
         edits.append((start, end, f"(${number})" if start in after_in else f"${number}"))
     return tuple(edits)
 

@@ -35,6 +35,7 @@ _STRING = re.compile(r"'(?:[^']|'')*'")
 _IDENTIFIER = re.compile(r'"(?:[^"]|"")*"')
 _PERCENT = re.compile(r"%(?:\(\w+\))?s")
 _NAMED = re.compile(r":[A-Za-z_]\w*")
+_BEFORE_ROWS = re.compile(r"(?<![\w$])values\s*\Z", re.IGNORECASE)
 _PREFIXES = frozenset("eEbBxXnN")  # E'...', B'...', X'...', N'...': not plain strings
 
 # Shared with the resolver (which imports this module; the converse would load sqlglot).
@@ -477,7 +478,9 @@ def _numbered(sql: str) -> str | None:
             return None  # ?, \, [, --, /*, a dollar quote
         number += 1
         pieces.append(sql[last:at])
-        pieces.append(f"${number}")
+        # `VALUES %s`: psycopg2 sends the tuple, or execute_values the rows, as `(1, 2), …`.
+        row = mark == "%" and _BEFORE_ROWS.search(sql, max(last, at - 16), at) is not None
+        pieces.append(f"(${number})" if row else f"${number}")
         last = pos = placeholder.end()
     if not pieces:
         return sql

@@ -646,9 +646,54 @@ def parse_postgres(sql: str) -> list[exp.Expr | None]:
     global _last_parse
     tokenizer, parser = _postgres()
     tokens = tokenizer.tokenize(sql)
-    trees = parser.parse(tokens, sql)
+    trees = parser.parse(_rows_bound_to_values(tokens), sql)
     _last_parse = (sql, tokens, trees)
     return trees
+
+
+def _rows_bound_to_values(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with a placeholder right after `VALUES` read as one row: `VALUES (%s)`.
+
+    psycopg2 sends a tuple bound to `VALUES %s` as `(1, 2)`, and its `execute_values`
+    replaces that `%s` with the rows, `(1, 2), (3, 4)`; sqlglot reads a bare `%s` there as
+    no row (`(VALUES %s)` as a modulo of a column `VALUES`). The parentheses added sit at
+    the placeholder's own position, so every other token keeps its place.
+
+    >>> [t.text for t in _rows_bound_to_values(tokenize_postgres("VALUES %(rows)s"))]
+    ['VALUES', '(', '%', '(', 'rows', ')', 's', ')']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    out: list[sqlglot.tokens.Token] = []
+    i, count = 0, len(tokens)
+    while i < count:
+        token = tokens[i]
+        out.append(token)
+        i += 1
+        if token.token_type != kind.VALUES:
+            continue
+        end = _percent_placeholder_end(tokens, i)
+        if end is None:
+            continue
+        first, last = tokens[i], tokens[end]
+        out.append(Token(kind.L_PAREN, "(", first.line, first.col, first.start, first.start))
+        out.extend(tokens[i:end + 1])
+        out.append(Token(kind.R_PAREN, ")", last.line, last.col, last.end, last.end))
+        i = end + 1
+    return out if len(out) != count else tokens
+
+
+def _percent_placeholder_end(tokens: list[sqlglot.tokens.Token], i: int) -> int | None:
+    """Index of the last token of the `%s` or `%(name)s` starting at `i`, or None."""
+    kind = sqlglot.TokenType
+    if i >= len(tokens) or tokens[i].token_type != kind.MOD:
+        return None
+    j = i + 1
+    if (j + 2 < len(tokens) and tokens[j].token_type == kind.L_PAREN
+            and tokens[j].start == tokens[i].end + 1 and tokens[j + 2].token_type == kind.R_PAREN):
+        j += 3
+    if j < len(tokens) and tokens[j].text in ("s", "S") and tokens[j].start == tokens[j - 1].end + 1:
+        return j
+    return None
 
 
 _last_parse: tuple[str, list[sqlglot.tokens.Token], list[exp.Expr | None]] | None = None
@@ -665,7 +710,7 @@ def parse_postgres_tokens(sql: str) -> tuple[list[sqlglot.tokens.Token], list[ex
         return last[1], last[2]
     tokenizer, parser = _postgres()
     tokens = tokenizer.tokenize(sql)
-    return tokens, parser.parse(tokens, sql)
+    return tokens, parser.parse(_rows_bound_to_values(tokens), sql)
 
 
 def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:

@@ -225,6 +225,8 @@ def test_every_statement_the_quick_check_passes_the_resolver_finds_clean(name: s
     "SELECT a.id FROM a JOIN b ON b.a_id = a.id",
     "SELECT t.label, b.y FROM a AS t, b WHERE t.id = b.a_id AND y = %s ORDER BY t.x",
     "INSERT INTO b (a_id, y) VALUES (%(a)s, :y) RETURNING id",
+    # psycopg2's execute_values: the rows go where `%s` stands (ListenBrainz)
+    "INSERT INTO b (a_id, y) VALUES %(rows)s RETURNING id",
     "UPDATE nodes SET parent_id = $1 WHERE id = $2 RETURNING nodes.parent_id",
     "DELETE FROM b USING c WHERE c.b_id = b.id",
     "SELECT count(*) AS n, max(total) FROM sales.orders WHERE total > 0",
