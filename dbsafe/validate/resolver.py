@@ -2063,14 +2063,31 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
     """`resolution` without the problems about names PostgreSQL's own parser does not see
     in `sql` at all: sqlglot misreads a few rare forms (`x IS NFC NORMALIZED` as a column
     `nfc`, `U&"ti\\0074le"` as a column `u`), and a misreading must never be a finding.
-    Kept whole when pglast cannot read the statement (driver placeholders)."""
+
+    sqlglot also reads what is not PostgreSQL (Spark SQL's `LATERAL VIEW explode(...)`,
+    `BIGINT(180)`): where PostgreSQL's parser rejects the statement as it would be sent (its
+    driver placeholders numbered in place), it is a syntax error, never a schema problem, and
+    nothing is reported. Kept whole when the placeholders cannot be numbered in place, or
+    on a pglast failure other than a syntax error."""
     import json
 
-    from pglast.parser import parse_sql_json
+    from pglast.parser import ParseError, parse_sql_json
+
+    from dbsafe.validate.confirm import rewrite
 
     try:
         text = parse_sql_json(sql)
-    except Exception:  # noqa: BLE001 - PostgreSQL rejects it (placeholders), or a pglast bug
+    except ParseError:
+        sent = rewrite(sql)
+        if sent.generated is not None:
+            return resolution
+        try:
+            text = parse_sql_json(sent.text)
+        except ParseError as exc:
+            return Resolution(UNPARSED, reason=f"PostgreSQL's parser rejects it: {first_line(exc)}")
+        except Exception:  # noqa: BLE001 - a pglast bug
+            return resolution
+    except Exception:  # noqa: BLE001 - a pglast bug
         return resolution
     names: set[str] | None = None
 
