@@ -162,6 +162,8 @@ class _Extractor:
                 strings.append(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 self._note_sqlite_import(node)
+            elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
+                self._note_temp_view(node)
             if isinstance(node, (ast.BinOp, ast.FormattedValue)):
                 self._note_pieces(node)
         for call in calls:
@@ -419,6 +421,25 @@ class _Extractor:
             pending.extend(ast.iter_child_nodes(node))
         self.scopes[id(scope)] = stores
         return stores
+
+    # -- Spark -------------------------------------------------------------------------
+
+    def _note_temp_view(self, call: ast.Call) -> None:
+        """`df.createOrReplaceTempView("listens")` (PySpark) makes a temporary view that the
+        SQL run in that session reads (`spark.sql("SELECT ... FROM listens")`): for the
+        statements of this module it is DDL, `CREATE TEMP VIEW listens`, whose columns are
+        not known. Spark folds names to lower case; a global one is in `global_temp`."""
+        if not call.args:
+            return
+        value = self._resolve(call.args[0]) if isinstance(call.args[0], ast.Name) else call.args[0]
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value):
+            return  # a name made at run time: statements reading it are dynamic SQL
+        name = '"' + value.value.lower().replace('"', '""') + '"'
+        if "Global" in (_call_name(call) or ""):
+            self.ddl.extend(("CREATE SCHEMA global_temp",
+                             f"CREATE VIEW global_temp.{name} AS SELECT"))
+        else:
+            self.ddl.append(f"CREATE TEMP VIEW {name} AS SELECT")
 
     # -- SQLite ------------------------------------------------------------------------
 
@@ -1156,6 +1177,9 @@ _PROSE_CALLS = frozenset(
 # Modules whose connections speak SQLite, and their connection and cursor types.
 _SQLITE_MODULES = frozenset({"sqlite3", "aiosqlite", "pysqlite2.dbapi2", "sqlite3.dbapi2"})
 _SQLITE_TYPES = frozenset({"Connection", "Cursor"})
+# PySpark's DataFrame methods that name a temporary view for Spark SQL.
+_SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
+                               "createOrReplaceGlobalTempView", "createGlobalTempView"})
 _ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
 # contextlib's context managers whose `with ... as x` is the object they were given.
 _PASS_THROUGH = frozenset({"closing", "aclosing", "nullcontext"})
