@@ -42,6 +42,7 @@ from dbsafe.lint.statement import (
     last,
     parse_statement,
     partition_parent,
+    range_var,
     same_relation,
     setting_changes,
     strings,
@@ -207,6 +208,10 @@ class History:
     unique_keys: dict[str, dict[str, tuple[str, tuple[str, ...]] | None]] = field(
         default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)  # tables renamed: old -> new
+    # Relation (unqualified) -> its kind (`RELATION_KINDS`), for those the migrations
+    # created or renamed; "" for a name they dropped or renamed away. `ALTER TABLE ...
+    # RENAME` renames any of them (`resolve_rename`).
+    kinds: dict[str, str] = field(default_factory=dict)
     # table -> (name, None when unnamed; key columns) of each CREATE UNIQUE INDEX a foreign
     # key could rest on (plain columns, no WHERE) seen here.
     unique_indexes: dict[str, list[tuple[str | None, tuple[str, ...]]]] = field(
@@ -228,9 +233,46 @@ class History:
         self.added.append(facts)
         return facts
 
+    def kind_of(self, name: str) -> str | None:
+        """What relation `name` is as the migrations left it: one of `RELATION_KINDS`,
+        "" when they dropped it or renamed it away, None when they do not tell."""
+        known = self.kinds.get(last(name))
+        if known is not None:
+            return known
+        if last(name) in self.index_tables or any(
+                keys.get(last(name)) is not None for keys in self.unique_keys.values()):
+            return "index"  # (a primary key's or unique constraint's index has its name)
+        return None
+
+    def _note_kind(self, s: Statement) -> None:
+        """Follow what kind of relation each name is (`kinds`)."""
+        kind = s.kind
+        if kind in _CREATED_KINDS:
+            created = s.object_kind if kind == "CreateTableAsStmt" else _CREATED_KINDS[kind]
+            names = (range_var(s.node.get("sequence")),) if kind == "CreateSeqStmt" \
+                else tuple(s.creates)
+            for name in names:
+                if name and created:
+                    self.kinds[last(name)] = created
+        elif kind == "DropStmt" and s.object_kind in RELATION_KINDS:
+            for name in s.dropped:
+                self.kinds[last(name)] = ""
+        elif kind == "RenameStmt" and s.rename is not None and s.rename.relation and \
+                s.rename.object in RELATION_KINDS:
+            old = last(s.rename.relation)
+            resolve_rename(s, self.kind_of(old))
+            rename = s.rename
+            # ALTER TABLE and ALTER INDEX rename other kinds too: only the others say it.
+            known = self.kind_of(old) or (rename.object if rename.written or rename.object
+                                          not in _PERMISSIVE else "")
+            if known:
+                self.kinds[rename.new] = known
+            self.kinds[old] = ""
+
     def apply(self, s: Statement) -> None:
         kind = s.kind
         self.relations.update(last(name) for name in s.creates)
+        self._note_kind(s)
         if kind in ("CreateDomainStmt", "AlterDomainStmt"):
             self._domain(s)
             return
@@ -575,6 +617,41 @@ class History:
                     self.not_null_proofs.setdefault(table_name, set()).add(column)
 
 
+# The kinds of relation a name can be (`History.kinds`), as `Rename.object` spells them.
+RELATION_KINDS = frozenset({"table", "foreign table", "view", "materialized view", "index",
+                            "sequence"})
+_CREATED_KINDS = {"CreateStmt": "table", "CreateForeignTableStmt": "foreign table",
+                  "ViewStmt": "view", "IndexStmt": "index", "CreateSeqStmt": "sequence",
+                  "CreateTableAsStmt": ""}  # (CREATE TABLE AS or MATERIALIZED VIEW: its own)
+# The statements that rename a relation of another kind than they name (PostgreSQL 18's
+# RenameRelation): ALTER TABLE renames an index, a sequence, a view; ALTER INDEX a table or
+# a sequence. ALTER VIEW, SEQUENCE, ... of another kind is an error.
+_PERMISSIVE = ("table", "index")
+_SNAPSHOT_KINDS = {"table": "table", "partitioned_table": "table", "view": "view",
+                   "materialized_view": "materialized view", "foreign_table": "foreign table"}
+
+
+def resolve_rename(statement: Statement, kind: str | None) -> None:
+    """Make an `ALTER TABLE` (or `ALTER INDEX`) `... RENAME TO` of a relation known to be of
+    `kind` (one of `RELATION_KINDS`; None or "": unknown) say what it renames.
+
+    PostgreSQL's parser gives `ALTER TABLE ix RENAME TO ix2` the same tree for an index as
+    for a table; PostgreSQL renames whatever `ix` is (verified on PostgreSQL 18: an index
+    keeps being an index, and the constraint it backs is renamed with it). The statement's
+    `rename` becomes one of that kind, with `written` the kind the statement names: the
+    lock differs (ACCESS EXCLUSIVE on an index renamed by ALTER TABLE, SHARE UPDATE
+    EXCLUSIVE by ALTER INDEX).
+    """
+    rename = statement.rename
+    if rename is None or not kind or kind == rename.object or rename.written or \
+            rename.object not in _PERMISSIVE or rename.relation_kind != rename.object:
+        return
+    statement.rename = dataclasses.replace(rename, object=kind, relation_kind=kind,
+                                           written=rename.object)
+    statement.object_kind = kind
+    statement.locks = None  # predicted for the kind the statement names
+
+
 # ALTER TABLE subcommands that set how a table is stored, and the setting each one sets.
 STORAGE_SETTINGS = {"SetLogged": "logged", "SetUnLogged": "logged",
                     "SetAccessMethod": "access method", "SetTableSpace": "tablespace"}
@@ -804,6 +881,25 @@ class LintContext:
         relation = self.before_relation(table)
         return relation is not None and relation.kind == "partitioned_table"
 
+    def relation_kind(self, name: str) -> str | None:
+        """What relation `name` is before the current statement (one of `RELATION_KINDS`),
+        from the migrations or the schema before them; None when unknown."""
+        known = self.history.kind_of(name)
+        if known is not None:
+            return known or None
+        if self.before is None:
+            return None
+        relation = self.before_relation(name)
+        if relation is not None:
+            return _SNAPSHOT_KINDS.get(relation.kind)
+        schema, _, bare = name.rpartition(".")
+        schemas = (schema,) if schema else tuple(self.before.search_path)
+        if any(q.name == bare and q.schema in schemas for q in self.before.sequences):
+            return "sequence"
+        if self.index_table(name) is not None or self._key_table(name) is not None:
+            return "index"
+        return None
+
     def before_relation(self, table: str) -> Relation | None:
         if self.before is None:
             return None
@@ -957,8 +1053,14 @@ class LintContext:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
         ALTER TABLE that changes a column's type or drops with CASCADE the keys to its table
-        (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them."""
+        (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them.
+        Tell an `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
         rename = statement.rename
+        if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
+                rename.object in _PERMISSIVE and rename.relation_kind == rename.object:
+            # `ALTER TABLE ix RENAME` of an index renames the index.
+            resolve_rename(statement, self.relation_kind(rename.relation))
+            rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and \
                 rename.object == "index" and rename.relation:
             # The history follows the index to its table, and the constraint it backs.

@@ -227,9 +227,18 @@ def _rename(s: Statement) -> Iterator[Lock]:
     if rename is None or not rename.relation:
         return
     if rename.relation_kind == "index" and rename.object == "index":
-        yield Lock(SHARE_UPDATE_EXCLUSIVE, rename.relation, False, "", target="index")
+        if rename.written:
+            # PostgreSQL 18's RenameRelation locks for the statement's kind, and keeps an
+            # ACCESS EXCLUSIVE lock taken on an index (pg_locks): queries on its table,
+            # which open its indexes, wait as for the table's own lock.
+            yield Lock(ACCESS_EXCLUSIVE, rename.relation, False,
+                       "ALTER TABLE on an index (ALTER INDEX takes SHARE UPDATE EXCLUSIVE)",
+                       target="index")
+        else:
+            yield Lock(SHARE_UPDATE_EXCLUSIVE, rename.relation, False, "", target="index")
     elif rename.relation_kind in ("table", "view", "materialized view", "foreign table",
-                                  "index"):
+                                  "index", "sequence"):
+        # (ALTER INDEX on a table or a sequence: PostgreSQL retries with ACCESS EXCLUSIVE)
         yield Lock(ACCESS_EXCLUSIVE, rename.relation, False, "")
 
 

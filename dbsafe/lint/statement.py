@@ -146,6 +146,10 @@ class Rename:
     relation_kind: str  # kind of `relation` ("table", "view", ...)
     old: str  # the old name: the relation's own name, or the column/constraint name
     new: str
+    # The kind the statement names (`ALTER TABLE` -> "table") when the relation is known to
+    # be another kind, `object` (`ALTER TABLE ix RENAME` of an index: see
+    # `dbsafe.lint.engine.resolve_rename`); "" when it is the kind the statement names.
+    written: str = ""
 
 
 @dataclass(frozen=True, slots=True)

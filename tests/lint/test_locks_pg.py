@@ -20,6 +20,7 @@ CREATE TABLE customers (id int PRIMARY KEY);
 CREATE TABLE orders (id int PRIMARY KEY, customer_id int, status text, note text,
                      total int, CONSTRAINT total_positive CHECK (total > 0) NOT VALID);
 CREATE INDEX ix_orders_status ON orders (status);
+CREATE SEQUENCE invoice_numbers;
 CREATE MATERIALIZED VIEW order_totals AS SELECT customer_id, count(*) FROM orders
     GROUP BY customer_id;
 CREATE TABLE events (at date) PARTITION BY RANGE (at);
@@ -35,6 +36,7 @@ STATEMENTS = [
     "REINDEX INDEX ix_orders_status",
     "REINDEX TABLE orders",
     "ALTER INDEX ix_orders_status RENAME TO ix_orders_state",
+    "ALTER SEQUENCE invoice_numbers RENAME TO invoice_nos",
     "ALTER TABLE orders ADD COLUMN shipped_at timestamptz",
     "ALTER TABLE orders ADD COLUMN priority int NOT NULL DEFAULT 0",
     "ALTER TABLE orders DROP COLUMN note",

@@ -32,6 +32,12 @@ over later in the same migration (a compatibility view, or the first half of the
 `RENAME orders TO orders_old; RENAME orders_new TO orders`): queries naming it keep
 working. The second half is flagged unless `orders_new` was created in the migration. `ALTER INDEX/SEQUENCE ... RENAME` (queries do not name them), and
 `ALTER TABLE ... SET SCHEMA` (not a rename; out of scope).
+
+PostgreSQL's `ALTER TABLE x RENAME TO y` renames whatever `x` is, and `ALTER INDEX` a table
+too: where the migrations before or the database's schema say what `x` is, the rename is
+judged as that one's (`ALTER TABLE ix_orders RENAME` of an index is not flagged,
+`ALTER INDEX orders RENAME` of a table is). An `x` nobody knows is taken for what the
+statement names.
 """
 
 from __future__ import annotations
