@@ -387,6 +387,13 @@ class History:
                 columns = self.columns.get(last(rename.relation))
                 if columns is not None and rename.old in columns:
                     columns[rename.new] = columns.pop(rename.old)
+                proofs = self.not_null_proofs.get(last(rename.relation))
+                if proofs is not None and rename.old in proofs:
+                    proofs.discard(rename.old)
+                    proofs.add(rename.new)
+                for pending, checked in self.pending_checks.items():
+                    if pending[0] == last(rename.relation) and checked == rename.old:
+                        self.pending_checks[pending] = rename.new
                 indexes = self.table_indexes.get(last(rename.relation))
                 if indexes is not None:
                     indexes[:] = [tuple(rename.new if c == rename.old else c for c in index)
@@ -399,6 +406,11 @@ class History:
                     self.not_null_proofs[rename.new] = self.not_null_proofs.pop(old)
                 if old in self.storage:
                     self.storage[rename.new] = self.storage.pop(old)
+                if old in self.partitioned:
+                    self.partitioned.discard(old)
+                    self.partitioned.add(rename.new)
+                if old in self.default_partitions:
+                    self.default_partitions[rename.new] = self.default_partitions.pop(old)
                 if old in self.checks:
                     self.checks[rename.new] = self.checks.pop(old)
                 self._foreign_keys_renamed(old, rename.new)
@@ -1049,6 +1061,18 @@ class LintContext:
             held.setdefault(name, key)
         return keys
 
+    def _hold_column(self, table: str, column: str) -> None:
+        """Put what is known of `table.column` (its facts; a validated CHECK proving it NOT
+        NULL) into the history, where a rename of the column or the table carries it: the
+        schema before names it by its old name."""
+        columns = self.history.columns.get(last(table), {})
+        if column not in columns:
+            known = self.column(table, column)
+            if known is not None:
+                self.history.columns.setdefault(last(table), columns)[column] = known
+        if self.proven_not_null(table, column):
+            self.history.not_null_proofs.setdefault(last(table), set()).add(column)
+
     def note_foreign_keys(self, statement: Statement) -> None:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
@@ -1069,8 +1093,19 @@ class LintContext:
                 self.history.index_tables.setdefault(last(rename.relation), last(table))
                 self._hold_unique_keys(table)
             return
+        if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
+                rename.object in ("table", "foreign table"):
+            # What the schema before says of the table's columns is read by its name: the
+            # history holds it, and follows the rename (`History.apply`).
+            relation = self.before_relation(rename.relation)
+            for col in relation.columns if relation is not None else ():
+                self._hold_column(rename.relation, col.name)
+            if relation is not None and relation.kind == "partitioned_table":
+                self.history.partitioned.add(last(rename.relation))
         if statement.kind == "RenameStmt" and rename is not None and \
                 rename.object in ("column", "constraint") and statement.relation:
+            if rename.object == "column":
+                self._hold_column(statement.relation, rename.old)
             # The history follows the rename in what it holds: the table's own keys, the
             # other tables' keys to it and its primary key and unique constraints.
             self._remember(self.foreign_keys(statement.relation))

@@ -134,3 +134,120 @@ def test_a_relation_renamed_by_another_kind_of_alter_is_judged_as_what_it_is(
         assert [f.message.split()[0] for f in renames] == ([flagged] if flagged else []), url
         assert [row.mode for row in _lock_rows(tmp_path, change, url)] == [
             "ACCESS EXCLUSIVE"], url
+
+
+@pytest.mark.parametrize(("change", "rewrite"), [
+    ("ALTER TABLE orders RENAME COLUMN note TO memo;\n"
+     "ALTER TABLE orders ALTER COLUMN memo TYPE varchar(200);\n", False),
+    ("ALTER TABLE orders RENAME COLUMN qty TO quantity;\n"
+     "ALTER TABLE orders ALTER COLUMN quantity TYPE bigint;\n", True),
+    ("ALTER TABLE orders RENAME TO purchases;\n"
+     "ALTER TABLE purchases ALTER COLUMN note TYPE varchar(200);\n", False),
+    ("ALTER TABLE orders RENAME TO purchases;\n"
+     "ALTER TABLE purchases ALTER COLUMN qty TYPE bigint;\n", True),
+], ids=["column widened", "column rewritten", "table's column widened",
+        "table's column rewritten"])
+def test_a_column_type_known_before_a_rename_is_known_after_it(
+        conninfo: str, tmp_path: Path, change: str, rewrite: bool) -> None:
+    """The type of a column renamed (or of a table renamed) is still known: widening a
+    varchar is no rewrite, integer to bigint is one. With the database's schema, lint lost
+    the type at the rename and said DBS110 "may rewrite ... the column's current type is
+    unknown" of both."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as conn:
+        files = "SELECT pg_relation_filenode('orders'::regclass)"
+        node = conn.execute(files).fetchone()[0]
+        conn.execute(change)
+        table = "purchases" if "RENAME TO" in change else "orders"
+        assert (conn.execute(f"SELECT pg_relation_filenode('{table}'::regclass)")
+                .fetchone()[0] != node) is rewrite
+        conn.rollback()
+    for url in (None, conninfo):
+        found = [f for f in _findings(tmp_path, change, url) if f.code == "DBS110"]
+        if rewrite:
+            assert len(found) == 1 and "from `integer` to `bigint` rewrites" in found[0].message
+        else:
+            assert found == [], url
+
+
+@pytest.mark.parametrize("rename", [
+    "ALTER TABLE orders RENAME COLUMN note TO memo;\n",
+    "ALTER TABLE orders RENAME TO purchases;\n",
+], ids=["column", "table"])
+def test_a_not_null_proof_follows_a_rename(conninfo: str, tmp_path: Path,
+                                           rename: str) -> None:
+    """The validated CHECK (note IS NOT NULL) still proves the renamed column NOT NULL:
+    PostgreSQL 18 skips the scan of SET NOT NULL. With the database's schema lint read the
+    proof by the column's and table's old names, and flagged the SET NOT NULL (DBS107)."""
+    table = "purchases" if "RENAME TO" in rename else "orders"
+    column = "memo" if "COLUMN" in rename else "note"
+    change = rename + f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    notices: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        conn.execute(rename)
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+        conn.rollback()
+    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
+    for url in (None, conninfo):
+        assert "DBS107" not in {f.code for f in _findings(tmp_path, change, url)}, url
+
+
+def test_a_partitioned_table_renamed_is_still_partitioned(conninfo: str,
+                                                          tmp_path: Path) -> None:
+    """PostgreSQL refuses CREATE INDEX CONCURRENTLY on a partitioned table under its new
+    name too. Lint forgot that the table is partitioned at the rename (the history's and
+    the database's), and missed DBS121."""
+    schema = ("CREATE TABLE events (at date, kind text) PARTITION BY RANGE (at);\n"
+              "CREATE TABLE events_2025 PARTITION OF events "
+              "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');\n")
+    change = ("ALTER TABLE events RENAME TO happenings;\n"
+              "CREATE INDEX CONCURRENTLY ix_kind ON happenings (kind);\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        conn.execute(change.splitlines()[0])
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute(change.splitlines()[1])
+        conn.execute("ALTER TABLE happenings RENAME TO events")
+    for earlier, url in ((schema, None), ("", conninfo)):
+        folder = tmp_path / ("database" if url else "history") / "migrations"
+        folder.mkdir(parents=True)
+        if earlier:
+            (folder / "001_schema.sql").write_text(earlier, encoding="utf-8")
+        (folder / "002_change.sql").write_text(change, encoding="utf-8")
+        report = commands.lint(Settings(project_root=folder.parent, database_url=url),
+                               [folder])
+        assert "DBS121" in {f.code for f in report.findings}, url
+
+
+def test_a_not_valid_check_validated_after_its_column_is_renamed_proves_it_not_null(
+        conninfo: str, tmp_path: Path) -> None:
+    """A NOT VALID CHECK (qty IS NOT NULL), validated after the column is renamed, proves
+    the renamed column NOT NULL: no scan at SET NOT NULL. Lint recorded the proof for the
+    old name (DBS107). (From an earlier migration only: a NOT VALID check of the database's
+    validated by the migration is not read as a proof.)"""
+    schema = ORDERS + ("ALTER TABLE orders ADD CONSTRAINT qty_present "
+                       "CHECK (qty IS NOT NULL) NOT VALID;\n")
+    change = ("ALTER TABLE orders RENAME COLUMN qty TO quantity;\n"
+              "ALTER TABLE orders VALIDATE CONSTRAINT qty_present;\n"
+              "ALTER TABLE orders ALTER COLUMN quantity SET NOT NULL;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    notices: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        conn.execute("\n".join(change.splitlines()[:2]))
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute(change.splitlines()[2])
+        conn.rollback()
+    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
+    assert "DBS107" not in {f.code for f in report.findings}

@@ -42,7 +42,7 @@ column (expand/contract) — or make the change in a maintenance window.
 ## Not flagged
 * Changes known not to rewrite (the table above), when dbsafe knows the old type — from the
   database snapshot taken before the migration, or from an earlier `ADD COLUMN` / type
-  change in the same migration.
+  change in the same migration; a rename of the column or its table since is followed.
 * Tables created earlier in the same migration.
 
 When the old type is unknown (no snapshot), dbsafe says it could not tell. The finding is an
