@@ -361,6 +361,12 @@ class History:
                 if unique.get(rename.old) is not None:
                     unique[rename.new], unique[rename.old] = unique[rename.old], None
                     self._index_renamed(rename.old, rename.new)  # its index goes along
+                checks = self.checks.get(last(rename.relation), {})
+                if rename.old in checks:
+                    checks[rename.new] = checks.pop(rename.old)
+                pending = self.pending_checks.pop((last(rename.relation), rename.old), None)
+                if pending is not None:  # VALIDATE CONSTRAINT names it by its new name
+                    self.pending_checks[(last(rename.relation), rename.new)] = pending
             elif rename.object == "index" and rename.relation:
                 # A primary key's or unique constraint's index has the constraint's name,
                 # and renaming it renames the constraint (pg_constraint, PostgreSQL 18).
@@ -391,9 +397,9 @@ class History:
                 if proofs is not None and rename.old in proofs:
                     proofs.discard(rename.old)
                     proofs.add(rename.new)
-                for pending, checked in self.pending_checks.items():
-                    if pending[0] == last(rename.relation) and checked == rename.old:
-                        self.pending_checks[pending] = rename.new
+                for waiting, checked in self.pending_checks.items():
+                    if waiting[0] == last(rename.relation) and checked == rename.old:
+                        self.pending_checks[waiting] = rename.new
                 indexes = self.table_indexes.get(last(rename.relation))
                 if indexes is not None:
                     indexes[:] = [tuple(rename.new if c == rename.old else c for c in index)
@@ -1061,6 +1067,18 @@ class LintContext:
             held.setdefault(name, key)
         return keys
 
+    def _hold_table(self, table: str) -> None:
+        """Put what the schema before says of `table`'s columns, and whether it is
+        partitioned, into the history, which follows the table to a new name or schema:
+        the schema before names it by the old one."""
+        relation = self.before_relation(table)
+        if relation is None:
+            return
+        for col in relation.columns:
+            self._hold_column(table, col.name)
+        if relation.kind == "partitioned_table":
+            self.history.partitioned.add(last(table))
+
     def _hold_column(self, table: str, column: str) -> None:
         """Put what is known of `table.column` (its facts; a validated CHECK proving it NOT
         NULL) into the history, where a rename of the column or the table carries it: the
@@ -1095,13 +1113,13 @@ class LintContext:
             return
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
                 rename.object in ("table", "foreign table"):
-            # What the schema before says of the table's columns is read by its name: the
-            # history holds it, and follows the rename (`History.apply`).
-            relation = self.before_relation(rename.relation)
-            for col in relation.columns if relation is not None else ():
-                self._hold_column(rename.relation, col.name)
-            if relation is not None and relation.kind == "partitioned_table":
-                self.history.partitioned.add(last(rename.relation))
+            self._hold_table(rename.relation)
+        if statement.kind == "AlterObjectSchemaStmt" and statement.node.get("objectType") in (
+                "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE"):
+            moved = range_var(statement.node.get("relation"))
+            if moved:  # (the history's names are unqualified: they hold across schemas)
+                self._hold_table(moved)
+            return
         if statement.kind == "RenameStmt" and rename is not None and \
                 rename.object in ("column", "constraint") and statement.relation:
             if rename.object == "column":

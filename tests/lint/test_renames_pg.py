@@ -251,3 +251,56 @@ def test_a_not_valid_check_validated_after_its_column_is_renamed_proves_it_not_n
     (folder / "002_change.sql").write_text(change, encoding="utf-8")
     report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
     assert "DBS107" not in {f.code for f in report.findings}
+
+
+def test_a_not_valid_check_renamed_then_validated_proves_its_column_not_null(
+        conninfo: str, tmp_path: Path) -> None:
+    """RENAME CONSTRAINT of a NOT VALID CHECK (qty IS NOT NULL), then VALIDATE under the
+    new name: PostgreSQL's SET NOT NULL needs no scan. Lint kept the pending check under
+    its old name, so the VALIDATE proved nothing and SET NOT NULL was DBS107."""
+    schema = ORDERS + ("ALTER TABLE orders ADD CONSTRAINT qty_present "
+                       "CHECK (qty IS NOT NULL) NOT VALID;\n")
+    change = ("ALTER TABLE orders RENAME CONSTRAINT qty_present TO qty_given;\n"
+              "ALTER TABLE orders VALIDATE CONSTRAINT qty_given;\n"
+              "ALTER TABLE orders ALTER COLUMN qty SET NOT NULL;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    notices: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        conn.execute("\n".join(change.splitlines()[:2]))
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute(change.splitlines()[2])
+        conn.rollback()
+    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
+    assert "DBS107" not in {f.code for f in report.findings}
+
+
+@pytest.mark.parametrize(("column", "rewrite"), [("note", False), ("qty", True)])
+def test_a_column_type_known_before_set_schema_is_known_after_it(
+        conninfo: str, tmp_path: Path, column: str, rewrite: bool) -> None:
+    """ALTER TABLE ... SET SCHEMA moves the table with its columns. With the database's
+    schema, lint read `archive.orders`'s columns from a table `archive.orders` the
+    database does not have, and said DBS110 "may rewrite ... unknown" of both changes."""
+    new = "varchar(200)" if column == "note" else "bigint"
+    change = ("CREATE SCHEMA archive;\nALTER TABLE orders SET SCHEMA archive;\n"
+              f"ALTER TABLE archive.orders ALTER COLUMN {column} TYPE {new};\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as conn:
+        node = conn.execute("SELECT pg_relation_filenode('orders'::regclass)").fetchone()[0]
+        conn.execute(change)
+        assert (conn.execute("SELECT pg_relation_filenode('archive.orders'::regclass)")
+                .fetchone()[0] != node) is rewrite
+        conn.rollback()
+    for url in (None, conninfo):
+        found = [f for f in _findings(tmp_path, change, url) if f.code == "DBS110"]
+        if rewrite:
+            assert len(found) == 1 and "from `integer` to `bigint` rewrites" in found[0].message
+        else:
+            assert found == [], url
