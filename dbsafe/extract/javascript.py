@@ -709,6 +709,14 @@ class _Reader:
                 found = self.value(bound, follow=False)
                 if isinstance(found, JsObject):
                     return JsObject(found.keys, found.values, found.complete, bound=True)
+            if bound is not None and _mapped_rows(bound) is not None:
+                # `const rows = ids.map((id) => ({...}))`: as above, for each row.
+                found = self.value(bound, follow=False)
+                if isinstance(found, JsArray):
+                    return JsArray(tuple(
+                        JsObject(row.keys, row.values, row.complete, bound=True)
+                        if isinstance(row, JsObject) else row for row in found.items),
+                        found.complete)
         if node.type == "object":
             keys: list[SqlFragment] = []
             values: list[JsValue] = []
@@ -738,6 +746,10 @@ class _Reader:
                      if c.type != "comment"]
             complete = all(c.type != "spread_element" for c in node.named_children)
             return JsArray(tuple(items), complete)
+        rows = _mapped_rows(node)
+        if rows is not None:
+            # `ids.map((id) => ({ id, title }))`: an array whose rows are those objects.
+            return JsArray(tuple(self.value(row, follow=follow) for row in rows), True)
         string_like = node.type == "binary_expression" and "+" in self.text(node)
         return JsOther(_short(self.text(node)), self.location(node), string_like=string_like)
 
@@ -905,6 +917,51 @@ def _bucket(calls: list[PostgrestCall]) -> bool:
         # a bucket's `update(path, file)`; the query builder's takes the new values
         or (calls[1].method == "update" and isinstance(
             next(iter(calls[1].arguments), None), SqlFragment)))
+
+
+def _mapped_rows(node: Node) -> list[Node] | None:
+    """The object literals an `xs.map(callback)` call makes its array's items of, or None.
+
+    The callback is an inline arrow or function expression (not `async`: its items would be
+    promises) whose result is an object literal, or whose body returns one at every `return`
+    of its own. Anything else (a named function, a return of a variable) is not read.
+    """
+    node = _unwrap(node)
+    if node.type != "call_expression":
+        return None
+    function = node.child_by_field_name("function")
+    if function is None or function.type != "member_expression":
+        return None
+    prop = function.child_by_field_name("property")
+    arguments = node.child_by_field_name("arguments")
+    if prop is None or prop.text != b"map" or arguments is None:
+        return None
+    callbacks = [c for c in arguments.named_children if c.type != "comment"]
+    if not callbacks:
+        return None
+    callback = _unwrap(callbacks[0])
+    if (callback.type not in ("arrow_function", "function_expression", "function")
+            or any(c.type == "async" for c in callback.children)):
+        return None
+    body = callback.child_by_field_name("body")
+    if body is None:
+        return None
+    if body.type != "statement_block":
+        return [body] if _unwrap(body).type == "object" else None
+    returned: list[Node] = []
+    stack = list(body.named_children)
+    while stack:
+        child = stack.pop()
+        if child.type in _FUNCTIONS or child.type == "class_body":
+            continue  # another function's returns
+        if child.type == "return_statement":
+            value = next((c for c in child.named_children if c.type != "comment"), None)
+            if value is None or _unwrap(value).type != "object":
+                return None
+            returned.append(value)
+            continue
+        stack.extend(child.named_children)
+    return sorted(returned, key=lambda n: n.start_byte) or None
 
 
 def _function_of(node: Node) -> Node | None:

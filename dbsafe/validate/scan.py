@@ -91,8 +91,9 @@ _CHUNK = 32
 # relations, unchecked; 60: no DBS310 on the supabase stand-in's publication; 61: relations
 # a failed migration statement reads that the schema lacks are unknown; 62: `2017-06-05-x.sql`
 # is a dated migration; 63: `VALUES %s` is a row (psycopg2's execute_values), analysed; 64: no
-# findings in a statement PostgreSQL's parser rejects; 65: PySpark's temp views are the module's DDL
-_CACHE_VERSION = 65
+# findings in a statement PostgreSQL's parser rejects; 65: PySpark's temp views are the module's
+# DDL; 66: payload rows made by `.map()` of an object literal
+_CACHE_VERSION = 66
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

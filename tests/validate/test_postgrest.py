@@ -144,6 +144,9 @@ PASS = [
      "api.schema('public').from('patients').select('email')"),
     ("payload-in-a-const", "const row: Row = { id: 1, full_name: 'x' };\n"
      "supabase.from('patients').upsert([row]).select('id')"),
+    # Rows made by `.map()` from an object literal: their keys are sent.
+    ("payload-mapped-rows", "supabase.from('patients').insert(ids.map((id) => ({ id, "
+     "full_name: 'x' })))"),
     # Keys may be added to `args` before the call: its missing `term` is not provable.
     ("rpc-arguments-in-a-const", "const args = { max_rows: 3 };\n"
      "supabase.rpc('search_patients', args)"),
@@ -256,6 +259,14 @@ FLAG = [
      "supabase.from('patients').insert(row)", "DBS302", "nope"),
     ("insert-key", "supabase.from('patients').insert({ full_name: 'x', nope: 1 })", "DBS302",
      "nope"),
+    # `.map()` with a callback returning object literals: each row has their keys.
+    ("insert-key-of-mapped-rows", "supabase.from('patients').insert(ids.map((id) => "
+     "({ full_name: 'x', nope: id })))", "DBS302", "nope"),
+    ("upsert-key-of-rows-mapped-by-a-block", "supabase.from('patients').upsert(rows.map("
+     "function (r) { const n = f(r); if (n) { return { id: n }; } return { id: 0, nope: 1 }; }))",
+     "DBS302", "nope"),
+    ("insert-key-of-mapped-rows-in-a-const", "const rows = ids.map((id) => ({ full_name: id, "
+     "nope: 1 }));\nsupabase.from('patients').insert(rows)", "DBS302", "nope"),
     ("on-conflict", "supabase.from('patients').upsert({ id: 1 }, { onConflict: 'id, nope' })",
      "DBS302", "nope"),
     ("on-conflict-quoted", "supabase.from('clinics').upsert({ id: 1 }, "
@@ -325,6 +336,14 @@ DYNAMIC = [
     ("or-template-column", "supabase.from('clinics').select('id').or(`${field}.eq.1,id.gt.2`)"),
     ("or-template-unread", "supabase.from('clinics').select('id').or(`id.eq.1,${more}`)"),
     ("spread-payload", "supabase.from('patients').insert({ ...row, id: 1 })"),
+    ("spread-in-mapped-rows", "supabase.from('patients').insert(rows.map((r) => ({ ...r })))"),
+    ("mapped-by-a-named-function", "supabase.from('patients').insert(ids.map(toRow))"),
+    ("mapped-to-a-variable", "supabase.from('patients').insert(ids.map((id) => rows[id]))"),
+    # A return of something else, or a callback that may end without one.
+    ("mapped-by-a-block-returning-a-variable", "supabase.from('patients').insert(ids.map("
+     "(id) => { if (id) { return { id }; } return other; }))"),
+    ("mapped-by-an-async-callback",
+     "supabase.from('patients').insert(ids.map(async (id) => ({ id })))"),
     ("realtime-table-variable", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: tableName }, f)"),
     ("realtime-filter-template-column", "supabase.channel('room').on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'appointments', "
      "filter: `${column}=eq.1` }, f)"),
