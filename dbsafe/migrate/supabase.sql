@@ -59,6 +59,10 @@ SET search_path TO "$user", public, extensions;
 
 GRANT USAGE ON SCHEMA public, extensions, graphql_public TO anon, authenticated, service_role;
 GRANT USAGE ON SCHEMA auth, storage TO anon, authenticated, service_role;
+-- The platform's services own their schemas, as on Supabase (a foreign key to auth.users is
+-- checked as the table's owner, which must be able to use `auth`).
+GRANT ALL ON SCHEMA auth TO supabase_auth_admin, dashboard_user;
+GRANT ALL ON SCHEMA storage TO supabase_storage_admin, dashboard_user;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;

@@ -92,8 +92,9 @@ _CHUNK = 32
 # a failed migration statement reads that the schema lacks are unknown; 62: `2017-06-05-x.sql`
 # is a dated migration; 63: `VALUES %s` is a row (psycopg2's execute_values), analysed; 64: no
 # findings in a statement PostgreSQL's parser rejects; 65: PySpark's temp views are the module's
-# DDL; 66: payload rows made by `.map()` of an object literal
-_CACHE_VERSION = 66
+# DDL; 66: payload rows made by `.map()` of an object literal; 67: no DBS006 for a failed
+# statement changing nothing read
+_CACHE_VERSION = 67
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -257,9 +258,13 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 def _failure_notes(source: SchemaSource) -> list[Finding]:
     """A DBS006 note for each SQL migration statement the throwaway server refused."""
     from dbsafe.validate.codes import MIGRATION_STATEMENT_FAILED as info
+    from dbsafe.validate.unknown import changes_nothing_read
 
     notes = []
     for failure in source.failures:
+        if not failure.applied_later and changes_nothing_read(
+                failure.sql, failure.message, source.snapshot):
+            continue
         if failure.applied_later:
             consequence = ("its runner runs the file in one transaction, so it fails in "
                            "production too; dbsafe ran it after that transaction")

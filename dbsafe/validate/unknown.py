@@ -153,6 +153,51 @@ class Unknown:
         return schema in ddl.schemas or bool(set(names) & (ddl.relations | self.functions))
 
 
+# SQLSTATE classes of an error about the data a statement met: cardinality (21), data
+# exception (22), integrity constraint violation (23).
+_DATA_ERRORS = ("21", "22", "23")
+
+
+def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bool:
+    """Whether a migration statement that failed on the throwaway server, with `message`
+    (`"23503: ..."`), would have changed nothing validate reads, so it needs no DBS006 note:
+
+    * rows (`INSERT`/`UPDATE`/`DELETE`/`MERGE`) refused for the data they met: a foreign key
+      to a user production has, a row an earlier failed insert would have made;
+    * rows or privileges (`GRANT`/`REVOKE`) of relations that are missing only because they
+      lie in a schema a platform's stand-in describes in part (`auth.identities`,
+      `auth.audit_log_entries`, which `supabase db diff` writes grants on): production has them.
+
+    >>> from dbsafe.schema.model import SchemaSnapshot
+    >>> [changes_nothing_read(sql, message, SchemaSnapshot()) for sql, message in (
+    ...     ("insert into t values (1)", "23505: duplicate key value"),
+    ...     ("insert into t values (1)", "42P01: relation t does not exist"),
+    ...     ("create table t (a int references u)", "23503: insert or update"))]
+    [True, False, False]
+    """
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(sql)
+    except (ParseError, ValueError, RecursionError):
+        return False
+    if len(statements) != 1:
+        return False
+    node = statements[0].stmt
+    rows = isinstance(node, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.MergeStmt)
+    state = message.split(":", 1)[0]
+    if rows and state.startswith(_DATA_ERRORS):
+        return True
+    if not (rows or isinstance(node, ast.GrantStmt)) or state != "42P01":
+        return False
+    stand_ins = {n.name for n in snapshot.namespaces
+                 if (n.comment or "").startswith(STAND_IN_MARK)}
+    missing = [(schema, name) for schema, name in _relations_named(statements)
+               if snapshot.find_relation(name, schema) is None]
+    return bool(missing) and all(schema in stand_ins for schema, _ in missing)
+
+
 def _relations_named(statements: Iterable[Any]) -> list[tuple[str | None, str]]:
     """(schema or None, name) of every relation `statements` (pglast's) name."""
     from pglast.visitors import Visitor

@@ -303,3 +303,23 @@ def test_a_relation_a_failed_migration_statement_reads_is_unknown_not_missing(
     report = commands.validate(load_settings(root, environ={}), [root / "src"])
     assert [(f.code, f.location.line) for f in report.findings if f.code != "DBS006"] == [
         ("DBS302", 2), ("DBS301", 3)]
+
+
+def test_a_failed_statement_that_changes_no_schema_is_no_note(tmp_path: Path) -> None:
+    # Production has the platform's auth.audit_log_entries and auth.identities (the stand-in
+    # leaves them out) and the user the insert refers to: these change privileges and rows
+    # only, nothing validate reads. A relation missing outside a stand-in is still a note.
+    root = make_project(tmp_path, {"1_init.sql": """
+create table public.profiles (id uuid primary key references auth.users (id), name text);
+grant select on table "auth"."audit_log_entries" to "service_role";
+revoke delete on table auth.identities from anon;
+update auth.identities set provider_id = id::text where provider_id is null;
+insert into public.profiles (id, name) values ('00000000-0000-0000-0000-000000000001', 'a');
+update public.profiles set name = null where id = 1;
+grant select on table public.nope to anon;
+insert into public.nothing values (1);
+"""})
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    notes = [(f.location.line, dict(f.context)["PostgreSQL"][:5])
+             for f in report.findings if f.code == "DBS006"]
+    assert notes == [(7, "42883"), (8, "42P01"), (9, "42P01")]
