@@ -191,8 +191,7 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
         return True
     if not (rows or isinstance(node, ast.GrantStmt)) or state != "42P01":
         return False
-    stand_ins = {n.name for n in snapshot.namespaces
-                 if (n.comment or "").startswith(STAND_IN_MARK)}
+    stand_ins = snapshot.stand_in_schemas()
     missing = [(schema, name) for schema, name in _relations_named(statements)
                if snapshot.find_relation(name, schema) is None]
     return bool(missing) and all(schema in stand_ins for schema, _ in missing)
