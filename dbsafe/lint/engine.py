@@ -233,6 +233,13 @@ class History:
         self.added.append(facts)
         return facts
 
+    def _not_null_proved(self, table: str, con: Any) -> None:
+        """A `CHECK (col IS NOT NULL)` written in CREATE TABLE proves `col` NOT NULL: there
+        every constraint is valid (PostgreSQL ignores NOT VALID on an empty new table)."""
+        column = not_null_check_column(con)
+        if column is not None and con.enforced:
+            self.not_null_proofs.setdefault(table, set()).add(column)
+
     def kind_of(self, name: str) -> str | None:
         """What relation `name` is as the migrations left it: one of `RELATION_KINDS`,
         "" when they dropped it or renamed it away, None when they do not tell."""
@@ -307,6 +314,7 @@ class History:
                 table[column.name] = self._new(column)
                 for con in column.constraints:
                     self._check_added(last(s.relation), con)
+                    self._not_null_proved(last(s.relation), con)
             self.foreign_keys[last(s.relation)] = {}
             self.fk_tables.add(last(s.relation))
             self.unique_keys[last(s.relation)] = {}
@@ -318,6 +326,7 @@ class History:
                 self._key_added(last(s.relation), con, con.columns)
                 self._foreign_key_added(last(s.relation), con, con.columns)
                 self._check_added(last(s.relation), con)
+                self._not_null_proved(last(s.relation), con)
                 if con.kind in ("primary", "not_null"):
                     for name in con.columns:
                         table.setdefault(name, ColumnFacts()).not_null = True

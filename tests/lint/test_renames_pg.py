@@ -304,3 +304,31 @@ def test_a_column_type_known_before_set_schema_is_known_after_it(
             assert len(found) == 1 and "from `integer` to `bigint` rewrites" in found[0].message
         else:
             assert found == [], url
+
+
+@pytest.mark.parametrize("check", ["qty int CHECK (qty IS NOT NULL)",
+                                   "qty int, CONSTRAINT qty_present CHECK (qty IS NOT NULL)"],
+                         ids=["column", "table"])
+def test_a_check_written_in_create_table_proves_its_column_not_null(
+        conninfo: str, tmp_path: Path, check: str) -> None:
+    """A CHECK (qty IS NOT NULL) of CREATE TABLE, in an earlier migration: PostgreSQL 18
+    skips the scan of a later SET NOT NULL. Lint recorded only ADD CONSTRAINT's checks
+    as proofs, and flagged it (DBS107)."""
+    schema = f"CREATE TABLE stock (id bigint PRIMARY KEY, {check});\n"
+    change = "ALTER TABLE stock ALTER COLUMN qty SET NOT NULL;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        conn.execute("INSERT INTO stock SELECT g, g FROM generate_series(1, 100) g")
+    notices: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute(change)
+        conn.rollback()
+    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
+    assert "DBS107" not in {f.code for f in report.findings}

@@ -38,7 +38,8 @@ op.drop_constraint("ck_orders_customer_nn", "orders", type_="check")
 ## Not flagged
 Columns already NOT NULL, and for `ADD PRIMARY KEY USING INDEX`, columns dbsafe does not know
 to be nullable (from the database's schema or an earlier statement); tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
-validated earlier in the migration, or is validated in the known schema before it
+validated earlier in the migration (or an earlier one, also when written in its `CREATE
+TABLE`, where every CHECK is valid), or is validated in the known schema before it
 (PostgreSQL 12+ only). On PostgreSQL 18, `ADD CONSTRAINT ... NOT NULL col NOT VALID` followed
 by `VALIDATE CONSTRAINT` is also recognised.
 """
