@@ -4,10 +4,11 @@ The default order is: `database-url` if configured, else `snapshot` if configure
 project's migrations applied to a throwaway embedded PostgreSQL: its alembic migrations by
 the sandboxed runner (`dbsafe.migrate`), or a folder of SQL migrations
 (`sql_migrations_folder`: configured as `sql-migrations`, else, with no `alembic.ini`, the
-one folder of a known layout such as `supabase/migrations`). The migrations path caches
-its snapshot under the cache directory, keyed by a hash of the alembic config and every
-file of the migration scripts (or of the SQL folder), so a second run with no change skips
-the server; only a verified run is ever cached. SQL statements that fail on the throwaway
+one folder of a known layout such as `supabase/migrations`, at the root or in a monorepo's
+workspace folder such as `apps/web/`). The migrations path caches its snapshot under the
+cache directory, keyed by a hash of the alembic config and every file of the migration
+scripts (or of the SQL folder), so a second run with no change skips the server; only a
+verified run is ever cached. SQL statements that fail on the throwaway
 server are kept with the schema (`SchemaSource.failures`): validate reports them and
 leaves unchecked what they would have made.
 
@@ -261,18 +262,31 @@ def _embedded_version() -> str:
 # Where runners keep SQL migrations by default, looked for under the project root when no
 # `alembic.ini` says the project's migrations are alembic's: supabase's, prisma's, dbmate's.
 SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrations")
+# With none at the root, a monorepo's: inside its workspace folders, one or two levels down
+# (`backend/supabase/migrations`, `apps/web/supabase/migrations`, `packages/db/prisma/...`),
+# as workspace globs (`apps/*`, `packages/*`, `services/*`) place them. Deeper folders are
+# another project's more often than this one's; they are named with `sql-migrations`.
+WORKSPACE_DEPTH = 2
+# Folders whose migrations are not the application's: examples, templates, test fixtures.
+# Never looked in (besides what discovery never walks: node_modules, git-ignored, ...).
+NOT_THE_APPLICATION = frozenset({"example", "examples", "sample", "samples", "template",
+                                 "templates", "test", "tests", "__tests__", "fixtures",
+                                 "testdata"})
 
 
 def sql_migrations_folder(settings: Settings) -> Path | None:
     """The folder of SQL migrations the `migrations` source applies; None: alembic's.
 
     The `sql-migrations` setting when it is set; else, when there is no `alembic.ini`, the
-    one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files (two of them are an error:
-    dbsafe does not guess).
+    one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files under the project root; with
+    none there, the one inside a workspace folder up to `WORKSPACE_DEPTH` levels down
+    (`apps/web/supabase/migrations`), passing by what source discovery passes by
+    (`node_modules`, git-ignored folders, `exclude`, ...) and `NOT_THE_APPLICATION`. Two
+    found are an error: dbsafe does not guess.
 
     Raises:
         SourceError: the configured folder does not exist.
-        ConfigError: more than one known folder holds SQL migrations.
+        ConfigError: more than one folder holds SQL migrations.
     """
     if settings.sql_migrations is not None:
         if not settings.sql_migrations.is_dir():
@@ -281,14 +295,23 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     if settings.alembic_config.is_file():
         return None
     root = settings.project_root
-    found = [root / name for name in SQL_MIGRATION_FOLDERS
-             if (root / name).is_dir() and next((root / name).rglob("*.sql"), None)]
+    found = [root / name for name in SQL_MIGRATION_FOLDERS if _holds_sql(root / name)]
+    if not found:  # a monorepo's, run from its root (not walked when the root has one)
+        from dbsafe.extract.files import workspace_folders
+
+        found = [root / name for name in workspace_folders(
+            root, SQL_MIGRATION_FOLDERS, depth=WORKSPACE_DEPTH, exclude=settings.exclude,
+            skip=NOT_THE_APPLICATION) if _holds_sql(root / name)]
     if len(found) > 1:
         raise ConfigError(
             "several folders of SQL migrations ("
             + ", ".join(_display(f, settings) for f in found)
-            + "); choose one with --sql-migrations or `sql-migrations` in [tool.dbsafe]")
+            + "); choose one with --sql-migrations DIR or `sql-migrations` in [tool.dbsafe]")
     return found[0] if found else None
+
+
+def _holds_sql(folder: Path) -> bool:
+    return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
 
 
 def _require_migrations(settings: Settings) -> None:
@@ -296,8 +319,9 @@ def _require_migrations(settings: Settings) -> None:
     if not settings.alembic_config.is_file():
         raise ConfigError(
             f"alembic config not found: {_display(settings.alembic_config, settings)}, nor a "
-            f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) under "
-            f"{_display(settings.project_root, settings)}; set `alembic-config` or "
+            f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) in "
+            f"{_display(settings.project_root, settings)} or a folder up to "
+            f"{WORKSPACE_DEPTH} levels below it; set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
             "the schema source")
 

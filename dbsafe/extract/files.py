@@ -104,6 +104,86 @@ def discover_named(paths: Sequence[Path], *, root: Path,
     return sorted(found.items(), key=lambda item: item[0].split(os.sep))
 
 
+def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
+                      exclude: Sequence[str] = (), skip: frozenset[str] = frozenset()) -> list[str]:
+    """Which of the folders `relative` (POSIX paths such as `supabase/migrations`) exist
+    inside a folder one to `depth` levels below `root`, seen as `discover` sees the tree.
+
+    Only folders `discover` walks into are looked in, and a found folder is one it would
+    walk into too: VCS and virtualenv directories, `node_modules`, tool caches, symbolic
+    links, what `.gitignore` files ignore and `exclude` matches are passed by, as are
+    folders named in `skip` (compared lower-cased). Nothing deeper than `depth` is listed:
+    the cost is a directory listing per folder above the last level and a `stat` per folder
+    and name at it, whatever the size of the tree below.
+
+    Returns:
+        The found folders relative to `root` (POSIX), in `relative`'s order within each
+        folder, folders sorted by path.
+    """
+    real_root = os.path.realpath(root)
+    excluded = None
+    if exclude:
+        import pathspec
+
+        excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
+    root_ignores: list[tuple[str, pathspec.PathSpec]] = []
+    _load_gitignore(real_root, root_ignores)
+    found: list[str] = []
+    # (path relative to root, resolved, the .gitignore specs of it and its ancestors)
+    level = [("", real_root, root_ignores)]
+    for at in range(1, depth + 1):
+        below = []
+        for relative_dir, real_dir, ignores in level:
+            try:
+                with os.scandir(real_dir) as listing:
+                    entries = list(listing)
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
+                if name in SKIPPED_DIRS or name.lower() in skip:
+                    continue
+                try:
+                    if not entry.is_dir() or entry.is_symlink():
+                        continue
+                except OSError:
+                    continue
+                real = os.path.join(real_dir, name)
+                # Most folders hold none of `relative`: at the last level (where most
+                # folders are) those cost a `stat` for each of `relative` and nothing more.
+                present = [wanted for wanted in relative
+                           if os.path.isdir(os.path.join(real, wanted))]
+                if not present and at == depth:
+                    continue
+                if (os.path.exists(os.path.join(real, "pyvenv.cfg"))
+                        or _ignored(ignores, real, is_dir=True)
+                        or _matches(excluded, real_root, real, True)):
+                    continue
+                inner = ignores
+                if os.path.isfile(os.path.join(real, ".gitignore")):
+                    inner = [*ignores]
+                    _load_gitignore(real, inner)
+                here = f"{relative_dir}{name}"
+                found.extend(f"{here}/{wanted}" for wanted in present
+                             if _walked_folder(real, wanted, inner, excluded, real_root))
+                below.append((here + "/", real, inner))
+        level = below
+    return sorted(found, key=lambda path: path.split("/"))
+
+
+def _walked_folder(real_dir: str, relative: str, ignores: list[tuple[str, pathspec.PathSpec]],
+                   excluded: pathspec.PathSpec | None, real_root: str) -> bool:
+    """Whether the folder `relative` (POSIX) below `real_dir` is one `_walk` would enter."""
+    real = real_dir
+    for part in relative.split("/"):
+        real = os.path.join(real, part)
+        if (part in SKIPPED_DIRS or os.path.islink(real)
+                or _ignored(ignores, real, is_dir=True)
+                or _matches(excluded, real_root, real, True)):
+            return False
+    return True
+
+
 def extract_file(
     path: Path, *, root: Path, max_bytes: int = DEFAULT_MAX_BYTES,
     js_names: SqlNames | None = None, name: str | None = None, data: bytes | None = None,

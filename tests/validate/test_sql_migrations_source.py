@@ -237,20 +237,133 @@ def test_help_explains_the_sql_source() -> None:
     result = dbsafe("validate", "--help", cwd=REPO_ROOT)
     assert "--sql-migrations DIR" in result.stdout
     assert "supabase/migrations" in result.stdout
+    assert "else in a monorepo's folder up to two levels below it" in " ".join(
+        result.stdout.split())
 
 
 def test_no_migrations_at_all_names_both_settings(tmp_path: Path) -> None:
-    """A monorepo's apps/db/supabase/migrations is not looked for: the error says how to
-    name it."""
+    """A folder deeper than two levels of workspace folders (apps/db/sub/supabase/...) is
+    not looked for: the error says how to name it."""
     root = make_project(tmp_path, {"1.sql": "create table t ();\n"})
-    (root / "apps" / "db").mkdir(parents=True)
-    (root / "supabase").rename(root / "apps" / "db" / "supabase")
+    (root / "apps" / "db" / "sub").mkdir(parents=True)
+    (root / "supabase").rename(root / "apps" / "db" / "sub" / "supabase")
 
     result = dbsafe("validate", "src", cwd=root)
 
     assert (result.returncode, result.stderr.strip().count("\n")) == (2, 0)
     assert "alembic config not found" in result.stderr
+    assert "or a folder up to 2 levels below it" in result.stderr
     assert "--sql-migrations DIR" in result.stderr
+
+
+def make_monorepo(root: Path, folders: dict[str, str]) -> Path:
+    """A JavaScript monorepo (no pyproject.toml: the root is where dbsafe runs) with a
+    migration in each of `folders`, keyed by path, and `apps/web/src`'s queries."""
+    (root / "package.json").write_text('{"workspaces": ["apps/*", "packages/*"]}\n')
+    for folder, sql in folders.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "20240101000000_init.sql").write_text(sql)
+    (root / "apps" / "web" / "src").mkdir(parents=True, exist_ok=True)
+    (root / "apps" / "web" / "src" / "queries.sql").write_text(
+        "select id, email from auth.users;\nselect body, title from public.notes;\n")
+    return root
+
+
+NOTES = "create table public.notes (id bigint primary key, body text);\n"
+
+
+def test_a_monorepos_folder_is_found_below_the_root(tmp_path: Path) -> None:
+    """Run from a monorepo's root, its one app's supabase/migrations is the schema: a
+    Supabase folder (auth.users is the stand-in's), and what it makes is checked."""
+    root = make_monorepo(tmp_path, {"apps/web/supabase/migrations": NOTES})
+    settings = load_settings(root, environ={})
+
+    report = commands.validate(settings, [root / "apps"])
+
+    assert findings(report) == [("DBS302", "apps/web/src/queries.sql", 2)]
+    assert [f.message for f in report.findings] == ["`notes` has no column `title`"]
+    assert report.summary["schema_source"].endswith(
+        "apps/web/supabase/migrations (embedded PostgreSQL)")
+
+    (root / "apps" / "web" / "supabase" / "migrations" / "20240102000000_index.sql") \
+        .write_text("create index notes_body on public.notes (body);\n")
+    linted = dbsafe("lint", "--format", "json", cwd=root)  # `lint` with no path: the same
+    assert linted.returncode == 1, linted.stderr
+    assert {f["path"] for f in json.loads(linted.stdout)["findings"]} == {
+        "apps/web/supabase/migrations/20240102000000_index.sql"}
+
+
+def test_several_folders_below_the_root_are_an_error_naming_them(tmp_path: Path) -> None:
+    root = make_monorepo(tmp_path, {"apps/web/supabase/migrations": NOTES,
+                                    "packages/db/prisma/migrations": NOTES,
+                                    "backend/db/migrations": NOTES})
+
+    result = dbsafe("validate", "apps", cwd=root)
+
+    assert (result.returncode, result.stderr.strip().count("\n")) == (2, 0), result.stderr
+    assert ("several folders of SQL migrations (apps/web/supabase/migrations, "
+            "backend/db/migrations, packages/db/prisma/migrations); choose one with "
+            "--sql-migrations DIR or `sql-migrations` in [tool.dbsafe]") in result.stderr
+
+
+NOT_THE_APPLICATIONS = {
+    "node_modules": "node_modules/@acme/supabase/migrations",
+    "git-ignored": "vendor/kit/supabase/migrations",
+    "ignored-in-workspace": "apps/legacy/supabase/migrations",
+    "excluded": "packages/old/db/migrations",
+    "virtualenv": "venv-x/lib/prisma/migrations",
+    "example": "examples/todo/supabase/migrations",
+    "test-fixture": "tests/fixtures/supabase/migrations",
+    "too-deep": "apps/web/nested/deeper/supabase/migrations",
+}
+
+
+def ignoring_project(root: Path) -> Path:
+    (root / ".gitignore").write_text("vendor/\n")
+    (root / "apps").mkdir()
+    (root / "apps" / ".gitignore").write_text("legacy\n")
+    (root / "venv-x").mkdir()
+    (root / "venv-x" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (root / "pyproject.toml").write_text("[tool.dbsafe]\nexclude = ['packages/old']\n")
+    return root
+
+
+@pytest.mark.parametrize("folder", NOT_THE_APPLICATIONS.values(), ids=NOT_THE_APPLICATIONS)
+def test_a_folder_discovery_passes_by_is_not_the_schema(tmp_path: Path, folder: str) -> None:
+    root = make_monorepo(ignoring_project(tmp_path), {folder: NOTES})
+
+    result = dbsafe("validate", "apps", cwd=root)
+
+    assert result.returncode == 2, result.stdout
+    assert "alembic config not found" in result.stderr
+
+
+def test_the_one_folder_is_found_among_those_discovery_passes_by(tmp_path: Path) -> None:
+    from dbsafe.sources import sql_migrations_folder
+
+    root = make_monorepo(ignoring_project(tmp_path), dict.fromkeys(
+        [*NOT_THE_APPLICATIONS.values(), "apps/web/supabase/migrations"], NOTES))
+
+    assert sql_migrations_folder(load_settings(root, environ={})) == \
+        root / "apps" / "web" / "supabase" / "migrations"
+
+
+def test_a_folder_at_the_root_wins_over_a_monorepos(tmp_path: Path) -> None:
+    """The root's folder is the project's: the workspace folders are not looked in (nor
+    walked: the root's case costs what it did). Without it, theirs are."""
+    from dbsafe.core import ConfigError
+    from dbsafe.sources import sql_migrations_folder
+
+    root = make_monorepo(tmp_path, {"supabase/migrations": NOTES,
+                                    "apps/web/supabase/migrations": NOTES,
+                                    "packages/db/supabase/migrations": NOTES})
+    settings = load_settings(root, environ={})
+    assert sql_migrations_folder(settings) == root / "supabase" / "migrations"
+
+    (root / "supabase" / "migrations" / "20240101000000_init.sql").unlink()
+    with pytest.raises(ConfigError, match=r"\(\S*/apps/web/supabase/migrations, "
+                                          r"\S*/packages/db/supabase/migrations\)"):
+        sql_migrations_folder(settings)
 
 
 @pytest.mark.parametrize("recreated", [False, True], ids=["stand-in", "made-by-migrations"])
