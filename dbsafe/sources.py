@@ -282,7 +282,8 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     none there, the one inside a workspace folder up to `WORKSPACE_DEPTH` levels down
     (`apps/web/supabase/migrations`), passing by what source discovery passes by
     (`node_modules`, git-ignored folders, `exclude`, ...) and `NOT_THE_APPLICATION`. Two
-    found are an error: dbsafe does not guess.
+    found are an error, and so is one found beside another workspace folder's
+    `alembic.ini`: dbsafe does not guess.
 
     Raises:
         SourceError: the configured folder does not exist.
@@ -299,9 +300,20 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     if not found:  # a monorepo's, run from its root (not walked when the root has one)
         from dbsafe.extract.files import workspace_folders
 
-        found = [root / name for name in workspace_folders(
-            root, SQL_MIGRATION_FOLDERS, depth=WORKSPACE_DEPTH, exclude=settings.exclude,
-            skip=NOT_THE_APPLICATION) if _holds_sql(root / name)]
+        nested = workspace_folders(
+            root, (*SQL_MIGRATION_FOLDERS, "alembic.ini"), depth=WORKSPACE_DEPTH,
+            exclude=settings.exclude, skip=NOT_THE_APPLICATION)
+        found = [root / name for name in nested
+                 if name.endswith("/migrations") and _holds_sql(root / name)]
+        alembic = [root / name for name in nested if name.endswith("/alembic.ini")]
+        if found and alembic:
+            # Another application of the repository keeps alembic migrations: its Python
+            # would be checked against this folder's schema. dbsafe does not guess.
+            raise ConfigError(
+                "SQL migrations in " + ", ".join(_display(f, settings) for f in found)
+                + " and alembic's in " + ", ".join(_display(a, settings) for a in alembic)
+                + "; choose with --sql-migrations DIR or --alembic-config FILE (or run "
+                "dbsafe in the application's own folder)")
     if len(found) > 1:
         raise ConfigError(
             "several folders of SQL migrations ("

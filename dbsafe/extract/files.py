@@ -106,8 +106,9 @@ def discover_named(paths: Sequence[Path], *, root: Path,
 
 def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
                       exclude: Sequence[str] = (), skip: frozenset[str] = frozenset()) -> list[str]:
-    """Which of the folders `relative` (POSIX paths such as `supabase/migrations`) exist
-    inside a folder one to `depth` levels below `root`, seen as `discover` sees the tree.
+    """Which of `relative` (POSIX paths of folders such as `supabase/migrations`, or of
+    files such as `alembic.ini`) exist inside a folder one to `depth` levels below `root`,
+    seen as `discover` sees the tree.
 
     Only folders `discover` walks into are looked in, and a found folder is one it would
     walk into too: VCS and virtualenv directories, `node_modules`, tool caches, symbolic
@@ -152,7 +153,7 @@ def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
                 # Most folders hold none of `relative`: at the last level (where most
                 # folders are) those cost a `stat` for each of `relative` and nothing more.
                 present = [wanted for wanted in relative
-                           if os.path.isdir(os.path.join(real, wanted))]
+                           if os.path.exists(os.path.join(real, wanted))]
                 if not present and at == depth:
                     continue
                 if (os.path.exists(os.path.join(real, "pyvenv.cfg"))

@@ -306,6 +306,26 @@ def test_several_folders_below_the_root_are_an_error_naming_them(tmp_path: Path)
             "--sql-migrations DIR or `sql-migrations` in [tool.dbsafe]") in result.stderr
 
 
+def test_a_folder_below_the_root_beside_another_applications_alembic_is_an_error(
+        tmp_path: Path) -> None:
+    """`services/api` keeps alembic migrations: its Python would be checked against the
+    web app's supabase schema, every query a false positive. dbsafe asks which."""
+    root = make_monorepo(tmp_path, {"apps/web/supabase/migrations": NOTES})
+    (root / "services" / "api").mkdir(parents=True)
+    (root / "services" / "api" / "alembic.ini").write_text(
+        "[alembic]\nscript_location = migrations\n")
+
+    result = dbsafe("validate", "apps", cwd=root)
+
+    assert (result.returncode, result.stderr.strip().count("\n")) == (2, 0), result.stderr
+    assert ("SQL migrations in apps/web/supabase/migrations and alembic's in "
+            "services/api/alembic.ini; choose with --sql-migrations DIR or --alembic-config "
+            "FILE") in result.stderr
+    chosen = dbsafe("validate", "--sql-migrations", "apps/web/supabase/migrations", "apps",
+                    cwd=root)
+    assert chosen.returncode == 1, chosen.stderr
+
+
 NOT_THE_APPLICATIONS = {
     "node_modules": "node_modules/@acme/supabase/migrations",
     "git-ignored": "vendor/kit/supabase/migrations",
