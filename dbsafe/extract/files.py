@@ -30,12 +30,18 @@ log = logging.getLogger(__name__)
 EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
 # JavaScript/TypeScript: SQL and supabase-js/PostgREST requests (extract/javascript.py).
 SCRIPT_SUFFIXES = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"})
-SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES
+# Vue and Svelte components: the same, in their `<script>` blocks (extract/components.py).
+COMPONENT_SUFFIXES = frozenset({".vue", ".svelte"})
+SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES | COMPONENT_SUFFIXES
 # Tool caches hold no application source (and dbsafe's own cache has a `.gitignore` whose
-# reading alone would cost a cached run pathspec's import).
+# reading alone would cost a cached run pathspec's import). Nor do the folders web frameworks
+# generate (Nuxt's `.nuxt` and Nitro's `.output`, SvelteKit's `.svelte-kit`, Next.js's
+# `.next`): usually git-ignored, but a copy of a project without its `.gitignore` would have
+# each of its requests read again in the bundles built from it.
 SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "site-packages",
-     ".dbsafe_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox"}
+     ".dbsafe_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
+     ".nuxt", ".output", ".svelte-kit", ".next"}
 )
 # Generated dumps and vendored bundles are larger; the `max-file-size` setting overrides it.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -58,7 +64,8 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
 
     Directories are walked for files with a known suffix, skipping VCS and virtualenv
     directories (any directory holding `pyvenv.cfg`), `node_modules`, `__pycache__`,
-    `site-packages`, tool caches (`.dbsafe_cache`, `.mypy_cache`, ...), paths ignored by
+    `site-packages`, tool caches (`.dbsafe_cache`, `.mypy_cache`, ...), web frameworks'
+    generated folders (`.nuxt`, `.output`, `.svelte-kit`, `.next`), paths ignored by
     `.gitignore` files and paths matching `exclude`. Symbolic links to directories are not
     followed (as `os.walk` does not). Files named explicitly are kept even if git ignores
     them (pre-commit passes staged files by name), unless `exclude` matches them or their
@@ -241,6 +248,10 @@ def extract_file(
             from dbsafe.extract.javascript import DEFAULT_NAMES, sql_in_javascript
 
             return sql_in_javascript(text, name, names=js_names or DEFAULT_NAMES)
+        if path.suffix in COMPONENT_SUFFIXES:
+            from dbsafe.extract.components import sql_in_component
+
+            return sql_in_component(text, name, names=js_names)
     except Exception as exc:
         # An extractor bug on one odd file must not end the whole run.
         log.debug("extracting SQL from %s failed", name, exc_info=True)

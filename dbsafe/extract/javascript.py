@@ -191,8 +191,8 @@ class JsExtractResult(ExtractResult):
     requests: tuple[PostgrestRequest, ...] = ()
 
 
-def sql_in_javascript(source: str, path: str, *,
-                      names: SqlNames = DEFAULT_NAMES) -> JsExtractResult:
+def sql_in_javascript(source: str, path: str, *, names: SqlNames = DEFAULT_NAMES,
+                      grammar: str | None = None) -> JsExtractResult:
     """Find the SQL statements and PostgREST requests in a JavaScript/TypeScript file.
 
     Args:
@@ -200,6 +200,8 @@ def sql_in_javascript(source: str, path: str, *,
         path: Path recorded in locations (repository-relative, POSIX); its suffix picks the
             grammar (`.ts` TypeScript, `.tsx` TSX, anything else JavaScript with JSX).
         names: Project-specific SQL tags and calls (`js-sql-tags`, `js-sql-calls`).
+        grammar: "javascript", "typescript" or "tsx" instead of the one `path` picks (the
+            script blocks of a `.vue`/`.svelte` file, `dbsafe.extract.components`).
 
     Returns:
         Fragments and requests in source order. A file tree-sitter cannot parse at all
@@ -213,7 +215,7 @@ def sql_in_javascript(source: str, path: str, *,
         Location(path='a.ts', line=1, column=42, end_line=None, end_column=None)
     """
     data = source.encode("utf-8")
-    tree = _parser(_grammar(path)).parse(data)
+    tree = _parser(grammar or _grammar(path)).parse(data)
     reader = _Reader(data, path, names)
     if tree.root_node.has_error and not tree.root_node.named_children:
         return JsExtractResult(skipped=(Skipped(Location(path, 1), "JavaScript syntax error"),))

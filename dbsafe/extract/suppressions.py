@@ -1,7 +1,9 @@
 """`dbsafe: ignore[...]` directives in source files, and applying them to findings.
 
 A directive counts only in a comment of the file's own language: `-- dbsafe: ignore[DBS302]`
-in a `.sql` file, `# dbsafe: ignore[DBS302]` in Python. In Python, a SQL comment inside a
+in a `.sql` file, `# dbsafe: ignore[DBS302]` in Python, `// dbsafe: ignore[DBS302]` in
+JavaScript/TypeScript and in the `<script>` blocks of Vue and Svelte components (whose
+markup's `<!-- dbsafe: ignore-file[...] -->` heading the file counts too). In Python, a SQL comment inside a
 string that dbsafe reads as SQL also counts, which is the only way to reach a line in the
 middle of a triple-quoted query; a docstring or any other string that merely mentions
 `dbsafe: ignore[...]` does not. It applies to findings on its own line and on the line below; `ignore-file[...]` in the
@@ -38,8 +40,10 @@ _DIRECTIVE = re.compile(r"(?:--|#)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]
 _SQL_DIRECTIVE = re.compile(r"--\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
 # JavaScript/TypeScript: `//` and `/* */` comments, and `--` in the SQL of its templates.
 _JS_DIRECTIVE = re.compile(r"(?://|/\*|--)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
-_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx")
-_LEADING_COMMENT = re.compile(r"\s*(?:--|#|/\*|\*|$)")
+# Vue and Svelte components too: their `<script>` blocks are JavaScript (and `--` reads an
+# HTML comment `<!-- dbsafe: ignore[...] -->` in their markup).
+_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte")
+_LEADING_COMMENT = re.compile(r"\s*(?:--|#|/\*|\*|<!--|$)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,3 +124,16 @@ def test_a_mention_in_a_docstring_is_not_reported_unused() -> None:
 def test_a_python_comment_in_a_sql_file_is_not_a_directive() -> None:
     sql = "SELECT 1; # dbsafe: ignore[DBS301]\nSELECT 2; -- dbsafe: ignore[DBS302]\n"
     assert [d.location.line for d in parse_directives(sql, "q.sql")] == [2]
+
+
+def test_directives_in_vue_and_svelte_components() -> None:
+    # The script blocks' `//` comments, and an HTML comment heading the file for ignore-file.
+    vue = ("<!-- dbsafe: ignore-file[DBS301] generated page -->\n"
+           "<script setup lang=\"ts\">\n"
+           "// dbsafe: ignore[DBS302] lands next release\n"
+           "const q = supabase.from('t').select('nope')\n"
+           "</script>\n")
+    for path in ("Page.vue", "+page.svelte"):
+        assert [(d.location.line, d.codes, d.file_wide)
+                for d in parse_directives(vue, path)] == [
+            (1, ("DBS301",), True), (3, ("DBS302",), False)]
