@@ -108,17 +108,20 @@ def test_sql_in_a_block_is_read_too() -> None:
     assert [(f.sql, f.line, f.column) for f in fragments] == [("SELECT id FROM notes", 2, 24)]
 
 
-@pytest.mark.parametrize(("text", "line", "reason"), [
-    pytest.param("<template><p/></template>\n<script setup>\nsupabase.from('a').select('x')\n",
-                 2, "<script> without its </script>", id="unclosed-script"),
-    pytest.param("<![weird <script>supabase.from('a')</script>\n", 1, "markup not read",
-                 id="marked-section-html-parser-rejects"),
-])
-def test_malformed_markup_is_a_skip_not_a_traceback(text: str, line: int, reason: str) -> None:
+def test_an_unclosed_script_is_a_skip_not_a_traceback() -> None:
+    text = "<template><p/></template>\n<script setup>\nsupabase.from('a').select('x')\n"
     result = sql_in_component(text, "A.vue")
     assert result.requests == ()
-    assert [(s.location.line, s.reason.startswith(reason)) for s in result.skipped] == [
-        (line, True)]
+    assert [(s.location.line, s.reason.split(":")[0]) for s in result.skipped] == [
+        (2, "<script> without its </script>")]
+
+
+def test_markup_html_parser_rejects_is_a_skip_not_a_traceback() -> None:
+    # Python 3.11's html.parser raises AssertionError on an unknown marked section; later
+    # ones read it as a bogus comment. Either way: no traceback, nothing read from it.
+    result = sql_in_component("<![weird <script>supabase.from('a')</script>\n", "A.vue")
+    assert result.requests == ()
+    assert all(s.reason.startswith("markup not read") for s in result.skipped)
 
 
 def test_a_syntax_error_in_a_block_hides_only_what_it_holds() -> None:
