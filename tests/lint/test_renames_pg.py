@@ -48,6 +48,33 @@ def _findings(tmp_path: Path, change: str, conninfo: str | None, *,
             if f.location is not None and not f.location.path.endswith("001_schema.sql")]
 
 
+def _set_not_null_skips_its_scan(conninfo: str, schema: str, change: str) -> bool:
+    """Run `schema`, then `change` whose last line is a SET NOT NULL: does PostgreSQL say a
+    constraint proves the column has no nulls (no scan; its DEBUG1 notice)?"""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    *before, set_not_null = change.splitlines()
+    notices: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        if before:
+            conn.execute("\n".join(before))
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute(set_not_null)
+        conn.rollback()
+    return any("sufficient to prove that it does not contain nulls" in n for n in notices)
+
+
+def _history_codes(tmp_path: Path, schema: str, change: str) -> set[str]:
+    """The codes lint reports on `schema` then `change`, two migrations of a SQL folder."""
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
+    return {f.code for f in report.findings}
+
+
 def _lock_rows(tmp_path: Path, change: str, conninfo: str | None) -> list[LockRow]:
     folder = tmp_path / ("locks-database" if conninfo else "locks-history") / "migrations"
     folder.mkdir(parents=True)
@@ -183,16 +210,7 @@ def test_a_not_null_proof_follows_a_rename(conninfo: str, tmp_path: Path,
     table = "purchases" if "RENAME TO" in rename else "orders"
     column = "memo" if "COLUMN" in rename else "note"
     change = rename + f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(ORDERS)
-    notices: list[str] = []
-    with psycopg.connect(conninfo) as conn:
-        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-        conn.execute(rename)
-        conn.execute("SET client_min_messages = debug1")
-        conn.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
-        conn.rollback()
-    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
+    assert _set_not_null_skips_its_scan(conninfo, ORDERS, change)
     for url in (None, conninfo):
         assert "DBS107" not in {f.code for f in _findings(tmp_path, change, url)}, url
 
@@ -235,22 +253,8 @@ def test_a_not_valid_check_validated_after_its_column_is_renamed_proves_it_not_n
     change = ("ALTER TABLE orders RENAME COLUMN qty TO quantity;\n"
               "ALTER TABLE orders VALIDATE CONSTRAINT qty_present;\n"
               "ALTER TABLE orders ALTER COLUMN quantity SET NOT NULL;\n")
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(schema)
-    notices: list[str] = []
-    with psycopg.connect(conninfo) as conn:
-        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-        conn.execute("\n".join(change.splitlines()[:2]))
-        conn.execute("SET client_min_messages = debug1")
-        conn.execute(change.splitlines()[2])
-        conn.rollback()
-    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
-    (folder / "002_change.sql").write_text(change, encoding="utf-8")
-    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
-    assert "DBS107" not in {f.code for f in report.findings}
+    assert _set_not_null_skips_its_scan(conninfo, schema, change)
+    assert "DBS107" not in _history_codes(tmp_path, schema, change)
 
 
 def test_a_not_valid_check_renamed_then_validated_proves_its_column_not_null(
@@ -263,22 +267,8 @@ def test_a_not_valid_check_renamed_then_validated_proves_its_column_not_null(
     change = ("ALTER TABLE orders RENAME CONSTRAINT qty_present TO qty_given;\n"
               "ALTER TABLE orders VALIDATE CONSTRAINT qty_given;\n"
               "ALTER TABLE orders ALTER COLUMN qty SET NOT NULL;\n")
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(schema)
-    notices: list[str] = []
-    with psycopg.connect(conninfo) as conn:
-        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-        conn.execute("\n".join(change.splitlines()[:2]))
-        conn.execute("SET client_min_messages = debug1")
-        conn.execute(change.splitlines()[2])
-        conn.rollback()
-    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
-    (folder / "002_change.sql").write_text(change, encoding="utf-8")
-    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
-    assert "DBS107" not in {f.code for f in report.findings}
+    assert _set_not_null_skips_its_scan(conninfo, schema, change)
+    assert "DBS107" not in _history_codes(tmp_path, schema, change)
 
 
 @pytest.mark.parametrize(("column", "rewrite"), [("note", False), ("qty", True)])
@@ -316,19 +306,6 @@ def test_a_check_written_in_create_table_proves_its_column_not_null(
     as proofs, and flagged it (DBS107)."""
     schema = f"CREATE TABLE stock (id bigint PRIMARY KEY, {check});\n"
     change = "ALTER TABLE stock ALTER COLUMN qty SET NOT NULL;\n"
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(schema)
-        conn.execute("INSERT INTO stock SELECT g, g FROM generate_series(1, 100) g")
-    notices: list[str] = []
-    with psycopg.connect(conninfo) as conn:
-        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
-        conn.execute("SET client_min_messages = debug1")
-        conn.execute(change)
-        conn.rollback()
-    assert any("sufficient to prove that it does not contain nulls" in n for n in notices)
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
-    (folder / "002_change.sql").write_text(change, encoding="utf-8")
-    report = commands.lint(Settings(project_root=tmp_path, target_version=180000), [folder])
-    assert "DBS107" not in {f.code for f in report.findings}
+    rows = "INSERT INTO stock SELECT g, g FROM generate_series(1, 100) g;\n"
+    assert _set_not_null_skips_its_scan(conninfo, schema + rows, change)
+    assert "DBS107" not in _history_codes(tmp_path, schema, change)
