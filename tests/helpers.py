@@ -17,6 +17,8 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
+from dbsafe.core import Report
+
 UPDATE = os.environ.get("DBSAFE_UPDATE_SNAPSHOTS") == "1"
 
 
@@ -75,3 +77,17 @@ def module_database(server, name: str, sql: str) -> Iterator[psycopg.Connection]
     finally:
         with psycopg.connect(info("postgres"), autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def validate_module(database_url: str, root: Path, ddl: str, name: str, source: str) -> Report:
+    """`dbsafe validate` of one module `name` holding `source`, in a project at `root`, against
+    the database at `database_url` after `ddl` ran there (no cache)."""
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(ddl)
+    (root / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    (root / name).write_text(source, encoding="utf-8")
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    return commands.validate(settings, [root])

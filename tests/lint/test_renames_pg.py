@@ -75,6 +75,27 @@ def _history_codes(tmp_path: Path, schema: str, change: str) -> set[str]:
     return {f.code for f in report.findings}
 
 
+def _assert_rewrite_known(conninfo: str, tmp_path: Path, change: str, table: str,
+                          rewrite: bool) -> None:
+    """`change` (after ORDERS) leaves `orders`, by then `table`, rewritten or not
+    (relfilenode), and lint says so of its type change, with the schema as an earlier
+    migration and with the database's: DBS110 "rewrites", or nothing."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as conn:
+        node = conn.execute("SELECT pg_relation_filenode('orders'::regclass)").fetchone()[0]
+        conn.execute(change)
+        assert (conn.execute(f"SELECT pg_relation_filenode('{table}'::regclass)")
+                .fetchone()[0] != node) is rewrite
+        conn.rollback()
+    for url in (None, conninfo):
+        found = [f for f in _findings(tmp_path, change, url) if f.code == "DBS110"]
+        if rewrite:
+            assert len(found) == 1 and "from `integer` to `bigint` rewrites" in found[0].message
+        else:
+            assert found == [], url
+
+
 def _lock_rows(tmp_path: Path, change: str, conninfo: str | None) -> list[LockRow]:
     folder = tmp_path / ("locks-database" if conninfo else "locks-history") / "migrations"
     folder.mkdir(parents=True)
@@ -180,22 +201,8 @@ def test_a_column_type_known_before_a_rename_is_known_after_it(
     varchar is no rewrite, integer to bigint is one. With the database's schema, lint lost
     the type at the rename and said DBS110 "may rewrite ... the column's current type is
     unknown" of both."""
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(ORDERS)
-    with psycopg.connect(conninfo) as conn:
-        files = "SELECT pg_relation_filenode('orders'::regclass)"
-        node = conn.execute(files).fetchone()[0]
-        conn.execute(change)
-        table = "purchases" if "RENAME TO" in change else "orders"
-        assert (conn.execute(f"SELECT pg_relation_filenode('{table}'::regclass)")
-                .fetchone()[0] != node) is rewrite
-        conn.rollback()
-    for url in (None, conninfo):
-        found = [f for f in _findings(tmp_path, change, url) if f.code == "DBS110"]
-        if rewrite:
-            assert len(found) == 1 and "from `integer` to `bigint` rewrites" in found[0].message
-        else:
-            assert found == [], url
+    table = "purchases" if "RENAME TO" in change else "orders"
+    _assert_rewrite_known(conninfo, tmp_path, change, table, rewrite)
 
 
 @pytest.mark.parametrize("rename", [
@@ -280,20 +287,7 @@ def test_a_column_type_known_before_set_schema_is_known_after_it(
     new = "varchar(200)" if column == "note" else "bigint"
     change = ("CREATE SCHEMA archive;\nALTER TABLE orders SET SCHEMA archive;\n"
               f"ALTER TABLE archive.orders ALTER COLUMN {column} TYPE {new};\n")
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(ORDERS)
-    with psycopg.connect(conninfo) as conn:
-        node = conn.execute("SELECT pg_relation_filenode('orders'::regclass)").fetchone()[0]
-        conn.execute(change)
-        assert (conn.execute("SELECT pg_relation_filenode('archive.orders'::regclass)")
-                .fetchone()[0] != node) is rewrite
-        conn.rollback()
-    for url in (None, conninfo):
-        found = [f for f in _findings(tmp_path, change, url) if f.code == "DBS110"]
-        if rewrite:
-            assert len(found) == 1 and "from `integer` to `bigint` rewrites" in found[0].message
-        else:
-            assert found == [], url
+    _assert_rewrite_known(conninfo, tmp_path, change, "archive.orders", rewrite)
 
 
 @pytest.mark.parametrize("check", ["qty int CHECK (qty IS NOT NULL)",

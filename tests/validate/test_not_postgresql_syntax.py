@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
+
+from tests.helpers import validate_module
 
 _APP = '''def spark_jobs(run_query):
     run_query("""
@@ -43,16 +44,9 @@ def postgresql(cur, ids):
 def test_statements_postgresql_cannot_parse_have_no_findings(
     database_url: str, tmp_path: Path,
 ) -> None:
-    from dbsafe import commands
-    from dbsafe.config import load_settings
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE listen (user_id int, recording_mbid uuid)")
-    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
-    (tmp_path / "app.py").write_text(_APP, encoding="utf-8")
-    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
-                             environ={})
-    report = commands.validate(settings, [tmp_path])
+    report = validate_module(database_url, tmp_path,
+                             "CREATE TABLE listen (user_id int, recording_mbid uuid)",
+                             "app.py", _APP)
     found = [(f.code, f.location.line, f.subject, dict(f.context).get("PostgreSQL"))
              for f in report.findings if f.location]
     assert found == [

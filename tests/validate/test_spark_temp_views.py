@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
+
+from tests.helpers import validate_module
 
 _APP = '''import listenbrainz_spark
 from listenbrainz_spark.stats import run_query
@@ -44,15 +45,8 @@ def missing():
 
 @pytest.mark.db
 def test_a_spark_temp_view_is_made_by_the_module(database_url: str, tmp_path: Path) -> None:
-    from dbsafe import commands
-    from dbsafe.config import load_settings
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE listen (user_id int)")
-    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
-    (tmp_path / "job.py").write_text(_APP, encoding="utf-8")
-    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
-                             environ={})
-    report = commands.validate(settings, [tmp_path])
+    report = validate_module(database_url, tmp_path,
+                             "CREATE TABLE listen (user_id int)",
+                             "job.py", _APP)
     assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
         ("DBS301", 25, "public.listens_of_year")]

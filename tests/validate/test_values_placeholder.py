@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from dbsafe.validate.confirm import to_numbered_parameters
+from tests.helpers import validate_module
 
 _APP = '''from psycopg2.extras import execute_values
 
@@ -57,16 +57,9 @@ def test_a_placeholder_after_values_is_sent_as_a_row() -> None:
 def test_statements_for_execute_values_are_analysed_and_confirmed(
     database_url: str, tmp_path: Path,
 ) -> None:
-    from dbsafe import commands
-    from dbsafe.config import load_settings
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE redirect (old_mbid uuid, new_mbid uuid)")
-    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
-    (tmp_path / "app.py").write_text(_APP, encoding="utf-8")
-    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
-                             environ={})
-    report = commands.validate(settings, [tmp_path])
+    report = validate_module(database_url, tmp_path,
+                             "CREATE TABLE redirect (old_mbid uuid, new_mbid uuid)",
+                             "app.py", _APP)
     found = [(f.code, f.location.line, f.location.column, dict(f.context).get("PostgreSQL"))
              for f in report.findings if f.location]
     assert found == [
