@@ -79,6 +79,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Existing table attached as a partition without a CHECK constraint that proves its rows fit: it is scanned under an ACCESS EXCLUSIVE lock.'),
     ('DBS131', 'concurrent-index-if-not-exists', 'warning', '0.1.0',
      '`CREATE INDEX CONCURRENTLY IF NOT EXISTS`: after a failed build, the retry keeps the invalid index.'),
+    ('DBS132', 'blocked-by-own-connection', 'error', '0.2.0',
+     'Statement waits for a lock that another connection of the same migration holds.'),
     ('DBS201', 'table-dropped', 'error', '0.1.0',
      'Table dropped (also every table of a schema dropped with `CASCADE`, or a database).'),
     ('DBS202', 'column-dropped', 'error', '0.1.0',

@@ -36,6 +36,22 @@ class Observed:
 
 
 @dataclass(frozen=True, slots=True)
+class Waited:
+    """A lock a statement waited for on the throwaway server, held by another connection of
+    the same migration that sat idle in its transaction: it would have waited forever, and
+    dbsafe ended that connection to go on (`dbsafe.migrate.waits`).
+
+    `relation` is `schema.name` (None for a lock on a transaction, as CONCURRENTLY waits
+    for), `mode` the pg_locks mode requested, `holder` the last line a revision ran on the
+    holding connection (None when none was captured).
+    """
+
+    relation: str | None
+    mode: str
+    holder: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MigrationStatement:
     sql: str
     location: Location
@@ -43,6 +59,7 @@ class MigrationStatement:
     # Captured from a run on a throwaway server and observed there (None: not observed --
     # rendered offline, read from a file, or run outside a transaction block).
     observed: Observed | None = None
+    waited: Waited | None = None  # captured: a lock it waited for from its own migration
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,7 +153,7 @@ def _expected(settings: Settings, project: object,
     assert isinstance(project, AlembicProject)
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
-        apply(project, url, [("upgrade", f"{r}@{r}") for r in revisions])
+        apply(project, url, [("upgrade", f"{r}@{r}") for r in revisions], throwaway=True)
         snapshot = introspect_url(url)
     return snapshot, f"migrations {project.ini.name}@{','.join(revisions)}"
 

@@ -1270,10 +1270,14 @@ def parse_migration(migration: Migration) -> list[Statement]:
     """Parse every statement, expand DO blocks, and work out which run in a transaction."""
     statements: list[Statement] = []
     in_transaction = migration.starts_in_transaction
+    previous = None
     for raw, sql, origin in _pieces(migration):
         statement = parse_statement(sql, raw.location, index=len(statements),
                                     in_transaction=in_transaction, generated=raw.generated)
         statement.observed = raw.observed
+        if raw is not previous:  # one execute() of several statements waited once
+            statement.waited = raw.waited
+        previous = raw
         statement.origin = origin
         if statement.transaction == "begin":
             in_transaction = True

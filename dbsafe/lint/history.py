@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 7  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 8  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
@@ -470,9 +470,12 @@ def _read(cache_file: Path | None) -> LoadedHistory | None:
 def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
     def statement(s: Any) -> list[Any]:
         o = s.observed
+        w = s.waited
         return [s.sql, s.location.path, s.location.line, s.location.column, s.generated,
                 None if o is None else [[list(x) for x in o.locks], [list(x) for x in o.held],
-                                        list(o.rewritten), [list(x) for x in o.inherited]]]
+                                        list(o.rewritten), [list(x) for x in o.inherited]],
+                None if w is None else [w.relation, w.mode, None if w.holder is None else
+                                        [w.holder.path, w.holder.line, w.holder.column]]]
 
     return {
         "format": FORMAT,
@@ -490,7 +493,7 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
 
 
 def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
-    from dbsafe.extract.migration import Migration, MigrationStatement, Observed
+    from dbsafe.extract.migration import Migration, MigrationStatement, Observed, Waited
 
     def observed(o: Any) -> Observed | None:
         if o is None:
@@ -499,10 +502,15 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
                         tuple((a, b, c) for a, b, c in o[1]), tuple(o[2]),
                         tuple((a, b, c) for a, b, c in o[3]))
 
+    def waited(w: Any) -> Waited | None:
+        if w is None:
+            return None
+        return Waited(w[0], w[1], None if w[2] is None else Location(*w[2]))
+
     migrations = [
         Migration(path, tuple(MigrationStatement(sql, Location(p, line, column), generated,
-                                                 observed(o))
-                              for sql, p, line, column, generated, o in statements),
+                                                 observed(o), waited(w))
+                              for sql, p, line, column, generated, o, w in statements),
                   revision=revision, kind=kind, file=Path(file) if file else None,
                   starts_in_transaction=starts)
         for path, revision, kind, file, starts, statements in data["migrations"]

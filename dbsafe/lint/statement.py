@@ -237,6 +237,9 @@ class Statement:
     # What PostgreSQL showed when the statement ran on a throwaway server
     # (`dbsafe.extract.migration.Observed`); None when it was not observed.
     observed: Any = None
+    # A lock it waited for there that another connection of the migration held, idle in
+    # its transaction (`dbsafe.extract.migration.Waited`); None when it did not.
+    waited: Any = None
 
     @property
     def deferred(self) -> bool:

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import sys
+import time
 import traceback
 from collections.abc import Container, Iterator
 from typing import Any
@@ -381,6 +382,23 @@ def _dbapi_connection(conn: Any) -> Any:
     return getattr(fairy, "dbapi_connection", None) or getattr(fairy, "connection", None)
 
 
+def _backend_pid(dbapi: Any) -> int | None:
+    """The server process of a connection, known to the driver (no round trip); None when
+    the driver does not say. dbsafe matches it with a lock wait it saw on the server."""
+    try:
+        info = getattr(dbapi, "info", None)
+        pid = getattr(info, "backend_pid", None)  # psycopg 3, psycopg2 >= 2.8
+        if pid is None and hasattr(dbapi, "get_backend_pid"):
+            pid = dbapi.get_backend_pid()  # psycopg2
+        if pid is None:
+            inner = getattr(dbapi, "_connection", None)  # SQLAlchemy's asyncpg adapter
+            if inner is not None and hasattr(inner, "get_server_pid"):
+                pid = inner.get_server_pid()
+        return int(pid) if pid else None
+    except Exception:  # noqa: BLE001 - a closed or unknown connection: no pid
+        return None
+
+
 def _transaction_status(dbapi: Any) -> bool | None:
     """Whether the server session is inside a transaction block now; None when unknown."""
     info = getattr(dbapi, "info", None)
@@ -538,6 +556,7 @@ class _Capture:
         record = {
             "sql": _render_parameters(statement, parameters, executemany),
             "file": file, "line": line, "revision": self.revision_files[file],
+            "pid": _backend_pid(_dbapi_connection(conn)), "started": time.time(),
             "introspection": reflection, "in_transaction": None,
             "locks": None, "held": None, "inherited": None, "rewritten": None,
             "settings": self._settings,

@@ -171,7 +171,7 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
     COMMIT is inserted, as offline rendering has them. Revisions are in upgrade order; a
     revision that ran no statement is still there (empty), and those after a failure are not.
     """
-    from dbsafe.extract.migration import Observed
+    from dbsafe.extract.migration import Observed, Waited
 
     by_revision: dict[str, list[CapturedStatement]] = {}
     for captured in result.captured:
@@ -211,8 +211,13 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
                     tuple(f"{a}.{b_}" for a, b_ in (s.rewritten or ())),
                     tuple((f"{a}.{b_}", m, k) for a, b_, k, m in s.inherited),
                 )
+            waited = None
+            if s.waited is not None:
+                w = s.waited
+                waited = Waited(w.relation, w.mode, _location(b, w.holder_file, w.holder_line)
+                                if w.holder_file else None)
             out.append(MigrationStatement(s.sql.strip(), _location(b, s.file, s.line),
-                                          observed=observed))
+                                          observed=observed, waited=waited))
         state = current
         file = revision.path
         migrations.append(Migration(

@@ -13,6 +13,7 @@ logging are captured and shown only with `-v` or when the run fails.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -128,6 +129,9 @@ class RunResult:
     fingerprints: tuple[tuple[str, str, str | None], ...] = ()
     # compare_models: [operation, object, description] per difference
     model_differences: tuple[tuple[str, str, str], ...] = ()
+    # On a throwaway: statements that waited for a lock another connection of the migration
+    # held, idle in its transaction, until dbsafe ended it (`dbsafe.migrate.waits.SelfWait`).
+    self_waits: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,24 @@ class CapturedStatement:
     # (name, value) of the timeouts the session had when alembic began running revisions
     # (set by env.py on its connection); those at 0 are left out.
     settings: tuple[tuple[str, str], ...] = ()
+    pid: int | None = None  # the server process of its connection, when the driver says
+    started: float | None = None  # when it was sent (seconds since the epoch)
+    # A lock it waited for that another connection of the migration held, idle in its
+    # transaction, until dbsafe ended that connection (see `dbsafe.migrate.waits`).
+    waited: WaitedFor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitedFor:
+    """What a captured statement waited for: a lock held by another connection of the
+    migration that sat idle in its transaction (it would have waited forever)."""
+
+    relation: str | None  # "schema.name"; None: not a relation lock
+    mode: str  # pg_locks mode requested, e.g. "AccessExclusiveLock"
+    locktype: str
+    # The holder's last statement run from a revision (file, line), when one was captured.
+    holder_file: str | None = None
+    holder_line: int = 0
 
 
 def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
@@ -167,9 +189,38 @@ def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
     `operations` replaces the upgrade (e.g. upgrade to a revision, stamp past one that
     fails, upgrade to heads).
     """
-    return _run(project, {"mode": "capture", "observe": observe,
-                          "operations": [{"command": c, "revision": r} for c, r in operations]},
-                target_url=database_url)
+    result = _run(project, {"mode": "capture", "observe": observe,
+                            "operations": [{"command": c, "revision": r}
+                                           for c, r in operations]},
+                  target_url=database_url, throwaway=True)
+    if not result.self_waits:
+        return result
+    return dataclasses.replace(result, captured=_with_waits(result.captured,
+                                                            result.self_waits))
+
+
+def _with_waits(captured: Sequence[CapturedStatement],
+                waits: Sequence[Any]) -> tuple[CapturedStatement, ...]:
+    """Each wait on the statement that waited: the last one its backend started before the
+    wait began (the next starts only once the blocker is ended, `patience` seconds later);
+    the holder's last statement run from a revision before that names where it came from.
+    """
+    out = list(captured)
+
+    def last_of(pid: int, before: float) -> int | None:
+        return max((i for i, c in enumerate(out) if c.pid == pid and c.started is not None
+                    and c.started <= before), default=None, key=lambda i: out[i].started or 0)
+
+    for wait in waits:
+        index = last_of(wait.waiter_pid, wait.since + 1.0)
+        if index is None or out[index].waited is not None:
+            continue
+        holder = last_of(wait.blocker_pid, wait.since)
+        last = out[holder] if holder is not None else None
+        out[index] = dataclasses.replace(out[index], waited=WaitedFor(
+            wait.relation, wait.mode, wait.locktype,
+            last.file if last else None, last.line if last else 0))
+    return tuple(out)
 
 
 def render_offline(project: AlembicProject, *, since: str | None = None,
@@ -193,7 +244,8 @@ def compare_models(project: AlembicProject, database_url: str,
     Raises:
         MigrationError: a revision failed, or the models could not be imported.
     """
-    result = _run(project, {"mode": "models", "models": models}, target_url=database_url)
+    result = _run(project, {"mode": "models", "models": models}, target_url=database_url,
+                  throwaway=True)
     return tuple((o, n, d) for o, n, d in result.model_differences)
 
 
@@ -204,13 +256,16 @@ def describe(project: AlembicProject) -> RunResult:
 
 def apply(project: AlembicProject, database_url: str,
           operations: Sequence[tuple[str, str]] = (("upgrade", "heads"),), *,
-          session: Mapping[str, str] | None = None) -> RunResult:
+          session: Mapping[str, str] | None = None, throwaway: bool = False) -> RunResult:
     """Run alembic commands (`("upgrade", "heads")`, `("downgrade", "-1")`, ...) on exactly
     the database `database_url` names, then verify that its version table says so.
 
     Args:
         session: settings every connection env.py opens gets (`{"lock_timeout": "5s"}`);
             `CONCURRENTLY` statements run without `statement_timeout`.
+        throwaway: `database_url` is a throwaway server of dbsafe's: a statement waiting
+            for another of the migration's connections, idle in its transaction, has that
+            connection ended instead of waiting forever (`dbsafe.migrate.waits`).
 
     Raises:
         MigrationError: a revision failed (named in the message, with its SQLSTATE in
@@ -223,13 +278,13 @@ def apply(project: AlembicProject, database_url: str,
     }
     if session:
         request["session"] = dict(session)
-    result = _run(project, request, target_url=database_url)
+    result = _run(project, request, target_url=database_url, throwaway=throwaway)
     verify_applied(database_url, result)
     return result
 
 
 def _run(project: AlembicProject, request: dict[str, Any], *,
-         target_url: str | None) -> RunResult:
+         target_url: str | None, throwaway: bool = False) -> RunResult:
     from dbsafe.pg.urls import redact_any
 
     ini = project.ini.resolve()
@@ -250,8 +305,12 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
         except OSError as exc:
             raise DbsafeError(f"cannot start {project.interpreter} to run env.py: "
                               f"{exc.strerror}") from None
+        from dbsafe.migrate.waits import SelfWaitWatch
+
+        watch = SelfWaitWatch(target_url) if throwaway and target_url else None
         try:
-            raw_output, _ = proc.communicate(json.dumps(request).encode())
+            with watch or contextlib.nullcontext():
+                raw_output, _ = proc.communicate(json.dumps(request).encode())
         finally:
             # Cancelled (SIGTERM, Ctrl-C): stop env.py before the caller stops its server.
             if proc.poll() is None:
@@ -271,7 +330,10 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
             ) from None
     if not data.get("ok"):
         raise _error(data["error"], ini, output, project.interpreter)
-    return _result(data, output)
+    result = _result(data, output)
+    if watch is not None and watch.waits:
+        result = dataclasses.replace(result, self_waits=tuple(watch.waits))
+    return result
 
 
 class ApplySession:
@@ -619,6 +681,7 @@ def _captured(c: dict[str, Any]) -> CapturedStatement:
         tuple((a, b, k, m) for a, b, k, m in held) if held is not None else None,
         tuple((a, b, k, m) for a, b, k, m in c.get("inherited") or ()),
         tuple((name, value) for name, value in c.get("settings") or ()),
+        c.get("pid"), c.get("started"),
     )
 
 

@@ -22,7 +22,7 @@ def migrated_database(project: AlembicProject, target: str = "heads") -> Iterato
     script_locations(project.ini)  # fail early, before starting a server
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
-        result = apply(project, url, [("upgrade", target)])
+        result = apply(project, url, [("upgrade", target)], throwaway=True)
         _require_relations(url, result)
         yield url
 

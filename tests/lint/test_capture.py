@@ -683,3 +683,55 @@ def test_an_env_py_failing_only_on_the_throwaway_is_named_with_its_line(
         "Linted revisions rendered offline (alembic upgrade --sql) (could not run on a "
         f"throwaway server: migrations/env.py:{line}: RuntimeError: Not running inside a "
         "worker thread)."]
+
+
+@pytest.mark.timeout(120)
+def test_a_statement_waiting_for_the_migrations_own_idle_session_is_reported_not_hung(
+        tmp_path: Path) -> None:
+    # apache-airflow 2.10: revision 0078 asks FAB's security manager for roles through the
+    # application's own session (a second connection) and, on an empty database, never
+    # commits; 0118's `ALTER TABLE ab_permission` then waits for that transaction's ACCESS
+    # SHARE forever. `alembic upgrade` hangs there, and `dbsafe lint` hung with it.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("roles", sa.Column("id", sa.Integer, primary_key=True))
+''', "r02": '''
+from sqlalchemy.orm import Session
+
+SESSIONS = []
+
+
+def upgrade():
+    session = Session(bind=op.get_bind().engine)  # another connection, never committed
+    SESSIONS.append(session)
+    session.execute(sa.text("SELECT count(*) FROM roles")).scalar()
+''', "r03": '''
+def upgrade():
+    op.add_column("roles", sa.Column("note", sa.Text))
+    op.create_index("ix_roles_note", "roles", ["note"])
+''', "r04": '''
+def upgrade():
+    op.drop_column("roles", "note")  # DBS211 builds the schema at head: it ran r03 too
+'''})
+    (root / "app.py").write_text('QUERY = "SELECT note FROM roles"\n')
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "target_metadata=target_metadata)",
+        "target_metadata=target_metadata, transaction_per_migration=True)"))
+    report = commands.lint(Settings(project_root=root))
+    assert [(f.code, f.location.path if f.location else None,
+             f.location.line if f.location else None, f.message)
+            for f in report.findings if f.code in ("DBS132", "DBS005")] == [
+        ("DBS132", "migrations/versions/r03.py", 17,
+         "This statement waited for an ACCESS EXCLUSIVE lock on `roles` held by another "
+         "connection of the migration, left idle in its transaction by "
+         "migrations/versions/r02.py:24; `alembic upgrade` waits here forever (dbsafe "
+         "ended that connection to go on).")]
+    # The revision ran on, so its later statements were linted too, and the schema at
+    # head was built for DBS211.
+    assert [(f.code, f.location.path if f.location else None,
+             f.location.line if f.location else None) for f in report.findings
+            if f.code in ("DBS101", "DBS211")] == [
+        ("DBS101", "migrations/versions/r03.py", 18),
+        ("DBS211", "migrations/versions/r04.py", 17)]

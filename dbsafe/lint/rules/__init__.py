@@ -5,6 +5,7 @@ appends to it; tests/lint/test_rules.py asserts every module here is listed.
 """
 
 from dbsafe.lint.rules import (
+    blocked_by_own_connection,
     char_column,
     column_added_with_table_rewrite,
     column_collation_change_rebuilds_indexes,
@@ -96,4 +97,5 @@ ALL_RULES = (
     partition_attached_with_scan.RULE,
     concurrent_index_if_not_exists.RULE,
     json_column.RULE,
+    blocked_by_own_connection.RULE,
 )
