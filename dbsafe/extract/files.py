@@ -163,9 +163,7 @@ def workspace_folders(root: Path, relative: Sequence[str], *, depth: int,
                            if os.path.exists(os.path.join(real, wanted))]
                 if not present and at == depth:
                     continue
-                if (os.path.exists(os.path.join(real, "pyvenv.cfg"))
-                        or _ignored(ignores, real, is_dir=True)
-                        or _matches(excluded, real_root, real, True)):
+                if not _enters(name, real, False, ignores, excluded, real_root):
                     continue
                 inner = ignores
                 if os.path.isfile(os.path.join(real, ".gitignore")):
@@ -185,11 +183,22 @@ def _walked_folder(real_dir: str, relative: str, ignores: list[tuple[str, pathsp
     real = real_dir
     for part in relative.split("/"):
         real = os.path.join(real, part)
-        if (part in SKIPPED_DIRS or os.path.islink(real)
-                or _ignored(ignores, real, is_dir=True)
-                or _matches(excluded, real_root, real, True)):
+        if not _enters(part, real, os.path.islink(real), ignores, excluded, real_root):
             return False
     return True
+
+
+def _enters(name: str, real: str, symlink: bool,
+            ignores: list[tuple[str, pathspec.PathSpec]],
+            excluded: pathspec.PathSpec | None, real_root: str) -> bool:
+    """Whether the walk goes into the directory `name` (resolved: `real`): not a symbolic
+    link (`os.walk` does not follow them), a VCS, cache or `node_modules` folder, a
+    virtualenv (any folder holding `pyvenv.cfg`), what `.gitignore` ignores or `exclude`
+    matches. The cheap tests first: this runs for every directory of the tree."""
+    return not (symlink or name in SKIPPED_DIRS
+                or os.path.exists(os.path.join(real, "pyvenv.cfg"))
+                or _ignored(ignores, real, is_dir=True)
+                or _matches(excluded, real_root, real, True))
 
 
 def extract_file(
@@ -345,12 +354,8 @@ def _walk(top: str, real_root: str,
             except OSError:
                 is_dir = False  # as os.walk: listed with the files
             if is_dir:
-                if (entry.is_symlink() or name in SKIPPED_DIRS
-                        or os.path.exists(os.path.join(real, "pyvenv.cfg"))):
-                    continue
-                if _ignored(ignores, real, is_dir=True) or _matches(excluded, real_root, real, True):
-                    continue
-                pending.append((given_prefix + name, real, ignores))
+                if _enters(name, real, entry.is_symlink(), ignores, excluded, real_root):
+                    pending.append((given_prefix + name, real, ignores))
                 continue
             if os.path.splitext(name)[1] not in SUFFIXES:
                 continue
