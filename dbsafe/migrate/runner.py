@@ -38,6 +38,7 @@ from dbsafe.pg.urls import to_libpq_url
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.migrate.waits import SelfWait
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class RunResult:
     model_differences: tuple[tuple[str, str, str], ...] = ()
     # On a throwaway: statements that waited for a lock another connection of the migration
     # held, idle in its transaction, until dbsafe ended it (`dbsafe.migrate.waits.SelfWait`).
-    self_waits: tuple[Any, ...] = ()
+    self_waits: tuple[SelfWait, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +201,7 @@ def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
 
 
 def _with_waits(captured: Sequence[CapturedStatement],
-                waits: Sequence[Any]) -> tuple[CapturedStatement, ...]:
+                waits: Sequence[SelfWait]) -> tuple[CapturedStatement, ...]:
     """Each wait on the statement that waited: the last one its backend started before the
     wait began (the next starts only once the blocker is ended, `patience` seconds later);
     the holder's last statement run from a revision before that names where it came from.
