@@ -1,4 +1,5 @@
-"""The `<script>` blocks of Vue and Svelte single-file components, read as JavaScript.
+"""The `<script>` blocks of Vue and Svelte single-file components, and the frontmatter and
+scripts of Astro components, read as JavaScript.
 
 A `.vue` or `.svelte` file is markup whose top-level `<script>` elements hold the
 component's code: Vue's `<script>` and `<script setup>`, Svelte's instance `<script>` and
@@ -17,6 +18,14 @@ in another language (`lang="coffee"`) or of another type (`type="application/ld+
 `<script>` inside an element (in a Vue `<template>`, Svelte's `<svelte:head>`): it is no
 block of the component; and expressions in the markup (`{{ }}`, `:prop="..."`,
 `@click="..."`, Svelte's `{#await supabase.from(...)}`), which are no JavaScript program.
+
+An `.astro` file is a TypeScript frontmatter between `---` fences at its top, run on the
+server, then markup whose `<script>` elements are browser scripts wherever they stand
+(Astro bundles nested ones too). The frontmatter and the scripts are separate programs (a
+name one of them declares is not in scope in the other), so each is read on its own; the
+markup is tokenized with the frontmatter blanked out (`Array<string>` is no tag). Not read,
+as above: a `<script src>`, other types (`application/ld+json`), expressions in the markup
+(`{rows.map(...)}`).
 """
 
 from __future__ import annotations
@@ -39,6 +48,10 @@ _CODE_TYPES = {None: None, "": None, "module": None, "text/javascript": None,
                "application/javascript": None, "text/babel": None, "text/jsx": None,
                "text/typescript": "typescript", "text/ts": "typescript"}
 _END_TAG = re.compile(r"</script", re.IGNORECASE)
+# Astro's frontmatter: a `---` line first in the file (after blank space), up to the next line
+# that starts with `---` (markup may follow on that line).
+_FRONTMATTER_OPEN = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n")
+_FRONTMATTER_CLOSE = re.compile(r"^---", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,7 @@ class Blocks:
 
     blocks: tuple[ScriptBlock, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    frontmatter: ScriptBlock | None = None  # an Astro component's, a program of its own
 
 
 def script_blocks(text: str, path: str) -> Blocks:
@@ -73,10 +87,19 @@ def script_blocks(text: str, path: str) -> Blocks:
     except AssertionError as exc:  # html.parser asserts on some marked sections (`<![x`)
         line = text.count("\n", 0, reader.position()) + 1
         return Blocks(skipped=(Skipped(Location(path, line), f"markup not read: {exc}"[:200]),))
+    blocks, skipped = _code_blocks(text, path, reader, nested=False)
+    return Blocks(tuple(blocks), tuple(skipped))
+
+
+def _code_blocks(text: str, path: str, reader: _Markup, *,
+                 nested: bool) -> tuple[list[ScriptBlock], list[Skipped]]:
+    """The script elements `reader` found that hold JavaScript or TypeScript code; with
+    `nested` False only those that are no element's children."""
     blocks: list[ScriptBlock] = []
     skipped: list[Skipped] = []
     for start, attrs, content, end in reader.scripts:
-        if any(outer < start and start < outer_end for outer, outer_end in reader.closed):
+        if not nested and any(outer < start and start < outer_end
+                              for outer, outer_end in reader.closed):
             continue  # inside an element: no block of the component
         if "src" in attrs:
             continue
@@ -93,7 +116,42 @@ def script_blocks(text: str, path: str) -> Blocks:
             continue
         grammar = _CODE_TYPES[kind] or _GRAMMARS[lang]
         blocks.append(ScriptBlock(content, end, grammar))
-    return Blocks(tuple(blocks), tuple(skipped))
+    return blocks, skipped
+
+
+def astro_blocks(text: str, path: str) -> Blocks:
+    """An Astro component's frontmatter and its `<script>` blocks.
+
+    Example:
+        >>> text = "---\\nconst a: Array<string> = []\\n---\\n<div><script>go()</script></div>"
+        >>> found = astro_blocks(text, "a.astro")
+        >>> [text[b.start:b.end] for b in (found.frontmatter, *found.blocks)]
+        ['const a: Array<string> = []\\n', 'go()']
+    """
+    frontmatter = None
+    markup = text
+    opened = _FRONTMATTER_OPEN.match(text)
+    if opened:
+        closed = _FRONTMATTER_CLOSE.search(text, opened.end())
+        if closed is None:
+            line = text.count("\n", 0, opened.end())
+            return Blocks(skipped=(Skipped(Location(path, line), "frontmatter without its "
+                                           "closing ---: the component is malformed, not read"),))
+        frontmatter = ScriptBlock(opened.end(), closed.start(), "typescript")
+        markup = re.sub(r"[^\r\n]", " ", text[:closed.end()]) + text[closed.end():]
+    reader = _Markup(markup)
+    try:
+        reader.feed(markup)
+        reader.close()
+    except AssertionError as exc:  # html.parser asserts on some marked sections (`<![x`)
+        line = text.count("\n", 0, reader.position()) + 1
+        return Blocks(skipped=(Skipped(Location(path, line), f"markup not read: {exc}"[:200]),),
+                      frontmatter=frontmatter)
+    blocks, skipped = _code_blocks(text, path, reader, nested=True)
+    # Astro compiles its scripts as TypeScript; an `is:inline` one is JavaScript, which the
+    # TypeScript grammar reads as well.
+    blocks = [replace(block, grammar="typescript") for block in blocks]
+    return Blocks(tuple(blocks), tuple(skipped), frontmatter)
 
 
 def program(text: str, blocks: tuple[ScriptBlock, ...]) -> str:
@@ -113,25 +171,44 @@ def program(text: str, blocks: tuple[ScriptBlock, ...]) -> str:
 
 
 def sql_in_component(text: str, path: str, *, names: SqlNames | None = None) -> JsExtractResult:
-    """The SQL statements and supabase-js requests in a `.vue`/`.svelte` file's scripts.
+    """The SQL statements and supabase-js requests in a `.vue`/`.svelte`/`.astro` file's
+    scripts.
 
     Locations are the component's own lines and columns. A file with no script block
     (a template only, `<script src>`) yields nothing; malformed markup a `Skipped` entry.
     """
-    from dbsafe.extract.javascript import DEFAULT_NAMES, JsExtractResult, sql_in_javascript
+    from dbsafe.extract.javascript import JsExtractResult
 
-    found = script_blocks(text, path)
-    if not found.blocks:
+    found = astro_blocks(text, path) if path.endswith(".astro") else script_blocks(text, path)
+    # An Astro frontmatter runs on the server, the scripts in the browser: two programs.
+    groups = [(found.frontmatter,) if found.frontmatter else (), found.blocks]
+    results = [_read(text, path, group, names) for group in groups if group]
+    if not results:
         return JsExtractResult(skipped=found.skipped)
-    grammars = {block.grammar for block in found.blocks}
+    if len(results) == 1 and not found.skipped:
+        return results[0]
+    first = results[0]
+    return replace(
+        first,
+        fragments=tuple(f for r in results for f in r.fragments),
+        requests=tuple(q for r in results for q in r.requests),
+        skipped=(*found.skipped, *(s for r in results for s in r.skipped)),
+        ddl=tuple(d for r in results for d in r.ddl),
+        runs_unseen_sql=any(r.runs_unseen_sql for r in results),
+    )
+
+
+def _read(text: str, path: str, blocks: tuple[ScriptBlock, ...],
+          names: SqlNames | None) -> JsExtractResult:
+    """`blocks` of `text` read as one program."""
+    from dbsafe.extract.javascript import DEFAULT_NAMES, sql_in_javascript
+
+    grammars = {block.grammar for block in blocks}
     # TypeScript reads JavaScript too (both compilers want one language in a component).
     grammar = ("tsx" if "tsx" in grammars else "typescript" if "typescript" in grammars
                else "javascript")
-    result = sql_in_javascript(program(text, found.blocks), path, names=names or DEFAULT_NAMES,
-                               grammar=grammar)
-    if found.skipped:
-        return replace(result, skipped=(*found.skipped, *result.skipped))
-    return result
+    return sql_in_javascript(program(text, blocks), path, names=names or DEFAULT_NAMES,
+                             grammar=grammar)
 
 
 class _Markup(HTMLParser):

@@ -30,18 +30,19 @@ log = logging.getLogger(__name__)
 EXTRACTED_SUFFIXES = frozenset({".sql", ".py"})
 # JavaScript/TypeScript: SQL and supabase-js/PostgREST requests (extract/javascript.py).
 SCRIPT_SUFFIXES = frozenset({".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"})
-# Vue and Svelte components: the same, in their `<script>` blocks (extract/components.py).
-COMPONENT_SUFFIXES = frozenset({".vue", ".svelte"})
+# Vue, Svelte and Astro components: the same, in their `<script>` blocks and Astro's
+# frontmatter (extract/components.py).
+COMPONENT_SUFFIXES = frozenset({".vue", ".svelte", ".astro"})
 SUFFIXES = EXTRACTED_SUFFIXES | SCRIPT_SUFFIXES | COMPONENT_SUFFIXES
 # Tool caches hold no application source (and dbsafe's own cache has a `.gitignore` whose
 # reading alone would cost a cached run pathspec's import). Nor do the folders web frameworks
 # generate (Nuxt's `.nuxt` and Nitro's `.output`, SvelteKit's `.svelte-kit`, Next.js's
-# `.next`): usually git-ignored, but a copy of a project without its `.gitignore` would have
+# `.next`, Astro's `.astro` types): usually git-ignored, but a copy of a project without its `.gitignore` would have
 # each of its requests read again in the bundles built from it.
 SKIPPED_DIRS = frozenset(
     {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "site-packages",
      ".dbsafe_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
-     ".nuxt", ".output", ".svelte-kit", ".next"}
+     ".nuxt", ".output", ".svelte-kit", ".next", ".astro"}
 )
 # Generated dumps and vendored bundles are larger; the `max-file-size` setting overrides it.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -65,7 +66,7 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
     Directories are walked for files with a known suffix, skipping VCS and virtualenv
     directories (any directory holding `pyvenv.cfg`), `node_modules`, `__pycache__`,
     `site-packages`, tool caches (`.dbsafe_cache`, `.mypy_cache`, ...), web frameworks'
-    generated folders (`.nuxt`, `.output`, `.svelte-kit`, `.next`), paths ignored by
+    generated folders (`.nuxt`, `.output`, `.svelte-kit`, `.next`, `.astro`), paths ignored by
     `.gitignore` files and paths matching `exclude`. Symbolic links to directories are not
     followed (as `os.walk` does not). Files named explicitly are kept even if git ignores
     them (pre-commit passes staged files by name), unless `exclude` matches them or their

@@ -40,10 +40,13 @@ _DIRECTIVE = re.compile(r"(?:--|#)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]
 _SQL_DIRECTIVE = re.compile(r"--\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
 # JavaScript/TypeScript: `//` and `/* */` comments, and `--` in the SQL of its templates.
 _JS_DIRECTIVE = re.compile(r"(?://|/\*|--)\s*dbsafe:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?")
-# Vue and Svelte components too: their `<script>` blocks are JavaScript (and `--` reads an
+# Vue, Svelte and Astro components too: their scripts are JavaScript (and `--` reads an
 # HTML comment `<!-- dbsafe: ignore[...] -->` in their markup).
-_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte")
+_JS_SUFFIXES = (".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx", ".vue", ".svelte", ".astro")
 _LEADING_COMMENT = re.compile(r"\s*(?:--|#|/\*|\*|<!--|$)")
+# A JavaScript file's leading comments are `//` lines too (and an Astro frontmatter's fence
+# is a `--` line above).
+_JS_LEADING_COMMENT = re.compile(r"\s*(?:--|//|/\*|\*|<!--|$)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +76,9 @@ end_column=None), codes=('DBS301', 'DBS302'), file_wide=False)]
         return []
     lines = source.split("\n")
     leading_end = len(lines)
+    leading = _JS_LEADING_COMMENT if path.endswith(_JS_SUFFIXES) else _LEADING_COMMENT
     for number, line in enumerate(lines, start=1):
-        if not _LEADING_COMMENT.match(line) and not line.startswith("#!"):
+        if not leading.match(line) and not line.startswith("#!"):
             leading_end = number - 1
             break
     out: list[Directive] = []

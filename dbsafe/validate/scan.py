@@ -93,8 +93,9 @@ _CHUNK = 32
 # is a dated migration; 63: `VALUES %s` is a row (psycopg2's execute_values), analysed; 64: no
 # findings in a statement PostgreSQL's parser rejects; 65: PySpark's temp views are the module's
 # DDL; 66: payload rows made by `.map()` of an object literal; 67: no DBS006 for a failed
-# statement changing nothing read; 68: the `<script>` blocks of `.vue` and `.svelte` files
-_CACHE_VERSION = 68
+# statement changing nothing read; 68: the `<script>` blocks of `.vue` and `.svelte` files; 69:
+# `.astro` components
+_CACHE_VERSION = 69
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -144,7 +145,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     require_existing(paths)
     files = discover_named(list(paths), root=root, exclude=settings.exclude)
     if not files:
-        log.warning("no source files (.sql, .py, .js, .ts, .vue, .svelte) found in %s; "
+        log.warning("no source files (.sql, .py, .js, .ts, .vue, .svelte, .astro) found in %s; "
                     "nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
     confirming = settings.confirm and source.can_confirm
@@ -429,7 +430,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql)
-    for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts/.vue/.svelte files
+    for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts and components
         _analyse_request(request, snapshot, outcome, unknown)
     return outcome
 

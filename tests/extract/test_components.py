@@ -145,7 +145,9 @@ def test_components_are_discovered_and_extracted(tmp_path: Path) -> None:
     files = {
         "src/App.vue": "<script setup>\nsupabase.from('a').select('x')\n</script>\n",
         "src/routes/+page.svelte": "<script>\nsupabase.from('b').select('x')\n</script>\n",
+        "src/pages/index.astro": "---\nsupabase.from('c').select('x')\n---\n<p/>\n",
         # Generated folders, git-ignored or not: bundles built from the components above.
+        ".astro/content.d.ts": "supabase.from('c').select('x')\n",
         ".svelte-kit/output/server/entries/page.js": "supabase.from('b').select('x')\n",
         ".nuxt/components/App.vue": "<script setup>supabase.from('a').select('x')</script>\n",
         ".output/server/chunks/app.mjs": "supabase.from('a').select('x')\n",
@@ -156,7 +158,51 @@ def test_components_are_discovered_and_extracted(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text, encoding="utf-8")
     found = discover([tmp_path], root=tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in found] == [
-        "src/App.vue", "src/routes/+page.svelte"]
+        "src/App.vue", "src/pages/index.astro", "src/routes/+page.svelte"]
     extracted = extract_file(tmp_path / "src/routes/+page.svelte", root=tmp_path)
     assert [(r.path, r.location.line) for r in getattr(extracted, "requests", ())] == [
         ("src/routes/+page.svelte", 2)]
+
+
+ASTRO = """\
+---
+import Layout from '../layouts/Layout.astro'
+import { createClient } from '@supabase/supabase-js'
+const db = createClient(import.meta.env.SUPABASE_URL, import.meta.env.SUPABASE_KEY)
+const ids: Array<string> = ['<script>']
+const { data: posts } = await db.from('posts').select('id, title')
+---
+<Layout title="Posts">
+  <ul>{posts.map((p) => <li>{p.title}</li>)}</ul>
+  <button id="like">like</button>
+  <script>
+    import { supabase } from '../lib/supabase'
+    supabase.from('likes').insert({ post_id: 1 })
+    db.from('nope').select('x')
+  </script>
+</Layout>
+<script type="application/ld+json">{"a": 1}</script>
+"""
+
+
+def test_astro_frontmatter_and_scripts_are_read_as_two_programs() -> None:
+    # The frontmatter's request, and the nested `<script>`'s (Astro bundles it wherever it
+    # stands); `db` is the frontmatter's, not in scope in the browser script: not a client
+    # there. `Array<string>` and the `'<script>'` string in the frontmatter are no markup.
+    assert _requests(ASTRO, "src/pages/index.astro") == [("from", "posts", 6, 34),
+                                                         ("from", "likes", 13, 14)]
+
+
+def test_an_astro_component_without_frontmatter_or_scripts() -> None:
+    assert _requests("<p>{supabase.from('a').select('x')}</p>\n", "A.astro") == []
+    assert _requests("<script>\nsupabase.from('a').select('x')\n</script>\n", "A.astro") == [
+        ("from", "a", 2, 10)]
+    assert _requests("---\nconst a = supabase.from('a').select('x')\n---\n", "A.astro") == [
+        ("from", "a", 2, 20)]
+
+
+def test_an_unclosed_astro_frontmatter_is_a_skip_not_a_traceback() -> None:
+    result = sql_in_component("\n---\nsupabase.from('a').select('x')\n<p/>\n", "A.astro")
+    assert result.requests == ()
+    assert [(s.location.line, s.reason.split(":")[0]) for s in result.skipped] == [
+        (2, "frontmatter without its closing ---")]

@@ -137,3 +137,15 @@ def test_directives_in_vue_and_svelte_components() -> None:
         assert [(d.location.line, d.codes, d.file_wide)
                 for d in parse_directives(vue, path)] == [
             (1, ("DBS301",), True), (3, ("DBS302",), False)]
+
+
+def test_a_file_wide_directive_in_a_javascript_files_leading_comments() -> None:
+    # `//` lines are a JS/TS file's leading comments (after a shebang), and an Astro
+    # component's begin after its frontmatter's `---` fence; not after code.
+    for path, text in [
+        ("cli.ts", "#!/usr/bin/env node\n// generated\n// dbsafe: ignore-file[DBS301] x\n"),
+        ("Page.astro", "---\n// dbsafe: ignore-file[DBS301] x\nconst a = 1\n---\n<p/>\n"),
+    ]:
+        assert [(d.codes, d.file_wide) for d in parse_directives(text, path)] == [
+            (("DBS301",), True)], path
+    assert parse_directives("const a = 1\n// dbsafe: ignore-file[DBS301]\n", "a.js") == []

@@ -114,3 +114,44 @@ def test_a_comment_in_a_block_suppresses_its_finding(database_url: str, tmp_path
         ("DBS302", "src/routes/+page.svelte", 8),
         ("DBS002", "src/lib/Note.svelte", 1),  # the markup's comment counts, and is unused
     ]
+
+
+ASTRO_FILES = {
+    # Server-side in the frontmatter: a wrong column; the markup's expression is not read.
+    "src/pages/notes.astro": """\
+---
+import { supabase } from '../lib/supabase'
+const { data } = await supabase.from('notes').select('id, boddy')
+---
+<ul>{data.map((n) => <li>{n.body}</li>)}</ul>
+<script>
+  // dbsafe: ignore[DBS302] the column lands with the next migration
+  supabase.from('notes').update({ draft: true }).eq('id', 1)
+</script>
+""",
+    # A browser script nested in the markup, and SQL in the frontmatter.
+    "src/components/Note.astro": """\
+---
+const rows = await sql`SELECT id, body FROM notes WHERE author_id = ${Astro.props.me}`
+---
+<article>
+  <script>
+    import { supabase } from '../lib/supabase'
+    await supabase.from('notes').insert({ body: 'x', author: 1 })
+  </script>
+</article>
+""",
+}
+
+
+def test_astro_components_are_validated_at_their_own_lines(database_url: str,
+                                                            tmp_path: Path) -> None:
+    report = _validate(tmp_path, database_url, ASTRO_FILES)
+    assert [(f.code, f.location.path, f.location.line, f.location.column,
+             dict(f.context).get("PostgreSQL"))
+            for f in report.findings if f.location] == [
+        ("DBS302", "src/components/Note.astro", 7, 54, "42703: column notes.author does not exist"),
+        ("DBS302", "src/pages/notes.astro", 3, 59, "42703: column notes.boddy does not exist"),
+    ]
+    assert (report.summary["statements"], report.summary["statements_analysed"]) == (4, 4)
+    assert report.skipped == ()
