@@ -184,6 +184,9 @@ class History:
     columns: dict[str, dict[str, ColumnFacts]] = field(default_factory=dict)
     not_null_proofs: dict[str, set[str]] = field(default_factory=dict)  # table -> columns
     pending_checks: dict[tuple[str, str], str] = field(default_factory=dict)  # (table, name) -> column
+    # Tables whose NOT VALID `CHECK (col IS NOT NULL)` of the schema before are in
+    # `pending_checks` (`LintContext._hold_checks`), from the first statement on them.
+    checks_held: set[str] = field(default_factory=set)
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
     # Tables created here -> the leading plain columns of each of their indexes (primary
@@ -428,6 +431,11 @@ class History:
                     self.default_partitions[rename.new] = self.default_partitions.pop(old)
                 if old in self.checks:
                     self.checks[rename.new] = self.checks.pop(old)
+                for waiting in [w for w in self.pending_checks if w[0] == old]:
+                    self.pending_checks[(rename.new, waiting[1])] = \
+                        self.pending_checks.pop(waiting)
+                if old in self.checks_held:
+                    self.checks_held.add(rename.new)
                 self._foreign_keys_renamed(old, rename.new)
                 if old in self.unique_keys:
                     self.unique_keys[rename.new] = self.unique_keys.pop(old)
@@ -631,6 +639,7 @@ class History:
                         self.not_null_proofs.setdefault(table_name, set()).add(column)
             elif sub == "DropConstraint" and action.name:
                 self.checks.get(table_name, {}).pop(action.name, None)
+                self.pending_checks.pop((table_name, action.name), None)
                 self.foreign_keys.setdefault(table_name, {})[action.name] = None
                 dropped = self.unique_keys.setdefault(table_name, {}).get(action.name)
                 self.unique_keys[table_name][action.name] = None
@@ -822,12 +831,8 @@ class LintContext:
         if relation is None:
             return False
         definitions = {f"CHECK (({column} IS NOT NULL))", f'CHECK ((\"{column}\" IS NOT NULL))'}
-        validated = {name for (t, name) in self.history.pending_checks if t == last(table)}
-        for con in relation.constraints:
-            if con.kind == "check" and con.definition in definitions and (
-                    con.validated or con.name in validated):
-                return True
-        return False
+        return any(con.kind == "check" and con.validated and con.definition in definitions
+                   for con in relation.constraints)
 
     def _existed(self, name: str) -> bool:
         """Was relation (or index) `name` there before this migration?"""
@@ -1083,10 +1088,29 @@ class LintContext:
         relation = self.before_relation(table)
         if relation is None:
             return
+        self._hold_checks(table)
         for col in relation.columns:
             self._hold_column(table, col.name)
         if relation.kind == "partitioned_table":
             self.history.partitioned.add(last(table))
+
+    def _hold_checks(self, table: str) -> None:
+        """Put the NOT VALID `CHECK (col IS NOT NULL)` constraints the schema before gives
+        `table` into the history's pending checks, at the first statement on the table:
+        from there the history follows them (VALIDATE CONSTRAINT makes one a proof that
+        its column is NOT NULL; renames of it, its column and its table carry it)."""
+        history = self.history
+        if last(table) in history.checks_held:
+            return
+        history.checks_held.add(last(table))
+        relation = self.before_relation(table)
+        if relation is None or last(table) in history.fk_tables:
+            return  # (the migrations created it, or dropped the database's)
+        for con in relation.constraints:
+            if con.kind == "check" and not con.validated:
+                column = _not_null_check(con.definition)
+                if column is not None:
+                    history.pending_checks.setdefault((last(table), con.name), column)
 
     def _hold_column(self, table: str, column: str) -> None:
         """Put what is known of `table.column` (its facts; a validated CHECK proving it NOT
@@ -1131,6 +1155,7 @@ class LintContext:
             return
         if statement.kind == "RenameStmt" and rename is not None and \
                 rename.object in ("column", "constraint") and statement.relation:
+            self._hold_checks(statement.relation)
             if rename.object == "column":
                 self._hold_column(statement.relation, rename.old)
             # The history follows the rename in what it holds: the table's own keys, the
@@ -1163,6 +1188,7 @@ class LintContext:
         unique: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
         if statement.kind == "AlterTableStmt" and statement.relation:
             keys = self._hold_unique_keys(statement.relation)
+            self._hold_checks(statement.relation)
         if statement.kind == "AlterTableStmt" and statement.relation and any(
                 a.subtype == "AlterColumnType" or a.cascade for a in statement.actions):
             primary = next((columns for kind, columns in keys.values() if kind == "primary"),
@@ -1219,6 +1245,20 @@ class LintContext:
             context += (("Statement", shortened(statement.sql, 300)),)
         return Finding(rule.code, message, severity or rule.severity, location, subject,
                        help, context)
+
+
+@lru_cache(maxsize=1024)
+def _not_null_check(definition: str) -> str | None:
+    """The column of a `CHECK (col IS NOT NULL)` that `pg_get_constraintdef` shows as
+    `definition` (read by PostgreSQL's grammar); None for any other constraint.
+
+    >>> _not_null_check("CHECK ((qty IS NOT NULL)) NOT VALID"), _not_null_check("CHECK (a > 0)")
+    ('qty', None)
+    """
+    statement = parse_statement(f"ALTER TABLE t ADD CONSTRAINT c {definition}")
+    action = statement.actions[0] if statement.actions else None
+    con = action.constraint if action is not None else None
+    return not_null_check_column(con) if con is not None and con.enforced else None
 
 
 @lru_cache(maxsize=1024)

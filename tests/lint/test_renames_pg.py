@@ -32,13 +32,13 @@ ORDERS = ("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, note 
 
 
 def _findings(tmp_path: Path, change: str, conninfo: str | None, *,
-              later: str = "") -> list[Finding]:
-    """Lint's findings on `change` (and `later`, a migration after it): after ORDERS as an
-    earlier migration, or alone with the database at `conninfo`."""
+              later: str = "", schema: str = ORDERS) -> list[Finding]:
+    """Lint's findings on `change` (and `later`, a migration after it): after `schema` as
+    an earlier migration, or alone with the database at `conninfo`."""
     folder = tmp_path / ("database" if conninfo else "history") / "migrations"
     folder.mkdir(parents=True)
     if conninfo is None:
-        (folder / "001_schema.sql").write_text(ORDERS, encoding="utf-8")
+        (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
     (folder / "002_change.sql").write_text(change, encoding="utf-8")
     if later:
         (folder / "003_later.sql").write_text(later, encoding="utf-8")
@@ -48,20 +48,27 @@ def _findings(tmp_path: Path, change: str, conninfo: str | None, *,
             if f.location is not None and not f.location.path.endswith("001_schema.sql")]
 
 
-def _set_not_null_skips_its_scan(conninfo: str, schema: str, change: str) -> bool:
-    """Run `schema`, then `change` whose last line is a SET NOT NULL: does PostgreSQL say a
-    constraint proves the column has no nulls (no scan; its DEBUG1 notice)?"""
+def _set_not_null_notices(conninfo: str, schema: str, change: str) -> list[str]:
+    """Run `schema`, then `change` whose last line is a SET NOT NULL, rolled back: the
+    DEBUG1 notices PostgreSQL sends for the SET NOT NULL."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(schema)
     *before, set_not_null = change.splitlines()
     notices: list[str] = []
     with psycopg.connect(conninfo) as conn:
-        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
         if before:
             conn.execute("\n".join(before))
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
         conn.execute("SET client_min_messages = debug1")
         conn.execute(set_not_null)
         conn.rollback()
+    return notices
+
+
+def _set_not_null_skips_its_scan(conninfo: str, schema: str, change: str) -> bool:
+    """Run `schema`, then `change` whose last line is a SET NOT NULL: does PostgreSQL say a
+    constraint proves the column has no nulls (no scan; its DEBUG1 notice)?"""
+    notices = _set_not_null_notices(conninfo, schema, change)
     return any("sufficient to prove that it does not contain nulls" in n for n in notices)
 
 
@@ -253,8 +260,8 @@ def test_a_not_valid_check_validated_after_its_column_is_renamed_proves_it_not_n
         conninfo: str, tmp_path: Path) -> None:
     """A NOT VALID CHECK (qty IS NOT NULL), validated after the column is renamed, proves
     the renamed column NOT NULL: no scan at SET NOT NULL. Lint recorded the proof for the
-    old name (DBS107). (From an earlier migration only: a NOT VALID check of the database's
-    validated by the migration is not read as a proof.)"""
+    old name (DBS107). (The database's NOT VALID check: see
+    test_a_not_valid_check_validated_by_the_migration_proves_its_column_not_null.)"""
     schema = ORDERS + ("ALTER TABLE orders ADD CONSTRAINT qty_present "
                        "CHECK (qty IS NOT NULL) NOT VALID;\n")
     change = ("ALTER TABLE orders RENAME COLUMN qty TO quantity;\n"
@@ -303,3 +310,46 @@ def test_a_check_written_in_create_table_proves_its_column_not_null(
     rows = "INSERT INTO stock SELECT g, g FROM generate_series(1, 100) g;\n"
     assert _set_not_null_skips_its_scan(conninfo, schema + rows, change)
     assert "DBS107" not in _history_codes(tmp_path, schema, change)
+
+
+PENDING = ORDERS + ("ALTER TABLE orders ADD CONSTRAINT qty_present "
+                    "CHECK (qty IS NOT NULL) NOT VALID;\n")
+
+
+@pytest.mark.parametrize(("change", "table", "column"), [
+    ("ALTER TABLE orders VALIDATE CONSTRAINT qty_present;\n", "orders", "qty"),
+    ("ALTER TABLE orders RENAME COLUMN qty TO quantity;\n"
+     "ALTER TABLE orders VALIDATE CONSTRAINT qty_present;\n", "orders", "quantity"),
+    ("ALTER TABLE orders RENAME CONSTRAINT qty_present TO qty_given;\n"
+     "ALTER TABLE orders VALIDATE CONSTRAINT qty_given;\n", "orders", "qty"),
+    ("ALTER TABLE orders RENAME TO purchases;\n"
+     "ALTER TABLE purchases VALIDATE CONSTRAINT qty_present;\n", "purchases", "qty"),
+    ("CREATE SCHEMA archive;\nALTER TABLE orders SET SCHEMA archive;\n"
+     "ALTER TABLE archive.orders VALIDATE CONSTRAINT qty_present;\n",
+     "archive.orders", "qty"),
+], ids=["validated", "column renamed", "constraint renamed", "table renamed",
+        "table moved"])
+def test_a_not_valid_check_validated_by_the_migration_proves_its_column_not_null(
+        conninfo: str, tmp_path: Path, change: str, table: str, column: str) -> None:
+    """A `CHECK (qty IS NOT NULL) NOT VALID` of the database (or of an earlier migration)
+    that the migration validates -- after a rename of the column, the constraint, the
+    table, or SET SCHEMA -- proves the column NOT NULL: PostgreSQL 18 skips the scan of
+    the SET NOT NULL after it. Lint read only the database's validated checks as proofs,
+    and flagged it (DBS107); with the check added by an earlier migration, it lost the
+    pending check at a rename of its table."""
+    change += f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL;\n"
+    assert _set_not_null_skips_its_scan(conninfo, PENDING, change)
+    for url in (None, conninfo):
+        codes = {f.code for f in _findings(tmp_path, change, url, schema=PENDING)}
+        assert "DBS107" not in codes, url
+
+
+def test_a_not_valid_check_not_validated_proves_nothing(conninfo: str,
+                                                        tmp_path: Path) -> None:
+    """Unvalidated, the NOT VALID check does not spare SET NOT NULL its scan."""
+    change = "ALTER TABLE orders ALTER COLUMN qty SET NOT NULL;\n"
+    notices = _set_not_null_notices(conninfo, PENDING, change)
+    assert any(n.startswith("verifying table") for n in notices), notices
+    for url in (None, conninfo):
+        codes = {f.code for f in _findings(tmp_path, change, url, schema=PENDING)}
+        assert "DBS107" in codes, url

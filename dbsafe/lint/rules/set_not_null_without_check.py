@@ -39,9 +39,12 @@ op.drop_constraint("ck_orders_customer_nn", "orders", type_="check")
 Columns already NOT NULL, and for `ADD PRIMARY KEY USING INDEX`, columns dbsafe does not know
 to be nullable (from the database's schema or an earlier statement); tables created earlier in the same migration; columns whose `CHECK (col IS NOT NULL)` was
 validated earlier in the migration (or an earlier one, also when written in its `CREATE
-TABLE`, where every CHECK is valid), or is validated in the known schema before it
-(PostgreSQL 12+ only). On PostgreSQL 18, `ADD CONSTRAINT ... NOT NULL col NOT VALID` followed
-by `VALIDATE CONSTRAINT` is also recognised.
+TABLE`, where every CHECK is valid), or is validated in the known schema before it, or is
+`NOT VALID` there and validated by the migrations, also under a new name of the check, its
+column or its table (PostgreSQL 12+ only). On PostgreSQL 18, `ADD CONSTRAINT ... NOT NULL col NOT VALID` followed
+by `VALIDATE CONSTRAINT` is also recognised. A limit: a database's column with such a NOT
+VALID constraint is read as NOT NULL already (its schema does not show the constraint yet), so
+its SET NOT NULL, which scans, is not flagged.
 """
 
 from __future__ import annotations
