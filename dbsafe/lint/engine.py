@@ -458,6 +458,10 @@ class History:
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
                 if s.index_def.plain:
                     self.index_columns[last(s.index_def.name)] = s.index_def.columns
+        elif kind == "AlterObjectSchemaStmt" and s.node.get("objectType") in (
+                "OBJECT_TABLE", "OBJECT_FOREIGN_TABLE") and s.node.get("newschema"):
+            self._foreign_keys_moved(last(range_var(s.node.get("relation")) or ""),
+                                     s.node["newschema"])
         elif kind in ("VariableSetStmt", "SelectStmt"):
             for name, value, _local in setting_changes(s):
                 if name in ("timezone", "*"):
@@ -565,6 +569,17 @@ class History:
             for name, fk in keys.items():
                 if fk is not None and last(fk.references) == old:
                     keys[name] = dataclasses.replace(fk, references=new)
+
+    def _foreign_keys_moved(self, table_name: str, schema: str) -> None:
+        """Follow table `table_name`, moved to `schema` (SET SCHEMA), in the foreign keys
+        of it and to it: the history's names are unqualified, a key's tables need not be."""
+        moved = f"{schema}.{table_name}"
+        for keys in self.foreign_keys.values():
+            for name, fk in keys.items():
+                if fk is not None and last(fk.references) == table_name:
+                    keys[name] = fk = dataclasses.replace(fk, references=moved)
+                if fk is not None and last(fk.table) == table_name:
+                    keys[name] = dataclasses.replace(fk, table=moved)
 
     def _check_added(self, table_name: str, con: Constraint) -> None:
         if con.kind == "check" and con.enforced:
@@ -973,7 +988,7 @@ class LintContext:
         made, over the schema before's (less those the migrations dropped)."""
         history = self.history
         known: dict[str, ForeignKey | None] = {}
-        relation = None if last(table) in history.fk_tables else self.before_relation(table)
+        relation = self._before_keys(table)
         if relation is not None:
             for con in relation.constraints:
                 referenced = last(con.referenced_table or "")
@@ -985,6 +1000,16 @@ class LintContext:
                         con.referenced_columns, _enforced(con.definition))
         known.update(history.foreign_keys.get(last(table), {}))
         return [fk for fk in known.values() if fk is not None]
+
+    def _before_keys(self, table: str) -> Relation | None:
+        """The schema before's `table`, when its keys are still its own: not when the
+        migrations created or dropped a table of that name, or renamed it away (the
+        history holds its keys under the new name from the rename on)."""
+        name = last(table)
+        history = self.history
+        if name in history.fk_tables or name in history.renamed:
+            return None
+        return self.before_relation(table)
 
     def _keys_to(self, tables: Sequence[str]) -> list[ForeignKey]:
         """The foreign keys of any known table that reference one of `tables`."""
@@ -1000,7 +1025,7 @@ class LintContext:
         name -> (kind, columns), those the migrations made over the schema before's."""
         history = self.history
         known: dict[str, tuple[str, tuple[str, ...]] | None] = {}
-        relation = None if last(table) in history.fk_tables else self.before_relation(table)
+        relation = self._before_keys(table)
         if relation is not None:
             for con in relation.constraints:
                 if con.kind in ("primary_key", "unique") and con.columns:
@@ -1082,17 +1107,26 @@ class LintContext:
         return keys
 
     def _hold_table(self, table: str) -> None:
-        """Put what the schema before says of `table`'s columns, and whether it is
-        partitioned, into the history, which follows the table to a new name or schema:
-        the schema before names it by the old one."""
+        """Put what the schema before says of `table` -- its columns, whether it is
+        partitioned, its foreign keys and the other tables' keys to it, its primary key and
+        unique constraints, which table its indexes are on -- into the history, which
+        follows the table to a new name or schema: the schema before names it by the old
+        one."""
         relation = self.before_relation(table)
         if relation is None:
             return
         self._hold_checks(table)
         for col in relation.columns:
             self._hold_column(table, col.name)
+        history = self.history
         if relation.kind == "partitioned_table":
-            self.history.partitioned.add(last(table))
+            history.partitioned.add(last(table))
+        self._remember(self.foreign_keys(table))
+        self._remember(fk for fk in self._keys_to([table])
+                       if not same_relation(fk.table, table))
+        self._hold_unique_keys(table)
+        for index in relation.indexes:
+            history.index_tables.setdefault(index.name, last(table))
 
     def _hold_checks(self, table: str) -> None:
         """Put the NOT VALID `CHECK (col IS NOT NULL)` constraints the schema before gives

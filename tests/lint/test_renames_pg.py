@@ -353,3 +353,21 @@ def test_a_not_valid_check_not_validated_proves_nothing(conninfo: str,
     for url in (None, conninfo):
         codes = {f.code for f in _findings(tmp_path, change, url, schema=PENDING)}
         assert "DBS107" in codes, url
+
+
+def test_the_database_index_of_a_table_renamed_is_on_the_new_name(conninfo: str,
+                                                                  tmp_path: Path) -> None:
+    """`ix_customer` is `purchases`' index after `orders` is renamed: DROP INDEX locks
+    `purchases`. With the database's schema lint named the table by its old name."""
+    change = "ALTER TABLE orders RENAME TO purchases;\nDROP INDEX ix_customer;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as migrating:
+        migrating.execute(change.splitlines()[0])
+        assert migrating.execute("SELECT indrelid::regclass::text FROM pg_index WHERE "
+                                 "indexrelid = 'ix_customer'::regclass").fetchone() == (
+            "purchases",)
+        migrating.rollback()
+    for url in (None, conninfo):
+        [drop] = [f for f in _findings(tmp_path, change, url) if f.code == "DBS103"]
+        assert "reads and writes on `purchases`" in drop.message, (url, drop.message)

@@ -19,6 +19,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import Settings
 from dbsafe.core import Finding
+from dbsafe.lint.statement import last
 
 pytestmark = pytest.mark.db
 
@@ -801,6 +802,58 @@ def test_a_foreign_key_rebuilt_or_dropped_by_cascade_locks_the_other_table_where
         predicted = _write_blocking((_unqualified(row.relation), row.mode) for row in rows
                                     if row.location.path.endswith("002_change.sql"))
         assert predicted == taken
+
+
+@pytest.mark.parametrize("change", [
+    # the keys to a table renamed or moved: PostgreSQL's names of its constraints stay
+    "ALTER TABLE parents RENAME TO mothers;\n"
+    "ALTER TABLE mothers DROP CONSTRAINT parents_pkey CASCADE",
+    "ALTER TABLE parents RENAME TO mothers;\n"
+    "ALTER TABLE mothers DROP CONSTRAINT parents_code_key CASCADE",
+    "ALTER TABLE parents RENAME TO mothers;\nALTER TABLE mothers ALTER COLUMN id TYPE bigint",
+    "ALTER TABLE parents RENAME TO mothers;\nDROP TABLE mothers CASCADE",
+    "CREATE SCHEMA archive;\nALTER TABLE parents SET SCHEMA archive;\n"
+    "ALTER TABLE archive.parents DROP CONSTRAINT parents_pkey CASCADE",
+    # the keys of a table renamed or moved
+    "ALTER TABLE kids RENAME TO young;\nALTER TABLE young DROP CONSTRAINT kids_parent_id_fkey",
+    "ALTER TABLE kids RENAME TO young;\nALTER TABLE young ALTER COLUMN parent_id TYPE bigint",
+    "ALTER TABLE kids RENAME TO young;\nALTER TABLE young DROP COLUMN parent_code",
+    "ALTER TABLE kids RENAME TO young;\nDROP TABLE young",
+    "CREATE SCHEMA archive;\nALTER TABLE kids SET SCHEMA archive;\n"
+    "ALTER TABLE archive.kids DROP CONSTRAINT kids_parent_id_fkey",
+    # both ends renamed
+    "ALTER TABLE parents RENAME TO mothers;\nALTER TABLE kids RENAME TO young;\n"
+    "ALTER TABLE young DROP CONSTRAINT kids_parent_id_fkey",
+])
+def test_the_keys_of_a_table_renamed_lock_where_lint_says(conninfo: str, tmp_path: Path,
+                                                          change: str) -> None:
+    """A table renamed (or moved by SET SCHEMA) keeps its foreign keys, primary key and
+    unique constraints: what the last statement does to them locks the table at the other
+    end as before the rename. With the database's schema, lint lost the keys of the table
+    at the rename (the history's were followed) and predicted no lock there."""
+    from dbsafe.lint.locks import from_pg_locks
+
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(FAMILY)
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            # by the names the tables have after the change
+            taken = _write_blocking(
+                (name, from_pg_locks(mode)) for name, mode in conn.execute(
+                    "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c "
+                    "ON c.oid = l.relation WHERE l.pid = pg_backend_pid() "
+                    "AND l.locktype = 'relation' AND c.relkind = 'r' "
+                    "AND c.relnamespace <> 'pg_catalog'::regnamespace").fetchall())
+        dropped = "DROP TABLE" in change  # (its pg_class row is gone with the table)
+    last_line = change.count("\n") + 1
+    for seed, rows in zip(("history", "database"), _lock_rows(tmp_path, FAMILY, change,
+                                                              conninfo)):
+        predicted = _write_blocking((last(row.relation or ""), row.mode) for row in rows
+                                    if row.location.path.endswith("002_change.sql")
+                                    and row.location.line == last_line)
+        if dropped:
+            predicted = {k: v for k, v in predicted.items() if k not in ("mothers", "young")}
+        assert predicted == taken, seed
 
 
 @pytest.mark.parametrize(("schema", "reads_wait", "found"), [
