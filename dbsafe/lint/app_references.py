@@ -36,7 +36,7 @@ deployed code can have used them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -99,7 +99,10 @@ and `op.rename_table`: remove the application's use first (expand/contract).
 
 ## Not flagged
 Objects created earlier in the same migration, or created again under the same name by a
-later linted migration; queries dbsafe cannot parse or see into (dynamic SQL). When no schema
+later linted migration; queries dbsafe cannot parse or see into (dynamic SQL); `ALTER TABLE
+... RENAME` of an index or a sequence, where the migrations or the database's schema say
+what the name is (PostgreSQL renames what it is; `ALTER INDEX ... RENAME` of a table is a
+table's rename, and flagged). When no schema
 can be built to resolve the queries against, DBS211 does not run and the summary line says
 so (`warning: DBS211: ...`).
 """
@@ -161,9 +164,14 @@ def enabled(settings: Settings) -> bool:
     return bool(select_findings([probe], select=settings.select, ignore=settings.ignore))
 
 
-def check(migrations: Sequence[Migration], app: Application) -> Outcome:
-    """DBS211 findings for `migrations`, loading the application only if something is removed."""
-    removals = destructive_changes(migrations)
+def check(migrations: Sequence[Migration], app: Application, *,
+          renames: Mapping[tuple[Location, str], str] | None = None) -> Outcome:
+    """DBS211 findings for `migrations`, loading the application only if something is removed.
+
+    `renames`: what lint found each `ALTER TABLE|INDEX ... RENAME` of another kind of
+    relation renames (see `destructive_changes`).
+    """
+    removals = destructive_changes(migrations, renames=renames)
     if not removals:
         return Outcome()
     try:
@@ -189,8 +197,14 @@ class _Created:
     columns: frozenset[str] | None = None  # a relation's columns, None when unknown
 
 
-def destructive_changes(migrations: Sequence[Migration]) -> list[SchemaRemoval]:
+def destructive_changes(migrations: Sequence[Migration], *,
+                        renames: Mapping[tuple[Location, str], str] | None = None,
+                        ) -> list[SchemaRemoval]:
     """Every drop or rename of a table, view or column, in order (see the module docstring).
+
+    `ALTER TABLE x RENAME TO y` renames whatever `x` is, an index too, and `ALTER INDEX`
+    a table: `renames` says, by the statement's (location, SQL), what lint's history and
+    the database's schema know such a statement renames (`lint_migration(renames=)`).
 
     Example:
         >>> from dbsafe.extract.migration import Migration, MigrationStatement
@@ -199,7 +213,7 @@ def destructive_changes(migrations: Sequence[Migration]) -> list[SchemaRemoval]:
         >>> [(r.name, r.location.line) for r in destructive_changes([m])]
         [('patients.email', 3)]
     """
-    from dbsafe.lint.engine import parse_migration
+    from dbsafe.lint.engine import parse_migration, resolve_rename
 
     pending: list[SchemaRemoval] = []
     for migration in migrations:
@@ -213,6 +227,8 @@ def destructive_changes(migrations: Sequence[Migration]) -> list[SchemaRemoval]:
         for statement in parse_migration(migration):
             if statement.generated:
                 continue
+            if renames and statement.rename is not None:
+                resolve_rename(statement, renames.get((statement.location, statement.sql)))
             for event in _events(statement, migration):
                 if isinstance(event, _Created):
                     pending = [r for r in pending if not _recreates(event, r)]

@@ -1395,11 +1395,15 @@ def select_rules(rules: Sequence[Rule], select: Sequence[str] = (),
 
 
 def lint_migration(migration: Migration, rules: Sequence[Rule], *,
-                   report_unparsed: bool = True, **context: Any) -> list[Finding]:
+                   report_unparsed: bool = True,
+                   renames: dict[tuple[Location, str], str] | None = None,
+                   **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
     Pass `history=` (a `History`) to lint the migration with what earlier migrations built;
-    it is updated with this migration's statements.
+    it is updated with this migration's statements. `renames`, when given, gets what each
+    `ALTER TABLE|INDEX ... RENAME` of another kind of relation renames (`resolve_rename`),
+    by the statement's (location, SQL): DBS211 reads the renames with it.
     """
     statements = parse_migration(migration)
     ctx = LintContext(migration, statements, **context)
@@ -1427,6 +1431,8 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                     found = [f for check in checks for f in check(statement, ctx)]
                     findings.extend(_confirm(found, statement, claims))
         history.apply(statement)
+        if renames is not None and statement.rename is not None and statement.rename.written:
+            renames[(statement.location, statement.sql)] = statement.rename.object
     ctx.current = None
     # Migration-level rules walk the statements themselves: only what held before it all.
     ctx.history = History(index_tables=index_tables)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from dbsafe.core import (
     ConfigError,
     Finding,
+    Location,
     Report,
     RuleInfo,
     Severity,
@@ -214,6 +215,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     findings: list[Finding] = []
     statements = 0
     history = History()
+    renames: dict[tuple[Location, str], str] = {}  # what lint resolved, for DBS211
     sizes = {k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()}
     for migration, linted in upgrade_sequence(migrations, loaded):
         if not linted:
@@ -226,14 +228,14 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             target_version_given=bool(settings.target_version or facts.server_version),
             timeouts_managed=settings.managed_timeouts, before=facts.before,
             table_sizes=sizes, large_table_bytes=settings.large_table,
-            history=history.carry(),
+            history=history.carry(), renames=renames,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
     findings = [_weigh(f, facts, settings) for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
-        checked = app_references.check(migrations, app)
+        checked = app_references.check(migrations, app, renames=renames)
         findings.extend(checked.findings)
     files = {str(m.file) for m in migrations if m.file is not None}
     by_display = {m.path: m.file for m in migrations if m.file is not None}

@@ -371,3 +371,47 @@ def test_the_database_index_of_a_table_renamed_is_on_the_new_name(conninfo: str,
     for url in (None, conninfo):
         [drop] = [f for f in _findings(tmp_path, change, url) if f.code == "DBS103"]
         assert "reads and writes on `purchases`" in drop.message, (url, drop.message)
+
+
+@pytest.mark.parametrize(("earlier", "change", "query", "used"), [
+    # ALTER INDEX of a table renames the table: the query stops working
+    ("", "ALTER INDEX orders RENAME TO purchases;\n", "SELECT id FROM orders", True),
+    ("CREATE TABLE invoices (id int);\n", "ALTER INDEX invoices RENAME TO bills;\n",
+     "SELECT id FROM invoices", True),
+    # ALTER TABLE of an index renames the index: no relation a query can read is renamed
+    ("", "ALTER TABLE ix_customer RENAME TO ix_buyer;\n", "SELECT * FROM ix_customer", False),
+    ("CREATE INDEX ix_qty ON orders (qty);\n", "ALTER TABLE ix_qty RENAME TO ix_amount;\n",
+     "SELECT * FROM ix_qty", False),
+], ids=["table by alter index", "earlier table by alter index", "index by alter table",
+        "earlier index by alter table"])
+def test_dbs211_reads_a_rename_as_what_it_renames(conninfo: str, tmp_path: Path,
+                                                  earlier: str, change: str, query: str,
+                                                  used: bool) -> None:
+    """DBS211 read `ALTER INDEX orders RENAME` as an index's rename and missed the query
+    the table's rename breaks; and `ALTER TABLE ix_customer RENAME` as a table's rename,
+    blaming it for a query that never worked (PostgreSQL cannot read from an index)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ORDERS)
+    with psycopg.connect(conninfo) as conn:
+        if earlier:
+            conn.execute(earlier)
+        if used:  # it runs before the rename, and not after
+            conn.execute(query)
+            conn.execute(change)
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(query)
+        else:  # it never ran
+            with pytest.raises(psycopg.errors.WrongObjectType):
+                conn.execute(query)
+        conn.rollback()
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    if earlier:
+        (folder / "001_earlier.sql").write_text(earlier, encoding="utf-8")
+    (folder / "002_change.sql").write_text(change, encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "queries.sql").write_text(query + ";\n", encoding="utf-8")
+    settings = Settings(project_root=tmp_path, database_url=conninfo, source_paths=("app",),
+                        select=("DBS211",))
+    found = [f for f in commands.lint(settings, [folder]).findings if f.code == "DBS211"]
+    assert len(found) == used, found
