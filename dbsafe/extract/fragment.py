@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
+
+if TYPE_CHECKING:
+    from dbsafe.extract.javascript import PostgrestRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +95,6 @@ class ExtractResult:
     # The module sends SQL it reads from a file at run time (`cur.execute(f.read())`): a
     # script dbsafe cannot see, which may make any relation its statements use.
     runs_unseen_sql: bool = False
+    # PostgREST requests (supabase-js in JS/TS, supabase-py in Python): see
+    # `dbsafe.extract.javascript` and `dbsafe.extract.supabase_py`.
+    requests: tuple[PostgrestRequest, ...] = ()

@@ -188,8 +188,6 @@ class PostgrestRequest:
 class JsExtractResult(ExtractResult):
     """What a JS/TS file holds: SQL fragments and PostgREST requests."""
 
-    requests: tuple[PostgrestRequest, ...] = ()
-
 
 def sql_in_javascript(source: str, path: str, *, names: SqlNames = DEFAULT_NAMES,
                       grammar: str | None = None) -> JsExtractResult:

@@ -1,5 +1,8 @@
 """SQL embedded in Python source: string literals passed to database calls, and SQL constants.
 
+(supabase-py's PostgREST requests are read from the same parse by
+`dbsafe.extract.supabase_py`.)
+
 Two ways a string becomes a fragment:
 
 * it is the SQL argument of a *sink* call (`cur.execute(...)`, `text(...)`, asyncpg's
@@ -42,6 +45,7 @@ from dbsafe.extract.sqlfile import statement_bounds
 _READ_AS = (f"read as Python {sys.version_info.major}.{sys.version_info.minor}: run dbsafe "
             "with the project's Python if it is newer")
 
+_SUPABASE = re.compile("supabase|postgrest", re.IGNORECASE)
 # Calls whose first argument (or sql=/query=/statement= keyword) is a SQL statement.
 SINKS = frozenset(
     {
@@ -84,7 +88,8 @@ def sql_in_python(source: str, path: str) -> ExtractResult:
         path: Path recorded in each fragment (repository-relative, POSIX separators).
 
     Returns:
-        The fragments in source order. A syntax error yields no fragments and one
+        The fragments in source order, and the module's supabase-py requests
+        (`dbsafe.extract.supabase_py`). A syntax error yields no fragments and one
         `Skipped` entry at the error's position; nothing is raised.
 
     Example:
@@ -106,8 +111,14 @@ end_line=None, end_column=None))]
     extractor = _Extractor(source, path, tree)
     fragments = extractor.run()
     skipped = sorted(extractor.skipped, key=lambda s: (s.location.line, s.location.column))
+    requests: tuple = ()
+    if _SUPABASE.search(source):  # else no supabase-py client can be in the module
+        from dbsafe.extract.supabase_py import requests_in
+
+        requests = tuple(requests_in(extractor))
     return ExtractResult(fragments=tuple(fragments), skipped=tuple(skipped),
-                         ddl=tuple(extractor.ddl), runs_unseen_sql=extractor.runs_unseen_sql)
+                         ddl=tuple(extractor.ddl), runs_unseen_sql=extractor.runs_unseen_sql,
+                         requests=requests)
 
 
 def _walk(tree: ast.AST, parents: dict[int, ast.AST]) -> Iterator[ast.AST]:

@@ -94,8 +94,9 @@ _CHUNK = 32
 # findings in a statement PostgreSQL's parser rejects; 65: PySpark's temp views are the module's
 # DDL; 66: payload rows made by `.map()` of an object literal; 67: no DBS006 for a failed
 # statement changing nothing read; 68: the `<script>` blocks of `.vue` and `.svelte` files; 69:
-# `.astro` components
-_CACHE_VERSION = 69
+# `.astro` components; 70: supabase-py requests in Python files (`supabase.table("t").select(...)`,
+# `.rpc()`)
+_CACHE_VERSION = 70
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -430,7 +431,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql)
-    for request in getattr(extracted, "requests", ()):  # supabase-js, from .js/.ts and components
+    for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown)
     return outcome
 
