@@ -423,10 +423,11 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
     """Report SQL that references tables or columns the schema does not have.
 
     Finds SQL in .sql files and in Python source (string literals passed to execute(),
-    text(), read_sql(), ... and constants that are clearly SQL), SQL templates and
-    supabase-js requests in JavaScript/TypeScript, in the <script> blocks of .vue and
-    .svelte components and in .astro components (frontmatter and scripts) under PATHS
-    (default: the `source-paths` setting, else the current directory), resolves every table and column
+    text(), read_sql(), ... and constants that are clearly SQL) and its supabase-py
+    requests, SQL templates and supabase-js requests in JavaScript/TypeScript, in the
+    <script> blocks of .vue and .svelte components and in .astro components (frontmatter
+    and scripts) under PATHS (default: the `source-paths` setting, else the current
+    directory), resolves every table and column
     against the schema, and, when a database is at hand, confirms each finding with
     PostgreSQL (PREPARE in a rolled-back transaction; nothing is executed).
     """

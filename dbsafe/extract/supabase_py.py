@@ -61,8 +61,8 @@ if TYPE_CHECKING:
 _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
 _STORAGE_WORD = re.compile(r"storage|bucket", re.IGNORECASE)
 _MODULE_WORD = re.compile(r"supabase|postgrest", re.IGNORECASE)
-# The packages supabase-py is made of (and supabase-py-async's, with the same API).
-_PACKAGES = frozenset({"supabase", "postgrest", "supabase_py_async"})
+# The packages supabase-py is made of (and its old name's, and supabase-py-async's).
+_PACKAGES = frozenset({"supabase", "postgrest", "supabase_py", "supabase_py_async"})
 # What those packages export that makes a client, or types one.
 _FACTORIES = frozenset({"create_client", "acreate_client", "create_async_client",
                         "Client", "AsyncClient", "AClient", "SyncClient",

@@ -1,4 +1,4 @@
-"""PostgREST requests (supabase-js chains) resolved against a schema snapshot.
+"""PostgREST requests (supabase-js and supabase-py chains) resolved against a schema snapshot.
 
 `check(request, snapshot)` reads one `PostgrestRequest` (see `dbsafe.extract.javascript`) the
 way PostgREST would: the `select` string with PostgREST's grammar (columns, `alias:column`,
@@ -545,7 +545,8 @@ class _Checker:
             self.report(_DYNAMIC, f"PostgREST request built at run time is not validated: "
                         f"{self.dynamic}.", request.location, subject=self.subject(),
                         help="Use literal table, column and select strings, or add "
-                             "`// dbsafe: ignore[DBS304]` if this is intended.")
+                             f"`{_comment(request.path)} dbsafe: ignore[DBS304]` if this is "
+                             "intended.")
         status = "dynamic" if self.dynamic else "not_analysed" if self.unchecked else "analysed"
         return Checked(status, tuple(self.issues), self.dynamic or self.unchecked)
 
@@ -1630,6 +1631,11 @@ def _order_terms(text: str) -> list[tuple[str | None, str, int, int]]:
     if parser.i != len(text):
         raise SelectError(f"unexpected {text[parser.i]!r}")
     return terms
+
+
+def _comment(path: str) -> str:
+    """How a line comment starts in the file a request is in (supabase-py's: Python)."""
+    return "#" if path.endswith(".py") else "//"
 
 
 def _quote(name: str) -> str:
