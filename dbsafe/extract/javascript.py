@@ -3,8 +3,9 @@
 Two things are taken from a `.js`/`.jsx`/`.mjs`/`.cjs`/`.ts`/`.tsx` file:
 
 * SQL statements, as `SqlFragment`s: tagged templates (`sql\\`...\\``, `Prisma.sql`,
-  `prisma.$queryRaw`, `$executeRaw`) and string arguments of `query`/`execute`/`raw`-style
-  calls, plus the project's own (`SqlNames`: `js-sql-tags`, `js-sql-calls`). A `${...}` hole is a parameter where it sits in a value position and makes the
+  `prisma.$queryRaw`, `$executeRaw`, slonik's `sql.type(S)`; with TypeScript's type
+  arguments too, `sql<Row[]>\\`...\\``, see `_Reader._typed_tag`) and string arguments of
+  `query`/`execute`/`raw`-style calls and pg-promise's `db.one(...)`, plus the project's own (`SqlNames`: `js-sql-tags`, `js-sql-calls`). A `${...}` hole is a parameter where it sits in a value position and makes the
   statement "not validated" anywhere else, exactly as for Python f-strings.
 * PostgREST requests, as `PostgrestRequest`s: a `.from('table')` or `.rpc('fn')` call on a
   supabase-js client and the method calls chained on it (`.select('...')`, `.eq(...)`,
@@ -48,10 +49,22 @@ SUFFIXES = frozenset({".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"})
 
 # Tags whose template is SQL (the last name of the tag expression).
 SQL_TAGS = frozenset({"sql", "SQL", "$queryRaw", "$executeRaw"})
-# Calls whose first string argument is SQL, when it reads as a statement.
+# Calls whose first string argument is SQL, when it reads as a statement: node-postgres
+# (`query`), drivers' `execute`/`prepare`, knex and drizzle (`raw`), postgres.js (`unsafe`),
+# Prisma, and pg-promise's query methods (`db.one`, `db.oneOrNone`, `t.none`, ...).
 SQL_CALLS = frozenset(
-    {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare"}
+    {"query", "execute", "raw", "unsafe", "$queryRawUnsafe", "$executeRawUnsafe", "prepare",
+     "none", "one", "oneOrNone", "many", "manyOrNone", "any", "result", "multi",
+     "multiResult"}
 )
+# Tags made from a SQL tag that are SQL tags too: slonik's `sql.unsafe`...``, and its
+# `sql.type(Schema)`...`` and `sql.typeAlias('name')`...`` (called, then tagged).
+_TAG_MEMBERS = frozenset({"unsafe"})
+_TAG_FACTORIES = frozenset({"type", "typeAlias"})
+# The name of a tag right before its type arguments (`db.$queryRaw` in
+# `await db.$queryRaw<Row[]>`...``), optionally `await`ed; see `_Reader._typed_tag`.
+_TAG_BEFORE_TYPES = re.compile(
+    r"[A-Za-z_$][\w$]*(?:\s*\??\.\s*[A-Za-z_$][\w$]*)*\s*\Z")
 # Besides DML (`looks_like_statement`), DDL a SQL call or tag runs whose effect the file's
 # other statements see (a temp table, an added column, `SET search_path`): taken so that
 # validation knows the schema changed, as for Python's sinks (DDL itself is not checked).
@@ -213,8 +226,9 @@ def sql_in_javascript(source: str, path: str, *, names: SqlNames = DEFAULT_NAMES
         Location(path='a.ts', line=1, column=42, end_line=None, end_column=None)
     """
     data = source.encode("utf-8")
-    tree = _parser(grammar or _grammar(path)).parse(data)
-    reader = _Reader(data, path, names)
+    grammar = grammar or _grammar(path)
+    tree = _parser(grammar).parse(data)
+    reader = _Reader(data, path, names, typed=grammar != "javascript")
     if tree.root_node.has_error and not tree.root_node.named_children:
         return JsExtractResult(skipped=(Skipped(Location(path, 1), "JavaScript syntax error"),))
     return reader.run(tree.root_node)
@@ -250,10 +264,12 @@ def _parser(grammar: str) -> Parser:
 class _Reader:
     """One file: its bytes, line index, the names bound in it, and what was found."""
 
-    def __init__(self, data: bytes, path: str, names: SqlNames = DEFAULT_NAMES) -> None:
+    def __init__(self, data: bytes, path: str, names: SqlNames = DEFAULT_NAMES,
+                 typed: bool = False) -> None:
         self.data = data
         self.path = path
         self.names = names
+        self.typed = typed  # TypeScript: a tag may take type arguments (`_typed_tag`)
         self.line_starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
         self.char_starts: dict[int, list[int] | None] = {}  # per line; None when ASCII
         # name -> the id of each node whose extent is a scope binding it -> the declarator of
@@ -313,6 +329,11 @@ class _Reader:
         fragments: list[SqlFragment] = []
         requests: list[PostgrestRequest] = []
         for node in nodes:
+            if node.type == "template_string" and self.typed:
+                fragment = self._typed_sql(node)
+                if fragment is not None:
+                    fragments.append(fragment)
+                continue
             if node.type != "call_expression":
                 continue
             request = self._request(node)
@@ -811,7 +832,7 @@ class _Reader:
             return None
         name = _last_name(self, function)
         if arguments.type == "template_string":
-            if name not in SQL_TAGS and not self._named(function, name, self.names.tags):
+            if not self._is_tag(function, name):
                 return None
             literal = arguments
         else:
@@ -828,15 +849,98 @@ class _Reader:
                 literal = _unwrap(bound)
             if literal.type not in ("string", "template_string"):
                 return None
+        return self._statement(literal, call)
+
+    def _is_tag(self, function: Node, name: str | None) -> bool:
+        """Whether a tag expression makes its template SQL: `sql`, `Prisma.sql`,
+        `db.$queryRaw`, the configured tags, and slonik's `sql.unsafe`, `sql.type(S)` and
+        `sql.typeAlias('x')`."""
+        if name in SQL_TAGS or self._named(function, name, self.names.tags):
+            return True
+        function = _unwrap(function)
+        if function.type == "call_expression":  # `sql.type(Schema)`...``
+            callee = function.child_by_field_name("function")
+            factory = _unwrap(callee) if callee is not None else None
+            if factory is None or factory.type != "member_expression" or (
+                    _last_name(self, factory) not in _TAG_FACTORIES):
+                return False
+            function = factory
+        elif name not in _TAG_MEMBERS or function.type != "member_expression":
+            return False
+        tag = function.child_by_field_name("object")
+        return tag is not None and self._is_tag(tag, _last_name(self, tag))
+
+    def _typed_sql(self, template: Node) -> SqlFragment | None:
+        """A tagged template with type arguments (`sql<Row[]>`...``), see `_typed_tag`."""
+        tag = self._typed_tag(template)
+        if tag is None:
+            return None
+        dotted = "".join(tag.split()).replace("?.", ".")
+        last = dotted.rsplit(".", 1)[-1]
+        if last not in SQL_TAGS and not self._configured(last, dotted, self.names.tags):
+            return None
+        return self._statement(template, template)
+
+    def _typed_tag(self, template: Node) -> str | None:
+        """The tag of a template written `tag<T>`...`` (`sql<{ id: string }[]>`...``,
+        `await prisma.$queryRaw<Row[]>`...``, `tx.$queryRaw<Array<{ d: Date }>>`...``).
+
+        TypeScript allows type arguments on a tagged template, but tree-sitter's grammar
+        does not: it reads them as a call of `tag<T>!` with a missing `!`, or as comparisons
+        (`tag < Array < {...} > > `...``). So where the template is such a misread (the
+        arguments of a call on an instantiation, or the right operand of a `>`), the text
+        right before it is taken as TypeScript writes it: the type arguments, their `<...>`
+        balanced (`=>` inside them is no bracket), after the tag's dotted name.
+        """
+        parent = template.parent
+        if parent is None or template.prev_named_sibling is None:
+            return None
+        if parent.type == "call_expression":
+            function = parent.child_by_field_name("function")
+            while function is not None and function.type in _WRAPPERS:
+                function = _operand(function)
+            if function is None or function.type != "instantiation_expression":
+                return None
+        elif parent.type != "binary_expression":
+            return None
+        top = parent
+        while top.parent is not None and top.parent.type in (
+                "binary_expression", "await_expression", "call_expression"):
+            top = top.parent
+        data, index, depth = self.data, template.start_byte - 1, 0
+        while index >= top.start_byte and data[index] in b" \t\r\n":
+            index -= 1
+        if index < top.start_byte or data[index] != ord(">"):
+            return None
+        while index >= top.start_byte:
+            char = data[index]
+            if char == ord(">") and not (index > 0 and data[index - 1] == ord("=")):
+                depth += 1
+            elif char == ord(">"):
+                index -= 1  # `=>`
+            elif char == ord("<"):
+                depth -= 1
+                if depth == 0:
+                    break
+            elif char == ord("`"):
+                return None
+            index -= 1
+        else:
+            return None
+        before = data[top.start_byte:index].decode("utf-8", "replace")
+        match = _TAG_BEFORE_TYPES.search(before)
+        return match.group(0).strip() if match is not None else None
+
+    def _statement(self, literal: Node, site: Node) -> SqlFragment | None:
+        """The statement a SQL string or template holds, if it reads as one."""
         template = self._template(literal)
         if not looks_like_statement(template.text, holes=len(template.holes)) and not (
                 _changes_schema(template)):
             return None
-        if self._expected_to_fail(call):
+        if self._expected_to_fail(site):
             return None
         reason, sql, spans = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
-
 
     def _expected_to_fail(self, call: Node) -> bool:
         """True for a call a test expects to fail: inside `expect(...)` read by `.rejects`
@@ -863,14 +967,18 @@ class _Reader:
         """Whether a tag or callee is one of the configured names (see `SqlNames`)."""
         if not configured:
             return False
+        function = _unwrap(function)
+        dotted = "".join(self.text(function).split()) if (
+            function.type == "member_expression") else ""
+        return self._configured(last, dotted, configured)
+
+    @staticmethod
+    def _configured(last: str | None, dotted: str, configured: frozenset[str]) -> bool:
+        """Whether a name (its last part, and the whole dotted expression) is configured."""
         if last is not None and last in configured:
             return True
-        function = _unwrap(function)
-        if function.type != "member_expression":
-            return False
-        dotted = "".join(self.text(function).split())
-        return any(dotted == name or dotted.endswith("." + name)
-                   for name in configured if "." in name)
+        return bool(dotted) and any(dotted == name or dotted.endswith("." + name)
+                                    for name in configured if "." in name)
 
 
 def _client_name(name: str) -> bool:

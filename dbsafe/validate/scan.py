@@ -95,8 +95,9 @@ _CHUNK = 32
 # DDL; 66: payload rows made by `.map()` of an object literal; 67: no DBS006 for a failed
 # statement changing nothing read; 68: the `<script>` blocks of `.vue` and `.svelte` files; 69:
 # `.astro` components; 70: supabase-py requests in Python files (`supabase.table("t").select(...)`,
-# `.rpc()`)
-_CACHE_VERSION = 70
+# `.rpc()`); 71: TypeScript tags with type arguments (`sql<T>`...``), slonik's `sql.type(S)`/
+# `sql.typeAlias`/`sql.unsafe` tags, pg-promise's `db.one`/`db.any`/... calls
+_CACHE_VERSION = 71
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

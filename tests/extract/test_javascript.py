@@ -402,3 +402,43 @@ def test_following_a_query_reads_only_the_names_in_its_scope(monkeypatch) -> Non
     requests = sql_in_javascript(source, "bundle.min.js").requests
     assert len(requests) == 2 * functions
     assert resolved < 20 * functions  # about ten a function; every `e` of the file each: 400
+
+
+def test_tags_with_type_arguments_are_read() -> None:
+    """tree-sitter's TypeScript grammar misreads `tag<T>`...``: as a call of `tag<T>!` or
+    as comparisons. The tag is read before its balanced type arguments; an arrow's `=>`,
+    a comparison and another tag are not SQL tags, and JavaScript has no type arguments."""
+    source = (
+        "const a = await prisma.$queryRaw<{ v: string }[]>`SELECT a1 FROM t WHERE x = ${x}`;\n"
+        "const b = tx.$queryRaw<Array<{ d: Date; f: () => void }>>`SELECT b1 FROM t`;\n"
+        "const c = await sql<Array<Row>>`SELECT c1 FROM t`;\n"
+        "const d = (await getDb()).sql<\n  R[]\n>`SELECT d1 FROM t`;\n"
+        "const e = sql<number>`count(*)`;\n"
+        "const f = (x: Array<string>) => `SELECT f1 FROM t`;\n"
+        "const g = html<T>`SELECT g1 FROM t`;\n"
+        "const h = a < b > `SELECT h1 FROM t`;\n"
+    )
+    fragments = sql_in_javascript(source, "db.ts").fragments
+    assert [(f.sql.split()[1], f.line, f.column) for f in fragments] == [
+        ("a1", 1, 51), ("b1", 2, 59), ("c1", 3, 33), ("d1", 6, 3)]
+    assert fragments[0].sql == "SELECT a1 FROM t WHERE x = NULL"
+    assert [f.sql for f in sql_in_javascript(source, "db.tsx").fragments] == [
+        f.sql for f in fragments]
+    assert sql_in_javascript(source, "db.js").fragments == ()
+
+
+def test_pg_promise_calls_and_slonik_tags_are_read() -> None:
+    source = (
+        "await db.oneOrNone('SELECT a1 FROM t WHERE id = $1', [id]);\n"
+        "await t.none('UPDATE t SET b1 = $1', [v]);\n"
+        "await db.any('SELECT c1 FROM t');\n"
+        "await pool.one(sql.type(Row)`SELECT d1 FROM t WHERE id = ${id}`);\n"
+        "await pool.any(sql.typeAlias('id')`SELECT e1 FROM t`);\n"
+        "await pool.query(sql.unsafe`SELECT f1 FROM t`);\n"
+        "await pool.query(other.type(Row)`SELECT g1 FROM t`);\n"
+        "await pool.query(html.unsafe`SELECT h1 FROM t`);\n"
+        "items.any('not a statement');\n"
+    )
+    fragments = sql_in_javascript(source, "db.ts").fragments
+    assert [(f.sql.split()[1], f.line) for f in fragments] == [
+        ("a1", 1), ("t", 2), ("c1", 3), ("d1", 4), ("e1", 5), ("f1", 6)]
