@@ -346,19 +346,23 @@ class SqlFolder:
     root: Path  # the project root: paths in failures are shown relative to it
     platform: str | None = None  # "supabase": its migrations expect the platform's objects
     in_transaction: bool = False  # `sql-migrations-in-transaction`: the runner wraps files
+    runner: str | None = None  # "prisma", "drizzle": its history table exists (RUNNER_HISTORY)
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
         """A supabase project's folder (a `supabase` folder on its path) gets the
         platform's stand-in, and its files run in a transaction each, as supabase's CLI
-        runs them."""
+        runs them. A prisma or drizzle-kit folder's database has its runner's history
+        table."""
+        from dbsafe.migrate.sqlfiles import migration_runner
+
         resolved, root = path.resolve(), settings.project_root.resolve()
         # (Within the project: a checkout under some ~/supabase/ folder is not one.)
         parts = resolved.relative_to(root).parts if resolved.is_relative_to(root) \
             else resolved.parts
         supabase = "supabase" in parts
         return cls(path, settings.project_root, "supabase" if supabase else None,
-                   settings.sql_migrations_in_transaction)
+                   settings.sql_migrations_in_transaction, migration_runner(path))
 
     def read(self) -> list:
         """The migrations, in the order and with the transactions their runner uses:
@@ -382,12 +386,13 @@ class SqlFolder:
         migrations = self.read()  # an empty or unreadable folder fails before the server
         with throwaway_server(database="dbsafe") as server:
             url = server.url("dbsafe")
-            yield url, apply_sql_migrations(migrations, url, platform=self.platform)
+            yield url, apply_sql_migrations(migrations, url, platform=self.platform,
+                                            runner=self.runner)
 
     def cache_key(self, settings: Settings) -> str:
         """Hash of every file under the folder, dbsafe's version, the embedded server's
-        and what runs before the files (the supabase stand-in)."""
-        from dbsafe.migrate.sqlfiles import supabase_platform_sql
+        and what runs before the files (the supabase stand-in, a runner's history table)."""
+        from dbsafe.migrate.sqlfiles import RUNNER_HISTORY, supabase_platform_sql
         from dbsafe.schema.model import FORMAT_VERSION
 
         digest = hashlib.sha256(
@@ -396,6 +401,8 @@ class SqlFolder:
             f"transaction {self.in_transaction}\0".encode())
         if self.platform == "supabase":
             digest.update(supabase_platform_sql().encode())
+        if self.runner is not None:
+            digest.update(RUNNER_HISTORY[self.runner].encode())
         excluded = settings.effective_cache_dir.resolve()
         for path in sorted(self.path.rglob("*")):
             if not path.is_file() or path.resolve().is_relative_to(excluded):

@@ -12,6 +12,8 @@ after the file's transaction, so what it builds is there for the rest.
 
 For a supabase project, `SUPABASE_PLATFORM` (supabase.sql, next to this module) is applied
 first: a small stand-in for what the Supabase platform creates before any migration runs.
+For a folder of prisma migrate's or drizzle-kit's, the table that runner keeps its history
+in (`RUNNER_HISTORY`) is created first: production has it, though no migration creates it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,40 @@ log = logging.getLogger(__name__)
 # Long enough for a migration's data statements, short enough that one stuck statement
 # (a `pg_sleep`, a lock no one will release) cannot hang the run.
 STATEMENT_TIMEOUT = "60s"
+
+
+# The table a runner records the migrations it applied in, as it creates it in the database
+# it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL). An
+# application may read it (a health check counting `_prisma_migrations`).
+RUNNER_HISTORY = {
+    "prisma": """CREATE TABLE "_prisma_migrations" (
+    "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum"              VARCHAR(64) NOT NULL,
+    "finished_at"           TIMESTAMPTZ,
+    "migration_name"        VARCHAR(255) NOT NULL,
+    "logs"                  TEXT,
+    "rolled_back_at"        TIMESTAMPTZ,
+    "started_at"            TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
+)""",
+    "drizzle": """CREATE SCHEMA IF NOT EXISTS "drizzle";
+CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
+    id SERIAL PRIMARY KEY,
+    hash text NOT NULL,
+    created_at bigint
+)""",
+}
+
+
+def migration_runner(folder: Path) -> str | None:
+    """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
+    for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
+    "drizzle" for drizzle-kit's (`meta/_journal.json`), else None."""
+    if (folder / "migration_lock.toml").is_file() or any(folder.glob("*/migration.sql")):
+        return "prisma"
+    if (folder / "meta" / "_journal.json").is_file():
+        return "drizzle"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +96,15 @@ class StatementFailure:
 
 
 def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
-                         platform: str | None = None) -> tuple[StatementFailure, ...]:
+                         platform: str | None = None,
+                         runner: str | None = None) -> tuple[StatementFailure, ...]:
     """Run `migrations` in order on the database at `url`; returns what failed.
 
     Args:
         migrations: SQL migrations, as `sql_migrations` reads them (up sections only).
         url: a libpq URL of the database to migrate (the throwaway one).
         platform: "supabase" to create the platform's stand-in first.
+        runner: a key of `RUNNER_HISTORY`: that runner's history table is created first.
 
     Raises:
         DatabaseError: the database could not be reached, or the connection broke.
@@ -82,6 +120,8 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
         conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         if platform == "supabase":
             conn.execute(supabase_platform_sql())
+        if runner is not None:
+            conn.execute(RUNNER_HISTORY[runner])
         for migration in migrations:
             failures.extend(_apply_file(conn, migration))
     return tuple(failures)

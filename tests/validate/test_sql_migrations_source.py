@@ -456,3 +456,51 @@ insert into public.nothing values (1);
     notes = [(f.location.line, dict(f.context)["PostgreSQL"][:5])
              for f in report.findings if f.code == "DBS006"]
     assert notes == [(7, "42883"), (8, "42P01"), (9, "42P01")]
+
+
+RAW_SQL_TS = """import { Prisma } from '@prisma/client';
+export async function stats(prisma, db, pool, sql) {
+  await prisma.$queryRaw`SELECT count(*) AS n FROM _prisma_migrations WHERE finished_at IS NOT NULL`;
+  await prisma.$queryRaw<Array<{ id: string; at: Date }>>`SELECT id, nickname FROM "User" WHERE id = ${1}`;
+  await db.oneOrNone('SELECT id, emial FROM "User" WHERE id = $1', [1]);
+  await pool.maybeOne(sql.type(UserRow)`SELECT nick FROM "User"`);
+  await db.execute(sql`SELECT hash, created_at FROM drizzle.__drizzle_migrations`);
+}
+"""
+
+
+@pytest.mark.parametrize("runner", ["prisma", "drizzle"])
+def test_raw_sql_in_typescript_against_prisma_and_drizzle_folders(tmp_path: Path,
+                                                                   runner: str) -> None:
+    """A tag with type arguments (`prisma.$queryRaw<T[]>`...``), pg-promise's `db.oneOrNone`
+    and slonik's `sql.type(S)`...`` are read; the runner's own history table
+    (`_prisma_migrations`, `drizzle.__drizzle_migrations`) is in production's database, so
+    it is not missing, while the other runner's is."""
+    root = tmp_path
+    init = 'CREATE TABLE "User" ("id" TEXT PRIMARY KEY, "name" TEXT);\n'
+    if runner == "prisma":
+        folder = root / "prisma" / "migrations"
+        (folder / "20240101000000_init").mkdir(parents=True)
+        (folder / "20240101000000_init" / "migration.sql").write_text(init)
+        (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    else:
+        folder = root / "drizzle"
+        (folder / "meta").mkdir(parents=True)
+        (folder / "0000_init.sql").write_text(init)
+        (folder / "meta" / "_journal.json").write_text('{"entries": []}\n')
+    (root / "src").mkdir()
+    (root / "src" / "stats.ts").write_text(RAW_SQL_TS)
+    settings = load_settings(root, {"sql-migrations": folder}, environ={})
+
+    report = commands.validate(settings, [root / "src"])
+
+    expected = [("DBS302", "src/stats.ts", 4), ("DBS302", "src/stats.ts", 5),
+                ("DBS302", "src/stats.ts", 6)]
+    expected.append(("DBS301", "src/stats.ts", 3 if runner == "drizzle" else 7))
+    assert findings(report) == sorted(expected)
+    # each confirmed by PostgreSQL on the database the folder built
+    assert all(any(title == "PostgreSQL" and text[:5] in ("42703", "42P01")
+                   for title, text in f.context) for f in report.findings)
+    messages = {f.message for f in report.findings if f.code == "DBS302"}
+    assert messages == {"`User` has no column `nickname`", "`User` has no column `emial`",
+                        "`User` has no column `nick`"}
