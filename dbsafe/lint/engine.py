@@ -192,6 +192,9 @@ class History:
     # Tables created here -> the leading plain columns of each of their indexes (primary
     # key and unique constraints too); a table not in it has indexes nobody saw built.
     table_indexes: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # Other tables (the database's, or made where this cannot follow) -> the same for the
+    # indexes the migrations built on them: added to what the database shows it had.
+    indexes_added: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
@@ -342,6 +345,7 @@ class History:
                     if con.kind in ("primary", "unique") and con.columns]
             else:
                 self.table_indexes.pop(last(s.relation), None)
+            self.indexes_added.pop(last(s.relation), None)  # a new table of that name
         elif kind == "AlterTableStmt" and s.relation:
             self._alter(last(s.relation), s)
         elif kind == "DropStmt" and s.object_kind == "table":
@@ -412,10 +416,11 @@ class History:
                 for waiting, checked in self.pending_checks.items():
                     if waiting[0] == last(rename.relation) and checked == rename.old:
                         self.pending_checks[waiting] = rename.new
-                indexes = self.table_indexes.get(last(rename.relation))
-                if indexes is not None:
-                    indexes[:] = [tuple(rename.new if c == rename.old else c for c in index)
-                                  for index in indexes]
+                for indexes in (self.table_indexes.get(last(rename.relation)),
+                                self.indexes_added.get(last(rename.relation))):
+                    if indexes is not None:
+                        indexes[:] = [tuple(rename.new if c == rename.old else c
+                                            for c in index) for index in indexes]
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
                 if old in self.columns:
@@ -446,14 +451,15 @@ class History:
                         self.index_tables[index] = rename.new
                 if old in self.table_indexes:
                     self.table_indexes[rename.new] = self.table_indexes.pop(old)
+                if old in self.indexes_added:
+                    self.indexes_added[rename.new] = self.indexes_added.pop(old)
         elif kind == "IndexStmt" and s.index_def is not None:
             built = s.index_def
             if built.unique and built.plain and not built.partial:
                 self.unique_indexes.setdefault(last(built.table), []).append(
                     (last(built.name) if built.name else None, built.columns))
-            known = self.table_indexes.get(last(s.index_def.table))
-            if known is not None and s.index_def.columns:
-                known.append(s.index_def.columns)
+            if s.index_def.columns:
+                self._indexes_of(last(s.index_def.table)).append(s.index_def.columns)
             if s.index_def.name:
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
                 if s.index_def.plain:
@@ -581,6 +587,12 @@ class History:
                 if fk is not None and last(fk.table) == table_name:
                     keys[name] = dataclasses.replace(fk, table=moved)
 
+    def _indexes_of(self, table_name: str) -> list[tuple[str, ...]]:
+        """Where the indexes built on `table_name` are noted: all its indexes for a table
+        created here, else those the migrations added (`indexes_added`)."""
+        known = self.table_indexes.get(table_name)
+        return known if known is not None else self.indexes_added.setdefault(table_name, [])
+
     def _check_added(self, table_name: str, con: Constraint) -> None:
         if con.kind == "check" and con.enforced:
             checks = self.checks.setdefault(table_name, {})
@@ -597,14 +609,13 @@ class History:
                     storage.pop(setting, None)
                 else:
                     storage[setting] = value
-            indexes = self.table_indexes.get(table_name)
+            indexes = self._indexes_of(table_name)
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
                 for con in action.column.constraints:
                     self._key_added(table_name, con, (action.column.name,))
                     self._foreign_key_added(table_name, con, (action.column.name,))
-                if indexes is not None and (action.column.has("primary") or
-                                            action.column.has("unique")):
+                if action.column.has("primary") or action.column.has("unique"):
                     indexes.append((action.column.name,))
             elif sub == "AlterColumnType" and action.column is not None and action.name:
                 facts = table.setdefault(action.name, ColumnFacts(not_null=None))
@@ -626,8 +637,8 @@ class History:
                         unique[name] = None
                 if action.cascade:
                     self._keys_dropped_to(table_name, column=action.name)
-                if indexes is not None:  # its indexes go with it
-                    indexes[:] = [index for index in indexes if action.name not in index]
+                # its indexes go with it
+                indexes[:] = [index for index in indexes if action.name not in index]
             elif sub == "AttachPartition" and action.default and action.partition:
                 self.default_partitions[table_name] = last(action.partition)
             elif sub == "DetachPartition" and action.partition and \
@@ -643,7 +654,7 @@ class History:
                         self.index_columns.get(last(con.using_index), ())
                     for name in key:
                         table.setdefault(name, ColumnFacts()).not_null = True
-                if indexes is not None and con.kind in ("primary", "unique") and con.columns:
+                if con.kind in ("primary", "unique") and con.columns:
                     indexes.append(con.columns)
                 column = not_null_check_column(con)
                 if column is not None and con.enforced:

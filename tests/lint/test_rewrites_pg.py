@@ -654,6 +654,45 @@ def test_a_foreign_key_added_to_a_table_an_earlier_migration_made_is_checked_for
     assert found == [("DBS117", "users.bracket_id")]
 
 
+
+def test_an_index_a_linted_migration_built_on_a_database_table_covers_a_foreign_key(
+        conninfo: str, tmp_path: Path) -> None:
+    """With --database-url, DBS117 read a database table's indexes from the database alone,
+    as they were before the migrations: an index an earlier linted migration built on it was
+    not seen. Found on CKAN linted against a database at 048f7db947bf: 092 indexes
+    `resource (package_id)`, 105 adds the foreign key on it and was told it had no index.
+    PostgreSQL's delete of a package then uses the index: no scan of `resources`."""
+    schema = ("CREATE TABLE packages (id int PRIMARY KEY);\n"
+              "CREATE TABLE resources (id int PRIMARY KEY, package_id int, owner_id int);\n")
+    index = "CREATE INDEX ix_resources_package ON resources (package_id);\n"
+    change = ("ALTER TABLE resources ADD FOREIGN KEY (package_id) REFERENCES packages (id);\n"
+              "ALTER TABLE resources ADD FOREIGN KEY (owner_id) REFERENCES packages (id);\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        with conn.transaction(force_rollback=True):
+            conn.execute(index + change)
+            conn.execute("INSERT INTO packages SELECT i FROM generate_series(1, 200) AS i;"
+                         "INSERT INTO resources SELECT i, i % 199 + 1, NULL FROM "
+                         "generate_series(1, 5000) AS i; ANALYZE resources")
+            scans = ("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+                     "WHERE relname = 'resources'")
+            before = conn.execute(scans).fetchone()
+            conn.execute("DELETE FROM packages WHERE id = 200")  # no resource has it
+            after = conn.execute(scans).fetchone()
+    assert before is not None and after is not None
+    # the checks for the package's resources: by the index for `package_id`, by a scan of
+    # `resources` for `owner_id`
+    assert (after[0], after[1]) == (before[0] + 1, before[1] + 1)
+    folder = tmp_path / "database" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "001_index.sql").write_text(index, encoding="utf-8")
+    (folder / "002_keys.sql").write_text(change, encoding="utf-8")
+    report = commands.lint(Settings(project_root=folder.parent, database_url=conninfo),
+                           [folder])
+    found = [(f.code, f.subject) for f in report.findings if f.code == "DBS117"]
+    assert found == [("DBS117", "resources.owner_id")]
+
+
 TEAMS = ("CREATE TABLE teams (id int PRIMARY KEY, name text);\n"
          "CREATE TABLE users (id int PRIMARY KEY, parent int REFERENCES users (id));\n"
          "CREATE TABLE awards (id int PRIMARY KEY, team_id int REFERENCES teams (id), "

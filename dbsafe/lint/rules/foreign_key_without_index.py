@@ -31,8 +31,8 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
 
 ## Not flagged
 * An index whose leading columns are the foreign key's columns (in any order): created
-  anywhere in the same migration, a primary key or unique constraint, or — when dbsafe
-  knows the database before the migration — an existing index.
+  anywhere in the same migration or by an earlier one, a primary key or unique constraint,
+  or — when dbsafe knows the database before the migrations — an existing index.
 * A foreign key on an existing table when dbsafe does not know the table's indexes: the
   table was not created by an earlier migration of the history (as a plain `CREATE TABLE`:
   a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
@@ -115,7 +115,10 @@ def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | N
     relation = ctx.before_relation(table)
     if relation is None:
         return ctx.history.table_indexes.get(last(table))  # an earlier migration made it
-    return [tuple(ix.columns) for ix in relation.indexes]
+    # the database's, and those earlier migrations (linted after it) built on it
+    return [tuple(ix.columns) for ix in relation.indexes] + \
+        ctx.history.table_indexes.get(last(table), []) + \
+        ctx.history.indexes_added.get(last(table), [])
 
 
 RULE = Rule(
