@@ -750,20 +750,26 @@ def _psycopg3_connection(connection: Any) -> Any:
     return driver if isinstance(driver, psycopg.Connection) else None
 
 
-def _failure(exc: BaseException, revision_files: dict[str, str]) -> dict[str, Any]:
+def _failure(exc: BaseException, revision_files: dict[str, str],
+             script_dir: str | None = None) -> dict[str, Any]:
     """The error as data, naming the revision (file and line) whose code raised it, else
     the outermost line of the project's own code that did (`origin`: env.py, or a revision
-    file alembic was loading)."""
+    file alembic was loading). The project's code is what lies under the working directory
+    (not its virtualenv) and under `script_dir`, the migrations folder, wherever that is
+    (`script_location` naming an installed package or a checkout elsewhere)."""
     where = origin = None
     project = os.path.realpath(os.getcwd()) + os.sep
+    scripts = os.path.realpath(script_dir) + os.sep if script_dir else None
     tb = exc.__traceback__
     while tb is not None:
         code_file = tb.tb_frame.f_code.co_filename  # "<frozen importlib...>" is no file
         filename = os.path.realpath(code_file)
         if filename in revision_files:
             where = (revision_files[filename], filename, tb.tb_lineno)
-        elif origin is None and os.path.isabs(code_file) and filename.startswith(project) and \
-                "site-packages" not in filename and filename != os.path.realpath(__file__):
+        elif origin is None and os.path.isabs(code_file) and (
+                (scripts is not None and filename.startswith(scripts))
+                or (filename.startswith(project) and "site-packages" not in filename
+                    and filename != os.path.realpath(__file__))):
             origin = [filename, tb.tb_lineno]
         tb = tb.tb_next
     message = str(getattr(exc, "orig", None) or exc).strip()
@@ -969,7 +975,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result["ok"] = False
-        result["error"] = _failure(exc, revision_files)
+        result["error"] = _failure(exc, revision_files, script.dir)
         result["error"]["committed"] = _COMMITS.committed
         result["contexts"] = seen_contexts
     return result
@@ -1184,7 +1190,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 step["ok"] = False
-                step["error"] = _failure(exc, revision_files)
+                step["error"] = _failure(exc, revision_files, script.dir)
                 step["error"]["committed"] = _COMMITS.committed
             finally:
                 _FINGERPRINTS.start(None, [])
@@ -1212,7 +1218,7 @@ def _capture(config: Any, target: dict[str, Any], original_url: str | None,
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        result["capture_error"] = _failure(exc, revision_files)
+        result["capture_error"] = _failure(exc, revision_files, script.dir)
     result["captured"] = capture.statements
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import Settings
-from dbsafe.core import Report
+from dbsafe.core import DbsafeError, Report
 from dbsafe.lint.locks import lock_report
 from dbsafe.lint.run import load, load_migrations
 from dbsafe.report import render_text
@@ -684,6 +684,30 @@ def test_an_env_py_failing_only_on_the_throwaway_is_named_with_its_line(
         f"throwaway server: migrations/env.py:{line}: RuntimeError: Not running inside a "
         "worker thread)."]
 
+
+
+def test_an_env_py_outside_the_working_directory_is_named_with_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # indico's env.py reads flask's `current_app` at import, outside the app context its own
+    # CLI provides; with `script_location` naming its migrations folder elsewhere (an
+    # installed package, a checkout next to the project) the reason said "alembic.ini/env.py"
+    # with no line: only frames under the working directory counted as the project's.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r07"]})
+    vendor = tmp_path / "vendor" / "migrations"
+    vendor.parent.mkdir()
+    (root / "migrations").rename(vendor)
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("%(here)s/migrations", str(vendor)))
+    env = vendor / "env.py"
+    env.write_text("raise RuntimeError('Working outside of application context.')\n"
+                   + env.read_text())
+    monkeypatch.chdir(root)
+    with pytest.raises(DbsafeError) as raised:
+        load(Settings(project_root=root))
+    assert f"{env}:1: RuntimeError: Working outside of application context." in \
+        str(raised.value)
+    assert "alembic.ini/env.py" not in str(raised.value)
 
 @pytest.mark.timeout(120)
 def test_a_statement_waiting_for_the_migrations_own_idle_session_is_reported_not_hung(
