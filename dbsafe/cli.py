@@ -207,7 +207,7 @@ def schema_source_options(func: Callable) -> Callable:
                      help="Build the schema by applying the migrations to a throwaway "
                           "embedded PostgreSQL (the default when no database or snapshot is "
                           "configured): alembic's, or with no alembic.ini the SQL files of "
-                          "supabase/migrations, prisma/migrations or db/migrations (at the "
+                          "supabase/migrations, prisma/migrations, db/migrations or drizzle (at the "
                           "root, else in a monorepo's folder up to two levels below it, "
                           "such as apps/web/supabase/migrations)."),
         _alembic_config_option(),
@@ -501,8 +501,8 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
     With no PATHS, runs the project's alembic revisions on a throwaway server and lints each
     statement as it ran, attributed to its op.* call (`--offline`: renders them with
     `alembic upgrade --sql` instead); a project with no alembic.ini gets its folder of SQL
-    migrations linted (`sql-migrations`, else supabase/migrations, prisma/migrations or
-    db/migrations, at the root or up to two levels below it). PATHS are .sql files or folders of SQL migrations (supabase/migrations,
+    migrations linted (`sql-migrations`, else supabase/migrations, prisma/migrations,
+    db/migrations or drizzle-kit's drizzle, at the root or up to two levels below it). PATHS are .sql files or folders of SQL migrations (supabase/migrations,
     Flyway's V1__x.sql, ...). `--explain DBS101` prints a rule's documentation.
     """
     from dbsafe import commands

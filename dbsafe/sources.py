@@ -260,8 +260,10 @@ def _embedded_version() -> str:
 # -- a folder of SQL migrations ------------------------------------------------------------
 
 # Where runners keep SQL migrations by default, looked for under the project root when no
-# `alembic.ini` says the project's migrations are alembic's: supabase's, prisma's, dbmate's.
-SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrations")
+# `alembic.ini` says the project's migrations are alembic's: supabase's, prisma's, dbmate's,
+# drizzle-kit's (`drizzle`, taken only with its `meta/_journal.json`: a folder of that name
+# often holds the ORM's TypeScript schema, or SQL of another kind).
+SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrations", "drizzle")
 # With none at the root, a monorepo's: inside its workspace folders, one or two levels down
 # (`backend/supabase/migrations`, `apps/web/supabase/migrations`, `packages/db/prisma/...`),
 # as workspace globs (`apps/*`, `packages/*`, `services/*`) place them. Deeper folders are
@@ -304,7 +306,7 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
             root, (*SQL_MIGRATION_FOLDERS, "alembic.ini"), depth=WORKSPACE_DEPTH,
             exclude=settings.exclude, skip=NOT_THE_APPLICATION)
         found = [root / name for name in nested
-                 if name.endswith("/migrations") and _holds_sql(root / name)]
+                 if not name.endswith("/alembic.ini") and _holds_sql(root / name)]
         alembic = [root / name for name in nested if name.endswith("/alembic.ini")]
         if found and alembic:
             # Another application of the repository keeps alembic migrations: its Python
@@ -323,6 +325,8 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
 
 
 def _holds_sql(folder: Path) -> bool:
+    if folder.name == "drizzle" and not (folder / "meta" / "_journal.json").is_file():
+        return False
     return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
 
 

@@ -504,3 +504,38 @@ def test_raw_sql_in_typescript_against_prisma_and_drizzle_folders(tmp_path: Path
     messages = {f.message for f in report.findings if f.code == "DBS302"}
     assert messages == {"`User` has no column `nickname`", "`User` has no column `emial`",
                         "`User` has no column `nick`"}
+
+
+def _drizzle_folder(folder: Path, *, journal: bool = True) -> None:
+    (folder / "meta").mkdir(parents=True)
+    (folder / "0000_init.sql").write_text(
+        'CREATE TABLE "notes" ("id" bigint PRIMARY KEY, "body" text);\n'
+        "--> statement-breakpoint\n"
+        'CREATE INDEX "notes_body" ON "notes" ("body");\n')
+    if journal:
+        (folder / "meta" / "_journal.json").write_text('{"dialect": "postgresql", "entries": []}\n')
+
+
+@pytest.mark.parametrize("where", ["drizzle", "packages/db/drizzle"])
+def test_drizzle_kits_folder_is_found_by_its_journal(tmp_path: Path, where: str) -> None:
+    """drizzle-kit's default output folder, at the root or in a workspace folder, is the
+    schema without `--sql-migrations` when it has drizzle-kit's `meta/_journal.json`."""
+    _drizzle_folder(tmp_path / where)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.ts").write_text(
+        "export const all = (db) => db.execute(sql`SELECT id, title FROM notes`)\n")
+    settings = load_settings(tmp_path, environ={})
+
+    report = commands.validate(settings, [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/notes.ts", 1)]
+    assert report.summary["schema_source"].endswith(f"{where} (embedded PostgreSQL)")
+
+
+def test_a_drizzle_folder_without_the_journal_is_not_taken(tmp_path: Path) -> None:
+    # drizzle-orm projects often keep their TypeScript schema (and seed SQL) in `drizzle/`.
+    _drizzle_folder(tmp_path / "drizzle", journal=False)
+    (tmp_path / "q.sql").write_text("SELECT 1;\n")
+    result = dbsafe("validate", ".", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "alembic config not found" in result.stderr
