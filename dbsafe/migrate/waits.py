@@ -104,18 +104,54 @@ class SelfWaitWatch:
         """One look: end the blockers of every hopeless wait; returns the waits found."""
         found: list[SelfWait] = []
         rows = conn.execute(_WAITS_SQL, {"patience": self.patience}).fetchall()  # type: ignore[attr-defined]
-        ended: set[int] = set()
         for waiter, blocker, schema, name, mode, locktype, seconds, since in rows:
             relation = f"{schema}.{name}" if name else None
             found.append(SelfWait(int(waiter), int(blocker), relation, str(mode),
                                   str(locktype), float(seconds), float(since)))
-            if blocker not in ended:
-                ended.add(blocker)
-                conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)",  # type: ignore[attr-defined]
-                             (blocker,))
+        # Kept before the blockers are ended: the statement that waited then goes on, and
+        # the request it belongs to may be answered before this thread runs again.
+        self.waits.extend(found)
+        ended: set[int] = set()
         for wait in found:
+            if wait.blocker_pid not in ended:
+                ended.add(wait.blocker_pid)
+                conn.execute("SELECT pg_catalog.pg_terminate_backend(%s)",  # type: ignore[attr-defined]
+                             (wait.blocker_pid,))
             log.info("statement of backend %d waited %.0f s for %s on %s held by backend %d, "
                      "idle in its transaction: ended it", wait.waiter_pid, wait.seconds,
                      wait.mode, wait.relation or wait.locktype, wait.blocker_pid)
-        self.waits.extend(found)
         return found
+
+
+def lock_mode(mode: str) -> str:
+    """A `pg_locks.mode` as PostgreSQL's documentation names it.
+
+    >>> lock_mode("AccessExclusiveLock")
+    'ACCESS EXCLUSIVE'
+    """
+    if not mode.endswith("Lock"):
+        return mode
+    return "".join(f" {c}" if c.isupper() else c for c in mode.removesuffix("Lock")).strip().upper()
+
+
+def message(mode: str, relation: str | None, holder: str | None, *,
+            command: str = "upgrade") -> str:
+    """What dbsafe says of a statement that waited for another connection of the migration
+    (DBS132): `mode` as pg_locks gives it, `holder` the `path:line` that last used that
+    connection, `command` the alembic command that would wait forever.
+
+    >>> message("AccessExclusiveLock", "public.roles", "versions/r02.py:24")
+    'This statement waited for an ACCESS EXCLUSIVE lock on `roles` held by another \
+connection of the migration, left idle in its transaction by versions/r02.py:24; `alembic \
+upgrade` waits here forever (dbsafe ended that connection to go on).'
+    """
+    if relation:
+        name = lock_mode(mode)
+        what = (f"{'an' if name[0] in 'AEIO' else 'a'} {name} lock on "
+                f"`{relation.removeprefix('public.')}` held by")
+    else:  # CONCURRENTLY waits for every older transaction
+        what = "the transaction of"
+    left = (f", left idle in its transaction by {holder}" if holder
+            else ", idle in its transaction")
+    return (f"This statement waited for {what} another connection of the migration{left}; "
+            f"`alembic {command}` waits here forever (dbsafe ended that connection to go on).")

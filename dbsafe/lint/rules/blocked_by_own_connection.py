@@ -47,32 +47,26 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.locks import from_pg_locks
 from dbsafe.lint.statement import Statement
+from dbsafe.migrate.waits import message
 
 # Its findings need a captured run: no SQL alone triggers it (see tests/lint/test_capture.py).
 ALEMBIC_ONLY = True
+
+HELP = ("Run the other queries on op.get_bind(), or commit or close that session before this "
+        "statement runs.")
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     waited = statement.waited
     if waited is None:
         return
-    mode = from_pg_locks(waited.mode) or waited.mode
-    if waited.relation:
-        what = (f"{'an' if mode[0] in 'AEIO' else 'a'} {mode} lock on "
-                f"`{waited.relation.removeprefix('public.')}` held by")
-    else:  # CONCURRENTLY waits for every older transaction
-        what = "the transaction of"
-    holder = (f", left idle in its transaction by {waited.holder.path}:{waited.holder.line}"
-              if waited.holder is not None else ", idle in its transaction")
+    holder = (f"{waited.holder.path}:{waited.holder.line}" if waited.holder is not None
+              else None)
     yield ctx.finding(
         RULE,
-        f"This statement waited for {what} another connection of the migration"
-        f"{holder}; `alembic upgrade` waits here forever (dbsafe ended that connection to "
-        "go on).",
-        help="Run the other queries on op.get_bind(), or commit or close that session "
-             "before this statement runs.",
+        message(waited.mode, waited.relation, holder),
+        help=HELP,
         subject=waited.relation.removeprefix("public.") if waited.relation else None)
 
 
