@@ -37,7 +37,7 @@ from dbsafe.config import usable_cores
 from dbsafe.core import DbsafeError, Finding, Location, RuleInfo, Severity, first_line
 
 if TYPE_CHECKING:
-    from dbsafe.migrate.runner import AlembicProject, Revision, RunResult
+    from dbsafe.migrate.runner import AlembicProject, CapturedStatement, Revision, RunResult
     from dbsafe.schema.diff import Change, DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -127,10 +127,17 @@ class _Walk:
 
     def __init__(self, project: AlembicProject, url: str,
                  new_database: Callable[[], str] | None, *, start: Sequence[str] = (),
-                 seed: Path | None = None) -> None:
+                 seed: Path | None = None, throwaway: bool = False,
+                 waits: list[tuple[CapturedStatement, str]] | None = None) -> None:
         self.project = project
         self.url = url
         self.new_database = new_database  # None: the database cannot be replaced
+        # On a throwaway server: its child's databases are watched for statements waiting
+        # for another connection of the migration idle in its transaction (`_note_waits`)
+        self.throwaway = throwaway
+        # (statement that waited, the alembic command it ran in), shared by the walks of
+        # one verification
+        self.waits: list[tuple[CapturedStatement, str]] = [] if waits is None else waits
         self.start = list(start)
         self.seed = seed
         self._stack = contextlib.ExitStack()
@@ -177,7 +184,7 @@ class _Walk:
         if self._session is None:
             from dbsafe.migrate.runner import ApplySession
 
-            session = ApplySession(self.project, self.url)
+            session = ApplySession(self.project, self.url, throwaway=self.throwaway)
             session.start()
             self._stack.callback(session.close)
             self._session = session
@@ -205,10 +212,37 @@ class _Walk:
         fingerprint = (self.fingerprint_sql, after) if after else None
         # prepared on a throwaway server (the only kind with a twin), not on a scratch
         # database that a pooler may serve
-        result: RunResult = self.session.apply(operations, fingerprint=fingerprint,
-                                               prepare=self.has_twin,
-                                               verify=False, keep_connection=True)
+        return self._request(operations, fingerprint=fingerprint, prepare=self.has_twin,
+                             verify=False, keep_connection=True)
+
+    def _request(self, operations: Sequence[tuple[str, str]], **options: Any) -> RunResult:
+        from dbsafe.migrate.runner import MigrationError
+
+        try:
+            result: RunResult = self.session.apply(operations, **options)
+        except MigrationError as exc:
+            self._note_waits(exc.waited, operations)
+            raise
+        self._note_waits(result.waited, operations)
         return result
+
+    def _note_waits(self, waited: Sequence[CapturedStatement],
+                    operations: Sequence[tuple[str, str]]) -> None:
+        """Keep the waits alembic itself would hang on: the other connection was left idle
+        by the same alembic command. One left by an earlier command is the walk's doing
+        (its one child outlives the commands, as an `alembic` run does not): ended, not
+        reported."""
+        for statement in waited:
+            wait = statement.waited
+            assert wait is not None
+            index = statement.operation or 0
+            if wait.holder_file is None or wait.holder_operation != index \
+                    or index >= len(operations):
+                log.info("%s:%d waited for a connection an earlier alembic command of the "
+                         "walk left idle in its transaction; dbsafe ended it",
+                         statement.file, statement.line)
+                continue
+            self.waits.append((statement, " ".join(operations[index])))
 
     def fingerprint(self) -> str:
         return str(self.conn.execute(self.fingerprint_sql.encode()).fetchone()[0])
@@ -265,8 +299,8 @@ class _Walk:
             url = self.new_database()
             # The walk's own child runs it (a request may name another database of the
             # same server): no second child to start.
-            self.session.apply([("upgrade", _up(s)) for s in self.start]
-                               or [("upgrade", "base")], verify=False, database_url=url)
+            self._request([("upgrade", _up(s)) for s in self.start]
+                          or [("upgrade", "base")], verify=False, database_url=url)
             if self.seed is not None:
                 _seed(url, self.seed)
             self._twin = url
@@ -274,8 +308,8 @@ class _Walk:
         url = self._twin
         tips = [t for t in dict.fromkeys(applied) if t not in self._twin_applied]
         if tips:
-            self.session.apply([("upgrade", _up(t)) for t in tips], verify=False,
-                               database_url=url, keep_connection=True)
+            self._request([("upgrade", _up(t)) for t in tips], verify=False,
+                          database_url=url, keep_connection=True)
             self._twin_applied += tips
         self.snapshots += 1
         return introspect_url(url)
@@ -328,7 +362,8 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
 
             return walk(project, server.url("dbsafe"), root=root,
                         start=[start] if start else (), target=target, options=options,
-                        new_database=new_database, seed=seed, progress=progress)
+                        new_database=new_database, seed=seed, progress=progress,
+                        throwaway=True)
     from dbsafe.core import DatabaseError
     from dbsafe.migrate.runner import current_revisions
     from dbsafe.pg.urls import redact_url
@@ -354,7 +389,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
          new_database: Callable[[], str] | None = None, seed: Path | None = None,
          progress: Progress | None = None,
          fast_min: int | None = FAST_WALK_MIN,
-         split_min: int | None = SPLIT_WALK_MIN) -> WalkResult:
+         split_min: int | None = SPLIT_WALK_MIN, throwaway: bool = False) -> WalkResult:
     """Walk the history on `url` and report every revision whose downgrade is no undo.
 
     Each revision costs one request to the child: its upgrade (in the same alembic command
@@ -386,6 +421,10 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         split_min: a fast walk of at least this many revisions is cut in two, walked side
             by side on two databases (`_split_walk`) when this machine has two cores or
             more; None: never.
+        throwaway: `url` and `new_database`'s databases are dbsafe's own throwaways: a
+            statement waiting for another connection of the migration idle in its
+            transaction has that connection ended (reported as DBS132 when the same
+            alembic command left it idle) instead of waiting forever.
 
     Raises:
         MigrationError: the revisions before `start` could not be applied.
@@ -409,7 +448,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
     # The least length of a walk cut in two here, or None: never cut.
     split_at_least = split_min if (new_database is not None and fast_min is not None
                                    and usable_cores() > 1) else None
-    with _Walk(project, url, new_database, seed=seed) as w, contextlib.ExitStack() as stack:
+    with _Walk(project, url, new_database, seed=seed, throwaway=throwaway) as w, \
+            contextlib.ExitStack() as stack:
         w.start_child()
         spare: _Walk | None = None
         if split_at_least is not None and new_database is not None \
@@ -417,7 +457,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             # The second walk a long history is split into (`_split_walk`), its child
             # started now, side by side with the first one's (the history is known only
             # once loaded: the revision files are counted instead).
-            spare = stack.enter_context(_Walk(project, new_database(), new_database))
+            spare = stack.enter_context(_Walk(project, new_database(), new_database,
+                                              throwaway=throwaway, waits=w.waits))
             spare.start_child()
         # The walk's child loads the history once; what it loaded describes it too.
         described = w.described()
@@ -571,6 +612,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                     report([_reupgrade_failed(by_id[carry], exc, root)])
         requests, snapshots = w.requests, w.snapshots
         w.end_child()  # it exits while the findings are put together
+        findings += _self_waits(w.waits, root)
     not_verified = tuple(r.revision for r in order[stopped_at:] if r.revision not in walked) \
         if stopped_at is not None else ()
     summary: dict[str, Any] = {
@@ -921,7 +963,8 @@ def _split_walk(w: _Walk, upper_walk: _Walk | None, order: Sequence[Revision],
         with contextlib.ExitStack() as own:
             try:
                 u = upper_walk or own.enter_context(
-                    _Walk(w.project, new_database(), new_database))
+                    _Walk(w.project, new_database(), new_database, throwaway=w.throwaway,
+                          waits=w.waits))
             except BaseException as exc:  # noqa: BLE001 - raised again in the walk's thread
                 upper["error"] = exc
                 return
@@ -1255,7 +1298,36 @@ def _failure_context(exc: Exception) -> tuple[tuple[str, str], ...]:
     context = [("Database error", str(exc))]
     if getattr(exc, "sqlstate", None):
         context.append(("SQLSTATE", str(exc.sqlstate)))  # type: ignore[attr-defined]
+    if getattr(exc, "self_waits", ()):
+        context.append(("Note", "dbsafe ended a connection of the migration that a statement "
+                                "waited for, idle in its transaction (DBS132); this error "
+                                "may follow from that"))
     return tuple(context)
+
+
+def _self_waits(waits: Sequence[tuple[CapturedStatement, str]], root: Path) -> list[Finding]:
+    """DBS132 once per statement that waited for another connection of the migration left
+    idle in its transaction by the same alembic command: run alone, that command waits
+    forever (the walk went on because dbsafe ended the connection)."""
+    from dbsafe.lint.rules.blocked_by_own_connection import HELP, RULE
+    from dbsafe.migrate.waits import message
+
+    found: dict[tuple[str, int, str], Finding] = {}
+    for statement, command in waits:
+        wait = statement.waited
+        assert wait is not None and wait.holder_file is not None
+        verb = command.split()[0]
+        path = _relative(Path(statement.file), root)
+        key = (path, statement.line, verb)
+        if key in found:
+            continue
+        holder = f"{_relative(Path(wait.holder_file), root)}:{wait.holder_line}"
+        found[key] = Finding(
+            RULE.code, message(wait.mode, wait.relation, holder, command=verb),
+            RULE.severity, Location(path, statement.line), statement.revision, help=HELP,
+            context=(("Failing revision", statement.revision),
+                     ("Statement", statement.sql), ("Alembic command", f"alembic {command}")))
+    return [found[key] for key in sorted(found)]
 
 
 def _downgrade_failed(revision: Revision, exc: Exception, problem: str | None,

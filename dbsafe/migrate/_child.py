@@ -738,6 +738,55 @@ class _Commits:
 _COMMITS = _Commits()
 
 
+class _Trail:
+    """Where each statement of the revisions ran from, on which server process, when, and
+    in which alembic command of the request: asked for (`"trail": true`) on dbsafe's
+    throwaway servers, whose watcher ends a connection of the migration left idle in its
+    transaction that a statement waits for (`dbsafe.migrate.waits`). dbsafe matches the wait
+    with the statement that waited and with the line that last used the other connection.
+
+    Records are `[sql, file, line, revision, operation, pid, started]`; only statements run
+    from a revision file's frame count.
+    """
+
+    def __init__(self) -> None:
+        self.revision_files: dict[str, str] = {}  # real path: revision
+        self.records: list[list[Any]] | None = None  # None: not asked for
+        self.operation = 0  # index of the alembic command of the request running now
+        self._installed = False
+
+    def install(self, revision_files: dict[str, str]) -> None:
+        self.revision_files = revision_files
+        if self._installed:
+            return
+        try:
+            from sqlalchemy import event
+            from sqlalchemy.engine import Engine
+        except ImportError:
+            return
+        event.listen(Engine, "before_cursor_execute", self.before)
+        self._installed = True
+
+    def start(self, wanted: bool) -> list[list[Any]] | None:
+        self.records = [] if wanted else None
+        self.operation = 0
+        return self.records
+
+    def before(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+               context: Any, executemany: bool) -> None:
+        if self.records is None:
+            return
+        file, line = _revision_frame(sys._getframe(1), self.revision_files)
+        if file is None:
+            return
+        first = statement.strip().split("\n", 1)[0]
+        self.records.append([first[:200], file, line, self.revision_files[file], self.operation,
+                             _backend_pid(_dbapi_connection(conn)), time.time()])
+
+
+_TRAIL = _Trail()
+
+
 def _psycopg3_connection(connection: Any) -> Any:
     """The psycopg 3 connection under a SQLAlchemy connection, else None (another driver,
     or an async one)."""
@@ -940,6 +989,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
     if request["mode"] in ("session", "apply"):
         _COMMITS.install(revision_files)
+    if request["mode"] in ("session", "apply", "models") and request.get("trail"):
+        _TRAIL.install(revision_files)
+        _TRAIL.start(request["mode"] != "session")
 
     try:
         if request["mode"] == "render":
@@ -978,6 +1030,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         result["error"] = _failure(exc, revision_files, script.dir)
         result["error"]["committed"] = _COMMITS.committed
         result["contexts"] = seen_contexts
+    if _TRAIL.records is not None and request["mode"] != "session":
+        result["trail"] = _TRAIL.records
     return result
 
 
@@ -1049,7 +1103,8 @@ def _operations(config: Any, request: dict[str, Any], result: dict[str, Any],
                 script: Any) -> None:
     from alembic import command
 
-    for operation in request["operations"]:
+    for index, operation in enumerate(request["operations"]):
+        _TRAIL.operation = index
         name, revision = operation["command"], operation["revision"]
         result.setdefault("expected", [])
         if name == "upgrade":
@@ -1156,6 +1211,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
 
     target = sandbox.target
     assert target is not None
+    trail_wanted = bool(request.get("trail"))  # each answer says where its statements ran
 
     # alembic builds a ScriptDirectory (importing every revision file) for each command;
     # within one session the files do not change, so every command gets the one built
@@ -1184,6 +1240,9 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
                 _FINGERPRINTS.start(request.get("fingerprint"),
                                     step.setdefault("fingerprints", []))
                 _COMMITS.start()
+                trail = _TRAIL.start(trail_wanted)
+                if trail is not None:
+                    step["trail"] = trail
                 _apply(config, here, original_url, request, step, script)
                 step["ok"] = True
             except BaseException as exc:

@@ -74,6 +74,9 @@ class MigrationError(DbsafeError):
         # failure, and the fingerprints taken before it
         self.completed = 0
         self.fingerprints: tuple[tuple[str, str, str | None], ...] = ()
+        # On a throwaway: the waits dbsafe ended before the failure (see RunResult)
+        self.self_waits: tuple[SelfWait, ...] = ()
+        self.waited: tuple[CapturedStatement, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,9 @@ class RunResult:
     # On a throwaway: statements that waited for a lock another connection of the migration
     # held, idle in its transaction, until dbsafe ended it (`dbsafe.migrate.waits.SelfWait`).
     self_waits: tuple[SelfWait, ...] = ()
+    # apply() and ApplySession.apply() on a throwaway: the statements of the revisions that
+    # waited so (their `waited` set), each with the alembic command it ran in (`operation`)
+    waited: tuple[CapturedStatement, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +169,8 @@ class CapturedStatement:
     # A lock it waited for that another connection of the migration held, idle in its
     # transaction, until dbsafe ended that connection (see `dbsafe.migrate.waits`).
     waited: WaitedFor | None = None
+    # apply(), ApplySession.apply(): index of the alembic command of the request it ran in
+    operation: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +184,8 @@ class WaitedFor:
     # The holder's last statement run from a revision (file, line), when one was captured.
     holder_file: str | None = None
     holder_line: int = 0
+    # ... and the alembic command of its request that ran it (apply, ApplySession.apply)
+    holder_operation: int | None = None
 
 
 def capture(project: AlembicProject, database_url: str, *, observe: bool = True,
@@ -220,8 +230,39 @@ def _with_waits(captured: Sequence[CapturedStatement],
         last = out[holder] if holder is not None else None
         out[index] = dataclasses.replace(out[index], waited=WaitedFor(
             wait.relation, wait.mode, wait.locktype,
-            last.file if last else None, last.line if last else 0))
+            last.file if last else None, last.line if last else 0,
+            last.operation if last else None))
     return tuple(out)
+
+
+def _waited(data: Mapping[str, Any], waits: Sequence[SelfWait]) -> tuple[CapturedStatement, ...]:
+    """The statements of a request's trail (`_child._Trail`) that waited, each with what it
+    waited for."""
+    if not waits:
+        return ()
+    trail = [CapturedStatement(sql, file, int(line), revision, None, pid=pid, started=started,
+                               operation=int(operation))
+             for sql, file, line, revision, operation, pid, started in data.get("trail") or ()]
+    return tuple(c for c in _with_waits(trail, waits) if c.waited is not None)
+
+
+def warn_waits(waited: Sequence[CapturedStatement],
+               operations: Sequence[tuple[str, str]]) -> None:
+    """Say, as a warning, each statement that waited for another connection of the
+    migration (the commands that build a schema on a throwaway have no finding to say it
+    with)."""
+    from dbsafe.migrate.waits import message
+
+    for statement in waited:
+        wait = statement.waited
+        assert wait is not None
+        holder = f"{_display(wait.holder_file)}:{wait.holder_line}" if wait.holder_file \
+            else None
+        index = statement.operation or 0
+        command = operations[index][0] if index < len(operations) else "upgrade"
+        log.warning("%s:%d: %s See DBS132 (`dbsafe lint` reports it).",
+                    _display(statement.file), statement.line,
+                    message(wait.mode, wait.relation, holder, command=command))
 
 
 def render_offline(project: AlembicProject, *, since: str | None = None,
@@ -247,6 +288,7 @@ def compare_models(project: AlembicProject, database_url: str,
     """
     result = _run(project, {"mode": "models", "models": models}, target_url=database_url,
                   throwaway=True)
+    warn_waits(result.waited, [("upgrade", "heads")])
     return tuple((o, n, d) for o, n, d in result.model_differences)
 
 
@@ -279,7 +321,12 @@ def apply(project: AlembicProject, database_url: str,
     }
     if session:
         request["session"] = dict(session)
-    result = _run(project, request, target_url=database_url, throwaway=throwaway)
+    try:
+        result = _run(project, request, target_url=database_url, throwaway=throwaway)
+    except MigrationError as exc:
+        warn_waits(exc.waited, operations)
+        raise
+    warn_waits(result.waited, operations)
     verify_applied(database_url, result)
     return result
 
@@ -294,6 +341,8 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
     target = connection_params(target_url) if target_url else None
     request = {**request, "alembic_ini": str(ini), "ini_section": project.ini_section,
                "target": target}
+    if throwaway and request["mode"] != "capture":  # capture records every statement anyway
+        request["trail"] = True
     env = _child_environment(target_url, target)
     with tempfile.TemporaryDirectory(prefix="dbsafe-run-") as tmp:
         result_file = Path(tmp) / "result.json"
@@ -329,11 +378,14 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
                 "before it could report" + (f"; its last output:\n{tail}" if tail else ""),
                 output=output,
             ) from None
+    waits = tuple(watch.waits) if watch is not None else ()
     if not data.get("ok"):
-        raise _error(data["error"], ini, output, project.interpreter)
+        error = _error(data["error"], ini, output, project.interpreter)
+        error.self_waits, error.waited = waits, _waited(data, waits)
+        raise error
     result = _result(data, output)
-    if watch is not None and watch.waits:
-        result = dataclasses.replace(result, self_waits=tuple(watch.waits))
+    if waits:
+        result = dataclasses.replace(result, self_waits=waits, waited=_waited(data, waits))
     return result
 
 
@@ -348,13 +400,21 @@ class ApplySession:
 
     Each call is verified like `apply()`; a failed call leaves the session usable (the
     revision's transaction was rolled back in the child), so the caller can retry.
+
+    With `throwaway` (the databases are a throwaway server's of dbsafe's), each database a
+    request runs on is watched while the session lasts (`dbsafe.migrate.waits`): a statement
+    waiting for another connection of the migration idle in its transaction has that
+    connection ended, and the answer says which statement waited (`RunResult.waited`, or the
+    error's `waited`). Never on a database the user named: that watcher ends connections.
     """
 
     def __init__(self, project: AlembicProject, database_url: str, *,
-                 session: Mapping[str, str] | None = None) -> None:
+                 session: Mapping[str, str] | None = None, throwaway: bool = False) -> None:
         self.project = project
         self.url = database_url
         self.session = dict(session or {})
+        self.throwaway = throwaway
+        self._watches: dict[str, Any] = {}  # SelfWaitWatch by database URL (throwaway)
         self._proc: subprocess.Popen[bytes] | None = None
         self._results: Any = None
         self._output: list[bytes] = []
@@ -397,7 +457,8 @@ class ApplySession:
         self._reader.start()
         request = {"mode": "session", "alembic_ini": str(ini),
                    "ini_section": self.project.ini_section, "target": target,
-                   "session": self.session or None, "result_fd": write_fd}
+                   "session": self.session or None, "result_fd": write_fd,
+                   "trail": self.throwaway}
         try:
             self._send(request)
         except BaseException:
@@ -476,20 +537,41 @@ class ApplySession:
             request["database"] = other["dbname"]
             request["environ"] = {k: env[k] for k in ("PGDATABASE", *URL_VARIABLES)}
             url = database_url
+        watch = self._watch(url)
+        seen = len(watch.waits) if watch is not None else 0
         self._send(request)
         data = self._receive()
+        # Waits seen since the last request (between two, the caller's own statements may
+        # have waited) and during this one; only those of this request's statements are
+        # matched with one.
+        waits = tuple(watch.waits[seen:]) if watch is not None else ()
         output = self.output
         if not data.get("ok"):
             error = _error(data["error"], self.project.ini.resolve(), output,
                            self.project.interpreter)
             error.fingerprints = _fingerprints(data)
             error.completed = int(data.get("completed") or 0)
+            error.self_waits, error.waited = waits, _waited(data, waits)
             raise error
         data = {**data, "revisions": self._ready["revisions"], "heads": self._ready["heads"]}
         result = _result(data, output)
+        if waits:
+            result = dataclasses.replace(result, self_waits=waits, waited=_waited(data, waits))
         if verify:
             verify_applied(url, result)
         return result
+
+    def _watch(self, url: str) -> Any:
+        """The watcher of the database `url` names, started on first use; None unless the
+        session is on a throwaway server."""
+        if not self.throwaway:
+            return None
+        watch = self._watches.get(url)
+        if watch is None:
+            from dbsafe.migrate.waits import SelfWaitWatch
+
+            watch = self._watches[url] = SelfWaitWatch(to_libpq_url(url)).__enter__()
+        return watch
 
     @property
     def output(self) -> str:
@@ -572,6 +654,9 @@ class ApplySession:
             if output.strip():
                 log.info("output of env.py and the revisions:\n%s", output.rstrip())
             self._proc = None
+            for watch in self._watches.values():
+                watch.__exit__(None, None, None)
+            self._watches.clear()
 
 
 def _die_with_parent() -> None:

@@ -15,6 +15,14 @@ several seconds behind a connection of the migration idle in its transaction all
 It ends that connection (as if the revision had closed it) so the run goes on, and reports
 the statement that waited and the line that last used the other connection.
 
+Where: `dbsafe lint` (upgrades), and `dbsafe verify-reversible` on its throwaway server
+(upgrades and downgrades, when the same alembic command left the connection idle). The
+commands that build a schema from the migrations on a throwaway server (`schema dump`,
+`validate`, `diff`, `drift`, the schema `dbsafe downgrade` checks against) end the
+connection too and say so in a warning. Never on a database you name (`dbsafe upgrade`,
+`downgrade`, `verify-reversible --database-url`): there a connection may be anyone's, and
+the statement waits until `lock_timeout`.
+
 ## Bad
 ```python
 def upgrade():

@@ -1,0 +1,159 @@
+"""A history whose revisions leave a second session idle in its transaction, run by every
+command that runs the migrations on a throwaway server.
+
+apache-airflow 2.10's revisions 0078 and 0084 read roles through the application's own
+session and, on an empty database, never end its transaction; 0118's `ALTER TABLE` then
+waits for it forever. `dbsafe lint` ends such a connection and reports DBS132
+(tests/lint/test_capture.py); the walk of `verify-reversible` hung on it until the CI job's
+timeout. Here revision r02 does it in its upgrade and in its downgrade.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+from dbsafe.core import Severity
+from dbsafe.gates import reversible
+from dbsafe.migrate.runner import AlembicProject
+from tests.migrate.projects import ALEMBIC_INI, ENV_PY
+
+pytestmark = pytest.mark.db
+
+_HEAD = '''import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = {down}
+'''
+
+REVISIONS = {
+    "r01": '''
+
+def upgrade():
+    op.create_table("roles", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("roles")
+''',
+    # Reads roles through a second connection and leaves its transaction open (ACCESS SHARE
+    # on roles), then alters roles on alembic's connection: waits for it, in both ways.
+    "r02": '''
+from sqlalchemy.orm import Session
+
+SESSIONS = []
+
+
+def _count_roles():
+    session = Session(bind=op.get_bind().engine)  # another connection, never committed
+    SESSIONS.append(session)
+    session.execute(sa.text("SELECT count(*) FROM roles")).scalar()
+
+
+def upgrade():
+    _count_roles()
+    op.add_column("roles", sa.Column("note", sa.Text))
+
+
+def downgrade():
+    _count_roles()
+    op.drop_column("roles", "note")
+''',
+    "r03": '''
+
+def upgrade():
+    op.create_index("ix_roles_note", "roles", ["note"])
+
+
+def downgrade():
+    op.drop_index("ix_roles_note", table_name="roles")
+''',
+}
+
+# Lines of r02.py.
+SESSION_LINE = 15  # session.execute(...) in _count_roles
+UPGRADE_LINE = 20  # op.add_column
+DOWNGRADE_LINE = 25  # op.drop_column
+
+
+def write_history(root: Path) -> Path:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
+    # each revision commits on its own, as airflow's env.py does: r02's second session
+    # sees the table r01 made
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"].replace(
+        "target_metadata=target_metadata)",
+        "target_metadata=target_metadata, transaction_per_migration=True)"))
+    previous = None
+    for rev, body in REVISIONS.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    lines = (versions / "r02.py").read_text().splitlines()
+    assert "session.execute" in lines[SESSION_LINE - 1]
+    assert "op.add_column" in lines[UPGRADE_LINE - 1]
+    assert "op.drop_column" in lines[DOWNGRADE_LINE - 1]
+    return root
+
+
+@pytest.mark.timeout(120)
+def test_verify_reversible_ends_the_idle_session_and_reports_where_both_ways_wait(
+        tmp_path: Path) -> None:
+    root = write_history(tmp_path / "p")
+    report = commands.verify_reversible(Settings(project_root=root))
+
+    assert [(f.code, f.severity, f.location.path if f.location else None,
+             f.location.line if f.location else None, f.message)
+            for f in report.findings] == [
+        ("DBS132", Severity.ERROR, "migrations/versions/r02.py", UPGRADE_LINE,
+         "This statement waited for an ACCESS EXCLUSIVE lock on `roles` held by another "
+         "connection of the migration, left idle in its transaction by "
+         f"migrations/versions/r02.py:{SESSION_LINE}; `alembic upgrade` waits here forever "
+         "(dbsafe ended that connection to go on)."),
+        ("DBS132", Severity.ERROR, "migrations/versions/r02.py", DOWNGRADE_LINE,
+         "This statement waited for an ACCESS EXCLUSIVE lock on `roles` held by another "
+         "connection of the migration, left idle in its transaction by "
+         f"migrations/versions/r02.py:{SESSION_LINE}; `alembic downgrade` waits here "
+         "forever (dbsafe ended that connection to go on)."),
+    ]
+    # The walk went on past the waits: every revision's round trip was verified.
+    assert report.summary["revisions_verified"] == 3
+    assert report.summary["revisions_not_verified"] == []
+
+
+@pytest.mark.timeout(120)
+def test_the_fast_walk_ends_the_idle_session_too(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    # all revisions up in one alembic command, then down in one (`_fast_walk`)
+    root = write_history(tmp_path / "p")
+    result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
+                             new_database=more_databases, fast_min=1, split_min=None,
+                             throwaway=True)
+
+    assert [(f.code, f.location.line if f.location else None, dict(f.context)["Alembic command"])
+            for f in result.findings] == [
+        ("DBS132", UPGRADE_LINE, "alembic upgrade r03@r03"),
+        ("DBS132", DOWNGRADE_LINE, "alembic downgrade base")]
+    assert result.walked == ("r01", "r02", "r03")
+
+
+@pytest.mark.timeout(120)
+def test_the_schema_the_history_builds_is_dumped_and_the_wait_is_said(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # `schema dump`, validate and diff build the schema at head the same way
+    # (`migrate.throwaway.migrated_database`)
+    root = write_history(tmp_path / "p")
+    with caplog.at_level(logging.WARNING, logger="dbsafe"):
+        snapshot = commands.schema_dump(Settings(project_root=root, use_cache=False))
+
+    roles = next(r for r in snapshot.relations if r.name == "roles")
+    assert [c.name for c in roles.columns] == ["id", "note"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(f"migrations/versions/r02.py:{UPGRADE_LINE}" in w and
+               f"r02.py:{SESSION_LINE}" in w and "DBS132" in w for w in warnings), warnings
