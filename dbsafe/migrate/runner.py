@@ -246,6 +246,19 @@ def _waited(data: Mapping[str, Any], waits: Sequence[SelfWait]) -> tuple[Capture
     return tuple(c for c in _with_waits(trail, waits) if c.waited is not None)
 
 
+def _with_self_waits(error: MigrationError, data: Mapping[str, Any],
+                     waits: Sequence[SelfWait]) -> MigrationError:
+    """The failure with the waits dbsafe ended during the request. When the connection it
+    ended was alembic's own (a revision's second session waited for alembic's transaction,
+    idle while the revision waited for that session), alembic fails outside the revision's
+    code, on that connection: the failure is the revision's that waited."""
+    error.self_waits, error.waited = tuple(waits), _waited(data, waits)
+    if error.revision is None and error.waited:
+        last = error.waited[-1]
+        error.revision, error.file, error.line = last.revision, last.file, last.line
+    return error
+
+
 def warn_waits(waited: Sequence[CapturedStatement],
                operations: Sequence[tuple[str, str]]) -> None:
     """Say, as a warning, each statement that waited for another connection of the
@@ -380,9 +393,8 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
             ) from None
     waits = tuple(watch.waits) if watch is not None else ()
     if not data.get("ok"):
-        error = _error(data["error"], ini, output, project.interpreter)
-        error.self_waits, error.waited = waits, _waited(data, waits)
-        raise error
+        raise _with_self_waits(_error(data["error"], ini, output, project.interpreter),
+                               data, waits)
     result = _result(data, output)
     if waits:
         result = dataclasses.replace(result, self_waits=waits, waited=_waited(data, waits))
@@ -551,8 +563,7 @@ class ApplySession:
                            self.project.interpreter)
             error.fingerprints = _fingerprints(data)
             error.completed = int(data.get("completed") or 0)
-            error.self_waits, error.waited = waits, _waited(data, waits)
-            raise error
+            raise _with_self_waits(error, data, waits)
         data = {**data, "revisions": self._ready["revisions"], "heads": self._ready["heads"]}
         result = _result(data, output)
         if waits:

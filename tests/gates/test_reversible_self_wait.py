@@ -82,7 +82,27 @@ UPGRADE_LINE = 20  # op.add_column
 DOWNGRADE_LINE = 25  # op.drop_column
 
 
-def write_history(root: Path) -> Path:
+# The other way round, as airflow's 0043 downgrades: alembic's transaction alters roles, then
+# a second session updates it and waits for that transaction, idle while the revision waits
+# for the session. The connection dbsafe ends is alembic's, and alembic then fails on it.
+OTHER_WAY = {"r01": REVISIONS["r01"], "r02": '''
+from sqlalchemy.orm import Session
+
+
+def upgrade():
+    op.add_column("roles", sa.Column("flag", sa.Integer))
+
+
+def downgrade():
+    op.alter_column("roles", "flag", type_=sa.BigInteger)
+    with Session(bind=op.get_bind().engine) as session:  # another connection
+        session.execute(sa.text("UPDATE roles SET flag = 1"))
+        session.commit()
+'''}
+ALTER_LINE, UPDATE_LINE = 15, 17
+
+
+def write_history(root: Path, revisions: dict[str, str] = REVISIONS) -> Path:
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
     (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
@@ -92,13 +112,17 @@ def write_history(root: Path) -> Path:
         "target_metadata=target_metadata)",
         "target_metadata=target_metadata, transaction_per_migration=True)"))
     previous = None
-    for rev, body in REVISIONS.items():
+    for rev, body in revisions.items():
         (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
         previous = rev
     lines = (versions / "r02.py").read_text().splitlines()
-    assert "session.execute" in lines[SESSION_LINE - 1]
-    assert "op.add_column" in lines[UPGRADE_LINE - 1]
-    assert "op.drop_column" in lines[DOWNGRADE_LINE - 1]
+    if revisions is REVISIONS:
+        assert "session.execute" in lines[SESSION_LINE - 1]
+        assert "op.add_column" in lines[UPGRADE_LINE - 1]
+        assert "op.drop_column" in lines[DOWNGRADE_LINE - 1]
+    else:
+        assert "op.alter_column" in lines[ALTER_LINE - 1]
+        assert "UPDATE roles" in lines[UPDATE_LINE - 1]
     return root
 
 
@@ -125,6 +149,26 @@ def test_verify_reversible_ends_the_idle_session_and_reports_where_both_ways_wai
     # The walk went on past the waits: every revision's round trip was verified.
     assert report.summary["revisions_verified"] == 3
     assert report.summary["revisions_not_verified"] == []
+
+
+@pytest.mark.timeout(120)
+def test_a_second_session_waiting_for_alembics_transaction_is_reported_with_the_failure(
+        tmp_path: Path) -> None:
+    root = write_history(tmp_path / "p", OTHER_WAY)
+    report = commands.verify_reversible(Settings(project_root=root))
+
+    assert [(f.code, f.location.line if f.location else None, f.subject)
+            for f in report.findings] == [
+        ("DBS412", 14, "r02"),  # def downgrade
+        ("DBS132", UPDATE_LINE, "r02")]
+    failed, waited = report.findings
+    assert "dbsafe ended a connection" in dict(failed.context)["Note"]
+    assert waited.message == (
+        "This statement waited for a ROW EXCLUSIVE lock on `roles` held by another "
+        "connection of the migration, left idle in its transaction by "
+        f"migrations/versions/r02.py:{ALTER_LINE}; `alembic downgrade` waits here forever "
+        "(dbsafe ended that connection to go on).")
+    assert report.summary["revisions_verified"] == 2
 
 
 @pytest.mark.timeout(120)
