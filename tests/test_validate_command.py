@@ -224,6 +224,28 @@ def test_a_sqlite_cache_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
 
 
 @pytest.mark.db
+def test_clickhouse_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
+                                                             demo_snapshot: Path) -> None:
+    """AgentOps: spans in ClickHouse (`otel_2.otel_traces`) read through clickhouse-connect,
+    in the module that reads PostgreSQL through psycopg, whose typo is still found."""
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "spans.py",
+          "from clickhouse_connect import get_async_client\n"
+          "import psycopg\n"
+          "async def spans(limit, path):\n"
+          "    client = await get_async_client(host='clickhouse')\n"
+          "    query = 'SELECT * FROM otel_2.otel_traces LIMIT {limit}'\n"
+          "    rows = await client.query(query.format(limit=limit))\n"
+          "    with psycopg.connect(path) as conn:\n"
+          "        conn.execute('SELECT id FROM patientz')\n")
+    settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
+    report = commands.validate(settings, [tmp_path])
+    assert locations(report) == [("DBS301", "spans.py", 8, 38)]
+    assert [(s.location.line, s.reason) for s in report.skipped] == [
+        (5, "sent to ClickHouse, not PostgreSQL")]
+
+
+@pytest.mark.db
 def test_a_field_a_composite_column_lacks_is_found_and_confirmed(database_url: str,
                                                                 tmp_path: Path) -> None:
     report = _stale_scan(

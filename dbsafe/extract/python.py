@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from dbsafe.core import Location, Skipped
+from dbsafe.extract.engines import ENGINE_SINKS, ENGINES, SAME_ENGINE, SQLITE, Engine
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import Hole, Template, adds_a_clause, fill_holes, in_syntax
 from dbsafe.extract.sqlfile import statement_bounds
@@ -156,23 +157,26 @@ class _Extractor:
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         self.runs_unseen_sql = False  # sends SQL read from a file (see `_read_from_file`)
-        # Names this module gave SQLite's modules, connect functions and connection types.
-        self.sqlite_modules: set[str] = set()
-        self.sqlite_connects: set[str] = set()
-        self.sqlite_types: set[str] = set()
-        self.mentions_sqlite = "sqlite" in source.lower()  # else none of it is looked for
+        # The other engines this module may send SQL to (see `_engine_receiving`): those it
+        # names at all, and the dotted name each imported name stands for (None: imported
+        # as two different things).
+        lowered = source.lower()
+        self.engines = tuple(engine for engine in ENGINES
+                             if any(word in lowered for word in engine.words))
+        self.imported: dict[str, str | None] = {}
 
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
         calls: list[ast.Call] = []
         strings: list[ast.expr] = []
         for node in _walk(self.tree, self.parents):
-            if isinstance(node, ast.Call) and _call_name(node) in SINKS:
+            if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
+                    self.engines and _call_name(node) in ENGINE_SINKS)):
                 calls.append(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                self._note_sqlite_import(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and self.engines:
+                self._note_import(node)
             elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
                 self._note_temp_view(node)
             if isinstance(node, (ast.BinOp, ast.FormattedValue)):
@@ -181,18 +185,14 @@ class _Extractor:
             arg = _sql_argument(call)
             if arg is None:
                 continue
+            engine = self._engine_receiving(call)
+            if engine is None and _call_name(call) not in SINKS:
+                continue  # `client.query(...)` of no other engine: not a sink
             if self._expected_to_fail(call):
                 self._take(arg)
                 continue
-            if self._sent_to_sqlite(call):
-                # `conn.execute(text("..."))`: the statement is text()'s argument.
-                inner = _sql_argument(arg) if isinstance(arg, ast.Call) and \
-                    _call_name(arg) in SINKS else None
-                sent = self._resolve(inner or arg) or inner or arg
-                self._take(sent)
-                self.skipped.append(Skipped(
-                    Location(self.path, *self._position(sent.lineno, sent.col_offset)),
-                    "sent to SQLite, not PostgreSQL"))
+            if engine is not None:
+                self._skip_sent(arg, engine)
                 continue
             if self._read_from_file(arg):
                 self.runs_unseen_sql = True
@@ -452,41 +452,70 @@ class _Extractor:
         else:
             self.ddl.append(f"CREATE TEMP VIEW {name} AS SELECT")
 
-    # -- SQLite ------------------------------------------------------------------------
+    # -- other engines -----------------------------------------------------------------
 
-    def _note_sqlite_import(self, node: ast.Import | ast.ImportFrom) -> None:
+    def _note_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        """Remember the dotted name each imported name stands for (`import mysql.connector`
+        binds `mysql`; `from google.cloud import bigquery` binds `google.cloud.bigquery`)."""
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in _SQLITE_MODULES:
-                    self.sqlite_modules.add(alias.asname or alias.name.split(".")[0])
-        elif node.module in _SQLITE_MODULES:
-            for alias in node.names:
-                if alias.name == "connect":
-                    self.sqlite_connects.add(alias.asname or alias.name)
-                elif alias.name in _SQLITE_TYPES:
-                    self.sqlite_types.add(alias.asname or alias.name)
+            bound = [(alias.asname or alias.name.split(".")[0],
+                      alias.name if alias.asname else alias.name.split(".")[0])
+                     for alias in node.names]
+        elif node.module and not node.level:
+            bound = [(alias.asname or alias.name, f"{node.module}.{alias.name}")
+                     for alias in node.names if alias.name != "*"]
+        else:
+            return  # a relative import is the project's own
+        for local, dotted in bound:
+            if self.imported.get(local, dotted) != dotted:
+                self.imported[local] = None  # two different things: neither is trusted
+            else:
+                self.imported[local] = dotted
 
-    def _sent_to_sqlite(self, call: ast.Call) -> bool:
-        """A sink called on a SQLite connection or cursor: its SQL is SQLite's, against
-        tables the PostgreSQL schema never has. Only what this module shows for certain
-        counts: a connection made here by `sqlite3.connect(...)` (or aiosqlite's), or from
-        an engine of `create_engine("sqlite:...")`; a cursor of one; a parameter annotated
-        `sqlite3.Connection`/`Cursor`; pandas' `read_sql(sql, con)` with such a `con`;
-        and, in a module that imports SQLite, `executescript` (sqlite3's; no PostgreSQL
-        driver has one, a project's own helper might)."""
-        if not isinstance(call.func, ast.Attribute) or not self.mentions_sqlite:
-            return False
+    def _dotted(self, node: ast.AST) -> str | None:
+        """The dotted name an imported name, or an attribute of one, stands for
+        (`snowflake.connector.connect`); None for anything else, such as a name the
+        function (or module) assigns or takes as a parameter."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = self.imported.get(node.id)
+        if head is None or self._stores_of(node):
+            return None
+        return ".".join((head, *reversed(parts)))
+
+    def _engine_receiving(self, call: ast.Call) -> Engine | None:
+        """The other engine a sink call sends its statement to, when the module shows it:
+        its SQL is that engine's, about tables the PostgreSQL schema never has. What counts
+        (see `_engine_of`): a connection, client or session made here by the engine's
+        library (`sqlite3.connect(...)`, `clickhouse_connect.get_client(...)`,
+        `duckdb.connect()`, `bigquery.Client()`, `SparkSession.builder...getOrCreate()`)
+        or from an engine of a literal URL (`create_engine("mysql+pymysql://...")`); a
+        cursor of one; a parameter or variable annotated with its class; DuckDB's module
+        itself (`duckdb.sql(...)`); pandas' `read_sql(sql, con)` with such a `con`; and,
+        in a module that imports SQLite, `executescript` (sqlite3's; no PostgreSQL driver
+        has one, a project's own helper might)."""
+        if not isinstance(call.func, ast.Attribute) or not self.engines:
+            return None
         if call.func.attr in _READ_SQL:
             con = next((k.value for k in call.keywords if k.arg == "con"),
                        call.args[1] if len(call.args) > 1 else None)
-            return con is not None and self._speaks_sqlite(con, depth=0)
-        imports_sqlite = bool(self.sqlite_modules or self.sqlite_connects or self.sqlite_types)
-        return (call.func.attr == "executescript" and imports_sqlite) or \
-            self._speaks_sqlite(call.func.value, depth=0)
+            return None if con is None else self._engine_of(con, depth=0)
+        if call.func.attr == "executescript" and SQLITE in self.engines and any(
+                dotted is not None and dotted.split(".")[0] in _SQLITE_ROOTS
+                for dotted in self.imported.values()):
+            return SQLITE
+        return self._engine_of(call.func.value, depth=0)
 
-    def _speaks_sqlite(self, node: ast.AST, *, depth: int) -> bool:
+    def _engine_of(self, node: ast.AST, *, depth: int) -> Engine | None:
+        """The other engine whose connection (cursor, client, session) `node` certainly
+        is, or None: also when it may be either (`a if local else b`, a name assigned a
+        PostgreSQL connection too) or comes from where the module does not show."""
         if depth > 8:  # a name bound to itself through others
-            return False
+            return None
         if isinstance(node, ast.Await):
             node = node.value
         if isinstance(node, ast.Call):
@@ -494,28 +523,156 @@ class _Extractor:
             name = _call_name(node)
             if name in _PASS_THROUGH and node.args:
                 # `with closing(sqlite3.connect(p)) as conn`: entered, it is the connection.
-                return self._speaks_sqlite(node.args[0], depth=depth + 1)
+                return self._engine_of(node.args[0], depth=depth + 1)
             if name in _ENGINE_FACTORIES:
                 url = next((k.value for k in node.keywords if k.arg == "url"),
                            node.args[0] if node.args else None)
-                return isinstance(url, ast.Constant) and isinstance(url.value, str) and \
-                    url.value.lower().startswith("sqlite")
-            if isinstance(func, ast.Name):
-                return func.id in self.sqlite_connects
-            if isinstance(func, ast.Attribute):
-                if func.attr == "connect" and isinstance(func.value, ast.Name) and \
-                        func.value.id in self.sqlite_modules:
-                    return True
-                # A cursor or connection of a SQLite connection or engine.
-                if func.attr in ("cursor", "execute", "connect", "begin", "raw_connection"):
-                    return self._speaks_sqlite(func.value, depth=depth + 1)
-            return False
+                if not (isinstance(url, ast.Constant) and isinstance(url.value, str)):
+                    return None
+                dialect = url.value.partition(":")[0].partition("+")[0].lower()
+                return next((e for e in self.engines if dialect in e.dialects), None)
+            dotted = self._dotted(func)
+            if dotted is not None:
+                engine = next((e for e in self.engines if e.of(dotted)), None)
+                if engine is not None:
+                    return engine
+            if isinstance(func, ast.Attribute) and func.attr in SAME_ENGINE:
+                # A cursor or connection of one, the next step of a session builder.
+                return self._engine_of(func.value, depth=depth + 1)
+            return None
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            dotted = self._dotted(node)
+            if dotted is not None:
+                return next((e for e in self.engines if dotted in e.objects), None)
         if isinstance(node, ast.Name):
             stores = self._stores_of(node)
-            return bool(stores) and all(
-                self._speaks_sqlite(value, depth=depth + 1) for value in stores)
+            engines = {self._engine_stored(value, depth=depth + 1) for value in stores}
+            return engines.pop() if len(engines) == 1 else None
         if isinstance(node, ast.arg):
-            return self._annotated_sqlite(node.annotation)
+            return self._engine_annotated(node.annotation)
+        return None
+
+    def _engine_stored(self, value: ast.AST, *, depth: int) -> Engine | None:
+        """The engine of a value stored to a name; `x: duckdb.DuckDBPyConnection = ...`
+        says so by its annotation."""
+        holder = self.parents.get(id(value))
+        if isinstance(holder, ast.AnnAssign) and holder.value is value:
+            annotated = self._engine_annotated(holder.annotation)
+            if annotated is not None:
+                return annotated
+        return self._engine_of(value, depth=depth)
+
+    def _engine_annotated(self, annotation: ast.expr | None) -> Engine | None:
+        """The engine of a class annotation (`sqlite3.Connection`, `Client` imported from
+        clickhouse_driver, either as a string, or `Optional[...]`/`... | None` of one)."""
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+            dotted = self._dotted_annotation(annotation)
+        elif isinstance(annotation, ast.Subscript) and \
+                self._dotted_annotation(annotation.value) == "typing.Optional":
+            return self._engine_annotated(annotation.slice)
+        elif isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            sides = [annotation.left, annotation.right]
+            sides = [side for side in sides
+                     if not (isinstance(side, ast.Constant) and side.value is None)]
+            return self._engine_annotated(sides[0]) if len(sides) == 1 else None
+        else:
+            dotted = self._dotted_annotation(annotation)
+        return None if dotted is None else next(
+            (e for e in self.engines if dotted in e.types), None)
+
+    def _dotted_annotation(self, node: ast.AST | None) -> str | None:
+        """`_dotted` for an annotation, which names no variable (a string annotation's
+        names are not nodes of this module)."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        head = self.imported.get(node.id)
+        return None if head is None else ".".join((head, *reversed(parts)))
+
+    def _skip_sent(self, arg: ast.expr, engine: Engine) -> None:
+        """Take the statement a sink sends to another engine, and say so where it is."""
+        # `conn.execute(text("..."))`: the statement is text()'s argument.
+        inner = _sql_argument(arg) if isinstance(arg, ast.Call) and \
+            _call_name(arg) in SINKS else None
+        sent = inner or arg
+        held = sent if isinstance(sent, ast.Name) else _rebound_name(sent)
+        if held is not None:
+            statements = self._held_statements(held, engine)
+        else:
+            resolved = self._resolve(sent)
+            statements = [] if resolved is None else [resolved]
+        for statement in statements or [sent]:
+            if id(statement) in self.taken:
+                continue  # the same statement sent twice (`conn.execute(sql)` in a loop)
+            self._take(statement)
+            self.skipped.append(Skipped(
+                Location(self.path, *self._position(statement.lineno, statement.col_offset)),
+                f"sent to {engine.name}, not PostgreSQL"))
+
+    def _held_statements(self, name: ast.Name, engine: Engine) -> list[ast.expr]:
+        """The literals a name sent to `engine` is assigned (in its function, or the
+        module), when it is only ever sent there: `query = "SELECT ..."; query =
+        query.format(...)`, then `client.query(query)`. A name also read anywhere else
+        (sent to PostgreSQL too, passed to a helper) keeps its literals checked."""
+        for scope in self._scopes_around(name):
+            stores = self._assignments(scope).get(name.id)
+            if stores is not None:
+                break
+            if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    arg.arg == name.id for arg in (*scope.args.posonlyargs, *scope.args.args,
+                                                   *scope.args.kwonlyargs)):
+                return []  # a parameter: its statements are the callers'
+        else:
+            return []
+        literals: list[ast.expr] = []
+        for store in stores:
+            value = self._stored_value(store)
+            if isinstance(value, ast.expr) and _is_string_expr(value):
+                literals.append(value)
+            elif not self._rebinds(value, name.id):
+                return []
+        for node in ast.walk(scope):  # nested functions too: a closure may read it
+            if isinstance(node, ast.Name) and node.id == name.id and \
+                    isinstance(node.ctx, ast.Load) and not self._sent_only_to(node, engine):
+                return []
+        return literals
+
+    def _rebinds(self, value: ast.AST, name: str) -> bool:
+        """A store of `name` built from itself: `name = name.format(...)`, `name % (...)`,
+        `name + "..."`, `name += "..."`."""
+        if isinstance(value, ast.Name):
+            return isinstance(self.parents.get(id(value)), ast.AugAssign)
+        rebound = _rebound_name(value) if isinstance(value, ast.expr) else None
+        return rebound is not None and rebound.id == name
+
+    def _sent_only_to(self, load: ast.Name, engine: Engine) -> bool:
+        """Whether this read of a name is the statement of a sink of `engine` (with its
+        pieces: `query.format(...)`, `query % args`), or rebinds the name to itself with
+        its pieces (`query = query.format(...)`)."""
+        node: ast.AST = load
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Attribute) and parent.attr == "format":
+            call = self.parents.get(id(parent))
+            if isinstance(call, ast.Call) and call.func is parent:
+                node, parent = call, self.parents.get(id(call))
+        elif isinstance(parent, ast.BinOp) and parent.left is node and \
+                isinstance(parent.op, (ast.Mod, ast.Add)):
+            node, parent = parent, self.parents.get(id(parent))
+        if node is not load and isinstance(parent, ast.Assign) and parent.value is node:
+            return all(isinstance(t, ast.Name) and t.id == load.id for t in parent.targets)
+        while isinstance(parent, ast.Call) and _call_name(parent) in SINKS | ENGINE_SINKS and \
+                _sql_argument(parent) is node:
+            if isinstance(parent.func, ast.Attribute) and \
+                    self._engine_receiving(parent) is engine:
+                return True
+            node, parent = parent, self.parents.get(id(parent))  # `text(query)` inside
         return False
 
     def _stores_of(self, name: ast.Name) -> list[ast.AST]:
@@ -548,16 +705,6 @@ class _Extractor:
         if isinstance(parent, ast.withitem) and parent.optional_vars is store:
             return parent.context_expr
         return store
-
-    def _annotated_sqlite(self, annotation: ast.expr | None) -> bool:
-        """`sqlite3.Connection`, `Cursor` imported from sqlite3, or either as a string."""
-        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
-            head, _, tail = annotation.value.rpartition(".")
-            return (head in self.sqlite_modules and tail in _SQLITE_TYPES) or \
-                (not head and tail in self.sqlite_types)
-        if isinstance(annotation, ast.Attribute) and isinstance(annotation.value, ast.Name):
-            return annotation.attr in _SQLITE_TYPES and annotation.value.id in self.sqlite_modules
-        return isinstance(annotation, ast.Name) and annotation.id in self.sqlite_types
 
     def _is_prose_context(self, node: ast.AST) -> bool:
         """True where a string is a message, not a query: docstrings, logging, errors, help."""
@@ -1185,9 +1332,8 @@ _PROSE_CALLS = frozenset(
     """print _ gettext ngettext pgettext gettext_lazy ugettext ugettext_lazy lazy_gettext
     debug info warning warn error exception critical log echo secho write flash""".split()
 )
-# Modules whose connections speak SQLite, and their connection and cursor types.
-_SQLITE_MODULES = frozenset({"sqlite3", "aiosqlite", "pysqlite2.dbapi2", "sqlite3.dbapi2"})
-_SQLITE_TYPES = frozenset({"Connection", "Cursor"})
+# The modules of SQLite's libraries (a module importing one may call `executescript`).
+_SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2"})
 # PySpark's DataFrame methods that name a temporary view for Spark SQL.
 _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})
@@ -1295,6 +1441,19 @@ def _reads_file(node: ast.expr) -> bool:
             isinstance(node.func, ast.Attribute):
         node = node.func.value
     return isinstance(node, ast.Call) and _call_name(node) in _FILE_READS
+
+
+def _rebound_name(value: ast.expr) -> ast.Name | None:
+    """The name a statement is built from with its pieces: `query` of `query.format(...)`,
+    `query % args`, `query + clause`."""
+    if isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Mod, ast.Add)):
+        value = value.left
+    elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+            value.func.attr == "format":
+        value = value.func.value
+    else:
+        return None
+    return value if isinstance(value, ast.Name) else None
 
 
 def _call_name(call: ast.Call) -> str | None:

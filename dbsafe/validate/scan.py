@@ -96,8 +96,10 @@ _CHUNK = 32
 # statement changing nothing read; 68: the `<script>` blocks of `.vue` and `.svelte` files; 69:
 # `.astro` components; 70: supabase-py requests in Python files (`supabase.table("t").select(...)`,
 # `.rpc()`); 71: TypeScript tags with type arguments (`sql<T>`...``), slonik's `sql.type(S)`/
-# `sql.typeAlias`/`sql.unsafe` tags, pg-promise's `db.one`/`db.any`/... calls
-_CACHE_VERSION = 71
+# `sql.typeAlias`/`sql.unsafe` tags, pg-promise's `db.one`/`db.any`/... calls; 72: SQL sent to
+# ClickHouse, DuckDB, MySQL, Snowflake, BigQuery or Spark is skipped as SQLite's is, and a name
+# holding statements only sent there skips its literals
+_CACHE_VERSION = 72
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

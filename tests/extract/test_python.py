@@ -552,3 +552,148 @@ def test_a_statement_built_into_a_longer_one_is_not_read_alone() -> None:
     assert sent.dynamic == "`query_remaining` is not in a value position (after ))"
     # `sql_update` is only a piece of the statement sent, not a statement of its own.
     assert cte.dynamic == "`{sql_update}` is not in a value position (after ()"
+
+
+CLICKHOUSE_AND_POSTGRES = '''\
+import clickhouse_connect
+from clickhouse_connect import get_async_client
+from clickhouse_connect.driver.client import Client
+
+import psycopg
+
+
+async def count_rows(limit, pg):
+    client = await get_async_client(host="clickhouse")
+    query = """
+    SELECT * FROM otel_2.otel_traces
+    WHERE mapContains(SpanAttributes, 'session.id')
+    LIMIT {limit}
+    """
+    query = query.format(limit=limit)
+    result = await client.query(query)
+    tables = clickhouse_connect.get_client().query("SELECT name FROM system.tables")
+    pg.execute("SELECT id, name FROM users")
+    return result, tables
+
+
+def usage(client: Client, project_ids):
+    return client.command("SELECT count() FROM otel_2.otel_traces WHERE project_id IN %(p)s",
+                          {"p": project_ids})
+
+
+def shared(client: Client, path):
+    sql = "SELECT id FROM invoices"
+    client.query(sql)
+    with psycopg.connect(path) as conn:
+        conn.execute(sql)
+        conn.execute("SELECT id FROM orders")
+
+
+def unknown(clickhouse_client, get_async_clickhouse):
+    clickhouse_client.query("SELECT id FROM payments")
+    other = get_async_clickhouse()
+    other.query("SELECT id FROM refunds")
+'''
+
+
+def test_sql_sent_to_clickhouse_is_skipped_and_said_so() -> None:
+    """AgentOps' API sends ClickHouse its spans (`otel_2.otel_traces`, `system.tables`)
+    through clickhouse-connect beside its PostgreSQL: with SQLite's rules, named."""
+    result = sql_in_python(CLICKHOUSE_AND_POSTGRES, "spans.py")
+    # PostgreSQL's statements, one also sent to PostgreSQL, and clients whose origin the
+    # module does not show (a fixture, a factory of another module) are still checked.
+    assert [f.sql for f in result.fragments] == [
+        "SELECT id, name FROM users", "SELECT id FROM invoices", "SELECT id FROM orders",
+        "SELECT id FROM payments", "SELECT id FROM refunds"]
+    # The statement text a name holds, formatted in place, is the one sent.
+    assert [(s.location.line, s.location.column, s.reason) for s in result.skipped] == [
+        (10, 13, "sent to ClickHouse, not PostgreSQL"),
+        (17, 52, "sent to ClickHouse, not PostgreSQL"),
+        (23, 27, "sent to ClickHouse, not PostgreSQL"),
+        (29, 18, "sent to ClickHouse, not PostgreSQL")]
+
+
+def test_sql_sent_to_other_engines_is_skipped_with_the_engine_named() -> None:
+    source = '''\
+import duckdb
+import mysql.connector
+import pandas as pd
+import pymysql
+import snowflake.connector
+from google.cloud import bigquery
+from pyspark.sql import SparkSession
+from sqlalchemy import create_engine, text
+
+warehouse = create_engine("mysql+pymysql://u@h/db")
+lake = create_engine("duckdb:///lake.db")
+main = create_engine(DATABASE_URL)
+clicks = create_engine("clickhouse+native://h/db")
+
+
+def run(pg, path):
+    duckdb.sql("SELECT * FROM 'events.parquet'")
+    con = duckdb.connect(path)
+    con.execute("SELECT count(*) FROM lake_events")
+    with pymysql.connect(host="h") as my:
+        with my.cursor() as cur:
+            cur.execute("SELECT id FROM wp_posts")
+    cnx = mysql.connector.connect(user="u")
+    cnx.cursor().execute("SELECT id FROM wp_users")
+    sf = snowflake.connector.connect(user="u")
+    sf.cursor().execute("SELECT id FROM raw.events")
+    bigquery.Client().query("SELECT id FROM `proj.ds.events`")
+    spark = SparkSession.builder.appName("x").getOrCreate()
+    spark.sql("SELECT id FROM spark_listens")
+    with warehouse.connect() as conn:
+        conn.execute(text("SELECT id FROM wp_comments"))
+    pd.read_sql("SELECT id FROM lake_orders", lake)
+    pd.read_sql("SELECT id FROM click_orders", con=clicks)
+    pd.read_sql("SELECT id FROM users", main)
+    with main.begin() as conn:
+        conn.execute(text("SELECT id FROM orders"))
+    pg.execute("SELECT id FROM invoices")
+    either = duckdb.connect(path) if path else pg
+    either.execute("SELECT id FROM payments")
+    pg.query("SELECT id FROM refunds")
+
+
+def annotated(db: "duckdb.DuckDBPyConnection", session: SparkSession | None):
+    db.execute("SELECT id FROM lake_refunds")
+    session.sql("SELECT id FROM spark_refunds")
+'''
+    result = sql_in_python(source, "etl.py")
+    assert [f.sql for f in result.fragments] == [
+        "SELECT id FROM users", "SELECT id FROM orders", "SELECT id FROM invoices",
+        "SELECT id FROM payments", "SELECT id FROM refunds"]
+    assert [(s.location.line, s.reason.split(",")[0]) for s in result.skipped] == [
+        (17, "sent to DuckDB"), (19, "sent to DuckDB"), (22, "sent to MySQL"),
+        (24, "sent to MySQL"), (26, "sent to Snowflake"), (27, "sent to BigQuery"),
+        (29, "sent to Spark"), (31, "sent to MySQL"), (32, "sent to DuckDB"),
+        (33, "sent to ClickHouse"), (44, "sent to DuckDB"), (45, "sent to Spark")]
+
+
+def test_a_statement_a_name_holds_is_skipped_where_it_only_goes_to_sqlite() -> None:
+    """synapse's contrib/graph/graph2.py: `sql` is assigned two statements, one extended
+    (`sql += " ORDER BY ..."`), each sent to a SQLite connection; the sink's argument is
+    the name, not a literal bound once."""
+    source = '''\
+import sqlite3
+
+
+def make_graph(db_name, room_id, limit, pg):
+    conn = sqlite3.connect(db_name)
+    sql = "SELECT room_version FROM rooms WHERE room_id = ?"
+    c = conn.execute(sql, (room_id,))
+    sql = "SELECT json FROM event_json AS j WHERE j.room_id = ?"
+    if limit:
+        sql += " LIMIT ?"
+    c = conn.execute(sql, (room_id, limit))
+    query = "SELECT id FROM events WHERE room_id = ?"
+    conn.execute(query, (room_id,))
+    pg.execute(query.replace("?", "%s"), (room_id,))
+'''
+    result = sql_in_python(source, "graph2.py")
+    # `query` is read elsewhere (given to PostgreSQL, rewritten): it stays checked.
+    assert [f.sql for f in result.fragments] == ["SELECT id FROM events WHERE room_id = ?"]
+    assert [(s.location.line, s.location.column) for s in result.skipped] == [
+        (6, 11), (8, 11), (13, 18)]

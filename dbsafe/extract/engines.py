@@ -1,0 +1,151 @@
+"""Database engines a PostgreSQL application may also send SQL to, as Python names them.
+
+A project with a SQLite cache, a ClickHouse or BigQuery warehouse, a DuckDB file or a Spark
+job next to its PostgreSQL database sends those engines statements about tables the
+PostgreSQL schema never has. `dbsafe.extract.python` skips a statement a module shows going
+to one of them ("sent to ClickHouse, not PostgreSQL"); what counts as showing it is decided
+there, once for every engine. This module only says how each engine's Python libraries
+spell their connections, by the dotted names a module imports them under.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """One engine and the names that make, type or are its connections.
+
+    Attributes:
+        name: As the skip reason says it ("sent to ClickHouse, not PostgreSQL").
+        words: A module whose lower-cased source holds none of these is not looked at for
+            this engine (every name below contains one of them).
+        makers: Dotted callables whose result is a connection, client or session of the
+            engine (`sqlite3.connect`, `clickhouse_connect.get_client`).
+        types: Dotted classes of its connections, clients, cursors and sessions: a
+            parameter or variable annotated with one is one, and so is what calling one
+            returns.
+        objects: Dotted names that are one themselves: DuckDB's module (`duckdb.sql(...)`
+            runs on its default connection), a session builder (`SparkSession.builder`).
+        dialects: SQLAlchemy URL dialects (`mysql` of `"mysql+pymysql://..."`).
+    """
+
+    name: str
+    words: tuple[str, ...]
+    makers: frozenset[str]
+    types: frozenset[str]
+    objects: frozenset[str] = frozenset()
+    dialects: frozenset[str] = frozenset()
+
+    def of(self, dotted: str) -> bool:
+        """Whether calling `dotted` gives one of this engine's connections."""
+        return dotted in self.makers or dotted in self.types
+
+
+SQLITE = Engine(
+    "SQLite", ("sqlite",),
+    makers=frozenset({"sqlite3.connect", "sqlite3.dbapi2.connect", "pysqlite2.dbapi2.connect",
+                      "aiosqlite.connect"}),
+    types=frozenset({"sqlite3.Connection", "sqlite3.Cursor", "sqlite3.dbapi2.Connection",
+                     "sqlite3.dbapi2.Cursor", "pysqlite2.dbapi2.Connection",
+                     "pysqlite2.dbapi2.Cursor", "aiosqlite.Connection", "aiosqlite.Cursor"}),
+    dialects=frozenset({"sqlite"}),
+)
+
+ENGINES: tuple[Engine, ...] = (
+    SQLITE,
+    Engine(
+        "ClickHouse", ("clickhouse", "aiochclient", "asynch"),
+        makers=frozenset({
+            "clickhouse_connect.get_client", "clickhouse_connect.get_async_client",
+            "clickhouse_connect.create_client", "clickhouse_connect.create_async_client",
+            "clickhouse_connect.driver.create_client",
+            "clickhouse_connect.driver.create_async_client", "clickhouse_connect.dbapi.connect",
+            "clickhouse_driver.connect", "clickhouse_driver.dbapi.connect",
+            "asynch.connect", "asynch.create_pool",
+        }),
+        types=frozenset({
+            "clickhouse_connect.driver.Client", "clickhouse_connect.driver.client.Client",
+            "clickhouse_connect.driver.AsyncClient",
+            "clickhouse_connect.driver.asyncclient.AsyncClient",
+            "clickhouse_driver.Client", "clickhouse_driver.client.Client",
+            "clickhouse_driver.dbapi.Connection", "clickhouse_driver.dbapi.connection.Connection",
+            "aiochclient.ChClient", "asynch.Connection", "asynch.connection.Connection",
+        }),
+        dialects=frozenset({"clickhouse", "clickhousedb"}),
+    ),
+    Engine(
+        "DuckDB", ("duckdb",),
+        makers=frozenset({"duckdb.connect"}),
+        types=frozenset({"duckdb.DuckDBPyConnection"}),
+        objects=frozenset({"duckdb"}),
+        dialects=frozenset({"duckdb"}),
+    ),
+    Engine(
+        "MySQL", ("mysql", "asyncmy", "mariadb"),
+        makers=frozenset({
+            "pymysql.connect", "pymysql.Connect", "MySQLdb.connect", "MySQLdb.Connect",
+            "mysql.connector.connect", "aiomysql.connect", "aiomysql.create_pool",
+            "asyncmy.connect", "asyncmy.create_pool", "mariadb.connect",
+        }),
+        types=frozenset({
+            "pymysql.Connection", "pymysql.connections.Connection", "pymysql.cursors.Cursor",
+            "pymysql.cursors.DictCursor", "MySQLdb.Connection",
+            "MySQLdb.connections.Connection", "mysql.connector.MySQLConnection",
+            "mysql.connector.connection.MySQLConnection",
+            "mysql.connector.connection_cext.CMySQLConnection",
+            "mysql.connector.pooling.MySQLConnectionPool", "aiomysql.Connection",
+            "aiomysql.Pool", "aiomysql.Cursor", "asyncmy.Connection", "mariadb.Connection",
+        }),
+        dialects=frozenset({"mysql", "mariadb"}),
+    ),
+    Engine(
+        "Snowflake", ("snowflake",),
+        makers=frozenset({"snowflake.connector.connect"}),
+        types=frozenset({
+            "snowflake.connector.SnowflakeConnection",
+            "snowflake.connector.connection.SnowflakeConnection",
+            "snowflake.connector.cursor.SnowflakeCursor", "snowflake.snowpark.Session",
+            "snowflake.snowpark.session.Session",
+        }),
+        objects=frozenset({"snowflake.snowpark.Session.builder",
+                           "snowflake.snowpark.session.Session.builder"}),
+        dialects=frozenset({"snowflake"}),
+    ),
+    Engine(
+        "BigQuery", ("bigquery",),
+        makers=frozenset({"google.cloud.bigquery.dbapi.connect"}),
+        types=frozenset({"google.cloud.bigquery.Client", "google.cloud.bigquery.client.Client"}),
+        dialects=frozenset({"bigquery"}),
+    ),
+    Engine(
+        "Spark", ("spark",),
+        makers=frozenset({
+            "pyspark.sql.SparkSession.getActiveSession", "pyspark.sql.SparkSession.active",
+            "pyspark.sql.session.SparkSession.getActiveSession",
+            "pyspark.sql.session.SparkSession.active",
+        }),
+        types=frozenset({
+            "pyspark.sql.SparkSession", "pyspark.sql.session.SparkSession",
+            "pyspark.sql.SQLContext", "pyspark.sql.HiveContext",
+        }),
+        objects=frozenset({"pyspark.sql.SparkSession.builder",
+                           "pyspark.sql.session.SparkSession.builder"}),
+    ),
+)
+
+# Methods of a connection, engine, pool or builder whose result is of the same engine: a
+# cursor, a connection of a SQLAlchemy engine or a pool, the next step of a builder.
+SAME_ENGINE = frozenset({
+    "cursor", "execute", "connect", "begin", "raw_connection", "acquire", "get_connection",
+    "getOrCreate", "appName", "master", "config", "configs", "enableHiveSupport", "create",
+    "newSession",
+})
+# Methods that send their first argument (or `sql=`/`query=`) as a statement on these
+# engines' connections, beside the DB-API ones every driver has (`execute`): ClickHouse's
+# `client.query`/`command`, DuckDB's and Spark's `.sql`, BigQuery's `client.query`.
+ENGINE_SINKS = frozenset({
+    "query", "sql", "command", "query_df", "query_np", "query_arrow", "query_row_block_stream",
+    "raw_query", "execute_iter", "iterate",
+})
