@@ -654,10 +654,16 @@ class _Extractor:
 
     def _sent_only_to(self, load: ast.Name, engine: Engine) -> bool:
         """Whether this read of a name is the statement of a sink of `engine` (with its
-        pieces: `query.format(...)`, `query % args`), or rebinds the name to itself with
-        its pieces (`query = query.format(...)`)."""
+        pieces: `query.format(...)`, `query % args`), rebinds the name to itself with its
+        pieces (`query = query.format(...)`), or only logs it (`log.debug("%s", query)`)."""
         node: ast.AST = load
         parent = self.parents.get(id(node))
+        told = parent
+        while isinstance(told, (ast.FormattedValue, ast.JoinedStr, ast.keyword)):
+            told = self.parents.get(id(told))
+        if isinstance(told, ast.Call) and _call_name(told) in _PROSE_CALLS and \
+                told.func is not parent:
+            return True
         if isinstance(parent, ast.Attribute) and parent.attr == "format":
             call = self.parents.get(id(parent))
             if isinstance(call, ast.Call) and call.func is parent:

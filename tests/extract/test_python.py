@@ -674,8 +674,8 @@ def annotated(db: "duckdb.DuckDBPyConnection", session: SparkSession | None):
 
 def test_a_statement_a_name_holds_is_skipped_where_it_only_goes_to_sqlite() -> None:
     """synapse's contrib/graph/graph2.py: `sql` is assigned two statements, one extended
-    (`sql += " ORDER BY ..."`), each sent to a SQLite connection; the sink's argument is
-    the name, not a literal bound once."""
+    (`sql += " ORDER BY ..."`), each sent to a SQLite connection (and logged); the sink's
+    argument is the name, not a literal bound once."""
     source = '''\
 import sqlite3
 
@@ -688,6 +688,7 @@ def make_graph(db_name, room_id, limit, pg):
     if limit:
         sql += " LIMIT ?"
     c = conn.execute(sql, (room_id, limit))
+    log.debug(f"graph of {room_id}: {sql}")
     query = "SELECT id FROM events WHERE room_id = ?"
     conn.execute(query, (room_id,))
     pg.execute(query.replace("?", "%s"), (room_id,))
@@ -696,4 +697,4 @@ def make_graph(db_name, room_id, limit, pg):
     # `query` is read elsewhere (given to PostgreSQL, rewritten): it stays checked.
     assert [f.sql for f in result.fragments] == ["SELECT id FROM events WHERE room_id = ?"]
     assert [(s.location.line, s.location.column) for s in result.skipped] == [
-        (6, 11), (8, 11), (13, 18)]
+        (6, 11), (8, 11), (14, 18)]
