@@ -733,13 +733,19 @@ class _Extractor:
     def _in_assertion(self, node: ast.AST) -> bool:
         """True inside an `assert` statement or the arguments of `self.assertEqual(...)` and
         its kin: a test's expected value, or the input of a SQL parser it tests
-        (`assert split_queries("...") == [...]`). A statement a test sends goes through a
-        sink call, read before any of this."""
+        (`assert split_queries("...") == [...]`); and in the value of a name called
+        `expected...` (`expected_sql = normalize("SELECT ...")`), what a query builder's test
+        compares its output with. A statement a test sends goes through a sink call, read
+        before any of this (`cur.execute(expected)` included)."""
         parent = self.parents.get(id(node))
         while parent is not None and not isinstance(parent, ast.stmt):
             if isinstance(parent, ast.Call) and (_call_name(parent) or "").startswith("assert"):
                 return True
             parent = self.parents.get(id(parent))
+        if isinstance(parent, (ast.Assign, ast.AnnAssign)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            return all(isinstance(target, ast.Name) and target.id.lower().startswith("expected")
+                       for target in targets)
         return isinstance(parent, ast.Assert)
 
     def _expected_to_fail(self, node: ast.AST) -> bool:

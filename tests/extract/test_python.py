@@ -274,9 +274,17 @@ def test_strings_a_test_asserts_on_are_not_statements_it_sends() -> None:
               '    def test_it(self):\n'
               '        self.assertEqual(split("DELETE FROM nowhere WHERE id = 1"), [])\n'
               '        self.assertEqual(self.cur.execute("SELECT name FROM users"), None)\n'
-              '        expected = "UPDATE users SET name = NULL"\n')
+              '        sql = "UPDATE users SET name = NULL"\n'
+              # A query builder's test: the expected output, compared, never sent.
+              '        expected_query = normalize("SELECT Id, Name FROM test_table")\n'
+              '        expected_sql: str = "SELECT * FROM test_table_string"\n'
+              '        assert build() == expected_query\n'
+              # ... unless it is sent: then the sink reads it.
+              '        expected = "DELETE FROM users WHERE id = 1"\n'
+              '        self.cur.execute(expected)\n')
     assert [f.sql for f in sql_in_python(source, "test_q.py").fragments] == [
-        "SELECT id FROM users", "SELECT name FROM users", "UPDATE users SET name = NULL"]
+        "SELECT id FROM users", "SELECT name FROM users", "UPDATE users SET name = NULL",
+        "DELETE FROM users WHERE id = 1"]
 
 
 SQLITE_AND_POSTGRES = '''\
