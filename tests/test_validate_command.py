@@ -245,6 +245,42 @@ def test_clickhouse_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
         (5, "sent to ClickHouse, not PostgreSQL")]
 
 
+def test_a_projects_own_clickhouse_helpers_say_where_their_sql_goes(
+        tmp_path: Path, demo_snapshot: Path) -> None:
+    """AgentOps again: its client comes from its own factory in another module
+    (`get_async_clickhouse()`), a pytest fixture (`clickhouse_client`), or its SQL goes
+    through its own `query_clickhouse(...)`: each name says the engine. A name merely
+    containing the letters (`sparkline`) or a PostgreSQL connection is still checked."""
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "billing.py",
+          "from agentops.db.clickhouse import get_async_clickhouse\n"
+          "from agentops.db import pg\n"
+          "async def usage(project_id):\n"
+          "    client = await get_async_clickhouse()\n"
+          "    await client.query('SELECT count(*) AS span_count FROM otel_traces')\n"
+          "    await pg.execute('SELECT id FROM patientz')\n")
+    write(tmp_path / "test_spans.py",
+          "import requests\n"
+          "def query_clickhouse(query):\n"
+          "    return requests.post('http://ch:8123', data=query)\n"
+          "def test_spans(clickhouse_client, sparkline):\n"
+          "    clickhouse_client.command(\"DELETE FROM otel_traces WHERE TraceId = ''\")\n"
+          "    query_clickhouse('SELECT name FROM system.tables')\n"
+          "    sparkline.execute('SELECT id FROM patientz')\n"
+          "def test_cost(trace_id):\n"
+          "    query = f\"SELECT SpanName FROM otel_traces WHERE TraceId = '{trace_id}'\"\n"
+          "    assert query_clickhouse(query)\n")
+    settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
+    report = commands.validate(settings, [tmp_path])
+    assert locations(report) == [("DBS301", "billing.py", 6, 38),
+                                 ("DBS301", "test_spans.py", 7, 39)]
+    assert sorted((s.location.path, s.location.line, s.reason) for s in report.skipped) == [
+        ("billing.py", 5, "sent to ClickHouse, not PostgreSQL"),
+        ("test_spans.py", 5, "sent to ClickHouse, not PostgreSQL"),
+        ("test_spans.py", 6, "sent to ClickHouse, not PostgreSQL"),
+        ("test_spans.py", 9, "sent to ClickHouse, not PostgreSQL")]
+
+
 @pytest.mark.db
 def test_a_field_a_composite_column_lacks_is_found_and_confirmed(database_url: str,
                                                                 tmp_path: Path) -> None:

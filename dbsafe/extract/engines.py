@@ -29,6 +29,8 @@ class Engine:
         objects: Dotted names that are one themselves: DuckDB's module (`duckdb.sql(...)`
             runs on its default connection), a session builder (`SparkSession.builder`).
         dialects: SQLAlchemy URL dialects (`mysql` of `"mysql+pymysql://..."`).
+        named_by: Words that, in an identifier, name the engine (`query_clickhouse`,
+            `clickhouse_client`): a project's own helper, factory or fixture for it.
     """
 
     name: str
@@ -37,6 +39,7 @@ class Engine:
     types: frozenset[str]
     objects: frozenset[str] = frozenset()
     dialects: frozenset[str] = frozenset()
+    named_by: tuple[str, ...] = ()
 
     def of(self, dotted: str) -> bool:
         """Whether calling `dotted` gives one of this engine's connections."""
@@ -51,6 +54,7 @@ SQLITE = Engine(
                      "sqlite3.dbapi2.Cursor", "pysqlite2.dbapi2.Connection",
                      "pysqlite2.dbapi2.Cursor", "aiosqlite.Connection", "aiosqlite.Cursor"}),
     dialects=frozenset({"sqlite"}),
+    named_by=("sqlite",),
 )
 
 ENGINES: tuple[Engine, ...] = (
@@ -74,6 +78,7 @@ ENGINES: tuple[Engine, ...] = (
             "aiochclient.ChClient", "asynch.Connection", "asynch.connection.Connection",
         }),
         dialects=frozenset({"clickhouse", "clickhousedb"}),
+        named_by=("clickhouse",),
     ),
     Engine(
         "DuckDB", ("duckdb",),
@@ -81,6 +86,7 @@ ENGINES: tuple[Engine, ...] = (
         types=frozenset({"duckdb.DuckDBPyConnection"}),
         objects=frozenset({"duckdb"}),
         dialects=frozenset({"duckdb"}),
+        named_by=("duckdb",),
     ),
     Engine(
         "MySQL", ("mysql", "asyncmy", "mariadb"),
@@ -99,6 +105,7 @@ ENGINES: tuple[Engine, ...] = (
             "aiomysql.Pool", "aiomysql.Cursor", "asyncmy.Connection", "mariadb.Connection",
         }),
         dialects=frozenset({"mysql", "mariadb"}),
+        named_by=("mysql", "mariadb"),
     ),
     Engine(
         "Snowflake", ("snowflake",),
@@ -112,12 +119,14 @@ ENGINES: tuple[Engine, ...] = (
         objects=frozenset({"snowflake.snowpark.Session.builder",
                            "snowflake.snowpark.session.Session.builder"}),
         dialects=frozenset({"snowflake"}),
+        named_by=("snowflake",),
     ),
     Engine(
         "BigQuery", ("bigquery",),
         makers=frozenset({"google.cloud.bigquery.dbapi.connect"}),
         types=frozenset({"google.cloud.bigquery.Client", "google.cloud.bigquery.client.Client"}),
         dialects=frozenset({"bigquery"}),
+        named_by=("bigquery",),
     ),
     Engine(
         "Spark", ("spark",),
@@ -132,6 +141,7 @@ ENGINES: tuple[Engine, ...] = (
         }),
         objects=frozenset({"pyspark.sql.SparkSession.builder",
                            "pyspark.sql.session.SparkSession.builder"}),
+        named_by=("spark",),
     ),
 )
 

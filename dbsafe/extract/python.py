@@ -171,7 +171,8 @@ class _Extractor:
         strings: list[ast.expr] = []
         for node in _walk(self.tree, self.parents):
             if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
-                    self.engines and _call_name(node) in ENGINE_SINKS)):
+                    self.engines and (_call_name(node) in ENGINE_SINKS or self._engine_named(
+                        _call_name(node) or "") is not None))):
                 calls.append(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
@@ -192,7 +193,10 @@ class _Extractor:
                 self._take(arg)
                 continue
             if engine is not None:
-                self._skip_sent(arg, engine)
+                # A helper only its name says is the engine's may be sent anything: only
+                # statements are said skipped (`send_request_to_spark_cluster("stats")`).
+                self._skip_sent(arg, engine, statements_only=_call_name(call) not in SINKS
+                                and _call_name(call) not in ENGINE_SINKS)
                 continue
             if self._read_from_file(arg):
                 self.runs_unseen_sql = True
@@ -498,8 +502,16 @@ class _Extractor:
         itself (`duckdb.sql(...)`); pandas' `read_sql(sql, con)` with such a `con`; and,
         in a module that imports SQLite, `executescript` (sqlite3's; no PostgreSQL driver
         has one, a project's own helper might)."""
-        if not isinstance(call.func, ast.Attribute) or not self.engines:
+        if not self.engines:
             return None
+        if isinstance(call.func, ast.Name):
+            # A project's own helper that says where it sends: `query_clickhouse(sql)`.
+            return self._engine_named(call.func.id)
+        if not isinstance(call.func, ast.Attribute):
+            return None
+        named = self._engine_named(call.func.attr)
+        if named is not None:  # `ch.query_clickhouse(sql)`, `self.run_bigquery(sql)`
+            return named
         if call.func.attr in _READ_SQL:
             con = next((k.value for k in call.keywords if k.arg == "con"),
                        call.args[1] if len(call.args) > 1 else None)
@@ -539,17 +551,41 @@ class _Extractor:
             if isinstance(func, ast.Attribute) and func.attr in SAME_ENGINE:
                 # A cursor or connection of one, the next step of a session builder.
                 return self._engine_of(func.value, depth=depth + 1)
-            return None
+            # A project's factory that says what it makes: `get_async_clickhouse()`.
+            callee = func.id if isinstance(func, ast.Name) else \
+                func.attr if isinstance(func, ast.Attribute) else None
+            return None if callee is None else self._engine_named(callee)
         if isinstance(node, (ast.Name, ast.Attribute)):
             dotted = self._dotted(node)
             if dotted is not None:
-                return next((e for e in self.engines if dotted in e.objects), None)
+                engine = next((e for e in self.engines if dotted in e.objects), None)
+                if engine is not None:
+                    return engine
+            # A name that says what it holds: a `clickhouse_client` fixture, `self.duckdb`.
+            named = self._engine_named(node.id if isinstance(node, ast.Name) else node.attr)
+            if named is not None:
+                return named
         if isinstance(node, ast.Name):
             stores = self._stores_of(node)
             engines = {self._engine_stored(value, depth=depth + 1) for value in stores}
             return engines.pop() if len(engines) == 1 else None
         if isinstance(node, ast.arg):
             return self._engine_annotated(node.annotation)
+        return None
+
+    def _engine_named(self, identifier: str) -> Engine | None:
+        """The engine an identifier names as one of its words: the project's own helpers,
+        factories and fixtures for another engine say so (`query_clickhouse`,
+        `clickhouse_client`, `CLICKHOUSE`, `getDuckDBConnection`). A snake_case word is
+        compared whole (`sparkline` is no Spark); a camelCase one contains the name."""
+        words = _SNAKE_WORDS.findall(identifier)
+        for engine in self.engines:
+            for word in words:
+                lowered = word.lower()
+                if lowered in engine.named_by or (
+                        word not in (lowered, word.upper())
+                        and any(name in lowered for name in engine.named_by)):
+                    return engine
         return None
 
     def _engine_stored(self, value: ast.AST, *, depth: int) -> Engine | None:
@@ -596,8 +632,9 @@ class _Extractor:
         head = self.imported.get(node.id)
         return None if head is None else ".".join((head, *reversed(parts)))
 
-    def _skip_sent(self, arg: ast.expr, engine: Engine) -> None:
-        """Take the statement a sink sends to another engine, and say so where it is."""
+    def _skip_sent(self, arg: ast.expr, engine: Engine, *, statements_only: bool) -> None:
+        """Take the statement a sink sends to another engine, and say so where it is
+        (with `statements_only`, only where it reads as a statement)."""
         # `conn.execute(text("..."))`: the statement is text()'s argument.
         inner = _sql_argument(arg) if isinstance(arg, ast.Call) and \
             _call_name(arg) in SINKS else None
@@ -611,10 +648,25 @@ class _Extractor:
         for statement in statements or [sent]:
             if id(statement) in self.taken:
                 continue  # the same statement sent twice (`conn.execute(sql)` in a loop)
+            if self._names_a_function(statement):
+                continue  # `store.execute(get_rows)`: synapse's stores run a function
             self._take(statement)
+            template = self._template(statement) if statements_only else None
+            if statements_only and (template is None or not looks_like_statement(
+                    template.text, holes=len(template.holes))):
+                continue
             self.skipped.append(Skipped(
                 Location(self.path, *self._position(statement.lineno, statement.col_offset)),
                 f"sent to {engine.name}, not PostgreSQL"))
+
+    def _names_a_function(self, node: ast.AST) -> bool:
+        """Whether `node` is a name a function defined around it has."""
+        if not isinstance(node, ast.Name):
+            return False
+        return any(isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   and child.name == node.id
+                   for scope in self._scopes_around(node)
+                   for child in ast.iter_child_nodes(scope))
 
     def _held_statements(self, name: ast.Name, engine: Engine) -> list[ast.expr]:
         """The literals a name sent to `engine` is assigned (in its function, or the
@@ -673,10 +725,10 @@ class _Extractor:
             node, parent = parent, self.parents.get(id(parent))
         if node is not load and isinstance(parent, ast.Assign) and parent.value is node:
             return all(isinstance(t, ast.Name) and t.id == load.id for t in parent.targets)
-        while isinstance(parent, ast.Call) and _call_name(parent) in SINKS | ENGINE_SINKS and \
-                _sql_argument(parent) is node:
-            if isinstance(parent.func, ast.Attribute) and \
-                    self._engine_receiving(parent) is engine:
+        while isinstance(parent, ast.Call) and _sql_argument(parent) is node and (
+                _call_name(parent) in SINKS | ENGINE_SINKS
+                or self._engine_named(_call_name(parent) or "") is engine):
+            if self._engine_receiving(parent) is engine:
                 return True
             node, parent = parent, self.parents.get(id(parent))  # `text(query)` inside
         return False
@@ -1475,6 +1527,10 @@ def _call_name(call: ast.Call) -> str | None:
     if isinstance(func, ast.Name):
         return func.id
     return None
+
+
+# The snake_case words of an identifier (`get_async_clickhouse`, `CLICKHOUSE_URL`).
+_SNAKE_WORDS = re.compile(r"[^\W_\d]+")
 
 
 def _sql_argument(call: ast.Call) -> ast.expr | None:

@@ -99,8 +99,9 @@ _CHUNK = 32
 # `sql.typeAlias`/`sql.unsafe` tags, pg-promise's `db.one`/`db.any`/... calls; 72: SQL sent to
 # ClickHouse, DuckDB, MySQL, Snowflake, BigQuery or Spark is skipped as SQLite's is, and a name
 # holding statements only sent there skips its literals; 73: the value of a name `expected...` is a
-# test's expected output
-_CACHE_VERSION = 73
+# test's expected output; 74: a name saying the engine (`query_clickhouse(sql)`, a
+# `clickhouse_client` fixture, `get_async_clickhouse()`) sends there
+_CACHE_VERSION = 74
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -597,7 +597,13 @@ def shared(client: Client, path):
         conn.execute("SELECT id FROM orders")
 
 
-def unknown(clickhouse_client, get_async_clickhouse):
+def unknown(warehouse, get_client):
+    warehouse.query("SELECT id FROM payments")
+    other = get_client()
+    other.query("SELECT id FROM refunds")
+
+
+def named(clickhouse_client, get_async_clickhouse):
     clickhouse_client.query("SELECT id FROM payments")
     other = get_async_clickhouse()
     other.query("SELECT id FROM refunds")
@@ -608,17 +614,22 @@ def test_sql_sent_to_clickhouse_is_skipped_and_said_so() -> None:
     """AgentOps' API sends ClickHouse its spans (`otel_2.otel_traces`, `system.tables`)
     through clickhouse-connect beside its PostgreSQL: with SQLite's rules, named."""
     result = sql_in_python(CLICKHOUSE_AND_POSTGRES, "spans.py")
-    # PostgreSQL's statements, one also sent to PostgreSQL, and clients whose origin the
-    # module does not show (a fixture, a factory of another module) are still checked.
+    # PostgreSQL's statements, one also sent to PostgreSQL, and clients whose origin
+    # neither the module nor their name shows (a fixture, a factory of another module) are
+    # still checked.
     assert [f.sql for f in result.fragments] == [
         "SELECT id, name FROM users", "SELECT id FROM invoices", "SELECT id FROM orders",
         "SELECT id FROM payments", "SELECT id FROM refunds"]
-    # The statement text a name holds, formatted in place, is the one sent.
+    assert [f.line for f in result.fragments][-2:] == [36, 38]
+    # The statement text a name holds, formatted in place, is the one sent; a fixture or a
+    # factory named after the engine is its client.
     assert [(s.location.line, s.location.column, s.reason) for s in result.skipped] == [
         (10, 13, "sent to ClickHouse, not PostgreSQL"),
         (17, 52, "sent to ClickHouse, not PostgreSQL"),
         (23, 27, "sent to ClickHouse, not PostgreSQL"),
-        (29, 18, "sent to ClickHouse, not PostgreSQL")]
+        (29, 18, "sent to ClickHouse, not PostgreSQL"),
+        (42, 29, "sent to ClickHouse, not PostgreSQL"),
+        (44, 17, "sent to ClickHouse, not PostgreSQL")]
 
 
 def test_sql_sent_to_other_engines_is_skipped_with_the_engine_named() -> None:
