@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import ConfigError, Report, RuleInfo
+from dbsafe.core import ConfigError, DbsafeError, Report, RuleInfo
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -210,7 +210,8 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     paths = paths or _sql_migrations_without_alembic(settings)
     facts = _database_facts(settings.database_url) if settings.database_url else None
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
-                  current=facts.revisions if facts else ())
+                  current=facts.revisions if facts else (),
+                  seed=_seed(settings, facts, paths, since=since, offline=offline))
     migrations = loaded.migrations
     # Loaded only if a migration drops or renames something (DBS211).
     app = Application(lambda: application_fragments(settings, migrations),
@@ -233,7 +234,8 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
     paths = paths or _sql_migrations_without_alembic(settings)
     facts = _database_facts(settings.database_url) if settings.database_url else None
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
-                  current=facts.revisions if facts else ())
+                  current=facts.revisions if facts else (),
+                  seed=_seed(settings, facts, paths, since=since, offline=offline))
     return lock_rows(loaded, facts)
 
 
@@ -261,6 +263,28 @@ def _database_facts(url: str):
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
                          search_path=before.search_path, revisions=current_revisions(url))
+
+
+def _seed(settings: Settings, facts, paths: Sequence[Path], *, since: str | None,
+          offline: bool):
+    """The database lint's capture starts from: `--database-url`'s, when it has an alembic
+    version and the revisions to lint are the ones after it (no `--since`, no paths)."""
+    from dbsafe.lint.history import Seed
+    from dbsafe.migrate.runner import find_version_table
+    from dbsafe.pg.schema_copy import dump_schema
+
+    if (facts is None or not facts.revisions or paths or since is not None or offline
+            or not settings.database_url):
+        return None
+    url = settings.database_url
+    version_table = find_version_table(url)
+    if version_table is None:
+        return None
+    try:
+        copy = dump_schema(url)
+    except DbsafeError as exc:  # said in the report; the history is replayed from empty
+        return Seed(facts.revisions, version_table, error=str(exc))
+    return Seed(facts.revisions, version_table, copy)
 
 
 def check_settings_codes(settings: Settings, known: dict[str, RuleInfo]) -> None:

@@ -1182,6 +1182,17 @@ class LintContext:
             resolve_rename(statement, self.relation_kind(rename.relation))
             rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and \
+                rename.object in ("type", "domain") and self.before is not None:
+            # The history renames the type in the columns it holds (an enum recreated under
+            # its old name): it holds the database's columns of that type too.
+            old = last(rename.old)
+            for relation in self.before.relations:
+                for col in relation.columns:
+                    known = type_from_text(col.type)
+                    if known is not None and known.name == old:
+                        self._hold_column(relation.qualified_name, col.name)
+            return
+        if statement.kind == "RenameStmt" and rename is not None and \
                 rename.object == "index" and rename.relation:
             # The history follows the index to its table, and the constraint it backs.
             table = self.index_table(rename.relation) or self._key_table(rename.relation)

@@ -6,6 +6,14 @@ revision, its `op.*` line, and what PostgreSQL showed (locks taken, tables rewri
 Revisions that read the database (`op.get_bind().execute(...)`, `sa.inspect(bind)`, an ORM
 session) or refuse offline mode are linted like any other, from the SQL that really runs.
 
+With `--database-url` naming a database that has an alembic version (and no `--since`), the
+capture starts from a copy of that database's schema instead (`Seed`,
+`dbsafe.pg.schema_copy`): only the pending revisions run, on what they will meet in
+production -- the only way to lint histories whose baseline is made by
+`metadata.create_all()` and a stamp. When the copy cannot be taken or the pending revisions
+cannot start on it, the history is replayed from empty as without it, and the report says
+why.
+
 A revision that fails even there is a DBS005 finding naming it and its error; what ran
 before it is linted, and the revisions after it are rendered offline where they can be.
 `--offline` -- or a machine with no throwaway server -- renders every revision offline
@@ -33,17 +41,21 @@ if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
     from dbsafe.migrate.revisions import Downgrade
     from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.pg.schema_copy import SchemaCopy
+    from dbsafe.pg.throwaway import ThrowawayServer
 
 log = logging.getLogger(__name__)
 
-FORMAT = 8  # of the cache file; bump when the captured data changes shape or meaning
-# (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron)
+FORMAT = 9  # of the cache file; bump when the captured data changes shape or meaning
+# (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
+# 9: captures started from a copy of the database's schema)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
 ## Why
 dbsafe lints the SQL each alembic revision really runs: it applies the history to a
-throwaway PostgreSQL server and records every statement. A revision that fails there (or,
+throwaway PostgreSQL server (with `--database-url`, from a copy of that database's schema)
+and records every statement. A revision that fails there (or,
 with `--offline`, cannot be rendered to SQL) was not checked by any rule. That is reported,
 never passed silently: the finding names the revision, its file and line, and the error.
 Revisions before it are linted, and what it ran before failing; the statements it did not
@@ -90,6 +102,28 @@ class Unlinted:
     file: str | None  # the revision file, absolute
     line: int | None
     reason: str
+    seeded: bool = False  # it failed on a copy of the database's schema, not an empty one
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """The database whose schema the capture starts from: its alembic version table and
+    revisions, and the copy of its schema (None, with `error`, when it could not be taken)."""
+
+    revisions: tuple[str, ...]
+    version_table: tuple[str, str]  # (schema, table)
+    copy: SchemaCopy | None = None
+    error: str | None = None
+
+    @property
+    def at(self) -> str:
+        return ", ".join(self.revisions)
+
+    @property
+    def digest(self) -> str:
+        """What the capture cache keys a seeded capture by: the schema and where it is."""
+        assert self.copy is not None
+        return f"{self.copy.digest} {'.'.join(self.version_table)} {self.at}"
 
 
 @dataclass
@@ -102,9 +136,16 @@ class LoadedHistory:
     note: str = ""  # why it is not "captured", when it is not
     cached: bool = False
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # revision -> down
+    seeded: str | None = None  # the database's revision the capture started from
+    # objects of the database's schema the throwaway could not make (`TYPE name: error`)
+    seed_failures: list[str] = field(default_factory=list)
+    seed_note: str = ""  # why the capture did not start from the database's schema
 
     def description(self) -> str:
-        if self.how == "captured":
+        if self.how == "captured" and self.seeded:
+            text = ("the SQL each pending revision ran on a throwaway server holding a copy "
+                    "of the database's schema")
+        elif self.how == "captured":
             text = "the SQL each revision ran on a throwaway server"
         else:
             text = "revisions rendered offline (alembic upgrade --sql)"
@@ -133,14 +174,16 @@ def not_linted_finding(item: Unlinted, root: Path) -> Finding:
     if item.revision:
         context += (("Revision", item.revision),)
     what = f"Revision {item.revision}" if item.revision else "Part of the history"
+    fix = ("Make the revision run on the database's schema (copied without its rows), then "
+           "lint again." if item.seeded else
+           "Make the revision run on an empty database, then lint again.")
     return Finding(NOT_LINTED.code, f"{what} {item.reason}.",
-                   NOT_LINTED.default_severity, location, item.revision,
-                   "Make the revision run on an empty database, then lint again.", context)
+                   NOT_LINTED.default_severity, location, item.revision, fix, context)
 
 
 def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
                  cache_dir: Path | None = None, since: str | None = None,
-                 cache_extra: str = "") -> LoadedHistory:
+                 cache_extra: str = "", seed: Seed | None = None) -> LoadedHistory:
     """Every revision of `project` as lint reads it (see the module docstring).
 
     Args:
@@ -150,9 +193,15 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
         cache_dir: where captures are cached (None: no cache).
         since: offline only: render the revisions after this one.
         cache_extra: more text for the cache key (dbsafe's version, the interpreter).
+        seed: start from a copy of this database's schema and run only the revisions after
+            its own; when that cannot be done, the history is replayed from empty and
+            `seed_note` says why.
     """
     if offline:
         return _offline(project, root, since, note="--offline")
+    if seed is not None:
+        return _seeded(project, root=root, cache_dir=cache_dir, cache_extra=cache_extra,
+                       seed=seed)
     cache_file = _cache_file(project, cache_dir, cache_extra)
     cached = _read(cache_file)
     if cached is not None:
@@ -168,6 +217,63 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
 
         write_cache_file(cache_file, json.dumps(_to_json(loaded)))
     return loaded
+
+
+def _seeded(project: AlembicProject, *, root: Path, cache_dir: Path | None, cache_extra: str,
+            seed: Seed) -> LoadedHistory:
+    if seed.copy is None:
+        why = f"its schema could not be copied: {seed.error}"
+    else:
+        cache_file = _cache_file(project, cache_dir, f"{cache_extra} seed {seed.digest}")
+        cached = _read(cache_file)
+        if cached is not None:
+            return cached
+        try:
+            loaded = _capture(project, root, seed=seed)
+        except _NoCapture as exc:
+            why = f"the pending revisions could not start on a copy of its schema: {exc}"
+            log.info("capturing on a copy of the database's schema failed: %s", exc)
+        else:
+            if cache_file is not None:
+                from dbsafe.cache import write_cache_file
+
+                write_cache_file(cache_file, json.dumps(_to_json(loaded)))
+            return loaded
+    loaded = load_history(project, root=root, cache_dir=cache_dir, cache_extra=cache_extra)
+    loaded.seed_note = (f"The capture did not start from the database's schema ({why}); "
+                        "the history was replayed from an empty database.")
+    return loaded
+
+
+def _restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[str]:
+    """Build the database's schema in `database` and put its revisions in its version table;
+    returns the objects that could not be made.
+
+    Raises:
+        _NoCapture: the schema or the version table could not be made.
+    """
+    import psycopg
+    from psycopg import sql
+
+    from dbsafe.pg.schema_copy import restore_schema
+
+    assert seed.copy is not None
+    try:
+        failures = list(restore_schema(seed.copy, server, database))
+    except DbsafeError as exc:
+        raise _NoCapture(str(exc)) from None
+    schema, table = seed.version_table
+    try:
+        with psycopg.connect(server.conninfo(database), autocommit=True) as conn:
+            conn.execute(sql.SQL("DELETE FROM {}.{}").format(sql.Identifier(schema),
+                                                            sql.Identifier(table)))
+            for revision in seed.revisions:
+                conn.execute(sql.SQL("INSERT INTO {}.{} (version_num) VALUES (%s)").format(
+                    sql.Identifier(schema), sql.Identifier(table)), (revision,))
+    except psycopg.Error as exc:
+        raise _NoCapture(f"its version table {schema}.{table} could not be filled on the "
+                         f"throwaway server: {str(exc).strip().splitlines()[0]}") from None
+    return failures
 
 
 # -- what each revision's downgrade() does (DBS210), read once per file --------------------
@@ -228,7 +334,7 @@ class _NoCapture(Exception):
 _MAX_FAILURES = 10  # revisions stamped past before the rest is left to offline rendering
 
 
-def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
+def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -> LoadedHistory:
     import dataclasses
 
     from dbsafe.migrate.render import captured_migrations, render_revisions
@@ -236,8 +342,15 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
     from dbsafe.pg.throwaway import throwaway_server
 
     failures: list[dict[str, Any]] = []
+    seed_failures: list[str] = []
+    template = None
+    where = "a throwaway server"
     try:
         with throwaway_server(database="dbsafe") as server:
+            if seed is not None:
+                seed_failures = _restore_seed(server, "dbsafe", seed)
+                template = _template_of(server, "dbsafe")
+                where = "a copy of the database's schema"
             result = capture(project, server.url("dbsafe"))
             error = result.capture_error
             if error is not None and not error.get("revision"):
@@ -252,7 +365,7 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
                 if any(f["revision"] == error["revision"] for f in failures):
                     break
                 failures.append(error)
-                result = capture(project, _fresh_database(server, len(failures)),
+                result = capture(project, _fresh_database(server, len(failures), template),
                                  operations=_stamping_past(failures, parents))
                 done = {c.revision for c in captured}
                 captured += [c for c in result.captured if c.revision not in done]
@@ -265,7 +378,10 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
         raise _NoCapture(str(exc)) from None
     combined: RunResult = dataclasses.replace(result, captured=tuple(captured),
                                               capture_error=error)
-    loaded = LoadedHistory(captured_migrations(combined, root=root), parents=parents)
+    loaded = LoadedHistory(captured_migrations(combined, root=root), parents=parents,
+                           seeded=seed.at if seed is not None else None,
+                           seed_failures=seed_failures)
+    seeded = seed is not None
     failed_revisions = [str(f["revision"]) for f in failures]
     if error is not None and str(error["revision"]) not in failed_revisions:
         failed_revisions.append(str(error["revision"]))
@@ -273,17 +389,17 @@ def _capture(project: AlembicProject, root: Path) -> LoadedHistory:
     for failure in failures:
         loaded.unlinted.append(Unlinted(
             str(failure["revision"]), failure.get("file"), failure.get("line"),
-            f"fails on a throwaway server ({failure.get('type')}: "
+            f"fails on {where} ({failure.get('type')}: "
             f"{failure.get('message')}), so {_after_failure(completed, str(failure['revision']))}; "
             "what it ran before failing is linted, and the revisions after it ran with it "
-            "stamped as applied"))
+            "stamped as applied", seeded))
     if error is None:
         return loaded
     if not any(f["revision"] == error["revision"] for f in failures):
         loaded.unlinted.append(Unlinted(
             str(error["revision"]), error.get("file"), error.get("line"),
-            f"fails on a throwaway server ({error.get('type')}: {error.get('message')}), "
-            f"so {_after_failure(completed, str(error['revision']))}"))
+            f"fails on {where} ({error.get('type')}: {error.get('message')}), "
+            f"so {_after_failure(completed, str(error['revision']))}", seeded))
     failed = str(error["revision"])
     ran = {m.revision for m in loaded.migrations}
     rest = [r for r in reversed(result.revisions) if r.revision not in ran]
@@ -363,14 +479,31 @@ def _rest_offline(project: AlembicProject, root: Path, loaded: LoadedHistory,
     return added
 
 
-def _fresh_database(server: Any, attempt: int) -> str:
+def _fresh_database(server: Any, attempt: int, template: str | None = None) -> str:
+    """A new database on `server`: empty, or a copy of `template`."""
     import psycopg
     from psycopg import sql
 
     name = f"dbsafe_{attempt}"
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(statement)
     return str(server.url(name))
+
+
+def _template_of(server: Any, database: str) -> str:
+    """A copy of `database` as it is now, for the fresh databases a failing revision needs
+    (copying a database is faster than restoring its schema again)."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"{database}_seed"
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+            sql.Identifier(name), sql.Identifier(database)))
+    return name
 
 
 def _stamping_past(failures: list[dict[str, Any]],
@@ -482,7 +615,9 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         "how": loaded.how,
         "note": loaded.note,
         "parents": {k: list(v) for k, v in loaded.parents.items()},
-        "unlinted": [[u.revision, u.file, u.line, u.reason] for u in loaded.unlinted],
+        "unlinted": [[u.revision, u.file, u.line, u.reason, u.seeded] for u in loaded.unlinted],
+        "seeded": loaded.seeded,
+        "seed_failures": loaded.seed_failures,
         "downgrades": _downgrades_json(loaded.migrations),
         "migrations": [
             [m.path, m.revision, m.kind, str(m.file) if m.file else None,
@@ -518,7 +653,8 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
     _remember_downgrades(data["downgrades"])
     return LoadedHistory(
         migrations,
-        [Unlinted(r, f, ln, reason) for r, f, ln, reason in data["unlinted"]],
+        [Unlinted(*u) for u in data["unlinted"]],
         how=data["how"], note=data["note"],
         parents={k: tuple(v) for k, v in data["parents"].items()},
+        seeded=data.get("seeded"), seed_failures=list(data.get("seed_failures") or ()),
     )

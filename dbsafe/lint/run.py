@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.migration import Migration
     from dbsafe.lint.app_references import Application
-    from dbsafe.lint.history import Unlinted
+    from dbsafe.lint.history import Seed, Unlinted
     from dbsafe.lint.locks import LockRow
     from dbsafe.migrate import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
@@ -69,14 +69,15 @@ def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
 
 def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
          changed_since: str | None = None, offline: bool = False,
-         current: Sequence[str] = ()) -> Loaded:
+         current: Sequence[str] = (), seed: Seed | None = None) -> Loaded:
     """The migrations `paths` name, or every alembic revision when `paths` is empty.
 
     A path inside the alembic script location (the versions folder, one revision's `.py`
     file) selects those alembic revisions; other paths are SQL migration files or folders
     of them. Alembic revisions are captured as they run on a throwaway server, or rendered
     offline with `offline` (see `dbsafe.lint.history`). `current`: the revisions a database
-    is at; without `since`, only the revisions after them are linted.
+    is at; without `since`, only the revisions after them are linted, and with `seed` (that
+    database's schema) the capture starts from a copy of it: only they run.
     """
     from dbsafe.extract.migration import sql_migrations
     from dbsafe.migrate import AlembicProject
@@ -106,7 +107,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             raise ConfigError(f"alembic config not found: {project.ini}; set "
                               "`alembic-config`, or name the SQL migration files or folders "
                               "to lint")
-        loaded = _alembic(settings, project, since=since, offline=offline, current=current)
+        loaded = _alembic(settings, project, since=since, offline=offline, current=current,
+                          seed=seed if since is None and not offline and current else None)
     if changed_since:
         from dbsafe.extract.changed import changed_files
 
@@ -118,7 +120,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
 
 
 def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, offline: bool,
-             current: Sequence[str]) -> Loaded:
+             current: Sequence[str], seed: Seed | None = None) -> Loaded:
     from dbsafe import __version__
     from dbsafe.lint.history import load_history
 
@@ -126,7 +128,7 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
     history = load_history(
         project, root=settings.project_root, offline=offline, since=pending_after,
         cache_dir=settings.effective_cache_dir if settings.use_cache else None,
-        cache_extra=f"dbsafe {__version__} python {settings.python or ''}")
+        cache_extra=f"dbsafe {__version__} python {settings.python or ''}", seed=seed)
     if not history.migrations and not history.unlinted:
         # Linting nothing must not pass for "no findings": a history found empty is
         # usually one whose env.py names its versions folder at run time.
@@ -136,6 +138,17 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
     loaded = Loaded(list(history.migrations), unlinted=list(history.unlinted),
                     order=list(history.migrations),
                     lines=[f"Linted {history.description()}."])
+    if history.seeded:
+        loaded.lines.append(f"The capture started from the database's schema at revision "
+                            f"{history.seeded} (pg_dump --schema-only, restored without its "
+                            "rows on a throwaway server).")
+    if history.seed_failures:
+        loaded.lines.append(
+            f"{len(history.seed_failures)} object(s) of the database's schema could not be "
+            "made on the throwaway server; a revision that uses one fails there (DBS005): "
+            f"{_some_of(history.seed_failures)}.")
+    if history.seed_note:
+        loaded.lines.append(history.seed_note)
     if since and since != "base" and history.how == "captured" and since not in history.parents:
         raise SourceError(f"--since {since}: no such revision in {project.ini.name}'s history")
     unknown = [r for r in current if r not in history.parents]
@@ -143,7 +156,8 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
         loaded.lines.append(f"The database is at revision {', '.join(current)}, which this "
                             "history does not have: linting every revision.")
         current = ()
-    after = [since] if since and since != "base" else list(current)
+    # `--since base`: every revision, whatever revision the database is at.
+    after = [since] if since and since != "base" else [] if since else list(current)
     if after and history.how == "captured":
         loaded.earlier, loaded.migrations = history.split_after(after)
         done = {m.revision for m in loaded.earlier}
@@ -153,6 +167,11 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
             f"The database is at revision {', '.join(current)}: linting the "
             f"{len(loaded.migrations)} revision(s) after it (--since base for all).")
     return loaded
+
+
+def _some_of(items: Sequence[str], shown: int = 5) -> str:
+    more = len(items) - shown
+    return "; ".join(items[:shown]) + (f"; and {more} more" if more > 0 else "")
 
 
 def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:

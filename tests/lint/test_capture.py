@@ -360,6 +360,57 @@ def test_offline_says_which_revision_it_could_not_render(tmp_path: Path) -> None
 
 def test_with_a_database_only_the_revisions_after_its_own_are_linted(
         tmp_path: Path, database_url: str) -> None:
+
+    from dbsafe.migrate import AlembicProject, apply
+
+    root = tmp_path / "p"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r02", "r03")})
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "r02")])
+    report = commands.lint(Settings(project_root=root, database_url=database_url,
+                                    ignore=("DBS115", "DBS211")))
+    assert {dict(f.context).get("Revision") for f in report.findings} == {"r03"}
+    assert report.summary["lines"][-1] == (
+        "The database is at revision r02: linting the 1 revision(s) after it "
+        "(--since base for all).")
+    # r01 built orders.id as a primary key: still known when only r03 is linted.
+    assert "DBS107" not in {f.code for f in report.findings}
+    assert "DBS005" not in {f.code for f in report.findings}
+    # r01 created new_code() VOLATILE: r03's default calling it rewrites the table.
+    assert "DBS109" in {f.code for f in report.findings}
+
+
+@pytest.mark.parametrize("at", ["r01", "r02"])
+def test_a_database_migrated_by_the_history_gives_the_findings_of_the_replayed_history(
+        tmp_path: Path, database_url: str, at: str) -> None:
+    """Started from the database's schema, the pending revisions are linted as when the
+    whole history is replayed from empty (`--since`): what the earlier revisions built is
+    known from the database instead -- also r01's enum column, which r04 recreates under
+    its old name and converts (DBS110)."""
+    from dbsafe.migrate import AlembicProject, apply
+
+    root = tmp_path / "p"
+    write_history(root)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", at)])
+    settings = Settings(project_root=root, database_url=database_url, use_cache=False)
+    seeded, replayed = commands.lint(settings), commands.lint(settings, since=at)
+    assert f"The capture started from the database's schema at revision {at} " \
+           "(pg_dump --schema-only, restored without its rows on a throwaway server)." \
+           in seeded.summary["lines"]
+
+    def seen(report: Report) -> list[tuple[object, ...]]:
+        return sorted((f.code, str(f.location), f.severity.value, f.subject, f.context,
+                       f.message.replace("a copy of the database's schema",
+                                         "a throwaway server")) for f in report.findings)
+
+    assert seen(seeded) == seen(replayed)
+    assert "DBS110" in {f.code for f in seeded.findings if f.location
+                        and f.location.path.endswith("r04.py")}
+
+
+def test_a_database_at_a_revision_without_its_tables_fails_the_next_revision_there(
+        tmp_path: Path, database_url: str) -> None:
+    """Its version table says r02, but nothing made r01's `orders`: r03 fails on it as it
+    would in production, and says so (the history replayed from empty would not)."""
     import psycopg
 
     root = tmp_path / "p"
@@ -369,12 +420,13 @@ def test_with_a_database_only_the_revisions_after_its_own_are_linted(
         conn.execute("INSERT INTO alembic_version VALUES ('r02')")
     report = commands.lint(Settings(project_root=root, database_url=database_url,
                                     ignore=("DBS115", "DBS211")))
-    assert {dict(f.context).get("Revision") for f in report.findings} == {"r03"}
-    assert report.summary["lines"][-1] == (
-        "The database is at revision r02: linting the 1 revision(s) after it "
-        "(--since base for all).")
-    # r01 built orders.id as a primary key: still known when only r03 is linted.
-    assert "DBS107" not in {f.code for f in report.findings}
+    [failed] = [f for f in report.findings if f.code == "DBS005"]
+    assert failed.subject == "r03"
+    assert failed.message.startswith(
+        "Revision r03 fails on a copy of the database's schema (ProgrammingError: "
+        'relation "orders" does not exist')
+    assert failed.help == ("Make the revision run on the database's schema (copied without "
+                           "its rows), then lint again.")
 
 
 def test_json_output_is_one_document_though_the_project_prints_and_logs(

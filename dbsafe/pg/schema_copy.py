@@ -1,0 +1,155 @@
+"""A copy of a database's schema on a throwaway server: `pg_dump --schema-only`, read-only.
+
+`dbsafe lint --database-url` starts its capture from it, so the pending revisions run on the
+schema they will meet in production, not on what the history builds from an empty database
+(projects that create their baseline with `metadata.create_all()` and stamp cannot be
+replayed from empty at all).
+
+The database is only read: pg_dump runs in a read-only, repeatable-read transaction and
+takes ACCESS SHARE locks (given up after `LOCK_WAIT` rather than queued behind a migration
+holding ACCESS EXCLUSIVE), and the role names are one SELECT of `pg_roles`. pg_dump is run
+as `dbsafe backup` runs it (`dbsafe.pg.tools.client_binary`, the password in its
+environment through `tool_connection`, never in argv or in a message).
+
+On the throwaway server the roles the database has are created first (NOLOGIN, no
+attributes, no memberships), so owners and privileges restore as they are, and a pending
+revision's `GRANT ... TO app_reader` or `OWNER TO app` runs there as in production. The
+restore goes on past an object the throwaway cannot make (an extension its PostgreSQL lacks,
+then what uses it): each is returned, one line, for the report to say.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbsafe.core import DatabaseError
+
+if TYPE_CHECKING:
+    from dbsafe.pg.throwaway import ThrowawayServer
+
+# How long pg_dump waits for a table's ACCESS SHARE lock before giving up (a migration
+# holding ACCESS EXCLUSIVE): a linter must not queue on production's tables.
+LOCK_WAIT = "10s"
+
+# psql's report of a failed statement: `psql:/tmp/x/schema.sql:120: ERROR:  message`.
+_PSQL_ERROR = re.compile(r"^psql:.*?:(\d+): ERROR:\s+(.*)$")
+# The header pg_dump writes above each object.
+_HEADER = re.compile(r"^-- Name: (.*); Type: (.*); Schema: (.*?);")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaCopy:
+    """What `dump_schema` read: the schema as SQL, and the roles it may name."""
+
+    sql: str  # pg_dump --schema-only, plain format
+    roles: tuple[str, ...]  # pg_roles, the predefined pg_* left out
+    server_version: int
+
+    @property
+    def digest(self) -> str:
+        """sha256 of what the copy builds: the same schema gives the same digest (psql's
+        `\\restrict` key, random per dump, left out)."""
+        hashed = hashlib.sha256()
+        for line in self.sql.splitlines():
+            if not line.startswith(("\\restrict ", "\\unrestrict ")):
+                hashed.update(line.encode() + b"\n")
+        hashed.update("\0".join(self.roles).encode())
+        return hashed.hexdigest()
+
+
+def dump_schema(url: str) -> SchemaCopy:
+    """Read the schema of the database `url` names (nothing is written to it).
+
+    Raises:
+        DatabaseError: the database cannot be reached, or pg_dump failed; one line, no
+            password.
+    """
+    from dbsafe.pg.connect import connect, tool_connection
+    from dbsafe.pg.tools import _first_line, client_binary
+
+    with connect(url, autocommit=False) as conn:
+        conn.read_only = True
+        server_version = conn.info.server_version
+        reached = (conn.info.host, conn.info.port)
+        roles = tuple(r[0] for r in conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1"))
+        conn.rollback()
+    pg_dump = client_binary("pg_dump", server_version)
+    target, env = tool_connection(url, reached=reached)
+    args = [str(pg_dump), "--no-password", *target, "--schema-only", "--format=plain",
+            f"--lock-wait-timeout={LOCK_WAIT}"]
+    try:
+        done = subprocess.run(args, env=env, capture_output=True, check=False)
+    except OSError as exc:
+        raise DatabaseError(f"cannot run {pg_dump}: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        raise DatabaseError("pg_dump --schema-only failed: "
+                            f"{_first_line(done.stderr.decode('utf-8', 'replace'))}")
+    return SchemaCopy(done.stdout.decode("utf-8", "replace"), roles, server_version)
+
+
+def restore_schema(copy: SchemaCopy, server: ThrowawayServer, database: str) -> tuple[str, ...]:
+    """Build `copy` in `database` of the throwaway `server`: its roles, then its schema.
+
+    Returns one line per object that could not be made, `TYPE schema.name: error`.
+
+    Raises:
+        DatabaseError: psql could not run at all.
+    """
+    import psycopg
+    from psycopg import sql
+
+    failed: list[str] = []
+    with psycopg.connect(server.conninfo(database), autocommit=True) as conn:
+        existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles")}
+        for role in copy.roles:
+            if role in existing:
+                continue
+            try:
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+            except psycopg.Error as exc:
+                failed.append(f"ROLE {role}: {str(exc).strip().splitlines()[0]}")
+    with tempfile.TemporaryDirectory(prefix="dbsafe-schema-") as tmp:
+        script = Path(tmp) / "schema.sql"
+        script.write_text(copy.sql, encoding="utf-8")
+        args = [str(server.bin_dir / "psql"), "--no-psqlrc", "--quiet",
+                "--set=ON_ERROR_STOP=0", f"--dbname={server.conninfo(database)}",
+                f"--file={script}"]
+        try:
+            done = subprocess.run(args, capture_output=True, check=False)
+        except OSError as exc:
+            raise DatabaseError(f"cannot run psql: {exc.strerror or exc}") from None
+    errors = done.stderr.decode("utf-8", "replace")
+    if done.returncode not in (0, 3):  # 3: a statement failed, and psql went on
+        from dbsafe.pg.tools import _first_line
+
+        raise DatabaseError(f"psql could not restore the schema: {_first_line(errors)}")
+    return tuple(failed) + tuple(_failed_objects(copy.sql, errors))
+
+
+def _failed_objects(script: str, errors: str) -> list[str]:
+    """`TYPE schema.name: error` per object whose statements psql reported failing, named by
+    the header pg_dump wrote above them: its first error (the `ALTER TABLE ... OWNER TO`
+    after a failed `CREATE TABLE` fails only for want of the table)."""
+    headers: list[tuple[int, str]] = []
+    for number, line in enumerate(script.splitlines(), start=1):
+        found = _HEADER.match(line)
+        if found:
+            name, kind, schema = found.groups()
+            qualified = name if schema == "-" else f"{schema}.{name}"
+            headers.append((number, f"{kind} {qualified}"))
+    out: dict[str, str] = {}
+    for line in errors.splitlines():
+        found = _PSQL_ERROR.match(line)
+        if not found:
+            continue
+        at = int(found.group(1))
+        what = next((h for n, h in reversed(headers) if n <= at), f"line {at}")
+        out.setdefault(what, found.group(2))
+    return [f"{what}: {error}" for what, error in out.items()]

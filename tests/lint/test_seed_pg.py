@@ -1,0 +1,253 @@
+"""`dbsafe lint --database-url`: the capture starts from a copy of the database's schema.
+
+A history whose baseline is made by `metadata.create_all()` and a stamp cannot be replayed
+from an empty database (its first revision alters a table nothing in it creates); started
+from the database's schema, its pending revisions are linted as they will run there. The
+database is only read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from dbsafe import commands
+from dbsafe.config import Settings
+from dbsafe.core import Report
+from tests.migrate.projects import ALEMBIC_INI, ENV_PY
+
+pytestmark = pytest.mark.db
+
+_HEAD = '''import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = {down}
+
+
+def downgrade():
+    pass
+
+'''
+
+# What the application's `create_all()` makes, then stamps as r01 (mlflow, indico, dispatch,
+# JupyterHub make their baseline so).
+CREATE_ALL = """
+CREATE TABLE accounts (id serial PRIMARY KEY, name varchar(50), email text);
+CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);
+INSERT INTO alembic_version VALUES ('r01');
+"""
+
+REVISIONS = {
+    # The first revision alters a table no revision creates.
+    "r01": '''
+def upgrade():
+    op.add_column("accounts", sa.Column("email", sa.Text))
+''',
+    "r02": '''
+def upgrade():
+    op.create_index("ix_accounts_email", "accounts", ["email"])
+    op.add_column("accounts", sa.Column("plan", sa.Text, nullable=False))
+''',
+}
+
+
+def write_project(root: Path) -> Path:
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://u:p@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    previous = None
+    for rev, body in REVISIONS.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    return root
+
+
+def _codes(report: Report) -> set[tuple[str, str | None]]:
+    return {(f.code, dict(f.context).get("Revision")) for f in report.findings}
+
+
+def _settings(root: Path, url: str | None) -> Settings:
+    return Settings(project_root=root, database_url=url, ignore=("DBS115", "DBS210"), use_cache=False)
+
+
+def test_pending_revisions_of_a_create_all_baseline_are_linted_on_the_databases_schema(
+        tmp_path: Path, database_url: str) -> None:
+    root = write_project(tmp_path / "p")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    report = commands.lint(_settings(root, database_url))
+    assert _codes(report) == {("DBS101", "r02"), ("DBS108", "r02")}
+    lines = report.summary["lines"]
+    assert "The capture started from the database's schema at revision r01 " \
+           "(pg_dump --schema-only, restored without its rows on a throwaway server)." in lines
+    assert lines[-1] == ("The database is at revision r01: linting the 1 revision(s) after "
+                         "it (--since base for all).")
+
+
+def test_without_the_database_the_first_revision_is_not_linted(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "p")
+    report = commands.lint(_settings(root, None))
+    [failed] = [f for f in report.findings if f.code == "DBS005" and f.subject == "r01"]
+    assert 'relation "accounts" does not exist' in failed.message
+    assert "fails on a throwaway server" in failed.message
+
+
+def test_since_base_still_replays_the_history_from_empty(tmp_path: Path,
+                                                          database_url: str) -> None:
+    root = write_project(tmp_path / "p")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    report = commands.lint(_settings(root, database_url), since="base")
+    assert ("DBS005", "r01") in _codes(report)
+    assert not any("schema at revision" in line for line in report.summary["lines"])
+
+
+READER = "dbsafe_seed_reader"
+SECRET = "s3cret-never-shown"
+
+
+@pytest.fixture
+def watched(postgresql: psycopg.Connection) -> psycopg.Connection:
+    """The database of CREATE_ALL, with an event trigger logging every DDL command run on it,
+    a role that can only read it (its transactions read-only, a password) and the tuple
+    counters of its tables."""
+    postgresql.autocommit = True
+    postgresql.execute(CREATE_ALL)
+    postgresql.execute("""
+        CREATE TABLE ddl_log (tag text, at timestamptz DEFAULT now());
+        CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO public.ddl_log (tag) VALUES (tg_tag); END $$;
+        CREATE EVENT TRIGGER log_ddl ON ddl_command_start EXECUTE FUNCTION log_ddl();
+    """)
+    postgresql.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(READER)))
+    postgresql.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+        sql.Identifier(READER), sql.Literal(SECRET)))
+    postgresql.execute(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(
+        sql.Identifier(READER)))
+    postgresql.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
+        sql.Identifier(READER)))
+    yield postgresql
+    postgresql.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(READER)))
+    postgresql.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(READER)))
+
+
+def _reader_url(conn: psycopg.Connection) -> str:
+    info = conn.info
+    return (f"postgresql://{READER}:{SECRET}@/{info.dbname}?host={info.host}"
+            f"&port={info.port}")
+
+
+def _state(conn: psycopg.Connection) -> tuple[object, ...]:
+    """Everything a write would change: the DDL logged, the tables' rows, the catalog."""
+    return (
+        conn.execute("SELECT count(*) FROM ddl_log").fetchone(),
+        conn.execute("SELECT * FROM alembic_version").fetchall(),
+        conn.execute("SELECT count(*) FROM accounts").fetchone(),
+        conn.execute("SELECT max(xmin::text::bigint) FROM pg_class").fetchone(),
+        conn.execute("SELECT relname, relfilenode FROM pg_class "
+                     "WHERE relnamespace = 'public'::regnamespace ORDER BY 1").fetchall(),
+    )
+
+
+def test_the_database_is_only_read_and_its_password_never_shown(
+        tmp_path: Path, watched: psycopg.Connection) -> None:
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("logs in as a new role: needs the throwaway test server's trust")
+    root = write_project(tmp_path / "p")
+    before = _state(watched)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "dbsafe", "lint",
+         "--database-url", _reader_url(watched), "--ignore", "DBS115", "--ignore", "DBS210"],
+        cwd=root, capture_output=True, text=True, check=False, env=env)
+    assert done.returncode == 1, done.stderr
+    assert "DBS101" in done.stdout and "DBS108" in done.stdout and "DBS005" not in done.stdout
+    assert "schema at revision r01" in done.stdout
+    assert SECRET not in done.stdout + done.stderr
+    assert _state(watched) == before
+    # The role could not have written anyway: its transactions are read-only.
+    with psycopg.connect(_reader_url(watched)) as conn, pytest.raises(psycopg.Error):
+        conn.execute("CREATE TABLE x (id int)")
+
+
+def test_a_database_pg_dump_cannot_read_is_replayed_from_empty_with_the_reason(
+        tmp_path: Path, watched: psycopg.Connection) -> None:
+    if os.environ.get("DBSAFE_TEST_DATABASE_URL"):
+        pytest.skip("logs in as a new role: needs the throwaway test server's trust")
+    root = write_project(tmp_path / "p")
+    watched.execute(sql.SQL("REVOKE SELECT ON accounts FROM {}").format(sql.Identifier(READER)))
+    report = commands.lint(_settings(root, _reader_url(watched)))
+    # As without the copy: r02 fails on the empty database (r01, before the database's
+    # revision, is not linted).
+    assert ("DBS005", "r02") in _codes(report)
+    [note] = [line for line in report.summary["lines"] if "did not start" in line]
+    assert note == (
+        "The capture did not start from the database's schema (its schema could not be "
+        "copied: pg_dump --schema-only failed: pg_dump: error: query failed: ERROR:  "
+        "permission denied for table accounts); the history was replayed from an empty "
+        "database.")
+    assert SECRET not in repr(report)
+
+
+@pytest.fixture
+def extension_dir() -> Path:
+    """A folder with an extension no other server has (`dbsafe_probe`: a domain), readable by
+    the test server's user."""
+    folder = Path(tempfile.mkdtemp(prefix="dbsafe-ext-"))
+    (folder / "extension").mkdir()
+    (folder / "extension" / "dbsafe_probe.control").write_text(
+        "default_version = '1.0'\nrelocatable = true\n")
+    (folder / "extension" / "dbsafe_probe--1.0.sql").write_text(
+        "CREATE DOMAIN probe_code AS text CHECK (VALUE ~ '^[A-Z]+$');\n")
+    for path in (folder, folder / "extension", *(folder / "extension").iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    yield folder
+    for path in (folder / "extension").iterdir():
+        path.unlink()
+    (folder / "extension").rmdir()
+    folder.rmdir()
+
+
+def test_a_schema_using_an_extension_the_throwaway_lacks_still_lints_what_it_can(
+        tmp_path: Path, postgresql: psycopg.Connection, database_url: str,
+        extension_dir: Path) -> None:
+    root = write_project(tmp_path / "p")
+    postgresql.autocommit = True
+    postgresql.execute(sql.SQL("SET extension_control_path = {}").format(
+        sql.Literal(f"$system:{extension_dir}")))
+    postgresql.execute("CREATE EXTENSION dbsafe_probe")
+    postgresql.execute(CREATE_ALL + "CREATE TABLE coded (id int, code probe_code);")
+    report = commands.lint(_settings(root, database_url))
+    assert _codes(report) == {("DBS101", "r02"), ("DBS108", "r02")}
+    [said] = [line for line in report.summary["lines"] if "could not be made" in line]
+    assert said == (
+        "2 object(s) of the database's schema could not be made on the throwaway server; a "
+        "revision that uses one fails there (DBS005): EXTENSION dbsafe_probe: extension "
+        '"dbsafe_probe" is not available; TABLE public.coded: type "public.probe_code" '
+        "does not exist.")
+
+
+def test_the_capture_cache_is_keyed_by_the_databases_schema(tmp_path: Path,
+                                                             database_url: str) -> None:
+    root = write_project(tmp_path / "p")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    settings = Settings(project_root=root, database_url=database_url,
+                        ignore=("DBS115", "DBS210"))
+    assert not commands.lint(settings).summary["lines"][0].endswith(", cached.")
+    assert commands.lint(settings).summary["lines"][0].endswith(", cached.")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE accounts ADD COLUMN plan text")
+    # r02 now fails on it (its `plan` exists): a new capture, not the cached one.
+    report = commands.lint(settings)
+    assert not report.summary["lines"][0].endswith(", cached.")
+    assert ("DBS005", "r02") in _codes(report)
