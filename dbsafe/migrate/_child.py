@@ -1215,9 +1215,16 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
 
     # alembic builds a ScriptDirectory (importing every revision file) for each command;
     # within one session the files do not change, so every command gets the one built
-    # at the start. A history of hundreds of revisions is imported once, not per request.
-    ScriptDirectory.from_config = classmethod(  # type: ignore[method-assign, assignment]
-        lambda cls, cfg: script)
+    # at the start. A history of hundreds of revisions is imported once, not per request;
+    # only the revisions an earlier command ran are imported again (`_FreshModules`).
+    fresh = _FreshModules(script)
+    fresh.install()
+
+    def from_config(cls: Any, cfg: Any) -> Any:
+        fresh.refresh()
+        return script
+
+    ScriptDirectory.from_config = classmethod(from_config)  # type: ignore[method-assign, assignment]
     with os.fdopen(int(request["result_fd"]), "w", encoding="utf-8") as channel:
         channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
         channel.flush()
@@ -1262,6 +1269,56 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
             step["contexts"] = list(seen_contexts)
             channel.write(json.dumps(step) + "\n")
             channel.flush()
+
+
+class _FreshModules:
+    """Each alembic command of a session sees its revision modules as a fresh `alembic` run
+    would: loaded anew. alembic loads a revision file into a module of its own, outside
+    `sys.modules` (`alembic.util.load_python_file`), once per ScriptDirectory, so one
+    `alembic` command never meets the module state an earlier command left; a session keeps
+    one ScriptDirectory for all its commands. What a revision's upgrade() or downgrade()
+    leaves in its module (apache-airflow's 0102 adds `Table("xcom", metadata)` to its
+    module's `MetaData` in both) would make the next command running it fail with "Table
+    'xcom' is already defined for this MetaData instance". So a revision whose step an
+    alembic command created is loaded again before the next command: the others were
+    never run and are as alembic loaded them. Modules a revision imports (outside the
+    revision files) stay as they are, as they would within one `alembic` command."""
+
+    def __init__(self, script: Any) -> None:
+        self.script = script
+        self.ran: dict[str, Any] = {}  # path -> the Script whose step a command created
+
+    def install(self) -> None:
+        from alembic.runtime import migration
+
+        step_class = getattr(migration, "RevisionStep", None)
+        if step_class is None:
+            return
+        real_init = step_class.__init__
+        ran = self.ran
+
+        def init(step: Any, *args: Any, **kwargs: Any) -> None:
+            real_init(step, *args, **kwargs)
+            revision = getattr(step, "revision", None)
+            path = getattr(revision, "path", None)
+            if path:
+                ran[path] = revision
+
+        step_class.__init__ = init
+
+    def refresh(self) -> None:
+        from alembic import util
+
+        ran = list(self.ran.items())
+        self.ran.clear()  # the dict `install` fills
+        for path, revision in ran:
+            try:
+                module = util.load_python_file(os.path.dirname(path), os.path.basename(path))
+            except Exception as exc:  # noqa: BLE001 - it loaded once: that module stays
+                print(f"dbsafe: {path} did not load again ({type(exc).__name__}: {exc}); "
+                      "its module from an earlier command stays", file=sys.stderr)
+                continue
+            revision.module = module
 
 
 def _capture(config: Any, target: dict[str, Any], original_url: str | None,
