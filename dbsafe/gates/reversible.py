@@ -145,6 +145,7 @@ class _Walk:
         self._conn: Any = None
         self._sql: str | None = None
         self._twin: str | None = None  # the twin database's URL, made on first need
+        self._twin_usable = True  # False once a revision failed to apply on it
         self._twin_applied: list[str] = []
         self.requests = 0
         self.snapshots = 0
@@ -284,7 +285,13 @@ class _Walk:
 
     @property
     def has_twin(self) -> bool:
-        return self.new_database is not None
+        return self.new_database is not None and self._twin_usable
+
+    def drop_twin(self) -> None:
+        """No twin from now on (a revision did not apply on it): "before" is snapshotted
+        before each upgrade instead."""
+        self._twin_usable = False
+        self._twin = None
 
     def snapshot_of(self, applied: Sequence[str]) -> SchemaSnapshot:
         """The schema the revisions `applied` give, read from the twin database.
@@ -476,25 +483,46 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         applied: list[str] = list(start_ids)  # every revision the database holds
         # Even at base, run env.py once first: what it creates before any revision (schemas,
         # extensions, functions) is part of "before", not a leftover of the first revision.
-        w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
-        if seed is not None:
+        index = 0
+
+        def upgrade_failed(exc: MigrationError, again: bool = False) -> None:
+            """A revision's upgrade failed where the walk cannot go on without it (below
+            `start`; `again`: on a fresh database, after it applied on the walk's own)."""
+            if exc.revision is None:
+                raise exc  # env.py itself, or the version table: not a revision's fault
+            failed = by_id.get(exc.revision)
+            if failed is not None and failed.revision not in reported:
+                report([_upgrade_failed(failed, exc, root, again=again)])
+
+        try:
+            w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
+        except MigrationError as exc:
+            upgrade_failed(exc)
+            stopped_at, index = 0, len(order)
+        if seed is not None and stopped_at is None:
             _seed(w.url, seed)
         # Without a twin, "before" must be read before each upgrade (one snapshot per
         # revision); with one, only when a fingerprint differs.
         eager = not w.has_twin
         before_fp = w.fingerprint()
-        index = 0
-        if not eager and fast_min is not None and len(order) >= max(1, fast_min) \
-                and _linear(order, start_ids):
-            if split_at_least is not None and len(order) >= max(2, split_at_least):
-                by_revision, index, fallback = _split_walk(
-                    w, spare, order, by_id, start_ids, before_fp, options, root, counts,
-                    progress, seed)
-            else:
-                by_revision, fallback = _fast_walk(w, order, by_id, start_ids, before_fp,
-                                                   options, root, counts, progress, seed)
-                index = len(order) if fallback is None else 0
-            for revision in order[:index]:
+        if stopped_at is None and not eager and fast_min is not None \
+                and len(order) >= max(1, fast_min) and _linear(order, start_ids):
+            try:
+                if split_at_least is not None and len(order) >= max(2, split_at_least):
+                    by_revision, index, fallback = _split_walk(
+                        w, spare, order, by_id, start_ids, before_fp, options, root, counts,
+                        progress, seed)
+                else:
+                    by_revision, fallback = _fast_walk(w, order, by_id, start_ids,
+                                                       before_fp, options, root, counts,
+                                                       progress, seed)
+                    index = len(order) if fallback is None else 0
+            except MigrationError as exc:
+                # the revisions of `start` did not apply again on a fresh database
+                upgrade_failed(exc, again=True)
+                by_revision, fallback = {}, None
+                stopped_at, index = 0, len(order)
+            for revision in order[:index if stopped_at is None else 0]:
                 report(by_revision.get(revision.revision, ()))
                 walked.append(revision.revision)
                 applied.append(revision.revision)
@@ -504,8 +532,18 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 before_fp = fallback
         if spare is not None:
             spare.end_child()  # its part walked, or not needed after all
-        before: SchemaSnapshot | None = w.snapshot() if eager else None
+        before: SchemaSnapshot | None = w.snapshot() if eager and stopped_at is None \
+            else None
         carry: str | None = None  # the previous revision, to upgrade again
+
+        def rebuilt() -> bool:
+            """`_rebuild`, or False: it cannot be (reported when a revision's upgrade
+            failed on the fresh database, after it applied on the walk's own)."""
+            try:
+                return _rebuild(w, applied)
+            except MigrationError as exc:
+                upgrade_failed(exc, again=True)
+                return False
         while index < len(order):
             revision = order[index]
             rid = revision.revision
@@ -551,7 +589,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                     if carry not in reported:
                         report([_reupgrade_failed(by_id[carry], exc, root)])
                     carry = None
-                    if not _rebuild(w, applied):
+                    if not rebuilt():
                         stopped_at = index
                         break
                     counts["rebuilt"] += 1
@@ -566,7 +604,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 after_fp = _taken(exc.fingerprints, rid, "up")
                 # A transactional downgrade rolled back: still upgraded, nothing to redo.
                 if after_fp is None or w.fingerprint() != after_fp:
-                    if not _rebuild(w, applied):
+                    if not rebuilt():
                         stopped_at = index + 1
                         break
                     counts["rebuilt"] += 1
@@ -590,7 +628,24 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 counts["compared_in_full"] += 1
                 down = w.snapshot()
                 if before is None:
-                    before = w.snapshot_of(applied[:-1])
+                    try:
+                        before = w.snapshot_of(applied[:-1])
+                    except MigrationError as exc:
+                        # A revision that applied on the walk's database failed on the
+                        # twin: reported; the walk goes on without a twin, this revision
+                        # again on a rebuilt database with "before" snapshotted.
+                        upgrade_failed(exc, again=True)
+                        w.drop_twin()
+                        eager = True
+                        applied.pop()
+                        walked.pop()
+                        carry = None
+                        if not rebuilt():
+                            stopped_at = index
+                            break
+                        counts["rebuilt"] += 1
+                        before_fp, before = w.fingerprint(), w.snapshot()
+                        continue
                 compared = _compare(revision, before, changed, down, problem, options_here,
                                     root)
                 leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
@@ -636,6 +691,40 @@ def _fast_walk(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
                start: Sequence[str], start_fp: str, options: DiffOptions | None, root: Path,
                counts: dict[str, int], progress: Progress | None, seed: Path | None,
                ) -> tuple[dict[str, list[Finding]], str | None]:
+    """`_up_and_down`; a revision's failure it has no answer for (an upgrade that applied
+    on the way up fails on a fresh database; a step that fails in an unforeseen place)
+    hands the stretch to the stairway, which reports every failure on its revision.
+
+    Raises:
+        MigrationError: env.py failed; or the revisions of `start` did not apply again.
+    """
+    from dbsafe.migrate.runner import MigrationError
+
+    try:
+        return _up_and_down(w, order, by_id, start, start_fp, options, root, counts,
+                            progress, seed)
+    except MigrationError as exc:
+        if exc.revision is None:
+            raise  # env.py itself: the stairway would stop on it just the same
+        log.info("the fast walk stopped at revision %s (%s); the stairway walks the stretch",
+                 exc.revision, exc)
+    counts["rebuilt"] += 1
+    return {}, _fresh_start(w, start, seed)
+
+
+def _fresh_start(w: _Walk, start: Sequence[str], seed: Path | None) -> str:
+    """The walk continues on a fresh database at `start` (seeded): its fingerprint."""
+    w.replace()
+    w.apply([("upgrade", _up(s)) for s in start] or [("upgrade", "base")])
+    if seed is not None:
+        _seed(w.url, seed)
+    return w.fingerprint()
+
+
+def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision],
+                 start: Sequence[str], start_fp: str, options: DiffOptions | None, root: Path,
+                 counts: dict[str, int], progress: Progress | None, seed: Path | None,
+                 ) -> tuple[dict[str, list[Finding]], str | None]:
     """A linear stretch, walked as pytest-alembic's up/down test walks it, with the verdict
     of the stairway: the same findings in a few alembic commands (not two per revision).
 
@@ -1357,17 +1446,27 @@ def _reupgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding
                    context=(("Failing revision", rid), *_failure_context(exc)))
 
 
-def _upgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding:
+def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
+                    again: bool = False) -> Finding:
+    """DBS417; `again`: the revision applied on the walk's database and failed when the walk
+    applied it once more, on a fresh database of the same server (a rebuild, the twin)."""
     rid = revision.revision
     location = None
     if getattr(exc, "file", None) and getattr(exc, "line", None):
         location = Location(_relative(Path(exc.file), root), int(exc.line))  # type: ignore[attr-defined]
+    note: tuple[tuple[str, str], ...] = ()
+    if again:
+        note = (("Note", "it applied once during the walk, then failed when the walk applied "
+                         "it again on a fresh database of the same server: what it leaves "
+                         "outside its database (a role, a tablespace) or in the Python "
+                         "process (a module other than the revision file) makes it fail "
+                         "the second time"),)
     return Finding(UPGRADE_FAILED.code,
                    f"Revision `{rid}`: upgrade fails during the walk: {_first_line(exc)}.",
                    UPGRADE_FAILED.default_severity, location or _location(revision, root), rid,
                    help="Fix the revision so it applies on a database built by the revisions "
                         "before it; the revisions after it were not verified.",
-                   context=(("Failing revision", rid), *_failure_context(exc)))
+                   context=(("Failing revision", rid), *_failure_context(exc), *note))
 
 
 def _first_line(exc: Exception) -> str:

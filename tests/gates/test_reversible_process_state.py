@@ -5,9 +5,11 @@ second time is reported on that revision in every walk mode, never as dbsafe's o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from dbsafe.gates import reversible
@@ -102,3 +104,95 @@ def test_a_table_added_to_the_revisions_own_metadata_is_no_failure_when_it_runs_
     # after a DBS412 on it; the fast walk reported DBS412 on 0002 ("already defined").
     assert _found(result) == [("DBS413", "0003")]
     assert result.walked == ("0001", "0002", "0003", "0004", "0005")
+
+
+@pytest.fixture
+def role(database_url: str) -> Iterator[str]:
+    """A role name of this test only; dropped afterwards (roles are the server's)."""
+    name = f"dbsafe_walk_{uuid.uuid4().hex[:8]}"
+    yield name
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{name}"'.encode())
+
+
+def _failed_again(result: reversible.WalkResult, revision: str) -> None:
+    finding = next(f for f in result.findings if f.subject == revision)
+    assert finding.code == "DBS417"
+    assert "already exists" in finding.message
+    assert finding.location is not None
+    assert finding.location.path.endswith(f"{revision}_step.py")
+
+
+def test_a_revision_failing_on_the_stairways_rebuilt_database_is_reported_on_it(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        role: str) -> None:
+    # 0002 creates a role: the server's, so a fresh database of the same server cannot
+    # apply it while the walk's database holds it. 0003's re-upgrade fails on the row its
+    # downgrade left: the stairway rebuilds a database through 0002.
+    project = _write(tmp_path, [
+        ("CREATE TABLE kept (id int PRIMARY KEY)", "DROP TABLE kept"),
+        (f"CREATE ROLE {role}", f"DROP ROLE {role}"),
+        ("INSERT INTO kept VALUES (3); CREATE TABLE t3 (id int)", "DROP TABLE t3"),
+        ("CREATE TABLE t4 (id int)", "DROP TABLE t4"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, fast_min=None)
+
+    # Before: MigrationError (exit 2) "revision 0002 ...: role ... already exists".
+    assert [f.code for f in result.findings] == ["DBS415", "DBS417"]
+    assert result.findings[0].subject == "0003"
+    _failed_again(result, "0002")
+    assert dict(result.findings[1].context)["Note"].startswith("it applied once")
+    assert result.not_verified == ("0004",)
+
+
+def test_a_revision_failing_on_the_stairways_twin_is_reported_on_it(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        role: str) -> None:
+    # 0003 leaves an index: "before" comes from the twin, which cannot apply 0002.
+    project = _write(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        (f"CREATE ROLE {role}", f"DROP ROLE {role}"),
+        ("CREATE TABLE t3 (id int); CREATE INDEX ix_left ON t1 (id)", "DROP TABLE t3"),
+        ("CREATE TABLE t4 (id int)", "DROP TABLE t4"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, fast_min=None)
+
+    # Before: MigrationError (exit 2) from the twin's upgrade.
+    assert [f.code for f in result.findings] == ["DBS417"]
+    _failed_again(result, "0002")
+    assert result.walked == ("0001", "0002")
+    assert result.not_verified == ("0003", "0004")
+
+
+def test_a_revision_failing_on_the_fast_walks_fresh_database_is_reported_on_it(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        role: str) -> None:
+    # 0004's downgrade raises: the fast walk goes on from a fresh database at 0003, which
+    # cannot apply 0002 (the role is the server's, still held by the first database).
+    project = _write(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        (f"CREATE ROLE {role}", f"DROP ROLE {role}"),
+        ("CREATE TABLE t3 (id int)", "DROP TABLE t3"),
+        ("CREATE TABLE t4 (id int)", "SELECT 1 / 0; DROP TABLE t4"),
+        ("CREATE TABLE t5 (id int)", "DROP TABLE t5"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, fast_min=1, split_min=None)
+
+    # Before: MigrationError (exit 2) from the fast walk's fresh database. Now the stretch
+    # goes to the stairway, which meets 0002 on its own fresh database.
+    assert [f.code for f in result.findings] == ["DBS417"]
+    _failed_again_or_first(result, "0002")
+    assert result.walked == ("0001",)
+    assert result.not_verified == ("0002", "0003", "0004", "0005")
+
+
+def _failed_again_or_first(result: reversible.WalkResult, revision: str) -> None:
+    finding = next(f for f in result.findings if f.subject == revision)
+    assert finding.code == "DBS417"
+    assert "already exists" in finding.message
