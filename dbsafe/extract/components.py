@@ -80,15 +80,23 @@ def script_blocks(text: str, path: str) -> Blocks:
         >>> [(text[b.start:b.end], b.grammar) for b in script_blocks(text, "a.vue").blocks]
         [('\\nlet n = 1\\n', 'typescript')]
     """
-    reader = _Markup(text)
+    reader = _read_markup(text, text, path)
+    if isinstance(reader, Skipped):
+        return Blocks(skipped=(reader,))
+    blocks, skipped = _code_blocks(text, path, reader, nested=False)
+    return Blocks(tuple(blocks), tuple(skipped))
+
+
+def _read_markup(markup: str, text: str, path: str) -> _Markup | Skipped:
+    """`markup` (`text`, or `text` with parts blanked out) tokenized, or why it was not."""
+    reader = _Markup(markup)
     try:
-        reader.feed(text)
+        reader.feed(markup)
         reader.close()
     except AssertionError as exc:  # html.parser asserts on some marked sections (`<![x`)
         line = text.count("\n", 0, reader.position()) + 1
-        return Blocks(skipped=(Skipped(Location(path, line), f"markup not read: {exc}"[:200]),))
-    blocks, skipped = _code_blocks(text, path, reader, nested=False)
-    return Blocks(tuple(blocks), tuple(skipped))
+        return Skipped(Location(path, line), f"markup not read: {exc}"[:200])
+    return reader
 
 
 def _code_blocks(text: str, path: str, reader: _Markup, *,
@@ -139,14 +147,9 @@ def astro_blocks(text: str, path: str) -> Blocks:
                                            "closing ---: the component is malformed, not read"),))
         frontmatter = ScriptBlock(opened.end(), closed.start(), "typescript")
         markup = re.sub(r"[^\r\n]", " ", text[:closed.end()]) + text[closed.end():]
-    reader = _Markup(markup)
-    try:
-        reader.feed(markup)
-        reader.close()
-    except AssertionError as exc:  # html.parser asserts on some marked sections (`<![x`)
-        line = text.count("\n", 0, reader.position()) + 1
-        return Blocks(skipped=(Skipped(Location(path, line), f"markup not read: {exc}"[:200]),),
-                      frontmatter=frontmatter)
+    reader = _read_markup(markup, text, path)
+    if isinstance(reader, Skipped):
+        return Blocks(skipped=(reader,), frontmatter=frontmatter)
     blocks, skipped = _code_blocks(text, path, reader, nested=True)
     # Astro compiles its scripts as TypeScript; an `is:inline` one is JavaScript, which the
     # TypeScript grammar reads as well.

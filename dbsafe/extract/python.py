@@ -480,16 +480,12 @@ class _Extractor:
         """The dotted name an imported name, or an attribute of one, stands for
         (`snowflake.connector.connect`); None for anything else, such as a name the
         function (or module) assigns or takes as a parameter."""
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
+        base = node
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and self._stores_of(base):
             return None
-        head = self.imported.get(node.id)
-        if head is None or self._stores_of(node):
-            return None
-        return ".".join((head, *reversed(parts)))
+        return self._dotted_annotation(node)
 
     def _engine_receiving(self, call: ast.Call) -> Engine | None:
         """The other engine a sink call sends its statement to, when the module shows it:
@@ -621,8 +617,9 @@ class _Extractor:
             (e for e in self.engines if dotted in e.types), None)
 
     def _dotted_annotation(self, node: ast.AST | None) -> str | None:
-        """`_dotted` for an annotation, which names no variable (a string annotation's
-        names are not nodes of this module)."""
+        """The dotted name an imported name or an attribute of one spells, whatever the
+        function assigns: `_dotted` for an annotation, which names no variable (a string
+        annotation's names are not nodes of this module)."""
         parts: list[str] = []
         while isinstance(node, ast.Attribute):
             parts.append(node.attr)
