@@ -209,6 +209,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     check_settings_codes(settings, codes)
     paths = paths or _sql_migrations_without_alembic(settings)
     facts = _database_facts(settings.database_url) if settings.database_url else None
+    since = _beyond_database(facts, since)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else (),
                   seed=_seed(settings, facts, paths, since=since, offline=offline))
@@ -233,6 +234,7 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
 
     paths = paths or _sql_migrations_without_alembic(settings)
     facts = _database_facts(settings.database_url) if settings.database_url else None
+    since = _beyond_database(facts, since)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else (),
                   seed=_seed(settings, facts, paths, since=since, offline=offline))
@@ -263,6 +265,15 @@ def _database_facts(url: str):
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
                          search_path=before.search_path, revisions=current_revisions(url))
+
+
+def _beyond_database(facts, since: str | None) -> str | None:
+    """`since`, or None when it is the database's own revision: the same revisions (those
+    after it) as no `--since`, which lets the capture start from the database's schema
+    (`dbsafe upgrade`'s preflight and `dbsafe plan` lint with the database's revision)."""
+    if facts is not None and since is not None and facts.revisions == (since,):
+        return None
+    return since
 
 
 def _seed(settings: Settings, facts, paths: Sequence[Path], *, since: str | None,

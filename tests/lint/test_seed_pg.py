@@ -251,3 +251,36 @@ def test_the_capture_cache_is_keyed_by_the_databases_schema(tmp_path: Path,
     report = commands.lint(settings)
     assert not report.summary["lines"][0].endswith(", cached.")
     assert ("DBS005", "r02") in _codes(report)
+
+
+def test_since_the_databases_own_revision_starts_from_its_schema(tmp_path: Path,
+                                                                 database_url: str) -> None:
+    # `dbsafe upgrade`'s preflight and `dbsafe plan` lint with --since the database's
+    # revision: the same revisions as no --since, so the same start.
+    root = write_project(tmp_path / "p")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    report = commands.lint(_settings(root, database_url), since="r01")
+    assert _codes(report) == {("DBS101", "r02"), ("DBS108", "r02")}
+    assert any("schema at revision r01" in line for line in report.summary["lines"])
+
+
+def test_plan_and_upgrade_preflight_lint_the_pending_revisions_on_the_databases_schema(
+        tmp_path: Path, database_url: str) -> None:
+    from dbsafe.guard.upgrade import UpgradeOptions
+
+    root = write_project(tmp_path / "p")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    settings = _settings(root, database_url)
+    planned = commands.plan(settings)
+    assert _codes(planned) == {("DBS101", "r02"), ("DBS108", "r02")}
+    refused = commands.upgrade(settings, UpgradeOptions(
+        backup=False, dry_run=True, validate_app=False, allow_irreversible=True))
+    assert refused.summary["outcome"] == "refused"
+    # DBS602 (a warning here): r02's downgrade() is empty.
+    assert _codes(refused) == {("DBS101", "r02"), ("DBS108", "r02"), ("DBS602", None)}
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("r01",)]
+        assert conn.execute("SELECT count(*) FROM pg_indexes "
+                            "WHERE indexname = 'ix_accounts_email'").fetchone() == (0,)
