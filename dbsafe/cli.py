@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -172,14 +172,14 @@ class CliState:
         self.python = python
         self.urls: list[str] = []
 
-    def settings(self, options: dict[str, Any]):
+    def settings(self, options: dict[str, Any], paths: Sequence[Path] = ()):
         from dbsafe.config import load_settings
 
         if options.get("database-url"):
             self.urls.append(options["database-url"])
         if self.python:
             options = {**options, "python": self.python}
-        settings = load_settings(overrides=options, config_file=self.config_path)
+        settings = load_settings(overrides=options, config_file=self.config_path, paths=paths)
         if settings.verbose:
             # What env.py and the revisions printed and logged (captured by the runner).
             logging.getLogger("dbsafe.migrate").setLevel(logging.INFO)
@@ -437,7 +437,7 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
                                   no_cache, sql_migrations)
     overrides.update(_output_overrides(**output))
     overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs})
-    settings = state.settings(overrides)
+    settings = state.settings(overrides, paths)
     _finish(commands.validate(settings, paths, changed_since=changed_since, baseline=baseline,
                               write_baseline=write_baseline), settings)
 
@@ -513,7 +513,7 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
                  "target-version": target_version}
     overrides.update(_output_overrides(**output))
-    settings = state.settings(overrides)
+    settings = state.settings(overrides, paths)
     if locks:
         from dbsafe.lint.locks import lock_table, render_locks_text
         from dbsafe.report import render_rows

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,7 @@ def load_settings(
     *,
     config_file: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    paths: Sequence[Path] = (),
 ) -> Settings:
     """Resolve settings with precedence defaults < file < environment < overrides.
 
@@ -183,6 +184,9 @@ def load_settings(
         overrides: CLI options keyed by config key (`"fail-on"`); None values are ignored.
         config_file: an explicit pyproject.toml (`--config`), instead of searching.
         environ: the environment (defaults to `os.environ`).
+        paths: the command's PATHS. When the working directory belongs to no project (no
+            pyproject.toml from it up, no git repository), the one project below it they
+            all belong to is the project (see `paths_project`).
 
     Raises:
         ConfigError: unreadable file, unknown key, or a value of the wrong kind.
@@ -193,6 +197,11 @@ def load_settings(
         raise ConfigError(f"config file not found: {config_file}")
     pyproject = config_file.resolve() if config_file is not None else find_pyproject(cwd)
     project_root = pyproject.parent if pyproject is not None else cwd
+    if pyproject is None and config_file is None and paths:
+        home = paths_project(cwd, paths)
+        if home is not None:
+            project_root = home
+            pyproject = home / "pyproject.toml" if (home / "pyproject.toml").is_file() else None
     values: dict[str, Any] = {"project_root": project_root, "config_file": pyproject}
 
     if pyproject is not None:
@@ -214,6 +223,37 @@ def load_settings(
     if "alembic_config" not in values:
         values["alembic_config"] = default_alembic_config(cwd, project_root)
     return Settings(**values)
+
+
+def paths_project(cwd: Path, paths: Sequence[Path]) -> Path | None:
+    """The project every path belongs to, when the working directory `cwd` belongs to none.
+
+    Run from a folder holding several checkouts (`dbsafe validate shop/src`), the working
+    directory would be the root, and a schema source found under it could be another
+    checkout's: the project is rather the one below `cwd` all PATHS share, its nearest folder
+    holding a `pyproject.toml` or a git repository's `.git`. None when `cwd` is in a project
+    itself, or the paths are in none or in several.
+
+    Example:
+        >>> paths_project(Path("/nonexistent"), [Path("/nonexistent/a/src")]) is None
+        True
+    """
+    if _project_marker(cwd, stop=None) is not None:
+        return None
+    homes = {_project_marker((cwd / path).resolve(), stop=cwd) for path in paths}
+    if len(homes) != 1:
+        return None
+    return homes.pop()
+
+
+def _project_marker(start: Path, *, stop: Path | None) -> Path | None:
+    """The nearest folder from `start` up (below `stop`) holding pyproject.toml or .git."""
+    for directory in (start, *start.parents):
+        if directory == stop:
+            return None
+        if (directory / "pyproject.toml").is_file() or (directory / ".git").exists():
+            return directory
+    return None
 
 
 def default_alembic_config(cwd: Path, project_root: Path) -> Path:
