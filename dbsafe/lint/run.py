@@ -342,12 +342,16 @@ def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings) -> Findin
 
 
 def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:
+    """The size of the table `subject` names: `table`, `schema.table`, or one of its
+    columns (`table.column`, `schema.table.column`)."""
     name = subject.split(" ")[0].strip("`")
-    if name in facts.sizes:
-        return facts.sizes[name]
-    if "." not in name:
-        for schema in facts.search_path:
-            stats = facts.sizes.get(f"{schema}.{name}")
-            if stats is not None:
-                return stats
+    while name:
+        if name in facts.sizes:
+            return facts.sizes[name]
+        if "." not in name:
+            for schema in facts.search_path:
+                stats = facts.sizes.get(f"{schema}.{name}")
+                if stats is not None:
+                    return stats
+        name = name.rpartition(".")[0]  # a column's subject: its table
     return None
