@@ -1,8 +1,8 @@
 """`dbsafe downgrade TARGET`: the way back, checked before it is needed.
 
 Same preflight, lock, timeouts and history as `upgrade`. Before anything runs it reports
-the data the downgrade would destroy (every table and column that exists now and not at
-TARGET, with row and non-null counts), and refuses unless confirmed. A revision whose
+the data the downgrade would destroy (tables and columns, with row and non-null counts: see
+`dbsafe.guard.data_loss`), and refuses unless confirmed. A revision whose
 `downgrade()` is missing or empty is named before starting; the downgrade computed from the
 snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and applied with
 `--use-computed`. Afterwards the schema is compared with TARGET's snapshot.
@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity
 from dbsafe.guard import history
 from dbsafe.guard.backup import backup_space_short
+from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losses
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.guard.upgrade import (
@@ -41,10 +42,6 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.schema.model import SchemaSnapshot
 
-DATA_LOSS = RuleInfo(
-    "DBS607", "downgrade-drops-data",
-    "The downgrade drops a table or column that holds data.",
-    Severity.WARNING, "0.2.0")
 DOWNGRADE_MISSING = RuleInfo(
     "DBS608", "downgrade-not-implemented",
     "A revision on the way down has no real downgrade(); the computed one can replace it.",
@@ -158,7 +155,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
                      "--use-computed, or write the revision's downgrade().",
                 context=(("Computed downgrade", down.computed_sql or "(none)"),),
             ))
-    losses = _data_loss(down.url, current, expected)
+    losses = _data_loss(down, current, expected)
     for finding in losses:
         down.findings.append(finding)
     if losses:
@@ -293,47 +290,32 @@ def _run_computed(down: _Down) -> None:
             conn.execute(statement)
 
 
-def _data_loss(url: str, current: SchemaSnapshot,
+def _data_loss(down: _Down, current: SchemaSnapshot,
                expected: SchemaSnapshot | None) -> list[Finding]:
-    """Tables and columns that exist now but not at the target, with what they hold."""
-    from psycopg import sql
-
-    expected_tables = {(r.schema, r.name): r for r in (expected.relations if expected else ())}
-    findings: list[Finding] = []
-    with connect(url) as conn:
-        for relation in current.relations:
-            if relation.kind not in ("table", "partitioned_table"):
-                continue
-            name = sql.Identifier(relation.schema, relation.name)
-            shown = f"{relation.schema}.{relation.name}"
-            target = expected_tables.get((relation.schema, relation.name))
-            if expected is not None and target is None:
-                rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
-                if rows:
-                    findings.append(_loss(f"table `{shown}`", shown, f"{rows} row(s)"))
-                continue
-            if target is None:
-                continue
-            kept = {c.name for c in target.columns}
-            for column in relation.columns:
-                if column.name in kept:
-                    continue
-                filled = _scalar(conn, sql.SQL("SELECT count({}) FROM {}").format(
-                    sql.Identifier(column.name), name))
-                if filled:
-                    findings.append(_loss(f"column `{shown}.{column.name}`",
-                                          f"{shown}.{column.name}",
-                                          f"{filled} non-null value(s)"))
-    return findings
+    """DBS607 for what the downgrade destroys: read from the schemas, and from its SQL when
+    alembic can render it offline (see `dbsafe.guard.data_loss`)."""
+    losses = schema_losses(current, expected)
+    rendered = _downgrade_sql(down)
+    if rendered is not None:
+        losses += sql_losses(rendered, current)
+    with connect(down.url) as conn:
+        return measured(conn, losses)
 
 
-def _loss(what: str, subject: str, amount: str) -> Finding:
-    return Finding(DATA_LOSS.code, f"The downgrade drops {what}, which holds {amount}.",
-                   Severity.WARNING, subject=subject,
-                   help="Take a backup you have restored before (dbsafe backup "
-                        "--verify-restore), or copy the data elsewhere first.")
+def _downgrade_sql(down: _Down) -> list[str] | None:
+    """The downgrade's statements, rendered offline; None (said) when they cannot be."""
+    from dbsafe.migrate.runner import render_downgrade_offline
 
-
-def _scalar(conn: Any, query: Any) -> int:
-    row = conn.execute(query).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+    if len(down.start) != 1 or len(down.target) > 1:
+        down.say("preflight", "data loss read from the schemas only: alembic renders a "
+                 "downgrade offline from one revision to one revision")
+        return None
+    try:
+        result = render_downgrade_offline(down.project, down.start[0],
+                                          down.target[0] if down.target else None)
+    except DbsafeError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
+                 f"could not be rendered offline ({reason})")
+        return None
+    return [chunk[0] for chunk in result.chunks]

@@ -20,6 +20,7 @@ from dbsafe.migrate.runner import (
     Revision,
     RunResult,
     apply,
+    render_downgrade_offline,
     render_offline,
     verify_applied,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "apply",
     "migrated_database",
     "migrations_cache_key",
+    "render_downgrade_offline",
     "render_offline",
     "render_revisions",
     "script_locations",

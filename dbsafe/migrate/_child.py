@@ -1001,8 +1001,11 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             buffer = _RecordingBuffer(frozenset(revision_files))
             config.output_buffer = buffer  # type: ignore[assignment]
             since = request.get("since")
-            until = request.get("until") or "heads"
-            command.upgrade(config, f"{since or 'base'}:{until}", sql=True)
+            if request.get("downgrade"):
+                command.downgrade(config, f"{since}:{request.get('until') or 'base'}", sql=True)
+            else:
+                until = request.get("until") or "heads"
+                command.upgrade(config, f"{since or 'base'}:{until}", sql=True)
             result["chunks"] = buffer.chunks
         elif request["mode"] == "describe":
             pass  # the revisions and heads above are the whole answer

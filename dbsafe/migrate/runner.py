@@ -287,6 +287,14 @@ def render_offline(project: AlembicProject, *, since: str | None = None,
     return _run(project, {"mode": "render", "since": since, "until": until}, target_url=None)
 
 
+def render_downgrade_offline(project: AlembicProject, start: str,
+                             target: str | None) -> RunResult:
+    """`alembic downgrade start:target --sql` (`target` None: base), attributed as
+    `render_offline`'s chunks are. No database is involved."""
+    return _run(project, {"mode": "render", "since": start, "until": target, "downgrade": True},
+                target_url=None)
+
+
 def compare_models(project: AlembicProject, database_url: str,
                    models: str) -> tuple[tuple[str, str, str], ...]:
     """Upgrade `database_url` (a throwaway) to heads, then compare the SQLAlchemy models

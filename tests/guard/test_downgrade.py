@@ -136,6 +136,79 @@ def test_a_column_data_loss_counts_non_null_values(database_url: str, tmp_path: 
                             "2 non-null value(s).")
 
 
+# 0005 turns orders.note into an integer column under the same name, and empties orders'
+# audit table; its downgrade drops the integer column and adds the text one back, and
+# empties the audit table again: the schemas before and after look alike.
+REPLACED_UNDER_ITS_NAME = '''"""note becomes a number"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.create_table("order_audit", sa.Column("id", sa.Integer, primary_key=True))
+    op.drop_column("orders", "note")
+    op.add_column("orders", sa.Column("note", sa.Integer))
+
+
+def downgrade():
+    op.add_column("orders", sa.Column("old_note", sa.Text))
+    op.drop_column("orders", "note")
+    op.alter_column("orders", "old_note", new_column_name="note")
+    op.execute("DELETE FROM order_audit")
+    op.drop_table("order_audit")
+'''
+
+
+def test_a_column_dropped_and_added_again_under_its_name_is_data_lost(
+        database_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_note.py").write_text(
+        EMPTY_DOWNGRADE.replace("def downgrade():\n    pass",
+                                'def downgrade():\n    op.drop_column("orders", "note")'))
+    (root / "migrations" / "versions" / "0006_replace.py").write_text(
+        REPLACED_UNDER_ITS_NAME.replace('"0005"', '"0006"').replace('"0004"', '"0005"'))
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders VALUES (1, 1, 7), (2, 1, NULL), (3, 1, 9)")
+        conn.execute("INSERT INTO order_audit SELECT generate_series(1, 4)")
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0005", backup=False, dry_run=True))
+
+    # The schemas alone see only order_audit going; the SQL also sees note's 2 values go.
+    assert sorted(f.message for f in report.findings if f.code == "DBS607") == [
+        "The downgrade drops column `public.orders.note`, which holds 2 non-null value(s).",
+        "The downgrade drops table `public.order_audit`, which holds 4 row(s).",
+    ]
+
+
+def test_a_downgrade_that_reads_the_database_is_judged_from_the_schemas(
+        database_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    (root / "migrations" / "versions" / "0005_note.py").write_text(
+        EMPTY_DOWNGRADE.replace(
+            "def downgrade():\n    pass",
+            "def downgrade():\n    if sa.inspect(op.get_bind()).has_table('orders'):\n"
+            '        op.drop_column("orders", "note")'))
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0005")])
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'a')")
+        conn.execute("INSERT INTO orders VALUES (1, 1, 'x')")
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0004", backup=False, dry_run=True))
+
+    assert [f.subject for f in report.findings if f.code == "DBS607"] == ["public.orders.note"]
+    [said] = [line for line in report.summary["what_happened"] if "schemas only" in line]
+    assert "could not be rendered offline" in said
+
+
 def test_an_empty_downgrade_is_caught_and_the_computed_one_restores_the_schema(
     database_url: str, tmp_path: Path,
 ) -> None:

@@ -1,0 +1,207 @@
+"""What a downgrade destroys: tables and columns that hold data now and will not after it.
+
+Two readings, merged: the schemas (what exists now and not at the target) and the
+downgrade's own SQL as alembic renders it offline (`alembic downgrade START:TARGET --sql`),
+read with PostgreSQL's parser. The SQL sees what the schemas cannot: a column dropped and
+added again under its name (an id changed from uuid back to integer keeps the name, not the
+values), a table dropped and created again, `TRUNCATE`, a `DELETE` without `WHERE`. Renames
+in the SQL are followed, so a drop names what the database holds today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dbsafe.core import Finding, RuleInfo, Severity
+
+if TYPE_CHECKING:
+    from dbsafe.schema.model import Relation, SchemaSnapshot
+
+DATA_LOSS = RuleInfo(
+    "DBS607", "downgrade-drops-data",
+    "The downgrade drops a table or column that holds data.",
+    Severity.WARNING, "0.2.0")
+
+
+@dataclass(frozen=True, slots=True)
+class Loss:
+    """Data the downgrade destroys: a whole table's rows, or one column's values."""
+
+    schema: str
+    table: str
+    column: str | None = None
+    how: str = "drops"  # "drops" | "empties" (TRUNCATE, DELETE without WHERE)
+
+    @property
+    def subject(self) -> str:
+        table = f"{self.schema}.{self.table}"
+        return f"{table}.{self.column}" if self.column else table
+
+
+def schema_losses(current: SchemaSnapshot, expected: SchemaSnapshot | None) -> list[Loss]:
+    """Tables and columns that exist now but not at the target."""
+    expected_tables = {(r.schema, r.name): r for r in (expected.relations if expected else ())}
+    found: list[Loss] = []
+    for relation in _tables(current):
+        target = expected_tables.get((relation.schema, relation.name))
+        if target is None:
+            if expected is not None:
+                found.append(Loss(relation.schema, relation.name))
+            continue
+        kept = {c.name for c in target.columns}
+        found += [Loss(relation.schema, relation.name, c.name)
+                  for c in relation.columns if c.name not in kept]
+    return found
+
+
+_GONE = object()  # a name the SQL dropped or renamed away: nothing of today's is under it
+
+
+def sql_losses(statements: Iterable[str], current: SchemaSnapshot) -> list[Loss]:
+    """What the downgrade's statements drop or empty of the tables `current` has.
+
+    >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
+    >>> now = SchemaSnapshot(relations=(Relation("public", "users", "table", columns=(
+    ...     Column("id", "uuid", 1), Column("name", "text", 2))),))
+    >>> sql_losses(['ALTER TABLE users ADD COLUMN old_id int',
+    ...             'ALTER TABLE users DROP COLUMN id',
+    ...             'ALTER TABLE users RENAME old_id TO id'], now)
+    [Loss(schema='public', table='users', column='id', how='drops')]
+    """
+    from dbsafe.lint.statement import ParseFailure, parse_statements
+
+    tables = {(r.schema, r.name): r for r in _tables(current)}
+    search_path = current.search_path or ("public",)
+    # A name as the SQL reaches it -> today's table (None: made by the downgrade) ...
+    names: dict[tuple[str, str], Any] = {}
+    # ... and per today's table, a column name as the SQL reaches it -> today's column.
+    columns: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def table(node: dict[str, Any]) -> tuple[str, str] | None:
+        relname = node.get("relname", "")
+        schema = node.get("schemaname")
+        candidates = [(schema, relname)] if schema else [(s, relname) for s in search_path]
+        for key in candidates:
+            if key in names:
+                found = names[key]
+                return None if found is _GONE else found
+            if key in tables:
+                return key
+        return None
+
+    def column(key: tuple[str, str], name: str) -> str | None:
+        reached = columns.setdefault(key, {})
+        if name in reached:
+            found = reached[name]
+            return None if found is _GONE else found
+        return name if any(c.name == name for c in tables[key].columns) else None
+
+    found: list[Loss] = []
+    for sql in statements:
+        for parsed in parse_statements(sql):
+            if isinstance(parsed, ParseFailure):
+                continue
+            kind, node = parsed
+            found += _statement_losses(kind, node, table, column, names, columns, search_path)
+    return found
+
+
+def _statement_losses(kind: str, node: Any, table: Any, column: Any,
+                      names: dict[tuple[str, str], Any],
+                      columns: dict[tuple[str, str], dict[str, Any]],
+                      search_path: tuple[str, ...]) -> Iterator[Loss]:
+    if kind == "AlterTableStmt" and node.get("objtype") == "OBJECT_TABLE":
+        key = table(node.get("relation") or {})
+        if key is None:
+            return
+        for cmd in node.get("cmds", ()):
+            sub = cmd.get("AlterTableCmd", {})
+            name = sub.get("name")
+            if sub.get("subtype") == "AT_DropColumn" and name:
+                today = column(key, name)
+                if today is not None:
+                    yield Loss(key[0], key[1], today)
+                columns.setdefault(key, {})[name] = _GONE
+            elif sub.get("subtype") == "AT_AddColumn":
+                added = (sub.get("def") or {}).get("ColumnDef", {}).get("colname")
+                if added:
+                    columns.setdefault(key, {})[added] = _GONE
+    elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
+        key = table(node.get("relation") or {})
+        old, new = node.get("subname"), node.get("newname")
+        if key is not None and old and new:
+            today = column(key, old)
+            columns.setdefault(key, {})[new] = today if today is not None else _GONE
+            columns[key][old] = _GONE
+    elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE":
+        relation = node.get("relation") or {}
+        key = table(relation)
+        schema = relation.get("schemaname") or (key[0] if key else search_path[0])
+        if node.get("newname"):
+            names[(schema, node["newname"])] = key if key is not None else _GONE
+        if key is not None:
+            names[key] = _GONE
+    elif kind == "DropStmt" and node.get("removeType") == "OBJECT_TABLE":
+        for obj in node.get("objects", ()):
+            parts = [i.get("String", {}).get("sval", "")
+                     for i in obj.get("List", {}).get("items", ())]
+            relation = {"relname": parts[-1], "schemaname": parts[-2] if len(parts) > 1 else None}
+            key = table(relation)
+            if key is not None:
+                yield Loss(*key)
+                names[key] = _GONE
+    elif kind == "TruncateStmt":
+        for item in node.get("relations", ()):
+            key = table(item.get("RangeVar", {}))
+            if key is not None:
+                yield Loss(key[0], key[1], how="empties")
+    elif kind == "DeleteStmt" and "whereClause" not in node and not node.get("withClause"):
+        key = table(node.get("relation") or {})
+        if key is not None:
+            yield Loss(key[0], key[1], how="empties")
+
+
+def measured(conn: Any, losses: Iterable[Loss]) -> list[Finding]:
+    """One DBS607 per loss that holds data (rows, or a column's non-null values), each
+    subject once: a table dropped or emptied is not reported again for its columns."""
+    from psycopg import sql
+
+    seen: set[str] = set()
+    whole = {f"{loss.schema}.{loss.table}" for loss in losses if loss.column is None}
+    findings: list[Finding] = []
+    for loss in losses:
+        if loss.subject in seen or (loss.column and f"{loss.schema}.{loss.table}" in whole):
+            continue
+        seen.add(loss.subject)
+        name = sql.Identifier(loss.schema, loss.table)
+        if loss.column is None:
+            rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
+            if rows:
+                verb = "drops" if loss.how == "drops" else "deletes every row of"
+                findings.append(_finding(f"{verb} table `{loss.subject}`", loss.subject,
+                                         f"{rows} row(s)"))
+            continue
+        filled = _scalar(conn, sql.SQL("SELECT count({}) FROM {}").format(
+            sql.Identifier(loss.column), name))
+        if filled:
+            findings.append(_finding(f"drops column `{loss.subject}`", loss.subject,
+                                     f"{filled} non-null value(s)"))
+    return findings
+
+
+def _finding(what: str, subject: str, amount: str) -> Finding:
+    return Finding(DATA_LOSS.code, f"The downgrade {what}, which holds {amount}.",
+                   Severity.WARNING, subject=subject,
+                   help="Take a backup you have restored before (dbsafe backup "
+                        "--verify-restore), or copy the data elsewhere first.")
+
+
+def _tables(snapshot: SchemaSnapshot) -> Iterator[Relation]:
+    return (r for r in snapshot.relations if r.kind in ("table", "partitioned_table"))
+
+
+def _scalar(conn: Any, query: Any) -> int:
+    row = conn.execute(query).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
