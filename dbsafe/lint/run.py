@@ -251,7 +251,11 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
-    findings = [_weigh(f, facts, settings) for f in findings]
+    # Tables the linted migrations create that the database lacks: empty, and unknown to
+    # the application, when the migrations after them run.
+    created = {name for name, kind in history.kinds.items()
+               if kind in ("table", "materialized view")}
+    findings = [_weigh(f, facts, settings, created) for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
         checked = app_references.check(migrations, app, renames=renames)
@@ -326,19 +330,39 @@ def _read(path: Path | None) -> str | None:
         return None
 
 
-def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings) -> Finding:
-    """Attach the table's size; a locking finding on a small table is only a warning."""
-    if not facts.sizes or not finding.subject:
+def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings,
+           created: frozenset[str] | set[str] = frozenset()) -> Finding:
+    """Attach the table's size; a locking finding on a small table is only a warning, and
+    so is one on a table the database does not have yet (one of `created`, the tables the
+    migrations create): nobody else uses it while they run."""
+    if facts.before is None or not finding.subject:
         return finding
     stats = _lookup(finding.subject, facts)
-    if stats is None:
+    if stats is not None:
+        size, small = stats.describe(), stats.total_bytes < settings.large_table
+    elif _created_here(finding.subject, facts, created):
+        size, small = "none yet: a migration linted here creates it", True
+    else:
         return finding
-    context = finding.context + (("Table size", stats.describe()),)
+    context = finding.context + (("Table size", size),)
     severity = finding.severity
-    if (finding.code.startswith("DBS1") and severity is Severity.ERROR
-            and stats.total_bytes < settings.large_table):
+    if finding.code.startswith("DBS1") and severity is Severity.ERROR and small:
         severity = Severity.WARNING
     return dataclasses.replace(finding, context=context, severity=severity)
+
+
+def _created_here(subject: str, facts: DatabaseFacts, created: frozenset[str] | set[str]) -> bool:
+    """Whether `subject` (a table or one of its columns) names a table of `created` that the
+    database has no relation of that name for, in any schema."""
+    assert facts.before is not None
+    existing = {r.name for r in facts.before.relations}
+    name = subject.split(" ")[0].strip("`")
+    while name:
+        table = name.rpartition(".")[2]
+        if table in created:
+            return table not in existing
+        name = name.rpartition(".")[0]
+    return False
 
 
 def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:

@@ -60,3 +60,32 @@ def test_locking_findings_on_small_tables_are_warnings_with_their_size(
     assert {(f.code, f.severity.value) for f in large} == {
         (code, "error") for code, _ in EXPECTED}
     assert all("Table size" in dict(f.context) for f in large)
+
+
+def test_a_table_the_database_does_not_have_yet_weighs_as_empty(
+        tmp_path: Path, database_url: str) -> None:
+    # `dbsafe upgrade` of a new database (or of revisions that create a table and change it
+    # later): the table is empty, and unknown to the application, when the change runs.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_create.sql").write_text(
+        "CREATE TABLE receipts (id int PRIMARY KEY, total int);\n"
+        "CREATE TABLE invoices (id int PRIMARY KEY, total int);\n")
+    (folder / "002_change.sql").write_text(
+        "ALTER TABLE receipts ALTER COLUMN total TYPE bigint;\n"
+        "ALTER TABLE invoices ALTER COLUMN total TYPE bigint;\n"
+        "ALTER TABLE accounts ALTER COLUMN email TYPE varchar(50);\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
+                        ignore=("DBS114", "DBS115", "DBS209"))
+    findings = {f.subject: f for f in commands.lint(settings, [folder]).findings}
+    assert set(findings) == {"receipts.total", "invoices.total", "accounts.email"}
+    new = findings["receipts.total"]
+    assert (new.code, new.severity.value) == ("DBS110", "warning")
+    assert dict(new.context)["Table size"] == "none yet: a migration linted here creates it"
+    # A table the database has stays weighed by its size (every table is large here) ...
+    assert findings["accounts.email"].severity.value == "error"
+    # ... and so does a name the database has in another schema (billing.invoices): which
+    # one the statement reaches is not worth a guess that could hide a real lock.
+    assert findings["invoices.total"].severity.value == "error"
