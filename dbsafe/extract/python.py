@@ -217,7 +217,8 @@ class _Extractor:
                 found.append(((value.lineno, value.col_offset), fragments))
         # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
         for node in strings:
-            if id(node) in self.taken or self._is_prose_context(node):
+            if id(node) in self.taken or self._is_prose_context(node) or \
+                    self._appended(node):
                 continue
             template = self._template(node)
             if template is None or template.problem:
@@ -346,6 +347,14 @@ class _Extractor:
         if not (isinstance(added, ast.Constant) and isinstance(added.value, str)):
             return False
         return adds_a_clause(added.value)
+
+    def _appended(self, node: ast.expr) -> bool:
+        """True for what `sql += "..."` adds: the rest of the statement `sql` holds, never
+        one alone (`sql += " SELECT json_cols.j FROM json_cols"` reads the CTE the text
+        before it defines). That text is read where it is bound, with this as its hole."""
+        parent = self.parents.get(id(node))
+        return isinstance(parent, ast.AugAssign) and isinstance(parent.op, ast.Add) and \
+            parent.value is node
 
     def _built_into_another(self, node: ast.expr) -> bool:
         """True when the name `node` is assigned to, and nothing else, is a piece of a

@@ -100,8 +100,9 @@ _CHUNK = 32
 # ClickHouse, DuckDB, MySQL, Snowflake, BigQuery or Spark is skipped as SQLite's is, and a name
 # holding statements only sent there skips its literals; 73: the value of a name `expected...` is a
 # test's expected output; 74: a name saying the engine (`query_clickhouse(sql)`, a
-# `clickhouse_client` fixture, `get_async_clickhouse()`) sends there
-_CACHE_VERSION = 74
+# `clickhouse_client` fixture, `get_async_clickhouse()`) sends there; 75: what `sql += "..."` adds
+# is no statement alone
+_CACHE_VERSION = 75
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

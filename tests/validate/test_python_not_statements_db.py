@@ -1,0 +1,41 @@
+"""Strings in Python that look like statements but are not ones the module sends alone.
+
+Each case is a false positive `dbsafe validate` gave on CKAN (ckan/ckan 2dbe2c1), shrunk
+to its shape, next to a real finding of the same module that must stay. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import validate_module
+
+_APPENDED = '''\
+def search(cur, last_id_select):
+    sql = """
+        WITH records_page AS (SELECT id FROM records),
+             json_cols AS (SELECT array_agg(id) AS j FROM records_page)"""
+    if last_id_select:
+        sql += """, next_id AS (SELECT max(id) AS n FROM records_page)
+            SELECT json_cols.j, next_id.n FROM json_cols, next_id"""
+    else:
+        sql += """ SELECT json_cols.j FROM json_cols"""
+    cur.execute(sql)
+
+
+def missing(cur):
+    cur.execute("SELECT id FROM record_pages")
+'''
+
+
+@pytest.mark.db
+def test_what_plus_equals_appends_is_not_a_statement_alone(database_url: str,
+                                                            tmp_path: Path) -> None:
+    # CKAN's datastore search: `sql_fmt += ''' SELECT json_cols.j FROM json_cols'''` reads
+    # the CTE the text before it defines; read alone it was a DBS301 on `json_cols`.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE records (id int)",
+                             "search.py", _APPENDED)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings
+            if f.location and f.code != "DBS304"] == [("DBS301", 14, "public.record_pages")]
