@@ -573,6 +573,9 @@ class Resolver:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason=str(exc))
         except RecursionError:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason="statement too deeply nested")
+        if run.sqlite_catalog is not None:
+            return Resolution(NOT_ANALYSED, reason=f"reads `{run.sqlite_catalog}`, SQLite's "
+                              "catalog: SQL for SQLite, not PostgreSQL")
         if run.silenced:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason=run.silenced[0])
         return Resolution(ANALYSED, tuple(run.problems))
@@ -738,6 +741,14 @@ _SQL_VALUE_FUNCTIONS = frozenset(
     """current_date current_time current_timestamp localtime localtimestamp current_role
     current_user session_user user current_catalog current_schema system_user""".split()
 )
+
+# SQLite's own catalog tables (`main.` and `temp.` are its schemas): a statement reading
+# one the schema lacks is SQLite's, sent to a connection the module does not show.
+_SQLITE_CATALOG = frozenset(
+    """sqlite_master sqlite_schema sqlite_temp_master sqlite_temp_schema sqlite_sequence
+    sqlite_stat1 sqlite_stat4""".split()
+)
+_SQLITE_SCHEMAS = (None, "main", "temp")
 
 _CHECKED_STATEMENTS = (
     exp.Select,
@@ -911,6 +922,7 @@ class _Run:
         self.problems: list[Problem] = []
         self.silenced: list[str] = []
         self.catalog_read = False  # a system catalog's columns were checked
+        self.sqlite_catalog: str | None = None  # a SQLite catalog table the statement reads
 
     def silence(self, reason: str) -> None:
         if reason not in self.silenced:
@@ -1293,6 +1305,9 @@ class _Run:
             return unknown
         if schema is None and name.startswith("pg_"):
             return unknown  # pg_catalog is searched first; its relations all start with pg_
+        if name in _SQLITE_CATALOG and schema in _SQLITE_SCHEMAS:
+            self.sqlite_catalog = name
+            return unknown
         if schema is not None and (schema in SYSTEM_SCHEMAS or schema.startswith("pg_")):
             return unknown
         if schema is not None and schema not in self.r.schemas:

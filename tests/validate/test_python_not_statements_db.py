@@ -39,3 +39,37 @@ def test_what_plus_equals_appends_is_not_a_statement_alone(database_url: str,
                              "search.py", _APPENDED)
     assert [(f.code, f.location.line, f.subject) for f in report.findings
             if f.location and f.code != "DBS304"] == [("DBS301", 14, "public.record_pages")]
+
+
+_SQLITE_BACKEND = '''\
+import sqlalchemy as sa
+
+
+class ExampleSqliteBackend:
+    def execute(self, sql):
+        with sa.create_engine(self.write_url).begin() as conn:
+            return conn.execute(sa.text(sql))
+
+    def get_all_ids(self):
+        return [t.name for t in self.execute(
+            """select name from sqlite_master where type = "table" """).fetchall()]
+
+    def tables_and_users(self):
+        return self.execute(
+            "SELECT m.name, u.nickname FROM main.sqlite_master m JOIN users u ON u.name = m.name")
+
+    def missing(self):
+        return self.execute("SELECT nickname FROM users")
+'''
+
+
+@pytest.mark.db
+def test_a_statement_reading_sqlite_catalog_is_sqlites(database_url: str,
+                                                       tmp_path: Path) -> None:
+    # CKAN's example SQLite datastore backend makes its engine from a configured URL, so
+    # the module does not show SQLite; `sqlite_master` does (a false DBS301), and then the
+    # statement's other names are SQLite's too.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "example_sqlite.py", _SQLITE_BACKEND)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 18, "public.users.nickname")]
