@@ -154,6 +154,7 @@ class _Extractor:
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
+        self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         self.runs_unseen_sql = False  # sends SQL read from a file (see `_read_from_file`)
@@ -228,7 +229,11 @@ class _Extractor:
                     self.ddl.extend(f.sql for f in self._render(template, sink=None)
                                     if not f.dynamic)
                 continue
-            if self._expected_to_fail(node):  # last: a walk up to the function, per string
+            # last: walks up to the function, and through its names, per string
+            if self._expected_to_fail(node):
+                continue
+            if self._only_asserted(node):
+                self._take(node)  # its pieces too: `"... {0}".format(x)` is one input
                 continue
             self._take(node)
             extensions = self._extensions(node)
@@ -805,6 +810,49 @@ class _Extractor:
             return all(isinstance(target, ast.Name) and target.id.lower().startswith("expected")
                        for target in targets)
         return isinstance(parent, ast.Assert)
+
+    def _only_asserted(self, node: ast.expr) -> bool:
+        """True for a test's inputs held in a name: a string bound to it, alone or in a
+        list, tuple or set literal, where every read of the name is in an assertion
+        (`_in_assertion`), directly or through a `for` over it
+        (`singles = ["SELECT * FROM footable", ...]`, then `for single in singles: assert
+        is_single_statement(single)`). A name also read anywhere else (a sink, a helper)
+        is not: the string may be sent there."""
+        holder: ast.AST = node
+        parent = self.parents.get(id(holder))
+        if isinstance(parent, (ast.List, ast.Tuple, ast.Set)):
+            holder, parent = parent, self.parents.get(id(parent))
+        if not isinstance(parent, ast.Assign) or parent.value is not holder:
+            return False
+        name = self._assigned_name(holder)
+        return name is not None and self._reads_only_asserted(name, self._scope_of(parent),
+                                                               depth=2)
+
+    def _reads_only_asserted(self, name: str, within: ast.AST, *, depth: int) -> bool:
+        """Whether `name` is read in `within` and every read is in an assertion, or is
+        what a `for` iterates whose target (a plain name) is read only so in its body."""
+        reads = [read for read in self._reads().get(name, ()) if self._inside(read, within)]
+        if not reads:
+            return False
+        for read in reads:
+            if self._in_assertion(read):
+                continue
+            loop = self.parents.get(id(read))
+            if not (depth > 0 and isinstance(loop, ast.For) and loop.iter is read
+                    and isinstance(loop.target, ast.Name)
+                    and self._reads_only_asserted(loop.target.id, loop, depth=depth - 1)):
+                return False
+        return True
+
+    def _reads(self) -> dict[str, list[ast.Name]]:
+        """Name -> where the module reads it; built on first use (one more walk, only for
+        a module with a statement held in a name outside any sink)."""
+        if self.loads is None:
+            self.loads = {}
+            for node in ast.walk(self.tree):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    self.loads.setdefault(node.id, []).append(node)
+        return self.loads
 
     def _expected_to_fail(self, node: ast.AST) -> bool:
         """True inside `with pytest.raises(...)` / `self.assertRaises(...)`: a test that
