@@ -33,6 +33,9 @@ class SqlFragment:
     spans: tuple[tuple[int, int, int], ...]
     origin: str = "sql"  # "sql" | "python" | "js"
     dynamic: str | None = None  # why it cannot be validated, when it cannot
+    # Tables the code checks exist before it sends the statement (`if
+    # inspector.has_table("x"):`): where the schema lacks one, the statement is not sent.
+    checked_tables: frozenset[str] = frozenset()
 
     @property
     def line(self) -> int:

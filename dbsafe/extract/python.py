@@ -213,7 +213,7 @@ class _Extractor:
             self._take(value)
             for literal in bound:
                 self._take(literal)
-            fragments = self._fragments(value, sink=call)
+            fragments = self._checked(self._fragments(value, sink=call), call)
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
         # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
@@ -247,7 +247,7 @@ class _Extractor:
                 template = _concat([template, rest])
             elif self._built_into_another(node):
                 continue
-            fragments = self._render(template, sink=None)
+            fragments = self._checked(self._render(template, sink=None), node)
             if fragments:
                 found.append(((node.lineno, node.col_offset), fragments))
         found.sort(key=lambda item: item[0])
@@ -853,6 +853,25 @@ class _Extractor:
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                     self.loads.setdefault(node.id, []).append(node)
         return self.loads
+
+    def _checked(self, fragments: list[SqlFragment], node: ast.AST) -> list[SqlFragment]:
+        """`fragments` with the tables the code checks exist before reaching `node`."""
+        tables = self._tables_checked_before(node) if fragments else frozenset()
+        return [replace(f, checked_tables=tables) for f in fragments] if tables else fragments
+
+    def _tables_checked_before(self, node: ast.AST) -> frozenset[str]:
+        """The tables an `if` around `node` (in its function) checks exist, where `node` is
+        in the branch that runs when they do: `if inspector.has_table("migrate_version"):`,
+        `if "x" in inspector.get_table_names():` (and `and` of such tests)."""
+        found: set[str] = set()
+        child, parent = node, self.parents.get(id(node))
+        while parent is not None and not isinstance(
+            parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)
+        ):
+            if isinstance(parent, ast.If) and any(child is stmt for stmt in parent.body):
+                found.update(_tables_tested(parent.test))
+            child, parent = parent, self.parents.get(id(parent))
+        return frozenset(found)
 
     def _expected_to_fail(self, node: ast.AST) -> bool:
         """True inside `with pytest.raises(...)` / `self.assertRaises(...)`: a test that
@@ -1618,6 +1637,28 @@ def _is_string_expr(node: ast.AST) -> bool:
             and isinstance(value.value, str)
         )
     return False
+
+
+def _tables_tested(test: ast.expr) -> Iterator[str]:
+    """The tables a condition is true only when they exist: the literal names given to
+    SQLAlchemy's `has_table(...)` or a `...table_exists(...)` helper, and `"x" in
+    <...>.get_table_names()` (Django's `table_names()`), alone or joined by `and`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        for value in test.values:
+            yield from _tables_tested(value)
+    elif isinstance(test, ast.Call) and (
+            _call_name(test) == "has_table" or (_call_name(test) or "").endswith("table_exists")):
+        for arg in test.args:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                yield arg.value
+    elif (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)
+          and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)
+          and isinstance(test.comparators[0], ast.Call)
+          and _call_name(test.comparators[0]) in _TABLE_LISTS):
+        yield test.left.value
+
+
+_TABLE_LISTS = frozenset({"get_table_names", "table_names"})
 
 
 def _flatten_add(node: ast.expr) -> Iterator[ast.expr]:

@@ -102,8 +102,9 @@ _CHUNK = 32
 # test's expected output; 74: a name saying the engine (`query_clickhouse(sql)`, a
 # `clickhouse_client` fixture, `get_async_clickhouse()`) sends there; 75: what `sql += "..."` adds
 # is no statement alone; 76: a statement reading SQLite's catalog (`sqlite_master`) is SQLite's;
-# 77: a string held in a name read only in assertions is a test's input
-_CACHE_VERSION = 77
+# 77: a string held in a name read only in assertions is a test's input; 78: a table the code
+# checks exists (`if inspector.has_table("x"):`) is not missing for the statements it guards
+_CACHE_VERSION = 78
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -556,6 +557,16 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             resolution = resolver.Resolution(
                 resolver.NOT_ANALYSED, kept,
                 reason="uses what DDL earlier in this file created or changed")
+    if fragment.checked_tables and problems:
+        # The code sends it only where these exist (`if inspector.has_table("x"):`).
+        kept = tuple(p for p in problems if not (
+            p.code == UNKNOWN_TABLE.code
+            and p.subject.rsplit(".", 1)[-1] in fragment.checked_tables))
+        if len(kept) != len(problems):
+            problems = kept
+            resolution = resolver.Resolution(
+                resolver.NOT_ANALYSED, kept,
+                reason="reads a table the code checks exists before sending it")
     outcome.counts[f"statements_{resolution.status}"] += 1
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),

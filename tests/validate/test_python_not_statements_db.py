@@ -115,3 +115,41 @@ def test_strings_a_test_only_asserts_on_through_a_name_are_not_statements(
                              "test_helpers.py", _PARSER_TEST)
     assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
         ("DBS302", 23, "public.users.nickname")]
+
+
+_CHECKS_TABLE_EXISTS = '''\
+import sqlalchemy as sa
+
+
+def legacy_version(engine):
+    version = 0
+    if sa.inspect(engine).has_table("migrate_version"):
+        with engine.connect() as conn:
+            version = conn.execute(sa.text("select version from migrate_version")).scalar()
+    if "old_users" in sa.inspect(engine).get_table_names() and version:
+        sql = "SELECT count(*) FROM old_users JOIN users USING (name)"
+        engine.execute(sql)
+    return version
+
+
+def unchecked(engine, inspector):
+    if not inspector.has_table("migrate_version"):
+        engine.execute("SELECT version FROM migrate_version")
+    if inspector.has_table("migrate_version"):
+        engine.execute("SELECT nickname FROM users")
+    else:
+        engine.execute("SELECT version FROM old_versions")
+'''
+
+
+@pytest.mark.db
+def test_a_table_the_code_checks_exists_is_not_missing(database_url: str,
+                                                       tmp_path: Path) -> None:
+    # CKAN reads sqlalchemy-migrate's `migrate_version` only after `has_table` found it (a
+    # false DBS301). Negated checks, other tables and the `else` branch stay checked.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "model.py", _CHECKS_TABLE_EXISTS)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS301", 17, "public.migrate_version"),
+        ("DBS302", 19, "public.users.nickname"),
+        ("DBS301", 21, "public.old_versions")]
