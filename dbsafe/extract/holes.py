@@ -3,8 +3,8 @@
 Shared by the Python and JavaScript extractors. A `Template` is decoded literal text with
 its source spans and the holes where run-time values go; `fill_holes` decides, per hole,
 whether it sits where a *value* goes (`= {x}`, `LIMIT {n}`, `IN ({ids})`, `VALUES ({a})`,
-inside a quoted SQL string) and renders the statement with `NULL` there, or says why the
-statement is built at run time.
+inside a quoted SQL string) and renders the statement with `NULL` there (`(NULL)` for the
+parenthesised list of `IN {ids}`), or says why the statement is built at run time.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 _NULL = "NULL"
+_LIST = "list"  # a hole's kind where a parenthesised list goes (`IN {ids}`): `(NULL)`
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +204,10 @@ def _hole_kind(
         return None
     if prev in ("(", ",") and stack[-1] in _VALUE_LISTS:
         return None
+    if prev == "IN":
+        # `IN {ids}`: the hole brings its own parentheses (`"('a','b')"`), a list of values
+        # or a subquery; either way it brings no name into scope.
+        return _LIST
     where = f"after {prev}" if prev else "at the start"
     return f"not in a value position ({where})"
 
@@ -245,6 +250,9 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
         (None, 'SELECT a FROM t WHERE id = NULL')
         >>> fill_holes(Template("SELECT a FROM ", ((0, 1, 1),), (Hole(14, 1, 15, "${t}"),)))[0]
         '`${t}` is not in a value position (after FROM)'
+        >>> fill_holes(Template("SELECT a FROM t WHERE id IN ", ((0, 1, 1),),
+        ...                     (Hole(28, 1, 29, "{ids}"),)))[:2]
+        (None, 'SELECT a FROM t WHERE id IN (NULL)')
     """
     if not template.holes:
         return None, template.text, template.spans
@@ -254,7 +262,7 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
                       [hole.clause for hole in template.holes])
     reason = None
     for hole, kind in zip(template.holes, kinds):
-        if kind not in (None, "string", "comment", "tail"):
+        if kind not in (None, _LIST, "string", "comment", "tail"):
             label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
             reason = f"`{label}` is {kind}"
             break
@@ -273,9 +281,10 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
         previous = stop
         if piece is not None and kind not in ("string", "comment", "tail"):
             # A value hole becomes NULL, mapped to where the hole starts in the source.
+            value = f"({_NULL})" if kind == _LIST else _NULL
             spans.append((length, piece.line, piece.column))
-            texts.append(_NULL)
-            length += len(_NULL)
+            texts.append(value)
+            length += len(value)
     return reason, "".join(texts), tuple(spans)
 
 

@@ -103,8 +103,9 @@ _CHUNK = 32
 # `clickhouse_client` fixture, `get_async_clickhouse()`) sends there; 75: what `sql += "..."` adds
 # is no statement alone; 76: a statement reading SQLite's catalog (`sqlite_master`) is SQLite's;
 # 77: a string held in a name read only in assertions is a test's input; 78: a table the code
-# checks exists (`if inspector.has_table("x"):`) is not missing for the statements it guards
-_CACHE_VERSION = 78
+# checks exists (`if inspector.has_table("x"):`) is not missing for the statements it guards;
+# 79: a hole right after `IN` is its list (`IN {ids}` read as `IN (NULL)`)
+_CACHE_VERSION = 79
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
