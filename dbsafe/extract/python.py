@@ -155,6 +155,8 @@ class _Extractor:
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
         self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
+        # A function -> its parameters it sends to another engine (see `_note_helper`).
+        self.helpers: dict[int, dict[str, Engine]] = {}
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         self.runs_unseen_sql = False  # sends SQL read from a file (see `_read_from_file`)
@@ -169,6 +171,7 @@ class _Extractor:
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
         calls: list[ast.Call] = []
+        others: list[ast.Call] = []  # where a module naming another engine calls its helpers
         strings: list[ast.expr] = []
         for node in _walk(self.tree, self.parents):
             if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
@@ -183,6 +186,8 @@ class _Extractor:
                 self._note_temp_view(node)
             if isinstance(node, (ast.BinOp, ast.FormattedValue)):
                 self._note_pieces(node)
+            elif self.engines and isinstance(node, ast.Call):
+                others.append(node)
         for call in calls:
             arg = _sql_argument(call)
             if arg is None:
@@ -194,6 +199,7 @@ class _Extractor:
                 self._take(arg)
                 continue
             if engine is not None:
+                self._note_helper(arg, engine)
                 # A helper only its name says is the engine's may be sent anything: only
                 # statements are said skipped (`send_request_to_spark_cluster("stats")`).
                 self._skip_sent(arg, engine, statements_only=_call_name(call) not in SINKS
@@ -216,6 +222,10 @@ class _Extractor:
             fragments = self._checked(self._fragments(value, sink=call), call)
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
+        if self.helpers:
+            for call in others:
+                for arg, engine in self._sent_by_helper(call):
+                    self._skip_sent(arg, engine, statements_only=True)
         # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
         for node in strings:
             if id(node) in self.taken or self._is_prose_context(node) or \
@@ -561,6 +571,9 @@ class _Extractor:
             if isinstance(func, ast.Attribute) and func.attr in SAME_ENGINE:
                 # A cursor or connection of one, the next step of a session builder.
                 return self._engine_of(func.value, depth=depth + 1)
+            returned = self._engine_returned(node, depth=depth + 1)
+            if returned is not None:
+                return returned
             # A project's factory that says what it makes: `get_async_clickhouse()`.
             callee = func.id if isinstance(func, ast.Name) else \
                 func.attr if isinstance(func, ast.Attribute) else None
@@ -579,9 +592,107 @@ class _Extractor:
             stores = self._stores_of(node)
             engines = {self._engine_stored(value, depth=depth + 1) for value in stores}
             return engines.pop() if len(engines) == 1 else None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id == "self":
+            return self._engine_of_attribute(node, depth=depth + 1)
         if isinstance(node, ast.arg):
             return self._engine_annotated(node.annotation)
         return None
+
+    def _note_helper(self, sent: ast.expr, engine: Engine) -> None:
+        """Note a function of the module sending one of its parameters to `engine`
+        (`def _query_sync(self, query, params): ... client.query(query, ...)`): what its
+        callers give it there is that engine's SQL (`_sent_by_helper`)."""
+        if isinstance(sent, ast.Call) and _call_name(sent) in SINKS:
+            sent = _sql_argument(sent) or sent  # `conn.execute(text(query))`
+        if not isinstance(sent, ast.Name):
+            return
+        function = self._scope_of(sent)
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                sent.id in _parameter_names(function) and \
+                sent.id not in self._assignments(function):
+            self.helpers.setdefault(id(function), {})[sent.id] = engine
+
+    def _sent_by_helper(self, call: ast.Call) -> Iterator[tuple[ast.expr, Engine]]:
+        """The arguments `call` gives a helper of the module in the parameters it sends
+        to another engine: `self._query_sync(query, ...)`, also handed to a thread
+        (`asyncio.to_thread(self._query_sync, query, ...)`,
+        `loop.run_in_executor(None, self._query_sync, query)`)."""
+        if not self.helpers:
+            return
+        name = _call_name(call)
+        func: ast.expr = call.func
+        args = list(call.args)
+        if name == "to_thread" and args:
+            func, args = args[0], args[1:]
+        elif name == "run_in_executor" and len(args) > 1:
+            func, args = args[1], args[2:]
+        function = self._function_called(func, call)
+        sends = self.helpers.get(id(function)) if function is not None else None
+        if not sends or function is None or any(isinstance(a, ast.Starred) for a in args):
+            return
+        parameters = _parameter_names(function)
+        if isinstance(func, ast.Attribute):
+            parameters = parameters[1:]  # `self`
+        for parameter, arg in zip(parameters, args):
+            if parameter in sends:
+                yield arg, sends[parameter]
+        for keyword in call.keywords:
+            if keyword.arg in sends:
+                yield keyword.value, sends[keyword.arg]
+
+    def _function_called(self, func: ast.expr,
+                         at: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The module's function `func` names (`helper`), or its class's method
+        (`self.helper`, `cls.helper` in a method of the class), when there is one."""
+        if isinstance(func, ast.Name):
+            body: list[ast.stmt] = self.tree.body
+            name = func.id
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                func.value.id in ("self", "cls"):
+            holder = self._class_of(at)
+            if holder is None:
+                return None
+            body, name = holder.body, func.attr
+        else:
+            return None
+        defs = [node for node in body if isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name]
+        return defs[0] if len(defs) == 1 else None
+
+    def _engine_of_attribute(self, node: ast.Attribute, *, depth: int) -> Engine | None:
+        """The engine of `self.x` where every value its class's methods store to it, but
+        `None` (`self._client = None` until first use), is that engine's connection."""
+        holder = self._class_of(node)
+        if holder is None:
+            return None
+        values = [target_value for method in holder.body
+                  if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  for target_value in _stores_to_self(method, node.attr)]
+        values = [v for v in values if not (isinstance(v, ast.Constant) and v.value is None)]
+        if not values:
+            return None
+        engines = {self._engine_of(value, depth=depth) for value in values}
+        return engines.pop() if len(engines) == 1 else None
+
+    def _class_of(self, node: ast.AST) -> ast.ClassDef | None:
+        holder = self.parents.get(id(node))
+        while holder is not None and not isinstance(holder, ast.ClassDef):
+            holder = self.parents.get(id(holder))
+        return holder
+
+    def _engine_returned(self, call: ast.Call, *, depth: int) -> Engine | None:
+        """The engine a function or method of this module returns a connection of, when
+        `call` calls one (`get_client()`, `self._get_client()` in its class): every value
+        it returns is that engine's (`return clickhouse_connect.get_client(...)`)."""
+        function = self._function_called(call.func, call)
+        if function is None:
+            return None
+        returns = [node.value for node in _own_nodes(function) if isinstance(node, ast.Return)]
+        if not returns or any(value is None for value in returns):
+            return None
+        engines = {self._engine_of(value, depth=depth) for value in returns if value is not None}
+        return engines.pop() if len(engines) == 1 else None
 
     def _engine_named(self, identifier: str) -> Engine | None:
         """The engine an identifier names as one of its words: the project's own helpers,
@@ -736,6 +847,10 @@ class _Extractor:
             node, parent = parent, self.parents.get(id(parent))
         if node is not load and isinstance(parent, ast.Assign) and parent.value is node:
             return all(isinstance(t, ast.Name) and t.id == load.id for t in parent.targets)
+        if isinstance(told, ast.Call) and any(
+                arg is node and engine_sent is engine
+                for arg, engine_sent in self._sent_by_helper(told)):
+            return True  # given to a helper that sends it there
         while isinstance(parent, ast.Call) and _sql_argument(parent) is node and (
                 _call_name(parent) in SINKS | ENGINE_SINKS
                 or self._engine_named(_call_name(parent) or "") is engine):
@@ -1659,6 +1774,35 @@ def _tables_tested(test: ast.expr) -> Iterator[str]:
 
 
 _TABLE_LISTS = frozenset({"get_table_names", "table_names"})
+
+
+def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Positional parameters in order, then keyword-only ones."""
+    args = function.args
+    return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+
+
+def _stores_to_self(function: ast.FunctionDef | ast.AsyncFunctionDef,
+                    attribute: str) -> Iterator[ast.expr]:
+    """The values a method assigns to `self.<attribute>` (`self._client = ...`)."""
+    for node in _own_nodes(function):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Attribute) and t.attr == attribute
+                   and isinstance(t.value, ast.Name) and t.value.id == "self"
+                   for t in targets):
+                yield node.value
+
+
+def _own_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[ast.AST]:
+    """The nodes of a function's body, not those of functions or classes defined in it."""
+    pending: list[ast.AST] = list(function.body)
+    while pending:
+        node = pending.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                 ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(node))
 
 
 def _flatten_add(node: ast.expr) -> Iterator[ast.expr]:

@@ -1,0 +1,97 @@
+"""A module's own helpers for another engine: a client factory, a cached client, a method
+sending its parameter there.
+
+Letta's ClickHouse readers (letta-ai/letta 56ba9c2, `letta/services/*traces*.py`) make
+their client in a method (`return clickhouse_connect.get_client(...)`, or kept in
+`self._client`) and send statements through `client.query(query)` or a helper
+`_query_sync(self, query, parameters)` handed to `asyncio.to_thread`: six false DBS301 on
+ClickHouse tables. The module shows where they go; PostgreSQL statements next to them
+stay checked. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import validate_module
+
+_READERS = '''\
+import asyncio
+
+import clickhouse_connect
+
+
+class OtelTracesReader:
+    def _get_client(self):
+        return clickhouse_connect.get_client(host="ch", secure=True)
+
+    def traces(self, trace_id, only_ui):
+        client = self._get_client()
+        if only_ui:
+            query = "SELECT * FROM otel_traces WHERE TraceId = %(t)s AND SpanName = 'x'"
+        else:
+            query = "SELECT * FROM otel_traces WHERE TraceId = %(t)s"
+        return client.query(query, parameters={"t": trace_id})
+
+
+class LlmTraceReader:
+    def __init__(self, db):
+        self._client = None
+        self.db = db
+
+    def _get_client(self):
+        if self._client is not None:
+            return self._client
+        self._client = clickhouse_connect.get_client(host="ch")
+        return self._client
+
+    def _query_sync(self, query, parameters):
+        client = self._get_client()
+        return client.query(query, parameters=parameters).result_rows
+
+    async def by_step(self, step_id):
+        query = """
+            SELECT id, request_json FROM llm_traces WHERE step_id = %(step_id)s
+        """
+        return await asyncio.to_thread(self._query_sync, query, {"step_id": step_id})
+
+    def latest(self):
+        return self._query_sync("SELECT max(created_at) FROM llm_traces", {})
+
+    def postgres(self):
+        return self.db.execute("SELECT nickname FROM users")
+
+    def both(self, query):
+        self._query_sync(query, {})
+        return self.db.execute(query)
+
+    def shared(self):
+        sql = "SELECT nickname FROM users"
+        self._query_sync(sql, {})
+        return self.db.execute(sql)
+
+
+def _either(local):
+    if local:
+        return clickhouse_connect.get_client(host="ch")
+    return make_postgres_connection()
+
+
+def unknown(local):
+    return _either(local).query("SELECT id FROM spans")
+'''
+
+
+@pytest.mark.db
+def test_a_modules_own_helpers_for_another_engine_send_there(database_url: str,
+                                                             tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "readers.py", _READERS)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 44, "public.users.nickname"),
+        ("DBS302", 51, "public.users.nickname"),
+        ("DBS301", 63, "public.spans")]
+    skipped = [s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason]
+    assert {13, 15, 35, 41} <= set(skipped)
