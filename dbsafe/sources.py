@@ -231,8 +231,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # What introspection records within one snapshot format: a cached snapshot made before it
 # recorded more is built again (2: extensions' functions; 3: default privileges; 4:
 # publications' schemas; 5: histories using pgcrypto or uuid-ossp build on the stand-ins; 6: and
-# those using pg_net or pg_cron).
-_INTROSPECTED = 6
+# those using pg_net or pg_cron; 7: prisma's and supabase's folders applied in their runner's
+# name order).
+_INTROSPECTED = 7
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

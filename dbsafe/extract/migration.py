@@ -9,7 +9,7 @@ stream so the lint engine knows which statements run inside a transaction block.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,15 +86,16 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     sql-migrate or dbmate (`upgrade_section`): upgrading never runs them.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
-    version whatever folder holds them, then its repeatable `R__` ones; any other layout
-    (supabase's `20240101120000_x.sql`, numbered folders such as prisma's
-    `10_x/migration.sql`) in natural order, path component by component, so `2_` comes
-    before `10_`.
+    version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
+    migrations by name as prisma compares them, a supabase folder's files by name as its
+    CLI lists them (`_runner_order`: `202310122339_x` after `20230912150657_y`); any
+    other layout (goose's, golang-migrate's `10_x.up.sql`) in natural order, path
+    component by component, so `2_` comes before `10_`.
     """
     from dbsafe.extract.files import display_path
     from dbsafe.extract.sqlfile import split_sql
 
-    files: list[Path] = []
+    keys: dict[Path, tuple] = {}
     for path in paths:
         if path.is_dir():
             found = [p for p in path.rglob("*.sql")
@@ -102,13 +103,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
-            files.extend(found)
+            order = _runner_order(path)
+            keys.update((p, _version_key(p, path, order)) for p in found)
         elif path.is_file():
-            files.append(path)
+            keys[path] = _version_key(path)
         else:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
-    for file in sorted(set(files), key=_version_key):
+    for file in sorted(keys, key=keys.__getitem__):
         try:
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -201,16 +203,19 @@ def flyway_file(name: str) -> bool:
     return bool(_FLYWAY_VERSIONED.match(name) or _FLYWAY_REPEATABLE.match(name))
 
 
-def _version_key(path: Path) -> tuple:
+def _version_key(path: Path, folder: Path | None = None,
+                 order: Callable[[str], tuple] | None = None) -> tuple:
     """Flyway runs versioned files by version across all its folders, then repeatable ones
-    by name; other runners (and folders of migrations) go by name, numbers as numbers.
+    by name; other runners (and folders of migrations) go by name, numbers as numbers,
+    unless the runner of `folder`, the folder `path` was found in, compares the names
+    under it with `order` (`_runner_order`).
 
     >>> names = ["db/sub/V1_1__b.sql", "db/V10__c.sql", "db/V2__a.sql", "db/R__view.sql"]
     >>> [Path(n).name for n in sorted(names, key=lambda n: _version_key(Path(n)))]
     ['V1_1__b.sql', 'V2__a.sql', 'V10__c.sql', 'R__view.sql']
-    >>> names = ["m/10_b/migration.sql", "m/2_a/migration.sql", "m/2_a/z.sql"]
+    >>> names = ["m/10_b/up.sql", "m/2_a/up.sql", "m/2_a/z.sql"]
     >>> sorted(names, key=lambda n: _version_key(Path(n)))
-    ['m/2_a/migration.sql', 'm/2_a/z.sql', 'm/10_b/migration.sql']
+    ['m/2_a/up.sql', 'm/2_a/z.sql', 'm/10_b/up.sql']
     """
     versioned = _FLYWAY_VERSIONED.match(path.name)
     if versioned:
@@ -218,7 +223,48 @@ def _version_key(path: Path) -> tuple:
         return (0, version, _natural_key(path))
     if _FLYWAY_REPEATABLE.match(path.name):
         return (1, (), _natural_key(path))
+    if folder is not None and order is not None:
+        inside = path.relative_to(folder).parts
+        return (2, (), _natural_key(folder) + tuple(order(part) for part in inside))
     return (2, (), _natural_key(path))
+
+
+def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
+    """How the runner of `folder` compares the names of its migrations, when it does not
+    read numbers as numbers: prisma migrate sorts its `<name>/migration.sql` folders with
+    JavaScript's `localeCompare` (`listMigrations`); supabase's CLI takes
+    `supabase/migrations/*.sql` as Go's `fs.ReadDir` lists them, by bytes. So
+    `202310122339_x` (a hand-written twelve-digit name) runs after `20230912150657_y`,
+    where natural order would put it first, before the table it alters exists."""
+    if prisma_folder(folder):
+        return _locale_key
+    if folder.name == "migrations" and folder.parent.name == "supabase":
+        return _byte_key
+    return None
+
+
+def prisma_folder(folder: Path) -> bool:
+    """Whether `folder` is prisma migrate's: a `migration_lock.toml`, or
+    `<name>/migration.sql` files."""
+    return (folder / "migration_lock.toml").is_file() or any(folder.glob("*/migration.sql"))
+
+
+def _byte_key(name: str) -> tuple:
+    return ((2, name.encode("utf-8")),)
+
+
+def _locale_key(name: str) -> tuple:
+    """`name` as JavaScript's `localeCompare` orders it in ICU's root collation, for names
+    of letters, digits and punctuation: punctuation before digits before letters, letters
+    regardless of case first, then lower case before upper.
+
+    >>> sorted(["20240101000000_b", "20240101_a", "2024_B", "2024_a"], key=_locale_key)
+    ['2024_a', '2024_B', '20240101_a', '20240101000000_b']
+    """
+    primary = tuple((0, ord(char)) if not char.isalnum() else (1, ord(char))
+                    if char.isdigit() else (2, ord(char.casefold()[0])) for char in name)
+    case = tuple(char.isupper() for char in name)
+    return ((3, primary, case, name),)
 
 
 def _natural_key(path: Path) -> tuple:

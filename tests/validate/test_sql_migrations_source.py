@@ -506,6 +506,32 @@ def test_raw_sql_in_typescript_against_prisma_and_drizzle_folders(tmp_path: Path
                         "`User` has no column `nick`"}
 
 
+
+def test_prisma_folders_run_in_prismas_order(tmp_path: Path) -> None:
+    """prisma migrate runs `202310122339_x` (a hand-named twelve-digit folder, as in
+    papermark) after `20230912150657_init`: read as numbers it came first, failed on a
+    table not yet created (a needless DBS006), and the column it adds was missing, so the
+    code reading a column the next migration drops went unchecked."""
+    folder = tmp_path / "prisma" / "migrations"
+    for name, sql in [
+        ("20230912150657_init", 'CREATE TABLE "Link" ("id" TEXT PRIMARY KEY, "old" TEXT);'),
+        ("202310122339_notify", 'ALTER TABLE "Link" ADD COLUMN "notify" BOOLEAN;'),
+        ("20231101000000_drop_old", 'ALTER TABLE "Link" DROP COLUMN "old";'),
+    ]:
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(sql + "\n")
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "links.ts").write_text(
+        "export const links = (prisma) => prisma.$queryRaw`SELECT notify FROM \"Link\"`;\n"
+        "export const old = (prisma) => prisma.$queryRaw`SELECT old, notify FROM \"Link\"`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/links.ts", 2)]
+    assert [f.message for f in report.findings] == ["`Link` has no column `old`"]
+    assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
+
 def _drizzle_folder(folder: Path, *, journal: bool = True) -> None:
     (folder / "meta").mkdir(parents=True)
     (folder / "0000_init.sql").write_text(
