@@ -313,6 +313,38 @@ _MIGRATION_FILE = re.compile(
 _DATED_FILE = re.compile(
     r"(?:19|20)\d\d([-_]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\d*[-_].+\.(?:sql|py)")
 
+# JavaScript/TypeScript migration modules define an `up` and a `down`, the way their tools
+# ask: knex's and node-pg-migrate's `exports.up =`, Kysely's `export async function up(db)`,
+# TypeORM's and MikroORM's `public async up(queryRunner)` methods, Sequelize's and Logto's
+# `up: async (...) =>` properties, umzug's `export const up: Migration = ...`. Not a type's
+# member (`up: (db: Db) => Promise<void>;`): a migration runner declares those.
+_JS_STEP = r"""(?:\bfunction\s*\*?\s+{0}\s*[(<]|\bexports\.{0}\s*=|\b(?:const|let|var)\s+{0}\b\s*[:=]
+    |(?<![\w$.]){0}\s*:\s*(?:async\b|function\b|\([^()]*\)\s*=>\s*\{{)|\basync\s+{0}\s*\(
+    |^[ \t]*(?:public\s+|protected\s+)?{0}\s*\([^)\n]*\)\s*(?::[^{{\n]*)?\{{)"""
+_JS_UP = re.compile(_JS_STEP.format("up").encode(), re.MULTILINE | re.VERBOSE)
+_JS_DOWN = re.compile(_JS_STEP.format("down").encode(), re.MULTILINE | re.VERBOSE)
+_SCRIPT_SUFFIXES = (".js", ".ts", ".mjs", ".cjs", ".mts", ".cts")
+
+
+def js_migration(data: bytes) -> bool:
+    """Whether a JavaScript/TypeScript module is a migration: it defines both an `up` and
+    a `down` step (`_JS_STEP`).
+
+    >>> js_migration(b"const a: S = {\\n  up: async (pool) => {},\\n  down: async (pool) => {},\\n};")
+    True
+    >>> js_migration(b"export async function up(db: Kysely<any>) {}\\nexport async function down(db) {}")
+    True
+    >>> js_migration(b"exports.up = (pgm) => {};\\nexports.down = false;")
+    True
+    >>> js_migration(b"class M { public async up(q: QueryRunner): Promise<void> {}\\n async down(q) {} }")
+    True
+    >>> js_migration(b"keys.up(); keys.down(); const o = { up: 1, down: 2 };")
+    False
+    >>> js_migration(b"export async function up(db) {}")
+    False
+    """
+    return bool(_JS_UP.search(data) and _JS_DOWN.search(data))
+
 
 def migration_kind(name: str, data: bytes) -> str | None:
     """What kind of migration the file `name` (a display path) holding `data` is, or None
@@ -351,5 +383,7 @@ def migration_kind(name: str, data: bytes) -> str | None:
             return "alembic revision"
         return None
     if _MIGRATION_FILE.fullmatch(parts[-1]) or _MIGRATION_MARK.search(data):
+        return "migration"
+    if name.endswith(_SCRIPT_SUFFIXES) and js_migration(data):
         return "migration"
     return None

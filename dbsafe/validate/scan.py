@@ -105,8 +105,9 @@ _CHUNK = 32
 # 77: a string held in a name read only in assertions is a test's input; 78: a table the code
 # checks exists (`if inspector.has_table("x"):`) is not missing for the statements it guards;
 # 79: a hole right after `IN` is its list (`IN {ids}` read as `IN (NULL)`); 80: the module's own
-# client factories, cached clients and helpers sending a parameter to another engine are followed
-_CACHE_VERSION = 80
+# client factories, cached clients and helpers sending a parameter to another engine are followed;
+# 81: a JS/TS module with an `up` and a `down` step is a migration
+_CACHE_VERSION = 81
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
