@@ -61,6 +61,18 @@ _CONTINUED_BY = frozenset(
     {"AND", "OR", "NOT", "BY", "IS", "IN", "LIKE", "ILIKE", "SIMILAR", "BETWEEN", "AS",
      "CASE", "WHEN", "THEN", "ELSE", "ALL", "ANY", "DISTINCT", "ESCAPE", "COLLATE", "NULLS",
      "OVERLAPS", "OPERATOR", *_CLAUSES})
+# Where an expression starts: a word followed by `(` here calls a function (`= lower(`,
+# `WHERE coalesce(`, `, date_trunc(`), while after a table name, `INTO`, `AS`, `WITH`,
+# `ON` or `::` the parentheses list columns, define a CTE or give a type's modifiers.
+_EXPRESSION_STARTS = frozenset(
+    {"(", ",", "SELECT", "WHERE", "AND", "OR", "NOT", "WHEN", "THEN", "ELSE", "HAVING",
+     "RETURNING", "DISTINCT", "CASE", "LIKE", "ILIKE", "BETWEEN", "LIMIT", "OFFSET"})
+# Words that take `(` without calling a function on values: a subquery or a list
+# (`EXISTS (`, `ARRAY(`, `IN (`), a window (`OVER (`), `EXTRACT(field FROM x)`.
+_NOT_CALLS = frozenset({"EXISTS", "ARRAY", "OVER", "FILTER", "EXTRACT", "LATERAL", "ROWS",
+                        "RANGE", "GROUPS", "SETS", "CUBE", "ROLLUP", "TABLE", "ONLY",
+                        *_CONTINUED_BY, *_VALUE_LISTS})
+_FUNCTION_NAME = re.compile(r"[A-Z_][A-Z0-9_$]*")
 _TOKEN = re.compile(
     r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
     r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
@@ -101,6 +113,7 @@ def _classify(text: str, offsets: Sequence[int],
     kinds: list[str | None] = []
     previous: list[str] = []  # significant tokens so far, upper-cased words
     stack: list[str] = [""]  # per parenthesis depth: what opened it
+    calls: list[bool] = [False]  # per parenthesis depth: a function's arguments
     last_keyword: list[str] = [""]
     clause = ""  # the last clause word at the outermost level
     adds = iter(clauses)
@@ -141,7 +154,7 @@ def _classify(text: str, offsets: Sequence[int],
                 kinds.append("tail")
                 previous.append(_SENTINEL)
                 continue
-            kinds.append(_hole_kind(marked, match.start(), previous, stack, last_keyword))
+            kinds.append(_hole_kind(marked, match.start(), previous, stack, calls[-1]))
             previous.append(_SENTINEL)
             continue
         upper = token.upper()
@@ -153,10 +166,12 @@ def _classify(text: str, offsets: Sequence[int],
             opener = previous[-1] if previous else ""
             if opener == ",":
                 opener = last_keyword[-1]
+            calls.append(_calls_a_function(previous))
             stack.append(opener)
             last_keyword.append("")
         elif token == ")" and len(stack) > 1:
             stack.pop()
+            calls.pop()
             last_keyword.pop()
         previous.append(upper)
     return kinds
@@ -188,8 +203,18 @@ def _ends_an_item(previous: list[str], stack: list[str]) -> bool:
     return not (len(last) == 1 and not last.isalnum() and last not in (")", "'", "?"))
 
 
+def _calls_a_function(previous: list[str]) -> bool:
+    """Whether a `(` after the tokens `previous` opens a function's arguments: a name that
+    is no keyword taking `(` otherwise, where an expression starts (`_EXPRESSION_STARTS`)."""
+    if not previous or not _FUNCTION_NAME.fullmatch(previous[-1]) \
+            or previous[-1] in _NOT_CALLS:
+        return False
+    before = previous[-2] if len(previous) >= 2 else ""
+    return before in _EXPRESSION_STARTS or before in _VALUE_OPERATORS
+
+
 def _hole_kind(
-    marked: str, at: int, previous: list[str], stack: list[str], last_keyword: list[str]
+    marked: str, at: int, previous: list[str], stack: list[str], in_call: bool
 ) -> str | None:
     before = marked[at - 1] if at else ""
     after = marked[at + 1] if at + 1 < len(marked) else ""
@@ -202,8 +227,10 @@ def _hole_kind(
         return None
     if prev == "AND" and len(previous) >= 3 and previous[-3] == "BETWEEN":
         return None
-    if prev in ("(", ",") and stack[-1] in _VALUE_LISTS:
-        return None
+    if prev in ("(", ",") and (stack[-1] in _VALUE_LISTS or in_call):
+        return None  # a list's item, a function's argument (`lower(${email})`)
+    if prev == "ZONE" and previous[-3:-1] == ["AT", "TIME"]:
+        return None  # `created_at AT TIME ZONE ${tz}`
     if prev == "IN":
         # `IN {ids}`: the hole brings its own parentheses (`"('a','b')"`), a list of values
         # or a subquery; either way it brings no name into scope.

@@ -216,6 +216,38 @@ def test_sql_in_tagged_templates_and_query_calls() -> None:
     assert fragments[2].location(7) == Location("db.ts", 3, 28)
 
 
+
+@pytest.mark.parametrize(("template", "dynamic"), [
+    # a function's argument, a time zone: values (inbox-zero, AFFiNE, papermark)
+    ('WHERE lower("email") = lower(${email})', None),
+    ("WHERE id = 1 AND pg_advisory_xact_lock(7, hashtext(${id})) IS NOT NULL", None),
+    ("WHERE date_trunc(${period}, created) > now() - coalesce(${d}, interval '1 day')", None),
+    ("WHERE created AT TIME ZONE ${tz} > now()", None),
+    # parentheses that do not call a function: a name, a clause or a subquery goes there
+    ("WHERE EXISTS (${sub})", "`${sub}` is not in a value position (after ()"),
+    ("WHERE x = 1 AND (${filter})", "`${filter}` is not in a value position (after ()"),
+    ("WHERE ARRAY(${sub}) = '{}'", "`${sub}` is not in a value position (after ()"),
+    ("WHERE EXTRACT(${field} FROM created) = 1",
+     "`${field}` is not in a value position (after ()"),
+    ("WHERE CAST(id AS varchar(${n})) = '1'", "`${n}` is not in a value position (after ()"),
+    ("WHERE count(${col}) OVER (${window}) = 1",
+     "`${window}` is not in a value position (after ()"),
+])
+def test_function_arguments_are_values(template: str, dynamic: str | None) -> None:
+    fragment, = sql_in_javascript(f"await prisma.$queryRaw`SELECT id FROM users {template}`;\n",
+                                  "db.ts").fragments
+    assert fragment.dynamic == dynamic
+
+
+def test_parentheses_after_a_table_or_a_cte_name_are_not_arguments() -> None:
+    source = ("await sql`INSERT INTO users (${columns}) VALUES (1)`;\n"
+              "await sql`WITH recent (${columns}) AS (SELECT 1) SELECT * FROM recent`;\n"
+              "await sql`WITH recent AS (${query}) SELECT * FROM recent`;\n")
+    assert [f.dynamic for f in sql_in_javascript(source, "db.ts").fragments] == [
+        "`${columns}` is not in a value position (after ()",
+        "`${columns}` is not in a value position (after ()",
+        "`${query}` is not in a value position (after ()"]
+
 def test_ddl_the_file_may_use_later_is_taken_without_holes_only() -> None:
     # Validation must know what a file's own DDL makes (a temp table, a column): it is read,
     # not checked. With a hole it says nothing reliable, and prose is never DDL.

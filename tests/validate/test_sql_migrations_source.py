@@ -532,6 +532,29 @@ def test_prisma_folders_run_in_prismas_order(tmp_path: Path) -> None:
     assert [f.message for f in report.findings] == ["`Link` has no column `old`"]
     assert dict(report.findings[0].context)["PostgreSQL"].startswith("42703")
 
+
+def test_a_function_argument_hole_is_a_value(tmp_path: Path) -> None:
+    """`lower(${email})`, `hashtext(${id})`, `AT TIME ZONE ${tz}` send a parameter: the
+    statement is validated, with PostgreSQL's agreement (inbox-zero, papermark, AFFiNE and
+    formbricks had 11 such statements left unchecked as DBS304 notes)."""
+    folder = tmp_path / "prisma" / "migrations" / "20240101000000_init"
+    folder.mkdir(parents=True)
+    (folder / "migration.sql").write_text(
+        'CREATE TABLE "User" ("id" TEXT PRIMARY KEY, "email" TEXT, "createdAt" TIMESTAMP);\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "users.ts").write_text(
+        "export const byEmail = (prisma, email) => prisma.$queryRaw`\n"
+        '  SELECT "id" FROM "User" WHERE lower("emial") = lower(${email})`;\n'
+        "export const ok = (prisma, email) => prisma.$queryRaw`\n"
+        '  SELECT "id" FROM "User" WHERE lower("email") = lower(${email})`;\n'
+        "export const byDay = (prisma, tz) => prisma.$queryRaw`\n"
+        '  SELECT date_trunc(\'day\', "created" AT TIME ZONE ${tz}) AS day FROM "User" WHERE id = ${1}`;\n')
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/users.ts", 2), ("DBS302", "src/users.ts", 6)]
+    assert all(dict(f.context)["PostgreSQL"].startswith("42703") for f in report.findings)
+
 def _drizzle_folder(folder: Path, *, journal: bool = True) -> None:
     (folder / "meta").mkdir(parents=True)
     (folder / "0000_init.sql").write_text(
