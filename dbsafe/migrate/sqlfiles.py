@@ -111,22 +111,34 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
     Raises:
         DatabaseError: the database could not be reached, or the connection broke.
     """
-    import psycopg
-
-    try:
-        conn = psycopg.connect(url, autocommit=True)
-    except psycopg.Error as exc:
-        raise DatabaseError(f"cannot connect to the throwaway database: {exc}") from None
     failures: list[StatementFailure] = []
-    with conn:
-        conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+    with _connect(url) as conn:
         if platform == "supabase":
             conn.execute(supabase_platform_sql())
         if runner is not None:
             conn.execute(RUNNER_HISTORY[runner])
+    # A session of its own, started with what the stand-in set for the database (supabase's
+    # search_path with `extensions`): what `RESET ALL` goes back to.
+    with _connect(url) as conn:
         for migration in migrations:
+            if platform == "supabase":
+                # supabase's CLI resets the session before each file: the
+                # `set_config('search_path', '', false)` a `supabase db dump` file starts
+                # with ends with that file (`ApplyMigrations`, pkg/migration/apply.go).
+                conn.execute("RESET ALL")
             failures.extend(_apply_file(conn, migration))
     return tuple(failures)
+
+
+def _connect(url: str) -> psycopg.Connection:
+    import psycopg
+
+    try:
+        # The timeout as the session's own default: `RESET ALL` keeps it.
+        return psycopg.connect(url, autocommit=True,
+                               options=f"-c statement_timeout={STATEMENT_TIMEOUT}")
+    except psycopg.Error as exc:
+        raise DatabaseError(f"cannot connect to the throwaway database: {exc}") from None
 
 
 def supabase_platform_sql() -> str:

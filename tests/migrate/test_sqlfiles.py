@@ -151,6 +151,25 @@ def test_a_database_webhook_of_a_supabase_project_applies(tmp_path: Path,
     assert triggers == [("paid",)]
 
 
+
+def test_each_supabase_file_starts_a_fresh_session(tmp_path: Path, database_url: str) -> None:
+    """supabase's CLI runs `RESET ALL` before each file: the empty search_path a `supabase
+    db dump` file sets (`set_config('search_path', '', false)`) ends with it. hr-dx-saas's
+    later files call `current_tenant_id()` and create tables unqualified: all of them
+    failed (42883, 3F000). The platform's search_path, with `extensions`, stays."""
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_remote_schema.sql":
+            "SELECT pg_catalog.set_config('search_path', '', false);\n"
+            'CREATE FUNCTION "public"."current_tenant_id"() RETURNS "uuid" LANGUAGE "sql" '
+            "AS $$ SELECT NULL::uuid $$;\n",
+        "20240102000000_things.sql":
+            "CREATE TABLE things (id uuid DEFAULT uuid_generate_v4(), "
+            "tenant_id uuid DEFAULT current_tenant_id());\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    assert "public.things" in relations(database_url)
+
 @pytest.mark.skipif(bool(os.environ.get("DBSAFE_TEST_DATABASE_URL")),
                     reason="pg_net and pg_cron are dbsafe's stand-ins on its throwaway servers")
 def test_pg_net_and_pg_cron_as_supabase_projects_use_them_apply(tmp_path: Path,
