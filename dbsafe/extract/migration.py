@@ -82,7 +82,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, Flyway's
-    undo `U1__x.sql`), and so is the down section of a file annotated for goose,
+    undo `U1__x.sql`, hasura's `down.sql` beside its `up.sql`), and so is the down section of a file annotated for goose,
     sql-migrate or dbmate (`upgrade_section`): upgrading never runs them.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
@@ -98,8 +98,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     keys: dict[Path, tuple] = {}
     for path in paths:
         if path.is_dir():
-            found = [p for p in path.rglob("*.sql")
-                     if p.is_file() and not _DOWN_FILE.fullmatch(p.name)]
+            found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
@@ -129,6 +128,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
 # Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,
 # Flyway's undo `U1__x.sql`.
 _DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNORECASE)
+
+
+def _down_file(path: Path) -> bool:
+    """A down migration: `_DOWN_FILE`, or hasura's `down.sql` beside its `up.sql` in the
+    version's folder."""
+    if _DOWN_FILE.fullmatch(path.name):
+        return True
+    return path.name.lower() == "down.sql" and (path.parent / "up.sql").is_file()
 # The annotations that split one file into its up and down sections, as goose, sql-migrate
 # and dbmate read them (a comment line of its own), and goose's and sql-migrate's end of a
 # statement written without its `;` (`-- +goose StatementEnd`).

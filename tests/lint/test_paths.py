@@ -126,6 +126,28 @@ def test_down_migrations_of_a_folder_are_not_linted(tmp_path: Path) -> None:
     assert _codes(commands.lint(settings, [folder])) == []
 
 
+def test_hasura_down_files_are_not_linted(tmp_path: Path) -> None:
+    # hasura keeps each version in a folder of its own, `up.sql` beside `down.sql`; `down`
+    # sorts first, and linted it reads as dropping what is not there yet.
+    folder = tmp_path / "migrations" / "default"
+    for version, up, down in (
+            ("1700000000000_init", "CREATE TABLE t (id bigint PRIMARY KEY);",
+             "DROP TABLE t;"),
+            ("1700000000001_b", "ALTER TABLE t ADD COLUMN b int;",
+             "ALTER TABLE t DROP COLUMN b;")):
+        (folder / version).mkdir(parents=True)
+        (folder / version / "up.sql").write_text(up + "\n")
+        (folder / version / "down.sql").write_text(down + "\n")
+    # A file named down.sql with no up.sql beside it is no hasura down migration.
+    (folder / "1700000000002_c").mkdir()
+    (folder / "1700000000002_c" / "down.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    settings = Settings(project_root=tmp_path, ignore=("DBS115",))
+    migrations = load_migrations(settings, [folder])
+    assert [m.path.removeprefix("migrations/default/") for m in migrations] == [
+        "1700000000000_init/up.sql", "1700000000001_b/up.sql", "1700000000002_c/down.sql"]
+    assert _codes(commands.lint(settings, [folder])) == [("down.sql", 1, "DBS202")]
+
+
 def test_only_the_up_section_of_an_annotated_file_is_linted(tmp_path: Path) -> None:
     # goose sends what lies between StatementBegin and StatementEnd as one statement, so
     # its last statement may have no `;`; what follows `-- +goose Down` (or sql-migrate's
