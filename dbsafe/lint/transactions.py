@@ -23,13 +23,24 @@ _ENDS = ("commit", "rollback", "prepare")
 
 @dataclass(frozen=True)
 class WhileLocked:
-    """`statement` does slow work (`lock`) while `table` is locked in `mode` since `first`."""
+    """`statement` does slow work (`lock`, on `works_on`) while `table` is locked in `mode`
+    since `first`."""
 
     statement: Statement
     lock: Lock
     first: Statement
     table: str
     mode: str
+    works_on: str | None  # the table `lock` is on (an index's table), None for every table
+
+    @property
+    def works_on_words(self) -> str:
+        """What the statement works on, for a message."""
+        if self.works_on is None:
+            return "every table"
+        if self.lock.target == "index" and self.works_on == self.lock.relation:
+            return f"the table of index `{self.works_on}`"  # an index the history never saw
+        return f"`{self.works_on}`"
 
 
 def _table_of(lock: Lock, ctx: LintContext) -> str | None:
@@ -41,14 +52,15 @@ def _table_of(lock: Lock, ctx: LintContext) -> str | None:
     return lock.relation
 
 
-def _lengthens(statement: Statement, ctx: LintContext, locked: set[str]) -> Lock | None:
-    """The lock that makes this statement slow or able to wait, if any."""
+def _lengthens(statement: Statement, ctx: LintContext,
+               locked: set[str]) -> tuple[Lock, str | None] | None:
+    """The lock that makes this statement slow or able to wait, if any, and its table."""
     if statement.kind in _CHEAP or (statement.kind == "SelectStmt" and
                                      not statement.node.get("fromClause")):
         return None
     for lock in locks_for(statement):
         if lock.relation is None:
-            return lock  # whole-database maintenance
+            return lock, None  # whole-database maintenance
         if lock.target == "type" or last(lock.relation) == "alembic_version":
             continue
         table = _table_of(lock, ctx) or lock.relation
@@ -56,9 +68,9 @@ def _lengthens(statement: Statement, ctx: LintContext, locked: set[str]) -> Lock
             continue
         if table in locked or last(table) in locked:
             if lock.rewrites or statement.kind in _DATA:
-                return lock
+                return lock, table
             continue  # more quick catalog work on the table already locked
-        return lock
+        return lock, table
     return None
 
 
@@ -89,11 +101,12 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
         live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger]
         if live and not reported and not statement.generated:
             locked = {table for _, table, _ in live} | {last(table) for _, table, _ in live}
-            lock = _lengthens(statement, ctx, locked)
-            if lock is not None and not _denied(statement, live[0][1], modes):
+            slow = _lengthens(statement, ctx, locked)
+            if slow is not None and not _denied(statement, live[0][1], modes):
                 reported = True
                 first, table, mode = live[0]
-                yield WhileLocked(statement, lock, first, table, mode)
+                lock, works_on = slow
+                yield WhileLocked(statement, lock, first, table, mode, works_on)
         for lock in locks_for(statement):
             taken = _table_of(lock, ctx)
             if not taken or ctx.created_before(taken, statement) or \

@@ -142,3 +142,12 @@ def test_a_function_body_takes_no_lock_where_the_function_is_created() -> None:
         body.replace("UPDATE customers SET id = id", "CREATE INDEX ix ON customers (id)"))}
     assert "DBS115" in codes("ALTER TABLE orders ADD COLUMN x int;\n" + body,
                              missing_lock_timeout)[0]
+
+
+def test_a_dropped_index_the_history_never_saw_is_said_to_work_on_its_table() -> None:
+    """Without the history or the database, DROP INDEX's table is unknown: the finding says
+    so rather than call the index the thing the statement works on."""
+    sql = "BEGIN;\nCREATE INDEX ix_a ON a (x);\nDROP INDEX ix_unknown;\nCOMMIT;\n"
+    [finding] = [f for f in lint_sql(sql) if f.code == "DBS125"]
+    assert finding.message.startswith(
+        "This statement works on the table of index `ix_unknown` while `a` is still SHARE")

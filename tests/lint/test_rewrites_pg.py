@@ -617,6 +617,37 @@ def test_a_dropped_index_locks_its_table_until_commit_where_lint_says(
     assert "every query on `tools` queues" in found["DBS115"].message
 
 
+def test_a_dropped_index_after_a_write_blocking_lock_is_said_to_work_on_its_table(
+        conninfo: str, tmp_path: Path) -> None:
+    """zou's 306266361f4f builds an index on `build_job` (SHARE, held until COMMIT), then
+    drops `ix_login_log_created_at`, which takes ACCESS EXCLUSIVE on `login_log`: DBS125
+    said the DROP INDEX "works on `ix_login_log_created_at`", the index, not the table it
+    locks (the migration-level rules name a lock's relation)."""
+    schema = ("CREATE TABLE build_job (id bigint PRIMARY KEY, playlist_id bigint);\n"
+              "CREATE TABLE login_log (id bigint PRIMARY KEY, created_at timestamptz);\n"
+              "CREATE INDEX ix_login_log_created_at ON login_log (created_at);\n")
+    change = ("BEGIN;\nCREATE INDEX ix_build_job_playlist_id ON build_job (playlist_id);\n"
+              "DROP INDEX ix_login_log_created_at;\nCOMMIT;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        with conn.transaction(force_rollback=True):
+            conn.execute("CREATE INDEX ix_build_job_playlist_id ON build_job (playlist_id)")
+            conn.execute("DROP INDEX ix_login_log_created_at")
+            locks = set(conn.execute(
+                "SELECT relation::regclass::text, mode FROM pg_locks "
+                "WHERE pid = pg_backend_pid() AND relation IN "
+                "('build_job'::regclass, 'login_log'::regclass)").fetchall())
+    assert {("build_job", "ShareLock"), ("login_log", "AccessExclusiveLock")} <= locks
+    for findings in (_history_findings(tmp_path, schema, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        found = {f.code: f for f in findings}
+        assert found["DBS125"].location is not None and found["DBS125"].location.line == 3
+        assert last(found["DBS125"].subject or "") == "login_log"
+        works_on, locked = found["DBS125"].message.split("` while `")
+        assert last(works_on.removeprefix("This statement works on `")) == "login_log"
+        assert last(locked.split("`")[0]) == "build_job"
+
+
 def test_a_foreign_key_added_to_a_table_an_earlier_migration_made_is_checked_for_an_index(
         conninfo: str, tmp_path: Path) -> None:
     """DBS117 was silent on every foreign key added to an existing table without a

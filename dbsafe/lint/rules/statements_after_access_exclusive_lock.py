@@ -56,16 +56,15 @@ from dbsafe.lint.transactions import work_while_locked
 def check_migration(ctx: LintContext) -> Iterator[Finding]:
     """One finding per transaction: its first statement that lengthens the outage."""
     for found in work_while_locked(ctx, {ACCESS_EXCLUSIVE}):
-        lock, table = found.lock, found.table
-        what = f"`{lock.relation}`" if lock.relation else "every table"
+        table = found.table
         yield ctx.finding(
             RULE,
-            f"This statement works on {what} while `{table}` is still ACCESS "
+            f"This statement works on {found.works_on_words} while `{table}` is still ACCESS "
             f"EXCLUSIVE locked from line {found.first.location.line}; reads and writes on "
             f"`{table}` wait until COMMIT.",
             help="Commit right after the ACCESS EXCLUSIVE statement, or move this "
                  "statement to its own migration.",
-            subject=lock.relation,
+            subject=found.works_on,
             statement=found.statement,
         )
 

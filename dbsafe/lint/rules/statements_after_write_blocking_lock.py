@@ -61,15 +61,15 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     """One finding per transaction: its first statement that lengthens the wait."""
     for found in work_while_locked(ctx, {SHARE, SHARE_ROW_EXCLUSIVE, EXCLUSIVE},
                                    unless={ACCESS_EXCLUSIVE}):
-        lock, table = found.lock, found.table
-        what = f"`{lock.relation}`" if lock.relation else "every table"
+        table = found.table
         yield ctx.finding(
             RULE,
-            f"This statement works on {what} while `{table}` is still {found.mode} locked "
-            f"from line {found.first.location.line}; writes to `{table}` wait until COMMIT.",
+            f"This statement works on {found.works_on_words} while `{table}` is still "
+            f"{found.mode} locked from line {found.first.location.line}; writes to `{table}` "
+            f"wait until COMMIT.",
             help="Commit right after the statement that took the lock, or move this "
                  "statement to its own migration.",
-            subject=lock.relation,
+            subject=found.works_on,
             statement=found.statement,
         )
 
