@@ -195,6 +195,8 @@ class History:
     # Other tables (the database's, or made where this cannot follow) -> the same for the
     # indexes the migrations built on them: added to what the database shows it had.
     indexes_added: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    # Indexes the migrations dropped (names): the database's own no longer cover anything.
+    indexes_dropped: set[str] = field(default_factory=set)
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
@@ -361,6 +363,8 @@ class History:
             for fk in s.keys_to:  # CASCADE dropped the keys resting on it
                 self.foreign_keys.setdefault(last(fk.table), {})[fk.name] = None
             names = {last(name) for name in s.dropped}
+            for name in names:
+                self._index_dropped(name)
             for uniques in self.unique_indexes.values():
                 uniques[:] = [unique for unique in uniques if unique[0] not in names]
         elif kind == "RenameStmt" and s.rename is not None:
@@ -461,6 +465,7 @@ class History:
             if s.index_def.columns:
                 self._indexes_of(last(s.index_def.table)).append(s.index_def.columns)
             if s.index_def.name:
+                self.indexes_dropped.discard(last(s.index_def.name))
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
                 if s.index_def.plain:
                     self.index_columns[last(s.index_def.name)] = s.index_def.columns
@@ -587,6 +592,18 @@ class History:
                 if fk is not None and last(fk.table) == table_name:
                     keys[name] = dataclasses.replace(fk, table=moved)
 
+    def _index_dropped(self, name: str) -> None:
+        """Forget index `name` among the indexes of its table (one entry of its columns:
+        another index on the same columns still counts)."""
+        self.indexes_dropped.add(name)
+        table, columns = self.index_tables.get(name), self.index_columns.get(name)
+        if table is None or columns is None:
+            return
+        for indexes in (self.table_indexes.get(table), self.indexes_added.get(table)):
+            if indexes and columns in indexes:
+                indexes.remove(columns)
+                return
+
     def _indexes_of(self, table_name: str) -> list[tuple[str, ...]]:
         """Where the indexes built on `table_name` are noted: all its indexes for a table
         created here, else those the migrations added (`indexes_added`)."""
@@ -669,6 +686,10 @@ class History:
                 self.foreign_keys.setdefault(table_name, {})[action.name] = None
                 dropped = self.unique_keys.setdefault(table_name, {}).get(action.name)
                 self.unique_keys[table_name][action.name] = None
+                # its index goes with it (a key of the schema before: by its name)
+                self.indexes_dropped.add(action.name)
+                if dropped is not None and dropped[1] in indexes:
+                    indexes.remove(dropped[1])
                 if action.cascade and dropped is not None:
                     self._keys_dropped_to(table_name, key=dropped)
             elif sub == "ValidateConstraint" and action.name:

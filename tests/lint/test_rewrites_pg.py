@@ -724,6 +724,64 @@ def test_an_index_a_linted_migration_built_on_a_database_table_covers_a_foreign_
     assert found == [("DBS117", "resources.owner_id")]
 
 
+ASSETS = ("CREATE TABLE entity (id int PRIMARY KEY);\n"
+          "CREATE TABLE asset (id int PRIMARY KEY, entity_id int REFERENCES entity (id), "
+          "type_id int REFERENCES entity (id), name text, "
+          "CONSTRAINT asset_name_uc UNIQUE (type_id, name));\n"
+          "CREATE INDEX ix_asset_entity_id ON asset (entity_id);\n"
+          "CREATE INDEX ix_asset_entity_id_name ON asset (entity_id, name);\n")
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    # the last index on a key's columns, alone or with the other one on them
+    ("DROP INDEX ix_asset_entity_id, ix_asset_entity_id_name;\n", [1]),
+    ("DROP INDEX ix_asset_entity_id;\nDROP INDEX ix_asset_entity_id_name;\n", [2]),
+    # a unique constraint's index (zou's ee2373fbe3a4 drops `asset_instance_name_uc`)
+    ("ALTER TABLE asset DROP CONSTRAINT asset_name_uc;\n", [1]),
+    # not flagged: another index still covers the key, a new one is built, the key goes
+    ("DROP INDEX ix_asset_entity_id;\n", []),
+    ("DROP INDEX ix_asset_entity_id, ix_asset_entity_id_name;\n"
+     "CREATE INDEX ix_asset_entity ON asset (entity_id, id);\n", []),
+    ("DROP INDEX ix_asset_entity_id, ix_asset_entity_id_name;\n"
+     "ALTER TABLE asset DROP CONSTRAINT asset_entity_id_fkey;\n", []),
+    ("ALTER TABLE asset DROP CONSTRAINT asset_name_uc, DROP COLUMN type_id;\n", []),
+    # a key added after the drop, once the index is gone (the history kept it: missed)
+    ("DROP INDEX ix_asset_entity_id, ix_asset_entity_id_name;\n"
+     "ALTER TABLE asset DROP CONSTRAINT asset_entity_id_fkey;\n"
+     "ALTER TABLE asset ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n", [3]),
+], ids=["both-indexes", "one-by-one", "unique-constraint", "other-index-stays",
+        "index-rebuilt", "key-dropped", "column-dropped", "key-added-after"])
+def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_scan(
+        conninfo: str, tmp_path: Path, change: str, flagged: list[int]) -> None:
+    """zou's ee2373fbe3a4 drops `ix_asset_instance_entity_id`, `..._entity_type_id` and
+    the unique constraint on (entity_id, name): the foreign keys on those columns are left
+    with no index, and DBS117 (which looked only where keys are added) said nothing. Each
+    delete of an entity then scans `asset` (`pg_stat_xact_user_tables`) where it used an
+    index before the change."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ASSETS)
+        conn.execute("INSERT INTO entity SELECT i FROM generate_series(1, 310) AS i;"
+                     "INSERT INTO asset SELECT i, i % 299 + 1, i % 299 + 1, 'n' || i "
+                     "FROM generate_series(1, 5000) AS i; ANALYZE")
+        scans = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'asset'"
+        with conn.transaction(force_rollback=True):
+            before = conn.execute(scans).fetchone()
+            conn.execute("DELETE FROM entity WHERE id = 301")  # no asset has it
+            unchanged = conn.execute(scans).fetchone()
+            conn.execute(change)
+            built = conn.execute(scans).fetchone()  # (CREATE INDEX scans the table)
+            conn.execute("DELETE FROM entity WHERE id = 302")
+            after = conn.execute(scans).fetchone()
+    assert before is not None and unchanged is not None and built is not None
+    assert after is not None
+    assert unchanged[0] == before[0]  # both keys used an index
+    assert (after[0] > built[0]) == bool(flagged)
+    for findings in (_history_findings(tmp_path, ASSETS, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert [f.location.line for f in findings
+                if f.code == "DBS117" and f.location is not None] == flagged
+
+
 TEAMS = ("CREATE TABLE teams (id int PRIMARY KEY, name text);\n"
          "CREATE TABLE users (id int PRIMARY KEY, parent int REFERENCES users (id));\n"
          "CREATE TABLE awards (id int PRIMARY KEY, team_id int REFERENCES teams (id), "

@@ -4,7 +4,9 @@
 PostgreSQL indexes the referenced side of a foreign key (it must be unique) but not the
 referencing side. Every `DELETE` of a referenced row, and every update of its key, then
 looks for referencing rows with a sequential scan of the referencing table — slow deletes,
-and long-held row locks on both tables. Joins along the key suffer too.
+and long-held row locks on both tables. Joins along the key suffer too. Dropping the last
+index that starts with a key's columns (`DROP INDEX`, or `DROP CONSTRAINT` of a unique
+constraint or primary key) does the same to a key that had one.
 
 ## Bad
 ```sql
@@ -37,6 +39,9 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
   table was not created by an earlier migration of the history (as a plain `CREATE TABLE`:
   a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
   was given. It cannot tell, and stays silent rather than guess.
+* A dropped index when another index still starts with the key's columns, one is built
+  later in the migration, or the migration drops the key, one of its columns or its table
+  too; an index whose table or columns (an expression) dbsafe does not know.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.statement import ForeignKey as ForeignKeyFacts
 from dbsafe.lint.statement import Statement, last, same_relation
 
 ForeignKey = tuple[str, tuple[str, ...], str]  # (table, columns, referenced table)
@@ -84,13 +90,20 @@ def _covers(columns: tuple[str, ...], fk: tuple[str, ...]) -> bool:
     return len(columns) >= len(fk) and set(columns[:len(fk)]) == set(fk)
 
 
-def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    fks = foreign_keys(statement)
-    if not fks:
-        return
+def _built_here(ctx: LintContext) -> list[tuple[str, tuple[str, ...]]]:
+    """(table, leading columns) of every index the migration builds, wherever it does."""
     known = ctx.cache.get("DBS117.indexes")
     if known is None:
         known = ctx.cache["DBS117.indexes"] = [ix for s in ctx.statements for ix in indexes(s)]
+    return known
+
+
+def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    yield from _check_dropped_indexes(statement, ctx)
+    fks = foreign_keys(statement)
+    if not fks:
+        return
+    known = _built_here(ctx)
     created_here = statement.kind == "CreateStmt"
     for table, columns, referenced in fks:
         if any(same_relation(t, table) and _covers(c, columns) for t, c in known):
@@ -110,13 +123,88 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         )
 
 
+def _indexes_dropped(statement: Statement,
+                     ctx: LintContext) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(index, table, key columns) of each index the statement drops, where known: DROP
+    INDEX, and the index of a primary key or unique constraint ALTER TABLE drops."""
+    if statement.kind == "DropStmt" and statement.object_kind == "index":
+        for index in statement.dropped:
+            table, columns = ctx.index_table(index), ctx.index_columns(index)
+            if table is not None and columns is not None:
+                yield last(index), table, columns
+    elif statement.kind == "AlterTableStmt" and statement.relation:
+        keys = None
+        for action in statement.actions:
+            if action.subtype == "DropConstraint" and action.name:
+                keys = ctx.unique_keys(statement.relation) if keys is None else keys
+                if action.name in keys:
+                    yield action.name, statement.relation, keys[action.name][1]
+
+
+def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    """Indexes dropped that were the last ones a foreign key of their table rested on (and
+    the key stays: the migration drops neither it, its columns nor its table)."""
+    by_table: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for index, table, columns in _indexes_dropped(statement, ctx):
+        by_table.setdefault(table, []).append((index, columns))
+    for table, dropped in by_table.items():
+        existing = _existing_indexes(ctx, table)
+        if existing is None:
+            continue
+        remaining = list(existing)
+        for _, columns in dropped:
+            if columns in remaining:
+                remaining.remove(columns)  # this one; another on the same columns stays
+        remaining += [c for later in ctx.later(statement) for t, c in indexes(later)
+                      if same_relation(t, table)]  # (earlier ones are in `existing`)
+        for fk in ctx.foreign_keys(table):
+            covering = [index for index, columns in dropped if _covers(columns, fk.columns)]
+            if not fk.enforced or not covering or \
+                    any(_covers(c, fk.columns) for c in remaining) or \
+                    _key_dropped(fk, statement, ctx):
+                continue
+            shown, referenced = ", ".join(fk.columns), last(fk.references)
+            names = ", ".join(f"`{index}`" for index in covering)
+            what = f"Index {names} is the last one" if len(covering) == 1 else \
+                f"Indexes {names} are the last ones"
+            yield ctx.finding(
+                RULE,
+                f"{what} starting with the columns of foreign key `{last(table)}` ({shown}) "
+                f"→ `{referenced}`; "
+                f"once dropped, each delete or key update on `{referenced}` scans "
+                f"`{last(table)}`.",
+                help=f"Keep an index on `{last(table)}` ({shown}), or drop the foreign key in "
+                     "the same migration.",
+                subject=f"{last(table)}.{fk.columns[0]}" if len(fk.columns) == 1
+                else last(table),
+            )
+
+
+def _key_dropped(fk: ForeignKeyFacts, at: Statement, ctx: LintContext) -> bool:
+    """Does this statement or a later one of the migration drop the key, one of its
+    columns or its table?"""
+    for statement in [at, *ctx.later(at)]:
+        if statement.kind == "DropStmt" and statement.object_kind == "table" and \
+                any(same_relation(name, fk.table) for name in statement.dropped):
+            return True
+        if statement.kind == "AlterTableStmt" and statement.relation and \
+                same_relation(statement.relation, fk.table):
+            for action in statement.actions:
+                if (action.subtype == "DropConstraint" and action.name == fk.name) or \
+                        (action.subtype == "DropColumn" and action.name in fk.columns):
+                    return True
+    return False
+
+
 def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | None:
-    """Leading columns of the table's indexes before the migration; None if unknown."""
+    """Leading columns of the table's indexes before the statement; None if unknown."""
     relation = ctx.before_relation(table)
     if relation is None:
         return ctx.history.table_indexes.get(last(table))  # an earlier migration made it
-    # the database's, and those earlier migrations (linted after it) built on it
-    return [tuple(ix.columns) for ix in relation.indexes] + \
+    # the database's (less those the migrations dropped), and those earlier migrations
+    # (linted after it) built on it
+    dropped = ctx.history.indexes_dropped
+    return [tuple(ix.columns) for ix in relation.indexes if ix.name not in dropped] + \
         ctx.history.table_indexes.get(last(table), []) + \
         ctx.history.indexes_added.get(last(table), [])
 
@@ -128,5 +216,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
-    kinds=frozenset({"CreateStmt", "AlterTableStmt"}),
+    kinds=frozenset({"CreateStmt", "AlterTableStmt", "DropStmt"}),
 )
