@@ -723,7 +723,7 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
 
 def describe_failure(error: Mapping[str, Any], *, ini: Path, interpreter: str) -> str:
     """One line saying what failed in the child and where: the revision, else the project's
-    own line (env.py, or a revision file alembic was loading)."""
+    own line (env.py, or a revision file alembic was loading), else alembic.ini."""
     message = error.get("message") or error.get("type") or "unknown error"
     revision, file = error.get("revision"), error.get("file")
     if error.get("sandbox"):
@@ -731,7 +731,9 @@ def describe_failure(error: Mapping[str, Any], *, ini: Path, interpreter: str) -
     if revision:
         return f"revision {revision} (file {_display(file)}): {message}"
     origin = error.get("origin")
-    where = f"{_display(origin[0])}:{origin[1]}" if origin else f"{ini.name}/env.py"
+    # No line of the project's on the stack: env.py had not started, alembic failed
+    # reading its configuration (or the script directory it names).
+    where = f"{_display(origin[0])}:{origin[1]}" if origin else _display(str(ini))
     text = f"{where}: {error.get('type')}: {message}"
     if error.get("type") == "ModuleNotFoundError":
         text += (f" (env.py runs under {interpreter}; point --python, or `python` in "

@@ -561,6 +561,26 @@ def test_an_env_py_failing_before_any_revision_is_named_with_its_line(tmp_path: 
     assert "(tried because it could not run on a throwaway server: " in message
 
 
+def test_an_alembic_ini_alembic_refuses_is_named(tmp_path: Path) -> None:
+    # polar's alembic.ini says `version_path_separator = os  # Use os.pathsep. ...`: alembic
+    # reads the comment as part of the value and refuses it once `version_locations` is set.
+    # No line of the project raised it (alembic did, reading its configuration, before
+    # env.py ran), and the reason named `alembic.ini/env.py`, a file that does not exist.
+    from dbsafe.core import SourceError
+
+    root = tmp_path / "p"
+    ini = write_history(root, {"r01": REVISIONS["r01"]})
+    ini.write_text(ini.read_text().replace("[alembic]\n", (
+        "[alembic]\nversion_locations = %(here)s/migrations/versions\n"
+        "version_path_separator = os  # Use os.pathsep.\n")))
+    with pytest.raises(SourceError) as raised:
+        commands.lint(Settings(project_root=root))
+    message = str(raised.value)
+    assert f"{ini.resolve()}: ValueError: 'os  # Use os.pathsep.' is not a valid value" \
+        in message
+    assert "alembic.ini/env.py" not in message
+
+
 def test_a_batch_alter_table_block_is_attributed_to_its_batch_op_lines(
         tmp_path: Path) -> None:
     # batch_alter_table() runs its operations when the `with` block ends: every statement
