@@ -195,7 +195,8 @@ class History:
     # Other tables (the database's, or made where this cannot follow) -> the same for the
     # indexes the migrations built on them: added to what the database shows it had.
     indexes_added: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
-    # Indexes the migrations dropped (names): the database's own no longer cover anything.
+    # Indexes the migrations dropped (names): the database's own no longer cover anything
+    # (one built again under the name is among the migrations' own, `indexes_added`).
     indexes_dropped: set[str] = field(default_factory=set)
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
@@ -465,7 +466,6 @@ class History:
             if s.index_def.columns:
                 self._indexes_of(last(s.index_def.table)).append(s.index_def.columns)
             if s.index_def.name:
-                self.indexes_dropped.discard(last(s.index_def.name))
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
                 if s.index_def.plain:
                     self.index_columns[last(s.index_def.name)] = s.index_def.columns

@@ -749,8 +749,14 @@ ASSETS = ("CREATE TABLE entity (id int PRIMARY KEY);\n"
     ("DROP INDEX ix_asset_entity_id, ix_asset_entity_id_name;\n"
      "ALTER TABLE asset DROP CONSTRAINT asset_entity_id_fkey;\n"
      "ALTER TABLE asset ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n", [3]),
+    # ... and after an index of the same name is built on other columns
+    ("DROP INDEX ix_asset_entity_id, ix_asset_entity_id_name;\n"
+     "CREATE INDEX ix_asset_entity_id ON asset (name);\n"
+     "ALTER TABLE asset DROP CONSTRAINT asset_entity_id_fkey;\n"
+     "ALTER TABLE asset ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n", [4]),
 ], ids=["both-indexes", "one-by-one", "unique-constraint", "other-index-stays",
-        "index-rebuilt", "key-dropped", "column-dropped", "key-added-after"])
+        "index-rebuilt", "key-dropped", "column-dropped", "key-added-after",
+        "name-reused"])
 def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_scan(
         conninfo: str, tmp_path: Path, change: str, flagged: list[int]) -> None:
     """zou's ee2373fbe3a4 drops `ix_asset_instance_entity_id`, `..._entity_type_id` and
