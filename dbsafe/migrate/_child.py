@@ -996,8 +996,13 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     try:
         if request["mode"] == "render":
             # Offline rendering needs only the dialect: a placeholder URL from `alembic init`
-            # (driver://user:pass@localhost/dbname) must not stop it.
-            config.set_main_option("sqlalchemy.url", "postgresql://")
+            # (driver://user:pass@localhost/dbname) must not stop it. The project's driver
+            # is kept: an env.py that builds an engine anyway (no offline branch) is then
+            # refused for connecting, not failed on a driver it never installed (bare
+            # `postgresql://` is psycopg2 before SQLAlchemy 2.1, psycopg 3 from it).
+            driver = _project_driver(original_url)
+            config.set_main_option("sqlalchemy.url",
+                                   f"postgresql+{driver}://" if driver else "postgresql://")
             buffer = _RecordingBuffer(frozenset(revision_files))
             config.output_buffer = buffer  # type: ignore[assignment]
             since = request.get("since")

@@ -193,6 +193,29 @@ def test_offline_rendering_works_with_the_alembic_init_placeholder_url(tmp_path:
     assert index[0].location.line == 10
 
 
+def test_an_env_py_connecting_while_rendering_offline_is_told_so_with_the_project_driver(
+        tmp_path: Path) -> None:
+    """zou's env.py has no offline branch: it always builds an engine from its URL
+    (`postgresql+psycopg://`; only psycopg 3 installed) and connects. Offline rendering
+    swapped the URL for `postgresql://`, which SQLAlchemy before 2.1 reads as psycopg2, so
+    the reason was "No module named 'psycopg2'" with advice to point --python elsewhere.
+    With the project's driver kept, the reason is what happened: env.py tried to connect.
+    (Here the other way round: SQLAlchemy 2.1 reads `postgresql://` as psycopg 3, and the
+    project has psycopg2 only.)"""
+    from dbsafe.core import DbsafeError
+
+    ini = write_project(tmp_path / "p", "psycopg2_url",
+                        ini_url="postgresql+psycopg2://app@db.example/app")
+    env = ini.parent / "migrations" / "env.py"
+    online = env.read_text().replace("if context.is_offline_mode():",
+                                     "if False:  # no offline branch, as zou's")
+    env.write_text('import sys\nsys.modules["psycopg"] = None  # psycopg2 only\n' + online)
+    with pytest.raises(DbsafeError) as raised:
+        render_revisions(ini, root=tmp_path / "p")
+    assert "env.py tried to connect" in str(raised.value)
+    assert "No module named" not in str(raised.value)
+
+
 def test_env_py_output_never_reaches_json_output(tmp_path: Path) -> None:
     root = tmp_path / "p"
     write_project(root, "well_behaved")  # prints on import, logs INFO through fileConfig
