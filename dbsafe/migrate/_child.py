@@ -263,7 +263,7 @@ def _parse_conninfo(dsn: str) -> dict[str, Any]:
 
 def _describe(cargs: list, params: dict[str, Any]) -> str:
     """Where a connection goes, as one masked line."""
-    if cargs and isinstance(cargs[0], str):
+    if cargs and isinstance(cargs[0], str) and cargs[0]:  # (a DSN; "" is libpq's default)
         return _mask(cargs[0])
     shown = {k: params[k] for k in ("host", "port", "user", "dbname", "database", "unix_sock",
                                      "service", "hostaddr") if params.get(k)}

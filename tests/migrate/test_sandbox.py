@@ -212,7 +212,7 @@ def test_an_env_py_connecting_while_rendering_offline_is_told_so_with_the_projec
     env.write_text('import sys\nsys.modules["psycopg"] = None  # psycopg2 only\n' + online)
     with pytest.raises(DbsafeError) as raised:
         render_revisions(ini, root=tmp_path / "p")
-    assert "env.py tried to connect" in str(raised.value)
+    assert "env.py tried to connect (the default libpq target)" in str(raised.value)
     assert "No module named" not in str(raised.value)
 
 
