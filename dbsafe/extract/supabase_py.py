@@ -34,6 +34,12 @@ A query held in a variable (`q = supabase.table("t").select("id")`, then
 query it holds is certain, with supabase-js's rules (`_Reader._followed` there). An `rpc()`
 sent with `get=True` or `head=True` passes its arguments in the query string, where other
 keys are filters: it is not read. Requests inside `with pytest.raises(...)` are not read.
+
+A Realtime subscription, realtime-py's `channel.on_postgres_changes(event, callback,
+table=, schema=, filter=)`, becomes supabase-js's `channel.on('postgres_changes', {event,
+schema, table, filter}, callback)` when the channel is certainly one of a client above:
+`client.channel("name")` (also `client.realtime.channel(...)`, awaited or not), what its
+`.on_...()` methods return (the channel), or a variable every binding of which is one.
 """
 
 from __future__ import annotations
@@ -72,6 +78,12 @@ _CLIENT_TYPES = frozenset({"Client", "AsyncClient", "AClient", "SyncClient",
 _OPTIONS = frozenset({"ClientOptions", "SyncClientOptions", "AsyncClientOptions",
                       "AClientOptions"})
 _KINDS = {"table": "from", "from_": "from", "from_table": "from", "rpc": "rpc"}
+# realtime-py's channel methods that return the channel itself (for chaining).
+_CHANNEL_RETURNING = frozenset({"on_postgres_changes", "on_broadcast", "on_system",
+                                "on_presence_sync", "on_presence_join", "on_presence_leave"})
+# realtime-py's `RealtimePostgresChangesListenEvent` members, by the event each sends.
+_EVENT_ENUM = "RealtimePostgresChangesListenEvent"
+_EVENTS = {"All": "*", "Insert": "INSERT", "Update": "UPDATE", "Delete": "DELETE"}
 # postgrest-py's filter methods whose first argument is a column, by supabase-js's name.
 _RENAMED = {
     "is_": "is", "in_": "in", "or_": "or", "cs": "contains", "cd": "containedBy",
@@ -110,6 +122,7 @@ class _Reader:
         self.project_clients: set[str] = set()  # names imported from a module naming supabase
         self.others: set[str] = set()  # names imported from any other module
         self.classes: set[str] = set()  # classes defined in the module
+        self.events: set[str] = set()  # names of realtime-py's event enum
         self.bindings: dict[int, dict[str, list[ast.AST]]] = {}
 
     # -- the walk ----------------------------------------------------------------------
@@ -122,12 +135,20 @@ class _Reader:
             elif isinstance(node, ast.ClassDef):
                 self.classes.add(node.name)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and (
-                    node.func.attr in _KINDS):
+                    node.func.attr in _KINDS or node.func.attr == "on_postgres_changes"):
                 calls.append(node)
         requests: list[PostgrestRequest] = []
         for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
             assert isinstance(call.func, ast.Attribute)
-            if not self._is_client(call.func.value) or self.x._expected_to_fail(call):
+            if self.x._expected_to_fail(call):
+                continue
+            if call.func.attr == "on_postgres_changes":
+                if self._is_channel(call.func.value):
+                    request = self._realtime(call)
+                    if request is not None:
+                        requests.append(request)
+                continue
+            if not self._is_client(call.func.value):
                 continue
             request = self._request(call)
             if request is not None:
@@ -146,8 +167,11 @@ class _Reader:
             return
         module = node.module or ""
         ours = node.level == 0 and module.partition(".")[0] in _PACKAGES
+        realtime = node.level == 0 and module.partition(".")[0] == "realtime"
         for alias in node.names:
             bound = alias.asname or alias.name
+            if realtime and alias.name == _EVENT_ENUM:
+                self.events.add(bound)
             if ours:
                 if alias.name in _FACTORIES:
                     self.factories.add(bound)
@@ -195,6 +219,30 @@ class _Reader:
                     return self._is_client(func.value, depth + 1)
                 return _client_name(func.attr) and not func.attr[:1].isupper()
         return False
+
+    def _is_channel(self, node: ast.expr, depth: int = 0) -> bool:
+        """Whether `node` is certainly a Realtime channel of a supabase-py client:
+        `client.channel("name")` (or `client.realtime.channel(...)`, awaited or not), the
+        channel an `.on_postgres_changes(...)`/`.on_broadcast(...)`... returns (itself), or
+        a variable every binding of which in its scope is one of those."""
+        if depth > 8:
+            return False
+        node = _unwrap(node)
+        if isinstance(node, ast.Name):
+            bindings = self._values(node)
+            return bool(bindings) and all(
+                isinstance(b, ast.expr) and self._is_channel(b, depth + 1) for b in bindings)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            return False
+        method, owner = node.func.attr, node.func.value
+        if method in _CHANNEL_RETURNING:
+            return self._is_channel(owner, depth + 1)
+        if method != "channel":
+            return False
+        inner = _unwrap(owner)
+        if isinstance(inner, ast.Attribute) and inner.attr == "realtime":
+            owner = inner.value
+        return self._is_client(owner, depth + 1)
 
     def _typed(self, binding: ast.AST) -> bool:
         """Whether a binding that is no value (a parameter, an annotation) types a client."""
@@ -410,6 +458,61 @@ class _Reader:
             return None
         return PostgrestRequest(self.path, kind, target, schema, tuple(calls), where,
                                 dynamic, schema_dynamic)
+
+    def _realtime(self, call: ast.Call) -> PostgrestRequest | None:
+        """`channel.on_postgres_changes(event, callback, table=, schema=, filter=)` as
+        supabase-js's `channel.on('postgres_changes', { event, schema, table, filter }, cb)`.
+
+        realtime-py's defaults: no table (or `"*"`) listens to the whole schema, which names
+        nothing to check; no schema is `public` (older versions send it, newer ones leave it
+        to the server, which takes `public`). A schema that is not a literal is not read,
+        as in supabase-js.
+        """
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(
+                k.arg is None for k in call.keywords):
+            return None  # `**options`: which table is not known
+        table = _argument(call, 2, "table")
+        if table is None or _is_none(table):
+            return None
+        target = self.value(table)
+        if isinstance(target, SqlFragment) and target.sql == "*":
+            return None
+        written_schema = _argument(call, 3, "schema")
+        if written_schema is None or _is_none(written_schema):
+            schema = self._synthetic("public", table)
+        else:
+            found = self.value(written_schema)
+            if not isinstance(found, SqlFragment) or found.sql == "*":
+                return None
+            schema = found
+        options: dict[str, JsValue] = {"schema": schema, "table": target}
+        event = _argument(call, 0, "event")
+        if event is not None:
+            options["event"] = self._event(event)
+        written_filter = _argument(call, 4, "filter")
+        if written_filter is not None and not _is_none(written_filter):
+            options["filter"] = self.value(written_filter)
+        func = call.func
+        assert isinstance(func, ast.Attribute)
+        where = self._name_location(func)
+        arguments = (self._synthetic("postgres_changes", func),
+                     JsObject(tuple(self._synthetic(key, call) for key in options),
+                              tuple(options.values()), True))
+        dynamic = None
+        if not isinstance(target, SqlFragment):
+            label = target.label if isinstance(target, JsOther) else "an expression"
+            dynamic = f"the Realtime table `{label}` is not a literal"
+        return PostgrestRequest(self.path, "realtime",
+                                target if isinstance(target, SqlFragment) else None, schema,
+                                (PostgrestCall("realtime", arguments, where),), where, dynamic)
+
+    def _event(self, node: ast.expr) -> JsValue:
+        """The event a subscription listens to: a string, or a member of realtime-py's
+        `RealtimePostgresChangesListenEvent` (`.Insert` sends `INSERT`)."""
+        if isinstance(node, ast.Attribute) and node.attr in _EVENTS and isinstance(
+                node.value, ast.Name) and node.value.id in self.events:
+            return self._synthetic(_EVENTS[node.attr], node)
+        return self.value(node)
 
     def _schema(self, receiver: ast.expr) -> tuple[SqlFragment | None, bool]:
         """The schema of `client.schema("s")` (or `.postgrest.schema("s")`)."""

@@ -71,6 +71,16 @@ SAME = [
      'supabase.schema("billing").table("nope").select().execute()'),
     ("dynamic", "supabase.from(table).select('id')",
      'supabase.table(table).select("id").execute()'),
+    ("realtime-table", "supabase.channel('room').on('postgres_changes', "
+     "{ event: 'INSERT', schema: 'public', table: 'appointmentz' }, f)",
+     'supabase.channel("room").on_postgres_changes("INSERT", f, table="appointmentz")'),
+    ("realtime-filter-column", "supabase.channel('room').on('postgres_changes', "
+     "{ event: '*', schema: 'public', table: 'appointments', filter: 'patientid=eq.1' }, f)",
+     'supabase.channel("room").on_postgres_changes("*", f, "appointments", "public", '
+     '"patientid=eq.1")'),
+    ("realtime-dynamic", "supabase.channel('room').on('postgres_changes', "
+     "{ event: 'INSERT', schema: 'public', table: name }, f)",
+     'supabase.channel("room").on_postgres_changes("INSERT", f, table=name)'),
 ]
 
 # (id, request) pairs PostgREST accepts against postgrest_schema.sql.
@@ -241,6 +251,32 @@ FLAG = [
      'get_client().table("clinics").select("nope").execute()', "DBS302", "nope"),
     ("postgrest-attribute", 'supabase.postgrest.from_("clinics").select("nope").execute()',
      "DBS302", "nope"),
+    ("realtime-table", 'supabase.channel("room").on_postgres_changes('
+     '"INSERT", f, table="appointmentz")', "DBS301", "appointmentz"),
+    ("realtime-table-positional", 'supabase.channel("room").on_postgres_changes('
+     '"INSERT", f, "appointmentz")', "DBS301", "appointmentz"),
+    ("realtime-schema", 'supabase.channel("room").on_postgres_changes('
+     '"INSERT", f, table="appointments", schema="billing")', "DBS301", "appointments"),
+    ("realtime-filter-column", 'supabase.channel("room").on_postgres_changes('
+     '"INSERT", f, table="appointments", filter="patientid=eq.1")', "DBS302", "patientid"),
+    ("realtime-f-string-filter-column", 'supabase.channel("room").on_postgres_changes('
+     '"*", f, table="appointments", filter=f"patient_id=eq.{p},doctorid=eq.{d}")', "DBS302",
+     "doctorid"),
+    ("realtime-channel-variable", 'channel = supabase.channel("room")\n'
+     'channel.on_postgres_changes("INSERT", f, table="appointmentz")', "DBS301",
+     "appointmentz"),
+    ("realtime-chained", 'supabase.channel("room").on_broadcast("b", g)'
+     '.on_postgres_changes("INSERT", f, table="appointmentz").subscribe()', "DBS301",
+     "appointmentz"),
+    ("realtime-async", 'async def f():\n    client = await acreate_client(u, k)\n'
+     '    channel = client.channel("room")\n'
+     '    await channel.on_postgres_changes("*", g, table="appointmentz").subscribe()',
+     "DBS301", "appointmentz"),
+    ("realtime-awaited-channel", 'async def f():\n'
+     '    channel = await supabase.channel("room")\n'
+     '    channel.on_postgres_changes("*", g, table="appointmentz")', "DBS301", "appointmentz"),
+    ("realtime-realtime-attribute", 'supabase.realtime.channel("room").on_postgres_changes('
+     '"*", g, table="appointmentz")', "DBS301", "appointmentz"),
 ]
 
 # (id, request): built at run time, a DBS304 note, never guessed at.
@@ -262,6 +298,10 @@ DYNAMIC = [
     ("spread-rpc-arguments", 'supabase.rpc("search_patients", {**filters}).execute()'),
     ("on-conflict-variable", 'supabase.table("patients").upsert({"id": 1}, '
      "on_conflict=columns).execute()"),
+    ("realtime-table-variable", 'supabase.channel("room").on_postgres_changes('
+     '"INSERT", f, table=name)'),
+    ("realtime-filter-column-in-an-f-string", 'supabase.channel("room").on_postgres_changes('
+     '"INSERT", f, table="appointments", filter=f"{column}=eq.1")'),
 ]
 
 # Chains whose receiver is not certainly a supabase client: not read, whatever they name.
@@ -282,6 +322,74 @@ NOT_A_CLIENT = [
      'def f(c: Other):\n    c.table("nope").select("nope")'),
     ("expected-to-fail", 'import pytest\ndef test_x():\n    with pytest.raises(Exception):\n'
      '        supabase.table("nope").select("nope").execute()'),
+]
+
+# Realtime subscriptions (realtime-py's `on_postgres_changes`) Realtime accepts: each is
+# read, and nothing is reported.
+REALTIME_PASS = [
+    ("channel-variable", 'channel = supabase.channel("room")\n'
+     'channel.on_postgres_changes("INSERT", callback=f, table="appointments", '
+     'filter="patient_id=eq.1").subscribe()'),
+    ("positional", 'supabase.channel("room").on_postgres_changes('
+     '"UPDATE", f, "appointments", "public", "patient_id=in.(1,2)").subscribe()'),
+    ("f-string-filter", 'supabase.channel("room").on_postgres_changes('
+     '"*", f, table="appointments", filter=f"patient_id=eq.{pid},doctor_id=eq.{d}")'),
+    ("no-filter", 'supabase.channel("room").on_postgres_changes('
+     '"*", f, table="appointments", schema=None, filter=None)'),
+    ("schema", 'supabase.channel("room").on_postgres_changes('
+     '"DELETE", f, table="invoices", schema="billing", filter="amount=gt.0")'),
+    ("event-enum", 'from realtime import RealtimePostgresChangesListenEvent\n'
+     'supabase.channel("room").on_postgres_changes('
+     'RealtimePostgresChangesListenEvent.Insert, f, table="appointments")'),
+]
+
+# (id, a subscription that is read, the same one changed so that it is not): the change
+# alone makes it name nothing to check, or its receiver no certain supabase-py channel.
+REALTIME_NOT_READ = [
+    ("whole-schema", 'supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'supabase.channel("c").on_postgres_changes("*", f)'),
+    ("every-table", 'supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'supabase.channel("c").on_postgres_changes("*", f, table="*")'),
+    ("every-schema", 'supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'supabase.channel("c").on_postgres_changes("*", f, table="nope", schema="*")'),
+    ("schema-variable", 'supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'supabase.channel("c").on_postgres_changes("*", f, table="nope", schema=s)'),
+    ("keyword-spread", 'supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'supabase.channel("c").on_postgres_changes("*", f, **options)'),
+    ("channel-of-another-library",
+     'from supabase import Client\nclient = Client(u, k)\n'
+     'client.channel("c").on_postgres_changes("*", f, table="nope")',
+     'import pusher\nclient = pusher.Pusher()\n'
+     'client.channel("c").on_postgres_changes("*", f, table="nope")'),
+    ("channel-of-an-unknown-name",
+     'supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'socket.channel("c").on_postgres_changes("*", f, table="nope")'),
+    ("channel-of-a-module",
+     'import supabase_helpers\nsupabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'import supabase\nsupabase.channel("c").on_postgres_changes("*", f, table="nope")'),
+    ("channel-variable-bound-to-another",
+     'from supabase import create_client\n'
+     'ch = create_client(u, k).channel("c")\nif x:\n    ch = create_client(u, k).channel("d")\n'
+     'ch.on_postgres_changes("*", f, table="nope")',
+     'from supabase import create_client\n'
+     'ch = create_client(u, k).channel("c")\nif x:\n    ch = bus.channel("c")\n'
+     'ch.on_postgres_changes("*", f, table="nope")'),
+    ("channel-parameter",
+     'def f():\n    channel = supabase.channel("c")\n'
+     '    channel.on_postgres_changes("*", f, table="nope")',
+     'def f(channel):\n    channel.on_postgres_changes("*", f, table="nope")'),
+    ("a-client-is-no-channel",
+     'from supabase import create_client\n'
+     'create_client(u, k).channel("c").on_postgres_changes("*", f, table="nope")',
+     'from supabase import create_client\n'
+     'create_client(u, k).on_postgres_changes("*", f, table="nope")'),
+    ("chained-on-another-method",
+     'supabase.channel("c").on_system(g).on_postgres_changes("*", f, table="nope")',
+     'supabase.channel("c").track(g).on_postgres_changes("*", f, table="nope")'),
+    ("expected-to-fail",
+     'def test_x():\n    supabase.channel("c").on_postgres_changes("*", f, table="nope")',
+     'import pytest\ndef test_x():\n    with pytest.raises(Exception):\n'
+     '        supabase.channel("c").on_postgres_changes("*", f, table="nope")'),
 ]
 
 # A query held in a variable, followed within its scope: (id, code, rule, identifier).
@@ -416,6 +524,27 @@ def test_request_built_at_run_time_is_a_note(
 def test_chain_on_what_is_not_certainly_a_client_is_not_read(name: str, code: str) -> None:
     result = sql_in_python(code + "\n", "app.py")
     assert result.requests == ()
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("name", "code"), REALTIME_PASS, ids=[c[0] for c in REALTIME_PASS])
+def test_a_realtime_subscription_realtime_accepts_is_read_and_not_flagged(
+    name: str, code: str, snapshot: SchemaSnapshot
+) -> None:
+    _, checked = _check(code, snapshot)
+    (subscription,) = checked
+    assert subscription.status == "analysed"
+    assert subscription.issues == (), f"false positive on {name}"
+
+
+@pytest.mark.parametrize(("name", "read", "not_read"), REALTIME_NOT_READ,
+                         ids=[c[0] for c in REALTIME_NOT_READ])
+def test_a_realtime_subscription_naming_nothing_or_not_on_a_channel_is_not_read(
+    name: str, read: str, not_read: str
+) -> None:
+    (request,) = sql_in_python(read + "\n", "app.py").requests
+    assert (request.kind, request.target and request.target.sql) == ("realtime", "nope")
+    assert sql_in_python(not_read + "\n", "app.py").requests == ()
 
 
 @pytest.mark.db
