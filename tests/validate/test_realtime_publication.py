@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from dbsafe.extract.javascript import sql_in_javascript
+from dbsafe.extract.python import sql_in_python
 from dbsafe.schema.introspect import introspect
 from dbsafe.schema.model import SchemaSnapshot, replace
 from dbsafe.validate.postgrest import check
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.db
 
 PREAMBLE = ("import { createClient } from '@supabase/supabase-js';\n"
             "const supabase = createClient(url, key);\n")
+PY_PREAMBLE = ("from realtime import RealtimePostgresChangesListenEvent as Event\n"
+               "from supabase import acreate_client\n")
 SCHEMA = """
 CREATE TABLE public.messages (id bigint PRIMARY KEY, room_id bigint);
 CREATE TABLE public.rooms (id bigint PRIMARY KEY);
@@ -55,11 +58,27 @@ def snapshot(database: psycopg.Connection) -> SchemaSnapshot:
     return introspect(database)
 
 
-def _findings(snapshot: SchemaSnapshot, table: str, event: str) -> list:
-    source = (PREAMBLE + "supabase.channel('c').on('postgres_changes', "
-              f"{{ event: '{event}', schema: 'public', table: '{table}' }}, f)\n")
-    requests = sql_in_javascript(source, "app.ts").requests
+def _findings(snapshot: SchemaSnapshot, table: str, event: str,
+              language: str = "javascript") -> list:
+    if language == "javascript":
+        source = (PREAMBLE + "supabase.channel('c').on('postgres_changes', "
+                  f"{{ event: '{event}', schema: 'public', table: '{table}' }}, f)\n")
+        requests = sql_in_javascript(source, "app.ts").requests
+    else:  # supabase-py: the async client's channel, realtime-py's event names
+        source = (PY_PREAMBLE + "async def listen(url, key):\n"
+                  "    client = await acreate_client(url, key)\n"
+                  "    channel = client.channel('c')\n"
+                  f"    await channel.on_postgres_changes({_py_event(event)}, print, "
+                  f"table='{table}').subscribe()\n")
+        requests = sql_in_python(source, "app.py").requests
+    assert len(requests) == 1
     return [i.finding for request in requests for i in check(request, snapshot).issues]
+
+
+def _py_event(event: str) -> str:
+    # One spelling as a string, the others as realtime-py's enum members.
+    members = {"*": "Event.All", "DELETE": "Event.Delete", "UPDATE": "Event.Update"}
+    return members.get(event, f"'{event}'")
 
 
 def _receives(database: psycopg.Connection, table: str, event: str) -> bool:
@@ -76,11 +95,13 @@ def _receives(database: psycopg.Connection, table: str, event: str) -> bool:
                                             strict=True))[event]
 
 
+@pytest.mark.parametrize("language", ["javascript", "python"])
 @pytest.mark.parametrize(("table", "event"), SUBSCRIPTIONS,
                          ids=[f"{t}-{e}" for t, e in SUBSCRIPTIONS])
 def test_a_subscription_is_flagged_where_postgresql_publishes_nothing_for_it(
-        table: str, event: str, snapshot: SchemaSnapshot, database: psycopg.Connection) -> None:
-    findings = _findings(snapshot, table, event)
+        table: str, event: str, language: str, snapshot: SchemaSnapshot,
+        database: psycopg.Connection) -> None:
+    findings = _findings(snapshot, table, event, language)
     if _receives(database, table, event):
         assert findings == []
     else:
@@ -89,9 +110,19 @@ def test_a_subscription_is_flagged_where_postgresql_publishes_nothing_for_it(
         assert "supabase_realtime" in finding.message and finding.help
 
 
-def test_a_schema_without_the_publication_says_nothing(snapshot: SchemaSnapshot) -> None:
+@pytest.mark.parametrize("language", ["javascript", "python"])
+def test_a_schema_without_the_publication_says_nothing(snapshot: SchemaSnapshot,
+                                                       language: str) -> None:
     # Supabase creates supabase_realtime itself: migrations replayed elsewhere lack it.
-    assert _findings(replace(snapshot, publications=()), "rooms", "INSERT") == []
+    assert _findings(replace(snapshot, publications=()), "rooms", "INSERT", language) == []
+
+
+def test_a_python_subscription_is_flagged_at_its_table(snapshot: SchemaSnapshot) -> None:
+    (finding,) = _findings(snapshot, "rooms", "INSERT", "python")
+    assert finding.code == "DBS310"
+    assert finding.location is not None
+    # Line 6: `    await channel.on_postgres_changes('INSERT', print, table='rooms')...`
+    assert (finding.location.line, finding.location.column) == (6, 63)
 
 
 def test_a_publication_of_the_whole_schema_publishes_the_table(
