@@ -88,9 +88,9 @@ AMBIGUOUS_FUNCTION = RuleInfo(
 REALTIME_UNPUBLISHED = RuleInfo(
     code="DBS310",
     name="realtime-table-not-published",
-    summary="A supabase-js Realtime subscription listens to a table, or an event of it, that "
-            "the `supabase_realtime` publication does not publish, so it never receives a "
-            "change.",
+    summary="A supabase-js or supabase-py Realtime subscription listens to a table, or an "
+            "event of it, that the `supabase_realtime` publication does not publish, so it "
+            "never receives a change.",
     default_severity=Severity.WARNING,
     since="0.2.0",
 )
