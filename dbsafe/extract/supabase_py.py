@@ -140,15 +140,13 @@ class _Reader:
         requests: list[PostgrestRequest] = []
         for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
             assert isinstance(call.func, ast.Attribute)
-            if self.x._expected_to_fail(call):
-                continue
             if call.func.attr == "on_postgres_changes":
-                if self._is_channel(call.func.value):
+                if self._is_channel(call.func.value) and not self.x._expected_to_fail(call):
                     request = self._realtime(call)
                     if request is not None:
                         requests.append(request)
                 continue
-            if not self._is_client(call.func.value):
+            if not self._is_client(call.func.value) or self.x._expected_to_fail(call):
                 continue
             request = self._request(call)
             if request is not None:
