@@ -39,7 +39,8 @@ A Realtime subscription, realtime-py's `channel.on_postgres_changes(event, callb
 table=, schema=, filter=)`, becomes supabase-js's `channel.on('postgres_changes', {event,
 schema, table, filter}, callback)` when the channel is certainly one of a client above:
 `client.channel("name")` (also `client.realtime.channel(...)`, awaited or not), what its
-`.on_...()` methods return (the channel), or a variable every binding of which is one.
+`.on_...()` methods return (the channel), a variable every binding of which is one, or
+`self.x` when every `self.x = ...` of its class is one.
 """
 
 from __future__ import annotations
@@ -221,8 +222,9 @@ class _Reader:
     def _is_channel(self, node: ast.expr, depth: int = 0) -> bool:
         """Whether `node` is certainly a Realtime channel of a supabase-py client:
         `client.channel("name")` (or `client.realtime.channel(...)`, awaited or not), the
-        channel an `.on_postgres_changes(...)`/`.on_broadcast(...)`... returns (itself), or
-        a variable every binding of which in its scope is one of those."""
+        channel an `.on_postgres_changes(...)`/`.on_broadcast(...)`... returns (itself), a
+        variable every binding of which in its scope is one of those, or `self.x` when every
+        `self.x = ...` of its class is one."""
         if depth > 8:
             return False
         node = _unwrap(node)
@@ -230,6 +232,10 @@ class _Reader:
             bindings = self._values(node)
             return bool(bindings) and all(
                 isinstance(b, ast.expr) and self._is_channel(b, depth + 1) for b in bindings)
+        if isinstance(node, ast.Attribute):
+            bound = self._self_bindings(node)
+            return bool(bound) and all(
+                value is not None and self._is_channel(value, depth + 1) for _, value in bound)
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             return False
         method, owner = node.func.attr, node.func.value
@@ -273,29 +279,38 @@ class _Reader:
     def _self_client(self, node: ast.Attribute, depth: int) -> bool:
         """`self.db` where every `self.db = ...` (or `db: T` annotation) of the class makes
         or types a client."""
+        bound = self._self_bindings(node)
+        return bool(bound) and all(
+            (annotation is not None and self._client_type(annotation))
+            or (value is not None and self._is_client(value, depth + 1))
+            for annotation, value in bound)
+
+    def _self_bindings(self, node: ast.Attribute) -> list[tuple[ast.expr | None, ast.expr | None]]:
+        """The (annotation, value) of each binding of `self.x` in its class: `self.x = v`,
+        `self.x: T = v`, `x: T` in the class body; `self.x += ...` is (None, None). [] when
+        `node` is no `self.x` in a class."""
         owner = node.value
         if not (isinstance(owner, ast.Name) and owner.id == "self"):
-            return False
+            return []
         cls = self.parents.get(id(node))
         while cls is not None and not isinstance(cls, ast.ClassDef):
             cls = self.parents.get(id(cls))
         if cls is None:
-            return False
-        found: list[bool] = []
+            return []
+        found: list[tuple[ast.expr | None, ast.expr | None]] = []
         for child in ast.walk(cls):
             if isinstance(child, ast.AnnAssign):
                 target = child.target
                 if (isinstance(target, ast.Name) and target.id == node.attr) or (
                         _self_attribute(target, node.attr)):
-                    found.append(self._client_type(child.annotation) or (
-                        child.value is not None and self._is_client(child.value, depth + 1)))
+                    found.append((child.annotation, child.value))
             elif isinstance(child, ast.Assign):
                 for assigned in child.targets:
                     if _self_attribute(assigned, node.attr):
-                        found.append(self._is_client(child.value, depth + 1))
+                        found.append((None, child.value))
             elif isinstance(child, ast.AugAssign) and _self_attribute(child.target, node.attr):
-                found.append(False)
-        return bool(found) and all(found)
+                found.append((None, None))
+        return found
 
     # -- names and their bindings --------------------------------------------------------
 

@@ -277,6 +277,10 @@ FLAG = [
      '    channel.on_postgres_changes("*", g, table="appointmentz")', "DBS301", "appointmentz"),
     ("realtime-realtime-attribute", 'supabase.realtime.channel("room").on_postgres_changes('
      '"*", g, table="appointmentz")', "DBS301", "appointmentz"),
+    ("realtime-self-channel", 'class Listener:\n    def __init__(self, client: Client):\n'
+     '        self.channel = client.channel("room")\n    async def start(self):\n'
+     '        await self.channel.on_postgres_changes("*", g, table="appointmentz").subscribe()',
+     "DBS301", "appointmentz"),
 ]
 
 # (id, request): built at run time, a DBS304 note, never guessed at.
@@ -383,6 +387,12 @@ REALTIME_NOT_READ = [
      'create_client(u, k).channel("c").on_postgres_changes("*", f, table="nope")',
      'from supabase import create_client\n'
      'create_client(u, k).on_postgres_changes("*", f, table="nope")'),
+    ("self-channel-assigned-another",
+     'class L:\n    def __init__(self):\n        self.ch = supabase.channel("c")\n'
+     '    def go(self):\n        self.ch.on_postgres_changes("*", f, table="nope")',
+     'class L:\n    def __init__(self, bus):\n        self.ch = supabase.channel("c")\n'
+     '        if bus:\n            self.ch = bus.channel("c")\n'
+     '    def go(self):\n        self.ch.on_postgres_changes("*", f, table="nope")'),
     ("chained-on-another-method",
      'supabase.channel("c").on_system(g).on_postgres_changes("*", f, table="nope")',
      'supabase.channel("c").track(g).on_postgres_changes("*", f, table="nope")'),
