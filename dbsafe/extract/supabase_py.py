@@ -224,18 +224,21 @@ class _Reader:
         `client.channel("name")` (or `client.realtime.channel(...)`, awaited or not), the
         channel an `.on_postgres_changes(...)`/`.on_broadcast(...)`... returns (itself), a
         variable every binding of which in its scope is one of those, or `self.x` when every
-        `self.x = ...` of its class is one."""
+        `self.x = ...` of its class is one (bindings to None aside)."""
         if depth > 8:
             return False
         node = _unwrap(node)
         if isinstance(node, ast.Name):
-            bindings = self._values(node)
-            return bool(bindings) and all(
-                isinstance(b, ast.expr) and self._is_channel(b, depth + 1) for b in bindings)
-        if isinstance(node, ast.Attribute):
-            bound = self._self_bindings(node)
-            return bool(bound) and all(
-                value is not None and self._is_channel(value, depth + 1) for _, value in bound)
+            values: list[ast.AST | None] = list(self._values(node))
+        elif isinstance(node, ast.Attribute):
+            values = [value for _, value in self._self_bindings(node)]
+        else:
+            values = []
+        if values:
+            # `self.channel = None` until it is made: None is no other library's channel.
+            made = [v for v in values if not (isinstance(v, ast.expr) and _is_none(v))]
+            return bool(made) and all(
+                isinstance(v, ast.expr) and self._is_channel(v, depth + 1) for v in made)
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             return False
         method, owner = node.func.attr, node.func.value

@@ -24,7 +24,7 @@ from tests.helpers import module_database
 
 SCHEMA = REPO_ROOT / "tests" / "validate" / "fixtures" / "postgrest_schema.sql"
 PREAMBLE = (
-    "from supabase import acreate_client, create_client, Client, ClientOptions\n"
+    "from supabase import acreate_client, create_client, AsyncClient, Client, ClientOptions\n"
     "supabase = create_client(url, key)\n"
 )
 JS_PREAMBLE = (
@@ -281,6 +281,12 @@ FLAG = [
      '        self.channel = client.channel("room")\n    async def start(self):\n'
      '        await self.channel.on_postgres_changes("*", g, table="appointmentz").subscribe()',
      "DBS301", "appointmentz"),
+    ("realtime-self-channel-none-until-made", 'class Worker:\n    def __init__(self):\n'
+     '        self.channel = None\n    async def start(self):\n'
+     '        self.client: AsyncClient = await acreate_client(u, k)\n'
+     '        self.channel = self.client.realtime.channel("jobs")\n'
+     '        self.channel.on_postgres_changes(event="INSERT", schema="public", '
+     'table="appointmentz", callback=g)', "DBS301", "appointmentz"),
 ]
 
 # (id, request): built at run time, a DBS304 note, never guessed at.
@@ -393,6 +399,13 @@ REALTIME_NOT_READ = [
      'class L:\n    def __init__(self, bus):\n        self.ch = supabase.channel("c")\n'
      '        if bus:\n            self.ch = bus.channel("c")\n'
      '    def go(self):\n        self.ch.on_postgres_changes("*", f, table="nope")'),
+    ("none-and-another-library",
+     'ch = None\nif x:\n    ch = supabase.channel("c")\n'
+     'ch.on_postgres_changes("*", f, table="nope")',
+     'ch = None\nif x:\n    ch = bus.channel("c")\n'
+     'ch.on_postgres_changes("*", f, table="nope")'),
+    ("only-none", 'ch = supabase.channel("c")\nch.on_postgres_changes("*", f, table="nope")',
+     'ch = None\nch.on_postgres_changes("*", f, table="nope")'),
     ("chained-on-another-method",
      'supabase.channel("c").on_system(g).on_postgres_changes("*", f, table="nope")',
      'supabase.channel("c").track(g).on_postgres_changes("*", f, table="nope")'),
