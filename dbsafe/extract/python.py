@@ -122,11 +122,14 @@ end_line=None, end_column=None))]
                          requests=requests)
 
 
-def _walk(tree: ast.AST, parents: dict[int, ast.AST]) -> Iterator[ast.AST]:
+def _walk(tree: ast.AST, parents: dict[int, ast.AST],
+          todo: list[ast.AST] | None = None) -> Iterator[ast.AST]:
     """`ast.walk(tree)` (breadth-first, same order), noting each node's parent on the way:
-    one pass, without the generator per node that `ast.iter_child_nodes` costs."""
+    one pass, without the generator per node that `ast.iter_child_nodes` costs. `todo`, if
+    given (empty), ends up holding every node walked."""
     node_type = ast.AST  # a local: looked up once per field otherwise
-    todo = [tree]
+    todo = [] if todo is None else todo
+    todo.append(tree)
     for node in todo:  # grows as it goes: a queue without popping
         for name in node._fields:
             value = getattr(node, name, None)
@@ -155,6 +158,7 @@ class _Extractor:
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
         self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
+        self.nodes: list[ast.AST] = []  # every node of the tree, once `run` walked it
         # A function -> its parameters it sends to another engine (see `_note_helper`).
         self.helpers: dict[int, dict[str, Engine]] = {}
         self.skipped: list[Skipped] = []
@@ -173,7 +177,7 @@ class _Extractor:
         calls: list[ast.Call] = []
         others: list[ast.Call] = []  # where a module naming another engine calls its helpers
         strings: list[ast.expr] = []
-        for node in _walk(self.tree, self.parents):
+        for node in _walk(self.tree, self.parents, self.nodes):
             if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
                     self.engines and (_call_name(node) in ENGINE_SINKS or self._engine_named(
                         _call_name(node) or "") is not None))):
@@ -960,11 +964,11 @@ class _Extractor:
         return True
 
     def _reads(self) -> dict[str, list[ast.Name]]:
-        """Name -> where the module reads it; built on first use (one more walk, only for
-        a module with a statement held in a name outside any sink)."""
+        """Name -> where the module reads it; built on first use (from the nodes `run`
+        walked, only for a module with a statement held in a name outside any sink)."""
         if self.loads is None:
             self.loads = {}
-            for node in ast.walk(self.tree):
+            for node in self.nodes or ast.walk(self.tree):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                     self.loads.setdefault(node.id, []).append(node)
         return self.loads
