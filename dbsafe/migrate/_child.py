@@ -942,7 +942,9 @@ def _importable(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
+def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
+    """Carry out one request. A session (`mode` "session") answers on `channel`, the
+    result channel its caller opened, request after request."""
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
@@ -1015,9 +1017,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         elif request["mode"] == "describe":
             pass  # the revisions and heads above are the whole answer
         elif request["mode"] == "session":
-            assert target is not None, "a session needs a target"
+            assert target is not None and channel is not None, "a session needs a target"
             _serve(config, sandbox, original_url, request, result, script, revision_files,
-                   seen_contexts)
+                   seen_contexts, channel)
         elif request["mode"] == "models":
             assert target is not None, "comparing models needs a target"
             _apply(config, target, original_url,
@@ -1207,10 +1209,11 @@ def _text(value: Any) -> str:
 
 def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
            request: dict[str, Any], result: dict[str, Any], script: Any,
-           revision_files: dict[str, str], seen_contexts: list[dict[str, Any]]) -> None:
+           revision_files: dict[str, str], seen_contexts: list[dict[str, Any]],
+           channel: Any) -> None:
     """Apply request after request (one JSON line each on stdin) in this one process, so a
     guarded upgrade pays for starting Python, alembic and SQLAlchemy once, not per revision.
-    Each answer is one JSON line on the result channel (fd `result_fd`), never on stdout.
+    Each answer is one JSON line on the result `channel` (fd `result_fd`), never on stdout.
 
     A request may name another database of the same server (`database`, with the libpq
     variables that name it in `environ`): for that request the sandbox's target is that
@@ -1233,50 +1236,49 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
         return script
 
     ScriptDirectory.from_config = classmethod(from_config)  # type: ignore[method-assign, assignment]
-    with os.fdopen(int(request["result_fd"]), "w", encoding="utf-8") as channel:
-        channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
+    channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
+    channel.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        step: dict[str, Any] = {}
+        seen_contexts.clear()
+        environ: dict[str, str] = {}
+        saved: dict[str, str | None] = {}
+        try:
+            request = json.loads(line)
+            here = target
+            if request.get("database"):
+                here = {**target, "dbname": str(request["database"])}
+                environ = {str(k): str(v) for k, v in (request.get("environ") or {}).items()}
+            saved = {k: os.environ.get(k) for k in environ}
+            os.environ.update(environ)
+            sandbox.target = here
+            _FINGERPRINTS.start(request.get("fingerprint"),
+                                step.setdefault("fingerprints", []))
+            _COMMITS.start()
+            trail = _TRAIL.start(trail_wanted)
+            if trail is not None:
+                step["trail"] = trail
+            _apply(config, here, original_url, request, step, script)
+            step["ok"] = True
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            step["ok"] = False
+            step["error"] = _failure(exc, revision_files, script.dir)
+            step["error"]["committed"] = _COMMITS.committed
+        finally:
+            _FINGERPRINTS.start(None, [])
+            sandbox.target = target
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        step["contexts"] = list(seen_contexts)
+        channel.write(json.dumps(step) + "\n")
         channel.flush()
-        for line in sys.stdin:
-            if not line.strip():
-                continue
-            step: dict[str, Any] = {}
-            seen_contexts.clear()
-            environ: dict[str, str] = {}
-            saved: dict[str, str | None] = {}
-            try:
-                request = json.loads(line)
-                here = target
-                if request.get("database"):
-                    here = {**target, "dbname": str(request["database"])}
-                    environ = {str(k): str(v) for k, v in (request.get("environ") or {}).items()}
-                saved = {k: os.environ.get(k) for k in environ}
-                os.environ.update(environ)
-                sandbox.target = here
-                _FINGERPRINTS.start(request.get("fingerprint"),
-                                    step.setdefault("fingerprints", []))
-                _COMMITS.start()
-                trail = _TRAIL.start(trail_wanted)
-                if trail is not None:
-                    step["trail"] = trail
-                _apply(config, here, original_url, request, step, script)
-                step["ok"] = True
-            except BaseException as exc:
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                step["ok"] = False
-                step["error"] = _failure(exc, revision_files, script.dir)
-                step["error"]["committed"] = _COMMITS.committed
-            finally:
-                _FINGERPRINTS.start(None, [])
-                sandbox.target = target
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
-            step["contexts"] = list(seen_contexts)
-            channel.write(json.dumps(step) + "\n")
-            channel.flush()
 
 
 class _FreshModules:
@@ -1367,12 +1369,20 @@ def main() -> int:
     # One JSON line; a session keeps stdin open for the requests that follow.
     request = json.loads(sys.stdin.readline())
     sys.path.insert(0, os.getcwd())
+    # A session answers on a channel of its own, and so does one failing before it serves
+    # (env.py's or a revision's import): its caller reads that channel, not `result_path`.
+    channel = (os.fdopen(int(request["result_fd"]), "w", encoding="utf-8")
+               if request.get("mode") == "session" else None)
     try:
-        result = run(request)
+        result = run(request, channel)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result = {"ok": False, "error": _failure(exc, {})}
+    if channel is not None:
+        with channel:
+            if not result.get("ok"):
+                channel.write(json.dumps(result) + "\n")
     with open(result_path, "w", encoding="utf-8") as handle:
         json.dump(result, handle)
     return 0

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from dbsafe.gates import reversible
-from dbsafe.migrate.runner import AlembicProject
+from dbsafe.migrate.runner import AlembicProject, MigrationError
 
 pytestmark = pytest.mark.db
 
@@ -196,3 +196,21 @@ def _failed_again_or_first(result: reversible.WalkResult, revision: str) -> None
     finding = next(f for f in result.findings if f.subject == revision)
     assert finding.code == "DBS417"
     assert "already exists" in finding.message
+
+
+def test_a_revision_that_does_not_import_is_the_error_said_not_a_silent_child(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    # CTFd's revisions import `CTFd.models`; under an interpreter without it, the walk's
+    # child failed while loading the history and said so only in a file no one read:
+    # "env.py under ... ended (exit 0) before it answered".
+    project = _write(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        "import not_installed_app.models  # noqa: F401\n\n\ndef upgrade():\n    pass\n\n\n"
+        "def downgrade():\n    pass\n",
+    ])
+
+    with pytest.raises(MigrationError) as caught:
+        reversible.walk(project, database_url, root=tmp_path, new_database=more_databases)
+
+    assert ("migrations/versions/0002_step.py:5: ModuleNotFoundError: No module named "
+            "'not_installed_app'") in str(caught.value)
