@@ -504,11 +504,12 @@ def diff(settings: Settings, source: str, target: str, *,
         One finding per difference, in a deterministic order grouped by object.
     """
     from dbsafe.core import select_findings
-    from dbsafe.schema.diff import findings
+    from dbsafe.schema.diff import findings, without_constraint_indexes
     from dbsafe.schema.diff import groups as diff_groups
 
     started = time.perf_counter()
     before, after, changes, described = _diff_inputs(settings, source, target, options)
+    changes = without_constraint_indexes(changes, before, after)
     summary = {"source": described[0], "target": described[1], "differences": len(changes),
                "elapsed_seconds": round(time.perf_counter() - started, 3)}
     kept: list[Finding] = []
@@ -786,7 +787,7 @@ def drift(settings: Settings, *, options: DiffOptions | None = None,
         result = compare(settings, _require_database(settings), options)
         found += result.findings()
         summary.update({"revision": list(result.revisions), "expected": result.expected_from,
-                        "differences": len(result.changes)})
+                        "differences": len(result.reported)})
     if models:
         from_models = compare_models(settings, models)
         found += from_models

@@ -66,11 +66,18 @@ class Drift:
     revisions: tuple[str, ...]  # the database's revision(s)
     expected_from: str  # "migrations alembic.ini@0004 (cached)"
 
+    @property
+    def reported(self) -> tuple[Change, ...]:
+        """The changes a report lists: a constraint and its own index are one."""
+        from dbsafe.schema.diff import without_constraint_indexes
+
+        return without_constraint_indexes(self.changes, self.live, self.expected)
+
     def findings(self) -> tuple[Finding, ...]:
         from dbsafe.schema.diff import findings
 
         at = ", ".join(self.revisions)
-        out = findings(self.changes, source="the database", target=f"the migrations at {at}")
+        out = findings(self.reported, source="the database", target=f"the migrations at {at}")
         return tuple(dataclasses.replace(
             f, help="Put the change in a migration, or undo it in the database "
                     "(`dbsafe drift --sql` prints the DDL that does).") for f in out)

@@ -1258,13 +1258,14 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
              root: Path) -> list[Finding]:
     """Findings of one round trip; `before` and `down` are None when their fingerprints
     were equal (nothing left)."""
-    from dbsafe.schema.diff import REORDER
+    from dbsafe.schema.diff import REORDER, without_constraint_indexes
 
     rid = revision.revision
     where = _location(revision, root)
-    # what would turn the downgraded state back
-    leftovers = _diff(down, before, options) if down is not None and before is not None \
-        else ()
+    # what would turn the downgraded state back; a constraint and its own index are one
+    # leftover (the constraint's fix builds or drops the index)
+    leftovers = without_constraint_indexes(_diff(down, before, options), down, before) \
+        if down is not None and before is not None else ()
     if not leftovers:
         if problem is not None and not schema_changed:
             return [Finding(

@@ -252,6 +252,40 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     return tuple(kept)
 
 
+def without_constraint_indexes(changes: Sequence[Change], source: SchemaSnapshot,
+                               target: SchemaSnapshot) -> tuple[Change, ...]:
+    """`changes` less the index half of each primary key, unique or exclusion constraint
+    that changed with its index: one object to whoever reads the report, not two.
+
+    PostgreSQL gives such a constraint an index of its own name, built and dropped with
+    it, so `diff` sees the constraint and the index added, dropped, or redefined together.
+    `ddl.plan` wants both (the constraint's change builds or drops the index); a report
+    lists the constraint's. An index change with no such constraint change stays.
+
+    >>> from dbsafe.schema.model import Constraint, Index, Relation
+    >>> t = Relation("public", "t", "table",
+    ...              constraints=(Constraint("t_a_key", "unique", ("a",), "UNIQUE (a)"),),
+    ...              indexes=(Index("t_a_key", "CREATE UNIQUE INDEX t_a_key ON t (a)"),))
+    >>> before = SchemaSnapshot(relations=(t,))
+    >>> after = SchemaSnapshot(relations=(replace(t, constraints=(), indexes=()),))
+    >>> [c.describe() for c in without_constraint_indexes(diff(before, after), before, after)]
+    ['constraint `public.t.t_a_key`: only in the source']
+    """
+    constrained = {(c.action, c.identity) for c in changes
+                   if c.kind == "constraint" and c.attribute in (None, "definition")}
+
+    def backs_a_constraint(change: Change) -> bool:
+        if change.kind != "index" or change.attribute not in (None, "definition") \
+                or (change.action, change.identity) not in constrained:
+            return False
+        schema, table, name = change.identity
+        return any(k.name == name and k.kind in ("primary_key", "unique", "exclusion")
+                   for side in (source, target)
+                   for k in getattr(side.relation(schema, table), "constraints", ()))
+
+    return tuple(c for c in changes if not backs_a_constraint(c))
+
+
 def findings(changes: Sequence[Change], *, source: str = "the source",
              target: str = "the target") -> tuple[Finding, ...]:
     """One finding per change (DBS401-DBS404), in the changes' order.

@@ -69,6 +69,27 @@ def test_hand_made_changes_are_drift_a_database_behind_is_not(
     assert "ALTER COLUMN email DROP DEFAULT" in sql
 
 
+def test_a_constraint_dropped_or_added_by_hand_is_one_difference_not_two_with_its_index(
+        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+    # CTFd: `ALTER TABLE pages DROP CONSTRAINT pages_route_key` was reported as a missing
+    # constraint and a missing index `pages_route_key`: two warnings for one change.
+    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
+    postgresql.execute("ALTER TABLE patients DROP CONSTRAINT patients_pkey")
+    postgresql.execute("ALTER TABLE patients ADD CONSTRAINT patients_name_key UNIQUE (name)")
+    postgresql.commit()
+
+    report = commands.drift(_settings(database_url, cache))
+
+    assert [(f.code, f.subject, f.message.split(" is ")[0]) for f in report.findings] == [
+        ("DBS402", "public.patients.patients_name_key", "Constraint `public.patients.patients_name_key`"),
+        ("DBS401", "public.patients.patients_pkey", "Constraint `public.patients.patients_pkey`"),
+    ]
+    assert report.summary["differences"] == 2
+    sql, _ = commands.drift_sql(_settings(database_url, cache))
+    assert "ALTER TABLE public.patients DROP CONSTRAINT patients_name_key;" in sql
+    assert "ADD CONSTRAINT patients_pkey PRIMARY KEY USING INDEX patients_pkey;" in sql
+
+
 def test_a_database_migrated_by_its_own_role_is_not_drift_until_an_owner_changes(
         database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
     """The reference is built by a throwaway server's superuser; a database migrated by a

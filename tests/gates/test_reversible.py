@@ -284,3 +284,37 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
     with_type = fingerprint(postgresql)
     postgresql.execute("REVOKE USAGE ON TYPE pair FROM PUBLIC")
     assert fingerprint(postgresql) != with_type
+
+
+def test_a_constraint_left_or_removed_is_one_leftover_with_its_index(
+        tmp_path: Path, database_url: str) -> None:
+    # CKAN's 008 (e8283ffb257e): its downgrade re-adds `revision.id` UNIQUE where it was
+    # the primary key. Each constraint was also reported as an index of its name (four
+    # DBS413 for two leftovers, the index ones with no fix).
+    versions = tmp_path / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
+    (tmp_path / "migrations" / "env.py").write_text(
+        "from alembic import context\n\n"
+        'context.configure(connection=context.config.attributes["connection"])\n'
+        "with context.begin_transaction():\n    context.run_migrations()\n")
+    for rev, parent, up, down in (
+            ("0001", None, "CREATE TABLE revision (id int PRIMARY KEY)", "DROP TABLE revision"),
+            ("0002", "0001", "ALTER TABLE revision DROP CONSTRAINT revision_pkey",
+             "ALTER TABLE revision ADD UNIQUE (id)")):
+        (versions / f"{rev}_step.py").write_text(
+            f"from alembic import op\n\nrevision = {rev!r}\ndown_revision = {parent!r}\n\n\n"
+            f"def upgrade():\n    op.execute({up!r})\n\n\n"
+            f"def downgrade():\n    op.execute({down!r})\n")
+
+    report = commands.verify_reversible(_settings(tmp_path, **{"database-url": database_url}))
+
+    assert [(f.code, f.message) for f in report.findings] == [
+        ("DBS413", "Revision `0002`: downgrade leaves constraint `public.revision.revision_id_key` "
+                   "(UNIQUE (id))."),
+        ("DBS413", "Revision `0002`: downgrade removes constraint `public.revision.revision_pkey`, "
+                   "which existed before the upgrade."),
+    ]
+    fixes = [dict(f.context)["Fix (SQL)"] for f in report.findings]
+    assert fixes[0] == "ALTER TABLE public.revision DROP CONSTRAINT revision_id_key;"
+    assert "ADD CONSTRAINT revision_pkey PRIMARY KEY USING INDEX revision_pkey;" in fixes[1]
