@@ -654,6 +654,29 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                     # The computed undo, applied: the re-upgrade then tests the revision
                     # itself rather than tripping over what its downgrade left.
                     counts["repaired"] += 1
+                elif leftovers and w.new_database is not None:
+                    # What the undo cannot restore (a column order: PostgreSQL cannot
+                    # reorder) would stay for every later round trip, which would then
+                    # report it, or miss its own, against a schema no database built by
+                    # the migrations has. The re-upgrade runs on what the downgrade left,
+                    # then the walk goes on from a fresh database.
+                    report(compared)
+                    try:
+                        w.apply([("upgrade", _up(rid))])
+                    except MigrationError as exc:
+                        if rid not in reported:
+                            report([_reupgrade_failed(revision, exc, root)])
+                    carry = None
+                    index += 1
+                    if index == len(order):
+                        break
+                    if not rebuilt():
+                        stopped_at = index
+                        break
+                    counts["rebuilt"] += 1
+                    before_fp = w.fingerprint()
+                    before = w.snapshot() if eager else None
+                    continue
             report(compared)
             carry = rid
             before = None
@@ -849,10 +872,12 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
         pos -= 1
         moved(pos)
 
-    # 3. back to the schema at the start: the computed undo of what was left and stayed
-    # (when it does not apply, the round trips of step 4 run with it in both states)
-    if left and w.fingerprint() != base:
-        _repair(w, w.snapshot(), start_snapshot, options_here, base)
+    # 3. back to the schema at the start: the computed undo of what was left and stayed.
+    # When it does not restore it (a column order), the database is `astray`: a round
+    # trip of step 4 on it would report what is left there, or miss its own, against a
+    # schema no database built by the migrations has; it runs on a fresh database instead.
+    astray = left and w.fingerprint() != base \
+        and not _repair(w, w.snapshot(), start_snapshot, options_here, base)
 
     # 4. up again; on the way, each revision whose fingerprint differed gets the stairway's
     # round trip (snapshot, upgrade, downgrade, compare, undo) on a database at its parent
@@ -893,6 +918,9 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
         i, rid = goal, ids[goal]
         revision, problem = order[i], _downgrade_problem(order[i])
         pending.remove(i)
+        if astray:
+            fresh(i)
+            fresh_from, downgraded, astray = min(fresh_from, i), set(), False
         before_fp, before = w.fingerprint(), w.snapshot()
         try:
             trip = w.apply([("upgrade", _up(rid)), ("downgrade", _down_target(revision))],
@@ -918,9 +946,11 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
         down = w.snapshot()
         findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
                                  root)
-        if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]) \
-                and _repair(w, down, before, options_here, before_fp):
-            counts["repaired"] += 1
+        if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]):
+            if _repair(w, down, before, options_here, before_fp):
+                counts["repaired"] += 1
+            else:
+                astray = True
 
     for i in range(total):
         if ids[i] not in findings:

@@ -28,6 +28,7 @@ from dbsafe.gates import reversible
 from dbsafe.gates.fingerprint import fingerprint
 from dbsafe.migrate.runner import AlembicProject
 from dbsafe.report import render_text
+from tests.gates.histories import MODES, write_history
 from tests.helpers import assert_snapshot
 
 pytestmark = pytest.mark.db
@@ -291,21 +292,10 @@ def test_a_constraint_left_or_removed_is_one_leftover_with_its_index(
     # CKAN's 008 (e8283ffb257e): its downgrade re-adds `revision.id` UNIQUE where it was
     # the primary key. Each constraint was also reported as an index of its name (four
     # DBS413 for two leftovers, the index ones with no fix).
-    versions = tmp_path / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
-    (tmp_path / "migrations" / "env.py").write_text(
-        "from alembic import context\n\n"
-        'context.configure(connection=context.config.attributes["connection"])\n'
-        "with context.begin_transaction():\n    context.run_migrations()\n")
-    for rev, parent, up, down in (
-            ("0001", None, "CREATE TABLE revision (id int PRIMARY KEY)", "DROP TABLE revision"),
-            ("0002", "0001", "ALTER TABLE revision DROP CONSTRAINT revision_pkey",
-             "ALTER TABLE revision ADD UNIQUE (id)")):
-        (versions / f"{rev}_step.py").write_text(
-            f"from alembic import op\n\nrevision = {rev!r}\ndown_revision = {parent!r}\n\n\n"
-            f"def upgrade():\n    op.execute({up!r})\n\n\n"
-            f"def downgrade():\n    op.execute({down!r})\n")
+    write_history(tmp_path, [
+        ("CREATE TABLE revision (id int PRIMARY KEY)", "DROP TABLE revision"),
+        ("ALTER TABLE revision DROP CONSTRAINT revision_pkey", "ALTER TABLE revision ADD UNIQUE (id)"),
+    ])
 
     report = commands.verify_reversible(_settings(tmp_path, **{"database-url": database_url}))
 
@@ -318,3 +308,37 @@ def test_a_constraint_left_or_removed_is_one_leftover_with_its_index(
     fixes = [dict(f.context)["Fix (SQL)"] for f in report.findings]
     assert fixes[0] == "ALTER TABLE public.revision DROP CONSTRAINT revision_id_key;"
     assert "ADD CONSTRAINT revision_pkey PRIMARY KEY USING INDEX revision_pkey;" in fixes[1]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_column_order_a_downgrade_leaves_is_charged_to_no_later_revision(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        mode: str) -> None:
+    # CKAN's 093 re-adds `revision_id` last in nine tables: 8 DBS414 on a database built by
+    # the migrations, 3 in the whole walk. Earlier downgrades had moved `revision_id` last
+    # in some already, and PostgreSQL cannot put a column back: each later round trip ran
+    # on, and compared with, column orders no database built by the migrations has.
+    project = write_history(tmp_path, [
+        ("CREATE TABLE t (id int, a int, b int); CREATE TABLE u (id int, a int, b int)",
+         "DROP TABLE t; DROP TABLE u"),
+        # the downgrade moves `a` last in both tables (the upgrade keeps it there)
+        ("ALTER TABLE t ALTER COLUMN a TYPE bigint; ALTER TABLE u ALTER COLUMN a TYPE bigint",
+         "ALTER TABLE t DROP COLUMN a; ALTER TABLE t ADD COLUMN a int; "
+         "ALTER TABLE u DROP COLUMN a; ALTER TABLE u ADD COLUMN a int"),
+        # `b` is last already: dropped and added again, it stays last
+        ("ALTER TABLE u DROP COLUMN b", "ALTER TABLE u ADD COLUMN b int"),
+        # leaves an index on `t`, whose columns it does not touch
+        ("CREATE TABLE x (id int); CREATE INDEX ix_t_id ON t (id)", "DROP TABLE x"),
+        ("CREATE TABLE y (id int)", "DROP TABLE y"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, **MODES[mode])  # type: ignore[arg-type]
+
+    # Before: 0003 had a DBS414 `u` "(id, a, b instead of id, b, a)" (fast walks) or one
+    # for `t` (stairway), and the stairway charged 0004 with `t`'s order too.
+    assert [(f.code, f.subject, f.message.split("`")[3]) for f in result.findings] == [
+        ("DBS414", "0002", "public.t"), ("DBS414", "0002", "public.u"),
+        ("DBS413", "0004", "public.t.ix_t_id"),
+    ]
+    assert result.walked == ("0001", "0002", "0003", "0004", "0005")

@@ -13,18 +13,11 @@ import psycopg
 import pytest
 
 from dbsafe.gates import reversible
-from dbsafe.migrate.runner import AlembicProject, MigrationError
+from dbsafe.migrate.runner import MigrationError
+from tests.gates.histories import MODES, write_history
 
 pytestmark = pytest.mark.db
 
-ENV_PY = '''\
-from alembic import context
-
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=None)
-with context.begin_transaction():
-    context.run_migrations()
-'''
 
 # apache-airflow 2.10.5's 0102 (switch_xcom_table_to_use_run_id): upgrade() and downgrade()
 # each describe the old or new `xcom` with `Table("xcom", metadata, ...)` on a MetaData of
@@ -50,33 +43,6 @@ def downgrade():
 '''
 
 
-def _write(root: Path, revisions: list[tuple[str, str] | str]) -> AlembicProject:
-    """One revision per item: (upgrade SQL, downgrade SQL) statements separated by `;`, or
-    a module's whole body after its identifiers."""
-    versions = root / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (root / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
-    (root / "migrations" / "env.py").write_text(ENV_PY)
-    for i, item in enumerate(revisions, 1):
-        head = (f'"""step {i}"""\nrevision = "{i:04d}"\n'
-                f"down_revision = {repr(f'{i - 1:04d}') if i > 1 else None}\n\n")
-        if isinstance(item, str):
-            body = item
-        else:
-            up, down = ([s for s in part.split(";") if s.strip()] for part in item)
-            body = ("from alembic import op\n\n\ndef upgrade():\n"
-                    + "".join(f"    op.execute({s!r})\n" for s in up) + "    pass\n"
-                    "\n\ndef downgrade():\n"
-                    + "".join(f"    op.execute({s!r})\n" for s in down) + "    pass\n")
-        (versions / f"{i:04d}_step.py").write_text(head + body)
-    return AlembicProject(root / "alembic.ini")
-
-
-MODES = {
-    "stairway": {"fast_min": None},
-    "fast": {"fast_min": 1, "split_min": None},
-    "split": {"fast_min": 1, "split_min": 2},
-}
 
 
 def _found(result: reversible.WalkResult) -> list[tuple[str, str | None]]:
@@ -87,7 +53,7 @@ def _found(result: reversible.WalkResult) -> list[tuple[str, str | None]]:
 def test_a_table_added_to_the_revisions_own_metadata_is_no_failure_when_it_runs_again(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str],
         mode: str) -> None:
-    project = _write(tmp_path, [
+    project = write_history(tmp_path, [
         ("CREATE TABLE xcom (id int PRIMARY KEY, v int)", "DROP TABLE xcom"),
         MODULE_METADATA,
         # leaves an index: the stairway reads "before" from its twin, brought through
@@ -129,7 +95,7 @@ def test_a_revision_failing_on_the_stairways_rebuilt_database_is_reported_on_it(
     # 0002 creates a role: the server's, so a fresh database of the same server cannot
     # apply it while the walk's database holds it. 0003's re-upgrade fails on the row its
     # downgrade left: the stairway rebuilds a database through 0002.
-    project = _write(tmp_path, [
+    project = write_history(tmp_path, [
         ("CREATE TABLE kept (id int PRIMARY KEY)", "DROP TABLE kept"),
         (f"CREATE ROLE {role}", f"DROP ROLE {role}"),
         ("INSERT INTO kept VALUES (3); CREATE TABLE t3 (id int)", "DROP TABLE t3"),
@@ -151,7 +117,7 @@ def test_a_revision_failing_on_the_stairways_twin_is_reported_on_it(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str],
         role: str) -> None:
     # 0003 leaves an index: "before" comes from the twin, which cannot apply 0002.
-    project = _write(tmp_path, [
+    project = write_history(tmp_path, [
         ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
         (f"CREATE ROLE {role}", f"DROP ROLE {role}"),
         ("CREATE TABLE t3 (id int); CREATE INDEX ix_left ON t1 (id)", "DROP TABLE t3"),
@@ -173,7 +139,7 @@ def test_a_revision_failing_on_the_fast_walks_fresh_database_is_reported_on_it(
         role: str) -> None:
     # 0004's downgrade raises: the fast walk goes on from a fresh database at 0003, which
     # cannot apply 0002 (the role is the server's, still held by the first database).
-    project = _write(tmp_path, [
+    project = write_history(tmp_path, [
         ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
         (f"CREATE ROLE {role}", f"DROP ROLE {role}"),
         ("CREATE TABLE t3 (id int)", "DROP TABLE t3"),
@@ -203,7 +169,7 @@ def test_a_revision_that_does_not_import_is_the_error_said_not_a_silent_child(
     # CTFd's revisions import `CTFd.models`; under an interpreter without it, the walk's
     # child failed while loading the history and said so only in a file no one read:
     # "env.py under ... ended (exit 0) before it answered".
-    project = _write(tmp_path, [
+    project = write_history(tmp_path, [
         ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
         "import not_installed_app.models  # noqa: F401\n\n\ndef upgrade():\n    pass\n\n\n"
         "def downgrade():\n    pass\n",
