@@ -1341,7 +1341,7 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
 
 
 def _leftover(change: Change) -> str:
-    from dbsafe.schema.diff import ADD, DROP, REORDER
+    from dbsafe.schema.diff import ADD, DROP, REORDER, around_difference
 
     label = change.kind.replace("_", " ")
     if change.action == DROP:  # in the downgraded schema only
@@ -1351,8 +1351,9 @@ def _leftover(change: Change) -> str:
     if change.action == REORDER:
         return (f"leaves table `{change.subject}` with its columns in another order "
                 f"({', '.join(change.old)} instead of {', '.join(change.new)})")
-    return (f"leaves {label} `{change.subject}` with {change.attribute} "
-            f"{_short(change.old)} (before the upgrade: {_short(change.new)})")
+    left, before = around_difference(_text(change.old), _text(change.new), 60)
+    return (f"leaves {label} `{change.subject}` with {change.attribute} {left} "
+            f"(before the upgrade: {before})")
 
 
 def _definition(obj: Any) -> str:
@@ -1362,12 +1363,13 @@ def _definition(obj: Any) -> str:
     return f" ({' '.join(text.split())})"
 
 
-def _short(value: Any) -> str:
+def _text(value: Any) -> str:
     if value is None or value == ():
         return "none"
-    text = ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= 60 else text[:59] + "…"
+    # an empty enum label reads as '' (", 1, 2-5" looked like a typo)
+    text = ", ".join(str(v) or "''" for v in value) if isinstance(value, tuple) \
+        else str(value)
+    return " ".join(text.split())
 
 
 def _fix(down: SchemaSnapshot, before: SchemaSnapshot,

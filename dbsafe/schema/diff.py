@@ -311,9 +311,10 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             context = (("Source", ", ".join(change.old)),
                        ("Target", ", ".join(change.new)))
         else:
+            old, new = around_difference(_short(change.old, 10**6), _short(change.new, 10**6),
+                                         60)
             message = (f"{label} `{change.subject}` differs in {change.attribute}: "
-                       f"{_short(change.old, 60)} in {source}, {_short(change.new, 60)} in "
-                       f"{target}.")
+                       f"{old} in {source}, {new} in {target}.")
             context = (("Source", _full(change.old)),
                        ("Target", _full(change.new)))
         out.append(Finding(
@@ -549,6 +550,31 @@ def _sort_key(change: Change) -> tuple[Any, ...]:
     top = change.owner_identity
     return (top, _KIND_RANK.get(change.kind, len(KINDS)), change.identity, change.action,
             change.attribute or "")
+
+
+def around_difference(a: str, b: str, limit: int = 80) -> tuple[str, str]:
+    """`a` and `b` cut to `limit` characters each, from a little before where they first
+    differ when that is past the start: two long definitions cut at the same length would
+    read the same.
+
+    >>> around_difference("CREATE INDEX i ON t USING btree (a) WHERE (b > 0)",
+    ...                   "CREATE INDEX i ON t USING btree (a)", 30)
+    ('…USING btree (a) WHERE (b > 0)', '…USING btree (a)')
+    """
+    if len(a) <= limit and len(b) <= limit:
+        return a, b
+    same = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)))
+    start = max(0, same - limit // 2)
+    if start:
+        start = a.rfind(" ", 0, start) + 1  # from the start of a word
+    lead = "…" if start else ""
+
+    def cut(text: str) -> str:
+        text = lead + text[start:]
+        return text if len(text) <= limit else text[:limit - 1] + "…"
+
+    return cut(a), cut(b)
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -90,6 +90,24 @@ def test_a_constraint_dropped_or_added_by_hand_is_one_difference_not_two_with_it
     assert "ADD CONSTRAINT patients_pkey PRIMARY KEY USING INDEX patients_pkey;" in sql
 
 
+def test_an_index_redefined_by_hand_is_shown_where_its_definition_differs(
+        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+    # Both definitions were cut at 60 characters, before the part that differs: the
+    # message read "CREATE INDEX ix_patients_email ON public.patients USING b… in the
+    # database, CREATE INDEX ix_patients_email ON public.patients USING b… in the migrations".
+    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0002")])
+    postgresql.execute("DROP INDEX ix_patients_email")
+    postgresql.execute("CREATE INDEX ix_patients_email ON patients (email) WHERE email <> ''")
+    postgresql.commit()
+
+    report = commands.drift(_settings(database_url, cache))
+
+    assert [f.message for f in report.findings] == [
+        "Index `public.patients.ix_patients_email` differs in definition: …public.patients "
+        "USING btree (email) WHERE (email <> ''::te… in the database, …public.patients USING "
+        "btree (email) in the migrations at 0002."]
+
+
 def test_a_database_migrated_by_its_own_role_is_not_drift_until_an_owner_changes(
         database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
     """The reference is built by a throwaway server's superuser; a database migrated by a

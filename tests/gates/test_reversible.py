@@ -342,3 +342,31 @@ def test_a_column_order_a_downgrade_leaves_is_charged_to_no_later_revision(
         ("DBS413", "0004", "public.t.ix_t_id"),
     ]
     assert result.walked == ("0001", "0002", "0003", "0004", "0005")
+
+
+def test_a_long_definition_left_changed_is_shown_where_it_differs(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    # warehouse's 6a6eb0a95603 re-creates `journals_latest_releases` without its WHERE; the
+    # message cut both definitions at 60 characters, which then read the same. 4f8982e60deb
+    # leaves an enum without its '' label, shown as "(before the upgrade: , 1, 2-5)".
+    project = write_history(tmp_path, [
+        ("CREATE TABLE journals (submitted_date timestamp, name text, version text, "
+         "action text); CREATE TYPE size AS ENUM ('', '1', '2-5'); "
+         "CREATE INDEX journals_latest_releases ON journals (submitted_date, name, version) "
+         "WHERE version IS NOT NULL AND action = 'new release'",
+         "DROP TABLE journals; DROP TYPE size"),
+        ("DROP INDEX journals_latest_releases; ALTER TYPE size ADD VALUE '6-10'",
+         "CREATE INDEX journals_latest_releases ON journals (submitted_date, name, version); "
+         "ALTER TYPE size RENAME TO size_old; CREATE TYPE size AS ENUM ('1', '2-5'); "
+         "DROP TYPE size_old"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path, new_database=more_databases)
+
+    assert [f.message for f in result.findings] == [
+        "Revision `0002`: downgrade leaves index `public.journals.journals_latest_releases` "
+        "with definition …(submitted_date, name, version) (before the upgrade: "
+        "…(submitted_date, name, version) WHERE ((version IS NOT NUL…).",
+        "Revision `0002`: downgrade leaves enum `public.size` with labels 1, 2-5 (before the "
+        "upgrade: '', 1, 2-5).",
+    ]
