@@ -1341,9 +1341,22 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
 
 
 def _leftover(change: Change) -> str:
+    """What the downgrade left, against the schema before the upgrade.
+
+    >>> from dbsafe.schema.diff import ALTER, Change
+    >>> _leftover(Change(ALTER, "column", ("public", "item", "owner_id"), "nullable",
+    ...                  True, False))
+    'leaves column `public.item.owner_id` nullable (before the upgrade: NOT NULL)'
+    """
     from dbsafe.schema.diff import ADD, DROP, REORDER, around_difference
 
     label = change.kind.replace("_", " ")
+    if change.attribute == "nullable" and isinstance(change.old, bool):
+        def shown(nullable: bool) -> str:
+            return "nullable" if nullable else "NOT NULL"
+
+        return (f"leaves {label} `{change.subject}` {shown(change.old)} "
+                f"(before the upgrade: {shown(change.new)})")
     if change.action == DROP:  # in the downgraded schema only
         return f"leaves {label} `{change.subject}`{_definition(change.old)}"
     if change.action == ADD:
