@@ -942,10 +942,35 @@ class _Extractor:
         if isinstance(parent, (ast.List, ast.Tuple, ast.Set)):
             holder, parent = parent, self.parents.get(id(parent))
         if not isinstance(parent, ast.Assign) or parent.value is not holder:
-            return False
+            return self._parametrized_only_asserted(node)
         name = self._assigned_name(holder)
         return name is not None and self._reads_only_asserted(name, self._scope_of(parent),
                                                                depth=2)
+
+    def _parametrized_only_asserted(self, node: ast.expr) -> bool:
+        """True for a string among `@pytest.mark.parametrize(names, values)`'s values (in a
+        row tuple, or a `pytest.param(...)`) when the test it decorates reads every one of
+        those names only in assertions: a SQL splitter's or formatter's input. A test that
+        sends one (`db.execute(sql)`) keeps its strings statements."""
+        holder: ast.AST = node
+        parent = self.parents.get(id(holder))
+        for _ in range(3):  # the values list, a row tuple in it, a pytest.param(...) call
+            if isinstance(parent, ast.Call) and _call_name(parent) == "parametrize":
+                break
+            if not (isinstance(parent, (ast.List, ast.Tuple, ast.Set)) or (
+                    isinstance(parent, ast.Call) and _call_name(parent) == "param")):
+                return False
+            holder, parent = parent, self.parents.get(id(parent))
+        if not (isinstance(parent, ast.Call) and _call_name(parent) == "parametrize"
+                and len(parent.args) >= 2 and parent.args[1] is holder):
+            return False
+        test = self.parents.get(id(parent))
+        if not isinstance(test, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                not any(d is parent for d in test.decorator_list):
+            return False
+        names = _parametrized_names(parent.args[0])
+        return bool(names) and all(self._reads_only_asserted(name, test, depth=2)
+                                   for name in names)
 
     def _reads_only_asserted(self, name: str, within: ast.AST, *, depth: int) -> bool:
         """Whether `name` is read in `within` and every read is in an assertion, or is
@@ -1778,6 +1803,16 @@ def _tables_tested(test: ast.expr) -> Iterator[str]:
 
 
 _TABLE_LISTS = frozenset({"get_table_names", "table_names"})
+
+
+def _parametrized_names(names: ast.expr) -> list[str]:
+    """The argument names `@pytest.mark.parametrize` gives: `"a, b"` or `("a", "b")`."""
+    if isinstance(names, ast.Constant) and isinstance(names.value, str):
+        return [n.strip() for n in names.value.split(",") if n.strip()]
+    if isinstance(names, (ast.List, ast.Tuple)) and all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in names.elts):
+        return [e.value for e in names.elts]  # type: ignore[attr-defined]
+    return []
 
 
 def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:

@@ -108,8 +108,9 @@ _CHUNK = 32
 # client factories, cached clients and helpers sending a parameter to another engine are followed;
 # 81: a JS/TS module with an `up` and a `down` step is a migration; 82: a hole in a function's
 # arguments (`lower(${email})`) or after `AT TIME ZONE` is a value; 83: supabase-py's Realtime
-# subscriptions (`channel.on_postgres_changes(...)`)
-_CACHE_VERSION = 83
+# subscriptions (`channel.on_postgres_changes(...)`); 84: a parametrized string a test only
+# asserts on is its input
+_CACHE_VERSION = 84
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
