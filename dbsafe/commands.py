@@ -418,7 +418,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         where += f" (the original is kept as {summary['original_kept_as']})"
     summary["lines"] = [f"{where} at "
                         f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
-                        ] + [f"  {table}: {rows} rows" for table, rows in counts.items()]
+                        ] + [f"  {table}: {rows:,} row(s)" for table, rows in counts.items()]
     return Report((), summary)
 
 

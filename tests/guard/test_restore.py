@@ -309,6 +309,7 @@ def test_replace_keeps_the_original_under_another_name(database_url: str,
         assert report.summary["database"] == original_name
         assert report.summary["lines"][0].startswith(
             f"restored into {original_name} (the original is kept as {kept}) at ")
+        assert "  public.orders: 2,000 row(s)" in report.summary["lines"]
         # The backup of what was replaced knows its revision.
         before = json.loads(next((tmp_path / "b").glob("*before-restore*.manifest.json"))
                             .read_text())
