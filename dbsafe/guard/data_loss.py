@@ -10,7 +10,7 @@ in the SQL are followed, so a drop names what the database holds today.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -163,7 +163,7 @@ def _statement_losses(kind: str, node: Any, table: Any, column: Any,
             yield Loss(key[0], key[1], how="empties")
 
 
-def measured(conn: Any, losses: Iterable[Loss]) -> list[Finding]:
+def measured(conn: Any, losses: Sequence[Loss]) -> list[Finding]:
     """One DBS607 per loss that holds data (rows, or a column's non-null values), each
     subject once: a table dropped or emptied is not reported again for its columns."""
     from psycopg import sql
