@@ -7,7 +7,7 @@ the caller and passed in as `DatabaseFacts`: this package never connects to a da
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -251,9 +251,11 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
-    # Tables the linted migrations create that the database lacks: empty, and unknown to
-    # the application, when the migrations after them run.
-    created = {name for name, kind in history.kinds.items()
+    # Tables the linted migrations create, each with whether the database lacks every
+    # relation of its name: then it is empty, and unknown to the application, when the
+    # migrations after it run.
+    existing = {r.name for r in facts.before.relations} if facts.before else set()
+    created = {name: name not in existing for name, kind in history.kinds.items()
                if kind in ("table", "materialized view")}
     findings = [_weigh(f, facts, settings, created) for f in findings]
     checked = app_references.Outcome()
@@ -331,16 +333,17 @@ def _read(path: Path | None) -> str | None:
 
 
 def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings,
-           created: frozenset[str] | set[str] = frozenset()) -> Finding:
+           created: Mapping[str, bool] | None = None) -> Finding:
     """Attach the table's size; a locking finding on a small table is only a warning, and
-    so is one on a table the database does not have yet (one of `created`, the tables the
-    migrations create): nobody else uses it while they run."""
+    so is one on a table the database does not have yet (`created`: the tables the
+    migrations create, each with whether the database lacks it): nobody else uses it while
+    they run."""
     if facts.before is None or not finding.subject:
         return finding
     stats = _lookup(finding.subject, facts)
     if stats is not None:
         size, small = stats.describe(), stats.total_bytes < settings.large_table
-    elif _created_here(finding.subject, facts, created):
+    elif _created_here(finding.subject, created or {}):
         size, small = "none yet: a migration linted here creates it", True
     else:
         return finding
@@ -351,25 +354,20 @@ def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings,
     return dataclasses.replace(finding, context=context, severity=severity)
 
 
-def _created_here(subject: str, facts: DatabaseFacts, created: frozenset[str] | set[str]) -> bool:
+def _created_here(subject: str, created: Mapping[str, bool]) -> bool:
     """Whether `subject` (a table or one of its columns) names a table of `created` that the
     database has no relation of that name for, in any schema."""
-    assert facts.before is not None
-    existing = {r.name for r in facts.before.relations}
-    name = subject.split(" ")[0].strip("`")
-    while name:
+    for name in _subject_names(subject):
         table = name.rpartition(".")[2]
         if table in created:
-            return table not in existing
-        name = name.rpartition(".")[0]
+            return created[table]
     return False
 
 
 def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:
     """The size of the table `subject` names: `table`, `schema.table`, or one of its
     columns (`table.column`, `schema.table.column`)."""
-    name = subject.split(" ")[0].strip("`")
-    while name:
+    for name in _subject_names(subject):
         if name in facts.sizes:
             return facts.sizes[name]
         if "." not in name:
@@ -377,5 +375,17 @@ def _lookup(subject: str, facts: DatabaseFacts) -> TableStats | None:
                 stats = facts.sizes.get(f"{schema}.{name}")
                 if stats is not None:
                     return stats
-        name = name.rpartition(".")[0]  # a column's subject: its table
     return None
+
+
+def _subject_names(subject: str) -> Iterator[str]:
+    """The dotted name a finding's subject starts with, then each shorter prefix of it: a
+    column's subject (`schema.table.column`) names its table too.
+
+    >>> list(_subject_names("public.item.owner_id"))
+    ['public.item.owner_id', 'public.item', 'public']
+    """
+    name = subject.split(" ")[0].strip("`")
+    while name:
+        yield name
+        name = name.rpartition(".")[0]
