@@ -638,20 +638,10 @@ def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOpti
             here = load_snapshot(source if swap else target, settings)
             there = future.result()
         (before, source_text), (after, target_text) = (here, there) if swap else (there, here)
-    changes = diff_schemas(before, after, _without_own_schema(
-        _without_stand_ins(before, after, options)))
+    # dbsafe's own records are no difference, and a `--sql` script must never drop them.
+    options = _without_stand_ins(before, after, options).without_own_schema()
+    changes = diff_schemas(before, after, options)
     return before, after, changes, (source_text, target_text)
-
-
-def _without_own_schema(options: DiffOptions) -> DiffOptions:
-    """`options`, also leaving out dbsafe's own schema (`dbsafe.history`, the refresh log):
-    the runs it records are not the application's schema, and a `--sql` script must never
-    drop them. `dbsafe drift` leaves it out the same way."""
-    import dataclasses
-
-    from dbsafe.guard.history import SCHEMA
-
-    return dataclasses.replace(options, ignore_schemas=options.ignore_schemas | {SCHEMA})
 
 
 def _without_stand_ins(before: SchemaSnapshot, after: SchemaSnapshot,

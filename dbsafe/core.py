@@ -43,6 +43,10 @@ class Severity(enum.Enum):
 
 _RANKS = {"note": 0, "warning": 1, "error": 2}
 
+# The schema dbsafe keeps its own records in (`dbsafe.history`, the refresh log): never the
+# application's, so no comparison of schemas (diff, drift, verify-reversible) includes it.
+OWN_SCHEMA = "dbsafe"
+
 
 @dataclass(frozen=True, slots=True)
 class Location:

@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from dbsafe.schema.diff import Change, DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
-ALWAYS_IGNORED_SCHEMAS = frozenset({"dbsafe"})
-
 MODELS_DIFFER = RuleInfo(
     code="DBS405",
     name="models-differ-from-migrations",
@@ -87,9 +85,7 @@ def options_with_defaults(options: DiffOptions | None) -> DiffOptions:
     """`options` plus what drift always leaves out (dbsafe's own schema, the version table)."""
     from dbsafe.schema.diff import DiffOptions
 
-    options = options or DiffOptions()
-    return dataclasses.replace(
-        options, ignore_schemas=options.ignore_schemas | ALWAYS_IGNORED_SCHEMAS)
+    return (options or DiffOptions()).without_own_schema()
 
 
 def compare(settings: Settings, database_url: str, options: DiffOptions | None = None) -> Drift:

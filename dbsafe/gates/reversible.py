@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.config import usable_cores
-from dbsafe.core import DbsafeError, Finding, Location, RuleInfo, Severity, first_line
+from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Location, RuleInfo, Severity, first_line
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import AlembicProject, CapturedStatement, Revision, RunResult
@@ -100,7 +100,6 @@ RULES = (DOWNGRADE_MISSING, DOWNGRADE_FAILED, DOWNGRADE_LEFTOVER, DOWNGRADE_COLU
          REUPGRADE_FAILED, DATA_MIGRATION_WITHOUT_DOWNGRADE, UPGRADE_FAILED)
 
 # dbsafe's own bookkeeping is never part of a project's schema.
-ALWAYS_IGNORED_SCHEMAS = frozenset({"dbsafe"})
 
 Progress = Callable[[int, int, str], None]  # (revisions done, total, revision)
 
@@ -379,7 +378,7 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
     snapshot = introspect_url(database_url)
     objects = [o for o in (*snapshot.relations, *snapshot.functions, *snapshot.enums,
                            *snapshot.sequences, *snapshot.domains, *snapshot.composite_types)
-               if getattr(o, "schema", "") not in ALWAYS_IGNORED_SCHEMAS]
+               if getattr(o, "schema", "") != OWN_SCHEMA]
     if objects and not allow_not_empty:
         raise DatabaseError(
             f"{redact_url(database_url)} is not empty ({len(objects)} objects); the walk "
@@ -1260,11 +1259,9 @@ def _with_version_table(options: DiffOptions | None, result: RunResult) -> DiffO
 
     from dbsafe.schema.diff import DiffOptions
 
-    options = options or DiffOptions()
+    options = (options or DiffOptions()).without_own_schema()
     table = f"{result.version_table_schema or '*'}.{result.version_table}"
-    return dataclasses.replace(
-        options, ignore_schemas=options.ignore_schemas | ALWAYS_IGNORED_SCHEMAS,
-        ignore_names=(*options.ignore_names, table))
+    return dataclasses.replace(options, ignore_names=(*options.ignore_names, table))
 
 
 def _downgrade_problem(revision: Revision) -> str | None:

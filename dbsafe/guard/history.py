@@ -19,9 +19,10 @@ from datetime import datetime
 from typing import Any
 
 from dbsafe import __version__
+from dbsafe.core import OWN_SCHEMA
 from dbsafe.pg.connect import connect
 
-SCHEMA = "dbsafe"
+SCHEMA = OWN_SCHEMA
 TABLE = "history"
 
 _DDL = f"""

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dbsafe.core import ConfigError, Finding, RuleInfo, Severity
+from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity
 from dbsafe.schema.model import (
     CompositeType,
     DefaultPrivileges,
@@ -193,6 +193,10 @@ class DiffOptions:
                        frozenset(schemas), tuple(names))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+    def without_own_schema(self) -> DiffOptions:
+        """These options, also leaving out dbsafe's own schema (`OWN_SCHEMA`)."""
+        return replace(self, ignore_schemas=self.ignore_schemas | {OWN_SCHEMA})
 
     def ignores(self, change: Change) -> bool:
         if change.kind in self.ignore_kinds:
