@@ -82,8 +82,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, Flyway's
-    undo `U1__x.sql`, hasura's `down.sql` beside its `up.sql`), and so is the down section of a file annotated for goose,
-    sql-migrate or dbmate (`upgrade_section`): upgrading never runs them.
+    undo `U1__x.sql`, hasura's `down.sql` beside its `up.sql`), and so is the down section
+    of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
+    never runs them.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -136,6 +137,8 @@ def _down_file(path: Path) -> bool:
     if _DOWN_FILE.fullmatch(path.name):
         return True
     return path.name.lower() == "down.sql" and (path.parent / "up.sql").is_file()
+
+
 # The annotations that split one file into its up and down sections, as goose, sql-migrate
 # and dbmate read them (a comment line of its own), and goose's and sql-migrate's end of a
 # statement written without its `;` (`-- +goose StatementEnd`).

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity
+from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity, first_line
 from dbsafe.guard import history
 from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losses
@@ -314,8 +314,7 @@ def _downgrade_sql(down: _Down) -> list[str] | None:
         result = render_downgrade_offline(down.project, down.start[0],
                                           down.target[0] if down.target else None)
     except DbsafeError as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         down.say("preflight", "data loss read from the schemas only: the downgrade's SQL "
-                 f"could not be rendered offline ({reason})")
+                 f"could not be rendered offline ({first_line(exc)})")
         return None
     return [chunk[0] for chunk in result.chunks]
