@@ -536,13 +536,16 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
         carry: str | None = None  # the previous revision, to upgrade again
 
         def rebuilt() -> bool:
-            """`_rebuild`, or False: it cannot be (reported when a revision's upgrade
-            failed on the fresh database, after it applied on the walk's own)."""
+            """`_rebuild`, counted, or False: it cannot be (reported when a revision's
+            upgrade failed on the fresh database, after it applied on the walk's own)."""
             try:
-                return _rebuild(w, applied)
+                done = _rebuild(w, applied)
             except MigrationError as exc:
                 upgrade_failed(exc, again=True)
                 return False
+            if done:
+                counts["rebuilt"] += 1
+            return done
         while index < len(order):
             revision = order[index]
             rid = revision.revision
@@ -591,7 +594,6 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                     if not rebuilt():
                         stopped_at = index
                         break
-                    counts["rebuilt"] += 1
                     before_fp = w.fingerprint()
                     before = w.snapshot() if eager else None
                     continue  # this revision again, on the rebuilt database
@@ -602,11 +604,9 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 carry = None
                 after_fp = _taken(exc.fingerprints, rid, "up")
                 # A transactional downgrade rolled back: still upgraded, nothing to redo.
-                if after_fp is None or w.fingerprint() != after_fp:
-                    if not rebuilt():
-                        stopped_at = index + 1
-                        break
-                    counts["rebuilt"] += 1
+                if (after_fp is None or w.fingerprint() != after_fp) and not rebuilt():
+                    stopped_at = index + 1
+                    break
                 before_fp = w.fingerprint()
                 before = w.snapshot() if eager else None
                 index += 1
@@ -642,7 +642,6 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                         if not rebuilt():
                             stopped_at = index
                             break
-                        counts["rebuilt"] += 1
                         before_fp, before = w.fingerprint(), w.snapshot()
                         continue
                 compared = _compare(revision, before, changed, down, problem, options_here,
@@ -672,7 +671,6 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                     if not rebuilt():
                         stopped_at = index
                         break
-                    counts["rebuilt"] += 1
                     before_fp = w.fingerprint()
                     before = w.snapshot() if eager else None
                     continue
