@@ -72,95 +72,100 @@ def sql_losses(statements: Iterable[str], current: SchemaSnapshot) -> list[Loss]
     """
     from dbsafe.lint.statement import ParseFailure, parse_statements
 
-    tables = {(r.schema, r.name): r for r in _tables(current)}
-    search_path = current.search_path or ("public",)
-    # A name as the SQL reaches it -> today's table (None: made by the downgrade) ...
-    names: dict[tuple[str, str], Any] = {}
-    # ... and per today's table, a column name as the SQL reaches it -> today's column.
-    columns: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def table(node: dict[str, Any]) -> tuple[str, str] | None:
-        relname = node.get("relname", "")
-        schema = node.get("schemaname")
-        candidates = [(schema, relname)] if schema else [(s, relname) for s in search_path]
-        for key in candidates:
-            if key in names:
-                found = names[key]
-                return None if found is _GONE else found
-            if key in tables:
-                return key
-        return None
-
-    def column(key: tuple[str, str], name: str) -> str | None:
-        reached = columns.setdefault(key, {})
-        if name in reached:
-            found = reached[name]
-            return None if found is _GONE else found
-        return name if any(c.name == name for c in tables[key].columns) else None
-
+    reader = _Reader(current)
     found: list[Loss] = []
     for sql in statements:
         for parsed in parse_statements(sql):
-            if isinstance(parsed, ParseFailure):
-                continue
-            kind, node = parsed
-            found += _statement_losses(kind, node, table, column, names, columns, search_path)
+            if not isinstance(parsed, ParseFailure):
+                found += reader.losses(*parsed)
     return found
 
 
-def _statement_losses(kind: str, node: Any, table: Any, column: Any,
-                      names: dict[tuple[str, str], Any],
-                      columns: dict[tuple[str, str], dict[str, Any]],
-                      search_path: tuple[str, ...]) -> Iterator[Loss]:
-    if kind == "AlterTableStmt" and node.get("objtype") == "OBJECT_TABLE":
-        key = table(node.get("relation") or {})
-        if key is None:
-            return
-        for cmd in node.get("cmds", ()):
-            sub = cmd.get("AlterTableCmd", {})
-            name = sub.get("name")
-            if sub.get("subtype") == "AT_DropColumn" and name:
-                today = column(key, name)
-                if today is not None:
-                    yield Loss(key[0], key[1], today)
-                columns.setdefault(key, {})[name] = _GONE
-            elif sub.get("subtype") == "AT_AddColumn":
-                added = (sub.get("def") or {}).get("ColumnDef", {}).get("colname")
-                if added:
-                    columns.setdefault(key, {})[added] = _GONE
-    elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
-        key = table(node.get("relation") or {})
-        old, new = node.get("subname"), node.get("newname")
-        if key is not None and old and new:
-            today = column(key, old)
-            columns.setdefault(key, {})[new] = today if today is not None else _GONE
-            columns[key][old] = _GONE
-    elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE":
-        relation = node.get("relation") or {}
-        key = table(relation)
-        schema = relation.get("schemaname") or (key[0] if key else search_path[0])
-        if node.get("newname"):
-            names[(schema, node["newname"])] = key if key is not None else _GONE
-        if key is not None:
-            names[key] = _GONE
-    elif kind == "DropStmt" and node.get("removeType") == "OBJECT_TABLE":
-        for obj in node.get("objects", ()):
-            parts = [i.get("String", {}).get("sval", "")
-                     for i in obj.get("List", {}).get("items", ())]
-            relation = {"relname": parts[-1], "schemaname": parts[-2] if len(parts) > 1 else None}
-            key = table(relation)
+class _Reader:
+    """The downgrade's statements in order, with the names they reach today's tables and
+    columns by, as renames, drops and additions change them."""
+
+    def __init__(self, current: SchemaSnapshot) -> None:
+        self.tables = {(r.schema, r.name): r for r in _tables(current)}
+        self.search_path = current.search_path or ("public",)
+        # A name as the SQL reaches it -> today's table, or _GONE ...
+        self.names: dict[tuple[str, str], Any] = {}
+        # ... and per today's table, a column name as the SQL reaches it -> today's
+        # column, or _GONE.
+        self.columns: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def table(self, node: dict[str, Any]) -> tuple[str, str] | None:
+        """Today's table a RangeVar reaches; None for one the downgrade made or unknown."""
+        relname = node.get("relname", "")
+        schema = node.get("schemaname")
+        candidates = [(schema, relname)] if schema else [(s, relname) for s in self.search_path]
+        for key in candidates:
+            if key in self.names:
+                found = self.names[key]
+                return None if found is _GONE else found
+            if key in self.tables:
+                return key
+        return None
+
+    def column(self, key: tuple[str, str], name: str) -> str | None:
+        """Today's column of table `key` the name reaches; None for one the downgrade made."""
+        reached = self.columns.setdefault(key, {})
+        if name in reached:
+            found = reached[name]
+            return None if found is _GONE else found
+        return name if any(c.name == name for c in self.tables[key].columns) else None
+
+    def losses(self, kind: str, node: Any) -> Iterator[Loss]:
+        """What one statement drops or empties, following what it renames."""
+        if kind == "AlterTableStmt" and node.get("objtype") == "OBJECT_TABLE":
+            key = self.table(node.get("relation") or {})
+            if key is None:
+                return
+            for cmd in node.get("cmds", ()):
+                sub = cmd.get("AlterTableCmd", {})
+                name = sub.get("name")
+                if sub.get("subtype") == "AT_DropColumn" and name:
+                    today = self.column(key, name)
+                    if today is not None:
+                        yield Loss(key[0], key[1], today)
+                    self.columns.setdefault(key, {})[name] = _GONE
+                elif sub.get("subtype") == "AT_AddColumn":
+                    added = (sub.get("def") or {}).get("ColumnDef", {}).get("colname")
+                    if added:
+                        self.columns.setdefault(key, {})[added] = _GONE
+        elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_COLUMN":
+            key = self.table(node.get("relation") or {})
+            old, new = node.get("subname"), node.get("newname")
+            if key is not None and old and new:
+                today = self.column(key, old)
+                self.columns.setdefault(key, {})[new] = today if today is not None else _GONE
+                self.columns[key][old] = _GONE
+        elif kind == "RenameStmt" and node.get("renameType") == "OBJECT_TABLE":
+            relation = node.get("relation") or {}
+            key = self.table(relation)
+            schema = relation.get("schemaname") or (key[0] if key else self.search_path[0])
+            if node.get("newname"):
+                self.names[(schema, node["newname"])] = key if key is not None else _GONE
             if key is not None:
-                yield Loss(*key)
-                names[key] = _GONE
-    elif kind == "TruncateStmt":
-        for item in node.get("relations", ()):
-            key = table(item.get("RangeVar", {}))
+                self.names[key] = _GONE
+        elif kind == "DropStmt" and node.get("removeType") == "OBJECT_TABLE":
+            for obj in node.get("objects", ()):
+                parts = [i.get("String", {}).get("sval", "")
+                         for i in obj.get("List", {}).get("items", ())]
+                key = self.table({"relname": parts[-1],
+                                  "schemaname": parts[-2] if len(parts) > 1 else None})
+                if key is not None:
+                    yield Loss(*key)
+                    self.names[key] = _GONE
+        elif kind == "TruncateStmt":
+            for item in node.get("relations", ()):
+                key = self.table(item.get("RangeVar", {}))
+                if key is not None:
+                    yield Loss(key[0], key[1], how="empties")
+        elif kind == "DeleteStmt" and "whereClause" not in node and not node.get("withClause"):
+            key = self.table(node.get("relation") or {})
             if key is not None:
                 yield Loss(key[0], key[1], how="empties")
-    elif kind == "DeleteStmt" and "whereClause" not in node and not node.get("withClause"):
-        key = table(node.get("relation") or {})
-        if key is not None:
-            yield Loss(key[0], key[1], how="empties")
 
 
 def measured(conn: Any, losses: Sequence[Loss]) -> list[Finding]:
