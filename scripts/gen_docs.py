@@ -98,13 +98,26 @@ def _catalog_page(info) -> str:
     )
 
 
+# What `lint --database-url` does to a rule's findings (`Rule.weighed_by`).
+_WEIGHING = {
+    "size": "With `--database-url` it is weighed by the table's size: a warning on a table "
+            "smaller than `large-table`, a note on a table the database does not have yet "
+            "([lint.md](../lint.md#knowing-the-database)).\n\n",
+    "use": "With `--database-url` it is a note on a table the database does not have yet: "
+           "nothing deployed can be using it "
+           "([lint.md](../lint.md#knowing-the-database)).\n\n",
+}
+
+
 def render_rule_pages() -> dict[str, str]:
     """docs/rules/<CODE>.md for every code: a documented one from its docstring, any other
     from its catalog entry (so every SARIF helpUri resolves)."""
     sys.path.insert(0, str(REPO_ROOT))
     from dbsafe.commands import catalog
+    from dbsafe.lint.rules import ALL_RULES
 
     documented = _documented()
+    weighed_by = {rule.code: rule.weighed_by for rule in ALL_RULES}
     pages = {f"{code}.md": _catalog_page(info)
              for code, info in catalog().items() if code not in documented}
     for code, (info, doc) in sorted(documented.items()):
@@ -117,7 +130,8 @@ def render_rule_pages() -> dict[str, str]:
             + ("" if code.startswith("DBS5") else f"Suppress with `dbsafe: ignore[{code}]`; ")
             + ("Allow" if code.startswith("DBS5") else "allow") + " with "
             f"`ignore = [\"{code}\"]`.\n\n"
-            f"{body.strip()}\n"
+            + _WEIGHING.get(weighed_by.get(code) or "", "")
+            + f"{body.strip()}\n"
         )
     return dict(sorted(pages.items()))
 

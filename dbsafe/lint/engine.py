@@ -115,6 +115,13 @@ class Rule:
     # `check` only for these, which keeps a history's thousands of statements cheap
     # (tests/lint/test_engine.py holds every rule to its list over every fixture).
     kinds: frozenset[str] | None = None
+    # What the harm of a finding grows with, for `lint --database-url`'s weighing
+    # (`dbsafe.lint.run._weigh`): "size" -- a lock or a rewrite that lasts longer the larger
+    # the table (an error is a warning on a small table, a note on one the database does not
+    # have yet); "use" -- rows, or deployed code, a table the database does not have yet
+    # cannot hold (a note there); None: neither (PostgreSQL refuses the statement whatever
+    # the size, or the cost outlives the migration), never weighed.
+    weighed_by: str | None = None
 
     @property
     def summary(self) -> str:
@@ -221,6 +228,9 @@ class History:
     # created or renamed; "" for a name they dropped or renamed away. `ALTER TABLE ...
     # RENAME` renames any of them (`resolve_rename`).
     kinds: dict[str, str] = field(default_factory=dict)
+    # Relation (unqualified) -> its kind, for each the migrations created, kept when they
+    # drop it and passed on when they rename it: what is new, whatever became of it.
+    created_kinds: dict[str, str] = field(default_factory=dict)
     # table -> (name, None when unnamed; key columns) of each CREATE UNIQUE INDEX a foreign
     # key could rest on (plain columns, no WHERE) seen here.
     unique_indexes: dict[str, list[tuple[str | None, tuple[str, ...]]]] = field(
@@ -270,6 +280,7 @@ class History:
             for name in names:
                 if name and created:
                     self.kinds[last(name)] = created
+                    self.created_kinds[last(name)] = created
         elif kind == "DropStmt" and s.object_kind in RELATION_KINDS:
             for name in s.dropped:
                 self.kinds[last(name)] = ""
@@ -284,6 +295,8 @@ class History:
             if known:
                 self.kinds[rename.new] = known
             self.kinds[old] = ""
+            if old in self.created_kinds:
+                self.created_kinds[rename.new] = self.created_kinds[old]
 
     def apply(self, s: Statement) -> None:
         kind = s.kind

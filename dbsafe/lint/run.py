@@ -251,13 +251,15 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
-    # Tables the linted migrations create, each with whether the database lacks every
-    # relation of its name: then it is empty, and unknown to the application, when the
-    # migrations after it run.
+    # Tables the migrations create (under their names since, dropped ones too), each with
+    # whether the database lacks every relation of its name: then it is empty, and unknown
+    # to the application, when the migrations after it run.
     existing = {r.name for r in facts.before.relations} if facts.before else set()
-    created = {name: name not in existing for name, kind in history.kinds.items()
+    created = {name: name not in existing for name, kind in history.created_kinds.items()
                if kind in ("table", "materialized view")}
-    findings = [_weigh(f, facts, settings, created) for f in findings]
+    weighed_by = {rule.code: rule.weighed_by for rule in ALL_RULES}
+    findings = [_weigh(f, weighed_by.get(f.code), facts, settings, created)
+                for f in findings]
     checked = app_references.Outcome()
     if app is not None and app_references.enabled(settings):
         checked = app_references.check(migrations, app, renames=renames)
@@ -332,24 +334,30 @@ def _read(path: Path | None) -> str | None:
         return None
 
 
-def _weigh(finding: Finding, facts: DatabaseFacts, settings: Settings,
-           created: Mapping[str, bool] | None = None) -> Finding:
-    """Attach the table's size; a locking finding on a small table is only a warning, and
-    so is one on a table the database does not have yet (`created`: the tables the
-    migrations create, each with whether the database lacks it): nobody else uses it while
-    they run."""
+def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
+           settings: Settings, created: Mapping[str, bool] | None = None) -> Finding:
+    """Attach the size of the table the finding is about, and weigh it by what its rule's
+    harm grows with (`Rule.weighed_by`): a lock on a small table is only a warning; a lock,
+    or a break, on a table the database does not have yet (`created`: the tables the
+    migrations create, each with whether the database lacks it) is a note, since nothing
+    deployed can be using it while they run. A subject naming several tables (`a, b`) is
+    new only when each of them is."""
     if facts.before is None or not finding.subject:
         return finding
-    stats = _lookup(finding.subject, facts)
+    subjects = finding.subject.split(", ")
+    new = all(_created_here(subject, created or {}) for subject in subjects)
+    stats = _lookup(subjects[0], facts)
     if stats is not None:
         size, small = stats.describe(), stats.total_bytes < settings.large_table
-    elif _created_here(finding.subject, created or {}):
+    elif new:
         size, small = "none yet: a migration linted here creates it", True
     else:
         return finding
     context = finding.context + (("Table size", size),)
     severity = finding.severity
-    if finding.code.startswith("DBS1") and severity is Severity.ERROR and small:
+    if weighed_by is not None and new:
+        severity = Severity.NOTE
+    elif weighed_by == "size" and small and severity is Severity.ERROR:
         severity = Severity.WARNING
     return dataclasses.replace(finding, context=context, severity=severity)
 

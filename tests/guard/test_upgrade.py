@@ -666,3 +666,21 @@ def test_a_backup_dir_that_cannot_be_made_is_said_before_anything_runs(
 
     assert _state(database_url) == before
     assert commands.status(settings).summary["history"] == []
+
+
+def test_a_new_database_is_not_refused_over_changes_to_tables_the_upgrade_creates(
+        database_url: str, tmp_path: Path) -> None:
+    # 0003 drops patients.email, which 0001 of the same run creates: nothing deployed can
+    # be reading a table the database does not have yet, so it is no reason to refuse.
+    root = _project(tmp_path / "p")
+
+    # (0002's foreign key without an index, which 0004 adds, stays a warning: it outlives
+    # the run.)
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS117",)))
+
+    assert report.summary["outcome"] == "applied"
+    assert report.summary["applied"] == ["0001", "0002", "0003", "0004"]
+    (dropped,) = [f for f in report.findings if f.code == "DBS202"]
+    assert dropped.severity is Severity.NOTE
+    assert dict(dropped.context)["Table size"] == "none yet: a migration linted here creates it"

@@ -82,10 +82,86 @@ def test_a_table_the_database_does_not_have_yet_weighs_as_empty(
     findings = {f.subject: f for f in commands.lint(settings, [folder]).findings}
     assert set(findings) == {"receipts.total", "invoices.total", "accounts.email"}
     new = findings["receipts.total"]
-    assert (new.code, new.severity.value) == ("DBS110", "warning")
+    assert (new.code, new.severity.value) == ("DBS110", "note")
     assert dict(new.context)["Table size"] == "none yet: a migration linted here creates it"
     # A table the database has stays weighed by its size (every table is large here) ...
     assert findings["accounts.email"].severity.value == "error"
     # ... and so does a name the database has in another schema (billing.invoices): which
     # one the statement reaches is not worth a guess that could hide a real lock.
     assert findings["invoices.total"].severity.value == "error"
+
+
+def test_a_table_the_database_has_renamed_to_a_new_name_keeps_its_size(
+        tmp_path: Path, database_url: str) -> None:
+    # The new name is not in the database, but the rows are: renaming is not creating.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_rename.sql").write_text("ALTER TABLE accounts RENAME TO members;\n")
+    (folder / "002_change.sql").write_text(
+        "ALTER TABLE members ALTER COLUMN email TYPE varchar(50);\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
+                        ignore=("DBS114", "DBS115", "DBS204"))
+    findings = commands.lint(settings, [folder]).findings
+    assert [(f.code, f.subject, f.severity.value) for f in findings] == [
+        ("DBS110", "members.email", "error")]
+    assert dict(findings[0].context).get("Table size") != \
+        "none yet: a migration linted here creates it"
+
+
+def test_breaking_changes_to_a_table_the_database_does_not_have_yet_are_notes(
+        tmp_path: Path, database_url: str) -> None:
+    # `dbsafe upgrade` of a new database: no deployed code can use a table the database
+    # does not have, so dropping or renaming it (or its columns) breaks nothing running.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_create.sql").write_text(
+        "CREATE TABLE drafts (id int PRIMARY KEY, body text, title text, note text);\n"
+        "CREATE TABLE scratch (id int PRIMARY KEY);\n"
+        "CREATE TABLE later (id int PRIMARY KEY);\n")
+    (folder / "002_change.sql").write_text(
+        "ALTER TABLE drafts DROP COLUMN body, DROP COLUMN note;\n"
+        "ALTER TABLE drafts RENAME COLUMN title TO heading;\n"
+        "DROP TABLE scratch;\n"
+        "ALTER TABLE later RENAME TO afterwards;\n"
+        "ALTER TABLE accounts DROP COLUMN plan;\n"
+        "DROP TABLE drafts, billing.invoices;\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url,
+                        ignore=("DBS114", "DBS115", "DBS209"))
+    findings = {(f.code, f.subject): f for f in commands.lint(settings, [folder]).findings}
+    assert set(findings) == {
+        ("DBS202", "drafts.body, drafts.note"), ("DBS203", "drafts.title"),
+        ("DBS201", "scratch"), ("DBS204", "later"), ("DBS202", "accounts.plan"),
+        ("DBS201", "drafts, billing.invoices")}
+    for key in [("DBS202", "drafts.body, drafts.note"), ("DBS203", "drafts.title"),
+                ("DBS201", "scratch"), ("DBS204", "later")]:
+        assert findings[key].severity.value == "note", key
+        assert dict(findings[key].context)["Table size"] == \
+            "none yet: a migration linted here creates it"
+    # The database's own tables stay errors, however small: the running application
+    # reads them. One of them among new ones is enough.
+    assert findings[("DBS202", "accounts.plan")].severity.value == "error"
+    assert findings[("DBS201", "drafts, billing.invoices")].severity.value == "error"
+
+
+def test_what_postgresql_refuses_whatever_the_size_is_never_weighed(
+        tmp_path: Path, database_url: str) -> None:
+    # A view on the column makes PostgreSQL refuse the type change (0A000) on a 100-row
+    # table as on a big one: still an error, with the size said.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+        conn.execute("CREATE VIEW account_emails AS SELECT email FROM accounts")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "002_change.sql").write_text(
+        "ALTER TABLE accounts ALTER COLUMN email TYPE varchar(50);\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url,
+                        ignore=("DBS114", "DBS115"))
+    findings = {f.code: f for f in commands.lint(settings, [folder]).findings}
+    assert findings["DBS128"].severity.value == "error"
+    assert "~100 rows" in dict(findings["DBS128"].context)["Table size"]
+    # The rewrite the same statement would do is weighed as before.
+    assert findings["DBS110"].severity.value == "warning"

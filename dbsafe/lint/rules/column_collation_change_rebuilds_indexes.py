@@ -107,4 +107,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"AlterTableStmt"}),
+    weighed_by="size",
 )

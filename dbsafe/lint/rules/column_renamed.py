@@ -85,4 +85,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"RenameStmt"}),
+    weighed_by="use",
 )

@@ -148,4 +148,5 @@ RULE = Rule(
     check=check,
     kinds=frozenset({"AlterTableStmt"}),
     claim="rewrite",
+    weighed_by="size",
 )

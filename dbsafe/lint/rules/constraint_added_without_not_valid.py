@@ -196,4 +196,5 @@ RULE = Rule(
     check=check,
     claim="lock",
     kinds=frozenset({"AlterTableStmt", "AlterDomainStmt"}),
+    weighed_by="size",
 )

@@ -80,4 +80,5 @@ RULE = Rule(
     check=check,
     kinds=frozenset({"AlterTableStmt"}),
     claim="rewrite",
+    weighed_by="size",
 )

@@ -78,4 +78,5 @@ RULE = Rule(
     check=check,
     claim="lock",
     kinds=frozenset({"DropStmt"}),
+    weighed_by="size",
 )

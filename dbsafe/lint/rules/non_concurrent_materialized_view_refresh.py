@@ -67,4 +67,5 @@ RULE = Rule(
     check=check,
     claim="lock",
     kinds=frozenset({"RefreshMatViewStmt"}),
+    weighed_by="size",
 )

@@ -80,4 +80,5 @@ RULE = Rule(
     check=check,
     claim="lock",
     kinds=frozenset({"ReindexStmt"}),
+    weighed_by="size",
 )

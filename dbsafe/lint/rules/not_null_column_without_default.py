@@ -75,4 +75,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"AlterTableStmt"}),
+    weighed_by="use",
 )

@@ -83,4 +83,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"CreateStmt", "AlterTableStmt"}),
+    weighed_by="use",
 )

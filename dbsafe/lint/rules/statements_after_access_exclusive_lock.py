@@ -76,4 +76,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check_migration=check_migration,
+    weighed_by="size",
 )

@@ -100,4 +100,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"DropStmt", "DropdbStmt"}),
+    weighed_by="use",
 )

@@ -96,4 +96,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"RenameStmt"}),
+    weighed_by="use",
 )

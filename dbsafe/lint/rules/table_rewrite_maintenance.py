@@ -116,4 +116,5 @@ RULE = Rule(
     check=check,
     claim="lock",
     kinds=frozenset({"VacuumStmt", "ClusterStmt", "AlterTableStmt"}),
+    weighed_by="size",
 )

@@ -83,4 +83,5 @@ RULE = Rule(
     check=check,
     claim="lock",
     kinds=frozenset({"AlterTableStmt"}),
+    weighed_by="size",
 )

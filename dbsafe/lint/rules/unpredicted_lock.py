@@ -98,4 +98,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
+    weighed_by="size",
 )
