@@ -161,6 +161,15 @@ class JsOther:
 JsValue = SqlFragment | JsObject | JsArray | JsOther | None
 
 
+def literal_target(value: JsValue, what: str) -> tuple[SqlFragment | None, str | None]:
+    """A request's table or function: `value` when it is a literal, else None and why the
+    request is not checked (`PostgrestRequest.dynamic`), naming it as `what`."""
+    if isinstance(value, SqlFragment):
+        return value, None
+    label = value.label if isinstance(value, JsOther) else "an expression"
+    return None, f"{what} `{label}` is not a literal"
+
+
 @dataclass(frozen=True, slots=True)
 class PostgrestCall:
     """One method call of a chain: `.select('id, title')` is ("select", (<'id, title'>,))."""
@@ -493,13 +502,8 @@ class _Reader:
             value = declarator.child_by_field_name("value") if declarator else None
             if value is not None and self._is_client(value):
                 schema = self._db_schema(value) or self._schema(value)[0]
-        first = arguments[0]
-        target = first if isinstance(first, SqlFragment) else None
-        dynamic = None
-        if target is None:
-            label = first.label if isinstance(first, JsOther) else "an expression"
-            dynamic = f"the {'table' if kind == 'from' else 'function'} name `{label}` " \
-                      "is not a literal"
+        target, dynamic = literal_target(
+            arguments[0], f"the {'table' if kind == 'from' else 'function'} name")
         calls = [PostgrestCall(kind, tuple(arguments), self.location(prop))]
         calls += self._chained(call)[0]
         if kind == "from" and _bucket(calls):
@@ -648,11 +652,7 @@ class _Reader:
         if table is None or not isinstance(schema, SqlFragment) or schema.sql == "*" or (
                 isinstance(table, SqlFragment) and table.sql == "*"):
             return None
-        target = table if isinstance(table, SqlFragment) else None
-        dynamic = None
-        if target is None:
-            label = table.label if isinstance(table, JsOther) else "an expression"
-            dynamic = f"the Realtime table `{label}` is not a literal"
+        target, dynamic = literal_target(table, "the Realtime table")
         calls = (PostgrestCall("realtime", tuple(arguments), self.location(prop)),)
         return PostgrestRequest(self.path, "realtime", target, schema, calls,
                                 self.location(prop), dynamic)

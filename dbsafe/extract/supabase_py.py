@@ -59,6 +59,7 @@ from dbsafe.extract.javascript import (
     PostgrestCall,
     PostgrestRequest,
     _bucket,
+    literal_target,
 )
 
 if TYPE_CHECKING:
@@ -461,12 +462,8 @@ class _Reader:
             assignment = self._assignment(client) if isinstance(client, ast.Name) else None
             if assignment is not None and self._is_client(assignment.value):
                 schema = self._db_schema(assignment.value) or self._schema(assignment.value)[0]
-        target = arguments[0] if isinstance(arguments[0], SqlFragment) else None
-        dynamic = None
-        if target is None:
-            label = arguments[0].label if isinstance(arguments[0], JsOther) else "an expression"
-            dynamic = f"the {'table' if kind == 'from' else 'function'} name `{label}` " \
-                      "is not a literal"
+        target, dynamic = literal_target(
+            arguments[0], f"the {'table' if kind == 'from' else 'function'} name")
         where = self._name_location(func)
         calls = [PostgrestCall(kind, tuple(arguments), where)]
         calls += self._chained(call)[0]
@@ -514,12 +511,8 @@ class _Reader:
         arguments = (self._synthetic("postgres_changes", func),
                      JsObject(tuple(self._synthetic(key, call) for key in options),
                               tuple(options.values()), True))
-        dynamic = None
-        if not isinstance(target, SqlFragment):
-            label = target.label if isinstance(target, JsOther) else "an expression"
-            dynamic = f"the Realtime table `{label}` is not a literal"
-        return PostgrestRequest(self.path, "realtime",
-                                target if isinstance(target, SqlFragment) else None, schema,
+        literal, dynamic = literal_target(target, "the Realtime table")
+        return PostgrestRequest(self.path, "realtime", literal, schema,
                                 (PostgrestCall("realtime", arguments, where),), where, dynamic)
 
     def _event(self, node: ast.expr) -> JsValue:
