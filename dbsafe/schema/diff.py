@@ -41,6 +41,7 @@ from dbsafe.schema.model import (
     Namespace,
     Relation,
     SchemaSnapshot,
+    acl_role,
     field_names,
     is_model,
     replace,
@@ -406,8 +407,8 @@ def with_role_renamed(snapshot: SchemaSnapshot, old: str, new: str) -> SchemaSna
         if match is None:
             return item
         grantee, privileges, grantor = match.groups()
-        return (f"{_role_text(new) if _role_name(grantee) == old else grantee}={privileges}/"
-                f"{_role_text(new) if _role_name(grantor) == old else grantor}")
+        return (f"{acl_role(new) if _role_name(grantee) == old else grantee}={privileges}/"
+                f"{acl_role(new) if _role_name(grantor) == old else grantor}")
 
     def rename(obj: Any) -> Any:
         if not is_model(obj):
@@ -436,10 +437,6 @@ _ACL_ITEM = re.compile(r'((?:"(?:[^"]|"")*"|[^=/"])*)=([^/]*)/(.*)')
 
 def _role_name(text: str) -> str:
     return text[1:-1].replace('""', '"') if text.startswith('"') else text
-
-
-def _role_text(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
 
 
 # -- what is compared ------------------------------------------------------------------------

@@ -55,6 +55,7 @@ from dbsafe.schema.model import (
     Relation,
     SchemaSnapshot,
     Trigger,
+    no_privileges,
 )
 
 if TYPE_CHECKING:
@@ -665,7 +666,8 @@ def introspect(
                                    key=_function_key)),
             enums=tuple(
                 sorted(
-                    (Enum(schema, name, tuple(labels), owner, comment, _acl(acl))
+                    (Enum(schema, name, tuple(labels), owner, comment,
+                          _object_acl(acl, owner))
                      for schema, name, labels, owner, comment, acl in found["enums"]),
                     key=lambda e: (e.schema, e.name),
                 )
@@ -679,7 +681,7 @@ def introspect(
             revision=revision,
             covers_all_schemas=schemas is None and not extension_schemas,
             namespaces=tuple(
-                sorted((Namespace(name, owner, comment, _acl(acl))
+                sorted((Namespace(name, owner, comment, _object_acl(acl, owner))
                         for name, owner, comment, acl in found["namespaces"]), key=_by_name)
             ),
             domains=tuple(sorted((_domain(row) for row in found["domains"]),
@@ -834,6 +836,14 @@ def _acl(items: list[str] | None) -> tuple[str, ...]:
     return tuple(sorted(items)) if items else ()
 
 
+def _object_acl(items: list[str] | None, owner: str | None) -> tuple[str, ...]:
+    """An object's ACL: `()` for its default privileges (`_acl_sql` gives NULL), but `{}`,
+    every privilege revoked from everyone, its owner too, as the owner holding nothing."""
+    if items is not None and not items and owner:
+        return no_privileges(owner)
+    return _acl(items)
+
+
 def _domain(row: tuple[Any, ...]) -> Domain:
     (schema, name, base, notnull, default, collation, con_names, con_defs, con_valid, owner,
      comment, acl) = row
@@ -842,7 +852,7 @@ def _domain(row: tuple[Any, ...]) -> Domain:
         collation=collation,
         constraints=tuple(DomainConstraint(n, d, v)
                           for n, d, v in zip(con_names, con_defs, con_valid, strict=True)),
-        owner=owner, comment=comment, acl=_acl(acl),
+        owner=owner, comment=comment, acl=_object_acl(acl, owner),
     )
 
 
@@ -852,7 +862,7 @@ def _composite(row: tuple[Any, ...]) -> CompositeType:
         schema=schema, name=name,
         attributes=tuple(Column(n, t, i) for i, (n, t) in
                          enumerate(zip(names, types, strict=True), start=1)),
-        owner=owner, comment=comment, acl=_acl(acl),
+        owner=owner, comment=comment, acl=_object_acl(acl, owner),
     )
 
 
@@ -1328,7 +1338,7 @@ def _relations(
             _sorted(triggers.get(oid), _by_name),
             owner,
             comment,
-            _acl(acl),
+            _object_acl(acl, owner),
             tuple(options) if options else (),
             partition_key,
             partition_of,
@@ -1403,7 +1413,7 @@ def _function(row: tuple[Any, ...]) -> Function:
         definition=definition,
         owner=owner,
         comment=comment,
-        acl=_acl(acl),
+        acl=_object_acl(acl, owner),
     )
 
 
@@ -1418,7 +1428,7 @@ def _sequence(row: tuple[Any, ...]) -> model.Sequence:
     return model.Sequence(schema=schema, name=name, data_type=data_type, owned_by=owned_by,
                           start=start, increment=increment, min_value=min_value,
                           max_value=max_value, cache=cache, cycle=cycle, owner=owner,
-                          comment=comment, acl=_acl(acl))
+                          comment=comment, acl=_object_acl(acl, owner))
 
 
 def _read_revision(cur: psycopg.Cursor, schema: str | None, table: str | None) -> str | None:

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,6 +47,21 @@ RELATION_KINDS = ("table", "partitioned_table", "view", "materialized_view", "fo
 # Columns every heap row has; selectable by name but absent from pg_attribute listings
 # we keep. Views have none of them.
 SYSTEM_COLUMNS = ("tableoid", "cmax", "xmax", "cmin", "xmin", "ctid")
+
+
+def acl_role(name: str) -> str:
+    """A role's name as aclitem text writes it (PostgreSQL's putid): double-quoted unless
+    every character is a letter, digit or underscore."""
+    return name if re.fullmatch(r"[A-Za-z0-9_]+", name) else '"' + name.replace('"', '""') + '"'
+
+
+def no_privileges(owner: str) -> tuple[str, ...]:
+    """The `acl` of an object whose privileges were all revoked, its owner's too: stored as
+    `{}`, which is not the default privileges (NULL). It is written as the owner holding
+    nothing, a valid aclitem (`app=/app`), so it differs from `()` and a `GRANT`/`REVOKE`
+    plan reads it as what it is."""
+    return (f"{acl_role(owner)}=/{acl_role(owner)}",)
+
 
 # The parts of a snapshot are msgspec Structs: built in C, a tenth of a frozen dataclass's
 # cost (introspection and loading make them by the hundred thousand), and decoded straight
@@ -204,6 +220,7 @@ class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     owner: str | None = None
     comment: str | None = None
     acl: tuple[str, ...] = ()  # aclitem text, sorted; () means the default privileges
+    # (`no_privileges(owner)` means none at all)
     options: tuple[str, ...] = ()  # reloptions, e.g. "fillfactor=70"
     partition_key: str | None = None  # pg_get_partkeydef, e.g. "RANGE (created_at)"
     partition_of: str | None = None  # "schema.table" of the partitioned parent

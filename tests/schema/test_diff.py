@@ -203,6 +203,19 @@ def test_a_renamed_role_is_renamed_in_default_privileges_too() -> None:
         DefaultPrivileges("app", "tables", "public", ("anon=r/app",)),)
 
 
+def test_a_renamed_role_is_spelled_in_acls_as_postgresql_spells_it() -> None:
+    """aclitem text quotes a name unless it is letters, digits and underscores (putid):
+    PostgreSQL 18 prints `Deployer=r/postgres` and `"a$b"=r/postgres`."""
+    from dbsafe.schema.diff import with_role_renamed
+
+    built = SchemaSnapshot(relations=(replace(_table("t", "id"), acl=(
+        "postgres=arwdDxtm/postgres", "x=r/postgres")),))
+    assert with_role_renamed(built, "postgres", "Deployer").relations[0].acl == (
+        "Deployer=arwdDxtm/Deployer", "x=r/Deployer")
+    assert with_role_renamed(built, "postgres", "a$b").relations[0].acl == (
+        '"a$b"=arwdDxtm/"a$b"', 'x=r/"a$b"')
+
+
 def test_a_table_created_under_default_privileges_that_give_nothing_gets_the_targets() -> None:
     # `ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM app`: the table the script creates
     # has no privileges at all, not the built-in ones (its snapshot cannot tell `{}` from

@@ -170,6 +170,21 @@ def test_logged_and_unlogged_tables_are_told_apart_and_switched(
         "events": True, "cache": False, "scratch": True}
 
 
+def test_a_table_created_with_every_privilege_revoked_has_none_not_the_default(
+        new_database: Callable[[], str]) -> None:
+    """`{}` (the owner's privileges revoked too) is not NULL (the default privileges): the
+    script that creates the table must revoke them, as the catalog shows."""
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "")
+    b = _build(b_url, "CREATE TABLE public.t (id integer);"
+                      " REVOKE ALL ON public.t FROM CURRENT_USER")
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    with psycopg.connect(a_url) as conn:
+        row = conn.execute("SELECT relacl::text FROM pg_class WHERE oid = 'public.t'::regclass"
+                           ).fetchone()
+    assert row == ("{}",)
+
+
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "replaced_relations"
