@@ -233,8 +233,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # publications' schemas; 5: histories using pgcrypto or uuid-ossp build on the stand-ins; 6: and
 # those using pg_net or pg_cron; 7: prisma's and supabase's folders applied in their runner's
 # name order; 8: each supabase file from a reset session; 9: hasura's down.sql files left out;
-# 10: an ACL with every privilege revoked, the owner's too, is no longer read as the default).
-_INTROSPECTED = 10
+# 10: an ACL with every privilege revoked, the owner's too, is no longer read as the default;
+# 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID).
+_INTROSPECTED = 11
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

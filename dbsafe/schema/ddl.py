@@ -1467,9 +1467,27 @@ def _column_definition(column: Column, identity_options: str = "") -> str:
         sql += f" GENERATED {column.identity.upper()} AS IDENTITY{identity_options}"
     elif column.default is not None:
         sql += f" DEFAULT {column.default}"
-    if not column.nullable:
-        sql += " NOT NULL"
+    if not column.nullable and not column.not_null_not_valid:  # NOT VALID: `_column_extras`
+        if column.not_null_name is not None:
+            sql += f" CONSTRAINT {quote(column.not_null_name)}"
+        sql += " NOT NULL" + (" NO INHERIT" if column.not_null_no_inherit else "")
     return sql
+
+
+def _not_null_name(relation: Relation, column: Column) -> str:
+    """The name of the column's NOT NULL constraint (PostgreSQL 18): the one read, or the
+    one PostgreSQL makes, which the snapshot leaves out."""
+    return column.not_null_name or f"{relation.name}_{column.name}_not_null"
+
+
+def _add_not_null_constraint(p: _Plan, relation: Relation, table: str, column: Column) -> None:
+    """`ADD CONSTRAINT ... NOT NULL col` with the column's name, NO INHERIT and NOT VALID
+    (PostgreSQL 18); NOT VALID checks no existing row, so it takes no scan."""
+    p.emit("columns", f"ALTER TABLE {table} ADD CONSTRAINT "
+           f"{quote(_not_null_name(relation, column))} NOT NULL {quote(column.name)}"
+           + (" NO INHERIT" if column.not_null_no_inherit else "")
+           + (" NOT VALID" if column.not_null_not_valid else ""),
+           subject=f"{relation.qualified_name}.{column.name}")
 
 
 def _column_extras(p: _Plan, relation: Relation, column: Column) -> None:
@@ -1477,6 +1495,8 @@ def _column_extras(p: _Plan, relation: Relation, column: Column) -> None:
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
     subject = f"{relation.qualified_name}.{column.name}"
+    if not column.nullable and column.not_null_not_valid:
+        _add_not_null_constraint(p, relation, table, column)
     if column.storage:
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET STORAGE "
                f"{column.storage.upper()}", subject=subject)
@@ -2158,9 +2178,15 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         if c.new:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP NOT NULL",
                    subject=subject)
+        elif column.not_null_not_valid:
+            _add_not_null_constraint(p, relation, table, column)
         elif not any(x.identity == c.identity and x.attribute == "identity" and not x.old
                      for x in p.changes):
             _set_not_null(p, relation, table, column)  # else before ADD GENERATED
+            _shape_not_null(p, relation, table, column,
+                            f"{relation.name}_{column.name}_not_null")
+    elif a in _NOT_NULL_ATTRIBUTES:
+        _alter_not_null(p, c, relation, table, column)
     elif a == "identity":
         if c.old and c.new:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET GENERATED "
@@ -2253,6 +2279,59 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                subject=subject)
     elif a == "acl":
         _grants(p, f"TABLE {table}", c.old, c.new, "c", None, subject, column=col)
+
+
+# A column's NOT NULL constraint (PostgreSQL 18), when the column is NOT NULL on both sides.
+_NOT_NULL_ATTRIBUTES = ("not_null_chosen_name", "not_null_no_inherit", "not_null_not_valid")
+
+
+def _alter_not_null(p: _Plan, c: Change, relation: Relation, table: str,
+                    column: Column) -> None:
+    """One statement set for all that differs in the column's NOT NULL constraint, written
+    for the first of its changes; a column that gains or loses NOT NULL is `nullable`'s."""
+    source_relation = p.source.relation(relation.schema, relation.name)
+    old = source_relation.column(column.name) if source_relation else None
+    if old is None or old.nullable or column.nullable:
+        return
+    first = next(x for x in p.changes if x.identity == c.identity
+                 and x.attribute in _NOT_NULL_ATTRIBUTES)
+    if first is not c:
+        return
+    name = _not_null_name(source_relation or relation, old)
+    if column.not_null_not_valid and not old.not_null_not_valid:
+        # A validated constraint cannot become NOT VALID: dropped and added again, which
+        # checks no row.
+        p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {quote(column.name)} DROP NOT "
+               "NULL", subject=c.subject)
+        _add_not_null_constraint(p, relation, table, column)
+        return
+    if old.not_null_not_valid and not column.not_null_not_valid:
+        p.emit("columns", f"ALTER TABLE {table} VALIDATE CONSTRAINT {quote(name)}",
+               Hazard("long-scan", f"Scans `{relation.qualified_name}` for NULL in "
+                      f"`{column.name}`; writes continue."), subject=c.subject)
+    if old.not_null_no_inherit != column.not_null_no_inherit:
+        # NO INHERIT leaves the children their own copy: before a child drops it
+        # (PostgreSQL refuses to drop an inherited one).
+        p.emit("drop_constraints" if column.not_null_no_inherit else "columns",
+               f"ALTER TABLE {table} ALTER CONSTRAINT {quote(name)} "
+               + ("NO INHERIT" if column.not_null_no_inherit else "INHERIT"), subject=c.subject)
+    target_name = _not_null_name(relation, column)
+    if old.not_null_chosen_name != column.not_null_chosen_name and name != target_name:
+        p.emit("columns", f"ALTER TABLE {table} RENAME CONSTRAINT {quote(name)} TO "
+               f"{quote(target_name)}", subject=c.subject)
+
+
+def _shape_not_null(p: _Plan, relation: Relation, table: str, column: Column,
+                    made: str) -> None:
+    """After `SET NOT NULL` made the plain constraint `made`: the target's NO INHERIT and
+    chosen name (PostgreSQL 18)."""
+    subject = f"{relation.qualified_name}.{column.name}"
+    if column.not_null_no_inherit:
+        p.emit("columns", f"ALTER TABLE {table} ALTER CONSTRAINT {quote(made)} NO INHERIT",
+               subject=subject)
+    if column.not_null_chosen_name is not None and column.not_null_chosen_name != made:
+        p.emit("columns", f"ALTER TABLE {table} RENAME CONSTRAINT {quote(made)} TO "
+               f"{quote(column.not_null_chosen_name)}", subject=subject)
 
 
 def _default_storage(old: str | None) -> str:

@@ -459,7 +459,8 @@ _RELATION_FIELDS = ("definition", "partition_key", "partition_of", "partition_bo
                     "server", "foreign_options", "unlogged", "populated", "owner", "comment",
                     "acl")
 _COLUMN_FIELDS = ("type", "nullable", "default", "identity", "generated", "collation",
-                  "storage", "compression", "statistics", "comment", "acl")
+                  "storage", "compression", "statistics", "comment", "acl",
+                  "not_null_chosen_name", "not_null_no_inherit", "not_null_not_valid")
 _CONSTRAINT_FIELDS = ("definition", "validated", "comment")
 _INDEX_FIELDS = ("definition", "valid", "comment")
 _TRIGGER_FIELDS = ("definition", "enabled", "comment")

@@ -187,12 +187,13 @@ SELECT
         CASE WHEN a.attstattarget >= 0 THEN a.attstattarget::text END,
         d.description
     ] END,
-    a.attacl::text[]
+    a.attacl::text[],
+    {{not_null}}
 FROM (
     -- The relations first, fenced off (OFFSET 0): joined flat, the planner tested each of
     -- the 200,000 columns of the benchmark schema against pg_depend for extension
     -- membership instead of each of its 10,000 relations (0.33 s -> 0.27 s of server time).
-    SELECT c.oid FROM pg_class AS c
+    SELECT c.oid, c.relname FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {_filters("n", "pg_class", "c.oid")}
     OFFSET 0
@@ -202,8 +203,23 @@ JOIN pg_type AS t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef AS ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
 LEFT JOIN pg_description AS d
     ON d.objoid = a.attrelid AND d.classoid = 'pg_class'::regclass AND d.objsubid = a.attnum
+{{not_null_join}}
 WHERE a.attnum > 0 AND NOT a.attisdropped
 """
+
+# PostgreSQL 18 catalogs NOT NULL as a constraint (contype 'n') with a name, NO INHERIT and
+# NOT VALID. Its own copy (not one inherited) is read for a NOT NULL column; it comes back
+# only when it is not the plain one `SET NOT NULL` makes, named as PostgreSQL names it
+# (pg_dump's test: `<table>_<column>_not_null`), so the usual column carries one NULL.
+_NOT_NULL_JOIN = """
+LEFT JOIN LATERAL (
+    SELECT con.conname, con.connoinherit, con.convalidated FROM pg_constraint AS con
+    WHERE a.attnotnull AND con.conrelid = a.attrelid AND con.contype = 'n'
+      AND con.conkey[1] = a.attnum AND con.coninhcount = 0
+) AS nn ON true"""
+_NOT_NULL = """CASE WHEN nn.conname <> format('%%s_%%s_not_null', c.relname, a.attname)
+              OR nn.connoinherit OR NOT nn.convalidated
+    THEN ARRAY[nn.conname, nn.connoinherit::text, (NOT nn.convalidated)::text] END"""
 
 # One row per relation: what it is, and its relation-level facts of format 2.
 _RELATIONS_SQL = f"""
@@ -807,6 +823,8 @@ def _queries(server_version: int,
     return [(name, _NULLS_NOT_DISTINCT.sub(nulls_not_distinct, query
              .replace("{publication_schemas}", publication_schemas)
              .replace("{compression}", compression)
+             .replace("{not_null_join}", _NOT_NULL_JOIN if server_version >= 180000 else "")
+             .replace("{not_null}", _NOT_NULL if server_version >= 180000 else "NULL::text[]")
              .replace("{server_constraint}", server_constraint)))
             for name, query in queries]
 
@@ -1000,7 +1018,7 @@ def _columns(rows: Iterable[tuple[Any, ...]]) -> _Columns:
     make = Column
     columns: dict[int, list[Column]] = {}
     attnames: dict[int, dict[int, str]] = {}
-    for oid, name, typ, num, notnull, default, ident, gen, facts, acl in rows:
+    for oid, name, typ, num, notnull, default, ident, gen, facts, acl, not_null in rows:
         cols = columns.get(oid)
         if cols is None:
             cols = columns[oid] = []
@@ -1015,11 +1033,22 @@ def _columns(rows: Iterable[tuple[Any, ...]]) -> _Columns:
                 compression=_COMPRESSION.get(compression or ""),
                 statistics=int(statistics) if statistics is not None else None,
                 comment=comment, acl=tuple(sorted(acl)) if acl else ())
+        if not_null is not None:
+            details = _with_not_null(details, not_null)
         # Positional arguments: this runs once per column of the database.
         cols.append(make(name, typ, num, not notnull, default, _IDENTITY.get(ident),
                          _GENERATED.get(gen), details))
         names[num] = name
     return columns, attnames
+
+
+def _with_not_null(details: ColumnDetails | None, not_null: list[str]) -> ColumnDetails:
+    """`details` with the column's NOT NULL constraint (PostgreSQL 18) where it is not the
+    plain one: its name, NO INHERIT and NOT VALID (`_NOT_NULL`)."""
+    name, no_inherit, not_valid = not_null
+    return model.replace(details or ColumnDetails(), not_null_name=name,
+                         not_null_no_inherit=no_inherit == "true",
+                         not_null_not_valid=not_valid == "true")
 
 
 # The type and collation of the key columns of the indexes `_Deparser` may write, read

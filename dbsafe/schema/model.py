@@ -63,6 +63,10 @@ def no_privileges(owner: str) -> tuple[str, ...]:
     return (f"{acl_role(owner)}=/{acl_role(owner)}",)
 
 
+# The suffix of the NOT NULL constraint names PostgreSQL 18 makes (ChooseConstraintName).
+_MADE_NOT_NULL_NAME = re.compile(r"_not_null[0-9]*$")
+
+
 # The parts of a snapshot are msgspec Structs: built in C, a tenth of a frozen dataclass's
 # cost (introspection and loading make them by the hundred thousand), and decoded straight
 # from the file. They hold only strings, numbers and other parts, never a cycle, so the
@@ -143,6 +147,27 @@ class Column(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     def acl(self) -> tuple[str, ...]:
         return self.details.acl if self.details else ()
 
+    @property
+    def not_null_name(self) -> str | None:
+        return self.details.not_null_name if self.details else None
+
+    @property
+    def not_null_chosen_name(self) -> str | None:
+        """The NOT NULL constraint's name where someone chose it: not one PostgreSQL made
+        (`<table>_<column>_not_null`, a digit after it on a clash), whose table or column
+        may since have been renamed. PostgreSQL finds a NOT NULL constraint by its column
+        (one a column; `DROP NOT NULL`, inheritance), so a made name is no difference."""
+        name = self.not_null_name
+        return None if name is None or _MADE_NOT_NULL_NAME.search(name) else name
+
+    @property
+    def not_null_no_inherit(self) -> bool:
+        return self.details.not_null_no_inherit if self.details else False
+
+    @property
+    def not_null_not_valid(self) -> bool:
+        return self.details.not_null_not_valid if self.details else False
+
 
 class ColumnDetails(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A column's format-2 properties; each is None when it is the type's default."""
@@ -153,6 +178,11 @@ class ColumnDetails(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     statistics: int | None = None  # attstattarget when set (SET STATISTICS)
     comment: str | None = None
     acl: tuple[str, ...] = ()  # column privileges, aclitem text, sorted
+    # PostgreSQL 18's NOT NULL constraint, where it is not the plain one `SET NOT NULL`
+    # makes: its name (when not `<table>_<column>_not_null`), NO INHERIT, NOT VALID.
+    not_null_name: str | None = None
+    not_null_no_inherit: bool = False
+    not_null_not_valid: bool = False
 
 
 class Constraint(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

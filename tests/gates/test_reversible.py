@@ -370,3 +370,30 @@ def test_a_long_definition_left_changed_is_shown_where_it_differs(
         "Revision `0002`: downgrade leaves enum `public.size` with labels 1, 2-5 (before the "
         "upgrade: '', 1, 2-5).",
     ]
+
+
+def test_a_not_null_constraint_is_judged_by_what_postgresql_tells_apart(
+        tmp_path: Path, database_url: str) -> None:
+    """PostgreSQL 18: a downgrade that sets NOT NULL again makes `t_col_not_null` where the
+    column had kept `t_old_not_null` from before its rename; PostgreSQL finds the
+    constraint by its column, so that is no leftover. NO INHERIT left behind is one."""
+    with psycopg.connect(database_url) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("needs PostgreSQL 18")
+    write_history(tmp_path, [
+        ("CREATE TABLE t (old integer NOT NULL, other integer NOT NULL)", "DROP TABLE t"),
+        ("ALTER TABLE t RENAME COLUMN old TO col", "ALTER TABLE t RENAME COLUMN col TO old"),
+        ("ALTER TABLE t ALTER COLUMN col DROP NOT NULL",
+         "ALTER TABLE t ALTER COLUMN col SET NOT NULL"),
+        ("ALTER TABLE t ALTER COLUMN other DROP NOT NULL",
+         "ALTER TABLE t ADD NOT NULL other NO INHERIT"),
+    ])
+
+    report = commands.verify_reversible(_settings(tmp_path, **{"database-url": database_url}))
+
+    assert [(f.subject, f.code, f.message) for f in report.findings] == [
+        ("0004", "DBS413", "Revision `0004`: downgrade leaves column `public.t.other` with "
+                           "not_null_no_inherit True (before the upgrade: False)."),
+    ]
+    assert dict(report.findings[0].context)["Fix (SQL)"] == (
+        "ALTER TABLE public.t ALTER CONSTRAINT t_other_not_null INHERIT;")

@@ -185,6 +185,31 @@ def test_a_table_created_with_every_privilege_revoked_has_none_not_the_default(
     assert row == ("{}",)
 
 
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
+        direction: str, new_database: Callable[[], str]) -> None:
+    """PostgreSQL 18: a NOT NULL constraint's name, NO INHERIT and NOT VALID, read from
+    pg_constraint itself after the script ran (a made name where the target has one)."""
+    pair = PAIRS / "not_null_constraints"
+    a_sql, b_sql = ((pair / name).read_text(encoding="utf-8") for name in ("a.sql", "b.sql"))
+    _skip_below(a_sql, new_database)
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    query = """SELECT c.relname, a.attname,
+                      CASE WHEN n.conname ~ '_not_null[0-9]*$' THEN '(made)' ELSE n.conname END,
+                      n.connoinherit, n.convalidated
+               FROM pg_constraint AS n
+               JOIN pg_class AS c ON c.oid = n.conrelid
+               JOIN pg_attribute AS a ON a.attrelid = n.conrelid AND a.attnum = n.conkey[1]
+               WHERE n.contype = 'n' AND c.relnamespace = 'public'::regnamespace
+               ORDER BY 1, 2"""
+    with psycopg.connect(a_url) as applied, psycopg.connect(b_url) as target:
+        assert applied.execute(query).fetchall() == target.execute(query).fetchall()
+
+
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
         new_database: Callable[[], str]) -> None:
     pair = PAIRS / "replaced_relations"
