@@ -211,14 +211,17 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
 # NOT VALID. Its own copy (not one inherited) is read for a NOT NULL column; it comes back
 # only when it is not the plain one `SET NOT NULL` makes, named as PostgreSQL names it
 # (pg_dump's test: `<table>_<column>_not_null`), so the usual column carries one NULL.
+# One hash join over the NOT NULL rows, the cheap tests first: on 3,000 tables with 21,000
+# NOT NULL columns the columns query took 69 -> 75 ms of server time (a subquery per column,
+# or format(), cost twice that).
 _NOT_NULL_JOIN = """
-LEFT JOIN LATERAL (
-    SELECT con.conname, con.connoinherit, con.convalidated FROM pg_constraint AS con
-    WHERE a.attnotnull AND con.conrelid = a.attrelid AND con.contype = 'n'
-      AND con.conkey[1] = a.attnum AND con.coninhcount = 0
-) AS nn ON true"""
-_NOT_NULL = """CASE WHEN nn.conname <> format('%%s_%%s_not_null', c.relname, a.attname)
-              OR nn.connoinherit OR NOT nn.convalidated
+LEFT JOIN (
+    SELECT con.conrelid, con.conkey[1] AS attnum, con.conname, con.connoinherit,
+           con.convalidated
+    FROM pg_constraint AS con WHERE con.contype = 'n' AND con.coninhcount = 0
+) AS nn ON nn.conrelid = a.attrelid AND nn.attnum = a.attnum"""
+_NOT_NULL = """CASE WHEN nn.connoinherit OR NOT nn.convalidated
+              OR nn.conname::text <> c.relname || '_' || a.attname || '_not_null'
     THEN ARRAY[nn.conname, nn.connoinherit::text, (NOT nn.convalidated)::text] END"""
 
 # One row per relation: what it is, and its relation-level facts of format 2.
