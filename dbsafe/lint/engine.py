@@ -878,7 +878,10 @@ class LintContext:
         col = relation.column(column)
         if col is None:
             return None
-        return ColumnFacts(type_from_text(col.type), not col.nullable,
+        # PostgreSQL 18 counts a NOT VALID NOT NULL constraint's column as NOT NULL
+        # (attnotnull), but its rows are unchecked: SET NOT NULL scans them.
+        return ColumnFacts(type_from_text(col.type),
+                           not col.nullable and not col.not_null_not_valid,
                            col.identity is not None or (col.default or "").startswith("nextval("),
                            collation=_snapshot_collation(col.collation),
                            generated=col.generated)
@@ -1174,10 +1177,11 @@ class LintContext:
             history.index_tables.setdefault(index.name, last(table))
 
     def _hold_checks(self, table: str) -> None:
-        """Put the NOT VALID `CHECK (col IS NOT NULL)` constraints the schema before gives
-        `table` into the history's pending checks, at the first statement on the table:
-        from there the history follows them (VALIDATE CONSTRAINT makes one a proof that
-        its column is NOT NULL; renames of it, its column and its table carry it)."""
+        """Put the NOT VALID `CHECK (col IS NOT NULL)` and NOT NULL constraints the schema
+        before gives `table` into the history's pending checks, at the first statement on
+        the table: from there the history follows them (VALIDATE CONSTRAINT makes one a
+        proof that its column is NOT NULL; renames of it, its column and its table carry
+        it)."""
         history = self.history
         if last(table) in history.checks_held:
             return
@@ -1190,6 +1194,9 @@ class LintContext:
                 column = _not_null_check(con.definition)
                 if column is not None:
                     history.pending_checks.setdefault((last(table), con.name), column)
+        for col in relation.columns:  # PostgreSQL 18's `NOT NULL col NOT VALID`
+            if col.not_null_not_valid and col.not_null_name is not None:
+                history.pending_checks.setdefault((last(table), col.not_null_name), col.name)
 
     def _hold_column(self, table: str, column: str) -> None:
         """Put what is known of `table.column` (its facts; a validated CHECK proving it NOT

@@ -415,3 +415,45 @@ def test_dbs211_reads_a_rename_as_what_it_renames(conninfo: str, tmp_path: Path,
                         select=("DBS211",))
     found = [f for f in commands.lint(settings, [folder]).findings if f.code == "DBS211"]
     assert len(found) == used, found
+
+
+PENDING_NOT_NULL = ORDERS + "ALTER TABLE orders ADD CONSTRAINT qty_nn NOT NULL qty NOT VALID;\n"
+
+
+def _needs_18(conninfo: str) -> None:
+    with psycopg.connect(conninfo) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("needs PostgreSQL 18")
+
+
+def test_a_not_valid_not_null_constraint_does_not_spare_set_not_null_its_scan(
+        conninfo: str, tmp_path: Path) -> None:
+    """PostgreSQL 18: a NOT VALID `NOT NULL qty` marks the column NOT NULL (attnotnull)
+    but leaves its rows unchecked, so SET NOT NULL validates it by a scan under ACCESS
+    EXCLUSIVE. With the database's schema lint took the column as NOT NULL already."""
+    _needs_18(conninfo)
+    change = "ALTER TABLE orders ALTER COLUMN qty SET NOT NULL;\n"
+    notices = _set_not_null_notices(conninfo, PENDING_NOT_NULL, change)
+    assert any(n.startswith("verifying table") for n in notices), notices
+    for url in (None, conninfo):
+        codes = {f.code for f in _findings(tmp_path, change, url, schema=PENDING_NOT_NULL)}
+        assert "DBS107" in codes, url
+
+
+@pytest.mark.parametrize("change", [
+    "ALTER TABLE orders VALIDATE CONSTRAINT qty_nn;\n",
+    "ALTER TABLE orders RENAME COLUMN qty TO quantity;\n"
+    "ALTER TABLE orders VALIDATE CONSTRAINT qty_nn;\n",
+], ids=["validated", "column renamed"])
+def test_a_not_valid_not_null_constraint_validated_by_the_migration_proves_its_column(
+        conninfo: str, tmp_path: Path, change: str) -> None:
+    """PostgreSQL 18: `VALIDATE CONSTRAINT` of the database's NOT VALID `NOT NULL qty`
+    (SHARE UPDATE EXCLUSIVE: writes continue) leaves SET NOT NULL nothing to scan."""
+    _needs_18(conninfo)
+    column = "quantity" if "RENAME" in change else "qty"
+    change += f"ALTER TABLE orders ALTER COLUMN {column} SET NOT NULL;\n"
+    notices = _set_not_null_notices(conninfo, PENDING_NOT_NULL, change)
+    assert not any(n.startswith("verifying table") for n in notices), notices
+    for url in (None, conninfo):
+        codes = {f.code for f in _findings(tmp_path, change, url, schema=PENDING_NOT_NULL)}
+        assert "DBS107" not in codes, url
