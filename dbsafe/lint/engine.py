@@ -21,6 +21,7 @@ Rules stay tiny because the engine does the common work once:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -39,6 +40,7 @@ from dbsafe.lint.statement import (
     do_block_statements,
     function_body_statements,
     function_volatility,
+    is_plain_column,
     last,
     parse_statement,
     partition_parent,
@@ -928,6 +930,47 @@ class LintContext:
         return rewrites(self.stored_type(old), self.stored_type(new),
                         utc=self.timezone_utc and self.target_version >= 120000)
 
+    def type_change_keeps_rows(self, table: str, action: Action) -> bool:
+        """Is `action`, an `ALTER COLUMN ... TYPE` of `table`, known to leave the table's
+        rows, indexes and constraints as they are -- quick catalog work under its ACCESS
+        EXCLUSIVE lock? Only when the column's type before it is known and changes
+        binary-coercibly (DBS110's table), with no `USING` but the column itself, to no
+        constrained domain, and nothing that depends on the column's values is redone
+        (DBS127's CHECK constraints and expression or partial indexes)."""
+        column, new = action.name, action.column.type if action.column is not None else None
+        if not column or new is None or \
+                (action.using is not None and not is_plain_column(action.using, column)):
+            return False
+        domain = self.domain(new)
+        known = self.column(table, column)
+        return (domain is None or not domain.constrained) and known is not None and \
+            known.type is not None and self.type_change_rewrites(known.type, new) is False \
+            and not self.type_change_redoes(table, column) and not self._may_redo(table)
+
+    def _may_redo(self, table: str) -> bool:
+        """Does the history know a CHECK constraint or an expression index on `table`? It
+        holds neither's text, so either may use the column whose type changes."""
+        name = last(table)
+        return bool(self.history.checks.get(name)) or any(
+            on == name and index not in self.history.index_columns
+            for index, on in self.history.index_tables.items())
+
+    def type_change_redoes(self, table: str, column: str) -> list[str]:
+        """What a type change of `table.column` that keeps the rows still redoes under its
+        lock, as the database's schema shows it: each CHECK constraint using the column is
+        checked again (a full scan), each index whose expression or WHERE clause uses it
+        built again (verified on PostgreSQL 18; DBS127)."""
+        relation = self.before_relation(table)
+        if relation is None:
+            return []
+        mentions = re.compile(rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"')
+        work = [f"rechecks constraint `{c.name}` (a full scan)" for c in relation.constraints
+                if c.kind == "check" and mentions.search(c.definition or "")]
+        work += [f"rebuilds index `{i.name}`" for i in relation.indexes
+                 if mentions.search(i.predicate or "") or any(
+                     "(" in key and mentions.search(key) for key in i.columns)]
+        return work
+
     def domain_with_default(self, column_type: TypeName | None) -> bool:
         """Is `column_type` a domain with a DEFAULT? A column of it added without a default
         of its own gets the domain's."""
@@ -1214,8 +1257,9 @@ class LintContext:
         """Tell an ALTER TABLE or DROP TABLE the foreign keys its tables have before it
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
         ALTER TABLE that changes a column's type or drops with CASCADE the keys to its table
-        (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them.
-        Tell an `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
+        (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them;
+        and the columns whose type change keeps the rows (`Statement.rows_kept`). Tell an
+        `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
         rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
                 rename.object in _PERMISSIVE and rename.relation_kind == rename.object:
@@ -1297,11 +1341,14 @@ class LintContext:
                 for fk in self._keys_to(tables) if not same_relation(fk.table, tables[0]))
             self._remember(keys_to)
         self._remember(found)
-        if (found, keys_to, unique) != (statement.foreign_keys, statement.keys_to,
-                                        statement.unique_keys):
+        kept = tuple(a.name for a in statement.actions if a.subtype == "AlterColumnType"
+                     and a.name and statement.relation
+                     and self.type_change_keeps_rows(statement.relation, a))
+        if (found, keys_to, unique, kept) != (statement.foreign_keys, statement.keys_to,
+                                              statement.unique_keys, statement.rows_kept):
             statement.foreign_keys, statement.keys_to = found, keys_to
-            statement.unique_keys = unique
-            statement.locks = None  # predicted before the foreign keys were known
+            statement.unique_keys, statement.rows_kept = unique, kept
+            statement.locks = None  # predicted before the history's facts were known
 
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in

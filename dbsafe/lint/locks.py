@@ -262,7 +262,11 @@ def _alter(s: Statement) -> Iterator[Lock]:
         return
     locks: list[Lock] = []
     for action in s.actions:
-        locks.extend(_alter_table_action(name, action))
+        taken = _alter_table_action(name, action)
+        if action.subtype == "AlterColumnType" and action.name in s.rows_kept:
+            taken = [Lock(lock.mode, lock.relation, False, "keeps the rows (binary-coercible)")
+                     if lock.relation == name else lock for lock in taken]
+        locks.extend(taken)
         if action.subtype == "DropConstraint":
             locks.extend(_referenced(s, [fk for fk in s.foreign_keys
                                          if fk.name == action.name], [name]))

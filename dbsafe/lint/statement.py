@@ -234,6 +234,10 @@ class Statement:
     # columns)), as they stand before it. Filled by the lint engine too.
     keys_to: tuple[ForeignKey, ...] = ()
     unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
+    # For an ALTER TABLE: the columns whose type change keeps the table's rows, indexes and
+    # constraints (binary-coercible from the type the history or the database knows:
+    # `LintContext.type_change_keeps_rows`), a moment's catalog work. Filled by the engine too.
+    rows_kept: tuple[str, ...] = ()
     # What PostgreSQL showed when the statement ran on a throwaway server
     # (`dbsafe.extract.migration.Observed`); None when it was not observed.
     observed: Any = None
@@ -269,6 +273,15 @@ def range_var(node: Node | None) -> str | None:
     if not name:
         return None
     return qualified(node.get("catalogname"), node.get("schemaname"), name)
+
+
+def is_plain_column(using: Node, column: str) -> bool:
+    """Is a `USING` expression just `column`, optionally cast (which rewrites nothing more
+    than the type change itself)?"""
+    while "TypeCast" in using:
+        using = using["TypeCast"].get("arg") or {}
+    ref = using.get("ColumnRef")
+    return ref is not None and strings(ref.get("fields"))[-1:] == (column,)
 
 
 def strings(items: Sequence[Node] | None) -> tuple[str, ...]:

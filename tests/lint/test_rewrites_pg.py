@@ -1180,3 +1180,53 @@ def test_a_key_dropped_with_its_unique_index_is_known_to_be_gone(
         assert _write_blocking((_unqualified(row.relation), row.mode) for row in rows
                                if row.location.path.endswith("002_change.sql")
                                and row.location.line == 2) == taken
+
+
+KEEPS_ROWS = ("ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
+              "ALTER TABLE orders ALTER COLUMN status TYPE status;\n")
+
+
+@pytest.mark.parametrize(("extra", "change", "rewrites", "line"), [
+    # ihatemoney's c941aaca38c2: both columns already have the type the migration names
+    ("", KEEPS_ROWS, False, 4),
+    ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
+         "ALTER TABLE orders ALTER COLUMN name TYPE varchar(5);\n", True, 3),
+    ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
+         "ALTER TABLE orders ALTER COLUMN total TYPE bigint;\n", True, 3),
+    # the rows stay, but the CHECK on `status` is checked again: a full scan (DBS127)
+    ("ALTER TABLE orders ADD CONSTRAINT still_open CHECK (status <> 'closed');\n", KEEPS_ROWS,
+     False, 3),
+], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked"])
+def test_a_type_change_that_keeps_the_rows_is_quick_work_on_a_table_already_locked(
+        conninfo: str, tmp_path: Path, extra: str, change: str, rewrites: bool,
+        line: int) -> None:
+    """A type change PostgreSQL makes without touching the rows (a longer varchar, an enum
+    column to its own type) is a moment's catalog work on a table the transaction already
+    holds ACCESS EXCLUSIVE: DBS114 flagged it (ihatemoney's c941aaca38c2:23) instead of the
+    DROP COLUMN on another table after it, and `--locks` said it rewrites."""
+    schema = ("CREATE TYPE status AS ENUM ('open', 'closed');\n"
+              "CREATE TABLE orders (id bigint PRIMARY KEY, total integer, name varchar(10),"
+              " status status);\n"
+              "CREATE TABLE audit (id bigint PRIMARY KEY, note text);\n"
+              "INSERT INTO orders SELECT i, i, 'n' || i, 'open' "
+              "FROM generate_series(1, 200) AS i;\n" + extra)
+    migration = "BEGIN;\n" + change + "ALTER TABLE audit DROP COLUMN note;\nCOMMIT;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        with conn.transaction(force_rollback=True):
+            before = conn.execute("SELECT pg_relation_filenode('orders')").fetchone()
+            for statement in change.splitlines():
+                conn.execute(statement)
+            after = conn.execute("SELECT pg_relation_filenode('orders')").fetchone()
+            held = {r[0] for r in conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
+                "relation = 'orders'::regclass").fetchall()}
+    assert (before != after) == rewrites and "AccessExclusiveLock" in held
+    for findings in (_history_findings(tmp_path, schema, migration),
+                     _database_findings(tmp_path, migration, conninfo)):
+        found = [f for f in findings if f.code == "DBS114"]
+        assert [f.location.line for f in found if f.location is not None] == [line]
+    for rows in _lock_rows(tmp_path, schema, migration, conninfo):
+        second = [row for row in rows if row.location.path.endswith("002_change.sql")
+                  and row.location.line == 3 and _unqualified(row.relation) == "orders"]
+        assert [row.rewrites for row in second] == [line == 3]

@@ -34,7 +34,6 @@ The same statements through `op.execute(...)`, the index dropped and built again
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
@@ -62,12 +61,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if known is None or known.type is None or \
                 ctx.type_change_rewrites(known.type, action.column.type) is not False:
             continue
-        mentions = re.compile(rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"')
-        work = [f"rechecks constraint `{c.name}` (a full scan)" for c in relation.constraints
-                if c.kind == "check" and mentions.search(c.definition or "")]
-        work += [f"rebuilds index `{i.name}`" for i in relation.indexes
-                 if mentions.search(i.predicate or "") or any(
-                     "(" in key and mentions.search(key) for key in i.columns)]
+        work = ctx.type_change_redoes(table, column)
         if not work:
             continue
         yield ctx.finding(

@@ -62,7 +62,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, strings
+from dbsafe.lint.statement import Statement, is_plain_column
 from dbsafe.lint.types import stored_as
 
 # New types some other type reaches without a rewrite (besides the same type).
@@ -83,7 +83,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         column = action.name or ""
         if new is None:
             continue
-        if action.using is not None and not _is_plain_column(action.using, column):
+        if action.using is not None and not is_plain_column(action.using, column):
             yield _finding(ctx, table, column, f"The USING expression for `{table}.{column}` "
                            f"rewrites `{table}` under an ACCESS EXCLUSIVE lock")
             continue
@@ -130,13 +130,6 @@ def _finding(ctx: LintContext, table: str, column: str, what: str) -> Finding:
         help="Add a new column, backfill it in batches and switch over, or run the change "
              "in a maintenance window.",
         subject=f"{table}.{column}")
-
-
-def _is_plain_column(using: Node, column: str) -> bool:
-    while "TypeCast" in using:
-        using = using["TypeCast"].get("arg") or {}
-    ref = using.get("ColumnRef")
-    return ref is not None and strings(ref.get("fields"))[-1:] == (column,)
 
 
 RULE = Rule(
