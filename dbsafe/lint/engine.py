@@ -947,6 +947,17 @@ class LintContext:
             known.type is not None and self.type_change_rewrites(known.type, new) is False \
             and not self.type_change_redoes(table, column) and not self._may_redo(table)
 
+    def _quick(self, table: str, action: Action) -> bool:
+        """Is `action` known to do only catalog work on `table`, though it could rewrite or
+        scan it: a type change that keeps the rows, a SET NOT NULL of a column that is NOT
+        NULL already (PostgreSQL then checks nothing)?"""
+        if action.subtype == "AlterColumnType":
+            return self.type_change_keeps_rows(table, action)
+        if action.subtype == "SetNotNull" and action.name:
+            known = self.column(table, action.name)
+            return known is not None and known.not_null is True
+        return False
+
     def _may_redo(self, table: str) -> bool:
         """Does the history know a CHECK constraint or an expression index on `table`? It
         holds neither's text, so either may use the column whose type changes."""
@@ -1258,7 +1269,7 @@ class LintContext:
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
         ALTER TABLE that changes a column's type or drops with CASCADE the keys to its table
         (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them;
-        and the columns whose type change keeps the rows (`Statement.rows_kept`). Tell an
+        and which of its column changes only touch the catalog (`Statement.rows_kept`). Tell an
         `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
         rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
@@ -1341,9 +1352,8 @@ class LintContext:
                 for fk in self._keys_to(tables) if not same_relation(fk.table, tables[0]))
             self._remember(keys_to)
         self._remember(found)
-        kept = tuple(a.name for a in statement.actions if a.subtype == "AlterColumnType"
-                     and a.name and statement.relation
-                     and self.type_change_keeps_rows(statement.relation, a))
+        kept = tuple((a.subtype, a.name) for a in statement.actions
+                     if a.name and statement.relation and self._quick(statement.relation, a))
         if (found, keys_to, unique, kept) != (statement.foreign_keys, statement.keys_to,
                                               statement.unique_keys, statement.rows_kept):
             statement.foreign_keys, statement.keys_to = found, keys_to

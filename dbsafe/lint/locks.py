@@ -263,8 +263,8 @@ def _alter(s: Statement) -> Iterator[Lock]:
     locks: list[Lock] = []
     for action in s.actions:
         taken = _alter_table_action(name, action)
-        if action.subtype == "AlterColumnType" and action.name in s.rows_kept:
-            taken = [Lock(lock.mode, lock.relation, False, "keeps the rows (binary-coercible)")
+        if (action.subtype, action.name) in s.rows_kept:
+            taken = [Lock(lock.mode, lock.relation, False, "catalog only (the rows stay)")
                      if lock.relation == name else lock for lock in taken]
         locks.extend(taken)
         if action.subtype == "DropConstraint":

@@ -234,10 +234,11 @@ class Statement:
     # columns)), as they stand before it. Filled by the lint engine too.
     keys_to: tuple[ForeignKey, ...] = ()
     unique_keys: tuple[tuple[str, tuple[str, tuple[str, ...]]], ...] = ()
-    # For an ALTER TABLE: the columns whose type change keeps the table's rows, indexes and
-    # constraints (binary-coercible from the type the history or the database knows:
-    # `LintContext.type_change_keeps_rows`), a moment's catalog work. Filled by the engine too.
-    rows_kept: tuple[str, ...] = ()
+    # For an ALTER TABLE: (subtype, column) of its column changes known to be a moment's
+    # catalog work, neither rewriting nor scanning the table: a type change that keeps the
+    # rows (`LintContext.type_change_keeps_rows`), SET NOT NULL of a column already NOT NULL.
+    # Filled by the engine too, from the history or the database.
+    rows_kept: tuple[tuple[str, str], ...] = ()
     # What PostgreSQL showed when the statement ran on a throwaway server
     # (`dbsafe.extract.migration.Observed`); None when it was not observed.
     observed: Any = None

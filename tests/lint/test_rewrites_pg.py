@@ -1196,14 +1196,21 @@ KEEPS_ROWS = ("ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
     # the rows stay, but the CHECK on `status` is checked again: a full scan (DBS127)
     ("ALTER TABLE orders ADD CONSTRAINT still_open CHECK (status <> 'closed');\n", KEEPS_ROWS,
      False, 3),
-], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked"])
+    # Mailu's 049fed905da7: SET NOT NULL of a primary key's column checks nothing
+    ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
+         "ALTER TABLE orders ALTER COLUMN id SET NOT NULL;\n", False, 4),
+    ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
+         "ALTER TABLE orders ALTER COLUMN total SET NOT NULL;\n", False, 3),
+], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked", "not-null-already",
+        "not-null-scans"])
 def test_a_type_change_that_keeps_the_rows_is_quick_work_on_a_table_already_locked(
         conninfo: str, tmp_path: Path, extra: str, change: str, rewrites: bool,
         line: int) -> None:
     """A type change PostgreSQL makes without touching the rows (a longer varchar, an enum
     column to its own type) is a moment's catalog work on a table the transaction already
-    holds ACCESS EXCLUSIVE: DBS114 flagged it (ihatemoney's c941aaca38c2:23) instead of the
-    DROP COLUMN on another table after it, and `--locks` said it rewrites."""
+    holds ACCESS EXCLUSIVE, and so is SET NOT NULL of a column NOT NULL already: DBS114
+    flagged them (ihatemoney's c941aaca38c2:23, Mailu's 049fed905da7) instead of the DROP
+    COLUMN on another table after them, and `--locks` said they rewrite or scan."""
     schema = ("CREATE TYPE status AS ENUM ('open', 'closed');\n"
               "CREATE TABLE orders (id bigint PRIMARY KEY, total integer, name varchar(10),"
               " status status);\n"
