@@ -1269,7 +1269,7 @@ class LintContext:
         (`Statement.foreign_keys`): dropping one locks the table it references; and an
         ALTER TABLE that changes a column's type or drops with CASCADE the keys to its table
         (`Statement.keys_to`, `Statement.unique_keys`): it locks the tables that hold them;
-        and which of its column changes only touch the catalog (`Statement.rows_kept`). Tell an
+        and which of its column changes only touch the catalog (`Statement.catalog_only`). Tell an
         `ALTER TABLE|INDEX ... RENAME` what it renames (`resolve_rename`)."""
         rename = statement.rename
         if statement.kind == "RenameStmt" and rename is not None and rename.relation and \
@@ -1352,12 +1352,12 @@ class LintContext:
                 for fk in self._keys_to(tables) if not same_relation(fk.table, tables[0]))
             self._remember(keys_to)
         self._remember(found)
-        kept = tuple((a.subtype, a.name) for a in statement.actions
+        quick = tuple((a.subtype, a.name) for a in statement.actions
                      if a.name and statement.relation and self._quick(statement.relation, a))
-        if (found, keys_to, unique, kept) != (statement.foreign_keys, statement.keys_to,
-                                              statement.unique_keys, statement.rows_kept):
+        if (found, keys_to, unique, quick) != (statement.foreign_keys, statement.keys_to,
+                                              statement.unique_keys, statement.catalog_only):
             statement.foreign_keys, statement.keys_to = found, keys_to
-            statement.unique_keys, statement.rows_kept = unique, kept
+            statement.unique_keys, statement.catalog_only = unique, quick
             statement.locks = None  # predicted before the history's facts were known
 
     def volatile_function(self, name: str) -> bool:

@@ -263,7 +263,7 @@ def _alter(s: Statement) -> Iterator[Lock]:
     locks: list[Lock] = []
     for action in s.actions:
         taken = _alter_table_action(name, action)
-        if (action.subtype, action.name) in s.rows_kept:
+        if (action.subtype, action.name) in s.catalog_only:
             taken = [Lock(lock.mode, lock.relation, False, "catalog only (the rows stay)")
                      if lock.relation == name else lock for lock in taken]
         locks.extend(taken)

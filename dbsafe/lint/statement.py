@@ -238,7 +238,7 @@ class Statement:
     # catalog work, neither rewriting nor scanning the table: a type change that keeps the
     # rows (`LintContext.type_change_keeps_rows`), SET NOT NULL of a column already NOT NULL.
     # Filled by the engine too, from the history or the database.
-    rows_kept: tuple[tuple[str, str], ...] = ()
+    catalog_only: tuple[tuple[str, str], ...] = ()
     # What PostgreSQL showed when the statement ran on a throwaway server
     # (`dbsafe.extract.migration.Observed`); None when it was not observed.
     observed: Any = None
