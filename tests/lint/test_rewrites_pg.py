@@ -10,6 +10,8 @@ lint names must be the one for what PostgreSQL did, and no rule when it did none
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1237,3 +1239,41 @@ def test_a_type_change_that_keeps_the_rows_is_quick_work_on_a_table_already_lock
         second = [row for row in rows if row.location.path.endswith("002_change.sql")
                   and row.location.line == 3 and _unqualified(row.relation) == "orders"]
         assert [row.rewrites for row in second] == [line == 3]
+
+
+def test_reads_do_not_queue_behind_a_waiting_foreign_key_lock_where_lint_says(
+        conninfo: str, tmp_path: Path) -> None:
+    """A new table's foreign key requests SHARE ROW EXCLUSIVE on the table it references;
+    while that request waits (behind a transaction that wrote to `users`), later writes
+    queue behind it but reads go on. DBS115 said "every query on `users` queues behind it"
+    (phoenix's 15 new tables referencing `users`, Mailu's `token`)."""
+    schema = "CREATE TABLE users (id bigint PRIMARY KEY);\nINSERT INTO users VALUES (1);\n"
+    change = "CREATE TABLE tokens (id bigint PRIMARY KEY, user_id bigint REFERENCES users);\n"
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute(schema)
+    writer = psycopg.connect(conninfo)
+    migration = psycopg.connect(conninfo, autocommit=True)
+    try:
+        writer.execute("INSERT INTO users VALUES (2)")  # ROW EXCLUSIVE, held until rollback
+        pid = migration.info.backend_pid
+        waiting = threading.Thread(target=migration.execute, args=(change,))
+        waiting.start()
+        with psycopg.connect(conninfo, autocommit=True) as other:
+            while not other.execute("SELECT count(*) FROM pg_locks WHERE pid = %s AND "
+                                    "NOT granted", (pid,)).fetchone()[0]:  # type: ignore[index]
+                time.sleep(0.05)
+            other.execute("SET statement_timeout = '2s'")
+            assert other.execute("SELECT count(*) FROM users").fetchone() == (1,)
+            other.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("INSERT INTO users VALUES (3)")
+        writer.rollback()
+        waiting.join(timeout=30)
+    finally:
+        writer.close()
+        migration.close()
+    found = [f for f in _history_findings(tmp_path, schema, change) if f.code == "DBS115"]
+    assert [f.message for f in found] == [
+        "SHARE ROW EXCLUSIVE lock on `users` is requested without `lock_timeout` and "
+        "`statement_timeout` set; while it waits, every write to `users` queues behind it "
+        "(`dbsafe upgrade` sets both timeouts for you)."]

@@ -99,10 +99,15 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
                         lock.relation else None) or lock.relation
             table = f"`{relation}`" if relation else "every table"
             missing_names = " and ".join(f"`{name}`" for name in missing)
+            # Only ACCESS EXCLUSIVE conflicts with plain reads: behind a weaker request
+            # (SHARE ROW EXCLUSIVE for a new foreign key) only writes queue.
+            reads_too = lock.blocks[0]
             if "lock_timeout" in missing:
-                harm = f"while it waits, every query on {table} queues behind it"
+                each = "every query on" if reads_too else "every write to"
+                harm = f"while it waits, {each} {table} queues behind it"
             else:  # the wait is bounded; how long the lock is then held is not
-                harm = (f"once granted, nothing bounds how long it is held while queries on "
+                those = "queries on" if reads_too else "writes to"
+                harm = (f"once granted, nothing bounds how long it is held while {those} "
                         f"{table} wait")
             yield ctx.finding(
                 RULE,
