@@ -208,6 +208,9 @@ class History:
     # (one built again under the name is among the migrations' own, `indexes_added`).
     indexes_dropped: set[str] = field(default_factory=set)
     partitioned: set[str] = field(default_factory=set)  # tables created PARTITION BY
+    # Tables with an index built here on an expression or with a WHERE: a type change that
+    # keeps the rows still rebuilds it when it uses the column (DBS127).
+    value_indexed: set[str] = field(default_factory=set)
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
     domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
@@ -452,6 +455,9 @@ class History:
                 if old in self.partitioned:
                     self.partitioned.discard(old)
                     self.partitioned.add(rename.new)
+                if old in self.value_indexed:
+                    self.value_indexed.discard(old)
+                    self.value_indexed.add(rename.new)
                 if old in self.default_partitions:
                     self.default_partitions[rename.new] = self.default_partitions.pop(old)
                 if old in self.checks:
@@ -480,6 +486,8 @@ class History:
                     (last(built.name) if built.name else None, built.columns))
             if s.index_def.columns:
                 self._indexes_of(last(s.index_def.table)).append(s.index_def.columns)
+            if not built.plain or built.partial:
+                self.value_indexed.add(last(built.table))
             if s.index_def.name:
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
                 if s.index_def.plain:
@@ -959,12 +967,10 @@ class LintContext:
         return False
 
     def _may_redo(self, table: str) -> bool:
-        """Does the history know a CHECK constraint or an expression index on `table`? It
-        holds neither's text, so either may use the column whose type changes."""
+        """Does the history know a CHECK constraint, or an expression or partial index, on
+        `table`? It holds neither's text, so either may use the column whose type changes."""
         name = last(table)
-        return bool(self.history.checks.get(name)) or any(
-            on == name and index not in self.history.index_columns
-            for index, on in self.history.index_tables.items())
+        return bool(self.history.checks.get(name)) or name in self.history.value_indexed
 
     def type_change_redoes(self, table: str, column: str) -> list[str]:
         """What a type change of `table.column` that keeps the rows still redoes under its

@@ -1198,13 +1198,15 @@ KEEPS_ROWS = ("ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
     # the rows stay, but the CHECK on `status` is checked again: a full scan (DBS127)
     ("ALTER TABLE orders ADD CONSTRAINT still_open CHECK (status <> 'closed');\n", KEEPS_ROWS,
      False, 3),
+    # ... and an index whose WHERE uses `status` is built again
+    ("CREATE INDEX ON orders (id) WHERE status = 'open';\n", KEEPS_ROWS, False, 3),
     # Mailu's 049fed905da7: SET NOT NULL of a primary key's column checks nothing
     ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
          "ALTER TABLE orders ALTER COLUMN id SET NOT NULL;\n", False, 4),
     ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
          "ALTER TABLE orders ALTER COLUMN total SET NOT NULL;\n", False, 3),
-], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked", "not-null-already",
-        "not-null-scans"])
+], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked", "partial-index-rebuilt",
+        "not-null-already", "not-null-scans"])
 def test_a_type_change_that_keeps_the_rows_is_quick_work_on_a_table_already_locked(
         conninfo: str, tmp_path: Path, extra: str, change: str, rewrites: bool,
         line: int) -> None:
