@@ -182,6 +182,10 @@ _UTC_NAMES = frozenset({"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "univer
                         "etc/universal", "uct", "etc/uct", "gmt0", "etc/gmt0"})
 
 
+# The context title of the table a finding about another object locks (`LintContext.finding`).
+TABLE_CONTEXT = "Table"
+
+
 @dataclass
 class History:
     """The schema facts earlier statements of the migration established.
@@ -1392,10 +1396,15 @@ class LintContext:
 
     def finding(self, rule: Rule, message: str, *, help: str | None = None,
                 subject: str | None = None, statement: Statement | None = None,
-                severity: Severity | None = None) -> Finding:
+                severity: Severity | None = None, table: str | None = None) -> Finding:
+        """A finding of `rule` at the current statement. `table`: the table a finding about
+        another object (an index) locks; said in its context, and what `--database-url`
+        weighs it by (`TABLE_CONTEXT`)."""
         statement = statement or self.current
         location = statement.location if statement else Location(self.migration.path, 1)
         context: tuple[tuple[str, str], ...] = ()
+        if table is not None and table != subject:
+            context += ((TABLE_CONTEXT, table),)
         if self.migration.revision:
             context += (("Revision", self.migration.revision),)
         if statement is not None and statement.origin:

@@ -341,10 +341,13 @@ def _weigh(finding: Finding, weighed_by: str | None, facts: DatabaseFacts,
     or a break, on a table the database does not have yet (`created`: the tables the
     migrations create, each with whether the database lacks it) is a note, since nothing
     deployed can be using it while they run. A subject naming several tables (`a, b`) is
-    new only when each of them is."""
-    if facts.before is None or not finding.subject:
+    new only when each of them is; a finding about an index is weighed by its table."""
+    from dbsafe.lint.engine import TABLE_CONTEXT
+
+    table = dict(finding.context).get(TABLE_CONTEXT)  # an index's
+    if facts.before is None or not (table or finding.subject):
         return finding
-    subjects = finding.subject.split(", ")
+    subjects = [table] if table else (finding.subject or "").split(", ")
     new = all(_created_here(subject, created or {}) for subject in subjects)
     stats = _lookup(subjects[0], facts)
     if stats is not None:

@@ -165,3 +165,32 @@ def test_what_postgresql_refuses_whatever_the_size_is_never_weighed(
     assert "~100 rows" in dict(findings["DBS128"].context)["Table size"]
     # The rewrite the same statement would do is weighed as before.
     assert findings["DBS110"].severity.value == "warning"
+
+
+def test_a_finding_about_an_index_is_weighed_by_its_table(
+        tmp_path: Path, database_url: str) -> None:
+    # DBS103's subject is the index; what its lock blocks, and for how long, is its table's.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+        conn.execute("CREATE INDEX ix_accounts_email ON accounts (email)")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_create.sql").write_text(
+        "CREATE TABLE drafts (id int PRIMARY KEY, body text);\n"
+        "CREATE INDEX ix_drafts_body ON drafts (body);\n")
+    (folder / "002_change.sql").write_text(
+        "DROP INDEX ix_drafts_body;\n"
+        "DROP INDEX ix_accounts_email;\n")
+    for large_table, expected in ((None, "warning"), (0, "error")):
+        options = {} if large_table is None else {"large_table": large_table}
+        settings = Settings(project_root=tmp_path, database_url=database_url,
+                            ignore=("DBS114", "DBS115"), **options)  # type: ignore[arg-type]
+        findings = {f.subject: f for f in commands.lint(settings, [folder]).findings
+                    if f.code == "DBS103"}
+        assert set(findings) == {"ix_drafts_body", "ix_accounts_email"}
+        new, old = findings["ix_drafts_body"], findings["ix_accounts_email"]
+        assert new.severity.value == "note"
+        assert dict(new.context)["Table"] == "drafts"
+        assert dict(new.context)["Table size"] == "none yet: a migration linted here creates it"
+        assert old.severity.value == expected
+        assert "~100 rows" in dict(old.context)["Table size"]

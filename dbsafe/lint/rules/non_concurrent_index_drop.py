@@ -66,6 +66,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             "wait until it finishes.",
             help=help,
             subject=name,
+            table=table,
         )
 
 

@@ -68,6 +68,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         f"REINDEX of {what} runs without CONCURRENTLY; {blocked}.",
         help=help,
         subject=name or None,
+        table=ctx.index_table(name) if kind == "index" and name else None,
     )
 
 
