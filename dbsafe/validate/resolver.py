@@ -568,7 +568,7 @@ class Resolver:
             return Resolution(UNPARSED, reason="not a statement sqlglot recognises")
         run = _Run(self, offset, sql)
         try:
-            run.statement(statement, None, _Ctes())
+            run.statement(statement, _embedding_scope(statement), _Ctes())
         except _Unsupported as exc:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason=str(exc))
         except RecursionError:
@@ -612,6 +612,23 @@ class Resolver:
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
             return Resolution(UNPARSED, reason=f"sqlglot does not understand {what}")
         return self._resolve_statement(inner, statements[0], offset)
+
+
+def _embedding_scope(statement: exp.Expr) -> _Scope | None:
+    """The query a statement that is one parenthesised query is written to be embedded in.
+
+    `(SELECT q.id FROM qr q WHERE q.asset_id = a.id LIMIT 1)` alone is a statement PostgreSQL
+    accepts, but nobody runs it as one: it is a subquery an application builds to put in a
+    query it makes elsewhere (`Prisma.sql`, a `sql` fragment, a string constant), whose
+    aliases and columns (`a.id`) are unknown here. What the subquery names itself is still
+    checked. A parenthesised query followed by more (`(...) UNION (...)`, `(...) ORDER BY x`)
+    is a whole statement: no such scope.
+    """
+    if not isinstance(statement, exp.Subquery) or any(
+            value for key, value in statement.args.items() if key != "this"):
+        return None
+    embedding = _Source("?embedding", _UNKNOWN, "the query it is embedded in", "?embedding")
+    return _Scope({embedding.alias: embedding})
 
 
 # PostgreSQL's grammar has no braces outside quotes and comments; sqlglot reads `{x}` as a

@@ -111,6 +111,8 @@ _CHUNK = 32
 # subscriptions (`channel.on_postgres_changes(...)`); 84: a parametrized string a test only
 # asserts on is its input; 85: a session command built at run time (`SET ... TO {x}`) is no
 # DBS304 note
+# asserts on is its input; 85: a statement that is one parenthesised query is a subquery of a
+# query it is embedded in, whose names are unknown
 _CACHE_VERSION = 85
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
