@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -354,22 +355,26 @@ class SqlFolder:
     platform: str | None = None  # "supabase": its migrations expect the platform's objects
     in_transaction: bool = False  # `sql-migrations-in-transaction`: the runner wraps files
     runner: str | None = None  # "prisma", "drizzle": its history table exists (RUNNER_HISTORY)
+    # supabase's CLI applies it: each file in a transaction, from a reset session.
+    supabase_cli: bool = False
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
         """A supabase project's folder (a `supabase` folder on its path) gets the
         platform's stand-in, and its files run in a transaction each, as supabase's CLI
-        runs them. A prisma or drizzle-kit folder's database has its runner's history
-        table."""
+        runs them. Another folder (prisma's, drizzle-kit's) of a project whose JavaScript
+        uses Supabase (`_uses_supabase`) gets the stand-in too: its database is a Supabase
+        one. A prisma or drizzle-kit folder's database has its runner's history table."""
         from dbsafe.migrate.sqlfiles import migration_runner
 
         resolved, root = path.resolve(), settings.project_root.resolve()
         # (Within the project: a checkout under some ~/supabase/ folder is not one.)
         parts = resolved.relative_to(root).parts if resolved.is_relative_to(root) \
             else resolved.parts
-        supabase = "supabase" in parts
+        supabase_cli = "supabase" in parts
+        supabase = supabase_cli or _uses_supabase(settings)
         return cls(path, settings.project_root, "supabase" if supabase else None,
-                   settings.sql_migrations_in_transaction, migration_runner(path))
+                   settings.sql_migrations_in_transaction, migration_runner(path), supabase_cli)
 
     def read(self) -> list:
         """The migrations, in the order and with the transactions their runner uses:
@@ -380,7 +385,7 @@ class SqlFolder:
 
         migrations = sql_migrations([self.path], root=self.root,
                                     wrapped_in_transaction=self.in_transaction
-                                    or self.platform == "supabase")
+                                    or self.supabase_cli)
         return [replace(m, starts_in_transaction=True)
                 if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
 
@@ -394,7 +399,8 @@ class SqlFolder:
         with throwaway_server(database="dbsafe") as server:
             url = server.url("dbsafe")
             yield url, apply_sql_migrations(migrations, url, platform=self.platform,
-                                            runner=self.runner)
+                                            runner=self.runner,
+                                            reset_each_file=self.supabase_cli)
 
     def cache_key(self, settings: Settings) -> str:
         """Hash of every file under the folder, dbsafe's version, the embedded server's
@@ -405,7 +411,7 @@ class SqlFolder:
         digest = hashlib.sha256(
             f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
             f"pg {_embedded_version()} platform {self.platform} "
-            f"transaction {self.in_transaction}\0".encode())
+            f"transaction {self.in_transaction} cli {self.supabase_cli}\0".encode())
         if self.platform == "supabase":
             digest.update(supabase_platform_sql().encode())
         if self.runner is not None:
@@ -417,6 +423,40 @@ class SqlFolder:
             digest.update(path.relative_to(self.path).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())
         return digest.hexdigest()[:24]
+
+
+# npm packages only an application talking to Supabase depends on: its client libraries
+# (`@supabase/supabase-js`, `@supabase/ssr`, the auth helpers, ...) and its CLI (`supabase`).
+_SUPABASE_PACKAGE_SCOPE = "@supabase/"
+_SUPABASE_CLI_PACKAGE = "supabase"
+
+
+def _uses_supabase(settings: Settings) -> bool:
+    """Whether a `package.json` of the project (at its root or in a workspace folder, found
+    as a monorepo's migrations are) depends on a Supabase package: then its database is a
+    Supabase one, holding the platform's `auth` and `storage` schemas, whatever tool writes
+    the migrations (prisma with Supabase, as shelf.nu runs it)."""
+    from dbsafe.extract.files import workspace_folders
+
+    root = settings.project_root
+    manifests = ["package.json", *workspace_folders(
+        root, ("package.json",), depth=WORKSPACE_DEPTH, exclude=settings.exclude,
+        skip=NOT_THE_APPLICATION)]
+    for name in manifests:
+        try:
+            manifest = json.loads((root / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(manifest, dict):
+            continue
+        for key in ("dependencies", "devDependencies", "peerDependencies",
+                    "optionalDependencies"):
+            packages = manifest.get(key)
+            if isinstance(packages, dict) and any(
+                    isinstance(p, str) and (p.startswith(_SUPABASE_PACKAGE_SCOPE)
+                                            or p == _SUPABASE_CLI_PACKAGE) for p in packages):
+                return True
+    return False
 
 
 def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:

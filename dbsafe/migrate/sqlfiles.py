@@ -99,7 +99,8 @@ class StatementFailure:
 
 def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
                          platform: str | None = None,
-                         runner: str | None = None) -> tuple[StatementFailure, ...]:
+                         runner: str | None = None,
+                         reset_each_file: bool | None = None) -> tuple[StatementFailure, ...]:
     """Run `migrations` in order on the database at `url`; returns what failed.
 
     Args:
@@ -107,6 +108,8 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
         url: a libpq URL of the database to migrate (the throwaway one).
         platform: "supabase" to create the platform's stand-in first.
         runner: a key of `RUNNER_HISTORY`: that runner's history table is created first.
+        reset_each_file: start each file from a reset session, as supabase's CLI does;
+            by default, with supabase's stand-in.
 
     Raises:
         DatabaseError: the database could not be reached, or the connection broke.
@@ -119,9 +122,11 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
             conn.execute(RUNNER_HISTORY[runner])
     # A session of its own, started with what the stand-in set for the database (supabase's
     # search_path with `extensions`): what `RESET ALL` goes back to.
+    if reset_each_file is None:
+        reset_each_file = platform == "supabase"
     with _connect(url) as conn:
         for migration in migrations:
-            if platform == "supabase":
+            if reset_each_file:
                 # supabase's CLI resets the session before each file: the
                 # `set_config('search_path', '', false)` a `supabase db dump` file starts
                 # with ends with that file (`ApplyMigrations`, pkg/migration/apply.go).

@@ -52,6 +52,53 @@ export async function load() {
 """
 
 
+AUTH_TS = """export async function confirm(db, email) {
+  await db.$queryRaw`SELECT id FROM auth.users WHERE email = ${email} LIMIT 1`;
+  await db.$queryRaw`SELECT sso_provider_id::text AS "ssoProviderId" FROM auth.sso_domains`;
+  await db.$queryRaw`SELECT id, emial FROM auth.users`;
+  await db.$queryRaw`SELECT "ownerId" FROM "Asset"`;
+}
+"""
+
+
+@pytest.mark.parametrize("client", [None, "@supabase/supabase-js", "supabase"])
+def test_a_prisma_folder_of_a_supabase_app_has_the_platforms_schemas(
+        tmp_path: Path, client: str | None) -> None:
+    """Shelf.nu keeps prisma migrations and runs them on Supabase, which its web app
+    (depending on `@supabase/supabase-js`) talks to: its `$queryRaw` reading `auth.users`
+    and `auth.sso_domains` was a false DBS301 ("no schema `auth`"). A project depending on
+    a Supabase package gets the platform's stand-in under any folder of SQL migrations;
+    prisma's files still run as prisma runs them, not as supabase's CLI does."""
+    from dbsafe.sources import SqlFolder
+
+    folder = tmp_path / "packages" / "database" / "prisma" / "migrations"
+    (folder / "20240101000000_init").mkdir(parents=True)
+    (folder / "20240101000000_init" / "migration.sql").write_text(
+        'CREATE TABLE "Asset" ("id" TEXT PRIMARY KEY, "title" TEXT);\n')
+    web = tmp_path / "apps" / "webapp"
+    (web / "app").mkdir(parents=True)
+    (web / "app" / "auth.ts").write_text(AUTH_TS)
+    dependencies = {"@prisma/client": "5.0.0"} | ({client: "2.0.0"} if client else {})
+    (web / "package.json").write_text(json.dumps({"dependencies": dependencies}))
+    (tmp_path / "package.json").write_text('{"private": true, "workspaces": ["apps/*"]}')
+    settings = load_settings(tmp_path, environ={})
+
+    report = commands.validate(settings, [web])
+
+    if client is None:  # no sign of Supabase: a plain PostgreSQL has no `auth`
+        assert findings(report) == [("DBS301", "apps/webapp/app/auth.ts", line)
+                                    for line in (2, 3, 4)] + [
+            ("DBS302", "apps/webapp/app/auth.ts", 5)]
+        return
+    # `auth.users` is described (its columns are checked), `auth.sso_domains` is not
+    assert findings(report) == [("DBS302", "apps/webapp/app/auth.ts", 4),
+                                ("DBS302", "apps/webapp/app/auth.ts", 5)]
+    assert {f.subject for f in report.findings} == {"auth.users.emial", "public.Asset.ownerId"}
+    sql_folder = SqlFolder.of(folder, settings)
+    assert (sql_folder.platform, sql_folder.supabase_cli) == ("supabase", False)
+    assert not any(m.starts_in_transaction for m in sql_folder.read())
+
+
 def make_project(root: Path, migrations: dict[str, str] = MIGRATIONS) -> Path:
     folder = root / "supabase" / "migrations"
     folder.mkdir(parents=True)
