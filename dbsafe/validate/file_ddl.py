@@ -45,8 +45,13 @@ class FileDdl:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
                     or self.roles or self.opaque)
 
-    def after(self, sql: str) -> FileDdl:
+    def after(self, sql: str, *, unreadable_is_opaque: bool = False) -> FileDdl:
         """These changes, and those `sql` makes.
+
+        `unreadable_is_opaque`: DDL PostgreSQL's parser rejects makes the rest opaque (in a
+        script: SQL Server's `CREATE TABLE t (id INT IDENTITY(1,1))` makes the `t` its next
+        statement fills), as a migration statement it rejects does. Elsewhere (strings in
+        code, which may be prose starting with "create" or "set") it changes nothing.
 
         >>> ddl = FileDdl().after("CREATE SCHEMA crm").after("CREATE TABLE crm.Leads (id int)")
         >>> sorted(ddl.relations), sorted(ddl.schemas)
@@ -71,6 +76,8 @@ class FileDdl:
         True
         >>> sorted(FileDdl().after("CREATE EXTENSION IF NOT EXISTS pg_buffercache").extensions)
         ['pg_buffercache']
+        >>> FileDdl().after("CREATE TABLE t (id INT IDENTITY(1,1))", unreadable_is_opaque=True).opaque
+        True
         >>> sorted(FileDdl().after("SET ROLE app").after("SELECT set_config('role', 'x', true)").roles)
         ['app', 'x']
         """
@@ -105,7 +112,7 @@ class FileDdl:
                 statements = parse_sql(numbered)
             except (ParseError, ValueError, RecursionError):
                 log.debug("pglast could not parse %r", sql[:200])
-                return self
+                return self._with(opaque=True) if unreadable_is_opaque else self
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
         for raw in statements:

@@ -112,8 +112,9 @@ _CHUNK = 32
 # asserts on is its input; 85: a session command built at run time (`SET ... TO {x}`) is no
 # DBS304 note
 # asserts on is its input; 85: a statement that is one parenthesised query is a subquery of a
-# query it is embedded in, whose names are unknown
-_CACHE_VERSION = 85
+# query it is embedded in, whose names are unknown; 86: in a .sql file, DDL PostgreSQL's parser
+# rejects makes the rest of the file unknown
+_CACHE_VERSION = 86
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -447,7 +448,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
         _analyse_fragment(fragment, snapshot, outcome, earlier, server_version, catalog,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
-            earlier = earlier.after(fragment.sql)
+            earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown)
     return outcome

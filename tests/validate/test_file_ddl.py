@@ -271,3 +271,34 @@ def test_reading_a_file_that_is_not_sent_changes_nothing(
     (tmp_path / "save.py").write_text(source, encoding="utf-8")
     outcome = analyse_file(tmp_path / "save.py", tmp_path, constructs)
     assert [c.finding.code for c in outcome.candidates] == ["DBS301"]
+
+
+# quadratic's docker/mssql-connection/scripts/seed_db.sql, a SQL Server seed: PostgreSQL's
+# parser rejects its CREATE TABLE (`IDENTITY(1,1)`, `VARCHAR(MAX)`), whose table the INSERT
+# after it fills. What DDL PostgreSQL cannot read makes is unknown (as for a migration
+# statement its parser rejects); a statement before it is still checked.
+_TSQL_SEED = """\
+INSERT INTO dbo.before_it (id) VALUES (1);
+CREATE TABLE dbo.all_native_data_types (
+    id INT IDENTITY(1,1) PRIMARY KEY,
+    nvarchar_max_col NVARCHAR(MAX)
+);
+INSERT INTO dbo.all_native_data_types (nvarchar_max_col) VALUES (N'x');
+SELECT id FROM nowhere;
+"""
+
+
+def test_what_ddl_postgresql_cannot_read_makes_is_unknown(
+        tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    script = tmp_path / "seed_db.sql"
+    script.write_text(_TSQL_SEED, encoding="utf-8")
+    outcome = analyse_file(script, tmp_path, constructs)
+    assert [(c.finding.code, c.finding.location.line) for c in outcome.candidates] == [
+        ("DBS301", 1)]
+
+
+@pytest.mark.db
+def test_postgresqls_parser_rejects_that_ddl(postgresql: psycopg.Connection) -> None:
+    create = _TSQL_SEED.split(";\n")[1]
+    with pytest.raises(psycopg.errors.SyntaxError):
+        postgresql.execute(create)
