@@ -17,7 +17,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -100,19 +104,10 @@ class FileDdl:
         from pglast.parser import ParseError
 
         try:
-            statements = parse_sql(sql)
+            statements = _parsed(parse_sql, sql)
         except (ParseError, ValueError, RecursionError):
-            # `CREATE TEMP TABLE t AS SELECT ... WHERE a = %s`: driver placeholders, as `$n`
-            from dbsafe.validate.quick import _numbered
-
-            numbered = _numbered(sql)
-            try:
-                if numbered is None or numbered == sql:
-                    raise ValueError(sql)
-                statements = parse_sql(numbered)
-            except (ParseError, ValueError, RecursionError):
-                log.debug("pglast could not parse %r", sql[:200])
-                return self._with(opaque=True) if unreadable_is_opaque else self
+            log.debug("pglast could not parse %r", sql[:200])
+            return self._with(opaque=True) if unreadable_is_opaque else self
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
         for raw in statements:
@@ -272,6 +267,27 @@ def _implied_sequences(node: object) -> set[str]:
     return {f"{table}_{column}_seq" for column in identities}
 
 
+def _parsed(parse: Callable[[str], T], sql: str) -> T:
+    """`parse(sql)`, else `parse` of `sql` with its placeholders (a driver's `%s`, psql's
+    `:'name'`, read as `:name`) numbered as `$n`: `CREATE TEMP TABLE t AS SELECT ... WHERE
+    a = %s`, `SELECT * INTO TEMP r FROM f(:'run_id')` make their tables all the same.
+
+    Raises:
+        ParseError, ValueError, RecursionError: PostgreSQL's parser rejects both.
+    """
+    from pglast.parser import ParseError
+
+    try:
+        return parse(sql)
+    except (ParseError, ValueError, RecursionError):
+        from dbsafe.validate.quick import _numbered
+
+        numbered = _numbered(sql)
+        if numbered is None or numbered == sql:
+            raise
+        return parse(numbered)
+
+
 def _query_effects(sql: str) -> tuple[frozenset[str], bool, frozenset[str]]:
     """Tables `SELECT ... INTO name` creates (PostgreSQL accepts INTO only where it creates
     one: in the outermost query, or the first branch of its set operation), whether the
@@ -282,7 +298,7 @@ def _query_effects(sql: str) -> tuple[frozenset[str], bool, frozenset[str]]:
     from pglast.parser import ParseError, parse_sql_json
 
     try:
-        text = parse_sql_json(sql)
+        text = _parsed(parse_sql_json, sql)
     except (ParseError, ValueError, RecursionError):
         return frozenset(), False, frozenset()
     if '"intoClause"' not in text and '"set_config"' not in text:

@@ -302,3 +302,32 @@ def test_postgresqls_parser_rejects_that_ddl(postgresql: psycopg.Connection) -> 
     create = _TSQL_SEED.split(";\n")[1]
     with pytest.raises(psycopg.errors.SyntaxError):
         postgresql.execute(create)
+
+
+# pgflow's pgTAP tests keep a function's result with `select * into temporary complete_result
+# from pgflow.complete_task(:'test_run_id'::uuid, ...)` and read it after: the placeholder
+# (psql's variable, a driver's) made PostgreSQL's parser reject the text, so the table the
+# statement creates was missed and each later read was a false DBS301.
+_INTO_WITH_PLACEHOLDER = {
+    "job.sql": "SELECT id, x INTO TEMP scratch FROM a WHERE id = :'wanted'::int;\n"
+               "SELECT x FROM scratch;\n",
+    "job.py": 'def job(cur):\n'
+              '    cur.execute("SELECT id, x INTO TEMP scratch FROM a WHERE id = %s", (1,))\n'
+              '    cur.execute("SELECT x FROM scratch")\n',
+}
+
+
+@pytest.mark.parametrize("name", _INTO_WITH_PLACEHOLDER)
+def test_select_into_with_a_placeholder_creates_its_table(
+        name: str, tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    (tmp_path / name).write_text(_INTO_WITH_PLACEHOLDER[name], encoding="utf-8")
+    outcome = analyse_file(tmp_path / name, tmp_path, constructs)
+    assert outcome.findings == [] and outcome.candidates == []
+
+
+@pytest.mark.db
+def test_select_into_with_a_value_runs_on_postgresql(postgresql: psycopg.Connection) -> None:
+    postgresql.execute((FIXTURES / "constructs_schema.sql").read_text(encoding="utf-8"))
+    postgresql.execute("SELECT id, x INTO TEMP scratch FROM a WHERE id = '1'::int")
+    postgresql.execute("PREPARE q AS SELECT x FROM scratch")
+    postgresql.rollback()
