@@ -238,6 +238,13 @@ class _Markup(HTMLParser):
             content = start + len(self.get_starttag_text() or "")
             self.scripts.append((start, dict(attrs), content, None))
 
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """`<x ... />`: an element with no content, as the component compilers read `/>`;
+        so a `<script ... />` (Astro's `<script is:inline set:html={...} />`) has no code
+        to read, and is no unclosed script (html.parser reads no content for it either)."""
+        start = self.position()
+        self.closed.append((start, start))
+
     def handle_endtag(self, tag: str) -> None:
         end = self.position()
         for index in range(len(self.open) - 1, -1, -1):

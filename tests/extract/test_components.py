@@ -116,6 +116,25 @@ def test_an_unclosed_script_is_a_skip_not_a_traceback() -> None:
         (2, "<script> without its </script>")]
 
 
+@pytest.mark.parametrize("path, head", [("A.astro", "---\nconst id = 1\n---\n"),
+                                        ("A.vue", ""), ("A.svelte", "")])
+def test_a_self_closed_script_is_no_unclosed_one(path: str, head: str) -> None:
+    # openpanel's Astro SDK: `<script is:inline set:html={...} />`, an element with no
+    # content (as the component compilers read `/>`), was a skip saying the markup is
+    # malformed; the script after it is still read.
+    text = (f"{head}<script is:inline set:html={{`window.op('identify', ${{id}})`}} />\n"
+            "<p>x</p>\n<script>\nconst rows = await sql`SELECT id FROM notes`\n</script>\n")
+    result = sql_in_component(text, path)
+    assert result.skipped == ()
+    assert [f.sql for f in result.fragments] == ["SELECT id FROM notes"]
+
+
+def test_a_component_ending_in_a_self_closed_script() -> None:
+    text = "---\nconst id = 1\n---\n\n<script is:inline set:html={`op(${id})`} />"
+    result = sql_in_component(text, "IdentifyComponent.astro")
+    assert (result.fragments, result.skipped) == ((), ())
+
+
 def test_markup_html_parser_rejects_is_a_skip_not_a_traceback() -> None:
     # Python 3.11's html.parser raises AssertionError on an unknown marked section; later
     # ones read it as a bogus comment. Either way: no traceback, nothing read from it.
