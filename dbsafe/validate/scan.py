@@ -114,8 +114,9 @@ _CHUNK = 32
 # asserts on is its input; 85: a statement that is one parenthesised query is a subquery of a
 # query it is embedded in, whose names are unknown; 86: in a .sql file, DDL PostgreSQL's parser
 # rejects makes the rest of the file unknown; 87: `SELECT ... INTO t` with a placeholder (`%s`,
-# psql's `:'x'`) creates `t`; 88: a self-closed `<script ... />` of a component is no unclosed one
-_CACHE_VERSION = 88
+# psql's `:'x'`) creates `t`; 88: a self-closed `<script ... />` of a component is no unclosed one;
+# 89: a schema a failed migration statement names that the schema lacks is unknown
+_CACHE_VERSION = 89
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -103,8 +103,13 @@ class Unknown:
                 continue
             # A relation it reads that the schema lacks: the migration ran in production,
             # so production has it (made outside the migrations, by hand or the platform).
-            relations.update(name for schema, name in _relations_named(statements)
+            # So is a schema it names: made outside them (a runner's `CREATE SCHEMA` before
+            # the files), it may hold anything.
+            named = _relations_named(statements)
+            relations.update(name for schema, name in named
                              if snapshot.find_relation(name, schema) is None)
+            schemas.update(schema for schema, _ in named
+                           if schema and schema not in snapshot.schemas)
             for raw in statements:
                 node = raw.stmt
                 if (isinstance(node, ast.IndexStmt) and node.relation is not None

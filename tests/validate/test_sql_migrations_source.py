@@ -485,6 +485,43 @@ def test_a_relation_a_failed_migration_statement_reads_is_unknown_not_missing(
         ("DBS302", 2), ("DBS301", 3)]
 
 
+STRIPE_SCHEMA_MIGRATION = 'create table if not exists "stripe"."invoices" (id text primary key, customer text);\n'
+STRIPE_QUERIES = ("select customer from stripe.invoices where id = 'in_1';\n"
+                  "delete from stripe.active_entitlements where customer = 'c';\n"
+                  "select 1 from billing.accounts;\n")
+
+
+def test_a_schema_a_failed_migration_statement_names_is_unknown_not_missing(
+        tmp_path: Path) -> None:
+    """supabase/stripe-sync-engine's runner makes the `stripe` schema in code (`CREATE
+    SCHEMA IF NOT EXISTS ${schema}`) before its migrations, which create tables in it: on
+    the throwaway each failed (3F000), and every query of `stripe.*` was a false DBS301 "no
+    schema `stripe`". The migrations ran in production, so production has the schema, and
+    what else it holds was made outside them. A schema no migration names is still missing."""
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "0001_invoices.sql").write_text(STRIPE_SCHEMA_MIGRATION)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "queries.sql").write_text(STRIPE_QUERIES)
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.line) for f in report.findings) == [
+        ("DBS006", 1), ("DBS301", 3)]
+    note = next(f for f in report.findings if f.code == "DBS006")
+    assert dict(note.context)["PostgreSQL"].startswith("3F000")
+
+
+@pytest.mark.db
+def test_the_stripe_schema_made_first_runs_migration_and_queries(
+        postgresql) -> None:
+    postgresql.execute("CREATE SCHEMA IF NOT EXISTS stripe")  # what the runner does first
+    postgresql.execute(STRIPE_SCHEMA_MIGRATION)
+    postgresql.execute("CREATE TABLE stripe.active_entitlements (customer text)")  # a later one
+    for query in STRIPE_QUERIES.splitlines()[:2]:
+        postgresql.execute(f"PREPARE q AS {query.rstrip(';')}")
+        postgresql.execute("DEALLOCATE q")
+    postgresql.rollback()
+
+
 def test_a_failed_statement_that_changes_no_schema_is_no_note(tmp_path: Path) -> None:
     # Production has the platform's auth.audit_log_entries and auth.identities (the stand-in
     # leaves them out) and the user the insert refers to: these change privileges and rows
