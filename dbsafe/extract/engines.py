@@ -2,7 +2,8 @@
 
 A project with a SQLite cache, a ClickHouse or BigQuery warehouse, a DuckDB file or a Spark
 job next to its PostgreSQL database sends those engines statements about tables the
-PostgreSQL schema never has. `dbsafe.extract.python` skips a statement a module shows going
+PostgreSQL schema never has; so does one reading a SaaS API whose query language looks
+like SQL (QuickBooks Online's, Salesforce's SOQL). `dbsafe.extract.python` skips a statement a module shows going
 to one of them ("sent to ClickHouse, not PostgreSQL"); what counts as showing it is decided
 there, once for every engine. This module only says how each engine's Python libraries
 spell their connections, by the dotted names a module imports them under.
@@ -28,6 +29,8 @@ class Engine:
             returns.
         objects: Dotted names that are one themselves: DuckDB's module (`duckdb.sql(...)`
             runs on its default connection), a session builder (`SparkSession.builder`).
+        modules: Modules every name in which is one: python-quickbooks' entity classes
+            (`Invoice.query(...)` of `quickbooks.objects.invoice`) each send a query.
         dialects: SQLAlchemy URL dialects (`mysql` of `"mysql+pymysql://..."`).
         named_by: Words that, in an identifier, name the engine (`query_clickhouse`,
             `clickhouse_client`): a project's own helper, factory or fixture for it.
@@ -38,12 +41,18 @@ class Engine:
     makers: frozenset[str]
     types: frozenset[str]
     objects: frozenset[str] = frozenset()
+    modules: tuple[str, ...] = ()
     dialects: frozenset[str] = frozenset()
     named_by: tuple[str, ...] = ()
 
     def of(self, dotted: str) -> bool:
         """Whether calling `dotted` gives one of this engine's connections."""
         return dotted in self.makers or dotted in self.types
+
+    def is_one(self, dotted: str) -> bool:
+        """Whether the object `dotted` names is itself one of this engine's connections."""
+        return dotted in self.objects or any(
+            dotted.startswith(module + ".") for module in self.modules)
 
 
 SQLITE = Engine(
@@ -143,6 +152,19 @@ ENGINES: tuple[Engine, ...] = (
                            "pyspark.sql.session.SparkSession.builder"}),
         named_by=("spark",),
     ),
+    # Not databases: SaaS APIs whose query language reads like SQL. No `named_by`: an
+    # application names its own tables and helpers after them (`quickbooks_invoices`).
+    Engine(
+        "QuickBooks Online", ("quickbooks",),
+        makers=frozenset(),
+        types=frozenset({"quickbooks.QuickBooks", "quickbooks.client.QuickBooks"}),
+        modules=("quickbooks.objects",),
+    ),
+    Engine(
+        "Salesforce", ("salesforce",),
+        makers=frozenset(),
+        types=frozenset({"simple_salesforce.Salesforce", "simple_salesforce.api.Salesforce"}),
+    ),
 )
 
 # Methods of a connection, engine, pool or builder whose result is of the same engine: a
@@ -154,8 +176,9 @@ SAME_ENGINE = frozenset({
 })
 # Methods that send their first argument (or `sql=`/`query=`) as a statement on these
 # engines' connections, beside the DB-API ones every driver has (`execute`): ClickHouse's
-# `client.query`/`command`, DuckDB's and Spark's `.sql`, BigQuery's `client.query`.
+# `client.query`/`command`, DuckDB's and Spark's `.sql`, BigQuery's `client.query`,
+# simple-salesforce's `query_all`.
 ENGINE_SINKS = frozenset({
     "query", "sql", "command", "query_df", "query_np", "query_arrow", "query_row_block_stream",
-    "raw_query", "execute_iter", "iterate",
+    "raw_query", "execute_iter", "iterate", "query_all", "query_all_iter",
 })

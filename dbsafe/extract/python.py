@@ -585,7 +585,7 @@ class _Extractor:
         if isinstance(node, (ast.Name, ast.Attribute)):
             dotted = self._dotted(node)
             if dotted is not None:
-                engine = next((e for e in self.engines if dotted in e.objects), None)
+                engine = next((e for e in self.engines if e.is_one(dotted)), None)
                 if engine is not None:
                     return engine
             # A name that says what it holds: a `clickhouse_client` fixture, `self.duckdb`.

@@ -116,7 +116,9 @@ _CHUNK = 32
 # rejects makes the rest of the file unknown; 87: `SELECT ... INTO t` with a placeholder (`%s`,
 # psql's `:'x'`) creates `t`; 88: a self-closed `<script ... />` of a component is no unclosed one;
 # 89: a schema a failed migration statement names that the schema lacks is unknown
-_CACHE_VERSION = 89
+# asserts on is its input; 85: QuickBooks Online's and Salesforce's query languages (python-quickbooks'
+# entity classes, simple-salesforce) are skipped as another engine's
+_CACHE_VERSION = 90
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

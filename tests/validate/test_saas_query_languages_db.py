@@ -1,0 +1,64 @@
+"""Query languages of SaaS APIs that read like SQL: QuickBooks Online's and Salesforce's.
+
+MetaBrainz.org (metabrainz/metabrainz.org, `metabrainz/admin/quickbooks/views.py`,
+`metabrainz/invoices/send_invoices.py`) reads its invoices through python-quickbooks:
+`Invoice.query("select * from invoice where Id = '%s'" % ..., qb=client)`, an entity class
+of `quickbooks.objects` sending QuickBooks' query language to Intuit's API: one false
+DBS301 (`invoice`) and two statements "not analysed" (`... maxresults 300`). Salesforce's
+SOQL through simple-salesforce (`sf.query_all("SELECT Id FROM Contact")`) is the same
+shape. The module shows where they go; PostgreSQL statements beside them stay checked.
+Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import validate_module
+
+_INVOICES = '''\
+from quickbooks import QuickBooks
+from quickbooks.objects.invoice import Invoice
+from quickbooks.objects import Customer
+from simple_salesforce import Salesforce
+
+
+def copy_invoices(client, base_id, db):
+    found = Invoice.query("select * from invoice where Id = '%s'" % base_id, qb=client)
+    recent = Invoice.query(
+        "select * from invoice order by metadata.createtime desc maxresults 300", qb=client)
+    customers = Customer.query("SELECT * FROM Customer WHERE Active = true", qb=client)
+    db.execute("SELECT nickname FROM supporter")
+    return found, recent, customers
+
+
+def company(auth_client):
+    client = QuickBooks(auth_client=auth_client, refresh_token="t", company_id="1")
+    return client.query("SELECT * FROM CompanyInfo")
+
+
+def contacts(db):
+    sf = Salesforce(username="u", password="p", security_token="t")
+    rows = sf.query_all("SELECT Id, Email FROM Contact WHERE LastName = 'Jones'")
+    db.execute("SELECT id FROM contact")
+    return rows, sf.query("SELECT Id FROM Account")
+'''
+
+
+@pytest.mark.db
+def test_quickbooks_and_salesforce_queries_are_not_postgresql(database_url: str,
+                                                              tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "invoices.py", _INVOICES)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 12, "public.supporter.nickname"),
+        ("DBS301", 24, "public.contact")]
+    skipped = {s.location.line: s.reason for s in report.skipped}
+    assert skipped == {8: "sent to QuickBooks Online, not PostgreSQL",
+                       10: "sent to QuickBooks Online, not PostgreSQL",
+                       11: "sent to QuickBooks Online, not PostgreSQL",
+                       18: "sent to QuickBooks Online, not PostgreSQL",
+                       23: "sent to Salesforce, not PostgreSQL",
+                       25: "sent to Salesforce, not PostgreSQL"}
