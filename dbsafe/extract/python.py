@@ -949,28 +949,32 @@ class _Extractor:
 
     def _parametrized_only_asserted(self, node: ast.expr) -> bool:
         """True for a string among `@pytest.mark.parametrize(names, values)`'s values (in a
-        row tuple, or a `pytest.param(...)`) when the test it decorates reads every one of
-        those names only in assertions: a SQL splitter's or formatter's input. A test that
-        sends one (`db.execute(sql)`) keeps its strings statements."""
-        holder: ast.AST = node
-        parent = self.parents.get(id(holder))
+        row tuple, or a `pytest.param(...)`) when the test it decorates reads the name it
+        binds only in assertions: a SQL splitter's or formatter's input, or the expected
+        output beside the input a test hands to the code (`("... $1", ("42",), "... 42")`,
+        then `assert substitute(template, args) == expected`). A test that sends it
+        (`db.execute(sql)`) keeps the string a statement."""
+        chain: list[ast.AST] = [node]  # the string, then what holds it, to the values list
+        parent = self.parents.get(id(node))
         for _ in range(3):  # the values list, a row tuple in it, a pytest.param(...) call
             if isinstance(parent, ast.Call) and _call_name(parent) == "parametrize":
                 break
             if not (isinstance(parent, (ast.List, ast.Tuple, ast.Set)) or (
                     isinstance(parent, ast.Call) and _call_name(parent) == "param")):
                 return False
-            holder, parent = parent, self.parents.get(id(parent))
+            chain.append(parent)
+            parent = self.parents.get(id(parent))
         if not (isinstance(parent, ast.Call) and _call_name(parent) == "parametrize"
-                and len(parent.args) >= 2 and parent.args[1] is holder):
+                and len(parent.args) >= 2 and parent.args[1] is chain[-1]):
             return False
         test = self.parents.get(id(parent))
         if not isinstance(test, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
                 not any(d is parent for d in test.decorator_list):
             return False
         names = _parametrized_names(parent.args[0])
-        return bool(names) and all(self._reads_only_asserted(name, test, depth=2)
-                                   for name in names)
+        bound = names if len(names) == 1 else _row_name(names, chain)
+        return bool(bound) and all(self._reads_only_asserted(name, test, depth=2)
+                                   for name in bound)
 
     def _reads_only_asserted(self, name: str, within: ast.AST, *, depth: int) -> bool:
         """Whether `name` is read in `within` and every read is in an assertion, or is
@@ -1803,6 +1807,18 @@ def _tables_tested(test: ast.expr) -> Iterator[str]:
 
 
 _TABLE_LISTS = frozenset({"get_table_names", "table_names"})
+
+
+def _row_name(names: list[str], chain: list[ast.AST]) -> list[str]:
+    """The one of several parametrized `names` a value binds: its position in its row (a
+    tuple, list or `pytest.param(...)` of the values list). `chain` runs from the value
+    out to the values list; [] when the value is no element of a row."""
+    if len(chain) < 3:
+        return []
+    row, element = chain[-2], chain[-3]
+    values = row.args if isinstance(row, ast.Call) else getattr(row, "elts", [])
+    index = next((i for i, value in enumerate(values) if value is element), None)
+    return [] if index is None or index >= len(names) else [names[index]]
 
 
 def _parametrized_names(names: ast.expr) -> list[str]:

@@ -118,7 +118,9 @@ _CHUNK = 32
 # 89: a schema a failed migration statement names that the schema lacks is unknown
 # asserts on is its input; 85: QuickBooks Online's and Salesforce's query languages (python-quickbooks'
 # entity classes, simple-salesforce) are skipped as another engine's
-_CACHE_VERSION = 90
+# entity classes, simple-salesforce) are skipped as another engine's; 86: a parametrized value is
+# judged by the one name its place in the row binds
+_CACHE_VERSION = 91
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

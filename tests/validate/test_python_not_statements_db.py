@@ -192,3 +192,45 @@ def test_a_parametrized_string_a_test_only_asserts_on_is_its_input(database_url:
                              "test_sql.py", _PARAMETRIZED)
     assert [(f.code, f.location.line, f.subject) for f in report.findings
             if f.location and f.code != "DBS304"] == [("DBS302", 22, "public.records.nosuch")]
+
+
+# pgspecial's favourite-query tests (dbcli/pgspecial 8e1f5db, `tests/test_internal.py`):
+# the expected output of a template substitution is a parametrized value the test only
+# compares with, beside a template it hands to the code under test (3 false DBS301).
+_PARAMETRIZED_EXPECTED = '''\
+import pytest
+
+from app.favorites import substitute
+
+
+@pytest.mark.parametrize(
+    "template,args,expected",
+    [
+        ("select * from records where id = $1", ("42",),
+         "select * from footable where id = 42"),
+        pytest.param("select * from records where id IN ($*)", ("1", "2"),
+                     "select * from bartable where id IN (1, 2)", id="list"),
+    ],
+)
+def test_substitute(template, args, expected):
+    result, error = substitute(template, args)
+    assert result == expected
+
+
+@pytest.mark.parametrize(("sql", "expected"), [("SELECT nosuch FROM records", [])])
+def test_runs(db, sql, expected):
+    rows = db.execute(sql).fetchall()
+    assert rows == expected
+'''
+
+
+@pytest.mark.db
+def test_a_parametrized_value_a_test_only_asserts_on_is_no_statement(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    # Each value binds one name: the one whose name the test only compares with is its
+    # expected output, whatever the test does with the others. The template it hands to
+    # the code (`substitute(template, ...)`) and the statement it sends stay checked.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE records (id int)",
+                             "test_favorites.py", _PARAMETRIZED_EXPECTED)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings
+            if f.location and f.code != "DBS304"] == [("DBS302", 20, "public.records.nosuch")]
