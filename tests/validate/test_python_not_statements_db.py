@@ -234,3 +234,30 @@ def test_a_parametrized_value_a_test_only_asserts_on_is_no_statement(database_ur
                              "test_favorites.py", _PARAMETRIZED_EXPECTED)
     assert [(f.code, f.location.line, f.subject) for f in report.findings
             if f.location and f.code != "DBS304"] == [("DBS302", 20, "public.records.nosuch")]
+
+
+_SENT_IN_ASSERTIONS = '''\
+import pytest
+
+
+@pytest.mark.parametrize("sql", ["SELECT nosuch FROM records"])
+def test_runs(db, sql):
+    assert db.execute(sql).fetchall() == []
+
+
+def test_each(cur):
+    queries = ["SELECT id FROM records", "SELECT missing FROM records"]
+    for query in queries:
+        assert cur.execute(query).rowcount == 0
+'''
+
+
+@pytest.mark.db
+def test_a_name_sent_inside_an_assertion_stays_a_statement(database_url: str,
+                                                            tmp_path: Path) -> None:
+    # `assert db.execute(sql)...`: the read is in an assertion, but it is a sink's statement.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE records (id int)",
+                             "test_sent.py", _SENT_IN_ASSERTIONS)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings
+            if f.location and f.code != "DBS304"] == [("DBS302", 4, "public.records.nosuch"),
+                                                      ("DBS302", 10, "public.records.missing")]
