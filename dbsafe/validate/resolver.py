@@ -500,7 +500,8 @@ class Resolver:
             resolution = _CLEAN
         else:
             resolution = self._resolve_with_sqlglot(sql)
-        if resolution.status == UNPARSED and not resolution.problems:
+        if resolution.status == UNPARSED and not resolution.problems and \
+                resolution.reason != _TEMPLATE:  # a template's names are not yet filled in
             resolution = self._relations_by_postgresql(sql, resolution.reason) or resolution
         elif resolution.problems:
             resolution = _named_by_postgresql(sql, resolution)
@@ -634,6 +635,8 @@ def _embedding_scope(statement: exp.Expr) -> _Scope | None:
 # PostgreSQL's grammar has no braces outside quotes and comments; sqlglot reads `{x}` as a
 # struct literal (DuckDB's) whose `x` would be taken for a column. Such text is a template
 # (str.format, Jinja, a placeholder replaced before sending), not the statement that runs.
+# So is one with braces in a quoted identifier: `FROM "{0}"` quotes the name `.format()`
+# puts there, no relation is called `{0}`. Braces in string literals are values (`'{a,b}'`).
 _TEMPLATE = "braces outside quotes: a template filled in before it runs, not SQL as written"
 
 
@@ -647,7 +650,9 @@ def _braces_outside_quotes(sql: str) -> bool:
             tokens = tokenize_postgres(sql)
         except SqlglotError:
             return False
-    return any(token.token_type in _BRACES for token in tokens)
+    return any(token.token_type in _BRACES or (
+        token.token_type == sqlglot.TokenType.IDENTIFIER and ("{" in token.text or "}" in token.text))
+        for token in tokens)
 
 
 # `{`, `}`, and Jinja's `{%`, `%}` (sqlglot reads its blocks as tokens of their own).

@@ -122,7 +122,8 @@ _CHUNK = 32
 # judged by the one name its place in the row binds
 # judged by the one name its place in the row binds; 87: a name a sink sends inside an assertion
 # keeps its strings statements
-_CACHE_VERSION = 92
+# keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template
+_CACHE_VERSION = 93
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
