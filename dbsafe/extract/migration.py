@@ -322,6 +322,15 @@ _MIGRATION_FILE = re.compile(
 # in `admin/sql/updates/`), as a Python script too.
 _DATED_FILE = re.compile(
     r"(?:19|20)\d\d([-_]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\d*[-_].+\.(?:sql|py)")
+# A file named by the versions it upgrades a schema between: Koji's
+# `schema-upgrade-1.15-1.16.sql`, PowerDNS's `4.1.0_to_4.2.0_schema.pgsql.sql`,
+# `migrate_10_to_11.sql`. The name says so (upgrade, update, migrat..., schema), and holds
+# two versions joined by `to` or, both dotted, by a dash or underscore alone.
+_UPGRADE_WORD = re.compile(r"upgrade|update|migrat|schema", re.IGNORECASE)
+_VERSION_PAIR = re.compile(
+    r"(?<![^\W_])v?\d+(?:\.\d+)*[-_]to[-_]v?\d+(?:\.\d+)*(?![^\W_])"
+    r"|(?<![^\W_])v?\d+(?:\.\d+)+[-_]v?\d+(?:\.\d+)+(?![^\W_])",
+    re.IGNORECASE)
 
 # JavaScript/TypeScript migration modules define an `up` and a `down`, the way their tools
 # ask: knex's and node-pg-migrate's `exports.up =`, Kysely's `export async function up(db)`,
@@ -356,6 +365,19 @@ def js_migration(data: bytes) -> bool:
     return bool(_JS_UP.search(data) and _JS_DOWN.search(data))
 
 
+def _upgrade_between_versions(filename: str) -> bool:
+    """Whether a `.sql` or `.py` file's name says it upgrades from one version to another.
+
+    >>> _upgrade_between_versions("schema-upgrade-1.15-1.16.sql")
+    True
+    >>> _upgrade_between_versions("stats_1.2-1.3.sql"), _upgrade_between_versions("v1.2.sql")
+    (False, False)
+    """
+    stem, dot, suffix = filename.rpartition(".")
+    return bool(dot) and suffix in ("sql", "py") and bool(_UPGRADE_WORD.search(stem)) and \
+        bool(_VERSION_PAIR.search(stem))
+
+
 def migration_kind(name: str, data: bytes) -> str | None:
     """What kind of migration the file `name` (a display path) holding `data` is, or None
     for application code.
@@ -366,7 +388,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     folder named `migrations` (supabase, Django, knex, most runners), `migration` (Flyway's
     `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
-    `2017-06-05-add-last-login.sql`),
+    `2017-06-05-add-last-login.sql`) or naming the versions it upgrades between
+    (`schema-upgrade-1.15-1.16.sql`),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file.
 
     >>> migration_kind("app/db.py", b"revision = 1")
@@ -386,7 +409,7 @@ def migration_kind(name: str, data: bytes) -> str | None:
     parts = name.split("/")
     if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
         return "migration"
-    if _DATED_FILE.fullmatch(parts[-1]):
+    if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
         return "migration"
     if name.endswith(".py"):
         if _ALEMBIC_REVISION.search(data) and _ALEMBIC_DOWN_REVISION.search(data):

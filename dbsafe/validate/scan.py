@@ -123,7 +123,9 @@ _CHUNK = 32
 # judged by the one name its place in the row binds; 87: a name a sink sends inside an assertion
 # keeps its strings statements
 # keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template
-_CACHE_VERSION = 93
+# keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template;
+# 89: files named by the versions they upgrade between (`schema-upgrade-1.15-1.16.sql`) are migrations
+_CACHE_VERSION = 94
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -1,0 +1,60 @@
+"""A SQL file named by the versions it upgrades between is a migration, not validated.
+
+Koji (koji-project/koji 2083513a) keeps `schemas/schema-upgrade-1.15-1.16.sql` and 40 more
+beside its `schema.sql`; each runs once, on a database of the first version, and reads
+columns a later upgrade moved away (`host.arches`, `users.krb_principal`): 7 false DBS302
+against today's schema. PowerDNS names its own `4.1.0_to_4.2.0_schema.pgsql.sql`.
+Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.extract.migration import migration_kind
+
+
+@pytest.mark.parametrize("name", [
+    "schemas/schema-upgrade-1.15-1.16.sql",  # Koji
+    "schemas/schema-upgrade-1.9-1.10.sql",
+    "modules/gpgsqlbackend/4.1.0_to_4.2.0_schema.pgsql.sql",  # PowerDNS
+    "sql/upgrade_2.1_to_3.0.sql",
+    "sql/update-v1.2-v1.3.sql",
+    "db/migrate_10_to_11.sql",
+    "sql/pgq.upgrade_2.1_to_3.0.sql",
+])
+def test_a_file_named_by_the_versions_it_upgrades_between_is_a_migration(name: str) -> None:
+    assert migration_kind(name, b"ALTER TABLE t ADD c int;") == "migration"
+
+
+@pytest.mark.parametrize("name", [
+    "sql/report_2023.sql", "sql/top-10-users.sql", "schemas/schema.sql",
+    "sql/v1.2.sql",  # one version: the schema of that version, or anything
+    "sql/stats_1.2-1.3.sql",  # two versions, nothing saying an upgrade
+    "sql/update_users.sql", "sql/upgrade-plan-10-20.sql",  # no dotted versions, no `to`
+])
+def test_other_names_are_application_sql(name: str) -> None:
+    assert migration_kind(name, b"SELECT 1;") is None
+
+
+@pytest.mark.db
+def test_a_version_upgrade_script_is_not_validated(database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE host (id int, name text)")
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    upgrade = "INSERT INTO host_config (host_id, arches) SELECT id, arches FROM host;\n"
+    (schemas / "schema-upgrade-1.15-1.16.sql").write_text(upgrade, encoding="utf-8")
+    (schemas / "queries.sql").write_text("SELECT arches FROM host;\n", encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path])
+    assert [(f.code, f.location.path) for f in report.findings if f.location] == [
+        ("DBS302", "schemas/queries.sql")]
+    assert report.summary["migration_files"] == 1
