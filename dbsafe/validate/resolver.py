@@ -548,8 +548,10 @@ class Resolver:
             return Resolution(IGNORED, reason="empty statement")
         if _braces_outside_quotes(sql):
             return Resolution(UNPARSED, reason=_TEMPLATE)
-        results = [self._resolve_guarded(sql, statement) for statement in statements]
-        return _combine(results)
+        resolution = _combine([self._resolve_guarded(sql, statement) for statement in statements])
+        if resolution.status != IGNORED and _braces_in_quoted_identifier(sql):
+            return Resolution(UNPARSED, reason=_TEMPLATE)
+        return resolution
 
     def _resolve_guarded(self, sql: str, statement: exp.Expr) -> Resolution:
         try:
@@ -641,18 +643,24 @@ _TEMPLATE = "braces outside quotes: a template filled in before it runs, not SQL
 
 
 def _braces_outside_quotes(sql: str) -> bool:
+    return any(token.token_type in _BRACES for token in _brace_tokens(sql))
+
+
+def _braces_in_quoted_identifier(sql: str) -> bool:
+    return any(token.token_type == sqlglot.TokenType.IDENTIFIER and (
+        "{" in token.text or "}" in token.text) for token in _brace_tokens(sql))
+
+
+def _brace_tokens(sql: str) -> list[sqlglot.tokens.Token]:
+    """The tokens of a statement holding a brace anywhere, else none (not tokenized)."""
     if "{" not in sql and "}" not in sql:
-        return False
+        return []
     if _last_parse is not None and _last_parse[0] == sql:
-        tokens = _last_parse[1]
-    else:
-        try:
-            tokens = tokenize_postgres(sql)
-        except SqlglotError:
-            return False
-    return any(token.token_type in _BRACES or (
-        token.token_type == sqlglot.TokenType.IDENTIFIER and ("{" in token.text or "}" in token.text))
-        for token in tokens)
+        return _last_parse[1]
+    try:
+        return tokenize_postgres(sql)
+    except SqlglotError:
+        return []
 
 
 # `{`, `}`, and Jinja's `{%`, `%}` (sqlglot reads its blocks as tokens of their own).

@@ -125,7 +125,9 @@ _CHUNK = 32
 # keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template
 # keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template;
 # 89: files named by the versions they upgrade between (`schema-upgrade-1.15-1.16.sql`) are migrations
-_CACHE_VERSION = 94
+# 89: files named by the versions they upgrade between (`schema-upgrade-1.15-1.16.sql`) are migrations;
+# 90: DDL with braces in a quoted identifier stays ignored, not unparsed
+_CACHE_VERSION = 95
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -42,3 +42,15 @@ def test_a_format_field_in_a_quoted_identifier_is_a_template(database_url: str,
     assert [(s.location.line, s.reason) for s in report.skipped] == [
         (line, "unparsed: braces outside quotes: a template filled in before it runs, not SQL "
                "as written") for line in (2, 3, 4)]
+
+
+@pytest.mark.db
+def test_ddl_with_a_quoted_template_field_stays_ignored(database_url: str,
+                                                        tmp_path: Path) -> None:
+    # DDL is not checked whatever names it holds: pgAdmin's 2,000 DDL templates
+    # (`ALTER TABLE "{{ name }}" ...`) are counted as ignored, not as unparsable.
+    source = "def grant(cur):\n    cur.execute('ALTER TABLE \"{0}\" ADD COLUMN note text')\n"
+    report = validate_module(database_url, tmp_path, "CREATE TABLE records (id int)",
+                             "grants.py", source)
+    assert report.findings == ()
+    assert (report.summary["statements_ignored"], report.summary["statements_unparsed"]) == (1, 0)
