@@ -171,7 +171,7 @@ def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[Statemen
         try:
             if in_block:
                 conn.execute("SAVEPOINT dbsafe_statement")
-            conn.execute(statement.sql)
+            _execute(conn, statement.sql)
             if in_block:
                 conn.execute("RELEASE SAVEPOINT dbsafe_statement")
         except psycopg.OperationalError as exc:
@@ -199,6 +199,44 @@ def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[Statemen
         else:
             failures.append(replace(failure, applied_later=True))
     return sorted(failures, key=lambda f: (f.location.line, f.location.column))
+
+
+def _execute(conn: psycopg.Connection, sql: str) -> None:
+    """Run one migration statement. A `COPY ... FROM stdin` (pg_dump's way to load rows,
+    which follow it in the file) runs as a COPY given no rows, and a `COPY ... TO stdout`
+    has its rows read and dropped: sent as a plain statement either leaves the connection
+    in the middle of a COPY. Rows are no schema; the COPY still checks its table and columns."""
+    direction = _client_copy(sql)
+    if direction is None:
+        conn.execute(sql)
+        return
+    with conn.cursor() as cursor, cursor.copy(sql) as copy:
+        if direction == "out":
+            for _ in copy:
+                pass
+
+
+def _client_copy(sql: str) -> str | None:
+    """"in" for a COPY from stdin, "out" for one to stdout, else None; read by PostgreSQL's
+    parser.
+
+    >>> [_client_copy(s) for s in ("COPY t (a) FROM stdin", "copy t to STDOUT",
+    ...                            "COPY t FROM '/tmp/t.csv'", "SELECT 'copy'")]
+    ['in', 'out', None, None]
+    """
+    if "copy" not in sql.lower():
+        return None
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statements = parse_sql(sql)
+    except (ParseError, ValueError, RecursionError):
+        return None
+    if len(statements) != 1 or not isinstance(copy := statements[0].stmt, ast.CopyStmt) or \
+            copy.filename is not None or copy.is_program:
+        return None
+    return "in" if copy.is_from else "out"
 
 
 # active_sql_transaction: "CREATE INDEX CONCURRENTLY cannot run inside a transaction block"

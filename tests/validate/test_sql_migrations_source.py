@@ -672,3 +672,26 @@ def test_a_drizzle_folder_without_the_journal_is_not_taken(tmp_path: Path) -> No
     result = dbsafe("validate", ".", cwd=tmp_path)
     assert result.returncode == 2
     assert "alembic config not found" in result.stderr
+
+
+def test_copy_from_stdin_in_a_migration_runs_without_its_rows(tmp_path: Path) -> None:
+    # openFEC's Flyway folder loads reference data with pg_dump's `COPY ... FROM stdin;`
+    # and its rows inline (`V0039__states_and_zips_data.sql`): sent as a plain statement,
+    # the COPY left the connection waiting for rows, and the run ended in "another command
+    # is already in progress" (exit 2). It runs as a COPY, without the rows: they are no schema.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__states.sql").write_text(
+        "CREATE TABLE states (name text, code text);\n"
+        "COPY states (name, code) FROM stdin;\n"
+        "Alabama\tAL\nAlaska\tAK\n\\.\n"
+        "COPY nowhere (name) FROM stdin;\nx\n\\.\n"
+        "COPY states TO stdout;\n"
+        "ALTER TABLE states ADD COLUMN region text;\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "states.sql").write_text("SELECT region, nosuch FROM states;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+    assert [(f.code, f.location.line, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS302", 1, "42703"), ("DBS006", 6, "42P01")]
