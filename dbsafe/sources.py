@@ -236,7 +236,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # name order; 8: each supabase file from a reset session; 9: hasura's down.sql files left out;
 # 10: an ACL with every privilege revoked, the owner's too, is no longer read as the default;
 # 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID).
-_INTROSPECTED = 11
+# 10: `COPY ... FROM stdin` runs as a COPY, and Flyway's role and search_path set back after
+# each file).
+_INTROSPECTED = 12
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

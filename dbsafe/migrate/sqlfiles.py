@@ -10,6 +10,9 @@ statements stay. A statement PostgreSQL refuses inside a transaction block (`CRE
 CONCURRENTLY` in a file the runner wraps) fails as it would in production, and is then run
 after the file's transaction, so what it builds is there for the rest.
 
+After each Flyway file the role and search_path are set back, as Flyway does; each supabase
+file starts from a reset session, as its CLI does.
+
 For a supabase project, `SUPABASE_PLATFORM` (supabase.sql, next to this module) is applied
 first: a small stand-in for what the Supabase platform creates before any migration runs.
 For a folder of prisma migrate's or drizzle-kit's, the table that runner keeps its history
@@ -120,11 +123,15 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
             conn.execute(supabase_platform_sql())
         if runner is not None:
             conn.execute(RUNNER_HISTORY[runner])
+    from dbsafe.extract.migration import flyway_file
+
     # A session of its own, started with what the stand-in set for the database (supabase's
     # search_path with `extensions`): what `RESET ALL` goes back to.
     if reset_each_file is None:
         reset_each_file = platform == "supabase"
     with _connect(url) as conn:
+        row = conn.execute("SELECT current_setting('search_path')").fetchone()
+        search_path = row[0] if row else '"$user", public'
         for migration in migrations:
             if reset_each_file:
                 # supabase's CLI resets the session before each file: the
@@ -132,6 +139,12 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
                 # with ends with that file (`ApplyMigrations`, pkg/migration/apply.go).
                 conn.execute("RESET ALL")
             failures.extend(_apply_file(conn, migration))
+            if migration.file is not None and flyway_file(migration.file.name):
+                # Flyway sets the role and search_path back after each migration
+                # (`doRestoreOriginalState` of its PostgreSQL connection): a
+                # `SET search_path = x, pg_catalog;` ends with its file.
+                conn.execute("RESET ROLE")
+                conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
     return tuple(failures)
 
 

@@ -695,3 +695,26 @@ def test_copy_from_stdin_in_a_migration_runs_without_its_rows(tmp_path: Path) ->
                                [tmp_path / "src"])
     assert [(f.code, f.location.line, dict(f.context).get("PostgreSQL", "")[:5])
             for f in report.findings] == [("DBS302", 1, "42703"), ("DBS006", 6, "42P01")]
+
+
+def test_flyway_restores_the_search_path_after_each_migration(tmp_path: Path) -> None:
+    # Flyway sets the connection's search_path (and role) back after each migration, so a
+    # pg_dump-made file's `SET search_path = disclosure, pg_catalog;` ends with that file
+    # (openFEC's V0003__...; its V0068 then finds pg_trgm's `gin_trgm_ops` in public).
+    # Applied in one session, the next file made its tables in `disclosure`, and the
+    # application's `SELECT ... FROM plain` was a false DBS301.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__disclosure.sql").write_text(
+        "CREATE SCHEMA disclosure;\n"
+        "SET search_path = disclosure, pg_catalog;\n"
+        "CREATE TABLE filings (id int);\n")
+    (folder / "V2__plain.sql").write_text("CREATE TABLE plain (id int);\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "q.sql").write_text(
+        "SELECT id FROM plain;\nSELECT id FROM disclosure.filings;\nSELECT nosuch FROM plain;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 3, "public.plain.nosuch")]
