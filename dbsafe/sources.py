@@ -235,9 +235,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # those using pg_net or pg_cron; 7: prisma's and supabase's folders applied in their runner's
 # name order; 8: each supabase file from a reset session; 9: hasura's down.sql files left out;
 # 10: an ACL with every privilege revoked, the owner's too, is no longer read as the default;
-# 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID).
-# 10: `COPY ... FROM stdin` runs as a COPY, and Flyway's role and search_path set back after
-# each file).
+# 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID; 12: `COPY ... FROM
+# stdin` runs as a COPY, and Flyway's role and search_path set back after each file).
 _INTROSPECTED = 12
 
 

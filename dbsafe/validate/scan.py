@@ -110,23 +110,16 @@ _CHUNK = 32
 # arguments (`lower(${email})`) or after `AT TIME ZONE` is a value; 83: supabase-py's Realtime
 # subscriptions (`channel.on_postgres_changes(...)`); 84: a parametrized string a test only
 # asserts on is its input; 85: a session command built at run time (`SET ... TO {x}`) is no
-# DBS304 note
-# asserts on is its input; 85: a statement that is one parenthesised query is a subquery of a
-# query it is embedded in, whose names are unknown; 86: in a .sql file, DDL PostgreSQL's parser
-# rejects makes the rest of the file unknown; 87: `SELECT ... INTO t` with a placeholder (`%s`,
-# psql's `:'x'`) creates `t`; 88: a self-closed `<script ... />` of a component is no unclosed one;
-# 89: a schema a failed migration statement names that the schema lacks is unknown
-# asserts on is its input; 85: QuickBooks Online's and Salesforce's query languages (python-quickbooks'
-# entity classes, simple-salesforce) are skipped as another engine's
-# entity classes, simple-salesforce) are skipped as another engine's; 86: a parametrized value is
-# judged by the one name its place in the row binds
-# judged by the one name its place in the row binds; 87: a name a sink sends inside an assertion
-# keeps its strings statements
-# keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template
-# keeps its strings statements; 88: braces in a quoted identifier (`FROM "{0}"`) make a template;
-# 89: files named by the versions they upgrade between (`schema-upgrade-1.15-1.16.sql`) are migrations
-# 89: files named by the versions they upgrade between (`schema-upgrade-1.15-1.16.sql`) are migrations;
-# 90: DDL with braces in a quoted identifier stays ignored, not unparsed
+# DBS304 note; 86: a statement that is one parenthesised query is a subquery of a query it is
+# embedded in, whose names are unknown; 87: in a .sql file, DDL PostgreSQL's parser rejects makes
+# the rest of the file unknown; 88: `SELECT ... INTO t` with a placeholder (`%s`, psql's `:'x'`)
+# creates `t`; 89: a self-closed `<script ... />` of a component is no unclosed one; 90: a schema
+# a failed migration statement names that the schema lacks is unknown; 91: QuickBooks Online's
+# and Salesforce's query languages are another engine's; 92: a parametrized value is judged by
+# the one name its place in the row binds; 93: a name a sink sends inside an assertion keeps its
+# strings statements; 94: braces in a quoted identifier (`FROM "{0}"`) make a template, DDL with
+# them stays ignored; 95: files named by the versions they upgrade between
+# (`schema-upgrade-1.15-1.16.sql`) are migrations
 _CACHE_VERSION = 95
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
