@@ -109,6 +109,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      "Enum value renamed, which the application's code and data files still send."),
     ('DBS214', 'json-column', 'warning', '0.1.0',
      'Column of type `json` rather than `jsonb`: it has no equality, so `SELECT DISTINCT *`, `UNION` and `GROUP BY` over it fail.'),
+    ('DBS215', 'table-truncated', 'error', '0.2.0',
+     'Existing table emptied by `TRUNCATE`.'),
     ('DBS301', 'unknown-table', 'error', '0.1.0',
      'A statement references a table, view or schema that does not exist.'),
     ('DBS302', 'unknown-column', 'error', '0.1.0',

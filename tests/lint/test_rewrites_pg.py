@@ -1279,3 +1279,37 @@ def test_reads_do_not_queue_behind_a_waiting_foreign_key_lock_where_lint_says(
         "SHARE ROW EXCLUSIVE lock on `users` is requested without `lock_timeout` and "
         "`statement_timeout` set; while it waits, every write to `users` queues behind it "
         "(`dbsafe upgrade` sets both timeouts for you)."]
+
+CARTS = ("CREATE TABLE carts (id bigint PRIMARY KEY, note text);\n"
+         "INSERT INTO carts SELECT i, 'n' || i FROM generate_series(1, 100) AS i;\n")
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    ("TRUNCATE carts;", True),
+    ("TRUNCATE ONLY carts RESTART IDENTITY;", True),
+    ("CREATE TABLE staging (id bigint);\nTRUNCATE staging;", False),
+    ("CREATE TABLE staging (id bigint);\nTRUNCATE staging, carts;", True),
+], ids=["existing", "only-restart-identity", "created-here", "created-here-and-existing"])
+def test_an_existing_table_truncated_loses_its_rows_where_lint_says(
+        conninfo: str, tmp_path: Path, change: str, flagged: bool) -> None:
+    """DBS215's claim: TRUNCATE of a table that existed before the migration deletes every
+    row it had, under ACCESS EXCLUSIVE; one created earlier in the migration had none.
+    From the database, the finding carries the table's size and stays an error on a small
+    table (data loss is not weighed by size as a lock is)."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(CARTS + "ANALYZE carts;")
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            left = conn.execute("SELECT count(*) FROM carts").fetchone()
+            locks = {r[0] for r in conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND "
+                "relation = 'carts'::regclass").fetchall()}
+    assert left is not None and (left[0] == 0) == flagged
+    assert ("AccessExclusiveLock" in locks) == flagged
+    assert [f.code for f in _history_findings(tmp_path, CARTS, change)
+            if f.code == "DBS215"] == (["DBS215"] if flagged else [])
+    found = [f for f in _database_findings(tmp_path, change, conninfo) if f.code == "DBS215"]
+    assert [(last(f.subject or ""), f.severity.value) for f in found] == (
+        [("carts", "error")] if flagged else [])
+    for finding in found:
+        assert "~100 rows" in dict(finding.context)["Table size"]

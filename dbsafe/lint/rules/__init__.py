@@ -46,6 +46,7 @@ from dbsafe.lint.rules import (
     table_dropped,
     table_renamed,
     table_rewrite_maintenance,
+    table_truncated,
     timestamp_without_time_zone,
     truncate_cascade,
     unique_constraint_builds_index,
@@ -98,4 +99,5 @@ ALL_RULES = (
     concurrent_index_if_not_exists.RULE,
     json_column.RULE,
     blocked_by_own_connection.RULE,
+    table_truncated.RULE,
 )

@@ -25,7 +25,8 @@ TRUNCATE orders, order_items;
 
 ## Not flagged
 Plain `TRUNCATE` (including `RESTRICT`): it empties exactly the tables it names, and fails
-if another table references them. Tables created earlier in the same migration are *not*
+if another table references them (DBS215 flags emptying a table that existed before the
+migration, `CASCADE` or not). Tables created earlier in the same migration are *not*
 exempt: the cascade can still reach existing tables that were given a foreign key to them.
 """
 
