@@ -21,6 +21,7 @@ Rules stay tiny because the engine does the common work once:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from dbsafe.lint.statement import (
     function_volatility,
     is_plain_column,
     last,
+    lookup_columns,
     parse_statement,
     partition_parent,
     range_var,
@@ -55,7 +57,7 @@ from dbsafe.pg.names import object_name
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
-    from dbsafe.schema.model import Relation, SchemaSnapshot
+    from dbsafe.schema.model import Index, Relation, SchemaSnapshot
 
 UNPARSED_DOC = """PostgreSQL's parser rejects a migration statement.
 
@@ -202,6 +204,8 @@ class History:
     checks_held: set[str] = field(default_factory=set)
     index_tables: dict[str, str] = field(default_factory=dict)  # index -> table
     index_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # plain ones
+    # index -> its `IndexDef.lookup` columns: what `table_indexes` holds for it
+    index_lookups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Tables created here -> the leading plain columns of each of their indexes (primary
     # key and unique constraints too); a table not in it has indexes nobody saw built.
     table_indexes: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
@@ -448,6 +452,11 @@ class History:
                     if indexes is not None:
                         indexes[:] = [tuple(rename.new if c == rename.old else c
                                             for c in index) for index in indexes]
+                for index, on in self.index_tables.items():
+                    if on == last(rename.relation) and index in self.index_lookups:
+                        self.index_lookups[index] = tuple(
+                            rename.new if c == rename.old else c
+                            for c in self.index_lookups[index])
             elif rename.object in ("table", "foreign table") and rename.relation:
                 old = last(rename.relation)
                 if old in self.columns:
@@ -488,12 +497,13 @@ class History:
             if built.unique and built.plain and not built.partial:
                 self.unique_indexes.setdefault(last(built.table), []).append(
                     (last(built.name) if built.name else None, built.columns))
-            if s.index_def.columns:
-                self._indexes_of(last(s.index_def.table)).append(s.index_def.columns)
+            if built.lookup:
+                self._indexes_of(last(built.table)).append(built.lookup)
             if not built.plain or built.partial:
                 self.value_indexed.add(last(built.table))
             if s.index_def.name:
                 self.index_tables[last(s.index_def.name)] = last(s.index_def.table)
+                self.index_lookups[last(s.index_def.name)] = built.lookup
                 if s.index_def.plain:
                     self.index_columns[last(s.index_def.name)] = s.index_def.columns
         elif kind == "AlterObjectSchemaStmt" and s.node.get("objectType") in (
@@ -579,6 +589,8 @@ class History:
             self.index_tables[new] = table
         if old in self.index_columns:
             self.index_columns[new] = self.index_columns.pop(old)
+        if old in self.index_lookups:
+            self.index_lookups[new] = self.index_lookups.pop(old)
         for uniques in self.unique_indexes.values():
             uniques[:] = [(new if name == old else name, columns) for name, columns in uniques]
         return table
@@ -623,8 +635,8 @@ class History:
         """Forget index `name` among the indexes of its table (one entry of its columns:
         another index on the same columns still counts)."""
         self.indexes_dropped.add(name)
-        table, columns = self.index_tables.get(name), self.index_columns.get(name)
-        if table is None or columns is None:
+        table, columns = self.index_tables.get(name), self.index_lookups.get(name)
+        if table is None or not columns:
             return
         for indexes in (self.table_indexes.get(table), self.indexes_added.get(table)):
             if indexes and columns in indexes:
@@ -815,6 +827,18 @@ def expression_from_text(text: str | None) -> Node | None:
     statement = parse_statement(f"SELECT {text}")
     targets = statement.node.get("targetList") or ()
     return targets[0].get("ResTarget", {}).get("val") if targets else None
+
+
+def snapshot_index_lookup(index: Index, relation: Relation) -> tuple[str, ...]:
+    """`IndexDef.lookup` of a snapshot's index: its leading keys up to the first expression
+    (a key that names no column of the table: the snapshot shows an expression as its
+    text), none for an invalid index (the planner does not use it) or a partial one whose
+    WHERE a lookup does not imply."""
+    if not index.valid:
+        return ()
+    names = {column.name for column in relation.columns}
+    columns = tuple(itertools.takewhile(names.__contains__, index.columns))
+    return lookup_columns(columns, expression_from_text(index.predicate))
 
 
 def _snapshot_collation(text: str | None) -> str | None:
@@ -1078,6 +1102,22 @@ class LintContext:
             for known in relation.indexes:
                 if known.name == name:
                     return None if any("(" in c for c in known.columns) else known.columns
+        return None
+
+    def index_lookup(self, index: str) -> tuple[str, ...] | None:
+        """The leading columns a lookup of given values of them can use index `index` for
+        (`IndexDef.lookup`), from the migration or the schema before it; None when
+        unknown."""
+        found = self.history.index_lookups.get(last(index))
+        if found is not None or self.before is None:
+            return found
+        schema, _, name = index.rpartition(".")
+        for relation in self.before.relations:
+            if schema and relation.schema != schema:
+                continue
+            for known in relation.indexes:
+                if known.name == name:
+                    return snapshot_index_lookup(known, relation)
         return None
 
     def index_table(self, index: str) -> str | None:

@@ -164,6 +164,9 @@ class IndexDef:
     plain: bool  # every key is a plain column
     partial: bool  # has a WHERE clause
     only: bool = False  # `ON ONLY table`: on a partitioned table, builds nothing
+    # The leading columns a lookup of given values of them can use the index for: `columns`,
+    # none for a partial index whose WHERE those values do not imply (see `lookup_columns`).
+    lookup: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,6 +709,41 @@ _OBJECT_KINDS = {"OBJECT_TABLE": "table", "OBJECT_VIEW": "view",
                  "OBJECT_FUNCTION": "function", "OBJECT_EXTENSION": "extension"}
 
 
+def index_column(elem: Node) -> str | None:
+    """The column an index key is, None for an expression. PostgreSQL makes a key written
+    as a parenthesised column (`((customer_id))`) a plain column too (ComputeIndexAttrs)."""
+    if elem.get("name"):
+        return str(elem["name"])
+    fields = strings(((elem.get("expr") or {}).get("ColumnRef") or {}).get("fields"))
+    return fields[0] if len(fields) == 1 and fields[0] != "*" else None
+
+
+def lookup_columns(columns: tuple[str, ...], where: Node | None) -> tuple[str, ...]:
+    """The leading plain `columns` of an index that a lookup of given values of them (a
+    foreign key's `WHERE col = $1`) can use it for: all of them for a full index, and for a
+    partial one only when its WHERE says no more than that key columns are not null (which
+    any such lookup implies); none for any other WHERE, which the planner cannot prove.
+
+    >>> from dbsafe.lint.engine import expression_from_text as expr
+    >>> lookup_columns(("a", "b"), None), lookup_columns(("a",), expr("a IS NOT NULL"))
+    (('a', 'b'), ('a',))
+    >>> lookup_columns(("a",), expr("deleted_at IS NULL")), lookup_columns(("a",), expr("a > 0"))
+    ((), ())
+    """
+    if where is None:
+        return columns
+    tests = where.get("BoolExpr", {}).get("args") or () \
+        if where.get("BoolExpr", {}).get("boolop") == "AND_EXPR" else (where,)
+    for test in tests:
+        null_test = test.get("NullTest") or {}
+        ref = (null_test.get("arg") or {}).get("ColumnRef") or {}
+        fields = strings(ref.get("fields"))
+        if null_test.get("nulltesttype") != "IS_NOT_NULL" or len(fields) != 1 or \
+                fields[0] not in columns:
+            return ()
+    return columns
+
+
 def object_kind(value: str | None) -> str | None:
     if value is None:
         return None
@@ -770,9 +808,9 @@ def _index(s: Statement, n: Node) -> None:
     columns: list[str] = []
     plain = True
     for param in n.get("indexParams") or ():
-        elem = param.get("IndexElem", {})
-        if elem.get("name") and plain:
-            columns.append(elem["name"])
+        name = index_column(param.get("IndexElem", {}))
+        if name and plain:
+            columns.append(name)
         else:
             plain = False
     name = n.get("idxname")
@@ -781,7 +819,8 @@ def _index(s: Statement, n: Node) -> None:
     s.index_def = IndexDef(qualified(schema, name) if name else None, table,
                            bool(n.get("concurrent")), bool(n.get("unique")), tuple(columns),
                            plain and bool(columns), bool(n.get("whereClause")),
-                           only=not (n.get("relation") or {}).get("inh"))
+                           only=not (n.get("relation") or {}).get("inh"),
+                           lookup=lookup_columns(tuple(columns), n.get("whereClause")))
     if name:
         s.creates = frozenset({name, qualified(schema, name)})
         s.if_exists_keeps = bool(n.get("if_not_exists"))

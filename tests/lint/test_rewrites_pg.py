@@ -790,6 +790,102 @@ def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_
                 if f.code == "DBS117" and f.location is not None] == flagged
 
 
+ENTITIES = "CREATE TABLE entity (id int PRIMARY KEY);\n"
+HOLDERS = ("CREATE TABLE holder (id int PRIMARY KEY, entity_id int REFERENCES entity (id), "
+           "deleted_at timestamptz, name text);\n")
+# Indexes on the key's column, by whether a delete of an entity can use them to find its
+# holders (held against pg_stat_xact_user_tables below).
+SERVING = {
+    "full": ("CREATE INDEX ix_full ON holder (entity_id);", True),
+    "partial": ("CREATE INDEX ix_partial ON holder (entity_id) WHERE deleted_at IS NULL;",
+                False),
+    "not-null": ("CREATE INDEX ix_not_null ON holder (entity_id) "
+                 "WHERE entity_id IS NOT NULL;", True),
+    "expression": ("CREATE INDEX ix_expression ON holder ((entity_id + 0));", False),
+    "expression-after": ("CREATE INDEX ix_leading ON holder (entity_id, lower(name));", True),
+    "parenthesised-column": ("CREATE INDEX ix_parens ON holder ((entity_id));", True),
+}
+
+
+def _deletes_scan(conn: psycopg.Connection[Any]) -> bool:
+    """Do deletes of entities scan `holder` for the key's rows (rolled back)?"""
+    scans = "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'holder'"
+    with conn.transaction(force_rollback=True):
+        before = conn.execute(scans).fetchone()
+        for entity in range(301, 306):  # no holder has them
+            conn.execute("DELETE FROM entity WHERE id = %s", (entity,))
+        after = conn.execute(scans).fetchone()
+    assert before is not None and after is not None
+    return bool(after[0] - before[0])
+
+
+def _fill(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("INSERT INTO entity SELECT i FROM generate_series(1, 310) AS i;"
+                 "INSERT INTO holder SELECT i, i % 299 + 1, NULL, 'n' || i "
+                 "FROM generate_series(1, 5000) AS i; ANALYZE")
+
+
+@pytest.mark.parametrize("index", list(SERVING))
+def test_a_foreign_key_is_covered_only_by_an_index_its_lookups_can_use(
+        conninfo: str, tmp_path: Path, index: str) -> None:
+    """DBS117 on a key created with an index: a partial index (unless its WHERE only says
+    the key is not null, which every lookup of the key implies) and an index whose first
+    key is an expression do not serve the lookups a delete of an entity makes; a
+    parenthesised column is a plain column to PostgreSQL."""
+    sql, serves = SERVING[index]
+    change = HOLDERS + sql + "\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ENTITIES + change)
+        _fill(conn)
+        assert _deletes_scan(conn) != serves
+    for findings in (_history_findings(tmp_path, ENTITIES, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert [f.subject for f in findings if f.code == "DBS117"] == \
+            ([] if serves else ["holder.entity_id"])
+
+
+@pytest.mark.parametrize("index", list(SERVING))
+@pytest.mark.parametrize("other", ["partial", "expression", None])
+def test_dropping_an_index_is_flagged_only_when_deletes_scan_after_and_not_before(
+        conninfo: str, tmp_path: Path, index: str, other: str | None) -> None:
+    """DBS117 on DROP INDEX: flagged when the index served the key's lookups and no index
+    left does -- a partial or an expression index beside it does not; dropping one that
+    never served them changes nothing."""
+    schema = ENTITIES + HOLDERS + SERVING[index][0] + "\n" + (
+        SERVING[other][0] + "\n" if other is not None and other != index else "")
+    name = SERVING[index][0].split()[2]
+    change = f"DROP INDEX {name};\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        _fill(conn)
+        scanned_before = _deletes_scan(conn)
+        with conn.transaction(force_rollback=True):  # (the database is linted below)
+            conn.execute(change)
+            scanned_after = _deletes_scan(conn)
+    flagged = scanned_after and not scanned_before
+    assert flagged == SERVING[index][1]
+    for findings in (_history_findings(tmp_path, schema, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert [f.subject for f in findings if f.code == "DBS117"] == \
+            (["holder.entity_id"] if flagged else [])
+
+
+def test_an_invalid_index_of_the_database_covers_no_foreign_key(
+        conninfo: str, tmp_path: Path) -> None:
+    """A failed CREATE INDEX CONCURRENTLY leaves an INVALID index the planner never uses:
+    dropping the valid one beside it leaves the key's lookups to scan."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(ENTITIES + HOLDERS + SERVING["full"][0])
+        _fill(conn)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY ix_failed ON holder (entity_id)")
+        with conn.transaction(force_rollback=True):
+            conn.execute("DROP INDEX ix_full")
+            assert _deletes_scan(conn)
+    found = _database_findings(tmp_path, "DROP INDEX ix_full;\n", conninfo)
+    assert [f.subject for f in found if f.code == "DBS117"] == ["holder.entity_id"]
+
+
 TEAMS = ("CREATE TABLE teams (id int PRIMARY KEY, name text);\n"
          "CREATE TABLE users (id int PRIMARY KEY, parent int REFERENCES users (id));\n"
          "CREATE TABLE awards (id int PRIMARY KEY, team_id int REFERENCES teams (id), "

@@ -8,6 +8,11 @@ and long-held row locks on both tables. Joins along the key suffer too. Dropping
 index that starts with a key's columns (`DROP INDEX`, or `DROP CONSTRAINT` of a unique
 constraint or primary key) does the same to a key that had one.
 
+Only an index the key's lookup (`WHERE order_id = $1`) can use counts: not a partial index
+(`WHERE deleted_at IS NULL`: the lookup does not imply it, so the planner cannot use it),
+and not one whose first key is an expression (`(lower(code))`). Both were held against
+PostgreSQL 18: each delete of a referenced row still scans the table.
+
 ## Bad
 ```sql
 CREATE TABLE order_lines (
@@ -34,14 +39,17 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
 ## Not flagged
 * An index whose leading columns are the foreign key's columns (in any order): created
   anywhere in the same migration or by an earlier one, a primary key or unique constraint,
-  or — when dbsafe knows the database before the migrations — an existing index.
+  or — when dbsafe knows the database before the migrations — an existing valid index. A
+  partial one counts when its `WHERE` says no more than that key columns are `NOT NULL`
+  (every lookup implies that); a parenthesised column (`((order_id))`) is a column.
 * A foreign key on an existing table when dbsafe does not know the table's indexes: the
   table was not created by an earlier migration of the history (as a plain `CREATE TABLE`:
   a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
   was given. It cannot tell, and stays silent rather than guess.
 * A dropped index when another index still starts with the key's columns, one is built
   later in the migration, or the migration drops the key, one of its columns or its table
-  too; an index whose table or columns (an expression) dbsafe does not know.
+  too; an index whose table or columns dbsafe does not know; a partial or expression
+  index the key's lookups could not use anyway (the key was flagged where it was added).
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
-from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.engine import LintContext, Rule, snapshot_index_lookup
 from dbsafe.lint.statement import ForeignKey as ForeignKeyFacts
 from dbsafe.lint.statement import Statement, last, same_relation
 
@@ -72,9 +80,13 @@ def foreign_keys(statement: Statement) -> list[ForeignKey]:
 
 
 def indexes(statement: Statement) -> list[tuple[str, tuple[str, ...]]]:
-    """(table, leading plain columns) of indexes a statement creates, incl. PK/UNIQUE."""
+    """(table, leading columns a lookup can use) of indexes a statement creates, incl.
+    PK/UNIQUE: a partial index only where its WHERE says no more than that the columns are
+    not null (`IndexDef.lookup`)."""
     if statement.index_def is not None:
-        return [(statement.index_def.table, statement.index_def.columns)]
+        if not statement.index_def.lookup:
+            return []
+        return [(statement.index_def.table, statement.index_def.lookup)]
     if statement.kind not in ("CreateStmt", "AlterTableStmt") or not statement.relation:
         return []
     table = statement.relation
@@ -125,12 +137,15 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
 
 def _indexes_dropped(statement: Statement,
                      ctx: LintContext) -> Iterator[tuple[str, str, tuple[str, ...]]]:
-    """(index, table, key columns) of each index the statement drops, where known: DROP
-    INDEX, and the index of a primary key or unique constraint ALTER TABLE drops."""
+    """(index, table, leading columns a lookup can use) of each index the statement drops
+    that a foreign key's lookups could use, where known: DROP INDEX, and the index of a
+    primary key or unique constraint ALTER TABLE drops. (A partial index the lookups cannot
+    use, or one whose first key is an expression, served no key: dropping it changes
+    nothing.)"""
     if statement.kind == "DropStmt" and statement.object_kind == "index":
         for index in statement.dropped:
-            table, columns = ctx.index_table(index), ctx.index_columns(index)
-            if table is not None and columns is not None:
+            table, columns = ctx.index_table(index), ctx.index_lookup(index)
+            if table is not None and columns:
                 yield last(index), table, columns
     elif statement.kind == "AlterTableStmt" and statement.relation:
         keys = None
@@ -197,14 +212,17 @@ def _key_dropped(fk: ForeignKeyFacts, at: Statement, ctx: LintContext) -> bool:
 
 
 def _existing_indexes(ctx: LintContext, table: str) -> list[tuple[str, ...]] | None:
-    """Leading columns of the table's indexes before the statement; None if unknown."""
+    """Leading columns a lookup can use of each of the table's indexes before the
+    statement; None if unknown."""
     relation = ctx.before_relation(table)
     if relation is None:
         return ctx.history.table_indexes.get(last(table))  # an earlier migration made it
     # the database's (less those the migrations dropped), and those earlier migrations
     # (linted after it) built on it
     dropped = ctx.history.indexes_dropped
-    return [tuple(ix.columns) for ix in relation.indexes if ix.name not in dropped] + \
+    served = (snapshot_index_lookup(ix, relation) for ix in relation.indexes
+              if ix.name not in dropped)
+    return [columns for columns in served if columns] + \
         ctx.history.table_indexes.get(last(table), []) + \
         ctx.history.indexes_added.get(last(table), [])
 
