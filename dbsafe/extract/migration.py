@@ -23,16 +23,19 @@ class Observed:
     Read inside the statement's transaction, right after it: `locks` are the relation locks
     it took (not held before it in that transaction), `held` every relation lock held then,
     as (`schema.relation`, pg_locks mode such as `AccessExclusiveLock`, pg_class relkind);
-    `rewritten` the tables whose relfilenode changed. `inherited` are the locks among `held`
-    that earlier revisions took in the same transaction (alembic runs every pending revision
-    in one unless `transaction_per_migration`): production, where those revisions ran long
-    ago, does not hold them, and they hide this statement's own request of the same mode.
+    `rewritten` the tables whose relfilenode changed, `scanned` the tables it started a scan
+    of (`pg_stat_get_xact_numscans` rose; None when that was not read). `inherited` are the
+    locks among `held` that earlier revisions took in the same transaction (alembic runs
+    every pending revision in one unless `transaction_per_migration`): production, where
+    those revisions ran long ago, does not hold them, and they hide this statement's own
+    request of the same mode.
     """
 
     locks: tuple[tuple[str, str, str], ...] = ()
     held: tuple[tuple[str, str, str], ...] = ()
     rewritten: tuple[str, ...] = ()
     inherited: tuple[tuple[str, str, str], ...] = ()
+    scanned: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,12 +39,14 @@ from dbsafe.lint.statement import (
     collation_name,
     constraint,
     do_block_statements,
+    expression_columns,
     function_body_statements,
     function_volatility,
     is_plain_column,
     last,
     lookup_columns,
     parse_statement,
+    partition_key_columns,
     partition_parent,
     range_var,
     same_relation,
@@ -228,6 +230,13 @@ class History:
     # value), so a SET LOGGED / ACCESS METHOD / TABLESPACE to what they have is no rewrite.
     storage: dict[str, dict[str, str]] = field(default_factory=dict)
     checks: dict[str, dict[str, bool]] = field(default_factory=dict)  # table -> CHECK -> valid
+    # table -> CHECK -> the columns its expression names (as `checks`, by the same names)
+    check_columns: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    # Partitioned tables created here -> the columns their partition key names.
+    partition_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Tables a migration renamed a column of: the names the schema before (or a CHECK's
+    # columns, a partition key) gives them may be stale.
+    columns_renamed: set[str] = field(default_factory=set)
     # table -> foreign key name -> it (None: dropped here), over the schema before;
     # `fk_tables`: tables created or dropped here, whose every foreign key is known.
     foreign_keys: dict[str, dict[str, ForeignKey | None]] = field(default_factory=dict)
@@ -336,6 +345,10 @@ class History:
         if kind == "CreateStmt" and s.relation:
             if s.node.get("partspec"):
                 self.partitioned.add(last(s.relation))
+                self.partition_keys[last(s.relation)] = partition_key_columns(
+                    s.node["partspec"])
+            else:
+                self.partition_keys.pop(last(s.relation), None)
             parent = partition_parent(s)
             if parent is not None and (s.node.get("partbound") or {}).get("is_default"):
                 self.default_partitions[last(parent)] = last(s.relation)
@@ -411,6 +424,9 @@ class History:
                 checks = self.checks.get(last(rename.relation), {})
                 if rename.old in checks:
                     checks[rename.new] = checks.pop(rename.old)
+                named = self.check_columns.get(last(rename.relation), {})
+                if rename.old in named:
+                    named[rename.new] = named.pop(rename.old)
                 pending = self.pending_checks.pop((last(rename.relation), rename.old), None)
                 if pending is not None:  # VALIDATE CONSTRAINT names it by its new name
                     self.pending_checks[(last(rename.relation), rename.new)] = pending
@@ -426,6 +442,7 @@ class History:
                 def renamed(columns: tuple[str, ...]) -> tuple[str, ...]:
                     return tuple(rename.new if c == rename.old else c for c in columns)
 
+                self.columns_renamed.add(last(rename.relation))
                 for name, fk in keys.items():
                     if fk is not None and rename.old in fk.columns:
                         keys[name] = dataclasses.replace(fk, columns=renamed(fk.columns))
@@ -475,6 +492,12 @@ class History:
                     self.default_partitions[rename.new] = self.default_partitions.pop(old)
                 if old in self.checks:
                     self.checks[rename.new] = self.checks.pop(old)
+                if old in self.check_columns:
+                    self.check_columns[rename.new] = self.check_columns.pop(old)
+                if old in self.partition_keys:
+                    self.partition_keys[rename.new] = self.partition_keys.pop(old)
+                if old in self.columns_renamed:
+                    self.columns_renamed.add(rename.new)
                 for waiting in [w for w in self.pending_checks if w[0] == old]:
                     self.pending_checks[(rename.new, waiting[1])] = \
                         self.pending_checks.pop(waiting)
@@ -652,7 +675,10 @@ class History:
     def _check_added(self, table_name: str, con: Constraint) -> None:
         if con.kind == "check" and con.enforced:
             checks = self.checks.setdefault(table_name, {})
-            checks[con.name or f"#{len(checks)}"] = not con.not_valid
+            name = con.name or f"#{len(checks)}"
+            checks[name] = not con.not_valid
+            self.check_columns.setdefault(table_name, {})[name] = \
+                expression_columns(con.expression)
 
     def _alter(self, table_name: str, s: Statement) -> None:
         table = self.columns.setdefault(table_name, {})
@@ -721,6 +747,7 @@ class History:
                         self.not_null_proofs.setdefault(table_name, set()).add(column)
             elif sub == "DropConstraint" and action.name:
                 self.checks.get(table_name, {}).pop(action.name, None)
+                self.check_columns.get(table_name, {}).pop(action.name, None)
                 self.pending_checks.pop((table_name, action.name), None)
                 self.foreign_keys.setdefault(table_name, {})[action.name] = None
                 dropped = self.unique_keys.setdefault(table_name, {}).get(action.name)
@@ -1045,6 +1072,42 @@ class LintContext:
                                         for c in relation.constraints):
             return "schema"
         return None
+
+    def validated_check_columns(self, table: str) -> list[frozenset[str]] | None:
+        """The columns each validated CHECK constraint of `table` names (those
+        `validated_check` knows of); None when a name may be stale: a migration renamed a
+        column of the table, or made or renamed a relation of its name that the schema
+        before may hold another of."""
+        history = self.history
+        name = last(table)
+        if name in history.columns_renamed:
+            return None
+        named = history.check_columns.get(name, {})
+        found = [named.get(check, frozenset()) for check, valid
+                 in history.checks.get(name, {}).items() if valid]
+        relation = self.before_relation(table)
+        if relation is not None and any(c.kind == "check" and c.validated
+                                        for c in relation.constraints):
+            if history.kind_of(table) is not None:
+                return None
+            found += [frozenset(c.columns) for c in relation.constraints
+                      if c.kind == "check" and c.validated]
+        return found
+
+    def partition_key(self, table: str) -> frozenset[str] | None:
+        """The columns the partition key of partitioned table `table` names; None when
+        unknown, or when a name may be stale (as `validated_check_columns`)."""
+        history = self.history
+        name = last(table)
+        if name in history.columns_renamed:
+            return None
+        if name in history.partition_keys:
+            return history.partition_keys[name]
+        relation = self.before_relation(table)
+        if relation is None or not relation.partition_key or history.kind_of(table) is not None:
+            return None
+        spec = parse_statement(f"CREATE TABLE t () PARTITION BY {relation.partition_key}")
+        return partition_key_columns(spec.node["partspec"]) if spec.kind else None
 
     def default_partition(self, table: str) -> Relation | str | None:
         """The default partition of partitioned table `table` (its name when only the

@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 9  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 10  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema)
 
@@ -606,7 +606,8 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         w = s.waited
         return [s.sql, s.location.path, s.location.line, s.location.column, s.generated,
                 None if o is None else [[list(x) for x in o.locks], [list(x) for x in o.held],
-                                        list(o.rewritten), [list(x) for x in o.inherited]],
+                                        list(o.rewritten), [list(x) for x in o.inherited],
+                                        None if o.scanned is None else list(o.scanned)],
                 None if w is None else [w.relation, w.mode, None if w.holder is None else
                                         [w.holder.path, w.holder.line, w.holder.column]]]
 
@@ -635,7 +636,8 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
             return None
         return Observed(tuple((a, b, c) for a, b, c in o[0]),
                         tuple((a, b, c) for a, b, c in o[1]), tuple(o[2]),
-                        tuple((a, b, c) for a, b, c in o[3]))
+                        tuple((a, b, c) for a, b, c in o[3]),
+                        None if o[4] is None else tuple(o[4]))
 
     def waited(w: Any) -> Waited | None:
         if w is None:

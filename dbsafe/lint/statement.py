@@ -744,6 +744,39 @@ def lookup_columns(columns: tuple[str, ...], where: Node | None) -> tuple[str, .
     return columns
 
 
+def expression_columns(node: Node | None) -> frozenset[str]:
+    """The columns an expression names (the last part of each column reference).
+
+    >>> from dbsafe.lint.engine import expression_from_text as expr
+    >>> sorted(expression_columns(expr("at >= '2025-01-01' AND t.kind = lower(code)")))
+    ['at', 'code', 'kind']
+    """
+    found = set()
+    for kind, fields in walk(node):
+        if kind == "ColumnRef":
+            parts = strings(fields.get("fields"))
+            if parts and parts[-1] != "*":
+                found.add(parts[-1])
+    return frozenset(found)
+
+
+def partition_key_columns(partspec: Node) -> frozenset[str]:
+    """The columns a `PARTITION BY` names: its plain columns and those its expressions use.
+
+    >>> spec = parse_statement("CREATE TABLE t () PARTITION BY RANGE (region, "
+    ...                        "date_trunc('day', at))").node["partspec"]
+    >>> sorted(partition_key_columns(spec))
+    ['at', 'region']
+    """
+    found: set[str] = set()
+    for param in partspec.get("partParams") or ():
+        elem = param.get("PartitionElem", {})
+        if elem.get("name"):
+            found.add(str(elem["name"]))
+        found |= expression_columns(elem.get("expr"))
+    return frozenset(found)
+
+
 def object_kind(value: str | None) -> str | None:
     if value is None:
         return None

@@ -321,10 +321,14 @@ _REFLECTION_PARTS = (os.sep + os.path.join("sqlalchemy", "engine", "reflection.p
                      os.sep + os.path.join("sqlalchemy", "dialects") + os.sep)
 
 # Relation locks this backend holds, with each relation's current file node (a changed
-# relfilenode is a rewrite). Run on the migration's own connection, inside its transaction.
+# relfilenode is a rewrite) and, for a table, how many scans of it the transaction started
+# (one more is a statement that read it: empty tables count too). Run on the migration's
+# own connection, inside its transaction.
 _LOCKS_SQL = (
     "SELECT l.relation::int8, n.nspname, c.relname, c.relkind::text, l.mode, "
-    "c.relfilenode::int8, l.virtualtransaction FROM pg_catalog.pg_locks l "
+    "c.relfilenode::int8, l.virtualtransaction, CASE WHEN c.relkind = 'r' "
+    "THEN pg_catalog.pg_stat_get_xact_numscans(l.relation) END "
+    "FROM pg_catalog.pg_locks l "
     "LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation "
     "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.granted "
@@ -453,8 +457,10 @@ class _Capture:
     psycopg or psycopg2), the relation locks it took (`locks`: held right after it and not
     before it in the same transaction), all the locks held then (`held`), those of them
     earlier revisions took in the same transaction (`inherited`: alembic runs every pending
-    revision in one transaction unless `transaction_per_migration`), and the tables whose
-    relfilenode changed (rewritten).
+    revision in one transaction unless `transaction_per_migration`), the tables whose
+    relfilenode changed (rewritten) and the tables it started a scan of (scanned: any scan
+    takes a lock held to the end of the transaction, so each table a transaction read is
+    among the locks read after every statement since).
     """
 
     def __init__(self, revision_files: dict[str, str], *, observe: bool) -> None:
@@ -462,6 +468,7 @@ class _Capture:
         self.observe = observe
         self.statements: list[dict[str, Any]] = []
         self._filenodes: dict[int, int] = {}
+        self._scans: dict[str, dict[int, int]] = {}  # transaction -> table -> scans started
         self._names: dict[int, list[Any]] = {}
         self._current: dict[str, Any] | None = None
         self._transaction: str | None = None  # virtual transaction id of `_held`
@@ -562,6 +569,7 @@ class _Capture:
             "pid": _backend_pid(_dbapi_connection(conn)), "started": time.time(),
             "introspection": reflection, "in_transaction": None,
             "locks": None, "held": None, "inherited": None, "rewritten": None,
+            "scanned": None,
             "settings": self._settings,
         }
         self.statements.append(record)
@@ -598,8 +606,9 @@ class _Capture:
             return
         held: list[tuple[str, str, str, str]] = []
         rewritten: list[list[Any]] = []
+        scanned: list[list[Any]] = []
         transaction = None
-        for oid, schema, name, kind, mode, filenode, vxid in rows:
+        for oid, schema, name, kind, mode, filenode, vxid, scans in rows:
             transaction = vxid
             if schema is None:
                 known = self._names.get(oid)  # dropped in this transaction
@@ -616,6 +625,13 @@ class _Capture:
                 if filenode != self._filenodes.get(oid, oid) and kind in ("r", "m"):
                     rewritten.append([schema, name])
                 self._filenodes[oid] = filenode
+            if scans is not None:
+                # (xact counts start at 0 with the transaction: a table first seen locked
+                # now was not read before in it)
+                started = self._scans.setdefault(vxid, {})
+                if scans > started.get(oid, 0) and [schema, name] not in scanned:
+                    scanned.append([schema, name])
+                started[oid] = scans
         before = self._held if transaction == self._transaction else set()
         if transaction != self._transaction:
             self._inherited = set()
@@ -627,6 +643,7 @@ class _Capture:
             record["held"] = [list(lock) for lock in held]
             record["inherited"] = [list(lock) for lock in held if lock in self._inherited]
             record["rewritten"] = rewritten
+            record["scanned"] = scanned
 
 class _Fingerprints:
     """Catalog fingerprints taken right after chosen revision steps, on the migration's own

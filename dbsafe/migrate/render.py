@@ -210,6 +210,7 @@ def captured_migrations(result: RunResult, *, root: Path) -> list[Migration]:
                     tuple((f"{a}.{b_}", m, k) for a, b_, k, m in (s.held or ())),
                     tuple(f"{a}.{b_}" for a, b_ in (s.rewritten or ())),
                     tuple((f"{a}.{b_}", m, k) for a, b_, k, m in s.inherited),
+                    None if s.scanned is None else tuple(f"{a}.{b_}" for a, b_ in s.scanned),
                 )
             waited = None
             if s.waited is not None:

@@ -171,6 +171,8 @@ class CapturedStatement:
     waited: WaitedFor | None = None
     # apply(), ApplySession.apply(): index of the alembic command of the request it ran in
     operation: int | None = None
+    # (schema, table) of the tables it started a scan of (pg_stat_get_xact_numscans).
+    scanned: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -789,6 +791,8 @@ def _captured(c: dict[str, Any]) -> CapturedStatement:
         tuple((a, b, k, m) for a, b, k, m in c.get("inherited") or ()),
         tuple((name, value) for name, value in c.get("settings") or ()),
         c.get("pid"), c.get("started"),
+        scanned=tuple((a, b) for a, b in scanned) if (scanned := c.get("scanned")) is not None
+        else None,
     )
 
 

@@ -831,3 +831,40 @@ def upgrade():
             if f.code in ("DBS101", "DBS211")] == [
         ("DBS101", "migrations/versions/r03.py", 18),
         ("DBS211", "migrations/versions/r04.py", 17)]
+
+
+def test_an_attached_partition_is_flagged_where_postgresql_scanned_it(tmp_path: Path) -> None:
+    """DBS130 from the capture: whether ATTACH PARTITION read the table is what PostgreSQL
+    did on the throwaway server (pg_stat_get_xact_numscans counts the scan of an empty
+    table too), not whether the table has some validated CHECK constraint. A CHECK that
+    names the key but does not imply the bounds (`recent`) was trusted; one added by SQL
+    built at run time (`dynamic`), which lint cannot read, does imply them."""
+    root = tmp_path / "p"
+    years = {"bare": 2021, "bounded": 2022, "recent": 2023, "positive": 2024, "dynamic": 2025}
+    write_history(root, {"r01": f'''
+def upgrade():
+    op.execute("CREATE TABLE events (id bigint, at date NOT NULL) PARTITION BY RANGE (at)")
+    for name in {list(years)}:
+        op.execute(f"CREATE TABLE {{name}} (id bigint, at date NOT NULL)")
+    op.execute("ALTER TABLE bounded ADD CONSTRAINT b "
+               "CHECK (at >= '2022-01-01' AND at < '2023-01-01')")
+    op.execute("ALTER TABLE recent ADD CONSTRAINT b CHECK (at >= '2023-01-01')")
+    op.execute("ALTER TABLE positive ADD CONSTRAINT b CHECK (id > 0)")
+    op.execute("DO $$ BEGIN EXECUTE 'ALTER TABLE dynamic ADD CONSTRAINT b ' || "
+               "'CHECK (at >= ''2025-01-01'' AND at < ''2026-01-01'')'; END $$")
+''', "r02": f'''
+def upgrade():
+    for name, year in {years}.items():
+        op.execute(f"ALTER TABLE events ATTACH PARTITION {{name}} "
+                   f"FOR VALUES FROM ('{{year}}-01-01') TO ('{{year + 1}}-01-01')")
+'''})
+    report = commands.lint(Settings(project_root=root, select=("DBS130", "DBS005")))
+    found = {f.subject: f for f in report.findings}
+    assert set(found) == {"bare", "recent", "positive"}
+    for finding in found.values():
+        assert finding.severity.value == "error"
+        assert ("Confirmed", f"PostgreSQL read `{finding.subject}` while attaching it on a "
+                "throwaway server (pg_stat_get_xact_numscans)") in finding.context
+    assert "no CHECK constraint of it names the partition key (`at`)" in \
+        found["positive"].message
+    assert "PostgreSQL did on a throwaway server" in found["recent"].message
