@@ -551,6 +551,33 @@ def test_a_table_attached_as_a_partition_is_scanned_where_lint_says(
         severity.get("database")
 
 
+def test_an_unbounded_partition_needs_no_check_on_its_own_key(
+        conninfo: str, tmp_path: Path) -> None:
+    """FROM (MINVALUE) TO (MAXVALUE) of a NOT NULL key: the bounds PostgreSQL checks are the
+    parent's own (a partition itself), which a CHECK on the parent's key column proves. No
+    scan, and the CHECK is trusted though it names no column of `regions_eu`'s key."""
+    schema = ("CREATE TABLE regions (id bigint, region text NOT NULL, at date NOT NULL) "
+              "PARTITION BY LIST (region);\n"
+              "CREATE TABLE regions_eu PARTITION OF regions FOR VALUES IN ('eu') "
+              "PARTITION BY RANGE (at);\n"
+              "CREATE TABLE eu_all (id bigint, region text NOT NULL, at date NOT NULL);\n"
+              "ALTER TABLE eu_all ADD CONSTRAINT eu CHECK (region = 'eu');\n")
+    change = ("ALTER TABLE regions_eu ATTACH PARTITION eu_all "
+              "FOR VALUES FROM (MINVALUE) TO (MAXVALUE);\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        scans = "SELECT pg_stat_get_xact_numscans('eu_all'::regclass)"
+        with conn.transaction(force_rollback=True):
+            before = conn.execute(scans).fetchone()
+            conn.execute(change)
+            after = conn.execute(scans).fetchone()
+    assert before is not None and after is not None and after[0] == before[0]
+    assert "DBS130" not in _all_codes(tmp_path, schema, change)
+    # (from the database, its CHECK lowers the finding to a warning, as any CHECK does)
+    assert [f.severity.value for f in _database_findings(tmp_path, change, conninfo)
+            if f.code == "DBS130"] == ["warning"]
+
+
 @pytest.mark.parametrize(("migration", "valid_after_retry"), [
     ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_refs ON refs (ref);", False),
     ("DROP INDEX CONCURRENTLY IF EXISTS ux_refs;\n"

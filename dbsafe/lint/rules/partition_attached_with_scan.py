@@ -52,8 +52,9 @@ missed finding there.
 * Without the capture's answer: a table with a validated CHECK constraint naming a column
   of the partition key, added by this migration or an earlier one (trusted); one the
   database's schema already has makes the finding a warning. When dbsafe does not know the
-  key or the CHECK's columns (a migration renamed a column of either table), any validated
-  CHECK is trusted so.
+  key or the CHECK's columns (a migration renamed a column of either table), or the range
+  is `FROM (MINVALUE) TO (MAXVALUE)` (its bounds only say the key is not null; the rest is
+  the parent's own bounds, when it is a partition), any validated CHECK is trusted so.
 * `ATTACH PARTITION ... DEFAULT` (it is the other partitions' rows that may not be
   checked; DBS126 covers partitions added next to a default one), and foreign tables in the
   database's schema (PostgreSQL does not scan them).
@@ -66,7 +67,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement, same_relation
+from dbsafe.lint.statement import Statement, range_var, same_relation, strings
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -87,8 +88,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             continue  # PostgreSQL proved the bounds from the table's constraints
         known = ctx.validated_check(partition)
         key = ctx.partition_key(parent)
-        unrelated = known is not None and _name_no_key_column(
-            ctx.validated_check_columns(partition), key)
+        unrelated = known is not None and not _unbounded(statement, partition) and \
+            _name_no_key_column(ctx.validated_check_columns(partition), key)
         if scanned is None and known == "migration" and not unrelated:
             continue  # trusted: which rows it admits is not read
         finding = ctx.finding(
@@ -135,6 +136,23 @@ def _name_no_key_column(checks: list[frozenset[str]] | None,
     if checks is None or key is None or not checks:
         return False
     return all(columns and not columns & key for columns in checks)
+
+
+def _unbounded(statement: Statement, partition: str) -> bool:
+    """Is the partition's range `FROM (MINVALUE, ...) TO (MAXVALUE, ...)`? Its bounds then
+    say only that the key is not null (a NOT NULL column proves it), and what a CHECK must
+    imply is the parent's own partition bounds, if it is a partition: of other columns."""
+    for cmd in statement.node.get("cmds") or ():
+        spec = (cmd.get("AlterTableCmd", {}).get("def") or {}).get("PartitionCmd") or {}
+        if range_var(spec.get("name")) != partition:
+            continue
+        bound = spec.get("bound") or {}
+        ends = [(datum, "minvalue") for datum in bound.get("lowerdatums") or ()] + \
+            [(datum, "maxvalue") for datum in bound.get("upperdatums") or ()]
+        return bool(ends) and all(
+            strings((datum.get("ColumnRef") or {}).get("fields")) == (word,)
+            for datum, word in ends)
+    return False
 
 
 def _message(partition: str, parent: str, *, known: str | None, unrelated: bool,
