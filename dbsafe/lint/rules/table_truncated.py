@@ -64,4 +64,5 @@ RULE = Rule(
     doc=__doc__,
     check=check,
     kinds=frozenset({"TruncateStmt"}),
+    weighed_by="use",
 )
