@@ -100,14 +100,17 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     from dbsafe.extract.sqlfile import split_sql
 
     keys: dict[Path, tuple] = {}
+    pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
     for path in paths:
         if path.is_dir():
             found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
+            found, autocommit = _pop_selection(found)
             order = _runner_order(path)
             keys.update((p, _version_key(p, path, order)) for p in found)
+            pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file():
             keys[path] = _version_key(path)
         else:
@@ -123,10 +126,58 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             MigrationStatement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
         )
-        in_transaction = wrapped_in_transaction or runner_wraps_in_transaction(text)
+        in_transaction = (wrapped_in_transaction or runner_wraps_in_transaction(text)
+                          or pop_files.get(file, False))
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
     return migrations
+
+
+# gobuffalo/pop's and ory/popx's migration files: `<version>_<name>[.<dialect>]
+# [.autocommit].(up|down).sql`, a dialect-less file serving every database. The dialect
+# names pop knows, its synonyms for PostgreSQL's first.
+_POP_FILE = re.compile(r"(?P<version>\d+)_[^.]+(?:\.(?P<dialect>[a-z0-9]+))??"
+                       r"(?P<autocommit>\.autocommit)?\.(?:up|down)\.sql")
+_POP_POSTGRES = frozenset({"postgres", "postgresql", "pg", "pgx"})
+_POP_DIALECTS = _POP_POSTGRES | {"cockroach", "cockroachdb", "crdb", "mysql", "mariadb",
+                                 "sqlite", "sqlite3", "yugabyte", "yugabytedb", "ydb"}
+
+
+def _pop_selection(found: list[Path]) -> tuple[list[Path], frozenset[Path] | None]:
+    """The files of a folder that pop runs on PostgreSQL, and which of them it runs
+    outside a transaction (None when the folder is not pop's).
+
+    A folder is pop's when a file names a dialect pop knows or `.autocommit`
+    (`20191100000001000000_identities.postgres.up.sql`, `..._x.autocommit.up.sql`). Pop
+    runs, for each version, the file of its dialect, or else the dialect-less one; a
+    MySQL or SQLite file is never run on PostgreSQL (linted, kratos's hundreds read as
+    DBS001). It runs each in a transaction of its own unless the name says `.autocommit`.
+
+    >>> names = ["1_a.up.sql", "1_a.postgres.up.sql", "1_a.mysql.up.sql", "2_b.up.sql",
+    ...          "3_c.sqlite3.up.sql", "4_d.postgres.autocommit.up.sql"]
+    >>> kept, autocommit = _pop_selection([Path(n) for n in names])
+    >>> [p.name for p in kept], [p.name for p in autocommit]
+    (['1_a.postgres.up.sql', '2_b.up.sql', '4_d.postgres.autocommit.up.sql'], ['4_d.postgres.autocommit.up.sql'])
+    """
+    named = {p: _POP_FILE.fullmatch(p.name) for p in found}
+    if not any(m is not None and ((m["dialect"] or "") in _POP_DIALECTS or m["autocommit"])
+               for m in named.values()):
+        return found, None
+    specific = {(p.parent, m["version"]) for p, m in named.items()
+                if m is not None and m["dialect"] in _POP_POSTGRES}
+    kept = []
+    for path, match in named.items():
+        if match is None:
+            kept.append(path)  # not a migration pop reads: linted as any .sql file is
+        elif match["dialect"] is None:
+            if (path.parent, match["version"]) not in specific:
+                kept.append(path)
+        elif match["dialect"] in _POP_POSTGRES:
+            kept.append(path)
+        elif match["dialect"] not in _POP_DIALECTS:
+            kept.append(path)  # `1_x.y.up.sql`: a name with a dot in it, not a dialect
+    autocommit = frozenset(p for p in kept if (m := named[p]) is not None and m["autocommit"])
+    return kept, autocommit
 
 
 # Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,

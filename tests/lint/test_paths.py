@@ -188,3 +188,22 @@ def test_goose_sql_migrate_and_dbmate_files_run_in_a_transaction_unless_told_not
     report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
     assert _codes(report) == [("002_goose.sql", 2, "DBS102"), ("004_sql_migrate.sql", 2, "DBS102"),
                               ("006_dbmate.sql", 2, "DBS102")]
+
+
+def test_a_pop_folder_lints_what_pop_runs_on_postgresql(tmp_path: Path) -> None:
+    # kratos's persistence/sql/migrations/sql: each version in a file per dialect. Linted
+    # all, its MySQL and SQLite files were 332 DBS001; pop runs the `.postgres.` file, else
+    # the dialect-less one, in a transaction unless the name says `.autocommit`.
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    for name, text in {
+            "1_init.postgres.up.sql": "CREATE TABLE a (id bigint PRIMARY KEY, b text);",
+            "1_init.mysql.up.sql": "CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY);",
+            "1_init.up.sql": "CREATE TABLE a (id uuid);",
+            "2_b.sqlite3.up.sql": "CREATE INDEX `a_b` ON `a` (`b`);",
+            "2_b.up.sql": "CREATE INDEX CONCURRENTLY a_b ON a (b);",
+            "3_c.postgres.autocommit.up.sql": "CREATE INDEX CONCURRENTLY a_b_id ON a (b, id);",
+    }.items():
+        (folder / name).write_text(text + "\n")
+    report = commands.lint(Settings(project_root=tmp_path, ignore=("DBS115",)), [folder])
+    assert _codes(report) == [("2_b.up.sql", 1, "DBS102")]

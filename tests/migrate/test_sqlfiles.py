@@ -107,6 +107,36 @@ def test_goose_down_sections_are_not_run(tmp_path: Path, database_url: str) -> N
     assert relations(database_url) == {"public.a"}
 
 
+def test_a_pop_folder_runs_the_postgres_file_of_each_version_as_pop_does(
+        tmp_path: Path, database_url: str) -> None:
+    # gobuffalo/pop and ory/popx (kratos, hydra, keto) keep every dialect's file side by
+    # side: on PostgreSQL pop runs a version's `.postgres.` file, else its dialect-less
+    # one, each in a transaction unless named `.autocommit.`. The MySQL and SQLite files
+    # fail on PostgreSQL (42601), and so would the dialect-less file the postgres one
+    # replaces.
+    folder = write(tmp_path / "sql", {
+        "1_init.postgres.up.sql": "CREATE TABLE a (id bigserial PRIMARY KEY);\n",
+        "1_init.mysql.up.sql": "CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY);\n",
+        "1_init.up.sql": "CREATE TABLE a (id uuid);\n",
+        "2_b.up.sql": "ALTER TABLE a ADD COLUMN b text;\n",
+        "2_b.sqlite3.up.sql": "ALTER TABLE `a` ADD COLUMN `b` TEXT;\n",
+        "3_c.up.sql": "CREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+        "4_d.postgres.autocommit.up.sql": "CREATE INDEX CONCURRENTLY a_b_id ON a (b, id);\n",
+        "4_d.mysql.autocommit.up.sql": "CREATE INDEX a_b_id ON a (b, id) ALGORITHM=INPLACE;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [m.path for m in migrations] == [
+        "sql/1_init.postgres.up.sql", "sql/2_b.up.sql", "sql/3_c.up.sql",
+        "sql/4_d.postgres.autocommit.up.sql"]
+    assert [(f.location.path, f.message.split(":")[0]) for f in failures] == [
+        ("sql/3_c.up.sql", "25001")]
+    assert columns(database_url, "a") == ["id", "b"]
+    assert relations(database_url) >= {"public.a_b", "public.a_b_id"}
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {
