@@ -1440,6 +1440,7 @@ class LintContext:
                     statement.keys_to, statement.locks = resting, None
             return
         if statement.kind == "AlterTableStmt" and statement.object_kind == "table":
+            self._drop_existing_columns(statement)
             tables: Sequence[str] = (statement.relation,) if statement.relation else ()
         elif statement.kind == "DropStmt" and statement.object_kind == "table":
             tables = statement.dropped
@@ -1472,6 +1473,28 @@ class LintContext:
             statement.foreign_keys, statement.keys_to = found, keys_to
             statement.unique_keys, statement.catalog_only = unique, quick
             statement.locks = None  # predicted before the history's facts were known
+
+    def _drop_existing_columns(self, statement: Statement) -> None:
+        """`ADD COLUMN IF NOT EXISTS` of a column the table has before the statement adds
+        nothing (PostgreSQL skips it with a notice: no rewrite, no NOT NULL check, the
+        column keeps its type): its action keeps only the ACCESS EXCLUSIVE lock every
+        ALTER TABLE takes, and the statement no longer holds the column definition the
+        rules read (temporal's combined_v1.10_v1.13.sql re-adds the columns of the
+        migrations before it: each was a false DBS109)."""
+        table = statement.relation
+        if not table or not any(a.if_not_exists and a.column is not None
+                                for a in statement.actions):
+            return
+        existing = {a.name for a in statement.actions
+                    if a.if_not_exists and a.column is not None and a.name
+                    and self.column(table, a.name) is not None}
+        if not existing:
+            return
+        statement.actions = tuple(
+            dataclasses.replace(a, column=None) if a.if_not_exists and a.name in existing
+            else a for a in statement.actions)
+        statement.columns = tuple(c for c in statement.columns if c.name not in existing)
+        statement.locks = None
 
     def volatile_function(self, name: str) -> bool:
         """Is `name` a user-defined VOLATILE function (created earlier in the history, or in

@@ -134,6 +134,7 @@ class Action:
     # SET (...) / RESET (...) storage parameter names; an identity's options ("start",
     # "restart", "generated", "increment", ...) for Add/SetIdentity
     options: tuple[str, ...] = ()
+    if_not_exists: bool = False  # ADD COLUMN IF NOT EXISTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -875,7 +876,8 @@ def _alter_table(s: Statement, n: Node) -> None:
         if subtype == "AddColumn" and "ColumnDef" in definition:
             column = column_def(table, definition)
             columns.append(column)
-            action = Action(subtype, column.name, column=column)
+            action = Action(subtype, column.name, column=column,
+                            if_not_exists=bool(cmd.get("missing_ok")))
         elif subtype == "AlterColumnType" and "ColumnDef" in definition:
             inner = definition["ColumnDef"]
             column = replace(column_def(table, definition), name=cmd.get("name", ""))
