@@ -108,8 +108,16 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
             found, autocommit = _pop_selection(found)
+            found, listed = _manifest_selection(found)
+            if not found:
+                raise SourceError(f"no SQL migrations under {path}: every .sql file there "
+                                  "lies in a folder whose manifest.json lists others")
             order = _runner_order(path)
             keys.update((p, _version_key(p, path, order)) for p in found)
+            # (a manifest's order replaces the file name's: the rest of the key, the
+            # version folder's, still orders the versions)
+            keys.update((p, keys[p][:-1] + ((keys[p][-1][:-1] + ((-1, (listed[p],)),)),))
+                        for p in listed)
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file():
             keys[path] = _version_key(path)
@@ -178,6 +186,39 @@ def _pop_selection(found: list[Path]) -> tuple[list[Path], frozenset[Path] | Non
             kept.append(path)  # `1_x.y.up.sql`: a name with a dot in it, not a dialect
     autocommit = frozenset(p for p in kept if (m := named[p]) is not None and m["autocommit"])
     return kept, autocommit
+
+
+def _manifest_selection(found: list[Path]) -> tuple[list[Path], dict[Path, int]]:
+    """The files temporal-sql-tool runs, and their place in their version: in a folder
+    whose `manifest.json` has a `SchemaUpdateCqlFiles` list (temporal's and cadence's
+    `schema/postgresql/v12/<store>/versioned/v1.13/`), exactly the files it lists, in that
+    order; a file the list leaves out is never run (temporal's visibility v1.10-v1.12 list
+    none, their columns are added by v1.13's combined file). Other files are kept as they
+    are, unranked."""
+    import json
+
+    listing: dict[Path, list[str] | None] = {}
+    kept, rank = [], {}
+    for path in found:
+        folder = path.parent
+        if folder not in listing:
+            listing[folder] = None
+            manifest = folder / "manifest.json"
+            if manifest.is_file():
+                try:
+                    files = json.loads(manifest.read_text(encoding="utf-8-sig")).get(
+                        "SchemaUpdateCqlFiles")
+                except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+                    files = None
+                if isinstance(files, list) and all(isinstance(f, str) for f in files):
+                    listing[folder] = [f.removeprefix("./") for f in files]
+        files = listing[folder]
+        if files is None:
+            kept.append(path)
+        elif path.name in files:
+            kept.append(path)
+            rank[path] = files.index(path.name)
+    return kept, rank
 
 
 # Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,

@@ -137,6 +137,37 @@ def test_a_pop_folder_runs_the_postgres_file_of_each_version_as_pop_does(
     assert relations(database_url) >= {"public.a_b", "public.a_b_id"}
 
 
+def test_a_versioned_folder_runs_what_its_manifest_lists_in_that_order(
+        tmp_path: Path, database_url: str) -> None:
+    # temporal-sql-tool (temporal's and cadence's schema/postgresql/.../versioned) runs the
+    # files each version's manifest.json lists, in its order, and no other: read by name,
+    # `alter.sql` ran before the table it alters (42P01) and the unlisted file added the
+    # column the listed one adds again (42701).
+    manifest = '{{"CurrVersion": "{0}", "MinCompatibleVersion": "0.1", ' \
+               '"SchemaUpdateCqlFiles": {1}}}'
+    folder = write(tmp_path / "versioned", {
+        "v0.1/manifest.json": manifest.format("0.1", '["schema.sql"]'),
+        "v0.1/schema.sql": "CREATE TABLE a (id int);\n",
+        "v0.2/manifest.json": manifest.format("0.2", '["create.sql", "alter.sql"]'),
+        "v0.2/alter.sql": "ALTER TABLE b ADD COLUMN c int;\n",
+        "v0.2/create.sql": "CREATE TABLE b (id int);\n",
+        "v0.10/manifest.json": manifest.format("0.10", '[]'),
+        "v0.10/add_x.sql": "ALTER TABLE a ADD COLUMN x int;\n",
+        "v0.11/manifest.json": manifest.format("0.11", '["combined.sql"]'),
+        "v0.11/combined.sql": "ALTER TABLE a ADD COLUMN x int;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [m.path for m in migrations] == [
+        "versioned/v0.1/schema.sql", "versioned/v0.2/create.sql", "versioned/v0.2/alter.sql",
+        "versioned/v0.11/combined.sql"]
+    assert [(f.location.path, f.message) for f in failures] == []
+    assert columns(database_url, "a") == ["id", "x"]
+    assert columns(database_url, "b") == ["id", "c"]
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {
