@@ -135,7 +135,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             for f in split_sql(upgrade_section(text), shown)
         )
         in_transaction = (wrapped_in_transaction or runner_wraps_in_transaction(text)
-                          or pop_files.get(file, False))
+                          or pop_files.get(file, False)
+                          or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1))
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
     return migrations
@@ -219,6 +220,13 @@ def _manifest_selection(found: list[Path]) -> tuple[list[Path], dict[Path, int]]
             kept.append(path)
             rank[path] = files.index(path.name)
     return kept, rank
+
+
+# golang-migrate's up migrations (and sqlx's, river's): golang-migrate's PostgreSQL
+# drivers send the whole file as one query, which PostgreSQL runs as one implicit
+# transaction when it holds several statements (CONCURRENTLY there fails with 25001); sqlx
+# and river open a transaction around each file themselves.
+_UP_FILE = re.compile(r"\d+_.*\.up\.sql", re.IGNORECASE)
 
 
 # Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,

@@ -207,3 +207,16 @@ def test_a_pop_folder_lints_what_pop_runs_on_postgresql(tmp_path: Path) -> None:
         (folder / name).write_text(text + "\n")
     report = commands.lint(Settings(project_root=tmp_path, ignore=("DBS115",)), [folder])
     assert _codes(report) == [("2_b.up.sql", 1, "DBS102")]
+
+
+def test_a_golang_migrate_file_of_several_statements_is_one_transaction(tmp_path: Path) -> None:
+    # golang-migrate sends the file as one query: one implicit transaction, in which
+    # CONCURRENTLY fails and the first statement's lock is held to the file's end.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "000001_a.up.sql").write_text("CREATE TABLE a (id int);\n")
+    (folder / "000002_b.up.sql").write_text("CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (folder / "000003_c.up.sql").write_text(
+        "ALTER TABLE a ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n")
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
+    assert _codes(report) == [("000003_c.up.sql", 2, "DBS102")]

@@ -168,6 +168,25 @@ def test_a_versioned_folder_runs_what_its_manifest_lists_in_that_order(
     assert columns(database_url, "b") == ["id", "c"]
 
 
+def test_a_golang_migrate_file_of_several_statements_runs_as_one_transaction(
+        tmp_path: Path, database_url: str) -> None:
+    # golang-migrate's PostgreSQL drivers send an up file as one query: PostgreSQL runs its
+    # statements in one implicit transaction, and refuses CONCURRENTLY there (25001). A
+    # file of one statement is no transaction block.
+    folder = write(tmp_path / "migrations", {
+        "000001_a.up.sql": "CREATE TABLE a (id int);\n",
+        "000002_b.up.sql": "-- the index alone\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "000003_c.up.sql": "ALTER TABLE a ADD COLUMN b int;\n"
+                           "CREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("migrations/000003_c.up.sql", 2, "25001")]
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {
