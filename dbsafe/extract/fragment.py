@@ -36,6 +36,10 @@ class SqlFragment:
     # Tables the code checks exist before it sends the statement (`if
     # inspector.has_table("x"):`): where the schema lacks one, the statement is not sent.
     checked_tables: frozenset[str] = frozenset()
+    # Offsets in `sql` where text known only at run time was left out of a quoted string
+    # (`f"SELECT setval('{table}_id_seq', 1)"` is read as `'_id_seq'`): a name read from
+    # that string is not the one sent.
+    built_strings: tuple[int, ...] = ()
 
     @property
     def line(self) -> int:
@@ -61,8 +65,9 @@ class SqlFragment:
         >>> f.sub(10, 18).location(0)
         Location(path='a.sql', line=3, column=15, end_line=None, end_column=None)
         """
+        built = tuple(o - start for o in self.built_strings if start <= o <= end)
         if not self.spans:
-            return replace(self, sql=self.sql[start:end])
+            return replace(self, sql=self.sql[start:end], built_strings=built)
         first = max(bisect.bisect_right(self.spans, (start, float("inf"), float("inf"))) - 1, 0)
         line, column = self.position(start)
         spans = [(0, line, column)]
@@ -70,7 +75,7 @@ class SqlFragment:
             if offset >= end:
                 break
             spans.append((offset - start, line, column))
-        return replace(self, sql=self.sql[start:end], spans=tuple(spans))
+        return replace(self, sql=self.sql[start:end], spans=tuple(spans), built_strings=built)
 
     def location(self, start: int, end: int | None = None) -> Location:
         """The file `Location` of `sql[start:end + 1]` (`end` inclusive, as sqlglot's meta)."""

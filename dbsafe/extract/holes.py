@@ -265,11 +265,15 @@ def _mark(text: str, offsets: Sequence[int]) -> str:
     return "".join(parts)
 
 
-def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, int, int], ...]]:
+def fill_holes(
+    template: Template,
+) -> tuple[str | None, str, tuple[tuple[int, int, int], ...], tuple[int, ...]]:
     """Render a template as SQL; the reason it is dynamic, if any hole is not a value.
 
     Returns:
-        (reason or None, the SQL with each value hole as `NULL`, the SQL's spans).
+        (reason or None, the SQL with each value hole as `NULL`, the SQL's spans, the
+        offsets in the SQL where a hole inside a quoted string was left out: that string's
+        text is only known at run time, `'{table}_id_seq'` rendered as `'_id_seq'`).
 
     Example:
         >>> t = Template("SELECT a FROM t WHERE id = ", ((0, 1, 1),), (Hole(27, 1, 28, "${id}"),))
@@ -280,11 +284,14 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
         >>> fill_holes(Template("SELECT a FROM t WHERE id IN ", ((0, 1, 1),),
         ...                     (Hole(28, 1, 29, "{ids}"),)))[:2]
         (None, 'SELECT a FROM t WHERE id IN (NULL)')
+        >>> fill_holes(Template("SELECT setval('_id_seq', 1)", ((0, 1, 1),),
+        ...                     (Hole(15, 1, 16, "{table}"),)))[1:4:2]
+        ("SELECT setval('_id_seq', 1)", (15,))
     """
     if not template.holes:
-        return None, template.text, template.spans
+        return None, template.text, template.spans, ()
     if _SENTINEL in template.text:
-        return "the statement is built at run time", template.text, template.spans
+        return "the statement is built at run time", template.text, template.spans, ()
     kinds = _classify(template.text, [hole.offset for hole in template.holes],
                       [hole.clause for hole in template.holes])
     reason = None
@@ -295,6 +302,7 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
             break
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []
+    in_strings: list[int] = []
     length = 0
     previous = 0
     pieces: list[tuple[Hole | None, str | None]] = [*zip(template.holes, kinds), (None, None)]
@@ -306,13 +314,15 @@ def fill_holes(template: Template) -> tuple[str | None, str, tuple[tuple[int, in
             texts.append(template.text[previous:stop])
             length += stop - previous
         previous = stop
+        if kind == "string":
+            in_strings.append(length)
         if piece is not None and kind not in ("string", "comment", "tail"):
             # A value hole becomes NULL, mapped to where the hole starts in the source.
             value = f"({_NULL})" if kind == _LIST else _NULL
             spans.append((length, piece.line, piece.column))
             texts.append(value)
             length += len(value)
-    return reason, "".join(texts), tuple(spans)
+    return reason, "".join(texts), tuple(spans), tuple(in_strings)
 
 
 def _slice_spans(

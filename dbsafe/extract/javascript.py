@@ -939,8 +939,9 @@ class _Reader:
             return None
         if self._expected_to_fail(site):
             return None
-        reason, sql, spans = fill_holes(template)
-        return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason)
+        reason, sql, spans, built = fill_holes(template)
+        return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason,
+                           built_strings=built)
 
     def _expected_to_fail(self, call: Node) -> bool:
         """True for a call a test expects to fail: inside `expect(...)` read by `.rejects`

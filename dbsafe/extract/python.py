@@ -1203,8 +1203,8 @@ class _Extractor:
             return []
         if head not in _STATEMENT_WORDS or head == "copy":
             return []
-        reason, sql, spans = fill_holes(template)
-        fragment = SqlFragment(self.path, sql, spans, origin="python")
+        reason, sql, spans, built = fill_holes(template)
+        fragment = SqlFragment(self.path, sql, spans, origin="python", built_strings=built)
         if reason is not None:
             return [SqlFragment(self.path, sql, spans, origin="python", dynamic=reason)]
         pieces = [fragment.sub(a, b) for a, b in statement_bounds(sql)]

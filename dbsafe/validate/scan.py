@@ -119,8 +119,9 @@ _CHUNK = 32
 # the one name its place in the row binds; 93: a name a sink sends inside an assertion keeps its
 # strings statements; 94: braces in a quoted identifier (`FROM "{0}"`) make a template, DDL with
 # them stays ignored; 95: files named by the versions they upgrade between
-# (`schema-upgrade-1.15-1.16.sql`) are migrations
-_CACHE_VERSION = 95
+# (`schema-upgrade-1.15-1.16.sql`) are migrations; 96: a relation named by a string completed
+# at run time (`'{table}_id_seq'`) is not checked
+_CACHE_VERSION = 96
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -606,6 +607,16 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             resolution = resolver.Resolution(
                 resolver.NOT_ANALYSED, kept,
                 reason="reads a table the code checks exists before sending it")
+    if fragment.built_strings and problems:
+        # A name read from a string the code completes at run time (`'{table}_id_seq'`
+        # read as `'_id_seq'`) is not the name PostgreSQL gets.
+        kept = tuple(p for p in problems if not any(
+            p.start <= offset <= p.end + 1 for offset in fragment.built_strings))
+        if len(kept) != len(problems):
+            problems = kept
+            resolution = resolver.Resolution(
+                resolver.NOT_ANALYSED, kept,
+                reason="names a relation in a string completed at run time")
     outcome.counts[f"statements_{resolution.status}"] += 1
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
