@@ -120,8 +120,9 @@ _CHUNK = 32
 # strings statements; 94: braces in a quoted identifier (`FROM "{0}"`) make a template, DDL with
 # them stays ignored; 95: files named by the versions they upgrade between
 # (`schema-upgrade-1.15-1.16.sql`) are migrations; 96: a relation named by a string completed
-# at run time (`'{table}_id_seq'`) is not checked
-_CACHE_VERSION = 96
+# at run time (`'{table}_id_seq'`) is not checked; 97: `NOTIFY`/`LISTEN`/`UNLISTEN` built at
+# run time are session commands, no DBS304 note
+_CACHE_VERSION = 97
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -508,9 +509,10 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
 
 
 # Commands on the session's settings (`SET LOCAL statement_timeout TO {ms}`, `SET ROLE`,
-# `RESET`, `SHOW`): they name no table or column, so a piece built at run time in them
-# leaves nothing for validate to check.
-_SESSION_COMMANDS = frozenset({"SET", "RESET", "SHOW"})
+# `RESET`, `SHOW`) and its notification channels (`NOTIFY {channel}, '{id}'`, `LISTEN`,
+# `UNLISTEN`): they name no table or column, so a piece built at run time in them leaves
+# nothing for validate to check.
+_SESSION_COMMANDS = frozenset({"SET", "RESET", "SHOW", "LISTEN", "NOTIFY", "UNLISTEN"})
 
 
 def _session_command(sql: str) -> bool:

@@ -1,6 +1,6 @@
-"""A session command built at run time (`SET LOCAL statement_timeout TO {ms}`) names no
-table or column: validate has nothing in it to check, so it is no DBS304 note. A query
-built the same way still is. Real PostgreSQL."""
+"""A session command built at run time (`SET LOCAL statement_timeout TO {ms}`, SimpleLogin's
+`NOTIFY {channel}, '{id}'`) names no table or column: validate has nothing in it to check,
+so it is no DBS304 note. A query built the same way still is. Real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def report(cur, ms, role, name, table):
     cur.execute(f"SHOW {name}")
     cur.execute(f"SELECT id FROM {table}")
     cur.execute(f"SELECT nope FROM items WHERE id = {ms}")
+    cur.execute(f"NOTIFY {name}, '{ms}';")
+    cur.execute(f"LISTEN {name}")
+    cur.execute(f"UNLISTEN {name}")
 '''
 
 
@@ -33,5 +36,6 @@ def test_session_commands_built_at_run_time_are_not_noted(database_url: str,
     # What each command is, filled in, names nothing PostgreSQL would look up.
     with psycopg.connect(database_url) as conn:
         for command in ("SET LOCAL statement_timeout TO 1000", "SET search_path TO x",
-                        "RESET work_mem", "SHOW work_mem"):
+                        "RESET work_mem", "SHOW work_mem", "NOTIFY x, '1'", "LISTEN x",
+                        "UNLISTEN x"):
             conn.execute(command)
