@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,8 +121,9 @@ _CHUNK = 32
 # them stays ignored; 95: files named by the versions they upgrade between
 # (`schema-upgrade-1.15-1.16.sql`) are migrations; 96: a relation named by a string completed
 # at run time (`'{table}_id_seq'`) is not checked; 97: `NOTIFY`/`LISTEN`/`UNLISTEN` built at
-# run time are session commands, no DBS304 note
-_CACHE_VERSION = 97
+# run time are session commands, no DBS304 note; 98: a `.sql` script's relations its DDL makes
+# are stored, and unchecked where the project's other scripts read them
+_CACHE_VERSION = 98
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -159,6 +160,9 @@ class FileOutcome:
     candidates: list[Candidate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
+    # A `.sql` script's: the relations its DDL creates or alters (unqualified, folded),
+    # which the project's other scripts may read (`_made_by_other_scripts`).
+    made: frozenset[str] = frozenset()
 
 
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
@@ -252,6 +256,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             cache.put(keys[outcome.path], outcome)
     cache.save()
 
+    _made_by_other_scripts(outcomes.values())
     findings = [f for o in outcomes.values() for f in o.findings]
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
@@ -282,6 +287,39 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
+
+
+def _made_by_other_scripts(outcomes: Iterable[FileOutcome]) -> None:
+    """Leave unchecked what a `.sql` script reads that another of the project's scripts
+    creates or alters: scripts are run together on one database (a pipeline's stages, each
+    reading the tables the one before made), so the relation exists when it runs. Applied to
+    every file's outcome, cached or not, on each run: one script's change changes another's
+    findings."""
+    outcomes = [o for o in outcomes if o.path.endswith(".sql")]
+    makers: Counter = Counter(name for o in outcomes for name in o.made)
+    if not makers:
+        return
+    for outcome in outcomes:
+        kept = []
+        for finding in outcome.findings:
+            name = _relation_of(finding)
+            if name is not None and makers[name] > (name in outcome.made):
+                outcome.skipped.append(Skipped(
+                    finding.location or Location(outcome.path, 1),
+                    f"not analysed: reads `{name}`, which another SQL script creates or alters"))
+            else:
+                kept.append(finding)
+        outcome.findings = kept
+
+
+def _relation_of(finding: Finding) -> str | None:
+    """The relation (unqualified) a missing relation or column finding is about."""
+    parts = (finding.subject or "").split(".")
+    if finding.code == UNKNOWN_TABLE.code:
+        return parts[-1]
+    if finding.code == UNKNOWN_COLUMN.code and len(parts) >= 2:
+        return parts[-2]
+    return None
 
 
 def _failure_notes(source: SchemaSource) -> list[Finding]:
@@ -457,6 +495,8 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
+    if rel.endswith(".sql"):
+        outcome.made = earlier.relations
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown)
     return outcome
@@ -887,6 +927,7 @@ def _outcome_to_json(outcome: FileOutcome) -> dict:
         ],
         "skipped": [[_location_to_json(s.location), s.reason] for s in outcome.skipped],
         "counts": dict(outcome.counts),
+        "made": sorted(outcome.made),
     }
 
 
@@ -902,4 +943,4 @@ def _outcome_from_json(data: dict) -> FileOutcome:
     # builds one per file. A Counter is a dict with no state of its own.
     counts: Counter = Counter.__new__(Counter)
     dict.update(counts, data["counts"])
-    return FileOutcome(data["path"], findings, [], skipped, counts)
+    return FileOutcome(data["path"], findings, [], skipped, counts, frozenset(data["made"]))

@@ -1,0 +1,63 @@
+"""A `.sql` script reading what another of the project's scripts creates is not missing it.
+
+Field-TM's area splitter (hotosm/field-tm, `src/backend/packages/area-splitter/
+area_splitter/algorithms/`) runs its scripts one after the other on one connection:
+`common/2-group-buildings.sql` creates `buildings`, `avg_building_voronoi.sql` creates
+`taskpolygons`, and `common/6-extract.sql` reads both: two false DBS301, PostgreSQL
+"confirming" them on the migrations' schema, where no script had run. What a script reads
+before its own DDL, and what Python reads, are still checked. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+
+_SCHEMA = "CREATE TABLE parcels (id int, area float)"
+_STAGE_1 = ("CREATE TABLE big_parcels AS SELECT id, area FROM parcels WHERE area > 10;\n"
+            "ALTER TABLE parcels ADD COLUMN grade int;\n")
+_STAGE_2 = ("SELECT b.id, b.area FROM big_parcels AS b;\n"
+            "SELECT grade FROM parcels;\n"
+            "SELECT id FROM nosuch;\n"
+            "SELECT id FROM made_below;\n"
+            "CREATE TABLE made_below (id int);\n")
+_MODULE = 'def big(cur):\n    cur.execute("SELECT id FROM big_parcels")\n'
+
+
+def _validate(database_url: str, root: Path) -> list[tuple[str, str | None, int | None]]:
+    settings = load_settings(root, {"database-url": database_url,
+                                    "cache-dir": str(root / ".cache")}, environ={})
+    report = commands.validate(settings, [root / "app"])
+    return [(f.code, f.location.path if f.location else None,
+             f.location.line if f.location else None) for f in report.findings]
+
+
+@pytest.mark.db
+def test_a_script_reads_what_another_script_makes(database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    stages = tmp_path / "app" / "stages"
+    (stages / "common").mkdir(parents=True)
+    (stages / "1-select.sql").write_text(_STAGE_1, encoding="utf-8")
+    (stages / "common" / "2-extract.sql").write_text(_STAGE_2, encoding="utf-8")
+    (tmp_path / "app" / "reader.py").write_text(_MODULE, encoding="utf-8")
+    expected = [("DBS301", "app/reader.py", 2),
+                ("DBS301", "app/stages/common/2-extract.sql", 3),
+                ("DBS301", "app/stages/common/2-extract.sql", 4)]
+    assert sorted(_validate(database_url, tmp_path)) == expected
+    assert sorted(_validate(database_url, tmp_path)) == expected  # from the cache
+    # The first script no longer makes them: the second's findings are back, although
+    # its own outcome comes from the cache.
+    (stages / "1-select.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    assert sorted(_validate(database_url, tmp_path)) == sorted([
+        ("DBS301", "app/reader.py", 2),
+        ("DBS301", "app/stages/common/2-extract.sql", 1),
+        ("DBS302", "app/stages/common/2-extract.sql", 2),
+        ("DBS301", "app/stages/common/2-extract.sql", 3),
+        ("DBS301", "app/stages/common/2-extract.sql", 4)])
