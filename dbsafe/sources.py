@@ -236,8 +236,10 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # name order; 8: each supabase file from a reset session; 9: hasura's down.sql files left out;
 # 10: an ACL with every privilege revoked, the owner's too, is no longer read as the default;
 # 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID; 12: `COPY ... FROM
-# stdin` runs as a COPY, and Flyway's role and search_path set back after each file).
-_INTROSPECTED = 12
+# stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13: pop
+# folders' PostgreSQL files, temporal-sql-tool manifests, a golang-migrate file of several
+# statements as one transaction).
+_INTROSPECTED = 13
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
