@@ -39,7 +39,37 @@ def migrations_cache_key(alembic_ini: Path, *, extra: str = "",
 
 
 def script_locations(alembic_ini: Path) -> list[Path]:
-    """The script location and version locations alembic.ini names, as directories."""
+    """The script location and version locations alembic.ini names, as directories; a
+    relative one under `alembic_directory(alembic_ini)`."""
+    base = alembic_directory(alembic_ini)
+    resolved = []
+    for location in _locations(alembic_ini):
+        if ":" in location and not Path(location).exists():
+            continue  # "package:dir" form; its files are hashed through the package itself
+        path = Path(location)
+        if not path.is_absolute():
+            path = base / path
+        if not path.is_dir():
+            raise ConfigError(f"{alembic_ini}: script_location {location!r} is not a directory")
+        resolved.append(path)
+    return resolved
+
+
+def alembic_directory(alembic_ini: Path) -> Path:
+    """The directory alembic runs in, which a relative `script_location` is read from: the
+    config's own folder, unless the location is not there but is under the current
+    directory. Alembic itself reads it from the current directory, so a project whose
+    config lies in a subfolder runs `alembic -c migrations/alembic.ini` from its root."""
+    location = Path(_locations(alembic_ini)[0])
+    if location.is_absolute() or (alembic_ini.parent / location).is_dir():
+        return alembic_ini.parent
+    if (Path.cwd() / location).is_dir():
+        return Path.cwd()
+    return alembic_ini.parent
+
+
+def _locations(alembic_ini: Path) -> list[str]:
+    """`script_location`, then each of `version_locations`, as alembic.ini writes them."""
     parser = configparser.ConfigParser(defaults={"here": str(alembic_ini.parent)})
     try:
         parser.read(alembic_ini, encoding="utf-8")
@@ -47,15 +77,4 @@ def script_locations(alembic_ini: Path) -> list[Path]:
         version_locations = parser.get("alembic", "version_locations", fallback="")
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise ConfigError(f"{alembic_ini}: cannot read script_location: {exc}") from None
-    locations = [script_location, *version_locations.replace(",", " ").split()]
-    resolved = []
-    for location in locations:
-        if ":" in location and not Path(location).exists():
-            continue  # "package:dir" form; its files are hashed through the package itself
-        path = Path(location)
-        if not path.is_absolute():
-            path = alembic_ini.parent / path
-        if not path.is_dir():
-            raise ConfigError(f"{alembic_ini}: script_location {location!r} is not a directory")
-        resolved.append(path)
-    return resolved
+    return [script_location, *version_locations.replace(",", " ").split()]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import DbsafeError, SourceError
+from dbsafe.migrate.fingerprint import alembic_directory
 from dbsafe.pg.connect import (
     LOCATION_VARIABLES,
     connect,
@@ -373,7 +374,7 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
             proc = subprocess.Popen(
                 [project.interpreter, str(_CHILD), str(result_file)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=ini.parent, env=env, preexec_fn=_die_with_parent,
+                cwd=alembic_directory(ini), env=env, preexec_fn=_die_with_parent,
             )
         except OSError as exc:
             raise DbsafeError(f"cannot start {project.interpreter} to run env.py: "
@@ -463,7 +464,7 @@ class ApplySession:
             self._proc = subprocess.Popen(
                 [self.project.interpreter, str(_CHILD), os.devnull],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                cwd=ini.parent, env=_child_environment(self.url, target),
+                cwd=alembic_directory(ini), env=_child_environment(self.url, target),
                 preexec_fn=_die_with_parent, pass_fds=(write_fd,),
             )
         except OSError as exc:
