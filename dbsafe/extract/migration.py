@@ -8,6 +8,7 @@ stream so the lint engine knows which statements run inside a transaction block.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -479,6 +480,46 @@ def _upgrade_between_versions(filename: str) -> bool:
     stem, dot, suffix = filename.rpartition(".")
     return bool(dot) and suffix in ("sql", "py") and bool(_UPGRADE_WORD.search(stem)) and \
         bool(_VERSION_PAIR.search(stem))
+
+
+# A migration runner writes a file of its own into the folder of its migrations: drizzle-kit
+# its journal (`meta/_journal.json`) into its `out` folder, whatever that is named
+# (`db/migrate`), prisma migrate its `migration_lock.toml`.
+_RUNNER_MARKS = (os.path.join("meta", "_journal.json"), "migration_lock.toml")
+
+
+class MigrationFolders:
+    """Which files lie in a folder of migrations whatever the folder is named: one its
+    runner marks (`_RUNNER_MARKS`), or one given (the folder the schema is built from).
+
+    Paths are taken as the walk gives them (strings, not resolved) and each folder is
+    looked at once; a folder's ancestors are looked at up to `stop` (the project root) or
+    the first one of a relative path.
+    """
+
+    def __init__(self, given: Sequence[Path] = (), stop: Path | None = None) -> None:
+        self._given = {os.path.realpath(p) for p in given}
+        self._stops = {os.fspath(stop), os.path.realpath(stop)} if stop is not None else set()
+        self._inside: dict[str, bool] = {}
+
+    def holds(self, file: str) -> bool:
+        """Whether `file` lies in such a folder (or a folder below one)."""
+        return self._in_folder(os.path.dirname(file))
+
+    def _in_folder(self, folder: str) -> bool:
+        inside = self._inside.get(folder)
+        if inside is None:
+            parent = os.path.dirname(folder)
+            inside = self._marked(folder) or (
+                bool(folder) and parent != folder and folder not in self._stops
+                and self._in_folder(parent))
+            self._inside[folder] = inside
+        return inside
+
+    def _marked(self, folder: str) -> bool:
+        if self._given and os.path.realpath(folder or ".") in self._given:
+            return True
+        return any(os.path.isfile(os.path.join(folder, mark)) for mark in _RUNNER_MARKS)
 
 
 def migration_kind(name: str, data: bytes) -> str | None:

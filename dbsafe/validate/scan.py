@@ -123,7 +123,10 @@ _CHUNK = 32
 # at run time (`'{table}_id_seq'`) is not checked; 97: `NOTIFY`/`LISTEN`/`UNLISTEN` built at
 # run time are session commands, no DBS304 note; 98: a `.sql` script's relations its DDL makes
 # are stored, and unchecked where the project's other scripts read them
-_CACHE_VERSION = 98
+# (`schema-upgrade-1.15-1.16.sql`) are migrations
+# 96: files in a folder a runner marks as its migrations' (drizzle-kit's `meta/_journal.json`,
+# prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations
+_CACHE_VERSION = 99
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -169,7 +172,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
     from dbsafe.extract.files import discover_named, require_existing, too_large
-    from dbsafe.extract.migration import migration_kind
+    from dbsafe.extract.migration import MigrationFolders, migration_kind
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
@@ -190,7 +193,13 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     scanned: list[str] = []  # every file analysed or answered from the cache
     directive_texts: dict[str, bytes] = {}  # only the files that hold `dbsafe:` at all
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
+    # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
+    migration_folders = MigrationFolders(
+        [source.sql_folder.path] if source.sql_folder is not None else [], stop=root)
     for path, rel in files:
+        if migration_folders.holds(path):
+            outcomes[rel] = _migration_file(rel, "migration")
+            continue
         seen = cache.unchanged(rel, path)
         if seen is not None:
             # Same size, times and inode as when its outcome was stored: not read again.

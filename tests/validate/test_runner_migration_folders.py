@@ -1,0 +1,87 @@
+"""A folder of migrations is known by what its runner writes there, whatever it is named.
+
+drizzle-kit's `out` folder can be any folder (Giselle's `db/migrate`): its journal,
+`meta/_journal.json`, says so; prisma migrate leaves its `migration_lock.toml`. The folder
+the schema is built from (`--sql-migrations DIR`) holds migrations too. Giselle's
+`0062_migrate-team-plan.sql` updates `teams.type`, which a later migration drops: checked
+as application SQL against today's schema it was a DBS302 on a file that never runs again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.extract.migration import MigrationFolders
+
+pytestmark = pytest.mark.db
+
+_DATA_MIGRATION = "UPDATE teams SET plan = 'pro' WHERE type = 'pro';\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _project(root: Path) -> Path:
+    migrate = root / "db" / "migrate"
+    _write(migrate / "0000_init.sql", "CREATE TABLE teams (id int, type text);\n")
+    _write(migrate / "0001_plan.sql", "ALTER TABLE teams ADD COLUMN plan text;\n")
+    _write(migrate / "0002_set_plan.sql", _DATA_MIGRATION)
+    _write(migrate / "0003_drop_type.sql", "ALTER TABLE teams DROP COLUMN type;\n")
+    _write(migrate / "meta" / "_journal.json", '{"version": "7", "dialect": "postgresql"}\n')
+    _write(root / "pyproject.toml", "[tool.dbsafe]\nsql-migrations = 'db/migrate'\n")
+    _write(root / "src" / "plan.ts",
+           "export const q = sql`SELECT plan FROM teams WHERE nosuch = 1`;\n")
+    return root
+
+
+def _codes(report) -> list[tuple[str, str]]:
+    return sorted((f.code, f.location.path) for f in report.findings)
+
+
+def test_the_schemas_own_folder_holds_migrations(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "db" / "migrate" / "meta" / "_journal.json").unlink()  # only the setting names it
+
+    report = commands.validate(load_settings(root, environ={}), [root])
+
+    assert _codes(report) == [("DBS302", "src/plan.ts")]
+    assert report.summary["migration_files"] == 4
+
+
+def test_a_folder_drizzle_kit_journals_holds_migrations(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    # Another application's drizzle-kit output, beside the schema's folder.
+    other = root / "apps" / "admin" / "sql"
+    _write(other / "0000_x.sql", _DATA_MIGRATION)
+    _write(other / "meta" / "_journal.json", "{}\n")
+
+    report = commands.validate(load_settings(root, environ={}), [root])
+
+    assert _codes(report) == [("DBS302", "src/plan.ts")]
+    assert report.summary["migration_files"] == 5
+
+
+def test_runner_marks_and_where_looking_stops(tmp_path: Path) -> None:
+    _write(tmp_path / "prisma" / "schema" / "migration_lock.toml", "provider = 'postgresql'\n")
+    _write(tmp_path / "out" / "meta" / "_journal.json", "{}\n")
+    folders = MigrationFolders(stop=tmp_path)
+
+    assert folders.holds(str(tmp_path / "prisma" / "schema" / "20240101_x" / "migration.sql"))
+    assert folders.holds(str(tmp_path / "out" / "0000_x.sql"))
+    assert not folders.holds(str(tmp_path / "prisma" / "seed.ts"))
+    assert not folders.holds(str(tmp_path / "src" / "meta" / "a.ts"))
+
+
+def test_folders_above_the_project_root_are_not_looked_at(tmp_path: Path) -> None:
+    """A checkout inside some folder a runner marked is not a migration itself."""
+    (tmp_path / "migration_lock.toml").write_text("", encoding="utf-8")
+    app = tmp_path / "app"
+
+    assert not MigrationFolders(stop=app).holds(str(app / "src" / "a.ts"))
+    assert MigrationFolders(stop=tmp_path).holds(str(app / "src" / "a.ts"))
