@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from dbsafe.config import Settings
 from dbsafe.core import ConfigError, DbsafeError, SourceError
 
 if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
+    from dbsafe.extract.files import FolderNames
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.migrate.sqlfiles import StatementFailure
     from dbsafe.schema.model import SchemaSnapshot
@@ -89,6 +91,17 @@ class SchemaSource:
                 digest.update(failure.sql.encode() + b"\0")
             key += "-failed-" + digest.hexdigest()[:16]
         return key
+
+    def other_applications(self, root: Path,
+                           names: FolderNames | None = None) -> OtherApplications | None:
+        """What tells a source file of another application of the repository than the one
+        the migrations are this schema's; None when the schema is not a project's
+        migrations (a database, a snapshot: whose they are is not known)."""
+        if self.sql_folder is not None:
+            return OtherApplications(self.sql_folder.path, root, names)
+        if self.alembic_project is not None:
+            return OtherApplications(self.alembic_project.ini, root, names)
+        return None
 
     @property
     def can_confirm(self) -> bool:
@@ -335,6 +348,62 @@ def _holds_sql(folder: Path) -> bool:
     if folder.name == "drizzle" and not (folder / "meta" / "_journal.json").is_file():
         return False
     return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
+
+
+class OtherApplications:
+    """Tells the source files of another application than the one the schema's migrations
+    belong to: files in a folder that keeps migrations of its own (one of
+    `SQL_MIGRATION_FOLDERS` holding `.sql` files, an `alembic.ini`), the nearest such folder
+    above them (up to the project root) holding not the schema's. Dittofeed's
+    `examples/supabase/` app reads the `profiles` table of its own
+    `examples/supabase/supabase/migrations`, which the schema of `packages/backend-lib/
+    drizzle` lacks: checked against it, every request was DBS301.
+
+    Paths are taken as the walk gives them (strings, not resolved); each folder is looked at
+    once.
+    """
+
+    def __init__(self, schema_home: Path, root: Path, names: FolderNames | None = None) -> None:
+        from dbsafe.extract.files import FolderNames
+
+        self._names = names if names is not None else FolderNames()
+        self._home = os.path.realpath(schema_home)
+        self._stops = {os.fspath(root), os.path.realpath(root)}
+        self._application: dict[str, str | None] = {}  # folder -> its application's folder
+        self._other: dict[str, bool] = {}  # an application's folder -> not the schema's
+
+    def of(self, file: str) -> str | None:
+        """The folder of the other application `file` belongs to; None: it is the schema's
+        application's, or no application's in particular (a shared package)."""
+        application = self._application_of(os.path.dirname(file))
+        if application is None:
+            return None
+        other = self._other.get(application)
+        if other is None:
+            real = os.path.realpath(application or ".")
+            other = self._other[application] = not (
+                self._home == real or self._home.startswith(real.rstrip(os.sep) + os.sep))
+        return application if other else None
+
+    def _application_of(self, folder: str) -> str | None:
+        if folder in self._application:
+            return self._application[folder]
+        parent = os.path.dirname(folder)
+        if self._keeps_migrations(folder):
+            application: str | None = folder
+        elif not folder or folder in self._stops or parent == folder:
+            application = None
+        else:
+            application = self._application_of(parent)
+        self._application[folder] = application
+        return application
+
+    def _keeps_migrations(self, folder: str) -> bool:
+        names = self._names(folder)  # most folders hold none of them: no stat more
+        if "alembic.ini" in names and os.path.isfile(os.path.join(folder, "alembic.ini")):
+            return True
+        return any(name.partition("/")[0] in names and _holds_sql(Path(folder or ".", name))
+                   for name in SQL_MIGRATION_FOLDERS)
 
 
 def _require_migrations(settings: Settings) -> None:

@@ -287,6 +287,25 @@ def _human(size: int) -> str:
     return f"{size} bytes"
 
 
+class FolderNames:
+    """The names in each folder, listed once (a path as the walk gives it, `""` the
+    current folder): asking one listing what a folder holds costs one system call where a
+    stat per name looked for would cost several."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, frozenset[str]] = {}
+
+    def __call__(self, folder: str) -> frozenset[str]:
+        names = self._names.get(folder)
+        if names is None:
+            try:
+                names = frozenset(os.listdir(folder or "."))
+            except OSError:
+                names = frozenset()
+            self._names[folder] = names
+        return names
+
+
 def display_path(path: Path, root: Path) -> str:
     """`path` relative to `root` with POSIX separators, or as given when outside it."""
     try:

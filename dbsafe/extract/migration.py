@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dbsafe.core import Location, SourceError
+from dbsafe.extract.files import FolderNames
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,7 +486,8 @@ def _upgrade_between_versions(filename: str) -> bool:
 # A migration runner writes a file of its own into the folder of its migrations: drizzle-kit
 # its journal (`meta/_journal.json`) into its `out` folder, whatever that is named
 # (`db/migrate`), prisma migrate its `migration_lock.toml`.
-_RUNNER_MARKS = (os.path.join("meta", "_journal.json"), "migration_lock.toml")
+_RUNNER_MARKS = {"meta": os.path.join("meta", "_journal.json"),
+                 "migration_lock.toml": "migration_lock.toml"}
 
 
 class MigrationFolders:
@@ -497,8 +499,11 @@ class MigrationFolders:
     the first one of a relative path.
     """
 
-    def __init__(self, given: Sequence[Path] = (), stop: Path | None = None) -> None:
+    def __init__(self, given: Sequence[Path] = (), stop: Path | None = None,
+                 names: FolderNames | None = None) -> None:
+        self._names = names if names is not None else FolderNames()
         self._given = {os.path.realpath(p) for p in given}
+        self._given_names = {os.path.basename(p) for p in self._given}
         self._stops = {os.fspath(stop), os.path.realpath(stop)} if stop is not None else set()
         self._inside: dict[str, bool] = {}
 
@@ -517,9 +522,13 @@ class MigrationFolders:
         return inside
 
     def _marked(self, folder: str) -> bool:
-        if self._given and os.path.realpath(folder or ".") in self._given:
+        # (Resolved only when the name matches: a system call per part of the path.)
+        name = os.path.basename(folder) if folder not in ("", ".") else \
+            os.path.basename(os.getcwd())
+        if name in self._given_names and os.path.realpath(folder or ".") in self._given:
             return True
-        return any(os.path.isfile(os.path.join(folder, mark)) for mark in _RUNNER_MARKS)
+        return any(os.path.isfile(os.path.join(folder, path))
+                   for entry, path in _RUNNER_MARKS.items() if entry in self._names(folder))
 
 
 def migration_kind(name: str, data: bytes) -> str | None:

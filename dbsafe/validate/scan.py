@@ -126,7 +126,9 @@ _CHUNK = 32
 # (`schema-upgrade-1.15-1.16.sql`) are migrations
 # 96: files in a folder a runner marks as its migrations' (drizzle-kit's `meta/_journal.json`,
 # prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations
-_CACHE_VERSION = 99
+# prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations; the
+# code of a folder keeping migrations of its own, not the schema's, is another application's
+_CACHE_VERSION = 100
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -171,7 +173,7 @@ class FileOutcome:
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
-    from dbsafe.extract.files import discover_named, require_existing, too_large
+    from dbsafe.extract.files import FolderNames, discover_named, require_existing, too_large
     from dbsafe.extract.migration import MigrationFolders, migration_kind
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
@@ -194,18 +196,26 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     directive_texts: dict[str, bytes] = {}  # only the files that hold `dbsafe:` at all
     misses: list[tuple[Path, str, bytes]] = []  # relative path resolved once, content read once
     # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
+    folder_names = FolderNames()  # each folder listed once, for both
     migration_folders = MigrationFolders(
-        [source.sql_folder.path] if source.sql_folder is not None else [], stop=root)
+        [source.sql_folder.path] if source.sql_folder is not None else [], stop=root,
+        names=folder_names)
+    other_applications = source.other_applications(root, folder_names)
     for path, rel in files:
         if migration_folders.holds(path):
             outcomes[rel] = _migration_file(rel, "migration")
             continue
+        # Another application's migrations are still migrations (left to lint).
+        application = other_applications.of(path) if other_applications else None
         seen = cache.unchanged(rel, path)
         if seen is not None:
             # Same size, times and inode as when its outcome was stored: not read again.
             key, has_directives = seen
             if key.startswith(_MIGRATION_KEY):
                 outcomes[rel] = _migration_file(rel, key[len(_MIGRATION_KEY):])
+                continue
+            if application is not None:
+                outcomes[rel] = _other_application_file(rel, application, root)
                 continue
             cached = cache.get(key)
             # A file with directives is read: applying them needs its text.
@@ -226,6 +236,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         if kind is not None:
             outcomes[rel] = _migration_file(rel, kind)
             cache.remember(rel, status, _MIGRATION_KEY + kind, False)
+            continue
+        if application is not None:
+            outcomes[rel] = _other_application_file(rel, application, root)
             continue
         scanned.append(rel)
         if b"dbsafe:" in data:
@@ -402,6 +415,14 @@ def _migration_file(rel: str, kind: str) -> FileOutcome:
               "schema of its own revision, not today's (`dbsafe lint` checks migrations)")
     return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
                        counts=Counter({"migration_files": 1}))
+
+
+def _other_application_file(rel: str, application: str, root: Path) -> FileOutcome:
+    """Another application's code reads its own schema, not this one (listed with -v)."""
+    folder = display_path(Path(application or "."), root)
+    reason = (f"not validated: the code of {folder}, which keeps migrations of its own "
+              "(validate it from there, or name its folder with --sql-migrations)")
+    return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)])
 
 
 def _directives_source(data: bytes | None) -> str | None:

@@ -1,0 +1,70 @@
+"""The code of another application of the repository reads its own schema, not this one.
+
+Dittofeed's schema is its drizzle-kit folder `packages/backend-lib/drizzle`; its
+`examples/supabase/` is a Next.js app with its own `supabase/migrations` making the
+`profiles` table its pages read. Checked against the drizzle schema, each of its requests
+was a DBS301 on a table PostgreSQL has, in the database that app migrates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+
+pytestmark = pytest.mark.db
+
+_PROFILES = "export const p = () => supabase.from('profiles').select('username');\n"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _monorepo(root: Path) -> Path:
+    drizzle = root / "packages" / "backend" / "drizzle"
+    _write(drizzle / "0000_init.sql", "CREATE TABLE workspace (id int, name text);\n")
+    _write(drizzle / "meta" / "_journal.json", "{}\n")
+    _write(root / "packages" / "backend" / "src" / "q.ts",
+           "export const q = sql`SELECT nosuch FROM workspace`;\n")
+    # A package of no application in particular is checked against the schema.
+    _write(root / "packages" / "shared" / "p.ts", _PROFILES)
+    example = root / "examples" / "supabase"
+    _write(example / "supabase" / "migrations" / "20221017024722_init.sql",
+           "create table profiles (id uuid primary key, username text);\n")
+    _write(example / "app" / "account" / "page.tsx", _PROFILES)
+    _write(root / "pyproject.toml", "[tool.dbsafe]\n")
+    return root
+
+
+def test_an_examples_own_migrations_make_its_code_another_applications(tmp_path: Path) -> None:
+    root = _monorepo(tmp_path)
+
+    report = commands.validate(load_settings(root, environ={}), [root])
+
+    assert sorted((f.code, f.location.path) for f in report.findings) == [
+        ("DBS301", "packages/shared/p.ts"),
+        ("DBS302", "packages/backend/src/q.ts"),
+    ]
+    skipped = {s.location.path: s.reason for s in report.skipped}
+    assert "the code of examples/supabase, which keeps migrations of its own" in \
+        skipped["examples/supabase/app/account/page.tsx"]
+    # Its migrations are still migrations, left to lint.
+    assert report.summary["migration_files"] == 2
+
+
+def test_named_from_there_its_code_is_checked_and_the_others_is_not(tmp_path: Path) -> None:
+    root = _monorepo(tmp_path)
+    _write(root / "pyproject.toml",
+           "[tool.dbsafe]\nsql-migrations = 'examples/supabase/supabase/migrations'\n")
+
+    report = commands.validate(load_settings(root, environ={}), [root])
+
+    # `workspace` is the backend's: its code is another application's now.
+    assert sorted((f.code, f.location.path) for f in report.findings
+                  if f.code != "DBS006") == []
+    assert "packages/backend/src/q.ts" in {s.location.path for s in report.skipped}
