@@ -93,6 +93,41 @@ _WRAPPERS = _TYPE_WRAPPERS | {"await_expression"}
 _REFERENCES = frozenset(
     {"identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"})
 
+# Drivers of engines other than PostgreSQL, by the package a module loads (`import`,
+# `require()`, `import()`; a subpath counts: `mysql2/promise`). A module loading one and no
+# PostgreSQL driver sends its SQL there: Sim's MySQL and SQL Server tools read `sys.schemas`,
+# its desktop app's tests build Chrome's SQLite files (`node:sqlite`).
+_OTHER_ENGINES = {
+    **dict.fromkeys(("node:sqlite", "bun:sqlite", "better-sqlite3", "sqlite3", "sqlite",
+                     "@libsql/client", "expo-sqlite", "sql.js", "@sqlite.org/sqlite-wasm",
+                     "wa-sqlite", "op-sqlite", "@op-engineering/op-sqlite"), "SQLite"),
+    **dict.fromkeys(("mysql", "mysql2", "mariadb", "@planetscale/database",
+                     "drizzle-orm/mysql-core", "drizzle-orm/mysql2"), "MySQL"),
+    **dict.fromkeys(("mssql", "tedious"), "SQL Server"),
+    **dict.fromkeys(("oracledb",), "Oracle"),
+    **dict.fromkeys(("@clickhouse/client", "@clickhouse/client-web"), "ClickHouse"),
+    **dict.fromkeys(("duckdb", "@duckdb/node-api", "@duckdb/duckdb-wasm"), "DuckDB"),
+    **dict.fromkeys(("snowflake-sdk",), "Snowflake"),
+    **dict.fromkeys(("@google-cloud/bigquery",), "BigQuery"),
+}
+# PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
+# SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
+_POSTGRES_DRIVERS = frozenset({
+    "pg", "pg-pool", "postgres", "pg-promise", "slonik", "@neondatabase/serverless",
+    "@vercel/postgres", "@electric-sql/pglite", "@databases/pg", "drizzle-orm/pg-core",
+    "drizzle-orm/node-postgres", "drizzle-orm/postgres-js", "drizzle-orm/neon-http",
+    "drizzle-orm/neon-serverless", "drizzle-orm/vercel-postgres", "drizzle-orm/pglite",
+})
+
+
+def _package_name(module: str) -> str:
+    """The package of an import (`mysql2` of `mysql2/promise`, `@libsql/client` of
+    `@libsql/client/web`), `drizzle-orm`'s dialect entry points kept whole."""
+    if module.startswith("drizzle-orm/"):
+        return "/".join(module.split("/")[:2])
+    parts = module.split("/")
+    return "/".join(parts[:2]) if module.startswith("@") else parts[0]
+
 
 @dataclass(frozen=True, slots=True)
 class SqlNames:
@@ -294,6 +329,8 @@ class _Reader:
         # names imported from another package (`knex`, `drizzle`): what they make is not a
         # supabase client, whatever the variable holding it is called
         self.other_modules: set[str] = set()
+        self.engines: set[str] = set()  # other engines whose drivers it loads (_OTHER_ENGINES)
+        self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
 
     # -- positions ---------------------------------------------------------------------
 
@@ -357,7 +394,20 @@ class _Reader:
             fragment = self._sql(node)
             if fragment is not None:
                 fragments.append(fragment)
+        if self.engines and not self.postgres:
+            engine = " or ".join(sorted(self.engines))
+            return JsExtractResult(requests=tuple(requests), skipped=tuple(
+                Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
+                for fragment in fragments))
         return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests))
+
+    def _loads(self, module: str) -> None:
+        """Note a package the module loads that says which engine its SQL goes to."""
+        package = _package_name(module)
+        if package in _POSTGRES_DRIVERS:
+            self.postgres = True
+        elif package in _OTHER_ENGINES:
+            self.engines.add(_OTHER_ENGINES[package])
 
     def _bind(self, node: Node) -> None:
         """Record bindings, client variables and names imported from supabase modules."""
@@ -372,12 +422,21 @@ class _Reader:
             if source is None:
                 return
             module = self.text(source).strip("'\"")
+            self._loads(module)
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)
             if names is not None:
                 for child in _walk(node):
                     if child.type == "identifier":
                         names.add(self.text(child))
+            return
+        if node.type == "call_expression":
+            function = node.child_by_field_name("function")
+            arguments = node.child_by_field_name("arguments")
+            if function is not None and arguments is not None and (
+                    function.type == "import" or self.text(function) == "require") and \
+                    arguments.named_children and arguments.named_children[0].type == "string":
+                self._loads(self.text(arguments.named_children[0]).strip("'\"`"))
             return
         if node.type == "variable_declarator":
             name = node.child_by_field_name("name")

@@ -128,7 +128,10 @@ _CHUNK = 32
 # prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations
 # prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations; the
 # code of a folder keeping migrations of its own, not the schema's, is another application's
-_CACHE_VERSION = 100
+# code of a folder keeping migrations of its own, not the schema's, is another application's;
+# 97: a JS/TS module loading another engine's driver (`mssql`, `node:sqlite`) and no
+# PostgreSQL one sends its SQL there
+_CACHE_VERSION = 101
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

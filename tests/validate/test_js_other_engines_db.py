@@ -1,0 +1,67 @@
+"""JavaScript/TypeScript SQL sent to an engine other than PostgreSQL.
+
+Sim (simstudioai/sim) has tools that introspect a user's SQL Server and MySQL databases
+(`import sql from 'mssql'`, then `pool.request().query("SELECT s.name FROM sys.schemas
+s ...")`) and desktop tests that build Chrome's SQLite files (`await import('node:sqlite')`,
+`database.prepare("INSERT INTO cookies ...")`): nine false DBS301s (`sys`, `cookies`,
+`logins`, ...). A module loading another engine's driver and no PostgreSQL one sends its
+SQL there; one loading both stays checked. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import validate_module
+
+_MSSQL = """\
+import sql from 'mssql'
+
+export async function schemas(pool: sql.ConnectionPool) {
+  return pool.request().query(`SELECT s.name FROM sys.schemas s ORDER BY s.name`)
+}
+"""
+
+_SQLITE_TEST = """\
+const sqliteAvailable = await import('node:sqlite').then(() => true, () => false)
+
+async function profile(path: string) {
+  const { DatabaseSync } = await import('node:sqlite')
+  const database = new DatabaseSync(path)
+  return database.prepare(`INSERT INTO cookies (host_key, name) VALUES (?, ?)`)
+}
+"""
+
+_BOTH = """\
+const mysql = require('mysql2/promise')
+const { Pool } = require('pg')
+
+export async function copy(pool) {
+  return pool.query('SELECT nickname FROM supporter')
+}
+"""
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("name", "source", "reasons"), [
+    ("introspect.ts", _MSSQL, {4: "sent to SQL Server, not PostgreSQL"}),
+    ("cookies.test.ts", _SQLITE_TEST, {6: "sent to SQLite, not PostgreSQL"}),
+])
+def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
+        database_url: str, tmp_path: Path, name: str, source: str,
+        reasons: dict[int, str]) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             name, source)
+    assert report.findings == ()
+    assert {s.location.line: s.reason for s in report.skipped} == reasons
+
+
+@pytest.mark.db
+def test_a_module_loading_a_postgresql_driver_too_stays_checked(database_url: str,
+                                                                tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE supporter (name text)",
+                             "copy.js", _BOTH)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 5, "public.supporter.nickname")]
