@@ -252,6 +252,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13: pop
 # folders' PostgreSQL files, temporal-sql-tool manifests, a golang-migrate file of several
 # statements as one transaction).
+# stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13:
+# drizzle-kit's files each in a transaction, as drizzle-orm's migrate() runs them).
 _INTROSPECTED = 13
 
 
@@ -455,9 +457,11 @@ class SqlFolder:
 
         from dbsafe.extract.migration import flyway_file, sql_migrations
 
+        # drizzle-orm's migrate() runs the pending files in one transaction (a file's
+        # `CREATE TEMP TABLE ... ON COMMIT DROP` lasts to its end); each file in one here.
         migrations = sql_migrations([self.path], root=self.root,
                                     wrapped_in_transaction=self.in_transaction
-                                    or self.supabase_cli)
+                                    or self.supabase_cli or self.runner == "drizzle")
         return [replace(m, starts_in_transaction=True)
                 if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
 

@@ -85,3 +85,17 @@ def test_folders_above_the_project_root_are_not_looked_at(tmp_path: Path) -> Non
 
     assert not MigrationFolders(stop=app).holds(str(app / "src" / "a.ts"))
     assert MigrationFolders(stop=tmp_path).holds(str(app / "src" / "a.ts"))
+
+
+def test_drizzle_kit_files_run_in_a_transaction(tmp_path: Path) -> None:
+    """drizzle-orm's migrate() runs the pending files in one transaction: Sim's 0194 fills
+    a `CREATE TEMP TABLE ... ON COMMIT DROP` plan and reads it in the next statements."""
+    root = _project(tmp_path)
+    _write(root / "db" / "migrate" / "0004_plan.sql",
+           'CREATE TEMP TABLE "__plan" ("id" int) ON COMMIT DROP;--> statement-breakpoint\n'
+           'INSERT INTO "__plan" SELECT "id" FROM "teams";--> statement-breakpoint\n'
+           'UPDATE "teams" SET "plan" = \'x\' FROM "__plan" p WHERE p."id" = "teams"."id";\n')
+
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+
+    assert _codes(report) == [("DBS302", "src/plan.ts")]
