@@ -99,3 +99,26 @@ def test_drizzle_kit_files_run_in_a_transaction(tmp_path: Path) -> None:
     report = commands.validate(load_settings(root, environ={}), [root / "src"])
 
     assert _codes(report) == [("DBS302", "src/plan.ts")]
+
+
+def test_drizzle_kit_applies_only_the_files_its_journal_lists(tmp_path: Path) -> None:
+    """Dokploy's `0130_abandoned_dagger.sql` lies beside the `0130_perpetual_screwball.sql`
+    its journal names: drizzle-orm never runs it. Applied anyway, it broke a later file
+    (42701) and, had it dropped a column, the schema would have lacked one production has."""
+    drizzle = tmp_path / "drizzle"
+    _write(drizzle / "0000_init.sql", 'CREATE TABLE "domain" ("id" int, "host" text);\n')
+    _write(drizzle / "0001_abandoned.sql",
+           'ALTER TABLE "domain" ADD COLUMN "entrypoint" text;--> statement-breakpoint\n'
+           'ALTER TABLE "domain" DROP COLUMN "host";\n')
+    _write(drizzle / "0001_screwball.sql", 'ALTER TABLE "domain" ADD COLUMN "port" int;\n')
+    _write(drizzle / "0002_entrypoint.sql", 'ALTER TABLE "domain" ADD COLUMN "entrypoint" text;\n')
+    _write(drizzle / "meta" / "_journal.json", '{"version": "7", "dialect": "postgresql", '
+           '"entries": [{"idx": 0, "tag": "0000_init"}, {"idx": 1, "tag": "0001_screwball"}, '
+           '{"idx": 2, "tag": "0002_entrypoint"}]}\n')
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    _write(tmp_path / "src" / "domains.ts", "export const q = sql`SELECT host, port, "
+           "entrypoint FROM domain`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert _codes(report) == []
