@@ -251,11 +251,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # 11: PostgreSQL 18's NOT NULL constraints' names, NO INHERIT and NOT VALID; 12: `COPY ... FROM
 # stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13: pop
 # folders' PostgreSQL files, temporal-sql-tool manifests, a golang-migrate file of several
-# statements as one transaction).
-# stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13:
-# drizzle-kit's files each in a transaction, as drizzle-orm's migrate() runs them, and only
-# those its journal lists).
-_INTROSPECTED = 13
+# statements as one transaction; 14: drizzle-kit's files each in a transaction, as drizzle-orm's
+# migrate() runs them, and only those its journal lists).
+_INTROSPECTED = 14
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

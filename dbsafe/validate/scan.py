@@ -122,15 +122,12 @@ _CHUNK = 32
 # (`schema-upgrade-1.15-1.16.sql`) are migrations; 96: a relation named by a string completed
 # at run time (`'{table}_id_seq'`) is not checked; 97: `NOTIFY`/`LISTEN`/`UNLISTEN` built at
 # run time are session commands, no DBS304 note; 98: a `.sql` script's relations its DDL makes
-# are stored, and unchecked where the project's other scripts read them
-# (`schema-upgrade-1.15-1.16.sql`) are migrations
-# 96: files in a folder a runner marks as its migrations' (drizzle-kit's `meta/_journal.json`,
-# prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations
-# prisma's `migration_lock.toml`) or the schema's SQL migrations folder are migrations; the
-# code of a folder keeping migrations of its own, not the schema's, is another application's
-# code of a folder keeping migrations of its own, not the schema's, is another application's;
-# 97: a JS/TS module loading another engine's driver (`mssql`, `node:sqlite`) and no
-# PostgreSQL one sends its SQL there
+# are stored, and unchecked where the project's other scripts read them; 99: files in a folder
+# a runner marks as its migrations' (drizzle-kit's `meta/_journal.json`, prisma's
+# `migration_lock.toml`) or the schema's SQL migrations folder are migrations; 100: the code of a
+# folder keeping migrations of its own, not the schema's, is another application's; 101: a JS/TS
+# module loading another engine's driver (`mssql`, `node:sqlite`) and no PostgreSQL one sends
+# its SQL there
 _CACHE_VERSION = 101
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
