@@ -1156,31 +1156,36 @@ class LintContext:
         """The key columns of index `index` (all plain), from the migration or the schema
         before it; None when unknown or when a key is an expression."""
         found = self.history.index_columns.get(last(index))
-        if found is not None or self.before is None:
+        if found is not None:
             return found
-        schema, _, name = index.rpartition(".")
-        for relation in self.before.relations:
-            if schema and relation.schema != schema:
-                continue
-            for known in relation.indexes:
-                if known.name == name:
-                    return None if any("(" in c for c in known.columns) else known.columns
-        return None
+        before = self._before_index(index)
+        if before is None:
+            return None
+        known, _ = before
+        return None if any("(" in c for c in known.columns) else known.columns
 
     def index_lookup(self, index: str) -> tuple[str, ...] | None:
         """The leading columns a lookup of given values of them can use index `index` for
         (`IndexDef.lookup`), from the migration or the schema before it; None when
         unknown."""
         found = self.history.index_lookups.get(last(index))
-        if found is not None or self.before is None:
+        if found is not None:
             return found
+        before = self._before_index(index)
+        return snapshot_index_lookup(*before) if before is not None else None
+
+    def _before_index(self, index: str) -> tuple[Index, Relation] | None:
+        """Index `index` (`name` or `schema.name`) of the schema before the migrations, with
+        its table; None without that schema or such an index."""
+        if self.before is None:
+            return None
         schema, _, name = index.rpartition(".")
         for relation in self.before.relations:
             if schema and relation.schema != schema:
                 continue
             for known in relation.indexes:
                 if known.name == name:
-                    return snapshot_index_lookup(known, relation)
+                    return known, relation
         return None
 
     def index_table(self, index: str) -> str | None:
