@@ -346,27 +346,11 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
 
 
 def _holds_sql(folder: Path) -> bool:
-    if folder.name == "drizzle" and not (folder / "meta" / "_journal.json").is_file():
+    from dbsafe.extract.migration import DRIZZLE_JOURNAL
+
+    if folder.name == "drizzle" and not (folder / DRIZZLE_JOURNAL).is_file():
         return False
     return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
-
-
-def _journal_listed(migrations: list, folder: Path) -> list:
-    """The migrations drizzle-orm's migrate() applies: the files its journal lists
-    (`meta/_journal.json`, an entry's `tag` naming `<tag>.sql`), in the journal's order. A
-    `.sql` file it does not list never runs: Dokploy's `0130_abandoned_dagger.sql`, left
-    beside the `0130_perpetual_screwball.sql` the journal names, adds the column a later
-    migration adds, and one dropping a column would have hidden it from the schema. A
-    journal dbsafe cannot read, or one naming none of the files, leaves every file."""
-    try:
-        journal = json.loads((folder / "meta" / "_journal.json").read_text(encoding="utf-8"))
-        tags = [entry["tag"] for entry in journal["entries"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return migrations
-    by_file = {m.file.resolve(): m for m in migrations if m.file is not None}
-    listed = [by_file.get((folder / f"{tag}.sql").resolve()) for tag in tags
-              if isinstance(tag, str)]
-    return [m for m in listed if m is not None] or migrations
 
 
 class OtherApplications:
@@ -474,13 +458,11 @@ class SqlFolder:
 
         from dbsafe.extract.migration import flyway_file, sql_migrations
 
-        # drizzle-orm's migrate() runs the pending files in one transaction (a file's
-        # `CREATE TEMP TABLE ... ON COMMIT DROP` lasts to its end); each file in one here.
+        # (drizzle-kit's journal, which files run and in a transaction each, is read there:
+        # lint reads the folder the same way.)
         migrations = sql_migrations([self.path], root=self.root,
                                     wrapped_in_transaction=self.in_transaction
-                                    or self.supabase_cli or self.runner == "drizzle")
-        if self.runner == "drizzle":
-            migrations = _journal_listed(migrations, self.path)
+                                    or self.supabase_cli)
         return [replace(m, starts_in_transaction=True)
                 if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
 

@@ -89,7 +89,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, Flyway's
     undo `U1__x.sql`, hasura's `down.sql` beside its `up.sql`), and so is the down section
     of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
-    never runs them.
+    never runs them. So are the files a runner's listing leaves out (`_folder_listing`:
+    drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
+    order.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -102,6 +104,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     from dbsafe.extract.sqlfile import split_sql
 
     keys: dict[Path, tuple] = {}
+    wrapped: set[Path] = set()  # a runner's listing says it runs the file in a transaction
     pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
     for path in paths:
         if path.is_dir():
@@ -110,19 +113,24 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
             found, autocommit = _pop_selection(found)
-            found, listed = _manifest_selection(found)
+            found, listed, listed_wrapped = _listed_selection(found)
+            wrapped |= listed_wrapped
             if not found:
                 raise SourceError(f"no SQL migrations under {path}: every .sql file there "
-                                  "lies in a folder whose manifest.json lists others")
+                                  "lies in a folder whose runner's listing (manifest.json, "
+                                  "meta/_journal.json) names others")
             order = _runner_order(path)
             keys.update((p, _version_key(p, path, order)) for p in found)
-            # (a manifest's order replaces the file name's: the rest of the key, the
+            # (a listing's order replaces the file name's: the rest of the key, the
             # version folder's, still orders the versions)
             keys.update((p, keys[p][:-1] + ((keys[p][-1][:-1] + ((-1, (listed[p],)),)),))
                         for p in listed)
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file():
             keys[path] = _version_key(path)
+            listing = _folder_listing(path.parent, {path.name})
+            if listing is not None and listing.in_transaction:
+                wrapped.add(path)
         else:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
@@ -137,7 +145,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             for f in split_sql(upgrade_section(text), shown)
         )
         in_transaction = (wrapped_in_transaction or runner_wraps_in_transaction(text)
-                          or pop_files.get(file, False)
+                          or pop_files.get(file, False) or file in wrapped
                           or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1))
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
@@ -191,37 +199,79 @@ def _pop_selection(found: list[Path]) -> tuple[list[Path], frozenset[Path] | Non
     return kept, autocommit
 
 
-def _manifest_selection(found: list[Path]) -> tuple[list[Path], dict[Path, int]]:
-    """The files temporal-sql-tool runs, and their place in their version: in a folder
-    whose `manifest.json` has a `SchemaUpdateCqlFiles` list (temporal's and cadence's
-    `schema/postgresql/v12/<store>/versioned/v1.13/`), exactly the files it lists, in that
-    order; a file the list leaves out is never run (temporal's visibility v1.10-v1.12 list
-    none, their columns are added by v1.13's combined file). Other files are kept as they
-    are, unranked."""
+# drizzle-kit's journal, in the folder it writes migrations to (its `out` folder, whatever
+# that is named): the migrations drizzle-orm's migrate() applies, in order.
+DRIZZLE_JOURNAL = os.path.join("meta", "_journal.json")
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """How a runner runs one folder's files, as a file of its own there says."""
+
+    names: tuple[str, ...] | None  # the files it runs, in its order (None: every file)
+    in_transaction: bool = False  # each inside a transaction
+
+
+def _folder_listing(folder: Path, present: set[str]) -> _Listing | None:
+    """What a runner's listing in `folder` says of the `.sql` files `present` there, or
+    None when there is none (or none dbsafe can read).
+
+    temporal-sql-tool's `manifest.json` (temporal's and cadence's `schema/postgresql/v12/
+    <store>/versioned/v1.13/`): exactly the files its `SchemaUpdateCqlFiles` names, in that
+    order; a file it leaves out is never run (temporal's visibility v1.10-v1.12 list none,
+    their columns are added by v1.13's combined file).
+
+    drizzle-kit's journal (`DRIZZLE_JOURNAL`): the files its entries' tags name
+    (`<tag>.sql`), in the journal's order, each inside a transaction (drizzle-orm's
+    migrate() runs the pending files in one transaction: a file's `CREATE TEMP TABLE ... ON
+    COMMIT DROP` lasts to its end, `CREATE INDEX CONCURRENTLY` fails). A `.sql` file it does
+    not list never runs: Dokploy's `0130_abandoned_dagger.sql`, left beside the
+    `0130_perpetual_screwball.sql` the journal names, adds a column a later migration adds.
+    A journal naming none of the files present, or one dbsafe cannot read, lists every one
+    of them.
+    """
     import json
 
-    listing: dict[Path, list[str] | None] = {}
-    kept, rank = [], {}
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            files = json.loads(manifest.read_text(encoding="utf-8-sig")).get(
+                "SchemaUpdateCqlFiles")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            files = None
+        if isinstance(files, list) and all(isinstance(f, str) for f in files):
+            return _Listing(tuple(f.removeprefix("./") for f in files))
+    journal = folder / DRIZZLE_JOURNAL
+    if journal.is_file():
+        try:
+            tags = [entry["tag"] for entry in
+                    json.loads(journal.read_text(encoding="utf-8-sig"))["entries"]]
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            tags = []
+        names = tuple(f"{tag}.sql" for tag in tags if isinstance(tag, str))
+        return _Listing(names if present.intersection(names) else None, in_transaction=True)
+    return None
+
+
+def _listed_selection(found: list[Path]) -> tuple[list[Path], dict[Path, int], set[Path]]:
+    """The files their runners run (`_folder_listing`), their place in their folder's
+    listing, and those run inside a transaction. Files of a folder without a listing are
+    kept as they are, unranked."""
+    present: dict[Path, set[str]] = {}
     for path in found:
-        folder = path.parent
-        if folder not in listing:
-            listing[folder] = None
-            manifest = folder / "manifest.json"
-            if manifest.is_file():
-                try:
-                    files = json.loads(manifest.read_text(encoding="utf-8-sig")).get(
-                        "SchemaUpdateCqlFiles")
-                except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-                    files = None
-                if isinstance(files, list) and all(isinstance(f, str) for f in files):
-                    listing[folder] = [f.removeprefix("./") for f in files]
-        files = listing[folder]
-        if files is None:
-            kept.append(path)
-        elif path.name in files:
-            kept.append(path)
-            rank[path] = files.index(path.name)
-    return kept, rank
+        present.setdefault(path.parent, set()).add(path.name)
+    listings = {folder: _folder_listing(folder, names) for folder, names in present.items()}
+    kept, rank, wrapped = [], {}, set()
+    for path in found:
+        listing = listings[path.parent]
+        if listing is not None and listing.names is not None:
+            if path.name not in listing.names:
+                continue
+            rank[path] = listing.names.index(path.name)
+        kept.append(path)
+        if listing is not None and listing.in_transaction:
+            wrapped.add(path)
+    return kept, rank, wrapped
 
 
 # golang-migrate's up migrations (and sqlx's, river's): golang-migrate's PostgreSQL
@@ -486,7 +536,7 @@ def _upgrade_between_versions(filename: str) -> bool:
 # A migration runner writes a file of its own into the folder of its migrations: drizzle-kit
 # its journal (`meta/_journal.json`) into its `out` folder, whatever that is named
 # (`db/migrate`), prisma migrate its `migration_lock.toml`.
-_RUNNER_MARKS = {"meta": os.path.join("meta", "_journal.json"),
+_RUNNER_MARKS = {"meta": DRIZZLE_JOURNAL,
                  "migration_lock.toml": "migration_lock.toml"}
 
 

@@ -68,11 +68,11 @@ def migration_runner(folder: Path) -> str | None:
     """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
     for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
     "drizzle" for drizzle-kit's (`meta/_journal.json`), else None."""
-    from dbsafe.extract.migration import prisma_folder
+    from dbsafe.extract.migration import DRIZZLE_JOURNAL, prisma_folder
 
     if prisma_folder(folder):
         return "prisma"
-    if (folder / "meta" / "_journal.json").is_file():
+    if (folder / DRIZZLE_JOURNAL).is_file():
         return "drizzle"
     return None
 

@@ -220,3 +220,37 @@ def test_a_golang_migrate_file_of_several_statements_is_one_transaction(tmp_path
         "ALTER TABLE a ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n")
     report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
     assert _codes(report) == [("000003_c.up.sql", 2, "DBS102")]
+
+
+def _drizzle_folder(root: Path) -> Path:
+    # drizzle-kit's `out` folder: the journal names the files drizzle-orm's migrate() runs,
+    # in its order, all pending ones in one transaction. `0001_abandoned.sql` is a file
+    # drizzle-kit left behind (Dokploy's `0130_abandoned_dagger.sql`): never run.
+    folder = root / "db" / "migrate"
+    (folder / "meta").mkdir(parents=True)
+    (folder / "meta" / "_journal.json").write_text(
+        '{"version": "7", "dialect": "postgresql", "entries": ['
+        '{"idx": 0, "tag": "0000_init"}, {"idx": 1, "tag": "0001_perpetual"}]}\n')
+    (folder / "0000_init.sql").write_text("CREATE TABLE a (id int, b text);\n")
+    (folder / "0001_abandoned.sql").write_text("ALTER TABLE a DROP COLUMN b;\n")
+    (folder / "0001_perpetual.sql").write_text(
+        "ALTER TABLE a ADD COLUMN c int;--> statement-breakpoint\n"
+        "CREATE INDEX CONCURRENTLY a_c ON a (c);\n")
+    return folder
+
+
+def test_a_drizzle_folder_lints_what_its_journal_lists_each_in_a_transaction(
+        tmp_path: Path) -> None:
+    folder = _drizzle_folder(tmp_path)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS102", "DBS202")),
+                           [folder])
+    assert _codes(report) == [("0001_perpetual.sql", 2, "DBS102")]
+    assert [m.path for m in load_migrations(Settings(project_root=tmp_path), [folder])] == [
+        "db/migrate/0000_init.sql", "db/migrate/0001_perpetual.sql"]
+
+
+def test_a_drizzle_file_named_alone_runs_in_a_transaction(tmp_path: Path) -> None:
+    folder = _drizzle_folder(tmp_path)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)),
+                           [folder / "0001_perpetual.sql"])
+    assert _codes(report) == [("0001_perpetual.sql", 2, "DBS102")]
