@@ -363,22 +363,21 @@ class OtherApplications:
     drizzle` lacks: checked against it, every request was DBS301.
 
     Paths are taken as the walk gives them (strings, not resolved); each folder is looked at
-    once.
+    once (`NearestFolder`).
     """
 
     def __init__(self, schema_home: Path, root: Path, names: FolderNames | None = None) -> None:
-        from dbsafe.extract.files import FolderNames
+        from dbsafe.extract.files import FolderNames, NearestFolder
 
         self._names = names if names is not None else FolderNames()
         self._home = os.path.realpath(schema_home)
-        self._stops = {os.fspath(root), os.path.realpath(root)}
-        self._application: dict[str, str | None] = {}  # folder -> its application's folder
+        self._application = NearestFolder(self._keeps_migrations, (root,))
         self._other: dict[str, bool] = {}  # an application's folder -> not the schema's
 
     def of(self, file: str) -> str | None:
         """The folder of the other application `file` belongs to; None: it is the schema's
         application's, or no application's in particular (a shared package)."""
-        application = self._application_of(os.path.dirname(file))
+        application = self._application(os.path.dirname(file))
         if application is None:
             return None
         other = self._other.get(application)
@@ -387,19 +386,6 @@ class OtherApplications:
             other = self._other[application] = not (
                 self._home == real or self._home.startswith(real.rstrip(os.sep) + os.sep))
         return application if other else None
-
-    def _application_of(self, folder: str) -> str | None:
-        if folder in self._application:
-            return self._application[folder]
-        parent = os.path.dirname(folder)
-        if self._keeps_migrations(folder):
-            application: str | None = folder
-        elif not folder or folder in self._stops or parent == folder:
-            application = None
-        else:
-            application = self._application_of(parent)
-        self._application[folder] = application
-        return application
 
     def _keeps_migrations(self, folder: str) -> bool:
         names = self._names(folder)  # most folders hold none of them: no stat more

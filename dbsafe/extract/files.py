@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -304,6 +304,35 @@ class FolderNames:
                 names = frozenset()
             self._names[folder] = names
         return names
+
+
+class NearestFolder:
+    """The nearest folder at or above a folder that `marked` says is one, looking no
+    higher than `stops` (the project root: a checkout inside some marked folder is not
+    marked itself) or the first folder of a relative path; None when there is none.
+
+    Paths are taken as the walk gives them (strings, not resolved), and each folder is
+    looked at once: a walk over a project asks about the same folders for every file.
+    """
+
+    def __init__(self, marked: Callable[[str], bool],
+                 stops: Iterable[str | os.PathLike[str]] = ()) -> None:
+        self._marked = marked
+        self._stops = {s for stop in stops for s in (os.fspath(stop), os.path.realpath(stop))}
+        self._nearest: dict[str, str | None] = {}
+
+    def __call__(self, folder: str) -> str | None:
+        if folder in self._nearest:
+            return self._nearest[folder]
+        parent = os.path.dirname(folder)
+        if self._marked(folder):
+            nearest: str | None = folder
+        elif not folder or folder in self._stops or parent == folder:
+            nearest = None
+        else:
+            nearest = self(parent)
+        self._nearest[folder] = nearest
+        return nearest
 
 
 def display_path(path: Path, root: Path) -> str:

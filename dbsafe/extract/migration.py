@@ -544,32 +544,22 @@ class MigrationFolders:
     """Which files lie in a folder of migrations whatever the folder is named: one its
     runner marks (`_RUNNER_MARKS`), or one given (the folder the schema is built from).
 
-    Paths are taken as the walk gives them (strings, not resolved) and each folder is
-    looked at once; a folder's ancestors are looked at up to `stop` (the project root) or
-    the first one of a relative path.
+    Paths are taken as the walk gives them (strings, not resolved); a folder's ancestors
+    are looked at up to `stop` (the project root), each once (`NearestFolder`).
     """
 
     def __init__(self, given: Sequence[Path] = (), stop: Path | None = None,
                  names: FolderNames | None = None) -> None:
+        from dbsafe.extract.files import NearestFolder
+
         self._names = names if names is not None else FolderNames()
         self._given = {os.path.realpath(p) for p in given}
         self._given_names = {os.path.basename(p) for p in self._given}
-        self._stops = {os.fspath(stop), os.path.realpath(stop)} if stop is not None else set()
-        self._inside: dict[str, bool] = {}
+        self._folder = NearestFolder(self._marked, () if stop is None else (stop,))
 
     def holds(self, file: str) -> bool:
         """Whether `file` lies in such a folder (or a folder below one)."""
-        return self._in_folder(os.path.dirname(file))
-
-    def _in_folder(self, folder: str) -> bool:
-        inside = self._inside.get(folder)
-        if inside is None:
-            parent = os.path.dirname(folder)
-            inside = self._marked(folder) or (
-                bool(folder) and parent != folder and folder not in self._stops
-                and self._in_folder(parent))
-            self._inside[folder] = inside
-        return inside
+        return self._folder(os.path.dirname(file)) is not None
 
     def _marked(self, folder: str) -> bool:
         # (Resolved only when the name matches: a system call per part of the path.)
