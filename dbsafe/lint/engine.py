@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,6 +33,7 @@ from dbsafe.lint.statement import (
     Constraint,
     ForeignKey,
     Node,
+    ParseFailure,
     Statement,
     TypeName,
     collation_name,
@@ -46,6 +46,7 @@ from dbsafe.lint.statement import (
     last,
     lookup_columns,
     parse_statement,
+    parse_statements,
     partition_key_columns,
     partition_parent,
     range_var,
@@ -856,6 +857,19 @@ def expression_from_text(text: str | None) -> Node | None:
     return targets[0].get("ResTarget", {}).get("val") if targets else None
 
 
+def _definition_columns(text: str | None, template: str) -> frozenset[str]:
+    """The columns PostgreSQL's text of a definition names (a CHECK constraint's, an index
+    key's or WHERE clause's, put in `template` to make a statement pglast parses); none
+    when there is no text or it does not parse. A column's name inside a string
+    (`CHECK (kind <> 'price')`) is no use of it."""
+    if not text:
+        return frozenset()
+    parsed = parse_statements(template.format(text))
+    if not parsed or isinstance(parsed[0], ParseFailure):
+        return frozenset()
+    return expression_columns(parsed[0][1])
+
+
 def snapshot_index_lookup(index: Index, relation: Relation) -> tuple[str, ...]:
     """`IndexDef.lookup` of a snapshot's index: its leading keys up to the first expression
     (a key that names no column of the table: the snapshot shows an expression as its
@@ -1035,12 +1049,13 @@ class LintContext:
         relation = self.before_relation(table)
         if relation is None:
             return []
-        mentions = re.compile(rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"')
         work = [f"rechecks constraint `{c.name}` (a full scan)" for c in relation.constraints
-                if c.kind == "check" and mentions.search(c.definition or "")]
+                if c.kind == "check" and column in _definition_columns(c.definition, "ALTER "
+                                                                       "TABLE x ADD {}")]
         work += [f"rebuilds index `{i.name}`" for i in relation.indexes
-                 if mentions.search(i.predicate or "") or any(
-                     "(" in key and mentions.search(key) for key in i.columns)]
+                 if column in _definition_columns(i.predicate, "SELECT WHERE {}") or any(
+                     "(" in key and column in _definition_columns(key, "SELECT {}")
+                     for key in i.columns)]
         return work
 
     def domain_with_default(self, column_type: TypeName | None) -> bool:

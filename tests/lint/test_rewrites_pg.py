@@ -337,12 +337,14 @@ def test_a_partition_added_scans_the_default_partition(conninfo: str, tmp_path: 
 
 NOTES = """
 CREATE TABLE orders (id bigint PRIMARY KEY, c varchar(20), d varchar(20), e varchar(20),
-                     f varchar(20), CONSTRAINT c_filled CHECK (length(c) > 0));
-INSERT INTO orders SELECT g, 'x' || g, 'y' || g, 'z' || g, 'w' || g
+                     f varchar(20), g varchar(20), CONSTRAINT c_filled CHECK (length(c) > 0),
+                     CONSTRAINT c_not_g CHECK (c <> 'g'));
+INSERT INTO orders SELECT g, 'x' || g, 'y' || g, 'z' || g, 'w' || g, 'v' || g
     FROM generate_series(1, 200) AS g;
 CREATE INDEX ix_lower_d ON orders (lower(d));
 CREATE INDEX ix_some ON orders (id) WHERE e <> '';
 CREATE INDEX ix_f ON orders (f);
+CREATE INDEX ix_not_g ON orders (upper(d)) WHERE d <> 'g';
 """
 
 
@@ -351,7 +353,9 @@ CREATE INDEX ix_f ON orders (f);
     ("ALTER TABLE orders ALTER COLUMN d TYPE text;", "index rebuild", "DBS127"),
     ("ALTER TABLE orders ALTER COLUMN e TYPE varchar(50);", "index rebuild", "DBS127"),
     ("ALTER TABLE orders ALTER COLUMN f TYPE varchar(50);", None, None),
-], ids=["check", "expression-index", "partial-index", "plain-index"])
+    # `g` only inside strings of a CHECK and an index: no use of the column
+    ("ALTER TABLE orders ALTER COLUMN g TYPE varchar(50);", None, None),
+], ids=["check", "expression-index", "partial-index", "plain-index", "name-in-a-string"])
 def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
         conninfo: str, tmp_path: Path, change: str, effect: str | None,
         rule: str | None) -> None:
