@@ -393,6 +393,7 @@ class History:
             self._alter(last(s.relation), s)
         elif kind == "DropStmt" and s.object_kind == "table":
             for dropped in map(last, s.dropped):
+                self._forget_table(dropped)
                 self.foreign_keys[dropped] = {}
                 self.unique_keys[dropped] = {}
                 self.fk_tables.add(dropped)
@@ -564,6 +565,24 @@ class History:
             altered.constraints.discard(node["name"])
             if node["name"].endswith("_not_null"):
                 altered.not_null = False
+
+    def _forget_table(self, table_name: str) -> None:
+        """Forget what was known of the columns, constraints, indexes and storage of
+        `table_name`, which a migration dropped: a table created again under its name
+        starts from what its CREATE says (a CHECK of the dropped one proves nothing of
+        the new one's rows)."""
+        for facts in (self.columns, self.not_null_proofs, self.table_indexes,
+                      self.indexes_added, self.default_partitions, self.storage, self.checks,
+                      self.check_columns, self.partition_keys, self.unique_indexes):
+            facts.pop(table_name, None)
+        for names in (self.checks_held, self.partitioned, self.value_indexed,
+                      self.columns_renamed):
+            names.discard(table_name)
+        for waiting in [w for w in self.pending_checks if w[0] == table_name]:
+            del self.pending_checks[waiting]
+        for parent, default in self.default_partitions.items():
+            if default == table_name:  # dropping a partition detaches it
+                self.default_partitions[parent] = None
 
     def _foreign_key_added(self, table_name: str, con: Constraint,
                            columns: tuple[str, ...]) -> None:

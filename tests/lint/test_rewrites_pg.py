@@ -126,6 +126,10 @@ CASES = [
      "ALTER TABLE orders ADD PRIMARY KEY USING INDEX orders_ref_key;", None, None),
     ("primary-key-not-null", REFS + "ALTER TABLE orders ALTER COLUMN ref SET NOT NULL;",
      "ALTER TABLE orders ADD PRIMARY KEY USING INDEX orders_ref_key;", None, None),
+    # the CHECK proved the dropped table's rows, not those of the one made again
+    ("proof-of-a-dropped-table", "CREATE TABLE orders (id bigint, ref text CHECK "
+     "(ref IS NOT NULL));\nDROP TABLE orders;\n" + REFS,
+     "ALTER TABLE orders ALTER COLUMN ref SET NOT NULL;", "scan", "DBS107"),
     ("enum-through-text", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
      "UPDATE orders SET status = 'closed'::text::status;", "refused", "DBS113"),
     ("enum-in-sql-function", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
