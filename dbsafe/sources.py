@@ -290,6 +290,11 @@ SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrati
 # as workspace globs (`apps/*`, `packages/*`, `services/*`) place them. Deeper folders are
 # another project's more often than this one's; they are named with `sql-migrations`.
 WORKSPACE_DEPTH = 2
+# With none of those anywhere, a folder its runner marks as its migrations' whatever it is
+# named (drizzle-kit's `out` folder with its `meta/_journal.json`, prisma's with its
+# `migration_lock.toml`: Giselle's `internal-packages/db/migrate`, teable's
+# `prisma/postgres/migrations`), for PostgreSQL, down to this many levels.
+MARKED_DEPTH = 5
 # Folders whose migrations are not the application's: examples, templates, test fixtures.
 # Never looked in (besides what discovery never walks: node_modules, git-ignored, ...).
 NOT_THE_APPLICATION = frozenset({"example", "examples", "sample", "samples", "template",
@@ -303,9 +308,10 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     The `sql-migrations` setting when it is set; else, when there is no `alembic.ini`, the
     one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files under the project root; with
     none there, the one inside a workspace folder up to `WORKSPACE_DEPTH` levels down
-    (`apps/web/supabase/migrations`), passing by what source discovery passes by
-    (`node_modules`, git-ignored folders, `exclude`, ...) and `NOT_THE_APPLICATION`. Two
-    found are an error, and so is one found beside another workspace folder's
+    (`apps/web/supabase/migrations`); with none there either, the one a runner marks as
+    its PostgreSQL migrations' up to `MARKED_DEPTH` levels down (`_marked_folders`); each
+    time passing by what source discovery passes by (`node_modules`, git-ignored folders,
+    `exclude`, ...) and `NOT_THE_APPLICATION`. Two found are an error, and so is one found beside another workspace folder's
     `alembic.ini`: dbsafe does not guess.
 
     Raises:
@@ -329,6 +335,8 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
         found = [root / name for name in nested
                  if not name.endswith("/alembic.ini") and _holds_sql(root / name)]
         alembic = [root / name for name in nested if name.endswith("/alembic.ini")]
+        if not found:
+            found = _marked_folders(settings)
         if found and alembic:
             # Another application of the repository keeps alembic migrations: its Python
             # would be checked against this folder's schema. dbsafe does not guess.
@@ -343,6 +351,23 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
             + ", ".join(_display(f, settings) for f in found)
             + "); choose one with --sql-migrations DIR or `sql-migrations` in [tool.dbsafe]")
     return found[0] if found else None
+
+
+def _marked_folders(settings: Settings) -> list[Path]:
+    """The folders up to `MARKED_DEPTH` levels below the project root that a runner marks
+    as its PostgreSQL migrations' and that hold `.sql` files, walked as source discovery
+    walks (`workspace_folders`)."""
+    from dbsafe.extract.files import workspace_folders
+    from dbsafe.extract.migration import RUNNER_MARKS, marked_for_postgresql
+
+    root = settings.project_root
+    marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
+    found = workspace_folders(root, marks, depth=MARKED_DEPTH, exclude=settings.exclude,
+                              skip=NOT_THE_APPLICATION)
+    folders = dict.fromkeys(root / path.removesuffix("/" + mark)
+                            for path in found for mark in marks if path.endswith("/" + mark))
+    return [folder for folder in folders
+            if _holds_sql(folder) and marked_for_postgresql(folder)]
 
 
 def _holds_sql(folder: Path) -> bool:
@@ -402,7 +427,9 @@ def _require_migrations(settings: Settings) -> None:
             f"alembic config not found: {_display(settings.alembic_config, settings)}, nor a "
             f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) in "
             f"{_display(settings.project_root, settings)} or a folder up to "
-            f"{WORKSPACE_DEPTH} levels below it; set `alembic-config` or "
+            f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
+            "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml; "
+            "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
             "the schema source")
 

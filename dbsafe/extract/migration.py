@@ -538,6 +538,28 @@ def _upgrade_between_versions(filename: str) -> bool:
 # (`db/migrate`), prisma migrate its `migration_lock.toml`.
 _RUNNER_MARKS = {"meta": DRIZZLE_JOURNAL,
                  "migration_lock.toml": "migration_lock.toml"}
+RUNNER_MARKS = tuple(_RUNNER_MARKS.values())
+
+
+def marked_for_postgresql(folder: Path) -> bool:
+    """Whether the runner's mark in `folder` (`RUNNER_MARKS`) says its migrations are
+    PostgreSQL's: drizzle-kit's journal names its `dialect` ("postgresql"), prisma's lock
+    file its `provider`. A mark that does not say, or cannot be read, does not say no."""
+    import json
+    import tomllib
+
+    try:
+        if (folder / DRIZZLE_JOURNAL).is_file():
+            dialect = json.loads((folder / DRIZZLE_JOURNAL).read_text(
+                encoding="utf-8-sig")).get("dialect", "postgresql")
+            return dialect in ("postgresql", "pg")
+        if (folder / "migration_lock.toml").is_file():
+            provider = tomllib.loads((folder / "migration_lock.toml").read_text(
+                encoding="utf-8-sig")).get("provider", "postgresql")
+            return provider in ("postgresql", "postgres")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return True
+    return False
 
 
 class MigrationFolders:

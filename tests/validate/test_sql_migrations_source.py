@@ -665,6 +665,42 @@ def test_drizzle_kits_folder_is_found_by_its_journal(tmp_path: Path, where: str)
     assert report.summary["schema_source"].endswith(f"{where} (embedded PostgreSQL)")
 
 
+@pytest.mark.parametrize("where", ["internal-packages/db/migrate",
+                                   "apps/api/src/db/out", "prisma/postgres/migrations"])
+def test_a_folder_its_runner_marks_is_found_whatever_its_name(tmp_path: Path,
+                                                            where: str) -> None:
+    """Giselle's drizzle-kit output `internal-packages/db/migrate`, teable's prisma
+    folder `prisma/postgres/migrations`: named by no default, found by the mark the runner
+    leaves there, for PostgreSQL (exit 2 before). The same runners' folders for other
+    databases (teable's `prisma/sqlite/migrations`, a MySQL drizzle journal) and those of
+    examples are not taken."""
+    folder = tmp_path / where
+    if where.startswith("prisma"):
+        (folder / "0001_init").mkdir(parents=True)
+        (folder / "0001_init" / "migration.sql").write_text(
+            'CREATE TABLE "notes" ("id" bigint PRIMARY KEY, "body" text);\n')
+        (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+        other = tmp_path / "prisma" / "sqlite" / "migrations"
+        (other / "0001_init").mkdir(parents=True)
+        (other / "0001_init" / "migration.sql").write_text(
+            'CREATE TABLE "notes" ("id" INTEGER PRIMARY KEY, "title" TEXT);\n')
+        (other / "migration_lock.toml").write_text('provider = "sqlite"\n')
+    else:
+        _drizzle_folder(folder)
+        other = tmp_path / "tools" / "mysql" / "out"
+        _drizzle_folder(other)
+        (other / "meta" / "_journal.json").write_text('{"dialect": "mysql", "entries": []}\n')
+    _drizzle_folder(tmp_path / "examples" / "demo" / "out")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.ts").write_text(
+        "export const all = (db) => db.execute(sql`SELECT id, title FROM notes`)\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/notes.ts", 1)]
+    assert report.summary["schema_source"].endswith(f"{where} (embedded PostgreSQL)")
+
+
 def test_a_drizzle_folder_without_the_journal_is_not_taken(tmp_path: Path) -> None:
     # drizzle-orm projects often keep their TypeScript schema (and seed SQL) in `drizzle/`.
     _drizzle_folder(tmp_path / "drizzle", journal=False)
