@@ -1,9 +1,12 @@
 """Benchmark: the demo schema from the migrations, cold (throwaway server) versus cached.
 
-    python scripts/bench/migrations_cache.py [--repeat 5]
+    python scripts/bench/migrations_cache.py [--repeat 5] [--baseline DIR]
 
 Runs the real CLI in subprocesses, as a developer would, in a copy of the demo with its own
 cache directory. Prints best and median wall times. Target: the cached run under 1 s.
+With `--baseline DIR` (another checkout of dbsafe, e.g. `git archive REV | tar -x -C DIR`),
+the cold dump is also timed with DIR's dbsafe, the two interleaved run by run (baseline,
+this, baseline, this, ...), and the ratio of each pair is printed with their median.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def timed(args: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Wall seconds of `python -m dbsafe ARGS` (the dbsafe `env`'s PYTHONPATH names)."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "dbsafe", *args], cwd=cwd, env=env,
                             capture_output=True, text=True)
@@ -34,6 +38,8 @@ def timed(args: list[str], env: dict[str, str], cwd: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--baseline", type=Path, help="another dbsafe checkout to compare "
+                        "the cold dump with, run by run")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dbsafe-bench-") as tmp:
         project = Path(tmp) / "demo"
@@ -46,9 +52,25 @@ def main() -> None:
                 shutil.copy(source, project / name)
         env = dict(os.environ, DBSAFE_CACHE_DIR=str(Path(tmp) / "cache"))
         env.pop("DBSAFE_DATABASE_URL", None)
+        env["PYTHONPATH"] = str(REPO_ROOT)
         rows = []
-        cold = [timed(["schema", "dump", "--from-migrations", "--no-cache"], env, project)
-                for _ in range(options.repeat)]
+        cold_dump = ["schema", "dump", "--from-migrations", "--no-cache"]
+        if options.baseline is not None:
+            base_env = dict(env, PYTHONPATH=str(options.baseline.resolve()))
+            timed(cold_dump, base_env, project)  # warm-up: the page cache, .pyc files
+            timed(cold_dump, env, project)
+            pairs = [(timed(cold_dump, base_env, project), timed(cold_dump, env, project))
+                     for _ in range(options.repeat)]
+            ratios = sorted(this / base for base, this in pairs)
+            rows.append((f"schema dump, cold, baseline {options.baseline.name}",
+                         [base for base, _ in pairs]))
+            cold = [this for _, this in pairs]
+            print("cold dump, run by run: " + ", ".join(
+                f"{base:.2f} -> {this:.2f} s ({this / base:.2f}x)" for base, this in pairs))
+            print(f"ratio to the baseline: median {statistics.median(ratios):.2f}x "
+                  f"(min {ratios[0]:.2f}x, max {ratios[-1]:.2f}x)")
+        else:
+            cold = [timed(cold_dump, env, project) for _ in range(options.repeat)]
         rows.append(("schema dump, cold (throwaway server + 5 migrations)", cold))
         timed(["schema", "dump", "--from-migrations"], env, project)  # fill the cache
         warm = [timed(["schema", "dump", "--from-migrations"], env, project)
