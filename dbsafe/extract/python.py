@@ -836,6 +836,9 @@ class _Extractor:
         pieces (`query = query.format(...)`), or only logs it (`log.debug("%s", query)`)."""
         node: ast.AST = load
         parent = self.parents.get(id(node))
+        if isinstance(parent, ast.keyword):
+            # `client.execute(query=query)`: the call is what reads it (`_sql_argument`).
+            parent = self.parents.get(id(parent))
         told = parent
         while isinstance(told, (ast.FormattedValue, ast.JoinedStr, ast.keyword)):
             told = self.parents.get(id(told))

@@ -127,8 +127,9 @@ _CHUNK = 32
 # `migration_lock.toml`) or the schema's SQL migrations folder are migrations; 100: the code of a
 # folder keeping migrations of its own, not the schema's, is another application's; 101: a JS/TS
 # module loading another engine's driver (`mssql`, `node:sqlite`) and no PostgreSQL one sends
-# its SQL there
-_CACHE_VERSION = 101
+# its SQL there; 102: a name given to another engine's call as `query=query`, and a statement
+# that client's `format`/`substitute_params` fills in, are that engine's
+_CACHE_VERSION = 102
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -95,3 +95,55 @@ def test_a_modules_own_helpers_for_another_engine_send_there(database_url: str,
         ("DBS301", 63, "public.spans")]
     skipped = [s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason]
     assert {13, 15, 35, 41} <= set(skipped)
+
+
+# openreplay's API (openreplay/openreplay, `api/chalicelib/core/*_ch.py`): its own
+# `ClickHouseClient` wraps clickhouse-driver; statements go as `execute(query=query)`, or
+# are first filled in by the client's `format(query=..., parameters=...)` (clickhouse-driver's
+# `substitute_params`), the way psycopg's `mogrify` is used. Four false DBS301 on ClickHouse
+# tables (`product_analytics.events`, `experimental.parsed_errors`).
+_WRAPPED_CLIENT = '''\
+from chalicelib.utils import ch_client, pg_client
+
+
+def save_stacktrace(project_id, error_id):
+    with ch_client.ClickHouseClient() as cur:
+        query = """INSERT INTO experimental.parsed_errors(project_id, error_id)
+                   VALUES (%(project_id)s, %(error_id)s)"""
+        cur.execute(query=query, parameters={"project_id": project_id, "error_id": error_id})
+
+
+def get_issue(project_id):
+    with ch_client.ClickHouseClient() as cur:
+        query = cur.format(query="""SELECT * FROM product_analytics.events
+                                    WHERE project_id = %(project_id)s""",
+                           parameters={"project_id": project_id})
+        return cur.execute(query=query)
+
+
+def get_events(project_id):
+    with ch_client.ClickHouseClient() as client:
+        r = client.substitute_params(
+            "SELECT event_name FROM product_analytics.all_events WHERE project_id = %(p)s",
+            {"p": project_id}, {})
+        return client.execute(r)
+
+
+def get_user(user_id):
+    with pg_client.PostgresClient() as cur:
+        query = "SELECT nickname FROM users WHERE id = %(user_id)s"
+        cur.execute(query=query)
+        cur.execute(query=cur.mogrify("SELECT nickname FROM users", {}))
+'''
+
+
+@pytest.mark.db
+def test_a_wrapped_clickhouse_clients_keyword_and_format_calls_send_there(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (id int, name text)",
+                             "errors_ch.py", _WRAPPED_CLIENT)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 29, "public.users.nickname"),
+        ("DBS302", 31, "public.users.nickname")]
+    skipped = {s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason}
+    assert {6, 13, 22} <= skipped
