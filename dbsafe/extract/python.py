@@ -241,7 +241,7 @@ class _Extractor:
             if not looks_like_statement(template.text, holes=len(template.holes)):
                 if _looks_like_ddl(template):
                     self.ddl.extend(f.sql for f in self._render(template, sink=None)
-                                    if not f.dynamic)
+                                    if not f.dynamic and not _prose_headed(f.sql))
                 continue
             # last: walks up to the function, and through its names, per string
             if self._expected_to_fail(node):
@@ -1693,20 +1693,38 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
 
 def _looks_like_ddl(template: Template) -> bool:
     """A string that may be DDL changing what later statements see: CREATE, ALTER, SET or
-    DO first, in upper or lower case ("Create an account" is prose). PostgreSQL's parser
-    has the last word (`FileDdl.after` ignores what it cannot parse)."""
-    word = first_word(template.text, template.holes, lower=False)
-    return word is not None and word.lower() in _DDL_HEADS and (word.isupper() or word.islower())
+    DO first, in upper or lower case ("Create an account" is prose); in a string of several
+    statements, first in any of them (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t AS ...`).
+    PostgreSQL's parser has the last word (`FileDdl.after` ignores what it cannot parse)."""
+    text, holes = template.text, template.holes
+    starts = [start for start, _ in statement_bounds(text)] if ";" in text else [0]
+    for start in starts:
+        word = first_word(text, holes, lower=False, at=start)
+        if word is not None and word.lower() in _DDL_HEADS and not _mixed_case(word):
+            return True
+    return False
+
+
+def _prose_headed(sql: str) -> bool:
+    """A statement of such a string that starts like a sentence ("Create temp tables
+    first"): not DDL, whatever the statements beside it are."""
+    word = first_word(sql, (), lower=False)
+    return word is not None and _mixed_case(word)
+
+
+def _mixed_case(word: str) -> bool:
+    return not (word.isupper() or word.islower())
 
 
 _DDL_HEADS = frozenset({"create", "alter", "set", "do"})
 
 
-def first_word(text: str, holes: Sequence[Hole], *, lower: bool = True) -> str | None:
+def first_word(text: str, holes: Sequence[Hole], *, lower: bool = True,
+               at: int = 0) -> str | None:
     """First SQL word of a template (lower-cased unless `lower` is False), or None if a hole
-    or nothing comes first."""
-    start = _LEADING.match(text).end()  # type: ignore[union-attr]
-    if holes and holes[0].offset <= start:
+    or nothing comes first; from offset `at` on (a later statement's)."""
+    start = _LEADING.match(text, at).end()  # type: ignore[union-attr]
+    if any(at <= hole.offset <= start for hole in holes):
         return None
     match = _FIRST_WORD.match(text, start)
     if match is None:

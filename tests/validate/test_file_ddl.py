@@ -331,3 +331,45 @@ def test_select_into_with_a_value_runs_on_postgresql(postgresql: psycopg.Connect
     postgresql.execute("SELECT id, x INTO TEMP scratch FROM a WHERE id = '1'::int")
     postgresql.execute("PREPARE q AS SELECT x FROM scratch")
     postgresql.rollback()
+
+
+# gratipay's payday (gratipay/gratipay.com, `gratipay/billing/payday.py`): one string drops
+# and re-creates a temp table (`DROP TABLE IF EXISTS temp; CREATE TEMPORARY TABLE temp AS
+# ...; SELECT count(*) FROM temp;`) through postgres.py's `db.one`, and the next `db.run`
+# reads it. The string starts with DROP, so neither it nor its CREATE was seen: three false
+# DBS301 on `temp`. Any statement of a string may be the DDL.
+_DROP_THEN_CREATE = '''\
+def take_over_balances(db):
+    count = db.one("""
+        DROP TABLE IF EXISTS temp;
+        CREATE TEMPORARY TABLE temp AS
+            SELECT a_id, sum(y) AS total FROM b GROUP BY a_id;
+        SELECT count(*) FROM temp;
+    """)
+    db.run("""
+        UPDATE a SET x = total FROM temp WHERE a.id = temp.a_id;
+        INSERT INTO c (id, b_id, z) SELECT a_id, a_id, total FROM temp;
+    """)
+'''
+
+
+def test_ddl_after_another_statement_of_a_string_is_there_for_the_module(
+        tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    (tmp_path / "payday.py").write_text(_DROP_THEN_CREATE, encoding="utf-8")
+    outcome = analyse_file(tmp_path / "payday.py", tmp_path, constructs)
+    assert outcome.findings == [] and outcome.candidates == []
+    # ...and what it did not make is still checked
+    (tmp_path / "payday.py").write_text(
+        _DROP_THEN_CREATE.replace("total FROM temp;", "total FROM tmp;"), encoding="utf-8")
+    outcome = analyse_file(tmp_path / "payday.py", tmp_path, constructs)
+    assert [c.finding.subject for c in outcome.candidates] == ["public.tmp"]
+
+
+@pytest.mark.db
+def test_ddl_after_another_statement_of_a_string_runs_on_postgresql(
+        postgresql: psycopg.Connection) -> None:
+    postgresql.execute((FIXTURES / "constructs_schema.sql").read_text(encoding="utf-8"))
+    first, second = _DROP_THEN_CREATE.split('"""')[1::2]
+    postgresql.execute(first)
+    postgresql.execute(second)
+    postgresql.rollback()
