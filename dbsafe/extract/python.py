@@ -164,6 +164,10 @@ class _Extractor:
         self.skipped: list[Skipped] = []
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         self.runs_unseen_sql = False  # sends SQL read from a file (see `_read_from_file`)
+        # Tables the module declares as SQLAlchemy models, and whether it runs `create_all`
+        # (see `_note_model_table`).
+        self.model_tables: list[str] = []
+        self.creates_all = False
         # The other engines this module may send SQL to (see `_engine_receiving`): those it
         # names at all, and the dotted name each imported name stands for (None: imported
         # as two different things).
@@ -188,10 +192,17 @@ class _Extractor:
                 self._note_import(node)
             elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
                 self._note_temp_view(node)
+            elif isinstance(node, ast.Call) and _call_name(node) in ("create_all", "Table"):
+                self._note_model_table(node)
+            elif isinstance(node, ast.ClassDef):
+                self._note_model_class(node)
             if isinstance(node, (ast.BinOp, ast.FormattedValue)):
                 self._note_pieces(node)
             elif self.engines and isinstance(node, ast.Call):
                 others.append(node)
+        if self.creates_all:
+            self.ddl.extend('CREATE TABLE "' + name.replace('"', '""') + '" ()'
+                            for name in self.model_tables)
         for call in calls:
             arg = _sql_argument(call)
             if arg is None:
@@ -483,6 +494,30 @@ class _Extractor:
                              f"CREATE VIEW global_temp.{name} AS SELECT"))
         else:
             self.ddl.append(f"CREATE TEMP VIEW {name} AS SELECT")
+
+    def _note_model_table(self, call: ast.Call) -> None:
+        """A module that declares SQLAlchemy models and runs `create_all` (a test's own
+        `class EntityWithPath(Base): __tablename__ = "entity_with_path"`, then
+        `Base.metadata.create_all(engine)`, as debsources' tests do) creates their tables:
+        for the statements of this module they are DDL, `CREATE TABLE entity_with_path`,
+        whose columns are not read here. `Table("name", metadata, ...)` declares one too."""
+        if _call_name(call) == "create_all":
+            self.creates_all = self.creates_all or isinstance(call.func, ast.Attribute)
+        elif len(call.args) > 1 and isinstance(call.args[0], ast.Constant) and \
+                isinstance(call.args[0].value, str) and call.args[0].value:
+            self.model_tables.append(call.args[0].value)  # `Table("name", metadata, ...)`
+
+    def _note_model_class(self, node: ast.ClassDef) -> None:
+        """`__tablename__ = "name"` in a class body: a model's table (`_note_model_table`)."""
+        for statement in node.body:
+            target = statement.targets[0] if isinstance(statement, ast.Assign) and len(
+                statement.targets) == 1 else statement.target if isinstance(
+                statement, ast.AnnAssign) else None
+            value = getattr(statement, "value", None)
+            if isinstance(target, ast.Name) and target.id == "__tablename__" and \
+                    isinstance(value, ast.Constant) and isinstance(value.value, str) and \
+                    value.value:
+                self.model_tables.append(value.value)
 
     # -- other engines -----------------------------------------------------------------
 

@@ -129,8 +129,9 @@ _CHUNK = 32
 # module loading another engine's driver (`mssql`, `node:sqlite`) and no PostgreSQL one sends
 # its SQL there; 102: a name given to another engine's call as `query=query`, and a statement
 # that client's `format`/`substitute_params` fills in, are that engine's; 103: DDL after
-# another statement of a Python string (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t ...`)
-_CACHE_VERSION = 103
+# another statement of a Python string (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t ...`);
+# 104: a module's SQLAlchemy models it runs `create_all` for are its DDL
+_CACHE_VERSION = 104
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -373,3 +373,70 @@ def test_ddl_after_another_statement_of_a_string_runs_on_postgresql(
     postgresql.execute(first)
     postgresql.execute(second)
     postgresql.rollback()
+
+
+# debsources' tests (Debian/debsources, `lib/debsources/tests/test_paths.py`) declare a model
+# of their own and create it with `Base.metadata.create_all(...)`, then read it with raw SQL:
+# a false DBS301 on `entity_with_path`. A module declaring SQLAlchemy models and running
+# `create_all` made their tables, as a `CREATE TABLE` in it would have.
+_MODELS_CREATED = '''\
+from sqlalchemy import Column, Integer, MetaData, String, Table, text
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+metadata = MetaData()
+
+events = Table("test_events", metadata, Column("id", Integer), Column("kind", String))
+
+
+class EntityWithPath(Base):
+    __tablename__ = "entity_with_path"
+
+    id = Column(Integer, primary_key=True)
+    path = Column(String)
+
+
+def test_paths(engine, session):
+    Base.metadata.create_all(engine)
+    metadata.create_all(engine)
+    session.execute(text("SELECT path FROM entity_with_path"))
+    session.execute(text("SELECT kind FROM test_events"))
+    session.execute(text("SELECT x FROM a"))
+'''
+
+
+def test_models_a_module_creates_are_there_for_its_statements(
+        tmp_path: Path, constructs: SchemaSnapshot) -> None:
+    (tmp_path / "test_paths.py").write_text(_MODELS_CREATED, encoding="utf-8")
+    outcome = analyse_file(tmp_path / "test_paths.py", tmp_path, constructs)
+    assert outcome.counts["statements"] == 3
+    assert outcome.findings == [] and outcome.candidates == []
+    # ...declared but never created by the module, they are still checked
+    (tmp_path / "test_paths.py").write_text(
+        _MODELS_CREATED.replace("    Base.metadata.create_all(engine)\n", "").replace(
+            "    metadata.create_all(engine)\n", ""), encoding="utf-8")
+    outcome = analyse_file(tmp_path / "test_paths.py", tmp_path, constructs)
+    assert [c.finding.subject for c in outcome.candidates] == [
+        "public.entity_with_path", "public.test_events"]
+
+
+@pytest.mark.db
+def test_models_a_module_creates_are_created_on_postgresql(
+        postgresql: psycopg.Connection, database_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    postgresql.execute((FIXTURES / "constructs_schema.sql").read_text(encoding="utf-8"))
+    postgresql.commit()
+    namespace: dict[str, object] = {}
+    exec(compile(_MODELS_CREATED, "test_paths.py", "exec"), namespace)  # its models, as declared
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as conn:
+            namespace["Base"].metadata.create_all(conn)  # type: ignore[attr-defined]
+            namespace["metadata"].create_all(conn)  # type: ignore[attr-defined]
+            for statement in ("SELECT path FROM entity_with_path",
+                              "SELECT kind FROM test_events", "SELECT x FROM a"):
+                conn.exec_driver_sql(f"PREPARE q AS {statement}")
+                conn.exec_driver_sql("DEALLOCATE q")
+    finally:
+        engine.dispose()
