@@ -178,10 +178,14 @@ SAME_ENGINE = frozenset({
 # engines' connections, beside the DB-API ones every driver has (`execute`): ClickHouse's
 # `client.query`/`command`, DuckDB's and Spark's `.sql`, BigQuery's `client.query`,
 # simple-salesforce's `query_all`; and those that fill in a statement's parameters for
-# sending, as psycopg's `mogrify` does: clickhouse-driver's `substitute_params`, and the
-# `format` of a project's client wrapping it (openreplay's `ClickHouseClient`).
+# sending (`FILLERS`).
 ENGINE_SINKS = frozenset({
     "query", "sql", "command", "query_df", "query_np", "query_arrow", "query_row_block_stream",
     "raw_query", "execute_iter", "iterate", "query_all", "query_all_iter",
     "substitute_params", "format",
 })
+# Calls that fill in a statement's parameters for sending, as psycopg's `mogrify` does:
+# clickhouse-driver's `substitute_params`, the `format` of a project's client wrapping it
+# (openreplay's `ClickHouseClient`). Only what reads as a statement is taken from them:
+# `format` is also a string's, on a name that only says the engine (`CLICKHOUSE_SQL.format(t)`).
+FILLERS = frozenset({"substitute_params", "format"})

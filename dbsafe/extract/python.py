@@ -36,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from dbsafe.core import Location, Skipped
-from dbsafe.extract.engines import ENGINE_SINKS, ENGINES, SAME_ENGINE, SQLITE, Engine
+from dbsafe.extract.engines import ENGINE_SINKS, ENGINES, FILLERS, SAME_ENGINE, SQLITE, Engine
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import Hole, Template, adds_a_clause, fill_holes, in_syntax
 from dbsafe.extract.sqlfile import statement_bounds
@@ -215,10 +215,12 @@ class _Extractor:
                 continue
             if engine is not None:
                 self._note_helper(arg, engine)
-                # A helper only its name says is the engine's may be sent anything: only
-                # statements are said skipped (`send_request_to_spark_cluster("stats")`).
-                self._skip_sent(arg, engine, statements_only=_call_name(call) not in SINKS
-                                and _call_name(call) not in ENGINE_SINKS)
+                # A helper only its name says is the engine's may be sent anything, and a
+                # filler is given anything a string's `format` is: only statements are said
+                # skipped (`send_request_to_spark_cluster("stats")`).
+                name = _call_name(call)
+                self._skip_sent(arg, engine, statements_only=name not in SINKS and (
+                    name not in ENGINE_SINKS or name in FILLERS))
                 continue
             if self._read_from_file(arg):
                 self.runs_unseen_sql = True

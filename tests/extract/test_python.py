@@ -632,6 +632,28 @@ def test_sql_sent_to_clickhouse_is_skipped_and_said_so() -> None:
         (44, 17, "sent to ClickHouse, not PostgreSQL")]
 
 
+def test_a_string_formatted_on_a_name_saying_clickhouse_sends_no_argument() -> None:
+    """`format` fills in a ClickHouse client's statement (openreplay's `cur.format(query=...)`),
+    and is a string's too: on a name that only says the engine, its argument is no
+    statement sent there, while the statement a client fills in is."""
+    result = sql_in_python('''\
+from chalicelib.utils import ch_client
+
+CLICKHOUSE_COUNT = "SELECT count(*) FROM {}"
+
+
+def count(table):
+    return CLICKHOUSE_COUNT.format("events")
+
+
+def issue():
+    with ch_client.ClickHouseClient() as cur:
+        return cur.execute(cur.format("SELECT * FROM product_analytics.events", {}))
+''', "counts.py")
+    assert [(s.location.line, s.reason) for s in result.skipped] == [
+        (12, "sent to ClickHouse, not PostgreSQL")]
+
+
 def test_sql_sent_to_other_engines_is_skipped_with_the_engine_named() -> None:
     source = '''\
 import duckdb
