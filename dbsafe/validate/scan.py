@@ -130,8 +130,9 @@ _CHUNK = 32
 # its SQL there; 102: a name given to another engine's call as `query=query`, and a statement
 # that client's `format`/`substitute_params` fills in, are that engine's; 103: DDL after
 # another statement of a Python string (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t ...`);
-# 104: a module's SQLAlchemy models it runs `create_all` for are its DDL
-_CACHE_VERSION = 104
+# 104: a module's SQLAlchemy models it runs `create_all` for are its DDL; 105: what a module
+# of code creates or alters is kept with its outcome, for the project's other modules
+_CACHE_VERSION = 105
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -168,8 +169,8 @@ class FileOutcome:
     candidates: list[Candidate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
-    # A `.sql` script's: the relations its DDL creates or alters (unqualified, folded),
-    # which the project's other scripts may read (`_made_by_other_scripts`).
+    # The relations its DDL creates or alters (unqualified, folded), which the project's
+    # other scripts (of a `.sql` script) or modules (of code) may read (`_made_elsewhere`).
     made: frozenset[str] = frozenset()
 
 
@@ -281,7 +282,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             cache.put(keys[outcome.path], outcome)
     cache.save()
 
-    _made_by_other_scripts(outcomes.values())
+    _made_elsewhere(outcomes.values())
     findings = [f for o in outcomes.values() for f in o.findings]
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
@@ -314,27 +315,34 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     return Report(tuple(findings), summary, tuple(skipped))
 
 
-def _made_by_other_scripts(outcomes: Iterable[FileOutcome]) -> None:
+def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
     """Leave unchecked what a `.sql` script reads that another of the project's scripts
-    creates or alters: scripts are run together on one database (a pipeline's stages, each
-    reading the tables the one before made), so the relation exists when it runs. Applied to
-    every file's outcome, cached or not, on each run: one script's change changes another's
-    findings."""
-    outcomes = [o for o in outcomes if o.path.endswith(".sql")]
-    makers: Counter = Counter(name for o in outcomes for name in o.made)
-    if not makers:
-        return
-    for outcome in outcomes:
-        kept = []
-        for finding in outcome.findings:
-            name = _relation_of(finding)
-            if name is not None and makers[name] > (name in outcome.made):
-                outcome.skipped.append(Skipped(
-                    finding.location or Location(outcome.path, 1),
-                    f"not analysed: reads `{name}`, which another SQL script creates or alters"))
-            else:
-                kept.append(finding)
-        outcome.findings = kept
+    creates or alters, and what a module of code reads that another module does: scripts
+    are run together on one database (a pipeline's stages, each reading the tables the one
+    before made), and an application's modules run in one process on one database (a
+    payday module creating its temporary and working tables at run time, its tests reading
+    them), so the relation exists when it runs. Scripts and code are kept apart: a script's
+    table is not made for the application, nor a module's temporary table for a psql
+    session. Applied to every file's outcome, cached or not, on each run: one file's change
+    changes another's findings."""
+    outcomes = list(outcomes)
+    for kind in (".sql", "code"):
+        group = [o for o in outcomes if (kind == ".sql") == o.path.endswith(".sql")]
+        makers: Counter = Counter(name for o in group for name in o.made)
+        if not makers:
+            continue
+        maker = "another SQL script" if kind == ".sql" else "another module"
+        for outcome in group:
+            kept = []
+            for finding in outcome.findings:
+                name = _relation_of(finding)
+                if name is not None and makers[name] > (name in outcome.made):
+                    outcome.skipped.append(Skipped(
+                        finding.location or Location(outcome.path, 1),
+                        f"not analysed: reads `{name}`, which {maker} creates or alters"))
+                else:
+                    kept.append(finding)
+            outcome.findings = kept
 
 
 def _relation_of(finding: Finding) -> str | None:
@@ -528,8 +536,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
-    if rel.endswith(".sql"):
-        outcome.made = earlier.relations
+    outcome.made = earlier.relations
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown)
     return outcome

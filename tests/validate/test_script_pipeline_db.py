@@ -61,3 +61,65 @@ def test_a_script_reads_what_another_script_makes(database_url: str, tmp_path: P
         ("DBS302", "app/stages/common/2-extract.sql", 2),
         ("DBS301", "app/stages/common/2-extract.sql", 3),
         ("DBS301", "app/stages/common/2-extract.sql", 4)])
+
+
+# Liberapay's payday (liberapay/liberapay.com, `liberapay/billing/payday.py`) creates its
+# working tables at run time, `payday_transfers` and temporary ones such as `payday_tips`,
+# and its tests (`tests/py/test_payday.py`) read them through the same cursor: four false
+# DBS301, PostgreSQL "confirming" them on the schema, where no payday had run. What a module
+# reads that another module makes is not missing; a script's tables are not made for code.
+_PAYDAY = '''\
+def prepare(cursor):
+    cursor.run("""
+        CREATE TEMPORARY TABLE payday_tips ON COMMIT DROP AS
+            SELECT id AS tipper, area AS amount FROM parcels;
+        DROP TABLE IF EXISTS payday_transfers;
+        CREATE TABLE payday_transfers (tipper int, amount float);
+    """)
+'''
+_TEST_PAYDAY = '''\
+def test_prepare(cursor):
+    cursor.all("SELECT tipper, amount FROM payday_tips")
+    cursor.all("SELECT amount FROM payday_transfers WHERE tipper = %s", (1,))
+    cursor.all("SELECT id FROM nosuch")
+'''
+
+
+def _validate_code(database_url: str, root: Path) -> list[tuple[str, str | None, int | None]]:
+    settings = load_settings(root, {"database-url": database_url,
+                                    "cache-dir": str(root / ".cache")}, environ={})
+    report = commands.validate(settings, [root / "app"])
+    return sorted((f.code, f.location.path if f.location else None,
+                   f.location.line if f.location else None) for f in report.findings)
+
+
+@pytest.mark.db
+def test_a_module_reads_what_another_module_makes(database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    (tmp_path / "app" / "billing").mkdir(parents=True)
+    (tmp_path / "app" / "tests").mkdir()
+    (tmp_path / "app" / "billing" / "payday.py").write_text(_PAYDAY, encoding="utf-8")
+    (tmp_path / "app" / "tests" / "test_payday.py").write_text(_TEST_PAYDAY, encoding="utf-8")
+    (tmp_path / "app" / "report.sql").write_text("SELECT amount FROM payday_transfers;\n",
+                                                 encoding="utf-8")
+    expected = [("DBS301", "app/report.sql", 1), ("DBS301", "app/tests/test_payday.py", 4)]
+    assert _validate_code(database_url, tmp_path) == expected
+    assert _validate_code(database_url, tmp_path) == expected  # from the cache
+    # payday no longer makes them: the test's findings are back, its outcome cached
+    (tmp_path / "app" / "billing" / "payday.py").write_text("def prepare(cursor):\n    pass\n",
+                                                            encoding="utf-8")
+    assert _validate_code(database_url, tmp_path) == [
+        ("DBS301", "app/report.sql", 1), ("DBS301", "app/tests/test_payday.py", 2),
+        ("DBS301", "app/tests/test_payday.py", 3), ("DBS301", "app/tests/test_payday.py", 4)]
+
+
+@pytest.mark.db
+def test_what_the_test_reads_exists_once_payday_ran(postgresql: psycopg.Connection) -> None:
+    postgresql.execute(_SCHEMA)
+    postgresql.execute(_PAYDAY.split('"""')[1])
+    postgresql.execute("PREPARE tips AS SELECT tipper, amount FROM payday_tips")
+    postgresql.execute("PREPARE transfers AS SELECT amount FROM payday_transfers "
+                       "WHERE tipper = $1")
+    postgresql.rollback()
