@@ -512,10 +512,13 @@ class _Extractor:
     def _note_model_class(self, node: ast.ClassDef) -> None:
         """`__tablename__ = "name"` in a class body: a model's table (`_note_model_table`)."""
         for statement in node.body:
-            target = statement.targets[0] if isinstance(statement, ast.Assign) and len(
-                statement.targets) == 1 else statement.target if isinstance(
-                statement, ast.AnnAssign) else None
-            value = getattr(statement, "value", None)
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0]
+            elif isinstance(statement, ast.AnnAssign):  # `__tablename__: str = "name"`
+                target = statement.target
+            else:
+                continue
+            value = statement.value
             if isinstance(target, ast.Name) and target.id == "__tablename__" and \
                     isinstance(value, ast.Constant) and isinstance(value.value, str) and \
                     value.value:
