@@ -57,11 +57,13 @@ class Engine:
 
 SQLITE = Engine(
     "SQLite", ("sqlite",),
+    # asqlite: Rapptz's asyncio sqlite3 (discord.py bots; `conn.fetchall(query)`).
     makers=frozenset({"sqlite3.connect", "sqlite3.dbapi2.connect", "pysqlite2.dbapi2.connect",
-                      "aiosqlite.connect"}),
+                      "aiosqlite.connect", "asqlite.connect", "asqlite.create_pool"}),
     types=frozenset({"sqlite3.Connection", "sqlite3.Cursor", "sqlite3.dbapi2.Connection",
                      "sqlite3.dbapi2.Cursor", "pysqlite2.dbapi2.Connection",
-                     "pysqlite2.dbapi2.Cursor", "aiosqlite.Connection", "aiosqlite.Cursor"}),
+                     "pysqlite2.dbapi2.Cursor", "aiosqlite.Connection", "aiosqlite.Cursor",
+                     "asqlite.Connection", "asqlite.Cursor", "asqlite.Pool"}),
     dialects=frozenset({"sqlite"}),
     named_by=("sqlite",),
 )
@@ -177,12 +179,12 @@ SAME_ENGINE = frozenset({
 # Methods that send their first argument (or `sql=`/`query=`) as a statement on these
 # engines' connections, beside the DB-API ones every driver has (`execute`): ClickHouse's
 # `client.query`/`command`, DuckDB's and Spark's `.sql`, BigQuery's `client.query`,
-# simple-salesforce's `query_all`; and those that fill in a statement's parameters for
-# sending (`FILLERS`).
+# simple-salesforce's `query_all`, asqlite's `fetchone`/`fetchall`/`fetchmany`; and those
+# that fill in a statement's parameters for sending (`FILLERS`).
 ENGINE_SINKS = frozenset({
     "query", "sql", "command", "query_df", "query_np", "query_arrow", "query_row_block_stream",
     "raw_query", "execute_iter", "iterate", "query_all", "query_all_iter",
-    "substitute_params", "format",
+    "fetchone", "fetchall", "fetchmany", "substitute_params", "format",
 })
 # Calls that fill in a statement's parameters for sending, as psycopg's `mogrify` does:
 # clickhouse-driver's `substitute_params`, the `format` of a project's client wrapping it

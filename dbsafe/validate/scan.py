@@ -131,8 +131,9 @@ _CHUNK = 32
 # that client's `format`/`substitute_params` fills in, are that engine's; 103: DDL after
 # another statement of a Python string (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t ...`);
 # 104: a module's SQLAlchemy models it runs `create_all` for are its DDL; 105: what a module
-# of code creates or alters is kept with its outcome, for the project's other modules
-_CACHE_VERSION = 105
+# of code creates or alters is kept with its outcome, for the project's other modules; 106:
+# asqlite's connections and pools are SQLite's (`conn.fetchall(query)`)
+_CACHE_VERSION = 106
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -147,3 +147,45 @@ def test_a_wrapped_clickhouse_clients_keyword_and_format_calls_send_there(
         ("DBS302", 31, "public.users.nickname")]
     skipped = {s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason}
     assert {6, 13, 22} <= skipped
+
+
+# Mipha, a discord.py bot (AbstractUmbra/Mipha, `extensions/heights/cog.py`): PostgreSQL
+# through asyncpg for the bot, and a cog keeping its own SQLite file through asqlite
+# (Rapptz's asyncio sqlite3), its pool handed in annotated `asqlite.Pool`, statements sent
+# as `conn.fetchall(query, ...)`: two false DBS301 on the SQLite table `heights`.
+_ASQLITE_COG = '''\
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asqlite
+
+
+class Heights:
+    def __init__(self, bot, /, pool: asqlite.Pool) -> None:
+        self.bot = bot
+        self.pool = pool
+
+    async def records(self, scope_id: int):
+        async with self.pool.acquire() as conn:
+            return await conn.fetchall("SELECT * FROM heights WHERE scope_id = ?;", scope_id)
+
+    async def record(self, scope_id: int):
+        async with self.pool.acquire() as conn:
+            return await conn.fetchone("SELECT height FROM heights WHERE scope_id = ?;", scope_id)
+
+    async def nickname(self):
+        return await self.bot.pool.fetch("SELECT nickname FROM users")
+'''
+
+
+@pytest.mark.db
+def test_statements_an_asqlite_pool_sends_are_sqlites(database_url: str,
+                                                      tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (id int, name text)",
+                             "cog.py", _ASQLITE_COG)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 23, "public.users.nickname")]
+    skipped = {s.location.line for s in report.skipped if "sent to SQLite" in s.reason}
+    assert skipped == {16, 20}
