@@ -128,12 +128,13 @@ _CHUNK = 32
 # folder keeping migrations of its own, not the schema's, is another application's; 101: a JS/TS
 # module loading another engine's driver (`mssql`, `node:sqlite`) and no PostgreSQL one sends
 # its SQL there; 102: a name given to another engine's call as `query=query`, and a statement
-# that client's `format`/`substitute_params` fills in, are that engine's; 103: DDL after
-# another statement of a Python string (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t ...`);
-# 104: a module's SQLAlchemy models it runs `create_all` for are its DDL; 105: what a module
-# of code creates or alters is kept with its outcome, for the project's other modules; 106:
-# asqlite's connections and pools are SQLite's (`conn.fetchall(query)`)
-_CACHE_VERSION = 106
+# that client's `format`/`substitute_params` fills in, are that engine's; 103: DDL after another
+# statement of a Python string (`DROP TABLE IF EXISTS t; CREATE TEMP TABLE t ...`); 104: a
+# module's SQLAlchemy models it runs `create_all` for are its DDL; 105: what a module of code
+# creates or alters is kept with its outcome, for the project's other modules; 106: asqlite's
+# connections and pools are SQLite's (`conn.fetchall(query)`); 107: after pgmq failed,
+# Supabase's queue API (`pgmq_public`) is unknown
+_CACHE_VERSION = 107
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

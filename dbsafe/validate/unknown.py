@@ -43,7 +43,9 @@ _EXTENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "pg_graphql": (("graphql",), ()),
     "pg_net": (("net",), ()),
     "pg_cron": (("cron",), ()),
-    "pgmq": (("pgmq",), ()),
+    # Supabase's queues API: the dashboard wraps pgmq's functions in `pgmq_public` (its
+    # "expose queues via PostgREST"), outside the migrations and only where pgmq is.
+    "pgmq": (("pgmq", "pgmq_public"), ()),
     "pgsodium": (("pgsodium", "pgsodium_masks"), ()),
     "supabase_vault": (("vault",), ()),
     "timescaledb": (("_timescaledb_catalog", "timescaledb_information"), ()),

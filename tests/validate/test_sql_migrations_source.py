@@ -522,6 +522,32 @@ def test_the_stripe_schema_made_first_runs_migration_and_queries(
     postgresql.rollback()
 
 
+QUEUES_TS = """import { createClient } from '@supabase/supabase-js'
+const supabase = createClient('u', 'k')
+export async function drain() {
+  const { data } = await supabase.schema('pgmq_public').rpc('read', { queue_name: 'q', sleep_seconds: 30, n: 5 })
+  await supabase.schema('pgmq_public').rpc('delete', { queue_name: 'q', message_id: 1 })
+  await supabase.rpc('no_such_function')
+}
+"""
+
+
+def test_supabases_queue_api_beside_a_failed_pgmq_is_unknown_not_missing(
+        tmp_path: Path) -> None:
+    """gonasi's edge functions call `pgmq_public.read` and `pgmq_public.delete`: Supabase's
+    dashboard makes those wrappers of pgmq's functions ("expose queues via PostgREST"),
+    outside the migrations, which only create the schema and the extension. Without pgmq on
+    the throwaway neither can be known: six false DBS306. A function of `public` is still
+    checked."""
+    root = make_project(tmp_path, {"1_queues.sql": "create schema if not exists pgmq_public;\n"
+                                                   "create extension if not exists pgmq;\n"})
+    (root / "src" / "queries.sql").unlink()
+    (root / "src" / "app.ts").write_text(QUEUES_TS)
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert findings(report) == [("DBS006", "supabase/migrations/1_queues.sql", 2),
+                                ("DBS306", "src/app.ts", 6)]
+
+
 def test_a_failed_statement_that_changes_no_schema_is_no_note(tmp_path: Path) -> None:
     # Production has the platform's auth.audit_log_entries and auth.identities (the stand-in
     # leaves them out) and the user the insert refers to: these change privileges and rows
