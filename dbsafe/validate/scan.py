@@ -133,8 +133,9 @@ _CHUNK = 32
 # module's SQLAlchemy models it runs `create_all` for are its DDL; 105: what a module of code
 # creates or alters is kept with its outcome, for the project's other modules; 106: asqlite's
 # connections and pools are SQLite's (`conn.fetchall(query)`); 107: after pgmq failed,
-# Supabase's queue API (`pgmq_public`) is unknown
-_CACHE_VERSION = 107
+# Supabase's queue API (`pgmq_public`) is unknown; 108: what a `.sql` migration outside the
+# schema's folder makes, and the schemas scripts create, are there for the project's scripts
+_CACHE_VERSION = 108
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -171,8 +172,9 @@ class FileOutcome:
     candidates: list[Candidate] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)
-    # The relations its DDL creates or alters (unqualified, folded), which the project's
-    # other scripts (of a `.sql` script) or modules (of code) may read (`_made_elsewhere`).
+    # The relations its DDL creates or alters (unqualified, folded) and the schemas it
+    # creates, which the project's other scripts (of a `.sql` script, a `.sql` migration
+    # outside the schema's folder) or modules (of code) may read (`_made_elsewhere`).
     made: frozenset[str] = frozenset()
 
 
@@ -218,7 +220,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             # Same size, times and inode as when its outcome was stored: not read again.
             key, has_directives = seen
             if key.startswith(_MIGRATION_KEY):
-                outcomes[rel] = _migration_file(rel, key[len(_MIGRATION_KEY):])
+                recorded, _, made_json = key[len(_MIGRATION_KEY):].partition("\n")
+                outcomes[rel] = _migration_file(rel, recorded,
+                                                frozenset(json.loads(made_json or "[]")))
                 continue
             if application is not None:
                 outcomes[rel] = _other_application_file(rel, application, root)
@@ -240,8 +244,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
             continue
         kind = migration_kind(rel, data)
         if kind is not None:
-            outcomes[rel] = _migration_file(rel, kind)
-            cache.remember(rel, status, _MIGRATION_KEY + kind, False)
+            # Not the schema's own (those are held above): what its DDL makes is there for
+            # the project's scripts, which run beside it (`_made_elsewhere`).
+            made = _made_by_migration(rel, data) if application is None else frozenset()
+            outcomes[rel] = _migration_file(rel, kind, made)
+            cache.remember(rel, status, _MIGRATION_KEY + kind + (
+                "\n" + json.dumps(sorted(made)) if made else ""), False)
             continue
         if application is not None:
             outcomes[rel] = _other_application_file(rel, application, root)
@@ -348,7 +356,8 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
 
 
 def _relation_of(finding: Finding) -> str | None:
-    """The relation (unqualified) a missing relation or column finding is about."""
+    """The relation (unqualified) a missing relation or column finding is about, or the
+    schema of a missing schema's (its subject is the schema alone)."""
     parts = (finding.subject or "").split(".")
     if finding.code == UNKNOWN_TABLE.code:
         return parts[-1]
@@ -420,14 +429,34 @@ def _skipped_file(rel: str, reason: str) -> FileOutcome:
                        counts=Counter({"files_skipped": 1}))
 
 
-def _migration_file(rel: str, kind: str) -> FileOutcome:
+def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> FileOutcome:
     """A migration is not validated: its statements run against the schema of its own
     revision, which today's may no longer be (a data migration's `UPDATE` of a column a
-    later revision drops). `dbsafe lint` checks migrations."""
+    later revision drops). `dbsafe lint` checks migrations. `made`: the relations its DDL
+    creates or alters, for the project's scripts (`_made_by_migration`)."""
     reason = (f"not validated: {'an' if kind[0] in 'aeiou' else 'a'} {kind} runs against the "
               "schema of its own revision, not today's (`dbsafe lint` checks migrations)")
     return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
-                       counts=Counter({"migration_files": 1}))
+                       counts=Counter({"migration_files": 1}), made=made)
+
+
+def _made_by_migration(rel: str, data: bytes) -> frozenset[str]:
+    """The relations a `.sql` migration outside the schema's folder creates or alters, and
+    the schemas it creates (a dated one-off, an optional module's `20251005100000_desk.sql`
+    beside the seed reading its tables): the schema, built without it, lacks them, yet the
+    scripts run beside it (supasheet's `supabase/examples/apply.sh` runs each module's
+    schema, then its seed)."""
+    upper = data.upper()
+    if not rel.endswith(".sql") or (b"CREATE" not in upper and b"ALTER" not in upper):
+        return frozenset()
+    from dbsafe.extract.sqlfile import statement_bounds
+    from dbsafe.validate.file_ddl import FileDdl
+
+    text = data.decode("utf-8", errors="replace")
+    ddl = FileDdl()
+    for start, end in statement_bounds(text):
+        ddl = ddl.after(text[start:end])
+    return ddl.relations | ddl.schemas
 
 
 def _other_application_file(rel: str, application: str, root: Path) -> FileOutcome:
@@ -538,7 +567,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                           confirming, unknown)
         if fragment.origin == "sql" and not fragment.dynamic:
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
-    outcome.made = earlier.relations
+    outcome.made = earlier.relations | earlier.schemas
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
         _analyse_request(request, snapshot, outcome, unknown)
     return outcome

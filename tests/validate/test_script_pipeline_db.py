@@ -123,3 +123,37 @@ def test_what_the_test_reads_exists_once_payday_ran(postgresql: psycopg.Connecti
     postgresql.execute("PREPARE transfers AS SELECT amount FROM payday_transfers "
                        "WHERE tipper = $1")
     postgresql.rollback()
+
+
+_MODULE_SCHEMA = ("CREATE SCHEMA desk;\n"
+                  "CREATE TABLE desk.projects (id uuid PRIMARY KEY, title text);\n")
+_MODULE_SEED = ("INSERT INTO desk.projects (id, title) VALUES (gen_random_uuid(), 'a');\n"
+                "INSERT INTO desk.tasks (id) VALUES (1);\n"
+                "SELECT id FROM nosuch;\n")
+
+
+@pytest.mark.db
+def test_a_script_reads_what_a_migration_beside_the_schemas_makes(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """supasheet's optional modules (`supabase/examples/20251005100000_desk.sql`, a dated
+    file, so a migration, but not of the schema's folder) each make a schema its seed
+    (`d_seed.sql`) fills; `apply.sh` runs one, then the other: 128 false DBS301 "no schema
+    `desk`". What such a migration makes is there for the scripts, also on a cached run;
+    a relation nothing makes is still missing."""
+    from dbsafe.validate import scan
+
+    monkeypatch.setattr(scan, "_SETTLED", 0)  # remember files written just now
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    examples = tmp_path / "app" / "examples"
+    examples.mkdir(parents=True)
+    (examples / "20251005100000_desk.sql").write_text(_MODULE_SCHEMA, encoding="utf-8")
+    (examples / "d_seed.sql").write_text(_MODULE_SEED, encoding="utf-8")
+    expected = [("DBS301", "app/examples/d_seed.sql", 3)]
+    assert _validate(database_url, tmp_path) == expected
+    assert _validate(database_url, tmp_path) == expected  # from the cache
+    (examples / "20251005100000_desk.sql").write_text("SELECT 1;\n", encoding="utf-8")
+    assert _validate(database_url, tmp_path) == [
+        ("DBS301", "app/examples/d_seed.sql", 1), ("DBS301", "app/examples/d_seed.sql", 2),
+        ("DBS301", "app/examples/d_seed.sql", 3)]
