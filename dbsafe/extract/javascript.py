@@ -109,6 +109,8 @@ _OTHER_ENGINES = {
     **dict.fromkeys(("duckdb", "@duckdb/node-api", "@duckdb/duckdb-wasm"), "DuckDB"),
     **dict.fromkeys(("snowflake-sdk",), "Snowflake"),
     **dict.fromkeys(("@google-cloud/bigquery",), "BigQuery"),
+    # No database, but `conn.query('SELECT Name FROM Organization')` reads as SQL: SOQL.
+    **dict.fromkeys(("jsforce", "@jsforce/jsforce-node"), "Salesforce"),
 }
 # PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.

@@ -134,8 +134,9 @@ _CHUNK = 32
 # creates or alters is kept with its outcome, for the project's other modules; 106: asqlite's
 # connections and pools are SQLite's (`conn.fetchall(query)`); 107: after pgmq failed,
 # Supabase's queue API (`pgmq_public`) is unknown; 108: what a `.sql` migration outside the
-# schema's folder makes, and the schemas scripts create, are there for the project's scripts
-_CACHE_VERSION = 108
+# schema's folder makes, and the schemas scripts create, are there for the project's scripts;
+# 109: a module loading `jsforce` sends SOQL to Salesforce
+_CACHE_VERSION = 109
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

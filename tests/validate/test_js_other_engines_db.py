@@ -34,6 +34,17 @@ async function profile(path: string) {
 }
 """
 
+# usertour's Salesforce integration (apps/server/src/integration/integration.service.ts),
+# whose other queries go through Prisma's client: a false DBS301 `organization`.
+_SALESFORCE = """\
+import * as jsforce from 'jsforce';
+
+export async function organizationName(conn: jsforce.Connection) {
+  const org = await conn.query<{ Name: string }>('SELECT Name FROM Organization');
+  return org.records[0]?.Name;
+}
+"""
+
 _BOTH = """\
 const mysql = require('mysql2/promise')
 const { Pool } = require('pg')
@@ -48,6 +59,7 @@ export async function copy(pool) {
 @pytest.mark.parametrize(("name", "source", "reasons"), [
     ("introspect.ts", _MSSQL, {4: "sent to SQL Server, not PostgreSQL"}),
     ("cookies.test.ts", _SQLITE_TEST, {6: "sent to SQLite, not PostgreSQL"}),
+    ("integration.service.ts", _SALESFORCE, {4: "sent to Salesforce, not PostgreSQL"}),
 ])
 def test_sql_of_a_module_loading_another_engines_driver_is_not_postgresqls(
         database_url: str, tmp_path: Path, name: str, source: str,
