@@ -135,8 +135,9 @@ _CHUNK = 32
 # connections and pools are SQLite's (`conn.fetchall(query)`); 107: after pgmq failed,
 # Supabase's queue API (`pgmq_public`) is unknown; 108: what a `.sql` migration outside the
 # schema's folder makes, and the schemas scripts create, are there for the project's scripts;
-# 109: a module loading `jsforce` sends SOQL to Salesforce
-_CACHE_VERSION = 109
+# 109: a module loading `jsforce` sends SOQL to Salesforce; 110: DBS304's help for SQL built at
+# run time in JS/TS and .sql names their comments, not Python's
+_CACHE_VERSION = 110
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -648,6 +649,18 @@ def _rules_by_code() -> dict[str, RuleInfo]:
     return {info.code: info for info in resolver.RULES}
 
 
+# What to do about SQL built at run time, in the language of the file it is in (a directive
+# counts only in that language's comments).
+_DYNAMIC_HELP = {
+    "python": "Pass values as query parameters, or build identifiers with psycopg.sql and add "
+              "`# dbsafe: ignore[DBS304]` if this is intended.",
+    "js": "Pass values as query parameters (a `${value}` hole of a sql`...` template, `$1` "
+          "with its values), and add `// dbsafe: ignore[DBS304]` if this is intended.",
+    "sql": "Pass values as placeholders, and add `-- dbsafe: ignore[DBS304]` if this is "
+           "intended.",
+}
+
+
 def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                       outcome: FileOutcome, earlier: FileDdl | None = None,
                       server_version: int | None = None,
@@ -667,8 +680,7 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             message=f"SQL built at run time is not validated: {fragment.dynamic}.",
             severity=DYNAMIC_SQL.default_severity,
             location=fragment.location(0),
-            help="Pass values as query parameters, or build identifiers with psycopg.sql "
-                 "and add `# dbsafe: ignore[DBS304]` if this is intended.",
+            help=_DYNAMIC_HELP.get(fragment.origin, _DYNAMIC_HELP["python"]),
         ))
         return
     if checker_for(snapshot).clean(fragment.sql):
