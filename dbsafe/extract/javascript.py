@@ -18,7 +18,9 @@ A `.from()` call is taken as PostgREST only when its receiver is clearly a supab
 a name containing "supabase" (`supabase`, `this.supabase`, `getSupabase()`), a variable or
 parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a factory imported
 from a module whose path names supabase or postgrest (`createClient` from
-`@supabase/supabase-js`, `useSupabaseClient()`). `Array.from('abc')`, `supabase.storage.from`
+`@supabase/supabase-js`, `useSupabaseClient()`), or a `client` kept by something named after
+supabase or PostgREST (`context.postgrest.client`, `const { client } = getAuthedSupabase(e)`).
+`Array.from('abc')`, `supabase.storage.from`
 (and `supabaseStorage.from`, or any `.from(x).upload(...)`: a bucket) and a knex `.from('t')`
 are not requests, even on a variable named like a client that holds what another package
 made (`const supabaseKnex = knex(config)`, `new Map()`). A client created in the file with
@@ -71,6 +73,9 @@ _TAG_BEFORE_TYPES = re.compile(
 _SCHEMA_CHANGES = frozenset({"create", "alter", "set"})
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
+# What holds a client under the name `client`: `context.postgrest.client` (webstudio's
+# `{ client: PostgrestClient }`), `const { client } = getAuthedSupabase(event)`.
+_CLIENT_HOLDER = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
 _CLIENT_CLASSES = frozenset({"SupabaseClient", "PostgrestClient"})
@@ -323,6 +328,8 @@ class _Reader:
         # see `_declarator`.
         self.bindings: dict[str, dict[int, list[Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
+        # (name, scope's node id): a client destructured from a supabase-named call
+        self.held_clients: set[tuple[str, int]] = set()
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
         # name -> every identifier spelling it (reads, writes and declarations), in source
         # order, and where each starts
@@ -443,6 +450,9 @@ class _Reader:
         if node.type == "variable_declarator":
             name = node.child_by_field_name("name")
             value = node.child_by_field_name("value")
+            if name is not None and name.type == "object_pattern" and value is not None:
+                for _, scope in _binding_patterns(node):
+                    self._bind_client_of(name, value, scope)
             if name is None or name.type != "identifier":
                 return
             key = self.text(name)
@@ -465,6 +475,38 @@ class _Reader:
                     self.text(annotation)):
                 self.clients.add(self.text(name))
 
+    def _bind_client_of(self, pattern: Node, value: Node, scope: Node) -> None:
+        """`const { client } = getAuthedSupabase(event)` (or `{ client: db }`): the `client`
+        a call named after supabase or PostgREST returns is one, in the scope it is bound in
+        (another function's `const { client } = getRedis()` is not)."""
+        value = _unwrap(value)
+        callee = value.child_by_field_name("function") if value.type == "call_expression" else None
+        name = _last_name(self, callee) if callee is not None else None
+        if name is None or not _CLIENT_HOLDER.search(name):
+            return
+        for child in pattern.named_children:
+            if child.type == "shorthand_property_identifier_pattern" and (
+                    self.text(child) == "client"):
+                self.held_clients.add(("client", scope.id))
+            elif child.type == "pair_pattern":
+                key = child.child_by_field_name("key")
+                bound = child.child_by_field_name("value")
+                if key is not None and self.text(key) == "client" and bound is not None and (
+                        bound.type == "identifier"):
+                    self.held_clients.add((self.text(bound), scope.id))
+
+    def _held_client(self, identifier: Node) -> bool:
+        """Whether an identifier reads a client `_bind_client_of` found, in the innermost
+        scope binding its name (as `_declarator` resolves it)."""
+        name = self.text(identifier)
+        bindings = self.bindings.get(name)
+        node = identifier.parent
+        while bindings and node is not None:
+            if node.id in bindings:
+                return (name, node.id) in self.held_clients
+            node = node.parent
+        return False
+
     def _db_schema(self, value: Node) -> SqlFragment | None:
         """The literal `db: { schema: 'x' }` option of a client factory call, if any."""
         value = _unwrap(value)
@@ -484,7 +526,8 @@ class _Reader:
             name = self.text(node)
             if node.type == "identifier" and self._holds_other(node):
                 return False
-            return _client_name(name) or name in self.clients
+            return _client_name(name) or name in self.clients or (
+                node.type == "identifier" and self._held_client(node))
         if node.type == "member_expression":
             # `this.supabase`, `ctx.supabaseAdmin`: the property names the client. Never
             # `supabase.storage` (its `from` is a bucket) or `db.client`.
@@ -495,6 +538,10 @@ class _Reader:
             obj = node.child_by_field_name("object")
             if _client_name(name):
                 return True
+            if name == "client" and obj is not None and obj.type == "member_expression":
+                # `context.postgrest.client`: the client of a holder named after it.
+                holder = obj.child_by_field_name("property")
+                return holder is not None and bool(_CLIENT_HOLDER.search(self.text(holder)))
             return name in self.clients and obj is not None and obj.type == "this"
         if node.type == "new_expression":
             constructor = node.child_by_field_name("constructor")

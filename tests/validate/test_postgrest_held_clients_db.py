@@ -1,0 +1,49 @@
+"""supabase-js/PostgREST clients kept under the name `client` by something named after them.
+
+webstudio keeps its `PostgrestClient` in `context.postgrest.client` (an `AppContext` built
+elsewhere), and nuxt-supabase-starter's handlers take theirs with `const { client } =
+getAuthedSupabase(event)`: none of those requests was read, 160 in webstudio alone. Another
+library's `client` (`const { client } = getRedis()`, `ctx.cache.client`) is still none.
+Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import validate_module
+
+_SCHEMA = 'CREATE TABLE "User" (id text PRIMARY KEY, email text); CREATE TABLE profiles (id uuid)'
+
+_HANDLERS = """\
+import type { AppContext } from '@webstudio-is/trpc-interface/index.server'
+
+export const getUser = async (context: AppContext, id: string) =>
+  context.postgrest.client.from('User').select('id, emial').eq('id', id).single()
+
+export default defineEventHandler(async (event) => {
+  const { client } = getAuthedSupabase(event)
+  const { client: admin } = await getSupabaseAdmin()
+  await admin.from('profiles').select('nickname')
+  return client.from('profiles').select('id').eq('idX', 1)
+})
+
+export async function cached(ctx, key: string) {
+  const { client } = getRedis()
+  await client.from('keys').select('nope')
+  return ctx.cache.client.from('keys').select('nope')
+}
+"""
+
+
+@pytest.mark.db
+def test_a_client_held_by_a_thing_named_after_supabase_or_postgrest_is_read(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "handlers.ts", _HANDLERS)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 4, "public.User.emial"),
+        ("DBS302", 9, "public.profiles.nickname"),
+        ("DBS302", 10, "public.profiles.idX"),
+    ]
