@@ -442,7 +442,8 @@ class SqlFolder:
     root: Path  # the project root: paths in failures are shown relative to it
     platform: str | None = None  # "supabase": its migrations expect the platform's objects
     in_transaction: bool = False  # `sql-migrations-in-transaction`: the runner wraps files
-    runner: str | None = None  # "prisma", "drizzle": its history table exists (RUNNER_HISTORY)
+    # "prisma", "drizzle", "supabase" (its CLI's): its history table exists (RUNNER_HISTORY)
+    runner: str | None = None
     # supabase's CLI applies it: each file in a transaction, from a reset session.
     supabase_cli: bool = False
 
@@ -452,7 +453,8 @@ class SqlFolder:
         platform's stand-in, and its files run in a transaction each, as supabase's CLI
         runs them. Another folder (prisma's, drizzle-kit's) of a project whose JavaScript
         uses Supabase (`_uses_supabase`) gets the stand-in too: its database is a Supabase
-        one. A prisma or drizzle-kit folder's database has its runner's history table."""
+        one. A prisma, drizzle-kit or supabase CLI folder's database has its runner's
+        history table."""
         from dbsafe.migrate.sqlfiles import migration_runner
 
         resolved, root = path.resolve(), settings.project_root.resolve()
@@ -461,8 +463,9 @@ class SqlFolder:
             else resolved.parts
         supabase_cli = "supabase" in parts
         supabase = supabase_cli or _uses_supabase(settings)
+        runner = migration_runner(path) or ("supabase" if supabase_cli else None)
         return cls(path, settings.project_root, "supabase" if supabase else None,
-                   settings.sql_migrations_in_transaction, migration_runner(path), supabase_cli)
+                   settings.sql_migrations_in_transaction, runner, supabase_cli)
 
     def read(self) -> list:
         """The migrations, in the order and with the transactions their runner uses:

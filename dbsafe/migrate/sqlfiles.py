@@ -15,8 +15,9 @@ file starts from a reset session, as its CLI does.
 
 For a supabase project, `SUPABASE_PLATFORM` (supabase.sql, next to this module) is applied
 first: a small stand-in for what the Supabase platform creates before any migration runs.
-For a folder of prisma migrate's or drizzle-kit's, the table that runner keeps its history
-in (`RUNNER_HISTORY`) is created first: production has it, though no migration creates it.
+For a folder of prisma migrate's, drizzle-kit's or supabase's CLI, the table that runner keeps
+its history in (`RUNNER_HISTORY`) is created first: production has it, though no migration
+creates it.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ STATEMENT_TIMEOUT = "60s"
 
 
 # The table a runner records the migrations it applied in, as it creates it in the database
-# it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL). An
-# application may read it (a health check counting `_prisma_migrations`).
+# it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
+# CLI). An application may read it (a health check counting `_prisma_migrations`, a script
+# renaming the versions in `supabase_migrations.schema_migrations`).
 RUNNER_HISTORY = {
     "prisma": """CREATE TABLE "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -60,6 +62,18 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     id SERIAL PRIMARY KEY,
     hash text NOT NULL,
     created_at bigint
+)""",
+    # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
+    # pkg/migration/history.go), and `seed_files` when it seeds.
+    "supabase": """CREATE SCHEMA IF NOT EXISTS supabase_migrations;
+CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (
+    version text NOT NULL PRIMARY KEY,
+    statements text[],
+    name text
+);
+CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (
+    path text NOT NULL PRIMARY KEY,
+    hash text NOT NULL
 )""",
 }
 

@@ -579,6 +579,26 @@ export async function stats(prisma, db, pool, sql) {
 """
 
 
+HISTORY_SQL = """select version, name, statements from supabase_migrations.schema_migrations;
+update supabase_migrations.schema_migrations set name = 'init' where version = '20240101000000';
+select path, hash from supabase_migrations.seed_files;
+select versoin from supabase_migrations.schema_migrations;
+"""
+
+
+def test_supabases_cli_history_table_is_there(tmp_path: Path) -> None:
+    """saturday-vinyl-supabase's `supabase/seed_schema_migrations.sql` renames the versions
+    in `supabase_migrations.schema_migrations`, the table supabase's CLI makes before the
+    first file (`CreateMigrationTable`), as prisma's and drizzle's runners make theirs: each
+    statement was a false DBS301 "no schema `supabase_migrations`". A misspelt column of it
+    is still found."""
+    root = make_project(tmp_path, {"20240101000000_init.sql": "create table public.t (id int);\n"})
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").write_text(HISTORY_SQL)
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert findings(report) == [("DBS302", "src/queries.sql", 4)]
+
+
 @pytest.mark.parametrize("runner", ["prisma", "drizzle"])
 def test_raw_sql_in_typescript_against_prisma_and_drizzle_folders(tmp_path: Path,
                                                                    runner: str) -> None:
