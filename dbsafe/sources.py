@@ -252,8 +252,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # stdin` runs as a COPY, and Flyway's role and search_path set back after each file; 13: pop
 # folders' PostgreSQL files, temporal-sql-tool manifests, a golang-migrate file of several
 # statements as one transaction; 14: drizzle-kit's files each in a transaction, as drizzle-orm's
-# migrate() runs them, and only those its journal lists).
-_INTROSPECTED = 14
+# migrate() runs them, and only those its journal lists; 15: histories using pgmq build on its
+# stand-in, its queue tables read with their columns).
+_INTROSPECTED = 15
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 10  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 11  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
-# 9: captures started from a copy of the database's schema)
+# 9: captures started from a copy of the database's schema; 11: pgmq)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 

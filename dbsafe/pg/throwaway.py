@@ -249,7 +249,7 @@ def _prepare(server: ThrowawayServer, database: str | None) -> None:
 
 
 # Control and script files of extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp,
-# pg_net, pg_cron), under `extension/` as PostgreSQL's share directory has them.
+# pg_net, pg_cron, pgmq), under `extension/` as PostgreSQL's share directory has them.
 STAND_INS = Path(__file__).resolve().parent / "standins"
 
 

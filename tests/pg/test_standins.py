@@ -1,5 +1,5 @@
 """The stand-ins for extensions the embedded PostgreSQL lacks (pgcrypto, uuid-ossp, pg_net,
-pg_cron), on dbsafe's throwaway servers: they create, keep the real functions' signatures, and a history
+pg_cron, pgmq), on dbsafe's throwaway servers: they create, keep the real functions' signatures, and a history
 that uses them builds its schema."""
 
 from __future__ import annotations
@@ -93,7 +93,10 @@ def throwaway() -> psycopg.Connection:
                      "extensions; CREATE EXTENSION pgcrypto; "
                      # As Supabase's docs and its dashboard create them.
                      "CREATE EXTENSION pg_net WITH SCHEMA extensions; "
-                     "CREATE EXTENSION pg_cron WITH SCHEMA pg_catalog")
+                     "CREATE EXTENSION pg_cron WITH SCHEMA pg_catalog; "
+                     # As pgflow's first migration creates it.
+                     "CREATE SCHEMA IF NOT EXISTS pgmq; "
+                     "CREATE EXTENSION IF NOT EXISTS pgmq WITH SCHEMA pgmq")
         yield conn
 
 
@@ -148,6 +151,44 @@ def test_jobs_and_requests_are_recorded_as_the_real_extensions_record_them(
     assert len(set(ids)) == 3
     assert throwaway.execute("SELECT (net._http_collect_response(%s)).status",
                              (ids[0],)).fetchone() == ("PENDING",)
+
+
+def test_pgmq_queues_work_and_their_tables_are_read_with_their_columns(
+        throwaway: psycopg.Connection) -> None:
+    """pgmq 1.5.1's own script (Supabase Queues), its queue tables left out of the
+    extension: dbsafe reads them as tables of the `pgmq` schema, which is marked a stand-in
+    (queues made at run time are unknown to validate, never missing)."""
+    from dbsafe.schema.introspect import introspect
+
+    throwaway.execute("SELECT pgmq.create('jobs'), pgmq.create_unlogged('fast'), "
+                      "pgmq.create('gone')")
+    first, second = (row[0] for row in throwaway.execute(
+        "SELECT * FROM pgmq.send_batch('jobs', ARRAY['{\"n\": 1}', '{\"n\": 2}']::jsonb[])"))
+    assert throwaway.execute("SELECT msg_id, read_ct, message, headers "
+                             "FROM pgmq.read('jobs', 30, 1)").fetchall() == [
+        (first, 1, {"n": 1}, None)]
+    assert throwaway.execute("SELECT msg_id FROM pgmq.read_with_poll('jobs', 30, 5, 1, 10)"
+                             ).fetchall() == [(second,)]
+    assert throwaway.execute("SELECT msg_id FROM pgmq.set_vt('jobs', %s, 0)",
+                             (first,)).fetchall() == [(first,)]
+    assert throwaway.execute("SELECT pgmq.archive('jobs', %s::bigint), "
+                             "pgmq.delete('jobs', %s::bigint)", (first, second)).fetchone() == (
+        True, True)
+    assert throwaway.execute("SELECT queue_length, total_messages FROM pgmq.metrics('jobs')"
+                             ).fetchone() == (0, 2)
+    assert throwaway.execute("SELECT msg_id FROM pgmq.a_jobs").fetchall() == [(first,)]
+    assert throwaway.execute("SELECT pgmq.drop_queue('gone')").fetchone() == (True,)
+
+    snapshot = introspect(throwaway)
+    queue = snapshot.relation("pgmq", "q_jobs")
+    assert queue is not None
+    assert [c.name for c in queue.columns] == [
+        "msg_id", "read_ct", "enqueued_at", "vt", "message", "headers"]
+    assert {r.name for r in snapshot.relations if r.schema == "pgmq"} == {
+        "q_jobs", "a_jobs", "q_fast", "a_fast"}
+    assert "pgmq" in snapshot.stand_in_schemas()
+    pgmq = next(e for e in snapshot.extensions if e.name == "pgmq")
+    assert (pgmq.version, pgmq.relations) == ("1.5.1", ("meta",))
 
 
 def test_a_history_that_creates_them_builds_its_schema(tmp_path: Path) -> None:

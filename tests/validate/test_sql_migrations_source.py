@@ -800,3 +800,73 @@ def test_flyway_restores_the_search_path_after_each_migration(tmp_path: Path) ->
                                [tmp_path / "src"])
     assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
         ("DBS302", 3, "public.plain.nosuch")]
+
+
+PGMQ_QUERIES_SQL = """select msg_id, message from pgmq.read('emails', 30, 10);
+select msg_id, read_ct, enqueued_at, message->>'to' from pgmq.q_emails where vt <= now();
+select msg_id, mesage from pgmq.q_emails;
+select msg_id, archived_at, headers from pgmq.a_emails;
+select queue_length, oldest_msg_age_sec from pgmq.metrics('emails');
+select count(*) from pgmq.q_made_at_run_time;
+"""
+PGMQ_APP_TS = """import postgres from 'postgres'
+const sql = postgres(process.env.DATABASE_URL!)
+export async function enqueue(message: object) {
+  await sql`select pgmq.send('emails', ${message})`
+  await sql`select pgmq.archive('emails', ${1}::bigint), pgmq.delete('emails', ${2}::bigint)`
+  return sql`select msg_id, enqueued_at, vt from pgmq.q_emails order by msg_id limit 1`
+}
+"""
+
+
+def test_a_supabase_queue_made_by_pgmq_is_checked(tmp_path: Path) -> None:
+    """Supabase Queues (pgflow's migrations, the dashboard's): `create extension pgmq` failed
+    on the throwaway server (0A000) and everything after it named pgmq, so no queue was
+    checked. dbsafe's stand-in is pgmq's own script: the queue tables `pgmq.create` makes
+    are read with their columns; a queue made at run time (not by the migrations) is
+    unknown, never missing."""
+    root = make_project(tmp_path, {
+        "20240101000000_queues.sql":
+            "create schema if not exists pgmq;\n"
+            "create extension if not exists pgmq with schema pgmq;\n"
+            "select pgmq.create('emails');\n"
+            "create function public.enqueue_email(payload jsonb) returns setof bigint\n"
+            "language sql as $$ select * from pgmq.send('emails', payload) $$;\n"
+            "create view public.email_backlog as select msg_id, read_ct, headers\n"
+            "from pgmq.q_emails;\n"})
+    (root / "src" / "queries.sql").write_text(PGMQ_QUERIES_SQL)
+    (root / "src" / "app.ts").write_text(PGMQ_APP_TS)
+
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+
+    assert [(f.code, f.location.path, f.location.line, f.message) for f in report.findings
+            ] == [("DBS302", "src/queries.sql", 3, "`q_emails` has no column `mesage`")]
+
+
+@pytest.mark.skipif(bool(os.environ.get("DBSAFE_TEST_DATABASE_URL")),
+                    reason="pgmq is dbsafe's stand-in on its throwaway servers")
+def test_diff_of_a_folder_making_a_queue_and_a_database_leaves_pgmq_out(
+        tmp_path: Path, postgresql, database_url: str) -> None:
+    """The real pgmq makes its queue tables its members, which dbsafe does not read: a
+    database with the queue shows a `pgmq` schema without them. The folder's stand-in has
+    them, and that is no difference."""
+    root = make_project(tmp_path, {"1.sql": "create extension pgmq;\n"
+                                            "select pgmq.create('emails');\n"
+                                            "create table public.t (a int);\n"})
+    # What the real pgmq 1.5.1 leaves in a database: the queue's tables are its members.
+    postgresql.execute("create extension pgmq; comment on schema pgmq is null; "
+                       "select pgmq.create('emails'); "
+                       "alter extension pgmq add table pgmq.q_emails; "
+                       "alter extension pgmq add sequence pgmq.q_emails_msg_id_seq; "
+                       "alter extension pgmq add table pgmq.a_emails; "
+                       "create table public.t (a bigint)")
+    postgresql.commit()
+
+    result = dbsafe("diff", "--format", "json", "supabase/migrations", database_url,
+                    cwd=root)
+
+    assert result.returncode == 1, result.stderr
+    subjects = [f["subject"] for f in json.loads(result.stdout)["findings"]]
+    assert "public.t.a" in subjects
+    assert not [s for s in subjects if s.startswith("pgmq")]
+    assert "pgmq" in result.stderr.split("not compared: schemas ", 1)[1].split(", which")[0]
