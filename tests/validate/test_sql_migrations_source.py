@@ -870,3 +870,28 @@ def test_diff_of_a_folder_making_a_queue_and_a_database_leaves_pgmq_out(
     assert "public.t.a" in subjects
     assert not [s for s in subjects if s.startswith("pgmq")]
     assert "pgmq" in result.stderr.split("not compared: schemas ", 1)[1].split(", which")[0]
+
+
+def test_a_queue_of_pgmq_1_4_4_as_supabases_dashboard_wrote_it_is_checked(
+        tmp_path: Path) -> None:
+    """Supabase's dashboard and `supabase db diff` pinned the version it shipped; 1.4.4's
+    queue tables have no `headers` (1.5.0 added it), so reading it is a real bug."""
+    root = make_project(tmp_path, {
+        "20250101000000_enable_queues.sql":
+            'create schema if not exists "pgmq";\n'
+            'create extension if not exists "pgmq" with schema "pgmq" version \'1.4.4\';\n'
+            "grant select on table pgmq.meta to service_role;\n"
+            "select pgmq.create('emails');\n"
+            "select pgmq.create('scratch');\n"
+            "select pgmq.drop_queue('scratch');\n"
+            "select pgmq.detach_archive('emails');\n"})
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").write_text(
+        "select msg_id, message, vt from pgmq.read('emails', 30, 1);\n"
+        "select msg_id, message from pgmq.q_emails;\n"
+        "select msg_id, headers from pgmq.q_emails;\n")
+
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+
+    assert [(f.code, f.location.line, f.message) for f in report.findings] == [
+        ("DBS302", 3, "`q_emails` has no column `headers`")]
