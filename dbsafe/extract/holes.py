@@ -73,6 +73,8 @@ _NOT_CALLS = frozenset({"EXISTS", "ARRAY", "OVER", "FILTER", "EXTRACT", "LATERAL
                         "RANGE", "GROUPS", "SETS", "CUBE", "ROLLUP", "TABLE", "ONLY",
                         *_CONTINUED_BY, *_VALUE_LISTS})
 _FUNCTION_NAME = re.compile(r"[A-Z_][A-Z0-9_$]*")
+# Words after which a FROM item starts: a name followed by `(` there calls a table function.
+_FROM_ITEM_STARTS = frozenset({"FROM", "JOIN", "LATERAL"})
 _TOKEN = re.compile(
     r"(?P<space>\s+)|(?P<comment>--[^\n]*|/\*.*?\*/)|(?P<quote>'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?)"
     r"|(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)|(?P<word>[A-Za-z_][\w$]*)|(?P<hole>\x00)"
@@ -205,12 +207,19 @@ def _ends_an_item(previous: list[str], stack: list[str]) -> bool:
 
 def _calls_a_function(previous: list[str]) -> bool:
     """Whether a `(` after the tokens `previous` opens a function's arguments: a name that
-    is no keyword taking `(` otherwise, where an expression starts (`_EXPRESSION_STARTS`)."""
+    is no keyword taking `(` otherwise, schema-qualified or not (`pgmq.send(`), where an
+    expression starts (`_EXPRESSION_STARTS`) or a FROM item does (`FROM unnest(`,
+    `JOIN LATERAL jsonb_to_recordset(`: a table function, which no relation name is
+    followed by)."""
     if not previous or not _FUNCTION_NAME.fullmatch(previous[-1]) \
             or previous[-1] in _NOT_CALLS:
         return False
-    before = previous[-2] if len(previous) >= 2 else ""
-    return before in _EXPRESSION_STARTS or before in _VALUE_OPERATORS
+    at = len(previous) - 1
+    while at >= 2 and previous[at - 1] == "." and _FUNCTION_NAME.fullmatch(previous[at - 2]):
+        at -= 2  # `schema.function(`
+    before = previous[at - 1] if at >= 1 else ""
+    return before in _EXPRESSION_STARTS or before in _VALUE_OPERATORS or \
+        before in _FROM_ITEM_STARTS
 
 
 def _hole_kind(

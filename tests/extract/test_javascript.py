@@ -239,6 +239,24 @@ def test_function_arguments_are_values(template: str, dynamic: str | None) -> No
     assert fragment.dynamic == dynamic
 
 
+@pytest.mark.parametrize(("statement", "dynamic"), [
+    # a table function's arguments, a schema-qualified function's: values
+    ("SELECT * FROM pgmq.send('q', ${msg})", None),
+    ("SELECT * FROM unnest(${ids}::int[]) AS u(id)", None),
+    ("SELECT * FROM t JOIN LATERAL jsonb_to_recordset(${rows}) AS r(a int) ON true", None),
+    ("SELECT id FROM t WHERE extract(epoch FROM age(${at})) > 0", None),
+    ("SELECT id FROM t WHERE app.allowed(${user_id}, id)", None),
+    # a subquery or a column list: not values
+    ("SELECT * FROM (${query}) AS s", "`${query}` is not in a value position (after ()"),
+    ("INSERT INTO app.users (${columns}) VALUES (1)",
+     "`${columns}` is not in a value position (after ()"),
+])
+def test_values_given_to_table_and_qualified_functions(statement: str,
+                                                       dynamic: str | None) -> None:
+    fragment, = sql_in_javascript(f"await sql`{statement}`;\n", "db.ts").fragments
+    assert fragment.dynamic == dynamic
+
+
 def test_parentheses_after_a_table_or_a_cte_name_are_not_arguments() -> None:
     source = ("await sql`INSERT INTO users (${columns}) VALUES (1)`;\n"
               "await sql`WITH recent (${columns}) AS (SELECT 1) SELECT * FROM recent`;\n"
