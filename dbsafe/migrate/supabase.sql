@@ -7,8 +7,9 @@
 -- today; `auth.uid()`, `auth.role()`, `auth.email()`, `auth.jwt()` reading the request's
 -- JWT claims as Supabase's do; `storage.buckets` and `storage.objects` with storage-api's
 -- columns and its `foldername`/`filename`/`extension` helpers; `supabase_functions.http_request()`
--- for database webhooks. The platform's other tables
--- (auth.identities, auth.sessions, realtime.messages, vault.secrets, ...) are left out:
+-- for database webhooks; Realtime's `realtime.send` and `realtime.messages`; Vault's
+-- `vault.secrets`, `vault.decrypted_secrets` and `vault.create_secret`/`update_secret`. The
+-- platform's other tables (auth.identities, auth.sessions, ...) are left out:
 -- dbsafe treats every relation of these schemas it does not describe as unknown, never
 -- as missing.
 --
@@ -189,6 +190,62 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
   RETURN NEW;
 END $$;
+
+-- Realtime's broadcast from the database (supabase/realtime's migrations): `realtime.send`,
+-- and the `messages` table policies authorise private channels on (partitioned by day
+-- there; one table here). Nothing is broadcast.
+CREATE TABLE IF NOT EXISTS realtime.messages (
+    topic text NOT NULL,
+    extension text NOT NULL,
+    payload jsonb,
+    event text,
+    private boolean DEFAULT false,
+    updated_at timestamp without time zone NOT NULL DEFAULT now(),
+    inserted_at timestamp without time zone NOT NULL DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    PRIMARY KEY (id, inserted_at)
+);
+ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
+CREATE OR REPLACE FUNCTION realtime.send(payload jsonb, event text, topic text,
+                                         private boolean DEFAULT true) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+END $$;
+GRANT USAGE ON SCHEMA realtime TO anon, authenticated, service_role;
+
+-- Vault (supabase/vault): secrets kept encrypted, read decrypted through a view. Here the
+-- secret is kept as given, and the view shows it.
+CREATE TABLE IF NOT EXISTS vault.secrets (
+    id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name text UNIQUE,
+    description text NOT NULL DEFAULT '',
+    secret text NOT NULL,
+    key_id uuid,
+    nonce bytea,
+    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE OR REPLACE VIEW vault.decrypted_secrets AS
+    SELECT id, name, description, secret, secret AS decrypted_secret, key_id, nonce,
+           created_at, updated_at
+    FROM vault.secrets;
+CREATE OR REPLACE FUNCTION vault.create_secret(new_secret text, new_name text DEFAULT NULL,
+                                               new_description text DEFAULT '',
+                                               new_key_id uuid DEFAULT NULL) RETURNS uuid
+LANGUAGE sql AS $$
+  INSERT INTO vault.secrets (secret, name, description, key_id)
+  VALUES (new_secret, new_name, new_description, new_key_id) RETURNING id
+$$;
+CREATE OR REPLACE FUNCTION vault.update_secret(secret_id uuid, new_secret text DEFAULT NULL,
+                                               new_name text DEFAULT NULL,
+                                               new_description text DEFAULT NULL,
+                                               new_key_id uuid DEFAULT NULL) RETURNS void
+LANGUAGE sql AS $$
+  UPDATE vault.secrets SET secret = coalesce(new_secret, secret),
+      name = coalesce(new_name, name), description = coalesce(new_description, description),
+      key_id = coalesce(new_key_id, key_id), updated_at = CURRENT_TIMESTAMP
+  WHERE id = secret_id
+$$;
 
 -- Which tables it publishes is often set in Supabase's dashboard, outside the migrations:
 -- marked as a stand-in, it names no table missing from it (DBS310).

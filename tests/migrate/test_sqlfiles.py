@@ -278,3 +278,28 @@ def test_the_supabase_stand_in_can_run_twice_on_one_server(database_url: str) ->
         conn.execute("DROP SCHEMA auth, storage, extensions, realtime, graphql, "
                      "graphql_public, vault CASCADE; DROP PUBLICATION supabase_realtime")
         conn.execute(supabase_platform_sql())
+
+
+def test_realtime_broadcasts_and_vault_secrets_of_a_supabase_project_apply(
+        tmp_path: Path, database_url: str) -> None:
+    """pgflow's migrations read an edge function's key from `vault.decrypted_secrets` and
+    broadcast with `realtime.send` in SQL functions, whose bodies PostgreSQL checks when they
+    are created (42P01, 42883 on the stand-in without them); a private channel's policy is
+    written on `realtime.messages`."""
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_realtime.sql":
+            "CREATE TABLE public.runs (id bigint PRIMARY KEY);\n"
+            "CREATE FUNCTION public.announce(run bigint) RETURNS void LANGUAGE sql AS $$\n"
+            "  SELECT realtime.send(jsonb_build_object('run', run), 'started', 'runs:' || run,"
+            " false)\n$$;\n"
+            "CREATE FUNCTION public.worker_key() RETURNS text LANGUAGE sql AS $$\n"
+            "  SELECT decrypted_secret FROM vault.decrypted_secrets WHERE name = 'worker'\n$$;\n"
+            "SELECT vault.create_secret('s3cr3t', 'worker');\n"
+            "CREATE POLICY listen ON realtime.messages FOR SELECT TO authenticated "
+            "USING (realtime.messages.extension = 'broadcast');\n"})
+    migrations = sql_migrations([folder], root=tmp_path, wrapped_in_transaction=True)
+
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    with psycopg.connect(database_url) as conn:
+        conn.execute("SELECT public.announce(1)")
+        assert conn.execute("SELECT public.worker_key()").fetchone() == ("s3cr3t",)
