@@ -38,6 +38,7 @@ from dbsafe.lint.statement import (
     Action,
     ColumnDef,
     ForeignKey,
+    Node,
     Statement,
     function_names,
     option_enabled,
@@ -504,24 +505,49 @@ def _truncate(s: Statement) -> Iterator[Lock]:
 def _dml(s: Statement) -> Iterator[Lock]:
     if s.relation:
         yield Lock(ROW_EXCLUSIVE, s.relation, False, "")
+    # What it reads (INSERT ... SELECT, UPDATE ... FROM, DELETE ... USING, MERGE's source,
+    # subqueries) is locked too: a backfill from an existing table into a new one reads all
+    # of it (verified on PostgreSQL 18 with pg_locks).
+    yield from _used(s.node, written=s.relation)
 
 
 def _select(s: Statement) -> Iterator[Lock]:
-    ctes = {c.get("CommonTableExpr", {}).get("ctename")
-            for c in (s.node.get("withClause") or {}).get("ctes", ())}
-    names = []
+    yield from _used(s.node)
+
+
+_DML_KINDS = ("InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt")
+
+
+def _used(node: Node, written: str | None = None) -> Iterator[Lock]:
+    """The locks a query takes on the relations below `node` other than `written`, the
+    statement's own target: ROW EXCLUSIVE on a data-modifying CTE's table, ACCESS SHARE on
+    what it reads (ROW SHARE under FOR UPDATE/SHARE). Names a CTE defines are not tables."""
+    ctes = {fields.get("ctename") for kind, fields in walk(node) if kind == "CommonTableExpr"}
+    reads: list[str] = []
+    writes: list[str] = []
     locking = False
-    for kind, fields in walk(s.node):
-        if kind == "RangeVar" or (kind in ("relation",) and "relname" in fields):
+    for kind, fields in walk(node):
+        # walk() yields RangeVars only when they are wrapped: FROM and USING items, MERGE's
+        # source; a DML statement's own target is not, so it is read from the statement.
+        if kind == "RangeVar":
             name = range_var(fields)
             if name and name not in ctes:
-                names.append(name)
+                reads.append(name)
+        elif kind in _DML_KINDS:
+            target = range_var(fields.get("relation"))
+            if target:
+                writes.append(target)
         elif kind == "LockingClause":
             locking = True
-    # walk() yields RangeVars only when they are wrapped; FROM items are wrapped.
+    done = {written}
+    for name in dict.fromkeys(writes):
+        if name not in done:
+            done.add(name)
+            yield Lock(ROW_EXCLUSIVE, name, False, "")
     mode = ROW_SHARE if locking else ACCESS_SHARE
-    for name in dict.fromkeys(names):
-        yield Lock(mode, name, False, "")
+    for name in dict.fromkeys(reads):
+        if name not in done:
+            yield Lock(mode, name, False, "")
 
 
 def _comment(s: Statement) -> Iterator[Lock]:

@@ -108,3 +108,57 @@ def test_the_lock_table_matches_pg_locks(conninfo: str) -> None:
                 wrong.append(f"{sql}: {lock.relation}: predicted {lock.mode}, "
                              f"pg_locks shows {seen}")
     assert not wrong, "\n".join(wrong)
+
+
+READING = [
+    "INSERT INTO orders (id, customer_id) SELECT id, id FROM customers",
+    "WITH c AS (SELECT id FROM customers) INSERT INTO orders (id) SELECT id FROM c",
+    "UPDATE orders SET note = 'x' FROM customers WHERE customers.id = orders.customer_id",
+    "DELETE FROM orders USING customers WHERE customers.id = orders.customer_id",
+    "DELETE FROM orders WHERE customer_id IN (SELECT id FROM customers)",
+    "MERGE INTO orders USING customers ON orders.id = customers.id "
+    "WHEN NOT MATCHED THEN INSERT (id) VALUES (customers.id)",
+    "WITH gone AS (DELETE FROM customers RETURNING id) INSERT INTO orders (id) "
+    "SELECT id FROM gone",
+    "SELECT o.id FROM orders o WHERE o.customer_id IN (SELECT id FROM customers)",
+]
+
+
+def _tables_granted(conninfo: str, sql: str) -> dict[str, str]:
+    """The strongest lock mode PostgreSQL grants `sql` on each table (not index) it uses."""
+    with psycopg.connect(conninfo) as session, psycopg.connect(conninfo, autocommit=True) as observer:
+        session.execute(sql)
+        rows = observer.execute(
+            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = %s AND l.locktype = 'relation' AND l.granted "
+            "AND c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace",
+            (session.info.backend_pid,)).fetchall()
+        session.rollback()
+    strongest: dict[str, str] = {}
+    for relation, pg_mode in rows:
+        mode = from_pg_locks(pg_mode)
+        if mode and (relation not in strongest or strength(mode) > strength(strongest[relation])):
+            strongest[relation] = mode
+    return strongest
+
+
+def test_a_statement_locks_every_table_it_reads_or_writes_as_pg_locks_shows(
+        conninfo: str) -> None:
+    """A backfill (`INSERT ... SELECT`, `UPDATE ... FROM`, ...) locks the tables it reads, not
+    only its target: mergin's c13819c566e7 fills a new `file_history` from every row of
+    `project_version` while its new foreign key keeps `project_version` SHARE ROW EXCLUSIVE
+    locked, and the lock table knew only the target, so DBS125 missed the backfill."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SETUP)
+    wrong = []
+    for sql in READING:
+        predicted: dict[str, str] = {}
+        for lock in locks_for(parse_statement(sql)):
+            if lock.relation is not None and lock.target != "type":
+                name = lock.relation.rsplit(".", 1)[-1]
+                if name not in predicted or strength(lock.mode) > strength(predicted[name]):
+                    predicted[name] = lock.mode
+        granted = _tables_granted(conninfo, sql)
+        if predicted != granted:
+            wrong.append(f"{sql}: predicted {predicted}, pg_locks shows {granted}")
+    assert not wrong, "\n".join(wrong)

@@ -1463,3 +1463,43 @@ def test_an_existing_table_truncated_loses_its_rows_where_lint_says(
         [("carts", "error")] if flagged else [])
     for finding in found:
         assert "~100 rows" in dict(finding.context)["Table size"]
+
+
+def test_a_backfill_into_a_new_table_reads_the_locked_one_where_lint_says(
+        conninfo: str, tmp_path: Path) -> None:
+    """mergin's c13819c566e7: a new table whose foreign key takes SHARE ROW EXCLUSIVE on
+    `project_version`, then `WITH ... INSERT INTO file_history SELECT ... FROM
+    project_version`, which reads every row of it while nobody can write it (DBS125); with
+    an ACCESS EXCLUSIVE lock first, while nobody can read it either (DBS114). The lock table
+    knew only the INSERT's target, created in the same transaction, so both were missed."""
+    schema = ("CREATE TABLE project_version (id bigint PRIMARY KEY, changes jsonb);\n"
+              "INSERT INTO project_version SELECT i, '{}' FROM generate_series(1, 100) AS i;\n")
+    new_table = ("CREATE TABLE file_history (id bigserial PRIMARY KEY, version_id bigint "
+                 "NOT NULL REFERENCES project_version (id), path text);\n")
+    backfill = ("WITH h AS (SELECT id, changes FROM project_version) INSERT INTO file_history "
+                "(version_id, path) SELECT id, changes ->> 'path' FROM h;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+    with psycopg.connect(conninfo) as migrating, \
+            psycopg.connect(conninfo, autocommit=True) as writer:
+        migrating.execute(new_table)
+        scans = "SELECT pg_stat_get_xact_numscans('project_version'::regclass)"
+        before = migrating.execute(scans).fetchone()
+        migrating.execute(backfill)
+        after = migrating.execute(scans).fetchone()
+        assert before is not None and after is not None and after[0] > before[0]
+        writer.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            writer.execute("UPDATE project_version SET changes = '{}' WHERE id = 1")
+        migrating.rollback()
+    change = f"BEGIN;\n{new_table}{backfill}COMMIT;\n"
+    for findings in (_history_findings(tmp_path, schema, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        found = {f.code: f for f in findings}
+        assert found["DBS125"].location is not None and found["DBS125"].location.line == 3
+        assert last(found["DBS125"].subject or "") == "project_version"
+    locked_first = ("BEGIN;\nALTER TABLE project_version ADD COLUMN archived boolean;\n"
+                    f"{new_table}{backfill}COMMIT;\n")
+    found = {f.code: f for f in _history_findings(tmp_path / "exclusive", schema,
+                                                  locked_first)}
+    assert found["DBS114"].location is not None and found["DBS114"].location.line == 4

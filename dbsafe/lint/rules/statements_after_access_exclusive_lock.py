@@ -31,8 +31,9 @@ move backfills and index builds to other revisions.
 ## Not flagged
 * Further quick catalog changes on the table that is already locked (another `ADD COLUMN`
   on `orders`): the lock is already held and they take milliseconds.
-* Statements on tables created in this migration, `CREATE TABLE`, transaction control,
-  `SET`/`RESET`, `COMMENT`, `GRANT`/`REVOKE`, and alembic's `alembic_version` bookkeeping.
+* Statements on tables created in this migration (a backfill into one that reads an
+  existing table, `INSERT INTO new SELECT ... FROM orders`, works on `orders` and is
+  flagged), `CREATE TABLE`, transaction control, `SET`/`RESET`, `COMMENT`, `GRANT`/`REVOKE`, and alembic's `alembic_version` bookkeeping.
 * Statements outside a transaction block (each commits on its own).
 * A statement during which PostgreSQL showed no ACCESS EXCLUSIVE lock on the table, when
   the revisions ran on a throwaway server (`pg_locks`).

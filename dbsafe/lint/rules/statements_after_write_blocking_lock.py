@@ -38,7 +38,8 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
 ## Not flagged
 * Tables also ACCESS EXCLUSIVE locked in the transaction: DBS114 reports those.
 * Quick catalog changes on the table already locked, statements on tables created in this
-  migration, `CREATE TABLE`, transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
+  migration (a backfill into one that reads an existing table is flagged: it reads all
+  of it), `CREATE TABLE`, transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
   `alembic_version`; statements outside a transaction block.
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
   ran on a throwaway server (`pg_locks`).
