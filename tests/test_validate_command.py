@@ -224,6 +224,28 @@ def test_a_sqlite_cache_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
 
 
 @pytest.mark.db
+def test_a_geopackage_edited_through_pysqlite3_is_not_a_missing_table(
+        tmp_path: Path, demo_snapshot: Path) -> None:
+    """mergin's tests edit a GeoPackage through pysqlite3 (sqlite3 built standalone, so
+    SpatiaLite loads): `simple` and `load_extension("mod_spatialite")` were DBS301/DBS302
+    errors, and `dbsafe upgrade`'s postflight failed on them."""
+    write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    write(tmp_path / "test_gpkg.py",
+          "import pysqlite3\n"
+          "def test_overwrite(path, cur):\n"
+          "    gpkg_conn = pysqlite3.connect(path)\n"
+          "    gpkg_cur = gpkg_conn.cursor()\n"
+          "    gpkg_cur.execute('SELECT load_extension(\"mod_spatialite\")')\n"
+          "    gpkg_cur.execute('ALTER TABLE simple ADD COLUMN new_col')\n"
+          "    cur.execute('SELECT id FROM patientz')\n")
+    settings = settings_for(tmp_path, snapshot=str(demo_snapshot), cache=False)
+    report = commands.validate(settings, [tmp_path])
+    assert locations(report) == [("DBS301", "test_gpkg.py", 7, 33)]
+    assert [(s.location.line, s.reason) for s in report.skipped] == [
+        (5, "sent to SQLite, not PostgreSQL"), (6, "sent to SQLite, not PostgreSQL")]
+
+
+@pytest.mark.db
 def test_clickhouse_beside_postgresql_is_not_a_missing_table(tmp_path: Path,
                                                              demo_snapshot: Path) -> None:
     """AgentOps: spans in ClickHouse (`otel_2.otel_traces`) read through clickhouse-connect,

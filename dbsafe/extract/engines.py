@@ -57,12 +57,17 @@ class Engine:
 
 SQLITE = Engine(
     "SQLite", ("sqlite",),
-    # asqlite: Rapptz's asyncio sqlite3 (discord.py bots; `conn.fetchall(query)`).
+    # asqlite: Rapptz's asyncio sqlite3 (discord.py bots; `conn.fetchall(query)`). pysqlite3
+    # is the standard library's sqlite3 built standalone (newer SQLite, extensions loadable:
+    # mergin's tests edit GeoPackages through it), with the same API.
     makers=frozenset({"sqlite3.connect", "sqlite3.dbapi2.connect", "pysqlite2.dbapi2.connect",
-                      "aiosqlite.connect", "asqlite.connect", "asqlite.create_pool"}),
+                      "pysqlite3.connect", "pysqlite3.dbapi2.connect", "aiosqlite.connect",
+                      "asqlite.connect", "asqlite.create_pool"}),
     types=frozenset({"sqlite3.Connection", "sqlite3.Cursor", "sqlite3.dbapi2.Connection",
                      "sqlite3.dbapi2.Cursor", "pysqlite2.dbapi2.Connection",
-                     "pysqlite2.dbapi2.Cursor", "aiosqlite.Connection", "aiosqlite.Cursor",
+                     "pysqlite2.dbapi2.Cursor", "pysqlite3.Connection", "pysqlite3.Cursor",
+                     "pysqlite3.dbapi2.Connection", "pysqlite3.dbapi2.Cursor",
+                     "aiosqlite.Connection", "aiosqlite.Cursor",
                      "asqlite.Connection", "asqlite.Cursor", "asqlite.Pool"}),
     dialects=frozenset({"sqlite"}),
     named_by=("sqlite",),

@@ -1669,7 +1669,7 @@ _PROSE_CALLS = frozenset(
     debug info warning warn error exception critical log echo secho write flash""".split()
 )
 # The modules of SQLite's libraries (a module importing one may call `executescript`).
-_SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2"})
+_SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
 # PySpark's DataFrame methods that name a temporary view for Spark SQL.
 _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})

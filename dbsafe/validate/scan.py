@@ -138,9 +138,10 @@ _CHUNK = 32
 # 109: a module loading `jsforce` sends SOQL to Salesforce; 110: DBS304's help for SQL built at
 # run time in JS/TS and .sql names their comments, not Python's; 111: a `client` kept by
 # something named after supabase or PostgREST (`context.postgrest.client`, `const { client } =
-# getAuthedSupabase(event)`) is a client; 112: a value given to a table function
-# (`FROM unnest(${ids})`) or a schema-qualified function (`pgmq.send('q', ${msg})`) is a value
-_CACHE_VERSION = 112
+# getAuthedSupabase(event)`) is a client; 112: a value given to a table function (`FROM
+# unnest(${ids})`) or a schema-qualified function (`pgmq.send('q', ${msg})`) is a value; 113:
+# `pysqlite3` (the standalone build of sqlite3) is SQLite
+_CACHE_VERSION = 113
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
