@@ -857,7 +857,10 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
             continue
         if failure.revision != ids[pos]:
             raise failure  # env.py, or not the revision this command was to downgrade next
-        if left:  # perhaps what a revision above left: again, on a fresh database
+        # Perhaps what a revision above left; or a lock one took in this same command that
+        # another connection of this downgrade waited for (DBS132 reports that command):
+        # again, on a fresh database, with this downgrade first in its command.
+        if left or (failure.self_waits and pos != chunk[0]):
             base, ref = fresh(pos + 1)
             offset, left, fresh_from = 0, False, pos + 1
             continue

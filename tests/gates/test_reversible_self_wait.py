@@ -201,3 +201,83 @@ def test_the_schema_the_history_builds_is_dumped_and_the_wait_is_said(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any(f"migrations/versions/r02.py:{UPGRADE_LINE}" in w and
                f"r02.py:{SESSION_LINE}" in w and "DBS132" in w for w in warnings), warnings
+
+
+# freshmaker's b17231ee8220 (r02 here): its downgrade re-adds `events.compose_id`, then reads
+# `composes` through the application's session (Flask-SQLAlchemy's `db.session`: one per
+# process, never committed). Alone, its round trip works. In `alembic downgrade base` from
+# head, in one transaction, r03's downgrade has `composes` ACCESS EXCLUSIVE locked and the
+# session waits forever; below r02, r01's DROP TABLE waits for the idle session.
+APP_SESSION = {
+    "r01": '''
+
+def upgrade():
+    op.create_table("composes", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("odcs", sa.Integer))
+    op.create_table("events", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("compose_id", sa.Integer), sa.Column("released", sa.Boolean))
+
+
+def downgrade():
+    op.drop_table("events")
+    op.drop_table("composes")
+''',
+    "r02": '''
+from sqlalchemy.orm import Session
+
+APP = []  # the application's session, made once per process
+
+
+def upgrade():
+    op.drop_column("events", "compose_id")
+
+
+def downgrade():
+    op.add_column("events", sa.Column("compose_id", sa.Integer))
+    if not APP:
+        APP.append(Session(bind=op.get_bind().engine))
+    APP[0].execute(sa.text("SELECT count(*) FROM composes")).scalar()
+''',
+    "r03": '''
+
+def upgrade():
+    op.create_index("ix_composes_odcs", "composes", ["odcs"])
+
+
+def downgrade():
+    op.drop_index("ix_composes_odcs", table_name="composes")
+''',
+}
+
+
+@pytest.mark.timeout(180)
+def test_a_downgrade_that_waits_only_behind_the_revisions_above_it_is_not_said_to_fail(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    """The walk's `downgrade base` reported DBS132 rightly, then DBS412 for r02 ("downgrade
+    right after the upgrade fails"), though its own round trip works: the lock it waited
+    for was r03's, taken in the same command, and hid the column order r02 really leaves.
+    Run again with r02's downgrade first, its session then holds `composes` for r01's
+    DROP TABLE (DBS132 again)."""
+    versions = tmp_path / "p" / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    root = tmp_path / "p"
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    previous = None
+    for rev, body in APP_SESSION.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
+                             new_database=more_databases, fast_min=1, split_min=None,
+                             throwaway=True)
+
+    found = [(f.code, f.location.path if f.location else None, f.location.line if f.location else None)
+             for f in result.findings]
+    # the session's SELECT, behind r03's DROP INDEX; r01's DROP TABLE, behind the session
+    assert ("DBS132", "migrations/versions/r02.py", 20) in found
+    assert ("DBS132", "migrations/versions/r01.py", 17) in found
+    assert not [f for f in found if f[0] == "DBS412"], result.findings
+    order = next(f for f in result.findings if f.code == "DBS414")
+    assert order.subject == "r02" and "(id, released, compose_id instead of id, " \
+        "compose_id, released)" in order.message
+    assert result.walked == ("r01", "r02", "r03")
