@@ -91,7 +91,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
     never runs them. So are the files a runner's listing leaves out (`_folder_listing`:
     drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
-    order.
+    order. Every file of a `supabase/migrations` folder runs in a transaction, as
+    supabase's CLI runs it (`supabase_cli_folder`).
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -121,6 +122,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                                   "meta/_journal.json) names others")
             order = _runner_order(path)
             keys.update((p, _version_key(p, path, order)) for p in found)
+            if supabase_cli_folder(path):
+                wrapped.update(found)
             # (a listing's order replaces the file name's: the rest of the key, the
             # version folder's, still orders the versions)
             keys.update((p, keys[p][:-1] + ((keys[p][-1][:-1] + ((-1, (listed[p],)),)),))
@@ -129,7 +132,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         elif path.is_file():
             keys[path] = _version_key(path)
             listing = _folder_listing(path.parent, {path.name})
-            if listing is not None and listing.in_transaction:
+            if (listing is not None and listing.in_transaction) \
+                    or supabase_cli_folder(path.parent):
                 wrapped.add(path)
         else:
             raise SourceError(f"no such file or directory: {path}")
@@ -403,9 +407,18 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     where natural order would put it first, before the table it alters exists."""
     if prisma_folder(folder):
         return _locale_key
-    if folder.name == "migrations" and folder.parent.name == "supabase":
+    if supabase_cli_folder(folder):
         return _byte_key
     return None
+
+
+def supabase_cli_folder(folder: Path) -> bool:
+    """Whether `folder` is the `supabase/migrations` folder supabase's CLI applies. The CLI
+    sends each file, with the insert of its version into its history table, as one batch,
+    which PostgreSQL runs as one implicit transaction (`ExecBatch` in its
+    pkg/migration/file.go): every file runs in a transaction, a file of one statement too,
+    so `CREATE INDEX CONCURRENTLY` there fails (25001) and a lock is held to the file's end."""
+    return folder.name == "migrations" and folder.parent.name == "supabase"
 
 
 def prisma_folder(folder: Path) -> bool:

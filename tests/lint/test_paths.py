@@ -222,6 +222,23 @@ def test_a_golang_migrate_file_of_several_statements_is_one_transaction(tmp_path
     assert _codes(report) == [("000003_c.up.sql", 2, "DBS102")]
 
 
+def test_a_supabase_folder_lints_each_file_as_one_transaction(tmp_path: Path) -> None:
+    # supabase's CLI runs each file in a transaction, a file of one statement too: the
+    # lone CONCURRENTLY index fails (25001, tests/migrate/test_sqlfiles.py), and the
+    # UPDATE runs while SET DEFAULT holds ACCESS EXCLUSIVE on `a`. Named alone, the same.
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_a.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (folder / "20240102000000_b.sql").write_text("CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (folder / "20240103000000_c.sql").write_text(
+        "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\nUPDATE a SET b = 0 WHERE b IS NULL;\n")
+    settings = Settings(project_root=tmp_path, select=("DBS102", "DBS114"))
+    assert _codes(commands.lint(settings, [folder])) == [
+        ("20240102000000_b.sql", 1, "DBS102"), ("20240103000000_c.sql", 2, "DBS114")]
+    assert _codes(commands.lint(settings, [folder / "20240102000000_b.sql"])) == [
+        ("20240102000000_b.sql", 1, "DBS102")]
+
+
 def _drizzle_folder(root: Path) -> Path:
     # drizzle-kit's `out` folder: the journal names the files drizzle-orm's migrate() runs,
     # in its order, all pending ones in one transaction. `0001_abandoned.sql` is a file

@@ -187,6 +187,23 @@ def test_a_golang_migrate_file_of_several_statements_runs_as_one_transaction(
         ("migrations/000003_c.up.sql", 2, "25001")]
 
 
+def test_a_supabase_folder_runs_each_file_in_a_transaction(tmp_path: Path,
+                                                          database_url: str) -> None:
+    # supabase's CLI sends a file's statements and the insert of its version as one batch,
+    # one implicit transaction: CONCURRENTLY fails there (25001) even alone in its file, as
+    # suna's 20251123153256_index_optimisations.sql says ("doesn't work with the CLI").
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_a.sql": "CREATE TABLE a (id int);\n",
+        "20240102000000_b.sql": "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url, platform="supabase")
+
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("supabase/migrations/20240102000000_b.sql", 1, "25001")]
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {
