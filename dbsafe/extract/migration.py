@@ -91,8 +91,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
     never runs them. So are the files a runner's listing leaves out (`_folder_listing`:
     drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
-    order. Every file of a `supabase/migrations` folder runs in a transaction, as
-    supabase's CLI runs it (`supabase_cli_folder`).
+    order. Of a `supabase/migrations` folder, only the files supabase's CLI applies
+    (`<timestamp>_name.sql`, not in a subfolder), each in a transaction, as it runs them
+    (`supabase_cli_folder`).
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -113,6 +114,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
+            if supabase_cli_folder(path):
+                found = [p for p in found if p.parent == path and _SUPABASE_FILE.fullmatch(p.name)]
+                if not found:
+                    raise SourceError(f"no SQL migrations under {path}: supabase's CLI runs "
+                                      "only the files named <timestamp>_name.sql directly in it")
             found, autocommit = _pop_selection(found)
             found, listed, listed_wrapped = _listed_selection(found)
             wrapped |= listed_wrapped
@@ -410,6 +416,11 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     if supabase_cli_folder(folder):
         return _byte_key
     return None
+
+
+# The files supabase's CLI applies (`migrateFilePattern` in its pkg/migration/file.go); it
+# skips any other name, saying so, and reads no subfolder (`ListLocalMigrations`).
+_SUPABASE_FILE = re.compile(r"[0-9]+_.*\.sql")
 
 
 def supabase_cli_folder(folder: Path) -> bool:

@@ -204,6 +204,22 @@ def test_a_supabase_folder_runs_each_file_in_a_transaction(tmp_path: Path,
         ("supabase/migrations/20240102000000_b.sql", 1, "25001")]
 
 
+def test_a_supabase_folder_runs_only_what_supabases_cli_applies(tmp_path: Path,
+                                                                database_url: str) -> None:
+    # The CLI applies `<timestamp>_name.sql` files directly in supabase/migrations and skips
+    # any other name ("file name must match pattern"): quivr's local_20240107152745_ollama.sql
+    # is for a hand-run local setup. Run, each of these fails (42P01).
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_a.sql": "CREATE TABLE a (id int);\n",
+        "local_20240102000000_b.sql": "ALTER TABLE nothing ADD COLUMN b int;\n",
+        "old/20240103000000_c.sql": "ALTER TABLE nothing ADD COLUMN c int;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert [m.path for m in migrations] == ["supabase/migrations/20240101000000_a.sql"]
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {

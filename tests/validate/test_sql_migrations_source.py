@@ -215,7 +215,7 @@ def test_sql_migrations_option_and_key(tmp_path: Path) -> None:
 
 
 def test_bad_folders_are_one_line_errors(tmp_path: Path) -> None:
-    root = make_project(tmp_path, {"1.sql": "create table t (a int);\n"})
+    root = make_project(tmp_path, {"1_init.sql": "create table t (a int);\n"})
 
     missing = dbsafe("validate", "--sql-migrations", "nowhere", "src", cwd=root)
     assert (missing.returncode, missing.stderr.strip().count("\n")) == (2, 0)
@@ -230,7 +230,7 @@ def test_bad_folders_are_one_line_errors(tmp_path: Path) -> None:
 
 
 def test_alembic_ini_keeps_alembic_the_default(tmp_path: Path) -> None:
-    root = make_project(tmp_path, {"1.sql": "create table t (a int);\n"})
+    root = make_project(tmp_path, {"1_init.sql": "create table t (a int);\n"})
     (root / "alembic.ini").write_text("[alembic]\nscript_location = nowhere\n")
 
     result = dbsafe("validate", "src", cwd=root)
@@ -240,7 +240,7 @@ def test_alembic_ini_keeps_alembic_the_default(tmp_path: Path) -> None:
 
 
 def test_diff_takes_a_folder_of_sql_migrations(tmp_path: Path) -> None:
-    root = make_project(tmp_path, {"1.sql": "create table t (a int);\n"})
+    root = make_project(tmp_path, {"1_init.sql": "create table t (a int);\n"})
     (root / "supabase").rename(root / "db")  # dbmate's folder: no supabase stand-in
     (root / "other").mkdir()
     (root / "other" / "1.sql").write_text("create table t (a bigint);\n")
@@ -257,7 +257,7 @@ def test_diff_of_a_supabase_folder_and_a_database_leaves_the_stand_in_schemas_ou
         tmp_path: Path, postgresql, database_url: str) -> None:
     """Against a Supabase database (the platform's whole `auth` and `storage` here, not
     dbsafe's part of them), only what the migrations make is compared."""
-    root = make_project(tmp_path, {"1.sql": "create table public.t (a int);\n"})
+    root = make_project(tmp_path, {"1_init.sql": "create table public.t (a int);\n"})
     postgresql.execute("create schema auth; create table auth.users (id uuid primary key, "
                        "email text, banned_until timestamptz); create table auth.sessions "
                        "(id uuid); create schema storage; create table storage.buckets "
@@ -291,7 +291,7 @@ def test_help_explains_the_sql_source() -> None:
 def test_no_migrations_at_all_names_both_settings(tmp_path: Path) -> None:
     """A folder deeper than two levels of workspace folders (apps/db/sub/supabase/...) is
     not looked for: the error says how to name it."""
-    root = make_project(tmp_path, {"1.sql": "create table t ();\n"})
+    root = make_project(tmp_path, {"1_init.sql": "create table t ();\n"})
     (root / "apps" / "db" / "sub").mkdir(parents=True)
     (root / "supabase").rename(root / "apps" / "db" / "sub" / "supabase")
 
@@ -848,7 +848,7 @@ def test_diff_of_a_folder_making_a_queue_and_a_database_leaves_pgmq_out(
     """The real pgmq makes its queue tables its members, which dbsafe does not read: a
     database with the queue shows a `pgmq` schema without them. The folder's stand-in has
     them, and that is no difference."""
-    root = make_project(tmp_path, {"1.sql": "create extension pgmq;\n"
+    root = make_project(tmp_path, {"1_init.sql": "create extension pgmq;\n"
                                             "select pgmq.create('emails');\n"
                                             "create table public.t (a int);\n"})
     # What the real pgmq 1.5.1 leaves in a database: the queue's tables are its members.
