@@ -29,9 +29,15 @@ def rewrites(old: TypeName, new: TypeName, *, utc: bool = False) -> bool | None:
     True
     >>> rewrites(TypeName("timestamp"), TypeName("timestamptz"), utc=True)
     False
+    >>> rewrites(TypeName("varchar", None, (10,), True), TypeName("varchar", None, (), True))
+    False
     """
     (ob, om, oa), (nb, nm, na) = stored_as(old), stored_as(new)
     if (ob, om, oa) == (nb, nm, na):
+        return False
+    if (ob, oa) == (nb, na) and not nm:
+        # The same type without a modifier (`vector(1536)` -> `vector`, `varchar(10)[]` ->
+        # `varchar[]`): no length coercion to run, PostgreSQL only relabels the column.
         return False
     if oa or na:
         return True

@@ -53,6 +53,10 @@ INSERT INTO orders SELECT i, 'r' || i FROM generate_series(1, 200) AS i;
 CREATE UNIQUE INDEX orders_ref_key ON orders (ref);
 """
 
+TAGS = """
+CREATE TABLE orders (id bigint PRIMARY KEY, tags varchar(10)[], amounts numeric(10, 2)[]);
+INSERT INTO orders SELECT i, ARRAY['t' || i], ARRAY[i] FROM generate_series(1, 200) AS i;
+"""
 STATUS = """
 CREATE TYPE status AS ENUM ('open');
 CREATE TABLE orders (id bigint PRIMARY KEY, status status);
@@ -130,6 +134,14 @@ CASES = [
     ("proof-of-a-dropped-table", "CREATE TABLE orders (id bigint, ref text CHECK "
      "(ref IS NOT NULL));\nDROP TABLE orders;\n" + REFS,
      "ALTER TABLE orders ALTER COLUMN ref SET NOT NULL;", "scan", "DBS107"),
+    # The same type without its modifier: PostgreSQL only relabels the column (quivr's
+    # vector(1536) -> vector, pgvector's typmod); the array of it too. Shorter is a rewrite.
+    ("modifier-dropped-array", TAGS, "ALTER TABLE orders ALTER COLUMN tags TYPE varchar[];",
+     None, None),
+    ("modifier-dropped-numeric-array", TAGS,
+     "ALTER TABLE orders ALTER COLUMN amounts TYPE numeric[];", None, None),
+    ("modifier-shortened-array", TAGS,
+     "ALTER TABLE orders ALTER COLUMN tags TYPE varchar(5)[];", "rewrite", "DBS110"),
     ("enum-through-text", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"
      "UPDATE orders SET status = 'closed'::text::status;", "refused", "DBS113"),
     ("enum-in-sql-function", STATUS, "ALTER TYPE status ADD VALUE 'closed';\n"

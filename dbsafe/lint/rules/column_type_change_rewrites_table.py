@@ -15,6 +15,7 @@ after):
 | `bit varying(n)`, `bit(n)` | `bit varying(m)`, m ≥ n; `bit varying` (from `bit(n)` only unlimited) | no |
 | `timestamp(p)`, `timestamptz(p)`, `time(p)`, `timetz(p)`, `interval(p)` | same type, more or unlimited precision | no |
 | `cidr` | `inet` | no |
+| any type with a modifier (`vector(1536)`, `varchar(10)[]`) | the same type without it (`vector`, `varchar[]`) | no |
 | `timestamp` | `timestamptz` | only when the session's TimeZone is UTC — flagged |
 | `char(n)` | `text`, `varchar`, `char(m)` | **yes** |
 | shorter length, smaller precision or scale change, `int` → `bigint`, `json` → `jsonb` | | **yes** |
