@@ -1180,6 +1180,14 @@ class LintContext:
             return "index"
         return None
 
+    def new_to_database(self, name: str) -> bool:
+        """Is relation `name` one the linted migrations created that the database (`before`)
+        has no relation of that name for, in any schema? Then it is empty, and nothing
+        deployed uses it, while the migrations run."""
+        if self.before is None or last(name) not in self.history.created_kinds:
+            return False
+        return not any(r.name == last(name) for r in self.before.relations)
+
     def before_relation(self, table: str) -> Relation | None:
         if self.before is None:
             return None
@@ -1711,8 +1719,10 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     claims = {rule.code: rule.claim for rule in rules if rule.claim}
     findings: list[Finding] = []
     history = ctx.history
-    # Which table each earlier migration's index is on: DROP INDEX locks the table.
+    # Which table each earlier migration's index is on: DROP INDEX locks the table. And
+    # which relations earlier migrations created (`new_to_database`).
     index_tables = dict(history.index_tables)
+    created_kinds = dict(history.created_kinds)
     for statement in statements:
         ctx.current = statement
         ctx.note_foreign_keys(statement)
@@ -1735,7 +1745,7 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
             renames[(statement.location, statement.sql)] = statement.rename.object
     ctx.current = None
     # Migration-level rules walk the statements themselves: only what held before it all.
-    ctx.history = History(index_tables=index_tables)
+    ctx.history = History(index_tables=index_tables, created_kinds=created_kinds)
     for rule in rules:
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))

@@ -64,7 +64,7 @@ def _lengthens(statement: Statement, ctx: LintContext,
         if lock.target == "type" or last(lock.relation) == "alembic_version":
             continue
         table = _table_of(lock, ctx) or lock.relation
-        if ctx.created_before(table, statement):
+        if ctx.created_before(table, statement) or ctx.new_to_database(table):
             continue
         if table in locked or last(table) in locked:
             if lock.rewrites or statement.kind in _DATA:
@@ -109,8 +109,10 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                 yield WhileLocked(statement, lock, first, table, mode, works_on)
         for lock in locks_for(statement):
             taken = _table_of(lock, ctx)
+            # (A table created here, or one the database does not have yet, keeps nobody
+            # waiting: nothing deployed uses it.)
             if not taken or ctx.created_before(taken, statement) or \
-                    last(taken) == "alembic_version":
+                    ctx.new_to_database(taken) or last(taken) == "alembic_version":
                 continue
             if lock.mode in unless:
                 stronger |= {taken, last(taken)}

@@ -91,6 +91,42 @@ def test_a_table_the_database_does_not_have_yet_weighs_as_empty(
     assert findings["invoices.total"].severity.value == "error"
 
 
+def test_a_lock_on_a_table_the_database_does_not_have_yet_keeps_nobody_waiting(
+        tmp_path: Path, database_url: str) -> None:
+    # A table an earlier linted migration creates is empty, and used by nothing deployed,
+    # when the migrations run: like one created in the same migration, a lock on it is no
+    # DBS114/DBS125 (quivr's syncs-files locks syncs_active, then adds a key to its 134 MB
+    # brains), and work on it lengthens no outage. helicone's orgs-on-requests: request
+    # (the database's) is ACCESS EXCLUSIVE locked by ADD COLUMN, a key to the new
+    # organization follows, then VALIDATE scans request: the finding is that scan, weighed
+    # by request, not a note at the key to the new table.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "001_create.sql").write_text("CREATE TABLE syncs (id int PRIMARY KEY);\n")
+    (folder / "002_change.sql").write_text(
+        "BEGIN;\n"
+        "ALTER TABLE syncs ADD COLUMN account_id int;\n"
+        "UPDATE accounts SET plan = 'paid' WHERE plan IS NULL;\n"
+        "COMMIT;\n"
+        "BEGIN;\n"
+        "LOCK TABLE syncs IN SHARE MODE;\n"
+        "UPDATE accounts SET plan = 'paid' WHERE plan IS NULL;\n"
+        "COMMIT;\n"
+        "BEGIN;\n"
+        "ALTER TABLE accounts ADD COLUMN sync_id int;\n"
+        "ALTER TABLE accounts ADD CONSTRAINT accounts_sync FOREIGN KEY (sync_id) "
+        "REFERENCES syncs (id) NOT VALID;\n"
+        "ALTER TABLE accounts VALIDATE CONSTRAINT accounts_sync;\n"
+        "COMMIT;\n")
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
+                        select=("DBS114", "DBS125"))
+    findings = [(f.code, f.location.line, f.severity.value, f.subject)
+                for f in commands.lint(settings, [folder]).findings]
+    assert findings == [("DBS114", 12, "warning", "accounts")]
+
+
 def test_a_table_the_database_has_renamed_to_a_new_name_keeps_its_size(
         tmp_path: Path, database_url: str) -> None:
     # The new name is not in the database, but the rows are: renaming is not creating.
