@@ -7,9 +7,11 @@ drops a database per test on it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -55,7 +57,9 @@ def pg_server() -> Iterator[NoopExecutor]:
         return
     from dbsafe.pg.throwaway import throwaway_server
 
+    global _worker_server
     with throwaway_server() as server:
+        _worker_server = server
         yield from _with_template(
             NoopExecutor(
                 host=str(server.socket_dir),
@@ -66,6 +70,44 @@ def pg_server() -> Iterator[NoopExecutor]:
                 options="",
             )
         )
+
+
+# This worker's throwaway server (None on a server DBSAFE_TEST_DATABASE_URL names).
+_worker_server: Any = None
+
+
+@pytest.fixture
+def one_server_throwaways(pg_server: NoopExecutor,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The throwaway servers the code under test starts (the schema a SQL migrations folder
+    builds, in process) are databases of this worker's server instead: a real PostgreSQL
+    18 with the same stand-ins, without starting one per test (about 2 s each). Starting
+    and removing a server is tested on its own (tests/migrate/test_cleanup.py) and by every
+    test running dbsafe in a subprocess. On a server DBSAFE_TEST_DATABASE_URL names, each
+    still starts its own."""
+    server = _worker_server
+    if server is None:
+        return
+    from psycopg import sql
+
+    def recreate(database: str, *, drop_only: bool = False) -> None:
+        with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+            name = sql.Identifier(database)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            if not drop_only:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+    @contextlib.contextmanager
+    def throwaway_database(*, database: str | None = None) -> Iterator[Any]:
+        if database is not None:
+            recreate(database)
+        try:
+            yield server
+        finally:
+            if database is not None:
+                recreate(database, drop_only=True)
+
+    monkeypatch.setattr("dbsafe.pg.throwaway.throwaway_server", throwaway_database)
 
 
 def _with_template(executor: NoopExecutor) -> Iterator[NoopExecutor]:

@@ -15,7 +15,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 _PROFILES = "export const p = () => supabase.from('profiles').select('username');\n"
 

@@ -17,7 +17,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.extract.migration import MigrationFolders
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 _DATA_MIGRATION = "UPDATE teams SET plan = 'pro' WHERE type = 'pro';\n"
 

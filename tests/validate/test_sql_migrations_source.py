@@ -15,7 +15,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
 
 MIGRATIONS = {
     "20240101000000_init.sql": """
