@@ -75,14 +75,16 @@ STATEMENTS = [
 ]
 
 
-def _granted(conninfo: str, sql: str) -> dict[str, str]:
-    """The strongest lock mode PostgreSQL grants `sql` on each relation, by name."""
+def _granted(conninfo: str, sql: str, *, tables_only: bool = False) -> dict[str, str]:
+    """The strongest lock mode PostgreSQL grants `sql` on each relation, by name (with
+    `tables_only`, on each table it uses, not its indexes)."""
+    kinds = "AND c.relkind IN ('r', 'p') " if tables_only else ""
     with psycopg.connect(conninfo) as session, psycopg.connect(conninfo, autocommit=True) as observer:
         session.execute(sql)  # psycopg opened a transaction: the locks are still held
         rows = observer.execute(
             "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
             "WHERE l.pid = %s AND l.locktype = 'relation' AND l.granted "
-            "AND c.relnamespace = 'public'::regnamespace",
+            + kinds + "AND c.relnamespace = 'public'::regnamespace",
             (session.info.backend_pid,)).fetchall()
         session.rollback()
     strongest: dict[str, str] = {}
@@ -124,24 +126,6 @@ READING = [
 ]
 
 
-def _tables_granted(conninfo: str, sql: str) -> dict[str, str]:
-    """The strongest lock mode PostgreSQL grants `sql` on each table (not index) it uses."""
-    with psycopg.connect(conninfo) as session, psycopg.connect(conninfo, autocommit=True) as observer:
-        session.execute(sql)
-        rows = observer.execute(
-            "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "WHERE l.pid = %s AND l.locktype = 'relation' AND l.granted "
-            "AND c.relkind IN ('r', 'p') AND c.relnamespace = 'public'::regnamespace",
-            (session.info.backend_pid,)).fetchall()
-        session.rollback()
-    strongest: dict[str, str] = {}
-    for relation, pg_mode in rows:
-        mode = from_pg_locks(pg_mode)
-        if mode and (relation not in strongest or strength(mode) > strength(strongest[relation])):
-            strongest[relation] = mode
-    return strongest
-
-
 def test_a_statement_locks_every_table_it_reads_or_writes_as_pg_locks_shows(
         conninfo: str) -> None:
     """A backfill (`INSERT ... SELECT`, `UPDATE ... FROM`, ...) locks the tables it reads, not
@@ -158,7 +142,7 @@ def test_a_statement_locks_every_table_it_reads_or_writes_as_pg_locks_shows(
                 name = lock.relation.rsplit(".", 1)[-1]
                 if name not in predicted or strength(lock.mode) > strength(predicted[name]):
                     predicted[name] = lock.mode
-        granted = _tables_granted(conninfo, sql)
+        granted = _granted(conninfo, sql, tables_only=True)
         if predicted != granted:
             wrong.append(f"{sql}: predicted {predicted}, pg_locks shows {granted}")
     assert not wrong, "\n".join(wrong)
