@@ -53,11 +53,6 @@ _EXTENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "postgis": ((), ("spatial_ref_sys", "geometry_columns", "geography_columns")),
 }
 
-# Schemas a platform fills outside the migrations beside a stand-in schema (an extension
-# dbsafe stands in for): Supabase's dashboard wraps pgmq's functions in `pgmq_public` (its
-# "expose queues via PostgREST"); the migrations at most create the schema.
-_FILLED_BESIDE: dict[str, tuple[str, ...]] = {"pgmq": ("pgmq_public",)}
-
 # supabase-js findings a failed statement can cause: a table, column, relationship,
 # function, unique index or publication entry it would have made.
 _REQUEST_CODES = frozenset({"DBS301", "DBS302", "DBS305", "DBS306", "DBS307", "DBS308",
@@ -92,8 +87,11 @@ class Unknown:
         frozenset()
         """
         schemas = set(snapshot.stand_in_schemas())
-        schemas.update(beside for schema in list(schemas)
-                       for beside in _FILLED_BESIDE.get(schema, ()))
+        # An extension dbsafe stands in for (its schema a stand-in) leaves unknown what it
+        # leaves unknown when it fails: Supabase's `pgmq_public` beside `pgmq`.
+        for own, _ in _EXTENSIONS.values():
+            if schemas.intersection(own):
+                schemas.update(own)
         ddl = FileDdl(schemas=frozenset(schemas))
         relations: set[str] = set()
         functions: set[str] = set()
