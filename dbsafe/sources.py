@@ -452,19 +452,22 @@ class SqlFolder:
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
         """A supabase project's folder (a `supabase` folder on its path) gets the
-        platform's stand-in, and its files run in a transaction each, as supabase's CLI
-        runs them. Another folder (prisma's, drizzle-kit's) of a project whose JavaScript
-        uses Supabase (`_uses_supabase`) gets the stand-in too: its database is a Supabase
-        one. A prisma, drizzle-kit or supabase CLI folder's database has its runner's
-        history table."""
+        platform's stand-in; the `supabase/migrations` folder its CLI applies
+        (`supabase_cli_folder`, as lint reads it) has its files run as the CLI runs them,
+        each in a transaction from a reset session, and has the CLI's history table. A
+        folder beside it (`supabase/sql`, run by hand) is not the CLI's. Another folder
+        (prisma's, drizzle-kit's) of a project whose JavaScript uses Supabase
+        (`_uses_supabase`) gets the stand-in too: its database is a Supabase one. A prisma
+        or drizzle-kit folder's database has its runner's history table."""
+        from dbsafe.extract.migration import supabase_cli_folder
         from dbsafe.migrate.sqlfiles import migration_runner
 
         resolved, root = path.resolve(), settings.project_root.resolve()
         # (Within the project: a checkout under some ~/supabase/ folder is not one.)
         parts = resolved.relative_to(root).parts if resolved.is_relative_to(root) \
             else resolved.parts
-        supabase_cli = "supabase" in parts
-        supabase = supabase_cli or _uses_supabase(settings)
+        supabase_cli = supabase_cli_folder(path if path.is_dir() else path.parent)
+        supabase = "supabase" in parts or _uses_supabase(settings)
         runner = migration_runner(path) or ("supabase" if supabase_cli else None)
         return cls(path, settings.project_root, "supabase" if supabase else None,
                    settings.sql_migrations_in_transaction, runner, supabase_cli)
@@ -476,11 +479,10 @@ class SqlFolder:
 
         from dbsafe.extract.migration import flyway_file, sql_migrations
 
-        # (drizzle-kit's journal, which files run and in a transaction each, is read there:
-        # lint reads the folder the same way.)
+        # (drizzle-kit's journal and supabase's CLI folder, which files run and in a
+        # transaction each, are read there: lint reads the folder the same way.)
         migrations = sql_migrations([self.path], root=self.root,
-                                    wrapped_in_transaction=self.in_transaction
-                                    or self.supabase_cli)
+                                    wrapped_in_transaction=self.in_transaction)
         return [replace(m, starts_in_transaction=True)
                 if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
 

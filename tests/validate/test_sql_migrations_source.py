@@ -468,6 +468,34 @@ def test_a_folder_is_supabases_by_its_path_within_the_project(tmp_path: Path) ->
     assert SqlFolder.of(inside / "db" / "migrations", settings).platform is None
 
 
+def test_only_supabase_migrations_is_run_as_its_cli_runs_it(tmp_path: Path) -> None:
+    """A folder beside `supabase/migrations` (`supabase/sql`, run by hand with psql) gets the
+    platform's stand-in but is not the CLI's: its lone `CREATE INDEX CONCURRENTLY` runs
+    outside a transaction, so it is no DBS006 note saying it fails in production. lint
+    reads the two folders the same way (`supabase_cli_folder`)."""
+    from dbsafe.sources import SqlFolder
+
+    root = make_project(tmp_path, {"20240101000000_init.sql": "create table t (a int);\n"
+                                   "create index concurrently t_a on t (a);\n"})
+    (root / "supabase" / "sql").mkdir()
+    (root / "supabase" / "sql" / "1_init.sql").write_text(
+        "create table t (a int);\n"
+        "create index concurrently t_a on t (a);\n")
+    (root / "src" / "app.ts").unlink()
+    (root / "src" / "queries.sql").write_text("select a from t;\n")
+    settings = load_settings(root, environ={})
+    by_hand = SqlFolder.of(root / "supabase" / "sql", settings)
+    cli = SqlFolder.of(root / "supabase" / "migrations", settings)
+    assert (by_hand.platform, by_hand.supabase_cli, by_hand.runner) == ("supabase", False, None)
+    assert (cli.platform, cli.supabase_cli, cli.runner) == ("supabase", True, "supabase")
+
+    report = commands.validate(load_settings(root, environ={}, overrides={
+        "sql-migrations": "supabase/sql"}), [root / "src"])
+    assert findings(report) == []
+    report = commands.validate(settings, [root / "src"])
+    assert findings(report) == [("DBS006", "supabase/migrations/20240101000000_init.sql", 2)]
+
+
 def test_a_relation_a_failed_migration_statement_reads_is_unknown_not_missing(
         tmp_path: Path) -> None:
     # The policy fails on the throwaway: `teachers` is made outside the migrations (by hand,
