@@ -222,9 +222,24 @@ class _Walk:
             result: RunResult = self.session.apply(operations, **options)
         except MigrationError as exc:
             self._note_waits(exc.waited, operations)
+            if exc.self_waits:
+                self._new_child()
             raise
         self._note_waits(result.waited, operations)
+        if result.self_waits:
+            self._new_child()
         return result
+
+    def _new_child(self) -> None:
+        """dbsafe ended a connection in the last command to go on: the next request gets a
+        new child, as the next `alembic` run would be a new process. The child's application
+        state may hold the ended connection (freshmaker's Flask-SQLAlchemy `db.session`, one
+        per process; a module's connection made once) or alembic's kept connection may be
+        the one ended, and each later command failed on it. Closed before the next starts
+        (an idle child exits at once): its lock-wait watch must not race the new one's."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def _note_waits(self, waited: Sequence[CapturedStatement],
                     operations: Sequence[tuple[str, str]]) -> None:
@@ -855,6 +870,12 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
             moved(pos)
         if failure is None:
             continue
+        if failure.revision is None and failure.self_waits:
+            # The connection dbsafe ended was alembic's own, and alembic failed on it outside
+            # any revision's code, in the downgrade it was running: the first of the chunk
+            # without its fingerprint (a revision's statement that waited names it when
+            # captured; one sent on a connection of its own making is not).
+            failure.revision = ids[pos]
         if failure.revision != ids[pos]:
             raise failure  # env.py, or not the revision this command was to downgrade next
         # Perhaps what a revision above left; or a lock one took in this same command that

@@ -281,3 +281,97 @@ def test_a_downgrade_that_waits_only_behind_the_revisions_above_it_is_not_said_t
     assert order.subject == "r02" and "(id, released, compose_id instead of id, " \
         "compose_id, released)" in order.message
     assert result.walked == ("r01", "r02", "r03")
+
+
+# The same with a connection r02's downgrade makes once per process outside alembic's
+# engine's Session (a DBAPI connection, as an application's module keeps one): dbsafe sees
+# none of its statements. Its SELECT waits behind r03's DROP INDEX, and dbsafe ends
+# alembic's connection, which holds it; alembic then fails outside any revision's code.
+# Below, r01's DROP TABLE waits behind that connection, idle in its transaction, and dbsafe
+# ends it: the walk's child, kept for the next command, still held it.
+APP_CONNECTION = {**APP_SESSION, "r02": '''
+from appdb import connection
+
+
+def upgrade():
+    op.drop_column("events", "compose_id")
+
+
+def downgrade():
+    op.add_column("events", sa.Column("compose_id", sa.Integer))
+    connection(op.get_bind().engine).cursor().execute("SELECT count(*) FROM composes")
+'''}
+# The application's module (alembic.ini's `prepend_sys_path = .`), imported once per process.
+APPDB = """CONNECTIONS = []
+
+
+def connection(engine):
+    if not CONNECTIONS:
+        CONNECTIONS.append(engine.raw_connection())
+    return CONNECTIONS[0]
+"""
+
+
+@pytest.mark.timeout(180)
+def test_a_connection_dbsafe_ended_is_not_reused_by_the_walks_next_command(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    """The fast walk's `downgrade base` failed where dbsafe ended alembic's connection, with
+    no revision named (an exception out of the walk); each command after one in which dbsafe
+    ended a connection now gets a new child, as a new `alembic` run is a new process, where
+    r02's next downgrade failed on the dead connection (a false DBS412)."""
+    root = tmp_path / "p"
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    (root / "appdb.py").write_text(APPDB)
+    previous = None
+    for rev, body in APP_CONNECTION.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
+                             new_database=more_databases, fast_min=1, split_min=None,
+                             throwaway=True)
+
+    assert [(f.code, f.subject) for f in result.findings] == [("DBS414", "r02")]
+    assert result.walked == ("r01", "r02", "r03")
+
+
+# r02's downgrade leaves its index (a leftover the walk puts right and then looks at closer,
+# with r02's own round trip on the same database) and its connection idle in its
+# transaction; r01's DROP TABLE waits behind that connection, and dbsafe ends it.
+LEFT_INDEX = {"r01": APP_SESSION["r01"], "r02": '''
+from appdb import connection
+
+
+def upgrade():
+    op.create_index("ix_events_released", "events", ["released"])
+
+
+def downgrade():
+    connection(op.get_bind().engine).cursor().execute("SELECT count(*) FROM composes")
+'''}
+
+
+@pytest.mark.timeout(180)
+def test_the_round_trip_after_dbsafe_ended_a_connection_runs_in_a_new_child(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    """freshmaker's b17231ee8220: r02's round trip ran in the walk's child that still held
+    the connection dbsafe had ended, and its downgrade failed on it (a false DBS412 instead
+    of the index it leaves)."""
+    root = tmp_path / "p"
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    (root / "appdb.py").write_text(APPDB)
+    previous = None
+    for rev, body in LEFT_INDEX.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
+                             new_database=more_databases, fast_min=1, split_min=None,
+                             throwaway=True)
+
+    assert [(f.code, f.subject) for f in result.findings] == [("DBS413", "r02")], result.findings
+    assert result.walked == ("r01", "r02")
