@@ -106,6 +106,10 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                 reported = True
                 first, table, mode = live[0]
                 lock, works_on = slow
+                if same_relation(works_on, table):
+                    # one table, named with its schema once (`public."user"`) and once not:
+                    # said the same way twice, the longer
+                    table = works_on = max(table, works_on or table, key=len)
                 yield WhileLocked(statement, lock, first, table, mode, works_on)
         for lock in locks_for(statement):
             taken = _table_of(lock, ctx)
