@@ -1944,7 +1944,7 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
                       f"{column_name}` {why}: it is dropped and added again (recomputed); "
                       "queries that read it fail in between."),
                subject=f"{schema}.{table_name}.{column_name}")
-    for c in changes:
+    for c in _types_before_identities(changes):
         if c.action == REORDER or c.identity in regenerated:
             continue
         table_key = (c.identity[0], c.identity[1])
@@ -1992,6 +1992,15 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
         again = target_relation.column(column_name) if target_relation else None
         if target_relation is not None and again is not None:
             _add_column(p, target_relation, again)
+
+
+def _types_before_identities(changes: list[Change]) -> list[Change]:
+    """`changes` with the identity change of a column whose type changes too after every
+    other: ADD GENERATED gives the new sequence the column's type as it is then, and a
+    smallint's sequence refuses the MAXVALUE of the integer the column becomes (22023)."""
+    retyped = {c.identity for c in changes if c.action == ALTER and c.attribute == "type"}
+    return sorted(changes, key=lambda c: c.action == ALTER and c.attribute == "identity"
+                  and c.identity in retyped)
 
 
 def _set_expression(p: _Plan) -> bool:
