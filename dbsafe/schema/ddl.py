@@ -2394,16 +2394,17 @@ def _continue_numbering(p: _Plan, relation: Relation, column: Column, *,
                         phase: str = "columns") -> None:
     """The new sequence of a column that keeps its rows goes on after the highest value,
     so the next insert does not collide with one (an empty table keeps its START, and so
-    does a table whose values all lie below the sequence's MINVALUE, which setval refuses;
-    a descending sequence is left as it is)."""
+    does a table whose values all lie below it: the target numbers from its START, and
+    setval refuses a value below MINVALUE; a descending sequence is left as it is)."""
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
     owner = f"{relation.qualified_name}.{column.name}"
     sequence = next((s for s in p.target.sequences if s.owned_by == owner), None)
     if sequence is not None and sequence.increment is not None and sequence.increment < 0:
         return
-    floor = f" >= {sequence.min_value}" if sequence is not None \
-        and sequence.min_value is not None else " IS NOT NULL"
+    first = None if sequence is None else \
+        sequence.start if sequence.start is not None else sequence.min_value
+    floor = f" >= {first}" if first is not None else " IS NOT NULL"
     p.emit(phase, f"SELECT setval(pg_get_serial_sequence({literal(table)}, "
            f"{literal(column.name)}), max({col})) FROM {table} HAVING max({col}){floor}",
            subject=owner)
