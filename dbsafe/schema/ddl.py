@@ -1828,10 +1828,17 @@ def _create_view(p: _Plan, relation: Relation) -> None:
         p.emit("views", f"CREATE VIEW {qname}{options} AS\n{definition}",
                subject=relation.qualified_name)
     else:
+        was = p.source.relation(relation.schema, relation.name)
+        hazards: list[Hazard] = []  # WITH NO DATA computes nothing
+        if relation.populated:
+            hazards.append(Hazard("long-scan",
+                                  f"Computes `{relation.qualified_name}` from its inputs."))
+        elif was is not None and was.kind == "materialized_view" and was.populated:
+            hazards.append(Hazard("data-loss", f"Creates `{relation.qualified_name}` empty: "
+                                  "selecting from it fails until it is refreshed."))
         data = "WITH DATA" if relation.populated else "WITH NO DATA"
         p.emit("views", f"CREATE MATERIALIZED VIEW {qname}{options} AS\n{definition}\n{data}",
-               Hazard("long-scan", f"Computes `{relation.qualified_name}` from its inputs."),
-               subject=relation.qualified_name)
+               *hazards, subject=relation.qualified_name)
         for index in relation.indexes:
             p.emit("view_indexes", _concurrent_index(index.definition),
                    transactional=False, subject=f"{relation.qualified_name}.{index.name}")

@@ -124,6 +124,24 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
     assert any("CONCURRENTLY" in s.sql for s in statements) or True
 
 
+@pytest.mark.parametrize(("source_data", "target_data", "hazard"), [
+    ("WITH NO DATA", "WITH NO DATA", None),       # pagila's rental_by_category
+    ("WITH DATA", "WITH NO DATA", "data-loss"),   # it had rows; empty until refreshed
+    ("WITH NO DATA", "WITH DATA", "long-scan"),   # its query runs
+])
+def test_a_recreated_materialized_view_is_named_a_long_scan_only_when_its_query_runs(
+        source_data: str, target_data: str, hazard: str | None,
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # The amount it sums changes type: the view is dropped and created again.
+    view = "CREATE MATERIALIZED VIEW public.totals AS SELECT sum(amount) AS s FROM public.p "
+    _, statements = _round_trip(
+        new_database, tmp_path,
+        f"CREATE TABLE public.p (amount numeric(5,2)); {view}{source_data};",
+        f"CREATE TABLE public.p (amount numeric(7,2)); {view}{target_data};")
+    created = [s for s in statements if s.sql.startswith("CREATE MATERIALIZED VIEW")]
+    assert len(created) == 1
+    assert [h.kind for s in created for h in s.hazards] == ([hazard] if hazard else [])
+
 @pytest.mark.parametrize(("old", "new", "value"), [
     ("character varying(10)", "character varying(5)", "'abcdefghij'"),
     ("text", "character(3)", "'abcdef'"),
