@@ -195,6 +195,8 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'Table takes much more space than its live rows need (estimated bloat).'),
     ('DBS516', 'index-bloat', 'note', '0.1.0',
      'B-tree index takes much more space than its entries need (estimated bloat).'),
+    ('DBS517', 'sequence-behind-column', 'error', '0.1.0',
+     'Sequence hands out a value its column already holds, so the next insert that takes its default collides.'),
     ('DBS550', 'expectation-not-met', 'error', '0.1.0',
      'A committed schema expectation (`[tool.dbsafe.expect]`, `dbsafe-expect.toml`) does not hold.'),
     ('DBS551', 'matview-refresh-failed', 'error', '0.1.0',

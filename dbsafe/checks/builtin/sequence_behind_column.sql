@@ -1,0 +1,95 @@
+-- dbsafe:check DBS517 sequence-behind-column
+-- severity: error
+-- since: 0.1.0
+-- summary: Sequence hands out a value its column already holds, so the next insert that takes its default collides.
+-- help: Move the sequence past the column's values with the `setval` call shown (the highest value, the lowest for a descending sequence).
+--
+-- ## Why
+-- Rows loaded with their ids (`COPY`, `INSERT` with explicit values, a data-only dump, a
+-- script moving data between databases) leave the sequence where it was. The next insert
+-- that takes the column's default gets a value a row already has: with a primary key or
+-- unique constraint it fails (`duplicate key value violates unique constraint`, 23505),
+-- and keeps failing for every value up to the highest; without one the value is silently
+-- duplicated.
+--
+-- The sequence's next value is read from the sequence itself (what `nextval()` returns,
+-- `setval(..., false)` included) and compared with the highest value of every column it
+-- feeds (owned by it, an identity column, or named in its default); the lowest for a
+-- descending sequence.
+--
+-- ## Not flagged
+-- Sequences that `CYCLE` (their values are meant to come round again), columns of other
+-- than integer and numeric types, partitions and inheriting tables whose parent's column
+-- the same sequence feeds (the parent's values include theirs), and sequences or columns
+-- dbsafe's role may not read. Finding the highest value reads an index on the column when
+-- there is one, else scans the table, bounded by `check-timeout`.
+WITH feeds AS (
+    -- serial (OWNED BY, deptype 'a') and identity (deptype 'i') columns
+    SELECT d.objid AS seq_oid, d.refobjid AS table_oid, d.refobjsubid AS attnum
+    FROM pg_depend AS d
+    WHERE d.classid = 'pg_class'::regclass
+      AND d.refclassid = 'pg_class'::regclass
+      AND d.deptype IN ('a', 'i')
+      AND d.refobjsubid > 0
+    UNION
+    -- a column default that calls nextval() on a sequence it does not own
+    SELECT d.refobjid, ad.adrelid, ad.adnum
+    FROM pg_depend AS d
+    JOIN pg_attrdef AS ad ON ad.oid = d.objid
+    WHERE d.classid = 'pg_attrdef'::regclass
+      AND d.refclassid = 'pg_class'::regclass
+),
+fed AS (
+    SELECT
+        sn.nspname AS seq_schema,
+        sc.relname AS seq_name,
+        s.seqincrement,
+        tn.nspname,
+        t.relname,
+        a.attname,
+        format('SELECT array_to_tsvector(ARRAY[CASE WHEN is_called THEN last_value + %s '
+               'ELSE last_value END::text]) FROM %I.%I', s.seqincrement, sn.nspname,
+               sc.relname) AS next_query,
+        format('SELECT array_to_tsvector(ARRAY[v::text]) FROM (SELECT %s(%I) AS v FROM %I.%I) '
+               'AS m WHERE v IS NOT NULL',
+               CASE WHEN s.seqincrement > 0 THEN 'max' ELSE 'min' END, a.attname,
+               tn.nspname, t.relname) AS held_query
+    FROM feeds AS f
+    JOIN pg_sequence AS s ON s.seqrelid = f.seq_oid
+    JOIN pg_class AS sc ON sc.oid = f.seq_oid
+    JOIN pg_namespace AS sn ON sn.oid = sc.relnamespace
+    JOIN pg_class AS t ON t.oid = f.table_oid
+    JOIN pg_namespace AS tn ON tn.oid = t.relnamespace
+    JOIN pg_attribute AS a ON a.attrelid = f.table_oid AND a.attnum = f.attnum
+    WHERE NOT s.seqcycle
+      AND t.relkind IN ('r', 'p')
+      AND a.atttypid = ANY (ARRAY['int2', 'int4', 'int8', 'numeric']::regtype[])
+      AND NOT EXISTS (SELECT FROM pg_inherits AS i
+                      JOIN feeds AS parent ON parent.table_oid = i.inhparent
+                                          AND parent.seq_oid = f.seq_oid
+                      WHERE i.inhrelid = f.table_oid)
+      AND has_sequence_privilege(s.seqrelid, 'SELECT')
+      AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+      AND tn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND tn.nspname !~ '^pg_'
+),
+compared AS (
+    SELECT
+        fed.*,
+        -- Dynamic SQL inside one SELECT: ts_stat() runs the query it is given, and the one
+        -- lexeme it returns is the value (query_to_xml needs a server built with libxml).
+        (SELECT ts.word::numeric FROM ts_stat(fed.next_query) AS ts) AS next_value,
+        (SELECT ts.word::numeric FROM ts_stat(fed.held_query) AS ts) AS held_value
+    FROM fed
+)
+SELECT
+    format('%s.%s.%s', nspname, relname, attname) AS subject,
+    format('Sequence `%s.%s` hands out %s next, but `%s.%s.%s` already holds values %s %s: '
+           'inserts that take its default collide with existing rows.',
+           seq_schema, seq_name, next_value, nspname, relname, attname,
+           CASE WHEN seqincrement > 0 THEN 'up to' ELSE 'down to' END, held_value) AS message,
+    format('SELECT setval(%L, %s);', format('%I.%I', seq_schema, seq_name), held_value) AS fix
+FROM compared
+WHERE CASE WHEN seqincrement > 0 THEN held_value >= next_value
+           ELSE held_value <= next_value END
+ORDER BY 1
