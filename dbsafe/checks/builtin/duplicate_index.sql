@@ -10,7 +10,10 @@
 -- takes disk, cache and backup space.
 --
 -- ## Not flagged
--- The index that is kept: the one backing a constraint, else a unique one, else the oldest.
+-- The index that is kept: the one backing a constraint, else a unique one, else a
+-- partition's index attached to its parent table's index, else the oldest. An attached
+-- index is never reported: PostgreSQL drops it only with the parent's (2BP01), and a
+-- duplicate index of the parent table is reported on the parent.
 -- Indexes that differ in any of the above, in access method or in INCLUDE columns.
 WITH idx AS (
     SELECT
@@ -27,9 +30,14 @@ WITH idx AS (
         ic.relname,
         n.nspname,
         t.relname AS table_name,
-        -- Which of two duplicates to keep: constraint-backed, then unique, then oldest.
+        -- A partition's index attached to its parent's cannot be dropped alone (2BP01):
+        -- it goes with the parent's, which is reported on the parent.
+        ic.relispartition AS attached,
+        -- Which of two duplicates to keep: constraint-backed, then unique, then attached to
+        -- the parent's index, then oldest.
         (EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid
-                 AND con.contype IN ('p', 'u', 'x')))::int * 2 + i.indisunique::int AS keep_rank
+                 AND con.contype IN ('p', 'u', 'x')))::int * 4 + i.indisunique::int * 2
+            + ic.relispartition::int AS keep_rank
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
     JOIN pg_class AS t ON t.oid = i.indrelid
@@ -55,4 +63,5 @@ JOIN idx AS kept
  AND kept.exprs = dup.exprs
  AND kept.pred = dup.pred
  AND (kept.keep_rank, -kept.indexrelid::bigint) > (dup.keep_rank, -dup.indexrelid::bigint)
+WHERE NOT dup.attached
 ORDER BY dup.indexrelid, kept.keep_rank DESC, kept.indexrelid
