@@ -13,7 +13,9 @@
 -- Unique indexes and indexes backing a constraint (they enforce something); partial and
 -- expression indexes; a longer index that is partial or invalid; different access methods,
 -- operator classes, collations or orderings on the shared columns; exact duplicates
--- (reported as DBS505).
+-- (reported as DBS505); a partition's index attached to its parent table's index
+-- (PostgreSQL drops it only with that one, reported on the parent table when it is
+-- redundant there).
 WITH idx AS (
     SELECT
         i.indexrelid,
@@ -26,6 +28,7 @@ WITH idx AS (
         (i.indoption::int2[])[0:i.indnkeyatts - 1] AS options,
         i.indpred IS NULL AND i.indexprs IS NULL AND i.indisvalid AS plain,
         ic.relam,
+        ic.relispartition AS attached,
         ic.relname,
         n.nspname,
         t.relname AS table_name,
@@ -58,5 +61,8 @@ JOIN idx AS long
  AND long.options[1:short.indnkeyatts] = short.options
 WHERE short.plain
   AND NOT short.indisunique
+  -- a partition's index attached to its parent's goes only with it (2BP01); the
+  -- parent's index is reported on the parent
+  AND NOT short.attached
   AND NOT EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = short.indexrelid)
 ORDER BY short.indexrelid, long.indnkeyatts, long.indexrelid
