@@ -2,7 +2,7 @@
 -- severity: warning
 -- since: 0.1.0
 -- summary: Index duplicates another index on the same table.
--- help: Drop the duplicate with DROP INDEX CONCURRENTLY (drop the constraint instead if it backs one).
+-- help: Drop the duplicate with DROP INDEX CONCURRENTLY (plain DROP INDEX on a partitioned table; drop the constraint instead if it backs one).
 --
 -- ## Why
 -- Two indexes with the same columns, operator classes, collations, ordering, expressions

@@ -2,7 +2,7 @@
 -- severity: note
 -- since: 0.1.0
 -- summary: Index's columns are a leading prefix of another index's, which serves the same queries.
--- help: Check that no query relies on its smaller size, then drop it with DROP INDEX CONCURRENTLY.
+-- help: Check that no query relies on its smaller size, then drop it with DROP INDEX CONCURRENTLY (a partitioned table's with plain DROP INDEX, which PostgreSQL requires).
 --
 -- ## Why
 -- A B-tree index on `(a, b)` answers every lookup an index on `(a)` answers. The shorter

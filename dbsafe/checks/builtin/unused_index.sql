@@ -2,7 +2,7 @@
 -- severity: note
 -- since: 0.1.0
 -- summary: Index has not been scanned since statistics began, yet costs on every write.
--- help: Check the standbys too (their scans are not counted here), then drop it with DROP INDEX CONCURRENTLY.
+-- help: Check the standbys too (their scans are not counted here), then drop it with DROP INDEX CONCURRENTLY (a partitioned table's with plain DROP INDEX, which PostgreSQL requires).
 --
 -- ## Why
 -- Every INSERT, and every UPDATE that is not HOT, maintains every index of the table. An
@@ -19,29 +19,64 @@
 -- Unique and primary key indexes and indexes backing any constraint (they enforce
 -- something even if never scanned); invalid indexes (DBS501). Scans on standbys are not
 -- counted: check them before dropping.
+--
+-- A partitioned table's index is reported once, on the parent table, when none of its
+-- partitions' copies was scanned (they are attached to it, and PostgreSQL drops them only
+-- with it); the size is theirs together.
 WITH stats AS (
     SELECT coalesce(d.stats_reset, pg_postmaster_start_time()) AS since
     FROM pg_stat_database AS d
     WHERE d.datname = current_database()
+),
+candidates AS (
+    -- A partition's index attached to its parent table's goes only with it (DROP INDEX
+    -- refuses it, 2BP01): a partitioned table's index is weighed whole, by its partitions'.
+    SELECT i.indexrelid, ic.relkind, ic.relname, n.nspname, t.relname AS table_name
+    FROM pg_index AS i
+    JOIN pg_class AS ic ON ic.oid = i.indexrelid
+    JOIN pg_class AS t ON t.oid = i.indrelid
+    JOIN pg_namespace AS n ON n.oid = ic.relnamespace
+    WHERE NOT ic.relispartition
+      AND NOT i.indisunique
+      AND NOT i.indisprimary
+      AND i.indisvalid
+      AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
+      AND n.nspname !~ '^pg_'
+      AND NOT EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid)
+),
+leaves AS (
+    SELECT c.indexrelid, c.indexrelid AS leaf FROM candidates AS c WHERE c.relkind = 'i'
+    UNION ALL
+    SELECT c.indexrelid, tree.relid
+    FROM candidates AS c
+    CROSS JOIN LATERAL pg_partition_tree(c.indexrelid) AS tree
+    WHERE c.relkind = 'I' AND tree.isleaf
+),
+usage AS (
+    SELECT
+        l.indexrelid,
+        count(*) AS partitions,
+        sum(s.idx_scan) AS scans,
+        sum(pg_relation_size(l.leaf)) AS bytes
+    FROM leaves AS l
+    JOIN pg_stat_user_indexes AS s ON s.indexrelid = l.leaf
+    GROUP BY l.indexrelid
 )
 SELECT
-    format('%s.%s', s.schemaname, s.indexrelname) AS subject,
-    format('Index `%s` on `%s.%s` has not been scanned since %s (%s ago) but is maintained '
-           'on every write; it takes %s.', s.indexrelname, s.schemaname, s.relname,
+    format('%s.%s', c.nspname, c.relname) AS subject,
+    format('Index `%s` on `%s.%s`%s has not been scanned since %s (%s ago) but is '
+           'maintained on every write; it takes %s.', c.relname, c.nspname, c.table_name,
+           CASE WHEN c.relkind = 'I' THEN format(' (on its %s partitions)', u.partitions)
+                ELSE '' END,
            to_char(stats.since, 'YYYY-MM-DD HH24:MI TZ'),
            justify_interval(date_trunc('minute', now() - stats.since)),
-           pg_size_pretty(pg_relation_size(s.indexrelid))) AS message,
-    pg_relation_size(s.indexrelid) AS index_bytes
-FROM pg_stat_user_indexes AS s
-JOIN pg_index AS i ON i.indexrelid = s.indexrelid
+           pg_size_pretty(u.bytes)) AS message,
+    u.bytes AS index_bytes
+FROM candidates AS c
+JOIN usage AS u ON u.indexrelid = c.indexrelid
 CROSS JOIN stats
-WHERE s.idx_scan = 0
-  AND NOT i.indisunique
-  AND NOT i.indisprimary
-  AND i.indisvalid
-  AND s.schemaname <> ALL (ARRAY['information_schema', 'dbsafe'])
-  AND NOT EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = s.indexrelid)
+WHERE u.scans = 0
   AND now() - stats.since
       >= coalesce(nullif(current_setting('dbsafe.unused_index_min_age', true), ''),
                   '7 days')::interval
-ORDER BY pg_relation_size(s.indexrelid) DESC, 1
+ORDER BY u.bytes DESC, 1
