@@ -2,7 +2,7 @@
 -- severity: warning
 -- since: 0.1.0
 -- summary: Foreign key has no index on its referencing columns.
--- help: Create an index whose leading columns are the foreign key's columns, with CREATE INDEX CONCURRENTLY.
+-- help: Create an index whose leading columns are the foreign key's columns, with CREATE INDEX CONCURRENTLY (a partitioned table refuses it: create one ON ONLY the table, then each partition's concurrently, and attach them).
 --
 -- ## Why
 -- Every DELETE of a parent row, and every UPDATE of its key, looks up the referencing rows;
@@ -12,9 +12,13 @@
 -- ## Not flagged
 -- A foreign key whose columns are the leading columns of a valid, non-partial index, in any
 -- order (an index on `(customer_id, created_at)` serves a foreign key on `customer_id`).
--- Foreign keys of partitions are reported once, on the partitioned table.
+-- Foreign keys of partitions are reported once, on the partitioned table; not at all when
+-- every partition has such an index of its own (the lookup reads each through it), though
+-- one on the partitioned table would also give partitions created later theirs.
 WITH fk AS (
-    SELECT con.oid, con.conname, con.conrelid, con.conkey, n.nspname, t.relname
+    SELECT con.oid, con.conname, con.conrelid, con.conkey, n.nspname, t.relname, t.relkind,
+           (SELECT array_agg(a.attname ORDER BY a.attname) FROM pg_attribute AS a
+            WHERE a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)) AS key_names
     FROM pg_constraint AS con
     JOIN pg_class AS t ON t.oid = con.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
@@ -41,4 +45,21 @@ WHERE NOT EXISTS (
       AND i.indpred IS NULL
       AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
 )
+  -- A partitioned table without such an index of its own, whose every partition has one:
+  -- the lookup reads each partition through its index (columns matched by name, as a
+  -- partition may number them otherwise).
+  AND NOT (fk.relkind = 'p' AND EXISTS (
+      SELECT FROM pg_partition_tree(fk.conrelid) AS part WHERE part.isleaf)
+    AND NOT EXISTS (
+      SELECT FROM pg_partition_tree(fk.conrelid) AS part
+      WHERE part.isleaf
+        AND NOT EXISTS (
+            SELECT FROM pg_index AS i
+            WHERE i.indrelid = part.relid
+              AND i.indisvalid
+              AND i.indpred IS NULL
+              AND (SELECT array_agg(a.attname ORDER BY a.attname)
+                   FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1]) AS k (attnum)
+                   JOIN pg_attribute AS a ON a.attrelid = part.relid
+                                         AND a.attnum = k.attnum) = fk.key_names)))
 ORDER BY 1
