@@ -2912,7 +2912,8 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
             continue
         gone = table_key in p.dropped_relations and p.target.relation(*table_key) is None
         if c.action in (DROP, ALTER) and not gone:
-            p.emit("drop_policies", f"DROP POLICY {name} ON {table}", subject=c.subject)
+            p.emit("drop_policies", f"DROP POLICY {name} ON {table}",
+                   *_changed_policy_gap(p, c), subject=c.subject)
         if c.action in (ADD, ALTER):
             relation = p.target.relation(*table_key)
             policy = next((x for x in relation.policies if x.name == c.identity[2]), None) \
@@ -2937,6 +2938,22 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
         again = next((x for x in relation.policies if x.name == policy_name), None)
         if again is not None:
             _create_policy(p, relation, again)
+
+
+def _changed_policy_gap(p: _Plan, c: Change) -> list[Hazard]:
+    """A changed policy is dropped before the script's other steps and created after them
+    (its new expressions may read what they make): on a table with row security enabled,
+    queries in between see the table without it."""
+    source = p.source.relation(c.identity[0], c.identity[1])
+    if c.action != ALTER or source is None or not source.rls_enabled:
+        return []
+    policy = next((x for x in source.policies if x.name == c.identity[2]), None)
+    if policy is None:
+        return []
+    gap = "rows it hides are visible" if not policy.permissive \
+        else "rows it lets through are hidden"
+    return [Hazard("policy-gap", f"Policy `{c.subject}` changes: it is dropped here and "
+                   f"created again once the rest of the script has run; in between, {gap}.")]
 
 
 def _create_policy(p: _Plan, relation: Relation, policy: Policy) -> None:

@@ -142,6 +142,26 @@ def test_a_recreated_materialized_view_is_named_a_long_scan_only_when_its_query_
     assert len(created) == 1
     assert [h.kind for s in created for h in s.hazards] == ([hazard] if hazard else [])
 
+@pytest.mark.parametrize(("kind", "rls", "gap"), [
+    ("PERMISSIVE", True, "rows it lets through are hidden"),   # pagila's customer_store
+    ("RESTRICTIVE", True, "rows it hides are visible"),
+    ("PERMISSIVE", False, None),                               # no row security: no gap
+])
+def test_a_changed_policy_names_the_gap_between_its_drop_and_its_creation(
+        kind: str, rls: bool, gap: str | None, new_database: Callable[[], str],
+        tmp_path: Path) -> None:
+    # Dropped before the script's other steps, created after them: in between the table
+    # is read without it.
+    table = ("CREATE TABLE public.c (id integer, store integer);" +
+             ("ALTER TABLE public.c ENABLE ROW LEVEL SECURITY;" if rls else ""))
+    policy = f"CREATE POLICY by_store ON public.c AS {kind} USING (store = "
+    _, statements = _round_trip(new_database, tmp_path, f"{table}{policy}1);",
+                                f"{table}{policy}2);")
+    dropped = [s for s in statements if s.sql.startswith("DROP POLICY")]
+    assert len(dropped) == 1
+    assert [h.message.split("; in between, ")[-1] for h in dropped[0].hazards
+            if h.kind == "policy-gap"] == ([f"{gap}."] if gap else [])
+
 @pytest.mark.parametrize(("old", "new", "value"), [
     ("character varying(10)", "character varying(5)", "'abcdefghij'"),
     ("text", "character(3)", "'abcdef'"),
