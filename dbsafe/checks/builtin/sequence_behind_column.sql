@@ -19,9 +19,9 @@
 --
 -- ## Not flagged
 -- Sequences that `CYCLE` (their values are meant to come round again), columns of other
--- than integer and numeric types, partitions and inheriting tables whose parent's column
--- the same sequence feeds (the parent's values include theirs), and sequences or columns
--- dbsafe's role may not read. Finding the highest value reads an index on the column when
+-- than integer and numeric types, partitions whose parent's column the same sequence feeds
+-- (the parent's values include theirs), and sequences or columns dbsafe's role may not read.
+-- A table others inherit from is weighed by its own rows, each inheriting table by its own. Finding the highest value reads an index on the column when
 -- there is one, else scans the table, bounded by `check-timeout`.
 WITH feeds AS (
     -- serial (OWNED BY, deptype 'a') and identity (deptype 'i') columns
@@ -50,10 +50,13 @@ fed AS (
         format('SELECT array_to_tsvector(ARRAY[CASE WHEN is_called THEN last_value + %s '
                'ELSE last_value END::text]) FROM %I.%I', s.seqincrement, sn.nspname,
                sc.relname) AS next_query,
-        format('SELECT array_to_tsvector(ARRAY[v::text]) FROM (SELECT %s(%I) AS v FROM %I.%I) '
+        -- A table others inherit from holds its own rows only (a unique constraint does not
+        -- reach its children, each checked with its own); a partitioned table, its partitions'.
+        format('SELECT array_to_tsvector(ARRAY[v::text]) FROM (SELECT %s(%I) AS v FROM %s%I.%I) '
                'AS m WHERE v IS NOT NULL',
                CASE WHEN s.seqincrement > 0 THEN 'max' ELSE 'min' END, a.attname,
-               tn.nspname, t.relname) AS held_query
+               CASE WHEN t.relkind = 'r' THEN 'ONLY ' ELSE '' END, tn.nspname, t.relname)
+            AS held_query
     FROM feeds AS f
     JOIN pg_sequence AS s ON s.seqrelid = f.seq_oid
     JOIN pg_class AS sc ON sc.oid = f.seq_oid
@@ -64,10 +67,11 @@ fed AS (
     WHERE NOT s.seqcycle
       AND t.relkind IN ('r', 'p')
       AND a.atttypid = ANY (ARRAY['int2', 'int4', 'int8', 'numeric']::regtype[])
-      AND NOT EXISTS (SELECT FROM pg_inherits AS i
-                      JOIN feeds AS parent ON parent.table_oid = i.inhparent
-                                          AND parent.seq_oid = f.seq_oid
-                      WHERE i.inhrelid = f.table_oid)
+      AND NOT (t.relispartition
+               AND EXISTS (SELECT FROM pg_inherits AS i
+                           JOIN feeds AS parent ON parent.table_oid = i.inhparent
+                                               AND parent.seq_oid = f.seq_oid
+                           WHERE i.inhrelid = f.table_oid))
       AND has_sequence_privilege(s.seqrelid, 'SELECT')
       AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
       AND tn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
