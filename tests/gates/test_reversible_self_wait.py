@@ -250,6 +250,32 @@ def downgrade():
 }
 
 
+# The application's module (alembic.ini's `prepend_sys_path = .`), imported once per process.
+APPDB = """CONNECTIONS = []
+
+
+def connection(engine):
+    if not CONNECTIONS:
+        CONNECTIONS.append(engine.raw_connection())
+    return CONNECTIONS[0]
+"""
+
+
+def write_app_history(root: Path, revisions: dict[str, str]) -> Path:
+    """A history under alembic's own env.py (one transaction per command) and the
+    application's module its revisions may import (`APPDB`)."""
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
+    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
+    (root / "appdb.py").write_text(APPDB)
+    previous = None
+    for rev, body in revisions.items():
+        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
+        previous = rev
+    return root
+
+
 @pytest.mark.timeout(180)
 def test_a_downgrade_that_waits_only_behind_the_revisions_above_it_is_not_said_to_fail(
         tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
@@ -258,15 +284,7 @@ def test_a_downgrade_that_waits_only_behind_the_revisions_above_it_is_not_said_t
     for was r03's, taken in the same command, and hid the column order r02 really leaves.
     Run again with r02's downgrade first, its session then holds `composes` for r01's
     DROP TABLE (DBS132 again)."""
-    versions = tmp_path / "p" / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    root = tmp_path / "p"
-    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
-    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
-    previous = None
-    for rev, body in APP_SESSION.items():
-        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
-        previous = rev
+    root = write_app_history(tmp_path / "p", APP_SESSION)
     result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
                              new_database=more_databases, fast_min=1, split_min=None,
                              throwaway=True)
@@ -301,15 +319,6 @@ def downgrade():
     op.add_column("events", sa.Column("compose_id", sa.Integer))
     connection(op.get_bind().engine).cursor().execute("SELECT count(*) FROM composes")
 '''}
-# The application's module (alembic.ini's `prepend_sys_path = .`), imported once per process.
-APPDB = """CONNECTIONS = []
-
-
-def connection(engine):
-    if not CONNECTIONS:
-        CONNECTIONS.append(engine.raw_connection())
-    return CONNECTIONS[0]
-"""
 
 
 @pytest.mark.timeout(180)
@@ -319,16 +328,7 @@ def test_a_connection_dbsafe_ended_is_not_reused_by_the_walks_next_command(
     no revision named (an exception out of the walk); each command after one in which dbsafe
     ended a connection now gets a new child, as a new `alembic` run is a new process, where
     r02's next downgrade failed on the dead connection (a false DBS412)."""
-    root = tmp_path / "p"
-    versions = root / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
-    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
-    (root / "appdb.py").write_text(APPDB)
-    previous = None
-    for rev, body in APP_CONNECTION.items():
-        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
-        previous = rev
+    root = write_app_history(tmp_path / "p", APP_CONNECTION)
     result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
                              new_database=more_databases, fast_min=1, split_min=None,
                              throwaway=True)
@@ -359,16 +359,7 @@ def test_the_round_trip_after_dbsafe_ended_a_connection_runs_in_a_new_child(
     """freshmaker's b17231ee8220: r02's round trip ran in the walk's child that still held
     the connection dbsafe had ended, and its downgrade failed on it (a false DBS412 instead
     of the index it leaves)."""
-    root = tmp_path / "p"
-    versions = root / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (root / "alembic.ini").write_text(ALEMBIC_INI.format(url="driver://user:pass@localhost/db"))
-    (root / "migrations" / "env.py").write_text(ENV_PY["well_behaved"])
-    (root / "appdb.py").write_text(APPDB)
-    previous = None
-    for rev, body in LEFT_INDEX.items():
-        (versions / f"{rev}.py").write_text(_HEAD.format(rev=rev, down=repr(previous)) + body)
-        previous = rev
+    root = write_app_history(tmp_path / "p", LEFT_INDEX)
     result = reversible.walk(AlembicProject(root / "alembic.ini"), database_url, root=root,
                              new_database=more_databases, fast_min=1, split_min=None,
                              throwaway=True)
