@@ -55,8 +55,8 @@ from dbsafe.lint.statement import (
     strings,
     type_name,
 )
-from dbsafe.lint.types import rewrites
 from dbsafe.pg.names import object_name
+from dbsafe.pg.types import rewrites, type_from_text
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -915,13 +915,6 @@ def _volatility(definition: str) -> str:
     return function_volatility(parse_statement(definition))[1]
 
 
-@lru_cache(maxsize=1024)
-def type_from_text(text: str) -> TypeName | None:
-    """A snapshot's type string (`character varying(20)`) as a `TypeName`."""
-    statement = parse_statement(f"CREATE TABLE t (c {text})")
-    return statement.columns[0].type if statement.columns else None
-
-
 # -- the context rules receive ---------------------------------------------------------
 
 
@@ -1021,7 +1014,7 @@ class LintContext:
         return domain.base if domain is not None and domain.base is not None else column_type
 
     def type_change_rewrites(self, old: TypeName, new: TypeName) -> bool | None:
-        """Does changing a column from `old` to `new` rewrite its table (`lint.types.rewrites`
+        """Does changing a column from `old` to `new` rewrite its table (`pg.types.rewrites`
         of the types stored, in this session's TimeZone)? DBS110, DBS122 and DBS127 ask."""
         return rewrites(self.stored_type(old), self.stored_type(new),
                         utc=self.timezone_utc and self.target_version >= 120000)

@@ -31,6 +31,7 @@ from typing import Any
 
 from dbsafe.core import Location
 from dbsafe.pg.plpgsql import executed_sql, read_do_block
+from dbsafe.pg.types import TypeName, type_name
 
 Node = Mapping[str, Any]
 
@@ -46,32 +47,6 @@ class ParseFailure:
 
     message: str  # PostgreSQL's message, e.g. 'syntax error at or near "("'
     offset: int  # 0-based character offset into the statement's SQL
-
-
-@dataclass(frozen=True, slots=True)
-class TypeName:
-    """A column type as PostgreSQL resolves its spelling (`character varying(20)` -> varchar).
-
-    `name` is the catalog name (`int4`, `varchar`, `bpchar`, `timestamptz`, `text`, or a user
-    type); `schema` is None for built-in spellings and unqualified names.
-    """
-
-    name: str
-    schema: str | None = None
-    mods: tuple[int, ...] = ()
-    array: bool = False
-
-    def __str__(self) -> str:
-        text = _TYPE_DISPLAY.get(self.name, self.name) if self.schema is None else \
-            f"{self.schema}.{self.name}"
-        if self.mods:
-            text += "(" + ",".join(str(m) for m in self.mods) + ")"
-        return text + ("[]" if self.array else "")
-
-
-_TYPE_DISPLAY = {"bpchar": "char", "varbit": "bit varying", "int4": "integer",
-                 "int8": "bigint", "int2": "smallint", "float8": "double precision",
-                 "float4": "real", "bool": "boolean"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,36 +586,6 @@ def setting_changes(s: Statement) -> Iterator[tuple[str, str | None, bool]]:
 
 # -- deriving facts ----------------------------------------------------------------------
 
-
-def type_name(node: Node | None) -> TypeName | None:
-    """The `TypeName` node as a `TypeName` fact."""
-    if not node:
-        return None
-    node = node.get("TypeName", node)
-    names = strings(node.get("names"))
-    if not names:
-        return None
-    schema = names[-2] if len(names) > 1 else None
-    if schema == "pg_catalog":
-        schema = None
-    name = names[-1]
-    if schema is None:
-        name = _TYPE_ALIASES.get(name, name)
-    mods = []
-    for mod in node.get("typmods") or ():
-        value = constant(mod)
-        if isinstance(value, int):
-            mods.append(value)
-    if name == "interval":
-        mods = []  # the typmod of interval encodes fields too; only the type matters here
-    return TypeName(name, schema, tuple(mods), bool(node.get("arrayBounds")))
-
-
-_TYPE_ALIASES = {"int": "int4", "integer": "int4", "bigint": "int8", "smallint": "int2",
-                 "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial",
-                 "decimal": "numeric", "boolean": "bool", "float": "float8", "real": "float4",
-                 "character varying": "varchar", "timestamp without time zone": "timestamp",
-                 "timestamp with time zone": "timestamptz"}
 
 _CONTYPES = {"CONSTR_CHECK": "check", "CONSTR_FOREIGN": "foreign", "CONSTR_PRIMARY": "primary",
              "CONSTR_UNIQUE": "unique", "CONSTR_EXCLUSION": "exclusion",

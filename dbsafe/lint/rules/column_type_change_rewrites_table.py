@@ -64,7 +64,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, is_plain_column
-from dbsafe.lint.types import stored_as
+from dbsafe.pg.types import stored_as
 
 # New types some other type reaches without a rewrite (besides the same type).
 _CHEAP_TARGETS = {"varchar", "text", "numeric", "varbit", "timestamp", "timestamptz", "time",
