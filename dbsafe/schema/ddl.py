@@ -2099,6 +2099,48 @@ def _length_checked(new_type: str, old_type: str) -> bool:
     return new_type.startswith(_BITS) and old_type.startswith("bit")  # bit, bit varying
 
 
+def _type_change_hazards(p: _Plan, relation: Relation, column: str, subject: str,
+                         old_type: str, new_type: str | None) -> list[Hazard]:
+    """What changing `column` from `old_type` to `new_type` does under its ACCESS EXCLUSIVE
+    lock, as lint's DBS110 and DBS127 say it (`pg.types.rewrites`, verified with
+    `pg_relation_filenode`): a rewrite of the table and its indexes, or none (`varchar(10)`
+    to `text`, a wider `numeric`), when only each validated CHECK using the column is
+    checked again (a scan) and each index whose expression or WHERE uses it built again.
+    "May rewrite" where that depends on more than the two types: a domain, an enum, a
+    collation, `timestamp` to `timestamptz` (the session's TimeZone); `new_type` None."""
+    from dbsafe.pg.types import rewrites, type_from_text
+
+    table = relation.qualified_name
+    may = Hazard("table-rewrite", f"Changing `{subject}` to {new_type or 'its new collation'} "
+                 f"may rewrite `{table}` and its indexes under an ACCESS EXCLUSIVE lock; reads "
+                 "and writes wait.")
+    if new_type is None or _domain_base(p.source, old_type) != old_type \
+            or _domain_base(p.target, new_type) != new_type:
+        return [may]
+    old, new = type_from_text(old_type), type_from_text(new_type)
+    rewritten = rewrites(old, new) if old is not None and new is not None else None
+    if rewritten is None:
+        return [may]
+    if rewritten:
+        return [Hazard("table-rewrite", f"Changing `{subject}` to {new_type} rewrites `{table}` "
+                       "and its indexes under an ACCESS EXCLUSIVE lock; reads and writes wait.")]
+    hazards = [Hazard("access-exclusive-lock", f"Changing `{subject}` to {new_type} takes an "
+                      f"ACCESS EXCLUSIVE lock on `{table}`; the stored values stay as they are "
+                      "(no rewrite).")]
+    hazards += [Hazard("long-scan", f"Checks constraint `{k.name}` again: a full scan of "
+                       f"`{table}` while reads and writes wait.")
+                for k in relation.constraints
+                if k.kind == "check" and k.validated
+                and column in _columns_read(k.definition, "constraint")]
+    hazards += [Hazard("long-scan", f"Builds index `{i.name}` again: a full scan of `{table}` "
+                       "while reads and writes wait.")
+                for i in relation.indexes
+                if (i.predicate and column in _columns_read(i.predicate, "expression"))
+                or any("(" in key and column in _columns_read(key, "expression")
+                       for key in i.columns)]
+    return hazards
+
+
 def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
     column = relation.column(c.identity[2])
     if column is None:
@@ -2111,14 +2153,13 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                                     for x in p.changes):
             return
         collate = f" COLLATE {column.collation}" if column.collation else ""
-        hazards = [Hazard("table-rewrite", f"Changing `{subject}` to {column.type} may rewrite "
-                          f"`{relation.qualified_name}` and its indexes under an ACCESS "
-                          "EXCLUSIVE lock; reads and writes wait.")]
         source_column = p.source.relation(c.identity[0], c.identity[1])
         old_default = source_column.column(column.name) if source_column else None
         source_type = old_default.type if old_default is not None else ""
         from_enum = any(_type_is(source_type, e.schema, e.name, p.source.search_path)
                         for e in p.source.enums)
+        hazards = _type_change_hazards(p, relation, column.name, subject, source_type,
+                                       column.type if a == "type" and not from_enum else None)
         path = UNKNOWN if from_enum or a != "type" else conversion(
             _domain_base(p.source, source_type), _domain_base(p.target, column.type))
         keyed = _keyed_by(p, relation, column.name) if a == "type" else None
@@ -2155,8 +2196,9 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             # No USING: PostgreSQL's assignment coercion then refuses a value that is too
             # long, where an explicit cast (`USING col::varchar(5)`) would silently cut it.
             using = ""
-            hazards = [Hazard("table-rewrite", hazards[0].message + f" A value longer than "
-                              f"{column.type} allows makes it fail; nothing is cut.")]
+            if hazards[0].kind == "table-rewrite":  # (a wider length holds every value)
+                hazards = [Hazard("table-rewrite", hazards[0].message + f" A value longer "
+                                  f"than {column.type} allows makes it fail; nothing is cut.")]
         elif from_enum:
             # No cast leads from an enum to another type but through text
             via = "text" + "[]" * source_type.count("[]")

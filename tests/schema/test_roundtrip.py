@@ -332,6 +332,45 @@ def test_a_column_type_no_cast_leads_to_is_left_for_a_hand_written_using(
     assert left == {"public.t.at", "public.t.at2"}
 
 
+def test_a_type_change_is_said_to_rewrite_only_where_postgresql_rewrites(
+        new_database: Callable[[], str]) -> None:
+    # `varchar(10)` to `text` and a wider `numeric` only relabel the column (pagila's
+    # varchar columns were all said to "may rewrite"); what still scans is each CHECK using
+    # the column and each index whose expression uses it, as DBS110 and DBS127 say.
+    a_url, b_url = new_database(), new_database()
+    shape = ("CREATE TABLE public.t (name {}, amount {} CHECK (amount > 0), code {}, "
+             "label {});"
+             "CREATE INDEX t_lower ON public.t (lower(name)); CREATE INDEX t_name ON public.t "
+             "(name); CREATE INDEX t_code ON public.t (code);")
+    a = _build(a_url, shape.format("varchar(10)", "numeric(10,2)", "integer", "varchar(10)") +
+               "INSERT INTO public.t VALUES ('a', 1, 1, 'b');")
+    b = _build(b_url, shape.format("text", "numeric(12,2)", "bigint", "varchar(20)"))
+    statements = plan(a, b, diff(a, b))
+    retyped = {s.subject: s for s in statements if " TYPE " in s.sql}
+    assert {subject: sorted(h.kind for h in s.hazards) for subject, s in retyped.items()} == {
+        "public.t.name": ["access-exclusive-lock", "long-scan"],  # t_lower built again
+        "public.t.amount": ["access-exclusive-lock", "long-scan"],  # its CHECK checked again
+        "public.t.code": ["table-rewrite"],
+        "public.t.label": ["access-exclusive-lock"]}
+    assert "Builds index `t_lower` again" in retyped["public.t.name"].hazards[1].message
+    assert "no rewrite" in retyped["public.t.label"].hazards[0].message
+
+    # PostgreSQL agrees: the table keeps its file through each statement said not to rewrite
+    # it; the index on lower(name) gets a new one, the plain one on name does not.
+    files = ("SELECT c.relname, pg_relation_filenode(c.oid) FROM pg_class c "
+             "WHERE c.relname IN ('t', 't_lower', 't_name')")
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        for subject in ("public.t.label", "public.t.amount", "public.t.name"):
+            before = dict(conn.execute(files).fetchall())
+            conn.execute(retyped[subject].sql)
+            after = dict(conn.execute(files).fetchall())
+            assert after["t"] == before["t"] and after["t_name"] == before["t_name"], subject
+        assert after["t_lower"] != before["t_lower"]
+        before = dict(conn.execute(files).fetchall())
+        conn.execute(retyped["public.t.code"].sql)
+        assert dict(conn.execute(files).fetchall())["t"] != before["t"]
+
+
 def test_a_column_in_a_partition_key_keeps_its_type_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL refuses ALTER COLUMN ... TYPE on a column a partition key reads, a
