@@ -254,8 +254,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # statements as one transaction; 14: drizzle-kit's files each in a transaction, as drizzle-orm's
 # migrate() runs them, and only those its journal lists; 15: histories using pgmq build on its
 # stand-in, its queue tables read with their columns; 16: of a supabase folder only the files
-# its CLI applies, `<timestamp>_name.sql` directly in it; Realtime's and Vault's stand-ins).
-_INTROSPECTED = 16
+# its CLI applies, `<timestamp>_name.sql` directly in it; Realtime's and Vault's stand-ins;
+# 17: and those Lovable applied, `<timestamp>-<uuid>.sql`).
+_INTROSPECTED = 17
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

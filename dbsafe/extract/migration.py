@@ -93,7 +93,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
     order. Of a `supabase/migrations` folder, only the files supabase's CLI applies
     (`<timestamp>_name.sql`, not in a subfolder), each in a transaction, as it runs them
-    (`supabase_cli_folder`).
+    (`supabase_cli_folder`), and those Lovable applied (`<timestamp>-<uuid>.sql`).
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -115,7 +115,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}")
             if supabase_cli_folder(path):
-                found = [p for p in found if p.parent == path and _SUPABASE_FILE.fullmatch(p.name)]
+                found = [p for p in found if p.parent == path and _supabase_applied(p.name)]
                 if not found:
                     raise SourceError(f"no SQL migrations under {path}: supabase's CLI runs "
                                       "only the files named <timestamp>_name.sql directly in it")
@@ -419,8 +419,19 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
 
 
 # The files supabase's CLI applies (`migrateFilePattern` in its pkg/migration/file.go); it
-# skips any other name, saying so, and reads no subfolder (`ListLocalMigrations`).
+# skips any other name, saying so, and reads no subfolder (`ListLocalMigrations`). Lovable
+# wrote `<timestamp>-<uuid>.sql` (`<timestamp>-.sql` untitled) before it took the CLI's `_`,
+# and ran each file on the project's database itself, not through the CLI: those ran too.
 _SUPABASE_FILE = re.compile(r"[0-9]+_.*\.sql")
+_LOVABLE_FILE = re.compile(
+    r"[0-9]+-(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?\.sql")
+
+
+def _supabase_applied(name: str) -> bool:
+    """Whether a file of a `supabase/migrations` folder named `name` ran on the project's
+    database: one the CLI applies, or one Lovable applied."""
+    return _SUPABASE_FILE.fullmatch(name) is not None or \
+        _LOVABLE_FILE.fullmatch(name) is not None
 
 
 def supabase_cli_folder(folder: Path) -> bool:

@@ -220,6 +220,31 @@ def test_a_supabase_folder_runs_only_what_supabases_cli_applies(tmp_path: Path,
     assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
 
 
+def test_a_supabase_folder_runs_the_files_lovable_applied(tmp_path: Path,
+                                                          database_url: str) -> None:
+    # Lovable named its files `<timestamp>-<uuid>.sql` (`<timestamp>-.sql` untitled) before
+    # it took the CLI's `_`, and ran each on the project's database itself: the CLI's pattern
+    # skips them, yet the later files alter what they create (noteful-supabase-clone: 83 of
+    # its 84 files). Without them the ALTER fails with 42P01.
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20250609234010-de1700cf-28fa-4e49-93c8-656aabefb3d2.sql":
+            "CREATE TABLE blocks (id uuid PRIMARY KEY);\n",
+        "20250610020234-.sql": "ALTER TABLE blocks ADD COLUMN title text;\n",
+        "20250812204306_2e870132-0e59-43f5-be21-f725fcfc59d4.sql":
+            "ALTER TABLE blocks ADD COLUMN body text;\n",
+        "20250813000000-notes.sql": "ALTER TABLE nothing ADD COLUMN x int;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert [m.path for m in migrations] == [
+        "supabase/migrations/20250609234010-de1700cf-28fa-4e49-93c8-656aabefb3d2.sql",
+        "supabase/migrations/20250610020234-.sql",
+        "supabase/migrations/20250812204306_2e870132-0e59-43f5-be21-f725fcfc59d4.sql"]
+    assert all(m.starts_in_transaction for m in migrations)
+    assert apply_sql_migrations(migrations, database_url, platform="supabase") == ()
+    assert columns(database_url, "blocks") == ["id", "title", "body"]
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {
