@@ -141,8 +141,9 @@ _CHUNK = 32
 # getAuthedSupabase(event)`) is a client; 112: a value given to a table function (`FROM
 # unnest(${ids})`) or a schema-qualified function (`pgmq.send('q', ${msg})`) is a value; 113:
 # `pysqlite3` (the standalone build of sqlite3) is SQLite; 114: Supabase's `pgmq_public` is
-# unknown beside pgmq's stand-in too
-_CACHE_VERSION = 114
+# unknown beside pgmq's stand-in too; 115: a table a failed migration statement gives a column
+# it lacks (`UPDATE t SET c`, an INSERT's columns, ALTER/RENAME COLUMN) has unknown columns
+_CACHE_VERSION = 115
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

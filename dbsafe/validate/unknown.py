@@ -117,6 +117,9 @@ class Unknown:
                              if snapshot.find_relation(name, schema) is None)
             schemas.update(schema for schema, _ in named
                            if schema and schema not in snapshot.schemas)
+            # A column it gives a relation the schema has, that the schema's relation lacks:
+            # production's relation has it, so it was made or altered outside the migrations.
+            relations.update(_lacking_a_column(statements, snapshot))
             for raw in statements:
                 node = raw.stmt
                 if (isinstance(node, ast.IndexStmt) and node.relation is not None
@@ -207,6 +210,53 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     missing = [(schema, name) for schema, name in _relations_named(statements)
                if snapshot.find_relation(name, schema) is None]
     return bool(missing) and all(schema in stand_ins for schema, _ in missing)
+
+
+def _lacking_a_column(statements: Iterable[Any], snapshot: SchemaSnapshot) -> set[str]:
+    """The relations of `snapshot` that lack a column `statements` (pglast's) give them by
+    name: the target of an `UPDATE ... SET`, an `INSERT`'s column list, `ALTER TABLE ...
+    ALTER/DROP COLUMN` (not `IF EXISTS`) and `RENAME COLUMN`. (A column of an expression
+    belongs to whichever relation resolution finds: no proof about one relation.)
+
+    >>> from pglast import parse_sql
+    >>> from dbsafe.schema.model import Column, Relation, SchemaSnapshot
+    >>> snapshot = SchemaSnapshot(relations=(Relation("public", "t", "table",
+    ...     (Column("a", "int", 1),)),))
+    >>> [sorted(_lacking_a_column(parse_sql(sql), snapshot)) for sql in (
+    ...     "UPDATE t SET a = 1, b = 2", "INSERT INTO t (a) VALUES (1)",
+    ...     "ALTER TABLE t ALTER COLUMN c TYPE text", "ALTER TABLE t RENAME COLUMN d TO e",
+    ...     "ALTER TABLE t DROP COLUMN IF EXISTS f", "UPDATE t SET a = 1 WHERE z = 2",
+    ...     "UPDATE u SET b = 1")]
+    [['t'], [], ['t'], ['t'], [], [], []]
+    """
+    from pglast import ast
+    from pglast.enums import AlterTableType, ObjectType
+
+    named_columns = (AlterTableType.AT_AlterColumnType, AlterTableType.AT_DropColumn,
+                     AlterTableType.AT_ColumnDefault, AlterTableType.AT_SetNotNull,
+                     AlterTableType.AT_DropNotNull)
+    found: set[str] = set()
+    for raw in statements:
+        node = raw.stmt
+        columns: list[str] = []
+        if isinstance(node, ast.UpdateStmt):
+            columns = [t.name for t in node.targetList or () if t.name]
+        elif isinstance(node, ast.InsertStmt):
+            columns = [t.name for t in node.cols or () if t.name]
+        elif isinstance(node, ast.AlterTableStmt):
+            columns = [cmd.name for cmd in node.cmds or ()
+                       if isinstance(cmd, ast.AlterTableCmd) and cmd.name
+                       and cmd.subtype in named_columns and not cmd.missing_ok]
+        elif isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_COLUMN \
+                and node.subname and not node.missing_ok:
+            columns = [node.subname]
+        relation = getattr(node, "relation", None)
+        if not columns or relation is None or not relation.relname:
+            continue
+        known = snapshot.find_relation(relation.relname, relation.schemaname)
+        if known is not None and not set(columns) <= {c.name for c in known.columns}:
+            found.add(relation.relname)
+    return found
 
 
 def _relations_named(statements: Iterable[Any]) -> list[tuple[str | None, str]]:

@@ -513,6 +513,41 @@ def test_a_relation_a_failed_migration_statement_reads_is_unknown_not_missing(
         ("DBS302", 2), ("DBS301", 3)]
 
 
+def test_a_table_a_failed_migration_statement_gives_a_column_it_lacks_is_unknown(
+        tmp_path: Path) -> None:
+    # supabase-kindness-collective: its table was made in production with other columns
+    # than its migration gives it; a later migration, `UPDATE ... SET reviewed_at = now()`,
+    # fails on the throwaway (42703). It ran in production, so production's table has
+    # `reviewed_at`, and what else it holds was made outside the migrations: the app's
+    # `reviewed_at`, `notes` were false DBS302. A column only a WHERE names proves nothing
+    # of its table (which table it is, is the query's resolution), nor does a column the
+    # table has.
+    root = make_project(tmp_path, {
+        "20240101000000_init.sql":
+            "create table public.verifications (id bigint, status text, admin_notes text);\n"
+            "create table public.donations (id bigint, amount int);\n"
+            "create table public.coupons (id bigint, code text);\n",
+        "20240102000000_approve.sql":
+            "update public.verifications set status = 'approved', reviewed_at = now();\n"
+            "update public.donations set amount = 1 where nosuch = 2;\n"
+            "insert into public.coupons (code, code) values ('a', 'b');\n"})
+    (root / "src" / "queries.sql").unlink()
+    (root / "src" / "app.ts").write_text(
+        "import { createClient } from '@supabase/supabase-js'\n"
+        "const supabase = createClient('u', 'k')\n"
+        "export async function load() {\n"
+        "  await supabase.from('verifications').select('id, reviewed_at, notes')\n"
+        "  await supabase.from('donations').select('id, nosuch')\n"
+        "  await supabase.from('coupons').select('id, nosuch')\n"
+        "}\n")
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings
+                  if f.code != "DBS006") == [
+        ("DBS302", 5, "public.donations.nosuch"), ("DBS302", 6, "public.coupons.nosuch")]
+    assert sorted(dict(f.context)["PostgreSQL"][:5] for f in report.findings
+                  if f.code == "DBS006") == ["42701", "42703", "42703"]
+
+
 STRIPE_SCHEMA_MIGRATION = 'create table if not exists "stripe"."invoices" (id text primary key, customer text);\n'
 STRIPE_QUERIES = ("select customer from stripe.invoices where id = 'in_1';\n"
                   "delete from stripe.active_entitlements where customer = 'c';\n"
