@@ -65,6 +65,9 @@ class MigrationStatement:
     # rendered offline, read from a file, or run outside a transaction block).
     observed: Observed | None = None
     waited: Waited | None = None  # captured: a lock it waited for from its own migration
+    # The file's bytes of a statement that are not all UTF-8 (`sql` shows those as U+FFFD):
+    # what PostgreSQL is sent, for it to refuse them as it would (22021).
+    raw: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,12 +149,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     migrations = []
     for file in sorted(keys, key=keys.__getitem__):
         try:
-            text = file.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
+            # Bytes that are not UTF-8 kept as they are (surrogate escapes) until each
+            # statement is made (`_statement`): a Latin-1 comment, a broken emoji.
+            text = file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+        except OSError as exc:
             raise SourceError(f"cannot read migration {file}: {exc}") from None
         shown = display_path(file, root)
         statements = tuple(
-            MigrationStatement(f.sql, f.location(0))
+            _statement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
         )
         in_transaction = (wrapped_in_transaction or runner_wraps_in_transaction(text)
@@ -160,6 +165,24 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
     return migrations
+
+
+def _statement(sql: str, location: Location) -> MigrationStatement:
+    """A statement read from a file, whose bytes that are not UTF-8 (surrogate escapes in
+    `sql`) are shown and parsed as U+FFFD and sent to PostgreSQL as they are: a runner
+    (supabase's CLI, psql) sends the file's bytes, which PostgreSQL refuses (22021), that
+    statement only.
+
+    >>> latin1 = _statement("SELECT 'caf\\udce9'", Location("x.sql", 1))
+    >>> latin1.sql == "SELECT 'caf\\ufffd'", latin1.raw
+    (True, b"SELECT 'caf\\xe9'")
+    """
+    try:
+        sql.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = sql.encode("utf-8", "surrogateescape")
+        return MigrationStatement(raw.decode("utf-8", "replace"), location, raw=raw)
+    return MigrationStatement(sql, location)
 
 
 # gobuffalo/pop's and ory/popx's migration files: `<version>_<name>[.<dialect>]

@@ -198,7 +198,7 @@ def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[Statemen
         try:
             if in_block:
                 conn.execute("SAVEPOINT dbsafe_statement")
-            _execute(conn, statement.sql)
+            _execute(conn, statement.sql, statement.raw)
             if in_block:
                 conn.execute("RELEASE SAVEPOINT dbsafe_statement")
         except psycopg.OperationalError as exc:
@@ -220,7 +220,7 @@ def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[Statemen
         conn.execute("COMMIT")
     for statement, failure in later:
         try:
-            conn.execute(statement.sql)
+            conn.execute(statement.raw if statement.raw is not None else statement.sql)
         except psycopg.Error as exc:
             failures.append(_failure(statement.sql, statement.location, exc))
         else:
@@ -228,14 +228,15 @@ def _apply_file(conn: psycopg.Connection, migration: Migration) -> list[Statemen
     return sorted(failures, key=lambda f: (f.location.line, f.location.column))
 
 
-def _execute(conn: psycopg.Connection, sql: str) -> None:
-    """Run one migration statement. A `COPY ... FROM stdin` (pg_dump's way to load rows,
+def _execute(conn: psycopg.Connection, sql: str, raw: bytes | None = None) -> None:
+    """Run one migration statement: its file's bytes when they are not all UTF-8 (`raw`,
+    which PostgreSQL refuses with 22021). A `COPY ... FROM stdin` (pg_dump's way to load rows,
     which follow it in the file) runs as a COPY given no rows, and a `COPY ... TO stdout`
     has its rows read and dropped: sent as a plain statement either leaves the connection
     in the middle of a COPY. Rows are no schema; the COPY still checks its table and columns."""
     direction = _client_copy(sql)
-    if direction is None:
-        conn.execute(sql)
+    if direction is None or raw is not None:
+        conn.execute(raw if raw is not None else sql)
         return
     with conn.cursor() as cursor, cursor.copy(sql) as copy:
         if direction == "out":

@@ -239,6 +239,18 @@ def test_a_supabase_folder_lints_each_file_as_one_transaction(tmp_path: Path) ->
         ("20240102000000_b.sql", 1, "DBS102")]
 
 
+def test_a_migration_whose_bytes_are_not_utf8_is_linted(tmp_path: Path) -> None:
+    # Its statements are read with U+FFFD for the bytes that are not UTF-8 (edupro's broken
+    # emoji), rather than the folder being refused ("cannot read migration", exit 2).
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_a.sql").write_text("CREATE TABLE a (id int);\n")
+    (folder / "20240102000000_b.sql").write_bytes(
+        b"-- \xe9t\xe9 (Latin-1)\nCREATE INDEX a_id ON a (id);\n")
+    settings = Settings(project_root=tmp_path, select=("DBS101",))
+    assert _codes(commands.lint(settings, [folder])) == [("20240102000000_b.sql", 2, "DBS101")]
+
+
 def _drizzle_folder(root: Path) -> Path:
     # drizzle-kit's `out` folder: the journal names the files drizzle-orm's migrate() runs,
     # in its order, all pending ones in one transaction. `0001_abandoned.sql` is a file

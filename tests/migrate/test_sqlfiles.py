@@ -245,6 +245,26 @@ def test_a_supabase_folder_runs_the_files_lovable_applied(tmp_path: Path,
     assert columns(database_url, "blocks") == ["id", "title", "body"]
 
 
+def test_a_statement_whose_bytes_are_not_utf8_is_refused_by_postgresql_alone(
+        tmp_path: Path, database_url: str) -> None:
+    # edupro's migration has a broken emoji (`\xf0\x9f\x94\\x90`) in a RAISE NOTICE: the
+    # folder could not be read at all ("cannot read migration", exit 2, validate and lint).
+    # Sent as the file has them, PostgreSQL refuses those bytes (22021), that statement only.
+    folder = write(tmp_path / "supabase" / "migrations", {
+        "20240101000000_a.sql": "CREATE TABLE a (id int);\n"})
+    (folder / "20240102000000_b.sql").write_bytes(
+        b"CREATE TABLE b (id int);\n"
+        b"DO $$ BEGIN RAISE NOTICE '\xf0\x9f\x94\\x90 done'; END $$;\n"
+        b"CREATE TABLE c (id int);\n")
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert "\ufffd" in migrations[1].statements[1].sql  # shown and parsed as U+FFFD
+    failures = apply_sql_migrations(migrations, database_url, platform="supabase")
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("supabase/migrations/20240102000000_b.sql", 2, "22021")]
+    assert {"public.a", "public.b", "public.c"} <= relations(database_url)
+
+
 def test_the_supabase_stand_in_holds_what_migrations_reference(tmp_path: Path,
                                                               database_url: str) -> None:
     folder = write(tmp_path / "supabase" / "migrations", {
