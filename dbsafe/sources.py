@@ -487,6 +487,16 @@ class SqlFolder:
         return [replace(m, starts_in_transaction=True)
                 if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
 
+    def unrun_statements(self) -> list[str]:
+        """The statements of the folder's files its runner does not run, which may have
+        been run some other way (`unrun_files`): what they make is unknown to validate."""
+        from dbsafe.extract.migration import sql_migrations, unrun_files
+
+        files = unrun_files(self.path)
+        if not files:
+            return []
+        return [s.sql for m in sql_migrations(files, root=self.root) for s in m.statements]
+
     @contextlib.contextmanager
     def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:
         """A throwaway server with the migrations applied: its URL and what failed."""

@@ -307,6 +307,30 @@ def _listed_selection(found: list[Path]) -> tuple[list[Path], dict[Path, int], s
     return kept, rank, wrapped
 
 
+def unrun_files(folder: Path) -> list[Path]:
+    """The `.sql` files of `folder` its runner does not run, which may have been run some
+    other way (by hand, by the project's own script): those supabase's CLI skips by their
+    name (quivr's hand-run `local_20240107152745_ollama.sql`), and those drizzle-kit's
+    journal does not list (stay-rental's `0001_x.sql` to `0040_x.sql` beside its journal's
+    `0000_x.sql`, which its `run-all-migrations.ts` applies), unless a listed file has their
+    number: drizzle-kit numbers a file by its journal entry, so Dokploy's
+    `0130_abandoned_dagger.sql` beside the listed `0130_perpetual_screwball.sql` is the
+    leftover of a migration made again, never run. Down migrations never run.
+    """
+    if not folder.is_dir():
+        return []
+    files = sorted(p for p in folder.rglob("*.sql") if p.is_file() and not _down_file(p))
+    if supabase_cli_folder(folder):
+        return [p for p in files if not (p.parent == folder and _supabase_applied(p.name))]
+    listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \
+        if (folder / DRIZZLE_JOURNAL).is_file() else None
+    if listing is None or listing.names is None:
+        return []
+    listed_numbers = {name.partition("_")[0] for name in listing.names}
+    return [p for p in files if p.parent == folder and p.name not in listing.names
+            and p.name.partition("_")[0] not in listed_numbers]
+
+
 # golang-migrate's up migrations (and sqlx's, river's): golang-migrate's PostgreSQL
 # drivers send the whole file as one query, which PostgreSQL runs as one implicit
 # transaction when it holds several statements (CONCURRENTLY there fails with 25001); sqlx

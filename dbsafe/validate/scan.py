@@ -142,8 +142,9 @@ _CHUNK = 32
 # unnest(${ids})`) or a schema-qualified function (`pgmq.send('q', ${msg})`) is a value; 113:
 # `pysqlite3` (the standalone build of sqlite3) is SQLite; 114: Supabase's `pgmq_public` is
 # unknown beside pgmq's stand-in too; 115: a table a failed migration statement gives a column
-# it lacks (`UPDATE t SET c`, an INSERT's columns, ALTER/RENAME COLUMN) has unknown columns
-_CACHE_VERSION = 115
+# it lacks (`UPDATE t SET c`, an INSERT's columns, ALTER/RENAME COLUMN) has unknown columns;
+# 116: what the files of the schema's folder its runner does not run make is unknown
+_CACHE_VERSION = 116
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -281,7 +282,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 
         # A snapshot dumped from SQL migrations carries its own failures.
         unknown = Unknown.of([*(f.sql for f in source.failures if not f.applied_later),
-                              *(f.sql for f in snapshot.failed_statements)], snapshot)
+                              *(f.sql for f in snapshot.failed_statements)], snapshot,
+                             source.sql_folder.unrun_statements()
+                             if source.sql_folder is not None else ())
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     _js_names(settings), system_catalog, confirming,

@@ -73,9 +73,13 @@ class Unknown:
         return bool(self.ddl or self.functions)
 
     @classmethod
-    def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot) -> Unknown:
+    def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,
+           unrun: Iterable[str] = ()) -> Unknown:
         """What the `failed` statements would have made, and the schemas of `snapshot` that
-        are stand-ins.
+        are stand-ins; and what the `unrun` ones would make: the statements of the files
+        of the folder its runner does not run (`unrun_files`), which may have been run some
+        other way, so production may have what they make (one dbsafe cannot read changes
+        nothing: it is no migration that failed).
 
         >>> from dbsafe.schema.model import SchemaSnapshot
         >>> unknown = Unknown.of(["CREATE UNIQUE INDEX u ON t (a)", "CREATE TABLE x (v vec)",
@@ -96,10 +100,21 @@ class Unknown:
         relations: set[str] = set()
         functions: set[str] = set()
         extensions: set[str] = set()
-        failed = list(failed)
-        if failed:  # (PostgreSQL's parser is not loaded for the usual run, where none failed)
+        failed, unrun = list(failed), list(unrun)
+        if failed or unrun:  # (PostgreSQL's parser is not loaded for the usual run)
             from pglast import ast, parse_sql
             from pglast.parser import ParseError
+        made = FileDdl()
+        for sql in unrun:
+            made = made.after(sql)
+            try:
+                statements = parse_sql(sql)
+            except (ParseError, ValueError, RecursionError):
+                continue
+            for raw in statements:
+                _add_made(raw.stmt, relations, functions)
+        relations.update(made.relations)
+        schemas.update(made.schemas)
         for sql in failed:
             ddl = ddl.after(sql)
             try:
@@ -122,17 +137,8 @@ class Unknown:
             relations.update(_lacking_a_column(statements, snapshot))
             for raw in statements:
                 node = raw.stmt
-                if (isinstance(node, ast.IndexStmt) and node.relation is not None
-                        and node.relation.relname):
-                    relations.add(node.relation.relname)
-                elif isinstance(node, ast.CreateFunctionStmt) and node.funcname:
-                    functions.add(str(node.funcname[-1].sval))
-                elif isinstance(node, ast.CreatePublicationStmt | ast.AlterPublicationStmt):
-                    for item in node.pubobjects or ():
-                        table = getattr(getattr(item, "pubtable", None), "relation", None)
-                        if table is not None and table.relname:
-                            relations.add(table.relname)
-                elif isinstance(node, ast.CreateExtensionStmt) and node.extname:
+                _add_made(node, relations, functions)
+                if isinstance(node, ast.CreateExtensionStmt) and node.extname:
                     extensions.add(node.extname)
                     known = _EXTENSIONS.get(node.extname)
                     if known is not None:
@@ -210,6 +216,23 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     missing = [(schema, name) for schema, name in _relations_named(statements)
                if snapshot.find_relation(name, schema) is None]
     return bool(missing) and all(schema in stand_ins for schema, _ in missing)
+
+
+def _add_made(node: Any, relations: set[str], functions: set[str]) -> None:
+    """Add to `relations` and `functions` what the statement `node` (pglast's) makes that a
+    request may use beyond its relations' DDL (`FileDdl`): a unique index's table (an
+    upsert's `onConflict`), a function (`rpc()`), a publication's tables (Realtime)."""
+    from pglast import ast
+
+    if isinstance(node, ast.IndexStmt) and node.relation is not None and node.relation.relname:
+        relations.add(node.relation.relname)
+    elif isinstance(node, ast.CreateFunctionStmt) and node.funcname:
+        functions.add(str(node.funcname[-1].sval))
+    elif isinstance(node, ast.CreatePublicationStmt | ast.AlterPublicationStmt):
+        for item in node.pubobjects or ():
+            table = getattr(getattr(item, "pubtable", None), "relation", None)
+            if table is not None and table.relname:
+                relations.add(table.relname)
 
 
 def _lacking_a_column(statements: Iterable[Any], snapshot: SchemaSnapshot) -> set[str]:

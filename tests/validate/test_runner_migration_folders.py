@@ -122,3 +122,44 @@ def test_drizzle_kit_applies_only_the_files_its_journal_lists(tmp_path: Path) ->
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
     assert _codes(report) == []
+
+
+def test_what_a_file_its_runner_does_not_run_makes_is_unknown(tmp_path: Path) -> None:
+    """stay-rental's journal lists `0000_x.sql` only; its `0001_x.sql` to `0040_x.sql`, beside
+    it, are applied by its own `run-all-migrations.ts`: drizzle-orm never runs them, yet
+    production has what they make (46 false DBS301/DBS302). A supabase folder's file its CLI
+    skips by name was run by hand, if at all. Unknown, never missing; what no file makes is
+    still missing."""
+    drizzle = tmp_path / "drizzle"
+    _write(drizzle / "0000_init.sql", 'CREATE TABLE "users" ("id" int);\n')
+    _write(drizzle / "0001_listings.sql",
+           'CREATE TABLE listings (id int, title text);\n'
+           'ALTER TABLE users ADD COLUMN auth_user_id uuid;\n')
+    _write(drizzle / "meta" / "_journal.json", '{"version": "7", "dialect": "postgresql", '
+           '"entries": [{"idx": 0, "tag": "0000_init"}]}\n')
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    _write(tmp_path / "src" / "listings.ts",
+           "export const a = sql`SELECT title FROM listings`;\n"
+           "export const b = sql`SELECT auth_user_id FROM users`;\n"
+           "export const c = sql`SELECT id FROM landlords`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS301", 3)]
+
+
+def test_what_a_supabase_file_its_cli_skips_makes_is_unknown(tmp_path: Path) -> None:
+    folder = tmp_path / "supabase" / "migrations"
+    _write(folder / "20240101000000_init.sql", "create table public.notes (id bigint);\n")
+    _write(folder / "local_20240102000000_ollama.sql",
+           "create table public.vectors (id bigint, embedding text);\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\n")
+    _write(tmp_path / "src" / "app.ts",
+           "import { createClient } from '@supabase/supabase-js'\n"
+           "const supabase = createClient('u', 'k')\n"
+           "export const a = () => supabase.from('vectors').select('embedding')\n"
+           "export const b = () => supabase.from('notes').select('nope')\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 4)]
