@@ -19,7 +19,8 @@ a name containing "supabase" (`supabase`, `this.supabase`, `getSupabase()`), a v
 parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a factory imported
 from a module whose path names supabase or postgrest (`createClient` from
 `@supabase/supabase-js`, `useSupabaseClient()`), or a `client` kept by something named after
-supabase or PostgREST (`context.postgrest.client`, `const { client } = getAuthedSupabase(e)`).
+supabase or PostgREST (`context.postgrest.client`, `const { client } = getAuthedSupabase(e)`)
+or handed out by its `getClient()` (`this.supabaseService.getClient()`, `getAdminClient()`).
 `Array.from('abc')`, `supabase.storage.from`
 (and `supabaseStorage.from`, or any `.from(x).upload(...)`: a bucket) and a knex `.from('t')`
 are not requests, even on a variable named like a client that holds what another package
@@ -77,6 +78,8 @@ _CLIENT_WORD = re.compile(r"supabase", re.IGNORECASE)
 # `{ client: PostgrestClient }`), `const { client } = getAuthedSupabase(event)`.
 _CLIENT_HOLDER = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
+# A holder's method handing out its client: `getClient()`, `getAdminClient()`, `client()`.
+_CLIENT_GETTER = re.compile(r"get\w*Client|client")
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
 _CLIENT_CLASSES = frozenset({"SupabaseClient", "PostgrestClient"})
 # What supabase-js's `from()` returns (PostgrestQueryBuilder) has only these methods; a
@@ -562,6 +565,12 @@ class _Reader:
                 name = self.text(prop)
                 if name == "schema":
                     return self._is_client(obj)
+                if _CLIENT_GETTER.fullmatch(name):
+                    # `this.supabaseService.getClient()`: the client a holder named after
+                    # supabase or PostgREST hands out (NestJS's, Angular's services).
+                    held_by = _last_name(self, obj)
+                    return held_by is not None and bool(_CLIENT_HOLDER.search(held_by)) and (
+                        not _STORAGE_WORD.search(held_by))
                 return _client_name(name)
         return False
 

@@ -143,8 +143,9 @@ _CHUNK = 32
 # `pysqlite3` (the standalone build of sqlite3) is SQLite; 114: Supabase's `pgmq_public` is
 # unknown beside pgmq's stand-in too; 115: a table a failed migration statement gives a column
 # it lacks (`UPDATE t SET c`, an INSERT's columns, ALTER/RENAME COLUMN) has unknown columns;
-# 116: what the files of the schema's folder its runner does not run make is unknown
-_CACHE_VERSION = 116
+# 116: what the files of the schema's folder its runner does not run make is unknown; 117: the
+# client a holder named after supabase hands out (`this.supabaseService.getClient()`) is one
+_CACHE_VERSION = 117
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -47,3 +47,32 @@ def test_a_client_held_by_a_thing_named_after_supabase_or_postgrest_is_read(
         ("DBS302", 9, "public.profiles.nickname"),
         ("DBS302", 10, "public.profiles.idX"),
     ]
+
+
+_SERVICES = """\
+@Injectable()
+export class ProfilesService {
+  constructor(private readonly supabaseService: SupabaseService, private redis: RedisService) {}
+
+  async find(id: string) {
+    const { data } = await this.supabaseService.getClient().from('profiles').select('nickname')
+    const client = this.supabaseService.getAdminClient()
+    await client.from('User').select('emial')
+    await this.redis.getClient().from('keys').select('nope')
+    return this.supabaseStorage.getClient().from('avatars').list()
+  }
+}
+"""
+
+
+@pytest.mark.db
+def test_a_client_a_thing_named_after_supabase_hands_out_is_read(
+        database_url: str, tmp_path: Path) -> None:
+    # NestJS's and Angular's `SupabaseService` wraps the client: its requests were never read
+    # (ng-alain-gighub-supabase's ten repositories). A Redis service's client is none, and a
+    # storage holder's `from()` a bucket.
+    report = validate_module(database_url, tmp_path, _SCHEMA, "profiles.service.ts", _SERVICES)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 6, "public.profiles.nickname"),
+        ("DBS302", 8, "public.User.emial"),
+    ]
