@@ -245,12 +245,20 @@ def _sql_migrations_without_alembic(settings: Settings) -> list[Path]:
     """With no `alembic.ini`, the project's folder of SQL migrations, as validate finds it
     (`sql-migrations`, else `supabase/migrations`, ...): what `dbsafe lint` with no path
     lints. With one, alembic's revisions stay what it lints."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.migration import supabase_schemas_folder
     from dbsafe.migrate import AlembicProject
     from dbsafe.sources import sql_migrations_folder
 
     if AlembicProject.from_settings(settings).ini.is_file():
         return []
     folder = sql_migrations_folder(settings)
+    if folder is not None and settings.sql_migrations is None \
+            and supabase_schemas_folder(folder):
+        raise ConfigError(
+            f"{display_path(folder, settings.project_root)} is supabase's declarative schema, "
+            "which runs on no production database: lint the migrations `supabase db diff` "
+            "makes from it (supabase/migrations), or name the folder to lint it anyway")
     return [folder] if folder is not None else []
 
 

@@ -298,6 +298,9 @@ WORKSPACE_DEPTH = 2
 # `migration_lock.toml`: Giselle's `internal-packages/db/migrate`, teable's
 # `prisma/postgres/migrations`), for PostgreSQL, down to this many levels.
 MARKED_DEPTH = 5
+# With no folder of migrations at all, supabase's declarative schema (`supabase db diff`
+# makes the migrations from it): a new project's only statement of its schema.
+DECLARED_SCHEMA_FOLDER = "supabase/schemas"
 # Folders whose migrations are not the application's: examples, templates, test fixtures.
 # Never looked in (besides what discovery never walks: node_modules, git-ignored, ...).
 NOT_THE_APPLICATION = frozenset({"example", "examples", "sample", "samples", "template",
@@ -312,8 +315,9 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files under the project root; with
     none there, the one inside a workspace folder up to `WORKSPACE_DEPTH` levels down
     (`apps/web/supabase/migrations`); with none there either, the one a runner marks as
-    its PostgreSQL migrations' up to `MARKED_DEPTH` levels down (`_marked_folders`); each
-    time passing by what source discovery passes by (`node_modules`, git-ignored folders,
+    its PostgreSQL migrations' up to `MARKED_DEPTH` levels down (`_marked_folders`); with
+    none at all, supabase's declarative schema (`supabase/schemas`,
+    `_declared_schema_folders`); each time passing by what source discovery passes by (`node_modules`, git-ignored folders,
     `exclude`, ...) and `NOT_THE_APPLICATION`. Two found are an error, and so is one found
     beside another workspace folder's `alembic.ini`: dbsafe does not guess.
 
@@ -340,6 +344,8 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
         alembic = [root / name for name in nested if name.endswith("/alembic.ini")]
         if not found:
             found = _marked_folders(settings)
+        if not found:
+            found = _declared_schema_folders(settings)
         if found and alembic:
             # Another application of the repository keeps alembic migrations: its Python
             # would be checked against this folder's schema. dbsafe does not guess.
@@ -354,6 +360,20 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
             + ", ".join(_display(f, settings) for f in found)
             + "); choose one with --sql-migrations DIR or `sql-migrations` in [tool.dbsafe]")
     return found[0] if found else None
+
+
+def _declared_schema_folders(settings: Settings) -> list[Path]:
+    """With no folder of migrations anywhere, supabase's declarative schema: the
+    `supabase/schemas` folder at the root or in a workspace folder (`WORKSPACE_DEPTH`), whose
+    files `supabase db diff` makes the migrations from (`supabase_schemas_folder`)."""
+    from dbsafe.extract.files import workspace_folders
+
+    root = settings.project_root
+    if _holds_sql(root / DECLARED_SCHEMA_FOLDER):
+        return [root / DECLARED_SCHEMA_FOLDER]
+    nested = workspace_folders(root, (DECLARED_SCHEMA_FOLDER,), depth=WORKSPACE_DEPTH,
+                               exclude=settings.exclude, skip=NOT_THE_APPLICATION)
+    return [root / name for name in nested if _holds_sql(root / name)]
 
 
 def _marked_folders(settings: Settings) -> list[Path]:
@@ -431,7 +451,8 @@ def _require_migrations(settings: Settings) -> None:
             f"folder of SQL migrations ({', '.join(SQL_MIGRATION_FOLDERS)}) in "
             f"{_display(settings.project_root, settings)} or a folder up to "
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
-            "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml; "
+            "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
+            f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
             "the schema source")
@@ -524,6 +545,11 @@ class SqlFolder:
             digest.update(supabase_platform_sql().encode())
         if self.runner is not None:
             digest.update(RUNNER_HISTORY[self.runner].encode())
+        from dbsafe.extract.migration import supabase_schemas_folder
+
+        if supabase_schemas_folder(self.path):  # its schema_paths order the files
+            with contextlib.suppress(OSError):
+                digest.update((self.path.parent / "config.toml").read_bytes())
         excluded = settings.effective_cache_dir.resolve()
         for path in sorted(self.path.rglob("*")):
             if not path.is_file() or path.resolve().is_relative_to(excluded):
@@ -571,7 +597,10 @@ def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:
     from dbsafe.schema.model import SchemaSnapshot
 
     sql = SqlFolder.of(folder, settings)
-    description = f"sql migrations {_display(folder, settings)}"
+    from dbsafe.extract.migration import supabase_schemas_folder
+
+    kind = "declarative schema" if supabase_schemas_folder(folder) else "sql migrations"
+    description = f"{kind} {_display(folder, settings)}"
     cache_file = (settings.effective_cache_dir / f"sql-migrations-{sql.cache_key(settings)}.json"
                   if settings.use_cache else None)
     cached = _read_sql_cache(cache_file)

@@ -122,6 +122,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 if not found:
                     raise SourceError(f"no SQL migrations under {path}: supabase's CLI runs "
                                       "only the files named <timestamp>_name.sql directly in it")
+            declared = None
+            if supabase_schemas_folder(path):
+                declared = _declared_schema_order(path)
+                if declared is not None:
+                    found = [p for p in found if p in declared]
+                    if not found:
+                        raise SourceError(f"no SQL files under {path}: none matches the "
+                                          "schema_paths of its config.toml")
             found, autocommit = _pop_selection(found)
             found, listed, listed_wrapped = _listed_selection(found)
             wrapped |= listed_wrapped
@@ -131,7 +139,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                                   "meta/_journal.json) names others")
             order = _runner_order(path)
             keys.update((p, _version_key(p, path, order)) for p in found)
-            if supabase_cli_folder(path):
+            if declared is not None:  # config.toml's schema_paths order them
+                keys.update((p, (2, (), _natural_key(path) + ((0, declared[p]),)))
+                            for p in found)
+            if supabase_cli_folder(path) or supabase_schemas_folder(path):
                 wrapped.update(found)
             # (a listing's order replaces the file name's: the rest of the key, the
             # version folder's, still orders the versions)
@@ -460,7 +471,7 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     where natural order would put it first, before the table it alters exists."""
     if prisma_folder(folder):
         return _locale_key
-    if supabase_cli_folder(folder):
+    if supabase_cli_folder(folder) or supabase_schemas_folder(folder):
         return _byte_key
     return None
 
@@ -488,6 +499,39 @@ def supabase_cli_folder(folder: Path) -> bool:
     pkg/migration/file.go): every file runs in a transaction, a file of one statement too,
     so `CREATE INDEX CONCURRENTLY` there fails (25001) and a lock is held to the file's end."""
     return folder.name == "migrations" and folder.parent.name == "supabase"
+
+
+def supabase_schemas_folder(folder: Path) -> bool:
+    """Whether `folder` is `supabase/schemas`, the declarative schema supabase's CLI applies
+    to a shadow database (`supabase db diff` makes the migrations from it): with no
+    `supabase/migrations` yet, the only statement of the project's schema. Each file is sent
+    as one batch, so runs in a transaction (`SeedGlobals` in its pkg/migration/seed.go), in
+    the order `_declared_schema_order` gives, else walked by name, byte by byte."""
+    return folder.name == "schemas" and folder.parent.name == "supabase"
+
+
+def _declared_schema_order(folder: Path) -> dict[Path, int] | None:
+    """Each file config.toml's `[db.migrations] schema_paths` names, with its place, as
+    supabase's CLI reads them (`Glob.Files` in its pkg/config): the globs, relative to the
+    `supabase` folder, in their order, each one's matches sorted by name, each file once (a
+    `**` matches one folder level, as Go's `fs.Glob`, and Python's without `recursive`); a
+    file none matches is not applied. None: no `schema_paths`, every `.sql` file is."""
+    import glob
+    import tomllib
+
+    try:
+        config = tomllib.loads((folder.parent / "config.toml").read_text(encoding="utf-8"))
+        patterns = config["db"]["migrations"]["schema_paths"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return None
+    if not isinstance(patterns, list) or not patterns \
+            or not all(isinstance(p, str) for p in patterns):
+        return None
+    order: dict[Path, int] = {}
+    for pattern in patterns:
+        for match in sorted(glob.glob(pattern.removeprefix("./"), root_dir=folder.parent)):
+            order.setdefault(folder.parent / match, len(order))
+    return order
 
 
 def prisma_folder(folder: Path) -> bool:

@@ -956,3 +956,74 @@ def test_a_queue_of_pgmq_1_4_4_as_supabases_dashboard_wrote_it_is_checked(
 
     assert [(f.code, f.location.line, f.message) for f in report.findings] == [
         ("DBS302", 3, "`q_emails` has no column `headers`")]
+
+
+DECLARED = {
+    "types.sql": "create type public.status as enum ('open', 'done');\n",
+    "tables/b_tasks.sql": "create table public.tasks (id bigint primary key, project_id bigint "
+                          "references public.projects (id), state public.status);\n",
+    "tables/a_projects.sql": "create table public.projects (id bigint primary key, owner uuid "
+                             "references auth.users (id), name text);\n",
+    "policies.sql": "alter table public.tasks enable row level security;\n"
+                    "create policy own on public.tasks using (exists (select 1 from "
+                    "public.projects p where p.id = project_id and p.owner = auth.uid()));\n",
+}
+DECLARED_TS = """import { createClient } from '@supabase/supabase-js'
+const supabase = createClient('u', 'k')
+export async function load() {
+  await supabase.from('tasks').select('id, state, projects(name, title)')
+}
+"""
+
+
+def make_declared(root: Path, schema_paths: str | None) -> Path:
+    for name, text in DECLARED.items():
+        (root / "supabase" / "schemas" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "supabase" / "schemas" / name).write_text(text)
+    if schema_paths is not None:
+        (root / "supabase" / "config.toml").write_text(
+            f'project_id = "x"\n[db.migrations]\nschema_paths = {schema_paths}\n')
+    (root / "src").mkdir()
+    (root / "src" / "app.ts").write_text(DECLARED_TS)
+    return root
+
+
+def test_supabases_declarative_schema_is_the_schema_of_a_project_without_migrations(
+        tmp_path: Path) -> None:
+    """A new supabase project declares its schema in supabase/schemas and has no migrations
+    yet (w3labkr's ended in exit 2): its files run as supabase's CLI runs them, in the
+    order config.toml's schema_paths give (types, then tables/*, then the rest)."""
+    root = make_declared(tmp_path / "p", '["./schemas/types.sql", "./schemas/tables/*.sql", '
+                                         '"./schemas/*.sql"]')
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert findings(report) == [("DBS302", "src/app.ts", 4)]
+    assert report.summary["schema_source"].startswith("declarative schema ")
+
+    # Without schema_paths, by name as a walk finds them: policies.sql before the tables,
+    # tables/b_tasks.sql before types.sql, whose type it uses (and `tasks` is then unknown).
+    (root / "supabase" / "config.toml").unlink()
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert [(code, path) for code, path, _ in findings(report)] == [
+        ("DBS006", "supabase/schemas/policies.sql"), ("DBS006", "supabase/schemas/policies.sql"),
+        ("DBS006", "supabase/schemas/tables/b_tasks.sql")]
+
+
+def test_supabase_migrations_are_the_schema_beside_a_declarative_one(tmp_path: Path) -> None:
+    # The declared schema is what the next migration will make; production is what the
+    # migrations made.
+    root = make_declared(tmp_path / "p", None)
+    (root / "supabase" / "migrations").mkdir()
+    (root / "supabase" / "migrations" / "20240101000000_init.sql").write_text(
+        "create table public.tasks (id bigint primary key, state text);\n")
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert findings(report) == [("DBS305", "src/app.ts", 4)]  # no projects to embed yet
+
+
+def test_lint_leaves_a_declarative_schema_alone_unless_named(tmp_path: Path) -> None:
+    root = make_declared(tmp_path / "p", None)
+    found = dbsafe("lint", cwd=root)
+    assert found.returncode == 2, found.stdout
+    assert "supabase/schemas is supabase's declarative schema" in found.stderr
+    assert "Traceback" not in found.stderr
+    named = dbsafe("lint", "supabase/schemas", cwd=root)
+    assert named.returncode in (0, 1), named.stderr
