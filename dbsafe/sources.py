@@ -255,8 +255,10 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # migrate() runs them, and only those its journal lists; 15: histories using pgmq build on its
 # stand-in, its queue tables read with their columns; 16: of a supabase folder only the files
 # its CLI applies, `<timestamp>_name.sql` directly in it; Realtime's and Vault's stand-ins;
-# 17: and those Lovable applied, `<timestamp>-<uuid>.sql`).
-_INTROSPECTED = 17
+# 17: and those Lovable applied, `<timestamp>-<uuid>.sql`; 18: diesel's folders each
+# migration in a transaction, on its history table; Flyway's files holding CONCURRENTLY
+# outside one).
+_INTROSPECTED = 18
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -495,18 +497,15 @@ class SqlFolder:
                    settings.sql_migrations_in_transaction, runner, supabase_cli)
 
     def read(self) -> list:
-        """The migrations, in the order and with the transactions their runner uses:
-        supabase and Flyway (`V1__x.sql`) wrap each file in one."""
-        from dataclasses import replace
-
-        from dbsafe.extract.migration import flyway_file, sql_migrations
+        """The migrations, in the order and with the transactions their runner uses
+        (`sql_migrations`: supabase wraps each file in one, Flyway each `V1__x.sql` that
+        holds no statement it runs outside one, ...)."""
+        from dbsafe.extract.migration import sql_migrations
 
         # (drizzle-kit's journal and supabase's CLI folder, which files run and in a
         # transaction each, are read there: lint reads the folder the same way.)
-        migrations = sql_migrations([self.path], root=self.root,
-                                    wrapped_in_transaction=self.in_transaction)
-        return [replace(m, starts_in_transaction=True)
-                if m.file is not None and flyway_file(m.file.name) else m for m in migrations]
+        return sql_migrations([self.path], root=self.root,
+                              wrapped_in_transaction=self.in_transaction)
 
     def unrun_statements(self) -> list[str]:
         """The statements of the folder's files its runner does not run, which may have

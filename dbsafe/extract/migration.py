@@ -96,7 +96,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
     order. Of a `supabase/migrations` folder, only the files supabase's CLI applies
     (`<timestamp>_name.sql`, not in a subfolder), each in a transaction, as it runs them
-    (`supabase_cli_folder`), and those Lovable applied (`<timestamp>-<uuid>.sql`).
+    (`supabase_cli_folder`), and those Lovable applied (`<timestamp>-<uuid>.sql`). Flyway's files and diesel's migrations run in a transaction
+    unless they say not to (`_flyway_transaction`, `_diesel_transaction`); a file its
+    runner sends as one query (golang-migrate's, dbmate's `transaction:false`) is one
+    implicit transaction when it holds several statements.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -172,7 +175,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         )
         in_transaction = (wrapped_in_transaction or runner_wraps_in_transaction(text)
                           or pop_files.get(file, False) or file in wrapped
-                          or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1))
+                          or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
+                          or (flyway_file(file.name) and _flyway_transaction(file, statements))
+                          or _diesel_transaction(file, statements)
+                          or (len(_DBMATE_NO_TRANSACTION.findall(text)) == 1
+                              and len(_DBMATE_UP.findall(text)) == 1 and len(statements) > 1))
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
     return migrations
@@ -407,6 +414,16 @@ _NO_TRANSACTION = re.compile(
     re.IGNORECASE | re.MULTILINE)
 
 
+# dbmate's `transaction:false` sends the up section through lib/pq as one simple query:
+# PostgreSQL runs several statements there as one implicit transaction (25001 for
+# CONCURRENTLY beside anything else: dbmate's issues #126, #182, #285).
+# (A file of several up sections runs each on its own, with its own options: left to
+# `runner_wraps_in_transaction`.)
+_DBMATE_NO_TRANSACTION = re.compile(r"^[ \t]*--[ \t]*migrate:up\b.*\btransaction:false\b",
+                                    re.IGNORECASE | re.MULTILINE)
+_DBMATE_UP = re.compile(r"^--\s*migrate:up(?:\s*$|\s+\S+)", re.MULTILINE)
+
+
 def runner_wraps_in_transaction(text: str) -> bool:
     """Does the runner the file is annotated for run it inside one transaction? goose,
     sql-migrate and dbmate do unless told not to (`-- +goose NO TRANSACTION`,
@@ -434,6 +451,101 @@ def flyway_file(name: str) -> bool:
     (True, True, False)
     """
     return bool(_FLYWAY_VERSIONED.match(name) or _FLYWAY_REPEATABLE.match(name))
+
+
+def _flyway_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:
+    """Whether Flyway runs its migration `file` inside a transaction: yes, unless the
+    script's own `<file>.conf` sets `executeInTransaction`, or a statement is one Flyway's
+    PostgreSQL parser runs outside any (`detectCanExecuteInTransaction`: CREATE/DROP INDEX
+    CONCURRENTLY, VACUUM, ...). Such a file runs statement by statement (a file mixing both
+    kinds Flyway refuses unless `mixed` is set, and then runs the same way)."""
+    conf = file.with_name(file.name + ".conf")
+    if conf.is_file():
+        try:
+            for line in conf.read_text(encoding="utf-8-sig").splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "executeInTransaction":
+                    return value.strip().lower() != "false"
+        except (OSError, UnicodeDecodeError):
+            pass
+    return not any(_outside_transaction(s.sql) for s in statements)
+
+
+def _outside_transaction(sql: str) -> bool:
+    """Whether Flyway's PostgreSQL parser takes `sql` for a statement that cannot run in a
+    transaction (its `detectCanExecuteInTransaction`, PostgreSQL 12 and later); read by
+    PostgreSQL's parser.
+
+    >>> [_outside_transaction(s) for s in ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+    ...     "DROP INDEX CONCURRENTLY i", "VACUUM t", "ANALYZE t", "REINDEX SCHEMA s",
+    ...     "REINDEX TABLE CONCURRENTLY t", "CREATE INDEX i ON t (a)")]
+    [True, True, True, False, True, False, False]
+    """
+    from pglast import ast, parse_sql
+    from pglast.enums import DiscardMode, ObjectType, ReindexObjectType
+    from pglast.parser import ParseError
+
+    try:
+        parsed = parse_sql(sql)
+    except (ParseError, ValueError, RecursionError):
+        return False
+    if len(parsed) != 1:
+        return False
+    node = parsed[0].stmt
+    if isinstance(node, (ast.CreatedbStmt, ast.DropdbStmt, ast.CreateTableSpaceStmt,
+                         ast.DropTableSpaceStmt, ast.CreateSubscriptionStmt,
+                         ast.DropSubscriptionStmt, ast.AlterSystemStmt)):
+        return True
+    if isinstance(node, ast.IndexStmt):
+        return bool(node.concurrent)
+    if isinstance(node, ast.DropStmt):
+        return bool(node.concurrent) and node.removeType == ObjectType.OBJECT_INDEX
+    if isinstance(node, ast.ReindexStmt):
+        return node.kind in (ReindexObjectType.REINDEX_OBJECT_SCHEMA,
+                             ReindexObjectType.REINDEX_OBJECT_DATABASE,
+                             ReindexObjectType.REINDEX_OBJECT_SYSTEM)
+    if isinstance(node, ast.VacuumStmt):
+        return bool(node.is_vacuumcmd)
+    if isinstance(node, ast.DiscardStmt):
+        return node.target == DiscardMode.DISCARD_ALL
+    return False
+
+
+# diesel's first migration, which `diesel setup` writes into every PostgreSQL project's
+# migrations folder.
+_DIESEL_SETUP = "00000000000000_diesel_initial_setup"
+
+
+def diesel_folder(folder: Path) -> bool:
+    """Whether `folder` is diesel's migrations folder: it holds `diesel setup`'s first
+    migration, or lies beside (or holds) a `diesel.toml`."""
+    return (folder / _DIESEL_SETUP).is_dir() or (folder / "diesel.toml").is_file() \
+        or (folder.parent / "diesel.toml").is_file()
+
+
+def _diesel_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:
+    """Whether `file` is a diesel migration's `up.sql` that diesel runs in a transaction.
+
+    A diesel migration is a folder `<version>_<name>/` of diesel's migrations folder
+    (`diesel_folder`) holding `up.sql` and `down.sql`. diesel runs each in a transaction
+    of its own unless its `metadata.toml` says `run_in_transaction = false`; then it still
+    sends the file as one simple query (`batch_execute`), one implicit transaction when it
+    holds several statements (diesel_migrations' `MigrationHarness::run_migration`,
+    `run_sql_from_file`)."""
+    if file.name != "up.sql" or not (file.parent / "down.sql").is_file() \
+            or not diesel_folder(file.parent.parent):
+        return False
+    metadata = file.parent / "metadata.toml"
+    if metadata.is_file():
+        import tomllib
+
+        try:
+            if tomllib.loads(metadata.read_text(encoding="utf-8-sig")).get(
+                    "run_in_transaction", True) is False:
+                return len(statements) > 1
+        except (OSError, UnicodeDecodeError, ValueError):
+            pass
+    return True
 
 
 def _version_key(path: Path, folder: Path | None = None,

@@ -1,9 +1,10 @@
 """A folder of SQL migrations applied to a database: supabase, Flyway, goose, dbmate,
 golang-migrate, prisma, ... as `dbsafe.extract.migration.sql_migrations` orders them.
 
-Each file runs as its runner runs it: inside one transaction when the runner wraps it in
-one (supabase and Flyway always; goose, sql-migrate and dbmate unless the file says not
-to), else statement by statement. A statement that fails does not end the run: it is
+Each file runs as its runner runs it (`Migration.starts_in_transaction`, which
+`sql_migrations` sets): inside one transaction when the runner wraps it in one (supabase
+always; Flyway, goose, sql-migrate, dbmate and diesel unless the file says not to), else
+statement by statement. A statement that fails does not end the run: it is
 recorded (`StatementFailure`, at its file and line with PostgreSQL's message) and only it
 is lost: inside a transaction each statement runs under a savepoint, so the file's other
 statements stay. A statement PostgreSQL refuses inside a transaction block (`CREATE INDEX
@@ -15,7 +16,7 @@ file starts from a reset session, as its CLI does.
 
 For a supabase project, `SUPABASE_PLATFORM` (supabase.sql, next to this module) is applied
 first: a small stand-in for what the Supabase platform creates before any migration runs.
-For a folder of prisma migrate's, drizzle-kit's or supabase's CLI, the table that runner keeps
+For a folder of prisma migrate's, drizzle-kit's, diesel's or supabase's CLI, the table that runner keeps
 its history in (`RUNNER_HISTORY`) is created first: production has it, though no migration
 creates it.
 """
@@ -44,8 +45,9 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI). An application may read it (a health check counting `_prisma_migrations`, a script
-# renaming the versions in `supabase_migrations.schema_migrations`).
+# CLI; diesel). An application may read it (a health check counting `_prisma_migrations`, a
+# script renaming the versions in `supabase_migrations.schema_migrations`), and a migration
+# may use it (Lemmy's trigger on `__diesel_schema_migrations`).
 RUNNER_HISTORY = {
     "prisma": """CREATE TABLE "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -62,6 +64,11 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     id SERIAL PRIMARY KEY,
     hash text NOT NULL,
     created_at bigint
+)""",
+    # diesel's (`setup_migration_table.sql`; Lemmy's migrations put a trigger on it).
+    "diesel": """CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (
+    version VARCHAR(50) PRIMARY KEY NOT NULL,
+    run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 )""",
     # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
     # pkg/migration/history.go), and `seed_files` when it seeds.
@@ -81,13 +88,16 @@ CREATE TABLE IF NOT EXISTS supabase_migrations.seed_files (
 def migration_runner(folder: Path) -> str | None:
     """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
     for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
-    "drizzle" for drizzle-kit's (`meta/_journal.json`), else None."""
-    from dbsafe.extract.migration import DRIZZLE_JOURNAL, prisma_folder
+    "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
+    (`diesel_folder`), else None."""
+    from dbsafe.extract.migration import DRIZZLE_JOURNAL, diesel_folder, prisma_folder
 
     if prisma_folder(folder):
         return "prisma"
     if (folder / DRIZZLE_JOURNAL).is_file():
         return "drizzle"
+    if diesel_folder(folder):
+        return "diesel"
     return None
 
 

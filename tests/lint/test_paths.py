@@ -222,6 +222,52 @@ def test_a_golang_migrate_file_of_several_statements_is_one_transaction(tmp_path
     assert _codes(report) == [("000003_c.up.sql", 2, "DBS102")]
 
 
+def test_flyway_diesel_and_dbmate_files_are_linted_in_their_runners_transactions(
+        tmp_path: Path) -> None:
+    # As tests/migrate/test_sqlfiles.py runs them: Flyway and diesel wrap each migration in
+    # a transaction (the UPDATE runs while SET DEFAULT holds ACCESS EXCLUSIVE on `a`), but
+    # not Flyway's file of a lone CONCURRENTLY (Marquez's V47) nor diesel's with
+    # `run_in_transaction = false`; a file of several statements sent as one query (diesel's
+    # without its transaction, dbmate's `transaction:false`) is one implicit transaction.
+    alter = "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\nUPDATE a SET b = 0 WHERE b IS NULL;\n"
+    several = "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n"
+    flyway = tmp_path / "flyway"
+    flyway.mkdir()
+    (flyway / "V1__a.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (flyway / "V2__b.sql").write_text(alter)
+    (flyway / "V3__c.sql").write_text("CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (tmp_path / "diesel.toml").write_text("")
+    diesel = tmp_path / "migrations"
+    for version, text in (("2024-01-01-000000_a", "CREATE TABLE a (id int, b int);\n"),
+                          ("2024-01-02-000000_b", alter),
+                          ("2024-01-03-000000_c", "CREATE INDEX CONCURRENTLY a_id ON a (id);\n"),
+                          ("2024-01-04-000000_d", several)):
+        (diesel / version).mkdir(parents=True)
+        (diesel / version / "up.sql").write_text(text)
+        (diesel / version / "down.sql").write_text("SELECT 1;\n")
+    for version in ("2024-01-03-000000_c", "2024-01-04-000000_d"):
+        (diesel / version / "metadata.toml").write_text("run_in_transaction = false\n")
+    dbmate = tmp_path / "db" / "migrations"
+    dbmate.mkdir(parents=True)
+    (dbmate / "20240101000000_a.sql").write_text(
+        "-- migrate:up\nCREATE TABLE a (id int, b int);\n-- migrate:down\n")
+    (dbmate / "20240102000000_b.sql").write_text(
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (dbmate / "20240103000000_c.sql").write_text(
+        "-- migrate:up transaction:false\n" + several + "-- migrate:down\n")
+    settings = Settings(project_root=tmp_path, select=("DBS102", "DBS114"))
+
+    def codes(folder: Path) -> list[tuple[str, int, str]]:
+        return sorted((f.location.path, f.location.line, f.code)
+                      for f in commands.lint(settings, [folder]).findings
+                      if f.location is not None)
+
+    assert codes(flyway) == [("flyway/V2__b.sql", 2, "DBS114")]
+    assert codes(diesel) == [("migrations/2024-01-02-000000_b/up.sql", 2, "DBS114"),
+                             ("migrations/2024-01-04-000000_d/up.sql", 2, "DBS102")]
+    assert codes(dbmate) == [("db/migrations/20240103000000_c.sql", 3, "DBS102")]
+
+
 def test_a_supabase_folder_lints_each_file_as_one_transaction(tmp_path: Path) -> None:
     # supabase's CLI runs each file in a transaction, a file of one statement too: the
     # lone CONCURRENTLY index fails (25001, tests/migrate/test_sqlfiles.py), and the

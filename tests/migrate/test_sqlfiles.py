@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from dbsafe.extract.migration import sql_migrations
-from dbsafe.migrate.sqlfiles import apply_sql_migrations, supabase_platform_sql
+from dbsafe.migrate.sqlfiles import apply_sql_migrations, migration_runner, supabase_platform_sql
 
 pytestmark = pytest.mark.db
 
@@ -185,6 +185,79 @@ def test_a_golang_migrate_file_of_several_statements_runs_as_one_transaction(
 
     assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
         ("migrations/000003_c.up.sql", 2, "25001")]
+
+
+# A temporary table dropped at COMMIT lasts to the end of a transaction, and no further
+# outside one: the INSERT fails with 42P01 unless the file runs in a transaction.
+IN_A_TRANSACTION = ("CREATE TEMP TABLE scratch (id int) ON COMMIT DROP;\n"
+                    "INSERT INTO scratch VALUES (1);\n")
+
+
+def test_a_flyway_file_runs_in_a_transaction_unless_it_holds_concurrently(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway runs each migration in a transaction, unless a statement is one its PostgreSQL
+    # parser runs outside any (CREATE INDEX CONCURRENTLY, VACUUM, ...): Marquez's
+    # V47__add_lineage_event_indexes.sql builds its index so.
+    folder = write(tmp_path / "db" / "migration", {
+        "V1__a.sql": "CREATE TABLE a (id int);\n",
+        "V2__b.sql": IN_A_TRANSACTION,
+        "V3__c.sql": "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert apply_sql_migrations(migrations, database_url) == ()
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False]
+
+
+def test_a_diesel_folder_runs_each_migration_as_diesel_does(tmp_path: Path,
+                                                           database_url: str) -> None:
+    # diesel runs each `<version>_<name>/up.sql` in a transaction, unless its metadata.toml
+    # says `run_in_transaction = false`; even then the file is one simple query, one
+    # implicit transaction when it holds several statements (25001 for CONCURRENTLY).
+    # Its history table is there: Lemmy's migrations put a trigger on it.
+    (tmp_path / "diesel.toml").write_text("[print_schema]\nfile = \"src/schema.rs\"\n")
+    no_transaction = "run_in_transaction = false\n"
+    folder = write(tmp_path / "migrations", {
+        "2024-01-01-000000_a/up.sql": "CREATE TABLE a (id int, b int);\n",
+        "2024-01-02-000000_b/up.sql": IN_A_TRANSACTION,
+        "2024-01-03-000000_c/up.sql": "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "2024-01-03-000000_c/metadata.toml": no_transaction,
+        "2024-01-04-000000_d/up.sql": "SET lock_timeout = '1s';\n"
+                                      "CREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+        "2024-01-04-000000_d/metadata.toml": no_transaction,
+        "2024-01-05-000000_e/up.sql": "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql "
+                                      "AS $$BEGIN RETURN NULL; END$$;\n"
+                                      "CREATE TRIGGER t BEFORE TRUNCATE ON "
+                                      "__diesel_schema_migrations EXECUTE FUNCTION f();\n",
+    })
+    for version in folder.iterdir():
+        (version / "down.sql").write_text("SELECT 1;\n")
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url, runner=migration_runner(folder))
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("migrations/2024-01-04-000000_d/up.sql", 2, "25001")]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
+
+
+def test_a_dbmate_file_without_its_transaction_is_still_one_query(tmp_path: Path,
+                                                                 database_url: str) -> None:
+    # dbmate sends an up section through lib/pq as one query: with `transaction:false` and
+    # several statements, PostgreSQL still runs them as one implicit transaction (25001;
+    # dbmate's issues #126, #182, #285). Alone, CONCURRENTLY runs.
+    folder = write(tmp_path / "db" / "migrations", {
+        "20240101000000_a.sql": "-- migrate:up\nCREATE TABLE a (id int, b int);\n"
+                                "-- migrate:down\nDROP TABLE a;\n",
+        "20240102000000_b.sql": "-- migrate:up transaction:false\n"
+                                "CREATE INDEX CONCURRENTLY a_id ON a (id);\n-- migrate:down\n",
+        "20240103000000_c.sql": "-- migrate:up transaction:false\nSET search_path TO public;\n"
+                                "CREATE INDEX CONCURRENTLY a_b ON a (b);\n-- migrate:down\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("db/migrations/20240103000000_c.sql", 3, "25001")]
 
 
 def test_a_supabase_folder_runs_each_file_in_a_transaction(tmp_path: Path,
