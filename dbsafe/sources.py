@@ -255,9 +255,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # migrate() runs them, and only those its journal lists; 15: histories using pgmq build on its
 # stand-in, its queue tables read with their columns; 16: of a supabase folder only the files
 # its CLI applies, `<timestamp>_name.sql` directly in it; Realtime's and Vault's stand-ins;
-# 17: and those Lovable applied, `<timestamp>-<uuid>.sql`; 18: diesel's folders each
-# migration in a transaction, on its history table; Flyway's files holding CONCURRENTLY
-# outside one).
+# 17: and those Lovable applied, `<timestamp>-<uuid>.sql`; 18: diesel's and sqlx's folders
+# each migration in a transaction, on their history tables; Flyway's files holding
+# CONCURRENTLY outside one).
 _INTROSPECTED = 18
 
 

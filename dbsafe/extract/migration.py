@@ -8,6 +8,7 @@ stream so the lint engine knows which statements run inside a transaction block.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -96,10 +97,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     drizzle-kit's journal, temporal-sql-tool's manifest), and those it lists run in its
     order. Of a `supabase/migrations` folder, only the files supabase's CLI applies
     (`<timestamp>_name.sql`, not in a subfolder), each in a transaction, as it runs them
-    (`supabase_cli_folder`), and those Lovable applied (`<timestamp>-<uuid>.sql`). Flyway's files and diesel's migrations run in a transaction
-    unless they say not to (`_flyway_transaction`, `_diesel_transaction`); a file its
-    runner sends as one query (golang-migrate's, dbmate's `transaction:false`) is one
-    implicit transaction when it holds several statements.
+    (`supabase_cli_folder`), and those Lovable applied
+    (`<timestamp>-<uuid>.sql`). Flyway's files and diesel's and sqlx's migrations run in a
+    transaction unless they say not to (`_flyway_transaction`, `_diesel_transaction`,
+    `_sqlx_transaction`); a file its runner sends as one query (golang-migrate's, dbmate's
+    `transaction:false`) is one implicit transaction when it holds several statements.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -178,6 +180,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                           or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
                           or (flyway_file(file.name) and _flyway_transaction(file, statements))
                           or _diesel_transaction(file, statements)
+                          or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements))
                           or (len(_DBMATE_NO_TRANSACTION.findall(text)) == 1
                               and len(_DBMATE_UP.findall(text)) == 1 and len(statements) > 1))
         migrations.append(Migration(shown, statements, kind="sql", file=file,
@@ -509,6 +512,36 @@ def _outside_transaction(sql: str) -> bool:
     if isinstance(node, ast.DiscardStmt):
         return node.target == DiscardMode.DISCARD_ALL
     return False
+
+
+def sqlx_folder(folder: Path) -> bool:
+    """Whether `folder` is sqlx's migrations folder: it lies beside the `Cargo.toml` of a
+    crate depending on sqlx (`sqlx::migrate!()` and `sqlx migrate run` read `migrations`
+    there)."""
+    return _depends_on_sqlx(folder.parent.resolve())
+
+
+@functools.cache
+def _depends_on_sqlx(crate: Path) -> bool:
+    import tomllib
+
+    try:
+        manifest = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    tables = [manifest.get(key) for key in ("dependencies", "dev-dependencies")]
+    workspace = manifest.get("workspace")
+    if isinstance(workspace, dict):
+        tables.append(workspace.get("dependencies"))
+    return any(isinstance(table, dict) and "sqlx" in table for table in tables)
+
+
+def _sqlx_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:
+    """Whether sqlx runs a migration of its folder in a transaction: yes, unless the file
+    starts with `-- no-transaction`; even then it sends the file as one simple query, one
+    implicit transaction when it holds several statements (sqlx-postgres' `apply`,
+    `execute_migration`)."""
+    return not text.startswith("-- no-transaction") or len(statements) > 1
 
 
 # diesel's first migration, which `diesel setup` writes into every PostgreSQL project's

@@ -45,9 +45,10 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI; diesel). An application may read it (a health check counting `_prisma_migrations`, a
-# script renaming the versions in `supabase_migrations.schema_migrations`), and a migration
-# may use it (Lemmy's trigger on `__diesel_schema_migrations`).
+# CLI; diesel; sqlx). An application may read it (a health check counting
+# `_prisma_migrations`, a script renaming the versions in
+# `supabase_migrations.schema_migrations`), and a migration may use it (Lemmy's trigger on
+# `__diesel_schema_migrations`).
 RUNNER_HISTORY = {
     "prisma": """CREATE TABLE "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
@@ -70,6 +71,15 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     version VARCHAR(50) PRIMARY KEY NOT NULL,
     run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
 )""",
+    # sqlx's (`ensure_migrations_table` of sqlx-postgres).
+    "sqlx": """CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+)""",
     # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
     # pkg/migration/history.go), and `seed_files` when it seeds.
     "supabase": """CREATE SCHEMA IF NOT EXISTS supabase_migrations;
@@ -89,8 +99,8 @@ def migration_runner(folder: Path) -> str | None:
     """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
     for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
     "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
-    (`diesel_folder`), else None."""
-    from dbsafe.extract.migration import DRIZZLE_JOURNAL, diesel_folder, prisma_folder
+    (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), else None."""
+    from dbsafe.extract.migration import DRIZZLE_JOURNAL, diesel_folder, prisma_folder, sqlx_folder
 
     if prisma_folder(folder):
         return "prisma"
@@ -98,6 +108,8 @@ def migration_runner(folder: Path) -> str | None:
         return "drizzle"
     if diesel_folder(folder):
         return "diesel"
+    if sqlx_folder(folder):
+        return "sqlx"
     return None
 
 

@@ -222,13 +222,14 @@ def test_a_golang_migrate_file_of_several_statements_is_one_transaction(tmp_path
     assert _codes(report) == [("000003_c.up.sql", 2, "DBS102")]
 
 
-def test_flyway_diesel_and_dbmate_files_are_linted_in_their_runners_transactions(
+def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transactions(
         tmp_path: Path) -> None:
-    # As tests/migrate/test_sqlfiles.py runs them: Flyway and diesel wrap each migration in
+    # As tests/migrate/test_sqlfiles.py runs them: Flyway, diesel and sqlx wrap each migration in
     # a transaction (the UPDATE runs while SET DEFAULT holds ACCESS EXCLUSIVE on `a`), but
     # not Flyway's file of a lone CONCURRENTLY (Marquez's V47) nor diesel's with
-    # `run_in_transaction = false`; a file of several statements sent as one query (diesel's
-    # without its transaction, dbmate's `transaction:false`) is one implicit transaction.
+    # `run_in_transaction = false` nor sqlx's `-- no-transaction`; a file of several
+    # statements sent as one query (diesel's and sqlx's without their transaction, dbmate's
+    # `transaction:false`) is one implicit transaction.
     alter = "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\nUPDATE a SET b = 0 WHERE b IS NULL;\n"
     several = "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n"
     flyway = tmp_path / "flyway"
@@ -255,6 +256,14 @@ def test_flyway_diesel_and_dbmate_files_are_linted_in_their_runners_transactions
         "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n")
     (dbmate / "20240103000000_c.sql").write_text(
         "-- migrate:up transaction:false\n" + several + "-- migrate:down\n")
+    crate = tmp_path / "server"
+    (crate / "migrations").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\nsqlx = "0.8"\n')
+    (crate / "migrations" / "1_a.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (crate / "migrations" / "2_b.sql").write_text(alter)
+    (crate / "migrations" / "3_c.sql").write_text(
+        "-- no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (crate / "migrations" / "4_d.sql").write_text("-- no-transaction\n" + several)
     settings = Settings(project_root=tmp_path, select=("DBS102", "DBS114"))
 
     def codes(folder: Path) -> list[tuple[str, int, str]]:
@@ -266,6 +275,8 @@ def test_flyway_diesel_and_dbmate_files_are_linted_in_their_runners_transactions
     assert codes(diesel) == [("migrations/2024-01-02-000000_b/up.sql", 2, "DBS114"),
                              ("migrations/2024-01-04-000000_d/up.sql", 2, "DBS102")]
     assert codes(dbmate) == [("db/migrations/20240103000000_c.sql", 3, "DBS102")]
+    assert codes(crate / "migrations") == [("server/migrations/2_b.sql", 2, "DBS114"),
+                                           ("server/migrations/4_d.sql", 3, "DBS102")]
 
 
 def test_a_supabase_folder_lints_each_file_as_one_transaction(tmp_path: Path) -> None:

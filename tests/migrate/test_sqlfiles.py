@@ -240,6 +240,30 @@ def test_a_diesel_folder_runs_each_migration_as_diesel_does(tmp_path: Path,
     assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
 
 
+def test_a_sqlx_folder_runs_each_migration_as_sqlx_does(tmp_path: Path,
+                                                       database_url: str) -> None:
+    # sqlx (the `migrations` folder beside a crate's Cargo.toml depending on it: atuin's
+    # atuin-server-postgres) runs each file in a transaction unless it starts with
+    # `-- no-transaction`; even then the file is one simple query, one implicit transaction
+    # when it holds several statements. Its `_sqlx_migrations` table is there.
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\n'
+                                         'sqlx = { version = "0.8", features = ["postgres"] }\n')
+    folder = write(tmp_path / "migrations", {
+        "20240101000000_a.sql": "CREATE TABLE a (id int, b int);\n",
+        "20240102000000_b.sql": IN_A_TRANSACTION,
+        "20240103000000_c.sql": "-- no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "20240104000000_d.sql": "-- no-transaction\nSET lock_timeout = '1s';\n"
+                                "CREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+        "20240105000000_e.sql": "CREATE VIEW applied AS SELECT version FROM _sqlx_migrations;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url, runner=migration_runner(folder))
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("migrations/20240104000000_d.sql", 3, "25001")]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
+
+
 def test_a_dbmate_file_without_its_transaction_is_still_one_query(tmp_path: Path,
                                                                  database_url: str) -> None:
     # dbmate sends an up section through lib/pq as one query: with `transaction:false` and
