@@ -175,14 +175,18 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             _statement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
         )
-        in_transaction = (wrapped_in_transaction or runner_wraps_in_transaction(text)
-                          or pop_files.get(file, False) or file in wrapped
-                          or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
-                          or (flyway_file(file.name) and _flyway_transaction(file, statements))
-                          or _diesel_transaction(file, statements)
-                          or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements))
-                          or (len(_DBMATE_NO_TRANSACTION.findall(text)) == 1
-                              and len(_DBMATE_UP.findall(text)) == 1 and len(statements) > 1))
+        dbmate = _dbmate_sections(text, statements, shown)
+        if dbmate is not None:
+            statements, in_transaction = dbmate
+            in_transaction = in_transaction or wrapped_in_transaction
+        else:
+            in_transaction = (
+                wrapped_in_transaction or runner_wraps_in_transaction(text)
+                or pop_files.get(file, False) or file in wrapped
+                or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
+                or (flyway_file(file.name) and _flyway_transaction(file, statements))
+                or _diesel_transaction(file, statements)
+                or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements)))
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
     return migrations
@@ -417,14 +421,55 @@ _NO_TRANSACTION = re.compile(
     re.IGNORECASE | re.MULTILINE)
 
 
-# dbmate's `transaction:false` sends the up section through lib/pq as one simple query:
-# PostgreSQL runs several statements there as one implicit transaction (25001 for
-# CONCURRENTLY beside anything else: dbmate's issues #126, #182, #285).
-# (A file of several up sections runs each on its own, with its own options: left to
-# `runner_wraps_in_transaction`.)
-_DBMATE_NO_TRANSACTION = re.compile(r"^[ \t]*--[ \t]*migrate:up\b.*\btransaction:false\b",
-                                    re.IGNORECASE | re.MULTILINE)
-_DBMATE_UP = re.compile(r"^--\s*migrate:up(?:\s*$|\s+\S+)", re.MULTILINE)
+# dbmate's up sections (`upRegExp` in its pkg/dbmate/migration.go) and the option that
+# runs one outside a transaction.
+_DBMATE_UP = re.compile(r"^--\s*migrate:up(?:[ \t]*$|[ \t]+(?P<options>.*))", re.MULTILINE)
+_DBMATE_NO_TRANSACTION = re.compile(r"(?:^|\s)transaction:false(?:\s|$)")
+
+
+def _dbmate_sections(text: str, statements: tuple[MigrationStatement, ...], path: str
+                     ) -> tuple[tuple[MigrationStatement, ...], bool] | None:
+    """The statements of a dbmate file as dbmate runs them, and whether the first runs in a
+    transaction; None for a file that is not dbmate's (no `-- migrate:up`).
+
+    dbmate runs each up section of a file on its own, in a transaction unless its line says
+    `transaction:false` -- and even then it sends the section through lib/pq as one simple
+    query (`tx.Exec(up)`), which PostgreSQL runs as one implicit transaction when it holds
+    several statements (25001 for CONCURRENTLY beside anything else: dbmate's issues #126,
+    #182, #285). Between two sections the transaction ends (a generated COMMIT) and the next
+    one's begins (a generated BEGIN).
+
+    >>> from dbsafe.core import Location
+    >>> text = ("-- migrate:up\\nCREATE TABLE a (id int);\\n-- migrate:down\\n"
+    ...         "-- migrate:up transaction:false\\nCREATE INDEX CONCURRENTLY i ON a (id);\\n")
+    >>> run, first = _dbmate_sections(text, (MigrationStatement("CREATE TABLE a (id int)",
+    ...     Location("x.sql", 2, 1)), MigrationStatement("CREATE INDEX CONCURRENTLY i ON a (id)",
+    ...     Location("x.sql", 5, 1))), "x.sql")
+    >>> first, [(s.sql.split()[0], s.generated) for s in run]
+    (True, [('CREATE', False), ('COMMIT', True), ('CREATE', False)])
+    """
+    marks = [(text.count("\n", 0, m.start()) + 1,
+              _DBMATE_NO_TRANSACTION.search(m.group("options") or "") is None)
+             for m in _DBMATE_UP.finditer(text)]
+    if not marks:
+        return None
+    sections: list[list[MigrationStatement]] = [[] for _ in marks]
+    for statement in statements:
+        index = max((i for i, (line, _) in enumerate(marks) if line <= statement.location.line),
+                    default=0)
+        sections[index].append(statement)
+    in_transaction = [wraps or len(section) > 1
+                      for (_, wraps), section in zip(marks, sections, strict=True)]
+    run: list[MigrationStatement] = []
+    for index, section in enumerate(sections):
+        if index:
+            at = Location(path, marks[index][0], 1)
+            if in_transaction[index - 1]:
+                run.append(MigrationStatement("COMMIT", at, generated=True))
+            if in_transaction[index]:
+                run.append(MigrationStatement("BEGIN", at, generated=True))
+        run.extend(section)
+    return tuple(run), in_transaction[0]
 
 
 def runner_wraps_in_transaction(text: str) -> bool:

@@ -256,6 +256,9 @@ def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transac
         "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n")
     (dbmate / "20240103000000_c.sql").write_text(
         "-- migrate:up transaction:false\n" + several + "-- migrate:down\n")
+    (dbmate / "20240104000000_d.sql").write_text(  # each up section on its own
+        "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY a_b2 ON a (b);\n"
+        "-- migrate:down\n-- migrate:up\n" + alter + "-- migrate:down\n")
     crate = tmp_path / "server"
     (crate / "migrations").mkdir(parents=True)
     (crate / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\nsqlx = "0.8"\n')
@@ -274,7 +277,8 @@ def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transac
     assert codes(flyway) == [("flyway/V2__b.sql", 2, "DBS114")]
     assert codes(diesel) == [("migrations/2024-01-02-000000_b/up.sql", 2, "DBS114"),
                              ("migrations/2024-01-04-000000_d/up.sql", 2, "DBS102")]
-    assert codes(dbmate) == [("db/migrations/20240103000000_c.sql", 3, "DBS102")]
+    assert codes(dbmate) == [("db/migrations/20240103000000_c.sql", 3, "DBS102"),
+                             ("db/migrations/20240104000000_d.sql", 6, "DBS114")]
     assert codes(crate / "migrations") == [("server/migrations/2_b.sql", 2, "DBS114"),
                                            ("server/migrations/4_d.sql", 3, "DBS102")]
 

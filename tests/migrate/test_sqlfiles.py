@@ -284,6 +284,27 @@ def test_a_dbmate_file_without_its_transaction_is_still_one_query(tmp_path: Path
         ("db/migrations/20240103000000_c.sql", 3, "25001")]
 
 
+def test_each_up_section_of_a_dbmate_file_runs_on_its_own(tmp_path: Path,
+                                                          database_url: str) -> None:
+    # dbmate (since 2025) runs each `-- migrate:up` section of a file on its own, with the
+    # options of its own line: a lone CONCURRENTLY without its transaction, then a section
+    # in a transaction (its temporary table lasts to its end), then one of several
+    # statements without, one implicit transaction (25001).
+    folder = write(tmp_path / "db" / "migrations", {
+        "20240101000000_a.sql": "-- migrate:up\nCREATE TABLE a (id int, b int);\n",
+        "20240102000000_b.sql": "-- migrate:up transaction:false\n"
+                                "CREATE INDEX CONCURRENTLY a_id ON a (id);\n-- migrate:down\n\n"
+                                "-- migrate:up\n" + IN_A_TRANSACTION + "-- migrate:down\n\n"
+                                "-- migrate:up transaction:false\nSET lock_timeout = '1s';\n"
+                                "CREATE INDEX CONCURRENTLY a_b ON a (b);\n-- migrate:down\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("db/migrations/20240102000000_b.sql", 12, "25001")]
+
+
 def test_a_supabase_folder_runs_each_file_in_a_transaction(tmp_path: Path,
                                                           database_url: str) -> None:
     # supabase's CLI sends a file's statements and the insert of its version as one batch,
