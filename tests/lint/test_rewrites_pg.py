@@ -822,9 +822,15 @@ ASSETS = ("CREATE TABLE entity (id int PRIMARY KEY);\n"
      "CREATE INDEX ix_asset_entity_id ON asset (name);\n"
      "ALTER TABLE asset DROP CONSTRAINT asset_entity_id_fkey;\n"
      "ALTER TABLE asset ADD FOREIGN KEY (entity_id) REFERENCES entity (id);\n", [4]),
+    # a primary key built by the same ALTER TABLE (Lemmy's 2023-10-24-030352 replaces each
+    # table's `id` and unique constraint so), on the key's columns or not
+    ("ALTER TABLE asset DROP COLUMN id, ADD PRIMARY KEY (type_id, name), "
+     "DROP CONSTRAINT asset_name_uc;\n", []),
+    ("ALTER TABLE asset DROP COLUMN id, ADD PRIMARY KEY (name, type_id), "
+     "DROP CONSTRAINT asset_name_uc;\n", [1]),
 ], ids=["both-indexes", "one-by-one", "unique-constraint", "other-index-stays",
         "index-rebuilt", "key-dropped", "column-dropped", "key-added-after",
-        "name-reused"])
+        "name-reused", "key-rebuilt-by-the-statement", "other-columns-by-the-statement"])
 def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_scan(
         conninfo: str, tmp_path: Path, change: str, flagged: list[int]) -> None:
     """zou's ee2373fbe3a4 drops `ix_asset_instance_entity_id`, `..._entity_type_id` and

@@ -47,7 +47,8 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
   a partition or `LIKE` copy gets indexes it does not show) and no database or snapshot
   was given. It cannot tell, and stays silent rather than guess.
 * A dropped index when another index still starts with the key's columns, one is built
-  later in the migration, or the migration drops the key, one of its columns or its table
+  later in the migration (or by the same ALTER TABLE: `DROP CONSTRAINT x_key, ADD PRIMARY
+  KEY (...)`), or the migration drops the key, one of its columns or its table
   too; an index whose table or columns dbsafe does not know; a partial or expression
   index the key's lookups could not use anyway (the key was flagged where it was added).
 """
@@ -170,8 +171,10 @@ def _check_dropped_indexes(statement: Statement, ctx: LintContext) -> Iterator[F
         for _, columns in dropped:
             if columns in remaining:
                 remaining.remove(columns)  # this one; another on the same columns stays
-        remaining += [c for later in ctx.later(statement) for t, c in indexes(later)
-                      if same_relation(t, table)]  # (earlier ones are in `existing`)
+        # (earlier ones are in `existing`; the statement's own too: `DROP CONSTRAINT x_key,
+        # ADD PRIMARY KEY (...)` builds the new index in the same ALTER TABLE)
+        remaining += [c for later in [statement, *ctx.later(statement)]
+                      for t, c in indexes(later) if same_relation(t, table)]
         for fk in ctx.foreign_keys(table):
             covering = [index for index, columns in dropped if _covers(columns, fk.columns)]
             if not fk.enforced or not covering or \
