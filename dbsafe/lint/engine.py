@@ -758,6 +758,12 @@ class History:
                         table.setdefault(name, ColumnFacts()).not_null = True
                 if con.kind in ("primary", "unique") and con.columns:
                     indexes.append(con.columns)
+                if con.kind in ("primary", "unique") and con.using_index and con.name:
+                    # USING INDEX renames the index to the constraint's name
+                    # (PostgreSQL's `index_constraint_create`)
+                    old_index, new_index = last(con.using_index), last(con.name)
+                    self._index_renamed(old_index, new_index)
+                    self.kinds[old_index], self.kinds[new_index] = "", "index"
                 column = not_null_check_column(con)
                 if column is not None and con.enforced:
                     if con.not_valid:
@@ -774,6 +780,8 @@ class History:
                 self.unique_keys[table_name][action.name] = None
                 # its index goes with it (a key of the schema before: by its name)
                 self.indexes_dropped.add(action.name)
+                if dropped is not None:
+                    self.kinds[action.name] = ""
                 if dropped is not None and dropped[1] in indexes:
                     indexes.remove(dropped[1])
                 if action.cascade and dropped is not None:
@@ -1471,6 +1479,7 @@ class LintContext:
             self._hold_unique_keys(statement.relation)
             return
         if statement.kind == "DropStmt" and statement.object_kind == "index":
+            self._drop_absent_indexes(statement)
             if statement.node.get("behavior") == "DROP_CASCADE" and \
                     not statement.node.get("concurrent"):
                 resting = tuple(fk for name in statement.dropped
@@ -1513,6 +1522,20 @@ class LintContext:
             statement.foreign_keys, statement.keys_to = found, keys_to
             statement.unique_keys, statement.catalog_only = unique, quick
             statement.locks = None  # predicted before the history's facts were known
+
+    def _drop_absent_indexes(self, statement: Statement) -> None:
+        """`DROP INDEX IF EXISTS` of an index the migrations already removed drops nothing
+        (PostgreSQL skips it with a notice and locks no table): an index dropped before, or
+        the index of a primary key or unique constraint dropped before -- it goes with its
+        constraint -- or renamed to a constraint's name by `ADD CONSTRAINT ... USING INDEX`.
+        Marquez's V43 drops `jobs_namespace_uuid_name_key` as a constraint and then as an
+        index; each later `DROP INDEX IF EXISTS` of it was a false DBS103 (and DBS114)."""
+        if not statement.node.get("missing_ok"):
+            return
+        gone = [name for name in statement.dropped if self.history.kind_of(name) == ""]
+        if gone:
+            statement.dropped = tuple(name for name in statement.dropped if name not in gone)
+            statement.locks = None
 
     def _drop_existing_columns(self, statement: Statement) -> None:
         """`ADD COLUMN IF NOT EXISTS` of a column the table has before the statement adds

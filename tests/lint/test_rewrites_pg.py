@@ -862,6 +862,42 @@ def test_dropping_the_last_index_of_a_foreign_key_is_flagged_where_deletes_then_
                 if f.code == "DBS117" and f.location is not None] == flagged
 
 
+GONE_SCHEMA = ("CREATE TABLE t (a int, b int, CONSTRAINT t_b_key UNIQUE (b));\n"
+               "CREATE UNIQUE INDEX j ON t (a, b);\n")
+
+
+@pytest.mark.parametrize(("change", "flagged"), [
+    # the index of a unique constraint goes with it (Marquez's V43 and V45)
+    ("ALTER TABLE t DROP CONSTRAINT t_b_key;\nDROP INDEX IF EXISTS t_b_key;\n", False),
+    # USING INDEX renames the index to the constraint's name (Marquez's V43, then V45)
+    ("ALTER TABLE t ADD CONSTRAINT t_ab UNIQUE USING INDEX j;\nDROP INDEX IF EXISTS j;\n",
+     False),
+    ("DROP INDEX j;\nDROP INDEX IF EXISTS j;\n", False),
+    ("SELECT 1;\nDROP INDEX IF EXISTS j;\n", True),  # it is there: dropped, `t` locked
+], ids=["constraint-dropped", "renamed-by-using-index", "dropped-before", "still-there"])
+def test_drop_index_if_exists_of_an_index_already_gone_locks_nothing(
+        conninfo: str, tmp_path: Path, change: str, flagged: bool) -> None:
+    """`DROP INDEX IF EXISTS` of an index an earlier statement removed is skipped with a
+    notice: PostgreSQL takes no lock for it (pg_locks unchanged), so it is no DBS103 and no
+    work for DBS114, where lint took it for a drop of an index of unknown table."""
+    *earlier, last_statement = [line for line in change.splitlines() if line]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(GONE_SCHEMA)
+        locks = ("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
+                 "AND locktype = 'relation'")
+        with conn.transaction(force_rollback=True):
+            for statement in earlier:
+                conn.execute(statement)
+            before = set(conn.execute(locks).fetchall())
+            conn.execute(last_statement)
+            taken = set(conn.execute(locks).fetchall()) - before
+    assert bool(taken) == flagged
+    for findings in (_history_findings(tmp_path, GONE_SCHEMA, "SELECT 1;\n" + change),
+                     _database_findings(tmp_path, "SELECT 1;\n" + change, conninfo)):
+        assert [f.code for f in findings if f.location is not None and f.location.line == 3
+                and f.code in ("DBS103", "DBS114")] == (["DBS103"] if flagged else [])
+
+
 ENTITIES = "CREATE TABLE entity (id int PRIMARY KEY);\n"
 HOLDERS = ("CREATE TABLE holder (id int PRIMARY KEY, entity_id int REFERENCES entity (id), "
            "deleted_at timestamptz, name text);\n")

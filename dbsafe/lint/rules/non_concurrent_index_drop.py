@@ -27,8 +27,11 @@ with op.get_context().autocommit_block():
 ## Not flagged
 Indexes created earlier in the same migration, and — when the schema before the migration
 is known — indexes that did not exist before it (e.g. created by a table defined in this
-migration). Indexes of partitioned tables cannot be dropped concurrently; they are still
-flagged, with help saying so.
+migration). `DROP INDEX IF EXISTS` of an index the migrations already removed -- dropped
+before, or the index of a primary key or unique constraint dropped before (it goes with its
+constraint), or renamed to a constraint's name by `ADD CONSTRAINT ... USING INDEX` -- drops
+nothing: PostgreSQL skips it with a notice and locks no table. Indexes of partitioned
+tables cannot be dropped concurrently; they are still flagged, with help saying so.
 """
 
 from __future__ import annotations
