@@ -256,8 +256,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # stand-in, its queue tables read with their columns; 16: of a supabase folder only the files
 # its CLI applies, `<timestamp>_name.sql` directly in it; Realtime's and Vault's stand-ins;
 # 17: and those Lovable applied, `<timestamp>-<uuid>.sql`; 18: diesel's and sqlx's folders
-# each migration in a transaction, on their history tables; Flyway's files holding
-# CONCURRENTLY outside one).
+# each migration in a transaction, on their history tables (golang-migrate's too); Flyway's
+# files holding CONCURRENTLY outside one).
 _INTROSPECTED = 18
 
 

@@ -363,6 +363,16 @@ def unrun_files(folder: Path) -> list[Path]:
 _UP_FILE = re.compile(r"\d+_.*\.up\.sql", re.IGNORECASE)
 
 
+def golang_migrate_folder(folder: Path) -> bool:
+    """Whether `folder` holds golang-migrate's migrations: `<version>_<name>.up.sql` files
+    directly in it, none named for one of pop's dialects (`_pop_selection`)."""
+    try:
+        up = [p for p in folder.iterdir() if _UP_FILE.fullmatch(p.name) and p.is_file()]
+    except OSError:
+        return False
+    return bool(up) and _pop_selection(up)[1] is None
+
+
 # Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,
 # Flyway's undo `U1__x.sql`.
 _DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNORECASE)

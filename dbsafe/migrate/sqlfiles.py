@@ -45,7 +45,7 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI; diesel; sqlx). An application may read it (a health check counting
+# CLI; diesel; sqlx; golang-migrate). An application may read it (a health check counting
 # `_prisma_migrations`, a script renaming the versions in
 # `supabase_migrations.schema_migrations`), and a migration may use it (Lemmy's trigger on
 # `__diesel_schema_migrations`).
@@ -80,6 +80,12 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     checksum BYTEA NOT NULL,
     execution_time BIGINT NOT NULL
 )""",
+    # golang-migrate's PostgreSQL drivers' (`ensureVersionTable`; harbor's 0030 adds a
+    # column to it).
+    "golang-migrate": """CREATE TABLE IF NOT EXISTS schema_migrations (
+    version bigint NOT NULL PRIMARY KEY,
+    dirty boolean NOT NULL
+)""",
     # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
     # pkg/migration/history.go), and `seed_files` when it seeds.
     "supabase": """CREATE SCHEMA IF NOT EXISTS supabase_migrations;
@@ -99,8 +105,15 @@ def migration_runner(folder: Path) -> str | None:
     """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
     for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
     "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
-    (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), else None."""
-    from dbsafe.extract.migration import DRIZZLE_JOURNAL, diesel_folder, prisma_folder, sqlx_folder
+    (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "golang-migrate" for
+    golang-migrate's (`golang_migrate_folder`), else None."""
+    from dbsafe.extract.migration import (
+        DRIZZLE_JOURNAL,
+        diesel_folder,
+        golang_migrate_folder,
+        prisma_folder,
+        sqlx_folder,
+    )
 
     if prisma_folder(folder):
         return "prisma"
@@ -110,6 +123,8 @@ def migration_runner(folder: Path) -> str | None:
         return "diesel"
     if sqlx_folder(folder):
         return "sqlx"
+    if golang_migrate_folder(folder):
+        return "golang-migrate"
     return None
 
 

@@ -305,6 +305,25 @@ def test_each_up_section_of_a_dbmate_file_runs_on_its_own(tmp_path: Path,
         ("db/migrations/20240102000000_b.sql", 12, "25001")]
 
 
+def test_a_golang_migrate_folder_has_golang_migrates_history_table(tmp_path: Path,
+                                                                  database_url: str) -> None:
+    # golang-migrate's drivers create `schema_migrations` before the first file, and a
+    # migration may use it: harbor's 0030_2.0.0_schema.up.sql adds a column to it (42P01
+    # on a database without it). A pop folder's files look alike; pop's table is another.
+    folder = write(tmp_path / "migrations", {
+        "0001_a.up.sql": "CREATE TABLE a (id int);\n",
+        "0001_a.down.sql": "DROP TABLE a;\n",
+        "0002_b.up.sql": "ALTER TABLE schema_migrations ADD COLUMN data_version int;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    runner = migration_runner(folder)
+    assert apply_sql_migrations(migrations, database_url, runner=runner) == ()
+    assert runner == "golang-migrate"
+    assert migration_runner(write(tmp_path / "pop", {
+        "1_a.postgres.up.sql": "SELECT 1;\n"})) is None
+
+
 def test_a_supabase_folder_runs_each_file_in_a_transaction(tmp_path: Path,
                                                           database_url: str) -> None:
     # supabase's CLI sends a file's statements and the insert of its version as one batch,
