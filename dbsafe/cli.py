@@ -224,6 +224,13 @@ def schema_source_options(func: Callable) -> Callable:
     return func
 
 
+def _codes(_ctx: click.Context, _param: click.Parameter,
+           values: tuple[str, ...]) -> tuple[str, ...]:
+    """Codes given as the option repeated, comma-separated (`--select DBS101,DBS102`, as
+    ruff and squawk take them), or both."""
+    return tuple(code.strip() for value in values for code in value.split(",") if code.strip())
+
+
 def output_options(func: Callable) -> Callable:
     """--format / --fail-on / --select / --ignore / --verbose."""
     options = [
@@ -231,10 +238,12 @@ def output_options(func: Callable) -> Callable:
                      help="Output format [default: text]."),
         click.option("--fail-on", type=click.Choice(["error", "warning", "note"]),
                      help="Exit 1 when a finding has this severity or worse [default: warning]."),
-        click.option("--select", multiple=True, metavar="CODE",
-                     help="Only report these codes or code prefixes (repeatable)."),
-        click.option("--ignore", multiple=True, metavar="CODE",
-                     help="Do not report these codes or code prefixes (repeatable)."),
+        click.option("--select", multiple=True, metavar="CODE", callback=_codes,
+                     help="Only report these codes or code prefixes (repeatable, or "
+                          "comma-separated)."),
+        click.option("--ignore", multiple=True, metavar="CODE", callback=_codes,
+                     help="Do not report these codes or code prefixes (repeatable, or "
+                          "comma-separated)."),
         click.option("-v", "--verbose", is_flag=True, default=False,
                      help="Also list the statements and files that were not analysed."),
         click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -535,8 +544,9 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
               help="Database to check, read-only (or set DBSAFE_DATABASE_URL).")
 @click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Check only the schema expectations, against a `dbsafe schema dump` file.")
-@click.option("--only", multiple=True, metavar="CODE",
-              help="Run only these checks (codes or code prefixes, repeatable).")
+@click.option("--only", multiple=True, metavar="CODE", callback=_codes,
+              help="Run only these checks (codes or code prefixes, repeatable, or "
+                   "comma-separated).")
 @click.option("--explain", metavar="CODE", help="Print the documentation of a check and exit.")
 @output_options
 @click.pass_obj
@@ -681,8 +691,9 @@ def _upgrade_options(func: Callable) -> Callable:
                      help="Where the backup and its manifest go."),
         click.option("--backup-jobs", type=click.IntRange(min=1), default=1, show_default=True,
                      help="pg_dump -Fd -j N for large databases (1: one -Fc file)."),
-        click.option("--allow", multiple=True, metavar="CODE",
-                     help="Accept this lint finding for this run (repeatable)."),
+        click.option("--allow", multiple=True, metavar="CODE", callback=_codes,
+                     help="Accept this lint finding for this run (repeatable, or "
+                          "comma-separated)."),
         click.option("--allow-irreversible", is_flag=True, default=False,
                      help="Apply revisions without a real downgrade (the backup is the way back)."),
         click.option("--no-auto-rollback", is_flag=True, default=False,

@@ -322,3 +322,20 @@ def test_lint_without_alembic_lints_the_projects_sql_migrations(tmp_path: Path) 
     assert result.exit_code == 1, result.output
     codes = {(f["code"], f["path"]) for f in json.loads(result.output)["findings"]}
     assert ("DBS101", "supabase/migrations/20240102000000_index.sql") in codes
+
+
+def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
+    # as ruff and squawk take them: `--select DBS102,DBS103` was refused as one unknown code
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "m.sql").write_text("ALTER TABLE t ADD COLUMN c json;\n"
+                                    "BEGIN;\nCREATE INDEX CONCURRENTLY t_id2 ON t (id);\nCOMMIT;\n")
+
+    def codes(*options: str) -> list[str]:
+        result = run("lint", "--format", "json", *options, "m.sql", cwd=tmp_path)
+        assert result.exit_code in (0, 1), result.output
+        return sorted({f["code"] for f in json.loads(result.stdout)["findings"]})
+
+    assert {"DBS102", "DBS214"} < set(codes())  # a CONCURRENTLY in a transaction, a json column (DBS214)
+    assert codes("--select", "DBS102,DBS214") == ["DBS102", "DBS214"]
+    assert codes("--select", "DBS102, DBS214", "--ignore", "DBS214,") == ["DBS102"]
+    assert codes("--select", "DBS102", "--select", "DBS214") == ["DBS102", "DBS214"]
