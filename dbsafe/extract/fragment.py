@@ -36,6 +36,9 @@ class SqlFragment:
     # Tables the code checks exist before it sends the statement (`if
     # inspector.has_table("x"):`): where the schema lacks one, the statement is not sent.
     checked_tables: frozenset[str] = frozenset()
+    # PostgreSQL majors the code never sends it to (`if server_version >= 150000:` around
+    # it, `dbsafe.extract.server_version`): their system catalogs say nothing about it.
+    not_sent_to: frozenset[int] = frozenset()
     # Offsets in `sql` where text known only at run time was left out of a quoted string
     # (`f"SELECT setval('{table}_id_seq', 1)"` is read as `'_id_seq'`): a name read from
     # that string is not the one sent.

@@ -236,7 +236,7 @@ class _Extractor:
             self._take(value)
             for literal in bound:
                 self._take(literal)
-            fragments = self._checked(self._fragments(value, sink=call), call)
+            fragments = self._checked(self._fragments(value, sink=call), call, value)
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
         if self.helpers:
@@ -1053,10 +1053,37 @@ class _Extractor:
                     self.loads.setdefault(node.id, []).append(node)
         return self.loads
 
-    def _checked(self, fragments: list[SqlFragment], node: ast.AST) -> list[SqlFragment]:
-        """`fragments` with the tables the code checks exist before reaching `node`."""
-        tables = self._tables_checked_before(node) if fragments else frozenset()
-        return [replace(f, checked_tables=tables) for f in fragments] if tables else fragments
+    def _checked(self, fragments: list[SqlFragment], *nodes: ast.AST) -> list[SqlFragment]:
+        """`fragments` with the tables the code checks exist before reaching `nodes` (the
+        call sending them, the literal) and the PostgreSQL majors it never reaches them on."""
+        if not fragments:
+            return fragments
+        tables = self._tables_checked_before(nodes[0])
+        majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
+        if tables or majors:
+            return [replace(f, checked_tables=tables, not_sent_to=majors) for f in fragments]
+        return fragments
+
+    def _not_sent_to(self, node: ast.AST) -> frozenset[int]:
+        """The PostgreSQL majors on which the code never reaches `node`: it lies in a branch
+        (of an `if`, or a conditional expression, in its function) of a test on the server's
+        version that cannot take it there (`if server_version >= 150000:`, its `else`)."""
+        from dbsafe.extract.server_version import not_run_on
+
+        found: frozenset[int] = frozenset()
+        child, parent = node, self.parents.get(id(node))
+        while parent is not None and not isinstance(
+            parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)
+        ):
+            if isinstance(parent, (ast.If, ast.IfExp)):
+                body = parent.body if isinstance(parent.body, list) else [parent.body]
+                orelse = parent.orelse if isinstance(parent.orelse, list) else [parent.orelse]
+                if any(child is stmt for stmt in body):
+                    found |= not_run_on(parent.test, holds=True)
+                elif any(child is stmt for stmt in orelse):
+                    found |= not_run_on(parent.test, holds=False)
+            child, parent = parent, self.parents.get(id(parent))
+        return found
 
     def _tables_checked_before(self, node: ast.AST) -> frozenset[str]:
         """The tables an `if` around `node` (in its function) checks exist, where `node` is

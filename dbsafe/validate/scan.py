@@ -144,8 +144,10 @@ _CHUNK = 32
 # unknown beside pgmq's stand-in too; 115: a table a failed migration statement gives a column
 # it lacks (`UPDATE t SET c`, an INSERT's columns, ALTER/RENAME COLUMN) has unknown columns;
 # 116: what the files of the schema's folder its runner does not run make is unknown; 117: the
-# client a holder named after supabase hands out (`this.supabaseService.getClient()`) is one
-_CACHE_VERSION = 117
+# client a holder named after supabase hands out (`this.supabaseService.getClient()`) is one;
+# 118: a statement in a branch of a test on the server's version (`if server_version >=
+# 150000:`) is not checked against the catalogs of majors the branch cannot run on
+_CACHE_VERSION = 118
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -743,6 +745,17 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             resolution = resolver.Resolution(
                 resolver.NOT_ANALYSED, kept,
                 reason="reads a table the code checks exists before sending it")
+    if fragment.not_sent_to and problems:
+        # The code sends it only to other PostgreSQL versions (`if server_version >=
+        # 150000:`): what this version's catalog lacks is nothing it will meet.
+        kept = tuple(p for p in problems if p.catalog_version not in fragment.not_sent_to)
+        if len(kept) != len(problems):
+            major = next(p.catalog_version for p in problems if p not in kept)
+            problems = kept
+            resolution = resolver.Resolution(
+                resolver.NOT_ANALYSED, kept,
+                reason=f"reads PostgreSQL {major}'s system catalog, a version the code does "
+                       f"not send it to")
     if fragment.built_strings and problems:
         # A name read from a string the code completes at run time (`'{table}_id_seq'`
         # read as `'_id_seq'`) is not the name PostgreSQL gets.

@@ -6,6 +6,7 @@ skipped where absent), and the shipped catalog data is held to what those server
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -233,3 +234,67 @@ def test_the_cache_tells_catalogs_apart(tmp_path: Path) -> None:
     assert _run(root, snapshot=snapshot, cache_dir=cache) == []
     assert len(_run(root, snapshot=snapshot, cache_dir=cache, target_version="15")) == 1
     assert _run(root, snapshot=snapshot, cache_dir=cache, target_version="18") == []
+
+
+# A tool picks each catalog query by the server it talks to (community.postgresql's
+# postgresql_db module): a query in a branch that cannot run on PostgreSQL 18 is never sent
+# to it. (version-gated statement, column PostgreSQL 18 lacks)
+GATED_AWAY_FROM_18 = [
+    ("if server_version >= 150000 and server_version < 170000:\n"
+     "    q = 'SELECT daticulocale FROM pg_database'", "daticulocale"),
+    ("if get_server_version(cursor.connection) >= 90200:\n"
+     "    q = 'SELECT pid FROM pg_stat_activity'\n"
+     "else:\n"
+     "    q = 'SELECT procpid FROM pg_stat_activity'", "procpid"),
+    ("if self.pg_version < 100000:\n"
+     "    cur.execute('SELECT pg_stat_activity.waiting FROM pg_stat_activity')", "waiting"),
+    ("q = ('SELECT datlocale FROM pg_database' if conn.info.server_version >= 170000\n"
+     "     else 'SELECT daticulocale AS datlocale FROM pg_database')", "daticulocale"),
+    ("if pg_version < 10:\n"
+     "    cur.execute('SELECT xlog_location FROM pg_stat_replication')", "xlog_location"),
+]
+# Gates that let the branch run on 18, or test something else: still checked.
+GATED_TOWARDS_18 = [
+    ("if server_version >= 150000:\n"
+     "    q = 'SELECT daticulocale FROM pg_database'", "daticulocale"),
+    ("if not server_version < 170000:\n"
+     "    q = 'SELECT procpid FROM pg_stat_activity'", "procpid"),
+    ("if api_version < 2:\n"
+     "    q = 'SELECT waiting FROM pg_stat_activity'", "waiting"),
+    ("if sys.version_info < (3, 8):\n"
+     "    q = 'SELECT xlog_location FROM pg_stat_replication'", "xlog_location"),
+]
+
+
+@pytest.mark.db
+def test_the_gated_statements_fail_on_postgresql_18(conninfo: str) -> None:
+    """Each gated statement is really wrong for 18: only the gate makes it no finding."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for code, column in GATED_AWAY_FROM_18 + GATED_TOWARDS_18:
+            for sql in re.findall(r"'(SELECT [^']*)'", code):
+                if column in sql:
+                    with pytest.raises(psycopg.errors.UndefinedColumn):
+                        conn.execute(f"PREPARE p AS {sql}")
+
+
+@pytest.mark.db
+def test_a_statement_the_code_sends_only_to_other_versions_is_not_checked_on_18(
+    database_url: str, tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    functions = []
+    for i, (code, _) in enumerate(GATED_AWAY_FROM_18 + GATED_TOWARDS_18):
+        lines = code.splitlines() + (["cur.execute(q)"] if "q =" in code else [])
+        functions.append(f"def f{i}(self, cur, conn, cursor, server_version, pg_version, "
+                         f"api_version):\n" + "".join(f"    {line}\n" for line in lines))
+    body = "\n\n".join(functions)
+    (tmp_path / "q.py").write_text("import sys\n\n" + body, encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path / "q.py"])
+    assert sorted((f.code, f.subject.rsplit(".", 1)[-1]) for f in report.findings) == sorted(
+        ("DBS302", column) for _, column in GATED_TOWARDS_18)
+    assert all("42703" in dict(f.context)["PostgreSQL"] for f in report.findings)
+    reasons = [s.reason for s in report.skipped if "catalog" in s.reason]
+    assert reasons == ["not analysed: reads PostgreSQL 18's system catalog, a version the "
+                       "code does not send it to"] * len(GATED_AWAY_FROM_18)
