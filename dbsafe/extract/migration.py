@@ -813,6 +813,11 @@ _VERSION_PAIR = re.compile(
     r"|(?<![^\W_])v?\d+(?:\.\d+)+[-_]v?\d+(?:\.\d+)+(?![^\W_])",
     re.IGNORECASE)
 
+# Schema deltas kept by the version they bring the schema to, a folder per version:
+# Synapse's `synapse/storage/schema/main/delta/54/delete_forward_extremities.sql` (and its
+# `.py` deltas beside them), applied once to a database of an earlier version.
+_DELTA_DIRS = frozenset({"delta", "deltas"})
+
 # JavaScript/TypeScript migration modules define an `up` and a `down`, the way their tools
 # ask: knex's and node-pg-migrate's `exports.up =`, Kysely's `export async function up(db)`,
 # TypeORM's and MikroORM's `public async up(queryRunner)` methods, Sequelize's and Logto's
@@ -931,7 +936,9 @@ def migration_kind(name: str, data: bytes) -> str | None:
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
     `2017-06-05-add-last-login.sql`) or naming the versions it upgrades between
     (`schema-upgrade-1.15-1.16.sql`),
-    or the annotation of goose, sql-migrate, dbmate or Liquibase in the file.
+    or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
+    a folder of schema deltas named by the version they bring the schema to
+    (`schema/main/delta/54/x.sql`).
 
     >>> migration_kind("app/db.py", b"revision = 1")
     >>> migration_kind("alembic/versions/1a_x.py", b'revision = "1a"\\ndown_revision: str | None = None\\n')
@@ -946,9 +953,13 @@ def migration_kind(name: str, data: bytes) -> str | None:
     'migration'
     >>> migration_kind("admin/sql/updates/2017-06-05-add-last-login.sql", b"")
     'migration'
+    >>> migration_kind("synapse/storage/schema/main/delta/69/01as_txn_seq.py", b"")
+    'migration'
     """
     parts = name.split("/")
     if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
+        return "migration"
+    if len(parts) >= 3 and parts[-2].isdigit() and parts[-3].lower() in _DELTA_DIRS:
         return "migration"
     if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
         return "migration"
