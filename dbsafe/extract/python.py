@@ -640,8 +640,57 @@ class _Extractor:
                 node.value.id == "self":
             return self._engine_of_attribute(node, depth=depth + 1)
         if isinstance(node, ast.arg):
-            return self._engine_annotated(node.annotation)
+            return self._engine_annotated(node.annotation) or self._engine_handed(
+                node, depth=depth + 1)
         return None
+
+    def _engine_handed(self, parameter: ast.arg, *, depth: int) -> Engine | None:
+        """The engine whose connection a callback's first parameter is: a function of the
+        module handed, wherever its scope names it, only to calls on another engine's
+        store, client or pool, which run it with their transaction (Synapse's port script:
+        `def r(txn): txn.execute("SELECT rowid, * FROM sent_transactions ...")`, then
+        `await self.sqlite_store.db_pool.runInteraction("select", r)` or
+        `await self.sqlite_store.execute(r)`)."""
+        function = self._scope_of(parameter)
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        positional = [*function.args.posonlyargs, *function.args.args]
+        if not positional or positional[0] is not parameter:
+            return None  # (a method's first is `self`: handed as `self.method`, not read here)
+        scope = self._scope_of(function)
+        uses = [load for load in self._reads().get(function.name, [])
+                if self._scope_of(load) is scope and not self._comprehension_bound(load)]
+        engines: set[Engine | None] = set()
+        for use in uses:
+            call = self.parents.get(id(use))
+            if not (isinstance(call, ast.Call) and use in call.args
+                    and isinstance(call.func, ast.Attribute)):
+                return None  # called itself, stored, or handed to a function: not known
+            engines.add(self._engine_of_receiver(call.func.value, depth=depth))
+        return engines.pop() if len(engines) == 1 else None
+
+    def _comprehension_bound(self, load: ast.Name) -> bool:
+        """Whether a comprehension around `load` binds its name (`max(r[0] for r in rows)`
+        beside a callback `r`): another variable."""
+        parent = self.parents.get(id(load))
+        while parent is not None and not isinstance(
+                parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+            if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)) \
+                    and any(isinstance(target, ast.Name) and target.id == load.id
+                            for generator in parent.generators
+                            for target in ast.walk(generator.target)):
+                return True
+            parent = self.parents.get(id(parent))
+        return False
+
+    def _engine_of_receiver(self, node: ast.expr, *, depth: int) -> Engine | None:
+        """The engine of what a method is called on, or of what holds it: the SQLite store's
+        pool in `self.sqlite_store.db_pool.runInteraction(...)`."""
+        while True:
+            engine = self._engine_of(node, depth=depth)
+            if engine is not None or not isinstance(node, ast.Attribute):
+                return engine
+            node = node.value
 
     def _note_helper(self, sent: ast.expr, engine: Engine) -> None:
         """Note a function of the module sending one of its parameters to `engine`

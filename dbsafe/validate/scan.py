@@ -148,8 +148,9 @@ _CHUNK = 32
 # 118: a statement in a branch of a test on the server's version (`if server_version >=
 # 150000:`) is not checked against the catalogs of majors the branch cannot run on; 119: files
 # in a folder of schema deltas named by their version (`schema/main/delta/54/x.sql`, Synapse's)
-# are migrations
-_CACHE_VERSION = 119
+# are migrations; 120: a callback handed only to another engine's store
+# (`self.sqlite_store.db_pool.runInteraction("select", r)`) sends there
+_CACHE_VERSION = 120
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

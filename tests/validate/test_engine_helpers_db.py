@@ -189,3 +189,56 @@ def test_statements_an_asqlite_pool_sends_are_sqlites(database_url: str,
         ("DBS302", 23, "public.users.nickname")]
     skipped = {s.location.line for s in report.skipped if "sent to SQLite" in s.reason}
     assert skipped == {16, 20}
+
+
+# Synapse's port script (element-hq/synapse, `synapse/_scripts/synapse_port_db.py`) reads a
+# SQLite database through callbacks its SQLite store runs with a transaction of its own
+# (`runInteraction("select", r)`, `execute(get_start_id)`), and writes PostgreSQL through
+# callbacks its PostgreSQL store runs: 4 false DBS301 (`sent_transactions`) and 3 false
+# DBS302 (`event_search.rowid`, SQLite's implicit column).
+_CALLBACKS = '''\
+class Porter:
+    async def setup_sent_transactions(self, yesterday):
+        select = (
+            "SELECT rowid, * FROM sent_transactions WHERE rowid IN ("
+            "SELECT max(rowid) FROM sent_transactions GROUP BY destination)"
+        )
+
+        def r(txn):
+            txn.execute(select)
+            rows = txn.fetchall()
+            return [r for r in rows if r[0] < yesterday]
+
+        rows = await self.sqlite_store.db_pool.runInteraction("select", r)
+        newest = max(r[0] for r in rows)
+
+        def get_start_id(txn):
+            txn.execute("SELECT rowid FROM sent_transactions WHERE ts >= ?", (yesterday,))
+            return txn.fetchone()
+
+        start = await self.sqlite_store.execute(get_start_id)
+
+        def insert(txn):
+            txn.execute("INSERT INTO users (nickname) VALUES (?)", (newest,))
+
+        await self.postgres_store.execute(insert)
+
+        def count(txn):
+            txn.execute("SELECT count(*) FROM rooms")
+
+        await self.sqlite_store.execute(count)
+        await self.postgres_store.execute(count)
+        return start
+'''
+
+
+@pytest.mark.db
+def test_a_callback_only_another_engines_store_runs_sends_there(database_url: str,
+                                                                tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "port_db.py", _CALLBACKS)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 23, "public.users.nickname"),
+        ("DBS301", 28, "public.rooms")]  # run by both stores: checked
+    skipped = [s.location.line for s in report.skipped if "sent to SQLite" in s.reason]
+    assert skipped == [4, 17]
