@@ -107,7 +107,9 @@ class FileDdl:
             statements = _parsed(parse_sql, sql)
         except (ParseError, ValueError, RecursionError):
             log.debug("pglast could not parse %r", sql[:200])
-            return self._with(opaque=True) if unreadable_is_opaque else self
+            if not unreadable_is_opaque:
+                return self
+            return self._with(opaque=True, relations=self.relations | _created_elsewhere(sql))
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
         for raw in statements:
@@ -202,6 +204,34 @@ class FileDdl:
 
     def _with(self, **changes: object) -> FileDdl:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _created_elsewhere(sql: str) -> frozenset[str]:
+    """The table or view a `CREATE` PostgreSQL's parser rejects makes in the engine it is
+    written for (a script of MySQL's test data: `CREATE TABLE test_broken (...)
+    ENGINE=InnoDB`, then another script's `INSERT INTO test_broken`), read by sqlglot, which
+    reads other dialects' DDL; none when it cannot say.
+
+    >>> sorted(_created_elsewhere("CREATE TABLE T (id INT AUTO_INCREMENT) ENGINE=InnoDB"))
+    ['t']
+    >>> _created_elsewhere("CREATE FUNCTION f() RETURNS int")
+    frozenset()
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statement = sqlglot.parse_one(sql, read="postgres")
+    except (sqlglot.errors.SqlglotError, ValueError, RecursionError):
+        return frozenset()
+    if not isinstance(statement, exp.Create) or statement.kind not in ("TABLE", "VIEW"):
+        return frozenset()
+    table = statement.find(exp.Table)
+    if table is None or not table.name:
+        return frozenset()
+    name = table.args["this"]
+    quoted = isinstance(name, exp.Identifier) and name.quoted
+    return frozenset({table.name if quoted else table.name.lower()})
 
 
 # `SET ROLE` changes what `"$user"` in the search path names.

@@ -149,8 +149,10 @@ _CHUNK = 32
 # 150000:`) is not checked against the catalogs of majors the branch cannot run on; 119: files
 # in a folder of schema deltas named by their version (`schema/main/delta/54/x.sql`, Synapse's)
 # are migrations; 120: a callback handed only to another engine's store
-# (`self.sqlite_store.db_pool.runInteraction("select", r)`) sends there
-_CACHE_VERSION = 120
+# (`self.sqlite_store.db_pool.runInteraction("select", r)`) sends there; 121: the table a
+# script's `CREATE` PostgreSQL's parser rejects makes (MySQL's `ENGINE=InnoDB`), read by
+# sqlglot, is made for the project's other scripts
+_CACHE_VERSION = 121
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -157,3 +157,33 @@ def test_a_script_reads_what_a_migration_beside_the_schemas_makes(
     assert _validate(database_url, tmp_path) == [
         ("DBS301", "app/examples/d_seed.sql", 1), ("DBS301", "app/examples/d_seed.sql", 2),
         ("DBS301", "app/examples/d_seed.sql", 3)]
+
+
+# pg_chameleon's MySQL test data (the4thdoctor/pg_chameleon, `pg_chameleon/sql/tests/`):
+# `06_create_broken.sql` creates `test_broken` in MySQL's dialect, which PostgreSQL's
+# parser rejects, and `07_insert_broken.sql` fills it: a false DBS301, where the table
+# `01_create.sql` creates in PostgreSQL-compatible SQL was already known. The table such a
+# `CREATE` makes, read by sqlglot, is made for the project's other scripts too.
+_MYSQL_CREATE = """CREATE TABLE test_broken (
+  id SMALLINT UNSIGNED NULL AUTO_INCREMENT,
+  val_enum enum('postgresql','rocks') null,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+"""
+
+
+@pytest.mark.db
+def test_a_script_reads_what_another_scripts_rejected_create_makes(
+        database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.SyntaxError):
+        conn.execute(_MYSQL_CREATE)  # not PostgreSQL's: it creates nothing there
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    tests = tmp_path / "app" / "tests"
+    tests.mkdir(parents=True)
+    (tests / "06_create_broken.sql").write_text(_MYSQL_CREATE, encoding="utf-8")
+    (tests / "07_insert_broken.sql").write_text(
+        "INSERT INTO test_broken (val_enum) VALUES ('rocks');\n"
+        "INSERT INTO test_nowhere (id) VALUES (1);\n", encoding="utf-8")
+    assert _validate(database_url, tmp_path) == [
+        ("DBS301", "app/tests/07_insert_broken.sql", 2)]
