@@ -1001,7 +1001,13 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     seen_contexts: list[dict[str, Any]] = []
     real_configure = MigrationContext.configure.__func__  # type: ignore[attr-defined]
 
+    version_table = request.get("version_table")
+
     def configure(cls, *args, **kwargs):
+        if version_table and not args:
+            # Another alembic environment of the same alembic.ini, applied beside the main
+            # one: its own version table, as `alembic_version` holds the main one's heads.
+            kwargs["opts"] = {**(kwargs.get("opts") or {}), "version_table": version_table}
         context = real_configure(cls, *args, **kwargs)
         context.on_version_apply_callbacks = (*context.on_version_apply_callbacks,
                                               _FINGERPRINTS.on_version_apply)

@@ -27,7 +27,10 @@ def migrations_cache_key(alembic_ini: Path, *, extra: str = "",
     digest = hashlib.sha256()
     digest.update(extra.encode())
     digest.update(alembic_ini.read_bytes())
-    for location in script_locations(alembic_ini):
+    locations = script_locations(alembic_ini)
+    for section in other_environments(alembic_ini):
+        locations.extend(script_locations(alembic_ini, section))
+    for location in locations:
         for path in sorted(location.rglob("*")):
             if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
                 continue
@@ -38,12 +41,12 @@ def migrations_cache_key(alembic_ini: Path, *, extra: str = "",
     return digest.hexdigest()[:24]
 
 
-def script_locations(alembic_ini: Path) -> list[Path]:
-    """The script location and version locations alembic.ini names, as directories; a
-    relative one under `alembic_directory(alembic_ini)`."""
+def script_locations(alembic_ini: Path, section: str = "alembic") -> list[Path]:
+    """The script location and version locations alembic.ini names (in `section`), as
+    directories; a relative one under `alembic_directory(alembic_ini)`."""
     base = alembic_directory(alembic_ini)
     resolved = []
-    for location in _locations(alembic_ini):
+    for location in _locations(alembic_ini, section):
         if ":" in location and not Path(location).exists():
             continue  # "package:dir" form; its files are hashed through the package itself
         path = Path(location)
@@ -68,13 +71,30 @@ def alembic_directory(alembic_ini: Path) -> Path:
     return alembic_ini.parent
 
 
-def _locations(alembic_ini: Path) -> list[str]:
+def other_environments(alembic_ini: Path) -> list[str]:
+    """The sections of alembic.ini besides `[alembic]` that are alembic environments of
+    their own (a `script_location`), run as `alembic -n NAME upgrade head`: Onyx's
+    `[schema_private]`, the tables of its shared `public` schema beside the tenants' ones.
+    """
+    # `[DEFAULT]` read as a section of its own: a `script_location` there (Onyx's) is no
+    # environment, nor does it make every other section ([loggers], ...) one.
+    parser = configparser.ConfigParser(default_section="\0", interpolation=None)
+    try:
+        parser.read(alembic_ini, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{alembic_ini}: cannot read its sections: {exc}") from None
+    return [section for section in parser.sections()
+            if section not in ("alembic", "DEFAULT")
+            and parser.has_option(section, "script_location")]
+
+
+def _locations(alembic_ini: Path, section: str = "alembic") -> list[str]:
     """`script_location`, then each of `version_locations`, as alembic.ini writes them."""
     parser = configparser.ConfigParser(defaults={"here": str(alembic_ini.parent)})
     try:
         parser.read(alembic_ini, encoding="utf-8")
-        script_location = parser.get("alembic", "script_location")
-        version_locations = parser.get("alembic", "version_locations", fallback="")
+        script_location = parser.get(section, "script_location")
+        version_locations = parser.get(section, "version_locations", fallback="")
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise ConfigError(f"{alembic_ini}: cannot read script_location: {exc}") from None
     return [script_location, *version_locations.replace(",", " ").split()]

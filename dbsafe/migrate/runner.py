@@ -87,6 +87,9 @@ class AlembicProject:
     ini: Path
     python: str | None = None  # None: the active virtualenv's python, else this interpreter
     ini_section: str = "alembic"
+    # Set for another environment of the same alembic.ini applied beside the main one
+    # (`dbsafe.migrate.throwaway`): the version table its revisions are recorded in.
+    version_table: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlembicProject:
@@ -365,6 +368,8 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
     target = connection_params(target_url) if target_url else None
     request = {**request, "alembic_ini": str(ini), "ini_section": project.ini_section,
                "target": target}
+    if project.version_table:
+        request["version_table"] = project.version_table
     if throwaway and request["mode"] != "capture":  # capture records every statement anyway
         request["trail"] = True
     env = _child_environment(target_url, target)

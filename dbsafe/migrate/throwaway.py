@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from dbsafe.core import ConfigError
 from dbsafe.migrate.fingerprint import script_locations
 from dbsafe.migrate.runner import AlembicProject, MigrationError, RunResult, apply
 
@@ -24,7 +25,31 @@ def migrated_database(project: AlembicProject, target: str = "heads") -> Iterato
         url = server.url("dbsafe")
         result = apply(project, url, [("upgrade", target)], throwaway=True)
         _require_relations(url, result)
+        if target == "heads" and project.ini_section == "alembic":
+            _apply_other_environments(project, url)
         yield url
+
+
+def _apply_other_environments(project: AlembicProject, url: str) -> None:
+    """Apply the other alembic environments of the project's alembic.ini (`alembic -n
+    schema_private upgrade head`) to the same database, each with a version table of its
+    own: the application reads what either made (Onyx reads `public.tenant_shard`, which
+    only its `[schema_private]` environment creates; 16 false DBS301). One that fails is
+    left out with a warning, as before it was run at all."""
+    import logging
+    from dataclasses import replace
+
+    from dbsafe.migrate.fingerprint import other_environments
+
+    for section in other_environments(project.ini):
+        other = replace(project, ini_section=section, version_table=f"alembic_version_{section}")
+        try:
+            script_locations(project.ini, section)
+            apply(other, url, [("upgrade", "heads")], throwaway=True)
+        except (MigrationError, ConfigError) as exc:
+            logging.getLogger(__name__).warning(
+                "the alembic environment [%s] of %s was not applied: %s", section,
+                project.ini.name, exc)
 
 
 def _require_relations(url: str, result: RunResult) -> None:
