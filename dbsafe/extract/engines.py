@@ -31,6 +31,9 @@ class Engine:
             runs on its default connection), a session builder (`SparkSession.builder`).
         modules: Modules every name in which is one: python-quickbooks' entity classes
             (`Invoice.query(...)` of `quickbooks.objects.invoice`) each send a query.
+        functions: Dotted functions of its library given one of its statements as their
+            first argument: simple-salesforce's `format_soql`, which fills in a SOQL
+            query's parameters as psycopg's `mogrify` does a statement's.
         dialects: SQLAlchemy URL dialects (`mysql` of `"mysql+pymysql://..."`).
         named_by: Words that, in an identifier, name the engine (`query_clickhouse`,
             `clickhouse_client`): a project's own helper, factory or fixture for it.
@@ -42,6 +45,7 @@ class Engine:
     types: frozenset[str]
     objects: frozenset[str] = frozenset()
     modules: tuple[str, ...] = ()
+    functions: frozenset[str] = frozenset()
     dialects: frozenset[str] = frozenset()
     named_by: tuple[str, ...] = ()
 
@@ -171,6 +175,8 @@ ENGINES: tuple[Engine, ...] = (
         "Salesforce", ("salesforce",),
         makers=frozenset(),
         types=frozenset({"simple_salesforce.Salesforce", "simple_salesforce.api.Salesforce"}),
+        functions=frozenset({"simple_salesforce.format_soql",
+                             "simple_salesforce.format.format_soql"}),
     ),
 )
 
@@ -189,10 +195,11 @@ SAME_ENGINE = frozenset({
 ENGINE_SINKS = frozenset({
     "query", "sql", "command", "query_df", "query_np", "query_arrow", "query_row_block_stream",
     "raw_query", "execute_iter", "iterate", "query_all", "query_all_iter",
-    "fetchone", "fetchall", "fetchmany", "substitute_params", "format",
+    "fetchone", "fetchall", "fetchmany", "substitute_params", "format", "format_soql",
 })
 # Calls that fill in a statement's parameters for sending, as psycopg's `mogrify` does:
 # clickhouse-driver's `substitute_params`, the `format` of a project's client wrapping it
-# (openreplay's `ClickHouseClient`). Only what reads as a statement is taken from them:
-# `format` is also a string's, on a name that only says the engine (`CLICKHOUSE_SQL.format(t)`).
-FILLERS = frozenset({"substitute_params", "format"})
+# (openreplay's `ClickHouseClient`), simple-salesforce's `format_soql` (Onyx's Salesforce
+# permission sync). Only what reads as a statement is taken from them: `format` is also a
+# string's, on a name that only says the engine (`CLICKHOUSE_SQL.format(t)`).
+FILLERS = frozenset({"substitute_params", "format", "format_soql"})

@@ -568,6 +568,13 @@ class _Extractor:
         has one, a project's own helper might)."""
         if not self.engines:
             return None
+        if isinstance(call.func, (ast.Name, ast.Attribute)):
+            # A function of the engine's library: simple-salesforce's `format_soql(...)`.
+            dotted = self._dotted(call.func)
+            function = dotted and next(
+                (e for e in self.engines if dotted in e.functions), None)
+            if function:
+                return function
         if isinstance(call.func, ast.Name):
             # A project's own helper that says where it sends: `query_clickhouse(sql)`.
             return self._engine_named(call.func.id)

@@ -62,3 +62,43 @@ def test_quickbooks_and_salesforce_queries_are_not_postgresql(database_url: str,
                        18: "sent to QuickBooks Online, not PostgreSQL",
                        23: "sent to Salesforce, not PostgreSQL",
                        25: "sent to Salesforce, not PostgreSQL"}
+
+
+# Onyx's Salesforce permission sync (onyx-dot-app/onyx,
+# `backend/ee/onyx/external_permissions/salesforce/utils.py`) fills its SOQL in with
+# simple-salesforce's `format_soql(...)`, then sends it through a client of its own class
+# (`sf_client: OnyxSalesforce`, made in another module): 6 false DBS302 (`user.id`,
+# `user.isactive`, ...) and a false DBS301 (`userrecordaccess`).
+_FORMAT_SOQL = '''\
+import simple_salesforce
+from simple_salesforce.format import format_soql
+
+
+def user_id(sf_client, email):
+    query = format_soql(
+        "SELECT Id FROM User WHERE Username = {email} AND IsActive = true", email=email)
+    return sf_client.query(query)
+
+
+def access(sf_client, record_ids, user_id):
+    query = simple_salesforce.format_soql(
+        "SELECT RecordId, HasReadAccess FROM UserRecordAccess WHERE RecordId IN {ids}",
+        ids=record_ids)
+    return sf_client.query_all(query)
+
+
+def local(db, email):
+    return db.execute("SELECT nickname FROM supporter WHERE email = %s", (email,))
+'''
+
+
+@pytest.mark.db
+def test_a_query_simple_salesforce_fills_in_is_soql(database_url: str,
+                                                    tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path,
+                             "CREATE TABLE supporter (name text, email text)",
+                             "permissions.py", _FORMAT_SOQL)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 19, "public.supporter.nickname")]
+    assert {s.location.line: s.reason for s in report.skipped} == {
+        7: "sent to Salesforce, not PostgreSQL", 13: "sent to Salesforce, not PostgreSQL"}
