@@ -122,8 +122,10 @@ class SchemaSource:
         if self.database_url is None and self.kind == "migrations" and self.alembic_project:
             from dbsafe.migrate.throwaway import migrated_database
 
+            # (with the alembic.ini's other environments: what the application reads may be
+            # any of theirs, and a table none makes is still missing)
             self.database_url = self._stack.enter_context(
-                migrated_database(self.alembic_project))
+                migrated_database(self.alembic_project, other_environments=True))
         if self.database_url is None and self.sql_folder is not None:
             self.database_url, self.failures = self._stack.enter_context(
                 self.sql_folder.migrated())
@@ -162,14 +164,17 @@ def _load_schema(settings: Settings) -> SchemaSource:
     if folder is not None:
         return _sql_migrations_source(folder, settings)
     _require_migrations(settings)
+    from dbsafe.migrate.fingerprint import other_environments
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
 
     project = AlembicProject.from_settings(settings)
     alembic_ini = project.ini
     key = _cache_key(settings, alembic_ini)
-    cache_file = (settings.effective_cache_dir / f"migrations-{key}.json"
-                  if settings.use_cache else None)
+    # (with other environments, the schema differs from `diff migrations`'s, the main one's)
+    name = f"migrations-{key}-all.json" if other_environments(alembic_ini) else \
+        f"migrations-{key}.json"
+    cache_file = settings.effective_cache_dir / name if settings.use_cache else None
     description = f"migrations {_display(alembic_ini, settings)}"
     cached = _read_cache(cache_file)
     if cached is not None:

@@ -11,12 +11,14 @@ from dbsafe.migrate.runner import AlembicProject, MigrationError, RunResult, app
 
 
 @contextlib.contextmanager
-def migrated_database(project: AlembicProject, target: str = "heads") -> Iterator[str]:
+def migrated_database(project: AlembicProject, target: str = "heads", *,
+                      other_environments: bool = False) -> Iterator[str]:
     """A throwaway server with the migrations applied up to `target`; yields its URL.
 
     The result is verified before it is handed out: the version table holds `target`, and a
     history with revisions built at least one relation. Anything else is a `MigrationError`,
-    never an empty schema.
+    never an empty schema. With `other_environments`, at heads, the alembic.ini's other
+    environments are applied after it (`_apply_other_environments`: validate's schema).
     """
     from dbsafe.pg.throwaway import throwaway_server
 
@@ -25,7 +27,7 @@ def migrated_database(project: AlembicProject, target: str = "heads") -> Iterato
         url = server.url("dbsafe")
         result = apply(project, url, [("upgrade", target)], throwaway=True)
         _require_relations(url, result)
-        if target == "heads" and project.ini_section == "alembic":
+        if other_environments and target == "heads" and project.ini_section == "alembic":
             _apply_other_environments(project, url)
         yield url
 

@@ -84,3 +84,17 @@ def test_the_default_section_and_logging_sections_are_no_environments(tmp_path: 
     ini.write_text("[DEFAULT]\nscript_location = alembic\n[alembic]\nscript_location = alembic\n"
                    "[loggers]\nkeys = root\n[schema_private]\nscript_location = tenants\n")
     assert other_environments(ini) == ["schema_private"]
+
+
+def test_diff_of_the_migrations_is_the_main_environments_alone(tmp_path: Path) -> None:
+    # alembic documents several environments in one alembic.ini for several databases: each
+    # one's tables would be drift in the other's. validate's schema has them all; `schema
+    # dump` too (validate's); `diff migrations` the main one's, and the two are cached apart.
+    _project(tmp_path)
+    settings = load_settings(tmp_path, {"schema-source": "migrations"}, environ={})
+    dumped = commands.schema_dump(settings)
+    assert {"tenant_shard", "patients"} <= {r.name for r in dumped.relations}
+    (tmp_path / "all.json").write_text(dumped.to_json())
+    report = commands.diff(settings, "migrations", str(tmp_path / "all.json"))
+    assert {f.subject for f in report.findings} == {
+        "public.tenant_shard", "public.alembic_version_schema_private"}
