@@ -155,6 +155,7 @@ class _Extractor:
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
+        self._declared_global: frozenset[str] | None = None  # see `_globals`
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
         self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
@@ -1183,8 +1184,9 @@ class _Extractor:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             return _format_template(self._literal(node))
         if isinstance(node, ast.JoinedStr):
-            fields = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
-            return self._mark_clauses(self._literal(node), fields)
+            formatted = [v for v in node.values if isinstance(v, ast.FormattedValue)]
+            template = self._mark_clauses(self._literal(node), [v.value for v in formatted])
+            return self._with_constants(template, formatted)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
             left = (sent and self._bound_statement(node.left)) or node.left
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
@@ -1211,6 +1213,44 @@ class _Extractor:
             template = _format_fields(self._literal(node.func.value), _BRACE_FIELD)
             return self._mark_clauses(template, _format_arguments(template, node))
         return None
+
+    def _with_constants(self, template: Template,
+                        fields: Sequence[ast.FormattedValue]) -> Template:
+        """`template` with each f-string field that names a module constant of names
+        (`TABLE = "events"`, `COLUMNS = "id, name"`: `f"SELECT {COLUMNS} FROM {TABLE}"`)
+        given its text: the statement names that table, and is checked. A name bound
+        once, to such a string, in the scope it is read from (`_values_of`), and never
+        declared `global` in the module; anything else stays a hole."""
+        if template.problem or len(fields) != len(template.holes):
+            return template
+        values = [self._constant_names(field) for field in fields]
+        return _filled(template, values) if any(values) else template
+
+    def _constant_names(self, field: ast.FormattedValue) -> str | None:
+        if field.conversion != -1 or field.format_spec is not None or \
+                not isinstance(field.value, ast.Name) or field.value.id in self._globals():
+            return None
+        parent = self.parents.get(id(field))
+        while parent is not None and not isinstance(
+                parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+            if isinstance(parent, ast.ClassDef):
+                return None  # a class body reads its own attributes first
+            parent = self.parents.get(id(parent))
+        values = self._values_of(field.value)
+        if len(values) != 1 or not isinstance(values[0], ast.Constant) or \
+                not isinstance(values[0].value, str) or \
+                not _NAMES.fullmatch(values[0].value):
+            return None
+        return values[0].value
+
+    def _globals(self) -> frozenset[str]:
+        """The names a `global` statement of the module declares: a function may rebind
+        them, so their module-level value is not theirs for sure."""
+        if self._declared_global is None:
+            self._declared_global = frozenset(
+                name for node in ast.walk(self.tree) if isinstance(node, ast.Global)
+                for name in node.names)
+        return self._declared_global
 
     def _mark_clauses(self, template: Template,
                       pieces: Sequence[ast.expr | None]) -> Template:
@@ -1709,6 +1749,29 @@ def _compress(positions: Sequence[tuple[int, int]]) -> tuple[tuple[int, int, int
     return tuple(spans)
 
 
+def _filled(template: Template, values: Sequence[str | None]) -> Template:
+    """`template` with each hole whose text is known (`values`, one per hole) replaced by
+    that text, placed where the hole is in the source."""
+    positions = _expand(template)
+    text: list[str] = []
+    placed: list[tuple[int, int]] = []
+    holes: list[Hole] = []
+    cursor = shift = 0
+    for hole, value in zip(template.holes, values):
+        text.append(template.text[cursor:hole.offset])
+        placed.extend(positions[cursor:hole.offset])
+        cursor = hole.offset
+        if value is None:
+            holes.append(replace(hole, offset=hole.offset + shift))
+            continue
+        text.append(value)
+        placed.extend((hole.line, hole.column + k) for k in range(len(value)))
+        shift += len(value)
+    text.append(template.text[cursor:])
+    placed.extend(positions[cursor:])
+    return Template("".join(text), _compress(placed), tuple(holes))
+
+
 def _concat(parts: Sequence[Template]) -> Template:
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []
@@ -1727,6 +1790,11 @@ def _concat(parts: Sequence[Template]) -> Template:
 
 
 # -- heuristics ------------------------------------------------------------------------
+
+# A constant an f-string may give a statement as its text: names, dotted or quoted, or a
+# list of them (`public.events`, `"Users"`, `id, name`), never a value or a clause.
+_NAME = r'(?:[A-Za-z_][A-Za-z_0-9$]*|"(?:[^"]|"")+")'
+_NAMES = re.compile(rf"\s*{_NAME}(?:\.{_NAME})*(?:\s*,\s*{_NAME}(?:\.{_NAME})*)*\s*")
 
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)

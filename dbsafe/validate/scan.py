@@ -152,8 +152,9 @@ _CHUNK = 32
 # (`self.sqlite_store.db_pool.runInteraction("select", r)`) sends there; 121: the table a
 # script's `CREATE` PostgreSQL's parser rejects makes (MySQL's `ENGINE=InnoDB`), read by
 # sqlglot, is made for the project's other scripts; 122: a query simple-salesforce's
-# `format_soql(...)` fills in is Salesforce's
-_CACHE_VERSION = 122
+# `format_soql(...)` fills in is Salesforce's; 123: an f-string field naming a module constant
+# of names (`TABLE = "events"`) is its text
+_CACHE_VERSION = 123
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
