@@ -46,9 +46,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 11  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 12  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
-# 9: captures started from a copy of the database's schema; 11: pgmq)
+# 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
+# SQL at its module's top level is captured when run past an earlier failure)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
@@ -367,8 +368,13 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                 failures.append(error)
                 result = capture(project, _fresh_database(server, len(failures), template),
                                  operations=_stamping_past(failures, parents))
-                done = {c.revision for c in captured}
-                captured += [c for c in result.captured if c.revision not in done]
+                # The earlier runs ran the failing revisions and their ancestors; a later
+                # revision can hold statements there too, from code at its module's top
+                # level, which runs when alembic loads the history (FitTrackee's enum
+                # `.create(op.get_bind())`): its upgrade ran only now.
+                ran = _at_or_before(failures, parents)
+                captured = [c for c in captured if c.revision in ran] + [
+                    c for c in result.captured if c.revision not in ran]
                 error = result.capture_error
                 if error is not None and not error.get("revision"):
                     break
@@ -504,6 +510,19 @@ def _template_of(server: Any, database: str) -> str:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
             sql.Identifier(name), sql.Identifier(database)))
     return name
+
+
+def _at_or_before(failures: list[dict[str, Any]],
+                  parents: Mapping[str, tuple[str, ...]]) -> set[str]:
+    """The failing revisions and all their ancestors."""
+    found: set[str] = set()
+    todo = [str(f["revision"]) for f in failures]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(parents.get(current, ()))
+    return found
 
 
 def _stamping_past(failures: list[dict[str, Any]],

@@ -190,6 +190,51 @@ def test_every_revision_is_linted_and_the_failing_one_is_named(
         "Linted the SQL each revision ran on a throwaway server."]
 
 
+def test_a_revision_running_sql_at_import_is_captured_after_an_earlier_failure(
+        tmp_path: Path) -> None:
+    # FitTrackee's 66_c59425f77851 creates its enum at its module's top level, which runs
+    # when alembic loads the history, before any revision: the first run (failing at r02)
+    # held that revision's statements already, and its upgrade's were dropped as a dup.
+    root = tmp_path / "p"
+    write_history(root, {
+        "r01": '''
+def upgrade():
+    op.create_table("users", sa.Column("id", sa.Integer, primary_key=True))
+''',
+        "r02": '''
+def upgrade():
+    op.execute("ALTER TABLE no_such_table ADD COLUMN x int")
+''',
+        "r03": '''
+from sqlalchemy.dialects import postgresql
+
+state = postgresql.ENUM("new", "paid", name="state")
+try:
+    state.create(op.get_bind(), checkfirst=True)
+except NameError:  # alembic's `revision` command loads it with no connection
+    pass
+
+
+def upgrade():
+    op.add_column("users", sa.Column("state", state, server_default="new", nullable=False))
+''',
+        "r04": '''
+def upgrade():
+    op.execute("ALTER TYPE state RENAME TO state_old")
+    op.execute("CREATE TYPE state AS ENUM ('new', 'paid', 'void')")
+    op.execute("ALTER TABLE users ALTER COLUMN state DROP DEFAULT, "
+               "ALTER COLUMN state TYPE state USING state::text::state")
+''',
+    })
+    settings = Settings(project_root=root, use_cache=False, select=("DBS005", "DBS110"))
+    [r03] = [m for m in load_migrations(settings) if m.revision == "r03"]
+    assert [s.sql for s in r03.statements if not s.generated] == [
+        "ALTER TABLE users ADD COLUMN state state DEFAULT 'new' NOT NULL"]
+    # ...so r04's type change is known to be from state_old (PostgreSQL rewrote users).
+    messages = {f.code: f.message for f in commands.lint(settings).findings}
+    assert "from `state_old` to `state` rewrites `users`" in messages["DBS110"]
+
+
 def test_a_data_migration_is_linted_from_the_sql_it_ran(history: tuple[Path, Report]) -> None:
     root, _ = history
     [r02] = [m for m in load_migrations(Settings(project_root=root)) if m.revision == "r02"]
