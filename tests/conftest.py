@@ -186,6 +186,25 @@ def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def sqlalchemy13_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv pinned to SQLAlchemy 1.3 and the alembic of its time, as projects
+    archived then are (security_monkey): built once per session, skipped without the index."""
+    import subprocess
+    import sys
+
+    venv = tmp_path_factory.mktemp("venv13")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.3,<1.4", "alembic>=1.4,<1.8",
+         "psycopg2-binary"], capture_output=True, text=True, check=False,
+    )
+    if install.returncode != 0:
+        pytest.skip(f"cannot install SQLAlchemy 1.3 from the package index: {install.stderr[-300:]}")
+    return python
+
+
+@pytest.fixture(scope="session")
 def pg15_server() -> Iterator[str]:
     """conninfo of the `postgres` database on a throwaway PostgreSQL 15 (Unix socket, trust).
 

@@ -1128,7 +1128,10 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 connection.connect = lambda: contextlib.nullcontext(connection)  # type: ignore[attr-defined]
             config.attributes["connection"] = connection
             _operations(config, request, result, script)
-            transaction = connection.get_transaction()
+            # SQLAlchemy 1.3 has no get_transaction(); its connections autocommit what
+            # runs outside alembic's transaction, so there is nothing left to commit.
+            get_transaction = getattr(connection, "get_transaction", None)
+            transaction = get_transaction() if get_transaction is not None else None
             if transaction is not None:
                 transaction.commit()
             if request.get("models"):

@@ -523,6 +523,21 @@ def test_a_project_pinned_to_sqlalchemy_14_is_captured_under_its_own_python(
         (), (), (), ("public.orders",)]
 
 
+@pytest.mark.xdist_group("sqlalchemy13")  # the worker that built the venv
+def test_a_project_pinned_to_sqlalchemy_13_is_captured_under_its_own_python(
+        sqlalchemy13_python: str, tmp_path: Path) -> None:
+    # security_monkey pins SQLAlchemy 1.3, whose connections have no get_transaction():
+    # the run failed after the last revision and fell back to offline rendering, which
+    # stopped at its first data migration.
+    root = tmp_path / "legacy"
+    write_history(root, {k: REVISIONS[k] for k in ("r01", "r02")})
+    loaded = load(Settings(project_root=root, python=sqlalchemy13_python, use_cache=False))
+    assert loaded.lines == ["Linted the SQL each revision ran on a throwaway server."]
+    [r02] = [m for m in loaded.migrations if m.revision == "r02"]
+    assert [s.sql for s in r02.statements if not s.generated][-1] == (
+        "ALTER TABLE orders ALTER COLUMN total TYPE BIGINT")
+
+
 def test_an_env_py_calling_connect_on_the_handed_in_connection_is_captured(
         tmp_path: Path) -> None:
     # JupyterHub's env.py calls `.connect()` on config.attributes["connection"], as
