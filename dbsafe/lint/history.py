@@ -372,9 +372,9 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                 # revision can hold statements there too, from code at its module's top
                 # level, which runs when alembic loads the history (FitTrackee's enum
                 # `.create(op.get_bind())`): its upgrade ran only now.
-                ran = _at_or_before(failures, parents)
-                captured = [c for c in captured if c.revision in ran] + [
-                    c for c in result.captured if c.revision not in ran]
+                reached = _at_or_before(failures, parents)
+                captured = [c for c in captured if c.revision in reached] + [
+                    c for c in result.captured if c.revision not in reached]
                 error = result.capture_error
                 if error is not None and not error.get("revision"):
                     break
