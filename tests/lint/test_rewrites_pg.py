@@ -1557,3 +1557,38 @@ def test_a_backfill_into_a_new_table_reads_the_locked_one_where_lint_says(
     found = {f.code: f for f in _history_findings(tmp_path / "exclusive", schema,
                                                   locked_first)}
     assert found["DBS114"].location is not None and found["DBS114"].location.line == 4
+
+
+NAMED_ASSETS = ("CREATE TABLE assets (id int PRIMARY KEY, name text, parent_id int,\n"
+                "  CONSTRAINT assets_name_parent_key UNIQUE (name, parent_id));\n"
+                "CREATE INDEX assets_name_idx ON assets (name);\n"
+                "INSERT INTO assets SELECT g, 'a' || g, g FROM generate_series(1, 1000) g;\n")
+
+
+def test_a_drop_if_exists_of_an_index_already_dropped_locks_nothing_where_lint_says(
+        conninfo: str, tmp_path: Path) -> None:
+    """FlexMeasures' c7b7f9019d4b drops a unique constraint, then its index `IF EXISTS`:
+    PostgreSQL skips that with a notice and takes no lock. Lint said DBS103 on it ("on its
+    table") and put the DBS114 of the transaction there instead of on the index build."""
+    change = ("BEGIN;\n"
+              "ALTER TABLE assets DROP CONSTRAINT IF EXISTS assets_name_parent_key;\n"
+              "DROP INDEX IF EXISTS assets_name_parent_key;\n"
+              "DROP INDEX assets_name_idx;\n"
+              "DROP INDEX IF EXISTS assets_name_idx;\n"
+              "CREATE INDEX assets_parent_idx ON assets (parent_id);\n"
+              "COMMIT;\n")
+    lines = change.splitlines()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(NAMED_ASSETS)
+        for done, nothing in ((lines[1], lines[2]), (lines[3], lines[4])):
+            conn.execute(done)
+            conn.execute("BEGIN")
+            conn.execute(nothing)
+            assert conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() "
+                "AND relation = 'assets'::regclass").fetchone() == (0,)
+            conn.execute("ROLLBACK")
+    findings = _history_findings(tmp_path, NAMED_ASSETS, change)
+    assert not [f for f in findings if f.location is not None and f.location.line in (3, 5)]
+    assert {(f.code, f.location.line if f.location else 0) for f in findings
+            if f.code in ("DBS103", "DBS114")} == {("DBS103", 4), ("DBS114", 6)}
