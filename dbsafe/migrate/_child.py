@@ -1271,7 +1271,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
     ScriptDirectory.from_config = classmethod(from_config)  # type: ignore[method-assign, assignment]
     channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
     channel.flush()
-    for line in sys.stdin:
+    for line in _REQUESTS:
         if not line.strip():
             continue
         step: dict[str, Any] = {}
@@ -1393,14 +1393,33 @@ def _expected(script: Any, name: str, revision: str) -> list[str] | None:
     return [found.revision] if found is not None else None
 
 
+def _requests() -> Any:
+    """dbsafe's requests, on a descriptor of their own; standard input becomes /dev/null.
+
+    The project's code must not read them: a revision asking on stdin (FlexMeasures'
+    downgrades `click.confirm(...)`, an `input()`) gets end of file, as under a CI runner,
+    where it read the session's pipe, waiting forever for a line (or taking the next
+    request as its answer)."""
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return requests
+
+
+_REQUESTS: Any = ()  # set by main()
+
+
 def main() -> int:
+    global _REQUESTS
     result_path = sys.argv[1]
+    _REQUESTS = _requests()
     # Running a file puts its folder first on sys.path; dbsafe's modules must not shadow
     # the project's, so take it out (alembic's prepend_sys_path adds the project's own).
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     # One JSON line; a session keeps stdin open for the requests that follow.
-    request = json.loads(sys.stdin.readline())
+    request = json.loads(_REQUESTS.readline())
     sys.path.insert(0, os.getcwd())
     # A session answers on a channel of its own, and so does one failing before it serves
     # (env.py's or a revision's import): its caller reads that channel, not `result_path`.

@@ -205,3 +205,38 @@ def test_a_downgrade_failing_on_an_objects_repr_reads_the_same_in_every_run(
     assert messages[0][0][0] == "DBS412"
     assert "Can't emit DROP CONSTRAINT for constraint ForeignKeyConstraint(" in messages[0][0][1]
     assert " at 0x" not in messages[0][0][1]
+
+
+# FlexMeasures' 7f8b8920355f and ad98460751d9 ask before dropping tables:
+# `click.confirm("This downgrade drops the tables ... Continue?", abort=True)`.
+ASKS = '''\
+from alembic import op
+
+
+def upgrade():
+    op.execute("CREATE TABLE asked (id int)")
+
+
+def downgrade():
+    input("This downgrade drops the table asked. Continue? ")
+    op.execute("DROP TABLE asked")
+'''
+
+
+@pytest.mark.timeout(120)
+def test_a_downgrade_asking_on_stdin_reads_end_of_file_and_the_walk_goes_on(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    project = write_history(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        ASKS,
+        ("CREATE TABLE t3 (id int)", "DROP TABLE t3"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, fast_min=None)
+
+    # Before: input() read the walk child's request pipe and waited there forever.
+    [asked] = result.findings
+    assert (asked.code, asked.subject) == ("DBS412", "0002")
+    assert "EOFError" in asked.message or "EOF when reading a line" in asked.message
+    assert result.walked == ("0001", "0002", "0003")
