@@ -986,6 +986,8 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     original_url = config.get_main_option("sqlalchemy.url")
 
     script = ScriptDirectory.from_config(config)
+    global _SCRIPT_DIR
+    _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
     revisions = list(script.walk_revisions())
     revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
     result: dict[str, Any] = {
@@ -1410,6 +1412,9 @@ def _requests() -> Any:
 _REQUESTS: Any = ()  # set by main()
 
 
+_SCRIPT_DIR: str | None = None  # the migrations folder, once alembic has found it
+
+
 def main() -> int:
     global _REQUESTS
     result_path = sys.argv[1]
@@ -1430,7 +1435,7 @@ def main() -> int:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        result = {"ok": False, "error": _failure(exc, {})}
+        result = {"ok": False, "error": _failure(exc, {}, _SCRIPT_DIR)}
     if channel is not None:
         with channel:
             if not result.get("ok"):

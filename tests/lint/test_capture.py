@@ -841,6 +841,27 @@ def test_an_env_py_outside_the_working_directory_is_named_with_its_line(
         str(raised.value)
     assert "alembic.ini/env.py" not in str(raised.value)
 
+def test_a_revision_failing_on_import_in_a_linked_migrations_folder_is_named_with_its_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # fedora-copr's revisions import its application (`from coprs.models import ...`); with
+    # the migrations folder linked into the project, the revision alembic was loading
+    # resolved to outside the working directory, and the reason named alembic.ini instead.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"]})
+    elsewhere = tmp_path / "checkout" / "migrations"
+    elsewhere.parent.mkdir()
+    (root / "migrations").rename(elsewhere)
+    (root / "migrations").symlink_to(elsewhere)
+    revision = elsewhere / "versions" / "r01.py"
+    revision.write_text("from no_such_app.models import Thing\n" + revision.read_text())
+    monkeypatch.chdir(root)
+    with pytest.raises(DbsafeError) as raised:
+        load(Settings(project_root=root, use_cache=False))
+    assert f"{revision}:1: ModuleNotFoundError: No module named 'no_such_app'" in \
+        str(raised.value)
+    assert "alembic.ini:" not in str(raised.value)
+
+
 @pytest.mark.timeout(120)
 def test_a_statement_waiting_for_the_migrations_own_idle_session_is_reported_not_hung(
         tmp_path: Path) -> None:
