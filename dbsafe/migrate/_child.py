@@ -848,6 +848,9 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
     # alembic's drop_constraint(None, ...)) has an address that differs each run, and so
     # would the finding's message: the same failure must read the same in every CI log.
     first = _ADDRESS.sub(">", first)
+    if isinstance(exc, EOFError) or (type(exc).__name__ == "Abort"
+                                     and type(exc).__module__.startswith("click")):
+        first += " (it asked on stdin, which is at end of file under dbsafe, as under CI)"
     return {
         "type": type(exc).__name__,
         "message": _mask(first),
