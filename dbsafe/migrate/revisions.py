@@ -101,14 +101,26 @@ def downgrade_problem(path: Path | None) -> str | None:
         >>> _ = f.write_text("def upgrade():\\n    op.x()\\n\\ndef downgrade():\\n    pass\\n")
         >>> downgrade_problem(f)
         'downgrade() does nothing'
+        >>> _ = f.write_text("def upgrade():\\n    pass\\n\\ndef downgrade():\\n    pass\\n")
+        >>> downgrade_problem(f) is None  # a merge revision: nothing to undo
+        True
     """
     if path is None:
         return "the revision file is unknown"
     try:
         downgrade = find_downgrade(path)
+        if downgrade.kind == "empty" and _upgrade_does_nothing(path):
+            return None  # a merge revision (or an empty one): its empty downgrade undoes it
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
         return f"the revision file does not parse ({exc})"
     return _PROBLEMS[downgrade.kind] if downgrade.kind else None
+
+
+def _upgrade_does_nothing(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+               and node.name == "upgrade" and all(_does_nothing(s) for s in node.body)
+               for node in tree.body)
 
 
 def _does_nothing(statement: ast.stmt) -> bool:

@@ -684,3 +684,56 @@ def test_a_new_database_is_not_refused_over_changes_to_tables_the_upgrade_create
     (dropped,) = [f for f in report.findings if f.code == "DBS202"]
     assert dropped.severity is Severity.NOTE
     assert dict(dropped.context)["Table size"] == "none yet: a migration linted here creates it"
+
+
+# FlexMeasures has five merge revisions; each was DBS602 ("downgrade() does nothing, so a
+# failed upgrade could not be rolled back") though its upgrade does nothing either.
+BRANCH = '''"""a branch"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE TABLE visits (id int)")
+
+
+def downgrade():
+    op.execute("DROP TABLE visits")
+'''
+MERGE = '''"""merge"""
+revision = "0006"
+down_revision = ("0005", "0004b")
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
+'''
+OTHER_BRANCH = BRANCH.replace('"0005"', '"0004b"').replace("visits", "rooms")
+
+
+def test_a_merge_revision_is_not_irreversible_and_a_failure_after_it_rolls_back(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_branch.py").write_text(BRANCH)
+    (versions / "0004b_other.py").write_text(OTHER_BRANCH)
+    (versions / "0006_merge.py").write_text(MERGE)
+    (versions / "0007_half_way.py").write_text(
+        HALF_WAY.replace('"0005"', '"0007"').replace('"0004"', '"0006"'))
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada', 'a@example.org'), "
+                     "(2, 'Ada', 'b@example.org')")
+    before = _state(database_url)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+
+    assert "DBS602" not in {f.code for f in report.findings}
+    assert report.summary["outcome"] == "rolled back"  # 0007 fails: back through the merge
+    assert _state(database_url) == before
