@@ -852,24 +852,35 @@ def verify_applied(database_url: str, result: RunResult) -> tuple[str, ...]:
 
 
 def _other_branches(result: RunResult, found: tuple[str, ...]) -> bool:
-    """Does the version table hold the expected revisions plus only heads of other
+    """Does the version table hold the expected revisions plus only revisions of other
     branches, which a run to a revision on one branch leaves where they are? (An upgrade to
     `b2` of a history branching into `a1` and `b1..b2`, on a database at `a1`, leaves it at
-    `a1, b2`.)"""
+    `a1, b2`; so it does when a later revision merges the branches, as FlexMeasures'
+    919dc9f1dc1f merges 5d39829d91af and db00b66be82c.)"""
     expected = set(result.expected or ())
     others = set(found) - expected
-    if len(result.heads) < 2 or not expected <= set(found):
+    if not expected <= set(found):
         return False
     parents = {r.revision: ((r.down_revision,) if isinstance(r.down_revision, str)
                             else tuple(r.down_revision or ())) for r in result.revisions}
-    below: set[str] = set()
-    todo = list(expected)
+    children: dict[str, list[str]] = {}
+    for child, ups in parents.items():
+        for parent in ups:
+            children.setdefault(parent, []).append(child)
+    return not (others & _reachable(expected, parents)) and not (
+        others & _reachable(expected, children)) and others <= set(parents)
+
+
+def _reachable(start: set[str], edges: Mapping[str, Sequence[str]]) -> set[str]:
+    """The revisions `edges` lead to from `start` (its ancestors or descendants)."""
+    found: set[str] = set()
+    todo = list(start)
     while todo:
-        for parent in parents.get(todo.pop(), ()):
-            if parent not in below:
-                below.add(parent)
-                todo.append(parent)
-    return not (others & below) and others <= set(parents)
+        for step in edges.get(todo.pop(), ()):
+            if step not in found:
+                found.add(step)
+                todo.append(step)
+    return found
 
 
 def current_revisions(database_url: str,
