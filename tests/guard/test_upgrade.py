@@ -688,7 +688,7 @@ def test_a_new_database_is_not_refused_over_changes_to_tables_the_upgrade_create
 
 # FlexMeasures has thirteen merge revisions; each was DBS602 ("downgrade() does nothing, so a
 # failed upgrade could not be rolled back") though its upgrade does nothing either.
-BRANCH = '''"""a branch"""
+VISITS_BRANCH = '''"""a branch"""
 from alembic import op
 
 revision = "0005"
@@ -702,7 +702,7 @@ def upgrade():
 def downgrade():
     op.execute("DROP TABLE visits")
 '''
-MERGE = '''"""merge"""
+MERGE_BOTH = '''"""merge"""
 revision = "0006"
 down_revision = ("0005", "0004b")
 
@@ -714,16 +714,16 @@ def upgrade():
 def downgrade():
     pass
 '''
-OTHER_BRANCH = BRANCH.replace('"0005"', '"0004b"').replace("visits", "rooms")
+ROOMS_BRANCH = VISITS_BRANCH.replace('"0005"', '"0004b"').replace("visits", "rooms")
 
 
 def test_a_merge_revision_is_not_irreversible_and_a_failure_after_it_rolls_back(
         database_url: str, tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     versions = root / "migrations" / "versions"
-    (versions / "0005_branch.py").write_text(BRANCH)
-    (versions / "0004b_other.py").write_text(OTHER_BRANCH)
-    (versions / "0006_merge.py").write_text(MERGE)
+    (versions / "0005_branch.py").write_text(VISITS_BRANCH)
+    (versions / "0004b_other.py").write_text(ROOMS_BRANCH)
+    (versions / "0006_merge.py").write_text(MERGE_BOTH)
     (versions / "0007_half_way.py").write_text(
         HALF_WAY.replace('"0005"', '"0007"').replace('"0004"', '"0006"'))
     _at(database_url, "0002", root)
