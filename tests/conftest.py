@@ -166,42 +166,39 @@ def conninfo(postgresql: psycopg.Connection) -> str:
     )
 
 
-@pytest.fixture(scope="session")
-def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic, as legacy projects are
-    (built once per session; skipped when the package index cannot be reached)."""
+def _pinned_python(tmp_path_factory: pytest.TempPathFactory, sqlalchemy: str,
+                   alembic: str) -> str:
+    """The python of a new virtualenv with SQLAlchemy and alembic pinned to `sqlalchemy` and
+    `alembic` (pip requirement specifiers); the test is skipped when the package index
+    cannot be reached."""
     import subprocess
     import sys
 
-    venv = tmp_path_factory.mktemp("venv14")
+    venv = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.4,<2", "alembic>=1.7,<1.12",
+        [python, "-m", "pip", "install", "-q", f"sqlalchemy{sqlalchemy}", f"alembic{alembic}",
          "psycopg2-binary"], capture_output=True, text=True, check=False,
     )
     if install.returncode != 0:
-        pytest.skip(f"cannot install SQLAlchemy 1.4 from the package index: {install.stderr[-300:]}")
+        pytest.skip(f"cannot install SQLAlchemy{sqlalchemy} from the package index: "
+                    f"{install.stderr[-300:]}")
     return python
+
+
+@pytest.fixture(scope="session")
+def sqlalchemy14_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A virtualenv pinned to SQLAlchemy 1.4 and an older alembic, as legacy projects are
+    (built once per session)."""
+    return _pinned_python(tmp_path_factory, ">=1.4,<2", ">=1.7,<1.12")
 
 
 @pytest.fixture(scope="session")
 def sqlalchemy13_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A virtualenv pinned to SQLAlchemy 1.3 and the alembic of its time, as projects
-    archived then are (security_monkey): built once per session, skipped without the index."""
-    import subprocess
-    import sys
-
-    venv = tmp_path_factory.mktemp("venv13")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "sqlalchemy>=1.3,<1.4", "alembic>=1.4,<1.8",
-         "psycopg2-binary"], capture_output=True, text=True, check=False,
-    )
-    if install.returncode != 0:
-        pytest.skip(f"cannot install SQLAlchemy 1.3 from the package index: {install.stderr[-300:]}")
-    return python
+    archived then are (security_monkey; built once per session)."""
+    return _pinned_python(tmp_path_factory, ">=1.3,<1.4", ">=1.4,<1.8")
 
 
 @pytest.fixture(scope="session")
