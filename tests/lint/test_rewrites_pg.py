@@ -1592,3 +1592,22 @@ def test_a_drop_if_exists_of_an_index_already_dropped_locks_nothing_where_lint_s
     assert not [f for f in findings if f.location is not None and f.location.line in (3, 5)]
     assert {(f.code, f.location.line if f.location else 0) for f in findings
             if f.code in ("DBS103", "DBS114")} == {("DBS103", 4), ("DBS114", 6)}
+
+
+@pytest.mark.parametrize("key", ["assets_name_parent_key", "assets_pkey"])
+def test_a_drop_if_exists_of_the_index_of_a_key_only_the_database_has_locks_nothing(
+        conninfo: str, tmp_path: Path, key: str) -> None:
+    """The same with `--database-url`, the unique constraint only in the database's schema:
+    its index went with it, so `DROP INDEX IF EXISTS` of it was still a false DBS103, and the
+    transaction's DBS114 stood there instead of on the index build."""
+    change = ("BEGIN;\n"
+              f"ALTER TABLE assets DROP CONSTRAINT {key};\n"
+              f"DROP INDEX IF EXISTS {key};\n"
+              "CREATE INDEX assets_parent_idx ON assets (parent_id);\n"
+              "COMMIT;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(NAMED_ASSETS)
+    findings = _database_findings(tmp_path, change, conninfo)
+    assert not [f for f in findings if f.location is not None and f.location.line == 3]
+    assert ("DBS114", 4) in {(f.code, f.location.line if f.location else 0)
+                             for f in findings}
