@@ -1227,21 +1227,45 @@ class _Extractor:
         return _filled(template, values) if any(values) else template
 
     def _constant_names(self, field: ast.FormattedValue) -> str | None:
-        if field.conversion != -1 or field.format_spec is not None or \
-                not isinstance(field.value, ast.Name) or field.value.id in self._globals():
+        if field.conversion != -1 or field.format_spec is not None:
             return None
-        parent = self.parents.get(id(field))
-        while parent is not None and not isinstance(
-                parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
-            if isinstance(parent, ast.ClassDef):
-                return None  # a class body reads its own attributes first
-            parent = self.parents.get(id(parent))
-        values = self._values_of(field.value)
-        if len(values) != 1 or not isinstance(values[0], ast.Constant) or \
-                not isinstance(values[0].value, str) or \
-                not _NAMES.fullmatch(values[0].value):
+        if isinstance(field.value, ast.Attribute):
+            value = self._class_constant(field.value)
+        elif isinstance(field.value, ast.Name) and field.value.id not in self._globals():
+            parent = self.parents.get(id(field))
+            while parent is not None and not isinstance(
+                    parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+                if isinstance(parent, ast.ClassDef):
+                    return None  # a class body reads its own attributes first
+                parent = self.parents.get(id(parent))
+            values = self._values_of(field.value)
+            value = values[0] if len(values) == 1 else None
+        else:
             return None
-        return values[0].value
+        if not isinstance(value, ast.Constant) or not isinstance(value.value, str) or \
+                not _NAMES.fullmatch(value.value):
+            return None
+        return value.value
+
+    def _class_constant(self, node: ast.Attribute) -> ast.expr | None:
+        """What `Cls.NAME` holds when the module defines the class `Cls` once, at its top
+        level and binds no other value to its name, and its body binds `NAME` once, with
+        nothing in the module storing to an attribute `NAME` of it. Named by its class,
+        it is that class's, whatever a subclass sets (`self.NAME` may be a subclass's)."""
+        if not isinstance(node.value, ast.Name) or node.value.id in self._globals():
+            return None
+        owner, attribute = node.value.id, node.attr
+        if self._assignments(self.tree).get(owner) or sum(
+                isinstance(n, ast.ClassDef) and n.name == owner for n in self.tree.body) != 1:
+            return None
+        cls = next(n for n in self.tree.body if isinstance(n, ast.ClassDef) and n.name == owner)
+        bound = [n.value for n in cls.body if isinstance(n, ast.Assign) and len(n.targets) == 1
+                 and isinstance(n.targets[0], ast.Name) and n.targets[0].id == attribute] + [
+            n.value for n in cls.body if isinstance(n, ast.AnnAssign)
+            and isinstance(n.target, ast.Name) and n.target.id == attribute]
+        stored = any(isinstance(n, ast.Attribute) and n.attr == attribute and
+                     not isinstance(n.ctx, ast.Load) for n in ast.walk(self.tree))
+        return bound[0] if len(bound) == 1 and bound[0] is not None and not stored else None
 
     def _globals(self) -> frozenset[str]:
         """The names a `global` statement of the module declares: a function may rebind

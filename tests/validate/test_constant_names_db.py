@@ -1,8 +1,9 @@
 """An f-string field naming a module constant of names (`TABLE = "events"`) is that text:
 `f"SELECT id, nmae FROM {TABLE}"` names `events`, and is checked, where it was a DBS304 note
 and its misspelt column went unreported. A name bound more than once, declared `global`,
-read in a class body (which reads its own attributes first), a parameter, an attribute
-(`self.TABLE`: a subclass may set another) or a string that is not names stays a hole.
+read in a class body (which reads its own attributes first), a parameter, `self.TABLE` (a
+subclass may set another; `Events.TABLE`, named by its class, is read) or a string that is
+not names stays a hole.
 Real PostgreSQL.
 """
 
@@ -47,6 +48,19 @@ def rebind():
 class Repo:
     TABLE = "nothing"
     QUERY = f"SELECT nmae FROM {TABLE}"
+
+
+class Events:
+    TABLE = "events"
+    MOVED = "events"
+
+    def read(self, cur):
+        cur.execute(f"SELECT nmae FROM {Events.TABLE}")
+        cur.execute(f"SELECT nmae FROM {self.TABLE}")
+        cur.execute(f"SELECT nmae FROM {Events.MOVED}")
+
+
+Events.MOVED = "nothing"
 '''
 
 
@@ -56,7 +70,8 @@ def test_a_field_naming_a_module_constant_of_names_is_its_text(
     report = validate_module(database_url, tmp_path, _SCHEMA, "repo.py", _MODULE)
     found = sorted((f.code, f.location.line, f.subject) for f in report.findings)
     assert [f for f in found if f[0] != "DBS304"] == [
-        ("DBS302", 11, "public.events.nmae"), ("DBS302", 12, "public.events.title")]
+        ("DBS302", 11, "public.events.nmae"), ("DBS302", 12, "public.events.title"),
+        ("DBS302", 38, "public.events.nmae")]  # `Events.TABLE`, named by its class
     # line 13's WHERE constant is no names (a clause added at the end, read as before); the
     # others stay SQL built at run time
-    assert [line for code, line, _ in found if code == "DBS304"] == [17, 18, 19, 20, 30]
+    assert [line for code, line, _ in found if code == "DBS304"] == [17, 18, 19, 20, 30, 39, 40]
