@@ -339,6 +339,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     import dataclasses
 
     from dbsafe.migrate.render import captured_migrations, render_revisions
+    from dbsafe.migrate.revisions import ancestors
     from dbsafe.migrate.runner import MigrationError, RunResult, capture, describe_failure
     from dbsafe.pg.throwaway import throwaway_server
 
@@ -357,8 +358,9 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
             if error is not None and not error.get("revision"):
                 raise _NoCapture(describe_failure(error, ini=project.ini,
                                                   interpreter=project.interpreter))
+            revisions = result.revisions  # the whole script directory, as each run loads it
             parents = {r.revision: (r.down_revision,) if isinstance(r.down_revision, str)
-                       else tuple(r.down_revision or ()) for r in result.revisions}
+                       else tuple(r.down_revision or ()) for r in revisions}
             captured = list(result.captured)
             # A revision that fails: run the history again on a fresh database, stamping
             # past it, so the revisions after it are still captured as they run.
@@ -372,7 +374,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                 # revision can hold statements there too, from code at its module's top
                 # level, which runs when alembic loads the history (FitTrackee's enum
                 # `.create(op.get_bind())`): its upgrade ran only now.
-                reached = _at_or_before(failures, parents)
+                reached = ancestors(revisions, (str(f["revision"]) for f in failures))
                 captured = [c for c in captured if c.revision in reached] + [
                     c for c in result.captured if c.revision not in reached]
                 error = result.capture_error
@@ -510,19 +512,6 @@ def _template_of(server: Any, database: str) -> str:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
             sql.Identifier(name), sql.Identifier(database)))
     return name
-
-
-def _at_or_before(failures: list[dict[str, Any]],
-                  parents: Mapping[str, tuple[str, ...]]) -> set[str]:
-    """The failing revisions and all their ancestors."""
-    found: set[str] = set()
-    todo = [str(f["revision"]) for f in failures]
-    while todo:
-        current = todo.pop()
-        if current not in found:
-            found.add(current)
-            todo.extend(parents.get(current, ()))
-    return found
 
 
 def _stamping_past(failures: list[dict[str, Any]],
