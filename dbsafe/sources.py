@@ -324,8 +324,8 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     (`apps/web/supabase/migrations`); with none there either, the one a runner marks as
     its PostgreSQL migrations' up to `MARKED_DEPTH` levels down (`_marked_folders`); with
     none at all, supabase's declarative schema (`supabase/schemas`,
-    `_declared_schema_folders`); each time passing by what source discovery passes by (`node_modules`, git-ignored folders,
-    `exclude`, ...) and `NOT_THE_APPLICATION`. Two found are an error, and so is one found
+    `_declared_schema_folders`); each time passing by what source discovery passes by
+    (`node_modules`, git-ignored folders, `exclude`, ...) and `NOT_THE_APPLICATION`. Two found are an error, and so is one found
     beside another workspace folder's `alembic.ini`: dbsafe does not guess.
 
     Raises:

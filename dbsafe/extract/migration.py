@@ -142,11 +142,12 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 raise SourceError(f"no SQL migrations under {path}: every .sql file there "
                                   "lies in a folder whose runner's listing (manifest.json, "
                                   "meta/_journal.json) names others")
-            order = _runner_order(path)
-            keys.update((p, _version_key(p, path, order)) for p in found)
             if declared is not None:  # config.toml's schema_paths order them
                 keys.update((p, (2, (), _natural_key(path) + ((0, declared[p]),)))
                             for p in found)
+            else:
+                order = _runner_order(path)
+                keys.update((p, _version_key(p, path, order)) for p in found)
             if supabase_cli_folder(path) or supabase_schemas_folder(path):
                 wrapped.update(found)
             # (a listing's order replaces the file name's: the rest of the key, the
