@@ -680,16 +680,11 @@ class _Extractor:
     def _comprehension_bound(self, load: ast.Name) -> bool:
         """Whether a comprehension around `load` binds its name (`max(r[0] for r in rows)`
         beside a callback `r`): another variable."""
-        parent = self.parents.get(id(load))
-        while parent is not None and not isinstance(
-                parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
-            if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)) \
-                    and any(isinstance(target, ast.Name) and target.id == load.id
-                            for generator in parent.generators
-                            for target in ast.walk(generator.target)):
-                return True
-            parent = self.parents.get(id(parent))
-        return False
+        return any(
+            isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp))
+            and any(isinstance(target, ast.Name) and target.id == load.id
+                    for generator in parent.generators for target in ast.walk(generator.target))
+            for parent in self._within_scope(load))
 
     def _engine_of_receiver(self, node: ast.expr, *, depth: int) -> Engine | None:
         """The engine of what a method is called on, or of what holds it: the SQLite store's
@@ -1128,10 +1123,10 @@ class _Extractor:
         from dbsafe.extract.server_version import not_run_on
 
         found: frozenset[int] = frozenset()
-        child, parent = node, self.parents.get(id(node))
-        while parent is not None and not isinstance(
-            parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)
-        ):
+        child = node
+        for parent in self._within_scope(node):
+            if isinstance(parent, ast.ClassDef):
+                break
             if isinstance(parent, (ast.If, ast.IfExp)):
                 body = parent.body if isinstance(parent.body, list) else [parent.body]
                 orelse = parent.orelse if isinstance(parent.orelse, list) else [parent.orelse]
@@ -1139,8 +1134,17 @@ class _Extractor:
                     found |= not_run_on(parent.test, holds=True)
                 elif any(child is stmt for stmt in orelse):
                     found |= not_run_on(parent.test, holds=False)
-            child, parent = parent, self.parents.get(id(parent))
+            child = parent
         return found
+
+    def _within_scope(self, node: ast.AST) -> Iterator[ast.AST]:
+        """The ancestors of `node` inside the function, lambda or module holding it,
+        innermost first."""
+        parent = self.parents.get(id(node))
+        while parent is not None and not isinstance(
+                parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
+            yield parent
+            parent = self.parents.get(id(parent))
 
     def _tables_checked_before(self, node: ast.AST) -> frozenset[str]:
         """The tables an `if` around `node` (in its function) checks exist, where `node` is
@@ -1232,12 +1236,8 @@ class _Extractor:
         if isinstance(field.value, ast.Attribute):
             value = self._class_constant(field.value)
         elif isinstance(field.value, ast.Name) and field.value.id not in self._globals():
-            parent = self.parents.get(id(field))
-            while parent is not None and not isinstance(
-                    parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module)):
-                if isinstance(parent, ast.ClassDef):
-                    return None  # a class body reads its own attributes first
-                parent = self.parents.get(id(parent))
+            if any(isinstance(parent, ast.ClassDef) for parent in self._within_scope(field)):
+                return None  # a class body reads its own attributes first
             values = self._values_of(field.value)
             value = values[0] if len(values) == 1 else None
         else:
@@ -1255,10 +1255,10 @@ class _Extractor:
         if not isinstance(node.value, ast.Name) or node.value.id in self._globals():
             return None
         owner, attribute = node.value.id, node.attr
-        if self._assignments(self.tree).get(owner) or sum(
-                isinstance(n, ast.ClassDef) and n.name == owner for n in self.tree.body) != 1:
+        classes = [n for n in self.tree.body if isinstance(n, ast.ClassDef) and n.name == owner]
+        if self._assignments(self.tree).get(owner) or len(classes) != 1:
             return None
-        cls = next(n for n in self.tree.body if isinstance(n, ast.ClassDef) and n.name == owner)
+        cls = classes[0]
         bound = [n.value for n in cls.body if isinstance(n, ast.Assign) and len(n.targets) == 1
                  and isinstance(n.targets[0], ast.Name) and n.targets[0].id == attribute] + [
             n.value for n in cls.body if isinstance(n, ast.AnnAssign)
