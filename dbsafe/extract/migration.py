@@ -540,17 +540,12 @@ def _outside_transaction(sql: str) -> bool:
     ...     "REINDEX TABLE CONCURRENTLY t", "CREATE INDEX i ON t (a)")]
     [True, True, True, False, True, False, False]
     """
-    from pglast import ast, parse_sql
+    from pglast import ast
     from pglast.enums import DiscardMode, ObjectType, ReindexObjectType
-    from pglast.parser import ParseError
 
-    try:
-        parsed = parse_sql(sql)
-    except (ParseError, ValueError, RecursionError):
-        return False
-    if len(parsed) != 1:
-        return False
-    node = parsed[0].stmt
+    from dbsafe.pg.parse import sole_statement
+
+    node = sole_statement(sql)
     if isinstance(node, (ast.CreatedbStmt, ast.DropdbStmt, ast.CreateTableSpaceStmt,
                          ast.DropTableSpaceStmt, ast.CreateSubscriptionStmt,
                          ast.DropSubscriptionStmt, ast.AlterSystemStmt)):

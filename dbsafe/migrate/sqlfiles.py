@@ -291,15 +291,12 @@ def _client_copy(sql: str) -> str | None:
     """
     if "copy" not in sql.lower():
         return None
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast
 
-    try:
-        statements = parse_sql(sql)
-    except (ParseError, ValueError, RecursionError):
-        return None
-    if len(statements) != 1 or not isinstance(copy := statements[0].stmt, ast.CopyStmt) or \
-            copy.filename is not None or copy.is_program:
+    from dbsafe.pg.parse import sole_statement
+
+    copy = sole_statement(sql)
+    if not isinstance(copy, ast.CopyStmt) or copy.filename is not None or copy.is_program:
         return None
     return "in" if copy.is_from else "out"
 
@@ -315,14 +312,11 @@ def _transaction_control(sql: str) -> bool:
     >>> [_transaction_control(s) for s in ("BEGIN", "commit work", "SAVEPOINT a", "SELECT 1")]
     [True, True, True, False]
     """
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast
 
-    try:
-        statements = parse_sql(sql)
-    except (ParseError, ValueError, RecursionError):
-        return False
-    return len(statements) == 1 and isinstance(statements[0].stmt, ast.TransactionStmt)
+    from dbsafe.pg.parse import sole_statement
+
+    return isinstance(sole_statement(sql), ast.TransactionStmt)
 
 
 def _failure(sql: str, start: Location, exc: Exception) -> StatementFailure:

@@ -196,16 +196,13 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     ...     ("create table t (a int references u)", "23503: insert or update"))]
     [True, False, False]
     """
-    from pglast import ast, parse_sql
-    from pglast.parser import ParseError
+    from pglast import ast
 
-    try:
-        statements = parse_sql(sql)
-    except (ParseError, ValueError, RecursionError):
+    from dbsafe.pg.parse import sole_statement
+
+    node = sole_statement(sql)
+    if node is None:
         return False
-    if len(statements) != 1:
-        return False
-    node = statements[0].stmt
     rows = isinstance(node, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.MergeStmt)
     state = message.split(":", 1)[0]
     if rows and state.startswith(_DATA_ERRORS):
@@ -213,7 +210,7 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     if not (rows or isinstance(node, ast.GrantStmt)) or state != "42P01":
         return False
     stand_ins = snapshot.stand_in_schemas()
-    missing = [(schema, name) for schema, name in _relations_named(statements)
+    missing = [(schema, name) for schema, name in _relations_named([node])
                if snapshot.find_relation(name, schema) is None]
     return bool(missing) and all(schema in stand_ins for schema, _ in missing)
 
