@@ -33,7 +33,6 @@ from dbsafe.lint.statement import (
     Constraint,
     ForeignKey,
     Node,
-    ParseFailure,
     Statement,
     TypeName,
     collation_name,
@@ -46,7 +45,6 @@ from dbsafe.lint.statement import (
     last,
     lookup_columns,
     parse_statement,
-    parse_statements,
     partition_key_columns,
     partition_parent,
     range_var,
@@ -884,19 +882,6 @@ def expression_from_text(text: str | None) -> Node | None:
     return targets[0].get("ResTarget", {}).get("val") if targets else None
 
 
-def _definition_columns(text: str | None, template: str) -> frozenset[str]:
-    """The columns PostgreSQL's text of a definition names (a CHECK constraint's, an index
-    key's or WHERE clause's, put in `template` to make a statement pglast parses); none
-    when there is no text or it does not parse. A column's name inside a string
-    (`CHECK (kind <> 'price')`) is no use of it."""
-    if not text:
-        return frozenset()
-    parsed = parse_statements(template.format(text))
-    if not parsed or isinstance(parsed[0], ParseFailure):
-        return frozenset()
-    return expression_columns(parsed[0][1])
-
-
 def snapshot_index_lookup(index: Index, relation: Relation) -> tuple[str, ...]:
     """`IndexDef.lookup` of a snapshot's index: its leading keys up to the first expression
     (a key that names no column of the table: the snapshot shows an expression as its
@@ -1056,27 +1041,25 @@ class LintContext:
         return False
 
     def _may_redo(self, table: str) -> bool:
-        """Does the history know a CHECK constraint, or an expression or partial index, on
-        `table`? It holds neither's text, so either may use the column whose type changes."""
+        """Does the history know a validated CHECK constraint, or an expression or partial
+        index, on `table`? It holds neither's text, so either may use the column whose type
+        changes (a NOT VALID CHECK is re-added NOT VALID and checks nothing)."""
         name = last(table)
-        return bool(self.history.checks.get(name)) or name in self.history.value_indexed
+        return any(self.history.checks.get(name, {}).values()) or \
+            name in self.history.value_indexed
 
     def type_change_redoes(self, table: str, column: str) -> list[str]:
         """What a type change of `table.column` that keeps the rows still redoes under its
-        lock, as the database's schema shows it: each CHECK constraint using the column is
-        checked again (a full scan), each index whose expression or WHERE clause uses it
-        built again (verified on PostgreSQL 18; DBS127)."""
+        lock, as the database's schema shows it (`schema.ddl.redone_by_type_change`, which
+        diff's hazards read too; DBS127)."""
+        from dbsafe.schema.ddl import redone_by_type_change
+
         relation = self.before_relation(table)
         if relation is None:
             return []
-        work = [f"rechecks constraint `{c.name}` (a full scan)" for c in relation.constraints
-                if c.kind == "check" and column in _definition_columns(c.definition, "ALTER "
-                                                                       "TABLE x ADD {}")]
-        work += [f"rebuilds index `{i.name}`" for i in relation.indexes
-                 if column in _definition_columns(i.predicate, "SELECT WHERE {}") or any(
-                     "(" in key and column in _definition_columns(key, "SELECT {}")
-                     for key in i.columns)]
-        return work
+        checks, indexes = redone_by_type_change(relation, column)
+        return [f"rechecks constraint `{c.name}` (a full scan)" for c in checks] + \
+            [f"rebuilds index `{i.name}`" for i in indexes]
 
     def domain_with_default(self, column_type: TypeName | None) -> bool:
         """Is `column_type` a domain with a DEFAULT? A column of it added without a default

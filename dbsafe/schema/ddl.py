@@ -2127,18 +2127,33 @@ def _type_change_hazards(p: _Plan, relation: Relation, column: str, subject: str
     hazards = [Hazard("access-exclusive-lock", f"Changing `{subject}` to {new_type} takes an "
                       f"ACCESS EXCLUSIVE lock on `{table}`; the stored values stay as they are "
                       "(no rewrite).")]
+    checks, indexes = redone_by_type_change(relation, column)
     hazards += [Hazard("long-scan", f"Checks constraint `{k.name}` again: a full scan of "
-                       f"`{table}` while reads and writes wait.")
-                for k in relation.constraints
-                if k.kind == "check" and k.validated
-                and column in _columns_read(k.definition, "constraint")]
+                       f"`{table}` while reads and writes wait.") for k in checks]
     hazards += [Hazard("long-scan", f"Builds index `{i.name}` again: a full scan of `{table}` "
-                       "while reads and writes wait.")
-                for i in relation.indexes
-                if (i.predicate and column in _columns_read(i.predicate, "expression"))
-                or any("(" in key and column in _columns_read(key, "expression")
-                       for key in i.columns)]
+                       "while reads and writes wait.") for i in indexes]
     return hazards
+
+
+def redone_by_type_change(relation: Relation, column: str) -> tuple[list[Constraint],
+                                                                    list[Index]]:
+    """What a type change of `relation.column` that keeps its rows still redoes under its
+    ACCESS EXCLUSIVE lock (lint's DBS127, diff's hazards): each validated CHECK constraint
+    reading the column is checked again, a full scan, and each index whose expression or
+    WHERE clause reads it is built again (PostgreSQL 18: `pg_stat_get_xact_numscans`,
+    `pg_relation_filenode`). A NOT VALID CHECK comes back NOT VALID, as
+    `pg_get_constraintdef` gives it, and checks nothing; a plain index on the column is
+    kept. A definition that does not parse counts as reading the column."""
+    def reads(text: str, kind: str) -> bool:
+        read = _columns_read(text, kind)
+        return column in read or "*" in read
+
+    checks = [k for k in relation.constraints if k.kind == "check" and k.validated
+              and k.definition and reads(k.definition, "constraint")]
+    indexes = [i for i in relation.indexes
+               if (i.predicate and reads(i.predicate, "expression"))
+               or any("(" in key and reads(key, "expression") for key in i.columns)]
+    return checks, indexes
 
 
 def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:

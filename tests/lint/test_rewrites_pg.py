@@ -353,10 +353,13 @@ def test_a_partition_added_scans_the_default_partition(conninfo: str, tmp_path: 
 
 NOTES = """
 CREATE TABLE orders (id bigint PRIMARY KEY, c varchar(20), d varchar(20), e varchar(20),
-                     f varchar(20), g varchar(20), CONSTRAINT c_filled CHECK (length(c) > 0),
+                     f varchar(20), g varchar(20), h varchar(20),
+                     CONSTRAINT c_filled CHECK (length(c) > 0),
                      CONSTRAINT c_not_g CHECK (c <> 'g'));
-INSERT INTO orders SELECT g, 'x' || g, 'y' || g, 'z' || g, 'w' || g, 'v' || g
+INSERT INTO orders SELECT g, 'x' || g, 'y' || g, 'z' || g, 'w' || g, 'v' || g, ''
     FROM generate_series(1, 200) AS g;
+-- added NOT VALID over rows it refuses: PostgreSQL re-adds it NOT VALID, checking nothing
+ALTER TABLE orders ADD CONSTRAINT h_filled CHECK (length(h) > 0) NOT VALID;
 CREATE INDEX ix_lower_d ON orders (lower(d));
 CREATE INDEX ix_some ON orders (id) WHERE e <> '';
 CREATE INDEX ix_f ON orders (f);
@@ -371,7 +374,9 @@ CREATE INDEX ix_not_g ON orders (upper(d)) WHERE d <> 'g';
     ("ALTER TABLE orders ALTER COLUMN f TYPE varchar(50);", None, None),
     # `g` only inside strings of a CHECK and an index: no use of the column
     ("ALTER TABLE orders ALTER COLUMN g TYPE varchar(50);", None, None),
-], ids=["check", "expression-index", "partial-index", "plain-index", "name-in-a-string"])
+    ("ALTER TABLE orders ALTER COLUMN h TYPE varchar(50);", None, None),
+], ids=["check", "expression-index", "partial-index", "plain-index", "name-in-a-string",
+        "not-valid-check"])
 def test_a_type_change_without_rewrite_still_redoes_what_depends_on_the_column(
         conninfo: str, tmp_path: Path, change: str, effect: str | None,
         rule: str | None) -> None:
@@ -1402,6 +1407,9 @@ KEEPS_ROWS = ("ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
     # the rows stay, but the CHECK on `status` is checked again: a full scan (DBS127)
     ("ALTER TABLE orders ADD CONSTRAINT still_open CHECK (status <> 'closed');\n", KEEPS_ROWS,
      False, 3),
+    # ... but one added NOT VALID comes back NOT VALID and checks nothing
+    ("ALTER TABLE orders ADD CONSTRAINT still_open CHECK (status <> 'closed') NOT VALID;\n",
+     KEEPS_ROWS, False, 4),
     # ... and an index whose WHERE uses `status` is built again
     ("CREATE INDEX ON orders (id) WHERE status = 'open';\n", KEEPS_ROWS, False, 3),
     # Mailu's 049fed905da7: SET NOT NULL of a primary key's column checks nothing
@@ -1409,7 +1417,8 @@ KEEPS_ROWS = ("ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
          "ALTER TABLE orders ALTER COLUMN id SET NOT NULL;\n", False, 4),
     ("", "ALTER TABLE orders ALTER COLUMN name TYPE varchar(20);\n"
          "ALTER TABLE orders ALTER COLUMN total SET NOT NULL;\n", False, 3),
-], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked", "partial-index-rebuilt",
+], ids=["keeps-rows", "shorter", "int-to-bigint", "check-rechecked", "not-valid-check-kept",
+        "partial-index-rebuilt",
         "not-null-already", "not-null-scans"])
 def test_a_type_change_that_keeps_the_rows_is_quick_work_on_a_table_already_locked(
         conninfo: str, tmp_path: Path, extra: str, change: str, rewrites: bool,

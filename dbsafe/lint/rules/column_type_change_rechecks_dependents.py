@@ -28,6 +28,8 @@ The same statements through `op.execute(...)`, the index dropped and built again
 ## Not flagged
 * Plain indexes on the column (kept as they are), and changes that rewrite the table
   (DBS110 reports those, indexes and constraints included).
+* A CHECK constraint added NOT VALID and not validated since: PostgreSQL re-adds it NOT
+  VALID and checks no row (verified on PostgreSQL 18 with a row it refuses).
 * Tables the database's schema does not show (without `--database-url` dbsafe cannot see
   their constraints and indexes), and tables created earlier in the same migration.
 """
