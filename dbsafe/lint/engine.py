@@ -1701,18 +1701,38 @@ def select_rules(rules: Sequence[Rule], select: Sequence[str] = (),
     return chosen
 
 
+# What a migration may run and still change no schema: its rows, its session's settings,
+# transaction control. A function a SELECT calls may still change one (TimescaleDB's
+# `create_hypertable`); `dbsafe upgrade`'s rollback compares the schema and says so (DBS603).
+DATA_ONLY_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt",
+                             "SelectStmt", "CopyStmt", "VariableSetStmt", "VariableShowStmt",
+                             "TransactionStmt"})
+
+
+def changes_rows_only(statements: Sequence[Statement]) -> bool:
+    """Did a migration run statements, each one of `DATA_ONLY_KINDS`? Its empty
+    downgrade() then takes the schema back (DBS210, `dbsafe upgrade`'s DBS602)."""
+    ran = [s for s in statements if not s.generated]
+    return bool(ran) and all(s.kind in DATA_ONLY_KINDS for s in ran)
+
+
 def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    report_unparsed: bool = True,
                    renames: dict[tuple[Location, str], str] | None = None,
+                   data_only: list[Migration] | None = None,
                    **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
     Pass `history=` (a `History`) to lint the migration with what earlier migrations built;
     it is updated with this migration's statements. `renames`, when given, gets what each
     `ALTER TABLE|INDEX ... RENAME` of another kind of relation renames (`resolve_rename`),
-    by the statement's (location, SQL): DBS211 reads the renames with it.
+    by the statement's (location, SQL): DBS211 reads the renames with it. `data_only`, when
+    given, gets the migration if it `changes_rows_only` (`dbsafe upgrade`: its empty
+    downgrade() is a way back).
     """
     statements = parse_migration(migration)
+    if data_only is not None and changes_rows_only(statements):
+        data_only.append(migration)
     ctx = LintContext(migration, statements, **context)
     dispatch = _dispatch(rules)
     claims = {rule.code: rule.claim for rule in rules if rule.claim}

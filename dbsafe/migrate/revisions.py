@@ -92,8 +92,10 @@ _PROBLEMS = {"empty": "downgrade() does nothing", "raises": "downgrade() only ra
              "missing": "there is no downgrade()"}
 
 
-def downgrade_problem(path: Path | None) -> str | None:
+def downgrade_problem(path: Path | None, *, data_only: bool = False) -> str | None:
     """What is wrong with a revision's `downgrade()`, or None when it does something.
+    `data_only`: the revision is known to change rows only (`dbsafe lint` captured it
+    running nothing else), so an empty downgrade() takes the schema back; the rows stay.
 
     Example:
         >>> import tempfile, pathlib
@@ -109,7 +111,7 @@ def downgrade_problem(path: Path | None) -> str | None:
         return "the revision file is unknown"
     try:
         downgrade = find_downgrade(path)
-        if downgrade.kind == "empty" and _upgrade_does_nothing(path):
+        if downgrade.kind == "empty" and (data_only or _upgrade_does_nothing(path)):
             return None  # a merge revision (or an empty one): its empty downgrade undoes it
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
         return f"the revision file does not parse ({exc})"

@@ -740,3 +740,59 @@ def test_a_merge_revision_is_not_irreversible_and_a_failure_after_it_rolls_back(
     assert [f.subject for f in report.findings if f.code == "DBS601"] == ["0007"]
     assert report.summary["outcome"] == "rolled back"  # back through the merge
     assert _state(database_url) == before
+
+
+# ihatemoney's three data migrations (and Mailu's) have an empty downgrade(): each was DBS602,
+# refusing the whole upgrade, though going back through them leaves the schema as it was.
+CHANGES_ONLY = '''"""{title}"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("{sql}")
+
+
+def downgrade():
+    pass
+'''
+
+
+@pytest.mark.parametrize(("sql", "irreversible"), [
+    ("UPDATE patients SET name = upper(name)", False),
+    ("ALTER TABLE patients ADD COLUMN nickname text", True),
+], ids=["changes-rows", "changes-schema"])
+def test_an_empty_downgrade_is_a_way_back_only_from_a_revision_that_changes_rows(
+        database_url: str, tmp_path: Path, sql: str, irreversible: bool) -> None:
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_changes.py").write_text(CHANGES_ONLY.format(title=sql, sql=sql))
+    (versions / "0006_half_way.py").write_text(
+        HALF_WAY.replace('"0005"', '"0006"').replace('"0004"', '"0005"'))
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients (id, name) VALUES (1, 'Ada'), (2, 'Ada')")
+    before = _state(database_url)
+    steps: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path),
+                              progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    refused = [f for f in report.findings if f.code == "DBS602"]
+    if irreversible:
+        assert [f.subject for f in refused] == ["0005"]
+        assert report.summary["outcome"] == "refused"
+        assert _state(database_url) == before
+        return
+    assert refused == []
+    # 0006 fails (two patients named ADA); the way back goes through 0005's empty downgrade
+    assert [f.subject for f in report.findings if f.code == "DBS601"] == ["0006"]
+    assert report.summary["outcome"] == "rolled back"
+    assert _state(database_url) == before  # the schema and revision as they were ...
+    with psycopg.connect(database_url) as conn:  # ... and the rows 0005 changed, changed
+        assert conn.execute("SELECT name FROM patients ORDER BY id").fetchall() == [
+            ("ADA",), ("ADA",)]
+    assert any(s.startswith("way back: the rows 0005 changed stay") and "dbsafe restore" in s
+               for s in steps), steps

@@ -29,14 +29,18 @@ def downgrade() -> None:
 
 ## In Alembic
 Write the inverse of every `op.*` call in `downgrade()`, in reverse order. For a revision
-that really cannot be undone (a destructive data migration), say so where reviewers see it:
-`def downgrade() -> None:  # dbsafe: ignore[DBS210] data is deleted, restore from backup`.
+that really cannot be undone, say so where reviewers see it:
+`def downgrade() -> None:  # dbsafe: ignore[DBS210] the old column's values are gone`.
 
 ## Not flagged
 A `downgrade()` that does anything at all (dbsafe does not check that it undoes the
 upgrade). A revision whose `upgrade()` runs no statement either (a merge revision, an empty
-baseline revision): there is nothing to undo. Plain SQL migrations, which have no downgrade. A revision file without a
-`downgrade()` function is flagged at its first line.
+baseline revision): there is nothing to undo. An empty `downgrade()` of a revision whose
+`upgrade()` ran only statements that change rows (`INSERT`, `UPDATE`, `DELETE`, `MERGE`,
+`COPY`, `SELECT`, `SET`), as captured on the throwaway server: going back through it leaves
+the schema as it was (the rows it changed stay; a backup has them as they were). Plain SQL
+migrations, which have no downgrade. A revision file without a `downgrade()` function is
+flagged at its first line.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Location, Severity
-from dbsafe.lint.engine import LintContext, Rule
+from dbsafe.lint.engine import LintContext, Rule, changes_rows_only
 from dbsafe.lint.history import downgrade_of
 
 # Only alembic revisions can trigger this rule: tests/lint/test_rules.py does not run the
@@ -67,6 +71,8 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     downgrade = downgrade_of(migration.file)
     if downgrade is None or downgrade.kind is None:
         return
+    if downgrade.kind == "empty" and changes_rows_only(ctx.statements):
+        return  # the schema is as it was: going back through it needs nothing
     revision = migration.revision or migration.path
     finding = ctx.finding(
         RULE,
