@@ -27,12 +27,18 @@ from dbsafe.guard.upgrade import (
     _differences,
     comparison_options,
 )
-from dbsafe.migrate.revisions import ancestors, downgrade_problem, relative_target
+from dbsafe.migrate.revisions import (
+    ancestors,
+    downgrade_problem,
+    find_downgrade,
+    relative_target,
+)
 from dbsafe.migrate.runner import (
     ABANDONED_STATEMENTS_STOP,
     AlembicProject,
     ApplySession,
     MigrationError,
+    Revision,
     current_revisions,
     describe,
 )
@@ -127,7 +133,8 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     expected, down.expected_built = _schema_at(down, down.target)
     current = user_snapshot(down.url)
     missing = [(r.revision, problem) for r in revisions
-               if (problem := downgrade_problem(r.path)) is not None]
+               if (problem := downgrade_problem(r.path)) is not None
+               and not _changes_no_schema(down, r)]
     others: list[str] = []
     if missing:
         down.computed_sql = _computed(current, expected, built=down.expected_built)
@@ -263,6 +270,28 @@ def _schema_at(down: _Down, revisions: tuple[str, ...], *,
     down.say("preflight", f"building {shown}'s schema from the migrations")
     with migrated_database(down.project, shown) as url:
         return user_snapshot(url), True
+
+
+def _changes_no_schema(down: _Down, revision: Revision) -> bool:
+    """Is `revision`'s empty downgrade() a way back: its schema is the schema before it
+    (both as recorded or built from the migrations), so it changes rows only (a data
+    migration, ihatemoney's)? Said when so: the rows it changed stay."""
+    try:
+        empty = revision.path is not None and find_downgrade(revision.path).kind == "empty"
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        empty = False
+    if not empty or revision.down_revision is None:
+        return False
+    parents = ((revision.down_revision,) if isinstance(revision.down_revision, str)
+               else tuple(revision.down_revision))
+    before, before_built = _schema_at(down, parents, quiet=True)
+    after, after_built = _schema_at(down, (revision.revision,), quiet=True)
+    if before is None or after is None or \
+            _differences(before, after, built=before_built or after_built)[0]:
+        return False
+    down.say("preflight", f"{revision.revision} changes no schema: its empty downgrade() "
+             "takes the schema back (the rows it changed stay)")
+    return True
 
 
 def _computed(current: SchemaSnapshot, expected: SchemaSnapshot | None, *,

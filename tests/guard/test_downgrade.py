@@ -333,3 +333,29 @@ def test_a_misspelt_option_is_still_an_unknown_option(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "No such option '--dry-rn'" in proc.stderr
+
+
+# 0005 changes rows only (a data migration, as ihatemoney's three): its empty downgrade()
+# takes the schema back, and it was refused as DBS608 with an empty computed downgrade.
+ROWS_ONLY = EMPTY_DOWNGRADE.replace('"""add orders.note"""', '"""fill orders"""').replace(
+    'op.add_column("orders", sa.Column("note", sa.Text()))',
+    'op.execute("INSERT INTO orders (id) VALUES (1)")')
+
+
+def test_an_empty_downgrade_of_a_revision_that_changes_no_schema_is_a_way_back(
+    database_url: str, tmp_path: Path,
+) -> None:
+    root = _project_at(tmp_path, database_url, "0005", note=ROWS_ONLY)
+    settings = _settings(root, database_url)
+    steps: list[str] = []
+
+    done = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False),
+                              progress=lambda step, text: steps.append(f"{step}: {text}"))
+
+    assert done.summary["outcome"] == "downgraded", done.summary["what_happened"]
+    assert "DBS608" not in {f.code for f in done.findings}
+    assert "preflight: 0005 changes no schema: its empty downgrade() takes the schema back " \
+           "(the rows it changed stay)" in steps
+    assert _state(database_url)["version"] == ["0004"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT id FROM orders").fetchall() == [(1,)]
