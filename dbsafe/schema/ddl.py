@@ -2953,6 +2953,7 @@ def _create_trigger(p: _Plan, relation: Relation, trigger: Trigger) -> None:
 
 def _policies(p: _Plan, changes: list[Change]) -> None:
     recreated: set[tuple[str, ...]] = set()
+    altered = _altered_in_place(p, changes)
     for c in changes:
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations:
@@ -2961,6 +2962,9 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
             if c.identity in recreated:
                 continue
             recreated.add(c.identity)
+            if c.identity in altered:
+                _alter_policy(p, c, altered[c.identity])
+                continue
         table = qualify(*table_key)
         name = quote(c.identity[2])
         if c.action == ALTER and c.attribute == "comment":
@@ -2995,6 +2999,50 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
         again = next((x for x in relation.policies if x.name == policy_name), None)
         if again is not None:
             _create_policy(p, relation, again)
+
+
+def _altered_in_place(p: _Plan, changes: list[Change]) -> dict[tuple[str, ...], set[str]]:
+    """The changed policies `ALTER POLICY` changes where they stand, each with what
+    changes: roles, USING, WITH CHECK (not its command nor whether it is permissive), an
+    expression only changed, never removed (ALTER POLICY cannot), and no column it reads
+    changing type nor function it calls replaced (PostgreSQL refuses those while it
+    stands: `recreate_policies`). Between a DROP and a CREATE the table is read without
+    it; an ALTER leaves no such gap."""
+    found: dict[tuple[str, ...], set[str]] = {}
+    for c in changes:
+        if c.action == ALTER and c.attribute != "comment":
+            found.setdefault(c.identity, set()).add(c.attribute or "")
+    in_place: dict[tuple[str, ...], set[str]] = {}
+    for identity, attributes in found.items():
+        if not attributes <= {"roles", "using", "with_check"} \
+                or identity in p.recreate_policies:
+            continue
+        policy = _policy(p.target, identity)
+        if policy is None or ("using" in attributes and policy.using is None) \
+                or ("with_check" in attributes and policy.with_check is None):
+            continue
+        in_place[identity] = attributes
+    return in_place
+
+
+def _policy(snapshot: SchemaSnapshot, identity: tuple[str, ...]) -> Policy | None:
+    relation = snapshot.relation(identity[0], identity[1])
+    return next((x for x in relation.policies if x.name == identity[2]), None) \
+        if relation is not None else None
+
+
+def _alter_policy(p: _Plan, c: Change, attributes: set[str]) -> None:
+    policy = _policy(p.target, c.identity)
+    assert policy is not None  # _altered_in_place
+    sql = f"ALTER POLICY {quote(policy.name)} ON {qualify(c.identity[0], c.identity[1])}"
+    if "roles" in attributes:
+        sql += " TO " + (", ".join("PUBLIC" if r == "public" else quote(r)
+                                   for r in policy.roles) or "PUBLIC")
+    if "using" in attributes:
+        sql += f" USING ({policy.using})"
+    if "with_check" in attributes:
+        sql += f" WITH CHECK ({policy.with_check})"
+    p.emit("policies", sql, subject=c.subject)
 
 
 def _changed_policy_gap(p: _Plan, c: Change) -> list[Hazard]:
