@@ -223,6 +223,11 @@ class _Plan:
     default_owner: str | None = None
     identity_sequences: dict[str, SequenceObject] | None = None
     detached: set[str] = field(default_factory=set)  # partitions detached so far, "schema.name"
+    # The target's partitions of each partitioned table, "schema.name" -> partitions (built
+    # once: a schema of a thousand tables asks for them per index of a partitioned table).
+    target_partitions: dict[str, list[Relation]] | None = None
+    # Partitions' indexes built before their parent's (schema, table, index).
+    built_partition_indexes: set[tuple[str, str, str]] = field(default_factory=set)
 
     def emit(self, phase: str, sql: str, *hazards: Hazard, subject: str = "",
              transactional: bool = True) -> None:
@@ -1412,6 +1417,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
     for index in relation.indexes:
         if index.name in constraint_names or _inherited_index(p, relation, index):
             continue
+        _partition_indexes_first(p, relation, index)
         p.emit("indexes", _plain_index(index.definition), subject=f"{subject}.{index.name}")
     for column in relation.columns:
         _column_extras(p, relation, column)
@@ -2625,12 +2631,6 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
         if constraint.referenced_table and \
                 _split(constraint.referenced_table) in p.replaced_relations:
             phase = "fks_to_replaced"  # after the partitions it keeps are attached again
-        if relation.kind == "partitioned_table" and constraint.kind == "check":
-            p.emit(phase, f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}",
-                   Hazard("long-scan", f"Scans every partition of `{relation.qualified_name}` "
-                          "under an ACCESS EXCLUSIVE lock (partitioned tables cannot take NOT "
-                          "VALID checks)."), subject=subject)
-            return
         p.emit(phase, f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition} NOT VALID",
                subject=subject)
         if constraint.validated:
@@ -2706,6 +2706,7 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
     partitioned table, which cannot build concurrently; then its comment."""
     subject = f"{relation.qualified_name}.{index.name}"
     if relation.kind == "partitioned_table":
+        _partition_indexes_first(p, relation, index)
         p.emit("indexes", _plain_index(index.definition), *hazards,
                Hazard("access-exclusive-lock", f"`{index.name}` is on a partitioned table, "
                       "which cannot build indexes CONCURRENTLY: writes to every partition "
@@ -2717,6 +2718,38 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
     if comment and index.comment is not None:
         p.emit("comments", f"COMMENT ON INDEX {qualify(relation.schema, index.name)} IS "
                f"{_text(index.comment)}", subject=subject)
+
+
+def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> None:
+    """Build, under the target's names, the indexes of `relation`'s partitions that the
+    target attaches to `index` (a partitioned table's), before `index` itself: its CREATE
+    INDEX then attaches each partition's matching index instead of building one under a
+    name PostgreSQL picks (`<table>_<columns>_idx`), which pg_dump's schemas (GitLab's
+    `index_2cafcd1df7`) rarely have. An existing partition's is built CONCURRENTLY, so the
+    parent's own statement no longer builds anything while it holds its lock."""
+    if relation.kind != "partitioned_table":
+        return
+    if p.target_partitions is None:
+        p.target_partitions = {}
+        for r in p.target.relations:
+            if r.partition_of:
+                p.target_partitions.setdefault(r.partition_of, []).append(r)
+    tail = _index_tail(index.definition)
+    for partition in p.target_partitions.get(relation.qualified_name, ()):
+        constraint_names = {k.name for k in partition.constraints}
+        own = next((i for i in partition.indexes if _index_tail(i.definition) == tail
+                    and i.unique == index.unique and i.name not in constraint_names
+                    and (partition.schema, partition.name, i.name)
+                    not in p.built_partition_indexes), None)
+        if own is None:
+            continue  # its CREATE INDEX builds one, named as PostgreSQL picks
+        p.built_partition_indexes.add((partition.schema, partition.name, own.name))
+        if (partition.schema, partition.name) in p.created_relations:
+            _partition_indexes_first(p, partition, own)
+            p.emit("indexes", _plain_index(own.definition),
+                   subject=f"{partition.qualified_name}.{own.name}")
+        else:
+            _build_index(p, partition, own, comment=False)
 
 
 def _concurrent_index(definition: str) -> str:
@@ -2732,7 +2765,10 @@ def _plain_index(definition: str) -> str:
 
 
 def _indexes(p: _Plan, changes: list[Change]) -> None:
+    renamed = _renamed_partition_indexes(p, changes)
     for c in changes:
+        if c.identity in renamed:
+            continue
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations:
             continue
@@ -2774,6 +2810,59 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 continue
             index = next(i for i in target_relation.indexes if i.name == name)
             _build_index(p, target_relation, index)
+
+
+def _renamed_partition_indexes(p: _Plan, changes: list[Change]) -> set[tuple[str, ...]]:
+    """Rename a partition's index that the source and the target both attach to the same
+    kept index of its parent, under another name (PostgreSQL picked one, pg_dump's schema
+    chose its own): neither is built nor dropped (each goes and comes with its parent's),
+    so without `ALTER INDEX ... RENAME` the names would differ for ever. Returns the
+    identities of the changes the renames stand for."""
+    added = [c for c in changes if c.kind == "index" and c.action == ADD]
+    dropped = [c for c in changes if c.kind == "index" and c.action == DROP]
+    if not added or not dropped:
+        return set()
+    touched = {c.identity for c in changes if c.kind == "index"}
+    done: set[tuple[str, ...]] = set()
+    for add in added:
+        table_key = (add.identity[0], add.identity[1])
+        target = p.target.relation(*table_key)
+        source = p.source.relation(*table_key)
+        if target is None or source is None or not target.partition_of \
+                or target.partition_of != source.partition_of \
+                or table_key in p.created_relations:
+            continue
+        kept = _kept_parent_index(p, target, add.new, touched)
+        if kept is None:
+            continue
+        for drop in dropped:
+            if drop.identity in done or drop.identity[:2] != add.identity[:2]:
+                continue
+            if _index_tail(drop.old.definition) == _index_tail(add.new.definition) \
+                    and drop.old.unique == add.new.unique \
+                    and _kept_parent_index(p, source, drop.old, touched) == kept:
+                p.emit("indexes", f"ALTER INDEX {qualify(table_key[0], drop.identity[2])} "
+                       f"RENAME TO {quote(add.identity[2])}", subject=add.subject)
+                done |= {drop.identity, add.identity}
+                break
+    return done
+
+
+def _kept_parent_index(p: _Plan, partition: Relation, index: Index,
+                       touched: set[tuple[str, ...]]) -> str | None:
+    """The name of the index of `partition`'s parent that `index` matches, when the source
+    and the target both have it and no change touches it."""
+    parent_key = _split(partition.partition_of or "")
+    parents = (p.source.relation(*parent_key), p.target.relation(*parent_key))
+    if parents[0] is None or parents[1] is None:
+        return None
+    tail = _index_tail(index.definition)
+    names = [{i.name for i in r.indexes if _index_tail(i.definition) == tail
+              and i.unique == index.unique} for r in parents]
+    common = sorted(names[0] & names[1])
+    if len(common) != 1 or (*parent_key, common[0]) in touched:
+        return None
+    return common[0]
 
 
 def _constraint_index(relation: Relation | None, name: str) -> bool:

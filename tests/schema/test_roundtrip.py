@@ -124,6 +124,25 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
     assert any("CONCURRENTLY" in s.sql for s in statements) or True
 
 
+def test_partitions_indexes_are_built_concurrently_before_their_parents(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # The parent's CREATE INDEX then attaches them (names kept) instead of building each
+    # under its lock; a CHECK on a partitioned table is added NOT VALID like any other.
+    a_sql = (PAIRS / "partition_index_names" / "a.sql").read_text(encoding="utf-8")
+    b_sql = (PAIRS / "partition_index_names" / "b.sql").read_text(encoding="utf-8")
+    _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
+    sql = [s.sql for s in statements]
+    parent = sql.index("CREATE UNIQUE INDEX index_builds_on_project_id ON public.builds "
+                       "USING btree (project_id, status)")
+    for name in ("index_0a9e1c6d44", "index_7f3b2d8c10"):
+        built = next(i for i, s in enumerate(sql)
+                     if s.startswith(f"CREATE UNIQUE INDEX CONCURRENTLY {name} "))
+        assert built < parent
+    assert "ALTER INDEX public.builds_0_status_idx RENAME TO index_5d1a0f3e2b" in sql
+    assert "ALTER TABLE public.builds ADD CONSTRAINT check_project_id " \
+           "CHECK ((project_id IS NOT NULL)) NOT VALID" in sql
+
+
 @pytest.mark.parametrize(("source_data", "target_data", "hazard"), [
     ("WITH NO DATA", "WITH NO DATA", None),       # pagila's rental_by_category
     ("WITH DATA", "WITH NO DATA", "data-loss"),   # it had rows; empty until refreshed
