@@ -10,15 +10,23 @@
 -- holding locks on both tables while it runs. Joins from parent to child suffer the same way.
 --
 -- ## Not flagged
--- A foreign key whose columns are the leading columns of a valid, non-partial index, in any
--- order (an index on `(customer_id, created_at)` serves a foreign key on `customer_id`).
+-- A foreign key whose columns are the leading columns of a valid index, in any order (an
+-- index on `(customer_id, created_at)` serves a foreign key on `customer_id`), that is not
+-- partial or whose WHERE is `<one of its columns> IS NOT NULL`: the lookup's
+-- `customer_id = $1` implies it, and PostgreSQL uses the index.
 -- Foreign keys of partitions are reported once, on the partitioned table; not at all when
 -- every partition has such an index of its own (the lookup reads each through it), though
 -- one on the partitioned table would also give partitions created later theirs.
 WITH fk AS (
     SELECT con.oid, con.conname, con.conrelid, con.conkey, n.nspname, t.relname, t.relkind,
            (SELECT array_agg(a.attname ORDER BY a.attname) FROM pg_attribute AS a
-            WHERE a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)) AS key_names
+            WHERE a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)) AS key_names,
+           -- The WHERE of a partial index that every lookup's `col = $1` implies (PostgreSQL
+           -- proves it: = is strict), as pg_get_expr prints it: GitLab's many
+           -- `index_epics_on_due_date_sourcing_epic_id ... WHERE (col IS NOT NULL)`.
+           (SELECT array_agg(format('(%s IS NOT NULL)', quote_ident(a.attname)))
+            FROM pg_attribute AS a
+            WHERE a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)) AS implied
     FROM pg_constraint AS con
     JOIN pg_class AS t ON t.oid = con.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
@@ -42,7 +50,7 @@ WHERE NOT EXISTS (
     SELECT FROM pg_index AS i
     WHERE i.indrelid = fk.conrelid
       AND i.indisvalid
-      AND i.indpred IS NULL
+      AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (fk.implied))
       AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
 )
   -- A partitioned table without such an index of its own, whose every partition has one:
@@ -57,7 +65,7 @@ WHERE NOT EXISTS (
             SELECT FROM pg_index AS i
             WHERE i.indrelid = part.relid
               AND i.indisvalid
-              AND i.indpred IS NULL
+              AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (fk.implied))
               AND (SELECT array_agg(a.attname ORDER BY a.attname)
                    FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1]) AS k (attnum)
                    JOIN pg_attribute AS a ON a.attrelid = part.relid
