@@ -228,6 +228,17 @@ class _Plan:
     target_partitions: dict[str, list[Relation]] | None = None
     # Partitions' indexes built before their parent's (schema, table, index).
     built_partition_indexes: set[tuple[str, str, str]] = field(default_factory=set)
+    _by_identity: dict[tuple[str, ...], list[Change]] | None = None
+
+    def changes_of(self, identity: tuple[str, ...]) -> list[Change]:
+        """The changes of the object `identity` names (looked up once per plan: asked for
+        each change of a partition, a scan of every change made a plan of GitLab's
+        thousand tables quadratic)."""
+        if self._by_identity is None:
+            self._by_identity = {}
+            for change in self.changes:
+                self._by_identity.setdefault(change.identity, []).append(change)
+        return self._by_identity.get(tuple(identity), [])
 
     def emit(self, phase: str, sql: str, *hazards: Hazard, subject: str = "",
              transactional: bool = True) -> None:
@@ -1232,10 +1243,12 @@ def _move_kept_children(p: _Plan, early: set[tuple[str, ...]]) -> None:
         key = (relation.schema, relation.name)
         if key in p.dropped_relations or key in early:
             continue
-        target = p.target.relation(*key)
-        own = {c.attribute for c in p.changes if c.identity == key and c.action == ALTER}
         parent = relation.partition_of
-        if parent and _split(parent) in early and "partition_of" not in own \
+        if not parent or _split(parent) not in early:
+            continue
+        target = p.target.relation(*key)
+        own = {c.attribute for c in p.changes_of(key) if c.action == ALTER}
+        if "partition_of" not in own \
                 and "partition_bound" not in own and relation.qualified_name not in p.detached:
             check = _detach(p, relation, parent)
             if target is not None and target.partition_of == parent:
@@ -1878,12 +1891,12 @@ def _propagated(p: _Plan, c: Change) -> bool:
     for parent in _parents_throughout(p, (c.identity[0], c.identity[1]), before=dropping):
         schema, name = _split(parent)
         twin = (schema, name, *c.identity[2:])
-        if any(x.identity == twin and x.kind == c.kind and x.action == c.action
-               and x.attribute == c.attribute for x in p.changes):
+        if any(x.kind == c.kind and x.action == c.action and x.attribute == c.attribute
+               for x in p.changes_of(twin)):
             return True
         if c.kind == "constraint" and any(
-                x.identity == twin and x.kind == "constraint" and x.action == ALTER
-                and x.attribute == "definition" for x in p.changes):
+                x.kind == "constraint" and x.action == ALTER and x.attribute == "definition"
+                for x in p.changes_of(twin)):
             # The parent's constraint is dropped and added again: its copy goes with the
             # drop and, unless it becomes NO INHERIT, comes back with the add.
             return True
@@ -1930,6 +1943,7 @@ def _joining(p: _Plan) -> dict[str, set[str]]:
 
 
 def _columns(p: _Plan, changes: list[Change]) -> None:
+    joining: dict[str, set[str]] | None = None
     # PostgreSQL refuses to change the type of a column a generated column reads: those
     # generated columns are dropped first and added again afterwards (their values are
     # computed, so nothing is lost).
@@ -1993,7 +2007,8 @@ def _columns(p: _Plan, changes: list[Change]) -> None:
             # ATTACH PARTITION wants the same columns on both sides, INHERIT the parent's
             # on the child: a column that a parent or a partition joining it loses goes
             # before.
-            joining = _joining(p)
+            if joining is None:
+                joining = _joining(p)  # once: it reads every table of the target
             early = parent in joining or parent in joining.get(relation.partition_of or "", ())
             p.emit("drop_attach_columns" if early else "drop_columns",
                    f"ALTER TABLE {'ONLY ' if kept else ''}{table} DROP COLUMN "
@@ -2853,12 +2868,12 @@ def _kept_parent_index(p: _Plan, partition: Relation, index: Index,
     """The name of the index of `partition`'s parent that `index` matches, when the source
     and the target both have it and no change touches it."""
     parent_key = _split(partition.partition_of or "")
-    parents = (p.source.relation(*parent_key), p.target.relation(*parent_key))
-    if parents[0] is None or parents[1] is None:
+    source, target = p.source.relation(*parent_key), p.target.relation(*parent_key)
+    if source is None or target is None:
         return None
     tail = _index_tail(index.definition)
     names = [{i.name for i in r.indexes if _index_tail(i.definition) == tail
-              and i.unique == index.unique} for r in parents]
+              and i.unique == index.unique} for r in (source, target)]
     common = sorted(names[0] & names[1])
     if len(common) != 1 or (*parent_key, common[0]) in touched:
         return None
