@@ -676,13 +676,20 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
 def builds_on_throwaway(spec: str) -> bool:
     """Whether the side `spec` of `dbsafe diff` is built on a throwaway server (migrations,
     a folder of SQL migrations): two of those start one after the other, never at once."""
-    return spec == "migrations" or spec.startswith("migrations@") or Path(spec).is_dir()
+    return spec == "migrations" or spec.startswith("migrations@") or (
+        bool(spec.strip()) and Path(spec).is_dir())
 
 
 def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     from dbsafe.pg.urls import redact_url, to_libpq_url
     from dbsafe.schema.model import SchemaSnapshot
 
+    if not spec.strip():
+        # Path("") is the working directory: `dbsafe diff "$PROD_URL" migrations` with the
+        # variable unset would build its .sql files and compare that instead.
+        raise SourceError("an empty argument names no schema (an unset variable?): give a "
+                          "database URL, a snapshot file, a folder of SQL migrations or "
+                          "migrations[@REV]")
     if spec == "migrations" or spec.startswith("migrations@"):
         revision = spec.partition("@")[2] or "heads"
         folder = sql_migrations_folder(settings)

@@ -176,6 +176,18 @@ def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None
     assert result.exit_code == 2 and "unknown kind(s) to ignore: tables" in result.stderr
 
 
+def test_an_empty_side_is_refused_not_read_as_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `dbsafe diff "$PROD_URL" "$STAGING_URL"` with both unset, run where .sql files are.
+    (tmp_path / "0001_init.sql").write_text("CREATE TABLE t (id int);", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = run("diff", "", "")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "dbsafe: error: an empty argument names no schema (an unset variable?): give a "
+        "database URL, a snapshot file, a folder of SQL migrations or migrations[@REV]"]
+
+
 def test_migrations_at_a_revision_against_heads(tmp_path: Path) -> None:
     result = run("diff", "migrations@0001", "migrations", "--alembic-config", str(STEPS),
                  "--no-cache")
