@@ -15,7 +15,7 @@ Safe by construction, the way the runbooks say it:
 
 What cannot be done safely is still emitted, never hidden, with its hazards named after
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
-`access-exclusive-lock`, `long-scan`, `index-unavailable`, `possible-rename`,
+`access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`,
 `not-generated`. Order: schemas and extensions, types, dropping what depends on things
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes
@@ -60,7 +60,7 @@ class Hazard:
     """A consequence of running a statement that a reviewer must accept.
 
     `kind` names the consequence: `data-loss`, `table-rewrite`, `access-exclusive-lock`,
-    `long-scan`, `index-unavailable`, `possible-rename`, `not-generated`.
+    `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`, `not-generated`.
     """
 
     kind: str
@@ -2716,16 +2716,23 @@ def _keep_plain_index(p: _Plan, target: Relation | None, constraint: Constraint)
 
 
 def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
-                 comment: bool = True) -> None:
+                 comment: bool = True) -> bool:
     """CREATE INDEX as the target has it: CONCURRENTLY (writes continue), or plainly on a
-    partitioned table, which cannot build concurrently; then its comment."""
+    partitioned table, which cannot build concurrently; then its comment. Returns False
+    when a partitioned table's statement builds an index of a partition itself."""
     subject = f"{relation.qualified_name}.{index.name}"
+    built_first = True
     if relation.kind == "partitioned_table":
-        _partition_indexes_first(p, relation, index)
+        # CREATE INDEX on a partitioned table takes SHARE on it and on every partition:
+        # reads continue, writes wait (pg_locks), briefly when it only attaches.
+        built_first = _partition_indexes_first(p, relation, index)
         p.emit("indexes", _plain_index(index.definition), *hazards,
-               Hazard("access-exclusive-lock", f"`{index.name}` is on a partitioned table, "
-                      "which cannot build indexes CONCURRENTLY: writes to every partition "
-                      "wait while it builds."), subject=subject)
+               Hazard("share-lock", f"`{index.name}` is on a partitioned table, which cannot "
+                      "build indexes CONCURRENTLY: " + (
+                          "it attaches its partitions' indexes, built above, and writes to "
+                          "every partition wait while it does." if built_first else
+                          "writes to every partition wait while it builds; reads "
+                          "continue.")), subject=subject)
     else:
         p.emit("indexes", _concurrent_index(index.definition), *hazards,
                Hazard("long-scan", f"Builds `{index.name}`; writes continue."),
@@ -2733,17 +2740,20 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
     if comment and index.comment is not None:
         p.emit("comments", f"COMMENT ON INDEX {qualify(relation.schema, index.name)} IS "
                f"{_text(index.comment)}", subject=subject)
+    return built_first
 
 
-def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> None:
+def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool:
     """Build, under the target's names, the indexes of `relation`'s partitions that the
     target attaches to `index` (a partitioned table's), before `index` itself: its CREATE
     INDEX then attaches each partition's matching index instead of building one under a
     name PostgreSQL picks (`<table>_<columns>_idx`), which pg_dump's schemas (GitLab's
     `index_2cafcd1df7`) rarely have. An existing partition's is built CONCURRENTLY, so the
-    parent's own statement no longer builds anything while it holds its lock."""
+    parent's own statement no longer builds anything while it holds its lock. Returns
+    whether every partition's index is built first (so the parent's builds nothing)."""
     if relation.kind != "partitioned_table":
-        return
+        return False
+    every = True
     if p.target_partitions is None:
         p.target_partitions = {}
         for r in p.target.relations:
@@ -2757,14 +2767,16 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> None
                     and (partition.schema, partition.name, i.name)
                     not in p.built_partition_indexes), None)
         if own is None:
-            continue  # its CREATE INDEX builds one, named as PostgreSQL picks
+            every = False  # its CREATE INDEX builds one, named as PostgreSQL picks
+            continue
         p.built_partition_indexes.add((partition.schema, partition.name, own.name))
         if (partition.schema, partition.name) in p.created_relations:
             _partition_indexes_first(p, partition, own)
             p.emit("indexes", _plain_index(own.definition),
                    subject=f"{partition.qualified_name}.{own.name}")
         else:
-            _build_index(p, partition, own, comment=False)
+            every = _build_index(p, partition, own, comment=False) and every
+    return every
 
 
 def _concurrent_index(definition: str) -> str:

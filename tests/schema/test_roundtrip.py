@@ -143,6 +143,30 @@ def test_partitions_indexes_are_built_concurrently_before_their_parents(
            "CHECK ((project_id IS NOT NULL)) NOT VALID" in sql
 
 
+def test_an_index_on_a_partitioned_table_is_named_for_the_share_lock_it_takes(
+        new_database: Callable[[], str]) -> None:
+    # Reads continue, writes to every partition wait: SHARE, not ACCESS EXCLUSIVE.
+    a_sql = (PAIRS / "partition_index_names" / "a.sql").read_text(encoding="utf-8")
+    b_sql = (PAIRS / "partition_index_names" / "b.sql").read_text(encoding="utf-8")
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    parent = next(s for s in statements
+                  if s.sql.startswith("CREATE UNIQUE INDEX index_builds_on_project_id "))
+    assert [h.kind for h in parent.hazards] == ["share-lock"]
+    assert "attaches its partitions' indexes, built above" in parent.hazards[0].message
+    _apply(a_url, statements[:statements.index(parent)], b)
+    with psycopg.connect(a_url) as conn:
+        conn.execute(parent.sql)
+        modes = conn.execute(
+            "SELECT DISTINCT relation::regclass::text, mode FROM pg_locks "
+            "WHERE pid = pg_backend_pid() AND relation::regclass::text LIKE 'builds%' "
+            "AND relation::regclass::text NOT LIKE '%idx' ORDER BY 1").fetchall()
+        conn.rollback()
+    assert modes == [("builds", "ShareLock"), ("builds_0", "ShareLock"),
+                     ("builds_1", "ShareLock")]
+
+
 @pytest.mark.parametrize(("source_data", "target_data", "hazard"), [
     ("WITH NO DATA", "WITH NO DATA", None),       # pagila's rental_by_category
     ("WITH DATA", "WITH NO DATA", "data-loss"),   # it had rows; empty until refreshed
