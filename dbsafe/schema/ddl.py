@@ -1372,15 +1372,26 @@ def _sequences_called(default: str, snapshot: SchemaSnapshot) -> list[str]:
 
 
 def _possible_rename(p: _Plan, relation: Relation) -> tuple[Hazard, ...]:
-    columns = [c.type for c in relation.columns]
+    """A table created with the dropped one's column types, in order, and its column names
+    but at most one (a rename of the table, and perhaps of one column, seen as a drop and
+    a create), fewer than half of them: types alone matched GitLab's many tables of an id,
+    two bigint keys and two timestamps."""
+    types = [c.type for c in relation.columns]
+    names = [c.name for c in relation.columns]
     for other in p.target.relations:
-        if ((other.schema, other.name) in p.created_relations and other.kind == relation.kind
-                and (other.schema, other.name) != (relation.schema, relation.name)
-                and [c.type for c in other.columns] == columns):
-            return (Hazard("possible-rename", f"`{other.schema}.{other.name}` is created with "
-                           f"the same columns: if this is a rename, use ALTER TABLE "
-                           f"{qualify(relation.schema, relation.name)} RENAME TO "
-                           f"{quote(other.name)} instead and keep the rows."),)
+        if (other.schema, other.name) not in p.created_relations or other.kind != relation.kind \
+                or (other.schema, other.name) == (relation.schema, relation.name) \
+                or [c.type for c in other.columns] != types:
+            continue
+        renamed = [(a, b.name) for a, b in zip(names, other.columns, strict=True) if a != b.name]
+        if len(renamed) > 1 or 2 * len(renamed) >= len(names):
+            continue
+        columns = "the same columns" if not renamed else (
+            f"the same columns but `{renamed[0][0]}`, named `{renamed[0][1]}` there")
+        return (Hazard("possible-rename", f"`{other.schema}.{other.name}` is created with "
+                       f"{columns}: if this is a rename, use ALTER TABLE "
+                       f"{qualify(relation.schema, relation.name)} RENAME TO "
+                       f"{quote(other.name)} instead and keep the rows."),)
     return ()
 
 

@@ -121,7 +121,24 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
     hazards = {(s.sql.split(" ")[0], h.kind) for s in statements for h in s.hazards}
     assert ("DROP", "data-loss") in hazards
     assert ("DROP", "possible-rename") in hazards
-    assert any("CONCURRENTLY" in s.sql for s in statements) or True
+    (hint,) = [h.message for s in statements for h in s.hazards if h.kind == "possible-rename"]
+    assert hint.startswith("`public.persons` is created with the same columns but "
+                           "`full_name`, named `display_name` there: if this is a rename, "
+                           "use ALTER TABLE public.people RENAME TO persons")
+
+
+def test_a_table_with_the_same_column_types_but_other_names_is_no_rename(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # GitLab's abuse_report_assignees went and geo_node_organization_links came: an id, two
+    # bigint keys and two timestamps each, which types alone called a possible rename.
+    shape = ("CREATE TABLE public.{} (id bigint PRIMARY KEY, {} bigint NOT NULL, {} bigint "
+             "NOT NULL, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL);")
+    _, statements = _round_trip(
+        new_database, tmp_path,
+        shape.format("abuse_report_assignees", "user_id", "abuse_report_id"),
+        shape.format("geo_node_organization_links", "geo_node_id", "organization_id"))
+    assert [s.sql.split(" ")[0] for s in statements if "TABLE" in s.sql] == ["CREATE", "DROP"]
+    assert [h for s in statements for h in s.hazards if h.kind == "possible-rename"] == []
 
 
 def test_partitions_indexes_are_built_concurrently_before_their_parents(
