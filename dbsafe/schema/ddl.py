@@ -1423,6 +1423,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
         sql += f" SERVER {quote(relation.server or '')}" + _fdw_options(relation.foreign_options)
     p.emit("tables", sql, subject=subject)
     if parent is not None:
+        _name_attached_indexes(p, relation, parent)
         for column in relation.columns:
             parent_column = parent.column(column.name)
             if parent_column is not None and parent_column.default != column.default:
@@ -1446,6 +1447,44 @@ def _create_table(p: _Plan, relation: Relation) -> None:
     for column in relation.columns:
         _column_extras(p, relation, column)
     _relation_extras(p, relation, created=True)
+
+
+def _name_attached_indexes(p: _Plan, relation: Relation, parent: Relation) -> None:
+    """Give the target's names to the indexes `CREATE TABLE ... PARTITION OF` made on
+    `relation` for the indexes its parent already has: PostgreSQL names each as it picks
+    (`<partition>_<columns>_idx`, a number added on a clash), which pg_dump's schemas
+    rarely keep (GitLab's). Which one it picked is read from `pg_inherits` when the script
+    runs, so no guess of PostgreSQL's naming is needed. A parent index built by this
+    script names its partitions' first (`_partition_indexes_first`)."""
+    source_parent = p.source.relation(parent.schema, parent.name)
+    if source_parent is None:
+        return
+    touched = {c.identity for c in p.changes if c.kind == "index"}
+    constraint_names = {k.name for k in relation.constraints}
+    for index in relation.indexes:
+        if index.name in constraint_names:
+            continue
+        tail = _index_tail(index.definition)
+        kept = [i.name for i in source_parent.indexes if _index_tail(i.definition) == tail
+                and i.unique == index.unique
+                and (parent.schema, parent.name, i.name) not in touched
+                and any(t.name == i.name for t in parent.indexes)]
+        if len(kept) != 1:
+            continue
+        parent_index = literal(qualify(parent.schema, kept[0]))
+        table = literal(qualify(relation.schema, relation.name))
+        p.emit("tables", f"""DO $dbsafe$
+DECLARE picked name;
+BEGIN
+    SELECT c.relname INTO picked FROM pg_inherits AS i
+    JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_index AS x ON x.indexrelid = c.oid
+    WHERE i.inhparent = {parent_index}::regclass AND x.indrelid = {table}::regclass;
+    IF picked <> {literal(index.name)} THEN
+        EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', {literal(relation.schema)}, picked,
+                       {literal(index.name)});
+    END IF;
+END
+$dbsafe$""", subject=f"{relation.qualified_name}.{index.name}")
 
 
 def _fdw_options(options: Sequence[str]) -> str:

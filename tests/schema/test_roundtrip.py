@@ -669,3 +669,20 @@ def test_random_pair_round_trips(seed: int, new_database: Callable[[], str],
     if a_sql == b_sql:
         pytest.skip("the mutations cancelled out")  # pragma: no cover - seeds are fixed
     _round_trip(new_database, tmp_path, a_sql, b_sql)
+
+
+def test_a_new_partition_s_indexes_take_the_target_s_names(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # CREATE TABLE ... PARTITION OF makes the parent's indexes on the new partition under
+    # names PostgreSQL picks (`events_2025_at_idx`); pg_dump's schema (GitLab's) has its own.
+    parent = ("CREATE TABLE public.events (id bigint, at date, kind text) PARTITION BY RANGE "
+              "(at); CREATE INDEX events_at ON public.events (at); "
+              "CREATE INDEX events_kind ON public.events (lower(kind)) WHERE kind IS NOT NULL;")
+    partition = ("CREATE TABLE public.events_2025 (LIKE public.events);"
+                 "CREATE INDEX index_2cafcd1df7 ON public.events_2025 (at);"
+                 "CREATE INDEX index_kind_2025 ON public.events_2025 (lower(kind)) "
+                 "WHERE kind IS NOT NULL;"
+                 "ALTER TABLE public.events ATTACH PARTITION public.events_2025 "
+                 "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');")
+    _, statements = _round_trip(new_database, tmp_path, parent, parent + partition)
+    assert sum(s.sql.startswith("DO $dbsafe$") for s in statements) == 2
