@@ -116,6 +116,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     keys: dict[Path, tuple] = {}
     wrapped: set[Path] = set()  # a runner's listing says it runs the file in a transaction
     pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
+    graphile_files: dict[Path, tuple] = {}  # graphile-migrate's migrations: their order
     for path in paths:
         if path.is_dir():
             found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
@@ -135,6 +136,13 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                     if not found:
                         raise SourceError(f"no SQL files under {path}: none matches the "
                                           "schema_paths of its config.toml")
+            graphile = {p: _graphile_place(p, path) for p in found}
+            if any(place is not None for place in graphile.values()):
+                found = [p for p, place in graphile.items() if place != ()]
+                graphile_files.update((p, place) for p, place in graphile.items() if place)
+                if not found:
+                    raise SourceError(f"no SQL migrations under {path}: graphile-migrate runs "
+                                      "only committed/<number>.sql and the current migration")
             found, autocommit = _pop_selection(found)
             found, listed, listed_wrapped = _listed_selection(found)
             wrapped |= listed_wrapped
@@ -148,6 +156,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             else:
                 order = _runner_order(path)
                 keys.update((p, _version_key(p, path, order)) for p in found)
+                keys.update((p, (2, (), graphile_files[p])) for p in found if p in graphile_files)
             if supabase_cli_folder(path) or supabase_schemas_folder(path):
                 wrapped.update(found)
             # (a listing's order replaces the file name's: the rest of the key, the
@@ -157,6 +166,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file():
             keys[path] = _version_key(path)
+            if place := _graphile_place(path, None):
+                graphile_files[path] = place
             listing = _folder_listing(path.parent, {path.name})
             if (listing is not None and listing.in_transaction) \
                     or supabase_cli_folder(path.parent):
@@ -184,6 +195,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             in_transaction = (
                 wrapped_in_transaction or runner_wraps_in_transaction(text)
                 or pop_files.get(file, False) or file in wrapped
+                or (file in graphile_files and _graphile_transaction(text, statements))
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
                 or (flyway_file(file.name) and _flyway_transaction(file, statements))
                 or _diesel_transaction(file, statements)
@@ -775,6 +787,86 @@ def _natural_part(name: str) -> tuple:
             text += char
     parts.append(int(digits) if digits else text)
     return tuple((0, p) if isinstance(p, int) else (1, p) for p in parts)
+
+
+# graphile-migrate's migrations folder (its `migrationsFolder`, `migrations` by default):
+# the committed migrations, `committed/000001.sql` or `committed/000001-message.sql`, each
+# opening with its headers (`--! Previous: ...`, `--! Hash: ...`), and the current one,
+# `current.sql` or the files of `current/` (`1-x.sql`), which its watch mode runs after
+# them. Its other .sql files are actions its .gmrc names (`afterReset`, `afterCurrent`) or
+# `--!include` fixtures, which `graphile-migrate migrate` never runs as migrations.
+_GRAPHILE_FILE = re.compile(r"([0-9]+)(?:-[-_a-zA-Z0-9]*)?\.sql")
+_GRAPHILE_HEADER = re.compile(r"--! ([A-Z][a-zA-Z0-9_]*)(?::(.*))?")
+_GRAPHILE_NO_TRANSACTION = re.compile(r"--!\s*no-transaction\b")
+
+
+def _graphile_headers(text: str) -> tuple[set[str], str]:
+    """The header names of a graphile-migrate file and its body, as its
+    `parseMigrationText` reads them: the leading `--! Name: value` lines, then the rest,
+    trimmed."""
+    lines = text.split("\n")
+    names = set()
+    for line in lines:
+        header = _GRAPHILE_HEADER.fullmatch(line)
+        if header is None:
+            break
+        names.add(header.group(1))
+    return names, "\n".join(lines[len(names):]).strip()
+
+
+def _graphile_committed(path: Path) -> bool:
+    """A committed graphile-migrate migration: `committed/<number>[-message].sql` opening
+    with the `Previous` and `Hash` headers graphile-migrate requires."""
+    if path.parent.name != "committed" or not _GRAPHILE_FILE.fullmatch(path.name):
+        return False
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            head = file.read(4096)
+    except OSError:
+        return False
+    return {"Previous", "Hash"} <= _graphile_headers(head)[0]
+
+
+def graphile_migrate_folder(folder: Path) -> bool:
+    """Whether `folder` is graphile-migrate's migrations folder (its `committed/` holds a
+    committed migration)."""
+    committed = folder / "committed"
+    try:
+        return committed.is_dir() and any(_graphile_committed(p) for p in committed.iterdir())
+    except OSError:
+        return False
+
+
+def _graphile_place(path: Path, top: Path | None) -> tuple | None:
+    """Where graphile-migrate runs `path`, a file under `top` (any file: None), when a graphile-migrate
+    migrations folder holds it: its migrations folder's order key, then the file's place
+    there (committed by file name as its `localeCompare` orders them, then the current
+    migration: `current.sql`, or `current/`'s files by number); `()` for a file of such a
+    folder that it never runs as a migration; None for a file of no such folder."""
+    for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
+        if (top is not None and folder != top.parent and not folder.is_relative_to(top)) \
+                or not graphile_migrate_folder(folder):
+            continue
+        inside = path.relative_to(folder).parts
+        if inside[0] == "committed" and len(inside) == 2 and _graphile_committed(path):
+            number = _GRAPHILE_FILE.fullmatch(path.name).group(1)  # type: ignore[union-attr]
+            return _natural_key(folder) + ((0,),) + _locale_key(number + ".sql")
+        if inside == ("current.sql",):
+            return _natural_key(folder) + ((1,),)
+        if inside[0] == "current" and len(inside) == 2 and (
+                current := _GRAPHILE_FILE.fullmatch(path.name)) is not None:
+            return _natural_key(folder) + ((1,), (int(current.group(1)),))
+        return ()
+    return None
+
+
+def _graphile_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:
+    """Whether graphile-migrate runs a migration in a transaction: yes, unless its body
+    (after the headers) starts with `--! no-transaction`; even then it sends the body as one
+    query, one implicit transaction when it holds several statements (`runStringMigration`,
+    `isNoTransactionDefined`)."""
+    first_line = _graphile_headers(text)[1].split("\n", 1)[0]
+    return _GRAPHILE_NO_TRANSACTION.match(first_line) is None or len(statements) > 1
 
 
 # -- telling migration files from application code ------------------------------------------

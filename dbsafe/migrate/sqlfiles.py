@@ -45,7 +45,7 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI; diesel; sqlx; golang-migrate). An application may read it (a health check counting
+# CLI; diesel; sqlx; graphile-migrate; golang-migrate). An application may read it (a health check counting
 # `_prisma_migrations`, a script renaming the versions in
 # `supabase_migrations.schema_migrations`), and a migration may use it (Lemmy's trigger on
 # `__diesel_schema_migrations`).
@@ -86,6 +86,20 @@ CREATE TABLE IF NOT EXISTS "drizzle"."__drizzle_migrations" (
     version bigint NOT NULL PRIMARY KEY,
     dirty boolean NOT NULL
 )""",
+    # graphile-migrate's (`_migrateMigrationSchema`, unless `manageGraphileMigrateSchema`
+    # is off).
+    "graphile-migrate": """CREATE SCHEMA IF NOT EXISTS graphile_migrate;
+CREATE TABLE IF NOT EXISTS graphile_migrate.migrations (
+    hash text PRIMARY KEY,
+    previous_hash text REFERENCES graphile_migrate.migrations,
+    filename text NOT NULL,
+    date timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS graphile_migrate.current (
+    filename text PRIMARY KEY DEFAULT 'current.sql',
+    content text NOT NULL,
+    date timestamptz NOT NULL DEFAULT now()
+)""",
     # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
     # pkg/migration/history.go), and `seed_files` when it seeds.
     "supabase": """CREATE SCHEMA IF NOT EXISTS supabase_migrations;
@@ -105,12 +119,14 @@ def migration_runner(folder: Path) -> str | None:
     """The runner whose history table `folder`'s database has (`RUNNER_HISTORY`): "prisma"
     for prisma migrate's folder (`migration_lock.toml`, or `<name>/migration.sql` files),
     "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
-    (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "golang-migrate" for
+    (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "graphile-migrate" for
+    graphile-migrate's (its migrations folder or its `committed/`), "golang-migrate" for
     golang-migrate's (`golang_migrate_folder`), else None."""
     from dbsafe.extract.migration import (
         DRIZZLE_JOURNAL,
         diesel_folder,
         golang_migrate_folder,
+        graphile_migrate_folder,
         prisma_folder,
         sqlx_folder,
     )
@@ -123,6 +139,9 @@ def migration_runner(folder: Path) -> str | None:
         return "diesel"
     if sqlx_folder(folder):
         return "sqlx"
+    if graphile_migrate_folder(folder) or (folder.name == "committed"
+                                           and graphile_migrate_folder(folder.parent)):
+        return "graphile-migrate"
     if golang_migrate_folder(folder):
         return "golang-migrate"
     return None

@@ -344,3 +344,30 @@ def test_a_drizzle_file_named_alone_runs_in_a_transaction(tmp_path: Path) -> Non
     report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)),
                            [folder / "0001_perpetual.sql"])
     assert _codes(report) == [("0001_perpetual.sql", 2, "DBS102")]
+
+
+def test_a_graphile_migrate_folder_is_linted_as_graphile_migrate_runs_it(tmp_path: Path) -> None:
+    # Each committed migration runs in a transaction (the UPDATE runs while SET DEFAULT
+    # holds ACCESS EXCLUSIVE on `a`), but not one whose body starts with
+    # `--! no-transaction`, unless it holds several statements (one query); the folder's
+    # afterReset and fixture files are not migrations.
+    head = "--! Previous: -\n--! Hash: sha1:0\n\n"
+    folder = tmp_path / "migrations"
+    (folder / "committed").mkdir(parents=True)
+    (folder / "fixtures").mkdir()
+    (folder / "committed" / "000001.sql").write_text(head + "CREATE TABLE a (id int, b int);\n")
+    (folder / "committed" / "000002.sql").write_text(
+        head + "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\nUPDATE a SET b = 0 WHERE b IS NULL;\n")
+    (folder / "committed" / "000003.sql").write_text(
+        head + "--! no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (folder / "committed" / "000004.sql").write_text(
+        head + "--! no-transaction\nSET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n")
+    (folder / "afterReset.sql").write_text("GRANT ALL ON SCHEMA public TO :DATABASE_OWNER;\n")
+    (folder / "fixtures" / "f.sql").write_text("CREATE INDEX a_b2 ON a (b);\n")
+    settings = Settings(project_root=tmp_path, select=("DBS001", "DBS101", "DBS102", "DBS114"))
+
+    findings = commands.lint(settings, [folder]).findings
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in findings if f.location is not None) == [
+        ("migrations/committed/000002.sql", 5, "DBS114"),
+        ("migrations/committed/000004.sql", 6, "DBS102")]

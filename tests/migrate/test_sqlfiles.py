@@ -518,3 +518,39 @@ def test_realtime_broadcasts_and_vault_secrets_of_a_supabase_project_apply(
     with psycopg.connect(database_url) as conn:
         conn.execute("SELECT public.announce(1)")
         assert conn.execute("SELECT public.worker_key()").fetchone() == ("s3cr3t",)
+
+
+def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_migrate_does(
+        tmp_path: Path, database_url: str) -> None:
+    # graphile-migrate runs committed/<number>.sql (after its `--! Previous`/`--! Hash`
+    # headers), then the current migration, each in a transaction unless its body starts
+    # with `--! no-transaction`; even then the body is one query, one implicit transaction
+    # when it holds several statements (25001). The folder's other files (afterReset
+    # actions, `--!include` fixtures) are no migrations: run, they would fail (42P01).
+    def committed(body: str) -> str:
+        return "--! Previous: -\n--! Hash: sha1:0\n\n" + body
+
+    folder = write(tmp_path / "migrations", {
+        "committed/000001.sql": committed("CREATE TABLE a (id int, b int);\n"),
+        "committed/000002-scratch.sql": committed(IN_A_TRANSACTION),
+        "committed/000003.sql": committed("--! no-transaction\n"
+                                          "CREATE INDEX CONCURRENTLY a_id ON a (id);\n"),
+        "committed/000010.sql": committed("--! no-transaction\nSET lock_timeout = '1s';\n"
+                                          "CREATE INDEX CONCURRENTLY a_b ON a (b);\n"),
+        "current.sql": "CREATE VIEW applied AS SELECT filename FROM graphile_migrate.migrations;\n"
+                       "ALTER TABLE a ADD COLUMN c int;\n",
+        "afterReset.sql": "ALTER TABLE never_made ADD COLUMN x int;\n",
+        "fixtures/functions/f.sql": "CREATE VIEW v AS SELECT c FROM a;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert [m.path for m in migrations] == [
+        "migrations/committed/000001.sql", "migrations/committed/000002-scratch.sql",
+        "migrations/committed/000003.sql", "migrations/committed/000010.sql",
+        "migrations/current.sql"]
+    failures = apply_sql_migrations(migrations, database_url, runner=migration_runner(folder))
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("migrations/committed/000010.sql", 6, "25001")]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
+    assert columns(database_url, "a") == ["id", "b", "c"]
+    assert sql_migrations([folder / "committed"], root=tmp_path)[2].starts_in_transaction is False
