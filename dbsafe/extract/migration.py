@@ -136,6 +136,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                     if not found:
                         raise SourceError(f"no SQL files under {path}: none matches the "
                                           "schema_paths of its config.toml")
+            if atlas_folder(path):  # Atlas reads no subfolder
+                found = [p for p in found if p.parent == path]
             graphile = {p: _graphile_place(p, path) for p in found}
             if any(place is not None for place in graphile.values()):
                 found = [p for p, place in graphile.items() if place != ()]
@@ -196,6 +198,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 wrapped_in_transaction or runner_wraps_in_transaction(text)
                 or pop_files.get(file, False) or file in wrapped
                 or (file in graphile_files and _graphile_transaction(text, statements))
+                or (atlas_folder(file.parent) and not flyway_file(file.name)
+                    and _SECTION.search(text) is None and _atlas_transaction(text))
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
                 or (flyway_file(file.name) and _flyway_transaction(file, statements))
                 or _diesel_transaction(file, statements)
@@ -674,12 +678,13 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     """How the runner of `folder` compares the names of its migrations, when it does not
     read numbers as numbers: prisma migrate sorts its `<name>/migration.sql` folders with
     JavaScript's `localeCompare` (`listMigrations`); supabase's CLI takes
-    `supabase/migrations/*.sql` as Go's `fs.ReadDir` lists them, by bytes. So
+    `supabase/migrations/*.sql` as Go's `fs.ReadDir` lists them, by bytes, and Atlas its
+    directory's files (`atlas_folder`) by name. So
     `202310122339_x` (a hand-written twelve-digit name) runs after `20230912150657_y`,
     where natural order would put it first, before the table it alters exists."""
     if prisma_folder(folder):
         return _locale_key
-    if supabase_cli_folder(folder) or supabase_schemas_folder(folder):
+    if supabase_cli_folder(folder) or supabase_schemas_folder(folder) or atlas_folder(folder):
         return _byte_key
     return None
 
@@ -787,6 +792,43 @@ def _natural_part(name: str) -> tuple:
             text += char
     parts.append(int(digits) if digits else text)
     return tuple((0, p) if isinstance(p, int) else (1, p) for p in parts)
+
+
+# Atlas's migration directory (`atlas migrate apply --dir`): its `.sql` files directly in
+# it, with their sums in `atlas.sum`, applied in file name order (`LocalDir.Files`), each
+# in a transaction of its own (`--tx-mode file`, the default) unless the file's directives
+# (the comment lines it opens with, a blank line after them) say `atlas:txmode none`; then
+# its statements run one by one. A directory of another tool's format that Atlas writes
+# (`format = golang-migrate`, `goose`, `flyway`) runs as that tool runs it.
+ATLAS_SUM = "atlas.sum"
+_ATLAS_DIRECTIVE = re.compile(r"[ -~]*atlas:(\w+)(?: +(.+))*")
+
+
+def atlas_folder(folder: Path) -> bool:
+    """Whether `folder` is Atlas's migration directory in its own format: an `atlas.sum`,
+    and not golang-migrate's `.up.sql` files."""
+    return (folder / ATLAS_SUM).is_file() and not golang_migrate_folder(folder)
+
+
+def _atlas_transaction(text: str) -> bool:
+    """Whether `atlas migrate apply` runs a file of its directory in a transaction: yes,
+    unless its file directives say `atlas:txmode none` (`txmodeFor`, `LocalFile.comments`
+    in Atlas's sql/migrate)."""
+    comments = []
+    rest = text
+    while rest.startswith(("#", "--")):
+        line, newline, rest = rest.partition("\n")
+        comments.append(line.strip())
+        if not newline:
+            rest = ""
+            break
+    if rest and not rest.lstrip(" \t").startswith("\n"):
+        return True  # the comments belong to the first statement: no file directives
+    for comment in comments:
+        directive = _ATLAS_DIRECTIVE.fullmatch(comment)
+        if directive is not None and directive.group(1) == "txmode":
+            return directive.group(2) != "none"
+    return True
 
 
 # graphile-migrate's migrations folder (its `migrationsFolder`, `migrations` by default):

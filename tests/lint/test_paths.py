@@ -371,3 +371,22 @@ def test_a_graphile_migrate_folder_is_linted_as_graphile_migrate_runs_it(tmp_pat
                   for f in findings if f.location is not None) == [
         ("migrations/committed/000002.sql", 5, "DBS114"),
         ("migrations/committed/000004.sql", 6, "DBS102")]
+
+
+def test_an_atlas_directory_is_linted_as_atlas_migrate_apply_runs_it(tmp_path: Path) -> None:
+    # Each file in a transaction (the UPDATE runs while SET DEFAULT holds ACCESS EXCLUSIVE on
+    # `a`) unless its directives say `atlas:txmode none`.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "atlas.sum").write_text("h1:x=\n")
+    (folder / "20240101000000_a.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (folder / "20240102000000_b.sql").write_text(
+        "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\nUPDATE a SET b = 0 WHERE b IS NULL;\n")
+    (folder / "20240103000000_c.sql").write_text(
+        "-- atlas:txmode none\n\nDROP INDEX IF EXISTS a_id;\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    settings = Settings(project_root=tmp_path, select=("DBS102", "DBS114"))
+
+    findings = commands.lint(settings, [folder]).findings
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in findings if f.location is not None) == [
+        ("migrations/20240102000000_b.sql", 2, "DBS114")]

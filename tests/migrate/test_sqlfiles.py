@@ -554,3 +554,26 @@ def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_mig
     assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
     assert columns(database_url, "a") == ["id", "b", "c"]
     assert sql_migrations([folder / "committed"], root=tmp_path)[2].starts_in_transaction is False
+
+
+def test_an_atlas_directory_runs_each_file_as_atlas_migrate_apply_does(
+        tmp_path: Path, database_url: str) -> None:
+    # `atlas migrate apply` runs each file of its directory (the one with atlas.sum) in a
+    # transaction (`--tx-mode file`), unless the file's directives -- its opening comment
+    # lines, a blank line after them -- say `atlas:txmode none` (chainloop's
+    # `CREATE INDEX CONCURRENTLY` files): then statement by statement. The same comment
+    # with no blank line after it belongs to the statement, and the file is in a transaction.
+    folder = write(tmp_path / "migrations", {
+        "atlas.sum": "h1:x=\n",
+        "20240101000000_a.sql": "CREATE TABLE a (id int, b int);\n",
+        "20240102000000_b.sql": IN_A_TRANSACTION,
+        "20240103000000_c.sql": "-- atlas:txmode none\n\nDROP INDEX IF EXISTS a_id;\n"
+                                "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "20240104000000_d.sql": "-- atlas:txmode none\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url, runner=migration_runner(folder))
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("migrations/20240104000000_d.sql", 2, "25001")]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True]
