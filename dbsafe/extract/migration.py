@@ -185,6 +185,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         except OSError as exc:
             raise SourceError(f"cannot read migration {file}: {exc}") from None
         shown = display_path(file, root)
+        if file in graphile_files:
+            text = _fill_graphile_placeholders(text, _graphile_placeholders(
+                file.parent.parent if file.parent.name in ("committed", "current")
+                else file.parent))
         statements = tuple(
             _statement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
@@ -900,6 +904,50 @@ def _graphile_place(path: Path, top: Path | None) -> tuple | None:
             return _natural_key(folder) + ((1,), (int(current.group(1)),))
         return ()
     return None
+
+
+# The placeholders graphile-migrate fills in itself, and how the keys of a .gmrc's
+# `placeholders` are written (quoted: a JSON5 key starting with `:` must be).
+_GRAPHILE_BUILTIN = (":DATABASE_NAME", ":DATABASE_OWNER")
+_GRAPHILE_PLACEHOLDER_KEY = re.compile(r"""["'](:[A-Z][0-9A-Z_]+)["']\s*:""")
+
+
+def _graphile_placeholders(folder: Path) -> tuple[str, ...]:
+    """The placeholders graphile-migrate replaces in the migrations of `folder`: its own two
+    and the keys of `placeholders` in the `.gmrc` (or `.gmrc.js`, `.gmrc.cjs`) of the
+    project, which lies up to two folders above its migrations folder (graphile/starter's
+    `@app/db/.gmrc` beside `@app/db/migrations`)."""
+    for project in (folder.parent, folder.parent.parent, folder.parent.parent.parent):
+        for name in (".gmrc", ".gmrc.js", ".gmrc.cjs"):
+            try:
+                text = (project / name).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                continue
+            declared = _GRAPHILE_PLACEHOLDER_KEY.findall(text)
+            return tuple(dict.fromkeys((*_GRAPHILE_BUILTIN, *declared)))
+    return _GRAPHILE_BUILTIN
+
+
+def _fill_graphile_placeholders(text: str, placeholders: Sequence[str]) -> str:
+    """`text` with each placeholder as graphile-migrate replaces it (the key, then a word
+    boundary), by a stand-in of the same width where it fits: `CURRENT_USER` for a role
+    (`GRANT ... TO :DATABASE_VISITOR`, `OWNER TO :DATABASE_OWNER`), the identifier
+    `current_database` for `:DATABASE_NAME`. The values are the deployment's, not the
+    migration's: what matters to lint is that the statement parses as it will.
+
+    >>> _fill_graphile_placeholders("GRANT ALL ON SCHEMA s TO :DATABASE_VISITOR;",
+    ...                             (":DATABASE_VISITOR",))
+    'GRANT ALL ON SCHEMA s TO CURRENT_USER     ;'
+    """
+    if ":" not in text or not placeholders:
+        return text
+
+    def stand_in(match: re.Match[str]) -> str:
+        value = "current_database" if match.group(0) == ":DATABASE_NAME" else "CURRENT_USER"
+        return value.ljust(len(match.group(0)))
+
+    keys = "|".join(re.escape(p) for p in sorted(placeholders, key=len, reverse=True))
+    return re.sub(rf"(?:{keys})\b", stand_in, text)
 
 
 def _graphile_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:

@@ -364,6 +364,12 @@ def test_a_graphile_migrate_folder_is_linted_as_graphile_migrate_runs_it(tmp_pat
         head + "--! no-transaction\nSET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n")
     (folder / "afterReset.sql").write_text("GRANT ALL ON SCHEMA public TO :DATABASE_OWNER;\n")
     (folder / "fixtures" / "f.sql").write_text("CREATE INDEX a_b2 ON a (b);\n")
+    # Its placeholders, built in and the .gmrc's, are filled in before the SQL runs.
+    (tmp_path / ".gmrc").write_text('{\n  // JSON5\n  "placeholders": {\n'
+                                    '    ":DATABASE_VISITOR": "!ENV",\n  },\n}\n')
+    (folder / "committed" / "000005.sql").write_text(
+        head + "GRANT SELECT ON a TO :DATABASE_VISITOR;\nALTER TABLE a OWNER TO :DATABASE_OWNER;\n"
+        "GRANT CONNECT ON DATABASE :DATABASE_NAME TO :DATABASE_VISITOR;\n")
     settings = Settings(project_root=tmp_path, select=("DBS001", "DBS101", "DBS102", "DBS114"))
 
     findings = commands.lint(settings, [folder]).findings

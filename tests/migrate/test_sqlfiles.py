@@ -526,7 +526,10 @@ def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_mig
     # headers), then the current migration, each in a transaction unless its body starts
     # with `--! no-transaction`; even then the body is one query, one implicit transaction
     # when it holds several statements (25001). The folder's other files (afterReset
-    # actions, `--!include` fixtures) are no migrations: run, they would fail (42P01).
+    # actions, `--!include` fixtures) are no migrations: run, they would fail (42P01). Its
+    # placeholders are filled in (`:DATABASE_VISITOR`, a .gmrc's: 42601 as written).
+    (tmp_path / ".gmrc").write_text('{"placeholders": {":DATABASE_VISITOR": "!ENV"}}\n')
+
     def committed(body: str) -> str:
         return "--! Previous: -\n--! Hash: sha1:0\n\n" + body
 
@@ -539,6 +542,7 @@ def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_mig
                                           "CREATE INDEX CONCURRENTLY a_b ON a (b);\n"),
         "current.sql": "CREATE VIEW applied AS SELECT filename FROM graphile_migrate.migrations;\n"
                        "ALTER TABLE a ADD COLUMN c int;\n",
+        "committed/000011.sql": committed("GRANT SELECT ON a TO :DATABASE_VISITOR;\n"),
         "afterReset.sql": "ALTER TABLE never_made ADD COLUMN x int;\n",
         "fixtures/functions/f.sql": "CREATE VIEW v AS SELECT c FROM a;\n",
     })
@@ -547,11 +551,11 @@ def test_a_graphile_migrate_folder_runs_its_committed_migrations_as_graphile_mig
     assert [m.path for m in migrations] == [
         "migrations/committed/000001.sql", "migrations/committed/000002-scratch.sql",
         "migrations/committed/000003.sql", "migrations/committed/000010.sql",
-        "migrations/current.sql"]
+        "migrations/committed/000011.sql", "migrations/current.sql"]
     failures = apply_sql_migrations(migrations, database_url, runner=migration_runner(folder))
     assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
         ("migrations/committed/000010.sql", 6, "25001")]
-    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True, True]
     assert columns(database_url, "a") == ["id", "b", "c"]
     assert sql_migrations([folder / "committed"], root=tmp_path)[2].starts_in_transaction is False
 
