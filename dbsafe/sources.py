@@ -262,8 +262,10 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # its CLI applies, `<timestamp>_name.sql` directly in it; Realtime's and Vault's stand-ins;
 # 17: and those Lovable applied, `<timestamp>-<uuid>.sql`; 18: diesel's and sqlx's folders
 # each migration in a transaction, on their history tables (golang-migrate's too); Flyway's
-# files holding CONCURRENTLY outside one).
-_INTROSPECTED = 18
+# files holding CONCURRENTLY outside one); 19: a graphile-migrate folder's committed
+# migrations and current one only, each in a transaction, placeholders filled in; an Atlas
+# directory's files each in a transaction unless `atlas:txmode none`).
+_INTROSPECTED = 19
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -551,6 +553,10 @@ class SqlFolder:
             digest.update(RUNNER_HISTORY[self.runner].encode())
         from dbsafe.extract.migration import supabase_schemas_folder
 
+        for gmrc in (".gmrc", ".gmrc.js", ".gmrc.cjs"):  # graphile-migrate's placeholders
+            for project in (self.path.parent, self.path.parent.parent):
+                with contextlib.suppress(OSError):
+                    digest.update((project / gmrc).read_bytes())
         if supabase_schemas_folder(self.path):  # its schema_paths order the files
             with contextlib.suppress(OSError):
                 digest.update((self.path.parent / "config.toml").read_bytes())

@@ -361,11 +361,16 @@ def unrun_files(folder: Path) -> list[Path]:
     `0000_x.sql`, which its `run-all-migrations.ts` applies), unless a listed file has their
     number: drizzle-kit numbers a file by its journal entry, so Dokploy's
     `0130_abandoned_dagger.sql` beside the listed `0130_perpetual_screwball.sql` is the
-    leftover of a migration made again, never run. Down migrations never run.
+    leftover of a migration made again, never run. Down migrations never run. Of a
+    graphile-migrate folder, its files that are no migrations: the actions its .gmrc runs
+    after a reset (regen-server's `initial_schema.sql`, the baseline its migrations build
+    on) and its `--!include` fixtures.
     """
     if not folder.is_dir():
         return []
     files = sorted(p for p in folder.rglob("*.sql") if p.is_file() and not _down_file(p))
+    if graphile_migrate_folder(folder):
+        return [p for p in files if _graphile_place(p, folder) == ()]
     if supabase_cli_folder(folder):
         return [p for p in files if not (p.parent == folder and _supabase_applied(p.name))]
     listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \

@@ -163,3 +163,24 @@ def test_what_a_supabase_file_its_cli_skips_makes_is_unknown(tmp_path: Path) -> 
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 4)]
+
+
+def test_what_a_graphile_migrate_baseline_makes_is_unknown(tmp_path: Path) -> None:
+    """regen-server's committed migrations build on `initial_schema.sql`, which
+    graphile-migrate runs only after a reset (an `afterReset` action), never as a
+    migration: production had its tables before the first migration ran. What it makes is
+    unknown, never missing (`metadata_graph` was 3 false DBS301); what no file makes is
+    still missing."""
+    folder = tmp_path / "migrations"
+    _write(folder / "initial_schema.sql", "CREATE TABLE public.metadata_graph (iri text);\n")
+    _write(folder / "committed" / "000001.sql", "--! Previous: -\n--! Hash: sha1:0\n\n"
+           "CREATE TABLE post (id int);\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\nsql-migrations = 'migrations'\n")
+    _write(tmp_path / "src" / "graph.ts",
+           "export const a = sql`SELECT iri FROM metadata_graph`;\n"
+           "export const b = sql`SELECT id FROM post`;\n"
+           'export const c = sql`UPDATE "user" SET x = 1`;\n')
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS301", 3)]
