@@ -100,8 +100,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     (`supabase_cli_folder`), and those Lovable applied
     (`<timestamp>-<uuid>.sql`). Flyway's files and diesel's and sqlx's migrations run in a
     transaction unless they say not to (`_flyway_transaction`, `_diesel_transaction`,
-    `_sqlx_transaction`); a file its runner sends as one query (golang-migrate's, dbmate's
-    `transaction:false`) is one implicit transaction when it holds several statements.
+    `_sqlx_transaction`), and so do graphile-migrate's (`_graphile_transaction`: only its
+    committed migrations and the current one, `_graphile_place`, its placeholders filled
+    in), Atlas's (`_atlas_transaction`) and Hasura's (`_hasura_up`); a file its runner
+    sends as one query (golang-migrate's, dbmate's `transaction:false`) is one implicit
+    transaction when it holds several statements.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -202,6 +205,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 wrapped_in_transaction or runner_wraps_in_transaction(text)
                 or pop_files.get(file, False) or file in wrapped
                 or (file in graphile_files and _graphile_transaction(text, statements))
+                or _hasura_up(file)
                 or (atlas_folder(file.parent) and not flyway_file(file.name)
                     and _SECTION.search(text) is None and _atlas_transaction(text))
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
@@ -801,6 +805,22 @@ def _natural_part(name: str) -> tuple:
             text += char
     parts.append(int(digits) if digits else text)
     return tuple((0, p) if isinstance(p, int) else (1, p) for p in parts)
+
+
+# A Hasura project's migrations (`hasura migrate apply`): `<version>_<name>/up.sql` in its
+# migrations folder (`migrations/<database>/` since its config v3), the project being the
+# folder holding its `config.yaml` and `metadata/`. Its CLI sends the pending migrations'
+# SQL to the server as `run_sql` queries of one bulk request, which the server runs in one
+# transaction (hasura/graphql-engine#2939: no way to apply `CREATE INDEX CONCURRENTLY`).
+_HASURA_VERSION = re.compile(r"[0-9]+_.*")
+
+
+def _hasura_up(file: Path) -> bool:
+    """Whether `file` is the `up.sql` of a Hasura project's migration."""
+    if file.name != "up.sql" or not _HASURA_VERSION.fullmatch(file.parent.name):
+        return False
+    return any((project / "config.yaml").is_file() and (project / "metadata").is_dir()
+               for project in (file.parent.parent.parent, file.parent.parent.parent.parent))
 
 
 # Atlas's migration directory (`atlas migrate apply --dir`): its `.sql` files directly in

@@ -396,3 +396,25 @@ def test_an_atlas_directory_is_linted_as_atlas_migrate_apply_runs_it(tmp_path: P
     assert sorted((f.location.path, f.location.line, f.code)
                   for f in findings if f.location is not None) == [
         ("migrations/20240102000000_b.sql", 2, "DBS114")]
+
+
+def test_a_hasura_migration_is_linted_in_its_transaction(tmp_path: Path) -> None:
+    # `hasura migrate apply` runs the pending migrations in one transaction: the UPDATE
+    # runs while SET DEFAULT holds ACCESS EXCLUSIVE on `a`, and CONCURRENTLY fails.
+    project = tmp_path / "hasura"
+    (project / "metadata").mkdir(parents=True)
+    (project / "config.yaml").write_text("version: 2\nendpoint: http://localhost:8080\n")
+    folder = project / "migrations"
+    for version, text in (("1600000000000_a", "CREATE TABLE a (id int, b int);\n"),
+                          ("1600000000001_b", "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                                              "UPDATE a SET b = 0 WHERE b IS NULL;\n"),
+                          ("1600000000002_c", "CREATE INDEX CONCURRENTLY a_id ON a (id);\n")):
+        (folder / version).mkdir(parents=True)
+        (folder / version / "up.sql").write_text(text)
+    settings = Settings(project_root=tmp_path, select=("DBS102", "DBS114"))
+
+    findings = commands.lint(settings, [folder]).findings
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in findings if f.location is not None) == [
+        ("hasura/migrations/1600000000001_b/up.sql", 2, "DBS114"),
+        ("hasura/migrations/1600000000002_c/up.sql", 1, "DBS102")]

@@ -581,3 +581,26 @@ def test_an_atlas_directory_runs_each_file_as_atlas_migrate_apply_does(
     assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
         ("migrations/20240104000000_d.sql", 2, "25001")]
     assert [m.starts_in_transaction for m in migrations] == [True, True, False, True]
+
+
+def test_a_hasura_migration_runs_in_a_transaction(tmp_path: Path, database_url: str) -> None:
+    # `hasura migrate apply` sends the pending migrations' up.sql as run_sql queries of one
+    # bulk request, which the server runs in one transaction (hasura/graphql-engine#2939:
+    # CREATE INDEX CONCURRENTLY cannot be applied, 25001). Config v3 keeps them under
+    # migrations/<database>/.
+    project = tmp_path / "hasura"
+    (project / "metadata").mkdir(parents=True)
+    (project / "config.yaml").write_text("version: 3\nendpoint: http://localhost:8080\n")
+    folder = write(project / "migrations" / "default", {
+        "1600000000000_a/up.sql": "CREATE TABLE a (id int, b int);\n",
+        "1600000000000_a/down.sql": "DROP TABLE a;\n",
+        "1600000000001_b/up.sql": IN_A_TRANSACTION,
+        "1600000000002_c/up.sql": "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+    assert [(f.location.path, f.location.line, f.message.split(":")[0], f.applied_later)
+            for f in failures] == [
+        ("hasura/migrations/default/1600000000002_c/up.sql", 1, "25001", True)]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, True]
