@@ -264,7 +264,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # each migration in a transaction, on their history tables (golang-migrate's too); Flyway's
 # files holding CONCURRENTLY outside one); 19: a graphile-migrate folder's committed
 # migrations and current one only, each in a transaction, placeholders filled in; an Atlas
-# directory's files each in a transaction unless `atlas:txmode none`, and a Hasura migration's).
+# directory's files each in a transaction unless `atlas:txmode none`, and a Hasura migration's;
+# node-pg-migrate's SQL migrations without their down section, each in a transaction).
 _INTROSPECTED = 19
 
 

@@ -205,6 +205,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 wrapped_in_transaction or runner_wraps_in_transaction(text)
                 or pop_files.get(file, False) or file in wrapped
                 or (file in graphile_files and _graphile_transaction(text, statements))
+                or (_node_pg_migrate_down(text) is not None
+                    and _node_pg_transaction(text, statements))
                 or _hasura_up(file)
                 or (atlas_folder(file.parent) and not flyway_file(file.name)
                     and _SECTION.search(text) is None and _atlas_transaction(text))
@@ -427,10 +429,53 @@ _STATEMENT_END = re.compile(r"[ \t]*--[ \t]*\+(?:goose|migrate)[ \t]+StatementEn
                             re.IGNORECASE)
 
 
+# node-pg-migrate's SQL migrations (`<timestamp>_name.sql`, as its `create --migration-file-
+# language sql` writes them): an `-- Up Migration` and a `-- Down Migration` comment
+# (`createMigrationCommentRegex` in its sqlMigration.ts: case does not matter, nor dashes or
+# spaces after the `--`), and the leading comment `-- no transaction` that runs it outside
+# the transaction node-pg-migrate opens (`hasNoTransactionDirective`).
+_NODE_PG_MIGRATE = re.compile(r"^\s*--[\s-]*(?P<direction>up|down)\s+migration",
+                              re.IGNORECASE | re.MULTILINE)
+_NODE_PG_NO_TRANSACTION = re.compile(r"--[ \t]*no[ \t]*transaction[ \t]*", re.IGNORECASE)
+
+
+def _node_pg_migrate_down(text: str) -> tuple[int, int] | None:
+    """Where the down section of a node-pg-migrate SQL migration lies (its first and its
+    end offset), as its `getActions` slices the file: from the first down comment to the up
+    comment when that comes after it, else to the end. None for a file without both
+    comments: a lone `-- down migration notes` of another runner's file is no section."""
+    up = next((m for m in _NODE_PG_MIGRATE.finditer(text) if m["direction"].lower() == "up"),
+              None)
+    down = next((m for m in _NODE_PG_MIGRATE.finditer(text)
+                 if m["direction"].lower() == "down"), None)
+    if up is None or down is None:
+        return None
+    # (`^\s*` may begin on an earlier blank line: the section starts at the comment)
+    start = text.index("--", down.start())
+    return start, up.start() if up.start() > start else len(text)
+
+
+def _node_pg_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:
+    """Whether node-pg-migrate runs a SQL migration in a transaction: yes (its own, or the
+    one of the whole run), unless a comment line it opens with says `-- no transaction`;
+    even then the up section is one query (`pgm.sql`), one implicit transaction when it
+    holds several statements."""
+    for line in text.splitlines():
+        header = line.strip()
+        if not header:
+            continue
+        if not header.startswith("--"):
+            break
+        if _NODE_PG_NO_TRANSACTION.fullmatch(header):
+            return len(statements) > 1
+    return True
+
+
 def upgrade_section(text: str) -> str:
     """`text` as upgrading runs it: the lines of its down sections blanked (goose's
     `-- +goose Down`, sql-migrate's `-- +migrate Down`, dbmate's `-- migrate:down`, each
-    up to the next up annotation) and each `StatementEnd` annotation made the `;` it
+    up to the next up annotation; node-pg-migrate's `-- Down Migration`, to its up section or
+    the end) and each `StatementEnd` annotation made the `;` it
     means to the runner. Lines and columns stay where they were; a file without these
     annotations is returned as it is.
 
@@ -439,7 +484,12 @@ def upgrade_section(text: str) -> str:
     '-- +goose Up\\nCREATE TABLE t ()\\n;\\n\\n\\n'
     """
     if not _SECTION.search(text):
-        return text
+        down_section = _node_pg_migrate_down(text)
+        if down_section is None:
+            return text
+        start, end = down_section
+        blanked = re.sub(r"[^\n]", " ", text[start:end])
+        return text[:start] + blanked + text[end:]
     lines = text.split("\n")
     down = False
     for number, line in enumerate(lines):

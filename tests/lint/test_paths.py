@@ -418,3 +418,23 @@ def test_a_hasura_migration_is_linted_in_its_transaction(tmp_path: Path) -> None
                   for f in findings if f.location is not None) == [
         ("hasura/migrations/1600000000001_b/up.sql", 2, "DBS114"),
         ("hasura/migrations/1600000000002_c/up.sql", 1, "DBS102")]
+
+
+def test_a_node_pg_migrate_sql_migration_is_linted_up_section_only_in_its_transaction(
+        tmp_path: Path) -> None:
+    # The down section (`-- Down Migration`) never runs on upgrade: its DROP COLUMN is no
+    # DBS202. The up section runs in a transaction: the UPDATE runs while SET DEFAULT holds
+    # ACCESS EXCLUSIVE on `a`.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1700000000000_a.sql").write_text(
+        "-- Up Migration\nCREATE TABLE a (id int, b int);\n-- Down Migration\nDROP TABLE a;\n")
+    (folder / "1700000000001_b.sql").write_text(
+        "-- Up Migration\nALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+        "UPDATE a SET b = 0 WHERE b IS NULL;\n\n-- Down Migration\nALTER TABLE a DROP COLUMN b;\n")
+    settings = Settings(project_root=tmp_path, select=("DBS114", "DBS201", "DBS202"))
+
+    findings = commands.lint(settings, [folder]).findings
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in findings if f.location is not None) == [
+        ("migrations/1700000000001_b.sql", 3, "DBS114")]

@@ -604,3 +604,29 @@ def test_a_hasura_migration_runs_in_a_transaction(tmp_path: Path, database_url: 
             for f in failures] == [
         ("hasura/migrations/default/1600000000002_c/up.sql", 1, "25001", True)]
     assert [m.starts_in_transaction for m in migrations] == [True, True, True]
+
+
+def test_a_node_pg_migrate_sql_migration_runs_its_up_section_in_a_transaction(
+        tmp_path: Path, database_url: str) -> None:
+    # node-pg-migrate runs the `-- Up Migration` section of a SQL migration (to its
+    # `-- Down Migration`) in a transaction, unless the comment lines it opens with say
+    # `-- no transaction`: then the section is one query, one implicit transaction when it
+    # holds several statements (25001). Its down section never runs on upgrade: run, it
+    # drops the table.
+    folder = write(tmp_path / "migrations", {
+        "1700000000000_a.sql": "-- Up Migration\nCREATE TABLE a (id int, b int);\n\n"
+                               "-- Down Migration\nDROP TABLE a;\n",
+        "1700000000001_b.sql": "-- up migration\n" + IN_A_TRANSACTION + "-- down migration\n",
+        "1700000000002_c.sql": "-- no transaction\n-- Up Migration\n"
+                               "CREATE INDEX CONCURRENTLY a_id ON a (id);\n-- Down Migration\n",
+        "1700000000003_d.sql": "-- no transaction\n-- Up Migration\nSET lock_timeout = '1s';\n"
+                               "CREATE INDEX CONCURRENTLY a_b ON a (b);\n-- Down Migration\n"
+                               "DROP INDEX a_b;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == [
+        ("migrations/1700000000003_d.sql", 4, "25001")]
+    assert [m.starts_in_transaction for m in migrations] == [True, True, False, True]
+    assert "public.a" in relations(database_url)
