@@ -528,15 +528,19 @@ class SqlFolder:
     @contextlib.contextmanager
     def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:
         """A throwaway server with the migrations applied: its URL and what failed."""
+        from dbsafe.extract.migration import graphile_baseline
         from dbsafe.migrate.sqlfiles import apply_sql_migrations
         from dbsafe.pg.throwaway import throwaway_server
 
         migrations = self.read()  # an empty or unreadable folder fails before the server
         with throwaway_server(database="dbsafe") as server:
             url = server.url("dbsafe")
-            yield url, apply_sql_migrations(migrations, url, platform=self.platform,
-                                            runner=self.runner,
-                                            reset_each_file=self.supabase_cli)
+            # graphile-migrate's afterReset files, each in a session of its own, first.
+            failures = [f for m in graphile_baseline(self.path, self.root)
+                        for f in apply_sql_migrations([m], url)]
+            yield url, (*failures, *apply_sql_migrations(
+                migrations, url, platform=self.platform, runner=self.runner,
+                reset_each_file=self.supabase_cli))
 
     def cache_key(self, settings: Settings) -> str:
         """Hash of every file under the folder, dbsafe's version, the embedded server's

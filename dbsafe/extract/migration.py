@@ -368,15 +368,16 @@ def unrun_files(folder: Path) -> list[Path]:
     number: drizzle-kit numbers a file by its journal entry, so Dokploy's
     `0130_abandoned_dagger.sql` beside the listed `0130_perpetual_screwball.sql` is the
     leftover of a migration made again, never run. Down migrations never run. Of a
-    graphile-migrate folder, its files that are no migrations: the actions its .gmrc runs
-    after a reset (regen-server's `initial_schema.sql`, the baseline its migrations build
-    on) and its `--!include` fixtures.
+    graphile-migrate folder, its files that are no migrations and that its .gmrc does not
+    run after a reset (`graphile_baseline`): `--!include` fixtures, a schema dump, and
+    the baseline of a .gmrc dbsafe cannot read.
     """
     if not folder.is_dir():
         return []
     files = sorted(p for p in folder.rglob("*.sql") if p.is_file() and not _down_file(p))
     if graphile_migrate_folder(folder):
-        return [p for p in files if _graphile_place(p, folder) == ()]
+        run = {m.file for m in graphile_baseline(folder, folder)}
+        return [p for p in files if _graphile_place(p, folder) == () and p not in run]
     if supabase_cli_folder(folder):
         return [p for p in files if not (p.parent == folder and _supabase_applied(p.name))]
     listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \
@@ -1001,6 +1002,98 @@ def _graphile_placeholders(folder: Path) -> tuple[str, ...]:
             declared = _GRAPHILE_PLACEHOLDER_KEY.findall(text)
             return tuple(dict.fromkeys((*_GRAPHILE_BUILTIN, *declared)))
     return _GRAPHILE_BUILTIN
+
+
+def _read_gmrc(project: Path) -> dict | None:
+    """The settings of a graphile-migrate `.gmrc` in `project`, or None when there is none
+    it can read. The file is JSON5 as `graphile-migrate init` writes it: JSON with `//` and
+    `/* */` comments and trailing commas, which are dropped (outside strings) before the
+    JSON is parsed; a `.gmrc.js` is code, not read."""
+    import json
+
+    try:
+        text = (project / ".gmrc").read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    out: list[str] = []
+    index, quote = 0, ""
+    while index < len(text):
+        char = text[index]
+        if quote:
+            out.append(char)
+            if char == "\\":
+                out.append(text[index + 1:index + 2])
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+            out.append(char)
+        elif text.startswith("//", index):
+            index = text.find("\n", index)
+            if index < 0:
+                break
+            continue
+        elif text.startswith("/*", index):
+            end = text.find("*/", index + 2)
+            index = len(text) if end < 0 else end + 2
+            continue
+        elif char in "}]":
+            while out and out[-1].isspace():
+                out.pop()
+            if out and out[-1] == ",":
+                out.pop()
+            out.append(char)
+        else:
+            out.append(char)
+        index += 1
+    try:
+        settings = json.loads("".join(out))
+    except ValueError:
+        return None
+    return settings if isinstance(settings, dict) else None
+
+
+def graphile_baseline(folder: Path, root: Path) -> list[Migration]:
+    """The SQL files graphile-migrate runs after a reset, before the migrations (its .gmrc's
+    `afterReset` actions: `"x.sql"`, `"!x.sql"` run as the superuser, or `{"_": "sql",
+    "file": "x.sql"}`), each as its own query of its own session, placeholders filled in:
+    what a database built from the folder has before its first migration (graphile/
+    starter's `afterReset.sql` creates the `citext` extension its first migration's tables
+    use). Empty for a folder that is not graphile-migrate's, or whose .gmrc dbsafe cannot
+    read."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.sqlfile import split_sql
+
+    if not graphile_migrate_folder(folder):
+        if folder.name != "committed" or not graphile_migrate_folder(folder.parent):
+            return []
+        folder = folder.parent
+    settings = next((s for project in (folder.parent, folder.parent.parent,
+                                       folder.parent.parent.parent)
+                     if (s := _read_gmrc(project)) is not None), None)
+    actions = settings.get("afterReset") if settings else None
+    if not isinstance(actions, list):
+        return []
+    placeholders = _graphile_placeholders(folder)
+    baseline = []
+    for action in actions:
+        name = action.removeprefix("!") if isinstance(action, str) else (
+            action.get("file") if isinstance(action, dict) and action.get("_") == "sql"
+            else None)
+        if not isinstance(name, str) or not name.endswith(".sql"):
+            continue  # a command: not SQL dbsafe can run
+        file = folder / name
+        try:
+            text = file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+        except OSError:
+            continue
+        shown = display_path(file, root)
+        statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(
+            _fill_graphile_placeholders(text, placeholders), shown))
+        baseline.append(Migration(shown, statements, kind="sql", file=file,
+                                  starts_in_transaction=len(statements) > 1))
+    return baseline
 
 
 def _fill_graphile_placeholders(text: str, placeholders: Sequence[str]) -> str:

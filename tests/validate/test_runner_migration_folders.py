@@ -184,3 +184,28 @@ def test_what_a_graphile_migrate_baseline_makes_is_unknown(tmp_path: Path) -> No
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS301", 3)]
+
+
+def test_a_graphile_migrate_folder_is_built_after_its_after_reset_files(tmp_path: Path) -> None:
+    """graphile-migrate builds a database by running its .gmrc's `afterReset` SQL files,
+    placeholders filled in, then the migrations: graphile/starter's `afterReset.sql` creates
+    the `citext` extension the first migration's tables use (117 DBS006 notes without it,
+    and every table of the migration unknown). A command action is not SQL: skipped."""
+    folder = tmp_path / "db" / "migrations"
+    _write(tmp_path / "db" / ".gmrc",
+           '{\n  /* JSON5 */\n  "placeholders": {":DATABASE_VISITOR": "!ENV",},\n'
+           '  "afterReset": [\n    "!afterReset.sql", // as the superuser\n'
+           '    {"_": "command", "command": "yarn install-db-schema"},\n  ],\n}\n')
+    _write(folder / "afterReset.sql", "BEGIN;\nCREATE DOMAIN email AS text;\n"
+           "ALTER SCHEMA public OWNER TO :DATABASE_OWNER;\nCOMMIT;\n")
+    _write(folder / "committed" / "000001.sql", "--! Previous: -\n--! Hash: sha1:0\n\n"
+           "CREATE TABLE users (id int, address email);\n"
+           "GRANT SELECT ON users TO :DATABASE_VISITOR;\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\nsql-migrations = 'db/migrations'\n")
+    _write(tmp_path / "src" / "users.ts",
+           "export const a = sql`SELECT address FROM users`;\n"
+           "export const b = sql`SELECT nosuch FROM users`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
