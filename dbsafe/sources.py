@@ -265,7 +265,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # files holding CONCURRENTLY outside one); 19: a graphile-migrate folder's committed
 # migrations and current one only, each in a transaction, placeholders filled in; an Atlas
 # directory's files each in a transaction unless `atlas:txmode none`, and a Hasura migration's;
-# node-pg-migrate's SQL migrations without their down section, each in a transaction).
+# node-pg-migrate's SQL migrations without their down section, each in a transaction;
+# Liquibase's formatted SQL changeset by changeset, another dbms's left out).
 _INTROSPECTED = 19
 
 

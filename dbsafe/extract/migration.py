@@ -196,7 +196,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             _statement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
         )
-        dbmate = _dbmate_sections(text, statements, shown)
+        dbmate = _dbmate_sections(text, statements, shown) \
+            or _liquibase_changesets(text, statements, shown)
         if dbmate is not None:
             statements, in_transaction = dbmate
             in_transaction = in_transaction or wrapped_in_transaction
@@ -544,23 +545,99 @@ def _dbmate_sections(text: str, statements: tuple[MigrationStatement, ...], path
              for m in _DBMATE_UP.finditer(text)]
     if not marks:
         return None
-    sections: list[list[MigrationStatement]] = [[] for _ in marks]
-    for statement in statements:
-        index = max((i for i, (line, _) in enumerate(marks) if line <= statement.location.line),
-                    default=0)
-        sections[index].append(statement)
+    sections = _sections(statements, [line for line, _ in marks])
     in_transaction = [wraps or len(section) > 1
                       for (_, wraps), section in zip(marks, sections, strict=True)]
+    return _run_sections(sections, [line for line, _ in marks], in_transaction, path)
+
+
+def _sections(statements: Sequence[MigrationStatement], starts: Sequence[int]
+              ) -> list[list[MigrationStatement]]:
+    """`statements` by the section of the file they lie in, sections starting at the lines
+    `starts` (a statement before the first, in the first)."""
+    sections: list[list[MigrationStatement]] = [[] for _ in starts]
+    for statement in statements:
+        index = max((i for i, line in enumerate(starts) if line <= statement.location.line),
+                    default=0)
+        sections[index].append(statement)
+    return sections
+
+
+def _run_sections(sections: Sequence[Sequence[MigrationStatement]], starts: Sequence[int],
+                  in_transaction: Sequence[bool], path: str
+                  ) -> tuple[tuple[MigrationStatement, ...], bool]:
+    """The statements of a file whose sections run each on its own, in a transaction or
+    not: between two sections the transaction ends (a generated COMMIT) and the next one's
+    begins (a generated BEGIN); and whether the first section runs in a transaction."""
     run: list[MigrationStatement] = []
     for index, section in enumerate(sections):
         if index:
-            at = Location(path, marks[index][0], 1)
+            at = Location(path, starts[index], 1)
             if in_transaction[index - 1]:
                 run.append(MigrationStatement("COMMIT", at, generated=True))
             if in_transaction[index]:
                 run.append(MigrationStatement("BEGIN", at, generated=True))
         run.extend(section)
     return tuple(run), in_transaction[0]
+
+
+# Liquibase's formatted SQL: a file opening with `--liquibase formatted sql`, each
+# `--changeset author:id attribute:value ...` line starting a changeset
+# (`FormattedSqlChangeLogParser`).
+_LIQUIBASE_FILE = re.compile(r"\A(?:\s*\n)*\s*--\s*liquibase\s+formatted\s+sql", re.IGNORECASE)
+_LIQUIBASE_CHANGESET = re.compile(r"^[ \t]*--[ \t]*changeset[ \t]+(?P<attributes>.*)$",
+                                  re.IGNORECASE | re.MULTILINE)
+_LIQUIBASE_ATTRIBUTE = re.compile(r"(?P<name>[A-Za-z]+):(?P<value>\S+)")
+
+
+def _liquibase_changesets(text: str, statements: tuple[MigrationStatement, ...], path: str
+                          ) -> tuple[tuple[MigrationStatement, ...], bool] | None:
+    """The statements of a Liquibase formatted SQL file as Liquibase runs them on
+    PostgreSQL, and whether the first runs in a transaction; None for a file that is not
+    one.
+
+    Liquibase runs each changeset in a transaction of its own (it commits after each)
+    unless it says `runInTransaction:false`: then each statement commits on its own (JDBC
+    autocommit). A changeset whose `dbms:` leaves PostgreSQL out (`dbms:mysql`,
+    `dbms:!postgresql`) does not run on it: its statements are not linted.
+
+    >>> from dbsafe.core import Location
+    >>> text = ("--liquibase formatted sql\\n--changeset a:1 dbms:mysql\\nCREATE TABLE a (id INT "
+    ...         "AUTO_INCREMENT);\\n--changeset a:2 runInTransaction:false\\nSELECT 1;\\n")
+    >>> run, first = _liquibase_changesets(text, (MigrationStatement("CREATE TABLE a ...",
+    ...     Location("x.sql", 3, 1)), MigrationStatement("SELECT 1", Location("x.sql", 5, 1))),
+    ...     "x.sql")
+    >>> first, [s.sql for s in run]
+    (False, ['SELECT 1'])
+    """
+    if not _LIQUIBASE_FILE.match(text):
+        return None
+    changesets = list(_LIQUIBASE_CHANGESET.finditer(text))
+    if not changesets:
+        return None
+    starts = [text.count("\n", 0, m.start()) + 1 for m in changesets]
+    attributes = [{a["name"].lower(): a["value"] for a in
+                   _LIQUIBASE_ATTRIBUTE.finditer(m["attributes"])} for m in changesets]
+    kept = [(section, start, attrs.get("runintransaction", "true").lower() != "false")
+            for section, start, attrs in zip(_sections(statements, starts), starts, attributes,
+                                             strict=True)
+            if _liquibase_on_postgresql(attrs.get("dbms"))]
+    if not kept:
+        return (), False
+    return _run_sections([s for s, _, _ in kept], [line for _, line, _ in kept],
+                         [wraps for _, _, wraps in kept], path)
+
+
+def _liquibase_on_postgresql(dbms: str | None) -> bool:
+    """Whether a changeset's `dbms:` attribute (comma-separated, `!` excluding, `all`,
+    `none`) lets it run on PostgreSQL (`DatabaseList.definitionMatches`)."""
+    if dbms is None:
+        return True
+    names = {name.strip().lower() for name in dbms.split(",") if name.strip()}
+    if "none" in names or "!postgresql" in names:
+        return False
+    included = {name for name in names if not name.startswith("!")}
+    return not included or "all" in included or "postgresql" in included
 
 
 def runner_wraps_in_transaction(text: str) -> bool:

@@ -438,3 +438,26 @@ def test_a_node_pg_migrate_sql_migration_is_linted_up_section_only_in_its_transa
     assert sorted((f.location.path, f.location.line, f.code)
                   for f in findings if f.location is not None) == [
         ("migrations/1700000000001_b.sql", 3, "DBS114")]
+
+
+def test_a_liquibase_formatted_sql_file_is_linted_changeset_by_changeset(tmp_path: Path) -> None:
+    # Each changeset in its own transaction: the UPDATE runs while SET DEFAULT holds ACCESS
+    # EXCLUSIVE on `a`, but the next changeset's index build comes after that COMMIT;
+    # runInTransaction:false runs CONCURRENTLY; a MySQL changeset is not linted (DBS001).
+    folder = tmp_path / "changelog"
+    folder.mkdir()
+    (folder / "000.sql").write_text(
+        "--liquibase formatted sql\n--changeset ann:0\nCREATE TABLE a (id int, b int);\n")
+    (folder / "001.sql").write_text(
+        "--liquibase formatted sql\n--changeset ann:1\nCREATE TABLE c (id int);\n"
+        "--changeset ann:2\nALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+        "UPDATE a SET b = 0 WHERE b IS NULL;\n"
+        "--changeset ann:3 runInTransaction:false\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n"
+        "--changeset ann:4 dbms:mysql\nCREATE TABLE m (id INT AUTO_INCREMENT PRIMARY KEY);\n"
+        "--changeset ann:5\nALTER TABLE a ALTER COLUMN b SET DEFAULT 1;\n")
+    settings = Settings(project_root=tmp_path, select=("DBS001", "DBS102", "DBS114"))
+
+    findings = commands.lint(settings, [folder]).findings
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in findings if f.location is not None) == [
+        ("changelog/001.sql", 6, "DBS114")]

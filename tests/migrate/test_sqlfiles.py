@@ -630,3 +630,25 @@ def test_a_node_pg_migrate_sql_migration_runs_its_up_section_in_a_transaction(
         ("migrations/1700000000003_d.sql", 4, "25001")]
     assert [m.starts_in_transaction for m in migrations] == [True, True, False, True]
     assert "public.a" in relations(database_url)
+
+
+def test_a_liquibase_formatted_sql_file_runs_each_changeset_as_liquibase_does(
+        tmp_path: Path, database_url: str) -> None:
+    # Liquibase runs each changeset of a formatted SQL file in a transaction of its own
+    # (42P01 for the temporary table outside one), unless it says runInTransaction:false
+    # (CONCURRENTLY runs); a changeset for another dbms never runs on PostgreSQL (42601).
+    folder = write(tmp_path / "db" / "changelog", {
+        "001-init.sql": "--liquibase formatted sql\n\n--changeset ann:1\n"
+                        "CREATE TABLE a (id int, b int);\n--rollback DROP TABLE a;\n\n"
+                        "--changeset ann:2\n" + IN_A_TRANSACTION +
+                        "--changeset ann:3 runInTransaction:false\n"
+                        "CREATE INDEX CONCURRENTLY a_id ON a (id);\n"
+                        "--changeset ann:4 dbms:mysql,mariadb\n"
+                        "CREATE TABLE m (id INT AUTO_INCREMENT PRIMARY KEY);\n"
+                        "--changeset ann:5\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+    assert [(f.location.line, f.message.split(":")[0]) for f in failures] == [(15, "25001")]
+    assert "public.m" not in relations(database_url)
