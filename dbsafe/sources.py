@@ -519,12 +519,23 @@ class SqlFolder:
     def unrun_statements(self) -> list[str]:
         """The statements of the folder's files its runner does not run, which may have
         been run some other way (`unrun_files`): what they make is unknown to validate."""
-        from dbsafe.extract.migration import sql_migrations, unrun_files
+        from dbsafe.extract.migration import (
+            graphile_baseline,
+            graphile_runs_commands,
+            sql_migrations,
+            unrun_files,
+        )
+        from dbsafe.validate.unknown import schemas_made_elsewhere
 
-        files = unrun_files(self.path)
-        if not files:
-            return []
-        return [s.sql for m in sql_migrations(files, root=self.root) for s in m.statements]
+        unrun = [s.sql for m in sql_migrations(files, root=self.root) for s in m.statements] \
+            if (files := unrun_files(self.path)) else []
+        if graphile_runs_commands(self.path):
+            # The schemas the migrations name that no SQL of the folder makes: the command
+            # graphile-migrate runs after a reset made them (graphile-worker's).
+            ran = [s.sql for m in (*graphile_baseline(self.path, self.root), *self.read())
+                   for s in m.statements]
+            unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_made_elsewhere(ran)]
+        return unrun
 
     @contextlib.contextmanager
     def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:

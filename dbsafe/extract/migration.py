@@ -1131,6 +1131,28 @@ def _read_gmrc(project: Path) -> dict | None:
     return settings if isinstance(settings, dict) else None
 
 
+def _graphile_after_reset(folder: Path) -> list:
+    """The `afterReset` actions of the .gmrc of graphile-migrate's migrations `folder`
+    (empty when it has none dbsafe can read)."""
+    settings = next((s for project in (folder.parent, folder.parent.parent,
+                                       folder.parent.parent.parent)
+                     if (s := _read_gmrc(project)) is not None), None)
+    actions = settings.get("afterReset") if settings else None
+    return actions if isinstance(actions, list) else []
+
+
+def graphile_runs_commands(folder: Path) -> bool:
+    """Whether graphile-migrate runs a command after a reset, before the migrations, of
+    `folder`'s project (graphile/starter's `yarn workspace @app/worker install-db-schema`):
+    what it makes, dbsafe cannot know."""
+    if not graphile_migrate_folder(folder):
+        if folder.name != "committed" or not graphile_migrate_folder(folder.parent):
+            return False
+        folder = folder.parent
+    return any(isinstance(action, dict) and action.get("_") == "command"
+               for action in _graphile_after_reset(folder))
+
+
 def graphile_baseline(folder: Path, root: Path) -> list[Migration]:
     """The SQL files graphile-migrate runs after a reset, before the migrations (its .gmrc's
     `afterReset` actions: `"x.sql"`, `"!x.sql"` run as the superuser, or `{"_": "sql",
@@ -1146,12 +1168,7 @@ def graphile_baseline(folder: Path, root: Path) -> list[Migration]:
         if folder.name != "committed" or not graphile_migrate_folder(folder.parent):
             return []
         folder = folder.parent
-    settings = next((s for project in (folder.parent, folder.parent.parent,
-                                       folder.parent.parent.parent)
-                     if (s := _read_gmrc(project)) is not None), None)
-    actions = settings.get("afterReset") if settings else None
-    if not isinstance(actions, list):
-        return []
+    actions = _graphile_after_reset(folder)
     placeholders = _graphile_placeholders(folder)
     baseline = []
     for action in actions:

@@ -154,8 +154,9 @@ _CHUNK = 32
 # sqlglot, is made for the project's other scripts; 122: a query simple-salesforce's
 # `format_soql(...)` fills in is Salesforce's; 123: an f-string field naming a module constant
 # of names (`TABLE = "events"`) is its text; 124: so is a class's (`Events.TABLE`); 125: what
-# a graphile-migrate folder's files that are no migrations (afterReset's baseline) make is unknown
-_CACHE_VERSION = 125
+# a graphile-migrate folder's files that are no migrations (afterReset's baseline) make is unknown;
+# 126: and the schemas its migrations name that no SQL makes, when its afterReset runs a command
+_CACHE_VERSION = 126
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

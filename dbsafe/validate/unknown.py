@@ -16,6 +16,7 @@ statement would have made, for supabase-js requests (`hides`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Iterable
@@ -193,16 +194,20 @@ def changes_nothing_read(sql: str, message: str, snapshot: SchemaSnapshot) -> bo
     >>> [changes_nothing_read(sql, message, SchemaSnapshot()) for sql, message in (
     ...     ("insert into t values (1)", "23505: duplicate key value"),
     ...     ("insert into t values (1)", "42P01: relation t does not exist"),
-    ...     ("create table t (a int references u)", "23503: insert or update"))]
-    [True, False, False]
+    ...     ("create table t (a int references u)", "23503: insert or update"),
+    ...     ("GRANT CONNECT ON DATABASE d TO r", "3D000: database d does not exist"))]
+    [True, False, False, True]
     """
     from pglast import ast
+    from pglast.enums import ObjectType
 
     from dbsafe.pg.parse import sole_statement
 
     node = sole_statement(sql)
     if node is None:
         return False
+    if isinstance(node, ast.GrantStmt) and node.objtype == ObjectType.OBJECT_DATABASE:
+        return True  # CONNECT, TEMP, CREATE on a database: no relation, column or function
     rows = isinstance(node, ast.InsertStmt | ast.UpdateStmt | ast.DeleteStmt | ast.MergeStmt)
     state = message.split(":", 1)[0]
     if rows and state.startswith(_DATA_ERRORS):
@@ -292,3 +297,64 @@ def _relations_named(statements: Iterable[Any]) -> list[tuple[str | None, str]]:
 
     _Names()(tuple(statements))
     return found
+
+
+# Schemas every database has: never made by a migration, never unknown.
+_BUILT_IN_SCHEMAS = frozenset({"public", "pg_catalog", "information_schema", "pg_temp",
+                               "pg_toast"})
+
+
+def schemas_made_elsewhere(statements: Iterable[str]) -> list[str]:
+    """The schemas migration `statements` name -- a relation or a function in them,
+    also in the statements of a PL/pgSQL body or `DO` block -- that none of them creates
+    (`CREATE SCHEMA`, `CREATE EXTENSION ... SCHEMA`), by name: made by
+    something else before the migrations, such as the command graphile/starter's .gmrc
+    runs after a reset (`install-db-schema`: graphile-worker's `graphile_worker`, which its
+    trigger functions call).
+
+    >>> schemas_made_elsewhere(["CREATE SCHEMA app; CREATE TABLE app.t (id int)",
+    ...     "CREATE FUNCTION app.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    ...     "PERFORM graphile_worker.add_job('x'); RETURN NEW; END $$",
+    ...     "SELECT * FROM public.t, pg_catalog.pg_class"])
+    ['graphile_worker']
+    """
+    import pglast
+    from pglast import ast
+    from pglast.parser import ParseError
+    from pglast.visitors import Visitor
+
+    from dbsafe.pg.plpgsql import executed_sql
+
+    named: set[str] = set()
+    made: set[str] = set()
+
+    class _Schemas(Visitor):
+        def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+            if node.schemaname:
+                named.add(node.schemaname)
+
+        def visit_FuncCall(self, ancestors: Any, node: Any) -> None:
+            if len(node.funcname) == 2:
+                named.add(node.funcname[0].sval)
+
+        def visit_CreateSchemaStmt(self, ancestors: Any, node: Any) -> None:
+            if node.schemaname:
+                made.add(node.schemaname)
+
+        def visit_CreateExtensionStmt(self, ancestors: Any, node: Any) -> None:
+            made.update(str(option.arg.sval) for option in node.options or ()
+                        if option.defname == "schema" and isinstance(option.arg, ast.String))
+
+    pending = list(statements)
+    while pending:
+        sql = pending.pop()
+        try:
+            parsed = pglast.parse_sql(sql)
+        except (ParseError, ValueError, RecursionError):
+            continue
+        _Schemas()(parsed)
+        if any(isinstance(raw.stmt, (ast.CreateFunctionStmt, ast.DoStmt)) for raw in parsed):
+            # (not PL/pgSQL, or a body its parser rejects: nothing more is named)
+            with contextlib.suppress(Exception):
+                pending.extend(s for s in executed_sql(pglast.parse_plpgsql(sql)) if s)
+    return sorted(schema for schema in named if schema not in made | _BUILT_IN_SCHEMAS)

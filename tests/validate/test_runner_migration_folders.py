@@ -190,14 +190,17 @@ def test_a_graphile_migrate_folder_is_built_after_its_after_reset_files(tmp_path
     """graphile-migrate builds a database by running its .gmrc's `afterReset` SQL files,
     placeholders filled in, then the migrations: graphile/starter's `afterReset.sql` creates
     the `citext` extension the first migration's tables use (117 DBS006 notes without it,
-    and every table of the migration unknown). A command action is not SQL: skipped."""
+    and every table of the migration unknown). A command action is not SQL: skipped. A
+    grant on the database (named by a stand-in the throwaway lacks, 3D000) changes nothing
+    validate reads: no DBS006 note."""
     folder = tmp_path / "db" / "migrations"
     _write(tmp_path / "db" / ".gmrc",
            '{\n  /* JSON5 */\n  "placeholders": {":DATABASE_VISITOR": "!ENV",},\n'
            '  "afterReset": [\n    "!afterReset.sql", // as the superuser\n'
            '    {"_": "command", "command": "yarn install-db-schema"},\n  ],\n}\n')
     _write(folder / "afterReset.sql", "BEGIN;\nCREATE DOMAIN email AS text;\n"
-           "ALTER SCHEMA public OWNER TO :DATABASE_OWNER;\nCOMMIT;\n")
+           "ALTER SCHEMA public OWNER TO :DATABASE_OWNER;\n"
+           "GRANT CONNECT ON DATABASE :DATABASE_NAME TO :DATABASE_OWNER;\nCOMMIT;\n")
     _write(folder / "committed" / "000001.sql", "--! Previous: -\n--! Hash: sha1:0\n\n"
            "CREATE TABLE users (id int, address email);\n"
            "GRANT SELECT ON users TO :DATABASE_VISITOR;\n")
@@ -209,3 +212,27 @@ def test_a_graphile_migrate_folder_is_built_after_its_after_reset_files(tmp_path
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
+
+
+def test_what_a_graphile_migrate_after_reset_command_makes_is_unknown(tmp_path: Path) -> None:
+    """graphile/starter's .gmrc runs `yarn workspace @app/worker install-db-schema` after a
+    reset: graphile-worker's `graphile_worker` schema, which the migrations' trigger
+    functions call and its tests read, is made by no SQL dbsafe runs (3 false DBS301). A
+    schema the migrations name that no SQL makes is unknown then; one nothing names is
+    still missing."""
+    folder = tmp_path / "db" / "migrations"
+    _write(tmp_path / "db" / ".gmrc", '{"afterReset": [{"_": "command", '
+                                      '"command": "yarn install-db-schema"}]}\n')
+    _write(folder / "committed" / "000001.sql", "--! Previous: -\n--! Hash: sha1:0\n\n"
+           "CREATE TABLE users (id int);\n"
+           "CREATE FUNCTION tg_users() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+           "  PERFORM graphile_worker.add_job('user_created', json_build_object('id', NEW.id));\n"
+           "  RETURN NEW;\nEND;\n$$;\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\nsql-migrations = 'db/migrations'\n")
+    _write(tmp_path / "src" / "jobs.ts",
+           "export const a = sql`SELECT * FROM graphile_worker.jobs`;\n"
+           "export const b = sql`SELECT * FROM nosuch.jobs`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS301", 2)]
