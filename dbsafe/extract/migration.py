@@ -584,7 +584,7 @@ def _run_sections(sections: Sequence[Sequence[MigrationStatement]], starts: Sequ
 # Liquibase's formatted SQL: a file opening with `--liquibase formatted sql`, each
 # `--changeset author:id attribute:value ...` line starting a changeset
 # (`FormattedSqlChangeLogParser`).
-_LIQUIBASE_FILE = re.compile(r"\A(?:\s*\n)*\s*--\s*liquibase\s+formatted\s+sql", re.IGNORECASE)
+_LIQUIBASE_FILE = re.compile(r"\s*--[ \t]*liquibase[ \t]+formatted[ \t]+sql", re.IGNORECASE)
 _LIQUIBASE_CHANGESET = re.compile(r"^[ \t]*--[ \t]*changeset[ \t]+(?P<attributes>.*)$",
                                   re.IGNORECASE | re.MULTILINE)
 _LIQUIBASE_ATTRIBUTE = re.compile(r"(?P<name>[A-Za-z]+):(?P<value>\S+)")
@@ -1004,13 +1004,13 @@ def _graphile_headers(text: str) -> tuple[set[str], str]:
     `parseMigrationText` reads them: the leading `--! Name: value` lines, then the rest,
     trimmed."""
     lines = text.split("\n")
-    names = set()
+    names = []
     for line in lines:
         header = _GRAPHILE_HEADER.fullmatch(line)
         if header is None:
             break
-        names.add(header.group(1))
-    return names, "\n".join(lines[len(names):]).strip()
+        names.append(header.group(1))
+    return set(names), "\n".join(lines[len(names):]).strip()
 
 
 def _graphile_committed(path: Path) -> bool:
