@@ -326,17 +326,24 @@ _NO_TRANSACTION_BLOCK = "25001"
 
 
 def _transaction_control(sql: str) -> bool:
-    """Whether `sql` begins, ends or rolls back the transaction, or handles a savepoint
-    (run as written, never under a savepoint of dbsafe's); read by PostgreSQL's parser.
+    """Whether `sql` begins, ends or rolls back the transaction, handles a savepoint, or
+    sets the transaction's mode (`SET TRANSACTION ISOLATION LEVEL ...`, which PostgreSQL
+    refuses in a subtransaction, 25001: Langfuse's backfill sets REPEATABLE READ right after
+    its BEGIN); run as written, never under a savepoint of dbsafe's; read by PostgreSQL's
+    parser.
 
-    >>> [_transaction_control(s) for s in ("BEGIN", "commit work", "SAVEPOINT a", "SELECT 1")]
-    [True, True, True, False]
+    >>> [_transaction_control(s) for s in ("BEGIN", "commit work", "SAVEPOINT a", "SELECT 1",
+    ...  "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SET LOCAL lock_timeout = 1")]
+    [True, True, True, False, True, False]
     """
     from pglast import ast
 
     from dbsafe.pg.parse import sole_statement
 
-    return isinstance(sole_statement(sql), ast.TransactionStmt)
+    node = sole_statement(sql)
+    return isinstance(node, ast.TransactionStmt) or (
+        isinstance(node, ast.VariableSetStmt) and node.name is not None
+        and node.name.startswith("TRANSACTION"))
 
 
 def _failure(sql: str, start: Location, exc: Exception) -> StatementFailure:

@@ -652,3 +652,21 @@ def test_a_liquibase_formatted_sql_file_runs_each_changeset_as_liquibase_does(
     failures = apply_sql_migrations(migrations, database_url)
     assert [(f.location.line, f.message.split(":")[0]) for f in failures] == [(15, "25001")]
     assert "public.m" not in relations(database_url)
+
+
+def test_set_transaction_right_after_begin_runs_as_written(tmp_path: Path,
+                                                           database_url: str) -> None:
+    # Langfuse's 20260821121500_backfill_evaluator_v2 opens with `BEGIN;` and sets
+    # REPEATABLE READ before its first query. Run under a savepoint of dbsafe's it failed
+    # (25001: must not be called in a subtransaction), and was then run outside any
+    # transaction; PostgreSQL runs it as written.
+    folder = write(tmp_path / "prisma" / "migrations", {
+        "migration_lock.toml": 'provider = "postgresql"\n',
+        "20260101000000_a/migration.sql": "BEGIN;\n"
+                                          "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\n"
+                                          "CREATE TABLE a (id int);\nCOMMIT;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    assert apply_sql_migrations(migrations, database_url, runner=migration_runner(folder)) == ()
+    assert "public.a" in relations(database_url)
