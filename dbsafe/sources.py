@@ -538,6 +538,20 @@ class SqlFolder:
             unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_made_elsewhere(ran)]
         return unrun
 
+    def absent_files(self) -> list[str]:
+        """The files the folder's runner lists that are not in it (`absent_listed_files`):
+        what they made is not known."""
+        from dbsafe.extract.migration import DRIZZLE_JOURNAL, absent_listed_files
+
+        absent = absent_listed_files(self.path)
+        if absent:
+            log.warning("%s lists %s, not in the folder: what %s made is not known, so no "
+                        "relation or column is reported missing",
+                        os.path.relpath(self.path / DRIZZLE_JOURNAL, self.root),
+                        ", ".join(absent),
+                        "it" if len(absent) == 1 else "they")
+        return absent
+
     @contextlib.contextmanager
     def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:
         """A throwaway server with the migrations applied: its URL and what failed."""

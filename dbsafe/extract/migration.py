@@ -327,16 +327,34 @@ def _folder_listing(folder: Path, present: set[str]) -> _Listing | None:
             files = None
         if isinstance(files, list) and all(isinstance(f, str) for f in files):
             return _Listing(tuple(f.removeprefix("./") for f in files))
-    journal = folder / DRIZZLE_JOURNAL
-    if journal.is_file():
-        try:
-            tags = [entry["tag"] for entry in
-                    json.loads(journal.read_text(encoding="utf-8-sig"))["entries"]]
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-            tags = []
-        names = tuple(f"{tag}.sql" for tag in tags if isinstance(tag, str))
+    if (folder / DRIZZLE_JOURNAL).is_file():
+        names = _journal_names(folder)
         return _Listing(names if present.intersection(names) else None, in_transaction=True)
     return None
+
+
+def _journal_names(folder: Path) -> tuple[str, ...]:
+    """The files drizzle-kit's journal in `folder` names (`<tag>.sql`), in its order; none
+    when it cannot be read."""
+    import json
+
+    try:
+        tags = [entry["tag"] for entry in json.loads(
+            (folder / DRIZZLE_JOURNAL).read_text(encoding="utf-8-sig"))["entries"]]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return ()
+    return tuple(f"{tag}.sql" for tag in tags if isinstance(tag, str))
+
+
+def absent_listed_files(folder: Path) -> list[str]:
+    """The files drizzle-kit's journal in `folder` names that are not there. drizzle-orm
+    ran them where the journal was written, so production has what they made, and nothing
+    says what that is: midday's journal names `0000_silly_sage.sql`, never committed, the
+    migration that made its base tables (`bank_connections`, `tracker_projects`), beside
+    the `0001_x.sql` to `0039_x.sql` its team applies (18 false DBS301)."""
+    if not (folder / DRIZZLE_JOURNAL).is_file():
+        return []
+    return [name for name in _journal_names(folder) if not (folder / name).is_file()]
 
 
 def _listed_selection(found: list[Path]) -> tuple[list[Path], dict[Path, int], set[Path]]:

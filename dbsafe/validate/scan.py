@@ -155,8 +155,9 @@ _CHUNK = 32
 # `format_soql(...)` fills in is Salesforce's; 123: an f-string field naming a module constant
 # of names (`TABLE = "events"`) is its text; 124: so is a class's (`Events.TABLE`); 125: what
 # a graphile-migrate folder's files that are no migrations (afterReset's baseline) make is unknown;
-# 126: and the schemas its migrations name that no SQL makes, when its afterReset runs a command
-_CACHE_VERSION = 126
+# 126: and the schemas its migrations name that no SQL makes, when its afterReset runs a command;
+# 127: a file drizzle-kit's journal lists that is not in the folder may have made anything
+_CACHE_VERSION = 127
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -293,10 +294,11 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         from dbsafe.validate.unknown import Unknown
 
         # A snapshot dumped from SQL migrations carries its own failures.
+        folder = source.sql_folder
         unknown = Unknown.of([*(f.sql for f in source.failures if not f.applied_later),
                               *(f.sql for f in snapshot.failed_statements)], snapshot,
-                             source.sql_folder.unrun_statements()
-                             if source.sql_folder is not None else ())
+                             folder.unrun_statements() if folder is not None else (),
+                             folder.absent_files() if folder is not None else ())
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     _js_names(settings), system_catalog, confirming,

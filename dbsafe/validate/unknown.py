@@ -75,12 +75,13 @@ class Unknown:
 
     @classmethod
     def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,
-           unrun: Iterable[str] = ()) -> Unknown:
+           unrun: Iterable[str] = (), absent: Iterable[str] = ()) -> Unknown:
         """What the `failed` statements would have made, and the schemas of `snapshot` that
         are stand-ins; and what the `unrun` ones would make: the statements of the files
         of the folder its runner does not run (`unrun_files`), which may have been run some
         other way, so production may have what they make (one dbsafe cannot read changes
-        nothing: it is no migration that failed).
+        nothing: it is no migration that failed). A file its runner ran that is `absent`
+        from the folder (`absent_listed_files`) may have made anything.
 
         >>> from dbsafe.schema.model import SchemaSnapshot
         >>> unknown = Unknown.of(["CREATE UNIQUE INDEX u ON t (a)", "CREATE TABLE x (v vec)",
@@ -97,7 +98,7 @@ class Unknown:
         for own, _ in _EXTENSIONS.values():
             if schemas.intersection(own):
                 schemas.update(own)
-        ddl = FileDdl(schemas=frozenset(schemas))
+        ddl = FileDdl(schemas=frozenset(schemas), opaque=bool(list(absent)))
         relations: set[str] = set()
         functions: set[str] = set()
         extensions: set[str] = set()

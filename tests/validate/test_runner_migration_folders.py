@@ -236,3 +236,39 @@ def test_what_a_graphile_migrate_after_reset_command_makes_is_unknown(tmp_path: 
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS301", 2)]
+
+
+def test_what_a_file_the_journal_lists_but_the_folder_lacks_made_is_unknown(
+        tmp_path: Path) -> None:
+    """midday's journal names `0000_silly_sage.sql`, never committed: the migration that
+    made its base tables, run where the journal was written. Its `0001_x.sql` onwards alter
+    them; `bank_connections`, which none of them names, was 18 false DBS301. What the
+    absent file made may be anything; with every listed file there, what no file makes is
+    still missing."""
+    drizzle = tmp_path / "packages" / "db" / "migrations"
+    _write(drizzle / "0001_reports.sql", "ALTER TABLE reports ADD COLUMN kind text;\n")
+    _write(drizzle / "0002_insights.sql", "CREATE TABLE insights (id int, title text);\n")
+    _write(drizzle / "meta" / "_journal.json", '{"version": "7", "dialect": "postgresql", '
+           '"entries": [{"idx": 0, "tag": "0000_silly_sage"}]}\n')
+    _write(tmp_path / "pyproject.toml",
+           "[tool.dbsafe]\nsql-migrations = 'packages/db/migrations'\n")
+    _write(tmp_path / "src" / "bank.ts",
+           "import { createClient } from '@supabase/supabase-js'\n"
+           "const supabase = createClient('u', 'k')\n"
+           "export const a = () => supabase.from('bank_connections').select('id, status')\n"
+           "export const b = sql`SELECT name FROM tracker_projects`;\n"
+           "export const c = sql`SELECT nope FROM insights`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    # (0001's ALTER fails on the throwaway: a DBS006 note, and `reports` unknown)
+    assert _codes(report) == [("DBS006", "packages/db/migrations/0001_reports.sql")]
+
+    _write(drizzle / "0000_silly_sage.sql", "CREATE TABLE reports (id int);\n")
+    _write(drizzle / "meta" / "_journal.json", '{"version": "7", "dialect": "postgresql", '
+           '"entries": [{"idx": 0, "tag": "0000_silly_sage"}, {"idx": 1, "tag": '
+           '"0001_reports"}, {"idx": 2, "tag": "0002_insights"}]}\n')
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert sorted((f.code, f.location.line) for f in report.findings) == [
+        ("DBS301", 3), ("DBS301", 4), ("DBS302", 5)]
