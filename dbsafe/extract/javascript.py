@@ -42,6 +42,7 @@ from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import Hole, Template, fill_holes
 from dbsafe.extract.python import first_word, looks_like_statement
+from dbsafe.extract.sqlfile import statement_bounds
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Parser
@@ -108,7 +109,10 @@ _REFERENCES = frozenset(
 _OTHER_ENGINES = {
     **dict.fromkeys(("node:sqlite", "bun:sqlite", "better-sqlite3", "sqlite3", "sqlite",
                      "@libsql/client", "expo-sqlite", "sql.js", "@sqlite.org/sqlite-wasm",
-                     "wa-sqlite", "op-sqlite", "@op-engineering/op-sqlite"), "SQLite"),
+                     "wa-sqlite", "op-sqlite", "@op-engineering/op-sqlite",
+                     # Turso's rewrite of SQLite (readest's benchmarks of its search index)
+                     "@tursodatabase/database", "@tursodatabase/sync",
+                     "@tursodatabase/serverless"), "SQLite"),
     **dict.fromkeys(("mysql", "mysql2", "mariadb", "@planetscale/database",
                      "drizzle-orm/mysql-core", "drizzle-orm/mysql2"), "MySQL"),
     **dict.fromkeys(("mssql", "tedious"), "SQL Server"),
@@ -342,6 +346,7 @@ class _Reader:
         # supabase client, whatever the variable holding it is called
         self.other_modules: set[str] = set()
         self.engines: set[str] = set()  # other engines whose drivers it loads (_OTHER_ENGINES)
+        self.taken: set[int] = set()  # start bytes of the literals read as statements
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
 
     # -- positions ---------------------------------------------------------------------
@@ -411,7 +416,26 @@ class _Reader:
             return JsExtractResult(requests=tuple(requests), skipped=tuple(
                 Skipped(fragment.location(0), f"sent to {engine}, not PostgreSQL")
                 for fragment in fragments))
-        return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests))
+        return JsExtractResult(fragments=tuple(fragments), requests=tuple(requests),
+                               ddl=self._unsent_ddl(nodes))
+
+    def _unsent_ddl(self, nodes: list[Node]) -> tuple[str, ...]:
+        """DDL in strings no SQL call or tag takes, which the module runs through one dbsafe
+        does not know (readest keeps `CREATE TABLE IF NOT EXISTS entries (...)` in an array
+        its store hands to `db.batch()`, then reads `entries`: 16 false DBS301): never
+        validated, but what it makes exists for the module's statements, as for Python."""
+        ddl: list[str] = []
+        for node in nodes:
+            if node.type not in ("string", "template_string") or \
+                    node.start_byte in self.taken:
+                continue
+            template = self._template(node)
+            if template.problem or not _changes_schema(template):
+                continue
+            reason, sql, _, _ = fill_holes(template)
+            if reason is None:  # each statement alone: SQLite's `INSERT OR IGNORE` beside
+                ddl.extend(sql[start:end] for start, end in statement_bounds(sql))
+        return tuple(ddl)
 
     def _loads(self, module: str) -> None:
         """Note a package the module loads that says which engine its SQL goes to."""
@@ -1050,6 +1074,7 @@ class _Reader:
 
     def _statement(self, literal: Node, site: Node) -> SqlFragment | None:
         """The statement a SQL string or template holds, if it reads as one."""
+        self.taken.add(literal.start_byte)
         template = self._template(literal)
         if not looks_like_statement(template.text, holes=len(template.holes)) and not (
                 _changes_schema(template)):

@@ -55,7 +55,10 @@ class FileDdl:
         `unreadable_is_opaque`: DDL PostgreSQL's parser rejects makes the rest opaque (in a
         script: SQL Server's `CREATE TABLE t (id INT IDENTITY(1,1))` makes the `t` its next
         statement fills), as a migration statement it rejects does. Elsewhere (strings in
-        code, which may be prose starting with "create" or "set") it changes nothing.
+        code, which may be prose starting with "create" or "set") it changes nothing but the
+        table or view such a `CREATE` makes, as sqlglot reads it: readest's tests run
+        `CREATE TABLE bookmarks (id INTEGER PRIMARY KEY AUTOINCREMENT, ...)` on SQLite, then
+        read `bookmarks`.
 
         >>> ddl = FileDdl().after("CREATE SCHEMA crm").after("CREATE TABLE crm.Leads (id int)")
         >>> sorted(ddl.relations), sorted(ddl.schemas)
@@ -82,6 +85,9 @@ class FileDdl:
         ['pg_buffercache']
         >>> FileDdl().after("CREATE TABLE t (id INT IDENTITY(1,1))", unreadable_is_opaque=True).opaque
         True
+        >>> ddl = FileDdl().after("CREATE TABLE b (id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        >>> sorted(ddl.relations), ddl.opaque
+        (['b'], False)
         >>> sorted(FileDdl().after("SET ROLE app").after("SELECT set_config('role', 'x', true)").roles)
         ['app', 'x']
         """
@@ -107,9 +113,10 @@ class FileDdl:
             statements = _parsed(parse_sql, sql)
         except (ParseError, ValueError, RecursionError):
             log.debug("pglast could not parse %r", sql[:200])
+            made = _created_elsewhere(sql) if head.startswith("CREATE") else frozenset()
             if not unreadable_is_opaque:
-                return self
-            return self._with(opaque=True, relations=self.relations | _created_elsewhere(sql))
+                return self._with(relations=self.relations | made) if made else self
+            return self._with(opaque=True, relations=self.relations | made)
         relations, schemas, search_path = set(self.relations), set(self.schemas), self.search_path
         extensions, roles = set(self.extensions), set(self.roles)
         for raw in statements:

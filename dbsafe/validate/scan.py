@@ -156,8 +156,9 @@ _CHUNK = 32
 # of names (`TABLE = "events"`) is its text; 124: so is a class's (`Events.TABLE`); 125: what
 # a graphile-migrate folder's files that are no migrations (afterReset's baseline) make is unknown;
 # 126: and the schemas its migrations name that no SQL makes, when its afterReset runs a command;
-# 127: a file drizzle-kit's journal lists that is not in the folder may have made anything
-_CACHE_VERSION = 127
+# 127: a file drizzle-kit's journal lists that is not in the folder may have made anything;
+# 128: DDL in JS/TS strings no SQL call takes, and in a JS/TS migration, is made for the modules
+_CACHE_VERSION = 128
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -470,17 +471,30 @@ def _made_by_migration(rel: str, data: bytes) -> frozenset[str]:
     the schemas it creates (a dated one-off, an optional module's `20251005100000_desk.sql`
     beside the seed reading its tables): the schema, built without it, lacks them, yet the
     scripts run beside it (supasheet's `supabase/examples/apply.sh` runs each module's
-    schema, then its seed)."""
+    schema, then its seed). So does a JavaScript/TypeScript migration, for the modules of
+    code: the application runs it (readest's `services/database/migrations/index.ts` lists
+    the `CREATE TABLE` of each of its local databases, which its stores then read)."""
+    from dbsafe.extract.files import SCRIPT_SUFFIXES
+
     upper = data.upper()
-    if not rel.endswith(".sql") or (b"CREATE" not in upper and b"ALTER" not in upper):
+    script = rel.endswith(tuple(SCRIPT_SUFFIXES))
+    if not (rel.endswith(".sql") or script) or (b"CREATE" not in upper and b"ALTER" not in upper):
         return frozenset()
     from dbsafe.extract.sqlfile import statement_bounds
     from dbsafe.validate.file_ddl import FileDdl
 
     text = data.decode("utf-8", errors="replace")
+    if script:
+        from dbsafe.extract.javascript import sql_in_javascript
+
+        found = sql_in_javascript(text, rel)
+        statements = [*found.ddl, *(f.sql[start:end] for f in found.fragments
+                                    if not f.dynamic for start, end in statement_bounds(f.sql))]
+    else:
+        statements = [text[start:end] for start, end in statement_bounds(text)]
     ddl = FileDdl()
-    for start, end in statement_bounds(text):
-        ddl = ddl.after(text[start:end])
+    for statement in statements:
+        ddl = ddl.after(statement)  # (a CREATE only SQLite reads still makes its table)
     return ddl.relations | ddl.schemas
 
 
