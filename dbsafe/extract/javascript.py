@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
@@ -430,11 +431,15 @@ class _Reader:
                     node.start_byte in self.taken:
                 continue
             template = self._template(node)
-            if template.problem or not _changes_schema(template):
+            if template.problem or not _changes_schema(replace(template, holes=())):
                 continue
-            reason, sql, _, _ = fill_holes(template)
-            if reason is None:  # each statement alone: SQLite's `INSERT OR IGNORE` beside
-                ddl.extend(sql[start:end] for start, end in statement_bounds(sql))
+            # Never validated, so a hole that is no value still leaves the rest readable: a
+            # number there (readest's `embedding vector32(${dim})`) lets PostgreSQL's parser
+            # read what the statement makes; a hole naming it leaves nothing made.
+            sql = "".join(piece + ("0" if hole is not None else "") for piece, hole in zip(
+                _pieces(template), [*template.holes, None]))
+            # (each statement alone: SQLite's `INSERT OR IGNORE` beside a CREATE)
+            ddl.extend(sql[start:end] for start, end in statement_bounds(sql))
         return tuple(ddl)
 
     def _loads(self, module: str) -> None:
@@ -1348,6 +1353,12 @@ def _operand(wrapper: Node) -> Node | None:
     if not children:
         return None
     return children[-1] if wrapper.type == "type_assertion" else children[0]
+
+
+def _pieces(template: Template) -> list[str]:
+    """The literal text between a template's holes (one more piece than holes)."""
+    cuts = [0, *(hole.offset for hole in template.holes), len(template.text)]
+    return [template.text[start:end] for start, end in itertools.pairwise(cuts)]
 
 
 def _changes_schema(template: Template) -> bool:

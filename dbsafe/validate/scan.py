@@ -157,8 +157,9 @@ _CHUNK = 32
 # a graphile-migrate folder's files that are no migrations (afterReset's baseline) make is unknown;
 # 126: and the schemas its migrations name that no SQL makes, when its afterReset runs a command;
 # 127: a file drizzle-kit's journal lists that is not in the folder may have made anything;
-# 128: DDL in JS/TS strings no SQL call takes, and in a JS/TS migration, is made for the modules
-_CACHE_VERSION = 128
+# 128: DDL in JS/TS strings no SQL call takes, and in a JS/TS migration, is made for the modules;
+# 129: also with a hole that is no value (`vector32(${dim})`)
+_CACHE_VERSION = 129
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

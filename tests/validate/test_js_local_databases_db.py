@@ -5,8 +5,9 @@ Supabase one: `services/database/migrations/index.ts` lists the `CREATE TABLE` o
 (SQLite's `id integer PRIMARY KEY autoincrement`, `INSERT OR IGNORE` beside them), its stores
 read them through a `DatabaseService` of another module, its TTS cache keeps its own
 `CREATE TABLE IF NOT EXISTS entries (...)` in an array it hands to `db.batch()`, its tests
-create their tables in strings, and its benchmarks open Turso (`@tursodatabase/database`).
-None of those modules loads a driver dbsafe knows: 71 false DBS301. What no module makes
+create their tables in strings (`vector32(${dim})` in one), and its benchmarks open Turso
+(`@tursodatabase/database`). None of those modules loads a driver dbsafe knows: 74 false
+DBS301. What no module makes
 is still missing. Real PostgreSQL.
 """
 
@@ -115,6 +116,23 @@ def test_a_create_only_sqlite_reads_makes_its_table(database_url: str, tmp_path:
             pytest.raises(psycopg.errors.SyntaxError):
         conn.execute("CREATE TABLE bookmarks (id INTEGER PRIMARY KEY AUTOINCREMENT)")
     root = _project(tmp_path, database_url, {"src/migrate.test.ts": _TEST})
+
+    assert _validate(database_url, root) == _STILL_MISSING
+
+
+_EMBEDDINGS = """\
+export async function ensure(db: DatabaseService, dim: number) {
+  await db.batch([
+    `CREATE TABLE reedy_embeddings (chunk_id TEXT PRIMARY KEY, embedding vector32(${dim}))`,
+  ]);
+  return db.execute('SELECT chunk_id FROM reedy_embeddings WHERE chunk_id = ?', ['c']);
+}
+"""
+
+
+def test_a_hole_in_a_column_type_still_makes_the_table(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path, database_url, {"src/reedy.ts": _EMBEDDINGS})
 
     assert _validate(database_url, root) == _STILL_MISSING
 
