@@ -1101,50 +1101,13 @@ def _graphile_placeholders(folder: Path) -> tuple[str, ...]:
 
 def _read_gmrc(project: Path) -> dict | None:
     """The settings of a graphile-migrate `.gmrc` in `project`, or None when there is none
-    it can read. The file is JSON5 as `graphile-migrate init` writes it: JSON with `//` and
-    `/* */` comments and trailing commas, which are dropped (outside strings) before the
-    JSON is parsed; a `.gmrc.js` is code, not read."""
-    import json
+    it can read. The file is JSON5 (comments, trailing commas, unquoted keys), read by the
+    json5 package; a `.gmrc.js` is code, not read."""
+    import json5
 
     try:
-        text = (project / ".gmrc").read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
-    out: list[str] = []
-    index, quote = 0, ""
-    while index < len(text):
-        char = text[index]
-        if quote:
-            out.append(char)
-            if char == "\\":
-                out.append(text[index + 1:index + 2])
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-            out.append(char)
-        elif text.startswith("//", index):
-            index = text.find("\n", index)
-            if index < 0:
-                break
-            continue
-        elif text.startswith("/*", index):
-            end = text.find("*/", index + 2)
-            index = len(text) if end < 0 else end + 2
-            continue
-        elif char in "}]":
-            while out and out[-1].isspace():
-                out.pop()
-            if out and out[-1] == ",":
-                out.pop()
-            out.append(char)
-        else:
-            out.append(char)
-        index += 1
-    try:
-        settings = json.loads("".join(out))
-    except ValueError:
+        settings = json5.loads((project / ".gmrc").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     return settings if isinstance(settings, dict) else None
 

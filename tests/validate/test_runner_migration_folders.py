@@ -196,7 +196,7 @@ def test_a_graphile_migrate_folder_is_built_after_its_after_reset_files(tmp_path
     folder = tmp_path / "db" / "migrations"
     _write(tmp_path / "db" / ".gmrc",
            '{\n  /* JSON5 */\n  "placeholders": {":DATABASE_VISITOR": "!ENV",},\n'
-           '  "afterReset": [\n    "!afterReset.sql", // as the superuser\n'
+           '  afterReset: [\n    "!afterReset.sql", // as the superuser\n'
            '    {"_": "command", "command": "yarn install-db-schema"},\n  ],\n}\n')
     _write(folder / "afterReset.sql", "BEGIN;\nCREATE DOMAIN email AS text;\n"
            "ALTER SCHEMA public OWNER TO :DATABASE_OWNER;\n"
