@@ -252,6 +252,10 @@ class History:
     # Relation (unqualified) -> its kind, for each the migrations created, kept when they
     # drop it and passed on when they rename it: what is new, whatever became of it.
     created_kinds: dict[str, str] = field(default_factory=dict)
+    # Schemas the migrations dropped with CASCADE -> the relations (unqualified) made since
+    # that may lie in them: any other of theirs is gone (graphile/starter's `DROP SCHEMA
+    # app_public CASCADE`, then `DROP TABLE IF EXISTS app_public.x`).
+    emptied: dict[str, set[str]] = field(default_factory=dict)
     # table -> (name, None when unnamed; key columns) of each CREATE UNIQUE INDEX a foreign
     # key could rest on (plain columns, no WHERE) seen here.
     unique_indexes: dict[str, list[tuple[str | None, tuple[str, ...]]]] = field(
@@ -283,6 +287,10 @@ class History:
     def kind_of(self, name: str) -> str | None:
         """What relation `name` is as the migrations left it: one of `RELATION_KINDS`,
         "" when they dropped it or renamed it away, None when they do not tell."""
+        schema, _, bare = name.rpartition(".")
+        made_since = self.emptied.get(last(schema)) if schema else None
+        if made_since is not None and bare not in made_since:
+            return ""
         known = self.kinds.get(last(name))
         if known is not None:
             return known
@@ -302,9 +310,14 @@ class History:
                 if name and created:
                     self.kinds[last(name)] = created
                     self.created_kinds[last(name)] = created
+                    self._made_in_emptied(name)
         elif kind == "DropStmt" and s.object_kind in RELATION_KINDS:
             for name in s.dropped:
                 self.kinds[last(name)] = ""
+        elif kind == "DropStmt" and s.object_kind == "schema" and \
+                s.node.get("behavior") == "DROP_CASCADE":
+            for schema in s.dropped:
+                self.emptied[last(schema)] = set()
         elif kind == "RenameStmt" and s.rename is not None and s.rename.relation and \
                 s.rename.object in RELATION_KINDS:
             old = last(s.rename.relation)
@@ -318,6 +331,14 @@ class History:
             self.kinds[old] = ""
             if old in self.created_kinds:
                 self.created_kinds[rename.new] = self.created_kinds[old]
+
+    def _made_in_emptied(self, name: str) -> None:
+        """Note relation `name`, just made, in the emptied schema it names; a name without
+        a schema may lie in any of them (the search_path decides)."""
+        schema, _, bare = name.rpartition(".")
+        for emptied, made in self.emptied.items():
+            if not schema or last(schema) == emptied:
+                made.add(bare)
 
     def apply(self, s: Statement) -> None:
         kind = s.kind
@@ -1461,8 +1482,9 @@ class LintContext:
                            if not same_relation(fk.table, statement.relation))
             self._hold_unique_keys(statement.relation)
             return
+        if statement.kind == "DropStmt" and statement.object_kind in RELATION_KINDS:
+            self._drop_absent_relations(statement)
         if statement.kind == "DropStmt" and statement.object_kind == "index":
-            self._drop_absent_indexes(statement)
             if statement.node.get("behavior") == "DROP_CASCADE" and \
                     not statement.node.get("concurrent"):
                 resting = tuple(fk for name in statement.dropped
@@ -1506,13 +1528,16 @@ class LintContext:
             statement.unique_keys, statement.catalog_only = unique, quick
             statement.locks = None  # predicted before the history's facts were known
 
-    def _drop_absent_indexes(self, statement: Statement) -> None:
-        """`DROP INDEX IF EXISTS` of an index the migrations already removed drops nothing
-        (PostgreSQL skips it with a notice and locks no table): an index dropped before, or
-        the index of a primary key or unique constraint dropped before -- it goes with its
-        constraint -- or renamed to a constraint's name by `ADD CONSTRAINT ... USING INDEX`.
-        Marquez's V43 drops `jobs_namespace_uuid_name_key` as a constraint and then as an
-        index; each later `DROP INDEX IF EXISTS` of it was a false DBS103 (and DBS114)."""
+    def _drop_absent_relations(self, statement: Statement) -> None:
+        """`DROP ... IF EXISTS` of a relation the migrations already removed drops nothing
+        (PostgreSQL skips it with a notice and locks no table): one dropped before, renamed
+        away, or in a schema dropped with CASCADE since (and not made again); an index of a
+        primary key or unique constraint dropped before -- it goes with its constraint --
+        or renamed to a constraint's name by `ADD CONSTRAINT ... USING INDEX`. Marquez's
+        V43 drops `jobs_namespace_uuid_name_key` as a constraint and then as an index; each
+        later `DROP INDEX IF EXISTS` of it was a false DBS103 (and DBS114); graphile/
+        starter's `DROP TABLE IF EXISTS app_public.x` after `DROP SCHEMA app_public CASCADE`
+        a false DBS201 (and DBS115)."""
         if not statement.node.get("missing_ok"):
             return
         gone = [name for name in statement.dropped if self.history.kind_of(name) == ""]

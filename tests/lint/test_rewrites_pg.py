@@ -903,6 +903,47 @@ def test_drop_index_if_exists_of_an_index_already_gone_locks_nothing(
                 and f.code in ("DBS103", "DBS114")] == (["DBS103"] if flagged else [])
 
 
+APP_SCHEMA = ("CREATE SCHEMA app;\nCREATE TABLE app.x (id int);\nCREATE TABLE app.y (id int);\n"
+              "INSERT INTO app.y VALUES (1);\n")
+
+
+@pytest.mark.parametrize(("extra", "change", "flagged"), [
+    # graphile/starter's migrations start over: the schema with CASCADE, then its tables
+    ("", "DROP SCHEMA app CASCADE;\nDROP TABLE IF EXISTS app.x;\n", False),
+    ("", "DROP SCHEMA app CASCADE;\nCREATE SCHEMA app;\nDROP TABLE IF EXISTS app.x;\n", False),
+    # ... made again by an earlier migration: dropped for real
+    ("DROP SCHEMA app CASCADE;\nCREATE SCHEMA app;\nCREATE TABLE app.x (id int);\n",
+     "DROP TABLE IF EXISTS app.x;\n", True),
+    ("", "DROP TABLE app.y;\nDROP TABLE IF EXISTS app.y;\n", False),
+    ("", "DROP TABLE app.y;\nDROP TABLE IF EXISTS app.x;\n", True),
+], ids=["schema-dropped", "schema-made-again-empty", "table-made-again", "table-dropped",
+        "another-table"])
+def test_drop_table_if_exists_of_a_table_already_gone_drops_and_locks_nothing(
+        conninfo: str, tmp_path: Path, extra: str, change: str, flagged: bool) -> None:
+    """`DROP TABLE IF EXISTS` of a table an earlier statement removed (itself, or its
+    schema with CASCADE) is skipped with a notice: nothing is lost and PostgreSQL takes no
+    lock (pg_locks unchanged), so it is no DBS201 and no DBS115."""
+    *earlier, last_statement = [line for line in change.splitlines() if line]
+    line = change.count("\n") + 1  # after the leading SELECT 1
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(APP_SCHEMA + extra)
+        locks = ("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
+                 "AND locktype = 'relation'")
+        with conn.transaction(force_rollback=True):
+            for statement in earlier:
+                conn.execute(statement)
+            before = set(conn.execute(locks).fetchall())
+            conn.execute(last_statement)
+            taken = set(conn.execute(locks).fetchall()) - before
+    assert bool(taken) == flagged
+    for findings in (_history_findings(tmp_path, APP_SCHEMA + extra, "SELECT 1;\n" + change),
+                     _database_findings(tmp_path, "SELECT 1;\n" + change, conninfo)):
+        codes = {f.code for f in findings if f.location is not None
+                 and f.location.line == line and f.code in ("DBS201", "DBS115")}
+        # (DBS115 is said once per migration, at its first lock: maybe an earlier one)
+        assert ("DBS201" in codes) if flagged else not codes, findings
+
+
 ENTITIES = "CREATE TABLE entity (id int PRIMARY KEY);\n"
 HOLDERS = ("CREATE TABLE holder (id int PRIMARY KEY, entity_id int REFERENCES entity (id), "
            "deleted_at timestamptz, name text);\n")

@@ -32,7 +32,10 @@ comment saying why it is safe now (`-- dbsafe: ignore[DBS201] unused since v42`)
 
 ## Not flagged
 Tables created earlier in the same migration (a scratch table, or one created and dropped
-by the same revision), and schemas created earlier in it. `DROP SCHEMA` without `CASCADE`
+by the same revision), and schemas created earlier in it. `DROP TABLE IF EXISTS` of a table
+the migrations already removed -- dropped before, renamed away, or in a schema dropped with
+`CASCADE` since and not made again -- drops nothing: PostgreSQL skips it with a notice and
+locks nothing. `DROP SCHEMA` without `CASCADE`
 (PostgreSQL refuses it unless the schema is empty). `DROP VIEW` and
 `DROP MATERIALIZED VIEW` are out of scope for this rule (no data is lost; DBS211 names a
 view the application still reads).
