@@ -991,7 +991,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     script = ScriptDirectory.from_config(config)
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
-    revisions = list(script.walk_revisions())
+    revisions = _list_revisions(config, script, original_url, bool(request.get("env_first")))
     revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
     result: dict[str, Any] = {
         "revisions": [
@@ -1078,6 +1078,50 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     if _TRAIL.records is not None and request["mode"] != "session":
         result["trail"] = _TRAIL.records
     return result
+
+
+class _ListingFailed(Exception):
+    """Importing the revisions failed before env.py ran (see `_list_revisions`)."""
+
+
+def _list_revisions(config: Any, script: Any, original_url: str | None,
+                    env_first: bool) -> list[Any]:
+    """The history's revisions, newest first.
+
+    alembic imports them only once env.py has run (inside `run_migrations`), so a revision
+    may import what env.py sets up first: Apache Superset's import its models, which need
+    the Flask application env.py creates. dbsafe lists them before running env.py; when
+    that fails, the child starts again (`main`: a half-imported application cannot be
+    imported twice) with `env_first`, which runs env.py as alembic does, offline with
+    nothing to migrate, before listing them."""
+    if env_first:
+        _run_env_offline(config, script, original_url)
+        return list(script.walk_revisions())
+    try:
+        return list(script.walk_revisions())
+    except Exception as exc:
+        raise _ListingFailed() from exc
+
+
+def _run_env_offline(config: Any, script: Any, original_url: str | None) -> None:
+    import io
+
+    from alembic.runtime.environment import EnvironmentContext
+
+    driver = _project_driver(original_url)
+    config.set_main_option("sqlalchemy.url", f"postgresql+{driver}://" if driver
+                           else "postgresql://")
+    try:
+        with EnvironmentContext(config, script, fn=lambda rev, context: [], as_sql=True,
+                                output_buffer=io.StringIO()):
+            script.run_env()
+    except Exception:  # noqa: BLE001 - the listing after it fails on its own, and says why
+        pass
+    finally:
+        if original_url is None:
+            config.remove_main_option("sqlalchemy.url")
+        else:
+            config.set_main_option("sqlalchemy.url", original_url.replace("%", "%%"))
 
 
 def _apply(config: Any, target: dict[str, Any], original_url: str | None,
@@ -1418,6 +1462,19 @@ _REQUESTS: Any = ()  # set by main()
 _SCRIPT_DIR: str | None = None  # the migrations folder, once alembic has found it
 
 
+_REQUEST_AGAIN = "DBSAFE_CHILD_REQUEST"
+
+
+def _start_again(request: dict[str, Any], result_path: str) -> None:
+    """Replace this process with a fresh child that runs env.py before listing the
+    revisions (`_list_revisions`), with the same request, requests pipe and output."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(_REQUESTS.fileno(), 0)  # the requests that follow, read by the next main()
+    os.environ[_REQUEST_AGAIN] = json.dumps({**request, "env_first": True})
+    os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), result_path])
+
+
 def main() -> int:
     global _REQUESTS
     result_path = sys.argv[1]
@@ -1426,8 +1483,10 @@ def main() -> int:
     # the project's, so take it out (alembic's prepend_sys_path adds the project's own).
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    # One JSON line; a session keeps stdin open for the requests that follow.
-    request = json.loads(_REQUESTS.readline())
+    # One JSON line; a session keeps stdin open for the requests that follow. A child
+    # started again (`_start_again`) has its first request in the environment.
+    again = os.environ.pop(_REQUEST_AGAIN, None)
+    request = json.loads(again if again is not None else _REQUESTS.readline())
     sys.path.insert(0, os.getcwd())
     # A session answers on a channel of its own, and so does one failing before it serves
     # (env.py's or a revision's import): its caller reads that channel, not `result_path`.
@@ -1435,6 +1494,8 @@ def main() -> int:
                if request.get("mode") == "session" else None)
     try:
         result = run(request, channel)
+    except _ListingFailed:  # never raised with env_first
+        _start_again(request, result_path)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise

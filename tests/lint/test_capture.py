@@ -949,3 +949,38 @@ def upgrade():
     assert "no CHECK constraint of it names the partition key (`at`)" in \
         found["positive"].message
     assert "PostgreSQL did on a throwaway server" in found["recent"].message
+
+
+def test_revisions_importing_what_env_py_sets_up_are_linted(tmp_path: Path) -> None:
+    # Apache Superset: a revision imports the application's models, which need the Flask
+    # application env.py creates (`App not initialized yet. Please call init_app first`).
+    # alembic runs env.py before it imports the revisions; dbsafe listed them first, so
+    # lint, verify-reversible and upgrade ended in exit 2 where `alembic upgrade` works.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": '''
+from app_registry import model
+
+TABLE = model("orders")
+
+
+def upgrade():
+    op.create_index("ix_orders_total", TABLE, ["total"])
+'''})
+    (root / "app_registry.py").write_text('''
+APP = []
+
+
+def init_app():
+    APP.append("clinic")
+
+
+def model(name):
+    if not APP:
+        raise RuntimeError("App not initialized yet. Please call init_app first")
+    return name
+''')
+    env = root / "migrations" / "env.py"
+    env.write_text("import app_registry\napp_registry.init_app()\n" + env.read_text())
+    report = commands.lint(Settings(project_root=root, select=("DBS101", "DBS005")))
+    assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
+        ("DBS101", "migrations/versions/r02.py")]
