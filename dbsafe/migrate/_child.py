@@ -23,6 +23,7 @@ target dbsafe named, whatever URL the project's code came up with.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -1487,6 +1488,11 @@ def main() -> int:
     # started again (`_start_again`) has its first request in the environment.
     again = os.environ.pop(_REQUEST_AGAIN, None)
     request = json.loads(again if again is not None else _REQUESTS.readline())
+    # alembic itself first: a project whose migrations folder is a package named `alembic`
+    # beside alembic.ini (Langflow's `alembic/__init__.py`) must not stand in for it once
+    # the working directory is on the path, as the `alembic` command has loaded it before.
+    with contextlib.suppress(ImportError):  # without alembic, run() says so
+        import alembic  # noqa: F401
     sys.path.insert(0, os.getcwd())
     # A session answers on a channel of its own, and so does one failing before it serves
     # (env.py's or a revision's import): its caller reads that channel, not `result_path`.

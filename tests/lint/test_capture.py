@@ -984,3 +984,19 @@ def model(name):
     report = commands.lint(Settings(project_root=root, select=("DBS101", "DBS005")))
     assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
         ("DBS101", "migrations/versions/r02.py")]
+
+
+def test_a_migrations_folder_that_is_a_package_named_alembic_is_linted(tmp_path: Path) -> None:
+    # Langflow keeps its revisions in `alembic/` beside alembic.ini, with an __init__.py
+    # (its env.py imports `langflow.alembic.expand_compat`). The `alembic` command has
+    # loaded alembic before the working directory is on the path; dbsafe's child put it
+    # first, so `from alembic import command` found the project's folder: exit 2.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": REVISIONS["r07"]})
+    (root / "migrations").rename(root / "alembic")
+    (root / "alembic" / "__init__.py").write_text("")
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("%(here)s/migrations", "%(here)s/alembic"))
+    report = commands.lint(Settings(project_root=root, select=("DBS101", "DBS005")))
+    assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
+        ("DBS101", "alembic/versions/r02.py")]
