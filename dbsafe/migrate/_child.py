@@ -842,6 +842,8 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
                     and filename != os.path.realpath(__file__))):
             origin = [filename, tb.tb_lineno]
         tb = tb.tb_next
+    if where is None:
+        where = _running_step(exc, revision_files)
     message = str(getattr(exc, "orig", None) or exc).strip()
     # SQLAlchemy appends "(Background on this error at: ...)" and the SQL; keep the cause.
     first = message.splitlines()[0] if message else type(exc).__name__
@@ -865,6 +867,24 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         "origin": origin,
         "traceback": _mask("".join(traceback.format_exception(exc))[-8000:]),
     }
+
+
+def _running_step(exc: BaseException,
+                  revision_files: dict[str, str]) -> tuple[str, str, int] | None:
+    """(revision, file, line of its upgrade/downgrade) of the step alembic was running
+    when `exc` rose outside the revision's code: a revision that swallows its own failure
+    (`except Exception: log(...)`, Langflow's b2fa308044b5) returns with the transaction
+    aborted, and alembic's UPDATE of the version table fails (25P02) in alembic's frames."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "run_migrations" and "step" in frame.f_locals:
+            function = getattr(frame.f_locals["step"], "migration_fn", None)
+            code = getattr(function, "__code__", None)
+            if code is not None and (real := _real_path(code.co_filename)) in revision_files:
+                return revision_files[real], real, code.co_firstlineno
+        tb = tb.tb_next
+    return None
 
 
 def _sqlstate(exc: BaseException) -> str | None:

@@ -248,3 +248,40 @@ def test_a_downgrade_asking_on_stdin_reads_end_of_file_and_the_walk_goes_on(
     assert f"{error} (it asked on stdin, which is at end of file under dbsafe, as under " \
         "CI)" in asked.message
     assert result.walked == ("0001", "0002", "0003")
+
+
+# Langflow's b2fa308044b5: downgrade() wraps its operations in `try: ... except Exception:
+# logger.exception(...)`, so a failed statement leaves the transaction aborted and the
+# function returns; alembic's own UPDATE of the version table then fails (25P02), in no
+# frame of the revision file. The walk ended in exit 2 naming env.py.
+SWALLOWS = '''\
+from alembic import op
+
+
+def upgrade():
+    op.execute("CREATE TABLE swallowed (id int)")
+
+
+def downgrade():
+    try:
+        op.execute("DROP TABLE no_such_table")
+    except Exception:
+        pass
+'''
+
+
+def test_a_downgrade_that_swallows_its_error_fails_on_its_revision_and_the_walk_goes_on(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    project = write_history(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        SWALLOWS,
+        ("CREATE TABLE t3 (id int)", "DROP TABLE t3"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, fast_min=None)
+
+    [swallowed] = result.findings
+    assert (swallowed.code, swallowed.subject) == ("DBS412", "0002")
+    assert "current transaction is aborted" in swallowed.message
+    assert result.walked == ("0001", "0002", "0003")
