@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -591,7 +591,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                     carry = None
                     before_fp, before = w.fingerprint(), w.snapshot()
                 # 1. upgrade, downgrade: one request
-                operations += [("upgrade", _up(rid)), ("downgrade", _down_target(revision))]
+                operations += [("upgrade", _up(rid)),
+                               ("downgrade", _down_target(revision, by_id.values()))]
                 result = w.apply(operations, after)
                 _expect(w, result, by_id, applied)
             except MigrationError as exc:
@@ -944,7 +945,8 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
             fresh_from, downgraded, astray = min(fresh_from, i), set(), False
         before_fp, before = w.fingerprint(), w.snapshot()
         try:
-            trip = w.apply([("upgrade", _up(rid)), ("downgrade", _down_target(revision))],
+            trip = w.apply([("upgrade", _up(rid)),
+                            ("downgrade", _down_target(revision, by_id.values()))],
                            [(rid, "down")])
         except MigrationError as exc:
             if exc.revision != rid:
@@ -1003,7 +1005,7 @@ def _up_again(order: Sequence[Revision], at: int, goal: int, plain: set[int],
             i = j + 1
         else:
             rid = order[i].revision
-            operations += [("upgrade", _up(rid)), ("downgrade", _down_target(order[i])),
+            operations += [("upgrade", _up(rid)), ("downgrade", _down_target(order[i], order)),
                            ("upgrade", _up(rid))]
             meaning += ["first", "down", "again"]
             i += 1
@@ -1269,10 +1271,19 @@ def _parents(revision: Revision) -> tuple[str, ...]:
     return (down,) if isinstance(down, str) else tuple(down)
 
 
-def _down_target(revision: Revision) -> str:
+def _down_target(revision: Revision, revisions: Iterable[Revision]) -> str:
     down = revision.down_revision
     if isinstance(down, tuple) and len(down) > 1:
-        return f"{revision.revision}@{down[0]}"  # a merge: `-1` would be ambiguous
+        # A merge: `-1` would be ambiguous. Not to a parent another parent descends from
+        # (Langflow's 3162e83e485f merges 0ae3a2674f32 and its descendant d9a6ea21edcd):
+        # alembic would take the descendant's line down with it.
+        from dbsafe.migrate.revisions import ancestors
+
+        known = list(revisions)
+        for parent in down:
+            if parent not in ancestors(known, [p for p in down if p != parent]):
+                return f"{revision.revision}@{parent}"
+        return f"{revision.revision}@{down[0]}"
     return f"{revision.revision}@-1"
 
 

@@ -397,3 +397,28 @@ def test_a_not_null_constraint_is_judged_by_what_postgresql_tells_apart(
     ]
     assert dict(report.findings[0].context)["Fix (SQL)"] == (
         "ALTER TABLE public.t ALTER CONSTRAINT t_other_not_null INHERIT;")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_merge_of_a_revision_and_its_own_descendant_is_walked(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        mode: str) -> None:
+    # Langflow's 3162e83e485f merges 0ae3a2674f32 and d9a6ea21edcd, which descends from
+    # 0ae3a2674f32. Downgrading the merge to its first parent took alembic down the other
+    # parent's line too, and the walk ended in exit 2 ("the version table holds
+    # 0ae3a2674f32 instead of d9a6ea21edcd").
+    project = write_history(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        ("CREATE TABLE t2 (id int)", "DROP TABLE t2"),
+        ("CREATE TABLE t3 (id int)", "DROP TABLE t3"),
+        ("CREATE TABLE t4 (id int)", "DROP TABLE t4"),
+    ])
+    merge = tmp_path / "migrations" / "versions" / "0004_step.py"
+    merge.write_text(merge.read_text().replace("down_revision = '0003'",
+                                               "down_revision = ('0001', '0003')"))
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, **MODES[mode])
+
+    assert result.findings == ()
+    assert result.walked == ("0001", "0002", "0003", "0004")
