@@ -1488,12 +1488,29 @@ _REQUEST_AGAIN = "DBSAFE_CHILD_REQUEST"
 
 def _start_again(request: dict[str, Any], result_path: str) -> None:
     """Replace this process with a fresh child that runs env.py before listing the
-    revisions (`_list_revisions`), with the same request, requests pipe and output."""
+    revisions (`_list_revisions`), with the same request, requests pipe and output. The
+    request goes through a file only its owner reads, which the next main() deletes: an
+    environment variable holds at most 128 KiB, and `ps e` shows it."""
+    import tempfile
+
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(_REQUESTS.fileno(), 0)  # the requests that follow, read by the next main()
-    os.environ[_REQUEST_AGAIN] = json.dumps({**request, "env_first": True})
+    handle, path = tempfile.mkstemp(prefix="dbsafe-request-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump({**request, "env_first": True}, file)
+    os.environ[_REQUEST_AGAIN] = path
     os.execv(sys.executable, [sys.executable, os.path.abspath(__file__), result_path])
+
+
+def _request_again(path: str) -> str:
+    """The request `_start_again` left in `path`, the file deleted."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def main() -> int:
@@ -1507,7 +1524,8 @@ def main() -> int:
     # One JSON line; a session keeps stdin open for the requests that follow. A child
     # started again (`_start_again`) has its first request in the environment.
     again = os.environ.pop(_REQUEST_AGAIN, None)
-    request = json.loads(again if again is not None else _REQUESTS.readline())
+    request = json.loads(_request_again(again) if again is not None
+                         else _REQUESTS.readline())
     # alembic itself first: a project whose migrations folder is a package named `alembic`
     # beside alembic.ini (Langflow's `alembic/__init__.py`) must not stand in for it once
     # the working directory is on the path, as the `alembic` command has loaded it before.

@@ -1000,3 +1000,4 @@ def test_a_migrations_folder_that_is_a_package_named_alembic_is_linted(tmp_path:
     report = commands.lint(Settings(project_root=root, select=("DBS101", "DBS005")))
     assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
         ("DBS101", "alembic/versions/r02.py")]
+
