@@ -129,9 +129,9 @@ class _Run(RunState):
     known_problems: frozenset[tuple[str, str | None]] = frozenset()
     run_id: str | None = None
     checks: tuple[Check, ...] | None = None  # loaded (and their SQL verified) once per run
-    # Pending revisions lint captured changing rows only: an empty downgrade() is their way
-    # back for the schema (the rows they changed stay; the backup has them as they were).
-    data_only: frozenset[str] = frozenset()
+    # Pending revisions lint captured changing no schema (rows only, or nothing): an empty
+    # downgrade() is their way back (the rows they changed stay; the backup has them).
+    schema_kept: frozenset[str] = frozenset()
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -310,7 +310,8 @@ def _preflight_checks(run: _Run) -> bool:
     run.show_applied()
     ok = _lint_pending(run)
     for revision in run.todo:
-        problem = downgrade_problem(revision.path, data_only=revision.revision in run.data_only)
+        problem = downgrade_problem(revision.path,
+                                    schema_kept=revision.revision in run.schema_kept)
         if problem is None:
             continue
         finding = Finding(
@@ -347,8 +348,8 @@ def _lint_pending(run: _Run) -> bool:
         # Refusing with no finding to show would read as "see the findings" of none: the
         # run could not do its job (exit 2), and says why. Nothing was touched yet.
         raise DbsafeError(f"preflight could not lint the pending revisions: {exc}") from None
-    data_only = report.summary.get("data_only_revisions")
-    run.data_only = frozenset(data_only) if isinstance(data_only, list) else frozenset()
+    schema_kept = report.summary.get("no_schema_change_revisions")
+    run.schema_kept = frozenset(schema_kept) if isinstance(schema_kept, list) else frozenset()
     files = {str(r.path) for r in run.todo if r.path}
     threshold = run.settings.fail_on
     ok = True
@@ -570,7 +571,7 @@ def _way_back(run: _Run) -> str:
                 f"to go back: dbsafe downgrade {_start_name(run)}, or {restore_hint}")
         return "failed"
     irreversible = [r.revision for r in run.applied
-                    if downgrade_problem(r.path, data_only=r.revision in run.data_only)]
+                    if downgrade_problem(r.path, schema_kept=r.revision in run.schema_kept)]
     if irreversible:
         run.say("way back", f"cannot roll back automatically ({', '.join(irreversible)} "
                 f"without a downgrade); to restore: {restore_hint}")
@@ -603,7 +604,7 @@ def _way_back(run: _Run) -> str:
     run.say("way back", f"rolled back to {_start_name(run)}; schema verified equal to "
             "before the upgrade" + (f" (column order differs: {'; '.join(reordered)})"
                                     if reordered else ""))
-    kept = [r.revision for r in run.applied if r.revision in run.data_only
+    kept = [r.revision for r in run.applied if r.revision in run.schema_kept
             and downgrade_problem(r.path) is not None]
     if kept:
         run.say("way back", f"the rows {', '.join(kept)} changed stay as they left them "

@@ -1734,30 +1734,30 @@ DATA_ONLY_KINDS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStm
                              "TransactionStmt"})
 
 
-def changes_rows_only(statements: Sequence[Statement]) -> bool:
-    """Did a migration run statements, each one of `DATA_ONLY_KINDS`? Its empty
-    downgrade() then takes the schema back (DBS210, `dbsafe upgrade`'s DBS602)."""
-    ran = [s for s in statements if not s.generated]
-    return bool(ran) and all(s.kind in DATA_ONLY_KINDS for s in ran)
+def changes_no_schema(statements: Sequence[Statement]) -> bool:
+    """Did a migration run only statements of `DATA_ONLY_KINDS`, or none (a branch for
+    another database, Superset's MySQL-only revisions)? Its empty downgrade() then takes
+    the schema back (DBS210, `dbsafe upgrade`'s DBS602)."""
+    return all(s.kind in DATA_ONLY_KINDS for s in statements if not s.generated)
 
 
 def lint_migration(migration: Migration, rules: Sequence[Rule], *,
                    report_unparsed: bool = True,
                    renames: dict[tuple[Location, str], str] | None = None,
-                   data_only: list[Migration] | None = None,
+                   schema_kept: list[Migration] | None = None,
                    **context: Any) -> list[Finding]:
     """Run `rules` over one migration; `context` fills `LintContext` fields.
 
     Pass `history=` (a `History`) to lint the migration with what earlier migrations built;
     it is updated with this migration's statements. `renames`, when given, gets what each
     `ALTER TABLE|INDEX ... RENAME` of another kind of relation renames (`resolve_rename`),
-    by the statement's (location, SQL): DBS211 reads the renames with it. `data_only`, when
-    given, gets the migration if it `changes_rows_only` (`dbsafe upgrade`: its empty
+    by the statement's (location, SQL): DBS211 reads the renames with it. `schema_kept`, when
+    given, gets the migration if it `changes_no_schema` (`dbsafe upgrade`: its empty
     downgrade() is a way back).
     """
     statements = parse_migration(migration)
-    if data_only is not None and changes_rows_only(statements):
-        data_only.append(migration)
+    if schema_kept is not None and changes_no_schema(statements):
+        schema_kept.append(migration)
     ctx = LintContext(migration, statements, **context)
     dispatch = _dispatch(rules)
     claims = {rule.code: rule.claim for rule in rules if rule.claim}

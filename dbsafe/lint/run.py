@@ -235,7 +235,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     statements = 0
     history = History()
     renames: dict[tuple[Location, str], str] = {}  # what lint resolved, for DBS211
-    data_only: list[Migration] = []
+    schema_kept: list[Migration] = []
     sizes = {k: (v.total_bytes, v.rows) for k, v in facts.sizes.items()}
     for migration, linted in upgrade_sequence(migrations, loaded):
         if not linted:
@@ -248,15 +248,16 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
             target_version_given=bool(settings.target_version or facts.server_version),
             timeouts_managed=settings.managed_timeouts, before=facts.before,
             table_sizes=sizes, large_table_bytes=settings.large_table,
-            history=history.carry(), renames=renames, data_only=data_only,
+            history=history.carry(), renames=renames, schema_kept=schema_kept,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
     # Only a revision captured as it ran: one rendered offline may have skipped its data
     # changes (they need a connection).
     not_captured = {u.revision for u in loaded.unlinted} if loaded is not None else set()
-    data_only_revisions = sorted(m.revision for m in data_only if m.kind == "alembic"
-                                 and m.revision and m.revision not in not_captured)
+    no_schema_change_revisions = sorted(
+        m.revision for m in schema_kept
+        if m.kind == "alembic" and m.revision and m.revision not in not_captured)
     # Tables the migrations create (under their names since, dropped ones too), each with
     # whether the database lacks every relation of its name: then it is empty, and unknown
     # to the application, when the migrations after it run.
@@ -291,8 +292,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         summary["lines"] = list(loaded.lines)
     if checked.queries:
         summary["application_statements"] = checked.queries
-    if data_only_revisions:
-        summary["data_only_revisions"] = data_only_revisions
+    if no_schema_change_revisions:
+        summary["no_schema_change_revisions"] = no_schema_change_revisions
     if checked.skipped:
         # Said in the normal output, not only with -v: a missing DBS211 is not a pass.
         summary["not_checked"] = [f"{RULE_INFO_CODE}: {s.reason}" for s in checked.skipped]

@@ -92,10 +92,11 @@ _PROBLEMS = {"empty": "downgrade() does nothing", "raises": "downgrade() only ra
              "missing": "there is no downgrade()"}
 
 
-def downgrade_problem(path: Path | None, *, data_only: bool = False) -> str | None:
+def downgrade_problem(path: Path | None, *, schema_kept: bool = False) -> str | None:
     """What is wrong with a revision's `downgrade()`, or None when it does something.
-    `data_only`: the revision is known to change rows only (`dbsafe lint` captured it
-    running nothing else), so an empty downgrade() takes the schema back; the rows stay.
+    `schema_kept`: the revision is known to change no schema (`dbsafe lint` captured it
+    changing rows only, or running nothing), so an empty downgrade() takes the schema
+    back; the rows stay.
 
     Example:
         >>> import tempfile, pathlib
@@ -111,7 +112,7 @@ def downgrade_problem(path: Path | None, *, data_only: bool = False) -> str | No
         return "the revision file is unknown"
     try:
         downgrade = find_downgrade(path)
-        if downgrade.kind == "empty" and (data_only or _upgrade_does_nothing(path)):
+        if downgrade.kind == "empty" and (schema_kept or _upgrade_does_nothing(path)):
             return None  # a merge revision (or an empty one): its empty downgrade undoes it
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError) as exc:
         return f"the revision file does not parse ({exc})"

@@ -49,7 +49,7 @@ import dataclasses
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Location, Severity
-from dbsafe.lint.engine import LintContext, Rule, changes_rows_only
+from dbsafe.lint.engine import LintContext, Rule, changes_no_schema
 from dbsafe.lint.history import downgrade_of
 
 # Only alembic revisions can trigger this rule: tests/lint/test_rules.py does not run the
@@ -71,7 +71,7 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     downgrade = downgrade_of(migration.file)
     if downgrade is None or downgrade.kind is None:
         return
-    if downgrade.kind == "empty" and changes_rows_only(ctx.statements):
+    if downgrade.kind == "empty" and changes_no_schema(ctx.statements):
         return  # the schema is as it was: going back through it needs nothing
     revision = migration.revision or migration.path
     finding = ctx.finding(
