@@ -275,6 +275,8 @@ class _Extractor:
                 template = _concat([template, rest])
             elif self._built_into_another(node):
                 continue
+            if self._embedded_in_a_query(node):
+                template = self._parenthesised(template, node)
             fragments = self._checked(self._render(template, sink=None), node)
             if fragments:
                 found.append(((node.lineno, node.col_offset), fragments))
@@ -1086,6 +1088,34 @@ class _Extractor:
                     and self._reads_only_asserted(loop.target.id, loop, depth=depth - 1)):
                 return False
         return True
+
+    def _embedded_in_a_query(self, node: ast.expr) -> bool:
+        """Whether a string is SQL Django puts inside a query it builds: `RawSQL(sql,
+        params)`'s statement, or a value of `.extra(select={"n": sql})`. Django sends it in
+        parentheses in the model's query, so it may name that query's tables (`WHERE
+        U0.prefix >> "ipam_prefix"."prefix"` beside `FROM "ipam_prefix"`)."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.keyword) and parent.arg == "sql":
+            call = self.parents.get(id(parent))
+            return isinstance(call, ast.Call) and _call_name(call) == "RawSQL"
+        if isinstance(parent, ast.Call):
+            return _call_name(parent) == "RawSQL" and bool(parent.args) and \
+                parent.args[0] is node
+        if isinstance(parent, ast.Dict) and any(value is node for value in parent.values):
+            keyword = self.parents.get(id(parent))
+            call = self.parents.get(id(keyword))
+            return isinstance(keyword, ast.keyword) and keyword.arg == "select" and \
+                isinstance(call, ast.Call) and _call_name(call) == "extra"
+        return False
+
+    def _parenthesised(self, template: Template, node: ast.expr) -> Template:
+        """`(template)`, read as a subquery of a query dbsafe does not see (the resolver's
+        embedding scope): `(` sits on the statement's first character, `)` on the closing
+        quote, so findings keep their places."""
+        start = template.spans[0][1:] if template.spans else \
+            self._position(node.lineno, node.col_offset)
+        end = self._position(node.end_lineno or node.lineno, max((node.end_col_offset or 1) - 1, 0))
+        return _concat([Template("(", ((0, *start),)), template, Template(")", ((0, *end),))])
 
     def _sent(self, read: ast.Name) -> bool:
         """Whether a read of a name is the statement of a sink call (`db.execute(sql)`, also

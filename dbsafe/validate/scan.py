@@ -153,13 +153,14 @@ _CHUNK = 32
 # script's `CREATE` PostgreSQL's parser rejects makes (MySQL's `ENGINE=InnoDB`), read by
 # sqlglot, is made for the project's other scripts; 122: a query simple-salesforce's
 # `format_soql(...)` fills in is Salesforce's; 123: an f-string field naming a module constant
-# of names (`TABLE = "events"`) is its text; 124: so is a class's (`Events.TABLE`); 125: what
-# a graphile-migrate folder's files that are no migrations (afterReset's baseline) make is unknown;
-# 126: and the schemas its migrations name that no SQL makes, when its afterReset runs a command;
-# 127: a file drizzle-kit's journal lists that is not in the folder may have made anything;
-# 128: DDL in JS/TS strings no SQL call takes, and in a JS/TS migration, is made for the modules;
-# 129: also with a hole that is no value (`vector32(${dim})`)
-_CACHE_VERSION = 129
+# of names (`TABLE = "events"`) is its text; 124: so is a class's (`Events.TABLE`); 125: what a
+# graphile-migrate folder's files that are no migrations (afterReset's baseline) make is
+# unknown; 126: and the schemas its migrations name that no SQL makes, when its afterReset runs
+# a command; 127: a file drizzle-kit's journal lists that is not in the folder may have made
+# anything; 128: DDL in JS/TS strings no SQL call takes, and in a JS/TS migration, is made for
+# the modules; 129: also with a hole that is no value (`vector32(${dim})`); 130: Django's
+# `RawSQL(sql)` and `.extra(select={...})` SQL is a subquery of the model's query
+_CACHE_VERSION = 130
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -1,0 +1,71 @@
+"""SQL Django embeds in the query it builds: `RawSQL(sql, params)` and `.extra(select=...)`.
+
+NetBox annotates prefixes with `RawSQL('SELECT COUNT(DISTINCT U0."prefix") FROM "ipam_prefix"
+U0 WHERE U0."prefix" >> "ipam_prefix"."prefix"', ())`: Django sends it in parentheses inside
+`SELECT ... FROM "ipam_prefix"`, so `"ipam_prefix"."prefix"` is the outer row. Read as a
+statement of its own it was a false DBS302 ("`ipam_prefix` is not a table or alias in scope
+here"; 7 in NetBox). Read as a subquery of a query dbsafe does not see, what it names itself
+is still checked; the same SQL sent by `cursor.execute` is still a statement. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import validate_module
+
+_DDL = """
+CREATE TABLE ipam_prefix (id int PRIMARY KEY, prefix cidr, vrf_id int);
+CREATE TABLE blog_blog (id int PRIMARY KEY);
+CREATE TABLE blog_entry (id int PRIMARY KEY, blog_id int);
+"""
+
+_DEPTH = ('SELECT COUNT(DISTINCT U0."prefix") AS "c" FROM "ipam_prefix" U0 '
+          'WHERE (U0."prefix" >> "ipam_prefix"."prefix" '
+          'AND COALESCE(U0."vrf_id", 0) = COALESCE("ipam_prefix"."vrf_id", 0))')
+_ENTRIES = "SELECT COUNT(*) FROM blog_entry WHERE blog_entry.blog_id = blog_blog.id"
+
+_APP = f'''\
+from django.db import connection
+from django.db.models.expressions import RawSQL
+
+
+def annotated(prefixes, blogs):
+    prefixes.annotate(depth=RawSQL(
+        {_DEPTH!r},
+        (),
+    ))
+    prefixes.annotate(n=RawSQL(sql="SELECT COUNT(*) FROM ipam_prefix U1 WHERE U1.id = ipam_prefix.id", params=[]))
+    blogs.extra(select={{"entry_count": {_ENTRIES!r}}})
+    prefixes.annotate(own=RawSQL("SELECT COUNT(U1.nope) FROM ipam_prefix U1 WHERE U1.id = ipam_prefix.id", ()))
+    prefixes.annotate(gone=RawSQL("SELECT COUNT(*) FROM ipam_prefixes U1 WHERE U1.id = ipam_prefix.id", ()))
+
+
+def sent_alone():
+    with connection.cursor() as cursor:
+        cursor.execute({_ENTRIES!r})
+'''
+
+
+@pytest.mark.db
+def test_rawsql_and_extra_select_may_name_the_query_django_embeds_them_in(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "queries.py", _APP)
+    found = sorted((f.code, f.location.line, f.location.column, f.subject)
+                   for f in report.findings if f.location)
+    assert found == [
+        ("DBS301", 13, 57, "public.ipam_prefixes"),
+        ("DBS302", 12, 51, "public.ipam_prefix.nope"),
+        # Sent alone, `blog_blog` is in no FROM: PostgreSQL rejects it (42P01).
+        ("DBS302", 18, 84, "blog_blog.id"),
+    ], found
+    with psycopg.connect(database_url) as conn:
+        # Embedded as Django embeds them, they plan on PostgreSQL.
+        conn.execute(f'PREPARE depth AS SELECT "ipam_prefix"."id", ({_DEPTH}) AS "depth" '
+                     'FROM "ipam_prefix"')
+        conn.execute(f"PREPARE entries AS SELECT ({_ENTRIES}) AS entry_count FROM blog_blog")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute(f"PREPARE alone AS {_ENTRIES}")
