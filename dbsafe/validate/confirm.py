@@ -131,7 +131,24 @@ def rewrite(sql: str, parsed: tuple[list, list] | None = None) -> Rewrite:
 
     `parsed` is sqlglot's `(tokens, trees)` of `sql` when the caller has them (the
     resolver's, carried from the worker that resolved the statement), sparing a parse.
+    A `PREPARE name AS statement` is sent as its statement alone: PostgreSQL's Parse of a
+    PREPARE looks at nothing the statement names (that waits for the PREPARE to run), so
+    it would accept every reference.
     """
+    head = None
+    if sql.lstrip()[:7].upper() == "PREPARE":
+        from dbsafe.validate.resolver import prepared_statement_offset
+
+        head = prepared_statement_offset(sql)
+    numbered = _numbered_rewrite(sql, parsed if head is None else None)
+    if head is None:
+        return numbered
+    # Where the placeholders were numbered by regenerating the text, offsets mean nothing:
+    # the statement alone, unnumbered, is still no PREPARE PostgreSQL would accept whole.
+    return numbered.with_edit(0, head - 1, "") or Rewrite(sql, generated=sql[head:])
+
+
+def _numbered_rewrite(sql: str, parsed: tuple[list, list] | None) -> Rewrite:
     if not any(mark in sql for mark in "%:?") and not _NAMED_DOLLAR.search(sql):
         return Rewrite(sql)  # no driver placeholder can be there: spare the parse
     try:

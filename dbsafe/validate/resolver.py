@@ -560,7 +560,10 @@ class Resolver:
             log.debug("resolving %r failed", sql, exc_info=True)
             return Resolution(NOT_ANALYSED, reason=f"dbsafe failed on it: {_internal(exc)}")
 
-    def _resolve_statement(self, sql: str, statement: exp.Expr, offset: int) -> Resolution:
+    def _resolve_statement(self, sql: str, statement: exp.Expr, offset: int, *,
+                           inner: bool = False) -> Resolution:
+        """`inner`: the statement of an EXPLAIN, DECLARE or PREPARE, which is never a
+        subquery of another query (`PREPARE q AS (SELECT ...)`)."""
         if isinstance(statement, exp.Command):
             return self._resolve_command(sql, statement)
         if not isinstance(statement, _CHECKED_STATEMENTS):
@@ -571,7 +574,7 @@ class Resolver:
             return Resolution(UNPARSED, reason="not a statement sqlglot recognises")
         run = _Run(self, offset, sql)
         try:
-            run.statement(statement, _embedding_scope(statement), _Ctes())
+            run.statement(statement, None if inner else _embedding_scope(statement), _Ctes())
         except _Unsupported as exc:
             return Resolution(NOT_ANALYSED, tuple(run.problems), reason=str(exc))
         except RecursionError:
@@ -591,6 +594,10 @@ class Resolver:
             offset = _cursor_query_offset(sql)
             if offset is not None:
                 return self._resolve_inner(sql, offset, "the cursor's query")
+        if keyword == "PREPARE":
+            offset = prepared_statement_offset(sql)
+            if offset is not None:
+                return self._resolve_inner(sql, offset, "the prepared statement")
         if keyword in _IGNORED_COMMANDS:
             return Resolution(IGNORED, reason=f"{keyword} statements are not checked")
         return Resolution(UNPARSED, reason="sqlglot does not understand this statement")
@@ -614,7 +621,7 @@ class Resolver:
             return Resolution(UNPARSED, reason=f"sqlglot failed on it: {_internal(exc)}")
         if len(statements) != 1 or isinstance(statements[0], exp.Command):
             return Resolution(UNPARSED, reason=f"sqlglot does not understand {what}")
-        return self._resolve_statement(inner, statements[0], offset)
+        return self._resolve_statement(inner, statements[0], offset, inner=True)
 
 
 def _embedding_scope(statement: exp.Expr) -> _Scope | None:
@@ -910,6 +917,26 @@ def _cursor_query_offset(sql: str) -> int | None:
     rest, tokens = found
     for token, following in itertools.pairwise(tokens):
         if token.token_type == sqlglot.TokenType.FOR:
+            if following.text.upper() in _EXPLAINABLE or following.token_type == sqlglot.TokenType.L_PAREN:
+                return rest + following.start
+            return None
+    return None
+
+
+def prepared_statement_offset(sql: str) -> int | None:
+    """Offset of the statement in `PREPARE name [(type, ...)] AS statement` (Taiga prepares
+    its bulk `UPDATE`s by hand, then runs `EXECUTE name (%s, ...)` per row)."""
+    found = _command_tokens(sql)
+    if found is None:
+        return None
+    rest, tokens = found
+    depth = 0
+    for token, following in itertools.pairwise(tokens):
+        if token.token_type == sqlglot.TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == sqlglot.TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and token.token_type == sqlglot.TokenType.ALIAS:
             if following.text.upper() in _EXPLAINABLE or following.token_type == sqlglot.TokenType.L_PAREN:
                 return rest + following.start
             return None

@@ -1,0 +1,57 @@
+"""`PREPARE name [(types)] AS statement`: the statement is checked, and confirmed alone.
+
+Taiga prepares its bulk reorderings by hand (`prepare bulk_update_order as update
+projects_userstorystatus set "order" = $1 where projects_userstorystatus.id = $2 ...`, then
+`EXECUTE bulk_update_order (%s, %s, %s)` per row): 12 statements whose names went unchecked
+("PREPARE statements are not checked"). PostgreSQL's Parse of a PREPARE does not look at
+what its statement names either (that waits until the PREPARE runs), so confirmation sends
+the statement alone, or it would accept every reference. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import validate_module
+
+_DDL = 'CREATE TABLE projects_status (id int PRIMARY KEY, "order" int, project_id int);\n'
+
+_APP = '''\
+def bulk_update_order(cursor, data, project):
+    sql = """
+    prepare bulk_update_order as update projects_status set "order" = $1
+        where projects_status.id = $2 and projects_status.projct_id = $3;
+    """
+    cursor.execute(sql)
+    for id, order in data:
+        cursor.execute("EXECUTE bulk_update_order (%s, %s, %s);", (order, id, project))
+    cursor.execute("DEALLOCATE bulk_update_order")
+
+
+def others(cursor):
+    cursor.execute("PREPARE counted (int) AS SELECT count(*) FROM projects_status WHERE id = $1")
+    cursor.execute("PREPARE gone AS SELECT id FROM projects_statuses")
+    cursor.execute("PREPARE nested AS (SELECT ordr FROM projects_status)")
+'''
+
+
+@pytest.mark.db
+def test_a_prepared_statement_is_checked_and_confirmed_alone(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "reorder.py", _APP)
+    found = sorted((f.code, f.location.line, f.location.column, f.subject,
+                    dict(f.context).get("PostgreSQL", "")[:5])
+                   for f in report.findings if f.location)
+    assert found == [
+        ("DBS301", 14, 52, "public.projects_statuses", "42P01"),
+        ("DBS302", 4, 59, "public.projects_status.projct_id", "42703"),
+        ("DBS302", 15, 47, "public.projects_status.ordr", "42703"),
+    ], found
+    with psycopg.connect(database_url) as conn:
+        # What PostgreSQL says when the PREPARE runs.
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute('PREPARE bulk AS UPDATE projects_status SET "order" = $1 '
+                         'WHERE projects_status.id = $2 AND projects_status.projct_id = $3')
