@@ -50,8 +50,7 @@ def test_a_prepared_statement_is_checked_and_confirmed_alone(
         ("DBS302", 4, 59, "public.projects_status.projct_id", "42703"),
         ("DBS302", 15, 47, "public.projects_status.ordr", "42703"),
     ], found
-    with psycopg.connect(database_url) as conn:
-        # What PostgreSQL says when the PREPARE runs.
-        with pytest.raises(psycopg.errors.UndefinedColumn):
-            conn.execute('PREPARE bulk AS UPDATE projects_status SET "order" = $1 '
-                         'WHERE projects_status.id = $2 AND projects_status.projct_id = $3')
+    # What PostgreSQL says when the PREPARE runs.
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
+        conn.execute('PREPARE bulk AS UPDATE projects_status SET "order" = $1 '
+                     'WHERE projects_status.id = $2 AND projects_status.projct_id = $3')
