@@ -517,10 +517,13 @@ class Resolver:
         is not dropped whole. Columns stay unchecked: the status remains "unparsed".
         """
         try:
-            relations = _named_relations(sql)
+            utility = _utility_statement(sql)
+            relations = None if utility else _named_relations(sql)
         except Exception:  # a statement PostgreSQL rejects, or a pglast bug
             log.debug("pglast could not read %r", sql, exc_info=True)
             return None
+        if utility:
+            return Resolution(IGNORED, reason=f"{utility} statements are not checked")
         if relations is None:
             return None
         run = _Run(self, 0)
@@ -2194,6 +2197,27 @@ def _named_by_postgresql(sql: str, resolution: Resolution) -> Resolution:
     log.debug("%d problem(s) about names PostgreSQL does not read in %r", dropped, sql)
     return Resolution(UNPARSED, kept,
                       reason="sqlglot misread it: a name it found is not one PostgreSQL reads")
+
+
+# Statements that name no relation, which sqlglot misreads (`DEALLOCATE name` as a column
+# with an alias, `RELEASE SAVEPOINT a` as an error): PostgreSQL's parser tells them apart.
+_UTILITY_NODES = frozenset({
+    "TransactionStmt", "DeallocateStmt", "DiscardStmt", "ClosePortalStmt", "FetchStmt",
+    "CheckPointStmt", "ListenStmt", "UnlistenStmt", "NotifyStmt"})
+
+
+def _utility_statement(sql: str) -> str | None:
+    """The kind (`Deallocate`) of the one statement in `sql` when it is a utility statement
+    naming no relation, as PostgreSQL's parser reads it; else None."""
+    import json
+
+    from pglast.parser import parse_sql_json
+
+    statements = json.loads(parse_sql_json(sql)).get("stmts", [])
+    if len(statements) != 1:
+        return None
+    kind = next(iter(statements[0].get("stmt", {})), None)
+    return kind.removesuffix("Stmt") if kind in _UTILITY_NODES else None
 
 
 def _named_relations(sql: str) -> list[exp.Table] | None:

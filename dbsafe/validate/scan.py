@@ -160,8 +160,9 @@ _CHUNK = 32
 # anything; 128: DDL in JS/TS strings no SQL call takes, and in a JS/TS migration, is made for
 # the modules; 129: also with a hole that is no value (`vector32(${dim})`); 130: Django's
 # `RawSQL(sql)` and `.extra(select={...})` SQL is a subquery of the model's query; 131: the
-# statement of a `PREPARE name AS statement` is checked
-_CACHE_VERSION = 131
+# statement of a `PREPARE name AS statement` is checked; 132: utility statements sqlglot
+# misreads (`DEALLOCATE name`, `RELEASE SAVEPOINT a`) are ignored, not unparsable
+_CACHE_VERSION = 132
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

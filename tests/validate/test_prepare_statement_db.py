@@ -5,7 +5,9 @@ projects_userstorystatus set "order" = $1 where projects_userstorystatus.id = $2
 `EXECUTE bulk_update_order (%s, %s, %s)` per row): 12 statements whose names went unchecked
 ("PREPARE statements are not checked"). PostgreSQL's Parse of a PREPARE does not look at
 what its statement names either (that waits until the PREPARE runs), so confirmation sends
-the statement alone, or it would accept every reference. Real PostgreSQL.
+the statement alone, or it would accept every reference. Its `DEALLOCATE` names nothing to
+check: PostgreSQL's parser says it is one, where sqlglot's reading made it unparsable.
+Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ def test_a_prepared_statement_is_checked_and_confirmed_alone(
         ("DBS302", 4, 59, "public.projects_status.projct_id", "42703"),
         ("DBS302", 15, 47, "public.projects_status.ordr", "42703"),
     ], found
+    # `DEALLOCATE bulk_update_order` (which sqlglot reads as a column with an alias) and the
+    # EXECUTE are utility statements naming no relation: not checked, and not unparsable.
+    assert (report.summary["statements_ignored"], report.summary["statements_unparsed"]) == \
+        (2, 0), report.summary
     # What PostgreSQL says when the PREPARE runs.
     with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.UndefinedColumn):
         conn.execute('PREPARE bulk AS UPDATE projects_status SET "order" = $1 '
