@@ -185,7 +185,8 @@ class _Extractor:
         for node in _walk(self.tree, self.parents, self.nodes):
             if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
                     self.engines and (_call_name(node) in ENGINE_SINKS or self._engine_named(
-                        _call_name(node) or "") is not None))):
+                        _call_name(node) or "") is not None
+                        or self._engine_module_of(node.func) is not None))):
                 calls.append(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
@@ -241,6 +242,14 @@ class _Extractor:
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
         if self.helpers:
+            # A function handing its parameter on to a helper is one too (PostHog's
+            # `_scan(sql=_HIDDEN_SQL)`, whose `sql` goes to `_ch(sql, ...)`, which runs
+            # `sync_execute(sql, ...)`): followed until no new one turns up.
+            known = -1
+            while known != (known := sum(len(sends) for sends in self.helpers.values())):
+                for call in others:
+                    for arg, engine in list(self._sent_by_helper(call)):
+                        self._note_helper(arg, engine)
             for call in others:
                 for arg, engine in self._sent_by_helper(call):
                     self._skip_sent(arg, engine, statements_only=True)
@@ -578,6 +587,9 @@ class _Extractor:
                 (e for e in self.engines if dotted in e.functions), None)
             if function:
                 return function
+        module = self._engine_module_of(call.func)
+        if module is not None:
+            return module
         if isinstance(call.func, ast.Name):
             # A project's own helper that says where it sends: `query_clickhouse(sql)`.
             return self._engine_named(call.func.id)
@@ -705,7 +717,10 @@ class _Extractor:
             sent = _sql_argument(sent) or sent  # `conn.execute(text(query))`
         if not isinstance(sent, ast.Name):
             return
-        function = self._scope_of(sent)
+        # The function binding the name, through lambdas that do not (`lambda lo, hi:
+        # _ch(sql, ...)` in a function taking `sql`).
+        function = next((scope for scope in self._scopes_around(sent) if not (
+            isinstance(scope, ast.Lambda) and sent.id not in _parameter_names(scope))), None)
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
                 sent.id in _parameter_names(function) and \
                 sent.id not in self._assignments(function):
@@ -791,6 +806,21 @@ class _Extractor:
             return None
         engines = {self._engine_of(value, depth=depth) for value in returns if value is not None}
         return engines.pop() if len(engines) == 1 else None
+
+    def _engine_module_of(self, func: ast.expr) -> Engine | None:
+        """The engine the module a called function is imported from names: a project's own
+        layer for another engine says so by its package (PostHog's `from
+        posthog.clickhouse.client import sync_execute`, then `sync_execute(sql, args)`)."""
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            return None
+        dotted = self._dotted(func)
+        if dotted is None:
+            return None
+        for part in dotted.split(".")[:-1]:
+            engine = self._engine_named(part)
+            if engine is not None:
+                return engine
+        return None
 
     def _engine_named(self, identifier: str) -> Engine | None:
         """The engine an identifier names as one of its words: the project's own helpers,
@@ -2105,7 +2135,7 @@ def _parametrized_names(names: ast.expr) -> list[str]:
     return []
 
 
-def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+def _parameter_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
     """Positional parameters in order, then keyword-only ones."""
     args = function.args
     return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]

@@ -161,8 +161,10 @@ _CHUNK = 32
 # the modules; 129: also with a hole that is no value (`vector32(${dim})`); 130: Django's
 # `RawSQL(sql)` and `.extra(select={...})` SQL is a subquery of the model's query; 131: the
 # statement of a `PREPARE name AS statement` is checked; 132: utility statements sqlglot
-# misreads (`DEALLOCATE name`, `RELEASE SAVEPOINT a`) are ignored, not unparsable
-_CACHE_VERSION = 132
+# misreads (`DEALLOCATE name`, `RELEASE SAVEPOINT a`) are ignored, not unparsable; 133: a
+# function imported from a package naming another engine (`posthog.clickhouse.client`) sends
+# there, and so does a function handing its parameter on to such a helper
+_CACHE_VERSION = 133
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

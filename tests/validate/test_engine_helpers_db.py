@@ -242,3 +242,64 @@ def test_a_callback_only_another_engines_store_runs_sends_there(database_url: st
         ("DBS301", 28, "public.rooms")]  # run by both stores: checked
     skipped = [s.location.line for s in report.skipped if "sent to SQLite" in s.reason]
     assert skipped == [4, 17]
+
+
+# PostHog (PostHog/posthog, `posthog/models/person/divergence.py`) keeps its ClickHouse layer
+# in its own package: `from posthog.clickhouse.client import sync_execute`, wrapped by a
+# helper `_ch(sql, args, settings)`, itself called by `_scan(sql=...)` through a lambda.
+# Its ClickHouse `person` table is no PostgreSQL relation: three false DBS301 (two of them
+# "confirmed", PostgreSQL having no `person` either). The Django cursor beside them stays
+# checked.
+_POSTHOG = '''\
+from django.db import connection
+
+from posthog.clickhouse.client import sync_execute
+from posthog.clickhouse import client as ch
+
+
+def _ch(sql, args, settings):
+    return sync_execute(sql, args, settings=settings, readonly=True)
+
+
+def max_team_id():
+    return _ch("SELECT max(team_id) FROM person", {}, {})
+
+
+def _scan(*, sql, settings, on_rows):
+    on_rows((lambda lo, hi: _ch(sql, {"lo": lo, "hi": hi}, settings))(0, 10))
+
+
+_HIDDEN_SQL = """
+SELECT team_id, toString(id), max(version) AS max_version
+FROM person
+WHERE team_id >= %(lo)s AND team_id < %(hi)s
+GROUP BY team_id, id
+HAVING argMax(is_deleted, version) = 1
+"""
+
+
+def scan_hidden(on_rows):
+    return _scan(sql=_HIDDEN_SQL, settings={}, on_rows=on_rows)
+
+
+def count_events():
+    return ch.sync_execute("SELECT count() FROM events")
+
+
+def pg_versions(team_id):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT uuid, verison FROM posthog_person WHERE team_id = %s", [team_id])
+'''
+
+
+@pytest.mark.db
+def test_functions_of_a_projects_own_package_for_another_engine_send_there(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(
+        database_url, tmp_path,
+        "CREATE TABLE posthog_person (id int, uuid uuid, version int, team_id int)",
+        "divergence.py", _POSTHOG)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 38, "public.posthog_person.verison")]
+    skipped = [s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason]
+    assert sorted(skipped) == [12, 19, 33], skipped
