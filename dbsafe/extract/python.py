@@ -176,6 +176,7 @@ class _Extractor:
         self.engines = tuple(engine for engine in ENGINES
                              if any(word in lowered for word in engine.words))
         self.imported: dict[str, str | None] = {}
+        self.module_engine: tuple[Engine, ...] | None = None  # see `_engine_of_module`
 
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
@@ -268,6 +269,10 @@ class _Extractor:
                 continue
             # last: walks up to the function, and through its names, per string
             if self._expected_to_fail(node):
+                continue
+            held_for = self._engine_of_module()
+            if held_for is not None and self._exported_only(node):
+                self._skip_sent(node, held_for, statements_only=True)
                 continue
             if self._only_asserted(node):
                 self._take(node)  # its pieces too: `"... {0}".format(x)` is one input
@@ -806,6 +811,48 @@ class _Extractor:
             return None
         engines = {self._engine_of(value, depth=depth) for value in returns if value is not None}
         return engines.pop() if len(engines) == 1 else None
+
+    def _engine_of_module(self) -> Engine | None:
+        """The other engine a module is a layer of: it imports that engine's library or a
+        package named for it (PostHog's `posthog/models/person/sql.py` imports
+        `posthog.clickhouse.table_engines` and `posthog.clickhouse.cluster`), one engine
+        only, and nothing that reaches PostgreSQL (a driver, SQLAlchemy, `django.db`)."""
+        if self.module_engine is None:
+            named: set[Engine] = set()
+            for dotted in filter(None, self.imported.values()):
+                parts = dotted.split(".")
+                if ".".join(parts[:2]) in _POSTGRESQL_CLIENTS or parts[0] in _POSTGRESQL_CLIENTS:
+                    named = set()
+                    break
+                named.update(e for e in map(self._engine_named, parts) if e is not None)
+            self.module_engine = (named.pop(),) if len(named) == 1 else ()
+        return self.module_engine[0] if self.module_engine else None
+
+    def _exported_only(self, node: ast.expr) -> bool:
+        """Whether a string is a module constant the module only exports: bound once at
+        the top level (also as `"...".format(...)`), its name read nowhere but in the
+        making of other constants (`.format(x=NAME)`, an f-string field). Such a module
+        sends none of its SQL itself; its importers send it."""
+        holder: ast.AST = node
+        parent = self.parents.get(id(holder))
+        while (isinstance(parent, ast.Attribute) and parent.attr == "format") or (
+                isinstance(parent, ast.Call) and parent.func is holder):
+            holder, parent = parent, self.parents.get(id(parent))
+        if not (isinstance(parent, ast.Assign) and parent.value is holder
+                and self.parents.get(id(parent)) is self.tree):
+            return False
+        name = self._assigned_name(holder)
+        if name is None or len(self._assignments(self.tree).get(name, ())) != 1:
+            return False
+        for read in self._reads().get(name, ()):
+            around = self.parents.get(id(read))
+            if isinstance(around, ast.keyword):
+                around = self.parents.get(id(around))
+            if not (isinstance(around, ast.FormattedValue) or (
+                    isinstance(around, ast.Call) and isinstance(around.func, ast.Attribute)
+                    and around.func.attr == "format")):
+                return False
+        return True
 
     def _engine_module_of(self, func: ast.expr) -> Engine | None:
         """The engine the module a called function is imported from names: a project's own
@@ -1909,6 +1956,11 @@ _SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
 _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})
 _ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+# Imports (a root, or its first two parts) through which a module may reach PostgreSQL.
+_POSTGRESQL_CLIENTS = frozenset({
+    "psycopg", "psycopg2", "psycopg2cffi", "asyncpg", "pg8000", "aiopg", "sqlalchemy",
+    "sqlmodel", "databases", "django.db", "peewee", "playhouse", "tortoise", "pony", "gino",
+    "ormar", "piccolo", "records", "dataset", "supabase", "postgrest", "pandas"})
 # contextlib's context managers whose `with ... as x` is the object they were given.
 _PASS_THROUGH = frozenset({"closing", "aclosing", "nullcontext"})
 _READ_SQL = frozenset({"read_sql", "read_sql_query"})

@@ -163,8 +163,9 @@ _CHUNK = 32
 # statement of a `PREPARE name AS statement` is checked; 132: utility statements sqlglot
 # misreads (`DEALLOCATE name`, `RELEASE SAVEPOINT a`) are ignored, not unparsable; 133: a
 # function imported from a package naming another engine (`posthog.clickhouse.client`) sends
-# there, and so does a function handing its parameter on to such a helper
-_CACHE_VERSION = 133
+# there, and so does a function handing its parameter on to such a helper; 134: the constants a
+# module of another engine's layer only exports are that engine's
+_CACHE_VERSION = 134
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -303,3 +303,51 @@ def test_functions_of_a_projects_own_package_for_another_engine_send_there(
         ("DBS302", 38, "public.posthog_person.verison")]
     skipped = [s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason]
     assert sorted(skipped) == [12, 19, 33], skipped
+
+
+# PostHog's `posthog/models/person/sql.py` and its many kin: a module of ClickHouse
+# statements its importers send (`sync_execute(GET_TEAM_PERSON_DISTINCT_IDS, ...)`), which
+# imports ClickHouse's layer of the project and sends nothing itself: each was a false DBS301
+# on a ClickHouse table (`person`, `person_distinct_id`), "confirmed" as PostgreSQL has none.
+_CLICKHOUSE_CONSTANTS = '''\
+from django.conf import settings
+
+from posthog.clickhouse.cluster import ON_CLUSTER_CLAUSE
+from posthog.clickhouse.table_engines import ReplacingMergeTree
+
+GET_TEAM_PERSON_DISTINCT_IDS = """
+SELECT distinct_id, argMax(person_id, _timestamp) AS person_id
+FROM (SELECT distinct_id, person_id, max(_timestamp) AS _timestamp FROM person_distinct_id
+      WHERE team_id = %(team_id)s GROUP BY person_id, distinct_id)
+GROUP BY distinct_id
+"""
+
+INSERT_PERSON_SQL = """
+INSERT INTO person (id, team_id, is_deleted, version) SELECT %(uuid)s, %(team_id)s, 0, %(version)s
+"""
+
+GET_PERSON_IDS = """SELECT id FROM ({people}) people""".format(people=GET_TEAM_PERSON_DISTINCT_IDS)
+'''
+
+
+@pytest.mark.db
+def test_constants_a_module_of_another_engines_layer_only_exports_are_that_engines(
+        database_url: str, tmp_path: Path) -> None:
+    ddl = "CREATE TABLE IF NOT EXISTS posthog_person (id int, team_id int)"
+    for folder in ("layer", "django_db", "sent_here"):
+        (tmp_path / folder).mkdir()
+    report = validate_module(database_url, tmp_path / "layer", ddl, "sql.py",
+                             _CLICKHOUSE_CONSTANTS)
+    assert report.findings == ()
+    skipped = [s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason]
+    assert sorted(skipped) == [6, 13, 17], skipped
+    # A module that may reach PostgreSQL (django.db), or that hands a constant to a call of
+    # its own, is no such layer: its statements stay checked.
+    django_db = _CLICKHOUSE_CONSTANTS.replace("from django.conf import settings",
+                                              "from django.db import connection")
+    sent_here = _CLICKHOUSE_CONSTANTS + "\nrun_query(INSERT_PERSON_SQL)\n"
+    for folder, source in (("django_db", django_db), ("sent_here", sent_here)):
+        report = validate_module(database_url, tmp_path / folder, ddl, "sql.py", source)
+        assert [(f.code, f.location.line, f.subject) for f in report.findings
+                if f.location and f.location.line == 14] == [
+            ("DBS301", 14, "public.person")], (folder, report.findings)
