@@ -871,6 +871,22 @@ GONE_SCHEMA = ("CREATE TABLE t (a int, b int, CONSTRAINT t_b_key UNIQUE (b));\n"
                "CREATE UNIQUE INDEX j ON t (a, b);\n")
 
 
+def _last_statement_locks(conninfo: str, schema: str, change: str) -> set[tuple[Any, ...]]:
+    """The relation locks the last line of `change` takes, its earlier lines run before it
+    in the same transaction (rolled back) on `schema`."""
+    *earlier, last_statement = [line for line in change.splitlines() if line]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        locks = ("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
+                 "AND locktype = 'relation'")
+        with conn.transaction(force_rollback=True):
+            for statement in earlier:
+                conn.execute(statement)
+            before = set(conn.execute(locks).fetchall())
+            conn.execute(last_statement)
+            return set(conn.execute(locks).fetchall()) - before
+
+
 @pytest.mark.parametrize(("change", "flagged"), [
     # the index of a unique constraint goes with it (Marquez's V43 and V45)
     ("ALTER TABLE t DROP CONSTRAINT t_b_key;\nDROP INDEX IF EXISTS t_b_key;\n", False),
@@ -885,18 +901,7 @@ def test_drop_index_if_exists_of_an_index_already_gone_locks_nothing(
     """`DROP INDEX IF EXISTS` of an index an earlier statement removed is skipped with a
     notice: PostgreSQL takes no lock for it (pg_locks unchanged), so it is no DBS103 and no
     work for DBS114, where lint took it for a drop of an index of unknown table."""
-    *earlier, last_statement = [line for line in change.splitlines() if line]
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(GONE_SCHEMA)
-        locks = ("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
-                 "AND locktype = 'relation'")
-        with conn.transaction(force_rollback=True):
-            for statement in earlier:
-                conn.execute(statement)
-            before = set(conn.execute(locks).fetchall())
-            conn.execute(last_statement)
-            taken = set(conn.execute(locks).fetchall()) - before
-    assert bool(taken) == flagged
+    assert bool(_last_statement_locks(conninfo, GONE_SCHEMA, change)) == flagged
     for findings in (_history_findings(tmp_path, GONE_SCHEMA, "SELECT 1;\n" + change),
                      _database_findings(tmp_path, "SELECT 1;\n" + change, conninfo)):
         assert [f.code for f in findings if f.location is not None and f.location.line == 3
@@ -923,19 +928,8 @@ def test_drop_table_if_exists_of_a_table_already_gone_drops_and_locks_nothing(
     """`DROP TABLE IF EXISTS` of a table an earlier statement removed (itself, or its
     schema with CASCADE) is skipped with a notice: nothing is lost and PostgreSQL takes no
     lock (pg_locks unchanged), so it is no DBS201 and no DBS115."""
-    *earlier, last_statement = [line for line in change.splitlines() if line]
     line = change.count("\n") + 1  # after the leading SELECT 1
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(APP_SCHEMA + extra)
-        locks = ("SELECT relation, mode FROM pg_locks WHERE pid = pg_backend_pid() "
-                 "AND locktype = 'relation'")
-        with conn.transaction(force_rollback=True):
-            for statement in earlier:
-                conn.execute(statement)
-            before = set(conn.execute(locks).fetchall())
-            conn.execute(last_statement)
-            taken = set(conn.execute(locks).fetchall()) - before
-    assert bool(taken) == flagged
+    assert bool(_last_statement_locks(conninfo, APP_SCHEMA + extra, change)) == flagged
     for findings in (_history_findings(tmp_path, APP_SCHEMA + extra, "SELECT 1;\n" + change),
                      _database_findings(tmp_path, "SELECT 1;\n" + change, conninfo)):
         codes = {f.code for f in findings if f.location is not None
