@@ -711,6 +711,10 @@ def _child_environment(url: str | None, target: dict[str, Any] | None) -> dict[s
     dbsafe's own connection used, the URL's parameters over the user's variables."""
     env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
+    # The same statements in the same order on every run: a revision iterating a set of
+    # strings (Langflow's 1cb603706752 batch rebuild) otherwise sends them in another
+    # order each time, and a finding quotes another statement from one CI run to the next.
+    env.setdefault("PYTHONHASHSEED", "0")
     if target is not None and url is not None:
         env.update(libpq_settings(url))
         env.update(PGHOST=str(target["host"]), PGPORT=str(target["port"]),

@@ -1001,3 +1001,21 @@ def test_a_migrations_folder_that_is_a_package_named_alembic_is_linted(tmp_path:
     assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
         ("DBS101", "alembic/versions/r02.py")]
 
+
+
+def test_a_revision_iterating_a_set_is_captured_in_the_same_order_every_run(
+        tmp_path: Path) -> None:
+    # Langflow's 1cb603706752 batch rebuild sends its statements in set order, which
+    # Python's hash seed changes from one process to the next: one DBS114 quoted another
+    # statement on each run. The child's seed is fixed (unless the user sets one).
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    for name in {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"}:
+        op.execute(f"CREATE TABLE {name} (id int)")
+'''})
+    orders = set()
+    for _ in range(3):
+        (migration,) = load_migrations(Settings(project_root=root, use_cache=False))
+        orders.add(tuple(s.sql for s in migration.statements if not s.generated))
+    assert len(orders) == 1
