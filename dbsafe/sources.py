@@ -267,8 +267,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # directory's files each in a transaction unless `atlas:txmode none`, and a Hasura migration's;
 # node-pg-migrate's SQL migrations without their down section, each in a transaction;
 # Liquibase's formatted SQL changeset by changeset, another dbms's left out); 20: `SET
-# TRANSACTION` run as written, never under a savepoint.
-_INTROSPECTED = 20
+# TRANSACTION` run as written, never under a savepoint; 21: the columns each view
+# reads.
+_INTROSPECTED = 21
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

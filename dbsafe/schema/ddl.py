@@ -1800,6 +1800,7 @@ def _views_reading(p: _Plan, schema: str, name: str) -> set[tuple[str, ...]]:
 def _mark_views_to_recreate(p: _Plan) -> None:
     """Views to drop before their inputs change and create again afterwards."""
     changed_inputs: set[str] = set()
+    changed_columns: set[str] = set()  # "schema.table.column": dropped or retyped
     for c in p.changes:
         if c.kind in ("view", "materialized_view") and (
                 c.action == DROP or (c.action == ALTER and c.attribute == "definition")):
@@ -1810,13 +1811,20 @@ def _mark_views_to_recreate(p: _Plan) -> None:
             changed_inputs.add(c.subject)  # dropped and created again
         if c.kind == "column" and (c.action == DROP or c.attribute in ("type", "collation",
                                                                        "generated")):
-            changed_inputs.add(".".join(c.identity[:2]))
+            changed_columns.add(".".join(c.identity[:3]))
         if c.kind == "column" and c.attribute == "expression" and not _set_expression(p):
-            changed_inputs.add(".".join(c.identity[:2]))  # dropped and added again
+            changed_columns.add(".".join(c.identity[:3]))  # dropped and added again
         if c.kind == "function" and c.action == DROP:
             changed_inputs.add(c.subject)
+    changed_tables = {column.rpartition(".")[0] for column in changed_columns}
     for relation in p.source.relations:
-        if any(d in changed_inputs for d in relation.depends_on):
+        # PostgreSQL refuses to drop or retype only a column a view reads (a whole-row
+        # reference or count(*) reads none): views reading others of the table stay, with
+        # their grants and dependents. Without the columns known, any view of the table.
+        reads = relation.depends_on_columns
+        if any(d in changed_inputs for d in relation.depends_on) or (
+                any(c in changed_columns for c in reads) if reads is not None
+                else any(d in changed_tables for d in relation.depends_on)):
             p.recreate_views.add((relation.schema, relation.name))
     # Views reading a view that is recreated are recreated too.
     grew = True

@@ -265,7 +265,9 @@ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 """
 
 # What each view and materialized view reads: relations and functions, through its rewrite
-# rule. Used to order DDL (drop dependents first, create them last).
+# rule, and the columns of those relations ('c'): PostgreSQL refuses to change the type of,
+# or drop, a column a view reads, and only those (a whole-row reference, `count(*)`, pins
+# none). Used to order DDL (drop dependents first, create them last).
 _VIEW_DEPENDENCIES_SQL = f"""
 SELECT DISTINCT r.ev_class, 'r', format('%%s.%%s', dn.nspname, dc.relname)
 FROM pg_rewrite AS r
@@ -286,6 +288,18 @@ JOIN pg_depend AS dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.
     AND dep.refclassid = 'pg_proc'::regclass
 JOIN pg_proc AS p ON p.oid = dep.refobjid
 JOIN pg_namespace AS pn ON pn.oid = p.pronamespace
+WHERE c.relkind IN ('v', 'm') AND {_NAMESPACE_FILTER.format(alias="n")}
+UNION
+SELECT DISTINCT r.ev_class, 'c', format('%%s.%%s.%%s', dn.nspname, dc.relname, a.attname)
+FROM pg_rewrite AS r
+JOIN pg_class AS c ON c.oid = r.ev_class
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_depend AS dep ON dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
+    AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> r.ev_class
+    AND dep.refobjsubid > 0
+JOIN pg_class AS dc ON dc.oid = dep.refobjid
+JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
+JOIN pg_attribute AS a ON a.attrelid = dep.refobjid AND a.attnum = dep.refobjsubid
 WHERE c.relkind IN ('v', 'm') AND {_NAMESPACE_FILTER.format(alias="n")}
 """
 
@@ -1350,8 +1364,9 @@ def _relations(
     for relid, name, definition, enabled, comment in found["triggers"]:
         triggers[relid].append(Trigger(name, definition, _TRIGGER_ENABLED[enabled], comment))
     depends: dict[int, list[str]] = defaultdict(list)
-    for relid, _kind, target in found["view_dependencies"]:
-        depends[relid].append(target)
+    reads_columns: dict[int, list[str]] = defaultdict(list)
+    for relid, dependency, target in found["view_dependencies"]:
+        (reads_columns if dependency == "c" else depends)[relid].append(target)
 
     no_columns: list[Column] = []
     relations = [
@@ -1382,6 +1397,8 @@ def _relations(
             server,
             tuple(foreign_options) if foreign_options else (),
             unlogged,
+            tuple(sorted(reads_columns[oid])) if oid in reads_columns
+            else (() if kind in ("v", "m") else None),
         )
         for (oid, schema, name, kind, rls, forced, owner, comment, acl, options, partition_key,
              partition_of, bound, inherits, replident, replindex, definition, populated, server,

@@ -261,6 +261,9 @@ class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     server: str | None = None  # foreign tables: the foreign server
     foreign_options: tuple[str, ...] = ()  # foreign tables: OPTIONS, "key=value"
     unlogged: bool = False  # UNLOGGED: not written to the WAL, emptied after a crash
+    # Views and materialized views: "schema.table.column" of each column they read, sorted;
+    # None where not known (a snapshot written before dbsafe read them).
+    depends_on_columns: tuple[str, ...] | None = None
 
     @property
     def qualified_name(self) -> str:

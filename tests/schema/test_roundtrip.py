@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import psycopg
 import pytest
 
@@ -686,3 +688,30 @@ def test_a_new_partition_s_indexes_take_the_target_s_names(
                  "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');")
     _, statements = _round_trip(new_database, tmp_path, parent, parent + partition)
     assert sum(s.sql.startswith("DO $dbsafe$") for s in statements) == 2
+
+
+def test_only_the_views_reading_a_retyped_or_dropped_column_are_created_again(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # PostgreSQL refuses to retype or drop a column a view reads, and only such a column:
+    # a view of the table's other columns, of the whole row or of count(*) stays, with its
+    # grants and the views on it, where every view of the table was dropped and created.
+    table = "CREATE TABLE public.t (a integer, b integer, c text{});"
+    views = ("CREATE VIEW public.reads_a AS SELECT a FROM public.t;"
+             "CREATE VIEW public.reads_b AS SELECT b FROM public.t;"
+             "CREATE VIEW public.reads_c AS SELECT c FROM public.t;"
+             "CREATE VIEW public.whole_row AS SELECT t AS r FROM public.t;"
+             "CREATE VIEW public.counted AS SELECT count(*) AS n FROM public.t;"
+             "CREATE VIEW public.on_b AS SELECT b FROM public.reads_b;")
+    _, statements = _round_trip(
+        new_database, tmp_path, table.format(", d integer") + views,
+        table.format("").replace("b integer", "b bigint") + views)
+    dropped = sorted(s.sql.split()[2] for s in statements if s.sql.startswith("DROP VIEW"))
+    assert dropped == ["public.on_b", "public.reads_b"]
+    # A snapshot without the columns views read (written before dbsafe read them) errs on
+    # the side of every view of the table.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, table.format("") + views)
+    b = _build(b_url, table.format("").replace("b integer", "b bigint") + views)
+    old = replace(a, relations=tuple(msgspec.structs.replace(r, depends_on_columns=None)
+                                     for r in a.relations))
+    assert len([s for s in plan(old, b, diff(old, b)) if s.sql.startswith("DROP VIEW")]) == 6
