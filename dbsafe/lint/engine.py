@@ -1071,9 +1071,9 @@ class LintContext:
 
     def type_change_redoes(self, table: str, column: str) -> list[str]:
         """What a type change of `table.column` that keeps the rows still redoes under its
-        lock, as the database's schema shows it (`schema.ddl.redone_by_type_change`, which
+        lock, as the database's schema shows it (`schema.reads.redone_by_type_change`, which
         diff's hazards read too; DBS127)."""
-        from dbsafe.schema.ddl import redone_by_type_change
+        from dbsafe.schema.reads import redone_by_type_change
 
         relation = self.before_relation(table)
         if relation is None:

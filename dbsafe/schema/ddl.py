@@ -30,7 +30,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from dbsafe.pg.names import object_name
 from dbsafe.schema.casts import EXPLICIT, UNKNOWN, conversion
@@ -49,8 +49,13 @@ from dbsafe.schema.model import (
     Trigger,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
-
-T = TypeVar("T")
+from dbsafe.schema.reads import (
+    column_names,
+    columns_read,
+    nodes,
+    parsed_definition,
+    redone_by_type_change,
+)
 
 LOCK_TIMEOUT = "5s"
 
@@ -512,12 +517,12 @@ def _names_type(text: str, kind: str, schema: str, name: str,
     writes a literal of it), by pglast's parse; True where it does not parse."""
     from pglast import ast
 
-    tree = _parsed(text, kind)
+    tree = parsed_definition(text, kind)
     if tree is None:
         return True
     return any(_type_is(".".join(str(part.sval) for part in node.names
                                  if isinstance(part, ast.String)), schema, name, search_path)
-               for node in _nodes(tree, ast.TypeName) if node.names)
+               for node in nodes(tree, ast.TypeName) if node.names)
 
 
 def _order_types(p: _Plan) -> None:
@@ -958,7 +963,7 @@ def _atomic_reads(function: Function, snapshot: SchemaSnapshot) -> set[tuple[str
     from pglast.parser import ParseError
 
     try:
-        reads = _nodes(parse_sql(function.definition or ""), ast.RangeVar)
+        reads = nodes(parse_sql(function.definition or ""), ast.RangeVar)
     except ParseError:
         return set()
     relations = {(r.schema, r.name) for r in snapshot.relations}
@@ -1096,7 +1101,7 @@ def _calls(sql: str, function: Function, search_path: Sequence[str]) -> bool:
     if function.name.lower() not in sql.lower():
         return False
     try:
-        calls = _nodes(parse_sql(sql), ast.FuncCall)
+        calls = nodes(parse_sql(sql), ast.FuncCall)
     except ParseError:
         return True
     for call in calls:
@@ -1348,7 +1353,7 @@ def _sequences_called(default: str, snapshot: SchemaSnapshot) -> list[str]:
     resolved = []
     try:
         called: list[str] = []
-        for call in _nodes(parse_sql(f"SELECT {default}"), ast.FuncCall):
+        for call in nodes(parse_sql(f"SELECT {default}"), ast.FuncCall):
             args = call.args or ()
             if [n.sval for n in call.funcname or ()][-1:] != ["nextval"] or len(args) != 1:
                 continue
@@ -1767,7 +1772,7 @@ def _partition_key_columns(partition_key: str | None) -> frozenset[str] | None:
         if element.name:
             columns.add(str(element.name))
         else:
-            columns |= _column_names(element.expr)
+            columns |= column_names(element.expr)
     return frozenset(columns)
 
 
@@ -2212,27 +2217,6 @@ def _type_change_hazards(p: _Plan, relation: Relation, column: str, subject: str
     hazards += [Hazard("long-scan", f"Builds index `{i.name}` again: a full scan of `{table}` "
                        "while reads and writes wait.") for i in indexes]
     return hazards
-
-
-def redone_by_type_change(relation: Relation, column: str) -> tuple[list[Constraint],
-                                                                    list[Index]]:
-    """What a type change of `relation.column` that keeps its rows still redoes under its
-    ACCESS EXCLUSIVE lock (lint's DBS127, diff's hazards): each validated CHECK constraint
-    reading the column is checked again, a full scan, and each index whose expression or
-    WHERE clause reads it is built again (PostgreSQL 18: `pg_stat_get_xact_numscans`,
-    `pg_relation_filenode`). A NOT VALID CHECK comes back NOT VALID, as
-    `pg_get_constraintdef` gives it, and checks nothing; a plain index on the column is
-    kept. A definition that does not parse counts as reading the column."""
-    def reads(text: str, kind: str) -> bool:
-        read = _columns_read(text, kind)
-        return column in read or "*" in read
-
-    checks = [k for k in relation.constraints if k.kind == "check" and k.validated
-              and k.definition and reads(k.definition, "constraint")]
-    indexes = [i for i in relation.indexes
-               if (i.predicate and reads(i.predicate, "expression"))
-               or any("(" in key and reads(key, "expression") for key in i.columns)]
-    return checks, indexes
 
 
 def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
@@ -3018,13 +3002,13 @@ def _mark_readers_of_retyped_columns(p: _Plan) -> None:
         if relation is None:
             continue
         for trigger in relation.triggers:
-            if _columns_read(trigger.definition, "trigger") & columns:
+            if columns_read(trigger.definition, "trigger") & columns:
                 p.recreate_triggers.add((schema, table, trigger.name))
         for policy in relation.policies:
             read: set[str] = set()
             for expression in (policy.using, policy.with_check):
                 if expression is not None:
-                    read |= _columns_read(expression, "expression")
+                    read |= columns_read(expression, "expression")
             if read & columns:
                 p.recreate_policies.add((schema, table, policy.name))
 
@@ -3038,70 +3022,12 @@ def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str
         return
     for constraint in relation.constraints:
         if constraint.kind != "not_null" and (column in constraint.columns or column in (
-                _columns_read(constraint.definition, "constraint"))):
+                columns_read(constraint.definition, "constraint"))):
             p.rebuilt_checks.add((schema, table, constraint.name))
     for index in relation.indexes:
-        if not _constraint_index(relation, index.name) and column in _columns_read(
+        if not _constraint_index(relation, index.name) and column in columns_read(
                 index.definition, "index"):
             p.rebuilt_indexes.add((schema, table, index.name))
-
-
-def _columns_read(text: str, kind: str) -> set[str]:
-    """The column names a trigger's WHEN clause (`kind` "trigger": its definition), an
-    index (`kind` "index": its definition, keys, INCLUDE and predicate), a constraint
-    (`kind` "constraint": its definition) or an expression reads, as pglast parses
-    PostgreSQL's own text; {"*"} (everything) where it does not parse, so the caller errs on
-    the side of recreating."""
-    from pglast import ast
-
-    tree = _parsed(text, kind)
-    if tree is None:
-        return {"*"}
-    if kind == "trigger":
-        statement = tree[0].stmt
-        when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
-        return _column_names(when) if when is not None else set()
-    if kind in ("index", "constraint"):
-        return _column_names(tree) | {str(e.name) for e in _nodes(tree, ast.IndexElem)
-                                      if e.name}
-    return _column_names(tree)
-
-
-def _parsed(text: str, kind: str) -> Any:
-    """pglast's parse of PostgreSQL's own text of a trigger or index definition (`kind`
-    "trigger", "index"), a constraint definition ("constraint", as ALTER TABLE ... ADD
-    takes it) or an expression ("expression"); None where it does not parse."""
-    from pglast import parse_sql
-    from pglast.parser import ParseError
-
-    try:
-        return parse_sql(f"ALTER TABLE x ADD {text}" if kind == "constraint" else
-                         f"SELECT ({text})" if kind == "expression" else text)
-    except ParseError:
-        return None
-
-
-def _column_names(tree: Any) -> set[str]:
-    """The column names a pglast tree refers to (the last part of each column reference)."""
-    from pglast import ast
-
-    return {str(ref.fields[-1].sval) for ref in _nodes(tree, ast.ColumnRef)
-            if ref.fields and isinstance(ref.fields[-1], ast.String)}
-
-
-def _nodes(tree: Any, kind: type[T]) -> list[T]:
-    """Every node of `kind` in a pglast tree (a parse's statements or one node)."""
-    from pglast.visitors import Visitor
-
-    found: list[T] = []
-
-    class Collect(Visitor):
-        def visit(self, _ancestors: Any, node: Any) -> None:
-            if isinstance(node, kind):
-                found.append(node)
-
-    Collect()(tree)
-    return found
 
 
 def _trigger_enable(state: str) -> str:
