@@ -33,16 +33,17 @@ class _DbsafeGroup(click.Group):
              **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        typed = list(sys.argv[1:] if args is None else args)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as exc:
             # One line, as every other error: what is wrong and where the help is.
             command = exc.ctx.command_path if exc.ctx is not None else "dbsafe"
-            click.echo(f"dbsafe: error: {exc.format_message()} (see '{command} --help')",
-                       err=True)
+            message = _scrub_typed(exc.format_message(), typed)
+            click.echo(f"dbsafe: error: {message} (see '{command} --help')", err=True)
             sys.exit(2)
         except click.ClickException as exc:
-            click.echo(f"dbsafe: error: {exc.format_message()}", err=True)
+            click.echo(f"dbsafe: error: {_scrub_typed(exc.format_message(), typed)}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("dbsafe: aborted", err=True)
@@ -162,6 +163,16 @@ def _scrub(message: str, state: CliState | None) -> str:
     for url in filter(None, urls):
         message = redact_text(message, url)
     return message
+
+
+def _scrub_typed(message: str, typed: Sequence[str]) -> str:
+    """Mask the passwords of URLs in a usage error: click quotes what was typed (an extra
+    argument, an invalid value) before any option reached `CliState.urls`."""
+    from dbsafe.pg.urls import redact_any, redact_text
+
+    for argument in typed:
+        message = redact_text(message, argument)
+    return redact_any(message)
 
 
 class CliState:

@@ -147,6 +147,20 @@ def test_unreachable_server_hides_the_password(tmp_path: Path) -> None:
     assert_clean_error(result)
 
 
+
+# A usage error quotes what the user typed (an extra argument, an invalid choice): a URL in
+# it keeps its password masked, with or without percent-escapes, as URL or key/value string.
+@pytest.mark.parametrize("args", [
+    ("upgrade", "--", "-1", "--database-url", f"postgresql://app:{SECRET}@db/app"),
+    ("lint", "--format", f"postgresql://app:{SECRET}@db/app"),
+    ("validate", "--jobs", f"postgresql://app:{SECRET.replace('-', '%2D')}@db/app"),
+    ("status", "--", f"host=db user=app password={SECRET} dbname=app"),
+], ids=["extra-argument", "invalid-choice", "percent-escaped", "key-value"])
+def test_usage_errors_hide_the_password(args: tuple[str, ...], tmp_path: Path) -> None:
+    result = run(*args, cwd=tmp_path)
+    assert_clean_error(result, "(see '")
+    assert SECRET.replace("-", "%2D") not in result.stderr
+
 # Every command that connects: the server down, or a URL libpq cannot read, is one line
 # naming the target (password masked) and exit 2; never "internal error".
 _CONNECTING = [
