@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from dbsafe.core import ConfigError, Finding
+from dbsafe.files import write_text
 
 VERSION = 1
 
@@ -57,7 +58,7 @@ def write(path: Path, findings: Sequence[Finding], read_line: Callable[[Finding]
     )
     text = json.dumps({"version": VERSION, "findings": entries}, indent=2, sort_keys=True)
     try:
-        path.write_text(text + "\n", encoding="utf-8")
+        write_text(path, text + "\n")
     except OSError as exc:
         raise ConfigError(f"cannot write baseline {path}: {exc.strerror or exc}") from None
     return len(entries)

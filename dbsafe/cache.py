@@ -7,8 +7,9 @@ in git (as ruff's and pytest's do) and a file is never left half-written.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
+
+from dbsafe.files import write_text
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,6 @@ def write_cache_file(path: Path, text: str) -> None:
         ignore = path.parent / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# created by dbsafe\n*\n", encoding="utf-8")
-        # The pid keeps concurrent runs (pre-commit, an editor) from sharing a temp file.
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_text(path, text)
     except OSError as exc:
         log.info("could not write cache %s: %s", path, exc)

@@ -370,7 +370,9 @@ def _emit(report: Any, settings: Any, status: int) -> None:
         text = render(report, settings.format, catalog(), verbose=settings.verbose, paint=paint)
     if delivery["output_file"] is not None:
         try:
-            Path(delivery["output_file"]).write_text(text, encoding="utf-8")
+            from dbsafe.files import write_text
+
+            write_text(Path(delivery["output_file"]), text)
         except OSError as exc:
             raise DbsafeError(f"cannot write {delivery['output_file']}: "
                               f"{exc.strerror or exc}") from None

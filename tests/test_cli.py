@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -353,3 +354,75 @@ def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
     assert codes("--select", "DBS102,DBS214") == ["DBS102", "DBS214"]
     assert codes("--select", "DBS102, DBS214", "--ignore", "DBS214,") == ["DBS102"]
     assert codes("--select", "DBS102", "--select", "DBS214") == ["DBS102", "DBS214"]
+
+
+def _dbsafe_with_file_size_limit(limit: int, *args: str, cwd: Path):
+    """dbsafe in a process that may write no file past `limit` bytes: a full disk, as the
+    writes see it (EFBIG), without filling one."""
+    import resource
+    import signal
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run([sys.executable, "-m", "dbsafe", *args], cwd=cwd, capture_output=True,
+                          text=True, preexec_fn=limited, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+
+
+@pytest.mark.parametrize("command", [
+    ("validate", "--no-cache", "--format", "json", "-o", "report.json", "app.sql"),
+    ("schema", "dump", "-o", "report.json"),
+    ("validate", "--no-cache", "app.sql", "--write-baseline", "report.json"),
+], ids=["report", "schema-dump", "baseline"])
+def test_a_file_that_cannot_be_written_keeps_its_previous_content(
+        command: tuple[str, ...], snapshot_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "app.sql").write_text("SELECT missing_column FROM missing_table;\n")
+    (tmp_path / "report.json").write_text("the previous report\n")
+    result = _dbsafe_with_file_size_limit(64, *command, "--snapshot", str(snapshot_file),
+                                          cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("dbsafe: error: cannot write"), result.stderr
+    assert (tmp_path / "report.json").read_text() == "the previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.sql", "pyproject.toml",
+                                                           "report.json"]
+
+
+def test_the_cache_leaves_no_temp_file_on_a_full_disk(snapshot_file: Path,
+                                                      tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "app.sql").write_text("SELECT 1;\n")
+    result = _dbsafe_with_file_size_limit(64, "validate", "--snapshot", str(snapshot_file),
+                                          "app.sql", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr  # the run works, only without a cache
+    cache = tmp_path / ".dbsafe_cache"
+    assert not [p.name for p in cache.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_output_to_a_link_or_a_pipe_writes_through_it(snapshot_file: Path,
+                                                      tmp_path: Path) -> None:
+    # `-o /dev/stdout` or a named pipe is written, not replaced by a regular file; a link
+    # keeps pointing at its target, which gets the report.
+    (tmp_path / "target.json").write_text("{}")
+    (tmp_path / "link.json").symlink_to("target.json")
+    result = run("schema", "dump", "--snapshot", str(snapshot_file), "-o", "link.json",
+                 cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "target.json").read_text())["format"]
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with subprocess.Popen(["cat", str(pipe)], stdout=subprocess.PIPE) as reader:
+        result = run("validate", "--snapshot", str(snapshot_file), "--format", "json",
+                     "-o", "pipe", "--no-cache", str(tmp_path / "target.json"), cwd=tmp_path)
+        try:
+            received, _ = reader.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # the pipe was replaced: nothing ever reaches cat
+            reader.kill()
+            received = b""
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)
+    assert json.loads(received)["findings"] == []

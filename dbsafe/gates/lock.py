@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import ConfigError, Finding, Location, RuleInfo, Severity
+from dbsafe.files import write_text
 
 if TYPE_CHECKING:
     from dbsafe.migrate.runner import Revision
@@ -147,7 +148,7 @@ def write(path: Path, revisions: Sequence[Revision], heads: Sequence[str]) -> in
     """Write the lock file for a history; returns the number of revisions."""
     locked = entries(revisions, heads, path.parent)
     try:
-        path.write_text(render(locked), encoding="utf-8")
+        write_text(path, render(locked))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
     return len(locked)

@@ -628,10 +628,10 @@ class SchemaSnapshot:
 
     def save(self, path: Path) -> None:
         """Write atomically, so an interrupted dump never leaves a truncated snapshot."""
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("wb") as out:
+        from dbsafe.files import replacing
+
+        with replacing(path) as out:
             self._write(out.write)
-        tmp.replace(path)
 
 
 # -- canonical JSON: the fast path ---------------------------------------------------------
