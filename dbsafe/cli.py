@@ -90,6 +90,18 @@ def _the_servers_answer(exc: Exception, driver: Any) -> bool:
     return isinstance(state, str) and state.startswith(_SERVER_STATES)
 
 
+class _Path(click.Path):
+    """A path option or argument that refuses the empty string: `Path("")` is the current
+    directory, so `dbsafe validate "$FILES"` with the variable empty would scan the whole
+    project, and `-o ""` would name a directory."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (an unset shell variable?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class _Terminated(BaseException):  # raised like KeyboardInterrupt: not an Exception
     """SIGTERM or SIGHUP arrived (CI cancelling the job): unwind so cleanups run."""
 
@@ -202,7 +214,7 @@ class CliState:
 
 def _alembic_config_option(what: str = "of the migrations") -> Callable:
     return click.option(
-        "--alembic-config", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+        "--alembic-config", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
         help=f"alembic.ini {what} [default: the nearest alembic.ini from the working "
              "directory up to the project root].")
 
@@ -212,7 +224,7 @@ def schema_source_options(func: Callable) -> Callable:
     options = [
         click.option("--database-url", metavar="URL",
                      help="Read the schema from this live database (or set DBSAFE_DATABASE_URL)."),
-        click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--snapshot", type=_Path(dir_okay=False, path_type=Path),
                      metavar="FILE", help="Read the schema from a `dbsafe schema dump` file."),
         click.option("--from-migrations", is_flag=True, default=False,
                      help="Build the schema by applying the migrations to a throwaway "
@@ -222,7 +234,7 @@ def schema_source_options(func: Callable) -> Callable:
                           "root, else in a monorepo's folder up to two levels below it, "
                           "such as apps/web/supabase/migrations)."),
         _alembic_config_option(),
-        click.option("--sql-migrations", type=click.Path(file_okay=False, path_type=Path),
+        click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path),
                      metavar="DIR",
                      help="Build the schema from this folder of SQL migrations (supabase, "
                           "Flyway, goose, dbmate, golang-migrate, prisma), applied in their "
@@ -257,14 +269,14 @@ def output_options(func: Callable) -> Callable:
                           "comma-separated)."),
         click.option("-v", "--verbose", is_flag=True, default=False,
                      help="Also list the statements and files that were not analysed."),
-        click.option("-o", "--output-file", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("-o", "--output-file", type=_Path(dir_okay=False, path_type=Path),
                      help="Write the report to FILE instead of standard output."),
         click.option("-q", "--quiet", is_flag=True, default=False,
                      help="Print the findings only: no summary line, no progress."),
         click.option("--exit-zero", is_flag=True, default=False,
                      help="Exit 0 even when there are findings (2 still means dbsafe could "
                           "not do its job)."),
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+        click.option("--config", "config_file", type=_Path(dir_okay=False, path_type=Path),
                      help="pyproject.toml to read [tool.dbsafe] from (as `dbsafe --config`)."),
         click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
                      default="auto",
@@ -392,7 +404,7 @@ def _finish(report, settings) -> None:
 
 
 @click.group(cls=_DbsafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--config", "config_path", type=_Path(dir_okay=False, path_type=Path),
               help="pyproject.toml to read [tool.dbsafe] from [default: nearest one upwards].")
 @click.option("--python", "python", metavar="PATH",
               help="Python that runs the project's alembic env.py and revisions [default: the "
@@ -419,7 +431,7 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
 
 
 @main.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=_Path(path_type=Path))
 @schema_source_options
 @output_options
 @click.option("--exclude", multiple=True, metavar="GLOB",
@@ -430,9 +442,9 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
               help="Worker processes [default: one per core this process may run on].")
 @click.option("--changed-since", metavar="GITREF",
               help="Only validate files changed since this git ref (e.g. origin/main).")
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--baseline", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Drop the findings recorded in FILE (see --write-baseline).")
-@click.option("--write-baseline", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--write-baseline", type=_Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="Record this run's findings in FILE; later runs with "
               "--baseline FILE report only new ones.")
 @click.pass_obj
@@ -471,7 +483,7 @@ def schema_group() -> None:
 
 @schema_group.command("dump")
 @schema_source_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write the snapshot to FILE instead of standard output.")
 @click.pass_obj
 def schema_dump_command(state: CliState, database_url: str | None, snapshot: Path | None,
@@ -495,7 +507,7 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
 
 
 @main.command("lint")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=_Path(exists=True, path_type=Path))
 @click.option("--database-url", metavar="URL",
               help="Weigh findings by table size and use the server's version and schema "
                    "(or set DBSAFE_DATABASE_URL).")
@@ -555,7 +567,7 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
 @main.command("check")
 @click.option("--database-url", metavar="URL",
               help="Database to check, read-only (or set DBSAFE_DATABASE_URL).")
-@click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--snapshot", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Check only the schema expectations, against a `dbsafe schema dump` file.")
 @click.option("--only", multiple=True, metavar="CODE", callback=_codes,
               help="Run only these checks (codes or code prefixes, repeatable, or "
@@ -699,7 +711,7 @@ def _upgrade_options(func: Callable) -> Callable:
                      help="Attempts after a lock timeout, with exponential backoff and jitter."),
         click.option("--no-backup", is_flag=True, default=False,
                      help="Do not take a pg_dump backup first."),
-        click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+        click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
                      default=Path("backups"), show_default=True,
                      help="Where the backup and its manifest go."),
         click.option("--backup-jobs", type=click.IntRange(min=1), default=1, show_default=True,
@@ -856,7 +868,7 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
                    "It must be empty unless --allow-not-empty. Never production.")
 @click.option("--allow-not-empty", is_flag=True, default=False,
               help="Walk on a --database-url that already has objects, from its revision.")
-@click.option("--with-data", "seed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--with-data", "seed", type=_Path(exists=True, dir_okay=False, path_type=Path),
               metavar="FILE.sql",
               help="Run this SQL (rows) once before the first verified revision, so revisions "
                    "that depend on data are exercised (with --from: at that revision).")
@@ -958,7 +970,7 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
 
 
 _LOCK_FILE_OPTION = click.option(
-    "--lock-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    "--lock-file", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
     help="The lock file [default: migrations.lock next to alembic.ini].")
 
 
@@ -1044,7 +1056,7 @@ class _RelativeTarget(click.Command):
 @click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
               help="statement_timeout for every statement.")
 @click.option("--no-backup", is_flag=True, default=False, help="Do not take a backup first.")
-@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               default=Path("backups"), show_default=True, help="Where the backup goes.")
 @click.option("--yes", is_flag=True, default=False,
               help="Accept the data-loss report without a prompt (for scripts).")
@@ -1088,7 +1100,7 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
 
 @main.command("backup")
 @_DATABASE_OPTION
-@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               default=Path("backups"), show_default=True, help="Where the backup goes.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="pg_dump -Fd -j N (directory format) for large databases.")
@@ -1118,7 +1130,7 @@ def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
 
 
 @main.group("backups", invoke_without_command=True)
-@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               default=Path("backups"), show_default=True, help="Where the backups are.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
@@ -1179,7 +1191,7 @@ def _existing_backup_dir(backup_dir: Path) -> Path:
 @backups_group.command("prune")
 @click.option("--keep", type=click.IntRange(min=1), required=True,
               help="How many of the newest backups of each database to keep.")
-@click.option("--backup-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               help="Where the backups are (as `dbsafe backups --backup-dir`; default: "
                    "backups).")
 @click.pass_context
@@ -1197,7 +1209,7 @@ def backups_prune_command(ctx: click.Context, keep: int, backup_dir: Path | None
 
 
 @main.command("restore")
-@click.argument("backup_file", required=False, type=click.Path(path_type=Path))
+@click.argument("backup_file", required=False, type=_Path(path_type=Path))
 @_DATABASE_OPTION
 @click.option("--into", metavar="NAME",
               help="Name of the new database [default: <database>_restored_<time>].")

@@ -426,3 +426,17 @@ def test_output_to_a_link_or_a_pipe_writes_through_it(snapshot_file: Path,
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(pipe.lstat().st_mode)
     assert json.loads(received)["findings"] == []
+
+
+@pytest.mark.parametrize("args", [
+    ("validate", ""),
+    ("validate", "--snapshot", "", "."),
+    ("lint", "--alembic-config", ""),
+    ("schema", "dump", "-o", ""),
+    ("restore", "", "--database-url", "postgresql://app@127.0.0.1:1/app"),
+], ids=["validate-path", "snapshot", "alembic-config", "output", "restore"])
+def test_an_empty_path_is_refused_not_read_as_the_current_directory(
+        args: tuple[str, ...], tmp_path: Path) -> None:
+    # `dbsafe validate "$CHANGED"` with the variable empty scanned the whole project.
+    (tmp_path / "app.sql").write_text("SELECT 1;\n")
+    assert_clean_error(run(*args, cwd=tmp_path), "an empty path")
