@@ -440,3 +440,38 @@ def test_an_empty_path_is_refused_not_read_as_the_current_directory(
     # `dbsafe validate "$CHANGED"` with the variable empty scanned the whole project.
     (tmp_path / "app.sql").write_text("SELECT 1;\n")
     assert_clean_error(run(*args, cwd=tmp_path), "an empty path")
+
+
+def test_a_folder_validate_cannot_list_is_reported_as_skipped(snapshot_file: Path) -> None:
+    # An unreadable folder was passed by in silence: "no findings" for files never seen.
+    import shutil
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="dbsafe-unreadable-"))
+    try:
+        top.chmod(0o755)
+        (top / "pyproject.toml").write_text("[tool.dbsafe]\n")
+        shutil.copy(snapshot_file, top / "schema.json")
+        (top / "app.sql").write_text("SELECT 1;\n")
+        (top / "locked").mkdir()
+        (top / "locked" / "query.sql").write_text("SELECT missing FROM nowhere;\n")
+        (top / "locked").chmod(0)
+        as_root = os.geteuid() == 0
+
+        def unprivileged() -> None:  # root reads any folder: run as nobody instead
+            if as_root:
+                os.setgid(65534)
+                os.setuid(65534)
+
+        result = subprocess.run(
+            [sys.executable, "-m", "dbsafe", "validate", "--snapshot", "schema.json",
+             "--no-cache", "--format", "json", "."],
+            cwd=top, capture_output=True, text=True, preexec_fn=unprivileged, timeout=300,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), "HOME": str(top)})
+        assert result.returncode == 0, result.stderr
+        summary = json.loads(result.stdout)["summary"]
+        assert summary["skipped_files"] == ["locked/ [cannot read folder: Permission denied]"]
+        assert "every source file was skipped" not in result.stderr
+    finally:
+        (top / "locked").chmod(0o755)
+        shutil.rmtree(top)

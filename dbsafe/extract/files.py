@@ -83,10 +83,14 @@ def discover(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = ()) 
     return [Path(path) for path, _ in discover_named(paths, root=root, exclude=exclude)]
 
 
-def discover_named(paths: Sequence[Path], *, root: Path,
-                   exclude: Sequence[str] = ()) -> list[tuple[str, str]]:
+def discover_named(paths: Sequence[Path], *, root: Path, exclude: Sequence[str] = (),
+                   unreadable: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """`discover`'s files as strings (`os.fspath` of its paths, in its order), each with
     its `display_path`.
+
+    The folders the walk could not list (permission denied) are added to `unreadable`, when
+    given, as their display path and the reason: their files were not seen, which a caller
+    reporting what it checked must say.
 
     Both come from the walk at no extra cost: building a `Path` and resolving it again, a
     system call per directory in it, for each of thousands of files was most of a cached
@@ -101,7 +105,7 @@ def discover_named(paths: Sequence[Path], *, root: Path,
     found: dict[str, str] = {}  # keyed by normalised path, as Path would compare them
     for path in paths:
         if path.is_dir():
-            for given, real in _walk(os.fspath(path), real_root, excluded):
+            for given, real in _walk(os.fspath(path), real_root, excluded, unreadable):
                 found[given] = _display(real, real_root, given)
         elif path.suffix in SUFFIXES:
             real = os.path.realpath(path)
@@ -358,10 +362,10 @@ def _skip(where: Location, reason: str) -> ExtractResult:
     return ExtractResult(skipped=(Skipped(where, reason),))
 
 
-def _walk(top: str, real_root: str,
-          excluded: pathspec.PathSpec | None) -> list[tuple[str, str]]:
+def _walk(top: str, real_root: str, excluded: pathspec.PathSpec | None,
+          unreadable: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """The source files under `top`: each as `top` joined with its relative path, and
-    resolved.
+    resolved. Folders that cannot be listed go to `unreadable` (display path, reason).
 
     Strings and `os.scandir` rather than `pathlib` and `os.walk`: each directory is resolved
     once and its entries' types come with the listing, so a walk over thousands of files
@@ -385,8 +389,13 @@ def _walk(top: str, real_root: str,
         try:
             with os.scandir(directory) as listing:
                 entries = list(listing)
-        except OSError:
-            continue  # unreadable or vanished: os.walk's default, skipped silently
+        except FileNotFoundError:
+            continue  # vanished while the walk ran
+        except OSError as exc:
+            if unreadable is not None:
+                unreadable.append((_display(real_dir, real_root, directory),
+                                   exc.strerror or str(exc)))
+            continue
         ignores = inherited
         if any(entry.name == ".gitignore" for entry in entries):
             ignores = [*inherited]

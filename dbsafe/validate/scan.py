@@ -217,8 +217,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 
     root = settings.project_root
     require_existing(paths)
-    files = discover_named(list(paths), root=root, exclude=settings.exclude)
-    if not files:
+    unreadable: list[tuple[str, str]] = []
+    files = discover_named(list(paths), root=root, exclude=settings.exclude,
+                           unreadable=unreadable)
+    if not files and not unreadable:
         log.warning("no source files (.sql, .py, .js, .ts, .vue, .svelte, .astro) found in %s; "
                     "nothing was validated",
                     ", ".join(str(p) for p in paths) or "no paths")
@@ -239,6 +241,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         [source.sql_folder.path] if source.sql_folder is not None else [], stop=root,
         names=folder_names)
     other_applications = source.other_applications(root, folder_names)
+    for folder, reason in unreadable:  # its files were never seen: a skip, not a clean run
+        outcomes[folder + "/"] = _skipped_file(folder + "/", f"cannot read folder: {reason}")
     for path, rel in files:
         if migration_folders.holds(path):
             outcomes[rel] = _migration_file(rel, "migration")
@@ -346,7 +350,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         skipped.extend(outcome.skipped)
         if outcome.counts.get("files_skipped") and outcome.skipped:
             skipped_files.append(f"{outcome.path} [{outcome.skipped[0].reason}]")
-    if files and len(skipped_files) == len(files):
+    if files and len(skipped_files) - len(unreadable) == len(files):
         log.warning("every source file was skipped; nothing was validated")
     summary: dict[str, object] = {"files": len(files)}
     summary.update({k: counts.get(k, 0) for k in _COUNT_KEYS})
