@@ -33,6 +33,8 @@ class _DbsafeGroup(click.Group):
              **extra: Any) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        if sys.stdout is None:  # started with standard output closed (`>&-`)
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
         typed = list(sys.argv[1:] if args is None else args)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
@@ -63,9 +65,13 @@ class _DbsafeGroup(click.Group):
             ctx.exit(128 + exc.signum)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            _reader_gone(ctx)
         except Exception as exc:
             if os.environ.get(_DEBUG_ENV):
                 raise
+            if isinstance(exc, OSError) and _stdout_failing(exc):
+                _fail(ctx, f"cannot write to standard output: {exc.strerror or exc}")
             driver = sys.modules.get("psycopg")
             if driver is not None and _the_servers_answer(exc, driver):
                 # The server went away, refused, or the role may not: not dbsafe's bug.
@@ -88,6 +94,30 @@ def _the_servers_answer(exc: Exception, driver: Any) -> bool:
         return True
     state = getattr(exc, "sqlstate", None) if isinstance(exc, driver.Error) else None
     return isinstance(state, str) and state.startswith(_SERVER_STATES)
+
+
+def _stdout_failing(exc: OSError) -> bool:
+    """Whether `exc` is standard output failing (a full disk behind `>`, /dev/full): it was
+    raised by a `click.echo` writing to file descriptor 1."""
+    trace = exc.__traceback__
+    while trace is not None:
+        frame = trace.tb_frame
+        if frame.f_code is click.echo.__code__:
+            target = frame.f_locals.get("file")
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                return target is None or target.fileno() == 1
+            return False
+        trace = trace.tb_next
+    return False
+
+
+def _reader_gone(ctx: click.Context) -> None:
+    """Standard output's reader went away (`dbsafe codes | head -1`): stop quietly, as a
+    process killed by SIGPIPE would (exit 141), with what is still buffered discarded."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    ctx.exit(128 + getattr(signal, "SIGPIPE", 13))
 
 
 class _Path(click.Path):

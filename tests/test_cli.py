@@ -475,3 +475,37 @@ def test_a_folder_validate_cannot_list_is_reported_as_skipped(snapshot_file: Pat
     finally:
         (top / "locked").chmod(0o755)
         shutil.rmtree(top)
+
+
+def _dbsafe_process(*args: str, **popen: object) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dbsafe", *args], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                            **popen)  # type: ignore[call-overload]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [("codes",), ("explain", "DBS101")])
+def test_standard_output_that_cannot_be_written_is_one_line_not_an_internal_error(
+        args: tuple[str, ...]) -> None:
+    # A full disk behind `> codes.txt` was "internal error: OSError ... please report it".
+    with open("/dev/full", "w") as full:
+        process = _dbsafe_process(*args, stdout=full)
+        _, err = process.communicate(timeout=120)
+    assert process.returncode == 2
+    assert err == "dbsafe: error: cannot write to standard output: No space left on device\n"
+
+
+def test_a_reader_that_went_away_ends_the_run_quietly() -> None:
+    # `dbsafe codes | head -1`: no "internal error: BrokenPipeError"; 141 as after SIGPIPE.
+    process = _dbsafe_process("codes", stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (141, "")
+
+
+def test_a_closed_standard_output_is_no_internal_error() -> None:
+    # `dbsafe codes >&-`: sys.stdout is None; it was an AttributeError and a traceback.
+    process = _dbsafe_process("codes", preexec_fn=lambda: os.close(1))
+    _, err = process.communicate(timeout=120)
+    assert (process.returncode, err) == (0, "")
