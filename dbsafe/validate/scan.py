@@ -241,8 +241,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         [source.sql_folder.path] if source.sql_folder is not None else [], stop=root,
         names=folder_names)
     other_applications = source.other_applications(root, folder_names)
-    for folder, reason in unreadable:  # its files were never seen: a skip, not a clean run
-        outcomes[folder + "/"] = _skipped_file(folder + "/", f"cannot read folder: {reason}")
+    for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run
+        outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
     for path, rel in files:
         if migration_folders.holds(path):
             outcomes[rel] = _migration_file(rel, "migration")
