@@ -41,11 +41,12 @@ class _DbsafeGroup(click.Group):
         except click.UsageError as exc:
             # One line, as every other error: what is wrong and where the help is.
             command = exc.ctx.command_path if exc.ctx is not None else "dbsafe"
-            message = _scrub_typed(exc.format_message(), typed)
+            message = _one_line(_scrub_typed(exc.format_message(), typed))
             click.echo(f"dbsafe: error: {message} (see '{command} --help')", err=True)
             sys.exit(2)
         except click.ClickException as exc:
-            click.echo(f"dbsafe: error: {_scrub_typed(exc.format_message(), typed)}", err=True)
+            message = _one_line(_scrub_typed(exc.format_message(), typed))
+            click.echo(f"dbsafe: error: {message}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("dbsafe: aborted", err=True)
@@ -191,8 +192,14 @@ def run() -> None:
 
 def _fail(ctx: click.Context, message: str) -> None:
     state = ctx.obj if isinstance(ctx.obj, CliState) else None
-    click.echo(f"dbsafe: error: {_scrub(message, state)}", err=True)
+    click.echo(f"dbsafe: error: {_one_line(_scrub(message, state))}", err=True)
     ctx.exit(2)
+
+
+def _one_line(message: str) -> str:
+    """An error is one line, even when the library it came from (configparser, alembic)
+    wrote its message over several."""
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
 
 
 def _scrub(message: str, state: CliState | None) -> str:

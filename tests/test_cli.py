@@ -509,3 +509,10 @@ def test_a_closed_standard_output_is_no_internal_error() -> None:
     process = _dbsafe_process("codes", preexec_fn=lambda: os.close(1))
     _, err = process.communicate(timeout=120)
     assert (process.returncode, err) == (0, "")
+
+
+def test_an_error_written_over_several_lines_is_reported_on_one(tmp_path: Path) -> None:
+    # configparser's "File contains no section headers." carries the file and line below it.
+    (tmp_path / "alembic.ini").write_text("garbage [[[\n")
+    result = run("lint", "--offline", "--alembic-config", "alembic.ini", cwd=tmp_path)
+    assert_clean_error(result, "no section headers", "'garbage [[[")
