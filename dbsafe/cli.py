@@ -113,7 +113,7 @@ def _stdout_failing(exc: OSError) -> bool:
 
 
 def _reader_gone(ctx: click.Context) -> None:
-    """Standard output's reader went away (`dbsafe codes | head -1`): stop quietly, as a
+    """Standard output's reader went away (`codes` piped into `head -1`): stop quietly, as a
     process killed by SIGPIPE would (exit 141), with what is still buffered discarded."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
