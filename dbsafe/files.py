@@ -47,6 +47,8 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
     try:
         with open(tmp, "wb") as out:
             yield out
+        if mode is not None:  # a report kept private (0600) stays private
+            os.chmod(tmp, stat.S_IMODE(mode))
         os.replace(tmp, real)
     except BaseException:  # a full disk, Ctrl-C: the old file stays, the temp file goes
         with contextlib.suppress(OSError):

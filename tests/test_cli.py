@@ -412,6 +412,12 @@ def test_output_to_a_link_or_a_pipe_writes_through_it(snapshot_file: Path,
     assert result.exit_code == 0, result.output
     assert (tmp_path / "link.json").is_symlink()
     assert json.loads((tmp_path / "target.json").read_text())["format"]
+    # The file replaced keeps its permissions: a report kept private stays private.
+    (tmp_path / "target.json").chmod(0o600)
+    result = run("schema", "dump", "--snapshot", str(snapshot_file), "-o", "link.json",
+                 cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE((tmp_path / "target.json").stat().st_mode) == 0o600
 
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
