@@ -3,13 +3,16 @@
 A file is replaced only once its new content is complete: a full disk or an interrupted run
 keeps the previous report instead of leaving it empty, and no `*.tmp` stays behind. What is
 not a regular file (`-o /dev/stdout`, a named pipe, a terminal) is written in place, never
-replaced; a symbolic link keeps pointing where it did and its target gets the content.
+replaced; a symbolic link keeps pointing where it did and its target gets the content; a
+file mounted on its own (in a container) gets the complete content copied in.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,7 +52,15 @@ def replacing(path: Path) -> Iterator[BinaryIO]:
             yield out
         if mode is not None:  # a report kept private (0600) stays private
             os.chmod(tmp, stat.S_IMODE(mode))
-        os.replace(tmp, real)
+        try:
+            os.replace(tmp, real)
+        except OSError as exc:
+            if exc.errno not in (errno.EBUSY, errno.EXDEV):
+                raise
+            # A file mounted on its own (a container's `-v report.json:/out/report.json`)
+            # cannot be renamed over: its content is copied in place, complete already.
+            shutil.copyfile(tmp, real)
+            tmp.unlink()
     except BaseException:  # a full disk, Ctrl-C: the old file stays, the temp file goes
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -522,3 +522,23 @@ def test_an_error_written_over_several_lines_is_reported_on_one(tmp_path: Path) 
     (tmp_path / "alembic.ini").write_text("garbage [[[\n")
     result = run("lint", "--offline", "--alembic-config", "alembic.ini", cwd=tmp_path)
     assert_clean_error(result, "no section headers", "'garbage [[[")
+
+
+def test_output_to_a_file_mounted_on_its_own_is_written(snapshot_file: Path,
+                                                        tmp_path: Path) -> None:
+    # A container's `-v report.json:/out/report.json`: renaming over it fails (EBUSY).
+    source, target = tmp_path / "source.json", tmp_path / "report.json"
+    source.write_text("old")
+    target.write_text("")
+    mounted = subprocess.run(["mount", "--bind", str(source), str(target)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("needs to bind-mount a file (root in a namespace that may mount)")
+    try:
+        result = run("schema", "dump", "--snapshot", str(snapshot_file), "-o", str(target),
+                     cwd=tmp_path)
+        assert result.exit_code == 0, result.output
+        assert json.loads(source.read_text())["format"]
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "source.json"]
