@@ -452,7 +452,10 @@ def verify_restore(database_url: str, backup: Path,
     manifest_path = Path(str(backup) + ".manifest.json")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["verified_restore"] = outcome
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    from dbsafe.files import write_text
+
+    # Replaced in one step: a manifest cut short by a full disk would orphan its backup.
+    write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     progress("verify", "restored copy equals the source" if ok
              else "restored copy differs from the source")
     return outcome

@@ -534,3 +534,23 @@ def test_a_run_the_backup_caught_in_progress_is_not_running_in_the_copy(
         assert history.unfinished(_with_db(source, "settled_copy")) == []
     finally:
         _drop(source, "settled_copy")
+
+
+def test_a_manifest_that_cannot_be_rewritten_stays_as_it_was(source: str, tmp_path: Path) -> None:
+    # verify_restore records its outcome in the manifest; a full disk cut the rewrite short
+    # and left a manifest that is not JSON: the backup could no longer be restored.
+    commands.backup(_settings(source, tmp_path), tmp_path / "b")
+    (dump,) = (tmp_path / "b").glob("*.dump")
+    manifest = Path(str(dump) + ".manifest.json")
+    before = manifest.read_text()
+    code = ("import resource, signal, sys; from pathlib import Path; "
+            "from dbsafe.guard.restore import verify_restore; "
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before)}, {len(before)})); "
+            "verify_restore(sys.argv[1], Path(sys.argv[2]))")
+    proc = subprocess.run([sys.executable, "-c", code, source, str(dump)], capture_output=True,
+                          text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert proc.returncode != 0 and "File too large" in proc.stderr, proc.stderr
+    assert manifest.read_text() == before
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [dump.name, manifest.name]
