@@ -542,3 +542,18 @@ def test_output_to_a_file_mounted_on_its_own_is_written(snapshot_file: Path,
     finally:
         subprocess.run(["umount", str(target)], check=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json", "source.json"]
+
+
+@pytest.mark.parametrize("command", ["validate", "lint"])
+def test_changed_since_is_never_read_as_an_option_of_git(command: str, snapshot_file: Path,
+                                                          tmp_path: Path) -> None:
+    # `--changed-since=--output=FILE` had `git diff` write FILE, and the run say "no findings".
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "app.sql").write_text("SELECT 1;\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    written = tmp_path / "written-by-git"
+    options = ["--snapshot", str(snapshot_file)] if command == "validate" else []
+    result = run(command, *options, f"--changed-since=--output={written}", "app.sql",
+                 cwd=tmp_path)
+    assert_clean_error(result, "is not a git ref")
+    assert not written.exists()

@@ -28,6 +28,9 @@ def changed_files(root: Path, ref: str) -> set[Path]:
                               f"{message[0] if message else exc}") from None
         return [line for line in result.stdout.splitlines() if line]
 
+    if ref.startswith("-"):  # no ref starts with a dash: git would take it as an option
+        raise SourceError(f"--changed-since {ref!r} is not a git ref (git would read it as "
+                          "one of its options)")
     top = Path(git("rev-parse", "--show-toplevel")[0])
     # Both lists relative to the top of the work tree, wherever `root` sits in it.
     names = git("diff", "--name-only", ref, "--") + git(
