@@ -2113,13 +2113,13 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     definition = _column_definition(column, _identity_options(p, relation, column))
     domain = _column_domain(p.target, column.type)
     if column.generated == "stored" or column.identity or (
-            column.default is not None and _volatile(column.default)):
+            column.default is not None and _volatile(p.target, column.default)):
         hazards.append(Hazard("table-rewrite", f"Adding `{subject}` rewrites "
                               f"`{relation.qualified_name}` under an ACCESS EXCLUSIVE lock "
                               "(its value is computed for every row)."))
     elif domain is not None and (domain.constraints or not domain.nullable or (
             column.default is None and domain.default is not None
-            and _volatile(domain.default))):
+            and _volatile(p.target, domain.default))):
         hazards.append(Hazard("table-rewrite", f"Adding `{subject}` rewrites "
                               f"`{relation.qualified_name}` under an ACCESS EXCLUSIVE lock "
                               f"(its domain `{column.type}` is checked, or its default "
@@ -2153,15 +2153,32 @@ def _column_domain(snapshot: SchemaSnapshot, column_type: str) -> Domain | None:
                  if _type_is(column_type, d.schema, d.name, snapshot.search_path)), None)
 
 
-_STABLE_DEFAULT = re.compile(
-    r"""\s*(?:'(?:[^']|'')*'|[-+]?\d+(?:\.\d+)?|true|false|NULL|CURRENT_TIMESTAMP|now\(\)
-        |CURRENT_DATE|CURRENT_USER|nextval\('[^']*'::regclass\))(?:::[\w\s."\[\]()]+)?\s*""",
-    re.VERBOSE | re.IGNORECASE)
+def _volatile(snapshot: SchemaSnapshot, default: str) -> bool:
+    """A default PostgreSQL cannot compute once and keep in the catalog, so `ADD COLUMN`
+    computes it for every row (a rewrite): one calling a volatile function, built in (lint's
+    list: `gen_random_uuid()`, `nextval()`, ...) or one of `snapshot`'s declared VOLATILE
+    (an overload of that name is). Any other expression is computed once, `now()`,
+    `timezone('utc'::text, now())` or `ARRAY['NEW'::text]` (checked with
+    `pg_relation_filenode`); one that does not parse counts as volatile."""
+    from pglast import ast
+
+    from dbsafe.lint.locks import VOLATILE_FUNCTIONS
+
+    tree = _parsed(default, "expression")
+    if tree is None:
+        return True
+    called = {str(call.funcname[-1].sval) for call in _nodes(tree, ast.FuncCall)}
+    return bool(called & VOLATILE_FUNCTIONS) or any(
+        f.name in called and f.definition is not None and _declared_volatile(f.definition)
+        for f in snapshot.functions)
 
 
-def _volatile(default: str) -> bool:
-    """A default PostgreSQL cannot store once in the catalog (it must rewrite the table)."""
-    return not _STABLE_DEFAULT.fullmatch(default) or default.startswith("nextval(")
+def _declared_volatile(definition: str) -> bool:
+    """Whether a function's `pg_get_functiondef` declares it VOLATILE (PostgreSQL's
+    default), as lint reads a `CREATE FUNCTION`."""
+    from dbsafe.lint.statement import function_volatility, parse_statement
+
+    return function_volatility(parse_statement(definition))[1] == "volatile"
 
 
 _STRINGS = ("character varying(", "character(")
@@ -2236,8 +2253,16 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         source_type = old_default.type if old_default is not None else ""
         from_enum = any(_type_is(source_type, e.schema, e.name, p.source.search_path)
                         for e in p.source.enums)
-        hazards = _type_change_hazards(p, relation, column.name, subject, source_type,
-                                       column.type if a == "type" and not from_enum else None)
+        if from_enum and a == "type":
+            # `USING col::text::type`: PostgreSQL computes that for every row, whatever the
+            # new type (pg_relation_filenode changes, to text as to another enum)
+            hazards = [Hazard("table-rewrite", f"Changing `{subject}` to {column.type} "
+                              f"rewrites `{relation.qualified_name}` and its indexes under an "
+                              "ACCESS EXCLUSIVE lock (each value converted through text); "
+                              "reads and writes wait.")]
+        else:
+            hazards = _type_change_hazards(p, relation, column.name, subject, source_type,
+                                           column.type if a == "type" else None)
         path = UNKNOWN if from_enum or a != "type" else conversion(
             _domain_base(p.source, source_type), _domain_base(p.target, column.type))
         keyed = _keyed_by(p, relation, column.name) if a == "type" else None

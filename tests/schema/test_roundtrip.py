@@ -463,6 +463,66 @@ def test_a_type_change_is_said_to_rewrite_only_where_postgresql_rewrites(
         assert dict(conn.execute(files).fetchall())["t"] != before["t"]
 
 
+def test_an_added_column_is_said_to_rewrite_only_where_its_default_is_volatile(
+        new_database: Callable[[], str]) -> None:
+    # langfuse's `time_scope text[] DEFAULT ARRAY['NEW'::text]` (and supabase's common
+    # `timezone('utc'::text, now())`) were named a table-rewrite: PostgreSQL computes a
+    # default without a volatile function once and keeps it in the catalog.
+    a_url, b_url = new_database(), new_database()
+    functions = ("CREATE FUNCTION public.pick() RETURNS text LANGUAGE plpgsql "
+                 "AS 'BEGIN RETURN 1::text; END';"
+                 "CREATE FUNCTION public.fixed() RETURNS text LANGUAGE sql STABLE "
+                 "AS 'SELECT 1::text';")
+    a = _build(a_url, functions + "CREATE TABLE public.t (id integer);"
+               "INSERT INTO public.t VALUES (1);")
+    b = _build(b_url, functions + "CREATE TABLE public.t (id integer, "
+               "scope text[] DEFAULT ARRAY['NEW'::text], "
+               "at timestamp DEFAULT timezone('utc'::text, now()), "
+               "tag text DEFAULT public.fixed(), "
+               "picked text DEFAULT public.pick(), "
+               "uid uuid DEFAULT gen_random_uuid());")
+    statements = plan(a, b, diff(a, b))
+    added = {s.subject: s for s in statements if " ADD COLUMN " in s.sql}
+    rewriting = {subject for subject, s in added.items()
+                 if any(h.kind == "table-rewrite" for h in s.hazards)}
+    assert rewriting == {"public.t.picked", "public.t.uid"}
+
+    # PostgreSQL agrees, statement by statement
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        for subject, statement in sorted(added.items()):
+            query = "SELECT pg_relation_filenode('public.t')"
+            before = conn.execute(query).fetchone()
+            conn.execute(statement.sql)
+            rewritten = conn.execute(query).fetchone() != before
+            assert rewritten == (subject in rewriting), subject
+
+
+def test_a_column_of_an_enum_is_said_to_be_rewritten_by_its_new_type(
+        new_database: Callable[[], str]) -> None:
+    # langfuse's audit_logs.user_project_role, "ProjectRole" to text, and
+    # project_memberships.role, to the enum "Role": named "to its new collation may
+    # rewrite"; the conversion through text rewrites the table every time.
+    a_url, b_url = new_database(), new_database()
+    enums = ("CREATE TYPE public.old_role AS ENUM ('admin', 'member');"
+             "CREATE TYPE public.new_role AS ENUM ('owner', 'admin', 'member');")
+    a = _build(a_url, enums + "CREATE TABLE public.t (r public.old_role, s public.old_role);"
+               "INSERT INTO public.t VALUES ('admin', 'member');")
+    b = _build(b_url, enums + "CREATE TABLE public.t (r text, s public.new_role);")
+    statements = plan(a, b, diff(a, b))
+    retyped = {s.subject: s for s in statements if " TYPE " in s.sql}
+    assert sorted(retyped) == ["public.t.r", "public.t.s"]
+    for subject, statement in retyped.items():
+        assert [h.kind for h in statement.hazards] == ["table-rewrite"], subject
+        assert " rewrites `public.t` " in statement.hazards[0].message, subject
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        for statement in retyped.values():
+            query = "SELECT pg_relation_filenode('public.t')"
+            before = conn.execute(query).fetchone()
+            conn.execute(statement.sql)
+            assert conn.execute(query).fetchone() != before
+    assert not [c for c in diff(introspect_url(a_url), b) if c.action != REORDER]
+
+
 def test_a_column_in_a_partition_key_keeps_its_type_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL refuses ALTER COLUMN ... TYPE on a column a partition key reads, a
