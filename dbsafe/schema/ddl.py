@@ -2167,7 +2167,8 @@ def _volatile(snapshot: SchemaSnapshot, default: str) -> bool:
     tree = _parsed(default, "expression")
     if tree is None:
         return True
-    called = {str(call.funcname[-1].sval) for call in _nodes(tree, ast.FuncCall)}
+    called = {str(call.funcname[-1].sval) for call in _nodes(tree, ast.FuncCall)
+              if call.funcname}
     return bool(called & VOLATILE_FUNCTIONS) or any(
         f.name in called and f.definition is not None and _declared_volatile(f.definition)
         for f in snapshot.functions)
