@@ -263,7 +263,7 @@ _PHASES = (
     "views", "view_indexes", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
     "default_privileges",
-    "drop_columns", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
+    "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
     "drop_servers", "drop_extensions", "drop_schemas",
 )
 
@@ -918,8 +918,8 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             if new.definition is None:
                 continue
             if c.identity not in done:
-                p.emit("functions_late" if _atomic(new) else "functions_early",
-                       new.definition, subject=c.subject)
+                p.emit("functions_late" if _reads_relations(new, p.target) else
+                       "functions_early", new.definition, subject=c.subject)
         else:
             function = _function_by_identity(p.target, c.identity)
             _alter_common(p, c, _routine_word(function), _function_ref(function), "f")
@@ -934,7 +934,7 @@ def _create_function(p: _Plan, function: Function, new_types: set[tuple[str, ...
                Hazard("not-generated", f"Create {function.kind} `{subject}` by hand."),
                subject=subject)
         return
-    late = _atomic(function) or any(
+    late = _reads_relations(function, p.target) or any(
         _mentions_relation(text, new_types, p.target.search_path)
         for text in (function.returns, *(a.type for a in function.arguments)))
     p.emit("functions_late" if late else "functions_early", function.definition,
@@ -952,6 +952,23 @@ def _atomic(function: Function) -> bool:
     starts = [i for i in (definition.find("\nBEGIN ATOMIC\n"), definition.find("\nRETURN "))
               if i >= 0]
     return bool(starts) and (quoted < 0 or min(starts) < quoted)
+
+
+def _reads_relations(function: Function, snapshot: SchemaSnapshot) -> bool:
+    """Whether a SQL-standard body reads a relation of `snapshot` (or does not parse): it is
+    created after the tables and columns. One reading none (Lemmy's `random_smallint()`,
+    `RETURN trunc(random() * ...)`) is created with the other functions, before the column
+    defaults that call it (42883 otherwise)."""
+    if not _atomic(function):
+        return False
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        parse_sql(function.definition or "")
+    except ParseError:
+        return True
+    return bool(_atomic_reads(function, snapshot))
 
 
 def _atomic_reads(function: Function, snapshot: SchemaSnapshot) -> set[tuple[str, ...]]:
@@ -1531,7 +1548,8 @@ def _index_tail(definition: str) -> str:
     return definition.partition(" USING ")[2]
 
 
-def _column_definition(column: Column, identity_options: str = "") -> str:
+def _column_definition(column: Column, identity_options: str = "", *,
+                       name_not_null: bool = True) -> str:
     sql = f"{quote(column.name)} {column.type}"
     if column.collation:
         sql += f" COLLATE {column.collation}"
@@ -1542,7 +1560,7 @@ def _column_definition(column: Column, identity_options: str = "") -> str:
     elif column.default is not None:
         sql += f" DEFAULT {column.default}"
     if not column.nullable and not column.not_null_not_valid:  # NOT VALID: `_column_extras`
-        if column.not_null_name is not None:
+        if column.not_null_name is not None and name_not_null:
             sql += f" CONSTRAINT {quote(column.not_null_name)}"
         sql += " NOT NULL" + (" NO INHERIT" if column.not_null_no_inherit else "")
     return sql
@@ -2110,7 +2128,19 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     table = qualify(relation.schema, relation.name)
     subject = f"{relation.qualified_name}.{column.name}"
     hazards: list[Hazard] = []
-    definition = _column_definition(column, _identity_options(p, relation, column))
+    # PostgreSQL 18 keeps a NOT NULL constraint's name through a column rename (Lemmy's
+    # `published` -> `published_at` kept `<table>_published_not_null`): where the source's
+    # table still has that name on a column the script drops later, the column is added
+    # under a name PostgreSQL picks (42710 otherwise), and a chosen name is given after
+    # the drops.
+    source_relation = p.source.relation(relation.schema, relation.name)
+    taken = column.not_null_name is not None and source_relation is not None and (
+        any(k.name == column.not_null_name for k in source_relation.constraints)
+        or any(not c.nullable and c.name != column.name
+               and _not_null_name(source_relation, c) == column.not_null_name
+               for c in source_relation.columns))
+    definition = _column_definition(column, _identity_options(p, relation, column),
+                                    name_not_null=not taken)
     domain = _column_domain(p.target, column.type)
     if column.generated == "stored" or column.identity or (
             column.default is not None and _volatile(p.target, column.default)):
@@ -2130,6 +2160,14 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
                               "adding it fails if the table has rows; backfill it first."))
     p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {definition}", *hazards,
            subject=subject)
+    if taken and column.not_null_chosen_name is not None and not column.not_null_not_valid:
+        rename = f"ALTER TABLE {table} RENAME CONSTRAINT %I TO %I"
+        made = ("SELECT conname FROM pg_constraint WHERE contype = 'n' AND conrelid = "
+                f"{literal(table)}::regclass AND conkey[1] = (SELECT attnum FROM pg_attribute "
+                f"WHERE attrelid = {literal(table)}::regclass AND attname = "
+                f"{literal(column.name)})")
+        p.emit("renames_after_drops", f"DO $$BEGIN EXECUTE format({literal(rename)}, ({made}), "
+               f"{literal(column.not_null_chosen_name)}); END$$", subject=subject)
     _column_extras(p, relation, column)
 
 

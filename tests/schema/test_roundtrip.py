@@ -523,6 +523,44 @@ def test_a_column_of_an_enum_is_said_to_be_rewritten_by_its_new_type(
     assert not [c for c in diff(introspect_url(a_url), b) if c.action != REORDER]
 
 
+def test_a_sql_standard_function_reading_no_table_comes_before_the_default_calling_it(
+        new_database: Callable[[], str]) -> None:
+    # Lemmy's community.random_number DEFAULT random_smallint(), a `RETURN trunc(random()
+    # * ...)` function created with the SQL-standard body after the columns: 42883.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, "CREATE TABLE public.t (id integer); INSERT INTO public.t VALUES (1);")
+    b = _build(b_url, "CREATE FUNCTION public.random_smallint() RETURNS smallint "
+               "LANGUAGE sql RETURN trunc(random() * 65536 - 32768);"
+               "CREATE TABLE public.t (id integer, "
+               "n smallint DEFAULT public.random_smallint() NOT NULL);"
+               "CREATE FUNCTION public.t_count() RETURNS bigint LANGUAGE sql "
+               "BEGIN ATOMIC SELECT count(*) FROM public.t; END;")
+    statements = plan(a, b, diff(a, b))
+    _apply(a_url, statements, b)
+    assert not diff(introspect_url(a_url), b)
+
+
+def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
+        new_database: Callable[[], str]) -> None:
+    # PostgreSQL 18 keeps a NOT NULL constraint's name through a column rename: Lemmy's
+    # `published` became `published_at`, still under `<table>_published_not_null`, which
+    # the script's ADD COLUMN took while the old column held it until the drops (42710,
+    # 44 columns). A chosen name is given once the old column is gone.
+    a_url, b_url = new_database(), new_database()
+    shape = ("CREATE TABLE public.t (id integer, published timestamptz DEFAULT now() "
+             "NOT NULL, a integer CONSTRAINT keep_me NOT NULL DEFAULT 0);")
+    a = _build(a_url, shape + "INSERT INTO public.t (id) VALUES (1);")
+    b = _build(b_url, shape + "ALTER TABLE public.t RENAME published TO published_at;"
+               "ALTER TABLE public.t RENAME a TO b;")
+    statements = plan(a, b, diff(a, b))
+    _apply(a_url, statements, b)
+    assert not [c for c in diff(introspect_url(a_url), b) if c.action != REORDER]
+    with psycopg.connect(a_url) as conn:
+        names = conn.execute("SELECT conname FROM pg_constraint WHERE contype = 'n' "
+                             "AND conrelid = 'public.t'::regclass ORDER BY 1").fetchall()
+    assert ("keep_me",) in names
+
+
 def test_a_column_in_a_partition_key_keeps_its_type_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL refuses ALTER COLUMN ... TYPE on a column a partition key reads, a
