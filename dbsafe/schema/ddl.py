@@ -1549,7 +1549,7 @@ def _index_tail(definition: str) -> str:
 
 
 def _column_definition(column: Column, identity_options: str = "", *,
-                       name_not_null: bool = True) -> str:
+                       not_null_name: str | None = None) -> str:
     sql = f"{quote(column.name)} {column.type}"
     if column.collation:
         sql += f" COLLATE {column.collation}"
@@ -1560,8 +1560,9 @@ def _column_definition(column: Column, identity_options: str = "", *,
     elif column.default is not None:
         sql += f" DEFAULT {column.default}"
     if not column.nullable and not column.not_null_not_valid:  # NOT VALID: `_column_extras`
-        if column.not_null_name is not None and name_not_null:
-            sql += f" CONSTRAINT {quote(column.not_null_name)}"
+        name = not_null_name or column.not_null_name
+        if name is not None:
+            sql += f" CONSTRAINT {quote(name)}"
         sql += " NOT NULL" + (" NO INHERIT" if column.not_null_no_inherit else "")
     return sql
 
@@ -2130,17 +2131,11 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     hazards: list[Hazard] = []
     # PostgreSQL 18 keeps a NOT NULL constraint's name through a column rename (Lemmy's
     # `published` -> `published_at` kept `<table>_published_not_null`): where the source's
-    # table still has that name on a column the script drops later, the column is added
-    # under a name PostgreSQL picks (42710 otherwise), and a chosen name is given after
-    # the drops.
-    source_relation = p.source.relation(relation.schema, relation.name)
-    taken = column.not_null_name is not None and source_relation is not None and (
-        any(k.name == column.not_null_name for k in source_relation.constraints)
-        or any(not c.nullable and c.name != column.name
-               and _not_null_name(source_relation, c) == column.not_null_name
-               for c in source_relation.columns))
+    # table still gives that name to a column the script drops later, the column is added
+    # under a free one (42710 otherwise), renamed to a chosen one after the drops.
+    interim = _free_not_null_name(p, relation, column)
     definition = _column_definition(column, _identity_options(p, relation, column),
-                                    name_not_null=not taken)
+                                    not_null_name=interim)
     domain = _column_domain(p.target, column.type)
     if column.generated == "stored" or column.identity or (
             column.default is not None and _volatile(p.target, column.default)):
@@ -2160,15 +2155,32 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
                               "adding it fails if the table has rows; backfill it first."))
     p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {definition}", *hazards,
            subject=subject)
-    if taken and column.not_null_chosen_name is not None and not column.not_null_not_valid:
-        rename = f"ALTER TABLE {table} RENAME CONSTRAINT %I TO %I"
-        made = ("SELECT conname FROM pg_constraint WHERE contype = 'n' AND conrelid = "
-                f"{literal(table)}::regclass AND conkey[1] = (SELECT attnum FROM pg_attribute "
-                f"WHERE attrelid = {literal(table)}::regclass AND attname = "
-                f"{literal(column.name)})")
-        p.emit("renames_after_drops", f"DO $$BEGIN EXECUTE format({literal(rename)}, ({made}), "
-               f"{literal(column.not_null_chosen_name)}); END$$", subject=subject)
+    if interim is not None and column.not_null_chosen_name is not None:
+        p.emit("renames_after_drops", f"ALTER TABLE {table} RENAME CONSTRAINT "
+               f"{quote(interim)} TO {quote(column.not_null_chosen_name)}", subject=subject)
     _column_extras(p, relation, column)
+
+
+def _free_not_null_name(p: _Plan, relation: Relation, column: Column) -> str | None:
+    """A name for the NOT NULL constraint of `column`, added to an existing table, where
+    the source's table gives the target's name to another constraint (None where it does
+    not): `<table>_<column>_not_null`, with a number after it if that is taken too, cut to
+    63 bytes before its suffix, so that it reads as a name PostgreSQL made."""
+    source = p.source.relation(relation.schema, relation.name)
+    if column.not_null_name is None or source is None or column.nullable \
+            or column.not_null_not_valid:
+        return None
+    taken = {k.name for k in source.constraints} | {
+        _not_null_name(source, c) for c in source.columns if not c.nullable}
+    if column.not_null_name not in taken:
+        return None
+    prefix = f"{relation.name}_{column.name}".encode()
+
+    def made(n: int) -> str:  # cut as PostgreSQL cuts it: the suffix stays, made-shaped
+        suffix = f"_not_null{n or ''}"
+        return prefix[:63 - len(suffix)].decode(errors="ignore") + suffix
+
+    return next(name for name in map(made, range(len(taken) + 1)) if name not in taken)
 
 
 def _domain_base(snapshot: SchemaSnapshot, column_type: str) -> str:

@@ -547,11 +547,14 @@ def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
     # the script's ADD COLUMN took while the old column held it until the drops (42710,
     # 44 columns). A chosen name is given once the old column is gone.
     a_url, b_url = new_database(), new_database()
+    # A name past 63 bytes is cut before its `_not_null` suffix, as PostgreSQL cuts it.
     shape = ("CREATE TABLE public.t (id integer, published timestamptz DEFAULT now() "
-             "NOT NULL, a integer CONSTRAINT keep_me NOT NULL DEFAULT 0);")
+             f"NOT NULL, a integer CONSTRAINT keep_me NOT NULL DEFAULT 0, {'c' * 60} integer "
+             "NOT NULL DEFAULT 0);")
     a = _build(a_url, shape + "INSERT INTO public.t (id) VALUES (1);")
     b = _build(b_url, shape + "ALTER TABLE public.t RENAME published TO published_at;"
-               "ALTER TABLE public.t RENAME a TO b;")
+               f"ALTER TABLE public.t RENAME a TO b; ALTER TABLE public.t RENAME {'c' * 60} "
+               f"TO {'d' * 60};")
     statements = plan(a, b, diff(a, b))
     _apply(a_url, statements, b)
     assert not [c for c in diff(introspect_url(a_url), b) if c.action != REORDER]
