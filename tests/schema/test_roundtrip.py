@@ -564,6 +564,29 @@ def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
     assert ("keep_me",) in names
 
 
+@pytest.mark.parametrize(("old", "new"), [("timestamp", "timestamptz"),
+                                          ("timestamptz", "timestamp")])
+def test_a_timestamp_gaining_or_losing_its_time_zone_may_rewrite_either_way(
+        new_database: Callable[[], str], old: str, new: str) -> None:
+    # Marquez's V73 (timestamp to timestamptz) taken back was said to rewrite its tables:
+    # PostgreSQL rewrites in neither direction in a UTC session, in both elsewhere.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, f"CREATE TABLE public.t (at {old}); INSERT INTO public.t VALUES (now());")
+    b = _build(b_url, f"CREATE TABLE public.t (at {new});")
+    statements = plan(a, b, diff(a, b))
+    retyped = [s for s in statements if " TYPE " in s.sql]
+    assert [h.kind for h in retyped[0].hazards] == ["table-rewrite"]
+    assert " may rewrite " in retyped[0].hazards[0].message
+    with psycopg.connect(a_url) as conn:
+        for zone, rewritten in (("UTC", False), ("Europe/Paris", True)):
+            conn.execute("SELECT set_config('TimeZone', %s, false)", (zone,))
+            query = "SELECT pg_relation_filenode('public.t')"
+            before = conn.execute(query).fetchone()
+            conn.execute(retyped[0].sql)
+            assert (conn.execute(query).fetchone() != before) == rewritten, zone
+            conn.rollback()
+
+
 def test_a_column_in_a_partition_key_keeps_its_type_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL refuses ALTER COLUMN ... TYPE on a column a partition key reads, a

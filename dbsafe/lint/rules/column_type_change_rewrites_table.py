@@ -16,7 +16,7 @@ after):
 | `timestamp(p)`, `timestamptz(p)`, `time(p)`, `timetz(p)`, `interval(p)` | same type, more or unlimited precision | no |
 | `cidr` | `inet` | no |
 | any type with a modifier (`vector(1536)`, `varchar(10)[]`) | the same type without it (`vector`, `varchar[]`) | no |
-| `timestamp` | `timestamptz` | only when the session's TimeZone is UTC — flagged |
+| `timestamp` | `timestamptz` (or back) | only when the session's TimeZone is UTC — flagged |
 | `char(n)` | `text`, `varchar`, `char(m)` | **yes** |
 | shorter length, smaller precision or scale change, `int` → `bigint`, `json` → `jsonb` | | **yes** |
 
@@ -113,7 +113,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             continue
         if verdict is None:
             yield _finding(ctx, table, column,
-                           f"Changing `{table}.{column}` from `timestamp` to `timestamptz` "
+                           f"Changing `{table}.{column}` from `{stored_as(old)[0]}` to "
+                           f"`{stored_as(new)[0]}` "
                            f"rewrites `{table}` under an ACCESS EXCLUSIVE lock unless the "
                            "session's TimeZone is UTC")
             continue
