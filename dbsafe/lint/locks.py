@@ -50,6 +50,7 @@ from dbsafe.lint.statement import (
     strings,
     walk,
 )
+from dbsafe.pg.volatility import VOLATILE_FUNCTIONS
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -339,11 +340,6 @@ def _rebuilt(s: Statement, keys: Iterable[ForeignKey], table: str | None) -> Ite
                        "type changes)")
 
 
-# Volatile built-ins whose default makes ADD COLUMN rewrite the table (see DBS109).
-VOLATILE_FUNCTIONS = frozenset({
-    "random", "random_normal", "gen_random_uuid", "uuidv4", "uuidv7", "uuid_generate_v1",
-    "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval",
-})
 
 _TRIGGER_SUBTYPES = frozenset({"EnableTrig", "EnableAlwaysTrig", "EnableReplicaTrig",
                                "EnableTrigAll", "EnableTrigUser", "DisableTrig",

@@ -2212,24 +2212,17 @@ def _volatile(snapshot: SchemaSnapshot, default: str) -> bool:
     `pg_relation_filenode`); one that does not parse counts as volatile."""
     from pglast import ast
 
-    from dbsafe.lint.locks import VOLATILE_FUNCTIONS
+    from dbsafe.pg.volatility import VOLATILE_FUNCTIONS, declared_volatility
 
-    tree = _parsed(default, "expression")
+    tree = parsed_definition(default, "expression")
     if tree is None:
         return True
-    called = {str(call.funcname[-1].sval) for call in _nodes(tree, ast.FuncCall)
+    called = {str(call.funcname[-1].sval) for call in nodes(tree, ast.FuncCall)
               if call.funcname}
     return bool(called & VOLATILE_FUNCTIONS) or any(
-        f.name in called and f.definition is not None and _declared_volatile(f.definition)
+        f.name in called and f.definition is not None
+        and declared_volatility(f.definition) in ("volatile", None)
         for f in snapshot.functions)
-
-
-def _declared_volatile(definition: str) -> bool:
-    """Whether a function's `pg_get_functiondef` declares it VOLATILE (PostgreSQL's
-    default), as lint reads a `CREATE FUNCTION`."""
-    from dbsafe.lint.statement import function_volatility, parse_statement
-
-    return function_volatility(parse_statement(definition))[1] == "volatile"
 
 
 _STRINGS = ("character varying(", "character(")

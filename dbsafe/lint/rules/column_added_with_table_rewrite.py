@@ -61,8 +61,9 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.locks import VOLATILE_FUNCTIONS, column_rewrites
+from dbsafe.lint.locks import column_rewrites
 from dbsafe.lint.statement import ColumnDef, Statement, function_names, is_null
+from dbsafe.pg.volatility import VOLATILE_FUNCTIONS
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
