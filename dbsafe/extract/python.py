@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import re
 import sys
 import unicodedata
@@ -240,6 +241,8 @@ class _Extractor:
             for literal in bound:
                 self._take(literal)
             fragments = self._checked(self._fragments(value, sink=call), call, value)
+            if any(f.dynamic for f in fragments):
+                self._note_ddl_of_each_name(value, sent=True)
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
         if self.helpers:
@@ -264,8 +267,11 @@ class _Extractor:
                 continue
             if not looks_like_statement(template.text, holes=len(template.holes)):
                 if _looks_like_ddl(template):
-                    self.ddl.extend(f.sql for f in self._render(template, sink=None)
+                    rendered = self._render(template, sink=None)
+                    self.ddl.extend(f.sql for f in rendered
                                     if not f.dynamic and not _prose_headed(f.sql))
+                    if any(f.dynamic for f in rendered):
+                        self._note_ddl_of_each_name(node, sent=False)
                 continue
             # last: walks up to the function, and through its names, per string
             if self._expected_to_fail(node):
@@ -1337,6 +1343,62 @@ class _Extractor:
         values = [self._constant_names(field) for field in fields]
         return _filled(template, values) if any(values) else template
 
+    def _note_ddl_of_each_name(self, node: ast.expr, *, sent: bool) -> None:
+        """DDL built at run time whose pieces are names bound to constants makes what each
+        constant names: pybossa's leaderboard job binds `materialized_view = "users_rank"`
+        (another name under an `if`) and runs `CREATE MATERIALIZED VIEW "{}" AS ...`
+        formatted with it, and other modules read `users_rank`. Each piece bound only to
+        string constants naming something (a few, in the scope it is read from) is filled
+        with each of them in turn; a piece bound to anything else as well is one of its
+        constants or something else, so its constants are kept, and a piece bound to none
+        leaves the statement unread. Only DDL is kept (`self.ddl`): the statements it
+        makes are there for the others, never a statement checked itself."""
+        template = self._template(node, sent=sent)
+        if template is None or template.problem or not template.holes:
+            return
+        pieces = self._pieces(node, template, sent=sent)
+        choices: list[list[str | None]] = []
+        for piece in pieces:
+            names = self._constants_bound(piece) if piece is not None else []
+            if not names:
+                return
+            choices.append(list(names))
+        if _product_size(choices) > _MAX_NAME_CHOICES:
+            return
+        for values in itertools.product(*choices):
+            filled = _filled(template, values)
+            if filled.holes or not _looks_like_ddl(filled):
+                continue
+            self.ddl.extend(f.sql for f in self._render(filled, sink=None)
+                            if not f.dynamic and not _prose_headed(f.sql))
+
+    def _pieces(self, node: ast.expr, template: Template, *,
+                sent: bool) -> list[ast.expr | None]:
+        """The expression each hole of `node`'s `template` is filled with, in order (None
+        where it cannot be told): `.format` arguments, f-string fields, `%` operands."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr == "format":
+            return _format_arguments(template, node)
+        if isinstance(node, ast.JoinedStr):
+            return [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+            operands = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+            if all(hole.label in ("%s", "%r") for hole in template.holes) and \
+                    len(operands) == len(template.holes):
+                return list(operands)
+        return [None] * len(template.holes)
+
+    def _constants_bound(self, piece: ast.expr) -> list[str]:
+        """The string constants naming something that `piece` is or its name is bound to."""
+        if isinstance(piece, ast.Name):
+            if piece.id in self._globals():
+                return []
+            values: Sequence[ast.expr] = self._values_of(piece)
+        else:
+            values = [piece]
+        return [v.value for v in values if isinstance(v, ast.Constant) and
+                isinstance(v.value, str) and _NAMES.fullmatch(v.value)]
+
     def _constant_names(self, field: ast.FormattedValue) -> str | None:
         if field.conversion != -1 or field.format_spec is not None:
             return None
@@ -1797,6 +1859,18 @@ def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: boo
     holes.extend(new_holes)
     holes.sort(key=lambda hole: hole.offset)
     return Template("".join(parts), _compress(kept), tuple(holes))
+
+
+# DDL built at run time is filled with at most this many combinations of its pieces'
+# constants (`_note_ddl_of_each_name`).
+_MAX_NAME_CHOICES = 16
+
+
+def _product_size(choices: Sequence[Sequence[object]]) -> int:
+    size = 1
+    for choice in choices:
+        size *= len(choice)
+    return size
 
 
 def _format_arguments(template: Template, call: ast.Call) -> list[ast.expr | None]:

@@ -125,6 +125,64 @@ def test_what_the_test_reads_exists_once_payday_ran(postgresql: psycopg.Connecti
     postgresql.rollback()
 
 
+# pybossa's leaderboard job (bloomberg/pybossa, `pybossa/leaderboard/jobs.py`) names its
+# materialized view in a local, `materialized_view = 'users_rank'` (another name under an
+# `if`), and creates it with `CREATE MATERIALIZED VIEW "{}" AS ...`.format(materialized_view);
+# `pybossa/leaderboard/data.py` and `pybossa/cache/users.py` read `users_rank`: four false
+# DBS301, PostgreSQL "confirming" them on the schema, where no job had run. DDL whose name
+# is bound to constants makes each of them for the other modules; a name bound to nothing
+# known (`NOT_A_CONSTANT`) makes nothing.
+_LEADERBOARD_JOB = """\
+def leaderboard(db, info=None):
+    materialized_view = 'users_rank'
+    if info:
+        materialized_view = 'users_rank_%s' % info
+    sql = '''
+        CREATE MATERIALIZED VIEW "{}" AS
+            SELECT id, row_number() OVER (ORDER BY area DESC) AS rank FROM parcels;
+    '''.format(materialized_view)
+    db.session.execute(sql)
+
+
+def archive(db, suffix):
+    db.session.execute('CREATE TABLE "{}" AS SELECT id FROM parcels'.format(suffix))
+"""
+_LEADERBOARD_READER = """\
+from sqlalchemy import text
+
+
+def top(db):
+    db.session.execute(text("SELECT id, rank FROM users_rank WHERE rank <= :n"), {"n": 3})
+    db.session.execute(text("SELECT id FROM parcels_archive"))
+"""
+
+
+@pytest.mark.db
+def test_a_module_reads_a_view_another_module_names_in_a_local(
+        database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "jobs.py").write_text(_LEADERBOARD_JOB, encoding="utf-8")
+    (tmp_path / "app" / "data.py").write_text(_LEADERBOARD_READER, encoding="utf-8")
+    errors = [f for f in _validate_code(database_url, tmp_path) if f[0] != "DBS304"]
+    assert errors == [("DBS301", "app/data.py", 6)]
+
+
+@pytest.mark.db
+def test_the_leaderboard_view_exists_once_the_job_ran(postgresql: psycopg.Connection) -> None:
+    postgresql.execute(_SCHEMA)
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        postgresql.execute("PREPARE top AS SELECT id, rank FROM users_rank WHERE rank <= $1")
+    postgresql.rollback()
+    postgresql.execute(_SCHEMA)
+    postgresql.execute('CREATE MATERIALIZED VIEW "users_rank" AS SELECT id, row_number() '
+                       "OVER (ORDER BY area DESC) AS rank FROM parcels")
+    postgresql.execute("PREPARE top AS SELECT id, rank FROM users_rank WHERE rank <= $1")
+    postgresql.rollback()
+
+
 _MODULE_SCHEMA = ("CREATE SCHEMA desk;\n"
                   "CREATE TABLE desk.projects (id uuid PRIMARY KEY, title text);\n")
 _MODULE_SEED = ("INSERT INTO desk.projects (id, title) VALUES (gen_random_uuid(), 'a');\n"
