@@ -163,6 +163,25 @@ ENGINES: tuple[Engine, ...] = (
                            "pyspark.sql.session.SparkSession.builder"}),
         named_by=("spark",),
     ),
+    # fides reads its customers' databases: SQL Server through SQLAlchemy's `mssql+pymssql://`
+    # URLs (`SELECT name FROM sys.databases`) and fixtures named for it
+    # (`mssql_integration_session.execute(...)` of `dbo.customer`).
+    Engine(
+        "SQL Server", ("mssql", "pytds", "sqlserver"),
+        makers=frozenset({"pymssql.connect", "pymssql._mssql.connect", "pytds.connect"}),
+        types=frozenset({"pymssql.Connection", "pymssql.Cursor", "pytds.Connection",
+                         "pytds.Cursor"}),
+        dialects=frozenset({"mssql"}),
+        named_by=("mssql", "sqlserver"),
+    ),
+    # Cassandra's driver (also ScyllaDB's, under the same module name): CQL reads like SQL
+    # (`select now() from system.local`); `Cluster(...).connect()` is its session.
+    Engine(
+        "Cassandra", ("cassandra", "scylla"),
+        makers=frozenset({"cassandra.cluster.Cluster"}),
+        types=frozenset({"cassandra.cluster.Cluster", "cassandra.cluster.Session"}),
+        named_by=("cassandra", "scylla"),
+    ),
     # Not databases: SaaS APIs whose query language reads like SQL. No `named_by`: an
     # application names its own tables and helpers after them (`quickbooks_invoices`).
     Engine(

@@ -989,8 +989,11 @@ class _Extractor:
         literals: list[ast.expr] = []
         for store in stores:
             value = self._stored_value(store)
+            iterated = self._iterated_strings(store)
             if isinstance(value, ast.expr) and _is_string_expr(value):
                 literals.append(value)
+            elif iterated:
+                literals.extend(iterated)
             elif not self._rebinds(value, name.id):
                 return []
         for node in ast.walk(scope):  # nested functions too: a closure may read it
@@ -998,6 +1001,35 @@ class _Extractor:
                     isinstance(node.ctx, ast.Load) and not self._sent_only_to(node, engine):
                 return []
         return literals
+
+    def _iterated_strings(self, store: ast.AST) -> list[ast.expr]:
+        """The string literals a loop's or comprehension's target takes in turn: the items
+        of the list or tuple of them it iterates over, written there or bound once to a
+        name read nowhere else (fides' fixtures: `statements = ["INSERT INTO dbo.product
+        ...", ...]`, then `[mssql_integration_session.execute(stmt) for stmt in
+        statements]`); none for anything else."""
+        loop = self.parents.get(id(store))
+        if not isinstance(loop, (ast.comprehension, ast.For, ast.AsyncFor)) or \
+                loop.target is not store:
+            return []
+        iterated: ast.AST = loop.iter
+        if isinstance(iterated, ast.Name):
+            values = self._values_of(iterated)
+            if len(values) != 1 or self._loads(iterated) != 1:
+                return []
+            iterated = values[0]
+        if isinstance(iterated, (ast.List, ast.Tuple)) and iterated.elts and \
+                all(_is_string_expr(item) for item in iterated.elts):
+            return list(iterated.elts)
+        return []
+
+    def _loads(self, name: ast.Name) -> int:
+        """How often the scope binding `name` (or nested in it) reads it."""
+        for scope in self._scopes_around(name):
+            if name.id in self._assignments(scope):
+                return sum(1 for node in ast.walk(scope) if isinstance(node, ast.Name)
+                           and node.id == name.id and isinstance(node.ctx, ast.Load))
+        return 0
 
     def _rebinds(self, value: ast.AST, name: str) -> bool:
         """A store of `name` built from itself: `name = name.format(...)`, `name % (...)`,

@@ -351,3 +351,55 @@ def test_constants_a_module_of_another_engines_layer_only_exports_are_that_engin
         assert [(f.code, f.location.line, f.subject) for f in report.findings
                 if f.location and f.location.line == 14] == [
             ("DBS301", 14, "public.person")], (folder, report.findings)
+
+
+# fides (ethyca/fides 96aa40c) reads its customers' databases. `scripts/mssql_discover.py`
+# sends `SELECT name FROM sys.databases` through an `mssql+pymssql://` engine;
+# `scylla_connector.py` sends CQL (`select now() from system.local`) to a Cassandra driver's
+# session, and its tests `select * from users` there; `tests/fixtures/mssql_fixtures.py`
+# lists `INSERT INTO dbo.product ...` statements and runs each through a fixture named for
+# SQL Server, `[mssql_integration_session.execute(stmt) for stmt in statements]`: 16 false
+# DBS301 on schemas and tables of those databases (and 12 more of the same shape for
+# BigQuery). The statements PostgreSQL gets beside them stay checked.
+_CUSTOMER_DATABASES = '''\
+from cassandra.cluster import Cluster
+from sqlalchemy import create_engine, text
+
+warehouse = create_engine("mssql+pymssql://u@h:1433/master")
+
+
+def discover():
+    with warehouse.connect() as conn:
+        return conn.execute(text("SELECT name FROM sys.databases")).all()
+
+
+def ping(hosts):
+    session = Cluster(hosts).connect()
+    session.execute("select now() from system.local")
+
+
+def seed(mssql_integration_session, bigquery_client, pg):
+    statements = [
+        "INSERT INTO dbo.product VALUES (1, 'Example Product 1')",
+        "INSERT INTO dbo.address VALUES (1, 'Example Street')",
+    ]
+    [mssql_integration_session.execute(stmt) for stmt in statements]
+    for statement in ("DELETE FROM fidesopstest.visit", "DELETE FROM fidesopstest.login"):
+        bigquery_client.execute(statement)
+    for query in ("SELECT name FROM users", "SELECT id FROM nosuch"):
+        pg.execute(query)
+'''
+
+
+@pytest.mark.db
+def test_statements_for_sql_server_cassandra_and_lists_sent_there_are_theirs(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "connectors.py", _CUSTOMER_DATABASES)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS301", 25, "public.nosuch")]
+    skipped = sorted((s.location.line, s.reason.split(",")[0]) for s in report.skipped
+                     if "sent to" in s.reason)
+    assert skipped == [(9, "sent to SQL Server"), (14, "sent to Cassandra"),
+                       (19, "sent to SQL Server"), (20, "sent to SQL Server"),
+                       (23, "sent to BigQuery"), (23, "sent to BigQuery")]
