@@ -636,9 +636,10 @@ class _Extractor:
             if name in _ENGINE_FACTORIES:
                 url = next((k.value for k in node.keywords if k.arg == "url"),
                            node.args[0] if node.args else None)
-                if not (isinstance(url, ast.Constant) and isinstance(url.value, str)):
+                scheme = self._url_scheme(url)
+                if scheme is None:
                     return None
-                dialect = url.value.partition(":")[0].partition("+")[0].lower()
+                dialect = scheme.partition("+")[0].lower()
                 return next((e for e in self.engines if dialect in e.dialects), None)
             dotted = self._dotted(func)
             if dotted is not None:
@@ -676,6 +677,21 @@ class _Extractor:
             return self._engine_annotated(node.annotation) or self._engine_handed(
                 node, depth=depth + 1)
         return None
+
+    def _url_scheme(self, url: ast.AST | None) -> str | None:
+        """The scheme of a database URL (`mssql+pymssql` of `"mssql+pymssql://u@h/db"`),
+        also where the rest is filled at run time (`f"mssql+pymssql://{USER}:{PASS}@..."`,
+        fides' `scripts/mssql_discover.py`) or a name bound once to such a URL holds it;
+        None when the code does not show it."""
+        if isinstance(url, ast.Name):
+            values = self._values_of(url)
+            url = values[0] if len(values) == 1 else None
+        if isinstance(url, ast.JoinedStr) and url.values:
+            url = url.values[0]
+        if not (isinstance(url, ast.Constant) and isinstance(url.value, str)):
+            return None
+        scheme, colon, _ = url.value.partition(":")
+        return scheme if colon else None
 
     def _engine_handed(self, parameter: ast.arg, *, depth: int) -> Engine | None:
         """The engine whose connection a callback's first parameter is: a function of the

@@ -167,8 +167,9 @@ _CHUNK = 32
 # module of another engine's layer only exports are that engine's; 135: Python DDL whose name
 # is a local bound to constants (`CREATE MATERIALIZED VIEW "{}"`.format(view)) makes each of
 # them for the modules; 136: SQL Server and Cassandra are other engines, and a loop's target
-# over a list of statements sends them where it goes
-_CACHE_VERSION = 136
+# over a list of statements sends them where it goes; 137: an engine's URL filled at run time
+# (`f"mssql+pymssql://{USER}@..."`, also held in a name) still says its dialect
+_CACHE_VERSION = 137
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
