@@ -1478,22 +1478,14 @@ def _name_attached_indexes(p: _Plan, relation: Relation, parent: Relation) -> No
     rarely keep (GitLab's). Which one it picked is read from `pg_inherits` when the script
     runs, so no guess of PostgreSQL's naming is needed. A parent index built by this
     script names its partitions' first (`_partition_indexes_first`)."""
-    source_parent = p.source.relation(parent.schema, parent.name)
-    if source_parent is None:
-        return
     touched = {c.identity for c in p.changes if c.kind == "index"}
     constraint_names = {k.name for k in relation.constraints}
     for index in relation.indexes:
-        if index.name in constraint_names:
+        kept = _kept_parent_index(p, relation, index, touched) \
+            if index.name not in constraint_names else None
+        if kept is None:
             continue
-        tail = _index_tail(index.definition)
-        kept = [i.name for i in source_parent.indexes if _index_tail(i.definition) == tail
-                and i.unique == index.unique
-                and (parent.schema, parent.name, i.name) not in touched
-                and any(t.name == i.name for t in parent.indexes)]
-        if len(kept) != 1:
-            continue
-        parent_index = literal(qualify(parent.schema, kept[0]))
+        parent_index = literal(qualify(parent.schema, kept))
         table = literal(qualify(relation.schema, relation.name))
         p.emit("tables", f"""DO $dbsafe$
 DECLARE picked name;
