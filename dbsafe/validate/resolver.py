@@ -2208,15 +2208,11 @@ _UTILITY_NODES = frozenset({
 
 def _utility_statement(sql: str) -> str | None:
     """The kind (`Deallocate`) of the one statement in `sql` when it is a utility statement
-    naming no relation, as PostgreSQL's parser reads it; else None."""
-    import json
+    naming no relation, as PostgreSQL's parser reads it (`pg.parse.sole_statement`); else
+    None."""
+    from dbsafe.pg.parse import sole_statement
 
-    from pglast.parser import parse_sql_json
-
-    statements = json.loads(parse_sql_json(sql)).get("stmts", [])
-    if len(statements) != 1:
-        return None
-    kind = next(iter(statements[0].get("stmt", {})), None)
+    kind = type(sole_statement(sql)).__name__
     return kind.removesuffix("Stmt") if kind in _UTILITY_NODES else None
 
 
