@@ -3138,8 +3138,7 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
                    *_changed_policy_gap(p, c), subject=c.subject)
         if c.action in (ADD, ALTER):
             relation = p.target.relation(*table_key)
-            policy = next((x for x in relation.policies if x.name == c.identity[2]), None) \
-                if relation else None
+            policy = _policy(p.target, c.identity)
             if relation is not None and policy is not None:
                 _create_policy(p, relation, policy)
     for schema, table_name, policy_name in sorted(p.recreate_policies):
@@ -3147,8 +3146,7 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
         if relation is None or (schema, table_name, policy_name) in recreated \
                 or any(c.identity == (schema, table_name, policy_name) for c in changes):
             continue
-        old = p.source.relation(schema, table_name)
-        policy = next((x for x in old.policies if x.name == policy_name), None) if old else None
+        policy = _policy(p.source, (schema, table_name, policy_name))
         subject = f"{schema}.{table_name}.{policy_name}"
         gap = ("rows it hides are visible" if policy is not None and not policy.permissive
                else "rows it lets through are hidden")
@@ -3157,7 +3155,7 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
                Hazard("policy-gap", f"Policy `{subject}` reads a column whose type changes: "
                       f"it is dropped and created again; in between, {gap}."),
                subject=subject)
-        again = next((x for x in relation.policies if x.name == policy_name), None)
+        again = _policy(p.target, (schema, table_name, policy_name))
         if again is not None:
             _create_policy(p, relation, again)
 
@@ -3213,7 +3211,7 @@ def _changed_policy_gap(p: _Plan, c: Change) -> list[Hazard]:
     source = p.source.relation(c.identity[0], c.identity[1])
     if c.action != ALTER or source is None or not source.rls_enabled:
         return []
-    policy = next((x for x in source.policies if x.name == c.identity[2]), None)
+    policy = _policy(p.source, c.identity)
     if policy is None:
         return []
     gap = "rows it hides are visible" if not policy.permissive \
