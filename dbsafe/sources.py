@@ -584,12 +584,12 @@ class SqlFolder:
             digest.update(supabase_platform_sql().encode())
         if self.runner is not None:
             digest.update(RUNNER_HISTORY[self.runner].encode())
-        from dbsafe.extract.migration import supabase_schemas_folder
+        from dbsafe.extract.migration import graphile_config, supabase_schemas_folder
 
-        for gmrc in (".gmrc", ".gmrc.js", ".gmrc.cjs"):  # graphile-migrate's placeholders
-            for project in (self.path.parent, self.path.parent.parent):
-                with contextlib.suppress(OSError):
-                    digest.update((project / gmrc).read_bytes())
+        gmrc = graphile_config(self.path)  # graphile-migrate's placeholders and afterReset
+        if gmrc is not None:
+            with contextlib.suppress(OSError):
+                digest.update(gmrc.read_bytes())
         if supabase_schemas_folder(self.path):  # its schema_paths order the files
             with contextlib.suppress(OSError):
                 digest.update((self.path.parent / "config.toml").read_bytes())

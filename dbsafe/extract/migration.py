@@ -1083,42 +1083,46 @@ _GRAPHILE_BUILTIN = (":DATABASE_NAME", ":DATABASE_OWNER")
 _GRAPHILE_PLACEHOLDER_KEY = re.compile(r"""["'](:[A-Z][0-9A-Z_]+)["']\s*:""")
 
 
-def _graphile_placeholders(folder: Path) -> tuple[str, ...]:
-    """The placeholders graphile-migrate replaces in the migrations of `folder`: its own two
-    and the keys of `placeholders` in the `.gmrc` (or `.gmrc.js`, `.gmrc.cjs`) of the
-    project, which lies up to two folders above its migrations folder (graphile/starter's
-    `@app/db/.gmrc` beside `@app/db/migrations`)."""
+def graphile_config(folder: Path) -> Path | None:
+    """The `.gmrc` (or `.gmrc.js`, `.gmrc.cjs`) of the project of graphile-migrate's
+    migrations `folder`, which lies up to two folders above it (graphile/starter's
+    `@app/db/.gmrc` beside `@app/db/migrations`; `folder` may be its `committed/`); None
+    when there is none."""
+    if folder.name == "committed" and graphile_migrate_folder(folder.parent):
+        folder = folder.parent
     for project in (folder.parent, folder.parent.parent, folder.parent.parent.parent):
         for name in (".gmrc", ".gmrc.js", ".gmrc.cjs"):
-            try:
-                text = (project / name).read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError):
-                continue
-            declared = _GRAPHILE_PLACEHOLDER_KEY.findall(text)
-            return tuple(dict.fromkeys((*_GRAPHILE_BUILTIN, *declared)))
-    return _GRAPHILE_BUILTIN
+            if (project / name).is_file():
+                return project / name
+    return None
 
 
-def _read_gmrc(project: Path) -> dict | None:
-    """The settings of a graphile-migrate `.gmrc` in `project`, or None when there is none
-    it can read. The file is JSON5 (comments, trailing commas, unquoted keys), read by the
-    json5 package; a `.gmrc.js` is code, not read."""
-    import json5
-
+def _graphile_placeholders(folder: Path) -> tuple[str, ...]:
+    """The placeholders graphile-migrate replaces in the migrations of `folder`: its own two
+    and the keys of `placeholders` in the project's `graphile_config`."""
+    config = graphile_config(folder)
     try:
-        settings = json5.loads((project / ".gmrc").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return settings if isinstance(settings, dict) else None
+        text = config.read_text(encoding="utf-8-sig") if config is not None else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    declared = _GRAPHILE_PLACEHOLDER_KEY.findall(text)
+    return tuple(dict.fromkeys((*_GRAPHILE_BUILTIN, *declared)))
 
 
 def _graphile_after_reset(folder: Path) -> list:
-    """The `afterReset` actions of the .gmrc of graphile-migrate's migrations `folder`
-    (empty when it has none dbsafe can read)."""
-    settings = next((s for project in (folder.parent, folder.parent.parent,
-                                       folder.parent.parent.parent)
-                     if (s := _read_gmrc(project)) is not None), None)
-    actions = settings.get("afterReset") if settings else None
+    """The `afterReset` actions of the project's `graphile_config` (empty when it has none
+    dbsafe can read). The file is JSON5 (comments, trailing commas, unquoted keys), read
+    by the json5 package; a `.gmrc.js` is code, not read."""
+    import json5
+
+    config = graphile_config(folder)
+    if config is None or config.name != ".gmrc":
+        return []
+    try:
+        settings = json5.loads(config.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return []
+    actions = settings.get("afterReset") if isinstance(settings, dict) else None
     return actions if isinstance(actions, list) else []
 
 
