@@ -81,6 +81,9 @@ ALTER TABLE orders ADD COLUMN note text;
 The rendered SQL of an `op.execute("...")` call is checked the same way; the finding points
 at the revision and shows the statement.
 
+A statement holding a NUL byte (0x00, a damaged file) is reported too: no client can send it
+whole (libpq ends the statement at the byte, psql the line), so what follows it never runs.
+
 ## Not flagged
 Every statement PostgreSQL's grammar accepts, including ones no rule looks at. Whether the
 objects a statement names exist is not checked here (see DBS211 and `dbsafe validate`).
@@ -1911,9 +1914,14 @@ def _confirm_lock(finding: Finding, statement: Statement) -> Finding | None:
 def _rejected(statement: Statement, ctx: LintContext) -> Finding:
     error = statement.error
     assert error is not None
-    finding = ctx.finding(_UNPARSED_RULE, f"PostgreSQL's parser rejects this statement: "
-                                          f"{error.message}.",
-                          help="Fix the statement's syntax; PostgreSQL would refuse to run it.")
+    if error.unsendable:
+        finding = ctx.finding(_UNPARSED_RULE, f"PostgreSQL never gets this statement whole: "
+                                              f"{error.message}.",
+                              help="Remove the byte; the file is probably damaged.")
+    else:
+        finding = ctx.finding(_UNPARSED_RULE, f"PostgreSQL's parser rejects this statement: "
+                                              f"{error.message}.",
+                              help="Fix the statement's syntax; PostgreSQL would refuse to run it.")
     if ctx.migration.kind == "alembic":
         return dataclasses.replace(finding, context=finding.context + (
             ("Position", f"character {error.offset + 1} of the statement"),))

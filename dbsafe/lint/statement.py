@@ -43,10 +43,11 @@ _EMPTY: Node = {}
 
 @dataclass(frozen=True, slots=True)
 class ParseFailure:
-    """PostgreSQL's parser rejected the statement."""
+    """PostgreSQL's parser rejected the statement, or (`unsendable`) no client can send it."""
 
     message: str  # PostgreSQL's message, e.g. 'syntax error at or near "("'
     offset: int  # 0-based character offset into the statement's SQL
+    unsendable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +299,10 @@ def parse_statements(sql: str) -> list[tuple[str, Node] | ParseFailure]:
     """
     from pglast.parser import ParseError, parse_sql_json
 
+    if (nul := sql.find("\0")) >= 0:
+        # pglast (C) would read up to it and parse what came before, nothing after.
+        return [ParseFailure("it holds a NUL byte (0x00), where libpq ends the statement and "
+                             "psql the line: what follows it never runs", nul, unsendable=True)]
     try:
         tree = json.loads(parse_sql_json(sql))
     except ParseError as exc:

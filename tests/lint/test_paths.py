@@ -461,3 +461,23 @@ def test_a_liquibase_formatted_sql_file_is_linted_changeset_by_changeset(tmp_pat
     assert sorted((f.location.path, f.location.line, f.code)
                   for f in findings if f.location is not None) == [
         ("changelog/001.sql", 6, "DBS114")]
+
+
+def test_a_nul_byte_in_a_sql_migration_is_dbs001_not_a_clean_pass(
+        tmp_path: Path, database_url: str) -> None:
+    # A damaged file: the parser (C) read up to the NUL, saw nothing, and the NOT NULL column
+    # after it went unchecked. libpq sends a statement only up to it, as PostgreSQL shows.
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int)\0; ALTER TABLE t ADD COLUMN b int")
+        assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass"
+                            " AND attname = 'b'").fetchone() == (0,)
+    (tmp_path / "001_init.sql").write_text("CREATE TABLE t (id int);\n")
+    (tmp_path / "002_b.sql").write_bytes(
+        b"SELECT 1;\nx\x00\x00 garbage\nALTER TABLE t ADD COLUMN b int NOT NULL;\n")
+    report = commands.lint(Settings(project_root=tmp_path), [tmp_path])
+    [finding] = [f for f in report.findings if f.code == "DBS001"]
+    assert (finding.location.path, finding.location.line, finding.location.column) == (
+        "002_b.sql", 2, 2)
+    assert "NUL byte" in finding.message and "never gets this statement whole" in finding.message
