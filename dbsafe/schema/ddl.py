@@ -445,7 +445,8 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
             table = f"{_OBJECT_WORD[relation.kind]} {qualify(relation.schema, relation.name)}"
             col = quote(column.name)
             new_type = qname + "[]" * column.type.count("[]")
-            p.recreate_views.update(_views_reading(p, relation.schema, relation.name))
+            p.recreate_views.update(
+                _views_reading_column(p, relation.schema, relation.name, column.name))
             if column.default is not None:
                 p.emit("columns", f"ALTER {table} ALTER COLUMN {col} DROP DEFAULT")
             p.emit("columns", f"ALTER {table} ALTER COLUMN {col} TYPE {new_type} "
@@ -481,7 +482,7 @@ def _enum_keys(p: _Plan, schema: str, name: str) -> list[str]:
 
 
 def _mark_users_of_rebuilt_enum(p: _Plan, schema: str, name: str) -> None:
-    """Indexes, check constraints, policies and trigger WHEN clauses that name the enum
+    """Views, indexes, check constraints, policies and trigger WHEN clauses that name the enum
     (`WHERE status = 'live'` is `'live'::status`): the columns' type change would rebuild
     them from their old text and compare the new type with the old ("operator does not
     exist"), and they would keep the old type from being dropped. They are taken off
@@ -491,7 +492,14 @@ def _mark_users_of_rebuilt_enum(p: _Plan, schema: str, name: str) -> None:
 
     for relation in p.source.relations:
         key = (relation.schema, relation.name)
-        if key in p.dropped_relations or relation.kind not in _TABLE_KINDS:
+        if key in p.dropped_relations:
+            continue
+        if relation.kind in ("view", "materialized_view"):
+            # A view naming the type (`'b'::status`) depends on it, not only through columns.
+            if names(relation.definition, "query"):
+                p.recreate_views.add(key)
+            continue
+        if relation.kind not in _TABLE_KINDS:
             continue
         for index in relation.indexes:
             # A partition's index goes and comes back with its parent's.
@@ -1808,9 +1816,13 @@ def _has_default_partition(snapshot: SchemaSnapshot, parent: str) -> bool:
 # -- views -----------------------------------------------------------------------------------
 
 
-def _views_reading(p: _Plan, schema: str, name: str) -> set[tuple[str, ...]]:
-    dotted = f"{schema}.{name}"
-    return {(r.schema, r.name) for r in p.source.relations if dotted in r.depends_on}
+def _views_reading_column(p: _Plan, schema: str, table: str,
+                          column: str) -> set[tuple[str, ...]]:
+    """The views PostgreSQL refuses to let `column` change type under: those reading it (any
+    view of the table, for a snapshot that does not know which columns views read)."""
+    dotted, column_key = f"{schema}.{table}", f"{schema}.{table}.{column}"
+    return {(r.schema, r.name) for r in p.source.relations if dotted in r.depends_on and (
+        r.depends_on_columns is None or column_key in r.depends_on_columns)}
 
 
 def _mark_views_to_recreate(p: _Plan) -> None:

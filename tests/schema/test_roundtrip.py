@@ -839,3 +839,22 @@ def test_only_the_views_reading_a_retyped_or_dropped_column_are_created_again(
     old = replace(a, relations=tuple(msgspec.structs.replace(r, depends_on_columns=None)
                                      for r in a.relations))
     assert len([s for s in plan(old, b, diff(old, b)) if s.sql.startswith("DROP VIEW")]) == 6
+
+
+def test_an_enum_rebuild_creates_again_only_the_views_reading_its_columns_or_naming_it(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # Converting t.status to the rebuilt type is refused only under the views reading that
+    # column; a view of t's other columns stays. A view of another table that names the type
+    # keeps the old one from being dropped (2BP01), so it is created again too.
+    views = ("CREATE VIEW public.notes AS SELECT id, note FROM public.t;"
+             "CREATE VIEW public.statuses AS SELECT status FROM public.t;"
+             "CREATE VIEW public.open_ones AS SELECT id FROM public.t WHERE status = 'a';"
+             "CREATE VIEW public.defaults AS SELECT id, 'b'::public.status AS s FROM public.u;")
+    tables = ("CREATE TABLE public.t (id integer, status public.status, note text);"
+              "CREATE TABLE public.u (id integer);")
+    _, statements = _round_trip(
+        new_database, tmp_path,
+        "CREATE TYPE public.status AS ENUM ('a', 'b', 'c');" + tables + views,
+        "CREATE TYPE public.status AS ENUM ('b', 'a', 'c');" + tables + views)
+    dropped = sorted(s.sql.split()[2] for s in statements if s.sql.startswith("DROP VIEW"))
+    assert dropped == ["public.defaults", "public.open_ones", "public.statuses"]
