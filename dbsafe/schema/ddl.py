@@ -1573,23 +1573,26 @@ def _not_null_name(relation: Relation, column: Column) -> str:
     return column.not_null_name or f"{relation.name}_{column.name}_not_null"
 
 
-def _add_not_null_constraint(p: _Plan, relation: Relation, table: str, column: Column) -> None:
-    """`ADD CONSTRAINT ... NOT NULL col` with the column's name, NO INHERIT and NOT VALID
-    (PostgreSQL 18); NOT VALID checks no existing row, so it takes no scan."""
+def _add_not_null_constraint(p: _Plan, relation: Relation, table: str, column: Column,
+                             name: str | None = None) -> None:
+    """`ADD CONSTRAINT ... NOT NULL col` with the column's name (or `name`), NO INHERIT and
+    NOT VALID (PostgreSQL 18); NOT VALID checks no existing row, so it takes no scan."""
     p.emit("columns", f"ALTER TABLE {table} ADD CONSTRAINT "
-           f"{quote(_not_null_name(relation, column))} NOT NULL {quote(column.name)}"
+           f"{quote(name or _not_null_name(relation, column))} NOT NULL {quote(column.name)}"
            + (" NO INHERIT" if column.not_null_no_inherit else "")
            + (" NOT VALID" if column.not_null_not_valid else ""),
            subject=f"{relation.qualified_name}.{column.name}")
 
 
-def _column_extras(p: _Plan, relation: Relation, column: Column) -> None:
-    """Storage, compression, statistics, comment and grants of a column just created."""
+def _column_extras(p: _Plan, relation: Relation, column: Column,
+                   not_null_name: str | None = None) -> None:
+    """Storage, compression, statistics, comment and grants of a column just created (its
+    NOT NULL NOT VALID under `not_null_name` when given)."""
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
     subject = f"{relation.qualified_name}.{column.name}"
     if not column.nullable and column.not_null_not_valid:
-        _add_not_null_constraint(p, relation, table, column)
+        _add_not_null_constraint(p, relation, table, column, not_null_name)
     if column.storage:
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET STORAGE "
                f"{column.storage.upper()}", subject=subject)
@@ -2154,7 +2157,7 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
                               f"(its domain `{column.type}` is checked, or its default "
                               "computed, for every row)."))
     if not column.nullable and column.default is None and not column.identity \
-            and not column.generated:
+            and not column.generated and not column.not_null_not_valid:
         hazards.append(Hazard("data-loss", f"`{subject}` is NOT NULL without a default: "
                               "adding it fails if the table has rows; backfill it first."))
     p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {definition}", *hazards,
@@ -2162,7 +2165,7 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     if interim is not None and column.not_null_chosen_name is not None:
         p.emit("renames_after_drops", f"ALTER TABLE {table} RENAME CONSTRAINT "
                f"{quote(interim)} TO {quote(column.not_null_chosen_name)}", subject=subject)
-    _column_extras(p, relation, column)
+    _column_extras(p, relation, column, interim)
 
 
 def _free_not_null_name(p: _Plan, relation: Relation, column: Column) -> str | None:
@@ -2171,8 +2174,7 @@ def _free_not_null_name(p: _Plan, relation: Relation, column: Column) -> str | N
     not): `<table>_<column>_not_null`, with a number after it if that is taken too, cut to
     63 bytes before its suffix, so that it reads as a name PostgreSQL made."""
     source = p.source.relation(relation.schema, relation.name)
-    if column.not_null_name is None or source is None or column.nullable \
-            or column.not_null_not_valid:
+    if column.not_null_name is None or source is None or column.nullable:
         return None
     taken = {k.name for k in source.constraints} | {
         _not_null_name(source, c) for c in source.columns if not c.nullable}

@@ -564,6 +564,25 @@ def test_a_new_column_does_not_take_the_not_null_name_a_dropped_one_still_holds(
     assert ("keep_me",) in names
 
 
+def test_a_new_not_valid_not_null_does_not_take_the_name_a_renamed_column_holds(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # The same clash (42710) for a new column whose NOT NULL is NOT VALID (PostgreSQL 18),
+    # added by its own ADD CONSTRAINT after the column: under a free name, renamed after
+    # the drops.
+    shape = "-- PostgreSQL 18\nCREATE TABLE public.t (id integer, published integer NOT NULL);"
+    _skip_below(shape, new_database)
+    _, statements = _round_trip(
+        new_database, tmp_path, shape + "ALTER TABLE public.t RENAME published TO published_at;"
+        "INSERT INTO public.t VALUES (1, 2);",
+        "CREATE TABLE public.t (id integer, published integer);"
+        "ALTER TABLE public.t ADD CONSTRAINT t_published_not_null NOT NULL published "
+        "NOT VALID;")
+    assert any(s.sql.endswith(" NOT NULL published NOT VALID") for s in statements)
+    # NOT VALID checks no row: the column is added to a table with rows without failing.
+    [added] = [s for s in statements if " ADD COLUMN " in s.sql]
+    assert added.hazards == ()
+
+
 @pytest.mark.parametrize(("old", "new"), [("timestamp", "timestamptz"),
                                           ("timestamptz", "timestamp")])
 def test_a_timestamp_gaining_or_losing_its_time_zone_may_rewrite_either_way(
