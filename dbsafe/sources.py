@@ -268,8 +268,8 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # node-pg-migrate's SQL migrations without their down section, each in a transaction;
 # Liquibase's formatted SQL changeset by changeset, another dbms's left out); 20: `SET
 # TRANSACTION` run as written, never under a savepoint; 21: the columns each view
-# reads.
-_INTROSPECTED = 21
+# reads; 22: a graphile-migrate folder's files under its .gmrc's `pgSettings`.
+_INTROSPECTED = 22
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

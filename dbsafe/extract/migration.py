@@ -190,8 +190,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         shown = display_path(file, root)
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
-                file.parent.parent if file.parent.name in ("committed", "current")
-                else file.parent))
+                _graphile_folder(file)))
         statements = tuple(
             _statement(f.sql, f.location(0))
             for f in split_sql(upgrade_section(text), shown)
@@ -215,9 +214,18 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 or (flyway_file(file.name) and _flyway_transaction(file, statements))
                 or _diesel_transaction(file, statements)
                 or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements)))
+        if file in graphile_files:
+            statements = _graphile_pg_settings(_graphile_folder(file), Location(shown, 1)) \
+                + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction))
     return migrations
+
+
+def _graphile_folder(file: Path) -> Path:
+    """The migrations folder of a graphile-migrate migration (`committed/` and `current`'s
+    parent)."""
+    return file.parent.parent if file.parent.name in ("committed", "current") else file.parent
 
 
 def _statement(sql: str, location: Location) -> MigrationStatement:
@@ -1109,21 +1117,52 @@ def _graphile_placeholders(folder: Path) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*_GRAPHILE_BUILTIN, *declared)))
 
 
-def _graphile_after_reset(folder: Path) -> list:
-    """The `afterReset` actions of the project's `graphile_config` (empty when it has none
-    dbsafe can read). The file is JSON5 (comments, trailing commas, unquoted keys), read
-    by the json5 package; a `.gmrc.js` is code, not read."""
+def _graphile_settings(folder: Path) -> dict:
+    """The project's `graphile_config` as read (empty when there is none dbsafe can read).
+    The file is JSON5 (comments, trailing commas, unquoted keys), read by the json5
+    package; a `.gmrc.js` is code, not read."""
     import json5
 
     config = graphile_config(folder)
     if config is None or config.name != ".gmrc":
-        return []
+        return {}
     try:
         settings = json5.loads(config.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return []
-    actions = settings.get("afterReset") if isinstance(settings, dict) else None
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def _graphile_after_reset(folder: Path) -> list:
+    """The `afterReset` actions of the project's `graphile_config` (empty when it has none
+    dbsafe can read)."""
+    actions = _graphile_settings(folder).get("afterReset")
     return actions if isinstance(actions, list) else []
+
+
+def _graphile_pg_settings(folder: Path, location: Location) -> tuple[MigrationStatement, ...]:
+    """The `pgSettings` of the project's `graphile_config` as graphile-migrate loads them
+    into each session it opens, before any file runs (`set_config(key, value, false)`): a
+    `search_path` there decides the schema of every table a migration names unqualified.
+    One generated statement (nothing for lint to check), or none."""
+    settings = _graphile_settings(folder).get("pgSettings")
+    if not isinstance(settings, dict):
+        return ()
+    calls = []
+    for key, value in settings.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"  # as node-postgres sends a boolean
+        elif isinstance(value, (str, int)):
+            text = str(value)
+        elif isinstance(value, float):
+            text = str(int(value)) if value.is_integer() else repr(value)
+        else:
+            continue  # null, a list, an object: no setting
+        key_sql, text_sql = ("'" + t.replace("'", "''") + "'" for t in (str(key), text))
+        calls.append(f"pg_catalog.set_config({key_sql}, {text_sql}, false)")
+    if not calls:
+        return ()
+    return (MigrationStatement(f"SELECT {', '.join(calls)}", location, generated=True),)
 
 
 def graphile_runs_commands(folder: Path) -> bool:
@@ -1170,8 +1209,9 @@ def graphile_baseline(folder: Path, root: Path) -> list[Migration]:
         shown = display_path(file, root)
         statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(
             _fill_graphile_placeholders(text, placeholders), shown))
-        baseline.append(Migration(shown, statements, kind="sql", file=file,
-                                  starts_in_transaction=len(statements) > 1))
+        baseline.append(Migration(
+            shown, _graphile_pg_settings(folder, Location(shown, 1)) + statements, kind="sql",
+            file=file, starts_in_transaction=len(statements) > 1))
     return baseline
 
 

@@ -214,6 +214,31 @@ def test_a_graphile_migrate_folder_is_built_after_its_after_reset_files(tmp_path
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
 
 
+def test_a_graphile_migrate_folder_runs_under_its_pg_settings(tmp_path: Path) -> None:
+    """graphile-migrate loads the .gmrc's `pgSettings` into each session before any file
+    runs (`set_config(key, value, false)`): with `search_path` set, an unqualified
+    `CREATE TABLE` lands in `app_public`, where the application reads it (every query was
+    a false DBS301: the throwaway put the table in `public`)."""
+    folder = tmp_path / "db" / "migrations"
+    _write(tmp_path / "db" / ".gmrc",
+           '{\n  pgSettings: {search_path: "app_public, public", "statement_timeout": 0},\n'
+           '  afterReset: ["afterReset.sql"],\n}\n')
+    _write(folder / "afterReset.sql", "CREATE SCHEMA app_public;\nCREATE TABLE base (id int);\n")
+    _write(folder / "committed" / "000001.sql", "--! Previous: -\n--! Hash: sha1:0\n\n"
+           "CREATE TABLE users (id int, name text);\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\nsql-migrations = 'db/migrations'\n")
+    _write(tmp_path / "src" / "users.ts",
+           "export const a = sql`SELECT name FROM app_public.users`;\n"
+           "export const b = sql`SELECT id FROM app_public.base`;\n"
+           "export const c = sql`SELECT nosuch FROM app_public.users`;\n"
+           "export const d = sql`SELECT id FROM public.users`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 3),
+                                                                    ("DBS301", 4)]
+
+
 def test_what_a_graphile_migrate_after_reset_command_makes_is_unknown(tmp_path: Path) -> None:
     """graphile/starter's .gmrc runs `yarn workspace @app/worker install-db-schema` after a
     reset: graphile-worker's `graphile_worker` schema, which the migrations' trigger
