@@ -481,3 +481,22 @@ def test_a_nul_byte_in_a_sql_migration_is_dbs001_not_a_clean_pass(
     assert (finding.location.path, finding.location.line, finding.location.column) == (
         "002_b.sql", 2, 2)
     assert "NUL byte" in finding.message and "never gets this statement whole" in finding.message
+
+
+@pytest.mark.parametrize(("pg_settings", "codes"), [
+    ("", ["DBS108", "DBS115"]),
+    ('pgSettings: {lock_timeout: "5s", statement_timeout: "15min"},', ["DBS108"]),
+    ('pgSettings: {lock_timeout: "5s", statement_timeout: 0},', ["DBS108", "DBS115"])])
+def test_a_graphile_migrate_folder_s_pg_settings_hold_for_its_migrations(
+        tmp_path: Path, pg_settings: str, codes: list[str]) -> None:
+    # graphile-migrate sets the .gmrc's pgSettings in the session before any file runs: its
+    # timeouts bound every migration's lock waits (0 turns one off).
+    (tmp_path / ".gmrc").write_text(f"{{ {pg_settings} }}\n")
+    committed = tmp_path / "migrations" / "committed"
+    committed.mkdir(parents=True)
+    (committed / "000001.sql").write_text(
+        "--! Previous: -\n--! Hash: sha1:0\n\nCREATE TABLE users (id int);\n")
+    (committed / "000002.sql").write_text(
+        "--! Previous: sha1:0\n--! Hash: sha1:1\n\nALTER TABLE users ADD COLUMN b int NOT NULL;\n")
+    report = commands.lint(Settings(project_root=tmp_path), [tmp_path / "migrations"])
+    assert sorted(f.code for f in report.findings) == codes
