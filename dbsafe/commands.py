@@ -646,10 +646,33 @@ def _diff_inputs(settings: Settings, source: str, target: str, options: DiffOpti
             here = load_snapshot(source if swap else target, settings)
             there = future.result()
         (before, source_text), (after, target_text) = (here, there) if swap else (there, here)
+    before, after = _read_with_one_path(source, target, before, after)
     # dbsafe's own records are no difference, and a `--sql` script must never drop them.
     options = _without_stand_ins(before, after, options).without_own_schema()
     changes = diff_schemas(before, after, options)
     return before, after, changes, (source_text, target_text)
+
+
+def _read_with_one_path(source: str, target: str, before: SchemaSnapshot,
+                        after: SchemaSnapshot) -> tuple[SchemaSnapshot, SchemaSnapshot]:
+    """Both sides as read with one search path. PostgreSQL writes definitions, type names
+    and function signatures relative to the session's path (`REFERENCES edit(id)` on a
+    path with `musicbrainz`, `REFERENCES musicbrainz.edit(id)` without it), so a database
+    whose role or database sets another path than the other side's would differ in every
+    one of them. A side that is a database is read again with the other side's path (the
+    source with the target's, which the `--sql` script runs under)."""
+    from dbsafe.sources import names_database, read_database
+
+    if before.search_path == after.search_path:
+        return before, after
+    if names_database(source):
+        return read_database(source, after.search_path), after
+    if names_database(target):
+        return before, read_database(target, before.search_path)
+    log.warning("the two sides were read with different search paths (%s; %s): definitions "
+                "naming what only one of them leaves unqualified show as differences",
+                ", ".join(before.search_path) or "''", ", ".join(after.search_path) or "''")
+    return before, after
 
 
 def _without_stand_ins(before: SchemaSnapshot, after: SchemaSnapshot,

@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -712,6 +712,23 @@ def load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
     return hold_until_exit(_load_snapshot(spec, settings))
 
 
+def names_database(spec: str) -> bool:
+    """Whether the side `spec` of `dbsafe diff` is a database URL or conninfo (read live,
+    so it can be read again with another search path)."""
+    return bool(spec.strip()) and (spec.lower().startswith(_URL_SCHEMES) or (
+        "=" in spec and not Path(spec).exists()))
+
+
+def read_database(spec: str, search_path: Sequence[str]) -> SchemaSnapshot:
+    """The database `spec` names, read as a session with `search_path` (see
+    `introspect_url`); kept until the process ends, as `load_snapshot` keeps it."""
+    from dbsafe.core import hold_until_exit
+    from dbsafe.pg.urls import to_libpq_url
+    from dbsafe.schema.introspect import introspect_url
+
+    return hold_until_exit(introspect_url(to_libpq_url(spec), search_path=search_path))
+
+
 def builds_on_throwaway(spec: str) -> bool:
     """Whether the side `spec` of `dbsafe diff` is built on a throwaway server (migrations,
     a folder of SQL migrations): two of those start one after the other, never at once."""
@@ -740,7 +757,7 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
                               f"({_display(folder, settings)}), which have no revisions; "
                               "name a snapshot file or a folder of SQL migrations instead")
         return _sql_snapshot(folder, settings)
-    if spec.lower().startswith(_URL_SCHEMES) or ("=" in spec and not Path(spec).exists()):
+    if names_database(spec):
         from dbsafe.schema.introspect import introspect_url
 
         return introspect_url(to_libpq_url(spec)), f"database {redact_url(spec)}"

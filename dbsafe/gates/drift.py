@@ -124,6 +124,10 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
             f"the database is at {', '.join(unknown)}, which the migration history does not "
             "have (a revision from another branch, or a deleted file)")
     expected, description = _expected(settings, project, revisions)
+    if live.search_path != expected.search_path:
+        # Definitions are written relative to the session's path (the role's or database's
+        # own, here): read with the throwaway's, the same schema reads the same.
+        live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
     # The migrations ran as the throwaway server's superuser; in the database, as the role
     # that owns its version table. What one owns or grants, the other does.
     built_by, migrated_by = _owner(expected, version_table), _owner(live, version_table)

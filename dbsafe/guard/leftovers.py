@@ -18,15 +18,18 @@ from dbsafe.guard.history import SCHEMA as HISTORY_SCHEMA
 from dbsafe.pg.connect import connect
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from dbsafe.schema.model import SchemaSnapshot
 
 
-def user_snapshot(url: str) -> SchemaSnapshot:
-    """The database's schema without dbsafe's own (`dbsafe.history` is not the app's)."""
+def user_snapshot(url: str, *, search_path: Sequence[str] | None = None) -> SchemaSnapshot:
+    """The database's schema without dbsafe's own (`dbsafe.history` is not the app's);
+    `search_path`: read with that path instead of the session's (`introspect_url`)."""
     from dbsafe.pg.urls import to_libpq_url
     from dbsafe.schema.introspect import introspect_url
 
-    snapshot = introspect_url(to_libpq_url(url))
+    snapshot = introspect_url(to_libpq_url(url), search_path=search_path)
     changes: dict[str, Any] = {}
     for field in dataclasses.fields(snapshot):
         if not field.init:

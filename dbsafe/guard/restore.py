@@ -436,8 +436,12 @@ def verify_restore(database_url: str, backup: Path,
     restored = restore(database_url, backup, into=scratch, progress=progress)
     try:
         source_counts, _ = _contents(database_url)
-        changes = diff(user_snapshot(database_url), user_snapshot(_with_database(
-            database_url, scratch)), DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
+        original = user_snapshot(database_url)
+        # With the original's search path: the copy has none of the database's settings
+        # (pg_dump's archive holds none), and definitions are written relative to the path.
+        copy = user_snapshot(_with_database(database_url, scratch),
+                             search_path=original.search_path)
+        changes = diff(original, copy, DiffOptions(ignore_schemas=frozenset({"dbsafe"})))
         count_differences = {t: (source_counts.get(t), restored["row_counts"].get(t))
                              for t in set(source_counts) | set(restored["row_counts"])
                              if source_counts.get(t) != restored["row_counts"].get(t)}

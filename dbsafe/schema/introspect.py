@@ -906,6 +906,7 @@ def introspect_url(
     *,
     schemas: Sequence[str] | None = None,
     statement_timeout: str = STATEMENT_TIMEOUT,
+    search_path: Sequence[str] | None = None,
 ) -> SchemaSnapshot:
     """Connect to `url`, read its schema in a read-only transaction, and disconnect.
 
@@ -917,6 +918,9 @@ def introspect_url(
         url: a libpq URL or key/value conninfo string.
         schemas: read only these schemas; None reads every non-system schema.
         statement_timeout: a PostgreSQL duration such as "60s".
+        search_path: read as a session with this search path (instead of the one the
+            database, role or URL gives it): definitions and type names qualify what is
+            off the path, so two databases compare equal only when read with one path.
 
     Returns:
         The snapshot, as `introspect` builds it.
@@ -935,9 +939,10 @@ def introspect_url(
     conn = connect(url)
     with conn, ThreadPoolExecutor(max_workers=max(HELPERS, 1)) as pool:
         # The helper sessions log in while this one is set up.
-        pending = [pool.submit(_helper, url, statement_timeout) for _ in range(HELPERS)]
+        pending = [pool.submit(_helper, url, statement_timeout, search_path)
+                   for _ in range(HELPERS)]
         try:
-            _set_up(conn, statement_timeout)
+            _set_up(conn, statement_timeout, search_path=search_path)
             conn.autocommit = False
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -985,23 +990,39 @@ def introspect_session(
                             f"{_one_line(str(exc))}") from None
 
 
-def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = False) -> None:
+def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = False,
+            search_path: Sequence[str] | None = None) -> None:
     """Session settings for introspection, in one round trip (`local`: for the current
     transaction only).
 
     Timestamps in defaults and partition bounds print in the session's zone: UTC makes the
     snapshot the same whoever takes it. Parallel workers are turned off: the catalog
     queries are split over dbsafe's own sessions already, and on a production server the
-    workers belong to the application.
+    workers belong to the application. `search_path`, when given, replaces the session's.
     """
+    path = search_path_setting(search_path) if search_path is not None else None
     conn.execute(
         "SELECT set_config('statement_timeout', %(t)s, %(l)s), "
         "set_config('TimeZone', 'UTC', %(l)s), "
-        "set_config('max_parallel_workers_per_gather', '0', %(l)s)",
-        {"t": statement_timeout, "l": local})
+        "set_config('max_parallel_workers_per_gather', '0', %(l)s), "
+        "CASE WHEN %(p)s::text IS NOT NULL THEN set_config('search_path', %(p)s, %(l)s) END",
+        {"t": statement_timeout, "l": local, "p": path})
 
 
-def _helper(url: str, statement_timeout: str) -> psycopg.Connection | None:
+def search_path_setting(schemas: Sequence[str]) -> str:
+    """The value of `search_path` that names exactly `schemas`, each quoted.
+
+    >>> print(search_path_setting(["musicbrainz", "public", 'a"b']))
+    "musicbrainz", "public", "a""b"
+    >>> search_path_setting([])
+    ''
+    """
+    # An empty list: only the implicit pg_catalog (and pg_temp), as `SET search_path = ''`.
+    return ", ".join('"' + s.replace('"', '""') + '"' for s in schemas)
+
+
+def _helper(url: str, statement_timeout: str,
+            search_path: Sequence[str] | None = None) -> psycopg.Connection | None:
     """Another session for `introspect`'s queries, or None if the server says no (e.g. a
     connection limit): introspection then runs on fewer connections, only slower."""
     import psycopg
@@ -1014,7 +1035,7 @@ def _helper(url: str, statement_timeout: str) -> psycopg.Connection | None:
         log.info("introspecting on fewer connections: %s", exc)
         return None
     try:
-        _set_up(helper, statement_timeout)
+        _set_up(helper, statement_timeout, search_path=search_path)
         helper.autocommit = False
         return helper
     except psycopg.Error as exc:

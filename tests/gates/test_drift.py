@@ -141,6 +141,20 @@ def test_a_database_migrated_by_its_own_role_is_not_drift_until_an_owner_changes
         postgresql.execute("DROP ROLE drift_other")
 
 
+def test_a_database_whose_own_search_path_writes_definitions_otherwise_is_not_drift(
+        database_url: str, postgresql: psycopg.Connection, cache: Path) -> None:
+    apply(AlembicProject(ENV / "alembic.ini"), database_url, [("upgrade", "0003")])
+    # The database's own path puts a schema with another `patients` first: PostgreSQL then
+    # writes visits' foreign key `REFERENCES public.patients(id)`; the throwaway's path
+    # writes it `REFERENCES patients(id)`.
+    postgresql.autocommit = True
+    postgresql.execute("CREATE SCHEMA lab; CREATE TABLE lab.patients (id int)")
+    postgresql.execute(f"ALTER DATABASE {postgresql.info.dbname} SET search_path = lab, public")
+    report = commands.drift(_settings(database_url, cache),
+                            options=DiffOptions.parse(schemas=["lab"]))
+    assert report.findings == ()
+
+
 def test_a_database_without_alembic_version_is_an_error_not_drift(
         database_url: str, tmp_path: Path) -> None:
     with pytest.raises(DbsafeError, match="no alembic_version"):

@@ -143,6 +143,21 @@ def test_verify_restore_proves_a_backup_and_says_so_in_the_listing(source: str,
                                 "'dbsafe_verify_%'").fetchall()
 
 
+def test_verify_restore_reads_the_copy_with_the_originals_search_path(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    # The database's own search_path (MusicBrainz's `musicbrainz, public`) is not in the
+    # archive, and PostgreSQL writes `REFERENCES app.customers(id)` off that path.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app; CREATE TABLE app.customers (id int PRIMARY KEY);"
+                     "CREATE TABLE app.orders (id int, customer int REFERENCES app.customers)")
+        conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = app, public").format(
+            sql.Identifier(conn.info.dbname)))
+    report = commands.backup(_settings(database_url, tmp_path), tmp_path / "b",
+                             verify_restore=True)
+    assert report.summary["verified_restore"]["schema_differences"] == []
+    assert report.summary["verified_restore"]["ok"] is True
+
+
 @pytest.mark.parametrize("damage", ["corrupted byte", "truncated", "swapped manifest",
                                     "missing manifest"])
 def test_a_damaged_backup_is_refused_before_anything_is_touched(

@@ -103,6 +103,43 @@ def test_snapshot_file_against_database_and_sql_output(
     assert run("diff", _url(a), str(snapshot)).exit_code == 0
 
 
+# MusicBrainz's shape: everything in a schema of its own, which the role's (or database's)
+# search_path puts first. PostgreSQL writes definitions relative to the session's path.
+_APP_SCHEMA = """
+CREATE SCHEMA app;
+CREATE TYPE app.mood AS ENUM ('happy', 'sad');
+CREATE TABLE app.editor (id int PRIMARY KEY, mood app.mood);
+CREATE TABLE app.edit (id int PRIMARY KEY, editor int REFERENCES app.editor (id));
+CREATE VIEW app.edits AS SELECT e.id, r.mood FROM app.edit e JOIN app.editor r ON r.id = e.editor;
+CREATE FUNCTION app.cheer(e app.editor) RETURNS app.mood LANGUAGE sql AS 'SELECT e.mood';
+"""
+
+
+def test_a_database_whose_search_path_differs_from_the_other_sides_is_read_with_that_one(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    plain = _database(new_database, _APP_SCHEMA)
+    on_path = _database(new_database, _APP_SCHEMA)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE {conninfo_to_dict(on_path)['dbname']} "
+                     "SET search_path = app, public")
+    # Read each with its own path, every definition naming `app` differs in text ...
+    assert diff(introspect_url(plain), introspect_url(on_path))
+    # ... but they are the same schema: `dbsafe diff` reads both with one path.
+    assert run("diff", _url(plain), _url(on_path)).exit_code == 0
+    assert run("diff", _url(on_path), _url(plain)).exit_code == 0
+    snapshot = tmp_path / "plain.json"
+    introspect_url(plain).save(snapshot)
+    assert run("diff", str(snapshot), _url(on_path)).exit_code == 0
+    assert run("diff", _url(on_path), str(snapshot)).exit_code == 0
+    # A real difference still shows, and the script, run as it says, leaves none.
+    with psycopg.connect(on_path, autocommit=True) as conn:
+        conn.execute("ALTER TABLE app.edit ADD COLUMN note text")
+    result = run("diff", _url(plain), _url(on_path), "--sql")
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if line.startswith("ALTER")] == [
+        "ALTER TABLE app.edit ADD COLUMN note text;"]
+
+
 def test_ignored_kinds_and_names_leave_their_differences_out(
         new_database: Callable[[], str]) -> None:
     a = _database(new_database, "CREATE TABLE t (id int); CREATE TABLE tmp_1 (id int)")
