@@ -461,6 +461,8 @@ _RELATION_FIELDS = ("definition", "partition_key", "partition_of", "partition_bo
 _COLUMN_FIELDS = ("type", "nullable", "default", "identity", "generated", "collation",
                   "storage", "compression", "statistics", "comment", "acl",
                   "not_null_chosen_name", "not_null_no_inherit", "not_null_not_valid")
+# Kinds whose definition is PostgreSQL's printed text, which it may read back otherwise.
+_REPARSED = frozenset({"constraint", "index", "view", "materialized_view"})
 _CONSTRAINT_FIELDS = ("definition", "validated", "comment")
 _INDEX_FIELDS = ("definition", "valid", "comment")
 _TRIGGER_FIELDS = ("definition", "enabled", "comment")
@@ -500,6 +502,11 @@ def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
     for name in fields:
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
+            if name == "definition" and kind in _REPARSED and a and b:
+                from dbsafe.schema.reparse import same_definition
+
+                if same_definition(kind, a, b):  # one printed as PostgreSQL reads it back
+                    continue
             if name == "default" and kind == "column" and old.generated and new.generated:
                 name = "expression"  # a generated column's `default` is its expression
             yield Change(ALTER, kind, identity, name, a, b)
