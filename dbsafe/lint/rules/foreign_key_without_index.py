@@ -103,11 +103,17 @@ def _covers(columns: tuple[str, ...], fk: tuple[str, ...]) -> bool:
     return len(columns) >= len(fk) and set(columns[:len(fk)]) == set(fk)
 
 
-def _built_here(ctx: LintContext) -> list[tuple[str, tuple[str, ...]]]:
-    """(table, leading columns) of every index the migration builds, wherever it does."""
+def _built_here(ctx: LintContext) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """(table, leading columns) of every index the migration builds, wherever it does, by
+    the table's unqualified name: each foreign key looks at its own table's, not at all of
+    them (a `diff --sql` script of 2,000 foreign keys and as many indexes took 4 million
+    comparisons)."""
     known = ctx.cache.get("DBS117.indexes")
     if known is None:
-        known = ctx.cache["DBS117.indexes"] = [ix for s in ctx.statements for ix in indexes(s)]
+        known = ctx.cache["DBS117.indexes"] = {}
+        for s in ctx.statements:
+            for table, columns in indexes(s):
+                known.setdefault(last(table), []).append((table, columns))
     return known
 
 
@@ -119,7 +125,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     known = _built_here(ctx)
     created_here = statement.kind == "CreateStmt"
     for table, columns, referenced in fks:
-        if any(same_relation(t, table) and _covers(c, columns) for t, c in known):
+        if any(same_relation(t, table) and _covers(c, columns)
+               for t, c in known.get(last(table), ())):
             continue
         if not (created_here or ctx.created_before(table)):
             existing = _existing_indexes(ctx, table)
