@@ -140,6 +140,21 @@ def test_a_database_whose_search_path_differs_from_the_other_sides_is_read_with_
         "ALTER TABLE app.edit ADD COLUMN note text;"]
 
 
+def test_two_snapshot_files_read_with_different_search_paths_are_compared_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+    from dbsafe.schema.model import SchemaSnapshot
+
+    SchemaSnapshot(search_path=("app", "public")).save(tmp_path / "a.json")
+    SchemaSnapshot(search_path=("public",)).save(tmp_path / "b.json")
+    settings = load_settings(tmp_path, {}, environ={})
+    with caplog.at_level("WARNING"):
+        report = commands.diff(settings, str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    assert report.findings == ()
+    assert "read with different search paths (app, public; public)" in caplog.text
+
+
 def test_ignored_kinds_and_names_leave_their_differences_out(
         new_database: Callable[[], str]) -> None:
     a = _database(new_database, "CREATE TABLE t (id int); CREATE TABLE tmp_1 (id int)")
