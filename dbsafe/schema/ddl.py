@@ -348,7 +348,7 @@ def _schemas(p: _Plan, changes: list[Change]) -> None:
 
 
 def _extensions(p: _Plan, changes: list[Change]) -> None:
-    for c in changes:
+    for c in _by_requirement(changes):
         name = c.identity[0]
         if c.action == ADD:
             ext = c.new
@@ -367,6 +367,29 @@ def _extensions(p: _Plan, changes: list[Change]) -> None:
         elif c.attribute == "comment":
             p.emit("comments", f"COMMENT ON EXTENSION {quote(name)} IS {_text(c.new)}",
                    subject=name)
+
+
+def _by_requirement(changes: list[Change]) -> list[Change]:
+    """`changes` with each extension created after the ones it requires and dropped before
+    them (`DROP EXTENSION cube` fails while earthdistance, which requires it, is there;
+    `CREATE EXTENSION earthdistance` fails before cube is)."""
+    created = {c.identity[0]: c.new.requires for c in changes if c.action == ADD}
+    dropped = {c.identity[0]: c.old.requires for c in changes if c.action == DROP}
+
+    def depth(name: str, requires: dict[str, tuple[str, ...]], seen: frozenset[str]) -> int:
+        below = [depth(r, requires, seen | {name}) for r in requires.get(name, ())
+                 if r in requires and r not in seen]
+        return 1 + max(below, default=0)
+
+    def key(c: Change) -> int:
+        name = c.identity[0]
+        if c.action == ADD:
+            return depth(name, created, frozenset())
+        if c.action == DROP:
+            return -depth(name, dropped, frozenset())
+        return 0
+
+    return sorted(changes, key=key)  # stable: otherwise in the order they came
 
 
 # -- types -------------------------------------------------------------------------------------

@@ -359,7 +359,13 @@ SELECT e.extname, n.nspname, e.extversion, d.description,
           WHERE dep.refclassid = 'pg_extension'::regclass AND dep.refobjid = e.oid
             AND dep.classid = 'pg_proc'::regclass AND dep.deptype = 'e'
             AND p.pronamespace = e.extnamespace
-          ORDER BY 1)
+          ORDER BY 1),
+    -- The extensions its control file `requires` (earthdistance: cube).
+    ARRAY(SELECT r.extname::text
+          FROM pg_depend AS dep JOIN pg_extension AS r ON r.oid = dep.refobjid
+          WHERE dep.classid = 'pg_extension'::regclass AND dep.objid = e.oid
+            AND dep.refclassid = 'pg_extension'::regclass
+          ORDER BY r.extname COLLATE "C")
 FROM pg_extension AS e
 JOIN pg_namespace AS n ON n.oid = e.extnamespace
 LEFT JOIN pg_description AS d ON d.objoid = e.oid AND d.classoid = 'pg_extension'::regclass
@@ -722,9 +728,9 @@ def introspect(
             composite_types=tuple(sorted((_composite(row) for row in found["composites"]),
                                          key=lambda t: (t.schema, t.name))),
             extensions=tuple(sorted((Extension(name, schema, version, comment, tuple(relations),
-                                               tuple(functions))
-                                     for name, schema, version, comment, relations, functions
-                                     in found["extensions"]), key=_by_name)),
+                                               tuple(functions), tuple(requires))
+                                     for name, schema, version, comment, relations, functions,
+                                     requires in found["extensions"]), key=_by_name)),
             publications=tuple(sorted(
                 (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment,
                              tuple(schemas))

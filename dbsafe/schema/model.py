@@ -396,7 +396,8 @@ class Extension(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     the names of its tables and views in its schema are (`relations`: what application
     queries may read, as `pg_stat_statements`; absent from snapshots of older dbsafe), and
     of its functions there (`functions`: what a PostgREST client may call, as hstore's
-    `each`; None in snapshots of older dbsafe, which did not record them)."""
+    `each`; None in snapshots of older dbsafe, which did not record them), and the
+    extensions it requires (`requires`: created before it, dropped after it)."""
 
     name: str
     schema: str
@@ -404,6 +405,7 @@ class Extension(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     comment: str | None = None
     relations: tuple[str, ...] = ()
     functions: tuple[str, ...] | None = None
+    requires: tuple[str, ...] = ()
 
 
 class Namespace(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
