@@ -223,4 +223,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'The database has changes its migrations did not make; the computed downgrade would undo them too.'),
     ('DBS610', 'backup-space-short', 'error', '0.2.0',
      'The backup directory has less free space than the backup taken before the run may need.'),
+    ('DBS611', 'restored-backup-differs', 'error', '0.2.0',
+     'A backup restored into a scratch database (`--verify-restore`) differs from its source.'),
 )

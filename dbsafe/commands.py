@@ -368,6 +368,7 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
     from dataclasses import asdict
 
     from dbsafe.guard.backup import take_backup
+    from dbsafe.guard.restore import restored_copy_differs
     from dbsafe.guard.restore import verify_restore as prove
     from dbsafe.migrate.runner import current_revisions
 
@@ -380,7 +381,9 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
                                   for k, v in asdict(taken).items()}
     summary["backup"] = str(taken.path)
     if verify_restore:
-        summary["verified_restore"] = prove(url, taken.path, say)
+        outcome = summary["verified_restore"] = prove(url, taken.path, say)
+        differs = restored_copy_differs(taken.path, outcome)
+        return Report((differs,) if differs else (), summary)
     return Report((), summary)
 
 

@@ -78,6 +78,7 @@ _REPORTED_BY = {
     "DBS42": ("`dbsafe verify-lock`", "gates.md"),
     "DBS55": ("`dbsafe refresh-views`", "checks.md"),
     "DBS6": ("`dbsafe upgrade` and `dbsafe downgrade`", "guard.md"),
+    "DBS611": ("`dbsafe backup --verify-restore`", "guard.md"),
 }
 
 

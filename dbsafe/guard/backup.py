@@ -30,6 +30,10 @@ BACKUP_SPACE_SHORT = RuleInfo(
     "DBS610", "backup-space-short",
     "The backup directory has less free space than the backup taken before the run may need.",
     Severity.ERROR, "0.2.0")
+RESTORED_COPY_DIFFERS = RuleInfo(
+    "DBS611", "restored-backup-differs",
+    "A backup restored into a scratch database (`--verify-restore`) differs from its source.",
+    Severity.ERROR, "0.2.0")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dbsafe.core import DatabaseError, DbsafeError
+from dbsafe.core import DatabaseError, DbsafeError, Finding
 from dbsafe.guard.backup import (
+    RESTORED_COPY_DIFFERS,
     _major,
     _size,
     _size_and_digest,
@@ -463,6 +464,24 @@ def verify_restore(database_url: str, backup: Path,
     progress("verify", "restored copy equals the source" if ok
              else "restored copy differs from the source")
     return outcome
+
+
+def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | None:
+    """DBS611 for a `verify_restore` outcome whose copy differs from its source: what
+    differs (the schema's first 50 differences, the tables whose row counts do), or None."""
+    if outcome["ok"]:
+        return None
+    lines = list(outcome["schema_differences"])
+    lines += [f"{table}: {before} rows in the source, {after} in the copy"
+              for table, (before, after) in sorted(outcome["row_count_differences"].items())]
+    return Finding(
+        RESTORED_COPY_DIFFERS.code,
+        f"The backup restored into a scratch database differs from its source: {backup}.",
+        RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
+        help="Rows written since the dump began are not in it (a busy database differs by "
+             "those); any other difference: do not rely on this backup, take another. Its "
+             "manifest records the differences.",
+        context=(("Differences", "\n".join(lines)),))
 
 
 def table_checksums(url: str) -> dict[str, str]:

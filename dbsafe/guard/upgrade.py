@@ -26,7 +26,7 @@ from dbsafe.core import (
     shortened,
 )
 from dbsafe.guard import history
-from dbsafe.guard.backup import BACKUP_SPACE_SHORT, backup_space_short
+from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import (
@@ -85,7 +85,7 @@ PENDING_REVISIONS = RuleInfo(
     "The database is behind the migrations: revisions are pending.",
     Severity.ERROR, "0.2.0")
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
-         REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT)
+         REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS)
 
 
 @dataclass(frozen=True, slots=True)

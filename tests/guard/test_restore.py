@@ -158,6 +158,33 @@ def test_verify_restore_reads_the_copy_with_the_originals_search_path(database_u
     assert report.summary["verified_restore"]["ok"] is True
 
 
+def test_a_copy_that_differs_from_its_source_is_a_finding_that_says_what_differs(
+        source: str, tmp_path: Path) -> None:
+    # Rows written between the dump and the comparison (the progress line between them is
+    # the test's moment to write): the copy lacks them. A DBS611 names the table (the run
+    # exited 1 saying "no findings").
+    def write_after_the_dump(step: str, _message: str) -> None:
+        if step == "backup":
+            with psycopg.connect(source, autocommit=True) as conn:
+                conn.execute("INSERT INTO customers VALUES (301, 'late', NULL)")
+
+    report = commands.backup(_settings(source, tmp_path), tmp_path / "b",
+                             verify_restore=True, progress=write_after_the_dump)
+    assert report.summary["verified_restore"]["ok"] is False
+    [finding] = report.findings
+    assert finding.code == "DBS611"
+    assert dict(finding.context)["Differences"] == (
+        "public.customers: 301 rows in the source, 300 in the copy")
+
+    # An equal copy on the command line: exit 0, no finding.
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("DELETE FROM customers WHERE id = 301")
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "backup", "--backup-dir",
+                           str(tmp_path / "c"), "--verify-restore", "--database-url", source],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "DBS611" not in proc.stdout, proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("damage", ["corrupted byte", "truncated", "swapped manifest",
                                     "missing manifest"])
 def test_a_damaged_backup_is_refused_before_anything_is_touched(
