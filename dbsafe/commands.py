@@ -374,7 +374,8 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
 
     url = _require_database(settings)
     say = progress or (lambda step, message: None)
-    taken = take_backup(url, directory, revisions=current_revisions(url), jobs=jobs)
+    taken = take_backup(url, directory, revisions=current_revisions(url), jobs=jobs,
+                        count_rows=verify_restore)
     say("backup", f"{taken.path} ({taken.size_bytes // 1024} KiB, verified with pg_restore "
         "--list)")
     summary: dict[str, object] = {k: str(v) if isinstance(v, Path) else v

@@ -20,10 +20,13 @@ from typing import Any
 
 from dbsafe.core import DatabaseError, DbsafeError, Finding
 from dbsafe.guard.backup import (
+    _NOT_THE_APPLICATIONS,
     RESTORED_COPY_DIFFERS,
     _major,
+    _row_counts,
     _size,
     _size_and_digest,
+    _user_tables,
     client_binary,
     load_manifest,
 )
@@ -436,7 +439,10 @@ def verify_restore(database_url: str, backup: Path,
     scratch = f"dbsafe_verify_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
     restored = restore(database_url, backup, into=scratch, progress=progress)
     try:
-        source_counts, _ = _contents(database_url)
+        # The rows the dump saw, counted in its snapshot (`take_backup(count_rows=True)`);
+        # else the source's now, which a busy database has changed since.
+        dumped = load_manifest(backup).get("row_counts")
+        source_counts = dumped if isinstance(dumped, dict) else _contents(database_url)[0]
         original = user_snapshot(database_url)
         # With the original's search path: the copy has none of the database's settings
         # (pg_dump's archive holds none), and definitions are written relative to the path.
@@ -478,9 +484,9 @@ def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | No
         RESTORED_COPY_DIFFERS.code,
         f"The backup restored into a scratch database differs from its source: {backup}.",
         RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
-        help="Rows written since the dump began are not in it (a busy database differs by "
-             "those); any other difference: do not rely on this backup, take another. Its "
-             "manifest records the differences.",
+        help="Do not rely on this backup: a schema changed while it ran, or the archive "
+             "does not restore what was dumped; take another. Its manifest records the "
+             "differences.",
         context=(("Differences", "\n".join(lines)),))
 
 
@@ -505,27 +511,6 @@ def _contents(url: str) -> tuple[dict[str, int], tuple[str, ...]]:
     with connect(url) as conn:
         return _row_counts(conn), _revisions(conn)
 
-
-def _row_counts(conn: Any, tables: list[tuple[str, str]] | None = None) -> dict[str, int]:
-    """Exact row count of each application table (or of `tables`), by `count(*)`, in one
-    statement (a round trip per table added up on databases with hundreds)."""
-    from psycopg import sql
-
-    if tables is None:
-        tables = _user_tables(conn)
-    counts: dict[str, int] = {}
-    if tables:
-        rows = conn.execute(sql.SQL(" UNION ALL ").join(
-            sql.SQL("SELECT {}, count(*) FROM {}").format(
-                sql.Literal(i), sql.Identifier(schema, table))
-            for i, (schema, table) in enumerate(tables))).fetchall()
-        by_index = {int(r[0]): int(r[1]) for r in rows}
-        counts = {f"{schema}.{table}": by_index[i] for i, (schema, table) in enumerate(tables)}
-    return counts
-
-
-# Schemas whose tables are not the application's: PostgreSQL's and dbsafe's own.
-_NOT_THE_APPLICATIONS = "('pg_catalog', 'information_schema', 'dbsafe')"
 
 # Each application table (pg_tables' set) with the rows PostgreSQL counted going into it
 # and into the tables below it (partitions, inheritance children: count(*) reads them too),
@@ -603,14 +588,6 @@ def _revisions(conn: Any) -> tuple[str, ...]:
     if not conn.execute("SELECT to_regclass('alembic_version')").fetchone()[0]:
         return ()
     return tuple(sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version")))
-
-
-def _user_tables(conn: Any) -> list[tuple[str, str]]:
-    """(schema, table) of every table that is the application's (not dbsafe's own)."""
-    rows = conn.execute(
-        f"SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN "
-        f"{_NOT_THE_APPLICATIONS} ORDER BY 1, 2").fetchall()
-    return [(r[0], r[1]) for r in rows]
 
 
 def _maintenance(database_url: str) -> Any:
