@@ -268,8 +268,9 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
 # node-pg-migrate's SQL migrations without their down section, each in a transaction;
 # Liquibase's formatted SQL changeset by changeset, another dbms's left out); 20: `SET
 # TRANSACTION` run as written, never under a savepoint; 21: the columns each view
-# reads; 22: a graphile-migrate folder's files under its .gmrc's `pgSettings`.
-_INTROSPECTED = 22
+# reads; 22: a graphile-migrate folder's files under its .gmrc's `pgSettings`; 23: a
+# Sqitch project's deploy scripts only, in its plan's order, psql's `:'name'` as a literal.
+_INTROSPECTED = 23
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -517,6 +518,15 @@ class SqlFolder:
         # transaction each, are read there: lint reads the folder the same way.)
         return sql_migrations([self.path], root=self.root,
                               wrapped_in_transaction=self.in_transaction)
+
+    def migration_folders(self) -> list[Path]:
+        """The folders whose files are the migrations (or their down and check scripts),
+        no application's SQL: the folder, or of a Sqitch project its deploy, revert and
+        verify folders (beside them, BeeeOn's `queries/` are the application's)."""
+        from dbsafe.extract.sqitch import sqitch_project
+
+        project = sqitch_project(self.path) if self.path.is_dir() else None
+        return list(project.script_dirs) if project is not None else [self.path]
 
     def unrun_statements(self) -> list[str]:
         """The statements of the folder's files its runner does not run, which may have

@@ -104,7 +104,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     committed migrations and the current one, `_graphile_place`, its placeholders filled
     in), Atlas's (`_atlas_transaction`) and Hasura's (`_hasura_up`); a file its runner
     sends as one query (golang-migrate's, dbmate's `transaction:false`) is one implicit
-    transaction when it holds several statements.
+    transaction when it holds several statements. Of a Sqitch project (`sqitch.conf` or
+    `sqitch.plan`, `dbsafe.extract.sqitch`), its plan's deploy scripts run, in the plan's
+    order, each as psql runs it: in a transaction only where it opens one itself, a psql
+    `:'name'` sent as a literal; its revert and verify scripts never run.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -120,8 +123,13 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     wrapped: set[Path] = set()  # a runner's listing says it runs the file in a transaction
     pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
     graphile_files: dict[Path, tuple] = {}  # graphile-migrate's migrations: their order
+    sqitch_files: set[Path] = set()  # a Sqitch plan's deploy scripts: psql runs them as they are
     for path in paths:
-        if path.is_dir():
+        if path.is_dir() and (sqitch := _sqitch_deploy_files(path)) is not None:
+            keys.update((p, (2, (), _natural_key(path) + ((0, rank),)))
+                        for rank, p in enumerate(sqitch))
+            sqitch_files.update(sqitch)
+        elif path.is_dir():
             found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
@@ -193,11 +201,15 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
                 _graphile_folder(file)))
         statements = tuple(
             _statement(f.sql, f.location(0))
-            for f in split_sql(upgrade_section(text), shown)
+            for f in (split_sql(text, shown, psql_values=True) if file in sqitch_files
+                      else split_sql(upgrade_section(text), shown))
         )
-        dbmate = _dbmate_sections(text, statements, shown) \
-            or _liquibase_changesets(text, statements, shown)
-        if dbmate is not None:
+        dbmate = None if file in sqitch_files else (
+            _dbmate_sections(text, statements, shown)
+            or _liquibase_changesets(text, statements, shown))
+        if file in sqitch_files:
+            in_transaction = wrapped_in_transaction
+        elif dbmate is not None:
             statements, in_transaction = dbmate
             in_transaction = in_transaction or wrapped_in_transaction
         else:
@@ -226,6 +238,32 @@ def _graphile_folder(file: Path) -> Path:
     """The migrations folder of a graphile-migrate migration (`committed/` and `current`'s
     parent)."""
     return file.parent.parent if file.parent.name in ("committed", "current") else file.parent
+
+
+def _sqitch_deploy_files(folder: Path) -> list[Path] | None:
+    """The deploy scripts `sqitch deploy` runs when `folder` is a Sqitch project
+    (`dbsafe.extract.sqitch`), in its plan's order; None when it is not one.
+
+    Raises:
+        SourceError: the plan names a change whose deploy script is not there (Sqitch
+            cannot deploy it either), or no change at all.
+    """
+    from dbsafe.extract.sqitch import sqitch_project
+
+    project = sqitch_project(folder)
+    if project is None:
+        return None
+    files = list(dict.fromkeys(project.deploy_files))
+    missing = [p for p in files if not p.is_file()]
+    if missing:
+        shown = ", ".join(os.path.relpath(p, folder) for p in missing[:3])
+        raise SourceError(f"{os.path.relpath(project.plan, folder)} plans "
+                          f"{len(missing)} change(s) whose deploy script is not there "
+                          f"({shown}{', ...' if len(missing) > 3 else ''})")
+    if not files:
+        raise SourceError(f"no SQL migrations under {folder}: "
+                          f"{os.path.relpath(project.plan, folder)} plans no change")
+    return files
 
 
 def _statement(sql: str, location: Location) -> MigrationStatement:
@@ -397,10 +435,15 @@ def unrun_files(folder: Path) -> list[Path]:
     leftover of a migration made again, never run. Down migrations never run. Of a
     graphile-migrate folder, its files that are no migrations and that its .gmrc does not
     run after a reset (`graphile_baseline`): `--!include` fixtures, a schema dump, and
-    the baseline of a .gmrc dbsafe cannot read.
+    the baseline of a .gmrc dbsafe cannot read. Of a Sqitch project, the deploy scripts its
+    plan does not name (its revert and verify scripts make nothing).
     """
     if not folder.is_dir():
         return []
+    from dbsafe.extract.sqitch import sqitch_project
+
+    if (sqitch := sqitch_project(folder)) is not None:
+        return sqitch.unplanned_deploy_files()
     files = sorted(p for p in folder.rglob("*.sql") if p.is_file() and not _down_file(p))
     if graphile_migrate_folder(folder):
         run = {m.file for m in graphile_baseline(folder, folder)}

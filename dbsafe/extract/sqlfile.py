@@ -48,7 +48,8 @@ _SPACE = " \t\r\f\v"
 _FUNCTION_MARKS = {"create": "c", "or": "o", "replace": "r", "function": "f", "procedure": "p"}
 
 
-def split_sql(text: str, path: str, *, psql_variables: bool = False) -> list[SqlFragment]:
+def split_sql(text: str, path: str, *, psql_variables: bool = False,
+              psql_values: bool = False) -> list[SqlFragment]:
     """Split a psql script into statements, each with a map back to the file.
 
     Each fragment's `sql` is the statement exactly as written, from its first character
@@ -62,6 +63,10 @@ def split_sql(text: str, path: str, *, psql_variables: bool = False) -> list[Sql
         psql_variables: Write psql's `:'name'` (a variable psql puts there as a quoted
             literal) as the placeholder `:name`, for validation; statements that will be
             run or linted keep it as written.
+        psql_values: Write each psql `:'name'` as the quoted literal `'name'` and a blank,
+            for a script psql runs (Sqitch's deploy scripts): psql sends a quoted literal
+            there (what `\\set name ...` earlier in the script holds), which this stands in
+            for, so the statement parses, runs and is linted as psql sends it.
 
     Returns:
         The statements in file order.
@@ -83,10 +88,11 @@ def split_sql(text: str, path: str, *, psql_variables: bool = False) -> list[Sql
     fragments = []
     for start, end in scanner.run():
         fragment = _fragment(text, start, end, path, line_starts)
-        if psql_variables and found:
+        if (psql_variables or psql_values) and found:
             inside = found[bisect.bisect_left(found, start):bisect.bisect_left(found, end)]
             if inside:
-                fragment = replace(fragment, sql=_as_placeholders(
+                write = _as_literals if psql_values else _as_placeholders
+                fragment = replace(fragment, sql=write(
                     fragment.sql, [at - start for at in inside]))
         fragments.append(fragment)
     return fragments
@@ -105,6 +111,22 @@ def _as_placeholders(sql: str, literals: list[int]) -> str:
     for at in literals:
         close = sql.index("'", at + 2)
         parts += [sql[last:at], ":", sql[at + 2:close], "  "]
+        last = close + 1
+    return "".join([*parts, sql[last:]])
+
+
+def _as_literals(sql: str, literals: list[int]) -> str:
+    """`sql` with each psql `:'name'` at the offsets `literals` written `'name'` and a
+    blank: the same length, so positions hold.
+
+    >>> _as_literals("INSERT INTO t VALUES (:'body')", [22])
+    "INSERT INTO t VALUES ('body' )"
+    """
+    parts = []
+    last = 0
+    for at in literals:
+        close = sql.index("'", at + 2)
+        parts += [sql[last:at], sql[at + 1:close + 1], " "]
         last = close + 1
     return "".join([*parts, sql[last:]])
 

@@ -5,7 +5,8 @@ Each file runs as its runner runs it (`Migration.starts_in_transaction`, which
 `sql_migrations` sets): inside one transaction when the runner wraps it in one (supabase
 always; Flyway, goose, sql-migrate, dbmate, diesel, sqlx, graphile-migrate and Atlas unless
 the file says not to; Hasura's always; Liquibase each changeset), else
-statement by statement. A statement that fails does not end the run: it is
+statement by statement (a Sqitch deploy script, which psql runs, in the transaction its own
+BEGIN and COMMIT make). A statement that fails does not end the run: it is
 recorded (`StatementFailure`, at its file and line with PostgreSQL's message) and only it
 is lost: inside a transaction each statement runs under a savepoint, so the file's other
 statements stay. A statement PostgreSQL refuses inside a transaction block (`CREATE INDEX

@@ -242,7 +242,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # The schema's own folder of migrations is one whatever it is named (`db/migrate`).
     folder_names = FolderNames()  # each folder listed once, for both
     migration_folders = MigrationFolders(
-        [source.sql_folder.path] if source.sql_folder is not None else [], stop=root,
+        source.sql_folder.migration_folders() if source.sql_folder is not None else [],
+        stop=root,
         names=folder_names)
     other_applications = source.other_applications(root, folder_names)
     for unlisted, reason in unreadable:  # its files were never seen: a skip, not a clean run

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from dbsafe.core import SourceError
 from dbsafe.extract.migration import sql_migrations
 
 
@@ -48,3 +51,37 @@ def test_supabase_files_sort_by_name_as_its_cli_does(tmp_path: Path) -> None:
 def test_timestamped_files_keep_their_order(tmp_path: Path) -> None:
     assert _order(tmp_path, ["20240201000000_b.sql", "20240101120000_a.sql"]) == [
         "20240101120000_a.sql", "20240201000000_b.sql"]
+
+
+_PLANNED = "2024-01-01T00:00:00Z Me <me@example.com>"
+
+
+def test_a_reworked_sqitch_change_runs_the_script_of_the_first_tag_after_it_that_exists(
+        tmp_path: Path) -> None:
+    # Sqitch tries the tags between a change and its rework, the latest first, then the
+    # change's own: `f@v1.1.sql` is not there, `f@v1.0.sql` is (the tag the rework was
+    # made after, before a later one was added). A `+` or `-` before a name deploys alike.
+    (tmp_path / "sqitch.plan").write_text(
+        f"%project=p\n\nf {_PLANNED}\n@v1.0 {_PLANNED}\n+g {_PLANNED}\n@v1.1 {_PLANNED}\n"
+        f"- h {_PLANNED}\nf [f@v1.0] {_PLANNED}\n")
+    assert _order(tmp_path, ["deploy/f@v1.0.sql", "deploy/f.sql", "deploy/g.sql",
+                             "deploy/h.sql", "revert/f.sql", "verify/f.sql"]) == [
+        "deploy/f@v1.0.sql", "deploy/g.sql", "deploy/h.sql", "deploy/f.sql"]
+
+
+def test_a_sqitch_plan_reads_the_plan_its_sqitch_conf_names(tmp_path: Path) -> None:
+    # Tamarou's Registry: `top_dir = ./sql` in sqitch.conf; the sqitch.plan beside it (a
+    # stray one) is not the plan, `sql/sqitch.plan` is.
+    (tmp_path / "sqitch.conf").write_text("[core]\n\tengine = pg\n\t top_dir = ./sql\n")
+    (tmp_path / "sqitch.plan").write_text(f"stray [x] {_PLANNED}\n")
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "sqitch.plan").write_text(f"%project=p\n\nb {_PLANNED}\na {_PLANNED}\n")
+    assert _order(tmp_path, ["sql/deploy/a.sql", "sql/deploy/b.sql"]) == [
+        "sql/deploy/b.sql", "sql/deploy/a.sql"]
+
+
+def test_a_sqitch_change_without_its_deploy_script_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "sqitch.plan").write_text(f"%project=p\n\na {_PLANNED}\nb {_PLANNED}\n")
+    with pytest.raises(SourceError, match=r"sqitch.plan plans 1 change\(s\) whose deploy "
+                                          r"script is not there \(deploy/b.sql\)"):
+        _order(tmp_path, ["deploy/a.sql"])

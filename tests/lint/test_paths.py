@@ -500,3 +500,35 @@ def test_a_graphile_migrate_folder_s_pg_settings_hold_for_its_migrations(
         "--! Previous: sha1:0\n--! Hash: sha1:1\n\nALTER TABLE users ADD COLUMN b int NOT NULL;\n")
     report = commands.lint(Settings(project_root=tmp_path), [tmp_path / "migrations"])
     assert sorted(f.code for f in report.findings) == codes
+
+
+def test_a_sqitch_project_is_linted_as_sqitch_deploy_runs_it(tmp_path: Path) -> None:
+    # The plan's deploy scripts, in its order, each as psql runs it: the UPDATE runs while
+    # SET DEFAULT holds ACCESS EXCLUSIVE in the script's own transaction, CONCURRENTLY in a
+    # script that opens none is outside one, a `\set` variable is sent as a literal. The
+    # revert script (its DROP TABLE) and the verify script never run on deploy.
+    planned = "2024-01-01T00:00:00Z Me <me@example.com>"
+    scripts = {
+        "sqitch.plan": f"%syntax-version=1.0.0\n%project=p\n\nusers {planned}\n"
+                       f"backfill [users] {planned}\nindex [users] {planned}\n"
+                       f"comment [users] {planned} # a note\n",
+        "deploy/users.sql": "BEGIN;\nCREATE TABLE users (id int, b int);\nCOMMIT;\n",
+        "deploy/backfill.sql": "BEGIN;\nALTER TABLE users ALTER COLUMN b SET DEFAULT 0;\n"
+                               "UPDATE users SET b = 0 WHERE b IS NULL;\nCOMMIT;\n",
+        "deploy/index.sql": "CREATE INDEX CONCURRENTLY users_b ON users (b);\n",
+        "deploy/comment.sql": "\\set note 'ours'\nCOMMENT ON TABLE users IS :'note';\n",
+        "revert/users.sql": "BEGIN;\nDROP TABLE users;\nCOMMIT;\n",
+        "verify/users.sql": "SELECT id, b FROM users WHERE false;\n",
+    }
+    for name, text in scripts.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    settings = Settings(project_root=tmp_path,
+                        select=("DBS001", "DBS101", "DBS102", "DBS114", "DBS201"))
+
+    report = commands.lint(settings, [tmp_path])
+    assert sorted((f.location.path, f.location.line, f.code)
+                  for f in report.findings if f.location is not None) == [
+        ("deploy/backfill.sql", 3, "DBS114")]
+    assert [m.path for m in load_migrations(settings, [tmp_path])] == [
+        "deploy/users.sql", "deploy/backfill.sql", "deploy/index.sql", "deploy/comment.sql"]

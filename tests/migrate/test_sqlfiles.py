@@ -670,3 +670,63 @@ def test_set_transaction_right_after_begin_runs_as_written(tmp_path: Path,
 
     assert apply_sql_migrations(migrations, database_url, runner=migration_runner(folder)) == ()
     assert "public.a" in relations(database_url)
+
+
+_PLANNED = "2024-01-01T00:00:00Z Me <me@example.com>"
+
+
+def sqitch_project(root: Path) -> Path:
+    """A Sqitch project (BeeeOn's and Tamarou's shape): `top_dir` set in sqitch.conf, a
+    change named with a `/` (a subfolder), a change reworked after a tag (its first version
+    in `deploy/insert_user@v1.0.sql`), dependencies, a psql variable; revert and verify
+    scripts beside the deploy ones. By name, `add_email` and both `insert_user` scripts
+    come before `schema/users`, which makes the table they need."""
+    return write(root, {
+        "sqitch.conf": "[core]\n\tengine = pg\n\ttop_dir = ./db  # the scripts\n"
+                       '[engine "pg"]\n\ttarget = dev\n[target "dev"]\n\turi = db:pg:shop\n',
+        "db/sqitch.plan": (
+            "%syntax-version=1.0.0\n%project=shop\n\n"
+            f"schema/users {_PLANNED} # users table\n"
+            f"insert_user [schema/users] {_PLANNED}\n"
+            f"@v1.0 {_PLANNED} # release\n"
+            f"add_email [schema/users] {_PLANNED}\n"
+            f"insert_user [insert_user@v1.0 add_email] {_PLANNED} # rework\n"),
+        "db/deploy/schema/users.sql": "BEGIN;\nCREATE TABLE users (id int, nickname text);\n"
+                                      "COMMIT;\n",
+        "db/deploy/insert_user@v1.0.sql": (
+            "BEGIN;\nCREATE FUNCTION insert_user(n text) RETURNS void LANGUAGE sql AS\n"
+            "  $$ INSERT INTO users (nickname) VALUES (n) $$;\nCOMMIT;\n"),
+        "db/deploy/add_email.sql": (
+            "\\set note 'who to write to'\nBEGIN;\nALTER TABLE users ADD COLUMN email text;\n"
+            "COMMENT ON COLUMN users.email IS :'note';\nCOMMIT;\n"),
+        "db/deploy/insert_user.sql": (
+            "BEGIN;\nDROP FUNCTION insert_user(text);\n"
+            "CREATE FUNCTION insert_user(n text, e text) RETURNS void LANGUAGE sql AS\n"
+            "  $$ INSERT INTO users (nickname, email) VALUES (n, e) $$;\nCOMMIT;\n"),
+        "db/revert/schema/users.sql": "BEGIN;\nDROP TABLE users;\nCOMMIT;\n",
+        "db/revert/add_email.sql": "BEGIN;\nALTER TABLE users DROP COLUMN email;\nCOMMIT;\n",
+        "db/verify/schema/users.sql": "SELECT id, nickname FROM users WHERE false;\n",
+        "db/verify/add_email.sql": "SELECT email FROM users WHERE false;\n",
+    })
+
+
+def test_a_sqitch_project_runs_its_plans_deploy_scripts_as_sqitch_deploy_does(
+        tmp_path: Path, database_url: str) -> None:
+    # `sqitch deploy` runs the deploy script of each change of sqitch.plan, in the plan's
+    # order, with psql (each script's own BEGIN and COMMIT its transaction, a `\set`
+    # variable sent as a literal); a reworked change's earlier line runs the script as of
+    # the tag after it. Its revert and verify scripts never run: run after the deploy
+    # scripts, they drop what those made.
+    project = sqitch_project(tmp_path / "shop")
+    migrations = sql_migrations([project], root=tmp_path)
+    assert [m.path for m in migrations] == [
+        "shop/db/deploy/schema/users.sql", "shop/db/deploy/insert_user@v1.0.sql",
+        "shop/db/deploy/add_email.sql", "shop/db/deploy/insert_user.sql"]
+    assert not any(m.starts_in_transaction for m in migrations)
+
+    assert apply_sql_migrations(migrations, database_url) == ()
+    assert columns(database_url, "users") == ["id", "nickname", "email"]
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT pg_get_function_arguments('insert_user'::regproc), "
+                           "col_description('users'::regclass, 3)").fetchone()
+    assert row == ("n text, e text", "note")

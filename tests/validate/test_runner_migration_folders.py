@@ -297,3 +297,33 @@ def test_what_a_file_the_journal_lists_but_the_folder_lacks_made_is_unknown(
 
     assert sorted((f.code, f.location.line) for f in report.findings) == [
         ("DBS301", 3), ("DBS301", 4), ("DBS302", 5)]
+
+
+def test_a_sqitch_project_is_built_from_its_plans_deploy_scripts(tmp_path: Path) -> None:
+    """A Sqitch project's schema is what its plan's deploy scripts make, in the plan's
+    order: run by name, the revert script came after them and dropped `users` (every
+    query a false DBS301). Its deploy, revert and verify folders hold migrations; its
+    `queries/` beside them (BeeeOn's) are the application's, checked. What a deploy script
+    the plan does not name makes is unknown, never missing."""
+    planned = "2024-01-01T00:00:00Z Me <me@example.com>"
+    project = tmp_path / "pgsql"
+    _write(project / "sqitch.conf", "[core]\n\tengine = pg\n")
+    _write(project / "sqitch.plan", f"%syntax-version=1.0.0\n%project=p\n\nusers {planned}\n"
+                                    f"add_email [users] {planned}\n")
+    _write(project / "deploy" / "users.sql",
+           "BEGIN;\nCREATE TABLE users (id int, nickname text);\nCOMMIT;\n")
+    _write(project / "deploy" / "add_email.sql",
+           "BEGIN;\nALTER TABLE users ADD COLUMN email text;\nCOMMIT;\n")
+    _write(project / "deploy" / "legacy.sql", "CREATE TABLE legacy (id int);\n")
+    _write(project / "revert" / "users.sql", "BEGIN;\nDROP TABLE users;\nCOMMIT;\n")
+    _write(project / "verify" / "users.sql", "SELECT id, nickname FROM users WHERE false;\n")
+    _write(project / "queries" / "users.sql",
+           "SELECT id, nickname, email FROM users;\nSELECT phone FROM users;\n"
+           "SELECT id FROM legacy;\n")
+    _write(tmp_path / "pyproject.toml", "[tool.dbsafe]\nsql-migrations = 'pgsql'\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path])
+
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings] == [
+        ("DBS302", "pgsql/queries/users.sql", 2)]
+    assert report.summary["migration_files"] == 5
