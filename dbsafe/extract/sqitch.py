@@ -19,6 +19,7 @@ the `verify/` scripts check one; deploying never runs either.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +103,24 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
     return SqitchProject(folder, plan, engine, dirs["deploy"], dirs["revert"], dirs["verify"],
                          files, extension)
 
+
+
+def script_folders(folders: Iterable[Path], root: Path) -> set[Path]:
+    """The script folders (deploy, revert, verify) of the Sqitch projects whose deploy
+    folder holds one of `folders` (resolved), looked for from each up to `root`: its revert
+    and verify scripts are no application's SQL, though never linted."""
+    found: set[Path] = set()
+    seen: set[Path] = set()
+    for folder in folders:
+        for candidate in (folder, *folder.parents):
+            if candidate in seen or not candidate.is_relative_to(root):
+                break
+            seen.add(candidate)
+            if (candidate / SQITCH_CONF).is_file() or (candidate / SQITCH_PLAN).is_file():
+                project = sqitch_project(candidate)
+                if project is not None and folder.is_relative_to(project.deploy_dir.resolve()):
+                    found.update(d.resolve() for d in project.script_dirs)
+    return found
 
 
 def plan_changes(text: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -618,11 +618,13 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     Migration files (and the folders holding them) are not application code: a data
     migration's `UPDATE` of a column a later revision drops ran long ago. Nor are other
     migrations than those linted (a history's revisions for another dialect, an older
-    folder): any file `migration_kind` names one is left out.
+    folder): any file `migration_kind` names one is left out. Nor are the revert and
+    verify scripts of a Sqitch project whose deploy scripts are linted.
     """
     from dbsafe.extract.files import DEFAULT_MAX_BYTES, discover, display_path, extract_file
     from dbsafe.extract.javascript import SqlNames
     from dbsafe.extract.migration import migration_kind
+    from dbsafe.extract.sqitch import script_folders
 
     root = settings.project_root.resolve()
     paths = [p for p in (root / s for s in settings.source_paths) if p.exists()]
@@ -630,6 +632,7 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         return []
     files = {m.file.resolve() for m in migrations if m.file is not None}
     folders = {f.parent for f in files} - {root}
+    folders |= script_folders(folders, root) - {root}  # Sqitch's revert and verify scripts
     names = SqlNames.from_settings(settings)
     fragments: list[SqlFragment | PostgrestRequest] = []
     for path in discover(paths, root=root, exclude=settings.exclude):

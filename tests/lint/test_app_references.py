@@ -445,3 +445,25 @@ def test_supabase_requests_that_do_not_use_a_removal_are_not_flagged(
     assert lint("ALTER TABLE patients DROP COLUMN full_name;", hooks, snapshot) != []
     assert lint("ALTER TABLE patients DROP COLUMN metadata;", hooks, snapshot) == []
     assert lint("ALTER TABLE billing.invoices DROP COLUMN status;", hooks, snapshot) == []
+
+
+def test_application_fragments_leave_out_a_sqitch_projects_revert_and_verify_scripts(
+        tmp_path: Path) -> None:
+    # Only the deploy scripts are linted; the verify script selecting the column a later
+    # change drops is no application query (a false DBS211), the `queries/` beside them
+    # (BeeeOn's) are.
+    from dbsafe.extract.migration import sql_migrations
+
+    project = tmp_path / "db"
+    for name, text in {
+            "sqitch.plan": "%project=p\n\nnotes 2024-01-01T00:00:00Z Me <me@example.com>\n",
+            "deploy/notes.sql": "BEGIN;\nALTER TABLE appointments DROP COLUMN notes;\nCOMMIT;\n",
+            "revert/notes.sql": "ALTER TABLE appointments ADD COLUMN notes text;\n"
+                                "UPDATE appointments SET notes = '';\n",
+            "verify/notes.sql": "SELECT notes FROM appointments WHERE false;\n",
+            "queries/q.sql": "SELECT notes FROM appointments;\n"}.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    settings = Settings(project_root=tmp_path)
+    migrations = sql_migrations([project], root=tmp_path)
+    assert [f.path for f in application_fragments(settings, migrations)] == ["db/queries/q.sql"]
