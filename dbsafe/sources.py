@@ -393,18 +393,34 @@ def _declared_schema_folders(settings: Settings) -> list[Path]:
 def _marked_folders(settings: Settings) -> list[Path]:
     """The folders up to `MARKED_DEPTH` levels below the project root that a runner marks
     as its PostgreSQL migrations' and that hold `.sql` files, walked as source discovery
-    walks (`workspace_folders`)."""
+    walks (`workspace_folders`); and a Sqitch project for PostgreSQL there or at the root
+    (its `sqitch.conf`, else its `sqitch.plan`), which only its own scripts' folders are the
+    migrations of (`SqlFolder.migration_folders`), and only they key its cache."""
     from dbsafe.extract.files import workspace_folders
     from dbsafe.extract.migration import RUNNER_MARKS, marked_for_postgresql
+    from dbsafe.extract.sqitch import SQITCH_CONF, SQITCH_PLAN, sqitch_project
 
     root = settings.project_root
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
-    found = workspace_folders(root, marks, depth=MARKED_DEPTH, exclude=settings.exclude,
-                              skip=NOT_THE_APPLICATION)
+    sqitch = [SQITCH_CONF, SQITCH_PLAN]
+    found = workspace_folders(root, [*marks, *sqitch], depth=MARKED_DEPTH,
+                              exclude=settings.exclude, skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
                             for path in found for mark in marks if path.endswith("/" + mark))
+    candidates = [root] * any((root / mark).is_file() for mark in sqitch) + [
+        root / path.rpartition("/")[0] for path in found if path.rpartition("/")[2] in sqitch]
+    projects = {folder: sqitch_project(folder) for folder in dict.fromkeys(candidates)}
+    # The top_dir a sqitch.conf above names holds a sqitch.plan too (Tamarou's `sql/`):
+    # the project is the sqitch.conf's folder.
+    configured = {project.plan.parent.resolve() for folder, project in projects.items()
+                  if project is not None and (folder / SQITCH_CONF).is_file()}
+    sqitch_folders = [folder for folder, project in projects.items()
+                      if project is not None and project.on_postgresql
+                      and _holds_sql(project.deploy_dir)
+                      and ((folder / SQITCH_CONF).is_file()
+                           or folder.resolve() not in configured)]
     return [folder for folder in folders
-            if _holds_sql(folder) and marked_for_postgresql(folder)]
+            if _holds_sql(folder) and marked_for_postgresql(folder)] + sqitch_folders
 
 
 def _holds_sql(folder: Path) -> bool:
@@ -466,6 +482,7 @@ def _require_migrations(settings: Settings) -> None:
             f"{_display(settings.project_root, settings)} or a folder up to "
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
             "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
+            "nor a Sqitch project (sqitch.conf or sqitch.plan) there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
@@ -604,10 +621,18 @@ class SqlFolder:
             with contextlib.suppress(OSError):
                 digest.update((self.path.parent / "config.toml").read_bytes())
         excluded = settings.effective_cache_dir.resolve()
-        for path in sorted(self.path.rglob("*")):
+        from dbsafe.extract.sqitch import SQITCH_CONF, sqitch_project
+
+        sqitch = sqitch_project(self.path) if self.path.is_dir() else None
+        # (of a Sqitch project, its sqitch.conf, plan and scripts: one at the root of a
+        # repository is not keyed by every file of it)
+        files = sorted(self.path.rglob("*")) if sqitch is None else sorted(
+            {*(p for d in sqitch.script_dirs for p in d.rglob("*")), sqitch.plan,
+             self.path / SQITCH_CONF})
+        for path in files:
             if not path.is_file() or path.resolve().is_relative_to(excluded):
                 continue
-            digest.update(path.relative_to(self.path).as_posix().encode() + b"\0")
+            digest.update(Path(os.path.relpath(path, self.path)).as_posix().encode() + b"\0")
             digest.update(path.read_bytes())
         return digest.hexdigest()[:24]
 

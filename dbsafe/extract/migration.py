@@ -246,13 +246,17 @@ def _sqitch_deploy_files(folder: Path) -> list[Path] | None:
 
     Raises:
         SourceError: the plan names a change whose deploy script is not there (Sqitch
-            cannot deploy it either), or no change at all.
+            cannot deploy it either), or no change at all, or the project is another
+            engine's than PostgreSQL's.
     """
     from dbsafe.extract.sqitch import sqitch_project
 
     project = sqitch_project(folder)
     if project is None:
         return None
+    if not project.on_postgresql:
+        raise SourceError(f"{folder} is a Sqitch project for the {project.engine} engine; "
+                          "dbsafe checks PostgreSQL's migrations (engine pg)")
     files = list(dict.fromkeys(project.deploy_files))
     missing = [p for p in files if not p.is_file()]
     if missing:
@@ -1401,9 +1405,14 @@ def marked_for_postgresql(folder: Path) -> bool:
     return False
 
 
+_SQITCH_SCRIPTS = frozenset({"deploy", "revert", "verify"})
+
+
 class MigrationFolders:
     """Which files lie in a folder of migrations whatever the folder is named: one its
-    runner marks (`_RUNNER_MARKS`), or one given (the folder the schema is built from).
+    runner marks (`_RUNNER_MARKS`), the `deploy`, `revert` and `verify` folders beside a
+    Sqitch project's `sqitch.plan` or `sqitch.conf`, or one given (the folders the schema
+    is built from).
 
     Paths are taken as the walk gives them (strings, not resolved); a folder's ancestors
     are looked at up to `stop` (the project root), each once (`NearestFolder`).
@@ -1428,6 +1437,12 @@ class MigrationFolders:
             os.path.basename(os.getcwd())
         if name in self._given_names and os.path.realpath(folder or ".") in self._given:
             return True
+        if name in _SQITCH_SCRIPTS:
+            # Sqitch's script folders beside its plan: another engine's project, or another
+            # application's, holds migrations too.
+            beside = self._names(os.path.dirname(folder))
+            if "sqitch.plan" in beside or "sqitch.conf" in beside:
+                return True
         return any(os.path.isfile(os.path.join(folder, path))
                    for entry, path in _RUNNER_MARKS.items() if entry in self._names(folder))
 

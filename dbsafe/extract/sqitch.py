@@ -55,6 +55,11 @@ class SqitchProject:
                       if p.is_file() and p not in planned)
 
     @property
+    def on_postgresql(self) -> bool:
+        """Whether its engine is PostgreSQL's (`pg`), or not said."""
+        return self.engine in (None, "pg")
+
+    @property
     def script_dirs(self) -> tuple[Path, ...]:
         """The folders Sqitch's scripts live in (deploy, revert, verify)."""
         return tuple(dict.fromkeys((self.deploy_dir, self.revert_dir, self.verify_dir)))
@@ -69,11 +74,13 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
     """
     conf = folder / SQITCH_CONF
     settings = _read_config(conf) if conf.is_file() else {}
-    engine = settings.get("core.engine")
+    target = settings.get("core.target")
+    engine = settings.get("core.engine") or _uri_engine(
+        settings.get(f"target.{target}.uri") or target)
+    target = settings.get(f"engine.{engine}.target") or target
 
     def setting(key: str) -> str | None:
         # Sqitch's `Target._fetch`: the target's, then the engine's, then core's.
-        target = settings.get(f"engine.{engine}.target") or settings.get("core.target")
         for scope in (f"target.{target}", f"engine.{engine}", "core"):
             value = settings.get(f"{scope}.{key}")
             if value:
@@ -165,6 +172,17 @@ def plan_changes(text: str) -> list[tuple[str, tuple[str, ...]]]:
         names.append(name)
         tags.append([])
     return [(name, rework.get(i, ())) for i, name in enumerate(names)]
+
+
+def _uri_engine(uri: str | None) -> str | None:
+    """The engine a Sqitch target URI names (`db:pg://user@host/db` -> "pg").
+
+    >>> _uri_engine("db:pg:flipr_test"), _uri_engine("db:mysql://x/y"), _uri_engine("dev")
+    ('pg', 'mysql', None)
+    """
+    if uri is None or not uri.startswith("db:"):
+        return None
+    return uri[3:].partition(":")[0] or None
 
 
 def _script(deploy_dir: Path, reworked_dir: Path, name: str, rework_tags: tuple[str, ...],

@@ -85,3 +85,12 @@ def test_a_sqitch_change_without_its_deploy_script_is_an_error(tmp_path: Path) -
     with pytest.raises(SourceError, match=r"sqitch.plan plans 1 change\(s\) whose deploy "
                                           r"script is not there \(deploy/b.sql\)"):
         _order(tmp_path, ["deploy/a.sql"])
+
+
+def test_a_sqitch_project_for_another_engine_is_an_error(tmp_path: Path) -> None:
+    # The engine from core.engine, else from the default target's URI.
+    (tmp_path / "sqitch.conf").write_text('[core]\n\ttarget = shop\n[target "shop"]\n'
+                                          "\turi = db:mysql://localhost/shop\n")
+    (tmp_path / "sqitch.plan").write_text(f"%project=p\n\na {_PLANNED}\n")
+    with pytest.raises(SourceError, match="Sqitch project for the mysql engine"):
+        _order(tmp_path, ["deploy/a.sql"])

@@ -1027,3 +1027,34 @@ def test_lint_leaves_a_declarative_schema_alone_unless_named(tmp_path: Path) -> 
     assert "Traceback" not in found.stderr
     named = dbsafe("lint", "supabase/schemas", cwd=root)
     assert named.returncode in (0, 1), named.stderr
+
+
+_PLANNED = "2024-01-01T00:00:00Z Me <me@example.com>"
+
+
+def _sqitch_project(folder: Path, conf: str = "[core]\n\tengine = pg\n") -> None:
+    for name, text in {
+            "sqitch.conf": conf,
+            "sqitch.plan": f"%project=p\n\nnotes {_PLANNED}\n",
+            "deploy/notes.sql": "BEGIN;\nCREATE TABLE notes (id bigint, body text);\nCOMMIT;\n",
+            "revert/notes.sql": "BEGIN;\nDROP TABLE notes;\nCOMMIT;\n",
+            "verify/notes.sql": "SELECT id, body FROM notes WHERE false;\n"}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+@pytest.mark.parametrize("where", [".", "pgsql"])
+def test_a_sqitch_project_is_found_by_its_sqitch_conf(tmp_path: Path, where: str) -> None:
+    """A Sqitch project for PostgreSQL, at the root (a repository of the database alone,
+    OpenFn's) or in a folder (BeeeOn's `pgsql`), is the schema without `--sql-migrations`
+    (exit 2 before: no migrations found). Only its scripts' folders are migrations: the
+    application's SQL beside them is checked. One for another engine is not taken."""
+    _sqitch_project(tmp_path / where)
+    _sqitch_project(tmp_path / "tools" / "mysql", "[core]\n\tengine = mysql\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.sql").write_text("SELECT id, title FROM notes;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path])
+
+    assert findings(report) == [("DBS302", "src/notes.sql", 1)]
+    assert report.summary["migration_files"] == 3 + 3  # the mysql project's too
