@@ -910,6 +910,9 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
               help="Run this SQL (rows) once before the first verified revision, so revisions "
                    "that depend on data are exercised (with --from: at that revision).")
 @_alembic_config_option()
+@click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Walk this folder of SQL migrations and their down migrations instead "
+                   "(with no alembic.ini, the project's folder is found as validate finds it).")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable).")
 @click.option("--ignore-name", multiple=True, metavar="PATTERN",
@@ -918,7 +921,8 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
 @click.pass_obj
 def verify_reversible_command(state: CliState, start: str | None, target: str,
                               database_url: str | None, allow_not_empty: bool,
-                              seed: Path | None, alembic_config: Path | None, ignore_schema: tuple[str, ...],
+                              seed: Path | None, alembic_config: Path | None,
+                              sql_migrations: Path | None, ignore_schema: tuple[str, ...],
                               ignore_name: tuple[str, ...], **output: Any) -> None:
     """Prove that every downgrade() really undoes its upgrade().
 
@@ -934,6 +938,12 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     revision that does not apply (DBS417). Column order only, and an empty downgrade of a
     revision that changed no schema (a data migration), are notes (DBS414, DBS416).
     Runs on a throwaway embedded PostgreSQL: nothing to set up.
+
+    \b
+    A folder of SQL migrations (no alembic.ini, or --sql-migrations DIR) is walked the
+    same way, file by file, with the down migration its runner keeps: golang-migrate's
+    .down.sql, goose/sql-migrate/dbmate/node-pg-migrate down sections, diesel's and
+    hasura's down.sql, Flyway's U files, Sqitch's revert scripts.
     """
     from dbsafe import commands
     from dbsafe.schema.diff import DiffOptions
@@ -941,7 +951,8 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     options = DiffOptions.parse([i for i in output["ignore"] if i not in codes],
                                 ignore_schema, ignore_name)
-    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "sql-migrations": sql_migrations}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
     with _walk_progress() as progress:

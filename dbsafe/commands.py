@@ -782,13 +782,29 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
     from dbsafe.core import select_findings
     from dbsafe.gates.reversible import verify
     from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.sources import SqlFolder, sql_migrations_folder
 
     started = time.perf_counter()
     check_settings_codes(settings, catalog())
-    result = verify(AlembicProject.from_settings(settings), root=settings.project_root,
-                    database_url=settings.database_url, allow_not_empty=allow_not_empty,
-                    start=start, target=target, options=options, seed=seed,
-                    progress=progress)
+    folder = sql_migrations_folder(settings)
+    if folder is not None:
+        # A folder of SQL migrations with down migrations: walked file by file.
+        from dbsafe.gates.reversible_sql import verify_folder
+
+        given = [name for name, value in (("--from", start), ("--with-data", seed),
+                                          ("--allow-not-empty", allow_not_empty),
+                                          ("--to", None if target == "heads" else target),
+                                          ("--database-url", settings.database_url)) if value]
+        if given:
+            raise ConfigError(f"{', '.join(given)}: for alembic revisions; a folder of SQL "
+                              "migrations is walked whole on a throwaway server")
+        result = verify_folder(SqlFolder.of(folder, settings), options=options,
+                               progress=progress)
+    else:
+        result = verify(AlembicProject.from_settings(settings), root=settings.project_root,
+                        database_url=settings.database_url, allow_not_empty=allow_not_empty,
+                        start=start, target=target, options=options, seed=seed,
+                        progress=progress)
     summary = {**result.summary, "elapsed_seconds": round(time.perf_counter() - started, 3)}
     kept = select_findings(result.findings, select=settings.select, ignore=settings.ignore,
                            severity=settings.severity)

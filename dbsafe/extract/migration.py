@@ -579,6 +579,85 @@ def upgrade_section(text: str) -> str:
     return "\n".join(lines)
 
 
+def downgrade_section(text: str) -> str | None:
+    """`text` as downgrading runs it: its up sections blanked (`upgrade_section`'s
+    counterpart), or None for a file without a down section. Lines and columns stay.
+
+    >>> downgrade_section("-- migrate:up\nCREATE TABLE t ();\n-- migrate:down\nDROP TABLE t;\n")
+    '\n\n-- migrate:down\nDROP TABLE t;\n'
+    """
+    if not _SECTION.search(text):
+        down_section = _node_pg_migrate_down(text)
+        if down_section is None:
+            return None
+        start, end = down_section
+        return (re.sub(r"[^\n]", " ", text[:start]) + text[start:end]
+                + re.sub(r"[^\n]", " ", text[end:]))
+    lines = text.split("\n")
+    down = found = False
+    for number, line in enumerate(lines):
+        mark = _SECTION.match(line)
+        if mark is not None:
+            down = (mark.group("goose") or mark.group("migrate")
+                    or mark.group("dbmate")).lower() == "down"
+            found = found or down
+        if not down:
+            lines[number] = ""
+        elif _STATEMENT_END.match(line):
+            lines[number] = ";"
+    return "\n".join(lines) if found else None
+
+
+def down_migration(up: Migration, root: Path) -> Migration | None:
+    """The down migration that undoes `up`, a SQL migration `sql_migrations` read, as its
+    runner finds it: the down section of the same file (goose, sql-migrate, dbmate,
+    node-pg-migrate), golang-migrate's `1_x.down.sql` beside `1_x.up.sql`, diesel's and
+    hasura's `down.sql` beside `up.sql`, Flyway's undo `U1__x.sql` for `V1__x.sql`, a
+    Sqitch change's revert script; None where there is none. It runs in a transaction
+    where its up does (each runner wraps both directions alike)."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.sqlfile import split_sql
+
+    if up.file is None:
+        return None
+    file, text = _down_file_of(up.file), None
+    if file is None:
+        try:
+            text = downgrade_section(
+                up.file.read_bytes().decode("utf-8-sig", errors="surrogateescape"))
+        except OSError:
+            return None
+        if text is None:
+            return None
+        file = up.file
+    else:
+        try:
+            text = file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+        except OSError:
+            return None
+    shown = display_path(file, root)
+    statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
+    return Migration(shown, statements, kind="sql", file=file,
+                     starts_in_transaction=up.starts_in_transaction)
+
+
+def _down_file_of(up: Path) -> Path | None:
+    """The file holding the down migration of the up migration `up`, when the runner keeps
+    it in a file of its own."""
+    name = up.name
+    if name.lower().endswith(".up.sql"):
+        candidates = [up.with_name(name[:-len(".up.sql")] + ".down.sql")]
+    elif name.lower() == "up.sql":
+        candidates = [up.with_name("down.sql")]
+    elif (flyway := re.fullmatch(r"V(\d+(?:[._]\d+)*)__.*\.sql", name)) is not None:
+        candidates = sorted(up.parent.glob(f"U{flyway.group(1)}__*.sql"))
+    else:
+        from dbsafe.extract.sqitch import revert_script
+
+        candidates = [c for c in (revert_script(up),) if c is not None]
+    return next((c for c in candidates if c.is_file()), None)
+
+
 # What turns off the transaction these runners wrap each migration in.
 _NO_TRANSACTION = re.compile(
     r"^[ \t]*--[ \t]*(?:\+goose[ \t]+NO[ \t]+TRANSACTION\b"

@@ -111,6 +111,23 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
                          files, extension)
 
 
+def revert_script(deploy_script: Path) -> Path | None:
+    """The revert script of a Sqitch change whose deploy script is `deploy_script` (the
+    same path under the revert folder: `revert/name.sql`, `revert/name@tag.sql`), or None
+    when `deploy_script` is no Sqitch project's."""
+    script = deploy_script.resolve()
+    for folder in script.parents:
+        if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
+            try:
+                project = sqitch_project(folder)
+            except SourceError:
+                return None
+            deploy_dir = project.deploy_dir.resolve() if project is not None else None
+            if project is None or deploy_dir is None or not script.is_relative_to(deploy_dir):
+                return None
+            return project.revert_dir / script.relative_to(deploy_dir)
+    return None
+
 
 def script_folders(folders: Iterable[Path], root: Path) -> set[Path]:
     """The script folders (deploy, revert, verify) of the Sqitch projects whose deploy

@@ -1353,7 +1353,7 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
     for change in leftovers:
         if change.action == REORDER:
             out.append(Finding(
-                DOWNGRADE_COLUMN_ORDER.code, f"Revision `{rid}`: downgrade {_leftover(change)}.",
+                DOWNGRADE_COLUMN_ORDER.code, f"Revision `{rid}`: downgrade {leftover_text(change)}.",
                 DOWNGRADE_COLUMN_ORDER.default_severity, where, rid,
                 help="PostgreSQL cannot reorder columns in place; queries that name their "
                      "columns do not care, `SELECT *` and `COPY` without a column list do.",
@@ -1361,7 +1361,7 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
             ))
             continue
         out.append(Finding(
-            DOWNGRADE_LEFTOVER.code, f"Revision `{rid}`: downgrade {_leftover(change)}.",
+            DOWNGRADE_LEFTOVER.code, f"Revision `{rid}`: downgrade {leftover_text(change)}.",
             DOWNGRADE_LEFTOVER.default_severity, where, rid,
             help="Add the statements below to downgrade() (or remove what upgrade() should "
                  "not have done).",
@@ -1370,11 +1370,11 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
     return out
 
 
-def _leftover(change: Change) -> str:
+def leftover_text(change: Change) -> str:
     """What the downgrade left, against the schema before the upgrade.
 
     >>> from dbsafe.schema.diff import ALTER, Change
-    >>> _leftover(Change(ALTER, "column", ("public", "item", "owner_id"), "nullable",
+    >>> leftover_text(Change(ALTER, "column", ("public", "item", "owner_id"), "nullable",
     ...                  True, False))
     'leaves column `public.item.owner_id` nullable (before the upgrade: NOT NULL)'
     """

@@ -1,0 +1,228 @@
+"""`dbsafe verify-reversible` for a folder of SQL migrations whose runner has down
+migrations (golang-migrate's `.down.sql`, the down sections of goose, sql-migrate, dbmate
+and node-pg-migrate files, diesel's and hasura's `down.sql`, Flyway's undo files, Sqitch's
+revert scripts): the stairway walk of `dbsafe.gates.reversible` on a throwaway server, file
+by file. Each up migration is applied, its down migration run, and the full catalog after
+the down compared with the catalog before the up; then the up is applied again, which
+proves the down left a state the up accepts. The codes are the alembic walk's (DBS411,
+DBS412, DBS413, DBS414, DBS415, DBS417), on the down migration's first line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from dbsafe.core import Finding, Location, RuleInfo, SourceError
+from dbsafe.gates.reversible import (
+    DOWNGRADE_COLUMN_ORDER,
+    DOWNGRADE_FAILED,
+    DOWNGRADE_LEFTOVER,
+    DOWNGRADE_MISSING,
+    REUPGRADE_FAILED,
+    UPGRADE_FAILED,
+    Progress,
+    WalkResult,
+    leftover_text,
+)
+
+if TYPE_CHECKING:
+    from dbsafe.extract.migration import Migration
+    from dbsafe.migrate.sqlfiles import StatementFailure
+    from dbsafe.schema.diff import Change, DiffOptions
+    from dbsafe.schema.model import SchemaSnapshot
+    from dbsafe.sources import SqlFolder
+
+
+def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
+                  progress: Progress | None = None) -> WalkResult:
+    """Walk `folder`'s migrations up, down and up again on a throwaway server.
+
+    Raises:
+        SourceError: no migration of the folder has a down migration (its runner rolls
+            forward only: supabase, prisma, drizzle-kit, graphile-migrate, ...).
+    """
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.migration import down_migration, graphile_baseline
+    from dbsafe.migrate.sqlfiles import apply_sql_migrations
+    from dbsafe.pg.throwaway import throwaway_server
+    from dbsafe.schema.diff import DiffOptions
+
+    ups = folder.read()
+    downs = [down_migration(up, folder.root) for up in ups]
+    if not any(downs):
+        raise SourceError(f"no down migrations in {display_path(folder.path, folder.root)}: "
+                          "its runner rolls forward only, so there is no way back to verify")
+    options = (options or DiffOptions()).without_own_schema()
+    findings: list[Finding] = []
+    walked: list[str] = []
+    with throwaway_server(database="dbsafe") as server:
+        url = server.url("dbsafe")
+        for baseline in graphile_baseline(folder.path, folder.root):
+            apply_sql_migrations([baseline], url)
+        apply_sql_migrations([], url, platform=folder.platform, runner=folder.runner)
+        before = _snapshot(url)
+        for done, (up, down) in enumerate(zip(ups, downs, strict=True)):
+            if progress is not None:
+                progress(done, len(ups), up.path)
+            failed = _refused(apply_sql_migrations([up], url))
+            if failed:
+                findings.append(_failed(UPGRADE_FAILED, up, failed[0],
+                                        "The migration does not apply on the schema its "
+                                        "predecessors make; the ones after it were not "
+                                        "verified."))
+                return WalkResult(tuple(findings), tuple(walked),
+                                  tuple(m.path for m in ups[done:]))
+            after_up = _snapshot(url)
+            if down is None:
+                changes = _differences(after_up, before, options)
+                if changes:
+                    findings.append(Finding(
+                        DOWNGRADE_MISSING.code,
+                        f"`{up.path}` changes the schema but has no down migration; going "
+                        f"back past it leaves {len(changes)} difference(s).",
+                        DOWNGRADE_MISSING.default_severity, Location(up.path, 1), up.path,
+                        help="Write its down migration; the statements below are the undo "
+                             "dbsafe computed.",
+                        context=(("Left behind", "\n".join(c.describe() for c in changes)),
+                                 *_fix(after_up, before, changes))))
+                walked.append(up.path)
+                before = after_up
+                continue
+            failed = _refused(apply_sql_migrations([down], url))
+            if failed:
+                findings.append(_failed(DOWNGRADE_FAILED, down, failed[0],
+                                        "Running it right after its up migration failed."))
+                walked.append(up.path)
+                before = _rebuild(url, folder, ups[:done + 1])
+                continue
+            after_down = _snapshot(url)
+            left = _leftovers(up, down, before, after_down, options)
+            findings += left
+            if any(f.code == DOWNGRADE_LEFTOVER.code for f in left) \
+                    and not _repair(url, after_down, before, options):
+                before = _rebuild(url, folder, ups[:done + 1])
+                walked.append(up.path)
+                continue
+            failed = _refused(apply_sql_migrations([up], url))
+            if failed:
+                findings.append(_failed(REUPGRADE_FAILED, up, failed[0],
+                                        "Applying it again after its down migration failed: "
+                                        "the down left a state the up does not accept."))
+                before = _rebuild(url, folder, ups[:done + 1])
+            else:
+                before = _snapshot(url)
+            walked.append(up.path)
+    return WalkResult(tuple(findings), tuple(walked),
+                      summary={"migrations": len(ups), "with_down": sum(map(bool, downs))})
+
+
+def _snapshot(url: str) -> SchemaSnapshot:
+    from dbsafe.schema.introspect import introspect_url
+
+    return introspect_url(url)
+
+
+def _refused(failures: Sequence[StatementFailure]) -> list[StatementFailure]:
+    # A statement refused inside the file's transaction and run after it (CONCURRENTLY)
+    # did what it meant to.
+    return [f for f in failures if not f.applied_later]
+
+
+def _differences(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions
+                 ) -> tuple[Change, ...]:
+    from dbsafe.schema.diff import diff, without_constraint_indexes
+
+    return tuple(without_constraint_indexes(diff(a, b, options), a, b))
+
+
+def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
+               after_down: SchemaSnapshot, options: DiffOptions) -> list[Finding]:
+    from dbsafe.schema.diff import REORDER
+
+    where = _first_line(down)
+    out = []
+    for change in _differences(after_down, before, options):
+        if change.action == REORDER:
+            out.append(Finding(
+                DOWNGRADE_COLUMN_ORDER.code,
+                f"`{down.path}` {leftover_text(change)}.",
+                DOWNGRADE_COLUMN_ORDER.default_severity, where, up.path,
+                help="PostgreSQL cannot reorder columns in place; queries that name their "
+                     "columns do not care, `SELECT *` and `COPY` without a column list do."))
+            continue
+        out.append(Finding(
+            DOWNGRADE_LEFTOVER.code, f"`{down.path}` {leftover_text(change)}.",
+            DOWNGRADE_LEFTOVER.default_severity, where, up.path,
+            help="Add the statements below to the down migration (or remove what the up "
+                 "migration should not have done).",
+            context=(("Up migration", up.path), *_fix(after_down, before, [change]))))
+    return out
+
+
+def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot,
+         changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
+    """The computed undo, as `dbsafe diff --sql` writes it; nothing where none is generated."""
+    from dbsafe.schema.ddl import plan, render_sql
+
+    statements = plan(current, wanted, tuple(changes))
+    if not any(not s.sql.lstrip().startswith("--") for s in statements):
+        return ()
+    return (("Fix (SQL)", render_sql(statements, header=False).text.rstrip()),)
+
+
+def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,
+            what: str) -> Finding:
+    return Finding(rule.code, f"`{migration.path}`: {failure.message}. {what}",
+                   rule.default_severity, failure.location, migration.path,
+                   context=(("Statement", failure.sql),))
+
+
+def _first_line(migration: Migration) -> Location:
+    """The down migration's first statement (its section's, in a file of both)."""
+    return migration.statements[0].location if migration.statements \
+        else Location(migration.path, 1)
+
+
+def _repair(url: str, current: SchemaSnapshot, wanted: SchemaSnapshot,
+            options: DiffOptions) -> bool:
+    """Bring the database from `current` (what a down migration left) back to `wanted` with
+    the computed undo, so that the up migration's second run proves something of its own
+    (not that the leftover is in its way); False where that did not get there."""
+    import psycopg
+
+    from dbsafe.schema.ddl import plan
+    from dbsafe.schema.diff import REORDER
+
+    changes = _differences(current, wanted, options)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in plan(current, wanted, changes):
+                if not statement.sql.lstrip().startswith("--"):
+                    conn.execute(statement.sql)
+    except psycopg.Error:
+        return False
+    return all(c.action == REORDER for c in _differences(_snapshot(url), wanted, options))
+
+
+def _rebuild(url: str, folder: SqlFolder, ups: Sequence[Migration]) -> SchemaSnapshot:
+    """The database emptied and `ups` applied again, after a failing step left it
+    somewhere between two migrations; its schema."""
+    import psycopg
+
+    from dbsafe.extract.migration import graphile_baseline
+    from dbsafe.migrate.sqlfiles import apply_sql_migrations
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        schemas = [r[0] for r in conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+            "AND nspname <> 'information_schema'").fetchall()]
+        for schema in schemas:
+            conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(
+                psycopg.sql.Identifier(schema)))
+        conn.execute("CREATE SCHEMA public")
+    for baseline in graphile_baseline(folder.path, folder.root):
+        apply_sql_migrations([baseline], url)
+    apply_sql_migrations([], url, platform=folder.platform, runner=folder.runner)
+    apply_sql_migrations(ups, url)
+    return _snapshot(url)
