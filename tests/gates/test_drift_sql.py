@@ -1,0 +1,90 @@
+"""`dbsafe drift` for folders of SQL migrations: the live database against the files its
+runner's history table says ran there, built on a throwaway server (real PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.core import DbsafeError
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
+
+_UPS = ("CREATE TABLE users (id int PRIMARY KEY, name text);",
+        "ALTER TABLE users ADD COLUMN email text;",
+        "CREATE TABLE orders (id int);")
+
+# Per runner: its file names for the three migrations, and its history table after the
+# first two ran (in the form each runner writes it).
+RUNNERS = {
+    "golang-migrate": (
+        ("db/migrations/1_users.up.sql", "db/migrations/2_email.up.sql",
+         "db/migrations/3_orders.up.sql"),
+        "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);"
+        "INSERT INTO schema_migrations VALUES (2, false);"),
+    "dbmate": (
+        ("db/migrations/20240101000000_users.sql", "db/migrations/20240102000000_email.sql",
+         "db/migrations/20240103000000_orders.sql"),
+        "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);"
+        "INSERT INTO schema_migrations VALUES ('20240101000000'), ('20240102000000');"),
+    "goose": (
+        ("db/migrations/00001_users.sql", "db/migrations/00002_email.sql",
+         "db/migrations/00003_orders.sql"),
+        # goose writes a row per apply and per rollback: 3 was applied, then rolled back.
+        "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, "
+        "is_applied boolean NOT NULL, tstamp timestamp DEFAULT now());"
+        "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), "
+        "(2, true), (3, true), (3, false);"),
+    "flyway": (
+        ("db/migrations/V1__users.sql", "db/migrations/V1_1__email.sql",
+         "db/migrations/V2__orders.sql"),
+        "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version "
+        "varchar(50), description varchar(200), success boolean NOT NULL);"
+        "INSERT INTO flyway_schema_history VALUES (1, '1', 'users', true), "
+        "(2, '1.1', 'email', true), (3, '2', 'orders', false);"),
+}
+
+
+def _project(tmp_path: Path, runner: str) -> None:
+    names, _history = RUNNERS[runner]
+    for name, sql in zip(names, _UPS, strict=True):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"-- +goose Up\n{sql}\n" if runner == "goose" else \
+            f"-- migrate:up\n{sql}\n" if runner == "dbmate" else f"{sql}\n"
+        path.write_text(text)
+
+
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
+def test_a_database_behind_is_not_drift_a_hand_made_index_is(
+        runner: str, tmp_path: Path, database_url: str) -> None:
+    _project(tmp_path, runner)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS[runner][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()  # the third file has not run: behind
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE INDEX users_email ON users (email)")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == "public.users.users_email"
+
+
+def test_a_version_no_file_has_and_a_dirty_database_are_errors(
+        tmp_path: Path, database_url: str) -> None:
+    _project(tmp_path, "golang-migrate")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with pytest.raises(DbsafeError, match="no migration history table"):
+        commands.drift(settings)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(RUNNERS["golang-migrate"][1] + "UPDATE schema_migrations SET dirty = true")
+    with pytest.raises(DbsafeError, match="dirty"):
+        commands.drift(settings)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE schema_migrations SET version = 9, dirty = false")
+    with pytest.raises(DbsafeError, match=r"holds version\(s\) 9 that db/migrations has no file"):
+        commands.drift(settings)
