@@ -968,6 +968,9 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
               help="Print the DDL that brings the database back in line with its migrations "
                    "(safe, hazards as comments) instead of the differences.")
 @_alembic_config_option()
+@click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Compare with this folder of SQL migrations instead (with no alembic.ini, "
+                   "the project's folder is found as validate finds it).")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also `drift-ignore-"
                    "schemas` in [tool.dbsafe]).")
@@ -983,14 +986,16 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
 @output_options
 @click.pass_obj
 def drift_command(state: CliState, database_url: str | None, sql: bool,
-                  alembic_config: Path | None, ignore_schema: tuple[str, ...],
+                  alembic_config: Path | None, sql_migrations: Path | None,
+                  ignore_schema: tuple[str, ...],
                   ignore_name: tuple[str, ...], no_cache: bool, models: str | None,
                   **output: Any) -> None:
     """Report where a live database differs from what its migrations build.
 
     The expected schema is the migrations applied, on a throwaway PostgreSQL, up to the
     revision the database's alembic_version holds (cached by migration hash), so a
-    database that is merely behind is not drift. Each difference is a finding: DBS401
+    database that is merely behind is not drift (a folder of SQL migrations: the files its
+    runner's history table says ran). Each difference is a finding: DBS401
     object missing, DBS402 unexpected object, DBS403 object differs (column, index,
     constraint, view, function, grant, invalid index, ...), DBS404 column order. dbsafe's
     own schema and objects of extensions are never compared; `--ignore` also takes kinds
@@ -1002,7 +1007,7 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
 
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "cache": False if no_cache else None}
+                 "sql-migrations": sql_migrations, "cache": False if no_cache else None}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
     options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],
