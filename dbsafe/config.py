@@ -38,6 +38,9 @@ class Settings:
     # `migrations` schema source applies instead of alembic's; None: found (see sources.py)
     sql_migrations: Path | None = None
     python: str | None = None  # interpreter env.py runs under; None: active venv, else ours
+    # env.py is handed an autocommit connection, as the application hands it its own
+    # (dagster's storages): each statement commits as it runs
+    alembic_autocommit: bool = False
     source_paths: tuple[str, ...] = (".",)
     exclude: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
@@ -104,6 +107,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "alembic-config": ("alembic_config", "path"),
     "sql-migrations": ("sql_migrations", "path"),
     "python": ("python", "str"),
+    "alembic-autocommit": ("alembic_autocommit", "bool"),
     "source-paths": ("source_paths", "list"),
     "exclude": ("exclude", "patterns"),
     "select": ("select", "list"),

@@ -281,7 +281,8 @@ def _cache_key(settings: Settings, alembic_ini: Path) -> str:
         alembic_ini,
         extra=f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
               f"pg {_embedded_version()} "
-              f"python {settings.python or ''}",
+              f"python {settings.python or ''}"
+              f"{' autocommit' if settings.alembic_autocommit else ''}",
         exclude=[settings.effective_cache_dir],
     )
 

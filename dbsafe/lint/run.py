@@ -128,7 +128,8 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
     history = load_history(
         project, root=settings.project_root, offline=offline, since=pending_after,
         cache_dir=settings.effective_cache_dir if settings.use_cache else None,
-        cache_extra=f"dbsafe {__version__} python {settings.python or ''}", seed=seed)
+        cache_extra=f"dbsafe {__version__} python {settings.python or ''}"
+                    f"{' autocommit' if settings.alembic_autocommit else ''}", seed=seed)
     if not history.migrations and not history.unlinted:
         # Linting nothing must not pass for "no findings": a history found empty is
         # usually one whose env.py names its versions folder at run time.

@@ -1001,6 +1001,8 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     target = request.get("target")
     sandbox = Sandbox(target)
     sandbox.install(request.get("session"))
+    global _AUTOCOMMIT
+    _AUTOCOMMIT = bool(request.get("autocommit"))
 
     ini = request["alembic_ini"]
     config = Config(ini, ini_section=request.get("ini_section") or "alembic")
@@ -1196,6 +1198,11 @@ def _apply(config: Any, target: dict[str, Any], original_url: str | None,
                 import contextlib
 
                 connection.connect = lambda: contextlib.nullcontext(connection)  # type: ignore[attr-defined]
+            if _AUTOCOMMIT:
+                # As the application hands it in (dagster's storages): each statement
+                # commits as it runs, so CREATE INDEX CONCURRENTLY needs no
+                # autocommit_block(). SQLAlchemy 1.x returns a branch of the connection.
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             config.attributes["connection"] = connection
             _operations(config, request, result, script)
             # SQLAlchemy 1.3 has no get_transaction(); its connections autocommit what
@@ -1233,6 +1240,7 @@ def _operations(config: Any, request: dict[str, Any], result: dict[str, Any],
         result["completed"] = result.get("completed", 0) + 1
 
 
+_AUTOCOMMIT = False  # the request's `autocommit`: env.py gets an autocommit connection
 _ENGINES: dict[str, Any] = {}  # kept engines of a session, by URL (`keep_connection`)
 
 

@@ -90,14 +90,18 @@ class AlembicProject:
     # Set for another environment of the same alembic.ini applied beside the main one
     # (`dbsafe.migrate.throwaway`): the version table its revisions are recorded in.
     version_table: str | None = None
+    # The connection env.py finds in config.attributes["connection"] autocommits, as the
+    # one the application hands it does (`alembic-autocommit`).
+    autocommit: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlembicProject:
-        """The project's alembic environment as configured (`alembic-config`, `python`)."""
+        """The project's alembic environment as configured (`alembic-config`, `python`,
+        `alembic-autocommit`)."""
         ini = settings.alembic_config
         if not ini.is_absolute():
             ini = settings.project_root / ini
-        return cls(ini, python=settings.python)
+        return cls(ini, python=settings.python, autocommit=settings.alembic_autocommit)
 
     @property
     def interpreter(self) -> str:
@@ -370,6 +374,8 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
                "target": target}
     if project.version_table:
         request["version_table"] = project.version_table
+    if project.autocommit:
+        request["autocommit"] = True
     if throwaway and request["mode"] != "capture":  # capture records every statement anyway
         request["trail"] = True
     env = _child_environment(target_url, target)
@@ -486,7 +492,7 @@ class ApplySession:
         request = {"mode": "session", "alembic_ini": str(ini),
                    "ini_section": self.project.ini_section, "target": target,
                    "session": self.session or None, "result_fd": write_fd,
-                   "trail": self.throwaway}
+                   "trail": self.throwaway, "autocommit": self.project.autocommit}
         try:
             self._send(request)
         except BaseException:

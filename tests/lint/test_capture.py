@@ -1019,3 +1019,39 @@ def upgrade():
         (migration,) = load_migrations(Settings(project_root=root, use_cache=False))
         orders.add(tuple(s.sql for s in migration.statements if not s.generated))
     assert len(orders) == 1
+
+
+def test_alembic_autocommit_hands_env_py_an_autocommit_connection(tmp_path: Path) -> None:
+    # dagster's storages hand env.py an AUTOCOMMIT connection in config.attributes, and its
+    # revisions build indexes CONCURRENTLY with no autocommit_block(): replayed in one
+    # transaction they failed (25001, DBS005 + DBS102 on 6 of 38 revisions) and two
+    # statements were said to hold locks until COMMIT (DBS114) that dagster commits at once.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("teams", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table("members", sa.Column("id", sa.Integer, primary_key=True))
+''', "r02": '''
+def upgrade():
+    op.add_column("teams", sa.Column("name", sa.Text))
+    op.add_column("members", sa.Column("name", sa.Text))
+''', "r03": '''
+def upgrade():
+    op.create_index("teams_name", "teams", ["name"], postgresql_concurrently=True)
+    op.add_column("teams", sa.Column("code", sa.Text))
+'''})
+    codes = ("DBS005", "DBS102", "DBS114")
+
+    as_alembic_runs_it = commands.lint(Settings(project_root=root, select=codes))
+    assert sorted((f.code, dict(f.context)["Revision"]) for f in as_alembic_runs_it.findings) \
+        == [("DBS005", "r03"), ("DBS102", "r03"), ("DBS114", "r02")]
+
+    as_the_application_runs_it = commands.lint(Settings(project_root=root, select=codes,
+                                                        alembic_autocommit=True))
+    assert as_the_application_runs_it.findings == ()
+    # Every statement of r03 ran and was linted, the one after the index too.
+    loaded = load(Settings(project_root=root, alembic_autocommit=True))
+    assert [s.sql for m in loaded.migrations if m.revision == "r03" for s in m.statements
+            if not s.generated] \
+        == ["CREATE INDEX CONCURRENTLY teams_name ON teams (name)",
+            "ALTER TABLE teams ADD COLUMN code TEXT"]
