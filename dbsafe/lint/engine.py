@@ -918,6 +918,10 @@ def snapshot_index_lookup(index: Index, relation: Relation) -> tuple[str, ...]:
     return lookup_columns(columns, expression_from_text(index.predicate))
 
 
+# ALTER TABLE actions the history records on a column it may know only from the database
+_COLUMN_CHANGES = frozenset({"AlterColumnType", "SetNotNull", "DropNotNull"})
+
+
 def _snapshot_collation(text: str | None) -> str | None:
     """A snapshot's column collation (`pg_catalog."C"`) as a COLLATE clause names it."""
     if text is None:
@@ -1512,6 +1516,11 @@ class LintContext:
         if statement.kind == "AlterTableStmt" and statement.relation:
             keys = self._hold_unique_keys(statement.relation)
             self._hold_checks(statement.relation)
+            for action in statement.actions:
+                if action.name and action.subtype in _COLUMN_CHANGES:
+                    # The history records the change on what the database's column is
+                    # (its NOT NULL, its type), not on a column it knows nothing else of.
+                    self._hold_column(statement.relation, action.name)
         if statement.kind == "AlterTableStmt" and statement.relation and any(
                 a.subtype == "AlterColumnType" or a.cascade for a in statement.actions):
             primary = next((columns for kind, columns in keys.values() if kind == "primary"),

@@ -284,3 +284,36 @@ def test_plan_and_upgrade_preflight_lint_the_pending_revisions_on_the_databases_
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("r01",)]
         assert conn.execute("SELECT count(*) FROM pg_indexes "
                             "WHERE indexname = 'ix_accounts_email'").fetchone() == (0,)
+
+
+def test_a_database_columns_not_null_is_kept_through_a_type_change(tmp_path: Path,
+                                                                     database_url: str) -> None:
+    """mlflow's cc1f77228345 (`alter_column(type_=String(500), existing_nullable=False,
+    nullable=False)`) renders `TYPE` then `SET NOT NULL` on `params.value`, NOT NULL in the
+    database: PostgreSQL scans nothing for it (the column is NOT NULL already), and DBS107
+    said every row was checked: the history recorded the type change on a column it knew
+    nothing else of. The nullable column is scanned, and still reported."""
+    migration = tmp_path / "0001_widen.sql"
+    migration.write_text(
+        "ALTER TABLE params ALTER COLUMN value TYPE varchar(500);\n"
+        "ALTER TABLE params ALTER COLUMN value SET NOT NULL;\n"
+        "ALTER TABLE params ALTER COLUMN note TYPE varchar(500);\n"
+        "ALTER TABLE params ALTER COLUMN note SET NOT NULL;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE params (key text PRIMARY KEY, value varchar(250) NOT NULL, "
+                     "note varchar(250))")
+        conn.execute("INSERT INTO params VALUES ('a', 'b', 'c')")
+        scans = []
+        with conn.transaction(force_rollback=True):
+            for statement in migration.read_text().splitlines():
+                before = conn.execute("SELECT pg_stat_get_xact_numscans('params'::regclass)"
+                                      ).fetchone()
+                conn.execute(statement)
+                after = conn.execute("SELECT pg_stat_get_xact_numscans('params'::regclass)"
+                                     ).fetchone()
+                scans.append(after[0] - before[0])  # type: ignore[index]
+        assert scans == [0, 0, 0, 1]  # (a type change rewrites, it does not scan)
+
+    report = commands.lint(Settings(project_root=tmp_path, database_url=database_url,
+                                    select=("DBS107",)), [migration])
+    assert [f.subject for f in report.findings] == ["params.note"]
