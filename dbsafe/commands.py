@@ -286,18 +286,21 @@ def _beyond_database(facts, since: str | None) -> str | None:
 
 def _seed(settings: Settings, facts, paths: Sequence[Path], *, since: str | None,
           offline: bool):
-    """The database lint's capture starts from: `--database-url`'s, when it has an alembic
-    version and the revisions to lint are the ones after it (no `--since`, no paths)."""
+    """The database lint's capture starts from: `--database-url`'s, when the revisions to
+    lint are the ones after its alembic version (no `--since`, no paths), or all of them on
+    its tables when it has tables and no version (the application made them and has not
+    run a revision yet)."""
     from dbsafe.lint.history import Seed
     from dbsafe.migrate.runner import find_version_table
     from dbsafe.pg.schema_copy import dump_schema
 
-    if (facts is None or not facts.revisions or paths or since is not None or offline
-            or not settings.database_url):
+    if facts is None or paths or since is not None or offline or not settings.database_url:
         return None
+    if not facts.revisions and not (facts.before and facts.before.relations):
+        return None  # an empty database: the replay from empty is the same
     url = settings.database_url
     version_table = find_version_table(url)
-    if version_table is None:
+    if version_table is None and facts.revisions:
         return None
     try:
         copy = dump_schema(url)

@@ -109,22 +109,27 @@ class Unlinted:
 @dataclass(frozen=True, slots=True)
 class Seed:
     """The database whose schema the capture starts from: its alembic version table and
-    revisions, and the copy of its schema (None, with `error`, when it could not be taken)."""
+    revisions, and the copy of its schema (None, with `error`, when it could not be taken).
+
+    A database with tables and no revision (no version table, as mlflow's
+    `_initialize_tables` leaves it before its first upgrade: `create_all()` of its initial
+    models) is a seed too: every revision runs, on its tables."""
 
     revisions: tuple[str, ...]
-    version_table: tuple[str, str]  # (schema, table)
+    version_table: tuple[str, str] | None  # (schema, table); None: alembic creates it
     copy: SchemaCopy | None = None
     error: str | None = None
 
     @property
     def at(self) -> str:
-        return ", ".join(self.revisions)
+        return ", ".join(self.revisions) or "base"
 
     @property
     def digest(self) -> str:
         """What the capture cache keys a seeded capture by: the schema and where it is."""
         assert self.copy is not None
-        return f"{self.copy.digest} {'.'.join(self.version_table)} {self.at}"
+        table = ".".join(self.version_table) if self.version_table else "-"
+        return f"{self.copy.digest} {table} {self.at}"
 
 
 @dataclass
@@ -263,6 +268,8 @@ def _restore_seed(server: ThrowawayServer, database: str, seed: Seed) -> list[st
         failures = list(restore_schema(seed.copy, server, database))
     except DbsafeError as exc:
         raise _NoCapture(str(exc)) from None
+    if seed.version_table is None:
+        return failures  # alembic creates its version table as it runs the first revision
     schema, table = seed.version_table
     try:
         with psycopg.connect(server.conninfo(database), autocommit=True) as conn:

@@ -77,7 +77,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     of them. Alembic revisions are captured as they run on a throwaway server, or rendered
     offline with `offline` (see `dbsafe.lint.history`). `current`: the revisions a database
     is at; without `since`, only the revisions after them are linted, and with `seed` (that
-    database's schema) the capture starts from a copy of it: only they run.
+    database's schema) the capture starts from a copy of it: only they run (all of them on
+    a database with tables and no revision).
     """
     from dbsafe.extract.migration import sql_migrations
     from dbsafe.migrate import AlembicProject
@@ -108,7 +109,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                               "`alembic-config`, or name the SQL migration files or folders "
                               "to lint")
         loaded = _alembic(settings, project, since=since, offline=offline, current=current,
-                          seed=seed if since is None and not offline and current else None)
+                          seed=seed if since is None and not offline else None)
     if changed_since:
         from dbsafe.extract.changed import changed_files
 

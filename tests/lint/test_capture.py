@@ -474,6 +474,30 @@ def test_a_database_at_a_revision_without_its_tables_fails_the_next_revision_the
                            "its rows), then lint again.")
 
 
+def test_a_database_with_the_applications_tables_and_no_revision_runs_every_revision_there(
+        tmp_path: Path, database_url: str) -> None:
+    """mlflow makes its initial tables with `create_all()` and then runs every revision on
+    them: with that database, lint replayed the history from empty instead, where its first
+    revisions failed (12 DBS005, `relation "metrics" does not exist`)."""
+    import psycopg
+
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text))
+    op.alter_column("orders", "total", type_=sa.BigInteger)
+'''})
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE orders (id int PRIMARY KEY, total int)")
+    report = commands.lint(Settings(project_root=root, database_url=database_url,
+                                    select=("DBS005", "DBS110")))
+    assert [(f.code, dict(f.context)["Revision"]) for f in report.findings] \
+        == [("DBS110", "r01")]
+    assert "The capture started from the database's schema at revision base " \
+           "(pg_dump --schema-only, restored without its rows on a throwaway server)." \
+           in report.summary["lines"]
+
+
 def test_json_output_is_one_document_though_the_project_prints_and_logs(
         tmp_path: Path) -> None:
     root = tmp_path / "p"
