@@ -732,6 +732,34 @@ def upgrade():
                     ("teams", "ACCESS EXCLUSIVE", "observed")]
 
 
+def test_a_lock_a_trigger_takes_on_another_table_is_reported_as_unpredicted(
+        tmp_path: Path) -> None:
+    # The rule's own case: an INSERT into `orders` whose trigger locks `audit_log` takes a
+    # lock that blocks writes to a table the INSERT never names. Every other DBS119 test
+    # checks that it stays quiet, so a rule that never fired passed them all.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("orders", sa.Column("id", sa.Integer, primary_key=True))
+    op.create_table("audit_log", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("CREATE FUNCTION lock_audit() RETURNS trigger LANGUAGE plpgsql AS $$ "
+               "BEGIN LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE; RETURN NEW; END $$")
+    op.execute("CREATE TRIGGER orders_audit AFTER INSERT ON orders "
+               "FOR EACH ROW EXECUTE FUNCTION lock_audit()")
+''', "r02": '''
+def upgrade():
+    op.execute("INSERT INTO orders (id) VALUES (1)")
+'''})
+    env = root / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        "target_metadata=target_metadata)",
+        "target_metadata=target_metadata, transaction_per_migration=True)"))
+    report = commands.lint(Settings(project_root=root, select=("DBS119",)))
+    assert [(f.code, f.subject, dict(f.context).get("Revision")) for f in report.findings] == [
+        ("DBS119", "audit_log", "r02")]
+    assert "SHARE ROW EXCLUSIVE lock on `audit_log`" in report.findings[0].message
+
+
 def test_timeouts_env_py_sets_on_its_connection_hold_for_every_revision(tmp_path: Path) -> None:
     # pypi/warehouse's env.py runs `SET statement_timeout` and `SET lock_timeout` on its
     # connection before alembic runs the revisions: 92 DBS115 said they were missing. A
