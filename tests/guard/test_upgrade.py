@@ -668,6 +668,67 @@ def test_a_backup_dir_that_cannot_be_made_is_said_before_anything_runs(
     assert commands.status(settings).summary["history"] == []
 
 
+# Each revision applies without error but leaves what a postflight check (POSTFLIGHT_CHECKS)
+# reports as an error: a partitioned index built ON ONLY the parent (invalid until every
+# partition's index is attached), and a materialized view no unique index lets refresh
+# CONCURRENTLY.
+POSTFLIGHT_FAILS = {
+    "DBS501": ("public.events_at_idx", '''
+def upgrade():
+    op.execute("CREATE TABLE events (id int, at date) PARTITION BY RANGE (at)")
+    op.execute("CREATE TABLE events_2026 PARTITION OF events "
+               "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')")
+    op.execute("CREATE INDEX events_at_idx ON ONLY events (at)")  # no partition's attached
+
+
+def downgrade():
+    op.execute("DROP TABLE events")
+'''),
+    "DBS502": ("public.patient_names", '''
+def upgrade():
+    op.execute("CREATE MATERIALIZED VIEW patient_names AS SELECT id, name FROM patients")
+
+
+def downgrade():
+    op.execute("DROP MATERIALIZED VIEW patient_names")
+'''),
+}
+
+
+@pytest.mark.parametrize("code", sorted(POSTFLIGHT_FAILS))
+def test_a_revision_leaving_what_a_postflight_check_reports_is_rolled_back(
+        code: str, database_url: str, tmp_path: Path) -> None:
+    subject, body = POSTFLIGHT_FAILS[code]
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_postflight.py").write_text(
+        '"""postflight"""\nfrom alembic import op\n\nrevision = "0005"\n'
+        'down_revision = "0004"\n' + body)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada')")
+    before = _state(database_url)
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS118",)))
+    assert report.summary["outcome"] == "rolled back"
+    assert [(f.subject, f.severity) for f in report.findings if f.code == code] == [
+        (subject, Severity.ERROR)]
+    assert _state(database_url) == before
+
+
+def test_a_problem_a_postflight_check_finds_before_the_upgrade_does_not_fail_it(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0003", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE MATERIALIZED VIEW patient_names AS SELECT id, name FROM patients")
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+
+    assert report.summary["outcome"] == "applied"
+    assert _state(database_url)["version"] == ["0004"]
+
+
 def test_a_new_database_is_not_refused_over_changes_to_tables_the_upgrade_creates(
         database_url: str, tmp_path: Path) -> None:
     # 0003 drops patients.email, which 0001 of the same run creates: nothing deployed can
