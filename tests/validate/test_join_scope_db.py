@@ -87,3 +87,8 @@ def test_join_scopes_agree_with_postgresql(postgresql: psycopg.Connection) -> No
                      "UPDATE nodes SET parent_id = 1 FROM a, b JOIN c ON nodes.id = 1",
                      "DELETE FROM nodes USING a JOIN b ON nodes.parent_id = 1"]:
         assert rejected in found, rejected
+    # An unqualified name the ON cannot see is named with the table that has it: not "no
+    # table in scope has a column `label`", which sends the reader looking for a typo.
+    assert [(p.subject, p.message) for p in resolve(
+        "SELECT 1 FROM a, b JOIN c ON EXISTS (SELECT label)", snapshot).problems] == [
+        ("public.a.label", "`label` is a column of `a`, which this JOIN's ON cannot see")]
