@@ -194,8 +194,18 @@ def test_a_copy_that_differs_from_its_source_is_a_finding_that_says_what_differs
     assert "public.customers.late" in dict(finding.context)["Differences"]
 
 
-@pytest.mark.parametrize("damage", ["corrupted byte", "truncated", "swapped manifest",
-                                    "missing manifest"])
+# What each damage is refused for: each check on its own, not whichever comes first (a
+# truncated file or a swapped manifest also fails the sha256 check, so without its own
+# check either was still refused).
+DAMAGE_SAID = {
+    "corrupted byte": "sha256 does not match its manifest (corrupted)",
+    "truncated": "bytes, its manifest says",
+    "swapped manifest": "its manifest describes another backup",
+    "missing manifest": "no manifest next to the backup",
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE_SAID))
 def test_a_damaged_backup_is_refused_before_anything_is_touched(
     damage: str, source: str, tmp_path: Path,
 ) -> None:
@@ -226,6 +236,7 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.startswith("dbsafe: error: ")
+    assert DAMAGE_SAID[damage] in proc.stderr, proc.stderr
     with psycopg.connect(_with_db(source, "postgres")) as conn:
         assert sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database")) == databases
 
