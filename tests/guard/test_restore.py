@@ -241,6 +241,20 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(
         assert sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database")) == databases
 
 
+def test_a_backup_pg_restore_cannot_list_is_said_not_to_read_back(source: str,
+                                                                   tmp_path: Path) -> None:
+    # What take_backup checks right after pg_dump: the table of contents reads back.
+    from dbsafe.core import DatabaseError
+    from dbsafe.guard.backup import verify_backup
+
+    made = Path(str(commands.backup(_settings(source, tmp_path), tmp_path / "b")
+                    .summary["backup"]))
+    assert verify_backup(made) >= 7  # 2 tables, their data, an index, a view, ...
+    made.write_bytes(made.read_bytes()[:200])  # cut off inside the table of contents
+    with pytest.raises(DatabaseError, match=r"does not read back: pg_restore: error: "):
+        verify_backup(made)
+
+
 def test_a_killed_restore_is_named_by_the_next_run_and_cleaned_up(source: str,
                                                                    tmp_path: Path) -> None:
     settings, backup, env = _slow_backup(source, tmp_path)
