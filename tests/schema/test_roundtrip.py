@@ -129,6 +129,30 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
                            "use ALTER TABLE public.people RENAME TO persons")
 
 
+def test_a_view_dropped_for_good_is_data_loss_and_one_recreated_is_not(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # `recent` goes; `totals` changes its query (dropped and created again): only the
+    # first leaves the queries that read it failing.
+    a_sql = ("CREATE TABLE t (id int, n int);"
+             "CREATE VIEW recent AS SELECT id FROM t WHERE id > 10;"
+             "CREATE VIEW totals AS SELECT id, n FROM t;")
+    b_sql = ("CREATE TABLE t (id int, n int);"
+             "CREATE VIEW totals AS SELECT n, id FROM t;")
+    _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
+    dropped = {s.subject: [h.kind for h in s.hazards] for s in statements
+               if s.sql.startswith("DROP VIEW")}
+    assert dropped == {"public.recent": ["data-loss"], "public.totals": []}
+
+
+def test_dropping_a_schema_or_an_extension_is_data_loss(new_database: Callable[[], str],
+                                                        tmp_path: Path) -> None:
+    _, statements = _round_trip(
+        new_database, tmp_path,
+        "CREATE SCHEMA archive; CREATE EXTENSION citext WITH SCHEMA public;", "")
+    assert {s.sql: [h.kind for h in s.hazards] for s in statements} == {
+        "DROP EXTENSION citext": ["data-loss"], "DROP SCHEMA archive": ["data-loss"]}
+
+
 def test_a_table_with_the_same_column_types_but_other_names_is_no_rename(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # GitLab's abuse_report_assignees went and geo_node_organization_links came: an id, two
@@ -338,6 +362,19 @@ def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
                ORDER BY 1, 2"""
     with psycopg.connect(a_url) as applied, psycopg.connect(b_url) as target:
         assert applied.execute(query).fetchall() == target.execute(query).fetchall()
+
+
+def test_validating_a_not_valid_not_null_constraint_is_named_a_scan(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # not_valid_to_plain: VALIDATE CONSTRAINT reads every row for a NULL (writes continue).
+    pair = PAIRS / "not_null_constraints"
+    a_sql, b_sql = ((pair / name).read_text(encoding="utf-8") for name in ("a.sql", "b.sql"))
+    _skip_below(a_sql, new_database)
+    _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
+    (validate,) = [s for s in statements if " VALIDATE CONSTRAINT " in s.sql
+                   and s.subject == "public.t.not_valid_to_plain"]
+    assert [(h.kind, h.message) for h in validate.hazards] == [
+        ("long-scan", "Scans `public.t` for NULL in `not_valid_to_plain`; writes continue.")]
 
 
 def test_a_new_partition_key_keeps_the_rows_of_the_partitions_the_target_keeps(
