@@ -1,0 +1,131 @@
+"""The history tables SQL migration runners keep in the database they migrate: which of
+a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, goose's
+`goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's
+`__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
+`_prisma_migrations`), each file named by the version its runner records for it. Read by
+`dbsafe drift` and `dbsafe status` for a folder of SQL migrations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbsafe.core import DbsafeError
+
+if TYPE_CHECKING:
+    from dbsafe.extract.migration import Migration
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A runner's history table: where it is, and the versions it says are applied."""
+
+    runner: str
+    table: str  # "schema.name"
+    query: str  # the applied versions, as text
+
+
+_NUMBER = re.compile(r"(\d+)_")
+
+# Tried in order; the first table the database has is its runner's. golang-migrate's
+# schema_migrations has a `dirty` column, dbmate's does not.
+_HISTORIES = (
+    History("supabase", "supabase_migrations.schema_migrations",
+            "SELECT version::text FROM supabase_migrations.schema_migrations"),
+    History("prisma", "public._prisma_migrations",
+            "SELECT migration_name FROM public._prisma_migrations "
+            "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL"),
+    History("flyway", "public.flyway_schema_history",
+            "SELECT version FROM public.flyway_schema_history "
+            "WHERE success AND version IS NOT NULL"),
+    History("goose", "public.goose_db_version",
+            "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
+            "is_applied FROM public.goose_db_version ORDER BY version_id, id DESC) AS latest "
+            "WHERE is_applied AND version_id > 0"),
+    History("sqlx", "public._sqlx_migrations",
+            "SELECT version::text FROM public._sqlx_migrations WHERE success"),
+    History("diesel", "public.__diesel_schema_migrations",
+            "SELECT version FROM public.__diesel_schema_migrations"),
+    History("golang-migrate", "public.schema_migrations",
+            "SELECT version::text FROM public.schema_migrations WHERE dirty IS NOT NULL"),
+    History("dbmate", "public.schema_migrations",
+            "SELECT version::text FROM public.schema_migrations"),
+)
+
+
+def applied_versions(database_url: str) -> tuple[History, set[str]]:
+    """The database's runner history and the versions it holds.
+
+    Raises:
+        DbsafeError: the database has none of the history tables dbsafe reads.
+    """
+    import psycopg
+
+    from dbsafe.pg.connect import connect
+
+    with connect(database_url) as conn:
+        for history in _HISTORIES:
+            if conn.execute("SELECT to_regclass(%s)", (history.table,)).fetchone() \
+                    in (None, (None,)):
+                continue
+            try:
+                with conn.transaction():
+                    rows = conn.execute(history.query).fetchall()
+            except psycopg.errors.UndefinedColumn:
+                continue  # the same table name, another runner's columns
+            if history.runner == "golang-migrate" and conn.execute(
+                    "SELECT bool_or(dirty) FROM public.schema_migrations").fetchone() == (True,):
+                raise DbsafeError(
+                    "the database's schema_migrations is dirty: a migration failed half-way "
+                    "there, so what it holds is no version of the folder; fix it and `migrate "
+                    "force` the version first")
+            return history, {str(r[0]) for r in rows}
+    raise DbsafeError(
+        "the database has no migration history table dbsafe reads (golang-migrate, dbmate, "
+        "goose, Flyway, sqlx, diesel, supabase, prisma): there is no applied set of files "
+        "to compare with; compare with the whole folder with `dbsafe diff DATABASE_URL "
+        "migrations`")
+
+
+def file_version(path: Path, runner: str) -> str | None:
+    """The version `runner` records for the migration file `path`.
+
+    >>> file_version(Path("0007_users.up.sql"), "golang-migrate")
+    '7'
+    >>> file_version(Path("V1_2__users.sql"), "flyway")
+    '1.2'
+    >>> file_version(Path("2024-01-02-030405_users/up.sql"), "diesel")
+    '20240102030405'
+    """
+    if runner == "prisma":
+        return path.parent.name
+    if runner == "diesel":
+        prefix = path.parent.name.partition("_")[0]
+        return re.sub(r"\D", "", prefix) or None
+    if runner == "flyway":
+        found = re.match(r"V(\d+(?:[._]\d+)*)__", path.name)
+        return found.group(1).replace("_", ".") if found else None
+    found = _NUMBER.match(path.name)
+    if found is None:
+        return None
+    # Stored as numbers (golang-migrate, goose, sqlx): 0007 is 7.
+    return str(int(found.group(1))) if runner in ("golang-migrate", "goose", "sqlx") \
+        else found.group(1)
+
+
+def applied_migrations(migrations: list[Migration], history: History,
+                       versions: set[str]) -> tuple[list[Migration], list[str]]:
+    """The migrations of a folder (in their runner's order) that `history`'s `versions` say
+    ran, and the versions no file of the folder has (another branch, a deleted file)."""
+    named = {m.path: file_version(m.file, history.runner) for m in migrations
+             if m.file is not None}
+    known = {v for v in named.values() if v is not None}
+    unknown = sorted(versions - known)
+    if history.runner == "golang-migrate" and versions and not unknown:
+        # Its table holds one row, the version the database is at: every file up to it ran.
+        current = max(int(v) for v in versions)
+        versions = {v for v in known if int(v) <= current}
+    return [m for m in migrations if named.get(m.path) in versions], unknown
