@@ -168,8 +168,10 @@ _CHUNK = 32
 # is a local bound to constants (`CREATE MATERIALIZED VIEW "{}"`.format(view)) makes each of
 # them for the modules; 136: SQL Server and Cassandra are other engines, and a loop's target
 # over a list of statements sends them where it goes; 137: an engine's URL filled at run time
-# (`f"mssql+pymssql://{USER}@..."`, also held in a name) still says its dialect
-_CACHE_VERSION = 137
+# (`f"mssql+pymssql://{USER}@..."`, also held in a name) still says its dialect; 138: DDL, GRANT,
+# COPY and the other statements validate never checks, built at run time, are no DBS304 note,
+# and a query after a session command in one string (`SET ...; SELECT ... FROM {t}`) still is
+_CACHE_VERSION = 138
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -674,26 +676,46 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     return any(name in earlier.relations for name in relations)
 
 
-# Commands on the session's settings (`SET LOCAL statement_timeout TO {ms}`, `SET ROLE`,
-# `RESET`, `SHOW`) and its notification channels (`NOTIFY {channel}, '{id}'`, `LISTEN`,
-# `UNLISTEN`): they name no table or column, so a piece built at run time in them leaves
-# nothing for validate to check.
-_SESSION_COMMANDS = frozenset({"SET", "RESET", "SHOW", "LISTEN", "NOTIFY", "UNLISTEN"})
+# The first keywords, as PostgreSQL's lexer reads them, of the statements validate never checks:
+# DDL (`CREATE SCHEMA`, `DROP DATABASE`, `CREATE TABLE ... AS`), privileges (`GRANT`, `CREATE
+# USER`), `COPY`, maintenance, transaction control, and the commands on the session's settings
+# (`SET LOCAL statement_timeout TO {ms}`, `SET ROLE`, `RESET`, `SHOW`) and its notification
+# channels (`NOTIFY {channel}, '{id}'`). Built at run time, such a statement leaves nothing
+# unchecked that its text written out would have had checked: no DBS304 note. Not here: the
+# queries, and the commands whose statement validate checks (`EXPLAIN`, `DECLARE ... CURSOR
+# FOR`, `PREPARE ... AS`). tests/validate/test_session_commands_db.py holds the resolver to it.
+UNCHECKED_STATEMENT_KEYWORDS = frozenset("""
+    ABORT ALTER ANALYSE ANALYZE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE
+    DEALLOCATE DISCARD DO DROP END EXECUTE FETCH GRANT IMPORT LISTEN LOAD LOCK MOVE NOTIFY
+    REASSIGN REFRESH REINDEX RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SET SHOW START
+    TRUNCATE UNLISTEN VACUUM""".split())
 
 
-def _session_command(sql: str) -> bool:
-    """Whether `sql`'s first token, read by PostgreSQL's own lexer, starts a session
-    command (`_SESSION_COMMANDS`)."""
+def _unchecked_statements(sql: str) -> bool:
+    """Whether every statement of `sql` is of a kind validate never checks: each one's first
+    word, read by PostgreSQL's own lexer past comments, is one of
+    `UNCHECKED_STATEMENT_KEYWORDS`. A query after one (`SET search_path TO {s}; SELECT * FROM
+    {t}`) is not."""
     from pglast.parser import scan
 
     try:
         tokens = scan(sql)
     except Exception:  # noqa: BLE001 -- any lexer failure: not known to be one
         return False
+    starts = True  # the next word starts a statement
+    seen = False
     for token in tokens:
-        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
-            return token.name in _SESSION_COMMANDS
-    return False
+        if token.name in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        if token.name == "ASCII_59":  # `;`
+            starts = True
+            continue
+        if starts:
+            if token.kind == "NO_KEYWORD" or (
+                    sql[token.start:token.end + 1].upper() not in UNCHECKED_STATEMENT_KEYWORDS):
+                return False
+            starts, seen = False, True
+    return seen
 
 
 def _rules_by_code() -> dict[str, RuleInfo]:
@@ -724,8 +746,8 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
     from dbsafe.validate.quick import checker_for
 
     outcome.counts["statements"] += 1
-    if fragment.dynamic and _session_command(fragment.sql):
-        return  # names no table or column: nothing in it was left unchecked
+    if fragment.dynamic and _unchecked_statements(fragment.sql):
+        return  # not checked, built at run time or not: nothing in it was left unchecked
     if fragment.dynamic:
         outcome.counts["statements_dynamic"] += 1
         outcome.findings.append(Finding(
