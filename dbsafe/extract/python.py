@@ -1138,7 +1138,18 @@ class _Extractor:
             name = _call_name(call) or ""
             if name in _PROSE_CALLS or name.endswith(("Error", "Exception", "Warning")):
                 return True
-        return self._in_assertion(node)
+        return self._in_assertion(node) or self._matched_against(node)
+
+    def _matched_against(self, node: ast.AST) -> bool:
+        """True for what a string method looks for in another string, alone or in a tuple:
+        `q.startswith('INSERT INTO "order_order"')`, `sql.endswith(("...", "..."))`, the
+        prefix a test picks captured queries by (Saleor's fixtures). It is compared with the
+        statements sent, never sent itself."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.Tuple):
+            node, parent = parent, self.parents.get(id(parent))
+        return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and \
+            parent.func.attr in _MATCH_METHODS and any(arg is node for arg in parent.args)
 
     def _in_assertion(self, node: ast.AST) -> bool:
         """True inside an `assert` statement or the arguments of `self.assertEqual(...)` and
@@ -1161,10 +1172,11 @@ class _Extractor:
     def _only_asserted(self, node: ast.expr) -> bool:
         """True for a test's inputs held in a name: a string bound to it, alone or in a
         list, tuple or set literal, where every read of the name is in an assertion
-        (`_in_assertion`), directly or through a `for` over it
-        (`singles = ["SELECT * FROM footable", ...]`, then `for single in singles: assert
-        is_single_statement(single)`). A name also read anywhere else (a sink, a helper)
-        is not: the string may be sent there."""
+        (`_in_assertion`) or what a string method looks for (`_matched_against`: `prefixes =
+        ('INSERT INTO "t"', ...)`, then `q.startswith(prefixes)`), directly or through a
+        `for` over it (`singles = ["SELECT * FROM footable", ...]`, then `for single in
+        singles: assert is_single_statement(single)`). A name also read anywhere else (a
+        sink, a helper) is not: the string may be sent there."""
         holder: ast.AST = node
         parent = self.parents.get(id(holder))
         if isinstance(parent, (ast.List, ast.Tuple, ast.Set)):
@@ -1211,7 +1223,8 @@ class _Extractor:
         if not reads:
             return False
         for read in reads:
-            if self._in_assertion(read) and not self._sent(read):
+            if (self._in_assertion(read) or self._matched_against(read)) and \
+                    not self._sent(read):
                 continue
             loop = self.parents.get(id(read))
             if not (depth > 0 and isinstance(loop, ast.For) and loop.iter is read
@@ -2072,6 +2085,10 @@ _PROSE_CALLS = frozenset(
     """print _ gettext ngettext pgettext gettext_lazy ugettext ugettext_lazy lazy_gettext
     debug info warning warn error exception critical log echo secho write flash""".split()
 )
+# String methods whose arguments are text looked for at an end of the string
+# (`q.startswith("INSERT INTO t")`), never a statement sent. (Not `find`, `count`, `index`:
+# other APIs use those names too.)
+_MATCH_METHODS = frozenset({"startswith", "endswith", "removeprefix", "removesuffix"})
 # The modules of SQLite's libraries (a module importing one may call `executescript`).
 _SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
 # PySpark's DataFrame methods that name a temporary view for Spark SQL.

@@ -170,8 +170,9 @@ _CHUNK = 32
 # over a list of statements sends them where it goes; 137: an engine's URL filled at run time
 # (`f"mssql+pymssql://{USER}@..."`, also held in a name) still says its dialect; 138: DDL, GRANT,
 # COPY and the other statements validate never checks, built at run time, are no DBS304 note,
-# and a query after a session command in one string (`SET ...; SELECT ... FROM {t}`) still is
-_CACHE_VERSION = 138
+# and a query after a session command in one string (`SET ...; SELECT ... FROM {t}`) still is;
+# 139: what `startswith`/`endswith` look for (`q.startswith('INSERT INTO "t"')`) is no statement
+_CACHE_VERSION = 139
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
