@@ -171,8 +171,9 @@ _CHUNK = 32
 # (`f"mssql+pymssql://{USER}@..."`, also held in a name) still says its dialect; 138: DDL, GRANT,
 # COPY and the other statements validate never checks, built at run time, are no DBS304 note,
 # and a query after a session command in one string (`SET ...; SELECT ... FROM {t}`) still is;
-# 139: what `startswith`/`endswith` look for (`q.startswith('INSERT INTO "t"')`) is no statement
-_CACHE_VERSION = 139
+# 139: what `startswith`/`endswith` look for (`q.startswith('INSERT INTO "t"')`) is no statement;
+# 140: a statement with a reference another script or module makes is counted not analysed
+_CACHE_VERSION = 140
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -213,6 +214,9 @@ class FileOutcome:
     # creates, which the project's other scripts (of a `.sql` script, a `.sql` migration
     # outside the schema's folder) or modules (of code) may read (`_made_elsewhere`).
     made: frozenset[str] = frozenset()
+    # Of each statement counted analysed with candidate findings, where they are: one of
+    # them left unchecked by `_made_elsewhere` makes the statement not analysed.
+    analysed_with_findings: list[tuple[Location | None, ...]] = field(default_factory=list)
 
 
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
@@ -389,15 +393,24 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
         maker = "another SQL script" if kind == ".sql" else "another module"
         for outcome in group:
             kept = []
+            unchecked = set()
             for finding in outcome.findings:
                 name = _relation_of(finding)
                 if name is not None and makers[name] > (name in outcome.made):
                     outcome.skipped.append(Skipped(
                         finding.location or Location(outcome.path, 1),
                         f"not analysed: reads `{name}`, which {maker} creates or alters"))
+                    unchecked.add(finding.location)
                 else:
                     kept.append(finding)
             outcome.findings = kept
+            # A statement with a reference left unchecked is not analysed, as one whose
+            # reference its own file's DDL made is (`_analyse_fragment`).
+            moved = sum(1 for where in outcome.analysed_with_findings
+                        if unchecked.intersection(where))
+            if moved:
+                outcome.counts["statements_analysed"] -= moved
+                outcome.counts["statements_not_analysed"] += moved
 
 
 def _relation_of(finding: Finding) -> str | None:
@@ -831,6 +844,9 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
                 resolver.NOT_ANALYSED, kept,
                 reason="names a relation in a string completed at run time")
     outcome.counts[f"statements_{resolution.status}"] += 1
+    if resolution.status == "analysed" and problems:
+        outcome.analysed_with_findings.append(tuple(
+            fragment.location(p.start, p.end) for p in problems))
     if resolution.status in ("not_analysed", "unparsed"):
         outcome.skipped.append(Skipped(fragment.location(0),
                                        f"{resolution.status.replace('_', ' ')}: {resolution.reason}"))
@@ -1099,6 +1115,8 @@ def _outcome_to_json(outcome: FileOutcome) -> dict:
         "skipped": [[_location_to_json(s.location), s.reason] for s in outcome.skipped],
         "counts": dict(outcome.counts),
         "made": sorted(outcome.made),
+        "analysed_with_findings": [[_location_to_json(where) for where in statement]
+                                   for statement in outcome.analysed_with_findings],
     }
 
 
@@ -1114,4 +1132,7 @@ def _outcome_from_json(data: dict) -> FileOutcome:
     # builds one per file. A Counter is a dict with no state of its own.
     counts: Counter = Counter.__new__(Counter)
     dict.update(counts, data["counts"])
-    return FileOutcome(data["path"], findings, [], skipped, counts, frozenset(data["made"]))
+    analysed = [tuple(_location_from_json(where) for where in statement)
+                for statement in data["analysed_with_findings"]]
+    return FileOutcome(data["path"], findings, [], skipped, counts, frozenset(data["made"]),
+                       analysed)

@@ -245,3 +245,34 @@ def test_a_script_reads_what_another_scripts_rejected_create_makes(
         "INSERT INTO test_nowhere (id) VALUES (1);\n", encoding="utf-8")
     assert _validate(database_url, tmp_path) == [
         ("DBS301", "app/tests/07_insert_broken.sql", 2)]
+
+
+@pytest.mark.db
+def test_a_statement_reading_what_another_script_makes_is_counted_not_analysed(
+        database_url: str, tmp_path: Path) -> None:
+    # Mathesar's example data: `library_add_checkouts.sql` fills "Checkouts", which
+    # another script creates; -v listed 14,930 references not analysed while the summary
+    # counted their statements analysed.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    data = tmp_path / "app" / "data"
+    data.mkdir(parents=True)
+    (data / "create.sql").write_text('CREATE TABLE "Checkouts" (id int, item int);\n',
+                                     encoding="utf-8")
+    (data / "fill.sql").write_text('INSERT INTO "Checkouts" VALUES (1, 2);\n'
+                                   'INSERT INTO "Checkouts" (id, item) VALUES (2, 3);\n'
+                                   'SELECT id FROM parcels;\n'
+                                   'SELECT p.id, c.item FROM parcels p JOIN "Checkouts" c '
+                                   'ON c.id = p.id;\n', encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "cache-dir": str(tmp_path / ".cache")}, environ={})
+    for _ in range(2):  # analysed, then from the cache
+        report = commands.validate(settings, [tmp_path / "app"])
+        assert report.findings == ()
+        assert (report.summary["statements_analysed"],
+                report.summary["statements_not_analysed"]) == (1, 3)
+        assert len(report.skipped) == 3  # each statement's `Checkouts`, listed with -v
+    # What was left unchecked: PostgreSQL refuses it on the schema as it is.
+    with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.UndefinedTable):
+        conn.execute('PREPARE p AS INSERT INTO "Checkouts" VALUES (1, 2)')
