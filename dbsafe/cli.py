@@ -724,7 +724,9 @@ def status_command(state: CliState, database_url: str | None, alembic_config: Pa
     """Show the database's revision, pending revisions, edited revisions and dbsafe's history.
 
     An applied revision whose file changed since dbsafe applied it is an error (DBS605);
-    with --fail-on-pending, so are pending revisions (DBS606).
+    with --fail-on-pending, so are pending revisions (DBS606). For a folder of SQL
+    migrations (no alembic.ini): the files its runner's history table in the database says
+    ran, and the pending ones.
     """
     from dbsafe import commands
 

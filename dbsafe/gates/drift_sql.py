@@ -40,7 +40,14 @@ def compare_folder(folder: SqlFolder, database_url: str,
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
 
-    history, applied = applied_versions(database_url)
+    found = applied_versions(database_url)
+    if found is None:
+        raise DbsafeError(
+            "the database has no migration history table dbsafe reads (golang-migrate, "
+            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma): there is no applied set "
+            "of files to compare with; compare with the whole folder with `dbsafe diff "
+            "DATABASE_URL migrations`")
+    history, applied = found
     migrations = folder.read()
     selected, unknown = applied_migrations(migrations, history, applied)
     if unknown:

@@ -12,11 +12,19 @@ from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.extract.migration import Migration
+    from dbsafe.sources import SqlFolder
 
 
 def status(settings: Settings, database_url: str, *, fail_on_pending: bool = False,
            history_limit: int = 10) -> Report:
     """Current revision(s), heads, pending revisions, edited applied revisions, history."""
+    from dbsafe.sources import SqlFolder, sql_migrations_folder
+
+    folder = sql_migrations_folder(settings)
+    if folder is not None:
+        return _folder_status(SqlFolder.of(folder, settings), database_url,
+                              fail_on_pending=fail_on_pending)
     described = describe(AlembicProject.from_settings(settings))
     current = current_revisions(database_url)
     unknown = [r for r in current if r not in {x.revision for x in described.revisions}]
@@ -72,3 +80,40 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
         "history": [e.as_dict() for e in entries], "lines": lines,
     }
     return Report(tuple(findings), summary)
+
+
+def _folder_status(folder: SqlFolder, database_url: str, *,
+                   fail_on_pending: bool) -> Report:
+    """A folder of SQL migrations: which of its files the database's runner history says
+    ran (`dbsafe.migrate.histories`), which are pending."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.migrate.histories import applied_migrations, applied_versions
+
+    migrations = folder.read()
+    shown = display_path(folder.path, folder.root)
+    applied: list[Migration] = []
+    runner = "no migration history table"
+    read = applied_versions(database_url)
+    if read is not None:  # else nothing ran there that dbsafe can tell
+        found, versions = read
+        applied, unknown = applied_migrations(migrations, found, versions)
+        if unknown:
+            raise DbsafeError(f"the database's {found.table} holds version(s) "
+                              f"{', '.join(unknown[:5])} that {shown} has no file for (another "
+                              "branch, or a deleted file)")
+        runner = f"{found.runner}'s {found.table}"
+    ran = {m.path for m in applied}
+    todo = [m.path for m in migrations if m.path not in ran]
+    findings: list[Finding] = []
+    if fail_on_pending and todo:
+        findings.append(Finding(
+            PENDING_REVISIONS.code, f"{len(todo)} migration(s) pending: {', '.join(todo)}.",
+            Severity.ERROR, subject=applied[-1].path if applied else "none applied",
+            help="Run the folder's migrations on the database."))
+    lines = [f"current: {applied[-1].path if applied else 'none applied'} ({len(applied)} of "
+             f"{len(migrations)} files of {shown}, by {runner})"]
+    lines += [f"pending: {len(todo)}", *(f"  {path}" for path in todo)] if todo \
+        else ["pending: none"]
+    return Report(tuple(findings), {
+        "current": [applied[-1].path] if applied else [], "applied": len(applied),
+        "pending": [{"migration": path} for path in todo], "lines": lines})

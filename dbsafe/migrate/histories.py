@@ -56,11 +56,12 @@ _HISTORIES = (
 )
 
 
-def applied_versions(database_url: str) -> tuple[History, set[str]]:
-    """The database's runner history and the versions it holds.
+def applied_versions(database_url: str) -> tuple[History, set[str]] | None:
+    """The database's runner history and the versions it holds; None when it has none of
+    the history tables dbsafe reads.
 
     Raises:
-        DbsafeError: the database has none of the history tables dbsafe reads.
+        DbsafeError: golang-migrate's history says a migration failed half-way (dirty).
     """
     import psycopg
 
@@ -83,11 +84,7 @@ def applied_versions(database_url: str) -> tuple[History, set[str]]:
                     "there, so what it holds is no version of the folder; fix it and `migrate "
                     "force` the version first")
             return history, {str(r[0]) for r in rows}
-    raise DbsafeError(
-        "the database has no migration history table dbsafe reads (golang-migrate, dbmate, "
-        "goose, Flyway, sqlx, diesel, supabase, prisma): there is no applied set of files "
-        "to compare with; compare with the whole folder with `dbsafe diff DATABASE_URL "
-        "migrations`")
+    return None
 
 
 def file_version(path: Path, runner: str) -> str | None:

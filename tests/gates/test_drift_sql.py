@@ -1,5 +1,6 @@
-"""`dbsafe drift` for folders of SQL migrations: the live database against the files its
-runner's history table says ran there, built on a throwaway server (real PostgreSQL)."""
+"""`dbsafe drift` and `dbsafe status` for folders of SQL migrations: the live database
+against the files its runner's history table says ran there, built on a throwaway server
+(real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,24 @@ def test_a_version_no_file_has_and_a_dirty_database_are_errors(
         conn.execute("UPDATE schema_migrations SET version = 9, dirty = false")
     with pytest.raises(DbsafeError, match=r"holds version\(s\) 9 that db/migrations has no file"):
         commands.drift(settings)
+
+
+def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
+        tmp_path: Path, database_url: str) -> None:
+    # dbsafe status on a folder: the same history table drift reads.
+    from dbsafe.core import Severity
+
+    _project(tmp_path, "dbmate")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert report.summary["lines"][0].startswith("current: none applied (0 of 3 files")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS["dbmate"][1])
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.summary["current"] == ["db/migrations/20240102000000_email.sql"]
+    assert report.summary["pending"] == [{"migration": "db/migrations/20240103000000_orders.sql"}]
+    [pending] = report.findings
+    assert pending.code == "DBS606" and report.fails(Severity.ERROR)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[2] + "INSERT INTO schema_migrations VALUES ('20240103000000')")
+    assert commands.status(settings, fail_on_pending=True).findings == ()
