@@ -583,8 +583,9 @@ def downgrade_section(text: str) -> str | None:
     """`text` as downgrading runs it: its up sections blanked (`upgrade_section`'s
     counterpart), or None for a file without a down section. Lines and columns stay.
 
-    >>> downgrade_section("-- migrate:up\nCREATE TABLE t ();\n-- migrate:down\nDROP TABLE t;\n")
-    '\n\n-- migrate:down\nDROP TABLE t;\n'
+    >>> downgrade_section("-- migrate:up\\nCREATE TABLE t ();\\n-- migrate:down\\n"
+    ...                   "DROP TABLE t;\\n")
+    '\\n\\n-- migrate:down\\nDROP TABLE t;\\n'
     """
     if not _SECTION.search(text):
         down_section = _node_pg_migrate_down(text)
