@@ -13,8 +13,9 @@
 -- `VALIDATE CONSTRAINT` would trip over.
 --
 -- ## Not flagged
--- Validated constraints. Constraints inherited by partitions are reported once, on the
--- partitioned table. Counting scans the table, bounded by `check-timeout`.
+-- Validated constraints. Constraints inherited by partitions (or inheriting tables) are
+-- reported once, on the table that defines them. Counting scans the table, bounded by
+-- `check-timeout`.
 WITH con AS (
     SELECT
         c.oid,
@@ -50,7 +51,10 @@ WITH con AS (
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
     WHERE NOT c.convalidated
       AND c.contype IN ('c', 'f', 'n')
-      AND c.conparentid = 0
+      -- A partition's or child's copy of its parent's constraint (a CHECK or NOT NULL is
+      -- inherited with conparentid 0, a foreign key cloned with it set) goes with the
+      -- parent's: VALIDATE CONSTRAINT there validates the copies, and its count reads them.
+      AND c.conislocal
       AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
       AND n.nspname !~ '^pg_'
 ),
