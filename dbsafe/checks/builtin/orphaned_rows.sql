@@ -14,6 +14,8 @@
 -- ## Not flagged
 -- Validated foreign keys whose triggers are enabled: PostgreSQL guarantees them, and
 -- scanning every table would be slow. Rows with a NULL in any key column (MATCH SIMPLE).
+-- Rows of tables inheriting from the table (its foreign key does not reach them; a
+-- partitioned table's partitions are checked through it).
 -- Rows loaded with `session_replication_role = replica` are not detected.
 WITH fk AS (
     SELECT
@@ -23,9 +25,14 @@ WITH fk AS (
         t.relname,
         format('%s.%s', pn.nspname, p.relname) AS parent,
         NOT c.convalidated AS not_valid,
-        format('SELECT FROM %I.%I AS child WHERE %s AND NOT EXISTS '
-               '(SELECT FROM %I.%I AS parent WHERE %s)', n.nspname, t.relname,
-               keys.not_null, pn.nspname, p.relname, keys.matches) AS orphans
+        -- A foreign key holds for its table's own rows and is met by the referenced
+        -- table's own rows, not those of tables inheriting from either (ONLY, as
+        -- PostgreSQL reads them); a partitioned table's rows are its partitions'.
+        format('SELECT FROM %s%I.%I AS child WHERE %s AND NOT EXISTS '
+               '(SELECT FROM %s%I.%I AS parent WHERE %s)',
+               CASE WHEN t.relkind = 'r' THEN 'ONLY ' ELSE '' END, n.nspname, t.relname,
+               keys.not_null, CASE WHEN p.relkind = 'r' THEN 'ONLY ' ELSE '' END,
+               pn.nspname, p.relname, keys.matches) AS orphans
     FROM pg_constraint AS c
     JOIN pg_class AS t ON t.oid = c.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
