@@ -24,17 +24,23 @@ WITH con AS (
         c.conrelid,
         n.nspname,
         t.relname,
+        -- What VALIDATE CONSTRAINT reads: a CHECK or NOT NULL also holds for the rows of
+        -- tables inheriting from the table, unless NO INHERIT; a foreign key holds for, and is
+        -- met by, plain tables' own rows only (ONLY); a partitioned table's rows are its
+        -- partitions'.
         CASE c.contype
-            WHEN 'c' THEN format('SELECT FROM %I.%I AS child WHERE NOT (%s)', n.nspname,
-                                 t.relname, pg_get_expr(c.conbin, c.conrelid))
-            WHEN 'n' THEN format('SELECT FROM %I.%I AS child WHERE %I IS NULL', n.nspname,
-                                 t.relname, (SELECT a.attname FROM pg_attribute AS a
-                                             WHERE a.attrelid = c.conrelid
-                                               AND a.attnum = c.conkey[1]))
+            WHEN 'c' THEN format('SELECT FROM %s%I.%I AS child WHERE NOT (%s)', scope.own,
+                                 n.nspname, t.relname, pg_get_expr(c.conbin, c.conrelid))
+            WHEN 'n' THEN format('SELECT FROM %s%I.%I AS child WHERE %I IS NULL', scope.own,
+                                 n.nspname, t.relname, (SELECT a.attname FROM pg_attribute AS a
+                                                        WHERE a.attrelid = c.conrelid
+                                                          AND a.attnum = c.conkey[1]))
             WHEN 'f' THEN (
-                SELECT format('SELECT FROM %I.%I AS child WHERE %s AND NOT EXISTS '
-                              '(SELECT FROM %I.%I AS parent WHERE %s)', n.nspname, t.relname,
+                SELECT format('SELECT FROM %s%I.%I AS child WHERE %s AND NOT EXISTS '
+                              '(SELECT FROM %s%I.%I AS parent WHERE %s)', scope.plain,
+                              n.nspname, t.relname,
                               string_agg(format('child.%I IS NOT NULL', ca.attname), ' AND '),
+                              CASE WHEN p.relkind = 'r' THEN 'ONLY ' ELSE '' END,
                               pn.nspname, p.relname,
                               string_agg(format('parent.%I = child.%I', pa.attname, ca.attname),
                                          ' AND '))
@@ -44,11 +50,15 @@ WITH con AS (
                                        AND pa.attnum = k.parent_att
                 JOIN pg_class AS p ON p.oid = c.confrelid
                 JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
-                GROUP BY pn.nspname, p.relname)
+                GROUP BY pn.nspname, p.relname, p.relkind)
         END AS violations
     FROM pg_constraint AS c
     JOIN pg_class AS t ON t.oid = c.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN t.relkind = 'r' THEN 'ONLY ' ELSE '' END AS plain,
+               CASE WHEN t.relkind = 'r' AND c.connoinherit THEN 'ONLY ' ELSE '' END AS own
+    ) AS scope
     WHERE NOT c.convalidated
       AND c.contype IN ('c', 'f', 'n')
       -- A partition's or child's copy of its parent's constraint (a CHECK or NOT NULL is
