@@ -27,6 +27,12 @@ if TYPE_CHECKING:
     from dbsafe.sources import SqlFolder
 
 
+# Schemas a Supabase project's database has that the platform manages and its stand-in
+# (dbsafe/migrate/supabase.sql) does not make: not the migrations' to compare.
+SUPABASE_MANAGED = frozenset({"_analytics", "_realtime", "cron", "net", "pgbouncer",
+                              "pgsodium", "pgsodium_masks", "supabase_migrations"})
+
+
 def compare_folder(folder: SqlFolder, database_url: str,
                    options: DiffOptions | None = None) -> Drift:
     """The database at `database_url` against the files of `folder` its history says ran.
@@ -86,7 +92,7 @@ def _built(folder: SqlFolder, migrations: list[Migration]
         for baseline in graphile_baseline(folder.path, folder.root):
             apply_sql_migrations([baseline], url)
         apply_sql_migrations([], url, platform=folder.platform, runner=folder.runner)
-        platform = frozenset(introspect_url(url).schemas) - {"public"} \
+        platform = (frozenset(introspect_url(url).schemas) | SUPABASE_MANAGED) - {"public"} \
             if folder.platform else frozenset()
         apply_sql_migrations(migrations, url, reset_each_file=folder.supabase_cli)
         return introspect_url(url), platform

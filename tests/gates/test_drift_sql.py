@@ -110,3 +110,29 @@ def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[2] + "INSERT INTO schema_migrations VALUES ('20240103000000')")
     assert commands.status(settings, fail_on_pending=True).findings == ()
+
+
+def test_a_supabase_project_is_compared_without_the_platform_s_schemas(
+        tmp_path: Path, database_url: str) -> None:
+    # A Supabase database (the platform as dbsafe's stand-in makes it, and a schema the
+    # platform manages that the stand-in does not make: pgbouncer) migrated by the CLI up to
+    # its first file: no drift; a table made by hand is.
+    from dbsafe.migrate.sqlfiles import apply_sql_migrations
+    from dbsafe.sources import SqlFolder
+
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_users.sql").write_text(_UPS[0] + "\n")
+    (folder / "20240102000000_email.sql").write_text(_UPS[1] + "\n")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    first = SqlFolder.of(folder, settings).read()[:1]
+    apply_sql_migrations(first, database_url, platform="supabase", runner="supabase",
+                         reset_each_file=True)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA pgbouncer; INSERT INTO supabase_migrations.schema_migrations"
+                     " (version) VALUES ('20240101000000')")
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.notes (id int)")
+    [finding] = commands.drift(settings).findings
+    assert finding.subject == "public.notes"
