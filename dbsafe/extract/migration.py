@@ -609,6 +609,25 @@ def downgrade_section(text: str) -> str | None:
     return "\n".join(lines) if found else None
 
 
+def down_section_line(file: Path) -> int:
+    """The line the down migration in `file` starts on: its section's marker in a file of
+    both directions (`-- migrate:down`, `-- +goose Down`, ...), else 1.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp, "1_a.sql")
+    ...     _ = path.write_text("-- migrate:up\\nCREATE TABLE a ();\\n\\n-- migrate:down\\n")
+    ...     down_section_line(path)
+    4
+    """
+    try:
+        text = downgrade_section(file.read_bytes().decode("utf-8-sig", errors="surrogateescape"))
+    except OSError:
+        return 1
+    lines = (text or "").split("\n")
+    return next((n for n, line in enumerate(lines, 1) if line.strip()), 1)
+
+
 def down_migration(up: Migration, root: Path) -> Migration | None:
     """The down migration that undoes `up`, a SQL migration `sql_migrations` read, as its
     runner finds it: the down section of the same file (goose, sql-migrate, dbmate,

@@ -74,14 +74,17 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 return WalkResult(tuple(findings), tuple(walked),
                                   tuple(m.path for m in ups[done:]))
             after_up = _snapshot(url)
-            if down is None:
+            if down is None or not down.statements:
+                # An empty down migration (a section or file with no statement) undoes
+                # nothing, like alembic's `pass`.
                 changes = _differences(after_up, before, options)
                 if changes:
                     findings.append(Finding(
                         DOWNGRADE_MISSING.code,
-                        f"`{up.path}` changes the schema but has no down migration; going "
+                        f"`{up.path}` changes the schema but {_no_down(up, down)}; going "
                         f"back past it leaves {len(changes)} difference(s).",
-                        DOWNGRADE_MISSING.default_severity, Location(up.path, 1), up.path,
+                        DOWNGRADE_MISSING.default_severity,
+                        Location(up.path, 1) if down is None else _first_line(down), up.path,
                         help="Write its down migration; the statements below are the undo "
                              "dbsafe computed.",
                         context=(("Left behind", "\n".join(c.describe() for c in changes)),
@@ -178,10 +181,23 @@ def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,
                    context=(("Statement", failure.sql),))
 
 
+def _no_down(up: Migration, down: Migration | None) -> str:
+    if down is None:
+        return "has no down migration"
+    if down.path == up.path:
+        return "its down section is empty"
+    return f"its down migration `{down.path}` is empty"
+
+
 def _first_line(migration: Migration) -> Location:
-    """The down migration's first statement (its section's, in a file of both)."""
-    return migration.statements[0].location if migration.statements \
-        else Location(migration.path, 1)
+    """The down migration's first statement (its section's, in a file of both); of an empty
+    one, the line its section starts on (its `-- migrate:down` marker), or 1."""
+    from dbsafe.extract.migration import down_section_line
+
+    if migration.statements:
+        return migration.statements[0].location
+    return Location(migration.path, down_section_line(migration.file)
+                    if migration.file is not None else 1)
 
 
 def _repair(url: str, current: SchemaSnapshot, wanted: SchemaSnapshot,

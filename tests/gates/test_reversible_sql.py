@@ -72,6 +72,29 @@ def test_sections_of_one_file_and_a_missing_down(tmp_path: Path) -> None:
                                 ("DBS413", "db/migrations/20240102000000_b.sql", 6)]
 
 
+def test_an_empty_down_migration_is_a_missing_one_on_its_own_line(tmp_path: Path) -> None:
+    # eSkwelahan's dbmate file: a `-- migrate:down` with nothing under it undoes nothing,
+    # like alembic's `pass`: DBS411 on the section's marker, not a DBS413 per object on
+    # the file's first line. A comment-only `.down.sql` is empty too; an empty down of a
+    # data migration that changes no schema is fine.
+    _write(tmp_path / "p1" / "db" / "migrations", {
+        "20240101000000_init.sql": "-- migrate:up\nCREATE TABLE a (id serial PRIMARY KEY);\n"
+                                   "\n-- migrate:down\n\n",
+        "20240102000000_rows.sql": "-- migrate:up\nINSERT INTO a DEFAULT VALUES;\n"
+                                   "-- migrate:down\n",
+    })
+    _write(tmp_path / "p2" / "db" / "migrations", {
+        "1_b.up.sql": "CREATE TABLE b (id int);\n",
+        "1_b.down.sql": "-- This file should undo anything in `up.sql`\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path / "p1", environ={}))
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings
+            if f.location is not None] == [("DBS411", "db/migrations/20240101000000_init.sql", 4)]
+    assert "its down section is empty" in report.findings[0].message
+    assert "table `public.a`" in dict(report.findings[0].context)["Left behind"]
+    assert _found(tmp_path / "p2") == [("DBS411", "db/migrations/1_b.down.sql", 1)]
+
+
 def test_a_sqitch_project_s_revert_scripts_are_its_downs(tmp_path: Path) -> None:
     _write(tmp_path, {
         "sqitch.conf": "[core]\n\tengine = pg\n",
