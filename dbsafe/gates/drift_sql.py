@@ -14,6 +14,7 @@ history table itself, and the schemas supabase's platform stand-in makes, are no
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dbsafe.core import DbsafeError
@@ -62,6 +63,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
             f"that {display_path(folder.path, folder.root)} has no file for (another "
             "branch, or a deleted file)")
     live = hold_until_exit(introspect_url(database_url))
+    built_since = datetime.now(UTC)  # what the files fold their 'now' into is no drift
     expected, platform_schemas = _built(folder, selected)
     if live.search_path != expected.search_path:
         live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
@@ -69,7 +71,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
     table = history.table.rpartition(".")[2]  # and the sequence of its serial key (goose's)
     opts = dataclasses.replace(
         opts, ignore_names=(*opts.ignore_names, f"*.{table}", f"*.{table}_id_seq"),
-        ignore_schemas=opts.ignore_schemas | platform_schemas)
+        ignore_schemas=opts.ignore_schemas | platform_schemas, built_since=built_since)
     shown = display_path(folder.path, folder.root)
     return Drift(live, expected, diff(live, expected, opts),
                  (selected[-1].path if selected else "none applied",),

@@ -368,8 +368,14 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
         DatabaseError: the scratch database is not empty and `allow_not_empty` is not set.
     """
     if database_url is None:
-        from dbsafe.pg.throwaway import throwaway_server
+        import dataclasses
+        from datetime import UTC, datetime
 
+        from dbsafe.pg.throwaway import throwaway_server
+        from dbsafe.schema.diff import DiffOptions
+
+        # Objects made on the throwaway carry the moment as their 'now' (`built_since`).
+        options = dataclasses.replace(options or DiffOptions(), built_since=datetime.now(UTC))
         with throwaway_server(database="dbsafe") as server:
             names = iter(range(1, 1_000_000))
 

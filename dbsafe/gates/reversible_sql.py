@@ -10,7 +10,9 @@ DBS412, DBS413, DBS414, DBS415, DBS417), on the down migration's first line.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Location, RuleInfo, SourceError
@@ -53,7 +55,9 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
     if not any(downs):
         raise SourceError(f"no down migrations in {display_path(folder.path, folder.root)}: "
                           "its runner rolls forward only, so there is no way back to verify")
-    options = (options or DiffOptions()).without_own_schema()
+    # Objects made during the walk carry the moment as their 'now' (`built_since`).
+    options = dataclasses.replace((options or DiffOptions()).without_own_schema(),
+                                  built_since=datetime.now(UTC))
     findings: list[Finding] = []
     walked: list[str] = []
     with throwaway_server(database="dbsafe") as server:

@@ -29,6 +29,7 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity
@@ -169,11 +170,17 @@ class DiffOptions:
         ignore_names: shell-style patterns (`fnmatch`, case-sensitive) over an object's
             dotted name; a match also drops everything inside it (`public.tmp_*` leaves
             out those tables with their columns and indexes).
+        built_since: when dbsafe began building a compared schema on a throwaway server
+            (the migrations applied there): a date or time constant from then until the
+            comparison in a definition or column default is the moment PostgreSQL stored
+            it (`'now'::timestamp` is folded when its statement runs), not a difference
+            (`reparse.same_but_moments`).
     """
 
     ignore_kinds: frozenset[str] = frozenset()
     ignore_schemas: frozenset[str] = frozenset()
     ignore_names: tuple[str, ...] = ()
+    built_since: datetime | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.ignore_kinds) - set(KINDS) - set(ASPECTS)
@@ -202,6 +209,8 @@ class DiffOptions:
     def ignores(self, change: Change) -> bool:
         if change.kind in self.ignore_kinds:
             return True
+        if self.built_since is not None and _moments_only(change, self.built_since):
+            return True
         if change.kind == "default_privileges" and "grant" in self.ignore_kinds:
             return True
         aspect = _ASPECT_OF_ATTRIBUTE.get(change.attribute or "")
@@ -216,6 +225,20 @@ class DiffOptions:
             return any(fnmatch.fnmatchcase(p, pattern)
                        for p in prefixes for pattern in self.ignore_names)
         return False
+
+
+def _moments_only(change: Change, since: datetime) -> bool:
+    """Whether `change` is a definition or column default that differs only in the moments
+    PostgreSQL folded into it (`DiffOptions.built_since`)."""
+    if change.action != ALTER or not isinstance(change.old, str) \
+            or not isinstance(change.new, str):
+        return False
+    definition = change.attribute == "definition" and change.kind in _REPARSED
+    if not definition and (change.attribute, change.kind) != ("default", "column"):
+        return False
+    from dbsafe.schema.reparse import same_but_moments
+
+    return same_but_moments(change.kind, change.old, change.new, since)
 
 
 def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | None = None,

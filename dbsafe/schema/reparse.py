@@ -19,6 +19,7 @@ would ever compare equal:
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -40,6 +41,73 @@ def same_definition(kind: str, a: str, b: str) -> bool:
     """
     trees = [_tree(kind, text) for text in (a, b)]
     return trees[0] is not None and trees[0] == trees[1]
+
+
+def same_but_moments(kind: str, a: str, b: str, since: datetime) -> bool:
+    """Whether definitions (or column defaults) `a` and `b` differ only in date and time
+    constants, those of one side from `since` until now: the moments PostgreSQL stored
+    them. `'now'::timestamp`, `'today'::date` and the like are turned into a constant when
+    their statement runs, so an object made twice from one migration prints two constants;
+    one made at `since` or later (on dbsafe's throwaway) matches any constant of its type.
+
+    >>> since = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> made = " SELECT id FROM t WHERE (at < ('{}'::timestamp without time zone - '1 mon'::interval));"
+    >>> same_but_moments("view", made.format("2026-02-03 04:05:06.7"),
+    ...                  made.format("2019-05-06 07:08:09"), since)
+    True
+    >>> same_but_moments("view", made.format("2025-02-03 04:05:06.7"),
+    ...                  made.format("2019-05-06 07:08:09"), since)
+    False
+    >>> same_but_moments("column", "'2026-02-03'::date", "'2099-01-01'::date", since)
+    True
+    >>> same_but_moments("column", "'2099-01-01'::date", "'2099-02-01'::date", since)
+    False
+    """
+    if kind == "column":
+        kind, a, b = "view", f"SELECT {a}", f"SELECT {b}"
+    trees = [_tree(kind, text) for text in (a, b)]
+    if trees[0] is None or trees[1] is None:
+        return False
+    until = datetime.now(UTC)
+    return _matches(trees[0], trees[1], since, until)
+
+
+# Types whose constant a word like 'now' or 'today' turns into the moment it was read.
+_MOMENT_TYPES = frozenset({"timestamp", "timestamptz", "date"})
+
+
+def _moment(node: Any, since: datetime, until: datetime) -> str | None:
+    """The type of `node` when it is a date/time constant from `since` until `until`."""
+    cast = node.get("TypeCast") if isinstance(node, dict) else None
+    if cast is None:
+        return None
+    names = [n["String"]["sval"] for n in cast["typeName"].get("names", ()) if "String" in n]
+    text = cast["arg"].get("A_Const", {}).get("sval", {}).get("sval")
+    if not names or names[-1] not in _MOMENT_TYPES or not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # printed in UTC
+    if names[-1] == "date":  # the day `since` falls on counts
+        since = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    return names[-1] if since <= value <= until else None
+
+
+def _matches(a: Any, b: Any, since: datetime, until: datetime) -> bool:
+    """`a` and `b` equal, a moment (`_moment`) on either side equal to any constant of its
+    type on the other."""
+    if isinstance(a, dict) and isinstance(b, dict) and "TypeCast" in a and "TypeCast" in b:
+        kinds = (_moment(a, since, until), _moment(b, since, until))
+        if any(kinds):
+            return all(_moment(n, datetime.min.replace(tzinfo=UTC), datetime.max.replace(
+                tzinfo=UTC)) == (kinds[0] or kinds[1]) for n in (a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_matches(a[k], b[k], since, until) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_matches(x, y, since, until) for x, y in zip(a, b))
+    return bool(a == b)
 
 
 def _tree(kind: str, text: str) -> Any | None:

@@ -136,3 +136,27 @@ def test_a_supabase_project_is_compared_without_the_platform_s_schemas(
         conn.execute("CREATE TABLE public.notes (id int)")
     [finding] = commands.drift(settings).findings
     assert finding.subject == "public.notes"
+
+
+def test_the_moment_postgresql_folded_into_a_view_is_not_drift(
+        tmp_path: Path, database_url: str) -> None:
+    # Lemmy's views until 2020: `'now'::timestamp` is stored as the moment the view was
+    # made, so a database migrated in 2020 prints that day where the throwaway prints
+    # today. A change to the rest of the view is still drift.
+    made = ("CREATE TABLE users (id int, made timestamp DEFAULT {0});"
+            "CREATE VIEW recent AS SELECT id FROM users WHERE made > ({0} - '1 mon'::interval)"
+            "{1};")
+    path = tmp_path / "db" / "migrations" / "1_users.up.sql"
+    path.parent.mkdir(parents=True)
+    path.write_text(made.format("'now'::timestamp", "") + "\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(made.format("'2020-05-06 07:08:09'::timestamp", "")
+                     + RUNNERS["golang-migrate"][1].replace("(2, false)", "(1, false)"))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP VIEW recent; DROP TABLE users;"
+                     + made.format("'2020-05-06 07:08:09'::timestamp", " AND id > 0"))
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS403" and finding.subject == "public.recent"

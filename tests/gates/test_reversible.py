@@ -422,3 +422,25 @@ def test_a_merge_of_a_revision_and_its_own_descendant_is_walked(
 
     assert result.findings == ()
     assert result.walked == ("0001", "0002", "0003", "0004")
+
+
+def test_a_moment_postgresql_folds_into_a_view_is_no_leftover(tmp_path: Path) -> None:
+    # `'now'::timestamp` in a view is stored as the moment the view was made: the view the
+    # downgrade makes again prints a later one than the view before the upgrade. A
+    # constant the revision wrote, restored wrong, is still a leftover.
+    view = ("CREATE VIEW recent AS SELECT id FROM post "
+            "WHERE published > ('now'::timestamp - '1 mon'::interval){}")
+    project = write_history(tmp_path, [
+        ("CREATE TABLE post (id int, published timestamp); " + view.format(""),
+         "DROP VIEW recent; DROP TABLE post"),
+        ("DROP VIEW recent; " + view.format(" AND id > 0")
+         + "; CREATE VIEW old AS SELECT id FROM post WHERE published < '2021-01-01'::date",
+         "DROP VIEW recent; " + view.format("")
+         + "; CREATE OR REPLACE VIEW old AS SELECT id FROM post "
+           "WHERE published < '2019-01-01'::date"),
+    ])
+
+    result = reversible.verify(project, root=tmp_path)
+
+    assert [(f.code, f.message) for f in result.findings] == [
+        ("DBS413", "Revision `0002`: downgrade leaves view `public.old`.")]

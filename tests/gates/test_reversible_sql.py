@@ -95,6 +95,33 @@ def test_an_empty_down_migration_is_a_missing_one_on_its_own_line(tmp_path: Path
     assert _found(tmp_path / "p2") == [("DBS411", "db/migrations/1_b.down.sql", 1)]
 
 
+def test_a_moment_postgresql_folds_into_a_definition_is_no_leftover(tmp_path: Path) -> None:
+    # Lemmy's post_aggregates_view: `'now'::timestamp` in a view (or a column default) is
+    # stored as the moment the statement ran, so the view its down migration makes again
+    # prints another timestamp than the one before the up. A constant the migrations
+    # wrote, restored wrong, is still a leftover.
+    view = ("CREATE VIEW recent AS SELECT id FROM post "
+            "WHERE published > ('now'::timestamp - '1 mon'::interval){};\n")
+    _write(tmp_path / "db" / "migrations", {
+        "1_post.up.sql": "CREATE TABLE post (id int, published timestamp "
+                         "DEFAULT 'now'::timestamp);\n" + view.format(""),
+        "1_post.down.sql": "DROP VIEW recent;\nDROP TABLE post;\n",
+        "2_recent.up.sql": "DROP VIEW recent;\n" + view.format(" AND id > 0")
+                           + "ALTER TABLE post ALTER COLUMN published DROP DEFAULT;\n",
+        "2_recent.down.sql": "DROP VIEW recent;\n" + view.format("")
+                             + "ALTER TABLE post ALTER COLUMN published "
+                               "SET DEFAULT 'now'::timestamp;\n",
+        "3_old.up.sql": "CREATE VIEW old AS SELECT id FROM post "
+                        "WHERE published < '2020-01-01'::timestamp;\n",
+        "3_old.down.sql": "DROP VIEW old;\n",
+        "4_old.up.sql": "CREATE OR REPLACE VIEW old AS SELECT id FROM post "
+                        "WHERE published < '2021-01-01'::timestamp;\n",
+        "4_old.down.sql": "CREATE OR REPLACE VIEW old AS SELECT id FROM post "
+                          "WHERE published < '2019-01-01'::timestamp;\n",
+    })
+    assert _found(tmp_path) == [("DBS413", "db/migrations/4_old.down.sql", 1)]
+
+
 def test_a_sqitch_project_s_revert_scripts_are_its_downs(tmp_path: Path) -> None:
     _write(tmp_path, {
         "sqitch.conf": "[core]\n\tengine = pg\n",
