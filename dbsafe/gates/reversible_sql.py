@@ -145,11 +145,11 @@ def _differences(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions
 
 def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
                after_down: SchemaSnapshot, options: DiffOptions) -> list[Finding]:
-    from dbsafe.schema.diff import REORDER
+    from dbsafe.schema.diff import REORDER, with_owned_sequences
 
     where = _first_line(down)
     out = []
-    for change in _differences(after_down, before, options):
+    for change, owned in with_owned_sequences(_differences(after_down, before, options)):
         if change.action == REORDER:
             out.append(Finding(
                 DOWNGRADE_COLUMN_ORDER.code,
@@ -158,12 +158,14 @@ def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
                 help="PostgreSQL cannot reorder columns in place; queries that name their "
                      "columns do not care, `SELECT *` and `COPY` without a column list do."))
             continue
+        sequences = "".join(f" with its sequence `{o.subject}`" for o in owned)
         out.append(Finding(
-            DOWNGRADE_LEFTOVER.code, f"`{down.path}` {leftover_text(change)}.",
+            DOWNGRADE_LEFTOVER.code, f"`{down.path}` {leftover_text(change)}{sequences}.",
             DOWNGRADE_LEFTOVER.default_severity, where, up.path,
             help="Add the statements below to the down migration (or remove what the up "
                  "migration should not have done).",
-            context=(("Up migration", up.path), *_fix(after_down, before, [change]))))
+            context=(("Up migration", up.path),
+                     *_fix(after_down, before, [change, *owned]))))
     return out
 
 

@@ -314,6 +314,42 @@ def without_constraint_indexes(changes: Sequence[Change], source: SchemaSnapshot
     return tuple(c for c in changes if not backs_a_constraint(c))
 
 
+def with_owned_sequences(changes: Sequence[Change]) -> list[tuple[Change, tuple[Change, ...]]]:
+    """Each of `changes` with the sequences that go with it: a serial column's sequence,
+    added or dropped with its table, is one object with the table (DROP TABLE drops it;
+    on its own, `DROP SEQUENCE` fails with 2BP01 before the table's and 42P01 after), so it
+    is listed under the table's change, not on its own.
+
+    >>> from dbsafe.schema.model import Column, Relation
+    >>> t = Relation("public", "t", "table", columns=(Column("id", "integer", 1),))
+    >>> s = SequenceObject("public", "t_id_seq", owned_by="public.t.id")
+    >>> before, after = SchemaSnapshot(relations=(t,), sequences=(s,)), SchemaSnapshot()
+    >>> [(c.describe(), [o.describe() for o in owned])
+    ...  for c, owned in with_owned_sequences(diff(before, after))]
+    [('table `public.t`: only in the source', ['sequence `public.t_id_seq`: only in the source'])]
+    """
+    tables = {(c.action, c.identity) for c in changes
+              if c.kind in ("table", "partitioned_table") and c.attribute is None}
+
+    def table_of(change: Change) -> tuple[str, tuple[str, ...]] | None:
+        sequence = change.old if change.action == DROP else change.new
+        owner = getattr(sequence, "owned_by", None) if change.kind == "sequence" \
+            and change.attribute is None else None
+        if not owner:
+            return None
+        schema, table, _column = owner.rsplit(".", 2)
+        key = (change.action, (schema, table))
+        return key if key in tables else None
+
+    owned: dict[tuple[str, tuple[str, ...]], list[Change]] = {}
+    for change in changes:
+        key = table_of(change)
+        if key is not None:
+            owned.setdefault(key, []).append(change)
+    return [(c, tuple(owned.get((c.action, c.identity), ()) if c.attribute is None else ()))
+            for c in changes if table_of(c) is None]
+
+
 def findings(changes: Sequence[Change], *, source: str = "the source",
              target: str = "the target") -> tuple[Finding, ...]:
     """One finding per change (DBS401-DBS404), in the changes' order.

@@ -122,6 +122,21 @@ def test_a_moment_postgresql_folds_into_a_definition_is_no_leftover(tmp_path: Pa
     assert _found(tmp_path) == [("DBS413", "db/migrations/4_old.down.sql", 1)]
 
 
+def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: Path) -> None:
+    # eSkwelahan's students_activity: the sequence of a serial column went as a leftover of
+    # its own, whose fix (`DROP SEQUENCE`) PostgreSQL refuses before the table's DROP
+    # (2BP01) and after it (42P01).
+    _write(tmp_path / "db" / "migrations", {
+        "1_a.up.sql": "CREATE TABLE a (id serial PRIMARY KEY);\n",
+        "1_a.down.sql": "SELECT 1;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    [leftover] = report.findings
+    assert leftover.message == ("`db/migrations/1_a.down.sql` leaves table `public.a` with "
+                                "its sequence `public.a_id_seq`.")
+    assert "DROP SEQUENCE" not in dict(leftover.context)["Fix (SQL)"]
+
+
 def test_a_sqitch_project_s_revert_scripts_are_its_downs(tmp_path: Path) -> None:
     _write(tmp_path, {
         "sqitch.conf": "[core]\n\tengine = pg\n",
