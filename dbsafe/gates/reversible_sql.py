@@ -53,8 +53,10 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
     ups = folder.read()
     downs = [down_migration(up, folder.root) for up in ups]
     if not any(downs):
+        # Flipt's and harbor's golang-migrate folders have none: the runner has downs.
         raise SourceError(f"no down migrations in {display_path(folder.path, folder.root)}: "
-                          "its runner rolls forward only, so there is no way back to verify")
+                          "none of its migrations has one (its runner rolls forward only, "
+                          "or none was written), so there is no way back to verify")
     # Objects made during the walk carry the moment as their 'now' (`built_since`).
     options = dataclasses.replace((options or DiffOptions()).without_own_schema(),
                                   built_since=datetime.now(UTC))

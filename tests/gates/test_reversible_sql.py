@@ -158,6 +158,11 @@ def test_a_folder_without_down_migrations_is_an_error_not_a_pass(tmp_path: Path)
         "20240101000000_init.sql": "CREATE TABLE a (id int);\n"})
     with pytest.raises(SourceError, match="no down migrations in supabase/migrations"):
         commands.verify_reversible(load_settings(tmp_path, environ={}))
+    # Flipt's golang-migrate folder: its runner has down migrations, the project wrote none.
+    _write(tmp_path / "p2" / "db" / "migrations", {"1_a.up.sql": "CREATE TABLE a (id int);\n"})
+    with pytest.raises(SourceError, match=r"db/migrations: none of its migrations has one "
+                                          r"\(its runner rolls forward only, or none was"):
+        commands.verify_reversible(load_settings(tmp_path / "p2", environ={}))
 
 
 def test_alembic_only_options_are_refused_for_a_folder(tmp_path: Path) -> None:
