@@ -19,7 +19,7 @@ would ever compare equal:
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -76,8 +76,8 @@ def same_but_moments(kind: str, a: str, b: str, since: datetime) -> bool:
 _MOMENT_TYPES = frozenset({"timestamp", "timestamptz", "date"})
 
 
-def _moment(node: Any, since: datetime, until: datetime) -> str | None:
-    """The type of `node` when it is a date/time constant from `since` until `until`."""
+def _constant(node: Any) -> tuple[str, datetime] | None:
+    """The type and value of `node` when it is a date/time constant (`'...'::timestamp`)."""
     cast = node.get("TypeCast") if isinstance(node, dict) else None
     if cast is None:
         return None
@@ -86,23 +86,51 @@ def _moment(node: Any, since: datetime, until: datetime) -> str | None:
     if not names or names[-1] not in _MOMENT_TYPES or not isinstance(text, str):
         return None
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
+        return names[-1], datetime.fromisoformat(text)
+    except ValueError:  # 'infinity', a BC date
         return None
-    value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # printed in UTC
-    if names[-1] == "date":  # the day `since` falls on counts
+
+
+# A `timestamp` or `date` is folded in the zone of the session that ran the statement
+# (the throwaway server's, which initdb took from its machine), unknown here: within a
+# zone's offset of the window is the window.
+_ZONE_SLACK = timedelta(hours=14)
+
+
+def _moment(node: Any, since: datetime, until: datetime) -> str | None:
+    """The type of `node` when it is a date/time constant from `since` until `until`.
+
+    >>> since, until = datetime(2026, 1, 1, 12, tzinfo=UTC), datetime(2026, 1, 1, 13, tzinfo=UTC)
+    >>> at = lambda text, kind: {"TypeCast": {"arg": {"A_Const": {"sval": {"sval": text}}},
+    ...                          "typeName": {"names": [{"String": {"sval": kind}}]}}}
+    >>> _moment(at("2026-01-01 12:30:00+00", "timestamptz"), since, until)
+    'timestamptz'
+    >>> _moment(at("2026-01-01 14:30:00+00", "timestamptz"), since, until) is None
+    True
+    >>> _moment(at("2026-01-01 21:30:00", "timestamp"), since, until)  # folded in UTC+9
+    'timestamp'
+    >>> _moment(at("2026-01-01", "date"), since, until), _moment(at("2026-01-03", "date"),
+    ...                                                          since, until)
+    ('date', None)
+    """
+    found = _constant(node)
+    if found is None:
+        return None
+    kind, value = found
+    if value.tzinfo is None:
+        value, since, until = value.replace(tzinfo=UTC), since - _ZONE_SLACK, until + _ZONE_SLACK
+    if kind == "date":  # the day `since` falls on counts
         since = since.replace(hour=0, minute=0, second=0, microsecond=0)
-    return names[-1] if since <= value <= until else None
+    return kind if since <= value <= until else None
 
 
 def _matches(a: Any, b: Any, since: datetime, until: datetime) -> bool:
     """`a` and `b` equal, a moment (`_moment`) on either side equal to any constant of its
     type on the other."""
     if isinstance(a, dict) and isinstance(b, dict) and "TypeCast" in a and "TypeCast" in b:
-        kinds = (_moment(a, since, until), _moment(b, since, until))
-        if any(kinds):
-            return all(_moment(n, datetime.min.replace(tzinfo=UTC), datetime.max.replace(
-                tzinfo=UTC)) == (kinds[0] or kinds[1]) for n in (a, b))
+        kind = _moment(a, since, until) or _moment(b, since, until)
+        if kind is not None:
+            return all((_constant(n) or ("",))[0] == kind for n in (a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_matches(a[k], b[k], since, until) for k in a)
     if isinstance(a, list) and isinstance(b, list):

@@ -122,6 +122,21 @@ def test_a_moment_postgresql_folds_into_a_definition_is_no_leftover(tmp_path: Pa
     assert _found(tmp_path) == [("DBS413", "db/migrations/4_old.down.sql", 1)]
 
 
+def test_a_moment_folded_in_the_server_s_own_zone_is_no_leftover(tmp_path: Path) -> None:
+    # initdb gives the throwaway server its machine's zone: in Tokyo, `'now'::timestamp`
+    # is folded nine hours ahead of the UTC dbsafe reads the clock in.
+    view = ("SET TIME ZONE 'Asia/Tokyo';\nCREATE VIEW recent AS SELECT id FROM post "
+            "WHERE published > ('now'::timestamp - '1 mon'::interval){};\n")
+    _write(tmp_path / "db" / "migrations", {
+        "1_post.up.sql": "CREATE TABLE post (id int, published timestamp);\n"
+                         + view.format(""),
+        "1_post.down.sql": "DROP VIEW recent;\nDROP TABLE post;\n",
+        "2_recent.up.sql": "DROP VIEW recent;\n" + view.format(" AND id > 0"),
+        "2_recent.down.sql": "DROP VIEW recent;\n" + view.format(""),
+    })
+    assert _found(tmp_path) == []
+
+
 def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: Path) -> None:
     # eSkwelahan's students_activity: the sequence of a serial column went as a leftover of
     # its own, whose fix (`DROP SEQUENCE`) PostgreSQL refuses before the table's DROP
