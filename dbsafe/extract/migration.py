@@ -558,25 +558,8 @@ def upgrade_section(text: str) -> str:
     ...                 "-- +goose Down\\nDROP TABLE t;\\n")
     '-- +goose Up\\nCREATE TABLE t ()\\n;\\n\\n\\n'
     """
-    if not _SECTION.search(text):
-        down_section = _node_pg_migrate_down(text)
-        if down_section is None:
-            return text
-        start, end = down_section
-        blanked = re.sub(r"[^\n]", " ", text[start:end])
-        return text[:start] + blanked + text[end:]
-    lines = text.split("\n")
-    down = False
-    for number, line in enumerate(lines):
-        mark = _SECTION.match(line)
-        if mark is not None:
-            down = (mark.group("goose") or mark.group("migrate")
-                    or mark.group("dbmate")).lower() == "down"
-        if down:
-            lines[number] = ""
-        elif _STATEMENT_END.match(line):
-            lines[number] = ";"
-    return "\n".join(lines)
+    up = _one_direction(text, "up")
+    return text if up is None else up
 
 
 def downgrade_section(text: str) -> str | None:
@@ -587,26 +570,35 @@ def downgrade_section(text: str) -> str | None:
     ...                   "DROP TABLE t;\\n")
     '\\n\\n-- migrate:down\\nDROP TABLE t;\\n'
     """
+    return _one_direction(text, "down")
+
+
+def _one_direction(text: str, kept: str) -> str | None:
+    """`text` with the sections of the other direction than `kept` ("up" or "down")
+    blanked, or None when it has no down section (its lines before any annotation are up's)."""
+    def blank(part: str) -> str:
+        return re.sub(r"[^\n]", " ", part)
+
     if not _SECTION.search(text):
         down_section = _node_pg_migrate_down(text)
         if down_section is None:
             return None
         start, end = down_section
-        return (re.sub(r"[^\n]", " ", text[:start]) + text[start:end]
-                + re.sub(r"[^\n]", " ", text[end:]))
+        return text[:start] + blank(text[start:end]) + text[end:] if kept == "up" \
+            else blank(text[:start]) + text[start:end] + blank(text[end:])
     lines = text.split("\n")
-    down = found = False
+    direction, found = "up", False
     for number, line in enumerate(lines):
         mark = _SECTION.match(line)
         if mark is not None:
-            down = (mark.group("goose") or mark.group("migrate")
-                    or mark.group("dbmate")).lower() == "down"
-            found = found or down
-        if not down:
+            direction = (mark.group("goose") or mark.group("migrate")
+                         or mark.group("dbmate")).lower()
+            found = found or direction == "down"
+        if direction != kept:
             lines[number] = ""
         elif _STATEMENT_END.match(line):
             lines[number] = ";"
-    return "\n".join(lines) if found else None
+    return "\n".join(lines) if found or kept == "up" else None
 
 
 def down_section_line(file: Path) -> int:
