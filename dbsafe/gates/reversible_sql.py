@@ -62,6 +62,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                                   built_since=datetime.now(UTC))
     findings: list[Finding] = []
     walked: list[str] = []
+    summary = {"migrations": len(ups), "with_down": sum(map(bool, downs))}
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
         for baseline in graphile_baseline(folder.path, folder.root):
@@ -78,7 +79,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                                         "predecessors make; the ones after it were not "
                                         "verified."))
                 return WalkResult(tuple(findings), tuple(walked),
-                                  tuple(m.path for m in ups[done:]))
+                                  tuple(m.path for m in ups[done:]), summary=summary)
             after_up = _snapshot(url)
             if down is None or not down.statements:
                 # An empty down migration (a section or file with no statement) undoes
@@ -122,8 +123,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             else:
                 before = _snapshot(url)
             walked.append(up.path)
-    return WalkResult(tuple(findings), tuple(walked),
-                      summary={"migrations": len(ups), "with_down": sum(map(bool, downs))})
+    return WalkResult(tuple(findings), tuple(walked), summary=summary)
 
 
 def _snapshot(url: str) -> SchemaSnapshot:

@@ -189,3 +189,16 @@ def test_alembic_only_options_are_refused_for_a_folder(tmp_path: Path) -> None:
                            "--sql-migrations", "db/migrations"], cwd=tmp_path,
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_an_up_migration_that_does_not_apply_stops_the_walk_and_says_what_was_left(
+        tmp_path: Path) -> None:
+    _write(tmp_path / "db" / "migrations", {
+        "1_a.up.sql": "CREATE TABLE a (id int);\n", "1_a.down.sql": "DROP TABLE a;\n",
+        "2_b.up.sql": "ALTER TABLE nosuch ADD COLUMN b int;\n",
+        "2_b.down.sql": "ALTER TABLE nosuch DROP COLUMN b;\n",
+        "3_c.up.sql": "CREATE TABLE c (id int);\n", "3_c.down.sql": "DROP TABLE c;\n"})
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    [failed] = report.findings
+    assert (failed.code, failed.location.path) == ("DBS417", "db/migrations/2_b.up.sql")
+    assert report.summary["migrations"] == 3 and report.summary["with_down"] == 3
