@@ -374,6 +374,13 @@ def findings(changes: Sequence[Change], *, source: str = "the source",
             message = f"Table `{change.subject}` has its columns in another order in {target}."
             context = (("Source", ", ".join(change.old)),
                        ("Target", ", ".join(change.new)))
+        elif change.attribute == "nullable" and isinstance(change.old, bool):
+            def shown(nullable: bool) -> str:
+                return "nullable" if nullable else "NOT NULL"
+
+            message = (f"{label} `{change.subject}` is {shown(change.old)} in {source}, "
+                       f"{shown(change.new)} in {target}.")
+            context = (("Source", shown(change.old)), ("Target", shown(change.new)))
         else:
             old, new = around_difference(_short(change.old, 10**6), _short(change.new, 10**6),
                                          60)

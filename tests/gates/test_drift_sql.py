@@ -160,3 +160,17 @@ def test_the_moment_postgresql_folded_into_a_view_is_not_drift(
                      + made.format("'2020-05-06 07:08:09'::timestamp", " AND id > 0"))
     [finding] = commands.drift(settings).findings
     assert finding.code == "DBS403" and finding.subject == "public.recent"
+
+
+def test_a_column_made_nullable_by_hand_says_so_in_words(tmp_path: Path,
+                                                          database_url: str) -> None:
+    _project(tmp_path, "golang-migrate")
+    (tmp_path / "db" / "migrations" / "1_users.up.sql").write_text(
+        "CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text);"
+                     "ALTER TABLE users ADD COLUMN email text;" + RUNNERS["golang-migrate"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    [finding] = commands.drift(settings).findings
+    assert finding.message == ("Column `public.users.name` is nullable in the database, "
+                               "NOT NULL in the migrations at db/migrations/2_email.up.sql.")
