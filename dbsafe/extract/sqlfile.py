@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from dbsafe.extract.fragment import SqlFragment
@@ -106,13 +106,7 @@ def _as_placeholders(sql: str, literals: list[int]) -> str:
     >>> _as_placeholders("SELECT a FROM t WHERE id = :'uid'", [27])
     'SELECT a FROM t WHERE id = :uid  '
     """
-    parts = []
-    last = 0
-    for at in literals:
-        close = sql.index("'", at + 2)
-        parts += [sql[last:at], ":", sql[at + 2:close], "  "]
-        last = close + 1
-    return "".join([*parts, sql[last:]])
+    return _rewrite_variables(sql, literals, lambda name: f":{name}  ")
 
 
 def _as_literals(sql: str, literals: list[int]) -> str:
@@ -122,11 +116,17 @@ def _as_literals(sql: str, literals: list[int]) -> str:
     >>> _as_literals("INSERT INTO t VALUES (:'body')", [22])
     "INSERT INTO t VALUES ('body' )"
     """
+    return _rewrite_variables(sql, literals, lambda name: f"'{name}' ")
+
+
+def _rewrite_variables(sql: str, literals: list[int], written: Callable[[str], str]) -> str:
+    """`sql` with each psql `:'name'` at the offsets `literals` replaced by `written(name)`
+    (as long as it, so positions hold)."""
     parts = []
     last = 0
     for at in literals:
         close = sql.index("'", at + 2)
-        parts += [sql[last:at], sql[at + 1:close + 1], " "]
+        parts += [sql[last:at], written(sql[at + 2:close])]
         last = close + 1
     return "".join([*parts, sql[last:]])
 
