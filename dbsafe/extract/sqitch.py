@@ -46,6 +46,8 @@ class SqitchProject:
     verify_dir: Path
     deploy_files: tuple[Path, ...]  # the script of each change of the plan, in plan order
     extension: str = "sql"  # of its scripts
+    name: str = ""  # the plan's `%project`, as the registry's rows name it
+    changes: tuple[str, ...] = ()  # the change of each of `deploy_files`, in plan order
 
     def unplanned_deploy_files(self) -> list[Path]:
         """The deploy folder's scripts no change of the plan runs (a change taken out of
@@ -104,11 +106,14 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
         text = plan.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read the Sqitch plan {plan}: {exc}") from None
+    planned = plan_changes(text)
     files = tuple(
         _script(dirs["deploy"], reworked_deploy, name, rework_tags, extension)
-        for name, rework_tags in plan_changes(text))
+        for name, rework_tags in planned)
+    project_name = next((line.strip()[len("%project="):].strip() for line in text.splitlines()
+                         if line.strip().startswith("%project=")), "")
     return SqitchProject(folder, plan, engine, dirs["deploy"], dirs["revert"], dirs["verify"],
-                         files, extension)
+                         files, extension, project_name, tuple(name for name, _ in planned))
 
 
 def revert_script(deploy_script: Path) -> Path | None:

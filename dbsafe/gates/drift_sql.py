@@ -51,7 +51,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
     if found is None:
         raise DbsafeError(
             "the database has no migration history table dbsafe reads (golang-migrate, "
-            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma): there is no applied set "
+            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma, Sqitch): there is no applied set "
             "of files to compare with; compare with the whole folder with `dbsafe diff "
             "DATABASE_URL migrations`")
     history, applied = found
@@ -69,9 +69,12 @@ def compare_folder(folder: SqlFolder, database_url: str,
         live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
     opts = options_with_defaults(options)
     table = history.table.rpartition(".")[2]  # and the sequence of its serial key (goose's)
+    # Sqitch's registry is a schema of its own (changes, tags, events, dependencies, ...)
+    registry = frozenset({history.table.partition(".")[0]}) if history.runner == "sqitch" \
+        else frozenset()
     opts = dataclasses.replace(
         opts, ignore_names=(*opts.ignore_names, f"*.{table}", f"*.{table}_id_seq"),
-        ignore_schemas=opts.ignore_schemas | platform_schemas, built_since=built_since)
+        ignore_schemas=opts.ignore_schemas | platform_schemas | registry, built_since=built_since)
     shown = display_path(folder.path, folder.root)
     return Drift(live, expected, diff(live, expected, opts),
                  (selected[-1].path if selected else "none applied",),

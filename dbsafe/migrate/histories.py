@@ -9,6 +9,8 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +35,10 @@ _NUMBER = re.compile(r"(\d+)_")
 # Tried in order; the first table the database has is its runner's. golang-migrate's
 # schema_migrations has a `dirty` column, dbmate's does not.
 _HISTORIES = (
+    # Sqitch's registry (its default name): a row per deployed change, a reworked one once
+    # per plan line deployed; read as `project:change#n` (`_numbered`).
+    History("sqitch", "sqitch.changes",
+            "SELECT project || ':' || change FROM sqitch.changes ORDER BY committed_at"),
     History("supabase", "supabase_migrations.schema_migrations",
             "SELECT version::text FROM supabase_migrations.schema_migrations"),
     History("prisma", "public._prisma_migrations",
@@ -83,8 +89,52 @@ def applied_versions(database_url: str) -> tuple[History, set[str]] | None:
                     "the database's schema_migrations is dirty: a migration failed half-way "
                     "there, so what it holds is no version of the folder; fix it and `migrate "
                     "force` the version first")
+            if history.runner == "sqitch":
+                return history, _numbered(str(r[0]) for r in rows)
             return history, {str(r[0]) for r in rows}
     return None
+
+
+def _numbered(names: Iterable[str]) -> set[str]:
+    """Each name with its occurrence, `name#1`, `name#2`: a change reworked in a plan is
+    deployed once per line.
+
+    >>> sorted(_numbered(["p:a", "p:b", "p:a"]))
+    ['p:a#1', 'p:a#2', 'p:b#1']
+    """
+    return set(_numbered_in_order(names))
+
+
+def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:
+    """The registry key (`project:change#n`) of each of a Sqitch project's deploy scripts,
+    by its migration's path: the change its plan line names, numbered by its lines."""
+    from dbsafe.extract.sqitch import SQITCH_CONF, SQITCH_PLAN, sqitch_project
+
+    first = next((m.file for m in migrations if m.file is not None), None)
+    if first is None:
+        return {}
+    for folder in first.resolve().parents:
+        if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
+            project = sqitch_project(folder)
+            break
+    else:
+        return {}
+    if project is None:
+        return {}
+    keys = dict(zip((f.resolve() for f in project.deploy_files),
+                    _numbered_in_order(f"{project.name}:{change}"
+                                       for change in project.changes), strict=True))
+    return {m.path: keys[m.file.resolve()] for m in migrations
+            if m.file is not None and m.file.resolve() in keys}
+
+
+def _numbered_in_order(names: Iterable[str]) -> list[str]:
+    seen: Counter[str] = Counter()
+    out = []
+    for name in names:
+        seen[name] += 1
+        out.append(f"{name}#{seen[name]}")
+    return out
 
 
 def file_version(path: Path, runner: str) -> str | None:
@@ -117,9 +167,15 @@ def applied_migrations(migrations: list[Migration], history: History,
                        versions: set[str]) -> tuple[list[Migration], list[str]]:
     """The migrations of a folder (in their runner's order) that `history`'s `versions` say
     ran, and the versions no file of the folder has (another branch, a deleted file)."""
-    named = {m.path: file_version(m.file, history.runner) for m in migrations
-             if m.file is not None}
+    named: dict[str, str | None] = dict(_sqitch_keys(migrations)) \
+        if history.runner == "sqitch" else {
+            m.path: file_version(m.file, history.runner) for m in migrations
+            if m.file is not None}
     known = {v for v in named.values() if v is not None}
+    if history.runner == "sqitch":
+        # One registry serves every Sqitch project of the database: this plan's rows only.
+        projects = {v.partition(":")[0] for v in known}
+        versions = {v for v in versions if v.partition(":")[0] in projects}
     unknown = sorted(versions - known)
     if history.runner == "golang-migrate" and versions and not unknown:
         # Its table holds one row, the version the database is at: every file up to it ran.

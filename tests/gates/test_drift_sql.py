@@ -174,3 +174,32 @@ def test_a_column_made_nullable_by_hand_says_so_in_words(tmp_path: Path,
     [finding] = commands.drift(settings).findings
     assert finding.message == ("Column `public.users.name` is nullable in the database, "
                                "NOT NULL in the migrations at db/migrations/2_email.up.sql.")
+
+
+def test_a_sqitch_project_s_registry_says_which_changes_ran_reworked_ones_per_line(
+        tmp_path: Path, database_url: str) -> None:
+    # `users` is reworked after @v1: its first line runs deploy/users@v1.sql. The registry
+    # holds the first `users` and `posts`: the reworked `users` is pending, not drift.
+    plan = ("%syntax-version=1.0.0\n%project=blog\n\n"
+            "users 2024-01-01T00:00:00Z A <a@example.com>\n"
+            "posts [users] 2024-01-02T00:00:00Z A <a@example.com>\n"
+            "@v1 2024-01-03T00:00:00Z A <a@example.com>\n"
+            "users [users@v1] 2024-01-04T00:00:00Z A <a@example.com>\n")
+    for name, text in {"sqitch.conf": "[core]\n\tengine = pg\n", "sqitch.plan": plan,
+                       "deploy/users@v1.sql": "CREATE TABLE users (id int);\n",
+                       "deploy/posts.sql": "CREATE TABLE posts (id int);\n",
+                       "deploy/users.sql": "ALTER TABLE users ADD COLUMN name text;\n"}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int); CREATE TABLE posts (id int);"
+                     "CREATE SCHEMA sqitch; CREATE TABLE sqitch.changes (change_id text PRIMARY "
+                     "KEY, change text NOT NULL, project text NOT NULL, committed_at timestamptz"
+                     " NOT NULL DEFAULT clock_timestamp());"
+                     "INSERT INTO sqitch.changes (change_id, change, project) VALUES "
+                     "('1', 'users', 'blog'), ('2', 'posts', 'blog'), ('3', 'other', 'elsewhere')")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()
+    report = commands.status(settings)
+    assert report.summary["current"] == ["deploy/posts.sql"]
+    assert report.summary["pending"] == [{"migration": "deploy/users.sql"}]
