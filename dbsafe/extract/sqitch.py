@@ -116,22 +116,30 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
                          files, extension, project_name, tuple(name for name, _ in planned))
 
 
+def project_of(path: Path) -> SqitchProject | None:
+    """The Sqitch project `path` (a script) lies in: that of the nearest folder above it
+    holding `sqitch.conf` or `sqitch.plan`; None where there is none, or its plan cannot
+    be read."""
+    for folder in path.resolve().parents:
+        if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
+            try:
+                return sqitch_project(folder)
+            except SourceError:
+                return None
+    return None
+
+
 def revert_script(deploy_script: Path) -> Path | None:
     """The revert script of a Sqitch change whose deploy script is `deploy_script` (the
     same path under the revert folder: `revert/name.sql`, `revert/name@tag.sql`), or None
     when `deploy_script` is no Sqitch project's."""
-    script = deploy_script.resolve()
-    for folder in script.parents:
-        if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
-            try:
-                project = sqitch_project(folder)
-            except SourceError:
-                return None
-            deploy_dir = project.deploy_dir.resolve() if project is not None else None
-            if project is None or deploy_dir is None or not script.is_relative_to(deploy_dir):
-                return None
-            return project.revert_dir / script.relative_to(deploy_dir)
-    return None
+    project = project_of(deploy_script)
+    if project is None:
+        return None
+    script, deploy_dir = deploy_script.resolve(), project.deploy_dir.resolve()
+    if not script.is_relative_to(deploy_dir):
+        return None
+    return project.revert_dir / script.relative_to(deploy_dir)
 
 
 def script_folders(folders: Iterable[Path], root: Path) -> set[Path]:

@@ -90,45 +90,34 @@ def applied_versions(database_url: str) -> tuple[History, set[str]] | None:
                     "there, so what it holds is no version of the folder; fix it and `migrate "
                     "force` the version first")
             if history.runner == "sqitch":
-                return history, _numbered(str(r[0]) for r in rows)
+                return history, set(_numbered(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}
     return None
-
-
-def _numbered(names: Iterable[str]) -> set[str]:
-    """Each name with its occurrence, `name#1`, `name#2`: a change reworked in a plan is
-    deployed once per line.
-
-    >>> sorted(_numbered(["p:a", "p:b", "p:a"]))
-    ['p:a#1', 'p:a#2', 'p:b#1']
-    """
-    return set(_numbered_in_order(names))
 
 
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:
     """The registry key (`project:change#n`) of each of a Sqitch project's deploy scripts,
     by its migration's path: the change its plan line names, numbered by its lines."""
-    from dbsafe.extract.sqitch import SQITCH_CONF, SQITCH_PLAN, sqitch_project
+    from dbsafe.extract.sqitch import project_of
 
     first = next((m.file for m in migrations if m.file is not None), None)
-    if first is None:
-        return {}
-    for folder in first.resolve().parents:
-        if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
-            project = sqitch_project(folder)
-            break
-    else:
-        return {}
+    project = project_of(first) if first is not None else None
     if project is None:
         return {}
     keys = dict(zip((f.resolve() for f in project.deploy_files),
-                    _numbered_in_order(f"{project.name}:{change}"
-                                       for change in project.changes), strict=True))
+                    _numbered(f"{project.name}:{change}" for change in project.changes),
+                    strict=True))
     return {m.path: keys[m.file.resolve()] for m in migrations
             if m.file is not None and m.file.resolve() in keys}
 
 
-def _numbered_in_order(names: Iterable[str]) -> list[str]:
+def _numbered(names: Iterable[str]) -> list[str]:
+    """Each name with its occurrence, `name#1`, `name#2`: a change reworked in a plan is
+    deployed once per line, so both its plan lines and its registry rows are told apart so.
+
+    >>> _numbered(["p:a", "p:b", "p:a"])
+    ['p:a#1', 'p:b#1', 'p:a#2']
+    """
     seen: Counter[str] = Counter()
     out = []
     for name in names:
