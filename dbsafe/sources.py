@@ -581,22 +581,31 @@ class SqlFolder:
                         "it" if len(absent) == 1 else "they")
         return absent
 
+    def prepare(self, url: str) -> list[StatementFailure]:
+        """Run on the database at `url` what a database built from the folder holds before
+        its first migration: graphile-migrate's afterReset files, each in a session of its
+        own, then the platform's stand-in and the runner's history table. Returns what
+        failed."""
+        from dbsafe.extract.migration import graphile_baseline
+        from dbsafe.migrate.sqlfiles import apply_sql_migrations
+
+        failures = [f for m in graphile_baseline(self.path, self.root)
+                    for f in apply_sql_migrations([m], url)]
+        failures += apply_sql_migrations([], url, platform=self.platform, runner=self.runner)
+        return failures
+
     @contextlib.contextmanager
     def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:
         """A throwaway server with the migrations applied: its URL and what failed."""
-        from dbsafe.extract.migration import graphile_baseline
         from dbsafe.migrate.sqlfiles import apply_sql_migrations
         from dbsafe.pg.throwaway import throwaway_server
 
         migrations = self.read()  # an empty or unreadable folder fails before the server
         with throwaway_server(database="dbsafe") as server:
             url = server.url("dbsafe")
-            # graphile-migrate's afterReset files, each in a session of its own, first.
-            failures = [f for m in graphile_baseline(self.path, self.root)
-                        for f in apply_sql_migrations([m], url)]
+            failures = self.prepare(url)
             yield url, (*failures, *apply_sql_migrations(
-                migrations, url, platform=self.platform, runner=self.runner,
-                reset_each_file=self.supabase_cli))
+                migrations, url, reset_each_file=self.supabase_cli))
 
     def cache_key(self, settings: Settings) -> str:
         """Hash of every file under the folder, dbsafe's version, the embedded server's

@@ -87,16 +87,13 @@ def _built(folder: SqlFolder, migrations: list[Migration]
     """The schema `migrations` build on a throwaway server, and the schemas the platform's
     stand-in made there (supabase's `auth`, `storage`, ...: the platform's, not the
     migrations')."""
-    from dbsafe.extract.migration import graphile_baseline
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.introspect import introspect_url
 
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
-        for baseline in graphile_baseline(folder.path, folder.root):
-            apply_sql_migrations([baseline], url)
-        apply_sql_migrations([], url, platform=folder.platform, runner=folder.runner)
+        folder.prepare(url)
         platform = (frozenset(introspect_url(url).schemas) | SUPABASE_MANAGED) - {"public"} \
             if folder.platform else frozenset()
         apply_sql_migrations(migrations, url, reset_each_file=folder.supabase_cli)

@@ -45,7 +45,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             forward only: supabase, prisma, drizzle-kit, graphile-migrate, ...).
     """
     from dbsafe.extract.files import display_path
-    from dbsafe.extract.migration import down_migration, graphile_baseline
+    from dbsafe.extract.migration import down_migration
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.diff import DiffOptions
@@ -65,9 +65,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
     summary = {"migrations": len(ups), "with_down": sum(map(bool, downs))}
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
-        for baseline in graphile_baseline(folder.path, folder.root):
-            apply_sql_migrations([baseline], url)
-        apply_sql_migrations([], url, platform=folder.platform, runner=folder.runner)
+        folder.prepare(url)
         before = _snapshot(url)
         for done, (up, down) in enumerate(zip(ups, downs, strict=True)):
             if progress is not None:
@@ -234,7 +232,6 @@ def _rebuild(url: str, folder: SqlFolder, ups: Sequence[Migration]) -> SchemaSna
     somewhere between two migrations; its schema."""
     import psycopg
 
-    from dbsafe.extract.migration import graphile_baseline
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -245,8 +242,6 @@ def _rebuild(url: str, folder: SqlFolder, ups: Sequence[Migration]) -> SchemaSna
             conn.execute(psycopg.sql.SQL("DROP SCHEMA {} CASCADE").format(
                 psycopg.sql.Identifier(schema)))
         conn.execute("CREATE SCHEMA public")
-    for baseline in graphile_baseline(folder.path, folder.root):
-        apply_sql_migrations([baseline], url)
-    apply_sql_migrations([], url, platform=folder.platform, runner=folder.runner)
+    folder.prepare(url)
     apply_sql_migrations(ups, url)
     return _snapshot(url)
