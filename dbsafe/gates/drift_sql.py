@@ -56,12 +56,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
             "DATABASE_URL migrations`")
     history, applied = found
     migrations = folder.read()
-    selected, unknown = applied_migrations(migrations, history, applied)
-    if unknown:
-        raise DbsafeError(
-            f"the database's {history.table} holds version(s) {', '.join(unknown[:5])} "
-            f"that {display_path(folder.path, folder.root)} has no file for (another "
-            "branch, or a deleted file)")
+    selected = applied_migrations(migrations, history, applied,
+                                  display_path(folder.path, folder.root))
     live = hold_until_exit(introspect_url(database_url))
     built_since = datetime.now(UTC)  # what the files fold their 'now' into is no drift
     expected, platform_schemas = _built(folder, selected)

@@ -96,11 +96,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     read = applied_versions(database_url)
     if read is not None:  # else nothing ran there that dbsafe can tell
         found, versions = read
-        applied, unknown = applied_migrations(migrations, found, versions)
-        if unknown:
-            raise DbsafeError(f"the database's {found.table} holds version(s) "
-                              f"{', '.join(unknown[:5])} that {shown} has no file for (another "
-                              "branch, or a deleted file)")
+        applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
     ran = {m.path for m in applied}
     todo = [m.path for m in migrations if m.path not in ran]

@@ -152,10 +152,14 @@ def file_version(path: Path, runner: str) -> str | None:
         else found.group(1)
 
 
-def applied_migrations(migrations: list[Migration], history: History,
-                       versions: set[str]) -> tuple[list[Migration], list[str]]:
-    """The migrations of a folder (in their runner's order) that `history`'s `versions` say
-    ran, and the versions no file of the folder has (another branch, a deleted file)."""
+def applied_migrations(migrations: list[Migration], history: History, versions: set[str],
+                       folder: str) -> list[Migration]:
+    """The migrations of `folder` (as shown; in their runner's order) that `history`'s
+    `versions` say ran.
+
+    Raises:
+        DbsafeError: a version no file of the folder has (another branch, a deleted file).
+    """
     named: dict[str, str | None] = dict(_sqitch_keys(migrations)) \
         if history.runner == "sqitch" else {
             m.path: file_version(m.file, history.runner) for m in migrations
@@ -166,8 +170,12 @@ def applied_migrations(migrations: list[Migration], history: History,
         projects = {v.partition(":")[0] for v in known}
         versions = {v for v in versions if v.partition(":")[0] in projects}
     unknown = sorted(versions - known)
-    if history.runner == "golang-migrate" and versions and not unknown:
+    if unknown:
+        raise DbsafeError(f"the database's {history.table} holds version(s) "
+                          f"{', '.join(unknown[:5])} that {folder} has no file for (another "
+                          "branch, or a deleted file)")
+    if history.runner == "golang-migrate" and versions:
         # Its table holds one row, the version the database is at: every file up to it ran.
         current = max(int(v) for v in versions)
         versions = {v for v in known if int(v) <= current}
-    return [m for m in migrations if named.get(m.path) in versions], unknown
+    return [m for m in migrations if named.get(m.path) in versions]
