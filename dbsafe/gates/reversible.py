@@ -1421,22 +1421,33 @@ def _text(value: Any) -> str:
     return " ".join(text.split())
 
 
-def _fix(down: SchemaSnapshot, before: SchemaSnapshot,
-         changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
-    """The computed undo as SQL (`dbsafe diff --sql`) and as `op.*` lines for downgrade()."""
+def computed_undo(current: SchemaSnapshot, wanted: SchemaSnapshot, changes: Sequence[Change],
+                  ) -> tuple[str, list[Any]] | None:
+    """The undo that takes `current` back to `wanted` for `changes`, as `dbsafe diff --sql`
+    writes it, and its runnable statements; None where nothing runnable is generated (or
+    the plan cannot be computed: a fix left out, never a failed walk)."""
     try:
         from dbsafe.schema.ddl import plan, render_sql
 
-        statements = plan(down, before, changes)
+        statements = plan(current, wanted, changes)
     except Exception as exc:  # noqa: BLE001 - a fix we cannot compute is left out, not fatal
         log.info("no computed fix: %s", exc)
-        return ()
+        return None
     runnable = [s for s in statements if not s.sql.lstrip().startswith("--")]
     if not runnable:
+        return None
+    return render_sql(statements, header=False).text.rstrip(), runnable
+
+
+def _fix(down: SchemaSnapshot, before: SchemaSnapshot,
+         changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
+    """The computed undo as SQL (`dbsafe diff --sql`) and as `op.*` lines for downgrade()."""
+    undo = computed_undo(down, before, changes)
+    if undo is None:
         return ()
     from dbsafe.schema.alembic_ops import downgrade_lines
 
-    sql = render_sql(statements, header=False).text.rstrip()
+    sql, runnable = undo
     return (("Fix (SQL)", sql),
             ("Fix (in downgrade())", downgrade_lines(runnable, search_path=before.search_path)))
 

@@ -25,6 +25,7 @@ from dbsafe.gates.reversible import (
     UPGRADE_FAILED,
     Progress,
     WalkResult,
+    computed_undo,
     leftover_text,
 )
 
@@ -172,12 +173,8 @@ def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
 def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot,
          changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
     """The computed undo, as `dbsafe diff --sql` writes it; nothing where none is generated."""
-    from dbsafe.schema.ddl import plan, render_sql
-
-    statements = plan(current, wanted, tuple(changes))
-    if not any(not s.sql.lstrip().startswith("--") for s in statements):
-        return ()
-    return (("Fix (SQL)", render_sql(statements, header=False).text.rstrip()),)
+    undo = computed_undo(current, wanted, tuple(changes))
+    return () if undo is None else (("Fix (SQL)", undo[0]),)
 
 
 def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,
