@@ -25,6 +25,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -184,8 +185,7 @@ def _load_schema(settings: Settings) -> SchemaSource:
                             "migrations", alembic_project=project)
 
     def save(source: SchemaSource) -> None:
-        if cache_file is not None:
-            write_cache_file(cache_file, source.snapshot.to_json())
+        _save_built(cache_file, source.snapshot)
 
     return _introspected(migrated, save)
 
@@ -195,10 +195,11 @@ def _introspected(source: SchemaSource, save: Callable[[SchemaSource], None]) ->
     findings to be confirmed on), handed to `save` once read: only a verified run is cached.
     If introspection fails, the server is stopped."""
     with contextlib.ExitStack() as stack:
+        started = datetime.now(UTC)
         stack.enter_context(source)
         from dbsafe.schema.introspect import introspect_url
 
-        source.snapshot = introspect_url(source.database())
+        source.snapshot = introspect_url(source.database()).mark_built_since(started)
         save(source)
         stack.pop_all()
     return source
@@ -241,10 +242,29 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
     if cache_file is None or not cache_file.is_file():
         return None
     try:
-        return SchemaSnapshot.load(cache_file)
+        snapshot = SchemaSnapshot.load(cache_file)
     except SourceError:
         log.info("ignoring unreadable cache file %s", cache_file)
         return None
+    try:
+        built = datetime.fromisoformat(_built_file(cache_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        built = None  # cached before dbsafe kept it: 'now' folded in reads as a difference
+    return snapshot.mark_built_since(built)
+
+
+def _save_built(cache_file: Path | None, snapshot: SchemaSnapshot) -> None:
+    """Cache a snapshot built on a throwaway server, with when building it began (in a
+    file beside it: the snapshot's JSON is the same for every build)."""
+    if cache_file is None:
+        return
+    if snapshot.built_since is not None:
+        write_cache_file(_built_file(cache_file), snapshot.built_since.isoformat())
+    write_cache_file(cache_file, snapshot.to_json())
+
+
+def _built_file(cache_file: Path) -> Path:
+    return cache_file.with_name(cache_file.stem + ".built")
 
 
 # What introspection records within one snapshot format: a cached snapshot made before it
@@ -705,7 +725,7 @@ def _sql_migrations_source(folder: Path, settings: Settings) -> SchemaSource:
             # The failures first: a snapshot is only read from the cache with them.
             write_cache_file(_failures_file(cache_file), json.dumps(
                 [f.to_json() for f in source.failures], indent=1))
-            write_cache_file(cache_file, source.snapshot.to_json())
+        _save_built(cache_file, source.snapshot)
 
     return _introspected(source, save)
 
@@ -831,10 +851,10 @@ def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnaps
     cached = _read_cache(cache_file)
     if cached is not None:
         return cached, description + " (cached)"
+    started = datetime.now(UTC)
     with migrated_database(project, revision) as url:
-        snapshot = introspect_url(url)
-    if cache_file is not None:
-        write_cache_file(cache_file, snapshot.to_json())
+        snapshot = introspect_url(url).mark_built_since(started)
+    _save_built(cache_file, snapshot)
     return snapshot, description
 
 

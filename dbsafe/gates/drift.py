@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dbsafe.core import DbsafeError, Finding, RuleInfo, Severity
@@ -164,10 +165,11 @@ def _expected(settings: Settings, project: object,
     from dbsafe.schema.introspect import introspect_url
 
     assert isinstance(project, AlembicProject)
+    started = datetime.now(UTC)
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
         apply(project, url, [("upgrade", f"{r}@{r}") for r in revisions], throwaway=True)
-        snapshot = introspect_url(url)
+        snapshot = introspect_url(url).mark_built_since(started)
     return snapshot, f"migrations {project.ini.name}@{','.join(revisions)}"
 
 

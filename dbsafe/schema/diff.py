@@ -248,12 +248,16 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     Args:
         source: the schema as it is (e.g. a live database).
         target: the schema as it should be (e.g. the migrations at head).
-        options: what to leave out; by default nothing but extension members.
+        options: what to leave out; by default nothing but extension members. Without
+            `built_since`, the earlier of the snapshots' own (`SchemaSnapshot.built_since`).
 
     Returns:
         Changes sorted by the object they belong to, then kind, name, action and attribute.
     """
     options = options or DiffOptions()
+    built = [s.built_since for s in (source, target) if s.built_since is not None]
+    if options.built_since is None and built:
+        options = replace(options, built_since=min(built))
     changes: list[Change] = []
     changes += _compare("schema", _namespaces(source), _namespaces(target), _NAMESPACE_FIELDS)
     changes += _compare("extension", _by(source.extensions, lambda e: (e.name,)),

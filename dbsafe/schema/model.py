@@ -22,6 +22,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,7 +109,10 @@ def replace(obj: _T, **changes: Any) -> _T:
     """A copy of a snapshot or one of its parts with some fields changed."""
     if isinstance(obj, msgspec.Struct):
         return msgspec.structs.replace(obj, **changes)
-    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    copy = dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    if isinstance(obj, SchemaSnapshot) and isinstance(copy, SchemaSnapshot):
+        copy.mark_built_since(obj.built_since)  # the copy was built when the original was
+    return copy
 
 
 class Column(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -495,11 +499,29 @@ class SchemaSnapshot:
     _fingerprint: str | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+    # When dbsafe began building the schema on a throwaway server (`built_since`): not
+    # written to the snapshot's JSON, where it would change with every build.
+    _built_since: datetime | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         index = {(r.schema, r.name): r for r in self.relations}
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_fingerprint", None)
+        object.__setattr__(self, "_built_since", None)
+
+    @property
+    def built_since(self) -> datetime | None:
+        """When dbsafe began building this schema on a throwaway server (migrations applied
+        there), if it was: PostgreSQL folded the moment a `'now'::timestamp` was read into
+        its definitions and defaults then (`DiffOptions.built_since`)."""
+        return self._built_since
+
+    def mark_built_since(self, moment: datetime | None) -> SchemaSnapshot:
+        """Record when building this snapshot began (`built_since`); returns it."""
+        object.__setattr__(self, "_built_since", moment)
+        return self
 
     def relation(self, schema: str, name: str) -> Relation | None:
         """The relation with this exact (case-sensitive) schema and name, if any."""

@@ -210,3 +210,45 @@ def test_cli_models_that_match_exit_0_and_bad_input_is_exit_2(tmp_path: Path) ->
         result = CliRunner().invoke(main, [*args, *bad])
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
+
+
+def test_the_moment_postgresql_folded_into_a_default_or_view_is_not_drift(
+        database_url: str, postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    """`DEFAULT 'now'` and `'now'::timestamptz` in a view are turned into the moment their
+    statement ran: the database built last month and the throwaway built now print two
+    constants for one migration. Neither the first build nor the cached one is drift; a
+    default changed by hand still is."""
+    from tests.migrate.projects import write_project
+
+    root = tmp_path / "p"
+    ini = write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    (versions / "0001_visits.py").write_text(
+        '"""visits"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+        "def upgrade():\n"
+        "    op.execute(\"CREATE TABLE visits (id bigint PRIMARY KEY, at timestamptz, "
+        "seen date DEFAULT 'today')\")\n"
+        "    op.execute(\"CREATE VIEW early AS SELECT id FROM visits "
+        "WHERE at < 'now'::timestamptz - interval '1 day'\")\n\n\n"
+        "def downgrade():\n    op.execute('DROP VIEW early; DROP TABLE visits')\n")
+    apply(AlembicProject(ini), database_url, [("upgrade", "0001")])
+    # As if built long ago: the constants PostgreSQL folded in become another moment.
+    postgresql.execute("ALTER TABLE visits ALTER COLUMN seen SET DEFAULT '2019-05-06'::date")
+    postgresql.execute("CREATE OR REPLACE VIEW early AS SELECT id FROM visits "
+                       "WHERE at < '2019-05-06 07:08:09+00'::timestamptz - interval '1 day'")
+    postgresql.commit()
+    settings = load_settings(root, {"database-url": database_url,
+                                    "cache-dir": tmp_path / "cache"}, environ={})
+
+    built, cached = commands.drift(settings), commands.drift(settings)
+    assert "(cached)" in cached.summary["expected"]
+    assert built.findings == () and cached.findings == ()
+    assert commands.diff(settings, database_url, "migrations").findings == ()
+
+    # A constant from before the build is what someone wrote: a difference.
+    postgresql.execute("ALTER TABLE visits ALTER COLUMN at SET DEFAULT '2019-05-06'::timestamptz")
+    postgresql.commit()
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+        ("DBS403", "public.visits.at")]
