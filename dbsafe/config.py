@@ -63,6 +63,8 @@ class Settings:
     managed_timeouts: bool = False  # migrations run through `dbsafe upgrade`, which sets them
     large_table: int = 10 * 1024 * 1024  # bytes from which a lock is an outage, not a blip
     sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
+    # drift/status: the runner's history table under another name ("convoy.gorp_migrations")
+    sql_migrations_history_table: str | None = None
     # check
     check_paths: tuple[str, ...] = ()  # folders of project checks, relative to the project root
     check_timeout: str = "30s"  # statement_timeout of each check
@@ -129,6 +131,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "managed-timeouts": ("managed_timeouts", "bool"),
     "large-table": ("large_table", "size"),
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
+    "sql-migrations-history-table": ("sql_migrations_history_table", "str"),
     "check-paths": ("check_paths", "list"),
     "check-timeout": ("check_timeout", "duration"),
     "sequence-usage-threshold": ("sequence_usage_threshold", "ratio"),

@@ -522,6 +522,9 @@ class SqlFolder:
     runner: str | None = None
     # supabase's CLI applies it: each file in a transaction, from a reset session.
     supabase_cli: bool = False
+    # `sql-migrations-history-table`: where the runner keeps its history, when not under its
+    # own name (drift and status read it)
+    history_table: str | None = None
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
@@ -544,7 +547,8 @@ class SqlFolder:
         supabase = "supabase" in parts or _uses_supabase(settings)
         runner = migration_runner(path) or ("supabase" if supabase_cli else None)
         return cls(path, settings.project_root, "supabase" if supabase else None,
-                   settings.sql_migrations_in_transaction, runner, supabase_cli)
+                   settings.sql_migrations_in_transaction, runner, supabase_cli,
+                   settings.sql_migrations_history_table)
 
     def read(self) -> list:
         """The migrations, in the order and with the transactions their runner uses

@@ -47,13 +47,14 @@ def compare_folder(folder: SqlFolder, database_url: str,
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
 
-    found = applied_versions(database_url)
+    found = applied_versions(database_url, folder.history_table)
     if found is None:
         raise DbsafeError(
             "the database has no migration history table dbsafe reads (golang-migrate, "
-            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma, Sqitch): there is no applied set "
-            "of files to compare with; compare with the whole folder with `dbsafe diff "
-            "DATABASE_URL migrations`")
+            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma, Sqitch, sql-migrate): "
+            "there is no applied set of files to compare with; name a table its runner keeps "
+            "under another name in `sql-migrations-history-table`, or compare with the whole "
+            "folder with `dbsafe diff DATABASE_URL migrations`")
     history, applied = found
     migrations = folder.read()
     selected = applied_migrations(migrations, history, applied,
@@ -64,15 +65,22 @@ def compare_folder(folder: SqlFolder, database_url: str,
     if live.search_path != expected.search_path:
         live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
     opts = options_with_defaults(options)
-    table = history.table.rpartition(".")[2]  # and the sequence of its serial key (goose's)
+    # and the sequence of its serial key (goose's)
+    history_names = [p for t in history.names for p in (f"*.{t}", f"*.{t}_id_seq")]
     # Sqitch's registry is a schema of its own (changes, tags, events, dependencies, ...)
     registry = frozenset({history.table.partition(".")[0]}) if history.runner == "sqitch" \
         else frozenset()
     opts = dataclasses.replace(
-        opts, ignore_names=(*opts.ignore_names, f"*.{table}", f"*.{table}_id_seq"),
+        opts, ignore_names=(*opts.ignore_names, *history_names),
         ignore_schemas=opts.ignore_schemas | platform_schemas | registry, built_since=built_since)
     shown = display_path(folder.path, folder.root)
-    return Drift(live, expected, diff(live, expected, opts),
+    # A runner told to keep its table in a schema of its own makes that schema (sql-migrate's
+    # SetSchema): the schema is not the migrations' to compare, what else it holds is.
+    own_schema = history.table.partition(".")[0]
+    changes = tuple(c for c in diff(live, expected, opts)
+               if not (c.kind == "schema" and c.identity == (own_schema,)
+                       and own_schema not in expected.schemas))
+    return Drift(live, expected, changes,
                  (selected[-1].path if selected else "none applied",),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
                  f"{len(migrations)} files applied)")

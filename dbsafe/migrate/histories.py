@@ -2,12 +2,14 @@
 a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, goose's
 `goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's
 `__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
-`_prisma_migrations`), each file named by the version its runner records for it. Read by
-`dbsafe drift` and `dbsafe status` for a folder of SQL migrations.
+`_prisma_migrations`, sql-migrate's `gorp_migrations`, or the table
+`sql-migrations-history-table` names), each file named by the version its runner records for
+it. Read by `dbsafe drift` and `dbsafe status` for a folder of SQL migrations.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING
 from dbsafe.core import DbsafeError
 
 if TYPE_CHECKING:
+    import psycopg
+
     from dbsafe.extract.migration import Migration
 
 
@@ -26,8 +30,28 @@ class History:
     """A runner's history table: where it is, and the versions it says are applied."""
 
     runner: str
-    table: str  # "schema.name"
-    query: str  # the applied versions, as text
+    table: str  # "schema.name", as the catalog spells them (shown, and matched by patterns)
+    query: str  # the applied versions, as text; `{table}` where the table's name goes
+    # The columns that tell the runner's table from the others': a table named in
+    # `sql-migrations-history-table` is the runner's whose columns it has, the most of them.
+    columns: frozenset[str] = frozenset()
+
+    @property
+    def quoted(self) -> str:
+        """The table's name as SQL writes it (a renamed table may need its quotes)."""
+        from psycopg import sql
+
+        return sql.Identifier(*self.table.split(".", 1)).as_string(None)
+
+    def select(self) -> str:
+        return self.query.format(table=self.quoted)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The table's name, and its runner's own when it is renamed: a reference built
+        from the folder has the runner's table under its own name (`RUNNER_HISTORY`)."""
+        own = next(h.table for h in _HISTORIES if h.runner == self.runner)
+        return tuple(dict.fromkeys(t.rpartition(".")[2] for t in (self.table, own)))
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -38,61 +62,103 @@ _HISTORIES = (
     # Sqitch's registry (its default name): a row per deployed change, a reworked one once
     # per plan line deployed; read as `project:change#n` (`_numbered`).
     History("sqitch", "sqitch.changes",
-            "SELECT project || ':' || change FROM sqitch.changes ORDER BY committed_at"),
+            "SELECT project || ':' || change FROM {table} ORDER BY committed_at",
+            frozenset({"change_id", "project", "change", "committed_at"})),
     History("supabase", "supabase_migrations.schema_migrations",
-            "SELECT version::text FROM supabase_migrations.schema_migrations"),
+            "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
     History("prisma", "public._prisma_migrations",
-            "SELECT migration_name FROM public._prisma_migrations "
-            "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL"),
+            "SELECT migration_name FROM {table} "
+            "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+            frozenset({"migration_name", "finished_at", "rolled_back_at"})),
     History("flyway", "public.flyway_schema_history",
-            "SELECT version FROM public.flyway_schema_history "
-            "WHERE success AND version IS NOT NULL"),
+            "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
+            frozenset({"installed_rank", "version", "script", "type", "success"})),
     History("goose", "public.goose_db_version",
             "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
-            "is_applied FROM public.goose_db_version ORDER BY version_id, id DESC) AS latest "
-            "WHERE is_applied AND version_id > 0"),
+            "is_applied FROM {table} ORDER BY version_id, id DESC) AS latest "
+            "WHERE is_applied AND version_id > 0", frozenset({"id", "version_id", "is_applied"})),
     History("sqlx", "public._sqlx_migrations",
-            "SELECT version::text FROM public._sqlx_migrations WHERE success"),
+            "SELECT version::text FROM {table} WHERE success",
+            frozenset({"version", "success", "checksum", "execution_time"})),
     History("diesel", "public.__diesel_schema_migrations",
-            "SELECT version FROM public.__diesel_schema_migrations"),
+            "SELECT version FROM {table}", frozenset({"version", "run_on"})),
     History("golang-migrate", "public.schema_migrations",
-            "SELECT version::text FROM public.schema_migrations WHERE dirty IS NOT NULL"),
+            "SELECT version::text FROM {table} WHERE dirty IS NOT NULL",
+            frozenset({"version", "dirty"})),
     History("dbmate", "public.schema_migrations",
-            "SELECT version::text FROM public.schema_migrations"),
+            "SELECT version::text FROM {table}", frozenset({"version"})),
+    # sql-migrate's (rubenv/sql-migrate, gorp): a row per applied file, named by its file
+    # name (`migrate.SetSchema`/`SetTable` put it elsewhere: `sql-migrations-history-table`).
+    History("sql-migrate", "public.gorp_migrations",
+            "SELECT id FROM {table}", frozenset({"id", "applied_at"})),
 )
 
 
-def applied_versions(database_url: str) -> tuple[History, set[str]] | None:
+def applied_versions(database_url: str, table: str | None = None,
+                     ) -> tuple[History, set[str]] | None:
     """The database's runner history and the versions it holds; None when it has none of
     the history tables dbsafe reads.
 
+    Args:
+        database_url: the database.
+        table: the history table, when its runner keeps it under another name than its
+            own (`sql-migrations-history-table`: golang-migrate's `x-migrations-table`,
+            goose's `-table`, sql-migrate's `SetSchema`/`SetTable`, Flyway's `table`);
+            its runner is told by its columns.
+
     Raises:
-        DbsafeError: golang-migrate's history says a migration failed half-way (dirty).
+        DbsafeError: golang-migrate's history says a migration failed half-way (dirty), or
+            `table` is not in the database or is no runner's history.
     """
     import psycopg
 
     from dbsafe.pg.connect import connect
 
     with connect(database_url) as conn:
-        for history in _HISTORIES:
-            if conn.execute("SELECT to_regclass(%s)", (history.table,)).fetchone() \
+        histories = _HISTORIES if table is None else (_named(conn, table),)
+        for history in histories:
+            if conn.execute("SELECT to_regclass(%s)", (history.quoted,)).fetchone() \
                     in (None, (None,)):
                 continue
             try:
                 with conn.transaction():
-                    rows = conn.execute(history.query).fetchall()
+                    rows = conn.execute(history.select()).fetchall()
             except psycopg.errors.UndefinedColumn:
                 continue  # the same table name, another runner's columns
             if history.runner == "golang-migrate" and conn.execute(
-                    "SELECT bool_or(dirty) FROM public.schema_migrations").fetchone() == (True,):
+                    f"SELECT bool_or(dirty) FROM {history.quoted}").fetchone() == (True,):
                 raise DbsafeError(
-                    "the database's schema_migrations is dirty: a migration failed half-way "
+                    f"the database's {history.table} is dirty: a migration failed half-way "
                     "there, so what it holds is no version of the folder; fix it and `migrate "
                     "force` the version first")
             if history.runner == "sqitch":
                 return history, set(_numbered(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}
     return None
+
+
+def _named(conn: psycopg.Connection, table: str) -> History:
+    """The history of the runner whose table `table` (as written in the setting, resolved
+    on the search path when unqualified) is: the one whose telling columns it has, the
+    most of them (a Flyway table also has sqlx's; every runner's but sql-migrate's and
+    prisma's has a `version`)."""
+    found = conn.execute(
+        "SELECT c.oid, n.nspname, c.relname FROM pg_class AS c JOIN pg_namespace AS n "
+        "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)", (table,)).fetchone()
+    if found is None:
+        raise DbsafeError(f"the history table {table} (sql-migrations-history-table) is not "
+                          "in the database; name it as `schema.table`")
+    oid, schema, name = found
+    columns = {r[0] for r in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
+        "AND NOT attisdropped", (oid,)).fetchall()}
+    fitting = [h for h in _HISTORIES if h.columns <= columns]
+    if not fitting:
+        raise DbsafeError(f"the table {table} (sql-migrations-history-table) is no history "
+                          "table of a runner dbsafe reads (golang-migrate, dbmate, goose, "
+                          "Flyway, sqlx, diesel, supabase, prisma, Sqitch, sql-migrate)")
+    best = max(fitting, key=lambda h: len(h.columns))
+    return dataclasses.replace(best, table=f"{schema}.{name}")
 
 
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:
@@ -135,9 +201,13 @@ def file_version(path: Path, runner: str) -> str | None:
     '1.2'
     >>> file_version(Path("2024-01-02-030405_users/up.sql"), "diesel")
     '20240102030405'
+    >>> file_version(Path("1677078479.sql"), "sql-migrate")
+    '1677078479.sql'
     """
     if runner == "prisma":
         return path.parent.name
+    if runner == "sql-migrate":
+        return path.name  # its migration's Id
     if runner == "diesel":
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None

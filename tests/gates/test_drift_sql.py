@@ -47,6 +47,13 @@ RUNNERS = {
         "varchar(50), description varchar(200), success boolean NOT NULL);"
         "INSERT INTO flyway_schema_history VALUES (1, '1', 'users', true), "
         "(2, '1.1', 'email', true), (3, '2', 'orders', false);"),
+    # sql-migrate's (gorp's `gorp_migrations`): a row per applied file, its Id the file name.
+    "sql-migrate": (
+        ("db/migrations/1_users.sql", "db/migrations/2_email.sql",
+         "db/migrations/3_orders.sql"),
+        "CREATE TABLE gorp_migrations (id varchar(255) NOT NULL PRIMARY KEY, "
+        "applied_at timestamptz NULL);"
+        "INSERT INTO gorp_migrations VALUES ('1_users.sql', now()), ('2_email.sql', now());"),
 }
 
 
@@ -56,7 +63,8 @@ def _project(tmp_path: Path, runner: str) -> None:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         text = f"-- +goose Up\n{sql}\n" if runner == "goose" else \
-            f"-- migrate:up\n{sql}\n" if runner == "dbmate" else f"{sql}\n"
+            f"-- migrate:up\n{sql}\n" if runner == "dbmate" else \
+            f"-- +migrate Up\n{sql}\n-- +migrate Down\n" if runner == "sql-migrate" else f"{sql}\n"
         path.write_text(text)
 
 
@@ -89,6 +97,65 @@ def test_a_version_no_file_has_and_a_dirty_database_are_errors(
         conn.execute("UPDATE schema_migrations SET version = 9, dirty = false")
     with pytest.raises(DbsafeError, match=r"holds version\(s\) 9 that db/migrations has no file"):
         commands.drift(settings)
+
+
+@pytest.mark.parametrize(("runner", "renamed", "history"), [
+    # golang-migrate's `x-migrations-table` (OpenMeter's `schema_om`)
+    ("golang-migrate", "schema_om",
+     "CREATE TABLE schema_om (version bigint PRIMARY KEY, dirty boolean NOT NULL);"
+     "INSERT INTO schema_om VALUES (2, false);"),
+    # sql-migrate's `migrate.SetSchema` (Convoy's `convoy.gorp_migrations`)
+    ("sql-migrate", "app.gorp_migrations",
+     "CREATE SCHEMA app; CREATE TABLE app.gorp_migrations (id varchar(255) PRIMARY KEY, "
+     "applied_at timestamptz); INSERT INTO app.gorp_migrations VALUES ('1_users.sql', now()), "
+     "('2_email.sql', now());"),
+    # Flyway's `table`: its columns are sqlx's and more, so it is read as Flyway's
+    ("flyway", "Deploys",
+     'CREATE TABLE "Deploys" (installed_rank int PRIMARY KEY, version varchar(50), '
+     "description varchar(200), type varchar(20), script varchar(1000), checksum int, "
+     "execution_time int, success boolean NOT NULL);"
+     "INSERT INTO \"Deploys\" VALUES (1, '1', 'users', 'SQL', 'V1__users.sql', 0, 1, true), "
+     "(2, '1.1', 'email', 'SQL', 'V1_1__email.sql', 0, 1, true);"),
+])
+def test_a_history_table_under_another_name_is_read_where_the_setting_names_it(
+        runner: str, renamed: str, history: str, tmp_path: Path, database_url: str) -> None:
+    _project(tmp_path, runner)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + history)
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with pytest.raises(DbsafeError, match="sql-migrations-history-table"):
+        commands.drift(settings)  # not under its runner's own name: none dbsafe reads
+    # (Quoted where the catalog's name needs it.)
+    named = f'"{renamed}"' if renamed != renamed.lower() else renamed
+    (tmp_path / "pyproject.toml").write_text(
+        f"[tool.dbsafe]\nsql-migrations-history-table = '{named}'\n")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    # Behind, not drift; nor is the runner's table, under either name.
+    assert commands.drift(settings).findings == ()
+    report = commands.status(settings)
+    assert report.summary["current"] == [RUNNERS[runner][0][1]]
+    assert report.summary["lines"][0].endswith(f"by {runner}'s {renamed if '.' in renamed else 'public.' + renamed})")
+    # What else the runner's schema holds is compared.
+    schema = renamed.partition(".")[0] if "." in renamed else "public"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE INDEX users_email ON users (email); "
+                     f"CREATE TABLE {schema}.hand_made (id int)")
+    found = {(f.code, f.subject) for f in commands.drift(settings).findings}
+    assert found == {("DBS402", "public.users.users_email"), ("DBS402", f"{schema}.hand_made")}
+
+
+def test_a_history_table_setting_naming_no_runner_s_table_is_an_error(
+        tmp_path: Path, database_url: str) -> None:
+    _project(tmp_path, "golang-migrate")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.dbsafe]\nsql-migrations-history-table = 'app.versions'\n")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with pytest.raises(DbsafeError, match=r"app\.versions .* is not in the database"):
+        commands.drift(settings)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app; CREATE TABLE app.versions (name text)")
+    with pytest.raises(DbsafeError, match=r"is no history table of a runner dbsafe reads"):
+        commands.status(settings)
 
 
 def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
