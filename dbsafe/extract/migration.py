@@ -649,8 +649,46 @@ def down_migration(up: Migration, root: Path) -> Migration | None:
             return None
     shown = display_path(file, root)
     statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
+    in_transaction = up.starts_in_transaction
+    if file == up.file:
+        own = _down_section_transaction(text, statements)
+        in_transaction = in_transaction if own is None else own
     return Migration(shown, statements, kind="sql", file=file,
-                     starts_in_transaction=up.starts_in_transaction)
+                     starts_in_transaction=in_transaction)
+
+
+# The down sections' own options: sql-migrate's `-- +migrate Down notransaction` (its
+# sqlparse: `DisableTransactionDown`, apart from the up's) and dbmate's
+# `-- migrate:down transaction:false`.
+_MIGRATE_DOWN = re.compile(r"^-- \+migrate Down\b(?P<options>.*)$", re.MULTILINE)
+_DBMATE_DOWN = re.compile(r"^--\s*migrate:down(?:[ \t]*$|[ \t]+(?P<options>.*))", re.MULTILINE)
+
+
+def _down_section_transaction(text: str, statements: Sequence[MigrationStatement],
+                              ) -> bool | None:
+    """Whether the runner runs a file's down section (`text`, its up sections blanked) in
+    a transaction, where the down section says so itself; None where it runs as the up
+    does (goose's `NO TRANSACTION` is the file's).
+
+    sql-migrate runs it in one unless a `-- +migrate Down` line says `notransaction`, whatever
+    the up's lines say; dbmate unless its `-- migrate:down` line says `transaction:false`, and
+    then still in one implicit transaction when it holds several statements (it sends the
+    section as one query).
+
+    >>> _down_section_transaction("-- +migrate Down\\nDROP INDEX CONCURRENTLY i;\\n", [])
+    True
+    >>> _down_section_transaction("-- +migrate Down notransaction\\nDROP INDEX CONCURRENTLY i;", [])
+    False
+    >>> _down_section_transaction("-- +goose Down\\nDROP TABLE t;\\n", []) is None
+    True
+    """
+    migrate = [m.group("options").split() for m in _MIGRATE_DOWN.finditer(text)]
+    if migrate:
+        return not any("notransaction" in options for options in migrate)
+    dbmate = [(m.group("options") or "") for m in _DBMATE_DOWN.finditer(text)]
+    if dbmate:
+        return not _DBMATE_NO_TRANSACTION.search(" ".join(dbmate)) or len(statements) > 1
+    return None
 
 
 def _down_file_of(up: Path) -> Path | None:

@@ -98,7 +98,9 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 walked.append(up.path)
                 before = after_up
                 continue
-            failed = _refused(apply_sql_migrations([down], url))
+            # Every refusal counts here, CONCURRENTLY in the runner's transaction too (25001):
+            # lint reads no down migration, and the runner's down stops there.
+            failed = list(apply_sql_migrations([down], url))
             if failed:
                 findings.append(_failed(DOWNGRADE_FAILED, down, failed[0],
                                         "Running it right after its up migration failed."))

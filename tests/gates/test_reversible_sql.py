@@ -72,6 +72,37 @@ def test_sections_of_one_file_and_a_missing_down(tmp_path: Path) -> None:
                                 ("DBS413", "db/migrations/20240102000000_b.sql", 6)]
 
 
+def test_a_down_section_runs_in_the_transaction_its_own_annotation_says(
+        tmp_path: Path) -> None:
+    # sql-migrate reads `notransaction` on each direction's line apart (Convoy's
+    # 1755016412.sql: an index built with `Up notransaction`, dropped CONCURRENTLY under a
+    # plain `Down`, which sql-migrate runs in a transaction: 25001).
+    _write(tmp_path / "sm" / "db" / "migrations", {
+        "1_t.sql": "-- +migrate Up\nCREATE TABLE t (id int, b int);\n"
+                   "-- +migrate Down\nDROP TABLE t;\n",
+        "2_i.sql": "-- +migrate Up notransaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"
+                   "-- +migrate Down\nDROP INDEX CONCURRENTLY t_id;\n",
+        "3_j.sql": "-- +migrate Up\nCREATE INDEX t_b ON t (b);\n"
+                   "-- +migrate Down notransaction\nDROP INDEX CONCURRENTLY t_b;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path / "sm", environ={}))
+    [refused] = report.findings
+    assert (refused.code, refused.location.path, refused.location.line) == \
+        ("DBS412", "db/migrations/2_i.sql", 4)
+    assert "25001" in refused.message
+    # dbmate: `transaction:false` on the down's own line.
+    _write(tmp_path / "dbmate" / "db" / "migrations", {
+        "20240101000000_t.sql": "-- migrate:up\nCREATE TABLE t (id int);\n"
+                                "CREATE INDEX t_id ON t (id);\n"
+                                "-- migrate:down transaction:false\n"
+                                "DROP INDEX CONCURRENTLY t_id;\n",
+        "20240102000000_u.sql": "-- migrate:up\nCREATE TABLE u (id int);\n"
+                                "-- migrate:down\nDROP TABLE u;\n",
+    })
+    found = _found(tmp_path / "dbmate")
+    assert all(code != "DBS412" for code, _path, _line in found), found
+
+
 def test_an_empty_down_migration_is_a_missing_one_on_its_own_line(tmp_path: Path) -> None:
     # eSkwelahan's dbmate file: a `-- migrate:down` with nothing under it undoes nothing,
     # like alembic's `pass`: DBS411 on the section's marker, not a DBS413 per object on
