@@ -649,12 +649,31 @@ def down_migration(up: Migration, root: Path) -> Migration | None:
             return None
     shown = display_path(file, root)
     statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
-    in_transaction = up.starts_in_transaction
-    if file == up.file:
-        own = _down_section_transaction(text, statements)
-        in_transaction = in_transaction if own is None else own
+    own = _down_section_transaction(text, statements) if file == up.file \
+        else _down_file_transaction(up, file, text, statements)
+    in_transaction = up.starts_in_transaction if own is None else own
     return Migration(shown, statements, kind="sql", file=file,
                      starts_in_transaction=in_transaction)
+
+
+def _down_file_transaction(up: Migration, file: Path, text: str,
+                           statements: Sequence[MigrationStatement]) -> bool | None:
+    """Whether the runner runs a down migration kept in a file of its own in a transaction,
+    where that file's own text decides; None where it runs as its up does.
+
+    sqlx reads `-- no-transaction` in each file (`_sqlx_transaction`); golang-migrate sends
+    each file as one query, one implicit transaction when it holds several statements, so a
+    `1_x.down.sql` counts its own (an up in one with a single statement is so by
+    `sql-migrations-in-transaction`, which holds for its down too).
+    """
+    if up.file is None or not _DOWN_FILE.fullmatch(file.name) \
+            or not _UP_FILE.fullmatch(up.file.name):
+        return None
+    if sqlx_folder(up.file.parent):
+        return _sqlx_transaction(text, statements)
+    if golang_migrate_folder(up.file.parent):
+        return len(statements) > 1 or (up.starts_in_transaction and len(up.statements) <= 1)
+    return None
 
 
 # The down sections' own options: sql-migrate's `-- +migrate Down notransaction` (its

@@ -103,6 +103,21 @@ def test_a_down_section_runs_in_the_transaction_its_own_annotation_says(
     assert all(code != "DBS412" for code, _path, _line in found), found
 
 
+def test_a_golang_migrate_down_file_runs_as_one_query_of_its_own_statements(
+        tmp_path: Path) -> None:
+    # golang-migrate sends each file as one query: an implicit transaction when it holds
+    # several statements, counted in the down file, not in its up.
+    _write(tmp_path / "db" / "migrations", {
+        "1_t.up.sql": "CREATE TABLE t (id int, b int);\n",
+        "1_t.down.sql": "DROP TABLE t;\n",
+        "2_i.up.sql": "CREATE INDEX t_b ON t (b);\nCOMMENT ON INDEX t_b IS 'b';\n",
+        "2_i.down.sql": "DROP INDEX CONCURRENTLY t_b;\n",
+        "3_j.up.sql": "CREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+        "3_j.down.sql": "DROP INDEX CONCURRENTLY t_id;\nSELECT 1;\n",
+    })
+    assert _found(tmp_path) == [("DBS412", "db/migrations/3_j.down.sql", 1)]
+
+
 def test_an_empty_down_migration_is_a_missing_one_on_its_own_line(tmp_path: Path) -> None:
     # eSkwelahan's dbmate file: a `-- migrate:down` with nothing under it undoes nothing,
     # like alembic's `pass`: DBS411 on the section's marker, not a DBS413 per object on
