@@ -48,6 +48,7 @@ class SqitchProject:
     extension: str = "sql"  # of its scripts
     name: str = ""  # the plan's `%project`, as the registry's rows name it
     changes: tuple[str, ...] = ()  # the change of each of `deploy_files`, in plan order
+    registry: str = "sqitch"  # the schema of its registry (`changes`, `tags`, ...)
 
     def unplanned_deploy_files(self) -> list[Path]:
         """The deploy folder's scripts no change of the plan runs (a change taken out of
@@ -113,7 +114,8 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
     project_name = next((line.strip()[len("%project="):].strip() for line in text.splitlines()
                          if line.strip().startswith("%project=")), "")
     return SqitchProject(folder, plan, engine, dirs["deploy"], dirs["revert"], dirs["verify"],
-                         files, extension, project_name, tuple(name for name, _ in planned))
+                         files, extension, project_name, tuple(name for name, _ in planned),
+                         setting("registry") or "sqitch")
 
 
 def project_of(path: Path) -> SqitchProject | None:

@@ -4,7 +4,8 @@ folder's files its runner has applied there build.
 Which files are applied is the runner's own history table in the database (golang-migrate's
 and dbmate's `schema_migrations`, goose's `goose_db_version`, Flyway's
 `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's `__diesel_schema_migrations`,
-supabase's `supabase_migrations.schema_migrations`, prisma's `_prisma_migrations`), each
+supabase's `supabase_migrations.schema_migrations`, prisma's `_prisma_migrations`, Sqitch's
+registry, river's `river_migration`), each
 file named by the version its runner records for it. Those files are applied to a throwaway
 server in the runner's order, as `dbsafe validate` builds the folder, and the two catalogs
 compared: a database that is simply behind is not drift, an index made by hand is. The
@@ -47,16 +48,23 @@ def compare_folder(folder: SqlFolder, database_url: str,
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
 
-    found = applied_versions(database_url, folder.history_table)
+    migrations = folder.read()
+    found = applied_versions(database_url, migrations, folder.history_table)
     if found is None:
         raise DbsafeError(
             "the database has no migration history table dbsafe reads (golang-migrate, "
-            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma, Sqitch, sql-migrate): "
-            "there is no applied set of files to compare with; name a table its runner keeps "
-            "under another name in `sql-migrations-history-table`, or compare with the whole "
-            "folder with `dbsafe diff DATABASE_URL migrations`")
+            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
+            "sql-migrate): there is no applied set of files to compare with; name a table its "
+            "runner keeps under another name in `sql-migrations-history-table`, or compare "
+            "with the whole folder with `dbsafe diff DATABASE_URL migrations`")
     history, applied = found
-    migrations = folder.read()
+    if history.runner != folder.runner:
+        # The history says which runner ran the files (river's look like golang-migrate's):
+        # the table another runner would have made is no part of what they built.
+        from dbsafe.migrate.sqlfiles import RUNNER_HISTORY
+
+        folder = dataclasses.replace(
+            folder, runner=history.runner if history.runner in RUNNER_HISTORY else None)
     selected = applied_migrations(migrations, history, applied,
                                   display_path(folder.path, folder.root))
     live = hold_until_exit(introspect_url(database_url))
@@ -68,18 +76,17 @@ def compare_folder(folder: SqlFolder, database_url: str,
     # and the sequence of its serial key (goose's)
     history_names = [p for t in history.names for p in (f"*.{t}", f"*.{t}_id_seq")]
     # Sqitch's registry is a schema of its own (changes, tags, events, dependencies, ...)
-    registry = frozenset({history.table.partition(".")[0]}) if history.runner == "sqitch" \
-        else frozenset()
+    registry = frozenset({history.own_schema}) if history.own_schema else frozenset()
     opts = dataclasses.replace(
         opts, ignore_names=(*opts.ignore_names, *history_names),
         ignore_schemas=opts.ignore_schemas | platform_schemas | registry, built_since=built_since)
     shown = display_path(folder.path, folder.root)
     # A runner told to keep its table in a schema of its own makes that schema (sql-migrate's
     # SetSchema): the schema is not the migrations' to compare, what else it holds is.
-    own_schema = history.table.partition(".")[0]
+    table_schema = history.table.partition(".")[0] if "." in history.table else None
     changes = tuple(c for c in diff(live, expected, opts)
-               if not (c.kind == "schema" and c.identity == (own_schema,)
-                       and own_schema not in expected.schemas))
+                    if not (c.kind == "schema" and c.identity == (table_schema,)
+                            and table_schema not in expected.schemas))
     return Drift(live, expected, changes,
                  (selected[-1].path if selected else "none applied",),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "

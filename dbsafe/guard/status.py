@@ -93,7 +93,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     shown = display_path(folder.path, folder.root)
     applied: list[Migration] = []
     runner = "no migration history table"
-    read = applied_versions(database_url, folder.history_table)
+    read = applied_versions(database_url, migrations, folder.history_table)
     if read is not None:  # else nothing ran there that dbsafe can tell
         found, versions = read
         applied = applied_migrations(migrations, found, versions, shown)

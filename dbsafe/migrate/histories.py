@@ -2,9 +2,9 @@
 a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, goose's
 `goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's
 `__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
-`_prisma_migrations`, sql-migrate's `gorp_migrations`, or the table
-`sql-migrations-history-table` names), each file named by the version its runner records for
-it. Read by `dbsafe drift` and `dbsafe status` for a folder of SQL migrations.
+`_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
+`gorp_migrations`, or the table `sql-migrations-history-table` names), each file named by the
+version its runner records for it. Read by `dbsafe drift` and `dbsafe status` for a folder of SQL migrations.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,11 +30,14 @@ class History:
     """A runner's history table: where it is, and the versions it says are applied."""
 
     runner: str
-    table: str  # "schema.name", as the catalog spells them (shown, and matched by patterns)
+    # "schema.name", as the catalog spells them (shown, and matched by patterns); a name
+    # alone is looked for on the search_path (river's)
+    table: str
     query: str  # the applied versions, as text; `{table}` where the table's name goes
     # The columns that tell the runner's table from the others': a table named in
     # `sql-migrations-history-table` is the runner's whose columns it has, the most of them.
     columns: frozenset[str] = frozenset()
+    own_schema: str | None = None  # a schema holding only the runner's registry (Sqitch's)
 
     @property
     def quoted(self) -> str:
@@ -49,7 +52,11 @@ class History:
     @property
     def names(self) -> tuple[str, ...]:
         """The table's name, and its runner's own when it is renamed: a reference built
-        from the folder has the runner's table under its own name (`RUNNER_HISTORY`)."""
+        from the folder has the runner's table under its own name (`RUNNER_HISTORY`). None
+        for a registry in a schema of its own (Sqitch's): the schema is left out whole, and
+        a `changes` table elsewhere is the application's."""
+        if self.own_schema is not None:
+            return ()
         own = next(h.table for h in _HISTORIES if h.runner == self.runner)
         return tuple(dict.fromkeys(t.rpartition(".")[2] for t in (self.table, own)))
 
@@ -59,11 +66,6 @@ _NUMBER = re.compile(r"(\d+)_")
 # Tried in order; the first table the database has is its runner's. golang-migrate's
 # schema_migrations has a `dirty` column, dbmate's does not.
 _HISTORIES = (
-    # Sqitch's registry (its default name): a row per deployed change, a reworked one once
-    # per plan line deployed; read as `project:change#n` (`_numbered`).
-    History("sqitch", "sqitch.changes",
-            "SELECT project || ':' || change FROM {table} ORDER BY committed_at",
-            frozenset({"change_id", "project", "change", "committed_at"})),
     History("supabase", "supabase_migrations.schema_migrations",
             "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
     History("prisma", "public._prisma_migrations",
@@ -91,16 +93,50 @@ _HISTORIES = (
     # name (`migrate.SetSchema`/`SetTable` put it elsewhere: `sql-migrations-history-table`).
     History("sql-migrate", "public.gorp_migrations",
             "SELECT id FROM {table}", frozenset({"id", "applied_at"})),
+    # river's, last: an application migrated by another runner often has river's table too
+    # (river's CLI migrates river's own tables). A row per applied version of each migration
+    # line (`line`, since its version 005; every row of an older table is `main`'s, as
+    # rivermigrate's `existingMigrations` reads it); the table unqualified, found on the
+    # search_path as river finds it without a configured schema. Read as `line:version`.
+    History("river", "river_migration", "SELECT line || ':' || version FROM {table}",
+            frozenset({"line", "version", "created_at"})),
+    History("river", "river_migration", "SELECT 'main:' || version FROM {table}",
+            frozenset({"version", "created_at"})),
 )
 
+# Sqitch's registry's `changes` table, whatever its schema is named.
+_SQITCH_COLUMNS = frozenset({"change_id", "project", "change", "committed_at"})
 
-def applied_versions(database_url: str, table: str | None = None,
-                     ) -> tuple[History, set[str]] | None:
+
+def _sqitch_registry(name: str) -> History:
+    """Sqitch's registry `name` (the schema `sqitch` makes, `sqitch` unless its settings
+    say otherwise): a row per deployed change, a reworked one once per plan line deployed;
+    read as `project:change#n` (`_numbered`)."""
+    return History("sqitch", f"{name}.changes",
+                   "SELECT project || ':' || change FROM {table} ORDER BY committed_at",
+                   _SQITCH_COLUMNS, own_schema=name)
+
+
+def _histories(migrations: Sequence[Migration]) -> tuple[History, ...]:
+    """The history tables to look for, in order: the Sqitch registry the folder's project
+    names (its default where the folder is no Sqitch project's), then the others."""
+    from dbsafe.extract.sqitch import project_of
+
+    first = next((m.file for m in migrations if m.file is not None), None)
+    project = project_of(first) if first is not None else None
+    return (_sqitch_registry(project.registry if project is not None else "sqitch"),
+            *_HISTORIES)
+
+
+def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
+                     table: str | None = None) -> tuple[History, set[str]] | None:
     """The database's runner history and the versions it holds; None when it has none of
     the history tables dbsafe reads.
 
     Args:
         database_url: the database.
+        migrations: the folder's; they name the Sqitch registry to read where they are a
+            Sqitch project's.
         table: the history table, when its runner keeps it under another name than its
             own (`sql-migrations-history-table`: golang-migrate's `x-migrations-table`,
             goose's `-table`, sql-migrate's `SetSchema`/`SetTable`, Flyway's `table`);
@@ -115,7 +151,7 @@ def applied_versions(database_url: str, table: str | None = None,
     from dbsafe.pg.connect import connect
 
     with connect(database_url) as conn:
-        histories = _HISTORIES if table is None else (_named(conn, table),)
+        histories = _histories(migrations) if table is None else (_named(conn, table),)
         for history in histories:
             if conn.execute("SELECT to_regclass(%s)", (history.quoted,)).fetchone() \
                     in (None, (None,)):
@@ -152,11 +188,12 @@ def _named(conn: psycopg.Connection, table: str) -> History:
     columns = {r[0] for r in conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s AND attnum > 0 "
         "AND NOT attisdropped", (oid,)).fetchall()}
-    fitting = [h for h in _HISTORIES if h.columns <= columns]
+    fitting = [h for h in (_sqitch_registry(schema), *_HISTORIES) if h.columns <= columns]
     if not fitting:
         raise DbsafeError(f"the table {table} (sql-migrations-history-table) is no history "
                           "table of a runner dbsafe reads (golang-migrate, dbmate, goose, "
-                          "Flyway, sqlx, diesel, supabase, prisma, Sqitch, sql-migrate)")
+                          "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
+                          "sql-migrate)")
     best = max(fitting, key=lambda h: len(h.columns))
     return dataclasses.replace(best, table=f"{schema}.{name}")
 
@@ -175,6 +212,23 @@ def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:
                     strict=True))
     return {m.path: keys[m.file.resolve()] for m in migrations
             if m.file is not None and m.file.resolve() in keys}
+
+
+def _river_line(migrations: Sequence[Migration], lines: set[str]) -> str:
+    """The river migration line a folder's files are: river keeps each line's in
+    `migration/<line>/` (rivermigrate `migrationsFromFS`), so the folder's name where it
+    lies in a `migration` folder or river_migration holds rows of a line so named; else
+    `main`, the line river migrates unless told another.
+
+    >>> from dbsafe.extract.migration import Migration
+    >>> files = [Migration("x", (), file=Path("river/migration/workflow/001_a.up.sql"))]
+    >>> _river_line(files, {"main"}), _river_line(files[:0], {"main"})
+    ('workflow', 'main')
+    """
+    folder = next((m.file.parent for m in migrations if m.file is not None), None)
+    if folder is not None and (folder.parent.name == "migration" or folder.name in lines):
+        return folder.name
+    return "main"
 
 
 def _numbered(names: Iterable[str]) -> list[str]:
@@ -217,8 +271,8 @@ def file_version(path: Path, runner: str) -> str | None:
     found = _NUMBER.match(path.name)
     if found is None:
         return None
-    # Stored as numbers (golang-migrate, goose, sqlx): 0007 is 7.
-    return str(int(found.group(1))) if runner in ("golang-migrate", "goose", "sqlx") \
+    # Stored as numbers (golang-migrate, goose, sqlx, river): 0007 is 7.
+    return str(int(found.group(1))) if runner in ("golang-migrate", "goose", "sqlx", "river") \
         else found.group(1)
 
 
@@ -234,9 +288,13 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         if history.runner == "sqitch" else {
             m.path: file_version(m.file, history.runner) for m in migrations
             if m.file is not None}
+    if history.runner == "river":
+        line = _river_line(migrations, {v.partition(":")[0] for v in versions})
+        named = {path: f"{line}:{v}" for path, v in named.items() if v is not None}
     known = {v for v in named.values() if v is not None}
-    if history.runner == "sqitch":
-        # One registry serves every Sqitch project of the database: this plan's rows only.
+    if history.runner in ("sqitch", "river"):
+        # One registry serves every Sqitch project of the database, one river_migration
+        # every migration line: this plan's, this line's rows only.
         projects = {v.partition(":")[0] for v in known}
         versions = {v for v in versions if v.partition(":")[0] in projects}
     unknown = sorted(versions - known)

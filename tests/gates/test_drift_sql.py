@@ -270,3 +270,88 @@ def test_a_sqitch_project_s_registry_says_which_changes_ran_reworked_ones_per_li
     report = commands.status(settings)
     assert report.summary["current"] == ["deploy/posts.sql"]
     assert report.summary["pending"] == [{"migration": "deploy/users.sql"}]
+
+
+# river_migration as river makes it: its version 001 (a row per version), and as its version
+# 005 rebuilds it (a row per version of each migration line).
+_RIVER_001 = ("CREATE TABLE river_migration (id bigserial PRIMARY KEY, created_at timestamptz "
+              "NOT NULL DEFAULT NOW(), version bigint NOT NULL, CONSTRAINT version CHECK "
+              "(version >= 1)); CREATE UNIQUE INDEX ON river_migration USING btree(version);")
+_RIVER_005 = ("CREATE TABLE river_migration (line TEXT NOT NULL, version bigint NOT NULL, "
+              "created_at timestamptz NOT NULL DEFAULT NOW(), CONSTRAINT line_length CHECK "
+              "(char_length(line) > 0 AND char_length(line) < 128), CONSTRAINT version_gte_1 "
+              "CHECK (version >= 1), PRIMARY KEY (line, version));")
+
+
+def _river_folder(folder: Path) -> None:
+    # River's layout and names: NNN_name.up.sql / .down.sql, its version 001 making the table.
+    folder.mkdir(parents=True)
+    for i, sql in enumerate((_RIVER_001, *_UPS[:2]), 1):
+        (folder / f"{i:03d}_step.up.sql").write_text(sql + "\n")
+        (folder / f"{i:03d}_step.down.sql").write_text("SELECT 1;\n")
+
+
+@pytest.mark.parametrize("table", ["001", "005"])
+def test_river_s_river_migration_says_which_versions_of_the_main_line_ran(
+        table: str, tmp_path: Path, database_url: str) -> None:
+    _river_folder(tmp_path / "db" / "migrations")
+    rows = "INSERT INTO river_migration (version) VALUES (1), (2);" if table == "001" else \
+        "INSERT INTO river_migration (line, version) VALUES ('main', 1), ('main', 2), " \
+        "('workflow', 1), ('workflow', 9);"  # another line's rows are not this folder's
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + (_RIVER_001 if table == "001" else _RIVER_005) + rows)
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()  # 003 has not run: behind
+    report = commands.status(settings)
+    assert report.summary["current"] == ["db/migrations/002_step.up.sql"]
+    assert report.summary["pending"] == [{"migration": "db/migrations/003_step.up.sql"}]
+    assert "by river's river_migration" in report.summary["lines"][0]
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE INDEX users_name ON users (name)")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == "public.users.users_name"
+
+
+def test_a_river_line_is_the_folder_river_keeps_it_in(tmp_path: Path,
+                                                      database_url: str) -> None:
+    # migration/workflow/ holds the `workflow` line's files: main's rows are not its own.
+    _river_folder(tmp_path / "river" / "migration" / "workflow")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_RIVER_005 + "INSERT INTO river_migration (line, version) VALUES "
+                     "('main', 1), ('main', 2), ('main', 3), ('workflow', 1)")
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations": "river/migration/workflow"},
+                             environ={})
+    report = commands.status(settings)
+    assert report.summary["current"] == ["river/migration/workflow/001_step.up.sql"]
+    assert report.summary["applied"] == 1
+
+
+@pytest.mark.parametrize("conf", [
+    '[core]\n\tengine = pg\n[engine "pg"]\n\tregistry = Deploy_Meta\n',
+    '[core]\n\tengine = pg\n\ttarget = prod\n[target "prod"]\n\turi = db:pg:blog\n'
+    '\tregistry = Deploy_Meta\n'], ids=["engine", "target"])
+def test_a_sqitch_registry_of_another_name_is_read_where_its_settings_say(
+        conf: str, tmp_path: Path, database_url: str) -> None:
+    # Sqitch's registry is the schema `engine.pg.registry` or the target's `registry` names
+    # (`App::Sqitch::Target::registry`), made with `:"registry"`: a quoted name.
+    plan = ("%syntax-version=1.0.0\n%project=blog\n\n"
+            "users 2024-01-01T00:00:00Z A <a@example.com>\n"
+            "posts [users] 2024-01-02T00:00:00Z A <a@example.com>\n")
+    for name, text in {"sqitch.conf": conf, "sqitch.plan": plan,
+                       "deploy/users.sql": "CREATE TABLE users (id int);\n",
+                       "deploy/posts.sql": "CREATE TABLE posts (id int);\n"}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute('CREATE TABLE users (id int); CREATE SCHEMA "Deploy_Meta";'
+                     'CREATE TABLE "Deploy_Meta".changes (change_id text PRIMARY KEY, change '
+                     "text NOT NULL, project text NOT NULL, committed_at timestamptz NOT NULL "
+                     'DEFAULT clock_timestamp()); INSERT INTO "Deploy_Meta".changes '
+                     "(change_id, change, project) VALUES ('1', 'users', 'blog')")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert report.summary["current"] == ["deploy/users.sql"]
+    assert report.summary["pending"] == [{"migration": "deploy/posts.sql"}]
+    assert commands.drift(settings).findings == ()  # the registry's schema is not compared
