@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 DOWNGRADE_MISSING = RuleInfo(
     code="DBS411",
     name="downgrade-missing",
-    summary="A revision that changes the schema has no working downgrade (none, `pass`, or "
-            "only `raise`).",
+    summary="A revision that changes the schema has no working downgrade (none, `pass`, "
+            "only `raise`, or one that changes nothing in the schema).",
     default_severity=Severity.ERROR,
     since="0.1.0",
 )
@@ -573,12 +573,10 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             if progress is not None:
                 progress(index, len(order), rid)
             problem = _downgrade_problem(revision)
-            after: list[tuple[str, str]] = [(rid, "down")]
-            if eager or problem is not None:
-                # After the upgrade: did it change the schema at all (a data migration), and
-                # is a database whose downgrade failed still there (rolled back)? Otherwise
-                # a failed downgrade is rebuilt from, and a data migration needs `problem`.
-                after.append((rid, "up"))
+            # After the upgrade: did it change the schema at all (a data migration), is a
+            # database whose downgrade failed still there (rolled back), and did the
+            # downgrade change anything (`_compare`)?
+            after: list[tuple[str, str]] = [(rid, "down"), (rid, "up")]
             operations: list[tuple[str, str]] = []
             split: list[tuple[str, str]] = []  # the re-upgrade as a request of its own
             if carry is not None:
@@ -667,7 +665,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                         before_fp, before = w.fingerprint(), w.snapshot()
                         continue
                 compared = _compare(revision, before, changed, down, problem, options_here,
-                                    root)
+                                    root, down_unchanged=down_fp is not None
+                                    and down_fp == after_fp)
                 leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
                                 for f in compared)
                 if leftovers and _repair(w, down, before, options_here, before_fp):
@@ -953,7 +952,7 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
         try:
             trip = w.apply([("upgrade", _up(rid)),
                             ("downgrade", _down_target(revision, by_id.values()))],
-                           [(rid, "down")])
+                           [(rid, "down"), (rid, "up")])
         except MigrationError as exc:
             if exc.revision != rid:
                 raise
@@ -973,8 +972,10 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
             continue  # only re-created objects differed in step 2
         counts["compared_in_full"] += 1
         down = w.snapshot()
+        down_fp = _taken(trip.fingerprints, rid, "down")
         findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
-                                 root)
+                                 root, down_unchanged=down_fp is not None
+                                 and down_fp == _taken(trip.fingerprints, rid, "up"))
         if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]):
             if _repair(w, down, before, options_here, before_fp):
                 counts["repaired"] += 1
@@ -1321,9 +1322,10 @@ def _diff(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions | None,
 
 def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: bool,
              down: SchemaSnapshot | None, problem: str | None, options: DiffOptions,
-             root: Path) -> list[Finding]:
+             root: Path, *, down_unchanged: bool = False) -> list[Finding]:
     """Findings of one round trip; `before` and `down` are None when their fingerprints
-    were equal (nothing left)."""
+    were equal (nothing left). `down_unchanged`: the downgrade ran and changed nothing in
+    the catalog (`op.execute("SELECT 1")`): it is missing, as an empty one is."""
     from dbsafe.schema.diff import REORDER, without_constraint_indexes
 
     rid = revision.revision
@@ -1343,6 +1345,8 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
             )]
         return []
     assert down is not None and before is not None
+    if problem is None and down_unchanged:
+        problem = "downgrade() changes nothing in the schema"
     if problem is not None:
         return [Finding(
             DOWNGRADE_MISSING.code,

@@ -83,18 +83,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             if down is None or not down.statements:
                 # An empty down migration (a section or file with no statement) undoes
                 # nothing, like alembic's `pass`.
-                changes = _differences(after_up, before, options)
-                if changes:
-                    findings.append(Finding(
-                        DOWNGRADE_MISSING.code,
-                        f"`{up.path}` changes the schema but {_no_down(up, down)}; going "
-                        f"back past it leaves {len(changes)} difference(s).",
-                        DOWNGRADE_MISSING.default_severity,
-                        Location(up.path, 1) if down is None else _first_line(down), up.path,
-                        help="Write its down migration; the statements below are the undo "
-                             "dbsafe computed.",
-                        context=(("Left behind", "\n".join(c.describe() for c in changes)),
-                                 *_fix(after_up, before, changes))))
+                findings += _missing(up, down, before, after_up, options)
                 walked.append(up.path)
                 before = after_up
                 continue
@@ -108,6 +97,13 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 before = _rebuild(url, folder, ups[:done + 1])
                 continue
             after_down = _snapshot(url)
+            if not _differences(after_down, after_up, options):
+                # It ran and changed nothing (goose's template, `SELECT 'down SQL query';`):
+                # an empty one, as the alembic walk takes a downgrade() that changes nothing.
+                findings += _missing(up, down, before, after_up, options, ran=True)
+                walked.append(up.path)
+                before = after_up
+                continue
             left = _leftovers(up, down, before, after_down, options)
             findings += left
             if any(f.code == DOWNGRADE_LEFTOVER.code for f in left) \
@@ -144,6 +140,26 @@ def _differences(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions
     from dbsafe.schema.diff import diff, without_constraint_indexes
 
     return tuple(without_constraint_indexes(diff(a, b, options), a, b))
+
+
+def _missing(up: Migration, down: Migration | None, before: SchemaSnapshot,
+             after_up: SchemaSnapshot, options: DiffOptions, *, ran: bool = False
+             ) -> list[Finding]:
+    """DBS411 for an up migration that changes the schema and has no down migration, an
+    empty one, or (`ran`) one that changes nothing in it; none for one that changes no
+    schema (a data migration)."""
+    changes = _differences(after_up, before, options)
+    if not changes:
+        return []
+    return [Finding(
+        DOWNGRADE_MISSING.code,
+        f"`{up.path}` changes the schema but {_no_down(up, down, ran=ran)}; going back past "
+        f"it leaves {len(changes)} difference(s).",
+        DOWNGRADE_MISSING.default_severity,
+        Location(up.path, 1) if down is None else _first_line(down), up.path,
+        help="Write its down migration; the statements below are the undo dbsafe computed.",
+        context=(("Left behind", "\n".join(c.describe() for c in changes)),
+                 *_fix(after_up, before, changes)))]
 
 
 def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
@@ -186,12 +202,13 @@ def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,
                    context=(("Statement", failure.sql),))
 
 
-def _no_down(up: Migration, down: Migration | None) -> str:
+def _no_down(up: Migration, down: Migration | None, *, ran: bool = False) -> str:
     if down is None:
         return "has no down migration"
+    what = "changes nothing in the schema" if ran else "is empty"
     if down.path == up.path:
-        return "its down section is empty"
-    return f"its down migration `{down.path}` is empty"
+        return f"its down section {what}"
+    return f"its down migration `{down.path}` {what}"
 
 
 def _first_line(migration: Migration) -> Location:

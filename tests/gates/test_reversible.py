@@ -237,11 +237,11 @@ def test_with_a_twin_database_the_walk_snapshots_only_where_a_fingerprint_differ
 
     assert [(f.code, f.subject, f.message) for f in result.findings] == \
         [(f.code, f.subject, f.message) for f in scratch.findings]
-    # env.py, one per revision, the last re-upgrade, and the rebuild after 0009's failed
-    # downgrade (with a twin, no fingerprint is taken after an upgrade whose downgrade has a
-    # body: a failed one cannot be told rolled back, so the database is rebuilt)
-    assert result.summary["alembic_requests"] == 1 + 10 + 1 + 1
-    assert result.summary["rebuilt"] == 1
+    # env.py, one per revision and the last re-upgrade: the fingerprint taken after each
+    # upgrade (to tell a downgrade that changes nothing) tells 0009's failed downgrade
+    # rolled back, so the database is not rebuilt
+    assert result.summary["alembic_requests"] == 1 + 10 + 1
+    assert result.summary["rebuilt"] == 0
     assert result.summary["compared_in_full"] == 7  # 0007 and 0009 left nothing to compare
 
     clean = ENVS / "clean"
@@ -342,6 +342,31 @@ def test_a_column_order_a_downgrade_leaves_is_charged_to_no_later_revision(
         ("DBS413", "0004", "public.t.ix_t_id"),
     ]
     assert result.walked == ("0001", "0002", "0003", "0004", "0005")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_downgrade_that_changes_nothing_is_a_missing_one(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str],
+        mode: str) -> None:
+    # `op.execute("SELECT 1")` runs and changes nothing: one DBS411 with the whole undo, as
+    # for `pass`, not a DBS413 per object the upgrade made. A downgrade that changes
+    # something and forgets the rest leaves leftovers; a data migration's is fine.
+    project = write_history(tmp_path, [
+        ("CREATE TABLE a (id int); CREATE TABLE b (id int)", "SELECT 1"),
+        ("CREATE TABLE c (id int); CREATE TABLE d (id int)", "DROP TABLE c"),
+        ("INSERT INTO a VALUES (1)", "SELECT 1"),
+        ("CREATE TABLE e (id int)", "DROP TABLE e"),
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases, **MODES[mode])  # type: ignore[arg-type]
+
+    assert [(f.code, f.subject) for f in result.findings] == [
+        ("DBS411", "0001"), ("DBS413", "0002")]
+    missing = result.findings[0]
+    assert "downgrade() changes nothing in the schema" in missing.message
+    assert "leaves 2 difference(s)" in missing.message
+    assert "DROP TABLE public.a;" in dict(missing.context)["Fix (SQL)"]
 
 
 def test_a_long_definition_left_changed_is_shown_where_it_differs(

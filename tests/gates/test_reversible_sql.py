@@ -38,8 +38,9 @@ def test_golang_migrate_down_files_are_walked(tmp_path: Path) -> None:
         "2_email.up.sql": "ALTER TABLE users ADD COLUMN email text;\n"
                           "CREATE INDEX users_email ON users (email);\n",
         "2_email.down.sql": "ALTER TABLE users DROP COLUMN email;\n",
-        "3_age.up.sql": "ALTER TABLE users ADD COLUMN age int;\n",
-        "3_age.down.sql": "-- forgot it\nSELECT 1;\n",
+        "3_age.up.sql": "ALTER TABLE users ADD COLUMN age int;\n"
+                        "CREATE INDEX users_age ON users (age);\n",
+        "3_age.down.sql": "-- forgot the column\nDROP INDEX users_age;\n",
         "4_t.up.sql": "CREATE TABLE t4 (id int);\n",
         "4_t.down.sql": "DROP TABLE nosuch;\n",
         "5_v.up.sql": "CREATE VIEW named AS SELECT name FROM users;\n",
@@ -141,6 +142,36 @@ def test_an_empty_down_migration_is_a_missing_one_on_its_own_line(tmp_path: Path
     assert _found(tmp_path / "p2") == [("DBS411", "db/migrations/1_b.down.sql", 1)]
 
 
+def test_a_down_migration_that_changes_nothing_is_an_empty_one(tmp_path: Path) -> None:
+    # goose's template down (`SELECT 'down SQL query';`) and a `SELECT 1;` run and change
+    # nothing in the schema: one DBS411 with the whole undo, as for an empty down, not a
+    # DBS413 per object the up made. A data migration's is fine; a down that drops one of
+    # two tables is a leftover.
+    _write(tmp_path / "db" / "migrations", {
+        "00001_init.sql": "-- +goose Up\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n"
+                          "\n-- +goose Down\nSELECT 'down SQL query';\n",
+        "00002_rows.sql": "-- +goose Up\nINSERT INTO a VALUES (1);\n"
+                          "-- +goose Down\nSELECT 'down SQL query';\n",
+        "00003_c.sql": "-- +goose Up\nCREATE TABLE c (id int);\nCREATE TABLE d (id int);\n"
+                       "-- +goose Down\nDROP TABLE c;\n",
+    })
+    _write(tmp_path / "p2" / "db" / "migrations", {
+        "1_e.up.sql": "CREATE TABLE e (id int);\n",
+        "1_e.down.sql": "-- nothing to do\nSELECT 1;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert [(f.code, f.location.path, f.location.line) for f in report.findings
+            if f.location is not None] == [("DBS411", "db/migrations/00001_init.sql", 6),
+                                          ("DBS413", "db/migrations/00003_c.sql", 5)]
+    missing = report.findings[0]
+    assert "its down section changes nothing in the schema" in missing.message
+    assert dict(missing.context)["Left behind"].count("table `public.") == 2
+    assert "DROP TABLE public.a;" in dict(missing.context)["Fix (SQL)"]
+    [finding] = commands.verify_reversible(load_settings(tmp_path / "p2", environ={})).findings
+    assert (finding.code, finding.location and finding.location.line) == ("DBS411", 2)
+    assert "its down migration `db/migrations/1_e.down.sql` changes nothing" in finding.message
+
+
 def test_a_moment_postgresql_folds_into_a_definition_is_no_leftover(tmp_path: Path) -> None:
     # Lemmy's post_aggregates_view: `'now'::timestamp` in a view (or a column default) is
     # stored as the moment the statement ran, so the view its down migration makes again
@@ -188,8 +219,8 @@ def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: 
     # its own, whose fix (`DROP SEQUENCE`) PostgreSQL refuses before the table's DROP
     # (2BP01) and after it (42P01).
     _write(tmp_path / "db" / "migrations", {
-        "1_a.up.sql": "CREATE TABLE a (id serial PRIMARY KEY);\n",
-        "1_a.down.sql": "SELECT 1;\n",
+        "1_a.up.sql": "CREATE TABLE a (id serial PRIMARY KEY);\nCREATE TABLE z (id int);\n",
+        "1_a.down.sql": "DROP TABLE z;\n",
     })
     report = commands.verify_reversible(load_settings(tmp_path, environ={}))
     [leftover] = report.findings
