@@ -113,6 +113,22 @@ def test_every_fixture_belongs_to_a_check() -> None:
     assert not strays
 
 
+def test_another_sessions_temporary_objects_draw_no_finding(conninfo: str, tmp_path: Path) -> None:
+    """Temporary objects live in schemas pg_temp_N while their session lasts; a check that
+    reads them fails (no other session may, 0A000) or reports what nobody else can fix."""
+    fixture = read_fixture(Path(__file__).parent / "temporary_objects.sql")
+    with psycopg.connect(conninfo, autocommit=True) as session:
+        for sql, _ in fixture.statements:
+            session.execute(sql)
+        assert findings_for("DBS5", conninfo, fixture, tmp_path) == []
+    # the same objects, made permanent, draw every check the fixture is shaped for
+    permanent = Fixture([(sql.replace("CREATE TEMP ", "CREATE "), error)
+                         for sql, error in fixture.statements], set(), fixture.settings)
+    apply_fixture(conninfo, permanent)
+    codes = {f.code for f in findings_for("DBS5", conninfo, permanent, tmp_path)}
+    assert codes == {f"DBS5{n:02}" for n in (1, *range(4, 18))}
+
+
 def test_a_clean_database_draws_no_finding(conninfo: str, tmp_path: Path) -> None:
     apply_fixture(conninfo, read_fixture(Path(__file__).parent / "clean_database.sql"))
     settings = load_settings(tmp_path, environ={})
