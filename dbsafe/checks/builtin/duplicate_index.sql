@@ -9,6 +9,10 @@
 -- and predicate answer exactly the same queries; the second one only slows every write and
 -- takes disk, cache and backup space.
 --
+-- A unique index a foreign key uses (on the table it references) goes only once that key is
+-- re-created to use the kept one: PostgreSQL refuses to drop it first (2BP01). The finding
+-- names such keys.
+--
 -- ## Not flagged
 -- The index that is kept: the one backing a constraint, else a unique one, else a
 -- partition's index attached to its parent table's index, else the oldest. An attached
@@ -33,6 +37,13 @@ WITH idx AS (
         -- A partition's index attached to its parent's cannot be dropped alone (2BP01):
         -- it goes with the parent's, which is reported on the parent.
         ic.relispartition AS attached,
+        -- foreign keys that use the index (it goes only after they are re-created, 2BP01)
+        (SELECT string_agg(format('%s.%s.%s', fn.nspname, f.relname, con.conname), ', '
+                           ORDER BY 1)
+         FROM pg_constraint AS con
+         JOIN pg_class AS f ON f.oid = con.conrelid
+         JOIN pg_namespace AS fn ON fn.oid = f.relnamespace
+         WHERE con.conindid = i.indexrelid AND con.contype = 'f') AS foreign_keys,
         -- Which of two duplicates to keep: constraint-backed, then unique, then attached to
         -- the parent's index, then oldest.
         (EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid
@@ -49,7 +60,8 @@ WITH idx AS (
 SELECT DISTINCT ON (dup.indexrelid)
     format('%s.%s', dup.nspname, dup.relname) AS subject,
     format('Index `%s` on `%s.%s` duplicates index `%s`.',
-           dup.relname, dup.nspname, dup.table_name, kept.relname) AS message
+           dup.relname, dup.nspname, dup.table_name, kept.relname) AS message,
+    dup.foreign_keys AS used_by_foreign_keys
 FROM idx AS dup
 JOIN idx AS kept
   ON kept.indrelid = dup.indrelid
