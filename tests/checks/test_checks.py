@@ -133,3 +133,23 @@ def test_a_clean_database_draws_no_finding(conninfo: str, tmp_path: Path) -> Non
     apply_fixture(conninfo, read_fixture(Path(__file__).parent / "clean_database.sql"))
     settings = load_settings(tmp_path, environ={})
     assert run_checks(conninfo, settings=settings) == []
+
+
+def test_not_enforced_constraints_are_neither_unvalidated_nor_orphaning(
+        conninfo: str, tmp_path: Path) -> None:
+    """PostgreSQL 18's NOT ENFORCED constraints are never validated (convalidated false), and
+    VALIDATE CONSTRAINT refuses them (55000): rows that break them are declared allowed."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("NOT ENFORCED constraints came in PostgreSQL 18")
+        conn.execute("CREATE TABLE customers (id bigint PRIMARY KEY)")
+        conn.execute("CREATE TABLE orders (id bigint, customer_id bigint,"
+                     " CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id)"
+                     " REFERENCES customers NOT ENFORCED,"
+                     " CONSTRAINT orders_id_positive CHECK (id > 0) NOT ENFORCED)")
+        conn.execute("INSERT INTO orders VALUES (-1, 99)")
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+            conn.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
+    fixture = Fixture([], set(), {})
+    assert findings_for("DBS512", conninfo, fixture, tmp_path) == []
+    assert findings_for("DBS513", conninfo, fixture, tmp_path) == []

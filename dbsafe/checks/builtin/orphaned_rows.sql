@@ -13,7 +13,8 @@
 --
 -- ## Not flagged
 -- Validated foreign keys whose triggers are enabled: PostgreSQL guarantees them, and
--- scanning every table would be slow. Rows with a NULL in any key column (MATCH SIMPLE).
+-- scanning every table would be slow. `NOT ENFORCED` foreign keys (PostgreSQL 18): declared
+-- not to hold, they have no triggers and VALIDATE CONSTRAINT refuses them (55000). Rows with a NULL in any key column (MATCH SIMPLE).
 -- Rows of tables inheriting from the table (its foreign key does not reach them; a
 -- partitioned table's partitions are checked through it).
 -- Rows loaded with `session_replication_role = replica` are not detected.
@@ -48,6 +49,9 @@ WITH fk AS (
     ) AS keys
     WHERE c.contype = 'f'
       AND c.conparentid = 0
+      -- NOT ENFORCED (conenforced, PostgreSQL 18) is never validated; read through to_jsonb
+      -- so that the query still parses on servers without the column
+      AND coalesce((to_jsonb(c) ->> 'conenforced')::boolean, true)
       AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
       AND n.nspname !~ '^pg_'
       AND (NOT c.convalidated
