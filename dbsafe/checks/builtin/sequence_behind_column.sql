@@ -14,15 +14,17 @@
 --
 -- The sequence's next value is read from the sequence itself (what `nextval()` returns,
 -- `setval(..., false)` included) and compared with the highest value of every column it
--- feeds (owned by it, an identity column, or named in its default); the lowest for a
--- descending sequence.
+-- feeds (owned by it, an identity column, or calling nextval() on it in its default); the
+-- lowest for a descending sequence.
 --
 -- ## Not flagged
 -- Sequences that `CYCLE` (their values are meant to come round again), columns of other
 -- than integer and numeric types, partitions whose parent's column the same sequence feeds
 -- (the parent's values include theirs), and sequences or columns dbsafe's role may not read.
--- A table others inherit from is weighed by its own rows, each inheriting table by its own. Finding the highest value reads an index on the column when
--- there is one, else scans the table, bounded by `check-timeout`.
+-- Columns whose default only names the sequence (`currval()`, a `regclass` value): their
+-- inserts take no value from it. A table others inherit from is weighed by its own rows,
+-- each inheriting table by its own. Finding the highest value reads an index on the column
+-- when there is one, else scans the table, bounded by `check-timeout`.
 WITH feeds AS (
     -- serial (OWNED BY, deptype 'a') and identity (deptype 'i') columns
     SELECT d.objid AS seq_oid, d.refobjid AS table_oid, d.refobjsubid AS attnum
@@ -32,12 +34,17 @@ WITH feeds AS (
       AND d.deptype IN ('a', 'i')
       AND d.refobjsubid > 0
     UNION
-    -- a column default that calls nextval() on a sequence it does not own
+    -- a column default that calls nextval() on a sequence it does not own: pg_depend links
+    -- a default to every relation it names (currval('s') and 's'::regclass too), and only
+    -- PostgreSQL's own printing of the default says which function takes it
     SELECT d.refobjid, ad.adrelid, ad.adnum
     FROM pg_depend AS d
     JOIN pg_attrdef AS ad ON ad.oid = d.objid
     WHERE d.classid = 'pg_attrdef'::regclass
       AND d.refclassid = 'pg_class'::regclass
+      AND strpos(pg_get_expr(ad.adbin, ad.adrelid),
+                 format('nextval(''%s''::regclass)',
+                        replace(d.refobjid::regclass::text, '''', ''''''))) > 0
 ),
 fed AS (
     SELECT
@@ -50,7 +57,8 @@ fed AS (
         format('SELECT array_to_tsvector(ARRAY[CASE WHEN is_called THEN last_value + %s '
                'ELSE last_value END::text]) FROM %I.%I', s.seqincrement, sn.nspname,
                sc.relname) AS next_query,
-        -- A table others inherit from holds its own rows only (a unique constraint does not
+        -- Columns whose default only names the sequence (`currval()`, a `regclass` value): their
+-- inserts take no value from it. A table others inherit from holds its own rows only (a unique constraint does not
         -- reach its children, each checked with its own); a partitioned table, its partitions'.
         format('SELECT array_to_tsvector(ARRAY[v::text]) FROM (SELECT %s(%I) AS v FROM %s%I.%I) '
                'AS m WHERE v IS NOT NULL',

@@ -11,8 +11,9 @@
 -- ACCESS EXCLUSIVE lock, so the time to act is well before the end.
 --
 -- The subject is the column when the sequence feeds one (owned by it, an identity column,
--- or named in its default), else the sequence. Descending sequences count towards their
--- minimum.
+-- or calling nextval() on it in its default; a default that only names it, as `currval()`
+-- or a `regclass` value, does not), else the sequence. Descending sequences count towards
+-- their minimum.
 --
 -- ## Configuration
 -- `sequence-usage-threshold = 0.75` (the default) in `[tool.dbsafe]`, read as
@@ -46,12 +47,17 @@ feeds AS (
       AND d.deptype IN ('a', 'i')
       AND d.refobjsubid > 0
     UNION
-    -- a column default that calls nextval() on a sequence it does not own
+    -- a column default that calls nextval() on a sequence it does not own: pg_depend links
+    -- a default to every relation it names (currval('s') and 's'::regclass too), and only
+    -- PostgreSQL's own printing of the default says which function takes it
     SELECT d.refobjid, ad.adrelid, ad.adnum
     FROM pg_depend AS d
     JOIN pg_attrdef AS ad ON ad.oid = d.objid
     WHERE d.classid = 'pg_attrdef'::regclass
       AND d.refclassid = 'pg_class'::regclass
+      AND strpos(pg_get_expr(ad.adbin, ad.adrelid),
+                 format('nextval(''%s''::regclass)',
+                        replace(d.refobjid::regclass::text, '''', ''''''))) > 0
 ),
 target AS (
     SELECT
