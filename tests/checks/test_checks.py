@@ -135,10 +135,10 @@ def test_a_clean_database_draws_no_finding(conninfo: str, tmp_path: Path) -> Non
     assert run_checks(conninfo, settings=settings) == []
 
 
-def test_not_enforced_constraints_are_neither_unvalidated_nor_orphaning(
-        conninfo: str, tmp_path: Path) -> None:
+def test_not_enforced_constraints_are_left_alone(conninfo: str, tmp_path: Path) -> None:
     """PostgreSQL 18's NOT ENFORCED constraints are never validated (convalidated false), and
-    VALIDATE CONSTRAINT refuses them (55000): rows that break them are declared allowed."""
+    VALIDATE CONSTRAINT refuses them (55000): rows that break them are declared allowed. A
+    NOT ENFORCED foreign key has no triggers: no parent's DELETE looks up its rows."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         if conn.info.server_version < 180000:
             pytest.skip("NOT ENFORCED constraints came in PostgreSQL 18")
@@ -150,6 +150,10 @@ def test_not_enforced_constraints_are_neither_unvalidated_nor_orphaning(
         conn.execute("INSERT INTO orders VALUES (-1, 99)")
         with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
             conn.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
+        assert conn.execute("SELECT count(*) FROM pg_trigger WHERE tgconstraint = "
+                            "(SELECT oid FROM pg_constraint WHERE conname = 'orders_customer_fk')"
+                            ).fetchone() == (0,)
     fixture = Fixture([], set(), {})
     assert findings_for("DBS512", conninfo, fixture, tmp_path) == []
     assert findings_for("DBS513", conninfo, fixture, tmp_path) == []
+    assert findings_for("DBS504", conninfo, fixture, tmp_path) == []
