@@ -20,6 +20,8 @@
 -- `current_setting('dbsafe.sequence_usage_threshold')`.
 --
 -- ## Not flagged
+-- A partition's column (or an inheriting table's) that the sequence feeds through its
+-- parent's: it is reported once, on the parent, where its type is changed for all of them.
 -- Sequences never used (`nextval` never called) and sequences dbsafe's role may not read.
 WITH seq AS (
     SELECT
@@ -74,7 +76,19 @@ target AS (
                         WHEN 'int4'::regtype THEN -2147483648
                         WHEN 'int8'::regtype THEN -9223372036854775808 END::numeric AS type_min
     FROM seq
-    LEFT JOIN feeds AS f ON f.seq_oid = seq.oid
+    LEFT JOIN feeds AS f
+      ON f.seq_oid = seq.oid
+      -- A partition's or inheriting table's column that the sequence also feeds through the
+      -- parent's goes with the parent's: the type is changed there, for all of them
+      -- (PostgreSQL refuses it on an inherited column alone, 42P16).
+     AND NOT EXISTS (SELECT FROM pg_inherits AS i
+                     JOIN feeds AS parent ON parent.table_oid = i.inhparent
+                                         AND parent.seq_oid = f.seq_oid
+                     JOIN pg_attribute AS pa ON pa.attrelid = parent.table_oid
+                                            AND pa.attnum = parent.attnum
+                     JOIN pg_attribute AS ca ON ca.attrelid = f.table_oid
+                                            AND ca.attnum = f.attnum
+                     WHERE i.inhrelid = f.table_oid AND ca.attname = pa.attname)
     LEFT JOIN pg_class AS t ON t.oid = f.table_oid
     LEFT JOIN pg_namespace AS tn ON tn.oid = t.relnamespace
     LEFT JOIN pg_attribute AS a ON a.attrelid = f.table_oid AND a.attnum = f.attnum
