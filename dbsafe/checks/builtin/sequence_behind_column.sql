@@ -14,27 +14,30 @@
 --
 -- The sequence's next value is read from the sequence itself (what `nextval()` returns,
 -- `setval(..., false)` included) and compared with the highest value of every column it
--- feeds (owned by it, an identity column, or calling nextval() on it in its default); the
--- lowest for a descending sequence.
+-- feeds (an identity column, or one whose default calls nextval() on it, as serial's does);
+-- the lowest for a descending sequence.
 --
 -- ## Not flagged
 -- Sequences that `CYCLE` (their values are meant to come round again), columns of other
 -- than integer and numeric types, partitions whose parent's column the same sequence feeds
 -- (the parent's values include theirs), and sequences or columns dbsafe's role may not read.
--- Columns whose default only names the sequence (`currval()`, a `regclass` value): their
+-- Columns whose default only names the sequence (`currval()`, a `regclass` value), and a
+-- column the sequence is left OWNED BY after it moved to another (serial to identity): their
 -- inserts take no value from it. A table others inherit from is weighed by its own rows,
 -- each inheriting table by its own. Finding the highest value reads an index on the column
 -- when there is one, else scans the table, bounded by `check-timeout`.
 WITH feeds AS (
-    -- serial (OWNED BY, deptype 'a') and identity (deptype 'i') columns
+    -- identity columns (deptype 'i'); a sequence OWNED BY a column (deptype 'a') feeds it
+    -- only through its default, below: a sequence left owned when the column moved to
+    -- another (serial to identity, integer to a new bigint sequence) feeds nothing
     SELECT d.objid AS seq_oid, d.refobjid AS table_oid, d.refobjsubid AS attnum
     FROM pg_depend AS d
     WHERE d.classid = 'pg_class'::regclass
       AND d.refclassid = 'pg_class'::regclass
-      AND d.deptype IN ('a', 'i')
+      AND d.deptype = 'i'
       AND d.refobjsubid > 0
     UNION
-    -- a column default that calls nextval() on a sequence it does not own: pg_depend links
+    -- a column default that calls nextval() on the sequence (serial's too): pg_depend links
     -- a default to every relation it names (currval('s') and 's'::regclass too), and only
     -- PostgreSQL's own printing of the default says which function takes it
     SELECT d.refobjid, ad.adrelid, ad.adnum
@@ -57,7 +60,8 @@ fed AS (
         format('SELECT array_to_tsvector(ARRAY[CASE WHEN is_called THEN last_value + %s '
                'ELSE last_value END::text]) FROM %I.%I', s.seqincrement, sn.nspname,
                sc.relname) AS next_query,
-        -- Columns whose default only names the sequence (`currval()`, a `regclass` value): their
+        -- Columns whose default only names the sequence (`currval()`, a `regclass` value), and a
+-- column the sequence is left OWNED BY after it moved to another (serial to identity): their
 -- inserts take no value from it. A table others inherit from holds its own rows only (a unique constraint does not
         -- reach its children, each checked with its own); a partitioned table, its partitions'.
         format('SELECT array_to_tsvector(ARRAY[v::text]) FROM (SELECT %s(%I) AS v FROM %s%I.%I) '

@@ -10,10 +10,10 @@
 -- sequence is `bigint`. Changing the column type later rewrites the whole table under an
 -- ACCESS EXCLUSIVE lock, so the time to act is well before the end.
 --
--- The subject is the column when the sequence feeds one (owned by it, an identity column,
--- or calling nextval() on it in its default; a default that only names it, as `currval()`
--- or a `regclass` value, does not), else the sequence. Descending sequences count towards
--- their minimum.
+-- The subject is the column when the sequence feeds one (an identity column, or one whose
+-- default calls nextval() on it, as serial's does; not one whose default only names it, as
+-- `currval()` or a `regclass` value, nor one it is left OWNED BY after the column moved to
+-- another sequence), else the sequence. Descending sequences count towards their minimum.
 --
 -- ## Configuration
 -- `sequence-usage-threshold = 0.75` (the default) in `[tool.dbsafe]`, read as
@@ -41,15 +41,17 @@ WITH seq AS (
       AND n.nspname !~ '^pg_'
 ),
 feeds AS (
-    -- serial (OWNED BY, deptype 'a') and identity (deptype 'i') columns
+    -- identity columns (deptype 'i'); a sequence OWNED BY a column (deptype 'a') feeds it
+    -- only through its default, below: a sequence left owned when the column moved to
+    -- another (serial to identity, integer to a new bigint sequence) feeds nothing
     SELECT d.objid AS seq_oid, d.refobjid AS table_oid, d.refobjsubid AS attnum
     FROM pg_depend AS d
     WHERE d.classid = 'pg_class'::regclass
       AND d.refclassid = 'pg_class'::regclass
-      AND d.deptype IN ('a', 'i')
+      AND d.deptype = 'i'
       AND d.refobjsubid > 0
     UNION
-    -- a column default that calls nextval() on a sequence it does not own: pg_depend links
+    -- a column default that calls nextval() on the sequence (serial's too): pg_depend links
     -- a default to every relation it names (currval('s') and 's'::regclass too), and only
     -- PostgreSQL's own printing of the default says which function takes it
     SELECT d.refobjid, ad.adrelid, ad.adnum
