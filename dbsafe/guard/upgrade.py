@@ -33,6 +33,7 @@ from dbsafe.migrate.revisions import (
     ancestors,
     checksum,
     downgrade_problem,
+    label_hint,
     pending,
     relative_target,
 )
@@ -282,10 +283,14 @@ def _resolve_plan(run: _Run) -> None:
     target = run.options.target
     if target is None:
         if len(run.heads) > 1:
-            # Unmerged branches are most often two changes nobody has put in order yet.
+            # Unmerged branches are most often two changes nobody has put in order yet;
+            # labelled ones (expand/contract) are two heads by design, upgraded one by one.
+            hint = label_hint(run.revisions, run.heads)
             raise DbsafeError(f"the history has {len(run.heads)} heads ({', '.join(run.heads)}): "
-                              "merge them (alembic merge heads), or name the target (`heads` "
-                              "applies every branch)")
+                              + ("name the target (`heads` applies every branch"
+                                 + (f"; {hint} one)" if hint else ")")
+                                 if hint else "merge them (alembic merge heads), or name the "
+                                 "target (`heads` applies every branch)"))
         target = "heads"
     run.start = current_revisions(run.url)
     run.target = tuple(relative_target(run.revisions, run.heads, run.start, target))

@@ -1020,7 +1020,8 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
         "revisions": [
             {"revision": r.revision, "path": os.path.realpath(r.path) if r.path else None,
              "down_revision": r.down_revision if isinstance(r.down_revision, (str, type(None)))
-             else list(r.down_revision), "doc": r.doc}
+             else list(r.down_revision), "doc": r.doc,
+             "dependencies": _dependencies(script, r), "branch_labels": sorted(r.branch_labels)}
             for r in revisions
         ],
         "heads": list(script.get_heads()),
@@ -1457,6 +1458,15 @@ def _capture(config: Any, target: dict[str, Any], original_url: str | None,
             raise
         result["capture_error"] = _failure(exc, revision_files, script.dir)
     result["captured"] = capture.statements
+
+
+def _dependencies(script: Any, revision: Any) -> list[str]:
+    """The revisions `revision`'s `depends_on` names (a revision, a partial one or a branch
+    label), as alembic resolves them: an upgrade to `revision` applies them first."""
+    names = getattr(revision, "dependencies", None) or ()
+    names = (names,) if isinstance(names, str) else names
+    return [found.revision for found in script.revision_map.get_revisions(tuple(names))
+            if found is not None]
 
 
 def _expected(script: Any, name: str, revision: str) -> list[str] | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbsafe.core import DbsafeError
 from dbsafe.migrate.runner import Revision
 
 
@@ -139,8 +140,22 @@ def _parents(revision: Revision) -> tuple[str, ...]:
     return (down,) if isinstance(down, str) else tuple(down)
 
 
+def _requires(revision: Revision) -> tuple[str, ...]:
+    """What must be applied before `revision`: its parents and its `depends_on` (alembic
+    applies those too on the way to it, and counts them applied once it is)."""
+    return _parents(revision) + revision.dependencies
+
+
 def ancestors(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
-    """Every revision reachable downwards from `tips`, the tips included."""
+    """Every revision reachable downwards from `tips`, the tips included, through parents
+    and `depends_on` (a contract branch's revision depending on an expand branch's one).
+
+    Example:
+        >>> history = [Revision("c1", None, "r0", dependencies=("e1",)),
+        ...            Revision("e1", None, "r0"), Revision("r0", None, None)]
+        >>> sorted(ancestors(history, ["c1"]))
+        ['c1', 'e1', 'r0']
+    """
     by_id = {r.revision: r for r in revisions}
     seen: set[str] = set()
     stack = [t for t in tips if t in by_id]
@@ -149,7 +164,7 @@ def ancestors(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
         if current in seen:
             continue
         seen.add(current)
-        stack.extend(_parents(by_id[current]))
+        stack.extend(r for r in _requires(by_id[current]) if r in by_id)
     return seen
 
 
@@ -164,7 +179,7 @@ def pending(revisions: Sequence[Revision], current: Iterable[str],
     while remaining:
         progress = False
         for revision in list(remaining):
-            if all(p in placed for p in _parents(revision)):
+            if all(p in placed for p in _requires(revision)):
                 ordered.append(revision)
                 placed.add(revision.revision)
                 remaining.remove(revision)
@@ -176,24 +191,84 @@ def pending(revisions: Sequence[Revision], current: Iterable[str],
 
 
 def resolve(revisions: Sequence[Revision], heads: Sequence[str], name: str) -> list[str]:
-    """A target as written by users (`heads`, `head`, a full or unique partial id)."""
+    """A target as written by users (`heads`, `head`, a full or unique partial id), or as
+    alembic names one of several branches: `LABEL@head` (the head of the branch carrying
+    that branch label: keystone's and neutron's `expand@head`), `REV@head` (the head above
+    REV) and `LABEL@REV` (REV, on that branch).
+
+    Example:
+        >>> history = [Revision("c1", None, "base", branch_labels=("contract",)),
+        ...            Revision("e2", None, "e1", branch_labels=("expand",)),
+        ...            Revision("e1", None, "base", branch_labels=("expand",)),
+        ...            Revision("base", None, None)]
+        >>> resolve(history, ["c1", "e2"], "expand@head"), resolve(history, ["c1", "e2"], "e1@head")
+        (['e2'], ['e2'])
+        >>> resolve(history, ["c1", "e2"], "expand@e1")
+        ['e1']
+    """
     if name in ("heads", "head"):
         if name == "head" and len(heads) > 1:
-            from dbsafe.core import DbsafeError
-
             raise DbsafeError(f"`head` is ambiguous: the history has {len(heads)} heads "
-                              f"({', '.join(heads)}); name one, or use `heads`")
+                              f"({', '.join(heads)}); name one{_in_parentheses(label_hint(revisions, heads))}, "
+                              "or use `heads`")
         return list(heads)
+    branch, at, rest = name.rpartition("@")
+    if at and branch:
+        labelled = [r.revision for r in revisions if branch in r.branch_labels]
+        if rest == "head":
+            on_branch = set(labelled) if labelled else \
+                _descendants(revisions, _one_revision_named(revisions, branch))
+            found = [h for h in heads if h in on_branch]
+            if len(found) != 1:
+                raise DbsafeError(f"{name!r} names {len(found)} heads"
+                                  + (f" ({', '.join(found)})" if found else "")
+                                  + "; name the revision")
+            return found
+        if labelled:
+            revision = _one_revision_named(revisions, rest)
+            if revision not in labelled:
+                raise DbsafeError(f"{revision} is not on the branch labelled {branch!r}")
+            return [revision]
+    return [_one_revision_named(revisions, name)]
+
+
+def _one_revision_named(revisions: Sequence[Revision], name: str) -> str:
     matches = [r.revision for r in revisions if r.revision == name]
     if not matches:
         matches = [r.revision for r in revisions if r.revision.startswith(name)]
     if len(matches) != 1:
-        from dbsafe.core import DbsafeError
-
         if not matches:
             raise DbsafeError(f"no revision {name!r} in the history")
         raise DbsafeError(f"{name!r} matches several revisions: {', '.join(matches)}")
-    return matches
+    return matches[0]
+
+
+def _descendants(revisions: Sequence[Revision], revision: str) -> set[str]:
+    """`revision` and every revision above it (through parents only, as `REV@head`)."""
+    found = {revision}
+    grew = True
+    while grew:
+        above = {r.revision for r in revisions if set(_parents(r)) & found}
+        grew = not above <= found
+        found |= above
+    return found
+
+
+def label_hint(revisions: Sequence[Revision], heads: Sequence[str]) -> str:
+    """`expand@head`-style names for the heads, when each head's branch has a label of its
+    own (expand/contract histories keep two heads by design)."""
+    labels = {r.revision: set(r.branch_labels) for r in revisions if r.revision in heads}
+    named = []
+    for head in heads:
+        others = set().union(*(labels.get(h, set()) for h in heads if h != head))
+        own = sorted(labels.get(head, set()) - others)
+        if own:
+            named.append(f"`{own[0]}@head`")
+    return ", ".join(named) if len(named) == len(heads) else ""
+
+
+def _in_parentheses(text: str) -> str:
+    return f" ({text})" if text else ""
 
 
 def steps_down(revisions: Sequence[Revision], current: Sequence[str], steps: int) -> list[str]:
@@ -204,8 +279,6 @@ def steps_down(revisions: Sequence[Revision], current: Sequence[str], steps: int
         DbsafeError: the database is at several revisions, or a merge point lies on the way,
             where "N steps down" names no single revision.
     """
-    from dbsafe.core import DbsafeError
-
     _one_revision(current, f"-{steps}")
     by_id = {r.revision: r for r in revisions}
     position = current[0] if current else None
@@ -232,8 +305,6 @@ def steps_up(revisions: Sequence[Revision], current: Sequence[str], steps: int) 
         DbsafeError: the database is at several revisions, a branch point lies on the way
             (two revisions above one), or the history ends first.
     """
-    from dbsafe.core import DbsafeError
-
     _one_revision(current, f"+{steps}")
     position = current[0] if current else None
     for taken in range(steps):
@@ -251,8 +322,6 @@ def steps_up(revisions: Sequence[Revision], current: Sequence[str], steps: int) 
 
 def _one_revision(current: Sequence[str], step: str) -> None:
     """A relative step starts from one revision (or base), never from several heads."""
-    from dbsafe.core import DbsafeError
-
     if len(current) > 1:
         raise DbsafeError(f"the database is at {len(current)} revisions "
                           f"({', '.join(current)}): {step} names no single one; name the "
@@ -265,5 +334,10 @@ def relative_target(revisions: Sequence[Revision], heads: Sequence[str], current
     if len(name) > 1 and name[0] in "+-" and name[1:].isdigit():
         steps = int(name[1:])
         return (steps_up if name[0] == "+" else steps_down)(revisions, current, steps)
+    _, at, step = name.rpartition("@")
+    if at and len(step) > 1 and step[0] in "+-" and step[1:].isdigit():
+        # alembic moves only that branch; as a list of revisions to be at, the other
+        # branches' would go with it
+        raise DbsafeError(f"{name!r}: steps along one branch are not supported; name the "
+                          "target revision")
     return resolve(revisions, heads, name)
-

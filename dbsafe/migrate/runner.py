@@ -121,6 +121,10 @@ class Revision:
     path: Path | None
     down_revision: str | tuple[str, ...] | None
     doc: str = ""
+    # `depends_on`, resolved to revision ids: an upgrade to this revision applies them too
+    dependencies: tuple[str, ...] = ()
+    # Its branch labels, the ones a revision below it declared included (`expand@head`)
+    branch_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -776,7 +780,8 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         revisions=tuple(
             Revision(r["revision"], Path(r["path"]) if r.get("path") else None,
                      tuple(r["down_revision"]) if isinstance(r["down_revision"], list)
-                     else r["down_revision"], r.get("doc") or "")
+                     else r["down_revision"], r.get("doc") or "",
+                     tuple(r.get("dependencies") or ()), tuple(r.get("branch_labels") or ()))
             for r in data["revisions"]
         ),
         heads=tuple(data["heads"]),

@@ -1,4 +1,5 @@
-"""Relative downgrade targets (`-N`) on a history with a branch and a merge."""
+"""Upgrade and downgrade targets: relative steps (`-N`, `+N`) on a history with a branch and
+a merge, and targets named by branch (`expand@head`) on one with labelled branches."""
 
 from __future__ import annotations
 
@@ -44,3 +45,44 @@ def test_steps_up_a_straight_line_and_refuses_a_branch() -> None:
         steps_up(HISTORY, ["a"], 1)
     with pytest.raises(DbsafeError, match="\\+3 goes past the head"):
         steps_up(HISTORY, ["m"], 3)
+
+
+# Expand/contract (neutron, keystone): r0 <- e1 <- e2 labelled expand, r0 <- c1 <- c2
+# labelled contract, c2 depending on e1.
+BRANCHES = [Revision("c2", None, "c1", dependencies=("e1",), branch_labels=("contract",)),
+            Revision("c1", None, "r0", branch_labels=("contract",)),
+            Revision("e2", None, "e1", branch_labels=("expand",)),
+            Revision("e1", None, "r0", branch_labels=("expand",)), Revision("r0", None, None)]
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("expand@head", ["e2"]), ("contract@head", ["c2"]), ("e1@head", ["e2"]),
+    ("c1@head", ["c2"]), ("expand@e1", ["e1"]), ("heads", ["c2", "e2"]),
+])
+def test_targets_named_by_branch(name: str, expected: list[str]) -> None:
+    from dbsafe.migrate.revisions import relative_target
+
+    assert relative_target(BRANCHES, ["c2", "e2"], ["r0"], name) == expected
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("head", r"`head` is ambiguous: .*name one \(`contract@head`, `expand@head`\)"),
+    ("r0@head", "'r0@head' names 2 heads"),
+    ("expand@c1", "c1 is not on the branch labelled 'expand'"),
+    ("contract@-1", "steps along one branch are not supported"),
+    ("other@head", "no revision 'other'"),
+])
+def test_branch_targets_that_name_no_single_revision_are_refused(name: str,
+                                                                 message: str) -> None:
+    from dbsafe.migrate.revisions import relative_target
+
+    with pytest.raises(DbsafeError, match=message):
+        relative_target(BRANCHES, ["c2", "e2"], ["c2", "e2"], name)
+
+
+def test_what_an_upgrade_applies_includes_depends_on_in_order() -> None:
+    from dbsafe.migrate.revisions import pending
+
+    order = [r.revision for r in pending(BRANCHES, ["r0"], ["c2"])]
+    assert sorted(order) == ["c1", "c2", "e1"] and order[-1] == "c2"
+    assert [r.revision for r in pending(BRANCHES, ["c2"], ["c2", "e2"])] == ["e2"]
