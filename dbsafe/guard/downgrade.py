@@ -32,6 +32,8 @@ from dbsafe.migrate.revisions import (
     downgrade_problem,
     find_downgrade,
     relative_target,
+    tips,
+    undone_by_downgrade,
 )
 from dbsafe.migrate.runner import (
     ABANDONED_STATEMENTS_STOP,
@@ -80,6 +82,9 @@ class _Down(RunState):
 
     options: DowngradeOptions
     computed_sql: str | None = None
+    # The version table's revisions once TARGET is reached: TARGET, and another branch's
+    # revisions, which alembic leaves where they are
+    after: tuple[str, ...] = ()
     expected_built: bool = False  # TARGET's schema was built from the migrations, not recorded
 
 
@@ -120,7 +125,9 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
             f"{', '.join(ahead)} is not at or below the database's revision "
             f"({', '.join(down.start) or 'base'}): a downgrade cannot reach it; `dbsafe "
             f"upgrade {ahead[0]}` goes there")
-    undone = below - ancestors(described.revisions, down.target)
+    undone = undone_by_downgrade(described.revisions, down.start, down.target)
+    # what the version table holds afterwards: another branch's revisions stay
+    down.after = tips(described.revisions, below - undone)
     if not undone:
         down.say("preflight", f"already at {', '.join(down.start) or 'base'}: nothing to do")
         return "up to date"
@@ -130,7 +137,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     undo_names = [r.revision for r in revisions]
     down.show_revisions(undo_names, 0)
 
-    expected, down.expected_built = _schema_at(down, down.target)
+    expected, down.expected_built = _schema_at(down, down.after)
     current = user_snapshot(down.url)
     missing = [(r.revision, problem) for r in revisions
                if (problem := downgrade_problem(r.path)) is not None

@@ -168,6 +168,58 @@ def ancestors(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
     return seen
 
 
+def undone_by_downgrade(revisions: Sequence[Revision], current: Iterable[str],
+                        target: Sequence[str]) -> set[str]:
+    """The applied revisions alembic undoes going down to `target` (() is base): those
+    above a target revision, and those that depend on one of them. Another branch's
+    revisions stay, a revision that `depends_on` a target among them (`alembic downgrade
+    e1` at c1 and e2 undoes e2 only, when c1 depends on e1).
+
+    Example:
+        >>> history = [Revision("c1", None, "r0", dependencies=("e1",)),
+        ...            Revision("e2", None, "e1"), Revision("e1", None, "r0"),
+        ...            Revision("r0", None, None)]
+        >>> sorted(undone_by_downgrade(history, ["c1", "e2"], ["e1"]))
+        ['e2']
+        >>> sorted(undone_by_downgrade(history, ["c1", "e2"], ["r0"]))
+        ['c1', 'e1', 'e2']
+    """
+    applied = ancestors(revisions, current)
+    if not target:
+        return applied
+    kept = ancestors(revisions, target)
+    undone = {r for r in applied - kept if ancestors_by_parents(revisions, [r]) & set(target)}
+    grew = True
+    while grew:  # what depends on an undone revision goes with it
+        more = {r.revision for r in revisions if r.revision in applied - kept - undone
+                and set(_requires(r)) & undone}
+        grew = bool(more)
+        undone |= more
+    return undone
+
+
+def ancestors_by_parents(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
+    """`ancestors` through `down_revision` only: the revisions a branch grew from."""
+    by_id = {r.revision: r for r in revisions}
+    seen: set[str] = set()
+    stack = [t for t in tips if t in by_id]
+    while stack:
+        current = stack.pop()
+        if current not in seen:
+            seen.add(current)
+            stack.extend(p for p in _parents(by_id[current]) if p in by_id)
+    return seen
+
+
+def tips(revisions: Sequence[Revision], applied: Iterable[str]) -> tuple[str, ...]:
+    """The revisions a version table holds for the set `applied`: those nothing else in it
+    requires (alembic records a `depends_on` revision as implied by its dependent)."""
+    kept = set(applied)
+    by_id = {r.revision: r for r in revisions}
+    required = {p for rid in kept if rid in by_id for p in _requires(by_id[rid])}
+    return tuple(sorted(kept - required))
+
+
 def pending(revisions: Sequence[Revision], current: Iterable[str],
             target: Iterable[str]) -> list[Revision]:
     """Revisions an upgrade from `current` to `target` applies, in the order it applies them."""

@@ -13,6 +13,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
+from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
 from tests.migrate.projects import write_project
@@ -127,3 +128,20 @@ def test_a_branch_label_names_the_head_of_its_branch(database_url: str,
     assert _upgrade(root, database_url, tmp_path, "contract@head")["applied"] == ["c1"]
     assert _versions(database_url) == ["c1", "e2"]
     assert commands.status(_settings(root, database_url)).summary["pending"] == []
+
+
+def test_a_downgrade_on_one_branch_leaves_the_other_where_it_is(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", database_url)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "heads")])
+    assert _versions(database_url) == ["c1", "e2"]
+
+    # alembic undoes e2 only: c1 stays, and with it e1, which c1 depends on (the version
+    # table then holds c1 alone)
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="e1", backup=False, yes=True))
+
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    assert "preflight: 1 revision(s) to undo: e2" in report.summary["what_happened"]
+    assert _versions(database_url) == ["c1"]
+    assert not report.findings
