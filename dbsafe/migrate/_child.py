@@ -883,6 +883,13 @@ def _running_step(exc: BaseException,
             code = getattr(function, "__code__", None)
             if code is not None and (real := _real_path(code.co_filename)) in revision_files:
                 return revision_files[real], real, code.co_firstlineno
+        if type(frame.f_locals.get("self")).__name__ == "RevisionStep":
+            # The step for a revision file without `def downgrade()` (neutron's and
+            # keystone's, whose projects dropped downgrades): AttributeError as alembic
+            # builds it, looking the function up.
+            path = getattr(frame.f_locals.get("revision"), "path", None)
+            if isinstance(path, str) and (real := _real_path(path)) in revision_files:
+                return revision_files[real], real, 1
         tb = tb.tb_next
     return None
 

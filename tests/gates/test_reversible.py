@@ -469,3 +469,20 @@ def test_a_moment_postgresql_folds_into_a_view_is_no_leftover(tmp_path: Path) ->
 
     assert [(f.code, f.message) for f in result.findings] == [
         ("DBS413", "Revision `0002`: downgrade leaves view `public.old`.")]
+
+
+def test_a_revision_file_without_a_downgrade_function_is_a_finding(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    # neutron's and keystone's revisions have no `def downgrade()` at all (the projects
+    # dropped downgrades): alembic raises AttributeError in its own frames as it builds the
+    # step, which named no revision, and the walk ended in exit 2.
+    project = write_history(tmp_path, [
+        ("CREATE TABLE t1 (id int)", "DROP TABLE t1"),
+        'from alembic import op\n\n\ndef upgrade():\n    op.execute("CREATE TABLE t2 (id int)")\n',
+    ])
+
+    result = reversible.walk(project, database_url, root=tmp_path,
+                             new_database=more_databases)
+
+    assert [(f.code, f.subject) for f in result.findings] == [("DBS411", "0002")]
+    assert "there is no downgrade()" in result.findings[0].message
