@@ -782,7 +782,7 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
                     allow: tuple[str, ...], allow_irreversible: bool, no_auto_rollback: bool,
                     dry_run: bool, **output: Any) -> None:
     """Upgrade a database to TARGET (default: the head, which must be the only one; `heads`
-    for every branch, a revision, or +N), guarded.
+    for every branch, `LABEL@head` for one labelled branch, a revision, or +N), guarded.
 
     \b
     preflight  reachable, not a replica; one run at a time (advisory lock); the pending
