@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 12  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 13  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
 # SQL at its module's top level is captured when run past an earlier failure)
@@ -142,6 +142,8 @@ class LoadedHistory:
     note: str = ""  # why it is not "captured", when it is not
     cached: bool = False
     parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # revision -> down
+    # revision -> its `depends_on`: applied with it, so at or before it too
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     seeded: str | None = None  # the database's revision the capture started from
     # objects of the database's schema the throwaway could not make (`TYPE name: error`)
     seed_failures: list[str] = field(default_factory=list)
@@ -168,7 +170,7 @@ class LoadedHistory:
             if current in done:
                 continue
             done.add(current)
-            todo.extend(self.parents.get(current, ()))
+            todo.extend(self.parents.get(current, ()) + self.dependencies.get(current, ()))
         earlier = [m for m in self.migrations if m.revision in done]
         return earlier, [m for m in self.migrations if m.revision not in done]
 
@@ -394,6 +396,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     combined: RunResult = dataclasses.replace(result, captured=tuple(captured),
                                               capture_error=error)
     loaded = LoadedHistory(captured_migrations(combined, root=root), parents=parents,
+                           dependencies={r.revision: r.dependencies for r in revisions
+                                         if r.dependencies},
                            seeded=seed.at if seed is not None else None,
                            seed_failures=seed_failures)
     seeded = seed is not None
@@ -631,6 +635,7 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         "how": loaded.how,
         "note": loaded.note,
         "parents": {k: list(v) for k, v in loaded.parents.items()},
+        "dependencies": {k: list(v) for k, v in loaded.dependencies.items()},
         "unlinted": [[u.revision, u.file, u.line, u.reason, u.seeded] for u in loaded.unlinted],
         "seeded": loaded.seeded,
         "seed_failures": loaded.seed_failures,
@@ -673,5 +678,6 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
         [Unlinted(*u) for u in data["unlinted"]],
         how=data["how"], note=data["note"],
         parents={k: tuple(v) for k, v in data["parents"].items()},
+        dependencies={k: tuple(v) for k, v in data["dependencies"].items()},
         seeded=data.get("seeded"), seed_failures=list(data.get("seed_failures") or ()),
     )

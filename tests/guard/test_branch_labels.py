@@ -1,6 +1,6 @@
 """Histories with labelled branches and `depends_on` (OpenStack's expand/contract shape:
-neutron, keystone): `dbsafe upgrade`/`status` name and order revisions as alembic applies
-them, on real PostgreSQL."""
+neutron, keystone): `dbsafe upgrade`/`downgrade`/`status`/`lint --since` name and order
+revisions as alembic applies them, on real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from dbsafe import commands
-from dbsafe.config import load_settings
+from dbsafe.config import Settings, load_settings
 from dbsafe.core import DbsafeError
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.upgrade import UpgradeOptions
@@ -145,3 +145,19 @@ def test_a_downgrade_on_one_branch_leaves_the_other_where_it_is(database_url: st
     assert "preflight: 1 revision(s) to undo: e2" in report.summary["what_happened"]
     assert _versions(database_url) == ["c1"]
     assert not report.findings
+
+
+def test_lint_since_a_revision_leaves_out_what_it_depends_on(tmp_path: Path,
+                                                            database_url: str) -> None:
+    root = _project(tmp_path / "p", database_url)
+    e1 = root / "migrations" / "versions" / "e1_expand.py"
+    e1.write_text(e1.read_text().replace(
+        'ADD COLUMN nickname text")',
+        'ADD COLUMN nickname text")\n    op.execute("CREATE INDEX ix_name ON patients (name)")'))
+
+    # a database at c1 has e1 too: after c1 comes e2 alone
+    report = commands.lint(Settings(project_root=root, ignore=("DBS115",)), since="c1")
+
+    assert {dict(f.context).get("Revision") for f in report.findings} <= {"e2"}
+    assert "DBS101" in {f.code for f in commands.lint(
+        Settings(project_root=root, ignore=("DBS115",)), since="0004").findings}
