@@ -637,7 +637,9 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     fragments: list[SqlFragment | PostgrestRequest] = []
     for path in discover(paths, root=root, exclude=settings.exclude):
         resolved = path.resolve()
-        if resolved in files or any(folder in resolved.parents for folder in folders):
+        # `folder in resolved.parents` builds every parent for each folder: with prisma's
+        # hundreds of migration folders that was most of a lint run (cal.com: 2 min of 2m20).
+        if resolved in files or not folders.isdisjoint(resolved.parents):
             continue
         try:
             data: bytes | None = path.read_bytes()
