@@ -208,11 +208,14 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     codes = catalog()
     check_settings_codes(settings, codes)
     paths = paths or _sql_migrations_without_alembic(settings)
-    facts = _database_facts(settings.database_url) if settings.database_url else None
+    facts = _database_facts(settings.database_url, sql_folder=bool(paths),
+                           history_table=settings.sql_migrations_history_table) \
+        if settings.database_url else None
     since = _beyond_database(facts, since)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else (),
-                  seed=_seed(settings, facts, paths, since=since, offline=offline))
+                  seed=_seed(settings, facts, paths, since=since, offline=offline),
+                  ran=facts.ran if facts else None)
     migrations = loaded.migrations
     # Loaded only if a migration drops or renames something (DBS211).
     app = Application(lambda: application_fragments(settings, migrations),
@@ -233,11 +236,14 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
     from dbsafe.lint.run import load, lock_rows
 
     paths = paths or _sql_migrations_without_alembic(settings)
-    facts = _database_facts(settings.database_url) if settings.database_url else None
+    facts = _database_facts(settings.database_url, sql_folder=bool(paths),
+                           history_table=settings.sql_migrations_history_table) \
+        if settings.database_url else None
     since = _beyond_database(facts, since)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
                   current=facts.revisions if facts else (),
-                  seed=_seed(settings, facts, paths, since=since, offline=offline))
+                  seed=_seed(settings, facts, paths, since=since, offline=offline),
+                  ran=facts.ran if facts else None)
     return lock_rows(loaded, facts)
 
 
@@ -262,17 +268,22 @@ def _sql_migrations_without_alembic(settings: Settings) -> list[Path]:
     return [folder] if folder is not None else []
 
 
-def _database_facts(url: str):
-    """The live database's schema (as it is before the migrations run), sizes and version."""
+def _database_facts(url: str, *, sql_folder: bool = False, history_table: str | None = None):
+    """The live database's schema (as it is before the migrations run), sizes and version;
+    with `sql_folder` (SQL migrations are linted), which of them its runner's history
+    table (`history_table`, when named in the settings) says ran."""
     from dbsafe.lint.run import DatabaseFacts
+    from dbsafe.migrate.histories import applied_versions
     from dbsafe.migrate.runner import current_revisions
     from dbsafe.schema.introspect import introspect_url
     from dbsafe.schema.stats import table_stats
 
     before = introspect_url(url)
+    found = applied_versions(url, table=history_table) if sql_folder else None
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
-                         search_path=before.search_path, revisions=current_revisions(url))
+                         search_path=before.search_path, revisions=current_revisions(url),
+                         ran=(found[0], frozenset(found[1])) if found else None)
 
 
 def _beyond_database(facts, since: str | None) -> str | None:

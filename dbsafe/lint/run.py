@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from dbsafe.lint.history import Seed, Unlinted
     from dbsafe.lint.locks import LockRow
     from dbsafe.migrate import AlembicProject
+    from dbsafe.migrate.histories import History as RunnerHistory
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.schema.stats import TableStats
 
@@ -46,6 +47,8 @@ class DatabaseFacts:
     server_version: int | None = None
     search_path: tuple[str, ...] = ("public",)
     revisions: tuple[str, ...] = ()  # what its alembic version table holds
+    # its SQL migration runner's history table and the versions it says ran
+    ran: tuple[RunnerHistory, frozenset[str]] | None = None
 
 
 @dataclass
@@ -69,7 +72,8 @@ def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
 
 def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = None,
          changed_since: str | None = None, offline: bool = False,
-         current: Sequence[str] = (), seed: Seed | None = None) -> Loaded:
+         current: Sequence[str] = (), seed: Seed | None = None,
+         ran: tuple[RunnerHistory, frozenset[str]] | None = None) -> Loaded:
     """The migrations `paths` name, or every alembic revision when `paths` is empty.
 
     A path inside the alembic script location (the versions folder, one revision's `.py`
@@ -78,7 +82,9 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     offline with `offline` (see `dbsafe.lint.history`). `current`: the revisions a database
     is at; without `since`, only the revisions after them are linted, and with `seed` (that
     database's schema) the capture starts from a copy of it: only they run (all of them on
-    a database with tables and no revision).
+    a database with tables and no revision). `ran`: a database's SQL migration history
+    (runner and versions): the SQL files it says ran are not linted, only read for what
+    they built, as the revisions before `current` are.
     """
     from dbsafe.extract.migration import sql_migrations
     from dbsafe.migrate import AlembicProject
@@ -103,6 +109,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                                   "name SQL migrations only; drop --since, or use "
                                   "--changed-since GITREF for SQL folders")
             loaded = Loaded(migrations, order=list(migrations))
+            if ran is not None:
+                _leave_out_ran(loaded, *ran)
     else:
         if not project.ini.is_file():
             raise ConfigError(f"alembic config not found: {project.ini}; set "
@@ -169,6 +177,23 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
             f"The database is at revision {', '.join(current)}: linting the "
             f"{len(loaded.migrations)} revision(s) after it (--since base for all).")
     return loaded
+
+
+def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[str]) -> None:
+    """Move the SQL files the database's runner history says ran to `loaded.earlier`:
+    the database's schema (lint's `before`) already holds what they built, and their
+    locks and rewrites were taken long ago."""
+    from dbsafe.migrate.histories import ran_among
+
+    done = {id(m) for m in ran_among(loaded.migrations, history, set(versions))}
+    if not done:
+        return
+    loaded.earlier = [m for m in loaded.migrations if id(m) in done]
+    loaded.migrations = [m for m in loaded.migrations if id(m) not in done]
+    loaded.lines.append(
+        f"The database's {history.runner} history ({history.table}) says {len(done)} of "
+        f"these files ran there: linting the {len(loaded.migrations)} after them (without "
+        "--database-url for all).")
 
 
 def _some_of(items: Sequence[str], shown: int = 5) -> str:

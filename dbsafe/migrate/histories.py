@@ -284,13 +284,7 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
     Raises:
         DbsafeError: a version no file of the folder has (another branch, a deleted file).
     """
-    named: dict[str, str | None] = dict(_sqitch_keys(migrations)) \
-        if history.runner == "sqitch" else {
-            m.path: file_version(m.file, history.runner) for m in migrations
-            if m.file is not None}
-    if history.runner == "river":
-        line = _river_line(migrations, {v.partition(":")[0] for v in versions})
-        named = {path: f"{line}:{v}" for path, v in named.items() if v is not None}
+    named = _versions_of(migrations, history, versions)
     known = {v for v in named.values() if v is not None}
     if history.runner in ("sqitch", "river"):
         # One registry serves every Sqitch project of the database, one river_migration
@@ -302,8 +296,30 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         raise DbsafeError(f"the database's {history.table} holds version(s) "
                           f"{', '.join(unknown[:5])} that {folder} has no file for (another "
                           "branch, or a deleted file)")
+    return ran_among(migrations, history, versions)
+
+
+def ran_among(migrations: list[Migration], history: History, versions: set[str]
+              ) -> list[Migration]:
+    """Those of `migrations` that `history`'s `versions` say ran, whatever else the
+    history holds (lint of some files of a folder: the others are not its business)."""
+    named = _versions_of(migrations, history, versions)
     if history.runner == "golang-migrate" and versions:
         # Its table holds one row, the version the database is at: every file up to it ran.
         current = max(int(v) for v in versions)
-        versions = {v for v in known if int(v) <= current}
+        versions = {v for v in named.values() if v is not None and int(v) <= current}
     return [m for m in migrations if named.get(m.path) in versions]
+
+
+def _versions_of(migrations: list[Migration], history: History, versions: set[str],
+                 ) -> dict[str, str | None]:
+    """The version `history`'s runner records for each migration, by its path (`versions`,
+    those the history holds, tell river's migration line)."""
+    if history.runner == "sqitch":
+        return dict(_sqitch_keys(migrations))
+    named = {m.path: file_version(m.file, history.runner) for m in migrations
+             if m.file is not None}
+    if history.runner == "river":
+        line = _river_line(migrations, {v.partition(":")[0] for v in versions})
+        return {path: f"{line}:{v}" for path, v in named.items() if v is not None}
+    return named

@@ -1,0 +1,77 @@
+"""`dbsafe lint FOLDER --database-url`: the files the database's runner history says ran
+are not linted, as the alembic revisions up to its version are not.
+
+cal.com's 417 prisma folders linted against a database at its 350th: the 24 errors were all
+but one on files that ran there long ago (DBS202 for `EventTypeCustomInput.type_old`, which
+the database no longer has), each read as if about to run on today's schema. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+
+pytestmark = pytest.mark.db
+
+# As prisma migrate creates it (its schema-engine's postgres connector).
+PRISMA_HISTORY = """
+CREATE TABLE "_prisma_migrations" (
+    "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+    "checksum" VARCHAR(64) NOT NULL,
+    "finished_at" TIMESTAMPTZ,
+    "migration_name" VARCHAR(255) NOT NULL,
+    "logs" TEXT,
+    "rolled_back_at" TIMESTAMPTZ,
+    "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+    "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+)
+"""
+
+FILES = {
+    "20240101000000_init": 'CREATE TABLE "Account" (id int PRIMARY KEY, legacy text, plan text);\n'
+                           'CREATE INDEX "Account_legacy_idx" ON "Account" (legacy);\n',
+    "20240201000000_drop_legacy": 'ALTER TABLE "Account" DROP COLUMN legacy;\n',
+    "20240301000000_plan_index": 'CREATE INDEX "Account_plan_idx" ON "Account" (plan);\n',
+}
+
+
+def _record(conn: psycopg.Connection, name: str, *, finished: bool = True) -> None:
+    """A row as prisma writes it: finished, or failed (no finished_at, the error logged)."""
+    conn.execute(
+        'INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, logs, '
+        "applied_steps_count) VALUES (%s, %s, CASE WHEN %s THEN now() END, %s, %s, %s)",
+        (str(uuid.uuid4()), hashlib.sha256(FILES[name].encode()).hexdigest(), finished, name,
+         None if finished else "error", 1 if finished else 0))
+
+
+def test_only_the_files_the_prisma_history_has_not_finished_are_linted(
+        tmp_path: Path, database_url: str) -> None:
+    folder = tmp_path / "prisma" / "migrations"
+    for name, sql in FILES.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(sql)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(PRISMA_HISTORY)
+        for name in ("20240101000000_init", "20240201000000_drop_legacy"):
+            conn.execute(FILES[name])
+            _record(conn, name)
+        _record(conn, "20240301000000_plan_index", finished=False)  # failed: not applied
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
+                        ignore=("DBS115",))
+    report = commands.lint(settings, [folder])
+    assert [(f.code, f.location.path if f.location else None, f.severity.value, f.subject)
+            for f in report.findings] == [
+        # On the database's table, not a new one: weighed as it (large_table=0: an error).
+        ("DBS101", "prisma/migrations/20240301000000_plan_index/migration.sql", "error",
+         "Account"),
+    ]
+    assert report.summary["migrations"] == 1
+    assert "says 2 of these files ran there" in " ".join(report.summary["lines"])
