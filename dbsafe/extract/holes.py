@@ -117,6 +117,10 @@ def _classify(text: str, offsets: Sequence[int],
     stack: list[str] = [""]  # per parenthesis depth: what opened it
     calls: list[bool] = [False]  # per parenthesis depth: a function's arguments
     last_keyword: list[str] = [""]
+    # Per parenthesis depth: a BETWEEN waiting for its AND, and the CASEs not yet ENDed.
+    betweens: list[bool] = [False]
+    cases: list[int] = [0]
+    operand_at = -1  # len(previous) where a hole is an operand: a BETWEEN bound, a CASE's WHEN
     clause = ""  # the last clause word at the outermost level
     adds = iter(clauses)
     pos = 0
@@ -156,7 +160,8 @@ def _classify(text: str, offsets: Sequence[int],
                 kinds.append("tail")
                 previous.append(_SENTINEL)
                 continue
-            kinds.append(_hole_kind(marked, match.start(), previous, stack, calls[-1]))
+            kinds.append(_hole_kind(marked, match.start(), previous, stack, calls[-1],
+                                    operand=operand_at == len(previous)))
             previous.append(_SENTINEL)
             continue
         upper = token.upper()
@@ -164,6 +169,20 @@ def _classify(text: str, offsets: Sequence[int],
             last_keyword[-1] = upper
             if len(stack) == 1 and upper in _CLAUSES:
                 clause = upper
+            # `x BETWEEN [SYMMETRIC] {a} AND {b}`, `CASE WHEN {a} = ...`: expressions, as
+            # after `=`; the AND ending a BETWEEN joins no conditions.
+            if upper == "BETWEEN" or (upper == "SYMMETRIC" and previous[-1:] == ["BETWEEN"]):
+                betweens[-1] = True
+                operand_at = len(previous) + 1
+            elif upper == "AND" and betweens[-1]:
+                betweens[-1] = False
+                operand_at = len(previous) + 1
+            elif upper == "CASE":
+                cases[-1] += 1
+            elif upper == "END" and cases[-1]:
+                cases[-1] -= 1
+            elif upper == "WHEN" and cases[-1]:
+                operand_at = len(previous) + 1
         elif token == "(":
             opener = previous[-1] if previous else ""
             if opener == ",":
@@ -171,10 +190,14 @@ def _classify(text: str, offsets: Sequence[int],
             calls.append(_calls_a_function(previous))
             stack.append(opener)
             last_keyword.append("")
+            betweens.append(False)
+            cases.append(0)
         elif token == ")" and len(stack) > 1:
             stack.pop()
             calls.pop()
             last_keyword.pop()
+            betweens.pop()
+            cases.pop()
         previous.append(upper)
     return kinds
 
@@ -223,7 +246,8 @@ def _calls_a_function(previous: list[str]) -> bool:
 
 
 def _hole_kind(
-    marked: str, at: int, previous: list[str], stack: list[str], in_call: bool
+    marked: str, at: int, previous: list[str], stack: list[str], in_call: bool, *,
+    operand: bool = False,
 ) -> str | None:
     before = marked[at - 1] if at else ""
     after = marked[at + 1] if at + 1 < len(marked) else ""
@@ -232,10 +256,10 @@ def _hole_kind(
     if (after and _WORD_CHARS.match(after)) or after in (".", "(", '"', "[", _SENTINEL):
         return "part of a name"
     prev = previous[-1] if previous else ""
-    if prev in _VALUE_OPERATORS or prev in _VALUE_KEYWORDS:
+    if prev in _VALUE_OPERATORS or prev in _VALUE_KEYWORDS or operand:
         return None
-    if prev == "AND" and len(previous) >= 3 and previous[-3] == "BETWEEN":
-        return None
+    if prev == "[":
+        return None  # an array's first element (`ARRAY[${ids}]`) or a subscript
     if prev in ("(", ",") and (stack[-1] in _VALUE_LISTS or in_call):
         return None  # a list's item, a function's argument (`lower(${email})`)
     if prev == "ZONE" and previous[-3:-1] == ["AT", "TIME"]:
@@ -244,7 +268,8 @@ def _hole_kind(
         # `IN {ids}`: the hole brings its own parentheses (`"('a','b')"`), a list of values
         # or a subquery; either way it brings no name into scope.
         return _LIST
-    where = f"after {prev}" if prev else "at the start"
+    where = "right after another hole" if prev == _SENTINEL else \
+        f"after {prev}" if prev else "at the start"
     return f"not in a value position ({where})"
 
 

@@ -173,7 +173,9 @@ _CHUNK = 32
 # and a query after a session command in one string (`SET ...; SELECT ... FROM {t}`) still is;
 # 139: what `startswith`/`endswith` look for (`q.startswith('INSERT INTO "t"')`) is no statement;
 # 140: a statement with a reference another script or module makes is counted not analysed
-_CACHE_VERSION = 140
+# 141: a hole bounding a BETWEEN (`BETWEEN ${a}::timestamp AND ${b}`) or after a CASE's WHEN
+# is a value
+_CACHE_VERSION = 141
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
