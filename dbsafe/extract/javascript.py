@@ -1078,11 +1078,14 @@ class _Reader:
         return match.group(0).strip() if match is not None else None
 
     def _statement(self, literal: Node, site: Node) -> SqlFragment | None:
-        """The statement a SQL string or template holds, if it reads as one."""
+        """The statement a SQL string or template holds, if it reads as one (a template
+        a SQL tag marks is SQL: only whether it is a whole statement is asked)."""
         self.taken.add(literal.start_byte)
         template = self._template(literal)
-        if not looks_like_statement(template.text, holes=len(template.holes)) and not (
-                _changes_schema(template)):
+        tagged = literal.type == "template_string" and literal.parent is not None and (
+            literal.parent.type == "call_expression")
+        if not looks_like_statement(template.text, holes=len(template.holes),
+                                    tagged=tagged) and not _changes_schema(template):
             return None
         if self._expected_to_fail(site):
             return None

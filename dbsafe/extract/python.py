@@ -2065,7 +2065,9 @@ _NAMES = re.compile(rf"\s*{_NAME}(?:\.{_NAME})*(?:\s*,\s*{_NAME}(?:\.{_NAME})*)*
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
-_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+# Quoted text and comments, read left to right (a `--` in a string, a `'` in a comment).
+_QUOTED_OR_COMMENT = re.compile(
+    r"(?P<quoted>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _SECOND_KEYWORD = {
     "select": ("from",),
@@ -2112,7 +2114,7 @@ _PROSE_KEYWORDS = frozenset(
 )
 
 
-def looks_like_statement(text: str, *, holes: int = 0) -> bool:
+def looks_like_statement(text: str, *, holes: int = 0, tagged: bool = False) -> bool:
     """True only when a string is unmistakably a DML statement, not English.
 
     Conservative on purpose: the first word must be SELECT/WITH/INSERT/UPDATE/DELETE/MERGE
@@ -2120,6 +2122,10 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
     case (FROM, INTO, SET, USING; a query after WITH); the text must not read as a
     sentence (English function words, a final full stop); and lower-case SQL must show
     some SQL punctuation, since "delete from cache" is as likely a message as a query.
+    Words in SQL comments are not read (`-- teams the user belongs to`). `tagged`: the
+    code says the text is SQL (a JS template tagged `sql`, `$queryRaw`, `Prisma.sql`), so
+    only whether it is a whole statement is asked: its keywords may be in any case
+    (`SELECT count(*) from "Membership"`), lower-case ones with no punctuation too.
 
     Example:
         >>> looks_like_statement("SELECT id FROM users WHERE id = %s")
@@ -2130,6 +2136,12 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
         False
         >>> looks_like_statement("delete from cache")
         False
+        >>> looks_like_statement("WITH t AS (-- the teams\\n SELECT 1) SELECT x FROM t")
+        True
+        >>> looks_like_statement('SELECT count(*) from "Membership"', tagged=True)
+        True
+        >>> looks_like_statement('SELECT "id", "name"', tagged=True)  # a fragment
+        False
     """
     start = _LEADING.match(text).end()  # type: ignore[union-attr]
     head = _HEAD.match(text, start)
@@ -2137,13 +2149,14 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
         return False
     keyword = head.group(1)
     upper = keyword.isupper()
-    if not (upper or keyword.islower()):
+    if not (upper or keyword.islower() or tagged):
         return False
-    body = _QUOTED.sub("''", text[start:])
+    body = _QUOTED_OR_COMMENT.sub(lambda m: "''" if m.group("quoted") else " ", text[start:])
     words = _WORDS.findall(body)
     companions = _SECOND_KEYWORD[keyword.lower()]
     if not any(
-        word.lower() in companions and (word.isupper() if upper else word.islower())
+        word.lower() in companions
+        and (tagged or (word.isupper() if upper else word.islower()))
         for word in words[1:]
     ):
         return False
@@ -2154,7 +2167,7 @@ def looks_like_statement(text: str, *, holes: int = 0) -> bool:
     stripped = body.rstrip()
     if stripped.endswith((".", "!")) or re.search(r"[A-Za-z]\?$", stripped):
         return False
-    return bool(upper or holes or _STRUCTURE.search(body))
+    return bool(upper or holes or tagged or _STRUCTURE.search(body))
 
 
 def _looks_like_ddl(template: Template) -> bool:
