@@ -59,6 +59,10 @@ class History:
             return ()
         own = next(h.table for h in _HISTORIES if h.runner == self.runner)
         return tuple(dict.fromkeys(t.rpartition(".")[2] for t in (self.table, own)))
+    # The versions its runner says failed half-way (then what the database holds is no
+    # version of the folder, and the runner itself refuses to go on), and how to resolve it.
+    failed_query: str | None = None
+    resolve: str = ""
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -68,10 +72,16 @@ _NUMBER = re.compile(r"(\d+)_")
 _HISTORIES = (
     History("supabase", "supabase_migrations.schema_migrations",
             "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
+    # A row neither finished nor rolled back: the migration failed (or is running);
+    # `prisma migrate deploy` refuses to run anything until it is resolved (P3009).
     History("prisma", "public._prisma_migrations",
             "SELECT migration_name FROM {table} "
             "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-            frozenset({"migration_name", "finished_at", "rolled_back_at"})),
+            frozenset({"migration_name", "finished_at", "rolled_back_at"}),
+            failed_query="SELECT migration_name FROM {table} "
+                         "WHERE finished_at IS NULL AND rolled_back_at IS NULL "
+                         "ORDER BY started_at",
+            resolve="`prisma migrate resolve --rolled-back` (or `--applied`) it first"),
     History("flyway", "public.flyway_schema_history",
             "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
             frozenset({"installed_rank", "version", "script", "type", "success"})),
@@ -86,7 +96,9 @@ _HISTORIES = (
             "SELECT version FROM {table}", frozenset({"version", "run_on"})),
     History("golang-migrate", "public.schema_migrations",
             "SELECT version::text FROM {table} WHERE dirty IS NOT NULL",
-            frozenset({"version", "dirty"})),
+            frozenset({"version", "dirty"}),
+            failed_query="SELECT version::text FROM {table} WHERE dirty",
+            resolve="its `dirty` flag says so: fix it and `migrate force` the version first"),
     History("dbmate", "public.schema_migrations",
             "SELECT version::text FROM {table}", frozenset({"version"})),
     # sql-migrate's (rubenv/sql-migrate, gorp): a row per applied file, named by its file
@@ -143,8 +155,9 @@ def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
             its runner is told by its columns.
 
     Raises:
-        DbsafeError: golang-migrate's history says a migration failed half-way (dirty), or
-            `table` is not in the database or is no runner's history.
+        DbsafeError: the history says a migration failed half-way (golang-migrate's dirty
+            flag, a prisma row neither finished nor rolled back), or `table` is not in the
+            database or is no runner's history.
     """
     import psycopg
 
@@ -161,12 +174,14 @@ def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
                     rows = conn.execute(history.select()).fetchall()
             except psycopg.errors.UndefinedColumn:
                 continue  # the same table name, another runner's columns
-            if history.runner == "golang-migrate" and conn.execute(
-                    f"SELECT bool_or(dirty) FROM {history.quoted}").fetchone() == (True,):
+            failed = [str(r[0]) for r in conn.execute(
+                history.failed_query.format(table=history.quoted)).fetchall()] \
+                if history.failed_query else []
+            if failed:
                 raise DbsafeError(
-                    f"the database's {history.table} is dirty: a migration failed half-way "
-                    "there, so what it holds is no version of the folder; fix it and `migrate "
-                    "force` the version first")
+                    f"the database's {history.table} says {', '.join(failed[:5])} failed "
+                    "half-way there (or is running), so what it holds is no version of the "
+                    f"folder; {history.resolve}")
             if history.runner == "sqitch":
                 return history, set(_numbered(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}

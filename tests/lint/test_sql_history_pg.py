@@ -51,7 +51,7 @@ def _record(conn: psycopg.Connection, name: str, *, finished: bool = True) -> No
          None if finished else "error", 1 if finished else 0))
 
 
-def test_only_the_files_the_prisma_history_has_not_finished_are_linted(
+def test_only_the_files_the_prisma_history_has_not_applied_are_linted(
         tmp_path: Path, database_url: str) -> None:
     folder = tmp_path / "prisma" / "migrations"
     for name, sql in FILES.items():
@@ -63,7 +63,10 @@ def test_only_the_files_the_prisma_history_has_not_finished_are_linted(
         for name in ("20240101000000_init", "20240201000000_drop_legacy"):
             conn.execute(FILES[name])
             _record(conn, name)
-        _record(conn, "20240301000000_plan_index", finished=False)  # failed: not applied
+        # Failed, then `prisma migrate resolve --rolled-back`: not applied.
+        _record(conn, "20240301000000_plan_index", finished=False)
+        conn.execute('UPDATE "_prisma_migrations" SET rolled_back_at = now() '
+                     "WHERE finished_at IS NULL")
     settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
                         ignore=("DBS115",))
     report = commands.lint(settings, [folder])
@@ -75,3 +78,33 @@ def test_only_the_files_the_prisma_history_has_not_finished_are_linted(
     ]
     assert report.summary["migrations"] == 1
     assert "says 2 of these files ran there" in " ".join(report.summary["lines"])
+
+
+def test_a_prisma_migration_neither_finished_nor_rolled_back_stops_status_drift_and_lint(
+        tmp_path: Path, database_url: str) -> None:
+    # `prisma migrate deploy` refuses to go on (P3009) until it is resolved; what the failed
+    # migration did before failing may be there. Rolled back (`prisma migrate resolve
+    # --rolled-back`), it is pending again.
+    from dbsafe.config import load_settings
+    from dbsafe.core import DbsafeError
+
+    folder = tmp_path / "prisma" / "migrations"
+    for name, sql in FILES.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(sql)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(PRISMA_HISTORY)
+        conn.execute(FILES["20240101000000_init"])
+        _record(conn, "20240101000000_init")
+        _record(conn, "20240201000000_drop_legacy", finished=False)
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    for command in (commands.status, commands.drift,
+                    lambda s: commands.lint(s, [folder])):
+        with pytest.raises(DbsafeError, match="20240201000000_drop_legacy failed half-way"):
+            command(settings)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute('UPDATE "_prisma_migrations" SET rolled_back_at = now() '
+                     "WHERE finished_at IS NULL")
+    assert commands.status(settings).summary["pending"] == [
+        {"migration": f"prisma/migrations/{name}/migration.sql"}
+        for name in ("20240201000000_drop_legacy", "20240301000000_plan_index")]
