@@ -315,6 +315,9 @@ def fill_holes(
         (None, 'SELECT a FROM t WHERE id = NULL')
         >>> fill_holes(Template("SELECT a FROM ", ((0, 1, 1),), (Hole(14, 1, 15, "${t}"),)))[0]
         '`${t}` is not in a value position (after FROM)'
+        >>> fill_holes(Template("SELECT a FROM t WHERE id =   ORDER BY a", ((0, 1, 1),),
+        ...                     (Hole(27, 1, 28, "${id}"), Hole(28, 1, 29, "${and}"))))[0]
+        '`${and}` is not in a value position (right after another hole)'
         >>> fill_holes(Template("SELECT a FROM t WHERE id IN ", ((0, 1, 1),),
         ...                     (Hole(28, 1, 29, "{ids}"),)))[:2]
         (None, 'SELECT a FROM t WHERE id IN (NULL)')
