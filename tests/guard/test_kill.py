@@ -29,7 +29,9 @@ pytestmark = pytest.mark.db
 KILL_POINTS = 20
 
 # A history without drops (so lint needs no head schema) whose apply step has room for kills:
-# plain DDL, a concurrent index build in an autocommit block, sleeps between statements.
+# plain DDL, a concurrent index build in an autocommit block, sleeps between statements. It
+# sleeps only on the databases killed (their own settings say so): not on the throwaway the
+# preflight lints it on, which starts from the database's schema but not its settings.
 REVISIONS = {
     "0001_patients.py": ("0001", None, """
     op.execute("CREATE TABLE patients (id bigint PRIMARY KEY, name text NOT NULL)")
@@ -38,17 +40,17 @@ REVISIONS = {
 """),
     "0002_orders.py": ("0002", "0001", """
     op.execute("CREATE TABLE orders (id bigint PRIMARY KEY, patient_id bigint)")
-    op.execute("SELECT pg_sleep(0.3)")
+    op.execute("SELECT pg_sleep(0.3) WHERE current_setting('dbsafe_test.slow', true) = 'on'")
 """, """
     op.execute("DROP TABLE orders")
 """),
     "0003_index.py": ("0003", "0002", """
     op.execute("CREATE TABLE audit (id bigint PRIMARY KEY, patient_id bigint)")
     op.execute("INSERT INTO audit SELECT g, g % 50 FROM generate_series(1, 20000) g")
-    op.execute("SELECT pg_sleep(0.3)")
+    op.execute("SELECT pg_sleep(0.3) WHERE current_setting('dbsafe_test.slow', true) = 'on'")
     with op.get_context().autocommit_block():
         op.execute("CREATE INDEX CONCURRENTLY ix_audit_patient ON audit (patient_id)")
-        op.execute("SELECT pg_sleep(0.3)")
+        op.execute("SELECT pg_sleep(0.3) WHERE current_setting('dbsafe_test.slow', true) = 'on'")
     op.execute("ALTER TABLE orders ADD COLUMN note text")
 """, """
     op.execute("ALTER TABLE orders DROP COLUMN note")
@@ -56,7 +58,7 @@ REVISIONS = {
 """),
     "0004_visits.py": ("0004", "0003", """
     op.execute("CREATE TABLE visits (id bigint PRIMARY KEY, at timestamptz)")
-    op.execute("SELECT pg_sleep(0.3)")
+    op.execute("SELECT pg_sleep(0.3) WHERE current_setting('dbsafe_test.slow', true) = 'on'")
     op.execute("COMMENT ON TABLE visits IS 'one row per visit'")
 """, """
     op.execute("DROP TABLE visits")
@@ -149,6 +151,8 @@ def test_sigkill_anywhere_in_apply_leaves_a_consistent_database(database_url: st
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
             conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE kill_template").format(
                 sql.Identifier(name)))
+            conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.slow = 'on'").format(
+                sql.Identifier(name)))
         return _url_for(database_url, name)
 
     def wait_for_apply(proc: subprocess.Popen[str]) -> list[tuple[float, str]]:
@@ -224,8 +228,7 @@ def test_sigterm_mid_revision_rolls_it_back_and_the_history_says_so(
     (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
     # The revision takes a minute here, and no time on the throwaway server lint runs the
     # history on: stopping at once is told apart from finishing it by a wide margin.
-    with psycopg.connect(database_url) as conn:
-        conn.execute("CREATE TABLE hold_0002 ()")
+    _hold(database_url, "0002")
     proc = _upgrading(root, database_url)
     try:
         with psycopg.connect(database_url, autocommit=True) as watcher:
@@ -258,8 +261,7 @@ def test_a_killed_runs_statement_is_stopped_not_left_running(
     root = tmp_path / "p"
     _project_of(root, {"0001_slow.py": _slow_revision("0001", None, 120)})
     (root / "app" / "queries.sql").write_text("SELECT 1;\n")
-    with psycopg.connect(database_url) as conn:  # slow here, instant on lint's throwaway
-        conn.execute("CREATE TABLE hold_0001 ()")
+    _hold(database_url, "0001")  # slow here, instant on lint's throwaway
     proc = _upgrading(root, database_url)
     sleeping = _SLEEPING.format(seconds=120)
     try:
@@ -292,15 +294,25 @@ _SLEEPING = ("SELECT count(*) FROM pg_stat_activity "
 
 
 def _slow_revision(revision: str, down: str | None, seconds: int) -> str:
-    """A revision sleeping `seconds` on the database under test (where `hold_<revision>`
-    exists), and not at all on the throwaway server lint runs the history on: stopping at
-    once is told apart from finishing it by a wide margin."""
+    """A revision sleeping `seconds` on the database under test (whose own settings hold
+    `dbsafe_test.hold_<revision>`, `_hold`), and not at all on the throwaway server lint
+    runs the history on, which starts from the database's schema but not its settings (a
+    table marking the database would be copied there, and the preflight would sleep the
+    whole time first): stopping at once is told apart from finishing it by a wide margin."""
     return (f'"""slow"""\nfrom alembic import op\n\nrevision = "{revision}"\n'
             f"down_revision = {down!r}\n\n\n"
             'def upgrade():\n    op.execute("CREATE TABLE slow (id bigint PRIMARY KEY)")\n'
-            f'    op.execute("SELECT pg_sleep({seconds}) FROM pg_class '
-            f"WHERE relname = \'hold_{revision}\'\")\n\n\n"
+            f'    op.execute("SELECT pg_sleep({seconds}) '
+            f"WHERE current_setting(\'dbsafe_test.hold_{revision}\', true) = \'on\'\")\n\n\n"
             'def downgrade():\n    op.execute("DROP TABLE slow")\n')
+
+
+def _hold(url: str, revision: str) -> None:
+    """Make `_slow_revision`'s `revision` sleep on the database `url` names (in sessions
+    opened from now on)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET {} = 'on'").format(
+            sql.Identifier(conn.info.dbname), sql.Identifier("dbsafe_test", f"hold_{revision}")))
 
 
 def _project_of(root: Path, revisions: dict[str, str]) -> None:
