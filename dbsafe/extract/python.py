@@ -2065,7 +2065,9 @@ _NAMES = re.compile(rf"\s*{_NAME}(?:\.{_NAME})*(?:\s*,\s*{_NAME}(?:\.{_NAME})*)*
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
-# Quoted text and comments, read left to right (a `--` in a string, a `'` in a comment).
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+# Quoted text and comments, read left to right (a `--` in a string, a `'` in a comment):
+# for text that may hold a comment (three times `_QUOTED`'s time, on every string read).
 _QUOTED_OR_COMMENT = re.compile(
     r"(?P<quoted>'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\")|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
@@ -2151,7 +2153,9 @@ def looks_like_statement(text: str, *, holes: int = 0, tagged: bool = False) -> 
     upper = keyword.isupper()
     if not (upper or keyword.islower() or tagged):
         return False
-    body = _QUOTED_OR_COMMENT.sub(lambda m: "''" if m.group("quoted") else " ", text[start:])
+    body = text[start:]
+    body = _QUOTED_OR_COMMENT.sub(_blank, body) if "--" in body or "/*" in body \
+        else _QUOTED.sub("''", body)
     words = _WORDS.findall(body)
     companions = _SECOND_KEYWORD[keyword.lower()]
     if not any(
@@ -2168,6 +2172,11 @@ def looks_like_statement(text: str, *, holes: int = 0, tagged: bool = False) -> 
     if stripped.endswith((".", "!")) or re.search(r"[A-Za-z]\?$", stripped):
         return False
     return bool(upper or holes or tagged or _STRUCTURE.search(body))
+
+
+def _blank(found: re.Match[str]) -> str:
+    """A quoted text as `''`, a comment as a blank."""
+    return "''" if found.group("quoted") else " "
 
 
 def _looks_like_ddl(template: Template) -> bool:
