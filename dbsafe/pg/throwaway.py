@@ -213,7 +213,7 @@ def _template(make: Callable[[Path], None], uid: int) -> Path | None:
             (building / "files").write_text(_contents(building / "data"), encoding="utf-8")
             building.rename(home)
         except (OSError, subprocess.CalledProcessError) as exc:
-            if not home.exists():  # else another process finished first: its is as good
+            if not home.exists():  # else another process made it first, as good
                 log.debug("no template cluster (%s): running initdb", exc)
                 return None
         finally:
