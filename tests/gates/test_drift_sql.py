@@ -355,3 +355,8 @@ def test_a_sqitch_registry_of_another_name_is_read_where_its_settings_say(
     assert report.summary["current"] == ["deploy/users.sql"]
     assert report.summary["pending"] == [{"migration": "deploy/posts.sql"}]
     assert commands.drift(settings).findings == ()  # the registry's schema is not compared
+    # ... but an application's own table named as the registry's is
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.changes (id int)")
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+        ("DBS402", "public.changes")]
