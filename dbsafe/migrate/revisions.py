@@ -168,6 +168,18 @@ def ancestors(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
     return seen
 
 
+def _descendants(revisions: Sequence[Revision], tips: Iterable[str]) -> set[str]:
+    """`tips` and every revision above them, through parents only (what grew from them:
+    `REV@head`'s branch, what `alembic downgrade REV` undoes)."""
+    found = set(tips)
+    grew = True
+    while grew:
+        above = {r.revision for r in revisions if set(_parents(r)) & found}
+        grew = not above <= found
+        found |= above
+    return found
+
+
 def undone_by_downgrade(revisions: Sequence[Revision], current: Iterable[str],
                         target: Sequence[str]) -> set[str]:
     """The applied revisions alembic undoes going down to `target` (() is base): those
@@ -188,7 +200,7 @@ def undone_by_downgrade(revisions: Sequence[Revision], current: Iterable[str],
     if not target:
         return applied
     kept = ancestors(revisions, target)
-    undone = {r for r in applied - kept if ancestors_by_parents(revisions, [r]) & set(target)}
+    undone = (applied - kept) & _descendants(revisions, target)
     grew = True
     while grew:  # what depends on an undone revision goes with it
         more = {r.revision for r in revisions if r.revision in applied - kept - undone
@@ -196,19 +208,6 @@ def undone_by_downgrade(revisions: Sequence[Revision], current: Iterable[str],
         grew = bool(more)
         undone |= more
     return undone
-
-
-def ancestors_by_parents(revisions: Iterable[Revision], tips: Iterable[str]) -> set[str]:
-    """`ancestors` through `down_revision` only: the revisions a branch grew from."""
-    by_id = {r.revision: r for r in revisions}
-    seen: set[str] = set()
-    stack = [t for t in tips if t in by_id]
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(p for p in _parents(by_id[current]) if p in by_id)
-    return seen
 
 
 def tips(revisions: Sequence[Revision], applied: Iterable[str]) -> tuple[str, ...]:
@@ -269,7 +268,7 @@ def resolve(revisions: Sequence[Revision], heads: Sequence[str], name: str) -> l
         labelled = [r.revision for r in revisions if branch in r.branch_labels]
         if rest == "head":
             on_branch = set(labelled) if labelled else \
-                _descendants(revisions, _one_revision_named(revisions, branch))
+                _descendants(revisions, [_one_revision_named(revisions, branch)])
             found = [h for h in heads if h in on_branch]
             if len(found) != 1:
                 raise DbsafeError(f"{name!r} names {len(found)} heads"
@@ -293,17 +292,6 @@ def _one_revision_named(revisions: Sequence[Revision], name: str) -> str:
             raise DbsafeError(f"no revision {name!r} in the history")
         raise DbsafeError(f"{name!r} matches several revisions: {', '.join(matches)}")
     return matches[0]
-
-
-def _descendants(revisions: Sequence[Revision], revision: str) -> set[str]:
-    """`revision` and every revision above it (through parents only, as `REV@head`)."""
-    found = {revision}
-    grew = True
-    while grew:
-        above = {r.revision for r in revisions if set(_parents(r)) & found}
-        grew = not above <= found
-        found |= above
-    return found
 
 
 def label_hint(revisions: Sequence[Revision], heads: Sequence[str]) -> str:
