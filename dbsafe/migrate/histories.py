@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import psycopg
 
     from dbsafe.extract.migration import Migration
+    from dbsafe.extract.sqitch import SqitchProject
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,9 @@ class History:
 
         return sql.Identifier(*self.table.split(".", 1)).as_string(None)
 
-    def select(self) -> str:
-        return self.query.format(table=self.quoted)
+    def select(self, query: str) -> str:
+        """`query` (its `query` or `failed_query`) on this history's table."""
+        return query.format(table=self.quoted)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -132,12 +134,17 @@ def _sqitch_registry(name: str) -> History:
 def _histories(migrations: Sequence[Migration]) -> tuple[History, ...]:
     """The history tables to look for, in order: the Sqitch registry the folder's project
     names (its default where the folder is no Sqitch project's), then the others."""
+    project = _sqitch_project(migrations)
+    return (_sqitch_registry(project.registry if project is not None else "sqitch"),
+            *_HISTORIES)
+
+
+def _sqitch_project(migrations: Sequence[Migration]) -> SqitchProject | None:
+    """The Sqitch project a folder's migrations are the deploy scripts of, if any."""
     from dbsafe.extract.sqitch import project_of
 
     first = next((m.file for m in migrations if m.file is not None), None)
-    project = project_of(first) if first is not None else None
-    return (_sqitch_registry(project.registry if project is not None else "sqitch"),
-            *_HISTORIES)
+    return project_of(first) if first is not None else None
 
 
 def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
@@ -171,12 +178,11 @@ def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
                 continue
             try:
                 with conn.transaction():
-                    rows = conn.execute(history.select()).fetchall()
+                    rows = conn.execute(history.select(history.query)).fetchall()
             except psycopg.errors.UndefinedColumn:
                 continue  # the same table name, another runner's columns
             failed = [str(r[0]) for r in conn.execute(
-                history.failed_query.format(table=history.quoted)).fetchall()] \
-                if history.failed_query else []
+                history.select(history.failed_query)).fetchall()] if history.failed_query else []
             if failed:
                 raise DbsafeError(
                     f"the database's {history.table} says {', '.join(failed[:5])} failed "
@@ -216,10 +222,7 @@ def _named(conn: psycopg.Connection, table: str) -> History:
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:
     """The registry key (`project:change#n`) of each of a Sqitch project's deploy scripts,
     by its migration's path: the change its plan line names, numbered by its lines."""
-    from dbsafe.extract.sqitch import project_of
-
-    first = next((m.file for m in migrations if m.file is not None), None)
-    project = project_of(first) if first is not None else None
+    project = _sqitch_project(migrations)
     if project is None:
         return {}
     keys = dict(zip((f.resolve() for f in project.deploy_files),
