@@ -269,7 +269,8 @@ def schema_source_options(func: Callable) -> Callable:
                           "configured): alembic's, or with no alembic.ini the SQL files of "
                           "supabase/migrations, prisma/migrations, db/migrations or drizzle (at the "
                           "root, else in a monorepo's folder up to two levels below it, "
-                          "such as apps/web/supabase/migrations)."),
+                          "such as apps/web/supabase/migrations), else one its runner marks "
+                          "(drizzle-kit's journal, prisma's lock file, Sqitch, diesel, sqlx)."),
         _alembic_config_option(),
         click.option("--sql-migrations", type=_Path(file_okay=False, path_type=Path),
                      metavar="DIR",
@@ -573,7 +574,9 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
     statement as it ran, attributed to its op.* call (`--offline`: renders them with
     `alembic upgrade --sql` instead); a project with no alembic.ini gets its folder of SQL
     migrations linted (`sql-migrations`, else supabase/migrations, prisma/migrations,
-    db/migrations or drizzle-kit's drizzle, at the root or up to two levels below it). PATHS are .sql files or folders of SQL migrations (supabase/migrations,
+    db/migrations or drizzle-kit's drizzle, at the root or up to two levels below it, else
+    one its runner marks: a Sqitch project, diesel's, sqlx's, ...). PATHS are .sql files or
+    folders of SQL migrations (supabase/migrations,
     Flyway's V1__x.sql, ...). `--explain DBS101` prints a rule's documentation.
     """
     from dbsafe import commands

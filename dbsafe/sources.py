@@ -416,7 +416,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
     as its PostgreSQL migrations' and that hold `.sql` files, walked as source discovery
     walks (`workspace_folders`); and a Sqitch project for PostgreSQL there or at the root
     (its `sqitch.conf`, else its `sqitch.plan`), which only its own scripts' folders are the
-    migrations of (`SqlFolder.migration_folders`), and only they key its cache."""
+    migrations of (`SqlFolder.migration_folders`), and only they key its cache; and a Rust
+    crate's there or at the root, diesel's or sqlx's (`_rust_migrations`)."""
     from dbsafe.extract.files import workspace_folders
     from dbsafe.extract.migration import RUNNER_MARKS, marked_for_postgresql
     from dbsafe.extract.sqitch import SQITCH_CONF, SQITCH_PLAN, sqitch_project
@@ -424,7 +425,7 @@ def _marked_folders(settings: Settings) -> list[Path]:
     root = settings.project_root
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
     sqitch = [SQITCH_CONF, SQITCH_PLAN]
-    found = workspace_folders(root, [*marks, *sqitch], depth=MARKED_DEPTH,
+    found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS], depth=MARKED_DEPTH,
                               exclude=settings.exclude, skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
                             for path in found for mark in marks if path.endswith("/" + mark))
@@ -440,8 +441,61 @@ def _marked_folders(settings: Settings) -> list[Path]:
                       and _holds_sql(project.deploy_dir)
                       and ((folder / SQITCH_CONF).is_file()
                            or folder.resolve() not in configured)]
+    crates = [root] * any((root / mark).is_file() for mark in _RUST_MARKS) + [
+        root / path.rpartition("/")[0] for path in found
+        if path.rpartition("/")[2] in _RUST_MARKS]
+    rust_folders = [folder for folder in map(_rust_migrations, dict.fromkeys(crates))
+                    if folder is not None and _holds_sql(folder)]
     return [folder for folder in folders
-            if _holds_sql(folder) and marked_for_postgresql(folder)] + sqitch_folders
+            if _holds_sql(folder) and marked_for_postgresql(folder)] \
+        + sqitch_folders + list(dict.fromkeys(rust_folders))
+
+
+# A Rust crate's migrations for PostgreSQL: diesel's folder beside its `diesel.toml`, sqlx's
+# beside the `Cargo.toml` of a crate depending on it (`sqlx::migrate!()` reads `migrations`).
+_RUST_MARKS = ("diesel.toml", "Cargo.toml")
+
+
+def _rust_migrations(crate: Path) -> Path | None:
+    """The migrations folder of the crate (or diesel project) in `crate`: what diesel.toml's
+    `[migrations_directory] dir` names (diesel's `migrations` by default), or sqlx's
+    `migrations` when the crate depends on sqlx."""
+    from dbsafe.extract.migration import sqlx_folder
+
+    if (crate / "diesel.toml").is_file():
+        import tomllib
+
+        try:
+            configured = tomllib.loads((crate / "diesel.toml").read_text(
+                encoding="utf-8-sig")).get("migrations_directory", {}).get("dir")
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            configured = None
+        folder = crate / configured if isinstance(configured, str) else crate / "migrations"
+        return folder if _for_postgresql(crate, "diesel") else None
+    return crate / "migrations" \
+        if sqlx_folder(crate / "migrations") and _for_postgresql(crate, "sqlx") else None
+
+
+_OTHER_DATABASES = frozenset({"sqlite", "mysql"})
+
+
+def _for_postgresql(crate: Path, library: str) -> bool:
+    """Whether the crate's `Cargo.toml` does not say `library` is for another database: its
+    features name `postgres`, or no database at all (`workspace = true` keeps them in the
+    workspace's manifest; a manifest that cannot be read does not say no)."""
+    import tomllib
+
+    try:
+        manifest = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return True
+    features: set[str] = set()
+    for key in ("dependencies", "dev-dependencies"):
+        table = manifest.get(key)
+        dependency = table.get(library) if isinstance(table, dict) else None
+        if isinstance(dependency, dict) and isinstance(dependency.get("features"), list):
+            features.update(str(feature) for feature in dependency["features"])
+    return "postgres" in features or not features & _OTHER_DATABASES
 
 
 def _holds_sql(folder: Path) -> bool:
@@ -503,7 +557,8 @@ def _require_migrations(settings: Settings) -> None:
             f"{_display(settings.project_root, settings)} or a folder up to "
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
             "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
-            "nor a Sqitch project (sqitch.conf or sqitch.plan) there or at the root, "
+            "nor a Sqitch project (sqitch.conf or sqitch.plan) or diesel's or sqlx's "
+            "migrations (beside diesel.toml or Cargo.toml) there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "

@@ -664,8 +664,12 @@ def _down_file_transaction(up: Migration, file: Path, text: str,
     sqlx reads `-- no-transaction` in each file (`_sqlx_transaction`); golang-migrate sends
     each file as one query, one implicit transaction when it holds several statements, so a
     `1_x.down.sql` counts its own (an up in one with a single statement is so by
-    `sql-migrations-in-transaction`, which holds for its down too).
+    `sql-migrations-in-transaction`, which holds for its down too); diesel's `down.sql` by
+    the migration's `metadata.toml` and its own statements, as its `up.sql`.
     """
+    if up.file is not None and file.name == "down.sql" and up.file.name == "up.sql":
+        return _diesel_transaction(file, statements) if diesel_folder(file.parent.parent) \
+            else None
     if up.file is None or not _DOWN_FILE.fullmatch(file.name) \
             or not _UP_FILE.fullmatch(up.file.name):
         return None
@@ -986,15 +990,17 @@ def diesel_folder(folder: Path) -> bool:
 
 
 def _diesel_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:
-    """Whether `file` is a diesel migration's `up.sql` that diesel runs in a transaction.
+    """Whether `file` is a diesel migration's `up.sql` (or `down.sql`) that diesel runs in
+    a transaction.
 
     A diesel migration is a folder `<version>_<name>/` of diesel's migrations folder
     (`diesel_folder`) holding `up.sql` and `down.sql`. diesel runs each in a transaction
-    of its own unless its `metadata.toml` says `run_in_transaction = false`; then it still
-    sends the file as one simple query (`batch_execute`), one implicit transaction when it
-    holds several statements (diesel_migrations' `MigrationHarness::run_migration`,
-    `run_sql_from_file`)."""
-    if file.name != "up.sql" or not (file.parent / "down.sql").is_file() \
+    of its own unless its `metadata.toml` says `run_in_transaction = false` (for both);
+    then it still sends the file as one simple query (`batch_execute`), one implicit
+    transaction when it holds several statements (diesel_migrations'
+    `MigrationHarness::run_migration` and `revert_migration`, `run_sql_from_file`)."""
+    if file.name not in ("up.sql", "down.sql") or not (file.parent / "up.sql").is_file() \
+            or not (file.parent / "down.sql").is_file() \
             or not diesel_folder(file.parent.parent):
         return False
     metadata = file.parent / "metadata.toml"

@@ -119,6 +119,26 @@ def test_a_golang_migrate_down_file_runs_as_one_query_of_its_own_statements(
     assert _found(tmp_path) == [("DBS412", "db/migrations/3_j.down.sql", 1)]
 
 
+def test_a_diesel_down_file_runs_as_its_metadata_and_its_own_statements_say(
+        tmp_path: Path) -> None:
+    # diesel reads one metadata.toml for both files of a migration: `run_in_transaction =
+    # false` sends each as one simple query, an implicit transaction when it holds several
+    # statements, counted in down.sql itself, not in up.sql.
+    (tmp_path / "diesel.toml").write_text("[print_schema]\nfile = \"src/schema.rs\"\n")
+    no_transaction = "run_in_transaction = false\n"
+    _write(tmp_path / "migrations", {
+        "2024-01-01-000000_t/up.sql": "CREATE TABLE t (id int, b int);\n",
+        "2024-01-01-000000_t/down.sql": "DROP TABLE t;\n",
+        "2024-01-02-000000_i/up.sql": "CREATE INDEX CONCURRENTLY t_b ON t (b);\n",
+        "2024-01-02-000000_i/down.sql": "DROP INDEX CONCURRENTLY t_b;\nSELECT 1;\n",
+        "2024-01-02-000000_i/metadata.toml": no_transaction,
+        "2024-01-03-000000_j/up.sql": "SELECT 1;\nSELECT 2;\n",
+        "2024-01-03-000000_j/down.sql": "DROP INDEX CONCURRENTLY IF EXISTS t_id;\n",
+        "2024-01-03-000000_j/metadata.toml": no_transaction,
+    })
+    assert _found(tmp_path) == [("DBS412", "migrations/2024-01-02-000000_i/down.sql", 1)]
+
+
 def test_an_empty_down_migration_is_a_missing_one_on_its_own_line(tmp_path: Path) -> None:
     # eSkwelahan's dbmate file: a `-- migrate:down` with nothing under it undoes nothing,
     # like alembic's `pass`: DBS411 on the section's marker, not a DBS413 per object on

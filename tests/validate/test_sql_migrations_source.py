@@ -808,6 +808,54 @@ def test_a_folder_its_runner_marks_is_found_whatever_its_name(tmp_path: Path,
     assert report.summary["schema_source"].endswith(f"{where} (embedded PostgreSQL)")
 
 
+_SQLX_POSTGRES = '[package]\nname = "api"\n\n[dependencies]\nsqlx = { version = "0.8", ' \
+    'features = ["runtime-tokio", "postgres"] }\n'
+_SQLX_SQLITE = _SQLX_POSTGRES.replace('"postgres"', '"sqlite"')
+
+
+@pytest.mark.parametrize("layout", ["diesel at the root", "diesel's configured dir",
+                                    "sqlx crate"])
+def test_a_rust_crates_migrations_are_found_beside_its_manifest(tmp_path: Path,
+                                                                layout: str) -> None:
+    """diesel keeps its migrations beside `diesel.toml` (`migrations`, or what its
+    `[migrations_directory] dir` says), sqlx beside the `Cargo.toml` of a crate depending on
+    it (`sqlx::migrate!()`): found without `--sql-migrations` (exit 2 before), a crate whose
+    sqlx is SQLite's not taken."""
+    crate, folder = {
+        "diesel at the root": (tmp_path, "migrations"),
+        "diesel's configured dir": (tmp_path / "crates" / "db", "sql/schema"),
+        "sqlx crate": (tmp_path / "crates" / "server", "migrations"),
+    }[layout]
+    crate.mkdir(parents=True, exist_ok=True)
+    if layout.startswith("diesel"):
+        (crate / "diesel.toml").write_text(
+            "[print_schema]\nfile = \"src/schema.rs\"\n"
+            + ("[migrations_directory]\ndir = \"sql/schema\"\n" if folder != "migrations"
+               else ""))
+        migration = crate / folder / "2024-01-01-000000_notes"
+        migration.mkdir(parents=True)
+        (migration / "up.sql").write_text("CREATE TABLE notes (id bigint, body text);\n")
+        (migration / "down.sql").write_text("DROP TABLE notes;\n")
+    else:
+        (crate / "Cargo.toml").write_text(_SQLX_POSTGRES)
+        (crate / folder).mkdir()
+        (crate / folder / "20240101000000_notes.sql").write_text(
+            "CREATE TABLE notes (id bigint, body text);\n")
+        other = tmp_path / "crates" / "cli"
+        (other / "migrations").mkdir(parents=True)
+        (other / "Cargo.toml").write_text(_SQLX_SQLITE)
+        (other / "migrations" / "20240101000000_notes.sql").write_text(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT);\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.sql").write_text("SELECT id, title FROM notes;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/notes.sql", 1)]
+    shown = (crate / folder).relative_to(tmp_path).as_posix()
+    assert report.summary["schema_source"].endswith(f"{shown} (embedded PostgreSQL)")
+
+
 def test_a_drizzle_folder_without_the_journal_is_not_taken(tmp_path: Path) -> None:
     # drizzle-orm projects often keep their TypeScript schema (and seed SQL) in `drizzle/`.
     _drizzle_folder(tmp_path / "drizzle", journal=False)
