@@ -289,8 +289,9 @@ def _built_file(cache_file: Path) -> Path:
 # Liquibase's formatted SQL changeset by changeset, another dbms's left out); 20: `SET
 # TRANSACTION` run as written, never under a savepoint; 21: the columns each view
 # reads; 22: a graphile-migrate folder's files under its .gmrc's `pgSettings`; 23: a
-# Sqitch project's deploy scripts only, in its plan's order, psql's `:'name'` as a literal.
-_INTROSPECTED = 23
+# Sqitch project's deploy scripts only, in its plan's order, psql's `:'name'` as a literal;
+# 24: diesel's history table in the folder its diesel.toml's `migrations_directory` names.
+_INTROSPECTED = 24
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -460,18 +461,10 @@ def _rust_migrations(crate: Path) -> Path | None:
     """The migrations folder of the crate (or diesel project) in `crate`: what diesel.toml's
     `[migrations_directory] dir` names (diesel's `migrations` by default), or sqlx's
     `migrations` when the crate depends on sqlx."""
-    from dbsafe.extract.migration import sqlx_folder
+    from dbsafe.extract.migration import diesel_migrations_dir, sqlx_folder
 
     if (crate / "diesel.toml").is_file():
-        import tomllib
-
-        try:
-            configured = tomllib.loads((crate / "diesel.toml").read_text(
-                encoding="utf-8-sig")).get("migrations_directory", {}).get("dir")
-        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
-            configured = None
-        folder = crate / configured if isinstance(configured, str) else crate / "migrations"
-        return folder if _for_postgresql(crate, "diesel") else None
+        return diesel_migrations_dir(crate) if _for_postgresql(crate, "diesel") else None
     return crate / "migrations" \
         if sqlx_folder(crate / "migrations") and _for_postgresql(crate, "sqlx") else None
 

@@ -984,9 +984,28 @@ _DIESEL_SETUP = "00000000000000_diesel_initial_setup"
 
 def diesel_folder(folder: Path) -> bool:
     """Whether `folder` is diesel's migrations folder: it holds `diesel setup`'s first
-    migration, or lies beside (or holds) a `diesel.toml`."""
-    return (folder / _DIESEL_SETUP).is_dir() or (folder / "diesel.toml").is_file() \
-        or (folder.parent / "diesel.toml").is_file()
+    migration, or lies beside (or holds) a `diesel.toml`, or is the folder a `diesel.toml`
+    up to three levels above names (`diesel_migrations_dir`)."""
+    if (folder / _DIESEL_SETUP).is_dir() or (folder / "diesel.toml").is_file() \
+            or (folder.parent / "diesel.toml").is_file():
+        return True
+    resolved = folder.resolve()
+    return any((above / "diesel.toml").is_file()
+               and diesel_migrations_dir(above).resolve() == resolved
+               for above in resolved.parents[1:3])
+
+
+def diesel_migrations_dir(project: Path) -> Path:
+    """The migrations folder of the diesel project whose `diesel.toml` is in `project`: the
+    one its `[migrations_directory] dir` names (relative to it), else `migrations`."""
+    import tomllib
+
+    try:
+        configured = tomllib.loads((project / "diesel.toml").read_text(
+            encoding="utf-8-sig")).get("migrations_directory", {}).get("dir")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        configured = None
+    return project / (configured if isinstance(configured, str) else "migrations")
 
 
 def _diesel_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:

@@ -848,6 +848,9 @@ def test_a_rust_crates_migrations_are_found_beside_its_manifest(tmp_path: Path,
             "CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT);\n")
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "notes.sql").write_text("SELECT id, title FROM notes;\n")
+    # The runner's history table is there, as the runner makes it: the folder is its.
+    history = "_sqlx_migrations" if layout == "sqlx crate" else "__diesel_schema_migrations"
+    (tmp_path / "src" / "versions.sql").write_text(f"SELECT version FROM {history};\n")
 
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
 
