@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import DbsafeError, Finding, Report, Severity
+from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Report, Severity
 from dbsafe.guard import history
 from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending
-from dbsafe.migrate.runner import AlembicProject, current_revisions, describe
+from dbsafe.migrate.runner import (
+    AlembicProject,
+    current_revisions,
+    describe,
+    find_version_table,
+)
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
@@ -27,6 +32,8 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
                               fail_on_pending=fail_on_pending)
     described = describe(AlembicProject.from_settings(settings))
     current = current_revisions(database_url)
+    if not current and find_version_table(database_url) is None:
+        _require_empty(database_url, alembic=True)
     unknown = [r for r in current if r not in {x.revision for x in described.revisions}]
     if unknown:
         # Not "behind": nothing says how this history reaches it (upgrade refuses it too).
@@ -94,10 +101,12 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     applied: list[Migration] = []
     runner = "no migration history table"
     read = applied_versions(database_url, migrations, folder.history_table)
-    if read is not None:  # else nothing ran there that dbsafe can tell
+    if read is not None:
         found, versions = read
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
+    elif not folder.platform:  # supabase's platform fills a new database with its tables
+        _require_empty(database_url)  # else nothing ran there: a new database
     ran = {m.path for m in applied}
     todo = [m.path for m in migrations if m.path not in ran]
     findings: list[Finding] = []
@@ -113,3 +122,35 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     return Report(tuple(findings), {
         "current": [applied[-1].path] if applied else [], "applied": len(applied),
         "pending": [{"migration": path} for path in todo], "lines": lines})
+
+
+def _require_empty(database_url: str, *, alembic: bool = False) -> None:
+    """Refuse to call a database holding tables "none applied" (or alembic's "base") when no
+    runner history says which of the migrations made them: applying them all would fail at
+    the first, or worse, run again what was applied by hand.
+
+    Raises:
+        DbsafeError: the database has tables of its own (not the catalogs', an
+            extension's or dbsafe's).
+    """
+    from dbsafe.pg.connect import connect
+
+    with connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), min(format('%%I.%%I', n.nspname, c.relname)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('information_schema', %s) "
+            "AND n.nspname !~ '^pg_' AND NOT EXISTS (SELECT FROM pg_depend d "
+            "WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
+            "AND d.deptype = 'e')", (OWN_SCHEMA,)).fetchone()
+    if row is None or not row[0]:
+        return
+    if alembic:
+        raise DbsafeError(
+            f"the database holds {row[0]} table(s) ({row[1]}, ...) but no alembic_version "
+            "table, so which revisions made them is unknown; if they are a revision's, "
+            "record it with `alembic stamp REV`")
+    raise DbsafeError(
+        f"the database holds {row[0]} table(s) ({row[1]}, ...) but no migration history "
+        "table dbsafe reads, so which migrations made them is unknown; if their runner keeps "
+        "one under another name, set `sql-migrations-history-table`")

@@ -4,6 +4,8 @@ against the files its runner's history table says ran there, built on a throwawa
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -156,6 +158,22 @@ def test_a_history_table_setting_naming_no_runner_s_table_is_an_error(
         conn.execute("CREATE SCHEMA app; CREATE TABLE app.versions (name text)")
     with pytest.raises(DbsafeError, match=r"is no history table of a runner dbsafe reads"):
         commands.status(settings)
+
+
+def test_status_without_a_history_on_a_database_with_tables_is_an_error(
+        tmp_path: Path, database_url: str) -> None:
+    # "none applied" is true of a new database; of one whose tables some migrations made,
+    # with no history table dbsafe reads, it would send every file to run again.
+    _project(tmp_path, "dbmate")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app; CREATE TABLE app.versions (name text)")
+    with pytest.raises(DbsafeError, match=r"holds 1 table\(s\) \(app\.versions, \.\.\.\) but "
+                                          r"no migration history table"):
+        commands.status(settings)
+    result = subprocess.run([sys.executable, "-m", "dbsafe", "status", "--database-url",
+                             database_url], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result
 
 
 def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(

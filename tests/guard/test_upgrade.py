@@ -417,6 +417,24 @@ def test_status_accepts_a_sqlalchemy_url(database_url: str, tmp_path: Path) -> N
     assert [f.code for f in report.findings] == ["DBS606"]
 
 
+def test_status_of_tables_no_alembic_version_accounts_for_is_an_error(
+        database_url: str, tmp_path: Path) -> None:
+    # "base" is true of a new database, and of one downgraded to base (its version table
+    # empty); tables made without alembic_version (create_all, never stamped) are not at
+    # base: every revision would run again.
+    root = _project(tmp_path / "p")
+    assert commands.status(_settings(root, database_url)).summary["current"] == []
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM alembic_version")
+    assert commands.status(_settings(root, database_url)).summary["current"] == []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE alembic_version")
+    with pytest.raises(DbsafeError, match=r"holds 2 table\(s\) \(public\.orders, \.\.\.\) "
+                                          r"but no alembic_version table"):
+        commands.status(_settings(root, database_url))
+
+
 def test_status_names_an_applied_revision_edited_afterwards(database_url: str,
                                                             tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
