@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dbsafe.core import DbsafeError
-from dbsafe.migrate.histories import applied_migrations, applied_versions
+from dbsafe.migrate.histories import applied_migrations, applied_versions, unread_histories
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -51,12 +51,15 @@ def compare_folder(folder: SqlFolder, database_url: str,
     migrations = folder.read()
     found = applied_versions(database_url, migrations, folder.history_table)
     if found is None:
+        hint = unread_histories(database_url) or \
+            "name a table its runner keeps under another name (or in another schema) in " \
+            "`sql-migrations-history-table`, or compare with the whole folder with `dbsafe " \
+            "diff DATABASE_URL migrations`"
         raise DbsafeError(
-            "the database has no migration history table dbsafe reads (golang-migrate, "
-            "dbmate, goose, Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
-            "sql-migrate): there is no applied set of files to compare with; name a table its "
-            "runner keeps under another name in `sql-migrations-history-table`, or compare "
-            "with the whole folder with `dbsafe diff DATABASE_URL migrations`")
+            "the database has no migration history table dbsafe reads where its runner keeps "
+            "it by default (golang-migrate, dbmate, goose, Flyway, sqlx, diesel, supabase, "
+            f"prisma, Sqitch, river, sql-migrate): there is no applied set of files to compare "
+            f"with; {hint}")
     history, applied = found
     if history.runner != folder.runner:
         # The history says which runner ran the files (river's look like golang-migrate's):
@@ -69,7 +72,10 @@ def compare_folder(folder: SqlFolder, database_url: str,
                                   display_path(folder.path, folder.root))
     live = hold_until_exit(introspect_url(database_url))
     built_since = datetime.now(UTC)  # what the files fold their 'now' into is no drift
-    expected, platform_schemas = _built(folder, selected)
+    # river told its `Schema` makes each of its objects there (`/* TEMPLATE: schema */`
+    # in its files), the schema its river_migration is in.
+    expected, platform_schemas = _built(
+        folder, selected, first_schema=history.schema if history.runner == "river" else None)
     if live.search_path != expected.search_path:
         live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
     opts = options_with_defaults(options)
@@ -83,7 +89,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
     shown = display_path(folder.path, folder.root)
     # A runner told to keep its table in a schema of its own makes that schema (sql-migrate's
     # SetSchema): the schema is not the migrations' to compare, what else it holds is.
-    table_schema = history.table.partition(".")[0] if "." in history.table else None
+    table_schema = history.schema
     changes = tuple(c for c in diff(live, expected, opts)
                     if not (c.kind == "schema" and c.identity == (table_schema,)
                             and table_schema not in expected.schemas))
@@ -93,19 +99,36 @@ def compare_folder(folder: SqlFolder, database_url: str,
                  f"{len(migrations)} files applied)")
 
 
-def _built(folder: SqlFolder, migrations: list[Migration]
+def _built(folder: SqlFolder, migrations: list[Migration], *, first_schema: str | None = None
            ) -> tuple[SchemaSnapshot, frozenset[str]]:
     """The schema `migrations` build on a throwaway server, and the schemas the platform's
     stand-in made there (supabase's `auth`, `storage`, ...: the platform's, not the
-    migrations')."""
+    migrations'). With `first_schema`, they run with it first on the search_path (made
+    first, as the runner expects it made)."""
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.introspect import introspect_url
 
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
+        if first_schema is not None:
+            _search_first(url, first_schema)
         folder.prepare(url)
         platform = (frozenset(introspect_url(url).schemas) | SUPABASE_MANAGED) - {"public"} \
             if folder.platform else frozenset()
         apply_sql_migrations(migrations, url, reset_each_file=folder.supabase_cli)
         return introspect_url(url), platform
+
+
+def _search_first(url: str, schema: str) -> None:
+    """Make `schema` on the database at `url`, first on its search_path for the sessions
+    that follow (then `public`)."""
+    from psycopg import sql
+
+    from dbsafe.pg.connect import connect
+
+    name = sql.Identifier(schema)
+    with connect(url) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+        conn.execute(sql.SQL("ALTER DATABASE {} SET search_path = {}, public").format(
+            sql.Identifier(conn.info.dbname), name))

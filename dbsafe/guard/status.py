@@ -94,7 +94,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     """A folder of SQL migrations: which of its files the database's runner history says
     ran (`dbsafe.migrate.histories`), which are pending."""
     from dbsafe.extract.files import display_path
-    from dbsafe.migrate.histories import applied_migrations, applied_versions
+    from dbsafe.migrate.histories import applied_migrations, applied_versions, unread_histories
 
     migrations = folder.read()
     shown = display_path(folder.path, folder.root)
@@ -105,6 +105,10 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         found, versions = read
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
+    elif hint := unread_histories(database_url):
+        if not folder.platform:
+            raise DbsafeError(f"no history table where runners keep it by default: {hint}")
+        runner += f" where runners keep it by default ({hint})"
     elif not folder.platform:  # supabase's platform fills a new database with its tables
         _require_empty(database_url)  # else nothing ran there: a new database
     ran = {m.path for m in applied}

@@ -31,9 +31,9 @@ class History:
     """A runner's history table: where it is, and the versions it says are applied."""
 
     runner: str
-    # "schema.name", as the catalog spells them (shown, and matched by patterns); a name
-    # alone is looked for on the search_path (river's)
-    table: str
+    # (schema, name), as the catalog spells them; a name alone is looked for on the
+    # search_path (river's). Kept apart: a schema's or table's name may hold a dot.
+    relation: tuple[str, ...]
     query: str  # the applied versions, as text; `{table}` where the table's name goes
     # The columns that tell the runner's table from the others': a table named in
     # `sql-migrations-history-table` is the runner's whose columns it has, the most of them.
@@ -41,11 +41,21 @@ class History:
     own_schema: str | None = None  # a schema holding only the runner's registry (Sqitch's)
 
     @property
+    def table(self) -> str:
+        """The table's name as shown: `schema.name`."""
+        return ".".join(self.relation)
+
+    @property
+    def schema(self) -> str | None:
+        """The table's schema; None for a name looked for on the search_path."""
+        return self.relation[0] if len(self.relation) == 2 else None
+
+    @property
     def quoted(self) -> str:
         """The table's name as SQL writes it (a renamed table may need its quotes)."""
         from psycopg import sql
 
-        return sql.Identifier(*self.table.split(".", 1)).as_string(None)
+        return sql.Identifier(*self.relation).as_string(None)
 
     def select(self, query: str) -> str:
         """`query` (its `query` or `failed_query`) on this history's table."""
@@ -59,8 +69,8 @@ class History:
         a `changes` table elsewhere is the application's."""
         if self.own_schema is not None:
             return ()
-        own = next(h.table for h in _HISTORIES if h.runner == self.runner)
-        return tuple(dict.fromkeys(t.rpartition(".")[2] for t in (self.table, own)))
+        own = next(h.relation for h in _HISTORIES if h.runner == self.runner)
+        return tuple(dict.fromkeys((self.relation[-1], own[-1])))
     # The versions its runner says failed half-way (then what the database holds is no
     # version of the folder, and the runner itself refuses to go on), and how to resolve it.
     failed_query: str | None = None
@@ -72,11 +82,11 @@ _NUMBER = re.compile(r"(\d+)_")
 # Tried in order; the first table the database has is its runner's. golang-migrate's
 # schema_migrations has a `dirty` column, dbmate's does not.
 _HISTORIES = (
-    History("supabase", "supabase_migrations.schema_migrations",
+    History("supabase", ("supabase_migrations", "schema_migrations"),
             "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
     # A row neither finished nor rolled back: the migration failed (or is running);
     # `prisma migrate deploy` refuses to run anything until it is resolved (P3009).
-    History("prisma", "public._prisma_migrations",
+    History("prisma", ("public", "_prisma_migrations"),
             "SELECT migration_name FROM {table} "
             "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
             frozenset({"migration_name", "finished_at", "rolled_back_at"}),
@@ -84,37 +94,37 @@ _HISTORIES = (
                          "WHERE finished_at IS NULL AND rolled_back_at IS NULL "
                          "ORDER BY started_at",
             resolve="`prisma migrate resolve --rolled-back` (or `--applied`) it first"),
-    History("flyway", "public.flyway_schema_history",
+    History("flyway", ("public", "flyway_schema_history"),
             "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
             frozenset({"installed_rank", "version", "script", "type", "success"})),
-    History("goose", "public.goose_db_version",
+    History("goose", ("public", "goose_db_version"),
             "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
             "is_applied FROM {table} ORDER BY version_id, id DESC) AS latest "
             "WHERE is_applied AND version_id > 0", frozenset({"id", "version_id", "is_applied"})),
-    History("sqlx", "public._sqlx_migrations",
+    History("sqlx", ("public", "_sqlx_migrations"),
             "SELECT version::text FROM {table} WHERE success",
             frozenset({"version", "success", "checksum", "execution_time"})),
-    History("diesel", "public.__diesel_schema_migrations",
+    History("diesel", ("public", "__diesel_schema_migrations"),
             "SELECT version FROM {table}", frozenset({"version", "run_on"})),
-    History("golang-migrate", "public.schema_migrations",
+    History("golang-migrate", ("public", "schema_migrations"),
             "SELECT version::text FROM {table} WHERE dirty IS NOT NULL",
             frozenset({"version", "dirty"}),
             failed_query="SELECT version::text FROM {table} WHERE dirty",
             resolve="its `dirty` flag says so: fix it and `migrate force` the version first"),
-    History("dbmate", "public.schema_migrations",
+    History("dbmate", ("public", "schema_migrations"),
             "SELECT version::text FROM {table}", frozenset({"version"})),
     # sql-migrate's (rubenv/sql-migrate, gorp): a row per applied file, named by its file
     # name (`migrate.SetSchema`/`SetTable` put it elsewhere: `sql-migrations-history-table`).
-    History("sql-migrate", "public.gorp_migrations",
+    History("sql-migrate", ("public", "gorp_migrations"),
             "SELECT id FROM {table}", frozenset({"id", "applied_at"})),
     # river's, last: an application migrated by another runner often has river's table too
     # (river's CLI migrates river's own tables). A row per applied version of each migration
     # line (`line`, since its version 005; every row of an older table is `main`'s, as
     # rivermigrate's `existingMigrations` reads it); the table unqualified, found on the
     # search_path as river finds it without a configured schema. Read as `line:version`.
-    History("river", "river_migration", "SELECT line || ':' || version FROM {table}",
+    History("river", ("river_migration",), "SELECT line || ':' || version FROM {table}",
             frozenset({"line", "version", "created_at"})),
-    History("river", "river_migration", "SELECT 'main:' || version FROM {table}",
+    History("river", ("river_migration",), "SELECT 'main:' || version FROM {table}",
             frozenset({"version", "created_at"})),
 )
 
@@ -126,7 +136,7 @@ def _sqitch_registry(name: str) -> History:
     """Sqitch's registry `name` (the schema `sqitch` makes, `sqitch` unless its settings
     say otherwise): a row per deployed change, a reworked one once per plan line deployed;
     read as `project:change#n` (`_numbered`)."""
-    return History("sqitch", f"{name}.changes",
+    return History("sqitch", (name, "changes"),
                    "SELECT project || ':' || change FROM {table} ORDER BY committed_at",
                    _SQITCH_COLUMNS, own_schema=name)
 
@@ -157,9 +167,10 @@ def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
         migrations: the folder's; they name the Sqitch registry to read where they are a
             Sqitch project's.
         table: the history table, when its runner keeps it under another name than its
-            own (`sql-migrations-history-table`: golang-migrate's `x-migrations-table`,
-            goose's `-table`, sql-migrate's `SetSchema`/`SetTable`, Flyway's `table`);
-            its runner is told by its columns.
+            own, or in another schema (`sql-migrations-history-table`: golang-migrate's
+            `x-migrations-table`, goose's `-table`, sql-migrate's `SetSchema`/`SetTable`,
+            Flyway's `table` and `schemas`, river's `Schema`), as SQL names it; its runner
+            is told by its columns.
 
     Raises:
         DbsafeError: the history says a migration failed half-way (golang-migrate's dirty
@@ -194,6 +205,47 @@ def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
     return None
 
 
+def unread_histories(database_url: str) -> str:
+    """What to tell a user whose database has no history table where dbsafe looks: the
+    tables that are a runner's history by their name and columns in another schema (river's
+    or Flyway's in the schema they were told to use), as `sql-migrations-history-table`
+    would name them; "" when there are none."""
+    from dbsafe.pg.connect import connect
+
+    names = sorted({h.relation[-1] for h in _HISTORIES})
+    with connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT n.nspname, c.relname, array_agg(a.attname::text) FROM pg_class AS c "
+            "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 "
+            "AND NOT a.attisdropped WHERE c.relkind IN ('r', 'p') AND c.relname = ANY(%s) "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "GROUP BY 1, 2 ORDER BY 1, 2", (names,)).fetchall()
+    found = []
+    for schema, name, columns in rows:
+        runner = next((h.runner for h in _HISTORIES
+                       if h.relation[-1] == name and h.columns <= set(columns)), None)
+        if runner is not None:
+            found.append(f"{_sql_name(schema, name)} ({runner}'s)")
+    if not found:
+        return ""
+    return (f"{' and '.join(found)} "
+            f"{'is a history table' if len(found) == 1 else 'are history tables'} in another "
+            "schema: name the one to read in `sql-migrations-history-table`")
+
+
+def _sql_name(*parts: str) -> str:
+    """A dotted name as SQL writes it: each part quoted where PostgreSQL would fold it.
+
+    >>> _sql_name("river", "river_migration"), _sql_name("Jobs.v2", "river_migration")
+    ('river.river_migration', '"Jobs.v2".river_migration')
+    """
+    from psycopg import sql
+
+    return ".".join(part if re.fullmatch(r"[a-z_][a-z0-9_$]*", part)
+                    else sql.Identifier(part).as_string(None) for part in parts)
+
+
 def _named(conn: psycopg.Connection, table: str) -> History:
     """The history of the runner whose table `table` (as written in the setting, resolved
     on the search path when unqualified) is: the one whose telling columns it has, the
@@ -216,7 +268,7 @@ def _named(conn: psycopg.Connection, table: str) -> History:
                           "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
                           "sql-migrate)")
     best = max(fitting, key=lambda h: len(h.columns))
-    return dataclasses.replace(best, table=f"{schema}.{name}")
+    return dataclasses.replace(best, relation=(schema, name))
 
 
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:

@@ -378,3 +378,80 @@ def test_a_sqitch_registry_of_another_name_is_read_where_its_settings_say(
         conn.execute("CREATE TABLE public.changes (id int)")
     assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
         ("DBS402", "public.changes")]
+
+
+@pytest.mark.parametrize("schema", ["river", "Jobs.v2"])
+def test_river_told_a_schema_keeps_its_table_and_objects_there(
+        schema: str, tmp_path: Path, database_url: str) -> None:
+    # rivermigrate's `Config.Schema` (`river migrate-up --schema`): every object of its files
+    # is made in that schema (`/* TEMPLATE: schema */` becomes `"schema".`), river_migration
+    # too, and the schema is not on the search_path. A name with capitals and a dot is
+    # named as SQL names it.
+    _river_folder(tmp_path / "db" / "migrations")
+    quoted = '"' + schema + '"'
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {quoted}; SET search_path = {quoted};" + _RIVER_001
+                     + _UPS[0] + "INSERT INTO river_migration (version) VALUES (1), (2)")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    shown = quoted if schema != schema.lower() else schema
+    with pytest.raises(DbsafeError, match=f"{shown}.river_migration \\(river's\\) is a history"):
+        commands.drift(settings)  # not on the search_path: the error says where it is
+    with pytest.raises(DbsafeError, match=f"{shown}.river_migration \\(river's\\) is a history"):
+        commands.status(settings)  # not "none applied" either
+
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations-history-table":
+                                            f"{quoted}.river_migration"}, environ={})
+    assert commands.drift(settings).findings == ()  # river's objects where river made them
+    report = commands.status(settings)
+    assert report.summary["current"] == ["db/migrations/002_step.up.sql"]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE INDEX users_name ON {quoted}.users (name)")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == f"{schema}.users.users_name"
+
+
+@pytest.mark.parametrize(("runner", "named", "history"), [
+    # golang-migrate's `x-migrations-table="Ops.v2"."schema_om"` with
+    # `x-migrations-table-quoted=1`: schema `Ops.v2`, table schema_om
+    ("golang-migrate", '"Ops.v2".schema_om',
+     'CREATE SCHEMA "Ops.v2"; CREATE TABLE "Ops.v2".schema_om (version bigint PRIMARY KEY, '
+     'dirty boolean NOT NULL); INSERT INTO "Ops.v2".schema_om VALUES (2, false);'),
+    # goose's `-table Meta.goose_db_version` (its table in a schema of its own)
+    ("goose", '"Meta".goose_db_version',
+     'CREATE SCHEMA "Meta"; CREATE TABLE "Meta".goose_db_version (id serial PRIMARY KEY, '
+     "version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp DEFAULT now());"
+     'INSERT INTO "Meta".goose_db_version (version_id, is_applied) VALUES (0, true), (1, true),'
+     " (2, true);"),
+])
+def test_a_history_table_in_a_schema_whose_name_needs_quotes_is_read(
+        runner: str, named: str, history: str, tmp_path: Path, database_url: str) -> None:
+    _project(tmp_path, runner)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + history)
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations-history-table": named}, environ={})
+    assert commands.drift(settings).findings == ()
+    assert commands.status(settings).summary["current"] == [RUNNERS[runner][0][1]]
+
+
+def test_flyway_told_its_schemas_keeps_its_history_in_the_first_and_the_error_says_so(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway's `schemas = app`: its flyway_schema_history is app's (its default schema).
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE SCHEMA app; CREATE TABLE "
+                     "app.flyway_schema_history (installed_rank int PRIMARY KEY, version "
+                     "varchar(50), description varchar(200), type varchar(20), script "
+                     "varchar(1000), checksum int, execution_time int, success boolean NOT "
+                     "NULL); INSERT INTO app.flyway_schema_history VALUES (1, '1', 'users', "
+                     "'SQL', 'V1__users.sql', 0, 1, true), (2, '1.1', 'email', 'SQL', "
+                     "'V1_1__email.sql', 0, 1, true);")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with pytest.raises(DbsafeError, match=r"app\.flyway_schema_history \(flyway's\) is a "
+                                          r"history table in another schema: name the one"):
+        commands.drift(settings)
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations-history-table":
+                                            "app.flyway_schema_history"}, environ={})
+    assert commands.status(settings).summary["current"] == [RUNNERS["flyway"][0][1]]
