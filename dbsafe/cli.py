@@ -256,6 +256,13 @@ def _alembic_config_option(what: str = "of the migrations") -> Callable:
              "directory up to the project root].")
 
 
+_sqitch_target_option = click.option(
+    "--sqitch-target", metavar="NAME",
+    help="The Sqitch target (a [target \"NAME\"] of sqitch.conf) whose registry says which "
+         "changes ran on the database, as `sqitch deploy NAME` [default: the project's "
+         "default target; or set DBSAFE_SQITCH_TARGET].")
+
+
 def schema_source_options(func: Callable) -> Callable:
     """--database-url / --snapshot / --from-migrations / --alembic-config."""
     options = [
@@ -562,12 +569,13 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
               help="Render alembic revisions offline (alembic upgrade --sql) instead of running "
                    "them on a throwaway server.")
 @click.option("--explain", metavar="CODE", help="Print the documentation of a rule and exit.")
+@_sqitch_target_option
 @output_options
 @click.pass_obj
 def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
                  alembic_config: Path | None, since: str | None, changed_since: str | None,
                  target_version: str | None, locks: bool, offline: bool, explain: str | None,
-                 **output: Any) -> None:
+                 sqitch_target: str | None, **output: Any) -> None:
     """Lint migrations for statements that lock or break a production database.
 
     With no PATHS, runs the project's alembic revisions on a throwaway server and lints each
@@ -585,7 +593,7 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
         click.echo(commands.explain(explain), nl=False)
         return
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "target-version": target_version}
+                 "target-version": target_version, "sqitch-target": sqitch_target}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides, paths)
     if locks:
@@ -720,10 +728,12 @@ _DATABASE_OPTION = click.option(
               help="Exit 1 when revisions are pending (for CI and deploy scripts).")
 @click.option("--history", "history_limit", type=click.IntRange(min=0), default=10,
               show_default=True, metavar="N", help="How many recent runs to show.")
+@_sqitch_target_option
 @output_options
 @click.pass_obj
 def status_command(state: CliState, database_url: str | None, alembic_config: Path | None,
-                   fail_on_pending: bool, history_limit: int, **output: Any) -> None:
+                   fail_on_pending: bool, history_limit: int, sqitch_target: str | None,
+                   **output: Any) -> None:
     """Show the database's revision, pending revisions, edited revisions and dbsafe's history.
 
     An applied revision whose file changed since dbsafe applied it is an error (DBS605);
@@ -733,7 +743,8 @@ def status_command(state: CliState, database_url: str | None, alembic_config: Pa
     """
     from dbsafe import commands
 
-    overrides = {"database-url": database_url, "alembic-config": alembic_config}
+    overrides = {"database-url": database_url, "alembic-config": alembic_config,
+                 "sqitch-target": sqitch_target}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     _finish(commands.status(settings, fail_on_pending=fail_on_pending,
@@ -988,13 +999,14 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
               help="Also compare these SQLAlchemy models (e.g. app.models:Base.metadata) "
                    "with the migrations at head, as `alembic check` does (DBS405); without "
                    "--database-url, only that.")
+@_sqitch_target_option
 @output_options
 @click.pass_obj
 def drift_command(state: CliState, database_url: str | None, sql: bool,
                   alembic_config: Path | None, sql_migrations: Path | None,
                   ignore_schema: tuple[str, ...],
                   ignore_name: tuple[str, ...], no_cache: bool, models: str | None,
-                  **output: Any) -> None:
+                  sqitch_target: str | None, **output: Any) -> None:
     """Report where a live database differs from what its migrations build.
 
     The expected schema is the migrations applied, on a throwaway PostgreSQL, up to the
@@ -1012,7 +1024,8 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
 
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "sql-migrations": sql_migrations, "cache": False if no_cache else None}
+                 "sql-migrations": sql_migrations, "cache": False if no_cache else None,
+                 "sqitch-target": sqitch_target}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
     options = commands.diff_options(settings, [i for i in output["ignore"] if i not in codes],

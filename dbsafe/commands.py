@@ -208,8 +208,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     codes = catalog()
     check_settings_codes(settings, codes)
     paths = paths or _sql_migrations_without_alembic(settings)
-    facts = _database_facts(settings.database_url, sql_folder=bool(paths),
-                           history_table=settings.sql_migrations_history_table) \
+    facts = _database_facts(settings.database_url, settings, paths) \
         if settings.database_url else None
     since = _beyond_database(facts, since)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
@@ -236,8 +235,7 @@ def lock_report(settings: Settings, paths: Sequence[Path] = (), *, since: str | 
     from dbsafe.lint.run import load, lock_rows
 
     paths = paths or _sql_migrations_without_alembic(settings)
-    facts = _database_facts(settings.database_url, sql_folder=bool(paths),
-                           history_table=settings.sql_migrations_history_table) \
+    facts = _database_facts(settings.database_url, settings, paths) \
         if settings.database_url else None
     since = _beyond_database(facts, since)
     loaded = load(settings, paths, since=since, changed_since=changed_since, offline=offline,
@@ -268,10 +266,11 @@ def _sql_migrations_without_alembic(settings: Settings) -> list[Path]:
     return [folder] if folder is not None else []
 
 
-def _database_facts(url: str, *, sql_folder: bool = False, history_table: str | None = None):
+def _database_facts(url: str, settings: Settings, paths: Sequence[Path] = ()):
     """The live database's schema (as it is before the migrations run), sizes and version;
-    with `sql_folder` (SQL migrations are linted), which of them its runner's history
-    table (`history_table`, when named in the settings) says ran."""
+    with `paths` (SQL migrations are linted), which of them its runner's history table says
+    ran: the table drift and status read (`sql-migrations-history-table`, or the registry
+    of their Sqitch project for `sqitch-target`)."""
     from dbsafe.lint.run import DatabaseFacts
     from dbsafe.migrate.histories import applied_versions
     from dbsafe.migrate.runner import current_revisions
@@ -279,7 +278,8 @@ def _database_facts(url: str, *, sql_folder: bool = False, history_table: str | 
     from dbsafe.schema.stats import table_stats
 
     before = introspect_url(url)
-    found = applied_versions(url, table=history_table) if sql_folder else None
+    found = applied_versions(url, paths, settings.sql_migrations_history_table,
+                             sqitch_target=settings.sqitch_target) if paths else None
     return DatabaseFacts(before=before, sizes=table_stats(url),
                          server_version=before.server_version,
                          search_path=before.search_path, revisions=current_revisions(url),

@@ -65,6 +65,8 @@ class Settings:
     sql_migrations_in_transaction: bool = False  # the runner wraps each .sql file in BEGIN/COMMIT
     # drift/status: the runner's history table under another name ("convoy.gorp_migrations")
     sql_migrations_history_table: str | None = None
+    # drift/status/lint: the Sqitch target whose registry says which changes ran ("prod")
+    sqitch_target: str | None = None
     # check
     check_paths: tuple[str, ...] = ()  # folders of project checks, relative to the project root
     check_timeout: str = "30s"  # statement_timeout of each check
@@ -132,6 +134,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "large-table": ("large_table", "size"),
     "sql-migrations-in-transaction": ("sql_migrations_in_transaction", "bool"),
     "sql-migrations-history-table": ("sql_migrations_history_table", "str"),
+    "sqitch-target": ("sqitch_target", "str"),
     "check-paths": ("check_paths", "list"),
     "check-timeout": ("check_timeout", "duration"),
     "sequence-usage-threshold": ("sequence_usage_threshold", "ratio"),
@@ -156,7 +159,7 @@ _ENV_KEYS = (
     "database-url", "schema-source", "snapshot", "alembic-config", "sql-migrations", "python",
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
-    "target-version", "managed-timeouts", "check-timeout",
+    "target-version", "managed-timeouts", "check-timeout", "sqitch-target",
 )
 
 

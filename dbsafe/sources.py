@@ -573,6 +573,7 @@ class SqlFolder:
     # `sql-migrations-history-table`: where the runner keeps its history, when not under its
     # own name (drift and status read it)
     history_table: str | None = None
+    sqitch_target: str | None = None  # `sqitch-target`: whose registry drift and status read
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
@@ -596,7 +597,7 @@ class SqlFolder:
         runner = migration_runner(path) or ("supabase" if supabase_cli else None)
         return cls(path, settings.project_root, "supabase" if supabase else None,
                    settings.sql_migrations_in_transaction, runner, supabase_cli,
-                   settings.sql_migrations_history_table)
+                   settings.sql_migrations_history_table, settings.sqitch_target)
 
     def read(self) -> list:
         """The migrations, in the order and with the transactions their runner uses

@@ -557,3 +557,22 @@ def test_changed_since_is_never_read_as_an_option_of_git(command: str, snapshot_
                  cwd=tmp_path)
     assert_clean_error(result, "is not a git ref")
     assert not written.exists()
+
+
+@pytest.mark.db
+def test_sqitch_target_picks_the_registry_status_and_lint_read(tmp_path: Path,
+                                                               database_url: str) -> None:
+    from tests.gates.test_drift_sql import _TARGETS, _registry, _sqitch
+
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    _sqitch(tmp_path, _TARGETS)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int)")
+        _registry(conn, "prod_meta", "users")
+    result = run("status", "--database-url", database_url, "--sqitch-target", "prod",
+                 cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 files of ., by sqitch's prod_meta.changes" in result.output
+    for command in ("status", "lint"):
+        assert_clean_error(run(command, "--database-url", database_url, "--sqitch-target", "qa",
+                               cwd=tmp_path), 'has no [target "qa"] (its targets: dev, prod)')

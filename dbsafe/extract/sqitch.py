@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbsafe.core import SourceError
+from dbsafe.core import ConfigError, SourceError
 
 SQITCH_CONF = "sqitch.conf"
 SQITCH_PLAN = "sqitch.plan"
@@ -68,19 +68,27 @@ class SqitchProject:
         return tuple(dict.fromkeys((self.deploy_dir, self.revert_dir, self.verify_dir)))
 
 
-def sqitch_project(folder: Path) -> SqitchProject | None:
+def sqitch_project(folder: Path, target: str | None = None) -> SqitchProject | None:
     """The Sqitch project `folder` is (it holds `sqitch.conf` naming a plan that is there,
-    or `sqitch.plan`), else None.
+    or `sqitch.plan`), else None; read for `target` (a `[target "name"]` of its sqitch.conf,
+    or a `db:pg:` URI), as `sqitch deploy TARGET` reads it, else for its default target.
 
     Raises:
         SourceError: the plan cannot be read.
+        ConfigError: sqitch.conf has no target `target`.
     """
     conf = folder / SQITCH_CONF
     settings = _read_config(conf) if conf.is_file() else {}
-    target = settings.get("core.target")
-    engine = settings.get("core.engine") or _uri_engine(
-        settings.get(f"target.{target}.uri") or target)
-    target = settings.get(f"engine.{engine}.target") or target
+    engine = settings.get("core.engine")
+    if target is not None and ":" not in target \
+            and not any(key.startswith(f"target.{target}.") for key in settings):
+        known = sorted({key[len("target."):].rpartition(".")[0] for key in settings
+                        if key.startswith("target.")})
+        raise ConfigError(f"sqitch-target {target}: {conf} has no [target \"{target}\"] "
+                          f"(its targets: {', '.join(known) or 'none'})")
+    # Sqitch's `Target` BUILDARGS: the target named, else `core.target`, else the engine's.
+    target = target or settings.get("core.target") or settings.get(f"engine.{engine}.target")
+    engine = _uri_engine(settings.get(f"target.{target}.uri") or target) or engine
 
     def setting(key: str) -> str | None:
         # Sqitch's `Target._fetch`: the target's, then the engine's, then core's.
@@ -119,10 +127,11 @@ def sqitch_project(folder: Path) -> SqitchProject | None:
 
 
 def project_of(path: Path) -> SqitchProject | None:
-    """The Sqitch project `path` (a script) lies in: that of the nearest folder above it
-    holding `sqitch.conf` or `sqitch.plan`; None where there is none, or its plan cannot
-    be read."""
-    for folder in path.resolve().parents:
+    """The Sqitch project `path` (a script, or a folder) lies in: that of the nearest folder
+    from it up holding `sqitch.conf` or `sqitch.plan`; None where there is none, or its
+    plan cannot be read."""
+    resolved = path.resolve()
+    for folder in (resolved, *resolved.parents):
         if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
             try:
                 return sqitch_project(folder)

@@ -49,7 +49,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
     from dbsafe.schema.introspect import introspect_url
 
     migrations = folder.read()
-    found = applied_versions(database_url, migrations, folder.history_table)
+    found = applied_versions(database_url, [folder.path], folder.history_table,
+                             sqitch_target=folder.sqitch_target)
     if found is None:
         hint = unread_histories(database_url) or \
             "name a table its runner keeps under another name (or in another schema) in " \

@@ -100,7 +100,8 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     shown = display_path(folder.path, folder.root)
     applied: list[Migration] = []
     runner = "no migration history table"
-    read = applied_versions(database_url, migrations, folder.history_table)
+    read = applied_versions(database_url, [folder.path], folder.history_table,
+                            sqitch_target=folder.sqitch_target)
     if read is not None:
         found, versions = read
         applied = applied_migrations(migrations, found, versions, shown)

@@ -4,7 +4,8 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 `__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
 `_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
 `gorp_migrations`, or the table `sql-migrations-history-table` names), each file named by the
-version its runner records for it. Read by `dbsafe drift` and `dbsafe status` for a folder of SQL migrations.
+version its runner records for it. Read by `dbsafe drift`, `dbsafe status` and `dbsafe lint
+FOLDER --database-url` for a folder of SQL migrations, the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import DbsafeError
+from dbsafe.core import ConfigError, DbsafeError
 
 if TYPE_CHECKING:
     import psycopg
@@ -141,48 +142,70 @@ def _sqitch_registry(name: str) -> History:
                    _SQITCH_COLUMNS, own_schema=name)
 
 
-def _histories(migrations: Sequence[Migration]) -> tuple[History, ...]:
-    """The history tables to look for, in order: the Sqitch registry the folder's project
-    names (its default where the folder is no Sqitch project's), then the others."""
-    project = _sqitch_project(migrations)
+def _histories(paths: Sequence[Path], sqitch_target: str | None) -> tuple[History, ...]:
+    """The history tables to look for, in order: the Sqitch registry the project `paths`
+    lie in names for `sqitch_target` (Sqitch's default registry where they lie in none),
+    then the others."""
+    project = _sqitch_project(paths, sqitch_target)
     return (_sqitch_registry(project.registry if project is not None else "sqitch"),
             *_HISTORIES)
 
 
-def _sqitch_project(migrations: Sequence[Migration]) -> SqitchProject | None:
-    """The Sqitch project a folder's migrations are the deploy scripts of, if any."""
-    from dbsafe.extract.sqitch import project_of
+def _sqitch_project(paths: Iterable[Path], target: str | None = None) -> SqitchProject | None:
+    """The Sqitch project the first of `paths` (migration folders or files) lies in, if
+    any, read for `target` (`sqitch-target`; its default target's without).
 
-    first = next((m.file for m in migrations if m.file is not None), None)
-    return project_of(first) if first is not None else None
+    Raises:
+        ConfigError: its sqitch.conf has no such target, or the target's plan or scripts
+            are not its default target's (dbsafe reads those).
+    """
+    from dbsafe.extract.sqitch import project_of, sqitch_project
+
+    first = next(iter(paths), None)
+    project = project_of(first) if first is not None else None
+    if project is None or target is None:
+        return project
+    targeted = sqitch_project(project.folder, target)
+    if targeted is None or (targeted.plan, targeted.deploy_files) != \
+            (project.plan, project.deploy_files):
+        raise ConfigError(
+            f"sqitch-target {target}: its plan or deploy scripts are not those of "
+            f"{project.folder / 'sqitch.conf'}'s default target, which dbsafe reads; make it "
+            "the default target (`[core] target`) for dbsafe, or give both the same")
+    return targeted
 
 
-def applied_versions(database_url: str, migrations: Sequence[Migration] = (),
-                     table: str | None = None) -> tuple[History, set[str]] | None:
+def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str | None = None,
+                     *, sqitch_target: str | None = None,
+                     ) -> tuple[History, set[str]] | None:
     """The database's runner history and the versions it holds; None when it has none of
     the history tables dbsafe reads.
 
     Args:
         database_url: the database.
-        migrations: the folder's; they name the Sqitch registry to read where they are a
-            Sqitch project's.
+        paths: the migrations' folders or files; where they lie in a Sqitch project, its
+            sqitch.conf names the registry to read.
         table: the history table, when its runner keeps it under another name than its
             own, or in another schema (`sql-migrations-history-table`: golang-migrate's
             `x-migrations-table`, goose's `-table`, sql-migrate's `SetSchema`/`SetTable`,
             Flyway's `table` and `schemas`, river's `Schema`), as SQL names it; its runner
             is told by its columns.
+        sqitch_target: the Sqitch target whose registry to read (`sqitch-target`), else
+            the project's default target's.
 
     Raises:
         DbsafeError: the history says a migration failed half-way (golang-migrate's dirty
             flag, a prisma row neither finished nor rolled back), or `table` is not in the
             database or is no runner's history.
+        ConfigError: no such Sqitch target.
     """
     import psycopg
 
     from dbsafe.pg.connect import connect
 
     with connect(database_url) as conn:
-        histories = _histories(migrations) if table is None else (_named(conn, table),)
+        histories = _histories(paths, sqitch_target) if table is None \
+            else (_named(conn, table),)
         for history in histories:
             if conn.execute("SELECT to_regclass(%s)", (history.quoted,)).fetchone() \
                     in (None, (None,)):
@@ -274,7 +297,7 @@ def _named(conn: psycopg.Connection, table: str) -> History:
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:
     """The registry key (`project:change#n`) of each of a Sqitch project's deploy scripts,
     by its migration's path: the change its plan line names, numbered by its lines."""
-    project = _sqitch_project(migrations)
+    project = _sqitch_project(m.file for m in migrations if m.file is not None)
     if project is None:
         return {}
     keys = dict(zip((f.resolve() for f in project.deploy_files),

@@ -94,3 +94,18 @@ def test_a_sqitch_project_for_another_engine_is_an_error(tmp_path: Path) -> None
     (tmp_path / "sqitch.plan").write_text(f"%project=p\n\na {_PLANNED}\n")
     with pytest.raises(SourceError, match="Sqitch project for the mysql engine"):
         _order(tmp_path, ["deploy/a.sql"])
+
+
+def test_a_sqitch_target_is_the_one_named_else_core_s_else_the_engine_s(tmp_path: Path) -> None:
+    # Sqitch's `Target` BUILDARGS: `sqitch deploy NAME` (or a URI), else `core.target`, else
+    # `engine.pg.target`; each setting the target's own, else the engine's, else core's.
+    from dbsafe.extract.sqitch import sqitch_project
+
+    (tmp_path / "sqitch.conf").write_text(
+        '[core]\n\tengine = pg\n\ttarget = qa\n[engine "pg"]\n\ttarget = dev\n\tregistry = '
+        'engine_meta\n[target "dev"]\n\turi = db:pg:dev\n\tregistry = dev_meta\n'
+        '[target "qa"]\n\turi = db:pg:qa\n')
+    (tmp_path / "sqitch.plan").write_text(f"%project=p\n\na {_PLANNED}\n")
+    registries = {target: project.registry for target in (None, "dev", "db:pg://x/y")
+                  if (project := sqitch_project(tmp_path, target)) is not None}
+    assert registries == {None: "engine_meta", "dev": "dev_meta", "db:pg://x/y": "engine_meta"}

@@ -455,3 +455,90 @@ def test_flyway_told_its_schemas_keeps_its_history_in_the_first_and_the_error_sa
                                         "sql-migrations-history-table":
                                             "app.flyway_schema_history"}, environ={})
     assert commands.status(settings).summary["current"] == [RUNNERS["flyway"][0][1]]
+
+
+_SQITCH_PLAN = ("%syntax-version=1.0.0\n%project=blog\n\n"
+                "users 2024-01-01T00:00:00Z A <a@example.com>\n"
+                "posts [users] 2024-01-02T00:00:00Z A <a@example.com>\n")
+
+
+def _sqitch(folder: Path, conf: str) -> None:
+    for name, text in {"sqitch.conf": conf, "sqitch.plan": _SQITCH_PLAN,
+                       "deploy/users.sql": "CREATE TABLE users (id int);\n",
+                       "deploy/posts.sql": "CREATE INDEX users_id ON users (id);\n"}.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+def _registry(conn: psycopg.Connection, schema: str, *changes: str) -> None:
+    conn.execute(f'CREATE SCHEMA "{schema}"; CREATE TABLE "{schema}".changes (change_id text '
+                 "PRIMARY KEY, change text NOT NULL, project text NOT NULL, committed_at "
+                 "timestamptz NOT NULL DEFAULT clock_timestamp())")
+    for change in changes:
+        conn.execute(f'INSERT INTO "{schema}".changes (change_id, change, project) '
+                     "VALUES (%s, %s, 'blog')", (change, change))
+
+
+def test_lint_reads_the_sqitch_registry_its_settings_name_as_drift_and_status_do(
+        tmp_path: Path, database_url: str) -> None:
+    # `lint FOLDER --database-url` leaves out the changes the registry says ran: the
+    # registry sqitch.conf names (`Deploy_Meta`), not Sqitch's default name.
+    _sqitch(tmp_path, '[core]\n\tengine = pg\n[engine "pg"]\n\tregistry = Deploy_Meta\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int)")
+        _registry(conn, "Deploy_Meta", "users")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.status(settings).summary["current"] == ["deploy/users.sql"]
+    report = commands.lint(settings, [tmp_path])
+    assert "sqitch history (Deploy_Meta.changes) says 1 of these files ran there" in \
+        " ".join(report.summary["lines"])
+    assert report.summary["migrations"] == 1
+    # The deploy folder alone, or a script, is the same project's.
+    report = commands.lint(settings, [tmp_path / "deploy"])
+    assert report.summary["migrations"] == 1
+
+
+_TARGETS = ('[core]\n\tengine = pg\n[engine "pg"]\n\ttarget = dev\n\tregistry = dev_meta\n'
+            '[target "dev"]\n\turi = db:pg:blog_dev\n'
+            '[target "prod"]\n\turi = db:pg://db.example.com/blog\n\tregistry = prod_meta\n')
+
+
+def test_the_sqitch_target_setting_picks_the_registry_sqitch_deploy_target_writes(
+        tmp_path: Path, database_url: str) -> None:
+    # `sqitch deploy prod` writes prod's registry (`prod_meta`); the default target, dev,
+    # has the engine's (`dev_meta`), which this database does not have.
+    _sqitch(tmp_path, _TARGETS)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int)")
+        _registry(conn, "prod_meta", "users")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with pytest.raises(DbsafeError, match="no migration history table"):
+        commands.drift(settings)
+    settings = load_settings(tmp_path, {"database-url": database_url},
+                             environ={"DBSAFE_SQITCH_TARGET": "prod"})
+    assert commands.drift(settings).findings == ()  # prod_meta is not compared
+    report = commands.status(settings)
+    assert report.summary["current"] == ["deploy/users.sql"]
+    assert report.summary["lines"][0].endswith("by sqitch's prod_meta.changes)")
+    assert commands.lint(settings, [tmp_path]).summary["migrations"] == 1
+
+    settings = load_settings(tmp_path, {"database-url": database_url, "sqitch-target": "qa"},
+                             environ={})
+    for command in (commands.status, commands.drift,
+                    lambda s: commands.lint(s, [tmp_path])):
+        with pytest.raises(DbsafeError, match=r'sqitch-target qa: .*sqitch.conf has no '
+                                              r'\[target "qa"\] \(its targets: dev, prod\)'):
+            command(settings)
+
+
+def test_a_sqitch_target_with_a_plan_of_its_own_is_an_error(
+        tmp_path: Path, database_url: str) -> None:
+    # dbsafe reads the default target's plan and scripts: another plan for prod is refused,
+    # not compared against the wrong files.
+    _sqitch(tmp_path, _TARGETS + "\tplan_file = prod.plan\n")
+    (tmp_path / "prod.plan").write_text(_SQITCH_PLAN.split("posts")[0])
+    settings = load_settings(tmp_path, {"database-url": database_url, "sqitch-target": "prod"},
+                             environ={})
+    with pytest.raises(DbsafeError, match="sqitch-target prod: its plan or deploy scripts are "
+                                          "not those of"):
+        commands.status(settings)
