@@ -23,6 +23,9 @@
 -- A partition's column (or an inheriting table's) that the sequence feeds through its
 -- parent's: it is reported once, on the parent, where its type is changed for all of them.
 -- Sequences never used (`nextval` never called) and sequences dbsafe's role may not read.
+-- A view's column given the sequence as its default (`ALTER VIEW ... SET DEFAULT`): its
+-- inserts land in its table's column, reported there (a view's column takes no type
+-- change, 42809).
 WITH seq AS (
     SELECT
         c.oid,
@@ -80,6 +83,10 @@ target AS (
     FROM seq
     LEFT JOIN feeds AS f
       ON f.seq_oid = seq.oid
+      -- A view's column default (ALTER VIEW ... SET DEFAULT) feeds its table's column, which
+      -- is the one to widen: PostgreSQL refuses a view's column any type change (42809).
+     AND EXISTS (SELECT FROM pg_class AS fed
+                 WHERE fed.oid = f.table_oid AND fed.relkind IN ('r', 'p', 'f'))
       -- A partition's or inheriting table's column that the sequence also feeds through the
       -- parent's goes with the parent's: the type is changed there, for all of them
       -- (PostgreSQL refuses it on an inherited column alone, 42P16).
