@@ -14,8 +14,9 @@
 --
 -- The sequence's next value is read from the sequence itself (what `nextval()` returns,
 -- `setval(..., false)` included) and compared with the highest value of every column it
--- feeds (an identity column, or one whose default calls nextval() on it, as serial's does);
--- the lowest for a descending sequence.
+-- feeds (an identity column, or one whose default calls nextval() on it, as serial's does,
+-- or on its name as text, as serial's did before PostgreSQL 8.1: `nextval('s'::text)`); the
+-- lowest for a descending sequence.
 --
 -- ## Not flagged
 -- Sequences that `CYCLE` (their values are meant to come round again), columns of other
@@ -23,9 +24,13 @@
 -- (the parent's values include theirs), and sequences or columns dbsafe's role may not read.
 -- Columns whose default only names the sequence (`currval()`, a `regclass` value), and a
 -- column the sequence is left OWNED BY after it moved to another (serial to identity): their
--- inserts take no value from it. A table others inherit from is weighed by its own rows,
--- each inheriting table by its own. Finding the highest value reads an index on the column
--- when there is one, else scans the table, bounded by `check-timeout`.
+-- inserts take no value from it. A default naming the sequence as text is looked up on
+-- every call, by the inserting session's search_path: it is followed only when the name is
+-- qualified, or when this session's search_path finds it and no other sequence has that
+-- name. A view's column default feeds its table's column, which is checked. A table others
+-- inherit from is weighed by its own rows, each inheriting table by its own. Finding the
+-- highest value reads an index on the column when there is one, else scans the table,
+-- bounded by `check-timeout`.
 WITH feeds AS (
     -- identity columns (deptype 'i'); a sequence OWNED BY a column (deptype 'a') feeds it
     -- only through its default, below: a sequence left owned when the column moved to
@@ -48,6 +53,45 @@ WITH feeds AS (
       AND strpos(pg_get_expr(ad.adbin, ad.adrelid),
                  format('nextval(''%s''::regclass)',
                         replace(d.refobjid::regclass::text, '''', ''''''))) > 0
+    UNION
+    -- a default calling nextval() on the sequence's name as text (`nextval('s'::text)`, as
+    -- serial's default was before PostgreSQL 8.1): looked up on every call, so no catalog
+    -- entry links the two. Followed when only one sequence can be meant, whatever the
+    -- inserting session's search_path: a qualified name, or an unqualified one that this
+    -- session's search_path finds and that no other sequence has.
+    SELECT named.seq_oid, named.adrelid, named.adnum
+    FROM (
+        SELECT ad.adrelid, ad.adnum, ident.parts,
+               (SELECT c.oid
+                FROM unnest(CASE WHEN cardinality(ident.parts) = 2
+                                 THEN ARRAY[ident.parts[1]]
+                                 ELSE current_schemas(true) END)
+                     WITH ORDINALITY AS path (nspname, position)
+                JOIN pg_namespace AS n ON n.nspname = path.nspname
+                JOIN pg_class AS c ON c.relnamespace = n.oid
+                                  AND c.relname = ident.parts[cardinality(ident.parts)]
+                ORDER BY path.position
+                LIMIT 1) AS seq_oid
+        FROM pg_attrdef AS ad
+        CROSS JOIN LATERAL regexp_matches(
+            pg_get_expr(ad.adbin, ad.adrelid),
+            'nextval\(\(''((?:[^'']|'''')+)''::(?:text|character varying)\)::regclass\)',
+            'g') AS call (found)
+        -- PostgreSQL's own printing of a text constant doubles its quotes; parse_ident (and
+        -- the lookup) fail on what is no name, so only a plain or quoted name, optionally
+        -- qualified, is read
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN spelled ~ '^(([[:alpha:]_][[:alnum:]_$]*|"([^"]|"")+")\.)?([[:alpha:]_][[:alnum:]_$]*|"([^"]|"")+")$'
+                        THEN parse_ident(spelled) END AS parts
+            FROM replace(call.found[1], '''''', '''') AS spelled
+        ) AS ident
+        WHERE ident.parts IS NOT NULL
+    ) AS named
+    JOIN pg_class AS seq ON seq.oid = named.seq_oid AND seq.relkind = 'S'
+    WHERE cardinality(named.parts) = 2
+       OR NOT EXISTS (SELECT FROM pg_class AS other
+                      WHERE other.relkind = 'S' AND other.relname = seq.relname
+                        AND other.oid <> seq.oid AND other.relpersistence <> 't')
 ),
 fed AS (
     SELECT
@@ -60,9 +104,7 @@ fed AS (
         format('SELECT array_to_tsvector(ARRAY[CASE WHEN is_called THEN last_value + %s '
                'ELSE last_value END::text]) FROM %I.%I', s.seqincrement, sn.nspname,
                sc.relname) AS next_query,
-        -- Columns whose default only names the sequence (`currval()`, a `regclass` value), and a
--- column the sequence is left OWNED BY after it moved to another (serial to identity): their
--- inserts take no value from it. A table others inherit from holds its own rows only (a unique constraint does not
+        -- A table others inherit from holds its own rows only (a unique constraint does not
         -- reach its children, each checked with its own); a partitioned table, its partitions'.
         format('SELECT array_to_tsvector(ARRAY[v::text]) FROM (SELECT %s(%I) AS v FROM %s%I.%I) '
                'AS m WHERE v IS NOT NULL',

@@ -11,7 +11,8 @@
 -- ACCESS EXCLUSIVE lock, so the time to act is well before the end.
 --
 -- The subject is the column when the sequence feeds one (an identity column, or one whose
--- default calls nextval() on it, as serial's does; not one whose default only names it, as
+-- default calls nextval() on it, as serial's does, or on its name as text, as serial's did
+-- before PostgreSQL 8.1: `nextval('s'::text)`; not one whose default only names it, as
 -- `currval()` or a `regclass` value, nor one it is left OWNED BY after the column moved to
 -- another sequence), else the sequence. Descending sequences count towards their minimum.
 --
@@ -25,7 +26,10 @@
 -- Sequences never used (`nextval` never called) and sequences dbsafe's role may not read.
 -- A view's column given the sequence as its default (`ALTER VIEW ... SET DEFAULT`): its
 -- inserts land in its table's column, reported there (a view's column takes no type
--- change, 42809).
+-- change, 42809). A default naming the sequence as text is looked up on every call, by the
+-- inserting session's search_path: it is followed when the name is qualified, or when this
+-- session's search_path finds it and no other sequence has that name; otherwise which
+-- sequence feeds the column is not known, and the sequence is weighed by its own range.
 WITH seq AS (
     SELECT
         c.oid,
@@ -65,6 +69,45 @@ feeds AS (
       AND strpos(pg_get_expr(ad.adbin, ad.adrelid),
                  format('nextval(''%s''::regclass)',
                         replace(d.refobjid::regclass::text, '''', ''''''))) > 0
+    UNION
+    -- a default calling nextval() on the sequence's name as text (`nextval('s'::text)`, as
+    -- serial's default was before PostgreSQL 8.1): looked up on every call, so no catalog
+    -- entry links the two. Followed when only one sequence can be meant, whatever the
+    -- inserting session's search_path: a qualified name, or an unqualified one that this
+    -- session's search_path finds and that no other sequence has.
+    SELECT named.seq_oid, named.adrelid, named.adnum
+    FROM (
+        SELECT ad.adrelid, ad.adnum, ident.parts,
+               (SELECT c.oid
+                FROM unnest(CASE WHEN cardinality(ident.parts) = 2
+                                 THEN ARRAY[ident.parts[1]]
+                                 ELSE current_schemas(true) END)
+                     WITH ORDINALITY AS path (nspname, position)
+                JOIN pg_namespace AS n ON n.nspname = path.nspname
+                JOIN pg_class AS c ON c.relnamespace = n.oid
+                                  AND c.relname = ident.parts[cardinality(ident.parts)]
+                ORDER BY path.position
+                LIMIT 1) AS seq_oid
+        FROM pg_attrdef AS ad
+        CROSS JOIN LATERAL regexp_matches(
+            pg_get_expr(ad.adbin, ad.adrelid),
+            'nextval\(\(''((?:[^'']|'''')+)''::(?:text|character varying)\)::regclass\)',
+            'g') AS call (found)
+        -- PostgreSQL's own printing of a text constant doubles its quotes; parse_ident (and
+        -- the lookup) fail on what is no name, so only a plain or quoted name, optionally
+        -- qualified, is read
+        CROSS JOIN LATERAL (
+            SELECT CASE WHEN spelled ~ '^(([[:alpha:]_][[:alnum:]_$]*|"([^"]|"")+")\.)?([[:alpha:]_][[:alnum:]_$]*|"([^"]|"")+")$'
+                        THEN parse_ident(spelled) END AS parts
+            FROM replace(call.found[1], '''''', '''') AS spelled
+        ) AS ident
+        WHERE ident.parts IS NOT NULL
+    ) AS named
+    JOIN pg_class AS seq ON seq.oid = named.seq_oid AND seq.relkind = 'S'
+    WHERE cardinality(named.parts) = 2
+       OR NOT EXISTS (SELECT FROM pg_class AS other
+                      WHERE other.relkind = 'S' AND other.relname = seq.relname
+                        AND other.oid <> seq.oid AND other.relpersistence <> 't')
 ),
 target AS (
     SELECT
