@@ -18,7 +18,9 @@
 --
 -- ## Not flagged
 -- Indexes on expressions (their width is not in `pg_stats` under the table), partial
--- indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`.
+-- indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`. An index of a table
+-- an extension owns is reported, unlike DBS514's unused ones (a drop does not stick):
+-- REINDEX rebuilds it in place.
 WITH big AS (
     SELECT i.indexrelid, i.indrelid, i.indkey, ic.relpages, ic.reltuples, n.nspname,
            ic.relname, t.relname AS table_name,

@@ -18,7 +18,9 @@
 -- share of it is estimated to be waste. Only the 200 largest tables are estimated.
 --
 -- ## Not flagged
--- Tables without statistics (never analysed); tables below `bloat-min-size`.
+-- Tables without statistics (never analysed); tables below `bloat-min-size`. A table an
+-- extension owns is reported, unlike DBS507 and DBS514, whose fixes change what the
+-- extension defines: its space is reclaimed in place, and a restore does not bring it back.
 WITH big AS (
     SELECT c.oid, n.nspname, c.relname, c.relpages, c.reltuples,
            coalesce((SELECT substring(o FROM 'fillfactor=([0-9]+)')::int

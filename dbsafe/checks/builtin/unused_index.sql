@@ -20,6 +20,10 @@
 -- something even if never scanned); invalid indexes (DBS501). Scans on standbys are not
 -- counted: check them before dropping.
 --
+-- Indexes of a table an extension owns (what `CREATE EXTENSION` made, as DBS507 leaves
+-- out): the extension's script decides them, and pg_dump leaves the table and its indexes
+-- to `CREATE EXTENSION`, which builds them again, so a drop does not outlive a restore.
+--
 -- A partitioned table's index is reported once, on the parent table, when none of its
 -- partitions' copies was scanned (they are attached to it, and PostgreSQL drops them only
 -- with it); the size is theirs together.
@@ -43,6 +47,11 @@ candidates AS (
       AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
       AND n.nspname !~ '^pg_'
       AND NOT EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid)
+      -- A table an extension owns (pg_depend 'e', as DBS507 leaves out): pg_dump leaves it
+      -- and its indexes to CREATE EXTENSION, which builds them again, so a drop does not stick.
+      AND NOT EXISTS (SELECT FROM pg_depend AS d
+                      WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indrelid
+                        AND d.deptype = 'e')
 ),
 leaves AS (
     SELECT c.indexrelid, c.indexrelid AS leaf FROM candidates AS c WHERE c.relkind = 'i'
