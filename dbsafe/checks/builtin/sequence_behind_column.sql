@@ -21,7 +21,8 @@
 -- ## Not flagged
 -- Sequences that `CYCLE` (their values are meant to come round again), columns of other
 -- than integer and numeric types, partitions whose parent's column the same sequence feeds
--- (the parent's values include theirs), and sequences or columns dbsafe's role may not read.
+-- (the parent's values include theirs), and sequences or columns dbsafe's role may not read
+-- (or whose schema it may not use).
 -- Columns whose default only names the sequence (`currval()`, a `regclass` value), and a
 -- column the sequence is left OWNED BY after it moved to another (serial to identity): their
 -- inserts take no value from it. A default naming the sequence as text is looked up on
@@ -128,6 +129,9 @@ fed AS (
                            WHERE i.inhrelid = f.table_oid))
       AND has_sequence_privilege(s.seqrelid, 'SELECT')
       AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+      -- reading either by name needs its schema too (42501, failing the whole check)
+      AND has_schema_privilege(sn.oid, 'USAGE')
+      AND has_schema_privilege(tn.oid, 'USAGE')
       AND tn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
       AND tn.nspname !~ '^pg_'
 ),
