@@ -57,9 +57,10 @@ WITH feeds AS (
     UNION
     -- a default calling nextval() on the sequence's name as text (`nextval('s'::text)`, as
     -- serial's default was before PostgreSQL 8.1): looked up on every call, so no catalog
-    -- entry links the two. Followed when only one sequence can be meant, whatever the
-    -- inserting session's search_path: a qualified name, or an unqualified one that this
-    -- session's search_path finds and that no other sequence has.
+    -- entry links the two. Followed when one sequence alone can be meant: a qualified name,
+    -- or an unqualified one that this session's search_path finds and no other sequence
+    -- has (another session's finds it or nothing, and its insert fails). Looked up in the
+    -- catalog: to_regclass fails without USAGE on the schema (42501).
     SELECT named.seq_oid, named.adrelid, named.adnum
     FROM (
         SELECT ad.adrelid, ad.adnum, ident.parts,
@@ -78,8 +79,8 @@ WITH feeds AS (
             pg_get_expr(ad.adbin, ad.adrelid),
             'nextval\(\(''((?:[^'']|'''')+)''::(?:text|character varying)\)::regclass\)',
             'g') AS call (found)
-        -- PostgreSQL's own printing of a text constant doubles its quotes; parse_ident (and
-        -- the lookup) fail on what is no name, so only a plain or quoted name, optionally
+        -- PostgreSQL's own printing of a text constant doubles its quotes; parse_ident fails
+        -- on text that is no name (22023), so only a plain or quoted name, optionally
         -- qualified, is read
         CROSS JOIN LATERAL (
             SELECT CASE WHEN spelled ~ '^(([[:alpha:]_][[:alnum:]_$]*|"([^"]|"")+")\.)?([[:alpha:]_][[:alnum:]_$]*|"([^"]|"")+")$'
