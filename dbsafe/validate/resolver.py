@@ -689,9 +689,39 @@ def parse_postgres(sql: str) -> list[exp.Expr | None]:
     global _last_parse
     tokenizer, parser = _postgres()
     tokens = tokenizer.tokenize(sql)
-    trees = parser.parse(_rows_bound_to_values(tokens), sql)
+    trees = parser.parse(_as_parsed(tokens), sql)
     _last_parse = (sql, tokens, trees)
     return trees
+
+
+def _as_parsed(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` as the parser is given them: placeholders named by keywords read as names,
+    rows bound to `VALUES` read as rows."""
+    return _rows_bound_to_values(_keyword_placeholders(tokens))
+
+
+def _keyword_placeholders(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with the name of a `:name` placeholder read as a name when it is a keyword.
+
+    A driver's `:name` (SQLAlchemy's `text()`, sqlc's `@values` as dbsafe reads it) takes any
+    word, but sqlglot reads only names and non-reserved keywords after the colon as a
+    placeholder: `unnest(:values::text[])`, `a = :from` were no statement at all, so nothing
+    in them was checked. The word right after a lone `:` (`::` is one token of its own) is
+    given the type of a name, at its own position.
+
+    >>> [t.token_type.name for t in _keyword_placeholders(tokenize_postgres("a = :from"))]
+    ['VAR', 'EQ', 'COLON', 'VAR']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    out = list(tokens)
+    for i in range(1, len(out)):
+        colon, word = out[i - 1], out[i]
+        if (colon.token_type == kind.COLON and word.start == colon.end + 1
+                and word.token_type not in (kind.VAR, kind.NUMBER, kind.STRING, kind.IDENTIFIER)
+                and (word.text[:1].isalpha() or word.text[:1] == "_")):
+            out[i] = Token(kind.VAR, word.text, word.line, word.col, word.start, word.end,
+                           word.comments)
+    return out
 
 
 def _rows_bound_to_values(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
@@ -753,7 +783,7 @@ def parse_postgres_tokens(sql: str) -> tuple[list[sqlglot.tokens.Token], list[ex
         return last[1], last[2]
     tokenizer, parser = _postgres()
     tokens = tokenizer.tokenize(sql)
-    return tokens, parser.parse(_rows_bound_to_values(tokens), sql)
+    return tokens, parser.parse(_as_parsed(tokens), sql)
 
 
 def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:

@@ -72,3 +72,28 @@ def test_positions_hold_with_characters_beyond_ascii() -> None:
     rewritten = as_placeholders(sql)
     assert len(rewritten) == len(sql)
     assert rewritten == "SELECT 'é', ü.*           FROM ü WHERE a = :näme          AND b = :x"
+
+
+@pytest.mark.db
+def test_parameters_named_by_keywords_are_checked(conninfo: str, tmp_path: Path) -> None:
+    # `@values`, `@from` became `:values`, `:from`, which sqlglot read as no placeholder: the
+    # statement was "unparsed" and nothing in it checked (opentdf's `UNNEST(@values::VARCHAR[])`).
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "users.sql").write_text(
+        "-- name: Named :many\n"
+        "SELECT id, nosuch FROM users\n"
+        "WHERE name = ANY(@values::text[]) AND id > sqlc.arg('from') AND org_id = @select;\n"
+        "\n"
+        "-- name: Fine :many\n"
+        "SELECT id FROM users WHERE name = ANY(@values::text[]) AND id BETWEEN @from AND @to;\n",
+        encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": conninfo, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path / "queries"])
+    found = [(f.code, f.location.line, f.location.column, f.context)
+             for f in report.findings if f.location]
+    assert found == [("DBS302", 2, 12,
+                      (("PostgreSQL", '42703: column "nosuch" does not exist'),))]
+    assert report.summary["statements_analysed"] == 2
