@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 
-# sqlc's query annotation, which every query of a file it compiles carries.
+# sqlc's query annotation, which every query of a file it compiles carries: a `--` comment,
+# or for PostgreSQL a `/* ... */` one (`/* name: GetUser :one */`), at the start of a line.
 _QUERY_NAME = re.compile(
-    r"^[ \t]*--[ \t]*name:[ \t]*\w+[ \t]+:(?:one|many|exec|execrows|execresult|execlastid"
+    r"^[ \t]*(?:--|/\*)[ \t]*name:[ \t]*\w+[ \t]+:(?:one|many|exec|execrows|execresult|execlastid"
     r"|batchexec|batchmany|batchone|copyfrom)\b", re.MULTILINE)
 _PARAMETERS = frozenset({"arg", "narg", "slice"})
 _PUNCTUATION = {"ASCII_46": ".", "ASCII_40": "(", "ASCII_41": ")"}
@@ -27,6 +28,8 @@ def is_sqlc_queries(text: str) -> bool:
     """Is `text` a file of sqlc queries (`-- name: GetUser :one`)?
 
     >>> is_sqlc_queries("-- name: GetUser :one\\nSELECT * FROM users WHERE id = @id;")
+    True
+    >>> is_sqlc_queries("/* name: GetUser :one */\\nSELECT * FROM users WHERE id = @id;")
     True
     >>> is_sqlc_queries("SELECT @ -5;")
     False

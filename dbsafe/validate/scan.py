@@ -176,8 +176,9 @@ _CHUNK = 32
 # 141: a hole bounding a BETWEEN (`BETWEEN ${a}::timestamp AND ${b}`) or after a CASE's WHEN
 # is a value; 142: a template a SQL tag marks is read whatever the case of its keywords
 # (`SELECT ... from "t"`), and words in SQL comments do not make a statement read as prose;
-# 143: a `:name` placeholder named by a keyword (`:values`, sqlc's `@from`) is a placeholder
-_CACHE_VERSION = 143
+# 143: a `:name` placeholder named by a keyword (`:values`, sqlc's `@from`) is a placeholder;
+# 144: a file of sqlc queries named in block comments (`/* name: GetUser :one */`) is one
+_CACHE_VERSION = 144
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -97,3 +97,27 @@ def test_parameters_named_by_keywords_are_checked(conninfo: str, tmp_path: Path)
     assert found == [("DBS302", 2, 12,
                       (("PostgreSQL", '42703: column "nosuch" does not exist'),))]
     assert report.summary["statements_analysed"] == 2
+
+
+@pytest.mark.db
+def test_queries_named_in_block_comments_are_sqlc_queries(conninfo: str,
+                                                          tmp_path: Path) -> None:
+    # sqlc reads `/* name: GetUser :one */` as it reads `-- name:` for PostgreSQL (its
+    # params_location example): a file annotated so alone was no sqlc file, and each
+    # `sqlc.arg(user_name)` a column `user_name` the table lacks (a false DBS302).
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SCHEMA)
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "users.sql").write_text(
+        "/* name: ListByName :many */\n"
+        "SELECT id FROM users WHERE name = sqlc.arg(user_name) AND org_id = @org_id;\n"
+        "\n"
+        "/* name: Broken :one */\n"
+        "SELECT nosuch FROM users WHERE id = sqlc.arg(user_id);\n",
+        encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": conninfo, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path / "queries"])
+    found = [(f.code, f.location.line, f.location.column, f.message) for f in report.findings
+             if f.location]
+    assert found == [("DBS302", 5, 8, "`users` has no column `nosuch`")]
