@@ -290,8 +290,10 @@ def _built_file(cache_file: Path) -> Path:
 # TRANSACTION` run as written, never under a savepoint; 21: the columns each view
 # reads; 22: a graphile-migrate folder's files under its .gmrc's `pgSettings`; 23: a
 # Sqitch project's deploy scripts only, in its plan's order, psql's `:'name'` as a literal;
-# 24: diesel's history table in the folder its diesel.toml's `migrations_directory` names.
-_INTROSPECTED = 24
+# 24: diesel's history table in the folder its diesel.toml's `migrations_directory` names;
+# 25: a Sqitch project's scripts as psql runs them, with sqitch.conf's variables and the
+# files they `\ir`.
+_INTROSPECTED = 25
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -707,11 +709,11 @@ class SqlFolder:
         from dbsafe.extract.sqitch import SQITCH_CONF, sqitch_project
 
         sqitch = sqitch_project(self.path) if self.path.is_dir() else None
-        # (of a Sqitch project, its sqitch.conf, plan and scripts: one at the root of a
-        # repository is not keyed by every file of it)
+        # (of a Sqitch project, its sqitch.conf, plan, scripts and the files they include:
+        # one at the root of a repository is not keyed by every file of it)
         files = sorted(self.path.rglob("*")) if sqitch is None else sorted(
             {*(p for d in sqitch.script_dirs for p in d.rglob("*")), sqitch.plan,
-             self.path / SQITCH_CONF})
+             self.path / SQITCH_CONF, *(p for m in self.read() for p in m.includes)})
         for path in files:
             if not path.is_file() or path.resolve().is_relative_to(excluded):
                 continue

@@ -14,9 +14,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, SourceError
 from dbsafe.extract.files import FolderNames
+
+if TYPE_CHECKING:
+    from dbsafe.extract.sqitch import SqitchProject
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +88,8 @@ class Migration:
     # the whole file in one (Flyway, supabase), or an earlier alembic revision's transaction
     # is still open (transaction_per_migration off). BEGIN/COMMIT inside are in `statements`.
     starts_in_transaction: bool = False
+    # The other files its statements come from: those a psql script includes (`\ir`).
+    includes: tuple[Path, ...] = ()
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path,
@@ -106,8 +112,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     sends as one query (golang-migrate's, dbmate's `transaction:false`) is one implicit
     transaction when it holds several statements. Of a Sqitch project (`sqitch.conf` or
     `sqitch.plan`, `dbsafe.extract.sqitch`), its plan's deploy scripts run, in the plan's
-    order, each as psql runs it: in a transaction only where it opens one itself, a psql
-    `:'name'` sent as a literal; its revert and verify scripts never run.
+    order, each as psql runs it (`dbsafe.extract.psql`): in a transaction only where it
+    opens one itself, the variables of its sqitch.conf substituted, the files it includes
+    (`\\ir`) read in place; its revert and verify scripts never run.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -123,12 +130,13 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     wrapped: set[Path] = set()  # a runner's listing says it runs the file in a transaction
     pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
     graphile_files: dict[Path, tuple] = {}  # graphile-migrate's migrations: their order
-    sqitch_files: set[Path] = set()  # a Sqitch plan's deploy scripts: psql runs them as they are
+    sqitch_files: dict[Path, SqitchProject] = {}  # a Sqitch plan's deploy scripts: psql runs them
     for path in paths:
         if path.is_dir() and (sqitch := _sqitch_deploy_files(path)) is not None:
+            project, files = sqitch
             keys.update((p, (2, (), _natural_key(path) + ((0, rank),)))
-                        for rank, p in enumerate(sqitch))
-            sqitch_files.update(sqitch)
+                        for rank, p in enumerate(files))
+            sqitch_files.update((p, project) for p in files)
         elif path.is_dir():
             found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
             if not found:  # checking nothing must not pass for "no findings"
@@ -179,6 +187,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file():
             keys[path] = _version_key(path)
+            if (deploying := _sqitch_deploy_project(path)) is not None:
+                sqitch_files[path] = deploying
             if place := _graphile_place(path, None):
                 graphile_files[path] = place
             listing = _folder_listing(path.parent, {path.name})
@@ -199,11 +209,12 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
-        statements = tuple(
-            _statement(f.sql, f.location(0))
-            for f in (split_sql(text, shown, psql_values=True) if file in sqitch_files
-                      else split_sql(upgrade_section(text), shown))
-        )
+        includes: tuple[Path, ...] = ()
+        if file in sqitch_files:
+            statements, includes = psql_statements(file, sqitch_files[file], "deploy", root)
+        else:
+            statements = tuple(_statement(f.sql, f.location(0))
+                               for f in split_sql(upgrade_section(text), shown))
         dbmate = None if file in sqitch_files else (
             _dbmate_sections(text, statements, shown)
             or _liquibase_changesets(text, statements, shown))
@@ -230,8 +241,25 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
             statements = _graphile_pg_settings(_graphile_folder(file), Location(shown, 1)) \
                 + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
-                                    starts_in_transaction=in_transaction))
+                                    starts_in_transaction=in_transaction, includes=includes))
     return migrations
+
+
+def psql_statements(file: Path, project: SqitchProject, command: str, root: Path
+                    ) -> tuple[tuple[MigrationStatement, ...], tuple[Path, ...]]:
+    """The statements psql runs for a script of a Sqitch project, run by `sqitch <command>`
+    (its variables, from `project`'s folder), and the other files it includes.
+
+    Raises:
+        SourceError: psql would stop before running it (an include missing or looping).
+    """
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.psql import PsqlSession, read_script
+
+    session = PsqlSession(project.variables(command), project.folder,
+                          lambda path: display_path(path, root))
+    statements = tuple(_statement(f.sql, f.location(0)) for f in read_script(file, session))
+    return statements, tuple(dict.fromkeys(p for p in session.files[1:]))
 
 
 def _graphile_folder(file: Path) -> Path:
@@ -240,9 +268,9 @@ def _graphile_folder(file: Path) -> Path:
     return file.parent.parent if file.parent.name in ("committed", "current") else file.parent
 
 
-def _sqitch_deploy_files(folder: Path) -> list[Path] | None:
-    """The deploy scripts `sqitch deploy` runs when `folder` is a Sqitch project
-    (`dbsafe.extract.sqitch`), in its plan's order; None when it is not one.
+def _sqitch_deploy_files(folder: Path) -> tuple[SqitchProject, list[Path]] | None:
+    """The Sqitch project `folder` is (`dbsafe.extract.sqitch`) and the deploy scripts
+    `sqitch deploy` runs, in its plan's order; None when it is not one.
 
     Raises:
         SourceError: the plan names a change whose deploy script is not there (Sqitch
@@ -267,7 +295,18 @@ def _sqitch_deploy_files(folder: Path) -> list[Path] | None:
     if not files:
         raise SourceError(f"no SQL migrations under {folder}: "
                           f"{os.path.relpath(project.plan, folder)} plans no change")
-    return files
+    return project, files
+
+
+def _sqitch_deploy_project(file: Path) -> SqitchProject | None:
+    """The Sqitch project for PostgreSQL `file` is a planned deploy script of, if any."""
+    from dbsafe.extract.sqitch import project_of
+
+    project = project_of(file)
+    if project is None or not project.on_postgresql:
+        return None
+    planned = {p.resolve() for p in project.deploy_files}
+    return project if file.resolve() in planned else None
 
 
 def _statement(sql: str, location: Location) -> MigrationStatement:
@@ -648,12 +687,19 @@ def down_migration(up: Migration, root: Path) -> Migration | None:
         except OSError:
             return None
     shown = display_path(file, root)
-    statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
+    from dbsafe.extract.sqitch import project_of, revert_script
+
+    project = project_of(up.file) if file != up.file else None
+    includes: tuple[Path, ...] = ()
+    if project is not None and revert_script(up.file) == file:
+        statements, includes = psql_statements(file, project, "revert", root)
+    else:
+        statements = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
     own = _down_section_transaction(text, statements) if file == up.file \
         else _down_file_transaction(up, file, text, statements)
     in_transaction = up.starts_in_transaction if own is None else own
     return Migration(shown, statements, kind="sql", file=file,
-                     starts_in_transaction=in_transaction)
+                     starts_in_transaction=in_transaction, includes=includes)
 
 
 def _down_file_transaction(up: Migration, file: Path, text: str,

@@ -13,14 +13,16 @@ script as of a tag that followed it, `deploy/name@tag.sql` (`App::Sqitch::Plan::
 Its pg engine runs each deploy script with `psql --file` and `ON_ERROR_STOP=1`: statement
 by statement, in a transaction only where the script opens one itself (the `BEGIN;` and
 `COMMIT;` `sqitch add` writes into every script). The `revert/` scripts undo a change and
-the `verify/` scripts check one; deploying never runs either.
+the `verify/` scripts check one; deploying never runs either. psql gets the project's
+variables (`SqitchProject.variables`) as `--set name=value`, which the scripts use as
+`:'name'`, `:"name"` or `:name` (`dbsafe.extract.psql`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dbsafe.core import ConfigError, SourceError
@@ -49,6 +51,24 @@ class SqitchProject:
     name: str = ""  # the plan's `%project`, as the registry's rows name it
     changes: tuple[str, ...] = ()  # the change of each of `deploy_files`, in plan order
     registry: str = "sqitch"  # the schema of its registry (`changes`, `tags`, ...)
+    target: str | None = None  # the target `sqitch deploy` uses unless told another
+    config: Mapping[str, str] = field(default_factory=dict)  # sqitch.conf (`_read_config`)
+
+    def variables(self, command: str = "deploy") -> dict[str, str]:
+        """The psql variables `sqitch <command>` (deploy, revert, verify) runs its scripts
+        with, from sqitch.conf: `core.variables`, `deploy.variables`, for revert and verify
+        their own, then the engine's and the target's, each winning over those before it
+        (`App::Sqitch::Command::deploy`, `_collect_vars`; `Target.variables`); `--set` on
+        the command line is not seen. `registry` last: the pg engine sets it after them."""
+        scopes = ["core", "deploy", *([command] if command != "deploy" else []),
+                  f"engine.{self.engine or 'pg'}", f"target.{self.target}"]
+        merged: dict[str, str] = {}
+        for scope in scopes:
+            prefix = f"{scope}.variables."
+            merged.update((key[len(prefix):], value) for key, value in self.config.items()
+                          if key.startswith(prefix))
+        merged["registry"] = self.registry
+        return merged
 
     def unplanned_deploy_files(self) -> list[Path]:
         """The deploy folder's scripts no change of the plan runs (a change taken out of
@@ -88,7 +108,8 @@ def sqitch_project(folder: Path, target: str | None = None) -> SqitchProject | N
                           f"(its targets: {', '.join(known) or 'none'})")
     # Sqitch's `Target` BUILDARGS: the target named, else `core.target`, else the engine's.
     target = target or settings.get("core.target") or settings.get(f"engine.{engine}.target")
-    engine = _uri_engine(settings.get(f"target.{target}.uri") or target) or engine
+    engine = _canonical_engine(
+        _uri_engine(settings.get(f"target.{target}.uri") or target) or engine)
 
     def setting(key: str) -> str | None:
         # Sqitch's `Target._fetch`: the target's, then the engine's, then core's.
@@ -123,7 +144,7 @@ def sqitch_project(folder: Path, target: str | None = None) -> SqitchProject | N
                          if line.strip().startswith("%project=")), "")
     return SqitchProject(folder, plan, engine, dirs["deploy"], dirs["revert"], dirs["verify"],
                          files, extension, project_name, tuple(name for name, _ in planned),
-                         setting("registry") or "sqitch")
+                         setting("registry") or "sqitch", target, settings)
 
 
 def project_of(path: Path) -> SqitchProject | None:
@@ -226,6 +247,24 @@ def _uri_engine(uri: str | None) -> str | None:
     return uri[3:].partition(":")[0] or None
 
 
+# The engines URI::db reads as PostgreSQL's (`canonical_engine` "pg"): its `URI::pg` and
+# the classes based on it. URI schemes are not case-sensitive (`engine = Pg`).
+_PG_ENGINES = frozenset({"pg", "pgsql", "pgxc", "postgres", "postgresql", "postgresxc",
+                         "redshift", "yugabyte"})
+
+
+def _canonical_engine(engine: str | None) -> str | None:
+    """The engine key Sqitch reads `engine` as (`Target.engine_key`).
+
+    >>> _canonical_engine("Pg"), _canonical_engine("postgresql"), _canonical_engine("mysql")
+    ('pg', 'pg', 'mysql')
+    """
+    if engine is None:
+        return None
+    engine = engine.strip().lower()
+    return "pg" if engine in _PG_ENGINES else engine
+
+
 def _script(deploy_dir: Path, reworked_dir: Path, name: str, rework_tags: tuple[str, ...],
             extension: str) -> Path:
     """The deploy script of change `name`: `name.sql` under the deploy folder (a name with
@@ -241,7 +280,8 @@ def _script(deploy_dir: Path, reworked_dir: Path, name: str, rework_tags: tuple[
 
 def _read_config(path: Path) -> dict[str, str]:
     """`section.key` (`section.subsection.key`) -> value of a git-config file, later
-    entries winning; names of sections and keys lower-cased, as git-config compares them.
+    entries winning; names of sections and keys lower-cased, as git-config compares them,
+    but those of variables (`[deploy "variables"]`), which Sqitch hands psql as written.
 
     Raises:
         SourceError: the file cannot be read.
@@ -268,7 +308,8 @@ def _read_config(path: Path) -> dict[str, str]:
         entry = _ENTRY.match(line)
         if entry is None or not section:
             continue
-        values[f"{section}.{entry['key'].lower()}"] = _config_value(entry["value"] or "")
+        key = entry["key"] if section.endswith(".variables") else entry["key"].lower()
+        values[f"{section}.{key}"] = _config_value(entry["value"] or "")
     return values
 
 

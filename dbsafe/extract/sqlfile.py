@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dbsafe.extract.fragment import SqlFragment
 
@@ -34,13 +34,18 @@ _DOLLAR_TAG = re.compile(r"\$(?:[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3
 # including a quote, and '' is a quote too.
 _E_STRING_REST = re.compile(r"(?:[^'\\]|\\.|'')*'", re.DOTALL)
 _COMMENT_DELIMITER = re.compile(r"/\*|\*/")
-# psql's `:'name'` (its variable as a quoted literal), from the quote on: the name is
-# psql's variable_char, letters, digits, `_` and every non-ASCII character.
-_PSQL_LITERAL = re.compile(r"'[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]+'")
+# A psql variable where psql's lexer substitutes one (`psqlscan.l`): `:'name'` (its value
+# as a quoted literal), `:"name"` (as a quoted identifier), `:{?name}` (whether it is set)
+# and `:name` (its text as it is). The name is psql's variable_char: letters, digits, `_`
+# and every non-ASCII character.
+_VARIABLE_NAME = r"[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]+"
+PSQL_VARIABLE = re.compile(
+    rf":(?:'(?P<literal>{_VARIABLE_NAME})'|\"(?P<identifier>{_VARIABLE_NAME})\""
+    rf"|\{{\?(?P<test>{_VARIABLE_NAME})\}}|(?P<raw>{_VARIABLE_NAME}))")
 # Once a statement's words no longer matter (`_Scanner.plain`), the scanner jumps to the next
 # character that can start or end anything it tracks: a line, a comment, a meta-command, a
-# statement, a string or identifier, a dollar quote, a parenthesis.
-_PLAIN_STOP = re.compile(r"[\n\-/\\;'\"$()]")
+# statement, a string or identifier, a dollar quote, a parenthesis, a psql variable.
+_PLAIN_STOP = re.compile(r"[\n\-/\\;'\"$():]")
 # Characters that go on a word (`_WORD`'s second class): ASCII letters, digits, `_`, `$`, and
 # every non-ASCII character.
 _WORD_ASCII = frozenset("$_0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -48,8 +53,7 @@ _SPACE = " \t\r\f\v"
 _FUNCTION_MARKS = {"create": "c", "or": "o", "replace": "r", "function": "f", "procedure": "p"}
 
 
-def split_sql(text: str, path: str, *, psql_variables: bool = False,
-              psql_values: bool = False) -> list[SqlFragment]:
+def split_sql(text: str, path: str, *, psql_variables: bool = False) -> list[SqlFragment]:
     """Split a psql script into statements, each with a map back to the file.
 
     Each fragment's `sql` is the statement exactly as written, from its first character
@@ -62,11 +66,8 @@ def split_sql(text: str, path: str, *, psql_variables: bool = False,
         path: Path recorded in each fragment (repository-relative, POSIX separators).
         psql_variables: Write psql's `:'name'` (a variable psql puts there as a quoted
             literal) as the placeholder `:name`, for validation; statements that will be
-            run or linted keep it as written.
-        psql_values: Write each psql `:'name'` as the quoted literal `'name'` and a blank,
-            for a script psql runs (Sqitch's deploy scripts): psql sends a quoted literal
-            there (what `\\set name ...` earlier in the script holds), which this stands in
-            for, so the statement parses, runs and is linted as psql sends it.
+            run or linted keep it as written (a script psql runs is read by
+            `dbsafe.extract.psql`, which puts the variables' values there).
 
     Returns:
         The statements in file order.
@@ -77,25 +78,29 @@ def split_sql(text: str, path: str, *, psql_variables: bool = False,
         >>> split_sql("SELECT 1;\\n  SELECT 2", "a.sql")[1].location(7)
         Location(path='a.sql', line=2, column=10, end_line=None, end_column=None)
     """
-    line_starts = [0]
-    find = text.find
-    newline = find("\n")
-    while newline != -1:
-        line_starts.append(newline + 1)
-        newline = find("\n", newline + 1)
+    line_starts = line_starts_of(text)
     scanner = _Scanner(text)
-    found = scanner.psql_literals  # in file order, as the statements come
+    found = scanner.psql_variables  # in file order, as the statements come
     fragments = []
     for start, end in scanner.run():
-        fragment = _fragment(text, start, end, path, line_starts)
-        if (psql_variables or psql_values) and found:
-            inside = found[bisect.bisect_left(found, start):bisect.bisect_left(found, end)]
-            if inside:
-                write = _as_literals if psql_values else _as_placeholders
-                fragment = replace(fragment, sql=write(
-                    fragment.sql, [at - start for at in inside]))
+        fragment = cut_fragment(text, start, end, path, line_starts)
+        if psql_variables and found:
+            inside = found[bisect.bisect_left(found, (start,)):bisect.bisect_left(found, (end,))]
+            literals = [at - start for at, _, kind, _ in inside if kind == "literal"]
+            if literals:
+                fragment = replace(fragment, sql=_as_placeholders(fragment.sql, literals))
         fragments.append(fragment)
     return fragments
+
+
+def line_starts_of(text: str) -> list[int]:
+    """The offset each line of `text` starts at."""
+    starts = [0]
+    newline = text.find("\n")
+    while newline != -1:
+        starts.append(newline + 1)
+        newline = text.find("\n", newline + 1)
+    return starts
 
 
 def _as_placeholders(sql: str, literals: list[int]) -> str:
@@ -109,16 +114,6 @@ def _as_placeholders(sql: str, literals: list[int]) -> str:
     return _rewrite_variables(sql, literals, lambda name: f":{name}  ")
 
 
-def _as_literals(sql: str, literals: list[int]) -> str:
-    """`sql` with each psql `:'name'` at the offsets `literals` written `'name'` and a
-    blank: the same length, so positions hold.
-
-    >>> _as_literals("INSERT INTO t VALUES (:'body')", [22])
-    "INSERT INTO t VALUES ('body' )"
-    """
-    return _rewrite_variables(sql, literals, lambda name: f"'{name}' ")
-
-
 def _rewrite_variables(sql: str, literals: list[int], written: Callable[[str], str]) -> str:
     """`sql` with each psql `:'name'` at the offsets `literals` replaced by `written(name)`
     (as long as it, so positions hold)."""
@@ -129,6 +124,29 @@ def _rewrite_variables(sql: str, literals: list[int], written: Callable[[str], s
         parts += [sql[last:at], written(sql[at + 2:close])]
         last = close + 1
     return "".join([*parts, sql[last:]])
+
+
+@dataclass(frozen=True, slots=True)
+class PsqlScan:
+    """Where the statements, psql variables and meta-commands of a psql script are."""
+
+    statements: tuple[tuple[int, int], ...]  # (start, end) each, as `statement_bounds`
+    # (start, end, kind, name) each: kind "literal" `:'name'`, "identifier" `:"name"`,
+    # "test" `:{?name}` or "raw" `:name`; only where psql's lexer substitutes one.
+    variables: tuple[tuple[int, int, str, str], ...]
+    meta_commands: tuple[tuple[int, int], ...]  # (start, end) of each backslash command line
+
+
+def scan_psql(text: str) -> PsqlScan:
+    """Statements, psql variables and meta-commands of a psql script, by offset.
+
+    >>> scan = scan_psql("CREATE SCHEMA :\\"s\\"; -- :x\\n\\\\ir b.sql\\nSELECT ':x', :y::int")
+    >>> scan.statements, scan.variables, scan.meta_commands
+    (((0, 18), (36, 56)), ((14, 18, 'identifier', 's'), (49, 51, 'raw', 'y')), ((26, 35),))
+    """
+    scanner = _Scanner(text)
+    statements = tuple(scanner.run())
+    return PsqlScan(statements, tuple(scanner.psql_variables), tuple(scanner.meta_commands))
 
 
 def statement_bounds(text: str, *, skip_plain: bool = True) -> Iterator[tuple[int, int]]:
@@ -155,9 +173,10 @@ class _Scanner:
         "first_word",
         "last_end",
         "marks",
+        "meta_commands",
         "paren_depth",
         "plain",
-        "psql_literals",
+        "psql_variables",
         "skip_plain",
         "start",
         "text",
@@ -167,7 +186,10 @@ class _Scanner:
     def __init__(self, text: str, *, skip_plain: bool = True) -> None:
         self.text = text
         self.skip_plain = skip_plain
-        self.psql_literals: list[int] = []  # offsets of the `:` of each `:'name'`
+        # Each psql variable psql would substitute: (start, end, kind, name), kind one of
+        # `PSQL_VARIABLE`'s groups ("literal", "identifier", "test", "raw").
+        self.psql_variables: list[tuple[int, int, str, str]] = []
+        self.meta_commands: list[tuple[int, int]] = []  # each meta-command's line (start, end)
         self._reset()
 
     def _reset(self) -> None:
@@ -222,6 +244,7 @@ class _Scanner:
                 if bounds:
                     yield bounds
                 end = text.find("\n", i)
+                self.meta_commands.append((i, n if end == -1 else end))
                 i = n if end == -1 else end
                 continue
             line_blank = False
@@ -238,13 +261,9 @@ class _Scanner:
             if self.start < 0:
                 self.start = i
             if c == "'":
-                literal = (_PSQL_LITERAL.match(text, i)
-                           if text[i - 1: i] == ":" and text[i - 2: i] != "::" else None)
-                if literal:
-                    self.psql_literals.append(i - 1)
-                    i = literal.end()
-                else:
-                    i = self._skip_quoted(i, "'")
+                i = self._skip_quoted(i, "'")
+            elif c == ":":
+                i = self._colon(i)
             elif c == '"':
                 i = self._skip_quoted(i, '"')
             elif c == "$":
@@ -295,6 +314,19 @@ class _Scanner:
                 line_blank = False
                 self.last_end = i + significant
         return j, line_blank
+
+    def _colon(self, i: int) -> int:
+        """Offset just past a `:` at `i`: a `::` cast, a psql variable (recorded), or the
+        colon alone (`a[1:2]` reads `:2` as a variable, as psql does)."""
+        text = self.text
+        if text.startswith("::", i):
+            return i + 2  # psql's lexer reads `::` as one token: no variable follows
+        match = PSQL_VARIABLE.match(text, i)
+        if match is None:
+            return i + 1
+        kind = match.lastgroup or "raw"
+        self.psql_variables.append((i, match.end(), kind, match[kind]))
+        return match.end()
 
     def _skip_block_comment(self, i: int) -> int:
         """Offset just past a `/* */` comment starting at `i`; they nest in PostgreSQL."""
@@ -369,7 +401,7 @@ def _makes_function(marks: list[str]) -> bool:
         marks[1] in ("f", "p") or (marks[1] == "o" and marks[2] == "r" and marks[3] in ("f", "p")))
 
 
-def _fragment(
+def cut_fragment(
     text: str, start: int, end: int, path: str, line_starts: list[int]
 ) -> SqlFragment:
     """Cut `text[start:end]` into a fragment with one span per source line."""

@@ -248,6 +248,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     for their facts only). With `app`, removals the application's queries still use are
     reported too (DBS211). `loaded.unlinted` become DBS005 findings.
     """
+    from dbsafe.extract.files import display_path
     from dbsafe.extract.suppressions import apply as apply_suppressions
     from dbsafe.lint import app_references
     from dbsafe.lint.engine import History, lint_migration, parse_migration, select_rules
@@ -300,6 +301,9 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         findings.extend(checked.findings)
     files = {str(m.file) for m in migrations if m.file is not None}
     by_display = {m.path: m.file for m in migrations if m.file is not None}
+    # (the files a psql script includes: their suppression comments too)
+    by_display.update((display_path(p, settings.project_root), p)
+                      for m in migrations for p in m.includes)
     findings = list(apply_suppressions(
         findings,
         read_source=lambda p: _read(by_display.get(p)),

@@ -714,7 +714,7 @@ def test_a_sqitch_project_runs_its_plans_deploy_scripts_as_sqitch_deploy_does(
         tmp_path: Path, database_url: str) -> None:
     # `sqitch deploy` runs the deploy script of each change of sqitch.plan, in the plan's
     # order, with psql (each script's own BEGIN and COMMIT its transaction, a `\set`
-    # variable sent as a literal); a reworked change's earlier line runs the script as of
+    # variable's value sent as a quoted literal); a reworked change's earlier line runs the script as of
     # the tag after it. Its revert and verify scripts never run: run after the deploy
     # scripts, they drop what those made.
     project = sqitch_project(tmp_path / "shop")
@@ -729,4 +729,4 @@ def test_a_sqitch_project_runs_its_plans_deploy_scripts_as_sqitch_deploy_does(
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT pg_get_function_arguments('insert_user'::regproc), "
                            "col_description('users'::regclass, 3)").fetchone()
-    assert row == ("n text, e text", "note")
+    assert row == ("n text, e text", "who to write to")
