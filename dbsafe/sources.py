@@ -610,7 +610,8 @@ class SqlFolder:
         # (drizzle-kit's journal and supabase's CLI folder, which files run and in a
         # transaction each, are read there: lint reads the folder the same way.)
         return sql_migrations([self.path], root=self.root,
-                              wrapped_in_transaction=self.in_transaction)
+                              wrapped_in_transaction=self.in_transaction,
+                              sqitch_target=self.sqitch_target)
 
     def migration_folders(self) -> list[Path]:
         """The folders whose files are the migrations (or their down and check scripts),
@@ -691,7 +692,8 @@ class SqlFolder:
         digest = hashlib.sha256(
             f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
             f"pg {_embedded_version()} platform {self.platform} "
-            f"transaction {self.in_transaction} cli {self.supabase_cli}\0".encode())
+            f"transaction {self.in_transaction} cli {self.supabase_cli} "
+            f"sqitch-target {self.sqitch_target}\0".encode())  # (its variables)
         if self.platform == "supabase":
             digest.update(supabase_platform_sql().encode())
         if self.runner is not None:

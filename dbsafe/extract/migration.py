@@ -92,8 +92,8 @@ class Migration:
     includes: tuple[Path, ...] = ()
 
 
-def sql_migrations(paths: Sequence[Path], *, root: Path,
-                   wrapped_in_transaction: bool = False) -> list[Migration]:
+def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
+                   sqitch_target: str | None = None) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, Flyway's
@@ -114,7 +114,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     `sqitch.plan`, `dbsafe.extract.sqitch`), its plan's deploy scripts run, in the plan's
     order, each as psql runs it (`dbsafe.extract.psql`): in a transaction only where it
     opens one itself, the variables of its sqitch.conf substituted, the files it includes
-    (`\\ir`) read in place; its revert and verify scripts never run.
+    (`\\ir`) read in place (the variables of `sqitch_target` where one is named, as
+    `sqitch deploy TARGET` runs them); its revert and verify scripts never run.
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
@@ -132,7 +133,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path,
     graphile_files: dict[Path, tuple] = {}  # graphile-migrate's migrations: their order
     sqitch_files: dict[Path, SqitchProject] = {}  # a Sqitch plan's deploy scripts: psql runs them
     for path in paths:
-        if path.is_dir() and (sqitch := _sqitch_deploy_files(path)) is not None:
+        if path.is_dir() and (sqitch := _sqitch_deploy_files(path, sqitch_target)) is not None:
             project, files = sqitch
             keys.update((p, (2, (), _natural_key(path) + ((0, rank),)))
                         for rank, p in enumerate(files))
@@ -268,9 +269,12 @@ def _graphile_folder(file: Path) -> Path:
     return file.parent.parent if file.parent.name in ("committed", "current") else file.parent
 
 
-def _sqitch_deploy_files(folder: Path) -> tuple[SqitchProject, list[Path]] | None:
-    """The Sqitch project `folder` is (`dbsafe.extract.sqitch`) and the deploy scripts
-    `sqitch deploy` runs, in its plan's order; None when it is not one.
+def _sqitch_deploy_files(folder: Path, target: str | None = None
+                         ) -> tuple[SqitchProject, list[Path]] | None:
+    """The Sqitch project `folder` is (`dbsafe.extract.sqitch`), read for `target` (its
+    variables: the plan and scripts are its default target's, as `dbsafe.migrate.histories`
+    requires), and the deploy scripts `sqitch deploy` runs, in its plan's order; None when
+    it is not one.
 
     Raises:
         SourceError: the plan names a change whose deploy script is not there (Sqitch
@@ -295,7 +299,8 @@ def _sqitch_deploy_files(folder: Path) -> tuple[SqitchProject, list[Path]] | Non
     if not files:
         raise SourceError(f"no SQL migrations under {folder}: "
                           f"{os.path.relpath(project.plan, folder)} plans no change")
-    return project, files
+    targeted = sqitch_project(folder, target) if target is not None else None
+    return targeted or project, files
 
 
 def _sqitch_deploy_project(file: Path) -> SqitchProject | None:

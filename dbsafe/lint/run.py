@@ -95,7 +95,8 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
         revision_paths, sql_paths = _split_paths(project.ini, paths)
         migrations = sql_migrations(
             sql_paths, root=root,
-            wrapped_in_transaction=settings.sql_migrations_in_transaction) if sql_paths else []
+            wrapped_in_transaction=settings.sql_migrations_in_transaction,
+            sqitch_target=settings.sqitch_target) if sql_paths else []
         if revision_paths:
             loaded = _alembic(settings, project, since=since, offline=offline, current=())
             selected = [m for m in loaded.migrations

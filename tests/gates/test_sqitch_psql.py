@@ -84,23 +84,27 @@ def test_verify_reversible_runs_revert_scripts_with_revert_s_variables(
     assert report.summary["migrations"] == 2
 
 
-def test_drift_and_status_compare_with_what_psql_deployed(tmp_path: Path,
-                                                         database_url: str) -> None:
-    # The database as psql itself deploys the scripts, given the variables Sqitch passes
-    # (`--set name=value`), from the project's folder; Sqitch's registry says both ran.
-    root = _project(tmp_path)
+def _deploy_with_psql(root: Path, database_url: str, schema: str) -> None:
+    """The database as psql itself deploys the scripts, given the variables Sqitch passes
+    (`--set name=value`), from the project's folder; Sqitch's registry says both ran."""
     for script in ("deploy/schema.sql", "deploy/orders.sql"):
         subprocess.run(
             [str(bin_dir() / "psql"), "--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1",
-             "--set", "schema=Shop", "--set", "greeting=deployed", "--set", "indexed=body",
-             "--set", "registry=sqitch", "--file", script, "--dbname", database_url],
-            cwd=root, check=True, capture_output=True)
+             "--set", f"schema={schema}", "--set", "greeting=deployed", "--set",
+             "indexed=body", "--set", "registry=sqitch", "--file", script,
+             "--dbname", database_url], cwd=root, check=True, capture_output=True)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA sqitch; CREATE TABLE sqitch.changes (change_id text PRIMARY"
                      " KEY, change text NOT NULL, project text NOT NULL, committed_at "
                      "timestamptz NOT NULL DEFAULT clock_timestamp());"
                      "INSERT INTO sqitch.changes (change_id, change, project) VALUES "
                      "('1', 'schema', 'shop'), ('2', 'orders', 'shop')")
+
+
+def test_drift_and_status_compare_with_what_psql_deployed(tmp_path: Path,
+                                                         database_url: str) -> None:
+    root = _project(tmp_path)
+    _deploy_with_psql(root, database_url, "Shop")
     settings = load_settings(root, {"database-url": database_url}, environ={})
     assert [(f.code, f.subject) for f in commands.drift(settings).findings] == []
     assert commands.status(settings).summary["current"] == ["deploy/orders.sql"]
@@ -109,6 +113,21 @@ def test_drift_and_status_compare_with_what_psql_deployed(tmp_path: Path,
         conn.execute('DROP INDEX "Shop".notes_body')  # now it is drift
     assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
         ("DBS401", "Shop.notes.notes_body")]
+
+
+def test_drift_of_another_target_uses_that_target_s_variables(tmp_path: Path,
+                                                              database_url: str) -> None:
+    # `sqitch deploy prod` runs the scripts with prod's variables: its schema is ShopProd.
+    root = _project(tmp_path)
+    with (root / "sqitch.conf").open("a") as conf:
+        conf.write('[target "prod"]\n\turi = db:pg:shopprod\n'
+                   '[target "prod.variables"]\n\tschema = ShopProd\n\tindexed = body\n')
+    _deploy_with_psql(root, database_url, "ShopProd")
+    settings = load_settings(root, {"database-url": database_url, "sqitch-target": "prod"},
+                             environ={})
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == []
+    default = load_settings(root, {"database-url": database_url}, environ={})
+    assert ("DBS401", "Shop") in [(f.code, f.subject) for f in commands.drift(default).findings]
 
 
 @pytest.mark.parametrize(("script", "error"), [
