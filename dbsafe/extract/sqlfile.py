@@ -263,7 +263,7 @@ class _Scanner:
             if c == "'":
                 i = self._skip_quoted(i, "'")
             elif c == ":":
-                i = self._colon(i)
+                i = i + 2 if nxt == ":" else self._colon(i)  # (a `::` cast without a call)
             elif c == '"':
                 i = self._skip_quoted(i, '"')
             elif c == "$":
