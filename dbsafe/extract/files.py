@@ -246,9 +246,11 @@ def extract_file(
         return _skip(Location(name, line), f"not valid UTF-8 (byte offset {exc.start})")
     try:
         if path.suffix == ".sql":
+            from dbsafe.extract.headed_queries import headed_queries
             from dbsafe.extract.sqlfile import split_sql
 
-            fragments = split_sql(text, name, psql_variables=True)
+            fragments = [query for statement in split_sql(text, name, psql_variables=True)
+                         for query in headed_queries(statement)]
             from dbsafe.extract import sqlc
 
             if sqlc.is_sqlc_queries(text):

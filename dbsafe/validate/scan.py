@@ -177,8 +177,10 @@ _CHUNK = 32
 # is a value; 142: a template a SQL tag marks is read whatever the case of its keywords
 # (`SELECT ... from "t"`), and words in SQL comments do not make a statement read as prose;
 # 143: a `:name` placeholder named by a keyword (`:values`, sqlc's `@from`) is a placeholder;
-# 144: a file of sqlc queries named in block comments (`/* name: GetUser :one */`) is one
-_CACHE_VERSION = 144
+# 144: a file of sqlc queries named in block comments (`/* name: GetUser :one */`) is one;
+# 145: a `.sql` file of queries under comment headers with no `;` between them (Immich's
+# generated `server/src/queries/*.sql`) is read query by query
+_CACHE_VERSION = 145
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
