@@ -301,6 +301,38 @@ def test_lint_of_a_folder_without_sql_migrations_is_not_a_pass(tmp_path: Path) -
                        "migrations")
 
 
+_KYSELY_MIGRATION = """import { Kysely, sql } from 'kysely';
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`CREATE TABLE "tag" ("id" uuid NOT NULL);`.execute(db);
+  await db.schema.alterTable('tag').addColumn('value', 'text').execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('tag').execute();
+}
+"""
+
+
+def test_lint_of_a_kysely_migration_says_it_cannot_read_code(tmp_path: Path) -> None:
+    # Immich's: read as SQL, its TypeScript was 428 DBS001 syntax errors of its own making,
+    # and a folder of them read as an empty folder.
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    folder = tmp_path / "src" / "schema" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "1744910873969-InitialMigration.ts").write_text(_KYSELY_MIGRATION)
+    (folder / "1744991379464-AddTags.ts").write_text(_KYSELY_MIGRATION)
+    assert_clean_error(run("lint", str(folder / "1744910873969-InitialMigration.ts"),
+                           cwd=tmp_path),
+                       "1744910873969-InitialMigration.ts is JavaScript/TypeScript, not SQL",
+                       "dbsafe reads SQL migrations only", "--database-url")
+    assert_clean_error(run("lint", "src/schema/migrations", cwd=tmp_path),
+                       "no SQL migrations", "it holds 2 JavaScript/TypeScript migrations")
+    assert_clean_error(run("validate", "--sql-migrations", "src/schema/migrations", "src",
+                           cwd=tmp_path),
+                       "it holds 2 JavaScript/TypeScript migrations", "--database-url")
+
+
 _EMPTY_ENV_PY = '''from alembic import context
 from sqlalchemy import engine_from_config, pool
 

@@ -142,7 +142,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
-                                  f"under {path}")
+                                  f"under {path}{_code_migrations_note(path)}")
             if supabase_cli_folder(path):
                 found = [p for p in found if p.parent == path and _supabase_applied(p.name)]
                 if not found:
@@ -187,6 +187,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                         for p in listed)
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
         elif path.is_file():
+            if path.suffix in _SCRIPT_SUFFIXES:
+                raise SourceError(f"{path} is JavaScript/TypeScript, not SQL: {_CODE_MIGRATIONS}")
             keys[path] = _version_key(path)
             if (deploying := _sqitch_deploy_project(path)) is not None:
                 sqitch_files[path] = deploying
@@ -1565,6 +1567,30 @@ _JS_STEP = r"""(?:\bfunction\s*\*?\s+{0}\s*[(<]|\bexports\.{0}\s*=|\b(?:const|le
 _JS_UP = re.compile(_JS_STEP.format("up").encode(), re.MULTILINE | re.VERBOSE)
 _JS_DOWN = re.compile(_JS_STEP.format("down").encode(), re.MULTILINE | re.VERBOSE)
 _SCRIPT_SUFFIXES = (".js", ".ts", ".mjs", ".cjs", ".mts", ".cts")
+
+
+# What dbsafe cannot do with migrations written as code.
+_CODE_MIGRATIONS = (
+    "dbsafe reads SQL migrations only (the statements a Kysely, knex or TypeORM migration "
+    "sends exist only when its code runs); apply them with their runner and give dbsafe "
+    "that database (--database-url)")
+
+
+def _code_migrations_note(folder: Path) -> str:
+    """What a folder with no SQL migrations holds instead, when that is JavaScript or
+    TypeScript migrations (`js_migration`): said, so that it does not read as an empty
+    folder."""
+    count = 0
+    for file in folder.rglob("*"):
+        if file.suffix in _SCRIPT_SUFFIXES and file.is_file():
+            try:
+                count += js_migration(file.read_bytes())
+            except OSError:
+                continue
+    if not count:
+        return ""
+    return (f"; it holds {count} JavaScript/TypeScript migration"
+            f"{'' if count == 1 else 's'}: {_CODE_MIGRATIONS}")
 
 
 def js_migration(data: bytes) -> bool:
