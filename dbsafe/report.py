@@ -226,6 +226,8 @@ _SUMMARY_LABELS = (
     ("statements_dynamic", "dynamic", "dynamic"),
     ("files_skipped", "file skipped", "files skipped"),
     ("migration_files", "migration left to lint", "migrations left to lint"),
+    ("code_migration_files", "migration in code (not linted)",
+     "migrations in code (not linted)"),
     ("checks_run", "check run", "checks run"),
     ("checks_failed", "check could not run", "checks could not run"),
     ("expectations", "expectation", "expectations"),

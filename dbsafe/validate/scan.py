@@ -375,6 +375,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary.update({k: counts.get(k, 0) for k in _COUNT_KEYS})
     summary["files_skipped"] = counts.get("files_skipped", 0)
     summary["migration_files"] = counts.get("migration_files", 0)
+    summary["code_migration_files"] = counts.get("code_migration_files", 0)
     summary["skipped_files"] = sorted(skipped_files)
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
@@ -498,11 +499,19 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
     """A migration is not validated: its statements run against the schema of its own
     revision, which today's may no longer be (a data migration's `UPDATE` of a column a
     later revision drops). `dbsafe lint` checks migrations. `made`: the relations its DDL
-    creates or alters, for the project's scripts (`_made_by_migration`)."""
+    creates or alters, for the project's scripts (`_made_by_migration`). A JavaScript or
+    TypeScript migration (Kysely's, knex's) is no more left to `dbsafe lint`, which reads
+    SQL: it is counted apart, and said so."""
+    from dbsafe.extract.files import SCRIPT_SUFFIXES
+
+    in_code = rel.endswith(tuple(SCRIPT_SUFFIXES))
+    linted_by = ("JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only" if in_code
+                 else "`dbsafe lint` checks migrations")
     reason = (f"not validated: {'an' if kind[0] in 'aeiou' else 'a'} {kind} runs against the "
-              "schema of its own revision, not today's (`dbsafe lint` checks migrations)")
+              f"schema of its own revision, not today's ({linted_by})")
     return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],
-                       counts=Counter({"migration_files": 1}), made=made)
+                       counts=Counter({"code_migration_files" if in_code else "migration_files": 1}),
+                       made=made)
 
 
 def _made_by_migration(rel: str, data: bytes) -> frozenset[str]:
