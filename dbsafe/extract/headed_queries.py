@@ -26,6 +26,10 @@ from dbsafe.extract.fragment import SqlFragment
 # A blank line, then a line opening with a `--` comment: the header of the next query.
 _HEADER = re.compile(r"\n[ \t\r\f\v]*\n(?:[ \t\r\f\v]*\n)*[ \t]*--")
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
+# The lines tried as the next query's start where the grammar rejects a token: each try
+# parses the text before it, so a long statement rejected far down (another engine's dump)
+# must not cost a parse per line. Immich's need the first or the second.
+_MOST_TRIED = 16
 
 
 def headed_queries(fragment: SqlFragment) -> list[SqlFragment]:
@@ -48,9 +52,8 @@ def headed_queries(fragment: SqlFragment) -> list[SqlFragment]:
     rejected = _rejected_at(parser, sql)
     while rejected:  # None: the rest parses (or fails where no split helps); 0: see below
         stop = start + rejected
-        for following in _line_starts(parser, sql, start, stop):
-            end = _one_statement_end(parser, sql, start, following)
-            if end is None:
+        for following, end in _line_starts(parser, sql, start, stop)[:_MOST_TRIED]:
+            if not _one_statement(parser, sql[start:end]):
                 continue
             # The rest must begin a statement where it starts: `where ...` cannot (a
             # statement broken across lines, not two of them).
@@ -97,7 +100,7 @@ def _rejected_at(parser, sql: str) -> int | None:
     """The offset of the token PostgreSQL's grammar rejects in `sql`; None when it parses,
     or fails at its end or in its lexer."""
     try:
-        parser.parse_sql(sql)
+        _statements(parser, sql)
     except parser.ParseError as exc:
         at = exc.args[1] if len(exc.args) > 1 else None
         return at if isinstance(at, int) else None
@@ -112,36 +115,37 @@ def _significant(parser, sql: str, start: int, end: int) -> list:
         return []
 
 
-def _one_statement_end(parser, sql: str, start: int, end: int) -> int | None:
-    """The end of `sql[start:end]` without the blanks and comments after its last token,
-    when that is one statement PostgreSQL parses by itself."""
-    tokens = _significant(parser, sql, start, end)
-    if not tokens:
-        return None
-    end = start + tokens[-1].end + 1  # pglast's offsets count characters, `end` included
+def _one_statement(parser, sql: str) -> bool:
+    """Whether `sql` is one statement PostgreSQL parses by itself."""
     try:
-        statements = parser.parse_sql(sql[start:end])
+        return len(_statements(parser, sql)) == 1
     except parser.ParseError:
-        return None
-    return end if len(statements) == 1 else None
+        return False
 
 
-def _line_starts(parser, sql: str, start: int, stop: int) -> list[int]:
-    """Where the next statement may begin: the first token of each line from the one after
-    `start`'s up to the one holding the rejected token at `stop`. Not only that token's
-    line: the parser may have read the next statement's first word as an alias of the
-    last one's (`from t` / `begin`, `returning "role"` / `update "a"`). Those under a
-    header (a blank line and a comment line) come first, then the others, each latest
-    first: PostgreSQL's grammar accepts more ends than a reader sees (`select` alone is a
-    statement, so `select` / `("a")::text as "b"` would read as two)."""
-    headed: list[int] = []
-    others: list[int] = []
+def _statements(parser, sql: str) -> tuple[slice, ...]:
+    """Where each statement of `sql` lies, as PostgreSQL's parser reads them (its parse
+    tree is not built into Python objects: that cost seconds on a long statement)."""
+    return parser.split(sql, with_parser=True, only_slices=True)
+
+
+def _line_starts(parser, sql: str, start: int, stop: int) -> list[tuple[int, int]]:
+    """Where the next statement may begin, with the end of the last token before it: the
+    first token of each line from the one after `start`'s up to the one holding the
+    rejected token at `stop`. Not only that token's line: the parser may have read the next
+    statement's first word as an alias of the last one's (`from t` / `begin`, `returning
+    "role"` / `update "a"`). Those under a header (a blank line and a comment line) come
+    first, then the others, each latest first: PostgreSQL's grammar accepts more ends than a
+    reader sees (`select` alone is a statement, so `select` / `("a")::text as "b"` would
+    read as two)."""
+    headed: list[tuple[int, int]] = []
+    others: list[tuple[int, int]] = []
     after = start  # the end of the token before
     for token in [*_significant(parser, sql, start, stop), None]:
         at = stop if token is None else start + token.start
         line_start = sql.rfind("\n", start, at) + 1
-        if line_start > start and not sql[line_start:at].strip():
-            (headed if _HEADER.search(sql, after, at) else others).append(at)
+        if after > start and line_start > start and not sql[line_start:at].strip():
+            (headed if _HEADER.search(sql, after, at) else others).append((at, after))
         if token is not None:
-            after = start + token.end + 1
+            after = start + token.end + 1  # pglast's offsets count characters, `end` included
     return [*reversed(headed), *reversed(others)]
