@@ -292,8 +292,8 @@ def _built_file(cache_file: Path) -> Path:
 # Sqitch project's deploy scripts only, in its plan's order, psql's `:'name'` as a literal;
 # 24: diesel's history table in the folder its diesel.toml's `migrations_directory` names;
 # 25: a Sqitch project's scripts as psql runs them, with sqitch.conf's variables and the
-# files they `\ir`.
-_INTROSPECTED = 25
+# files they `\ir`; 26: event triggers.
+_INTROSPECTED = 26
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

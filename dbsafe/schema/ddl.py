@@ -16,11 +16,13 @@ Safe by construction, the way the runbooks say it:
 What cannot be done safely is still emitted, never hidden, with its hazards named after
 their consequence (as Stripe's pg-schema-diff does): `data-loss`, `table-rewrite`,
 `access-exclusive-lock`, `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`,
-`not-generated`. Order: schemas and extensions, types, dropping what depends on things
+`requires-superuser`, `login-blocked`, `not-generated`. Order: event triggers dropped or
+disabled, schemas and extensions, types, dropping what depends on things
 that change (triggers, policies, views, foreign keys, constraints, indexes), tables that
 an object of another kind replaces, functions, tables and columns, constraints, indexes
 and foreign keys, partitions attached (then the foreign keys that point at a replaced
-table), views, triggers and policies, comments, grants and owners, then the drops.
+table), views, triggers and policies, comments, grants and owners, then the drops, and
+event triggers created or enabled last.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from dbsafe.schema.model import (
     Constraint,
     Domain,
     Enum,
+    EventTrigger,
     Function,
     Index,
     Policy,
@@ -65,7 +68,8 @@ class Hazard:
     """A consequence of running a statement that a reviewer must accept.
 
     `kind` names the consequence: `data-loss`, `table-rewrite`, `access-exclusive-lock`,
-    `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`, `not-generated`.
+    `share-lock`, `long-scan`, `index-unavailable`, `possible-rename`, `requires-superuser`,
+    `login-blocked`, `not-generated`.
     """
 
     kind: str
@@ -253,7 +257,7 @@ class _Plan:
 
 # Phases in execution order.
 _PHASES = (
-    "schemas", "extensions", "servers", "types", "sequences",
+    "drop_event_triggers", "schemas", "extensions", "servers", "types", "sequences",
     "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
     "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
@@ -264,7 +268,7 @@ _PHASES = (
     "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
     "default_privileges",
     "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
-    "drop_servers", "drop_extensions", "drop_schemas",
+    "drop_servers", "drop_extensions", "drop_schemas", "event_triggers",
 )
 
 
@@ -318,6 +322,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _publications(p, by_kind.get("publication", []))
     _servers(p, by_kind.get("foreign_server", []))
     _default_privileges(p, by_kind.get("default_privileges", []))
+    _event_triggers(p, by_kind.get("event_trigger", []))
     for change in changes:
         if change.action == REORDER:
             p.emit("comments", f"-- column order of {_dotted(change.subject)} differs; "
@@ -3319,6 +3324,88 @@ def _publication_members(tables: Sequence[str], schemas: Sequence[str]) -> str:
     if schemas:
         members.append("TABLES IN SCHEMA " + ", ".join(quote(s) for s in schemas))
     return ", ".join(members)
+
+
+# -- event triggers ----------------------------------------------------------------------------
+#
+# Dropped (and disabled) before every other step, created (and enabled) after every other
+# one, as pg_dump restores them last: an event trigger the target has does not fire on the
+# script's own DDL, one it does not have no longer fires on it.
+
+# Attributes CREATE EVENT TRIGGER sets that no ALTER EVENT TRIGGER changes.
+_EVENT_TRIGGER_REMADE = ("event", "tags", "function")
+
+
+def _event_triggers(p: _Plan, changes: list[Change]) -> None:
+    remade = {c.identity for c in changes
+              if c.action == ALTER and c.attribute in _EVENT_TRIGGER_REMADE}
+    for c in changes:
+        name = quote(c.identity[0])
+        if c.action == DROP or (c.action == ALTER and c.identity in remade):
+            if c.action == ALTER and c.attribute != _first_remade(changes, c.identity):
+                continue  # one DROP and CREATE for every attribute that needs them
+            p.emit("drop_event_triggers", f"DROP EVENT TRIGGER {name}",
+                   _needs_superuser("drop"),
+                   subject=c.subject)
+        if c.action == ADD or (c.action == ALTER and c.identity in remade):
+            trigger = next((e for e in p.target.event_triggers if e.name == c.identity[0]),
+                           None)
+            # One created again belongs to the role running the script: its owner is set
+            # where the target's is another than the source's.
+            owner_changes = any(x.identity == c.identity and x.attribute == "owner"
+                                for x in changes)
+            if trigger is not None:
+                _create_event_trigger(p, trigger, created=c.action == ADD or owner_changes)
+        elif c.action == ALTER and c.attribute == "enabled":
+            # Disabled before the script's other steps, enabled after them.
+            p.emit("drop_event_triggers" if c.new == "disabled" else "event_triggers",
+                   f"ALTER EVENT TRIGGER {name} {_trigger_enable(c.new)}",
+                   _needs_superuser("alter"), subject=c.subject)
+        elif c.action == ALTER and c.attribute == "owner" and c.new:
+            p.emit("event_triggers", f"ALTER EVENT TRIGGER {name} OWNER TO {quote(c.new)}",
+                   _needs_superuser("alter"), subject=c.subject)
+        elif c.action == ALTER and c.attribute == "comment":
+            p.emit("comments", f"COMMENT ON EVENT TRIGGER {name} IS {_text(c.new)}",
+                   _needs_superuser("comment on"), subject=c.subject)
+
+
+def _first_remade(changes: list[Change], identity: tuple[str, ...]) -> str | None:
+    return next((c.attribute for c in changes if c.identity == identity
+                 and c.action == ALTER and c.attribute in _EVENT_TRIGGER_REMADE), None)
+
+
+def _create_event_trigger(p: _Plan, trigger: EventTrigger, *, created: bool) -> None:
+    """CREATE EVENT TRIGGER as the target has it, with its enabled state, comment and (for
+    one the source lacks, as for every object created) its owner when not the role the
+    script runs as."""
+    name = quote(trigger.name)
+    tags = (" WHEN TAG IN (" + ", ".join(literal(t) for t in trigger.tags) + ")"
+            if trigger.tags else "")
+    hazards = [_needs_superuser("create")]
+    if trigger.event == "login":
+        hazards.append(Hazard("login-blocked", f"Event trigger `{trigger.name}` runs "
+                              f"{trigger.function} at every login: while it fails, nobody "
+                              "can log in (fixed in single-user mode, where event triggers "
+                              "do not fire)."))
+    p.emit("event_triggers", f"CREATE EVENT TRIGGER {name} ON {trigger.event}{tags} "
+           f"EXECUTE FUNCTION {trigger.function}", *hazards, subject=trigger.name)
+    if trigger.enabled != "origin":
+        p.emit("event_triggers", f"ALTER EVENT TRIGGER {name} {_trigger_enable(trigger.enabled)}",
+               subject=trigger.name)
+    if created and trigger.owner and p.default_owner and trigger.owner != p.default_owner:
+        p.emit("event_triggers", f"ALTER EVENT TRIGGER {name} OWNER TO {quote(trigger.owner)}",
+               subject=trigger.name)
+    if trigger.comment is not None:
+        p.emit("event_triggers", f"COMMENT ON EVENT TRIGGER {name} IS {_text(trigger.comment)}",
+               subject=trigger.name)
+
+
+def _needs_superuser(doing: str) -> Hazard:
+    """CREATE EVENT TRIGGER is a superuser's, and the other statements its owner's, who must
+    be one: PostgreSQL (18 and earlier) lets no other role, the database's owner neither."""
+    who = "a superuser" if doing == "create" else "the event trigger's owner, a superuser,"
+    return Hazard("requires-superuser", f"Only {who} can {doing} it; for any other role this "
+                  "statement fails (42501): run the script as one.")
 
 
 def _servers(p: _Plan, changes: list[Change]) -> None:

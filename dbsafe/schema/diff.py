@@ -38,6 +38,7 @@ from dbsafe.schema.model import (
     DefaultPrivileges,
     Domain,
     Enum,
+    EventTrigger,
     Function,
     Namespace,
     Relation,
@@ -108,13 +109,14 @@ KINDS = (
     "publication",
     "foreign_server",
     "default_privileges",
+    "event_trigger",
 )
 # Attribute groups that can be ignored like kinds (`--ignore owner`).
 ASPECTS = ("owner", "grant", "comment", "column_order")
 _ASPECT_OF_ATTRIBUTE = {"owner": "owner", "acl": "grant", "comment": "comment"}
 _RULE_OF_ACTION = {ADD: OBJECT_MISSING, DROP: UNEXPECTED_OBJECT, ALTER: OBJECT_DIFFERS,
                    REORDER: COLUMN_ORDER_DIFFERS}
-_GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server")
+_GLOBAL_KINDS = ("schema", "extension", "publication", "foreign_server", "event_trigger")
 _KIND_RANK = {kind: rank for rank, kind in enumerate(KINDS)}
 
 
@@ -279,6 +281,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
                         _by(target.publications, lambda p: (p.name,)), _PUBLICATION_FIELDS)
     changes += _compare("default_privileges", _by(source.default_privileges, _for_role),
                         _by(target.default_privileges, _for_role), ("acl",))
+    changes += _compare("event_trigger", _event_triggers(source, options),
+                        _event_triggers(target, options), _EVENT_TRIGGER_FIELDS)
     kept = [c for c in changes if not options.ignores(c)]
     kept.sort(key=_sort_key)
     return tuple(kept)
@@ -430,6 +434,9 @@ _RELATION_PARTS = ("column", "constraint", "index", "trigger", "policy")
 def _full(value: Any) -> str:
     if isinstance(value, DefaultPrivileges):
         return ", ".join(value.acl)
+    if isinstance(value, EventTrigger):
+        tags = f" WHEN TAG IN ({', '.join(value.tags)})" if value.tags else ""
+        return f"ON {value.event}{tags} EXECUTE FUNCTION {value.function}"
     if is_model(value):
         definition = getattr(value, "definition", None)
         if definition:
@@ -539,6 +546,7 @@ _TRIGGER_FIELDS = ("definition", "enabled", "comment")
 _POLICY_FIELDS = ("command", "permissive", "roles", "using", "with_check", "comment")
 _SERVER_FIELDS = ("wrapper", "options", "owner", "comment")
 _PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "schemas", "owner", "comment")
+_EVENT_TRIGGER_FIELDS = ("event", "tags", "function", "enabled", "owner", "comment")
 
 
 def _qualified(obj: Enum | Domain | CompositeType | SequenceObject) -> tuple[str, str]:
@@ -547,6 +555,32 @@ def _qualified(obj: Enum | Domain | CompositeType | SequenceObject) -> tuple[str
 
 def _by(objects: Iterable[Any], key: Callable[[Any], tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
     return {key(obj): obj for obj in objects}
+
+
+def _event_triggers(snapshot: SchemaSnapshot, options: DiffOptions,
+                    ) -> dict[tuple[str, ...], EventTrigger]:
+    """The event triggers to compare, by name: those whose function is in a schema left
+    out are left out with it (a platform's own, as Supabase's in `extensions`, which run
+    the platform's functions)."""
+    return {(e.name,): e for e in snapshot.event_triggers
+            if not options.ignore_schemas
+            or function_schema(e.function) not in options.ignore_schemas}
+
+
+def function_schema(function: str) -> str:
+    """The schema of a function named as SQL writes it (`schema.name()`, quoted parts).
+
+    >>> function_schema('"My.Schema".f()'), function_schema('public.f()')
+    ('My.Schema', 'public')
+    """
+    if not function.startswith('"'):
+        return function.partition(".")[0]
+    end = 1
+    while True:
+        end = function.index('"', end)
+        if function[end + 1:end + 2] != '"':
+            return function[1:end].replace('""', '"')
+        end += 2
 
 
 def _namespaces(snapshot: SchemaSnapshot) -> dict[tuple[str, ...], Namespace]:

@@ -2,8 +2,8 @@
 
 Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
 constraints, indexes, triggers, functions, types, sequences, policies, extensions, schemas,
-publications, plus one for session facts), never one query per table: a 10,000-table
-database costs the same round trips as a ten-table one. `introspect_url` runs them over
+publications, event triggers, plus one for session facts), never one query per table: a
+10,000-table database costs the same round trips as a ten-table one. `introspect_url` runs them over
 three sessions sharing one snapshot, each reading its share of the tables (see
 `introspect`). `information_schema` is avoided on purpose — its views hide objects the
 current role does not own and are an order of magnitude slower.
@@ -45,6 +45,7 @@ from dbsafe.schema.model import (
     Domain,
     DomainConstraint,
     Enum,
+    EventTrigger,
     Extension,
     ForeignServer,
     Function,
@@ -445,6 +446,21 @@ WHERE d.defaclnamespace = 0 OR ({_NAMESPACE_FILTER.format(alias="n")})
 _DEFAULT_PRIVILEGE_OBJECTS = {"r": "tables", "S": "sequences", "f": "functions", "T": "types",
                               "n": "schemas", "L": "large objects"}
 
+# Event triggers belong to the database, not to a schema: read whatever schemas are read.
+# Their function takes no arguments (CREATE EVENT TRIGGER requires it).
+_EVENT_TRIGGERS_SQL = f"""
+SELECT e.evtname, e.evtevent, format('%%I.%%I()', n.nspname, p.proname),
+    ARRAY(SELECT t FROM unnest(e.evttags) AS t ORDER BY 1), e.evtenabled::text,
+    pg_get_userbyid(e.evtowner), d.description
+FROM pg_event_trigger AS e
+JOIN pg_proc AS p ON p.oid = e.evtfoid
+JOIN pg_namespace AS n ON n.oid = p.pronamespace
+LEFT JOIN pg_description AS d
+    ON d.objoid = e.oid AND d.classoid = 'pg_event_trigger'::regclass
+WHERE {_NOT_EXTENSION_MEMBER.format(catalog="pg_event_trigger", oid="e.oid")}
+"""
+_EVENT_TRIGGER_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
+
 # A foreign key that references a partitioned table is stored as one row per partition,
 # all on the referencing table, under names that differ between server versions; only
 # the parent row is the constraint users wrote (and see in psql's \\d), so the
@@ -749,6 +765,13 @@ def introspect(
                  for role, kind, schema, acl in found["default_privileges"]),
                 key=lambda d: (d.schema or "", d.role, d.object_type),
             )),
+            event_triggers=tuple(sorted(
+                (EventTrigger(name, event, function, tuple(tags),
+                              _EVENT_TRIGGER_ENABLED.get(enabled, enabled), owner, comment)
+                 for name, event, function, tags, enabled, owner, comment
+                 in found["event_triggers"]),
+                key=_by_name,
+            )),
         )
         # Hand the new objects to the oldest generation without a collection: left young,
         # they would be traversed by the next two collections (a tenth of a second each
@@ -797,6 +820,7 @@ _GLOBAL = (
     ("publications", _PUBLICATIONS_SQL),
     ("servers", _FOREIGN_SERVERS_SQL),
     ("default_privileges", _DEFAULT_PRIVILEGES_SQL),
+    ("event_triggers", _EVENT_TRIGGERS_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
     ("search_path", _PATH_SQL),

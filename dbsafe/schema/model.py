@@ -12,6 +12,8 @@ checks or the write-back comparison that any other file gets. `FORMAT_VERSION` c
 shape changes incompatibly; loading checks it. Format 2 (the full catalog: definitions,
 triggers, types, extensions, comments, grants, owners, partitioning, ...) only added
 fields with defaults to format 1, so a format-1 file still loads, with those fields empty.
+Later additions to format 2 (default privileges, event triggers, ...) are fields with
+defaults too: a file written before them loads, with them empty.
 """
 
 from __future__ import annotations
@@ -454,6 +456,24 @@ class DefaultPrivileges(msgspec.Struct, frozen=True, gc=False, omit_defaults=Tru
     acl: tuple[str, ...] = ()  # aclitem text, sorted
 
 
+class EventTrigger(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """`CREATE EVENT TRIGGER` (format 2): database-wide, in no schema. Those an extension
+    owns are left out, as its other objects are."""
+
+    name: str
+    event: str  # "ddl_command_start" | "ddl_command_end" | "sql_drop" | "table_rewrite" | "login"
+    # The function it executes, as SQL writes it (`schema.name()`, each part quoted where
+    # it must be): an event trigger's function takes no arguments.
+    function: str
+    tags: tuple[str, ...] = ()  # WHEN TAG IN (...), sorted; () fires for every tag
+    enabled: str = "origin"  # "origin" | "disabled" | "replica" | "always"
+    owner: str | None = None
+    comment: str | None = None
+
+    def __post_init__(self) -> None:
+        _shared_defaults(self)
+
+
 class FailedStatement(msgspec.Struct, frozen=True, gc=False):
     """A migration statement the throwaway server refused while this snapshot was built
     from a folder of SQL migrations (an extension the embedded PostgreSQL lacks, then what
@@ -490,6 +510,7 @@ class SchemaSnapshot:
     publications: tuple[Publication, ...] = ()
     foreign_servers: tuple[ForeignServer, ...] = ()
     default_privileges: tuple[DefaultPrivileges, ...] = ()
+    event_triggers: tuple[EventTrigger, ...] = ()
     # Built from SQL migrations: the statements that failed (see FailedStatement).
     failed_statements: tuple[FailedStatement, ...] = ()
     _index: dict[tuple[str, str], Relation] = field(
@@ -911,6 +932,7 @@ _NESTED.update(
         (SchemaSnapshot, "publications"): Publication,
         (SchemaSnapshot, "foreign_servers"): ForeignServer,
         (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
+        (SchemaSnapshot, "event_triggers"): EventTrigger,
         (SchemaSnapshot, "failed_statements"): FailedStatement,
         (Relation, "triggers"): Trigger,
         (Domain, "constraints"): DomainConstraint,

@@ -223,6 +223,66 @@ def test_a_supabase_project_is_compared_without_the_platform_s_schemas(
     assert finding.subject == "public.notes"
 
 
+def test_an_event_trigger_made_by_hand_is_drift_supabase_s_own_are_not(
+        tmp_path: Path, database_url: str) -> None:
+    # The platform makes event triggers of its own (PostgREST's schema cache reload, the
+    # grants pg_graphql, pg_cron and pg_net need), each running a function in `extensions`,
+    # which the stand-in does not make: the platform's, not the migrations'.
+    from dbsafe.migrate.sqlfiles import apply_sql_migrations
+    from dbsafe.sources import SqlFolder
+
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_users.sql").write_text(_UPS[0] + "\n")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    apply_sql_migrations(SqlFolder.of(folder, settings).read(), database_url,
+                         platform="supabase", runner="supabase", reset_each_file=True)
+    platform = [("pgrst_ddl_watch", "ddl_command_end", ""),
+                ("pgrst_drop_watch", "sql_drop", ""),
+                ("issue_pg_graphql_access", "ddl_command_end", "CREATE FUNCTION"),
+                ("issue_graphql_placeholder", "sql_drop", "DROP EXTENSION"),
+                ("issue_pg_cron_access", "ddl_command_end", "CREATE EXTENSION"),
+                ("issue_pg_net_access", "ddl_command_end", "CREATE EXTENSION")]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO supabase_migrations.schema_migrations (version) "
+                     "VALUES ('20240101000000')")
+        for name, event, tag in platform:
+            conn.execute(f"CREATE FUNCTION extensions.{name}() RETURNS event_trigger "
+                         "LANGUAGE plpgsql AS 'BEGIN END'")
+            conn.execute(f"CREATE EVENT TRIGGER {name} ON {event} "
+                         + (f"WHEN TAG IN ('{tag}') " if tag else "")
+                         + f"EXECUTE FUNCTION extensions.{name}()")
+    assert commands.drift(settings).findings == ()
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION public.audit() RETURNS event_trigger LANGUAGE plpgsql "
+                      "AS 'BEGIN END'")
+        conn.execute("CREATE EVENT TRIGGER audit_ddl ON ddl_command_end "
+                     "EXECUTE FUNCTION public.audit()")
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+        ("DBS402", "audit_ddl"), ("DBS402", "public.audit()")]
+
+
+def test_an_event_trigger_disabled_by_hand_is_drift(tmp_path: Path, database_url: str) -> None:
+    path = tmp_path / "db" / "migrations" / "1_audit.up.sql"
+    path.parent.mkdir(parents=True)
+    audit = ("CREATE FUNCTION audit() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';"
+             "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end EXECUTE FUNCTION audit();")
+    path.write_text(audit + "\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(audit + RUNNERS["golang-migrate"][1].replace("(2, false)", "(1, false)"))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER EVENT TRIGGER audit_ddl DISABLE")
+    [finding] = commands.drift(settings).findings
+    assert (finding.code, finding.subject) == ("DBS403", "audit_ddl")
+    assert finding.message == ("Event trigger `audit_ddl` differs in enabled: disabled in the "
+                               "database, origin in the migrations at "
+                               "db/migrations/1_audit.up.sql.")
+
+
 def test_the_moment_postgresql_folded_into_a_view_is_not_drift(
         tmp_path: Path, database_url: str) -> None:
     # Lemmy's views until 2020: `'now'::timestamp` is stored as the moment the view was

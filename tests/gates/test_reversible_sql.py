@@ -249,6 +249,31 @@ def test_a_serial_table_left_behind_is_one_leftover_with_its_sequence(tmp_path: 
     assert "DROP SEQUENCE" not in dict(leftover.context)["Fix (SQL)"]
 
 
+def test_an_event_trigger_a_down_leaves_behind_is_a_leftover(tmp_path: Path) -> None:
+    # The fix drops the event trigger before its function (DROP FUNCTION fails with 2BP01
+    # while it stands), so the up applies again.
+    _write(tmp_path / "db" / "migrations", {
+        "1_audit.up.sql": "CREATE TABLE log (id int);\n"
+                          "CREATE FUNCTION audit() RETURNS event_trigger LANGUAGE plpgsql "
+                          "AS 'BEGIN END';\n"
+                          "CREATE EVENT TRIGGER audit_ddl ON ddl_command_end "
+                          "WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION audit();\n",
+        "1_audit.down.sql": "DROP TABLE log;\nDROP FUNCTION audit() CASCADE;\n",
+        "2_watch.up.sql": "CREATE TABLE seen (id int);\n"
+                          "CREATE FUNCTION watch() RETURNS event_trigger LANGUAGE plpgsql "
+                          "AS 'BEGIN END';\n"
+                          "CREATE EVENT TRIGGER watch_ddl ON sql_drop EXECUTE FUNCTION watch();\n",
+        "2_watch.down.sql": "-- forgot the event trigger\nDROP TABLE seen;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    # The whole undo runs before the up again, the event trigger first: no DBS415.
+    assert [(f.code, f.message) for f in report.findings] == [
+        ("DBS413", "`db/migrations/2_watch.down.sql` leaves function `public.watch()`."),
+        ("DBS413", "`db/migrations/2_watch.down.sql` leaves event trigger `watch_ddl`.")]
+    fix = dict(report.findings[1].context)["Fix (SQL)"]
+    assert fix.endswith("\nDROP EVENT TRIGGER watch_ddl;") and "requires-superuser" in fix
+
+
 def test_a_sqitch_project_s_revert_scripts_are_its_downs(tmp_path: Path) -> None:
     _write(tmp_path, {
         "sqitch.conf": "[core]\n\tengine = pg\n",

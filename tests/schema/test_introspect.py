@@ -11,7 +11,7 @@ from helpers import assert_snapshot
 
 from dbsafe.core import DatabaseError
 from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
-from dbsafe.schema.model import DefaultPrivileges, SchemaSnapshot, replace
+from dbsafe.schema.model import DefaultPrivileges, EventTrigger, SchemaSnapshot, replace
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "pa55-W0rd-never-shown"
@@ -107,6 +107,27 @@ def test_a_publication_of_whole_schemas_names_them(postgresql: psycopg.Connectio
     postgresql.commit()
     feed = introspect(postgresql).publications[0]
     assert (feed.tables, feed.schemas) == (("public.rooms",), ("chat",))
+
+
+def test_event_triggers_are_read_but_an_extension_s(postgresql: psycopg.Connection) -> None:
+    postgresql.execute("CREATE SCHEMA \"Audit\"")
+    postgresql.execute("CREATE FUNCTION \"Audit\".\"Log\"() RETURNS event_trigger "
+                       "LANGUAGE plpgsql AS 'BEGIN END'")
+    postgresql.execute("CREATE EVENT TRIGGER log ON ddl_command_end "
+                       "WHEN TAG IN ('drop table', 'CREATE TABLE') EXECUTE FUNCTION \"Audit\".\"Log\"()")
+    postgresql.execute("ALTER EVENT TRIGGER log ENABLE REPLICA")
+    postgresql.execute("COMMENT ON EVENT TRIGGER log IS 'what changed'")
+    # One an extension owns is the extension's, as its tables and functions are.
+    postgresql.execute("CREATE EXTENSION citext")
+    postgresql.execute("CREATE EVENT TRIGGER owned ON sql_drop EXECUTE FUNCTION \"Audit\".\"Log\"()")
+    postgresql.execute("ALTER EXTENSION citext ADD EVENT TRIGGER owned")
+    postgresql.commit()
+    role = postgresql.info.user
+    # Read whatever schemas are read: an event trigger is in none.
+    for snapshot in (introspect(postgresql), introspect(postgresql, schemas=["public"])):
+        assert snapshot.event_triggers == (EventTrigger(
+            "log", "ddl_command_end", '"Audit"."Log"()', ("CREATE TABLE", "DROP TABLE"),
+            "replica", role, "what changed"),)
 
 
 def test_empty_database_has_only_the_public_schema(postgresql: psycopg.Connection) -> None:

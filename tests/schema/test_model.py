@@ -110,6 +110,17 @@ def test_format_1_snapshot_still_loads_with_format_2_fields_empty() -> None:
     assert json.loads(old.to_json())["format"] == FORMAT_VERSION == 2
 
 
+def test_a_format_2_file_from_before_event_triggers_loads_without_them() -> None:
+    # Written by a dbsafe that did not read them: no `event_triggers` key (and a checksum
+    # of another layout). It loads field by field, with none.
+    data = json.loads(SHOP_JSON.read_text(encoding="utf-8"))
+    del data["event_triggers"]
+    older = SchemaSnapshot.from_json(json.dumps(data, indent=2, sort_keys=True) + "\n",
+                                     source="older.json")
+    assert older.event_triggers == ()
+    assert older == SchemaSnapshot.load(SHOP_JSON)
+
+
 def test_snapshot_parts_compare_hash_and_replace_by_value() -> None:
     import pickle
 
