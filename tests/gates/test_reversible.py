@@ -257,6 +257,8 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
         postgresql: psycopg.Connection) -> None:
     postgresql.autocommit = True
     postgresql.execute("CREATE TABLE t (id int PRIMARY KEY, a int)")
+    postgresql.execute("CREATE FUNCTION watch() RETURNS event_trigger LANGUAGE plpgsql "
+                       "AS 'BEGIN END'")
     before = fingerprint(postgresql)
     postgresql.execute("INSERT INTO t VALUES (1, 2); ANALYZE t")
     postgresql.execute("ALTER TABLE t ADD COLUMN b text DEFAULT 'x'")
@@ -274,6 +276,9 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
         ("CREATE VIEW v AS SELECT id FROM t", "DROP VIEW v"),
         ("CREATE TYPE e AS ENUM ('a')", "DROP TYPE e"),
         ("ALTER TABLE t ALTER a SET NOT NULL", "ALTER TABLE t ALTER a DROP NOT NULL"),
+        # Event triggers are the database's, in no schema: their own catalog.
+        ("CREATE EVENT TRIGGER w ON ddl_command_end EXECUTE FUNCTION watch()",
+         "DROP EVENT TRIGGER w"),
     ]:
         postgresql.execute(leftover.encode())
         assert fingerprint(postgresql) != before, leftover
