@@ -279,6 +279,10 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
         # Event triggers are the database's, in no schema: their own catalog.
         ("CREATE EVENT TRIGGER w ON ddl_command_end EXECUTE FUNCTION watch()",
          "DROP EVENT TRIGGER w"),
+        ("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC",
+         "ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM PUBLIC"),
+        ("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO PUBLIC",
+         "ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE ON SEQUENCES FROM PUBLIC"),
     ]:
         postgresql.execute(leftover.encode())
         assert fingerprint(postgresql) != before, leftover
