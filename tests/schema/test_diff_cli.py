@@ -263,7 +263,7 @@ def test_dump_and_restore_show_no_difference(new_database: Callable[[], str],
     sql = "\n".join((FIXTURES / path).read_text(encoding="utf-8") for path in (
         "shop.sql", "pairs/functions_triggers/b.sql", "pairs/security_comments/b.sql",
         "pairs/types_sequences_schemas/b.sql", "pairs/partitioning/b.sql",
-        "pairs/views/b.sql", "pairs/enums/b.sql"))
+        "pairs/views/b.sql", "pairs/enums/b.sql", "pairs/event_triggers/b.sql"))
     original = _database(new_database, sql)
     restored = new_database()
     _dump_and_restore(original, restored, tmp_path)
