@@ -86,6 +86,9 @@ class SchemaSource:
         changes it, formatting included), else the schema's fingerprint.
         """
         key = self._file_key or self.snapshot.fingerprint()
+        if self.sql_folder is not None and (unread := self.sql_folder.unread_files()):
+            # What they made is unknown: the same schema without them checks more.
+            key += "-unread-" + hashlib.sha256("\0".join(unread).encode()).hexdigest()[:16]
         if self.failures:
             digest = hashlib.sha256()
             for failure in self.failures:
@@ -292,8 +295,10 @@ def _built_file(cache_file: Path) -> Path:
 # Sqitch project's deploy scripts only, in its plan's order, psql's `:'name'` as a literal;
 # 24: diesel's history table in the folder its diesel.toml's `migrations_directory` names;
 # 25: a Sqitch project's scripts as psql runs them, with sqitch.conf's variables and the
-# files they `\ir`; 26: event triggers.
-_INTROSPECTED = 26
+# files they `\ir`; 26: event triggers; 27: a yoyo folder's migrations in its `-- depends:`
+# order, each in a transaction unless `-- transactional: false`, its rollbacks not run, its
+# history tables.
+_INTROSPECTED = 27
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -420,16 +425,23 @@ def _marked_folders(settings: Settings) -> list[Path]:
     walks (`workspace_folders`); and a Sqitch project for PostgreSQL there or at the root
     (its `sqitch.conf`, else its `sqitch.plan`), which only its own scripts' folders are the
     migrations of (`SqlFolder.migration_folders`), and only they key its cache; and a Rust
-    crate's there or at the root, diesel's or sqlx's (`_rust_migrations`)."""
+    crate's there or at the root, diesel's or sqlx's (`_rust_migrations`); and the folders
+    the `sources` of a `yoyo.ini` there or at the root name (`yoyo_sources`)."""
     from dbsafe.extract.files import workspace_folders
-    from dbsafe.extract.migration import RUNNER_MARKS, marked_for_postgresql
+    from dbsafe.extract.migration import (
+        RUNNER_MARKS,
+        YOYO_CONFIG,
+        marked_for_postgresql,
+        yoyo_sources,
+    )
     from dbsafe.extract.sqitch import SQITCH_CONF, SQITCH_PLAN, sqitch_project
 
     root = settings.project_root
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
     sqitch = [SQITCH_CONF, SQITCH_PLAN]
-    found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS], depth=MARKED_DEPTH,
-                              exclude=settings.exclude, skip=NOT_THE_APPLICATION)
+    found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS, YOYO_CONFIG],
+                              depth=MARKED_DEPTH, exclude=settings.exclude,
+                              skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
                             for path in found for mark in marks if path.endswith("/" + mark))
     candidates = [root] * any((root / mark).is_file() for mark in sqitch) + [
@@ -449,9 +461,15 @@ def _marked_folders(settings: Settings) -> list[Path]:
         if path.rpartition("/")[2] in _RUST_MARKS]
     rust_folders = [folder for folder in map(_rust_migrations, dict.fromkeys(crates))
                     if folder is not None and _holds_sql(folder)]
+    yoyo_projects = [root] * (root / YOYO_CONFIG).is_file() + [
+        root / path.rpartition("/")[0] for path in found
+        if path.rpartition("/")[2] == YOYO_CONFIG]
+    yoyo_folders = [folder for project in dict.fromkeys(yoyo_projects)
+                    for folder in yoyo_sources(project) if _holds_sql(folder)]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
-        + sqitch_folders + list(dict.fromkeys(rust_folders))
+        + sqitch_folders + list(dict.fromkeys(rust_folders)) \
+        + list(dict.fromkeys(yoyo_folders))
 
 
 # A Rust crate's migrations for PostgreSQL: diesel's folder beside its `diesel.toml`, sqlx's
@@ -553,7 +571,8 @@ def _require_migrations(settings: Settings) -> None:
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
             "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
             "nor a Sqitch project (sqitch.conf or sqitch.plan) or diesel's or sqlx's "
-            "migrations (beside diesel.toml or Cargo.toml) there or at the root, "
+            "migrations (beside diesel.toml or Cargo.toml) or a yoyo.ini's sources there "
+            "or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
@@ -643,10 +662,22 @@ class SqlFolder:
             unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_made_elsewhere(ran)]
         return unrun
 
+    def unread_files(self) -> list[str]:
+        """The files its runner ran that dbsafe cannot read: those it lists that are not in
+        the folder (`absent_listed_files`), and yoyo's Python migrations, which dbsafe does
+        not run (`yoyo_code_migrations`)."""
+        from dbsafe.extract.migration import absent_listed_files, yoyo_code_migrations
+
+        return [*absent_listed_files(self.path),
+                *(os.path.relpath(p, self.root) for p in yoyo_code_migrations(self.path))]
+
     def absent_files(self) -> list[str]:
-        """The files the folder's runner lists that are not in it (`absent_listed_files`):
-        what they made is not known."""
-        from dbsafe.extract.migration import DRIZZLE_JOURNAL, absent_listed_files
+        """The `unread_files`, each kind said in a warning: what they made is not known."""
+        from dbsafe.extract.migration import (
+            DRIZZLE_JOURNAL,
+            absent_listed_files,
+            yoyo_code_migrations,
+        )
 
         absent = absent_listed_files(self.path)
         if absent:
@@ -655,7 +686,14 @@ class SqlFolder:
                         os.path.relpath(self.path / DRIZZLE_JOURNAL, self.root),
                         ", ".join(absent),
                         "it" if len(absent) == 1 else "they")
-        return absent
+        code = [os.path.relpath(p, self.root) for p in yoyo_code_migrations(self.path)]
+        if code:
+            log.warning("%s %s yoyo's Python migration%s, which dbsafe does not run: what "
+                        "%s made is not known, so no relation or column is reported missing",
+                        ", ".join(code[:3]) + (", ..." if len(code) > 3 else ""),
+                        "is" if len(code) == 1 else "are", "" if len(code) == 1 else "s",
+                        "it" if len(code) == 1 else "they")
+        return [*absent, *code]
 
     def prepare(self, url: str) -> list[StatementFailure]:
         """Run on the database at `url` what a database built from the folder holds before

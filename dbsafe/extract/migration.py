@@ -156,7 +156,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     if not found:
                         raise SourceError(f"no SQL files under {path}: none matches the "
                                           "schema_paths of its config.toml")
-            if atlas_folder(path):  # Atlas reads no subfolder
+            if atlas_folder(path) or yoyo_folder(path):  # Atlas and yoyo read no subfolder
                 found = [p for p in found if p.parent == path]
             graphile = {p: _graphile_place(p, path) for p in found}
             if any(place is not None for place in graphile.values()):
@@ -239,7 +239,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
                 or (flyway_file(file.name) and _flyway_transaction(file, statements))
                 or _diesel_transaction(file, statements)
-                or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements)))
+                or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements))
+                or (yoyo_folder(file.parent) and _yoyo_transactional(text)))
         if file in graphile_files:
             statements = _graphile_pg_settings(_graphile_folder(file), Location(shown, 1)) \
                 + statements
@@ -532,10 +533,12 @@ _DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNOR
 
 
 def _down_file(path: Path) -> bool:
-    """A down migration: `_DOWN_FILE`, or hasura's `down.sql` beside its `up.sql` in the
-    version's folder."""
+    """A down migration: `_DOWN_FILE`, hasura's `down.sql` beside its `up.sql` in the
+    version's folder, or yoyo's `<id>.rollback.sql` beside its `<id>.sql`."""
     if _DOWN_FILE.fullmatch(path.name):
         return True
+    if path.name.endswith(YOYO_ROLLBACK):
+        return path.with_name(path.name[:-len(YOYO_ROLLBACK)] + ".sql").is_file()
     return path.name.lower() == "down.sql" and (path.parent / "up.sql").is_file()
 
 
@@ -777,6 +780,8 @@ def _down_file_of(up: Path) -> Path | None:
         candidates = [up.with_name("down.sql")]
     elif (flyway := re.fullmatch(r"V(\d+(?:[._]\d+)*)__.*\.sql", name)) is not None:
         candidates = sorted(up.parent.glob(f"U{flyway.group(1)}__*.sql"))
+    elif name.endswith(".sql") and yoyo_folder(up.parent):
+        candidates = [up.with_name(name[:-len(".sql")] + YOYO_ROLLBACK)]
     else:
         from dbsafe.extract.sqitch import revert_script
 
@@ -1124,6 +1129,8 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     where natural order would put it first, before the table it alters exists."""
     if prisma_folder(folder):
         return _locale_key
+    if yoyo_folder(folder):
+        return _yoyo_order(folder)
     if supabase_cli_folder(folder) or supabase_schemas_folder(folder) or atlas_folder(folder):
         return _byte_key
     return None
@@ -1517,6 +1524,197 @@ def _graphile_transaction(text: str, statements: Sequence[MigrationStatement]) -
     `isNoTransactionDefined`)."""
     first_line = _graphile_headers(text)[1].split("\n", 1)[0]
     return _GRAPHILE_NO_TRANSACTION.match(first_line) is None or len(statements) > 1
+
+
+# yoyo-migrations' folders (`yoyo apply DIR`, or the `sources` its `yoyo.ini` names): each
+# migration a file directly in it, `<id>.sql` or a Python module `<id>.py`, its id the file
+# name without the extension; a SQL one's rollback `<id>.rollback.sql` beside it. The
+# comment lines a SQL file opens with may hold its directives (`parse_metadata_from_sql_
+# comments`): `-- depends: a b` (the ids it runs after; several lines add up) and
+# `-- transactional: false`.
+YOYO_CONFIG = "yoyo.ini"
+YOYO_ROLLBACK = ".rollback.sql"
+_YOYO_DIRECTIVE = re.compile(r"\s*--\s*(transactional|depends)\s*:\s*(.*)")
+_YOYO_COMMENT_OR_EMPTY = re.compile(r"\s*(?:--.*)?")
+# The files `yoyo new` writes while the user edits them: never migrations.
+_YOYO_TEMPFILE = "_tmp_yoyonew"
+# A migration run after every `yoyo apply`, never recorded (`PostApplyHookMigration`).
+YOYO_POST_APPLY = "post-apply"
+
+
+def _yoyo_directives(text: str) -> dict[str, str]:
+    """The directives of a yoyo SQL migration: those of the comment and blank lines it
+    opens with, a name given twice joined by a space, as yoyo reads them.
+
+    >>> _yoyo_directives("--\\n-- depends: a\\n-- depends: b c\\n-- transactional: false\\nSELECT 1;")
+    {'depends': 'a b c', 'transactional': 'false'}
+    >>> _yoyo_directives("SELECT 1;\\n-- depends: a\\n")
+    {}
+    """
+    directives: dict[str, str] = {}
+    for line in text.splitlines():
+        directive = _YOYO_DIRECTIVE.fullmatch(line)
+        if directive is not None:
+            name, value = directive.groups()
+            directives[name] = f"{directives[name]} {value}" if name in directives else value
+        elif _YOYO_COMMENT_OR_EMPTY.fullmatch(line) is None:
+            break
+    return directives
+
+
+def _yoyo_transactional(text: str) -> bool:
+    """Whether yoyo runs a SQL migration in a transaction: yes (each statement under a
+    savepoint of it), unless a directive says `-- transactional: false`; then each statement
+    runs on its own, in autocommit."""
+    return _yoyo_directives(text).get("transactional", "true").strip().lower() != "false"
+
+
+def yoyo_sources(project: Path) -> list[Path]:
+    """The folders the `yoyo.ini` in `project` names in `sources` (paths and globs from
+    its folder, as yoyo run there reads them; a `package:` source is not a folder), when
+    its `database` is PostgreSQL's or not written there (an interpolated one included)."""
+    import configparser
+    import glob
+
+    config = configparser.RawConfigParser()
+    try:
+        config.read_string((project / YOYO_CONFIG).read_text(encoding="utf-8-sig"))
+        sources = config.get("DEFAULT", "sources", fallback="").split()
+        database = config.get("DEFAULT", "database", fallback="")
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return []
+    scheme = database.partition(":")[0].partition("+")[0].lower()
+    if database and "%" not in scheme and scheme not in ("postgres", "postgresql", "psql"):
+        return []  # another database's (mysql://, sqlite:///...)
+    folders = [project / match for source in sources if not source.startswith("package:")
+               for match in sorted(glob.glob(source, root_dir=project))]
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def yoyo_folder(folder: Path) -> bool:
+    """Whether `folder` holds yoyo's migrations: a `yoyo.ini` there or up to two folders
+    above names it in `sources`, or its files say so themselves (a `<id>.rollback.sql`
+    beside `<id>.sql`, a `-- depends:` directive)."""
+    try:
+        key = (str(folder.resolve()), folder.stat().st_mtime_ns)
+    except OSError:
+        return False
+    return _yoyo_folder(*key)
+
+
+@functools.lru_cache(maxsize=256)
+def _yoyo_folder(resolved: str, _mtime: int) -> bool:
+    folder = Path(resolved)
+    for project in (folder, folder.parent, folder.parent.parent):
+        if (project / YOYO_CONFIG).is_file() and folder in yoyo_sources(project):
+            return True
+    try:
+        names = {p.name for p in folder.iterdir()}
+    except OSError:
+        return False
+    if any(n.endswith(YOYO_ROLLBACK) and n[:-len(YOYO_ROLLBACK)] + ".sql" in names
+           for n in names):
+        return True
+    for name in names:
+        if name.endswith(".sql"):
+            try:
+                with (folder / name).open(encoding="utf-8", errors="replace") as file:
+                    head = file.read(4096)
+            except OSError:
+                continue
+            if "depends" in _yoyo_directives(head):
+                return True
+    return False
+
+
+def _yoyo_migration_files(folder: Path) -> list[Path]:
+    """yoyo's migrations in `folder` in the order it reads them (by path), rollbacks and
+    the files `yoyo new` is editing left out."""
+    try:
+        files = [p for p in folder.iterdir() if p.suffix in (".sql", ".py") and p.is_file()
+                 and not p.name.startswith(_YOYO_TEMPFILE) and not p.name.endswith(YOYO_ROLLBACK)
+                 and p.name != "__init__.py"]
+    except OSError:
+        return []
+    return sorted(files, key=str)
+
+
+def yoyo_code_migrations(folder: Path) -> list[Path]:
+    """The Python migrations of yoyo's `folder` (`step("up sql", "down sql")` modules):
+    code dbsafe does not run, so what they make is not known."""
+    if not folder.is_dir() or not yoyo_folder(folder):
+        return []
+    return [p for p in _yoyo_migration_files(folder) if p.suffix == ".py"]
+
+
+def _yoyo_depends(file: Path) -> set[str]:
+    """The ids a yoyo migration depends on: its `-- depends:` directive, or a Python
+    module's `__depends__` where it is written as a literal (a string or a collection of
+    them)."""
+    import ast
+
+    try:
+        text = file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return set()
+    if file.suffix == ".sql":
+        return set(_yoyo_directives(text).get("depends", "").split())
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    for node in module.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__depends__" for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, SyntaxError, RecursionError):
+                return set()
+            return {value} if isinstance(value, str) else {
+                v for v in value if isinstance(v, str)} if isinstance(
+                value, (set, list, tuple, frozenset)) else set()
+    return set()
+
+
+def _yoyo_order(folder: Path) -> Callable[[str], tuple]:
+    """How yoyo orders the migrations of `folder`, as a key on their file names: read by
+    path, then sorted topologically by what each depends on, an earlier one first wherever
+    the dependencies leave the choice (its `topological_sort`, a heap of their places);
+    its post-apply migrations after them all. A dependency on an id the folder has not is
+    left out (another source's, for yoyo).
+
+    Raises:
+        SourceError: the dependencies make a cycle (yoyo refuses to apply any).
+    """
+    import heapq
+
+    files = _yoyo_migration_files(folder)
+    ids = [p.name.rpartition(".")[0] for p in files]
+    post = [i for i, name in enumerate(ids) if name.startswith(YOYO_POST_APPLY)]
+    place = {name: i for i, name in enumerate(ids) if i not in post}
+    waits = {i: {place[d] for d in _yoyo_depends(files[i]) if d in place} - {i}
+             for i in place.values()}
+    blocking: dict[int, set[int]] = {}
+    for item, needs in waits.items():
+        for need in needs:
+            blocking.setdefault(need, set()).add(item)
+    ready = [i for i, needs in waits.items() if not needs]
+    heapq.heapify(ready)
+    ranks: dict[str, int] = {}
+    while ready:
+        item = heapq.heappop(ready)
+        ranks[files[item].name] = len(ranks)
+        for other in sorted(blocking.get(item, ())):
+            waits[other].discard(item)
+            if not waits[other]:
+                heapq.heappush(ready, other)
+    if len(ranks) < len(waits):
+        cycle = ", ".join(ids[i] for i in sorted(waits) if waits[i])
+        raise SourceError(f"yoyo's migrations in {folder} depend on each other in a circle "
+                          f"({cycle}): yoyo applies none of them")
+    for i in post:
+        ranks[files[i].name] = len(ranks)
+    return lambda name: ((0, ranks[name]),) if name in ranks else ((1, name),)
 
 
 # -- telling migration files from application code ------------------------------------------

@@ -5,7 +5,7 @@ Which files are applied is the runner's own history table in the database (golan
 and dbmate's `schema_migrations`, goose's `goose_db_version`, Flyway's
 `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's `__diesel_schema_migrations`,
 supabase's `supabase_migrations.schema_migrations`, prisma's `_prisma_migrations`, Sqitch's
-registry, river's `river_migration`), each
+registry, river's `river_migration`, yoyo's `_yoyo_migration`), each
 file named by the version its runner records for it. Those files are applied to a throwaway
 server in the runner's order, as `dbsafe validate` builds the folder, and the two catalogs
 compared: a database that is simply behind is not drift, an index made by hand is. The
@@ -59,8 +59,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
         raise DbsafeError(
             "the database has no migration history table dbsafe reads where its runner keeps "
             "it by default (golang-migrate, dbmate, goose, Flyway, sqlx, diesel, supabase, "
-            f"prisma, Sqitch, river, sql-migrate): there is no applied set of files to compare "
-            f"with; {hint}")
+            f"prisma, Sqitch, river, sql-migrate, yoyo): there is no applied set of files to "
+            f"compare with; {hint}")
     history, applied = found
     if history.runner != folder.runner:
         # The history says which runner ran the files (river's look like golang-migrate's):

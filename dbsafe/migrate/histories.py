@@ -3,7 +3,8 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 `goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's
 `__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
 `_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
-`gorp_migrations`, or the table `sql-migrations-history-table` names), each file named by the
+`gorp_migrations`, yoyo's `_yoyo_migration`, or the table `sql-migrations-history-table`
+names), each file named by the
 version its runner records for it. Read by `dbsafe drift`, `dbsafe status` and `dbsafe lint
 FOLDER --database-url` for a folder of SQL migrations, the same way.
 """
@@ -118,6 +119,11 @@ _HISTORIES = (
     # name (`migrate.SetSchema`/`SetTable` put it elsewhere: `sql-migrations-history-table`).
     History("sql-migrate", ("public", "gorp_migrations"),
             "SELECT id FROM {table}", frozenset({"id", "applied_at"})),
+    # yoyo-migrations': a row per applied migration, by its id (the file name without its
+    # extension); made, with its log, version and lock tables, where the session's search_path
+    # puts them (`?schema=` sets it), so looked for there. The folder's build makes all four.
+    History("yoyo", ("_yoyo_migration",), "SELECT migration_id FROM {table}",
+            frozenset({"migration_hash", "migration_id", "applied_at_utc"})),
     # river's, last: an application migrated by another runner often has river's table too
     # (river's CLI migrates river's own tables). A row per applied version of each migration
     # line (`line`, since its version 005; every row of an older table is `main`'s, as
@@ -289,7 +295,7 @@ def _named(conn: psycopg.Connection, table: str) -> History:
         raise DbsafeError(f"the table {table} (sql-migrations-history-table) is no history "
                           "table of a runner dbsafe reads (golang-migrate, dbmate, goose, "
                           "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
-                          "sql-migrate)")
+                          "sql-migrate, yoyo)")
     best = max(fitting, key=lambda h: len(h.columns))
     return dataclasses.replace(best, relation=(schema, name))
 
@@ -355,6 +361,8 @@ def file_version(path: Path, runner: str) -> str | None:
         return path.parent.name
     if runner == "sql-migrate":
         return path.name  # its migration's Id
+    if runner == "yoyo":
+        return path.name.rpartition(".")[0]  # its migration's id
     if runner == "diesel":
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None
@@ -385,11 +393,26 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         projects = {v.partition(":")[0] for v in known}
         versions = {v for v in versions if v.partition(":")[0] in projects}
     unknown = sorted(versions - known)
+    if history.runner == "yoyo" and (code := _unread_code(migrations, unknown)):
+        raise DbsafeError(
+            f"the database's {history.table} says yoyo applied {', '.join(code[:5])}: Python "
+            "migrations, which dbsafe does not run, so what the database should hold is not "
+            "known; compare it with the whole folder with `dbsafe diff DATABASE_URL "
+            "migrations` and judge their changes yourself")
     if unknown:
         raise DbsafeError(f"the database's {history.table} holds version(s) "
                           f"{', '.join(unknown[:5])} that {folder} has no file for (another "
                           "branch, or a deleted file)")
     return ran_among(migrations, history, versions)
+
+
+def _unread_code(migrations: list[Migration], ids: Sequence[str]) -> list[str]:
+    """The Python migrations (`<id>.py`) of the folder of `migrations` among the yoyo `ids`."""
+    from dbsafe.extract.migration import yoyo_code_migrations
+
+    folders = {m.file.parent for m in migrations if m.file is not None}
+    code = {p.name for folder in folders for p in yoyo_code_migrations(folder)}
+    return [f"{i}.py" for i in ids if f"{i}.py" in code]
 
 
 def ran_among(migrations: list[Migration], history: History, versions: set[str]
@@ -401,7 +424,14 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
         # Its table holds one row, the version the database is at: every file up to it ran.
         current = max(int(v) for v in versions)
         versions = {v for v in named.values() if v is not None and int(v) <= current}
-    return [m for m in migrations if named.get(m.path) in versions]
+    ran = [m for m in migrations if named.get(m.path) in versions]
+    if history.runner == "yoyo" and ran:
+        from dbsafe.extract.migration import YOYO_POST_APPLY
+
+        # Its post-apply migrations run after every `yoyo apply`, never recorded.
+        ran = [m for m in migrations if m in ran or (
+            m.file is not None and m.file.name.startswith(YOYO_POST_APPLY))]
+    return ran
 
 
 def _versions_of(migrations: list[Migration], history: History, versions: set[str],

@@ -47,7 +47,8 @@ STATEMENT_TIMEOUT = "60s"
 
 # The table a runner records the migrations it applied in, as it creates it in the database
 # it migrates (prisma's migrate engine; drizzle-orm's `migrate()` for PostgreSQL; supabase's
-# CLI; diesel; sqlx; graphile-migrate; golang-migrate). An application may read it (a health check counting
+# CLI; diesel; sqlx; graphile-migrate; golang-migrate; yoyo). An application may read it (a
+# health check counting
 # `_prisma_migrations`, a script renaming the versions in
 # `supabase_migrations.schema_migrations`), and a migration may use it (Lemmy's trigger on
 # `__diesel_schema_migrations`).
@@ -102,6 +103,35 @@ CREATE TABLE IF NOT EXISTS graphile_migrate.current (
     content text NOT NULL,
     date timestamptz NOT NULL DEFAULT now()
 )""",
+    # yoyo-migrations' (its internal schema version 2, `yoyo/internalmigrations/v2.py`, and
+    # its lock table), made before the first migration runs.
+    "yoyo": """CREATE TABLE IF NOT EXISTS "_yoyo_migration" (
+    "migration_hash" VARCHAR(64),
+    "migration_id" VARCHAR(255),
+    "applied_at_utc" TIMESTAMP,
+    PRIMARY KEY ("migration_hash")
+);
+CREATE TABLE IF NOT EXISTS "_yoyo_log" (
+    "id" VARCHAR(36),
+    "migration_hash" VARCHAR(64),
+    "migration_id" VARCHAR(255),
+    "operation" VARCHAR(10),
+    "username" VARCHAR(255),
+    "hostname" VARCHAR(255),
+    "comment" VARCHAR(255),
+    "created_at_utc" TIMESTAMP,
+    PRIMARY KEY ("id")
+);
+CREATE TABLE IF NOT EXISTS "_yoyo_version" (
+    "version" INT NOT NULL PRIMARY KEY,
+    "installed_at_utc" TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS "yoyo_lock" (
+    "locked" INT DEFAULT 1,
+    "ctime" TIMESTAMP,
+    "pid" INT NOT NULL,
+    PRIMARY KEY ("locked")
+)""",
     # supabase's CLI makes it before the first file (`CreateMigrationTable` in its
     # pkg/migration/history.go), and `seed_files` when it seeds.
     "supabase": """CREATE SCHEMA IF NOT EXISTS supabase_migrations;
@@ -123,7 +153,8 @@ def migration_runner(folder: Path) -> str | None:
     "drizzle" for drizzle-kit's (`meta/_journal.json`), "diesel" for diesel's
     (`diesel_folder`), "sqlx" for sqlx's (`sqlx_folder`), "graphile-migrate" for
     graphile-migrate's (its migrations folder or its `committed/`), "golang-migrate" for
-    golang-migrate's (`golang_migrate_folder`), else None."""
+    golang-migrate's (`golang_migrate_folder`), "yoyo" for yoyo's (`yoyo_folder`), else
+    None."""
     from dbsafe.extract.migration import (
         DRIZZLE_JOURNAL,
         diesel_folder,
@@ -131,6 +162,7 @@ def migration_runner(folder: Path) -> str | None:
         graphile_migrate_folder,
         prisma_folder,
         sqlx_folder,
+        yoyo_folder,
     )
 
     if prisma_folder(folder):
@@ -146,6 +178,8 @@ def migration_runner(folder: Path) -> str | None:
         return "graphile-migrate"
     if golang_migrate_folder(folder):
         return "golang-migrate"
+    if yoyo_folder(folder):
+        return "yoyo"
     return None
 
 

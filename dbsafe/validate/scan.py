@@ -179,8 +179,10 @@ _CHUNK = 32
 # 143: a `:name` placeholder named by a keyword (`:values`, sqlc's `@from`) is a placeholder;
 # 144: a file of sqlc queries named in block comments (`/* name: GetUser :one */`) is one;
 # 145: a `.sql` file of queries under comment headers with no `;` between them (Immich's
-# generated `server/src/queries/*.sql`) is read query by query
-_CACHE_VERSION = 145
+# generated `server/src/queries/*.sql`) is read query by query; 146: the results of a SQL
+# folder's schema are kept apart by what it leaves unknown (yoyo's Python migrations, the
+# files a journal lists that are not there)
+_CACHE_VERSION = 146
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

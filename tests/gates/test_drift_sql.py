@@ -602,3 +602,78 @@ def test_a_sqitch_target_with_a_plan_of_its_own_is_an_error(
     with pytest.raises(DbsafeError, match="sqitch-target prod: its plan or deploy scripts are "
                                           "not those of"):
         commands.status(settings)
+
+
+# yoyo's tables as its internal schema version 2 makes them (`yoyo apply`), in the schema
+# first on the search_path.
+_YOYO_TABLES = (
+    'CREATE TABLE "_yoyo_migration" ("migration_hash" VARCHAR(64), "migration_id" '
+    'VARCHAR(255), "applied_at_utc" TIMESTAMP, PRIMARY KEY ("migration_hash"));'
+    'CREATE TABLE "_yoyo_log" ("id" VARCHAR(36), "migration_hash" VARCHAR(64), '
+    '"migration_id" VARCHAR(255), "operation" VARCHAR(10), "username" VARCHAR(255), '
+    '"hostname" VARCHAR(255), "comment" VARCHAR(255), "created_at_utc" TIMESTAMP, '
+    'PRIMARY KEY ("id"));'
+    'CREATE TABLE "_yoyo_version" ("version" INT NOT NULL PRIMARY KEY, "installed_at_utc" '
+    "TIMESTAMP); INSERT INTO _yoyo_version VALUES (2, now());"
+    'CREATE TABLE "yoyo_lock" ("locked" INT DEFAULT 1, "ctime" TIMESTAMP, "pid" INT NOT NULL, '
+    'PRIMARY KEY ("locked"));')
+
+
+def _yoyo_applied(*ids: str) -> str:
+    import hashlib
+
+    return "".join(f"INSERT INTO _yoyo_migration VALUES "
+                   f"('{hashlib.sha256(i.encode()).hexdigest()}', '{i}', now());"
+                   f"INSERT INTO _yoyo_log (id, migration_hash, migration_id, operation) "
+                   f"VALUES ('{n}', 'x', '{i}', 'apply');" for n, i in enumerate(ids))
+
+
+def _yoyo_project(root: Path) -> None:
+    # IATI's bulk-data-service: `yoyo.ini` names `db-migrations`; each `<date>_NN_<random>`
+    # migration depends on the one before, with its rollback beside it.
+    (root / "yoyo.ini").write_text("[DEFAULT]\nsources = db-migrations\n")
+    folder = root / "db-migrations"
+    folder.mkdir()
+    ids = ("20240531_01_iY5Qa", "20240827_01_pVOLG", "20250109_01_87Bsu")
+    for number, (name, sql) in enumerate(zip(ids, _UPS, strict=True)):
+        depends = ids[number - 1] if number else ""
+        (folder / f"{name}.sql").write_text(f"--\n-- depends: {depends}\n\n{sql}\n")
+        (folder / f"{name}.rollback.sql").write_text(f"-- depends: {depends}\nSELECT 1;\n")
+
+
+def test_yoyo_s_history_says_which_migrations_ran(tmp_path: Path, database_url: str) -> None:
+    _yoyo_project(tmp_path)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _YOYO_TABLES
+                     + _yoyo_applied("20240531_01_iY5Qa", "20240827_01_pVOLG"))
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations": "db-migrations"}, environ={})
+    # The third has not run: behind. yoyo's log, version and lock tables are the build's too.
+    assert commands.drift(settings).findings == ()
+    report = commands.status(settings)
+    assert report.summary["current"] == ["db-migrations/20240827_01_pVOLG.sql"]
+    assert report.summary["pending"] == [{"migration": "db-migrations/20250109_01_87Bsu.sql"}]
+    assert "by yoyo's _yoyo_migration" in report.summary["lines"][0]
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE INDEX users_name ON users (name)")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == "public.users.users_name"
+
+
+def test_a_yoyo_python_migration_that_ran_leaves_nothing_to_compare_with(
+        tmp_path: Path, database_url: str) -> None:
+    # A yoyo migration may be a Python module (`step("CREATE ...", "DROP ...")`): code
+    # dbsafe does not run, so the schema it leaves is not known.
+    _yoyo_project(tmp_path)
+    (tmp_path / "db-migrations" / "20240601_01_abcde.py").write_text(
+        'from yoyo import step\n__depends__ = {"20240531_01_iY5Qa"}\n'
+        'steps = [step("CREATE TABLE tags (id int)", "DROP TABLE tags")]\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + "CREATE TABLE tags (id int);" + _YOYO_TABLES
+                     + _yoyo_applied("20240531_01_iY5Qa", "20240601_01_abcde"))
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations": "db-migrations"}, environ={})
+    with pytest.raises(DbsafeError, match=r"yoyo applied 20240601_01_abcde\.py: Python "
+                                          "migrations, which dbsafe does not run"):
+        commands.drift(settings)

@@ -324,3 +324,26 @@ def test_an_up_migration_that_does_not_apply_stops_the_walk_and_says_what_was_le
     [failed] = report.findings
     assert (failed.code, failed.location.path) == ("DBS417", "db/migrations/2_b.up.sql")
     assert report.summary["migrations"] == 3 and report.summary["with_down"] == 3
+
+
+def test_yoyo_s_rollback_files_are_its_downs(tmp_path: Path) -> None:
+    # yoyo keeps a SQL migration's down in `<id>.rollback.sql` beside it (IATI's
+    # bulk-data-service); the walk follows its `-- depends:` order. Its rollback runs in the
+    # migration's own transaction mode.
+    _write(tmp_path / "db" / "migrations", {  # no yoyo.ini: its files say so
+        "0001.users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+        "0001.users.rollback.sql": "DROP TABLE users;\n",
+        "0002.age.sql": "-- depends: 0003.email\n"
+                        "ALTER TABLE users ADD COLUMN age int;\n"
+                        "CREATE INDEX users_age ON users (age);\n",
+        "0002.age.rollback.sql": "-- depends: 0003.email\n\nDROP INDEX users_age;\n",
+        "0003.email.sql": "-- depends: 0001.users\nALTER TABLE users ADD COLUMN email text;\n",
+        "0003.email.rollback.sql": "ALTER TABLE users DROP COLUMN email;\n",
+        "0004.t.sql": "-- depends: 0002.age\nCREATE TABLE t4 (id int);\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert sorted((f.code, f.location.path, f.location.line) for f in report.findings
+                  if f.location is not None) == [
+        ("DBS411", "db/migrations/0004.t.sql", 1),
+        ("DBS413", "db/migrations/0002.age.rollback.sql", 3)]
+    assert report.summary["migrations"] == 4

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from dbsafe.core import SourceError
 from dbsafe.extract.migration import sql_migrations
 from dbsafe.migrate.sqlfiles import apply_sql_migrations, migration_runner, supabase_platform_sql
 
@@ -730,3 +731,49 @@ def test_a_sqitch_project_runs_its_plans_deploy_scripts_as_sqitch_deploy_does(
         row = conn.execute("SELECT pg_get_function_arguments('insert_user'::regproc), "
                            "col_description('users'::regclass, 3)").fetchone()
     assert row == ("n text, e text", "who to write to")
+
+
+def test_a_yoyo_folder_runs_each_migration_as_yoyo_does(tmp_path: Path,
+                                                       database_url: str) -> None:
+    # yoyo (a `yoyo.ini` naming the folder in `sources`, IATI's bulk-data-service's
+    # `db-migrations`): each `<id>.sql` in the order its `-- depends:` directives make
+    # (topologically, by file name where they leave the choice), its `<id>.rollback.sql`
+    # never run as a migration (by name it sorts first: `DROP TABLE a` before `a` exists),
+    # each file in a transaction unless it says `-- transactional: false`, and its history
+    # tables there (`_yoyo_migration`, `_yoyo_log`, `_yoyo_version`, `yoyo_lock`).
+    (tmp_path / "yoyo.ini").write_text("[DEFAULT]\nsources = db-migrations\n"
+                                       "database = postgresql://%(DB_USER)s@%(DB_HOST)s/x\n")
+    folder = write(tmp_path / "db-migrations", {
+        "0001.a.sql": "--\n-- depends:\n\nCREATE TABLE a (id int, b int);\n",
+        "0001.a.rollback.sql": "DROP TABLE a;\n",
+        "0002.index-c.sql": "-- depends: 0001.a\n-- depends: 0003.c\n"
+                            "CREATE INDEX c_id ON c (id);\n",
+        "0003.c.sql": "-- depends: 0001.a\nCREATE TABLE c (id int);\n",
+        "0004.d.sql": "-- depends: 0002.index-c\n" + IN_A_TRANSACTION,
+        "0005.e.sql": "-- an index built while the table is written\n"
+                      "-- transactional: false\n"
+                      "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "0006.f.sql": "CREATE VIEW applied AS SELECT migration_id FROM _yoyo_migration;\n"
+                      "CREATE VIEW logged AS SELECT operation FROM _yoyo_log;\n",
+        "sub/0007.g.sql": "DROP TABLE a;\n",  # yoyo reads no subfolder
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    runner = migration_runner(folder)
+    assert runner == "yoyo"
+    assert apply_sql_migrations(migrations, database_url, runner=runner) == ()
+    assert [m.path.removeprefix("db-migrations/") for m in migrations] == [
+        "0001.a.sql", "0003.c.sql", "0002.index-c.sql", "0004.d.sql", "0005.e.sql",
+        "0006.f.sql"]
+    assert [m.starts_in_transaction for m in migrations] == [True] * 4 + [False, True]
+    assert {"public.a", "public.c_id", "public.yoyo_lock", "public._yoyo_version"} \
+        <= relations(database_url)
+
+
+def test_yoyo_s_dependencies_in_a_circle_are_an_error(tmp_path: Path) -> None:
+    folder = write(tmp_path / "migrations", {
+        "0001.a.sql": "-- depends: 0002.b\nSELECT 1;\n",
+        "0002.b.sql": "-- depends: 0001.a\nSELECT 1;\n",
+    })
+    with pytest.raises(SourceError, match=r"in a circle \(0001.a, 0002.b\)"):
+        sql_migrations([folder], root=tmp_path)

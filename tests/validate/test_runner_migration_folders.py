@@ -327,3 +327,38 @@ def test_a_sqitch_project_is_built_from_its_plans_deploy_scripts(tmp_path: Path)
     assert [(f.code, f.location.path, f.location.line) for f in report.findings] == [
         ("DBS302", "pgsql/queries/users.sql", 2)]
     assert report.summary["migration_files"] == 5
+
+
+def test_a_yoyo_ini_names_the_folder_and_a_python_migration_leaves_its_schema_unknown(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """IATI's bulk-data-service keeps its yoyo migrations in `db-migrations`, which its
+    `yoyo.ini` names in `sources`: found as the schema's folder (it was "alembic config not
+    found"), its rollbacks not run. A yoyo migration may be a Python module, which dbsafe
+    does not run: what it made is unknown, never missing."""
+    _write(tmp_path / "yoyo.ini", "[DEFAULT]\nsources = db-migrations\nbatch_mode = off\n"
+           "database = postgresql+psycopg://%(DB_USER)s@%(DB_HOST)s/bds\n")
+    migrations = tmp_path / "db-migrations"
+    _write(migrations / "20240531_01_iY5Qa.sql", "--\n-- depends:\n\n"
+           "create table iati_datasets (id uuid not null, name varchar not null);\n")
+    _write(migrations / "20240531_01_iY5Qa.rollback.sql", "drop table iati_datasets;\n")
+    _write(migrations / "20240827_01_pVOLG.sql", "--\n-- depends: 20240531_01_iY5Qa\n"
+           "alter table iati_datasets rename column name to short_name;\n")
+    _write(migrations / "20240827_01_pVOLG.rollback.sql",
+           "alter table iati_datasets rename column short_name to name;\n")
+    _write(tmp_path / "src" / "datasets.ts",
+           "export const a = sql`SELECT short_name FROM iati_datasets`;\n"
+           "export const b = sql`SELECT name FROM iati_datasets`;\n"
+           "export const c = sql`SELECT title FROM reporting_orgs`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.line) for f in report.findings) == [
+        ("DBS301", 3), ("DBS302", 2)]
+
+    _write(migrations / "20250109_01_87Bsu.py",
+           'from yoyo import step\n__depends__ = {"20240827_01_pVOLG"}\n'
+           'steps = [step("CREATE TABLE reporting_orgs (id uuid, title text)",\n'
+           '              "DROP TABLE reporting_orgs")]\n')
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert report.findings == ()
+    assert "db-migrations/20250109_01_87Bsu.py is yoyo's Python migration, which dbsafe " \
+        "does not run" in caplog.text
