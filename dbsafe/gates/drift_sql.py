@@ -19,7 +19,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from dbsafe.core import DbsafeError
-from dbsafe.migrate.histories import applied_migrations, applied_versions, unread_histories
+from dbsafe.migrate.histories import (
+    applied_migrations,
+    applied_versions,
+    last_recorded,
+    unread_histories,
+)
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -95,7 +100,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
                     if not (c.kind == "schema" and c.identity == (table_schema,)
                             and table_schema not in expected.schemas))
     return Drift(live, expected, changes,
-                 (selected[-1].path if selected else "none applied",),
+                 (last.path if (last := last_recorded(selected)) else "none applied",),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
                  f"{len(migrations)} files applied)")
 

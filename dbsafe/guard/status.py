@@ -94,7 +94,12 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     """A folder of SQL migrations: which of its files the database's runner history says
     ran (`dbsafe.migrate.histories`), which are pending."""
     from dbsafe.extract.files import display_path
-    from dbsafe.migrate.histories import applied_migrations, applied_versions, unread_histories
+    from dbsafe.migrate.histories import (
+        applied_migrations,
+        applied_versions,
+        last_recorded,
+        unread_histories,
+    )
 
     migrations = folder.read()
     shown = display_path(folder.path, folder.root)
@@ -114,18 +119,19 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         _require_empty(database_url)  # else nothing ran there: a new database
     ran = {m.path for m in applied}
     todo = [m.path for m in migrations if m.path not in ran]
+    current = last_recorded(applied)
     findings: list[Finding] = []
     if fail_on_pending and todo:
         findings.append(Finding(
             PENDING_REVISIONS.code, f"{len(todo)} migration(s) pending: {', '.join(todo)}.",
-            Severity.ERROR, subject=applied[-1].path if applied else "none applied",
+            Severity.ERROR, subject=current.path if current else "none applied",
             help="Run the folder's migrations on the database."))
-    lines = [f"current: {applied[-1].path if applied else 'none applied'} ({len(applied)} of "
+    lines = [f"current: {current.path if current else 'none applied'} ({len(applied)} of "
              f"{len(migrations)} files of {shown}, by {runner})"]
     lines += [f"pending: {len(todo)}", *(f"  {path}" for path in todo)] if todo \
         else ["pending: none"]
     return Report(tuple(findings), {
-        "current": [applied[-1].path] if applied else [], "applied": len(applied),
+        "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path} for path in todo], "lines": lines})
 
 

@@ -406,6 +406,15 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
     return ran_among(migrations, history, versions)
 
 
+def last_recorded(applied: Sequence[Migration]) -> Migration | None:
+    """The last of the `applied` migrations that places the database in the folder: not one
+    its runner runs after every run (yoyo's post-apply migrations, never recorded)."""
+    from dbsafe.extract.migration import YOYO_POST_APPLY
+
+    return next((m for m in reversed(applied) if m.file is None
+                 or not m.file.name.startswith(YOYO_POST_APPLY)), None)
+
+
 def _unread_code(migrations: list[Migration], ids: Sequence[str]) -> list[str]:
     """The Python migrations (`<id>.py`) of the folder of `migrations` among the yoyo `ids`."""
     from dbsafe.extract.migration import yoyo_code_migrations

@@ -639,13 +639,16 @@ def _yoyo_project(root: Path) -> None:
         depends = ids[number - 1] if number else ""
         (folder / f"{name}.sql").write_text(f"--\n-- depends: {depends}\n\n{sql}\n")
         (folder / f"{name}.rollback.sql").write_text(f"-- depends: {depends}\nSELECT 1;\n")
+    # run after every `yoyo apply`, never recorded
+    (folder / "post-apply.sql").write_text("CREATE OR REPLACE VIEW user_ids AS "
+                                           "SELECT id FROM users;\n")
 
 
 def test_yoyo_s_history_says_which_migrations_ran(tmp_path: Path, database_url: str) -> None:
     _yoyo_project(tmp_path)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_UPS[0] + _UPS[1] + _YOYO_TABLES
-                     + _yoyo_applied("20240531_01_iY5Qa", "20240827_01_pVOLG"))
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE VIEW user_ids AS SELECT id FROM users;"
+                     + _YOYO_TABLES + _yoyo_applied("20240531_01_iY5Qa", "20240827_01_pVOLG"))
     settings = load_settings(tmp_path, {"database-url": database_url,
                                         "sql-migrations": "db-migrations"}, environ={})
     # The third has not run: behind. yoyo's log, version and lock tables are the build's too.

@@ -756,6 +756,9 @@ def test_a_yoyo_folder_runs_each_migration_as_yoyo_does(tmp_path: Path,
         "0006.f.sql": "CREATE VIEW applied AS SELECT migration_id FROM _yoyo_migration;\n"
                       "CREATE VIEW logged AS SELECT operation FROM _yoyo_log;\n",
         "sub/0007.g.sql": "DROP TABLE a;\n",  # yoyo reads no subfolder
+        # run after every `yoyo apply`, after all the others whatever their names
+        "post-apply.sql": "CREATE OR REPLACE VIEW rs AS SELECT * FROM r;\n",
+        "r.sql": "CREATE TABLE r (id int);\n",
     })
     migrations = sql_migrations([folder], root=tmp_path)
 
@@ -764,8 +767,8 @@ def test_a_yoyo_folder_runs_each_migration_as_yoyo_does(tmp_path: Path,
     assert apply_sql_migrations(migrations, database_url, runner=runner) == ()
     assert [m.path.removeprefix("db-migrations/") for m in migrations] == [
         "0001.a.sql", "0003.c.sql", "0002.index-c.sql", "0004.d.sql", "0005.e.sql",
-        "0006.f.sql"]
-    assert [m.starts_in_transaction for m in migrations] == [True] * 4 + [False, True]
+        "0006.f.sql", "r.sql", "post-apply.sql"]
+    assert [m.starts_in_transaction for m in migrations] == [True] * 4 + [False] + [True] * 3
     assert {"public.a", "public.c_id", "public.yoyo_lock", "public._yoyo_version"} \
         <= relations(database_url)
 
