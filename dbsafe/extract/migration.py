@@ -1594,16 +1594,20 @@ def yoyo_sources(project: Path) -> list[Path]:
 def yoyo_folder(folder: Path) -> bool:
     """Whether `folder` holds yoyo's migrations: a `yoyo.ini` there or up to two folders
     above names it in `sources`, or its files say so themselves (a `<id>.rollback.sql`
-    beside `<id>.sql`, a `-- depends:` directive)."""
+    beside `<id>.sql`, a `-- depends:` directive) and none is named as another runner names
+    its files (Flyway's `V1__x.sql`, golang-migrate's `1_x.up.sql`), nor is the folder one
+    another runner marks (supabase's CLI's, drizzle-kit's, prisma's)."""
     try:
-        key = (str(folder.resolve()), folder.stat().st_mtime_ns)
+        # (Asked once per file of a folder: answered once per state of its files.)
+        with os.scandir(folder) as entries:
+            state = hash(tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries)))
+        return _yoyo_folder(str(folder.resolve()), state)
     except OSError:
         return False
-    return _yoyo_folder(*key)
 
 
 @functools.lru_cache(maxsize=256)
-def _yoyo_folder(resolved: str, _mtime: int) -> bool:
+def _yoyo_folder(resolved: str, _state: int) -> bool:
     folder = Path(resolved)
     for project in (folder, folder.parent, folder.parent.parent):
         if (project / YOYO_CONFIG).is_file() and folder in yoyo_sources(project):
@@ -1611,6 +1615,9 @@ def _yoyo_folder(resolved: str, _mtime: int) -> bool:
     try:
         names = {p.name for p in folder.iterdir()}
     except OSError:
+        return False
+    if any(_MIGRATION_FILE.fullmatch(n) for n in names) or supabase_cli_folder(folder) \
+            or "meta" in names or "migration_lock.toml" in names:
         return False
     if any(n.endswith(YOYO_ROLLBACK) and n[:-len(YOYO_ROLLBACK)] + ".sql" in names
            for n in names):

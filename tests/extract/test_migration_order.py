@@ -109,3 +109,18 @@ def test_a_sqitch_target_is_the_one_named_else_core_s_else_the_engine_s(tmp_path
     registries = {target: project.registry for target in (None, "dev", "db:pg://x/y")
                   if (project := sqitch_project(tmp_path, target)) is not None}
     assert registries == {None: "engine_meta", "dev": "dev_meta", "db:pg://x/y": "engine_meta"}
+
+
+def test_yoyo_orders_by_its_depends_directives_only_in_a_folder_no_other_runner_names(
+        tmp_path: Path) -> None:
+    # yoyo reads ids by name (`10_c` before `1_a`) and then by `-- depends:`; a comment of
+    # that shape in golang-migrate's files does not make the folder yoyo's.
+    for name in ("1_a.up.sql", "2_b.up.sql", "10_c.up.sql"):
+        (tmp_path / name).write_text("-- depends: the table of 1_a\nSELECT 1;\n")
+    assert [m.path for m in sql_migrations([tmp_path], root=tmp_path)] == [
+        "1_a.up.sql", "2_b.up.sql", "10_c.up.sql"]
+    assert _order(tmp_path / "yoyo", ["10_c.sql", "1_a.sql", "2_b.sql"]) == [
+        "1_a.sql", "2_b.sql", "10_c.sql"]  # no directive: natural order, as before
+    (tmp_path / "yoyo" / "2_b.sql").write_text("-- depends: 1_a\nSELECT 1;\n")
+    assert [m.path for m in sql_migrations([tmp_path / "yoyo"], root=tmp_path / "yoyo")] == [
+        "10_c.sql", "1_a.sql", "2_b.sql"]
