@@ -1598,10 +1598,10 @@ def yoyo_folder(folder: Path) -> bool:
     its files (Flyway's `V1__x.sql`, golang-migrate's `1_x.up.sql`), nor is the folder one
     another runner marks (supabase's CLI's, drizzle-kit's, prisma's)."""
     try:
-        # (Asked once per file of a folder: answered once per state of its files.)
-        with os.scandir(folder) as entries:
-            state = hash(tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries)))
-        return _yoyo_folder(str(folder.resolve()), state)
+        # Asked once per file of a folder: answered once per run and state of its names (the
+        # folder's mtime). Keying it by every file's mtime cost a stat per file per question,
+        # 1,500 files 17 s; a directive edited in place is seen by the next run.
+        return _yoyo_folder(str(folder.resolve()), folder.stat().st_mtime_ns)
     except OSError:
         return False
 
