@@ -933,13 +933,15 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
               help="Leave out the objects of this schema (repeatable).")
 @click.option("--ignore-name", multiple=True, metavar="PATTERN",
               help="Leave out objects whose dotted name matches this shell pattern.")
+@_sqitch_target_option
 @output_options
 @click.pass_obj
 def verify_reversible_command(state: CliState, start: str | None, target: str,
                               database_url: str | None, allow_not_empty: bool,
                               seed: Path | None, alembic_config: Path | None,
                               sql_migrations: Path | None, ignore_schema: tuple[str, ...],
-                              ignore_name: tuple[str, ...], **output: Any) -> None:
+                              ignore_name: tuple[str, ...], sqitch_target: str | None,
+                              **output: Any) -> None:
     """Prove that every downgrade() really undoes its upgrade().
 
     \b
@@ -968,7 +970,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
     options = DiffOptions.parse([i for i in output["ignore"] if i not in codes],
                                 ignore_schema, ignore_name)
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "sql-migrations": sql_migrations}
+                 "sql-migrations": sql_migrations, "sqitch-target": sqitch_target}
     overrides.update(_output_overrides(**{**output, "ignore": codes}))
     settings = state.settings(overrides)
     with _walk_progress() as progress:

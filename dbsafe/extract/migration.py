@@ -669,13 +669,15 @@ def down_section_line(file: Path) -> int:
     return next((n for n, line in enumerate(lines, 1) if line.strip()), 1)
 
 
-def down_migration(up: Migration, root: Path) -> Migration | None:
+def down_migration(up: Migration, root: Path,
+                   sqitch_target: str | None = None) -> Migration | None:
     """The down migration that undoes `up`, a SQL migration `sql_migrations` read, as its
     runner finds it: the down section of the same file (goose, sql-migrate, dbmate,
     node-pg-migrate), golang-migrate's `1_x.down.sql` beside `1_x.up.sql`, diesel's and
     hasura's `down.sql` beside `up.sql`, Flyway's undo `U1__x.sql` for `V1__x.sql`, a
-    Sqitch change's revert script; None where there is none. It runs in a transaction
-    where its up does (each runner wraps both directions alike)."""
+    Sqitch change's revert script (with the variables of `sqitch_target`, as `sqitch revert
+    TARGET` runs it; the default target's without); None where there is none. It runs in a
+    transaction where its up does (each runner wraps both directions alike)."""
     from dbsafe.extract.files import display_path
     from dbsafe.extract.sqlfile import split_sql
 
@@ -699,7 +701,7 @@ def down_migration(up: Migration, root: Path) -> Migration | None:
     shown = display_path(file, root)
     from dbsafe.extract.sqitch import project_of, revert_script
 
-    project = project_of(up.file) if file != up.file else None
+    project = project_of(up.file, sqitch_target) if file != up.file else None
     includes: tuple[Path, ...] = ()
     if project is not None and revert_script(up.file) == file:
         statements, includes = psql_statements(file, project, "revert", root)

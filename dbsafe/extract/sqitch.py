@@ -147,15 +147,19 @@ def sqitch_project(folder: Path, target: str | None = None) -> SqitchProject | N
                          setting("registry") or "sqitch", target, settings)
 
 
-def project_of(path: Path) -> SqitchProject | None:
+def project_of(path: Path, target: str | None = None) -> SqitchProject | None:
     """The Sqitch project `path` (a script, or a folder) lies in: that of the nearest folder
-    from it up holding `sqitch.conf` or `sqitch.plan`; None where there is none, or its
-    plan cannot be read."""
+    from it up holding `sqitch.conf` or `sqitch.plan`, read for `target` (its default
+    target's without); None where there is none, or its plan cannot be read.
+
+    Raises:
+        ConfigError: its sqitch.conf has no target `target`.
+    """
     resolved = path.resolve()
     for folder in (resolved, *resolved.parents):
         if (folder / SQITCH_CONF).is_file() or (folder / SQITCH_PLAN).is_file():
             try:
-                return sqitch_project(folder)
+                return sqitch_project(folder, target)
             except SourceError:
                 return None
     return None

@@ -52,7 +52,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
     from dbsafe.schema.diff import DiffOptions
 
     ups = folder.read()
-    downs = [down_migration(up, folder.root) for up in ups]
+    downs = [down_migration(up, folder.root, folder.sqitch_target) for up in ups]
     if not any(downs):
         # Flipt's and harbor's golang-migrate folders have none: the runner has downs.
         raise SourceError(f"no down migrations in {display_path(folder.path, folder.root)}: "

@@ -5,6 +5,7 @@ files (`\\ir`), read by lint, verify-reversible, drift and status as `sqitch dep
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -82,6 +83,23 @@ def test_verify_reversible_runs_revert_scripts_with_revert_s_variables(
     report = commands.verify_reversible(load_settings(_project(tmp_path), environ={}))
     assert [(f.code, f.message) for f in report.findings] == []
     assert report.summary["migrations"] == 2
+
+
+def test_verify_reversible_of_another_target_runs_its_scripts_with_its_variables(
+        tmp_path: Path) -> None:
+    # `sqitch deploy prod` / `sqitch revert prod`: both with prod's schema, ShopProd; the
+    # revert scripts read with the default target's (Shop) drop what is not there.
+    root = _project(tmp_path)
+    with (root / "sqitch.conf").open("a") as conf:
+        conf.write('[target "prod"]\n\turi = db:pg:shopprod\n'
+                   '[target "prod.variables"]\n\tschema = ShopProd\n\tindexed = body\n')
+    result = subprocess.run([sys.executable, "-m", "dbsafe", "verify-reversible",
+                             "--sqitch-target", "prod"], cwd=root, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = commands.verify_reversible(load_settings(root, {"sqitch-target": "prod"},
+                                                      environ={}))
+    assert [(f.code, f.message) for f in report.findings] == []
 
 
 def _deploy_with_psql(root: Path, database_url: str, schema: str) -> None:
