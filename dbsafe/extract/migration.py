@@ -1937,6 +1937,9 @@ def migration_kind(name: str, data: bytes) -> str | None:
     'migration'
     """
     parts = name.split("/")
+    if name.endswith(".py") and _ALEMBIC_REVISION.search(data) \
+            and _ALEMBIC_DOWN_REVISION.search(data):
+        return "alembic revision"  # wherever it lives: `dbsafe lint` lints it
     if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
         return "migration"
     if len(parts) >= 3 and parts[-2].isdigit() and parts[-3].lower() in _DELTA_DIRS:
@@ -1944,8 +1947,6 @@ def migration_kind(name: str, data: bytes) -> str | None:
     if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
         return "migration"
     if name.endswith(".py"):
-        if _ALEMBIC_REVISION.search(data) and _ALEMBIC_DOWN_REVISION.search(data):
-            return "alembic revision"
         return None
     if _MIGRATION_FILE.fullmatch(parts[-1]) or _MIGRATION_MARK.search(data):
         return "migration"

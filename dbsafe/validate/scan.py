@@ -181,8 +181,9 @@ _CHUNK = 32
 # 145: a `.sql` file of queries under comment headers with no `;` between them (Immich's
 # generated `server/src/queries/*.sql`) is read query by query; 146: the results of a SQL
 # folder's schema are kept apart by what it leaves unknown (yoyo's Python migrations, the
-# files a journal lists that are not there)
-_CACHE_VERSION = 146
+# files a journal lists that are not there); 147: a Python migration other than an alembic
+# revision (Django's) is counted in code, not left to lint
+_CACHE_VERSION = 147
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -502,13 +503,19 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
     revision, which today's may no longer be (a data migration's `UPDATE` of a column a
     later revision drops). `dbsafe lint` checks migrations. `made`: the relations its DDL
     creates or alters, for the project's scripts (`_made_by_migration`). A JavaScript or
-    TypeScript migration (Kysely's, knex's) is no more left to `dbsafe lint`, which reads
-    SQL: it is counted apart, and said so."""
+    TypeScript migration (Kysely's, knex's), or a Python one other than an alembic revision
+    (Django's, yoyo's `step()`s, Synapse's deltas), is no more left to `dbsafe lint`, which
+    reads SQL and alembic revisions: it is counted apart, and said so."""
     from dbsafe.extract.files import SCRIPT_SUFFIXES
 
-    in_code = rel.endswith(tuple(SCRIPT_SUFFIXES))
-    linted_by = ("JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only" if in_code
-                 else "`dbsafe lint` checks migrations")
+    script = rel.endswith(tuple(SCRIPT_SUFFIXES))
+    # (alembic's env.py runs its revisions: `dbsafe lint` runs it too.)
+    python = rel.endswith(".py") and kind != "alembic revision" \
+        and rel.rpartition("/")[2] != "env.py"
+    in_code = script or python
+    linted_by = ("JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only" if script
+                 else "Python: `dbsafe lint` reads SQL migrations and alembic revisions only"
+                 if python else "`dbsafe lint` checks migrations")
     reason = (f"not validated: {'an' if kind[0] in 'aeiou' else 'a'} {kind} runs against the "
               f"schema of its own revision, not today's ({linted_by})")
     return FileOutcome(rel, skipped=[Skipped(Location(rel, 1), reason)],

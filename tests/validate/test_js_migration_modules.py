@@ -100,3 +100,30 @@ def test_an_alteration_module_is_not_validated(tmp_path: Path) -> None:
             if s.location.path.endswith(".ts")] == [
         "not validated: a migration runs against the schema of its own revision, not today's "
         "(JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only)"]
+
+
+def test_python_migrations_other_than_alembic_revisions_are_counted_in_code(
+        tmp_path: Path) -> None:
+    # A Django migration is Python dbsafe lint does not read, as a Kysely one is
+    # TypeScript; an alembic revision is one `dbsafe lint` lints.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "1_init.sql").write_text("create table users (id int primary key);\n")
+    django = tmp_path / "app" / "migrations"
+    django.mkdir(parents=True)
+    (django / "0001_initial.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    operations = [migrations.RunSQL('update users set id = id')]\n")
+    versions = tmp_path / "tools" / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "1a_x.py").write_text(
+        'revision = "1a"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n')
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "app",
+                                                                     tmp_path / "tools"])
+
+    assert report.findings == ()
+    assert (report.summary["migration_files"], report.summary["code_migration_files"]) == (1, 1)
+    assert [s.reason for s in report.skipped if s.location.path.startswith("app/")] == [
+        "not validated: a migration runs against the schema of its own revision, not today's "
+        "(Python: `dbsafe lint` reads SQL migrations and alembic revisions only)"]
