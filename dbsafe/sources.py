@@ -664,20 +664,16 @@ class SqlFolder:
 
     def unread_files(self) -> list[str]:
         """The files its runner ran that dbsafe cannot read: those it lists that are not in
-        the folder (`absent_listed_files`), and yoyo's Python migrations, which dbsafe does
-        not run (`yoyo_code_migrations`)."""
-        from dbsafe.extract.migration import absent_listed_files, yoyo_code_migrations
+        the folder (`absent_listed_files`), and the migrations it runs as code, which dbsafe
+        does not run (`code_migrations`: yoyo's Python ones, goose's Go ones)."""
+        from dbsafe.extract.migration import absent_listed_files, code_migrations
 
         return [*absent_listed_files(self.path),
-                *(os.path.relpath(p, self.root) for p in yoyo_code_migrations(self.path))]
+                *(os.path.relpath(p, self.root) for p, _ in code_migrations(self.path))]
 
     def absent_files(self) -> list[str]:
         """The `unread_files`, each kind said in a warning: what they made is not known."""
-        from dbsafe.extract.migration import (
-            DRIZZLE_JOURNAL,
-            absent_listed_files,
-            yoyo_code_migrations,
-        )
+        from dbsafe.extract.migration import DRIZZLE_JOURNAL, absent_listed_files, code_migrations
 
         absent = absent_listed_files(self.path)
         if absent:
@@ -686,12 +682,16 @@ class SqlFolder:
                         os.path.relpath(self.path / DRIZZLE_JOURNAL, self.root),
                         ", ".join(absent),
                         "it" if len(absent) == 1 else "they")
-        code = [os.path.relpath(p, self.root) for p in yoyo_code_migrations(self.path)]
+        found = code_migrations(self.path)
+        code = [os.path.relpath(p, self.root) for p, _ in found]
         if code:
-            log.warning("%s %s yoyo's Python migration%s, which dbsafe does not run: what "
-                        "%s made is not known, so no relation or column is reported missing",
+            kinds = sorted({kind for _, kind in found})
+            log.warning("%s %s %s, which dbsafe does not run: what %s made is not known, so "
+                        "no relation or column is reported missing",
                         ", ".join(code[:3]) + (", ..." if len(code) > 3 else ""),
-                        "is" if len(code) == 1 else "are", "" if len(code) == 1 else "s",
+                        "is" if len(code) == 1 else "are",
+                        " and ".join(kinds) if len(code) == 1
+                        else " and ".join(k + "s" for k in kinds),
                         "it" if len(code) == 1 else "they")
         return [*absent, *code]
 

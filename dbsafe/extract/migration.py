@@ -1656,6 +1656,38 @@ def yoyo_code_migrations(folder: Path) -> list[Path]:
     return [p for p in _yoyo_migration_files(folder) if p.suffix == ".py"]
 
 
+# goose's Go migrations: `<version>_<name>.go` beside its SQL ones, registering their up and
+# down functions in `init()` (`goose.AddMigration`, `AddMigrationContext`, `AddNamedMigration`,
+# the `NoTx` variants). goose runs them in version order with the SQL files.
+_GOOSE_GO_FILE = re.compile(r"\d+_[^/]*\.go")
+_GOOSE_REGISTERS = re.compile(rb"\bgoose\.Add(?:Named)?Migration\w*\(")
+
+
+def goose_code_migrations(folder: Path) -> list[Path]:
+    """The Go migrations of goose's `folder`: code dbsafe does not run, so what they make
+    is not known."""
+    try:
+        files = sorted(p for p in folder.iterdir() if _GOOSE_GO_FILE.fullmatch(p.name)
+                       and not p.name.endswith("_test.go") and p.is_file())
+    except OSError:
+        return []
+    found = []
+    for file in files:
+        try:
+            if _GOOSE_REGISTERS.search(file.read_bytes()):
+                found.append(file)
+        except OSError:
+            continue
+    return found
+
+
+def code_migrations(folder: Path) -> list[tuple[Path, str]]:
+    """The migrations in `folder` its runner runs as code, which dbsafe does not run: yoyo's
+    Python ones and goose's Go ones, each with what they are ("yoyo's Python migration")."""
+    return [*((p, "yoyo's Python migration") for p in yoyo_code_migrations(folder)),
+            *((p, "goose's Go migration") for p in goose_code_migrations(folder))]
+
+
 def _yoyo_depends(file: Path) -> set[str]:
     """The ids a yoyo migration depends on: its `-- depends:` directive, or a Python
     module's `__depends__` where it is written as a literal (a string or a collection of

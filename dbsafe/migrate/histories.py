@@ -393,9 +393,11 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         projects = {v.partition(":")[0] for v in known}
         versions = {v for v in versions if v.partition(":")[0] in projects}
     unknown = sorted(versions - known)
-    if history.runner == "yoyo" and (code := _unread_code(migrations, unknown)):
+    if history.runner in ("yoyo", "goose") and (code := _unread_code(migrations, history,
+                                                                       unknown)):
         raise DbsafeError(
-            f"the database's {history.table} says yoyo applied {', '.join(code[:5])}: Python "
+            f"the database's {history.table} says {history.runner} applied "
+            f"{', '.join(code[:5])}: {'Python' if history.runner == 'yoyo' else 'Go'} "
             "migrations, which dbsafe does not run, so what the database should hold is not "
             "known; compare it with the whole folder with `dbsafe diff DATABASE_URL "
             "migrations` and judge their changes yourself")
@@ -415,13 +417,16 @@ def last_recorded(applied: Sequence[Migration]) -> Migration | None:
                  or not m.file.name.startswith(YOYO_POST_APPLY)), None)
 
 
-def _unread_code(migrations: list[Migration], ids: Sequence[str]) -> list[str]:
-    """The Python migrations (`<id>.py`) of the folder of `migrations` among the yoyo `ids`."""
-    from dbsafe.extract.migration import yoyo_code_migrations
+def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]
+                 ) -> list[str]:
+    """The migrations run as code in the folder of `migrations` (`code_migrations`: yoyo's
+    Python ones, goose's Go ones) whose versions in `history` are among `versions`."""
+    from dbsafe.extract.migration import code_migrations
 
     folders = {m.file.parent for m in migrations if m.file is not None}
-    code = {p.name for folder in folders for p in yoyo_code_migrations(folder)}
-    return [f"{i}.py" for i in ids if f"{i}.py" in code]
+    code = [p for folder in folders for p, _ in code_migrations(folder)]
+    wanted = set(versions)
+    return sorted(p.name for p in code if file_version(p, history.runner) in wanted)
 
 
 def ran_among(migrations: list[Migration], history: History, versions: set[str]

@@ -680,3 +680,64 @@ def test_a_yoyo_python_migration_that_ran_leaves_nothing_to_compare_with(
     with pytest.raises(DbsafeError, match=r"yoyo applied 20240601_01_abcde\.py: Python "
                                           "migrations, which dbsafe does not run"):
         commands.drift(settings)
+
+
+_GOOSE_GO = """package migrations
+
+import (
+\t"context"
+\t"database/sql"
+
+\t"github.com/pressly/goose/v3"
+)
+
+func init() {
+\tgoose.AddMigrationContext(upTags, downTags)
+}
+
+func upTags(ctx context.Context, tx *sql.Tx) error {
+\t_, err := tx.ExecContext(ctx, "CREATE TABLE tags (id int)")
+\treturn err
+}
+
+func downTags(ctx context.Context, tx *sql.Tx) error {
+\t_, err := tx.ExecContext(ctx, "DROP TABLE tags")
+\treturn err
+}
+"""
+
+
+def test_a_goose_go_migration_that_ran_leaves_nothing_to_compare_with(
+        tmp_path: Path, database_url: str) -> None:
+    # goose runs Go migrations (`00004_tags.go`, registered with goose.AddMigration...)
+    # with its SQL ones: code dbsafe does not run. Before it ran: behind, as before.
+    _project(tmp_path, "goose")
+    (tmp_path / "db" / "migrations" / "00004_tags.go").write_text(_GOOSE_GO)
+    (tmp_path / "db" / "migrations" / "helpers_test.go").write_text("package migrations\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS["goose"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[2] + "CREATE TABLE tags (id int);"
+                     "INSERT INTO goose_db_version (version_id, is_applied) "
+                     "VALUES (3, true), (4, true)")
+    with pytest.raises(DbsafeError, match=r"goose applied 00004_tags\.go: Go migrations, "
+                                          "which dbsafe does not run"):
+        commands.drift(settings)
+
+
+def test_a_goose_go_migration_leaves_what_it_made_unknown_to_validate(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _project(tmp_path, "goose")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "q.sql").write_text("SELECT id FROM tags;\nSELECT nosuch FROM users;\n")
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.line) for f in report.findings) == [
+        ("DBS301", 1), ("DBS302", 2)]
+
+    (tmp_path / "db" / "migrations" / "00004_tags.go").write_text(_GOOSE_GO)
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert report.findings == ()  # what the Go migration made is not known: never missing
+    assert "db/migrations/00004_tags.go is goose's Go migration, which dbsafe does not run" \
+        in caplog.text
