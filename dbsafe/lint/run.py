@@ -123,7 +123,9 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
         from dbsafe.extract.changed import changed_files
 
         changed = changed_files(root, changed_since)
-        keep = [m for m in loaded.migrations if m.file is not None and m.file.resolve() in changed]
+        # A Sqitch script whose included file (`\ir`) changed changed too: psql reads it in.
+        keep = [m for m in loaded.migrations if m.file is not None
+                and not changed.isdisjoint({m.file.resolve(), *(f.resolve() for f in m.includes)})]
         loaded.earlier += [m for m in loaded.migrations if m not in keep]
         loaded.migrations = keep
     return loaded

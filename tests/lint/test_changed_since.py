@@ -84,3 +84,27 @@ def test_locks_of_changed_migrations_are_read_with_the_facts_of_the_others(
     assert {(Path(r.location.path).name, r.relation, r.mode) for r in rows} == {
         ("V2__drop.sql", "parents", "ACCESS EXCLUSIVE"),
         ("V2__drop.sql", "kids", "ACCESS EXCLUSIVE")}
+
+
+def test_a_sqitch_script_whose_included_file_changed_is_linted(tmp_path: Path) -> None:
+    # psql reads `\ir ../common/orders.sql` into the deploy script: the script changed when
+    # the file it includes did, though its own text did not.
+    planned = "2024-01-01T00:00:00Z A <a@example.com>"
+    (tmp_path / "sqitch.conf").write_text("[core]\n\tengine = pg\n")
+    (tmp_path / "sqitch.plan").write_text(
+        f"%syntax-version=1.0.0\n%project=shop\n\nnotes {planned}\norders {planned}\n")
+    for folder in ("deploy", "revert", "common"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "deploy" / "orders.sql").write_text("BEGIN;\n\\ir ../common/orders.sql\nCOMMIT;\n")
+    (tmp_path / "common" / "orders.sql").write_text("CREATE TABLE orders (id int);\n")
+    (tmp_path / "deploy" / "notes.sql").write_text("CREATE TABLE notes (id int);\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-qm", "init")
+    (tmp_path / "common" / "orders.sql").write_text(
+        "CREATE TABLE orders (id int);\nCREATE INDEX notes_id ON notes (id);\n")
+
+    report = commands.lint(Settings(project_root=tmp_path), [tmp_path], changed_since="HEAD")
+
+    assert {(f.code, f.location.path) for f in report.findings if f.location} == {
+        ("DBS101", "common/orders.sql"), ("DBS115", "common/orders.sql")}
