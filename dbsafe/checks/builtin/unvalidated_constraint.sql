@@ -17,7 +17,8 @@
 -- to hold, and VALIDATE CONSTRAINT refuses them (55000) until ALTER CONSTRAINT ... ENFORCED,
 -- which validates them. Constraints inherited by partitions (or inheriting tables) are
 -- reported once, on the table that defines them. Counting scans the table, bounded by
--- `check-timeout`.
+-- `check-timeout`; a table dbsafe's role may not read (or one a foreign key references) is
+-- not counted, and the message says so.
 WITH con AS (
     SELECT
         c.oid,
@@ -53,7 +54,14 @@ WITH con AS (
                 JOIN pg_class AS p ON p.oid = c.confrelid
                 JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
                 GROUP BY pn.nspname, p.relname, p.relkind)
-        END AS violations
+        END AS violations,
+        -- Whether dbsafe's role may read what the count reads: the table, and for a foreign
+        -- key the referenced one, each in a schema it may use (else 42501 fails the check).
+        has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(t.oid, 'SELECT')
+            AND (c.contype <> 'f'
+                 OR EXISTS (SELECT FROM pg_class AS p WHERE p.oid = c.confrelid
+                              AND has_schema_privilege(p.relnamespace, 'USAGE')
+                              AND has_table_privilege(p.oid, 'SELECT'))) AS readable
     FROM pg_constraint AS c
     JOIN pg_class AS t ON t.oid = c.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
@@ -78,14 +86,20 @@ counted AS (
         con.*,
         -- Dynamic SQL inside one SELECT: ts_stat() runs the query it is given and counts
         -- the rows carrying the lexeme 'x' (query_to_xml needs a server built with libxml).
-        coalesce((SELECT ts.ndoc
-                  FROM ts_stat(format('SELECT ''x''::tsvector FROM (%s LIMIT 1000) AS v',
-                                      con.violations)) AS ts), 0) AS bad_rows
+        CASE WHEN con.readable THEN
+            coalesce((SELECT ts.ndoc
+                      FROM ts_stat(format('SELECT ''x''::tsvector FROM (%s LIMIT 1000) AS v',
+                                          con.violations)) AS ts), 0)
+        END AS bad_rows
     FROM con
 )
 SELECT
     format('%s.%s.%s', nspname, relname, conname) AS subject,
-    CASE WHEN bad_rows = 0
+    CASE WHEN bad_rows IS NULL
+         THEN format('Constraint `%s` on `%s.%s` is NOT VALID and was never validated; '
+                     'dbsafe''s role may not read the rows it covers, so they were not '
+                     'counted.', conname, nspname, relname)
+         WHEN bad_rows = 0
          THEN format('Constraint `%s` on `%s.%s` is NOT VALID and was never validated; no row '
                      'violates it, so VALIDATE CONSTRAINT will succeed.', conname, nspname,
                      relname)
