@@ -40,7 +40,7 @@ from dbsafe.core import Location, Skipped
 from dbsafe.extract.engines import ENGINE_SINKS, ENGINES, FILLERS, SAME_ENGINE, SQLITE, Engine
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import Hole, Template, adds_a_clause, fill_holes, in_syntax
-from dbsafe.extract.sqlfile import statement_bounds
+from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
 
 # Python's grammar is the running interpreter's: a project on a newer one (PEP 695's
 # `def f[T]()` before 3.12, PEP 758's `except A, B:` before 3.14) reads as broken.
@@ -152,7 +152,7 @@ class _Extractor:
         self.source = source
         self.path = path
         self.tree = tree
-        self.line_starts = _line_starts(source)
+        self.line_starts = line_starts_of(source)
         self.parents: dict[int, ast.AST] = {}
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
@@ -2383,12 +2383,3 @@ def _flatten_add(node: ast.expr) -> Iterator[ast.expr]:
         yield from _flatten_add(node.right)
     else:
         yield node
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    newline = text.find("\n")
-    while newline != -1:
-        starts.append(newline + 1)
-        newline = text.find("\n", newline + 1)
-    return starts
