@@ -172,15 +172,28 @@ def recorded_checksums(conninfo: str) -> dict[str, str]:
 
 
 def snapshot_at(conninfo: str, revisions: Sequence[str]) -> str | None:
-    """The schema snapshot (JSON) recorded when the database last reached `revisions`."""
+    """The schema snapshot (JSON) recorded when the database last was at `revisions`: where
+    a finished run ended, or a checkpoint a run recorded there on its way (an upgrade from
+    r00 to r08 records r00 to r07 as it passes them, so `dbsafe downgrade r03` finds r03's
+    schema even where the migrations cannot build it: a history whose first revision alters
+    tables made before it)."""
+    key = ",".join(sorted(revisions)) or "base"
     with connect(conninfo) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return None
+        # to_jsonb(h): a history table written by an older dbsafe has no checkpoints column.
         row = conn.execute(
-            f"SELECT snapshot::text FROM {SCHEMA}.{TABLE} WHERE snapshot IS NOT NULL "
-            "AND outcome IN ('applied', 'rolled back') AND to_revisions = %s "
-            "ORDER BY finished_at DESC LIMIT 1", (sorted(revisions),),
+            f"SELECT recorded FROM ("
+            f"  SELECT snapshot::text AS recorded, finished_at, 1 AS last_of_run "
+            f"  FROM {SCHEMA}.{TABLE} WHERE snapshot IS NOT NULL "
+            "   AND outcome IN ('applied', 'rolled back') AND to_revisions = %s "
+            "  UNION ALL "
+            "  SELECT (to_jsonb(h) -> 'checkpoints' -> %s)::text, finished_at, 0 "
+            f"  FROM {SCHEMA}.{TABLE} AS h WHERE finished_at IS NOT NULL "
+            "   AND to_jsonb(h) -> 'checkpoints' ? %s"
+            ") AS found ORDER BY finished_at DESC, last_of_run DESC LIMIT 1",
+            (sorted(revisions), key, key),
         ).fetchone()
     return row[0] if row else None
 

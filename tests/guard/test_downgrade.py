@@ -359,3 +359,53 @@ def test_an_empty_downgrade_of_a_revision_that_changes_no_schema_is_a_way_back(
     assert _state(database_url)["version"] == ["0004"]
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT id FROM orders").fetchall() == [(1,)]
+
+
+# A history adopted on a database made before it (pgbench's tables, a create_all()): b0 is
+# the baseline stamped on it, and b1, b2 alter a table no revision creates.
+_ADOPTED = {
+    "b0": ("baseline: tables made before alembic", "pass", "pass"),
+    "b1": ("accounts.note", 'op.add_column("accounts", sa.Column("note", sa.Text()))',
+           'op.drop_column("accounts", "note")'),
+    "b2": ("accounts.plan", 'op.add_column("accounts", sa.Column("plan", sa.Text()))',
+           'op.drop_column("accounts", "plan")'),
+}
+
+
+def test_a_downgrade_finds_the_schemas_an_upgrade_passed_through(
+    database_url: str, tmp_path: Path, postgresql: psycopg.Connection,
+) -> None:
+    from dbsafe.guard.upgrade import UpgradeOptions
+
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    for old in versions.glob("*.py"):
+        old.unlink()
+    previous = None
+    for revision, (message, up, back) in _ADOPTED.items():
+        (versions / f"{revision}.py").write_text(
+            f'"""{message}"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+            f"revision = {revision!r}\ndown_revision = {previous!r}\n\n\n"
+            f"def upgrade():\n    {up}\n\n\ndef downgrade():\n    {back}\n")
+        previous = revision
+    postgresql.execute("CREATE TABLE accounts (id bigint PRIMARY KEY, balance int)")
+    postgresql.execute("CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)")
+    postgresql.execute("INSERT INTO alembic_version VALUES ('b0')")
+    postgresql.commit()
+    settings = _settings(root, database_url)
+    up = commands.upgrade(settings, UpgradeOptions(backup=False, validate_app=False))
+    assert up.summary["outcome"] == "applied", up.summary["what_happened"]
+
+    # b1 and b0 were never where a run ended, and the migrations cannot build them (b1
+    # alters `accounts`, which none creates): the upgrade recorded them on its way.
+    for target, columns in (("b1", ["balance", "id", "note"]), ("b0", ["balance", "id"])):
+        steps: list[str] = []
+        down = commands.downgrade(settings, DowngradeOptions(target=target, backup=False,
+                                                             yes=True),
+                                  progress=lambda step, text: steps.append(f"{step}: {text}"))
+        assert down.summary["outcome"] == "downgraded", down.summary["what_happened"]
+        assert f"preflight: comparing with the schema recorded at {target}" in steps
+        state = _state(database_url)
+        assert state["version"] == [target]
+        assert [c for t, c in state["columns"] if t == "accounts"] == columns
