@@ -444,7 +444,10 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
                 run.say("apply", f"{revision.revision} failed after it was recorded: {exc}")
                 run.applied.append(revision)
                 return False
-            removed, kept = remove_leftovers(run.url, before)
+            # Its DROPs take the locks the revision took: they queue the table's
+            # writers no longer than an attempt does.
+            removed, kept = remove_leftovers(run.url, before,
+                                             lock_timeout=run.options.lock_timeout)
             if removed:
                 run.say("apply", f"removed what the failed attempt left: {', '.join(removed)}")
             if kept:

@@ -881,3 +881,70 @@ def test_an_empty_downgrade_is_a_way_back_only_from_a_revision_that_changes_no_s
             ("ADA",) if sql else ("Ada",)] * 2
     assert any(s.startswith("way back: the rows 0005 changed stay") and "dbsafe restore" in s
                for s in steps), steps
+
+
+# Revision 0005 commits a column (autocommit_block), then waits for a lock on `orders`.
+COLUMN_THEN_BLOCKED = '''"""column then blocked"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TABLE patients ADD COLUMN flag int")
+    op.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+
+
+def downgrade():
+    op.execute("ALTER TABLE patients DROP COLUMN flag")
+'''
+
+_WAITS = """
+SELECT l.relation::regclass::text, extract(epoch FROM clock_timestamp() - l.waitstart)
+FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+WHERE NOT l.granted AND l.waitstart IS NOT NULL AND a.application_name LIKE 'dbsafe%%'
+"""
+
+
+def test_removing_what_a_failed_attempt_left_waits_no_longer_than_lock_timeout(
+        database_url: str, tmp_path: Path) -> None:
+    """The column the failed attempt committed is dropped with the run's --lock-timeout:
+    its ACCESS EXCLUSIVE request queues the table's writers no longer than each attempt's."""
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_flag.py").write_text(COLUMN_THEN_BLOCKED)
+    _at(database_url, "0004", root)
+    on_orders = psycopg.connect(database_url)
+    on_orders.execute("SELECT count(*) FROM orders")  # ACCESS SHARE until closed
+    longest: dict[str, float] = {}
+    stop = threading.Event()
+
+    def watch() -> None:
+        # Once the attempt waits for `orders` (its column committed), a reader of `patients`
+        # stays in its transaction: the column's removal waits for it.
+        with psycopg.connect(database_url, autocommit=True) as conn, \
+                psycopg.connect(database_url) as on_patients:
+            while not stop.is_set():
+                for relation, waited in conn.execute(_WAITS).fetchall():
+                    longest[relation] = max(longest.get(relation, 0.0), float(waited))
+                    if relation == "orders" and on_patients.info.transaction_status.name == "IDLE":
+                        on_patients.execute("SELECT count(*) FROM patients")
+                stop.wait(0.05)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    try:
+        report = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="1s", retries=0,
+                                           backup=False))
+    finally:
+        stop.set()
+        thread.join()
+        on_orders.close()
+
+    assert report.summary["outcome"] == "failed"
+    assert "patients" in longest, longest  # the removal did wait for the reader
+    assert longest["patients"] < 3, longest  # 1 s, not the 5 s default
+    assert any("could not remove what the failed attempt left: column public.patients.flag"
+               in line for line in report.summary["what_happened"])
