@@ -341,3 +341,62 @@ def _until_running(watcher: psycopg.Connection, proc: subprocess.Popen[str], que
         assert proc.poll() is None, proc.communicate()[1]
         assert time.monotonic() < deadline, "the slow revision never started"
         time.sleep(0.05)
+
+
+_CONCURRENT_INDEX = (
+    '"""index a concurrently"""\nfrom alembic import op\n\nrevision = "0002"\n'
+    'down_revision = "0001"\n\n\ndef upgrade():\n'
+    '    with op.get_context().autocommit_block():\n'
+    '        op.execute("CREATE INDEX CONCURRENTLY ix_a_n ON a (n)")\n\n\n'
+    'def downgrade():\n    op.execute("DROP INDEX ix_a_n")\n')
+_BUILD_WAITING = ("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX "
+                  "CONCURRENTLY ix_a_n%' AND wait_event_type = 'Lock'")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
+        database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
+    """Ctrl-C (or a CI cancel) while CREATE INDEX CONCURRENTLY waits for an older snapshot:
+    the INVALID index the cancelled build leaves is removed before dbsafe exits; it blocked
+    the next run (42P07, relation already exists) and cost every write to the table."""
+    root = tmp_path / "p"
+    _project_of(root, {
+        "0001_a.py":
+            '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n\n\n'
+            'def downgrade():\n    op.execute("DROP TABLE a")\n',
+        "0002_index.py": _CONCURRENT_INDEX})
+    (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0001")])
+    # A report's snapshot (on another table: no lock on `a`): the build waits for it.
+    report = psycopg.connect(database_url)
+    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    report.execute("SELECT count(*) FROM alembic_version")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error",
+         "--lock-timeout", "10min"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": database_url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # A background process may start with SIGINT ignored: as at a terminal, it is not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _BUILD_WAITING)
+        proc.send_signal(signum)
+        _, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        report.close()
+
+    assert proc.returncode == 128 + signum or signum == signal.SIGINT, errors
+    assert "removed what it left: index public.ix_a_n" in errors, errors
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('ix_a_n')").fetchone() == (None,)
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    (last,) = commands.status(settings).summary["history"][:1]
+    assert last["outcome"] == "interrupted"
+    again = commands.upgrade(settings, UpgradeOptions(backup=False))
+    assert again.summary["outcome"] == "applied", again.summary["what_happened"]
