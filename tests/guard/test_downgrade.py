@@ -403,7 +403,8 @@ def test_a_downgrade_finds_the_schemas_an_upgrade_passed_through(
         steps: list[str] = []
         down = commands.downgrade(settings, DowngradeOptions(target=target, backup=False,
                                                              yes=True),
-                                  progress=lambda step, text: steps.append(f"{step}: {text}"))
+                                  progress=lambda step, text, seen=steps: seen.append(
+                                      f"{step}: {text}"))
         assert down.summary["outcome"] == "downgraded", down.summary["what_happened"]
         assert f"preflight: comparing with the schema recorded at {target}" in steps
         state = _state(database_url)
