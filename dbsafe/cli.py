@@ -1128,6 +1128,8 @@ class _RelativeTarget(click.Command):
               help="lock_timeout for every statement.")
 @click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
               help="statement_timeout for every statement.")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Attempts after a lock timeout, with exponential backoff and jitter.")
 @click.option("--no-backup", is_flag=True, default=False, help="Do not take a backup first.")
 @click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               default=Path("backups"), show_default=True, help="Where the backup goes.")
@@ -1142,7 +1144,7 @@ class _RelativeTarget(click.Command):
 @click.pass_obj
 def downgrade_command(state: CliState, target: str, database_url: str | None,
                       alembic_config: Path | None, lock_timeout: str, statement_timeout: str,
-                      no_backup: bool, backup_dir: Path, yes: bool, dry_run: bool,
+                      retries: int, no_backup: bool, backup_dir: Path, yes: bool, dry_run: bool,
                       use_computed: bool, **output: Any) -> None:
     """Downgrade a database to TARGET (a revision, `-N` for N revisions down, or `base`),
     guarded.
@@ -1160,8 +1162,9 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     options = DowngradeOptions(target=target, lock_timeout=lock_timeout,
-                               statement_timeout=statement_timeout, backup=not no_backup,
-                               backup_dir=backup_dir, yes=yes, dry_run=dry_run,
+                               statement_timeout=statement_timeout, retries=retries,
+                               backup=not no_backup, backup_dir=backup_dir, yes=yes,
+                               dry_run=dry_run,
                                use_computed=use_computed)
     with _progress(settings, "downgrade") as progress:
         # A prompt and a live display would draw over each other: the display waits.

@@ -22,9 +22,11 @@ from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losse
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.guard.upgrade import (
+    RETRYABLE,
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
     _differences,
+    backoff,
     comparison_options,
 )
 from dbsafe.migrate.revisions import (
@@ -69,6 +71,8 @@ class DowngradeOptions:
     target: str
     lock_timeout: str = "5s"
     statement_timeout: str = "30min"
+    retries: int = 5  # after a lock timeout or deadlock, as `upgrade` retries
+    retry_delay: float = 1.0  # first backoff; doubles each attempt, with jitter, at most 60 s
     backup: bool = True
     backup_dir: Path = Path("backups")
     yes: bool = False  # the data-loss report is accepted
@@ -86,6 +90,7 @@ class _Down(RunState):
     # revisions, which alembic leaves where they are
     after: tuple[str, ...] = ()
     expected_built: bool = False  # TARGET's schema was built from the migrations, not recorded
+    undo: tuple[Revision, ...] = ()  # the revisions undone, newest first
 
 
 def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
@@ -132,6 +137,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         down.say("preflight", f"already at {', '.join(down.start) or 'base'}: nothing to do")
         return "up to date"
     revisions = [r for r in described.revisions if r.revision in undone]  # newest first
+    down.undo = tuple(revisions)
     down.say("preflight", f"{len(revisions)} revision(s) to undo: "
              + ", ".join(r.revision for r in revisions))
     undo_names = [r.revision for r in revisions]
@@ -231,7 +237,7 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
             down.say("apply", f"computed downgrade applied; stamped {target}")
         else:
             with ApplySession(down.project, down.url, session=session) as s:
-                s.apply([("downgrade", target)])
+                _downgrade_with_retries(down, s, target)
             down.say("apply", f"downgraded to {target}")
     except (MigrationError, DbsafeError) as exc:
         down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}",
@@ -255,6 +261,46 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     down.say("verify", f"schema equals {target}'s"
              + (f" (column order differs: {'; '.join(reordered)})" if reordered else ""))
     return "downgraded"
+
+
+def _downgrade_with_retries(down: _Down, session: ApplySession, target: str) -> None:
+    """`alembic downgrade TARGET`, one revision at a time where the revisions undone are one
+    line, each sent again after a lock timeout or deadlock with backoff, as `upgrade`
+    retries: the failed revision's transaction rolled back. Not where it committed part of
+    itself first (an `autocommit_block()`): sent again, it would run that twice.
+
+    Raises:
+        MigrationError: the last attempt's failure, or one not worth another.
+    """
+    import time
+
+    attempts = down.options.retries + 1
+    for step in _steps(down, target):
+        for attempt in range(1, attempts + 1):
+            try:
+                session.apply([("downgrade", step)])
+                break
+            except MigrationError as exc:
+                if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
+                    raise
+                delay = backoff(down.options.retry_delay, attempt)
+                down.say("apply", f"{exc} — retrying in {delay:.1f}s (attempt {attempt + 1}/"
+                         f"{attempts}; at {', '.join(current_revisions(down.url)) or 'base'})")
+                time.sleep(delay)
+
+
+def _steps(down: _Down, target: str) -> list[str]:
+    """The revision below each one undone, newest first, when they are one line down to
+    TARGET (then a failure names, and a retry repeats, one revision only); else TARGET."""
+    steps: list[str] = []
+    at = down.start
+    for revision in down.undo:
+        below = revision.down_revision
+        if at != (revision.revision,) or not (below is None or isinstance(below, str)):
+            return [target]
+        steps.append(below or "base")
+        at = (below,) if below else ()
+    return steps if steps and steps[-1] == target else [target]
 
 
 def _schema_at(down: _Down, revisions: tuple[str, ...], *,

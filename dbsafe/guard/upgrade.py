@@ -490,8 +490,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                         f"changes before it failed, which stay: {shortened(committed[0], 80)}"
                         + (f" and {len(committed) - 1} more" if len(committed) > 1 else ""))
             if exc.sqlstate in RETRYABLE and attempt < attempts and not committed:
-                delay = min(60.0, run.options.retry_delay * 2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.5)  # jitter: two waiting runs don't collide
+                delay = backoff(run.options.retry_delay, attempt)
                 run.say("apply", f"{revision.revision}: {exc} — retrying in {delay:.1f}s")
                 time.sleep(delay)
                 continue
@@ -514,6 +513,12 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
         run.say("apply", f"{revision.revision} applied in {time.perf_counter() - began:.1f}s")
         return True
     return False
+
+
+def backoff(first: float, attempt: int) -> float:
+    """Seconds to wait after failed attempt `attempt` (1, 2, ...): doubling from `first`, at
+    most 60, with jitter, so two waiting runs don't collide."""
+    return min(60.0, first * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
 # Statements whose changes to rows removing what a failed attempt left cannot undo.

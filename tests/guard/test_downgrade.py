@@ -410,3 +410,32 @@ def test_a_downgrade_finds_the_schemas_an_upgrade_passed_through(
         state = _state(database_url)
         assert state["version"] == [target]
         assert [c for t, c in state["columns"] if t == "accounts"] == columns
+
+
+def test_a_lock_timeout_is_retried_as_upgrade_retries_it(database_url: str,
+                                                         tmp_path: Path) -> None:
+    """A reader idle in its transaction on `patients` when 0003's downgrade wants ACCESS
+    EXCLUSIVE on it: the attempt gives up after lock_timeout (traffic queues no longer),
+    and the downgrade goes on once the reader is gone, instead of failing half way."""
+    root = _project_at(tmp_path, database_url, "0004")
+    reader = psycopg.connect(database_url)
+    reader.execute("SELECT count(*) FROM patients")  # ACCESS SHARE until it ends
+    steps: list[str] = []
+
+    def progress(step: str, text: str) -> None:
+        steps.append(f"{step}: {text}")
+        if "retrying in" in text:
+            reader.close()  # the report ends while dbsafe waits to try again
+
+    try:
+        report = commands.downgrade(
+            _settings(root, database_url),
+            DowngradeOptions(target="0002", backup=False, yes=True, lock_timeout="300ms",
+                             retry_delay=0.05), progress=progress)
+    finally:
+        reader.close()
+
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+    (retry,) = [s for s in steps if "retrying in" in s]
+    assert "lock timeout" in retry and "at 0003" in retry, retry  # 0004 was undone already
+    assert _state(database_url)["version"] == ["0002"]
