@@ -133,9 +133,9 @@ class _Run(RunState):
     # Pending revisions lint captured changing no schema (rows only, or nothing): an empty
     # downgrade() is their way back (the rows they changed stay; the backup has them).
     schema_kept: frozenset[str] = frozenset()
-    # The schema before the revision being applied now, while one is: what an interrupted
-    # attempt left is whatever is new next to it.
-    in_flight: SchemaSnapshot | None = None
+    # While a revision is being applied: the revisions the database was at before it, and
+    # its schema then (what an interrupted attempt left is whatever is new next to it).
+    in_flight: tuple[tuple[str, ...], SchemaSnapshot] | None = None
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -218,7 +218,7 @@ def _upgrade_locked(run: _Run) -> str:
             outcome = _way_back(run)
     except BaseException as exc:
         # Interrupted (SIGTERM) or dbsafe itself failed: record it, then let it propagate.
-        if run.in_flight is not None and not _remove_interrupted(run, run.in_flight):
+        if run.in_flight is not None and not _remove_interrupted(run, *run.in_flight):
             raise  # recorded as running: the next run repairs it, as after a SIGKILL
         history.finish(run.url, run.run_id, outcome="interrupted",
                        to_revisions=current_revisions(run.url), message=f"{type(exc).__name__}: {exc}",
@@ -228,13 +228,18 @@ def _upgrade_locked(run: _Run) -> str:
     return outcome
 
 
-def _remove_interrupted(run: _Run, before: SchemaSnapshot) -> bool:
+def _remove_interrupted(run: _Run, at: tuple[str, ...], before: SchemaSnapshot) -> bool:
     """Stopped mid-revision (Ctrl-C, SIGTERM): end the revision's connection, then remove
     what it left (the INVALID index of a cancelled CONCURRENTLY build, what its
     autocommit_block() committed), which would otherwise stay: the next run repairs only
     runs that recorded no end. False when something stays (the next run is to repair it)."""
     if run.session is not None:
         run.session.close()  # killed at once: its transaction rolls back, its statement ends
+    try:
+        if current_revisions(run.url) != at:
+            return True  # it committed and was recorded: what it made is the revision's own
+    except Exception:  # noqa: BLE001 - unwinding already; the next run repairs it
+        return False
     run.say("apply", "interrupted; removing what the revision left (interrupt again to leave "
             "it to the next run)")
     try:
@@ -447,7 +452,7 @@ def _apply_one(run: _Run, revision: Revision, session: ApplySession,
     at = current_revisions(run.url)
     if run.run_id is not None:
         history.checkpoint(run.url, run.run_id, at, before.to_json())
-    run.in_flight = before  # left set if the attempts are interrupted: see _upgrade_locked
+    run.in_flight = (at, before)  # left set if the attempts are interrupted: _upgrade_locked
     done = _attempts(run, revision, session, before, at)
     run.in_flight = None
     return done

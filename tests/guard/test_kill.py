@@ -400,3 +400,42 @@ def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
     assert last["outcome"] == "interrupted"
     again = commands.upgrade(settings, UpgradeOptions(backup=False))
     assert again.summary["outcome"] == "applied", again.summary["what_happened"]
+
+
+def test_stopped_after_the_revision_committed_keeps_what_it_made(
+        database_url: str, tmp_path: Path) -> None:
+    """SIGTERM once the revision has committed and is recorded, while env.py still runs
+    (here: it sleeps after run_migrations()): what the revision made is its own, not
+    something an interrupted attempt left, and stays with the version table saying so."""
+    root = tmp_path / "p"
+    _project_of(root, {
+        "0001_a.py":
+            '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY)")\n\n\n'
+            'def downgrade():\n    op.execute("DROP TABLE a")\n'})
+    (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
+    env = root / "migrations" / "env.py"
+    online = ("    context.configure(connection=connection, target_metadata=target_metadata)\n"
+              "    with context.begin_transaction():\n        context.run_migrations()\n")
+    assert online in env.read_text()
+    env.write_text(env.read_text().replace(
+        online, online + "    connection.exec_driver_sql(\"SELECT pg_sleep(60) WHERE "
+        "current_setting('dbsafe_test.hold_env', true) = 'on'\")\n"))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.hold_env = 'on'").format(
+            sql.Identifier(conn.info.dbname)))
+    proc = _upgrading(root, database_url)
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _SLEEPING.format(seconds=60))
+            assert watcher.execute("SELECT version_num FROM alembic_version").fetchall() == [
+                ("0001",)]
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('a') IS NOT NULL").fetchone() == (True,), errors
