@@ -37,9 +37,15 @@ def run_lock(conninfo: str) -> Iterator[None]:
         else:
             raise LockHeld("another dbsafe run holds the upgrade lock on this database; "
                            "try again when it has finished")
-        yield
+        try:
+            yield
+        finally:
+            # Released before the session closes: a backend ends after its client has gone,
+            # and until it has, the lock is still its (the next run, at once, found it held).
+            with contextlib.suppress(Exception):  # a lost connection released it already
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", LOCK_KEYS)
     finally:
-        conn.close()  # releases the lock with the session
+        conn.close()
 
 
 def _holder(conn: Any) -> str | None:
@@ -47,7 +53,9 @@ def _holder(conn: Any) -> str | None:
         "SELECT a.pid, coalesce(host(a.client_addr), a.client_hostname, 'local socket'), "
         "a.backend_start, a.application_name FROM pg_locks l "
         "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-        "AND l.classid = %s AND l.objid = %s AND l.granted", LOCK_KEYS,
+        "AND l.classid = %s AND l.objid = %s AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        LOCK_KEYS,
     ).fetchone()
     if row is None:
         return None

@@ -325,6 +325,28 @@ def test_the_lock_is_free_again_after_a_run(database_url: str) -> None:
         pass
 
 
+def test_the_lock_held_on_another_database_is_not_named_as_this_ones(database_url: str) -> None:
+    # The lock is per database: a run on another database of the server holds its own, and
+    # naming it as this one's holder sent the user after the wrong session.
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from dbsafe.guard.lock import _holder
+
+    other = make_conninfo(database_url, dbname="dbsafe_lock_other")
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS dbsafe_lock_other")
+        admin.execute("CREATE DATABASE dbsafe_lock_other")
+    try:
+        with run_lock(other), psycopg.connect(database_url, autocommit=True) as here:
+            assert conninfo_to_dict(other)["dbname"] == "dbsafe_lock_other"
+            assert _holder(here) is None
+            with run_lock(database_url):
+                pass
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS dbsafe_lock_other WITH (FORCE)")
+
+
 def test_a_replica_or_unreachable_database_is_exit_2(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     url = "postgresql://app:pw-not-shown@127.0.0.1:1/app"
