@@ -66,6 +66,14 @@ SINKS = frozenset(
         "raw",
         "SQL",
         "mogrify",
+        # encode/databases' `database.fetch_all(query=...)`, `fetch_one`, `fetch_val`;
+        # Tortoise's `connection.execute_query(...)`, `execute_query_dict`, `execute_script`
+        "fetch_all",
+        "fetch_one",
+        "fetch_val",
+        "execute_query",
+        "execute_query_dict",
+        "execute_script",
     }
 )
 _SQL_KEYWORDS = ("sql", "query", "statement")

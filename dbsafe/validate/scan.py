@@ -182,8 +182,9 @@ _CHUNK = 32
 # generated `server/src/queries/*.sql`) is read query by query; 146: the results of a SQL
 # folder's schema are kept apart by what it leaves unknown (yoyo's Python migrations, the
 # files a journal lists that are not there); 147: a Python migration other than an alembic
-# revision (Django's) is counted in code, not left to lint
-_CACHE_VERSION = 147
+# revision (Django's) is counted in code, not left to lint; 148: encode/databases'
+# `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)`/`execute_script` are sinks
+_CACHE_VERSION = 148
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -1,0 +1,41 @@
+"""SQL sent through encode/databases' and Tortoise's query calls is read as asyncpg's is.
+
+`await database.fetch_all(query="SELECT id from users")` (encode/databases) and
+`await conn.execute_query_dict("SELECT ...")` (Tortoise) were no sinks: a statement there was
+read only when it passed the strict test for a bare string constant (keywords in one case),
+so one written `SELECT ... from ...` was silently not validated. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import validate_module
+
+_DDL = "CREATE TABLE users (id int PRIMARY KEY, name text);"
+
+_APP = '''\
+async def handlers(database, conn):
+    await database.fetch_all(query="SELECT nope1 from users WHERE id = :id", values={"id": 1})
+    await database.fetch_one("SELECT nope2 from users")
+    await database.fetch_val("SELECT nope3 from users")
+    await conn.execute_query("SELECT nope4 from users WHERE id = $1", [1])
+    await conn.execute_query_dict("SELECT nope5 from users")
+    await conn.execute_script("UPDATE users SET nope6 = 1 where id = 2")
+    await database.fetch_all(query="SELECT name from users WHERE id = :id", values={"id": 1})
+'''
+
+
+@pytest.mark.db
+def test_databases_and_tortoise_query_calls_are_read(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _DDL, "queries.py", _APP)
+    found = sorted((f.code, f.location.line, f.subject)
+                   for f in report.findings if f.location)
+    assert found == [("DBS302", line, f"public.users.nope{line - 1}") for line in range(2, 8)], found
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("PREPARE one AS SELECT nope1 from users WHERE id = $1")
+        conn.execute("PREPARE good AS SELECT name from users WHERE id = $1")
