@@ -322,9 +322,49 @@ class _Extractor:
         if not isinstance(arg, ast.Name):
             return arg if _is_string_expr(arg) or self._bound_statements(arg) else None
         value = self._assigned_once(arg)
+        if value is None:
+            value = self._reaching_literal(arg)
         if isinstance(value, ast.expr) and (
                 _is_string_expr(value) or self._bound_statements(value)):
             return value
+        return None
+
+    def _reaching_literal(self, name: ast.Name) -> ast.expr | None:
+        """The string a name bound several times in its function holds where a sink reads
+        it (`query = "SELECT ..."; fetch(query)` ... `query = "with ... UPDATE"; fetch(query)`):
+        the last `name = "..."` before the read, in the read's own block or one around it
+        (so every path to the read runs it), with no other store of the name between them,
+        and none later in a loop around the read (a next round would bring it). Any store
+        other than of a string literal (`+=`, `sql = sql + ...`, a loop target, `global`)
+        and a read in a nested function (run when?) leave it unknown, as before."""
+        scope = self._scope_of(name)
+        stores = self._assignments(scope).get(name.id)
+        if not stores or len(self._values_of(name)) != len(stores) or not all(
+                _is_literal(v) for v in stores):
+            return None  # `sql = sql + " LIMIT 1"` is read where the literal is bound
+        read_at = (name.lineno, name.col_offset)
+        before = [v for v in stores if (v.lineno, v.col_offset) < read_at]
+        if not before:
+            return None
+        value = max(before, key=lambda v: (v.lineno, v.col_offset))
+        statement = self.parents.get(id(value))
+        block_owner = self.parents.get(id(statement))
+        # The read's enclosing statements, innermost first, up to the function.
+        ancestor = self.parents.get(id(name))
+        while ancestor is not None and ancestor is not scope:
+            parent = self.parents.get(id(ancestor))
+            if isinstance(ancestor, (ast.For, ast.AsyncFor, ast.While)) and any(
+                    (v.lineno, v.col_offset) > read_at and self._inside(v, ancestor)
+                    for v in stores):
+                return None
+            if parent is block_owner and isinstance(ancestor, ast.stmt):
+                for field in ("body", "orelse", "finalbody"):
+                    block = getattr(parent, field, None)
+                    if isinstance(block, list) and statement in block and ancestor in block:
+                        return value if block.index(statement) < block.index(ancestor) \
+                            else None
+                return None
+            ancestor = parent
         return None
 
     def _read_from_file(self, arg: ast.expr) -> bool:
@@ -2286,6 +2326,12 @@ def _sql_argument(call: ast.Call) -> ast.expr | None:
     if call.args and not isinstance(call.args[0], ast.Starred):
         return call.args[0]
     return None
+
+
+def _is_literal(node: ast.AST) -> bool:
+    """A string literal: plain, or an f-string."""
+    return isinstance(node, ast.JoinedStr) or (
+        isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 def _is_string_expr(node: ast.AST) -> bool:

@@ -183,8 +183,9 @@ _CHUNK = 32
 # folder's schema are kept apart by what it leaves unknown (yoyo's Python migrations, the
 # files a journal lists that are not there); 147: a Python migration other than an alembic
 # revision (Django's) is counted in code, not left to lint; 148: encode/databases'
-# `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)`/`execute_script` are sinks
-_CACHE_VERSION = 148
+# `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)`/`execute_script` are sinks;
+# 149: a name bound to several literals in a function is followed to the one reaching a sink
+_CACHE_VERSION = 149
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
