@@ -338,10 +338,11 @@ class _Extractor:
         other than of a string literal (`+=`, `sql = sql + ...`, a loop target, `global`)
         and a read in a nested function (run when?) leave it unknown, as before."""
         scope = self._scope_of(name)
-        stores = self._assignments(scope).get(name.id)
-        if not stores or len(self._values_of(name)) != len(stores) or not all(
-                _is_literal(v) for v in stores):
+        stored = self._assignments(scope).get(name.id)
+        if not stored or len(self._values_of(name)) != len(stored) or not all(
+                _is_literal(v) for v in stored):
             return None  # `sql = sql + " LIMIT 1"` is read where the literal is bound
+        stores = [v for v in stored if isinstance(v, ast.expr)]
         read_at = (name.lineno, name.col_offset)
         before = [v for v in stores if (v.lineno, v.col_offset) < read_at]
         if not before:
