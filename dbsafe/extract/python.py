@@ -1667,7 +1667,8 @@ class _Extractor:
     def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
         head = first_word(template.text, template.holes)
         if head is None:
-            if sink is not None and template.holes and template.holes[0].offset == 0:
+            if sink is not None and template.holes and template.holes[0].offset == 0 and \
+                    not _joins_words(template.text):
                 return [self._dynamic(template, "the statement is built at run time")]
             return []
         if head not in _STATEMENT_WORDS or head == "copy":
@@ -2327,6 +2328,13 @@ def _sql_argument(call: ast.Call) -> ast.expr | None:
     if call.args and not isinstance(call.args[0], ast.Starred):
         return call.args[0]
     return None
+
+
+def _joins_words(text: str) -> bool:
+    """Whether the text around a string's run-time pieces is a path, URL or key
+    (`f"{path}?page={page}"`, `f"{base}/users"`): something, with no blank in it. What
+    SQL adds to a statement held elsewhere is words (`f"{sql} LIMIT {n}"`)."""
+    return bool(text) and not any(c.isspace() for c in text)
 
 
 def _is_literal(node: ast.AST) -> bool:

@@ -184,8 +184,9 @@ _CHUNK = 32
 # files a journal lists that are not there); 147: a Python migration other than an alembic
 # revision (Django's) is counted in code, not left to lint; 148: encode/databases'
 # `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)`/`execute_script` are sinks;
-# 149: a name bound to several literals in a function is followed to the one reaching a sink
-_CACHE_VERSION = 149
+# 149: a name bound to several literals in a function is followed to the one reaching a sink;
+# 150: a sink's string of run-time pieces joined by no blank (`f"{path}?page={n}"`) is no statement
+_CACHE_VERSION = 150
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

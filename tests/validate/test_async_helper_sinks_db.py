@@ -39,3 +39,22 @@ def test_databases_and_tortoise_query_calls_are_read(database_url: str, tmp_path
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("PREPARE one AS SELECT nope1 from users WHERE id = $1")
         conn.execute("PREPARE good AS SELECT name from users WHERE id = $1")
+
+
+_PAGES = '''\
+def pages(client, db, path, page, sql, n):
+    client.fetch_all(f"{path}?page={page}")
+    client.fetch(f"{path}/tasks/{page}")
+    db.fetch_all(f"{sql} LIMIT {n}")
+'''
+
+
+@pytest.mark.db
+def test_a_path_built_around_run_time_pieces_is_no_statement(database_url: str,
+                                                             tmp_path: Path) -> None:
+    """zou's `gazu.client.fetch_all(f"{path}?page={page}")` asks its REST API for a page: no
+    blank in what surrounds the pieces, so no SQL (it was a DBS304 note, "built at run
+    time"). Tasking Manager's `db.fetch_all(f"{sql_query} LIMIT {per_page} ...")` is."""
+    report = validate_module(database_url, tmp_path, _DDL, "pages.py", _PAGES)
+    found = sorted((f.code, f.location.line) for f in report.findings if f.location)
+    assert found == [("DBS304", 4)], found
