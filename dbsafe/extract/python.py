@@ -67,13 +67,14 @@ SINKS = frozenset(
         "SQL",
         "mogrify",
         # encode/databases' `database.fetch_all(query=...)`, `fetch_one`, `fetch_val`;
-        # Tortoise's `connection.execute_query(...)`, `execute_query_dict`, `execute_script`
+        # Tortoise's `connection.execute_query(...)`, `execute_query_dict` (not its
+        # `execute_script`: Selenium's `driver.execute_script("delete window.x")` is
+        # JavaScript, in far more code than Tortoise's schema scripts)
         "fetch_all",
         "fetch_one",
         "fetch_val",
         "execute_query",
         "execute_query_dict",
-        "execute_script",
     }
 )
 _SQL_KEYWORDS = ("sql", "query", "statement")

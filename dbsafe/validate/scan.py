@@ -183,7 +183,7 @@ _CHUNK = 32
 # folder's schema are kept apart by what it leaves unknown (yoyo's Python migrations, the
 # files a journal lists that are not there); 147: a Python migration other than an alembic
 # revision (Django's) is counted in code, not left to lint; 148: encode/databases'
-# `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)`/`execute_script` are sinks;
+# `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)` are sinks;
 # 149: a name bound to several literals in a function is followed to the one reaching a sink;
 # 150: a sink's string of run-time pieces joined by no blank (`f"{path}?page={n}"`) is no statement
 _CACHE_VERSION = 150
