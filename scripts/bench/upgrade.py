@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import big_database, clean_env, load, pair_line, timed
+from harness import ALEMBIC_ENV_PY, big_database, clean_env, load, pair_line, timed
 
 REVISIONS = [
     ("0001", None, 'op.execute("CREATE TABLE events (id bigint PRIMARY KEY, '
@@ -45,43 +45,12 @@ REVISIONS = [
      'postgresql_concurrently=True)'),
 ]
 
-ENV_PY = '''
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
-config = context.config
-
-
-def run_migrations_online():
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        return _run(connection)
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}),
-                                prefix="sqlalchemy.", poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        _run(connection)
-
-
-def _run(connection):
-    context.configure(connection=connection, transaction_per_migration=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    run_migrations_online()
-'''
-
 
 def write_project(root: Path) -> None:
     """The alembic project (env.py as `alembic init` writes it, plus the connection hook)."""
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True)
-    (root / "migrations" / "env.py").write_text(ENV_PY)
+    (root / "migrations" / "env.py").write_text(ALEMBIC_ENV_PY)
     (root / "migrations" / "script.py.mako").write_text("")
     for revision, down, up, back in REVISIONS:
         (versions / f"{revision}.py").write_text(

@@ -59,38 +59,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import clean_env, load
-
-ENV_PY = '''
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
-config = context.config
-
-
-def run_migrations_online():
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        return _run(connection)
-    engine = engine_from_config(config.get_section(config.config_ini_section, {}),
-                                prefix="sqlalchemy.", poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        _run(connection)
-
-
-def _run(connection):
-    context.configure(connection=connection, transaction_per_migration=True)
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), literal_binds=True)
-    with context.begin_transaction():
-        context.run_migrations()
-else:
-    run_migrations_online()
-'''
+from harness import ALEMBIC_ENV_PY, clean_env, load
 
 _FK = ('op.create_foreign_key("fk_accounts_branch", "pgbench_accounts", "pgbench_branches", '
        '["bid"], ["bid"], postgresql_not_valid=True)')
@@ -139,7 +108,7 @@ REVISIONS = [
 def write_project(root: Path) -> None:
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    (root / "migrations" / "env.py").write_text(ENV_PY)
+    (root / "migrations" / "env.py").write_text(ALEMBIC_ENV_PY)
     (root / "migrations" / "script.py.mako").write_text("")
     for revision, down, message, up, back in REVISIONS:
         (versions / f"{revision}.py").write_text(
