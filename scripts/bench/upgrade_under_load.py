@@ -59,7 +59,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from harness import ALEMBIC_ENV_PY, clean_env, load
+from harness import clean_env, load, write_alembic_ini, write_alembic_project
 
 _FK = ('op.create_foreign_key("fk_accounts_branch", "pgbench_accounts", "pgbench_branches", '
        '["bid"], ["bid"], postgresql_not_valid=True)')
@@ -103,24 +103,6 @@ REVISIONS = [
      'op.drop_constraint("note_not_null", "pgbench_accounts", type_="check")',
      _CHECK + '\n    op.alter_column("pgbench_accounts", "note", nullable=True)'),
 ]
-
-
-def write_project(root: Path) -> None:
-    versions = root / "migrations" / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    (root / "migrations" / "env.py").write_text(ALEMBIC_ENV_PY)
-    (root / "migrations" / "script.py.mako").write_text("")
-    for revision, down, message, up, back in REVISIONS:
-        (versions / f"{revision}.py").write_text(
-            f'"""{message}"""\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
-            f'revision = "{revision}"\ndown_revision = {down!r}\n\n\n'
-            f"def upgrade():\n    {up}\n\n\ndef downgrade():\n    {back}\n")
-
-
-def write_ini(root: Path, sqlalchemy_url: str) -> None:
-    (root / "alembic.ini").write_text(
-        "[alembic]\nscript_location = %(here)s/migrations\n"
-        f"sqlalchemy.url = {sqlalchemy_url.replace('%', '%%')}\n")
 
 
 # -- the server and its databases -------------------------------------------------------------
@@ -394,7 +376,7 @@ def main() -> None:
     try:
         env = clean_env(work / "pycache")
         project = work / "project"
-        write_project(project)
+        write_alembic_project(project, REVISIONS)
         with server(options.server_url) as srv:
             source = template(srv, options.scale, env)
             size = execute(srv.database(source), "SELECT pg_size_pretty(pg_database_size("
@@ -411,7 +393,7 @@ def main() -> None:
                 database = f"uul_{name}"
                 url = fresh(srv, database, source)
                 if name == "dbsafe":
-                    write_ini(project, "driver://placeholder")
+                    write_alembic_ini(project, "driver://placeholder")
                     dbsafe = [sys.executable, "-m", "dbsafe"]
                     common = ["--database-url", url, "--lock-timeout", options.lock_timeout,
                               "--backup-dir", str(work / "backups"), "--fail-on", "error"]
@@ -421,7 +403,7 @@ def main() -> None:
                     side_env = {**env, "DBSAFE_CACHE_DIR": str(work / "cache")}
                 else:
                     sa_url = url.replace("postgresql://", "postgresql+psycopg://")
-                    write_ini(project, sa_url + ("&" if "?" in sa_url else "?")
+                    write_alembic_ini(project, sa_url + ("&" if "?" in sa_url else "?")
                               + "application_name=alembic")
                     alembic = [sys.executable, "-m", "alembic"]
                     commands = [alembic + ["upgrade", "r08"]]
