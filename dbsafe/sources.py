@@ -666,24 +666,21 @@ class SqlFolder:
         """The files its runner ran that dbsafe cannot read: those it lists that are not in
         the folder (`absent_listed_files`), and the migrations it runs as code, which dbsafe
         does not run (`code_migrations`: yoyo's Python ones, goose's Go ones)."""
-        from dbsafe.extract.migration import absent_listed_files, code_migrations
-
-        return [*absent_listed_files(self.path),
-                *(os.path.relpath(p, self.root) for p, _ in code_migrations(self.path))]
+        absent, code = self._unread()
+        return [*absent, *(path for path, _ in code)]
 
     def absent_files(self) -> list[str]:
         """The `unread_files`, each kind said in a warning: what they made is not known."""
-        from dbsafe.extract.migration import DRIZZLE_JOURNAL, absent_listed_files, code_migrations
+        from dbsafe.extract.migration import DRIZZLE_JOURNAL
 
-        absent = absent_listed_files(self.path)
+        absent, found = self._unread()
         if absent:
             log.warning("%s lists %s, not in the folder: what %s made is not known, so no "
                         "relation or column is reported missing",
                         os.path.relpath(self.path / DRIZZLE_JOURNAL, self.root),
                         ", ".join(absent),
                         "it" if len(absent) == 1 else "they")
-        found = code_migrations(self.path)
-        code = [os.path.relpath(p, self.root) for p, _ in found]
+        code = [path for path, _ in found]
         if code:
             kinds = sorted({kind for _, kind in found})
             log.warning("%s %s %s, which dbsafe does not run: what %s made is not known, so "
@@ -694,6 +691,14 @@ class SqlFolder:
                         else " and ".join(k + "s" for k in kinds),
                         "it" if len(code) == 1 else "they")
         return [*absent, *code]
+
+    def _unread(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """The files a journal lists that are not there, and the code migrations with what
+        they are, as shown (relative to the project root)."""
+        from dbsafe.extract.migration import absent_listed_files, code_migrations
+
+        return absent_listed_files(self.path), [
+            (os.path.relpath(p, self.root), kind) for p, kind in code_migrations(self.path)]
 
     def prepare(self, url: str) -> list[StatementFailure]:
         """Run on the database at `url` what a database built from the folder holds before
