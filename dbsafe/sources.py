@@ -481,34 +481,12 @@ def _rust_migrations(crate: Path) -> Path | None:
     """The migrations folder of the crate (or diesel project) in `crate`: what diesel.toml's
     `[migrations_directory] dir` names (diesel's `migrations` by default), or sqlx's
     `migrations` when the crate depends on sqlx."""
-    from dbsafe.extract.migration import diesel_migrations_dir, sqlx_folder
+    from dbsafe.extract.migration import crate_for_postgresql, diesel_migrations_dir, sqlx_folder
 
     if (crate / "diesel.toml").is_file():
-        return diesel_migrations_dir(crate) if _for_postgresql(crate, "diesel") else None
+        return diesel_migrations_dir(crate) if crate_for_postgresql(crate, "diesel") else None
     return crate / "migrations" \
-        if sqlx_folder(crate / "migrations") and _for_postgresql(crate, "sqlx") else None
-
-
-_OTHER_DATABASES = frozenset({"sqlite", "mysql"})
-
-
-def _for_postgresql(crate: Path, library: str) -> bool:
-    """Whether the crate's `Cargo.toml` does not say `library` is for another database: its
-    features name `postgres`, or no database at all (`workspace = true` keeps them in the
-    workspace's manifest; a manifest that cannot be read does not say no)."""
-    import tomllib
-
-    try:
-        manifest = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return True
-    features: set[str] = set()
-    for key in ("dependencies", "dev-dependencies"):
-        table = manifest.get(key)
-        dependency = table.get(library) if isinstance(table, dict) else None
-        if isinstance(dependency, dict) and isinstance(dependency.get("features"), list):
-            features.update(str(feature) for feature in dependency["features"])
-    return "postgres" in features or not features & _OTHER_DATABASES
+        if sqlx_folder(crate / "migrations") and crate_for_postgresql(crate, "sqlx") else None
 
 
 def _holds_sql(folder: Path) -> bool:

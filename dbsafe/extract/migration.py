@@ -1014,19 +1014,45 @@ def sqlx_folder(folder: Path) -> bool:
     return _depends_on_sqlx(folder.parent.resolve())
 
 
-@functools.cache
 def _depends_on_sqlx(crate: Path) -> bool:
+    return any("sqlx" in table for table in _cargo_dependencies(crate, workspace=True))
+
+
+@functools.cache
+def _cargo_manifest(crate: Path) -> dict | None:
+    """The crate's `Cargo.toml`, None where it cannot be read."""
     import tomllib
 
     try:
-        manifest = tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8-sig"))
+        return tomllib.loads((crate / "Cargo.toml").read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
+        return None
+
+
+def _cargo_dependencies(crate: Path, *, workspace: bool = False) -> list[dict]:
+    """The crate's `[dependencies]` and `[dev-dependencies]` tables (and, with `workspace`,
+    its `[workspace.dependencies]`)."""
+    manifest = _cargo_manifest(crate) or {}
     tables = [manifest.get(key) for key in ("dependencies", "dev-dependencies")]
-    workspace = manifest.get("workspace")
-    if isinstance(workspace, dict):
-        tables.append(workspace.get("dependencies"))
-    return any(isinstance(table, dict) and "sqlx" in table for table in tables)
+    if workspace and isinstance(manifest.get("workspace"), dict):
+        tables.append(manifest["workspace"].get("dependencies"))
+    return [table for table in tables if isinstance(table, dict)]
+
+
+_OTHER_DATABASES = frozenset({"sqlite", "mysql"})
+
+
+def crate_for_postgresql(crate: Path, library: str) -> bool:
+    """Whether the crate's `Cargo.toml` does not say `library` (diesel, sqlx) is for
+    another database: its features name `postgres`, or no database at all (`workspace =
+    true` keeps them in the workspace's manifest; a manifest that cannot be read does not
+    say no)."""
+    features: set[str] = set()
+    for table in _cargo_dependencies(crate):
+        dependency = table.get(library)
+        if isinstance(dependency, dict) and isinstance(dependency.get("features"), list):
+            features.update(str(feature) for feature in dependency["features"])
+    return "postgres" in features or not features & _OTHER_DATABASES
 
 
 def _sqlx_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:
