@@ -297,8 +297,8 @@ def _built_file(cache_file: Path) -> Path:
 # 25: a Sqitch project's scripts as psql runs them, with sqitch.conf's variables and the
 # files they `\ir`; 26: event triggers; 27: a yoyo folder's migrations in its `-- depends:`
 # order, each in a transaction unless `-- transactional: false`, its rollbacks not run, its
-# history tables.
-_INTROSPECTED = 27
+# history tables; 28: yoyo's Python migrations whose steps are SQL, run.
+_INTROSPECTED = 28
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -465,7 +465,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
         root / path.rpartition("/")[0] for path in found
         if path.rpartition("/")[2] == YOYO_CONFIG]
     yoyo_folders = [folder for project in dict.fromkeys(yoyo_projects)
-                    for folder in yoyo_sources(project) if _holds_sql(folder)]
+                    for folder in yoyo_sources(project)
+                    if _holds_sql(folder) or _holds_yoyo_steps(folder)]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
         + sqitch_folders + list(dict.fromkeys(rust_folders)) \
@@ -495,6 +496,14 @@ def _holds_sql(folder: Path) -> bool:
     if folder.name == "drizzle" and not (folder / DRIZZLE_JOURNAL).is_file():
         return False
     return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
+
+
+def _holds_yoyo_steps(folder: Path) -> bool:
+    """Whether yoyo's `folder` holds a Python migration whose steps are SQL dbsafe runs."""
+    from dbsafe.extract.migration import yoyo_python_steps
+
+    return folder.is_dir() and any(yoyo_python_steps(p) is not None
+                                   for p in folder.glob("*.py"))
 
 
 class OtherApplications:

@@ -12,7 +12,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,9 @@ from dbsafe.core import Location, SourceError
 from dbsafe.extract.files import FolderNames
 
 if TYPE_CHECKING:
+    from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.sqitch import SqitchProject
+    from dbsafe.extract.yoyo_steps import YoyoSteps
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
     graphile_files: dict[Path, tuple] = {}  # graphile-migrate's migrations: their order
     sqitch_files: dict[Path, SqitchProject] = {}  # a Sqitch plan's deploy scripts: psql runs them
+    steps: dict[Path, YoyoSteps] = {}  # yoyo's Python migrations whose steps are SQL
     for path in paths:
         if path.is_dir() and (sqitch := _sqitch_deploy_files(path, sqitch_target)) is not None:
             project, files = sqitch
@@ -140,6 +143,11 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             sqitch_files.update((p, project) for p in files)
         elif path.is_dir():
             found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
+            if yoyo_folder(path):
+                yoyo_python = [p for p in _yoyo_migration_files(path) if p.suffix == ".py"]
+                steps.update((p, read) for p in yoyo_python
+                             if (read := yoyo_python_steps(p)) is not None)
+                found += [p for p in yoyo_python if p in steps]
             if not found:  # checking nothing must not pass for "no findings"
                 raise SourceError(f"no SQL migrations (.sql files, down migrations aside) "
                                   f"under {path}{_code_migrations_note(path)}")
@@ -190,6 +198,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             if path.suffix in _SCRIPT_SUFFIXES:
                 raise SourceError(f"{path} is JavaScript/TypeScript, not SQL: {_CODE_MIGRATIONS}")
             keys[path] = _version_key(path)
+            if path.suffix == ".py" and (read := yoyo_python_steps(path)) is not None:
+                steps[path] = read
+                continue
             if (deploying := _sqitch_deploy_project(path)) is not None:
                 sqitch_files[path] = deploying
             if place := _graphile_place(path, None):
@@ -213,6 +224,12 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
         includes: tuple[Path, ...] = ()
+        if file in steps:
+            statements, in_transaction = _yoyo_run(steps[file].apply, steps[file], shown)
+            migrations.append(Migration(
+                shown, statements, kind="sql", file=file,
+                starts_in_transaction=in_transaction or wrapped_in_transaction))
+            continue
         if file in sqitch_files:
             statements, includes = psql_statements(file, sqitch_files[file], "deploy", root)
         else:
@@ -683,6 +700,13 @@ def down_migration(up: Migration, root: Path,
 
     if up.file is None:
         return None
+    if up.file.suffix == ".py":
+        read = yoyo_python_steps(up.file)
+        if read is None or not read.rollback:
+            return None
+        statements, in_transaction = _yoyo_run(read.rollback, read, up.path)
+        return Migration(up.path, statements, kind="sql", file=up.file,
+                         starts_in_transaction=in_transaction)
     file, text = _down_file_of(up.file), None
     if file is None:
         try:
@@ -1566,6 +1590,9 @@ _YOYO_DIRECTIVE = re.compile(r"\s*--\s*(transactional|depends)\s*:\s*(.*)")
 _YOYO_COMMENT_OR_EMPTY = re.compile(r"\s*(?:--.*)?")
 # The files `yoyo new` writes while the user edits them: never migrations.
 _YOYO_TEMPFILE = "_tmp_yoyonew"
+# A Python migration of yoyo's imports its `step` (yoyo also puts it in the module's
+# namespace; a module using it without the import is found through `yoyo.ini` only).
+_YOYO_IMPORT = re.compile(rb"^from[ \t]+yoyo[ \t]+import\b", re.MULTILINE)
 # A migration run after every `yoyo apply`, never recorded (`PostApplyHookMigration`).
 YOYO_POST_APPLY = "post-apply"
 
@@ -1651,7 +1678,14 @@ def _yoyo_folder(resolved: str, _state: int) -> bool:
            for n in names):
         return True
     for name in names:
-        if name.endswith(".sql"):
+        if name.endswith(".py") and name != "__init__.py":
+            try:
+                with (folder / name).open("rb") as file:
+                    if _YOYO_IMPORT.search(file.read(4096)):
+                        return True
+            except OSError:
+                continue
+        elif name.endswith(".sql"):
             try:
                 with (folder / name).open(encoding="utf-8", errors="replace") as file:
                     head = file.read(4096)
@@ -1675,11 +1709,58 @@ def _yoyo_migration_files(folder: Path) -> list[Path]:
 
 
 def yoyo_code_migrations(folder: Path) -> list[Path]:
-    """The Python migrations of yoyo's `folder` (`step("up sql", "down sql")` modules):
-    code dbsafe does not run, so what they make is not known."""
+    """The Python migrations of yoyo's `folder` that are code (a step a function, a string
+    built at run time: `yoyo_python_steps` cannot read them): dbsafe does not run them, so
+    what they make is not known."""
     if not folder.is_dir() or not yoyo_folder(folder):
         return []
-    return [p for p in _yoyo_migration_files(folder) if p.suffix == ".py"]
+    return [p for p in _yoyo_migration_files(folder)
+            if p.suffix == ".py" and yoyo_python_steps(p) is None]
+
+
+def _yoyo_run(steps: Sequence[Sequence[SqlFragment]], migration: YoyoSteps, shown: str,
+              ) -> tuple[tuple[MigrationStatement, ...], bool]:
+    """The statements yoyo runs for `steps` (one side of `migration`'s), shown as `shown`,
+    and whether the first runs in a transaction: all in the migration's, or with
+    `__transactional__ = False` each step on its own in autocommit, where a step of several
+    statements (one query) is one implicit transaction."""
+    sections = [[_statement(f.sql, replace(f, path=shown).location(0)) for f in step]
+                for step in steps]
+    if migration.transactional or not sections:
+        return tuple(s for section in sections for s in section), True
+    return _run_sections(sections, [section[0].location.line for section in sections],
+                         [len(section) > 1 for section in sections], shown)
+
+
+def _yoyo_sql_steps(data: bytes, name: str) -> bool:
+    from dbsafe.extract.yoyo_steps import read_steps
+
+    try:
+        return read_steps(data.decode("utf-8-sig"), name) is not None
+    except UnicodeDecodeError:
+        return False
+
+
+def yoyo_python_steps(file: Path) -> YoyoSteps | None:
+    """The SQL of the yoyo Python migration `file` where every step of it is SQL written
+    in the file (`dbsafe.extract.yoyo_steps`), its statements shown at their place in it;
+    None where it is code (or cannot be read)."""
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return _yoyo_python_steps(str(file), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _yoyo_python_steps(file: str, _mtime: int, _size: int) -> YoyoSteps | None:
+    from dbsafe.extract.yoyo_steps import read_steps
+
+    try:
+        source = Path(file).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return read_steps(source, file)
 
 
 # goose's Go migrations: `<version>_<name>.go` beside its SQL ones, registering their up and
@@ -1976,7 +2057,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     (`schema-upgrade-1.15-1.16.sql`),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
     a folder of schema deltas named by the version they bring the schema to
-    (`schema/main/delta/54/x.sql`).
+    (`schema/main/delta/54/x.sql`). A yoyo Python migration whose steps are SQL written out
+    (`dbsafe.extract.yoyo_steps`) is a "yoyo migration" wherever it lives.
 
     >>> migration_kind("app/db.py", b"revision = 1")
     >>> migration_kind("alembic/versions/1a_x.py", b'revision = "1a"\\ndown_revision: str | None = None\\n')
@@ -1993,11 +2075,15 @@ def migration_kind(name: str, data: bytes) -> str | None:
     'migration'
     >>> migration_kind("synapse/storage/schema/main/delta/69/01as_txn_seq.py", b"")
     'migration'
+    >>> migration_kind("db/changes/0001_users.py", b'from yoyo import step\\nstep("CREATE TABLE u (a int)")')
+    'yoyo migration'
     """
     parts = name.split("/")
     if name.endswith(".py") and _ALEMBIC_REVISION.search(data) \
             and _ALEMBIC_DOWN_REVISION.search(data):
         return "alembic revision"  # wherever it lives: `dbsafe lint` lints it
+    if name.endswith(".py") and _YOYO_IMPORT.search(data) and _yoyo_sql_steps(data, name):
+        return "yoyo migration"  # its steps are SQL: `dbsafe lint` lints it
     if any(part.lower() in _MIGRATION_DIRS for part in parts[:-1]):
         return "migration"
     if len(parts) >= 3 and parts[-2].isdigit() and parts[-3].lower() in _DELTA_DIRS:

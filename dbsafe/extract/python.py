@@ -1690,13 +1690,7 @@ class _Extractor:
     # -- positions ---------------------------------------------------------------------
 
     def _offset(self, lineno: int, col_offset: int) -> int:
-        """Absolute character offset of an `ast` position (whose column counts UTF-8 bytes)."""
-        start = self.line_starts[lineno - 1]
-        line_end = self.line_starts[lineno] if lineno < len(self.line_starts) else len(self.source)
-        line = self.source[start:line_end]
-        if line.isascii():
-            return start + col_offset
-        return start + len(line.encode("utf-8")[:col_offset].decode("utf-8", "replace"))
+        return _source_offset(self.source, self.line_starts, lineno, col_offset)
 
     def _position(self, lineno: int, col_offset: int) -> tuple[int, int]:
         offset = self._offset(lineno, col_offset)
@@ -1704,6 +1698,39 @@ class _Extractor:
 
 
 # -- decoding literals with positions --------------------------------------------------
+
+
+def _source_offset(source: str, line_starts: list[int], lineno: int, col_offset: int) -> int:
+    """Absolute character offset of an `ast` position (whose column counts UTF-8 bytes)."""
+    start = line_starts[lineno - 1]
+    line_end = line_starts[lineno] if lineno < len(line_starts) else len(source)
+    line = source[start:line_end]
+    if line.isascii():
+        return start + col_offset
+    return start + len(line.encode("utf-8")[:col_offset].decode("utf-8", "replace"))
+
+
+def string_literal(source: str, line_starts: list[int], node: ast.Constant,
+                   path: str) -> SqlFragment | None:
+    """The text of the plain string literal `node` of `source` (implicitly concatenated
+    pieces, escapes and all) as a fragment mapped back to the file; None for anything
+    else (bytes, an f-string) or a literal whose text cannot be mapped.
+
+    >>> source = 'step(\\n    "CREATE TABLE t "\\n    "(a int)")\\n'
+    >>> node = ast.parse(source).body[0].value.args[0]
+    >>> literal = string_literal(source, line_starts_of(source), node, "m.py")
+    >>> literal.sql, literal.location(15)
+    ('CREATE TABLE t (a int)', Location(path='m.py', line=3, column=6, end_line=None, end_column=None))
+    """
+    if not isinstance(node.value, str):
+        return None
+    start = _source_offset(source, line_starts, node.lineno, node.col_offset)
+    end = _source_offset(source, line_starts, node.end_lineno or node.lineno,
+                         node.end_col_offset or 0)
+    template = _LiteralScanner(source, line_starts).scan(start, end)
+    if template.problem or template.holes or template.text != node.value:
+        return None
+    return SqlFragment(path, template.text, template.spans, origin="python")
 
 
 _PREFIX = re.compile(r"[rRbBuUfF]{0,2}('''|\"\"\"|'|\")")

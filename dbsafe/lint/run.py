@@ -60,6 +60,7 @@ class Loaded:
     order: list[Migration] = field(default_factory=list)  # upgrade order (alembic, or SQL alone)
     unlinted: list[Unlinted] = field(default_factory=list)  # reported as DBS005
     lines: list[str] = field(default_factory=list)  # said in the report (how, which)
+    code: list[str] = field(default_factory=list)  # migrations run as code: not linted
 
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
@@ -112,6 +113,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
             loaded = Loaded(migrations, order=list(migrations))
             if ran is not None:
                 _leave_out_ran(loaded, *ran)
+        _note_code_migrations(loaded, sql_paths, root)
     else:
         if not project.ini.is_file():
             raise ConfigError(f"alembic config not found: {project.ini}; set "
@@ -204,9 +206,24 @@ def _some_of(items: Sequence[str], shown: int = 5) -> str:
     return "; ".join(items[:shown]) + (f"; and {more} more" if more > 0 else "")
 
 
+def _note_code_migrations(loaded: Loaded, paths: Sequence[Path], root: Path) -> None:
+    """Say which migrations of the SQL folders `paths` their runner runs as code (yoyo's
+    Python steps that are functions, goose's Go migrations): not linted, and never a silent
+    pass."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.migration import code_migrations
+
+    for folder in paths:
+        for file, kind in code_migrations(folder) if folder.is_dir() else ():
+            loaded.code.append(display_path(file, root))
+            loaded.lines.append(f"{display_path(file, root)} is {kind}: code, which dbsafe "
+                                "does not read; it was not linted")
+
+
 def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], list[Path]]:
     """(paths inside the alembic script location, the others)."""
     from dbsafe.core import ConfigError
+    from dbsafe.extract.migration import yoyo_python_steps
     from dbsafe.migrate import script_locations
 
     locations: list[Path] = []
@@ -224,7 +241,7 @@ def _split_paths(alembic_ini: Path, paths: Sequence[Path]) -> tuple[list[Path], 
         inside = any(resolved == loc or loc in resolved.parents for loc in locations)
         if inside and (path.is_dir() or path.suffix == ".py"):
             revisions.append(resolved)
-        elif path.suffix == ".py":
+        elif path.suffix == ".py" and yoyo_python_steps(path) is None:
             raise SourceError(
                 f"{path} is a Python file outside the alembic script location"
                 f"{' (' + ', '.join(str(x) for x in locations) + ')' if locations else ''}; "
@@ -324,6 +341,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     }
     if loaded is not None and loaded.lines:
         summary["lines"] = list(loaded.lines)
+    if loaded is not None and loaded.code:
+        summary["code_migration_files"] = len(loaded.code)
     if checked.queries:
         summary["application_statements"] = checked.queries
     if no_schema_change_revisions:

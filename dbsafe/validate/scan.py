@@ -185,8 +185,9 @@ _CHUNK = 32
 # revision (Django's) is counted in code, not left to lint; 148: encode/databases'
 # `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)` are sinks;
 # 149: a name bound to several literals in a function is followed to the one reaching a sink;
-# 150: a sink's string of run-time pieces joined by no blank (`f"{path}?page={n}"`) is no statement
-_CACHE_VERSION = 150
+# 150: a sink's string of run-time pieces joined by no blank (`f"{path}?page={n}"`) is no statement;
+# 151: a yoyo Python migration of SQL steps is a migration left to lint, not one in code
+_CACHE_VERSION = 151
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -236,7 +237,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
          catalog: dict[str, RuleInfo]) -> Report:
     """Validate the SQL in `paths` against `source`; see the module docstring."""
     from dbsafe.extract.files import FolderNames, discover_named, require_existing, too_large
-    from dbsafe.extract.migration import MigrationFolders, migration_kind
+    from dbsafe.extract.migration import MigrationFolders, migration_kind, yoyo_python_steps
     from dbsafe.extract.suppressions import apply as apply_suppressions
 
     root = settings.project_root
@@ -270,7 +271,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         outcomes[unlisted + "/"] = _skipped_file(unlisted + "/", f"cannot read folder: {reason}")
     for path, rel in files:
         if migration_folders.holds(path):
-            outcomes[rel] = _migration_file(rel, "migration")
+            # (yoyo's Python migrations of SQL steps the schema's build ran: lint reads them)
+            outcomes[rel] = _migration_file(rel, "yoyo migration" if rel.endswith(".py")
+                                            and yoyo_python_steps(Path(path)) else "migration")
             continue
         # Another application's migrations are still migrations (left to lint).
         application = other_applications.of(path) if other_applications else None
@@ -513,7 +516,7 @@ def _migration_file(rel: str, kind: str, made: frozenset[str] = frozenset()) -> 
 
     script = rel.endswith(tuple(SCRIPT_SUFFIXES))
     # (alembic's env.py runs its revisions: `dbsafe lint` runs it too.)
-    python = rel.endswith(".py") and kind != "alembic revision" \
+    python = rel.endswith(".py") and kind not in ("alembic revision", "yoyo migration") \
         and rel.rpartition("/")[2] != "env.py"
     in_code = script or python
     linted_by = ("JavaScript/TypeScript: `dbsafe lint` reads SQL migrations only" if script

@@ -666,12 +666,13 @@ def test_yoyo_s_history_says_which_migrations_ran(tmp_path: Path, database_url: 
 
 def test_a_yoyo_python_migration_that_ran_leaves_nothing_to_compare_with(
         tmp_path: Path, database_url: str) -> None:
-    # A yoyo migration may be a Python module (`step("CREATE ...", "DROP ...")`): code
-    # dbsafe does not run, so the schema it leaves is not known.
+    # A yoyo migration may be a Python module whose step is a function: code dbsafe does
+    # not run, so the schema it leaves is not known.
     _yoyo_project(tmp_path)
     (tmp_path / "db-migrations" / "20240601_01_abcde.py").write_text(
         'from yoyo import step\n__depends__ = {"20240531_01_iY5Qa"}\n'
-        'steps = [step("CREATE TABLE tags (id int)", "DROP TABLE tags")]\n')
+        'def apply_step(conn):\n    conn.cursor().execute("CREATE TABLE tags (id int)")\n'
+        'steps = [step(apply_step, "DROP TABLE tags")]\n')
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[0] + "CREATE TABLE tags (id int);" + _YOYO_TABLES
                      + _yoyo_applied("20240531_01_iY5Qa", "20240601_01_abcde"))
@@ -680,6 +681,29 @@ def test_a_yoyo_python_migration_that_ran_leaves_nothing_to_compare_with(
     with pytest.raises(DbsafeError, match=r"yoyo applied 20240601_01_abcde\.py: Python "
                                           "migrations, which dbsafe does not run"):
         commands.drift(settings)
+
+
+def test_a_yoyo_python_migration_of_sql_steps_is_compared_as_its_sql(
+        tmp_path: Path, database_url: str) -> None:
+    # `step("CREATE ...", "DROP ...")`: SQL written out, which dbsafe runs as yoyo sends it.
+    _yoyo_project(tmp_path)
+    (tmp_path / "db-migrations" / "20240601_01_abcde.py").write_text(
+        'from yoyo import step\n__depends__ = {"20240531_01_iY5Qa"}\n'
+        'steps = [step("CREATE TABLE tags (id int)", "DROP TABLE tags")]\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + "CREATE TABLE tags (id int);"
+                     "CREATE VIEW user_ids AS SELECT id FROM users;" + _YOYO_TABLES
+                     + _yoyo_applied("20240531_01_iY5Qa", "20240601_01_abcde"))
+    settings = load_settings(tmp_path, {"database-url": database_url,
+                                        "sql-migrations": "db-migrations"}, environ={})
+    assert commands.drift(settings).findings == ()
+    assert commands.status(settings).summary["current"] == [
+        "db-migrations/20240601_01_abcde.py"]
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE tags ADD COLUMN label text")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == "public.tags.label"
 
 
 _GOOSE_GO = """package migrations

@@ -326,6 +326,28 @@ def test_an_up_migration_that_does_not_apply_stops_the_walk_and_says_what_was_le
     assert report.summary["migrations"] == 3 and report.summary["with_down"] == 3
 
 
+def test_the_rollbacks_of_yoyo_python_steps_are_its_downs(tmp_path: Path) -> None:
+    # `step(apply, rollback)`: the rollbacks run last step first. 0002's second step has
+    # none, so its rollback leaves the table it made behind (DBS413 at the rollback string).
+    _write(tmp_path, {"yoyo.ini": "[DEFAULT]\nsources = migrations\n"})
+    _write(tmp_path / "migrations", {
+        "0001_users.py": 'from yoyo import step\n'
+                         'step("CREATE TABLE users (id int PRIMARY KEY)", "DROP TABLE users")\n',
+        "0002_email.py": 'from yoyo import step\n__depends__ = {"0001_users"}\nsteps = [\n'
+                         '    step("ALTER TABLE users ADD COLUMN email text",\n'
+                         '         "ALTER TABLE users DROP COLUMN email"),\n'
+                         '    step("CREATE TABLE audit (id int)"),\n'
+                         ']\n',
+        "0003_t.py": 'from yoyo import step\n__depends__ = {"0002_email"}\n'
+                     'step("CREATE TABLE t (id int)")\n',
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert sorted((f.code, f.location.path, f.location.line) for f in report.findings
+                  if f.location is not None) == [
+        ("DBS411", "migrations/0003_t.py", 1), ("DBS413", "migrations/0002_email.py", 5)]
+    assert report.summary["migrations"] == 3
+
+
 def test_yoyo_s_rollback_files_are_its_downs(tmp_path: Path) -> None:
     # yoyo keeps a SQL migration's down in `<id>.rollback.sql` beside it (IATI's
     # bulk-data-service); the walk follows its `-- depends:` order. Its rollback runs in the

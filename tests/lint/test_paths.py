@@ -283,6 +283,40 @@ def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transac
                                            ("server/migrations/4_d.sql", 3, "DBS102")]
 
 
+def test_a_yoyo_python_migration_of_sql_steps_is_linted_at_its_strings(tmp_path: Path) -> None:
+    # yoyo runs `step("...")` strings in the migration's transaction (DBS114: the UPDATE
+    # while SET DEFAULT holds ACCESS EXCLUSIVE), each step one query; `__transactional__ =
+    # False` runs each step in autocommit: a lone CONCURRENTLY build is no DBS102 there, one
+    # sent in the same query as another statement is (PostgreSQL: 25001). Each finding is at
+    # its string in the .py file. A step that is a function is code: said, never a pass.
+    (tmp_path / "yoyo.ini").write_text("[DEFAULT]\nsources = migrations\n")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_a.py").write_text(
+        'from yoyo import step\nstep("CREATE TABLE a (id int, b int)", "DROP TABLE a")\n')
+    (folder / "0002_b.py").write_text(
+        'from yoyo import step\n__depends__ = {"0001_a"}\n\nsteps = [\n    step("""\n'
+        '        ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n'
+        '        UPDATE a SET b = 0 WHERE b IS NULL\n    """),\n]\n')
+    (folder / "0003_c.py").write_text(
+        'from yoyo import step\n__depends__ = {"0002_b"}\n__transactional__ = False\n'
+        'step("CREATE INDEX CONCURRENTLY a_id ON a (id)")\n'
+        'step("SET lock_timeout = \'1s\'; CREATE INDEX CONCURRENTLY a_b ON a (b)")\n')
+    settings = Settings(project_root=tmp_path, select=("DBS102", "DBS114"))
+    report = commands.lint(settings, [folder])
+    assert sorted((f.location.path, f.location.line, f.location.column, f.code)
+                  for f in report.findings if f.location is not None) == [
+        ("migrations/0002_b.py", 7, 9, "DBS114"), ("migrations/0003_c.py", 5, 32, "DBS102")]
+    (folder / "0004_d.py").write_text(
+        'from yoyo import step\n__depends__ = {"0003_c"}\n'
+        'def apply(conn):\n    conn.cursor().execute("DROP TABLE a")\nsteps = [step(apply)]\n')
+    report = commands.lint(settings, [folder])
+    assert len(report.findings) == 2 and report.summary["code_migration_files"] == 1
+    assert "migrations/0004_d.py is yoyo's Python migration: code, which dbsafe does not " \
+        "read; it was not linted" in report.summary["lines"]
+    assert "1 migration in code (not linted)" in summary_line(report)
+
+
 def test_a_supabase_folder_lints_each_file_as_one_transaction(tmp_path: Path) -> None:
     # supabase's CLI runs each file in a transaction, a file of one statement too: the
     # lone CONCURRENTLY index fails (25001, tests/migrate/test_sqlfiles.py), and the

@@ -356,9 +356,47 @@ def test_a_yoyo_ini_names_the_folder_and_a_python_migration_leaves_its_schema_un
 
     _write(migrations / "20250109_01_87Bsu.py",
            'from yoyo import step\n__depends__ = {"20240827_01_pVOLG"}\n'
-           'steps = [step("CREATE TABLE reporting_orgs (id uuid, title text)",\n'
-           '              "DROP TABLE reporting_orgs")]\n')
+           'def apply_step(conn):\n'
+           '    conn.cursor().execute("CREATE TABLE reporting_orgs (id uuid, title text)")\n'
+           'steps = [step(apply_step, "DROP TABLE reporting_orgs")]\n')
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
     assert report.findings == ()
     assert "db-migrations/20250109_01_87Bsu.py is yoyo's Python migration, which dbsafe " \
         "does not run" in caplog.text
+
+
+def test_a_yoyo_python_migration_of_sql_steps_is_run_as_yoyo_sends_them(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """yoyo's documented form, `step("CREATE ...", "DROP ...")`, is SQL written out: run on
+    the throwaway server (its steps in order, a group's in its place, a module constant
+    read), so its tables are known and a column they lack is reported, confirmed by
+    PostgreSQL (it was a warning and nothing checked)."""
+    _write(tmp_path / "yoyo.ini", "[DEFAULT]\nsources = migrations\n")
+    migrations = tmp_path / "migrations"
+    _write(migrations / "0001_orgs.py",
+           '"""Reporting organisations."""\nfrom yoyo import group, step\n\n'
+           'ORGS = """\nCREATE TABLE reporting_orgs (\n    id uuid PRIMARY KEY,\n'
+           '    title text\n)"""\n\n'
+           "steps = [\n"
+           '    step(ORGS, "DROP TABLE reporting_orgs"),\n'
+           '    group(step("ALTER TABLE reporting_orgs ADD COLUMN country text"),\n'
+           '          step("ALTER TABLE reporting_orgs RENAME COLUMN title TO name")),\n'
+           "]\n")
+    _write(migrations / "0002_views.py",
+           'from yoyo import step\n__depends__ = {"0001_orgs"}\n'
+           "step('CREATE VIEW org_names AS SELECT id, name FROM reporting_orgs; '\n"
+           "     'CREATE INDEX orgs_country ON reporting_orgs (country)')\n")
+    _write(tmp_path / "src" / "orgs.ts",
+           "export const a = sql`SELECT name, country FROM reporting_orgs`;\n"
+           "export const b = sql`SELECT title FROM reporting_orgs`;\n"
+           "export const c = sql`SELECT id, name FROM org_names`;\n")
+
+    with caplog.at_level("WARNING"):
+        report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
+    assert "does not run" not in caplog.text
+
+    # Validated as a whole project, the migrations are left to lint, not "in code".
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path])
+    assert report.summary["migration_files"] == 2
+    assert report.summary.get("code_migration_files", 0) == 0
