@@ -756,7 +756,9 @@ def _upgrade_options(func: Callable) -> Callable:
         _DATABASE_OPTION,
         _alembic_config_option(),
         click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
-                     help="lock_timeout for every statement of the migrations."),
+                     help="lock_timeout for every statement of the migrations (a "
+                          "CONCURRENTLY one, whose waits block no reads or writes, waits up "
+                          "to --statement-timeout)."),
         click.option("--statement-timeout", default="30min", show_default=True,
                      metavar="DURATION",
                      help="statement_timeout for every statement (none for CONCURRENTLY)."),
@@ -1125,9 +1127,10 @@ class _RelativeTarget(click.Command):
 @_DATABASE_OPTION
 @_alembic_config_option()
 @click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
-              help="lock_timeout for every statement.")
+              help="lock_timeout for every statement (a CONCURRENTLY one, whose waits "
+                   "block no reads or writes, waits up to --statement-timeout).")
 @click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
-              help="statement_timeout for every statement.")
+              help="statement_timeout for every statement (none for CONCURRENTLY).")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
               help="Attempts after a lock timeout, with exponential backoff and jitter.")
 @click.option("--no-backup", is_flag=True, default=False, help="Do not take a backup first.")

@@ -921,19 +921,62 @@ def _setting_statement(name: str, value: str) -> str:
             "EXCEPTION WHEN OTHERS THEN NULL; END $dbsafe$")
 
 
+# The statements PostgreSQL runs CONCURRENTLY (`CREATE [UNIQUE] INDEX CONCURRENTLY`, `DROP
+# INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY`, `REFRESH MATERIALIZED VIEW CONCURRENTLY`),
+# told by how the statement opens, after blanks and comments: nothing that opens otherwise
+# is one. (This child imports no parser: it runs under the project's interpreter.)
+_CONCURRENT = re.compile(
+    r"(?:\s|--[^\n]*(?:\n|$)|/\*(?:(?!/\*).)*?\*/)*"
+    r"(?:CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY|DROP\s+INDEX\s+CONCURRENTLY"
+    r"|REFRESH\s+MATERIALIZED\s+VIEW\s+CONCURRENTLY"
+    r"|REINDEX\s*\(\s*CONCURRENTLY(?:\s+(?:TRUE|ON|1))?\s*[,)]"
+    r"|REINDEX\s+(?:\(\s*VERBOSE\s*\)\s*)?(?:INDEX|TABLE|SCHEMA|DATABASE|SYSTEM)\s+CONCURRENTLY)"
+    r"(?![\w$])",
+    re.IGNORECASE | re.DOTALL)
+
+
+def _runs_concurrently(statement: str) -> bool:
+    """Whether `statement` is one PostgreSQL runs CONCURRENTLY: it takes no lock that stops
+    others' reads and writes (SHARE UPDATE EXCLUSIVE on the table; EXCLUSIVE on a
+    materialized view, which only its refresh writes), so its waits block no traffic.
+
+    >>> [_runs_concurrently(s) for s in ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+    ...     "-- build\\n/* the index */ create index concurrently if not exists i on t (a)",
+    ...     "REINDEX (CONCURRENTLY) TABLE t", "REINDEX INDEX CONCURRENTLY i",
+    ...     "REFRESH MATERIALIZED VIEW CONCURRENTLY v", "DROP INDEX CONCURRENTLY i")]
+    [True, True, True, True, True, True]
+    >>> [_runs_concurrently(s) for s in ("ALTER TABLE t ADD c int -- index it CONCURRENTLY",
+    ...     "/* CREATE INDEX CONCURRENTLY */ ALTER TABLE t ADD c int", "CREATE INDEX i ON t (a)",
+    ...     "REINDEX TABLE t", "CREATE INDEX concurrently_i ON t (a)",
+    ...     "COMMENT ON INDEX i IS 'built CONCURRENTLY'", "REINDEX (CONCURRENTLY off) TABLE t")]
+    [False, False, False, False, False, False, False]
+    """
+    return _CONCURRENT.match(statement) is not None
+
+
 def _install_session_settings(engine_class: Any, session: dict[str, str]) -> None:
     """Every connection env.py opens gets dbsafe's session settings (lock_timeout,
     statement_timeout), set when the connection is made, so they hold on whatever engine the
     project builds, and again on each retry's fresh connection.
 
-    `CREATE INDEX CONCURRENTLY` (and REINDEX/REFRESH ... CONCURRENTLY) runs without a
-    statement timeout: it is slow by design and blocks no one while it works.
+    A statement run CONCURRENTLY (`_runs_concurrently`) runs without a statement timeout:
+    it is slow by design and blocks no one while it works. Nor does it wait for locks only
+    `lock_timeout` long: that bound keeps others' queries from queueing behind a lock
+    request, and its requests hold none of them up (an index build waiting for a report's
+    older snapshot, the usual wait, blocks no reads or writes of the table). It waits as
+    long as the statement timeout would allow another statement (none where there is none);
+    the timeouts are set back before the next statement, also when it failed.
     """
     from sqlalchemy import event
 
     statements = [_setting_statement(name, str(value)) for name, value in session.items()
                   if re.fullmatch(r"[a-z_]+", name) and "'" not in str(value)]
     timeout = session.get("statement_timeout")
+    lock_timeout = session.get("lock_timeout")
+    lift = [*(["SET statement_timeout = 0"] if timeout else []),
+            *([f"SET lock_timeout = '{timeout or 0}'"] if lock_timeout else [])]
+    restore = [*([f"SET statement_timeout = '{timeout}'"] if timeout else []),
+               *([f"SET lock_timeout = '{lock_timeout}'"] if lock_timeout else [])]
 
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -949,14 +992,18 @@ def _install_session_settings(engine_class: Any, session: dict[str, str]) -> Non
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:
-        if timeout and "CONCURRENTLY" in statement.upper():
-            cursor.execute("SET statement_timeout = 0")
-            conn.info["dbsafe_timeout_lifted"] = True
+        concurrent = bool(lift) and _runs_concurrently(statement)
+        lifted = conn.info.get("dbsafe_timeouts_lifted", False)
+        if concurrent != lifted:  # (lifted still: the concurrent statement before failed)
+            for setting in lift if concurrent else restore:
+                cursor.execute(setting)
+            conn.info["dbsafe_timeouts_lifted"] = concurrent
 
     def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
               executemany: bool) -> None:
-        if conn.info.pop("dbsafe_timeout_lifted", False):
-            cursor.execute(f"SET statement_timeout = '{timeout}'")
+        if conn.info.pop("dbsafe_timeouts_lifted", False):
+            for setting in restore:
+                cursor.execute(setting)
 
     event.listen(engine_class, "connect", on_connect)
     event.listen(engine_class, "before_cursor_execute", before)

@@ -1,0 +1,99 @@
+"""`dbsafe upgrade` lets a statement run CONCURRENTLY wait for locks past `lock_timeout`:
+its waits block no reads or writes, and a report's older snapshot made a concurrent index
+build time out, retry and roll the upgrade back where alembic alone would have waited."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import load_settings
+from dbsafe.guard.upgrade import UpgradeOptions
+from dbsafe.migrate import AlembicProject, apply
+from tests.guard.test_kill import _BUILD_WAITING, _CONCURRENT_INDEX, _project_of
+
+pytestmark = pytest.mark.db
+
+_TABLE_A = ('"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n'
+            '    op.execute("INSERT INTO a SELECT i, i FROM generate_series(1, 100) i")\n\n\n'
+            'def downgrade():\n    op.execute("DROP TABLE a")\n')
+
+
+def _project(root: Path, url: str, second: str) -> Any:
+    _project_of(root, {"0001_a.py": _TABLE_A, "0002_second.py": second})
+    (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
+    apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0001")])
+    return load_settings(root, {"database-url": url, "cache": False}, environ={})
+
+
+def test_a_concurrent_build_waits_for_an_older_snapshot_past_lock_timeout(
+        database_url: str, tmp_path: Path) -> None:
+    settings = _project(tmp_path / "p", database_url, _CONCURRENT_INDEX)
+    # A report in REPEATABLE READ, reading another table: no lock on `a`, but its snapshot
+    # is older than the build, which waits for it to end.
+    report = psycopg.connect(database_url)
+    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    report.execute("SELECT count(*) FROM alembic_version")
+    outcome: dict[str, Any] = {}
+
+    def upgrade() -> None:
+        outcome["report"] = commands.upgrade(settings, UpgradeOptions(
+            backup=False, lock_timeout="200ms", retries=0))
+
+    thread = threading.Thread(target=upgrade)
+    thread.start()
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            deadline = time.monotonic() + 300
+            while not watcher.execute(_BUILD_WAITING).fetchone()[0]:  # type: ignore[index]
+                assert thread.is_alive() and time.monotonic() < deadline, outcome
+                time.sleep(0.05)
+            # Several lock timeouts long, and meanwhile writes to the table go through
+            # (their own lock_timeout fails them if they queue behind the build).
+            writer = psycopg.connect(database_url, autocommit=True)
+            writer.execute("SET lock_timeout = '200ms'")
+            for i in range(101, 111):
+                writer.execute("INSERT INTO a VALUES (%s, %s)", (i, i))
+                time.sleep(0.1)
+            writer.close()
+            assert watcher.execute(_BUILD_WAITING).fetchone() == (1,)
+    finally:
+        report.close()
+        thread.join(timeout=300)
+    result = outcome["report"]
+    assert result.summary["outcome"] == "applied", result.summary.get("what_happened")
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                            "'ix_a_n'::regclass").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM a").fetchone() == (110,)
+
+
+_AFTER_CONCURRENT = (
+    '"""settings after concurrent statements"""\nfrom alembic import op\n\n'
+    'revision = "0002"\ndown_revision = "0001"\n\n\ndef upgrade():\n'
+    '    with op.get_context().autocommit_block():\n'
+    '        op.execute("CREATE INDEX CONCURRENTLY ix_a_n ON a (n)")\n'
+    '        try:  # fails (42704): the timeouts are set back all the same\n'
+    '            op.execute("DROP INDEX CONCURRENTLY no_such_index")\n'
+    '        except Exception:\n'
+    '            pass\n'
+    '    op.execute("CREATE TABLE seen AS SELECT current_setting(\'lock_timeout\') AS lock, "\n'
+    '               "current_setting(\'statement_timeout\') AS statement")\n\n\n'
+    'def downgrade():\n    op.execute("DROP TABLE seen")\n    op.execute("DROP INDEX ix_a_n")\n')
+
+
+def test_the_statements_after_a_concurrent_one_have_their_timeouts_again(
+        database_url: str, tmp_path: Path) -> None:
+    settings = _project(tmp_path / "p", database_url, _AFTER_CONCURRENT)
+    result = commands.upgrade(settings, UpgradeOptions(
+        backup=False, lock_timeout="700ms", statement_timeout="9min", allow=("DBS201",)))
+    assert result.summary["outcome"] == "applied", result.summary.get("what_happened")
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT lock, statement FROM seen").fetchone() == ("700ms", "9min")
