@@ -5,8 +5,10 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 `_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
 `gorp_migrations`, yoyo's `_yoyo_migration`, or the table `sql-migrations-history-table`
 names), each file named by the
-version its runner records for it. Read by `dbsafe drift`, `dbsafe status` and `dbsafe lint
-FOLDER --database-url` for a folder of SQL migrations, the same way.
+version its runner records for it, looked for where the runner, connected as dbsafe is,
+keeps it (several in the session's current schema: `History.placement`). Read by `dbsafe
+drift`, `dbsafe status` and `dbsafe lint FOLDER --database-url` for a folder of SQL
+migrations, the same way.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ class History:
     # `sql-migrations-history-table` is the runner's whose columns it has, the most of them.
     columns: frozenset[str] = frozenset()
     own_schema: str | None = None  # a schema holding only the runner's registry (Sqitch's)
+    # Where the runner keeps it without being told (`relation` is then its name alone):
+    # "current_schema", in the session's current schema (golang-migrate's `current_schema()`,
+    # or a name made unqualified), or "search_path", the first schema of the search path that
+    # has it (goose reads its table unqualified); both as the session's role, its
+    # search_path and the URL's `options=-csearch_path=...` put it. Read as (schema, name).
+    placement: str | None = None
 
     @property
     def table(self) -> str:
@@ -82,7 +90,16 @@ class History:
 _NUMBER = re.compile(r"(\d+)_")
 
 # Tried in order; the first table the database has is its runner's. golang-migrate's
-# schema_migrations has a `dirty` column, dbmate's does not.
+# schema_migrations has a `dirty` column, dbmate's does not. Where each keeps it untold:
+# golang-migrate's postgres driver in `SELECT CURRENT_SCHEMA()` (its `x-migrations-table`
+# names only the table); dbmate in its URL's first `search_path`, else `select
+# current_schema()` (a URL dbsafe's libpq reads has none); sqlx (`CREATE TABLE IF NOT
+# EXISTS _sqlx_migrations`), diesel (`... __diesel_schema_migrations`) and sql-migrate
+# (gorp, no `SetSchema`) make it unqualified, so in the current schema, and read it there;
+# goose's CLI reads `goose_db_version` unqualified (the first schema of the search path
+# that has it) and makes it there when it has none. prisma's is in the schema its URL's
+# `?schema=` names ("set to `public` by default", quaint's PostgreSQL connector), a
+# parameter libpq refuses: `public` here.
 _HISTORIES = (
     History("supabase", ("supabase_migrations", "schema_migrations"),
             "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
@@ -99,26 +116,32 @@ _HISTORIES = (
     History("flyway", ("public", "flyway_schema_history"),
             "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
             frozenset({"installed_rank", "version", "script", "type", "success"})),
-    History("goose", ("public", "goose_db_version"),
+    History("goose", ("goose_db_version",),
             "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
             "is_applied FROM {table} ORDER BY version_id, id DESC) AS latest "
-            "WHERE is_applied AND version_id > 0", frozenset({"id", "version_id", "is_applied"})),
-    History("sqlx", ("public", "_sqlx_migrations"),
+            "WHERE is_applied AND version_id > 0", frozenset({"id", "version_id", "is_applied"}),
+            placement="search_path"),
+    History("sqlx", ("_sqlx_migrations",),
             "SELECT version::text FROM {table} WHERE success",
-            frozenset({"version", "success", "checksum", "execution_time"})),
-    History("diesel", ("public", "__diesel_schema_migrations"),
-            "SELECT version FROM {table}", frozenset({"version", "run_on"})),
-    History("golang-migrate", ("public", "schema_migrations"),
+            frozenset({"version", "success", "checksum", "execution_time"}),
+            placement="current_schema"),
+    History("diesel", ("__diesel_schema_migrations",),
+            "SELECT version FROM {table}", frozenset({"version", "run_on"}),
+            placement="current_schema"),
+    History("golang-migrate", ("schema_migrations",),
             "SELECT version::text FROM {table} WHERE dirty IS NOT NULL",
             frozenset({"version", "dirty"}),
             failed_query="SELECT version::text FROM {table} WHERE dirty",
-            resolve="its `dirty` flag says so: fix it and `migrate force` the version first"),
-    History("dbmate", ("public", "schema_migrations"),
-            "SELECT version::text FROM {table}", frozenset({"version"})),
+            resolve="its `dirty` flag says so: fix it and `migrate force` the version first",
+            placement="current_schema"),
+    History("dbmate", ("schema_migrations",),
+            "SELECT version::text FROM {table}", frozenset({"version"}),
+            placement="current_schema"),
     # sql-migrate's (rubenv/sql-migrate, gorp): a row per applied file, named by its file
     # name (`migrate.SetSchema`/`SetTable` put it elsewhere: `sql-migrations-history-table`).
-    History("sql-migrate", ("public", "gorp_migrations"),
-            "SELECT id FROM {table}", frozenset({"id", "applied_at"})),
+    History("sql-migrate", ("gorp_migrations",),
+            "SELECT id FROM {table}", frozenset({"id", "applied_at"}),
+            placement="current_schema"),
     # yoyo-migrations': a row per applied migration, by its id (the file name without its
     # extension); made, with its log, version and lock tables, where the session's search_path
     # puts them (`?schema=` sets it), so looked for there. The folder's build makes all four.
@@ -212,9 +235,10 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
     with connect(database_url) as conn:
         histories = _histories(paths, sqitch_target) if table is None \
             else (_named(conn, table),)
-        for history in histories:
-            if conn.execute("SELECT to_regclass(%s)", (history.quoted,)).fetchone() \
-                    in (None, (None,)):
+        for unplaced in histories:
+            history = _placed(conn, unplaced)
+            if history is None or conn.execute(
+                    "SELECT to_regclass(%s)", (history.quoted,)).fetchone() in (None, (None,)):
                 continue
             try:
                 with conn.transaction():
@@ -234,6 +258,24 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
     return None
 
 
+def _placed(conn: psycopg.Connection, history: History) -> History | None:
+    """`history` at the (schema, name) where its runner, connected as `conn` is, keeps it
+    (its `placement`); None where it has none (no schema of the search path exists: the
+    runner could make its table nowhere). A history named where it is, as it is."""
+    if history.placement is None:
+        return history
+    if history.placement == "current_schema":
+        row = conn.execute("SELECT current_schema()").fetchone()
+    else:
+        row = conn.execute(
+            "SELECT n.nspname FROM pg_class AS c JOIN pg_namespace AS n "
+            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
+            (history.quoted,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return dataclasses.replace(history, relation=(row[0], history.relation[-1]))
+
+
 def unread_histories(database_url: str) -> str:
     """What to tell a user whose database has no history table where dbsafe looks: the
     tables that are a runner's history by their name and columns in another schema (river's
@@ -250,17 +292,29 @@ def unread_histories(database_url: str) -> str:
             "AND NOT a.attisdropped WHERE c.relkind IN ('r', 'p') AND c.relname = ANY(%s) "
             "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
             "GROUP BY 1, 2 ORDER BY 1, 2", (names,)).fetchall()
-    found = []
+        row = conn.execute("SELECT current_schema()").fetchone()
+    current = row[0] if row else None
+    found, placed = [], []
     for schema, name, columns in rows:
-        runner = next((h.runner for h in _HISTORIES
-                       if h.relation[-1] == name and h.columns <= set(columns)), None)
-        if runner is not None:
-            found.append(f"{_sql_name(schema, name)} ({runner}'s)")
+        history = next((h for h in _HISTORIES
+                        if h.relation[-1] == name and h.columns <= set(columns)), None)
+        if history is not None:
+            found.append(f"{_sql_name(schema, name)} ({history.runner}'s)")
+            if history.placement is not None and schema != current:
+                placed.append((history.runner, schema))
     if not found:
         return ""
-    return (f"{' and '.join(found)} "
+    hint = (f"{' and '.join(found)} "
             f"{'is a history table' if len(found) == 1 else 'are history tables'} in another "
             "schema: name the one to read in `sql-migrations-history-table`")
+    if placed:
+        runner, schema = placed[0]
+        # Its migrations ran there too: the setting alone would build them in `current`.
+        hint += (f"; {runner} keeps it in its session's current schema (this connection's is "
+                 f"{_sql_name(current) if current else 'none'}): where it ran with "
+                 f"{_sql_name(schema)} first on its search path, connect dbsafe so too (the "
+                 f"runner's role, or `options=-csearch_path%3D{schema}` in the URL)")
+    return hint
 
 
 def _sql_name(*parts: str) -> str:
@@ -297,7 +351,9 @@ def _named(conn: psycopg.Connection, table: str) -> History:
                           "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
                           "sql-migrate, yoyo)")
     best = max(fitting, key=lambda h: len(h.columns))
-    return dataclasses.replace(best, relation=(schema, name))
+    # (Named where it is: golang-migrate's `x-migrations-table` puts only the table there,
+    # its migrations still run in the session's schema.)
+    return dataclasses.replace(best, relation=(schema, name), placement=None)
 
 
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:

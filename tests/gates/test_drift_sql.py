@@ -495,6 +495,66 @@ def test_a_history_table_in_a_schema_whose_name_needs_quotes_is_read(
     assert commands.status(settings).summary["current"] == [RUNNERS[runner][0][1]]
 
 
+def _search_path_app(database_url: str, how: str) -> str:
+    """The URL of a session whose search_path starts at a schema `app`: the role's own
+    (`ALTER ROLE ... IN DATABASE`, this test's database only) or the URL's `options`."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app")
+        if how == "role":
+            conn.execute(f"ALTER ROLE {conn.info.user} IN DATABASE {conn.info.dbname} "
+                         "SET search_path = app, public")
+            return database_url
+    return database_url + "&options=-csearch_path%3Dapp,public"
+
+
+_RUNNER_TABLES = {"golang-migrate": "schema_migrations", "dbmate": "schema_migrations",
+                  "goose": "goose_db_version", "sql-migrate": "gorp_migrations"}
+
+
+@pytest.mark.parametrize("how", ["role", "url"])
+@pytest.mark.parametrize("runner", sorted(_RUNNER_TABLES))
+def test_a_history_table_in_the_session_s_current_schema_is_read_there(
+        runner: str, how: str, tmp_path: Path, database_url: str) -> None:
+    # Connected with `app` first on its search path, golang-migrate makes its table in
+    # `current_schema()`, dbmate in it (without a `search_path` URL parameter), goose and
+    # sql-migrate under a bare name: `app.<table>`, and the files' tables beside it.
+    _project(tmp_path, runner)
+    url = _search_path_app(database_url, how)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS[runner][1])
+        assert conn.execute("SELECT to_regclass('app.users') IS NOT NULL").fetchone() == (True,)
+    settings = load_settings(tmp_path, {"database-url": url}, environ={})
+    assert commands.drift(settings).findings == ()  # behind, built in `app` as they ran
+    report = commands.status(settings)
+    assert report.summary["current"] == [RUNNERS[runner][0][1]]
+    assert report.summary["lines"][0].endswith(
+        f"by {runner}'s app.{_RUNNER_TABLES[runner]})")
+    assert "ran there" in " ".join(commands.lint(settings, [tmp_path]).summary["lines"])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE INDEX users_email ON users (email)")
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+        ("DBS402", "app.users.users_email")]
+
+
+def test_a_history_table_outside_the_session_s_current_schema_is_named_in_the_error(
+        tmp_path: Path, database_url: str) -> None:
+    # golang-migrate on this connection would make a new, empty app.schema_migrations and
+    # run every file again: public's is not its, and the error says how to reach it.
+    _project(tmp_path, "golang-migrate")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS["golang-migrate"][1])
+    url = _search_path_app(database_url, "url")
+    settings = load_settings(tmp_path, {"database-url": url}, environ={})
+    message = (r"public\.schema_migrations \(golang-migrate's\) is a history table in another "
+               r"schema: name the one to read in `sql-migrations-history-table`; golang-migrate "
+               r"keeps it in its session's current schema \(this connection's is app\): where "
+               r"it ran with public first on its search path, connect dbsafe so too")
+    with pytest.raises(DbsafeError, match=message):
+        commands.drift(settings)
+    with pytest.raises(DbsafeError, match=message):
+        commands.status(settings)
+
+
 def test_flyway_told_its_schemas_keeps_its_history_in_the_first_and_the_error_says_so(
         tmp_path: Path, database_url: str) -> None:
     # Flyway's `schemas = app`: its flyway_schema_history is app's (its default schema).
