@@ -260,7 +260,7 @@ _sqitch_target_option = click.option(
     "--sqitch-target", metavar="NAME",
     help="The Sqitch target (a [target \"NAME\"] of sqitch.conf) whose registry says which "
          "changes ran on the database, as `sqitch deploy NAME` [default: the project's "
-         "default target; or set DBSAFE_SQITCH_TARGET].")
+         "default target; or set DBSAFE_SQITCH_TARGET, or SQITCH_TARGET].")
 
 
 def schema_source_options(func: Callable) -> Callable:

@@ -3,7 +3,8 @@
 `load_settings()` returns a frozen `Settings`. Unknown keys in the file are a `ConfigError`
 naming the key and the file, so a typo never silently does nothing. Relative paths in the
 file are relative to the file's directory (the project root); paths given on the command
-line are relative to the working directory.
+line are relative to the working directory. Sqitch's `SQITCH_TARGET` is read as Sqitch reads
+it, over the file and under `DBSAFE_SQITCH_TARGET` and `--sqitch-target`.
 """
 
 from __future__ import annotations
@@ -219,6 +220,12 @@ def load_settings(
         for key, raw in table.items():
             _apply(values, key, raw, origin=str(pyproject), base=project_root)
 
+    # Sqitch's own: "Overrides values stored in the configuration, but not command-line
+    # options or arguments" (sqitch-environment); its `Target` takes `$p->{name} ||
+    # $ENV{SQITCH_TARGET}` before sqitch.conf's default. Over the file, under dbsafe's own.
+    if sqitch_target := environ.get("SQITCH_TARGET"):
+        _apply(values, "sqitch-target", sqitch_target,
+               origin="environment variable SQITCH_TARGET", base=cwd)
     for key in _ENV_KEYS:
         env_name = "DBSAFE_" + key.upper().replace("-", "_")
         raw = environ.get(env_name)

@@ -46,6 +46,19 @@ def test_environment_overrides_file_and_cli_overrides_environment(tmp_path: Path
     assert (from_cli.fail_on, from_cli.format) == (Severity.NOTE, "github")
 
 
+def test_sqitch_s_own_target_variable_is_read_as_sqitch_reads_it(tmp_path: Path) -> None:
+    # SQITCH_TARGET "overrides values stored in the configuration, but not command-line
+    # options" (sqitch-environment): over the file's, under dbsafe's own variable and option.
+    write_pyproject(tmp_path, 'sqitch-target = "dev"')
+    assert load_settings(tmp_path, environ={}).sqitch_target == "dev"
+    env = {"SQITCH_TARGET": "prod"}
+    assert load_settings(tmp_path, environ=env).sqitch_target == "prod"
+    assert load_settings(tmp_path, environ={**env, "DBSAFE_SQITCH_TARGET": "qa"}
+                         ).sqitch_target == "qa"
+    assert load_settings(tmp_path, {"sqitch-target": "ci"}, environ=env).sqitch_target == "ci"
+    assert load_settings(tmp_path, environ={"SQITCH_TARGET": ""}).sqitch_target == "dev"
+
+
 def test_database_url_makes_the_database_the_default_source(tmp_path: Path) -> None:
     settings = load_settings(tmp_path, environ={"DBSAFE_DATABASE_URL": "postgresql:///x"})
     assert settings.resolved_schema_source == "database"

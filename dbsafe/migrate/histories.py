@@ -197,10 +197,12 @@ def _sqitch_project(paths: Iterable[Path], target: str | None = None) -> SqitchP
     targeted = sqitch_project(project.folder, target)
     if targeted is None or (targeted.plan, targeted.deploy_files) != \
             (project.plan, project.deploy_files):
-        raise ConfigError(
+        from dbsafe.pg.urls import redact_any
+
+        raise ConfigError(redact_any(  # a target may be a URI with its password
             f"sqitch-target {target}: its plan or deploy scripts are not those of "
             f"{project.folder / 'sqitch.conf'}'s default target, which dbsafe reads; make it "
-            "the default target (`[core] target`) for dbsafe, or give both the same")
+            "the default target (`[core] target`) for dbsafe, or give both the same"))
     return targeted
 
 

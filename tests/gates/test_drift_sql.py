@@ -651,6 +651,41 @@ def test_the_sqitch_target_setting_picks_the_registry_sqitch_deploy_target_write
             command(settings)
 
 
+def test_sqitch_s_own_target_variable_picks_the_registry_as_sqitch_deploy_does(
+        tmp_path: Path, database_url: str) -> None:
+    # `SQITCH_TARGET=prod sqitch deploy` writes prod's registry; dbsafe's own
+    # DBSAFE_SQITCH_TARGET (or --sqitch-target) still wins over it.
+    _sqitch(tmp_path, _TARGETS)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int)")
+        _registry(conn, "prod_meta", "users")
+    settings = load_settings(tmp_path, {"database-url": database_url},
+                             environ={"SQITCH_TARGET": "prod"})
+    assert commands.drift(settings).findings == ()
+    assert commands.status(settings).summary["lines"][0].endswith(
+        "by sqitch's prod_meta.changes)")
+    assert commands.lint(settings, [tmp_path]).summary["migrations"] == 1
+    settings = load_settings(tmp_path, {"database-url": database_url},
+                             environ={"SQITCH_TARGET": "prod", "DBSAFE_SQITCH_TARGET": "dev"})
+    with pytest.raises(DbsafeError, match="no migration history table"):
+        commands.drift(settings)
+
+
+def test_a_sqitch_target_uri_s_password_is_not_said(tmp_path: Path, database_url: str) -> None:
+    # A URI target reads the engine's and core's settings: not the default target's plan,
+    # which dbsafe reads; the error names the target without its password.
+    _sqitch(tmp_path, '[core]\n\tengine = pg\n\ttarget = dev\n'
+                      '[target "dev"]\n\turi = db:pg:blog_dev\n\tplan_file = dev.plan\n')
+    (tmp_path / "sqitch.plan").rename(tmp_path / "dev.plan")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={
+        "SQITCH_TARGET": "db:pg://deployer:s3cret-pw@db.example.com/blog"})
+    with pytest.raises(DbsafeError) as raised:
+        commands.status(settings)
+    assert "sqitch-target db:pg://deployer:***@db.example.com/blog: its plan" in \
+        str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
 def test_a_sqitch_target_with_a_plan_of_its_own_is_an_error(
         tmp_path: Path, database_url: str) -> None:
     # dbsafe reads the default target's plan and scripts: another plan for prod is refused,
