@@ -79,13 +79,12 @@ def compare_folder(folder: SqlFolder, database_url: str,
     live = hold_until_exit(introspect_url(database_url))
     built_since = datetime.now(UTC)  # what the files fold their 'now' into is no drift
     # river told its `Schema` makes each of its objects there (`/* TEMPLATE: schema */`
-    # in its files), the schema its river_migration is in. A runner that keeps its table in
-    # its session's schema (`History.placement`) ran the files with that schema first on
-    # the search path (its role's, its URL's): their unqualified names went there too.
-    first = history.runner == "river" or (history.placement is not None
-                                          and history.schema != "public")
-    expected, platform_schemas = _built(
-        folder, selected, first_schema=history.schema if first else None)
+    # in its files), the schema its river_migration is in. A runner whose table is where its
+    # session puts it (`History.placement`) runs the files in that session too: their
+    # unqualified names go to its current schema (its role's search_path, its URL's).
+    first = history.schema if history.runner == "river" else \
+        history.session_schema if history.session_schema != "public" else None
+    expected, platform_schemas = _built(folder, selected, first_schema=first)
     if live.search_path != expected.search_path:
         live = hold_until_exit(introspect_url(database_url, search_path=expected.search_path))
     opts = options_with_defaults(options)

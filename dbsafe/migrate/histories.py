@@ -49,6 +49,9 @@ class History:
     # has it (goose reads its table unqualified); both as the session's role, its
     # search_path and the URL's `options=-csearch_path=...` put it. Read as (schema, name).
     placement: str | None = None
+    # Once placed: the session's current schema, where its runner made the files' unqualified
+    # names (goose's table may be further on the search path).
+    session_schema: str | None = None
 
     @property
     def table(self) -> str:
@@ -266,16 +269,17 @@ def _placed(conn: psycopg.Connection, history: History) -> History | None:
     runner could make its table nowhere). A history named where it is, as it is."""
     if history.placement is None:
         return history
-    if history.placement == "current_schema":
-        row = conn.execute("SELECT current_schema()").fetchone()
-    else:
+    row = conn.execute("SELECT current_schema()").fetchone()
+    current = row[0] if row else None
+    if history.placement == "search_path":
         row = conn.execute(
             "SELECT n.nspname FROM pg_class AS c JOIN pg_namespace AS n "
             "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
             (history.quoted,)).fetchone()
-    if row is None or row[0] is None:
+    if row is None or row[0] is None or current is None:
         return None
-    return dataclasses.replace(history, relation=(row[0], history.relation[-1]))
+    return dataclasses.replace(history, relation=(row[0], history.relation[-1]),
+                               session_schema=current)
 
 
 def unread_histories(database_url: str) -> str:

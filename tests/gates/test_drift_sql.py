@@ -536,6 +536,43 @@ def test_a_history_table_in_the_session_s_current_schema_is_read_there(
         ("DBS402", "app.users.users_email")]
 
 
+@pytest.mark.parametrize(("runner", "table"), [
+    ("sqlx", "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text, "
+             "installed_on timestamptz DEFAULT now(), success boolean NOT NULL, checksum bytea, "
+             "execution_time bigint); INSERT INTO _sqlx_migrations VALUES (1, 'users', now(), "
+             "true, '', 1)"),
+    ("diesel", "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, "
+               "run_on timestamp DEFAULT now()); "
+               "INSERT INTO __diesel_schema_migrations VALUES ('20240101000000')"),
+])
+def test_sqlx_s_and_diesel_s_tables_made_unqualified_are_read_in_the_current_schema(
+        runner: str, table: str, database_url: str) -> None:
+    from dbsafe.migrate.histories import applied_versions
+
+    url = _search_path_app(database_url, "role")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(table)  # as the runner makes it: unqualified
+    found = applied_versions(url)
+    assert found is not None
+    assert (found[0].runner, found[0].table) == (runner, f"app.{table.split()[2]}")
+
+
+def test_goose_s_table_further_on_the_search_path_is_read_and_the_files_built_in_the_first(
+        tmp_path: Path, database_url: str) -> None:
+    # goose reads goose_db_version unqualified: public's, on a path `app, public`; its
+    # session still makes the files' tables in `app`, its current schema.
+    _project(tmp_path, "goose")
+    url = _search_path_app(database_url, "url")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(RUNNERS["goose"][1])
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1])
+    settings = load_settings(tmp_path, {"database-url": url}, environ={})
+    assert commands.status(settings).summary["lines"][0].endswith(
+        "by goose's public.goose_db_version)")
+    assert commands.drift(settings).findings == ()
+
+
 def test_a_history_table_outside_the_session_s_current_schema_is_named_in_the_error(
         tmp_path: Path, database_url: str) -> None:
     # golang-migrate on this connection would make a new, empty app.schema_migrations and
