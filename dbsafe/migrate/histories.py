@@ -357,9 +357,12 @@ def _named(conn: psycopg.Connection, table: str) -> History:
                           "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
                           "sql-migrate, yoyo)")
     best = max(fitting, key=lambda h: len(h.columns))
-    # (Named where it is: golang-migrate's `x-migrations-table` puts only the table there,
-    # its migrations still run in the session's schema.)
-    return dataclasses.replace(best, relation=(schema, name), placement=None)
+    # Named where it is: golang-migrate's `x-migrations-table` (goose's `-table`, ...) puts
+    # only the table there, the runner still runs the files in its session's schema.
+    current = conn.execute("SELECT current_schema()").fetchone() \
+        if best.placement is not None else None
+    return dataclasses.replace(best, relation=(schema, name), placement=None,
+                               session_schema=current[0] if current else None)
 
 
 def _sqitch_keys(migrations: list[Migration]) -> dict[str, str]:

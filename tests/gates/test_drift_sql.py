@@ -557,6 +557,22 @@ def test_sqlx_s_and_diesel_s_tables_made_unqualified_are_read_in_the_current_sch
     assert (found[0].runner, found[0].table) == (runner, f"app.{table.split()[2]}")
 
 
+def test_a_table_named_elsewhere_leaves_the_files_in_the_session_s_schema(
+        tmp_path: Path, database_url: str) -> None:
+    # golang-migrate's `x-migrations-table="migrations"."schema_migrations"` (quoted) puts
+    # its table there; the files still run in its session's current schema, `app`.
+    _project(tmp_path, "golang-migrate")
+    url = _search_path_app(database_url, "role")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA migrations; CREATE TABLE migrations.schema_migrations "
+                     "(version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO "
+                     "migrations.schema_migrations VALUES (2, false);" + _UPS[0] + _UPS[1])
+    settings = load_settings(tmp_path, {"database-url": url, "sql-migrations-history-table":
+                                        "migrations.schema_migrations"}, environ={})
+    assert commands.drift(settings).findings == ()
+    assert commands.status(settings).summary["current"] == [RUNNERS["golang-migrate"][0][1]]
+
+
 def test_goose_s_table_further_on_the_search_path_is_read_and_the_files_built_in_the_first(
         tmp_path: Path, database_url: str) -> None:
     # goose reads goose_db_version unqualified: public's, on a path `app, public`; its
