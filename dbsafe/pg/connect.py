@@ -238,7 +238,30 @@ def connect_error(url: str, exc: BaseException, tried: str | None = None) -> str
     if tried is not None:
         message = redact_any(message, tried)
     return (f"could not connect to {redact_url(url)}: {message}; check the URL, "
-            "that the server is running and the credentials")
+            f"that the server is running and the credentials{_runner_parameters(url)}")
+
+
+def _runner_parameters(url: str) -> str:
+    """What libpq takes instead of the query parameters of a migration runner's URL it
+    refuses (the runner's Go driver reads them itself); "" for a URL without any.
+
+    >>> print(_runner_parameters("postgres://app@db/shop?search_path=app,%20public&x-multi-statement=true"))
+    ; libpq takes lib/pq's `search_path` (golang-migrate's, dbmate's URL) as `options=-csearch_path%3Dapp,public`; golang-migrate's `x-` parameters are its own: leave them out (its `x-migrations-table` is dbsafe's `sql-migrations-history-table`)
+    """
+    from urllib.parse import parse_qsl
+
+    _scheme, sep, rest = url.partition("://")
+    given = dict(parse_qsl(rest.partition("?")[2], keep_blank_values=True)) if sep else {}
+    hints = []
+    if "search_path" in given:
+        # (A space would end libpq's `options` word: lib/pq's value may have one.)
+        path = ",".join(part.strip() for part in given["search_path"].split(","))
+        hints.append("libpq takes lib/pq's `search_path` (golang-migrate's, dbmate's URL) as "
+                     f"`options=-csearch_path%3D{path}`")
+    if any(key.startswith("x-") for key in given):
+        hints.append("golang-migrate's `x-` parameters are its own: leave them out (its "
+                     "`x-migrations-table` is dbsafe's `sql-migrations-history-table`)")
+    return "".join(f"; {hint}" for hint in hints)
 
 
 def one_line(exc: BaseException, url: str | None = None) -> str:

@@ -47,6 +47,30 @@ def test_a_failed_connection_is_one_line_naming_the_target_without_its_password(
     assert "\n" not in message
 
 
+def test_a_migration_runner_s_url_parameters_are_told_in_libpq_s_terms() -> None:
+    # golang-migrate and dbmate hand `search_path` to lib/pq, which sends it to the server;
+    # libpq refuses it (and golang-migrate's own `x-` parameters) before connecting.
+    with pytest.raises(DatabaseError) as caught:
+        connect(f"postgres://app:{SECRET}@127.0.0.1:1/shop?sslmode=disable&search_path=app"
+                "&x-migrations-table=schema_om")
+    message = str(caught.value)
+    assert 'invalid URI query parameter: "search_path"' in message
+    assert message.endswith(
+        "; libpq takes lib/pq's `search_path` (golang-migrate's, dbmate's URL) as "
+        "`options=-csearch_path%3Dapp`; golang-migrate's `x-` parameters are its own: leave "
+        "them out (its `x-migrations-table` is dbsafe's `sql-migrations-history-table`)")
+    assert SECRET not in message and "\n" not in message
+
+
+@pytest.mark.db
+def test_the_search_path_libpq_takes_instead_is_the_session_s(database_url: str) -> None:
+    with connect(database_url) as conn:
+        conn.execute("CREATE SCHEMA app")
+    with connect(database_url + "&options=-csearch_path%3Dapp,public") as conn:
+        assert conn.execute("SELECT current_schemas(false)::text[]").fetchone() == (
+            ["app", "public"],)
+
+
 def test_an_error_names_the_url_the_user_gave_when_asked() -> None:
     derived = f"host=127.0.0.1 port=1 dbname=postgres password={SECRET} connect_timeout=2"
     with pytest.raises(DatabaseError) as caught:
