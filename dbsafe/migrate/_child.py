@@ -1092,6 +1092,14 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
             # one: its own version table, as `alembic_version` holds the main one's heads.
             kwargs["opts"] = {**(kwargs.get("opts") or {}), "version_table": version_table}
         context = real_configure(cls, *args, **kwargs)
+        if request["mode"] == "render" and context.dialect.name != "postgresql":
+            # env.py passed a URL (or dialect) of its own, not sqlalchemy.url: what it
+            # renders is that database's SQL, which lint would read as PostgreSQL's.
+            raise SandboxViolation(
+                f"env.py renders the revisions offline for {context.dialect.name} (its "
+                "context.configure() names that database, not sqlalchemy.url); dbsafe "
+                "lints PostgreSQL's SQL only: set the project's database setting to a "
+                "PostgreSQL URL")
         context.on_version_apply_callbacks = (*context.on_version_apply_callbacks,
                                               _FINGERPRINTS.on_version_apply)
         seen_contexts.append({

@@ -216,6 +216,24 @@ def test_an_env_py_connecting_while_rendering_offline_is_told_so_with_the_projec
     assert "No module named" not in str(raised.value)
 
 
+def test_an_env_py_rendering_offline_for_another_database_is_refused(tmp_path: Path) -> None:
+    """dstack's env.py renders offline with its own URL (`context.configure(url=
+    get_db().url)`), SQLite unless DSTACK_DATABASE_URL says otherwise: its revisions came
+    out as SQLite's SQL (`CHAR(32)` for a UUID column, batch operations refused) and were
+    linted as PostgreSQL's, 18 false DBS207. Here 0004's index loses its CONCURRENTLY."""
+    from dbsafe.core import DbsafeError
+
+    ini = write_project(tmp_path / "p", "psycopg2_url")
+    env = ini.parent / "migrations" / "env.py"
+    env.write_text(env.read_text().replace(
+        'url = config.get_main_option("sqlalchemy.url")',
+        'url = "sqlite:///" + str(config.config_file_name) + ".db"  # the project\'s own'))
+    with pytest.raises(DbsafeError) as raised:
+        render_revisions(ini, root=tmp_path / "p")
+    assert "sqlite" in str(raised.value)
+    assert "PostgreSQL" in str(raised.value)
+
+
 def test_env_py_output_never_reaches_json_output(tmp_path: Path) -> None:
     root = tmp_path / "p"
     write_project(root, "well_behaved")  # prints on import, logs INFO through fileConfig
