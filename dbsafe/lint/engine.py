@@ -54,7 +54,7 @@ from dbsafe.lint.statement import (
     type_name,
 )
 from dbsafe.pg.names import object_name
-from dbsafe.pg.types import rewrites, type_from_text
+from dbsafe.pg.types import changes_index_order, rewrites, type_from_text
 
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
@@ -1040,6 +1040,11 @@ class LintContext:
         return rewrites(self.stored_type(old), self.stored_type(new),
                         utc=self.timezone_utc and self.target_version >= 120000)
 
+    def type_change_reorders(self, old: TypeName, new: TypeName) -> bool:
+        """Does changing a column from `old` to `new` rebuild its indexes though the rows
+        stay (`pg.types.changes_index_order`: text <-> citext)? DBS122 asks."""
+        return changes_index_order(self.stored_type(old), self.stored_type(new))
+
     def type_change_keeps_rows(self, table: str, action: Action) -> bool:
         """Is `action`, an `ALTER COLUMN ... TYPE` of `table`, known to leave the table's
         rows, indexes and constraints as they are -- quick catalog work under its ACCESS
@@ -1055,6 +1060,7 @@ class LintContext:
         known = self.column(table, column)
         return (domain is None or not domain.constrained) and known is not None and \
             known.type is not None and self.type_change_rewrites(known.type, new) is False \
+            and not self.type_change_reorders(known.type, new) \
             and not self.type_change_redoes(table, column) and not self._may_redo(table)
 
     def _quick(self, table: str, action: Action) -> bool:

@@ -146,4 +146,27 @@ def rewrites(old: TypeName, new: TypeName, *, utc: bool = False) -> bool | None:
         return not (nm[0] >= om[0] and new_scale == old_scale)
     if ob == nb and ob in ("timestamp", "timestamptz", "time", "timetz", "interval"):
         return bool(nm) and (not om or nm[0] < om[0])
+    if (ob, nb) in _CITEXT_RELABELS:
+        return bool(nm)  # citext -> varchar(n) coerces the length
     return (ob, nb) != ("cidr", "inet")
+
+
+# citext (contrib) is stored as text: its casts from text and varchar and to text and
+# varchar are WITHOUT FUNCTION (citext--1.4.sql), so PostgreSQL only relabels the column
+# (pocket-id's varchar(255) -> citext kept users' relfilenode on PostgreSQL 18). Its
+# indexes are rebuilt all the same: their operator class changes (`changes_index_order`).
+_CITEXT_RELABELS = frozenset({("text", "citext"), ("varchar", "citext"), ("citext", "text"),
+                              ("citext", "varchar")})
+
+
+def changes_index_order(old: TypeName, new: TypeName) -> bool:
+    """Does a change from `old` to `new` that keeps the rows rebuild the column's indexes
+    because the new type orders and compares its values otherwise (another default
+    operator class: text <-> citext)?
+
+    >>> changes_index_order(TypeName("varchar", None, (255,)), TypeName("citext"))
+    True
+    >>> changes_index_order(TypeName("varchar", None, (10,)), TypeName("text"))
+    False
+    """
+    return (stored_as(old)[0], stored_as(new)[0]) in _CITEXT_RELABELS

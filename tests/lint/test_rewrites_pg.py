@@ -63,6 +63,17 @@ CREATE TABLE orders (id bigint PRIMARY KEY, status status);
 INSERT INTO orders VALUES (1, 'open');
 """
 
+# pocket-id's users.username, varchar(255) to citext: citext is stored as text (`orders`
+# here, as every case's table)
+CITEXT = """
+CREATE EXTENSION IF NOT EXISTS citext;
+CREATE TABLE orders (id bigint PRIMARY KEY, username varchar(255) UNIQUE, email text,
+                    nick citext);
+CREATE INDEX ix_orders_email ON orders (email);
+CREATE INDEX ix_orders_nick ON orders (nick);
+INSERT INTO orders SELECT i, 'u' || i, 'e' || i, 'N' || i FROM generate_series(1, 200) AS i;
+"""
+
 # (id, schema, change, what PostgreSQL does, the rule lint must name for it)
 CASES = [
     ("domain-check", ORDERS, "ALTER TABLE orders ADD COLUMN qty positive;", "rewrite", "DBS109"),
@@ -124,6 +135,15 @@ CASES = [
     ("collation-kept", ORDERS,
      'ALTER TABLE orders ALTER COLUMN code TYPE varchar(20) COLLATE "C";', None, None),
     ("collation-widened", ORDERS, "ALTER TABLE orders ALTER COLUMN name TYPE text;", None, None),
+    ("citext-from-varchar", CITEXT,
+     'ALTER TABLE orders ALTER COLUMN username TYPE citext COLLATE "C";', "index rebuild",
+     "DBS122"),
+    ("citext-from-text", CITEXT, "ALTER TABLE orders ALTER COLUMN email TYPE citext;",
+     "index rebuild", "DBS122"),
+    ("citext-to-text", CITEXT, "ALTER TABLE orders ALTER COLUMN nick TYPE text;",
+     "index rebuild", "DBS122"),
+    ("citext-to-varchar-length", CITEXT, "ALTER TABLE orders ALTER COLUMN nick TYPE varchar(20);",
+     "rewrite", "DBS110"),
     ("primary-key-nullable", REFS, "ALTER TABLE orders ADD PRIMARY KEY USING INDEX "
      "orders_ref_key;", "scan", "DBS107"),
     ("primary-key-proven", REFS + "ALTER TABLE orders ADD CHECK (ref IS NOT NULL);",

@@ -6,7 +6,10 @@ rows as they are, but the order of the column's values changes, so PostgreSQL re
 every index that uses the column while it holds ACCESS EXCLUSIVE on the table: no reads, no
 writes until the last index is built (verified on PostgreSQL 18: the indexes' relfilenodes
 change, the table's does not). On a large table that is as long as building those indexes
-from scratch.
+from scratch. A change between `text` (or `varchar`) and `citext` is the same: the rows
+stay (citext is stored as text), but the indexes are built again for citext's
+case-insensitive order (pocket-id's `username TYPE citext`: the table's relfilenode kept, its
+unique index's changed).
 
 ## Bad
 ```sql
@@ -73,12 +76,24 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                      "collation, or add a new column with the collation and backfill it.",
                 subject=f"{table}.{column}", severity=Severity.WARNING)
             continue
+        reorders = ctx.type_change_reorders(known.type, action.column.type)
         if ctx.type_change_rewrites(known.type, action.column.type) is not False or \
-                collation == known.collation:
+                (collation == known.collation and not reorders):
             continue
         if not _indexed(ctx, table, column) or (
                 known.added_here and last(table) not in ctx.history.index_tables.values()):
             continue  # added by this migration, which built no index on its table
+        if reorders:
+            yield ctx.finding(
+                RULE,
+                f"Changing `{table}.{column}` from `{known.type}` to `{action.column.type}` "
+                "keeps its rows but rebuilds every index on it (the new type orders and "
+                "compares values otherwise) under an ACCESS EXCLUSIVE lock; reads and "
+                f"writes on `{table}` wait until they are built.",
+                help="Add a new column of the type, backfill it in batches and index it "
+                     "CONCURRENTLY, or drop the column's indexes CONCURRENTLY first.",
+                subject=f"{table}.{column}")
+            continue
         yield ctx.finding(
             RULE,
             f"Changing the collation of `{table}.{column}` from `{known.collation or 'default'}` "

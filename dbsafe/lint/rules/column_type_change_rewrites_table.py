@@ -15,6 +15,7 @@ after):
 | `bit varying(n)`, `bit(n)` | `bit varying(m)`, m ≥ n; `bit varying` (from `bit(n)` only unlimited) | no |
 | `timestamp(p)`, `timestamptz(p)`, `time(p)`, `timetz(p)`, `interval(p)` | same type, more or unlimited precision | no |
 | `cidr` | `inet` | no |
+| `text`, `varchar(n)` | `citext` (contrib); `citext` to `text`, `varchar` | no (its indexes are rebuilt: DBS122) |
 | any type with a modifier (`vector(1536)`, `varchar(10)[]`) | the same type without it (`vector`, `varchar[]`) | no |
 | `timestamp` | `timestamptz` (or back) | only when the session's TimeZone is UTC — flagged |
 | `char(n)` | `text`, `varchar`, `char(m)` | **yes** |
@@ -49,8 +50,8 @@ column (expand/contract) — or make the change in a maintenance window.
 When the old type is unknown (no snapshot), dbsafe says it could not tell. The finding is an
 **error** when the new type is one no other type reaches without a rewrite (`bigint`,
 `uuid`, `jsonb`, ...), and a **warning** when the new type could be a cheap widening
-(`text`, `varchar(n)`, `numeric`, `inet`, ...): pass the database (`--database`) so dbsafe
-can decide.
+(`text`, `varchar(n)`, `numeric`, `inet`, `citext`, ...): pass the database (`--database`)
+so dbsafe can decide.
 
 ## References
 https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
@@ -68,7 +69,7 @@ from dbsafe.pg.types import stored_as
 
 # New types some other type reaches without a rewrite (besides the same type).
 _CHEAP_TARGETS = {"varchar", "text", "numeric", "varbit", "timestamp", "timestamptz", "time",
-                  "timetz", "interval", "inet"}
+                  "timetz", "interval", "inet", "citext"}
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
