@@ -52,6 +52,16 @@ def _table_of(lock: Lock, ctx: LintContext) -> str | None:
     return lock.relation
 
 
+def _catalog(name: str) -> bool:
+    """Is `name` one of PostgreSQL's catalogs or views (`information_schema.columns`,
+    `pg_indexes`: a bare `pg_` name is found in pg_catalog first)? Reading one takes ACCESS
+    SHARE locks no migration's DDL conflicts with, and is quick: skyvern's 12f6731887f4
+    asks information_schema.columns whether a column exists before adding it."""
+    schema, _, bare = name.rpartition(".")
+    return schema in ("pg_catalog", "information_schema") or (not schema and
+                                                            bare.startswith("pg_"))
+
+
 def _lengthens(statement: Statement, ctx: LintContext,
                locked: set[str]) -> tuple[Lock, str | None] | None:
     """The lock that makes this statement slow or able to wait, if any, and its table."""
@@ -62,6 +72,8 @@ def _lengthens(statement: Statement, ctx: LintContext,
         if lock.relation is None:
             return lock, None  # whole-database maintenance
         if lock.target == "type" or last(lock.relation) == "alembic_version":
+            continue
+        if statement.kind == "SelectStmt" and _catalog(lock.relation):
             continue
         table = _table_of(lock, ctx) or lock.relation
         if ctx.created_before(table, statement) or ctx.new_to_database(table):

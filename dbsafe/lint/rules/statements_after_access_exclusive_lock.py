@@ -34,6 +34,8 @@ move backfills and index builds to other revisions.
 * Statements on tables created in this migration (a backfill into one that reads an
   existing table, `INSERT INTO new SELECT ... FROM orders`, works on `orders` and is
   flagged), `CREATE TABLE`, transaction control, `SET`/`RESET`, `COMMENT`, `GRANT`/`REVOKE`, and alembic's `alembic_version` bookkeeping.
+* Reads of PostgreSQL's catalogs (`information_schema.columns`, `pg_indexes`): they take
+  ACCESS SHARE locks no DDL conflicts with, and are quick.
 * Statements outside a transaction block (each commits on its own).
 * A statement during which PostgreSQL showed no ACCESS EXCLUSIVE lock on the table, when
   the revisions ran on a throwaway server (`pg_locks`).

@@ -40,7 +40,8 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
 * Quick catalog changes on the table already locked, statements on tables created in this
   migration (a backfill into one that reads an existing table is flagged: it reads all
   of it), `CREATE TABLE`, transaction control, `SET`, `COMMENT`, `GRANT`, and alembic's
-  `alembic_version`; statements outside a transaction block.
+  `alembic_version`, reads of PostgreSQL's catalogs (`information_schema`, `pg_catalog`);
+  statements outside a transaction block.
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
   ran on a throwaway server (`pg_locks`).
 * Anything after the first finding of a transaction.
