@@ -52,14 +52,17 @@ def _table_of(lock: Lock, ctx: LintContext) -> str | None:
     return lock.relation
 
 
-def _catalog(name: str) -> bool:
+def _catalog(name: str, ctx: LintContext) -> bool:
     """Is `name` one of PostgreSQL's catalogs or views (`information_schema.columns`,
-    `pg_indexes`: a bare `pg_` name is found in pg_catalog first)? Reading one takes ACCESS
-    SHARE locks no migration's DDL conflicts with, and is quick: skyvern's 12f6731887f4
-    asks information_schema.columns whether a column exists before adding it."""
+    `pg_indexes`: a bare `pg_` name neither the migrations nor the database have as a
+    table of their own is pg_catalog's)? Reading one takes ACCESS SHARE locks no
+    migration's DDL conflicts with, and is quick: skyvern's 12f6731887f4 asks
+    information_schema.columns whether a column exists before adding it."""
     schema, _, bare = name.rpartition(".")
-    return schema in ("pg_catalog", "information_schema") or (not schema and
-                                                            bare.startswith("pg_"))
+    if schema:
+        return schema in ("pg_catalog", "information_schema")
+    return bare.startswith("pg_") and ctx.history.kind_of(name) is None and \
+        ctx.before_relation(name) is None
 
 
 def _lengthens(statement: Statement, ctx: LintContext,
@@ -73,7 +76,7 @@ def _lengthens(statement: Statement, ctx: LintContext,
             return lock, None  # whole-database maintenance
         if lock.target == "type" or last(lock.relation) == "alembic_version":
             continue
-        if statement.kind == "SelectStmt" and _catalog(lock.relation):
+        if statement.kind == "SelectStmt" and _catalog(lock.relation, ctx):
             continue
         table = _table_of(lock, ctx) or lock.relation
         if ctx.created_before(table, statement) or ctx.new_to_database(table):

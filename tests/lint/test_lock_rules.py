@@ -10,6 +10,7 @@ from dbsafe.lint.rules import (
     foreign_key_without_index,
     identity_added_to_existing_column,
     missing_lock_timeout,
+    statements_after_access_exclusive_lock,
 )
 from dbsafe.schema.model import Column, Index, Relation, SchemaSnapshot
 
@@ -151,3 +152,20 @@ def test_a_dropped_index_the_history_never_saw_is_said_to_work_on_its_table() ->
     [finding] = [f for f in lint_sql(sql) if f.code == "DBS125"]
     assert finding.message.startswith(
         "This statement works on the table of index `ix_unknown` while `a` is still SHARE")
+
+
+def test_a_table_of_the_database_named_like_a_catalog_is_read_as_the_table() -> None:
+    """A read of PostgreSQL's catalogs after a lock is no slow work (skyvern's
+    information_schema.columns check), but a bare `pg_` name the database has as a table of
+    its own is that table: reading it while `orders` is locked is DBS114."""
+    rule = statements_after_access_exclusive_lock
+    before = SchemaSnapshot(schemas=("public",), relations=(
+        *BEFORE.relations, Relation("public", "pg_report", "table",
+                                    columns=(Column("id", "bigint", 1),))))
+    locked = "BEGIN;\nALTER TABLE orders ADD COLUMN note text;\n"
+    assert codes(locked + "SELECT * FROM pg_report;\nCOMMIT;", rule,
+                 before=before) == ["DBS114:warning"]
+    assert codes(locked + "SELECT * FROM pg_indexes;\nCOMMIT;", rule, before=before) == []
+    assert codes(locked + "SELECT * FROM information_schema.columns;\nCOMMIT;", rule,
+                 before=before) == []
+
