@@ -201,7 +201,8 @@ class _Extractor:
                 calls.append(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)) and self.engines:
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                # what names stand for: another engine's library, psycopg's `sql` module
                 self._note_import(node)
             elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
                 self._note_temp_view(node)
@@ -1511,19 +1512,26 @@ class _Extractor:
                 isinstance(v.value, str) and _NAMES.fullmatch(v.value)]
 
     def _constant_names(self, field: ast.FormattedValue) -> str | None:
-        if field.conversion != -1 or field.format_spec is not None:
+        if field.conversion != -1 or field.format_spec is not None or \
+                isinstance(field.value, ast.Constant):
             return None
-        if isinstance(field.value, ast.Attribute):
-            value = self._class_constant(field.value)
-        elif isinstance(field.value, ast.Name) and field.value.id not in self._globals():
-            if any(isinstance(parent, ast.ClassDef) for parent in self._within_scope(field)):
+        value = self._bound_string(field.value)
+        return value if value is not None and _NAMES.fullmatch(value) else None
+
+    def _bound_string(self, node: ast.expr) -> str | None:
+        """The string a literal is, or a name is bound to for sure: a name bound once, to a
+        string, in the scope it is read from (`_values_of`) and never declared `global` in
+        the module, or `Cls.NAME` (`_class_constant`); None for anything else."""
+        if isinstance(node, ast.Attribute):
+            value = self._class_constant(node)
+        elif isinstance(node, ast.Name) and node.id not in self._globals():
+            if any(isinstance(parent, ast.ClassDef) for parent in self._within_scope(node)):
                 return None  # a class body reads its own attributes first
-            values = self._values_of(field.value)
+            values = self._values_of(node)
             value = values[0] if len(values) == 1 else None
         else:
-            return None
-        if not isinstance(value, ast.Constant) or not isinstance(value.value, str) or \
-                not _NAMES.fullmatch(value.value):
+            value = node
+        if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
             return None
         return value.value
 
@@ -1652,7 +1660,7 @@ class _Extractor:
             return [self._dynamic(template, template.problem)]
         if _call_name(sink) == "SQL" and isinstance(node, ast.Constant):
             # psycopg's sql.SQL: `{}` fields are filled with Identifier/Literal objects later.
-            template = _format_fields(self._literal(node), _BRACE_FIELD)
+            template = self._composed(_format_fields(self._literal(node), _BRACE_FIELD), sink)
         elif isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
             sink, template.text
         ):
@@ -1664,6 +1672,102 @@ class _Extractor:
             # (`:ts\:\:timestamptz`): the server sees `::`.
             template = _unescape(template, "\\:", keep=1)
         return self._render(template, sink=sink)
+
+    def _composed(self, template: Template, sql_call: ast.Call) -> Template:
+        """`template`, the text of psycopg's `sql.SQL("...")`, with each field its
+        `.format(...)` fills with a composable psycopg renders the same every time
+        (`_composable_text`: `sql.Identifier("users")` is `"users"`) given that text, as
+        `as_string()` renders it; any other field stays a hole."""
+        attribute = self.parents.get(id(sql_call))
+        call = self.parents.get(id(attribute))
+        if template.problem or not template.holes or not (
+                isinstance(attribute, ast.Attribute) and attribute.attr == "format"
+                and isinstance(call, ast.Call) and call.func is attribute
+                and self._psycopg_sql(sql_call.func) == "SQL"):
+            return template
+        values = [None if piece is None else self._composable_text(piece, depth=0)
+                  for piece in _format_arguments(template, call)]
+        return _filled(template, values) if any(v is not None for v in values) else template
+
+    def _psycopg_sql(self, func: ast.expr) -> str | None:
+        """The class of psycopg's (or psycopg2's) `sql` module `func` names (`sql.SQL`,
+        `Identifier` imported from `psycopg.sql`), or None."""
+        dotted = self._dotted(func)
+        if dotted is None:
+            return None
+        module, _, name = dotted.rpartition(".")
+        return name if module in ("psycopg.sql", "psycopg2.sql") else None
+
+    def _composable_text(self, node: ast.expr, *, depth: int) -> str | None:
+        """The text psycopg renders a composable as, when the code shows it whole:
+        `Identifier` of strings (`"public"."users"`), `Literal` of a string, an integer,
+        a boolean or None, `Placeholder()` (`%s`, `%(name)s`), `SQL` of a string, a
+        `.join(...)` of a list of those (or `map(sql.Identifier, [...])`), `Composed`, and
+        `SQL(...).format(...)` of those. A string is a literal or a name bound to one
+        (`_bound_string`). None for anything else: its text is only known at run time."""
+        if depth > 4 or not isinstance(node, ast.Call):
+            return None
+        kind = self._psycopg_sql(node.func)
+        args = node.args
+        if kind is not None and (node.keywords or any(isinstance(a, ast.Starred) for a in args)):
+            return None
+        if kind == "Identifier" and args:
+            names = [self._bound_string(arg) for arg in args]
+            if any(name is None for name in names):
+                return None
+            return ".".join('"' + str(name).replace('"', '""') + '"' for name in names)
+        if kind == "Literal" and len(args) == 1:
+            return _literal_text(args[0], self._bound_string(args[0]))
+        if kind == "Placeholder" and len(args) <= 1:
+            if not args:
+                return "%s"
+            name = self._bound_string(args[0])
+            return None if name is None or ")" in name else f"%({name})s"
+        if kind == "SQL" and len(args) == 1:
+            text = self._bound_string(args[0])
+            if text is not None:
+                self._take(node)  # rendered here: not a statement of its own
+            return text
+        if kind == "Composed" and len(args) == 1:
+            parts = self._composables(args[0], depth=depth)
+            return None if parts is None else "".join(parts)
+        func = node.func
+        if kind is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
+            inner = func.value
+            if func.attr == "join" and len(args) == 1 and not node.keywords:
+                separator = self._composable_text(inner, depth=depth + 1) \
+                    if self._psycopg_sql(inner.func) == "SQL" else None
+                parts = self._composables(args[0], depth=depth)
+                return None if separator is None or parts is None else separator.join(parts)
+            if func.attr == "format" and self._psycopg_sql(inner.func) == "SQL" and \
+                    len(inner.args) == 1 and isinstance(inner.args[0], ast.Constant) and \
+                    isinstance(inner.args[0].value, str):
+                template = _format_fields(self._literal(inner.args[0]), _BRACE_FIELD)
+                if template.problem:
+                    return None
+                values = [None if piece is None else self._composable_text(
+                    piece, depth=depth + 1) for piece in _format_arguments(template, node)]
+                if any(value is None for value in values):
+                    return None
+                self._take(inner)
+                return _filled(template, values).text
+        return None
+
+    def _composables(self, node: ast.expr, *, depth: int) -> list[str] | None:
+        """The texts of a list or tuple of composables, or of `map(sql.Identifier,
+        [strings])`; None when one of them is not known."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id == "map" and len(node.args) == 2 and not node.keywords and \
+                self._psycopg_sql(node.args[0]) == "Identifier" and \
+                isinstance(node.args[1], (ast.List, ast.Tuple)):
+            names = [self._bound_string(item) for item in node.args[1].elts]
+            if any(name is None for name in names):
+                return None
+            return ['"' + str(name).replace('"', '""') + '"' for name in names]
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return None
+        parts = [self._composable_text(item, depth=depth + 1) for item in node.elts]
+        return None if any(part is None for part in parts) else [str(p) for p in parts]
 
     def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
         head = first_word(template.text, template.holes)
@@ -2114,6 +2218,27 @@ def _filled(template: Template, values: Sequence[str | None]) -> Template:
     text.append(template.text[cursor:])
     placed.extend(positions[cursor:])
     return Template("".join(text), _compress(placed), tuple(holes))
+
+
+def _literal_text(node: ast.expr, string: str | None) -> str | None:
+    """What psycopg's `sql.Literal(node)` renders as, for a value whose text is the same
+    with every connection (`as_string(conn)`): a string (`string`, the text `node` is
+    bound to) without backslashes (`'it''s'`; with one it is `E'...'` in psycopg 3),
+    an integer (`1`, ` -1`), a boolean (`true`) or None (`NULL`); else None."""
+    if string is not None:
+        return None if "\\" in string or "\x00" in string else \
+            "'" + string.replace("'", "''") + "'"
+    negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    value = node.operand if isinstance(node, ast.UnaryOp) and negative else node
+    if not isinstance(value, ast.Constant):
+        return None
+    if value.value is None and not negative:
+        return "NULL"
+    if isinstance(value.value, bool):
+        return None if negative else str(value.value).lower()
+    if isinstance(value.value, int):
+        return f" -{value.value}" if negative and value.value else str(value.value)
+    return None
 
 
 def _concat(parts: Sequence[Template]) -> Template:

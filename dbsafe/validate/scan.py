@@ -186,8 +186,9 @@ _CHUNK = 32
 # `fetch_all`/`fetch_one`/`fetch_val` and Tortoise's `execute_query(_dict)` are sinks;
 # 149: a name bound to several literals in a function is followed to the one reaching a sink;
 # 150: a sink's string of run-time pieces joined by no blank (`f"{path}?page={n}"`) is no statement;
-# 151: a yoyo Python migration of SQL steps is a migration left to lint, not one in code
-_CACHE_VERSION = 151
+# 151: a yoyo Python migration of SQL steps is a migration left to lint, not one in code;
+# 152: psycopg's `sql.SQL(...).format(...)` of pieces the code shows is the text psycopg renders
+_CACHE_VERSION = 152
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

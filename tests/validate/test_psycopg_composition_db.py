@@ -1,0 +1,111 @@
+"""psycopg's `sql.SQL("SELECT {} FROM {}").format(sql.Identifier("name"), ...)` whose every
+piece the code shows (`Identifier`, `Literal`, `Placeholder`, `SQL`, a `.join` of them) is
+the statement psycopg renders, and is checked: it was a DBS304 note and its misspelt names
+went unreported. The text built is the one psycopg's own `as_string(conn)` renders; a piece
+known only at run time (`sql.Identifier(table)`) stays a hole, read as before.
+Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import psycopg2
+import pytest
+from psycopg import sql  # noqa: F401 -- read by eval()
+from psycopg2 import sql as sql2  # noqa: F401 -- read by eval()
+
+from dbsafe.extract.python import sql_in_python
+from tests.helpers import validate_module
+
+_SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+
+# Each expression as the application writes it; psycopg renders each the same way every time.
+_COMPOSED = [
+    'sql.SQL("SELECT {} FROM {}").format(sql.Identifier("name"), sql.Identifier("users"))',
+    'sql.SQL("SELECT id FROM {}").format(sql.Identifier("public", "users"))',
+    'sql.SQL("SELECT {} FROM {}").format(sql.Identifier(\'we"ird\'), sql.Identifier("Users"))',
+    'sql.SQL("SELECT id FROM users WHERE name = {} AND id > {}").format('
+    'sql.Literal("it\'s"), sql.Literal(-1))',
+    'sql.SQL("SELECT id FROM users WHERE name = {} OR {} OR id = {}").format('
+    'sql.Literal(None), sql.Literal(True), sql.Literal(7))',
+    'sql.SQL("SELECT {} FROM users WHERE id = {}").format('
+    'sql.SQL(", ").join([sql.Identifier("id"), sql.Identifier("name")]), sql.Placeholder())',
+    'sql.SQL("SELECT {fields} FROM {table} WHERE id = {id}").format(fields=sql.SQL(",").join('
+    'map(sql.Identifier, ["id", "name"])), table=sql.Identifier("users"), '
+    'id=sql.Placeholder("id"))',
+    'sql.SQL("SELECT {0} FROM users ORDER BY {0} {{}}").format(sql.Identifier("id"))',
+    'sql.SQL("SELECT {} FROM users").format(sql.SQL("{}.{}").format('
+    'sql.Identifier("users"), sql.Identifier("id")))',
+    'sql.SQL("SELECT {} FROM users").format(sql.Composed([sql.SQL("count("), '
+    'sql.Identifier("id"), sql.SQL(")")]))',
+    'sql2.SQL("SELECT {} FROM {} WHERE name = {}").format(sql2.Identifier("id"), '
+    'sql2.Identifier("public", "users"), sql2.Literal("x"))',
+]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("expression", _COMPOSED)
+def test_the_statement_built_is_the_one_psycopg_renders(
+        expression: str, database_url: str) -> None:
+    source = (f"from psycopg import sql\nfrom psycopg2 import sql as sql2\n\n\n"
+              f"def read(cur):\n    cur.execute({expression})\n")
+    fragments = sql_in_python(source, "repo.py").fragments
+    assert [f.dynamic for f in fragments] == [None]
+    composed = eval(expression)
+    if isinstance(composed, psycopg2.sql.Composable):
+        with psycopg2.connect(database_url) as conn:
+            rendered = composed.as_string(conn)
+        conn.close()
+    else:
+        with psycopg.connect(database_url) as conn:
+            rendered = composed.as_string(conn)
+    assert fragments[0].sql == rendered
+
+
+_MODULE = '''\
+from psycopg import sql
+from psycopg.sql import Identifier, SQL
+
+TABLE = "users"
+
+
+def read(cur, table, name):
+    cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.Identifier("nmae"), sql.Identifier("users")))
+    cur.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier("public", "userz")))
+    cur.execute(SQL("SELECT {} FROM {}").format(
+        SQL(", ").join(map(Identifier, ["id", "titel"])), Identifier(TABLE)))
+    query = sql.SQL("SELECT id FROM {t} WHERE nmae = {v}").format(
+        t=sql.Identifier("users"), v=sql.Literal(name))
+    cur.execute(query)
+    cur.execute(sql.SQL("SELECT {} FROM {} WHERE id = {}").format(
+        sql.Identifier("name"), sql.Identifier("users"), sql.Placeholder()), (1,))
+    cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.Identifier("nmae"), sql.Identifier(table)))
+    cur.execute(sql.SQL("SELECT {} FROM users").format(sql.Identifier("nmae") + sql.SQL("")))
+
+
+class Identifierish:
+    def Identifier(self, name):
+        return name
+
+
+def other(cur, helper):
+    cur.execute(sql.SQL("SELECT {} FROM users").format(helper.Identifier("nmae")))
+'''
+
+
+@pytest.mark.db
+def test_a_composition_of_pieces_the_code_shows_is_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "repo.py", _MODULE)
+    found = sorted((f.code, f.location.line, f.subject) for f in report.findings)
+    assert [f for f in found if f[0] != "DBS304"] == [
+        ("DBS301", 9, "public.userz"), ("DBS302", 8, "public.users.nmae"),
+        ("DBS302", 10, "public.users.titel"), ("DBS302", 12, "public.users.nmae")]
+    # every finding confirmed by PostgreSQL's PREPARE of the text psycopg sends
+    assert all(dict(f.context).get("PostgreSQL", "")[:5] in ("42703", "42P01")
+               for f in report.findings if f.code != "DBS304")
+    # a table named at run time, a piece psycopg's `+` builds, and a method that only has
+    # psycopg's name stay SQL built at run time
+    assert [line for code, line, _ in found if code == "DBS304"] == [17, 18, 27]
