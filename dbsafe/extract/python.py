@@ -166,6 +166,7 @@ class _Extractor:
         self.taken: set[int] = set()  # ids of nodes already turned into fragments
         self.scopes: dict[int, dict[str, list[ast.AST]]] = {}
         self._declared_global: frozenset[str] | None = None  # see `_globals`
+        self._attribute_facts: tuple[frozenset[str], dict[str, int]] | None = None
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
         self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
@@ -321,6 +322,9 @@ class _Extractor:
 
     def _resolve(self, arg: ast.expr) -> ast.expr | None:
         """The literal expression a sink argument stands for, or None if we cannot see it."""
+        if isinstance(arg, ast.Attribute):
+            held = self._class_constant(arg) or self._own_class_constant(arg)
+            return held if held is not None and _is_string_expr(held) else None
         if not isinstance(arg, ast.Name):
             return arg if _is_string_expr(arg) or self._bound_statements(arg) else None
         value = self._assigned_once(arg)
@@ -1546,14 +1550,56 @@ class _Extractor:
         classes = [n for n in self.tree.body if isinstance(n, ast.ClassDef) and n.name == owner]
         if self._assignments(self.tree).get(owner) or len(classes) != 1:
             return None
-        cls = classes[0]
-        bound = [n.value for n in cls.body if isinstance(n, ast.Assign) and len(n.targets) == 1
-                 and isinstance(n.targets[0], ast.Name) and n.targets[0].id == attribute] + [
-            n.value for n in cls.body if isinstance(n, ast.AnnAssign)
-            and isinstance(n.target, ast.Name) and n.target.id == attribute]
-        stored = any(isinstance(n, ast.Attribute) and n.attr == attribute and
-                     not isinstance(n.ctx, ast.Load) for n in ast.walk(self.tree))
-        return bound[0] if len(bound) == 1 and bound[0] is not None and not stored else None
+        bound = _bound_in_class(classes[0], attribute, annotated=True)
+        return bound[0] if len(bound) == 1 and bound[0] is not None and \
+            not self._stored_attribute(attribute) else None
+
+    def _own_class_constant(self, node: ast.Attribute) -> ast.expr | None:
+        """What `self.NAME` (or `cls.NAME`) holds in a method of the class whose body
+        binds `NAME` once, to a plain assignment (an annotated one may be a dataclass's or
+        a model's field, which each instance sets), when no other class of the module binds
+        `NAME` (a subclass's own) and nothing in the module stores to an attribute `NAME`.
+        `self` is the method's first parameter, never rebound, of no static method."""
+        receiver = node.value
+        method = self._scope_of(node)
+        if not isinstance(receiver, ast.Name) or not isinstance(
+                method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        cls = self.parents.get(id(method))
+        parameters = [*method.args.posonlyargs, *method.args.args]
+        if not isinstance(cls, ast.ClassDef) or not parameters or \
+                parameters[0].arg != receiver.id or receiver.id in self._assignments(method) \
+                or any(isinstance(d, ast.Name) and d.id == "staticmethod"
+                       for d in method.decorator_list):
+            return None
+        bound = _bound_in_class(cls, node.attr, annotated=False)
+        if len(bound) != 1 or self._stored_attribute(node.attr) or \
+                self._attributes()[1].get(node.attr, 0) != 1:
+            return None
+        return bound[0]
+
+    def _stored_attribute(self, attribute: str) -> bool:
+        """Whether the module stores to (or deletes) an attribute of that name anywhere."""
+        return attribute in self._attributes()[0]
+
+    def _attributes(self) -> tuple[frozenset[str], dict[str, int]]:
+        """The attribute names the module stores to (or deletes), and how many of its
+        classes bind each name in their bodies: found in one pass, once."""
+        if self._attribute_facts is None:
+            stored: set[str] = set()
+            classes: dict[str, int] = {}
+            for n in self.nodes or ast.walk(self.tree):
+                if isinstance(n, ast.Attribute) and not isinstance(n.ctx, ast.Load):
+                    stored.add(n.attr)
+                elif isinstance(n, ast.ClassDef):
+                    names = {t.id for b in n.body if isinstance(b, ast.Assign)
+                             for t in b.targets if isinstance(t, ast.Name)} | {
+                        b.target.id for b in n.body
+                        if isinstance(b, ast.AnnAssign) and isinstance(b.target, ast.Name)}
+                    for name in names:
+                        classes[name] = classes.get(name, 0) + 1
+            self._attribute_facts = (frozenset(stored), classes)
+        return self._attribute_facts
 
     def _globals(self) -> frozenset[str]:
         """The names a `global` statement of the module declares: a function may rebind
@@ -2218,6 +2264,19 @@ def _filled(template: Template, values: Sequence[str | None]) -> Template:
     text.append(template.text[cursor:])
     placed.extend(positions[cursor:])
     return Template("".join(text), _compress(placed), tuple(holes))
+
+
+def _bound_in_class(cls: ast.ClassDef, attribute: str, *,
+                    annotated: bool) -> list[ast.expr | None]:
+    """What the body of `cls` binds `attribute` to, each binding (with `annotated`, an
+    annotated one too: None where it binds nothing)."""
+    bound: list[ast.expr | None] = [
+        n.value for n in cls.body if isinstance(n, ast.Assign) and len(n.targets) == 1
+        and isinstance(n.targets[0], ast.Name) and n.targets[0].id == attribute]
+    if annotated:
+        bound.extend(n.value for n in cls.body if isinstance(n, ast.AnnAssign)
+                     and isinstance(n.target, ast.Name) and n.target.id == attribute)
+    return bound
 
 
 def _literal_text(node: ast.expr, string: str | None) -> str | None:
