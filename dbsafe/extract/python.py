@@ -78,6 +78,9 @@ SINKS = frozenset(
     }
 )
 _SQL_KEYWORDS = ("sql", "query", "statement")
+# asyncpg's COPY methods, by the keyword-only argument each requires (its data).
+_ASYNCPG_COPIES = {"copy_records_to_table": "records", "copy_to_table": "source",
+                   "copy_from_table": "output"}
 _PARAM_KEYWORDS = frozenset({"params", "parameters", "vars", "args", "values"})
 
 # Statements a sink may carry. Anything else passed to a call named like a sink
@@ -194,6 +197,7 @@ class _Extractor:
         calls: list[ast.Call] = []
         others: list[ast.Call] = []  # where a module naming another engine calls its helpers
         strings: list[ast.expr] = []
+        copies: list[ast.Call] = []  # asyncpg's `copy_records_to_table(...)` and kin
         for node in _walk(self.tree, self.parents, self.nodes):
             if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
                     self.engines and (_call_name(node) in ENGINE_SINKS or self._engine_named(
@@ -205,6 +209,8 @@ class _Extractor:
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 # what names stand for: another engine's library, psycopg's `sql` module
                 self._note_import(node)
+            elif isinstance(node, ast.Call) and _call_name(node) in _ASYNCPG_COPIES:
+                copies.append(node)
             elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
                 self._note_temp_view(node)
             elif isinstance(node, ast.Call) and _call_name(node) in ("create_all", "Table"):
@@ -256,6 +262,10 @@ class _Extractor:
                 self._note_ddl_of_each_name(value, sent=True)
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
+        for call in copies:
+            fragments = self._checked(self._copied_table(call), call)
+            if fragments:
+                found.append(((call.lineno, call.col_offset), fragments))
         if self.helpers:
             # A function handing its parameter on to a helper is one too (PostHog's
             # `_scan(sql=_HIDDEN_SQL)`, whose `sql` goes to `_ch(sql, ...)`, which runs
@@ -1718,6 +1728,66 @@ class _Extractor:
             # (`:ts\:\:timestamptz`): the server sees `::`.
             template = _unescape(template, "\\:", keep=1)
         return self._render(template, sink=sink)
+
+    def _copied_table(self, call: ast.Call) -> list[SqlFragment]:
+        """asyncpg's `copy_records_to_table("t", records=..., columns=[...],
+        schema_name=...)` (and `copy_to_table`, `copy_from_table`), read as the query
+        asyncpg prepares before `copy_records_to_table`'s COPY: `SELECT "a", "b" FROM
+        "s"."t" LIMIT 1`, each name quoted as asyncpg quotes it and placed where the code
+        writes it. It names what the COPY names: a table or column it lacks fails the COPY
+        as it fails the query (42P01, 42703). Only asyncpg's shape is read (the table alone
+        positional, the data keyword-only: `records=`, `source=`, `output=`), with every
+        name a string the code shows (`_bound_string`); else nothing."""
+        if len(call.args) > 1 or any(isinstance(a, ast.Starred) for a in call.args) or \
+                self._engine_receiving(call) is not None:
+            return []
+        keywords = {k.arg: k.value for k in call.keywords}
+        if None in keywords or _ASYNCPG_COPIES[str(_call_name(call))] not in keywords:
+            return []
+        table = call.args[0] if call.args else keywords.get("table_name")
+        if table is None or (call.args and "table_name" in keywords):
+            return []
+        schema = keywords.get("schema_name")
+        columns = keywords.get("columns")
+        if isinstance(columns, ast.Constant) and columns.value is None:
+            columns = None
+        if isinstance(schema, ast.Constant) and schema.value is None:
+            schema = None
+        if columns is not None and not (isinstance(columns, (ast.List, ast.Tuple)) and
+                                        columns.elts):
+            return []
+        named = [*(columns.elts if columns is not None else ()),
+                 *([schema] if schema is not None else ()), table]
+        names = [self._bound_string(node) for node in named]
+        if any(name is None or not name for name in names):
+            return []
+        line, column = self._position(call.lineno, call.col_offset)
+        text: list[str] = []
+        spans: list[tuple[int, int, int]] = []
+        length = 0
+
+        def add(piece: str, node: ast.expr | None) -> None:
+            nonlocal length
+            at = (line, column) if node is None else self._position(node.lineno, node.col_offset)
+            spans.append((length, *at))
+            text.append(piece)
+            length += len(piece)
+
+        quoted = ['"' + str(name).replace('"', '""') + '"' for name in names]
+        add("SELECT ", None)
+        if columns is None:
+            add("*", None)
+        for index, node in enumerate(columns.elts if columns is not None else ()):
+            if index:
+                add(", ", None)
+            add(quoted[index], node)
+        add(" FROM ", None)
+        if schema is not None:
+            add(quoted[-2], schema)
+            add(".", None)
+        add(quoted[-1], table)
+        add(" LIMIT 1", None)
+        return self._render(Template("".join(text), tuple(spans)), sink=None)
 
     def _composed(self, template: Template, sql_call: ast.Call) -> Template:
         """`template`, the text of psycopg's `sql.SQL("...")`, with each field its

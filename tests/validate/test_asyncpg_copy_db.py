@@ -1,0 +1,80 @@
+"""asyncpg's `copy_records_to_table("t", records=..., columns=[...], schema_name=...)`,
+`copy_to_table` and `copy_from_table` name a table and its columns: each call whose names
+the code shows is checked as the query asyncpg prepares before its binary COPY (`SELECT
+"a", "b" FROM "s"."t" LIMIT 1`), where the calls were not read at all. What asyncpg itself
+does with each call on the same database is the truth the findings are held to.
+Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import asyncpg
+import psycopg
+import pytest
+
+from tests.helpers import validate_module
+
+_SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+
+# (line in _MODULE, call as asyncpg gets it, what asyncpg's COPY raises there: None = runs)
+_CALLS = [
+    (8, 'conn.copy_records_to_table("users", records=[(1, "a")], columns=["id", "nmae"])',
+     "42703"),
+    (9, 'conn.copy_records_to_table("userz", records=[(1,)])', "42P01"),
+    (10, 'conn.copy_records_to_table("Users", records=[(1,)])', "42P01"),
+    (11, 'conn.copy_to_table(TABLE, source=io.BytesIO(b"2\\n"), columns=("nmae",), '
+         'schema_name="public")', "42703"),
+    (12, 'conn.copy_from_table(table_name="users", output=io.BytesIO(), columns=["titel"])',
+     "42703"),
+    (13, 'conn.copy_records_to_table("users", records=[(3, "c")], columns=["id", "name"], '
+         'schema_name="public")', None),
+    (14, 'conn.copy_from_table("users", output=io.BytesIO(), columns=("id",))', None),
+]
+
+_MODULE = '''\
+import io
+
+TABLE = "users"
+
+
+async def copy(conn, table, column):
+    # the calls of _CALLS, one a line from line 8
+{calls}
+    await conn.copy_records_to_table(table, records=[(1,)], columns=["nmae"])
+    await conn.copy_records_to_table("users", records=[(1,)], columns=[column, "nmae"])
+'''
+
+
+def _sqlstates(info: psycopg.ConnectionInfo) -> list[str | None]:
+    async def run() -> list[str | None]:
+        conn = await asyncpg.connect(host=info.host, port=info.port, user=info.user,
+                                     database=info.dbname, password=info.password or None)
+        found: list[str | None] = []
+        try:
+            for _, call, _ in _CALLS:
+                try:
+                    await eval(call, {"conn": conn, "io": io, "TABLE": "users"})
+                    found.append(None)
+                except asyncpg.PostgresError as exc:
+                    found.append(exc.sqlstate)
+        finally:
+            await conn.close()
+        return found
+
+    return asyncio.run(run())
+
+
+@pytest.mark.db
+def test_asyncpg_copy_calls_are_checked_as_asyncpg_runs_them(
+        database_url: str, postgresql: psycopg.Connection, tmp_path: Path) -> None:
+    source = _MODULE.format(calls="\n".join(f"    await {call}" for _, call, _ in _CALLS))
+    report = validate_module(database_url, tmp_path, _SCHEMA, "copy.py", source)
+    flagged = {f.location.line: dict(f.context).get("PostgreSQL", "")[:5]
+               for f in report.findings}
+    # what asyncpg raises for each call is what the finding on its line says
+    assert _sqlstates(postgresql.info) == [state for _, _, state in _CALLS]
+    assert flagged == {line: state for line, _, state in _CALLS if state is not None}
