@@ -46,6 +46,8 @@ async def copy(conn, table, column):
 {calls}
     await conn.copy_records_to_table(table, records=[(1,)], columns=["nmae"])
     await conn.copy_records_to_table("users", records=[(1,)], columns=[column, "nmae"])
+    with pytest.raises(asyncpg.UndefinedColumnError):
+        await conn.copy_records_to_table("users", records=[(1,)], columns=["nmae"])
 '''
 
 
