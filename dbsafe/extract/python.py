@@ -1715,6 +1715,8 @@ class _Extractor:
         if template.problem:
             return [self._dynamic(template, template.problem)]
         if _call_name(sink) == "SQL" and isinstance(node, ast.Constant):
+            if self._rendered_only_asserted(sink):
+                return []
             # psycopg's sql.SQL: `{}` fields are filled with Identifier/Literal objects later.
             template = self._composed(_format_fields(self._literal(node), _BRACE_FIELD), sink)
         elif isinstance(node, (ast.Constant, ast.JoinedStr)) and _pyformat_with_params(
@@ -1805,6 +1807,35 @@ class _Extractor:
         values = [None if piece is None else self._composable_text(piece, depth=0)
                   for piece in _format_arguments(template, call)]
         return _filled(template, values) if any(v is not None for v in values) else template
+
+    def _rendered_only_asserted(self, sql_call: ast.Call) -> bool:
+        """Whether a psycopg composition (`sql.SQL(...)`, or its `.format(...)`) is held in
+        a name only rendered, `name.as_string(conn)`, for an assertion (`assert
+        q.as_string(conn) == '...'`, or a name read only in assertions): a test of how
+        psycopg renders it (psycopg's own `tests/test_sql.py`), never sent."""
+        held: ast.AST = sql_call
+        attribute = self.parents.get(id(sql_call))
+        call = self.parents.get(id(attribute))
+        if isinstance(attribute, ast.Attribute) and attribute.attr == "format" and \
+                isinstance(call, ast.Call) and call.func is attribute:
+            held = call
+        name = self._assigned_name(held) if isinstance(held, ast.expr) else None
+        if name is None:
+            return False
+        scope = self._scope_of(held)
+        reads = [read for read in self._reads().get(name, ()) if self._inside(read, scope)]
+        for read in reads:
+            attribute = self.parents.get(id(read))
+            rendered = self.parents.get(id(attribute))
+            if not (isinstance(attribute, ast.Attribute) and attribute.attr == "as_string"
+                    and isinstance(rendered, ast.Call) and rendered.func is attribute):
+                return False
+            if self._in_assertion(rendered):
+                continue
+            into = self._assigned_name(rendered)
+            if into is None or not self._reads_only_asserted(into, scope, depth=0):
+                return False
+        return bool(reads)
 
     def _psycopg_sql(self, func: ast.expr) -> str | None:
         """The class of psycopg's (or psycopg2's) `sql` module `func` names (`sql.SQL`,

@@ -92,6 +92,16 @@ class Identifierish:
 
 def other(cur, helper):
     cur.execute(sql.SQL("SELECT {} FROM users").format(helper.Identifier("nmae")))
+
+
+def test_rendering(conn, cur):
+    q = sql.SQL("SELECT {} FROM {}").format(sql.Identifier("field"), sql.Identifier("table"))
+    assert q.as_string(conn) == 'SELECT "field" FROM "table"'
+    s = sql.SQL("SELECT nmae FROM users WHERE id = {}").format(sql.Literal(1))
+    rendered = s.as_string(conn)
+    assert rendered == "SELECT nmae FROM users WHERE id = 1"
+    sent = sql.SQL("SELECT {} FROM users").format(sql.Identifier("titel"))
+    cur.execute(sent.as_string(conn))
 '''
 
 
@@ -102,10 +112,12 @@ def test_a_composition_of_pieces_the_code_shows_is_checked(
     found = sorted((f.code, f.location.line, f.subject) for f in report.findings)
     assert [f for f in found if f[0] != "DBS304"] == [
         ("DBS301", 9, "public.userz"), ("DBS302", 8, "public.users.nmae"),
-        ("DBS302", 10, "public.users.titel"), ("DBS302", 12, "public.users.nmae")]
+        ("DBS302", 10, "public.users.titel"), ("DBS302", 12, "public.users.nmae"),
+        ("DBS302", 36, "public.users.titel")]
     # every finding confirmed by PostgreSQL's PREPARE of the text psycopg sends
     assert all(dict(f.context).get("PostgreSQL", "")[:5] in ("42703", "42P01")
                for f in report.findings if f.code != "DBS304")
+    # a composition only rendered for a test's assertions (psycopg's own tests) is not sent;
     # a table named at run time, a piece psycopg's `+` builds, and a method that only has
     # psycopg's name stay SQL built at run time
     assert [line for code, line, _ in found if code == "DBS304"] == [17, 18, 27]
