@@ -78,6 +78,9 @@ SINKS = frozenset(
     }
 )
 _SQL_KEYWORDS = ("sql", "query", "statement")
+# psycopg's `cursor.copy("COPY ...")` and psycopg2's `cursor.copy_expert("COPY ...", file)`:
+# a call so named is read only when its statement is a COPY of a table (`_copy_statement`).
+_COPY_SINKS = frozenset({"copy", "copy_expert"})
 # asyncpg's COPY methods, by the keyword-only argument each requires (its data).
 _ASYNCPG_COPIES = {"copy_records_to_table": "records", "copy_to_table": "source",
                    "copy_from_table": "output"}
@@ -209,7 +212,8 @@ class _Extractor:
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 # what names stand for: another engine's library, psycopg's `sql` module
                 self._note_import(node)
-            elif isinstance(node, ast.Call) and _call_name(node) in _ASYNCPG_COPIES:
+            elif isinstance(node, ast.Call) and (_call_name(node) in _ASYNCPG_COPIES
+                                                 or _call_name(node) in _COPY_SINKS):
                 copies.append(node)
             elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
                 self._note_temp_view(node)
@@ -263,7 +267,8 @@ class _Extractor:
             if fragments:
                 found.append(((value.lineno, value.col_offset), fragments))
         for call in copies:
-            fragments = self._checked(self._copied_table(call), call)
+            fragments = self._checked(self._copy_statement(call) if _call_name(call) in
+                                      _COPY_SINKS else self._copied_table(call), call)
             if fragments:
                 found.append(((call.lineno, call.col_offset), fragments))
         if self.helpers:
@@ -1730,6 +1735,69 @@ class _Extractor:
             # (`:ts\:\:timestamptz`): the server sees `::`.
             template = _unescape(template, "\\:", keep=1)
         return self._render(template, sink=sink)
+
+    def _copy_statement(self, call: ast.Call) -> list[SqlFragment]:
+        """psycopg's `cursor.copy("COPY t (a, b) FROM STDIN")` (psycopg2's `copy_expert`),
+        read as the INSERT naming what the COPY names: `INSERT INTO t (a, b) SELECT NULL,
+        NULL` (`INSERT INTO t DEFAULT VALUES` without a column list), the table and its
+        columns kept where the code writes them. PostgreSQL's parse analysis of that INSERT
+        fails, as the COPY does, on a table or column that is not there (42P01, 42703: the
+        same `column "x" of relation "t" does not exist`); a COPY is not analysed when
+        prepared. Only a string the code shows, one statement that PostgreSQL's parser
+        reads as a COPY of a table from STDIN or to STDOUT (not of a query, nor of a
+        file), in a call that is not another engine's nor in a test expecting it to fail;
+        else nothing."""
+        arg = _sql_argument(call)
+        value = None if arg is None else self._resolve(arg)
+        if not isinstance(value, ast.Constant) or not isinstance(value.value, str) or \
+                value.value.lstrip()[:4].upper() != "COPY" or \
+                self._engine_receiving(call) is not None or self._expected_to_fail(call):
+            return []
+        template = self._literal(value)
+        if template.problem or template.holes:
+            return []
+        from pglast import ast as pg
+        from pglast import parse_sql
+        from pglast.parser import scan
+
+        text = template.text
+        try:
+            statements = parse_sql(text)
+            tokens = scan(text)
+        except Exception:  # noqa: BLE001 -- not a statement PostgreSQL reads: not ours
+            return []
+        copy = statements[0].stmt if len(statements) == 1 else None
+        if not isinstance(copy, pg.CopyStmt) or copy.relation is None or \
+                copy.query is not None or copy.filename is not None or copy.is_program:
+            return []
+        columns = len(copy.attlist or ())
+        depth = 0
+        for index, token in enumerate(tokens):
+            if token.name == "ASCII_40":
+                depth += 1
+            elif token.name == "ASCII_41":
+                depth -= 1
+            elif index and depth == 0 and token.name in ("FROM", "TO"):
+                break
+        else:
+            return []
+        self._take(value)
+        positions = _expand(template)
+        head, tail = tokens[0], token  # `COPY`, and the `FROM`/`TO` ending the table's part
+        rest = " SELECT " + ", ".join(["NULL"] * columns) if columns else " DEFAULT VALUES"
+        pieces = [("INSERT INTO", positions[head.start]),
+                  (text[head.end + 1:tail.start].rstrip(), None),
+                  (rest, positions[tail.start])]
+        placed: list[tuple[int, int]] = []
+        sql: list[str] = []
+        for piece, at in pieces:
+            sql.append(piece)
+            if at is None:
+                start = head.end + 1
+                placed.extend(positions[start:start + len(piece)])
+            else:
+                placed.extend((at[0], at[1] + k) for k in range(len(piece)))
+        return self._render(Template("".join(sql), _compress(placed)), sink=None)
 
     def _copied_table(self, call: ast.Call) -> list[SqlFragment]:
         """asyncpg's `copy_records_to_table("t", records=..., columns=[...],
