@@ -33,6 +33,8 @@ _CALLS = [
     (13, 'conn.copy_records_to_table("users", records=[(3, "c")], columns=["id", "name"], '
          'schema_name="public")', None),
     (14, 'conn.copy_from_table("users", output=io.BytesIO(), columns=("id",))', None),
+    # asyncpg quotes the name whole: a table named `public.users`, which is not there
+    (15, 'conn.copy_records_to_table("public.users", records=[(4,)])', "42P01"),
 ]
 
 _MODULE = '''\
