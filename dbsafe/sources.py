@@ -297,8 +297,10 @@ def _built_file(cache_file: Path) -> Path:
 # 25: a Sqitch project's scripts as psql runs them, with sqitch.conf's variables and the
 # files they `\ir`; 26: event triggers; 27: a yoyo folder's migrations in its `-- depends:`
 # order, each in a transaction unless `-- transactional: false`, its rollbacks not run, its
-# history tables; 28: yoyo's Python migrations whose steps are SQL, run.
-_INTROSPECTED = 28
+# history tables; 28: yoyo's Python migrations whose steps are SQL, run; 29: Flyway's
+# placeholders filled in from its flyway.conf or flyway.toml, the schemas it is told made,
+# the first on the search_path.
+_INTROSPECTED = 29
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -355,7 +357,9 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     """The folder of SQL migrations the `migrations` source applies; None: alembic's.
 
     The `sql-migrations` setting when it is set; else, when there is no `alembic.ini`, the
-    one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files under the project root; with
+    one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files under the project root, or
+    named as its `filesystem:` location by the Flyway configuration there
+    (`flyway_locations`: `flyway.locations=filesystem:sql`); with
     none there, the one inside a workspace folder up to `WORKSPACE_DEPTH` levels down
     (`apps/web/supabase/migrations`); with none there either, the one a runner marks as
     its PostgreSQL migrations' up to `MARKED_DEPTH` levels down (`_marked_folders`); with
@@ -375,7 +379,12 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     if settings.alembic_config.is_file():
         return None
     root = settings.project_root
+    from dbsafe.extract.flyway import flyway_locations
+
     found = [root / name for name in SQL_MIGRATION_FOLDERS if _holds_sql(root / name)]
+    # Flyway's, wherever the flyway.conf or flyway.toml at the root says it keeps them
+    known = {f.resolve() for f in found}
+    found += [f for f in flyway_locations(root) if _holds_sql(f) and f.resolve() not in known]
     if not found:  # a monorepo's, run from its root (not walked when the root has one)
         from dbsafe.extract.files import workspace_folders
 
@@ -692,12 +701,13 @@ class SqlFolder:
         its first migration: graphile-migrate's afterReset files, each in a session of its
         own, then the platform's stand-in and the runner's history table. Returns what
         failed."""
-        from dbsafe.extract.migration import graphile_baseline
+        from dbsafe.extract.migration import flyway_schemas, graphile_baseline
         from dbsafe.migrate.sqlfiles import apply_sql_migrations
 
         failures = [f for m in graphile_baseline(self.path, self.root)
                     for f in apply_sql_migrations([m], url)]
-        failures += apply_sql_migrations([], url, platform=self.platform, runner=self.runner)
+        failures += apply_sql_migrations([], url, platform=self.platform, runner=self.runner,
+                                         before=flyway_schemas(self.path))
         return failures
 
     @contextlib.contextmanager
@@ -734,6 +744,14 @@ class SqlFolder:
         if gmrc is not None:
             with contextlib.suppress(OSError):
                 digest.update(gmrc.read_bytes())
+        from dbsafe.extract.flyway import flyway_config
+
+        # Flyway's configuration: its placeholders and schemas, from its files and environment
+        flyway = flyway_config(self.path if self.path.is_dir() else self.path.parent)
+        digest.update(repr(flyway.environ).encode())
+        for conf in flyway.files:
+            with contextlib.suppress(OSError):
+                digest.update(conf.read_bytes())
         if supabase_schemas_folder(self.path):  # its schema_paths order the files
             with contextlib.suppress(OSError):
                 digest.update((self.path.parent / "config.toml").read_bytes())

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, SourceError
 from dbsafe.extract.files import FolderNames
+from dbsafe.extract.flyway import FlywayConfig, fill_placeholders, flyway_config
 
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
@@ -212,6 +213,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         else:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
+    flyway_configs: dict[Path, FlywayConfig] = {}  # by folder
     for file in sorted(keys, key=keys.__getitem__):
         try:
             # Bytes that are not UTF-8 kept as they are (surrogate escapes) until each
@@ -223,6 +225,12 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
+        flyway = None
+        if flyway_file(file.name) and file not in sqitch_files:
+            if file.parent not in flyway_configs:
+                flyway_configs[file.parent] = flyway_config(file.parent)
+            flyway = flyway_configs[file.parent]
+            text = fill_placeholders(text, flyway, file, shown)
         includes: tuple[Path, ...] = ()
         if file in steps:
             statements, in_transaction = _yoyo_run(steps[file].apply, steps[file], shown)
@@ -261,6 +269,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         if file in graphile_files:
             statements = _graphile_pg_settings(_graphile_folder(file), Location(shown, 1)) \
                 + statements
+        if flyway is not None and flyway.schema is not None:
+            statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction, includes=includes))
     return migrations
@@ -727,6 +737,10 @@ def down_migration(up: Migration, root: Path,
 
     project = project_of(up.file, sqitch_target) if file != up.file else None
     includes: tuple[Path, ...] = ()
+    flyway = flyway_config(file.parent) if file != up.file and flyway_file(up.file.name) \
+        else None  # a Flyway undo file: its placeholders filled in, its schema first
+    if flyway is not None:
+        text = fill_placeholders(text, flyway, file, shown)
     if project is not None and revert_script(up.file) == file:
         statements, includes = psql_statements(file, project, "revert", root)
     else:
@@ -734,6 +748,8 @@ def down_migration(up: Migration, root: Path,
     own = _down_section_transaction(text, statements) if file == up.file \
         else _down_file_transaction(up, file, text, statements)
     in_transaction = up.starts_in_transaction if own is None else own
+    if flyway is not None and flyway.schema is not None:
+        statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
     return Migration(shown, statements, kind="sql", file=file,
                      starts_in_transaction=in_transaction, includes=includes)
 
@@ -994,6 +1010,35 @@ def _flyway_transaction(file: Path, statements: Sequence[MigrationStatement]) ->
         except (OSError, UnicodeDecodeError):
             pass
     return not any(_outside_transaction(s.sql) for s in statements)
+
+
+def _flyway_search_path(config: FlywayConfig, location: Location
+                        ) -> tuple[MigrationStatement, ...]:
+    """What Flyway runs before each migration when told a schema (`defaultSchema` or
+    `schemas`, which it made before the first: `flyway_schemas`): it puts that schema first
+    on the search_path (`changeCurrentSchemaTo` of its PostgreSQL connection:
+    `"app",<search_path>`), where the migration's unqualified names go. A generated
+    statement: nothing for lint to check."""
+    from psycopg import sql
+
+    quoted = sql.Identifier(config.schema or "public").as_string(None).replace("'", "''")
+    return (MigrationStatement(
+        "SELECT pg_catalog.set_config('search_path', "
+        f"'{quoted},' || pg_catalog.current_setting('search_path'), false)", location,
+        generated=True),)
+
+
+def flyway_schemas(folder: Path) -> str:
+    """What Flyway runs before the first migration of `folder`, when it holds Flyway's
+    migrations and its configuration names schemas: it creates those that are missing
+    (`createSchemas`, on by default), `defaultSchema` and `schemas`. "" otherwise."""
+    from psycopg import sql
+
+    if not folder.is_dir() or next((p for p in folder.rglob("*.sql")
+                                    if flyway_file(p.name)), None) is None:
+        return ""
+    return "".join(f"CREATE SCHEMA IF NOT EXISTS {sql.Identifier(name).as_string(None)};\n"
+                   for name in flyway_config(folder).made_schemas)
 
 
 def _outside_transaction(sql: str) -> bool:

@@ -180,7 +180,22 @@ def _histories(paths: Sequence[Path], sqitch_target: str | None) -> tuple[Histor
     then the others."""
     project = _sqitch_project(paths, sqitch_target)
     return (_sqitch_registry(project.registry if project is not None else "sqitch"),
-            *_HISTORIES)
+            *(_flyway_history(h, paths) if h.runner == "flyway" else h for h in _HISTORIES))
+
+
+def _flyway_history(history: History, paths: Sequence[Path]) -> History:
+    """Flyway's history where the Flyway configuration of the first of `paths` keeps it
+    (`dbsafe.extract.flyway`): its `table`, in its `defaultSchema` (else the first of its
+    `schemas`; `public` without)."""
+    from dbsafe.extract.flyway import flyway_config
+
+    first = next(iter(paths), None)
+    if first is None:
+        return history
+    config = flyway_config(first if first.is_dir() else first.parent)
+    relation = (config.schema or history.relation[0], config.table)
+    return history if relation == history.relation else \
+        dataclasses.replace(history, relation=relation)
 
 
 def _sqitch_project(paths: Iterable[Path], target: str | None = None) -> SqitchProject | None:

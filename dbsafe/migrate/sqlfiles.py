@@ -209,7 +209,8 @@ class StatementFailure:
 def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
                          platform: str | None = None,
                          runner: str | None = None,
-                         reset_each_file: bool | None = None) -> tuple[StatementFailure, ...]:
+                         reset_each_file: bool | None = None,
+                         before: str = "") -> tuple[StatementFailure, ...]:
     """Run `migrations` in order on the database at `url`; returns what failed.
 
     Args:
@@ -219,16 +220,25 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
         runner: a key of `RUNNER_HISTORY`: that runner's history table is created first.
         reset_each_file: start each file from a reset session, as supabase's CLI does;
             by default, with supabase's stand-in.
+        before: SQL the runner itself runs first (the schemas Flyway is told to make).
 
     Raises:
         DatabaseError: the database could not be reached, or the connection broke.
     """
+    import psycopg
+
     failures: list[StatementFailure] = []
     with _connect(url) as conn:
         if platform == "supabase":
             conn.execute(supabase_platform_sql())
         if runner is not None:
             conn.execute(RUNNER_HISTORY[runner])
+        if before:
+            try:
+                conn.execute(before)
+            except psycopg.Error as exc:
+                raise DatabaseError(f"the throwaway server refused {before.strip()!r}: "
+                                    f"{exc}") from None
     from dbsafe.extract.migration import flyway_file
 
     # A session of its own, started with what the stand-in set for the database (supabase's

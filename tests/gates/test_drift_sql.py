@@ -913,3 +913,34 @@ def test_a_goose_go_migration_leaves_what_it_made_unknown_to_validate(
     assert report.findings == ()  # what the Go migration made is not known: never missing
     assert "db/migrations/00004_tags.go is goose's Go migration, which dbsafe does not run" \
         in caplog.text
+
+
+def test_flyway_reads_its_history_where_its_flyway_conf_keeps_it(
+        tmp_path: Path, database_url: str) -> None:
+    # flyway.conf's `schemas = app` and `table = deploys`: Flyway makes app, runs the
+    # migrations with app first on the search_path and keeps its history in app.deploys.
+    # dbsafe read public.flyway_schema_history only (exit 2 until the table was named again
+    # in sql-migrations-history-table); a `${flyway:defaultSchema}` was a syntax error.
+    _project(tmp_path, "flyway")
+    (tmp_path / "flyway.conf").write_text(
+        "flyway.locations=filesystem:db/migrations\nflyway.schemas=app,audit\n"
+        "flyway.table=deploys\nflyway.placeholders.Audit=audit\n")
+    (tmp_path / "db/migrations/V1_1__email.sql").write_text(
+        "ALTER TABLE ${flyway:defaultSchema}.users ADD COLUMN email text;\n"
+        "CREATE TABLE ${audit}.log (at timestamptz);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app; CREATE SCHEMA audit; SET search_path = app, public;"
+                     + _UPS[0] + _UPS[1] + "CREATE TABLE audit.log (at timestamptz);"
+                     "CREATE TABLE app.deploys (installed_rank int PRIMARY KEY, version "
+                     "varchar(50), description varchar(200), type varchar(20), script "
+                     "varchar(1000), checksum int, execution_time int, success boolean NOT "
+                     "NULL); INSERT INTO app.deploys VALUES (1, '1', 'users', 'SQL', "
+                     "'V1__users.sql', 0, 1, true), (2, '1.1', 'email', 'SQL', "
+                     "'V1_1__email.sql', 0, 1, true);")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()
+    assert commands.status(settings).summary["current"] == [RUNNERS["flyway"][0][1]]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE audit.log ADD COLUMN who text")
+    [finding] = commands.drift(settings).findings
+    assert finding.subject == "audit.log.who"

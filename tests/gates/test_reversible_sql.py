@@ -369,3 +369,25 @@ def test_yoyo_s_rollback_files_are_its_downs(tmp_path: Path) -> None:
         ("DBS411", "db/migrations/0004.t.sql", 1),
         ("DBS413", "db/migrations/0002.age.rollback.sql", 3)]
     assert report.summary["migrations"] == 4
+
+
+def test_flyway_undo_files_with_placeholders_in_the_schema_its_flyway_conf_names(
+        tmp_path: Path) -> None:
+    # flyway.conf's `locations` name the folder (db/migration: no folder dbsafe looks for
+    # by its name; it was "alembic config not found"), its `schemas = app` and placeholders:
+    # each V file and its U file run with ${...} filled in and app first on the search_path;
+    # app is made before the first file (Flyway's), so undoing V1 leaves nothing behind.
+    (tmp_path / "flyway.conf").write_text("flyway.locations=filesystem:db/migration\n"
+                                         "flyway.schemas=app\nflyway.placeholders.t=users\n")
+    _write(tmp_path / "db" / "migration", {
+        "V1__users.sql": "CREATE TABLE ${T} (id int PRIMARY KEY);\n",
+        "U1__users.sql": "DROP TABLE ${flyway:defaultSchema}.${t};\n",
+        "V2__age.sql": "ALTER TABLE ${t} ADD COLUMN age int;\n"
+                       "CREATE INDEX users_age ON ${t} (age);\n",
+        "U2__age.sql": "DROP INDEX users_age;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert sorted((f.code, f.location.path, f.location.line) for f in report.findings
+                  if f.location is not None) == [("DBS413", "db/migration/U2__age.sql", 1)]
+    [leftover] = [f for f in report.findings if f.code == "DBS413"]
+    assert "column `app.users.age`" in leftover.message

@@ -566,3 +566,22 @@ def test_a_sqitch_project_is_linted_as_sqitch_deploy_runs_it(tmp_path: Path) -> 
         ("deploy/backfill.sql", 3, "DBS114")]
     assert [m.path for m in load_migrations(settings, [tmp_path])] == [
         "deploy/users.sql", "deploy/backfill.sql", "deploy/index.sql", "deploy/comment.sql"]
+
+
+def test_flyway_placeholders_are_filled_in_before_a_migration_is_linted(
+        tmp_path: Path) -> None:
+    # Flyway sends `${t}` as flyway.toml's value: V1's index is on the table V1 made (no
+    # lock finding), V2's on an existing one (DBS101). As written, each `${...}` was DBS001
+    # (not parsed) and nothing was checked.
+    (tmp_path / "flyway.toml").write_text('[flyway]\nlocations = ["filesystem:sql"]\n'
+                                          '[flyway.placeholders]\nt = "events"\n')
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "V1__t.sql").write_text("CREATE TABLE ${T} (id int, at timestamptz);\n"
+                                      "CREATE INDEX ${t}_id ON ${t} (id);\n")
+    (folder / "V2__at.sql").write_text("CREATE INDEX ${t}_at ON ${flyway:defaultSchema}.${t} "
+                                       "(at);\n")
+    settings = Settings(project_root=tmp_path, ignore=("DBS115",))
+    assert _codes(commands.lint(settings, [folder])) == [("V2__at.sql", 1, "DBS101")]
+    [finding] = commands.lint(settings, [folder]).findings
+    assert "`public.events`" in finding.message

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from dbsafe import commands
 from dbsafe.config import load_settings
+from dbsafe.core import DbsafeError
 from tests.conftest import REPO_ROOT
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -1109,3 +1111,84 @@ def test_a_sqitch_project_is_found_by_its_sqitch_conf(tmp_path: Path, where: str
 
     assert findings(report) == [("DBS302", "src/notes.sql", 1)]
     assert report.summary["migration_files"] == 3 + 3  # the mysql project's too
+
+
+def _flyway_project(root: Path, config: dict[str, str], migrations: dict[str, str],
+                    queries: str) -> None:
+    for name, text in {**config, **{f"sql/{n}": t for n, t in migrations.items()},
+                       "pyproject.toml": "[tool.dbsafe]\nsql-migrations = \"sql\"\n",
+                       "src/q.sql": queries}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_flyway_placeholders_and_schemas_of_its_flyway_conf_are_applied(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway replaces ${name} (case-insensitively) from flyway.placeholders.*, and its own
+    # ${flyway:defaultSchema}/${flyway:filename}, comments and strings too, before running a
+    # migration; told `schemas`, it makes them and runs each migration with the first on
+    # the search_path. dbsafe ran the text as written: each `${...}` a syntax error (42601),
+    # so users and events were never made (three DBS006 notes) and nothing was checked.
+    _flyway_project(tmp_path, {"flyway.conf": (
+        "# Flyway's command line\nflyway.url=jdbc:postgresql://db/prod\n"
+        "flyway.locations=filesystem:sql\nflyway.schemas=app\n"
+        "flyway.placeholders.audit_schema=audit\nflyway.placeholders.Retention=30\n")}, {
+        "V1__init.sql": "-- ${flyway:filename} in ${flyway:defaultSchema}\n"
+                        "CREATE SCHEMA ${audit_schema};\n"
+                        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n"
+                        "CREATE TABLE ${AUDIT_SCHEMA}.events (user_id bigint, "
+                        "kept interval DEFAULT '${retention} days');\n",
+        "V2__name.sql": "ALTER TABLE ${flyway:defaultSchema}.users ADD COLUMN name text;\n"},
+        "SELECT id, email, name FROM app.users;\nSELECT user_id, kept FROM audit.events;\n"
+        "SELECT nosuch FROM audit.events;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+    assert [(f.code, f.location.line, f.subject, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS302", 3, "audit.events.nosuch", "42703")]
+    # What PostgreSQL makes of the files as Flyway sends them (filled in by hand).
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app; SET search_path = app, public; CREATE SCHEMA audit;"
+                     "CREATE TABLE users (id bigint PRIMARY KEY, email text);"
+                     "CREATE TABLE audit.events (user_id bigint, kept interval "
+                     "DEFAULT '30 days'); ALTER TABLE app.users ADD COLUMN name text;")
+        conn.execute("SELECT id, email, name FROM app.users")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT nosuch FROM audit.events")
+
+
+def test_flyway_toml_environment_and_a_script_without_placeholder_replacement(
+        tmp_path: Path) -> None:
+    # flyway.toml: the environment [flyway] names overrides [flyway.placeholders] whole and
+    # gives the schemas; a script's own .conf with placeholderReplacement=false runs as
+    # written (its '${kept}' a string). dbsafe read none of it.
+    _flyway_project(tmp_path, {"flyway.toml": (
+        '[flyway]\nenvironment = "dev"\nlocations = ["filesystem:sql"]\n'
+        '[flyway.placeholders]\nthings = "wrong"\n'
+        '[environments.dev]\nschemas = ["app"]\n'
+        '[environments.dev.flyway.placeholders]\nThings = "things"\n')}, {
+        "V1__things.sql": "CREATE TABLE ${things} (id int);\n",
+        "V2__notes.sql": "CREATE TABLE notes (body text DEFAULT '${kept}');\n",
+        "V2__notes.sql.conf": "placeholderReplacement=false\n"},
+        "SELECT id FROM app.things;\nSELECT body FROM app.notes;\nSELECT id FROM app.wrong;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS301", 3)]
+
+
+def test_a_flyway_placeholder_without_a_value_is_an_error_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Flyway fails such a migration ("No value provided for placeholder"): neither lint nor
+    # validate can read it as it runs. A FLYWAY_PLACEHOLDERS_* variable gives the value, as
+    # Flyway reads it.
+    _flyway_project(tmp_path, {"flyway.conf": "flyway.placeholders.a=1\n"}, {
+        "V1__t.sql": "CREATE TABLE t (id int);\nCREATE TABLE ${Owner_Schema}.u (id int);\n"},
+        "SELECT id FROM t;\n")
+    settings = load_settings(tmp_path, {"cache": False}, environ={})
+    for run in (lambda: commands.lint(settings, [tmp_path / "sql"]),
+                lambda: commands.validate(settings, [tmp_path / "src"])):
+        with pytest.raises(DbsafeError, match=r"^sql/V1__t\.sql:2: no value for the Flyway "
+                           r"placeholder \$\{Owner_Schema\}, so Flyway fails this migration .*"
+                           r"FLYWAY_PLACEHOLDERS_OWNER_SCHEMA$"):
+            run()
+    monkeypatch.setenv("FLYWAY_PLACEHOLDERS_OWNER_SCHEMA", "public")
+    assert commands.validate(settings, [tmp_path / "src"]).findings == ()

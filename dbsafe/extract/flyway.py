@@ -1,0 +1,317 @@
+"""A Flyway project's configuration as Flyway reads it, and its placeholders filled in.
+
+Flyway's command line reads `flyway.conf` (Java properties: `flyway.placeholders.name=value`,
+`flyway.schemas=app`, `${VAR}` replaced by the environment variable) or `flyway.toml`, then
+`flyway.user.toml` over it (`[flyway]`, `[flyway.placeholders]`, `[environments.<name>]`
+with its `schemas` and its `[environments.<name>.flyway]` overrides, the environment
+`[flyway] environment` names, `default` without), and its `FLYWAY_*` environment variables
+over both (`FLYWAY_PLACEHOLDERS_NAME`, `FLYWAY_SCHEMAS`, ...: `ConfigUtils`). dbsafe reads
+the first folder from a migrations folder upward (up to the repository's top) holding one
+of them (or holding them in `conf/`, as Flyway's own installation folder does), when the
+`filesystem:` locations it names, if any, hold the folder.
+
+Flyway replaces every `${name}` of a migration (its `placeholderPrefix` and
+`placeholderSuffix`), in comments and strings too, before parsing it
+(`PlaceholderReplacingReader`): the name matched case-insensitively against the configured
+placeholders and its own `${flyway:defaultSchema}`, `${flyway:user}`, ... (`ParsingContext`);
+a name it has no value for fails the migration ("No value provided for placeholder"), so
+dbsafe refuses to read it (`SourceError`). `placeholderReplacement = false`, in the
+configuration or a script's own `<file>.conf`, leaves the text as written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dbsafe.core import SourceError
+
+# Where Flyway's command line finds its configuration, in the order it reads them (a later
+# file's keys over an earlier one's): its installation's conf/, then the working directory.
+_CONF_FILES = ("conf/flyway.conf", "flyway.conf")
+_TOML_FILES = ("conf/flyway.toml", "conf/flyway.user.toml", "flyway.toml", "flyway.user.toml")
+_DEFAULT_TABLE = "flyway_schema_history"
+# The role and database a migration runs as and in on dbsafe's throwaway server
+# (`dbsafe.pg.throwaway`): `${flyway:user}` and `${flyway:database}` there.
+THROWAWAY_USER = "postgres"
+THROWAWAY_DATABASE = "dbsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class FlywayConfig:
+    """What dbsafe reads of a Flyway configuration (Flyway's defaults without one)."""
+
+    files: tuple[Path, ...] = ()  # the files read, in the order read
+    placeholders: Mapping[str, str] = field(default_factory=dict)  # keys lower-cased
+    prefix: str = "${"
+    suffix: str = "}"
+    separator: str = ":"
+    replacement: bool = True
+    default_schema: str | None = None
+    schemas: tuple[str, ...] = ()
+    table: str = _DEFAULT_TABLE
+    environment: str = "default"
+    locations: tuple[str, ...] = ()
+    # The environment variables read (`FLYWAY_PLACEHOLDERS_*`, ...), for a cache's key
+    environ: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def schema(self) -> str | None:
+        """The schema Flyway keeps its history table in and sets first on the search_path
+        while a migration runs: `defaultSchema`, else the first of `schemas`; None: the
+        database's default (`public`)."""
+        return self.default_schema or (self.schemas[0] if self.schemas else None)
+
+    @property
+    def made_schemas(self) -> tuple[str, ...]:
+        """The schemas Flyway creates when missing, before the first migration runs
+        (`createSchemas`, on by default): `defaultSchema` and `schemas`."""
+        return tuple(dict.fromkeys((*((self.default_schema,) if self.default_schema else ()),
+                                    *self.schemas)))
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder Flyway runs from: the last configuration file's (its `conf/`'s parent)."""
+        if not self.files:
+            return None
+        last = self.files[-1].parent
+        return last.parent if last.name == "conf" else last
+
+    def builtins(self, file_name: str) -> dict[str, str]:
+        """Flyway's own placeholders for the migration `file_name` (`ParsingContext`): the
+        user and database those the throwaway server runs it as and in."""
+        values = {
+            "defaultSchema": self.schema or "public",
+            "user": THROWAWAY_USER,
+            "database": THROWAWAY_DATABASE,
+            "timestamp": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            "filename": file_name,
+            "workingDirectory": str(self.folder or Path.cwd()),
+            "table": self.table,
+            "environment": self.environment,
+        }
+        return {f"flyway{self.separator}{k}".lower(): v for k, v in values.items()}
+
+
+def flyway_config(folder: Path) -> FlywayConfig:
+    """The Flyway configuration that applies to the migrations of `folder` (Flyway's
+    defaults, with its `FLYWAY_*` environment variables, when no file applies)."""
+    folder = folder.resolve()
+    for candidate in (folder, *folder.parents):
+        files = [candidate / n for n in (*_CONF_FILES, *_TOML_FILES) if (candidate / n).is_file()]
+        if files:
+            config = _read(files)
+            if _holds(config, candidate, folder):
+                return config
+        if (candidate / ".git").exists():
+            break
+    return _read([])
+
+
+def flyway_locations(root: Path) -> list[Path]:
+    """The folders the Flyway configuration at `root` (or in its `conf/`, and Flyway's
+    environment variables) names as its `filesystem:` locations, relative to `root` (the
+    folder Flyway runs from); those that are folders, without wildcards.
+
+    >>> flyway_locations(Path("/nonexistent"))
+    []
+    """
+    files = [root / n for n in (*_CONF_FILES, *_TOML_FILES) if (root / n).is_file()]
+    if not files:
+        return []
+    places = [loc.partition(":")[2] for loc in _read(files).locations
+              if loc.startswith("filesystem:")]
+    return [root / place for place in dict.fromkeys(places)
+            if not any(c in place for c in "*?") and (root / place).is_dir()]
+
+
+def _holds(config: FlywayConfig, top: Path, folder: Path) -> bool:
+    """Whether `config`, found in `top`, is about `folder`: it names no filesystem location
+    (a classpath one: the build's resources), or one holding `folder` or under it."""
+    places = [loc.partition(":")[2] for loc in config.locations
+              if loc.startswith("filesystem:")]
+    if not places:
+        return True
+    for place in places:
+        path = (top / place).resolve() if not os.path.isabs(place) else Path(place).resolve()
+        if folder.is_relative_to(path) or path.is_relative_to(folder):
+            return True
+    return False
+
+
+def _read(files: list[Path]) -> FlywayConfig:
+    """The settings of `files` (TOML ones when there are any, as Flyway prefers them), then
+    of the environment."""
+    settings: dict[str, str] = {}
+    placeholders: dict[str, str] = {}
+    toml = [f for f in files if f.suffix == ".toml"]
+    read = toml or [f for f in files if f.suffix == ".conf"]
+    for file in read:
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read Flyway's configuration {file}: {exc}") from None
+        if file.suffix == ".toml":
+            _toml_settings(file, text, settings, placeholders)
+        else:
+            for key, value in _properties(text).items():
+                if key.startswith("flyway.placeholders."):
+                    placeholders[key.removeprefix("flyway.placeholders.").lower()] = value
+                elif key.startswith("flyway."):
+                    settings[key.removeprefix("flyway.")] = value
+    environ = tuple(sorted((k, v) for k, v in os.environ.items()
+                           if k.startswith("FLYWAY_PLACEHOLDERS_") or k in _ENV_KEYS))
+    for key, value in environ:
+        if key.startswith("FLYWAY_PLACEHOLDERS_") and len(key) > len("FLYWAY_PLACEHOLDERS_"):
+            placeholders[key.removeprefix("FLYWAY_PLACEHOLDERS_").lower()] = value
+        elif (name := _ENV_KEYS.get(key)) is not None:
+            settings[name] = value
+    schemas = tuple(s.strip() for s in settings.get("schemas", "").split(",") if s.strip())
+    return FlywayConfig(
+        files=tuple(read), placeholders=placeholders,
+        prefix=settings.get("placeholderPrefix", "${"),
+        suffix=settings.get("placeholderSuffix", "}"),
+        separator=settings.get("placeholderSeparator", ":"),
+        replacement=settings.get("placeholderReplacement", "true").strip().lower() != "false",
+        default_schema=settings.get("defaultSchema") or None, schemas=schemas,
+        table=settings.get("table") or _DEFAULT_TABLE,
+        environment=settings.get("environment") or "default",
+        locations=tuple(s.strip() for s in settings.get("locations", "").split(",")
+                        if s.strip()),
+        environ=environ)
+
+
+# The settings dbsafe reads, by the environment variable Flyway reads each from.
+_ENV_KEYS = {"FLYWAY_" + re.sub("([A-Z])", "_\\1", k).upper(): k for k in (
+    "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
+    "defaultSchema", "schemas", "table", "locations")}
+
+
+def _toml_settings(file: Path, text: str, settings: dict[str, str],
+                   placeholders: dict[str, str]) -> None:
+    """Add the settings of a flyway.toml to `settings` and `placeholders`: `[flyway]`, then
+    the overrides of the environment it names (`[environments.<name>]`'s `schemas`, and its
+    `flyway` table, whose `placeholders` replace the others whole)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourceError(f"cannot read Flyway's configuration {file}: {exc}") from None
+    flyway = data.get("flyway")
+    _take(flyway if isinstance(flyway, dict) else {}, settings, placeholders)
+    name = settings.get("environment") or "default"
+    environments = data.get("environments")
+    environment = environments.get(name) if isinstance(environments, dict) else None
+    if isinstance(environment, dict):
+        if isinstance(schemas := environment.get("schemas"), list):
+            settings["schemas"] = ",".join(str(s) for s in schemas)
+        if isinstance(overrides := environment.get("flyway"), dict):
+            if isinstance(overrides.get("placeholders"), dict):
+                placeholders.clear()
+            _take(overrides, settings, placeholders)
+
+
+def _take(table: dict, settings: dict[str, str], placeholders: dict[str, str]) -> None:
+    for key, value in table.items():
+        if key == "placeholders" and isinstance(value, dict):
+            placeholders.update((str(k).lower(), _toml_text(v)) for k, v in value.items())
+        elif isinstance(value, list):
+            settings[key] = ",".join(_toml_text(v) for v in value)
+        elif not isinstance(value, dict):
+            settings[key] = _toml_text(value)
+
+
+def _toml_text(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _properties(text: str) -> dict[str, str]:
+    """The keys and values of a Java properties file (`key=value`, `key: value`, `key value`;
+    `#` and `!` comments; a line ending in `\\` continued), `${VAR}` replaced by the
+    environment variable (empty when unset), as Flyway loads flyway.conf.
+
+    >>> _properties("# x\\nflyway.schemas = app,\\\\\\n  audit\\nflyway.placeholders.a:1")
+    {'flyway.schemas': 'app,audit', 'flyway.placeholders.a': '1'}
+    """
+    text = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: os.environ.get(m.group(1), ""), text)
+    out: dict[str, str] = {}
+    logical = ""
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        line = raw.strip() if not logical else raw.lstrip()
+        if not logical and (not line or line[0] in "#!"):
+            continue
+        if line.endswith("\\") and not line.endswith("\\\\"):
+            logical += line[:-1]
+            continue
+        logical += line
+        found = re.match(r"((?:[^=:\s\\]|\\.)+)\s*[=:\s]\s*(.*)", logical)
+        if found is not None:
+            out[found.group(1)] = found.group(2).strip()
+        elif logical:
+            out[logical] = ""
+        logical = ""
+    return out
+
+
+def script_placeholder_replacement(file: Path) -> bool | None:
+    """The `placeholderReplacement` of a migration's own `<file>.conf` (Flyway's script
+    configuration); None when it says nothing."""
+    conf = file.with_name(file.name + ".conf")
+    try:
+        text = conf.read_text(encoding="utf-8-sig") if conf.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return None
+    value = _properties(text).get("placeholderReplacement")
+    return None if value is None else value.strip().lower() != "false"
+
+
+def fill_placeholders(text: str, config: FlywayConfig, file: Path, shown: str) -> str:
+    """`text`, the migration `file` (`shown` as dbsafe shows it), with its placeholders
+    replaced as Flyway replaces them: from each prefix to the next suffix, the name looked
+    up case-insensitively; an empty value removes the placeholder.
+
+    Raises:
+        SourceError: a placeholder has no value: Flyway fails the migration.
+
+    >>> fill_placeholders("CREATE TABLE ${Schema}.t (); -- ${flyway:filename}",
+    ...     FlywayConfig(placeholders={"schema": "app"}), Path("V1__t.sql"), "V1__t.sql")
+    'CREATE TABLE app.t (); -- V1__t.sql'
+    """
+    own = script_placeholder_replacement(file)
+    if not (config.replacement if own is None else own) or config.prefix not in text:
+        return text
+    values = {**config.placeholders, **config.builtins(file.name)}
+    out = []
+    at = 0
+    while (start := text.find(config.prefix, at)) >= 0:
+        end = text.find(config.suffix, start + len(config.prefix))
+        name = text[start + len(config.prefix):end if end >= 0 else len(text)]
+        value = values.get(name.lower())
+        if value is None:
+            line = text.count("\n", 0, start) + 1
+            shown_name = config.prefix + name + config.suffix
+            if name.lower().startswith(f"flyway{config.separator}"):
+                raise SourceError(f"{shown}:{line}: Flyway has no value for its placeholder "
+                                  f"{shown_name} (\"Failed to populate value for default "
+                                  "placeholder\"), so it fails this migration")
+            env = "FLYWAY_PLACEHOLDERS_" + re.sub(r"\W", "_", name).upper()
+            where = ", ".join(_shown(f) for f in config.files) or "a flyway.conf or flyway.toml"
+            raise SourceError(
+                f"{shown}:{line}: no value for the Flyway placeholder {shown_name}, so Flyway "
+                f"fails this migration (\"No value provided for placeholder\"); give it as "
+                f"flyway.placeholders.{name} in {where}, or in {env}")
+        out.append(text[at:start])
+        out.append(value)
+        at = end + len(config.suffix) if end >= 0 else len(text)
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies under it."""
+    cwd = Path.cwd()
+    return path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else str(path)
