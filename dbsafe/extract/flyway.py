@@ -15,8 +15,11 @@ Flyway replaces every `${name}` of a migration (its `placeholderPrefix` and
 (`PlaceholderReplacingReader`): the name matched case-insensitively against the configured
 placeholders and its own `${flyway:defaultSchema}`, `${flyway:user}`, ... (`ParsingContext`);
 a name it has no value for fails the migration ("No value provided for placeholder"), so
-dbsafe refuses to read it (`SourceError`). `placeholderReplacement = false`, in the
-configuration or a script's own `<file>.conf`, leaves the text as written.
+dbsafe refuses to read it (`SourceError`) when it read Flyway's configuration; with no
+configuration file, Flyway is configured where dbsafe does not look (Spring Boot's
+`spring.flyway.placeholders`), and the placeholder is left as written (`fill_placeholders`).
+`placeholderReplacement = false`, in the configuration or a script's own `<file>.conf`,
+leaves the text as written.
 """
 
 from __future__ import annotations
@@ -269,27 +272,35 @@ def script_placeholder_replacement(file: Path) -> bool | None:
     return None if value is None else value.strip().lower() != "false"
 
 
-def fill_placeholders(text: str, config: FlywayConfig, file: Path, shown: str) -> str:
+def fill_placeholders(text: str, config: FlywayConfig, file: Path, shown: str
+                      ) -> tuple[str, tuple[str, ...]]:
     """`text`, the migration `file` (`shown` as dbsafe shows it), with its placeholders
     replaced as Flyway replaces them: from each prefix to the next suffix, the name looked
-    up case-insensitively; an empty value removes the placeholder.
+    up case-insensitively; an empty value removes the placeholder. With no Flyway
+    configuration file read (`config.files`), a placeholder dbsafe has no value for is left
+    as written: Flyway is configured elsewhere (Spring Boot's `spring.flyway.placeholders`,
+    a build plugin, the deploy job's command line), where it has one. Returns the text and
+    the names of those placeholders.
 
     Raises:
-        SourceError: a placeholder has no value: Flyway fails the migration.
+        SourceError: a placeholder has no value in the configuration dbsafe read (or is
+            none of Flyway's own): Flyway fails the migration.
 
-    >>> fill_placeholders("CREATE TABLE ${Schema}.t (); -- ${flyway:filename}",
+    >>> fill_placeholders("CREATE TABLE ${Schema}.t (); -- ${flyway:filename} ${x}",
     ...     FlywayConfig(placeholders={"schema": "app"}), Path("V1__t.sql"), "V1__t.sql")
-    'CREATE TABLE app.t (); -- V1__t.sql'
+    ('CREATE TABLE app.t (); -- V1__t.sql ${x}', ('x',))
     """
     own = script_placeholder_replacement(file)
     if not (config.replacement if own is None else own) or config.prefix not in text:
-        return text
+        return text, ()
     values = {**config.placeholders, **config.builtins(file.name)}
     out = []
+    unknown = []
     at = 0
     while (start := text.find(config.prefix, at)) >= 0:
         end = text.find(config.suffix, start + len(config.prefix))
         name = text[start + len(config.prefix):end if end >= 0 else len(text)]
+        stop = end + len(config.suffix) if end >= 0 else len(text)
         value = values.get(name.lower())
         if value is None:
             line = text.count("\n", 0, start) + 1
@@ -298,17 +309,29 @@ def fill_placeholders(text: str, config: FlywayConfig, file: Path, shown: str) -
                 raise SourceError(f"{shown}:{line}: Flyway has no value for its placeholder "
                                   f"{shown_name} (\"Failed to populate value for default "
                                   "placeholder\"), so it fails this migration")
-            env = "FLYWAY_PLACEHOLDERS_" + re.sub(r"\W", "_", name).upper()
-            where = ", ".join(_shown(f) for f in config.files) or "a flyway.conf or flyway.toml"
-            raise SourceError(
-                f"{shown}:{line}: no value for the Flyway placeholder {shown_name}, so Flyway "
-                f"fails this migration (\"No value provided for placeholder\"); give it as "
-                f"flyway.placeholders.{name} in {where}, or in {env}")
+            if not config.files:
+                unknown.append(name)
+                value = text[start:stop]
+            else:
+                raise SourceError(
+                    f"{shown}:{line}: no value for the Flyway placeholder {shown_name}, so "
+                    "Flyway fails this migration (\"No value provided for placeholder\"); "
+                    f"give it as flyway.placeholders.{name} in "
+                    f"{', '.join(_shown(f) for f in config.files)}, or in {env_name(name)}")
         out.append(text[at:start])
         out.append(value)
-        at = end + len(config.suffix) if end >= 0 else len(text)
+        at = stop
     out.append(text[at:])
-    return "".join(out)
+    return "".join(out), tuple(dict.fromkeys(unknown))
+
+
+def env_name(name: str) -> str:
+    """The environment variable Flyway reads placeholder `name` from.
+
+    >>> env_name("appRole")
+    'FLYWAY_PLACEHOLDERS_APPROLE'
+    """
+    return "FLYWAY_PLACEHOLDERS_" + re.sub(r"\W", "_", name).upper()
 
 
 def _shown(path: Path) -> str:

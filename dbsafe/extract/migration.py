@@ -9,6 +9,7 @@ stream so the lint engine knows which statements run inside a transaction block.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.sqitch import SqitchProject
     from dbsafe.extract.yoyo_steps import YoyoSteps
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     (`\\ir`) read in place (the variables of `sqitch_target` where one is named, as
     `sqitch deploy TARGET` runs them); its revert and verify scripts never run.
 
+    Flyway's files are read with the Flyway configuration of their folder
+    (`dbsafe.extract.flyway`): its placeholders filled in, its default schema first on the
+    search_path of each (`_flyway_search_path`).
+
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
     version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
     migrations by name as prisma compares them, a supabase folder's files by name as its
@@ -214,6 +221,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
     flyway_configs: dict[Path, FlywayConfig] = {}  # by folder
+    # Flyway placeholders no value is known for, as written: their name, a file using it
+    unvalued: dict[str, tuple[str, str]] = {}
     for file in sorted(keys, key=keys.__getitem__):
         try:
             # Bytes that are not UTF-8 kept as they are (surrogate escapes) until each
@@ -230,7 +239,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             if file.parent not in flyway_configs:
                 flyway_configs[file.parent] = flyway_config(file.parent)
             flyway = flyway_configs[file.parent]
-            text = fill_placeholders(text, flyway, file, shown)
+            text, unknown = fill_placeholders(text, flyway, file, shown)
+            for name in unknown:
+                unvalued.setdefault(flyway.prefix + name + flyway.suffix, (name, shown))
         includes: tuple[Path, ...] = ()
         if file in steps:
             statements, in_transaction = _yoyo_run(steps[file].apply, steps[file], shown)
@@ -273,6 +284,18 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction, includes=includes))
+    if unvalued:
+        from dbsafe.extract.flyway import env_name
+
+        names = list(unvalued)
+        log.warning("%s: the Flyway placeholder%s %s %s no value dbsafe knows (there is no "
+                    "flyway.conf or flyway.toml for the folder), so %s run as written; give "
+                    "%s as %s", unvalued[names[0]][1], "s" if len(names) > 1 else "",
+                    ", ".join(names[:5]) + (", ..." if len(names) > 5 else ""),
+                    "have" if len(names) > 1 else "has",
+                    "they are" if len(names) > 1 else "it is",
+                    "their values" if len(names) > 1 else "its value",
+                    ", ".join(env_name(unvalued[n][0]) for n in names[:5]))
     return migrations
 
 
@@ -740,7 +763,7 @@ def down_migration(up: Migration, root: Path,
     flyway = flyway_config(file.parent) if file != up.file and flyway_file(up.file.name) \
         else None  # a Flyway undo file: its placeholders filled in, its schema first
     if flyway is not None:
-        text = fill_placeholders(text, flyway, file, shown)
+        text = fill_placeholders(text, flyway, file, shown)[0]
     if project is not None and revert_script(up.file) == file:
         statements, includes = psql_statements(file, project, "revert", root)
     else:

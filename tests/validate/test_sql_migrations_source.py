@@ -1192,3 +1192,21 @@ def test_a_flyway_placeholder_without_a_value_is_an_error_naming_it(
             run()
     monkeypatch.setenv("FLYWAY_PLACEHOLDERS_OWNER_SCHEMA", "public")
     assert commands.validate(settings, [tmp_path / "src"]).findings == ()
+
+
+def test_a_flyway_placeholder_configured_elsewhere_is_run_as_written_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # No flyway.conf or flyway.toml: Flyway is configured elsewhere (Spring Boot's
+    # spring.flyway.placeholders.appRole), where the value is. The text runs as written, as
+    # before: here inside strings, which PostgreSQL runs (no role so named: nothing done).
+    _flyway_project(tmp_path, {}, {
+        "V1__audit.sql": "CREATE TABLE audit_entry (id int);\n"
+                         "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                         "'${appRole}') THEN EXECUTE 'REVOKE UPDATE ON audit_entry FROM "
+                         "${appRole}'; END IF; END $$;\n"},
+        "SELECT id FROM audit_entry;\nSELECT nosuch FROM audit_entry;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
+    assert "sql/V1__audit.sql: the Flyway placeholder ${appRole} has no value dbsafe knows" \
+        in caplog.text and "FLYWAY_PLACEHOLDERS_APPROLE" in caplog.text
