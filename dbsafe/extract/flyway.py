@@ -8,7 +8,7 @@ with its `schemas` and its `[environments.<name>.flyway]` overrides, the environ
 over both (`FLYWAY_PLACEHOLDERS_NAME`, `FLYWAY_SCHEMAS`, ...: `ConfigUtils`). dbsafe reads
 the first folder from a migrations folder upward (up to the repository's top) holding one
 of them (or holding them in `conf/`, as Flyway's own installation folder does), when the
-`filesystem:` locations it names, if any, hold the folder.
+locations it names hold the folder or none of them is on disk (`_holds`).
 
 Flyway replaces every `${name}` of a migration (its `placeholderPrefix` and
 `placeholderSuffix`), in comments and strings too, before parsing it
@@ -134,17 +134,20 @@ def flyway_locations(root: Path) -> list[Path]:
 
 
 def _holds(config: FlywayConfig, top: Path, folder: Path) -> bool:
-    """Whether `config`, found in `top`, is about `folder`: it names no filesystem location
-    (a classpath one: the build's resources), or one holding `folder` or under it."""
-    places = [loc.partition(":")[2] for loc in config.locations
-              if loc.startswith("filesystem:")]
-    if not places:
-        return True
-    for place in places:
-        path = (top / place).resolve() if not os.path.isabs(place) else Path(place).resolve()
-        if folder.is_relative_to(path) or path.is_relative_to(folder):
-            return True
-    return False
+    """Whether `config`, found in `top`, is about `folder`: one of its locations, read from
+    `top` (a `filesystem:` one, or a `classpath:` one, whose root a configuration in
+    `src/main/resources` is), holds `folder` or lies under it; or none of them is on disk
+    here (none named, or only a container's `/flyway/sql`)."""
+    places = []
+    for location in config.locations:
+        kind, _, place = location.rpartition(":")
+        if kind in ("", "filesystem", "classpath") and not any(c in place for c in "*?"):
+            path = Path(place) if os.path.isabs(place) and kind == "filesystem" \
+                else top / place.lstrip("/")
+            if path.is_dir():
+                places.append(path.resolve())
+    return not places or any(folder.is_relative_to(p) or p.is_relative_to(folder)
+                             for p in places)
 
 
 def _read(files: list[Path]) -> FlywayConfig:

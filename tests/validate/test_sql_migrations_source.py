@@ -1210,3 +1210,39 @@ def test_a_flyway_placeholder_configured_elsewhere_is_run_as_written_with_a_warn
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 2)]
     assert "sql/V1__audit.sql: the Flyway placeholder ${appRole} has no value dbsafe knows" \
         in caplog.text and "FLYWAY_PLACEHOLDERS_APPROLE" in caplog.text
+
+
+def test_a_flyway_conf_among_the_resources_with_its_own_prefix_and_environment(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # abd-vro's db-init: flyway.conf in src/main/resources names the classpath location
+    # `database/migrations` (and the container's /flyway/sql), `#[name]` placeholders whose
+    # values, like its defaultSchema, are environment variables (`${FLYWAY_SCHEMA}`), set in
+    # its docker-compose. Each `#[...]` was a syntax error (15 DBS006), and the tables were
+    # made in public, where its own CI reads claims.bie_contention_event.
+    resources = "src/main/resources"
+    _flyway_project(tmp_path, {f"{resources}/flyway.conf": (
+        "flyway.defaultSchema=${FLYWAY_SCHEMA}\nflyway.schemas=${FLYWAY_SCHEMA}\n"
+        "flyway.locations=database/migrations,filesystem:/flyway/sql/migrations\n"
+        "flyway.placeholders.username=${FLYWAY_PLACEHOLDERS_USERNAME}\n"
+        "flyway.placeholderPrefix=#[\nflyway.placeholderSuffix=]\n")}, {},
+        "SELECT id, claim FROM claims.tracked_claims;\nSELECT id FROM tracked_claims;\n")
+    migrations = tmp_path / resources / "database" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "V1__init.sql").write_text(
+        "CREATE TABLE tracked_claims (id int, claim text);\n"
+        "COMMENT ON TABLE tracked_claims IS 'kept by #[username]';\n")
+    (tmp_path / "pyproject.toml").write_text(
+        f'[tool.dbsafe]\nsql-migrations = "{resources}/database/migrations"\n')
+    monkeypatch.setenv("FLYWAY_SCHEMA", "claims")
+    monkeypatch.setenv("FLYWAY_PLACEHOLDERS_USERNAME", "vro_user")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src" / "q.sql"])
+    assert [(f.code, f.location.line, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS301", 2, "42P01")]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA claims; SET search_path = claims, public;"
+                     "CREATE TABLE tracked_claims (id int, claim text);"
+                     "COMMENT ON TABLE tracked_claims IS 'kept by vro_user'; RESET search_path")
+        conn.execute("SELECT id, claim FROM claims.tracked_claims")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT id FROM tracked_claims")
