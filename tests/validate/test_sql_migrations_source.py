@@ -1166,7 +1166,11 @@ def test_flyway_toml_environment_and_a_script_without_placeholder_replacement(
         '[flyway.placeholders]\nthings = "wrong"\n'
         '[environments.dev]\nschemas = ["app"]\n'
         '[environments.dev.flyway.placeholders]\nThings = "things"\n')}, {
-        "V1__things.sql": "CREATE TABLE ${things} (id int);\n",
+        "V1__things.sql": "CREATE TABLE ${things} (id int);\n"
+                          # Flyway's own: the role and database the throwaway server runs
+                          # it as and in (a DBS006 note if either were not there)
+                          "GRANT SELECT ON ${things} TO ${flyway:user};\n"
+                          "COMMENT ON DATABASE ${flyway:database} IS '${flyway:timestamp}';\n",
         "V2__notes.sql": "CREATE TABLE notes (body text DEFAULT '${kept}');\n",
         "V2__notes.sql.conf": "placeholderReplacement=false\n"},
         "SELECT id FROM app.things;\nSELECT body FROM app.notes;\nSELECT id FROM app.wrong;\n")
