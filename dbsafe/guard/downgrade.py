@@ -28,6 +28,8 @@ from dbsafe.guard.upgrade import (
     _differences,
     backoff,
     comparison_options,
+    record_interrupted,
+    revision_in_flight,
 )
 from dbsafe.migrate.revisions import (
     ancestors,
@@ -204,8 +206,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
                      "(pass --yes, or type the database name at the prompt)")
             return "refused"
 
-    run_id = history.start(down.url, "downgrade", down.start)
-    outcome = "failed"
+    down.run_id = history.start(down.url, "downgrade", down.start)
     try:
         if down.options.backup:
             from dbsafe.guard.upgrade import backup_step
@@ -215,11 +216,16 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         outcome = _apply(down, expected, use_computed=bool(missing))
         if outcome == "downgraded":
             down.show_revisions(undo_names, len(undo_names))
-    finally:
-        snapshot = user_snapshot(down.url)
-        history.finish(down.url, run_id, outcome=outcome, to_revisions=current_revisions(down.url),
-                       message="\n".join(down.story[-20:]), backup_file=down.backup_file,
-                       snapshot=snapshot.to_json())
+    except BaseException as exc:
+        # Interrupted mid-revision (Ctrl-C, SIGTERM), as upgrade is: what the revision
+        # left is removed and the history says so.
+        record_interrupted(down, exc, lock_timeout=down.options.lock_timeout)
+        raise
+    snapshot = user_snapshot(down.url)
+    history.finish(down.url, down.run_id, outcome=outcome,
+                   to_revisions=current_revisions(down.url),
+                   message="\n".join(down.story[-20:]), backup_file=down.backup_file,
+                   snapshot=snapshot.to_json())
     return outcome
 
 
@@ -237,9 +243,11 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
             down.say("apply", f"computed downgrade applied; stamped {target}")
         else:
             with ApplySession(down.project, down.url, session=session) as s:
+                down.session = s
                 _downgrade_with_retries(down, s, target)
             down.say("apply", f"downgraded to {target}")
     except (MigrationError, DbsafeError) as exc:
+        down.in_flight = None  # a failure, reported as one: no interruption to clean up after
         down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}",
                                      Severity.ERROR,
                                      help=f"The backup restores the database: dbsafe restore "
@@ -276,17 +284,18 @@ def _downgrade_with_retries(down: _Down, session: ApplySession, target: str) -> 
 
     attempts = down.options.retries + 1
     for step in _steps(down, target):
-        for attempt in range(1, attempts + 1):
-            try:
-                session.apply([("downgrade", step)])
-                break
-            except MigrationError as exc:
-                if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
-                    raise
-                delay = backoff(down.options.retry_delay, attempt)
-                down.say("apply", f"{exc} — retrying in {delay:.1f}s (attempt {attempt + 1}/"
-                         f"{attempts}; at {', '.join(current_revisions(down.url)) or 'base'})")
-                time.sleep(delay)
+        with revision_in_flight(down):
+            for attempt in range(1, attempts + 1):
+                try:
+                    session.apply([("downgrade", step)])
+                    break
+                except MigrationError as exc:
+                    if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
+                        raise
+                    delay = backoff(down.options.retry_delay, attempt)
+                    down.say("apply", f"{exc} — retrying in {delay:.1f}s (attempt {attempt + 1}/"
+                             f"{attempts}; at {', '.join(current_revisions(down.url)) or 'base'})")
+                    time.sleep(delay)
 
 
 def _steps(down: _Down, target: str) -> list[str]:

@@ -2,8 +2,8 @@
 
 A run says each step as it happens (`say`: kept in its story, handed to the progress
 callback, which the CLI shows), collects findings, knows the revisions it started from and
-aims at, and the backup it took. `upgrade.py` and `downgrade.py` extend it with their options
-and what only they track.
+aims at, the backup it took and the revision it is applying. `upgrade.py` and
+`downgrade.py` extend it with their options and what only they track.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.core import Finding
-    from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.migrate.runner import AlembicProject, ApplySession
+    from dbsafe.schema.model import SchemaSnapshot
 
 Progress = Callable[[str, str], None]
 
@@ -34,6 +35,11 @@ class RunState:
     target: tuple[str, ...] = ()
     backup_file: str | None = None
     started: float = field(default_factory=time.perf_counter)
+    run_id: str | None = None  # its row in dbsafe.history, once it changes anything
+    session: ApplySession | None = None  # the env.py child applying its revisions
+    # While a revision is being applied: the revisions the database was at before it, and
+    # its schema then (what an interrupted attempt left is whatever is new next to it).
+    in_flight: tuple[tuple[str, ...], SchemaSnapshot] | None = None
 
     def say(self, step: str, message: str) -> None:
         self.story.append(f"{step}: {message}")

@@ -9,9 +9,10 @@ database's own history (`dbsafe.history`).
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,21 +122,16 @@ class _Run(RunState):
 
     options: UpgradeOptions
     verbs: Verbs
-    session: ApplySession | None = None
     revisions: tuple[Revision, ...] = ()
     heads: tuple[str, ...] = ()
     todo: list[Revision] = field(default_factory=list)
     applied: list[Revision] = field(default_factory=list)
     before: SchemaSnapshot | None = None
     known_problems: frozenset[tuple[str, str | None]] = frozenset()
-    run_id: str | None = None
     checks: tuple[Check, ...] | None = None  # loaded (and their SQL verified) once per run
     # Pending revisions lint captured changing no schema (rows only, or nothing): an empty
     # downgrade() is their way back (the rows they changed stay; the backup has them).
     schema_kept: frozenset[str] = frozenset()
-    # While a revision is being applied: the revisions the database was at before it, and
-    # its schema then (what an interrupted attempt left is whatever is new next to it).
-    in_flight: tuple[tuple[str, ...], SchemaSnapshot] | None = None
 
     def show_applied(self) -> None:
         self.show_revisions([r.revision for r in self.todo], len(self.applied))
@@ -217,18 +213,29 @@ def _upgrade_locked(run: _Run) -> str:
         else:
             outcome = _way_back(run)
     except BaseException as exc:
-        # Interrupted (SIGTERM) or dbsafe itself failed: record it, then let it propagate.
-        if run.in_flight is not None and not _remove_interrupted(run, *run.in_flight):
-            raise  # recorded as running: the next run repairs it, as after a SIGKILL
-        history.finish(run.url, run.run_id, outcome="interrupted",
-                       to_revisions=current_revisions(run.url), message=f"{type(exc).__name__}: {exc}",
-                       backup_file=run.backup_file)
+        record_interrupted(run, exc, lock_timeout=run.options.lock_timeout)
         raise
     _record(run, outcome)
     return outcome
 
 
-def _remove_interrupted(run: _Run, at: tuple[str, ...], before: SchemaSnapshot) -> bool:
+def record_interrupted(run: RunState, exc: BaseException, *, lock_timeout: str) -> None:
+    """Interrupted (Ctrl-C, SIGTERM) or dbsafe itself failed while the run changed the
+    database (`upgrade`, `downgrade`): remove what the revision in flight left, then record
+    the run `interrupted`. Where something stays, the run stays recorded as running: the
+    next upgrade repairs it, as after a SIGKILL. The caller lets `exc` propagate."""
+    if run.in_flight is not None and not _remove_interrupted(run, *run.in_flight,
+                                                             lock_timeout=lock_timeout):
+        return
+    if run.run_id is None:
+        return
+    history.finish(run.url, run.run_id, outcome="interrupted",
+                   to_revisions=current_revisions(run.url),
+                   message=f"{type(exc).__name__}: {exc}", backup_file=run.backup_file)
+
+
+def _remove_interrupted(run: RunState, at: tuple[str, ...], before: SchemaSnapshot, *,
+                        lock_timeout: str) -> bool:
     """Stopped mid-revision (Ctrl-C, SIGTERM): end the revision's connection, then remove
     what it left (the INVALID index of a cancelled CONCURRENTLY build, what its
     autocommit_block() committed), which would otherwise stay: the next run repairs only
@@ -243,7 +250,7 @@ def _remove_interrupted(run: _Run, at: tuple[str, ...], before: SchemaSnapshot) 
     run.say("apply", "interrupted; removing what the revision left (interrupt again to leave "
             "it to the next run)")
     try:
-        removed, kept = remove_leftovers(run.url, before, lock_timeout=run.options.lock_timeout)
+        removed, kept = remove_leftovers(run.url, before, lock_timeout=lock_timeout)
     except Exception:  # noqa: BLE001 - unwinding already; the next run repairs it
         return False
     if removed:
@@ -438,24 +445,29 @@ def _apply_all(run: _Run) -> bool:
     assert run.session is not None
     for index, revision in enumerate(run.todo):
         # The schema before the first revision was just taken (run.before), under the lock.
-        if not _apply_one(run, revision, run.session, run.before if index == 0 else None):
-            return False
+        with revision_in_flight(run, run.before if index == 0 else None) as (at, before):
+            if not _attempts(run, revision, run.session, before, at):
+                return False
         run.applied.append(revision)
         run.show_applied()
     return True
 
 
-def _apply_one(run: _Run, revision: Revision, session: ApplySession,
-               before: SchemaSnapshot | None = None) -> bool:
+@contextlib.contextmanager
+def revision_in_flight(run: RunState, before: SchemaSnapshot | None = None
+                       ) -> Iterator[tuple[tuple[str, ...], SchemaSnapshot]]:
+    """While a revision is applied (`upgrade`, `downgrade`): the revisions the database is
+    at and its schema (`before`, else taken now), recorded as a checkpoint a killed run is
+    repaired against, and kept on the run. Left there if the revision is interrupted:
+    `record_interrupted` removes what it left."""
     if before is None:
         before = user_snapshot(run.url)
     at = current_revisions(run.url)
     if run.run_id is not None:
         history.checkpoint(run.url, run.run_id, at, before.to_json())
-    run.in_flight = (at, before)  # left set if the attempts are interrupted: _upgrade_locked
-    done = _attempts(run, revision, session, before, at)
+    run.in_flight = (at, before)
+    yield at, before
     run.in_flight = None
-    return done
 
 
 def _attempts(run: _Run, revision: Revision, session: ApplySession, before: SchemaSnapshot,

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from dbsafe import commands
 from dbsafe.config import load_settings
+from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.lock import run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
@@ -439,3 +440,105 @@ def test_stopped_after_the_revision_committed_keeps_what_it_made(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert conn.execute("SELECT to_regclass('a') IS NOT NULL").fetchone() == (True,), errors
+
+
+# 0002 drops 0001's index; its downgrade builds it again CONCURRENTLY.
+_INDEX_DROPPED = {
+    "0001_a.py":
+        '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+        'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n'
+        '    op.execute("CREATE INDEX ix_a_n ON a (n)")\n\n\n'
+        'def downgrade():\n    op.execute("DROP TABLE a")\n',
+    "0002_drop_index.py":
+        '"""drop the index"""\nfrom alembic import op\n\nrevision = "0002"\n'
+        'down_revision = "0001"\n\n\ndef upgrade():\n    op.execute("DROP INDEX ix_a_n")\n\n\n'
+        'def downgrade():\n    with op.get_context().autocommit_block():\n'
+        '        op.execute("CREATE INDEX CONCURRENTLY ix_a_n ON a (n)")\n'}
+
+
+def _downgrading(root: Path, url: str, target: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "downgrade", target, "--yes", "--no-backup",
+         "--lock-timeout", "10min"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # A background process may start with SIGINT ignored: as at a terminal, it is not.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_downgrade_stopped_mid_concurrent_build_leaves_no_invalid_index(
+        database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
+    """Ctrl-C (or a CI cancel) while a downgrade's CREATE INDEX CONCURRENTLY waits for an
+    older snapshot: as `upgrade` does, the revision's connection is ended, the INVALID index
+    the cancelled build leaves is removed before dbsafe exits, and the history says
+    `interrupted`; the index no longer blocks the next downgrade (42P07)."""
+    root = tmp_path / "p"
+    _project_of(root, _INDEX_DROPPED)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    # A report's snapshot (on another table: no lock on `a`): the build waits for it.
+    report = psycopg.connect(database_url)
+    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    report.execute("SELECT count(*) FROM alembic_version")
+    proc = _downgrading(root, database_url, "0001")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _BUILD_WAITING)
+        proc.send_signal(signum)
+        _, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        report.close()
+
+    assert proc.returncode == 128 + signum, errors
+    assert "removed what it left: index public.ix_a_n" in errors, errors
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT to_regclass('ix_a_n')").fetchone() == (None,)
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    (last,) = commands.status(settings).summary["history"][:1]
+    assert last["outcome"] == "interrupted", last
+    again = commands.downgrade(settings, DowngradeOptions(target="0001", backup=False,
+                                                          yes=True))
+    assert again.summary["outcome"] == "downgraded", again.summary["what_happened"]
+
+
+def test_downgrade_stopped_after_the_revision_committed_keeps_what_it_made(
+        database_url: str, tmp_path: Path) -> None:
+    """SIGTERM once the downgrade of 0002 has committed and is recorded, while env.py still
+    runs (it sleeps after run_migrations()): the index it built is its own, not something
+    an interrupted attempt left, and stays with the version table saying 0001."""
+    root = tmp_path / "p"
+    _project_of(root, _INDEX_DROPPED)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    env = root / "migrations" / "env.py"
+    online = ("    context.configure(connection=connection, target_metadata=target_metadata)\n"
+              "    with context.begin_transaction():\n        context.run_migrations()\n")
+    assert online in env.read_text()
+    env.write_text(env.read_text().replace(
+        online, online + "    connection.exec_driver_sql(\"SELECT pg_sleep(60) WHERE "
+        "current_setting('dbsafe_test.hold_env', true) = 'on'\")\n"))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.hold_env = 'on'").format(
+            sql.Identifier(conn.info.dbname)))
+    proc = _downgrading(root, database_url, "0001")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _SLEEPING.format(seconds=60))
+            assert watcher.execute("SELECT version_num FROM alembic_version").fetchall() == [
+                ("0001",)]
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT to_regclass('ix_a_n') IS NOT NULL").fetchone() == (True,), \
+            errors
+    (last,) = commands.status(load_settings(root, {"database-url": database_url}, environ={})
+                              ).summary["history"][:1]
+    assert last["outcome"] == "interrupted", last
