@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity, first_line
 from dbsafe.guard import history
 from dbsafe.guard.backup import backup_space_short
+from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losses
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import Progress, RunState
@@ -64,6 +65,9 @@ UNDOES_OTHER_CHANGES = RuleInfo(
     "undo them too.",
     Severity.ERROR, "0.2.0")
 RULES = (DATA_LOSS, DOWNGRADE_MISSING, UNDOES_OTHER_CHANGES)
+
+# Every connection env.py opens for the downgrade says so (and the lock-wait watch finds them).
+APPLICATION_NAME = "dbsafe downgrade"
 
 Confirm = Callable[[str], bool]
 
@@ -232,7 +236,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
 def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) -> str:
     session = {"lock_timeout": down.options.lock_timeout,
                "statement_timeout": down.options.statement_timeout,
-               "application_name": "dbsafe downgrade",
+               "application_name": APPLICATION_NAME,
                **ABANDONED_STATEMENTS_STOP}
     target = ",".join(down.target) or "base"
     try:
@@ -242,17 +246,22 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
                 s.apply([("stamp", target)])
             down.say("apply", f"computed downgrade applied; stamped {target}")
         else:
-            with ApplySession(down.project, down.url, session=session) as s:
-                down.session = s
+            with ApplySession(down.project, down.url, session=session) as s, \
+                    BlockerWatch(down.url, APPLICATION_NAME,
+                                 lock_timeout=down.options.lock_timeout) as watch:
+                down.session, down.blockers = s, watch
                 _downgrade_with_retries(down, s, target)
             down.say("apply", f"downgraded to {target}")
     except (MigrationError, DbsafeError) as exc:
         down.in_flight = None  # a failure, reported as one: no interruption to clean up after
+        holders = down.lock_holders(getattr(exc, "sqlstate", None))
         down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}",
                                      Severity.ERROR,
                                      help=f"The backup restores the database: dbsafe restore "
-                                          f"{down.backup_file}" if down.backup_file else None))
-        down.say("apply", f"failed: {exc}")
+                                          f"{down.backup_file}" if down.backup_file else None,
+                                     context=(("Blocked by", "\n".join(
+                                         h.describe() for h in holders)),) if holders else ()))
+        down.say("apply", f"failed: {exc}" + (f"; {blocked_by(holders)}" if holders else ""))
         return "failed"
     if expected is None:
         down.say("verify", f"no snapshot of {target} to compare with")
@@ -286,15 +295,19 @@ def _downgrade_with_retries(down: _Down, session: ApplySession, target: str) -> 
     for step in _steps(down, target):
         with revision_in_flight(down):
             for attempt in range(1, attempts + 1):
+                if down.blockers is not None:
+                    down.blockers.forget()
                 try:
                     session.apply([("downgrade", step)])
                     break
                 except MigrationError as exc:
                     if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
                         raise
+                    holders = down.lock_holders(exc.sqlstate)
                     delay = backoff(down.options.retry_delay, attempt)
-                    down.say("apply", f"{exc} — retrying in {delay:.1f}s (attempt {attempt + 1}/"
-                             f"{attempts}; at {', '.join(current_revisions(down.url)) or 'base'})")
+                    down.say("apply", f"{exc}" + (f"; {blocked_by(holders)}" if holders else "")
+                             + f" — retrying in {delay:.1f}s (attempt {attempt + 1}/{attempts}; "
+                             f"at {', '.join(current_revisions(down.url)) or 'base'})")
                     time.sleep(delay)
 
 

@@ -2,8 +2,9 @@
 
 A run says each step as it happens (`say`: kept in its story, handed to the progress
 callback, which the CLI shows), collects findings, knows the revisions it started from and
-aims at, the backup it took and the revision it is applying. `upgrade.py` and
-`downgrade.py` extend it with their options and what only they track.
+aims at, the backup it took, the revision it is applying and who holds the locks that
+revision waits for. `upgrade.py` and `downgrade.py` extend it with their options and what
+only they track.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dbsafe.guard.blockers import LOCK_WAITS
+
 if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.core import Finding
+    from dbsafe.guard.blockers import Blocker, BlockerWatch
     from dbsafe.migrate.runner import AlembicProject, ApplySession
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -40,6 +44,8 @@ class RunState:
     # While a revision is being applied: the revisions the database was at before it, and
     # its schema then (what an interrupted attempt left is whatever is new next to it).
     in_flight: tuple[tuple[str, ...], SchemaSnapshot] | None = None
+    # While revisions are applied: who holds the locks their statements wait for.
+    blockers: BlockerWatch | None = None
 
     def say(self, step: str, message: str) -> None:
         self.story.append(f"{step}: {message}")
@@ -51,6 +57,13 @@ class RunState:
     def backup_dir(self, directory: Path) -> Path:
         """`directory` (--backup-dir) as given when absolute, else in the project."""
         return directory if directory.is_absolute() else self.settings.project_root / directory
+
+    def lock_holders(self, sqlstate: str | None) -> tuple[Blocker, ...]:
+        """The sessions the watch last saw holding the lock a statement that failed with
+        `sqlstate` waited for: for a lock timeout or a deadlock, else none."""
+        if self.blockers is None or sqlstate not in LOCK_WAITS:
+            return ()
+        return self.blockers.seen()
 
     def elapsed(self) -> float:
         return round(time.perf_counter() - self.started, 3)

@@ -28,6 +28,7 @@ from dbsafe.core import (
 )
 from dbsafe.guard import history
 from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
+from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import (
@@ -57,6 +58,9 @@ if TYPE_CHECKING:
 
 # SQLSTATEs worth another attempt: lock_not_available (lock_timeout), deadlock_detected.
 RETRYABLE = frozenset({"55P03", "40P01"})
+
+# Every connection env.py opens for the upgrade says so (and the lock-wait watch finds them).
+APPLICATION_NAME = "dbsafe upgrade"
 
 # Checks whose failure after an upgrade means the upgrade broke something.
 POSTFLIGHT_CHECKS = ("DBS501", "DBS502", "DBS503")
@@ -158,7 +162,7 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     # an interrupted run; it touches no database until it is asked to apply.
     settings_for_session = {"lock_timeout": options.lock_timeout,
                             "statement_timeout": options.statement_timeout,
-                            "application_name": "dbsafe upgrade",
+                            "application_name": APPLICATION_NAME,
                             **ABANDONED_STATEMENTS_STOP}
     session = ApplySession(run.project, database_url, session=settings_for_session)
     session.start()
@@ -443,13 +447,15 @@ def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progre
 
 def _apply_all(run: _Run) -> bool:
     assert run.session is not None
-    for index, revision in enumerate(run.todo):
-        # The schema before the first revision was just taken (run.before), under the lock.
-        with revision_in_flight(run, run.before if index == 0 else None) as (at, before):
-            if not _attempts(run, revision, run.session, before, at):
-                return False
-        run.applied.append(revision)
-        run.show_applied()
+    with BlockerWatch(run.url, APPLICATION_NAME, lock_timeout=run.options.lock_timeout) as watch:
+        run.blockers = watch
+        for index, revision in enumerate(run.todo):
+            # The schema before the first revision was just taken (run.before), under the lock.
+            with revision_in_flight(run, run.before if index == 0 else None) as (at, before):
+                if not _attempts(run, revision, run.session, before, at):
+                    return False
+            run.applied.append(revision)
+            run.show_applied()
     return True
 
 
@@ -476,10 +482,14 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
     for attempt in range(1, attempts + 1):
         run.say("apply", f"{revision.revision} {revision.doc}".rstrip()
                 + (f" (attempt {attempt}/{attempts})" if attempt > 1 else ""))
+        if run.blockers is not None:
+            run.blockers.forget()
         began = time.perf_counter()
         try:
             session.apply([("upgrade", revision.revision)])
         except MigrationError as exc:
+            holders = run.lock_holders(exc.sqlstate)
+            blocked = f"; {blocked_by(holders)}" if holders else ""
             now = current_revisions(run.url)
             if now != at and revision.revision in now:
                 # Committed and recorded, then found wrong: what it made is the revision's
@@ -508,7 +518,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                         + (f" and {len(committed) - 1} more" if len(committed) > 1 else ""))
             if exc.sqlstate in RETRYABLE and attempt < attempts and not committed:
                 delay = backoff(run.options.retry_delay, attempt)
-                run.say("apply", f"{revision.revision}: {exc} — retrying in {delay:.1f}s")
+                run.say("apply", f"{revision.revision}: {exc}{blocked} — retrying in {delay:.1f}s")
                 time.sleep(delay)
                 continue
             restore = (f"dbsafe restore {run.backup_file}" if run.backup_file
@@ -517,6 +527,8 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                 REVISION_FAILED.code, f"Revision `{revision.revision}` failed: {exc}",
                 Severity.ERROR, subject=revision.revision,
                 context=(("Attempts", str(attempt)),) + (
+                    (("Blocked by", "\n".join(h.describe() for h in holders)),) if holders
+                    else ()) + (
                     (("Removed leftovers", ", ".join(removed)),) if removed else ()) + (
                     (("Committed before it failed", "\n".join(committed)),) if committed
                     else ()),
@@ -525,7 +537,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                       f"was not retried; check them before running it again ({restore})"
                       if committed else None),
             ))
-            run.say("apply", f"{revision.revision} failed: {exc}")
+            run.say("apply", f"{revision.revision} failed: {exc}{blocked}")
             return False
         run.say("apply", f"{revision.revision} applied in {time.perf_counter() - began:.1f}s")
         return True

@@ -439,3 +439,35 @@ def test_a_lock_timeout_is_retried_as_upgrade_retries_it(database_url: str,
     (retry,) = [s for s in steps if "retrying in" in s]
     assert "lock timeout" in retry and "at 0003" in retry, retry  # 0004 was undone already
     assert _state(database_url)["version"] == ["0002"]
+
+
+def test_a_lock_timeout_names_the_session_holding_the_lock(database_url: str,
+                                                          tmp_path: Path) -> None:
+    """A reader idle in its transaction on `patients` that never ends: the retry, the give-up,
+    the DBS601 finding and the history name its session (pid, application_name, the lock it
+    holds), which PostgreSQL's 55P03 message does not."""
+    root = _project_at(tmp_path, database_url, "0004")
+    reader = psycopg.connect(database_url, application_name="nightly-report")
+    reader.execute("SELECT count(*) FROM patients")  # ACCESS SHARE until it ends
+    pid, user = reader.info.backend_pid, reader.info.user
+    steps: list[str] = []
+    try:
+        report = commands.downgrade(
+            _settings(root, database_url),
+            DowngradeOptions(target="0002", backup=False, yes=True, lock_timeout="300ms",
+                             retries=1, retry_delay=0.05),
+            progress=lambda step, text: steps.append(f"{step}: {text}"))
+    finally:
+        reader.close()
+
+    named = f"blocked by pid {pid} (application_name 'nightly-report', user {user}, "
+    (retry,) = [s for s in steps if "retrying in" in s]
+    assert "lock timeout" in retry and named in retry, retry
+    assert "holding ACCESS SHARE on public.patients — retrying in" in retry, retry
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    assert dict(failed.context)["Blocked by"].startswith(f"pid {pid} ("), failed.context
+    (gave_up,) = [s for s in steps if s.startswith("apply: failed:")]
+    assert named in gave_up, gave_up
+    (last,) = commands.status(_settings(root, database_url)).summary["history"][:1]
+    assert named in last["message"], last["message"]
+    assert _state(database_url)["version"] == ["0003"]  # 0004 was undone before the wait

@@ -207,6 +207,41 @@ def test_lock_contention_waits_at_most_lock_timeout_then_gives_up(database_url: 
     assert elapsed < 60
 
 
+def test_a_lock_timeout_names_the_session_holding_the_lock(database_url: str,
+                                                          tmp_path: Path) -> None:
+    """A report idle in its transaction on `patients` when 0003 wants ACCESS EXCLUSIVE on it:
+    each retry, the give-up, the finding and the history name the report's session (pid,
+    application_name, user, state, lock held), which PostgreSQL's 55P03 message does not;
+    never its query, whose literals may be secrets."""
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    report = psycopg.connect(database_url, application_name="nightly-report")
+    report.execute("SELECT count(*) FROM patients WHERE name <> 's3cret-literal'")
+    pid, user = report.info.backend_pid, report.info.user
+    steps: list[str] = []
+    try:
+        result = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="300ms", retries=1,
+                                           backup=False),
+                                  progress=lambda step, text: steps.append(f"{step}: {text}"))
+    finally:
+        report.close()
+
+    named = (f"blocked by pid {pid} (application_name 'nightly-report', user {user}, "
+             "idle in transaction, transaction open ")
+    (retry,) = [s for s in steps if "retrying in" in s]
+    assert "lock timeout" in retry and named in retry, retry
+    assert "s) holding ACCESS SHARE on public.patients — retrying in " in retry, retry
+    (gave_up,) = [s for s in steps if "0003 failed:" in s]
+    assert named in gave_up and "ACCESS SHARE on public.patients" in gave_up, gave_up
+    (failed,) = [f for f in result.findings if f.code == "DBS601"]
+    assert dict(failed.context)["Blocked by"].startswith(f"pid {pid} ("), failed.context
+    (last,) = commands.status(_settings(root, database_url)).summary["history"][:1]
+    assert named in last["message"], last["message"]
+    assert "s3cret-literal" not in json.dumps(result.summary) + last["message"]
+    assert _state(database_url)["version"] == ["0002"]
+
+
 # Revision 0005 changes rows, then its autocommit_block() (which commits them) waits for a
 # lock another session holds: a lock timeout, after the row changes committed.
 BUMP_THEN_BLOCKED = '''"""bump then blocked"""
