@@ -20,8 +20,10 @@ parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a fact
 from a module whose path names supabase or postgrest (`createClient` from
 `@supabase/supabase-js`, `useSupabaseClient()`), or a `client` kept by something named after
 supabase or PostgREST (`context.postgrest.client`, `const { client } = getAuthedSupabase(e)`)
-or handed out by its `getClient()` (`this.supabaseService.getClient()`, `getAdminClient()`).
-`Array.from('abc')`, `supabase.storage.from`
+or handed out by its `getClient()` (`this.supabaseService.getClient()`, `getAdminClient()`),
+or what a function of the file returns at each of its `return`s (`clientForUser(email)`), an
+element of a collection typed with a client (`clients[email]`), or a class's `this.admin`
+when the class assigns it a client and nothing else. `Array.from('abc')`, `supabase.storage.from`
 (and `supabaseStorage.from`, or any `.from(x).upload(...)`: a bucket) and a knex `.from('t')`
 are not requests, even on a variable named like a client that holds what another package
 made (`const supabaseKnex = knex(config)`, `new Map()`). A client created in the file with
@@ -84,6 +86,9 @@ _CLIENT_MODULE = re.compile(r"supabase|postgrest", re.IGNORECASE)
 _CLIENT_GETTER = re.compile(r"get\w*Client|client")
 _CLIENT_TYPE = re.compile(r"\b(?:SupabaseClient|PostgrestClient)\b")
 _CLIENT_CLASSES = frozenset({"SupabaseClient", "PostgrestClient"})
+# A type of many values, whose element `x[key]` is one: `Record<K, V>`, `V[]`, `Array<V>`,
+# `{ [key: string]: V }`.
+_COLLECTION_TYPE = re.compile(r"\bRecord\s*<|\[\s*\]|\bArray\s*<|\[\s*[\w$]+\s*:")
 # What supabase-js's `from()` returns (PostgrestQueryBuilder) has only these methods; a
 # `.from(x)` followed by another (`.upload`, `.list`, `.getPublicUrl`) is a storage bucket's.
 _QUERY_BUILDER = frozenset({"select", "insert", "upsert", "update", "delete"})
@@ -336,6 +341,12 @@ class _Reader:
         # see `_declarator`.
         self.bindings: dict[str, dict[int, list[Node | None]]] = {}
         self.clients: set[str] = set()  # names bound to a supabase client
+        # functions of the file returning a client (`_find_factories`): their calls are ones
+        self.factories: set[str] = set()
+        # (property, class body's node id): what a class assigns `this.<property>`, a client
+        # or another value (`_bind_this`)
+        self.this_clients: set[tuple[str, int]] = set()
+        self.this_others: set[tuple[str, int]] = set()
         # (name, scope's node id): a client destructured from a supabase-named call
         self.held_clients: set[tuple[str, int]] = set()
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
@@ -390,6 +401,7 @@ class _Reader:
                 key = self.text(node)
                 self.references.setdefault(key, []).append(node)
                 self.reference_starts.setdefault(key, []).append(node.start_byte)
+        self._find_factories(nodes)
         fragments: list[SqlFragment] = []
         requests: list[PostgrestRequest] = []
         for node in nodes:
@@ -506,6 +518,81 @@ class _Reader:
             if name is not None and annotation is not None and _CLIENT_TYPE.search(
                     self.text(annotation)):
                 self.clients.add(self.text(name))
+            value = node.child_by_field_name("value")
+            if name is not None and value is not None and node.parent is not None:
+                self._bind_this(self.text(name), value, node.parent)
+        if node.type == "assignment_expression":
+            left = node.child_by_field_name("left")
+            value = node.child_by_field_name("right")
+            if left is None or value is None or left.type != "member_expression":
+                return
+            obj, prop = left.child_by_field_name("object"), left.child_by_field_name("property")
+            body = _class_of(obj) if obj is not None and obj.type == "this" else None
+            if prop is not None and body is not None:
+                self._bind_this(self.text(prop), value, body)
+
+    def _bind_this(self, name: str, value: Node, body: Node) -> None:
+        """A class's `this.admin = createSupabaseAdmin(url, key)` (in its constructor, or as
+        a field's initial value): `this.admin` is a client in that class's methods, unless
+        the class also assigns it something else (`null` and `undefined` aside). leadminer's
+        edge function kept its admin client so, and its requests were never read."""
+        if _unwrap(value).type in ("null", "undefined"):
+            return
+        (self.this_clients if self._plain_client(value) else self.this_others).add(
+            (name, body.id))
+
+    def _plain_client(self, value: Node) -> bool:
+        """Whether an expression is a client whose requests go to the default schema: not
+        one given another (`supabase.schema('x')`, `createClient(url, key, { db: { schema:
+        'x' } })`), which a function returning it or `this.x` holding it would lose."""
+        return self._is_client(value) and self._db_schema(value) is None and (
+            self._schema(value) == (None, False))
+
+    def _find_factories(self, nodes: list[Node]) -> None:
+        """Functions of the file that hand out a client: each `return` of their own returns
+        one (as `_is_client` reads it, `clients[email]` too), `null`, `undefined` or nothing,
+        and one at least a client. supabase-helpdesk's RLS tests sign users in with `async
+        function clientForUser(email) { ...; const c = createClient(url, key); ...; return c
+        }`, and `const alice = await clientForUser('a@b.c')` is a client. Found once every
+        binding is known; the variables bound to their calls are then added to the clients."""
+        for node in nodes:
+            function: Node | None = node
+            if node.type == "variable_declarator":
+                value = node.child_by_field_name("value")
+                function = _unwrap(value) if value is not None else None
+            elif node.type != "function_declaration":
+                continue
+            name = node.child_by_field_name("name")
+            if function is None or function.type not in (
+                    "function_declaration", "arrow_function", "function_expression",
+                    "function") or name is None or name.type != "identifier":
+                continue
+            returned = _returns(function)
+            if returned and any(v is not None and self._plain_client(v) for v in returned) and (
+                    all(v is None or _unwrap(v).type in ("null", "undefined")
+                        or self._plain_client(v) for v in returned)):
+                self.factories.add(self.text(name))
+        if not self.factories:
+            return
+        for node in nodes:
+            if node.type == "variable_declarator":
+                name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+                if name is not None and name.type == "identifier" and value is not None and (
+                        self._is_client(value)):
+                    self.clients.add(self.text(name))
+
+    def _client_element(self, node: Node) -> bool:
+        """`clients[key]` of a variable typed as a collection of clients (`Record<string,
+        SupabaseClient>`, `SupabaseClient[]`, `{ [email: string]: SupabaseClient }`); never
+        `supabase['storage']` of a client."""
+        obj = node.child_by_field_name("object")
+        declarator = self._declarator(obj) if obj is not None and (
+            obj.type == "identifier") else None
+        annotation = declarator.child_by_field_name("type") if declarator is not None else None
+        if annotation is None:
+            return False
+        text = self.text(annotation)
+        return bool(_CLIENT_TYPE.search(text)) and bool(_COLLECTION_TYPE.search(text))
 
     def _bind_client_of(self, pattern: Node, value: Node, scope: Node) -> None:
         """`const { client } = getAuthedSupabase(event)` (or `{ client: db }`): the `client`
@@ -574,10 +661,18 @@ class _Reader:
                 # `context.postgrest.client`: the client of a holder named after it.
                 holder = obj.child_by_field_name("property")
                 return holder is not None and bool(_CLIENT_HOLDER.search(self.text(holder)))
-            return name in self.clients and obj is not None and obj.type == "this"
+            if obj is None or obj.type != "this":
+                return False
+            if name in self.clients:
+                return True
+            body = _class_of(obj)
+            return body is not None and (name, body.id) in self.this_clients and (
+                (name, body.id) not in self.this_others)
         if node.type == "new_expression":
             constructor = node.child_by_field_name("constructor")
             return constructor is not None and self.text(constructor) in _CLIENT_CLASSES
+        if node.type == "subscript_expression":
+            return self._client_element(node)
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
             if callee is None:
@@ -585,7 +680,8 @@ class _Reader:
             function = _unwrap(callee)
             if function.type == "identifier":
                 name = self.text(function)
-                return _client_name(name) or name in self.client_modules
+                return _client_name(name) or name in self.client_modules or (
+                    name in self.factories)
             if function.type == "member_expression":
                 prop = function.child_by_field_name("property")
                 obj = function.child_by_field_name("object")
@@ -1202,25 +1298,46 @@ def _mapped_rows(node: Node) -> list[Node] | None:
     if (callback.type not in ("arrow_function", "function_expression", "function")
             or any(c.type == "async" for c in callback.children)):
         return None
-    body = callback.child_by_field_name("body")
-    if body is None:
+    returned = _returns(callback)
+    if not returned or any(v is None or _unwrap(v).type != "object" for v in returned):
         return None
+    return [v for v in returned if v is not None]
+
+
+def _returns(function: Node) -> list[Node | None]:
+    """What a function returns, in source order: its expression body, or the value of each
+    `return` of its own (not of a function inside it); None for a bare `return;`."""
+    body = function.child_by_field_name("body")
+    if body is None:
+        return []
     if body.type != "statement_block":
-        return [body] if _unwrap(body).type == "object" else None
-    returned: list[Node] = []
+        return [body]
+    returned: list[Node | None] = []
     stack = list(body.named_children)
     while stack:
         child = stack.pop()
         if child.type in _FUNCTIONS or child.type == "class_body":
             continue  # another function's returns
         if child.type == "return_statement":
-            value = next((c for c in child.named_children if c.type != "comment"), None)
-            if value is None or _unwrap(value).type != "object":
-                return None
-            returned.append(value)
+            returned.append(next((c for c in child.named_children if c.type != "comment"),
+                                 None))
             continue
         stack.extend(child.named_children)
-    return sorted(returned, key=lambda n: n.start_byte) or None
+    return sorted(returned, key=lambda n: n.start_byte if n is not None else 0)
+
+
+def _class_of(this: Node) -> Node | None:
+    """The body of the class whose instance `this` is: the class around its method or
+    field, through arrow functions (which keep `this`); None inside a `function`, whose
+    `this` is its own."""
+    node = this.parent
+    while node is not None and node.type != "class_body":
+        if node.type in _FUNCTIONS and node.type != "arrow_function" and not (
+                node.type == "method_definition" and node.parent is not None
+                and node.parent.type == "class_body"):
+            return None  # a `function`'s own `this`, or an object literal's method's
+        node = node.parent
+    return node
 
 
 def _function_of(node: Node) -> Node | None:

@@ -1,0 +1,116 @@
+"""supabase-js clients a function of the file hands out, and elements of a collection of them.
+
+supabase-helpdesk's RLS tests sign each user in with `async function clientForUser(email)`,
+which keeps the clients in a `Record<string, SupabaseClient>` and returns one of them or a
+new `createClient(...)`; `const alice = await clientForUser('alice@test.com')` then sends
+the requests: 385 of them were never read. A function returning anything else on one of its
+paths (a Redis client) hands out no client, nor does one returning a client of another
+schema, which its callers' requests would lose. Real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import validate_module
+
+_SCHEMA = """\
+CREATE TABLE tickets (id int PRIMARY KEY, title text); CREATE TABLE keys (k text);
+CREATE FUNCTION close_ticket(ticket int) RETURNS void LANGUAGE sql AS '';
+CREATE SCHEMA billing;
+CREATE FUNCTION billing.close_ticket(invoice int) RETURNS void LANGUAGE sql AS ''"""
+
+_TESTS = """\
+import { createClient, SupabaseClient } from '@supabase/supabase-js'
+import Redis from 'ioredis'
+
+const clients: Record<string, SupabaseClient> = {}
+
+async function clientForUser(email: string) {
+  if (clients[email]) {
+    return clients[email]
+  }
+  const c = createClient(url, anonKey)
+  await c.auth.signInWithPassword({ email, password })
+  clients[email] = c
+  return c
+}
+
+const anonymous = () => createClient(url, anonKey)
+
+function cacheOrClient(redis: boolean) {
+  if (redis) return new Redis()
+  return createClient(url, anonKey)
+}
+
+const billing = () => createClient(url, anonKey).schema('billing')
+
+it('reads tickets', async () => {
+  const alice = await clientForUser('alice@test.com')
+  await alice.from('tickets').select('titel')
+  await clients['bob@test.com'].from('tickets').insert({ id: 1, tittle: 'x' })
+  const bob = clients['bob@test.com']
+  await bob.from('tickets').select('id').eq('ttle', 'x')
+  await anonymous().from('tickets').select('nope')
+  await cacheOrClient(true).from('keys').select('nope')
+  await billing().rpc('close_ticket', { invoice: 1 })
+})
+"""
+
+
+@pytest.mark.db
+def test_a_client_a_function_of_the_file_returns_is_read(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "tickets.test.ts", _TESTS)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 27, "public.tickets.titel"),
+        ("DBS302", 28, "public.tickets.tittle"),
+        ("DBS302", 30, "public.tickets.ttle"),
+        ("DBS302", 31, "public.tickets.nope"),
+    ]
+
+
+_WORKER = """\
+import { createSupabaseAdmin } from '../_shared/supabase.ts'
+import Redis from 'ioredis'
+
+class MiningSourceFetcher {
+  private admin: ReturnType<typeof createSupabaseAdmin>
+  private cache = new Redis()
+
+  constructor(url: string, key: string) {
+    this.admin = createSupabaseAdmin(url, key)
+    this.billing = createSupabaseAdmin(url, key).schema('billing')
+  }
+
+  async fetch(id: number) {
+    await this.billing.rpc('close_ticket', { invoice: id })
+    await this.admin.from('tickets').select('titel').eq('id', id)
+    await this.cache.from('keys').select('nope')
+    return [1].map(() => this.admin.from('tickets').select('nope'))
+  }
+}
+
+class Other {
+  constructor() {
+    this.admin = new Redis()
+  }
+  run() {
+    return this.admin.from('keys').select('nope')
+  }
+}
+"""
+
+
+@pytest.mark.db
+def test_a_client_a_class_keeps_in_this_is_read(database_url: str, tmp_path: Path) -> None:
+    # leadminer's fetch-mining-source keeps its admin client so (`this.admin`); another
+    # class's `this.admin` is its own, a Redis client is no client, and `this.billing`'s
+    # requests would lose its schema.
+    report = validate_module(database_url, tmp_path, _SCHEMA, "index.ts", _WORKER)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 15, "public.tickets.titel"),
+        ("DBS302", 17, "public.tickets.nope"),
+    ]
