@@ -959,6 +959,9 @@ class _Reader:
             return self._string(node)
         if node.type == "template_string":
             if any(c.type == "template_substitution" for c in node.named_children):
+                joined = self._joined(node)
+                if joined is not None:
+                    return joined
                 return JsOther(_short(self.text(node)), self.location(node), string_like=True,
                                template=self._template(node))
             return self._string(node)
@@ -1015,6 +1018,46 @@ class _Reader:
             return JsArray(tuple(self.value(row, follow=follow) for row in rows), True)
         string_like = node.type == "binary_expression" and "+" in self.text(node)
         return JsOther(_short(self.text(node)), self.location(node), string_like=string_like)
+
+    def _joined(self, template: Node, depth: int = 0) -> SqlFragment | None:
+        """A template literal whose every `${...}` reads a `const` string (or such a
+        template, up to four deep), as the string JavaScript makes of it, each piece mapped
+        to where it is written: supabase-rijschool selects `${INSTRUCTOR_SELECT_COLUMNS},
+        profile:profiles!...(${PROFILE_SELECT_COLUMNS})`. None when a hole is anything else."""
+        if depth > 4:
+            return None
+        decoded = self._template(template)
+        whole = SqlFragment(self.path, decoded.text, decoded.spans, origin="js")
+        pieces: list[SqlFragment] = []
+        start = 0
+        holes = iter(decoded.holes)
+        for child in template.named_children:
+            if child.type != "template_substitution":
+                continue
+            hole = next(holes)
+            pieces.append(whole.sub(start, hole.offset))
+            start = hole.offset
+            inner = [c for c in child.named_children if c.type != "comment"]
+            bound = self._constant(inner[0]) if len(inner) == 1 and (
+                inner[0].type == "identifier") else None
+            bound = _unwrap(bound) if bound is not None else None
+            if bound is None or bound.type not in ("string", "template_string"):
+                return None
+            found = self._joined(bound, depth + 1) if any(
+                c.type == "template_substitution" for c in bound.named_children) else (
+                self._string(bound))
+            if found is None:
+                return None
+            pieces.append(found)
+        pieces.append(whole.sub(start, len(whole.sql)))
+        spans: list[tuple[int, int, int]] = []
+        length = 0
+        for piece in pieces:
+            if piece.sql:
+                spans.extend((length + offset, line, column) for offset, line, column in piece.spans)
+            length += len(piece.sql)
+        return SqlFragment(self.path, "".join(p.sql for p in pieces),
+                           tuple(spans) or whole.spans[:1], origin="js")
 
     def _key(self, key: Node) -> SqlFragment | None:
         if key.type in ("property_identifier", "number"):
