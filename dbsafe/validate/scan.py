@@ -365,7 +365,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     cache.save()
 
     _made_elsewhere(outcomes.values())
-    findings = [f for o in outcomes.values() for f in o.findings]
+    # A name several statements share, written once (a `const` of columns two supabase-js
+    # selects read, a query string two calls send), is one finding where it is written,
+    # not one per statement: ANTON.IA's `LINKEDIN_PROFILE_TABLE_NAME` was four identical lines.
+    findings = list(dict.fromkeys(f for o in outcomes.values() for f in o.findings))
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,

@@ -44,8 +44,6 @@ def test_a_template_of_const_strings_is_read_as_their_text(
     assert sorted((f.code, f.location.line, f.location.column, f.subject)
                   for f in report.findings) == [
         ("DBS302", 2, 8, "public.instructeurs.slgu"),
-        ("DBS302", 2, 8, "public.instructeurs.slgu"),
-        ("DBS302", 3, 32, "public.profiles.emial"),
         ("DBS302", 3, 32, "public.profiles.emial"),
         ("DBS302", 8, 64, "public.instructeurs.bio"),
         ("DBS304", 10, 18, "instructeurs"),
