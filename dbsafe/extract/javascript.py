@@ -18,7 +18,8 @@ A `.from()` call is taken as PostgREST only when its receiver is clearly a supab
 a name containing "supabase" (`supabase`, `this.supabase`, `getSupabase()`), a variable or
 parameter typed `SupabaseClient`/`PostgrestClient`, or bound to a call of a factory imported
 from a module whose path names supabase or postgrest (`createClient` from
-`@supabase/supabase-js`, `useSupabaseClient()`), or a `client` kept by something named after
+`@supabase/supabase-js`, `useSupabaseClient()`; also through `require(...)` or `await
+import(...)`), or a `client` kept by something named after
 supabase or PostgREST (`context.postgrest.client`, `const { client } = getAuthedSupabase(e)`)
 or handed out by its `getClient()` (`this.supabaseService.getClient()`, `getAdminClient()`),
 or what a function of the file returns at each of its `return`s (`clientForUser(email)`), an
@@ -497,6 +498,7 @@ class _Reader:
             if name is not None and name.type == "object_pattern" and value is not None:
                 for _, scope in _binding_patterns(node):
                     self._bind_client_of(name, value, scope)
+                self._bind_loaded(name, value)
             if name is None or name.type != "identifier":
                 return
             key = self.text(name)
@@ -593,6 +595,28 @@ class _Reader:
             return False
         text = self.text(annotation)
         return bool(_CLIENT_TYPE.search(text)) and bool(_COLLECTION_TYPE.search(text))
+
+    def _bind_loaded(self, pattern: Node, value: Node) -> None:
+        """`const { createClient } = require('@supabase/supabase-js')` (CommonJS), or `= await
+        import('@/lib/supabase/client')`: the names a module is destructured into are
+        imported from it, as by an `import` statement (a supabase module's, another
+        package's)."""
+        value = _unwrap(value)
+        if value.type != "call_expression":
+            return
+        function = value.child_by_field_name("function")
+        arguments = value.child_by_field_name("arguments")
+        if function is None or arguments is None or not (
+                function.type == "import" or self.text(function) == "require"):
+            return
+        first = [c for c in arguments.named_children if c.type != "comment"]
+        if len(first) != 1 or first[0].type != "string":
+            return
+        module = self.text(first[0]).strip("'\"")
+        names = self.client_modules if _CLIENT_MODULE.search(module) else (
+            self.other_modules if _package(module) else None)
+        if names is not None:
+            names.update(self.text(identifier) for identifier in _pattern_names(pattern))
 
     def _bind_client_of(self, pattern: Node, value: Node, scope: Node) -> None:
         """`const { client } = getAuthedSupabase(event)` (or `{ client: db }`): the `client`

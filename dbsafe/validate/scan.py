@@ -193,8 +193,10 @@ _CHUNK = 32
 # same; `self.SQL_X`/`cls.SQL_X`/`Cls.SQL_X` sent to a sink is the class's literal;
 # 153: supabase-js clients a function of the file returns, a class keeps in `this.x`, or a
 #      `Record<string, SupabaseClient>` holds are read;
-# 154: a supabase-js template literal whose every hole reads a `const` string is that string
-_CACHE_VERSION = 154
+# 154: a supabase-js template literal whose every hole reads a `const` string is that string;
+# 155: names destructured from `require('@supabase/supabase-js')` or `await import(...)` are
+#      imported as by an `import` statement
+_CACHE_VERSION = 155
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

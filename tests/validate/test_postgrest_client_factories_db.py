@@ -114,3 +114,32 @@ def test_a_client_a_class_keeps_in_this_is_read(database_url: str, tmp_path: Pat
         ("DBS302", 15, "public.tickets.titel"),
         ("DBS302", 17, "public.tickets.nope"),
     ]
+
+
+_LOADED = """\
+const { createClient } = require('@supabase/supabase-js')
+const { createClient: createRedis } = require('redis')
+
+async function seed(page) {
+  const { createServiceRoleClient } = await import('../helpers/supabase')
+  const svc = createServiceRoleClient()
+  await svc.from('tickets').select('titel')
+  const db = createClient(url, key)
+  await db.from('tickets').insert({ tittle: 'x' })
+  const cache = createRedis()
+  await cache.from('keys').select('nope')
+}
+"""
+
+
+@pytest.mark.db
+def test_a_factory_a_module_is_destructured_into_makes_clients(
+        database_url: str, tmp_path: Path) -> None:
+    # CommonJS's `require('@supabase/supabase-js')` and a Playwright test's `await
+    # import('../helpers/supabase')` import their names as an `import` statement does
+    # (supabase-helpdesk's e2e tests); `redis`'s `createClient` makes no client.
+    report = validate_module(database_url, tmp_path, _SCHEMA, "seed.cjs", _LOADED)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 7, "public.tickets.titel"),
+        ("DBS302", 9, "public.tickets.tittle"),
+    ]
