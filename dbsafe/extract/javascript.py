@@ -547,8 +547,14 @@ class _Reader:
         """Whether an expression is a client whose requests go to the default schema: not
         one given another (`supabase.schema('x')`, `createClient(url, key, { db: { schema:
         'x' } })`), which a function returning it or `this.x` holding it would lose."""
-        return self._is_client(value) and self._db_schema(value) is None and (
-            self._schema(value) == (None, False))
+        if not self._is_client(value):
+            return False
+        unwrapped = _unwrap(value)
+        if unwrapped.type == "identifier":  # `const billing = supabase.schema('billing')`
+            declarator = self._declarator(unwrapped)
+            bound = declarator.child_by_field_name("value") if declarator is not None else None
+            value = bound if bound is not None else value
+        return self._db_schema(value) is None and self._schema(value) == (None, False)
 
     def _find_factories(self, nodes: list[Node]) -> None:
         """Functions of the file that hand out a client: each `return` of their own returns

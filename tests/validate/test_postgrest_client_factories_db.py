@@ -46,6 +46,8 @@ function cacheOrClient(redis: boolean) {
 }
 
 const billing = () => createClient(url, anonKey).schema('billing')
+const accounts = createClient(url, anonKey, { db: { schema: 'billing' } })
+const accounting = () => accounts
 
 it('reads tickets', async () => {
   const alice = await clientForUser('alice@test.com')
@@ -56,6 +58,7 @@ it('reads tickets', async () => {
   await anonymous().from('tickets').select('nope')
   await cacheOrClient(true).from('keys').select('nope')
   await billing().rpc('close_ticket', { invoice: 1 })
+  await accounting().rpc('close_ticket', { invoice: 1 })
 })
 """
 
@@ -65,10 +68,10 @@ def test_a_client_a_function_of_the_file_returns_is_read(
         database_url: str, tmp_path: Path) -> None:
     report = validate_module(database_url, tmp_path, _SCHEMA, "tickets.test.ts", _TESTS)
     assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
-        ("DBS302", 27, "public.tickets.titel"),
-        ("DBS302", 28, "public.tickets.tittle"),
-        ("DBS302", 30, "public.tickets.ttle"),
-        ("DBS302", 31, "public.tickets.nope"),
+        ("DBS302", 29, "public.tickets.titel"),
+        ("DBS302", 30, "public.tickets.tittle"),
+        ("DBS302", 32, "public.tickets.ttle"),
+        ("DBS302", 33, "public.tickets.nope"),
     ]
 
 
