@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -344,6 +345,37 @@ def _until_running(watcher: psycopg.Connection, proc: subprocess.Popen[str], que
         time.sleep(0.05)
 
 
+def _stopped_after_the_revision(root: Path, url: str,
+                                start: Callable[[Path, str], subprocess.Popen[str]],
+                                version: str) -> str:
+    """Start dbsafe (`start`) on a project whose env.py sleeps after run_migrations(), and
+    SIGTERM it while it sleeps: the revision has committed and the version table says
+    `version`. Returns what dbsafe wrote on stderr."""
+    env = root / "migrations" / "env.py"
+    online = ("    context.configure(connection=connection, target_metadata=target_metadata)\n"
+              "    with context.begin_transaction():\n        context.run_migrations()\n")
+    assert online in env.read_text()
+    env.write_text(env.read_text().replace(
+        online, online + "    connection.exec_driver_sql(\"SELECT pg_sleep(60) WHERE "
+        "current_setting('dbsafe_test.hold_env', true) = 'on'\")\n"))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.hold_env = 'on'").format(
+            sql.Identifier(conn.info.dbname)))
+    proc = start(root, url)
+    try:
+        with psycopg.connect(url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _SLEEPING.format(seconds=60))
+            assert watcher.execute("SELECT version_num FROM alembic_version").fetchall() == [
+                (version,)]
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    return errors
+
+
 _CONCURRENT_INDEX = (
     '"""index a concurrently"""\nfrom alembic import op\n\nrevision = "0002"\n'
     'down_revision = "0001"\n\n\ndef upgrade():\n'
@@ -415,28 +447,7 @@ def test_stopped_after_the_revision_committed_keeps_what_it_made(
             'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY)")\n\n\n'
             'def downgrade():\n    op.execute("DROP TABLE a")\n'})
     (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
-    env = root / "migrations" / "env.py"
-    online = ("    context.configure(connection=connection, target_metadata=target_metadata)\n"
-              "    with context.begin_transaction():\n        context.run_migrations()\n")
-    assert online in env.read_text()
-    env.write_text(env.read_text().replace(
-        online, online + "    connection.exec_driver_sql(\"SELECT pg_sleep(60) WHERE "
-        "current_setting('dbsafe_test.hold_env', true) = 'on'\")\n"))
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.hold_env = 'on'").format(
-            sql.Identifier(conn.info.dbname)))
-    proc = _upgrading(root, database_url)
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            _until_running(watcher, proc, _SLEEPING.format(seconds=60))
-            assert watcher.execute("SELECT version_num FROM alembic_version").fetchall() == [
-                ("0001",)]
-        proc.send_signal(signal.SIGTERM)
-        _, errors = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM, errors
+    errors = _stopped_after_the_revision(root, database_url, _upgrading, "0001")
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert conn.execute("SELECT to_regclass('a') IS NOT NULL").fetchone() == (True,), errors
@@ -513,28 +524,8 @@ def test_downgrade_stopped_after_the_revision_committed_keeps_what_it_made(
     root = tmp_path / "p"
     _project_of(root, _INDEX_DROPPED)
     apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
-    env = root / "migrations" / "env.py"
-    online = ("    context.configure(connection=connection, target_metadata=target_metadata)\n"
-              "    with context.begin_transaction():\n        context.run_migrations()\n")
-    assert online in env.read_text()
-    env.write_text(env.read_text().replace(
-        online, online + "    connection.exec_driver_sql(\"SELECT pg_sleep(60) WHERE "
-        "current_setting('dbsafe_test.hold_env', true) = 'on'\")\n"))
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.hold_env = 'on'").format(
-            sql.Identifier(conn.info.dbname)))
-    proc = _downgrading(root, database_url, "0001")
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            _until_running(watcher, proc, _SLEEPING.format(seconds=60))
-            assert watcher.execute("SELECT version_num FROM alembic_version").fetchall() == [
-                ("0001",)]
-        proc.send_signal(signal.SIGTERM)
-        _, errors = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM, errors
+    errors = _stopped_after_the_revision(
+        root, database_url, lambda root, url: _downgrading(root, url, "0001"), "0001")
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert conn.execute("SELECT to_regclass('ix_a_n') IS NOT NULL").fetchone() == (True,), \
