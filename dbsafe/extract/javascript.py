@@ -480,9 +480,12 @@ class _Reader:
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)
             if names is not None:
-                for child in _walk(node):
-                    if child.type == "identifier":
-                        names.add(self.text(child))
+                # The names the import binds: `createRedis` of `{ createClient as
+                # createRedis }`, not the `createClient` it renames (redis's filed
+                # supabase's `createClient` under another package: its clients unread).
+                for child in node.named_children:
+                    if child.type == "import_clause":
+                        names.update(self.text(n) for n in _pattern_names(child))
             return
         if node.type == "call_expression":
             function = node.child_by_field_name("function")

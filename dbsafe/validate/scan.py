@@ -196,8 +196,9 @@ _CHUNK = 32
 # 154: a supabase-js template literal whose every hole reads a `const` string is that string;
 # 155: names destructured from `require('@supabase/supabase-js')` or `await import(...)` are
 #      imported as by an `import` statement;
-# 156: a function returning a variable bound to a client of another schema hands out none
-_CACHE_VERSION = 156
+# 156: a function returning a variable bound to a client of another schema hands out none;
+# 157: an import binds its aliases only (`{ createClient as createRedis }` from another package)
+_CACHE_VERSION = 157
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

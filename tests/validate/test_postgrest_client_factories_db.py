@@ -146,3 +146,31 @@ def test_a_factory_a_module_is_destructured_into_makes_clients(
         ("DBS302", 7, "public.tickets.titel"),
         ("DBS302", 9, "public.tickets.tittle"),
     ]
+
+
+_ALIASED = """\
+import { createClient } from '@supabase/supabase-js'
+import { createClient as createRedis } from 'redis'
+import * as pg from 'pg'
+import Knex, { knex as makeKnex } from 'knex'
+
+const supabase = createClient(url, key)
+const cache = createRedis()
+const supabaseKnex = makeKnex(config)
+
+export async function load() {
+  await supabase.from('tickets').select('titel')
+  await cache.from('keys').select('nope')
+  await supabaseKnex.from('keys').select('nope')
+}
+"""
+
+
+@pytest.mark.db
+def test_a_name_another_package_s_import_renames_is_not_that_package_s(
+        database_url: str, tmp_path: Path) -> None:
+    # `import { createClient as createRedis } from 'redis'` binds `createRedis`: supabase's
+    # `createClient`, imported beside it, still makes clients (their requests were unread).
+    report = validate_module(database_url, tmp_path, _SCHEMA, "load.ts", _ALIASED)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 11, "public.tickets.titel")]
