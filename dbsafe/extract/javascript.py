@@ -723,6 +723,14 @@ class _Reader:
                 name = self.text(prop)
                 if name == "schema":
                     return self._is_client(obj)
+                if name == "get":
+                    # Hono's context variable its supabase middleware sets, `c.get('supabase')`
+                    # (a getter keyed by a name saying it is the client).
+                    arguments = node.child_by_field_name("arguments")
+                    given = [a for a in arguments.named_children if a.type != "comment"] \
+                        if arguments is not None else []
+                    return len(given) == 1 and given[0].type == "string" and \
+                        _client_name(self.text(given[0]).strip("'\"`"))
                 if _CLIENT_GETTER.fullmatch(name):
                     # `this.supabaseService.getClient()`: the client a holder named after
                     # supabase or PostgREST hands out (NestJS's, Angular's services).

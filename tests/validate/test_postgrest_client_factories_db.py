@@ -174,3 +174,27 @@ def test_a_name_another_package_s_import_renames_is_not_that_package_s(
     report = validate_module(database_url, tmp_path, _SCHEMA, "load.ts", _ALIASED)
     assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
         ("DBS302", 11, "public.tickets.titel")]
+
+
+_HONO = """\
+import { Hono } from 'hono'
+
+const app = new Hono()
+
+app.get('/tickets', async (c) => {
+  const { data } = await c.get('supabase').from('tickets').select('titel')
+  await c.get('cache').from('keys').select('nope')
+  await c.get('supabaseStorage').from('avatars').select('nope')
+  return c.json(data)
+})
+"""
+
+
+@pytest.mark.db
+def test_hono_s_context_variable_named_after_the_client_is_one(
+        database_url: str, tmp_path: Path) -> None:
+    # Hono's supabase middleware sets `c.set('supabase', client)`; a route reads it back
+    # with `c.get('supabase')`. Another variable (`cache`), or one saying storage, is not.
+    report = validate_module(database_url, tmp_path, _SCHEMA, "routes.ts", _HONO)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 6, "public.tickets.titel")]
