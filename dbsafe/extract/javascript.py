@@ -690,6 +690,9 @@ class _Reader:
             obj = node.child_by_field_name("object")
             if _client_name(name):
                 return True
+            if name == "current" and obj is not None and obj.type == "identifier":
+                # React's `useRef(createClient(...))`: `supabaseRef.current` is the client.
+                return _client_name(self.text(obj)) and not self._ref_of_other(obj)
             if name == "client" and obj is not None and obj.type == "member_expression":
                 # `context.postgrest.client`: the client of a holder named after it.
                 holder = obj.child_by_field_name("property")
@@ -740,14 +743,30 @@ class _Reader:
                 return _client_name(name)
         return False
 
-    def _holds_other(self, identifier: Node) -> bool:
-        """Whether the variable an identifier reads holds something made by another
-        library: `new Map()` (any `new` but supabase-js's clients' own), or a call of a
-        function imported from another package (`const supabaseKnex = knex(config)`)."""
+    def _ref_of_other(self, identifier: Node) -> bool:
+        """Whether a React ref (`const supabaseRef = useRef(x)`) starts out holding what
+        another library made (`useRef(new Map())`, `useRef(knex(config))`); a ref of a
+        client, of nothing yet (`useRef(null)`), or of what is not known holds no other."""
         declarator = self._declarator(identifier)
         value = declarator.child_by_field_name("value") if declarator is not None else None
-        if value is None:
+        if value is None or _unwrap(value).type != "call_expression":
             return False
+        arguments = _unwrap(value).child_by_field_name("arguments")
+        given = [a for a in arguments.named_children if a.type != "comment"] \
+            if arguments is not None else []
+        return bool(given) and self._made_by_other(given[0])
+
+    def _holds_other(self, identifier: Node) -> bool:
+        """Whether the variable an identifier reads holds something made by another
+        library (`_made_by_other`)."""
+        declarator = self._declarator(identifier)
+        value = declarator.child_by_field_name("value") if declarator is not None else None
+        return value is not None and self._made_by_other(value)
+
+    def _made_by_other(self, value: Node) -> bool:
+        """Whether an expression makes something of another library: `new Map()` (any `new`
+        but supabase-js's clients' own), or a call of a function imported from another
+        package (`knex(config)`)."""
         value = _unwrap(value)
         if value.type == "new_expression":
             constructor = value.child_by_field_name("constructor")

@@ -198,8 +198,8 @@ _CHUNK = 32
 #      imported as by an `import` statement;
 # 156: a function returning a variable bound to a client of another schema hands out none;
 # 157: an import binds its aliases only (`{ createClient as createRedis }` from another package);
-# 158: Hono's `c.get('supabase')` is a client
-_CACHE_VERSION = 158
+# 158: Hono's `c.get('supabase')` is a client; 159: so is React's `supabaseRef.current`
+_CACHE_VERSION = 159
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -198,3 +198,28 @@ def test_hono_s_context_variable_named_after_the_client_is_one(
     report = validate_module(database_url, tmp_path, _SCHEMA, "routes.ts", _HONO)
     assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
         ("DBS302", 6, "public.tickets.titel")]
+
+
+_REF = """\
+import { useRef } from 'react'
+import { createClient } from '@supabase/supabase-js'
+
+export function useTickets() {
+  const supabaseRef = useRef(createClient(url, key))
+  const supabaseTimer = useRef(new Map())
+  return async () => {
+    await supabaseRef.current.from('tickets').select('titel')
+    await supabaseTimer.current.from('keys').select('nope')
+  }
+}
+"""
+
+
+@pytest.mark.db
+def test_a_react_ref_named_after_the_client_holds_one(
+        database_url: str, tmp_path: Path) -> None:
+    # `supabaseRef.current`: the client React's ref keeps; a ref of something else, however
+    # named, is not.
+    report = validate_module(database_url, tmp_path, _SCHEMA, "useTickets.ts", _REF)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
+        ("DBS302", 8, "public.tickets.titel")]
