@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -384,6 +385,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     ))
     findings = select_findings(findings, select=settings.select, ignore=settings.ignore,
                                severity=settings.severity)
+    _say_history_incomplete(source, findings)
     counts: Counter = Counter()
     skipped: list[Skipped] = []
     skipped_files: list[str] = []
@@ -454,6 +456,34 @@ def _relation_of(finding: Finding) -> str | None:
     if finding.code == UNKNOWN_COLUMN.code and len(parts) >= 2:
         return parts[-2]
     return None
+
+
+# PostgreSQL's message for a relation a migration statement uses that does not exist.
+_UNDEFINED_RELATION = re.compile(r'42P01: relation "(?P<name>[^"]+)" does not exist')
+
+
+def _say_history_incomplete(source: SchemaSource, findings: Sequence[Finding]) -> None:
+    """Warn, beside findings of relations the schema lacks, when the folder of migrations
+    the schema was built from is not the whole history: a statement of it used a relation
+    none of them made (42P01 on the throwaway; the migration ran in production, so
+    production had it, made outside the migrations: in supabase's dashboard, by hand). A
+    relation reported missing may then be one of those: the database tells. (PDSv6's one
+    migration alters `chemicals` and `app_users`, made in the dashboard: 753 DBS301.)"""
+    if source.sql_folder is None:
+        return
+    used = sorted({match["name"] for failure in source.failures if not failure.applied_later
+                   if (match := _UNDEFINED_RELATION.match(failure.message))})
+    missing = sum(1 for finding in findings if finding.code == UNKNOWN_TABLE.code)
+    if not used or not missing:
+        return
+    folder = os.path.relpath(source.sql_folder.path, source.sql_folder.root)
+    log.warning("%d finding%s name%s a relation the migrations in %s do not make, and they are "
+                "not the whole history: they use %s, which none of them creates (made outside "
+                "them, in the dashboard or by hand); validate against the database "
+                "(--database-url) to tell a misspelt name from a table made there",
+                missing, "" if missing == 1 else "s", "s" if missing == 1 else "",
+                folder, ", ".join(used[:5]) + (f" and {len(used) - 5} more"
+                                               if len(used) > 5 else ""))
 
 
 def _failure_notes(source: SchemaSource) -> list[Finding]:

@@ -400,3 +400,36 @@ def test_a_yoyo_python_migration_of_sql_steps_is_run_as_yoyo_sends_them(
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path])
     assert report.summary["migration_files"] == 2
     assert report.summary.get("code_migration_files", 0) == 0
+
+
+def test_missing_relations_of_a_folder_that_is_not_the_whole_history_are_said_so(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A supabase folder whose migration alters `todos`, a table none of its migrations
+    makes (PostgreSQL: 42P01; made in the dashboard): a relation the requests name that the
+    schema lacks may be one made there too. The findings stay (a misspelt table is one),
+    and a warning says the folder is not the whole history and how to tell (PDSv6's one
+    migration gave 753 DBS301 and no word why)."""
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_a.sql",
+           "ALTER TABLE public.todos ADD COLUMN done boolean DEFAULT false;\n"
+           "CREATE TABLE public.tags (id bigint PRIMARY KEY, name text);\n")
+    _write(tmp_path / "src" / "a.ts",
+           "const a = await supabase.from('todos').select('id, title, done')\n"
+           "const b = await supabase.from('notes').select('id, body')\n"
+           "const c = await supabase.from('tags').select('id, label')\n")
+    with caplog.at_level("WARNING"):
+        report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.line) for f in report.findings if f.code != "DBS006") \
+        == [("DBS301", 2), ("DBS302", 3)]
+    assert "1 finding names a relation the migrations in supabase/migrations do not make, " \
+        "and they are not the whole history: they use public.todos" in caplog.text
+    assert "--database-url" in caplog.text
+
+    caplog.clear()
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_a.sql",
+           "CREATE TABLE public.todos (id bigint PRIMARY KEY, title text, done boolean);\n"
+           "CREATE TABLE public.tags (id bigint PRIMARY KEY, name text);\n")
+    with caplog.at_level("WARNING"):
+        report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert sorted((f.code, f.location.line) for f in report.findings) == [
+        ("DBS301", 2), ("DBS302", 3)]
+    assert "whole history" not in caplog.text
