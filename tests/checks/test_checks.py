@@ -180,6 +180,31 @@ def test_not_enforced_constraints_are_left_alone(conninfo: str, tmp_path: Path) 
     assert findings_for("DBS504", conninfo, fixture, tmp_path) == []
 
 
+def test_a_partitions_own_row_level_security_only_closes_direct_reads(conninfo: str) -> None:
+    """DBS509 leaves out a partition with row-level security and no policy under a
+    partitioned table with row-level security (leadminer's hash partitions): read through
+    the partitioned table, its rows follow the partitioned table's policies; read directly,
+    none, which is what the partition's own row-level security is for."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE ROLE dbs509_reader")
+        try:
+            conn.execute("CREATE TABLE messages (owner text, body text) PARTITION BY LIST (owner)")
+            conn.execute("CREATE TABLE messages_a PARTITION OF messages FOR VALUES IN ('a')")
+            conn.execute("ALTER TABLE messages ENABLE ROW LEVEL SECURITY")
+            conn.execute("CREATE POLICY own ON messages USING (owner = 'a')")
+            conn.execute("ALTER TABLE messages_a ENABLE ROW LEVEL SECURITY")
+            conn.execute("INSERT INTO messages VALUES ('a', 'hello')")
+            conn.execute("GRANT SELECT ON messages, messages_a TO dbs509_reader")
+            conn.execute("SET ROLE dbs509_reader")
+            assert conn.execute("SELECT count(*) FROM messages").fetchone() == (1,)
+            assert conn.execute("SELECT count(*) FROM messages_a").fetchone() == (0,)
+            conn.execute("RESET ROLE")
+        finally:
+            conn.execute("RESET ROLE")
+            conn.execute("DROP TABLE IF EXISTS messages")
+            conn.execute("DROP ROLE dbs509_reader")
+
+
 def test_a_views_column_is_never_widened_nor_made_identity(conninfo: str) -> None:
     """DBS511 reports a sequence feeding a view's column default (ALTER VIEW ... SET
     DEFAULT) on the view's table only: PostgreSQL refuses a view's column the type change
