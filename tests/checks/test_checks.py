@@ -180,11 +180,12 @@ def test_not_enforced_constraints_are_left_alone(conninfo: str, tmp_path: Path) 
     assert findings_for("DBS504", conninfo, fixture, tmp_path) == []
 
 
-def test_a_partitions_own_row_level_security_only_closes_direct_reads(conninfo: str) -> None:
+def test_a_partitions_own_row_level_security_governs_direct_reads(conninfo: str) -> None:
     """DBS509 leaves out a partition with row-level security and no policy under a
     partitioned table with row-level security (leadminer's hash partitions): read through
     the partitioned table, its rows follow the partitioned table's policies; read directly,
-    none, which is what the partition's own row-level security is for."""
+    none, which is what the partition's own row-level security is for. DBS510 reports a
+    listed partition without it that a role may query: read directly, every row."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("CREATE ROLE dbs509_reader")
         try:
@@ -192,12 +193,14 @@ def test_a_partitions_own_row_level_security_only_closes_direct_reads(conninfo: 
             conn.execute("CREATE TABLE messages_a PARTITION OF messages FOR VALUES IN ('a')")
             conn.execute("ALTER TABLE messages ENABLE ROW LEVEL SECURITY")
             conn.execute("CREATE POLICY own ON messages USING (owner = 'a')")
+            conn.execute("CREATE TABLE messages_b PARTITION OF messages FOR VALUES IN ('b')")
             conn.execute("ALTER TABLE messages_a ENABLE ROW LEVEL SECURITY")
-            conn.execute("INSERT INTO messages VALUES ('a', 'hello')")
-            conn.execute("GRANT SELECT ON messages, messages_a TO dbs509_reader")
+            conn.execute("INSERT INTO messages VALUES ('a', 'hello'), ('b', 'not yours')")
+            conn.execute("GRANT SELECT ON messages, messages_a, messages_b TO dbs509_reader")
             conn.execute("SET ROLE dbs509_reader")
             assert conn.execute("SELECT count(*) FROM messages").fetchone() == (1,)
             assert conn.execute("SELECT count(*) FROM messages_a").fetchone() == (0,)
+            assert conn.execute("SELECT body FROM messages_b").fetchall() == [("not yours",)]
             conn.execute("RESET ROLE")
         finally:
             conn.execute("RESET ROLE")

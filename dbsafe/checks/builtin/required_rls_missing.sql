@@ -12,7 +12,13 @@
 --
 -- ## Not flagged
 -- Tables that match no `require-rls` pattern (the default is none). A listed table that does
--- not exist is not reported here: a schema expectation (DBS550) says it must exist.
+-- not exist is not reported here: a schema expectation (DBS550) says it must exist. A
+-- partition only when a role it does not exempt holds a privilege row-level security governs
+-- (SELECT, INSERT, UPDATE, DELETE) on the partition itself: queries through the partitioned
+-- table apply that table's policies, but a query naming the partition applies the
+-- partition's own, so such a role (Supabase's `anon` and `authenticated` get every new
+-- table's privileges by default) reads and changes its every row. Roles that bypass
+-- row-level security anyway (superusers, `BYPASSRLS`) and the owner are not counted.
 --
 -- ## Configuration
 -- `require-rls = ["public.patients", "tenant.*"]` in `[tool.dbsafe]`, read by the check as
@@ -30,15 +36,30 @@ WITH pattern AS (
 SELECT DISTINCT ON (n.nspname, c.relname)
     format('%s.%s', n.nspname, c.relname) AS subject,
     format('Table `%s.%s` must have row-level security (`require-rls` lists `%s`) but it is '
-           'disabled.', n.nspname, c.relname, pattern.pattern) AS message
+           'disabled%s.', n.nspname, c.relname, pattern.pattern,
+           CASE WHEN c.relispartition
+                THEN format(': its partitioned table''s policies apply only to queries '
+                            'through it, and %s may query the partition directly',
+                            granted.roles)
+                ELSE '' END) AS message
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
+-- the roles row-level security would hold back that hold privileges on the table itself
+LEFT JOIN LATERAL (
+    SELECT string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                                    ELSE format('`%s`', r.rolname) END, ', ') AS roles
+    FROM aclexplode(c.relacl) AS a
+    LEFT JOIN pg_roles AS r ON r.oid = a.grantee
+    WHERE a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+      AND a.grantee <> c.relowner
+      AND (a.grantee = 0 OR NOT (r.rolsuper OR r.rolbypassrls))
+) AS granted ON true
 JOIN pattern
   ON CASE WHEN strpos(pattern.pattern, '.') > 0
           THEN n.nspname || '.' || c.relname ~ pattern.regex
           ELSE c.relname ~ pattern.regex END
 WHERE c.relkind IN ('r', 'p')
-  AND NOT c.relispartition
+  AND (NOT c.relispartition OR granted.roles IS NOT NULL)
   AND NOT c.relrowsecurity
   AND n.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
   AND n.nspname !~ '^pg_'
