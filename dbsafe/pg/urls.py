@@ -68,35 +68,72 @@ def redact_url(url: str) -> str:
 _SQLALCHEMY_SCHEMES = ("postgresql+", "postgres+")
 
 
+# prisma's own query parameters of a PostgreSQL URL (its connection pool's and its query
+# engine's), which libpq refuses ("invalid URI query parameter"): prisma users hand dbsafe
+# their DATABASE_URL. Its `schema` is read apart (`to_libpq_url`).
+_PRISMA_ONLY = frozenset({"connection_limit", "pool_timeout", "pgbouncer",
+                          "statement_cache_size", "socket_timeout"})
+
+
 def to_libpq_url(url: str) -> str:
-    """A SQLAlchemy URL (`postgresql+psycopg://`, `+psycopg2`, `+asyncpg`) as libpq reads it.
+    """A SQLAlchemy URL (`postgresql+psycopg://`, `+psycopg2`, `+asyncpg`), or prisma's, as
+    libpq reads it.
 
     alembic users keep SQLAlchemy URLs in `alembic.ini`; libpq rejects the `+driver`
     scheme (`missing "=" after ...`). asyncpg's `ssl=` query parameter becomes libpq's
-    `sslmode=`. Anything else is returned unchanged.
+    `sslmode=`. prisma's `?schema=app` (the schema its client works in, `public` without)
+    becomes libpq's `options=-csearch_path=app`, as prisma's connection sets it, and the
+    parameters of its own pool (`connection_limit`, `pgbouncer`, ...) are left out: libpq
+    refuses them. Anything else is returned unchanged.
 
     Example:
         >>> to_libpq_url("postgresql+asyncpg://app:pw@db/shop?ssl=require")
         'postgresql://app:pw@db/shop?sslmode=require'
         >>> to_libpq_url("postgresql+psycopg2://app@db/shop")
         'postgresql://app@db/shop'
+        >>> to_libpq_url("postgresql://app@db/shop?schema=billing&connection_limit=5")
+        'postgresql://app@db/shop?options=-csearch_path%3Dbilling'
         >>> to_libpq_url("host=db dbname=shop")
         'host=db dbname=shop'
     """
     scheme, sep, rest = url.partition("://")
-    if not sep or not scheme.lower().startswith(_SQLALCHEMY_SCHEMES):
+    sqlalchemy = scheme.lower().startswith(_SQLALCHEMY_SCHEMES)
+    if not sep or not (sqlalchemy or scheme.lower() in ("postgresql", "postgres")):
         return url
     base, question, query = rest.partition("?")
     if question:
         pairs = []
         for pair in query.split("&"):
             key, eq, value = pair.partition("=")
-            if key == "ssl" and eq:
+            if key == "ssl" and eq and sqlalchemy:
                 value = {"true": "require", "false": "disable"}.get(value.lower(), value)
                 pair = f"sslmode={value}"
+            elif key in _PRISMA_ONLY:
+                continue
+            elif key == "schema" and eq and "options" not in _keys(query):
+                pair = "options=" + quote(f"-csearch_path={_schema_name(unquote(value))}",
+                                          safe="")
             pairs.append(pair)
         query = "&".join(pairs)
-    return "postgresql://" + base + question + query
+        question = question if query else ""
+    return ("postgresql://" if sqlalchemy else scheme + "://") + base + question + query
+
+
+def _keys(query: str) -> set[str]:
+    return {pair.partition("=")[0] for pair in query.split("&")}
+
+
+def _schema_name(name: str) -> str:
+    """prisma's schema (a name, not a search path) as a `search_path` setting in libpq's
+    `options`: quoted where it is not a plain lower-case name, a blank escaped (libpq
+    splits `options` at blanks).
+
+    >>> _schema_name("billing"), _schema_name("Sales 2024")
+    ('billing', '"Sales\\\\ 2024"')
+    """
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name):
+        return name
+    return ('"' + name.replace('"', '""') + '"').replace(" ", "\\ ")
 
 
 def redact_text(text: str, url: str) -> str:

@@ -31,6 +31,21 @@ def test_what_the_url_sets_wins_over_the_defaults(database_url: str) -> None:
         assert conn.info.get_parameters().get("connect_timeout") == "3"
 
 
+@pytest.mark.db
+@pytest.mark.parametrize("schema", ["billing", "Sales 2024"])
+def test_prisma_s_database_url_connects_in_its_schema(database_url: str, schema: str) -> None:
+    # prisma users hand dbsafe their DATABASE_URL: `?schema=` is the schema prisma's
+    # connection works in, `connection_limit` and `pgbouncer` its pool's; libpq refused all
+    # three ("invalid URI query parameter").
+    from urllib.parse import quote
+
+    with connect(database_url) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{database_url}&schema={quote(schema)}&connection_limit=5&pgbouncer=true"
+    with connect(url) as conn:
+        assert conn.execute("SELECT current_schema()").fetchone() == (schema,)
+
+
 @pytest.mark.parametrize("url", [
     f"postgresql://app:{SECRET}@127.0.0.1:1/shop?connect_timeout=2",
     f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:1/shop?connect_timeout=2",
