@@ -299,8 +299,8 @@ def _built_file(cache_file: Path) -> Path:
 # order, each in a transaction unless `-- transactional: false`, its rollbacks not run, its
 # history tables; 28: yoyo's Python migrations whose steps are SQL, run; 29: Flyway's
 # placeholders filled in from its flyway.conf or flyway.toml, the schemas it is told made,
-# the first on the search_path.
-_INTROSPECTED = 29
+# the first on the search_path; 30: or from Spring Boot's application.yml/.properties.
+_INTROSPECTED = 30
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -332,7 +332,10 @@ def _embedded_version() -> str:
 # `alembic.ini` says the project's migrations are alembic's: supabase's, prisma's, dbmate's,
 # drizzle-kit's (`drizzle`, taken only with its `meta/_journal.json`: a folder of that name
 # often holds the ORM's TypeScript schema, or SQL of another kind).
-SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrations", "drizzle")
+# (`src/main/resources/db/migration`: Flyway's classpath:db/migration in a Spring Boot or
+# Maven/Gradle project.)
+SQL_MIGRATION_FOLDERS = ("supabase/migrations", "prisma/migrations", "db/migrations", "drizzle",
+                         "src/main/resources/db/migration")
 # With none at the root, a monorepo's: inside its workspace folders, one or two levels down
 # (`backend/supabase/migrations`, `apps/web/supabase/migrations`, `packages/db/prisma/...`),
 # as workspace globs (`apps/*`, `packages/*`, `services/*`) place them. Deeper folders are
@@ -746,10 +749,11 @@ class SqlFolder:
                 digest.update(gmrc.read_bytes())
         from dbsafe.extract.flyway import flyway_config
 
-        # Flyway's configuration: its placeholders and schemas, from its files and environment
+        # Flyway's configuration: its placeholders and schemas, from its files (or Spring
+        # Boot's) and environment
         flyway = flyway_config(self.path if self.path.is_dir() else self.path.parent)
         digest.update(repr(flyway.environ).encode())
-        for conf in flyway.files:
+        for conf in (*flyway.files, *flyway.spring):
             with contextlib.suppress(OSError):
                 digest.update(conf.read_bytes())
         if supabase_schemas_folder(self.path):  # its schema_paths order the files

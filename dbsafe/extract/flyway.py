@@ -50,6 +50,9 @@ class FlywayConfig:
     """What dbsafe reads of a Flyway configuration (Flyway's defaults without one)."""
 
     files: tuple[Path, ...] = ()  # the files read, in the order read
+    # Spring Boot's application.properties / application.yml read instead (`spring.flyway.*`):
+    # an application may give Flyway more in code, so a placeholder they lack is not an error
+    spring: tuple[Path, ...] = ()
     placeholders: Mapping[str, str] = field(default_factory=dict)  # keys lower-cased
     prefix: str = "${"
     suffix: str = "}"
@@ -113,7 +116,126 @@ def flyway_config(folder: Path) -> FlywayConfig:
                 return config
         if (candidate / ".git").exists():
             break
-    return _read([])
+    return _spring_boot(folder) or _read([])
+
+
+# Spring Boot's configuration files in a project's `src/main/resources` (the classpath root),
+# in the order it reads them: a `.properties` file's keys over a `.yml`'s.
+_SPRING_FILES = ("application.yml", "application.yaml", "application.properties")
+# Spring Boot's `spring.flyway.*` keys (relaxed binding: `default-schema`, `defaultSchema`,
+# `default_schema`) by Flyway's own names, and where it looks for migrations untold.
+_SPRING_DEFAULT_LOCATION = "classpath:db/migration"
+
+
+def _spring_boot(folder: Path) -> FlywayConfig | None:
+    """The Flyway configuration a Spring Boot application gives the migrations of
+    `folder` (in its `src/main/resources`): `spring.flyway.placeholders.*`, `schemas`,
+    `default-schema`, `table`, `placeholder-prefix`/`-suffix`/`-separator`/`-replacement`
+    and `locations` (`classpath:db/migration` untold) of its `application.yml` and
+    `application.properties` (the default profile's), `${NAME:default}` in a value read
+    from the environment, and `SPRING_FLYWAY_*` environment variables over them; None for
+    another folder, or one no such file is about."""
+    resources = next((p for p in (folder, *folder.parents) if p.name == "resources"
+                      and p.parent.name == "main" and p.parent.parent.name == "src"), None)
+    if resources is None:
+        return None
+    files = [resources / n for n in _SPRING_FILES if (resources / n).is_file()]
+    if not files:
+        return None
+    values: dict[str, str] = {}
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SourceError(f"cannot read Spring Boot's configuration {file}: {exc}") from None
+        values.update(_spring_yaml(file, text) if file.suffix in (".yml", ".yaml")
+                      else _spring_properties(text))
+    # (FLYWAY_PLACEHOLDERS_* too: what dbsafe's warning for a missing one asks for)
+    environ = tuple(sorted((k, v) for k, v in os.environ.items()
+                           if k.startswith(("SPRING_FLYWAY_", "FLYWAY_PLACEHOLDERS_"))))
+    settings: dict[str, str] = {}
+    placeholders: dict[str, str] = {}
+    for key, value in values.items():
+        if not key.startswith("spring.flyway."):
+            continue
+        name = key.removeprefix("spring.flyway.")
+        if name.startswith("placeholders."):
+            placeholders[name.removeprefix("placeholders.").lower()] = value
+        elif (setting := _SPRING_SETTINGS.get(re.sub(r"[-_]", "", name).lower())) is not None:
+            settings[setting] = value
+    for key, value in sorted(environ, key=lambda kv: kv[0].startswith("SPRING_")):
+        name = key.removeprefix("SPRING_FLYWAY_").removeprefix("FLYWAY_")
+        if name.startswith("PLACEHOLDERS_") and len(name) > len("PLACEHOLDERS_"):
+            placeholders[name.removeprefix("PLACEHOLDERS_").lower()] = value
+        elif (setting := _SPRING_SETTINGS.get(name.replace("_", "").lower())) is not None:
+            settings[setting] = value
+    settings.setdefault("locations", _SPRING_DEFAULT_LOCATION)
+    config = _config(settings, placeholders, environ=environ, spring=tuple(files))
+    return config if _holds(config, resources, folder) else None
+
+
+# Flyway's settings dbsafe reads, by the name Spring Boot's relaxed binding reduces them to.
+_SPRING_SETTINGS = {k.lower(): k for k in (
+    "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
+    "defaultSchema", "schemas", "table", "locations")}
+_SPRING_REFERENCE = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
+
+
+def _spring_value(value: str, values: Mapping[str, str] | None = None) -> str:
+    """A value with Spring's `${NAME:default}` references read from the environment (or
+    another key of the file), the default where neither has it; one neither has, without a
+    default, left as written.
+
+    >>> _spring_value("${NO_SUCH_VAR_FOR_DBSAFE:app}"), _spring_value("x${NO_SUCH_VAR_FOR_DBSAFE}")
+    ('app', 'x${NO_SUCH_VAR_FOR_DBSAFE}')
+    """
+    def resolve(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        found = os.environ.get(name) or (values or {}).get(name)
+        return found if found is not None else default if default is not None \
+            else match.group(0)
+
+    return _SPRING_REFERENCE.sub(resolve, value)
+
+
+def _spring_properties(text: str) -> dict[str, str]:
+    """The keys and values of an `application.properties`, references read (not the
+    environment-only `${VAR}` of flyway.conf: Spring's own `${NAME:default}`)."""
+    raw = _properties(text, expand=False)
+    return {key: _spring_value(value, raw) for key, value in raw.items()}
+
+
+def _spring_yaml(file: Path, text: str) -> dict[str, str]:
+    """The keys of an `application.yml` as dotted names (`spring.flyway.schemas`), a list's
+    items joined with commas, of its documents that apply to every profile (not those a
+    `spring.config.activate.on-profile` or `spring.profiles` limits)."""
+    import yaml
+
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        raise SourceError(f"cannot read Spring Boot's configuration {file}: "
+                          f"{str(exc).splitlines()[0]}") from None
+    flat: dict[str, str] = {}
+    for document in documents:
+        values: dict[str, str] = {}
+        _flatten(document, "", values)
+        if any(k in values for k in ("spring.config.activate.on-profile", "spring.profiles")):
+            continue
+        flat.update(values)
+    return {key: _spring_value(value, flat) for key, value in flat.items()}
+
+
+def _flatten(node: object, prefix: str, out: dict[str, str]) -> None:
+    """`node`'s values under dotted keys (`{"a": {"b": 1}}` is `a.b = 1`), a list's items
+    joined with commas."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(node, list):
+        out[prefix] = ",".join(_toml_text(v) for v in node)
+    elif node is not None:
+        out[prefix] = _toml_text(node)
 
 
 def flyway_locations(root: Path) -> list[Path]:
@@ -177,9 +299,15 @@ def _read(files: list[Path]) -> FlywayConfig:
             placeholders[key.removeprefix("FLYWAY_PLACEHOLDERS_").lower()] = value
         elif (name := _ENV_KEYS.get(key)) is not None:
             settings[name] = value
+    return _config(settings, placeholders, environ=environ, files=tuple(read))
+
+
+def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
+            environ: tuple[tuple[str, str], ...], files: tuple[Path, ...] = (),
+            spring: tuple[Path, ...] = ()) -> FlywayConfig:
     schemas = tuple(s.strip() for s in settings.get("schemas", "").split(",") if s.strip())
     return FlywayConfig(
-        files=tuple(read), placeholders=placeholders,
+        files=files, spring=spring, placeholders=dict(placeholders),
         prefix=settings.get("placeholderPrefix", "${"),
         suffix=settings.get("placeholderSuffix", "}"),
         separator=settings.get("placeholderSeparator", ":"),
@@ -235,15 +363,17 @@ def _toml_text(value: object) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def _properties(text: str) -> dict[str, str]:
+def _properties(text: str, *, expand: bool = True) -> dict[str, str]:
     """The keys and values of a Java properties file (`key=value`, `key: value`, `key value`;
     `#` and `!` comments; a line ending in `\\` continued), `${VAR}` replaced by the
-    environment variable (empty when unset), as Flyway loads flyway.conf.
+    environment variable (empty when unset), as Flyway loads flyway.conf (not with
+    `expand` false).
 
     >>> _properties("# x\\nflyway.schemas = app,\\\\\\n  audit\\nflyway.placeholders.a:1")
     {'flyway.schemas': 'app,audit', 'flyway.placeholders.a': '1'}
     """
-    text = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: os.environ.get(m.group(1), ""), text)
+    if expand:
+        text = re.sub(r"\$\{([A-Za-z0-9_]+)\}", lambda m: os.environ.get(m.group(1), ""), text)
     out: dict[str, str] = {}
     logical = ""
     for raw in text.replace("\r\n", "\n").split("\n"):

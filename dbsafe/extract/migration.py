@@ -288,8 +288,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         from dbsafe.extract.flyway import env_name
 
         names = list(unvalued)
-        log.warning("%s: the Flyway placeholder%s %s %s no value dbsafe knows (there is no "
-                    "flyway.conf or flyway.toml for the folder), so %s run as written; give "
+        log.warning("%s: the Flyway placeholder%s %s %s no value dbsafe knows (no "
+                    "flyway.conf or flyway.toml, nor Spring Boot's spring.flyway.placeholders, "
+                    "gives one for the folder), so %s run as written; give "
                     "%s as %s", unvalued[names[0]][1], "s" if len(names) > 1 else "",
                     ", ".join(names[:5]) + (", ..." if len(names) > 5 else ""),
                     "have" if len(names) > 1 else "has",

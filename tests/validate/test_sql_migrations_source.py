@@ -1250,3 +1250,47 @@ def test_a_flyway_conf_among_the_resources_with_its_own_prefix_and_environment(
         conn.execute("SELECT id, claim FROM claims.tracked_claims")
         with pytest.raises(psycopg.errors.UndefinedTable):
             conn.execute("SELECT id FROM tracked_claims")
+
+
+@pytest.mark.parametrize("kind", ["yml", "properties"])
+def test_spring_boot_s_flyway_settings_are_read_from_its_application_files(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    # Most Flyway projects are Spring Boot applications: their src/main/resources/
+    # application.yml (or .properties) gives spring.flyway.placeholders.*, default-schema
+    # and schemas (relaxed binding, `${NAME:default}` from the environment), and their
+    # migrations lie in classpath:db/migration. A profile's document is not the default's.
+    # The ${...} were run as written (a syntax error: the tables never made, nothing checked).
+    resources = tmp_path / "src" / "main" / "resources"
+    config = {
+        "yml": "spring:\n  datasource:\n    url: jdbc:postgresql://db/shop\n"
+               "  flyway:\n    default-schema: shop\n    schemas: [shop, audit]\n"
+               "    placeholders:\n      auditSchema: audit\n"
+               "      owner: ${SHOP_OWNER:postgres}\n"
+               "---\nspring:\n  config:\n    activate:\n      on-profile: test\n"
+               "  flyway:\n    placeholders:\n      auditSchema: nope\n",
+        "properties": "spring.datasource.url=jdbc:postgresql://db/shop\n"
+                      "spring.flyway.defaultSchema=shop\nspring.flyway.schemas=shop,audit\n"
+                      "spring.flyway.placeholders.auditSchema=audit\n"
+                      "spring.flyway.placeholders.owner=${SHOP_OWNER:postgres}\n"}[kind]
+    (resources / "db" / "migration").mkdir(parents=True)
+    (resources / f"application.{kind}").write_text(config)
+    (resources / "db" / "migration" / "V1__init.sql").write_text(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n"
+        "CREATE TABLE ${auditSchema}.events (order_id bigint);\n"
+        "ALTER TABLE orders OWNER TO ${owner};\n")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "q.sql").write_text(
+        "SELECT id, total FROM shop.orders;\nSELECT order_id FROM audit.events;\n"
+        "SELECT nosuch FROM shop.orders;\n")
+    monkeypatch.delenv("SHOP_OWNER", raising=False)
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "app"])
+    assert [(f.code, f.location.line, f.subject, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS302", 3, "shop.orders.nosuch", "42703")]
+    # What PostgreSQL makes of the file as Flyway sends it (filled in by hand).
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA shop; CREATE SCHEMA audit; SET search_path = shop, public;"
+                     "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);"
+                     "CREATE TABLE audit.events (order_id bigint);")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT nosuch FROM shop.orders")
