@@ -156,8 +156,8 @@ def _spring_boot(folder: Path) -> FlywayConfig | None:
     settings: dict[str, str] = {}
     placeholders: dict[str, str] = {}
     for key, value in values.items():
-        if not key.startswith("spring.flyway."):
-            continue
+        if not key.startswith("spring.flyway.") or _SPRING_REFERENCE.search(value):
+            continue  # (a `${DB_SCHEMA}` no environment here has: not known, not a name)
         name = key.removeprefix("spring.flyway.")
         if name.startswith("placeholders."):
             placeholders[name.removeprefix("placeholders.").lower()] = value

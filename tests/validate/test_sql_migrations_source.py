@@ -1273,6 +1273,9 @@ def test_spring_boot_s_flyway_settings_are_read_from_its_application_files(
                       "spring.flyway.placeholders.auditSchema=audit\n"
                       "spring.flyway.placeholders.owner=${SHOP_OWNER:postgres}\n"}[kind]
     (resources / "db" / "migration").mkdir(parents=True)
+    # A value whose variable this environment lacks, with no default, is not known.
+    config += {"yml": "---\nspring:\n  flyway:\n    table: ${FLYWAY_TABLE_NOT_SET_HERE}\n",
+               "properties": "spring.flyway.table=${FLYWAY_TABLE_NOT_SET_HERE}\n"}[kind]
     (resources / f"application.{kind}").write_text(config)
     (resources / "db" / "migration" / "V1__init.sql").write_text(
         "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric);\n"
@@ -1283,6 +1286,12 @@ def test_spring_boot_s_flyway_settings_are_read_from_its_application_files(
         "SELECT id, total FROM shop.orders;\nSELECT order_id FROM audit.events;\n"
         "SELECT nosuch FROM shop.orders;\n")
     monkeypatch.delenv("SHOP_OWNER", raising=False)
+    from dbsafe.extract.flyway import flyway_config
+
+    read = flyway_config(resources / "db" / "migration")
+    assert (read.schema, read.schemas, read.table, read.placeholders) == (
+        "shop", ("shop", "audit"), "flyway_schema_history",
+        {"auditschema": "audit", "owner": "postgres"})
     report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
                                [tmp_path / "app"])
     assert [(f.code, f.location.line, f.subject, dict(f.context).get("PostgreSQL", "")[:5])
