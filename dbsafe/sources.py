@@ -299,8 +299,10 @@ def _built_file(cache_file: Path) -> Path:
 # order, each in a transaction unless `-- transactional: false`, its rollbacks not run, its
 # history tables; 28: yoyo's Python migrations whose steps are SQL, run; 29: Flyway's
 # placeholders filled in from its flyway.conf or flyway.toml, the schemas it is told made,
-# the first on the search_path; 30: or from Spring Boot's application.yml/.properties.
-_INTROSPECTED = 30
+# the first on the search_path; 30: or from Spring Boot's application.yml/.properties;
+# 31: a prisma folder's migration.sql of several statements as one transaction when the
+# project's prisma is older than 7.4 (one query).
+_INTROSPECTED = 31
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -115,8 +115,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     `_sqlx_transaction`), and so do graphile-migrate's (`_graphile_transaction`: only its
     committed migrations and the current one, `_graphile_place`, its placeholders filled
     in), Atlas's (`_atlas_transaction`) and Hasura's (`_hasura_up`); a file its runner
-    sends as one query (golang-migrate's, dbmate's `transaction:false`) is one implicit
-    transaction when it holds several statements. Of a Sqitch project (`sqitch.conf` or
+    sends as one query (golang-migrate's, dbmate's `transaction:false`, prisma's before 7.4:
+    `prisma_one_query`) is one implicit transaction when it holds several statements. Of a Sqitch project (`sqitch.conf` or
     `sqitch.plan`, `dbsafe.extract.sqitch`), its plan's deploy scripts run, in the plan's
     order, each as psql runs it (`dbsafe.extract.psql`): in a transaction only where it
     opens one itself, the variables of its sqitch.conf substituted, the files it includes
@@ -221,6 +221,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
     flyway_configs: dict[Path, FlywayConfig] = {}  # by folder
+    prisma_sends: dict[Path, bool] = {}  # by folder: `prisma_one_query`
     # Flyway placeholders no value is known for, as written: their name, a file using it
     unvalued: dict[str, tuple[str, str]] = {}
     for file in sorted(keys, key=keys.__getitem__):
@@ -273,6 +274,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 or (atlas_folder(file.parent) and not flyway_file(file.name)
                     and _SECTION.search(text) is None and _atlas_transaction(text))
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
+                or (file.name == "migration.sql" and len(statements) > 1
+                    and prisma_one_query(file.parent.parent, root, prisma_sends))
                 or (flyway_file(file.name) and _flyway_transaction(file, statements))
                 or _diesel_transaction(file, statements)
                 or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements))
@@ -1313,6 +1316,71 @@ def _declared_schema_order(folder: Path) -> dict[Path, int] | None:
         for match in sorted(glob.glob(pattern.removeprefix("./"), root_dir=folder.parent)):
             order.setdefault(folder.parent / match, len(order))
     return order
+
+
+# The prisma release whose schema engine splits a `migration.sql` into its statements and
+# sends each on its own (prisma-engines #5767, prisma 7.4.0); before it, `prisma migrate`
+# sent the whole file as one simple query (`apply_migration_script`:
+# `client.simple_query(script)`), which PostgreSQL runs as one implicit transaction.
+_PRISMA_SPLITS = (7, 4)
+
+# A version of the `prisma` package as package.json pins it: `5.22.0`, `^6.1.0`, `~7.3.0`,
+# `6.x`, `=6.0.0`; ranges (`>=5`, `5 - 7`, `||`) and tags (`latest`, `catalog:`) are not.
+_NPM_VERSION = re.compile(r"\s*(?P<op>[\^~]|=)?\s*v?(?P<major>\d+)"
+                          r"(?:\.(?P<minor>\d+|[xX*])(?:\.(?:\d+|[xX*]))?)?(?:[-+][0-9A-Za-z.-]*)?\s*")
+
+
+def _npm_version_before(spec: str, version: tuple[int, int]) -> bool:
+    """Whether every version npm may install for `spec` is older than `version` (major,
+    minor); False when it cannot tell.
+
+    >>> [_npm_version_before(s, (7, 4)) for s in ("^6.19.0", "~7.3.0", "7.3.1", "^7.3.0",
+    ...                                           "7.x", "6.x", ">=5", "latest")]
+    [True, True, True, False, False, True, False, False]
+    """
+    found = _NPM_VERSION.fullmatch(spec)
+    if found is None:
+        return False
+    major, minor = int(found["major"]), found["minor"]
+    if found["op"] == "^" or minor is None or not minor.isdigit():  # any minor of the major
+        return major < version[0]
+    return (major, int(minor)) < version
+
+
+def prisma_one_query(folder: Path, root: Path, known: dict[Path, bool]) -> bool:
+    """Whether prisma migrate, the version the project depends on, sends each
+    `migration.sql` of the prisma folder `folder` as one query: the `prisma` package that
+    the nearest package.json naming it (from the folder's parent up to `root`) pins is
+    surely older than 7.4 (`_PRISMA_SPLITS`). A file of several statements is then one
+    implicit transaction. Where the project does not say, or may install 7.4 or later,
+    each statement runs on its own, as today's prisma runs them. `known` caches the
+    answer per folder."""
+    if folder in known:
+        return known[folder]
+    answer = False
+    if prisma_folder(folder):
+        import json
+
+        start, top = folder.resolve().parent, root.resolve()
+        for parent in (start, *start.parents):
+            try:
+                manifest = json.loads((parent / "package.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                manifest = None
+            spec = None
+            if isinstance(manifest, dict):
+                for key in ("dependencies", "devDependencies"):
+                    deps = manifest.get(key)
+                    if isinstance(deps, dict) and isinstance(deps.get("prisma"), str):
+                        spec = deps["prisma"]
+                        break
+            if spec is not None:
+                answer = _npm_version_before(spec, _PRISMA_SPLITS)
+                break
+            if parent == top or len(start.parts) - len(parent.parts) >= 8:
+                break
+    known[folder] = answer
+    return answer
 
 
 def prisma_folder(folder: Path) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,33 @@ def test_a_golang_migrate_file_of_several_statements_is_one_transaction(tmp_path
         "ALTER TABLE a ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n")
     report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
     assert _codes(report) == [("000003_c.up.sql", 2, "DBS102")]
+
+
+@pytest.mark.parametrize(("prisma", "found"), [
+    ("^6.1.0", [("3_c/migration.sql", 2, "DBS102"), ("3_c/migration.sql", 2, "DBS114"),
+                ("4_d/migration.sql", 2, "DBS114")]),
+    ("7.9.1", []), (None, [])])
+def test_a_prisma_migration_is_one_transaction_before_prisma_7_4(
+        tmp_path: Path, prisma: str | None, found: list[tuple[str, int, str]]) -> None:
+    # prisma's schema engine sent a migration.sql as one query before 7.4, as
+    # tests/migrate/test_sqlfiles.py runs it: one implicit transaction, in which
+    # CONCURRENTLY fails and the first statement's lock is held to the file's end; since
+    # 7.4 each statement is sent on its own (and so when the project does not say).
+    folder = tmp_path / "prisma" / "migrations"
+    for name, text in (("1_a", "CREATE TABLE a (id int, b int);\nCREATE TABLE c (id int);\n"),
+                       ("2_b", "CREATE INDEX CONCURRENTLY a_id ON a (id);\n"),
+                       ("3_c", "ALTER TABLE a ADD COLUMN d int;\n"
+                               "CREATE INDEX CONCURRENTLY a_b ON a (b);\n"),
+                       ("4_d", "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                               "UPDATE c SET id = 0 WHERE id IS NULL;\n")):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(text)
+    if prisma is not None:
+        (tmp_path / "package.json").write_text(json.dumps({"devDependencies": {"prisma": prisma}}))
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS102", "DBS114")),
+                           [folder])
+    assert sorted((f.location.path.split("/", 2)[2], f.location.line, f.code)
+                  for f in report.findings if f.location is not None) == found
 
 
 def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transactions(

@@ -3,6 +3,7 @@ a failing statement recorded at its file and line and the rest applied."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -780,3 +781,38 @@ def test_yoyo_s_dependencies_in_a_circle_are_an_error(tmp_path: Path) -> None:
     })
     with pytest.raises(SourceError, match=r"in a circle \(0001.a, 0002.b\)"):
         sql_migrations([folder], root=tmp_path)
+
+
+PRISMA_FOLDER = {
+    "migration_lock.toml": 'provider = "postgresql"\n',
+    "1_a/migration.sql": "CREATE TABLE a (id int);\n",
+    "2_b/migration.sql": "-- the index alone\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+    "3_c/migration.sql": "ALTER TABLE a ADD COLUMN b int;\nCREATE INDEX CONCURRENTLY a_b ON a (b);\n",
+}
+
+
+@pytest.mark.parametrize(("prisma", "refused"), [
+    ("^5.22.0", True), ("~7.3.0", True), ("6.19.0", True),
+    ("7.8.0", False), ("^7.4.0", False), ("^7.3.0", False), (None, False)])
+def test_a_prisma_migration_runs_as_the_projects_prisma_sends_it(
+        tmp_path: Path, database_url: str, prisma: str | None, refused: bool) -> None:
+    # Before 7.4, prisma's schema engine sends a migration.sql as one simple query
+    # (`apply_migration_script`: `client.simple_query(script)`), one implicit transaction
+    # in which PostgreSQL refuses CONCURRENTLY (25001), as it does the file sent so here;
+    # since 7.4 it sends each statement on its own. A version range that may reach 7.4
+    # (`^7.3.0`), or no package.json naming prisma, is read as the newer way.
+    folder = write(tmp_path / "packages" / "db" / "prisma" / "migrations", PRISMA_FOLDER)
+    if prisma is not None:
+        (tmp_path / "packages" / "db" / "package.json").write_text(
+            json.dumps({"name": "db", "devDependencies": {"prisma": prisma}}))
+    (tmp_path / "package.json").write_text('{"name": "root", "dependencies": {}}')
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url, runner="prisma")
+
+    assert [(f.location.path, f.location.line, f.message.split(":")[0]) for f in failures] == (
+        [("packages/db/prisma/migrations/3_c/migration.sql", 2, "25001")] if refused else [])
+    with psycopg.connect(database_url, autocommit=True) as conn, \
+            pytest.raises(psycopg.errors.ActiveSqlTransaction):
+        conn.execute("DROP INDEX IF EXISTS a_b; ALTER TABLE a DROP COLUMN IF EXISTS b;"
+                     + PRISMA_FOLDER["3_c/migration.sql"])
