@@ -2018,6 +2018,9 @@ _MIGRATION_FILE = re.compile(
     r"|\d+_.*\.(?:up|down)\.sql",  # golang-migrate, sql-migrate and friends
     re.IGNORECASE,
 )
+# One file holding a whole history, each migration appended below the last: Liberapay's
+# `sql/migrations.sql` (`-- migration #N` headers, run one by one by its deploy script).
+_HISTORY_FILE = re.compile(r"migrations?\.sql", re.IGNORECASE)
 # A file named by the day it was written, `YYYYMMDD` (dbmate's, sqlx's and goose's
 # timestamps go on to the second) or `YYYY-MM-DD` (ListenBrainz's; one separator
 # throughout), then a name: a one-off change of that day (MusicBrainz's projects keep them
@@ -2192,6 +2195,7 @@ def migration_kind(name: str, data: bytes) -> str | None:
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
     `2017-06-05-add-last-login.sql`) or naming the versions it upgrades between
     (`schema-upgrade-1.15-1.16.sql`),
+    a file named `migrations.sql` (a whole history in one file, each migration appended),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
     a folder of schema deltas named by the version they bring the schema to
     (`schema/main/delta/54/x.sql`). A yoyo Python migration whose steps are SQL written out
@@ -2209,6 +2213,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     >>> migration_kind("admin/updates/20160616-snapshots-2.py", b"")
     'migration'
     >>> migration_kind("admin/sql/updates/2017-06-05-add-last-login.sql", b"")
+    'migration'
+    >>> migration_kind("sql/migrations.sql", b"")
     'migration'
     >>> migration_kind("synapse/storage/schema/main/delta/69/01as_txn_seq.py", b"")
     'migration'
@@ -2229,7 +2235,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
         return "migration"
     if name.endswith(".py"):
         return None
-    if _MIGRATION_FILE.fullmatch(parts[-1]) or _MIGRATION_MARK.search(data):
+    if _MIGRATION_FILE.fullmatch(parts[-1]) or _MIGRATION_MARK.search(data) \
+            or _HISTORY_FILE.fullmatch(parts[-1]):
         return "migration"
     if name.endswith(_SCRIPT_SUFFIXES) and js_migration(data):
         return "migration"
