@@ -1869,6 +1869,46 @@ def _yoyo_run(steps: Sequence[Sequence[SqlFragment]], migration: YoyoSteps, show
                          [len(section) > 1 for section in sections], shown)
 
 
+# mautrix's `UpgradeTable` (maubot, its plugins, the mautrix Python bridges): a module of
+# steps, each an `async def` registered with `@upgrade_table.register(...)`.
+_MAUTRIX_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+mautrix\.util\.async_db[ \t]+import|"
+                             rb"import[ \t]+mautrix\.util\.async_db)\b", re.MULTILINE)
+_REGISTERED = re.compile(rb"^[ \t]*@[ \t]*[A-Za-z_][\w.]*\.register\b", re.MULTILINE)
+
+
+def _mautrix_upgrade_steps(data: bytes, name: str) -> bool:
+    """Whether the module `data` is nothing but mautrix upgrade steps: functions registered
+    with an `UpgradeTable` (`@upgrade_table.register(...)`) and functions only they call,
+    no class (a plugin's, whose queries run on today's schema) and no other function. A
+    step runs once, on the schema of its own version: maubot's `v01_initial_revision.py`
+    reads `alembic_version`, its legacy database's, only when that table exists."""
+    import ast
+
+    try:
+        tree = ast.parse(data, filename=name)
+    except (SyntaxError, ValueError):
+        return False
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            return False
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions[node.name] = node
+    reached = [f for f in functions.values() if any(
+        isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+        and d.func.attr == "register" for d in f.decorator_list)]
+    if not reached:
+        return False
+    seen = {f.name for f in reached}
+    while reached:
+        for call in ast.walk(reached.pop()):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and \
+                    call.func.id in functions and call.func.id not in seen:
+                seen.add(call.func.id)
+                reached.append(functions[call.func.id])
+    return seen == set(functions)
+
+
 def _yoyo_sql_steps(data: bytes, name: str) -> bool:
     from dbsafe.extract.yoyo_steps import read_steps
 
@@ -2199,7 +2239,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
     a folder of schema deltas named by the version they bring the schema to
     (`schema/main/delta/54/x.sql`). A yoyo Python migration whose steps are SQL written out
-    (`dbsafe.extract.yoyo_steps`) is a "yoyo migration" wherever it lives.
+    (`dbsafe.extract.yoyo_steps`) is a "yoyo migration" wherever it lives, and a module of
+    mautrix `UpgradeTable` steps (`@upgrade_table.register(...)`, nothing else) a migration.
 
     >>> migration_kind("app/db.py", b"revision = 1")
     >>> migration_kind("alembic/versions/1a_x.py", b'revision = "1a"\\ndown_revision: str | None = None\\n')
@@ -2232,6 +2273,9 @@ def migration_kind(name: str, data: bytes) -> str | None:
     if len(parts) >= 3 and parts[-2].isdigit() and parts[-3].lower() in _DELTA_DIRS:
         return "migration"
     if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
+        return "migration"
+    if name.endswith(".py") and _MAUTRIX_IMPORT.search(data) and _REGISTERED.search(data) \
+            and _mautrix_upgrade_steps(data, name):
         return "migration"
     if name.endswith(".py"):
         return None

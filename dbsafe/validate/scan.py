@@ -200,8 +200,9 @@ _CHUNK = 32
 # 156: a function returning a variable bound to a client of another schema hands out none;
 # 157: an import binds its aliases only (`{ createClient as createRedis }` from another package);
 # 158: Hono's `c.get('supabase')` is a client; 159: so is React's `supabaseRef.current`;
-# 160: a `.sql` file named `migrations.sql` is a whole migration history, left to lint
-_CACHE_VERSION = 160
+# 160: a `.sql` file named `migrations.sql` is a whole migration history, left to lint;
+# 161: a Python module of mautrix `UpgradeTable` steps (`@upgrade_table.register`) is a migration
+_CACHE_VERSION = 161
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
