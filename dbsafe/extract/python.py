@@ -1540,9 +1540,11 @@ class _Extractor:
     def _bound_string(self, node: ast.expr) -> str | None:
         """The string a literal is, or a name is bound to for sure: a name bound once, to a
         string, in the scope it is read from (`_values_of`) and never declared `global` in
-        the module, or `Cls.NAME` (`_class_constant`); None for anything else."""
+        the module, `Cls.NAME` (`_class_constant`), or `cls.NAME`/`self.NAME` in a method of
+        the class binding it (`_own_class_constant`: mautrix's models' `f"SELECT {cls.columns}
+        FROM message ..."`); None for anything else."""
         if isinstance(node, ast.Attribute):
-            value = self._class_constant(node)
+            value = self._class_constant(node) or self._own_class_constant(node)
         elif isinstance(node, ast.Name) and node.id not in self._globals():
             if any(isinstance(parent, ast.ClassDef) for parent in self._within_scope(node)):
                 return None  # a class body reads its own attributes first
@@ -1571,8 +1573,8 @@ class _Extractor:
 
     def _own_class_constant(self, node: ast.Attribute) -> ast.expr | None:
         """What `self.NAME` (or `cls.NAME`) holds in a method of the class whose body
-        binds `NAME` once, to a plain assignment (an annotated one may be a dataclass's or
-        a model's field, which each instance sets), when no other class of the module binds
+        binds `NAME` once, to a plain assignment or one annotated `ClassVar` (another
+        annotated one may be a dataclass's or a model's field, which each instance sets), when no other class of the module binds
         `NAME` (a subclass's own) and nothing in the module stores to an attribute `NAME`.
         `self` is the method's first parameter, never rebound, of no static method."""
         receiver = node.value
@@ -1587,7 +1589,7 @@ class _Extractor:
                 or any(isinstance(d, ast.Name) and d.id == "staticmethod"
                        for d in method.decorator_list):
             return None
-        bound = _bound_in_class(cls, node.attr, annotated=False)
+        bound = _bound_in_class(cls, node.attr, annotated=False) + _class_vars(cls, node.attr)
         if len(bound) != 1 or self._stored_attribute(node.attr) or \
                 self._attributes()[1].get(node.attr, 0) != 1:
             return None
@@ -2447,6 +2449,17 @@ def _bound_in_class(cls: ast.ClassDef, attribute: str, *,
         bound.extend(n.value for n in cls.body if isinstance(n, ast.AnnAssign)
                      and isinstance(n.target, ast.Name) and n.target.id == attribute)
     return bound
+
+
+def _class_vars(cls: ast.ClassDef, attribute: str) -> list[ast.expr | None]:
+    """What the body of `cls` binds `attribute` to with a `ClassVar` annotation (`columns:
+    ClassVar[str] = "id, name"`): a class's own, never an instance's field."""
+    return [n.value for n in cls.body if isinstance(n, ast.AnnAssign)
+            and isinstance(n.target, ast.Name) and n.target.id == attribute
+            and isinstance(n.annotation, ast.Subscript) and (
+                (isinstance(n.annotation.value, ast.Name) and n.annotation.value.id == "ClassVar")
+                or (isinstance(n.annotation.value, ast.Attribute)
+                    and n.annotation.value.attr == "ClassVar"))]
 
 
 def _literal_text(node: ast.expr, string: str | None) -> str | None:
