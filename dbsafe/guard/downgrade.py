@@ -10,12 +10,13 @@ snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity, first_line
+from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity, first_line, shortened
 from dbsafe.guard import history
 from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
@@ -52,7 +53,10 @@ from dbsafe.migrate.runner import (
 from dbsafe.pg.connect import connect, database_name
 
 if TYPE_CHECKING:
+    import psycopg
+
     from dbsafe.config import Settings
+    from dbsafe.schema.ddl import Statement
     from dbsafe.schema.model import SchemaSnapshot
 
 DOWNGRADE_MISSING = RuleInfo(
@@ -92,6 +96,7 @@ class _Down(RunState):
 
     options: DowngradeOptions
     computed_sql: str | None = None
+    computed: tuple[Statement, ...] = ()  # the statements computed_sql prints
     # The version table's revisions once TARGET is reached: TARGET, and another branch's
     # revisions, which alembic leaves where they are
     after: tuple[str, ...] = ()
@@ -156,7 +161,8 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
                and not _changes_no_schema(down, r)]
     others: list[str] = []
     if missing:
-        down.computed_sql = _computed(current, expected, built=down.expected_built)
+        down.computed = _computed(current, expected, built=down.expected_built)
+        down.computed_sql = _rendered(down.computed)
         # Computed from the database as it is: whatever else changed since the migrations
         # made it (an index or a grant added by hand) would be undone with the revisions.
         at_start, start_built = _schema_at(down, down.start, quiet=True)
@@ -242,8 +248,6 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     try:
         if use_computed:
             _run_computed(down)
-            with ApplySession(down.project, down.url, session=session) as s:
-                s.apply([("stamp", target)])
             down.say("apply", f"computed downgrade applied; stamped {target}")
         else:
             with ApplySession(down.project, down.url, session=session) as s, \
@@ -370,28 +374,127 @@ def _changes_no_schema(down: _Down, revision: Revision) -> bool:
 
 
 def _computed(current: SchemaSnapshot, expected: SchemaSnapshot | None, *,
-              built: bool) -> str | None:
-    from dbsafe.schema.ddl import plan, render_sql
+              built: bool) -> tuple[Statement, ...]:
+    from dbsafe.schema.ddl import plan
     from dbsafe.schema.diff import diff
 
     if expected is None:
-        return None
+        return ()
     # Never ownership handed to a throwaway server's superuser, a DBA's grants revoked, nor
     # the version table dropped (`comparison_options`).
     changes = diff(current, expected, comparison_options(built=built))
-    return render_sql(plan(current, expected, changes)).text
+    return plan(current, expected, changes)
+
+
+def _rendered(statements: tuple[Statement, ...]) -> str | None:
+    from dbsafe.schema.ddl import render_sql
+
+    return render_sql(statements).text if statements else None
 
 
 def _run_computed(down: _Down) -> None:
-    """Run the computed DDL statement by statement (CONCURRENTLY outside a transaction)."""
-    import pglast
+    """Run the computed downgrade and stamp TARGET, on dbsafe's own connection.
 
-    if not down.computed_sql:
+    Where every statement can run in a transaction, they and the version table's new rows
+    are one transaction: a failure or an interrupt (the statement is cancelled, the
+    connection closed) rolls all of it back, and the database stays at its revision. A
+    `CONCURRENTLY` statement cannot run in one: then each run of the other statements is a
+    transaction of its own and each `CONCURRENTLY` statement runs alone, the stamp in the
+    last transaction; what committed before a failure or an interrupt stays, and is said.
+    The whole is checkpointed as a revision is (`revision_in_flight`): interrupted, what is
+    new next to the schema before it (a cancelled build's INVALID index) is removed.
+
+    Raises:
+        DbsafeError: a statement failed (its transaction rolled back).
+    """
+    import psycopg
+
+    from dbsafe.migrate.runner import find_version_table
+    from dbsafe.pg.connect import one_line
+
+    statements = down.computed
+    if not statements:
         raise DbsafeError("no computed downgrade is available")
-    with connect(down.url) as conn:
-        conn.execute(f"SET lock_timeout = '{down.options.lock_timeout}'")
-        for statement in pglast.split(down.computed_sql):
-            conn.execute(statement)
+    table = find_version_table(down.url)
+    if table is None:
+        raise DbsafeError("the database has no alembic version table to stamp")
+    # (transactional, statements): consecutive transactional statements share one
+    groups: list[tuple[bool, list[str]]] = []
+    for statement in statements:
+        if statement.transactional and groups and groups[-1][0]:
+            groups[-1][1].append(statement.sql)
+        else:
+            groups.append((statement.transactional, [statement.sql]))
+    if not groups[-1][0]:
+        groups.append((True, []))
+    one = len(groups) == 1
+    done = 0  # statements committed
+    with revision_in_flight(down):
+        conn = connect(down.url, application_name=APPLICATION_NAME)
+        try:
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false), "
+                         "pg_catalog.set_config('statement_timeout', %s, false), "
+                         "pg_catalog.set_config('check_function_bodies', 'off', false)",
+                         (down.options.lock_timeout, down.options.statement_timeout))
+            for name, value in ABANDONED_STATEMENTS_STOP.items():
+                conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+            for index, (transactional, group) in enumerate(groups):
+                if not transactional:
+                    conn.execute(group[0])
+                    done += 1
+                    continue
+                conn.execute("BEGIN")
+                for sql in group:
+                    conn.execute(sql)
+                if index == len(groups) - 1:
+                    _stamp(conn, table, down.after)
+                conn.execute("COMMIT")
+                done += len(group)
+        except BaseException as exc:
+            # Stop the statement now (a closed connection alone leaves it running to its
+            # end, and a CONCURRENTLY build then completes); its transaction rolls back.
+            with contextlib.suppress(Exception):
+                conn.cancel_safe(timeout=5)
+            conn.close()
+            committed = _committed_note(statements, done)
+            if isinstance(exc, psycopg.Error):
+                raise DbsafeError(
+                    f"the computed downgrade failed at statement {done + 1} of "
+                    f"{len(statements)} ({shortened(statements[min(done, len(statements) - 1)].sql, 80)}): "
+                    f"{one_line(exc, down.url)}"
+                    + ("; its transaction rolled back, nothing of it stays" if one
+                       else f"; {committed}" + (" and stay" if done else ""))) from None
+            if isinstance(exc, Exception):
+                raise
+            down.interrupted_note = ("the computed downgrade's transaction rolled back: "
+                                     "nothing of it stays" if one else committed)
+            down.say("apply", f"interrupted; {down.interrupted_note}")
+            raise
+        conn.close()
+
+
+def _committed_note(statements: tuple[Statement, ...], done: int) -> str:
+    """What of a computed downgrade run in several transactions had committed when it
+    stopped."""
+    if not done:
+        return "none of its statements had committed"
+    return (f"{done} of its {len(statements)} statements had committed "
+            f"({'; '.join(shortened(s.sql, 60) for s in statements[:min(done, 3)])}"
+            + (f"; and {done - 3} more" if done > 3 else "") + ")")
+
+
+def _stamp(conn: psycopg.Connection[Any], table: tuple[str, str],
+           after: tuple[str, ...]) -> None:
+    """The version table holds `after` (what `alembic stamp` leaves), in `conn`'s
+    transaction."""
+    from psycopg import sql
+
+    name = sql.Identifier(*table)
+    conn.execute(sql.SQL("DELETE FROM {} WHERE version_num <> ALL (%s::text[])").format(name),
+                 (list(after),))
+    conn.execute(sql.SQL("INSERT INTO {0} (version_num) SELECT v FROM unnest(%s::text[]) v "
+                         "WHERE v NOT IN (SELECT version_num FROM {0})").format(name),
+                 (list(after),))
 
 
 def _data_loss(down: _Down, current: SchemaSnapshot,

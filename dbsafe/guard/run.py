@@ -44,6 +44,8 @@ class RunState:
     # While a revision is being applied: the revisions the database was at before it, and
     # its schema then (what an interrupted attempt left is whatever is new next to it).
     in_flight: tuple[tuple[str, ...], SchemaSnapshot] | None = None
+    # Interrupted: what of the work in flight stays (said, and recorded in the history).
+    interrupted_note: str | None = None
     # While revisions are applied: who holds the locks their statements wait for.
     blockers: BlockerWatch | None = None
 

@@ -235,7 +235,9 @@ def record_interrupted(run: RunState, exc: BaseException, *, lock_timeout: str) 
         return
     history.finish(run.url, run.run_id, outcome="interrupted",
                    to_revisions=current_revisions(run.url),
-                   message=f"{type(exc).__name__}: {exc}", backup_file=run.backup_file)
+                   message=f"{type(exc).__name__}: {exc}"
+                   + (f"; {run.interrupted_note}" if run.interrupted_note else ""),
+                   backup_file=run.backup_file)
 
 
 def _remove_interrupted(run: RunState, at: tuple[str, ...], before: SchemaSnapshot, *,
@@ -259,7 +261,19 @@ def _remove_interrupted(run: RunState, at: tuple[str, ...], before: SchemaSnapsh
         return False
     if removed:
         run.say("apply", f"removed what it left: {', '.join(removed)}")
-    return not kept
+    if kept:
+        return False
+    # What it committed and removing cannot bring back (a DROP run before the interrupt).
+    with contextlib.suppress(Exception):
+        differences, _ = _differences(before, user_snapshot(run.url))
+        if differences:
+            stays = (f"the database, still at {', '.join(at) or 'base'}, differs from its "
+                     f"schema then: {'; '.join(differences[:3])}"
+                     + (f"; and {len(differences) - 3} more" if len(differences) > 3 else ""))
+            run.interrupted_note = "; ".join(filter(None, (run.interrupted_note, stays)))
+            run.say("apply", stays + (f" (as it was: dbsafe restore {run.backup_file})"
+                                      if run.backup_file else ""))
+    return True
 
 
 # -- preflight ---------------------------------------------------------------------------------

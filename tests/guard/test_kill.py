@@ -533,3 +533,126 @@ def test_downgrade_stopped_after_the_revision_committed_keeps_what_it_made(
     (last,) = commands.status(load_settings(root, {"database-url": database_url}, environ={})
                               ).summary["history"][:1]
     assert last["outcome"] == "interrupted", last
+
+
+# 0002 adds a table and either adds a column or drops 0001's indexed column, and has no
+# downgrade(): the computed downgrade drops the table and the column, or adds the column
+# back and builds its index again (CONCURRENTLY).
+def _without_downgrade(concurrent_index: bool) -> dict[str, str]:
+    index = '    op.execute("CREATE INDEX ix_a_n ON a (n)")\n' if concurrent_index else ""
+    return {
+        "0001_a.py":
+            '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n'
+            + index + '\n\ndef downgrade():\n    op.execute("DROP TABLE a")\n',
+        "0002_b.py":
+            '"""b"""\nfrom alembic import op\n\nrevision = "0002"\ndown_revision = "0001"\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE b (id bigint PRIMARY KEY)")\n'
+            + ('    op.execute("ALTER TABLE a DROP COLUMN n")\n' if concurrent_index
+               else '    op.execute("ALTER TABLE a ADD COLUMN extra text")\n')
+            + '\n\ndef downgrade():\n    pass\n'}
+
+
+def _wait_until_dbsafe_leaves(url: str) -> None:
+    """Wait until dbsafe's sessions have left `url`'s database (a cancelled statement's
+    backend ends a moment after dbsafe does)."""
+    deadline = time.monotonic() + 60
+    with psycopg.connect(url, autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND application_name LIKE 'dbsafe%'"
+                           ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "dbsafe's sessions never ended"
+            time.sleep(0.05)
+
+
+def _computing(root: Path, url: str, target: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "dbsafe", "downgrade", target, "--use-computed", "--yes",
+         "--no-backup", "--lock-timeout", "10min"],
+        cwd=root, env={**env, "DBSAFE_DATABASE_URL": url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_computed_downgrade_stopped_mid_way_rolls_back_as_one_transaction(
+        database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
+    """Ctrl-C (or a CI cancel) while the computed downgrade's second statement (DROP TABLE
+    b) waits for a report's lock: its statements and the stamp are one transaction, so the
+    first one (ALTER TABLE a DROP COLUMN extra) rolls back with it. Run statement by
+    statement, the column stayed dropped with the database still stamped 0002 and the
+    history saying nothing of it."""
+    root = tmp_path / "p"
+    _project_of(root, _without_downgrade(concurrent_index=False))
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    before = _schema(database_url)
+    holder = psycopg.connect(database_url)  # a report reading b: DROP TABLE waits for it
+    holder.execute("SELECT count(*) FROM b")
+    proc = _computing(root, database_url, "0001")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, "SELECT count(*) FROM pg_stat_activity WHERE query "
+                           "LIKE 'DROP TABLE public.b%' "
+                           "AND wait_event_type = 'Lock'")
+        proc.send_signal(signum)
+        _, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        holder.close()
+
+    assert proc.returncode == 128 + signum, errors
+    _wait_until_dbsafe_leaves(database_url)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+    assert _same(_schema(database_url), before), errors
+    assert "transaction rolled back: nothing of it stays" in errors, errors
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    (last,) = commands.status(settings).summary["history"][:1]
+    assert last["outcome"] == "interrupted", last
+    again = commands.downgrade(settings, DowngradeOptions(target="0001", backup=False,
+                                                          yes=True, use_computed=True))
+    assert again.summary["outcome"] == "downgraded", again.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+
+
+def test_computed_downgrade_stopped_mid_concurrent_build_removes_what_it_left(
+        database_url: str, tmp_path: Path) -> None:
+    """SIGTERM while the computed downgrade's CREATE INDEX CONCURRENTLY (which cannot run in
+    a transaction) waits for an older snapshot, after the column it indexes was added back
+    and committed: the build is cancelled, its INVALID index and the column are removed
+    before dbsafe exits (the database is 0002's again), and the history says so. Closed
+    without a cancel, the connection left the build running, to complete once the report
+    ended: the column and an index nobody was told of, on a database still stamped 0002."""
+    root = tmp_path / "p"
+    _project_of(root, _without_downgrade(concurrent_index=True))
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    before = _schema(database_url)
+    report = psycopg.connect(database_url)
+    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    report.execute("SELECT count(*) FROM alembic_version")
+    proc = _computing(root, database_url, "0001")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, _BUILD_WAITING)
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        report.close()
+
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    _wait_until_dbsafe_leaves(database_url)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT to_regclass('ix_a_n')").fetchone() == (None,), errors
+    assert _same(_schema(database_url), before), errors
+    assert "had committed (ALTER TABLE public.a ADD COLUMN n" in errors.replace('"', ""), errors
+    assert "removed what it left: index public.ix_a_n, column public.a.n" in errors, errors
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    (last,) = commands.status(settings).summary["history"][:1]
+    assert last["outcome"] == "interrupted", last
+    assert "statements had committed" in last["message"], last
