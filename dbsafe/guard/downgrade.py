@@ -24,12 +24,11 @@ from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losse
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.guard.upgrade import (
-    RETRYABLE,
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
     _differences,
-    backoff,
     comparison_options,
+    downgrade_in_steps,
     record_interrupted,
     revision_in_flight,
 )
@@ -254,7 +253,9 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
                     BlockerWatch(down.url, APPLICATION_NAME,
                                  lock_timeout=down.options.lock_timeout) as watch:
                 down.session, down.blockers = s, watch
-                _downgrade_with_retries(down, s, target)
+                downgrade_in_steps(down, s, down.start, down.undo, target,
+                                   retries=down.options.retries,
+                                   retry_delay=down.options.retry_delay)
             down.say("apply", f"downgraded to {target}")
     except (MigrationError, DbsafeError) as exc:
         down.in_flight = None  # a failure, reported as one: no interruption to clean up after
@@ -282,51 +283,6 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     down.say("verify", f"schema equals {target}'s"
              + (f" (column order differs: {'; '.join(reordered)})" if reordered else ""))
     return "downgraded"
-
-
-def _downgrade_with_retries(down: _Down, session: ApplySession, target: str) -> None:
-    """`alembic downgrade TARGET`, one revision at a time where the revisions undone are one
-    line, each sent again after a lock timeout or deadlock with backoff, as `upgrade`
-    retries: the failed revision's transaction rolled back. Not where it committed part of
-    itself first (an `autocommit_block()`): sent again, it would run that twice.
-
-    Raises:
-        MigrationError: the last attempt's failure, or one not worth another.
-    """
-    import time
-
-    attempts = down.options.retries + 1
-    for step in _steps(down, target):
-        with revision_in_flight(down):
-            for attempt in range(1, attempts + 1):
-                if down.blockers is not None:
-                    down.blockers.forget()
-                try:
-                    session.apply([("downgrade", step)])
-                    break
-                except MigrationError as exc:
-                    if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
-                        raise
-                    holders = down.lock_holders(exc.sqlstate)
-                    delay = backoff(down.options.retry_delay, attempt)
-                    down.say("apply", f"{exc}" + (f"; {blocked_by(holders)}" if holders else "")
-                             + f" — retrying in {delay:.1f}s (attempt {attempt + 1}/{attempts}; "
-                             f"at {', '.join(current_revisions(down.url)) or 'base'})")
-                    time.sleep(delay)
-
-
-def _steps(down: _Down, target: str) -> list[str]:
-    """The revision below each one undone, newest first, when they are one line down to
-    TARGET (then a failure names, and a retry repeats, one revision only); else TARGET."""
-    steps: list[str] = []
-    at = down.start
-    for revision in down.undo:
-        below = revision.down_revision
-        if at != (revision.revision,) or not (below is None or isinstance(below, str)):
-            return [target]
-        steps.append(below or "base")
-        at = (below,) if below else ()
-    return steps if steps and steps[-1] == target else [target]
 
 
 def _schema_at(down: _Down, revisions: tuple[str, ...], *,

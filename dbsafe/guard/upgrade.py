@@ -45,7 +45,7 @@ from dbsafe.migrate.runner import (
     ApplySession,
     MigrationError,
     Revision,
-    apply,
+    RunResult,
     current_revisions,
     describe,
 )
@@ -61,6 +61,8 @@ RETRYABLE = frozenset({"55P03", "40P01"})
 
 # Every connection env.py opens for the upgrade says so (and the lock-wait watch finds them).
 APPLICATION_NAME = "dbsafe upgrade"
+# ... and every one the way back after a failed upgrade opens.
+ROLLBACK_APPLICATION_NAME = "dbsafe rollback"
 
 # Checks whose failure after an upgrade means the upgrade broke something.
 POSTFLIGHT_CHECKS = ("DBS501", "DBS502", "DBS503")
@@ -558,6 +560,57 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
     return False
 
 
+def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, ...],
+                       undo: Sequence[Revision], target: str, *, retries: int,
+                       retry_delay: float, step: str = "apply") -> RunResult:
+    """`alembic downgrade TARGET` from `start` (`dbsafe downgrade`, and the way back after a
+    failed upgrade), one revision at a time where the revisions undone (`undo`, newest
+    first) are one line, each checkpointed (`revision_in_flight`) and sent again after a
+    lock timeout or deadlock with backoff, as `upgrade` retries: the failed revision's
+    transaction rolled back, so the database is at the revision above it. Not where it
+    committed part of itself first (an `autocommit_block()`): sent again, it would run that
+    twice. Each retry names the sessions holding the lock (`run.blockers`).
+
+    Raises:
+        MigrationError: the last attempt's failure, or one not worth another.
+    """
+    attempts = retries + 1
+    result: RunResult | None = None
+    for below in _steps(start, undo, target):
+        with revision_in_flight(run):
+            for attempt in range(1, attempts + 1):
+                if run.blockers is not None:
+                    run.blockers.forget()
+                try:
+                    result = session.apply([("downgrade", below)])
+                    break
+                except MigrationError as exc:
+                    if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
+                        raise
+                    holders = run.lock_holders(exc.sqlstate)
+                    delay = backoff(retry_delay, attempt)
+                    run.say(step, f"{exc}" + (f"; {blocked_by(holders)}" if holders else "")
+                            + f" — retrying in {delay:.1f}s (attempt {attempt + 1}/{attempts}; "
+                            f"at {', '.join(current_revisions(run.url)) or 'base'})")
+                    time.sleep(delay)
+    assert result is not None
+    return result
+
+
+def _steps(start: tuple[str, ...], undo: Sequence[Revision], target: str) -> list[str]:
+    """The revision below each one undone, newest first, when they are one line down to
+    TARGET (then a failure names, and a retry repeats, one revision only); else TARGET."""
+    steps: list[str] = []
+    at = start
+    for revision in undo:
+        below = revision.down_revision
+        if at != (revision.revision,) or not (below is None or isinstance(below, str)):
+            return [target]
+        steps.append(below or "base")
+        at = (below,) if below else ()
+    return steps if steps and steps[-1] == target else [target]
+
+
 def backoff(first: float, attempt: int) -> float:
     """Seconds to wait after failed attempt `attempt` (1, 2, ...): doubling from `first`, at
     most 60, with jitter, so two waiting runs don't collide."""
@@ -664,18 +717,39 @@ def _way_back(run: _Run) -> str:
                 f"without a downgrade); to restore: {restore_hint}")
         return "failed"
     run.say("way back", f"downgrading to {_start_name(run)}")
+    # As `dbsafe downgrade` goes: one revision at a time, each retried after a lock timeout
+    # or deadlock (its transaction rolled back: the database is at the revision above it),
+    # the sessions holding the lock named. Given up, the database is where the last
+    # revision undone left it, and the failure says where that is.
     try:
-        rolled = apply(run.project, run.url, [("downgrade", _start_name(run))],
-                       session={"lock_timeout": run.options.lock_timeout,
-                                "statement_timeout": run.options.statement_timeout,
-                                "application_name": "dbsafe rollback",
-                                **ABANDONED_STATEMENTS_STOP})
+        with ApplySession(run.project, run.url,
+                          session={"lock_timeout": run.options.lock_timeout,
+                                   "statement_timeout": run.options.statement_timeout,
+                                   "application_name": ROLLBACK_APPLICATION_NAME,
+                                   **ABANDONED_STATEMENTS_STOP}) as session, \
+                BlockerWatch(run.url, ROLLBACK_APPLICATION_NAME,
+                             lock_timeout=run.options.lock_timeout) as watch:
+            run.session, run.blockers = session, watch
+            rolled = downgrade_in_steps(
+                run, session, current_revisions(run.url), run.applied[::-1],
+                _start_name(run), retries=run.options.retries,
+                retry_delay=run.options.retry_delay, step="way back")
     except MigrationError as exc:
+        run.in_flight = None  # a failure, reported as one: no interruption to clean up after
+        holders = run.lock_holders(exc.sqlstate)
+        now = ", ".join(current_revisions(run.url)) or "base"
         run.findings.append(Finding(
-            REVISION_FAILED.code, f"The rollback failed: {exc}", Severity.ERROR,
+            REVISION_FAILED.code, f"The rollback failed: {exc}; the database is at {now}",
+            Severity.ERROR,
+            context=(("Blocked by", "\n".join(h.describe() for h in holders)),) if holders
+            else (),
             help=f"The backup taken before the upgrade restores the database: {restore_hint}"))
-        run.say("way back", f"rollback failed: {exc}; to restore: {restore_hint}")
+        run.say("way back", f"rollback failed: {exc}"
+                + (f"; {blocked_by(holders)}" if holders else "")
+                + f"; the database is at {now}; to restore: {restore_hint}")
         return "failed"
+    finally:
+        run.session = run.blockers = None
     # The version table a first deploy created stays, empty, after alembic goes back to base.
     differences, reordered = _differences(run.before, user_snapshot(run.url),
                                           version_table=rolled.version_table)

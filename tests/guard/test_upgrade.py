@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from dbsafe import commands
 from dbsafe.config import load_settings
@@ -1005,3 +1006,88 @@ def test_removing_what_a_failed_attempt_left_waits_no_longer_than_lock_timeout(
     assert longest["patients"] < 3, longest  # 1 s, not the 5 s default
     assert any("could not remove what the failed attempt left: column public.patients.flag"
                in line for line in report.summary["what_happened"])
+
+
+# 0002 makes table b; 0003 fails on the database under test (whose own settings say so:
+# not on the throwaway the preflight lints the history on), so the way back drops b.
+_WAY_BACK_BLOCKED = {
+    "0001_a.py": ("0001", None, 'op.execute("CREATE TABLE a (id bigint PRIMARY KEY)")',
+                  'op.execute("DROP TABLE a")'),
+    "0002_b.py": ("0002", "0001", 'op.execute("CREATE TABLE b (id bigint PRIMARY KEY)")',
+                  'op.execute("DROP TABLE b")'),
+    "0003_fails.py": ("0003", "0002",
+                      'op.execute("CREATE TABLE c (id bigint PRIMARY KEY)")\n    op.execute('
+                      '"SELECT current_setting(\'dbsafe_test.fail\', true)::int")',
+                      'op.execute("DROP TABLE c")'),
+}
+
+
+def _way_back_blocked(root: Path, url: str) -> None:
+    write_project(root, "well_behaved")
+    (root / "app" / "queries.sql").write_text("SELECT id FROM a;\n")
+    versions = root / "migrations" / "versions"
+    for path in versions.glob("*.py"):
+        path.unlink()
+    for name, (revision, down, up, down_body) in _WAY_BACK_BLOCKED.items():
+        (versions / name).write_text(
+            f'"""{name}"""\nfrom alembic import op\n\nrevision = "{revision}"\n'
+            f"down_revision = {down!r}\n\n\ndef upgrade():\n    {up}\n\n\n"
+            f"def downgrade():\n    {down_body}\n")
+    _at(url, "0001", root)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET dbsafe_test.fail = 'on'").format(
+            sql.Identifier(conn.info.dbname)))
+
+
+@pytest.mark.parametrize("holder_leaves", [False, True])
+def test_a_way_back_blocked_by_a_lock_names_the_holder_and_retries(
+        database_url: str, tmp_path: Path, holder_leaves: bool) -> None:
+    """0003 fails, and the way back's DROP TABLE b waits for a report reading b since 0002
+    made it: as `dbsafe downgrade` does, the lock timeout is retried with backoff, each retry
+    and the give-up naming the report's session (55P03 names no one). A holder that leaves
+    is waited out and the run rolls back; one that stays fails the way back, which says the
+    database is at 0002. Before, the way back gave up at the first lock timeout, naming
+    nobody."""
+    root = tmp_path / "p"
+    _way_back_blocked(root, database_url)
+    holder = psycopg.connect(database_url, application_name="nightly-report")
+    steps: list[str] = []
+
+    def progress(step: str, text: str) -> None:
+        steps.append(f"{step}: {text}")
+        if step == "apply" and text.startswith("0002 applied"):
+            holder.execute("SELECT count(*) FROM b WHERE id <> 4242")
+        if holder_leaves and step == "way back" and "retrying in" in text:
+            holder.rollback()
+
+    try:
+        result = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="300ms", retries=2,
+                                           backup=False), progress=progress)
+    finally:
+        pid = holder.info.backend_pid
+        holder.close()
+
+    story = "\n".join(steps)
+    named = f"blocked by pid {pid} (application_name 'nightly-report'"
+    retries = [s for s in steps if s.startswith("way back:") and "retrying in" in s]
+    assert retries and named in retries[0], story
+    assert "ACCESS SHARE on public.b" in retries[0] and "at 0002" in retries[0], story
+    if holder_leaves:
+        assert result.summary["outcome"] == "rolled back", story
+        assert _state_of(database_url) == (["0001"], ["a", "alembic_version"])
+    else:
+        assert result.summary["outcome"] == "failed", story
+        (gave_up,) = [s for s in steps if "rollback failed" in s]
+        assert named in gave_up and "the database is at 0002" in gave_up, gave_up
+        (failed,) = [f for f in result.findings if f.message.startswith("The rollback failed")]
+        assert dict(failed.context)["Blocked by"].startswith(f"pid {pid} ("), failed.context
+        assert _state_of(database_url) == (["0002"], ["a", "alembic_version", "b"])
+    assert "4242" not in story
+
+
+def _state_of(url: str) -> tuple[list[str], list[str]]:
+    with psycopg.connect(url) as conn:
+        return ([r[0] for r in conn.execute("SELECT version_num FROM alembic_version")],
+                sorted(r[0] for r in conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
