@@ -656,3 +656,49 @@ def test_computed_downgrade_stopped_mid_concurrent_build_removes_what_it_left(
     (last,) = commands.status(settings).summary["history"][:1]
     assert last["outcome"] == "interrupted", last
     assert "statements had committed" in last["message"], last
+
+
+def test_computed_downgrade_stopped_mid_drop_concurrently_says_what_stays(
+        database_url: str, tmp_path: Path) -> None:
+    """SIGTERM while the computed downgrade's DROP INDEX CONCURRENTLY waits for a report
+    reading a: the cancelled drop leaves the index INVALID (PostgreSQL marks it so before it
+    waits), which removing what is new cannot undo; the run says the database differs from
+    its schema, on stderr and in the history. Before, the closed connection let the drop go
+    on once the report ended, on a database still stamped 0002, and nothing was said."""
+    root = tmp_path / "p"
+    _project_of(root, {
+        "0001_a.py":
+            '"""a"""\nfrom alembic import op\n\nrevision = "0001"\ndown_revision = None\n\n\n'
+            'def upgrade():\n    op.execute("CREATE TABLE a (id bigint PRIMARY KEY, n int)")\n\n\n'
+            'def downgrade():\n    op.execute("DROP TABLE a")\n',
+        "0002_b.py":
+            '"""b"""\nfrom alembic import op\n\nrevision = "0002"\ndown_revision = "0001"\n\n\n'
+            'def upgrade():\n    op.execute("CREATE INDEX ix_a_n ON a (n)")\n\n\n'
+            'def downgrade():\n    pass\n'})
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
+    report = psycopg.connect(database_url)
+    report.execute("SELECT count(*) FROM a")
+    proc = _computing(root, database_url, "0001")
+    try:
+        with psycopg.connect(database_url, autocommit=True) as watcher:
+            _until_running(watcher, proc, "SELECT count(*) FROM pg_stat_activity WHERE query "
+                           "LIKE 'DROP INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'")
+        proc.send_signal(signal.SIGTERM)
+        _, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        report.close()
+
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    _wait_until_dbsafe_leaves(database_url)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                            "to_regclass('ix_a_n')").fetchone() == (False,), errors
+    said = [line for line in errors.splitlines() if "differs from its schema then" in line]
+    assert said and "ix_a_n" in said[0], errors
+    settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
+    (last,) = commands.status(settings).summary["history"][:1]
+    assert last["outcome"] == "interrupted", last
+    assert "differs from its schema then" in last["message"], last
