@@ -1559,6 +1559,13 @@ class LintContext:
         if not statement.node.get("missing_ok"):
             return
         gone = [name for name in statement.dropped if self.history.kind_of(name) == ""]
+        observed = statement.observed
+        if observed is not None and statement.origin is None:
+            # Captured as it ran: a relation PostgreSQL locked nothing of was not there
+            # (Open WebUI's `DROP TABLE IF EXISTS _alembic_tmp_tag`, a table its history never
+            # made: a false DBS201 refused the upgrade).
+            gone += [name for name in statement.dropped if name not in gone and not any(
+                same_relation(name, held) for held, _mode, _kind in observed.held)]
         if gone:
             statement.dropped = tuple(name for name in statement.dropped if name not in gone)
             statement.locks = None

@@ -304,6 +304,22 @@ def test_a_lock_postgresql_did_not_take_is_dropped(history: tuple[Path, Report])
     assert lint_migration(r04, rules) == []
 
 
+def test_a_drop_if_exists_of_a_table_postgresql_did_not_have_drops_nothing(
+        tmp_path: Path) -> None:
+    # Open WebUI's 1af9b942657b runs `DROP TABLE IF EXISTS _alembic_tmp_tag`, a table its
+    # history never made: PostgreSQL skips it with a notice and locks nothing, yet it was a
+    # DBS201 error, and `dbsafe upgrade` refused the upgrade over it. One that exists is.
+    root = tmp_path / "p"
+    write_history(root, {"r01": REVISIONS["r01"], "r02": '''
+def upgrade():
+    op.execute("DROP TABLE IF EXISTS _alembic_tmp_tag")
+    op.execute("DROP TABLE IF EXISTS orders")
+'''})
+    report = commands.lint(Settings(project_root=root, select=("DBS201",)))
+    assert [(f.code, f.subject) for f in report.findings
+            if dict(f.context).get("Revision") == "r02"] == [("DBS201", "orders")]
+
+
 def test_every_statement_of_a_multi_statement_execute_is_linted(tmp_path: Path) -> None:
     # One execute() of three statements: the second and third were not linted at all, and
     # the first was blamed for the new table's lock (DBS119).

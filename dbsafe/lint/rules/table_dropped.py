@@ -35,7 +35,8 @@ Tables created earlier in the same migration (a scratch table, or one created an
 by the same revision), and schemas created earlier in it. `DROP TABLE IF EXISTS` of a table
 the migrations already removed -- dropped before, renamed away, or in a schema dropped with
 `CASCADE` since and not made again -- drops nothing: PostgreSQL skips it with a notice and
-locks nothing. `DROP SCHEMA` without `CASCADE`
+locks nothing; nor does one of a table PostgreSQL did not have when the revisions ran on a
+throwaway server (it locked none: Open WebUI's `DROP TABLE IF EXISTS _alembic_tmp_tag`). `DROP SCHEMA` without `CASCADE`
 (PostgreSQL refuses it unless the schema is empty). `DROP VIEW` and
 `DROP MATERIALIZED VIEW` are out of scope for this rule (no data is lost; DBS211 names a
 view the application still reads).
