@@ -134,6 +134,9 @@ class _Run(RunState):
     applied: list[Revision] = field(default_factory=list)
     before: SchemaSnapshot | None = None
     known_problems: frozenset[tuple[str, str | None]] = frozenset()
+    # The application's query errors on the database before the upgrade (`_app_error_key`):
+    # a query that failed the same way before was not broken by the upgrade.
+    known_app_errors: frozenset[tuple[object, ...]] = frozenset()
     checks: tuple[Check, ...] | None = None  # loaded (and their SQL verified) once per run
     # Pending revisions lint captured changing no schema (rows only, or nothing): an empty
     # downgrade() is their way back (the rows they changed stay; the backup has them).
@@ -389,8 +392,11 @@ def _preflight_checks(run: _Run) -> bool:
     if run.options.backup:
         ok = _disk_space(run) and ok
     run.known_problems = frozenset(_postflight_problems(run, run.url))
-    if run.known_problems:
-        run.say("preflight", f"{len(run.known_problems)} problem(s) exist before the upgrade; "
+    if run.options.validate_app:
+        run.known_app_errors = frozenset(_app_error_key(f) for f in _app_errors(run))
+    known = len(run.known_problems) + len(run.known_app_errors)
+    if known:
+        run.say("preflight", f"{known} problem(s) exist before the upgrade; "
                 "postflight only fails on new ones")
     if not ok:
         run.say("preflight", "refused: see the findings")
@@ -651,9 +657,10 @@ def _postflight(run: _Run) -> bool:
     for finding in new.values():
         run.findings.append(finding)
     if run.options.validate_app:
-        new_validate = _validate_app(run)
-        if new_validate:
-            new.update({(f.code, f.subject): f for f in new_validate})
+        new_validate = [f for f in _app_errors(run)
+                        if _app_error_key(f) not in run.known_app_errors]
+        run.findings.extend(new_validate)
+        new.update({(f.code, f.subject): f for f in new_validate})
     if new:
         run.say("postflight", f"{len(new)} problem(s) after the upgrade")
         return False
@@ -684,16 +691,25 @@ def _expectations(run: _Run, url: str) -> list[Finding]:
     return list(check_expectations(url, settings=run.settings))
 
 
-def _validate_app(run: _Run) -> list[Finding]:
+def _app_errors(run: _Run) -> list[Finding]:
+    """The errors `dbsafe validate` finds in the application's queries against the
+    database as it is now."""
     from dataclasses import replace
 
     if not any((run.settings.project_root / p).exists() for p in run.settings.source_paths):
         return []
     settings = replace(run.settings, database_url=run.url, schema_source="database")
     report = run.verbs.validate(settings)
-    errors = [f for f in report.findings if f.severity is Severity.ERROR]
-    run.findings.extend(errors)
-    return errors
+    return [f for f in report.findings if f.severity is Severity.ERROR]
+
+
+def _app_error_key(finding: Finding) -> tuple[object, ...]:
+    """What makes an application query's error the same before and after the upgrade:
+    the query's place and the error itself (a query failing for another reason after it,
+    `no relation` become `no column`, is new)."""
+    loc = finding.location
+    return (finding.code, finding.message, loc.path if loc else None, loc.line if loc else None,
+            loc.column if loc else None)
 
 
 # -- the way back ------------------------------------------------------------------------------

@@ -805,6 +805,30 @@ def test_a_problem_a_postflight_check_finds_before_the_upgrade_does_not_fail_it(
     assert _state(database_url)["version"] == ["0004"]
 
 
+def test_an_app_query_failing_the_same_way_before_the_upgrade_does_not_fail_it(
+        database_url: str, tmp_path: Path) -> None:
+    # keep's (keephq) providers query the databases keep watches ("select * from disk"):
+    # an error before the upgrade as after it, which rolled every upgrade back (DBS604).
+    # A query the upgrade breaks (0003 drops patients.email) still fails it.
+    root = _project(tmp_path / "p", app_sql="SELECT size FROM disk;\n")
+    _at(database_url, "0002", root)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+
+    assert report.summary["outcome"] == "applied", report.findings
+    assert [f.code for f in report.findings] == ["DBS202"]
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("downgrade", "0002")])
+    (root / "app" / "queries.sql").write_text("SELECT size FROM disk;\n"
+                                              "SELECT email FROM patients;\n")
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, allow=("DBS202", "DBS211")))
+
+    assert report.summary["outcome"] == "rolled back"
+    assert [(f.code, f.location.line) for f in report.findings
+            if f.code.startswith("DBS30") and f.location] == [("DBS302", 2)]
+
+
 def test_a_new_database_is_not_refused_over_changes_to_tables_the_upgrade_creates(
         database_url: str, tmp_path: Path) -> None:
     # 0003 drops patients.email, which 0001 of the same run creates: nothing deployed can
