@@ -202,23 +202,23 @@ class _Extractor:
         strings: list[ast.expr] = []
         copies: list[ast.Call] = []  # asyncpg's `copy_records_to_table(...)` and kin
         for node in _walk(self.tree, self.parents, self.nodes):
-            if isinstance(node, ast.Call) and (_call_name(node) in SINKS or (
-                    self.engines and (_call_name(node) in ENGINE_SINKS or self._engine_named(
-                        _call_name(node) or "") is not None
-                        or self._engine_module_of(node.func) is not None))):
-                calls.append(node)
+            if isinstance(node, ast.Call):
+                name = _call_name(node)  # (once per call: the walk's hottest branch)
+                if name in SINKS or (self.engines and (
+                        name in ENGINE_SINKS or self._engine_named(name or "") is not None
+                        or self._engine_module_of(node.func) is not None)):
+                    calls.append(node)
+                elif name in _ASYNCPG_COPIES or name in _COPY_SINKS:
+                    copies.append(node)
+                elif name in _SPARK_TEMP_VIEWS:
+                    self._note_temp_view(node)
+                elif name in ("create_all", "Table"):
+                    self._note_model_table(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 # what names stand for: another engine's library, psycopg's `sql` module
                 self._note_import(node)
-            elif isinstance(node, ast.Call) and (_call_name(node) in _ASYNCPG_COPIES
-                                                 or _call_name(node) in _COPY_SINKS):
-                copies.append(node)
-            elif isinstance(node, ast.Call) and _call_name(node) in _SPARK_TEMP_VIEWS:
-                self._note_temp_view(node)
-            elif isinstance(node, ast.Call) and _call_name(node) in ("create_all", "Table"):
-                self._note_model_table(node)
             elif isinstance(node, ast.ClassDef):
                 self._note_model_class(node)
             if isinstance(node, (ast.BinOp, ast.FormattedValue)):
