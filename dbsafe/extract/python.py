@@ -208,6 +208,8 @@ class _Extractor:
                         name in ENGINE_SINKS or self._engine_named(name or "") is not None
                         or self._engine_module_of(node.func) is not None)):
                     calls.append(node)
+                elif _is_string_expr(node):  # `"...".format(...)`
+                    strings.append(node)
                 elif name in _ASYNCPG_COPIES or name in _COPY_SINKS:
                     copies.append(node)
                 elif name in _SPARK_TEMP_VIEWS:
