@@ -376,6 +376,24 @@ def _stopped_after_the_revision(root: Path, url: str,
     return errors
 
 
+def _stopped_while(proc: subprocess.Popen[str], url: str, running: str,
+                   signum: signal.Signals, *, holding: psycopg.Connection) -> str:
+    """Send `signum` to dbsafe (`proc`) once the query `running` counts its statement
+    there, the session `holding` a lock or snapshot closed afterwards; dbsafe must exit
+    with the signal's code. Returns what it wrote on stderr."""
+    try:
+        with psycopg.connect(url, autocommit=True) as watcher:
+            _until_running(watcher, proc, running)
+        proc.send_signal(signum)
+        _, errors = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        holding.close()
+    assert proc.returncode == 128 + signum, errors
+    return errors
+
+
 _CONCURRENT_INDEX = (
     '"""index a concurrently"""\nfrom alembic import op\n\nrevision = "0002"\n'
     'down_revision = "0001"\n\n\ndef upgrade():\n'
@@ -493,17 +511,7 @@ def test_downgrade_stopped_mid_concurrent_build_leaves_no_invalid_index(
     report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     report.execute("SELECT count(*) FROM alembic_version")
     proc = _downgrading(root, database_url, "0001")
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            _until_running(watcher, proc, _BUILD_WAITING)
-        proc.send_signal(signum)
-        _, errors = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        report.close()
-
-    assert proc.returncode == 128 + signum, errors
+    errors = _stopped_while(proc, database_url, _BUILD_WAITING, signum, holding=report)
     assert "removed what it left: index public.ix_a_n" in errors, errors
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
@@ -590,19 +598,10 @@ def test_computed_downgrade_stopped_mid_way_rolls_back_as_one_transaction(
     holder = psycopg.connect(database_url)  # a report reading b: DROP TABLE waits for it
     holder.execute("SELECT count(*) FROM b")
     proc = _computing(root, database_url, "0001")
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            _until_running(watcher, proc, "SELECT count(*) FROM pg_stat_activity WHERE query "
-                           "LIKE 'DROP TABLE public.b%' "
-                           "AND wait_event_type = 'Lock'")
-        proc.send_signal(signum)
-        _, errors = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        holder.close()
-
-    assert proc.returncode == 128 + signum, errors
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE query "
+               "LIKE 'DROP TABLE public.b%' "
+               "AND wait_event_type = 'Lock'")
+    errors = _stopped_while(proc, database_url, waiting, signum, holding=holder)
     _wait_until_dbsafe_leaves(database_url)
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
@@ -634,17 +633,8 @@ def test_computed_downgrade_stopped_mid_concurrent_build_removes_what_it_left(
     report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     report.execute("SELECT count(*) FROM alembic_version")
     proc = _computing(root, database_url, "0001")
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            _until_running(watcher, proc, _BUILD_WAITING)
-        proc.send_signal(signal.SIGTERM)
-        _, errors = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        report.close()
-
-    assert proc.returncode == 128 + signal.SIGTERM, errors
+    errors = _stopped_while(proc, database_url, _BUILD_WAITING, signal.SIGTERM,
+                            holding=report)
     _wait_until_dbsafe_leaves(database_url)
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
@@ -679,18 +669,9 @@ def test_computed_downgrade_stopped_mid_drop_concurrently_says_what_stays(
     report = psycopg.connect(database_url)
     report.execute("SELECT count(*) FROM a")
     proc = _computing(root, database_url, "0001")
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            _until_running(watcher, proc, "SELECT count(*) FROM pg_stat_activity WHERE query "
-                           "LIKE 'DROP INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'")
-        proc.send_signal(signal.SIGTERM)
-        _, errors = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        report.close()
-
-    assert proc.returncode == 128 + signal.SIGTERM, errors
+    dropping = ("SELECT count(*) FROM pg_stat_activity WHERE query "
+                "LIKE 'DROP INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'")
+    errors = _stopped_while(proc, database_url, dropping, signal.SIGTERM, holding=report)
     _wait_until_dbsafe_leaves(database_url)
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
