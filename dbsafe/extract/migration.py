@@ -225,13 +225,19 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     # Flyway placeholders no value is known for, as written: their name, a file using it
     unvalued: dict[str, tuple[str, str]] = {}
     for file in sorted(keys, key=keys.__getitem__):
+        shown = display_path(file, root)
+        if file in steps:  # yoyo's Python migration, read already (`yoyo_python_steps`)
+            statements, in_transaction = _yoyo_run(steps[file].apply, steps[file], shown)
+            migrations.append(Migration(
+                shown, statements, kind="sql", file=file,
+                starts_in_transaction=in_transaction or wrapped_in_transaction))
+            continue
         try:
             # Bytes that are not UTF-8 kept as they are (surrogate escapes) until each
             # statement is made (`_statement`): a Latin-1 comment, a broken emoji.
             text = file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
         except OSError as exc:
             raise SourceError(f"cannot read migration {file}: {exc}") from None
-        shown = display_path(file, root)
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
@@ -244,12 +250,6 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             for name in unknown:
                 unvalued.setdefault(flyway.prefix + name + flyway.suffix, (name, shown))
         includes: tuple[Path, ...] = ()
-        if file in steps:
-            statements, in_transaction = _yoyo_run(steps[file].apply, steps[file], shown)
-            migrations.append(Migration(
-                shown, statements, kind="sql", file=file,
-                starts_in_transaction=in_transaction or wrapped_in_transaction))
-            continue
         if file in sqitch_files:
             statements, includes = psql_statements(file, sqitch_files[file], "deploy", root)
         else:

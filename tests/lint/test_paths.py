@@ -613,3 +613,18 @@ def test_flyway_placeholders_are_filled_in_before_a_migration_is_linted(
     assert _codes(commands.lint(settings, [folder])) == [("V2__at.sql", 1, "DBS101")]
     [finding] = commands.lint(settings, [folder]).findings
     assert "`public.events`" in finding.message
+
+
+def test_a_yoyo_python_migration_named_as_flyway_names_files_is_not_read_as_flyway_s(
+        tmp_path: Path) -> None:
+    # jellynote-backend names its yoyo Python migrations V1__x.py; a Flyway configuration
+    # beside it says nothing about them: their `${...}` is Python's, not a placeholder.
+    (tmp_path / "yoyo.ini").write_text("[DEFAULT]\nsources = migrations\n")
+    (tmp_path / "flyway.conf").write_text("flyway.placeholders.owner=app\n")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V1__users.py").write_text(
+        '# table owned by ${nobody}\nfrom yoyo import step\n'
+        'step("CREATE TABLE users (id int)", "DROP TABLE users")\n')
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS001",)), [folder])
+    assert report.findings == () and report.summary["migrations"] == 1
