@@ -1623,6 +1623,8 @@ class _Extractor:
     def _globals(self) -> frozenset[str]:
         """The names a `global` statement of the module declares: a function may rebind
         them, so their module-level value is not theirs for sure."""
+        if self._declared_global is None and "global" not in self.source:
+            self._declared_global = frozenset()  # most modules: no walk needed
         if self._declared_global is None:
             self._declared_global = frozenset(
                 name for node in ast.walk(self.tree) if isinstance(node, ast.Global)
