@@ -217,7 +217,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                   ran=facts.ran if facts else None)
     migrations = loaded.migrations
     # Loaded only if a migration drops or renames something (DBS211).
-    app = Application(lambda: application_fragments(settings, migrations),
+    app = Application(lambda words: application_fragments(settings, migrations, words),
                       lambda: facts.before if facts and facts.before else schema_dump(settings))
     report = lint_migrations(migrations, settings, codes, facts, app, loaded)
     summary = dict(report.summary)

@@ -147,7 +147,9 @@ class Application:
     most lint runs never pay for scanning the sources or loading a schema.
     """
 
-    load_fragments: Callable[[], Sequence[SqlFragment | PostgrestRequest]]
+    # Given the words a use must spell out (`removed_words`), the statements of the files
+    # that hold one of them: no other file can use what is removed.
+    load_fragments: Callable[[frozenset[str]], Sequence[SqlFragment | PostgrestRequest]]
     load_snapshot: Callable[[], SchemaSnapshot]
 
 
@@ -176,7 +178,7 @@ def check(migrations: Sequence[Migration], app: Application, *,
         return Outcome()
     try:
         snapshot = app.load_snapshot()
-        fragments = app.load_fragments()
+        fragments = app.load_fragments(removed_words(removals))
     except DbsafeError as exc:
         # Lint must still work for projects without a schema source; say what was skipped.
         where = removals[0].location
@@ -349,7 +351,7 @@ class _Schemas:
         self.without_objects = _edit(self.with_objects, drop=self.columns,
                                      drop_relations={self.keys[r] for r in self.relations})
         self._without_one: dict[SchemaRemoval, SchemaSnapshot] = {}
-        self.words = {(r.column or r.relation).lower() for r in removals}
+        self.words = removed_words(removals)
 
     def without_one(self, removal: SchemaRemoval) -> SchemaSnapshot:
         cached = self._without_one.get(removal)
@@ -360,6 +362,12 @@ class _Schemas:
     def qualified(self, removal: SchemaRemoval) -> str:
         schema, relation = self.keys[removal]
         return ".".join(p for p in (schema, relation, removal.column) if p)
+
+
+def removed_words(removals: Iterable[SchemaRemoval]) -> frozenset[str]:
+    """The names, lower-cased, a statement must spell out to use one of `removals`: a
+    removed column's own name, a removed or renamed relation's name."""
+    return frozenset((r.column or r.relation).lower() for r in removals)
 
 
 def _edit(snapshot: SchemaSnapshot, *, add: Iterable[SchemaRemoval] = (),
@@ -611,9 +619,17 @@ def _where(location: Location) -> str:
 
 
 def application_fragments(settings: Settings, migrations: Sequence[Migration] = (),
+                          words: frozenset[str] | None = None,
                           ) -> list[SqlFragment | PostgrestRequest]:
     """The SQL statements and supabase-js requests in `settings.source_paths`, migration
     files left out.
+
+    `words` (lower-cased names, `removed_words`): only files whose text holds one of them
+    are read for statements. `still_referenced` resolves no statement that spells none of
+    them out, and a statement's text comes from its own file (a module's constants, a
+    file's `const` strings), so the other files cannot change a finding; extracting them
+    was most of a lint run on a large application (keep: 3.7 s for 1,426 files, 15
+    statements).
 
     Migration files (and the folders holding them) are not application code: a data
     migration's `UPDATE` of a column a later revision drops ran long ago. Nor are other
@@ -634,6 +650,9 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
     folders = {f.parent for f in files} - {root}
     folders |= script_folders(folders, root) - {root}  # Sqitch's revert and verify scripts
     names = SqlNames.from_settings(settings)
+    # Bytes lower-case ASCII only: a name with other letters leaves every file read.
+    needles = None if words is None or not all(w.isascii() for w in words) \
+        else [w.encode() for w in words]
     fragments: list[SqlFragment | PostgrestRequest] = []
     for path in discover(paths, root=root, exclude=settings.exclude):
         resolved = path.resolve()
@@ -647,6 +666,9 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
             data = None  # extract_file reads it again and says what is wrong with it
         name = display_path(path, root)
         if migration_kind(name, data or b"") is not None:
+            continue
+        if data is not None and needles is not None and len(data) <= DEFAULT_MAX_BYTES \
+                and not any(needle in data.lower() for needle in needles):
             continue
         # What was read serves extract_file too (above its size limit, it skips the file).
         extracted = extract_file(path, root=root, js_names=names, name=name,

@@ -298,6 +298,24 @@ def test_application_fragments_leave_migration_files_out(tmp_path: Path) -> None
     assert application_fragments(missing, migrations) == []
 
 
+def test_only_files_naming_what_is_removed_are_read_for_statements(tmp_path: Path) -> None:
+    # A use spells the removed name out in its own file: the others cannot hold one.
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "notes.py").write_text(
+        'def f(conn):\n    conn.execute("SELECT NOTES FROM appointments")\n')
+    (tmp_path / "app" / "other.py").write_text(
+        'def g(conn):\n    conn.execute("SELECT email FROM patients")\n')
+    (tmp_path / "app" / "web.ts").write_text(
+        "const { data } = await supabase.from('appointments').select('Notes')\n")
+    settings = Settings(project_root=tmp_path)
+    read = application_fragments(settings, [], frozenset({"notes"}))
+    assert sorted(f.path for f in read) == ["app/notes.py", "app/web.ts"]
+    everything = application_fragments(settings, [])
+    assert sorted(f.path for f in everything) == ["app/notes.py", "app/other.py", "app/web.ts"]
+    # A name bytes cannot lower-case leaves every file read.
+    assert len(application_fragments(settings, [], frozenset({"notés"}))) == 3
+
+
 def test_application_fragments_leave_out_other_migrations_than_those_linted(
         tmp_path: Path) -> None:
     # Prefect keeps a second history for SQLite next to the one linted: its revisions are
