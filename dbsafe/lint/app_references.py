@@ -99,7 +99,9 @@ and `op.rename_table`: remove the application's use first (expand/contract).
 
 ## Not flagged
 Objects created earlier in the same migration, or created again under the same name by a
-later linted migration; queries dbsafe cannot parse or see into (dynamic SQL); `ALTER TABLE
+later linted migration; queries dbsafe cannot parse or see into (dynamic SQL), and those
+that do not spell the removed name out in their own file (a name split across two string
+literals: only files holding a removed name are read for queries); `ALTER TABLE
 ... RENAME` of an index or a sequence, where the migrations or the database's schema say
 what the name is (PostgreSQL renames what it is; `ALTER INDEX ... RENAME` of a table is a
 table's rename, and flagged). When no schema
