@@ -1434,7 +1434,9 @@ class _Run:
         if isinstance(offset, exp.Identifier):
             # sqlglot moves the last name of `WITH ORDINALITY AS t(a, n)` into `offset`.
             defined = defined + (_fold(offset),)
-        if name is None:
+        if isinstance(function, exp.JSONTable):
+            columns = _json_table_columns(function)
+        elif name is None:
             columns = _UNKNOWN
         else:
             columns = self.function_columns(function, name, schema, alias, scope)
@@ -2331,6 +2333,19 @@ def _is_join_tree(node: exp.Expression | None) -> bool:
     return isinstance(node, (exp.Table, exp.Subquery, exp.Lateral, exp.Values)) and bool(
         node.args.get("joins"))
 
+
+
+def _json_table_columns(function: exp.JSONTable) -> Columns:
+    """The columns `JSON_TABLE(... COLUMNS (sku text PATH '$.sku', ...))` (PostgreSQL 17)
+    says it returns, in order; unknown where one is not a plain column definition (a
+    `NESTED PATH` adds its own, which sqlglot does not read)."""
+    schema = function.args.get("schema")
+    definitions = schema.expressions if isinstance(schema, exp.JSONSchema) else []
+    if not definitions or not all(isinstance(d, exp.JSONColumnDef) and d.args.get("nested_schema")
+                                  is None and isinstance(d.this, exp.Identifier)
+                                  for d in definitions):
+        return _UNKNOWN
+    return tuple(_fold(d.this) for d in definitions)
 
 def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
     if alias is None:
