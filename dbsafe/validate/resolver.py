@@ -2337,15 +2337,28 @@ def _is_join_tree(node: exp.Expression | None) -> bool:
 
 def _json_table_columns(function: exp.JSONTable) -> Columns:
     """The columns `JSON_TABLE(... COLUMNS (sku text PATH '$.sku', ...))` (PostgreSQL 17)
-    says it returns, in order; unknown where one is not a plain column definition (a
-    `NESTED PATH` adds its own, which sqlglot does not read)."""
-    schema = function.args.get("schema")
-    definitions = schema.expressions if isinstance(schema, exp.JSONSchema) else []
-    if not definitions or not all(isinstance(d, exp.JSONColumnDef) and d.args.get("nested_schema")
-                                  is None and isinstance(d.this, exp.Identifier)
-                                  for d in definitions):
-        return _UNKNOWN
-    return tuple(_fold(d.this) for d in definitions)
+    says it returns, in order: a `FOR ORDINALITY` column too, and those of a `NESTED PATH
+    ... COLUMNS (...)` in its place; unknown where a definition is something else."""
+    columns: list[str | None] = []
+
+    def collect(schema: object) -> bool:
+        if not isinstance(schema, exp.JSONSchema) or not schema.expressions:
+            return False
+        for definition in schema.expressions:
+            if not isinstance(definition, exp.JSONColumnDef):
+                return False
+            nested = definition.args.get("nested_schema")
+            if nested is not None:
+                if not collect(nested):
+                    return False
+            elif isinstance(definition.this, exp.Identifier):
+                columns.append(_fold(definition.this))
+            else:
+                return False
+        return True
+
+    return tuple(columns) if collect(function.args.get("schema")) else _UNKNOWN
+
 
 def _alias_columns(alias: exp.TableAlias | None) -> tuple[str, ...]:
     if alias is None:

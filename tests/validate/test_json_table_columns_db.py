@@ -22,6 +22,10 @@ _STATEMENTS = {
                 "JSON_TABLE(o.doc, '$.lines[*]' COLUMNS (sku text PATH '$.sku')) AS jt",
     "renamed": "SELECT jt.n FROM orders o, "
                "JSON_TABLE(o.doc, '$' COLUMNS (sku text PATH '$.sku')) AS jt(n)",
+    "nested": "SELECT jt.i, jt.tag FROM orders o, JSON_TABLE(o.doc, '$' COLUMNS (i FOR "
+              "ORDINALITY, NESTED PATH '$.tags[*]' COLUMNS (tag text PATH '$'))) AS jt",
+    "nested_misspelt": "SELECT jt.tags FROM orders o, JSON_TABLE(o.doc, '$' COLUMNS ("
+                       "NESTED PATH '$.tags[*]' COLUMNS (tag text PATH '$'))) AS jt",
 }
 
 
@@ -38,10 +42,11 @@ def test_json_table_columns_are_the_ones_it_defines(database_url: str, tmp_path:
                 verdicts[name] = None
             except psycopg.Error as exc:
                 verdicts[name] = exc.sqlstate
-    assert verdicts == {"good": None, "misspelt": "42703", "renamed": None}
+    assert verdicts == {"good": None, "misspelt": "42703", "renamed": None, "nested": None,
+                        "nested_misspelt": "42703"}
 
     source = "".join(f"{sql};\n" for sql in _STATEMENTS.values())
     report = validate_module(database_url, tmp_path, "", "queries.sql", source)
     assert [(f.code, f.location.line, f.subject) for f in report.findings] == [
-        ("DBS302", 2, "jt.skew")]
-    assert report.summary["statements_analysed"] == 3
+        ("DBS302", 2, "jt.skew"), ("DBS302", 5, "jt.tags")]
+    assert report.summary["statements_analysed"] == 5
