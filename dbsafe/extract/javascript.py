@@ -397,8 +397,10 @@ class _Reader:
     def run(self, root: Node) -> JsExtractResult:
         nodes = list(_walk(root))
         for node in nodes:
-            self._bind(node)
-            if node.type in _REFERENCES:
+            kind = node.type
+            if kind in _BINDING_KINDS:  # (most nodes are none: the walk's hottest test)
+                self._bind(node)
+            elif kind in _REFERENCES:
                 key = self.text(node)
                 self.references.setdefault(key, []).append(node)
                 self.reference_starts.setdefault(key, []).append(node.start_byte)
@@ -1489,6 +1491,16 @@ def _is_const(declarator: Node) -> bool:
     return (declarator.type == "variable_declarator" and declaration is not None
             and declaration.type == "lexical_declaration"
             and declaration.child(0) is not None and declaration.child(0).type == "const")
+
+
+# The nodes `_bind` reads: those that bind names (`_binding_patterns`), imports, calls (a
+# `require`), client fields and assignments (`this.x = ...`).
+_BINDING_KINDS = frozenset({
+    "variable_declarator", "required_parameter", "optional_parameter", "formal_parameters",
+    "arrow_function", "for_in_statement", "catch_clause", "function_declaration",
+    "generator_function_declaration", "class_declaration", "function_expression",
+    "generator_function", "import_statement", "call_expression", "public_field_definition",
+    "assignment_expression"})
 
 
 def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
