@@ -29,7 +29,8 @@ when the class assigns it a client and nothing else. `Array.from('abc')`, `supab
 are not requests, even on a variable named like a client that holds what another package
 made (`const supabaseKnex = knex(config)`, `new Map()`). A client created in the file with
 `createClient(url, key, { db: { schema: 'x' } })` (or `supabase.schema('x')`) gives schema
-`x` to the requests made through the variable holding it, as JavaScript scopes resolve names.
+`x` to the requests made through the variable holding it, as JavaScript scopes resolve names,
+or through the `this.x` a class keeps it in.
 """
 
 from __future__ import annotations
@@ -345,9 +346,11 @@ class _Reader:
         # functions of the file returning a client (`_find_factories`): their calls are ones
         self.factories: set[str] = set()
         # (property, class body's node id): what a class assigns `this.<property>`, a client
-        # or another value (`_bind_this`)
+        # or another value (`_bind_this`); the schema each client assigned there was given
+        # (None: the default)
         self.this_clients: set[tuple[str, int]] = set()
         self.this_others: set[tuple[str, int]] = set()
+        self.this_schemas: dict[tuple[str, int], set[str | None]] = {}
         # (name, scope's node id): a client destructured from a supabase-named call
         self.held_clients: set[tuple[str, int]] = set()
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
@@ -542,11 +545,57 @@ class _Reader:
         """A class's `this.admin = createSupabaseAdmin(url, key)` (in its constructor, or as
         a field's initial value): `this.admin` is a client in that class's methods, unless
         the class also assigns it something else (`null` and `undefined` aside). leadminer's
-        edge function kept its admin client so, and its requests were never read."""
+        edge function kept its admin client so, and its requests were never read. A client
+        given a schema (`createClient(url, key, { db: { schema: 'app' } })`,
+        `supabase.schema('app')`) gives it to the requests made through `this.admin`
+        (`_this_schema`); one given a schema that is not a literal is no client here."""
         if _unwrap(value).type in ("null", "undefined"):
             return
-        (self.this_clients if self._plain_client(value) else self.this_others).add(
-            (name, body.id))
+        key = (name, body.id)
+        schema = self._client_schema(value) if self._is_client(value) else False
+        if schema is False:
+            self.this_others.add(key)
+            return
+        self.this_clients.add(key)
+        self.this_schemas.setdefault(key, set()).add(
+            schema.sql if isinstance(schema, SqlFragment) else None)
+
+    def _client_schema(self, value: Node) -> SqlFragment | bool | None:
+        """The schema a client expression was given: `createClient(url, key, { db: {
+        schema: 'x' } })` or `supabase.schema('x')`, also through the `const`/`let` it is
+        bound to (`const billing = supabase.schema('billing')`); None for the default, False
+        when it is not a literal (`.schema(name)`)."""
+        unwrapped = _unwrap(value)
+        if unwrapped.type == "identifier":
+            declarator = self._declarator(unwrapped)
+            bound = declarator.child_by_field_name("value") if declarator is not None else None
+            value = bound if bound is not None else value
+        schema, dynamic = self._schema(value)
+        if dynamic:
+            return False
+        return schema or self._db_schema(value)
+
+    def _this_schema(self, receiver: Node) -> SqlFragment | None:
+        """The schema of the client a class's `this.x` holds, when every client the class
+        assigns it was given the same one (`_bind_this`), as a fragment where the request
+        names the client."""
+        receiver = _unwrap(receiver)
+        if receiver.type != "member_expression":
+            return None
+        obj, prop = receiver.child_by_field_name("object"), receiver.child_by_field_name(
+            "property")
+        if obj is None or prop is None or obj.type != "this":
+            return None
+        body = _class_of(obj)
+        schemas = self.this_schemas.get((self.text(prop), body.id)) if body is not None \
+            else None
+        if not schemas or len(schemas) != 1:
+            return None
+        (schema,) = schemas
+        if schema is None:
+            return None
+        line, column = self.position(receiver.start_byte)
+        return SqlFragment(self.path, schema, ((0, line, column),), origin="js")
 
     def _plain_client(self, value: Node) -> bool:
         """Whether an expression is a client whose requests go to the default schema: not
@@ -806,6 +855,9 @@ class _Reader:
             value = declarator.child_by_field_name("value") if declarator else None
             if value is not None and self._is_client(value):
                 schema = self._db_schema(value) or self._schema(value)[0]
+            else:
+                # `this.db`, assigned `createClient(url, key, { db: { schema: 'app' } })`
+                schema = self._this_schema(receiver)
         target, dynamic = literal_target(
             arguments[0], f"the {'table' if kind == 'from' else 'function'} name")
         calls = [PostgrestCall(kind, tuple(arguments), self.location(prop))]
