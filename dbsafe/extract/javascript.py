@@ -31,6 +31,10 @@ made (`const supabaseKnex = knex(config)`, `new Map()`). A client created in the
 `createClient(url, key, { db: { schema: 'x' } })` (or `supabase.schema('x')`) gives schema
 `x` to the requests made through the variable holding it, as JavaScript scopes resolve names,
 or through the `this.x` a class keeps it in.
+
+An argument the code picks among strings it shows (`full ? 'a, b' : 'a'`, `SELECTS[kind]`, a
+`let` assigned only strings) is a `JsOther` carrying them (`_Reader._strings`); the request is
+checked with each (`dbsafe.validate.postgrest.check`).
 """
 
 from __future__ import annotations
@@ -105,6 +109,15 @@ _TYPE_WRAPPERS = frozenset(
      "satisfies_expression", "type_assertion"}
 )
 _WRAPPERS = _TYPE_WRAPPERS | {"await_expression"}
+# Expressions that may be one of several strings the code shows (`_Reader._strings`), and at
+# most how many a request is checked with.
+_CHOOSING = frozenset({"ternary_expression", "member_expression", "subscript_expression",
+                       "call_expression"})
+_CHOICES = 8
+# Writes to a name other than `name = value`: `+=`, `++`, and destructuring patterns.
+_WRITES = frozenset({"augmented_assignment_expression", "update_expression", "array_pattern",
+                     "object_pattern", "pair_pattern", "assignment_pattern", "rest_pattern",
+                     "object_assignment_pattern"})
 # The nodes that spell a variable's name where it is read or written: also `{ q }` (read) and
 # `({ q } = other)` (written), which tree-sitter does not call identifiers.
 _REFERENCES = frozenset(
@@ -213,6 +226,9 @@ class JsOther:
     location: Location
     string_like: bool = False  # a template with holes, or string concatenation
     template: Template | None = None  # a template with holes: its literal text and holes
+    # The strings it may be, when the code shows each (`cond ? 'a, b' : 'a'`, a `let`
+    # assigned only strings, `SELECTS[kind]`: see `_Reader._strings`); each is checked.
+    options: tuple[SqlFragment, ...] = ()
 
 
 JsValue = SqlFragment | JsObject | JsArray | JsOther | None
@@ -351,6 +367,10 @@ class _Reader:
         self.this_clients: set[tuple[str, int]] = set()
         self.this_others: set[tuple[str, int]] = set()
         self.this_schemas: dict[tuple[str, int], set[str | None]] = {}
+        # declarator's node id -> whether the file writes an entry of the `const` object or
+        # array literal it binds (`_literal_of`), or what it assigns a `let` (`_assigned`)
+        self.entries_written: dict[int, bool] = {}
+        self.assignments: dict[int, list[Node] | None] = {}
         # (name, scope's node id): a client destructured from a supabase-named call
         self.held_clients: set[tuple[str, int]] = set()
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
@@ -1073,16 +1093,24 @@ class _Reader:
             return self._string(node)
         if node.type == "template_string":
             if any(c.type == "template_substitution" for c in node.named_children):
-                joined = self._joined(node)
-                if joined is not None:
-                    return joined
-                return JsOther(_short(self.text(node)), self.location(node), string_like=True,
-                               template=self._template(node))
+                return self._choice(node, self._strings(node), template=self._template(node))
             return self._string(node)
+        if node.type in _CHOOSING or (node.type == "identifier" and follow and (
+                not _is_const(self._declarator(node) or node))):
+            # `cond ? 'a, b' : 'a'`, `SELECTS.full`, `[...].join(',')`, a `let` assigned
+            # only strings: the strings it may be
+            strings = self._strings(node)
+            if strings is not None:
+                return self._choice(node, strings)
         if node.type == "identifier" and follow:
             bound = self._constant(node)
             if bound is not None and _unwrap(bound).type in ("string", "template_string"):
                 return self.value(bound, follow=False)
+            if bound is not None and _unwrap(bound).type in (*_CHOOSING, "identifier"):
+                # `const cols = full ? `${A},${B}` : A`
+                strings = self._strings(node)
+                if strings is not None:
+                    return self._choice(node, strings)
             if bound is not None and _unwrap(bound).type == "object":
                 # `const row: Row = {...}; .insert(row)`: its keys are sent. Its values are
                 # not followed further (a binding may refer to itself).
@@ -1133,45 +1161,223 @@ class _Reader:
         string_like = node.type == "binary_expression" and "+" in self.text(node)
         return JsOther(_short(self.text(node)), self.location(node), string_like=string_like)
 
-    def _joined(self, template: Node, depth: int = 0) -> SqlFragment | None:
-        """A template literal whose every `${...}` reads a `const` string (or such a
-        template, up to four deep), as the string JavaScript makes of it, each piece mapped
-        to where it is written: supabase-rijschool selects `${INSTRUCTOR_SELECT_COLUMNS},
-        profile:profiles!...(${PROFILE_SELECT_COLUMNS})`. None when a hole is anything else."""
+    def _choice(self, node: Node, options: tuple[SqlFragment, ...] | None,
+                template: Template | None = None) -> JsValue:
+        """The value of an expression that is one of `options` (see `_strings`): the string
+        itself when there is one, else a `JsOther` carrying them; without any, a `JsOther`."""
+        if options is not None and len(options) == 1:
+            return options[0]
+        return JsOther(_short(self.text(node)), self.location(node),
+                       string_like=template is not None or node.type == "template_string",
+                       template=template, options=options or ())
+
+    def _strings(self, node: Node, depth: int = 0) -> tuple[SqlFragment, ...] | None:
+        """The strings an expression may be, when the code shows each of them: a literal; a
+        template literal whose every `${...}` is such an expression (supabase-rijschool
+        selects `${INSTRUCTOR_SELECT_COLUMNS}, profile:profiles!...(${PROFILE_COLUMNS})`);
+        both branches of `cond ? 'a, b' : 'a'`; a `const` holding one; a `let`/`var`
+        assigned nothing but such expressions (`let cols = 'id'; if (full) cols = 'id,
+        body'`: each of them); the entry of a `const` object or array literal of them
+        (`SELECTS.full`, `SELECTS['full']`, or every entry for `SELECTS[kind]`) that the
+        file never assigns an entry of; `['id', 'title'].join(',')`. Each piece mapped to
+        where it is written. None when a part is anything else (a parameter, a call), when
+        that is more than `_CHOICES` strings, or past five levels of names."""
         if depth > 4:
             return None
+        node = _unwrap(node)
+        found: list[SqlFragment] = []
+        if node.type == "string":
+            return (self._string(node),)
+        if node.type == "template_string":
+            return self._filled_template(node, depth)
+        if node.type == "ternary_expression":
+            for field in ("consequence", "alternative"):
+                branch = node.child_by_field_name(field)
+                options = self._strings(branch, depth + 1) if branch is not None else None
+                if options is None:
+                    return None
+                found.extend(options)
+        elif node.type == "identifier":
+            declarator = self._declarator(node)
+            if declarator is None:
+                return None
+            if _is_const(declarator):
+                bound = declarator.child_by_field_name("value")
+                return self._strings(bound, depth + 1) if bound is not None else None
+            if declarator.id not in self.assignments:
+                self.assignments[declarator.id] = self._assigned(node, declarator)
+            assigned = self.assignments[declarator.id]
+            if assigned is None:
+                return None
+            for value in assigned:
+                options = self._strings(value, depth + 1)
+                if options is None:
+                    return None
+                found.extend(options)
+        elif node.type in ("member_expression", "subscript_expression"):
+            entries = self._entries(node, depth)
+            if entries is None:
+                return None
+            for value in entries:
+                options = self._strings(value, depth + 1)
+                if options is None:
+                    return None
+                found.extend(options)
+        elif node.type == "call_expression":
+            joined = self._array_joined(node, depth)
+            return (joined,) if joined is not None else None
+        else:
+            return None
+        unique = tuple({(o.sql, o.spans): o for o in found}.values())
+        return unique if len(unique) <= _CHOICES else None
+
+    def _filled_template(self, template: Node, depth: int) -> tuple[SqlFragment, ...] | None:
+        """The strings a template literal makes when each `${...}` is one of `_strings`."""
         decoded = self._template(template)
         whole = SqlFragment(self.path, decoded.text, decoded.spans, origin="js")
-        pieces: list[SqlFragment] = []
+        variants: list[list[SqlFragment]] = [[]]
         start = 0
         holes = iter(decoded.holes)
         for child in template.named_children:
             if child.type != "template_substitution":
                 continue
             hole = next(holes)
-            pieces.append(whole.sub(start, hole.offset))
+            piece = whole.sub(start, hole.offset)
             start = hole.offset
             inner = [c for c in child.named_children if c.type != "comment"]
-            bound = self._constant(inner[0]) if len(inner) == 1 and (
-                inner[0].type == "identifier") else None
-            bound = _unwrap(bound) if bound is not None else None
-            if bound is None or bound.type not in ("string", "template_string"):
+            options = self._strings(inner[0], depth + 1) if len(inner) == 1 else None
+            if options is None or len(variants) * len(options) > _CHOICES:
                 return None
-            found = self._joined(bound, depth + 1) if any(
-                c.type == "template_substitution" for c in bound.named_children) else (
-                self._string(bound))
-            if found is None:
+            variants = [[*pieces, piece, option] for pieces in variants for option in options]
+        last = whole.sub(start, len(whole.sql))
+        return tuple(_concat(self.path, [*pieces, last], whole) for pieces in variants)
+
+    def _assigned(self, identifier: Node, declarator: Node) -> list[Node] | None:
+        """What a `let`/`var` is given: its initializer and the value of each `name = value`
+        in its scope; None when it is written otherwise (`+=`, `++`, destructuring, a `for
+        ... of` loop), which leaves its value unknown."""
+        values: list[Node] = []
+        initial = declarator.child_by_field_name("value")
+        if initial is not None:
+            values.append(initial)
+        name = declarator.child_by_field_name("name")
+        for ref in self._uses(identifier, declarator):
+            if ref == name:
+                continue
+            parent = ref.parent
+            if ref.type != "identifier" or parent is None:
+                return None  # `({ cols } = other)`
+            if parent.type == "assignment_expression" and (
+                    parent.child_by_field_name("left") == ref):
+                right = parent.child_by_field_name("right")
+                if right is None:
+                    return None
+                values.append(right)
+            elif parent.type in _WRITES or (parent.type == "for_in_statement" and (
+                    parent.child_by_field_name("left") == ref)):
                 return None
-            pieces.append(found)
-        pieces.append(whole.sub(start, len(whole.sql)))
-        spans: list[tuple[int, int, int]] = []
-        length = 0
-        for piece in pieces:
-            if piece.sql:
-                spans.extend((length + offset, line, column) for offset, line, column in piece.spans)
-            length += len(piece.sql)
-        return SqlFragment(self.path, "".join(p.sql for p in pieces),
-                           tuple(spans) or whole.spans[:1], origin="js")
+        return values
+
+    def _uses(self, identifier: Node, declarator: Node) -> Iterator[Node]:
+        """The names spelling the binding `declarator` makes, in the scope it makes it in."""
+        key = self.text(identifier)
+        scope = next((s for _, s in _binding_patterns(declarator)), None)
+        if scope is None:
+            return
+        starts = self.reference_starts.get(key, [])
+        first = bisect.bisect_left(starts, scope.start_byte)
+        last = bisect.bisect_left(starts, scope.end_byte)
+        for ref in self.references.get(key, [])[first:last]:
+            if self._declarator(ref) == declarator:
+                yield ref
+
+    def _entries(self, node: Node, depth: int) -> list[Node] | None:
+        """The values `X.key`, `X['key']` or `X[i]` may read of a `const` object or array
+        literal (nested ones too: `QUERIES.posts.list`): the one its key names, or all of
+        them for a key that is not a literal. None when the literal is not certain: a spread
+        or a computed key in it, an entry the file assigns (`X.key = ...`), a key it lacks."""
+        literal = self._literal_of(node, depth)
+        if literal is None:
+            return None
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            key: str | None = self.text(prop) if prop is not None else None
+            if key is None:
+                return None
+        else:
+            index = node.child_by_field_name("index")
+            index = _unwrap(index) if index is not None else None
+            if index is None:
+                return None
+            key = self._string(index).sql if index.type == "string" else (
+                self.text(index) if index.type == "number" else None)
+        entries = _literal_entries(self, literal)
+        if entries is None:
+            return None
+        if key is None:
+            return [value for _, value in entries]
+        chosen = [value for name, value in entries if name == key]
+        return chosen[-1:] or None
+
+    def _literal_of(self, node: Node, depth: int) -> Node | None:
+        """The `const` object or array literal the object of a member or subscript expression
+        reads, when the file assigns none of its entries."""
+        obj = node.child_by_field_name("object")
+        obj = _unwrap(obj) if obj is not None else None
+        if obj is None or depth > 4:
+            return None
+        if obj.type in ("member_expression", "subscript_expression"):
+            inner = self._entries(obj, depth + 1)
+            literal = _unwrap(inner[0]) if inner is not None and len(inner) == 1 else None
+            return literal if literal is not None and literal.type in ("object", "array") \
+                else None
+        if obj.type != "identifier":
+            return None
+        declarator = self._declarator(obj)
+        if declarator is None or not _is_const(declarator):
+            return None
+        bound = declarator.child_by_field_name("value")
+        literal = _unwrap(bound) if bound is not None else None
+        if literal is None or literal.type not in ("object", "array"):
+            return None
+        written = self.entries_written.get(declarator.id)
+        if written is None:
+            written = any(_entry_written(ref) for ref in self._uses(obj, declarator))
+            self.entries_written[declarator.id] = written
+        return None if written else literal
+
+    def _array_joined(self, call: Node, depth: int) -> SqlFragment | None:
+        """`['id', 'title'].join(',')` (or `.join()`, a comma): the string it makes, when each
+        item and the separator are one string of `_strings`."""
+        function = call.child_by_field_name("function")
+        function = _unwrap(function) if function is not None else None
+        if function is None or function.type != "member_expression":
+            return None
+        prop, obj = function.child_by_field_name("property"), function.child_by_field_name(
+            "object")
+        obj = _unwrap(obj) if obj is not None else None
+        if prop is None or self.text(prop) != "join" or obj is None or obj.type != "array":
+            return None
+        arguments = call.child_by_field_name("arguments")
+        if arguments is None:
+            return None
+        given = [a for a in arguments.named_children if a.type != "comment"]
+        line, column = self.position(prop.start_byte)
+        separator = SqlFragment(self.path, ",", ((0, line, column),), origin="js")
+        if given:
+            options = self._strings(given[0], depth + 1) if len(given) == 1 else None
+            if options is None or len(options) != 1:
+                return None
+            separator = options[0]
+        pieces: list[SqlFragment] = []
+        for item in obj.named_children:
+            if item.type == "comment":
+                continue
+            options = self._strings(item, depth + 1)
+            if options is None or len(options) != 1:
+                return None
+            pieces += [separator, options[0]] if pieces else [options[0]]
+        return _concat(self.path, pieces, separator)
 
     def _key(self, key: Node) -> SqlFragment | None:
         if key.type in ("property_identifier", "number"):
@@ -1646,6 +1852,68 @@ def _pieces(template: Template) -> list[str]:
     """The literal text between a template's holes (one more piece than holes)."""
     cuts = [0, *(hole.offset for hole in template.holes), len(template.text)]
     return [template.text[start:end] for start, end in itertools.pairwise(cuts)]
+
+
+def _concat(path: str, pieces: list[SqlFragment], anchor: SqlFragment) -> SqlFragment:
+    """Strings written in several places as the one string they make, each piece mapped to
+    where it is written (`anchor`'s start when all are empty)."""
+    spans: list[tuple[int, int, int]] = []
+    length = 0
+    for piece in pieces:
+        if piece.sql:
+            spans.extend((length + offset, line, column) for offset, line, column in piece.spans)
+        length += len(piece.sql)
+    return SqlFragment(path, "".join(p.sql for p in pieces), tuple(spans) or anchor.spans[:1],
+                       origin="js")
+
+
+def _literal_entries(reader: _Reader, literal: Node) -> list[tuple[str, Node]] | None:
+    """The keys and values of an object literal (`{ full: 'a', 'short': 'b' }`) or the
+    indexes and items of an array literal; None with a spread, a computed key, a shorthand
+    or a method, whose values are not written there."""
+    entries: list[tuple[str, Node]] = []
+    children = [c for c in literal.named_children if c.type != "comment"]
+    if literal.type == "array":
+        if any(c.type == "spread_element" for c in children):
+            return None
+        return [(str(index), item) for index, item in enumerate(children)]
+    for child in children:
+        key = child.child_by_field_name("key") if child.type == "pair" else None
+        value = child.child_by_field_name("value") if child.type == "pair" else None
+        name = reader._key(key) if key is not None else None
+        if name is None or value is None:
+            return None
+        entries.append((name.sql, value))
+    return entries
+
+
+def _entry_written(ref: Node) -> bool:
+    """Whether a name of a `const` object is where the file writes an entry of it: `X.a =
+    ...`, `X['a'] += ...`, `delete X.a`, `Object.assign(X, ...)`, at any depth (`X.a.b =
+    ...`)."""
+    node = ref
+    while node.parent is not None and node.parent.type in (
+            "member_expression", "subscript_expression", *_TYPE_WRAPPERS) and (
+            node.parent.child_by_field_name("object") == node or (
+            node.parent.type in _TYPE_WRAPPERS)):
+        node = node.parent
+        parent = node.parent
+        if parent is None:
+            return False
+        if parent.type in ("assignment_expression", "augmented_assignment_expression") and (
+                parent.child_by_field_name("left") == node):
+            return True
+        if parent.type in ("update_expression", "unary_expression") and (
+                parent.type == "update_expression" or (parent.child(0) is not None
+                and parent.child(0).type == "delete")):
+            return True
+    parent = node.parent
+    if parent is not None and parent.type == "arguments":
+        call = parent.parent
+        function = call.child_by_field_name("function") if call is not None else None
+        return function is not None and function.text in (
+            b"Object.assign", b"Object.defineProperty", b"Object.defineProperties")
+    return False
 
 
 def _changes_schema(template: Template) -> bool:

@@ -522,11 +522,14 @@ _UNKNOWN_TABLE, _UNKNOWN_COLUMN, _UNKNOWN_EMBED = "DBS301", "DBS302", "DBS305"
 def _literals(request: PostgrestRequest) -> Iterator[str]:
     """Every literal string of a request: names a reference must spell out."""
     from dbsafe.extract.fragment import SqlFragment
-    from dbsafe.extract.javascript import JsArray, JsObject
+    from dbsafe.extract.javascript import JsArray, JsObject, JsOther
 
     def walk(value: JsValue) -> Iterator[str]:
         if isinstance(value, SqlFragment):
             yield value.sql
+        elif isinstance(value, JsOther):
+            for option in value.options:  # `full ? 'a, b' : 'a'`: each is sent
+                yield option.sql
         elif isinstance(value, JsObject):
             for key, item in zip(value.keys, value.values):
                 yield key.sql

@@ -127,6 +127,7 @@ class Issue:
     sql: str | None = None
     start: int = 0
     end: int = 0
+    call: int = 0  # the index in the request's calls of the call that names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,7 +512,7 @@ class _Checker:
                                                if r.code == code)
         finding = Finding(code=code, message=message, severity=severity, location=where,
                           subject=subject, help=help, context=context)
-        self.issues.append(Issue(finding, sql, start, end))
+        self.issues.append(Issue(finding, sql, start, end, self.call))
 
     def not_literal(self, what: str, value: JsValue) -> None:
         from dbsafe.extract.javascript import JsOther
@@ -1208,8 +1209,84 @@ def _takes(function: Function, keys: set[str]) -> bool:
 
 
 def check(request: PostgrestRequest, snapshot: SchemaSnapshot) -> Checked:
-    """Check one PostgREST request against `snapshot`; see the module docstring."""
-    return _Checker(request, snapshot).run()
+    """Check one PostgREST request against `snapshot`; see the module docstring.
+
+    An argument that may be one of several strings the code shows (`.select(full ? 'a, b'
+    : 'a')`, `JsOther.options`) is checked as each: the request once with each of them
+    (with each combination, `_VARIANTS` at most; past that it stays not a literal). What
+    the call holding it names is reported for each string; what any other call names only
+    when it is missing whichever string is sent (`.eq('rel.x', 1)` names an embedded
+    resource one of the selects may lack, and the code may filter on it only with that
+    select).
+    """
+    variants = _variants(request)
+    if variants is None:
+        return _Checker(request, snapshot).run()
+    chosen, requests = variants
+    results = [_Checker(r, snapshot).run() for r in requests]
+    issues: dict[tuple[object, ...], Issue] = {}
+    everywhere: set[tuple[object, ...]] = set()
+    for number, result in enumerate(results):
+        keys: set[tuple[object, ...]] = set()
+        for issue in result.issues:
+            finding = issue.finding
+            issues.setdefault((finding.code, finding.location, finding.subject,
+                               finding.message), issue)
+            if issue.call not in chosen and finding.code != _DYNAMIC:
+                # missing from `posts` and from `authors` alike is one finding
+                keys.add((finding.code, finding.location))
+        everywhere = keys if number == 0 else everywhere & keys
+    kept: list[Issue] = []
+    for issue in issues.values():
+        where = (issue.finding.code, issue.finding.location)
+        if issue.call in chosen or issue.finding.code == _DYNAMIC:
+            kept.append(issue)
+        elif where in everywhere:
+            kept.append(issue)
+            everywhere.discard(where)
+    status = next((s for s in ("dynamic", "not_analysed") if any(r.status == s for r in results)),
+                  "analysed")
+    reason = next((r.reason for r in results if r.status == status and r.reason), None)
+    return Checked(status, tuple(kept), reason)
+
+
+_VARIANTS = 16
+
+
+def _variants(request: PostgrestRequest) -> tuple[set[int], list[PostgrestRequest]] | None:
+    """The requests `request` may be, one for each string each of its choosing arguments
+    may be (see `check`), and the indexes of the calls holding them; None when it has no
+    such argument, or more than `_VARIANTS` combinations of them."""
+    from dataclasses import replace
+
+    from dbsafe.extract.javascript import JsOther
+
+    choices = [(index, position, argument.options)
+               for index, call in enumerate(request.calls)
+               for position, argument in enumerate(call.arguments)
+               if isinstance(argument, JsOther) and argument.options]
+    if not choices:
+        return None
+    count = 1
+    for _, _, options in choices:
+        count *= len(options)
+    if count > _VARIANTS:
+        return None
+    variants = [request]
+    for index, position, options in choices:
+        made = []
+        for variant in variants:
+            for option in options:
+                calls = list(variant.calls)
+                arguments = list(calls[index].arguments)
+                arguments[position] = option
+                calls[index] = replace(calls[index], arguments=tuple(arguments))
+                changed = replace(variant, calls=tuple(calls))
+                if index == 0 and position == 0 and request.kind in ("from", "rpc"):
+                    changed = replace(changed, target=option, dynamic=None)
+                made.append(changed)
+        variants = made
+    return {index for index, _, _ in choices}, variants
 
 
 def _related(graph: _Graph, origin: Relation, name: str, hint: str | None) -> Iterator[Relation]:

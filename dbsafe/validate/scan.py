@@ -205,8 +205,9 @@ _CHUNK = 32
 # 162: an f-string field `cls.columns`/`self.columns` of the method's own class is its text, and
 #      a class attribute annotated `ClassVar` is a class constant;
 # 163: `JSON_TABLE(... COLUMNS (...))` returns the columns it defines;
-# 164: a supabase-js client a class keeps in `this.x` keeps its schema
-_CACHE_VERSION = 164
+# 164: a supabase-js client a class keeps in `this.x` keeps its schema;
+# 165: a supabase-js argument the code picks among strings it shows is checked as each
+_CACHE_VERSION = 165
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -4,7 +4,8 @@ Apps build select strings from constants of columns: a driving school's (supabas
 `${INSTRUCTOR_SELECT_COLUMNS}, profile:profiles!fk(${PROFILE_SELECT_COLUMNS})` and
 classroomio's `lessons:lesson(${LESSON_DEEP_SELECT})` were DBS304 notes, their columns never
 checked. A misspelt column is reported where the constant writes it. A hole reading a
-`let`, a parameter or a call stays a note. Real PostgreSQL.
+`let` assigned only strings is each of them; one reading a `let` assigned anything else, a
+parameter or a call stays a note. Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ export async function read(supabase, columns: string) {
   await supabase.from('instructeurs').select(`${later}, nope`)
   await supabase.from('instructeurs').select(`${columns}, nope`)
   await supabase.from('instructeurs').select(`${pick()}, nope`)
+  let given = 'id'
+  if (columns) given = columns
+  await supabase.from('instructeurs').select(`${given}, nope`)
 }
 """
 
@@ -46,7 +50,8 @@ def test_a_template_of_const_strings_is_read_as_their_text(
         ("DBS302", 2, 8, "public.instructeurs.slgu"),
         ("DBS302", 3, 32, "public.profiles.emial"),
         ("DBS302", 8, 64, "public.instructeurs.bio"),
-        ("DBS304", 10, 18, "instructeurs"),
+        ("DBS302", 10, 57, "public.instructeurs.nope"),
         ("DBS304", 11, 18, "instructeurs"),
         ("DBS304", 12, 18, "instructeurs"),
+        ("DBS304", 15, 18, "instructeurs"),
     ]
