@@ -114,6 +114,9 @@ _WRAPPERS = _TYPE_WRAPPERS | {"await_expression"}
 _CHOOSING = frozenset({"ternary_expression", "member_expression", "subscript_expression",
                        "call_expression"})
 _CHOICES = 8
+# The methods of an array that change its items.
+_ARRAY_WRITES = frozenset({b"push", b"pop", b"shift", b"unshift", b"splice", b"sort",
+                           b"reverse", b"fill", b"copyWithin"})
 # Writes to a name other than `name = value`: `+=`, `++`, and destructuring patterns.
 _WRITES = frozenset({"augmented_assignment_expression", "update_expression", "array_pattern",
                      "object_pattern", "pair_pattern", "assignment_pattern", "rest_pattern",
@@ -1889,8 +1892,8 @@ def _literal_entries(reader: _Reader, literal: Node) -> list[tuple[str, Node]] |
 
 def _entry_written(ref: Node) -> bool:
     """Whether a name of a `const` object is where the file writes an entry of it: `X.a =
-    ...`, `X['a'] += ...`, `delete X.a`, `Object.assign(X, ...)`, at any depth (`X.a.b =
-    ...`)."""
+    ...`, `X['a'] += ...`, `delete X.a`, `Object.assign(X, ...)`, an array's `X.push(...)`,
+    `X.splice(...)`, at any depth (`X.a.b = ...`, `X.a.push(...)`)."""
     node = ref
     while node.parent is not None and node.parent.type in (
             "member_expression", "subscript_expression", *_TYPE_WRAPPERS) and (
@@ -1900,6 +1903,10 @@ def _entry_written(ref: Node) -> bool:
         parent = node.parent
         if parent is None:
             return False
+        prop = node.child_by_field_name("property") if node.type == "member_expression" \
+            else None
+        if prop is not None and prop.text in _ARRAY_WRITES and parent.type == "call_expression":
+            return True
         if parent.type in ("assignment_expression", "augmented_assignment_expression") and (
                 parent.child_by_field_name("left") == node):
             return True

@@ -7,8 +7,9 @@ each branch, or join an array of column names (`['id', 'title'].join(',')`): eac
 DBS304 note, its columns never checked. What a call holding such a string names is reported
 for each string; what another call names only when it is missing whichever string is sent
 (the null test of an embedded resource that only one of the selects makes may be added only
-with it). A `let` written otherwise (`+=`, a parameter), a `const` object the file writes an
-entry of, and more combinations than dbsafe tries stay notes. Real PostgreSQL.
+with it). A `let` written otherwise (`+=`, a parameter), a `const` object or array the file
+writes an entry of (`X.full = ...`, `X.splice(...)`), and more combinations than dbsafe tries
+stay notes. Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ export async function read(supabase, full: boolean, kind: 'full' | 'short', sort
   let given = 'id'
   if (full) given = p
   await supabase.from('posts').select(given)
+  const picked = ['id', 'gone']
+  picked.splice(1, 1)
+  await supabase.from('posts').select(picked[full ? 0 : 1])
 }
 """
 
@@ -73,4 +77,5 @@ def test_each_string_a_select_may_be_is_checked(database_url: str, tmp_path: Pat
         ("DBS304", 19, 18, "posts"),
         ("DBS304", 22, 18, "posts"),
         ("DBS304", 25, 18, "posts"),
+        ("DBS304", 28, 18, "posts"),
     ]
