@@ -610,10 +610,10 @@ class _Reader:
         if obj is None or prop is None or obj.type != "this":
             return None
         body = _class_of(obj)
-        schemas = self.this_schemas.get((self.text(prop), body.id)) if body is not None \
-            else None
-        if not schemas or len(schemas) != 1:
-            return None
+        key = (self.text(prop), body.id) if body is not None else None
+        schemas = self.this_schemas.get(key) if key is not None else None
+        if not schemas or len(schemas) != 1 or key in self.this_others:
+            return None  # also given a schema that is not a literal, or something else
         (schema,) = schemas
         if schema is None:
             return None

@@ -5,8 +5,8 @@ A repository class made its client with `createClient(url, key, { db: { schema: 
 `this.db.from('items')...`: such a `this.db` was no client at all (its requests never read),
 and one named after supabase (`this.supabase`) had its tables looked up in `public`, where a
 same-named table with other columns hid a missing column and a table only `public` has was
-taken for it. A class assigning clients of two schemas to the same `this.x` leaves its
-schema unknown. Real PostgreSQL.
+taken for it. A class assigning clients of two schemas to the same `this.x`, or one of a
+schema that is not a literal, leaves its schema unknown. Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ export class EitherRepository {
     if (app) this.db = createClient(url, key, { db: { schema: 'app' } })
   }
   list() { return this.db.from('items').select('label') }
+}
+
+export class SwitchingRepository {
+  private supabase = createClient('u', 'k').schema('app')
+  use(schema: string) { this.supabase = createClient('u', 'k').schema(schema) }
+  list() { return this.supabase.from('items').select('label') }
 }
 """
 
