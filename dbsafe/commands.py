@@ -471,7 +471,8 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
 
     Returns:
         A report with one finding per problem (a check that could not run is one DBS004
-        finding), select/ignore/severity applied, and counts in `summary`.
+        finding), select/ignore/severity applied, and counts in `summary`; what a check
+        could not look at is listed in `summary["not_checked"]`.
 
     Raises:
         ConfigError: no database or snapshot, a malformed check or expectation, an unknown code.
@@ -494,6 +495,11 @@ def check(settings: Settings, *, only: Sequence[str] = ()) -> Report:
         findings += [f for r in results for f in r.findings]
         summary["checks_run"] = len(results)
         summary["checks_failed"] = sum(1 for r in results if r.error)
+        # What a check could not look at (a monitoring role's unreadable tables) is said in
+        # the normal output; like lint's migrations in code, it leaves the exit status to
+        # the findings.
+        if unseen := [line for r in results for line in r.not_checked_lines()]:
+            summary["not_checked"] = unseen
         if expectations and checks.expectations_selected(only):
             findings += checks.check_expectations(settings.database_url, expectations)
     elif settings.snapshot is not None:

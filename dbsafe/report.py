@@ -122,12 +122,23 @@ def render_text(report: Report, catalog: Catalog, verbose: bool = False, *,
             if lines:
                 lines.append("")
             lines.extend(str(line) for line in block)
-    summary = summary_line(report)
-    if summary:
+    # What was not checked, a line each: said in the normal output, never a silent pass.
+    apart = _not_checked(report)
+    if apart:
         if lines:
+            lines.append("")
+        lines.extend(paint(f"warning: {item}", "warning") for item in apart)
+    summary = summary_line(report, not_checked_apart=bool(apart))
+    if summary:
+        if lines and not apart:
             lines.append("")
         lines.append(paint(summary, _worst(report)))
     return "\n".join(lines) + "\n"
+
+
+def _not_checked(report: Report) -> list[str]:
+    items = report.summary.get("not_checked")
+    return [str(item) for item in items] if isinstance(items, list) else []
 
 
 def _finding_lines(lines: list[str], finding: Finding, paint: Paint, indent: str) -> None:
@@ -184,8 +195,12 @@ def _where(finding: Finding) -> str:
     return f"{loc.path}:{loc.line}:{loc.column}"
 
 
-def summary_line(report: Report) -> str:
-    """One human line: findings by severity, then the command's own counts."""
+def summary_line(report: Report, *, not_checked_apart: bool = False) -> str:
+    """One human line: findings by severity, then the command's own counts.
+
+    What was not checked (`summary["not_checked"]`) is in it, each as `warning: ...`, or
+    with `not_checked_apart` (the text report gives each its own line above) counted.
+    """
     counts = {s: 0 for s in Severity}
     for finding in report.findings:
         counts[finding.severity] += 1
@@ -201,8 +216,10 @@ def summary_line(report: Report) -> str:
         shown = ", ".join(skipped_files[:_SKIPPED_FILES_SHOWN])
         more = len(skipped_files) - _SKIPPED_FILES_SHOWN
         details.append(f"skipped: {shown}" + (f" and {more} more (-v lists them)" if more > 0 else ""))
-    not_checked = report.summary.get("not_checked")
-    if isinstance(not_checked, list):
+    not_checked = _not_checked(report)
+    if not_checked and not_checked_apart:
+        details.append(f"{len(not_checked)} not checked (above)")
+    else:
         details.extend(f"warning: {item}" for item in not_checked)
     if report.summary.get("outcome"):
         details.insert(0, f"outcome: {report.summary['outcome']}")

@@ -3,7 +3,10 @@
 Each check runs in its own transaction, opened `READ ONLY` (psycopg sends `BEGIN READ
 ONLY`, the same as `SET TRANSACTION READ ONLY` first thing in the transaction), with
 `statement_timeout` and `lock_timeout` set for that transaction only, and is always rolled
-back. Thresholds reach the SQL as transaction-local settings (`dbsafe.sequence_usage_threshold`,
+back. A row whose `not_checked` column holds text is no finding: it says what the check could
+not look at (tables dbsafe's role may not read, statistics it may not see) and why, in one
+line, kept in `CheckResult.not_checked` so the report says so rather than pass in silence.
+Thresholds reach the SQL as transaction-local settings (`dbsafe.sequence_usage_threshold`,
 ...) read with `current_setting('dbsafe.x', true)`, so check files take no bind parameters and
 still run by hand in psql with their built-in defaults. A check whose SQL fails becomes a
 DBS004 finding and the others still run.
@@ -37,14 +40,26 @@ CHECK_FAILED = RuleInfo(
 )
 
 
+# A check's rows with text in this column are what it could not look at, not findings.
+NOT_CHECKED_COLUMN = "not_checked"
+
+
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """What one check produced: its findings, or the error that stopped it."""
+    """What one check produced: its findings, or the error that stopped it, and what it could
+    not look at (one line each, from its rows' `not_checked` column)."""
 
     check: Check
     findings: tuple[Finding, ...]
     elapsed: float
     error: str | None = None
+    not_checked: tuple[str, ...] = ()
+
+    def not_checked_lines(self) -> list[str]:
+        """`DBS513 orphaned-rows not checked: <reason>`, one per reason (the report's
+        `not_checked` summary)."""
+        return [f"{self.check.code} {self.check.name} not checked: {reason}"
+                for reason in self.not_checked]
 
 
 def parameters(settings: Settings) -> dict[str, str]:
@@ -123,8 +138,9 @@ def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settin
     try:
         for check in checks:
             started = time.perf_counter()
+            not_checked: list[str] = []
             try:
-                findings = tuple(_run_one(conn, check, settings, params))
+                findings = tuple(_run_one(conn, check, settings, params, not_checked))
                 error = None
             except psycopg.Error as exc:
                 conn.rollback()
@@ -141,7 +157,8 @@ def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settin
             elapsed = time.perf_counter() - started
             log.debug("%s %s: %d finding(s) in %.3fs", check.code, check.name, len(findings),
                       elapsed)
-            results.append(CheckResult(check, findings, elapsed, error))
+            results.append(CheckResult(check, findings, elapsed, error,
+                                       tuple(not_checked) if error is None else ()))
     finally:
         if not conn.closed:
             conn.rollback()
@@ -155,7 +172,7 @@ class _BadResult(Exception):
 
 
 def _run_one(conn: psycopg.Connection[Any], check: Check, settings: Settings,
-             params: dict[str, str]) -> Iterator[Finding]:
+             params: dict[str, str], not_checked: list[str]) -> Iterator[Finding]:
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT set_config('statement_timeout', %s, true), "
@@ -173,9 +190,14 @@ def _run_one(conn: psycopg.Connection[Any], check: Check, settings: Settings,
     if "subject" not in columns or "message" not in columns:
         raise _BadResult(f"the query must return `subject` and `message` columns; it returned "
                          f"{', '.join(columns) or 'none'}")
-    extra = [(i, name) for i, name in enumerate(columns) if name not in ("subject", "message")]
+    extra = [(i, name) for i, name in enumerate(columns)
+             if name not in ("subject", "message", NOT_CHECKED_COLUMN)]
     subject_at, message_at = columns.index("subject"), columns.index("message")
+    reason_at = columns.index(NOT_CHECKED_COLUMN) if NOT_CHECKED_COLUMN in columns else None
     for row in rows:
+        if reason_at is not None and row[reason_at] is not None:
+            not_checked.append(" ".join(str(row[reason_at]).split()))
+            continue
         yield Finding(
             code=check.code,
             message=str(row[message_at]),

@@ -8,7 +8,8 @@ statement per `;`-terminated line group, run one by one outside a transaction (s
 the exact set of subjects), `-- settings: key = value` (TOML, as in `[tool.dbsafe]`), and
 `-- expect-error` before a statement that must fail (a failed concurrent build), and
 `-- server-version: N` (the fixture needs PostgreSQL N or later: skipped on an older server
-`DBSAFE_TEST_DATABASE_URL` names). What only a newer server can build goes in a fixture of its
+`DBSAFE_TEST_DATABASE_URL` names), and `-- not-checked: <line>` (exactly the lines the check
+says it could not look at, `CheckResult.not_checked`; none when there is no such line). What only a newer server can build goes in a fixture of its
 own, `<CODE>.<what>.bad.sql` (snapshot `<CODE>.<what>.expected`) or `<CODE>.<what>.good.sql`,
 so the rest still runs on every server.
 """
@@ -16,13 +17,13 @@ so the rest still runs on every server.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from dbsafe.checks import builtin_checks, run_checks
+from dbsafe.checks import CheckResult, builtin_checks, connect, run, run_checks, select_checks
 from dbsafe.commands import catalog
 from dbsafe.config import load_settings
 from dbsafe.core import Report
@@ -44,6 +45,7 @@ class Fixture:
     expected: set[str]
     settings: dict[str, object]
     server_version: int = 0  # the major version it needs (0: any)
+    not_checked: set[str] = field(default_factory=set)
 
 
 def fixture_cases(kind: str) -> list:
@@ -62,6 +64,7 @@ def read_fixture(path: Path) -> Fixture:
     expected: set[str] = set()
     settings: dict[str, object] = {}
     server_version = 0
+    not_checked: set[str] = set()
     current: list[str] = []
     error_expected = False
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -70,6 +73,8 @@ def read_fixture(path: Path) -> Fixture:
             expected.add(stripped.removeprefix("-- expect:").strip())
         elif stripped.startswith("-- settings:"):
             settings.update(tomllib.loads(stripped.removeprefix("-- settings:")))
+        elif stripped.startswith("-- not-checked:"):
+            not_checked.add(stripped.removeprefix("-- not-checked:").strip())
         elif stripped.startswith("-- server-version:"):
             server_version = int(stripped.removeprefix("-- server-version:"))
         elif stripped == "-- expect-error":
@@ -82,7 +87,7 @@ def read_fixture(path: Path) -> Fixture:
                 statements.append(("\n".join(current), error_expected))
                 current, error_expected = [], False
     assert not current, f"{path.name}: statement without a final `;`"
-    return Fixture(statements, expected, settings, server_version)
+    return Fixture(statements, expected, settings, server_version, not_checked)
 
 
 def apply_fixture(conninfo: str, fixture: Fixture) -> None:
@@ -102,6 +107,17 @@ def findings_for(code: str, conninfo: str, fixture: Fixture, tmp_path: Path):
     return run_checks(conninfo, only=[code], settings=settings)
 
 
+def results_for(code: str, conninfo: str, fixture: Fixture, tmp_path: Path) -> list[CheckResult]:
+    settings = load_settings(tmp_path, overrides=fixture.settings, environ={})
+    with connect(conninfo) as conn:
+        return run(conn, select_checks(CHECKS, [code]), settings)
+
+
+def assert_not_checked(results: list[CheckResult], fixture: Fixture, path: Path) -> None:
+    said = {line for r in results for line in r.not_checked}
+    assert said == fixture.not_checked, f"{path.name}: not checked {said}"
+
+
 @pytest.mark.parametrize(("check", "path"), fixture_cases("bad"))
 def test_bad_fixture_triggers_the_check(check, path: Path, conninfo: str,
                                         tmp_path: Path) -> None:
@@ -109,7 +125,9 @@ def test_bad_fixture_triggers_the_check(check, path: Path, conninfo: str,
     fixture = read_fixture(path)
     assert fixture.expected, f"{path.name} names no `-- expect:` subject"
     apply_fixture(conninfo, fixture)
-    findings = findings_for(check.code, conninfo, fixture, tmp_path)
+    results = results_for(check.code, conninfo, fixture, tmp_path)
+    assert_not_checked(results, fixture, path)
+    findings = [f for r in results for f in r.findings]
     assert {f.code for f in findings} == {check.code}, findings
     assert {f.subject for f in findings} == fixture.expected
     assert all(f.message.endswith(".") and f.help for f in findings)
@@ -125,7 +143,9 @@ def test_good_fixture_does_not_trigger_the_check(check, path: Path, conninfo: st
     assert path.is_file(), f"{check.code} ({check.path}) has no good fixture {path.name}"
     fixture = read_fixture(path)
     apply_fixture(conninfo, fixture)
-    assert findings_for(check.code, conninfo, fixture, tmp_path) == []
+    results = results_for(check.code, conninfo, fixture, tmp_path)
+    assert [f for r in results for f in r.findings] == []
+    assert_not_checked(results, fixture, path)
 
 
 def test_every_fixture_belongs_to_a_check() -> None:
@@ -148,6 +168,55 @@ def test_another_sessions_temporary_objects_draw_no_finding(conninfo: str, tmp_p
     apply_fixture(conninfo, permanent)
     codes = {f.code for f in findings_for("DBS5", conninfo, permanent, tmp_path)}
     assert codes == {f"DBS5{n:02}" for n in (1, *range(4, 18))}
+
+
+PLANTED = {f"DBS5{n:02}" for n in (1, *range(4, 18))}
+# What a role without table privileges cannot look at: a sequence's value, rows, statistics.
+UNSEEN_WITHOUT_PRIVILEGES = {"DBS511", "DBS513", "DBS515", "DBS516", "DBS517"}
+
+
+@pytest.mark.parametrize("role", ["owner", "monitor", "connect_only"])
+def test_every_planted_problem_is_found_or_said_not_checked(role: str, conninfo: str,
+                                                            tmp_path: Path) -> None:
+    """The problems of `temporary_objects.sql`, made permanent and owned by a role that is no
+    superuser, checked as that owner, as a `pg_monitor` member without table privileges and
+    as a role with CONNECT only: each is found, or its check says it was not checked (a
+    monitoring role's run was a silent pass for five checks)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    fixture = read_fixture(Path(__file__).parent / "temporary_objects.sql")
+    database = conninfo_to_dict(conninfo)["dbname"]
+    names = {r: f"dbs_{r}_{database}"[:63] for r in ("owner", "monitor", "connect_only")}
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {names['owner']}")
+        conn.execute(f"CREATE ROLE {names['monitor']} IN ROLE pg_monitor")
+        conn.execute(f"CREATE ROLE {names['connect_only']}")
+        try:
+            conn.execute(f"GRANT CREATE ON SCHEMA public TO {names['owner']}")
+            for sql, _ in fixture.statements:
+                # marking an index invalid takes a superuser
+                conn.execute("RESET ROLE" if "pg_index" in sql else f"SET ROLE {names['owner']}")
+                conn.execute(sql.replace("CREATE TEMP ", "CREATE "))
+            conn.execute("RESET ROLE")
+            settings = load_settings(tmp_path, overrides=fixture.settings, environ={})
+            as_role = make_conninfo(conninfo, options=f"-c role={names[role]}")
+            with connect(as_role) as checking:
+                assert checking.execute("SELECT current_user").fetchone() == (names[role],)
+                checking.rollback()
+                results = run(checking, select_checks(CHECKS, ["DBS5"]), settings)
+        finally:
+            conn.execute("RESET ROLE")
+            for name in names.values():
+                conn.execute(f"DROP OWNED BY {name}")
+                conn.execute(f"DROP ROLE {name}")
+    found = {f.code for r in results for f in r.findings}
+    unseen = {r.check.code for r in results if r.not_checked}
+    assert not any(r.error for r in results)
+    assert found | unseen >= PLANTED
+    if role == "owner":
+        assert (found, unseen) == (PLANTED, set())
+    else:
+        assert (found, unseen) == (PLANTED - UNSEEN_WITHOUT_PRIVILEGES, UNSEEN_WITHOUT_PRIVILEGES)
 
 
 def test_a_clean_database_draws_no_finding(conninfo: str, tmp_path: Path) -> None:

@@ -72,6 +72,37 @@ def test_cli_exit_codes(database_url: str, conninfo: str, tmp_path: Path,
     assert "dbsafe check needs a database" in missing.output
 
 
+@pytest.mark.db
+def test_what_a_check_could_not_look_at_is_said_in_text_and_json_and_leaves_exit_0(
+        database_url: str, conninfo: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sequence at 90% of its range that dbsafe's role may not read (a monitoring role):
+    not a finding, but never a silent pass; the exit status stays the findings' (as lint's
+    migrations in code, not linted)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DBSAFE_DATABASE_URL", raising=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE payroll_numbers MAXVALUE 10")
+        conn.execute("SELECT setval('payroll_numbers', 9)")
+        conn.execute("DO $$ BEGIN CREATE ROLE dbsafe_check_reader; "
+                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        conn.execute("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET role = "
+                     "dbsafe_check_reader', current_database()); END $$")
+    said = ("DBS511 sequence-near-exhaustion not checked: 1 sequence dbsafe's role may not "
+            "read (no SELECT or USAGE on it): `public.payroll_numbers`")
+    runner = CliRunner()
+    text = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS511"])
+    assert text.exit_code == 0, text.output
+    said_line, summary = text.output.splitlines()
+    assert said_line == f"warning: {said}"
+    assert summary.startswith("no findings (1 check run; 1 not checked (above); ")
+    as_json = runner.invoke(main, ["check", "--database-url", database_url, "--only", "DBS511",
+                                   "--format", "json"])
+    assert as_json.exit_code == 0
+    document = json.loads(as_json.output)
+    assert (document["findings"], document["summary"]["not_checked"]) == ([], [said])
+
+
 def test_cli_explain_prints_the_check_docs() -> None:
     result = CliRunner().invoke(main, ["check", "--explain", "dbs511"])
     assert result.exit_code == 0

@@ -18,7 +18,9 @@
 --
 -- ## Not flagged
 -- Indexes on expressions (their width is not in `pg_stats` under the table), partial
--- indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`. An index of a table
+-- indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`. Indexes whose key
+-- columns have no statistics, or whose table's statistics dbsafe's role may not see (as
+-- DBS515): not estimated, and the report lists them as not checked. An index of a table
 -- an extension owns is reported, unlike DBS514's unused ones (a drop does not stick):
 -- REINDEX rebuilds it in place.
 WITH big AS (
@@ -26,7 +28,13 @@ WITH big AS (
            ic.relname, t.relname AS table_name,
            coalesce((SELECT substring(o FROM 'fillfactor=([0-9]+)')::int
                      FROM unnest(ic.reloptions) AS o WHERE o LIKE 'fillfactor=%'), 90)
-               AS fillfactor
+               AS fillfactor,
+           -- pg_stats shows dbsafe's role only the columns it may read, and nothing of a
+           -- table whose row-level security applies to it
+           NOT row_security_active(i.indrelid)
+           AND NOT EXISTS (SELECT FROM unnest(i.indkey::int2[]) AS k (attnum)
+                           WHERE NOT has_column_privilege(i.indrelid, k.attnum, 'SELECT'))
+               AS stats_visible
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
     JOIN pg_class AS t ON t.oid = i.indrelid
@@ -57,6 +65,7 @@ estimate AS (
                            AND s.attname = a.attname AND NOT s.inherited
          HAVING count(*) = cardinality(big.indkey::int2[])) AS entry_bytes
     FROM big
+    WHERE stats_visible
 ),
 wasted AS (
     SELECT
@@ -68,14 +77,36 @@ wasted AS (
     FROM estimate
     WHERE entry_bytes IS NOT NULL
 )
-SELECT
-    format('%s.%s', nspname, relname) AS subject,
-    format('Index `%s` on `%s.%s` takes %s, of which about %s%% (%s) is estimated to be bloat.',
-           relname, nspname, table_name, pg_size_pretty(actual_bytes),
-           round(100 * (actual_bytes - expected_bytes) / actual_bytes),
-           pg_size_pretty(actual_bytes - expected_bytes)) AS message,
-    round((actual_bytes - expected_bytes) / actual_bytes, 3) AS bloat_ratio
-FROM wasted
-WHERE (actual_bytes - expected_bytes) / actual_bytes
-      >= coalesce(nullif(current_setting('dbsafe.bloat_ratio', true), ''), '0.5')::numeric
-ORDER BY actual_bytes - expected_bytes DESC, 1
+(SELECT
+     format('%s.%s', nspname, relname) AS subject,
+     format('Index `%s` on `%s.%s` takes %s, of which about %s%% (%s) is estimated to be bloat.',
+            relname, nspname, table_name, pg_size_pretty(actual_bytes),
+            round(100 * (actual_bytes - expected_bytes) / actual_bytes),
+            pg_size_pretty(actual_bytes - expected_bytes)) AS message,
+     round((actual_bytes - expected_bytes) / actual_bytes, 3) AS bloat_ratio,
+     NULL AS not_checked
+ FROM wasted
+ WHERE (actual_bytes - expected_bytes) / actual_bytes
+       >= coalesce(nullif(current_setting('dbsafe.bloat_ratio', true), ''), '0.5')::numeric
+ ORDER BY actual_bytes - expected_bytes DESC, 1)
+UNION ALL
+-- what could not be estimated is said, not passed over
+SELECT NULL, NULL, NULL,
+       format('%s index%s %s: %s%s', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 'es' END,
+              why, array_to_string((array_agg(format('`%s.%s`', nspname, relname)
+                                              ORDER BY nspname, relname))[1:5], ', '),
+              CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
+FROM (
+    SELECT nspname, relname,
+           'whose table''s statistics dbsafe''s role may not see (pg_stats shows it only '
+           'columns it may SELECT, none under row-level security applying to it)' AS why
+    FROM big
+    WHERE NOT stats_visible
+    UNION ALL
+    SELECT nspname, relname,
+           'whose key columns have no statistics to estimate bloat from (run ANALYZE on the '
+           'table)'
+    FROM estimate
+    WHERE entry_bytes IS NULL
+) AS unseen
+GROUP BY why

@@ -18,12 +18,17 @@
 -- Rows of tables inheriting from the table (its foreign key does not reach them; a
 -- partitioned table's partitions are checked through it).
 -- Rows loaded with `session_replication_role = replica` are not detected. Foreign keys
--- between tables dbsafe's role may not read (or in schemas it may not use): their rows
--- cannot be counted (DBS512 still names a NOT VALID one).
+-- between tables dbsafe's role may not read (or in schemas it may not use, or whose
+-- row-level security applies to it): their rows are not counted, and the report lists them
+-- as not checked (DBS512 still names a NOT VALID one).
 WITH fk AS (
     SELECT
         c.oid,
         c.conname,
+        t.oid AS oid_child,
+        n.oid AS child_schema,
+        p.oid AS oid_parent,
+        pn.oid AS parent_schema,
         n.nspname,
         t.relname,
         format('%s.%s', pn.nspname, p.relname) AS parent,
@@ -59,30 +64,52 @@ WITH fk AS (
       AND (NOT c.convalidated
            OR EXISTS (SELECT FROM pg_trigger AS tg
                       WHERE tg.tgconstraint = c.oid AND tg.tgenabled = 'D'))
-      -- counting reads both tables, each in its schema: what dbsafe's role may not read is
-      -- left out (42501 failed the whole check)
-      AND has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(t.oid, 'SELECT')
-      AND has_schema_privilege(pn.oid, 'USAGE') AND has_table_privilege(p.oid, 'SELECT')
+),
+access AS (
+    -- counting reads both tables, each in its schema, every row of them: what dbsafe's role
+    -- may not read is not counted (42501 failed the whole check), nor a table whose
+    -- row-level security applies to it (hidden children go uncounted, a hidden parent row
+    -- orphans its children; PostgreSQL's foreign key reads them all), and said so
+    SELECT fk.*,
+           has_schema_privilege(fk.child_schema, 'USAGE')
+           AND has_table_privilege(fk.oid_child, 'SELECT')
+           AND NOT row_security_active(fk.oid_child)
+           AND has_schema_privilege(fk.parent_schema, 'USAGE')
+           AND has_table_privilege(fk.oid_parent, 'SELECT')
+           AND NOT row_security_active(fk.oid_parent) AS readable
+    FROM fk
 ),
 counted AS (
     SELECT
-        fk.*,
+        access.*,
         -- Dynamic SQL inside one SELECT: ts_stat() runs the query it is given and counts
         -- the rows carrying the lexeme 'x' (query_to_xml needs a server built with libxml).
         coalesce((SELECT ts.ndoc
                   FROM ts_stat(format('SELECT ''x''::tsvector FROM (%s LIMIT 1000) AS v',
-                                      fk.orphans)) AS ts), 0) AS orphan_rows
-    FROM fk
+                                      access.orphans)) AS ts), 0) AS orphan_rows
+    FROM access
+    WHERE readable
 )
-SELECT
-    format('%s.%s.%s', nspname, relname, conname) AS subject,
-    format('%s%s row%s of `%s.%s` reference%s no row of `%s` through foreign key `%s`, which '
-           '%s.', CASE WHEN orphan_rows >= 1000 THEN 'At least ' ELSE '' END, orphan_rows,
-           CASE WHEN orphan_rows = 1 THEN '' ELSE 's' END, nspname, relname,
-           CASE WHEN orphan_rows = 1 THEN 's' ELSE '' END, parent, conname,
-           CASE WHEN not_valid THEN 'is NOT VALID' ELSE 'has its triggers disabled' END)
-        AS message,
-    orphan_rows
-FROM counted
-WHERE orphan_rows > 0
-ORDER BY 1
+(SELECT
+     format('%s.%s.%s', nspname, relname, conname) AS subject,
+     format('%s%s row%s of `%s.%s` reference%s no row of `%s` through foreign key `%s`, which '
+            '%s.', CASE WHEN orphan_rows >= 1000 THEN 'At least ' ELSE '' END, orphan_rows,
+            CASE WHEN orphan_rows = 1 THEN '' ELSE 's' END, nspname, relname,
+            CASE WHEN orphan_rows = 1 THEN 's' ELSE '' END, parent, conname,
+            CASE WHEN not_valid THEN 'is NOT VALID' ELSE 'has its triggers disabled' END)
+         AS message,
+     orphan_rows,
+     NULL AS not_checked
+ FROM counted
+ WHERE orphan_rows > 0
+ ORDER BY 1)
+UNION ALL
+SELECT NULL, NULL, NULL,
+       format('%s foreign key%s whose tables dbsafe''s role may not read in full (SELECT on '
+              'both, USAGE on their schemas, no row-level security applying to it): %s%s', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
+              array_to_string((array_agg(format('`%s.%s.%s`', nspname, relname, conname)
+                                         ORDER BY nspname, relname, conname))[1:5], ', '),
+              CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
+FROM access
+WHERE NOT readable
+HAVING count(*) > 0

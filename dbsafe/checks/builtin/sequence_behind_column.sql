@@ -21,8 +21,10 @@
 -- ## Not flagged
 -- Sequences that `CYCLE` (their values are meant to come round again), columns of other
 -- than integer and numeric types, partitions whose parent's column the same sequence feeds
--- (the parent's values include theirs), and sequences or columns dbsafe's role may not read
--- (or whose schema it may not use).
+-- (the parent's values include theirs). Sequences or columns dbsafe's role may not read
+-- (or whose schema it may not use), and tables whose row-level security applies to it (the
+-- rows it hides may hold the highest value), are not compared: the report lists them as not
+-- checked.
 -- Columns whose default only names the sequence (`currval()`, a `regclass` value), and a
 -- column the sequence is left OWNED BY after it moved to another (serial to identity): their
 -- inserts take no value from it. A default naming the sequence as text is looked up on
@@ -112,7 +114,15 @@ fed AS (
                'AS m WHERE v IS NOT NULL',
                CASE WHEN s.seqincrement > 0 THEN 'max' ELSE 'min' END, a.attname,
                CASE WHEN t.relkind = 'r' THEN 'ONLY ' ELSE '' END, tn.nspname, t.relname)
-            AS held_query
+            AS held_query,
+        -- Whether dbsafe's role may read both (reading either by name needs its schema too:
+        -- 42501 failed the whole check) and every row (row-level security that applies to
+        -- the role hides some, and the highest value with them); what it may not is said.
+        has_sequence_privilege(s.seqrelid, 'SELECT')
+            AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
+            AND has_schema_privilege(sn.oid, 'USAGE')
+            AND has_schema_privilege(tn.oid, 'USAGE')
+            AND NOT row_security_active(t.oid) AS readable
     FROM feeds AS f
     JOIN pg_sequence AS s ON s.seqrelid = f.seq_oid
     JOIN pg_class AS sc ON sc.oid = f.seq_oid
@@ -128,11 +138,6 @@ fed AS (
                            JOIN feeds AS parent ON parent.table_oid = i.inhparent
                                                AND parent.seq_oid = f.seq_oid
                            WHERE i.inhrelid = f.table_oid))
-      AND has_sequence_privilege(s.seqrelid, 'SELECT')
-      AND has_column_privilege(a.attrelid, a.attnum, 'SELECT')
-      -- reading either by name needs its schema too (42501, failing the whole check)
-      AND has_schema_privilege(sn.oid, 'USAGE')
-      AND has_schema_privilege(tn.oid, 'USAGE')
       AND tn.nspname <> ALL (ARRAY['information_schema', 'dbsafe'])
       AND tn.nspname !~ '^pg_'
 ),
@@ -144,15 +149,28 @@ compared AS (
         (SELECT ts.word::numeric FROM ts_stat(fed.next_query) AS ts) AS next_value,
         (SELECT ts.word::numeric FROM ts_stat(fed.held_query) AS ts) AS held_value
     FROM fed
+    WHERE readable
 )
-SELECT
-    format('%s.%s.%s', nspname, relname, attname) AS subject,
-    format('Sequence `%s.%s` hands out %s next, but `%s.%s.%s` already holds values %s %s: '
-           'inserts that take its default collide with existing rows.',
-           seq_schema, seq_name, next_value, nspname, relname, attname,
-           CASE WHEN seqincrement > 0 THEN 'up to' ELSE 'down to' END, held_value) AS message,
-    format('SELECT setval(%L, %s);', format('%I.%I', seq_schema, seq_name), held_value) AS fix
-FROM compared
-WHERE CASE WHEN seqincrement > 0 THEN held_value >= next_value
-           ELSE held_value <= next_value END
-ORDER BY 1
+(SELECT
+     format('%s.%s.%s', nspname, relname, attname) AS subject,
+     format('Sequence `%s.%s` hands out %s next, but `%s.%s.%s` already holds values %s %s: '
+            'inserts that take its default collide with existing rows.',
+            seq_schema, seq_name, next_value, nspname, relname, attname,
+            CASE WHEN seqincrement > 0 THEN 'up to' ELSE 'down to' END, held_value) AS message,
+     format('SELECT setval(%L, %s);', format('%I.%I', seq_schema, seq_name), held_value) AS fix,
+     NULL AS not_checked
+ FROM compared
+ WHERE CASE WHEN seqincrement > 0 THEN held_value >= next_value
+            ELSE held_value <= next_value END
+ ORDER BY 1)
+UNION ALL
+SELECT NULL, NULL, NULL,
+       format('%s column%s whose rows or sequence dbsafe''s role may not read in full (SELECT '
+              'on both, USAGE on their schemas, no row-level security applying to it): %s%s',
+              count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
+              array_to_string((array_agg(format('`%s.%s.%s`', nspname, relname, attname)
+                                         ORDER BY nspname, relname, attname))[1:5], ', '),
+              CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
+FROM fed
+WHERE NOT readable
+HAVING count(*) > 0

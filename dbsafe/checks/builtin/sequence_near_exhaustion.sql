@@ -23,7 +23,8 @@
 -- ## Not flagged
 -- A partition's column (or an inheriting table's) that the sequence feeds through its
 -- parent's: it is reported once, on the parent, where its type is changed for all of them.
--- Sequences never used (`nextval` never called) and sequences dbsafe's role may not read.
+-- Sequences never used (`nextval` never called). Sequences dbsafe's role may not read (no
+-- `SELECT` or `USAGE` on them): not weighed, and the report lists them as not checked.
 -- A view's column given the sequence as its default (`ALTER VIEW ... SET DEFAULT`): its
 -- inserts land in its table's column, reported there (a view's column takes no type
 -- change, 42809). A default naming the sequence as text is looked up on every call, by the
@@ -38,6 +39,8 @@ WITH seq AS (
         s.seqincrement,
         s.seqmin::numeric AS seqmin,
         s.seqmax::numeric AS seqmax,
+        has_sequence_privilege(c.oid, 'SELECT') OR has_sequence_privilege(c.oid, 'USAGE')
+            AS readable,
         CASE WHEN has_sequence_privilege(c.oid, 'SELECT')
                   OR has_sequence_privilege(c.oid, 'USAGE')
              THEN pg_sequence_last_value(c.oid) END::numeric AS last_value
@@ -160,18 +163,30 @@ usage AS (
              ELSE greatest(seqmin, coalesce(type_min, seqmin)) END AS limit_value
     FROM target
 )
-SELECT
-    subject,
-    CASE WHEN is_column
-         THEN format('Column `%s` (%s, fed by sequence `%s.%s`) has used %s%% of its range: '
-                     'inserts fail when it reaches %s.', subject, column_type, nspname, relname,
-                     round(used * 100, 1), limit_value)
-         ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
-                     'reaches %s.', subject, round(used * 100, 1), limit_value)
-    END AS message,
-    last_value,
-    limit_value
-FROM usage
-WHERE used >= coalesce(nullif(current_setting('dbsafe.sequence_usage_threshold', true), ''),
-                       '0.75')::numeric
-ORDER BY used DESC, subject
+(SELECT
+     subject,
+     CASE WHEN is_column
+          THEN format('Column `%s` (%s, fed by sequence `%s.%s`) has used %s%% of its range: '
+                      'inserts fail when it reaches %s.', subject, column_type, nspname, relname,
+                      round(used * 100, 1), limit_value)
+          ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
+                      'reaches %s.', subject, round(used * 100, 1), limit_value)
+     END AS message,
+     last_value,
+     limit_value,
+     NULL AS not_checked
+ FROM usage
+ WHERE used >= coalesce(nullif(current_setting('dbsafe.sequence_usage_threshold', true), ''),
+                        '0.75')::numeric
+ ORDER BY used DESC, subject)
+UNION ALL
+-- a sequence whose value is not readable (pg_sequence_last_value gives NULL, or fails before
+-- PostgreSQL 18) was not weighed: said, not passed over
+SELECT NULL, NULL, NULL, NULL,
+       format('%s sequence%s dbsafe''s role may not read (no SELECT or USAGE on it): %s%s', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
+              array_to_string((array_agg(format('`%s.%s`', nspname, relname)
+                                         ORDER BY nspname, relname))[1:5], ', '),
+              CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
+FROM seq
+WHERE NOT readable
+HAVING count(*) > 0

@@ -18,18 +18,28 @@
 -- share of it is estimated to be waste. Only the 200 largest tables are estimated.
 --
 -- ## Not flagged
--- Tables without statistics (never analysed); tables below `bloat-min-size`. A table an
--- extension owns is reported, unlike DBS507 and DBS514, whose fixes change what the
--- extension defines: its space is reclaimed in place, and a restore does not bring it back.
+-- Tables below `bloat-min-size`. Tables without statistics (never analysed), and tables
+-- whose statistics dbsafe's role may not see (`pg_stats` shows it only the columns it may
+-- `SELECT`, and nothing of a table whose row-level security applies to it): not estimated,
+-- and the report lists them as not checked. A table an extension owns is reported, unlike
+-- DBS507 and DBS514, whose fixes change what the extension defines: its space is reclaimed
+-- in place, and a restore does not bring it back.
 WITH big AS (
     SELECT c.oid, n.nspname, c.relname, c.relpages, c.reltuples,
            coalesce((SELECT substring(o FROM 'fillfactor=([0-9]+)')::int
                      FROM unnest(c.reloptions) AS o WHERE o LIKE 'fillfactor=%'), 100)
-               AS fillfactor
+               AS fillfactor,
+           -- pg_stats shows dbsafe's role only the columns it may read, and nothing of a
+           -- table whose row-level security applies to it: the width of the others would be
+           -- missing, and the bloat overestimated
+           NOT row_security_active(c.oid)
+           AND NOT EXISTS (SELECT FROM pg_attribute AS a
+                           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                             AND NOT has_column_privilege(c.oid, a.attnum, 'SELECT'))
+               AS stats_visible
     FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'm')
-      AND c.reltuples >= 0
       AND c.relpages::bigint * current_setting('block_size')::bigint
           >= coalesce(nullif(current_setting('dbsafe.bloat_min_size', true), ''),
                       '10485760')::bigint
@@ -47,6 +57,7 @@ estimate AS (
          WHERE s.schemaname = big.nspname AND s.tablename = big.relname
            AND NOT s.inherited) AS row_bytes
     FROM big
+    WHERE stats_visible
 ),
 wasted AS (
     SELECT
@@ -55,16 +66,36 @@ wasted AS (
         ceil(reltuples::numeric * row_bytes / ((block_size - 24) * fillfactor / 100.0)) * block_size
             AS expected_bytes
     FROM estimate
-    WHERE row_bytes IS NOT NULL
+    WHERE row_bytes IS NOT NULL AND reltuples >= 0
 )
-SELECT
-    format('%s.%s', nspname, relname) AS subject,
-    format('Table `%s.%s` takes %s, of which about %s%% (%s) is estimated to be bloat.',
-           nspname, relname, pg_size_pretty(actual_bytes),
-           round(100 * (actual_bytes - expected_bytes) / actual_bytes),
-           pg_size_pretty(actual_bytes - expected_bytes)) AS message,
-    round((actual_bytes - expected_bytes) / actual_bytes, 3) AS bloat_ratio
-FROM wasted
-WHERE (actual_bytes - expected_bytes) / actual_bytes
-      >= coalesce(nullif(current_setting('dbsafe.bloat_ratio', true), ''), '0.5')::numeric
-ORDER BY actual_bytes - expected_bytes DESC, 1
+(SELECT
+     format('%s.%s', nspname, relname) AS subject,
+     format('Table `%s.%s` takes %s, of which about %s%% (%s) is estimated to be bloat.',
+            nspname, relname, pg_size_pretty(actual_bytes),
+            round(100 * (actual_bytes - expected_bytes) / actual_bytes),
+            pg_size_pretty(actual_bytes - expected_bytes)) AS message,
+     round((actual_bytes - expected_bytes) / actual_bytes, 3) AS bloat_ratio,
+     NULL AS not_checked
+ FROM wasted
+ WHERE (actual_bytes - expected_bytes) / actual_bytes
+       >= coalesce(nullif(current_setting('dbsafe.bloat_ratio', true), ''), '0.5')::numeric
+ ORDER BY actual_bytes - expected_bytes DESC, 1)
+UNION ALL
+-- what could not be estimated is said, not passed over
+SELECT NULL, NULL, NULL,
+       format('%s table%s %s: %s%s', count(*), CASE WHEN count(*) = 1 THEN '' ELSE 's' END,
+              why, array_to_string((array_agg(format('`%s.%s`', nspname, relname)
+                                              ORDER BY nspname, relname))[1:5], ', '),
+              CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
+FROM (
+    SELECT nspname, relname,
+           'whose statistics dbsafe''s role may not see (pg_stats shows it only columns it '
+           'may SELECT, none under row-level security applying to it)' AS why
+    FROM big
+    WHERE NOT stats_visible
+    UNION ALL
+    SELECT nspname, relname, 'without statistics to estimate bloat from (run ANALYZE)'
+    FROM estimate
+    WHERE row_bytes IS NULL OR reltuples < 0
+) AS unseen
+GROUP BY why

@@ -17,8 +17,9 @@
 -- to hold, and VALIDATE CONSTRAINT refuses them (55000) until ALTER CONSTRAINT ... ENFORCED,
 -- which validates them. Constraints inherited by partitions (or inheriting tables) are
 -- reported once, on the table that defines them. Counting scans the table, bounded by
--- `check-timeout`; a table dbsafe's role may not read (or one a foreign key references) is
--- not counted, and the message says so.
+-- `check-timeout`; a table dbsafe's role may not read (or one a foreign key references),
+-- or whose row-level security applies to it (some rows hidden), is not counted, and the
+-- message says so.
 WITH con AS (
     SELECT
         c.oid,
@@ -56,12 +57,17 @@ WITH con AS (
                 GROUP BY pn.nspname, p.relname, p.relkind)
         END AS violations,
         -- Whether dbsafe's role may read what the count reads: the table, and for a foreign
-        -- key the referenced one, each in a schema it may use (else 42501 fails the check).
+        -- key the referenced one, each in a schema it may use (else 42501 fails the check),
+        -- every row of them (row-level security that applies to the role hides rows: the
+        -- count would be too low, and a hidden parent row makes its children look orphaned;
+        -- VALIDATE CONSTRAINT reads them all).
         has_schema_privilege(n.oid, 'USAGE') AND has_table_privilege(t.oid, 'SELECT')
+            AND NOT row_security_active(t.oid)
             AND (c.contype <> 'f'
                  OR EXISTS (SELECT FROM pg_class AS p WHERE p.oid = c.confrelid
                               AND has_schema_privilege(p.relnamespace, 'USAGE')
-                              AND has_table_privilege(p.oid, 'SELECT'))) AS readable
+                              AND has_table_privilege(p.oid, 'SELECT')
+                              AND NOT row_security_active(p.oid))) AS readable
     FROM pg_constraint AS c
     JOIN pg_class AS t ON t.oid = c.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
