@@ -219,6 +219,57 @@ def test_every_planted_problem_is_found_or_said_not_checked(role: str, conninfo:
         assert (found, unseen) == (PLANTED - UNSEEN_WITHOUT_PRIVILEGES, UNSEEN_WITHOUT_PRIVILEGES)
 
 
+def test_an_index_another_role_is_building_is_not_called_failed(conninfo: str,
+                                                               tmp_path: Path) -> None:
+    """A CREATE INDEX CONCURRENTLY waiting for a writer leaves its index not ready while it
+    runs; a role without pg_read_all_stats sees the build's progress row without the index,
+    and DBS501 called the index a failed build to drop. It is now said not checked."""
+    import threading
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    role = f"dbs_plain_{conninfo_to_dict(conninfo)['dbname']}"[:63]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE visits (id int)")
+        conn.execute(f"CREATE ROLE {role}")
+    writer = psycopg.connect(conninfo)
+    writer.execute("INSERT INTO visits VALUES (1)")  # the build waits for this transaction
+    failures: list[Exception] = []
+
+    def build() -> None:
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as builder:
+                builder.execute("CREATE INDEX CONCURRENTLY visits_id ON visits (id)")
+        except psycopg.Error as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as watcher:
+            while thread.is_alive() and watcher.execute(
+                    "SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('visits_id')"
+            ).fetchone() != (1,):
+                watcher.execute("SELECT pg_sleep(0.05)")
+        with connect(make_conninfo(conninfo, options=f"-c role={role}")) as checking:
+            plain = run(checking, select_checks(CHECKS, ["DBS501"]),
+                        load_settings(tmp_path, environ={}))
+        with connect(conninfo) as checking:
+            superuser = run(checking, select_checks(CHECKS, ["DBS501"]),
+                            load_settings(tmp_path, environ={}))
+    finally:
+        writer.rollback()
+        writer.close()
+        thread.join()
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")
+    assert not failures
+    assert [r.findings for r in superuser + plain] == [(), ()]
+    assert [r.not_checked for r in plain] == [(
+        "1 invalid index, which an index build running in a session dbsafe's role may not see "
+        "(without pg_read_all_stats) may be building: `public.visits_id`",)]
+
+
 def test_a_clean_database_draws_no_finding(conninfo: str, tmp_path: Path) -> None:
     apply_fixture(conninfo, read_fixture(Path(__file__).parent / "clean_database.sql"))
     settings = load_settings(tmp_path, environ={})
