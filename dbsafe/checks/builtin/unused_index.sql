@@ -12,8 +12,8 @@
 --
 -- ## Configuration
 -- `unused-index-min-age = "7 days"` (the default) in `[tool.dbsafe]`: nothing is reported
--- until the statistics are at least that old. Read as
--- `current_setting('dbsafe.unused_index_min_age')`.
+-- until the statistics are at least that old (the report lists the never-scanned indexes
+-- as not checked until then). Read as `current_setting('dbsafe.unused_index_min_age')`.
 --
 -- ## Not flagged
 -- Unique and primary key indexes and indexes backing any constraint (they enforce
@@ -71,21 +71,41 @@ usage AS (
     JOIN pg_stat_user_indexes AS s ON s.indexrelid = l.leaf
     GROUP BY l.indexrelid
 )
-SELECT
-    format('%s.%s', c.nspname, c.relname) AS subject,
-    format('Index `%s` on `%s.%s`%s has not been scanned since %s (%s ago) but is '
-           'maintained on every write; it takes %s.', c.relname, c.nspname, c.table_name,
-           CASE WHEN c.relkind = 'I' THEN format(' (on its %s partitions)', u.partitions)
-                ELSE '' END,
-           to_char(stats.since, 'YYYY-MM-DD HH24:MI TZ'),
-           justify_interval(date_trunc('minute', now() - stats.since)),
-           pg_size_pretty(u.bytes)) AS message,
-    u.bytes AS index_bytes
+(SELECT
+     format('%s.%s', c.nspname, c.relname) AS subject,
+     format('Index `%s` on `%s.%s`%s has not been scanned since %s (%s ago) but is '
+            'maintained on every write; it takes %s.', c.relname, c.nspname, c.table_name,
+            CASE WHEN c.relkind = 'I' THEN format(' (on its %s partitions)', u.partitions)
+                 ELSE '' END,
+            to_char(stats.since, 'YYYY-MM-DD HH24:MI TZ'),
+            justify_interval(date_trunc('minute', now() - stats.since)),
+            pg_size_pretty(u.bytes)) AS message,
+     u.bytes AS index_bytes,
+     NULL AS not_checked
+ FROM candidates AS c
+ JOIN usage AS u ON u.indexrelid = c.indexrelid
+ CROSS JOIN stats
+ WHERE u.scans = 0
+   AND now() - stats.since
+       >= coalesce(nullif(current_setting('dbsafe.unused_index_min_age', true), ''),
+                   '7 days')::interval
+ ORDER BY u.bytes DESC, 1)
+UNION ALL
+-- statistics too young to judge by: what would be weighed is said, not passed over
+SELECT NULL, NULL, NULL,
+       format('%s index%s never scanned, in statistics younger than unused-index-min-age '
+              '(%s), so not judged yet: %s%s', count(*),
+              CASE WHEN count(*) = 1 THEN '' ELSE 'es' END,
+              coalesce(nullif(current_setting('dbsafe.unused_index_min_age', true), ''),
+                       '7 days'),
+              array_to_string((array_agg(format('`%s.%s`', c.nspname, c.relname)
+                                         ORDER BY c.nspname, c.relname))[1:5], ', '),
+              CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
 FROM candidates AS c
 JOIN usage AS u ON u.indexrelid = c.indexrelid
 CROSS JOIN stats
 WHERE u.scans = 0
   AND now() - stats.since
-      >= coalesce(nullif(current_setting('dbsafe.unused_index_min_age', true), ''),
-                  '7 days')::interval
-ORDER BY u.bytes DESC, 1
+      < coalesce(nullif(current_setting('dbsafe.unused_index_min_age', true), ''),
+                 '7 days')::interval
+HAVING count(*) > 0
