@@ -652,7 +652,7 @@ def data_changes(statements: Sequence[str]) -> list[str]:
 
 
 def _postflight(run: _Run) -> bool:
-    problems = _postflight_problems(run, run.url)
+    problems = _postflight_problems(run, run.url, say_unseen=True)
     new = {p: f for p, f in problems.items() if p not in run.known_problems}
     for finding in new.values():
         run.findings.append(finding)
@@ -668,9 +668,11 @@ def _postflight(run: _Run) -> bool:
     return True
 
 
-def _postflight_problems(run: _Run, url: str) -> dict[tuple[str, str | None], Finding]:
+def _postflight_problems(run: _Run, url: str, *, say_unseen: bool = False,
+                         ) -> dict[tuple[str, str | None], Finding]:
     """Errors of the postflight checks (the built-in ones in POSTFLIGHT_CHECKS and every
-    project check) and of the schema expectations, on the database as it is now."""
+    project check) and of the schema expectations, on the database as it is now; with
+    `say_unseen`, what a check could not look at is said (a pass it is not)."""
     from dbsafe.checks import builtin_checks, connect, project_checks
     from dbsafe.checks import run as run_checks
 
@@ -680,6 +682,9 @@ def _postflight_problems(run: _Run, url: str) -> dict[tuple[str, str | None], Fi
                            if c.code in POSTFLIGHT_CHECKS or c.code not in builtin)
     with connect(url) as conn:
         results = run_checks(conn, run.checks, run.settings, conninfo=url)
+    if say_unseen:
+        for line in (line for result in results for line in result.not_checked_lines()):
+            run.say("postflight", f"warning: {line}")
     findings = [f for result in results for f in result.findings]
     findings += _expectations(run, url)
     return {(f.code, f.subject): f for f in findings if f.severity is Severity.ERROR}

@@ -805,6 +805,24 @@ def test_a_problem_a_postflight_check_finds_before_the_upgrade_does_not_fail_it(
     assert _state(database_url)["version"] == ["0004"]
 
 
+def test_what_a_postflight_check_could_not_look_at_is_said(database_url: str,
+                                                          tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    (root / "checks").mkdir()
+    (root / "checks" / "audit_readable.sql").write_text(
+        "-- dbsafe:check DBS560 audit-readable\n-- severity: error\n-- since: 0.1.0\n"
+        "-- summary: Audit rows are readable.\n-- help: Read them.\n--\n"
+        "SELECT NULL AS subject, NULL AS message, 'the audit rows are elsewhere' AS not_checked\n")
+    _at(database_url, "0003", root)
+
+    report = commands.upgrade(_settings(root, database_url, **{"check-paths": ["checks"]}),
+                              _options(tmp_path))
+
+    assert report.summary["outcome"] == "applied", report.findings
+    assert ("postflight: warning: DBS560 audit-readable not checked: the audit rows are "
+            "elsewhere") in report.summary["what_happened"]
+
+
 def test_an_app_query_failing_the_same_way_before_the_upgrade_does_not_fail_it(
         database_url: str, tmp_path: Path) -> None:
     # keep's (keephq) providers query the databases keep watches ("select * from disk"):
