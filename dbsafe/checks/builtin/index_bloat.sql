@@ -14,7 +14,7 @@
 --
 -- ## Configuration
 -- `bloat-min-size` and `bloat-ratio`, as for DBS515. Only the 200 largest indexes are
--- estimated.
+-- estimated (the report says how many more were not).
 --
 -- ## Not flagged
 -- Indexes on expressions (their width is not in `pg_stats` under the table), partial
@@ -34,7 +34,8 @@ WITH big AS (
            NOT row_security_active(i.indrelid)
            AND NOT EXISTS (SELECT FROM unnest(i.indkey::int2[]) AS k (attnum)
                            WHERE NOT has_column_privilege(i.indrelid, k.attnum, 'SELECT'))
-               AS stats_visible
+               AS stats_visible,
+           count(*) OVER () AS above_min_size  -- before the LIMIT: all of them
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
     JOIN pg_class AS t ON t.oid = i.indrelid
@@ -110,3 +111,10 @@ FROM (
     WHERE entry_bytes IS NULL
 ) AS unseen
 GROUP BY why
+UNION ALL
+SELECT NULL, NULL, NULL,
+       format('%s more index%s above bloat-min-size, smaller than the 200 largest, not '
+              'estimated', max(above_min_size) - 200,
+              CASE WHEN max(above_min_size) = 201 THEN '' ELSE 'es' END)
+FROM big
+HAVING max(above_min_size) > 200

@@ -15,7 +15,8 @@
 -- ## Configuration
 -- `bloat-min-size = "10MB"` and `bloat-ratio = 0.5` (the defaults) in `[tool.dbsafe]`:
 -- tables smaller than the size are skipped, and a table is reported when at least that
--- share of it is estimated to be waste. Only the 200 largest tables are estimated.
+-- share of it is estimated to be waste. Only the 200 largest tables are estimated (the
+-- report says how many more were not).
 --
 -- ## Not flagged
 -- Tables below `bloat-min-size`. Tables without statistics (never analysed), and tables
@@ -36,7 +37,8 @@ WITH big AS (
            AND NOT EXISTS (SELECT FROM pg_attribute AS a
                            WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                              AND NOT has_column_privilege(c.oid, a.attnum, 'SELECT'))
-               AS stats_visible
+               AS stats_visible,
+           count(*) OVER () AS above_min_size  -- before the LIMIT: all of them
     FROM pg_class AS c
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'm')
@@ -99,3 +101,10 @@ FROM (
     WHERE row_bytes IS NULL OR reltuples < 0
 ) AS unseen
 GROUP BY why
+UNION ALL
+SELECT NULL, NULL, NULL,
+       format('%s more table%s above bloat-min-size, smaller than the 200 largest, not '
+              'estimated', max(above_min_size) - 200,
+              CASE WHEN max(above_min_size) = 201 THEN '' ELSE 's' END)
+FROM big
+HAVING max(above_min_size) > 200
