@@ -312,22 +312,29 @@ def render_sarif(report: Report, catalog: Catalog, verbose: bool = False) -> str
     rule_index = {code: i for i, code in enumerate(codes)}
     rules = [_sarif_rule(code, catalog.get(code)) for code in codes]
     results = [_sarif_result(f, rule_index[f.code]) for f in sort_findings(report.findings)]
+    run: dict[str, object] = {
+        "tool": {
+            "driver": {
+                "name": "dbsafe",
+                "version": __version__,
+                "informationUri": "https://pypi.org/project/dbsafe/",
+                "rules": rules,
+            }
+        },
+        "results": results,
+    }
+    if unseen := _not_checked(report):
+        # What the run could not look at is no result (nothing was found), but never
+        # silence: the invocation's notifications, which code scanning shows with the run.
+        run["invocations"] = [{
+            "executionSuccessful": True,
+            "toolExecutionNotifications": [
+                {"level": "warning", "message": {"text": item}} for item in unseen],
+        }]
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "dbsafe",
-                        "version": __version__,
-                        "informationUri": "https://pypi.org/project/dbsafe/",
-                        "rules": rules,
-                    }
-                },
-                "results": results,
-            }
-        ],
+        "runs": [run],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
@@ -415,7 +422,10 @@ def render_github(report: Report, catalog: Catalog, verbose: bool = False) -> st
         text = finding.message + (f" {finding.help}" if finding.help else "")
         level = _GITHUB_LEVELS[finding.severity]
         lines.append(f"::{level} {','.join(props)}::{_escape_data(text)}")
-    lines.append(summary_line(report))
+    # What was not checked is an annotation of its own, seen with the findings in the run
+    unseen = _not_checked(report)
+    lines.extend(f"::warning title=not checked::{_escape_data(item)}" for item in unseen)
+    lines.append(summary_line(report, not_checked_apart=bool(unseen)))
     return "\n".join(lines) + "\n"
 
 

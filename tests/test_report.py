@@ -78,6 +78,22 @@ def test_sarif_end_column_is_exclusive_and_levels_are_sarif_names() -> None:
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["DBS302", "DBS304"]
 
 
+UNSEEN = Report(summary={"checks_run": 1, "not_checked": [
+    "DBS511 sequence-near-exhaustion not checked: 1 sequence dbsafe's role may not read (no "
+    "SELECT or USAGE on it): `public.numbers`"]})
+
+
+def test_what_was_not_checked_is_said_in_every_format() -> None:
+    said = UNSEEN.summary["not_checked"][0]
+    assert render(UNSEEN, "text", CATALOG).splitlines()[0] == f"warning: {said}"
+    assert json.loads(render(UNSEEN, "json", CATALOG))["summary"]["not_checked"] == [said]
+    assert render(UNSEEN, "github", CATALOG).splitlines()[0] == (
+        f"::warning title=not checked::{said}")
+    [invocation] = json.loads(render(UNSEEN, "sarif", CATALOG))["runs"][0]["invocations"]
+    assert invocation == {"executionSuccessful": True, "toolExecutionNotifications": [
+        {"level": "warning", "message": {"text": said}}]}
+
+
 def test_github_escapes_property_separators() -> None:
     text = render(REPORT, "github", CATALOG)
     assert "file=app/a%2Cb.py" in text
@@ -113,6 +129,7 @@ OUTSIDE = Report(findings=(
 @pytest.mark.parametrize("document", [
     pytest.param(lambda: render(REPORT, "sarif", CATALOG, verbose=True), id="report"),
     pytest.param(lambda: render(OUTSIDE, "sarif", catalog()), id="every-code-paths-outside"),
+    pytest.param(lambda: render(UNSEEN, "sarif", CATALOG), id="not-checked"),
     pytest.param(lambda: render_rows([{"path": "my dir/0001.sql", "line": 2, "message": "m",
                                        "lock": "SHARE"}], "sarif", text="", kind="lock"),
                  id="rows"),
