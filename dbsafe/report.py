@@ -325,7 +325,7 @@ def render_sarif(report: Report, catalog: Catalog, verbose: bool = False) -> str
     }
     if unseen := _not_checked(report):
         # What the run could not look at is no result (nothing was found), but never
-        # silence: the invocation's notifications, which code scanning shows with the run.
+        # silence: SARIF's "runtime conditions detected by the tool during the analysis".
         run["invocations"] = [{
             "executionSuccessful": True,
             "toolExecutionNotifications": [
