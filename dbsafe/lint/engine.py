@@ -1818,7 +1818,10 @@ def lint_migration(migration: Migration, rules: Sequence[Rule], *,
     for rule in rules:
         if rule.check_migration is not None:
             findings.extend(rule.check_migration(ctx))
-    return findings
+    # Statements read from one DO block or function body share its location: the same
+    # finding on two of them (Thunderdome's trigger function refreshing one view in three
+    # branches) is one line of the report, not three identical ones.
+    return list(dict.fromkeys(findings))
 
 
 _Checks = dict[str, list[Callable[..., Iterable[Finding]]]]
