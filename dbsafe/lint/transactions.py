@@ -19,6 +19,8 @@ _CHEAP = frozenset({"CommentStmt", "GrantStmt", "GrantRoleStmt", "VariableSetStm
                     "CreateSeqStmt", "CreateFunctionStmt", "DoStmt"})
 _DATA = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "SelectStmt"})
 _ENDS = ("commit", "rollback", "prepare")
+_RELATIONS = frozenset({"table", "view", "materialized view", "foreign table"})
+_NOT_RELATIONS = frozenset({"column", "constraint", "trigger", "policy", "rule"})
 
 
 @dataclass(frozen=True)
@@ -99,23 +101,66 @@ def _denied(statement: Statement, table: str, modes: Collection[str]) -> bool:
                    for name, mode, _kind in observed.held)
 
 
+def _ends_transaction(statement: Statement) -> bool:
+    return statement.transaction == "begin" or not statement.in_transaction or \
+        statement.transaction in _ENDS
+
+
+def _gone_at_commit(statements: list[Statement]) -> dict[int, list[str]]:
+    """Statement index -> the relations its transaction drops and makes no relation of the
+    same name again after (by the first statement of each transaction that drops any)."""
+    gone: dict[int, list[str]] = {}
+    start = 0
+    dropped: dict[str, bool] = {}  # name -> made again since it was dropped
+    for statement in statements:
+        if statement.deferred:
+            continue
+        if _ends_transaction(statement):
+            if dropped:
+                gone[start] = [name for name, again in dropped.items() if not again]
+            start, dropped = statement.index + 1, {}
+            continue
+        rename = statement.rename
+        for name in dropped:
+            if any(same_relation(name, made) for made in statement.creates) or (
+                    rename is not None and rename.object not in _NOT_RELATIONS
+                    and last(name) == rename.new):
+                dropped[name] = True
+        if statement.kind == "DropStmt" and statement.object_kind in _RELATIONS:
+            dropped.update(dict.fromkeys(statement.dropped, False))
+    if dropped:
+        gone[start] = [name for name, again in dropped.items() if not again]
+    return gone
+
+
 def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                       unless: Collection[str] = ()) -> Iterator[WhileLocked]:
     """The first statement of each transaction that does slow work while an existing table
-    is locked in one of `modes` (and in none of `unless`, another rule's) by an earlier one."""
+    is locked in one of `modes` (and in none of `unless`, another rule's) by an earlier one.
+
+    A table the transaction drops for good counts for nothing: whoever waits for it gets
+    42P01 at COMMIT however soon that comes (DBS201 says so). One it makes again under the
+    name (created, or another renamed to it) counts: its readers wait, then read the new one.
+    """
     held: list[tuple[Statement, str, str]] = []  # (statement, table, mode)
     stronger: set[str] = set()  # tables locked in one of `unless`
     reported = False
+    gone_by_start = _gone_at_commit(ctx.statements)
+    gone = gone_by_start.get(0, [])
     for statement in ctx.statements:
         if statement.deferred:
             continue  # a function's body runs when it is called, not here
-        if statement.transaction == "begin" or not statement.in_transaction or \
-                statement.transaction in _ENDS:
+        if _ends_transaction(statement):
             held, stronger, reported = [], set(), False
+            gone = gone_by_start.get(statement.index + 1, [])
             continue
         live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger]
+        # (Held, but what waits for a table dropped for good fails anyway: more work on it
+        # is quick, and it is no table whose readers the transaction keeps waiting.)
+        dropped = [item for item in live if any(same_relation(item[1], n) for n in gone)]
+        live = [item for item in live if item not in dropped]
         if live and not reported and not statement.generated:
-            locked = {table for _, table, _ in live} | {last(table) for _, table, _ in live}
+            locked = {name for _, table, _ in live + dropped for name in (table, last(table))}
             slow = _lengthens(statement, ctx, locked)
             if slow is not None and not _denied(statement, live[0][1], modes):
                 reported = True

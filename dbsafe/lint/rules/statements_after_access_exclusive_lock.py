@@ -37,6 +37,12 @@ move backfills and index builds to other revisions.
 * Reads of PostgreSQL's catalogs (`information_schema.columns`, `pg_indexes`): they take
   ACCESS SHARE locks no DDL conflicts with, and are quick.
 * Statements outside a transaction block (each commits on its own).
+* A table the transaction drops and makes no table of that name again: whoever waits for
+  it gets "relation does not exist" (42P01) at COMMIT, however soon that comes; DBS201 is
+  the finding about them. The tables its foreign keys reference stay locked (dropping a key
+  takes ACCESS EXCLUSIVE on both tables) and are named instead. A table dropped and created
+  again, or replaced by another renamed to its name, is flagged: its readers wait, then
+  read the new one.
 * A statement during which PostgreSQL showed no ACCESS EXCLUSIVE lock on the table, when
   the revisions ran on a throwaway server (`pg_locks`).
 * Anything after the first finding of a transaction: one finding per transaction, at the

@@ -44,6 +44,7 @@ op.execute("ALTER TABLE orders VALIDATE CONSTRAINT orders_customer_fk")
   statements outside a transaction block.
 * A statement during which PostgreSQL showed no such lock on the table, when the revisions
   ran on a throwaway server (`pg_locks`).
+* A table the transaction drops and makes no table of that name again (as DBS114).
 * Anything after the first finding of a transaction.
 * The statements of a function's body: `CREATE FUNCTION` does not run them, so they take no
   lock and do no work in the transaction that creates it.
