@@ -153,6 +153,10 @@ class ColumnFacts:
     added_here: bool = False  # added by this migration (CREATE TABLE, ADD COLUMN)
     collation: str | None = None  # None: the type's default collation
     generated: str | None = None  # "stored" | "virtual" for a generated column
+    # The type (its unqualified name) the column's DEFAULT was written for, None without a
+    # default or when not known. A type change keeps the default, cast to the new type but
+    # still of the old one: `DROP TYPE old CASCADE` then drops it (pg_depend, PostgreSQL 18).
+    default_of: str | None = None
 
 
 @dataclass
@@ -226,6 +230,9 @@ class History:
     default_partitions: dict[str, str | None] = field(default_factory=dict)  # parent -> it
     relations: set[str] = field(default_factory=set)  # created (unqualified), indexes too
     domains: dict[str, DomainFacts] = field(default_factory=dict)  # created (unqualified)
+    # Enum, composite and range types created here and not dropped since (unqualified): no
+    # column outside the history can use one (DBS212 names what CASCADE would drop).
+    types: set[str] = field(default_factory=set)
     timezone_utc: bool = False
     functions: dict[str, str] = field(default_factory=dict)  # user function -> volatility
     # Tables created here: how they are stored ("logged", "access method", "tablespace" ->
@@ -355,6 +362,14 @@ class History:
             if name:
                 self.functions[name] = volatility
             return
+        if kind in _TYPE_CREATED:
+            name = _type_created(s)
+            if name:
+                self.types.add(name)
+            return
+        if kind == "DropStmt" and s.object_kind in ("type", "domain"):
+            self._types_dropped(s)
+            return
         if kind == "RenameStmt" and s.rename is not None and s.rename.object in (
                 "type", "domain"):
             # An enum recreated under its old name: columns keep the renamed type, so a later
@@ -364,6 +379,11 @@ class History:
                 for facts in table.values():
                     if facts.type is not None and facts.type.name == old:
                         facts.type = dataclasses.replace(facts.type, name=new)
+                    if facts.default_of == old:
+                        facts.default_of = new
+            if old in self.types:
+                self.types.discard(old)
+                self.types.add(new)
             return
         if kind == "CreateStmt" and s.relation:
             if s.node.get("partspec"):
@@ -562,6 +582,20 @@ class History:
                 if name in ("timezone", "*"):
                     self.timezone_utc = value is not None and value.lower() in _UTC_NAMES
 
+    def _types_dropped(self, s: Statement) -> None:
+        """DROP TYPE/DOMAIN: with CASCADE, PostgreSQL drops the columns of the type and the
+        defaults written for it too."""
+        names = {last(name) for name in s.dropped}
+        self.types -= names
+        if s.node.get("behavior") != "DROP_CASCADE":
+            return
+        for table in self.columns.values():
+            for column, facts in list(table.items()):
+                if facts.type is not None and facts.type.name in names:
+                    del table[column]
+                elif facts.default_of in names:
+                    facts.default_of = None
+
     def _domain(self, s: Statement) -> None:
         node = s.node
         if s.kind == "CreateDomainStmt":
@@ -745,6 +779,10 @@ class History:
                 facts = table.setdefault(action.name, ColumnFacts(not_null=None))
                 facts.type = action.column.type
                 facts.collation = own_collation(action.column.collation)
+            elif sub == "ColumnDefault" and action.name:
+                facts = table.setdefault(action.name, ColumnFacts(not_null=None))
+                facts.default_of = facts.type.name if action.expression is not None and \
+                    facts.type is not None else None
             elif sub == "SetNotNull" and action.name:
                 table.setdefault(action.name, ColumnFacts()).not_null = True
             elif sub == "DropNotNull" and action.name:
@@ -869,8 +907,21 @@ def _facts(column: Any) -> ColumnFacts:
                                                column.type.name in _SERIAL_TYPES))
     generated = next((("stored" if c.stored else "virtual") for c in column.constraints
                       if c.kind == "generated"), None)
+    default_of = column.type.name if column.type is not None and \
+        column.default is not None else None
     return ColumnFacts(column.type, bool(column.not_null or identity), identity, True,
-                       own_collation(column.collation), generated)
+                       own_collation(column.collation), generated, default_of)
+
+
+_TYPE_CREATED = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"})
+
+
+def _type_created(s: Statement) -> str | None:
+    """The unqualified name a CREATE TYPE (enum, composite, range) gives."""
+    names = strings(s.node.get("typeName"))
+    if names:
+        return names[-1]
+    return (s.node.get("typevar") or {}).get("relname")
 
 
 def own_collation(name: str | None) -> str | None:

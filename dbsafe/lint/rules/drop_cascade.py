@@ -8,6 +8,13 @@ defaults, triggers, views and policies that use it, so inserts start failing (ve
 PostgreSQL 18: the column is gone after `DROP TYPE ... CASCADE`). None of it is reported by
 the rules about dropped tables and columns, which see only the statement's own object.
 
+A column changed to another type keeps its DEFAULT, cast to the new type but still a value
+of the old one (`'USD'::"Currency"` on a `text` column): `DROP TYPE ... CASCADE` drops that
+DEFAULT, and inserts leaving the column out get NULL, or fail where it is NOT NULL (23502).
+Where the history saw the type created, or with `--database-url`, the finding names the
+columns still of the type and the DEFAULTs holding one; with neither it is a warning saying
+so (a function's argument, a view's cast or another type may still use it).
+
 ## Bad
 ```sql
 DROP TYPE order_status CASCADE;
@@ -27,7 +34,8 @@ anything still depends on it, instead of dropping it silently.
 ## Not flagged
 * `DROP ... RESTRICT` (the default): PostgreSQL refuses while something depends on it.
 * Objects created earlier in the same migration.
-* A type or domain that no column of the database's schema uses (with `--database-url`).
+* A type or domain that no column or DEFAULT of the database's schema or of the migrations
+  uses (with `--database-url`).
 * `DROP TABLE ... CASCADE` and `DROP VIEW ... CASCADE`: DBS201 and the view rules report them.
 """
 
@@ -41,13 +49,14 @@ from dbsafe.lint.statement import Node, Statement, last, strings
 
 # What CASCADE takes with it, by the kind of object dropped (`Statement.object_kind`).
 _REACH = {
-    "type": "any table column still of that type, with its data",
-    "domain": "any table column still of that domain, with its data",
+    "type": "any table column still of that type, with its data, without naming them",
+    "domain": "any table column still of that domain, with its data, without naming them",
     "extension": "any table column of its types, with its data, and everything using its "
-                 "functions",
-    "schema": "its tables, with their data, and everything in it",
-    "function": "any column default, trigger, view or policy that calls it",
-    "sequence": "any column default that takes numbers from it",
+                 "functions, without naming them",
+    "schema": "its tables, with their data, and everything in it, without naming them",
+    "function": "any column default, trigger, view or policy that calls it, without naming "
+                "them",
+    "sequence": "any column default that takes numbers from it, without naming them",
 }
 _HOLDS_DATA = frozenset({"type", "domain", "extension", "schema"})
 _CREATES = {"type": ("CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"),
@@ -75,13 +84,59 @@ def _created_names(node: Node) -> tuple[str, ...]:
                              (node.get("sequence") or {}).get("relname")) if n)
 
 
-def _unused_type(ctx: LintContext, name: str) -> bool:
-    """Does the database's schema show no column of type `name`?"""
-    if ctx.before is None:
-        return False
-    spelled = {name, f"{name}[]"}
-    return not any(column.type.rpartition(".")[2].strip('"') in spelled
-                   for relation in ctx.before.relations for column in relation.columns)
+def _of_type(text: str, name: str) -> bool:
+    """Is a column type as the database prints it (`format_type`) `name`, or its array?"""
+    return text.rpartition(".")[2].strip('"') in (name, f"{name}[]", f'{name}"[]')
+
+
+def _casts_to(default: str, name: str) -> bool:
+    """Does a default expression as the database prints it (`'USD'::"Currency"`) hold a
+    value of type `name`? Read with PostgreSQL's grammar: its casts' type names."""
+    from dbsafe.lint.statement import parse_statement
+
+    found = parse_statement(f"SELECT {default}")
+    return name in _cast_types(found.node)
+
+
+def _cast_types(node: object) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, dict):
+        cast = node.get("TypeCast")
+        if isinstance(cast, dict):
+            names = strings((cast.get("typeName") or {}).get("names"))
+            out.update(names[-1:])
+        for value in node.values():
+            out |= _cast_types(value)
+    elif isinstance(node, list):
+        for item in node:
+            out |= _cast_types(item)
+    return out
+
+
+def _uses(ctx: LintContext, name: str) -> tuple[list[str], list[str]] | None:
+    """(columns still of type `name`, columns whose DEFAULT holds a value of it), from the
+    history and the database's schema; None when neither can tell: the history did not see
+    the type created, and there is no database's schema to show every column."""
+    history = ctx.history
+    if name not in history.types and name not in history.domains and ctx.before is None:
+        return None
+    columns, defaults = [], []
+    for table, known in history.columns.items():
+        for column, facts in known.items():
+            if facts.type is not None and facts.type.name == name:
+                columns.append(f"{table}.{column}")
+            elif facts.default_of == name:
+                defaults.append(f"{table}.{column}")
+    for relation in ctx.before.relations if ctx.before is not None else ():
+        known = history.columns.get(relation.name, {})
+        for col in relation.columns:
+            if col.name in known or relation.name in history.kinds:
+                continue  # (what the migrations changed or dropped: said above)
+            if _of_type(col.type, name):
+                columns.append(f"{relation.name}.{col.name}")
+            elif col.default and col.generated is None and _casts_to(col.default, name):
+                defaults.append(f"{relation.name}.{col.name}")
+    return columns, defaults
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -92,15 +147,38 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     for name in map(last, statement.dropped):
         if _created(statement, ctx, kind, name):
             continue
-        if kind in ("type", "domain") and _unused_type(ctx, name):
-            continue
+        uses = _uses(ctx, name) if kind in ("type", "domain") else None
+        if uses is None:
+            reach = _REACH[kind]
+            severity = Severity.ERROR if kind in _HOLDS_DATA else Severity.WARNING
+        elif ctx.before is not None and uses == ([], []):
+            continue  # nothing of the database's schema or the migrations uses it
+        else:
+            reach, severity = _named_reach(*uses)
         yield ctx.finding(
             RULE,
-            f"`DROP {kind.upper()} {name} CASCADE` also drops {_REACH[kind]}, without "
-            "naming them.",
+            f"`DROP {kind.upper()} {name} CASCADE` also drops {reach}.",
             help="Drop or change what uses it first, then drop it without CASCADE: "
                  "PostgreSQL then refuses while anything still depends on it.",
-            subject=name, severity=Severity.ERROR if kind in _HOLDS_DATA else Severity.WARNING)
+            subject=name, severity=severity)
+
+
+def _named_reach(columns: list[str], defaults: list[str]) -> tuple[str, Severity]:
+    """What CASCADE drops of a type the history knows every column of, and how bad it is."""
+    said = []
+    if columns:
+        said.append(f"{'column' if len(columns) == 1 else 'columns'} "
+                    f"{', '.join(f'`{c}`' for c in columns)}, still of that type, with "
+                    "their data")
+    if defaults:
+        said.append(f"the DEFAULT of {', '.join(f'`{c}`' for c in defaults)} (written for "
+                    "that type, kept through the column's type change: inserts leaving the "
+                    "column out get NULL, or fail where it is NOT NULL)")
+    if said:
+        return " and ".join(said) + ", without saying so", Severity.ERROR
+    return ("whatever else still uses it (a function's argument or result, a view's cast, "
+            "another type), without naming it; no column of the migrations is of that type "
+            "or has a DEFAULT written for it"), Severity.WARNING
 
 
 RULE = Rule(

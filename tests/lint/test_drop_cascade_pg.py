@@ -1,0 +1,106 @@
+"""DBS212 on `DROP TYPE ... CASCADE` names what PostgreSQL drops with the type, when the
+history saw the type created: checked against PostgreSQL's own "drop cascades to" notices.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.config import Settings
+from dbsafe.core import Severity
+
+pytestmark = pytest.mark.db
+
+# ghostfolio's history: a column of an enum with a DEFAULT, moved to text, then the enum
+# dropped with CASCADE (20210921151004_changed_currency_from_enum_to_string).
+SETUP = """
+CREATE TYPE currency AS ENUM ('CHF', 'EUR', 'USD');
+CREATE TYPE status AS ENUM ('open', 'closed');
+CREATE TYPE unused AS ENUM ('a');
+CREATE TABLE account (id int PRIMARY KEY, currency currency NOT NULL DEFAULT 'USD');
+CREATE TABLE orders (id int PRIMARY KEY, currency currency, status status);
+"""
+MOVED = """
+ALTER TABLE account ALTER COLUMN currency TYPE text;
+ALTER TABLE orders ALTER COLUMN currency TYPE text;
+"""
+
+
+def _cascades(conninfo: str, drop: str) -> list[str]:
+    """What PostgreSQL says `drop` cascades to, run after SETUP and MOVED."""
+    said: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.add_notice_handler(lambda d: said.extend(
+            line for text in (d.message_primary, d.message_detail) if text
+            for line in text.splitlines() if line.startswith("drop cascades to ")))
+        conn.execute(drop)
+        conn.rollback()
+    return said
+
+
+def _dbs212(tmp_path: Path, drop: str) -> list[tuple[Severity, str]]:
+    folder = tmp_path / "migrations"
+    folder.mkdir(exist_ok=True)
+    (folder / "001_setup.sql").write_text(SETUP)
+    (folder / "002_moved.sql").write_text(MOVED + drop + ";\n")
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS212",)), [folder])
+    return [(f.severity, f.message) for f in report.findings]
+
+
+@pytest.fixture
+def built(conninfo: str) -> str:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SETUP)
+        conn.execute(MOVED)
+    return conninfo
+
+
+def test_the_default_a_type_change_kept_is_what_cascade_drops(built: str,
+                                                               tmp_path: Path) -> None:
+    """ghostfolio: DBS212 said CASCADE drops columns still of `Currency`; none was, but
+    `Account.currency`'s DEFAULT 'USD' stayed of the enum and went with it: an insert
+    leaving the column out then fails (23502)."""
+    assert _cascades(built, "DROP TYPE currency CASCADE") == [
+        "drop cascades to default value for column currency of table account"]
+    with psycopg.connect(built) as conn:
+        conn.execute("DROP TYPE currency CASCADE")
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute("INSERT INTO account (id) VALUES (1)")
+    [(severity, message)] = _dbs212(tmp_path, "DROP TYPE currency CASCADE")
+    assert severity is Severity.ERROR
+    assert "the DEFAULT of `account.currency`" in message and "still of that type" not in \
+        message and "orders" not in message
+
+
+def test_columns_still_of_the_type_are_named(built: str, tmp_path: Path) -> None:
+    assert _cascades(built, "DROP TYPE status CASCADE") == [
+        "drop cascades to column status of table orders"]
+    [(severity, message)] = _dbs212(tmp_path, "DROP TYPE status CASCADE")
+    assert severity is Severity.ERROR and "column `orders.status`, still of that type" in \
+        message
+
+
+def test_a_type_no_column_uses_is_a_warning_saying_so(built: str, tmp_path: Path) -> None:
+    """hatchet's v1_0_69 moves both `LimitResource` columns to a new enum first: the drop
+    cascades to nothing PostgreSQL names, and no data is lost."""
+    assert _cascades(built, "DROP TYPE unused CASCADE") == []
+    [(severity, message)] = _dbs212(tmp_path, "DROP TYPE unused CASCADE")
+    assert severity is Severity.WARNING and "no column of the migrations is of that type" \
+        in message
+
+
+def test_the_databases_default_of_the_type_is_named_with_database_url(
+        built: str, tmp_path: Path, database_url: str) -> None:
+    """With `--database-url` a type no column of the database has was not flagged at all,
+    though the database's `account.currency` DEFAULT still holds a `currency`."""
+    path = tmp_path / "drop.sql"
+    path.write_text("DROP TYPE currency CASCADE;\n")
+    settings = Settings(project_root=tmp_path, select=("DBS212",), database_url=database_url)
+    messages = [f.message for f in commands.lint(settings, [path]).findings]
+    assert len(messages) == 1 and "the DEFAULT of `account.currency`" in messages[0]
+    path.write_text("DROP TYPE unused CASCADE;\n")
+    assert commands.lint(settings, [path]).findings == ()
