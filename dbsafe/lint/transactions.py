@@ -106,31 +106,51 @@ def _ends_transaction(statement: Statement) -> bool:
         statement.transaction in _ENDS
 
 
-def _gone_at_commit(statements: list[Statement]) -> dict[int, list[str]]:
+def _gone_at_commit(statements: list[Statement]) -> dict[int, dict[str, list[str]]]:
     """Statement index -> the relations its transaction drops and makes no relation of the
-    same name again after (by the first statement of each transaction that drops any)."""
-    gone: dict[int, list[str]] = {}
+    same name again after, by unqualified name (for the first statement of each transaction
+    that drops any). A drop read from a DO block counts: the branch not taken locks
+    nothing either."""
+    gone: dict[int, dict[str, list[str]]] = {}
     start = 0
-    dropped: dict[str, bool] = {}  # name -> made again since it was dropped
+    dropped: dict[str, dict[str, bool]] = {}  # bare name -> name -> made again since
+
+    def close() -> None:
+        left: dict[str, list[str]] = {}
+        for bare, names in dropped.items():
+            kept = [name for name, again in names.items() if not again]
+            if kept:
+                left[bare] = kept
+        if left:
+            gone[start] = left
+
     for statement in statements:
         if statement.deferred:
             continue
         if _ends_transaction(statement):
-            if dropped:
-                gone[start] = [name for name, again in dropped.items() if not again]
+            close()
             start, dropped = statement.index + 1, {}
             continue
-        rename = statement.rename
-        for name in dropped:
-            if any(same_relation(name, made) for made in statement.creates) or (
-                    rename is not None and rename.object not in _NOT_RELATIONS
-                    and last(name) == rename.new):
-                dropped[name] = True
+        if dropped:
+            for made in statement.creates:
+                names = dropped.get(last(made), {})
+                for name in names:
+                    if same_relation(name, made):
+                        names[name] = True
+            rename = statement.rename
+            if rename is not None and rename.object not in _NOT_RELATIONS:
+                names = dropped.get(rename.new, {})
+                for name in names:
+                    names[name] = True
         if statement.kind == "DropStmt" and statement.object_kind in _RELATIONS:
-            dropped.update(dict.fromkeys(statement.dropped, False))
-    if dropped:
-        gone[start] = [name for name, again in dropped.items() if not again]
+            for name in statement.dropped:
+                dropped.setdefault(last(name), {})[name] = False
+    close()
     return gone
+
+
+def _in(table: str, gone: dict[str, list[str]]) -> bool:
+    return any(same_relation(table, name) for name in gone.get(last(table), ()))
 
 
 def work_while_locked(ctx: LintContext, modes: Collection[str], *,
@@ -146,18 +166,18 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     stronger: set[str] = set()  # tables locked in one of `unless`
     reported = False
     gone_by_start = _gone_at_commit(ctx.statements)
-    gone = gone_by_start.get(0, [])
+    gone = gone_by_start.get(0, {})
     for statement in ctx.statements:
         if statement.deferred:
             continue  # a function's body runs when it is called, not here
         if _ends_transaction(statement):
             held, stronger, reported = [], set(), False
-            gone = gone_by_start.get(statement.index + 1, [])
+            gone = gone_by_start.get(statement.index + 1, {})
             continue
         live = [(s, t, m) for s, t, m in held if t not in stronger and last(t) not in stronger]
         # (Held, but what waits for a table dropped for good fails anyway: more work on it
         # is quick, and it is no table whose readers the transaction keeps waiting.)
-        dropped = [item for item in live if any(same_relation(item[1], n) for n in gone)]
+        dropped = [item for item in live if _in(item[1], gone)] if gone else []
         live = [item for item in live if item not in dropped]
         if live and not reported and not statement.generated:
             locked = {name for _, table, _ in live + dropped for name in (table, last(table))}
