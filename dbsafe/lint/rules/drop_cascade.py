@@ -13,7 +13,8 @@ of the old one (`'USD'::"Currency"` on a `text` column): `DROP TYPE ... CASCADE`
 DEFAULT, and inserts leaving the column out get NULL, or fail where it is NOT NULL (23502).
 Where the history saw the type created, or with `--database-url`, the finding names the
 columns still of the type and the DEFAULTs holding one; with neither it is a warning saying
-so (a function's argument, a view's cast or another type may still use it).
+so (a function's argument, a view's cast, another type or a column lint cannot follow, made
+by `CREATE TABLE AS`, may still use it).
 
 ## Bad
 ```sql
@@ -176,9 +177,10 @@ def _named_reach(columns: list[str], defaults: list[str]) -> tuple[str, Severity
                     "column out get NULL, or fail where it is NOT NULL)")
     if said:
         return " and ".join(said) + ", without saying so", Severity.ERROR
-    return ("whatever else still uses it (a function's argument or result, a view's cast, "
-            "another type), without naming it; no column of the migrations is of that type "
-            "or has a DEFAULT written for it"), Severity.WARNING
+    return ("whatever still uses it, without naming it: no column or DEFAULT the "
+            "migrations wrote is of that type any more, but a function's argument or result, "
+            "a view's cast, another type, or a column made where lint cannot follow it "
+            "(CREATE TABLE AS, LIKE, SQL built at run time) may be"), Severity.WARNING
 
 
 RULE = Rule(
