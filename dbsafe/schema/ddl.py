@@ -1225,9 +1225,12 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
     for c in drops:
         for constraint in c.old.constraints:
             # A foreign key between two dropped tables would stop the first DROP.
+            # (A partition's copy of its parent's goes with the parent's; one of its own
+            # must go itself.)
             if constraint.kind == "foreign_key" and constraint.referenced_table in \
                     dropped_tables and constraint.referenced_table != c.subject \
-                    and not c.old.partition_of:
+                    and not (c.old.partition_of
+                             and _inherited_constraint(p, c.old, constraint, p.source)):
                 p.emit("drop_fks", f"ALTER TABLE {qualify(*c.identity)} DROP CONSTRAINT "
                        f"{quote(constraint.name)}", subject=f"{c.subject}.{constraint.name}")
     early = _replaced_with_descendants(p, drops)
@@ -1489,7 +1492,8 @@ def _create_table(p: _Plan, relation: Relation) -> None:
                     f"SET DEFAULT {column.default}" if column.default is not None
                     else "DROP DEFAULT"), subject=subject)
     for constraint in relation.constraints:
-        if constraint.kind == "check" and not constraint.validated and parent is None:
+        if constraint.kind == "check" and not constraint.validated and (
+                parent is None or not _inherited_constraint(p, relation, constraint)):
             p.emit("constraints", f"ALTER TABLE {qname} ADD CONSTRAINT {quote(constraint.name)} "
                    f"{constraint.definition}", subject=f"{subject}.{constraint.name}")
         if constraint.kind == "foreign_key" and not _inherited_constraint(p, relation,
@@ -1545,16 +1549,35 @@ def _fdw_options(options: Sequence[str]) -> str:
 
 
 def _local_constraints(relation: Relation, parent: Relation) -> list[str]:
-    parent_defs = {k.definition for k in parent.constraints}
-    return [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
-            if k.kind in ("check",) and k.definition not in parent_defs]
+    """What a new partition holds that its parent does not give it, written into its
+    `CREATE TABLE ... PARTITION OF ... (...)`: NOT NULL on a column the parent leaves
+    nullable, and its own CHECK, primary key, unique and exclusion constraints (a key of a
+    partition alone, made before the parent's index that then attaches it, as where the
+    target made it). A NOT VALID CHECK is added after it (`_create_table`)."""
+    parent_defs = {(k.kind, k.definition) for k in parent.constraints}
+    own = []
+    for column in relation.columns:
+        parent_column = parent.column(column.name)
+        if not column.nullable and not column.not_null_not_valid and (
+                parent_column is None or parent_column.nullable):
+            own.append(f"{quote(column.name)} WITH OPTIONS"
+                       + (f" CONSTRAINT {quote(column.not_null_name)}"
+                          if column.not_null_name else "") + " NOT NULL"
+                       + (" NO INHERIT" if column.not_null_no_inherit else ""))
+    own += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
+            if k.kind in ("check", "primary_key", "unique", "exclusion") and k.validated
+            and (k.kind, k.definition) not in parent_defs]
+    return own
 
 
-def _inherited_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> bool:
+def _inherited_constraint(p: _Plan, relation: Relation, constraint: Constraint,
+                          snapshot: SchemaSnapshot | None = None) -> bool:
+    """Whether a parent of `relation` in `snapshot` (the target's by default) has the
+    constraint: the relation's is then its copy."""
     for dotted in (relation.partition_of, *relation.inherits):
         if not dotted:
             continue
-        parent = p.target.relation(*_split(dotted))
+        parent = (snapshot or p.target).relation(*_split(dotted))
         if parent is not None and any(
                 k.kind == constraint.kind and k.definition == constraint.definition
                 for k in parent.constraints):
