@@ -2693,6 +2693,9 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             holds = referenced in replaced_keys or (
                 *referenced, frozenset(constraint.referenced_columns)) in replaced_indexes
             if key not in p.dropped_relations and (holds or referenced in p.replaced_relations):
+                if relation.partition_of and _inherited_constraint(p, relation, constraint,
+                                                                   p.source):
+                    continue  # a partition's copy goes and comes back with its parent's
                 p.recreate_fks.add((*key, constraint.name))
             elif key in p.dropped_relations and holds \
                     and referenced not in p.dropped_relations and not relation.partition_of:
@@ -3049,8 +3052,8 @@ def _kept_parent_index(p: _Plan, partition: Relation, index: Index,
     and the target both have it and no change touches it."""
     parent_key = _split(partition.partition_of or "")
     source, target = p.source.relation(*parent_key), p.target.relation(*parent_key)
-    if source is None or target is None:
-        return None
+    if source is None or target is None or parent_key in p.created_relations:
+        return None  # (a parent created again under its name builds its indexes later)
     tail = _index_tail(index.definition)
     names = [{i.name for i in r.indexes if _index_tail(i.definition) == tail
               and i.unique == index.unique} for r in (source, target)]
