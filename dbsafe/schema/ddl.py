@@ -28,6 +28,7 @@ event triggers created or enabled last.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -1235,6 +1236,8 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
                        f"{quote(constraint.name)}", subject=f"{c.subject}.{constraint.name}")
     early = _replaced_with_descendants(p, drops)
     _move_kept_children(p, early)
+    _free_index_names(p, [c.old for c in drops
+                          if c.old.kind in _TABLE_KINDS and c.identity not in early])
     for c in _children_first([c for c in drops if c.old.kind in _TABLE_KINDS], p.source):
         relation: Relation = c.old
         hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows.")
@@ -1262,6 +1265,33 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
         if altered is None:
             continue
         _alter_relation(p, c, altered)
+
+
+def _free_index_names(p: _Plan, dropped: list[Relation]) -> None:
+    """Rename out of the way the indexes of tables dropped at the end whose names the target
+    gives an index of another table (a table replaced by one of another name that keeps
+    its index names, its primary key's too): an index name is unique in its schema, so
+    the new index's CREATE failed (42P07) while the old table was still there. The old
+    index keeps working under a free name until its table is dropped."""
+    if not dropped:
+        return
+    taken = {(r.schema, i.name): r.name for r in p.target.relations for i in r.indexes}
+    used = {(r.schema, n) for snapshot in (p.source, p.target) for r in snapshot.relations
+            for n in (r.name, *(i.name for i in r.indexes))}
+    used |= {(s.schema, s.name) for snapshot in (p.source, p.target)
+             for s in snapshot.sequences}
+    for relation in dropped:
+        for index in relation.indexes:
+            owner = taken.get((relation.schema, index.name))
+            if owner is None or owner == relation.name:
+                continue
+            free = next(name for n in itertools.count(1)
+                        if (relation.schema, name := _short_name(
+                            f"{index.name}_dropped" + (str(n) if n > 1 else ""))) not in used)
+            used.add((relation.schema, free))
+            p.emit("drop_indexes", f"ALTER INDEX {qualify(relation.schema, index.name)} "
+                   f"RENAME TO {quote(free)}",
+                   subject=f"{relation.qualified_name}.{index.name}")
 
 
 def _replaced_relations(changes: Sequence[Change]) -> set[tuple[str, ...]]:
