@@ -2070,6 +2070,13 @@ def _propagated(p: _Plan, c: Change) -> bool:
             # The parent's constraint is dropped and added again: its copy goes with the
             # drop and, unless it becomes NO INHERIT, comes back with the add.
             return True
+        if c.kind == "constraint" and c.action == ALTER and c.attribute == "definition" \
+                and relation.partition_of and any(
+                    x.kind == "constraint" and x.action == ALTER
+                    and x.attribute == "definition" and x.identity[:2] == (schema, name)
+                    and (x.old, x.new) == (c.old, c.new) for x in p.changes):
+            # A partition's copy of its parent's redefined key, under a name of its own.
+            return True
         if c.kind == "constraint" and c.action in (ADD, DROP) and relation.partition_of:
             # A partition's copy of its parent's key has a name of its own.
             mine = c.new if c.action == ADD else c.old
@@ -3012,7 +3019,16 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                     and c.action == DROP and _parent_index_dropped(p, source_relation, c.old))):
             continue
         qname = qualify(c.identity[0], name)
-        if c.action in (DROP, ALTER) and source_relation is not None:
+        built = (*table_key, name) in p.built_partition_indexes
+        if c.kind == "index" and c.action == ALTER and c.attribute == "definition" and \
+                source_relation is not None and source_relation.partition_of and \
+                _parent_index_dropped(p, source_relation, next(
+                    i for i in source_relation.indexes if i.name == name)):
+            # Attached to its parent's index, which is redefined: the parent's DROP INDEX
+            # takes it, and it is built again before the parent's (or below).
+            if built:
+                continue
+        elif c.action in (DROP, ALTER) and source_relation is not None:
             if c.action == ALTER and c.attribute == "comment":
                 p.emit("comments", f"COMMENT ON INDEX {qname} IS {_text(c.new)}",
                        subject=c.subject)
@@ -3037,6 +3053,8 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                     table_key in p.recreate_views:
                 continue
             index = next(i for i in target_relation.indexes if i.name == name)
+            if target_relation.partition_of:
+                p.built_partition_indexes.add((*table_key, name))
             _build_index(p, target_relation, index)
 
 
