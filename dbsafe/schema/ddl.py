@@ -960,6 +960,71 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
         else:
             function = _function_by_identity(p.target, c.identity)
             _alter_common(p, c, _routine_word(function), _function_ref(function), "f")
+    _callees_first(p)
+
+
+def _callees_first(p: _Plan) -> None:
+    """Put each SQL-standard body after the functions it calls that the script creates,
+    and drop it before the functions it calls that the script drops: PostgreSQL resolves
+    its calls when it is created (`check_function_bodies = off` does not defer them) and
+    keeps them from being dropped under it, so `RETURN schema_1.add(a, b)` created before
+    `schema_1.add` failed (42883), and dropped after it too (2BP01). A caller of a function
+    created with the tables moves there too; otherwise the order stays (by name)."""
+    early, late = p.phases.get("functions_early", []), p.phases.get("functions_late", [])
+    by_signature = {f.signature: f for f in p.target.functions}
+    made = {id(s): by_signature[s.subject] for s in (*early, *late)
+            if s.subject in by_signature and s.sql == by_signature[s.subject].definition}
+    if any(_atomic(f) for f in made.values()):
+        needs = _atomic_calls([s for s in (*early, *late) if id(s) in made], made,
+                              p.target.search_path)
+        late_ids = {id(s) for s in late}
+        order = _topological([*early, *late], needs)
+        for statement in order:  # (callees come first)
+            if any(id(callee) in late_ids for callee in needs.get(id(statement), ())):
+                late_ids.add(id(statement))
+        p.phases["functions_early"] = [s for s in order if id(s) not in late_ids]
+        p.phases["functions_late"] = [s for s in order if id(s) in late_ids]
+    by_signature = {f.signature: f for f in p.source.functions}
+    for phase in ("drop_replaced_functions", "drop_row_functions", "drop_functions"):
+        drops = p.phases.get(phase, [])
+        gone = {id(s): by_signature[s.subject] for s in drops
+                if s.subject in by_signature and s.sql.startswith("DROP ")}
+        if not any(_atomic(f) for f in gone.values()):
+            continue
+        calls = _atomic_calls([s for s in drops if id(s) in gone], gone,
+                              p.source.search_path)
+        callers: dict[int, list[Statement]] = {}
+        for statement in drops:
+            for callee in calls.get(id(statement), ()):
+                callers.setdefault(id(callee), []).append(statement)
+        p.phases[phase] = _topological(drops, callers)
+
+
+def _atomic_calls(statements: list[Statement], functions: dict[int, Function],
+                  search_path: Sequence[str]) -> dict[int, list[Statement]]:
+    """For each statement of a SQL-standard function, those of the functions it calls."""
+    return {id(s): [t for t in statements if t is not s and _calls(
+                functions[id(s)].definition or "", functions[id(t)], search_path)]
+            for s in statements if _atomic(functions[id(s)])}
+
+
+def _topological(statements: list[Statement], before: dict[int, list[Statement]],
+                 ) -> list[Statement]:
+    """`statements` in their order, but each after those `before` names for it."""
+    order: list[Statement] = []
+    seen: set[int] = set()
+
+    def visit(statement: Statement) -> None:
+        if id(statement) in seen:
+            return  # placed, or a cycle PostgreSQL refuses anyway
+        seen.add(id(statement))
+        for first in before.get(id(statement), ()):
+            visit(first)
+        order.append(statement)
+
+    for statement in statements:
+        visit(statement)
+    return order
 
 
 def _create_function(p: _Plan, function: Function, new_types: set[tuple[str, ...]],
