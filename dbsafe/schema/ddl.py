@@ -2468,13 +2468,16 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                                            column.type if a == "type" else None)
         path = UNKNOWN if from_enum or a != "type" else conversion(
             _domain_base(p.source, source_type), _domain_base(p.target, column.type))
-        keyed = _keyed_by(p, relation, column.name) if a == "type" else None
+        keyed = _keyed_by(p, relation, column.name)
         if keyed is not None:
-            p.emit("columns", f"-- ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type} "
-                   f"is not generated: the column is in the partition key of {_dotted(keyed)}",
-                   Hazard("not-generated", f"PostgreSQL cannot change the type of `{subject}`, "
-                          f"part of the partition key of `{keyed}`: create the table again "
-                          "with the new type and move its rows, by hand."),
+            # (Its collation neither: ALTER COLUMN ... TYPE ... COLLATE is refused alike.)
+            what = "type" if a == "type" else "collation"
+            p.emit("columns", f"-- ALTER TABLE {table} ALTER COLUMN {col} TYPE {column.type}"
+                   f"{collate} is not generated: the column is in the partition key of "
+                   f"{_dotted(keyed)}",
+                   Hazard("not-generated", f"PostgreSQL cannot change the {what} of "
+                          f"`{subject}`, part of the partition key of `{keyed}`: create the "
+                          f"table again with the new {what} and move its rows, by hand."),
                    subject=subject)
             return
         if path is None:

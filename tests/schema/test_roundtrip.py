@@ -433,6 +433,24 @@ def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
                                                             ("country", "text")]
 
 
+def test_a_partition_key_column_keeps_its_collation_for_a_human(
+        new_database: Callable[[], str]) -> None:
+    # PostgreSQL refuses ALTER COLUMN ... TYPE ... COLLATE on a partition key's column
+    # (0A000), as it refuses a new type: named as not generated, not emitted to fail.
+    a_url, b_url = new_database(), new_database()
+    shape = ("CREATE TABLE public.t (id int, name text{}, note text{}) PARTITION BY LIST "
+             "(name); CREATE TABLE public.t1 PARTITION OF public.t FOR VALUES IN ('a');")
+    a = _build(a_url, shape.format("", ""))
+    b = _build(b_url, shape.format(' COLLATE "C"', ' COLLATE "C"'))
+    statements = plan(a, b, diff(a, b))
+    skipped = [s for s in statements if any(h.kind == "not-generated" for h in s.hazards)]
+    assert [s.subject for s in skipped] == ["public.t.name"]
+    assert "cannot change the collation of `public.t.name`" in skipped[0].hazards[-1].message
+    _apply(a_url, statements, b)
+    left = {c.subject for c in diff(introspect_url(a_url), b)}
+    assert left == {"public.t.name", "public.t1.name"}  # note's collation changed
+
+
 def test_a_column_type_no_cast_leads_to_is_left_for_a_hand_written_using(
         new_database: Callable[[], str]) -> None:
     # `USING at::timestamp` fails for bigint whatever the rows hold: the statement is
