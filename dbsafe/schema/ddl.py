@@ -454,7 +454,7 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
     # the new type.
     _mark_users_of_rebuilt_enum(p, schema, name)
     p.emit("rebuild_types", f"ALTER TYPE {qname} RENAME TO {quote(old_name)}", loss,
-           subject=subject)
+           *_renamed_labels(qname, subject, old, new), subject=subject)
     labels = ", ".join(literal(label) for label in new)
     p.emit("rebuild_types", f"CREATE TYPE {qname} AS ENUM ({labels})", subject=subject)
     for relation in p.source.relations:
@@ -488,6 +488,24 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
                 p.emit("columns", f"ALTER {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{new_column.default}")
     p.emit("drop_types", f"DROP TYPE {qualify(schema, old_name)}", subject=subject)
+
+
+def _renamed_labels(qname: str, subject: str, old: tuple[str, ...],
+                    new: tuple[str, ...]) -> tuple[Hazard, ...]:
+    """A `possible-rename` hint where each value that goes has a new one in its place
+    (`('a', 'b')` to `('a', 'bee')`): the rebuild fails on every row holding the old value,
+    where `ALTER TYPE ... RENAME VALUE` keeps those rows and rewrites nothing."""
+    if len(old) != len(new):
+        return ()
+    pairs = [(o, n) for o, n in zip(old, new, strict=True) if o != n]
+    if not pairs or any(o in new or n in old for o, n in pairs):
+        return ()
+    renames = "; ".join(f"ALTER TYPE {qname} RENAME VALUE {literal(o)} TO {literal(n)}"
+                        for o, n in pairs)
+    return (Hazard("possible-rename", f"enum `{subject}` has "
+                   + ", ".join(f"{literal(n)} where it had {literal(o)}" for o, n in pairs)
+                   + f": if this is a rename, use {renames} instead and keep the rows that "
+                   "hold it (the rebuild fails on them)."),)
 
 
 def _rebuilt_enums(p: _Plan) -> set[tuple[str, ...]]:

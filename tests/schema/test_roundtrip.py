@@ -129,6 +129,31 @@ def test_hazards_are_named_where_data_is_lost(new_database: Callable[[], str],
                            "use ALTER TABLE public.people RENAME TO persons")
 
 
+def test_an_enum_value_in_the_place_of_another_is_a_possible_rename(
+        new_database: Callable[[], str]) -> None:
+    # The rebuild fails on every row holding 'b' (22P02); the hint's RENAME VALUE keeps
+    # them, and leaves nothing to differ. A new order alone gives no hint.
+    a_url, b_url, c_url = new_database(), new_database(), new_database()
+    rows = "CREATE TABLE public.t (m public.mood); INSERT INTO public.t VALUES ('a'), ('b');"
+    a = _build(a_url, "CREATE TYPE public.mood AS ENUM ('a', 'b', 'c');" + rows)
+    b = _build(b_url, "CREATE TYPE public.mood AS ENUM ('a', 'bee', 'c');"
+                      "CREATE TABLE public.t (m public.mood);")
+    c = _build(c_url, "CREATE TYPE public.mood AS ENUM ('c', 'b', 'a');"
+                      "CREATE TABLE public.t (m public.mood);")
+    hints = [h.message for s in plan(a, b, diff(a, b)) for h in s.hazards
+             if h.kind == "possible-rename"]
+    assert hints == ["enum `public.mood` has 'bee' where it had 'b': if this is a rename, "
+                     "use ALTER TYPE public.mood RENAME VALUE 'b' TO 'bee' instead and keep "
+                     "the rows that hold it (the rebuild fails on them)."]
+    assert not [h for s in plan(a, c, diff(a, c)) for h in s.hazards
+                if h.kind == "possible-rename"]
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        conn.execute("ALTER TYPE public.mood RENAME VALUE 'b' TO 'bee'")
+        assert conn.execute("SELECT m::text FROM public.t ORDER BY 1").fetchall() == [
+            ("a",), ("bee",)]
+    assert diff(introspect_url(a_url), b) == ()
+
+
 def test_a_view_dropped_for_good_is_data_loss_and_one_recreated_is_not(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # `recent` goes; `totals` changes its query (dropped and created again): only the
