@@ -457,6 +457,15 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
            *_renamed_labels(qname, subject, old, new), subject=subject)
     labels = ", ".join(literal(label) for label in new)
     p.emit("rebuild_types", f"CREATE TYPE {qname} AS ENUM ({labels})", subject=subject)
+    _convert_columns(p, schema, name, "text")
+    p.emit("drop_types", f"DROP TYPE {qualify(schema, old_name)}", subject=subject)
+
+
+def _convert_columns(p: _Plan, schema: str, name: str, via: str | None) -> None:
+    """Convert every column of the rebuilt type `schema.name` (arrays too) of the kept
+    tables to the new one, through `via` (an enum's values go through text; a domain's
+    cast directly), with their defaults taken off and put back."""
+    qname = qualify(schema, name)
     for relation in p.source.relations:
         # Views are created again from their definitions; a partition's or an inheriting
         # table's column is converted by its parent's ALTER (PostgreSQL refuses it alone).
@@ -478,16 +487,18 @@ def _enum_labels(p: _Plan, schema: str, name: str, old: tuple[str, ...],
                 _views_reading_column(p, relation.schema, relation.name, column.name))
             if column.default is not None:
                 p.emit("columns", f"ALTER {table} ALTER COLUMN {col} DROP DEFAULT")
+            through = f"::{via}" + "[]" * column.type.count("[]") if via else ""
             p.emit("columns", f"ALTER {table} ALTER COLUMN {col} TYPE {new_type} "
-                   f"USING {col}::text::{new_type}",
-                   Hazard("table-rewrite", f"Rewrites `{relation.schema}.{relation.name}` "
-                          "under an ACCESS EXCLUSIVE lock."),
+                   f"USING {col}{through}::{new_type}",
+                   Hazard("table-rewrite", ("Rewrites" if via else "May rewrite")
+                          + f" `{relation.schema}.{relation.name}` under an ACCESS EXCLUSIVE "
+                          "lock" + ("." if via else " (each value checked against the "
+                                    "domain's constraints).")),
                    subject=f"{relation.schema}.{relation.name}.{column.name}")
             new_column = _target_column(p, relation.schema, relation.name, column.name)
             if new_column is not None and new_column.default is not None:
                 p.emit("columns", f"ALTER {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{new_column.default}")
-    p.emit("drop_types", f"DROP TYPE {qualify(schema, old_name)}", subject=subject)
 
 
 def _renamed_labels(qname: str, subject: str, old: tuple[str, ...],
@@ -509,10 +520,11 @@ def _renamed_labels(qname: str, subject: str, old: tuple[str, ...],
 
 
 def _rebuilt_enums(p: _Plan) -> set[tuple[str, ...]]:
-    """The enums rebuilt (a value removed, or the order changed), as (schema, name)."""
-    return {c.identity for c in p.changes if c.kind == "enum" and c.action == ALTER
-            and c.attribute == "labels" and not _is_subsequence(c.old, c.new)
-            and not _enum_keys(p, *c.identity)}
+    """The enums rebuilt (a value removed, or the order changed) and the domains (a new base
+    type or collation), as (schema, name)."""
+    enums = {c.identity for c in p.changes if c.action == ALTER and c.kind == "enum"
+             and c.attribute == "labels" and not _is_subsequence(c.old, c.new)}
+    return {key for key in enums | _rebuilt_domains(p) if not _enum_keys(p, *key)}
 
 
 def _enum_keys(p: _Plan, schema: str, name: str) -> list[str]:
@@ -635,19 +647,26 @@ def _type_is(type_text: str, schema: str, name: str, search_path: Sequence[str])
 
 
 def _domains(p: _Plan, changes: list[Change]) -> None:
+    rebuilt = _rebuilt_domains(p)
+    depths = _type_depths(p.target)
+    for identity in sorted(rebuilt, key=lambda i: (depths.get(".".join(i), 0), i)):
+        domain = _find(p.target.domains, *identity)
+        if domain is None:
+            continue
+        own = [c for c in changes if c.identity == identity and c.action == ALTER
+               and c.attribute in ("type", "collation")]
+        _rebuild_domain(p, own[0] if own else Change(
+            ALTER, "domain", identity, attribute="type", old=domain.type, new=domain.type),
+            domain)
     for c in changes:
         schema, name = c.identity
         qname = qualify(schema, name)
+        if c.identity in rebuilt and c.action == ALTER:
+            continue  # created again as the target has it
         if c.action == ADD:
             _create_domain(p, c.new)
         elif c.action == DROP:
             p.emit("drop_types", f"DROP DOMAIN {qname}", subject=c.subject)
-        elif c.attribute in ("type", "collation"):
-            p.emit("types", f"DROP DOMAIN {qname}",
-                   Hazard("data-loss", f"Domain `{c.subject}` changes its base type: it is "
-                          "dropped and created again, which fails while columns use it."),
-                   subject=c.subject)
-            _create_domain(p, _find(p.target.domains, schema, name))
         elif c.attribute == "default":
             p.emit("types", f"ALTER DOMAIN {qname} " + (
                 f"SET DEFAULT {c.new}" if c.new is not None else "DROP DEFAULT"),
@@ -678,7 +697,52 @@ def _domains(p: _Plan, changes: list[Change]) -> None:
             _alter_common(p, c, "DOMAIN", qname, "T")
 
 
-def _create_domain(p: _Plan, domain: Domain) -> None:
+def _rebuilt_domains(p: _Plan) -> set[tuple[str, ...]]:
+    """The domains rebuilt: those whose base type or collation changes, and those built on
+    one of them (`CREATE DOMAIN e AS d`: e would keep the old d), as (schema, name)."""
+    rebuilt = {c.identity for c in p.changes if c.kind == "domain" and c.action == ALTER
+               and c.attribute in ("type", "collation")}
+    grew = bool(rebuilt)
+    while grew:
+        grew = False
+        for domain in p.source.domains:
+            key = (domain.schema, domain.name)
+            if key not in rebuilt and _find(p.target.domains, *key) is not None and any(
+                    _type_is(domain.type, base[0], base[1], p.source.search_path)
+                    for base in rebuilt):
+                rebuilt.add(key)
+                grew = True
+    return rebuilt
+
+
+def _rebuild_domain(p: _Plan, c: Change, domain: Domain) -> None:
+    """A domain whose base type or collation changes, which no ALTER DOMAIN does: as an
+    enum is rebuilt, the old one is renamed, the new one created, every column of it
+    converted (`USING col::domain`, which checks the new constraints on every row), what
+    names it taken off and put back, and the old one dropped at the end. (It was dropped
+    and created again, which PostgreSQL refuses while a column uses it: 2BP01.)"""
+    schema, name = c.identity
+    qname = qualify(schema, name)
+    keyed = _enum_keys(p, schema, name)
+    if keyed:
+        p.emit("types", f"-- domain {qname}: rebuilding it is not generated: partition keys "
+               f"read columns of it ({', '.join(keyed)})",
+               Hazard("not-generated", "PostgreSQL cannot change the type of a column in a "
+                      f"partition key: rebuild domain `{c.subject}` (its new {c.attribute}) "
+                      "and the tables partitioned by it by hand."), subject=c.subject)
+        return
+    old_name = f"{name}__dbsafe_old"[:63]
+    _mark_users_of_rebuilt_enum(p, schema, name)
+    p.emit("rebuild_types", f"ALTER DOMAIN {qname} RENAME TO {quote(old_name)}",
+           Hazard("data-loss", f"Rebuilds domain `{c.subject}` for its new {c.attribute}: "
+                  "every column of it is converted, which fails on a value the new type or "
+                  "its constraints refuse."), subject=c.subject)
+    _create_domain(p, domain, phase="rebuild_types")
+    _convert_columns(p, schema, name, None)
+    p.emit("drop_types", f"DROP DOMAIN {qualify(schema, old_name)}", subject=c.subject)
+
+
+def _create_domain(p: _Plan, domain: Domain, phase: str = "types") -> None:
     qname = qualify(domain.schema, domain.name)
     sql = f"CREATE DOMAIN {qname} AS {domain.type}"
     if domain.collation:
@@ -689,7 +753,7 @@ def _create_domain(p: _Plan, domain: Domain) -> None:
         sql += " NOT NULL"
     for constraint in domain.constraints:
         sql += f" CONSTRAINT {quote(constraint.name)} {constraint.definition}"
-    p.emit("types", sql, subject=f"{domain.schema}.{domain.name}")
+    p.emit(phase, sql, subject=f"{domain.schema}.{domain.name}")
     _comment_acl_owner(p, "DOMAIN", qname, domain, "T", created=True)
 
 
@@ -917,7 +981,7 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             continue  # dropped: `drop_row_functions` (below) goes before the relations
         replaced.add(identity)
         if uses_enum:
-            enum_users[identity] = "takes or returns an enum that is rebuilt"
+            enum_users[identity] = "takes or returns an enum or domain that is rebuilt"
         if not any(c.identity == identity for c in changes):
             changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
                                         old=unchanged.definition, new=again.definition)]

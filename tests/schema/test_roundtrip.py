@@ -154,6 +154,21 @@ def test_an_enum_value_in_the_place_of_another_is_a_possible_rename(
     assert diff(introspect_url(a_url), b) == ()
 
 
+def test_a_rebuilt_domain_keeps_the_rows_of_its_columns(
+        new_database: Callable[[], str]) -> None:
+    # Both ways: varchar(10) to text and back, integer to bigint under a domain on it.
+    pair = PAIRS / "rebuilt_domains"
+    a_sql, b_sql = ((pair / f"{x}.sql").read_text(encoding="utf-8") for x in "ab")
+    rows = next(line for line in a_sql.splitlines() if line.startswith("INSERT"))
+    for source, target in ((a_sql, b_sql), (b_sql + rows, a_sql)):
+        a_url, b_url = new_database(), new_database()
+        a, b = _build(a_url, source), _build(b_url, target)
+        _apply(a_url, plan(a, b, diff(a, b)), b)
+        with psycopg.connect(a_url) as conn:
+            assert conn.execute("SELECT code, codes::text, qty, raw, tag FROM public.items"
+                                ).fetchall() == [("a", "{b}", 3, 4, "x")]
+
+
 def test_a_view_dropped_for_good_is_data_loss_and_one_recreated_is_not(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # `recent` goes; `totals` changes its query (dropped and created again): only the
