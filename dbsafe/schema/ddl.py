@@ -2906,11 +2906,18 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                 continue
             if not early:
                 # A copy of a constraint of a parent the table leaves can only be dropped
-                # once it has left (it then is the table's own).
-                _drop_constraint(p, table, c.old, c.subject, phase="drop_left_constraints"
-                                 if _copy_of_left_parent(p, table_key, c.old) else "")
+                # once it has left (it then is the table's own), IF EXISTS: the parent's
+                # own drop before the detach (a foreign key between tables dropped or
+                # replaced) took it already.
+                left = _copy_of_left_parent(p, table_key, c.old)
+                _drop_constraint(p, table, c.old, c.subject,
+                                 phase="drop_left_constraints" if left else "", if_exists=left)
             _keep_plain_index(p, target_relation, c.old)
         elif c.action == ADD:
+            if target_relation is not None and target_relation.partition_of \
+                    and c.new.kind == "foreign_key" \
+                    and _inherited_constraint(p, target_relation, c.new):
+                continue  # a copy of its parent's: the parent's ADD or the ATTACH makes it
             if target_relation is not None:
                 _add_constraint(p, target_relation, c.new)
         elif c.attribute == "comment":
@@ -2988,10 +2995,10 @@ def _constraint(snapshot: SchemaSnapshot, identity: tuple[str, ...]) -> Constrai
 
 
 def _drop_constraint(p: _Plan, table: str, constraint: Constraint, subject: str,
-                     phase: str = "") -> None:
+                     phase: str = "", *, if_exists: bool = False) -> None:
     phase = phase or ("drop_fks" if constraint.kind == "foreign_key" else "drop_constraints")
-    p.emit(phase, f"ALTER TABLE {table} DROP CONSTRAINT {quote(constraint.name)}",
-           subject=subject)
+    p.emit(phase, f"ALTER TABLE {table} DROP CONSTRAINT {'IF EXISTS ' if if_exists else ''}"
+           f"{quote(constraint.name)}", subject=subject)
 
 
 def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> None:
@@ -3167,6 +3174,14 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                  and c.action == ADD and _inherited_index(p, target_relation, c.new))
                 or (source_relation is not None and source_relation.partition_of
                     and c.action == DROP and _parent_index_dropped(p, source_relation, c.old))):
+            if c.action == DROP and target_relation is not None and source_relation and \
+                    target_relation.partition_of != source_relation.partition_of:
+                # The partition leaves its parent: DETACH keeps its copy of the parent's
+                # index as its own, unless the parent's was dropped before (IF EXISTS).
+                p.emit("drop_left_constraints",
+                       f"DROP INDEX CONCURRENTLY IF EXISTS {qualify(c.identity[0], name)}",
+                       Hazard("index-unavailable", f"Queries that use `{name}` become "
+                              "slower."), transactional=False, subject=c.subject)
             continue
         qname = qualify(c.identity[0], name)
         built = (*table_key, name) in p.built_partition_indexes
