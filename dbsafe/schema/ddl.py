@@ -1891,7 +1891,11 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
         source_relation = p.source.relation(*c.identity)
         parent = source_relation.partition_of if source_relation else None
         if parent:
-            check = _detach(p, relation, parent)
+            check = _detach(p, relation, parent, Hazard(
+                "data-loss", f"`{c.subject}` leaves `{parent}` until it is attached again "
+                f"with its new bound: its rows are not read through `{parent}` in between, "
+                "and stay out of it if one falls outside the new bound (the ATTACH then "
+                "fails, 23514)."))
             p.emit("attach", f"ALTER TABLE {_dotted(parent)} ATTACH PARTITION {qname} "
                    f"{c.new}", Hazard("long-scan", f"Scans `{c.subject}` to check the new "
                                       "bound."), subject=c.subject)
@@ -1947,7 +1951,7 @@ def _alter_relation(p: _Plan, c: Change, relation: Relation) -> None:
         _alter_common(p, c, word, qname, "r")
 
 
-def _detach(p: _Plan, relation: Relation, parent: str) -> str | None:
+def _detach(p: _Plan, relation: Relation, parent: str, *hazards: Hazard) -> str | None:
     """Emit the DETACH of `relation` from `parent`: CONCURRENTLY unless the parent has a
     default partition (PostgreSQL refuses it then).
 
@@ -1958,8 +1962,8 @@ def _detach(p: _Plan, relation: Relation, parent: str) -> str | None:
     qname = qualify(relation.schema, relation.name)
     concurrently = not _has_default_partition(p.source, parent)
     p.emit("detach", f"ALTER TABLE {_dotted(parent)} DETACH PARTITION {qname}"
-           + (" CONCURRENTLY" if concurrently else ""), transactional=not concurrently,
-           subject=relation.qualified_name)
+           + (" CONCURRENTLY" if concurrently else ""), *hazards,
+           transactional=not concurrently, subject=relation.qualified_name)
     name = _detach_check_name(p, relation, parent) if concurrently else None
     p.detached.add(relation.qualified_name)
     if name is None or any(k.name == name for k in relation.constraints):

@@ -473,6 +473,31 @@ def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
                                                             ("country", "text")]
 
 
+def test_a_new_partition_bound_names_the_rows_it_takes_out_of_the_parent(
+        new_database: Callable[[], str]) -> None:
+    # pg-schema-diff's "Altering a partition's 'FOR VALUES'": between the DETACH and the
+    # ATTACH the partition's rows are not in its parent, and a row outside the new bound
+    # fails the ATTACH (23514), leaving them out; the DETACH says so.
+    a_url, b_url = new_database(), new_database()
+    shape = ("CREATE TABLE public.t (id int, k text) PARTITION BY LIST (k);"
+             "CREATE TABLE public.t1 PARTITION OF public.t FOR VALUES IN ({});")
+    a = _build(a_url, shape.format("'a'") + "INSERT INTO public.t VALUES (1, 'a');")
+    b = _build(b_url, shape.format("'b'"))
+    statements = plan(a, b, diff(a, b))
+    detach = next(s for s in statements if " DETACH PARTITION " in s.sql)
+    assert [h.kind for h in detach.hazards] == ["data-loss"]
+    assert "fails, 23514" in detach.hazards[0].message
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        for statement in statements:
+            if " ATTACH PARTITION " in statement.sql:
+                with pytest.raises(psycopg.errors.CheckViolation):
+                    conn.execute(statement.sql)
+            elif not statement.sql.startswith("--"):
+                conn.execute(statement.sql)
+        assert conn.execute("SELECT count(*) FROM public.t").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM public.t1").fetchone() == (1,)
+
+
 def test_a_partition_key_column_keeps_its_collation_for_a_human(
         new_database: Callable[[], str]) -> None:
     # PostgreSQL refuses ALTER COLUMN ... TYPE ... COLLATE on a partition key's column
