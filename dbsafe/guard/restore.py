@@ -182,6 +182,10 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
     Returns what was restored: database name, alembic revision, row count per table.
     """
+    if into is not None and len(into.encode()) > 63:
+        raise DbsafeError(f"--into {into}: {len(into.encode())} bytes, and PostgreSQL keeps "
+                          "63 of a name (it would restore into a database called otherwise); "
+                          "choose a shorter one")
     _manifest_of(backup)  # a missing file or manifest is said before any server is asked
     verified = verify_in_background(backup)
     from psycopg import sql
@@ -194,11 +198,13 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         # Only reading until the file is known to match its manifest.
         manifest = verified()
         progress("restore", f"{backup.name}: size and sha256 match its manifest")
-        name = into or f"{manifest['database']}_restored_{stamp}"
         pg_restore = client_binary("pg_restore", int(manifest.get("server_version") or 0))
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists:
-            raise DbsafeError(f"database {name} already exists; choose another with --into")
+        if into is not None:
+            name = into
+            if _database_exists(conn, name):
+                raise DbsafeError(f"database {name} already exists; choose another with --into")
+        else:
+            name = _free_name(conn, str(manifest["database"]), f"_restored_{stamp}")
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
             sql.Identifier(name)))
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
@@ -291,6 +297,26 @@ def _stop(running: subprocess.Popen[str], name: str) -> None:
 _SESSIONS_GONE_WITHIN = 3.0  # seconds
 
 
+def _database_exists(conn: Any, name: str) -> bool:
+    # `datname = name`, not `= text`: a text parameter becomes a name, cut to 63 bytes.
+    return conn.execute("SELECT FROM pg_database WHERE datname::text = %s",
+                        (name,)).fetchone() is not None
+
+
+def _free_name(conn: Any, database: str, suffix: str) -> str:
+    """`<database><suffix>`, a database's name no other database has, within PostgreSQL's
+    63 bytes: the database's name is cut, never the suffix (cut, a long name's restores
+    collided within the hour, or always, and the name reported was not the one created);
+    `_2`, `_3`... after it when one of the same second exists."""
+    from dbsafe.pg.names import name_with_suffix
+
+    name, taken = name_with_suffix(database, suffix), 1
+    while _database_exists(conn, name):
+        taken += 1
+        name = name_with_suffix(database, f"{suffix}_{taken}")
+    return name
+
+
 def _manifest_of(backup: Path) -> dict[str, Any]:
     """The manifest of `backup`; a missing backup or manifest is a one-line error."""
     if not backup.exists():
@@ -324,8 +350,8 @@ def replace_original(database_url: str, restored: str) -> str:
 
     original = database_name(database_url)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    kept = f"{original}_before_restore_{stamp}"[:63]
     with _maintenance(database_url) as conn:
+        kept = _free_name(conn, original, f"_before_restore_{stamp}")
         # The sessions dbsafe itself just closed (the fresh backup's pg_dump and checks)
         # leave pg_stat_activity a moment after their client does: wait for those, not
         # for an application's. Autovacuum workers are not counted: the rename stops them.

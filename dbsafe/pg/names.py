@@ -19,3 +19,18 @@ def object_name(name1: str, name2: str | None, label: str) -> str:
             second = second[:-1]
     parts = [first.decode(errors="ignore"), *([second.decode(errors="ignore")] if name2 else [])]
     return "_".join([*parts, label])
+
+
+def name_with_suffix(prefix: str, suffix: str) -> str:
+    """`prefix` + `suffix` within the 63 bytes PostgreSQL keeps of a name: `prefix` cut (at
+    a character boundary), `suffix` whole, where PostgreSQL would cut the end, suffix and all.
+
+    >>> name_with_suffix("orders", "_restored_20261205")
+    'orders_restored_20261205'
+    >>> name_with_suffix("é" * 40, "_restored_20261205")[-20:]
+    'éé_restored_20261205'
+    >>> len(name_with_suffix("é" * 40, "_restored_20261205").encode())
+    62
+    """
+    room = 63 - len(suffix.encode())
+    return prefix.encode()[:room].decode(errors="ignore") + suffix

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -357,6 +358,33 @@ def test_a_database_named_with_a_slash_is_backed_up_inside_the_backup_directory(
         assert report.summary["row_counts"]["public.orders"] == 2000
     finally:
         _drop(database_url, name, "backup_escape_copy")
+
+
+def test_a_long_database_names_restores_and_replacements_get_names_of_their_own(
+        database_url: str, tmp_path: Path) -> None:
+    # 50 characters: `_restored_<time>` and `_before_restore_<time>` after it were cut by
+    # PostgreSQL to 63 bytes, time and all, so the second restore (and the second
+    # --replace) of it collided with the first, and the name reported was not the
+    # database's.
+    name = "inventory_management_production_eu_west_1_replica"
+    _, settings, backup = _backed_up_database(database_url, name, tmp_path)
+    made: list[str] = []
+    try:
+        for _ in range(2):
+            made.append(str(commands.restore(settings, backup).summary["database"]))
+        for _ in range(2):
+            made.append(str(commands.restore(settings, backup, replace=True)
+                            .summary["original_kept_as"]))
+        with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+            names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        assert len(set(made)) == 4 and set(made) <= names, (made, names)
+        assert all(len(m.encode()) <= 63 and m.startswith(name[:30]) for m in made)
+        assert re.search(r"_restored_\d{14}(_2)?$", made[0]), made
+        assert re.search(r"_before_restore_\d{14}(_2)?$", made[3]), made
+        with pytest.raises(DbsafeError, match="PostgreSQL keeps 63 of a name"):
+            commands.restore(settings, backup, into=name + "_restored_elsewhere")
+    finally:
+        _drop(database_url, name, *made)
 
 
 def test_a_database_still_being_filled_is_neither_named_nor_dropped(
