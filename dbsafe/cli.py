@@ -1297,13 +1297,18 @@ def backups_prune_command(ctx: click.Context, keep: int, backup_dir: Path | None
 @click.option("--yes", is_flag=True, default=False, help="Confirm --replace without a prompt.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="pg_restore -j N (directory-format backups).")
+@click.option("--no-owner", is_flag=True, default=False,
+              help="pg_restore --no-owner: objects belong to the role restoring (a server "
+                   "without the source's roles).")
+@click.option("--no-privileges", is_flag=True, default=False,
+              help="pg_restore --no-privileges: no GRANT or REVOKE of the source's.")
 @click.option("--clean-up", is_flag=True, default=False,
               help="Drop databases a killed restore left half-restored, and exit.")
 @output_options
 @click.pass_obj
 def restore_command(state: CliState, backup_file: Path | None, database_url: str | None,
-                    into: str | None, replace: bool, yes: bool, jobs: int, clean_up: bool,
-                    **output: Any) -> None:
+                    into: str | None, replace: bool, yes: bool, jobs: int, no_owner: bool,
+                    no_privileges: bool, clean_up: bool, **output: Any) -> None:
     """Restore BACKUP_FILE into a new database on the server of --database-url.
 
     The file is checked against its manifest (size, sha256) before any database is
@@ -1324,6 +1329,7 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     with _progress(settings, "restore") as progress:
         report = commands.restore(settings, backup_file or Path(), into=into,
                                   replace=replace, jobs=jobs, clean_up=clean_up,
+                                  no_owner=no_owner, no_privileges=no_privileges,
                                   progress=progress)
     _finish_plain(report, settings)
 

@@ -404,6 +404,7 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
 
 def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
             replace: bool = False, jobs: int = 1, clean_up: bool = False,
+            no_owner: bool = False, no_privileges: bool = False,
             progress: Progress | None = None) -> Report:
     """Restore a backup into a new database (or, with `replace`, in place of the original,
     which is kept under another name)."""
@@ -419,8 +420,9 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
     if replace:
         restoring.check_replaceable(url, backup_file)
     # Half-restored databases of earlier runs are named as it goes.
-    summary: dict[str, object] = dict(restoring.restore(url, backup_file, into=into,
-                                                        jobs=jobs, progress=say))
+    summary: dict[str, object] = dict(restoring.restore(
+        url, backup_file, into=into, jobs=jobs, no_owner=no_owner,
+        no_privileges=no_privileges, progress=say))
     if replace:
         from dbsafe.guard.backup import take_backup
         from dbsafe.migrate.runner import current_revisions

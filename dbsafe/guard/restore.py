@@ -170,8 +170,13 @@ def drop_half_restored(database_url: str) -> list[str]:
 
 
 def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
+            no_owner: bool = False, no_privileges: bool = False,
             progress: Progress = lambda step, message: None) -> dict[str, Any]:
     """Restore `backup` into a new database on the server of `database_url`.
+
+    `no_owner`, `no_privileges`: pg_restore's `--no-owner` (every object owned by the role
+    restoring) and `--no-privileges` (no GRANT or REVOKE), for a server that lacks the
+    source's roles.
 
     The file is hashed on a thread while this one imports psycopg, finds pg_restore,
     connects and looks for databases earlier runs left half-restored (reading only); the
@@ -223,6 +228,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         args.append("--exit-on-error")
     if jobs > 1:
         args.append(f"--jobs={jobs}")
+    args += ["--no-owner"] * no_owner + ["--no-privileges"] * no_privileges
     running = subprocess.Popen([*args, str(backup)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     try:
@@ -247,9 +253,10 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         if running.returncode != 0 and not let_through:
             from dbsafe.guard.backup import _first_line
 
-            raise DatabaseError(f"pg_restore into {name} failed: {_first_line(failed or errors)} "
+            line = _first_line(failed or errors)
+            raise DatabaseError(f"pg_restore into {name} failed: {line} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
-                                "--clean-up` drops it)")
+                                f"--clean-up` drops it){_missing_role_help(line)}")
         # Before any other session of dbsafe's; each refused setting rolled back its own.
         counts = _restored_row_counts(target, rolled_back=refused)
         revisions = _revisions(target)
@@ -284,6 +291,22 @@ def _without_newer_only_settings(stderr: str) -> tuple[str | None, int]:
               if block.startswith("pg_restore: error: ")]
     left = [block for block in blocks if f"Command was: {_NEWER_ONLY_SETTING}" not in block]
     return "".join(left) or None, len(blocks) - len(left)
+
+
+def _missing_role_help(line: str) -> str:
+    """What to do when the server lacks a role the backup's objects belong to or are
+    granted to: pg_dump's archive holds no roles (pg_dumpall --roles-only does).
+
+    >>> _missing_role_help('ERROR:  role "app_owner" does not exist')
+    '; create role app_owner on this server first, or restore with --no-owner --no-privileges'
+    >>> _missing_role_help('ERROR:  relation "t" does not exist')
+    ''
+    """
+    missing = re.search(r'role "(.+?)" does not exist', line)
+    if not missing:
+        return ""
+    return (f"; create role {missing.group(1)} on this server first, or restore with "
+            "--no-owner --no-privileges")
 
 
 def _stop(running: subprocess.Popen[str], name: str) -> None:

@@ -387,6 +387,49 @@ def test_a_long_database_names_restores_and_replacements_get_names_of_their_own(
         _drop(database_url, name, *made)
 
 
+def test_a_server_without_the_sources_roles_takes_the_backup_with_no_owner_no_privileges(
+        source: str, tmp_path: Path) -> None:
+    # A backup names the roles that own its objects and are granted them, and pg_dump's
+    # archive holds no roles: into a server without them every restore failed, and
+    # dbsafe restore had no way to pass pg_restore's --no-owner and --no-privileges.
+    owner, reader = "restore_gone_owner", "restore_gone_reader"
+    with psycopg.connect(source, autocommit=True) as conn:
+        for role in (owner, reader):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("ALTER TABLE orders OWNER TO {}").format(sql.Identifier(owner)))
+        conn.execute(sql.SQL("GRANT SELECT ON customers TO {}").format(sql.Identifier(reader)))
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    with psycopg.connect(source, autocommit=True) as conn:  # the other server: no such roles
+        conn.execute(sql.SQL("ALTER TABLE orders OWNER TO CURRENT_USER"))
+        for role in (owner, reader):
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    _drop(source, "without_roles", "without_roles_2")
+    try:
+        with pytest.raises(DbsafeError) as refused:
+            commands.restore(settings, backup, into="without_roles")
+        assert f'role "{owner}" does not exist' in str(refused.value)
+        assert str(refused.value).endswith(
+            f"; create role {owner} on this server first, or restore with --no-owner "
+            "--no-privileges")
+
+        report = commands.restore(settings, backup, into="without_roles_2", no_owner=True,
+                                  no_privileges=True)
+
+        copy = _with_db(source, "without_roles_2")
+        assert report.summary["row_counts"]["public.orders"] == 2000
+        assert table_checksums(copy) == table_checksums(source)
+        with psycopg.connect(copy) as conn:
+            assert conn.execute(
+                "SELECT relname, pg_get_userbyid(relowner) = current_user, relacl FROM pg_class "
+                "WHERE relname IN ('customers', 'orders') ORDER BY 1").fetchall() == [
+                ("customers", True, None), ("orders", True, None)]
+    finally:
+        _drop(source, "without_roles", "without_roles_2")
+
+
 def test_a_database_still_being_filled_is_neither_named_nor_dropped(
         source: str, tmp_path: Path) -> None:
     """A restore in progress (its pg_restore connected) is not left over: `--clean-up`
