@@ -485,7 +485,9 @@ def verify_restore(database_url: str, backup: Path,
     from dbsafe.guard.leftovers import user_snapshot
     from dbsafe.schema.diff import DiffOptions, diff
 
-    scratch = f"dbsafe_verify_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}"
+    with _maintenance(database_url) as conn:  # another verification may run this second
+        scratch = _free_name(conn, "dbsafe_verify",
+                             f"_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
     restored = restore(database_url, backup, into=scratch, progress=progress)
     try:
         # The rows the dump saw, counted in its snapshot (`take_backup(count_rows=True)`);

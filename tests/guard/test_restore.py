@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,30 @@ def test_verify_restore_proves_a_backup_and_says_so_in_the_listing(source: str,
     with psycopg.connect(_with_db(source, "postgres")) as conn:  # the scratch copy is gone
         assert not conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
                                 "'dbsafe_verify_%'").fetchall()
+
+
+def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own(
+        source: str, tmp_path: Path) -> None:
+    # Another run's scratch copy of this very second (two CI jobs verifying backups on one
+    # server): the verification failed, "database dbsafe_verify_<time> already exists;
+    # choose another with --into", an option `backup` does not have. Those of the next
+    # seconds stand for the other run's, whichever second this one starts in.
+    start = datetime.now(UTC)
+    others = [f"dbsafe_verify_{(start + timedelta(seconds=s)).strftime('%Y%m%d%H%M%S')}"
+              for s in range(20)]
+    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+        for name in others:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        report = commands.backup(_settings(source, tmp_path), tmp_path / "b",
+                                 verify_restore=True)
+        assert report.summary["verified_restore"]["ok"] is True
+        with psycopg.connect(_with_db(source, "postgres")) as conn:
+            left = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE "
+                                               "datname LIKE 'dbsafe_verify_%'")}
+        assert left == set(others)  # the other run's are untouched, this one's is gone
+    finally:
+        _drop(source, *others)
 
 
 def test_verify_restore_reads_the_copy_with_the_originals_search_path(database_url: str,
