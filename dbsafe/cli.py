@@ -1256,7 +1256,7 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
             row["verified_restore"]]
         click.echo(f"{row['backup']}  {row['database']}  at "
                    f"{','.join(row['revisions']) or 'base'}  {row['size_bytes'] or 0} bytes  "
-                   f"{row['age']} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
+                   f"{row['age'] or '?'} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
 
 
 def _existing_backup_dir(backup_dir: Path) -> Path:

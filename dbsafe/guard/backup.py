@@ -185,11 +185,14 @@ def verify_backup(path: Path, server_version: int = 0) -> int:
 def load_manifest(path: Path) -> dict:
     manifest = path if path.name.endswith(".manifest.json") else Path(str(path) + ".manifest.json")
     try:
-        return json.loads(manifest.read_text(encoding="utf-8"))
+        data = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DbsafeError(f"no manifest next to the backup: {manifest}") from None
     except (OSError, ValueError) as exc:
         raise DbsafeError(f"cannot read the manifest {manifest}: {exc}") from None
+    if not isinstance(data, dict):
+        raise DbsafeError(f"cannot read the manifest {manifest}: not a JSON object")
+    return data
 
 
 def backup_space_short(database_url: str, directory: Path) -> Finding | None:

@@ -86,29 +86,49 @@ def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def list_backups(directory: Path) -> list[dict[str, Any]]:
-    """Every backup with a manifest under `directory`, newest first."""
+    """Every backup with a manifest under `directory`, newest first (by the time its
+    manifest gives, else by when the manifest was written; then by the latter)."""
     rows = []
-    written: dict[str, int] = {}  # orders two backups of the same second
+    order: dict[str, tuple[datetime, int]] = {}
     for manifest_path in sorted(directory.glob("*.manifest.json")):
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
+        if not isinstance(manifest, dict):  # JSON, but no manifest: one file hid them all
+            continue
         path = Path(str(manifest_path)[: -len(".manifest.json")])
-        written[str(path)] = manifest_path.stat().st_mtime_ns
+        written = manifest_path.stat().st_mtime_ns
         created = manifest.get("created_at")
-        age = ""
-        if created:
-            seconds = (datetime.now(UTC) - datetime.fromisoformat(created)).total_seconds()
-            age = _age(seconds)
+        when = _moment(created)
+        order[str(path)] = (when or datetime.fromtimestamp(written / 1e9, UTC), written)
+        verified = manifest.get("verified_restore")
         rows.append({
             "backup": str(path), "database": manifest.get("database"),
             "revisions": manifest.get("revisions", []), "size_bytes": manifest.get("size_bytes"),
-            "created_at": created, "age": age, "exists": path.exists(),
-            "verified_restore": (manifest.get("verified_restore") or {}).get("ok"),
+            "created_at": created,
+            "age": _age((datetime.now(UTC) - when).total_seconds()) if when else "",
+            "exists": path.exists(),
+            "verified_restore": verified.get("ok") if isinstance(verified, dict) else None,
         })
-    rows.sort(key=lambda r: (r["created_at"] or "", written.get(r["backup"], 0)), reverse=True)
+    rows.sort(key=lambda r: order[r["backup"]], reverse=True)
     return rows
+
+
+def _moment(created: object) -> datetime | None:
+    """A manifest's `created_at` as a moment (a time without its zone read as UTC, as
+    dbsafe writes them), or None when it is not a time.
+
+    >>> _moment("2026-12-05T11:52:46").isoformat(), _moment("yesterday"), _moment(3)
+    ('2026-12-05T11:52:46+00:00', None, None)
+    """
+    if not isinstance(created, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(created)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def prune(directory: Path, keep: int) -> list[str]:

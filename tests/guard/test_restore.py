@@ -643,6 +643,37 @@ def test_listing_a_backup_directory_that_does_not_exist_is_exit_2(tmp_path: Path
     assert (proc.returncode, proc.stdout.strip()) == (0, f"no backups in {tmp_path / 'empty'}")
 
 
+def test_an_odd_manifest_hides_no_other_backup(source: str, tmp_path: Path) -> None:
+    # A manifest edited or written by hand: JSON that is no object, a time that is none or
+    # has no zone. Each made `backups` and `backups prune` an internal error listing
+    # nothing, and `restore` of the first one too.
+    backup = str(commands.backup(_settings(source, tmp_path), tmp_path / "b").summary["backup"])
+    folder = tmp_path / "b"
+    (folder / "notes.dump").write_bytes(b"PGDMP")
+    (folder / "notes.dump.manifest.json").write_text("[1]")
+    (folder / "handmade.dump.manifest.json").write_text(json.dumps(
+        {"database": "handmade", "created_at": "yesterday", "verified_restore": True}))
+    (folder / "naive.dump.manifest.json").write_text(json.dumps(
+        {"database": "naive", "created_at": "2026-01-01T00:00:00"}))
+
+    def dbsafe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dbsafe", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+
+    listed = dbsafe("backups", "--backup-dir", str(folder), "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {Path(row["backup"]).name: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {Path(backup).name, "handmade.dump", "naive.dump"}
+    assert rows["naive.dump"]["age"].endswith("d") and rows["handmade.dump"]["age"] == ""
+    assert rows["handmade.dump"]["verified_restore"] is None
+    pruned = dbsafe("backups", "prune", "--keep", "1", "--backup-dir", str(folder))
+    assert (pruned.returncode, pruned.stderr) == (0, ""), pruned.stderr
+    restored = dbsafe("restore", str(folder / "notes.dump"), "--database-url", source)
+    assert (restored.returncode, restored.stderr.strip()) == (2, (
+        f"dbsafe: error: cannot read the manifest {folder / 'notes.dump.manifest.json'}: "
+        "not a JSON object")), restored.stderr
+
+
 def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Path) -> None:
     _, settings_a, first = _backed_up_database(database_url, "prune_a", tmp_path)
     _, _, only_b = _backed_up_database(database_url, "prune_b", tmp_path)
