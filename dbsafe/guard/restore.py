@@ -38,6 +38,14 @@ Progress = Callable[[str, str], None]
 IN_PROGRESS = "dbsafe: restore in progress"
 
 
+class RestoreFailed(DatabaseError):
+    """pg_restore failed on the archive; `error` is the line that says why."""
+
+    def __init__(self, message: str, *, error: str) -> None:
+        super().__init__(message)
+        self.error = error
+
+
 def verify_file(path: Path) -> dict[str, Any]:
     """The manifest of `path`, after checking the file is the one it describes.
 
@@ -274,9 +282,10 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             from dbsafe.guard.backup import _first_line
 
             line = _first_line(failed or errors)
-            raise DatabaseError(f"pg_restore into {name} failed: {line} "
+            raise RestoreFailed(f"pg_restore into {name} failed: {line} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
-                                f"--clean-up` drops it){_missing_role_help(line)}")
+                                f"--clean-up` drops it){_missing_role_help(line)}",
+                                error=line)
         # Before any other session of dbsafe's; each refused setting rolled back its own.
         counts = _restored_row_counts(target, rolled_back=refused)
         revisions = _revisions(target)
@@ -499,8 +508,8 @@ def _list_items(value: str) -> list[str]:
 def verify_restore(database_url: str, backup: Path,
                    progress: Progress = lambda step, message: None) -> dict[str, Any]:
     """Restore into a scratch database, compare schema and row counts with the source, drop
-    it, and record the result in the manifest."""
-    from psycopg import sql
+    it, and record the result in the manifest: a backup pg_restore fails on is an outcome
+    too (not ok, with pg_restore's error), not an exception."""
 
     from dbsafe.guard.leftovers import user_snapshot
     from dbsafe.schema.diff import DiffOptions, diff
@@ -508,7 +517,18 @@ def verify_restore(database_url: str, backup: Path,
     with _maintenance(database_url) as conn:  # another verification may run this second
         scratch = _free_name(conn, "dbsafe_verify",
                              f"_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
-    restored = restore(database_url, backup, into=scratch, progress=progress)
+    try:
+        restored = restore(database_url, backup, into=scratch, progress=progress)
+    except RestoreFailed as failed:
+        # What --verify-restore is for: a backup that does not restore. Said as such (not
+        # as dbsafe failing), recorded, and the scratch copy dbsafe made is dropped.
+        _drop_database(database_url, scratch)
+        outcome = {"ok": False, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                   "restore_error": failed.error, "schema_differences": [],
+                   "row_count_differences": {}}
+        _record_verification(backup, outcome)
+        progress("verify", "the backup does not restore")
+        return outcome
     try:
         # The rows the dump saw, counted in its snapshot (`take_backup(count_rows=True)`);
         # else the source's now, which a busy database has changed since.
@@ -524,23 +544,33 @@ def verify_restore(database_url: str, backup: Path,
                              for t in set(source_counts) | set(restored["row_counts"])
                              if source_counts.get(t) != restored["row_counts"].get(t)}
     finally:
-        with _maintenance(database_url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(scratch)))
+        _drop_database(database_url, scratch)
     ok = not changes and not count_differences
     outcome = {"ok": ok, "at": datetime.now(UTC).isoformat(timespec="seconds"),
                "schema_differences": [c.describe() for c in changes][:50],
                "row_count_differences": {k: list(v) for k, v in count_differences.items()}}
-    manifest_path = Path(str(backup) + ".manifest.json")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    manifest["verified_restore"] = outcome
-    from dbsafe.files import write_text
-
-    # Replaced in one step: a manifest cut short by a full disk would orphan its backup.
-    write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    _record_verification(backup, outcome)
     progress("verify", "restored copy equals the source" if ok
              else "restored copy differs from the source")
     return outcome
+
+
+def _drop_database(database_url: str, name: str) -> None:
+    from psycopg import sql
+
+    with _maintenance(database_url) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(name)))
+
+
+def _record_verification(backup: Path, outcome: dict[str, Any]) -> None:
+    from dbsafe.files import write_text
+
+    manifest_path = Path(str(backup) + ".manifest.json")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["verified_restore"] = outcome
+    # Replaced in one step: a manifest cut short by a full disk would orphan its backup.
+    write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
 
 
 def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | None:
@@ -548,6 +578,16 @@ def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | No
     differs (the schema's first 50 differences, the tables whose row counts do), or None."""
     if outcome["ok"]:
         return None
+    if outcome.get("restore_error"):
+        return Finding(
+            RESTORED_COPY_DIFFERS.code,
+            f"The backup does not restore into a scratch database: {backup}.",
+            RESTORED_COPY_DIFFERS.default_severity, subject=str(backup),
+            help="Do not rely on this backup: pg_restore fails on it (as below; a function "
+                 "that names a table without its schema fails under the empty search_path "
+                 "pg_dump restores with); fix the cause, then take another. Its manifest "
+                 "records the error.",
+            context=(("pg_restore", str(outcome["restore_error"])),))
     lines = list(outcome["schema_differences"])
     lines += [f"{table}: {before} rows in the source, {after} in the copy"
               for table, (before, after) in sorted(outcome["row_count_differences"].items())]

@@ -207,6 +207,33 @@ def test_rows_written_after_the_dump_are_no_difference_of_the_copy(
     assert manifest["row_counts"]["public.orders"] == 2000
 
 
+def test_a_backup_pg_restore_fails_on_is_a_finding_recorded_in_its_manifest(
+        source: str, tmp_path: Path) -> None:
+    # A CHECK calling a function that reads a table without its schema: pg_dump dumps it,
+    # and pg_restore, running with an empty search_path, fails on the COPY it checks
+    # (42P01). What --verify-restore is for was an error (exit 2) leaving the backup
+    # "restore not verified" and the scratch copy on the server.
+    with psycopg.connect(source) as conn:
+        conn.execute("CREATE FUNCTION known(id bigint) RETURNS boolean LANGUAGE sql STABLE "
+                     "AS 'SELECT EXISTS (SELECT FROM customers AS c WHERE c.id = known.id)'; "
+                     "ALTER TABLE orders ADD CHECK (known(customer_id))")
+    report = commands.backup(_settings(source, tmp_path), tmp_path / "b", verify_restore=True)
+
+    (finding,) = report.findings
+    assert (finding.code, finding.severity) == ("DBS611", Severity.ERROR)
+    assert finding.message.startswith("The backup does not restore into a scratch database")
+    (title, error), = finding.context
+    assert title == "pg_restore" and 'relation "customers" does not exist' in error
+    manifest = json.loads(Path(f"{report.summary['backup']}.manifest.json").read_text())
+    assert manifest["verified_restore"]["ok"] is False
+    assert manifest["verified_restore"]["restore_error"] == error
+    (row,) = list_backups(tmp_path / "b")
+    assert row["verified_restore"] is False  # listed as RESTORE FAILED
+    with psycopg.connect(_with_db(source, "postgres")) as conn:  # the scratch copy is gone
+        assert not conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
+                                "'dbsafe_verify_%'").fetchall()
+
+
 def test_a_copy_that_differs_from_its_source_is_a_finding_that_says_what_differs(
         source: str, tmp_path: Path) -> None:
     # A column added after the dump: the copy lacks it. A DBS611 says so (the run exited 1
