@@ -32,11 +32,18 @@ def client_binary(name: str, server_version: int) -> Path:
             best = (major, candidate)
         if best is not None and best[0] >= server_version // 10000:
             break  # the embedded one (newest we ship) is enough: no need to ask the others
-    if best is None or best[0] < server_version // 10000:
+    needed = server_version // 10000
+    if best is None:
         raise DbsafeError(
-            f"no {name} of major version {server_version // 10000} or newer was found "
-            "(dbsafe's embedded PostgreSQL brings one; install the PostgreSQL client tools)"
-        )
+            f"no {name} was found (dbsafe's embedded PostgreSQL brings one; install the "
+            "PostgreSQL client tools)")
+    if best[0] < needed:
+        # pg_dump refuses a server newer than itself ("aborting because of server version
+        # mismatch"), and pg_restore is taken as new as the pg_dump that wrote the backup.
+        raise DbsafeError(
+            f"the server is PostgreSQL {needed} and the newest {name} here is {best[0]} "
+            f"({best[1]}), which cannot handle it; install the PostgreSQL {needed} client "
+            "tools")
     return best[1]
 
 

@@ -7,6 +7,8 @@ let through, and nothing else is.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,12 +19,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from dbsafe import commands
 from dbsafe.config import load_settings
-from dbsafe.core import DatabaseError
+from dbsafe.core import DatabaseError, DbsafeError
 from dbsafe.guard.backup import _major, client_binary
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.schema.diff import DiffOptions, diff
 from tests.guard.test_restore_counts import SCHEMA, _counted_by_reading
-from tests.helpers import databases
+from tests.helpers import PG15_BIN, databases
 
 pytestmark = [pytest.mark.db, pytest.mark.xdist_group("pg15")]  # one 15 cluster
 
@@ -314,3 +316,28 @@ def test_an_icu_database_restores_sorting_as_it_did(
                 conn.execute(f"DROP DATABASE IF EXISTS {dropped} WITH (FORCE)")
         with psycopg.connect(_on_same_server(on_18, "postgres"), autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name}_copy WITH (FORCE)")
+
+
+def test_a_server_newer_than_every_pg_dump_is_one_line_naming_the_newest(
+        database_url: str, tmp_path: Path) -> None:
+    """pg_dump refuses a server newer than itself (the system's 15 refuses the suite's
+    18): dbsafe picks one at least as new, and where none is, says which it has."""
+    old_pg_dump = PG15_BIN / "pg_dump"
+    if not old_pg_dump.is_file():
+        pytest.skip(f"no PostgreSQL 15 pg_dump in {PG15_BIN}")
+    with psycopg.connect(database_url) as conn:
+        server = conn.info.server_version
+    if server // 10000 <= 15:
+        pytest.skip("the suite's server is not newer than PostgreSQL 15")
+    refused = subprocess.run([str(old_pg_dump), "--schema-only", f"--dbname={database_url}"],
+                             capture_output=True, text=True, check=False)
+    assert refused.returncode != 0 and "server version mismatch" in refused.stderr
+    assert (_major(client_binary("pg_dump", server)) or 0) >= server // 10000
+
+    with pytest.raises(DbsafeError) as caught:
+        client_binary("pg_dump", 990000)
+    said = re.match(r"the server is PostgreSQL 99 and the newest pg_dump here is (\d+) \(",
+                    str(caught.value))
+    assert said and int(said[1]) >= (_major(client_binary("pg_dump", 0)) or 0), caught.value
+    assert str(caught.value).endswith("install the PostgreSQL 99 client tools")
+    assert "\n" not in str(caught.value)
