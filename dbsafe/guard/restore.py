@@ -258,7 +258,10 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         args.append("--exit-on-error")
     if jobs > 1:
         args.append(f"--jobs={jobs}")
-    args += ["--no-owner"] * no_owner + ["--no-privileges"] * no_privileges
+    if no_owner:
+        args.append("--no-owner")
+    if no_privileges:
+        args.append("--no-privileges")
     running = subprocess.Popen([*args, str(backup)], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     try:
