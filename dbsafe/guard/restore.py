@@ -672,8 +672,8 @@ def restored_copy_differs(backup: Path, outcome: dict[str, Any]) -> Finding | No
 
 
 def table_checksums(url: str) -> dict[str, str]:
-    """md5 of each user table's rows in primary-key (else full-row) order: equal data,
-    equal checksum."""
+    """md5 of each user table's rows, ordered by their text (in the database's collation:
+    compare databases of one locale): equal data, equal checksum."""
     from psycopg import sql
 
     sums = {}
