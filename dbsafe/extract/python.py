@@ -1920,13 +1920,15 @@ class _Extractor:
         module, _, name = dotted.rpartition(".")
         return name if module in ("psycopg.sql", "psycopg2.sql") else None
 
-    def _composable_text(self, node: ast.expr, *, depth: int) -> str | None:
+    def _composable_text(self, node: ast.expr, *, depth: int) -> Template | None:
         """The text psycopg renders a composable as, when the code shows it whole:
         `Identifier` of strings (`"public"."users"`), `Literal` of a string, an integer,
         a boolean or None, `Placeholder()` (`%s`, `%(name)s`), `SQL` of a string, a
         `.join(...)` of a list of those (or `map(sql.Identifier, [...])`), `Composed`, and
         `SQL(...).format(...)` of those. A string is a literal or a name bound to one
-        (`_bound_string`). None for anything else: its text is only known at run time."""
+        (`_bound_string`). None for anything else: its text is only known at run time.
+        Each piece is placed where the code writes it (`_placed`): a name misspelt in
+        `sql.Identifier("nmae")` is reported there, not at the field it fills."""
         if depth > 4 or not isinstance(node, ast.Call):
             return None
         kind = self._psycopg_sql(node.func)
@@ -1937,30 +1939,42 @@ class _Extractor:
             names = [self._bound_string(arg) for arg in args]
             if any(name is None for name in names):
                 return None
-            return ".".join('"' + str(name).replace('"', '""') + '"' for name in names)
+            parts: list[Template] = []
+            for index, (arg, name) in enumerate(zip(args, names)):
+                if index:
+                    parts.append(self._placed(arg, "."))
+                parts.append(self._quoted_name(arg, str(name)))
+            return _concat(parts)
         if kind == "Literal" and len(args) == 1:
-            return _literal_text(args[0], self._bound_string(args[0]))
+            text = _literal_text(args[0], self._bound_string(args[0]))
+            return None if text is None else self._placed(args[0], text)
         if kind == "Placeholder" and len(args) <= 1:
             if not args:
-                return "%s"
+                return self._placed(node, "%s")
             name = self._bound_string(args[0])
-            return None if name is None or ")" in name else f"%({name})s"
+            return None if name is None or ")" in name else self._placed(node, f"%({name})s")
         if kind == "SQL" and len(args) == 1:
             text = self._bound_string(args[0])
-            if text is not None:
-                self._take(node)  # rendered here: not a statement of its own
-            return text
+            if text is None:
+                return None
+            self._take(node)  # rendered here: not a statement of its own
+            return self._placed_string(args[0], text)
         if kind == "Composed" and len(args) == 1:
-            parts = self._composables(args[0], depth=depth)
-            return None if parts is None else "".join(parts)
+            pieces = self._composables(args[0], depth=depth)
+            return None if pieces is None else _concat(pieces)
         func = node.func
         if kind is None and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call):
             inner = func.value
             if func.attr == "join" and len(args) == 1 and not node.keywords:
                 separator = self._composable_text(inner, depth=depth + 1) \
                     if self._psycopg_sql(inner.func) == "SQL" else None
-                parts = self._composables(args[0], depth=depth)
-                return None if separator is None or parts is None else separator.join(parts)
+                pieces = self._composables(args[0], depth=depth)
+                if separator is None or pieces is None:
+                    return None
+                joined: list[Template] = []
+                for index, piece in enumerate(pieces):
+                    joined.extend((separator, piece) if index else (piece,))
+                return _concat(joined) if joined else Template("", ())
             if func.attr == "format" and self._psycopg_sql(inner.func) == "SQL" and \
                     len(inner.args) == 1 and isinstance(inner.args[0], ast.Constant) and \
                     isinstance(inner.args[0].value, str):
@@ -1972,24 +1986,55 @@ class _Extractor:
                 if any(value is None for value in values):
                     return None
                 self._take(inner)
-                return _filled(template, values).text
+                return _filled(template, values)
         return None
 
-    def _composables(self, node: ast.expr, *, depth: int) -> list[str] | None:
+    def _composables(self, node: ast.expr, *, depth: int) -> list[Template] | None:
         """The texts of a list or tuple of composables, or of `map(sql.Identifier,
         [strings])`; None when one of them is not known."""
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
                 node.func.id == "map" and len(node.args) == 2 and not node.keywords and \
                 self._psycopg_sql(node.args[0]) == "Identifier" and \
                 isinstance(node.args[1], (ast.List, ast.Tuple)):
-            names = [self._bound_string(item) for item in node.args[1].elts]
+            items = node.args[1].elts
+            names = [self._bound_string(item) for item in items]
             if any(name is None for name in names):
                 return None
-            return ['"' + str(name).replace('"', '""') + '"' for name in names]
+            return [self._quoted_name(item, str(name)) for item, name in zip(items, names)]
         if not isinstance(node, (ast.List, ast.Tuple)):
             return None
         parts = [self._composable_text(item, depth=depth + 1) for item in node.elts]
-        return None if any(part is None for part in parts) else [str(p) for p in parts]
+        return None if any(part is None for part in parts) else [p for p in parts if p]
+
+    def _placed(self, node: ast.expr, text: str) -> Template:
+        """`text` with every character at the start of `node`: what the code writes there
+        renders as it, though not character for character (`TABLE` bound elsewhere,
+        `sql.Literal(1)`)."""
+        return Template(text, _compress([self._position(node.lineno, node.col_offset)]
+                                        * len(text)))
+
+    def _placed_string(self, node: ast.expr, text: str) -> Template:
+        """`text`, the string `node` is (`_bound_string`), placed where the code writes it:
+        a literal's characters at their own places, a name bound elsewhere at the name (the
+        statement's own line: where a finding in it is suppressed, and baselined)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            literal = self._literal(node)
+            if not literal.problem and not literal.holes and literal.text == text:
+                return literal
+        return self._placed(node, text)
+
+    def _quoted_name(self, node: ast.expr, name: str) -> Template:
+        """`"name"`, as psycopg's `sql.Identifier(node)` renders the string `node` is
+        (a `"` doubled), each character where the code writes it (`_placed_string`), the
+        quotes around it at its first and last."""
+        placed = self._placed_string(node, name)
+        positions = _expand(placed)
+        start = self._position(node.lineno, node.col_offset)
+        out = [start]
+        for char, at in zip(name, positions):
+            out.extend((at, at) if char == '"' else (at,))
+        out.append(positions[-1] if positions else start)
+        return Template('"' + name.replace('"', '""') + '"', _compress(out))
 
     def _render(self, template: Template, *, sink: ast.Call | None) -> list[SqlFragment]:
         head = first_word(template.text, template.holes)
@@ -2419,9 +2464,11 @@ def _compress(positions: Sequence[tuple[int, int]]) -> tuple[tuple[int, int, int
     return tuple(spans)
 
 
-def _filled(template: Template, values: Sequence[str | None]) -> Template:
+def _filled(template: Template, values: Sequence[str | Template | None]) -> Template:
     """`template` with each hole whose text is known (`values`, one per hole) replaced by
-    that text, placed where the hole is in the source."""
+    that text: a `Template` placed where its own text is in the source (psycopg's
+    `sql.Identifier("users")`), a string wholly at the hole (`{TABLE}`, a name bound
+    elsewhere)."""
     positions = _expand(template)
     text: list[str] = []
     placed: list[tuple[int, int]] = []
@@ -2434,8 +2481,13 @@ def _filled(template: Template, values: Sequence[str | None]) -> Template:
         if value is None:
             holes.append(replace(hole, offset=hole.offset + shift))
             continue
+        if isinstance(value, Template):
+            text.append(value.text)
+            placed.extend(_expand(value))
+            shift += len(value.text)
+            continue
         text.append(value)
-        placed.extend((hole.line, hole.column + k) for k in range(len(value)))
+        placed.extend([(hole.line, hole.column)] * len(value))
         shift += len(value)
     text.append(template.text[cursor:])
     placed.extend(positions[cursor:])

@@ -75,3 +75,20 @@ def test_a_field_naming_a_module_constant_of_names_is_its_text(
     # line 13's WHERE constant is no names (a clause added at the end, read as before); the
     # others stay SQL built at run time
     assert [line for code, line, _ in found if code == "DBS304"] == [17, 18, 19, 20, 30, 39, 40]
+
+
+@pytest.mark.db
+def test_a_name_a_constant_puts_in_a_field_is_reported_at_the_field(
+        database_url: str, tmp_path: Path) -> None:
+    # Each character of the constant was placed a column further from the `{`: `nmae`,
+    # 22 characters into COLUMNS, was reported at `events` after the field.
+    source = ('COLUMNS = "id, name, events.name, nmae"\nTABLE = "evnts"\n\n\n'
+              'def read(cur):\n    cur.execute(f"SELECT {COLUMNS} FROM events")\n'
+              '    cur.execute(f"SELECT id FROM {TABLE} WHERE id = 1")\n')
+    report = validate_module(database_url, tmp_path, _SCHEMA, "repo.py", source)
+    lines = source.splitlines()
+    assert sorted((f.location.line, lines[f.location.line - 1][f.location.column - 1:],
+                   f.subject, dict(f.context).get("PostgreSQL", "")[:5])
+                  for f in report.findings) == [
+        (6, '{COLUMNS} FROM events")', "public.events.nmae", "42703"),
+        (7, '{TABLE} WHERE id = 1")', "public.evnts", "42P01")]

@@ -112,7 +112,7 @@ def test_a_composition_of_pieces_the_code_shows_is_checked(
     found = sorted((f.code, f.location.line, f.subject) for f in report.findings)
     assert [f for f in found if f[0] != "DBS304"] == [
         ("DBS301", 9, "public.userz"), ("DBS302", 8, "public.users.nmae"),
-        ("DBS302", 10, "public.users.titel"), ("DBS302", 12, "public.users.nmae"),
+        ("DBS302", 11, "public.users.titel"), ("DBS302", 12, "public.users.nmae"),
         ("DBS302", 36, "public.users.titel")]
     # every finding confirmed by PostgreSQL's PREPARE of the text psycopg sends
     assert all(dict(f.context).get("PostgreSQL", "")[:5] in ("42703", "42P01")
@@ -121,3 +121,44 @@ def test_a_composition_of_pieces_the_code_shows_is_checked(
     # a table named at run time, a piece psycopg's `+` builds, and a method that only has
     # psycopg's name stay SQL built at run time
     assert [line for code, line, _ in found if code == "DBS304"] == [17, 18, 27]
+
+
+_PLACED = """\
+from psycopg import sql
+from psycopg.sql import Identifier, SQL
+
+QUERY = "SELECT {} FROM users WHERE id = {}"
+TABLE = "userz"
+
+
+def read(cur):
+    cur.execute(sql.SQL(QUERY).format(sql.Identifier("nmae"), sql.Placeholder()), (1,))
+    cur.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(TABLE)))
+    cur.execute(sql.SQL("SELECT {} FROM users").format(sql.Identifier("users", "nmae")))
+    cur.execute(
+        SQL("SELECT {fields} FROM {table}").format(
+            table=Identifier("users"),
+            fields=SQL(", ").join(map(Identifier, ["id", "name", "titel"])),
+        )
+    )
+    cur.execute(SQL("SELECT {} FROM users").format(SQL("id, nmae")))
+    cur.execute(SQL("SELECT {} FROM users").format(Identifier('we"ird')))
+"""
+
+
+@pytest.mark.db
+def test_a_name_a_composition_puts_in_a_field_is_reported_where_the_code_writes_it(
+        database_url: str, tmp_path: Path) -> None:
+    # It was reported at the field it fills: `{}` in QUERY, three lines above the call, or
+    # a column of the template's text past the field (`FROM users` for `"users"."nmae"`).
+    report = validate_module(database_url, tmp_path, _SCHEMA, "repo.py", _PLACED)
+    lines = _PLACED.splitlines()
+    found = sorted((f.location.line, f.location.column, f.subject) for f in report.findings)
+    assert [(line, subject) for line, _, subject in found] == [
+        (9, "public.users.nmae"), (10, "public.userz"), (11, "public.users.nmae"),
+        (15, "public.users.titel"), (18, "public.users.nmae"), (19, 'public.users.we"ird')]
+    written = [lines[line - 1][column - 1:] for line, column, _ in found]
+    assert written == ['"nmae"), sql.Placeholder()), (1,))', "TABLE)))", '"nmae")))',
+                       '"titel"])),', 'nmae")))', "'we\"ird')))"]
+    assert all(dict(f.context).get("PostgreSQL", "")[:5] in ("42703", "42P01")
+               for f in report.findings)
