@@ -84,6 +84,10 @@ _COPY_SINKS = frozenset({"copy", "copy_expert"})
 # asyncpg's COPY methods, by the keyword-only argument each requires (its data).
 _ASYNCPG_COPIES = {"copy_records_to_table": "records", "copy_to_table": "source",
                    "copy_from_table": "output"}
+# asyncpg's `copy_from_query(query, *args, output=...)`: its query, a statement it prepares
+# (with arguments) or sends inside `COPY (...) TO STDOUT`, is read as a sink's when the
+# call gives the keyword-only `output=` asyncpg requires.
+_ASYNCPG_QUERY_COPY = "copy_from_query"
 _PARAM_KEYWORDS = frozenset({"params", "parameters", "vars", "args", "values"})
 
 # Statements a sink may carry. Anything else passed to a call named like a sink
@@ -210,6 +214,9 @@ class _Extractor:
                     calls.append(node)
                 elif _is_string_expr(node):  # `"...".format(...)`
                     strings.append(node)
+                elif name == _ASYNCPG_QUERY_COPY and any(k.arg == "output"
+                                                         for k in node.keywords):
+                    calls.append(node)
                 elif name in _ASYNCPG_COPIES or name in _COPY_SINKS:
                     copies.append(node)
                 elif name in _SPARK_TEMP_VIEWS:
@@ -235,7 +242,8 @@ class _Extractor:
             if arg is None:
                 continue
             engine = self._engine_receiving(call)
-            if engine is None and _call_name(call) not in SINKS:
+            if engine is None and _call_name(call) not in SINKS and \
+                    _call_name(call) != _ASYNCPG_QUERY_COPY:
                 continue  # `client.query(...)` of no other engine: not a sink
             if self._expected_to_fail(call):
                 self._take(arg)
@@ -1863,8 +1871,34 @@ class _Extractor:
             add(quoted[-2], schema)
             add(".", None)
         add(quoted[-1], table)
-        add(" LIMIT 1", None)
-        return self._render(Template("".join(text), tuple(spans)), sink=None)
+        read = Template("".join(text), tuple(spans))
+        limit = Template(" LIMIT 1", ((0, line, column),))
+        where = self._copy_condition(keywords.get("where"))
+        if where is not None:
+            # `COPY t FROM STDIN ... WHERE <where>`: its condition reads the table's columns
+            # as the query's WHERE does (42703 for one it lacks); one built at run time
+            # where a value does not go leaves the rest checked, as before.
+            rendered = self._render(_concat([read, where, limit]), sink=None)
+            if not any(f.dynamic for f in rendered):
+                return rendered
+        return self._render(_concat([read, limit]), sink=None)
+
+    def _copy_condition(self, node: ast.expr | None) -> Template | None:
+        """` WHERE <condition>` of asyncpg's `where=`, the condition placed where the code
+        writes it: a string literal or an f-string, or a name bound to a string for sure
+        (`_bound_string`), placed at the name; None for anything else (or no condition:
+        `where=None`, `""`)."""
+        if node is None:
+            return None
+        if isinstance(node, ast.Name):
+            text = self._bound_string(node)
+            condition = None if text is None else self._placed(node, text)
+        else:
+            condition = self._template(node) if _is_literal(node) else None
+        if condition is None or condition.problem or not condition.text.strip():
+            return None
+        line, column = self._position(node.lineno, node.col_offset)
+        return _concat([Template(" WHERE ", ((0, line, column),)), condition])
 
     def _composed(self, template: Template, sql_call: ast.Call) -> Template:
         """`template`, the text of psycopg's `sql.SQL("...")`, with each field its
