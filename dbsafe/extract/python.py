@@ -180,6 +180,10 @@ class _Extractor:
         # Name -> where it is a piece strings are built from (see `_built_into_another`).
         self.pieces: dict[str, list[ast.Name]] = {}
         self.loads: dict[str, list[ast.Name]] | None = None  # see `_reads`
+        # A loop's name -> the string it holds in the round being read (see `_each_round`),
+        # and each `for` loop -> the strings it runs its body with, if it runs it for each.
+        self.looped: dict[str, ast.Constant] = {}
+        self.rounds: dict[int, list[ast.Constant] | None] = {}
         self.nodes: list[ast.AST] = []  # every node of the tree, once `run` walked it
         # A function -> its parameters it sends to another engine (see `_note_helper`).
         self.helpers: dict[int, dict[str, Engine]] = {}
@@ -271,7 +275,7 @@ class _Extractor:
             self._take(value)
             for literal in bound:
                 self._take(literal)
-            fragments = self._checked(self._fragments(value, sink=call), call, value)
+            fragments = self._checked(self._each_round(value, call), call, value)
             if any(f.dynamic for f in fragments):
                 self._note_ddl_of_each_name(value, sent=True)
             if fragments:
@@ -1449,7 +1453,8 @@ class _Extractor:
             left = (sent and self._bound_statement(node.left)) or node.left
             if isinstance(left, ast.Constant) and isinstance(left.value, str):
                 template = self._literal(left)
-                return _format_fields(template, _PERCENT_FIELD, percent=True)
+                template = _format_fields(template, _PERCENT_FIELD, percent=True)
+                return self._fill_looped(template, self._pieces(node, template, sent=sent))
             return None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             parts: list[Template] = []
@@ -1459,7 +1464,8 @@ class _Extractor:
                         _is_string_expr(literal):
                     parts.append(self._literal(literal))
                 else:
-                    parts.append(self._mark_clauses(self._hole(operand), [operand]))
+                    parts.append(self._looped_piece(operand) or
+                                 self._mark_clauses(self._hole(operand), [operand]))
             return _concat(parts)
         if (
             isinstance(node, ast.Call)
@@ -1469,8 +1475,144 @@ class _Extractor:
             and isinstance(node.func.value.value, str)
         ):
             template = _format_fields(self._literal(node.func.value), _BRACE_FIELD)
-            return self._mark_clauses(template, _format_arguments(template, node))
+            pieces = _format_arguments(template, node)
+            return self._fill_looped(self._mark_clauses(template, pieces), pieces)
         return None
+
+    def _each_round(self, value: ast.expr, call: ast.Call) -> list[SqlFragment]:
+        """The statements `call` sends, `value` its statement: one for each string a
+        `for` loop around both gives a name its pieces read (`for t in ("users",
+        "orders"): cur.execute(f"SELECT count(*) FROM {t}")`), each such name read as
+        that string (`self.looped`) and placed where the loop's `in` writes it; the
+        statements alike once. Only a loop running its body, call and statement alike,
+        once for each of its strings (`_loop_of`); any other name stays a hole, and with
+        more than `_MAX_NAME_CHOICES` rounds all do."""
+        scan: list[ast.AST] = [value]
+        if _call_name(call) == "SQL":  # its pieces are in `.format(...)` around it
+            around = self.parents.get(id(self.parents.get(id(call))))
+            scan.append(around if isinstance(around, ast.Call) else call)
+        loops: dict[str, list[ast.Constant]] = {}
+        for node in scan:
+            for name in ast.walk(node):
+                if not isinstance(name, ast.Name) or name.id in loops:
+                    continue
+                loop = self._loop_of(name, each_round=True)
+                strings = None if loop is None else self._loop_strings(loop)
+                if loop is None or not strings or not all(
+                        self._loop_of(other, each_round=True, loop=loop) is loop
+                        for other in (value, call)):
+                    continue
+                loops[name.id] = strings
+        if not loops or _product_size(list(loops.values())) > _MAX_NAME_CHOICES:
+            return self._fragments(value, sink=call)
+        fragments: dict[tuple[str, object, str | None], SqlFragment] = {}
+        for round_strings in itertools.product(*loops.values()):
+            self.looped = dict(zip(loops, round_strings))
+            try:
+                for fragment in self._fragments(value, sink=call):
+                    fragments.setdefault(
+                        (fragment.sql, fragment.spans, fragment.dynamic), fragment)
+            finally:
+                self.looped = {}
+        return list(fragments.values())
+
+    def _loop_of(self, node: ast.AST, *, each_round: bool,
+                 loop: ast.For | None = None) -> ast.For | None:
+        """The `for` loop whose target `node` (a name it binds; else `loop`, given) is,
+        where `node` is read in its body: with `each_round`, only when nothing between
+        them may pass `node` by in a round (an `if`, `while`, `try`, `match`, a
+        conditional expression, `and`/`or`, `with suppress(...)`), nothing in the body
+        ends a round early or the loop (`continue`, `break`, `return`, `raise`,
+        `assert`) and nothing in it binds the target again: then what `node` does is done
+        once for each string the loop runs with."""
+        target = node.id if isinstance(node, ast.Name) and loop is None else None
+        child: ast.AST = node
+        parent = self.parents.get(id(node))
+        while parent is not None:
+            if isinstance(parent, ast.For) and (
+                    parent is loop or (isinstance(parent.target, ast.Name)
+                                       and parent.target.id == target)):
+                if not any(child is statement for statement in parent.body):
+                    return None
+                return parent if not each_round or self._runs_each_round(parent) else None
+            if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                   ast.ClassDef, ast.Module, ast.ListComp, ast.SetComp,
+                                   ast.GeneratorExp, ast.DictComp)):
+                return None
+            if each_round and (isinstance(parent, (
+                    ast.If, ast.While, ast.Try, ast.TryStar, ast.Match, ast.IfExp,
+                    ast.BoolOp, ast.ExceptHandler)) or (isinstance(parent, ast.With) and any(
+                        isinstance(item.context_expr, ast.Call) and
+                        _call_name(item.context_expr) == "suppress"
+                        for item in parent.items))):
+                return None
+            child, parent = parent, self.parents.get(id(parent))
+        return None
+
+    def _runs_each_round(self, loop: ast.For) -> bool:
+        """Whether nothing in `loop`'s body (outside functions it defines) ends a round or
+        the loop early, or binds its target again (`_loop_of`)."""
+        target = loop.target.id if isinstance(loop.target, ast.Name) else None
+        pending: list[ast.AST] = list(loop.body)
+        while pending:
+            node = pending.pop()
+            if isinstance(node, (ast.Break, ast.Continue, ast.Return, ast.Raise,
+                                 ast.Assert, ast.Global, ast.Nonlocal)) or (
+                    isinstance(node, ast.Name) and node.id == target and
+                    not isinstance(node.ctx, ast.Load)):
+                return False
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda,
+                                     ast.ClassDef)):
+                pending.extend(ast.iter_child_nodes(node))
+        return True
+
+    def _loop_strings(self, loop: ast.For) -> list[ast.Constant] | None:
+        """The strings `loop` runs its body with, each of names (`_NAMES`): those of a
+        tuple, list or set written in its `in`, or of a tuple a name is bound to for sure
+        (`TABLES = ("a", "b")`; a list or set only when every read of the name is a
+        loop's `in`: nothing else may change it); None for anything else."""
+        if id(loop) in self.rounds:
+            return self.rounds[id(loop)]
+        iterable: ast.expr | None = loop.iter
+        if isinstance(iterable, ast.Name) and iterable.id not in self._globals():
+            values = self._values_of(iterable)
+            held = values[0] if len(values) == 1 else None
+            if isinstance(held, (ast.List, ast.Set)) and not all(
+                    isinstance(self.parents.get(id(read)), ast.For) and
+                    getattr(self.parents.get(id(read)), "iter", None) is read
+                    for read in self._reads().get(iterable.id, ())):
+                held = None
+            iterable = held
+        strings: list[ast.Constant] | None = None
+        if isinstance(iterable, (ast.Tuple, ast.List, ast.Set)) and \
+                0 < len(iterable.elts) <= _MAX_NAME_CHOICES:
+            strings = [e for e in iterable.elts if isinstance(e, ast.Constant) and
+                       isinstance(e.value, str) and _NAMES.fullmatch(e.value)]
+            if len(strings) != len(iterable.elts):
+                strings = None
+        self.rounds[id(loop)] = strings
+        return strings
+
+    def _looped_piece(self, node: ast.expr) -> Template | None:
+        """The string a loop's round gives `node` (`self.looped`), as the code writes it
+        in the loop's `in`; None for anything else."""
+        if not isinstance(node, ast.Name) or node.id not in self.looped:
+            return None
+        literal = self._literal(self.looped[node.id])
+        return None if literal.problem or literal.holes else literal
+
+    def _fill_looped(self, template: Template,
+                     pieces: Sequence[ast.expr | None]) -> Template:
+        """`template` (a `%` or `.format` one) with each plain hole (`%s`, `{}`, `{t}`,
+        no conversion or format) whose piece is a loop's name in the round being read
+        (`_looped_piece`) filled with its string."""
+        if not self.looped or template.problem or len(pieces) != len(template.holes):
+            return template
+        values = [self._looped_piece(piece) if piece is not None and (
+            hole.label == "%s" or (hole.label[:1] == "{" and not any(
+                c in hole.label for c in "!:"))) else None
+            for hole, piece in zip(template.holes, pieces)]
+        return _filled(template, values) if any(values) else template
 
     def _with_constants(self, template: Template,
                         fields: Sequence[ast.FormattedValue]) -> Template:
@@ -1481,7 +1623,10 @@ class _Extractor:
         declared `global` in the module; anything else stays a hole."""
         if template.problem or len(fields) != len(template.holes):
             return template
-        values = [self._constant_names(field) for field in fields]
+        values: list[str | Template | None] = [
+            self._looped_piece(field.value) if field.conversion in (-1, ord("s")) and
+            field.format_spec is None else None for field in fields]
+        values = [value or self._constant_names(field) for value, field in zip(values, fields)]
         return _filled(template, values) if any(values) else template
 
     def _note_ddl_of_each_name(self, node: ast.expr, *, sent: bool) -> None:
@@ -1534,7 +1679,9 @@ class _Extractor:
         if isinstance(piece, ast.Name):
             if piece.id in self._globals():
                 return []
-            values: Sequence[ast.expr] = self._values_of(piece)
+            loop = self._loop_of(piece, each_round=False)
+            values: Sequence[ast.expr] = self._values_of(piece) if loop is None else \
+                self._loop_strings(loop) or ()
         else:
             values = [piece]
         return [v.value for v in values if isinstance(v, ast.Constant) and
@@ -1553,7 +1700,9 @@ class _Extractor:
         the module, `Cls.NAME` (`_class_constant`), or `cls.NAME`/`self.NAME` in a method of
         the class binding it (`_own_class_constant`: mautrix's models' `f"SELECT {cls.columns}
         FROM message ..."`); None for anything else."""
-        if isinstance(node, ast.Attribute):
+        if isinstance(node, ast.Name) and node.id in self.looped:
+            value: ast.expr | None = self.looped[node.id]
+        elif isinstance(node, ast.Attribute):
             value = self._class_constant(node) or self._own_class_constant(node)
         elif isinstance(node, ast.Name) and node.id not in self._globals():
             if any(isinstance(parent, ast.ClassDef) for parent in self._within_scope(node)):
@@ -2051,6 +2200,8 @@ class _Extractor:
         """`text`, the string `node` is (`_bound_string`), placed where the code writes it:
         a literal's characters at their own places, a name bound elsewhere at the name (the
         statement's own line: where a finding in it is suppressed, and baselined)."""
+        if isinstance(node, ast.Name) and node.id in self.looped:
+            node = self.looped[node.id]  # the string the loop's round holds, in its `in`
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             literal = self._literal(node)
             if not literal.problem and not literal.holes and literal.text == text:
