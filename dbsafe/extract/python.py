@@ -757,10 +757,42 @@ class _Extractor:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id == "self":
             return self._engine_of_attribute(node, depth=depth + 1)
+        if isinstance(node, ast.Attribute):
+            # What an engine's object holds is its connection: `engine.conn` of temboard's
+            # `engine = sqlite3_engine.TaskListSQLite3Engine(...)`.
+            return self._engine_of(node.value, depth=depth + 1)
         if isinstance(node, ast.arg):
             return self._engine_annotated(node.annotation) or self._engine_handed(
-                node, depth=depth + 1)
+                node, depth=depth + 1) or self._engine_passed(node, depth=depth + 1)
         return None
+
+    def _engine_passed(self, parameter: ast.arg, *, depth: int) -> Engine | None:
+        """The engine whose connection a function of the module is given in `parameter`
+        wherever the module calls it (`def execute(conn, query): conn.cursor().execute(query)`,
+        called only as `execute(engine.conn, "SELECT * FROM tasks")` with a SQLite engine's
+        connection: temboard's toolkit tests); None when a call gives another or an unknown
+        one, or the function is used otherwise than called by its name."""
+        function = self._scope_of(parameter)
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                self.parents.get(id(function)) is not self.tree:
+            return None
+        positional = [*function.args.posonlyargs, *function.args.args]
+        index = next((i for i, arg in enumerate(positional) if arg is parameter), None)
+        if index is None:
+            return None
+        engines: set[Engine | None] = set()
+        for use in self._reads().get(function.name, []):
+            call = self.parents.get(id(use))
+            if not isinstance(call, ast.Call) or call.func is not use or \
+                    self._function_called(use, call) is not function or \
+                    any(isinstance(a, ast.Starred) for a in call.args[:index + 1]):
+                return None
+            given = next((k.value for k in call.keywords if k.arg == parameter.arg),
+                         call.args[index] if index < len(call.args) else None)
+            if given is None:
+                return None
+            engines.add(self._engine_of(given, depth=depth + 1))
+        return engines.pop() if len(engines) == 1 else None
 
     def _url_scheme(self, url: ast.AST | None) -> str | None:
         """The scheme of a database URL (`mssql+pymssql` of `"mssql+pymssql://u@h/db"`),

@@ -406,3 +406,55 @@ def test_statements_for_sql_server_cassandra_and_lists_sent_there_are_theirs(
     assert skipped == [(12, "sent to SQL Server"), (17, "sent to Cassandra"),
                        (22, "sent to SQL Server"), (23, "sent to SQL Server"),
                        (26, "sent to BigQuery"), (26, "sent to BigQuery")]
+
+
+# temboard (dalibo/temboard 4f6aa9ed, `toolkit/tests/test_sqlite3_engine.py`) tests its
+# SQLite task list through a helper of the module given the connection and the statement,
+# `execute(engine.conn, "SELECT * FROM tasks")`, `engine` its own
+# `sqlite3_engine.TaskListSQLite3Engine(...)`: eight false DBS301 on SQLite's `tasks`. A
+# helper also given a PostgreSQL connection, or one the module does not show, stays checked.
+_TASKLIST = '''\
+import psycopg
+
+
+def execute(conn, query, args=()):
+    with conn:
+        c = conn.cursor()
+        c.execute(query, args)
+        return c.fetchall()
+
+
+def run(conn, query):
+    return conn.execute(query)
+
+
+def test_bootstrap():
+    from temboardtoolkit.tasklist import sqlite3_engine
+
+    engine = sqlite3_engine.TaskListSQLite3Engine(":memory:")
+    execute(engine.conn, "SELECT * FROM tasks")
+    execute(engine.conn, "INSERT INTO tasks (id) VALUES ('aaaa')")
+    engine.conn.execute("SELECT count(id) FROM tasks")
+    run(engine.conn, "SELECT id FROM tasks")
+    run(psycopg.connect(""), "SELECT nmae FROM users")
+
+
+def check(db):
+    with psycopg.connect("") as pg:
+        run(pg, "SELECT titel FROM users")
+'''
+
+
+@pytest.mark.db
+def test_a_connection_an_engines_object_holds_and_a_helper_is_given_sends_there(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "test_sqlite3_engine.py", _TASKLIST)
+    # `run` is also given a PostgreSQL connection: what it sends stays checked
+    assert sorted((f.code, f.location.line, f.subject, dict(f.context)["PostgreSQL"][:5])
+                  for f in report.findings) == [
+        ("DBS301", 22, "public.tasks", "42P01"),
+        ("DBS302", 23, "public.users.nmae", "42703"),
+        ("DBS302", 28, "public.users.titel", "42703")]
+    skipped = [s.location.line for s in report.skipped if "sent to SQLite" in s.reason]
+    assert skipped == [7, 19, 20, 21]
