@@ -120,6 +120,7 @@ def _classify(text: str, offsets: Sequence[int],
     # Per parenthesis depth: a BETWEEN waiting for its AND, and the CASEs not yet ENDed.
     betweens: list[bool] = [False]
     cases: list[int] = [0]
+    brackets = 0  # how many `[` are open: a subscript's (or an array's) inside
     operand_at = -1  # len(previous) where a hole is an operand: a BETWEEN bound, a CASE's WHEN
     clause = ""  # the last clause word at the outermost level
     adds = iter(clauses)
@@ -161,7 +162,8 @@ def _classify(text: str, offsets: Sequence[int],
                 previous.append(_SENTINEL)
                 continue
             kinds.append(_hole_kind(marked, match.start(), previous, stack, calls[-1],
-                                    operand=operand_at == len(previous)))
+                                    operand=operand_at == len(previous),
+                                    in_brackets=brackets > 0))
             previous.append(_SENTINEL)
             continue
         upper = token.upper()
@@ -192,6 +194,10 @@ def _classify(text: str, offsets: Sequence[int],
             last_keyword.append("")
             betweens.append(False)
             cases.append(0)
+        elif token == "[":
+            brackets += 1
+        elif token == "]" and brackets:
+            brackets -= 1
         elif token == ")" and len(stack) > 1:
             stack.pop()
             calls.pop()
@@ -247,7 +253,7 @@ def _calls_a_function(previous: list[str]) -> bool:
 
 def _hole_kind(
     marked: str, at: int, previous: list[str], stack: list[str], in_call: bool, *,
-    operand: bool = False,
+    operand: bool = False, in_brackets: bool = False,
 ) -> str | None:
     before = marked[at - 1] if at else ""
     after = marked[at + 1] if at + 1 < len(marked) else ""
@@ -258,8 +264,10 @@ def _hole_kind(
     prev = previous[-1] if previous else ""
     if prev in _VALUE_OPERATORS or prev in _VALUE_KEYWORDS or operand:
         return None
-    if prev == "[":
-        return None  # an array's first element (`ARRAY[${ids}]`) or a subscript
+    if prev == "[" or (prev == ":" and in_brackets):
+        # an array's first element (`ARRAY[${ids}]`), a subscript, a slice's upper bound
+        # (`(history || %(h)s)[1:{limit}]`: a `:` stands alone nowhere else in PostgreSQL)
+        return None
     if prev in ("(", ",") and (stack[-1] in _VALUE_LISTS or in_call):
         return None  # a list's item, a function's argument (`lower(${email})`)
     if prev == "ZONE" and previous[-3:-1] == ["AT", "TIME"]:

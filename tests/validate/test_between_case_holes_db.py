@@ -65,3 +65,36 @@ def test_between_bounds_and_case_when_holes_are_values(database_url: str,
             with pytest.raises(psycopg.errors.UndefinedColumn):  # 42703
                 conn.execute(f"PREPARE bad {flagged}")
             conn.rollback()
+
+
+# alerta (alerta/alerta 4ac01063, `alerta/database/backends/postgres/base.py`) keeps an
+# alert's last changes with `history=(%(change)s || history)[1:{limit}]`, the bound filled
+# in with `.format(limit=...)`: six statements were DBS304 notes, "`{limit}` is not in a
+# value position (after :)". A `:` inside brackets is a slice's; its bound is a value.
+_ALERTS = '''\
+def set_status(cur, limit, vars):
+    update = """
+        UPDATE alerts
+        SET status=%(status)s, history=(%(change)s || history)[1:{limit}]
+        WHERE id=%(id)s
+        RETURNING *
+    """.format(limit=limit)
+    cur.execute(update, vars)
+    cur.execute(f"SELECT (history)[{limit}:{limit} + 1], statuz FROM alerts WHERE id = %(id)s",
+                vars)
+    cur.execute(f"SELECT id FROM alerts WHERE {limit}:{limit}")
+'''
+
+
+@pytest.mark.db
+def test_a_slices_bound_is_a_value(database_url: str, tmp_path: Path) -> None:
+    ddl = "CREATE TABLE alerts (id text, status text, history text[])"
+    report = validate_module(database_url, tmp_path, ddl, "base.py", _ALERTS)
+    assert sorted((f.code, f.location.line, f.subject) for f in report.findings) == [
+        ("DBS302", 9, "public.alerts.statuz"),
+        ("DBS304", 11, None)]  # a `:` outside brackets is no slice: not read as one
+    assert dict(next(f for f in report.findings if f.code == "DBS302").context)[
+        "PostgreSQL"][:5] == "42703"
+    with psycopg.connect(database_url) as conn:
+        conn.execute("PREPARE ok (text, text, text, int) AS UPDATE alerts SET status = $1, "
+                     "history = ($2 || history)[1:$4] WHERE id = $3 RETURNING *")
