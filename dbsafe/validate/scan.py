@@ -206,8 +206,12 @@ _CHUNK = 32
 #      a class attribute annotated `ClassVar` is a class constant;
 # 163: `JSON_TABLE(... COLUMNS (...))` returns the columns it defines;
 # 164: a supabase-js client a class keeps in `this.x` keeps its schema;
-# 165: a supabase-js argument the code picks among strings it shows is checked as each
-_CACHE_VERSION = 165
+# 165: a supabase-js argument the code picks among strings it shows is checked as each;
+# 166: a psycopg composition's pieces are placed where the code writes them; asyncpg's `where=`
+#      and `copy_from_query` are read; a `for` loop over strings gives its name each one; a
+#      connection an engine's object holds, handed to a module function, is that engine's;
+#      a hole after `:` inside brackets is a value
+_CACHE_VERSION = 166
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
