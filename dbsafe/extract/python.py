@@ -757,9 +757,10 @@ class _Extractor:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id == "self":
             return self._engine_of_attribute(node, depth=depth + 1)
-        if isinstance(node, ast.Attribute):
-            # What an engine's object holds is its connection: `engine.conn` of temboard's
-            # `engine = sqlite3_engine.TaskListSQLite3Engine(...)`.
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                node.value.id != "cls":
+            # What an engine's object, held in a variable, holds is its connection:
+            # `engine.conn` of temboard's `engine = sqlite3_engine.TaskListSQLite3Engine(...)`.
             return self._engine_of(node.value, depth=depth + 1)
         if isinstance(node, ast.arg):
             return self._engine_annotated(node.annotation) or self._engine_handed(
