@@ -469,8 +469,12 @@ def _relation_of(finding: Finding) -> str | None:
     return None
 
 
-# PostgreSQL's message for a relation a migration statement uses that does not exist.
-_UNDEFINED_RELATION = re.compile(r'42P01: relation "(?P<name>[^"]+)" does not exist')
+# PostgreSQL's message for a relation or function a migration statement uses that does
+# not exist.
+_UNDEFINED_RELATION = re.compile(r'42P01: relation "(?P<name>[^"]+)" does not exist|'
+                                 r'42883: function (?P<function>\S+?\(.*?\)) does not exist')
+# Findings of a relation or a function (a supabase-js `.rpc()`) the schema lacks.
+_MISSING_OBJECT_CODES = frozenset({UNKNOWN_TABLE.code, "DBS306"})
 
 
 def _say_history_incomplete(source: SchemaSource, findings: Sequence[Finding]) -> None:
@@ -479,19 +483,22 @@ def _say_history_incomplete(source: SchemaSource, findings: Sequence[Finding]) -
     none of them made (42P01 on the throwaway; the migration ran in production, so
     production had it, made outside the migrations: in supabase's dashboard, by hand). A
     relation reported missing may then be one of those: the database tells. (PDSv6's one
-    migration alters `chemicals` and `app_users`, made in the dashboard: 753 DBS301.)"""
+    migration alters `chemicals` and `app_users`, made in the dashboard: 753 DBS301.) The
+    same for functions: a migration calling one none of them makes (42883), a `.rpc()` of
+    one the schema lacks (DBS306; hubfrete's 8 beside its 382 DBS301)."""
     if source.sql_folder is None:
         return
-    used = sorted({match["name"] for failure in source.failures if not failure.applied_later
+    used = sorted({match["name"] or match["function"] for failure in source.failures
+                   if not failure.applied_later
                    if (match := _UNDEFINED_RELATION.match(failure.message))})
-    missing = sum(1 for finding in findings if finding.code == UNKNOWN_TABLE.code)
+    missing = sum(1 for finding in findings if finding.code in _MISSING_OBJECT_CODES)
     if not used or not missing:
         return
     folder = os.path.relpath(source.sql_folder.path, source.sql_folder.root)
-    log.warning("%d finding%s name%s a relation the migrations in %s do not make, and they are "
-                "not the whole history: they use %s, which none of them creates (made outside "
-                "them, in the dashboard or by hand); validate against the database "
-                "(--database-url) to tell a misspelt name from a table made there",
+    log.warning("%d finding%s name%s a relation or function the migrations in %s do not "
+                "make, and they are not the whole history: they use %s, which none of them "
+                "creates (made outside them, in the dashboard or by hand); validate against "
+                "the database (--database-url) to tell a misspelt name from one made there",
                 missing, "" if missing == 1 else "s", "s" if missing == 1 else "",
                 folder, ", ".join(used[:5]) + (f" and {len(used) - 5} more"
                                                if len(used) > 5 else ""))

@@ -405,8 +405,8 @@ def test_a_yoyo_python_migration_of_sql_steps_is_run_as_yoyo_sends_them(
 def test_missing_relations_of_a_folder_that_is_not_the_whole_history_are_said_so(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A supabase folder whose migration alters `todos`, a table none of its migrations
-    makes (PostgreSQL: 42P01; made in the dashboard): a relation the requests name that the
-    schema lacks may be one made there too. The findings stay (a misspelt table is one),
+    makes (PostgreSQL: 42P01; made in the dashboard): a relation or function the requests
+    name that the schema lacks may be one made there too. The findings stay (a misspelt table is one),
     and a warning says the folder is not the whole history and how to tell (PDSv6's one
     migration gave 753 DBS301 and no word why)."""
     _write(tmp_path / "supabase" / "migrations" / "20240101000000_a.sql",
@@ -415,13 +415,14 @@ def test_missing_relations_of_a_folder_that_is_not_the_whole_history_are_said_so
     _write(tmp_path / "src" / "a.ts",
            "const a = await supabase.from('todos').select('id, title, done')\n"
            "const b = await supabase.from('notes').select('id, body')\n"
-           "const c = await supabase.from('tags').select('id, label')\n")
+           "const c = await supabase.from('tags').select('id, label')\n"
+           "const d = await supabase.rpc('archive_todos', { days: 3 })\n")
     with caplog.at_level("WARNING"):
         report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
     assert sorted((f.code, f.location.line) for f in report.findings if f.code != "DBS006") \
-        == [("DBS301", 2), ("DBS302", 3)]
-    assert "1 finding names a relation the migrations in supabase/migrations do not make, " \
-        "and they are not the whole history: they use public.todos" in caplog.text
+        == [("DBS301", 2), ("DBS302", 3), ("DBS306", 4)]
+    assert "2 findings name a relation or function the migrations in supabase/migrations do " \
+        "not make, and they are not the whole history: they use public.todos" in caplog.text
     assert "--database-url" in caplog.text
 
     caplog.clear()
@@ -431,5 +432,22 @@ def test_missing_relations_of_a_folder_that_is_not_the_whole_history_are_said_so
     with caplog.at_level("WARNING"):
         report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
     assert sorted((f.code, f.location.line) for f in report.findings) == [
-        ("DBS301", 2), ("DBS302", 3)]
+        ("DBS301", 2), ("DBS302", 3), ("DBS306", 4)]
     assert "whole history" not in caplog.text
+
+
+def test_a_function_a_migration_calls_that_none_of_them_makes_says_so_too(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A migration that calls a function none of the migrations creates (PostgreSQL: 42883,
+    made in the dashboard) says the folder is not the whole history: an `.rpc()` of a
+    function the schema lacks may be one made there (hubfrete: 8 DBS306 and no word)."""
+    _write(tmp_path / "supabase" / "migrations" / "20240101000000_a.sql",
+           "CREATE TABLE public.tags (id bigint PRIMARY KEY, name text);\n"
+           "SELECT public.seed_tags(3);\n")
+    _write(tmp_path / "src" / "a.ts", "const d = await supabase.rpc('archive_tags', {})\n")
+    with caplog.at_level("WARNING"):
+        report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [f.code for f in report.findings if f.code != "DBS006"] == ["DBS306"]
+    assert "1 finding names a relation or function the migrations in supabase/migrations do " \
+        "not make, and they are not the whole history: they use public.seed_tags(integer)" \
+        in caplog.text
