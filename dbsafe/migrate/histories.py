@@ -101,21 +101,24 @@ _NUMBER = re.compile(r"(\d+)_")
 # (gorp, no `SetSchema`) make it unqualified, so in the current schema, and read it there;
 # goose's CLI reads `goose_db_version` unqualified (the first schema of the search path
 # that has it) and makes it there when it has none. prisma's is in the schema its URL's
-# `?schema=` names ("set to `public` by default", quaint's PostgreSQL connector), a
-# parameter libpq refuses: `public` here.
+# `?schema=` names ("set to `public` by default", quaint's PostgreSQL connector; the
+# search_path's first schema, multiSchema too: prisma/orm#16565), which dbsafe connects
+# with as the search_path (`to_libpq_url`): the session's current schema, else `public`.
+_PRISMA = History(
+    "prisma", ("_prisma_migrations",),
+    "SELECT migration_name FROM {table} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+    frozenset({"migration_name", "finished_at", "rolled_back_at"}),
+    # A row neither finished nor rolled back: the migration failed (or is running);
+    # `prisma migrate deploy` refuses to run anything until it is resolved (P3009).
+    failed_query="SELECT migration_name FROM {table} "
+                 "WHERE finished_at IS NULL AND rolled_back_at IS NULL ORDER BY started_at",
+    resolve="`prisma migrate resolve --rolled-back` (or `--applied`) it first",
+    placement="current_schema")
 _HISTORIES = (
     History("supabase", ("supabase_migrations", "schema_migrations"),
             "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
-    # A row neither finished nor rolled back: the migration failed (or is running);
-    # `prisma migrate deploy` refuses to run anything until it is resolved (P3009).
-    History("prisma", ("public", "_prisma_migrations"),
-            "SELECT migration_name FROM {table} "
-            "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
-            frozenset({"migration_name", "finished_at", "rolled_back_at"}),
-            failed_query="SELECT migration_name FROM {table} "
-                         "WHERE finished_at IS NULL AND rolled_back_at IS NULL "
-                         "ORDER BY started_at",
-            resolve="`prisma migrate resolve --rolled-back` (or `--applied`) it first"),
+    _PRISMA,
+    dataclasses.replace(_PRISMA, relation=("public", "_prisma_migrations"), placement=None),
     History("flyway", ("public", "flyway_schema_history"),
             "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
             frozenset({"installed_rank", "version", "script", "type", "success"})),

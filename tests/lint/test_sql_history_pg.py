@@ -8,6 +8,7 @@ the database no longer has), each read as if about to run on today's schema. Rea
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from pathlib import Path
@@ -108,3 +109,40 @@ def test_a_prisma_migration_neither_finished_nor_rolled_back_stops_status_drift_
     assert commands.status(settings).summary["pending"] == [
         {"migration": f"prisma/migrations/{name}/migration.sql"}
         for name in ("20240201000000_drop_legacy", "20240301000000_plan_index")]
+
+
+def test_the_prisma_history_in_the_schema_of_its_url_is_read_by_status_drift_and_lint(
+        tmp_path: Path, database_url: str) -> None:
+    # prisma migrate with `DATABASE_URL=...?schema=app` makes `app`, keeps
+    # `_prisma_migrations` there and runs each migration.sql with search_path `app`; dbsafe,
+    # handed that URL, connects as prisma does. The history was looked for in `public` only:
+    # status, drift and lint FOLDER were exit 2 ("app._prisma_migrations ... is a history
+    # table in another schema").
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "prisma" / "migrations"
+    for name, sql in FILES.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(sql)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app")
+        conn.execute("SET search_path = app")
+        conn.execute(PRISMA_HISTORY)
+        for name in ("20240101000000_init", "20240201000000_drop_legacy"):
+            conn.execute(FILES[name])
+            _record(conn, name)
+    settings = load_settings(tmp_path, {"database-url": f"{database_url}&schema=app"},
+                             environ={})
+    assert commands.status(settings).summary["pending"] == [
+        {"migration": "prisma/migrations/20240301000000_plan_index/migration.sql"}]
+    # The files built as prisma ran them, in `app`: the same tables, nothing drifted ...
+    assert commands.drift(settings).findings == ()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute('CREATE INDEX "by_hand" ON app."Account" (plan)')
+    # ... until an index is made by hand there.
+    assert [f.subject for f in commands.drift(settings).findings] == ["app.Account.by_hand"]
+    report = commands.lint(dataclasses.replace(settings, large_table=0, ignore=("DBS115",)),
+                           [folder])
+    assert [(f.code, f.subject) for f in report.findings] == [("DBS101", "Account")]
+    assert "app._prisma_migrations" in " ".join(report.summary["lines"])
