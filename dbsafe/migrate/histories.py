@@ -305,6 +305,8 @@ def unread_histories(database_url: str) -> str:
     tables that are a runner's history by their name and columns in another schema (river's
     or Flyway's in the schema they were told to use), as `sql-migrations-history-table`
     would name them; "" when there are none."""
+    from urllib.parse import quote
+
     from dbsafe.pg.connect import connect
 
     names = sorted({h.relation[-1] for h in _HISTORIES})
@@ -331,7 +333,10 @@ def unread_histories(database_url: str) -> str:
     hint = (f"{' and '.join(found)} "
             f"{'is a history table' if len(found) == 1 else 'are history tables'} in another "
             "schema: name the one to read in `sql-migrations-history-table`")
-    if placed:
+    if placed and placed[0][0] == "prisma":
+        hint += (f"; prisma keeps it in the schema its URL's `?schema=` names: give dbsafe "
+                 f"prisma's DATABASE_URL as it is (`?schema={quote(placed[0][1], safe='')}`)")
+    elif placed:
         runner, schema = placed[0]
         # Its migrations ran there too: the setting alone would build them in `current`.
         hint += (f"; {runner} keeps it in its session's current schema (this connection's is "

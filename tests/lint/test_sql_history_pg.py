@@ -119,6 +119,7 @@ def test_the_prisma_history_in_the_schema_of_its_url_is_read_by_status_drift_and
     # status, drift and lint FOLDER were exit 2 ("app._prisma_migrations ... is a history
     # table in another schema").
     from dbsafe.config import load_settings
+    from dbsafe.core import DbsafeError
 
     folder = tmp_path / "prisma" / "migrations"
     for name, sql in FILES.items():
@@ -132,6 +133,9 @@ def test_the_prisma_history_in_the_schema_of_its_url_is_read_by_status_drift_and
         for name in ("20240101000000_init", "20240201000000_drop_legacy"):
             conn.execute(FILES[name])
             _record(conn, name)
+    without = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    with pytest.raises(DbsafeError, match=r"prisma's DATABASE_URL as it is \(`\?schema=app`\)"):
+        commands.status(without)
     settings = load_settings(tmp_path, {"database-url": f"{database_url}&schema=app"},
                              environ={})
     assert commands.status(settings).summary["pending"] == [
