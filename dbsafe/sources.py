@@ -301,8 +301,9 @@ def _built_file(cache_file: Path) -> Path:
 # placeholders filled in from its flyway.conf or flyway.toml, the schemas it is told made,
 # the first on the search_path; 30: or from Spring Boot's application.yml/.properties;
 # 31: a prisma folder's migration.sql of several statements as one transaction when the
-# project's prisma is older than 7.4 (one query).
-_INTROSPECTED = 31
+# project's prisma is older than 7.4 (one query); 32: Flyway's files named as its
+# configuration says (sqlMigrationPrefix, ...: those alone), its repeatable ones by description.
+_INTROSPECTED = 32
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -45,6 +45,64 @@ THROWAWAY_USER = "postgres"
 THROWAWAY_DATABASE = "dbsafe"
 
 
+# A version as Flyway reads it (`MigrationVersion`): numbers, each part a number, between
+# dots or underscores (`1.2`, `1_2`, `005`, `201004200021`).
+_VERSION = re.compile(r"\d+(?:[._]\d+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class FlywayNames:
+    """How Flyway names its SQL migrations (`sqlMigrationPrefix`, `repeatableSqlMigrationPrefix`,
+    `undoSqlMigrationPrefix`, `sqlMigrationSeparator`, `sqlMigrationSuffixes`): versioned
+    and undo files are `<prefix><version><separator><description><suffix>`, repeatable ones
+    `<prefix><separator><description><suffix>`."""
+
+    versioned: str = "V"
+    repeatable: str = "R"
+    undo: str = "U"
+    separator: str = "__"
+    suffixes: tuple[str, ...] = (".sql",)
+
+    @property
+    def default(self) -> bool:
+        return self == FlywayNames()
+
+    def parse(self, name: str) -> tuple[str, str | None, str] | None:
+        """The kind ("V", "R" or "U"), version and description of the migration file
+        `name`, as Flyway's `ResourceNameParser` reads it: a suffix stripped (its case
+        aside), then the longest prefix it starts with, then the text before the first
+        separator the version (none for a repeatable file); None for a file Flyway does not
+        run as a migration (another suffix or prefix, no valid version).
+
+        >>> FlywayNames().parse("V1_2__add_email.sql"), FlywayNames().parse("R__views.SQL")
+        (('V', '1.2', 'add email'), ('R', None, 'views'))
+        >>> names = FlywayNames(versioned="Migration-", suffixes=(".pgsql",))
+        >>> names.parse("Migration-10__x.pgsql"), names.parse("V1__x.sql"), names.parse("R1__x.pgsql")
+        (('V', '10', 'x'), None, None)
+        >>> FlywayNames().parse("V3.sql"), FlywayNames().parse("Views.sql")
+        (('V', '3', ''), None)
+        """
+        base = next((name[:-len(s)] for s in self.suffixes
+                     if s and len(name) > len(s) and name.upper().endswith(s.upper())), None)
+        if base is None:
+            return None
+        kinds = sorted(((self.versioned, "V"), (self.repeatable, "R"), (self.undo, "U")),
+                       key=lambda pair: -len(pair[0]))
+        prefix, kind = next(((p, k) for p, k in kinds if base.startswith(p)), ("", ""))
+        if not kind:
+            return None
+        version, _, description = base[len(prefix):].partition(self.separator)
+        if kind == "R":
+            return ("R", None, description.replace("_", " ")) if not version else None
+        if not _VERSION.fullmatch(version):
+            return None
+        return kind, version.replace("_", "."), description.replace("_", " ")
+
+    def version_key(self, version: str) -> tuple[int, ...]:
+        """A version as Flyway compares them: part by part, as numbers."""
+        return tuple(int(part) for part in version.split("."))
+
+
 @dataclass(frozen=True, slots=True)
 class FlywayConfig:
     """What dbsafe reads of a Flyway configuration (Flyway's defaults without one)."""
@@ -63,6 +121,7 @@ class FlywayConfig:
     table: str = _DEFAULT_TABLE
     environment: str = "default"
     locations: tuple[str, ...] = ()
+    names: FlywayNames = FlywayNames()
     # The environment variables read (`FLYWAY_PLACEHOLDERS_*`, ...), for a cache's key
     environ: tuple[tuple[str, str], ...] = ()
 
@@ -174,10 +233,14 @@ def _spring_boot(folder: Path) -> FlywayConfig | None:
     return config if _holds(config, resources, folder) else None
 
 
-# Flyway's settings dbsafe reads, by the name Spring Boot's relaxed binding reduces them to.
-_SPRING_SETTINGS = {k.lower(): k for k in (
+# Flyway's settings dbsafe reads (`_config`).
+_SETTINGS = (
     "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
-    "defaultSchema", "schemas", "table", "locations")}
+    "defaultSchema", "schemas", "table", "locations", "sqlMigrationPrefix",
+    "repeatableSqlMigrationPrefix", "undoSqlMigrationPrefix", "sqlMigrationSeparator",
+    "sqlMigrationSuffixes")
+# ... by the name Spring Boot's relaxed binding reduces them to.
+_SPRING_SETTINGS = {k.lower(): k for k in _SETTINGS}
 _SPRING_REFERENCE = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
 
 
@@ -317,13 +380,18 @@ def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
         environment=settings.get("environment") or "default",
         locations=tuple(s.strip() for s in settings.get("locations", "").split(",")
                         if s.strip()),
+        names=FlywayNames(
+            versioned=settings.get("sqlMigrationPrefix", "V"),
+            repeatable=settings.get("repeatableSqlMigrationPrefix", "R"),
+            undo=settings.get("undoSqlMigrationPrefix", "U"),
+            separator=settings.get("sqlMigrationSeparator") or "__",
+            suffixes=tuple(s.strip() for s in settings.get("sqlMigrationSuffixes", ".sql")
+                           .split(",") if s.strip()) or (".sql",)),
         environ=environ)
 
 
 # The settings dbsafe reads, by the environment variable Flyway reads each from.
-_ENV_KEYS = {"FLYWAY_" + re.sub("([A-Z])", "_\\1", k).upper(): k for k in (
-    "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
-    "defaultSchema", "schemas", "table", "locations")}
+_ENV_KEYS = {"FLYWAY_" + re.sub("([A-Z])", "_\\1", k).upper(): k for k in _SETTINGS}
 
 
 def _toml_settings(file: Path, text: str, settings: dict[str, str],

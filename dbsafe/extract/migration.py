@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, SourceError
 from dbsafe.extract.files import FolderNames
-from dbsafe.extract.flyway import FlywayConfig, fill_placeholders, flyway_config
+from dbsafe.extract.flyway import FlywayConfig, FlywayNames, fill_placeholders, flyway_config
 
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
@@ -96,6 +96,8 @@ class Migration:
     starts_in_transaction: bool = False
     # The other files its statements come from: those a psql script includes (`\ir`).
     includes: tuple[Path, ...] = ()
+    # A Flyway migration: Flyway sets the role and search_path back after it.
+    flyway: bool = False
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
@@ -128,7 +130,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     search_path of each (`_flyway_search_path`).
 
     Order: as the runners order them (`_version_key`): Flyway's `V<version>__` files by
-    version whatever folder holds them, then its repeatable `R__` ones; a prisma folder's
+    version whatever folder holds them, then its repeatable `R__` ones by description, each
+    named as its configuration says (`sqlMigrationPrefix`, ...: `FlywayNames`; with another
+    prefix or suffix than Flyway's own, only the files Flyway runs); a prisma folder's
     migrations by name as prisma compares them, a supabase folder's files by name as its
     CLI lists them (`_runner_order`: `202310122339_x` after `20230912150657_y`); any
     other layout (goose's, golang-migrate's `10_x.up.sql`) in natural order, path
@@ -142,6 +146,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     pop_files: dict[Path, bool] = {}  # a pop folder's file: does pop wrap it in a transaction
     graphile_files: dict[Path, tuple] = {}  # graphile-migrate's migrations: their order
     sqitch_files: dict[Path, SqitchProject] = {}  # a Sqitch plan's deploy scripts: psql runs them
+    # Flyway's names where its configuration gives others than its own (`FlywayNames`)
+    named: dict[Path, FlywayNames] = {}
     steps: dict[Path, YoyoSteps] = {}  # yoyo's Python migrations whose steps are SQL
     for path in paths:
         if path.is_dir() and (sqitch := _sqitch_deploy_files(path, sqitch_target)) is not None:
@@ -150,7 +156,14 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                         for rank, p in enumerate(files))
             sqitch_files.update((p, project) for p in files)
         elif path.is_dir():
-            found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
+            flyway_names = flyway_config(path).names
+            if flyway_names.default:
+                found = [p for p in path.rglob("*.sql") if p.is_file() and not _down_file(p)]
+            else:  # Flyway runs the files its names say, those alone (its other suffixes too)
+                found = [p for p in path.rglob("*") if p.is_file()
+                         and (kind := flyway_names.parse(p.name)) is not None
+                         and kind[0] != "U"]
+                named.update((p, flyway_names) for p in found)
             if yoyo_folder(path):
                 yoyo_python = [p for p in _yoyo_migration_files(path) if p.suffix == ".py"]
                 steps.update((p, read) for p in yoyo_python
@@ -193,7 +206,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                             for p in found)
             else:
                 order = _runner_order(path)
-                keys.update((p, _version_key(p, path, order)) for p in found)
+                keys.update((p, _version_key(p, path, order, named.get(p))) for p in found)
                 keys.update((p, (2, (), graphile_files[p])) for p in found if p in graphile_files)
             if supabase_cli_folder(path) or supabase_schemas_folder(path):
                 wrapped.update(found)
@@ -205,7 +218,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         elif path.is_file():
             if path.suffix in _SCRIPT_SUFFIXES:
                 raise SourceError(f"{path} is JavaScript/TypeScript, not SQL: {_CODE_MIGRATIONS}")
-            keys[path] = _version_key(path)
+            if not (flyway_names := flyway_config(path.parent).names).default \
+                    and flyway_names.parse(path.name) is not None:
+                named[path] = flyway_names
+            keys[path] = _version_key(path, names=named.get(path))
             if path.suffix == ".py" and (read := yoyo_python_steps(path)) is not None:
                 steps[path] = read
                 continue
@@ -242,7 +258,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
         flyway = None
-        if flyway_file(file.name) and file not in sqitch_files:
+        if flyway_file(file.name, named.get(file)) and file not in sqitch_files:
             if file.parent not in flyway_configs:
                 flyway_configs[file.parent] = flyway_config(file.parent)
             flyway = flyway_configs[file.parent]
@@ -271,12 +287,12 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 or (_node_pg_migrate_down(text) is not None
                     and _node_pg_transaction(text, statements))
                 or _hasura_up(file)
-                or (atlas_folder(file.parent) and not flyway_file(file.name)
+                or (atlas_folder(file.parent) and not flyway_file(file.name, named.get(file))
                     and _SECTION.search(text) is None and _atlas_transaction(text))
                 or (_UP_FILE.fullmatch(file.name) is not None and len(statements) > 1)
                 or (file.name == "migration.sql" and len(statements) > 1
                     and prisma_one_query(file.parent.parent, root, prisma_sends))
-                or (flyway_file(file.name) and _flyway_transaction(file, statements))
+                or (flyway is not None and _flyway_transaction(file, statements))
                 or _diesel_transaction(file, statements)
                 or (sqlx_folder(file.parent) and _sqlx_transaction(text, statements))
                 or (yoyo_folder(file.parent) and _yoyo_transactional(text)))
@@ -286,7 +302,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         if flyway is not None and flyway.schema is not None:
             statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
-                                    starts_in_transaction=in_transaction, includes=includes))
+                                    starts_in_transaction=in_transaction, includes=includes,
+                                    flyway=flyway is not None))
     if unvalued:
         from dbsafe.extract.flyway import env_name
 
@@ -1007,18 +1024,21 @@ def runner_wraps_in_transaction(text: str) -> bool:
     return _SECTION.search(text) is not None and _NO_TRANSACTION.search(text) is None
 
 
-_FLYWAY_VERSIONED = re.compile(r"V(\d+(?:[._]\d+)*)__")
-_FLYWAY_REPEATABLE = re.compile(r"R__")
+_FLYWAY_NAMES = FlywayNames()
 
 
-def flyway_file(name: str) -> bool:
-    """Whether `name` is a Flyway versioned or repeatable migration (Flyway runs each in a
-    transaction of its own).
+def flyway_file(name: str, names: FlywayNames | None = None) -> bool:
+    """Whether `name` is a Flyway versioned or repeatable migration, named as `names` says
+    (Flyway's own names without: `V1__x.sql`, `R__x.sql`); Flyway runs each in a
+    transaction of its own.
 
     >>> flyway_file("V2_1__add_email.sql"), flyway_file("R__views.sql"), flyway_file("2_x.sql")
     (True, True, False)
+    >>> flyway_file("M2-x.sql", FlywayNames(versioned="M", separator="-"))
+    True
     """
-    return bool(_FLYWAY_VERSIONED.match(name) or _FLYWAY_REPEATABLE.match(name))
+    found = (names or _FLYWAY_NAMES).parse(name)
+    return found is not None and found[0] != "U"
 
 
 def _flyway_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:
@@ -1061,11 +1081,15 @@ def flyway_schemas(folder: Path) -> str:
     (`createSchemas`, on by default), `defaultSchema` and `schemas`. "" otherwise."""
     from psycopg import sql
 
-    if not folder.is_dir() or next((p for p in folder.rglob("*.sql")
-                                    if flyway_file(p.name)), None) is None:
+    if not folder.is_dir():
+        return ""
+    config = flyway_config(folder)
+    pattern = "*.sql" if config.names.default else "*"
+    if next((p for p in folder.rglob(pattern) if flyway_file(p.name, config.names)),
+            None) is None:
         return ""
     return "".join(f"CREATE SCHEMA IF NOT EXISTS {sql.Identifier(name).as_string(None)};\n"
-                   for name in flyway_config(folder).made_schemas)
+                   for name in config.made_schemas)
 
 
 def _outside_transaction(sql: str) -> bool:
@@ -1218,25 +1242,30 @@ def _diesel_transaction(file: Path, statements: Sequence[MigrationStatement]) ->
 
 
 def _version_key(path: Path, folder: Path | None = None,
-                 order: Callable[[str], tuple] | None = None) -> tuple:
-    """Flyway runs versioned files by version across all its folders, then repeatable ones
-    by name; other runners (and folders of migrations) go by name, numbers as numbers,
-    unless the runner of `folder`, the folder `path` was found in, compares the names
-    under it with `order` (`_runner_order`).
+                 order: Callable[[str], tuple] | None = None,
+                 names: FlywayNames | None = None) -> tuple:
+    """Flyway runs versioned files (named as `names` says, its own names without) by
+    version across all its folders, then repeatable ones by description, as Java compares
+    strings (`ResolvedMigrationComparator`); other runners (and folders of migrations) go
+    by name, numbers as numbers, unless the runner of `folder`, the folder `path` was found
+    in, compares the names under it with `order` (`_runner_order`).
 
     >>> names = ["db/sub/V1_1__b.sql", "db/V10__c.sql", "db/V2__a.sql", "db/R__view.sql"]
     >>> [Path(n).name for n in sorted(names, key=lambda n: _version_key(Path(n)))]
     ['V1_1__b.sql', 'V2__a.sql', 'V10__c.sql', 'R__view.sql']
+    >>> names = ["db/a/R__view_2.sql", "db/R__view_10.sql", "db/V1.sql"]
+    >>> [Path(n).name for n in sorted(names, key=lambda n: _version_key(Path(n)))]
+    ['V1.sql', 'R__view_10.sql', 'R__view_2.sql']
     >>> names = ["m/10_b/up.sql", "m/2_a/up.sql", "m/2_a/z.sql"]
     >>> sorted(names, key=lambda n: _version_key(Path(n)))
     ['m/2_a/up.sql', 'm/2_a/z.sql', 'm/10_b/up.sql']
     """
-    versioned = _FLYWAY_VERSIONED.match(path.name)
-    if versioned:
-        version = tuple(int(n) for n in re.split(r"[._]", versioned.group(1)))
-        return (0, version, _natural_key(path))
-    if _FLYWAY_REPEATABLE.match(path.name):
-        return (1, (), _natural_key(path))
+    names = names or _FLYWAY_NAMES
+    found = names.parse(path.name)
+    if found is not None and found[0] == "V" and found[1] is not None:
+        return (0, names.version_key(found[1]), _natural_key(path))
+    if found is not None and found[0] == "R":
+        return (1, (), ((0, found[2]),) + _natural_key(path))
     if folder is not None and order is not None:
         inside = path.relative_to(folder).parts
         return (2, (), _natural_key(folder) + tuple(order(part) for part in inside))

@@ -26,6 +26,7 @@ from dbsafe.core import ConfigError, DbsafeError
 if TYPE_CHECKING:
     import psycopg
 
+    from dbsafe.extract.flyway import FlywayNames
     from dbsafe.extract.migration import Migration
     from dbsafe.extract.sqitch import SqitchProject
 
@@ -433,8 +434,9 @@ def _numbered(names: Iterable[str]) -> list[str]:
     return out
 
 
-def file_version(path: Path, runner: str) -> str | None:
-    """The version `runner` records for the migration file `path`.
+def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> str | None:
+    """The version `runner` records for the migration file `path` (Flyway's named as
+    `flyway` says, its own names without).
 
     >>> file_version(Path("0007_users.up.sql"), "golang-migrate")
     '7'
@@ -455,8 +457,10 @@ def file_version(path: Path, runner: str) -> str | None:
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None
     if runner == "flyway":
-        found = re.match(r"V(\d+(?:[._]\d+)*)__", path.name)
-        return found.group(1).replace("_", ".") if found else None
+        from dbsafe.extract.flyway import FlywayNames
+
+        parsed = (flyway or FlywayNames()).parse(path.name)
+        return parsed[1] if parsed is not None and parsed[0] == "V" else None
     found = _NUMBER.match(path.name)
     if found is None:
         return None
@@ -542,7 +546,13 @@ def _versions_of(migrations: list[Migration], history: History, versions: set[st
     those the history holds, tell river's migration line)."""
     if history.runner == "sqitch":
         return dict(_sqitch_keys(migrations))
-    named = {m.path: file_version(m.file, history.runner) for m in migrations
+    flyway = None
+    if history.runner == "flyway" and (first := next(
+            (m.file for m in migrations if m.file is not None), None)) is not None:
+        from dbsafe.extract.flyway import flyway_config
+
+        flyway = flyway_config(first.parent).names
+    named = {m.path: file_version(m.file, history.runner, flyway) for m in migrations
              if m.file is not None}
     if history.runner == "river":
         line = _river_line(migrations, {v.partition(":")[0] for v in versions})

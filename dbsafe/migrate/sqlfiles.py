@@ -239,8 +239,6 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
             except psycopg.Error as exc:
                 raise DatabaseError(f"the throwaway server refused {before.strip()!r}: "
                                     f"{exc}") from None
-    from dbsafe.extract.migration import flyway_file
-
     # A session of its own, started with what the stand-in set for the database (supabase's
     # search_path with `extensions`): what `RESET ALL` goes back to.
     if reset_each_file is None:
@@ -255,7 +253,7 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
                 # with ends with that file (`ApplyMigrations`, pkg/migration/apply.go).
                 conn.execute("RESET ALL")
             failures.extend(_apply_file(conn, migration))
-            if migration.file is not None and flyway_file(migration.file.name):
+            if migration.flyway:
                 # Flyway sets the role and search_path back after each migration
                 # (`doRestoreOriginalState` of its PostgreSQL connection): a
                 # `SET search_path = x, pg_catalog;` ends with its file.

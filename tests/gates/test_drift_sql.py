@@ -944,3 +944,26 @@ def test_flyway_reads_its_history_where_its_flyway_conf_keeps_it(
         conn.execute("ALTER TABLE audit.log ADD COLUMN who text")
     [finding] = commands.drift(settings).findings
     assert finding.subject == "audit.log.who"
+
+
+def test_flyway_s_history_is_read_by_the_file_names_its_configuration_gives(
+        tmp_path: Path, database_url: str) -> None:
+    # flyway.conf's sqlMigrationPrefix and sqlMigrationSeparator: Flyway's history records
+    # the versions of Migration-1-users.sql, Migration-1.1-email.sql, ... dbsafe read
+    # versions from V<version>__ names only: drift and status were exit 2 ("holds version(s)
+    # 1, 1.1 that db/migrations has no file for").
+    (tmp_path / "flyway.conf").write_text(
+        "flyway.locations=filesystem:db/migrations\nflyway.sqlMigrationPrefix=Migration-\n"
+        "flyway.sqlMigrationSeparator=-\n")
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for name, sql in zip(("Migration-1-users.sql", "Migration-1.1-email.sql",
+                          "Migration-2-orders.sql"), _UPS, strict=True):
+        (folder / name).write_text(sql + "\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS["flyway"][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()
+    summary = commands.status(settings).summary
+    assert summary["current"] == ["db/migrations/Migration-1.1-email.sql"]
+    assert summary["pending"] == [{"migration": "db/migrations/Migration-2-orders.sql"}]

@@ -1252,6 +1252,49 @@ def test_a_flyway_conf_among_the_resources_with_its_own_prefix_and_environment(
             conn.execute("SELECT id FROM tracked_claims")
 
 
+# Flyway's files as its configuration names them (`sqlMigrationPrefix`,
+# `sqlMigrationSuffixes`), in the order Flyway runs them: versions as numbers (1 < 1.1 < 2
+# < 10), then the repeatable ones; a `.sql` file no prefix matches is none of its migrations.
+CUSTOM_NAMES = {
+    "Migration-1__orders.pgsql": "CREATE SCHEMA ${owner};\n"
+                                 "CREATE TABLE ${owner}.orders (id int PRIMARY KEY);\n",
+    "Migration-1.1__note.sql": "ALTER TABLE shop.orders ADD COLUMN note text;\n",
+    "Migration-10__placed.pgsql": "ALTER TABLE shop.orders ADD COLUMN placed_at timestamptz;\n",
+    "Migration-2__customer.PGSQL": "ALTER TABLE shop.orders ADD COLUMN customer text;\n",
+    "views/R__order_notes.pgsql": "CREATE OR REPLACE VIEW shop.order_notes AS "
+                                  "SELECT id, note, customer, placed_at FROM shop.orders;\n",
+    "V1__old_name.sql": "DROP TABLE shop.orders;\n",
+}
+
+
+def test_flyway_s_own_names_from_its_configuration_are_its_migrations(
+        tmp_path: Path, database_url: str) -> None:
+    # dbsafe took V<version>__*.sql and R__*.sql for Flyway's, whatever its configuration
+    # said: the .pgsql files were never read (their tables, and `shop`, unknown: nothing
+    # checked), the repeatable view ran before the tables it reads (key of an R__ file) and
+    # V1__old_name.sql, which Flyway skips, dropped the table.
+    _flyway_project(tmp_path, {"flyway.conf": (
+        "flyway.locations=filesystem:sql\nflyway.sqlMigrationPrefix=Migration-\n"
+        "flyway.sqlMigrationSuffixes=.pgsql,.sql\nflyway.placeholders.owner=shop\n")},
+        CUSTOM_NAMES, "SELECT note, customer, placed_at FROM shop.order_notes;\n"
+                      "SELECT nosuch FROM shop.order_notes;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "src"])
+    assert [(f.code, f.location.line, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS302", 2, "42703")]
+    assert report.summary["migration_files"] == 0
+    # What PostgreSQL makes of them run in Flyway's order (`MigrationVersion`, then the
+    # repeatable ones), the placeholder filled in by hand.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for name in ("Migration-1__orders.pgsql", "Migration-1.1__note.sql",
+                     "Migration-2__customer.PGSQL", "Migration-10__placed.pgsql",
+                     "views/R__order_notes.pgsql"):
+            conn.execute(CUSTOM_NAMES[name].replace("${owner}", "shop"))
+        conn.execute("SELECT note, customer, placed_at FROM shop.order_notes")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT nosuch FROM shop.order_notes")
+
+
 @pytest.mark.parametrize("kind", ["yml", "properties"])
 def test_spring_boot_s_flyway_settings_are_read_from_its_application_files(
         tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
