@@ -756,7 +756,7 @@ class SqlFolder:
         # Boot's) and environment
         flyway = flyway_config(self.path if self.path.is_dir() else self.path.parent)
         digest.update(repr(flyway.environ).encode())
-        for conf in (*flyway.files, *flyway.spring):
+        for conf in (*flyway.files, *flyway.spring, *flyway.build):
             with contextlib.suppress(OSError):
                 digest.update(conf.read_bytes())
         if supabase_schemas_folder(self.path):  # its schema_paths order the files

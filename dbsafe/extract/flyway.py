@@ -111,6 +111,9 @@ class FlywayConfig:
     # Spring Boot's application.properties / application.yml read instead (`spring.flyway.*`):
     # an application may give Flyway more in code, so a placeholder they lack is not an error
     spring: tuple[Path, ...] = ()
+    # A build's configuration of its Flyway plugin read (Maven's pom.xml): its command line
+    # may give Flyway more (`-Dflyway.placeholders.x=`), so the same holds
+    build: tuple[Path, ...] = ()
     placeholders: Mapping[str, str] = field(default_factory=dict)  # keys lower-cased
     prefix: str = "${"
     suffix: str = "}"
@@ -141,9 +144,10 @@ class FlywayConfig:
 
     @property
     def folder(self) -> Path | None:
-        """The folder Flyway runs from: the last configuration file's (its `conf/`'s parent)."""
+        """The folder Flyway runs from: the last configuration file's (its `conf/`'s parent),
+        or the Maven project's."""
         if not self.files:
-            return None
+            return self.build[0].parent if self.build else None
         last = self.files[-1].parent
         return last.parent if last.name == "conf" else last
 
@@ -164,18 +168,114 @@ class FlywayConfig:
 
 
 def flyway_config(folder: Path) -> FlywayConfig:
-    """The Flyway configuration that applies to the migrations of `folder` (Flyway's
-    defaults, with its `FLYWAY_*` environment variables, when no file applies)."""
+    """The Flyway configuration that applies to the migrations of `folder`: the nearest
+    `flyway.conf`/`flyway.toml` or Maven project with Flyway's plugin (`_maven`) whose
+    locations hold it, Spring Boot's over a Maven project's; Flyway's defaults, with its
+    `FLYWAY_*` environment variables, when none applies."""
     folder = folder.resolve()
+    maven = None
     for candidate in (folder, *folder.parents):
         files = [candidate / n for n in (*_CONF_FILES, *_TOML_FILES) if (candidate / n).is_file()]
+        if (candidate / "pom.xml").is_file() \
+                and (found := _maven(candidate / "pom.xml", files)) is not None \
+                and _holds(found, candidate, folder):
+            maven = found
+            break
         if files:
             config = _read(files)
             if _holds(config, candidate, folder):
                 return config
         if (candidate / ".git").exists():
             break
-    return _spring_boot(folder) or _read([])
+    # (a Spring Boot application migrates its database as it starts, wherever that runs;
+    # its build's plugin, where it has one too, is the developer's)
+    return _spring_boot(folder) or maven or _read([])
+
+
+# Where the Maven plugin looks for migrations untold (`AbstractFlywayMojo`: the project's
+# `src/main/resources/db/migration`).
+_MAVEN_DEFAULT_LOCATION = "filesystem:src/main/resources/db/migration"
+# Its settings given as a list of elements (`<schemas><schema>app</schema></schemas>`).
+_MAVEN_LISTS = ("schemas", "locations", "sqlMigrationSuffixes")
+_MAVEN_REFERENCE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _maven(pom: Path, files: list[Path]) -> FlywayConfig | None:
+    """The Flyway configuration the `flyway-maven-plugin` of the Maven project `pom` runs
+    with, as its `AbstractFlywayMojo` builds it (a later source over an earlier one): the
+    `flyway.conf` beside the pom, the plugin's `<configuration>` (`<schemas>`,
+    `<defaultSchema>`, `<table>`, `<locations>`, `<placeholders>`, the placeholder and file
+    name settings), the project's `flyway.*` `<properties>`, then Flyway's environment
+    variables; `${name}` in a value read from the project's properties (`${project.basedir}`,
+    `${env.NAME}`), a value with one it cannot read left out. None when the pom has no
+    such plugin (in `<build>`'s `<plugins>` or `<pluginManagement>`, not a profile's).
+
+    Raises:
+        SourceError: the pom is not XML.
+    """
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(pom.read_bytes())
+    except (OSError, ET.ParseError) as exc:
+        raise SourceError(f"cannot read the Maven project {pom}: {exc}") from None
+    for element in root.iter():  # `{http://maven.apache.org/POM/4.0.0}plugin` -> `plugin`
+        element.tag = element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
+    build = root.find("build")
+    plugin = next((p for p in (*(build.findall("plugins/plugin") if build is not None else ()),
+                               *(build.findall("pluginManagement/plugins/plugin")
+                                 if build is not None else ()))
+                   if (p.findtext("artifactId") or "").strip() == "flyway-maven-plugin"), None)
+    if plugin is None:
+        return None
+    properties = {e.tag: (e.text or "").strip() for e in root.findall("properties/*")}
+    properties.update({"project.basedir": str(pom.parent), "basedir": str(pom.parent)})
+
+    def value(text: str | None) -> str | None:
+        """`text` with its `${...}` read; None where one names nothing known."""
+        unknown = False
+
+        def resolve(match: re.Match[str]) -> str:
+            nonlocal unknown
+            name = match.group(1)
+            found = os.environ.get(name[4:]) if name.startswith("env.") \
+                else properties.get(name)
+            if found is None or _MAVEN_REFERENCE.search(found):
+                unknown = True
+                return match.group(0)
+            return found
+
+        read = _MAVEN_REFERENCE.sub(resolve, (text or "").strip())
+        return None if unknown else read
+
+    settings: dict[str, str] = {}
+    placeholders: dict[str, str] = {}
+    read = _read_files([f for f in files if f.name == "flyway.conf"], settings, placeholders)
+    configuration = plugin.find("configuration")
+    for element in configuration if configuration is not None else ():
+        if element.tag == "placeholders":
+            for placeholder in element:
+                if (found := value(placeholder.text)) is not None:
+                    placeholders[placeholder.tag.lower()] = found
+        elif element.tag in _SETTINGS:
+            items = [value(e.text) for e in element] if element.tag in _MAVEN_LISTS \
+                and len(element) else [value(element.text)]
+            if all(item is not None for item in items):
+                settings[element.tag] = ",".join(i for i in items if i)
+    for key, text in properties.items():
+        found = value(text)
+        if found is None or not key.startswith("flyway."):
+            continue
+        if key.startswith("flyway.placeholders."):
+            placeholders[key.removeprefix("flyway.placeholders.").lower()] = found
+        elif key.removeprefix("flyway.") in _SETTINGS:
+            settings[key.removeprefix("flyway.")] = found
+    environ = _environ(settings, placeholders)
+    settings["locations"] = ",".join(
+        _maven_location(loc) for loc in (s.strip() for s in
+                                         settings.get("locations", "").split(",")) if loc) \
+        or _MAVEN_DEFAULT_LOCATION
+    return _config(settings, placeholders, environ=environ, build=(pom, *read))
 
 
 # Spring Boot's configuration files in a project's `src/main/resources` (the classpath root),
@@ -231,6 +331,21 @@ def _spring_boot(folder: Path) -> FlywayConfig | None:
     settings.setdefault("locations", _SPRING_DEFAULT_LOCATION)
     config = _config(settings, placeholders, environ=environ, spring=tuple(files))
     return config if _holds(config, resources, folder) else None
+
+
+def _maven_location(location: str) -> str:
+    """A location of a Maven project's Flyway plugin, relative to the project: a
+    `classpath:` one (or one without a prefix) is in its resources.
+
+    >>> _maven_location("db/migration"), _maven_location("filesystem:sql")
+    ('filesystem:src/main/resources/db/migration', 'filesystem:sql')
+    """
+    kind, colon, place = location.partition(":")
+    if not colon:
+        kind, place = "classpath", location
+    if kind != "classpath":
+        return location
+    return "filesystem:src/main/resources/" + place.lstrip("/")
 
 
 # Flyway's settings dbsafe reads (`_config`).
@@ -310,9 +425,10 @@ def flyway_locations(root: Path) -> list[Path]:
     []
     """
     files = [root / n for n in (*_CONF_FILES, *_TOML_FILES) if (root / n).is_file()]
-    if not files:
+    config = _maven(root / "pom.xml", files) if (root / "pom.xml").is_file() else None
+    if config is None and not files:
         return []
-    places = [loc.partition(":")[2] for loc in _read(files).locations
+    places = [loc.partition(":")[2] for loc in (config or _read(files)).locations
               if loc.startswith("filesystem:")]
     return [root / place for place in dict.fromkeys(places)
             if not any(c in place for c in "*?") and (root / place).is_dir()]
@@ -340,6 +456,15 @@ def _read(files: list[Path]) -> FlywayConfig:
     of the environment."""
     settings: dict[str, str] = {}
     placeholders: dict[str, str] = {}
+    read = _read_files(files, settings, placeholders)
+    environ = _environ(settings, placeholders)
+    return _config(settings, placeholders, environ=environ, files=tuple(read))
+
+
+def _read_files(files: list[Path], settings: dict[str, str], placeholders: dict[str, str]
+                ) -> list[Path]:
+    """Add the settings of `files` (TOML ones when there are any) to `settings` and
+    `placeholders`; the files read."""
     toml = [f for f in files if f.suffix == ".toml"]
     read = toml or [f for f in files if f.suffix == ".conf"]
     for file in read:
@@ -355,6 +480,13 @@ def _read(files: list[Path]) -> FlywayConfig:
                     placeholders[key.removeprefix("flyway.placeholders.").lower()] = value
                 elif key.startswith("flyway."):
                     settings[key.removeprefix("flyway.")] = value
+    return read
+
+
+def _environ(settings: dict[str, str], placeholders: dict[str, str]
+             ) -> tuple[tuple[str, str], ...]:
+    """Flyway's environment variables (`FLYWAY_PLACEHOLDERS_*`, `FLYWAY_SCHEMAS`, ...) over
+    `settings` and `placeholders`; those read."""
     environ = tuple(sorted((k, v) for k, v in os.environ.items()
                            if k.startswith("FLYWAY_PLACEHOLDERS_") or k in _ENV_KEYS))
     for key, value in environ:
@@ -362,15 +494,15 @@ def _read(files: list[Path]) -> FlywayConfig:
             placeholders[key.removeprefix("FLYWAY_PLACEHOLDERS_").lower()] = value
         elif (name := _ENV_KEYS.get(key)) is not None:
             settings[name] = value
-    return _config(settings, placeholders, environ=environ, files=tuple(read))
+    return environ
 
 
 def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
             environ: tuple[tuple[str, str], ...], files: tuple[Path, ...] = (),
-            spring: tuple[Path, ...] = ()) -> FlywayConfig:
+            spring: tuple[Path, ...] = (), build: tuple[Path, ...] = ()) -> FlywayConfig:
     schemas = tuple(s.strip() for s in settings.get("schemas", "").split(",") if s.strip())
     return FlywayConfig(
-        files=files, spring=spring, placeholders=dict(placeholders),
+        files=files, spring=spring, build=build, placeholders=dict(placeholders),
         prefix=settings.get("placeholderPrefix", "${"),
         suffix=settings.get("placeholderSuffix", "}"),
         separator=settings.get("placeholderSeparator", ":"),

@@ -309,7 +309,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
 
         names = list(unvalued)
         log.warning("%s: the Flyway placeholder%s %s %s no value dbsafe knows (no "
-                    "flyway.conf or flyway.toml, nor Spring Boot's spring.flyway.placeholders, "
+                    "flyway.conf or flyway.toml, nor Spring Boot's spring.flyway.placeholders or "
+                    "Maven's flyway-maven-plugin, "
                     "gives one for the folder), so %s run as written; give "
                     "%s as %s", unvalued[names[0]][1], "s" if len(names) > 1 else "",
                     ", ".join(names[:5]) + (", ..." if len(names) > 5 else ""),

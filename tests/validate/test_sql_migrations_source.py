@@ -1295,6 +1295,69 @@ def test_flyway_s_own_names_from_its_configuration_are_its_migrations(
             conn.execute("SELECT nosuch FROM shop.order_notes")
 
 
+MAVEN_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <properties>
+    <db.schema>shop</db.schema>
+    <flyway.placeholders.auditSchema>audit</flyway.placeholders.auditSchema>
+  </properties>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.flywaydb</groupId>
+        <artifactId>flyway-maven-plugin</artifactId>
+        <configuration>
+          <url>jdbc:postgresql://localhost/shop</url>
+          <schemas>
+            <schema>${db.schema}</schema>
+          </schemas>
+          <locations>
+            <location>filesystem:src/main/db</location>
+          </locations>
+          <placeholders>
+            <auditSchema>not_this_one</auditSchema>
+            <retention>30</retention>
+          </placeholders>
+        </configuration>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+"""
+
+
+def test_flyway_s_maven_plugin_configuration_is_read_from_the_pom(
+        tmp_path: Path, database_url: str) -> None:
+    # `mvn flyway:migrate`: the flyway-maven-plugin's <configuration> in pom.xml (its
+    # schemas, locations and placeholders; ${db.schema} a property of the project), the
+    # project's flyway.* properties over it (AbstractFlywayMojo). dbsafe found no
+    # migrations (src/main/db is no folder it looks for by name) and, told the folder, ran
+    # each ${...} as written: a syntax error (42601), the tables in public.
+    (tmp_path / "pom.xml").write_text(MAVEN_POM)
+    folder = tmp_path / "src" / "main" / "db"
+    folder.mkdir(parents=True)
+    (folder / "V1__init.sql").write_text(
+        "CREATE SCHEMA ${auditSchema};\n"
+        "CREATE TABLE orders (id int PRIMARY KEY);\n"
+        "CREATE TABLE ${auditSchema}.events (kept interval DEFAULT '${retention} days');\n")
+    (tmp_path / "q.sql").write_text(
+        "SELECT id FROM shop.orders;\nSELECT kept FROM audit.events;\n"
+        "SELECT nosuch FROM shop.orders;\n")
+    report = commands.validate(load_settings(tmp_path, {"cache": False}, environ={}),
+                               [tmp_path / "q.sql"])
+    assert [(f.code, f.location.line, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS302", 3, "42703")]
+    # As Flyway runs it: `shop` made and first on the search_path, the placeholders filled.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA shop; SET search_path = shop, public; CREATE SCHEMA audit;"
+                     "CREATE TABLE orders (id int PRIMARY KEY);"
+                     "CREATE TABLE audit.events (kept interval DEFAULT '30 days')")
+        conn.execute("SELECT id FROM shop.orders; SELECT kept FROM audit.events")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT nosuch FROM shop.orders")
+
+
 @pytest.mark.parametrize("kind", ["yml", "properties"])
 def test_spring_boot_s_flyway_settings_are_read_from_its_application_files(
         tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
