@@ -98,9 +98,20 @@ class FlywayNames:
             return None
         return kind, version.replace("_", "."), description.replace("_", " ")
 
-    def version_key(self, version: str) -> tuple[int, ...]:
-        """A version as Flyway compares them: part by part, as numbers."""
-        return tuple(int(part) for part in version.split("."))
+    @staticmethod
+    def version_key(version: str) -> tuple[int, ...]:
+        """A version (`1.2`) as Flyway compares them (`MigrationVersion`): part by part, as
+        numbers, trailing zeros aside (`1.0` is `1`).
+
+        >>> FlywayNames.version_key("1.10.0") > FlywayNames.version_key("1.9")
+        True
+        >>> FlywayNames.version_key("2.0")
+        (2,)
+        """
+        parts = [int(part) for part in version.split(".")]
+        while len(parts) > 1 and parts[-1] == 0:
+            parts.pop()
+        return tuple(parts)
 
 
 @dataclass(frozen=True, slots=True)

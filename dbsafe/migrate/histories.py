@@ -89,6 +89,11 @@ class History:
     # version of the folder, and the runner itself refuses to go on), and how to resolve it.
     failed_query: str | None = None
     resolve: str = ""
+    # Flyway's baseline row (`baseline`, `baselineOnMigrate`): the version the database was
+    # at when Flyway first ran there. It never runs the files up to it ("Below Baseline",
+    # "Baseline" in `flyway info`): what they make was there already.
+    baseline_query: str | None = None
+    baseline: str | None = None
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -122,7 +127,9 @@ _HISTORIES = (
     dataclasses.replace(_PRISMA, relation=("public", "_prisma_migrations"), placement=None),
     History("flyway", ("public", "flyway_schema_history"),
             "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
-            frozenset({"installed_rank", "version", "script", "type", "success"})),
+            frozenset({"installed_rank", "version", "script", "type", "success"}),
+            baseline_query="SELECT version FROM {table} WHERE type = 'BASELINE' AND success "
+                           "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1"),
     History("goose", ("goose_db_version",),
             "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
             "is_applied FROM {table} ORDER BY version_id, id DESC) AS latest "
@@ -276,6 +283,15 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     f"the database's {history.table} says {', '.join(failed[:5])} failed "
                     "half-way there (or is running), so what it holds is no version of the "
                     f"folder; {history.resolve}")
+            if history.baseline_query is not None:
+                try:
+                    with conn.transaction():
+                        baseline = conn.execute(
+                            history.select(history.baseline_query)).fetchone()
+                except psycopg.errors.UndefinedColumn:
+                    baseline = None  # (a table without Flyway's `type`: no baseline known)
+                if baseline is not None:
+                    history = dataclasses.replace(history, baseline=str(baseline[0]))
             if history.runner == "sqitch":
                 return history, set(_numbered(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}
@@ -484,7 +500,8 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         # every migration line: this plan's, this line's rows only.
         projects = {v.partition(":")[0] for v in known}
         versions = {v for v in versions if v.partition(":")[0] in projects}
-    unknown = sorted(versions - known)
+    # (a baseline names the database's version, not a file: baselineVersion 1 untold)
+    unknown = sorted(versions - known - ({history.baseline} if history.baseline else set()))
     if history.runner in ("yoyo", "goose") and (code := _unread_code(migrations, history,
                                                                        unknown)):
         raise DbsafeError(
@@ -530,6 +547,13 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
         # Its table holds one row, the version the database is at: every file up to it ran.
         current = max(int(v) for v in versions)
         versions = {v for v in named.values() if v is not None and int(v) <= current}
+    if history.baseline is not None and _FLYWAY_VERSION.fullmatch(history.baseline):
+        from dbsafe.extract.flyway import FlywayNames
+
+        baseline = FlywayNames.version_key(history.baseline)
+        versions = versions | {v for v in named.values() if v is not None
+                               and _FLYWAY_VERSION.fullmatch(v)
+                               and FlywayNames.version_key(v) <= baseline}
     ran = [m for m in migrations if named.get(m.path) in versions]
     if history.runner == "yoyo" and ran:
         from dbsafe.extract.migration import YOYO_POST_APPLY
@@ -538,6 +562,9 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
         ran = [m for m in migrations if m in ran or (
             m.file is not None and m.file.name.startswith(YOYO_POST_APPLY))]
     return ran
+
+
+_FLYWAY_VERSION = re.compile(r"\d+(?:\.\d+)*")
 
 
 def _versions_of(migrations: list[Migration], history: History, versions: set[str],

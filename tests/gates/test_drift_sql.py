@@ -967,3 +967,31 @@ def test_flyway_s_history_is_read_by_the_file_names_its_configuration_gives(
     summary = commands.status(settings).summary
     assert summary["current"] == ["db/migrations/Migration-1.1-email.sql"]
     assert summary["pending"] == [{"migration": "db/migrations/Migration-2-orders.sql"}]
+
+
+def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
+        tmp_path: Path, database_url: str) -> None:
+    # `flyway baseline` (or baselineOnMigrate on a database with tables) at version 1.1:
+    # its history's BASELINE row; Flyway never runs V1 and V1_1 there ("Below Baseline",
+    # "Baseline"), what they make was there. dbsafe said V1 was pending and built the
+    # reference from V1_1 on: its ALTER failed there and users was drift.
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE TABLE flyway_schema_history (installed_rank "
+                     "int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL, "
+                     "type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, "
+                     "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1.1', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', "
+                     "NULL, true);")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    summary = commands.status(settings).summary
+    assert summary["current"] == [RUNNERS["flyway"][0][1]]
+    assert summary["pending"] == [{"migration": RUNNERS["flyway"][0][2]}]
+    assert commands.drift(settings).findings == ()
+    # A baseline at a version no file has (0, or 1.0 beside V1__): the files up to it.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET version = '1.0.5'")
+        conn.execute("ALTER TABLE users DROP COLUMN email")
+    summary = commands.status(settings).summary
+    assert summary["current"] == [RUNNERS["flyway"][0][0]]
+    assert commands.drift(settings).findings == ()
