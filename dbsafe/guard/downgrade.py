@@ -11,7 +11,7 @@ snapshots (`dbsafe diff --sql` from now to TARGET) is shown with `--dry-run` and
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +24,16 @@ from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losse
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.guard.upgrade import (
+    RETRYABLE,
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
     _differences,
     comparison_options,
     downgrade_in_steps,
     record_interrupted,
+    remove_failed_attempt,
     revision_in_flight,
+    wait_to_retry,
 )
 from dbsafe.migrate.revisions import (
     ancestors,
@@ -255,7 +258,8 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
                 down.session, down.blockers = s, watch
                 downgrade_in_steps(down, s, down.start, down.undo, target,
                                    retries=down.options.retries,
-                                   retry_delay=down.options.retry_delay)
+                                   retry_delay=down.options.retry_delay,
+                                   lock_timeout=down.options.lock_timeout)
             down.say("apply", f"downgraded to {target}")
     except (MigrationError, DbsafeError) as exc:
         down.in_flight = None  # a failure, reported as one: no interruption to clean up after
@@ -357,14 +361,21 @@ def _run_computed(down: _Down) -> None:
     `CONCURRENTLY` statement cannot run in one: then each run of the other statements is a
     transaction of its own and each `CONCURRENTLY` statement runs alone, the stamp in the
     last transaction; what committed before a failure or an interrupt stays, and is said.
-    The whole is checkpointed as a revision is (`revision_in_flight`): interrupted, what is
-    new next to the schema before it (a cancelled build's INVALID index) is removed.
+    A statement PostgreSQL runs CONCURRENTLY waits for locks as it does in `upgrade`
+    (`concurrent_timeouts`: an index build waiting for a report's older snapshot holds up
+    no one). A transaction or statement that hit a lock timeout or deadlock is run again
+    with backoff (`--retries`), as `downgrade_in_steps` sends a revision again; a failed
+    `CONCURRENTLY` statement has what it left (its INVALID index) removed first, and also
+    when it is not retried. The whole is checkpointed as a revision is
+    (`revision_in_flight`): interrupted, what is new next to the schema before it (a
+    cancelled build's INVALID index) is removed.
 
     Raises:
         DbsafeError: a statement failed (its transaction rolled back).
     """
     import psycopg
 
+    from dbsafe.migrate._child import concurrent_timeouts
     from dbsafe.migrate.runner import find_version_table
     from dbsafe.pg.connect import one_line
 
@@ -385,26 +396,48 @@ def _run_computed(down: _Down) -> None:
         groups.append((True, []))
     one = len(groups) == 1
     done = 0  # statements committed
-    with revision_in_flight(down):
+    timeouts = {"lock_timeout": down.options.lock_timeout,
+                "statement_timeout": down.options.statement_timeout}
+    attempts = down.options.retries + 1
+    with revision_in_flight(down) as (_, before), \
+            BlockerWatch(down.url, APPLICATION_NAME,
+                         lock_timeout=down.options.lock_timeout) as watch:
+        down.blockers = watch
         conn = connect(down.url, application_name=APPLICATION_NAME)
         try:
-            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false), "
-                         "pg_catalog.set_config('statement_timeout', %s, false), "
-                         "pg_catalog.set_config('check_function_bodies', 'off', false)",
-                         (down.options.lock_timeout, down.options.statement_timeout))
-            for name, value in ABANDONED_STATEMENTS_STOP.items():
-                conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+            _set(conn, [*timeouts.items(), ("check_function_bodies", "off"),
+                        *ABANDONED_STATEMENTS_STOP.items()])
             for index, (transactional, group) in enumerate(groups):
-                if not transactional:
-                    conn.execute(group[0])
-                    done += 1
-                    continue
-                conn.execute("BEGIN")
-                for sql in group:
-                    conn.execute(sql)
-                if index == len(groups) - 1:
-                    _stamp(conn, table, down.after)
-                conn.execute("COMMIT")
+                # What a failed CONCURRENTLY statement leaves is new next to this schema.
+                ahead = before if transactional or not done else user_snapshot(down.url)
+                for attempt in range(1, attempts + 1):
+                    watch.forget()
+                    try:
+                        if transactional:
+                            conn.execute("BEGIN")
+                            for sql in group:
+                                conn.execute(sql)
+                            if index == len(groups) - 1:
+                                _stamp(conn, table, down.after)
+                            conn.execute("COMMIT")
+                        else:
+                            _run_alone(conn, group[0], concurrent_timeouts(timeouts))
+                        break
+                    except psycopg.Error as exc:
+                        if not transactional:  # also where its connection was ended
+                            remove_failed_attempt(down, ahead,
+                                                  lock_timeout=down.options.lock_timeout)
+                        if conn.closed:
+                            raise
+                        if transactional:
+                            with contextlib.suppress(psycopg.Error):
+                                conn.execute("ROLLBACK")
+                        if exc.sqlstate not in RETRYABLE or attempt == attempts:
+                            raise
+                        wait_to_retry(down, f"the computed downgrade's statement {done + 1} "
+                                      f"of {len(statements)}: {one_line(exc, down.url)}",
+                                      exc.sqlstate, attempt, attempts,
+                                      down.options.retry_delay, step="apply")
                 done += len(group)
         except BaseException as exc:
             # Stop the statement now (a closed connection alone leaves it running to its
@@ -427,6 +460,35 @@ def _run_computed(down: _Down) -> None:
             down.say("apply", f"interrupted; {down.interrupted_note}")
             raise
         conn.close()
+
+
+def _set(conn: psycopg.Connection[Any], settings: Sequence[tuple[str, str]]) -> None:
+    """Set each (name, value) for the session."""
+    for name, value in settings:
+        conn.execute("SELECT pg_catalog.set_config(%s, %s, false)", (name, value))
+
+
+def _run_alone(conn: psycopg.Connection[Any], sql: str,
+               timeouts: tuple[list[tuple[str, str]], list[tuple[str, str]]]) -> None:
+    """Run a statement that cannot run in a transaction block; one PostgreSQL runs
+    CONCURRENTLY under `timeouts`' lifted settings, set back after it, also when it failed
+    (an interrupt closes the connection instead)."""
+    import psycopg
+
+    from dbsafe.migrate._child import runs_concurrently
+
+    lifted, restored = timeouts
+    if not runs_concurrently(sql):
+        conn.execute(sql)
+        return
+    _set(conn, lifted)
+    try:
+        conn.execute(sql)
+    except psycopg.Error:
+        with contextlib.suppress(psycopg.Error):
+            _set(conn, restored)
+        raise
+    _set(conn, restored)
 
 
 def _committed_note(statements: tuple[Statement, ...], done: int) -> str:

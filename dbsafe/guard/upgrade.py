@@ -524,15 +524,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                 run.say("apply", f"{revision.revision} failed after it was recorded: {exc}")
                 run.applied.append(revision)
                 return False
-            # Its DROPs take the locks the revision took: they queue the table's
-            # writers no longer than an attempt does.
-            removed, kept = remove_leftovers(run.url, before,
-                                             lock_timeout=run.options.lock_timeout)
-            if removed:
-                run.say("apply", f"removed what the failed attempt left: {', '.join(removed)}")
-            if kept:
-                run.say("apply", f"could not remove what the failed attempt left: "
-                        f"{', '.join(kept)}")
+            removed = remove_failed_attempt(run, before, lock_timeout=run.options.lock_timeout)
             committed = data_changes(exc.committed)
             if committed:
                 run.say("apply", f"{revision.revision}: the failed attempt committed row "
@@ -566,16 +558,46 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
     return False
 
 
+def remove_failed_attempt(run: RunState, before: SchemaSnapshot, *, lock_timeout: str,
+                          step: str = "apply") -> list[str]:
+    """What a failed attempt left next to `before` (the INVALID index of a failed
+    `CONCURRENTLY` build, what its `autocommit_block()` committed) removed, and said; returns
+    what was removed. Its DROPs take the locks the attempt took: they queue the table's
+    writers no longer than an attempt does (`lock_timeout`)."""
+    removed, kept = remove_leftovers(run.url, before, lock_timeout=lock_timeout)
+    if removed:
+        run.say(step, f"removed what the failed attempt left: {', '.join(removed)}")
+    if kept:
+        run.say(step, f"could not remove what the failed attempt left: {', '.join(kept)}")
+    return removed
+
+
+def wait_to_retry(run: RunState, failure: str, sqlstate: str | None, attempt: int,
+                  attempts: int, retry_delay: float, *, step: str) -> None:
+    """Say that `failure` (a lock timeout or deadlock) is retried, naming the sessions that
+    held the lock (`run.blockers`) and where the database is, and wait the backoff."""
+    holders = run.lock_holders(sqlstate)
+    delay = backoff(retry_delay, attempt)
+    run.say(step, failure + (f"; {blocked_by(holders)}" if holders else "")
+            + f" — retrying in {delay:.1f}s (attempt {attempt + 1}/{attempts}; "
+            f"at {', '.join(current_revisions(run.url)) or 'base'})")
+    time.sleep(delay)
+
+
 def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, ...],
                        undo: Sequence[Revision], target: str, *, retries: int,
-                       retry_delay: float, step: str = "apply") -> RunResult:
+                       retry_delay: float, lock_timeout: str, step: str = "apply"
+                       ) -> RunResult:
     """`alembic downgrade TARGET` from `start` (`dbsafe downgrade`, and the way back after a
     failed upgrade), one revision at a time where the revisions undone (`undo`, newest
     first) are one line, each checkpointed (`revision_in_flight`) and sent again after a
     lock timeout or deadlock with backoff, as `upgrade` retries: the failed revision's
     transaction rolled back, so the database is at the revision above it. Not where it
     committed part of itself first (an `autocommit_block()`): sent again, it would run that
-    twice. Each retry names the sessions holding the lock (`run.blockers`).
+    twice. Each retry names the sessions holding the lock (`run.blockers`). A failed
+    attempt that was not recorded has what it left removed first (`remove_failed_attempt`),
+    as `upgrade` does: a `CREATE INDEX CONCURRENTLY` cut by a lock timeout leaves its index
+    INVALID, and the retry's build of it failed (42P07, relation already exists).
 
     Raises:
         MigrationError: the last attempt's failure, or one not worth another.
@@ -583,7 +605,7 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
     attempts = retries + 1
     result: RunResult | None = None
     for below in _steps(start, undo, target):
-        with revision_in_flight(run):
+        with revision_in_flight(run) as (at, before):
             for attempt in range(1, attempts + 1):
                 if run.blockers is not None:
                     run.blockers.forget()
@@ -591,14 +613,13 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
                     result = session.apply([("downgrade", below)])
                     break
                 except MigrationError as exc:
+                    if current_revisions(run.url) == at:  # else it is the revision's own
+                        remove_failed_attempt(run, before, lock_timeout=lock_timeout,
+                                              step=step)
                     if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
                         raise
-                    holders = run.lock_holders(exc.sqlstate)
-                    delay = backoff(retry_delay, attempt)
-                    run.say(step, f"{exc}" + (f"; {blocked_by(holders)}" if holders else "")
-                            + f" — retrying in {delay:.1f}s (attempt {attempt + 1}/{attempts}; "
-                            f"at {', '.join(current_revisions(run.url)) or 'base'})")
-                    time.sleep(delay)
+                    wait_to_retry(run, str(exc), exc.sqlstate, attempt, attempts, retry_delay,
+                                  step=step)
     assert result is not None
     return result
 
@@ -754,7 +775,8 @@ def _way_back(run: _Run) -> str:
             rolled = downgrade_in_steps(
                 run, session, current_revisions(run.url), run.applied[::-1],
                 _start_name(run), retries=run.options.retries,
-                retry_delay=run.options.retry_delay, step="way back")
+                retry_delay=run.options.retry_delay, lock_timeout=run.options.lock_timeout,
+                step="way back")
     except MigrationError as exc:
         run.in_flight = None  # a failure, reported as one: no interruption to clean up after
         holders = run.lock_holders(exc.sqlstate)

@@ -1,9 +1,12 @@
 """The child process that runs a project's alembic `env.py` for dbsafe, inside a sandbox.
 
-This file is executed by path (`python _child.py RESULT_FILE`), never imported by dbsafe: it
+This file is executed by path (`python _child.py RESULT_FILE`): it
 runs under the project's interpreter, which may have neither dbsafe nor the SQLAlchemy and
 alembic versions dbsafe uses (a project pinned to SQLAlchemy 1.4 works). It imports only the
 standard library at module level; alembic, SQLAlchemy and the drivers come from the project.
+dbsafe imports from it only what its own connections share with env.py's: which statements
+run CONCURRENTLY and the timeouts they run under (`runs_concurrently`, `concurrent_timeouts`,
+for `dbsafe downgrade --use-computed`).
 
 The request arrives as JSON on stdin; the result goes as JSON to RESULT_FILE, so whatever the
 project prints on stdout or stderr (its logging, `print` in a revision) never mixes with it.
@@ -935,17 +938,17 @@ _CONCURRENT = re.compile(
     re.IGNORECASE | re.DOTALL)
 
 
-def _runs_concurrently(statement: str) -> bool:
+def runs_concurrently(statement: str) -> bool:
     """Whether `statement` is one PostgreSQL runs CONCURRENTLY: it takes no lock that stops
     others' reads and writes (SHARE UPDATE EXCLUSIVE on the table; EXCLUSIVE on a
     materialized view, which only its refresh writes), so its waits block no traffic.
 
-    >>> [_runs_concurrently(s) for s in ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
+    >>> [runs_concurrently(s) for s in ("CREATE UNIQUE INDEX CONCURRENTLY i ON t (a)",
     ...     "-- build\\n/* the index */ create index concurrently if not exists i on t (a)",
     ...     "REINDEX (CONCURRENTLY) TABLE t", "REINDEX INDEX CONCURRENTLY i",
     ...     "REFRESH MATERIALIZED VIEW CONCURRENTLY v", "DROP INDEX CONCURRENTLY i")]
     [True, True, True, True, True, True]
-    >>> [_runs_concurrently(s) for s in ("ALTER TABLE t ADD c int -- index it CONCURRENTLY",
+    >>> [runs_concurrently(s) for s in ("ALTER TABLE t ADD c int -- index it CONCURRENTLY",
     ...     "/* CREATE INDEX CONCURRENTLY */ ALTER TABLE t ADD c int", "CREATE INDEX i ON t (a)",
     ...     "REINDEX TABLE t", "CREATE INDEX concurrently_i ON t (a)",
     ...     "COMMENT ON INDEX i IS 'built CONCURRENTLY'", "REINDEX (CONCURRENTLY off) TABLE t")]
@@ -954,29 +957,49 @@ def _runs_concurrently(statement: str) -> bool:
     return _CONCURRENT.match(statement) is not None
 
 
+def concurrent_timeouts(session: dict[str, str]
+                        ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The settings a statement run CONCURRENTLY (`runs_concurrently`) runs under, and those
+    that set `session`'s timeouts back after it: (lifted, restored), (name, value) pairs.
+
+    It runs without a statement timeout: it is slow by design and blocks no one while it
+    works. Nor does it wait for locks only `lock_timeout` long: that bound keeps others'
+    queries from queueing behind a lock request, and its requests hold none of them up (an
+    index build waiting for a report's older snapshot, the usual wait, blocks no reads or
+    writes of the table). It waits as long as the statement timeout would allow another
+    statement (none where there is none).
+
+    >>> lifted, restored = concurrent_timeouts({"lock_timeout": "5s", "statement_timeout": "1h"})
+    >>> lifted, restored
+    ([('statement_timeout', '0'), ('lock_timeout', '1h')], [('statement_timeout', '1h'), ('lock_timeout', '5s')])
+    >>> concurrent_timeouts({"lock_timeout": "5s"})
+    ([('lock_timeout', '0')], [('lock_timeout', '5s')])
+    """
+    timeout = session.get("statement_timeout")
+    lock_timeout = session.get("lock_timeout")
+    lifted = [*([("statement_timeout", "0")] if timeout else []),
+              *([("lock_timeout", str(timeout or 0))] if lock_timeout else [])]
+    restored = [*([("statement_timeout", str(timeout))] if timeout else []),
+                *([("lock_timeout", str(lock_timeout))] if lock_timeout else [])]
+    return lifted, restored
+
+
 def _install_session_settings(engine_class: Any, session: dict[str, str]) -> None:
     """Every connection env.py opens gets dbsafe's session settings (lock_timeout,
     statement_timeout), set when the connection is made, so they hold on whatever engine the
     project builds, and again on each retry's fresh connection.
 
-    A statement run CONCURRENTLY (`_runs_concurrently`) runs without a statement timeout:
-    it is slow by design and blocks no one while it works. Nor does it wait for locks only
-    `lock_timeout` long: that bound keeps others' queries from queueing behind a lock
-    request, and its requests hold none of them up (an index build waiting for a report's
-    older snapshot, the usual wait, blocks no reads or writes of the table). It waits as
-    long as the statement timeout would allow another statement (none where there is none);
-    the timeouts are set back before the next statement, also when it failed.
+    A statement run CONCURRENTLY (`runs_concurrently`) runs under `concurrent_timeouts`: no
+    statement timeout, and lock waits as long as the statement timeout; the timeouts are set
+    back before the next statement, also when it failed.
     """
     from sqlalchemy import event
 
     statements = [_setting_statement(name, str(value)) for name, value in session.items()
                   if re.fullmatch(r"[a-z_]+", name) and "'" not in str(value)]
-    timeout = session.get("statement_timeout")
-    lock_timeout = session.get("lock_timeout")
-    lift = [*(["SET statement_timeout = 0"] if timeout else []),
-            *([f"SET lock_timeout = '{timeout or 0}'"] if lock_timeout else [])]
-    restore = [*([f"SET statement_timeout = '{timeout}'"] if timeout else []),
-               *([f"SET lock_timeout = '{lock_timeout}'"] if lock_timeout else [])]
+    lifted, restored = concurrent_timeouts(session)
+    lift = [f"SET {name} = '{value}'" for name, value in lifted]
+    restore = [f"SET {name} = '{value}'" for name, value in restored]
 
     def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -992,7 +1015,7 @@ def _install_session_settings(engine_class: Any, session: dict[str, str]) -> Non
 
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:
-        concurrent = bool(lift) and _runs_concurrently(statement)
+        concurrent = bool(lift) and runs_concurrently(statement)
         lifted = conn.info.get("dbsafe_timeouts_lifted", False)
         if concurrent != lifted:  # (lifted still: the concurrent statement before failed)
             for setting in lift if concurrent else restore:
