@@ -28,6 +28,7 @@ from dbsafe.guard.upgrade import (
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
     _differences,
+    cleared_for_retry,
     comparison_options,
     downgrade_in_steps,
     record_interrupted,
@@ -424,9 +425,10 @@ def _run_computed(down: _Down) -> None:
                             _run_alone(conn, group[0], concurrent_timeouts(timeouts))
                         break
                     except psycopg.Error as exc:
+                        kept: list[str] = []
                         if not transactional:  # also where its connection was ended
-                            remove_failed_attempt(down, ahead,
-                                                  lock_timeout=down.options.lock_timeout)
+                            kept = remove_failed_attempt(
+                                down, ahead, lock_timeout=down.options.lock_timeout)[1]
                         if conn.closed:
                             raise
                         if transactional:
@@ -438,6 +440,9 @@ def _run_computed(down: _Down) -> None:
                                       f"of {len(statements)}: {one_line(exc, down.url)}",
                                       exc.sqlstate, attempt, attempts,
                                       down.options.retry_delay, step="apply")
+                        if not cleared_for_retry(down, ahead, kept,
+                                                 lock_timeout=down.options.lock_timeout):
+                            raise
                 done += len(group)
         except BaseException as exc:
             # Stop the statement now (a closed connection alone leaves it running to its

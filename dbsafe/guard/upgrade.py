@@ -524,7 +524,8 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                 run.say("apply", f"{revision.revision} failed after it was recorded: {exc}")
                 run.applied.append(revision)
                 return False
-            removed = remove_failed_attempt(run, before, lock_timeout=run.options.lock_timeout)
+            removed, kept = remove_failed_attempt(run, before,
+                                                  lock_timeout=run.options.lock_timeout)
             committed = data_changes(exc.committed)
             if committed:
                 run.say("apply", f"{revision.revision}: the failed attempt committed row "
@@ -534,7 +535,8 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
                 delay = backoff(run.options.retry_delay, attempt)
                 run.say("apply", f"{revision.revision}: {exc}{blocked} — retrying in {delay:.1f}s")
                 time.sleep(delay)
-                continue
+                if cleared_for_retry(run, before, kept, lock_timeout=run.options.lock_timeout):
+                    continue
             restore = (f"dbsafe restore {run.backup_file}" if run.backup_file
                        else "no backup was taken (--no-backup)")
             run.findings.append(Finding(
@@ -559,17 +561,30 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
 
 
 def remove_failed_attempt(run: RunState, before: SchemaSnapshot, *, lock_timeout: str,
-                          step: str = "apply") -> list[str]:
+                          step: str = "apply") -> tuple[list[str], list[str]]:
     """What a failed attempt left next to `before` (the INVALID index of a failed
     `CONCURRENTLY` build, what its `autocommit_block()` committed) removed, and said; returns
-    what was removed. Its DROPs take the locks the attempt took: they queue the table's
-    writers no longer than an attempt does (`lock_timeout`)."""
+    what was removed and what could not be. Its DROPs take the locks the attempt took: they
+    queue the table's writers no longer than an attempt does (`lock_timeout`)."""
     removed, kept = remove_leftovers(run.url, before, lock_timeout=lock_timeout)
     if removed:
         run.say(step, f"removed what the failed attempt left: {', '.join(removed)}")
     if kept:
         run.say(step, f"could not remove what the failed attempt left: {', '.join(kept)}")
-    return removed
+    return removed, kept
+
+
+def cleared_for_retry(run: RunState, before: SchemaSnapshot, kept: Sequence[str], *,
+                      lock_timeout: str, step: str = "apply") -> bool:
+    """Whether a retry starts clean: what the failed attempt left and could not be removed
+    (`kept`: a session in a transaction on the table outlasted `lock_timeout`) is removed
+    after the backoff, else the retry is not made; it would only fail on it (the INVALID
+    index: 42P07, relation already exists) and hide the real failure."""
+    if not kept or not remove_failed_attempt(run, before, lock_timeout=lock_timeout,
+                                             step=step)[1]:
+        return True
+    run.say(step, "not retried: what the failed attempt left is still there")
+    return False
 
 
 def wait_to_retry(run: RunState, failure: str, sqlstate: str | None, attempt: int,
@@ -613,13 +628,17 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
                     result = session.apply([("downgrade", below)])
                     break
                 except MigrationError as exc:
+                    kept: list[str] = []
                     if current_revisions(run.url) == at:  # else it is the revision's own
-                        remove_failed_attempt(run, before, lock_timeout=lock_timeout,
-                                              step=step)
+                        kept = remove_failed_attempt(run, before, lock_timeout=lock_timeout,
+                                                     step=step)[1]
                     if exc.sqlstate not in RETRYABLE or attempt == attempts or exc.committed:
                         raise
                     wait_to_retry(run, str(exc), exc.sqlstate, attempt, attempts, retry_delay,
                                   step=step)
+                    if not cleared_for_retry(run, before, kept, lock_timeout=lock_timeout,
+                                             step=step):
+                        raise
     assert result is not None
     return result
 

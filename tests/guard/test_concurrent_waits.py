@@ -75,6 +75,33 @@ def test_a_concurrent_build_waits_for_an_older_snapshot_past_lock_timeout(
         assert conn.execute("SELECT count(*) FROM a").fetchone() == (110,)
 
 
+def test_a_retry_waits_for_what_the_failed_build_left_to_go(database_url: str,
+                                                            tmp_path: Path) -> None:
+    """A writer idle in its transaction on `a`: the build waits for it past the statement
+    timeout (55P03), and dropping the INVALID index it left waits for it too, past
+    lock_timeout. The drop is tried again after the backoff, once the writer is gone, and
+    the retry builds the index; sent at once with the index still there, the retry failed
+    42P07 (relation "ix_a_n" already exists) and the upgrade was rolled back."""
+    settings = _project(tmp_path / "p", database_url, _CONCURRENT_INDEX)
+    writer = psycopg.connect(database_url)
+    writer.execute("INSERT INTO a VALUES (1000, 1)")  # ROW EXCLUSIVE on `a` until it ends
+
+    def progress(step: str, text: str) -> None:
+        if "retrying in" in text:
+            writer.close()
+
+    try:
+        result = commands.upgrade(settings, UpgradeOptions(
+            backup=False, statement_timeout="1s", lock_timeout="300ms", retries=1,
+            retry_delay=0.05), progress=progress)
+    finally:
+        writer.close()
+    assert result.summary["outcome"] == "applied", result.summary.get("what_happened")
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                            "'ix_a_n'::regclass").fetchone() == (True,)
+
+
 _AFTER_CONCURRENT = (
     '"""settings after concurrent statements"""\nfrom alembic import op\n\n'
     'revision = "0002"\ndown_revision = "0001"\n\n\ndef upgrade():\n'

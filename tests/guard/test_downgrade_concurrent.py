@@ -211,3 +211,31 @@ def test_a_build_whose_session_a_dba_ended_leaves_no_invalid_index(
     result = outcome["report"]
     assert result.summary["outcome"] == "failed", result.summary["what_happened"]
     assert _state(database_url) == (None, ["0002"])
+
+
+@pytest.mark.parametrize("computed", [False, True], ids=["revision", "computed"])
+def test_a_retry_waits_for_what_the_failed_build_left_to_go(
+        database_url: str, tmp_path: Path, computed: bool) -> None:
+    """A writer idle in its transaction on `a`: the build waits for it past the statement
+    timeout (55P03), and dropping the INVALID index it left waits for it too, past
+    lock_timeout. The drop is tried again after the backoff, once the writer is gone, and
+    the retry builds the index; sent at once with the index still there, the retry failed
+    42P07 and that hid the lock timeout."""
+    settings = _at_0002(tmp_path / "p", database_url, _revisions(
+        downgrade=None if computed else _BUILD_AGAIN.format("")), "i")
+    writer = psycopg.connect(database_url)
+    writer.execute("INSERT INTO a VALUES (1000, 1)")  # ROW EXCLUSIVE on `a` until it ends
+
+    def progress(step: str, text: str) -> None:
+        if "retrying in" in text:
+            writer.close()
+
+    try:
+        result = commands.downgrade(settings, DowngradeOptions(
+            target="0001", backup=False, yes=True, use_computed=computed,
+            statement_timeout="1s", lock_timeout="300ms", retries=1, retry_delay=0.05),
+            progress=progress)
+    finally:
+        writer.close()
+    assert result.summary["outcome"] == "downgraded", result.summary["what_happened"]
+    assert _state(database_url) == (True, ["0001"])
