@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,31 +34,31 @@ def _project(root: Path, url: str, second: str) -> Any:
     return load_settings(root, {"database-url": url, "cache": False}, environ={})
 
 
-def test_a_concurrent_build_waits_for_an_older_snapshot_past_lock_timeout(
-        database_url: str, tmp_path: Path) -> None:
-    settings = _project(tmp_path / "p", database_url, _CONCURRENT_INDEX)
-    # A report in REPEATABLE READ, reading another table: no lock on `a`, but its snapshot
-    # is older than the build, which waits for it to end.
-    report = psycopg.connect(database_url)
+def old_snapshot(url: str) -> psycopg.Connection:
+    """A report in REPEATABLE READ reading another table: no lock on `a`, but a snapshot
+    older than any build started now, which waits for it to end."""
+    report = psycopg.connect(url)
     report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     report.execute("SELECT count(*) FROM alembic_version")
+    return report
+
+
+def writes_go_through_while_the_build_waits(url: str, run: Callable[[], Any]) -> Any:
+    """What `run` returns, run while a report holds a snapshot older than the index build
+    it starts: once the build waits, several lock timeouts (200ms) long, writes to the
+    table go through (their own lock_timeout fails them if they queue behind the build),
+    and the build is still waiting; then the report ends."""
+    report = old_snapshot(url)
     outcome: dict[str, Any] = {}
-
-    def upgrade() -> None:
-        outcome["report"] = commands.upgrade(settings, UpgradeOptions(
-            backup=False, lock_timeout="200ms", retries=0))
-
-    thread = threading.Thread(target=upgrade)
+    thread = threading.Thread(target=lambda: outcome.update(result=run()))
     thread.start()
     try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
+        with psycopg.connect(url, autocommit=True) as watcher:
             deadline = time.monotonic() + 300
             while not watcher.execute(_BUILD_WAITING).fetchone()[0]:  # type: ignore[index]
                 assert thread.is_alive() and time.monotonic() < deadline, outcome
                 time.sleep(0.05)
-            # Several lock timeouts long, and meanwhile writes to the table go through
-            # (their own lock_timeout fails them if they queue behind the build).
-            writer = psycopg.connect(database_url, autocommit=True)
+            writer = psycopg.connect(url, autocommit=True)
             writer.execute("SET lock_timeout = '200ms'")
             for i in range(101, 111):
                 writer.execute("INSERT INTO a VALUES (%s, %s)", (i, i))
@@ -67,7 +68,14 @@ def test_a_concurrent_build_waits_for_an_older_snapshot_past_lock_timeout(
     finally:
         report.close()
         thread.join(timeout=300)
-    result = outcome["report"]
+    return outcome["result"]
+
+
+def test_a_concurrent_build_waits_for_an_older_snapshot_past_lock_timeout(
+        database_url: str, tmp_path: Path) -> None:
+    settings = _project(tmp_path / "p", database_url, _CONCURRENT_INDEX)
+    result = writes_go_through_while_the_build_waits(database_url, lambda: commands.upgrade(
+        settings, UpgradeOptions(backup=False, lock_timeout="200ms", retries=0)))
     assert result.summary["outcome"] == "applied", result.summary.get("what_happened")
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = "

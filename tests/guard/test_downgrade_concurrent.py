@@ -18,6 +18,10 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.migrate import AlembicProject, apply
+from tests.guard.test_concurrent_waits import (
+    old_snapshot,
+    writes_go_through_while_the_build_waits,
+)
 from tests.guard.test_kill import _BUILD_WAITING, _INDEX_DROPPED, _project_of
 
 pytestmark = pytest.mark.db
@@ -58,47 +62,12 @@ def _state(url: str) -> tuple[Any, ...]:
             "(SELECT array_agg(version_num) FROM alembic_version)").fetchone()
 
 
-def _old_snapshot(url: str) -> psycopg.Connection:
-    """A report in REPEATABLE READ reading another table: no lock on `a`, but a snapshot
-    older than any build started now, which waits for it to end."""
-    report = psycopg.connect(url)
-    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    report.execute("SELECT count(*) FROM alembic_version")
-    return report
-
-
 def test_the_computed_downgrades_build_waits_for_an_older_snapshot_past_lock_timeout(
         database_url: str, tmp_path: Path) -> None:
     settings = _at_0002(tmp_path / "p", database_url, _revisions(), "i")
-    report = _old_snapshot(database_url)
-    outcome: dict[str, Any] = {}
-
-    def downgrade() -> None:
-        outcome["report"] = commands.downgrade(settings, DowngradeOptions(
-            target="0001", backup=False, yes=True, use_computed=True, lock_timeout="200ms",
-            retries=0))
-
-    thread = threading.Thread(target=downgrade)
-    thread.start()
-    try:
-        with psycopg.connect(database_url, autocommit=True) as watcher:
-            deadline = time.monotonic() + 300
-            while not watcher.execute(_BUILD_WAITING).fetchone()[0]:  # type: ignore[index]
-                assert thread.is_alive() and time.monotonic() < deadline, outcome
-                time.sleep(0.05)
-            # Several lock timeouts long, and meanwhile writes to the table go through
-            # (their own lock_timeout fails them if they queue behind the build).
-            writer = psycopg.connect(database_url, autocommit=True)
-            writer.execute("SET lock_timeout = '200ms'")
-            for i in range(101, 111):
-                writer.execute("INSERT INTO a VALUES (%s, %s)", (i, i))
-                time.sleep(0.1)
-            writer.close()
-            assert watcher.execute(_BUILD_WAITING).fetchone() == (1,)
-    finally:
-        report.close()
-        thread.join(timeout=300)
-    result = outcome["report"]
+    result = writes_go_through_while_the_build_waits(database_url, lambda: commands.downgrade(
+        settings, DowngradeOptions(target="0001", backup=False, yes=True, use_computed=True,
+                                   lock_timeout="200ms", retries=0)))
     assert result.summary["outcome"] == "downgraded", result.summary["what_happened"]
     assert _state(database_url) == (True, ["0001"])
 
@@ -112,7 +81,7 @@ def test_a_build_cut_by_a_lock_timeout_is_removed_and_retried(
     the computed downgrade was not retried at all."""
     settings = _at_0002(tmp_path / "p", database_url, _revisions(
         downgrade=None if computed else _BUILD_AGAIN.format("")), "i")
-    report = _old_snapshot(database_url)
+    report = old_snapshot(database_url)
     seen: list[Any] = []
 
     def progress(step: str, text: str) -> None:
@@ -186,7 +155,7 @@ def test_a_build_whose_session_a_dba_ended_leaves_no_invalid_index(
     0002."""
     settings = _at_0002(tmp_path / "p", database_url, _revisions(
         downgrade=None if computed else _BUILD_AGAIN.format("")), "i")
-    report = _old_snapshot(database_url)
+    report = old_snapshot(database_url)
     outcome: dict[str, Any] = {}
 
     def downgrade() -> None:
