@@ -1186,10 +1186,16 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
 @click.option("--verify-restore", is_flag=True, default=False,
               help="Also restore it into a scratch database, compare schema and row counts "
                    "with the source, and drop the scratch database.")
+@click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
+              help="How long pg_dump waits for each table's lock (another session holding "
+                   "a conflicting one) before the attempt is given up.")
+@click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Attempts after a lock not granted, with exponential backoff and jitter.")
 @output_options
 @click.pass_obj
 def backup_command(state: CliState, database_url: str | None, backup_dir: Path, jobs: int,
-                   verify_restore: bool, **output: Any) -> None:
+                   verify_restore: bool, lock_timeout: str, retries: int,
+                   **output: Any) -> None:
     """Take a verified backup: pg_dump, a manifest (revision, size, sha256; never a
     password), checked with pg_restore --list."""
     from dbsafe import commands
@@ -1199,7 +1205,8 @@ def backup_command(state: CliState, database_url: str | None, backup_dir: Path, 
     settings = state.settings(overrides)
     with _progress(settings, "backup") as progress:
         report = commands.backup(settings, backup_dir, jobs=jobs,
-                                 verify_restore=verify_restore, progress=progress)
+                                 verify_restore=verify_restore, lock_timeout=lock_timeout,
+                                 retries=retries, progress=progress)
     _finish_plain(report, settings)
 
 

@@ -376,9 +376,11 @@ def downgrade(settings: Settings, options: DowngradeOptions,
 
 
 def backup(settings: Settings, directory: Path, *, jobs: int = 1,
-           verify_restore: bool = False, progress: Progress | None = None) -> Report:
+           verify_restore: bool = False, lock_timeout: str = "5s", retries: int = 5,
+           progress: Progress | None = None) -> Report:
     """Take a verified backup (pg_dump + manifest + pg_restore --list), optionally proven by
-    restoring it into a scratch database and comparing."""
+    restoring it into a scratch database and comparing. pg_dump waits `lock_timeout` for
+    each table's lock, and is retried `retries` times with backoff, naming who held it."""
     from dataclasses import asdict
 
     from dbsafe.guard.backup import take_backup
@@ -389,7 +391,8 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
     url = _require_database(settings)
     say = progress or (lambda step, message: None)
     taken = take_backup(url, directory, revisions=current_revisions(url), jobs=jobs,
-                        count_rows=verify_restore)
+                        count_rows=verify_restore, lock_timeout=lock_timeout,
+                        retries=retries, progress=say)
     say("backup", f"{taken.path} ({taken.size_bytes // 1024} KiB, verified with pg_restore "
         "--list)")
     summary: dict[str, object] = {k: str(v) if isinstance(v, Path) else v
@@ -429,7 +432,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         from dbsafe.pg.connect import database_name
 
         fresh = take_backup(url, backup_file.parent, label="before-restore",
-                            revisions=current_revisions(url))
+                            revisions=current_revisions(url), progress=say)
         say("restore", f"backup of what is replaced: {fresh.path}")
         restored_as = str(summary["database"])
         kept = restoring.replace_original(url, restored_as)

@@ -4,6 +4,13 @@ The manifest (`<backup>.manifest.json`) records what a DBA needs to trust and re
 file: database, server version, alembic revision, time, size, sha256, dbsafe version. Never a
 password: pg_dump gets it through PGPASSWORD in its environment, not on its command line
 (`dbsafe.pg.connect.tool_connection`).
+
+pg_dump takes ACCESS SHARE on every table it dumps before it reads any: behind a session
+holding a conflicting lock (`LOCK TABLE`, a migration's ALTER left in an open transaction) it
+would wait, silently, as long as that session stays. So it waits `--lock-wait-timeout` (the
+run's `--lock-timeout`), and the attempt is made again with backoff, as a revision is after a
+lock timeout; each retry and the give-up name the sessions holding the lock (`BlockerWatch`,
+watching the backends named `APPLICATION_NAME`).
 """
 
 from __future__ import annotations
@@ -19,12 +26,16 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError, Finding, RuleInfo, Severity
+from dbsafe.guard.blockers import LOCK_WAITS, Blocker, BlockerWatch, backoff, blocked_by
 from dbsafe.pg.connect import connect, tool_connection
 from dbsafe.pg.tools import _first_line, _major, client_binary
+
+if TYPE_CHECKING:
+    from dbsafe.guard.run import Progress
 
 BACKUP_SPACE_SHORT = RuleInfo(
     "DBS610", "backup-space-short",
@@ -34,6 +45,14 @@ RESTORED_COPY_DIFFERS = RuleInfo(
     "DBS611", "restored-backup-differs",
     "A backup restored into a scratch database (`--verify-restore`) differs from its source.",
     Severity.ERROR, "0.2.0")
+
+# pg_dump's sessions, and the one counting rows for --verify-restore, are named so: the lock
+# watch finds them waiting, and a DBA reading pg_stat_activity sees whose they are.
+APPLICATION_NAME = "dbsafe backup"
+# pg_dump's wait for each table's lock, and the attempts after the first, where the command
+# has no --lock-timeout or --retries of its own: `dbsafe upgrade`'s defaults.
+LOCK_TIMEOUT = "5s"
+RETRIES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +75,23 @@ class Backup:
 
 
 def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...] = (),
-                jobs: int = 1, label: str = "backup", count_rows: bool = False) -> Backup:
+                jobs: int = 1, label: str = "backup", count_rows: bool = False,
+                lock_timeout: str = LOCK_TIMEOUT, retries: int = RETRIES,
+                retry_delay: float = 1.0, progress: Progress | None = None) -> Backup:
     """Dump the database to `directory`, verify the dump, write its manifest.
 
     `count_rows`: also count each application table's rows as the dump sees them (pg_dump
     runs in a snapshot this connection exports and counts in, while it dumps), recorded in
     the manifest: what a restored copy must hold, however busy the database is since.
 
+    A table's lock not granted within `lock_timeout` (another session holds a conflicting
+    one) ends the attempt; it is made again `retries` times with backoff from
+    `retry_delay` seconds, each retry said through `progress` ("backup", message) with the
+    sessions holding the lock.
+
     Raises:
-        DatabaseError: pg_dump or the verification failed (the partial file is removed).
+        DatabaseError: pg_dump or the verification failed, or the locks were not granted in
+            any attempt, naming who held them (the partial file is removed).
     """
     with connect(database_url) as conn:
         server_version = conn.info.server_version
@@ -87,17 +114,18 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         taken += 1  # two backups within a second: never one over the other
         path = directory / f"{named}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
-    target, env = tool_connection(database_url, reached=reached)
-    args = [str(pg_dump), "--no-password", *target, f"--file={path}"]
+    target, env = tool_connection(database_url, reached=reached,
+                                  application_name=APPLICATION_NAME)
+    args = [str(pg_dump), "--no-password", *target, f"--file={path}",
+            f"--lock-wait-timeout={lock_timeout}"]
     previous_umask = os.umask(0o077)
     args += ["--format=directory", f"--jobs={jobs}"] if fmt == "directory" else ["--format=custom"]
     started = time.perf_counter()
-    row_counts = None
+    attempt = _Attempt(database_url, args, env, path, count_rows=count_rows,
+                       lock_timeout=lock_timeout)
     try:
-        if count_rows:
-            row_counts = _dump_and_count(database_url, args, env)
-        else:
-            _dump(args, env)
+        row_counts = _dump_retrying(attempt, retries=retries, retry_delay=retry_delay,
+                                    say=progress or (lambda step, message: None))
         # The file is hashed (on a thread: hashlib releases the GIL) while pg_restore reads
         # its table of contents back.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
@@ -165,34 +193,124 @@ def _file_name_part(database: str) -> str:
     return database.replace("%", "%25").replace("/", "%2F")
 
 
-def _dump(args: list[str], env: dict[str, str]) -> None:
-    result = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """What one attempt at the dump runs: pg_dump's arguments and environment, the file it
+    writes, whether rows are counted alongside, and how long a table's lock is waited for."""
+
+    database_url: str
+    args: list[str]
+    env: dict[str, str]
+    path: Path
+    count_rows: bool
+    lock_timeout: str
+
+
+class _LockNotGranted(Exception):
+    """An attempt gave up waiting for a table's lock (pg_dump's `--lock-wait-timeout`, the
+    row count's `lock_timeout`) or was chosen as a deadlock's victim: worth another."""
+
+
+def _dump_retrying(attempt: _Attempt, *, retries: int, retry_delay: float,
+                   say: Progress) -> dict[str, int] | None:
+    """The dump (and its row counts), made again with backoff after a lock not granted, as
+    a revision is after a lock timeout. A session of `BlockerWatch` sees who held the lock
+    while pg_dump still waited: a lock timeout names nobody, and once it has struck the wait
+    is gone. Returns the row counts (None: not counted).
+
+    Raises:
+        DatabaseError: the last attempt's lock was not granted either, naming who held it;
+            or pg_dump (or the count) failed otherwise.
+    """
+    attempts = retries + 1
+    with BlockerWatch(attempt.database_url, APPLICATION_NAME,
+                      lock_timeout=attempt.lock_timeout) as watch:
+        for number in range(1, attempts + 1):
+            watch.forget()
+            try:
+                if attempt.count_rows:
+                    return _dump_and_count(attempt, watch)
+                _dump(attempt, watch)
+                return None
+            except _LockNotGranted as exc:
+                _remove(attempt.path)  # what the attempt wrote before it failed
+                if number == attempts:
+                    raise DatabaseError(
+                        _waited(attempt.lock_timeout, str(exc), watch.seen(), attempts)
+                        + "; no backup was kept: end the session holding the lock, or wait "
+                        "for it, and run again") from None
+                delay = backoff(retry_delay, number)
+                say("backup", _waited(attempt.lock_timeout, str(exc), watch.seen())
+                    + f" — retrying in {delay:.1f}s (attempt {number + 1}/{attempts})")
+                time.sleep(delay)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _waited(lock_timeout: str, failure: str, holders: tuple[Blocker, ...],
+            attempts: int = 1) -> str:
+    """What the lock waits came to, naming who held the lock when the watch saw them (else
+    the tool's own words, which name nobody).
+
+    >>> _waited("5s", "pg_dump: error: query failed: ERROR:  canceling statement due to "
+    ...         "statement timeout", (), 6)
+    "pg_dump waited 5s for a table's lock in each of 6 attempts; pg_dump: error: query \
+failed: ERROR:  canceling statement due to statement timeout"
+    """
+    each = f" in each of {attempts} attempts" if attempts > 1 else ""
+    return (f"pg_dump waited {lock_timeout} for a table's lock{each}; "
+            + (blocked_by(holders) if holders else failure))
+
+
+# pg_dump's words for a lock not granted in time (its statement_timeout set to
+# --lock-wait-timeout) and a deadlock, from a server that speaks English; any other server's
+# are known by the watch having seen pg_dump wait.
+_LOCK_FAILURES = ("canceling statement due to statement timeout", "deadlock detected")
+
+
+def _pg_dump_failed(stderr: str, watch: BlockerWatch) -> Exception:
+    """pg_dump's failure: `_LockNotGranted` when it failed on its `LOCK TABLE` (the query
+    it prints) while waiting for a lock, else a DatabaseError."""
+    first = _first_line(stderr)
+    on_lock = "LOCK TABLE " in stderr
+    if on_lock and (watch.seen() or any(words in first for words in _LOCK_FAILURES)):
+        return _LockNotGranted(first)
+    return DatabaseError(f"pg_dump failed: {first}")
+
+
+def _dump(attempt: _Attempt, watch: BlockerWatch) -> None:
+    result = subprocess.run(attempt.args, env=attempt.env, capture_output=True, text=True,
+                            check=False)
     if result.returncode != 0:
-        raise DatabaseError(f"pg_dump failed: {_first_line(result.stderr)}")
+        raise _pg_dump_failed(result.stderr, watch)
 
 
-def _dump_and_count(database_url: str, args: list[str], env: dict[str, str]) -> dict[str, int]:
+def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
     """Run pg_dump in a snapshot exported by a REPEATABLE READ transaction, which counts
-    each application table's rows meanwhile: the counts of exactly the rows dumped."""
+    each application table's rows meanwhile: the counts of exactly the rows dumped. The
+    count waits for a table's lock as long as pg_dump does."""
     import psycopg
 
-    with connect(database_url) as conn:
+    with connect(attempt.database_url, application_name=APPLICATION_NAME) as conn:
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, true)",
+                     (attempt.lock_timeout,))
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
-        dumping = subprocess.Popen([*args, f"--snapshot={row[0]}"], env=env,
+        dumping = subprocess.Popen([*attempt.args, f"--snapshot={row[0]}"], env=attempt.env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                    text=True)
         try:
             counts = _row_counts(conn)
         except psycopg.Error as exc:
             dumping.communicate()
+            if exc.sqlstate in LOCK_WAITS:
+                raise _LockNotGranted(_first_line(str(exc))) from None
             raise DatabaseError(f"cannot count the rows dumped: {_first_line(str(exc))}") \
                 from None
         _, errors = dumping.communicate()
         conn.execute("COMMIT")
     if dumping.returncode != 0:
-        raise DatabaseError(f"pg_dump failed: {_first_line(errors)}")
+        raise _pg_dump_failed(errors, watch)
     return counts
 
 

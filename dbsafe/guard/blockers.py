@@ -1,4 +1,5 @@
-"""Who holds the locks a guarded run's revisions wait for, seen from a second connection.
+"""Who holds the locks a guarded run's revisions (or its backup's `pg_dump`) wait for, seen
+from a second connection, and how long to wait before trying again (`backoff`).
 
 A statement that hits `lock_timeout` (55P03) is cancelled with a message that names neither
 the lock nor its holder, and once it is cancelled the wait is gone: `pg_blocking_pids` of its
@@ -18,6 +19,7 @@ took the lock. The pid finds it (`SELECT query FROM pg_stat_activity WHERE pid =
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -132,6 +134,13 @@ EXCLUSIVE on public.t"
     shown = "; ".join(b.describe() for b in blockers[:_SHOWN])
     more = len(blockers) - _SHOWN
     return f"blocked by {shown}" + (f"; and {more} more" if more > 0 else "")
+
+
+def backoff(first: float, attempt: int) -> float:
+    """Seconds to wait after failed attempt `attempt` (1, 2, ...) before the next, after a
+    lock timeout or deadlock (a revision, the way back, the backup): doubling from `first`,
+    at most 60, with jitter, so two waiting runs don't collide."""
+    return min(60.0, first * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
 def _duration(seconds: float) -> str:

