@@ -689,6 +689,14 @@ class _Reader:
         if isinstance(node, ast.ListComp) and isinstance(node.elt, ast.Dict):
             # `[{"id": i} for i in ids]`: rows of those keys.
             return JsArray((self.value(node.elt, follow=follow),), True)
+        if isinstance(node, ast.IfExp):
+            # `"id, title" if full else "id"`: checked as each string, as supabase-js's
+            # `full ? 'id, title' : 'id'` is (`postgrest.check`); any other branch leaves
+            # the value unread.
+            options = self._choices(node)
+            if options:
+                return JsOther(_short(self._text(node)), self._location(node),
+                               string_like=True, options=options)
         if isinstance(node, ast.Name) and follow:
             assignment = self._assignment(node)
             bound = assignment.value if assignment is not None else None
@@ -703,6 +711,17 @@ class _Reader:
                         JsObject(r.keys, r.values, r.complete, bound=True)
                         if isinstance(r, JsObject) else r for r in found.items), found.complete)
         return self._other(node)
+
+    def _choices(self, node: ast.expr, depth: int = 0) -> tuple[SqlFragment, ...]:
+        """The strings a conditional expression of string literals may be (nested ones
+        too, at most 8); none when a branch is anything else."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return (self._string(node),)
+        if not isinstance(node, ast.IfExp) or depth > 3:
+            return ()
+        body, orelse = self._choices(node.body, depth + 1), self._choices(node.orelse, depth + 1)
+        found = (*body, *orelse) if body and orelse else ()
+        return found if len(found) <= 8 else ()
 
     def _keys_kept(self, name: ast.Name, bound: ast.expr) -> bool:
         """Whether the dict a name is bound to keeps its literal keys until `name` is read:

@@ -210,8 +210,10 @@ _CHUNK = 32
 # 166: a psycopg composition's pieces are placed where the code writes them; asyncpg's `where=`
 #      and `copy_from_query` are read; a `for` loop over strings gives its name each one; a
 #      connection an engine's object holds, handed to a module function, is that engine's;
-#      a hole after `:` inside brackets is a value
-_CACHE_VERSION = 166
+#      a hole after `:` inside brackets is a value;
+# 167: a supabase-py argument chosen between string literals (`"a" if x else "b"`) is checked
+#      as each
+_CACHE_VERSION = 167
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

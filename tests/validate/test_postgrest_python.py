@@ -38,6 +38,8 @@ SAME = [
      'supabase.table("clinics").select("id, title").execute()'),
     ("select-arguments-joined", "supabase.from('clinics').select('id,title')",
      'supabase.table("clinics").select("id", "title").execute()'),
+    ("select-chosen", "supabase.from('clinics').select(full ? 'id, title' : 'id, nme')",
+     'supabase.table("clinics").select("id, title" if full else "id, nme").execute()'),
     ("embedded-column", "supabase.from('appointments').select('id, patients(nope)')",
      'supabase.from_("appointments").select("id, patients(nope)").execute()'),
     ("unknown-table", "supabase.from('patientz').select('id')",
@@ -87,6 +89,8 @@ SAME = [
 PASS = [
     ("select-default", 'supabase.table("clinics").select().execute()'),
     ("star", 'supabase.table("clinics").select("*").execute()'),
+    ("select-chosen", 'supabase.table("clinics").select("id, name" if full else "id")'
+     ".execute()"),
     ("columns-as-arguments", 'supabase.table("clinics").select("id", "name", "settings")'
      ".execute()"),
     ("whitespace-removed", 'supabase.table("clinics").select("""id,\n   name ,\n settings""")'
