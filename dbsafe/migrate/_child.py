@@ -847,7 +847,8 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         tb = tb.tb_next
     if where is None:
         where = _running_step(exc, revision_files)
-    message = str(getattr(exc, "orig", None) or exc).strip()
+    server = _server_error(exc)
+    message = server["M"] if server else str(getattr(exc, "orig", None) or exc).strip()
     # SQLAlchemy appends "(Background on this error at: ...)" and the SQL; keep the cause.
     first = message.splitlines()[0] if message else type(exc).__name__
     # An object's repr in the message ("<...DedupeColumnCollection object at 0x7f68...>":
@@ -906,6 +907,21 @@ def _sqlstate(exc: BaseException) -> str | None:
             code = getattr(candidate, attribute, None)
             if isinstance(code, str):
                 return code
+    server = _server_error(exc)
+    return server["C"] if server else None
+
+
+def _server_error(exc: BaseException) -> dict[str, str] | None:
+    """The ErrorResponse fields of the server's error when the driver keeps only those:
+    pg8000 raises DatabaseError({'S': 'ERROR', 'C': '42P01', 'M': 'relation ... does not
+    exist', ...}), with no sqlstate attribute and that dict as its text (Letta's alembic
+    runs on pg8000). None for any other error."""
+    for candidate in (getattr(exc, "orig", None), exc, exc.__cause__):
+        args = getattr(candidate, "args", None)
+        if args and isinstance(args[0], dict):
+            fields = args[0]
+            if isinstance(fields.get("C"), str) and isinstance(fields.get("M"), str):
+                return fields
     return None
 
 

@@ -294,6 +294,38 @@ def test_a_version_table_env_py_puts_elsewhere_is_found(database_url: str,
         commands.status(settings)
 
 
+def test_a_lock_timeout_under_pg8000_is_retried_and_names_the_session(database_url: str,
+                                                                      tmp_path: Path) -> None:
+    """Letta's env.py runs alembic on pg8000, whose errors carry PostgreSQL's fields only as
+    a dict (DatabaseError({'S': 'ERROR', 'C': '55P03', 'M': ...})): the lock timeout had
+    no SQLSTATE, so it was not retried, no session was named, and the message was the
+    dict's text."""
+    pytest.importorskip("pg8000")
+    root = tmp_path / "p"
+    write_project(root, "psycopg2_url",
+                  ini_url="postgresql+pg8000://decoy:decoy@127.0.0.1:1/decoy")
+    (root / "app" / "queries.sql").write_text("SELECT id, name FROM patients;\n")
+    _at(database_url, "0002", root)
+    report = psycopg.connect(database_url, application_name="nightly-report")
+    report.execute("SELECT count(*) FROM patients")
+    pid = report.info.backend_pid
+    steps: list[str] = []
+    try:
+        result = commands.upgrade(_settings(root, database_url),
+                                  _options(tmp_path, lock_timeout="300ms", retries=1,
+                                           backup=False, target="0003"),
+                                  progress=lambda step, text: steps.append(f"{step}: {text}"))
+    finally:
+        report.close()
+
+    (retry,) = [s for s in steps if "retrying in" in s]
+    assert f"blocked by pid {pid} (application_name 'nightly-report'" in retry, retry
+    (failed,) = [f for f in result.findings if f.code == "DBS601"]
+    assert "canceling statement due to lock timeout" in failed.message, failed.message
+    assert "{'S'" not in failed.message and dict(failed.context)["Attempts"] == "2"
+    assert _state(database_url)["version"] == ["0002"]
+
+
 def test_a_lock_timeout_after_committed_row_changes_is_not_retried(database_url: str,
                                                                      tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
