@@ -64,7 +64,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
         raise DbsafeError(
             "the database has no migration history table dbsafe reads where its runner keeps "
             "it by default (golang-migrate, dbmate, goose, Flyway, sqlx, diesel, supabase, "
-            f"prisma, Sqitch, river, sql-migrate, yoyo): there is no applied set of files to "
+            f"prisma, Sqitch, river, sql-migrate, yoyo, node-pg-migrate, graphile-migrate, "
+            "drizzle): there is no applied set of files to "
             f"compare with; {hint}")
     history, applied = found
     if history.runner != folder.runner:

@@ -98,6 +98,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied_migrations,
         applied_versions,
         last_recorded,
+        pending_among,
         unread_histories,
     )
 
@@ -105,20 +106,21 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     shown = display_path(folder.path, folder.root)
     applied: list[Migration] = []
     runner = "no migration history table"
+    runs = folder.runner  # whose history says what ran, else the folder's own runner
     read = applied_versions(database_url, [folder.path], folder.history_table,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
         found, versions = read
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
+        runs = found.runner
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")
         runner += f" where runners keep it by default ({hint})"
     elif not folder.platform:  # supabase's platform fills a new database with its tables
         _require_empty(database_url)  # else nothing ran there: a new database
-    ran = {m.path for m in applied}
-    todo = [m.path for m in migrations if m.path not in ran]
+    todo = [m.path for m in pending_among(migrations, applied, runs)]
     current = last_recorded(applied)
     findings: list[Finding] = []
     if fail_on_pending and todo:

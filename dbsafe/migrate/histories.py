@@ -3,8 +3,9 @@ a folder's files ran there (golang-migrate's and dbmate's `schema_migrations`, g
 `goose_db_version`, Flyway's `flyway_schema_history`, sqlx's `_sqlx_migrations`, diesel's
 `__diesel_schema_migrations`, supabase's `supabase_migrations.schema_migrations`, prisma's
 `_prisma_migrations`, Sqitch's registry, river's `river_migration`, sql-migrate's
-`gorp_migrations`, yoyo's `_yoyo_migration`, or the table `sql-migrations-history-table`
-names), each file named by the
+`gorp_migrations`, yoyo's `_yoyo_migration`, node-pg-migrate's `pgmigrations`,
+graphile-migrate's `graphile_migrate.migrations`, drizzle's `drizzle.__drizzle_migrations`,
+or the table `sql-migrations-history-table` names), each file named by the
 version its runner records for it, looked for where the runner, connected as dbsafe is,
 keeps it (several in the session's current schema: `History.placement`). Read by `dbsafe
 drift`, `dbsafe status` and `dbsafe lint FOLDER --database-url` for a folder of SQL
@@ -161,6 +162,27 @@ _HISTORIES = (
     # puts them (`?schema=` sets it), so looked for there. The folder's build makes all four.
     History("yoyo", ("_yoyo_migration",), "SELECT migration_id FROM {table}",
             frozenset({"migration_hash", "migration_id", "applied_at_utc"})),
+    # node-pg-migrate's: a row per applied migration, by its file name without its
+    # extension; in `public` (its `getMigrationTableSchema`: the first of its `schema`
+    # option's schemas, `public` without), the files run in the session's own search_path.
+    # `--migrations-schema`, `--migrations-table` or `--schema` put it elsewhere:
+    # `sql-migrations-history-table`.
+    History("node-pg-migrate", ("public", "pgmigrations"), "SELECT name FROM {table}",
+            frozenset({"id", "name", "run_on"})),
+    # graphile-migrate's: a row per committed migration it ran, by its file name in
+    # `committed/` (the current migration is never recorded: `migrate` does not run it); in
+    # its own schema, which holds its `current` table too.
+    History("graphile-migrate", ("graphile_migrate", "migrations"),
+            "SELECT filename FROM {table}",
+            frozenset({"hash", "previous_hash", "filename", "date"}),
+            own_schema="graphile_migrate"),
+    # drizzle-orm's `migrate()`: a row per journal entry it ran, its `created_at` the entry's
+    # `when` (its hash column is the file's sha256, never compared: it runs every entry
+    # whose `when` is past the last row's, so every entry up to that one counts as run).
+    # `migrationsSchema` / `migrationsTable` put it elsewhere: `sql-migrations-history-table`.
+    History("drizzle", ("drizzle", "__drizzle_migrations"),
+            "SELECT created_at::text FROM {table} WHERE created_at IS NOT NULL",
+            frozenset({"id", "hash", "created_at"})),
     # river's, last: an application migrated by another runner often has river's table too
     # (river's CLI migrates river's own tables). A row per applied version of each migration
     # line (`line`, since its version 005; every row of an older table is `main`'s, as
@@ -395,7 +417,7 @@ def _named(conn: psycopg.Connection, table: str) -> History:
         raise DbsafeError(f"the table {table} (sql-migrations-history-table) is no history "
                           "table of a runner dbsafe reads (golang-migrate, dbmate, goose, "
                           "Flyway, sqlx, diesel, supabase, prisma, Sqitch, river, "
-                          "sql-migrate, yoyo)")
+                          "sql-migrate, yoyo, node-pg-migrate, graphile-migrate, drizzle)")
     best = max(fitting, key=lambda h: len(h.columns))
     # Named where it is: golang-migrate's `x-migrations-table` (goose's `-table`, ...) puts
     # only the table there, the runner still runs the files in its session's schema.
@@ -467,8 +489,12 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         return path.parent.name
     if runner == "sql-migrate":
         return path.name  # its migration's Id
-    if runner == "yoyo":
-        return path.name.rpartition(".")[0]  # its migration's id
+    if runner in ("yoyo", "node-pg-migrate"):
+        return path.name.rpartition(".")[0]  # its migration's id, its name
+    if runner == "graphile-migrate":
+        return path.name if path.parent.name == "committed" else None
+    if runner == "drizzle":
+        return _drizzle_whens(path.parent).get(path.name)
     if runner == "diesel":
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None
@@ -483,6 +509,21 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
     # Stored as numbers (golang-migrate, goose, sqlx, river): 0007 is 7.
     return str(int(found.group(1))) if runner in ("golang-migrate", "goose", "sqlx", "river") \
         else found.group(1)
+
+
+def _drizzle_whens(folder: Path) -> dict[str, str]:
+    """The `when` of each file drizzle-kit's journal in `folder` lists (`<tag>.sql`), as
+    text: what drizzle-orm's `migrate()` records as its row's `created_at`."""
+    import json
+
+    from dbsafe.extract.migration import DRIZZLE_JOURNAL
+
+    try:
+        entries = json.loads((folder / DRIZZLE_JOURNAL).read_text(encoding="utf-8-sig"))[
+            "entries"]
+        return {f"{e['tag']}.sql": str(int(e["when"])) for e in entries}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def applied_migrations(migrations: list[Migration], history: History, versions: set[str],
@@ -517,6 +558,18 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
     return ran_among(migrations, history, versions)
 
 
+def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
+                  runner: str | None) -> list[Migration]:
+    """Those of `migrations` not `applied` that `runner` runs when it next migrates: not
+    graphile-migrate's current migration (`current.sql`, `current/`), which `graphile-migrate
+    migrate` never runs and never records (`watch` runs it on a development database; its
+    `status` tells "not committed" apart from "pending")."""
+    ran = {m.path for m in applied}
+    return [m for m in migrations if m.path not in ran and not (
+        runner == "graphile-migrate" and m.file is not None
+        and file_version(m.file, runner) is None)]
+
+
 def last_recorded(applied: Sequence[Migration]) -> Migration | None:
     """The last of the `applied` migrations that places the database in the folder: not one
     its runner runs after every run (yoyo's post-apply migrations, never recorded)."""
@@ -543,8 +596,9 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
     """Those of `migrations` that `history`'s `versions` say ran, whatever else the
     history holds (lint of some files of a folder: the others are not its business)."""
     named = _versions_of(migrations, history, versions)
-    if history.runner == "golang-migrate" and versions:
-        # Its table holds one row, the version the database is at: every file up to it ran.
+    if history.runner in ("golang-migrate", "drizzle") and versions:
+        # golang-migrate's table holds one row, the version the database is at; drizzle
+        # runs the entries past its last row's: every file up to it ran.
         current = max(int(v) for v in versions)
         versions = {v for v in named.values() if v is not None and int(v) <= current}
     if history.baseline is not None and _FLYWAY_VERSION.fullmatch(history.baseline):
@@ -573,6 +627,11 @@ def _versions_of(migrations: list[Migration], history: History, versions: set[st
     those the history holds, tell river's migration line)."""
     if history.runner == "sqitch":
         return dict(_sqitch_keys(migrations))
+    if history.runner == "drizzle":  # its journal read once per folder
+        whens = {folder: _drizzle_whens(folder)
+                 for folder in {m.file.parent for m in migrations if m.file is not None}}
+        return {m.path: whens[m.file.parent].get(m.file.name) for m in migrations
+                if m.file is not None}
     flyway = None
     if history.runner == "flyway" and (first := next(
             (m.file for m in migrations if m.file is not None), None)) is not None:

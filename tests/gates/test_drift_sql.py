@@ -4,6 +4,7 @@ against the files its runner's history table says ran there, built on a throwawa
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -196,6 +197,82 @@ def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
         conn.execute(_UPS[2] + "INSERT INTO schema_migrations VALUES ('20240103000000')")
     assert commands.status(settings, fail_on_pending=True).findings == ()
 
+
+
+# Per runner: its files for the three migrations (name and text) and its history table after
+# the first two ran, as each wrote them applying such a folder to PostgreSQL 15
+# (node-pg-migrate 9.0.0 `up`, graphile-migrate 1.4.1 `commit`/`migrate`, drizzle-kit 0.31.11
+# `generate`/`migrate` with drizzle-orm 0.45.4).
+_JS_RUNNERS = {
+    "node-pg-migrate": (
+        {f"db/migrations/170000000000{i}_{n}.sql":
+         f"-- Up Migration\n{sql}\n\n-- Down Migration\nSELECT 1;\n"
+         for i, (n, sql) in enumerate(zip(("users", "email", "orders"), _UPS, strict=True))},
+        "CREATE TABLE public.pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT NULL, "
+        "run_on timestamp NOT NULL);"
+        "INSERT INTO public.pgmigrations (name, run_on) VALUES "
+        "('1700000000000_users', now()), ('1700000000001_email', now());"),
+    # The current migration is never recorded, nor run by `graphile-migrate migrate`.
+    "graphile-migrate": (
+        {**{f"db/migrations/committed/00000{i}.sql":
+            f"--! Previous: {f'sha1:{i - 1}' if i > 1 else '-'}\n--! Hash: sha1:{i}\n\n{sql}\n"
+            for i, sql in enumerate(_UPS[:2], 1)},
+         "db/migrations/current.sql": f"{_UPS[2]}\n"},
+        "CREATE SCHEMA graphile_migrate; CREATE TABLE graphile_migrate.migrations (hash text "
+        "PRIMARY KEY, previous_hash text REFERENCES graphile_migrate.migrations, filename text "
+        "NOT NULL, date timestamptz NOT NULL DEFAULT now());"
+        "CREATE TABLE graphile_migrate.current (filename text PRIMARY KEY DEFAULT "
+        "'current.sql', content text NOT NULL, date timestamptz NOT NULL DEFAULT now());"
+        "INSERT INTO graphile_migrate.migrations (hash, previous_hash, filename) VALUES "
+        "('sha1:1', NULL, '000001.sql'), ('sha1:2', 'sha1:1', '000002.sql');"),
+    # A row per journal entry run, `created_at` its `when`: the rows say nothing of files.
+    "drizzle": (
+        {**{f"drizzle/000{i}_{n}.sql": f"{sql}\n"
+            for i, (n, sql) in enumerate(zip(("users", "email", "orders"), _UPS, strict=True))},
+         "drizzle/meta/_journal.json": json.dumps({"version": "7", "dialect": "postgresql",
+                                                   "entries": [
+             {"idx": i, "version": "7", "when": 1796475137544 + i, "tag": f"000{i}_{n}",
+              "breakpoints": True} for i, n in enumerate(("users", "email", "orders"))]})},
+        "CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations (id serial PRIMARY "
+        "KEY, hash text NOT NULL, created_at bigint);"
+        "INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES "
+        "('2768567a', 1796475137544), ('995c1098', 1796475137545);"),
+}
+
+
+@pytest.mark.parametrize("runner", sorted(_JS_RUNNERS))
+def test_node_runners_histories_say_which_files_ran(
+        runner: str, tmp_path: Path, database_url: str) -> None:
+    # Their tables were none dbsafe read: status and drift were exit 2 on a database they
+    # migrated ("holds 3 table(s) ... but no migration history table").
+    files, history = _JS_RUNNERS[runner]
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + history)
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings, fail_on_pending=True)
+    second, third = [n for n in files if not n.endswith(".json")][1:]
+    assert report.summary["current"] == [second]
+    assert report.summary["lines"][0].endswith(f"by {runner}'s "
+                                               f"{RUNNER_TABLES[runner]})")
+    if runner == "graphile-migrate":  # current.sql is not committed: nothing is pending
+        assert report.summary["pending"] == [] and report.findings == ()
+    else:
+        assert report.summary["pending"] == [{"migration": third}]
+        assert [f.code for f in report.findings] == ["DBS606"]
+    assert commands.drift(settings).findings == ()  # behind; the runner's table not compared
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE INDEX users_email ON users (email)")
+    [finding] = commands.drift(settings).findings
+    assert finding.code == "DBS402" and finding.subject == "public.users.users_email"
+
+
+RUNNER_TABLES = {"node-pg-migrate": "public.pgmigrations",
+                 "graphile-migrate": "graphile_migrate.migrations",
+                 "drizzle": "drizzle.__drizzle_migrations"}
 
 def test_a_supabase_project_is_compared_without_the_platform_s_schemas(
         tmp_path: Path, database_url: str) -> None:
