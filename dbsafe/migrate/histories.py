@@ -98,6 +98,7 @@ class History:
 
 
 _NUMBER = re.compile(r"(\d+)_")
+_DBMATE_FILE = re.compile(r"(\d+).*\.sql$", re.DOTALL)
 
 # Tried in order; the first table the database has is its runner's. golang-migrate's
 # schema_migrations has a `dirty` column, dbmate's does not. Where each keeps it untold:
@@ -495,6 +496,11 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         return path.name if path.parent.name == "committed" else None
     if runner == "drizzle":
         return _drizzle_whens(path.parent).get(path.name)
+    if runner == "dbmate":
+        # Its version is the name's leading digits (`migrationFileRegexp`, `^(\d+).*\.sql$`:
+        # `20240105-tags.sql` is 20240105), kept as text; a file without them it skips.
+        found = _DBMATE_FILE.match(path.name)
+        return found.group(1) if found else None
     if runner == "diesel":
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None
@@ -563,10 +569,11 @@ def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
     """Those of `migrations` not `applied` that `runner` runs when it next migrates: not
     graphile-migrate's current migration (`current.sql`, `current/`), which `graphile-migrate
     migrate` never runs and never records (`watch` runs it on a development database; its
-    `status` tells "not committed" apart from "pending")."""
+    `status` tells "not committed" apart from "pending"), nor a file of a dbmate folder
+    whose name does not start with its version (`seed.sql`), which dbmate skips."""
     ran = {m.path for m in applied}
     return [m for m in migrations if m.path not in ran and not (
-        runner == "graphile-migrate" and m.file is not None
+        runner in ("graphile-migrate", "dbmate") and m.file is not None
         and file_version(m.file, runner) is None)]
 
 

@@ -199,6 +199,34 @@ def test_status_names_the_files_the_history_says_ran_and_the_pending_ones(
 
 
 
+
+def test_a_dbmate_version_is_the_name_s_leading_digits_and_a_file_without_them_never_runs(
+        tmp_path: Path, database_url: str) -> None:
+    # dbmate 2.36.0 matches `^(\d+).*\.sql$`: it applied `20240105-dash.sql` as version
+    # 20240105 (dbsafe: "holds version(s) 20240105 that db/migrations has no file for",
+    # exit 2) and skips `seed.sql` (its `status`: "Pending: 0"; dbsafe's: pending 1).
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_users.sql").write_text(
+        f"-- migrate:up\n{_UPS[0]}\n-- migrate:down\nDROP TABLE users;\n")
+    (folder / "20240105120000-tags.sql").write_text(
+        "-- migrate:up\nCREATE TABLE tags (id int);\n-- migrate:down\nDROP TABLE tags;\n")
+    (folder / "seed.sql").write_text("INSERT INTO users VALUES (1, 'a');\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + "CREATE TABLE tags (id int);"
+                     "CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY);"
+                     "INSERT INTO schema_migrations VALUES ('20240101000000'), "
+                     "('20240105120000');")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.summary["current"] == ["db/migrations/20240105120000-tags.sql"]
+    assert report.summary["pending"] == [] and report.findings == ()
+    assert commands.drift(settings).findings == ()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM schema_migrations WHERE version = '20240105120000'")
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.summary["pending"] == [{"migration": "db/migrations/20240105120000-tags.sql"}]
+
 # Per runner: its files for the three migrations (name and text) and its history table after
 # the first two ran, as each wrote them applying such a folder to PostgreSQL 15
 # (node-pg-migrate 9.0.0 `up`, graphile-migrate 1.4.1 `commit`/`migrate`, drizzle-kit 0.31.11
