@@ -302,8 +302,10 @@ def _built_file(cache_file: Path) -> Path:
 # the first on the search_path; 30: or from Spring Boot's application.yml/.properties;
 # 31: a prisma folder's migration.sql of several statements as one transaction when the
 # project's prisma is older than 7.4 (one query); 32: Flyway's files named as its
-# configuration says (sqlMigrationPrefix, ...: those alone), its repeatable ones by description.
-_INTROSPECTED = 32
+# configuration says (sqlMigrationPrefix, ...: those alone), its repeatable ones by description;
+# 33: a node-pg-migrate SQL migration in its transaction whatever its comments say
+# (`-- no transaction` is no directive of its).
+_INTROSPECTED = 33
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

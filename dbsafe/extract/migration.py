@@ -284,8 +284,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 wrapped_in_transaction or runner_wraps_in_transaction(text)
                 or pop_files.get(file, False) or file in wrapped
                 or (file in graphile_files and _graphile_transaction(text, statements))
-                or (_node_pg_migrate_down(text) is not None
-                    and _node_pg_transaction(text, statements))
+                or _node_pg_migrate_down(text) is not None
                 or _hasura_up(file)
                 or (atlas_folder(file.parent) and not flyway_file(file.name, named.get(file))
                     and _SECTION.search(text) is None and _atlas_transaction(text))
@@ -628,11 +627,13 @@ _STATEMENT_END = re.compile(r"[ \t]*--[ \t]*\+(?:goose|migrate)[ \t]+StatementEn
 # node-pg-migrate's SQL migrations (`<timestamp>_name.sql`, as its `create --migration-file-
 # language sql` writes them): an `-- Up Migration` and a `-- Down Migration` comment
 # (`createMigrationCommentRegex` in its sqlMigration.ts: case does not matter, nor dashes or
-# spaces after the `--`), and the leading comment `-- no transaction` that runs it outside
-# the transaction node-pg-migrate opens (`hasNoTransactionDirective`).
+# spaces after the `--`). Each runs in a transaction: the one node-pg-migrate opens around
+# the whole run (`--single-transaction`, its default) or around the migration (`BEGIN` and
+# `COMMIT` about its steps); only a JavaScript migration can call `pgm.noTransaction()`, and
+# a SQL one has no directive for it (node-pg-migrate 9.0.0 ran a `-- no transaction` file's
+# `CREATE INDEX CONCURRENTLY` in its transaction: 25001, the whole run rolled back).
 _NODE_PG_MIGRATE = re.compile(r"^\s*--[\s-]*(?P<direction>up|down)\s+migration",
                               re.IGNORECASE | re.MULTILINE)
-_NODE_PG_NO_TRANSACTION = re.compile(r"--[ \t]*no[ \t]*transaction[ \t]*", re.IGNORECASE)
 
 
 def _node_pg_migrate_down(text: str) -> tuple[int, int] | None:
@@ -649,22 +650,6 @@ def _node_pg_migrate_down(text: str) -> tuple[int, int] | None:
     # (`^\s*` may begin on an earlier blank line: the section starts at the comment)
     start = text.index("--", down.start())
     return start, up.start() if up.start() > start else len(text)
-
-
-def _node_pg_transaction(text: str, statements: Sequence[MigrationStatement]) -> bool:
-    """Whether node-pg-migrate runs a SQL migration in a transaction: yes (its own, or the
-    one of the whole run), unless a comment line it opens with says `-- no transaction`;
-    even then the up section is one query (`pgm.sql`), one implicit transaction when it
-    holds several statements."""
-    for line in text.splitlines():
-        header = line.strip()
-        if not header:
-            continue
-        if not header.startswith("--"):
-            break
-        if _NODE_PG_NO_TRANSACTION.fullmatch(header):
-            return len(statements) > 1
-    return True
 
 
 def upgrade_section(text: str) -> str:

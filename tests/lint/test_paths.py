@@ -628,3 +628,23 @@ def test_a_yoyo_python_migration_named_as_flyway_names_files_is_not_read_as_flyw
         'step("CREATE TABLE users (id int)", "DROP TABLE users")\n')
     report = commands.lint(Settings(project_root=tmp_path, select=("DBS001",)), [folder])
     assert report.findings == () and report.summary["migrations"] == 1
+
+
+def test_concurrently_in_a_node_pg_migrate_sql_migration_is_in_its_transaction(
+        tmp_path: Path) -> None:
+    # node-pg-migrate 9.0.0 has no `-- no transaction` directive for a SQL migration: it ran
+    # this CREATE INDEX CONCURRENTLY in its transaction and failed (25001, the run rolled
+    # back). It was not flagged.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1700000000000_a.sql").write_text(
+        "-- Up Migration\nCREATE TABLE a (id int);\n-- Down Migration\nDROP TABLE a;\n")
+    (folder / "1700000000001_b.sql").write_text(
+        "-- no transaction\n-- Up Migration\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n"
+        "-- Down Migration\nDROP INDEX CONCURRENTLY a_id;\n")
+    settings = Settings(project_root=tmp_path, select=("DBS102",))
+
+    findings = commands.lint(settings, [folder]).findings
+    assert [(f.location.path, f.location.line, f.code)
+            for f in findings if f.location is not None] == [
+        ("migrations/1700000000001_b.sql", 3, "DBS102")]
