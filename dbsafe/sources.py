@@ -304,8 +304,10 @@ def _built_file(cache_file: Path) -> Path:
 # project's prisma is older than 7.4 (one query); 32: Flyway's files named as its
 # configuration says (sqlMigrationPrefix, ...: those alone), its repeatable ones by description;
 # 33: a node-pg-migrate SQL migration in its transaction whatever its comments say
-# (`-- no transaction` is no directive of its).
-_INTROSPECTED = 33
+# (`-- no transaction` is no directive of its);
+# 34: a dbmate folder's files without a leading version (`seed.sql`) or in a subfolder not
+# run, the others in name order.
+_INTROSPECTED = 34
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

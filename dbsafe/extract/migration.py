@@ -177,6 +177,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 if not found:
                     raise SourceError(f"no SQL migrations under {path}: supabase's CLI runs "
                                       "only the files named <timestamp>_name.sql directly in it")
+            if dbmate_folder(path):
+                found = [p for p in found if _dbmate_runs(p, path)]
             declared = None
             if supabase_schemas_folder(path):
                 declared = _declared_schema_order(path)
@@ -558,7 +560,9 @@ def unrun_files(folder: Path) -> list[Path]:
     graphile-migrate folder, its files that are no migrations and that its .gmrc does not
     run after a reset (`graphile_baseline`): `--!include` fixtures, a schema dump, and
     the baseline of a .gmrc dbsafe cannot read. Of a Sqitch project, the deploy scripts its
-    plan does not name (its revert and verify scripts make nothing).
+    plan does not name (its revert and verify scripts make nothing). Of a dbmate folder
+    (`dbmate_folder`), its files whose name does not start with a version (`seed.sql`) and
+    those in subfolders: dbmate skips them.
     """
     if not folder.is_dir():
         return []
@@ -572,6 +576,8 @@ def unrun_files(folder: Path) -> list[Path]:
         return [p for p in files if _graphile_place(p, folder) == () and p not in run]
     if supabase_cli_folder(folder):
         return [p for p in files if not (p.parent == folder and _supabase_applied(p.name))]
+    if dbmate_folder(folder):
+        return [p for p in files if not _dbmate_runs(p, folder)]
     listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \
         if (folder / DRIZZLE_JOURNAL).is_file() else None
     if listing is None or listing.names is None:
@@ -1263,14 +1269,17 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     read numbers as numbers: prisma migrate sorts its `<name>/migration.sql` folders with
     JavaScript's `localeCompare` (`listMigrations`); supabase's CLI takes
     `supabase/migrations/*.sql` as Go's `fs.ReadDir` lists them, by bytes, and Atlas its
-    directory's files (`atlas_folder`) by name. So
+    directory's files (`atlas_folder`) by name, and dbmate its files by name
+    (`FindMigrations` sorts them by `FileName`: `20240105-x.sql` after `20240101000000_y.sql`,
+    as dbmate 2.36.0 ran them). So
     `202310122339_x` (a hand-written twelve-digit name) runs after `20230912150657_y`,
     where natural order would put it first, before the table it alters exists."""
     if prisma_folder(folder):
         return _locale_key
     if yoyo_folder(folder):
         return _yoyo_order(folder)
-    if supabase_cli_folder(folder) or supabase_schemas_folder(folder) or atlas_folder(folder):
+    if supabase_cli_folder(folder) or supabase_schemas_folder(folder) or atlas_folder(folder) \
+            or dbmate_folder(folder):
         return _byte_key
     return None
 
@@ -1289,6 +1298,43 @@ def _supabase_applied(name: str) -> bool:
     database: one the CLI applies, or one Lovable applied."""
     return _SUPABASE_FILE.fullmatch(name) is not None or \
         _LOVABLE_FILE.fullmatch(name) is not None
+
+
+# The files dbmate runs in its migrations folder (`migrationFileRegexp` in its pkg/dbmate):
+# their version the leading digits; any other file, and any subfolder, it skips.
+_DBMATE_FILE = re.compile(r"(\d+).*\.sql", re.DOTALL)
+
+
+def dbmate_folder(folder: Path) -> bool:
+    """Whether `folder` is dbmate's migrations folder: the first file of it dbmate would run
+    (by name, as it lists them) has its `-- migrate:up` section, which dbmate requires of
+    every migration. Only that file is read."""
+    try:
+        first = min((p for p in folder.iterdir() if _DBMATE_FILE.fullmatch(p.name)
+                     and p.is_file()), default=None)
+        if first is None:
+            return False
+        text = first.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return _DBMATE_UP.search(text) is not None
+
+
+def dbmate_version(name: str) -> str | None:
+    """The version dbmate records for the migration file `name`, as text; None for a
+    file it skips.
+
+    >>> dbmate_version("20240105-tags.sql"), dbmate_version("seed.sql")
+    ('20240105', None)
+    """
+    found = _DBMATE_FILE.fullmatch(name)
+    return found.group(1) if found else None
+
+
+def _dbmate_runs(path: Path, folder: Path) -> bool:
+    """Whether dbmate runs `path`, a `.sql` file under its migrations `folder`: one directly
+    in it whose name starts with its version (`20240105-tags.sql`; not `seed.sql`)."""
+    return path.parent == folder and _DBMATE_FILE.fullmatch(path.name) is not None
 
 
 def supabase_cli_folder(folder: Path) -> bool:

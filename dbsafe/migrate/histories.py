@@ -98,7 +98,6 @@ class History:
 
 
 _NUMBER = re.compile(r"(\d+)_")
-_DBMATE_FILE = re.compile(r"(\d+).*\.sql$", re.DOTALL)
 
 # Tried in order; the first table the database has is its runner's. golang-migrate's
 # schema_migrations has a `dirty` column, dbmate's does not. Where each keeps it untold:
@@ -499,8 +498,9 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
     if runner == "dbmate":
         # Its version is the name's leading digits (`migrationFileRegexp`, `^(\d+).*\.sql$`:
         # `20240105-tags.sql` is 20240105), kept as text; a file without them it skips.
-        found = _DBMATE_FILE.match(path.name)
-        return found.group(1) if found else None
+        from dbsafe.extract.migration import dbmate_version
+
+        return dbmate_version(path.name)
     if runner == "diesel":
         prefix = path.parent.name.partition("_")[0]
         return re.sub(r"\D", "", prefix) or None

@@ -391,3 +391,17 @@ def test_flyway_undo_files_with_placeholders_in_the_schema_its_flyway_conf_names
                   if f.location is not None) == [("DBS413", "db/migration/U2__age.sql", 1)]
     [leftover] = [f for f in report.findings if f.code == "DBS413"]
     assert "column `app.users.age`" in leftover.message
+
+
+def test_a_dbmate_folder_is_walked_as_dbmate_lists_it(tmp_path: Path) -> None:
+    # dbmate 2.36.0 runs the files named `^(\d+).*\.sql$` directly in its folder, sorted by
+    # name: `20240105-tags.sql` after `20240101000000_users.sql` (by number it came first and
+    # failed on the missing table: DBS417), and `seed.sql` never (it was a DBS411, no down).
+    _write(tmp_path / "db" / "migrations", {
+        "20240101000000_users.sql": "-- migrate:up\nCREATE TABLE users (id int PRIMARY KEY);\n"
+                                    "-- migrate:down\nDROP TABLE users;\n",
+        "20240105-tags.sql": "-- migrate:up\nALTER TABLE users ADD COLUMN tag text;\n"
+                             "-- migrate:down\n",
+        "seed.sql": "CREATE TABLE seeds (id int);\n",
+    })
+    assert _found(tmp_path) == [("DBS411", "db/migrations/20240105-tags.sql", 3)]

@@ -818,3 +818,20 @@ def test_a_prisma_migration_runs_as_the_projects_prisma_sends_it(
             pytest.raises(psycopg.errors.ActiveSqlTransaction):
         conn.execute("DROP INDEX IF EXISTS a_b; ALTER TABLE a DROP COLUMN IF EXISTS b;"
                      + PRISMA_FOLDER["3_c/migration.sql"])
+
+
+def test_a_dbmate_folder_runs_the_files_dbmate_runs_in_its_order(tmp_path: Path) -> None:
+    # dbmate 2.36.0 (`migrationFileRegexp` `^(\d+).*\.sql$`, sorted by file name): it ran
+    # `20240105-tags.sql` last and skipped `seed.sql` and `sub/20240102000000_x.sql`.
+    from dbsafe.extract.migration import unrun_files
+
+    folder = write(tmp_path / "db" / "migrations", {
+        "20240101000000_users.sql": "-- migrate:up\nCREATE TABLE users (id int);\n"
+                                    "-- migrate:down\nDROP TABLE users;\n",
+        "20240105-tags.sql": "-- migrate:up\nALTER TABLE users ADD tag text;\n-- migrate:down\n",
+        "seed.sql": "INSERT INTO users VALUES (1);\n",
+        "sub/20240102000000_x.sql": "-- migrate:up\nCREATE TABLE x ();\n-- migrate:down\n",
+    })
+    assert [m.path for m in sql_migrations([folder], root=tmp_path)] == [
+        "db/migrations/20240101000000_users.sql", "db/migrations/20240105-tags.sql"]
+    assert sorted(p.name for p in unrun_files(folder)) == ["20240102000000_x.sql", "seed.sql"]
