@@ -445,11 +445,15 @@ def _marked_folders(settings: Settings) -> list[Path]:
     (its `sqitch.conf`, else its `sqitch.plan`), which only its own scripts' folders are the
     migrations of (`SqlFolder.migration_folders`), and only they key its cache; and a Rust
     crate's there or at the root, diesel's or sqlx's (`_rust_migrations`); and the folders
-    the `sources` of a `yoyo.ini` there or at the root name (`yoyo_sources`)."""
+    the `sources` of a `yoyo.ini` there or at the root name (`yoyo_sources`); and the
+    migrations folder of a graphile-migrate project there or at the root, by its `.gmrc`
+    (`graphile_project_migrations`)."""
     from dbsafe.extract.files import workspace_folders
     from dbsafe.extract.migration import (
+        GRAPHILE_CONFIGS,
         RUNNER_MARKS,
         YOYO_CONFIG,
+        graphile_project_migrations,
         marked_for_postgresql,
         yoyo_sources,
     )
@@ -458,7 +462,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
     root = settings.project_root
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
     sqitch = [SQITCH_CONF, SQITCH_PLAN]
-    found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS, YOYO_CONFIG],
+    found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS, YOYO_CONFIG,
+                                     *GRAPHILE_CONFIGS],
                               depth=MARKED_DEPTH, exclude=settings.exclude,
                               skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
@@ -486,10 +491,15 @@ def _marked_folders(settings: Settings) -> list[Path]:
     yoyo_folders = [folder for project in dict.fromkeys(yoyo_projects)
                     for folder in yoyo_sources(project)
                     if _holds_sql(folder) or _holds_yoyo_steps(folder)]
+    graphile_projects = [root] * any((root / n).is_file() for n in GRAPHILE_CONFIGS) + [
+        root / path.rpartition("/")[0] for path in found
+        if path.rpartition("/")[2] in GRAPHILE_CONFIGS]
+    graphile_folders = [folder for project in dict.fromkeys(graphile_projects)
+                        if (folder := graphile_project_migrations(project)) is not None]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
         + sqitch_folders + list(dict.fromkeys(rust_folders)) \
-        + list(dict.fromkeys(yoyo_folders))
+        + list(dict.fromkeys(yoyo_folders)) + list(dict.fromkeys(graphile_folders))
 
 
 # A Rust crate's migrations for PostgreSQL: diesel's folder beside its `diesel.toml`, sqlx's
@@ -577,8 +587,8 @@ def _require_migrations(settings: Settings) -> None:
             f"{WORKSPACE_DEPTH} levels below it, nor one up to {MARKED_DEPTH} levels below "
             "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
             "nor a Sqitch project (sqitch.conf or sqitch.plan) or diesel's or sqlx's "
-            "migrations (beside diesel.toml or Cargo.toml) or a yoyo.ini's sources there "
-            "or at the root, "
+            "migrations (beside diesel.toml or Cargo.toml) or a yoyo.ini's sources or a "
+            "graphile-migrate .gmrc's migrationsFolder there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "

@@ -1621,6 +1621,31 @@ _GRAPHILE_BUILTIN = (":DATABASE_NAME", ":DATABASE_OWNER")
 _GRAPHILE_PLACEHOLDER_KEY = re.compile(r"""["'](:[A-Z][0-9A-Z_]+)["']\s*:""")
 
 
+# graphile-migrate's configuration files, in the folder it runs from.
+GRAPHILE_CONFIGS = (".gmrc", ".gmrc.js", ".gmrc.cjs")
+
+
+def graphile_project_migrations(project: Path) -> Path | None:
+    """The migrations folder of the graphile-migrate project whose configuration
+    (`GRAPHILE_CONFIGS`) lies in `project`: its .gmrc's `migrationsFolder`, else (and for a
+    `.gmrc.js`, code dbsafe does not run) graphile-migrate's default `./migrations`; None when
+    there is no configuration, or no committed migration there."""
+    import json5
+
+    config = next((project / n for n in GRAPHILE_CONFIGS if (project / n).is_file()), None)
+    if config is None:
+        return None
+    named: object = None
+    if config.name == ".gmrc":
+        try:
+            settings = json5.loads(config.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            settings = None
+        named = settings.get("migrationsFolder") if isinstance(settings, dict) else None
+    folder = project / (named if isinstance(named, str) and named else "migrations")
+    return folder if graphile_migrate_folder(folder) else None
+
+
 def graphile_config(folder: Path) -> Path | None:
     """The `.gmrc` (or `.gmrc.js`, `.gmrc.cjs`) of the project of graphile-migrate's
     migrations `folder`, which lies up to two folders above it (graphile/starter's

@@ -451,3 +451,29 @@ def test_a_function_a_migration_calls_that_none_of_them_makes_says_so_too(
     assert "1 finding names a relation or function the migrations in supabase/migrations do " \
         "not make, and they are not the whole history: they use public.seed_tags(integer)" \
         in caplog.text
+
+
+@pytest.mark.parametrize(("project", "config", "folder"), [
+    # `graphile-migrate init`'s layout: the default `migrations` beside it
+    ("", '{\n  // comments and unquoted keys: JSON5\n  placeholders: {},\n}\n',
+     "migrations"),
+    # in a workspace folder (`packages/db/.gmrc`)
+    ("packages/db", '{"migrationsFolder": "./sql"}\n', "sql"),
+    # at the root, with the folder it names
+    ("", '{"migrationsFolder": "./db/gm"}\n', "db/gm"),
+])
+def test_a_gmrc_names_its_graphile_migrate_folder(
+        project: str, config: str, folder: str, tmp_path: Path) -> None:
+    """graphile-migrate runs from the folder of its `.gmrc`, its migrations in its
+    `migrationsFolder` (`./migrations` by default): that folder was not found ("alembic
+    config not found", exit 2, where `graphile-migrate status` said "Up to date")."""
+    _write(tmp_path / project / ".gmrc", config)
+    migrations = tmp_path / project / folder
+    _write(migrations / "committed" / "000001.sql",
+           "--! Previous: -\n--! Hash: sha1:1\n\nCREATE TABLE teams (id int, plan text);\n")
+    _write(migrations / "current.sql", "-- Enter migration here\n")
+    _write(tmp_path / "src" / "plan.ts",
+           "export const q = sql`SELECT plan, nosuch FROM teams`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 1)]
