@@ -447,7 +447,8 @@ def _marked_folders(settings: Settings) -> list[Path]:
     crate's there or at the root, diesel's or sqlx's (`_rust_migrations`); and the folders
     the `sources` of a `yoyo.ini` there or at the root name (`yoyo_sources`); and the
     migrations folder of a graphile-migrate project there or at the root, by its `.gmrc`
-    (`graphile_project_migrations`)."""
+    (`graphile_project_migrations`); and node-pg-migrate's default `migrations` folder
+    beside a `package.json` there or at the root depending on it (`_node_pg_migrations`)."""
     from dbsafe.extract.files import workspace_folders
     from dbsafe.extract.migration import (
         GRAPHILE_CONFIGS,
@@ -463,7 +464,7 @@ def _marked_folders(settings: Settings) -> list[Path]:
     marks = [mark.replace(os.sep, "/") for mark in RUNNER_MARKS]
     sqitch = [SQITCH_CONF, SQITCH_PLAN]
     found = workspace_folders(root, [*marks, *sqitch, *_RUST_MARKS, YOYO_CONFIG,
-                                     *GRAPHILE_CONFIGS],
+                                     *GRAPHILE_CONFIGS, "package.json"],
                               depth=MARKED_DEPTH, exclude=settings.exclude,
                               skip=NOT_THE_APPLICATION)
     folders = dict.fromkeys(root / path.removesuffix("/" + mark)
@@ -496,10 +497,32 @@ def _marked_folders(settings: Settings) -> list[Path]:
         if path.rpartition("/")[2] in GRAPHILE_CONFIGS]
     graphile_folders = [folder for project in dict.fromkeys(graphile_projects)
                         if (folder := graphile_project_migrations(project)) is not None]
+    packages = [root] * (root / "package.json").is_file() + [
+        root / path.rpartition("/")[0] for path in found
+        if path.rpartition("/")[2] == "package.json"]
+    node_pg_folders = [folder for package in dict.fromkeys(packages)
+                       if (folder := _node_pg_migrations(package)) is not None]
     return [folder for folder in folders
             if _holds_sql(folder) and marked_for_postgresql(folder)] \
         + sqitch_folders + list(dict.fromkeys(rust_folders)) \
-        + list(dict.fromkeys(yoyo_folders)) + list(dict.fromkeys(graphile_folders))
+        + list(dict.fromkeys(yoyo_folders)) + list(dict.fromkeys(graphile_folders)) \
+        + [f for f in dict.fromkeys(node_pg_folders) if f not in graphile_folders]
+
+
+def _node_pg_migrations(package: Path) -> Path | None:
+    """node-pg-migrate's migrations folder for the `package.json` in `package` when it
+    depends on node-pg-migrate: `migrations` beside it (its `--migrations-dir` default),
+    when that holds SQL migrations (a folder of JavaScript ones is none dbsafe reads)."""
+    try:
+        manifest = json.loads((package / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or not any(
+            isinstance(manifest.get(key), dict) and "node-pg-migrate" in manifest[key]
+            for key in ("dependencies", "devDependencies")):
+        return None
+    folder = package / "migrations"
+    return folder if _holds_sql(folder) else None
 
 
 # A Rust crate's migrations for PostgreSQL: diesel's folder beside its `diesel.toml`, sqlx's
@@ -588,7 +611,8 @@ def _require_migrations(settings: Settings) -> None:
             "it holding drizzle-kit's meta/_journal.json or prisma's migration_lock.toml, "
             "nor a Sqitch project (sqitch.conf or sqitch.plan) or diesel's or sqlx's "
             "migrations (beside diesel.toml or Cargo.toml) or a yoyo.ini's sources or a "
-            "graphile-migrate .gmrc's migrationsFolder there or at the root, "
+            "graphile-migrate .gmrc's migrationsFolder or node-pg-migrate's migrations "
+            "(beside a package.json depending on it) there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
             "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "

@@ -15,6 +15,7 @@ import pytest
 
 from dbsafe import commands
 from dbsafe.config import load_settings
+from dbsafe.core import ConfigError
 from dbsafe.extract.migration import MigrationFolders
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -477,3 +478,25 @@ def test_a_gmrc_names_its_graphile_migrate_folder(
 
     report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
     assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 1)]
+
+
+@pytest.mark.parametrize("project", ["", "services/api"])
+def test_node_pg_migrate_s_default_folder_beside_its_package_json(
+        project: str, tmp_path: Path) -> None:
+    """node-pg-migrate keeps its migrations in `migrations` beside the package running it
+    (`--migrations-dir` by default): with SQL ones there, that folder was not found
+    ("alembic config not found", exit 2, where node-pg-migrate 9.0.0 ran them). Without
+    the dependency, a `migrations` folder says nothing."""
+    _write(tmp_path / project / "package.json",
+           '{"devDependencies": {"node-pg-migrate": "^9.0.0"}}\n')
+    _write(tmp_path / project / "migrations" / "1700000000000_teams.sql",
+           "-- Up Migration\nCREATE TABLE teams (id int, plan text);\n"
+           "-- Down Migration\nDROP TABLE teams;\n")
+    _write(tmp_path / "src" / "plan.ts",
+           "export const q = sql`SELECT plan, nosuch FROM teams`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert [(f.code, f.location.line) for f in report.findings] == [("DBS302", 1)]
+    _write(tmp_path / project / "package.json", '{"devDependencies": {"pg": "^8"}}\n')
+    with pytest.raises(ConfigError, match="alembic config not found"):
+        commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
