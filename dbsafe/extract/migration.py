@@ -2051,11 +2051,40 @@ def goose_code_migrations(folder: Path) -> list[Path]:
     return found
 
 
+# node-pg-migrate's JavaScript and TypeScript migrations (`<timestamp>_name.js`, as its
+# `create` names them), and what one exports: its `up`.
+_NODE_PG_CODE_FILE = re.compile(r"\d+_[^/]*\.(?:js|cjs|mjs|ts|cts|mts)")
+_NODE_PG_EXPORTS_UP = re.compile(
+    rb"\bexports\.up\b|\bexport\s+(?:async\s+)?(?:const|let|var|function)\s+up\b")
+
+
+def node_pg_code_migrations(folder: Path) -> list[Path]:
+    """The JavaScript (or TypeScript) migrations of node-pg-migrate's `folder`, one whose
+    SQL migrations have its `-- Up Migration` and `-- Down Migration` comments: node-pg-migrate
+    runs both kinds in one sequence, and what the code ones make is not known."""
+    try:
+        files = sorted(p for p in folder.iterdir() if _NODE_PG_CODE_FILE.fullmatch(p.name)
+                       and not p.name.endswith(".d.ts") and p.is_file())
+        code = [p for p in files if _NODE_PG_EXPORTS_UP.search(p.read_bytes())]
+        if not code:
+            return []
+        sql = sorted(p for p in folder.iterdir() if p.suffix == ".sql" and p.is_file())
+        if not any(_node_pg_migrate_down(p.read_text(encoding="utf-8", errors="replace"))
+                   is not None for p in sql):
+            return []
+    except OSError:
+        return []
+    return code
+
+
 def code_migrations(folder: Path) -> list[tuple[Path, str]]:
     """The migrations in `folder` its runner runs as code, which dbsafe does not run: yoyo's
-    Python ones and goose's Go ones, each with what they are ("yoyo's Python migration")."""
+    Python ones, goose's Go ones and node-pg-migrate's JavaScript ones, each with what they
+    are ("yoyo's Python migration")."""
     return [*((p, "yoyo's Python migration") for p in yoyo_code_migrations(folder)),
-            *((p, "goose's Go migration") for p in goose_code_migrations(folder))]
+            *((p, "goose's Go migration") for p in goose_code_migrations(folder)),
+            *((p, "node-pg-migrate's JavaScript migration")
+              for p in node_pg_code_migrations(folder))]
 
 
 def _yoyo_depends(file: Path) -> set[str]:

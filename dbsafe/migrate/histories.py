@@ -549,11 +549,11 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         versions = {v for v in versions if v.partition(":")[0] in projects}
     # (a baseline names the database's version, not a file: baselineVersion 1 untold)
     unknown = sorted(versions - known - ({history.baseline} if history.baseline else set()))
-    if history.runner in ("yoyo", "goose") and (code := _unread_code(migrations, history,
-                                                                       unknown)):
+    if history.runner in _CODE_LANGUAGE and (code := _unread_code(migrations, history,
+                                                                  unknown)):
         raise DbsafeError(
             f"the database's {history.table} says {history.runner} applied "
-            f"{', '.join(code[:5])}: {'Python' if history.runner == 'yoyo' else 'Go'} "
+            f"{', '.join(code[:5])}: {_CODE_LANGUAGE[history.runner]} "
             "migrations, which dbsafe does not run, so what the database should hold is not "
             "known; compare it with the whole folder with `dbsafe diff DATABASE_URL "
             "migrations` and judge their changes yourself")
@@ -577,6 +577,10 @@ def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
         and file_version(m.file, runner) is None)]
 
 
+# The runners whose migrations may be code (`code_migrations`), and its language.
+_CODE_LANGUAGE = {"yoyo": "Python", "goose": "Go", "node-pg-migrate": "JavaScript"}
+
+
 def last_recorded(applied: Sequence[Migration]) -> Migration | None:
     """The last of the `applied` migrations that places the database in the folder: not one
     its runner runs after every run (yoyo's post-apply migrations, never recorded)."""
@@ -589,7 +593,8 @@ def last_recorded(applied: Sequence[Migration]) -> Migration | None:
 def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]
                  ) -> list[str]:
     """The migrations run as code in the folder of `migrations` (`code_migrations`: yoyo's
-    Python ones, goose's Go ones) whose versions in `history` are among `versions`."""
+    Python ones, goose's Go ones, node-pg-migrate's JavaScript ones) whose versions in
+    `history` are among `versions`."""
     from dbsafe.extract.migration import code_migrations
 
     folders = {m.file.parent for m in migrations if m.file is not None}

@@ -1100,3 +1100,26 @@ def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
     summary = commands.status(settings).summary
     assert summary["current"] == [RUNNERS["flyway"][0][0]]
     assert commands.drift(settings).findings == ()
+
+
+
+def test_a_node_pg_migrate_javascript_migration_that_ran_leaves_nothing_to_compare_with(
+        tmp_path: Path, database_url: str) -> None:
+    # node-pg-migrate 9.0.0 recorded `1700000000001_js` for `1700000000001_js.js`: code
+    # dbsafe does not run ("holds version(s) ... that migrations has no file for" before).
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "1700000000000_users.sql").write_text(
+        f"-- Up Migration\n{_UPS[0]}\n-- Down Migration\nDROP TABLE users;\n")
+    (folder / "1700000000001_js.js").write_text(
+        "exports.up = (pgm) => { pgm.createTable('jsmade', { id: 'id' }); };\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _JS_RUNNERS["node-pg-migrate"][1]
+                     + "DELETE FROM pgmigrations WHERE name = '1700000000001_email'")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.drift(settings).findings == ()  # the JavaScript one has not run
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO pgmigrations (name, run_on) VALUES ('1700000000001_js', now())")
+    with pytest.raises(DbsafeError, match=r"applied 1700000000001_js\.js: JavaScript "
+                                          r"migrations, which dbsafe does not run"):
+        commands.status(settings)

@@ -500,3 +500,25 @@ def test_node_pg_migrate_s_default_folder_beside_its_package_json(
     _write(tmp_path / project / "package.json", '{"devDependencies": {"pg": "^8"}}\n')
     with pytest.raises(ConfigError, match="alembic config not found"):
         commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+
+def test_a_node_pg_migrate_javascript_migration_leaves_what_it_made_unknown(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """node-pg-migrate runs a folder's JavaScript migrations in the same sequence as its
+    SQL ones (9.0.0 made `jsmade` from `1700000000001_js.js`): what they make is not
+    known, never missing (`jsmade` was a DBS301), as for yoyo's Python migrations: nothing
+    is reported missing, and a warning says why."""
+    _write(tmp_path / "package.json", '{"devDependencies": {"node-pg-migrate": "^9.0.0"}}\n')
+    migrations = tmp_path / "migrations"
+    _write(migrations / "1700000000000_teams.sql",
+           "-- Up Migration\nCREATE TABLE teams (id int);\n-- Down Migration\nDROP TABLE teams;\n")
+    _write(migrations / "1700000000001_js.js",
+           "exports.up = (pgm) => { pgm.createTable('jsmade', { id: 'id' }); };\n"
+           "exports.down = (pgm) => { pgm.dropTable('jsmade'); };\n")
+    _write(tmp_path / "src" / "q.ts", "export const q = sql`SELECT id FROM jsmade`;\n"
+           "export const r = sql`SELECT nosuch FROM teams`;\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+    assert report.findings == ()
+    assert "migrations/1700000000001_js.js is node-pg-migrate's JavaScript migration, which " \
+        "dbsafe does not run" in caplog.text
