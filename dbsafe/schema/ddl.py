@@ -1640,7 +1640,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
     parent = p.target.relation(*_split(relation.partition_of)) if relation.partition_of else None
     if parent is not None:
         sql = f"CREATE {word} {qname} PARTITION OF {_dotted(relation.partition_of or '')}"
-        own = _local_constraints(relation, parent)
+        own = _local_constraints(relation, parent, _keys_over_parent_index(p, relation))
         if own:
             sql += " (" + ", ".join(own) + ")"
         sql += f" {relation.partition_bound}"
@@ -1688,6 +1688,30 @@ def _create_table(p: _Plan, relation: Relation) -> None:
     _relation_extras(p, relation, created=True)
 
 
+_SIMPLE_KEY = re.compile(r"(PRIMARY KEY|UNIQUE) \([^()]*\)")
+
+
+def _keys_over_parent_index(p: _Plan, relation: Relation) -> dict[str, str]:
+    """A new partition's primary key or unique constraints that the target backs with its
+    copy of a kept parent index (made before it, then attached): each name, with the
+    parent index's. `CREATE TABLE ... PARTITION OF` builds the parent's copy first, so a
+    key written into it would get a second index; the copy is made the key instead
+    (`ADD CONSTRAINT ... USING INDEX`, which PostgreSQL takes on an attached index and
+    renames it). Only a plain key (no INCLUDE, WITH, DEFERRABLE, NULLS NOT DISTINCT)."""
+    touched = {c.identity for c in p.changes if c.kind == "index"}
+    indexes = {i.name: i for i in relation.indexes}
+    keys = {}
+    for constraint in relation.constraints:
+        index = indexes.get(constraint.name)
+        if constraint.kind not in ("primary_key", "unique") or index is None \
+                or not _SIMPLE_KEY.fullmatch(constraint.definition):
+            continue
+        kept = _kept_parent_index(p, relation, index, touched)
+        if kept is not None:
+            keys[constraint.name] = kept
+    return keys
+
+
 def _name_attached_indexes(p: _Plan, relation: Relation, parent: Relation) -> None:
     """Give the target's names to the indexes `CREATE TABLE ... PARTITION OF` made on
     `relation` for the indexes its parent already has: PostgreSQL names each as it picks
@@ -1696,24 +1720,32 @@ def _name_attached_indexes(p: _Plan, relation: Relation, parent: Relation) -> No
     runs, so no guess of PostgreSQL's naming is needed. A parent index built by this
     script names its partitions' first (`_partition_indexes_first`)."""
     touched = {c.identity for c in p.changes if c.kind == "index"}
-    constraint_names = {k.name for k in relation.constraints}
+    constraints = {k.name: k for k in relation.constraints}
+    keys = _keys_over_parent_index(p, relation)
     for index in relation.indexes:
         kept = _kept_parent_index(p, relation, index, touched) \
-            if index.name not in constraint_names else None
+            if index.name not in constraints else keys.get(index.name)
         if kept is None:
             continue
         parent_index = literal(qualify(parent.schema, kept))
         table = literal(qualify(relation.schema, relation.name))
+        if index.name in constraints:
+            key = constraints[index.name].definition.partition(" (")[0]
+            act = f"""EXECUTE format('ALTER TABLE %I.%I ADD CONSTRAINT %I {key} USING INDEX %I',
+                   {literal(relation.schema)}, {literal(relation.name)}, {literal(index.name)},
+                   picked);"""
+        else:
+            act = f"""IF picked <> {literal(index.name)} THEN
+        EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', {literal(relation.schema)}, picked,
+                       {literal(index.name)});
+    END IF;"""
         p.emit("tables", f"""DO $dbsafe$
 DECLARE picked name;
 BEGIN
     SELECT c.relname INTO picked FROM pg_inherits AS i
     JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_index AS x ON x.indexrelid = c.oid
     WHERE i.inhparent = {parent_index}::regclass AND x.indrelid = {table}::regclass;
-    IF picked <> {literal(index.name)} THEN
-        EXECUTE format('ALTER INDEX %I.%I RENAME TO %I', {literal(relation.schema)}, picked,
-                       {literal(index.name)});
-    END IF;
+    {act}
 END
 $dbsafe$""", subject=f"{relation.qualified_name}.{index.name}")
 
@@ -1725,12 +1757,15 @@ def _fdw_options(options: Sequence[str]) -> str:
     return " OPTIONS (" + ", ".join(f"{quote(k)} {literal(v)}" for k, _, v in pairs) + ")"
 
 
-def _local_constraints(relation: Relation, parent: Relation) -> list[str]:
+def _local_constraints(relation: Relation, parent: Relation,
+                       over_parent_index: dict[str, str]) -> list[str]:
     """What a new partition holds that its parent does not give it, written into its
     `CREATE TABLE ... PARTITION OF ... (...)`: NOT NULL on a column the parent leaves
     nullable, and its own CHECK, primary key, unique and exclusion constraints (a key of a
     partition alone, made before the parent's index that then attaches it, as where the
-    target made it). A NOT VALID CHECK is added after it (`_create_table`)."""
+    target made it), but for a key the copy of a kept parent index backs, made the key
+    afterwards (`_keys_over_parent_index`). A NOT VALID CHECK is added after it
+    (`_create_table`)."""
     parent_defs = {(k.kind, k.definition) for k in parent.constraints}
     own = []
     for column in relation.columns:
@@ -1743,7 +1778,7 @@ def _local_constraints(relation: Relation, parent: Relation) -> list[str]:
                        + (" NO INHERIT" if column.not_null_no_inherit else ""))
     own += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
             if k.kind in ("check", "primary_key", "unique", "exclusion") and k.validated
-            and (k.kind, k.definition) not in parent_defs]
+            and (k.kind, k.definition) not in parent_defs and k.name not in over_parent_index]
     return own
 
 
