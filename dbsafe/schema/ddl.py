@@ -222,6 +222,13 @@ class _Plan:
     # Column defaults, indexes and check constraints that call a function dropped and created
     # again: taken off before the DROP FUNCTION, put back after the new one exists.
     reset_defaults: set[tuple[str, str, str]] = field(default_factory=set)
+    # Columns of a rebuilt enum or domain converted to the new one, their target's default
+    # set again after (a change of that default has nothing left to do).
+    converted_columns: set[tuple[str, str, str]] = field(default_factory=set)
+    # Columns whose default is already dropped (by a type change or a default change).
+    dropped_defaults: set[tuple[str, ...]] = field(default_factory=set)
+    # Indexes whose target comment is set (by their build or by a change of comment).
+    commented_indexes: set[str] = field(default_factory=set)
     rebuilt_indexes: set[tuple[str, str, str]] = field(default_factory=set)
     rebuilt_checks: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_fks: set[tuple[str, str, str]] = field(default_factory=set)
@@ -496,6 +503,7 @@ def _convert_columns(p: _Plan, schema: str, name: str, via: str | None) -> None:
                                     "domain's constraints).")),
                    subject=f"{relation.schema}.{relation.name}.{column.name}")
             new_column = _target_column(p, relation.schema, relation.name, column.name)
+            p.converted_columns.add((relation.schema, relation.name, column.name))
             if new_column is not None and new_column.default is not None:
                 p.emit("columns", f"ALTER {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{new_column.default}")
@@ -1684,7 +1692,7 @@ def _create_table(p: _Plan, relation: Relation) -> None:
         _partition_indexes_first(p, relation, index)
         p.emit("indexes", _plain_index(index.definition), subject=f"{subject}.{index.name}")
     for column in relation.columns:
-        _column_extras(p, relation, column)
+        _column_extras(p, relation, column, grants=False)  # after the table's (_comment_acl_owner)
     _relation_extras(p, relation, created=True)
 
 
@@ -1848,9 +1856,10 @@ def _add_not_null_constraint(p: _Plan, relation: Relation, table: str, column: C
 
 
 def _column_extras(p: _Plan, relation: Relation, column: Column,
-                   not_null_name: str | None = None) -> None:
-    """Storage, compression, statistics, comment and grants of a column just created (its
-    NOT NULL NOT VALID under `not_null_name` when given)."""
+                   not_null_name: str | None = None, *, grants: bool = True) -> None:
+    """Storage, compression, statistics, comment and (unless `grants` is false: a table
+    created, whose grants come first) grants of a column just created (its NOT NULL NOT
+    VALID under `not_null_name` when given)."""
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
     subject = f"{relation.qualified_name}.{column.name}"
@@ -1868,7 +1877,7 @@ def _column_extras(p: _Plan, relation: Relation, column: Column,
     if column.comment is not None:
         p.emit("comments", f"COMMENT ON COLUMN {table}.{col} IS {_text(column.comment)}",
                subject=subject)
-    if column.acl:
+    if column.acl and grants:
         _grants(p, f"TABLE {table}", (), column.acl, "c", None, subject, column=col)
 
 
@@ -2226,9 +2235,6 @@ def _create_view(p: _Plan, relation: Relation) -> None:
         if column.comment is not None:
             p.emit("comments", f"COMMENT ON COLUMN {qname}.{col} IS "
                    f"{_text(column.comment)}", subject=relation.qualified_name)
-        if column.acl:
-            _grants(p, f"TABLE {qname}", (), column.acl, "c", None,
-                    f"{relation.qualified_name}.{column.name}", column=col)
     _relation_extras(p, relation, created=True)
 
 
@@ -2612,7 +2618,9 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                           "expression that says what its values mean, by hand."),
                    subject=subject)
             return
-        if old_default is not None and old_default.default is not None and a == "type":
+        if old_default is not None and old_default.default is not None and a == "type" \
+                and c.identity not in p.dropped_defaults:
+            p.dropped_defaults.add(c.identity)
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
                    subject=subject)
         if path == EXPLICIT:
@@ -2660,6 +2668,12 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         if any(x.identity == c.identity and x.attribute == "type" for x in p.changes) \
                 and column.default is not None:
             return  # set again after the type change
+        if c.identity in p.converted_columns:
+            return  # set again after its rebuilt type's conversion
+        if c.new is None:
+            if c.identity in p.dropped_defaults:
+                return  # dropped before its type change
+            p.dropped_defaults.add(c.identity)
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} " + (
             f"SET DEFAULT {c.new}" if c.new is not None else "DROP DEFAULT"), subject=subject)
     elif a == "nullable":
@@ -3141,9 +3155,11 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
         p.emit("indexes", _concurrent_index(index.definition), *hazards,
                Hazard("long-scan", f"Builds `{index.name}`; writes continue."),
                transactional=False, subject=subject)
-    if comment and index.comment is not None:
-        p.emit("comments", f"COMMENT ON INDEX {qualify(relation.schema, index.name)} IS "
-               f"{_text(index.comment)}", subject=subject)
+    qname = qualify(relation.schema, index.name)
+    if comment and index.comment is not None and qname not in p.commented_indexes:
+        p.commented_indexes.add(qname)
+        p.emit("comments", f"COMMENT ON INDEX {qname} IS {_text(index.comment)}",
+               subject=subject)
     return built_first
 
 
@@ -3234,8 +3250,10 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 continue
         elif c.action in (DROP, ALTER) and source_relation is not None:
             if c.action == ALTER and c.attribute == "comment":
-                p.emit("comments", f"COMMENT ON INDEX {qname} IS {_text(c.new)}",
-                       subject=c.subject)
+                if qname not in p.commented_indexes:  # else set by its build
+                    p.commented_indexes.add(qname)
+                    p.emit("comments", f"COMMENT ON INDEX {qname} IS {_text(c.new)}",
+                           subject=c.subject)
                 continue
             if table_key in p.dropped_relations and target_relation is None:
                 continue
@@ -3826,11 +3844,15 @@ def _comment_acl_owner(p: _Plan, word: str, ref: str, obj: Any, acl_type: str, *
     if acl or at_creation is not None:
         before = at_creation if at_creation is not None else _effective_acl(
             (), acl_type, owner, maintain=maintain)
-        revoked = _grant_statements(p, f"{_grant_word(word, acl_type)} {ref}", before,
-                                    _effective_acl(acl, acl_type, owner, maintain=maintain),
-                                    subject, phase=grants)
-        if revoked and isinstance(obj, Relation):
-            _grant_columns_again(p, obj, ref, revoked)  # the REVOKE took its columns' too
+        _grant_statements(p, f"{_grant_word(word, acl_type)} {ref}", before,
+                          _effective_acl(acl, acl_type, owner, maintain=maintain), subject,
+                          phase=grants)
+    if isinstance(obj, Relation):
+        # After the table's: a REVOKE of the table's privileges takes its columns' with it.
+        for column in obj.columns:
+            if column.acl:
+                _grants(p, f"TABLE {ref}", (), column.acl, "c", None,
+                        f"{obj.qualified_name}.{column.name}", column=quote(column.name))
 
 
 def _acl_at_creation(p: _Plan, acl_type: str, schema: str | None, owner: str | None, *,

@@ -72,6 +72,8 @@ def _round_trip(new_database: Callable[[], str], tmp_path: Path, a_sql: str, b_s
     b = _build(b_url, b_sql)
     changes = diff(a, b)
     statements = plan(a, b, changes)
+    sqls = [s.sql for s in statements if not s.sql.startswith("--")]
+    assert not {s for s in sqls if sqls.count(s) > 1}, "a statement is emitted twice"
     _apply(a_url, statements, b)
     left = diff(introspect_url(a_url), b)
     unexpected = [c.describe() for c in left if c.action != REORDER]
