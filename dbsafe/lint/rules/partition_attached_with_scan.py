@@ -55,6 +55,8 @@ missed finding there.
   key or the CHECK's columns (a migration renamed a column of either table), or the range
   is `FROM (MINVALUE) TO (MAXVALUE)` (its bounds only say the key is not null; the rest is
   the parent's own bounds, when it is a partition), any validated CHECK is trusted so.
+* `ALTER INDEX ... ATTACH PARTITION` (an index of a partition attached to its parent's:
+  no row is read, the partition takes an ACCESS SHARE lock).
 * `ATTACH PARTITION ... DEFAULT` (it is the other partitions' rows that may not be
   checked; DBS126 covers partitions added next to a default one), and foreign tables in the
   database's schema (PostgreSQL does not scan them).
@@ -71,8 +73,8 @@ from dbsafe.lint.statement import Statement, range_var, same_relation, strings
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    if not statement.relation:
-        return
+    if not statement.relation or statement.object_kind == "index":
+        return  # ALTER INDEX ... ATTACH PARTITION reads no row (an ACCESS SHARE lock)
     parent = statement.relation
     for action in statement.actions:
         partition = action.partition
