@@ -1705,17 +1705,25 @@ def _keys_over_parent_index(p: _Plan, relation: Relation) -> dict[str, str]:
     parent index's. `CREATE TABLE ... PARTITION OF` builds the parent's copy first, so a
     key written into it would get a second index; the copy is made the key instead
     (`ADD CONSTRAINT ... USING INDEX`, which PostgreSQL takes on an attached index and
-    renames it). Only a plain key (no INCLUDE, WITH, DEFERRABLE, NULLS NOT DISTINCT)."""
+    renames it). Only a plain key (no INCLUDE, WITH, DEFERRABLE, NULLS NOT DISTINCT) of
+    the partition's own over an index of the parent's own (not a copy of a parent's key,
+    nor over a key's index, which the partition's copy of that key is)."""
+    parent = p.target.relation(*_split(relation.partition_of or ""))
+    if parent is None:
+        return {}
     touched = {c.identity for c in p.changes if c.kind == "index"}
     indexes = {i.name: i for i in relation.indexes}
+    parent_defs = {(k.kind, k.definition) for k in parent.constraints}
+    parent_keys = {k.name for k in parent.constraints}
     keys = {}
     for constraint in relation.constraints:
         index = indexes.get(constraint.name)
         if constraint.kind not in ("primary_key", "unique") or index is None \
+                or (constraint.kind, constraint.definition) in parent_defs \
                 or not _SIMPLE_KEY.fullmatch(constraint.definition):
             continue
         kept = _kept_parent_index(p, relation, index, touched)
-        if kept is not None:
+        if kept is not None and kept not in parent_keys:
             keys[constraint.name] = kept
     return keys
 
@@ -3180,6 +3188,12 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
             if r.partition_of:
                 p.target_partitions.setdefault(r.partition_of, []).append(r)
     tail = _index_tail(index.definition)
+    source = p.source.relation(relation.schema, relation.name)
+    # An unattached index of a kept partition is attached by the parent's CREATE INDEX;
+    # one the source's parent has a match for may be attached to it, and go with its DROP.
+    attachable = source is not None and source.kind == "partitioned_table" and not any(
+        _index_tail(i.definition) == tail and i.unique == index.unique
+        for i in source.indexes)
     for partition in p.target_partitions.get(relation.qualified_name, ()):
         constraint_names = {k.name for k in partition.constraints}
         own = next((i for i in partition.indexes if _index_tail(i.definition) == tail
@@ -3190,6 +3204,8 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
             every = False  # its CREATE INDEX builds one, named as PostgreSQL picks
             continue
         p.built_partition_indexes.add((partition.schema, partition.name, own.name))
+        if attachable and _kept_unchanged_index(p, partition, own):
+            continue  # the parent's CREATE INDEX attaches it (a second build failed: 42P07)
         if (partition.schema, partition.name) in p.created_relations:
             _partition_indexes_first(p, partition, own)
             p.emit("indexes", _plain_index(own.definition),
@@ -3197,6 +3213,50 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
         else:
             every = _build_index(p, partition, own, comment=False) and every
     return every
+
+
+def _attach_partition_indexes(p: _Plan, relation: Relation, name: str) -> bool:
+    """Make a partitioned table's invalid index (made `ON ONLY`, a partition's left
+    unattached) valid as the target has it: `ALTER INDEX ... ATTACH PARTITION` of each
+    partition's matching index, kept from the source (one already attached stays so),
+    which PostgreSQL then marks valid. Returns False, emitting nothing, when the index
+    changes otherwise or a partition has no such index (it is built again then)."""
+    if relation.kind != "partitioned_table" or any(
+            x.attribute not in ("valid", "comment") for x in p.changes_of(
+                (relation.schema, relation.name, name))):
+        return False
+    index = next((i for i in relation.indexes if i.name == name), None)
+    if index is None:
+        return False
+    tail = _index_tail(index.definition)
+    attach = []
+    for partition in p.target.relations:
+        if partition.partition_of != relation.qualified_name or (
+                partition.schema, partition.name) in p.created_relations:
+            continue  # (a new one's CREATE TABLE ... PARTITION OF makes its copy attached)
+        keys = {k.name for k in partition.constraints}
+        own = [i for i in partition.indexes if _index_tail(i.definition) == tail
+               and i.unique == index.unique and i.name not in keys]
+        if len(own) != 1 or not _kept_unchanged_index(p, partition, own[0]):
+            return False
+        attach.append(qualify(partition.schema, own[0].name))
+    qname = qualify(relation.schema, name)
+    for child in attach:
+        p.emit("indexes", f"ALTER INDEX {qname} ATTACH PARTITION {child}",
+               subject=f"{relation.qualified_name}.{name}")
+    return True
+
+
+def _kept_unchanged_index(p: _Plan, partition: Relation, index: Index) -> bool:
+    """Whether the source's `partition` (kept) has `index` as the target has it, and no
+    change touches it."""
+    key = (partition.schema, partition.name)
+    source = p.source.relation(*key)
+    if source is None or key in p.created_relations or key in p.replaced_relations \
+            or p.changes_of((*key, index.name)):
+        return False
+    return any(i.name == index.name and i.definition == index.definition
+               for i in source.indexes)
 
 
 def _concurrent_index(definition: str) -> str:
@@ -3262,6 +3322,9 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 continue
             if c.action == ALTER and c.attribute == "valid" and not c.new:
                 continue  # an index that should be invalid: nothing sane to do
+            if c.action == ALTER and c.attribute == "valid" and target_relation is not None \
+                    and _attach_partition_indexes(p, target_relation, name):
+                continue
             partitioned = source_relation.kind == "partitioned_table"
             if c.identity not in p.rebuilt_indexes:  # else dropped before its function
                 p.emit("drop_indexes",

@@ -999,3 +999,29 @@ def test_an_enum_rebuild_creates_again_only_the_views_reading_its_columns_or_nam
         "CREATE TYPE public.status AS ENUM ('b', 'a', 'c');" + tables + views)
     dropped = sorted(s.sql.split()[2] for s in statements if s.sql.startswith("DROP VIEW"))
     assert dropped == ["public.defaults", "public.open_ones", "public.statuses"]
+
+
+def test_kept_partitions_indexes_are_attached_not_built_again(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # pg-schema-diff's 'Add a unique index when the local index already exists' and 'Attach
+    # an unnattached, invalid index': a new parent index attaches a kept partition's
+    # unattached index of the same definition (building it again failed with 42P07), and
+    # an index made ON ONLY becomes valid by ATTACH PARTITION of the partition's left out
+    # (dropped and built again, the parent's DROP took the attached ones and the build
+    # failed on the unattached one, 42P07). A new partition of a parent with a primary key
+    # gets the key's copy, not the key made again over it.
+    tables = ("CREATE TABLE public.events (id int, kind text, PRIMARY KEY (kind, id)) "
+              "PARTITION BY LIST (kind);"
+              "CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES IN ('a');"
+              "CREATE TABLE public.events_b PARTITION OF public.events FOR VALUES IN ('b');"
+              "CREATE UNIQUE INDEX events_a_local ON public.events_a (id, kind);"
+              "CREATE INDEX events_id ON ONLY public.events (id);"
+              "CREATE INDEX events_a_id ON public.events_a (id);"
+              "ALTER INDEX public.events_id ATTACH PARTITION public.events_a_id;"
+              "CREATE INDEX events_b_id ON public.events_b (id);")
+    target = tables + ("ALTER INDEX public.events_id ATTACH PARTITION public.events_b_id;"
+                       "CREATE UNIQUE INDEX events_id_kind ON public.events (id, kind);"
+                       "CREATE TABLE public.events_c PARTITION OF public.events "
+                       "FOR VALUES IN ('c');")
+    _, statements = _round_trip(new_database, tmp_path, tables, target)
+    assert not any(s.sql.startswith("DROP INDEX") for s in statements)
