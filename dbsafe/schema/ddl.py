@@ -3093,6 +3093,13 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
                             for x in p.changes):
                         _set_not_null(p, relation, table, column)
             if not _plain_index_kept(p, relation, index):
+                if _source_plain_index(p, relation, index.name):
+                    # One of that name that changes (an invalid one): made again.
+                    p.emit("drop_indexes", "DROP INDEX CONCURRENTLY "
+                           f"{qualify(relation.schema, index.name)}",
+                           Hazard("index-unavailable", f"`{index.name}` is built again as "
+                                  f"the index of `{subject}`."),
+                           transactional=False, subject=subject)
                 p.emit("constraints", _concurrent_index(index.definition),
                        Hazard("long-scan", f"Builds the index of `{subject}`; writes "
                               "continue."), transactional=False, subject=subject)
@@ -3102,7 +3109,7 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
                    f"INDEX {name}{' ' + tail.group(1) if tail else ''}", subject=subject)
             return
     target_index = next((i for i in relation.indexes if i.name == constraint.name), None)
-    if target_index is not None and _plain_index_kept(p, relation, target_index):
+    if target_index is not None and _source_plain_index(p, relation, target_index.name):
         # No USING INDEX here (a partitioned table): the plain index goes, the constraint
         # builds its own under the same name.
         p.emit("drop_indexes", f"DROP INDEX {qualify(relation.schema, target_index.name)}",
@@ -3112,6 +3119,13 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
            Hazard("access-exclusive-lock", f"Builds the index of `{subject}` while holding an "
                   f"ACCESS EXCLUSIVE lock on `{relation.qualified_name}`: reads and writes "
                   "wait."), subject=subject)
+
+
+def _source_plain_index(p: _Plan, relation: Relation, name: str) -> bool:
+    """Whether the source's `relation` has a plain (no constraint's) index named `name`."""
+    source = p.source.relation(relation.schema, relation.name)
+    return source is not None and not _constraint_index(source, name) and any(
+        i.name == name for i in source.indexes)
 
 
 def _plain_index_kept(p: _Plan, relation: Relation, index: Index) -> bool:
@@ -3391,8 +3405,9 @@ def _kept_parent_index(p: _Plan, partition: Relation, index: Index,
     names = [{i.name for i in r.indexes if _index_tail(i.definition) == tail
               and i.unique == index.unique} for r in (source, target)]
     common = sorted(names[0] & names[1])
-    if len(common) != 1 or (*parent_key, common[0]) in touched:
-        return None
+    if len(common) != 1 or (*parent_key, common[0]) in touched \
+            or _constraint_index(source, common[0]) != _constraint_index(target, common[0]):
+        return None  # (an index becoming a key's, or no longer one, is dropped and made again)
     return common[0]
 
 

@@ -1025,3 +1025,52 @@ def test_kept_partitions_indexes_are_attached_not_built_again(
                        "FOR VALUES IN ('c');")
     _, statements = _round_trip(new_database, tmp_path, tables, target)
     assert not any(s.sql.startswith("DROP INDEX") for s in statements)
+
+
+_KEY_OVER_INDEX = {
+    # a partitioned table's unique index becoming its primary key is dropped with the
+    # partition's copy, which is no longer renamed to the key's copy (42P01)
+    "unique index to primary key": (
+        "CREATE TABLE public.a (id int NOT NULL, k text NOT NULL) PARTITION BY LIST (k);"
+        "CREATE TABLE public.a_1 PARTITION OF public.a FOR VALUES IN ('1');",
+        "CREATE UNIQUE INDEX a_pkey ON public.a (k, id);",
+        "ALTER TABLE public.a ADD CONSTRAINT a_pkey PRIMARY KEY (k, id);"),
+    # an invalid one made ON ONLY, whose partition has its own key, is dropped before the
+    # key of its name is added (42P07)
+    "invalid index to unique key": (
+        "CREATE TABLE public.b (id int NOT NULL, k text NOT NULL) PARTITION BY LIST (k);"
+        "CREATE TABLE public.b_1 PARTITION OF public.b FOR VALUES IN ('1');",
+        "CREATE UNIQUE INDEX b_k_id_key ON ONLY public.b (k, id);"
+        "ALTER TABLE public.b_1 ADD CONSTRAINT b_1_k_id_key UNIQUE (k, id);",
+        "ALTER TABLE public.b ADD CONSTRAINT b_k_id_key UNIQUE (k, id);"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_KEY_OVER_INDEX))
+def test_a_key_takes_the_place_of_a_changed_index_of_its_name(
+        case: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # pg-schema-diff's 'Add primary key constraint with existing matching base-table index'
+    # cases.
+    tables, source, target = _KEY_OVER_INDEX[case]
+    _round_trip(new_database, tmp_path, tables + source, tables + target)
+
+
+def test_a_key_takes_the_place_of_an_invalid_index_of_its_name_on_a_table(
+        new_database: Callable[[], str]) -> None:
+    # A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid index; the key of its
+    # name is built after it is dropped (its CREATE INDEX failed with 42P07).
+    a_url, b_url = new_database(), new_database()
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.t (id int NOT NULL)")
+        conn.execute("INSERT INTO public.t VALUES (1), (1), (2)")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY t_pkey ON public.t (id)")
+        conn.execute("DELETE FROM public.t WHERE ctid = (SELECT max(ctid) FROM public.t "
+                     "WHERE id = 1)")
+    a = introspect_url(a_url)
+    assert [i.valid for r in a.relations for i in r.indexes] == [False]
+    b = _build(b_url, "CREATE TABLE public.t (id int PRIMARY KEY)")
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    assert diff(introspect_url(a_url), b) == ()
+    with psycopg.connect(a_url) as conn:
+        assert conn.execute("SELECT id FROM public.t ORDER BY id").fetchall() == [(1,), (2,)]
