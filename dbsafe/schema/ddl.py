@@ -2998,7 +2998,16 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             if old is None or new is None or target_relation is None:
                 continue
             if not early:
-                _drop_constraint(p, table, old, c.subject)
+                # (a copy of a parent's the partition leaves, as for a DROP above)
+                left = _copy_of_left_parent(p, table_key, old)
+                _drop_constraint(p, table, old, c.subject,
+                                 phase="drop_left_constraints" if left else "", if_exists=left)
+            source_relation = p.source.relation(*table_key)
+            if new.kind == "foreign_key" and target_relation.partition_of and \
+                    source_relation is not None and \
+                    source_relation.partition_of != target_relation.partition_of and \
+                    _inherited_constraint(p, target_relation, new):
+                continue  # a copy of its new parent's: the ATTACH makes it
             _add_constraint(p, target_relation, new)
     for schema, name, constraint_name in sorted(p.recreate_fks):
         identity = (schema, name, constraint_name)
@@ -3220,6 +3229,17 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
         p.built_partition_indexes.add((partition.schema, partition.name, own.name))
         if attachable and _kept_unchanged_index(p, partition, own):
             continue  # the parent's CREATE INDEX attaches it (a second build failed: 42P07)
+        moved = p.source.relation(partition.schema, partition.name)
+        if moved is not None and moved.partition_of != partition.partition_of \
+                and _kept_unchanged_index(p, partition, own):
+            # Its old parent's copy: kept by the DETACH unless that parent's index was
+            # dropped before it; the new parent's CREATE INDEX attaches it either way.
+            p.emit("indexes", _concurrent_index(own.definition).replace(
+                " CONCURRENTLY ", " CONCURRENTLY IF NOT EXISTS ", 1),
+                Hazard("long-scan", f"Builds `{own.name}` unless its old parent's detach "
+                       "kept it; writes continue."),
+                transactional=False, subject=f"{partition.qualified_name}.{own.name}")
+            continue
         if (partition.schema, partition.name) in p.created_relations:
             _partition_indexes_first(p, partition, own)
             p.emit("indexes", _plain_index(own.definition),

@@ -1074,3 +1074,27 @@ def test_a_key_takes_the_place_of_an_invalid_index_of_its_name_on_a_table(
     assert diff(introspect_url(a_url), b) == ()
     with psycopg.connect(a_url) as conn:
         assert conn.execute("SELECT id FROM public.t ORDER BY id").fetchall() == [(1,), (2,)]
+
+
+def test_partitions_moving_to_a_parent_of_another_name_keep_their_keys_and_indexes(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # pg-schema-diff's 'Re-creating base table causes partitions to be re-created': the
+    # partition's copy of its old parent's foreign key (of the same name, to another table
+    # in the target) is dropped after the DETACH, IF EXISTS (the parent's drop may take it
+    # first: 42704; dropped before the DETACH: 42P16), the ATTACH makes the new parent's
+    # copy, and the partition's index, which the DETACH keeps, is not built again under its
+    # name (42P07) but attached by the new parent's CREATE INDEX.
+    shape = ("CREATE TABLE public.{p} (id int, k text) PARTITION BY LIST (k);"
+             "CREATE UNIQUE INDEX {p}_k ON public.{p} (k);"
+             "ALTER TABLE public.{p} ADD CONSTRAINT events_fk FOREIGN KEY (k) "
+             "REFERENCES public.{r} (k);")
+    refs = ("CREATE TABLE public.refs (k text PRIMARY KEY);"
+            "INSERT INTO public.refs VALUES ('a');"
+            "CREATE TABLE public.refs2 (k text PRIMARY KEY);"
+            "INSERT INTO public.refs2 VALUES ('a');")
+    source = (refs + shape.format(p="events", r="refs") + "CREATE TABLE public.events_a "
+              "PARTITION OF public.events FOR VALUES IN ('a');"
+              "INSERT INTO public.events VALUES (1, 'a');")
+    target = (refs + shape.format(p="events_new", r="refs2") + "CREATE TABLE public.events_a "
+              "PARTITION OF public.events_new FOR VALUES IN ('a');")
+    _round_trip(new_database, tmp_path, source, target)
