@@ -17,10 +17,10 @@ ENV = Path(__file__).parent / "envs" / "empty_downgrade"
 def test_empty_downgrades_are_flagged_at_their_def_line() -> None:
     migrations = render_revisions(ENV / "alembic.ini", root=ENV)
     assert [m.revision for m in migrations] == ["0001", "0002", "0003", "0004", "0005", "0006",
-                                                "0007", "0008"]
+                                                "0007", "0008", "0009"]
     findings = [f for m in migrations for f in lint_migration(m, [RULE])]
     assert_snapshot(render_text(Report(tuple(findings)), {}), ENV / "expected.txt")
-    assert {f.subject for f in findings} == {"0002", "0003", "0004", "0005"}
+    assert {f.subject for f in findings} == {"0002", "0003", "0004", "0005", "0009"}
 
 
 def test_sql_migrations_are_never_flagged() -> None:

@@ -34,8 +34,10 @@ that really cannot be undone, say so where reviewers see it:
 
 ## Not flagged
 A `downgrade()` that does anything at all (dbsafe does not check that it undoes the
-upgrade). A revision whose `upgrade()` runs no statement either (a merge revision, an empty
-baseline revision): there is nothing to undo. An empty `downgrade()` of a revision whose
+upgrade). An empty `downgrade()` of a revision whose `upgrade()` runs no statement either (a
+merge revision, an empty baseline revision, one for another database only): there is nothing
+to undo (without any `downgrade()`, or with one that raises, alembic still cannot go back
+through it: flagged). An empty `downgrade()` of a revision whose
 `upgrade()` ran only statements that change rows (`INSERT`, `UPDATE`, `DELETE`, `MERGE`,
 `COPY`, `SELECT`, `SET`), as captured on the throwaway server: going back through it leaves
 the schema as it was (the rows it changed stay; a backup has them as they were). Plain SQL
@@ -66,19 +68,25 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
     migration = ctx.migration
     if migration.kind != "alembic" or migration.file is None:
         return
-    if all(s.generated for s in migration.statements):
-        return  # upgrade() ran nothing (a merge revision, an empty baseline): nothing to undo
     downgrade = downgrade_of(migration.file)
     if downgrade is None or downgrade.kind is None:
         return
-    if downgrade.kind == "empty" and changes_no_schema(ctx.statements):
-        return  # the schema is as it was: going back through it needs nothing
+    ran_nothing = all(s.generated for s in migration.statements)
+    if downgrade.kind == "empty" and (ran_nothing or changes_no_schema(ctx.statements)):
+        # upgrade() ran nothing (a merge revision, an empty baseline), or the schema is as
+        # it was: going back through it needs nothing
+        return
     revision = migration.revision or migration.path
+    # With no downgrade() at all, or one that raises, alembic cannot go back past the
+    # revision even where its upgrade() ran nothing (AttributeError, or the raise).
+    help = ("Its upgrade() runs nothing on PostgreSQL: an empty `def downgrade() -> None: "
+            "pass` is its way back." if ran_nothing else
+            "Undo the upgrade's operations in downgrade(), or suppress this with a comment "
+            "saying why the revision is irreversible.")
     finding = ctx.finding(
         RULE,
         f"Revision `{revision}` {_PROBLEMS[downgrade.kind]}; it cannot be rolled back.",
-        help="Undo the upgrade's operations in downgrade(), or suppress this with a comment "
-             "saying why the revision is irreversible.",
+        help=help,
         subject=revision,
     )
     yield dataclasses.replace(
