@@ -20,7 +20,7 @@ VERSIONS = ENV / "migrations" / "versions"
 def test_the_versions_folder_selects_the_alembic_revisions() -> None:
     migrations = load_migrations(Settings(project_root=ENV), [VERSIONS])
     assert [m.revision for m in migrations] == ["0001", "0002", "0003", "0004", "0005", "0006",
-                                                "0007", "0008"]
+                                                "0007", "0008", "0009"]
     assert {m.kind for m in migrations} == {"alembic"}
 
 
