@@ -165,7 +165,9 @@ def work_while_locked(ctx: LintContext, modes: Collection[str], *,
     held: list[tuple[Statement, str, str]] = []  # (statement, table, mode)
     stronger: set[str] = set()  # tables locked in one of `unless`
     reported = False
-    gone_by_start = _gone_at_commit(ctx.statements)
+    gone_by_start = ctx.cache.get("gone_at_commit")  # (DBS114's and DBS125's alike)
+    if gone_by_start is None:
+        gone_by_start = ctx.cache["gone_at_commit"] = _gone_at_commit(ctx.statements)
     gone = gone_by_start.get(0, {})
     for statement in ctx.statements:
         if statement.deferred:
