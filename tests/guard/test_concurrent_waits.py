@@ -17,7 +17,7 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
-from tests.guard.test_kill import _BUILD_WAITING, _CONCURRENT_INDEX, _project_of
+from tests.guard.test_kill import _BUILD_WAITING, _CONCURRENT_INDEX, _project_of, old_snapshot
 
 pytestmark = pytest.mark.db
 
@@ -32,15 +32,6 @@ def _project(root: Path, url: str, second: str) -> Any:
     (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
     apply(AlembicProject(root / "alembic.ini"), url, [("upgrade", "0001")])
     return load_settings(root, {"database-url": url, "cache": False}, environ={})
-
-
-def old_snapshot(url: str) -> psycopg.Connection:
-    """A report in REPEATABLE READ reading another table: no lock on `a`, but a snapshot
-    older than any build started now, which waits for it to end."""
-    report = psycopg.connect(url)
-    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    report.execute("SELECT count(*) FROM alembic_version")
-    return report
 
 
 def writes_go_through_while_the_build_waits(url: str, run: Callable[[], Any]) -> Any:

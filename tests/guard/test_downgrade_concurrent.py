@@ -18,11 +18,8 @@ from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.migrate import AlembicProject, apply
-from tests.guard.test_concurrent_waits import (
-    old_snapshot,
-    writes_go_through_while_the_build_waits,
-)
-from tests.guard.test_kill import _BUILD_WAITING, _INDEX_DROPPED, _project_of
+from tests.guard.test_concurrent_waits import writes_go_through_while_the_build_waits
+from tests.guard.test_kill import _BUILD_WAITING, _INDEX_DROPPED, _project_of, old_snapshot
 
 pytestmark = pytest.mark.db
 

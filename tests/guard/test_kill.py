@@ -404,6 +404,15 @@ _BUILD_WAITING = ("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREAT
                   "CONCURRENTLY ix_a_n%' AND wait_event_type = 'Lock'")
 
 
+def old_snapshot(url: str) -> psycopg.Connection:
+    """A report in REPEATABLE READ reading another table: no lock on `a`, but a snapshot
+    older than any build started now, which waits for it to end."""
+    report = psycopg.connect(url)
+    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    report.execute("SELECT count(*) FROM alembic_version")
+    return report
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
         database_url: str, tmp_path: Path, signum: signal.Signals) -> None:
@@ -420,9 +429,7 @@ def test_stopped_mid_concurrent_build_leaves_no_invalid_index(
     (root / "app" / "queries.sql").write_text("SELECT id, n FROM a;\n")
     apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0001")])
     # A report's snapshot (on another table: no lock on `a`): the build waits for it.
-    report = psycopg.connect(database_url)
-    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    report.execute("SELECT count(*) FROM alembic_version")
+    report = old_snapshot(database_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbsafe", "upgrade", "--no-backup", "--fail-on", "error",
@@ -507,9 +514,7 @@ def test_downgrade_stopped_mid_concurrent_build_leaves_no_invalid_index(
     _project_of(root, _INDEX_DROPPED)
     apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
     # A report's snapshot (on another table: no lock on `a`): the build waits for it.
-    report = psycopg.connect(database_url)
-    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    report.execute("SELECT count(*) FROM alembic_version")
+    report = old_snapshot(database_url)
     proc = _downgrading(root, database_url, "0001")
     errors = _stopped_while(proc, database_url, _BUILD_WAITING, signum, holding=report)
     assert "removed what it left: index public.ix_a_n" in errors, errors
@@ -629,9 +634,7 @@ def test_computed_downgrade_stopped_mid_concurrent_build_removes_what_it_left(
     _project_of(root, _without_downgrade(concurrent_index=True))
     apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0002")])
     before = _schema(database_url)
-    report = psycopg.connect(database_url)
-    report.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-    report.execute("SELECT count(*) FROM alembic_version")
+    report = old_snapshot(database_url)
     proc = _computing(root, database_url, "0001")
     errors = _stopped_while(proc, database_url, _BUILD_WAITING, signal.SIGTERM,
                             holding=report)
