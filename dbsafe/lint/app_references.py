@@ -672,9 +672,10 @@ def application_fragments(settings: Settings, migrations: Sequence[Migration] = 
         name = display_path(path, root)
         if migration_kind(name, data or b"") is not None:
             continue
-        if data is not None and needles is not None and len(data) <= DEFAULT_MAX_BYTES \
-                and not any(needle in data.lower() for needle in needles):
-            continue
+        if data is not None and needles is not None and len(data) <= DEFAULT_MAX_BYTES:
+            lowered = data.lower()  # once per file, not once per removed name
+            if not any(needle in lowered for needle in needles):
+                continue
         # What was read serves extract_file too (above its size limit, it skips the file).
         extracted = extract_file(path, root=root, js_names=names, name=name,
                                  data=data if data is not None and len(data) <= DEFAULT_MAX_BYTES
