@@ -18,27 +18,63 @@ class TableStats:
 
 # A partitioned table has no storage of its own: its size and rows are its partitions'
 # (a lock on it waits for, and a scan of it reads, every one of them).
+#
+# pg_total_relation_size takes ACCESS SHARE on the table, its TOAST table and each index:
+# behind a session holding ACCESS EXCLUSIVE on one of them (`LOCK TABLE` left open, a
+# migration's ALTER not yet committed), or queued for it, it waited as long as that session
+# stayed, and `dbsafe lint --database-url` and `dbsafe upgrade`'s preflight with it. Such a
+# table is not sized (NULL): its findings are not weighed, they keep their rule's severity.
 _QUERY = """
+WITH RECURSIVE held AS MATERIALIZED (
+    SELECT l.relation FROM pg_catalog.pg_locks AS l
+    WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+      AND l.pid <> pg_catalog.pg_backend_pid()
+      AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                        WHERE datname = pg_catalog.current_database())
+), locked AS MATERIALIZED (
+    SELECT c.oid FROM pg_catalog.pg_class AS c
+    WHERE c.oid IN (SELECT relation FROM held) OR c.reltoastrelid IN (SELECT relation FROM held)
+    UNION
+    SELECT i.indrelid FROM pg_catalog.pg_index AS i
+    WHERE i.indexrelid IN (SELECT relation FROM held)
+), below (top, rel) AS (
+    -- each partitioned table and every relation below it, from the catalog (which
+    -- pg_partition_tree would lock)
+    SELECT c.oid, c.oid FROM pg_catalog.pg_class AS c WHERE c.relkind = 'p'
+  UNION ALL
+    SELECT b.top, i.inhrelid FROM below AS b JOIN pg_catalog.pg_inherits AS i
+    ON i.inhparent = b.rel
+)
 SELECT n.nspname, c.relname,
        CASE WHEN c.relkind = 'p' THEN (
-           SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)
-           FROM pg_partition_tree(c.oid) AS t WHERE t.isleaf)
-       ELSE pg_total_relation_size(c.oid) END,
+           SELECT CASE WHEN bool_or(b.rel IN (SELECT oid FROM locked)) THEN NULL
+                       ELSE (SELECT coalesce(sum(pg_catalog.pg_total_relation_size(l.oid)), 0)
+                             FROM below AS t JOIN pg_catalog.pg_class AS l ON l.oid = t.rel
+                             WHERE t.top = c.oid AND l.relkind <> 'p') END
+           FROM below AS b WHERE b.top = c.oid)
+       WHEN c.oid IN (SELECT oid FROM locked) THEN NULL
+       ELSE pg_catalog.pg_total_relation_size(c.oid) END,
        CASE WHEN c.relkind = 'p' THEN (
            SELECT CASE WHEN bool_and(l.reltuples >= 0) THEN sum(l.reltuples) ELSE -1 END
-           FROM pg_partition_tree(c.oid) AS t JOIN pg_class AS l ON l.oid = t.relid
-           WHERE t.isleaf)
+           FROM below AS t JOIN pg_catalog.pg_class AS l ON l.oid = t.rel
+           WHERE t.top = c.oid AND l.relkind <> 'p')
        ELSE c.reltuples END
-FROM pg_class AS c
-JOIN pg_namespace AS n ON n.oid = c.relnamespace
+FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_%'
 """
+# The lock a table's size still waits for when a session takes ACCESS EXCLUSIVE between the
+# look at pg_locks and the size; the query is then run again, with a new look.
+_LOCK_TIMEOUT = "1s"
+_ATTEMPTS = 3
 
 
 def table_stats(url: str) -> dict[str, TableStats]:
-    """Sizes of every user table and materialized view, keyed by `schema.name`."""
+    """Sizes of every user table and materialized view, keyed by `schema.name`; a table
+    another session holds (or waits for) ACCESS EXCLUSIVE on is left out, rather than
+    waited for."""
     import psycopg
 
     from dbsafe.core import DatabaseError, first_line
@@ -48,12 +84,20 @@ def table_stats(url: str) -> dict[str, TableStats]:
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10,
                              application_name="dbsafe lint") as conn:
-            rows = conn.execute(_QUERY).fetchall()
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
+                         (_LOCK_TIMEOUT,))
+            for attempt in range(1, _ATTEMPTS + 1):
+                try:
+                    rows = conn.execute(_QUERY).fetchall()
+                    break
+                except psycopg.errors.LockNotAvailable:
+                    if attempt == _ATTEMPTS:
+                        raise
     except psycopg.Error as exc:
         message = redact_text(first_line(exc), url)
         raise DatabaseError(f"cannot read table sizes from {redact_url(url)}: {message}") from None
     return {f"{schema}.{name}": TableStats(f"{schema}.{name}", int(size), float(rows))
-            for schema, name, size, rows in rows}
+            for schema, name, size, rows in rows if size is not None}
 
 
 def _bytes(value: int) -> str:

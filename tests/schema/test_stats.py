@@ -41,3 +41,34 @@ def test_a_partitioned_table_weighs_what_its_partitions_hold(postgresql: psycopg
     assert leaves > 0 and stats["public.events"].total_bytes == leaves
     assert stats["public.events"].rows == 700
     assert stats["public.events_2025"].rows == 400
+
+
+def test_a_table_another_session_holds_access_exclusive_on_is_left_out_not_waited_for(
+        postgresql: psycopg.Connection, database_url: str) -> None:
+    """pg_total_relation_size takes ACCESS SHARE: behind `LOCK TABLE` left open (on a table,
+    an index, a partition) the sizes waited as long as the holder stayed, and `dbsafe lint
+    --database-url` and `dbsafe upgrade`'s preflight with them."""
+    from tests.guard.test_backup_lock_wait import _unblocked_if_unbounded
+
+    postgresql.execute(
+        "CREATE TABLE free (id int); CREATE TABLE held (id int PRIMARY KEY);"
+        "CREATE TABLE indexed (id int); CREATE INDEX indexed_id ON indexed (id);"
+        "CREATE TABLE events (id int) PARTITION BY RANGE (id);"
+        "CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (10);"
+        "INSERT INTO free VALUES (1)")
+    postgresql.commit()
+    holder = psycopg.connect(database_url, application_name="nightly-report")
+    holder.execute("LOCK TABLE held")
+    holder.execute("LOCK TABLE events_a")
+    # REINDEX INDEX holds ACCESS EXCLUSIVE on the index only (SHARE on its table).
+    holder.execute("REINDEX INDEX indexed_id")
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            stats = table_stats(database_url)
+    finally:
+        holder.close()
+
+    assert not ended, "the sizes waited for the lock unbounded"
+    assert stats["public.free"].total_bytes > 0
+    assert {"public.held", "public.indexed", "public.events_a", "public.events"}.isdisjoint(
+        stats), sorted(stats)
