@@ -301,9 +301,10 @@ def _seed(settings: Settings, facts, paths: Sequence[Path], *, since: str | None
     lint are the ones after its alembic version (no `--since`, no paths), or all of them on
     its tables when it has tables and no version (the application made them and has not
     run a revision yet)."""
+    from dbsafe.guard.blockers import BlockerWatch, blocked_by
     from dbsafe.lint.history import Seed
     from dbsafe.migrate.runner import find_version_table
-    from dbsafe.pg.schema_copy import dump_schema
+    from dbsafe.pg.schema_copy import APPLICATION_NAME, LOCK_WAIT, dump_schema
 
     if facts is None or paths or since is not None or offline or not settings.database_url:
         return None
@@ -313,10 +314,14 @@ def _seed(settings: Settings, facts, paths: Sequence[Path], *, since: str | None
     version_table = find_version_table(url)
     if version_table is None and facts.revisions:
         return None
-    try:
-        copy = dump_schema(url)
-    except DbsafeError as exc:  # said in the report; the history is replayed from empty
-        return Seed(facts.revisions, version_table, error=str(exc))
+    # A session holding ACCESS EXCLUSIVE on a table makes pg_dump give up after LOCK_WAIT:
+    # it is named, as the backup names it. Not retried: the lint goes on from empty, and
+    # `dbsafe upgrade`'s backup waits for the lock (and retries) anyway.
+    with BlockerWatch(url, APPLICATION_NAME, lock_timeout=LOCK_WAIT) as watch:
+        try:
+            copy = dump_schema(url, holders=lambda: blocked_by(watch.seen()))
+        except DbsafeError as exc:  # said in the report; the history is replayed from empty
+            return Seed(facts.revisions, version_table, error=str(exc))
     return Seed(facts.revisions, version_table, copy)
 
 

@@ -32,7 +32,7 @@ from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError, Finding, RuleInfo, Severity
 from dbsafe.guard.blockers import LOCK_WAITS, Blocker, BlockerWatch, backoff, blocked_by
 from dbsafe.pg.connect import connect, tool_connection
-from dbsafe.pg.tools import _first_line, _major, client_binary
+from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock
 
 if TYPE_CHECKING:
     from dbsafe.guard.run import Progress
@@ -261,18 +261,11 @@ failed: ERROR:  canceling statement due to statement timeout"
             + (blocked_by(holders) if holders else failure))
 
 
-# pg_dump's words for a lock not granted in time (its statement_timeout set to
-# --lock-wait-timeout) and a deadlock, from a server that speaks English; any other server's
-# are known by the watch having seen pg_dump wait.
-_LOCK_FAILURES = ("canceling statement due to statement timeout", "deadlock detected")
-
-
 def _pg_dump_failed(stderr: str, watch: BlockerWatch) -> Exception:
     """pg_dump's failure: `_LockNotGranted` when it failed on its `LOCK TABLE` (the query
     it prints) while waiting for a lock, else a DatabaseError."""
     first = _first_line(stderr)
-    on_lock = "LOCK TABLE " in stderr
-    if on_lock and (watch.seen() or any(words in first for words in _LOCK_FAILURES)):
+    if failed_on_lock(stderr, seen_waiting=bool(watch.seen())):
         return _LockNotGranted(first)
     return DatabaseError(f"pg_dump failed: {first}")
 

@@ -9,7 +9,10 @@ The database is only read: pg_dump runs in a read-only, repeatable-read transact
 takes ACCESS SHARE locks (given up after `LOCK_WAIT` rather than queued behind a migration
 holding ACCESS EXCLUSIVE), and the role names are one SELECT of `pg_roles`. pg_dump is run
 as `dbsafe backup` runs it (`dbsafe.pg.tools.client_binary`, the password in its
-environment through `tool_connection`, never in argv or in a message).
+environment through `tool_connection`, never in argv or in a message), its session named
+`APPLICATION_NAME`: the caller's lock watch (`dbsafe.guard.blockers.BlockerWatch`) finds it
+waiting and says who held the lock when it gave up. It is tried once: a preflight does not
+queue on production's tables, and the lint goes on from an empty database.
 
 On the throwaway server the roles the database has are created first (NOLOGIN, no
 attributes, no memberships), so owners and privileges restore as they are, and a pending
@@ -31,11 +34,16 @@ from typing import TYPE_CHECKING
 from dbsafe.core import DatabaseError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from dbsafe.pg.throwaway import ThrowawayServer
 
 # How long pg_dump waits for a table's ACCESS SHARE lock before giving up (a migration
 # holding ACCESS EXCLUSIVE): a linter must not queue on production's tables.
 LOCK_WAIT = "10s"
+# pg_dump's session, so named in pg_stat_activity: a lock watch finds it waiting, and a DBA
+# sees whose it is.
+APPLICATION_NAME = "dbsafe schema copy"
 
 # psql's report of a failed statement: `psql:/tmp/x/schema.sql:120: ERROR:  message`.
 _PSQL_ERROR = re.compile(r"^psql:.*?:(\d+): ERROR:\s+(.*)$")
@@ -63,15 +71,20 @@ class SchemaCopy:
         return hashed.hexdigest()
 
 
-def dump_schema(url: str) -> SchemaCopy:
+def dump_schema(url: str, *, holders: Callable[[], str] = lambda: "") -> SchemaCopy:
     """Read the schema of the database `url` names (nothing is written to it).
 
+    Args:
+        holders: who held the lock pg_dump waited for, on one line ("blocked by pid ...",
+            empty when nobody was seen), asked when it gave up waiting: the caller watches
+            the sessions named `APPLICATION_NAME` (`dbsafe.guard.blockers`).
+
     Raises:
-        DatabaseError: the database cannot be reached, or pg_dump failed; one line, no
-            password.
+        DatabaseError: the database cannot be reached, or pg_dump failed (on a table's lock
+            not granted within `LOCK_WAIT`: naming who held it); one line, no password.
     """
     from dbsafe.pg.connect import connect, tool_connection
-    from dbsafe.pg.tools import _first_line, client_binary
+    from dbsafe.pg.tools import _first_line, client_binary, failed_on_lock
 
     with connect(url, autocommit=False) as conn:
         conn.read_only = True
@@ -81,7 +94,7 @@ def dump_schema(url: str) -> SchemaCopy:
             "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1"))
         conn.rollback()
     pg_dump = client_binary("pg_dump", server_version)
-    target, env = tool_connection(url, reached=reached)
+    target, env = tool_connection(url, reached=reached, application_name=APPLICATION_NAME)
     args = [str(pg_dump), "--no-password", *target, "--schema-only", "--format=plain",
             f"--lock-wait-timeout={LOCK_WAIT}"]
     try:
@@ -89,8 +102,12 @@ def dump_schema(url: str) -> SchemaCopy:
     except OSError as exc:
         raise DatabaseError(f"cannot run {pg_dump}: {exc.strerror or exc}") from None
     if done.returncode != 0:
-        raise DatabaseError("pg_dump --schema-only failed: "
-                            f"{_first_line(done.stderr.decode('utf-8', 'replace'))}")
+        errors = done.stderr.decode("utf-8", "replace")
+        held = holders()
+        if failed_on_lock(errors, seen_waiting=bool(held)):
+            raise DatabaseError(f"pg_dump --schema-only waited {LOCK_WAIT} for a table's "
+                                f"lock; {held or _first_line(errors)}")
+        raise DatabaseError(f"pg_dump --schema-only failed: {_first_line(errors)}")
     return SchemaCopy(done.stdout.decode("utf-8", "replace"), roles, server_version)
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from dbsafe.core import DbsafeError
 
-__all__ = ["_first_line", "_major", "client_binary"]
+__all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "failed_on_lock"]
+
+# pg_dump's words for a table's lock not granted in time (its statement_timeout set to
+# --lock-wait-timeout) and for a deadlock, from a server that speaks English; any other
+# server's are known by a lock watch having seen pg_dump wait.
+LOCK_FAILURES = ("canceling statement due to statement timeout", "deadlock detected")
 
 
 def client_binary(name: str, server_version: int) -> Path:
@@ -58,6 +63,25 @@ def _major(binary: Path) -> int | None:
         if word[:1].isdigit():
             return int(word.split(".")[0])
     return None
+
+
+def failed_on_lock(stderr: str, *, seen_waiting: bool = False) -> bool:
+    """Whether pg_dump failed on the `LOCK TABLE` it takes every table's ACCESS SHARE with
+    (the query it prints after the error), for want of the lock: its words say so, or
+    `seen_waiting` (a watch saw it wait) does for a server speaking another language. A
+    `permission denied` on that statement is no wait.
+
+    >>> failed_on_lock("pg_dump: error: query failed: ERROR:  canceling statement due to "
+    ...                "statement timeout\\npg_dump: detail: Query was: LOCK TABLE public.t "
+    ...                "IN ACCESS SHARE MODE")
+    True
+    >>> failed_on_lock("pg_dump: error: query failed: ERROR:  permission denied for table t"
+    ...                "\\npg_dump: detail: Query was: LOCK TABLE public.t IN ACCESS SHARE MODE")
+    False
+    """
+    if "LOCK TABLE " not in stderr:
+        return False
+    return seen_waiting or any(words in _first_line(stderr) for words in LOCK_FAILURES)
 
 
 def _first_line(text: str) -> str:

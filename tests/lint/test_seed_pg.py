@@ -317,3 +317,40 @@ def test_a_database_columns_not_null_is_kept_through_a_type_change(tmp_path: Pat
     report = commands.lint(Settings(project_root=tmp_path, database_url=database_url,
                                     select=("DBS107",)), [migration])
     assert [f.subject for f in report.findings] == ["params.note"]
+
+
+def test_a_schema_copy_behind_a_lock_holder_names_it_and_lints_from_empty(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_dump --schema-only gives up on a table's lock after LOCK_WAIT (shortened here):
+    the report names who held it, as `dbsafe backup` does, never its query, and the
+    history is replayed from empty (once: the copy is not retried)."""
+    from dbsafe.pg import schema_copy
+    from tests.guard.test_backup_lock_wait import MARKER, _unblocked_if_unbounded
+
+    monkeypatch.setattr(schema_copy, "LOCK_WAIT", "500ms")
+    root = write_project(tmp_path / "p")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(CREATE_ALL)
+    holder = psycopg.connect(database_url, application_name="nightly-report")
+    holder.execute("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE")
+    holder.execute(f"SELECT '{MARKER}'")
+    pid, user = holder.info.backend_pid, holder.info.user
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            report = commands.lint(_settings(root, database_url))
+        # The holder is still there: nothing waited it out.
+        assert holder.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        holder.close()
+
+    assert not ended, "the lint waited for the lock unbounded"
+    assert ("DBS005", "r02") in _codes(report)  # replayed from empty, as without the copy
+    [note] = [line for line in report.summary["lines"] if "did not start" in line]
+    assert note.startswith(
+        "The capture did not start from the database's schema (its schema could not be "
+        "copied: pg_dump --schema-only waited 500ms for a table's lock; blocked by pid "
+        f"{pid} (application_name 'nightly-report', user {user}, idle in transaction, "
+        "transaction open "), note
+    assert note.endswith("holding ACCESS EXCLUSIVE on public.accounts); the history was "
+                         "replayed from an empty database."), note
+    assert MARKER not in repr(report)
