@@ -31,6 +31,7 @@ from dbsafe.guard.backup import (
     load_manifest,
 )
 from dbsafe.pg.connect import connect, tool_connection
+from dbsafe.pg.tools import restore_binary
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,8 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         # Only reading until the file is known to match its manifest.
         manifest = verified()
         progress("restore", f"{backup.name}: size and sha256 match its manifest")
-        pg_restore = client_binary("pg_restore", int(manifest.get("server_version") or 0))
+        # Chosen, or refused, before the new database is created.
+        pg_restore = _pg_restore_for(manifest, conn.info.server_version)
         if into is not None:
             name = into
             if _database_exists(conn, name):
@@ -246,7 +248,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                      f"the source's: {lost}; text may sort otherwise than in the source")
         server_version = conn.info.server_version
         reached = (conn.info.host, conn.info.port)
-    progress("restore", f"pg_restore into {name} …")
+    progress("restore", f"pg_restore {_major(pg_restore)} into {name} …")
     target_url = _with_database(database_url, name)
     started = time.perf_counter()
     target_args, env = tool_connection(database_url, dbname=name, reached=reached)
@@ -437,6 +439,18 @@ def _free_name(conn: Any, database: str, suffix: str) -> str:
         taken += 1
         name = name_with_suffix(database, f"{suffix}_{taken}")
     return name
+
+
+def _pg_restore_for(manifest: dict[str, Any], server_version: int) -> Path:
+    """The pg_restore that reads the archive (as new as the pg_dump that wrote it, which the
+    manifest records) and restores it into a server of `server_version`. A manifest
+    without `pg_dump_version` gets the newest found (dbsafe's pg_dump was the newest it
+    found), as new as the server the backup was taken from."""
+    try:
+        dumped_by = int(str(manifest.get("pg_dump_version")).split(".")[0])
+    except ValueError:
+        return client_binary("pg_restore", int(manifest.get("server_version") or 0))
+    return restore_binary(dumped_by, server_version)
 
 
 def _manifest_of(backup: Path) -> dict[str, Any]:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from dbsafe.core import DbsafeError
 
-__all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "failed_on_lock"]
+__all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "failed_on_lock",
+           "restore_binary"]
 
 # pg_dump's words for a table's lock not granted in time (its statement_timeout set to
 # --lock-wait-timeout) and for a deadlock, from a server that speaks English; any other
@@ -50,6 +51,66 @@ def client_binary(name: str, server_version: int) -> Path:
             f"({best[1]}), which cannot handle it; install the PostgreSQL {needed} client "
             "tools")
     return best[1]
+
+
+def restore_binary(dumped_by: int, server_version: int) -> Path:
+    """The `pg_restore` for an archive a `pg_dump` of major version `dumped_by` wrote,
+    restored into a server of `server_version`.
+
+    It must be at least as new as that pg_dump: an older one stops at the archive's header
+    (pg_restore 15 on 18's: "unsupported version (1.16) in file header"). Of those, the
+    newest no newer than the server (what it sends, the server knows), else the oldest newer
+    one (pg_restore 17 and later start each session with `SET transaction_timeout = 0`,
+    which servers before 17 refuse; `dbsafe.guard.restore` lets that line through). The
+    embedded one of the server's own version is taken without asking the others.
+
+    Raises:
+        DbsafeError: no pg_restore here is as new as the pg_dump; one line naming the version
+            needed and those found.
+    """
+    from dbsafe.pg.throwaway import bin_dir
+
+    target = server_version // 10000
+    embedded = bin_dir() / "pg_restore"
+    major = _major(embedded)
+    if major is not None and major == target and major >= dumped_by:
+        return embedded
+    found = _found("pg_restore")
+    able = [(major, path) for major, path in found if major >= dumped_by]
+    if not able:
+        versions = ", ".join(f"{major} ({path})" for major, path in found) or "none"
+        raise DbsafeError(
+            f"the backup was written by pg_dump {dumped_by} and needs pg_restore {dumped_by} "
+            f"or newer to read it; found pg_restore {versions}: install the PostgreSQL "
+            f"{dumped_by} client tools")
+    within = [candidate for candidate in able if candidate[0] <= target]
+    if within:
+        return max(within, key=lambda candidate: candidate[0])[1]
+    return min(able, key=lambda candidate: candidate[0])[1]
+
+
+def _found(name: str) -> list[tuple[int, Path]]:
+    """Every `name` binary `client_binary` looks at, with its major version, newest first
+    (the same file reached twice counted once)."""
+    from dbsafe.pg.throwaway import bin_dir
+
+    candidates = [bin_dir() / name]
+    on_path = shutil.which(name)
+    if on_path:
+        candidates.append(Path(on_path))
+    candidates += sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    seen: set[Path] = set()
+    found: list[tuple[int, Path]] = []
+    for candidate in candidates:
+        try:
+            real = candidate.resolve()
+        except OSError:
+            continue
+        major = None if real in seen else _major(candidate)
+        seen.add(real)
+        if major is not None:
+            found.append((major, candidate))
+    return sorted(found, key=lambda pair: -pair[0])
 
 
 @functools.lru_cache(maxsize=32)
