@@ -207,3 +207,37 @@ def test_a_run_whose_backup_is_blocked_stops_before_applying_anything(
     assert not any(s.startswith("apply:") for s in said), said
     assert _state(database_url) == before
     assert not list((tmp_path / "backups").glob("*.dump"))
+
+
+def test_an_upgrade_behind_a_holder_from_the_start_lints_then_stops_at_the_backup(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The holder is there before the run: the preflight's lint no longer waits on the
+    table sizes (it hung there), its schema copy gives up once and the lint goes on from
+    an empty database; the backup waits, retries and stops the run naming the holder."""
+    from dbsafe.pg import schema_copy
+
+    monkeypatch.setattr(schema_copy, "LOCK_WAIT", LOCK_TIMEOUT)
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    before = _state(database_url)
+    holder = _holder(database_url, "patients")
+    pid = holder.info.backend_pid
+    said: list[str] = []
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended, \
+                pytest.raises(DbsafeError) as failure:
+            commands.upgrade(_settings(root, database_url),
+                             _options(tmp_path, lock_timeout=LOCK_TIMEOUT, retries=1),
+                             lambda step, message: said.append(f"{step}: {message}"))
+    finally:
+        holder.close()
+
+    assert not ended, "the run waited for the lock unbounded"
+    assert "preflight: lint: the pending revisions pass" in said, said
+    message = str(failure.value)
+    assert message.startswith("the backup failed, so nothing was applied: pg_dump waited "
+                              "300ms for a table's lock in each of 2 attempts; "), message
+    assert f"blocked by pid {pid} (application_name 'nightly-report'" in message, message
+    assert MARKER not in message and MARKER not in "\n".join(said)
+    assert not any(s.startswith("apply:") for s in said), said
+    assert _state(database_url) == before
