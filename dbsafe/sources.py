@@ -306,8 +306,9 @@ def _built_file(cache_file: Path) -> Path:
 # 33: a node-pg-migrate SQL migration in its transaction whatever its comments say
 # (`-- no transaction` is no directive of its);
 # 34: a dbmate folder's files without a leading version (`seed.sql`) or in a subfolder not
-# run, the others in name order.
-_INTROSPECTED = 34
+# run, the others in name order; 35: a `CREATE EXTENSION ... VERSION 'x'` the server has no
+# script for created at the version it has.
+_INTROSPECTED = 35
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
