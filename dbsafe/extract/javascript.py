@@ -370,6 +370,11 @@ class _Reader:
         self.this_clients: set[tuple[str, int]] = set()
         self.this_others: set[tuple[str, int]] = set()
         self.this_schemas: dict[tuple[str, int], set[str | None]] = {}
+        # (name, scope's node id) -> the body of the class a declaration binds there; each
+        # class body with the `extends` name of its class (`_family`)
+        self.classes: dict[tuple[str, int], Node] = {}
+        self.extending: list[tuple[Node, Node]] = []
+        self.families: dict[int, tuple[int, ...]] | None = None
         # declarator's node id -> whether the file writes an entry of the `const` object or
         # array literal it binds (`_literal_of`), or what it assigns a `let` (`_assigned`)
         self.entries_written: dict[int, bool] = {}
@@ -430,6 +435,7 @@ class _Reader:
                 key = self.text(node)
                 self.references.setdefault(key, []).append(node)
                 self.reference_starts.setdefault(key, []).append(node.start_byte)
+        self.families = None  # (any read while binding saw only the classes bound before)
         self._find_factories(nodes)
         fragments: list[SqlFragment] = []
         requests: list[PostgrestRequest] = []
@@ -499,6 +505,9 @@ class _Reader:
                     node.type == "variable_declarator") else None
                 self.bindings.setdefault(self.text(identifier), {}).setdefault(
                     scope.id, []).append(declarator)
+        if node.type in ("class_declaration", "abstract_class_declaration"):
+            self._bind_class(node)
+            return
         if node.type == "import_statement":
             source = node.child_by_field_name("source")
             if source is None:
@@ -583,6 +592,79 @@ class _Reader:
         self.this_schemas.setdefault(key, set()).add(
             schema.sql if isinstance(schema, SqlFragment) else None)
 
+    def _bind_class(self, node: Node) -> None:
+        """Note the class a declaration binds, and the name its class extends."""
+        name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
+        if name is None or body is None:
+            return
+        self.classes[(self.text(name), _block(node).id)] = body
+        for heritage in node.named_children:
+            if heritage.type != "class_heritage":
+                continue
+            # TypeScript's grammar holds `extends Base<T>` in a clause, JavaScript's the name
+            clause = next((c for c in heritage.named_children if c.type == "extends_clause"),
+                          None)
+            base = clause.child_by_field_name("value") if clause is not None else (
+                heritage.named_children[0] if heritage.named_children else None)
+            if base is not None and base.type == "identifier":
+                self.extending.append((body, base))
+
+    def _family(self, body: Node) -> tuple[int, ...]:
+        """The bodies of the classes of the file whose `this` may be one object with the one
+        of `body`: its class, the class it extends and the classes extending it, through
+        any number of levels (`class Repo extends Base`, Base's constructor doing `this.db =
+        createClient(url, key, { db: { schema: 'app' } })`: Repo's methods send
+        `this.db.from('items')` there). The name a class extends is read as JavaScript
+        scopes resolve it, and only a class declared once there counts; a class of another
+        file, a mixin's call or any other expression links nothing."""
+        if self.families is None:
+            parent: dict[int, int] = {}
+
+            def root(node_id: int) -> int:
+                while parent.get(node_id, node_id) != node_id:
+                    node_id = parent[node_id]
+                return node_id
+
+            for child, base in self.extending:
+                bound = self._class_bound(base)
+                if bound is not None:
+                    parent[root(child.id)] = root(bound.id)
+            members: dict[int, list[int]] = {}
+            for node_id in list(parent):
+                members.setdefault(root(node_id), []).append(node_id)
+            self.families = {}
+            for top, ids in members.items():
+                family = (top, *ids)
+                for node_id in family:
+                    self.families[node_id] = family
+        return self.families.get(body.id, (body.id,))
+
+    def _class_bound(self, identifier: Node) -> Node | None:
+        """The body of the class an identifier names, when the innermost binding of its name
+        around it is one class declaration (not a parameter, import or variable)."""
+        name = self.text(identifier)
+        bindings = self.bindings.get(name)
+        if not bindings:
+            return None
+        node = identifier.parent
+        while node is not None:
+            here = bindings.get(node.id)
+            if here:
+                return self.classes.get((name, node.id)) if len(here) == 1 else None
+            node = node.parent
+        return None
+
+    def _this_client(self, name: str, body: Node) -> tuple[bool, set[str | None]]:
+        """Whether `this.<name>` in the methods of the class of `body` holds a client: what
+        it and the classes of its family (`_family`) assign it are clients, and nothing
+        else; and the schemas those clients were given."""
+        family = self._family(body)
+        keys = [(name, node_id) for node_id in family]
+        if not any(key in self.this_clients for key in keys) or any(
+                key in self.this_others for key in keys):
+            return False, set()
+        return True, set().union(*(self.this_schemas.get(key, ()) for key in keys))
+
     def _client_schema(self, value: Node) -> SqlFragment | bool | None:
         """The schema a client expression was given: `createClient(url, key, { db: {
         schema: 'x' } })` or `supabase.schema('x')`, also through the `const`/`let` it is
@@ -610,9 +692,9 @@ class _Reader:
         if obj is None or prop is None or obj.type != "this":
             return None
         body = _class_of(obj)
-        key = (self.text(prop), body.id) if body is not None else None
-        schemas = self.this_schemas.get(key) if key is not None else None
-        if not schemas or len(schemas) != 1 or key in self.this_others:
+        held, schemas = self._this_client(self.text(prop), body) if body is not None else (
+            False, set())
+        if not held or len(schemas) != 1:
             return None  # also given a schema that is not a literal, or something else
         (schema,) = schemas
         if schema is None:
@@ -776,8 +858,7 @@ class _Reader:
             if name in self.clients:
                 return True
             body = _class_of(obj)
-            return body is not None and (name, body.id) in self.this_clients and (
-                (name, body.id) not in self.this_others)
+            return body is not None and self._this_client(name, body)[0]
         if node.type == "new_expression":
             constructor = node.child_by_field_name("constructor")
             return constructor is not None and self.text(constructor) in _CLIENT_CLASSES
@@ -1761,7 +1842,7 @@ _BINDING_KINDS = frozenset({
     "arrow_function", "for_in_statement", "catch_clause", "function_declaration",
     "generator_function_declaration", "class_declaration", "function_expression",
     "generator_function", "import_statement", "call_expression", "public_field_definition",
-    "assignment_expression"})
+    "assignment_expression", "abstract_class_declaration"})
 
 
 def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
@@ -1794,7 +1875,7 @@ def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
         if pattern is not None:
             yield pattern, node
     elif kind in ("function_declaration", "generator_function_declaration",
-                  "class_declaration"):
+                  "class_declaration", "abstract_class_declaration"):
         name = node.child_by_field_name("name")
         if name is not None:
             yield name, _block(node)

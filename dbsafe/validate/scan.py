@@ -212,8 +212,9 @@ _CHUNK = 32
 #      connection an engine's object holds, handed to a module function, is that engine's;
 #      a hole after `:` inside brackets is a value;
 # 167: a supabase-py argument chosen between string literals (`"a" if x else "b"`) is checked
-#      as each
-_CACHE_VERSION = 167
+#      as each;
+# 168: a supabase-js `this.x` client a class of the file's family (extends) assigns
+_CACHE_VERSION = 168
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
