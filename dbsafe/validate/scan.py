@@ -213,8 +213,9 @@ _CHUNK = 32
 #      a hole after `:` inside brackets is a value;
 # 167: a supabase-py argument chosen between string literals (`"a" if x else "b"`) is checked
 #      as each;
-# 168: a supabase-js `this.x` client a class of the file's family (extends) assigns
-_CACHE_VERSION = 168
+# 168: a supabase-js `this.x` client a class of the file's family (extends) assigns;
+# 169: the functions of a known extension that failed are unknown in its schema; hypopg's views
+_CACHE_VERSION = 169
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

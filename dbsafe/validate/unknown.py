@@ -51,6 +51,8 @@ _EXTENSIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "supabase_vault": (("vault",), ()),
     "timescaledb": (("_timescaledb_catalog", "timescaledb_information"), ()),
     "pg_stat_statements": ((), ("pg_stat_statements", "pg_stat_statements_info")),
+    # (index_advisor requires it; `supabase db dump` writes both)
+    "hypopg": ((), ("hypopg_list_indexes", "hypopg_hidden_indexes")),
     "postgis": ((), ("spatial_ref_sys", "geometry_columns", "geography_columns")),
 }
 
@@ -69,9 +71,12 @@ class Unknown:
 
     ddl: FileDdl = field(default_factory=FileDdl)
     functions: frozenset[str] = frozenset()  # names (unqualified, folded) of functions
+    # schemas a failed `CREATE EXTENSION` of an extension `_EXTENSIONS` lists would have
+    # put its functions in ("*": the one it is created in is not written)
+    function_schemas: frozenset[str] = frozenset()
 
     def __bool__(self) -> bool:
-        return bool(self.ddl or self.functions)
+        return bool(self.ddl or self.functions or self.function_schemas)
 
     @classmethod
     def of(cls, failed: Iterable[str], snapshot: SchemaSnapshot,
@@ -101,6 +106,7 @@ class Unknown:
         ddl = FileDdl(schemas=frozenset(schemas), opaque=bool(list(absent)))
         relations: set[str] = set()
         functions: set[str] = set()
+        function_schemas: set[str] = set()
         extensions: set[str] = set()
         failed, unrun = list(failed), list(unrun)
         if failed or unrun:  # (PostgreSQL's parser is not loaded for the usual run)
@@ -146,11 +152,16 @@ class Unknown:
                     if known is not None:
                         schemas.update(known[0])
                         relations.update(known[1])
+                        # its functions (`http_get`, `index_advisor`): none is listed
+                        function_schemas.add(next(
+                            (o.arg.sval or "*" for o in node.options or ()
+                             if o.defname == "schema" and isinstance(o.arg, ast.String)),
+                            "*"))
         known_extensions = {e for e in ddl.extensions if e in _EXTENSIONS}
         return cls(replace(ddl, relations=ddl.relations | relations,
                            schemas=ddl.schemas | schemas,
                            extensions=ddl.extensions - known_extensions),
-                   frozenset(functions))
+                   frozenset(functions), frozenset(function_schemas))
 
     def hides(self, finding: Finding) -> bool:
         """Whether a supabase-js finding may be about something unknown: its subject
@@ -173,6 +184,8 @@ class Unknown:
         if ddl.extensions and finding.code in _NEW_NAME_CODES:
             return True  # the missing relation or function may be the extension's
         schema, *names = _NAME_SEPARATORS.split(finding.subject or "")
+        if finding.code == "DBS306" and self.function_schemas & {"*", schema}:
+            return True  # a function an extension that failed there would have made
         return schema in ddl.schemas or bool(set(names) & (ddl.relations | self.functions))
 
 
