@@ -214,8 +214,9 @@ _CHUNK = 32
 # 167: a supabase-py argument chosen between string literals (`"a" if x else "b"`) is checked
 #      as each;
 # 168: a supabase-js `this.x` client a class of the file's family (extends) assigns;
-# 169: the functions of a known extension that failed are unknown in its schema; hypopg's views
-_CACHE_VERSION = 169
+# 169: the functions of a known extension that failed are unknown in its schema; hypopg's views;
+# 170: a supabase-js array of templates joined (`.or([`a.eq.${x}`, ...].join(','))`) is a template
+_CACHE_VERSION = 170
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -82,6 +82,9 @@ PASS = [
     # A template's holes are values: its column names are literal text.
     ("or-template", "supabase.from('patients').select('id')"
      ".or(`full_name.ilike.%${q}%,and(id.gte.${a},id.lte.${b + 1}),email.in.(${list})`)"),
+    # Templates joined: the holes are values still.
+    ("or-templates-joined", "supabase.from('patients').select('id')"
+     ".or([`full_name.ilike.%${q}%`, `email.ilike.%${q}%`, 'id.is.null'].join(','))"),
     ("or-referenced", "supabase.from('clinics').select('patients(email)')"
      ".or('email.is.null,id.gt.3', { referencedTable: 'patients' })"),
     ("order-list", "supabase.from('patients').select('id').order('full_name,id')"),
@@ -254,6 +257,8 @@ FLAG = [
     ("or", "supabase.from('patients').select('id').or('id.eq.1,nope.gt.2')", "DBS302", "nope"),
     ("or-template", "supabase.from('patients').select('id')"
      ".or(`full_name.ilike.%${q}%,nope.ilike.%${q}%`)", "DBS302", "nope"),
+    ("or-templates-joined", "supabase.from('patients').select('id')"
+     ".or([`full_name.ilike.%${q}%`, `nope.ilike.%${q}%`].join())", "DBS302", "nope"),
     ("match", "supabase.from('patients').select('id').match({ nope: 1 })", "DBS302", "nope"),
     ("insert-key-in-a-const", "const row = { full_name: 'x', nope: 1 };\n"
      "supabase.from('patients').insert(row)", "DBS302", "nope"),
@@ -335,6 +340,10 @@ DYNAMIC = [
     ("filter-variable", "supabase.from('clinics').select('id').eq(field, 1)"),
     ("or-template-column", "supabase.from('clinics').select('id').or(`${field}.eq.1,id.gt.2`)"),
     ("or-template-unread", "supabase.from('clinics').select('id').or(`id.eq.1,${more}`)"),
+    ("or-templates-joined-column",
+     "supabase.from('clinics').select('id').or([`${field}.eq.1`, 'id.gt.2'].join(','))"),
+    ("or-templates-joined-unread",
+     "supabase.from('clinics').select('id').or([`id.eq.${a}`, clause(b)].join(','))"),
     ("spread-payload", "supabase.from('patients').insert({ ...row, id: 1 })"),
     ("spread-in-mapped-rows", "supabase.from('patients').insert(rows.map((r) => ({ ...r })))"),
     ("mapped-by-a-named-function", "supabase.from('patients').insert(ids.map(toRow))"),
