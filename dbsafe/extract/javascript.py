@@ -373,6 +373,8 @@ class _Reader:
         # (name, scope's node id) -> the body of the class a declaration binds there; each
         # class body with the `extends` name of its class (`_family`)
         self.classes: dict[tuple[str, int], Node] = {}
+        # (name, scope's node id) -> the body of the TypeScript enum declared there
+        self.enums: dict[tuple[str, int], Node] = {}
         self.extending: list[tuple[Node, Node]] = []
         self.families: dict[int, tuple[int, ...]] | None = None
         # declarator's node id -> whether the file writes an entry of the `const` object or
@@ -508,6 +510,11 @@ class _Reader:
         if node.type in ("class_declaration", "abstract_class_declaration"):
             self._bind_class(node)
             return
+        if node.type == "enum_declaration":
+            name, body = node.child_by_field_name("name"), node.child_by_field_name("body")
+            if name is not None and body is not None:
+                self.enums[(self.text(name), _block(node).id)] = body
+            return
         if node.type == "import_statement":
             source = node.child_by_field_name("source")
             if source is None:
@@ -642,6 +649,11 @@ class _Reader:
     def _class_bound(self, identifier: Node) -> Node | None:
         """The body of the class an identifier names, when the innermost binding of its name
         around it is one class declaration (not a parameter, import or variable)."""
+        return self._declared(identifier, self.classes)
+
+    def _declared(self, identifier: Node, declared: dict[tuple[str, int], Node]) -> Node | None:
+        """What `declared` holds for the binding an identifier reads: the innermost binding
+        of its name around it, when it is the only one of its scope."""
         name = self.text(identifier)
         bindings = self.bindings.get(name)
         if not bindings:
@@ -650,7 +662,7 @@ class _Reader:
         while node is not None:
             here = bindings.get(node.id)
             if here:
-                return self.classes.get((name, node.id)) if len(here) == 1 else None
+                return declared.get((name, node.id)) if len(here) == 1 else None
             node = node.parent
         return None
 
@@ -1382,7 +1394,12 @@ class _Reader:
         """The values `X.key`, `X['key']` or `X[i]` may read of a `const` object or array
         literal (nested ones too: `QUERIES.posts.list`): the one its key names, or all of
         them for a key that is not a literal. None when the literal is not certain: a spread
-        or a computed key in it, an entry the file assigns (`X.key = ...`), a key it lacks."""
+        or a computed key in it, an entry the file assigns (`X.key = ...`), a key it lacks.
+        Also the members of a TypeScript enum of the file (`enum Tables { Posts = 'posts' }`,
+        `Tables.Posts`), which nothing can assign."""
+        members = self._enum_members(node)
+        if members is not None:
+            return members
         literal = self._literal_of(node, depth)
         if literal is None:
             return None
@@ -1405,6 +1422,37 @@ class _Reader:
             return [value for _, value in entries]
         chosen = [value for name, value in entries if name == key]
         return chosen[-1:] or None
+
+    def _enum_members(self, node: Node) -> list[Node] | None:
+        """The initializers `Enum.Member`, `Enum['Member']` or `Enum[key]` (all of them) may
+        read, when `Enum` is a TypeScript enum of the file and each of those members has
+        one; None otherwise (a member without one is a number)."""
+        obj = node.child_by_field_name("object")
+        obj = _unwrap(obj) if obj is not None else None
+        body = self._declared(obj, self.enums) if obj is not None and (
+            obj.type == "identifier") else None
+        if body is None:
+            return None
+        members: dict[str, Node | None] = {}
+        for member in body.named_children:
+            if member.type == "enum_assignment":
+                name = member.child_by_field_name("name")
+                if name is not None:
+                    key = self._string(name).sql if name.type == "string" else self.text(name)
+                    members[key] = member.child_by_field_name("value")
+            elif member.type in ("property_identifier", "string"):
+                members[self._string(member).sql if member.type == "string"
+                        else self.text(member)] = None
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            chosen = [members.get(self.text(prop))] if prop is not None else [None]
+        else:
+            index = node.child_by_field_name("index")
+            index = _unwrap(index) if index is not None else None
+            chosen = [members.get(self._string(index).sql)] if index is not None and (
+                index.type == "string") else list(members.values())
+        values = [value for value in chosen if value is not None]
+        return values if values and len(values) == len(chosen) else None
 
     def _literal_of(self, node: Node, depth: int) -> Node | None:
         """The `const` object or array literal the object of a member or subscript expression
@@ -1891,7 +1939,7 @@ _BINDING_KINDS = frozenset({
     "arrow_function", "for_in_statement", "catch_clause", "function_declaration",
     "generator_function_declaration", "class_declaration", "function_expression",
     "generator_function", "import_statement", "call_expression", "public_field_definition",
-    "assignment_expression", "abstract_class_declaration"})
+    "assignment_expression", "abstract_class_declaration", "enum_declaration"})
 
 
 def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
@@ -1924,7 +1972,7 @@ def _binding_patterns(node: Node) -> Iterator[tuple[Node, Node]]:
         if pattern is not None:
             yield pattern, node
     elif kind in ("function_declaration", "generator_function_declaration",
-                  "class_declaration", "abstract_class_declaration"):
+                  "class_declaration", "abstract_class_declaration", "enum_declaration"):
         name = node.child_by_field_name("name")
         if name is not None:
             yield name, _block(node)

@@ -215,8 +215,9 @@ _CHUNK = 32
 #      as each;
 # 168: a supabase-js `this.x` client a class of the file's family (extends) assigns;
 # 169: the functions of a known extension that failed are unknown in its schema; hypopg's views;
-# 170: a supabase-js array of templates joined (`.or([`a.eq.${x}`, ...].join(','))`) is a template
-_CACHE_VERSION = 170
+# 170: a supabase-js array of templates joined (`.or([`a.eq.${x}`, ...].join(','))`) is a template;
+# 171: a TypeScript enum's string member is its string
+_CACHE_VERSION = 171
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -82,6 +82,10 @@ PASS = [
     # A template's holes are values: its column names are literal text.
     ("or-template", "supabase.from('patients').select('id')"
      ".or(`full_name.ilike.%${q}%,and(id.gte.${a},id.lte.${b + 1}),email.in.(${list})`)"),
+    # A TypeScript enum's string members are those strings.
+    ("table-from-enum", "enum Tables { Patients = 'patients' }\n"
+     "supabase.from(Tables.Patients).select('id').eq(Columns['Email'], 'x')\n"
+     "const enum Columns { Email = 'email' }"),
     # Templates joined: the holes are values still.
     ("or-templates-joined", "supabase.from('patients').select('id')"
      ".or([`full_name.ilike.%${q}%`, `email.ilike.%${q}%`, 'id.is.null'].join(','))"),
@@ -259,6 +263,8 @@ FLAG = [
      ".or(`full_name.ilike.%${q}%,nope.ilike.%${q}%`)", "DBS302", "nope"),
     ("or-templates-joined", "supabase.from('patients').select('id')"
      ".or([`full_name.ilike.%${q}%`, `nope.ilike.%${q}%`].join())", "DBS302", "nope"),
+    ("table-from-enum", "enum Tables { Patients = 'patients', Nope = 'nope' }\n"
+     "supabase.from(Tables.Nope).select('id')", "DBS301", "nope"),
     ("match", "supabase.from('patients').select('id').match({ nope: 1 })", "DBS302", "nope"),
     ("insert-key-in-a-const", "const row = { full_name: 'x', nope: 1 };\n"
      "supabase.from('patients').insert(row)", "DBS302", "nope"),
@@ -340,6 +346,10 @@ DYNAMIC = [
     ("filter-variable", "supabase.from('clinics').select('id').eq(field, 1)"),
     ("or-template-column", "supabase.from('clinics').select('id').or(`${field}.eq.1,id.gt.2`)"),
     ("or-template-unread", "supabase.from('clinics').select('id').or(`id.eq.1,${more}`)"),
+    # a numeric member; a parameter shadowing the enum
+    ("table-from-enum-number", "enum Tables { Patients }\nsupabase.from(Tables.Patients).select('id')"),
+    ("table-from-enum-shadowed", "enum T { P = 'patients' }\n"
+     "function f(T) { return supabase.from(T.P).select('id') }"),
     ("or-templates-joined-column",
      "supabase.from('clinics').select('id').or([`${field}.eq.1`, 'id.gt.2'].join(','))"),
     ("or-templates-joined-unread",
