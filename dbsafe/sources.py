@@ -307,7 +307,7 @@ def _built_file(cache_file: Path) -> Path:
 # (`-- no transaction` is no directive of its);
 # 34: a dbmate folder's files without a leading version (`seed.sql`) or in a subfolder not
 # run, the others in name order; 35: a `CREATE EXTENSION ... VERSION 'x'` the server has no
-# script for created at the version it has.
+# script for created at the version it has, recorded at `x`.
 _INTROSPECTED = 35
 
 

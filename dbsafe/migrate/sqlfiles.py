@@ -376,7 +376,9 @@ _NO_SUCH_VERSION = "22023"
 
 def _created_at_the_version_it_has(conn: psycopg.Connection, sql: str, in_block: bool) -> bool:
     """Run a `CREATE EXTENSION ... VERSION 'x'` the server refused (22023) without its
-    `VERSION`, at the version the server has; whether that ran.
+    `VERSION`, at the version the server has, then record `x` as its version, as production
+    has it (`dbsafe diff` compares versions; pgvector's update scripts run over it); whether
+    that ran.
 
     Supabase's dashboard and `supabase db diff` write the version the platform had
     (`create extension if not exists "vector" with schema "public" version '0.8.0'`); the
@@ -388,13 +390,16 @@ def _created_at_the_version_it_has(conn: psycopg.Connection, sql: str, in_block:
     """
     import psycopg
 
-    unversioned = _without_version(sql)
-    if unversioned is None:
+    found = _without_version(sql)
+    if found is None:
         return False
+    unversioned, name, version = found
     try:
         if in_block:
             conn.execute("SAVEPOINT dbsafe_statement")
         conn.execute(unversioned)
+        conn.execute("UPDATE pg_catalog.pg_extension SET extversion = %s WHERE extname = %s",
+                     (version, name))
         if in_block:
             conn.execute("RELEASE SAVEPOINT dbsafe_statement")
     except psycopg.Error:
@@ -404,13 +409,13 @@ def _created_at_the_version_it_has(conn: psycopg.Connection, sql: str, in_block:
     return True
 
 
-def _without_version(sql: str) -> str | None:
-    """`sql` without its `VERSION` when it is a `CREATE EXTENSION` naming one, else None;
-    read (and written back) by PostgreSQL's parser.
+def _without_version(sql: str) -> tuple[str, str, str] | None:
+    """`sql` without its `VERSION`, the extension and that version, when it is a `CREATE
+    EXTENSION` naming one, else None; read (and written back) by PostgreSQL's parser.
 
     >>> _without_version('create extension if not exists "vector" with schema "public" '
     ...                  "version '0.8.0'")
-    'CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public'
+    ('CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public', 'vector', '0.8.0')
     >>> _without_version("CREATE EXTENSION vector"), _without_version("SELECT 1")
     (None, None)
     """
@@ -422,11 +427,12 @@ def _without_version(sql: str) -> str | None:
     node = sole_statement(sql)
     if not isinstance(node, ast.CreateExtensionStmt) or not node.options:
         return None
-    options = tuple(o for o in node.options if o.defname != "new_version")
-    if len(options) == len(node.options):
+    version = next((o.arg.sval for o in node.options if o.defname == "new_version"
+                    and isinstance(o.arg, ast.String) and o.arg.sval), None)
+    if version is None or not node.extname:
         return None
-    node.options = options or None
-    return str(RawStream()(node))
+    node.options = tuple(o for o in node.options if o.defname != "new_version") or None
+    return str(RawStream()(node)), node.extname, version
 
 
 def _transaction_control(sql: str) -> bool:

@@ -368,6 +368,9 @@ def test_an_extension_of_a_version_the_server_lacks_is_created_at_the_one_it_has
     assert [(f.location.line, f.message.split(":")[0]) for f in failures] == []
     assert {"public.docs", "public.chunks"} <= relations(database_url)
     assert columns(database_url, "docs") == ["id", "embedding"]
+    with psycopg.connect(database_url) as conn:  # the version production has
+        assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+                            ).fetchone() == ("0.5.1",)
 
 
 def test_a_supabase_folder_runs_only_what_supabases_cli_applies(tmp_path: Path,
