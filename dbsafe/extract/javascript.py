@@ -1427,6 +1427,8 @@ class _Reader:
         """The initializers `Enum.Member`, `Enum['Member']` or `Enum[key]` (all of them) may
         read, when `Enum` is a TypeScript enum of the file and each of those members has
         one; None otherwise (a member without one is a number)."""
+        if not self.enums:  # (most files declare none)
+            return None
         obj = node.child_by_field_name("object")
         obj = _unwrap(obj) if obj is not None else None
         body = self._declared(obj, self.enums) if obj is not None and (
