@@ -50,6 +50,27 @@ THROWAWAY_DATABASE = "dbsafe"
 _VERSION = re.compile(r"\d+(?:[._]\d+)*")
 
 
+# Flyway's callback events (`org.flywaydb.core.api.callback.Event`, by id): a SQL file of its
+# locations named after one (`afterMigrate.sql`, `afterMigrate__grants.sql`) is a callback
+# it runs at that event, never a migration. Those a successful `flyway migrate` fires, in
+# the order it fires them, come first; `*EachMigrate` run in each migration's transaction.
+# (The `*Statement` ones are Flyway Teams' and run per statement: dbsafe does not run them.)
+FLYWAY_MIGRATE_EVENTS = ("beforeMigrate", "afterVersioned", "beforeRepeatables",
+                         "afterMigrateApplied", "afterMigrate")
+FLYWAY_EACH_EVENTS = ("beforeEachMigrate", "afterEachMigrate")
+FLYWAY_EVENTS = frozenset({
+    *FLYWAY_MIGRATE_EVENTS, *FLYWAY_EACH_EVENTS,
+    "beforeEachMigrateStatement", "afterEachMigrateStatement", "afterEachMigrateStatementError",
+    "afterEachMigrateError", "afterMigrateError", "afterMigrateOperationFinish",
+    "createSchema", "beforeConnect",
+    *(f"{when}{command}{end}" for command in ("Clean", "Validate", "Baseline", "Repair",
+                                               "Info", "Undo")
+      for when, end in (("before", ""), ("after", ""), ("after", "Error"))),
+    "beforeEachUndo", "beforeEachUndoStatement", "afterEachUndoStatement",
+    "afterEachUndoStatementError", "afterEachUndo", "afterEachUndoError",
+    "afterInfoOperationFinish"})
+
+
 @dataclass(frozen=True, slots=True)
 class FlywayNames:
     """How Flyway names its SQL migrations (`sqlMigrationPrefix`, `repeatableSqlMigrationPrefix`,
@@ -97,6 +118,26 @@ class FlywayNames:
         if not _VERSION.fullmatch(version):
             return None
         return kind, version.replace("_", "."), description.replace("_", " ")
+
+    def callback(self, name: str) -> tuple[str, str | None] | None:
+        """The event and description of the SQL callback `name`, as Flyway's
+        `SqlScriptCallbackFactory` reads a file of its locations: a suffix stripped, the
+        text before the first separator an event's id (`Event.fromId`, its case as
+        written), the rest its description; None for a file that is no callback.
+
+        >>> FlywayNames().callback("afterMigrate.sql"), FlywayNames().callback("afterMigrate__refresh.sql")
+        (('afterMigrate', None), ('afterMigrate', 'refresh'))
+        >>> FlywayNames().callback("aftermigrate.sql"), FlywayNames().callback("V1__afterMigrate.sql")
+        (None, None)
+        """
+        base = next((name[:-len(s)] for s in self.suffixes
+                     if s and len(name) > len(s) and name.endswith(s)), None)
+        if base is None:
+            return None
+        event, separated, description = base.partition(self.separator)
+        if event not in FLYWAY_EVENTS:
+            return None
+        return event, description if separated else None
 
     @staticmethod
     def version_key(version: str) -> tuple[int, ...]:

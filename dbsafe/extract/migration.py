@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, SourceError
 from dbsafe.extract.files import FolderNames
-from dbsafe.extract.flyway import FlywayConfig, FlywayNames, fill_placeholders, flyway_config
+from dbsafe.extract.flyway import (
+    FLYWAY_EACH_EVENTS,
+    FLYWAY_MIGRATE_EVENTS,
+    FlywayConfig,
+    FlywayNames,
+    fill_placeholders,
+    flyway_config,
+)
 
 if TYPE_CHECKING:
     from dbsafe.extract.fragment import SqlFragment
@@ -98,6 +105,9 @@ class Migration:
     includes: tuple[Path, ...] = ()
     # A Flyway migration: Flyway sets the role and search_path back after it.
     flyway: bool = False
+    # A Flyway SQL callback its migrate runs (`beforeMigrate`, `afterMigrate`, ...: the
+    # event): no migration, never recorded in its history, run at every migrate.
+    callback: str | None = None
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
@@ -149,6 +159,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     # Flyway's names where its configuration gives others than its own (`FlywayNames`)
     named: dict[Path, FlywayNames] = {}
     steps: dict[Path, YoyoSteps] = {}  # yoyo's Python migrations whose steps are SQL
+    # Flyway's SQL callbacks its migrate runs (`_flyway_callbacks`): those it runs once, by
+    # their event, and those it runs in each migration's transaction, by event
+    callback_of: dict[Path, str] = {}
+    each_callbacks: dict[str, list[tuple[str | None, Path]]] = {}
     for path in paths:
         if path.is_dir() and (sqitch := _sqitch_deploy_files(path, sqitch_target)) is not None:
             project, files = sqitch
@@ -164,6 +178,15 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                          and (kind := flyway_names.parse(p.name)) is not None
                          and kind[0] != "U"]
                 named.update((p, flyway_names) for p in found)
+            callbacks = _flyway_callbacks(path, flyway_names, found)
+            if callbacks:
+                found = [p for p in found if p not in callbacks]
+                for file, (event, description) in callbacks.items():
+                    if event in FLYWAY_EACH_EVENTS:
+                        each_callbacks.setdefault(event, []).append((description, file))
+                    elif event in FLYWAY_MIGRATE_EVENTS:
+                        callback_of[file] = event
+                        keys[file] = _callback_key(event, description)
             if yoyo_folder(path):
                 yoyo_python = [p for p in _yoyo_migration_files(path) if p.suffix == ".py"]
                 steps.update((p, read) for p in yoyo_python
@@ -239,6 +262,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
     flyway_configs: dict[Path, FlywayConfig] = {}  # by folder
+    read_callbacks: dict[Path, tuple[MigrationStatement, ...]] = {}  # each-migration ones
     prisma_sends: dict[Path, bool] = {}  # by folder: `prisma_one_query`
     # Flyway placeholders no value is known for, as written: their name, a file using it
     unvalued: dict[str, tuple[str, str]] = {}
@@ -260,10 +284,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
         flyway = None
-        if flyway_file(file.name, named.get(file)) and file not in sqitch_files:
-            if file.parent not in flyway_configs:
-                flyway_configs[file.parent] = flyway_config(file.parent)
-            flyway = flyway_configs[file.parent]
+        if (flyway_file(file.name, named.get(file)) or file in callback_of) \
+                and file not in sqitch_files:
+            flyway = _flyway_of(file, flyway_configs)
             text, unknown = fill_placeholders(text, flyway, file, shown)
             for name in unknown:
                 unvalued.setdefault(flyway.prefix + name + flyway.suffix, (name, shown))
@@ -273,6 +296,16 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         else:
             statements = tuple(_statement(f.sql, f.location(0))
                                for f in split_sql(upgrade_section(text), shown))
+        if flyway is not None and file not in callback_of and each_callbacks:
+            # Flyway runs its beforeEachMigrate and afterEachMigrate callbacks in each
+            # migration's transaction, around it: generated, linted nowhere.
+            around = {event: tuple(replace(s, generated=True)
+                                   for _, f in sorted(each_callbacks.get(event, ()),
+                                                      key=lambda c: _described(c[0]))
+                                   for s in _callback_statements(f, root, flyway_configs,
+                                                                 unvalued, read_callbacks))
+                      for event in FLYWAY_EACH_EVENTS}
+            statements = around["beforeEachMigrate"] + statements + around["afterEachMigrate"]
         dbmate = None if file in sqitch_files else (
             _dbmate_sections(text, statements, shown)
             or _liquibase_changesets(text, statements, shown))
@@ -304,7 +337,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction, includes=includes,
-                                    flyway=flyway is not None))
+                                    flyway=flyway is not None, callback=callback_of.get(file)))
     if unvalued:
         from dbsafe.extract.flyway import env_name
 
@@ -1017,6 +1050,68 @@ def runner_wraps_in_transaction(text: str) -> bool:
 
 
 _FLYWAY_NAMES = FlywayNames()
+
+
+def _flyway_callbacks(folder: Path, names: FlywayNames, found: Sequence[Path]
+                      ) -> dict[Path, tuple[str, str | None]]:
+    """Flyway's SQL callbacks in `folder` (`FlywayNames.callback`: `beforeMigrate.sql`,
+    `afterMigrate__grants.sql`), by file: event and description. Only where the folder is
+    Flyway's: its configuration names its files otherwise than Flyway's defaults, or one of
+    `found` (the folder's `.sql` files, with the defaults) is a Flyway migration."""
+    if names.default:
+        if not any(flyway_file(p.name) for p in found):
+            return {}
+        candidates: Sequence[Path] = found
+    else:
+        candidates = [p for p in folder.rglob("*") if p.is_file()]
+    return {p: event for p in candidates if (event := names.callback(p.name)) is not None}
+
+
+def _described(description: str | None) -> tuple:
+    """Callbacks of one event in the order Flyway runs them (`SqlScriptCallback.compareTo`):
+    the one without a description first, then by description as Java compares strings."""
+    return (0, "") if description is None else (1, description)
+
+
+def _callback_key(event: str, description: str | None) -> tuple:
+    """Where Flyway's migrate runs the callback of `event` among the migrations, as a
+    `_version_key`: beforeMigrate before every versioned file, afterVersioned and
+    beforeRepeatables after them (before the repeatable ones), afterMigrateApplied and
+    afterMigrate after all."""
+    rank = FLYWAY_MIGRATE_EVENTS.index(event)
+    if event == "beforeMigrate":
+        return (-1, (), (_described(description),))
+    return (1, (), ((-1 if rank < 3 else 1, rank, _described(description)),))
+
+
+def _flyway_of(file: Path, configs: dict[Path, FlywayConfig]) -> FlywayConfig:
+    """The Flyway configuration of `file`'s folder, read once per folder into `configs`."""
+    if file.parent not in configs:
+        configs[file.parent] = flyway_config(file.parent)
+    return configs[file.parent]
+
+
+def _callback_statements(file: Path, root: Path, configs: dict[Path, FlywayConfig],
+                         unvalued: dict[str, tuple[str, str]],
+                         read: dict[Path, tuple[MigrationStatement, ...]]
+                         ) -> tuple[MigrationStatement, ...]:
+    """The statements of Flyway's callback `file`, its placeholders filled in, read once
+    (into `read`) for all the migrations it runs around."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.sqlfile import split_sql
+
+    if file not in read:
+        shown = display_path(file, root)
+        try:
+            text = file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+        except OSError as exc:
+            raise SourceError(f"cannot read Flyway callback {file}: {exc}") from None
+        flyway = _flyway_of(file, configs)
+        text, unknown = fill_placeholders(text, flyway, file, shown)
+        for name in unknown:
+            unvalued.setdefault(flyway.prefix + name + flyway.suffix, (name, shown))
+        read[file] = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
+    return read[file]
 
 
 def flyway_file(name: str, names: FlywayNames | None = None) -> bool:

@@ -561,7 +561,12 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
         raise DbsafeError(f"the database's {history.table} holds version(s) "
                           f"{', '.join(unknown[:5])} that {folder} has no file for (another "
                           "branch, or a deleted file)")
-    return ran_among(migrations, history, versions)
+    ran = ran_among(migrations, history, versions)
+    if ran and any(m.callback for m in migrations):
+        # Flyway's migrate callbacks (afterMigrate's grants, a refresh) ran at every migrate,
+        # never recorded: the database holds what they did last, after its files.
+        return [m for m in migrations if m.callback or m in ran]
+    return ran
 
 
 def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
@@ -570,9 +575,10 @@ def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
     graphile-migrate's current migration (`current.sql`, `current/`), which `graphile-migrate
     migrate` never runs and never records (`watch` runs it on a development database; its
     `status` tells "not committed" apart from "pending"), nor a file of a dbmate folder
-    whose name does not start with its version (`seed.sql`), which dbmate skips."""
+    whose name does not start with its version (`seed.sql`), which dbmate skips, nor
+    Flyway's callbacks (`afterMigrate.sql`: no migration, run at every migrate)."""
     ran = {m.path for m in applied}
-    return [m for m in migrations if m.path not in ran and not (
+    return [m for m in migrations if m.path not in ran and m.callback is None and not (
         runner in ("graphile-migrate", "dbmate") and m.file is not None
         and file_version(m.file, runner) is None)]
 
@@ -583,11 +589,12 @@ _CODE_LANGUAGE = {"yoyo": "Python", "goose": "Go", "node-pg-migrate": "JavaScrip
 
 def last_recorded(applied: Sequence[Migration]) -> Migration | None:
     """The last of the `applied` migrations that places the database in the folder: not one
-    its runner runs after every run (yoyo's post-apply migrations, never recorded)."""
+    its runner runs after every run (yoyo's post-apply migrations, Flyway's callbacks: never
+    recorded)."""
     from dbsafe.extract.migration import YOYO_POST_APPLY
 
-    return next((m for m in reversed(applied) if m.file is None
-                 or not m.file.name.startswith(YOYO_POST_APPLY)), None)
+    return next((m for m in reversed(applied) if m.callback is None and (
+        m.file is None or not m.file.name.startswith(YOYO_POST_APPLY))), None)
 
 
 def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]

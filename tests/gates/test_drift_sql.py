@@ -1103,6 +1103,46 @@ def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
 
 
 
+# Flyway's SQL callbacks beside its migrations (Flyway itself is a Maven Central download,
+# out of reach here: the database is built as its migrate runs them, `Event` and
+# `SqlScriptCallbackFactory` read): beforeMigrate first, beforeEachMigrate in each
+# migration's transaction, afterMigrate after all; the others never in a migrate.
+_FLYWAY_CALLBACKS = {
+    "beforeMigrate.sql": "CREATE SCHEMA IF NOT EXISTS app;",
+    "beforeEachMigrate.sql": "SET LOCAL search_path = app, public;",
+    "afterMigrate__grants.sql": "GRANT SELECT ON ALL TABLES IN SCHEMA app TO PUBLIC;",
+    "afterMigrateError.sql": "DROP TABLE app.users;",
+    "beforeClean.sql": "DROP SCHEMA app CASCADE;",
+}
+
+
+def test_flyway_s_callbacks_run_where_its_migrate_runs_them_and_are_never_pending(
+        tmp_path: Path, database_url: str) -> None:
+    # Each callback was a migration run after the others: V1 failed for want of `app` (no
+    # reference, drift exit 2), status listed all five as pending, afterMigrateError and
+    # beforeClean ran in the build.
+    _project(tmp_path, "flyway")
+    for name, sql in _FLYWAY_CALLBACKS.items():
+        (tmp_path / "db/migrations" / name).write_text(sql + "\n")
+    each = _FLYWAY_CALLBACKS["beforeEachMigrate.sql"]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_FLYWAY_CALLBACKS["beforeMigrate.sql"])
+        for sql in _UPS[:2]:
+            with conn.transaction():
+                conn.execute(each + sql)
+        conn.execute(RUNNERS["flyway"][1] + _FLYWAY_CALLBACKS["afterMigrate__grants.sql"])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    summary = commands.status(settings).summary
+    assert summary["current"] == [RUNNERS["flyway"][0][1]]
+    assert summary["pending"] == [{"migration": RUNNERS["flyway"][0][2]}]
+    assert commands.drift(settings).findings == ()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("REVOKE SELECT ON app.users FROM PUBLIC")
+    [finding] = commands.drift(settings).findings  # afterMigrate's grant, undone by hand
+    assert finding.code == "DBS403" and finding.subject == "app.users" \
+        and "=r/postgres" in finding.message
+
+
 def test_a_node_pg_migrate_javascript_migration_that_ran_leaves_nothing_to_compare_with(
         tmp_path: Path, database_url: str) -> None:
     # node-pg-migrate 9.0.0 recorded `1700000000001_js` for `1700000000001_js.js`: code

@@ -393,6 +393,23 @@ def test_flyway_undo_files_with_placeholders_in_the_schema_its_flyway_conf_names
     assert "column `app.users.age`" in leftover.message
 
 
+def test_flyway_s_callbacks_are_run_where_its_migrate_runs_them_not_walked(
+        tmp_path: Path) -> None:
+    # afterMigrate.sql (a grant) was walked as a migration without an undo file: a false
+    # DBS411; beforeMigrate.sql ran after V1, which needs its schema: DBS417, nothing
+    # walked; afterMigrateError.sql (never run by a migrate that succeeds) was walked too.
+    _write(tmp_path / "db" / "migrations", {
+        "beforeMigrate.sql": "CREATE SCHEMA IF NOT EXISTS app;\n",
+        "V1__users.sql": "CREATE TABLE app.users (id int PRIMARY KEY);\n",
+        "U1__users.sql": "DROP TABLE app.users;\n",
+        "V2__age.sql": "ALTER TABLE app.users ADD COLUMN age int;\n",
+        "U2__age.sql": "SELECT 1;\n",
+        "afterMigrate.sql": "GRANT SELECT ON ALL TABLES IN SCHEMA app TO PUBLIC;\n",
+        "afterMigrateError.sql": "DROP SCHEMA app CASCADE;\n",
+    })
+    assert _found(tmp_path) == [("DBS411", "db/migrations/U2__age.sql", 1)]
+
+
 def test_a_dbmate_folder_is_walked_as_dbmate_lists_it(tmp_path: Path) -> None:
     # dbmate 2.36.0 runs the files named `^(\d+).*\.sql$` directly in its folder, sorted by
     # name: `20240105-tags.sql` after `20240101000000_users.sql` (by number it came first and
