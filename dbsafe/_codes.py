@@ -225,4 +225,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'The backup directory has less free space than the backup taken before the run may need.'),
     ('DBS611', 'restored-backup-differs', 'error', '0.2.0',
      'A backup restored into a scratch database (`--verify-restore`) differs from its source.'),
+    ('DBS612', 'runner-refuses-to-migrate', 'error', '0.2.0',
+     "The folder's migration runner refuses to migrate the database as it stands (a file added before the last one it ran)."),
 )

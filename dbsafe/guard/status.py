@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Report, Severity
 from dbsafe.guard import history
-from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
+from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED, RUNNER_REFUSES
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending
 from dbsafe.migrate.runner import (
     AlembicProject,
@@ -99,6 +99,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied_versions,
         last_recorded,
         pending_among,
+        refusal,
         unread_histories,
     )
 
@@ -107,6 +108,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     applied: list[Migration] = []
     runner = "no migration history table"
     runs = folder.runner  # whose history says what ran, else the folder's own runner
+    refused = None
     read = applied_versions(database_url, [folder.path], folder.history_table,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
@@ -114,6 +116,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner
+        refused = refusal(migrations, found)
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")
@@ -123,6 +126,13 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     todo = [m.path for m in pending_among(migrations, applied, runs)]
     current = last_recorded(applied)
     findings: list[Finding] = []
+    if refused is not None:
+        # Not merely behind: the runner's next `up` fails before it runs anything.
+        findings.append(Finding(
+            RUNNER_REFUSES.code, f"{runs} refuses to migrate the database: {refused}.",
+            Severity.ERROR, subject=current.path if current else "none applied",
+            help="Rename the file to sort after the last one run (its number), or run it "
+                 "out of order knowingly (`node-pg-migrate up --no-check-order`)."))
     if fail_on_pending and todo:
         findings.append(Finding(
             PENDING_REVISIONS.code, f"{len(todo)} migration(s) pending: {', '.join(todo)}.",
@@ -132,6 +142,8 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
              f"{len(migrations)} files of {shown}, by {runner})"]
     lines += [f"pending: {len(todo)}", *(f"  {path}" for path in todo)] if todo \
         else ["pending: none"]
+    if refused is not None:
+        lines.append(f"{runs} refuses to migrate: {refused} (checkOrder)")
     return Report(tuple(findings), {
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path} for path in todo], "lines": lines})

@@ -91,8 +91,14 @@ PENDING_REVISIONS = RuleInfo(
     "DBS606", "pending-revisions",
     "The database is behind the migrations: revisions are pending.",
     Severity.ERROR, "0.2.0")
+RUNNER_REFUSES = RuleInfo(
+    "DBS612", "runner-refuses-to-migrate",
+    "The folder's migration runner refuses to migrate the database as it stands (a file "
+    "added before the last one it ran).",
+    Severity.ERROR, "0.2.0")
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
-         REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS)
+         REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS,
+         RUNNER_REFUSES)
 
 
 @dataclass(frozen=True, slots=True)

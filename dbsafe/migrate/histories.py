@@ -95,6 +95,9 @@ class History:
     # "Baseline" in `flyway info`): what they make was there already.
     baseline_query: str | None = None
     baseline: str | None = None
+    # The versions in the order they ran, for a runner that compares them with its files'
+    # order before it runs anything (node-pg-migrate's checkOrder: `refusal`).
+    run_order: tuple[str, ...] = ()
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -167,7 +170,8 @@ _HISTORIES = (
     # option's schemas, `public` without), the files run in the session's own search_path.
     # `--migrations-schema`, `--migrations-table` or `--schema` put it elsewhere:
     # `sql-migrations-history-table`.
-    History("node-pg-migrate", ("public", "pgmigrations"), "SELECT name FROM {table}",
+    History("node-pg-migrate", ("public", "pgmigrations"),
+            "SELECT name FROM {table} ORDER BY run_on, id",  # as its getRunMigrations
             frozenset({"id", "name", "run_on"})),
     # graphile-migrate's: a row per committed migration it ran, by its file name in
     # `committed/` (the current migration is never recorded: `migrate` does not run it); in
@@ -316,6 +320,8 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     history = dataclasses.replace(history, baseline=str(baseline[0]))
             if history.runner == "sqitch":
                 return history, set(_numbered(str(r[0]) for r in rows))
+            if history.runner == "node-pg-migrate":
+                history = dataclasses.replace(history, run_order=tuple(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}
     return None
 
@@ -581,6 +587,27 @@ def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
     return [m for m in migrations if m.path not in ran and m.callback is None and not (
         runner in ("graphile-migrate", "dbmate") and m.file is not None
         and file_version(m.file, runner) is None)]
+
+
+def refusal(migrations: Sequence[Migration], history: History) -> str | None:
+    """Why `history`'s runner refuses to migrate the database at all, in its own words; None
+    when it runs what is pending. node-pg-migrate checks, before running anything, that the
+    migrations it ran (in the order they ran) are the first of its files (SQL and code, in
+    its order: by their number, then by name), one by one (`checkOrder`, on unless
+    `--no-check-order`): a file added before the last one run stops `up`, and `down` too."""
+    if history.runner != "node-pg-migrate" or not history.run_order:
+        return None
+    from dbsafe.extract.migration import code_migrations
+
+    folders = {m.file.parent for m in migrations if m.file is not None}
+    files = {p for m in migrations if m.file is not None for p in (m.file,)} | {
+        p for folder in folders for p, _ in code_migrations(folder)}
+    names = sorted((name for p in files if (name := file_version(p, history.runner))),
+                   key=lambda n: (int(m.group()) if (m := re.match(r"\d+", n)) else 0, n))
+    for ran, name in zip(history.run_order, names, strict=False):
+        if ran != name:
+            return f"Not run migration {name} is preceding already run migration {ran}"
+    return None
 
 
 # The runners whose migrations may be code (`code_migrations`), and its language.

@@ -298,6 +298,37 @@ def test_node_runners_histories_say_which_files_ran(
     assert finding.code == "DBS402" and finding.subject == "public.users.users_email"
 
 
+def test_node_pg_migrate_refusing_a_file_added_before_the_last_one_run_is_a_finding(
+        tmp_path: Path, database_url: str) -> None:
+    # node-pg-migrate 9.0.0 ran 1700000000000_users and 1700000000002_orders, then
+    # 1700000000001_email was added: its `up` (checkOrder, on by default) exits 1 with
+    # "Not run migration 1700000000001_email is preceding already run migration
+    # 1700000000002_orders", and still does after `up --no-check-order` ran it (its rows are
+    # compared in run order). status said one file was pending, then nothing, exit 0.
+    files, _history = _JS_RUNNERS["node-pg-migrate"]
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    said = ("node-pg-migrate refuses to migrate the database: Not run migration "
+            "1700000000001_email is preceding already run migration 1700000000002_orders.")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + "CREATE TABLE public.pgmigrations (id serial PRIMARY "
+                     "KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);"
+                     "INSERT INTO public.pgmigrations (name, run_on) VALUES "
+                     "('1700000000000_users', now()), ('1700000000002_orders', now());")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert [(f.code, f.message) for f in report.findings] == [("DBS612", said)]
+    assert report.summary["pending"] == [{"migration": "db/migrations/1700000000001_email.sql"}]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[1] + "INSERT INTO public.pgmigrations (name, run_on) VALUES "
+                     "('1700000000001_email', now() + interval '1 minute')")
+    report = commands.status(settings)
+    assert [(f.code, f.message) for f in report.findings] == [("DBS612", said)]
+    assert report.summary["pending"] == []
+    assert commands.drift(settings).findings == ()  # what ran is the schema: no drift
+
+
 RUNNER_TABLES = {"node-pg-migrate": "public.pgmigrations",
                  "graphile-migrate": "graphile_migrate.migrations",
                  "drizzle": "drizzle.__drizzle_migrations"}
