@@ -227,4 +227,6 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
      'A backup restored into a scratch database (`--verify-restore`) differs from its source.'),
     ('DBS612', 'runner-refuses-to-migrate', 'error', '0.2.0',
      "The folder's migration runner refuses to migrate the database as it stands (a file added before the last one it ran)."),
+    ('DBS613', 'migration-never-run', 'error', '0.2.0',
+     'A migration its runner will never run on the database, though it did not run there (a drizzle-kit journal entry older than the last one run).'),
 )

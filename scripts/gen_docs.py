@@ -79,7 +79,8 @@ _REPORTED_BY = {
     "DBS55": ("`dbsafe refresh-views`", "checks.md"),
     "DBS6": ("`dbsafe upgrade` and `dbsafe downgrade`", "guard.md"),
     "DBS611": ("`dbsafe backup --verify-restore`", "guard.md"),
-    "DBS612": ("`dbsafe status` for a folder of SQL migrations", "gates.md"),
+    "DBS612": ("`dbsafe status` for a folder of SQL migrations", "guard.md"),
+    "DBS613": ("`dbsafe status` for a folder of SQL migrations", "guard.md"),
 }
 
 

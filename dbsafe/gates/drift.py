@@ -64,6 +64,8 @@ class Drift:
     changes: tuple[Change, ...]  # what turns the live database into what the migrations build
     revisions: tuple[str, ...]  # the database's revision(s)
     expected_from: str  # "migrations alembic.ini@0004 (cached)"
+    # What else the comparison found of the migrations (a file its runner never runs: DBS613)
+    notes: tuple[Finding, ...] = ()
 
     @property
     def reported(self) -> tuple[Change, ...]:
@@ -77,7 +79,7 @@ class Drift:
 
         at = ", ".join(self.revisions)
         out = findings(self.reported, source="the database", target=f"the migrations at {at}")
-        return tuple(dataclasses.replace(
+        return self.notes + tuple(dataclasses.replace(
             f, help="Put the change in a migration, or undo it in the database "
                     "(`dbsafe drift --sql` prints the DDL that does).") for f in out)
 

@@ -23,6 +23,8 @@ from dbsafe.migrate.histories import (
     applied_migrations,
     applied_versions,
     last_recorded,
+    never_run,
+    never_run_findings,
     unread_histories,
 )
 
@@ -106,7 +108,10 @@ def compare_folder(folder: SqlFolder, database_url: str,
     return Drift(live, expected, changes,
                  (last.path if (last := last_recorded(selected)) else "none applied",),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
-                 f"{len(migrations)} files applied)")
+                 f"{len(migrations)} files applied)",
+                 # (not in the reference: what ran is; the finding says what did not)
+                 tuple(never_run_findings(never_run(migrations, history, applied),
+                                          history.runner)))
 
 
 def _built(folder: SqlFolder, migrations: list[Migration], *, first_schema: str | None = None

@@ -98,6 +98,8 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied_migrations,
         applied_versions,
         last_recorded,
+        never_run,
+        never_run_findings,
         pending_among,
         refusal,
         unread_histories,
@@ -109,6 +111,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     runner = "no migration history table"
     runs = folder.runner  # whose history says what ran, else the folder's own runner
     refused = None
+    never: list[Migration] = []
     read = applied_versions(database_url, [folder.path], folder.history_table,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
@@ -117,13 +120,14 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner
         refused = refusal(migrations, found)
+        never = never_run(migrations, found, versions)
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")
         runner += f" where runners keep it by default ({hint})"
     elif not folder.platform:  # supabase's platform fills a new database with its tables
         _require_empty(database_url)  # else nothing ran there: a new database
-    todo = [m.path for m in pending_among(migrations, applied, runs)]
+    todo = [m.path for m in pending_among(migrations, applied, runs, never)]
     current = last_recorded(applied)
     findings: list[Finding] = []
     if refused is not None:
@@ -133,6 +137,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
             Severity.ERROR, subject=current.path if current else "none applied",
             help="Rename the file to sort after the last one run (its number), or run it "
                  "out of order knowingly (`node-pg-migrate up --no-check-order`)."))
+    findings += never_run_findings(never, runs or "")
     if fail_on_pending and todo:
         findings.append(Finding(
             PENDING_REVISIONS.code, f"{len(todo)} migration(s) pending: {', '.join(todo)}.",
@@ -142,6 +147,8 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
              f"{len(migrations)} files of {shown}, by {runner})"]
     lines += [f"pending: {len(todo)}", *(f"  {path}" for path in todo)] if todo \
         else ["pending: none"]
+    lines += [f"never run: {len(never)} ({runs} skips them for good)",
+              *(f"  {m.path}" for m in never)] if never else []
     if refused is not None:
         lines.append(f"{runs} refuses to migrate: {refused} (checkOrder)")
     return Report(tuple(findings), {

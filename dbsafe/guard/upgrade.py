@@ -30,6 +30,7 @@ from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backu
 from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
 from dbsafe.guard.run import Progress, RunState
+from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
 from dbsafe.migrate.revisions import (
     ancestors,
     checksum,
@@ -96,9 +97,10 @@ RUNNER_REFUSES = RuleInfo(
     "The folder's migration runner refuses to migrate the database as it stands (a file "
     "added before the last one it ran).",
     Severity.ERROR, "0.2.0")
+# (DBS613, which `status` and `drift` report alike, is the histories' own)
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,
          REVISION_CHANGED, PENDING_REVISIONS, BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS,
-         RUNNER_REFUSES)
+         RUNNER_REFUSES, MIGRATION_NEVER_RUN)
 
 
 @dataclass(frozen=True, slots=True)

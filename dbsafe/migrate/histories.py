@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import ConfigError, DbsafeError
+from dbsafe.core import ConfigError, DbsafeError, Finding, RuleInfo, Severity
 
 if TYPE_CHECKING:
     import psycopg
@@ -576,17 +576,54 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
 
 
 def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
-                  runner: str | None) -> list[Migration]:
+                  runner: str | None, never: Sequence[Migration] = ()) -> list[Migration]:
     """Those of `migrations` not `applied` that `runner` runs when it next migrates: not
     graphile-migrate's current migration (`current.sql`, `current/`), which `graphile-migrate
     migrate` never runs and never records (`watch` runs it on a development database; its
     `status` tells "not committed" apart from "pending"), nor a file of a dbmate folder
     whose name does not start with its version (`seed.sql`), which dbmate skips, nor
-    Flyway's callbacks (`afterMigrate.sql`: no migration, run at every migrate)."""
-    ran = {m.path for m in applied}
+    Flyway's callbacks (`afterMigrate.sql`: no migration, run at every migrate), nor those
+    it will `never` run (`never_run`)."""
+    ran = {m.path for m in applied} | {m.path for m in never}
     return [m for m in migrations if m.path not in ran and m.callback is None and not (
         runner in ("graphile-migrate", "dbmate") and m.file is not None
         and file_version(m.file, runner) is None)]
+
+
+def never_run(migrations: Sequence[Migration], history: History, versions: set[str]
+              ) -> list[Migration]:
+    """The migrations `history`'s runner will never run on the database, though they did not
+    run there. drizzle-orm's `migrate()` runs a journal entry only when its `when` is past
+    the last row's `created_at` (`order by created_at desc limit 1`, then `<`), and records
+    a row for each entry it runs: an entry with no row of its own whose `when` lies between
+    two rows' (a branch merged after a later entry ran) never runs, and `drizzle-kit migrate`
+    says nothing of it. One older than every row may be what a row inserted by hand to adopt
+    drizzle on a database stands for: taken as run."""
+    if history.runner != "drizzle" or not versions:
+        return []
+    whens = [int(v) for v in versions]
+    first, last = min(whens), max(whens)
+    named = _versions_of(list(migrations), history, versions)
+    return [m for m in migrations if (v := named.get(m.path)) is not None
+            and v not in versions and first < int(v) < last]
+
+
+MIGRATION_NEVER_RUN = RuleInfo(
+    "DBS613", "migration-never-run",
+    "A migration its runner will never run on the database, though it did not run there (a "
+    "drizzle-kit journal entry older than the last one run).",
+    Severity.ERROR, "0.2.0")
+
+
+def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]:
+    """A DBS613 for each of the migrations `runner` will `never` run (`never_run`)."""
+    return [Finding(
+        MIGRATION_NEVER_RUN.code,
+        f"`{m.path}` never ran here and {runner} will never run it: its journal entry is "
+        "older than the last one run, and drizzle-orm's migrate() runs only those past it.",
+        Severity.ERROR, subject=m.path,
+        help="Give the change a new migration (`drizzle-kit generate`), or run this file by "
+             "hand and record it.") for m in never]
 
 
 def refusal(migrations: Sequence[Migration], history: History) -> str | None:
@@ -644,9 +681,12 @@ def ran_among(migrations: list[Migration], history: History, versions: set[str]
     named = _versions_of(migrations, history, versions)
     if history.runner in ("golang-migrate", "drizzle") and versions:
         # golang-migrate's table holds one row, the version the database is at; drizzle
-        # runs the entries past its last row's: every file up to it ran.
+        # runs the entries past its last row's: every file up to it ran, but those it
+        # skipped for good (`never_run`).
         current = max(int(v) for v in versions)
-        versions = {v for v in named.values() if v is not None and int(v) <= current}
+        skipped = {m.path for m in never_run(migrations, history, versions)}
+        versions = {v for path, v in named.items() if v is not None and int(v) <= current
+                    and path not in skipped}
     if history.baseline is not None and _FLYWAY_VERSION.fullmatch(history.baseline):
         from dbsafe.extract.flyway import FlywayNames
 

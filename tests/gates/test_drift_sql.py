@@ -329,6 +329,47 @@ def test_node_pg_migrate_refusing_a_file_added_before_the_last_one_run_is_a_find
     assert commands.drift(settings).findings == ()  # what ran is the schema: no drift
 
 
+def test_a_drizzle_journal_entry_older_than_the_last_one_run_never_runs_and_is_said_so(
+        tmp_path: Path, database_url: str) -> None:
+    # drizzle-kit 0.31.11 `migrate` (drizzle-orm 0.45.4) ran 0000_users and 0001_orders;
+    # then a branch's 0002_email came in with an older `when`: `migrate` said "migrations
+    # applied successfully!" and ran nothing, now or ever (`created_at < folderMillis`).
+    # status said it was current at 0002_email, exit 0; drift said users.email was missing
+    # (DBS401: "put the change in a migration, or undo it in the database").
+    folder = tmp_path / "drizzle"
+    (folder / "meta").mkdir(parents=True)
+    whens = {"0000_users": 1796475137544, "0001_orders": 1796475137546,
+             "0002_email": 1796475137545}
+    for tag, sql in zip(whens, (_UPS[0], _UPS[2], _UPS[1]), strict=True):
+        (folder / f"{tag}.sql").write_text(sql + "\n")
+    (folder / "meta" / "_journal.json").write_text(json.dumps({
+        "version": "7", "dialect": "postgresql", "entries": [
+            {"idx": i, "version": "7", "when": when, "tag": tag, "breakpoints": True}
+            for i, (tag, when) in enumerate(whens.items())]}))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + "CREATE SCHEMA drizzle; CREATE TABLE "
+                     "drizzle.__drizzle_migrations (id serial PRIMARY KEY, hash text NOT NULL, "
+                     "created_at bigint); INSERT INTO drizzle.__drizzle_migrations (hash, "
+                     "created_at) VALUES ('12a1ef51', 1796475137544), "
+                     "('cde69151', 1796475137546);")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings, fail_on_pending=True)
+    assert [(f.code, f.subject) for f in report.findings] == [
+        ("DBS613", "drizzle/0002_email.sql")]
+    assert report.summary["current"] == ["drizzle/0001_orders.sql"]
+    assert report.summary["pending"] == []
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+        ("DBS613", "drizzle/0002_email.sql")]
+    # One row inserted by hand to adopt drizzle on a database made before it: the entries
+    # older than it are taken as run, as migrate() never runs them either.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[1] + "DELETE FROM drizzle.__drizzle_migrations WHERE created_at = "
+                     "1796475137544")
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.findings == () and report.summary["current"] == ["drizzle/0002_email.sql"]
+    assert commands.drift(settings).findings == ()
+
+
 RUNNER_TABLES = {"node-pg-migrate": "public.pgmigrations",
                  "graphile-migrate": "graphile_migrate.migrations",
                  "drizzle": "drizzle.__drizzle_migrations"}
