@@ -544,11 +544,22 @@ def _rust_migrations(crate: Path) -> Path | None:
 
 
 def _holds_sql(folder: Path) -> bool:
+    """Whether `folder` holds SQL migrations: `.sql` files, or files its Flyway configuration
+    names its migrations with another suffix (`sqlMigrationSuffixes=.pgsql`)."""
     from dbsafe.extract.migration import DRIZZLE_JOURNAL
 
     if folder.name == "drizzle" and not (folder / DRIZZLE_JOURNAL).is_file():
         return False
-    return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
+    if not folder.is_dir():
+        return False
+    if next(folder.rglob("*.sql"), None) is not None:
+        return True
+    from dbsafe.extract.flyway import flyway_config
+
+    names = flyway_config(folder).names
+    return not names.default and any(
+        p.is_file() and (kind := names.parse(p.name)) is not None and kind[0] != "U"
+        for p in folder.rglob("*"))
 
 
 def _holds_yoyo_steps(folder: Path) -> bool:

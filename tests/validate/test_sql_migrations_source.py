@@ -1339,6 +1339,35 @@ def test_flyway_s_own_names_from_its_configuration_are_its_migrations(
             conn.execute("SELECT nosuch FROM shop.order_notes")
 
 
+def test_a_flyway_folder_of_pgsql_files_its_flyway_conf_names_is_found(
+        tmp_path: Path, database_url: str) -> None:
+    # flyway.conf's `locations` name database/schema and its `sqlMigrationSuffixes` .pgsql
+    # alone: the folder, holding no .sql file, was no folder of migrations (validate, lint
+    # and status exit 2: "alembic config not found ... nor a folder of SQL migrations").
+    from dbsafe.sources import sql_migrations_folder
+
+    files = {"V1__orders.pgsql": "CREATE TABLE orders (id int PRIMARY KEY);\n",
+             "V2__note.pgsql": "ALTER TABLE orders ADD COLUMN note text;\n"}
+    for name, text in {"flyway.conf": "flyway.locations=filesystem:database/schema\n"
+                                      "flyway.sqlMigrationSuffixes=.pgsql\n",
+                       **{f"database/schema/{n}": t for n, t in files.items()},
+                       "src/q.sql": "SELECT id, note FROM orders;\nSELECT nosuch FROM orders;\n",
+                       }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    settings = load_settings(tmp_path, {"cache": False}, environ={})
+    assert sql_migrations_folder(settings) == tmp_path / "database" / "schema"
+    report = commands.validate(settings, [tmp_path / "src"])
+    assert [(f.code, f.location.line, dict(f.context).get("PostgreSQL", "")[:5])
+            for f in report.findings] == [("DBS302", 2, "42703")]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for text in files.values():
+            conn.execute(text)
+        conn.execute("SELECT id, note FROM orders")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("SELECT nosuch FROM orders")
+
+
 MAVEN_POM = """<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
