@@ -392,10 +392,11 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     root = settings.project_root
     from dbsafe.extract.flyway import flyway_locations
 
-    found = [root / name for name in SQL_MIGRATION_FOLDERS if _holds_sql(root / name)]
+    found = [root / name for name in SQL_MIGRATION_FOLDERS if _holds_migrations(root / name)]
     # Flyway's, wherever the flyway.conf or flyway.toml at the root says it keeps them
     known = {f.resolve() for f in found}
-    found += [f for f in flyway_locations(root) if _holds_sql(f) and f.resolve() not in known]
+    found += [f for f in flyway_locations(root)
+              if _holds_migrations(f) and f.resolve() not in known]
     if not found:  # a monorepo's, run from its root (not walked when the root has one)
         from dbsafe.extract.files import workspace_folders
 
@@ -544,16 +545,22 @@ def _rust_migrations(crate: Path) -> Path | None:
 
 
 def _holds_sql(folder: Path) -> bool:
-    """Whether `folder` holds SQL migrations: `.sql` files, or files its Flyway configuration
-    names its migrations with another suffix (`sqlMigrationSuffixes=.pgsql`)."""
     from dbsafe.extract.migration import DRIZZLE_JOURNAL
 
     if folder.name == "drizzle" and not (folder / DRIZZLE_JOURNAL).is_file():
         return False
+    return folder.is_dir() and next(folder.rglob("*.sql"), None) is not None
+
+
+def _holds_migrations(folder: Path) -> bool:
+    """Whether the folder at the project root `folder` holds SQL migrations: `.sql` files
+    (`_holds_sql`), or files its Flyway configuration names its migrations with another
+    suffix (`sqlMigrationSuffixes=.pgsql`). (Only there: the configuration is read upward
+    from the folder, no cost for the folders source discovery passes.)"""
+    if _holds_sql(folder):
+        return True
     if not folder.is_dir():
         return False
-    if next(folder.rglob("*.sql"), None) is not None:
-        return True
     from dbsafe.extract.flyway import flyway_config
 
     names = flyway_config(folder).names
