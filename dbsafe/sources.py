@@ -307,8 +307,10 @@ def _built_file(cache_file: Path) -> Path:
 # (`-- no transaction` is no directive of its);
 # 34: a dbmate folder's files without a leading version (`seed.sql`) or in a subfolder not
 # run, the others in name order; 35: a `CREATE EXTENSION ... VERSION 'x'` the server has no
-# script for created at the version it has, recorded at `x`.
-_INTROSPECTED = 35
+# script for created at the version it has, recorded at `x`; 36: Flyway's SQL callbacks run
+# where its migrate runs them (beforeMigrate first, beforeEachMigrate/afterEachMigrate around
+# each file, afterMigrate last), its error and other commands' callbacks never.
+_INTROSPECTED = 36
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
