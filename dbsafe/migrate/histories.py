@@ -129,8 +129,12 @@ _HISTORIES = (
             "SELECT version::text FROM {table}", frozenset({"version", "statements"})),
     _PRISMA,
     dataclasses.replace(_PRISMA, relation=("public", "_prisma_migrations"), placement=None),
+    # Flyway's: a row per versioned migration (its version), per run of a repeatable one
+    # (no version: `R:<description>`, as `file_version` names the file), and its markers
+    # (`<< Flyway Schema Creation >>`, no version; `<< Flyway Baseline >>`).
     History("flyway", ("public", "flyway_schema_history"),
-            "SELECT version FROM {table} WHERE success AND version IS NOT NULL",
+            "SELECT coalesce(version, 'R:' || description) FROM {table} WHERE success "
+            "AND (version IS NOT NULL OR description NOT LIKE '<< %')",
             frozenset({"installed_rank", "version", "script", "type", "success"}),
             baseline_query="SELECT version FROM {table} WHERE type = 'BASELINE' AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1"),
@@ -484,8 +488,8 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
 
     >>> file_version(Path("0007_users.up.sql"), "golang-migrate")
     '7'
-    >>> file_version(Path("V1_2__users.sql"), "flyway")
-    '1.2'
+    >>> file_version(Path("V1_2__users.sql"), "flyway"), file_version(Path("R__user_names.sql"), "flyway")
+    ('1.2', 'R:user names')
     >>> file_version(Path("2024-01-02-030405_users/up.sql"), "diesel")
     '20240102030405'
     >>> file_version(Path("1677078479.sql"), "sql-migrate")
@@ -514,6 +518,8 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         from dbsafe.extract.flyway import FlywayNames
 
         parsed = (flyway or FlywayNames()).parse(path.name)
+        if parsed is not None and parsed[0] == "R":
+            return f"R:{parsed[2]}"  # its history's row has its description, no version
         return parsed[1] if parsed is not None and parsed[0] == "V" else None
     found = _NUMBER.match(path.name)
     if found is None:
@@ -654,11 +660,20 @@ _CODE_LANGUAGE = {"yoyo": "Python", "goose": "Go", "node-pg-migrate": "JavaScrip
 def last_recorded(applied: Sequence[Migration]) -> Migration | None:
     """The last of the `applied` migrations that places the database in the folder: not one
     its runner runs after every run (yoyo's post-apply migrations, Flyway's callbacks: never
-    recorded)."""
+    recorded), nor Flyway's repeatable ones (run after the versioned, which place it)."""
     from dbsafe.extract.migration import YOYO_POST_APPLY
 
+    def repeatable(m: Migration) -> bool:
+        if not m.flyway or m.file is None:
+            return False
+        from dbsafe.extract.flyway import flyway_config
+
+        parsed = flyway_config(m.file.parent).names.parse(m.file.name)
+        return parsed is not None and parsed[0] == "R"
+
     return next((m for m in reversed(applied) if m.callback is None and (
-        m.file is None or not m.file.name.startswith(YOYO_POST_APPLY))), None)
+        m.file is None or not m.file.name.startswith(YOYO_POST_APPLY))
+        and not repeatable(m)), None)
 
 
 def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]

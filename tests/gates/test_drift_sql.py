@@ -1175,6 +1175,32 @@ def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
 
 
 
+def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pending(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway records a repeatable migration's run with no version (its description, its
+    # script); a schema it made, with no version either. status listed R__user_names.sql as
+    # pending forever (DBS606 with --fail-on-pending) and drift left its view out of the
+    # reference: DBS402 on the view every Flyway database with one has.
+    _project(tmp_path, "flyway")
+    (tmp_path / "db/migrations/R__user_names.sql").write_text(
+        "CREATE OR REPLACE VIEW user_names AS SELECT name FROM users;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE OR REPLACE VIEW user_names AS SELECT name "
+                     "FROM users; CREATE TABLE flyway_schema_history (installed_rank int "
+                     "PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL, type "
+                     "varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, "
+                     "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES "
+                     "(0, NULL, '<< Flyway Schema Creation >>', 'SCHEMA', '\"public\"', NULL, "
+                     "true), (1, '1', 'users', 'SQL', 'V1__users.sql', 1, true), (2, '1.1', "
+                     "'email', 'SQL', 'V1_1__email.sql', 2, true), (3, NULL, 'user names', "
+                     "'SQL', 'R__user_names.sql', 3, true);")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.summary["current"] == [RUNNERS["flyway"][0][1]]
+    assert report.summary["pending"] == [{"migration": RUNNERS["flyway"][0][2]}]
+    assert commands.drift(settings).findings == ()
+
+
 # Flyway's SQL callbacks beside its migrations (Flyway itself is a Maven Central download,
 # out of reach here: the database is built as its migrate runs them, `Event` and
 # `SqlScriptCallbackFactory` read): beforeMigrate first, beforeEachMigrate in each
