@@ -646,11 +646,32 @@ def refusal(migrations: Sequence[Migration], history: History) -> str | None:
     files = {p for m in migrations if m.file is not None for p in (m.file,)} | {
         p for folder in folders for p, _ in code_migrations(folder)}
     names = sorted((name for p in files if (name := file_version(p, history.runner))),
-                   key=lambda n: (int(m.group()) if (m := re.match(r"\d+", n)) else 0, n))
+                   key=_node_pg_migrate_key)
     for ran, name in zip(history.run_order, names, strict=False):
         if ran != name:
             return f"Not run migration {name} is preceding already run migration {ran}"
     return None
+
+
+def _node_pg_migrate_key(name: str) -> tuple[int, str]:
+    """Where node-pg-migrate sorts the migration `name` (`compareMigrationFileNames`): by
+    its leading number, seventeen digits read as a UTC moment to the millisecond
+    (`getNumericPrefix`), then by name.
+
+    >>> sorted(["1700000000001_b", "20230101000000000_a", "1700000000000_c"], key=_node_pg_migrate_key)
+    ['20230101000000000_a', '1700000000000_c', '1700000000001_b']
+    """
+    import datetime
+
+    digits = name[:len(name) - len(name.lstrip("0123456789"))]
+    if len(digits) == 17:
+        try:
+            moment = datetime.datetime.strptime(digits[:14], "%Y%m%d%H%M%S").replace(
+                tzinfo=datetime.UTC)
+            return int(moment.timestamp()) * 1000 + int(digits[14:]), name
+        except ValueError:
+            pass
+    return int(digits or 0), name
 
 
 # The runners whose migrations may be code (`code_migrations`), and its language.

@@ -329,6 +329,29 @@ def test_node_pg_migrate_refusing_a_file_added_before_the_last_one_run_is_a_find
     assert commands.drift(settings).findings == ()  # what ran is the schema: no drift
 
 
+def test_node_pg_migrate_orders_a_seventeen_digit_number_as_the_moment_it_spells(
+        tmp_path: Path, database_url: str) -> None:
+    # node-pg-migrate 9.0.0 read 20240101000000000_a as 2024-01-01 (getNumericPrefix), so
+    # ran it before 1800000000000_b (2027); 1750000000000_c added since lies between them:
+    # "Not run migration 1750000000000_c is preceding already run migration
+    # 1800000000000_b". Compared as plain numbers, c came first and the message named a.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for name in ("20240101000000000_a", "1800000000000_b", "1750000000000_c"):
+        (folder / f"{name}.sql").write_text(
+            f"-- Up Migration\nCREATE TABLE {name[-1]} (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE TABLE "
+                     "public.pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT NULL, "
+                     "run_on timestamp NOT NULL); INSERT INTO public.pgmigrations (name, run_on) "
+                     "VALUES ('20240101000000000_a', now()), ('1800000000000_b', now());")
+    report = commands.status(load_settings(tmp_path, {"database-url": database_url},
+                                           environ={}))
+    assert [f.message for f in report.findings if f.code == "DBS612"] == [
+        "node-pg-migrate refuses to migrate the database: Not run migration 1750000000000_c "
+        "is preceding already run migration 1800000000000_b."]
+
+
 def test_a_drizzle_journal_entry_older_than_the_last_one_run_never_runs_and_is_said_so(
         tmp_path: Path, database_url: str) -> None:
     # drizzle-kit 0.31.11 `migrate` (drizzle-orm 0.45.4) ran 0000_users and 0001_orders;
