@@ -250,6 +250,26 @@ def test_a_prisma_migration_is_one_transaction_before_prisma_7_4(
                   for f in report.findings if f.location is not None) == found
 
 
+def test_flyway_s_each_migration_callback_is_linted_as_part_of_each_migration(
+        tmp_path: Path) -> None:
+    # beforeEachMigrate.sql runs in each migration's transaction, before it: its timeouts
+    # hold for V2's ALTER (no DBS115). It was linted as one more migration after the others:
+    # DBS115 on V2. beforeClean.sql never runs in a migrate: its DROP was a DBS201.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for name, text in {
+            "beforeEachMigrate.sql": "SET lock_timeout = '5s';\nSET statement_timeout = '15min';\n",
+            "V1__users.sql": "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY "
+                             "PRIMARY KEY);\n",
+            "V2__email.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+            "beforeClean.sql": "DROP TABLE users;\n"}.items():
+        (folder / name).write_text(text)
+    report = commands.lint(Settings(project_root=tmp_path), [folder])
+    assert report.findings == ()
+    assert [m.path for m in load_migrations(Settings(project_root=tmp_path), [folder])] == [
+        "db/migrations/V1__users.sql", "db/migrations/V2__email.sql"]
+
+
 def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transactions(
         tmp_path: Path) -> None:
     # As tests/migrate/test_sqlfiles.py runs them: Flyway, diesel and sqlx wrap each migration in
