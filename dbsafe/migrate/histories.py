@@ -643,8 +643,12 @@ def refusal(migrations: Sequence[Migration], history: History) -> str | None:
     from dbsafe.extract.migration import code_migrations
 
     folders = {m.file.parent for m in migrations if m.file is not None}
-    files = {p for m in migrations if m.file is not None for p in (m.file,)} | {
-        p for folder in folders for p, _ in code_migrations(folder)}
+    if not folders:
+        return None
+    # (it reads its folder's files, not a subfolder's: `getMigrationFilePaths`)
+    top = min(folders, key=lambda f: len(f.parts))
+    files = {m.file for m in migrations if m.file is not None and m.file.parent == top} | {
+        p for p, _ in code_migrations(top)}
     names = sorted((name for p in files if (name := file_version(p, history.runner))),
                    key=_node_pg_migrate_key)
     for ran, name in zip(history.run_order, names, strict=False):

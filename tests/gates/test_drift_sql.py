@@ -335,8 +335,10 @@ def test_node_pg_migrate_orders_a_seventeen_digit_number_as_the_moment_it_spells
     # ran it before 1800000000000_b (2027); 1750000000000_c added since lies between them:
     # "Not run migration 1750000000000_c is preceding already run migration
     # 1800000000000_b". Compared as plain numbers, c came first and the message named a.
+    # It reads no subfolder (fixtures/1600000000000_fx.sql is none of its files).
     folder = tmp_path / "db" / "migrations"
-    folder.mkdir(parents=True)
+    (folder / "fixtures").mkdir(parents=True)
+    (folder / "fixtures" / "1600000000000_fx.sql").write_text("CREATE TABLE fx (id int);\n")
     for name in ("20240101000000000_a", "1800000000000_b", "1750000000000_c"):
         (folder / f"{name}.sql").write_text(
             f"-- Up Migration\nCREATE TABLE {name[-1]} (id int);\n")
