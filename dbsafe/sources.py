@@ -309,8 +309,9 @@ def _built_file(cache_file: Path) -> Path:
 # run, the others in name order; 35: a `CREATE EXTENSION ... VERSION 'x'` the server has no
 # script for created at the version it has, recorded at `x`; 36: Flyway's SQL callbacks run
 # where its migrate runs them (beforeMigrate first, beforeEachMigrate/afterEachMigrate around
-# each file, afterMigrate last), its error and other commands' callbacks never.
-_INTROSPECTED = 36
+# each file, afterMigrate last), its error and other commands' callbacks never; 37: a
+# node-pg-migrate folder's files in a subfolder not run.
+_INTROSPECTED = 37
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -517,13 +518,9 @@ def _node_pg_migrations(package: Path) -> Path | None:
     """node-pg-migrate's migrations folder for the `package.json` in `package` when it
     depends on node-pg-migrate: `migrations` beside it (its `--migrations-dir` default),
     when that holds SQL migrations (a folder of JavaScript ones is none dbsafe reads)."""
-    try:
-        manifest = json.loads((package / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or not any(
-            isinstance(manifest.get(key), dict) and "node-pg-migrate" in manifest[key]
-            for key in ("dependencies", "devDependencies")):
+    from dbsafe.extract.migration import depends_on_node_pg_migrate
+
+    if not depends_on_node_pg_migrate(package):
         return None
     folder = package / "migrations"
     return folder if _holds_sql(folder) else None

@@ -210,7 +210,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                     if not found:
                         raise SourceError(f"no SQL files under {path}: none matches the "
                                           "schema_paths of its config.toml")
-            if atlas_folder(path) or yoyo_folder(path):  # Atlas and yoyo read no subfolder
+            # Atlas, yoyo and node-pg-migrate read no subfolder
+            if atlas_folder(path) or yoyo_folder(path) or node_pg_migrate_folder(path):
                 found = [p for p in found if p.parent == path]
             graphile = {p: _graphile_place(p, path) for p in found}
             if any(place is not None for place in graphile.values()):
@@ -2151,6 +2152,26 @@ def goose_code_migrations(folder: Path) -> list[Path]:
 _NODE_PG_CODE_FILE = re.compile(r"\d+_[^/]*\.(?:js|cjs|mjs|ts|cts|mts)")
 _NODE_PG_EXPORTS_UP = re.compile(
     rb"\bexports\.up\b|\bexport\s+(?:async\s+)?(?:const|let|var|function)\s+up\b")
+
+
+def depends_on_node_pg_migrate(package: Path) -> bool:
+    """Whether the `package.json` in `package` depends on node-pg-migrate."""
+    import json
+
+    try:
+        manifest = json.loads((package / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and any(
+        isinstance(manifest.get(key), dict) and "node-pg-migrate" in manifest[key]
+        for key in ("dependencies", "devDependencies"))
+
+
+def node_pg_migrate_folder(folder: Path) -> bool:
+    """Whether `folder` is node-pg-migrate's: `migrations` beside a `package.json` depending
+    on it (its `--migrations-dir` default). node-pg-migrate runs the files of the folder
+    itself, not of a subfolder (`getMigrationFilePaths` without `useGlob`)."""
+    return folder.name == "migrations" and depends_on_node_pg_migrate(folder.parent)
 
 
 def node_pg_code_migrations(folder: Path) -> list[Path]:

@@ -354,6 +354,27 @@ def test_node_pg_migrate_orders_a_seventeen_digit_number_as_the_moment_it_spells
         "is preceding already run migration 1800000000000_b."]
 
 
+def test_node_pg_migrate_runs_no_file_of_a_subfolder_of_its_migrations(
+        tmp_path: Path, database_url: str) -> None:
+    # node-pg-migrate 9.0.0 reads the files of its `migrations` folder alone: a
+    # fixtures/1600000000000_fx.sql beside them was pending in status ("pending: 1", DBS606
+    # with --fail-on-pending), and built into the schema, where its `up --dry-run` said only
+    # what the folder itself holds.
+    (tmp_path / "package.json").write_text('{"devDependencies": {"node-pg-migrate": "^9.0.0"}}')
+    folder = tmp_path / "migrations"
+    (folder / "fixtures").mkdir(parents=True)
+    (folder / "1700000000000_users.sql").write_text(f"-- Up Migration\n{_UPS[0]}\n")
+    (folder / "fixtures" / "1600000000000_fx.sql").write_text("CREATE TABLE fx (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + "CREATE TABLE public.pgmigrations (id serial PRIMARY KEY, name "
+                     "varchar(255) NOT NULL, run_on timestamp NOT NULL); INSERT INTO "
+                     "public.pgmigrations (name, run_on) VALUES ('1700000000000_users', now());")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.findings == () and report.summary["pending"] == []
+    assert report.summary["current"] == ["migrations/1700000000000_users.sql"]
+
+
 def test_a_drizzle_journal_entry_older_than_the_last_one_run_never_runs_and_is_said_so(
         tmp_path: Path, database_url: str) -> None:
     # drizzle-kit 0.31.11 `migrate` (drizzle-orm 0.45.4) ran 0000_users and 0001_orders;
