@@ -310,8 +310,10 @@ def _built_file(cache_file: Path) -> Path:
 # script for created at the version it has, recorded at `x`; 36: Flyway's SQL callbacks run
 # where its migrate runs them (beforeMigrate first, beforeEachMigrate/afterEachMigrate around
 # each file, afterMigrate last), its error and other commands' callbacks never; 37: a
-# node-pg-migrate folder's files in a subfolder not run.
-_INTROSPECTED = 37
+# node-pg-migrate folder's files in a subfolder not run; 38: a diesel folder's migrations by
+# version without dashes (`20140924113530_x` before `2017-08-31-230457_y`), its loose files
+# not run.
+_INTROSPECTED = 38
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -202,6 +202,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                                       "only the files named <timestamp>_name.sql directly in it")
             if dbmate_folder(path):
                 found = [p for p in found if _dbmate_runs(p, path)]
+            if diesel_folder(path) and any(_diesel_runs(p, path) for p in found):
+                found = [p for p in found if _diesel_runs(p, path)]
             declared = None
             if supabase_schemas_folder(path):
                 declared = _declared_schema_order(path)
@@ -596,7 +598,8 @@ def unrun_files(folder: Path) -> list[Path]:
     the baseline of a .gmrc dbsafe cannot read. Of a Sqitch project, the deploy scripts its
     plan does not name (its revert and verify scripts make nothing). Of a dbmate folder
     (`dbmate_folder`), its files whose name does not start with a version (`seed.sql`) and
-    those in subfolders: dbmate skips them.
+    those in subfolders: dbmate skips them. Of diesel's migrations folder, every file but
+    its migrations' `up.sql` (`_diesel_runs`).
     """
     if not folder.is_dir():
         return []
@@ -612,6 +615,8 @@ def unrun_files(folder: Path) -> list[Path]:
         return [p for p in files if not (p.parent == folder and _supabase_applied(p.name))]
     if dbmate_folder(folder):
         return [p for p in files if not _dbmate_runs(p, folder)]
+    if diesel_folder(folder) and any(_diesel_runs(p, folder) for p in files):
+        return [p for p in files if not _diesel_runs(p, folder)]
     listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \
         if (folder / DRIZZLE_JOURNAL).is_file() else None
     if listing is None or listing.names is None:
@@ -1367,7 +1372,7 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     `supabase/migrations/*.sql` as Go's `fs.ReadDir` lists them, by bytes, and Atlas its
     directory's files (`atlas_folder`) by name, and dbmate its files by name
     (`FindMigrations` sorts them by `FileName`: `20240105-x.sql` after `20240101000000_y.sql`,
-    as dbmate 2.36.0 ran them). So
+    as dbmate 2.36.0 ran them); diesel its folders by version (`_diesel_key`). So
     `202310122339_x` (a hand-written twelve-digit name) runs after `20230912150657_y`,
     where natural order would put it first, before the table it alters exists."""
     if prisma_folder(folder):
@@ -1377,6 +1382,8 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
     if supabase_cli_folder(folder) or supabase_schemas_folder(folder) or atlas_folder(folder) \
             or dbmate_folder(folder):
         return _byte_key
+    if diesel_folder(folder):
+        return _diesel_key
     return None
 
 
@@ -1548,6 +1555,28 @@ def prisma_folder(folder: Path) -> bool:
 
 def _byte_key(name: str) -> tuple:
     return ((2, name.encode("utf-8")),)
+
+
+def _diesel_key(name: str) -> tuple:
+    """`name`, a folder of diesel's migrations folder, as diesel orders its migrations: by
+    version, the name up to its first `_` without its dashes, compared as strings
+    (migrations_internals' `version_from_string`; `MigrationHarness` sorts by it), so
+    crates.io's `2017-08-31-230457_invitations` runs after `20170308140537_x`, not
+    before its `20140924113530_dumped_migration_1`.
+
+    >>> sorted(["2017-08-31-230457_b", "20140924113530_a", "2026-05-26-120000-0000_c"],
+    ...        key=_diesel_key)
+    ['20140924113530_a', '2017-08-31-230457_b', '2026-05-26-120000-0000_c']
+    """
+    return ((2, name.partition("_")[0].replace("-", "").encode("utf-8")),) + _byte_key(name)
+
+
+def _diesel_runs(path: Path, folder: Path) -> bool:
+    """Whether diesel runs `path`, a `.sql` file under its migrations `folder`: the `up.sql`
+    of a folder directly in it. A file of `folder` itself (crates.io's hand-run
+    `data_oauth_github.sql`) diesel skips (`migrations_directories`), and of a migration's
+    folder it reads `up.sql` and `down.sql` alone."""
+    return path.name == "up.sql" and path.parent.parent == folder
 
 
 def _locale_key(name: str) -> tuple:

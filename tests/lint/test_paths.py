@@ -10,6 +10,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import Settings
 from dbsafe.core import SourceError
+from dbsafe.extract.migration import unrun_files
 from dbsafe.lint.run import load_migrations
 from dbsafe.report import summary_line
 
@@ -668,3 +669,37 @@ def test_concurrently_in_a_node_pg_migrate_sql_migration_is_in_its_transaction(
     assert [(f.location.path, f.location.line, f.code)
             for f in findings if f.location is not None] == [
         ("migrations/1700000000001_b.sql", 3, "DBS102")]
+
+
+def test_a_diesel_folder_runs_by_version_without_dashes_and_not_its_loose_files(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # diesel orders its migrations by version, the folder name up to its first `_` without
+    # its dashes, compared as strings (migrations_internals' `version_from_string`), and
+    # runs the `up.sql` of each folder only, never a file of the migrations folder itself
+    # (`migrations_directories`). crates.io mixes `20140924113530_x` folders with
+    # `2017-08-31-230457_y` ones and keeps a hand-run `data_oauth_github.sql` beside them:
+    # read by name, the dashed ones ran first, and every statement on a table an older
+    # folder makes failed on the throwaway server (42P01).
+    (tmp_path / "diesel.toml").write_text("")
+    folder = tmp_path / "migrations"
+    for version, text in (("2017-08-31-230457_logins", "ALTER TABLE users ADD login text;\n"),
+                          ("20140924113530_users", "CREATE TABLE users (id int);\n"),
+                          ("2026-05-26-120000-0000_index",
+                           "CREATE INDEX users_login ON users (login);\n"),
+                          ("20170308140537_ids", "ALTER TABLE users ADD gh_id int;\n")):
+        (folder / version).mkdir(parents=True)
+        (folder / version / "up.sql").write_text(text)
+        (folder / version / "down.sql").write_text("SELECT 1;\n")
+    (folder / "data.sql").write_text("INSERT INTO accounts SELECT id FROM users;\n")
+    settings = Settings(project_root=tmp_path)
+    assert [m.path for m in load_migrations(settings, [folder])] == [
+        "migrations/20140924113530_users/up.sql", "migrations/20170308140537_ids/up.sql",
+        "migrations/2017-08-31-230457_logins/up.sql",
+        "migrations/2026-05-26-120000-0000_index/up.sql"]
+    assert unrun_files(folder) == [folder / "data.sql"]
+    with caplog.at_level("WARNING"):
+        report = commands.lint(settings, [folder])
+    assert "failed on the throwaway server" not in caplog.text
+    assert [(f.code, f.location.path) for f in report.findings
+            if f.code == "DBS101" and f.location is not None] == [
+        ("DBS101", "migrations/2026-05-26-120000-0000_index/up.sql")]
