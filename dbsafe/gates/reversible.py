@@ -148,6 +148,8 @@ class _Walk:
         self._twin_applied: list[str] = []
         self.requests = 0
         self.snapshots = 0
+        # revisions whose upgrade, fingerprinted, sent no statement: nothing to undo
+        self.idle_upgrades: set[str] = set()
         self._version_schema: dict[tuple[str, str | None], str] = {}
 
     def __enter__(self) -> _Walk:
@@ -212,8 +214,10 @@ class _Walk:
         fingerprint = (self.fingerprint_sql, after) if after else None
         # prepared on a throwaway server (the only kind with a twin), not on a scratch
         # database that a pooler may serve
-        return self._request(operations, fingerprint=fingerprint, prepare=self.has_twin,
-                             verify=False, keep_connection=True)
+        result = self._request(operations, fingerprint=fingerprint, prepare=self.has_twin,
+                               verify=False, keep_connection=True)
+        self.idle_upgrades.update(rid for rid, direction in result.idle if direction == "up")
+        return result
 
     def _request(self, operations: Sequence[tuple[str, str]], **options: Any) -> RunResult:
         from dbsafe.migrate.runner import MigrationError
@@ -641,7 +645,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
             changed = after_fp is None or after_fp != before_fp
             options_here = _with_version_table(options, result)
             if down_fp is not None and down_fp == before_fp:
-                compared = _compare(revision, None, changed, None, problem, options_here, root)
+                compared = _compare(revision, None, changed, None, problem, options_here, root,
+                                    idle=rid in w.idle_upgrades)
             else:
                 # 2. the fingerprints differ: compare the schemas in full
                 counts["compared_in_full"] += 1
@@ -666,7 +671,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                         continue
                 compared = _compare(revision, before, changed, down, problem, options_here,
                                     root, down_unchanged=down_fp is not None
-                                    and down_fp == after_fp)
+                                    and down_fp == after_fp, idle=rid in w.idle_upgrades)
                 leftovers = any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code
                                 for f in compared)
                 if leftovers and _repair(w, down, before, options_here, before_fp):
@@ -975,7 +980,8 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
         down_fp = _taken(trip.fingerprints, rid, "down")
         findings[rid] = _compare(revision, before, changed[i], down, problem, options_here,
                                  root, down_unchanged=down_fp is not None
-                                 and down_fp == _taken(trip.fingerprints, rid, "up"))
+                                 and down_fp == _taken(trip.fingerprints, rid, "up"),
+                                 idle=rid in w.idle_upgrades)
         if any(f.code != DATA_MIGRATION_WITHOUT_DOWNGRADE.code for f in findings[rid]):
             if _repair(w, down, before, options_here, before_fp):
                 counts["repaired"] += 1
@@ -985,7 +991,8 @@ def _up_and_down(w: _Walk, order: Sequence[Revision], by_id: dict[str, Revision]
     for i in range(total):
         if ids[i] not in findings:
             findings[ids[i]] = _compare(order[i], None, changed[i], None,
-                                        _downgrade_problem(order[i]), options_here, root)
+                                        _downgrade_problem(order[i]), options_here, root,
+                                        idle=ids[i] in w.idle_upgrades)
     for j, error in sorted(failed.items()):
         if not any(f.severity == Severity.ERROR for f in findings[ids[j]]):
             findings[ids[j]].append(_reupgrade_failed(order[j], error, root))
@@ -1322,10 +1329,13 @@ def _diff(a: SchemaSnapshot, b: SchemaSnapshot, options: DiffOptions | None,
 
 def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: bool,
              down: SchemaSnapshot | None, problem: str | None, options: DiffOptions,
-             root: Path, *, down_unchanged: bool = False) -> list[Finding]:
+             root: Path, *, down_unchanged: bool = False, idle: bool = False,
+             ) -> list[Finding]:
     """Findings of one round trip; `before` and `down` are None when their fingerprints
     were equal (nothing left). `down_unchanged`: the downgrade ran and changed nothing in
-    the catalog (`op.execute("SELECT 1")`): it is missing, as an empty one is."""
+    the catalog (`op.execute("SELECT 1")`): it is missing, as an empty one is. `idle`: the
+    upgrade sent no statement (a branch for another dialect, a `pass`): it changed no data
+    either, so its empty downgrade undoes all there is to undo."""
     from dbsafe.schema.diff import REORDER, without_constraint_indexes
 
     rid = revision.revision
@@ -1335,7 +1345,7 @@ def _compare(revision: Revision, before: SchemaSnapshot | None, schema_changed: 
     leftovers = without_constraint_indexes(_diff(down, before, options), down, before) \
         if down is not None and before is not None else ()
     if not leftovers:
-        if problem is not None and not schema_changed:
+        if problem is not None and not schema_changed and not idle:
             return [Finding(
                 DATA_MIGRATION_WITHOUT_DOWNGRADE.code,
                 f"Revision `{rid}` changes no schema and its downgrade is empty ({problem}).",

@@ -658,26 +658,39 @@ class _Fingerprints:
     ...]}}`; each `[REV, DIRECTION, VALUE]` taken lands in the answer's `fingerprints`, also
     when a later step fails. The SQL comes from dbsafe (read-only catalog queries).
     `"prepare": true`: a prepared statement runs it (planned once per connection).
+
+    A wanted step whose revision code sent no statement at all (`ran`, counted by
+    `_Commits.after`) lands in `idle` too: a revision whose upgrade does nothing on
+    PostgreSQL (a MySQL-only branch, a `pass`) changed no data either.
     """
 
     def __init__(self) -> None:
         self.sql: str | None = None
         self.wanted: set[tuple[str, str]] = set()
         self.taken: list[list[Any]] = []
+        self.idle: list[list[str]] = []
         self.prepare = False
+        self.ran = 0  # statements the revisions' code sent in this request
+        self._ran_before = 0  # ... when the last step ended
 
-    def start(self, request: dict[str, Any] | None, taken: list[list[Any]]) -> None:
+    def start(self, request: dict[str, Any] | None, taken: list[list[Any]],
+              idle: list[list[str]] | None = None) -> None:
         self.sql = request.get("sql") if request else None
         self.wanted = {(r, d) for r, d in request.get("after", ())} if request else set()
         self.prepare = bool(request.get("prepare")) if request else False
         self.taken = taken
+        self.idle = idle if idle is not None else []
+        self.ran = self._ran_before = 0
 
     def on_version_apply(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        ran, self._ran_before = self.ran - self._ran_before, self.ran
         if self.sql is None or getattr(step, "is_stamp", False):
             return
         key = (step.up_revision_id, "up" if step.is_upgrade else "down")
         if key not in self.wanted:
             return
+        if not ran:
+            self.idle.append(list(key))
         connection = ctx.connection
         run = getattr(connection, "exec_driver_sql", None) or connection.execute  # SA 1.3
         driver = _psycopg3_connection(connection) if self.prepare else None
@@ -739,6 +752,7 @@ class _Commits:
               context: Any, executemany: bool) -> None:
         if _revision_frame(sys._getframe(1), self.revision_files)[0] is None:
             return
+        _FINGERPRINTS.ran += 1
         # As sent, placeholders and all: the rows' values stay out of the report, and a
         # bulk insert is not rendered row by row.
         sql = statement
@@ -1468,7 +1482,7 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
             os.environ.update(environ)
             sandbox.target = here
             _FINGERPRINTS.start(request.get("fingerprint"),
-                                step.setdefault("fingerprints", []))
+                                step.setdefault("fingerprints", []), step.setdefault("idle", []))
             _COMMITS.start()
             trail = _TRAIL.start(trail_wanted)
             if trail is not None:

@@ -143,6 +143,8 @@ class RunResult:
     capture_error: dict[str, Any] | None = None  # the revision that failed while capturing
     # ApplySession.apply(fingerprint=...): (revision, "up"|"down", value) right after the step
     fingerprints: tuple[tuple[str, str, str | None], ...] = ()
+    # ... and the steps among those whose revision code sent no statement at all
+    idle: frozenset[tuple[str, str]] = frozenset()
     # compare_models: [operation, object, description] per difference
     model_differences: tuple[tuple[str, str, str], ...] = ()
     # On a throwaway: statements that waited for a lock another connection of the migration
@@ -793,6 +795,7 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         captured=tuple(_captured(c) for c in data.get("captured", ())),
         capture_error=data.get("capture_error"),
         fingerprints=_fingerprints(data),
+        idle=frozenset((r, d) for r, d in data.get("idle") or ()),
         model_differences=tuple((o, n, d) for o, n, d in data.get("model_differences", ())),
     )
 

@@ -495,3 +495,42 @@ def test_a_revision_file_without_a_downgrade_function_is_a_finding(
 
     assert [(f.code, f.subject) for f in result.findings] == [("DBS411", "0002")]
     assert "there is no downgrade()" in result.findings[0].message
+
+
+OTHER_DIALECT = '''\
+"""A change for MySQL alone (ironic's and rucio's dialect-guarded revisions)."""
+
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    if op.get_bind().dialect.name == "mysql":
+        op.execute("ALTER TABLE patients ENGINE=InnoDB")
+
+
+def downgrade():
+    pass
+'''
+
+
+def test_a_revision_whose_upgrade_runs_nothing_on_postgresql_is_no_data_migration(
+        tmp_path: Path, database_url: str, more_databases: Callable[[], str]) -> None:
+    # 0006's upgrade sends no statement to PostgreSQL: it changes no data, so its empty
+    # downgrade leaves nothing behind, unlike 0005's UPDATE (DBS416). Each walk: the
+    # stairway on a scratch database, the one of a throwaway server, the fast one.
+    env = tmp_path / "clean"
+    shutil.copytree(ENVS / "clean", env)
+    (env / "migrations" / "versions" / "0006_mysql_only.py").write_text(OTHER_DIALECT)
+    scratch = commands.verify_reversible(_settings(env, **{"database-url": database_url}))
+    project = AlembicProject(env / "alembic.ini")
+    twin = reversible.walk(project, more_databases(), root=tmp_path,
+                           new_database=more_databases)
+    fast = reversible.walk(project, more_databases(), root=tmp_path,
+                           new_database=more_databases, fast_min=1)
+
+    for findings in (scratch.findings, twin.findings, fast.findings):
+        assert [(f.code, f.subject) for f in findings] == [("DBS416", "0005")]
+    assert scratch.summary["revisions_verified"] == 6
