@@ -153,6 +153,38 @@ def _in(table: str, gone: dict[str, list[str]]) -> bool:
     return any(same_relation(table, name) for name in gone.get(last(table), ()))
 
 
+def _transaction_starts(statements: list[Statement]) -> dict[int, int]:
+    """Statement index -> the index of the first statement of the transaction block it runs
+    in (`_gone_at_commit`'s keys), for the statements inside one."""
+    starts: dict[int, int] = {}
+    start = 0
+    for statement in statements:
+        if statement.deferred:
+            continue
+        if _ends_transaction(statement):
+            start = statement.index + 1
+            continue
+        starts[statement.index] = start
+    return starts
+
+
+def dropped_at_commit(ctx: LintContext, statement: Statement, table: str) -> bool:
+    """Whether the transaction block `statement` runs in drops `table` for good (and makes
+    no relation of its name again): whoever waits for a lock on it gets 42P01 at COMMIT,
+    however soon that comes, and DBS201 is the finding about them. Found once per
+    migration (`ctx.cache`), as for DBS114 and DBS125."""
+    gone_by_start = ctx.cache.get("gone_at_commit")
+    if gone_by_start is None:
+        gone_by_start = ctx.cache["gone_at_commit"] = _gone_at_commit(ctx.statements)
+    if not gone_by_start:
+        return False
+    starts = ctx.cache.get("transaction_starts")
+    if starts is None:
+        starts = ctx.cache["transaction_starts"] = _transaction_starts(ctx.statements)
+    start = starts.get(statement.index)
+    return start is not None and _in(table, gone_by_start.get(start, {}))
+
+
 def work_while_locked(ctx: LintContext, modes: Collection[str], *,
                       unless: Collection[str] = ()) -> Iterator[WhileLocked]:
     """The first statement of each transaction that does slow work while an existing table

@@ -81,13 +81,14 @@ def _reader_outcome(conninfo: str, migration: list[str], reader: str,
     return outcome[0]
 
 
-def _dbs114(tmp_path: Path, migration: list[str]) -> list[str]:
+def _dbs114(tmp_path: Path, migration: list[str], code: str = "DBS114",
+            setup: str = SETUP) -> list[str]:
     folder = tmp_path / "migrations"
     folder.mkdir(exist_ok=True)
-    (folder / "001_setup.sql").write_text(SETUP)
+    (folder / "001_setup.sql").write_text(setup)
     (folder / "002_change.sql").write_text(
         "BEGIN;\n" + "".join(f"{sql};\n" for sql in migration) + "COMMIT;\n")
-    report = commands.lint(Settings(project_root=tmp_path, select=("DBS114",)), [folder])
+    report = commands.lint(Settings(project_root=tmp_path, select=(code,)), [folder])
     return [f.message for f in report.findings]
 
 
@@ -125,3 +126,22 @@ def test_the_table_a_dropped_table_references_is_the_one_named(
     messages = _dbs114(tmp_path, WITH_KEY)
     assert len(messages) == 1 and "while `parent` is still ACCESS EXCLUSIVE locked" in \
         messages[0]
+
+
+def test_an_index_of_a_table_the_transaction_drops_for_good_is_no_dbs103(
+        conninfo: str, tmp_path: Path) -> None:
+    """Meltano's c0efb3c314eb drops `ix_user_username`, then `user`: readers queued behind
+    the DROP INDEX get 42P01 at COMMIT (DBS201's finding), and the DROP TABLE needs the
+    same ACCESS EXCLUSIVE lock, so CONCURRENTLY would spare nobody. An index of a table
+    that stays is still DBS103."""
+    setup = SETUP + "CREATE INDEX plain_id ON plain (id);\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(setup)
+    assert _reader_outcome(conninfo, ["DROP INDEX plain_id", "DROP TABLE plain"],
+                           "SELECT id FROM plain", "plain") == ("error", "42P01")
+    assert _dbs114(tmp_path, ["DROP INDEX plain_id", "DROP TABLE plain"], "DBS103",
+                   setup) == []
+    assert _dbs114(tmp_path, ["DROP INDEX plain_id", "UPDATE other SET id = id + 1"],
+                   "DBS103", setup) == [
+        "Index `plain_id` is dropped without CONCURRENTLY; reads and writes on `plain` wait "
+        "until it finishes."]

@@ -30,8 +30,11 @@ is known — indexes that did not exist before it (e.g. created by a table defin
 migration). `DROP INDEX IF EXISTS` of an index the migrations already removed -- dropped
 before, or the index of a primary key or unique constraint dropped before (it goes with its
 constraint), or renamed to a constraint's name by `ADD CONSTRAINT ... USING INDEX` -- drops
-nothing: PostgreSQL skips it with a notice and locks no table. Indexes of partitioned
-tables cannot be dropped concurrently; they are still flagged, with help saying so.
+nothing: PostgreSQL skips it with a notice and locks no table. An index of a table the
+same transaction drops for good (Meltano's `DROP INDEX ix_user_username` before `DROP TABLE
+"user"`): whoever waits for the table gets 42P01 at COMMIT anyway, which DBS201 says, and the
+`DROP TABLE` takes the same lock. Indexes of partitioned tables cannot be dropped
+concurrently; they are still flagged, with help saying so.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement
+from dbsafe.lint.transactions import dropped_at_commit
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -54,7 +58,8 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         table = ctx.index_table(name)
         if ctx.before is not None and table is None:
             continue  # no such index before this migration: it is new here
-        if table is not None and ctx.created_before(table):
+        if table is not None and (ctx.created_before(table)
+                                  or dropped_at_commit(ctx, statement, table)):
             continue
         where = f"`{table}`" if table is not None else "its table"
         if table is not None and ctx.partitioned(table):
