@@ -41,6 +41,7 @@ from dbsafe.lint.statement import (
     expression_columns,
     function_body_statements,
     function_volatility,
+    inlined_volatility,
     is_plain_column,
     last,
     lookup_columns,
@@ -360,6 +361,8 @@ class History:
         if kind == "CreateFunctionStmt":
             name, volatility = function_volatility(s)
             if name:
+                if volatility == "volatile":  # what a call is once PostgreSQL inlines it
+                    volatility = inlined_volatility(s, self.functions.get) or volatility
                 self.functions[name] = volatility
             return
         if kind in _TYPE_CREATED:
@@ -982,9 +985,33 @@ def _snapshot_collation(text: str | None) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _volatility(definition: str) -> str:
-    """A snapshot function's volatility, read from its `pg_get_functiondef`."""
-    return function_volatility(parse_statement(definition))[1]
+def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
+    """The volatility of a call of a function of `before` by name (its most volatile
+    overload, read from their `pg_get_functiondef`; None for a name it has not): a call of
+    an inlined SQL function is as volatile as its body (`inlined_volatility`), the
+    functions that body calls looked up the same way. Each name is worked out once."""
+    definitions: dict[str, list[str]] = {}
+    for function in before.functions:
+        if function.definition is not None:
+            definitions.setdefault(function.name, []).append(function.definition)
+    known: dict[str, str | None] = {}
+
+    def volatility(name: str) -> str | None:
+        if name in known:
+            return known[name]
+        known[name] = None  # (a function its own body calls: not known while worked out)
+        found = []
+        for definition in definitions.get(name, ()):
+            statement = parse_statement(definition)
+            declared = function_volatility(statement)[1]
+            if declared == "volatile":
+                declared = inlined_volatility(statement, volatility) or declared
+            found.append(declared)
+        known[name] = None if not found else "volatile" if "volatile" in found \
+            else "stable" if "stable" in found else "immutable"
+        return known[name]
+
+    return volatility
 
 
 # -- the context rules receive ---------------------------------------------------------
@@ -1649,8 +1676,10 @@ class LintContext:
         known = self.history.functions.get(last(name))
         if known is not None or self.before is None:
             return known == "volatile"
-        return any(f.name == last(name) and f.definition is not None
-                   and _volatility(f.definition) == "volatile" for f in self.before.functions)
+        volatility = self.cache.get("snapshot_volatility")
+        if volatility is None:
+            volatility = self.cache["snapshot_volatility"] = _snapshot_volatility(self.before)
+        return volatility(last(name)) == "volatile"
 
     @property
     def timezone_utc(self) -> bool:

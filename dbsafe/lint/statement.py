@@ -25,7 +25,7 @@ quoted ones exactly as written. `qualified()` only joins the parts.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -379,6 +379,68 @@ def function_volatility(statement: Statement) -> tuple[str | None, str]:
         if elem.get("defname") == "volatility":
             volatility = (elem.get("arg") or {}).get("String", {}).get("sval", volatility)
     return (names[-1] if names else None), volatility
+
+
+# What keeps PostgreSQL from inlining a SQL function into the expression calling it
+# (`inline_function` in its optimizer/util/clauses.c): options of the function, and parts
+# of a SELECT other than its one output expression.
+_NOT_INLINED_OPTIONS = frozenset({"security", "set", "strict"})
+_NOT_INLINED_SELECT = ("fromClause", "whereClause", "groupClause", "havingClause",
+                       "windowClause", "sortClause", "limitCount", "limitOffset",
+                       "distinctClause", "withClause", "valuesLists", "larg")
+
+
+def inlined_volatility(statement: Statement,
+                       user_function: Callable[[str], str | None]) -> str | None:
+    """"stable" when PostgreSQL inlines calls of `statement`'s SQL function (`LANGUAGE sql`,
+    its body one `SELECT` of one expression, neither STRICT nor SECURITY DEFINER nor with
+    a `SET`, no set returned) and that body calls no volatile function: then a column
+    default calling it is no volatile default, whatever the function declares, and `ADD
+    COLUMN` rewrites nothing (ente's `now_utc_micro_seconds()`, declared VOLATILE by saying
+    nothing, is `SELECT CAST(extract(EPOCH from now() at time zone 'utc') * 1000000 AS
+    BIGINT)`: no rewrite on PostgreSQL 18). None when it is not inlined, or its body calls a
+    function neither `NOT_VOLATILE_FUNCTIONS` nor `user_function` (a user function's
+    volatility, None when unknown) says is not volatile.
+
+    >>> inlined_volatility(parse_statement(
+    ...     "CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS $$ SELECT extract(epoch FROM "
+    ...     "now())::bigint $$"), lambda name: None)
+    'stable'
+    >>> inlined_volatility(parse_statement(
+    ...     "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT (random() * 9)::int'"),
+    ...     lambda name: None) is None
+    True
+    """
+    from dbsafe.pg.volatility import NOT_VOLATILE_FUNCTIONS
+
+    node = statement.node
+    if node.get("returnType", {}).get("setof"):
+        return None
+    for item in node.get("options") or ():
+        elem = item.get("DefElem", {})
+        if elem.get("defname") in _NOT_INLINED_OPTIONS and option_enabled(elem):
+            return None
+    language, body = function_source(statement)
+    if language != "sql" or body is None:
+        return None
+    parsed = parse_statements(body)
+    if len(parsed) != 1 or isinstance(parsed[0], ParseFailure) or parsed[0][0] != "SelectStmt":
+        return None
+    select = parsed[0][1]
+    if len(select.get("targetList") or ()) != 1 or any(select.get(key)
+                                                        for key in _NOT_INLINED_SELECT):
+        return None
+    for kind, fields in walk(select):
+        if kind == "SubLink":
+            return None
+        if kind == "FuncCall":
+            names = strings(fields.get("funcname"))
+            name = names[-1] if names else ""
+            if name in NOT_VOLATILE_FUNCTIONS and tuple(names[:-1]) in ((), ("pg_catalog",)):
+                continue  # (pg_catalog comes first on the search_path unless put later)
+            if user_function(name) not in ("stable", "immutable"):
+                return None
+    return "stable"
 
 
 def function_source(statement: Statement) -> tuple[str | None, str | None]:

@@ -10,6 +10,19 @@ VOLATILE_FUNCTIONS = frozenset({
     "uuid_generate_v1mc", "uuid_generate_v4", "clock_timestamp", "timeofday", "nextval",
 })
 
+# Built-ins that are IMMUTABLE or STABLE (no overload with pg_proc.provolatile 'v':
+# tests/lint/test_rewrites_pg.py checks it on the server the tests run on), the ones the body of a SQL function making a
+# column default calls: the body of an inlined SQL function calling only these (and
+# operators, casts, constants) is no volatile default (`inlined_volatility` in lint).
+NOT_VOLATILE_FUNCTIONS = frozenset({
+    "now", "statement_timestamp", "transaction_timestamp", "extract", "date_part",
+    "timezone", "date_trunc", "to_char", "to_timestamp", "to_date", "age", "make_interval",
+    "floor", "ceil", "ceiling", "round", "trunc", "abs", "mod", "lower", "upper", "btrim",
+    "ltrim", "rtrim", "concat", "concat_ws", "substring", "substr", "left", "right",
+    "length", "replace", "md5", "encode", "decode", "current_setting", "jsonb_build_object",
+    "json_build_object", "jsonb_build_array", "to_jsonb", "int8", "int4", "numeric",
+})
+
 
 def declared_volatility(definition: str) -> str | None:
     """The volatility a `CREATE FUNCTION` (`pg_get_functiondef`'s text) declares, PostgreSQL's

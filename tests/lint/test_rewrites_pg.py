@@ -88,6 +88,27 @@ CASES = [
     ("volatile-function-default", ORDERS + "CREATE FUNCTION new_code() RETURNS text "
      "LANGUAGE sql AS $$ SELECT md5(random()::text) $$;",
      "ALTER TABLE orders ADD COLUMN label text DEFAULT new_code();", "rewrite", "DBS109"),
+    # ente's now_utc_micro_seconds(): declared VOLATILE by saying nothing, but PostgreSQL
+    # inlines its one SELECT of stable calls into the default, and a nested SQL function too
+    ("inlined-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint AS "
+     "$$ SELECT CAST(extract(EPOCH from now() at time zone 'utc') * 1000000 AS BIGINT) $$ "
+     "LANGUAGE sql; CREATE FUNCTION later() RETURNS bigint LANGUAGE sql AS "
+     "'SELECT now_micro() + 1';",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro(), "
+     "ADD COLUMN b bigint DEFAULT later();", None, None),
+    # ... not inlined: SECURITY DEFINER, a SET, PL/pgSQL, two statements
+    ("security-definer-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS "
+     "bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT extract(EPOCH from now())::bigint $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
+    ("function-with-set-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint "
+     "LANGUAGE sql SET search_path = public AS $$ SELECT extract(EPOCH from now())::bigint $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
+    ("plpgsql-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint "
+     "LANGUAGE plpgsql AS $$ BEGIN RETURN extract(EPOCH from now())::bigint; END $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
+    ("two-statement-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint "
+     "LANGUAGE sql AS $$ SELECT 1; SELECT extract(EPOCH from now())::bigint $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
     ("stable-function-default", ORDERS + "CREATE FUNCTION region() RETURNS text "
      "LANGUAGE sql STABLE AS $$ SELECT 'eu' $$;",
      "ALTER TABLE orders ADD COLUMN region text DEFAULT region();", None, None),
@@ -1675,3 +1696,17 @@ def test_a_drop_if_exists_of_the_index_of_a_key_only_the_database_has_locks_noth
     assert not [f for f in findings if f.location is not None and f.location.line == 3]
     assert ("DBS114", 4) in {(f.code, f.location.line if f.location else 0)
                              for f in findings}
+
+
+def test_the_built_ins_an_inlined_default_may_call_are_not_volatile(
+        postgresql: psycopg.Connection[Any]) -> None:
+    # `NOT_VOLATILE_FUNCTIONS`: every name is a pg_catalog function, none of its overloads
+    # VOLATILE, so an inlined SQL function calling only these is no volatile default.
+    from dbsafe.pg.volatility import NOT_VOLATILE_FUNCTIONS
+
+    rows = postgresql.execute(
+        "SELECT proname, bool_or(provolatile = 'v') FROM pg_proc "
+        "WHERE pronamespace = 'pg_catalog'::regnamespace AND proname = ANY(%s) "
+        "GROUP BY proname", (sorted(NOT_VOLATILE_FUNCTIONS),)).fetchall()
+    assert {name for name, _ in rows} == NOT_VOLATILE_FUNCTIONS
+    assert [name for name, volatile in rows if volatile] == []
