@@ -32,7 +32,8 @@ Follow `op.alter_column(..., server_default=sa.Identity())` (or the `op.execute`
 the existing values: `sa.Identity(start=...)`, `... AS IDENTITY (START WITH 1000001)`.
 
 ## Not flagged
-* An identity given a start past 1 (`START WITH`) or restarted later in the same migration
+* An identity given a start past 1 (`START WITH`, or `RESTART n` among its own options) or
+  restarted later in the same migration
   (`ALTER COLUMN ... RESTART`, `ALTER SEQUENCE ... RESTART`, a `setval` naming the table or
   its sequence, or one whose sequence dbsafe cannot read).
 * Tables created earlier in the same migration (they hold no rows yet).
@@ -85,25 +86,39 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
 
 
 def _start(statement: Statement, column: str) -> int:
-    """Where the identity added to `column` starts: its `START WITH`, 1 without one
-    (PostgreSQL's default going up); 2**63 when dbsafe cannot read the number, or the
-    identity counts down (below the ids already there, not into them)."""
+    """The first value the identity added to `column` gives: its `RESTART n` (ente's
+    `ADD GENERATED ALWAYS AS IDENTITY (RESTART 1580559962386438)`), else its `START WITH`
+    (which a bare `RESTART` goes back to), 1 without either (PostgreSQL's default going
+    up); 2**63 when dbsafe cannot read the number, or the identity counts down (below the
+    ids already there, not into them)."""
     for item in statement.node.get("cmds") or ():
         cmd = item.get("AlterTableCmd", {})
         if cmd.get("subtype") != "AT_AddIdentity" or cmd.get("name") != column:
             continue
-        options = {}
+        options: dict[str, object] = {}
         for option in ((cmd.get("def") or {}).get("Constraint") or {}).get("options") or ():
             elem = option.get("DefElem", {})
-            arg = elem.get("arg") or {}
-            # pglast writes an integer option as `Integer`, a negative one included
-            options[elem.get("defname")] = (arg["Integer"].get("ival", 0) if "Integer" in arg
-                                            else constant(arg))
+            options[elem.get("defname")] = _number(elem.get("arg"))
         step, start = options.get("increment", 1), options.get("start", 1)
+        if options.get("restart") is not None:
+            start = options["restart"]
         if not isinstance(step, int) or step < 0 or not isinstance(start, int):
             return 2**63
         return start
     return 1
+
+
+def _number(arg: Node | None) -> object:
+    """An option's value: pglast writes an integer as `Integer` (a negative one included),
+    one past int4 as `Float` with its digits."""
+    if not arg:
+        return None
+    if "Integer" in arg:
+        return arg["Integer"].get("ival", 0)
+    digits = (arg.get("Float") or {}).get("fval")
+    if isinstance(digits, str) and digits.lstrip("-").isdigit():
+        return int(digits)
+    return constant(arg)
 
 
 def _restarted_later(ctx: LintContext, statement: Statement, table: str, column: str) -> bool:
