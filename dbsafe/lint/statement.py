@@ -393,8 +393,9 @@ _NOT_INLINED_SELECT = ("fromClause", "whereClause", "groupClause", "havingClause
 def inlined_volatility(statement: Statement,
                        user_function: Callable[[str], str | None]) -> str | None:
     """"stable" when PostgreSQL inlines calls of `statement`'s SQL function (`LANGUAGE sql`,
-    its body one `SELECT` of one expression, neither STRICT nor SECURITY DEFINER nor with
-    a `SET`, no set returned) and that body calls no volatile function: then a column
+    its body one `SELECT` of one expression or a `RETURN` (`_inlined_body`), neither STRICT
+    nor SECURITY DEFINER nor with a `SET`, no set returned) and that body calls no volatile
+    function: then a column
     default calling it is no volatile default, whatever the function declares, and `ADD
     COLUMN` rewrites nothing (ente's `now_utc_micro_seconds()`, declared VOLATILE by saying
     nothing, is `SELECT CAST(extract(EPOCH from now() at time zone 'utc') * 1000000 AS
@@ -420,17 +421,10 @@ def inlined_volatility(statement: Statement,
         elem = item.get("DefElem", {})
         if elem.get("defname") in _NOT_INLINED_OPTIONS and option_enabled(elem):
             return None
-    language, body = function_source(statement)
-    if language != "sql" or body is None:
+    expression = _inlined_body(statement)
+    if expression is None:
         return None
-    parsed = parse_statements(body)
-    if len(parsed) != 1 or isinstance(parsed[0], ParseFailure) or parsed[0][0] != "SelectStmt":
-        return None
-    select = parsed[0][1]
-    if len(select.get("targetList") or ()) != 1 or any(select.get(key)
-                                                        for key in _NOT_INLINED_SELECT):
-        return None
-    for kind, fields in walk(select):
+    for kind, fields in walk(expression):
         if kind == "SubLink":
             return None
         if kind == "FuncCall":
@@ -441,6 +435,34 @@ def inlined_volatility(statement: Statement,
             if user_function(name) not in ("stable", "immutable"):
                 return None
     return "stable"
+
+
+def _inlined_body(statement: Statement) -> Node | None:
+    """The one statement of a SQL function's body PostgreSQL can inline: a `SELECT` of one
+    expression (in a string, or alone in `BEGIN ATOMIC ... END`) or a `RETURN`; None for
+    any other body."""
+    language, body = function_source(statement)
+    if language != "sql":
+        return None
+    if body is not None:
+        parsed = parse_statements(body)
+        if len(parsed) != 1 or isinstance(parsed[0], ParseFailure):
+            return None
+        found: list[Node] = [{parsed[0][0]: parsed[0][1]}]
+    else:  # `RETURN expr`, or `BEGIN ATOMIC ... END` (a list of its statements)
+        standard = statement.node.get("sql_body") or {}
+        found = [standard] if "ReturnStmt" in standard else [
+            item for outer in (standard.get("List") or {}).get("items") or ()
+            for item in (outer.get("List") or {}).get("items") or ()]
+    if len(found) != 1:
+        return None
+    if "ReturnStmt" in found[0]:
+        return found[0]["ReturnStmt"].get("returnval")
+    select = found[0].get("SelectStmt")
+    if select is None or len(select.get("targetList") or ()) != 1 \
+            or any(select.get(key) for key in _NOT_INLINED_SELECT):
+        return None
+    return select
 
 
 def function_source(statement: Statement) -> tuple[str | None, str | None]:

@@ -93,9 +93,16 @@ CASES = [
     ("inlined-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint AS "
      "$$ SELECT CAST(extract(EPOCH from now() at time zone 'utc') * 1000000 AS BIGINT) $$ "
      "LANGUAGE sql; CREATE FUNCTION later() RETURNS bigint LANGUAGE sql AS "
-     "'SELECT now_micro() + 1';",
+     "'SELECT now_micro() + 1'; CREATE FUNCTION standard() RETURNS bigint LANGUAGE sql "
+     "RETURN extract(EPOCH from now())::bigint; CREATE FUNCTION atomic() RETURNS bigint "
+     "LANGUAGE sql BEGIN ATOMIC SELECT extract(EPOCH from now())::bigint; END;",
      "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro(), "
-     "ADD COLUMN b bigint DEFAULT later();", None, None),
+     "ADD COLUMN b bigint DEFAULT later(), ADD COLUMN c bigint DEFAULT standard(), "
+     "ADD COLUMN d bigint DEFAULT atomic();", None, None),
+    ("atomic-two-statement-function-default", ORDERS + "CREATE FUNCTION now_micro() "
+     "RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT 1; "
+     "SELECT extract(EPOCH from now())::bigint; END;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
     # ... not inlined: SECURITY DEFINER, a SET, PL/pgSQL, two statements
     ("security-definer-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS "
      "bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT extract(EPOCH from now())::bigint $$;",

@@ -53,8 +53,8 @@ domain is known from an earlier statement of the history or from the database's 
 Besides the built-in volatile functions listed above, a user-defined function counts as
 volatile when an earlier statement of the history created it VOLATILE (PostgreSQL's
 default), or the database's schema has it so, unless PostgreSQL inlines it: a `LANGUAGE sql`
-function whose body is one `SELECT` of one expression (not STRICT, not SECURITY DEFINER, no
-`SET`) calling no volatile function is replaced by that expression, so ente's
+function whose body is one `SELECT` of one expression or a `RETURN` (not STRICT, not
+SECURITY DEFINER, no `SET`) calling no volatile function is replaced by that expression, so ente's
 `now_utc_micro_seconds()` (`SELECT CAST(extract(EPOCH from now() at time zone 'utc') *
 1000000 AS BIGINT)`, VOLATILE by saying nothing) rewrites nothing.
 """
