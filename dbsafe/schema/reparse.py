@@ -14,6 +14,16 @@ would ever compare equal:
   (the first branch names the columns): `SELECT a ... UNION ALL SELECT NULL` prints the
   second branch's `NULL::integer`, which reads back named `int4` and prints as
   `NULL::integer AS int4`.
+
+And what servers of different major versions print for one definition: a live database on
+PostgreSQL 13-17 compared with the migrations built on dbsafe's 18 (`dbsafe drift`,
+`dbsafe diff`), or a backup restored on another version.
+
+- A column of a query level whose FROM holds one relation: up to PostgreSQL 15 a view's
+  column references are all qualified (`customers.id`, `c.id`: its rule's range table held
+  OLD and NEW besides the relation), from 16 those of a level with one relation are not
+  (`id`). The qualifier naming a level's only FROM item names nothing the bare column
+  does not (`_sole_unqualified`); a reference to an outer level keeps it.
 """
 
 from __future__ import annotations
@@ -37,6 +47,13 @@ def same_definition(kind: str, a: str, b: str) -> bool:
     ...                 " SELECT a FROM t UNION ALL SELECT NULL::integer AS int4 FROM u;")
     True
     >>> same_definition("view", " SELECT a FROM t;", " SELECT a AS b FROM t;")
+    False
+    >>> same_definition("view", " SELECT customers.id FROM customers WHERE customers.a > 0;",
+    ...                 " SELECT id FROM customers WHERE a > 0;")  # 15 and 16+
+    True
+    >>> same_definition("view", " SELECT c.id FROM customers c;", " SELECT id FROM customers c;")
+    True
+    >>> same_definition("view", " SELECT c.id FROM customers c;", " SELECT b FROM customers c;")
     False
     """
     trees = [_tree(kind, text) for text in (a, b)]
@@ -146,7 +163,68 @@ def _tree(kind: str, text: str) -> Any | None:
         tree = json.loads(parse_sql_json(sql))
     except (ParseError, ValueError, RecursionError):
         return None
-    return _canonical(tree["stmts"])
+    return _canonical(_sole_unqualified(tree["stmts"]))
+
+
+def _sole_unqualified(node: Any, sole: str | None = None) -> Any:
+    """`node` (pglast's JSON tree) with the qualifier of each column reference that names
+    `sole`, the only FROM item of the query level it is in, taken off: PostgreSQL 16 and
+    later print a view's columns so (`id`), 15 and earlier qualified (`customers.id`).
+
+    Within that level the bare name finds the same column: a level's own FROM is searched
+    before any outer one, and its only item has the column the qualified reference names.
+    A reference to an outer level (`c.id` in `EXISTS (SELECT 1 FROM o WHERE o.a = c.id)`)
+    names another item and keeps its qualifier; FROM itself is read with no sole item (a
+    function's arguments there see outer levels only).
+
+    >>> ref = lambda *names: {"ColumnRef": {"fields": [{"String": {"sval": n}} for n in names]}}
+    >>> level = {"SelectStmt": {"op": "SETOP_NONE", "targetList": [ref("t", "a"), ref("u", "b")],
+    ...          "fromClause": [{"RangeVar": {"relname": "x", "alias": {"aliasname": "t"}}}]}}
+    >>> _sole_unqualified(level)["SelectStmt"]["targetList"] == [ref("a"), ref("u", "b")]
+    True
+    """
+    if isinstance(node, list):
+        return [_sole_unqualified(item, sole) for item in node]
+    if not isinstance(node, dict):
+        return node
+    select = node.get("SelectStmt")
+    if select is not None:
+        return {"SelectStmt": _level(select)}
+    ref = node.get("ColumnRef")
+    if ref is not None and sole is not None:
+        fields = ref.get("fields", ())
+        if len(fields) == 2 and all("String" in f for f in fields) \
+                and fields[0]["String"]["sval"] == sole:
+            return {"ColumnRef": dict(ref, fields=fields[1:])}
+    return {key: _sole_unqualified(value, sole) for key, value in node.items()}
+
+
+def _level(select: dict[str, Any]) -> dict[str, Any]:
+    """A SelectStmt's fields (`_sole_unqualified`); a set operation's branches are levels of
+    their own, its ORDER BY names output columns."""
+    if select.get("op", "SETOP_NONE") != "SETOP_NONE":
+        return {key: _level(value) if key in ("larg", "rarg") else _sole_unqualified(value)
+                for key, value in select.items()}
+    sole = _sole_name(select.get("fromClause", ()))
+    return {key: _sole_unqualified(value, None if key == "fromClause" else sole)
+            for key, value in select.items()}
+
+
+def _sole_name(items: Any) -> str | None:
+    """The name a FROM clause's only item is referred to by (its alias, else a table's
+    name), or None when there are several, a join, or an item of another kind."""
+    if len(items) != 1:
+        return None
+    item = items[0]
+    if "RangeTableSample" in item:  # `t TABLESAMPLE ...` is `t`'s
+        item = item["RangeTableSample"]["relation"]
+    for kind in ("RangeVar", "RangeSubselect", "RangeFunction"):
+        if kind in item:
+            alias = item[kind].get("alias")
+            if alias is not None:
+                return str(alias["aliasname"])
+            return str(item[kind]["relname"]) if kind == "RangeVar" else None
+    return None
 
 
 def _canonical(node: Any, *, names_columns: bool = True) -> Any:
