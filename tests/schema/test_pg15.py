@@ -17,8 +17,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from dbsafe.schema.diff import diff
-from dbsafe.schema.model import SchemaSnapshot
 from dbsafe.schema.introspect import introspect_url
+from dbsafe.schema.model import SchemaSnapshot
 from tests.helpers import PG15_BIN
 from tests.schema.test_introspect import check_definitions
 from tests.schema.test_roundtrip import PAIRS, _build, _round_trip
