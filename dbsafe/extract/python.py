@@ -1401,11 +1401,43 @@ class _Extractor:
         call sending them, the literal) and the PostgreSQL majors it never reaches them on."""
         if not fragments:
             return fragments
+        guard = next((test for node in nodes
+                      if (test := self._other_database_branch(node)) is not None), None)
+        if guard is not None:
+            # `elif is_oracle(url): conn.execute(text("SELECT ... FROM user_sequences"))`
+            where = nodes[-1]
+            line, column = getattr(where, "lineno", 1), getattr(where, "col_offset", 0)
+            self.skipped.append(Skipped(
+                Location(self.path, *self._position(line, column)),
+                f"sent where the database is not PostgreSQL (`{_shortened(guard)}`)"))
+            return []
         tables = self._tables_checked_before(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
         if tables or majors:
             return [replace(f, checked_tables=tables, not_sent_to=majors) for f in fragments]
         return fragments
+
+    def _other_database_branch(self, node: ast.AST) -> ast.expr | None:
+        """The test of an `if` (or conditional expression, in its function) that puts `node`
+        in a branch run only where the database is not PostgreSQL (`elif is_oracle(url):`,
+        the `else` of `if dialect.name == "postgresql":`), or None."""
+        from dbsafe.extract.dialect_guard import never_on_postgres
+
+        child = node
+        for parent in self._within_scope(node):
+            if isinstance(parent, ast.ClassDef):
+                break
+            if isinstance(parent, (ast.If, ast.IfExp)):
+                body = parent.body if isinstance(parent.body, list) else [parent.body]
+                orelse = parent.orelse if isinstance(parent.orelse, list) else [parent.orelse]
+                if any(child is stmt for stmt in body) and never_on_postgres(
+                        parent.test, holds=True, bound=self._assigned_once):
+                    return parent.test
+                if any(child is stmt for stmt in orelse) and never_on_postgres(
+                        parent.test, holds=False, bound=self._assigned_once):
+                    return parent.test
+            child = parent
+        return None
 
     def _not_sent_to(self, node: ast.AST) -> frozenset[int]:
         """The PostgreSQL majors on which the code never reaches `node`: it lies in a branch
@@ -3034,6 +3066,12 @@ def _is_string_expr(node: ast.AST) -> bool:
             and isinstance(value.value, str)
         )
     return False
+
+
+def _shortened(test: ast.expr, limit: int = 60) -> str:
+    """A test as the code spells it, cut to `limit` characters for a one-line reason."""
+    text = " ".join(ast.unparse(test).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _tables_tested(test: ast.expr) -> Iterator[str]:

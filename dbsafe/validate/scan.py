@@ -216,8 +216,10 @@ _CHUNK = 32
 # 168: a supabase-js `this.x` client a class of the file's family (extends) assigns;
 # 169: the functions of a known extension that failed are unknown in its schema; hypopg's views;
 # 170: a supabase-js array of templates joined (`.or([`a.eq.${x}`, ...].join(','))`) is a template;
-# 171: a TypeScript enum's string member is its string
-_CACHE_VERSION = 171
+# 171: a TypeScript enum's string member is its string;
+# 172: a statement in a branch run only where the database is not PostgreSQL (`elif
+#      is_oracle(url):`, `if dialect.name == "mysql":`) is skipped, said so
+_CACHE_VERSION = 172
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
