@@ -1255,7 +1255,25 @@ class _Extractor:
             name = _call_name(call) or ""
             if name in _PROSE_CALLS or name.endswith(("Error", "Exception", "Warning")):
                 return True
-        return self._in_assertion(node) or self._matched_against(node)
+        return self._in_assertion(node) or self._matched_against(node) or \
+            self._in_example(node)
+
+    def _in_example(self, node: ast.AST) -> bool:
+        """True for a documented example: a string under an `example`/`examples` key or
+        keyword, directly or inside the lists, tuples and dicts it holds (marshmallow's
+        `metadata={"example": "SELECT value FROM time_series_table"}`, pydantic's
+        `Field(examples=[...])`, FastAPI's `Body(example=...)`, `json_schema_extra={"example":
+        {...}}`): the API's documentation, shown to its readers, never sent."""
+        child, parent = node, self.parents.get(id(node))
+        while isinstance(parent, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.keyword)):
+            if isinstance(parent, ast.keyword):
+                return parent.arg in _EXAMPLE_KEYS
+            if isinstance(parent, ast.Dict):
+                key = next((k for k, v in zip(parent.keys, parent.values) if v is child), None)
+                if isinstance(key, ast.Constant) and key.value in _EXAMPLE_KEYS:
+                    return True
+            child, parent = parent, self.parents.get(id(parent))
+        return False
 
     def _matched_against(self, node: ast.AST) -> bool:
         """True for what a string method looks for in another string, alone or in a tuple:
@@ -2861,6 +2879,8 @@ _READ_SQL = frozenset({"read_sql", "read_sql_query"})
 # Context managers of tests that expect the code inside to raise.
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})
+# Keys and keywords of an API's documented examples (OpenAPI, marshmallow, pydantic).
+_EXAMPLE_KEYS = frozenset({"example", "examples"})
 _PROSE_KEYWORDS = frozenset(
     """help help_text description msg message label title doc summary hint prompt
     verbose_name placeholder tooltip""".split()
