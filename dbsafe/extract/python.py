@@ -1262,8 +1262,9 @@ class _Extractor:
         """True for a documented example: a string under an `example`/`examples` key or
         keyword, directly or inside the lists, tuples and dicts it holds (marshmallow's
         `metadata={"example": "SELECT value FROM time_series_table"}`, pydantic's
-        `Field(examples=[...])`, FastAPI's `Body(example=...)`, `json_schema_extra={"example":
-        {...}}`): the API's documentation, shown to its readers, never sent."""
+        `Field(examples=[...])`, FastAPI's `Body(example=...)` and `Query(openapi_examples={"x":
+        {"value": ...}})`, `json_schema_extra={"example": {...}}`): the API's documentation,
+        shown to its readers, never sent."""
         child, parent = node, self.parents.get(id(node))
         while isinstance(parent, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.keyword)):
             if isinstance(parent, ast.keyword):
@@ -2880,7 +2881,7 @@ _READ_SQL = frozenset({"read_sql", "read_sql_query"})
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})
 # Keys and keywords of an API's documented examples (OpenAPI, marshmallow, pydantic).
-_EXAMPLE_KEYS = frozenset({"example", "examples"})
+_EXAMPLE_KEYS = frozenset({"example", "examples", "openapi_examples"})
 _PROSE_KEYWORDS = frozenset(
     """help help_text description msg message label title doc summary hint prompt
     verbose_name placeholder tooltip""".split()
