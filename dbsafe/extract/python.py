@@ -198,6 +198,8 @@ class _Extractor:
         # names at all, and the dotted name each imported name stands for (None: imported
         # as two different things).
         lowered = source.lower()
+        # a module that may bind a mock connection (see `_sent_to_mock`)
+        self.mocks = "mock" in lowered or "create_autospec" in lowered
         self.engines = tuple(engine for engine in ENGINES
                              if any(word in lowered for word in engine.words))
         self.imported: dict[str, str | None] = {}
@@ -250,6 +252,9 @@ class _Extractor:
                     _call_name(call) != _ASYNCPG_QUERY_COPY:
                 continue  # `client.query(...)` of no other engine: not a sink
             if self._expected_to_fail(call):
+                self._take(arg)
+                continue
+            if engine is None and self.mocks and self._sent_to_mock(call):
                 self._take(arg)
                 continue
             if engine is not None:
@@ -315,6 +320,9 @@ class _Extractor:
                 continue
             # last: walks up to the function, and through its names, per string
             if self._expected_to_fail(node):
+                continue
+            if self.mocks and self._given_to_mock(node):
+                self._take(node)
                 continue
             held_for = self._engine_of_module()
             if held_for is not None and self._exported_only(node):
@@ -1501,6 +1509,44 @@ class _Extractor:
                 found.update(_tables_tested(parent.test))
             child, parent = parent, self.parents.get(id(parent))
         return frozenset(found)
+
+    def _sent_to_mock(self, call: ast.Call) -> bool:
+        """Whether a sink call sends to a test's mock, not a database: the object it is
+        called on, or one of its arguments, is a name the function binds once to
+        `Mock()`/`MagicMock()`/`AsyncMock()`/`create_autospec(...)`, or the object is one
+        the function made from such a name (`conn = AsyncMock()`, `repo =
+        Repo(connection=conn)`, then `repo.execute_fetchval("SELECT ... FROM t")`: a unit
+        test of the code that hands statements on)."""
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        while isinstance(receiver, (ast.Attribute, ast.Subscript)):
+            receiver = receiver.value
+        names = [arg for arg in (*call.args, *(k.value for k in call.keywords))
+                 if isinstance(arg, ast.Name)]
+        if isinstance(receiver, ast.Name):
+            if self._mock(receiver):
+                return True
+            made = self._assigned_once(receiver)
+            if isinstance(made, ast.Call) and any(
+                    isinstance(arg, ast.Name) and self._mock(arg)
+                    for arg in (*made.args, *(k.value for k in made.keywords))):
+                return True
+        return any(self._mock(name) for name in names)
+
+    def _given_to_mock(self, node: ast.expr) -> bool:
+        """Whether a string is an argument of a call that sends to a test's mock
+        (`_sent_to_mock`): `executor.execute_many(conn, "INSERT INTO t ...", rows)` with
+        `conn = AsyncMock()`, a call dbsafe does not know as a sink."""
+        parent = self.parents.get(id(node))
+        if isinstance(parent, ast.keyword):
+            parent = self.parents.get(id(parent))
+        return isinstance(parent, ast.Call) and parent.func is not node and \
+            self._sent_to_mock(parent)
+
+    def _mock(self, name: ast.Name) -> bool:
+        """Whether `name` is bound once, in its function, to a mock object of
+        `unittest.mock` (or pytest-mock's `mocker.MagicMock()`)."""
+        value = self._assigned_once(name)
+        return isinstance(value, ast.Call) and _call_name(value) in _MOCKS
 
     def _expected_to_fail(self, node: ast.AST) -> bool:
         """True inside `with pytest.raises(...)` / `self.assertRaises(...)`: a test that
@@ -2878,6 +2924,9 @@ _POSTGRESQL_CLIENTS = frozenset({
 _PASS_THROUGH = frozenset({"closing", "aclosing", "nullcontext"})
 _READ_SQL = frozenset({"read_sql", "read_sql_query"})
 # Context managers of tests that expect the code inside to raise.
+# unittest.mock's mock objects (also through pytest-mock's `mocker.MagicMock()`).
+_MOCKS = frozenset({"Mock", "MagicMock", "AsyncMock", "NonCallableMock",
+                    "NonCallableMagicMock", "create_autospec"})
 _EXPECTED_FAILURE = frozenset({"raises", "assertRaises", "assertRaisesRegex",
                                "assertRaisesMessage"})
 # Keys and keywords of an API's documented examples (OpenAPI, marshmallow, pydantic).

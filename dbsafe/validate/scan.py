@@ -219,7 +219,8 @@ _CHUNK = 32
 # 171: a TypeScript enum's string member is its string;
 # 172: a statement in a branch run only where the database is not PostgreSQL (`elif
 #      is_oracle(url):`, `if dialect.name == "mysql":`) is skipped, said so;
-#      a string under an `example`/`examples` key or keyword is documentation
+#      a string under an `example`/`examples` key or keyword is documentation; a statement
+#      a test hands to a mock is not checked
 _CACHE_VERSION = 172
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
