@@ -312,8 +312,9 @@ def _built_file(cache_file: Path) -> Path:
 # each file, afterMigrate last), its error and other commands' callbacks never; 37: a
 # node-pg-migrate folder's files in a subfolder not run; 38: a diesel folder's migrations by
 # version without dashes (`20140924113530_x` before `2017-08-31-230457_y`), its loose files
-# not run.
-_INTROSPECTED = 38
+# not run; 39: a Flyway folder's files Flyway does not name as migrations or callbacks
+# (`seed.sql`) not run.
+_INTROSPECTED = 39
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

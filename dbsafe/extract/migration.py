@@ -179,6 +179,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                          and kind[0] != "U"]
                 named.update((p, flyway_names) for p in found)
             callbacks = _flyway_callbacks(path, flyway_names, found)
+            if flyway_names.default and _flyway_folder(found):
+                found = [p for p in found if flyway_file(p.name) or p in callbacks]
             if callbacks:
                 found = [p for p in found if p not in callbacks]
                 for file, (event, description) in callbacks.items():
@@ -617,6 +619,11 @@ def unrun_files(folder: Path) -> list[Path]:
         return [p for p in files if not _dbmate_runs(p, folder)]
     if diesel_folder(folder) and any(_diesel_runs(p, folder) for p in files):
         return [p for p in files if not _diesel_runs(p, folder)]
+    if _flyway_folder(files):
+        names = flyway_config(folder).names
+        if names.default:
+            return [p for p in files if not flyway_file(p.name)
+                    and names.callback(p.name) is None]
     listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \
         if (folder / DRIZZLE_JOURNAL).is_file() else None
     if listing is None or listing.names is None:
@@ -1118,6 +1125,16 @@ def _callback_statements(file: Path, root: Path, configs: dict[Path, FlywayConfi
             unvalued.setdefault(flyway.prefix + name + flyway.suffix, (name, shown))
         read[file] = tuple(_statement(f.sql, f.location(0)) for f in split_sql(text, shown))
     return read[file]
+
+
+def _flyway_folder(files: Sequence[Path]) -> bool:
+    """Whether `files` (a folder's `.sql` files, down migrations aside) are a Flyway
+    folder's: one of them is named as Flyway names a versioned migration (`V1__x.sql`).
+    Flyway runs its versioned and repeatable migrations and its callbacks, and no other
+    file of its locations (`seed.sql`, `notes.sql`: not named as it reads them, ignored
+    unless `validateMigrationNaming` makes them an error)."""
+    return any((found := _FLYWAY_NAMES.parse(p.name)) is not None and found[0] == "V"
+               for p in files)
 
 
 def flyway_file(name: str, names: FlywayNames | None = None) -> bool:

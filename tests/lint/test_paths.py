@@ -271,6 +271,27 @@ def test_flyway_s_each_migration_callback_is_linted_as_part_of_each_migration(
         "db/migrations/V1__users.sql", "db/migrations/V2__email.sql"]
 
 
+
+def test_a_flyway_folder_s_other_files_are_neither_linted_nor_run(tmp_path: Path) -> None:
+    # Flyway runs no file of its locations it does not name as a migration or a callback:
+    # seed.sql's DELETE was linted (DBS121 on a statement no migrate sends) and run after
+    # the migrations. It may be run by hand: unrun_files names it.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for name, text in {
+            "V1__users.sql": "CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY "
+                             "PRIMARY KEY);\n",
+            "R__names.sql": "CREATE OR REPLACE VIEW user_ids AS SELECT id FROM users;\n",
+            "U1__users.sql": "DROP TABLE users;\n",
+            "seed.sql": "DELETE FROM users;\n"}.items():
+        (folder / name).write_text(text)
+    settings = Settings(project_root=tmp_path)
+    assert [m.path for m in load_migrations(settings, [folder])] == [
+        "db/migrations/V1__users.sql", "db/migrations/R__names.sql"]
+    assert commands.lint(settings, [folder]).findings == ()
+    assert unrun_files(folder) == [folder / "seed.sql"]
+
+
 def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transactions(
         tmp_path: Path) -> None:
     # As tests/migrate/test_sqlfiles.py runs them: Flyway, diesel and sqlx wrap each migration in
