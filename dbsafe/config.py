@@ -38,6 +38,10 @@ class Settings:
     # A folder of SQL migrations (supabase/migrations, Flyway's db/migration, ...) the
     # `migrations` schema source applies instead of alembic's; None: found (see sources.py)
     sql_migrations: Path | None = None
+    # SQL files run on every database dbsafe builds from the migrations, before the first
+    # one (`dbsafe.migrate.setup`): what the project's database gets before its migration
+    # tool runs (a docker-entrypoint-initdb.d script's CREATE EXTENSION)
+    setup_sql: tuple[Path, ...] = ()
     python: str | None = None  # interpreter env.py runs under; None: active venv, else ours
     # env.py is handed an autocommit connection, as the application hands it its own
     # (dagster's storages): each statement commits as it runs
@@ -111,6 +115,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "snapshot": ("snapshot", "path"),
     "alembic-config": ("alembic_config", "path"),
     "sql-migrations": ("sql_migrations", "path"),
+    "setup-sql": ("setup_sql", "paths"),
     "python": ("python", "str"),
     "alembic-autocommit": ("alembic_autocommit", "bool"),
     "source-paths": ("source_paths", "list"),
@@ -157,7 +162,8 @@ _KEYS: dict[str, tuple[str, str]] = {
 # Settings that make sense per machine or per run rather than per project are read from
 # the environment too; DBSAFE_DATABASE_URL is the documented way to pass a secret URL.
 _ENV_KEYS = (
-    "database-url", "schema-source", "snapshot", "alembic-config", "sql-migrations", "python",
+    "database-url", "schema-source", "snapshot", "alembic-config", "sql-migrations", "setup-sql",
+    "python",
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
     "target-version", "managed-timeouts", "check-timeout", "sqitch-target",
@@ -331,6 +337,13 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
         if not isinstance(raw, (str, Path)):
             raise fail("a path string")
         return base / Path(raw).expanduser()
+    if kind == "paths":
+        if isinstance(raw, (str, Path)):  # the environment's: comma-separated
+            raw = [part.strip() for part in str(raw).split(",") if part.strip()]
+        if not isinstance(raw, (list, tuple)) or not all(
+                isinstance(v, (str, Path)) and str(v) for v in raw):
+            raise fail("a list of path strings")
+        return tuple(base / Path(v).expanduser() for v in raw)
     if kind == "bool":
         if isinstance(raw, bool):
             return raw

@@ -37,6 +37,7 @@ from dbsafe.core import ConfigError, DbsafeError, SourceError
 if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
     from dbsafe.extract.files import FolderNames
     from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.migrate.setup import SetupSql
     from dbsafe.migrate.sqlfiles import StatementFailure
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -326,9 +327,18 @@ def _cache_key(settings: Settings, alembic_ini: Path) -> str:
         extra=f"dbsafe {__version__} format {FORMAT_VERSION}.{_INTROSPECTED} "
               f"pg {_embedded_version()} "
               f"python {settings.python or ''}"
-              f"{' autocommit' if settings.alembic_autocommit else ''}",
+              f"{' autocommit' if settings.alembic_autocommit else ''}{_setup_key(settings)}",
         exclude=[settings.effective_cache_dir],
     )
+
+
+def _setup_key(settings: Settings) -> str:
+    """What the `setup-sql` files run, for a cache key ("" without them): editing one builds
+    the schema again."""
+    from dbsafe.migrate.setup import SetupSql
+
+    setup = SetupSql.of(settings)
+    return f" setup {setup.cache_key()}" if setup is not None else ""
 
 
 def _embedded_version() -> str:
@@ -656,6 +666,8 @@ class SqlFolder:
     # own name (drift and status read it)
     history_table: str | None = None
     sqitch_target: str | None = None  # `sqitch-target`: whose registry drift and status read
+    # `setup-sql`: run on each database built from the folder, before its first migration
+    setup: SetupSql | None = None
 
     @classmethod
     def of(cls, path: Path, settings: Settings) -> SqlFolder:
@@ -668,6 +680,7 @@ class SqlFolder:
         (`_uses_supabase`) gets the stand-in too: its database is a Supabase one. A prisma
         or drizzle-kit folder's database has its runner's history table."""
         from dbsafe.extract.migration import supabase_cli_folder
+        from dbsafe.migrate.setup import SetupSql
         from dbsafe.migrate.sqlfiles import migration_runner
 
         resolved, root = path.resolve(), settings.project_root.resolve()
@@ -679,7 +692,8 @@ class SqlFolder:
         runner = migration_runner(path) or ("supabase" if supabase_cli else None)
         return cls(path, settings.project_root, "supabase" if supabase else None,
                    settings.sql_migrations_in_transaction, runner, supabase_cli,
-                   settings.sql_migrations_history_table, settings.sqitch_target)
+                   settings.sql_migrations_history_table, settings.sqitch_target,
+                   SetupSql.of(settings))
 
     def read(self) -> list:
         """The migrations, in the order and with the transactions their runner uses
@@ -764,14 +778,25 @@ class SqlFolder:
     def prepare(self, url: str) -> list[StatementFailure]:
         """Run on the database at `url` what a database built from the folder holds before
         its first migration: graphile-migrate's afterReset files, each in a session of its
-        own, then the platform's stand-in and the runner's history table. Returns what
-        failed."""
+        own, then the platform's stand-in, the project's `setup-sql` (in sessions of their
+        own) and the runner's history table. Returns what failed.
+
+        Raises:
+            SetupSqlError: a `setup-sql` file is missing or PostgreSQL refused it.
+        """
         from dbsafe.extract.migration import flyway_schemas, graphile_baseline
         from dbsafe.migrate.sqlfiles import apply_sql_migrations
 
         failures = [f for m in graphile_baseline(self.path, self.root)
                     for f in apply_sql_migrations([m], url)]
-        failures += apply_sql_migrations([], url, platform=self.platform, runner=self.runner,
+        if self.setup is None:
+            failures += apply_sql_migrations([], url, platform=self.platform,
+                                             runner=self.runner,
+                                             before=flyway_schemas(self.path))
+            return failures
+        failures += apply_sql_migrations([], url, platform=self.platform)
+        self.setup.run(url)
+        failures += apply_sql_migrations([], url, runner=self.runner,
                                          before=flyway_schemas(self.path))
         return failures
 
@@ -782,6 +807,8 @@ class SqlFolder:
         from dbsafe.pg.throwaway import throwaway_server
 
         migrations = self.read()  # an empty or unreadable folder fails before the server
+        if self.setup is not None:
+            self.setup.check()
         with throwaway_server(database="dbsafe") as server:
             url = server.url("dbsafe")
             failures = self.prepare(url)
@@ -790,7 +817,8 @@ class SqlFolder:
 
     def cache_key(self, settings: Settings) -> str:
         """Hash of every file under the folder, dbsafe's version, the embedded server's
-        and what runs before the files (the supabase stand-in, a runner's history table)."""
+        and what runs before the files (the supabase stand-in, a runner's history table, the
+        `setup-sql` files)."""
         from dbsafe.migrate.sqlfiles import RUNNER_HISTORY, supabase_platform_sql
         from dbsafe.schema.model import FORMAT_VERSION
 
@@ -803,6 +831,8 @@ class SqlFolder:
             digest.update(supabase_platform_sql().encode())
         if self.runner is not None:
             digest.update(RUNNER_HISTORY[self.runner].encode())
+        if self.setup is not None:  # (what it runs: editing it builds the schema again)
+            digest.update(f"setup {self.setup.cache_key()}\0".encode())
         from dbsafe.extract.migration import graphile_config, supabase_schemas_folder
 
         gmrc = graphile_config(self.path)  # graphile-migrate's placeholders and afterReset

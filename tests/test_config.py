@@ -46,6 +46,22 @@ def test_environment_overrides_file_and_cli_overrides_environment(tmp_path: Path
     assert (from_cli.fail_on, from_cli.format) == (Severity.NOTE, "github")
 
 
+def test_setup_sql_files_are_relative_to_the_file_or_to_the_working_directory(
+        tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'setup-sql = ["db/init.sql", "db/roles.sql"]')
+    nested = tmp_path / "src"
+    nested.mkdir()
+    root = tmp_path.resolve()
+    assert load_settings(nested, environ={}).setup_sql == (root / "db" / "init.sql",
+                                                           root / "db" / "roles.sql")
+    env = {"DBSAFE_SETUP_SQL": "a.sql, b/c.sql"}
+    assert load_settings(nested, environ=env).setup_sql == (nested.resolve() / "a.sql",
+                                                            nested.resolve() / "b" / "c.sql")
+    write_pyproject(tmp_path, "setup-sql = [1]")
+    with pytest.raises(ConfigError, match="'setup-sql' must be a list of path strings"):
+        load_settings(tmp_path, environ={})
+
+
 def test_sqitch_s_own_target_variable_is_read_as_sqitch_reads_it(tmp_path: Path) -> None:
     # SQITCH_TARGET "overrides values stored in the configuration, but not command-line
     # options" (sqitch-environment): over the file's, under dbsafe's own variable and option.

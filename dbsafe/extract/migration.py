@@ -377,6 +377,23 @@ def psql_statements(file: Path, project: SqitchProject, command: str, root: Path
     return statements, tuple(dict.fromkeys(p for p in session.files[1:]))
 
 
+def psql_script(file: Path, root: Path) -> tuple[tuple[MigrationStatement, ...], tuple[Path, ...]]:
+    """The statements `psql -f FILE` runs, given no variables and run in the file's folder
+    (`\\i` reads from there, as `\\ir` does), each located in the file that holds it (shown
+    relative to `root`); and the other files it includes.
+
+    Raises:
+        SourceError: the file cannot be read, or psql would stop before running it (an
+            include missing or looping).
+    """
+    from dbsafe.extract.files import display_path
+    from dbsafe.extract.psql import PsqlSession, read_script
+
+    session = PsqlSession({}, file.parent, lambda path: display_path(path, root))
+    statements = tuple(_statement(f.sql, f.location(0)) for f in read_script(file, session))
+    return statements, tuple(dict.fromkeys(p for p in session.files[1:]))
+
+
 def _graphile_folder(file: Path) -> Path:
     """The migrations folder of a graphile-migrate migration (`committed/` and `current`'s
     parent)."""

@@ -39,6 +39,7 @@ from dbsafe.pg.urls import to_libpq_url
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.migrate.setup import SetupSql
     from dbsafe.migrate.waits import SelfWait
 
 log = logging.getLogger(__name__)
@@ -93,15 +94,21 @@ class AlembicProject:
     # The connection env.py finds in config.attributes["connection"] autocommits, as the
     # one the application hands it does (`alembic-autocommit`).
     autocommit: bool = False
+    # `setup-sql`: run on each database dbsafe builds from the history, before its first
+    # revision (`dbsafe.migrate.setup`); never on a database dbsafe is given
+    setup: SetupSql | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AlembicProject:
         """The project's alembic environment as configured (`alembic-config`, `python`,
-        `alembic-autocommit`)."""
+        `alembic-autocommit`, `setup-sql`)."""
+        from dbsafe.migrate.setup import SetupSql
+
         ini = settings.alembic_config
         if not ini.is_absolute():
             ini = settings.project_root / ini
-        return cls(ini, python=settings.python, autocommit=settings.alembic_autocommit)
+        return cls(ini, python=settings.python, autocommit=settings.alembic_autocommit,
+                   setup=SetupSql.of(settings))
 
     @property
     def interpreter(self) -> str:

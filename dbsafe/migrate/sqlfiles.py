@@ -26,6 +26,7 @@ creates it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,7 +37,7 @@ from dbsafe.core import DatabaseError, Location
 if TYPE_CHECKING:
     import psycopg
 
-    from dbsafe.extract.migration import Migration
+    from dbsafe.extract.migration import Migration, MigrationStatement
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,16 @@ class StatementFailure:
     # runner would refuse it, then run after that transaction: what it builds is there.
     applied_later: bool = False
 
+    @property
+    def sqlstate(self) -> str | None:
+        """PostgreSQL's error code, from `message` ("42P01: ..."); None without one.
+
+        >>> StatementFailure(Location("a.sql", 1), "x", "42P01: nope").sqlstate
+        '42P01'
+        """
+        code, colon, _ = self.message.partition(": ")
+        return code if colon and re.fullmatch("[0-9A-Z]{5}", code) else None
+
     def to_json(self) -> dict[str, object]:
         return {"path": self.location.path, "line": self.location.line,
                 "column": self.location.column, "sql": self.sql, "message": self.message,
@@ -260,6 +271,28 @@ def apply_sql_migrations(migrations: Sequence[Migration], url: str, *,
                 conn.execute("RESET ROLE")
                 conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
     return tuple(failures)
+
+
+def run_script(url: str, statements: Sequence[MigrationStatement]) -> StatementFailure | None:
+    """Run `statements` on the database at `url` as psql runs a script with `ON_ERROR_STOP`:
+    in one session, each statement on its own (autocommit) unless the script opens a
+    transaction itself, stopping at the first one PostgreSQL refuses; returns that one.
+
+    Raises:
+        DatabaseError: the database could not be reached, or the connection broke.
+    """
+    import psycopg
+
+    with _connect(url) as conn:
+        for statement in statements:
+            try:
+                _execute(conn, statement.sql, statement.raw)
+            except psycopg.Error as exc:
+                if conn.closed or conn.broken:
+                    raise DatabaseError(f"the throwaway server failed while running "
+                                        f"{statement.location.path}: {exc}") from None
+                return _failure(statement.sql, statement.location, exc)
+    return None
 
 
 def _connect(url: str) -> psycopg.Connection:

@@ -19,13 +19,21 @@ def migrated_database(project: AlembicProject, target: str = "heads", *,
     history with revisions built at least one relation. Anything else is a `MigrationError`,
     never an empty schema. With `other_environments`, at heads, the alembic.ini's other
     environments are applied after it (`_apply_other_environments`: validate's schema).
+    The project's `setup-sql` runs first (`dbsafe.migrate.setup`).
     """
     from dbsafe.pg.throwaway import throwaway_server
 
     script_locations(project.ini)  # fail early, before starting a server
+    if project.setup is not None:
+        project.setup.check()
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
-        result = apply(project, url, [("upgrade", target)], throwaway=True)
+        if project.setup is not None:
+            project.setup.run(url)
+        try:
+            result = apply(project, url, [("upgrade", target)], throwaway=True)
+        except MigrationError as exc:
+            raise _with_setup_hint(exc, project) from None
         _require_relations(url, result)
         if other_environments and target == "heads" and project.ini_section == "alembic":
             _apply_other_environments(project, url)
@@ -52,6 +60,18 @@ def _apply_other_environments(project: AlembicProject, url: str) -> None:
             logging.getLogger(__name__).warning(
                 "the alembic environment [%s] of %s was not applied: %s", section,
                 project.ini.name, exc)
+
+
+def _with_setup_hint(error: MigrationError, project: AlembicProject) -> MigrationError:
+    """`error`, its message ending with `SETUP_HINT` when the project has no `setup-sql` and
+    its first revision failed for want of what such SQL makes (`setup_hint`)."""
+    from dbsafe.migrate.setup import first_revision, setup_hint
+
+    hint = "" if project.setup is not None else setup_hint(
+        error.sqlstate, first=first_revision(error.file))
+    if hint:
+        error.args = (f"{error}; {hint}",)
+    return error
 
 
 def _require_relations(url: str, result: RunResult) -> None:
