@@ -27,6 +27,7 @@ no revision's Python either.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -232,7 +233,8 @@ def _seeded(project: AlembicProject, *, root: Path, cache_dir: Path | None, cach
     if seed.copy is None:
         why = f"its schema could not be copied: {seed.error}"
     else:
-        cache_file = _cache_file(project, cache_dir, f"{cache_extra} seed {seed.digest}")
+        cache_file = _cache_file(project, cache_dir, f"{cache_extra} seed {seed.digest}",
+                                 seeded=True)
         cached = _read(cache_file)
         if cached is not None:
             return cached
@@ -350,18 +352,28 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     from dbsafe.migrate.render import captured_migrations, render_revisions
     from dbsafe.migrate.revisions import ancestors
     from dbsafe.migrate.runner import MigrationError, RunResult, capture, describe_failure
+    from dbsafe.migrate.setup import SetupSqlError, pristine_copy
     from dbsafe.pg.throwaway import throwaway_server
 
     failures: list[dict[str, Any]] = []
     seed_failures: list[str] = []
     template = None
     where = "a throwaway server"
+    if project.setup is not None and seed is None:
+        project.setup.check()
     try:
-        with throwaway_server(database="dbsafe") as server:
+        with throwaway_server(database="dbsafe") as server, contextlib.ExitStack() as stack:
             if seed is not None:
                 seed_failures = _restore_seed(server, "dbsafe", seed)
                 template = _template_of(server, "dbsafe")
                 where = "a copy of the database's schema"
+            elif project.setup is not None:
+                # (a copy of the database's schema holds what the setup made)
+                project.setup.run(server.url("dbsafe"))
+                # A fresh database for a run past a failing revision is a copy of this
+                # one as the setup left it: what it made once per server (a role) is not
+                # made again.
+                template = stack.enter_context(pristine_copy(server, "dbsafe"))
             result = capture(project, server.url("dbsafe"))
             error = result.capture_error
             if error is not None and not error.get("revision"):
@@ -389,6 +401,8 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
                 error = result.capture_error
                 if error is not None and not error.get("revision"):
                     break
+    except SetupSqlError:
+        raise  # the project's own SQL failed: no schema of the project's to capture on
     except MigrationError as exc:
         raise _NoCapture(str(exc)) from None
     except DbsafeError as exc:  # no embedded server here, or it would not start
@@ -405,11 +419,21 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     if error is not None and str(error["revision"]) not in failed_revisions:
         failed_revisions.append(str(error["revision"]))
     completed = _rest_offline(project, root, loaded, failed_revisions)
+
+    def why(failure: Mapping[str, Any]) -> str:
+        """The error a revision failed with, and, on an empty database of a project
+        without `setup-sql`, how to give it what the project's database gets first."""
+        from dbsafe.migrate.setup import first_revision, setup_hint
+
+        hint = setup_hint(failure.get("sqlstate"), first=first_revision(failure.get("file"))) \
+            if project.setup is None and not seeded else ""
+        return f"{failure.get('type')}: {failure.get('message')}" + (f"; {hint}" if hint else "")
+
     for failure in failures:
         loaded.unlinted.append(Unlinted(
             str(failure["revision"]), failure.get("file"), failure.get("line"),
-            f"fails on {where} ({failure.get('type')}: "
-            f"{failure.get('message')}), so {_after_failure(completed, str(failure['revision']))}; "
+            f"fails on {where} ({why(failure)}), "
+            f"so {_after_failure(completed, str(failure['revision']))}; "
             "what it ran before failing is linted, and the revisions after it ran with it "
             "stamped as applied", seeded))
     if error is None:
@@ -417,7 +441,7 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     if not any(f["revision"] == error["revision"] for f in failures):
         loaded.unlinted.append(Unlinted(
             str(error["revision"]), error.get("file"), error.get("line"),
-            f"fails on {where} ({error.get('type')}: {error.get('message')}), "
+            f"fails on {where} ({why(error)}), "
             f"so {_after_failure(completed, str(error['revision']))}", seeded))
     failed = str(error["revision"])
     ran = {m.revision for m in loaded.migrations}
@@ -499,16 +523,17 @@ def _rest_offline(project: AlembicProject, root: Path, loaded: LoadedHistory,
 
 
 def _fresh_database(server: Any, attempt: int, template: str | None = None) -> str:
-    """A new database on `server`: empty, or a copy of `template`."""
+    """A new database on `server`: empty, or a copy of `template` (its settings too)."""
     import psycopg
     from psycopg import sql
 
     name = f"dbsafe_{attempt}"
-    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template is not None:
-        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        from dbsafe.migrate.setup import copy_database
+
+        return copy_database(server, template, name)
     with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-        conn.execute(statement)
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return str(server.url(name))
 
 
@@ -583,11 +608,15 @@ def _display(path: Path, root: Path) -> str:
 # -- cache -------------------------------------------------------------------------------------
 
 
-def _cache_file(project: AlembicProject, cache_dir: Path | None, extra: str) -> Path | None:
+def _cache_file(project: AlembicProject, cache_dir: Path | None, extra: str, *,
+                seeded: bool = False) -> Path | None:
     if cache_dir is None:
         return None
     from dbsafe.migrate.fingerprint import migrations_cache_key
 
+    if project.setup is not None and not seeded:
+        # (a seeded capture runs no setup: the copy of the database's schema has it)
+        extra += f" setup {project.setup.cache_key()}"
     key = migrations_cache_key(project.ini, extra=f"lint capture {FORMAT} {extra} "
                                                   f"{project.interpreter} {_server_version()}",
                                exclude=[cache_dir])
