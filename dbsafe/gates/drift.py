@@ -168,8 +168,12 @@ def _expected(settings: Settings, project: object,
 
     assert isinstance(project, AlembicProject)
     started = datetime.now(UTC)
+    if project.setup is not None:
+        project.setup.check()
     with throwaway_server(database="dbsafe") as server:
         url = server.url("dbsafe")
+        if project.setup is not None:
+            project.setup.run(url)
         apply(project, url, [("upgrade", f"{r}@{r}") for r in revisions], throwaway=True)
         snapshot = introspect_url(url).mark_built_since(started)
     return snapshot, f"migrations {project.ini.name}@{','.join(revisions)}"
@@ -189,7 +193,11 @@ def compare_models(settings: Settings, models: str) -> tuple[Finding, ...]:
         raise DbsafeError(f"--models {models!r}: give the models as module:attribute, e.g. "
                           "app.models:Base.metadata")
     project = AlembicProject.from_settings(settings)
+    if project.setup is not None:
+        project.setup.check()
     with throwaway_server(database="dbsafe") as server:
+        if project.setup is not None:
+            project.setup.run(server.url("dbsafe"))
         differences = run_comparison(project, server.url("dbsafe"), models)
     return tuple(_model_finding(models, *d) for d in differences)
 

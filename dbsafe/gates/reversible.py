@@ -375,18 +375,30 @@ def verify(project: AlembicProject, *, root: Path, database_url: str | None = No
         import dataclasses
         from datetime import UTC, datetime
 
+        from dbsafe.migrate.setup import copy_database, pristine_copy
         from dbsafe.pg.throwaway import throwaway_server
         from dbsafe.schema.diff import DiffOptions
 
         # Objects made on the throwaway carry the moment as their 'now' (`built_since`).
         options = dataclasses.replace(options or DiffOptions(), built_since=datetime.now(UTC))
-        with throwaway_server(database="dbsafe") as server:
+        if project.setup is not None:
+            project.setup.check()
+        with throwaway_server(database="dbsafe") as server, \
+                contextlib.ExitStack() as stack:
             names = iter(range(1, 1_000_000))
+            template = None
+            if project.setup is not None:
+                project.setup.run(server.url("dbsafe"))
+                # The twin and rebuilt databases are copies of this one as the setup left
+                # it: what it made once per server (a role) is not made again.
+                template = stack.enter_context(pristine_copy(server, "dbsafe"))
 
             def new_database() -> str:
                 import psycopg
 
                 name = f"dbsafe_walk_{next(names)}"
+                if template is not None:
+                    return copy_database(server, template, name)
                 with psycopg.connect(server.conninfo("postgres"), autocommit=True) as conn:
                     conn.execute(f'CREATE DATABASE "{name}"'.encode())
                 return server.url(name)
@@ -516,7 +528,8 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 raise exc  # env.py itself, or the version table: not a revision's fault
             failed = by_id.get(exc.revision)
             if failed is not None and failed.revision not in reported:
-                report([_upgrade_failed(failed, exc, root, again=again)])
+                report([_upgrade_failed(failed, exc, root, again=again,
+                                        setup=_has_setup(w))])
 
         try:
             w.apply([("upgrade", _up(s)) for s in start_ids] or [("upgrade", "base")])
@@ -609,7 +622,7 @@ def walk(project: AlembicProject, url: str, *, root: Path, start: Sequence[str] 
                 if exc.completed < upgrades:  # an upgrade failed
                     if carry is None or exc.revision != carry:
                         report([_upgrade_failed(by_id.get(exc.revision or "", revision),
-                                                exc, root)])
+                                                exc, root, setup=_has_setup(w))])
                         stopped_at = index
                         break
                     if carry not in reported:
@@ -1554,10 +1567,16 @@ def _reupgrade_failed(revision: Revision, exc: Exception, root: Path) -> Finding
 
 
 def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
-                    again: bool = False) -> Finding:
+                    again: bool = False, setup: bool = True) -> Finding:
     """DBS417; `again`: the revision applied on the walk's database and failed when the walk
-    applied it once more, on a fresh database of the same server (a rebuild, the twin)."""
+    applied it once more, on a fresh database of the same server (a rebuild, the twin);
+    `setup`: the project has `setup-sql` (else a first revision failing for want of what
+    such SQL makes says how to give it: `setup_hint`)."""
+    from dbsafe.migrate.setup import setup_hint
+
     rid = revision.revision
+    hint = "" if setup or again else setup_hint(getattr(exc, "sqlstate", None),
+                                                first=revision.down_revision is None)
     location = None
     if getattr(exc, "file", None) and getattr(exc, "line", None):
         location = Location(_relative(Path(exc.file), root), int(exc.line))  # type: ignore[attr-defined]
@@ -1572,8 +1591,15 @@ def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
                    f"Revision `{rid}`: upgrade fails during the walk: {_first_line(exc)}.",
                    UPGRADE_FAILED.default_severity, location or _location(revision, root), rid,
                    help="Fix the revision so it applies on a database built by the revisions "
-                        "before it; the revisions after it were not verified.",
+                        "before it; the revisions after it were not verified"
+                        + (f" ({hint})." if hint else "."),
                    context=(("Failing revision", rid), *_failure_context(exc), *note))
+
+
+def _has_setup(w: _Walk) -> bool:
+    """Whether the walk's databases got the project's `setup-sql`, or could not (a scratch
+    database dbsafe was given runs none): no hint to set it."""
+    return w.project.setup is not None or not w.throwaway
 
 
 def _first_line(exc: Exception) -> str:

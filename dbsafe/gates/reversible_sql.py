@@ -10,8 +10,10 @@ DBS412, DBS413, DBS414, DBS415, DBS417), on the down migration's first line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ from dbsafe.gates.reversible import (
 if TYPE_CHECKING:
     from dbsafe.extract.migration import Migration
     from dbsafe.migrate.sqlfiles import StatementFailure
+    from dbsafe.pg.throwaway import ThrowawayServer
     from dbsafe.schema.diff import Change, DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SqlFolder
@@ -47,6 +50,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
     """
     from dbsafe.extract.files import display_path
     from dbsafe.extract.migration import down_migration
+    from dbsafe.migrate.setup import pristine_copy, setup_hint
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.diff import DiffOptions
@@ -64,9 +68,15 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
     findings: list[Finding] = []
     walked: list[str] = []
     summary = {"migrations": len(ups), "with_down": sum(map(bool, downs))}
-    with throwaway_server(database="dbsafe") as server:
+    if folder.setup is not None:
+        folder.setup.check()
+    with throwaway_server(database="dbsafe") as server, contextlib.ExitStack() as stack:
         url = server.url("dbsafe")
         folder.prepare(url)
+        # With `setup-sql`, a database is rebuilt from a copy of this one as prepared: what
+        # the setup made once per server (a role) is not made again.
+        rebuild = Rebuild(server, "dbsafe", stack.enter_context(pristine_copy(server, "dbsafe"))) \
+            if folder.setup is not None else None
         before = _snapshot(url)
         for done, (up, down) in enumerate(zip(ups, downs, strict=True)):
             if progress is not None:
@@ -81,7 +91,9 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 findings.append(_failed(UPGRADE_FAILED, up, failed[0],
                                         "The migration does not apply on the schema its "
                                         "predecessors make; the ones after it were not "
-                                        "verified."))
+                                        "verified.", help=setup_hint(
+                                            failed[0].sqlstate, first=done == 0)
+                                        if folder.setup is None else ""))
                 return WalkResult(tuple(findings), tuple(walked),
                                   tuple(m.path for m in ups[done:]), summary=summary)
             after_up = _snapshot(url)
@@ -99,7 +111,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 findings.append(_failed(DOWNGRADE_FAILED, down, failed[0],
                                         "Running it right after its up migration failed."))
                 walked.append(up.path)
-                before = _rebuild(url, folder, ups[:done + 1])
+                before = _rebuild(url, folder, ups[:done + 1], rebuild)
                 continue
             after_down = _snapshot(url)
             if not _differences(after_down, after_up, options):
@@ -113,7 +125,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             findings += left
             if any(f.code == DOWNGRADE_LEFTOVER.code for f in left) \
                     and not _repair(url, after_down, before, options):
-                before = _rebuild(url, folder, ups[:done + 1])
+                before = _rebuild(url, folder, ups[:done + 1], rebuild)
                 walked.append(up.path)
                 continue
             failed = _refused(apply_sql_migrations([up], url))
@@ -121,7 +133,7 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 findings.append(_failed(REUPGRADE_FAILED, up, failed[0],
                                         "Applying it again after its down migration failed: "
                                         "the down left a state the up does not accept."))
-                before = _rebuild(url, folder, ups[:done + 1])
+                before = _rebuild(url, folder, ups[:done + 1], rebuild)
             else:
                 before = _snapshot(url)
             walked.append(up.path)
@@ -201,9 +213,10 @@ def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot,
 
 
 def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,
-            what: str) -> Finding:
+            what: str, *, help: str = "") -> Finding:
     return Finding(rule.code, f"`{migration.path}`: {failure.message}. {what}",
                    rule.default_severity, failure.location, migration.path,
+                   help=help[:1].upper() + help[1:] + "." if help else None,
                    context=(("Statement", failure.sql),))
 
 
@@ -248,13 +261,34 @@ def _repair(url: str, current: SchemaSnapshot, wanted: SchemaSnapshot,
     return all(c.action == REORDER for c in _differences(_snapshot(url), wanted, options))
 
 
-def _rebuild(url: str, folder: SqlFolder, ups: Sequence[Migration]) -> SchemaSnapshot:
+@dataclass(frozen=True, slots=True)
+class Rebuild:
+    """How the walked database `database` on `server` is rebuilt: dropped, and made again
+    as a copy of `template`, which holds it as it was prepared."""
+
+    server: ThrowawayServer
+    database: str
+    template: str
+
+
+def _rebuild(url: str, folder: SqlFolder, ups: Sequence[Migration],
+             rebuild: Rebuild | None = None) -> SchemaSnapshot:
     """The database emptied and `ups` applied again, after a failing step left it
-    somewhere between two migrations; its schema."""
+    somewhere between two migrations; its schema. With `rebuild`, the database is made
+    again from its template instead, prepared as it is."""
     import psycopg
 
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
 
+    if rebuild is not None:
+        from dbsafe.migrate.setup import copy_database
+
+        with psycopg.connect(rebuild.server.conninfo(), autocommit=True) as conn:
+            conn.execute(psycopg.sql.SQL("DROP DATABASE {} WITH (FORCE)").format(
+                psycopg.sql.Identifier(rebuild.database)))
+        copy_database(rebuild.server, rebuild.template, rebuild.database)
+        apply_sql_migrations(ups, url)
+        return _snapshot(url)
     with psycopg.connect(url, autocommit=True) as conn:
         schemas = [r[0] for r in conn.execute(
             "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
