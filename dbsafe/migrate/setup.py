@@ -187,7 +187,12 @@ SETUP_HINT = ("if the project's database gets it before its first migration (fro
 
 def setup_hint(sqlstate: str | None, *, first: bool) -> str:
     """`SETUP_HINT` for a failure with `sqlstate` of the first migration (`first`) on an
-    empty database, when the error is an undefined object or schema; else ""."""
+    empty database, when the error is an undefined object or schema; else "".
+
+    >>> [bool(setup_hint(state, first=first)) for state, first in
+    ...  (("42704", True), ("3F000", True), ("42704", False), ("42P01", True), (None, True))]
+    [True, True, False, False, False]
+    """
     return SETUP_HINT if first and sqlstate in _SETUP_STATES else ""
 
 
