@@ -483,6 +483,10 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
               help="Skip files matching this gitignore-style pattern (repeatable).")
 @click.option("--no-confirm", is_flag=True, default=False,
               help="Do not confirm findings with PREPARE on the database.")
+@click.option("--search-path", metavar="SCHEMAS",
+              help="The search_path the application's sessions set, as PostgreSQL writes it "
+                   "(`app, public`): unqualified names are looked up there [default: the "
+                   "schema source's]. Also `search-path` in [tool.dbsafe].")
 @click.option("--jobs", type=click.IntRange(min=0), metavar="N",
               help="Worker processes [default: one per core this process may run on].")
 @click.option("--changed-since", metavar="GITREF",
@@ -497,6 +501,7 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
                      snapshot: Path | None, from_migrations: bool, alembic_config: Path | None,
                      sql_migrations: Path | None,
                      no_cache: bool, exclude: tuple[str, ...], no_confirm: bool,
+                     search_path: str | None,
                      jobs: int | None, changed_since: str | None, baseline: Path | None,
                      write_baseline: Path | None, **output: Any) -> None:
     """Report SQL that references tables or columns the schema does not have.
@@ -515,7 +520,8 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
     overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
                                   no_cache, sql_migrations)
     overrides.update(_output_overrides(**output))
-    overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs})
+    overrides.update({"exclude": exclude, "confirm": False if no_confirm else None, "jobs": jobs,
+                      "search-path": search_path})
     settings = state.settings(overrides, paths)
     _finish(commands.validate(settings, paths, changed_since=changed_since, baseline=baseline,
                               write_baseline=write_baseline), settings)

@@ -62,6 +62,10 @@ class Settings:
     max_file_size: int = 50 * 1024 * 1024  # validate skips (and lists) larger source files
     js_sql_tags: tuple[str, ...] = ()  # JS/TS template tags carrying SQL, beyond the built-in
     js_sql_calls: tuple[str, ...] = ()  # JS/TS calls whose first argument is SQL, likewise
+    # validate: the search_path the application's sessions set (asyncpg's `server_settings`,
+    # libpq's `options=-csearch_path=...`), schema names in order ("$user": the role's own);
+    # None: the schema source's own
+    search_path: tuple[str, ...] | None = None
     verbose: bool = False
     # lint
     target_version: int | None = None  # server_version_num migrations will run on; None: 15
@@ -134,6 +138,7 @@ _KEYS: dict[str, tuple[str, str]] = {
     "max-file-size": ("max_file_size", "size"),
     "js-sql-tags": ("js_sql_tags", "js-names"),
     "js-sql-calls": ("js_sql_calls", "js-names"),
+    "search-path": ("search_path", "search-path"),
     "verbose": ("verbose", "bool"),
     "target-version": ("target_version", "version"),
     "managed-timeouts": ("managed_timeouts", "bool"),
@@ -166,7 +171,7 @@ _ENV_KEYS = (
     "python",
     "fail-on", "format",
     "confirm", "lock-timeout", "statement-timeout", "cache-dir", "cache", "jobs",
-    "target-version", "managed-timeouts", "check-timeout", "sqitch-target",
+    "target-version", "managed-timeouts", "check-timeout", "sqitch-target", "search-path",
 )
 
 
@@ -383,6 +388,19 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             raise fail("a list of JavaScript names or dotted paths such as \"sql\" or "
                        "\"db.sql\"")
         return names
+    if kind == "search-path":
+        if isinstance(raw, str):
+            names = split_search_path(raw)
+            if names is None:
+                raise fail("schema names separated by commas, as PostgreSQL's search_path "
+                           "reads them (`app, public`, `\"$user\", public`)")
+            return names
+        if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) and v for v in raw):
+            raise fail("a list of schema names or a comma-separated string")
+        # A list holds names as they are spelt (`"App"` is the schema App); one written
+        # quoted, as in PostgreSQL's setting (`'"$user"'`), is the same name.
+        return tuple(v[1:-1].replace('""', '"') if len(v) > 1 and v[0] == v[-1] == '"' else v
+                     for v in raw)
     if kind == "severity":
         if not isinstance(raw, str):
             raise fail("one of error, warning, note")
@@ -426,6 +444,40 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             raise fail("one of " + ", ".join(SCHEMA_SOURCES))
         return raw
     raise AssertionError(f"unhandled config kind {kind}")
+
+
+def split_search_path(text: str) -> tuple[str, ...] | None:
+    """The schema names of a `search_path` value, as PostgreSQL reads one
+    (`SplitIdentifierString`): comma-separated, a name in double quotes kept as written
+    (`""` a quote), any other folded to lower case; None when it cannot be read.
+
+    >>> split_search_path('user_management, Public, "$user", "My ""x"" Schema"')
+    ('user_management', 'public', '$user', 'My "x" Schema')
+    >>> split_search_path(""), split_search_path("a,,b"), split_search_path('"open')
+    ((), None, None)
+    """
+    names: list[str] = []
+    rest = text.strip()
+    if not rest:
+        return ()
+    while True:
+        if rest.startswith('"'):
+            match = re.match(r'"((?:[^"]|"")*)"', rest)
+            if match is None or not match.group(1):
+                return None
+            names.append(match.group(1).replace('""', '"'))
+            rest = rest[match.end():].lstrip()
+        else:
+            name = re.match(r'[^,\s"]*', rest).group(0)  # type: ignore[union-attr]
+            if not name:
+                return None
+            names.append(name.lower())
+            rest = rest[len(name):].lstrip()
+        if not rest:
+            return tuple(names)
+        if not rest.startswith(","):
+            return None
+        rest = rest[1:].lstrip()
 
 
 # What PostgreSQL accepts for lock_timeout and statement_timeout: a number (milliseconds) or a

@@ -108,12 +108,29 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         ('check-timeout = "-1s"', "'check-timeout' must be a PostgreSQL duration"),
         ('exclude = ["[unclosed"]', "that is never closed"),
         ('exclude = ["\\\\"]', "is not a gitignore pattern"),
+        ('search-path = "app,,public"', "'search-path' must be schema names separated by commas"),
+        ('search-path = "\\"open, public"', "'search-path' must be schema names separated"),
+        ('search-path = ["app", 1]', "'search-path' must be a list of schema names"),
     ],
 )
 def test_wrong_value_kinds_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:
     write_pyproject(tmp_path, body)
     with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
         load_settings(tmp_path, environ={})
+
+
+def test_search_path_is_read_as_postgresql_reads_the_setting(tmp_path: Path) -> None:
+    """A string is split and folded as PostgreSQL splits `search_path` (`App` is `app`, a
+    quoted name kept as written); a list holds names as spelt, a quoted one unquoted."""
+    write_pyproject(tmp_path, 'search-path = \'User_Management, "$user", "Mixed Case"\'')
+    assert load_settings(tmp_path, environ={}).search_path == (
+        "user_management", "$user", "Mixed Case")
+    write_pyproject(tmp_path, 'search-path = [\'"$user"\', "App", "public"]')
+    assert load_settings(tmp_path, environ={}).search_path == ("$user", "App", "public")
+    write_pyproject(tmp_path, 'search-path = ""')  # PostgreSQL's '': pg_catalog alone
+    assert load_settings(tmp_path, environ={}).search_path == ()
+    assert load_settings(tmp_path, environ={"DBSAFE_SEARCH_PATH": "app, public"}).search_path \
+        == ("app", "public")
 
 
 def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
