@@ -569,10 +569,17 @@ class _Checker:
                 close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
                 sql = f"SELECT FROM {_quote(shown)}.{_quote(name)}"
                 start = sql.rindex(_quote(name))
+                # (no `.schema()`: a same-named relation in any schema may be it, so only
+                # a request naming its schema gets here with one elsewhere)
+                elsewhere = sorted(r.schema for r in self.graph.by_name.get(name, ())
+                                   if r.schema != shown)
+                help = (f"`{name}` is in schema `{elsewhere[0]}`, not `{shown}`; read it "
+                        f"with `.schema('{elsewhere[0]}')` (PostgREST must expose that "
+                        "schema)." if elsewhere else
+                        f"Did you mean `{close[0]}`?" if close else None)
                 self.report(_UNKNOWN_TABLE, f"no relation `{name}` in schema `{shown}`",
                             request.target.location(0, max(len(name) - 1, 0)),
-                            subject=f"{shown}.{name}",
-                            help=f"Did you mean `{close[0]}`?" if close else None,
+                            subject=f"{shown}.{name}", help=help,
                             sql=sql, start=start, end=len(sql) - 1)
             elif (schema or DEFAULT_SCHEMA) in self.graph.schemas:
                 self.skip(f"`{name}` is an extension's relation, whose columns are unknown")

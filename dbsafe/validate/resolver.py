@@ -2062,6 +2062,9 @@ class _Run:
             self.r.table_suggestions(name, schemas),
             span=span,
         )
+        if schema is None and (hint := off_path_hint(self.r.snapshot, name, schemas,
+                                                     self.r.schemas)):
+            self.problems[-1] = replace(self.problems[-1], help=hint)
 
     def unknown_catalog_relation(self, identifier: exp.Identifier, name: str,
                                  schema: str | None) -> None:
@@ -2148,6 +2151,29 @@ def _node_kind(cls: type) -> int:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def off_path_hint(snapshot: SchemaSnapshot, name: str, path: Sequence[str],
+                  schemas: Iterable[str] | None = None) -> str | None:
+    """The help of an unqualified relation `name` missing from `path` when the schema has one
+    of that name in a schema off it (the application's sessions may set another search path:
+    AutoMana's asyncpg pools put `user_management` first); None when there is none.
+
+    >>> from dbsafe.schema.model import Relation, SchemaSnapshot
+    >>> users = Relation("user_management", "users", "table", ())
+    >>> print(off_path_hint(SchemaSnapshot(relations=(users,)), "users", ("public",)))
+    `users` is in schema `user_management`, which is not on the search path (public); set search-path or qualify the name.
+    """
+    # `schemas`: every schema the snapshot knows, when the caller has them at hand.
+    known = schemas if schemas is not None else \
+        set(snapshot.schemas) | {r.schema for r in snapshot.relations}
+    found = sorted(s for s in known if s not in path and snapshot.relation(s, name))
+    if not found:
+        return None
+    where = (f"schema `{found[0]}`, which is" if len(found) == 1 else
+             "schemas " + ", ".join(f"`{s}`" for s in found) + ", which are")
+    return (f"`{name}` is in {where} not on the search path ({', '.join(path) or 'empty'}); "
+            "set search-path or qualify the name.")
 
 
 def _span(node: exp.Expression) -> tuple[int, int]:
