@@ -147,7 +147,7 @@ def validate(settings: Settings, paths: Sequence[Path] = (), *,
         paths = _changed_sources(settings.project_root, paths, changed_since)
         if not paths:
             return Report((), {"files": 0, "changed_since": changed_since})
-    with load_schema(settings) as source:
+    with load_schema(settings, search_path=settings.search_path) as source:
         report = scan(paths, source, settings, codes)
     summary = dict(report.summary)
     summary["schema_source"] = source.description

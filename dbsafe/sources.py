@@ -139,15 +139,19 @@ class SchemaSource:
         return self.database_url
 
 
-def load_schema(settings: Settings) -> SchemaSource:
+def load_schema(settings: Settings, *,
+                search_path: Sequence[str] | None = None) -> SchemaSource:
     """Load the schema from the source the settings select (see module docstring); kept
-    until the console script's process ends (`core.hold_until_exit`)."""
+    until the console script's process ends (`core.hold_until_exit`).
+
+    `search_path`: a live database is read by a session with this search path (validate's
+    `search-path`), over the URL's and the role's; the other sources are read as they are."""
     from dbsafe.core import hold_until_exit
 
-    return hold_until_exit(_load_schema(settings))
+    return hold_until_exit(_load_schema(settings, search_path))
 
 
-def _load_schema(settings: Settings) -> SchemaSource:
+def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -> SchemaSource:
     source = settings.resolved_schema_source
     if source == "database":
         if not settings.database_url:
@@ -155,7 +159,7 @@ def _load_schema(settings: Settings) -> SchemaSource:
         from dbsafe.pg.urls import redact_url
         from dbsafe.schema.introspect import introspect_url
 
-        snapshot = introspect_url(settings.database_url)
+        snapshot = introspect_url(settings.database_url, search_path=search_path)
         return SchemaSource(
             snapshot, f"database {redact_url(settings.database_url)}", "database",
             database_url=settings.database_url,

@@ -282,9 +282,16 @@ class Session:
     """One connection for every statement a run confirms (repair rounds included)."""
 
     def __init__(self, url: str, *, lock_timeout: str = "2s",
-                 statement_timeout: str = "5s") -> None:
+                 statement_timeout: str = "5s",
+                 search_path: Sequence[str] | None = None) -> None:
         self.url = url
         self.timeouts = [lock_timeout.encode(), statement_timeout.encode()]
+        if search_path is not None:
+            # The application's sessions' path (validate's `search-path`), over the URL's
+            # and the role's: set with the timeouts, for each transaction only.
+            from dbsafe.schema.introspect import search_path_setting
+
+            self.timeouts.append(search_path_setting(search_path).encode())
         self.conn = None
 
     def __enter__(self) -> Session:
@@ -327,6 +334,7 @@ class Session:
 
 _SET_TIMEOUTS = (b"SELECT set_config('lock_timeout', $1, true),"
                  b" set_config('statement_timeout', $2, true)")
+_SET_TIMEOUTS_AND_PATH = _SET_TIMEOUTS + b", set_config('search_path', $3, true)"
 _SAVEPOINT = b"SAVEPOINT dbsafe_candidate"
 _BACK_TO_SAVEPOINT = b"ROLLBACK TO SAVEPOINT dbsafe_candidate"
 # Statements per pipeline: one round trip for the lot. Bounded so that the server's replies
@@ -348,7 +356,8 @@ def _prepare_batch(pg, batch: list[Rewrite], timeouts: list[bytes]) -> list[Verd
     pg.enter_pipeline_mode()
     try:
         pg.send_query_params(b"BEGIN READ ONLY", None)
-        pg.send_query_params(_SET_TIMEOUTS, timeouts)
+        pg.send_query_params(_SET_TIMEOUTS if len(timeouts) == 2 else _SET_TIMEOUTS_AND_PATH,
+                             timeouts)
         pg.send_query_params(_SAVEPOINT, None)
         pg.pipeline_sync()
         for statement in batch:
