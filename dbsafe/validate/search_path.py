@@ -6,7 +6,8 @@ A schema source records the path of the session that read it (the throwaway serv
 URL's role's); the application's may differ, and then its unqualified names live elsewhere.
 `applied` gives the snapshot the path PostgreSQL would give the application's session:
 `current_schemas(false)` of `SET search_path` to the setting, `"$user"` the schema named after
-its role, a schema that does not exist left out (PostgreSQL ignores it; dbsafe says so).
+its role (where the role is not known, kept: see `applied`), a schema that does not exist left
+out (PostgreSQL ignores it; dbsafe says so).
 A live database reads it itself (`sources.load_schema`), so the role there is the real one.
 """
 
@@ -35,7 +36,9 @@ def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
         snapshot: the schema, read with another session's path.
         setting: schema names in order, as `config.split_search_path` reads them.
         role: the role the application logs in as (`"$user"`); None when not known: then
-            `"$user"` is left out, with a warning.
+            `"$user"` stays in the path, naming no schema of the snapshot, and the resolver
+            leaves a table found only off the path unchecked (it may be the role's); a
+            warning says so.
 
     Returns:
         The snapshot with `search_path` as PostgreSQL's `current_schemas(false)` would list
@@ -53,9 +56,14 @@ def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
     for name in setting:
         schema = role if name == USER else name
         if schema is None:
+            # Kept as it is: no schema of the snapshot is named so, and the resolver leaves a
+            # table it finds only off the path unchecked, since it may be the role's.
             log.warning("search-path: `$user` is the schema named after the role the "
-                        "application logs in as, which this schema source does not record; "
-                        "left out (name that schema in search-path instead)")
+                        "application logs in as, which this schema source does not record: a "
+                        "table found only in a schema off the path is left unchecked (name "
+                        "that schema in search-path, or give database-url)")
+            if name not in path:
+                path.append(name)
             continue
         if schema in path or schema == "pg_temp" or schema.startswith("pg_temp_"):
             continue  # (the session's temporary schema: nothing of the snapshot's is there)

@@ -180,19 +180,37 @@ def test_user_names_the_schema_of_the_role(tmp_path: Path, database_url: str) ->
         ("DBS302", 3, f"{role}.users.emial")]
 
 
-def test_user_left_out_where_the_role_is_unknown_and_a_missing_schema_said(
+def test_a_missing_schema_is_left_out_and_said(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    root = make_project(tmp_path, "search-path = '\"$user\", nosuch, app, public'\n")
+    root = make_project(tmp_path, "search-path = 'nosuch, app, public'\n")
     settings = load_settings(root, {"cache": False}, environ={})
-    assert settings.search_path == ("$user", "nosuch", "app", "public")
+    assert settings.search_path == ("nosuch", "app", "public")
 
     with caplog.at_level(logging.WARNING, logger="dbsafe"):
         report = commands.validate(settings, [root / "app"])
 
     assert found(report) == [("DBS302", 3, "app.users.emial")]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("`$user`" in w and "left out" in w for w in warnings), warnings
     assert any("schema `nosuch` is not in the schema" in w for w in warnings), warnings
+
+
+def test_user_of_a_role_the_schema_source_does_not_record_leaves_tables_off_the_path_unchecked(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The migrations do not say which role the application logs in as: `users`, only in
+    `app`, may be in the role's schema (an application logging in as `app` finds it), so it
+    is neither missing nor checked; `notes`, on the path, still is."""
+    root = make_project(tmp_path, "search-path = '\"$user\", public'\n")
+    (root / "app" / "queries.sql").write_text(QUERIES + "SELECT id, bdy FROM notes;\n")
+    settings = load_settings(root, {"cache": False}, environ={})
+    assert settings.search_path == ("$user", "public")
+
+    with caplog.at_level(logging.WARNING, logger="dbsafe"):
+        report = commands.validate(settings, [root / "app"])
+
+    assert found(report) == [("DBS302", 4, "public.notes.bdy")]
+    assert report.summary["statements_not_analysed"] == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("`$user`" in w and "left unchecked" in w for w in warnings), warnings
 
 
 def test_a_supabase_request_naming_another_schema_says_where_the_table_is(
