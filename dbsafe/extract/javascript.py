@@ -1486,19 +1486,10 @@ class _Reader:
     def _array_joined(self, call: Node, depth: int) -> SqlFragment | None:
         """`['id', 'title'].join(',')` (or `.join()`, a comma): the string it makes, when each
         item and the separator are one string of `_strings`."""
-        function = call.child_by_field_name("function")
-        function = _unwrap(function) if function is not None else None
-        if function is None or function.type != "member_expression":
+        joined = self._array_join(call)
+        if joined is None:
             return None
-        prop, obj = function.child_by_field_name("property"), function.child_by_field_name(
-            "object")
-        obj = _unwrap(obj) if obj is not None else None
-        if prop is None or self.text(prop) != "join" or obj is None or obj.type != "array":
-            return None
-        arguments = call.child_by_field_name("arguments")
-        if arguments is None:
-            return None
-        given = [a for a in arguments.named_children if a.type != "comment"]
+        obj, prop, given = joined
         line, column = self.position(prop.start_byte)
         separator = SqlFragment(self.path, ",", ((0, line, column),), origin="js")
         if given:
@@ -1516,11 +1507,10 @@ class _Reader:
             pieces += [separator, options[0]] if pieces else [options[0]]
         return _concat(self.path, pieces, separator)
 
-    def _joined_template(self, call: Node) -> Template | None:
-        """`[`name.ilike.%${q}%`, `email.ilike.%${q}%`].join(',')`: the template it makes, its
-        holes the items' `${...}`, when each item is a string or a template literal and the
-        separator a string (`_strings`); sig-execut's and epic-hq/Insights' `.or()` filters
-        so written were DBS304 notes, their columns never checked."""
+    def _array_join(self, call: Node) -> tuple[Node, Node, list[Node]] | None:
+        """Of a call `[...].join(...)` on an array literal: the array, the `join` property
+        (where a default separator is placed) and the arguments given; None for another
+        call."""
         function = call.child_by_field_name("function")
         function = _unwrap(function) if function is not None else None
         if function is None or function.type != "member_expression":
@@ -1532,7 +1522,17 @@ class _Reader:
         if prop is None or self.text(prop) != "join" or obj is None or obj.type != "array" \
                 or arguments is None:
             return None
-        given = [a for a in arguments.named_children if a.type != "comment"]
+        return obj, prop, [a for a in arguments.named_children if a.type != "comment"]
+
+    def _joined_template(self, call: Node) -> Template | None:
+        """`[`name.ilike.%${q}%`, `email.ilike.%${q}%`].join(',')`: the template it makes, its
+        holes the items' `${...}`, when each item is a string or a template literal and the
+        separator a string (`_strings`); sig-execut's and epic-hq/Insights' `.or()` filters
+        so written were DBS304 notes, their columns never checked."""
+        joined = self._array_join(call)
+        if joined is None:
+            return None
+        obj, prop, given = joined
         line, column = self.position(prop.start_byte)
         separator = Template(",", ((0, line, column),))
         if given:

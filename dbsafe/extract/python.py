@@ -1450,20 +1450,9 @@ class _Extractor:
         the `else` of `if dialect.name == "postgresql":`), or None."""
         from dbsafe.extract.dialect_guard import never_on_postgres
 
-        child = node
-        for parent in self._within_scope(node):
-            if isinstance(parent, ast.ClassDef):
-                break
-            if isinstance(parent, (ast.If, ast.IfExp)):
-                body = parent.body if isinstance(parent.body, list) else [parent.body]
-                orelse = parent.orelse if isinstance(parent.orelse, list) else [parent.orelse]
-                if any(child is stmt for stmt in body) and never_on_postgres(
-                        parent.test, holds=True, bound=self._assigned_once):
-                    return parent.test
-                if any(child is stmt for stmt in orelse) and never_on_postgres(
-                        parent.test, holds=False, bound=self._assigned_once):
-                    return parent.test
-            child = parent
+        for test, holds in self._branches_around(node):
+            if never_on_postgres(test, holds=holds, bound=self._assigned_once):
+                return test
         return None
 
     def _not_sent_to(self, node: ast.AST) -> frozenset[int]:
@@ -1473,19 +1462,26 @@ class _Extractor:
         from dbsafe.extract.server_version import not_run_on
 
         found: frozenset[int] = frozenset()
+        for test, holds in self._branches_around(node):
+            found |= not_run_on(test, holds=holds)
+        return found
+
+    def _branches_around(self, node: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
+        """The test of each `if` or conditional expression around `node` in its function
+        (a class ends the search), innermost first, and whether `node` runs when it holds
+        (its body) or when it does not (its `else`)."""
         child = node
         for parent in self._within_scope(node):
             if isinstance(parent, ast.ClassDef):
-                break
+                return
             if isinstance(parent, (ast.If, ast.IfExp)):
                 body = parent.body if isinstance(parent.body, list) else [parent.body]
                 orelse = parent.orelse if isinstance(parent.orelse, list) else [parent.orelse]
                 if any(child is stmt for stmt in body):
-                    found |= not_run_on(parent.test, holds=True)
+                    yield parent.test, True
                 elif any(child is stmt for stmt in orelse):
-                    found |= not_run_on(parent.test, holds=False)
+                    yield parent.test, False
             child = parent
-        return found
 
     def _within_scope(self, node: ast.AST) -> Iterator[ast.AST]:
         """The ancestors of `node` inside the function, lambda or module holding it,
