@@ -1660,14 +1660,18 @@ class _Reader:
 
     def _typed_sql(self, template: Node) -> SqlFragment | None:
         """A tagged template with type arguments (`sql<Row[]>`...``), see `_typed_tag`."""
-        tag = self._typed_tag(template)
-        if tag is None:
-            return None
-        dotted = "".join(tag.split()).replace("?.", ".")
-        last = dotted.rsplit(".", 1)[-1]
-        if last not in SQL_TAGS and not self._configured(last, dotted, self.names.tags):
+        if not self._typed_sql_tag(template):
             return None
         return self._statement(template, template)
+
+    def _typed_sql_tag(self, template: Node) -> bool:
+        """Whether a template is written after a SQL tag with type arguments."""
+        tag = self._typed_tag(template)
+        if tag is None:
+            return False
+        dotted = "".join(tag.split()).replace("?.", ".")
+        last = dotted.rsplit(".", 1)[-1]
+        return last in SQL_TAGS or self._configured(last, dotted, self.names.tags)
 
     def _typed_tag(self, template: Node) -> str | None:
         """The tag of a template written `tag<T>`...`` (`sql<{ id: string }[]>`...``,
@@ -1723,6 +1727,8 @@ class _Reader:
         """The statement a SQL string or template holds, if it reads as one (a template
         a SQL tag marks is SQL: only whether it is a whole statement is asked)."""
         self.taken.add(literal.start_byte)
+        if literal.type == "template_string" and self._in_sql_hole(literal):
+            return None
         template = self._template(literal)
         tagged = literal.type == "template_string" and literal.parent is not None and (
             literal.parent.type == "call_expression")
@@ -1734,6 +1740,30 @@ class _Reader:
         reason, sql, spans, built = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason,
                            built_strings=built)
+
+    def _in_sql_hole(self, template: Node) -> bool:
+        """Whether a template stands inside a `${...}` of a SQL tag's template: a fragment
+        postgres.js, slonik or Prisma puts into that query where the hole is (Stacks' API
+        ends `WITH nft AS (...)` with `${withTx ? this.sql`...` : this.sql`SELECT * FROM
+        nft`}`), which may read the query's CTEs and aliases: a piece of that statement,
+        not one of its own, as a Python string that is only a piece of a longer one."""
+        node = template.parent
+        while node is not None and node.type != "program":
+            if node.type == "template_substitution" and node.parent is not None and (
+                    self._sql_template(node.parent)):
+                return True
+            node = node.parent
+        return False
+
+    def _sql_template(self, template: Node) -> bool:
+        """Whether a template literal is a SQL tag's (`sql`...``, `sql<T>`...``)."""
+        parent = template.parent
+        if parent is not None and parent.type == "call_expression" and (
+                parent.child_by_field_name("arguments") == template):
+            function = parent.child_by_field_name("function")
+            if function is not None and self._is_tag(function, _last_name(self, function)):
+                return True
+        return self.typed and self._typed_sql_tag(template)
 
     def _expected_to_fail(self, call: Node) -> bool:
         """True for a call a test expects to fail: inside `expect(...)` read by `.rejects`

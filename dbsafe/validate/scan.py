@@ -221,8 +221,9 @@ _CHUNK = 32
 # 172: a statement in a branch run only where the database is not PostgreSQL (`elif
 #      is_oracle(url):`, `if dialect.name == "mysql":`) is skipped, said so;
 #      a string under an `example`/`examples` key or keyword is documentation; a statement
-#      a test hands to a mock is not checked
-_CACHE_VERSION = 172
+#      a test hands to a mock is not checked;
+# 173: a SQL template inside a `${...}` of another SQL template is a piece of it, not read alone
+_CACHE_VERSION = 173
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
