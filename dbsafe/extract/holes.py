@@ -161,7 +161,10 @@ def _classify(text: str, offsets: Sequence[int],
                 kinds.append("tail")
                 previous.append(_SENTINEL)
                 continue
-            kinds.append(_hole_kind(marked, match.start(), previous, stack, calls[-1],
+            # `(a, b) > (${x}, ${y})`: a row (or a scalar subquery) compared, its items
+            # values while no word has opened a query inside it
+            row = stack[-1] in _VALUE_OPERATORS and not last_keyword[-1]
+            kinds.append(_hole_kind(marked, match.start(), previous, stack, calls[-1] or row,
                                     operand=operand_at == len(previous),
                                     in_brackets=brackets > 0))
             previous.append(_SENTINEL)

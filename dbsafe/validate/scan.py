@@ -222,8 +222,9 @@ _CHUNK = 32
 #      is_oracle(url):`, `if dialect.name == "mysql":`) is skipped, said so;
 #      a string under an `example`/`examples` key or keyword is documentation; a statement
 #      a test hands to a mock is not checked;
-# 173: a SQL template inside a `${...}` of another SQL template is a piece of it, not read alone
-_CACHE_VERSION = 173
+# 173: a SQL template inside a `${...}` of another SQL template is a piece of it, not read alone;
+# 174: a hole right after the `(` of a row compared (`(a, b) > (${x}, ${y})`) is a value
+_CACHE_VERSION = 174
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
