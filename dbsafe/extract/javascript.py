@@ -78,6 +78,16 @@ _TAG_FACTORIES = frozenset({"type", "typeAlias"})
 # `await db.$queryRaw<Row[]>`...``), optionally `await`ed; see `_Reader._typed_tag`.
 _TAG_BEFORE_TYPES = re.compile(
     r"[A-Za-z_$][\w$]*(?:\s*\??\.\s*[A-Za-z_$][\w$]*)*\s*\Z")
+# pg-promise's formatting variables in a string its query methods take (pg-promise's
+# formatting.js): `${name}`, `$(name)`, `$<name>`, `$[name]`, `$/name/`, with a modifier or
+# not, and `$1` with a modifier (`$1:name`, `$1^`; a plain `$1` is PostgreSQL's own
+# parameter, `$1::name` a cast). PostgreSQL's parser reads none of them.
+_PGP_MODIFIER = r"(?:\^|~|#|:raw|:alias|:name|:json|:csv|:list|:value)"
+_PGP_VARIABLE = re.compile(
+    r"\$(?:\{\s*[\w$.]+" + _PGP_MODIFIER + r"?\s*\}|\(\s*[\w$.]+" + _PGP_MODIFIER
+    + r"?\s*\)|<\s*[\w$.]+" + _PGP_MODIFIER + r"?\s*>|\[\s*[\w$.]+" + _PGP_MODIFIER
+    + r"?\s*\]|/\s*[\w$.]+" + _PGP_MODIFIER + r"?\s*/|[1-9][0-9]{0,4}" + _PGP_MODIFIER
+    + r"(?![\w:]))", re.ASCII)
 # Besides DML (`looks_like_statement`), DDL a SQL call or tag runs whose effect the file's
 # other statements see (a temp table, an added column, `SET search_path`): taken so that
 # validation knows the schema changed, as for Python's sinks (DDL itself is not checked).
@@ -1637,6 +1647,7 @@ class _Reader:
                 literal = _unwrap(bound)
             if literal.type not in ("string", "template_string"):
                 return None
+            return self._statement(literal, call, formatted=True)
         return self._statement(literal, call)
 
     def _is_tag(self, function: Node, name: str | None) -> bool:
@@ -1723,9 +1734,11 @@ class _Reader:
         match = _TAG_BEFORE_TYPES.search(before)
         return match.group(0).strip() if match is not None else None
 
-    def _statement(self, literal: Node, site: Node) -> SqlFragment | None:
+    def _statement(self, literal: Node, site: Node, *,
+                   formatted: bool = False) -> SqlFragment | None:
         """The statement a SQL string or template holds, if it reads as one (a template
-        a SQL tag marks is SQL: only whether it is a whole statement is asked)."""
+        a SQL tag marks is SQL: only whether it is a whole statement is asked). `formatted`:
+        a call's argument, whose pg-promise variables are holes (`_PGP_VARIABLE`)."""
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
@@ -1737,6 +1750,8 @@ class _Reader:
             return None
         if self._expected_to_fail(site):
             return None
+        if formatted:
+            template = _variables_as_holes(template)
         reason, sql, spans, built = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason,
                            built_strings=built)
@@ -2059,6 +2074,52 @@ def _operand(wrapper: Node) -> Node | None:
     if not children:
         return None
     return children[-1] if wrapper.type == "type_assertion" else children[0]
+
+
+def _variables_as_holes(template: Template) -> Template:
+    """The template with each pg-promise variable of its text a hole (`_PGP_VARIABLE`): the
+    value pg-promise puts there, or the name (`${table:name}`), is known only at run time.
+
+    >>> t = _variables_as_holes(Template("SELECT a FROM t WHERE id = ${id} AND b = $1:json",
+    ...                                  ((0, 3, 10),)))
+    >>> t.text, [(h.offset, h.line, h.column, h.label) for h in t.holes]
+    ('SELECT a FROM t WHERE id =  AND b = ', [(27, 3, 37, '${id}'), (36, 3, 51, '$1:json')])
+    >>> t.spans
+    ((0, 3, 10), (27, 3, 42), (36, 3, 58))
+    """
+    matches = list(_PGP_VARIABLE.finditer(template.text))
+    if not matches:
+        return template
+    starts = [offset for offset, _, _ in template.spans]
+
+    def position(offset: int) -> tuple[int, int]:
+        start, line, column = template.spans[max(bisect.bisect_right(starts, offset) - 1, 0)]
+        return line, column + offset - start
+
+    removed = [(m.start(), m.end()) for m in matches]
+    cuts = [start for start, _ in removed]
+
+    def moved(offset: int) -> int:
+        """Where an offset outside the variables is once they are taken out."""
+        index = bisect.bisect_right(cuts, offset)
+        return offset - sum(min(end, offset) - start for start, end in removed[:index])
+
+    kept = [(end, start) for end, start in
+            zip([0, *(end for _, end in removed)], [*cuts, len(template.text)], strict=True)]
+    text = "".join(template.text[a:b] for a, b in kept)
+    spans: list[tuple[int, int, int]] = []
+    for a, b in kept:
+        if a < b or a == len(template.text):
+            spans.append((moved(a), *position(a)))
+        spans.extend((moved(offset), line, column) for offset, line, column in template.spans
+                      if a < offset < b)
+    holes = [replace(hole, offset=moved(hole.offset)) for hole in template.holes]
+    holes.extend(Hole(moved(m.start()), *position(m.start()), m.group()) for m in matches)
+    holes.sort(key=lambda hole: hole.offset)
+    # an empty piece's span gives way to the next one at the same offset
+    unique = [span for span, after in itertools.pairwise([*spans, (-1, 0, 0)])
+              if span[0] != after[0]]
+    return replace(template, text=text, spans=tuple(unique), holes=tuple(holes))
 
 
 def _pieces(template: Template) -> list[str]:
