@@ -490,7 +490,7 @@ class _Reader:
                     node.start_byte in self.taken:
                 continue
             template = self._template(node)
-            if template.problem or not _changes_schema(replace(template, holes=())):
+            if template.problem or not _holds_ddl(template):
                 continue
             # Never validated, so a hole that is no value still leaves the rest readable: a
             # number there (readest's `embedding vector32(${dim})`) lets PostgreSQL's parser
@@ -2194,12 +2194,22 @@ def _entry_written(ref: Node) -> bool:
     return False
 
 
-def _changes_schema(template: Template) -> bool:
+def _changes_schema(template: Template, at: int = 0) -> bool:
     """Whether a SQL call's text is DDL the file's other statements may use: a schema-changing
-    first keyword written as SQL (all upper or all lower case, not "Create a ..."), no holes."""
-    word = first_word(template.text, template.holes, lower=False)
+    first keyword written as SQL (all upper or all lower case, not "Create a ..."), no holes;
+    from offset `at` on (a later statement's)."""
+    word = first_word(template.text, template.holes, lower=False, at=at)
     return (not template.holes and word is not None and word.lower() in _SCHEMA_CHANGES
             and (word.isupper() or word.islower()))
+
+
+def _holds_ddl(template: Template) -> bool:
+    """Whether a string no SQL call takes holds DDL: a statement of it, not only the first,
+    starting with a schema-changing keyword written as SQL (safe-client-gateway's migrator
+    tests write `drop table if exists test; create table test (...)`), as for Python."""
+    text = template.text
+    starts = [start for start, _ in statement_bounds(text)] if ";" in text else [0]
+    return any(_changes_schema(replace(template, holes=()), at=start) for start in starts)
 
 
 def _last_name(reader: _Reader, function: Node) -> str | None:
