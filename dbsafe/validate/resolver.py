@@ -1341,6 +1341,12 @@ class _Run:
 
     def table(self, item: exp.Table, ctes: _Ctes, *, target: bool = False) -> _Source | None:
         """A named FROM item (or, with `target`, the table a DML statement writes)."""
+        if any(part is not None and not isinstance(part, exp.Identifier)
+               for part in (item.this, item.args.get("db"), item.args.get("catalog"))):
+            # `:SCHEMA.jobs`, `$1.jobs`: a name a tool fills in before sending (graphile-
+            # worker's :GRAPHILE_WORKER_SCHEMA), which PostgreSQL's parser rejects as written
+            raise _Unsupported("a table named by a placeholder (`:SCHEMA.t`, `$1.t`), "
+                               "filled in before the statement is sent")
         name = _fold(item.this)
         alias_node = item.args.get("alias")
         alias = _fold(alias_node.this) if alias_node is not None and alias_node.this else None
