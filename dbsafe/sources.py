@@ -741,6 +741,20 @@ class SqlFolder:
             unrun += [f'CREATE SCHEMA "{name}"' for name in schemas_made_elsewhere(ran)]
         return unrun
 
+    def setup_hint(self, failure: StatementFailure, first: list[str]) -> str:
+        """How to give the throwaway what the project's database gets before its first
+        migration (`dbsafe.migrate.setup.setup_hint`), for a statement of the folder's first
+        migration that failed for want of it, when the project has no `setup-sql`; else "".
+        `first` keeps the first migration's path once read."""
+        from dbsafe.migrate.setup import setup_hint
+
+        if self.setup is not None or not setup_hint(failure.sqlstate, first=True):
+            return ""
+        if not first:
+            migrations = self.read()
+            first.append(migrations[0].path if migrations else "")
+        return setup_hint(failure.sqlstate, first=failure.location.path == first[0])
+
     def unread_files(self) -> list[str]:
         """The files its runner ran that dbsafe cannot read: those it lists that are not in
         the folder (`absent_listed_files`), and the migrations it runs as code, which dbsafe

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
-    from dbsafe.migrate.sqlfiles import StatementFailure
     from dbsafe.schema.model import SchemaSnapshot
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Rewrite, Verdict
@@ -567,30 +566,14 @@ def _failure_notes(source: SchemaSource) -> list[Finding]:
                            "and references to it are not checked")
             help = ("Make the migration run on a plain PostgreSQL, or validate against a "
                     "database or a snapshot of one (--database-url, --snapshot).")
-            if hint := _setup_hint(source, failure, first):
+            if source.sql_folder is not None and (
+                    hint := source.sql_folder.setup_hint(failure, first)):
                 help = help.removesuffix(".") + f"; {hint}."
         notes.append(Finding(
             code=info.code, severity=info.default_severity, location=failure.location,
             message=f"Migration statement failed on the throwaway server: {consequence}.",
             help=help, context=(("PostgreSQL", failure.message),)))
     return notes
-
-
-def _setup_hint(source: SchemaSource, failure: StatementFailure, first: list[str]) -> str:
-    """How to give the throwaway what the project's database gets before its first
-    migration (`setup_hint`), for a statement of the folder's first migration that failed
-    for want of it, when the project has no `setup-sql`; else "". `first` keeps the first
-    migration's path once read."""
-    from dbsafe.migrate.setup import setup_hint
-
-    folder = source.sql_folder
-    if folder is None or folder.setup is not None \
-            or not setup_hint(failure.sqlstate, first=True):
-        return ""
-    if not first:
-        migrations = folder.read()
-        first.append(migrations[0].path if migrations else "")
-    return setup_hint(failure.sqlstate, first=failure.location.path == first[0])
 
 
 class _TooLarge(Exception):
