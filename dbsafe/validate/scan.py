@@ -370,8 +370,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         # Decoded only now, and not at all when every file read was cached; a run that
         # reads no file still decodes it, so a broken snapshot is never a clean run.
         snapshot = source.snapshot
-        if settings.search_path is not None:
-            snapshot = _on_search_path(snapshot, source, settings)
+        from dbsafe.validate.search_path import for_application
+
+        snapshot = for_application(snapshot, settings, read_with_it=source.kind == "database")
         from dbsafe.validate.unknown import Unknown
 
         # A snapshot dumped from SQL migrations carries its own failures.
@@ -434,31 +435,6 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
-
-
-def _on_search_path(snapshot: SchemaSnapshot, source: SchemaSource,
-                    settings: Settings) -> SchemaSnapshot:
-    """`snapshot` with the search path the application's sessions set (`search-path`).
-
-    A live database was read with it already (`commands.validate`): PostgreSQL itself gave
-    the role's `"$user"` and left out what does not exist. Elsewhere `"$user"` is the role
-    of `database-url` when one is given."""
-    from dbsafe.validate import search_path
-
-    assert settings.search_path is not None
-    if source.kind == "database":
-        search_path.warn_missing(snapshot, settings.search_path)
-        return snapshot
-    return search_path.applied(snapshot, settings.search_path, role=_path_role(settings))
-
-
-def _path_role(settings: Settings) -> str | None:
-    """The role `"$user"` of `search-path` names: `database-url`'s, where it names one."""
-    from dbsafe.validate.search_path import USER, role_of
-
-    if settings.search_path is None or USER not in settings.search_path:
-        return None
-    return role_of(settings.database_url)
 
 
 def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
@@ -1164,12 +1140,9 @@ class _Cache:
             mode += f"-pg{settings.target_version}"
         if catalog is not None:
             mode += "-catalog" + catalog.key()  # a live server's catalog may change
-        if settings.search_path is not None:
-            # The same schema read with another path resolves other tables (a snapshot
-            # file's key is its bytes, whatever path validate applies to it); `"$user"` is
-            # the role of the URL, where there is one.
-            given = json.dumps([settings.search_path, _path_role(settings)])
-            mode += "-path" + hashlib.sha256(given.encode()).hexdigest()[:12]
+        from dbsafe.validate.search_path import cache_key
+
+        mode += cache_key(settings)  # the same schema read with another path
         js_names = _js_names(settings)
         if js_names is not None:
             names = js_names.key()

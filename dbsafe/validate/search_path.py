@@ -9,6 +9,10 @@ URL's role's); the application's may differ, and then its unqualified names live
 its role (where the role is not known, kept: see `applied`), a schema that does not exist left
 out (PostgreSQL ignores it; dbsafe says so).
 A live database reads it itself (`sources.load_schema`), so the role there is the real one.
+
+Every command that resolves the application's SQL goes through `for_application` (validate's
+scan, lint's DBS211, and so upgrade's preflight and postflight), and keys what it caches of
+that resolution with `cache_key`.
 """
 
 from __future__ import annotations
@@ -18,14 +22,60 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from dbsafe.validate.quick import SYSTEM_SCHEMAS
-
 if TYPE_CHECKING:
+    from dbsafe.config import Settings
     from dbsafe.schema.model import SchemaSnapshot
 
 log = logging.getLogger(__name__)
 
 USER = "$user"  # PostgreSQL's name for the schema named after the session's role
+
+
+def for_application(snapshot: SchemaSnapshot, settings: Settings, *,
+                    read_with_it: bool = False) -> SchemaSnapshot:
+    """`snapshot` with the search path the application's sessions set (`search-path`), or
+    as it is when the setting is not given.
+
+    Args:
+        snapshot: the schema as its source read it.
+        settings: `search_path` and, for `"$user"`, `database_url` (see `role`).
+        read_with_it: a live database was read by a session with this path already
+            (`sources.load_schema(search_path=)`): PostgreSQL itself gave the role's
+            `"$user"` and left out what does not exist; only the warning is said.
+    """
+    if settings.search_path is None:
+        return snapshot
+    if read_with_it:
+        warn_missing(snapshot, settings.search_path)
+        return snapshot
+    return applied(snapshot, settings.search_path, role=role(settings))
+
+
+def role(settings: Settings) -> str | None:
+    """The role `"$user"` of `search-path` names: `database-url`'s, where it names one."""
+    if settings.search_path is None or USER not in settings.search_path:
+        return None
+    return role_of(settings.database_url)
+
+
+def cache_key(settings: Settings) -> str:
+    """What a cache of resolutions adds to its key for `search-path`: the same schema read
+    with another path resolves other tables (a snapshot file's key is its bytes, whatever
+    path is applied to it); `"$user"` is the role of the URL, where there is one. Empty
+    when the setting is not given, so earlier keys stay valid.
+
+    >>> from pathlib import Path
+    >>> from dbsafe.config import Settings
+    >>> cache_key(Settings(Path("."))), cache_key(Settings(Path("."), search_path=("app",)))[:5]
+    ('', '-path')
+    """
+    if settings.search_path is None:
+        return ""
+    import hashlib
+    import json
+
+    given = json.dumps([settings.search_path, role(settings)])
+    return "-path" + hashlib.sha256(given.encode()).hexdigest()[:12]
 
 
 def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
@@ -78,6 +128,9 @@ def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
 
 def missing(snapshot: SchemaSnapshot, schema: str) -> bool:
     """Whether `schema` is known not to exist (the snapshot lists every schema and not it)."""
+    # Imported here: a fully cached validate run reads `cache_key` and never loads the parser.
+    from dbsafe.validate.quick import SYSTEM_SCHEMAS
+
     return (snapshot.covers_all_schemas and schema not in snapshot.schemas
             and schema not in SYSTEM_SCHEMAS
             and all(r.schema != schema for r in snapshot.relations))
