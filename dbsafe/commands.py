@@ -203,6 +203,7 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     """
     from dbsafe.lint.app_references import Application, application_fragments
     from dbsafe.lint.run import lint_migrations, load
+    from dbsafe.validate.search_path import for_application
 
     started = time.perf_counter()
     codes = catalog()
@@ -218,7 +219,8 @@ def lint(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     migrations = loaded.migrations
     # Loaded only if a migration drops or renames something (DBS211).
     app = Application(lambda words: application_fragments(settings, migrations, words),
-                      lambda: facts.before if facts and facts.before else schema_dump(settings))
+                      lambda: facts.before if facts and facts.before else schema_dump(settings),
+                      lambda snapshot: for_application(snapshot, settings))
     report = lint_migrations(migrations, settings, codes, facts, app, loaded)
     summary = dict(report.summary)
     summary["elapsed_seconds"] = round(time.perf_counter() - started, 3)

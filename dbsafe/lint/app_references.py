@@ -153,6 +153,10 @@ class Application:
     # that hold one of them: no other file can use what is removed.
     load_fragments: Callable[[frozenset[str]], Sequence[SqlFragment | PostgrestRequest]]
     load_snapshot: Callable[[], SchemaSnapshot]
+    # The snapshot with the search path the application's sessions set (`search-path`,
+    # `validate.search_path.for_application`): its queries' unqualified names are looked up
+    # there, while the migrations' own keep the path the snapshot was read with.
+    on_search_path: Callable[[SchemaSnapshot], SchemaSnapshot] | None = None
 
 
 @dataclass
@@ -185,7 +189,9 @@ def check(migrations: Sequence[Migration], app: Application, *,
         # Lint must still work for projects without a schema source; say what was skipped.
         where = removals[0].location
         return Outcome(skipped=[Skipped(where, f"application references not checked: {exc}")])
-    return Outcome(still_referenced(removals, fragments, snapshot), queries=len(fragments))
+    path = app.on_search_path(snapshot).search_path if app.on_search_path is not None else None
+    return Outcome(still_referenced(removals, fragments, snapshot, search_path=path),
+                   queries=len(fragments))
 
 
 # -- what the migrations remove ----------------------------------------------------------
@@ -339,18 +345,30 @@ class _Use:
 
 
 class _Schemas:
-    """The snapshot variants resolution compares, and what each removal resolves to."""
+    """The snapshot variants resolution compares, and what each removal resolves to.
 
-    def __init__(self, removals: Sequence[SchemaRemoval], snapshot: SchemaSnapshot) -> None:
+    A migration's unqualified names are resolved on the path the snapshot was read with
+    (the migrations' sessions'); the application's queries on `search_path` (its own
+    sessions', `search-path`) when given."""
+
+    def __init__(self, removals: Sequence[SchemaRemoval], snapshot: SchemaSnapshot,
+                 search_path: Sequence[str] | None = None) -> None:
+        from dbsafe.schema.model import replace
+
         self.snapshot = snapshot
-        self.default_schema = snapshot.search_path[0] if snapshot.search_path else "public"
         # removal -> (schema, relation) it names in this snapshot
-        self.keys = {r: _snapshot_key(snapshot, r, self.default_schema) for r in removals}
+        self.keys = {r: _snapshot_key(snapshot, r) for r in removals}
+        self.path = tuple(search_path) if search_path is not None else snapshot.search_path
+        # An unqualified name the application's queries miss is reported in this schema.
+        self.default_schema = self.path[0] if self.path else "public"
         self.columns = [r for r in removals if r.column is not None
                         and snapshot.relation(*self.keys[r]) is not None]
         self.relations = [r for r in removals if r.column is None]
-        self.with_objects = _edit(snapshot, add=self.columns)
-        self.without_objects = _edit(self.with_objects, drop=self.columns,
+        with_objects = _edit(snapshot, self.keys, add=self.columns)
+        if self.path != snapshot.search_path:
+            with_objects = replace(with_objects, search_path=self.path)
+        self.with_objects = with_objects
+        self.without_objects = _edit(self.with_objects, self.keys, drop=self.columns,
                                      drop_relations={self.keys[r] for r in self.relations})
         self._without_one: dict[SchemaRemoval, SchemaSnapshot] = {}
         self.words = removed_words(removals)
@@ -358,7 +376,8 @@ class _Schemas:
     def without_one(self, removal: SchemaRemoval) -> SchemaSnapshot:
         cached = self._without_one.get(removal)
         if cached is None:
-            cached = self._without_one[removal] = _edit(self.with_objects, drop=[removal])
+            cached = self._without_one[removal] = _edit(self.with_objects, self.keys,
+                                                        drop=[removal])
         return cached
 
     def qualified(self, removal: SchemaRemoval) -> str:
@@ -372,21 +391,18 @@ def removed_words(removals: Iterable[SchemaRemoval]) -> frozenset[str]:
     return frozenset((r.column or r.relation).lower() for r in removals)
 
 
-def _edit(snapshot: SchemaSnapshot, *, add: Iterable[SchemaRemoval] = (),
-          drop: Iterable[SchemaRemoval] = (),
+def _edit(snapshot: SchemaSnapshot, keys: Mapping[SchemaRemoval, tuple[str, str]], *,
+          add: Iterable[SchemaRemoval] = (), drop: Iterable[SchemaRemoval] = (),
           drop_relations: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
           ) -> SchemaSnapshot:
     from dbsafe.schema.model import Column, replace
 
     added: dict[tuple[str, str], list[str]] = {}
     dropped: dict[tuple[str, str], set[str]] = {}
-    default = snapshot.search_path[0] if snapshot.search_path else "public"
     for removal in add:
-        key = _snapshot_key(snapshot, removal, default)
-        added.setdefault(key, []).append(removal.column or "")
+        added.setdefault(keys[removal], []).append(removal.column or "")
     for removal in drop:
-        key = _snapshot_key(snapshot, removal, default)
-        dropped.setdefault(key, set()).add(removal.column or "")
+        dropped.setdefault(keys[removal], set()).add(removal.column or "")
     relations: list[Relation] = []
     for relation in snapshot.relations:
         key = (relation.schema, relation.name)
@@ -405,17 +421,20 @@ def _edit(snapshot: SchemaSnapshot, *, add: Iterable[SchemaRemoval] = (),
     return replace(snapshot, relations=tuple(relations))
 
 
-def _snapshot_key(snapshot: SchemaSnapshot, removal: SchemaRemoval,
-                  default: str) -> tuple[str, str]:
+def _snapshot_key(snapshot: SchemaSnapshot, removal: SchemaRemoval) -> tuple[str, str]:
+    """The (schema, relation) a removal names: an unqualified one on the path the snapshot
+    was read with, the migrations' sessions'."""
     if removal.schema is not None:
         return (removal.schema, removal.relation)
     found = snapshot.find_relation(removal.relation)
+    default = snapshot.search_path[0] if snapshot.search_path else "public"
     return (found.schema, found.name) if found else (default, removal.relation)
 
 
 def still_referenced(removals: Sequence[SchemaRemoval],
                      fragments: Iterable[SqlFragment | PostgrestRequest],
-                     snapshot: SchemaSnapshot) -> list[Finding]:
+                     snapshot: SchemaSnapshot, *,
+                     search_path: Sequence[str] | None = None) -> list[Finding]:
     """One DBS211 finding per removal that application statements still use.
 
     Args:
@@ -424,7 +443,11 @@ def still_referenced(removals: Sequence[SchemaRemoval],
             (`dbsafe.extract`); dynamic SQL is skipped, since its text is not known, and so
             is whatever part of a request is not a literal.
         snapshot: the schema, before or after the migrations: removed columns missing from
-            it are added back for the comparison.
+            it are added back for the comparison. The migrations' unqualified names are
+            looked up on its search path.
+        search_path: the one the application's sessions set (`search-path`, as
+            `validate.search_path.applied` gives it), where its queries' unqualified names
+            are looked up; None: the snapshot's.
 
     Returns:
         Findings located at the migration statement that removes the object, listing the
@@ -435,7 +458,7 @@ def still_referenced(removals: Sequence[SchemaRemoval],
 
     if not removals:
         return []
-    schemas = _Schemas(removals, snapshot)
+    schemas = _Schemas(removals, snapshot, search_path)
     uses: dict[SchemaRemoval, dict[tuple[str, int, int], _Use]] = {}
     created: dict[str, frozenset[str]] = {}
     for fragment in fragments:
@@ -564,8 +587,7 @@ def _names_relation(problem: Problem, name: str, removal: SchemaRemoval,
         return False
     shown = problem.subject.rsplit(".", 1)[0]
     # An unqualified reference is reported in the first schema of the search path.
-    return shown == schema or (shown == schemas.default_schema
-                               and schema in schemas.snapshot.search_path)
+    return shown == schema or (shown == schemas.default_schema and schema in schemas.path)
 
 
 def _column_removal(sql: str, problem: Problem, name: str,
