@@ -263,6 +263,14 @@ _sqitch_target_option = click.option(
          "default target; or set DBSAFE_SQITCH_TARGET, or SQITCH_TARGET].")
 
 
+def _search_path_option(what: str) -> Callable:
+    return click.option(
+        "--search-path", metavar="SCHEMAS",
+        help="The search_path the application's sessions set, as PostgreSQL writes it "
+             f"(`app, public`): {what} [default: the schema source's]. Also `search-path` "
+             "in [tool.dbsafe].")
+
+
 def schema_source_options(func: Callable) -> Callable:
     """--database-url / --snapshot / --from-migrations / --alembic-config."""
     options = [
@@ -483,10 +491,7 @@ def main(ctx: click.Context, config_path: Path | None, python: str | None) -> No
               help="Skip files matching this gitignore-style pattern (repeatable).")
 @click.option("--no-confirm", is_flag=True, default=False,
               help="Do not confirm findings with PREPARE on the database.")
-@click.option("--search-path", metavar="SCHEMAS",
-              help="The search_path the application's sessions set, as PostgreSQL writes it "
-                   "(`app, public`): unqualified names are looked up there [default: the "
-                   "schema source's]. Also `search-path` in [tool.dbsafe].")
+@_search_path_option("unqualified names are looked up there")
 @click.option("--jobs", type=click.IntRange(min=0), metavar="N",
               help="Worker processes [default: one per core this process may run on].")
 @click.option("--changed-since", metavar="GITREF",
@@ -574,13 +579,15 @@ def schema_dump_command(state: CliState, database_url: str | None, snapshot: Pat
 @click.option("--offline", is_flag=True, default=False,
               help="Render alembic revisions offline (alembic upgrade --sql) instead of running "
                    "them on a throwaway server.")
+@_search_path_option("DBS211 looks the application's unqualified names up there")
 @click.option("--explain", metavar="CODE", help="Print the documentation of a rule and exit.")
 @_sqitch_target_option
 @output_options
 @click.pass_obj
 def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | None,
                  alembic_config: Path | None, since: str | None, changed_since: str | None,
-                 target_version: str | None, locks: bool, offline: bool, explain: str | None,
+                 target_version: str | None, locks: bool, offline: bool,
+                 search_path: str | None, explain: str | None,
                  sqitch_target: str | None, **output: Any) -> None:
     """Lint migrations for statements that lock or break a production database.
 
@@ -599,7 +606,8 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
         click.echo(commands.explain(explain), nl=False)
         return
     overrides = {"database-url": database_url, "alembic-config": alembic_config,
-                 "target-version": target_version, "sqitch-target": sqitch_target}
+                 "target-version": target_version, "sqitch-target": sqitch_target,
+                 "search-path": search_path}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides, paths)
     if locks:

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 from dbsafe import commands
+from dbsafe.cli import main
 from dbsafe.config import load_settings
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -136,3 +138,18 @@ def test_with_a_live_database_the_setting_applies_to_its_schema(
 
     assert dbs211(report) == [("db/migrations/002_change.sql", 1, "app.users.email")]
     assert dbs211(plain) == []
+
+
+@pytest.mark.parametrize("how", ["option", "environment", "config"])
+def test_lint_search_path_from_the_command_line_the_environment_and_the_config(
+        tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path, SCHEMA, DROP_APP_EMAIL,
+                        'search-path = ["app", "public"]\n' if how == "config" else "")
+    monkeypatch.chdir(root)
+    option = ["--search-path", 'App, "public"'] if how == "option" else []
+    env = {"DBSAFE_SEARCH_PATH": "app, public"} if how == "environment" else {}
+    result = CliRunner().invoke(main, ["lint", "db/migrations", "--format", "json", *option],
+                                env=env, catch_exceptions=False)
+
+    assert result.exit_code == 1, result.output
+    assert '"code": "DBS211"' in result.output and '"subject": "app.users.email"' in result.output
