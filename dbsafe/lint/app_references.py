@@ -19,6 +19,10 @@ supabase-js/PostgREST requests in JS/TS files are application queries too: each 
 (DBS302) only the second check reports, or a missing table (DBS301) or embedded resource
 (DBS305) named like a removed relation, is a use.
 
+The application's queries are resolved on `search-path` when it is set (the path its
+connections set, `validate.search_path.for_application`), the migrations' unqualified names
+on the path the snapshot was read with (their sessions').
+
 Validate's policy carries over: unknown means silent. A statement dbsafe cannot parse or
 see into yields no problem in either resolution, so it never produces a finding here.
 
@@ -80,7 +84,10 @@ old object fails. dbsafe finds those queries in your `source-paths` with the sam
 and name resolution as `dbsafe validate` (SQL in `.sql`, Python and JS/TS files, and
 supabase-js requests: `.from('t').select('col, rel(col)')`, filters, orders, payload keys):
 a query is reported only when resolving it against the schema without the object fails
-where resolving it with the object succeeds.
+where resolving it with the object succeeds. Its unqualified names are looked up on
+`search-path`, the path the application's connections set (`SELECT email FROM users` under
+`app, public` reads `app.users`), else on the schema source's; the migration's own on the
+path its session has.
 
 ## Bad
 ```sql
