@@ -664,15 +664,23 @@ class _Reader:
     def _declared(self, identifier: Node, declared: dict[tuple[str, int], Node]) -> Node | None:
         """What `declared` holds for the binding an identifier reads: the innermost binding
         of its name around it, when it is the only one of its scope."""
-        name = self.text(identifier)
-        bindings = self.bindings.get(name)
+        scope = self._binding_scope(identifier)
+        if scope is None or len(scope[1]) != 1:
+            return None
+        return declared.get((self.text(identifier), scope[0]))
+
+    def _binding_scope(self, identifier: Node) -> tuple[int, list] | None:
+        """The innermost scope around an identifier that binds its name (its node id) and
+        the bindings of the name there, as JavaScript resolves a name; None for a global
+        or a name the file does not declare."""
+        bindings = self.bindings.get(self.text(identifier))
         if not bindings:
             return None
         node = identifier.parent
         while node is not None:
             here = bindings.get(node.id)
             if here:
-                return declared.get((name, node.id)) if len(here) == 1 else None
+                return node.id, here
             node = node.parent
         return None
 
@@ -1159,16 +1167,8 @@ class _Reader:
         that an inner binding shadows, is not what it reads. None for any other binding, or
         two bindings in one scope.
         """
-        bindings = self.bindings.get(self.text(identifier))
-        if not bindings:
-            return None
-        node = identifier.parent
-        while node is not None:
-            here = bindings.get(node.id)
-            if here:
-                return here[0] if len(here) == 1 else None
-            node = node.parent
-        return None  # a global, or a name the file does not declare
+        scope = self._binding_scope(identifier)
+        return scope[1][0] if scope is not None and len(scope[1]) == 1 else None
 
     def _schema(self, receiver: Node) -> tuple[SqlFragment | None, bool]:
         receiver = _unwrap(receiver)
