@@ -24,6 +24,13 @@ Oracle's `dual`, `user_sequences`, `user_constraints` so). A test counts when it
 
 alone, negated, or joined by `and`/`or`. Anything else (`if self.db_type == 2:`, a name
 not saying a kind) leaves the branch possible on PostgreSQL: checked.
+
+A class can say it for all its code: Apache Superset's engine specs (`class
+ClickHouseEngineSpec(BaseEngineSpec): engine = "clickhouse"`) each hold the SQL Superset sends
+to a database of that kind, the one a user connects, through `database.get_df(sql)` or its
+cursor. `engine` bound in the class's body to a literal naming another kind is that
+(`declared_engine`); a name of the module's file is not (a `mysql.py` may load what it reads
+from MySQL into the application's PostgreSQL).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from collections.abc import Callable
 _OTHER_KINDS = frozenset({
     "oracle", "mysql", "mariadb", "sqlite", "sqlite3", "mssql", "sqlserver", "clickhouse",
     "duckdb", "snowflake", "bigquery", "redshift", "db2", "sybase", "firebird",
+    # clickhouse-connect's and databend-sqlalchemy's (their `sqlalchemy.dialects` entry points)
+    "clickhousedb", "databend",
 })
 _POSTGRES = frozenset({"postgres", "postgresql", "pg", "psql", "pgsql"})
 _PREDICATE = re.compile(r"^_*(?:is|using|uses)_([a-z0-9]+)$")
@@ -70,6 +79,38 @@ def never_on_postgres(test: ast.expr, *, holds: bool,
     if judged is None:
         return False
     return not (judged[0] if holds else judged[1])
+
+
+def declared_engine(cls: ast.ClassDef) -> ast.stmt | None:
+    """The binding of `engine` in a class's body that names another database than
+    PostgreSQL, when every binding of it there does (`engine = "clickhouse"`, `engine: str =
+    "redshift"`), or None.
+
+    >>> def first(text): return ast.parse(text).body[0]
+    >>> ast.unparse(declared_engine(first("class S:\\n    engine = 'clickhouse'\\n")))
+    "engine = 'clickhouse'"
+    >>> declared_engine(first("class S:\\n    engine = 'postgresql'\\n")) is None
+    True
+    >>> declared_engine(first("class S:\\n    engine = ENGINES['mysql']\\n")) is None
+    True
+    """
+    found: ast.stmt | None = None
+    for statement in cls.body:
+        targets: list[ast.expr]
+        value: ast.expr | None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+            targets, value = [statement.target], statement.value
+        else:
+            continue
+        if not any(isinstance(target, ast.Name) and target.id == "engine" for target in targets):
+            continue
+        if value is None or _kind(value) is not False or \
+                not isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            return None
+        found = statement
+    return found
 
 
 def _judge(test: ast.expr, bound: Callable[[ast.Name], ast.AST | None] | None) -> Judged | None:

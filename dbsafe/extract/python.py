@@ -188,6 +188,8 @@ class _Extractor:
         # A function -> its parameters it sends to another engine (see `_note_helper`).
         self.helpers: dict[int, dict[str, Engine]] = {}
         self.skipped: list[Skipped] = []
+        # A class -> its `engine = "..."` naming another database (see `_engine_of_class`).
+        self.class_engines: dict[int, ast.stmt | None] = {}
         self.ddl: list[str] = []  # DDL statements in strings no sink takes
         self.runs_unseen_sql = False  # sends SQL read from a file (see `_read_from_file`)
         # Tables the module declares as SQLAlchemy models, and whether it runs `create_all`
@@ -1438,6 +1440,16 @@ class _Extractor:
                 Location(self.path, *self._position(line, column)),
                 f"sent where the database is not PostgreSQL (`{_shortened(guard)}`)"))
             return []
+        declared = self._engine_of_class(nodes[0])
+        if declared is not None:
+            # Superset's `class ClickHouseEngineSpec(...): engine = "clickhouse"`
+            cls, binding = declared
+            where = nodes[-1]
+            line, column = getattr(where, "lineno", 1), getattr(where, "col_offset", 0)
+            self.skipped.append(Skipped(
+                Location(self.path, *self._position(line, column)),
+                f"sent to the database of its class (`{cls.name}`: `{_shortened(binding)}`)"))
+            return []
         tables = self._tables_checked_before(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
         if tables or majors:
@@ -1454,6 +1466,21 @@ class _Extractor:
             if never_on_postgres(test, holds=holds, bound=self._assigned_once):
                 return test
         return None
+
+    def _engine_of_class(self, node: ast.AST) -> tuple[ast.ClassDef, ast.stmt] | None:
+        """The innermost class holding `node` and its `engine = "clickhouse"`, when that
+        names another database than PostgreSQL (see `dialect_guard.declared_engine`)."""
+        from dbsafe.extract.dialect_guard import declared_engine
+
+        parent = self.parents.get(id(node))
+        while parent is not None and not isinstance(parent, ast.ClassDef):
+            parent = self.parents.get(id(parent))
+        if parent is None:
+            return None
+        if id(parent) not in self.class_engines:
+            self.class_engines[id(parent)] = declared_engine(parent)
+        binding = self.class_engines[id(parent)]
+        return None if binding is None else (parent, binding)
 
     def _not_sent_to(self, node: ast.AST) -> frozenset[int]:
         """The PostgreSQL majors on which the code never reaches `node`: it lies in a branch
@@ -3134,8 +3161,9 @@ def _is_string_expr(node: ast.AST) -> bool:
     return False
 
 
-def _shortened(test: ast.expr, limit: int = 60) -> str:
-    """A test as the code spells it, cut to `limit` characters for a one-line reason."""
+def _shortened(test: ast.AST, limit: int = 60) -> str:
+    """A test (or a binding) as the code spells it, cut to `limit` characters for a
+    one-line reason."""
     text = " ".join(ast.unparse(test).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

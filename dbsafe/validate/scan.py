@@ -225,8 +225,9 @@ _CHUNK = 32
 # 174: a hole right after the `(` of a row compared (`(a, b) > (${x}, ${y})`) is a value;
 # 175: pg-promise's formatting variables in a string a SQL call takes are holes;
 # 176: DDL after another statement of a JS/TS string no SQL call takes counts;
-# 177: a table named by a placeholder (`:SCHEMA.t`, `$1.t`) is not analysed, not an internal error
-_CACHE_VERSION = 177
+# 177: a table named by a placeholder (`:SCHEMA.t`, `$1.t`) is not analysed, not an internal error;
+# 178: a statement in a class whose `engine = "clickhouse"` names another database is skipped
+_CACHE_VERSION = 178
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -89,3 +89,108 @@ def test_statements_of_other_databases_branches_are_not_checked(database_url: st
              "(`conn.dialect.name in ('mysql', 'mariadb')`)"),
         (36, "sent where the database is not PostgreSQL "
              "(`conn.dialect.name != 'postgresql'`)")}
+
+
+# Apache Superset 6.1.0's `superset/db_engine_specs/`: one class per engine, its SQL sent to
+# the analytics database a user connects (`database.get_df(sql)`, a cursor of it), never to
+# Superset's own metadata database. The class says which: `engine = "clickhouse"` (the
+# SQLAlchemy dialect's name; clickhouse-connect's is `clickhousedb`, databend-sqlalchemy's
+# `databend`). Redshift keeps `pg_stat_activity.procpid`, which PostgreSQL dropped in 9.2.
+_ENGINE_SPECS = '''\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+class BaseEngineSpec:
+    engine = "base"
+
+    @classmethod
+    def get_function_names(cls, database):
+        return database.get_df("SELECT name FROM base_functions_missing")["name"].tolist()
+
+
+class ClickHouseEngineSpec(BaseEngineSpec):
+    engine = "clickhouse"
+    engine_name = "ClickHouse (sqlalchemy)"
+
+    @classmethod
+    def get_function_names(cls, database):
+        system_functions_sql = "SELECT name FROM system.functions"
+        return database.get_df(system_functions_sql)["name"].tolist()
+
+
+class ClickHouseConnectEngineSpec(ClickHouseEngineSpec):
+    engine = "clickhousedb"
+
+    @classmethod
+    def get_function_names(cls, database):
+        return database.get_df(
+            "SELECT name FROM system.functions UNION ALL "
+            + "SELECT name FROM system.table_functions LIMIT 10000"
+        )["name"].tolist()
+
+
+class DatabendEngineSpec(BaseEngineSpec):
+    engine: str = "databend"
+
+    @classmethod
+    def get_function_names(cls, database):
+        def read():
+            return database.get_df("SELECT name FROM system.functions;")
+        return read()["name"].tolist()
+
+
+class RedshiftEngineSpec(BaseEngineSpec):
+    engine = "redshift"
+
+    @classmethod
+    def cancel_query(cls, cursor, query, cancel_query_id):
+        logger.info("Killing Redshift PID:%s", str(cancel_query_id))
+        cursor.execute(
+            "SELECT pg_cancel_backend(procpid) "
+            "FROM pg_stat_activity "
+            f"WHERE procpid='{cancel_query_id}'"
+        )
+
+
+class PostgresEngineSpec(BaseEngineSpec):
+    engine = "postgresql"
+
+    @classmethod
+    def get_function_names(cls, database):
+        return database.get_df("SELECT name FROM postgres_functions_missing")
+
+
+class ChosenEngineSpec(BaseEngineSpec):
+    engine = ENGINES["clickhouse"]
+
+    @classmethod
+    def get_function_names(cls, database):
+        return database.get_df("SELECT name FROM chosen_functions_missing")
+
+
+def module_functions(database):
+    return database.get_df("SELECT name FROM module_functions_missing")
+'''
+
+
+@pytest.mark.db
+def test_statements_of_a_class_for_another_engine_are_not_checked(database_url: str,
+                                                                  tmp_path: Path) -> None:
+    # A module named after another database is not enough: a `clickhouse.py` may also load
+    # what it read into the application's PostgreSQL; its module-level SQL stays checked.
+    report = validate_module(database_url, tmp_path, "SELECT 1", "clickhouse.py", _ENGINE_SPECS)
+    assert sorted((f.code, f.location.line, f.subject)
+                  for f in report.findings if f.location) == [
+        ("DBS301", 11, "public.base_functions_missing"),
+        ("DBS301", 63, "public.postgres_functions_missing"),
+        ("DBS301", 71, "public.chosen_functions_missing"),
+        ("DBS301", 75, "public.module_functions_missing")]
+    skipped = {(s.location.line, s.reason) for s in report.skipped}
+    assert skipped == {
+        (20, "sent to the database of its class (`ClickHouseEngineSpec`: `engine = 'clickhouse'`)"),
+        (30, "sent to the database of its class "
+             "(`ClickHouseConnectEngineSpec`: `engine = 'clickhousedb'`)"),
+        (41, "sent to the database of its class (`DatabendEngineSpec`: `engine: str = 'databend'`)"),
+        (52, "sent to the database of its class (`RedshiftEngineSpec`: `engine = 'redshift'`)")}
