@@ -42,6 +42,11 @@ class Template:
 
 
 _SENTINEL = "\x00"
+# What a hole of DDL no statement is checked for is filled with: a quoted identifier no
+# application names, which PostgreSQL's parser reads wherever a name or a value goes, so a
+# relation made under a name known only at run time is seen as one
+# (`dbsafe.validate.file_ddl.FileDdl.unnamed`).
+NAME_HOLE = '"dbsafe: a name known at run time"'
 _WORD_CHARS = re.compile(r"[\w$]")
 _VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
 _VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})

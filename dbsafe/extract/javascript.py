@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
-from dbsafe.extract.holes import Hole, Template, fill_holes
+from dbsafe.extract.holes import NAME_HOLE, Hole, Template, fill_holes
 from dbsafe.extract.python import first_word, looks_like_statement
 from dbsafe.extract.sqlfile import statement_bounds
 
@@ -403,6 +403,9 @@ class _Reader:
         self.other_modules: set[str] = set()
         self.engines: set[str] = set()  # other engines whose drivers it loads (_OTHER_ENGINES)
         self.taken: set[int] = set()  # start bytes of the literals read as statements
+        # SQL templates holding DDL with holes, a statement or not: what they make (under a
+        # name known only at run time, maybe) is there for the module's statements
+        self.ddl_with_holes: list[Template] = []
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
 
     # -- positions ---------------------------------------------------------------------
@@ -483,19 +486,24 @@ class _Reader:
         """DDL in strings no SQL call or tag takes, which the module runs through one dbsafe
         does not know (readest keeps `CREATE TABLE IF NOT EXISTS entries (...)` in an array
         its store hands to `db.batch()`, then reads `entries`: 16 false DBS301): never
-        validated, but what it makes exists for the module's statements, as for Python."""
+        validated, but what it makes exists for the module's statements, as for Python; and
+        the DDL with holes a SQL call or tag sends."""
         ddl: list[str] = []
+        templates = list(self.ddl_with_holes)  # (taken: a SQL call or tag sends them)
         for node in nodes:
             if node.type not in ("string", "template_string") or \
                     node.start_byte in self.taken:
                 continue
             template = self._template(node)
-            if template.problem or not _holds_ddl(template):
-                continue
+            if not template.problem and _holds_ddl(template):
+                templates.append(template)
+        for template in templates:
             # Never validated, so a hole that is no value still leaves the rest readable: a
-            # number there (readest's `embedding vector32(${dim})`) lets PostgreSQL's parser
-            # read what the statement makes; a hole naming it leaves nothing made.
-            sql = "".join(piece + ("0" if hole is not None else "") for piece, hole in zip(
+            # quoted name there (`NAME_HOLE`; readest's `embedding vector32(${dim})`) lets
+            # PostgreSQL's parser read what the statement makes, and a hole naming it is
+            # seen as a name known only at run time (safe-client-gateway's migrator makes
+            # its history table with ``CREATE TABLE ${this.sql(Migrator.MIGRATIONS_TABLE)}``).
+            sql = "".join(piece + (NAME_HOLE if hole is not None else "") for piece, hole in zip(
                 _pieces(template), [*template.holes, None]))
             # (each statement alone: SQLite's `INSERT OR IGNORE` beside a CREATE)
             ddl.extend(sql[start:end] for start, end in statement_bounds(sql))
@@ -1743,6 +1751,8 @@ class _Reader:
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
         template = self._template(literal)
+        if template.holes and not template.problem and _holds_ddl(template):
+            self.ddl_with_holes.append(template)
         tagged = literal.type == "template_string" and literal.parent is not None and (
             literal.parent.type == "call_expression")
         if not looks_like_statement(template.text, holes=len(template.holes),

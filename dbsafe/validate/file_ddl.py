@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from dbsafe.extract.holes import NAME_HOLE
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ _HEADS = ("CREATE", "ALTER", "SET", "DO")
 # sets the search path (pg_dump writes it so). Queries are most of a file, so they are read
 # with pglast's JSON parse tree, a tenth of the cost of its Python one.
 _QUERY_HEADS = ("SELECT", "WITH", "(")
+_UNNAMED = NAME_HOLE.strip('"')  # a relation's name, as the parser gives it
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +47,13 @@ class FileDdl:
     extensions: frozenset[str] = frozenset()  # created
     roles: frozenset[str] = frozenset()  # set (SET ROLE): `"$user"` in the path names them
     opaque: bool = False  # ran SQL dbsafe cannot read (dynamic SQL in a DO block)
+    # made or renamed a relation whose name is known only at run time (`CREATE TABLE
+    # ${sql(name)} (...)`, its name a `NAME_HOLE`): any relation the schema lacks may be it
+    unnamed: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
-                    or self.roles or self.opaque)
+                    or self.roles or self.opaque or self.unnamed)
 
     def after(self, sql: str, *, unreadable_is_opaque: bool = False) -> FileDdl:
         """These changes, and those `sql` makes.
@@ -90,6 +96,9 @@ class FileDdl:
         (['b'], False)
         >>> sorted(FileDdl().after("SET ROLE app").after("SELECT set_config('role', 'x', true)").roles)
         ['app', 'x']
+        >>> ddl = FileDdl().after('CREATE TABLE "dbsafe: a name known at run time" (id int)')
+        >>> sorted(ddl.relations), ddl.unnamed
+        ([], True)
         """
         head = sql.lstrip()[:6].upper()
         if head.startswith(_QUERY_HEADS):
@@ -210,7 +219,12 @@ class FileDdl:
         return ddl
 
     def _with(self, **changes: object) -> FileDdl:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        made = replace(self, **changes)  # type: ignore[arg-type]
+        named = frozenset(r for r in made.relations if _UNNAMED not in r)
+        if len(named) == len(made.relations):
+            return made
+        # (its serial column's sequence too: `"dbsafe: ..._id_seq"`)
+        return replace(made, relations=named, unnamed=True)
 
 
 def _created_elsewhere(sql: str) -> frozenset[str]:

@@ -226,8 +226,9 @@ _CHUNK = 32
 # 175: pg-promise's formatting variables in a string a SQL call takes are holes;
 # 176: DDL after another statement of a JS/TS string no SQL call takes counts;
 # 177: a table named by a placeholder (`:SCHEMA.t`, `$1.t`) is not analysed, not an internal error;
-# 178: a statement in a class whose `engine = "clickhouse"` names another database is skipped
-_CACHE_VERSION = 178
+# 178: a statement in a class whose `engine = "clickhouse"` names another database is skipped;
+# 179: a relation made under a name known only at run time leaves the file's unknown tables unknown
+_CACHE_VERSION = 179
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -790,11 +791,14 @@ def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
 def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) -> bool:
     """Whether `problem` may be about something the file's earlier DDL created or changed:
     a relation (by its unqualified name), a schema, a relation of an extension the schema
-    lacks, or anything once the file set `search_path` or ran SQL dbsafe cannot read."""
+    lacks, any relation once it made one under a name known only at run time, or anything
+    once the file set `search_path` or ran SQL dbsafe cannot read."""
     if problem.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code):
         return False
     if earlier.search_path or earlier.opaque:
         return True
+    if earlier.unnamed and problem.code == UNKNOWN_TABLE.code:
+        return True  # the relation made under a name known only at run time may be it
     if earlier.roles & (set(snapshot.schemas) | earlier.schemas):
         return True  # `"$user"` in the search path now names a schema that exists
     parts = problem.subject.split(".")

@@ -1,0 +1,104 @@
+"""A relation a JavaScript/TypeScript module makes under a name known only at run time.
+
+safe-global/safe-client-gateway's migrator (postgres.js) makes its history table with
+``CREATE TABLE ${this.sql(PostgresDatabaseMigrator.MIGRATIONS_TABLE)} (...)`` and reads
+`migrations` (the constant's value): its DDL said nothing dbsafe could read, so the reads
+were 5 false DBS301. DDL whose created or renamed relation is a hole now leaves the tables
+the module reads that the schema lacks unknown (not analysed, with the reason), as a `DO`
+block's dynamic SQL leaves everything; a misspelt column of a table the schema has is still
+reported, and so is a missing table in a module that makes none under such a name. Real
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import validate_module
+
+pytestmark = pytest.mark.db
+
+_SCHEMA = "CREATE TABLE users (id int PRIMARY KEY, name text)"
+
+_MIGRATOR = """\
+import postgres from 'postgres';
+
+export class Migrator {
+  private static readonly MIGRATIONS_TABLE = 'migrations';
+
+  constructor(private readonly sql: postgres.Sql) {}
+
+  async migrate(): Promise<void> {
+    await this.sql`CREATE TABLE IF NOT EXISTS ${this.sql(Migrator.MIGRATIONS_TABLE)} (
+      id SERIAL PRIMARY KEY,
+      name TEXT
+    )`;
+    await this.sql`SELECT id, name FROM migrations ORDER BY id DESC LIMIT 1`;
+    await this.sql`SELECT nmae FROM users`;
+  }
+}
+"""
+
+_RENAMER = """\
+import postgres from 'postgres';
+const sql = postgres();
+export async function swap(name: string) {
+  await sql`ALTER TABLE staging RENAME TO ${sql(name)}`;
+  await sql`SELECT id FROM live`;
+}
+"""
+
+_NAMED = """\
+import postgres from 'postgres';
+const sql = postgres();
+export async function setUp(schema: string) {
+  await sql`CREATE TABLE ${sql(schema)}.audit (id int)`;
+  await sql`SELECT id FROM migrations`;
+}
+"""
+
+
+def _found(report) -> list[tuple[str, int, str]]:
+    return sorted((f.code, f.location.line, f.subject) for f in report.findings
+                  if f.location is not None)
+
+
+def test_postgresql_runs_what_the_migrator_sends(database_url: str) -> None:
+    # at run time the hole is the constant's name: the reads are sound, the typo is not
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+        conn.execute('CREATE TABLE IF NOT EXISTS "migrations" (id SERIAL PRIMARY KEY, name TEXT)')
+        conn.execute("PREPARE ok AS SELECT id, name FROM migrations ORDER BY id DESC LIMIT 1")
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("PREPARE typo AS SELECT nmae FROM users")
+
+
+def test_a_relation_named_at_run_time_leaves_missing_tables_unknown(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "migrator.ts", _MIGRATOR)
+    assert _found(report) == [("DBS302", 14, "public.users.nmae")]
+    reasons = [s.reason for s in report.skipped if s.location.line == 13]
+    assert reasons == ["not analysed: uses what DDL earlier in this file created or changed"]
+
+
+def test_a_relation_renamed_to_a_name_known_at_run_time(
+        database_url: str, tmp_path: Path) -> None:
+    ddl = _SCHEMA + "; CREATE TABLE staging (id int)"
+    report = validate_module(database_url, tmp_path, ddl, "swap.ts", _RENAMER)
+    assert _found(report) == []
+
+
+def test_a_hole_naming_only_the_schema_names_the_relation(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "audit.ts", _NAMED)
+    assert _found(report) == [("DBS301", 5, "public.migrations")]
+
+
+def test_without_such_ddl_a_missing_table_is_reported(
+        database_url: str, tmp_path: Path) -> None:
+    source = _MIGRATOR.replace("${this.sql(Migrator.MIGRATIONS_TABLE)}", "history")
+    report = validate_module(database_url, tmp_path, _SCHEMA, "migrator.ts", source)
+    assert _found(report) == [("DBS301", 13, "public.migrations"), ("DBS302", 14, "public.users.nmae")]
