@@ -160,6 +160,8 @@ _OTHER_ENGINES = {
 }
 # PostgreSQL's drivers and the ORMs' PostgreSQL flavours: with one loaded too, the module's
 # SQL may well be PostgreSQL's (a job copying rows from MySQL), so it stays checked.
+# Names postgres.js's column transforms (`postgres.camel`, `pascal`, `kebab`) leave unchanged.
+_TRANSFORM_FREE = re.compile(r"[a-z0-9_]+")
 _POSTGRES_DRIVERS = frozenset({
     "pg", "pg-pool", "postgres", "pg-promise", "slonik", "@neondatabase/serverless",
     "@vercel/postgres", "@electric-sql/pglite", "@databases/pg", "drizzle-orm/pg-core",
@@ -407,6 +409,7 @@ class _Reader:
         # name known only at run time, maybe) is there for the module's statements
         self.ddl_with_holes: list[Template] = []
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
+        self.postgres_js = False  # it loads postgres.js (`_quoted_name`)
 
     # -- positions ---------------------------------------------------------------------
 
@@ -514,6 +517,7 @@ class _Reader:
         package = _package_name(module)
         if package in _POSTGRES_DRIVERS:
             self.postgres = True
+            self.postgres_js = self.postgres_js or package == "postgres"
         elif package in _OTHER_ENGINES:
             self.engines.add(_OTHER_ENGINES[package])
 
@@ -1622,12 +1626,74 @@ class _Reader:
                 if decoded:
                     piece(decoded, child.start_byte)
             elif child.type == "template_substitution":
+                name = self._quoted_name(child, node)
+                if name is not None:
+                    piece(name, child.start_byte)
+                    continue
                 line, column = self.position(child.start_byte)
                 holes.append(Hole(length, line, column, self.text(child)))
         if not spans:
             line, column = self.position(node.start_byte + 1)
             spans.append((0, line, column))
         return Template("".join(texts), tuple(spans), tuple(holes))
+
+    def _quoted_name(self, substitution: Node, template: Node) -> str | None:
+        """The identifier postgres.js writes for `${sql('name')}` or `${sql(Class.NAME)}` in
+        a template the same `sql` tags, `NAME` a `static readonly` string of a class of the
+        file (safe-client-gateway's ``this.sql`CREATE TABLE ${this.sql(Migrator
+        .MIGRATIONS_TABLE)} (...)` ``): `"name"`. postgres.js passes a name through the
+        client's `transform.column.to` first (`postgres.camel` writes `migrationsTable` as
+        `"migrations_table"`), so only a name each of its transforms leaves as it is (lower
+        case letters, digits and `_`) is read; any other stays a hole."""
+        if not self.postgres_js or substitution.named_child_count != 1:
+            return None
+        call = substitution.named_children[0]
+        if call.type != "call_expression":
+            return None
+        function, arguments = call.child_by_field_name("function"), \
+            call.child_by_field_name("arguments")
+        tag = self._typed_tag(template) if self.typed else None  # `this.sql<Row[]>`...``
+        parent = template.parent
+        if tag is None and parent is not None and parent.type == "call_expression":
+            tag_function = parent.child_by_field_name("function")
+            tag = self.text(tag_function) if tag_function is not None else None
+        if function is None or tag is None or arguments is None or \
+                arguments.type != "arguments" or _dotted(self.text(function)) != _dotted(tag):
+            return None
+        args = [c for c in arguments.named_children if c.type != "comment"]
+        literal = self._static_string(args[0]) if len(args) == 1 else None
+        if literal is None or literal.type != "string":
+            return None
+        name = "".join(self.text(c) for c in literal.named_children)
+        if not _TRANSFORM_FREE.fullmatch(name) or \
+                any(c.type != "string_fragment" for c in literal.named_children):
+            return None
+        return f'"{name}"'
+
+    def _static_string(self, node: Node) -> Node | None:
+        """A string literal, or the one a `static readonly` field of a class declared in the
+        file holds when `node` is `Class.FIELD`."""
+        node = _unwrap(node)
+        if node.type == "string":
+            return node
+        if node.type != "member_expression":
+            return None
+        owner, field = node.child_by_field_name("object"), node.child_by_field_name("property")
+        if owner is None or field is None or owner.type != "identifier":
+            return None
+        body = self._class_bound(owner)
+        if body is None:
+            return None
+        for member in body.named_children:
+            if member.type != "public_field_definition":
+                continue
+            name, value = member.child_by_field_name("name"), member.child_by_field_name("value")
+            words = {c.type for c in member.children}
+            if name is not None and value is not None and self.text(name) == self.text(field) \
+                    and {"static", "readonly"} <= words:
+                value = _unwrap(value)
+                return value if value.type == "string" else None
+        return None
 
     # -- SQL ---------------------------------------------------------------------------
 
@@ -2230,6 +2296,11 @@ def _last_name(reader: _Reader, function: Node) -> str | None:
         prop = function.child_by_field_name("property")
         return reader.text(prop) if prop is not None else None
     return None
+
+
+def _dotted(expression: str) -> str:
+    """A member expression's text without blanks or optional chaining (`this.sql`)."""
+    return "".join(expression.split()).replace("?.", ".")
 
 
 def _short(text: str) -> str:
