@@ -42,11 +42,11 @@ class Template:
 
 
 _SENTINEL = "\x00"
-# What a hole of DDL no statement is checked for is filled with: a quoted identifier no
-# application names, which PostgreSQL's parser reads wherever a name or a value goes, so a
-# relation made under a name known only at run time is seen as one
-# (`dbsafe.validate.file_ddl.FileDdl.unnamed`).
-NAME_HOLE = '"dbsafe: a name known at run time"'
+# What a hole of DDL no statement is checked for is filled with: a name no application uses,
+# which PostgreSQL's parser reads wherever a name or a value goes, quoted (`"{name}"`) or not,
+# or as part of one (`{prefix}_log`), so a relation made under a name known only at run time
+# is seen as one (`dbsafe.validate.file_ddl.FileDdl.unnamed`).
+NAME_HOLE = "dbsafe_name_known_at_run_time"
 _WORD_CHARS = re.compile(r"[\w$]")
 _VALUE_OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "||", "+", "-", "/", "%"})
 _VALUE_KEYWORDS = frozenset({"LIKE", "ILIKE", "LIMIT", "OFFSET", "THEN", "ELSE"})

@@ -492,24 +492,27 @@ class _Reader:
         validated, but what it makes exists for the module's statements, as for Python; and
         the DDL with holes a SQL call or tag sends."""
         ddl: list[str] = []
-        templates = list(self.ddl_with_holes)  # (taken: a SQL call or tag sends them)
+        # (taken: a SQL call or tag sends them, and validate checks or notes them)
+        templates: list[tuple[Template, tuple[str, ...]]] = [
+            (t, (NAME_HOLE,)) for t in self.ddl_with_holes]
         for node in nodes:
             if node.type not in ("string", "template_string") or \
                     node.start_byte in self.taken:
                 continue
             template = self._template(node)
             if not template.problem and _holds_ddl(template):
-                templates.append(template)
-        for template in templates:
+                templates.append((template, ("0", NAME_HOLE) if template.holes else ("",)))
+        for template, fillers in templates:
             # Never validated, so a hole that is no value still leaves the rest readable: a
-            # quoted name there (`NAME_HOLE`; readest's `embedding vector32(${dim})`) lets
-            # PostgreSQL's parser read what the statement makes, and a hole naming it is
-            # seen as a name known only at run time (safe-client-gateway's migrator makes
-            # its history table with ``CREATE TABLE ${this.sql(Migrator.MIGRATIONS_TABLE)}``).
-            sql = "".join(piece + (NAME_HOLE if hole is not None else "") for piece, hole in zip(
-                _pieces(template), [*template.holes, None]))
-            # (each statement alone: SQLite's `INSERT OR IGNORE` beside a CREATE)
-            ddl.extend(sql[start:end] for start, end in statement_bounds(sql))
+            # number there (readest's `embedding vector32(${dim})`) lets PostgreSQL's parser
+            # read what the statement makes. `NAME_HOLE` there as well (all that counts of a
+            # statement holding it is what it makes or renames) tells a hole naming it
+            # (``CREATE TABLE ${sql(table)} (...)``): a name known only at run time.
+            for filler in fillers:
+                sql = "".join(piece + (filler if hole is not None else "")
+                              for piece, hole in zip(_pieces(template), [*template.holes, None]))
+                # (each statement alone: SQLite's `INSERT OR IGNORE` beside a CREATE)
+                ddl.extend(sql[start:end] for start, end in statement_bounds(sql))
         return tuple(ddl)
 
     def _loads(self, module: str) -> None:

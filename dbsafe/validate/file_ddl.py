@@ -34,7 +34,6 @@ _HEADS = ("CREATE", "ALTER", "SET", "DO")
 # sets the search path (pg_dump writes it so). Queries are most of a file, so they are read
 # with pglast's JSON parse tree, a tenth of the cost of its Python one.
 _QUERY_HEADS = ("SELECT", "WITH", "(")
-_UNNAMED = NAME_HOLE.strip('"')  # a relation's name, as the parser gives it
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +95,23 @@ class FileDdl:
         (['b'], False)
         >>> sorted(FileDdl().after("SET ROLE app").after("SELECT set_config('role', 'x', true)").roles)
         ['app', 'x']
-        >>> ddl = FileDdl().after('CREATE TABLE "dbsafe: a name known at run time" (id int)')
+        >>> ddl = FileDdl().after("CREATE TABLE dbsafe_name_known_at_run_time (id serial)")
         >>> sorted(ddl.relations), ddl.unnamed
         ([], True)
+        >>> FileDdl().after("SET search_path TO dbsafe_name_known_at_run_time").search_path
+        False
         """
+        if NAME_HOLE in sql:
+            # DDL with a piece known only at run time (`NAME_HOLE`): only the relations it
+            # makes or renames count, not a search path, role or schema set to that piece
+            made = FileDdl()._after(sql, unreadable_is_opaque=False)
+            if not made.relations and not made.unnamed:
+                return self
+            return self._with(relations=self.relations | made.relations,
+                              unnamed=self.unnamed or made.unnamed)
+        return self._after(sql, unreadable_is_opaque=unreadable_is_opaque)
+
+    def _after(self, sql: str, *, unreadable_is_opaque: bool) -> FileDdl:
         head = sql.lstrip()[:6].upper()
         if head.startswith(_QUERY_HEADS):
             lowered = sql.lower()
@@ -220,10 +232,10 @@ class FileDdl:
 
     def _with(self, **changes: object) -> FileDdl:
         made = replace(self, **changes)  # type: ignore[arg-type]
-        named = frozenset(r for r in made.relations if _UNNAMED not in r)
+        named = frozenset(r for r in made.relations if NAME_HOLE not in r)
         if len(named) == len(made.relations):
             return made
-        # (its serial column's sequence too: `"dbsafe: ..._id_seq"`)
+        # (and any name holding it: its serial column's sequence, `{prefix}_log`)
         return replace(made, relations=named, unnamed=True)
 
 

@@ -97,8 +97,26 @@ def test_a_hole_naming_only_the_schema_names_the_relation(
     assert _found(report) == [("DBS301", 5, "public.migrations")]
 
 
+_PATH = """\
+import postgres from 'postgres';
+const sql = postgres();
+export async function inSchema(schema: string) {
+  await sql`SET search_path TO ${sql(schema)}, public`;
+  await sql`SELECT nmae FROM users`;
+}
+"""
+
+
+def test_a_search_path_known_at_run_time_is_no_relation(
+        database_url: str, tmp_path: Path) -> None:
+    # (as a Python `SET search_path TO " + name` is not: test_session_commands_db.py)
+    report = validate_module(database_url, tmp_path, _SCHEMA, "path.ts", _PATH)
+    assert _found(report) == [("DBS302", 5, "public.users.nmae")]
+
+
 def test_without_such_ddl_a_missing_table_is_reported(
         database_url: str, tmp_path: Path) -> None:
     source = _MIGRATOR.replace("${this.sql(this.table)}", "history")
     report = validate_module(database_url, tmp_path, _SCHEMA, "migrator.ts", source)
     assert _found(report) == [("DBS301", 11, "public.migrations"), ("DBS302", 12, "public.users.nmae")]
+
