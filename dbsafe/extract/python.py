@@ -39,7 +39,14 @@ from dataclasses import replace
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.engines import ENGINE_SINKS, ENGINES, FILLERS, SAME_ENGINE, SQLITE, Engine
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
-from dbsafe.extract.holes import Hole, Template, adds_a_clause, fill_holes, in_syntax
+from dbsafe.extract.holes import (
+    NAME_HOLE,
+    Hole,
+    Template,
+    adds_a_clause,
+    fill_holes,
+    in_syntax,
+)
 from dbsafe.extract.sqlfile import line_starts_of, statement_bounds
 
 # Python's grammar is the running interpreter's: a project on a newer one (PEP 695's
@@ -1790,8 +1797,9 @@ class _Extractor:
         string constants naming something (a few, in the scope it is read from) is filled
         with each of them in turn; a piece bound to anything else as well is one of its
         constants or something else, so its constants are kept, and a piece bound to none
-        leaves the statement unread. Only DDL is kept (`self.ddl`): the statements it
-        makes are there for the others, never a statement checked itself."""
+        is a name known only at run time (`NAME_HOLE`: `CREATE TABLE {name} (...)` makes a
+        relation the file's missing tables may be). Only DDL is kept (`self.ddl`): the
+        statements it makes are there for the others, never a statement checked itself."""
         template = self._template(node, sent=sent)
         if template is None or template.problem or not template.holes:
             return
@@ -1799,9 +1807,7 @@ class _Extractor:
         choices: list[list[str | None]] = []
         for piece in pieces:
             names = self._constants_bound(piece) if piece is not None else []
-            if not names:
-                return
-            choices.append(list(names))
+            choices.append(list(names) or [NAME_HOLE])
         if _product_size(choices) > _MAX_NAME_CHOICES:
             return
         for values in itertools.product(*choices):

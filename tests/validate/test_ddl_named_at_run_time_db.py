@@ -1,4 +1,5 @@
-"""A relation a JavaScript/TypeScript module makes under a name known only at run time.
+"""A relation a module (JavaScript/TypeScript, Python) makes under a name known only at run
+time.
 
 safe-global/safe-client-gateway's migrator (postgres.js) makes its history table with
 ``CREATE TABLE ${this.sql(PostgresDatabaseMigrator.MIGRATIONS_TABLE)} (...)`` and reads
@@ -8,7 +9,9 @@ given at run time, `${this.sql(this.table)}`, is not). DDL whose created or rena
 relation is a hole now leaves the tables
 the module reads that the schema lacks unknown (not analysed, with the reason), as a `DO`
 block's dynamic SQL leaves everything; a misspelt column of a table the schema has is still
-reported, and so is a missing table in a module that makes none under such a name. Real
+reported, and so is a missing table in a module that makes none under such a name. Python's
+`CREATE TABLE {name}` and psycopg's `sql.Identifier(table)` of a name bound to no constant
+were the same (its constants' names were made, a name given at run time nothing). Real
 PostgreSQL.
 """
 
@@ -120,3 +123,27 @@ def test_without_such_ddl_a_missing_table_is_reported(
     report = validate_module(database_url, tmp_path, _SCHEMA, "migrator.ts", source)
     assert _found(report) == [("DBS301", 11, "public.migrations"), ("DBS302", 12, "public.users.nmae")]
 
+
+_PYTHON = """\
+from psycopg import sql
+
+
+def set_up(cur, name, table):
+    cur.execute(f"CREATE TABLE {name} (id int)")
+    cur.execute(sql.SQL("ALTER TABLE staging RENAME TO {}").format(sql.Identifier(table)))
+    cur.execute("SELECT id FROM migrations")
+    cur.execute("SELECT nmae FROM users")
+"""
+
+
+def test_python_ddl_of_a_name_known_at_run_time(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "setup.py", _PYTHON)
+    assert _found(report) == [("DBS302", 8, "public.users.nmae")]
+    reasons = [s.reason for s in report.skipped if s.location.line == 7]
+    assert reasons == ["not analysed: uses what DDL earlier in this file created or changed"]
+    (tmp_path / "setup.py").unlink()
+    source = _PYTHON.replace("{name}", "history").replace("sql.Identifier(table)",
+                                                            'sql.Identifier("live")')
+    report = validate_module(database_url, tmp_path, "SELECT 1", "setup.py", source)
+    assert _found(report) == [("DBS301", 7, "public.migrations"),
+                              ("DBS302", 8, "public.users.nmae")]
