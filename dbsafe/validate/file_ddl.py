@@ -100,6 +100,8 @@ class FileDdl:
         ([], True)
         >>> FileDdl().after("SET search_path TO dbsafe_name_known_at_run_time").search_path
         False
+        >>> FileDdl().after("CREATE INDEX dbsafe_name_known_at_run_time ON t (a)").unnamed
+        False
         """
         if NAME_HOLE in sql:
             # DDL with a piece known only at run time (`NAME_HOLE`): only the relations it
@@ -148,7 +150,8 @@ class FileDdl:
             elif isinstance(node, ast.CreateSeqStmt):
                 named.append(node.sequence)
             elif isinstance(node, ast.IndexStmt) and node.idxname:
-                relations.add(node.idxname)  # `'ix'::regclass` names it
+                if NAME_HOLE not in node.idxname:  # (an index no table is read as)
+                    relations.add(node.idxname)  # `'ix'::regclass` names it
             elif isinstance(node, ast.CreateForeignTableStmt) and node.base is not None:
                 named.append(node.base.relation)
             elif isinstance(node, ast.ViewStmt):

@@ -110,6 +110,26 @@ export async function inSchema(schema: string) {
 """
 
 
+_INDEX = """\
+import postgres from 'postgres';
+const sql = postgres();
+export async function index(name: string) {
+  await sql`CREATE INDEX ${sql(name)} ON users (name)`;
+  await sql`SELECT id FROM migrations`;
+}
+"""
+
+
+def test_an_index_named_at_run_time_is_no_table(database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_SCHEMA)
+        conn.execute('CREATE INDEX "ix_users_name" ON users (name)')
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("PREPARE missing AS SELECT id FROM migrations")
+    report = validate_module(database_url, tmp_path, "SELECT 1", "index.ts", _INDEX)
+    assert _found(report) == [("DBS301", 5, "public.migrations")]
+
+
 def test_a_search_path_known_at_run_time_is_no_relation(
         database_url: str, tmp_path: Path) -> None:
     # (as a Python `SET search_path TO " + name` is not: test_session_commands_db.py)
