@@ -102,6 +102,8 @@ class FileDdl:
         False
         >>> FileDdl().after("CREATE INDEX dbsafe_name_known_at_run_time ON t (a)").unnamed
         False
+        >>> FileDdl().after("ALTER TABLE dbsafe_name_known_at_run_time ADD b int").unnamed
+        False
         """
         if NAME_HOLE in sql:
             # DDL with a piece known only at run time (`NAME_HOLE`): only the relations it
@@ -145,7 +147,10 @@ class FileDdl:
         for raw in statements:
             node = raw.stmt
             named: list[ast.RangeVar | None] = []
-            if isinstance(node, ast.CreateStmt | ast.AlterTableStmt | ast.AlterObjectSchemaStmt):
+            if isinstance(node, ast.AlterTableStmt) and node.relation is not None and \
+                    NAME_HOLE in (node.relation.relname or ""):
+                pass  # altering a relation named at run time makes none
+            elif isinstance(node, ast.CreateStmt | ast.AlterTableStmt | ast.AlterObjectSchemaStmt):
                 named.append(node.relation)  # SET SCHEMA: known by its unqualified name
             elif isinstance(node, ast.CreateSeqStmt):
                 named.append(node.sequence)

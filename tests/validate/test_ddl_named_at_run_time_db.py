@@ -115,19 +115,22 @@ import postgres from 'postgres';
 const sql = postgres();
 export async function index(name: string) {
   await sql`CREATE INDEX ${sql(name)} ON users (name)`;
+  await sql`ALTER TABLE ${sql(name)} ADD COLUMN note text`;
   await sql`SELECT id FROM migrations`;
 }
 """
 
 
-def test_an_index_named_at_run_time_is_no_table(database_url: str, tmp_path: Path) -> None:
+def test_an_index_or_alteration_named_at_run_time_makes_no_table(
+        database_url: str, tmp_path: Path) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_SCHEMA)
         conn.execute('CREATE INDEX "ix_users_name" ON users (name)')
+        conn.execute('ALTER TABLE "users" ADD COLUMN note text')
         with pytest.raises(psycopg.errors.UndefinedTable):
             conn.execute("PREPARE missing AS SELECT id FROM migrations")
     report = validate_module(database_url, tmp_path, "SELECT 1", "index.ts", _INDEX)
-    assert _found(report) == [("DBS301", 5, "public.migrations")]
+    assert _found(report) == [("DBS301", 6, "public.migrations")]
 
 
 def test_a_search_path_known_at_run_time_is_no_relation(
