@@ -1655,11 +1655,14 @@ class _Reader:
             return None
         function, arguments = call.child_by_field_name("function"), \
             call.child_by_field_name("arguments")
-        tag = self._typed_tag(template) if self.typed else None  # `this.sql<Row[]>`...``
+        # `this.sql<Row[]>`...``, else `this.sql`...``: a SQL tag
+        tag = self._typed_tag(template) if self.typed and self._typed_sql_tag(template) \
+            else None
         parent = template.parent
         if tag is None and parent is not None and parent.type == "call_expression":
             tag_function = parent.child_by_field_name("function")
-            tag = self.text(tag_function) if tag_function is not None else None
+            tag = self.text(tag_function) if tag_function is not None and self._is_tag(
+                tag_function, _last_name(self, tag_function)) else None
         if function is None or tag is None or arguments is None or \
                 arguments.type != "arguments" or _dotted(self.text(function)) != _dotted(tag):
             return None

@@ -230,10 +230,11 @@ _CHUNK = 32
 # 179: a relation made under a name known only at run time leaves the file's unknown tables unknown;
 # 180: postgres.js's `${sql('name')}`/`${sql(Class.NAME)}` of a lower-case name is the identifier;
 # 181: of DDL with a name known only at run time, only the relations it makes count (not a SET);
-# 182: Python's DDL of a name bound to no constant (`CREATE TABLE {name}`) counts as 178's;
-# 183: an index named at run time (`CREATE INDEX ${sql(name)} ON t`) is no relation of 178's;
-# 184: nor is a relation altered under such a name (`ALTER TABLE ${sql(t)} ADD ...`)
-_CACHE_VERSION = 184
+# 182: Python's DDL of a name bound to no constant (`CREATE TABLE {name}`) counts as 179's;
+# 183: an index named at run time (`CREATE INDEX ${sql(name)} ON t`) is no relation of 179's;
+# 184: nor is a relation altered under such a name (`ALTER TABLE ${sql(t)} ADD ...`);
+# 185: only a SQL tag's own `${sql('name')}` is read as 180's identifier
+_CACHE_VERSION = 185
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

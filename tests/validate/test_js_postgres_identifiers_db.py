@@ -107,3 +107,20 @@ def test_names_every_transform_keeps_are_read(database_url: str, tmp_path: Path)
                       ("DBS302", 10, "public.users.nmae")]
     # a camelCase name, a field that may change, a dotted name, another function: holes
     assert sorted(f[1] for f in _found(report) if f[0] == "DBS304") == [11, 12, 13, 14]
+
+
+_OTHER_TAG = """\
+import postgres from 'postgres';
+const sql = postgres();
+const page = html`CREATE TABLE ${html('users')} (id int)`;
+export async function read() {
+  await sql`SELECT nmae FROM users`;
+}
+"""
+
+
+def test_only_a_sql_tags_helper_is_read(database_url: str, tmp_path: Path) -> None:
+    # `html` is no SQL tag: what its `html('users')` writes is not known, so its text makes
+    # no `users` whose columns would be unknown
+    report = validate_module(database_url, tmp_path, _SCHEMA, "page.ts", _OTHER_TAG)
+    assert _found(report) == [("DBS302", 5, "public.users.nmae")]
