@@ -406,7 +406,17 @@ def backup(settings: Settings, directory: Path, *, jobs: int = 1,
                                   for k, v in asdict(taken).items()}
     summary["backup"] = str(taken.path)
     if verify_restore:
-        outcome = summary["verified_restore"] = prove(url, taken.path, say)
+        import psycopg
+
+        from dbsafe.pg.connect import one_line
+
+        try:
+            outcome = summary["verified_restore"] = prove(url, taken.path, say)
+        except (DbsafeError, psycopg.Error) as exc:
+            # (a backup that does not restore is an outcome, not this: dbsafe could not try,
+            # a role without CREATEDB for the scratch database, no pg_restore that reads it)
+            raise DbsafeError(f"the backup {taken.path} was taken and kept, but "
+                              f"--verify-restore could not try it: {one_line(exc, url)}") from None
         differs = restored_copy_differs(taken.path, outcome)
         return Report((differs,) if differs else (), summary)
     return Report((), summary)

@@ -145,6 +145,35 @@ def test_verify_restore_proves_a_backup_and_says_so_in_the_listing(source: str,
                                 "'dbsafe_verify_%'").fetchall()
 
 
+
+def test_a_verification_that_cannot_make_its_scratch_database_says_the_backup_is_kept(
+        source: str, tmp_path: Path) -> None:
+    # A role that may dump its database but not create one: pg_dump's backup is taken, then
+    # the scratch database for --verify-restore is refused (42501). It said only "database
+    # error: permission denied to create database", leaving the user to guess whether the
+    # backup they asked for exists.
+    role = "verify_no_createdb"
+    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD 'verify-pw'").format(
+            sql.Identifier(role)))
+        conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(role)))
+    url = re.sub(r"user=[^&]*", f"user={role}", source)
+    url = re.sub(r"&password=[^&]*", "", url) + "&password=verify-pw"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dbsafe", "backup", "--database-url", url,
+                               "--backup-dir", str(tmp_path / "b"), "--verify-restore"],
+                              capture_output=True, text=True, cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        (line,) = [ln for ln in proc.stderr.splitlines() if "error:" in ln]
+        (dump,) = (tmp_path / "b").glob("*.dump")
+        assert f"the backup {dump} was taken and kept" in line
+        assert "permission denied to create database" in line and "verify-pw" not in line
+        assert json.loads(Path(f"{dump}.manifest.json").read_text())["sha256"]
+    finally:
+        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
 def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own(
         source: str, tmp_path: Path) -> None:
     # Another run's scratch copy of this very second (two CI jobs verifying backups on one
