@@ -831,18 +831,30 @@ def test_a_history_table_outside_the_session_s_current_schema_is_named_in_the_er
         commands.status(settings)
 
 
+def _flyway_history(rows: list[tuple[int, str | None, str, str, str, int | None]],
+                    table: str = "flyway_schema_history") -> str:
+    """Flyway's history table as Flyway makes it, with successful `rows` (installed_rank,
+    version, description, type, script, checksum)."""
+    values = ", ".join(
+        "({}, {}, '{}', '{}', '{}', {}, 'app', now(), 1, true)".format(
+            rank, "NULL" if version is None else f"'{version}'", description, kind,
+            script.replace("'", "''"), "NULL" if checksum is None else checksum)
+        for rank, version, description, kind, script, checksum in rows)
+    return (f"CREATE TABLE {table} (installed_rank int PRIMARY KEY, version varchar(50), "
+            "description varchar(200) NOT NULL, type varchar(20) NOT NULL, script "
+            "varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL, "
+            "installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, "
+            f"success boolean NOT NULL); INSERT INTO {table} VALUES {values};")
+
+
 def test_flyway_told_its_schemas_keeps_its_history_in_the_first_and_the_error_says_so(
         tmp_path: Path, database_url: str) -> None:
     # Flyway's `schemas = app`: its flyway_schema_history is app's (its default schema).
     _project(tmp_path, "flyway")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_UPS[0] + _UPS[1] + "CREATE SCHEMA app; CREATE TABLE "
-                     "app.flyway_schema_history (installed_rank int PRIMARY KEY, version "
-                     "varchar(50), description varchar(200), type varchar(20), script "
-                     "varchar(1000), checksum int, execution_time int, success boolean NOT "
-                     "NULL); INSERT INTO app.flyway_schema_history VALUES (1, '1', 'users', "
-                     "'SQL', 'V1__users.sql', 0, 1, true), (2, '1.1', 'email', 'SQL', "
-                     "'V1_1__email.sql', 0, 1, true);")
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE SCHEMA app; " + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", 0),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", 0)], "app.flyway_schema_history"))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     with pytest.raises(DbsafeError, match=r"app\.flyway_schema_history \(flyway's\) is a "
                                           r"history table in another schema: name the one"):
@@ -1200,12 +1212,8 @@ def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
     # reference from V1_1 on: its ALTER failed there and users was drift.
     _project(tmp_path, "flyway")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_UPS[0] + _UPS[1] + "CREATE TABLE flyway_schema_history (installed_rank "
-                     "int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL, "
-                     "type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, "
-                     "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES "
-                     "(1, '1.1', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', "
-                     "NULL, true);")
+        conn.execute(_UPS[0] + _UPS[1] + _flyway_history(
+            [(1, "1.1", "<< Flyway Baseline >>", "BASELINE", "<< Flyway Baseline >>", None)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     summary = commands.status(settings).summary
     assert summary["current"] == [RUNNERS["flyway"][0][1]]
@@ -1232,14 +1240,11 @@ def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pendin
         "CREATE OR REPLACE VIEW user_names AS SELECT name FROM users;\n")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[0] + _UPS[1] + "CREATE OR REPLACE VIEW user_names AS SELECT name "
-                     "FROM users; CREATE TABLE flyway_schema_history (installed_rank int "
-                     "PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL, type "
-                     "varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, "
-                     "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES "
-                     "(0, NULL, '<< Flyway Schema Creation >>', 'SCHEMA', '\"public\"', NULL, "
-                     "true), (1, '1', 'users', 'SQL', 'V1__users.sql', 1, true), (2, '1.1', "
-                     "'email', 'SQL', 'V1_1__email.sql', 2, true), (3, NULL, 'user names', "
-                     "'SQL', 'R__user_names.sql', 3, true);")
+                     "FROM users; " + _flyway_history(
+                         [(0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"public"', None),
+                          (1, "1", "users", "SQL", "V1__users.sql", 1),
+                          (2, "1.1", "email", "SQL", "V1_1__email.sql", 2),
+                          (3, None, "user names", "SQL", "R__user_names.sql", 3)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings, fail_on_pending=True)
     assert report.summary["current"] == [RUNNERS["flyway"][0][1]]
