@@ -52,13 +52,20 @@ def _record(conn: psycopg.Connection, name: str, *, finished: bool = True) -> No
          None if finished else "error", 1 if finished else 0))
 
 
-def test_only_the_files_the_prisma_history_has_not_applied_are_linted(
-        tmp_path: Path, database_url: str) -> None:
+def _prisma_folder(tmp_path: Path, *, lock_file: bool = True) -> Path:
+    """prisma/migrations holding FILES, each in its folder, and its migration_lock.toml."""
     folder = tmp_path / "prisma" / "migrations"
     for name, sql in FILES.items():
         (folder / name).mkdir(parents=True)
         (folder / name / "migration.sql").write_text(sql)
-    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    if lock_file:
+        (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    return folder
+
+
+def test_only_the_files_the_prisma_history_has_not_applied_are_linted(
+        tmp_path: Path, database_url: str) -> None:
+    folder = _prisma_folder(tmp_path)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(PRISMA_HISTORY)
         for name in ("20240101000000_init", "20240201000000_drop_legacy"):
@@ -89,10 +96,7 @@ def test_a_prisma_migration_neither_finished_nor_rolled_back_stops_status_drift_
     from dbsafe.config import load_settings
     from dbsafe.core import DbsafeError
 
-    folder = tmp_path / "prisma" / "migrations"
-    for name, sql in FILES.items():
-        (folder / name).mkdir(parents=True)
-        (folder / name / "migration.sql").write_text(sql)
+    folder = _prisma_folder(tmp_path, lock_file=False)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(PRISMA_HISTORY)
         conn.execute(FILES["20240101000000_init"])
@@ -121,11 +125,7 @@ def test_the_prisma_history_in_the_schema_of_its_url_is_read_by_status_drift_and
     from dbsafe.config import load_settings
     from dbsafe.core import DbsafeError
 
-    folder = tmp_path / "prisma" / "migrations"
-    for name, sql in FILES.items():
-        (folder / name).mkdir(parents=True)
-        (folder / name / "migration.sql").write_text(sql)
-    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    folder = _prisma_folder(tmp_path)
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("CREATE SCHEMA app")
         conn.execute("SET search_path = app")
