@@ -148,13 +148,11 @@ def role_of(url: str | None) -> str | None:
     """The role a URL logs in as, when it names one."""
     if not url:
         return None
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
-
-    from dbsafe.pg.urls import to_libpq_url
+    from dbsafe.core import DatabaseError
+    from dbsafe.pg.connect import url_params
 
     try:
-        user = conninfo_to_dict(to_libpq_url(url)).get("user")
-    except ProgrammingError:  # a URL libpq cannot read: said where it is used
+        user = url_params(url).get("user")
+    except DatabaseError:  # a URL libpq cannot read: said where it is used
         return None
     return str(user) if user else None
