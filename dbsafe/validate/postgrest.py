@@ -785,11 +785,18 @@ class _Checker:
             message = f"`{shown}` has no relationship to `{name}` matching hint `{hint}`"
         else:
             message = f"`{shown}` has no relationship to `{name}`"
+        elsewhere = sorted({r.qualified_name for o in origin
+                            for r in _related(self.graph, o, name, hint, any_schema=True)})
+        if elsewhere:
+            help = (f"`{name}` relates it to {', '.join(f'`{e}`' for e in elsewhere)}, in "
+                    f"another schema: PostgREST embeds only tables of the request's schema "
+                    f"(`{origin[0].schema}`). Embed a view of it made there, by the view's name.")
+        else:
+            help = ("Embed a table related by a foreign key (in either direction, or through "
+                    "a junction table), by its name, the constraint name or the foreign-key "
+                    "column.")
         self.report(UNKNOWN_RELATIONSHIP.code, message, where,
-                    subject=f"{origin[0].qualified_name}->{name}",
-                    help="Embed a table related by a foreign key (in either direction, or "
-                         "through a junction table), by its name, the constraint name or the "
-                         "foreign-key column.")
+                    subject=f"{origin[0].qualified_name}->{name}", help=help)
         return ()
 
     def ambiguous(self, item: Item, origin: Relation, candidates: Sequence[_Rel],
@@ -1296,23 +1303,32 @@ def _variants(request: PostgrestRequest) -> tuple[set[int], list[PostgrestReques
     return {index for index, _, _ in choices}, variants
 
 
-def _related(graph: _Graph, origin: Relation, name: str, hint: str | None) -> Iterator[Relation]:
+def _related(graph: _Graph, origin: Relation, name: str, hint: str | None, *,
+             any_schema: bool = False) -> Iterator[Relation]:
     """Relations PostgREST's findRel could pick for `origin?select=name!hint(...)`.
 
     Lenient where PostgREST is strict (a many-to-many junction's columns need not be its
     primary key here, self-relationships match in both directions): a looser match can only
-    silence a finding, never invent one.
+    silence a finding, never invent one. Strict on one thing: the related table is in the
+    origin's schema, the request's. PostgREST looks relationships up by the origin and the
+    request's schema (`findRel`), and drops those to a table of a schema it does not expose
+    (`removeInternal`): a foreign key to `auth.users` relates no table of `public` to it,
+    so `select('profiles:changed_by(full_name)')` is PGRST200, whatever `auth.users` holds.
+    `any_schema`: those of other schemas too (what the finding's help names).
     """
+    def here(related: Relation) -> bool:
+        return any_schema or related.schema == origin.schema
+
     for fk in graph.outgoing.get(id(origin), ()):  # many-to-one (or one-to-one)
-        if _matches(fk, fk.referenced, name, hint):
+        if here(fk.referenced) and _matches(fk, fk.referenced, name, hint):
             yield fk.referenced
     for fk in graph.incoming.get(id(origin), ()):  # one-to-many
-        if _matches(fk, fk.table, name, hint):
+        if here(fk.table) and _matches(fk, fk.table, name, hint):
             yield fk.table
     for first in graph.incoming.get(id(origin), ()):  # many-to-many through a junction
         junction = first.table
         for second in graph.outgoing.get(id(junction), ()):
-            if second is first or second.referenced.name != name:
+            if second is first or second.referenced.name != name or not here(second.referenced):
                 continue
             if hint is None or hint == junction.name:
                 yield second.referenced
@@ -1325,13 +1341,15 @@ def _through_view(graph: _Graph, origin: Sequence[Relation], name: str,
 
     `rel!view(...)` names one; without a hint, any view reading tables related to both
     (or being them) may be one. Not modelled further: such an embed is left unchecked.
+    A table of another schema than the origin's is none PostgREST relates it to (`_related`).
     """
+    schemas = {o.schema for o in origin}
+    targets = [t for t in graph.by_name.get(name, ()) if t.schema in schemas]
+    if not targets:
+        return False
     views = [r for r in graph.snapshot.relations if r.kind not in _TABLE_KINDS]
     if hint is not None:
         return any(v.name == hint for v in views)
-    targets = graph.by_name.get(name, ())
-    if not targets:
-        return False
 
     def bases(view: Relation) -> list[Relation]:
         found: dict[int, Relation] = {}

@@ -223,6 +223,17 @@ FLAG = [
     ("no-relationship", "supabase.from('clinics').select('doctors(name)')", "DBS305", "doctors"),
     ("bad-hint", "supabase.from('orders').select('addresses!nope(street)')", "DBS305",
      "addresses"),
+    # PostgREST relates only tables of the request's schema (findRel's lookup, Plan.hs; and
+    # removeInternal drops those to a schema it does not expose): a foreign key to or from
+    # a table of another schema is no relationship, by its name or its column (PGRST200).
+    ("embed-one-to-many-of-another-schema",
+     "supabase.from('patients').select('id, invoices(amount)')", "DBS305", "invoices"),
+    ("embed-by-column-to-another-schema",
+     "supabase.schema('billing').from('invoices').select('amount, patient_id(full_name)')",
+     "DBS305", "patient_id"),
+    ("embed-by-name-to-another-schema",
+     "supabase.schema('billing').from('invoices').select('p:patients(full_name)')", "DBS305",
+     "patients"),
     ("ambiguous-many-to-one", "supabase.from('orders').select('addresses(street)')", "DBS307",
      "addresses"),
     ("ambiguous-one-to-many", "supabase.from('addresses').select('id, orders(id)')", "DBS307",
@@ -605,6 +616,19 @@ def test_ambiguous_embed_is_reported_as_postgrest_does(snapshot: SchemaSnapshot)
     _, checked = _check("supabase.from('sites').select('projects(name)')", snapshot)
     assert checked[0].issues[0].finding.help == (
         "Name the relationship with a hint: one of `projects!main_project`, `projects!jobs`.")
+
+
+@pytest.mark.db
+def test_an_embed_through_a_foreign_key_to_another_schema_says_where_it_leads(
+        snapshot: SchemaSnapshot) -> None:
+    _, checked = _check("supabase.schema('billing').from('invoices')"
+                        ".select('patient_id(full_name)')", snapshot)
+    (issue,) = checked[0].issues
+    assert issue.finding.message == "`invoices` has no relationship to `patient_id`"
+    assert issue.finding.help == (
+        "`patient_id` relates it to `public.patients`, in another schema: PostgREST embeds "
+        "only tables of the request's schema (`billing`). Embed a view of it made there, by "
+        "the view's name.")
 
 
 # `onConflict` of `.upsert()` against `memberships`: whether PostgreSQL infers an arbiter.

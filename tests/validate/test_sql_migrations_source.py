@@ -147,6 +147,30 @@ def test_validate_against_supabase_migrations(tmp_path: Path) -> None:
     assert again.summary["schema_source"].endswith("supabase/migrations (cached)")
 
 
+def test_an_embed_of_auth_users_by_its_foreign_key_column_is_dbs305(tmp_path: Path) -> None:
+    """`select('..., profiles:changed_by(full_name)')`, where `changed_by` references
+    `auth.users`, is PostgREST's PGRST200: it relates no table of `public` to one of `auth`.
+    It was read as an embed of `auth.users`, whose `full_name` the stand-in does not
+    describe, so the request was left not analysed (VC's seven audit-log requests)."""
+    root = make_project(tmp_path, {"20240101000000_init.sql": """
+create table public.profiles (id uuid primary key references auth.users (id), full_name text);
+create table public.audit_log (
+  id bigint primary key,
+  changed_by uuid references auth.users (id),
+  note text
+);
+"""})
+    (root / "src" / "queries.sql").unlink()
+    (root / "src" / "app.ts").write_text(
+        "import { createClient } from '@supabase/supabase-js'\n"
+        "const supabase = createClient('u', 'k')\n"
+        "export const load = () => supabase.from('audit_log')\n"
+        "  .select('id, note, profiles:changed_by(full_name)')\n")
+    report = commands.validate(load_settings(root, environ={}), [root / "src"])
+    assert findings(report) == [("DBS305", "src/app.ts", 4)]
+    assert report.summary["statements_not_analysed"] == 0
+
+
 def test_a_snapshot_of_supabase_migrations_keeps_the_stand_in_unknown(tmp_path: Path) -> None:
     """`auth.identities` exists in production: a snapshot dumped from the stand-in knows its
     `auth` schema holds more than it describes."""
