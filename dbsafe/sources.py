@@ -318,8 +318,9 @@ def _built_file(cache_file: Path) -> Path:
 # node-pg-migrate folder's files in a subfolder not run; 38: a diesel folder's migrations by
 # version without dashes (`20140924113530_x` before `2017-08-31-230457_y`), its loose files
 # not run; 39: a Flyway folder's files Flyway does not name as migrations or callbacks
-# (`seed.sql`) not run.
-_INTROSPECTED = 39
+# (`seed.sql`) not run; 40: a node-pg-migrate folder's files run in its order (a seventeen-
+# digit name as the moment it spells, before a later thirteen-digit one).
+_INTROSPECTED = 40
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -1418,6 +1418,8 @@ def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
         return _byte_key
     if diesel_folder(folder):
         return _diesel_key
+    if node_pg_migrate_folder(folder):
+        return node_pg_migrate_key
     return None
 
 
@@ -1611,6 +1613,36 @@ def _diesel_runs(path: Path, folder: Path) -> bool:
     `data_oauth_github.sql`) diesel skips (`migrations_directories`), and of a migration's
     folder it reads `up.sql` and `down.sql` alone."""
     return path.name == "up.sql" and path.parent.parent == folder
+
+
+def node_pg_migrate_key(name: str) -> tuple:
+    """`name`, a file of node-pg-migrate's folder, where node-pg-migrate sorts it
+    (`compareMigrationFileNames`): by its leading number, seventeen digits read as the UTC
+    moment to the millisecond they spell (`getNumericPrefix`, its `--migration-filename-
+    format utc`) and any other count as the number (a `Date.now()` timestamp, an index), then
+    by name, digits as numbers and punctuation ignored (`localeCompare`). So a folder whose
+    names went from thirteen digits to seventeen runs them by moment, as they were made,
+    not by number (node-pg-migrate 9.0.0 ran `20230101000000000_a.sql` before
+    `1700000000000_c.sql`).
+
+    >>> names = ["1700000000001_b", "20230101000000000_a", "1700000000000_c", "0002_x", "10_y"]
+    >>> sorted(names, key=node_pg_migrate_key)
+    ['0002_x', '10_y', '20230101000000000_a', '1700000000000_c', '1700000000001_b']
+    """
+    import datetime
+
+    digits = name[:len(name) - len(name.lstrip("0123456789"))]
+    number = int(digits or 0)
+    if len(digits) == 17:
+        try:
+            moment = datetime.datetime.strptime(digits[:14], "%Y%m%d%H%M%S").replace(
+                tzinfo=datetime.UTC)
+            number = int(moment.timestamp()) * 1000 + int(digits[14:])
+        except ValueError:
+            pass
+    # (localeCompare's `ignorePunctuation` and `numeric`: `_natural_part` of what is left)
+    folded = "".join(char for char in name if char.isalnum())
+    return ((2, number, _natural_part(folded.casefold()), _natural_part(folded)),)
 
 
 def _locale_key(name: str) -> tuple:

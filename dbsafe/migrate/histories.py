@@ -640,7 +640,7 @@ def refusal(migrations: Sequence[Migration], history: History) -> str | None:
     `--no-check-order`): a file added before the last one run stops `up`, and `down` too."""
     if history.runner != "node-pg-migrate" or not history.run_order:
         return None
-    from dbsafe.extract.migration import code_migrations
+    from dbsafe.extract.migration import code_migrations, node_pg_migrate_key
 
     folders = {m.file.parent for m in migrations if m.file is not None}
     if not folders:
@@ -649,33 +649,12 @@ def refusal(migrations: Sequence[Migration], history: History) -> str | None:
     top = min(folders, key=lambda f: len(f.parts))
     files = {m.file for m in migrations if m.file is not None and m.file.parent == top} | {
         p for p, _ in code_migrations(top)}
-    names = sorted((name for p in files if (name := file_version(p, history.runner))),
-                   key=_node_pg_migrate_key)
+    names = [name for p in sorted(files, key=lambda p: node_pg_migrate_key(p.name))
+             if (name := file_version(p, history.runner))]
     for ran, name in zip(history.run_order, names, strict=False):
         if ran != name:
             return f"Not run migration {name} is preceding already run migration {ran}"
     return None
-
-
-def _node_pg_migrate_key(name: str) -> tuple[int, str]:
-    """Where node-pg-migrate sorts the migration `name` (`compareMigrationFileNames`): by
-    its leading number, seventeen digits read as a UTC moment to the millisecond
-    (`getNumericPrefix`), then by name.
-
-    >>> sorted(["1700000000001_b", "20230101000000000_a", "1700000000000_c"], key=_node_pg_migrate_key)
-    ['20230101000000000_a', '1700000000000_c', '1700000000001_b']
-    """
-    import datetime
-
-    digits = name[:len(name) - len(name.lstrip("0123456789"))]
-    if len(digits) == 17:
-        try:
-            moment = datetime.datetime.strptime(digits[:14], "%Y%m%d%H%M%S").replace(
-                tzinfo=datetime.UTC)
-            return int(moment.timestamp()) * 1000 + int(digits[14:]), name
-        except ValueError:
-            pass
-    return int(digits or 0), name
 
 
 # The runners whose migrations may be code (`code_migrations`), and its language.
