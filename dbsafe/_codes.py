@@ -228,5 +228,5 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS612', 'runner-refuses-to-migrate', 'error', '0.2.0',
      "The folder's migration runner refuses to migrate the database as it stands (a file added before the last one it ran)."),
     ('DBS613', 'migration-never-run', 'error', '0.2.0',
-     'A migration its runner will never run on the database, though it did not run there (a drizzle-kit journal entry older than the last one run).'),
+     'A migration its runner will never run on the database, though it did not run there (a drizzle-kit journal entry older than the last one run; a Flyway version below the last one applied, which its configuration skips).'),
 )

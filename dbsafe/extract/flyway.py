@@ -179,6 +179,27 @@ class FlywayConfig:
     names: FlywayNames = FlywayNames()
     # The environment variables read (`FLYWAY_PLACEHOLDERS_*`, ...), for a cache's key
     environ: tuple[tuple[str, str], ...] = ()
+    # What `flyway migrate` does with a version below the last one applied that never ran:
+    # runs it (`outOfOrder`), else refuses to migrate (`validateOnMigrate`, its default)
+    # unless `ignoreMigrationPatterns` lets it skip the file (`*:ignored`). A command line's
+    # `-outOfOrder=true` is no file's: dbsafe does not see it.
+    out_of_order: bool = False
+    validate_on_migrate: bool = True
+    ignore_patterns: tuple[str, ...] = ("*:future",)
+    encoding: str = "UTF-8"  # its files' (`encoding`)
+
+    @property
+    def ignores_ignored(self) -> bool:
+        """Whether `ignoreMigrationPatterns` lets validation pass a versioned migration below
+        the last one applied that never ran (`ValidatePattern`: `*:ignored`,
+        `versioned:ignored`, `*:*`).
+
+        >>> FlywayConfig().ignores_ignored, FlywayConfig(ignore_patterns=("Versioned:*",)).ignores_ignored
+        (False, True)
+        """
+        return any(kind.strip().lower() in ("*", "versioned")
+                   and state.strip().lower() in ("*", "ignored")
+                   for kind, _, state in (p.partition(":") for p in self.ignore_patterns))
 
     @property
     def schema(self) -> str | None:
@@ -248,7 +269,7 @@ def flyway_config(folder: Path) -> FlywayConfig:
 # `src/main/resources/db/migration`).
 _MAVEN_DEFAULT_LOCATION = "filesystem:src/main/resources/db/migration"
 # Its settings given as a list of elements (`<schemas><schema>app</schema></schemas>`).
-_MAVEN_LISTS = ("schemas", "locations", "sqlMigrationSuffixes")
+_MAVEN_LISTS = ("schemas", "locations", "sqlMigrationSuffixes", "ignoreMigrationPatterns")
 _MAVEN_REFERENCE = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -405,7 +426,8 @@ _SETTINGS = (
     "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
     "defaultSchema", "schemas", "table", "locations", "sqlMigrationPrefix",
     "repeatableSqlMigrationPrefix", "undoSqlMigrationPrefix", "sqlMigrationSeparator",
-    "sqlMigrationSuffixes")
+    "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate", "ignoreMigrationPatterns",
+    "encoding")
 # ... by the name Spring Boot's relaxed binding reduces them to.
 _SPRING_SETTINGS = {k.lower(): k for k in _SETTINGS}
 _SPRING_REFERENCE = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
@@ -571,7 +593,12 @@ def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
             separator=settings.get("sqlMigrationSeparator") or "__",
             suffixes=tuple(s.strip() for s in settings.get("sqlMigrationSuffixes", ".sql")
                            .split(",") if s.strip()) or (".sql",)),
-        environ=environ)
+        environ=environ,
+        out_of_order=settings.get("outOfOrder", "false").strip().lower() == "true",
+        validate_on_migrate=settings.get("validateOnMigrate", "true").strip().lower() != "false",
+        ignore_patterns=tuple(p.strip() for p in settings.get(
+            "ignoreMigrationPatterns", "*:future").split(",") if p.strip()),
+        encoding=settings.get("encoding") or "UTF-8")
 
 
 # The settings dbsafe reads, by the environment variable Flyway reads each from.

@@ -95,6 +95,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     ran (`dbsafe.migrate.histories`), which are pending."""
     from dbsafe.extract.files import display_path
     from dbsafe.migrate.histories import (
+        REFUSAL_HELP,
         applied_migrations,
         applied_versions,
         last_recorded,
@@ -119,7 +120,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner
-        refused = refusal(migrations, found)
+        refused = refusal(migrations, found, versions)
         never = never_run(migrations, found, versions)
     elif hint := unread_histories(database_url):
         if not folder.platform:
@@ -135,8 +136,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         findings.append(Finding(
             RUNNER_REFUSES.code, f"{runs} refuses to migrate the database: {refused}.",
             Severity.ERROR, subject=current.path if current else "none applied",
-            help="Rename the file to sort after the last one run (its number), or run it "
-                 "out of order knowingly (`node-pg-migrate up --no-check-order`)."))
+            help=REFUSAL_HELP[found.runner][0]))
     findings += never_run_findings(never, runs or "")
     if fail_on_pending and todo:
         findings.append(Finding(
@@ -150,7 +150,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     lines += [f"never run: {len(never)} ({runs} skips them for good)",
               *(f"  {m.path}" for m in never)] if never else []
     if refused is not None:
-        lines.append(f"{runs} refuses to migrate: {refused} (checkOrder)")
+        lines.append(f"{runs} refuses to migrate: {refused} ({REFUSAL_HELP[found.runner][1]})")
     return Report(tuple(findings), {
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path} for path in todo], "lines": lines})

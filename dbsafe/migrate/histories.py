@@ -27,7 +27,7 @@ from dbsafe.core import ConfigError, DbsafeError, Finding, RuleInfo, Severity
 if TYPE_CHECKING:
     import psycopg
 
-    from dbsafe.extract.flyway import FlywayNames
+    from dbsafe.extract.flyway import FlywayConfig, FlywayNames
     from dbsafe.extract.migration import Migration
     from dbsafe.extract.sqitch import SqitchProject
 
@@ -604,7 +604,16 @@ def never_run(migrations: Sequence[Migration], history: History, versions: set[s
     a row for each entry it runs: an entry with no row of its own whose `when` lies between
     two rows' (a branch merged after a later entry ran) never runs, and `drizzle-kit migrate`
     says nothing of it. One older than every row may be what a row inserted by hand to adopt
-    drizzle on a database stands for: taken as run."""
+    drizzle on a database stands for: taken as run. Flyway skips a version below the last
+    one applied (`IGNORED`) when its configuration lets validation pass it
+    (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:ignored`) and does not run
+    it out of order (`_flyway_ignored`)."""
+    if history.runner == "flyway":
+        config = _flyway_settings(migrations)
+        if config is None or config.out_of_order or (
+                config.validate_on_migrate and not config.ignores_ignored):
+            return []  # run when it next migrates, or refused (`refusal`)
+        return _flyway_ignored(migrations, history, versions)
     if history.runner != "drizzle" or not versions:
         return []
     whens = [int(v) for v in versions]
@@ -614,15 +623,52 @@ def never_run(migrations: Sequence[Migration], history: History, versions: set[s
             and v not in versions and first < int(v) < last]
 
 
+def _flyway_settings(migrations: Sequence[Migration]) -> FlywayConfig | None:
+    """The Flyway configuration of the folder of `migrations`' first file."""
+    first = next((m.file for m in migrations if m.file is not None), None)
+    if first is None:
+        return None
+    from dbsafe.extract.flyway import flyway_config
+
+    return flyway_config(first.parent)
+
+
+def _flyway_ignored(migrations: Sequence[Migration], history: History, versions: set[str]
+                    ) -> list[Migration]:
+    """Flyway's versioned migrations that never ran whose version is below the last one
+    applied (`ResolvedMigration.getState`: `IGNORED` unless `outOfOrder`), the baseline's
+    and those below it aside (they count as run: `ran_among`)."""
+    from dbsafe.extract.flyway import FlywayNames
+
+    applied = [FlywayNames.version_key(v) for v in versions if _FLYWAY_VERSION.fullmatch(v)]
+    if not applied:
+        return []
+    last = max(applied)
+    named = _versions_of(list(migrations), history, versions)
+    ran = {m.path for m in ran_among(list(migrations), history, versions)}
+    return [m for m in migrations if m.path not in ran and (v := named.get(m.path))
+            and _FLYWAY_VERSION.fullmatch(v) and FlywayNames.version_key(v) < last]
+
+
 MIGRATION_NEVER_RUN = RuleInfo(
     "DBS613", "migration-never-run",
     "A migration its runner will never run on the database, though it did not run there (a "
-    "drizzle-kit journal entry older than the last one run).",
+    "drizzle-kit journal entry older than the last one run; a Flyway version below the last "
+    "one applied, which its configuration skips).",
     Severity.ERROR, "0.2.0")
 
 
 def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]:
     """A DBS613 for each of the migrations `runner` will `never` run (`never_run`)."""
+    if runner == "flyway":
+        return [Finding(
+            MIGRATION_NEVER_RUN.code,
+            f"`{m.path}` never ran here and Flyway will never run it: its version is below "
+            "the last one applied, and Flyway's configuration skips such a file "
+            "(validateOnMigrate=false, or ignoreMigrationPatterns '*:ignored') rather than "
+            "run it out of order.", Severity.ERROR, subject=m.path,
+            help="Give the change a version past the last one applied, or set outOfOrder=true "
+                 "for Flyway to run it.") for m in never]
     return [Finding(
         MIGRATION_NEVER_RUN.code,
         f"`{m.path}` never ran here and {runner} will never run it: its journal entry is "
@@ -632,12 +678,39 @@ def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]
              "hand and record it.") for m in never]
 
 
-def refusal(migrations: Sequence[Migration], history: History) -> str | None:
+# What to do about a runner's refusal (`refusal`), and the check of it that refuses.
+REFUSAL_HELP = {
+    "node-pg-migrate": ("Rename the file to sort after the last one run (its number), or run "
+                        "it out of order knowingly (`node-pg-migrate up --no-check-order`).",
+                        "checkOrder"),
+    "flyway": ("Give the change a version past the last one applied, or let Flyway run it out "
+               "of order (outOfOrder=true in flyway.conf or flyway.toml, or "
+               "FLYWAY_OUT_OF_ORDER=true, which dbsafe reads; a `-outOfOrder=true` on Flyway's "
+               "command line dbsafe does not see: then it runs the file).",
+               "validateOnMigrate"),
+}
+
+
+def refusal(migrations: Sequence[Migration], history: History,
+            versions: set[str] | None = None) -> str | None:
     """Why `history`'s runner refuses to migrate the database at all, in its own words; None
     when it runs what is pending. node-pg-migrate checks, before running anything, that the
     migrations it ran (in the order they ran) are the first of its files (SQL and code, in
     its order: by their number, then by name), one by one (`checkOrder`, on unless
-    `--no-check-order`): a file added before the last one run stops `up`, and `down` too."""
+    `--no-check-order`): a file added before the last one run stops `up`, and `down` too.
+    Flyway validates before it migrates (`validateOnMigrate`, on by default): a version below
+    the last one applied (`versions`) that never ran fails it, unless its configuration runs
+    such a file (`outOfOrder`) or skips it (`ignoreMigrationPatterns` `*:ignored`)."""
+    if history.runner == "flyway":
+        config = _flyway_settings(migrations)
+        if config is None or config.out_of_order or not config.validate_on_migrate \
+                or config.ignores_ignored:
+            return None
+        ignored = _flyway_ignored(migrations, history, versions or set())
+        named = _versions_of(list(ignored), history, versions or set())
+        said = [f"Detected resolved migration not applied to database: {named[m.path]}"
+                for m in ignored]
+        return f"Validate failed: {'; '.join(said)}" if said else None
     if history.runner != "node-pg-migrate" or not history.run_order:
         return None
     from dbsafe.extract.migration import code_migrations, node_pg_migrate_key

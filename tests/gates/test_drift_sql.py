@@ -1255,6 +1255,48 @@ def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
 
 
 
+def test_a_flyway_version_below_the_last_one_applied_is_run_refused_or_skipped_as_configured(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # V1 and V2 ran; V1_1 came in since (a branch merged late). Flyway's migrate validates
+    # first (validateOnMigrate): V1_1 is IGNORED (below the last applied, outOfOrder false)
+    # and fails it: "Validate failed: ... Detected resolved migration not applied to
+    # database: 1.1" (MigrationInfoImpl.validate), nothing runs. status said "pending: 1",
+    # exit 0, whatever the configuration said.
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", 0),
+             (2, "2", "orders", "SQL", "V2__orders.sql", 0)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    late = {"migration": "db/migrations/V1_1__email.sql"}
+    report = commands.status(settings)
+    assert [(f.code, f.message) for f in report.findings] == [(
+        "DBS612", "flyway refuses to migrate the database: Validate failed: Detected resolved "
+                  "migration not applied to database: 1.1.")]
+    assert "-outOfOrder=true` on Flyway's command line dbsafe does not see" in \
+        report.findings[0].help
+    assert report.summary["pending"] == [late]
+    assert commands.drift(settings).findings == ()  # what ran is the schema
+    # outOfOrder: migrate runs it (state PENDING): pending, no refusal.
+    (tmp_path / "flyway.toml").write_text("[flyway]\noutOfOrder = true\n")
+    report = commands.status(settings)
+    assert report.findings == () and report.summary["pending"] == [late]
+    (tmp_path / "flyway.toml").unlink()
+    monkeypatch.setenv("FLYWAY_OUT_OF_ORDER", "true")
+    report = commands.status(settings)
+    assert report.findings == () and report.summary["pending"] == [late]
+    monkeypatch.delenv("FLYWAY_OUT_OF_ORDER")
+    # validateOnMigrate off (or `*:ignored` ignored): migrate skips it, now and ever.
+    for conf in ("flyway.validateOnMigrate=false\n",
+                 "flyway.ignoreMigrationPatterns=*:future,versioned:ignored\n"):
+        (tmp_path / "flyway.conf").write_text(conf)
+        report = commands.status(settings, fail_on_pending=True)
+        assert [(f.code, f.subject) for f in report.findings] == [
+            ("DBS613", late["migration"])]
+        assert report.summary["pending"] == []
+        assert [f.code for f in commands.drift(settings).findings] == ["DBS613"]
+
+
 def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pending(
         tmp_path: Path, database_url: str) -> None:
     # Flyway records a repeatable migration's run with no version (its description, its
