@@ -684,6 +684,59 @@ def script_placeholder_replacement(file: Path) -> bool | None:
     return None if value is None else value.strip().lower() != "false"
 
 
+def flyway_checksum(data: bytes) -> int | None:
+    """The checksum Flyway records for a migration file of `data` (`ChecksumCalculator`): CRC32
+    over the UTF-8 bytes of its lines as Java's `BufferedReader.readLine` splits them (at
+    `\\n`, `\\r` or `\\r\\n`, none kept), the first line without a byte order mark, as a
+    signed 32-bit integer; so line endings do not count. None where its bytes are not UTF-8
+    (Flyway's decoder refuses them). The values below are what Java 17's `CRC32` and
+    `BufferedReader` give, run as ChecksumCalculator runs them.
+
+    >>> flyway_checksum(b"CREATE OR REPLACE VIEW user_names AS SELECT name FROM users;\\n")
+    -152910129
+    >>> flyway_checksum(b"CREATE OR REPLACE VIEW user_names AS\\r\\nSELECT name FROM users;\\r\\n")
+    -941353131
+    >>> flyway_checksum(b"CREATE OR REPLACE VIEW user_names AS\\rSELECT name FROM users;\\r")
+    -941353131
+    >>> flyway_checksum(b"\\xef\\xbb\\xbfCREATE VIEW v AS SELECT 1;\\n\\n\\n"), flyway_checksum(b"\\n\\n")
+    (895998086, 0)
+    >>> flyway_checksum("SELECT 'caf\\u00e9 \\u2028 \\u0085 x\\x0b\\x0c';\\n".encode()), flyway_checksum(b"\\xff")
+    (-634282614, None)
+    """
+    import zlib
+
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    value = zlib.crc32(data.removeprefix(b"\xef\xbb\xbf").replace(b"\r", b"").replace(b"\n", b""))
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def flyway_edited(file: Path, config: FlywayConfig, recorded: int) -> bool | None:
+    """Whether the repeatable migration `file` differs from the run its history `recorded`
+    the checksum of, as Flyway tells (`ResolvedMigrationImpl.checksumMatches`: the checksum
+    of the file as it is, or of the file with its placeholders filled in, which Flyway
+    records for a repeatable one since version 7); None where dbsafe cannot tell as Flyway
+    would: files read in another `encoding` than UTF-8, or one whose placeholders Flyway
+    fills in (their values at the run are not known)."""
+    if config.encoding.replace("-", "").replace("_", "").lower() != "utf8":
+        return None
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return None
+    raw = flyway_checksum(data)
+    if raw is None:
+        return None
+    if raw == recorded:
+        return False
+    if config.replacement and script_placeholder_replacement(file) is not False \
+            and config.prefix.encode("utf-8") in data:
+        return None
+    return True
+
+
 def fill_placeholders(text: str, config: FlywayConfig, file: Path, shown: str
                       ) -> tuple[str, tuple[str, ...]]:
     """`text`, the migration `file` (`shown` as dbsafe shows it), with its placeholders

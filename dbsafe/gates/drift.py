@@ -66,6 +66,9 @@ class Drift:
     expected_from: str  # "migrations alembic.ini@0004 (cached)"
     # What else the comparison found of the migrations (a file its runner never runs: DBS613)
     notes: tuple[Finding, ...] = ()
+    # Flyway's repeatable migrations edited since they ran (`edited_again`): the reference
+    # holds them as they are now, the database as they were; Flyway's next migrate runs them
+    rerun: tuple[str, ...] = ()
 
     @property
     def reported(self) -> tuple[Change, ...]:
@@ -79,9 +82,19 @@ class Drift:
 
         at = ", ".join(self.revisions)
         out = findings(self.reported, source="the database", target=f"the migrations at {at}")
+        again: tuple[tuple[str, str], ...] = ()
+        if self.rerun:
+            again = (("Edited since it ran", f"{', '.join(self.rerun)}: Flyway runs "
+                      f"{'it' if len(self.rerun) == 1 else 'them'} again at its next migrate; "
+                      "the migrations are compared as they are now, so what "
+                      f"{'it makes' if len(self.rerun) == 1 else 'they make'} may differ "
+                      "until then"),)
         return self.notes + tuple(dataclasses.replace(
             f, help="Put the change in a migration, or undo it in the database "
-                    "(`dbsafe drift --sql` prints the DDL that does).") for f in out)
+                    "(`dbsafe drift --sql` prints the DDL that does)"
+                    + ("; or run Flyway's migrate, which runs the edited repeatable "
+                       "migration again." if self.rerun else "."),
+            context=f.context + again) for f in out)
 
 
 def options_with_defaults(options: DiffOptions | None) -> DiffOptions:

@@ -22,6 +22,7 @@ from dbsafe.core import DbsafeError
 from dbsafe.migrate.histories import (
     applied_migrations,
     applied_versions,
+    edited_again,
     last_recorded,
     never_run,
     never_run_findings,
@@ -111,7 +112,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
                  f"{len(migrations)} files applied)",
                  # (not in the reference: what ran is; the finding says what did not)
                  tuple(never_run_findings(never_run(migrations, history, applied),
-                                          history.runner)))
+                                          history.runner)),
+                 tuple(m.path for m in edited_again(migrations, history)))
 
 
 def _built(folder: SqlFolder, migrations: list[Migration], *, first_schema: str | None = None

@@ -98,6 +98,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         REFUSAL_HELP,
         applied_migrations,
         applied_versions,
+        edited_again,
         last_recorded,
         never_run,
         never_run_findings,
@@ -113,6 +114,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     runs = folder.runner  # whose history says what ran, else the folder's own runner
     refused = None
     never: list[Migration] = []
+    again: list[Migration] = []  # Flyway's repeatable ones edited since they ran
     read = applied_versions(database_url, [folder.path], folder.history_table,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
@@ -122,13 +124,15 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         runs = found.runner
         refused = refusal(migrations, found, versions)
         never = never_run(migrations, found, versions)
+        again = edited_again(migrations, found)
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")
         runner += f" where runners keep it by default ({hint})"
     elif not folder.platform:  # supabase's platform fills a new database with its tables
         _require_empty(database_url)  # else nothing ran there: a new database
-    todo = [m.path for m in pending_among(migrations, applied, runs, never)]
+    todo = [m.path for m in pending_among(migrations, applied, runs, never, again)]
+    rerun = {m.path for m in again}
     current = last_recorded(applied)
     findings: list[Finding] = []
     if refused is not None:
@@ -145,15 +149,17 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
             help="Run the folder's migrations on the database."))
     lines = [f"current: {current.path if current else 'none applied'} ({len(applied)} of "
              f"{len(migrations)} files of {shown}, by {runner})"]
-    lines += [f"pending: {len(todo)}", *(f"  {path}" for path in todo)] if todo \
-        else ["pending: none"]
+    lines += [f"pending: {len(todo)}", *(
+        f"  {path}" + (" (edited since it ran: Flyway runs it again)" if path in rerun else "")
+        for path in todo)] if todo else ["pending: none"]
     lines += [f"never run: {len(never)} ({runs} skips them for good)",
               *(f"  {m.path}" for m in never)] if never else []
     if refused is not None:
         lines.append(f"{runs} refuses to migrate: {refused} ({REFUSAL_HELP[found.runner][1]})")
     return Report(tuple(findings), {
         "current": [current.path] if current else [], "applied": len(applied),
-        "pending": [{"migration": path} for path in todo], "lines": lines})
+        "pending": [{"migration": path, **({"again": True} if path in rerun else {})}
+                    for path in todo], "lines": lines})
 
 
 def _require_empty(database_url: str, *, alembic: bool = False) -> None:

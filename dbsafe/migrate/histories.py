@@ -98,6 +98,11 @@ class History:
     # The versions in the order they ran, for a runner that compares them with its files'
     # order before it runs anything (node-pg-migrate's checkOrder: `refusal`).
     run_order: tuple[str, ...] = ()
+    # Flyway's repeatable migrations: the checksum its latest run of each recorded, by its
+    # version as `file_version` names it (`R:<description>`); None where that run failed or
+    # recorded none. Flyway runs one again when the file's differs (`edited_again`).
+    checksum_query: str | None = None
+    checksums: tuple[tuple[str, int | None], ...] = ()
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -137,7 +142,12 @@ _HISTORIES = (
             "AND (version IS NOT NULL OR description NOT LIKE '<< %')",
             frozenset({"installed_rank", "version", "script", "type", "success"}),
             baseline_query="SELECT version FROM {table} WHERE type = 'BASELINE' AND success "
-                           "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1"),
+                           "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
+            # (the latest row of each description, as `getLatestRepeatableRuns` takes it)
+            checksum_query="SELECT DISTINCT ON (description) 'R:' || description, CASE WHEN "
+                           "success AND type <> 'DELETE' THEN checksum END FROM {table} "
+                           "WHERE version IS NULL AND description NOT LIKE '<< %' "
+                           "ORDER BY description, installed_rank DESC"),
     History("goose", ("goose_db_version",),
             "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
             "is_applied FROM {table} ORDER BY version_id, id DESC) AS latest "
@@ -322,6 +332,14 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     baseline = None  # (a table without Flyway's `type`: no baseline known)
                 if baseline is not None:
                     history = dataclasses.replace(history, baseline=str(baseline[0]))
+            if history.checksum_query is not None:
+                try:
+                    with conn.transaction():
+                        sums = conn.execute(history.select(history.checksum_query)).fetchall()
+                except psycopg.errors.UndefinedColumn:
+                    sums = []  # (a table without Flyway's `checksum`: nothing known)
+                history = dataclasses.replace(history, checksums=tuple(
+                    (str(r[0]), r[1]) for r in sums))
             if history.runner == "sqitch":
                 return history, set(_numbered(str(r[0]) for r in rows))
             if history.runner == "node-pg-migrate":
@@ -581,16 +599,36 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
     return ran
 
 
+def edited_again(migrations: Sequence[Migration], history: History) -> list[Migration]:
+    """Flyway's repeatable migrations of `migrations` edited since their latest run: their
+    file's checksum is not the one `history` recorded (nor that of the file with its
+    placeholders filled in), so Flyway runs them again at its next migrate
+    (`getPendingResolvedRepeatableMigrations`; `Outdated` in `flyway info`). Only those
+    `flyway_edited` can tell: a file whose placeholders Flyway fills in is left alone."""
+    if history.runner != "flyway" or not history.checksums:
+        return []
+    from dbsafe.extract.flyway import flyway_edited
+
+    config = _flyway_settings(migrations)
+    recorded = dict(history.checksums)
+    named = _versions_of(list(migrations), history, set())
+    return [m for m in migrations if m.file is not None and config is not None
+            and (v := named.get(m.path)) is not None and v.startswith("R:")
+            and (checksum := recorded.get(v)) is not None
+            and flyway_edited(m.file, config, checksum) is True]
+
+
 def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
-                  runner: str | None, never: Sequence[Migration] = ()) -> list[Migration]:
+                  runner: str | None, never: Sequence[Migration] = (),
+                  again: Sequence[Migration] = ()) -> list[Migration]:
     """Those of `migrations` not `applied` that `runner` runs when it next migrates: not
     graphile-migrate's current migration (`current.sql`, `current/`), which `graphile-migrate
     migrate` never runs and never records (`watch` runs it on a development database; its
     `status` tells "not committed" apart from "pending"), nor a file of a dbmate folder
     whose name does not start with its version (`seed.sql`), which dbmate skips, nor
     Flyway's callbacks (`afterMigrate.sql`: no migration, run at every migrate), nor those
-    it will `never` run (`never_run`)."""
-    ran = {m.path for m in applied} | {m.path for m in never}
+    it will `never` run (`never_run`); those it runs `again` are (`edited_again`)."""
+    ran = ({m.path for m in applied} - {m.path for m in again}) | {m.path for m in never}
     return [m for m in migrations if m.path not in ran and m.callback is None and not (
         runner in ("graphile-migrate", "dbmate") and m.file is not None
         and file_version(m.file, runner) is None)]

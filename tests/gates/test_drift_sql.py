@@ -1312,12 +1312,54 @@ def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pendin
                          [(0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"public"', None),
                           (1, "1", "users", "SQL", "V1__users.sql", 1),
                           (2, "1.1", "email", "SQL", "V1_1__email.sql", 2),
-                          (3, None, "user names", "SQL", "R__user_names.sql", 3)]))
+                          (3, None, "user names", "SQL", "R__user_names.sql", _USER_NAMES_SUM)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings, fail_on_pending=True)
     assert report.summary["current"] == [RUNNERS["flyway"][0][1]]
     assert report.summary["pending"] == [{"migration": RUNNERS["flyway"][0][2]}]
     assert commands.drift(settings).findings == ()
+
+
+# The checksum Flyway records for R__user_names.sql below (CRC32 of its lines, as Java 17's
+# CRC32 and BufferedReader give it run as Flyway's ChecksumCalculator runs them).
+_USER_NAMES_SUM = -152910129
+
+
+def test_a_flyway_repeatable_migration_edited_since_it_ran_is_pending_again(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway runs a repeatable migration again when its file's checksum is not the one its
+    # latest run recorded ("Outdated" in `flyway info`). status said nothing was pending
+    # but V2 and drift reported the view the edit changes as plain drift.
+    _project(tmp_path, "flyway")
+    view = tmp_path / "db/migrations/R__user_names.sql"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE OR REPLACE VIEW user_names AS SELECT name "
+                     "FROM users; " + _flyway_history(
+                         [(1, "1", "users", "SQL", "V1__users.sql", 1),
+                          (2, "1.1", "email", "SQL", "V1_1__email.sql", 2),
+                          (3, None, "user names", "SQL", "R__user_names.sql", 7),
+                          (4, None, "user names", "SQL", "R__user_names.sql", _USER_NAMES_SUM)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    orders = {"migration": RUNNERS["flyway"][0][2]}
+    # The file it ran, with other line endings and a byte order mark: the same checksum.
+    for text in (b"CREATE OR REPLACE VIEW user_names AS SELECT name FROM users;\n",
+                 b"\xef\xbb\xbfCREATE OR REPLACE VIEW user_names AS SELECT name FROM users;\r\n"):
+        view.write_bytes(text)
+        assert commands.status(settings).summary["pending"] == [orders]
+    view.write_text("CREATE OR REPLACE VIEW user_names AS SELECT name, email FROM users;\n")
+    report = commands.status(settings, fail_on_pending=True)
+    assert report.summary["pending"] == [
+        orders, {"migration": "db/migrations/R__user_names.sql", "again": True}]
+    assert [f.code for f in report.findings] == ["DBS606"]
+    assert "  db/migrations/R__user_names.sql (edited since it ran: Flyway runs it again)" in \
+        report.summary["lines"]
+    [finding] = commands.drift(settings).findings
+    assert finding.subject == "public.user_names" and dict(finding.context)[
+        "Edited since it ran"].startswith("db/migrations/R__user_names.sql: Flyway runs it")
+    # Placeholders Flyway fills in: the checksum it recorded may be the filled file's.
+    view.write_text("CREATE OR REPLACE VIEW user_names AS SELECT name FROM ${owner}.users;\n")
+    (tmp_path / "flyway.conf").write_text("flyway.placeholders.owner=public\n")
+    assert commands.status(settings).summary["pending"] == [orders]
 
 
 # Flyway's SQL callbacks beside its migrations (Flyway itself is a Maven Central download,
