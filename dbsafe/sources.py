@@ -319,8 +319,10 @@ def _built_file(cache_file: Path) -> Path:
 # version without dashes (`20140924113530_x` before `2017-08-31-230457_y`), its loose files
 # not run; 39: a Flyway folder's files Flyway does not name as migrations or callbacks
 # (`seed.sql`) not run; 40: a node-pg-migrate folder's files run in its order (a seventeen-
-# digit name as the moment it spells, before a later thirteen-digit one).
-_INTROSPECTED = 40
+# digit name as the moment it spells, before a later thirteen-digit one); 41: a `setup-sql`
+# file among the files of a folder of no known runner runs once, as setup-sql, not again
+# in its place.
+_INTROSPECTED = 41
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -712,6 +714,66 @@ class SqlFolder:
                               wrapped_in_transaction=self.in_transaction,
                               sqitch_target=self.sqitch_target)
 
+    def built(self, migrations: list) -> list:
+        """`migrations` as a database built from the folder runs them, given the `setup-sql`
+        files among them (each said once, in a warning). A file of a folder whose runner
+        dbsafe knows (`_runs_as_migration`: its naming, a folder file or the file's own
+        annotations say it) is one of that runner's migrations: it runs it after the setup
+        ran it, in its place, and records it, so the database got it twice and so does the
+        build (a statement that fails the second time fails there too). A folder of no known
+        runner (plain numbered files, every `.sql` file read) has nothing to say the file is
+        a migration, and the project says it is what the database gets before them: run
+        once, as setup-sql, not again in its place (it was: its `CREATE SCHEMA` failed the
+        second time, 42P06, a DBS006 note)."""
+        if self.setup is None or not migrations:
+            return migrations
+        setup = {f.resolve() for f in self.setup.files}
+        inside = [m for m in migrations if m.file is not None and m.file.resolve() in setup]
+        if not inside:
+            return migrations
+        from dbsafe.extract.files import display_path
+
+        shown = display_path(self.path, self.root)
+        skipped = []
+        for m in inside:
+            if self._runs_as_migration(m):
+                log.warning("setup-sql %s is also a migration of %s, which its runner runs "
+                            "after the setup and records: it runs twice, as on the database "
+                            "(name it in setup-sql or keep it in the folder, not both)",
+                            m.path, shown)
+            else:
+                log.warning("setup-sql %s lies in %s, among the files dbsafe reads as its "
+                            "migrations: it runs once, before the first migration, as "
+                            "setup-sql, not again in its place", m.path, shown)
+                skipped.append(m)
+        return [m for m in migrations if m not in skipped]
+
+    def _runs_as_migration(self, migration) -> bool:
+        """Whether a runner dbsafe knows runs `migration` as one of its migrations: the
+        folder's (prisma's, drizzle-kit's, sqlx's, diesel's, golang-migrate's, yoyo's,
+        graphile-migrate's, dbmate's, node-pg-migrate's, supabase's CLI's, Atlas's, a Sqitch
+        plan's), Flyway's by its name, goose's, sql-migrate's or dbmate's by the file's
+        annotations."""
+        from dbsafe.extract.migration import (
+            atlas_folder,
+            dbmate_folder,
+            node_pg_migrate_folder,
+            runner_annotated,
+            supabase_cli_folder,
+        )
+        from dbsafe.extract.sqitch import project_of
+
+        folder = migration.file.parent
+        if self.runner is not None or migration.flyway or migration.callback is not None \
+                or self.supabase_cli or any(test(folder) for test in (
+                    atlas_folder, dbmate_folder, node_pg_migrate_folder, supabase_cli_folder)) \
+                or project_of(migration.file) is not None:
+            return True
+        try:
+            return runner_annotated(migration.file.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            return False
+
     def migration_folders(self) -> list[Path]:
         """The folders whose files are the migrations (or their down and check scripts),
         no application's SQL: the folder, or of a Sqitch project its deploy, revert and
@@ -832,7 +894,7 @@ class SqlFolder:
             url = server.url("dbsafe")
             failures = self.prepare(url)
             yield url, (*failures, *apply_sql_migrations(
-                migrations, url, reset_each_file=self.supabase_cli))
+                self.built(migrations), url, reset_each_file=self.supabase_cli))
 
     def cache_key(self, settings: Settings) -> str:
         """Hash of every file under the folder, dbsafe's version, the embedded server's

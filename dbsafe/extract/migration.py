@@ -737,6 +737,17 @@ def upgrade_section(text: str) -> str:
     return text if up is None else up
 
 
+def runner_annotated(text: str) -> bool:
+    """Whether `text` is annotated for its runner (goose's `-- +goose Up`, sql-migrate's
+    `-- +migrate Up`, dbmate's `-- migrate:up`, node-pg-migrate's `-- Up Migration`): a
+    migration of that runner, which records it when it runs it.
+
+    >>> runner_annotated("-- +goose Up\\nSELECT 1;\\n"), runner_annotated("SELECT 1;\\n")
+    (True, False)
+    """
+    return _one_direction(text, "up") is not None
+
+
 def downgrade_section(text: str) -> str | None:
     """`text` as downgrading runs it: its up sections blanked (`upgrade_section`'s
     counterpart), or None for a file without a down section. Lines and columns stay.
