@@ -1639,6 +1639,9 @@ def node_pg_migrate_key(name: str) -> tuple:
     >>> names = ["1700000000001_b", "20230101000000000_a", "1700000000000_c", "0002_x", "10_y"]
     >>> sorted(names, key=node_pg_migrate_key)
     ['0002_x', '10_y', '20230101000000000_a', '1700000000000_c', '1700000000001_b']
+    >>> sorted(["1_B.sql", "1_a-x.sql", "1_a10.sql", "1_b.sql", "1_a9.sql", "1_A.sql", "1_a.sql"],
+    ...        key=node_pg_migrate_key)
+    ['1_a9.sql', '1_a10.sql', '1_a.sql', '1_A.sql', '1_a-x.sql', '1_b.sql', '1_B.sql']
     """
     import datetime
 
@@ -1651,9 +1654,10 @@ def node_pg_migrate_key(name: str) -> tuple:
             number = int(moment.timestamp()) * 1000 + int(digits[14:])
         except ValueError:
             pass
-    # (localeCompare's `ignorePunctuation` and `numeric`: `_natural_part` of what is left)
+    # (localeCompare's `ignorePunctuation` and `numeric`: `_natural_part` of what is left,
+    # letters regardless of case first, then lower case before upper)
     folded = "".join(char for char in name if char.isalnum())
-    return ((2, number, _natural_part(folded.casefold()), _natural_part(folded)),)
+    return ((2, number, _natural_part(folded.casefold()), _natural_part(folded.swapcase())),)
 
 
 def _locale_key(name: str) -> tuple:

@@ -359,24 +359,30 @@ def test_node_pg_migrate_folder_is_built_in_its_order_of_seventeen_and_thirteen_
     # node-pg-migrate 9.0.0 `up` ran 20230101000000000_a (2023-01-01, its `utc` names) before
     # 1700000000000_c (2023-11-14, `Date.now()` names) and recorded them so. dbsafe built
     # the folder by number, c's ALTER before a's CREATE: drift said column t.c was not in
-    # the migrations (DBS402) and status that a was the current one.
+    # the migrations (DBS402) and status that a was the current one. Names of one number
+    # it compares as localeCompare does, lower case first: 1800000000000_a.sql (CREATE TABLE
+    # u) ran before 1800000000000_A.sql (its ALTER), where dbsafe took A first (DBS402 u.d).
     (tmp_path / "package.json").write_text('{"devDependencies": {"node-pg-migrate": "^9.0.0"}}')
     folder = tmp_path / "migrations"
     folder.mkdir()
+    (folder / "1800000000000_a.sql").write_text("-- Up Migration\nCREATE TABLE u (id int);\n")
+    (folder / "1800000000000_A.sql").write_text(
+        "-- Up Migration\nALTER TABLE u ADD COLUMN d int;\n")
     (folder / "20230101000000000_a.sql").write_text(
         "-- Up Migration\nCREATE TABLE t (id int);\n-- Down Migration\nDROP TABLE t;\n")
     (folder / "1700000000000_c.sql").write_text(
         "-- Up Migration\nALTER TABLE t ADD COLUMN c int;\n"
         "-- Down Migration\nALTER TABLE t DROP COLUMN c;\n")
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE t (id int, c int); CREATE TABLE public.pgmigrations (id "
-                     "serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);"
-                     " INSERT INTO public.pgmigrations (name, run_on) VALUES "
-                     "('20230101000000000_a', now()), ('1700000000000_c', now());")
+        conn.execute("CREATE TABLE t (id int, c int); CREATE TABLE u (id int, d int); CREATE "
+                     "TABLE public.pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT "
+                     "NULL, run_on timestamp NOT NULL); INSERT INTO public.pgmigrations (name, "
+                     "run_on) VALUES ('20230101000000000_a', now()), ('1700000000000_c', now()), "
+                     "('1800000000000_a', now()), ('1800000000000_A', now());")
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings, fail_on_pending=True)
     assert report.findings == () and report.summary["pending"] == []
-    assert report.summary["current"] == ["migrations/1700000000000_c.sql"]
+    assert report.summary["current"] == ["migrations/1800000000000_A.sql"]
     assert commands.drift(settings).findings == ()
 
 
