@@ -23,6 +23,7 @@ from dbsafe.migrate.histories import (
     applied_migrations,
     applied_versions,
     edited_again,
+    in_runner_order,
     last_recorded,
     never_run,
     never_run_findings,
@@ -71,6 +72,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
             "drizzle): there is no applied set of files to "
             f"compare with; {hint}")
     history, applied = found
+    migrations = in_runner_order(migrations, history)
     if history.runner != folder.runner:
         # The history says which runner ran the files (river's look like golang-migrate's):
         # the table another runner would have made is no part of what they built.

@@ -99,6 +99,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied_migrations,
         applied_versions,
         edited_again,
+        in_runner_order,
         last_recorded,
         never_run,
         never_run_findings,
@@ -119,6 +120,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
         found, versions = read
+        migrations = in_runner_order(migrations, found)
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner

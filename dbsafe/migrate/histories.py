@@ -562,6 +562,19 @@ def _drizzle_whens(folder: Path) -> dict[str, str]:
         return {}
 
 
+def in_runner_order(migrations: list[Migration], history: History) -> list[Migration]:
+    """`migrations` in the order `history`'s runner runs them, where the folder alone did
+    not tell it: node-pg-migrate's files, read from a folder given on its command line
+    (`-m db/migrations`) rather than its `migrations` beside the `package.json`, in its
+    order (`node_pg_migrate_key`: a seventeen-digit name as the moment it spells)."""
+    if history.runner != "node-pg-migrate" or any(m.file is None for m in migrations):
+        return migrations
+    from dbsafe.extract.migration import node_pg_migrate_key
+
+    return sorted(migrations, key=lambda m: node_pg_migrate_key(m.file.name)
+                  if m.file is not None else ())
+
+
 def applied_migrations(migrations: list[Migration], history: History, versions: set[str],
                        folder: str) -> list[Migration]:
     """The migrations of `folder` (as shown; in their runner's order) that `history`'s

@@ -354,17 +354,19 @@ def test_node_pg_migrate_orders_a_seventeen_digit_number_as_the_moment_it_spells
         "is preceding already run migration 1800000000000_b."]
 
 
+@pytest.mark.parametrize("place", ["migrations", "db/migrations"])
 def test_node_pg_migrate_folder_is_built_in_its_order_of_seventeen_and_thirteen_digits(
-        tmp_path: Path, database_url: str) -> None:
+        place: str, tmp_path: Path, database_url: str) -> None:
     # node-pg-migrate 9.0.0 `up` ran 20230101000000000_a (2023-01-01, its `utc` names) before
     # 1700000000000_c (2023-11-14, `Date.now()` names) and recorded them so. dbsafe built
     # the folder by number, c's ALTER before a's CREATE: drift said column t.c was not in
     # the migrations (DBS402) and status that a was the current one. Names of one number
     # it compares as localeCompare does, lower case first: 1800000000000_a.sql (CREATE TABLE
     # u) ran before 1800000000000_A.sql (its ALTER), where dbsafe took A first (DBS402 u.d).
+    # Its `-m db/migrations`, no folder dbsafe tells as its own: its history table says so.
     (tmp_path / "package.json").write_text('{"devDependencies": {"node-pg-migrate": "^9.0.0"}}')
-    folder = tmp_path / "migrations"
-    folder.mkdir()
+    folder = tmp_path / place
+    folder.mkdir(parents=True)
     (folder / "1800000000000_a.sql").write_text("-- Up Migration\nCREATE TABLE u (id int);\n")
     (folder / "1800000000000_A.sql").write_text(
         "-- Up Migration\nALTER TABLE u ADD COLUMN d int;\n")
@@ -382,7 +384,7 @@ def test_node_pg_migrate_folder_is_built_in_its_order_of_seventeen_and_thirteen_
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings, fail_on_pending=True)
     assert report.findings == () and report.summary["pending"] == []
-    assert report.summary["current"] == ["migrations/1800000000000_A.sql"]
+    assert report.summary["current"] == [f"{place}/1800000000000_A.sql"]
     assert commands.drift(settings).findings == ()
 
 
