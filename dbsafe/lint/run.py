@@ -188,9 +188,11 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     """Move the SQL files the database's runner history says ran to `loaded.earlier`:
     the database's schema (lint's `before`) already holds what they built, and their
     locks and rewrites were taken long ago."""
-    from dbsafe.migrate.histories import ran_among
+    from dbsafe.migrate.histories import edited_again, ran_among
 
-    done = {id(m) for m in ran_among(loaded.migrations, history, set(versions))}
+    # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
+    again = {id(m) for m in edited_again(loaded.migrations, history)}
+    done = {id(m) for m in ran_among(loaded.migrations, history, set(versions))} - again
     if not done:
         return
     loaded.earlier = [m for m in loaded.migrations if id(m) in done]

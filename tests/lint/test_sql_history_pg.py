@@ -150,3 +150,28 @@ def test_the_prisma_history_in_the_schema_of_its_url_is_read_by_status_drift_and
                            [folder])
     assert [(f.code, f.subject) for f in report.findings] == [("DBS101", "Account")]
     assert "app._prisma_migrations" in " ".join(report.summary["lines"])
+
+
+def test_a_flyway_repeatable_migration_edited_since_it_ran_is_linted_it_runs_again(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway runs R__indexes.sql again at its next migrate: its checksum (-733506245 for
+    # V1's text, as Java 17's CRC32 over its lines gives it) is not the one recorded. Left
+    # out as run, its new non-concurrent index went unlinted.
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    users = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+    (folder / "V1__users.sql").write_text(users)
+    (folder / "R__indexes.sql").write_text("CREATE INDEX users_name ON users (name);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(users + "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY "
+                     "KEY, version varchar(50), description varchar(200) NOT NULL, type "
+                     "varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, "
+                     "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', -733506245, true), "
+                     "(2, NULL, 'indexes', 'SQL', 'R__indexes.sql', 12345, true)")
+    settings = Settings(project_root=tmp_path, database_url=database_url, large_table=0,
+                        ignore=("DBS115",))
+    report = commands.lint(settings, [folder])
+    assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
+        ("DBS101", "db/migrations/R__indexes.sql")]
+    assert "says 1 of these files ran there" in " ".join(report.summary["lines"])
