@@ -179,7 +179,9 @@ def _create_table(s: Statement) -> Iterator[Lock]:
     referenced = [c.references for column in s.columns for c in column.constraints
                   if c.kind == "foreign"]
     referenced += [c.references for c in s.constraints if c.kind == "foreign"]
-    for name in dict.fromkeys(r for r in referenced if r):
+    # A key referencing the table being created (a tree's `parent_id`) puts its triggers on
+    # that new table, which nobody else can see yet: no existing table is locked (pg_locks).
+    for name in dict.fromkeys(r for r in referenced if r and r != s.relation):
         yield Lock(SHARE_ROW_EXCLUSIVE, name, False,
                    "adds the foreign key's triggers on the referenced table")
 

@@ -146,3 +146,35 @@ def test_a_statement_locks_every_table_it_reads_or_writes_as_pg_locks_shows(
         if predicted != granted:
             wrong.append(f"{sql}: predicted {predicted}, pg_locks shows {granted}")
     assert not wrong, "\n".join(wrong)
+
+
+NEW_TABLES = [
+    "CREATE TABLE folders (id int PRIMARY KEY, parent_id int REFERENCES folders (id))",
+    "CREATE TABLE folders (id int PRIMARY KEY, parent_id int, "
+    "CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES folders (id))",
+    "CREATE TABLE folders (id int PRIMARY KEY, parent_id int REFERENCES folders (id), "
+    "customer_id int REFERENCES customers (id))",
+]
+
+
+def test_a_new_table_locks_the_existing_tables_pg_locks_shows(conninfo: str) -> None:
+    """A new table's foreign key locks the table it references, unless that is the new
+    table itself (gitness's `spaces.space_parent_id`): nobody else can see it yet, and
+    pg_locks shows no lock on an existing table, where DBS115 said SHARE ROW EXCLUSIVE on
+    `spaces` waited without a lock_timeout."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SETUP)
+        existing = {name for (name,) in conn.execute(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind IN ('r', 'p')")}
+    wrong = []
+    for sql in NEW_TABLES:
+        predicted: dict[str, str] = {}
+        for lock in locks_for(parse_statement(sql)):
+            if lock.relation is not None and lock.target != "type":
+                predicted[lock.relation.rsplit(".", 1)[-1]] = lock.mode
+        granted = {name: mode for name, mode in _granted(conninfo, sql, tables_only=True).items()
+                   if name in existing}
+        if predicted != granted:
+            wrong.append(f"{sql}: predicted {predicted}, pg_locks shows {granted}")
+    assert not wrong, "\n".join(wrong)
