@@ -114,7 +114,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                    sqitch_target: str | None = None) -> list[Migration]:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
-    A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, Flyway's
+    A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, a `1_x_down.sql`
+    beside its `1_x_up.sql`, Flyway's
     undo `U1__x.sql`, hasura's `down.sql` beside its `up.sql`), and so is the down section
     of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
     never runs them. So are the files a runner's listing leaves out (`_folder_listing`:
@@ -672,10 +673,21 @@ def golang_migrate_folder(folder: Path) -> bool:
 _DOWN_FILE = re.compile(r"\d+_.*\.down\.sql|U\d+(?:[._]\d+)*__.*\.sql", re.IGNORECASE)
 
 
+# A down migration named `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`:
+# gitness's `0021_alter_table_webhook_add_internal_down.sql` among its `.up.sql` files,
+# which its runner (maragudk/migrate: `^([\w-]+).down.sql`, any character before `down`)
+# runs only when migrating down.
+_PAIRED_DOWN_FILE = re.compile(r"(\d+_.*)_down\.sql", re.IGNORECASE)
+
+
 def _down_file(path: Path) -> bool:
     """A down migration: `_DOWN_FILE`, hasura's `down.sql` beside its `up.sql` in the
-    version's folder, or yoyo's `<id>.rollback.sql` beside its `<id>.sql`."""
+    version's folder, yoyo's `<id>.rollback.sql` beside its `<id>.sql`, or a
+    `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`."""
     if _DOWN_FILE.fullmatch(path.name):
+        return True
+    if (paired := _PAIRED_DOWN_FILE.fullmatch(path.name)) is not None \
+            and path.with_name(paired.group(1) + "_up.sql").is_file():
         return True
     if path.name.endswith(YOYO_ROLLBACK):
         return path.with_name(path.name[:-len(YOYO_ROLLBACK)] + ".sql").is_file()
@@ -810,7 +822,8 @@ def down_migration(up: Migration, root: Path,
                    sqitch_target: str | None = None) -> Migration | None:
     """The down migration that undoes `up`, a SQL migration `sql_migrations` read, as its
     runner finds it: the down section of the same file (goose, sql-migrate, dbmate,
-    node-pg-migrate), golang-migrate's `1_x.down.sql` beside `1_x.up.sql`, diesel's and
+    node-pg-migrate), golang-migrate's `1_x.down.sql` beside `1_x.up.sql` (`1_x_down.sql` beside
+    `1_x_up.sql`), diesel's and
     hasura's `down.sql` beside `up.sql`, Flyway's undo `U1__x.sql` for `V1__x.sql`, a
     Sqitch change's revert script (with the variables of `sqitch_target`, as `sqitch revert
     TARGET` runs it; the default target's without); None where there is none. It runs in a
@@ -926,8 +939,8 @@ def _down_file_of(up: Path) -> Path | None:
     """The file holding the down migration of the up migration `up`, when the runner keeps
     it in a file of its own."""
     name = up.name
-    if name.lower().endswith(".up.sql"):
-        candidates = [up.with_name(name[:-len(".up.sql")] + ".down.sql")]
+    if name.lower().endswith((".up.sql", "_up.sql")):  # 1_x.up.sql, gitness's 21_x_up.sql
+        candidates = [up.with_name(name[:-len(".up.sql")] + name[-7] + "down.sql")]
     elif name.lower() == "up.sql":
         candidates = [up.with_name("down.sql")]
     elif (flyway := re.fullmatch(r"V(\d+(?:[._]\d+)*)__.*\.sql", name)) is not None:

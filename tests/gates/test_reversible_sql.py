@@ -58,6 +58,21 @@ def test_golang_migrate_down_files_are_walked(tmp_path: Path) -> None:
     assert report.summary["migrations"] == 5
 
 
+def test_an_underscored_down_file_is_the_down_of_its_underscored_up(tmp_path: Path) -> None:
+    # gitness's `0029_create_index_job_job_group_id_up.sql` and `..._down.sql` among its
+    # `.up.sql` files: the down (MySQL's `DROP INDEX x ON t`) is what fails, 42601, where
+    # it was walked as an up of its own and the up had no down (DBS411).
+    _write(tmp_path / "db" / "migrations", {
+        "1_init.up.sql": "CREATE TABLE jobs (id int PRIMARY KEY, grp int);\n",
+        "1_init.down.sql": "DROP TABLE jobs;\n",
+        "2_grp_up.sql": "CREATE INDEX job_group_id ON jobs (grp);\n",
+        "2_grp_down.sql": "DROP INDEX job_group_id ON jobs;\n",
+        "3_note_up.sql": "ALTER TABLE jobs ADD COLUMN note text;\n",
+        "3_note_down.sql": "ALTER TABLE jobs DROP COLUMN note;\n",
+    })
+    assert _found(tmp_path) == [("DBS412", "db/migrations/2_grp_down.sql", 1)]
+
+
 def test_sections_of_one_file_and_a_missing_down(tmp_path: Path) -> None:
     # dbmate files: a down section that drops the index but not the column it added, and a
     # file without a down section.

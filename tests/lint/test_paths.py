@@ -128,6 +128,26 @@ def test_down_migrations_of_a_folder_are_not_linted(tmp_path: Path) -> None:
     assert _codes(commands.lint(settings, [folder])) == []
 
 
+def test_a_down_file_named_beside_its_up_file_with_an_underscore_is_not_linted(
+        tmp_path: Path) -> None:
+    # gitness (maragudk/migrate, `^([\w-]+).down.sql`) names three of its pairs
+    # `0021_x_up.sql` and `0021_x_down.sql` among its `.up.sql` files; the down sorts first
+    # and, linted, dropped a column not added yet (DBS202) or failed to parse (DBS001).
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_a.up.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    (folder / "0001_a.down.sql").write_text("DROP TABLE t;\n")
+    (folder / "0002_b_down.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    (folder / "0002_b_up.sql").write_text("ALTER TABLE t ADD COLUMN b int;\n")
+    # With no `_up.sql` beside it, a file so named is what the folder's runner makes of it.
+    (folder / "0003_c_down.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    settings = Settings(project_root=tmp_path, ignore=("DBS115",))
+    migrations = load_migrations(settings, [folder])
+    assert [m.path.rpartition("/")[2] for m in migrations] == [
+        "0001_a.up.sql", "0002_b_up.sql", "0003_c_down.sql"]
+    assert _codes(commands.lint(settings, [folder])) == [("0003_c_down.sql", 1, "DBS202")]
+
+
 def test_hasura_down_files_are_not_linted(tmp_path: Path) -> None:
     # hasura keeps each version in a folder of its own, `up.sql` beside `down.sql`; `down`
     # sorts first, and linted it reads as dropping what is not there yet.
