@@ -553,12 +553,19 @@ _RUST_MARKS = ("diesel.toml", "Cargo.toml")
 
 def _rust_migrations(crate: Path) -> Path | None:
     """The migrations folder of the crate (or diesel project) in `crate`: what diesel.toml's
-    `[migrations_directory] dir` names (diesel's `migrations` by default), or sqlx's
+    `[migrations_directory] dir` names (diesel's `migrations` by default; its PostgreSQL
+    folder where it keeps one per database, `diesel_postgresql_folder`), or sqlx's
     `migrations` when the crate depends on sqlx."""
-    from dbsafe.extract.migration import crate_for_postgresql, diesel_migrations_dir, sqlx_folder
+    from dbsafe.extract.migration import (
+        crate_for_postgresql,
+        diesel_migrations_dir,
+        diesel_postgresql_folder,
+        sqlx_folder,
+    )
 
     if (crate / "diesel.toml").is_file():
-        return diesel_migrations_dir(crate) if crate_for_postgresql(crate, "diesel") else None
+        return diesel_postgresql_folder(diesel_migrations_dir(crate)) \
+            if crate_for_postgresql(crate, "diesel") else None
     return crate / "migrations" \
         if sqlx_folder(crate / "migrations") and crate_for_postgresql(crate, "sqlx") else None
 

@@ -1339,10 +1339,23 @@ def _sqlx_transaction(text: str, statements: Sequence[MigrationStatement]) -> bo
 _DIESEL_SETUP = "00000000000000_diesel_initial_setup"
 
 
+# The folder of PostgreSQL's migrations inside diesel's migrations folder, in a project
+# that keeps one per database: vaultwarden's `migrations/postgresql` beside `mysql` and
+# `sqlite`, which it embeds with `embed_migrations!("migrations/postgresql")` and runs as
+# diesel runs any migrations folder.
+DIESEL_POSTGRESQL_FOLDERS = frozenset({"postgresql", "postgres", "pg"})
+
+
 def diesel_folder(folder: Path) -> bool:
     """Whether `folder` is diesel's migrations folder: it holds `diesel setup`'s first
     migration, or lies beside (or holds) a `diesel.toml`, or is the folder a `diesel.toml`
-    up to three levels above names (`diesel_migrations_dir`)."""
+    up to three levels above names (`diesel_migrations_dir`); or the PostgreSQL folder
+    (`DIESEL_POSTGRESQL_FOLDERS`) of such a folder."""
+    return _diesel_root(folder) or (folder.name.lower() in DIESEL_POSTGRESQL_FOLDERS
+                                    and _diesel_root(folder.parent))
+
+
+def _diesel_root(folder: Path) -> bool:
     if (folder / _DIESEL_SETUP).is_dir() or (folder / "diesel.toml").is_file() \
             or (folder.parent / "diesel.toml").is_file():
         return True
@@ -1350,6 +1363,20 @@ def diesel_folder(folder: Path) -> bool:
     return any((above / "diesel.toml").is_file()
                and diesel_migrations_dir(above).resolve() == resolved
                for above in resolved.parents[1:3])
+
+
+def diesel_postgresql_folder(folder: Path) -> Path:
+    """The folder of diesel's migrations folder `folder` that holds PostgreSQL's: `folder`
+    itself, unless it holds no migration of its own (`<version>_<name>/up.sql`) but one
+    folder per database, one of them PostgreSQL's (`DIESEL_POSTGRESQL_FOLDERS`)."""
+    try:
+        children = [child for child in folder.iterdir() if child.is_dir()]
+    except OSError:
+        return folder
+    if any((child / "up.sql").is_file() for child in children):
+        return folder
+    found = [child for child in children if child.name.lower() in DIESEL_POSTGRESQL_FOLDERS]
+    return found[0] if len(found) == 1 else folder
 
 
 def diesel_migrations_dir(project: Path) -> Path:

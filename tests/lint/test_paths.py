@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dbsafe import commands
-from dbsafe.config import Settings
+from dbsafe.config import Settings, load_settings
 from dbsafe.core import SourceError
 from dbsafe.extract.migration import unrun_files
 from dbsafe.lint.run import load_migrations
@@ -710,6 +710,32 @@ def test_concurrently_in_a_node_pg_migrate_sql_migration_is_in_its_transaction(
     assert [(f.location.path, f.location.line, f.code)
             for f in findings if f.location is not None] == [
         ("migrations/1700000000001_b.sql", 3, "DBS102")]
+
+
+def test_diesel_s_postgresql_folder_beside_other_databases_is_linted_as_diesel_runs_it(
+        tmp_path: Path) -> None:
+    # vaultwarden keeps `migrations/mysql`, `migrations/postgresql` and `migrations/sqlite`
+    # beside its diesel.toml and embeds one (`embed_migrations!("migrations/postgresql")`),
+    # which diesel runs as any migrations folder, each `up.sql` in a transaction: read as a
+    # plain folder, its files ran statement by statement (DBS114 and DBS125 missed), and
+    # `dbsafe lint` alone linted the three databases' files together (MySQL's backticks).
+    (tmp_path / "diesel.toml").write_text("[print_schema]\nfile = \"src/schema.rs\"\n")
+    for database, create in (("mysql", "CREATE TABLE `a` (id int, b int);\n"),
+                             ("postgresql", "CREATE TABLE a (id int, b int);\n"),
+                             ("sqlite", "CREATE TABLE a (id INTEGER, b INTEGER);\n")):
+        for version, text in (("2024-01-01-000000_a", create),
+                              ("2024-01-02-000000_b", "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                               "UPDATE a SET b = 0 WHERE b IS NULL;\n")):
+            folder = tmp_path / "migrations" / database / version
+            folder.mkdir(parents=True)
+            (folder / "up.sql").write_text(text)
+            (folder / "down.sql").write_text("SELECT 1;\n")
+    settings = load_settings(tmp_path, {"select": ["DBS001", "DBS114"]}, environ={})
+    expected = [("migrations/postgresql/2024-01-02-000000_b/up.sql", 2, "DBS114")]
+    for paths in ([tmp_path / "migrations" / "postgresql"], []):
+        assert sorted((f.location.path, f.location.line, f.code)
+                      for f in commands.lint(settings, paths).findings
+                      if f.location is not None) == expected
 
 
 def test_a_diesel_folder_runs_by_version_without_dashes_and_not_its_loose_files(
