@@ -383,8 +383,16 @@ def function_volatility(statement: Statement) -> tuple[str | None, str]:
 
 # What keeps PostgreSQL from inlining a SQL function into the expression calling it
 # (`inline_function` in its optimizer/util/clauses.c): options of the function, and parts
-# of a SELECT other than its one output expression.
-_NOT_INLINED_OPTIONS = frozenset({"security", "set", "strict"})
+# of a SELECT other than its one output expression. (STRICT only with a body not strict,
+# `_strict_body`.)
+_NOT_INLINED_OPTIONS = frozenset({"security", "set"})
+# The nodes of a STRICT function's body that keep it strict besides calls and operators
+# (`contain_nonstrict_functions` in clauses.c finds CASE, COALESCE, NULLIF, IS [NOT] NULL,
+# AND, OR, ARRAY[], ROW(), GREATEST, sublinks, ... and any call of a function not strict).
+_STRICT_NODES = frozenset({"A_Const", "ColumnRef", "ParamRef", "TypeCast", "ResTarget",
+                           "String", "Integer", "Float", "SQLValueFunction", "CollateClause"})
+_INPUT_MODES = frozenset({"FUNC_PARAM_DEFAULT", "FUNC_PARAM_IN", "FUNC_PARAM_INOUT",
+                          "FUNC_PARAM_VARIADIC"})
 _NOT_INLINED_SELECT = ("fromClause", "whereClause", "groupClause", "havingClause",
                        "windowClause", "sortClause", "limitCount", "limitOffset",
                        "distinctClause", "withClause", "valuesLists", "larg")
@@ -393,8 +401,9 @@ _NOT_INLINED_SELECT = ("fromClause", "whereClause", "groupClause", "havingClause
 def inlined_volatility(statement: Statement,
                        user_function: Callable[[str], str | None]) -> str | None:
     """"stable" when PostgreSQL inlines calls of `statement`'s SQL function (`LANGUAGE sql`,
-    its body one `SELECT` of one expression or a `RETURN` (`_inlined_body`), neither STRICT
-    nor SECURITY DEFINER nor with a `SET`, no set returned) and that body calls no volatile
+    its body one `SELECT` of one expression or a `RETURN` (`_inlined_body`), neither SECURITY
+    DEFINER nor with a `SET`, no set returned, STRICT only with a body PostgreSQL knows is
+    strict, `_strict_body`) and that body calls no volatile
     function: then a column
     default calling it is no volatile default, whatever the function declares, and `ADD
     COLUMN` rewrites nothing (ente's `now_utc_micro_seconds()`, declared VOLATILE by saying
@@ -417,12 +426,15 @@ def inlined_volatility(statement: Statement,
     node = statement.node
     if node.get("returnType", {}).get("setof"):
         return None
+    strict = False
     for item in node.get("options") or ():
         elem = item.get("DefElem", {})
         if elem.get("defname") in _NOT_INLINED_OPTIONS and option_enabled(elem):
             return None
+        if elem.get("defname") == "strict":
+            strict = option_enabled(elem)
     expression = _inlined_body(statement)
-    if expression is None:
+    if expression is None or (strict and not _strict_body(statement, expression)):
         return None
     for kind, fields in walk(expression):
         if kind == "SubLink":
@@ -435,6 +447,47 @@ def inlined_volatility(statement: Statement,
             if user_function(name) not in ("stable", "immutable"):
                 return None
     return "stable"
+
+
+def _strict_body(statement: Statement, expression: Node) -> bool:
+    """Whether PostgreSQL inlines the body `expression` of `statement`, a STRICT SQL
+    function: a STRICT function is inlined only when its body is strict too (every function
+    and operator it calls STRICT, no CASE, COALESCE, IS NULL, AND, OR, ARRAY[], ...:
+    `contain_nonstrict_functions`) and uses every argument (`inline_function`). Checked on
+    PostgreSQL 18: `SELECT extract(EPOCH FROM now())::bigint + x` is inlined, with
+    `coalesce(...)` or with `x` unused it is not, and a default calling it rewrites the table.
+    False where it is not known: a call of a user function, `||` (its array forms are not
+    strict)."""
+    from dbsafe.pg.volatility import NOT_STRICT_FUNCTIONS, NOT_VOLATILE_FUNCTIONS, STRICT_OPERATORS
+
+    names: set[str] = set()
+    numbers: set[int] = set()
+    for kind, fields in walk(expression):
+        if kind == "FuncCall":
+            called = strings(fields.get("funcname"))
+            if not called or called[-1] not in NOT_VOLATILE_FUNCTIONS \
+                    or called[-1] in NOT_STRICT_FUNCTIONS \
+                    or any(fields.get(key) for key in ("agg_star", "agg_distinct", "agg_filter",
+                                                       "agg_order", "over")):
+                return False
+        elif kind == "A_Expr":
+            operator = strings(fields.get("name"))
+            if fields.get("kind") != "AEXPR_OP" or operator[-1:] == () \
+                    or operator[-1] not in STRICT_OPERATORS:
+                return False
+        elif kind == "BoolExpr":
+            if fields.get("boolop") != "NOT_EXPR":
+                return False
+        elif kind == "ColumnRef":  # in a SELECT without FROM, an argument by its name
+            names.update(strings(fields.get("fields"))[-1:])
+        elif kind == "ParamRef":
+            numbers.add(int(fields.get("number") or 0))
+        elif kind not in _STRICT_NODES:
+            return False
+    inputs = [item.get("FunctionParameter", {}) for item in statement.node.get("parameters") or ()]
+    inputs = [p for p in inputs if p.get("mode", "FUNC_PARAM_DEFAULT") in _INPUT_MODES]
+    return all(position in numbers or parameter.get("name") in names
+               for position, parameter in enumerate(inputs, start=1))
 
 
 def _inlined_body(statement: Statement) -> Node | None:

@@ -23,6 +23,17 @@ NOT_VOLATILE_FUNCTIONS = frozenset({
     "json_build_object", "jsonb_build_array", "to_jsonb", "int8", "int4", "numeric",
 })
 
+# Of `NOT_VOLATILE_FUNCTIONS`, those with an overload that is not STRICT (pg_proc.proisstrict;
+# checked by tests/lint/test_rewrites_pg.py): the body of a STRICT SQL function calling one is
+# not inlined (`inline_function` requires a strict body of a strict function).
+NOT_STRICT_FUNCTIONS = frozenset({
+    "concat", "concat_ws", "json_build_object", "jsonb_build_object", "jsonb_build_array",
+})
+
+# Operators every implementation of which is STRICT (checked alike): `||` is not one, its
+# array forms (array_cat, array_append, array_prepend) are not strict.
+STRICT_OPERATORS = frozenset({"+", "-", "*", "/", "%", "^", "=", "<>", "<", ">", "<=", ">="})
+
 
 def declared_volatility(definition: str) -> str | None:
     """The volatility a `CREATE FUNCTION` (`pg_get_functiondef`'s text) declares, PostgreSQL's

@@ -103,6 +103,31 @@ CASES = [
      "RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT 1; "
      "SELECT extract(EPOCH from now())::bigint; END;",
      "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
+    # STRICT: inlined too when its body is strict (every call and operator STRICT) and uses
+    # each argument, by name or number (`inline_function`, `contain_nonstrict_functions`)
+    ("strict-inlined-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint "
+     "LANGUAGE sql STRICT AS $$ SELECT CAST(extract(EPOCH from now() at time zone 'utc') * "
+     "1000000 AS BIGINT) $$; CREATE FUNCTION shifted(x int) RETURNS bigint LANGUAGE sql "
+     "STRICT RETURN extract(EPOCH from now())::bigint + x; CREATE FUNCTION numbered(int) "
+     "RETURNS bigint LANGUAGE sql STRICT AS 'SELECT extract(EPOCH from now())::bigint - $1'; "
+     "CREATE FUNCTION stamp() RETURNS jsonb LANGUAGE sql STRICT AS "
+     "$$ SELECT to_jsonb(CURRENT_TIMESTAMP) $$; CREATE FUNCTION late() RETURNS boolean "
+     "LANGUAGE sql STRICT AS $$ SELECT NOT (now() < '2000-01-01') $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro(), "
+     "ADD COLUMN b bigint DEFAULT shifted(1), ADD COLUMN c bigint DEFAULT numbered(2), "
+     "ADD COLUMN d jsonb DEFAULT stamp(), ADD COLUMN e boolean DEFAULT late();", None, None),
+    ("strict-function-coalesce-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS bigint "
+     "LANGUAGE sql STRICT AS $$ SELECT coalesce(extract(EPOCH from now())::bigint, 0) $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro();", "rewrite", "DBS109"),
+    ("strict-function-argument-unused-default", ORDERS + "CREATE FUNCTION now_micro(x int) "
+     "RETURNS bigint LANGUAGE sql STRICT AS $$ SELECT extract(EPOCH from now())::bigint $$;",
+     "ALTER TABLE orders ADD COLUMN a bigint DEFAULT now_micro(1);", "rewrite", "DBS109"),
+    ("strict-function-not-strict-call-default", ORDERS + "CREATE FUNCTION stamp() RETURNS "
+     "jsonb LANGUAGE sql STRICT AS $$ SELECT jsonb_build_object('at', now()) $$;",
+     "ALTER TABLE orders ADD COLUMN a jsonb DEFAULT stamp();", "rewrite", "DBS109"),
+    ("strict-function-is-null-default", ORDERS + "CREATE FUNCTION late() RETURNS boolean "
+     "LANGUAGE sql STRICT AS $$ SELECT now() IS NULL $$;",
+     "ALTER TABLE orders ADD COLUMN a boolean DEFAULT late();", "rewrite", "DBS109"),
     # ... not inlined: SECURITY DEFINER, a SET, PL/pgSQL, two statements
     ("security-definer-function-default", ORDERS + "CREATE FUNCTION now_micro() RETURNS "
      "bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT extract(EPOCH from now())::bigint $$;",
@@ -1728,3 +1753,22 @@ def test_the_built_ins_an_inlined_default_may_call_are_not_volatile(
         "GROUP BY proname", (sorted(NOT_VOLATILE_FUNCTIONS),)).fetchall()
     assert {name for name, _ in rows} == NOT_VOLATILE_FUNCTIONS
     assert [name for name, volatile in rows if volatile] == []
+
+
+def test_the_built_ins_a_strict_inlined_body_may_call_are_strict(
+        postgresql: psycopg.Connection[Any]) -> None:
+    # A STRICT SQL function is inlined only when every call and operator of its body is
+    # STRICT: `NOT_STRICT_FUNCTIONS` are exactly those of `NOT_VOLATILE_FUNCTIONS` with an
+    # overload that is not, and every pg_operator of a `STRICT_OPERATORS` name is strict.
+    from dbsafe.pg.volatility import NOT_STRICT_FUNCTIONS, NOT_VOLATILE_FUNCTIONS, STRICT_OPERATORS
+
+    rows = postgresql.execute(
+        "SELECT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace "
+        "AND proname = ANY(%s) GROUP BY proname HAVING NOT bool_and(proisstrict)",
+        (sorted(NOT_VOLATILE_FUNCTIONS),)).fetchall()
+    assert {name for (name,) in rows} == NOT_STRICT_FUNCTIONS
+    rows = postgresql.execute(
+        "SELECT oprname, bool_and(p.proisstrict) FROM pg_operator o "
+        "JOIN pg_proc p ON p.oid = o.oprcode WHERE oprname = ANY(%s) GROUP BY oprname",
+        (sorted(STRICT_OPERATORS),)).fetchall()
+    assert dict(rows) == dict.fromkeys(STRICT_OPERATORS, True)

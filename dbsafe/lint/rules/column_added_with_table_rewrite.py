@@ -53,10 +53,14 @@ domain is known from an earlier statement of the history or from the database's 
 Besides the built-in volatile functions listed above, a user-defined function counts as
 volatile when an earlier statement of the history created it VOLATILE (PostgreSQL's
 default), or the database's schema has it so, unless PostgreSQL inlines it: a `LANGUAGE sql`
-function whose body is one `SELECT` of one expression or a `RETURN` (not STRICT, not
-SECURITY DEFINER, no `SET`) calling no volatile function is replaced by that expression, so ente's
+function whose body is one `SELECT` of one expression or a `RETURN` (not SECURITY DEFINER,
+no `SET`) calling no volatile function is replaced by that expression, so ente's
 `now_utc_micro_seconds()` (`SELECT CAST(extract(EPOCH from now() at time zone 'utc') *
-1000000 AS BIGINT)`, VOLATILE by saying nothing) rewrites nothing.
+1000000 AS BIGINT)`, VOLATILE by saying nothing) rewrites nothing. A STRICT one is inlined
+only when its body is strict too and uses each argument: it calls only STRICT functions and
+operators (`+`, `*`, `=`, ..., not `||`, not `coalesce` or `concat`) and has no CASE,
+`IS NULL`, AND, OR, `IN (...)` or `ARRAY[...]`; dbsafe keeps DBS109 for any other STRICT
+body (and for a call of a user function in it, whose strictness it does not read).
 """
 
 from __future__ import annotations
