@@ -645,8 +645,8 @@ def migration_lock_rows(migration: Migration, history: History, *,
     for statement in statements:
         ctx.note_foreign_keys(statement)
         history.apply(statement)
-        if statement.generated:
-            continue
+        if statement.generated or statement.deferred:
+            continue  # a function's body locks where the function is called, not created
         observed = statement.observed if statement.origin in (None, "DO block") else None
         seen: set[str] = set()
         for lock in locks_for(statement):

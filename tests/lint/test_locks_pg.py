@@ -7,9 +7,13 @@ relation the lock table names must be the mode the table predicts.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 
+from dbsafe import commands
+from dbsafe.config import load_settings
 from dbsafe.lint.locks import from_pg_locks, locks_for, strength
 from dbsafe.lint.statement import parse_statement
 
@@ -178,3 +182,19 @@ def test_a_new_table_locks_the_existing_tables_pg_locks_shows(conninfo: str) -> 
         if predicted != granted:
             wrong.append(f"{sql}: predicted {predicted}, pg_locks shows {granted}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_creating_a_function_locks_no_table_its_body_uses(conninfo: str, tmp_path: Path) -> None:
+    """`--locks` listed the statements of a function's body at its CREATE FUNCTION, as
+    locks taken there (gitness's trigger function reading `old_table`, a transition table):
+    PostgreSQL locks none of those tables until the function is called."""
+    function = ("CREATE FUNCTION mark() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+                "    UPDATE orders SET note = 'x';\n"
+                "    INSERT INTO customers SELECT id FROM old_rows;\n"
+                "    RETURN NULL;\nEND $$")
+    (tmp_path / "1_mark.sql").write_text(function + ";\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(SETUP)
+    rows = commands.lock_report(load_settings(tmp_path, environ={}), [tmp_path / "1_mark.sql"])
+    predicted = {row.relation: row.mode for row in rows if row.relation is not None}
+    assert predicted == _granted(conninfo, function, tables_only=True) == {}
