@@ -655,7 +655,7 @@ class History:
             (key[1] for key in self.unique_keys.get(last(con.references), {}).values()
              if key is not None and key[0] == "primary"), ())
         keys[name] = ForeignKey(table_name, name, columns, con.references, referenced,
-                                con.enforced)
+                                con.enforced, not con.not_valid)
 
     def _key_added(self, table_name: str, con: Constraint, columns: tuple[str, ...]) -> None:
         """Record a PRIMARY KEY or UNIQUE constraint under the name PostgreSQL gives it."""
@@ -852,6 +852,10 @@ class History:
             elif sub == "ValidateConstraint" and action.name:
                 if action.name in self.checks.get(table_name, {}):
                     self.checks[table_name][action.name] = True
+                validated = self.foreign_keys.get(table_name, {}).get(action.name)
+                if validated is not None:
+                    self.foreign_keys[table_name][action.name] = dataclasses.replace(
+                        validated, validated=True)
                 column = self.pending_checks.pop((table_name, action.name), None)
                 if column is not None:
                     self.not_null_proofs.setdefault(table_name, set()).add(column)
@@ -1355,7 +1359,7 @@ class LintContext:
                     known[con.name] = ForeignKey(
                         relation.qualified_name, con.name, con.columns,
                         history.renamed.get(referenced) or con.referenced_table or "",
-                        con.referenced_columns, _enforced(con.definition))
+                        con.referenced_columns, _enforced(con.definition), con.validated)
         known.update(history.foreign_keys.get(last(table), {}))
         return [fk for fk in known.values() if fk is not None]
 

@@ -157,6 +157,7 @@ class ForeignKey:
     references: str
     referenced_columns: tuple[str, ...] = ()  # () = the referenced table's primary key
     enforced: bool = True  # False for NOT ENFORCED (PostgreSQL 18): it has no triggers
+    validated: bool = True  # False for NOT VALID and not validated since
 
     def rests_on(self, kind: str, columns: tuple[str, ...]) -> bool:
         """Does the key rest on its referenced table's PRIMARY KEY or UNIQUE constraint
@@ -779,9 +780,23 @@ def partition_parent(s: Statement) -> str | None:
     return range_var(parents[0]) if parents else None
 
 
+def _with_attributes(constraints: list[Constraint]) -> tuple[Constraint, ...]:
+    """A column's constraints with `NOT ENFORCED` (or `ENFORCED`) applied to the one before
+    it, as PostgreSQL's transformConstraintAttrs does: in `col int REFERENCES t NOT
+    ENFORCED` the grammar gives the attribute a node of its own after the key."""
+    out: list[Constraint] = []
+    for con in constraints:
+        if con.kind in ("attr_not_enforced", "attr_enforced") and out \
+                and out[-1].kind in ("foreign", "check"):
+            out[-1] = replace(out[-1], enforced=con.kind == "attr_enforced")
+            continue
+        out.append(con)
+    return tuple(out)
+
+
 def column_def(table: str, node: Node) -> ColumnDef:
     node = node.get("ColumnDef", node)
-    constraints = tuple(constraint(c) for c in node.get("constraints") or ())
+    constraints = _with_attributes([constraint(c) for c in node.get("constraints") or ()])
     collation = strings((node.get("collClause") or {}).get("collname"))
     return ColumnDef(table, node.get("colname", ""), type_name(node.get("typeName")),
                      constraints, collation_name(collation))

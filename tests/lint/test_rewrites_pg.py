@@ -1772,3 +1772,54 @@ def test_the_built_ins_a_strict_inlined_body_may_call_are_strict(
         "JOIN pg_proc p ON p.oid = o.oprcode WHERE oprname = ANY(%s) GROUP BY oprname",
         (sorted(STRICT_OPERATORS),)).fetchall()
     assert dict(rows) == dict.fromkeys(STRICT_OPERATORS, True)
+
+
+def test_a_rewritten_key_column_checks_the_tables_referencing_it_where_lint_says(
+        conninfo: str, tmp_path: Path) -> None:
+    """vaultwarden's `users.uuid` char(36) -> varchar(40): PostgreSQL re-adds every other
+    table's foreign key to the column and, the table being rewritten, checks all their rows
+    again under ACCESS EXCLUSIVE (`devices`); not a key NOT VALID (`drafts`, re-added NOT
+    VALID) nor NOT ENFORCED (`notes`), and one validated since is checked (`logins`).
+    DBS110 named only `users`."""
+    schema = ("CREATE TABLE users (uuid char(36) PRIMARY KEY);\n"
+              "CREATE TABLE devices (user_uuid char(36) REFERENCES users (uuid));\n"
+              "CREATE TABLE drafts (user_uuid char(36));\n"
+              "ALTER TABLE drafts ADD CONSTRAINT drafts_user FOREIGN KEY (user_uuid) "
+              "REFERENCES users (uuid) NOT VALID;\n"
+              "CREATE TABLE logins (user_uuid char(36));\n"
+              "ALTER TABLE logins ADD CONSTRAINT logins_user FOREIGN KEY (user_uuid) "
+              "REFERENCES users (uuid) NOT VALID;\n"
+              "ALTER TABLE logins VALIDATE CONSTRAINT logins_user;\n"
+              "CREATE TABLE notes (user_uuid char(36) REFERENCES users (uuid) NOT ENFORCED);\n"
+              "INSERT INTO users SELECT i FROM generate_series(1, 50) AS i;\n"
+              "INSERT INTO devices SELECT uuid FROM users;\n"
+              "INSERT INTO drafts SELECT uuid FROM users;\n"
+              "INSERT INTO logins SELECT uuid FROM users;\n"
+              "INSERT INTO notes SELECT uuid FROM users;\n")
+    change = "ALTER TABLE users ALTER COLUMN uuid TYPE varchar(40);"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        if conn.info.server_version < 180000:
+            pytest.skip("needs PostgreSQL 18 (NOT ENFORCED)")  # DBSAFE_TEST_DATABASE_URL
+        conn.execute(schema)
+    others = ("devices", "drafts", "logins", "notes")
+    count = "SELECT relname, pg_stat_get_xact_numscans(oid) FROM pg_class WHERE relname = ANY(%s)"
+    with psycopg.connect(conninfo) as conn:
+        before = dict(conn.execute(count, (list(others),)).fetchall())
+        conn.execute(change)
+        scanned = sorted(name for name, n in conn.execute(count, (list(others),)).fetchall()
+                         if n > before[name])
+        conn.rollback()
+    assert scanned == ["devices", "logins"]
+    for database in (None, conninfo):
+        folder = tmp_path / ("with-database" if database else "history") / "migrations"
+        folder.mkdir(parents=True)
+        if database is None:
+            (folder / "001_schema.sql").write_text(schema, encoding="utf-8")
+        (folder / "002_change.sql").write_text(change, encoding="utf-8")
+        settings = Settings(project_root=folder.parent, database_url=database,
+                            sql_migrations_in_transaction=True, target_version=180000)
+        [finding] = [f for f in commands.lint(settings, [folder]).findings
+                     if f.code == "DBS110"]
+        named = sorted(name for name in others  # (`public.devices` from the database)
+                       if f"`{name}`" in finding.message or f".{name}`" in finding.message)
+        assert named == scanned, "from the database" if database else "from the history"
