@@ -33,7 +33,7 @@ import itertools
 import re
 import sys
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from dbsafe.core import Location, Skipped
@@ -209,6 +209,9 @@ class _Extractor:
         lowered = source.lower()
         # a module that may bind a mock connection (see `_sent_to_mock`)
         self.mocks = "mock" in lowered or "create_autospec" in lowered
+        # a module that may check a table exists (see `_tables_checked_before`)
+        self.checks_tables = "table_names" in lowered or "table_exists" in lowered or \
+            "has_table" in lowered
         self.engines = tuple(engine for engine in ENGINES
                              if any(word in lowered for word in engine.words))
         self.imported: dict[str, str | None] = {}
@@ -1526,19 +1529,40 @@ class _Extractor:
             yield parent
             parent = self.parents.get(id(parent))
 
-    def _tables_checked_before(self, node: ast.AST) -> frozenset[str]:
+    def _tables_checked_before(self, node: ast.AST, *, depth: int = 1) -> frozenset[str]:
         """The tables an `if` around `node` (in its function) checks exist, where `node` is
         in the branch that runs when they do: `if inspector.has_table("migrate_version"):`,
-        `if "x" in inspector.get_table_names():` (and `and` of such tests)."""
+        `if "x" in inspector.get_table_names():` (and `and` of such tests), also through
+        names bound once to the test or the list (`names = connection.introspection.
+        table_names()`, `has_x = "x" in names`, `if has_x:`). In a module's function that
+        the module only calls, the tables every one of those calls is checked for too
+        (pulpcore's `_get_user_object_permissions()`, called only under `if
+        guardian_uop_available:`)."""
         found: set[str] = set()
         child, parent = node, self.parents.get(id(node))
         while parent is not None and not isinstance(
             parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.Module, ast.ClassDef)
         ):
             if isinstance(parent, ast.If) and any(child is stmt for stmt in parent.body):
-                found.update(_tables_tested(parent.test))
+                found.update(_tables_tested(parent.test, self._assigned_once))
             child, parent = parent, self.parents.get(id(parent))
+        if depth > 0 and self.checks_tables and \
+                isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                self.parents.get(id(parent)) is self.tree:
+            found.update(self._tables_checked_at_calls(parent, depth=depth - 1))
         return frozenset(found)
+
+    def _tables_checked_at_calls(self, function: ast.FunctionDef | ast.AsyncFunctionDef, *,
+                                 depth: int) -> frozenset[str]:
+        """The tables checked before every call of a module's `function` in the module, when
+        the module only calls it (a name handed on, as a callback, may run anywhere)."""
+        reads = self._reads().get(function.name, [])
+        calls = [self.parents.get(id(read)) for read in reads]
+        if not calls or not all(isinstance(call, ast.Call) and call.func is read
+                                for call, read in zip(calls, reads)):
+            return frozenset()
+        checked = [self._tables_checked_before(call, depth=depth) for call in calls if call]
+        return frozenset.intersection(*checked)
 
     def _sent_to_mock(self, call: ast.Call) -> bool:
         """Whether a sink call sends to a test's mock, not a database: the object it is
@@ -3174,23 +3198,38 @@ def _shortened(test: ast.AST, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _tables_tested(test: ast.expr) -> Iterator[str]:
+def _tables_tested(test: ast.expr, bound: Callable[[ast.Name], ast.AST | None] | None = None,
+                   *, depth: int = 0) -> Iterator[str]:
     """The tables a condition is true only when they exist: the literal names given to
     SQLAlchemy's `has_table(...)` or a `...table_exists(...)` helper, and `"x" in
-    <...>.get_table_names()` (Django's `table_names()`), alone or joined by `and`."""
-    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+    <...>.get_table_names()` (Django's `table_names()`), alone or joined by `and`; `bound`
+    gives what a name is bound to once, for a test or a list held in a name.
+
+    >>> def tested(text): return sorted(_tables_tested(ast.parse(text, mode="eval").body))
+    >>> tested("'a' in inspector.get_table_names() and has_table('b')")
+    ['a', 'b']
+    >>> tested("'a' in names or has_table('b')")
+    []
+    """
+    if isinstance(test, ast.Name) and bound is not None and depth < 3:
+        value = bound(test)
+        if isinstance(value, ast.expr) and not isinstance(value, ast.Name):
+            yield from _tables_tested(value, bound, depth=depth + 1)
+    elif isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
         for value in test.values:
-            yield from _tables_tested(value)
+            yield from _tables_tested(value, bound, depth=depth)
     elif isinstance(test, ast.Call) and (
             _call_name(test) == "has_table" or (_call_name(test) or "").endswith("table_exists")):
         for arg in test.args:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 yield arg.value
     elif (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)
-          and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)
-          and isinstance(test.comparators[0], ast.Call)
-          and _call_name(test.comparators[0]) in _TABLE_LISTS):
-        yield test.left.value
+          and isinstance(test.left, ast.Constant) and isinstance(test.left.value, str)):
+        listed: ast.AST | None = test.comparators[0]
+        if isinstance(listed, ast.Name) and bound is not None:
+            listed = bound(listed)
+        if isinstance(listed, ast.Call) and _call_name(listed) in _TABLE_LISTS:
+            yield test.left.value
 
 
 _TABLE_LISTS = frozenset({"get_table_names", "table_names"})

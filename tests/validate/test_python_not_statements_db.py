@@ -155,6 +155,55 @@ def test_a_table_the_code_checks_exists_is_not_missing(database_url: str,
         ("DBS301", 21, "public.old_versions")]
 
 
+_CHECKS_TABLE_EXISTS_IN_NAMES = '''\
+from django.db import connection
+
+
+def _object_permissions():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT object_pk FROM guardian_userobjectpermission")
+        return cursor.fetchall()
+
+
+def _also_unguarded():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT object_pk FROM guardian_groupobjectpermission")
+
+
+def _handed_on():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT object_pk FROM guardian_groupobjectpermission")
+
+
+def handle(run):
+    table_names = connection.introspection.table_names()
+    guardian_available = "guardian_userobjectpermission" in table_names
+    group_available = "guardian_groupobjectpermission" in table_names
+    if guardian_available:
+        print(_object_permissions())
+        data = list(_object_permissions())
+    if group_available:
+        _also_unguarded()
+        run(_handed_on)
+    _also_unguarded()
+    return data
+'''
+
+
+@pytest.mark.db
+def test_a_table_checked_through_names_and_in_the_only_callers_is_not_missing(
+        database_url: str, tmp_path: Path) -> None:
+    # pulpcore's dump-permissions reads django-guardian's tables in helpers it calls only
+    # under `if guardian_uop_available:`, a name bound to `"x" in table_names`, itself
+    # bound to `connection.introspection.table_names()` (2 false DBS301). A helper also
+    # called unchecked, or handed on as a value, stays checked.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "dump_permissions.py", _CHECKS_TABLE_EXISTS_IN_NAMES)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS301", 12, "public.guardian_groupobjectpermission"),
+        ("DBS301", 17, "public.guardian_groupobjectpermission")]
+
+
 _PARAMETRIZED = '''\
 import pytest
 
