@@ -333,7 +333,7 @@ class _Extractor:
             # last: walks up to the function, and through its names, per string
             if self._expected_to_fail(node):
                 continue
-            if self.mocks and self._given_to_mock(node):
+            if self.mocks and (self._given_to_mock(node) or self._stored_on_mock(node)):
                 self._take(node)
                 continue
             held_for = self._engine_of_module()
@@ -1373,8 +1373,10 @@ class _Extractor:
                                    for name in bound)
 
     def _reads_only_asserted(self, name: str, within: ast.AST, *, depth: int) -> bool:
-        """Whether `name` is read in `within` and every read is in an assertion, or is
-        what a `for` iterates whose target (a plain name) is read only so in its body."""
+        """Whether `name` is read in `within` and every read is in an assertion, the input
+        of a call whose result is only compared with text (`_input_of_asserted_result`),
+        data stored on a mock (`_stored_on_mock`), or what a `for` iterates whose target (a
+        plain name) is read only so in its body."""
         reads = [read for read in self._reads().get(name, ()) if self._inside(read, within)]
         if not reads:
             return False
@@ -1382,12 +1384,50 @@ class _Extractor:
             if (self._in_assertion(read) or self._matched_against(read)) and \
                     not self._sent(read):
                 continue
+            if self._input_of_asserted_result(read, within):
+                continue
+            if self.mocks and self._stored_on_mock(read):
+                continue
             loop = self.parents.get(id(read))
             if not (depth > 0 and isinstance(loop, ast.For) and loop.iter is read
                     and isinstance(loop.target, ast.Name)
                     and self._reads_only_asserted(loop.target.id, loop, depth=depth - 1)):
                 return False
         return True
+
+    def _input_of_asserted_result(self, read: ast.Name, within: ast.AST) -> bool:
+        """Whether a read of a name is an argument of a call no SQL sink makes whose
+        result a name holds that the test only compares with text (`result =
+        AssertNoRepeatedQueries._normalize_sql(sql)`, then `self.assertEqual(result, "SELECT
+        ... = '?'")`): the input of a function returning text, as it would be written inline
+        in the assertion (`assertEqual(normalize("SELECT ..."), "...")`). Rows a statement
+        fetched are never equal to a string; a result read otherwise (`assert
+        result["records"]`) may be what the statement returned."""
+        parent = self.parents.get(id(read))
+        call = self.parents.get(id(parent)) if isinstance(parent, ast.keyword) else parent
+        if not isinstance(call, ast.Call) or call.func is read or _call_name(call) in SINKS:
+            return False
+        into = self._assigned_name(call)
+        if into is None or into == read.id:
+            return False
+        results = [r for r in self._reads().get(into, ()) if self._inside(r, within)]
+        return bool(results) and all(self._compared_with_text(result) for result in results)
+
+    def _compared_with_text(self, read: ast.Name) -> bool:
+        """Whether a read of a name is what an assertion compares with a string literal, or
+        a name bound once to one: `self.assertEqual(read, "...")` and its kin, `assert read
+        == "..."`, `self.assertEqual(result, sql)` (the input, unchanged)."""
+        parent = self.parents.get(id(read))
+        if isinstance(parent, ast.Call) and (_call_name(parent) or "").startswith("assert"):
+            others = [arg for arg in parent.args if arg is not read]
+        elif isinstance(parent, ast.Compare) and \
+                isinstance(self.parents.get(id(parent)), ast.Assert):
+            others = [side for side in (parent.left, *parent.comparators) if side is not read]
+        else:
+            return False
+        texts = [self._assigned_once(o) if isinstance(o, ast.Name) else o for o in others]
+        return any(isinstance(text, ast.JoinedStr) or (
+            isinstance(text, ast.Constant) and isinstance(text.value, str)) for text in texts)
 
     def _embedded_in_a_query(self, node: ast.expr) -> bool:
         """Whether a string is SQL Django puts inside a query it builds: `RawSQL(sql,
@@ -1595,6 +1635,37 @@ class _Extractor:
             parent = self.parents.get(id(parent))
         return isinstance(parent, ast.Call) and parent.func is not node and \
             self._sent_to_mock(parent)
+
+    def _stored_on_mock(self, node: ast.expr) -> bool:
+        """Whether a string is what a test stores on a mock, alone or in the lists, tuples,
+        dicts and their sums or repeats it builds (`ctx = MagicMock()`, then
+        `ctx.captured_queries = [{"sql": "SELECT * FROM table_a"}] * 6`, nautobot's test of
+        its repeated-queries check, or built by a comprehension; `cursor.fetchone.
+        return_value = (...)`): the mock's data, read back by the code under test, never
+        sent. A name read so (`[{"sql": repeated_query}] * 15`) is judged by
+        `_reads_only_asserted`."""
+        child, parent = node, self.parents.get(id(node))
+        while isinstance(parent, (ast.List, ast.Tuple, ast.Set, ast.Dict, ast.BinOp,
+                                  ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            if isinstance(parent, ast.Dict) and not any(v is child for v in parent.values):
+                return False
+            if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and \
+                    parent.elt is not child:
+                return False
+            if isinstance(parent, ast.DictComp) and parent.value is not child:
+                return False
+            child, parent = parent, self.parents.get(id(parent))
+        if not isinstance(parent, ast.Assign) or parent.value is not child:
+            return False
+        for target in parent.targets:
+            if not isinstance(target, ast.Attribute):
+                return False
+            base: ast.expr = target
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if not (isinstance(base, ast.Name) and self._mock(base)):
+                return False
+        return True
 
     def _mock(self, name: ast.Name) -> bool:
         """Whether `name` is bound once, in its function, to a mock object of

@@ -235,8 +235,10 @@ _CHUNK = 32
 # 184: nor is a relation altered under such a name (`ALTER TABLE ${sql(t)} ADD ...`);
 # 185: only a SQL tag's own `${sql('name')}` is read as 180's identifier
 # 186: a supabase-js embed relates only tables of the request's schema (`auth.users`: DBS305);
-# 187: a table check held in names, or around every call of a module's function, guards it
-_CACHE_VERSION = 187
+# 187: a table check held in names, or around every call of a module's function, guards it;
+# 188: what a test stores on a mock, and the input of a call whose result is only compared
+# with text, are no statements
+_CACHE_VERSION = 188
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -204,6 +204,54 @@ def test_a_table_checked_through_names_and_in_the_only_callers_is_not_missing(
         ("DBS301", 17, "public.guardian_groupobjectpermission")]
 
 
+_MOCK_DATA_AND_CHECKED_OUTPUT = '''\
+from unittest import TestCase
+from unittest.mock import MagicMock
+
+from app.testing import RepeatedQueries, fetch
+
+
+class NormalizeTests(TestCase):
+    def test_normalizes(self):
+        sql = "SELECT * FROM mytable WHERE name = 'foo'"
+        result = RepeatedQueries.normalize(sql)
+        self.assertEqual(result, "SELECT * FROM mytable WHERE name = '?'")
+        unchanged = "SELECT id FROM mytable"
+        kept = RepeatedQueries.normalize(unchanged)
+        self.assertEqual(kept, unchanged)
+
+    def test_repeated(self):
+        repeated_query = "SELECT * FROM othertable WHERE id = '1'"
+        context = MagicMock()
+        context.captured_queries = [{"sql": "SELECT * FROM table_a"}] * 6 + [
+            {"sql": repeated_query}] * 8
+        context.more = [{"sql": f"SELECT {i} FROM table_b"} for i in range(3)]
+        RepeatedQueries(context).check()
+
+    def test_sends(self):
+        sql = "SELECT nickname FROM users"
+        rows = fetch(sql)
+        self.assertEqual(rows, [])
+        plain = object()
+        plain.query = "SELECT nickname FROM users"
+'''
+
+
+@pytest.mark.db
+def test_mock_data_and_inputs_of_checked_output_are_not_statements(database_url: str,
+                                                                    tmp_path: Path) -> None:
+    # nautobot's tests of its repeated-queries check hand a normalizer `sql` and assert
+    # what it returns with text, and store captured queries on a MagicMock (17 false
+    # DBS301 on `mytable`, `table_a`, ...). An output compared with anything but text (it
+    # may be rows the statement fetched), and a string stored on anything else, stay
+    # checked.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "test_repeated.py", _MOCK_DATA_AND_CHECKED_OUTPUT)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 25, "public.users.nickname"),
+        ("DBS302", 29, "public.users.nickname")]
+
+
 _PARAMETRIZED = '''\
 import pytest
 
