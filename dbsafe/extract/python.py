@@ -2772,7 +2772,12 @@ def _signature(template: Template) -> list[str | None]:
 _PERCENT_FIELD = re.compile(
     r"%(?:\([^)]*\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?[diouxXeEfFgGcrsa%]"
 )
-_BRACE_FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+# A `str.format` field as Python's grammar spells it: `{}`, `{0}`, `{name.attr[key]}`, then a
+# conversion and a spec, which may hold nested fields (`{x:>{width}}`). A brace followed by
+# a space or a quote opens no field anyone fills (GraphQL's `{ query: locations {name} }`).
+_BRACE_FIELD = re.compile(
+    r"\{\{|\}\}|\{(?:(?:[A-Za-z_]\w*|\d+)(?:\.[A-Za-z_]\w*|\[[^\[\]{}]+\])*)?"
+    r"(?:![rsa])?(?::[^{}]*(?:\{(?:[A-Za-z_]\w*|\d+)?\}[^{}]*)*)?\}")
 
 
 def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: bool = False) -> Template:

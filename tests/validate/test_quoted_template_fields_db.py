@@ -54,3 +54,35 @@ def test_ddl_with_a_quoted_template_field_stays_ignored(database_url: str,
                              "grants.py", source)
     assert report.findings == ()
     assert (report.summary["statements_ignored"], report.summary["statements_unparsed"]) == (1, 0)
+
+
+_GRAPHQL = '''\
+from nautobot.core.graphql import execute_query
+
+
+def locations(user):
+    query = "{ query: locations {name} }"
+    return execute_query(query, user=user)
+
+
+def changes(user):
+    return execute_query('{query: object_changes(q: "") { object_repr } }', user=user)
+
+
+def built(cur, base):
+    cur.execute("{} WHERE id = 1".format(base))
+    cur.execute("SELECT {cols} FROM records")
+'''
+
+
+@pytest.mark.db
+def test_braces_no_format_field_spells_are_no_template(database_url: str,
+                                                       tmp_path: Path) -> None:
+    # nautobot's tests hand GraphQL queries to its `execute_query` (a name SQL sinks
+    # share): `{ query: locations {name} }` read as one `str.format` field made the whole
+    # text a hole, 3 false DBS304 notes "the statement is built at run time". A field is
+    # `{}`, `{0}`, `{name.attr[key]!r:spec}`, never a brace followed by a space or quote.
+    report = validate_module(database_url, tmp_path, "CREATE TABLE records (id int)",
+                             "test_graphql.py", _GRAPHQL)
+    assert [(f.code, f.location.line) for f in report.findings if f.location] == [
+        ("DBS304", 14), ("DBS304", 15)]
