@@ -2776,8 +2776,8 @@ _PERCENT_FIELD = re.compile(
 # conversion and a spec, which may hold nested fields (`{x:>{width}}`). A brace followed by
 # a space or a quote opens no field anyone fills (GraphQL's `{ query: locations {name} }`).
 _BRACE_FIELD = re.compile(
-    r"\{\{|\}\}|\{(?:(?:[A-Za-z_]\w*|\d+)(?:\.[A-Za-z_]\w*|\[[^\[\]{}]+\])*)?"
-    r"(?:![rsa])?(?::[^{}]*(?:\{(?:[A-Za-z_]\w*|\d+)?\}[^{}]*)*)?\}")
+    r"\{\{|\}\}|\{(?:(?:[^\W\d]\w*|\d+)(?:\.[^\W\d]\w*|\[[^\[\]{}]+\])*)?"
+    r"(?:![rsa])?(?::[^{}]*(?:\{(?:[^\W\d]\w*|\d+)?\}[^{}]*)*)?\}")
 
 
 def _format_fields(template: Template, pattern: re.Pattern[str], *, percent: bool = False) -> Template:

@@ -249,6 +249,16 @@ def test_a_constant_with_format_fields_is_a_template() -> None:
     assert composed.dynamic is not None and "{}" in composed.dynamic
 
 
+def test_a_format_field_is_spelled_as_str_format_spells_one() -> None:
+    # A field's name is a Python identifier (any letter first) or digits; a brace then a
+    # space opens no field (GraphQL's `{ query: locations {name} }`, nautobot's).
+    source = ('ONE = "SELECT a FROM t WHERE id = {ñame} AND b = {0.x[k]!r:>{w}}"\n'
+              "def f(cur):\n"
+              '    cur.execute("{ query: locations { name } }")\n')
+    (one,) = sql_in_python(source, "q.py").fragments  # the GraphQL is no statement at all
+    assert (one.sql, one.dynamic) == ("SELECT a FROM t WHERE id = NULL AND b = NULL", None)
+
+
 def test_statements_a_test_expects_to_fail_are_not_taken() -> None:
     source = ("import pytest\n"
               "def test_unknown_column(cur):\n"
