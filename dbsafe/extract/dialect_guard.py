@@ -29,8 +29,11 @@ A class can say it for all its code: Apache Superset's engine specs (`class
 ClickHouseEngineSpec(BaseEngineSpec): engine = "clickhouse"`) each hold the SQL Superset sends
 to a database of that kind, the one a user connects, through `database.get_df(sql)` or its
 cursor. `engine` bound in the class's body to a literal naming another kind is that
-(`declared_engine`); a name of the module's file is not (a `mysql.py` may load what it reads
-from MySQL into the application's PostgreSQL).
+(`declared_engine`), and so is a method `type` that only returns such a literal: Redash's query
+runners (`class Oracle(BaseSQLQueryRunner)` with `@classmethod def type(cls): return
+"oracle"`) each send their SQL to the data source a user connects. A name of the module's
+file is not (a `mysql.py` may load what it reads from MySQL into the application's
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ _OTHER_KINDS = frozenset({
     "duckdb", "snowflake", "bigquery", "redshift", "db2", "sybase", "firebird",
     # clickhouse-connect's and databend-sqlalchemy's (their `sqlalchemy.dialects` entry points)
     "clickhousedb", "databend",
+    # CQL reads like SQL (`SELECT ... FROM system.local`); ScyllaDB's driver keeps the name
+    "cassandra", "scylla",
 })
 _POSTGRES = frozenset({"postgres", "postgresql", "pg", "psql", "pgsql"})
 _PREDICATE = re.compile(r"^_*(?:is|using|uses)_([a-z0-9]+)$")
@@ -82,9 +87,10 @@ def never_on_postgres(test: ast.expr, *, holds: bool,
 
 
 def declared_engine(cls: ast.ClassDef) -> ast.stmt | None:
-    """The binding of `engine` in a class's body that names another database than
-    PostgreSQL, when every binding of it there does (`engine = "clickhouse"`, `engine: str =
-    "redshift"`), or None.
+    """The binding of `engine` in a class's body, or its method `type` returning a literal,
+    that names another database than PostgreSQL, when every such binding and method there
+    does (`engine = "clickhouse"`, `engine: str = "redshift"`, `@classmethod def type(cls):
+    return "oracle"`), or None.
 
     >>> def first(text): return ast.parse(text).body[0]
     >>> ast.unparse(declared_engine(first("class S:\\n    engine = 'clickhouse'\\n")))
@@ -93,9 +99,21 @@ def declared_engine(cls: ast.ClassDef) -> ast.stmt | None:
     True
     >>> declared_engine(first("class S:\\n    engine = ENGINES['mysql']\\n")) is None
     True
+    >>> declared_engine(first("class S:\\n    def type(cls):\\n        return 'db2'\\n")).name
+    'type'
+    >>> declared_engine(first("class S:\\n    def type(cls):\\n        return 'pg'\\n")) is None
+    True
     """
     found: ast.stmt | None = None
     for statement in cls.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if statement.name != "type":
+                continue
+            literal = returned_kind(statement)
+            if literal is None or _kind(literal) is not False:
+                return None
+            found = statement
+            continue
         targets: list[ast.expr]
         value: ast.expr | None
         if isinstance(statement, ast.Assign):
@@ -111,6 +129,41 @@ def declared_engine(cls: ast.ClassDef) -> ast.stmt | None:
             return None
         found = statement
     return found
+
+
+def declaration(binding: ast.stmt) -> str:
+    """What `declared_engine` found, as a message quotes it: the binding, or the method
+    without its decorators and docstring (`def type(cls): return 'oracle'`)."""
+    if isinstance(binding, ast.FunctionDef) and (literal := returned_kind(binding)) is not None:
+        return f"def {binding.name}({ast.unparse(binding.args)}): return {ast.unparse(literal)}"
+    return ast.unparse(binding)
+
+
+def returned_kind(method: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.Constant | None:
+    """The string a method declaring its class's kind returns: one taking nothing but its
+    `self` or `cls` (none as a static method), plain, a class or static method or a
+    property, whose body (after its docstring) is `return "..."` alone. Redash's query
+    runners say their data source's kind so (`@classmethod def type(cls): return "redshift"`);
+    a method computing it (`return cls.__name__.lower()`) declares nothing."""
+    decorators = {d.id for d in method.decorator_list if isinstance(d, ast.Name)}
+    if isinstance(method, ast.AsyncFunctionDef) or len(decorators) != len(method.decorator_list) \
+            or not decorators <= {"classmethod", "staticmethod", "property"}:
+        return None
+    arguments = method.args
+    taken = 0 if "staticmethod" in decorators else 1
+    if len(arguments.posonlyargs) + len(arguments.args) != taken or arguments.vararg \
+            or arguments.kwonlyargs or arguments.kwarg:
+        return None
+    body = method.body
+    if len(body) > 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    value = body[0].value
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return value
+    return None
 
 
 def _judge(test: ast.expr, bound: Callable[[ast.Name], ast.AST | None] | None) -> Judged | None:

@@ -1492,13 +1492,17 @@ class _Extractor:
             return []
         declared = self._engine_of_class(nodes[0])
         if declared is not None:
-            # Superset's `class ClickHouseEngineSpec(...): engine = "clickhouse"`
+            # Superset's `class ClickHouseEngineSpec(...): engine = "clickhouse"`, Redash's
+            # `class Oracle(...)` with `@classmethod def type(cls): return "oracle"`
             cls, binding = declared
             where = nodes[-1]
             line, column = getattr(where, "lineno", 1), getattr(where, "col_offset", 0)
+            from dbsafe.extract.dialect_guard import declaration
+
+            said = _shortened(declaration(binding))
             self.skipped.append(Skipped(
                 Location(self.path, *self._position(line, column)),
-                f"sent to the database of its class (`{cls.name}`: `{_shortened(binding)}`)"))
+                f"sent to the database of its class (`{cls.name}`: `{said}`)"))
             return []
         tables = self._tables_checked_before(nodes[0])
         majors = frozenset().union(*(self._not_sent_to(node) for node in nodes))
@@ -3267,10 +3271,10 @@ def _is_string_expr(node: ast.AST) -> bool:
     return False
 
 
-def _shortened(test: ast.AST, limit: int = 60) -> str:
+def _shortened(test: ast.AST | str, limit: int = 60) -> str:
     """A test (or a binding) as the code spells it, cut to `limit` characters for a
     one-line reason."""
-    text = " ".join(ast.unparse(test).split())
+    text = " ".join((test if isinstance(test, str) else ast.unparse(test)).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -194,3 +194,109 @@ def test_statements_of_a_class_for_another_engine_are_not_checked(database_url: 
              "(`ClickHouseConnectEngineSpec`: `engine = 'clickhousedb'`)"),
         (41, "sent to the database of its class (`DatabendEngineSpec`: `engine: str = 'databend'`)"),
         (52, "sent to the database of its class (`RedshiftEngineSpec`: `engine = 'redshift'`)")}
+
+
+# Redash (getredash/redash ca79fe988, `redash/query_runner/`): one class per kind of data
+# source, each sending its SQL to the source a user connects (`run_query` on its own
+# connection), never to Redash's metadata database; the kind is what a class method `type`
+# returns. Oracle's `dual` and `all_tab_cols`, Redshift's `svv_columns`, Cassandra's
+# `system.local` were 42P01 against Redash's schema. The base class computes its `type`, so
+# it declares nothing; PostgreSQL's own runner (`"pg"`) and CockroachDB's (no other database
+# dbsafe knows by that name) stay checked, and so does a subclass inheriting its `type`.
+_QUERY_RUNNERS = '''\
+class BaseQueryRunner:
+    noop_query = None
+
+    @classmethod
+    def type(cls):
+        return cls.__name__.lower()
+
+    def test_connection(self):
+        self.run_query("SELECT 1 FROM base_probe_missing", None)
+
+
+class PostgreSQL(BaseQueryRunner):
+    noop_query = "SELECT 1 FROM postgres_probe_missing"
+
+    @classmethod
+    def type(cls):
+        return "pg"
+
+
+class Redshift(PostgreSQL):
+    @classmethod
+    def type(cls):
+        return "redshift"
+
+    def _get_tables(self, schema):
+        query = "SELECT table_name FROM svv_columns WHERE table_schema = 'public'"
+        return self.run_query(query, None)
+
+
+class CockroachDB(PostgreSQL):
+    @classmethod
+    def type(cls):
+        return "cockroach"
+
+    def _get_tables(self, schema):
+        return self.run_query("SELECT table_name FROM cockroach_missing", None)
+
+
+class Oracle(BaseQueryRunner):
+    noop_query = "SELECT 1 FROM dual"
+
+    @classmethod
+    def type(cls):
+        """The data source's kind."""
+        return "oracle"
+
+
+class OracleCloud(Oracle):
+    noop_query = "SELECT 1 FROM inherited_missing"
+
+
+class Cassandra(BaseQueryRunner):
+    noop_query = "SELECT dateof(now()) FROM system.local"
+
+    @classmethod
+    def type(cls):
+        return "Cassandra"
+
+
+class Chosen(BaseQueryRunner):
+    noop_query = "SELECT 1 FROM chosen_missing"
+
+    @classmethod
+    def type(cls, flavour="mysql"):
+        return flavour
+
+
+class Plugin:
+    @property
+    def type(self):
+        return "sqlite"
+
+    def is_connected(self, conn):
+        return conn.execute("SELECT 1 FROM sqlite_probe_missing")
+'''
+
+
+@pytest.mark.db
+def test_statements_of_a_class_whose_type_names_another_engine_are_not_checked(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "SELECT 1", "runners.py", _QUERY_RUNNERS)
+    assert sorted((f.code, f.location.line, f.subject)
+                  for f in report.findings if f.location) == [
+        ("DBS301", 9, "public.base_probe_missing"),
+        ("DBS301", 13, "public.postgres_probe_missing"),
+        ("DBS301", 36, "public.cockroach_missing"),
+        ("DBS301", 49, "public.inherited_missing"),
+        ("DBS301", 61, "public.chosen_missing")]
+    skipped = {(s.location.line, s.reason) for s in report.skipped}
+    assert skipped == {
+        (26, "sent to the database of its class (`Redshift`: "
+             "`def type(cls): return 'redshift'`)"),
+        (40, "sent to the database of its class (`Oracle`: `def type(cls): return 'oracle'`)"),
+        (53, "sent to the database of its class (`Cassandra`: "
+             "`def type(cls): return 'Cassandra'`)"),
+        (74, "sent to the database of its class (`Plugin`: `def type(self): return 'sqlite'`)")}
