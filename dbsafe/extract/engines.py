@@ -35,6 +35,11 @@ class Engine:
             first argument: simple-salesforce's `format_soql`, which fills in a SOQL
             query's parameters as psycopg's `mogrify` does a statement's.
         dialects: SQLAlchemy URL dialects (`mysql` of `"mysql+pymysql://..."`).
+        given: (dotted callable, keyword) pairs: the callable takes the engine's statements
+            under that keyword, one or a list of them (Airflow's `AnalyticsOperator(queries=
+            [...])`).
+        returned_by: Dotted decorators whose function returns the engine's statements, one
+            or a list of them, for it to run (Airflow's `@task.analytics(...)`).
         named_by: Words that, in an identifier, name the engine (`query_clickhouse`,
             `clickhouse_client`): a project's own helper, factory or fixture for it.
     """
@@ -47,6 +52,8 @@ class Engine:
     modules: tuple[str, ...] = ()
     functions: frozenset[str] = frozenset()
     dialects: frozenset[str] = frozenset()
+    given: frozenset[tuple[str, str]] = frozenset()
+    returned_by: frozenset[str] = frozenset()
     named_by: tuple[str, ...] = ()
 
     def of(self, dotted: str) -> bool:
@@ -181,6 +188,23 @@ ENGINES: tuple[Engine, ...] = (
         makers=frozenset({"cassandra.cluster.Cluster"}),
         types=frozenset({"cassandra.cluster.Cluster", "cassandra.cluster.Session"}),
         named_by=("cassandra", "scylla"),
+    ),
+    # Apache DataFusion, a query engine run in the process over files (Parquet, CSV, Iceberg
+    # tables): `SessionContext().sql(...)`. Airflow's common.sql provider runs its
+    # AnalyticsOperator's `queries` and what an `@task.analytics` function returns on it,
+    # over the object-store files its datasource configs register as tables (Airflow's
+    # example DAG reads `users_data` so: 12 false DBS301 against Airflow's own schema).
+    Engine(
+        "DataFusion", ("datafusion", "analytics"),
+        makers=frozenset({"datafusion.SessionContext"}),
+        types=frozenset({"datafusion.SessionContext", "datafusion.context.SessionContext"}),
+        given=frozenset({
+            ("airflow.providers.common.sql.operators.analytics.AnalyticsOperator", "queries"),
+        }),
+        returned_by=frozenset({"airflow.sdk.task.analytics", "airflow.decorators.task.analytics",
+                               "airflow.providers.common.sql.decorators.analytics"
+                               ".analytics_task"}),
+        named_by=("datafusion",),
     ),
     # Not databases: SaaS APIs whose query language reads like SQL. No `named_by`: an
     # application names its own tables and helpers after them (`quickbooks_invoices`).

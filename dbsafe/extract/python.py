@@ -336,6 +336,11 @@ class _Extractor:
             if self.mocks and (self._given_to_mock(node) or self._stored_on_mock(node)):
                 self._take(node)
                 continue
+            given_to = self._engine_given(node) if self.engines else None
+            if given_to is not None:
+                # `AnalyticsOperator(queries=["SELECT * FROM users_data"])`
+                self._skip_sent(node, given_to, statements_only=True)
+                continue
             held_for = self._engine_of_module()
             if held_for is not None and self._exported_only(node):
                 self._skip_sent(node, held_for, statements_only=True)
@@ -986,6 +991,33 @@ class _Extractor:
                 named.update(e for e in map(self._engine_named, parts) if e is not None)
             self.module_engine = (named.pop(),) if len(named) == 1 else ()
         return self.module_engine[0] if self.module_engine else None
+
+    def _engine_given(self, node: ast.expr) -> Engine | None:
+        """The other engine a string is handed to for running, alone or in a list or tuple:
+        the value of a keyword of a callable of the engine's library taking its statements
+        there (Airflow's `AnalyticsOperator(queries=[...])`), or what a function decorated to
+        run them returns (`@task.analytics(...)`, `return ["SELECT ...", ...]`)."""
+        child, parent = node, self.parents.get(id(node))
+        while isinstance(parent, (ast.List, ast.Tuple)):
+            child, parent = parent, self.parents.get(id(parent))
+        if isinstance(parent, ast.keyword) and parent.arg is not None:
+            call = self.parents.get(id(parent))
+            if isinstance(call, ast.Call):
+                dotted = self._dotted(call.func)
+                return next((e for e in self.engines
+                             if (dotted, parent.arg) in e.given), None) if dotted else None
+        if isinstance(parent, ast.Return) and parent.value is child:
+            function = self._scope_of(parent)  # a `return` is always a function's
+            decorators = function.decorator_list if isinstance(
+                function, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+            for decorator in decorators:
+                target = decorator.func if isinstance(decorator, ast.Call) else decorator
+                dotted = self._dotted(target)
+                engine = dotted and next(
+                    (e for e in self.engines if dotted in e.returned_by), None)
+                if engine:
+                    return engine
+        return None
 
     def _exported_only(self, node: ast.expr) -> bool:
         """Whether a string is a module constant the module only exports: bound once at

@@ -239,8 +239,9 @@ _CHUNK = 32
 # 188: what a test stores on a mock, and the input of a call whose result is only compared
 # with text, are no statements;
 # 189: a `{...}` is a format field only as `str.format` spells one;
-# 190: a class whose method `type` returns another database's name (Redash's runners): skipped
-_CACHE_VERSION = 190
+# 190: a class whose method `type` returns another database's name (Redash's runners): skipped;
+# 191: DataFusion is another engine (Airflow's `AnalyticsOperator(queries=...)`, `@task.analytics`)
+_CACHE_VERSION = 191
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
