@@ -212,7 +212,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS604', 'postflight-failed', 'error', '0.2.0',
      'The upgraded database failed a postflight check (invalid index, materialized view, application queries, project checks).'),
     ('DBS605', 'applied-revision-changed', 'error', '0.2.0',
-     'A revision file changed after dbsafe applied it (its checksum differs).'),
+     'A revision file changed after dbsafe applied it (its checksum differs); a warning for a SQL migration edited since its runner applied it, which its runner does not refuse.'),
     ('DBS606', 'pending-revisions', 'error', '0.2.0',
      'The database is behind the migrations: revisions are pending.'),
     ('DBS607', 'downgrade-drops-data', 'warning', '0.2.0',
@@ -226,7 +226,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS611', 'restored-backup-differs', 'error', '0.2.0',
      'A backup restored into a scratch database (`--verify-restore`) differs from its source.'),
     ('DBS612', 'runner-refuses-to-migrate', 'error', '0.2.0',
-     "The folder's migration runner refuses to migrate the database as it stands (a file added before the last one it ran)."),
+     "The folder's migration runner refuses to migrate the database as it stands (a file added before the last one it ran, an applied file edited since)."),
     ('DBS613', 'migration-never-run', 'error', '0.2.0',
      'A migration its runner will never run on the database, though it did not run there (a drizzle-kit journal entry older than the last one run; a Flyway version below the last one applied, which its configuration skips).'),
 )

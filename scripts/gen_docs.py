@@ -78,8 +78,11 @@ _REPORTED_BY = {
     "DBS42": ("`dbsafe verify-lock`", "gates.md"),
     "DBS55": ("`dbsafe refresh-views`", "checks.md"),
     "DBS6": ("`dbsafe upgrade` and `dbsafe downgrade`", "guard.md"),
+    "DBS605": ("`dbsafe upgrade`, `dbsafe downgrade` and `dbsafe status` (and `dbsafe drift` "
+               "for a folder of SQL migrations)", "guard.md"),
     "DBS611": ("`dbsafe backup --verify-restore`", "guard.md"),
-    "DBS612": ("`dbsafe status` for a folder of SQL migrations", "guard.md"),
+    "DBS612": ("`dbsafe status` for a folder of SQL migrations (and `dbsafe drift`, for an "
+               "applied file edited since)", "guard.md"),
     "DBS613": ("`dbsafe status` for a folder of SQL migrations", "guard.md"),
 }
 

@@ -202,6 +202,17 @@ class FlywayConfig:
                    for kind, _, state in (p.partition(":") for p in self.ignore_patterns))
 
     @property
+    def ignores_all_states(self) -> bool:
+        """Whether `ignoreMigrationPatterns` lets validation pass a versioned migration whatever
+        its state (`*:*`, `versioned:*`): an applied one edited since too.
+
+        >>> FlywayConfig().ignores_all_states, FlywayConfig(ignore_patterns=("*:*",)).ignores_all_states
+        (False, True)
+        """
+        return any(kind.strip().lower() in ("*", "versioned") and state.strip() == "*"
+                   for kind, _, state in (p.partition(":") for p in self.ignore_patterns))
+
+    @property
     def schema(self) -> str | None:
         """The schema Flyway keeps its history table in and sets first on the search_path
         while a migration runs: `defaultSchema`, else the first of `schemas`; None: the

@@ -69,6 +69,9 @@ class Drift:
     # Flyway's repeatable migrations edited since they ran (`edited_again`): the reference
     # holds them as they are now, the database as they were; Flyway's next migrate runs them
     rerun: tuple[str, ...] = ()
+    # Versioned migrations edited since they ran (`edited_applied`): the reference holds them
+    # as they are now, the database as they were; their runner never runs them again
+    edited: tuple[str, ...] = ()
 
     @property
     def reported(self) -> tuple[Change, ...]:
@@ -89,6 +92,11 @@ class Drift:
                       "the migrations are compared as they are now, so what "
                       f"{'it makes' if len(self.rerun) == 1 else 'they make'} may differ "
                       "until then"),)
+        if self.edited:
+            again += (("Edited since it ran", f"{', '.join(self.edited)}: the database holds "
+                       f"{'it' if len(self.edited) == 1 else 'them'} as "
+                       f"{'it was' if len(self.edited) == 1 else 'they were'} when applied, "
+                       "the migrations are compared as they are now"),)
         return self.notes + tuple(dataclasses.replace(
             f, help="Put the change in a migration, or undo it in the database "
                     "(`dbsafe drift --sql` prints the DDL that does)"

@@ -23,10 +23,14 @@ from dbsafe.migrate.histories import (
     applied_migrations,
     applied_versions,
     edited_again,
+    edited_applied,
+    edited_findings,
     in_runner_order,
     last_recorded,
     never_run,
     never_run_findings,
+    refusal,
+    refusal_finding,
     unread_histories,
 )
 
@@ -108,14 +112,21 @@ def compare_folder(folder: SqlFolder, database_url: str,
     changes = tuple(c for c in diff(live, expected, opts)
                     if not (c.kind == "schema" and c.identity == (table_schema,)
                             and table_schema not in expected.schemas))
-    return Drift(live, expected, changes,
-                 (last.path if (last := last_recorded(selected)) else "none applied",),
+    at = last.path if (last := last_recorded(selected)) else "none applied"
+    # An applied file edited since: its runner refuses to migrate for it (DBS612: Flyway's
+    # validation, sqlx), or runs on without a word (DBS605, a warning: prisma's deploy).
+    edited = edited_applied(migrations, history)
+    refused = refusal(migrations, history, applied) if edited else None
+    told = [refusal_finding(refused, history.runner, at)] if refused is not None and \
+        refused.check in ("validateOnMigrate", "VersionMismatch") else []
+    return Drift(live, expected, changes, (at,),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
                  f"{len(migrations)} files applied)",
                  # (not in the reference: what ran is; the finding says what did not)
-                 tuple(never_run_findings(never_run(migrations, history, applied),
-                                          history.runner)),
-                 tuple(m.path for m in edited_again(migrations, history)))
+                 (*never_run_findings(never_run(migrations, history, applied), history.runner),
+                  *told, *edited_findings(migrations, history, refused)),
+                 tuple(m.path for m in edited_again(migrations, history)),
+                 tuple(e.migration.path for e in edited))
 
 
 def _built(folder: SqlFolder, migrations: list[Migration], *, first_schema: str | None = None

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Report, Severity
 from dbsafe.guard import history
-from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED, RUNNER_REFUSES
+from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
 from dbsafe.migrate.revisions import checksum, downgrade_problem, pending
 from dbsafe.migrate.runner import (
     AlembicProject,
@@ -95,16 +95,17 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     ran (`dbsafe.migrate.histories`), which are pending."""
     from dbsafe.extract.files import display_path
     from dbsafe.migrate.histories import (
-        REFUSAL_HELP,
         applied_migrations,
         applied_versions,
         edited_again,
+        edited_findings,
         in_runner_order,
         last_recorded,
         never_run,
         never_run_findings,
         pending_among,
         refusal,
+        refusal_finding,
         unread_histories,
     )
 
@@ -116,6 +117,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     refused = None
     never: list[Migration] = []
     again: list[Migration] = []  # Flyway's repeatable ones edited since they ran
+    edited: list[Finding] = []  # applied files edited since, their runner does not refuse
     read = applied_versions(database_url, [folder.path], folder.history_table,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
@@ -127,6 +129,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         refused = refusal(migrations, found, versions)
         never = never_run(migrations, found, versions)
         again = edited_again(migrations, found)
+        edited = edited_findings(migrations, found, refused)
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")
@@ -139,11 +142,10 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     findings: list[Finding] = []
     if refused is not None:
         # Not merely behind: the runner's next `up` fails before it runs anything.
-        findings.append(Finding(
-            RUNNER_REFUSES.code, f"{runs} refuses to migrate the database: {refused}.",
-            Severity.ERROR, subject=current.path if current else "none applied",
-            help=REFUSAL_HELP[found.runner][0]))
+        findings.append(refusal_finding(refused, runs or "",
+                                        current.path if current else "none applied"))
     findings += never_run_findings(never, runs or "")
+    findings += edited
     if fail_on_pending and todo:
         findings.append(Finding(
             PENDING_REVISIONS.code, f"{len(todo)} migration(s) pending: {', '.join(todo)}.",
@@ -157,7 +159,9 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     lines += [f"never run: {len(never)} ({runs} skips them for good)",
               *(f"  {m.path}" for m in never)] if never else []
     if refused is not None:
-        lines.append(f"{runs} refuses to migrate: {refused} ({REFUSAL_HELP[found.runner][1]})")
+        lines.append(f"{runs} refuses to migrate: {refused.words} ({refused.check})")
+    lines += [f"edited since it ran: {len(edited)} ({runs} does not run them again)",
+              *(f"  {f.subject}" for f in edited)] if edited else []
     return Report(tuple(findings), {
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path, **({"again": True} if path in rerun else {})}

@@ -86,7 +86,8 @@ POSTFLIGHT_FAILED = RuleInfo(
     Severity.ERROR, "0.2.0")
 REVISION_CHANGED = RuleInfo(
     "DBS605", "applied-revision-changed",
-    "A revision file changed after dbsafe applied it (its checksum differs).",
+    "A revision file changed after dbsafe applied it (its checksum differs); a warning for "
+    "a SQL migration edited since its runner applied it, which its runner does not refuse.",
     Severity.ERROR, "0.2.0")
 PENDING_REVISIONS = RuleInfo(
     "DBS606", "pending-revisions",
@@ -95,7 +96,7 @@ PENDING_REVISIONS = RuleInfo(
 RUNNER_REFUSES = RuleInfo(
     "DBS612", "runner-refuses-to-migrate",
     "The folder's migration runner refuses to migrate the database as it stands (a file "
-    "added before the last one it ran).",
+    "added before the last one it ran, an applied file edited since).",
     Severity.ERROR, "0.2.0")
 # (DBS613, which `status` and `drift` report alike, is the histories' own)
 RULES = (REVISION_FAILED, IRREVERSIBLE_REVISION, ROLLBACK_MISMATCH, POSTFLIGHT_FAILED,

@@ -98,11 +98,13 @@ class History:
     # The versions in the order they ran, for a runner that compares them with its files'
     # order before it runs anything (node-pg-migrate's checkOrder: `refusal`).
     run_order: tuple[str, ...] = ()
-    # Flyway's repeatable migrations: the checksum its latest run of each recorded, by its
-    # version as `file_version` names it (`R:<description>`); None where that run failed or
-    # recorded none. Flyway runs one again when the file's differs (`edited_again`).
+    # The checksum its runner recorded of each applied file, by its version as `file_version`
+    # names it; None where none counts (a failed run, a Java migration). Flyway's repeatable
+    # migrations (`R:<description>`): its latest run's, which Flyway runs again when the
+    # file's differs (`edited_again`); Flyway's versioned ones, sqlx's (hex) and prisma's:
+    # what it checks an applied file against, if it does (`edited_applied`).
     checksum_query: str | None = None
-    checksums: tuple[tuple[str, int | None], ...] = ()
+    checksums: tuple[tuple[str, int | str | None], ...] = ()
 
 
 _NUMBER = re.compile(r"(\d+)_")
@@ -128,6 +130,8 @@ _PRISMA = History(
     failed_query="SELECT migration_name FROM {table} "
                  "WHERE finished_at IS NULL AND rolled_back_at IS NULL ORDER BY started_at",
     resolve="`prisma migrate resolve --rolled-back` (or `--applied`) it first",
+    checksum_query="SELECT migration_name, checksum FROM {table} "
+                   "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
     placement="current_schema")
 _HISTORIES = (
     History("supabase", ("supabase_migrations", "schema_migrations"),
@@ -143,11 +147,15 @@ _HISTORIES = (
             frozenset({"installed_rank", "version", "script", "type", "success"}),
             baseline_query="SELECT version FROM {table} WHERE type = 'BASELINE' AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
-            # (the latest row of each description, as `getLatestRepeatableRuns` takes it)
-            checksum_query="SELECT DISTINCT ON (description) 'R:' || description, CASE WHEN "
+            # (the latest row of each description, as `getLatestRepeatableRuns` takes it;
+            # of each version the latest, a `DELETE` marking it deleted: no checksum)
+            checksum_query="(SELECT DISTINCT ON (description) 'R:' || description, CASE WHEN "
                            "success AND type <> 'DELETE' THEN checksum END FROM {table} "
                            "WHERE version IS NULL AND description NOT LIKE '<< %' "
-                           "ORDER BY description, installed_rank DESC"),
+                           "ORDER BY description, installed_rank DESC) UNION ALL "
+                           "(SELECT DISTINCT ON (version) version, CASE WHEN success AND "
+                           "type = 'SQL' THEN checksum END FROM {table} WHERE version IS NOT "
+                           "NULL ORDER BY version, installed_rank DESC)"),
     History("goose", ("goose_db_version",),
             "SELECT version_id::text FROM (SELECT DISTINCT ON (version_id) version_id, "
             "is_applied FROM {table} ORDER BY version_id, id DESC) AS latest "
@@ -156,6 +164,8 @@ _HISTORIES = (
     History("sqlx", ("_sqlx_migrations",),
             "SELECT version::text FROM {table} WHERE success",
             frozenset({"version", "success", "checksum", "execution_time"}),
+            checksum_query="SELECT version::text, encode(checksum, 'hex') FROM {table} "
+                           "WHERE success",
             placement="current_schema"),
     History("diesel", ("__diesel_schema_migrations",),
             "SELECT version FROM {table}", frozenset({"version", "run_on"}),
@@ -337,7 +347,7 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     with conn.transaction():
                         sums = conn.execute(history.select(history.checksum_query)).fetchall()
                 except psycopg.errors.UndefinedColumn:
-                    sums = []  # (a table without Flyway's `checksum`: nothing known)
+                    sums = []  # (a table without its runner's `checksum`: nothing known)
                 history = dataclasses.replace(history, checksums=tuple(
                     (str(r[0]), r[1]) for r in sums))
             if history.runner == "sqitch":
@@ -627,8 +637,137 @@ def edited_again(migrations: Sequence[Migration], history: History) -> list[Migr
     named = _versions_of(list(migrations), history, set())
     return [m for m in migrations if m.file is not None and config is not None
             and (v := named.get(m.path)) is not None and v.startswith("R:")
-            and (checksum := recorded.get(v)) is not None
+            and isinstance(checksum := recorded.get(v), int)
             and flyway_edited(m.file, config, checksum) is True]
+
+
+@dataclass(frozen=True, slots=True)
+class Edited:
+    """An applied migration whose file is no longer the one its runner ran: its checksum,
+    as its runner computes it, is not the one it recorded (each as the runner shows it)."""
+
+    migration: Migration
+    version: str  # as its runner records it
+    recorded: str
+    now: str
+
+
+def edited_applied(migrations: Sequence[Migration], history: History) -> list[Edited]:
+    """The applied migrations of `migrations` (those `history` holds a checksum of) whose file
+    was edited since: Flyway's versioned ones (`ChecksumCalculator` over the file as it is:
+    Flyway fills in no placeholder before it checksums a versioned migration), sqlx's (the
+    SHA-384 of the file, `sqlx.toml`'s `ignored-chars` left out) and prisma's (the sha256 of
+    `migration.sql`, as its line endings may be turned: `script_matches_checksum`). Only where
+    dbsafe computes what the runner does: none for Flyway files read in another `encoding`
+    than UTF-8, nor for a file whose bytes are not UTF-8 (its runner cannot read it)."""
+    if history.runner not in ("flyway", "sqlx", "prisma") or not history.checksums:
+        return []
+    recorded: dict[str, list[int | str]] = {}
+    for key, value in history.checksums:
+        if value is not None:
+            recorded.setdefault(key, []).append(value)
+    named = _versions_of(list(migrations), history, set())
+    config = _flyway_settings(migrations) if history.runner == "flyway" else None
+    ignored = _sqlx_ignored_chars(migrations) if history.runner == "sqlx" else ""
+    out = []
+    for m in migrations:
+        version = named.get(m.path)
+        sums = recorded.get(version) if version is not None else None
+        if m.file is None or version is None or not sums or (
+                history.runner == "flyway" and not _above_baseline(version, history)):
+            continue
+        try:
+            data = m.file.read_bytes()
+        except OSError:
+            continue
+        now = _runner_checksum(history.runner, data, config, ignored, [str(s) for s in sums])
+        if now is not None:
+            out.append(Edited(m, version, str(sums[-1]), now))
+    return out
+
+
+def _above_baseline(version: str, history: History) -> bool:
+    """Whether Flyway's `version` is one it validates: past the database's baseline (its
+    `appliedBaseline`: those up to it it leaves alone), not a repeatable migration's."""
+    if not _FLYWAY_VERSION.fullmatch(version):
+        return False
+    if history.baseline is None or not _FLYWAY_VERSION.fullmatch(history.baseline):
+        return True
+    from dbsafe.extract.flyway import FlywayNames
+
+    return FlywayNames.version_key(version) > FlywayNames.version_key(history.baseline)
+
+
+def _runner_checksum(runner: str, data: bytes, config: FlywayConfig | None, ignored: str,
+                     recorded: list[str]) -> str | None:
+    """The checksum `runner` computes of a file of `data`, as it shows it, where it is none of
+    the `recorded` ones; None where it is one of them, or is not known."""
+    import hashlib
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if runner == "flyway":
+        from dbsafe.extract.flyway import flyway_checksum
+
+        if config is None or config.encoding.replace("-", "").replace("_", "").lower() != "utf8":
+            return None
+        value = flyway_checksum(data)
+        return None if value is None or str(value) in recorded else str(value)
+    if runner == "sqlx":
+        sums = [hashlib.sha384(data).hexdigest()]
+        if ignored:  # (sqlx before its sqlx.toml hashes every character)
+            sums.append(hashlib.sha384("".join(
+                c for c in text if c not in ignored).encode("utf-8")).hexdigest())
+        return None if any(x in recorded for x in sums) else sums[-1]
+    return None if any(prisma_checksum_matches(data, r) for r in recorded) \
+        else hashlib.sha256(data).hexdigest()
+
+
+def prisma_checksum_matches(data: bytes, recorded: str) -> bool:
+    """Whether prisma takes the `migration.sql` of `data` for the one whose checksum it
+    `recorded` (its schema engine's `script_matches_checksum`): the sha256 of the file, or of
+    it with its CRLF line endings turned to LF, or its LF to CRLF; in hex, each byte of two
+    digits, or (a checksum not 64 long, recorded by an older engine) without its leading
+    zero. The values below are those prisma 6.19.3's `migrate deploy` recorded.
+
+    >>> prisma_checksum_matches(b"CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);\\n",
+    ...     "a67484aafc88045af07586fa799b482b1477da918eb666b65a9df9ac94b3c504")
+    True
+    >>> bom_crlf = b"\\xef\\xbb\\xbfALTER TABLE users ADD COLUMN c int;\\r\\nALTER TABLE users ADD COLUMN d int;\\r\\n"
+    >>> sum_crlf = "36fcd3f1295980323fd369041d2be01618c2db1c2ee126dd7dcd67f7f1a06ccd"
+    >>> prisma_checksum_matches(bom_crlf, sum_crlf), prisma_checksum_matches(bom_crlf.replace(b"\\r", b""), sum_crlf)
+    (True, True)
+    >>> prisma_checksum_matches(bom_crlf[3:], sum_crlf)
+    False
+    """
+    import hashlib
+
+    for script in (data, data.replace(b"\r\n", b"\n"), data.replace(b"\n", b"\r\n")):
+        digest = hashlib.sha256(script).digest()
+        shown = "".join(f"{b:x}" for b in digest) if recorded and len(recorded) != 64 \
+            else digest.hex()
+        if shown == recorded:
+            return True
+    return False
+
+
+def _sqlx_ignored_chars(migrations: Sequence[Migration]) -> str:
+    """The characters sqlx leaves out of its checksums (`[migrate] ignored-chars` of the
+    `sqlx.toml` of the crate whose `migrations` the files are, since sqlx 0.9)."""
+    import tomllib
+
+    first = next((m.file for m in migrations if m.file is not None), None)
+    if first is None:
+        return ""
+    try:
+        data = tomllib.loads((first.parent.parent / "sqlx.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""
+    chars = data.get("migrate", {}).get("ignored-chars") if isinstance(
+        data.get("migrate"), dict) else None
+    return "".join(c for c in chars if isinstance(c, str)) if isinstance(chars, list) else ""
 
 
 def pending_among(migrations: Sequence[Migration], applied: Sequence[Migration],
@@ -729,21 +868,29 @@ def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]
              "hand and record it.") for m in never]
 
 
-# What to do about a runner's refusal (`refusal`), and the check of it that refuses.
-REFUSAL_HELP = {
-    "node-pg-migrate": ("Rename the file to sort after the last one run (its number), or run "
-                        "it out of order knowingly (`node-pg-migrate up --no-check-order`).",
-                        "checkOrder"),
-    "flyway": ("Give the change a version past the last one applied, or let Flyway run it out "
-               "of order (outOfOrder=true in flyway.conf or flyway.toml, or "
-               "FLYWAY_OUT_OF_ORDER=true, which dbsafe reads; a `-outOfOrder=true` on Flyway's "
-               "command line dbsafe does not see: then it runs the file).",
-               "validateOnMigrate"),
-}
+RUNNER_REFUSES_CODE = "DBS612"  # declared by dbsafe.guard (status)
+APPLIED_EDITED_CODE = "DBS605"  # declared by dbsafe.guard (status, upgrade)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a runner refuses to migrate the database at all (`refusal`)."""
+
+    words: str  # the runner's own
+    check: str  # the check of it that refuses
+    help: str  # what to do about it
+
+
+_FLYWAY_OUT_OF_ORDER_HELP = (
+    "Give the change a version past the last one applied, or let Flyway run it out of order "
+    "(outOfOrder=true in flyway.conf or flyway.toml, or FLYWAY_OUT_OF_ORDER=true, which dbsafe "
+    "reads; a `-outOfOrder=true` on Flyway's command line dbsafe does not see: then it runs "
+    "the file).")
+_EDITED_HELP = ("Undo the edit of the applied file and put the change in a new migration{}.")
 
 
 def refusal(migrations: Sequence[Migration], history: History,
-            versions: set[str] | None = None) -> str | None:
+            versions: set[str] | None = None) -> Refusal | None:
     """Why `history`'s runner refuses to migrate the database at all, in its own words; None
     when it runs what is pending. node-pg-migrate checks, before running anything, that the
     migrations it ran (in the order they ran) are the first of its files (SQL and code, in
@@ -751,17 +898,43 @@ def refusal(migrations: Sequence[Migration], history: History,
     `--no-check-order`): a file added before the last one run stops `up`, and `down` too.
     Flyway validates before it migrates (`validateOnMigrate`, on by default): a version below
     the last one applied (`versions`) that never ran fails it, unless its configuration runs
-    such a file (`outOfOrder`) or skips it (`ignoreMigrationPatterns` `*:ignored`)."""
+    such a file (`outOfOrder`) or skips it (`ignoreMigrationPatterns` `*:ignored`), and so does
+    an applied versioned migration past its baseline edited since (`edited_applied`: "Migration
+    checksum mismatch"), unless `ignoreMigrationPatterns` passes every state (`*:*`). sqlx
+    checks each applied migration's checksum as it comes to it (`VersionMismatch`; its
+    `migrate run` and `migrate!()` alike, no setting turns it off) and stops at the first
+    edited one, having run the pending ones before it."""
     if history.runner == "flyway":
+        from dbsafe.extract.flyway import FlywayNames
+
         config = _flyway_settings(migrations)
-        if config is None or config.out_of_order or not config.validate_on_migrate \
-                or config.ignores_ignored:
+        if config is None or not config.validate_on_migrate:
             return None
-        ignored = _flyway_ignored(migrations, history, versions or set())
-        named = _versions_of(list(ignored), history, versions or set())
-        said = [f"Detected resolved migration not applied to database: {named[m.path]}"
-                for m in ignored]
-        return f"Validate failed: {'; '.join(said)}" if said else None
+        named = _versions_of(list(migrations), history, versions or set())
+        said: list[tuple[tuple[int, ...], str]] = []
+        if not (config.out_of_order or config.ignores_ignored):
+            said += [(FlywayNames.version_key(v), "Detected resolved migration not applied to "
+                      f"database: {v}") for m in _flyway_ignored(migrations, history,
+                                                               versions or set())
+                     if (v := named[m.path]) is not None]
+        edited = [] if config.ignores_all_states else edited_applied(migrations, history)
+        said += [(FlywayNames.version_key(e.version),
+                  f"Migration checksum mismatch for migration version {e.version} -> Applied "
+                  f"to database : {e.recorded} -> Resolved locally : {e.now}") for e in edited]
+        if not said:
+            return None
+        return Refusal(
+            f"Validate failed: {'; '.join(text for _, text in sorted(said))}",
+            "validateOnMigrate",
+            (_EDITED_HELP.format(", or record its checksum with `flyway repair` if the "
+                                 "database already holds what it makes now")
+             + (" " + _FLYWAY_OUT_OF_ORDER_HELP if len(edited) < len(said) else ""))
+            if edited else _FLYWAY_OUT_OF_ORDER_HELP)
+    if history.runner == "sqlx":
+        first = next(iter(edited_applied(migrations, history)), None)
+        return None if first is None else Refusal(
+            f"migration {first.version} was previously applied but has been modified",
+            "VersionMismatch", _EDITED_HELP.format(""))
     if history.runner != "node-pg-migrate" or not history.run_order:
         return None
     from dbsafe.extract.migration import code_migrations, node_pg_migrate_key
@@ -777,8 +950,45 @@ def refusal(migrations: Sequence[Migration], history: History,
              if (name := file_version(p, history.runner))]
     for ran, name in zip(history.run_order, names, strict=False):
         if ran != name:
-            return f"Not run migration {name} is preceding already run migration {ran}"
+            return Refusal(
+                f"Not run migration {name} is preceding already run migration {ran}",
+                "checkOrder",
+                "Rename the file to sort after the last one run (its number), or run it out "
+                "of order knowingly (`node-pg-migrate up --no-check-order`).")
     return None
+
+
+def refusal_finding(refused: Refusal, runner: str, subject: str) -> Finding:
+    """The DBS612 that says `runner` refuses to migrate the database (`refusal`)."""
+    return Finding(RUNNER_REFUSES_CODE, f"{runner} refuses to migrate the database: "
+                   f"{refused.words}.", Severity.ERROR, subject=subject, help=refused.help)
+
+
+def edited_findings(migrations: Sequence[Migration], history: History,
+                    refused: Refusal | None) -> list[Finding]:
+    """A DBS605 warning for each applied migration edited since it ran (`edited_applied`)
+    that its runner does not refuse to migrate for (`refused`): prisma's `migrate deploy`
+    (and `status`) neither run it again nor say so, as prisma 6.19.3 showed; Flyway told not
+    to validate (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:*`) neither."""
+    if refused is not None and refused.check in ("validateOnMigrate", "VersionMismatch"):
+        return []
+    out = []
+    for e in edited_applied(migrations, history):
+        if history.runner == "prisma":
+            what = ("`prisma migrate deploy` neither runs it again nor says so (`prisma "
+                    f"migrate dev` does: \"The migration `{e.version}` was modified after it "
+                    "was applied.\")")
+        else:
+            what = ("Flyway, told not to validate before it migrates, neither runs it again "
+                    "nor says so (`flyway validate` does: \"Migration checksum mismatch for "
+                    f"migration version {e.version}\")")
+        out.append(Finding(
+            APPLIED_EDITED_CODE,
+            f"`{e.migration.path}` was edited after {history.runner} applied it (checksum "
+            f"{e.recorded[:16]} then, {e.now[:16]} now): {what}, so the database holds it as "
+            "it was.", Severity.WARNING, subject=e.migration.path,
+            help=_EDITED_HELP.format("")))
+    return out
 
 
 # The runners whose migrations may be code (`code_migrations`), and its language.

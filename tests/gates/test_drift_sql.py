@@ -117,8 +117,8 @@ def test_a_version_no_file_has_and_a_dirty_database_are_errors(
      'CREATE TABLE "Deploys" (installed_rank int PRIMARY KEY, version varchar(50), '
      "description varchar(200), type varchar(20), script varchar(1000), checksum int, "
      "execution_time int, success boolean NOT NULL);"
-     "INSERT INTO \"Deploys\" VALUES (1, '1', 'users', 'SQL', 'V1__users.sql', 0, 1, true), "
-     "(2, '1.1', 'email', 'SQL', 'V1_1__email.sql', 0, 1, true);"),
+     "INSERT INTO \"Deploys\" VALUES (1, '1', 'users', 'SQL', 'V1__users.sql', NULL, 1, true), "
+     "(2, '1.1', 'email', 'SQL', 'V1_1__email.sql', NULL, 1, true);"),
 ])
 def test_a_history_table_under_another_name_is_read_where_the_setting_names_it(
         runner: str, renamed: str, history: str, tmp_path: Path, database_url: str) -> None:
@@ -868,7 +868,8 @@ def test_a_history_table_outside_the_session_s_current_schema_is_named_in_the_er
 def _flyway_history(rows: list[tuple[int, str | None, str, str, str, int | None]],
                     table: str = "flyway_schema_history") -> str:
     """Flyway's history table as Flyway makes it, with successful `rows` (installed_rank,
-    version, description, type, script, checksum)."""
+    version, description, type, script, checksum); a checksum of None is none recorded,
+    which Flyway's validation takes as matching its file (`isChecksumMatching`)."""
     values = ", ".join(
         "({}, {}, '{}', '{}', '{}', {}, 'app', now(), 1, true)".format(
             rank, "NULL" if version is None else f"'{version}'", description, kind,
@@ -887,8 +888,8 @@ def test_flyway_told_its_schemas_keeps_its_history_in_the_first_and_the_error_sa
     _project(tmp_path, "flyway")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[0] + _UPS[1] + "CREATE SCHEMA app; " + _flyway_history(
-            [(1, "1", "users", "SQL", "V1__users.sql", 0),
-             (2, "1.1", "email", "SQL", "V1_1__email.sql", 0)], "app.flyway_schema_history"))
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", None)], "app.flyway_schema_history"))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     with pytest.raises(DbsafeError, match=r"app\.flyway_schema_history \(flyway's\) is a "
                                           r"history table in another schema: name the one"):
@@ -1204,8 +1205,8 @@ def test_flyway_reads_its_history_where_its_flyway_conf_keeps_it(
                      "varchar(50), description varchar(200), type varchar(20), script "
                      "varchar(1000), checksum int, execution_time int, success boolean NOT "
                      "NULL); INSERT INTO app.deploys VALUES (1, '1', 'users', 'SQL', "
-                     "'V1__users.sql', 0, 1, true), (2, '1.1', 'email', 'SQL', "
-                     "'V1_1__email.sql', 0, 1, true);")
+                     "'V1__users.sql', NULL, 1, true), (2, '1.1', 'email', 'SQL', "
+                     "'V1_1__email.sql', NULL, 1, true);")
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     assert commands.drift(settings).findings == ()
     assert commands.status(settings).summary["current"] == [RUNNERS["flyway"][0][1]]
@@ -1273,8 +1274,8 @@ def test_a_flyway_version_below_the_last_one_applied_is_run_refused_or_skipped_a
     _project(tmp_path, "flyway")
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[0] + _UPS[2] + _flyway_history(
-            [(1, "1", "users", "SQL", "V1__users.sql", 0),
-             (2, "2", "orders", "SQL", "V2__orders.sql", 0)]))
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     late = {"migration": "db/migrations/V1_1__email.sql"}
     report = commands.status(settings)
@@ -1318,8 +1319,8 @@ def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pendin
         conn.execute(_UPS[0] + _UPS[1] + "CREATE OR REPLACE VIEW user_names AS SELECT name "
                      "FROM users; " + _flyway_history(
                          [(0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"public"', None),
-                          (1, "1", "users", "SQL", "V1__users.sql", 1),
-                          (2, "1.1", "email", "SQL", "V1_1__email.sql", 2),
+                          (1, "1", "users", "SQL", "V1__users.sql", None),
+                          (2, "1.1", "email", "SQL", "V1_1__email.sql", None),
                           (3, None, "user names", "SQL", "R__user_names.sql", _USER_NAMES_SUM)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings, fail_on_pending=True)
@@ -1343,8 +1344,8 @@ def test_a_flyway_repeatable_migration_edited_since_it_ran_is_pending_again(
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_UPS[0] + _UPS[1] + "CREATE OR REPLACE VIEW user_names AS SELECT name "
                      "FROM users; " + _flyway_history(
-                         [(1, "1", "users", "SQL", "V1__users.sql", 1),
-                          (2, "1.1", "email", "SQL", "V1_1__email.sql", 2),
+                         [(1, "1", "users", "SQL", "V1__users.sql", None),
+                          (2, "1.1", "email", "SQL", "V1_1__email.sql", None),
                           (3, None, "user names", "SQL", "R__user_names.sql", 7),
                           (4, None, "user names", "SQL", "R__user_names.sql", _USER_NAMES_SUM)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
@@ -1430,3 +1431,152 @@ def test_a_node_pg_migrate_javascript_migration_that_ran_leaves_nothing_to_compa
     with pytest.raises(DbsafeError, match=r"applied 1700000000001_js\.js: JavaScript "
                                           r"migrations, which dbsafe does not run"):
         commands.status(settings)
+
+
+# Flyway's checksums of `_UPS[0]` and `_UPS[1]` as files (`_project`), and of the latter
+# edited (`_EMAIL_EDITED`): what Java 17's CRC32 and BufferedReader give, run as Flyway's
+# ChecksumCalculator runs them.
+_FLYWAY_SUMS = {"V1__users.sql": -733506245, "V1_1__email.sql": -596222700}
+_EMAIL_EDITED = "ALTER TABLE users ADD COLUMN email text NOT NULL;\n"
+_EMAIL_EDITED_SUM = 1434511081
+
+
+def test_a_flyway_versioned_migration_edited_since_it_ran_is_what_flyway_makes_of_it(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway validates before it migrates (validateOnMigrate): an applied versioned
+    # migration whose file's checksum is not the recorded one fails it, "Migration checksum
+    # mismatch for migration version 1.1" (MigrationInfoImpl.validate), and nothing runs.
+    # status said "pending: 1", exit 0; drift reported the edit's NOT NULL as plain drift.
+    _project(tmp_path, "flyway")
+    email = tmp_path / RUNNERS["flyway"][0][1]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", _FLYWAY_SUMS["V1__users.sql"]),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", _FLYWAY_SUMS["V1_1__email.sql"])]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    # The file it ran, with a byte order mark and other line endings: the same checksum.
+    email.write_bytes(b"\xef\xbb\xbf" + _UPS[1].encode() + b"\r\n")
+    assert commands.status(settings).findings == ()
+    assert commands.drift(settings).findings == ()
+    email.write_text(_EMAIL_EDITED)
+    said = ("flyway refuses to migrate the database: Validate failed: Migration checksum "
+            "mismatch for migration version 1.1 -> Applied to database : -596222700 -> "
+            f"Resolved locally : {_EMAIL_EDITED_SUM}.")
+    report = commands.status(settings)
+    assert [(f.code, f.message) for f in report.findings] == [("DBS612", said)]
+    assert "flyway refuses to migrate: " + said.partition(": ")[2][:-1] + \
+        " (validateOnMigrate)" in report.summary["lines"]
+    drift = commands.drift(settings).findings
+    assert [(f.code, f.message) for f in drift[:1]] == [("DBS612", said)]
+    assert dict(drift[1].context)["Edited since it ran"].startswith(
+        f"{RUNNERS['flyway'][0][1]}: the database holds it as it was when applied")
+    # Told not to validate, Flyway's migrate runs V2 and never tells: a warning.
+    (tmp_path / "flyway.conf").write_text("flyway.validateOnMigrate=false\n")
+    [finding] = commands.status(settings).findings
+    assert (finding.code, finding.severity.value, finding.subject) == (
+        "DBS605", "warning", RUNNERS["flyway"][0][1])
+    assert "`flyway validate` does: \"Migration checksum mismatch for migration version " \
+        "1.1\"" in finding.message
+    # Versions up to the database's baseline Flyway does not validate.
+    (tmp_path / "flyway.conf").unlink()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO flyway_schema_history VALUES (3, '1.1', '<< Flyway Baseline "
+                     ">>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'app', now(), 0, true)")
+    assert commands.status(settings).findings == ()
+
+
+# sqlx's checksums of `_SQLX[0]` and `_SQLX[1]` as files: `sha384sum`'s.
+_SQLX = {"1_users.sql": (_UPS[0] + "\n", "6e87eacc60a108113ae87c597a513a72c2af6c4dbd126ba4"
+                                         "dafe01a0294b4d9260da5858c7553c7b243ce4846efc0783"),
+         "2_email.sql": (_UPS[1] + "\n", "38ea8677c01d4accc49fc031cbdfde02d2797cd3e27a89fb"
+                                         "e8e3637c563b4a985cc7e91a863f7a2793e9762ba3628ec5"),
+         "3_orders.sql": (_UPS[2] + "\n", "")}
+
+
+def test_a_sqlx_migration_edited_since_it_ran_makes_sqlx_refuse(
+        tmp_path: Path, database_url: str) -> None:
+    # sqlx's migrate (its CLI's `migrate run` and `migrate!()` alike) compares each applied
+    # migration's checksum, the SHA-384 of its file, with the one it recorded, and stops at
+    # the first that differs: "migration 2 was previously applied but has been modified"
+    # (MigrateError::VersionMismatch). status said "pending: 1", exit 0.
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8", features = '
+        '["postgres"] }\n')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, (sql, _) in _SQLX.items():
+        (folder / name).write_text(sql)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # as sqlx-postgres' ensure_migrations_table makes it
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY "
+                     "KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT "
+                     "now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time "
+                     "BIGINT NOT NULL)")
+        for version, name in ((1, "1_users.sql"), (2, "2_email.sql")):
+            conn.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
+                         "execution_time) VALUES (%s, %s, true, decode(%s, 'hex'), 1)",
+                         (version, name[2:-4], _SQLX[name][1]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert (report.findings, report.summary["pending"]) == ((), [{"migration":
+                                                                  "migrations/3_orders.sql"}])
+    said = ("sqlx refuses to migrate the database: migration 2 was previously applied but has "
+            "been modified.")
+    # sqlx checksums the file as it is: CRLF line endings are an edit to it ...
+    (folder / "2_email.sql").write_bytes(_UPS[1].encode() + b"\r\n")
+    assert [(f.code, f.message) for f in commands.status(settings).findings] == [
+        ("DBS612", said)]
+    # ... unless its sqlx.toml leaves the carriage return out of its checksums.
+    (tmp_path / "sqlx.toml").write_text('[migrate]\nignored-chars = ["\\r"]\n')
+    assert commands.status(settings).findings == ()
+    (folder / "2_email.sql").write_text(_EMAIL_EDITED)
+    assert [(f.code, f.message) for f in commands.status(settings).findings] == [
+        ("DBS612", said)]
+    assert [(f.code, f.message) for f in commands.drift(settings).findings[:1]] == [
+        ("DBS612", said)]
+
+
+# What prisma 6.19.3's `migrate deploy` recorded for these files (run on PostgreSQL 15).
+_PRISMA = {"20240101000000_init": ("CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);\n",
+                                   "a67484aafc88045af07586fa799b482b1477da918eb666b65a9df9ac94b3c504"),
+           "20240102000000_email": ("ALTER TABLE users ADD COLUMN email text;\n",
+                                    "315473a27c3413dbff149b4a3c0b90484b02dceb4ce8ba601f55ebeb0a39f6c4")}
+
+
+def test_a_prisma_migration_edited_since_it_ran_is_a_warning(
+        tmp_path: Path, database_url: str) -> None:
+    # prisma 6.19.3's `migrate deploy` runs what is pending and says nothing of an applied
+    # migration edited since (nor does `migrate status`: "Database schema is up to date!");
+    # only `migrate dev` compares them. status said nothing either.
+    folder = tmp_path / "prisma" / "migrations"
+    for name, (sql, _) in _PRISMA.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "migration.sql").write_text(sql)
+    (folder / "migration_lock.toml").write_text('provider = "postgresql"\n')
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_PRISMA["20240101000000_init"][0] + _PRISMA["20240102000000_email"][0] +
+                     'CREATE TABLE "_prisma_migrations" ("id" VARCHAR(36) PRIMARY KEY NOT NULL, '
+                     '"checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ, '
+                     '"migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" '
+                     'TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), '
+                     '"applied_steps_count" INTEGER NOT NULL DEFAULT 0)')
+        for i, (name, (_, checksum)) in enumerate(_PRISMA.items()):
+            conn.execute("INSERT INTO _prisma_migrations (id, checksum, finished_at, "
+                         "migration_name, applied_steps_count) VALUES (%s, %s, now(), %s, 1)",
+                         (str(i), checksum, name))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    email = folder / "20240102000000_email" / "migration.sql"
+    # The file it ran with CRLF line endings: prisma takes it for the same.
+    email.write_bytes(_PRISMA["20240102000000_email"][0].replace("\n", "\r\n").encode())
+    assert commands.status(settings).findings == ()
+    email.write_text("ALTER TABLE users ADD COLUMN email text NOT NULL;\n")
+    report = commands.status(settings)
+    [finding] = report.findings
+    assert (finding.code, finding.severity.value, finding.subject) == (
+        "DBS605", "warning", "prisma/migrations/20240102000000_email/migration.sql")
+    assert finding.message.startswith(
+        "`prisma/migrations/20240102000000_email/migration.sql` was edited after prisma applied "
+        "it (checksum 315473a27c3413db then, ")
+    assert "edited since it ran: 1 (prisma does not run them again)" in report.summary["lines"]
+    drift = commands.drift(settings).findings
+    assert [f.code for f in drift] == ["DBS605", "DBS403"]  # (email NOT NULL: the edit)
