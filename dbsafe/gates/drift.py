@@ -101,7 +101,9 @@ class Drift:
             f, help="Put the change in a migration, or undo it in the database "
                     "(`dbsafe drift --sql` prints the DDL that does)"
                     + ("; or run Flyway's migrate, which runs the edited repeatable "
-                       "migration again." if self.rerun else "."),
+                       "migration again" if self.rerun else "")
+                    + ("; or undo the edit of the applied migration" if self.edited else "")
+                    + ".",
             context=f.context + again) for f in out)
 
 

@@ -1470,6 +1470,8 @@ def test_a_flyway_versioned_migration_edited_since_it_ran_is_what_flyway_makes_o
     assert [(f.code, f.message) for f in drift[:1]] == [("DBS612", said)]
     assert dict(drift[1].context)["Edited since it ran"].startswith(
         f"{RUNNERS['flyway'][0][1]}: the database holds it as it was when applied")
+    assert drift[1].help is not None and drift[1].help.endswith(
+        "; or undo the edit of the applied migration.")
     # Told not to validate, Flyway's migrate runs V2 and never tells: a warning.
     (tmp_path / "flyway.conf").write_text("flyway.validateOnMigrate=false\n")
     [finding] = commands.status(settings).findings
