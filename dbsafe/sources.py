@@ -321,8 +321,8 @@ def _built_file(cache_file: Path) -> Path:
 # (`seed.sql`) not run; 40: a node-pg-migrate folder's files run in its order (a seventeen-
 # digit name as the moment it spells, before a later thirteen-digit one); 41: a `setup-sql`
 # file among the files of a folder of no known runner runs once, as setup-sql, not again
-# in its place.
-_INTROSPECTED = 41
+# in its place; 42: collations.
+_INTROSPECTED = 42
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

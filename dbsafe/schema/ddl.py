@@ -265,7 +265,8 @@ class _Plan:
 
 # Phases in execution order.
 _PHASES = (
-    "drop_event_triggers", "schemas", "extensions", "servers", "types", "sequences",
+    "drop_event_triggers", "schemas", "extensions", "collations", "servers", "types",
+    "sequences",
     "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
     "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
@@ -276,7 +277,7 @@ _PHASES = (
     "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
     "default_privileges",
     "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
-    "drop_servers", "drop_extensions", "drop_schemas", "event_triggers",
+    "drop_collations", "drop_servers", "drop_extensions", "drop_schemas", "event_triggers",
 )
 
 
@@ -294,6 +295,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     Returns:
         Statements in execution order.
     """
+    changes = _with_users_of_rebuilt_collations(source, target, changes)
     p = _Plan(source, target, changes)
     owners = Counter(r.owner for r in target.relations if r.owner)
     p.default_owner = owners.most_common(1)[0][0] if owners else None
@@ -311,6 +313,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
 
     _schemas(p, by_kind.get("schema", []))
     _extensions(p, by_kind.get("extension", []))
+    _collations(p, by_kind.get("collation", []))
     _enums(p, by_kind.get("enum", []))
     _domains(p, by_kind.get("domain", []))
     _composites(p, by_kind.get("composite_type", []))
@@ -403,6 +406,122 @@ def _by_requirement(changes: list[Change]) -> list[Change]:
         return 0
 
     return sorted(changes, key=key)  # stable: otherwise in the order they came
+
+
+# -- collations --------------------------------------------------------------------------------
+#
+# Created before the types and tables that use them, dropped after. No ALTER COLLATION
+# changes what one does (only its name, owner and schema): a collation whose provider,
+# locale, determinism or rules change is made again under its name, the old one renamed out
+# of the way first and dropped at the end, and every table column using it gets the new
+# one (`ALTER COLUMN ... TYPE ... COLLATE`), as do the domains, indexes, constraints and views
+# naming it (`_with_users_of_rebuilt_collations`): they would otherwise keep the old one,
+# and its DROP fail (2BP01).
+
+# What CREATE COLLATION sets that no ALTER COLLATION changes.
+_COLLATION_REMADE = ("provider", "locale", "lc_collate", "lc_ctype", "deterministic", "rules")
+
+
+def _collations(p: _Plan, changes: list[Change]) -> None:
+    rebuilt = set()
+    for c in changes:
+        schema, name = c.identity
+        qname = qualify(schema, name)
+        if c.action == ADD:
+            p.emit("collations", f"CREATE COLLATION {qname} ({c.new.definition})",
+                   subject=c.subject)
+            _comment_acl_owner(p, "COLLATION", qname, c.new, "C", created=True)
+        elif c.action == DROP:
+            p.emit("drop_collations", f"DROP COLLATION {qname}", subject=c.subject)
+        elif c.attribute in _COLLATION_REMADE:
+            if c.identity in rebuilt:
+                continue  # one rebuild for every attribute that needs it
+            rebuilt.add(c.identity)
+            collation = _target_object(p, c)
+            old_name = f"{name}__dbsafe_old"[:63]
+            p.emit("collations", f"ALTER COLLATION {qname} RENAME TO {quote(old_name)}",
+                   subject=c.subject)
+            p.emit("collations", f"CREATE COLLATION {qname} ({collation.definition})",
+                   subject=c.subject)
+            # Made again: it belongs to the role running the script, as a created one does.
+            _comment_acl_owner(p, "COLLATION", qname, collation, "C", created=True)
+            p.emit("drop_collations", f"DROP COLLATION {qualify(schema, old_name)}",
+                   subject=c.subject)
+        elif c.identity in rebuilt or any(
+                x.identity == c.identity and x.attribute in _COLLATION_REMADE
+                for x in p.changes_of(c.identity)):
+            continue  # the rebuild gives it the target's owner and comment
+        else:
+            _alter_common(p, c, "COLLATION", qname, "C")
+
+
+def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnapshot,
+                                      changes: Sequence[Change]) -> Sequence[Change]:
+    """`changes` with a change for each object that keeps using a collation made again
+    (`_collations`), so that it uses the new one and the old one can go: each table column
+    of it gets it as a column whose collation changes does (with what reads it taken off
+    and put back, and its hazards), each domain of it is rebuilt as one whose collation
+    changes is, and each index, constraint, view and materialized view naming it (`COLLATE
+    x`) is made again. An object that changes anyway already has its change."""
+    remade = {c.identity for c in changes
+              if c.kind == "collation" and c.action == ALTER and c.attribute in _COLLATION_REMADE}
+    if not remade:
+        return changes
+    columns = {form for key in remade for form in (qualify(*key), ".".join(key))}
+    changed = {(c.kind, c.identity) for c in changes}
+    extra = [Change(ALTER, "domain", (d.schema, d.name), "collation", d.collation, d.collation)
+             for d in target.domains if d.collation in columns
+             and ("domain", (d.schema, d.name)) not in changed]
+
+    def keeps(kind: str, identity: tuple[str, ...], old: Any, new: Any) -> None:
+        if (kind, identity) not in changed and old == new:
+            extra.append(Change(ALTER, kind, identity, "definition", old, new))
+
+    for relation in target.relations:
+        before = source.relation(relation.schema, relation.name)
+        if before is None or before.kind != relation.kind:
+            continue
+        if relation.kind in ("view", "materialized_view") and relation.definition \
+                and _names_collation(relation.definition, "view", remade, target.search_path):
+            keeps(relation.kind, (relation.schema, relation.name), before.definition,
+                  relation.definition)
+        for column in relation.columns if relation.kind in _TABLE_KINDS else ():
+            identity = (relation.schema, relation.name, column.name)
+            old = before.column(column.name)
+            if column.collation in columns and old is not None \
+                    and old.collation == column.collation and ("column", identity) not in changed:
+                extra.append(Change(ALTER, "column", identity, "collation", old.collation,
+                                    column.collation))
+        for index in relation.indexes:
+            old_index = next((i for i in before.indexes if i.name == index.name), None)
+            if old_index is not None and _names_collation(index.definition, "index", remade,
+                                                          target.search_path):
+                keeps("index", (relation.schema, relation.name, index.name),
+                      old_index.definition, index.definition)
+        for constraint in relation.constraints:
+            old_constraint = next((k for k in before.constraints if k.name == constraint.name),
+                                  None)
+            if old_constraint is not None and constraint.definition and _names_collation(
+                    constraint.definition, "constraint", remade, target.search_path):
+                keeps("constraint", (relation.schema, relation.name, constraint.name),
+                      old_constraint.definition, constraint.definition)
+    return [*changes, *extra]
+
+
+def _names_collation(text: str, kind: str, collations: set[tuple[str, ...]],
+                     search_path: Sequence[str]) -> bool:
+    """Whether the definition `text` names one of `collations` ((schema, name)): qualified,
+    or by its name alone where its schema is on the search path PostgreSQL printed it
+    under; one that does not parse names it where the name appears in it at all."""
+    if not any(name in text for _schema, name in collations):
+        return False
+    from dbsafe.schema.reads import collations_named
+
+    named = collations_named(text, kind)
+    if named is None:
+        return True
+    return any(parts == key or (parts == key[1:] and key[0] in search_path)
+               for parts in named for key in collations)
 
 
 # -- types -------------------------------------------------------------------------------------
@@ -3895,7 +4014,8 @@ def _target_object(p: _Plan, c: Change, snapshot: SchemaSnapshot | None = None) 
         return next((x for x in snapshot.foreign_servers if x.name == c.identity[0]), None)
     pool: Iterable[Any] = {"enum": snapshot.enums, "domain": snapshot.domains,
                            "composite_type": snapshot.composite_types,
-                           "sequence": snapshot.sequences}.get(c.kind, ())
+                           "sequence": snapshot.sequences,
+                           "collation": snapshot.collations}.get(c.kind, ())
     return next((x for x in pool if (x.schema, x.name) == c.identity), None)
 
 

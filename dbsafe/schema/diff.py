@@ -34,6 +34,7 @@ from typing import Any
 
 from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity
 from dbsafe.schema.model import (
+    Collation,
     CompositeType,
     DefaultPrivileges,
     Domain,
@@ -91,6 +92,7 @@ REORDER = "reorder"  # same columns, another order
 KINDS = (
     "schema",
     "extension",
+    "collation",
     "enum",
     "domain",
     "composite_type",
@@ -264,6 +266,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     changes += _compare("schema", _namespaces(source), _namespaces(target), _NAMESPACE_FIELDS)
     changes += _compare("extension", _by(source.extensions, lambda e: (e.name,)),
                         _by(target.extensions, lambda e: (e.name,)), _EXTENSION_FIELDS)
+    changes += _compare("collation", _by(source.collations, _qualified),
+                        _by(target.collations, _qualified), _COLLATION_FIELDS)
     changes += _compare("enum", _by(source.enums, _qualified), _by(target.enums, _qualified),
                         _ENUM_FIELDS)
     changes += _compare("domain", _by(source.domains, _qualified),
@@ -524,6 +528,10 @@ def _role_name(text: str) -> str:
 
 _NAMESPACE_FIELDS = ("owner", "comment", "acl")
 _EXTENSION_FIELDS = ("schema", "version", "comment")
+# A collation's library version (`collversion`) is not kept: the same definition on
+# another ICU or glibc is the same collation.
+_COLLATION_FIELDS = ("provider", "locale", "lc_collate", "lc_ctype", "deterministic", "rules",
+                     "owner", "comment")
 _ENUM_FIELDS = ("labels", "owner", "comment", "acl")
 _DOMAIN_FIELDS = ("type", "nullable", "default", "collation", "constraints", "owner",
                   "comment", "acl")
@@ -549,7 +557,8 @@ _PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "schemas", "owner",
 _EVENT_TRIGGER_FIELDS = ("event", "tags", "function", "enabled", "owner", "comment")
 
 
-def _qualified(obj: Enum | Domain | CompositeType | SequenceObject) -> tuple[str, str]:
+def _qualified(obj: Enum | Domain | CompositeType | SequenceObject | Collation,
+               ) -> tuple[str, str]:
     return (obj.schema, obj.name)
 
 

@@ -2,11 +2,11 @@
 
 Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
 constraints, indexes, triggers, functions, types, sequences, policies, extensions, schemas,
-publications, event triggers, plus one for session facts), never one query per table: a
-10,000-table database costs the same round trips as a ten-table one. `introspect_url` runs them over
-three sessions sharing one snapshot, each reading its share of the tables (see
-`introspect`). `information_schema` is avoided on purpose — its views hide objects the
-current role does not own and are an order of magnitude slower.
+publications, event triggers, collations, plus one for session facts), never one query per
+table: a 10,000-table database costs the same round trips as a ten-table one.
+`introspect_url` runs them over three sessions sharing one snapshot, each reading its share
+of the tables (see `introspect`). `information_schema` is avoided on purpose — its views
+hide objects the current role does not own and are an order of magnitude slower.
 
 Objects in system schemas (`pg_catalog`, `information_schema`, `pg_toast`, temporary
 schemas) and objects that belong to an extension (`pg_depend.deptype = 'e'`) are left out:
@@ -37,6 +37,7 @@ from dbsafe.pg.urls import redact_text, redact_url, to_libpq_url
 from dbsafe.schema import model
 from dbsafe.schema.model import (
     Argument,
+    Collation,
     Column,
     ColumnDetails,
     CompositeType,
@@ -459,6 +460,25 @@ LEFT JOIN pg_description AS d
     ON d.objoid = e.oid AND d.classoid = 'pg_event_trigger'::regclass
 WHERE {_NOT_EXTENSION_MEMBER.format(catalog="pg_event_trigger", oid="e.oid")}
 """
+# Collations of the schemas read. The ICU or builtin locale is `colllocale` from 17,
+# `colliculocale` on 15 and 16 (before 15, ICU's was in `collcollate`), the rules
+# `collicurules` from 16: read from the row as JSON, one query for every version.
+_COLLATIONS_SQL = f"""
+SELECT n.nspname, co.collname, co.collprovider::text,
+    coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale',
+             CASE WHEN co.collprovider = 'i' THEN co.collcollate END),
+    CASE WHEN co.collprovider = 'c' THEN co.collcollate END,
+    CASE WHEN co.collprovider = 'c' THEN co.collctype END,
+    co.collisdeterministic, to_jsonb(co) ->> 'collicurules',
+    pg_get_userbyid(co.collowner), d.description
+FROM pg_collation AS co
+JOIN pg_namespace AS n ON n.oid = co.collnamespace
+LEFT JOIN pg_description AS d
+    ON d.objoid = co.oid AND d.classoid = 'pg_collation'::regclass
+WHERE {_filters("n", "pg_collation", "co.oid")}
+"""
+_COLLATION_PROVIDERS = {"c": "libc", "i": "icu", "b": "builtin", "d": "default"}
+
 _EVENT_TRIGGER_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
 
 # A foreign key that references a partitioned table is stored as one row per partition,
@@ -772,6 +792,13 @@ def introspect(
                  in found["event_triggers"]),
                 key=_by_name,
             )),
+            collations=tuple(sorted(
+                (Collation(schema, name, _COLLATION_PROVIDERS.get(provider, provider), locale,
+                           lc_collate, lc_ctype, deterministic, rules, owner, comment)
+                 for schema, name, provider, locale, lc_collate, lc_ctype, deterministic,
+                 rules, owner, comment in found["collations"]),
+                key=lambda c: (c.schema, c.name),
+            )),
         )
         # Hand the new objects to the oldest generation without a collection: left young,
         # they would be traversed by the next two collections (a tenth of a second each
@@ -821,6 +848,7 @@ _GLOBAL = (
     ("servers", _FOREIGN_SERVERS_SQL),
     ("default_privileges", _DEFAULT_PRIVILEGES_SQL),
     ("event_triggers", _EVENT_TRIGGERS_SQL),
+    ("collations", _COLLATIONS_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
     ("search_path", _PATH_SQL),

@@ -12,8 +12,8 @@ checks or the write-back comparison that any other file gets. `FORMAT_VERSION` c
 shape changes incompatibly; loading checks it. Format 2 (the full catalog: definitions,
 triggers, types, extensions, comments, grants, owners, partitioning, ...) only added
 fields with defaults to format 1, so a format-1 file still loads, with those fields empty.
-Later additions to format 2 (default privileges, event triggers, ...) are fields with
-defaults too: a file written before them loads, with them empty.
+Later additions to format 2 (default privileges, event triggers, collations, ...) are fields
+with defaults too: a file written before them loads, with them empty.
 """
 
 from __future__ import annotations
@@ -474,6 +474,47 @@ class EventTrigger(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
         _shared_defaults(self)
 
 
+class Collation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """`CREATE COLLATION` (format 2). Those an extension owns are left out, as its other
+    objects are; its library version (`collversion`) is not a definition and is not kept."""
+
+    schema: str
+    name: str
+    provider: str  # "libc" | "icu" | "builtin" (PostgreSQL 17+)
+    # ICU's or builtin's locale as PostgreSQL keeps it (ICU's in its canonical form:
+    # 'en-u-kn-true' is kept as 'en-u-kn'); None for libc.
+    locale: str | None = None
+    lc_collate: str | None = None  # libc only
+    lc_ctype: str | None = None  # libc only
+    deterministic: bool = True
+    rules: str | None = None  # ICU tailoring rules (PostgreSQL 16+)
+    owner: str | None = None
+    comment: str | None = None
+
+    @property
+    def definition(self) -> str:
+        """The options `CREATE COLLATION` takes to make it.
+
+        >>> Collation("public", "ci", "icu", "und-u-ks-level2", deterministic=False).definition
+        "provider = icu, locale = 'und-u-ks-level2', deterministic = false"
+        """
+        def text(value: str) -> str:
+            return "'" + value.replace("'", "''") + "'"
+
+        options = [f"provider = {self.provider}"]
+        if self.locale is not None:
+            options.append(f"locale = {text(self.locale)}")
+        if self.lc_collate is not None:
+            options.append(f"lc_collate = {text(self.lc_collate)}")
+        if self.lc_ctype is not None:
+            options.append(f"lc_ctype = {text(self.lc_ctype)}")
+        if not self.deterministic:
+            options.append("deterministic = false")
+        if self.rules is not None:
+            options.append(f"rules = {text(self.rules)}")
+        return ", ".join(options)
+
+
 class FailedStatement(msgspec.Struct, frozen=True, gc=False):
     """A migration statement the throwaway server refused while this snapshot was built
     from a folder of SQL migrations (an extension the embedded PostgreSQL lacks, then what
@@ -511,6 +552,7 @@ class SchemaSnapshot:
     foreign_servers: tuple[ForeignServer, ...] = ()
     default_privileges: tuple[DefaultPrivileges, ...] = ()
     event_triggers: tuple[EventTrigger, ...] = ()
+    collations: tuple[Collation, ...] = ()
     # Built from SQL migrations: the statements that failed (see FailedStatement).
     failed_statements: tuple[FailedStatement, ...] = ()
     _index: dict[tuple[str, str], Relation] = field(
@@ -933,6 +975,7 @@ _NESTED.update(
         (SchemaSnapshot, "foreign_servers"): ForeignServer,
         (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
         (SchemaSnapshot, "event_triggers"): EventTrigger,
+        (SchemaSnapshot, "collations"): Collation,
         (SchemaSnapshot, "failed_statements"): FailedStatement,
         (Relation, "triggers"): Trigger,
         (Domain, "constraints"): DomainConstraint,

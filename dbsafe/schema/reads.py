@@ -57,6 +57,29 @@ def columns_read(text: str, kind: str) -> set[str]:
     return column_names(tree)
 
 
+def collations_named(text: str, kind: str) -> set[tuple[str, ...]] | None:
+    """The collations a definition names (`COLLATE x`, an index key's collation), each as
+    its written parts (`("public", "ci")`, `("ci",)` where the search path finds it), as
+    pglast parses PostgreSQL's own text (`kind` as for `parsed_definition`, "view" for a
+    view's query); None where it does not parse.
+
+    >>> sorted(collations_named("CHECK ((y COLLATE ci) > 'a'::text)", "constraint"))
+    [('ci',)]
+    >>> index = 'CREATE INDEX i ON public.t USING btree (x COLLATE "C", y COLLATE s.ci)'
+    >>> sorted(collations_named(index, "index"))
+    [('C',), ('s', 'ci')]
+    """
+    from pglast import ast
+
+    tree = parsed_definition(text, kind)
+    if tree is None:
+        return None
+    found = {tuple(str(part.sval) for part in clause.collname)
+             for clause in nodes(tree, ast.CollateClause) if clause.collname}
+    return found | {tuple(str(part.sval) for part in element.collation)
+                    for element in nodes(tree, ast.IndexElem) if element.collation}
+
+
 def parsed_definition(text: str, kind: str) -> Any:
     """pglast's parse of PostgreSQL's own text of a trigger or index definition (`kind`
     "trigger", "index"), a constraint definition ("constraint", as ALTER TABLE ... ADD

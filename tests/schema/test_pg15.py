@@ -168,3 +168,34 @@ def test_a_table_grant_round_trips_on_15_without_maintain(
     a_sql, b_sql = (plain, granted) if direction == "grant" else (granted, plain)
     _, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
     assert statements and not any("MAINTAIN" in s.sql for s in statements)
+
+
+# migra's `collations` fixture (ICU: the embedded 18 is built without it, 0A000), with a
+# nondeterministic ICU collation replacing a deterministic one under a unique column.
+ICU_A = """
+CREATE COLLATION posix FROM "POSIX";
+CREATE TABLE t (a text, b text COLLATE posix);
+CREATE COLLATION numeric (provider = icu, locale = 'en-u-kn-true');
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2');
+COMMENT ON COLLATION ci IS 'case';
+CREATE TABLE u (id int, name text COLLATE ci UNIQUE);
+"""
+ICU_B = """
+CREATE COLLATION numeric (provider = icu, locale = 'en-u-kn-true');
+CREATE TABLE t (a text, b text COLLATE numeric, c text COLLATE numeric);
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+COMMENT ON COLLATION ci IS 'case';
+CREATE TABLE u (id int, name text COLLATE ci UNIQUE);
+"""
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_icu_collations_round_trip_on_15(direction: str, new_pg15_database: Callable[[], str],
+                                         tmp_path: Path) -> None:
+    a_sql, b_sql = (ICU_A, ICU_B) if direction == "forward" else (ICU_B, ICU_A)
+    changes, statements = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
+    assert ("collation", "public.ci", "deterministic") in {
+        (c.kind, c.subject, c.attribute) for c in changes}
+    assert "CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2'" + (
+        ", deterministic = false)" if direction == "forward" else ")") in [
+            s.sql for s in statements]
