@@ -140,6 +140,7 @@ def fingerprint_sql(server_version: int,
         _whole("pg_foreign_server", "s"),
         _whole("pg_foreign_table", "f"),
         _whole("pg_event_trigger", "e", f"e.oid >= {_USER}"),
+        _whole("pg_collation", "c", f"c.oid >= {_USER}"),
         _whole("pg_default_acl", "d", f"d.oid >= {_USER}"),
     ]
     # One number: the sum of every row's hash. A state with rows added or removed differs
@@ -196,7 +197,8 @@ ORDER BY c.relname, a.attnum
 _WHOLE = ("pg_constraint", "pg_trigger", "pg_policy", "pg_rewrite", "pg_proc", "pg_type",
           "pg_enum", "pg_sequence", "pg_namespace", "pg_description", "pg_depend",
           "pg_inherits", "pg_extension", "pg_publication", "pg_publication_rel",
-          "pg_foreign_server", "pg_foreign_table", "pg_event_trigger", "pg_default_acl")
+          "pg_foreign_server", "pg_foreign_table", "pg_event_trigger", "pg_collation",
+          "pg_default_acl")
 
 
 def read_catalog_columns(conn: psycopg.Connection) -> dict[str, list[tuple[str, bool]]]:

@@ -275,6 +275,7 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
         ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", "DROP FUNCTION f()"),
         ("CREATE VIEW v AS SELECT id FROM t", "DROP VIEW v"),
         ("CREATE TYPE e AS ENUM ('a')", "DROP TYPE e"),
+        ("CREATE COLLATION c (provider = libc, locale = 'C')", "DROP COLLATION c"),
         ("ALTER TABLE t ALTER a SET NOT NULL", "ALTER TABLE t ALTER a DROP NOT NULL"),
         # Event triggers are the database's, in no schema: their own catalog.
         ("CREATE EVENT TRIGGER w ON ddl_command_end EXECUTE FUNCTION watch()",
