@@ -3388,9 +3388,15 @@ def _attach_partition_indexes(p: _Plan, relation: Relation, name: str) -> bool:
                 partition.schema, partition.name) in p.created_relations:
             continue  # (a new one's CREATE TABLE ... PARTITION OF makes its copy attached)
         keys = {k.name for k in partition.constraints}
-        own = [i for i in partition.indexes if _index_tail(i.definition) == tail
-               and i.unique == index.unique and i.name not in keys]
-        if len(own) != 1 or not _kept_unchanged_index(p, partition, own[0]):
+        matching = [i for i in partition.indexes if _index_tail(i.definition) == tail
+                    and i.unique == index.unique]
+        # A key's index where no plain one matches: the partition's own primary key or
+        # unique constraint, made over its index by this script or before (`ADD CONSTRAINT
+        # ... USING INDEX` comes before the ATTACH, as pg-schema-diff's 'Add primary key
+        # to partition using existing index' makes it).
+        own = [i for i in matching if i.name not in keys] or matching
+        if len(own) != 1 or not _kept_unchanged_index(p, partition, own[0],
+                                                      keyed=own[0].name in keys):
             return False
         attach.append(qualify(partition.schema, own[0].name))
     qname = qualify(relation.schema, name)
@@ -3400,13 +3406,15 @@ def _attach_partition_indexes(p: _Plan, relation: Relation, name: str) -> bool:
     return True
 
 
-def _kept_unchanged_index(p: _Plan, partition: Relation, index: Index) -> bool:
+def _kept_unchanged_index(p: _Plan, partition: Relation, index: Index, *,
+                          keyed: bool = False) -> bool:
     """Whether the source's `partition` (kept) has `index` as the target has it, and no
-    change touches it."""
+    change touches it (but, for a key's index (`keyed`), the key made over it)."""
     key = (partition.schema, partition.name)
     source = p.source.relation(*key)
     if source is None or key in p.created_relations or key in p.replaced_relations \
-            or p.changes_of((*key, index.name)):
+            or any(not (keyed and x.kind == "constraint" and x.action == ADD)
+                   for x in p.changes_of((*key, index.name))):
         return False
     return any(i.name == index.name and i.definition == index.definition
                for i in source.indexes)
@@ -3435,6 +3443,10 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
         source_relation = p.source.relation(*table_key)
         target_relation = p.target.relation(*table_key)
         name = c.identity[2]
+        if c.action == ALTER and c.attribute == "valid" and c.new \
+                and target_relation is not None \
+                and _attach_partition_indexes(p, target_relation, name):
+            continue  # (a key's too: `ALTER TABLE ONLY ... ADD PRIMARY KEY` makes it invalid)
         if _constraint_index(source_relation, name) or _constraint_index(target_relation, name):
             continue  # built and dropped with its constraint
         if c.kind == "index" and (
@@ -3475,9 +3487,6 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 continue
             if c.action == ALTER and c.attribute == "valid" and not c.new:
                 continue  # an index that should be invalid: nothing sane to do
-            if c.action == ALTER and c.attribute == "valid" and target_relation is not None \
-                    and _attach_partition_indexes(p, target_relation, name):
-                continue
             partitioned = source_relation.kind == "partitioned_table"
             if c.identity not in p.rebuilt_indexes:  # else dropped before its function
                 p.emit("drop_indexes",

@@ -1098,3 +1098,22 @@ def test_partitions_moving_to_a_parent_of_another_name_keep_their_keys_and_index
     target = (refs + shape.format(p="events_new", r="refs2") + "CREATE TABLE public.events_a "
               "PARTITION OF public.events_new FOR VALUES IN ('a');")
     _round_trip(new_database, tmp_path, source, target)
+
+
+@pytest.mark.parametrize("key", ["PRIMARY KEY", "UNIQUE"])
+def test_a_partition_s_key_made_over_its_index_attaches_it_to_the_parent_s_key(
+        key: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # pg-schema-diff's 'Add primary key/unique constraint to partition using existing
+    # index': the parent's key made ON ONLY stays invalid until the partition's key index
+    # is attached to it (ALTER INDEX ... ATTACH PARTITION, after ADD ... USING INDEX).
+    a_sql = ("CREATE TABLE foobar (id int NOT NULL, foo varchar(255) NOT NULL) "
+             "PARTITION BY LIST (foo);"
+             "CREATE TABLE foobar_1 PARTITION OF foobar FOR VALUES IN ('foo_1');"
+             f"ALTER TABLE ONLY foobar ADD CONSTRAINT some_key {key} (foo, id);"
+             "CREATE UNIQUE INDEX foobar_1_key ON foobar_1 (foo, id);")
+    b_sql = a_sql + (f"ALTER TABLE foobar_1 ADD CONSTRAINT foobar_1_key {key} "
+                     "USING INDEX foobar_1_key;"
+                     "ALTER INDEX some_key ATTACH PARTITION foobar_1_key;")
+    _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
+    assert [s.sql for s in statements][-1] == (
+        "ALTER INDEX public.some_key ATTACH PARTITION public.foobar_1_key")
