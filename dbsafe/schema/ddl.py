@@ -3324,11 +3324,6 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
     if relation.kind != "partitioned_table":
         return False
     every = True
-    if p.target_partitions is None:
-        p.target_partitions = {}
-        for r in p.target.relations:
-            if r.partition_of:
-                p.target_partitions.setdefault(r.partition_of, []).append(r)
     tail = _index_tail(index.definition)
     source = p.source.relation(relation.schema, relation.name)
     # An unattached index of a kept partition is attached by the parent's CREATE INDEX;
@@ -3336,7 +3331,7 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
     attachable = source is not None and source.kind == "partitioned_table" and not any(
         _index_tail(i.definition) == tail and i.unique == index.unique
         for i in source.indexes)
-    for partition in p.target_partitions.get(relation.qualified_name, ()):
+    for partition in _target_partitions(p, relation):
         constraint_names = {k.name for k in partition.constraints}
         own = next((i for i in partition.indexes if _index_tail(i.definition) == tail
                     and i.unique == index.unique and i.name not in constraint_names
@@ -3495,6 +3490,8 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                               "it is built again." if c.action == ALTER else
                               f"Queries that use `{name}` become slower."),
                        transactional=partitioned, subject=c.subject)
+                if partitioned and c.action == DROP and target_relation is not None:
+                    _keep_partition_indexes(p, target_relation, c.old)
         if c.action in (ADD, ALTER) and target_relation is not None:
             if target_relation.kind in ("view", "materialized_view") and \
                     table_key in p.recreate_views:
@@ -3563,6 +3560,40 @@ def _constraint_index(relation: Relation | None, name: str) -> bool:
     return relation is not None and any(
         k.name == name and k.kind in ("primary_key", "unique", "exclusion")
         for k in relation.constraints)
+
+
+def _target_partitions(p: _Plan, relation: Relation) -> list[Relation]:
+    """The target's partitions of `relation` (`_Plan.target_partitions`, built once)."""
+    if p.target_partitions is None:
+        p.target_partitions = {}
+        for r in p.target.relations:
+            if r.partition_of:
+                p.target_partitions.setdefault(r.partition_of, []).append(r)
+    return p.target_partitions.get(relation.qualified_name, [])
+
+
+def _keep_partition_indexes(p: _Plan, parent: Relation, dropped: Index) -> None:
+    """Build again each kept partition's index that was attached to `dropped` (a
+    partitioned table's index, gone from the target) and that the target keeps as the
+    partition's own: the parent's DROP INDEX takes it with it, though the diff sees it on
+    both sides (pg-schema-diff's 'Switch partitioned index to local index')."""
+    tail = _index_tail(dropped.definition)
+    if any(_index_tail(i.definition) == tail for i in parent.indexes):
+        return  # (attached to the parent's other index of that definition, it stays)
+    for partition in _target_partitions(p, parent):
+        key = (partition.schema, partition.name)
+        source = p.source.relation(*key)
+        if source is None or key in p.created_relations or key in p.replaced_relations \
+                or source.partition_of != partition.partition_of:
+            continue
+        attached = [i for i in source.indexes if _index_tail(i.definition) == tail
+                    and i.unique == dropped.unique]
+        if len(attached) != 1 or _constraint_index(source, attached[0].name):
+            continue
+        kept = next((i for i in partition.indexes if i.name == attached[0].name), None)
+        if kept is not None and kept.definition == attached[0].definition \
+                and not p.changes_of((*key, kept.name)):
+            _build_index(p, partition, kept)
 
 
 def _parent_index_dropped(p: _Plan, relation: Relation, index: Index) -> bool:
