@@ -1512,6 +1512,8 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
     _move_kept_children(p, early)
     _free_index_names(p, [c.old for c in drops
                           if c.old.kind in _TABLE_KINDS and c.identity not in early])
+    referenced = {k.referenced_table for r in p.source.relations for k in r.constraints
+                  if k.kind == "foreign_key"} if any(c.old.partition_of for c in drops) else set()
     for c in _children_first([c for c in drops if c.old.kind in _TABLE_KINDS], p.source):
         relation: Relation = c.old
         hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows.")
@@ -1526,6 +1528,22 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
             hazard = Hazard("data-loss", f"Drops table `{c.subject}` and all its rows: a {kind} "
                             "of the same name takes its place.")
         rename = _possible_rename(p, relation)
+        parent = relation.partition_of
+        if parent and _split(parent) not in p.dropped_relations \
+                and _referenced_ancestor(p.source, relation, referenced):
+            # PostgreSQL refuses to drop a partition of a table a foreign key references
+            # (2BP01: the key's rows for it depend on it) until it is detached; the DETACH
+            # checks that no row references its rows (23503). CONCURRENTLY where the
+            # parent has no default partition (PostgreSQL refuses it then).
+            concurrently = not _has_default_partition(p.source, parent)
+            p.emit("drop_tables", f"ALTER TABLE {_dotted(parent)} DETACH PARTITION "
+                   f"{qualify(relation.schema, relation.name)}"
+                   + (" CONCURRENTLY" if concurrently else ""),
+                   *(() if concurrently else (Hazard(
+                       "access-exclusive-lock", f"Detaching `{c.subject}` locks "
+                       f"`{parent}` ACCESS EXCLUSIVE (it has a default partition, so not "
+                       "CONCURRENTLY): reads and writes wait."),)),
+                   transactional=not concurrently, subject=c.subject)
         # What takes the name is created in its own phase, before `drop_tables`.
         p.emit("drop_replaced" if c.identity in early else "drop_tables",
                f"DROP {_OBJECT_WORD[relation.kind]} {qualify(relation.schema, relation.name)}",
@@ -1539,6 +1557,20 @@ def _relations(p: _Plan, changes: list[Change]) -> None:
         if altered is None:
             continue
         _alter_relation(p, c, altered)
+
+
+def _referenced_ancestor(snapshot: SchemaSnapshot, partition: Relation,
+                         referenced: set[str | None]) -> bool:
+    """Whether a table `partition` is a partition of (its parent, or that one's parent,
+    ...) is `referenced` (the tables foreign keys of `snapshot` reference)."""
+    parent, seen = partition.partition_of, set()
+    while parent and parent not in seen:
+        if parent in referenced:
+            return True
+        seen.add(parent)
+        above = snapshot.relation(*_split(parent))
+        parent = above.partition_of if above is not None else None
+    return False
 
 
 def _free_index_names(p: _Plan, dropped: list[Relation]) -> None:
