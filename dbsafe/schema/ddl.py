@@ -3359,10 +3359,11 @@ def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool
     tail = _index_tail(index.definition)
     source = p.source.relation(relation.schema, relation.name)
     # An unattached index of a kept partition is attached by the parent's CREATE INDEX;
-    # one the source's parent has a match for may be attached to it, and go with its DROP.
+    # one the source's parent has a match for may be attached to it, and go with its DROP
+    # (a key's index of the parent attaches only the partition's key's, never a plain one).
     attachable = source is not None and source.kind == "partitioned_table" and not any(
         _index_tail(i.definition) == tail and i.unique == index.unique
-        for i in source.indexes)
+        and not _constraint_index(source, i.name) for i in source.indexes)
     for partition in _target_partitions(p, relation):
         constraint_names = {k.name for k in partition.constraints}
         own = next((i for i in partition.indexes if _index_tail(i.definition) == tail
@@ -3610,7 +3611,8 @@ def _keep_partition_indexes(p: _Plan, parent: Relation, dropped: Index) -> None:
     partition's own: the parent's DROP INDEX takes it with it, though the diff sees it on
     both sides (pg-schema-diff's 'Switch partitioned index to local index')."""
     tail = _index_tail(dropped.definition)
-    if any(_index_tail(i.definition) == tail for i in parent.indexes):
+    if any(_index_tail(i.definition) == tail and i.unique == dropped.unique
+           and not _constraint_index(parent, i.name) for i in parent.indexes):
         return  # (attached to the parent's other index of that definition, it stays)
     for partition in _target_partitions(p, parent):
         key = (partition.schema, partition.name)
@@ -3618,9 +3620,10 @@ def _keep_partition_indexes(p: _Plan, parent: Relation, dropped: Index) -> None:
         if source is None or key in p.created_relations or key in p.replaced_relations \
                 or source.partition_of != partition.partition_of:
             continue
+        # (A key's index of that definition is attached to the parent's key, if any.)
         attached = [i for i in source.indexes if _index_tail(i.definition) == tail
-                    and i.unique == dropped.unique]
-        if len(attached) != 1 or _constraint_index(source, attached[0].name):
+                    and i.unique == dropped.unique and not _constraint_index(source, i.name)]
+        if len(attached) != 1:
             continue
         kept = next((i for i in partition.indexes if i.name == attached[0].name), None)
         if kept is not None and kept.definition == attached[0].definition \
