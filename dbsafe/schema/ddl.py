@@ -3203,6 +3203,24 @@ def _copy_of_left_parent(p: _Plan, key: tuple[str, str], constraint: Constraint)
     return False
 
 
+def _validate_partitions_copies(p: _Plan, relation: Relation, constraint: Constraint,
+                                phase: str) -> None:
+    """Validate the partitions' copies of a NOT VALID check that the target has validated:
+    its partitions created after it (`CREATE TABLE ... PARTITION OF` checks their empty
+    rows) have it validated, where the parent's `ADD ... NOT VALID` gives every existing
+    one a copy NOT VALID (pg-schema-diff's 'Alter table: New primary key, ...')."""
+    for partition in _target_partitions(p, relation):
+        copy = next((k for k in partition.constraints if k.name == constraint.name
+                     and k.kind == "check"), None)
+        if copy is not None and copy.validated:
+            p.emit(phase, f"ALTER TABLE {qualify(partition.schema, partition.name)} "
+                   f"VALIDATE CONSTRAINT {quote(constraint.name)}",
+                   Hazard("long-scan", f"Scans `{partition.qualified_name}`; writes "
+                          "continue."), subject=f"{partition.qualified_name}.{copy.name}")
+        elif copy is not None:
+            _validate_partitions_copies(p, partition, copy, phase)
+
+
 def _constraint_kind(p: _Plan, c: Change) -> str | None:
     constraint = c.old if c.action == DROP else _constraint(p.source, c.identity)
     return constraint.kind if constraint is not None else None
@@ -3238,6 +3256,8 @@ def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> Non
             p.emit(phase, f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
                    Hazard("long-scan", f"Scans `{relation.qualified_name}`; writes continue."),
                    subject=subject)
+        elif constraint.kind == "check":
+            _validate_partitions_copies(p, relation, constraint, phase)
         return
     if constraint.kind in ("primary_key", "unique") and relation.kind == "table":
         index = next((i for i in relation.indexes if i.name == constraint.name), None)
