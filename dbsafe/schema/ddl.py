@@ -1974,6 +1974,22 @@ def _inherited_index(p: _Plan, relation: Relation, index: Index) -> bool:
     return any(_index_tail(i.definition) == tail for i in parent.indexes)
 
 
+def _attach_takes_another(p: _Plan, partition: Relation, index: Index) -> bool:
+    """Whether the ATTACH of `partition` (a table joining its parent) attaches another
+    index of `index`'s definition that it has and keeps, rather than making `index`, its
+    copy of the parent's: it must then be built (before the ATTACH) to be there at all
+    (pg-schema-diff's 'Can handle scenario where partition is not attached')."""
+    source = p.source.relation(partition.schema, partition.name)
+    if source is None or source.partition_of == partition.partition_of:
+        return False
+    tail = _index_tail(index.definition)
+    kept = {i.name for i in partition.indexes}
+    keys = {k.name for k in source.constraints}
+    return any(_index_tail(i.definition) == tail and i.unique == index.unique
+               and i.name != index.name and i.name in kept and i.name not in keys
+               for i in source.indexes)
+
+
 def _index_tail(definition: str) -> str:
     return definition.partition(" USING ")[2]
 
@@ -3499,7 +3515,8 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
             continue  # built and dropped with its constraint
         if c.kind == "index" and (
                 (target_relation is not None and target_relation.partition_of
-                 and c.action == ADD and _inherited_index(p, target_relation, c.new))
+                 and c.action == ADD and _inherited_index(p, target_relation, c.new)
+                 and not _attach_takes_another(p, target_relation, c.new))
                 or (source_relation is not None and source_relation.partition_of
                     and c.action == DROP and _parent_index_dropped(p, source_relation, c.old))):
             if c.action == DROP and target_relation is not None and source_relation and \
