@@ -3132,6 +3132,15 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
         if c.action == DROP:
             if table_key in p.dropped_relations and target_relation is None:
                 continue
+            if _key_held_by_parent(p, table_key, c.old):
+                p.emit("constraints", f"-- ALTER TABLE {table} DROP CONSTRAINT "
+                       f"{quote(c.old.name)} is not generated: it is the partition's copy of "
+                       "its parent's key, which stays",
+                       Hazard("not-generated", f"PostgreSQL refuses to drop `{c.subject}`, "
+                              "attached to its parent's key, which the target keeps (42P16): "
+                              "detach the partition, drop it, make the parent's key again "
+                              "and attach the partition, by hand."), subject=c.subject)
+                continue
             if not early:
                 # A copy of a constraint of a parent the table leaves can only be dropped
                 # once it has left (it then is the table's own), IF EXISTS: the parent's
@@ -3187,6 +3196,20 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             _drop_constraint(p, qualify(schema, name), old, ".".join(identity))
         if new is not None and referencing is not None:
             _add_constraint(p, referencing, new)
+
+
+def _key_held_by_parent(p: _Plan, table_key: tuple[str, ...], key: Constraint) -> bool:
+    """Whether `key`, a primary key or unique constraint of a partition that stays under
+    the same parent, is its copy of a key of that parent which the target keeps: no
+    statement drops it then, while the parent's stands (the target, made `ON ONLY` and
+    attached by hand, has the parent's index invalid and the partition without it)."""
+    if key.kind not in ("primary_key", "unique"):
+        return False
+    source, target = p.source.relation(*table_key), p.target.relation(*table_key)
+    return (source is not None and target is not None and bool(source.partition_of)
+            and source.partition_of == target.partition_of
+            and _inherited_constraint(p, source, key, p.source)
+            and _inherited_constraint(p, target, key))
 
 
 def _replaced_unique_indexes(p: _Plan) -> set[tuple[str, str, frozenset[str]]]:

@@ -1100,20 +1100,41 @@ def test_partitions_moving_to_a_parent_of_another_name_keep_their_keys_and_index
     _round_trip(new_database, tmp_path, source, target)
 
 
-@pytest.mark.parametrize("key", ["PRIMARY KEY", "UNIQUE"])
-def test_a_partition_s_key_made_over_its_index_attaches_it_to_the_parent_s_key(
-        key: str, new_database: Callable[[], str], tmp_path: Path) -> None:
-    # pg-schema-diff's 'Add primary key/unique constraint to partition using existing
-    # index': the parent's key made ON ONLY stays invalid until the partition's key index
-    # is attached to it (ALTER INDEX ... ATTACH PARTITION, after ADD ... USING INDEX).
+def _key_made_on_only(key: str) -> tuple[str, str]:
+    """pg-schema-diff's 'Add primary key/unique constraint to partition using existing
+    index': the parent's key made ON ONLY (invalid) and the partition's unique index, then
+    the partition's key made over it and attached to the parent's."""
     a_sql = ("CREATE TABLE foobar (id int NOT NULL, foo varchar(255) NOT NULL) "
              "PARTITION BY LIST (foo);"
              "CREATE TABLE foobar_1 PARTITION OF foobar FOR VALUES IN ('foo_1');"
              f"ALTER TABLE ONLY foobar ADD CONSTRAINT some_key {key} (foo, id);"
              "CREATE UNIQUE INDEX foobar_1_key ON foobar_1 (foo, id);")
-    b_sql = a_sql + (f"ALTER TABLE foobar_1 ADD CONSTRAINT foobar_1_key {key} "
-                     "USING INDEX foobar_1_key;"
-                     "ALTER INDEX some_key ATTACH PARTITION foobar_1_key;")
+    return a_sql, a_sql + (f"ALTER TABLE foobar_1 ADD CONSTRAINT foobar_1_key {key} "
+                           "USING INDEX foobar_1_key;"
+                           "ALTER INDEX some_key ATTACH PARTITION foobar_1_key;")
+
+
+@pytest.mark.parametrize("key", ["PRIMARY KEY", "UNIQUE"])
+def test_a_partition_s_key_made_over_its_index_attaches_it_to_the_parent_s_key(
+        key: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # The parent's key stays invalid until the partition's key index is attached to it
+    # (ALTER INDEX ... ATTACH PARTITION, after ADD ... USING INDEX).
+    a_sql, b_sql = _key_made_on_only(key)
     _, statements = _round_trip(new_database, tmp_path, a_sql, b_sql)
     assert [s.sql for s in statements][-1] == (
         "ALTER INDEX public.some_key ATTACH PARTITION public.foobar_1_key")
+
+
+@pytest.mark.parametrize("key", ["PRIMARY KEY", "UNIQUE"])
+def test_a_partition_s_key_its_parent_s_key_holds_is_not_dropped(
+        key: str, new_database: Callable[[], str]) -> None:
+    # Backwards: PostgreSQL refuses to drop the partition's key while the parent's, which
+    # the target keeps, holds it (42P16; its index built again then failed, 42P07). It is
+    # named not-generated instead, and nothing PostgreSQL refuses is emitted.
+    b_sql, a_sql = _key_made_on_only(key)
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    _apply(a_url, statements, b)
+    assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
+        ("public.foobar_1.foobar_1_key", ["not-generated"])]
