@@ -447,9 +447,8 @@ def _collations(p: _Plan, changes: list[Change]) -> None:
             _comment_acl_owner(p, "COLLATION", qname, collation, "C", created=True)
             p.emit("drop_collations", f"DROP COLLATION {qualify(schema, old_name)}",
                    subject=c.subject)
-        elif c.identity in rebuilt or any(
-                x.identity == c.identity and x.attribute in _COLLATION_REMADE
-                for x in p.changes_of(c.identity)):
+        elif any(x.kind == "collation" and x.attribute in _COLLATION_REMADE
+                 for x in p.changes_of(c.identity)):
             continue  # the rebuild gives it the target's owner and comment
         else:
             _alter_common(p, c, "COLLATION", qname, "C")
