@@ -32,7 +32,7 @@ from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError, Finding, RuleInfo, Severity
 from dbsafe.guard.blockers import LOCK_WAITS, Blocker, BlockerWatch, backoff, blocked_by
 from dbsafe.pg.connect import connect, tool_connection
-from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock
+from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock, restore_binary
 
 if TYPE_CHECKING:
     from dbsafe.guard.run import Progress
@@ -114,6 +114,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         taken += 1  # two backups within a second: never one over the other
         path = directory / f"{named}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
+    dumped_by = _major(pg_dump) or server_version // 10000
     target, env = tool_connection(database_url, reached=reached,
                                   application_name=APPLICATION_NAME)
     args = [str(pg_dump), "--no-password", *target, f"--file={path}",
@@ -130,7 +131,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         # its table of contents back.
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             hashed = pool.submit(_size_and_digest, path)
-            verify_backup(path, server_version)
+            verify_backup(path, dumped_by=dumped_by, server_version=server_version)
             size, digest = hashed.result()
     except BaseException:
         _remove(path)
@@ -142,7 +143,7 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
         database=database, server_version=server_version, revisions=tuple(revisions),
         created_at=datetime.now(UTC).isoformat(timespec="microseconds"), size_bytes=size,
-        sha256=digest, format=fmt, pg_dump_version=str(_major(pg_dump)),
+        sha256=digest, format=fmt, pg_dump_version=str(dumped_by),
         dbsafe_version=__version__, seconds=round(seconds, 3), database_locale=locale,
     )
     data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(backup).items()}
@@ -307,14 +308,27 @@ def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
     return counts
 
 
-def verify_backup(path: Path, server_version: int = 0) -> int:
-    """`pg_restore --list` reads the whole table of contents; returns its entry count."""
-    pg_restore = client_binary("pg_restore", server_version)
+def verify_backup(path: Path, server_version: int = 0, *, dumped_by: int | None = None) -> int:
+    """`pg_restore --list` reads the whole table of contents; returns its entry count.
+
+    The pg_restore is the one `dbsafe restore` takes for an archive of pg_dump `dumped_by`
+    (default: the pg_dump dbsafe runs against a server of `server_version`) restored into a
+    server of `server_version` (`dbsafe.pg.tools.restore_binary`): the read-back proves the
+    file to the tool that will restore it, not to the newest one here.
+
+    Raises:
+        DbsafeError: no pg_restore here reads an archive of that pg_dump.
+        DatabaseError: pg_restore cannot read the file, naming which pg_restore.
+    """
+    if dumped_by is None:
+        dumped_by = _major(client_binary("pg_dump", server_version)) or 0
+    pg_restore = restore_binary(dumped_by, server_version)
     result = subprocess.run([str(pg_restore), "--list", str(path)], capture_output=True,
                             text=True, check=False)
     if result.returncode != 0:
         raise DatabaseError(f"the backup {path} does not read back: "
-                            f"{_first_line(result.stderr)}")
+                            f"{_first_line(result.stderr)} (pg_restore {_major(pg_restore)}, "
+                            f"{pg_restore})")
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 
 

@@ -101,14 +101,30 @@ def _found(name: str) -> list[tuple[int, Path]]:
 
 def _candidates(name: str) -> list[Path]:
     """Where a client tool `name` may be, in the order asked: the embedded server's, the one
-    on PATH, then each of Debian's /usr/lib/postgresql/<major>/bin, newest first."""
+    on PATH, then each of Debian's /usr/lib/postgresql/<major>/bin, newest first.
+
+    The one on PATH is left out when it is a link to another program: Debian's
+    `/usr/bin/pg_restore` is `pg_wrapper`, which runs one of /usr/lib/postgresql/*/bin's
+    (asked here themselves), chosen anew by each call's arguments and environment (a
+    `--port` of a local cluster, `PGCLUSTER`): its `--version` does not say what it runs,
+    and listed beside them it named one tool twice.
+    """
     from dbsafe.pg.throwaway import bin_dir
 
     candidates = [bin_dir() / name]
     on_path = shutil.which(name)
-    if on_path:
+    if on_path and _runs_itself(Path(on_path), name):
         candidates.append(Path(on_path))
     return candidates + sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+
+
+def _runs_itself(path: Path, name: str) -> bool:
+    """Whether `path` is the tool `name` itself (through any links), not a dispatcher
+    installed under its name (Debian's pg_wrapper)."""
+    try:
+        return path.resolve().name == name
+    except OSError:
+        return False
 
 
 @functools.lru_cache(maxsize=32)

@@ -12,6 +12,7 @@ pg_restore 15 loads it into 18 as into 15. pg_restore 18 into 15 starts each ses
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError
-from dbsafe.guard.backup import _major, _size_and_digest
+from dbsafe.guard.backup import _major, _size_and_digest, verify_backup
 from dbsafe.guard.restore import verify_restore
 from dbsafe.pg.throwaway import bin_dir
 from dbsafe.pg.tools import _found, restore_binary
@@ -82,6 +83,12 @@ def test_a_backup_no_pg_restore_here_reads_is_refused_before_any_database_is_mad
     assert message.endswith(f"install the PostgreSQL {needed} client tools")
     assert "\n" not in message
     assert _databases(database_url) == before
+    # Each pg_restore is listed once, as itself: Debian's /usr/bin/pg_restore is pg_wrapper,
+    # which runs one of /usr/lib/postgresql/*/bin's (listed themselves), and was listed
+    # beside the 15 it runs as a second pg_restore 15.
+    listed = [Path(path) for path in re.findall(r"\d+ \((/[^)]+)\)", message)]
+    assert listed and all(path.resolve().name == "pg_restore" for path in listed), message
+    assert len({path.resolve() for path in listed}) == len(listed), message
 
     with pytest.raises(DbsafeError):
         verify_restore(database_url, backup)
@@ -181,3 +188,23 @@ def test_a_pg_dump_15_backup_is_restored_by_the_pg_restore_of_the_targets_versio
     finally:
         with psycopg.connect(make_conninfo(target, dbname="postgres"), autocommit=True) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+
+
+def test_backup_reads_an_archive_back_with_the_pg_restore_restore_would_take(
+        pg_restore_15: Path, new_pg15_database: Callable[[], str], tmp_path: Path) -> None:
+    """The read-back after the dump proves the archive to the pg_restore that restores it
+    (`restore_binary`: for pg_dump 15's archive of a 15 server, 15's own), not to the newest
+    here, and a failure names it: it took the newest, whichever pg_dump wrote the file."""
+    from dbsafe.core import DatabaseError
+
+    source = new_pg15_database()
+    backup = _pg_dump_15_backup(source, tmp_path)
+    assert verify_backup(backup, 150000, dumped_by=15) > 0
+    backup.write_bytes(backup.read_bytes()[:200])  # cut off inside the table of contents
+
+    with pytest.raises(DatabaseError) as unread:
+        verify_backup(backup, 150000, dumped_by=15)
+
+    chosen = restore_binary(15, 150000)
+    assert _major(chosen) == 15
+    assert str(unread.value).endswith(f" (pg_restore 15, {chosen})"), unread.value
