@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from dbsafe import __version__
 from dbsafe.core import DatabaseError, DbsafeError, Finding, RuleInfo, Severity
 from dbsafe.guard.blockers import LOCK_WAITS, Blocker, BlockerWatch, backoff, blocked_by
+from dbsafe.pg import tools
 from dbsafe.pg.connect import connect, tool_connection
 from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock, restore_binary
 
@@ -272,8 +273,7 @@ def _pg_dump_failed(stderr: str, watch: BlockerWatch) -> Exception:
 
 
 def _dump(attempt: _Attempt, watch: BlockerWatch) -> None:
-    result = subprocess.run(attempt.args, env=attempt.env, capture_output=True, text=True,
-                            check=False)
+    result = tools.run(attempt.args, env=attempt.env)
     if result.returncode != 0:
         raise _pg_dump_failed(result.stderr, watch)
 
@@ -290,18 +290,23 @@ def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
                      (attempt.lock_timeout,))
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
-        dumping = subprocess.Popen([*attempt.args, f"--snapshot={row[0]}"], env=attempt.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True)
+        dumping = tools.start([*attempt.args, f"--snapshot={row[0]}"], env=attempt.env,
+                              stdout=subprocess.DEVNULL)
         try:
-            counts = _row_counts(conn)
-        except psycopg.Error as exc:
-            dumping.communicate()
-            if exc.sqlstate in LOCK_WAITS:
-                raise _LockNotGranted(_first_line(str(exc))) from None
-            raise DatabaseError(f"cannot count the rows dumped: {_first_line(str(exc))}") \
-                from None
-        _, errors = dumping.communicate()
+            try:
+                counts = _row_counts(conn)
+            except psycopg.Error as exc:
+                dumping.communicate()
+                if exc.sqlstate in LOCK_WAITS:
+                    raise _LockNotGranted(_first_line(str(exc))) from None
+                raise DatabaseError(f"cannot count the rows dumped: {_first_line(str(exc))}") \
+                    from None
+            _, errors = dumping.communicate()
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): pg_dump was left running, its session
+            # holding or waiting for every table's lock, writing the file dbsafe removed.
+            tools.stop(dumping)
+            raise
         conn.execute("COMMIT")
     if dumping.returncode != 0:
         raise _pg_dump_failed(errors, watch)

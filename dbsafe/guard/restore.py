@@ -30,6 +30,7 @@ from dbsafe.guard.backup import (
     client_binary,
     load_manifest,
 )
+from dbsafe.pg import tools
 from dbsafe.pg.connect import connect, tool_connection
 from dbsafe.pg.tools import restore_binary
 
@@ -264,8 +265,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         args.append("--no-owner")
     if no_privileges:
         args.append("--no-privileges")
-    running = subprocess.Popen([*args, str(backup)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    running = tools.start([*args, str(backup)], env=env, stdout=subprocess.DEVNULL)
     try:
         # Connecting and importing now costs pg_restore nothing it waits for.
         from dbsafe.guard import history
@@ -411,9 +411,9 @@ def _missing_role_help(line: str) -> str:
 
 
 def _stop(running: subprocess.Popen[str], name: str) -> None:
-    """pg_restore stops with the run that started it; the copy it was filling is named."""
-    running.kill()
-    running.wait()
+    """pg_restore stops with the run that started it, with the workers of its --jobs (killed
+    alone, it left them restoring); the copy it was filling is named."""
+    tools.stop(running)
     log.warning("restore into %s interrupted: the half-restored database is kept; "
                 "`dbsafe restore --clean-up` drops it", name)
 

@@ -84,7 +84,7 @@ def dump_schema(url: str, *, holders: Callable[[], str] = lambda: "") -> SchemaC
             not granted within `LOCK_WAIT`: naming who held it); one line, no password.
     """
     from dbsafe.pg.connect import connect, tool_connection
-    from dbsafe.pg.tools import _first_line, client_binary, failed_on_lock
+    from dbsafe.pg.tools import _first_line, client_binary, failed_on_lock, run
 
     with connect(url, autocommit=False) as conn:
         conn.read_only = True
@@ -98,7 +98,7 @@ def dump_schema(url: str, *, holders: Callable[[], str] = lambda: "") -> SchemaC
     args = [str(pg_dump), "--no-password", *target, "--schema-only", "--format=plain",
             f"--lock-wait-timeout={LOCK_WAIT}"]
     try:
-        done = subprocess.run(args, env=env, capture_output=True, check=False)
+        done = run(args, env=env, text=False)
     except OSError as exc:
         raise DatabaseError(f"cannot run {pg_dump}: {exc.strerror or exc}") from None
     if done.returncode != 0:

@@ -1,22 +1,88 @@
-"""libpq's command-line tools (pg_dump, pg_restore, psql): which binary to run, and the line
-of its stderr that says what went wrong (passwords masked)."""
+"""libpq's command-line tools (pg_dump, pg_restore, psql): which binary to run, running it so
+that it stops with dbsafe (with the workers it forks), and the line of its stderr that says
+what went wrong (passwords masked)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
 from dbsafe.core import DbsafeError
 
 __all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "failed_on_lock",
-           "restore_binary"]
+           "restore_binary", "run", "start", "stop"]
 
 # pg_dump's words for a table's lock not granted in time (its statement_timeout set to
 # --lock-wait-timeout) and for a deadlock, from a server that speaks English; any other
 # server's are known by a lock watch having seen pg_dump wait.
 LOCK_FAILURES = ("canceling statement due to statement timeout", "deadlock detected")
+
+
+# How long a tool stopped with SIGTERM has to end its sessions before the rest of its
+# process group is killed.
+_STOP_WITHIN = 5.0  # seconds
+
+
+def start(args: list[str], *, env: dict[str, str] | None = None, stdout: int = subprocess.PIPE,
+          text: bool = True) -> subprocess.Popen:
+    """Start a client tool in a process group of its own, stderr piped, stdin closed; end
+    it with `stop`, which ends the whole group.
+
+    `pg_dump --jobs` and `pg_restore --jobs` fork their workers, and each worker inherits
+    the leader's connection: killing the leader alone (what `subprocess.run` does when
+    interrupted) left the workers copying tables, and the leader's session idle in
+    transaction holding ACCESS SHARE on every table dumped, until their tables were done;
+    a migration's ACCESS EXCLUSIVE queued behind them. In a group of its own, a terminal's
+    Ctrl-C no longer reaches the tool at the same time as dbsafe: dbsafe stops it.
+    """
+    return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
+                            stderr=subprocess.PIPE, text=text, process_group=0)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """End `process` and everything in its process group (`start`): SIGTERM first, on which
+    pg_dump and pg_restore cancel their sessions' statements (a session waiting for a lock
+    waits no more; one whose client was killed outright stayed queued for the lock until it
+    was granted), then SIGKILL for whatever of the group is left after `_STOP_WITHIN`
+    seconds."""
+    import time
+
+    deadline = time.monotonic() + _STOP_WITHIN
+    if _signal_group(process.pid, signal.SIGTERM):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=_STOP_WITHIN)
+        # The leader is gone; the workers it forked may not be yet.
+        while time.monotonic() < deadline and _signal_group(process.pid, 0):
+            time.sleep(0.02)
+        _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(group: int, sig: int) -> bool:
+    """Send `sig` to process group `group`; False when the group is gone."""
+    try:
+        os.killpg(group, sig)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def run(args: list[str], *, env: dict[str, str] | None = None,
+        text: bool = True) -> subprocess.CompletedProcess:
+    """`subprocess.run(args, capture_output=True)`, the tool started with `start` and, when
+    the wait is interrupted (Ctrl-C, SIGTERM unwinding), stopped with `stop`."""
+    process = start(args, env=env, text=text)
+    try:
+        out, err = process.communicate()
+    except BaseException:
+        stop(process)
+        raise
+    return subprocess.CompletedProcess(args, process.returncode, out, err)
 
 
 def client_binary(name: str, server_version: int) -> Path:

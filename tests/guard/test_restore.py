@@ -825,6 +825,65 @@ def test_a_cancelled_restore_stops_pg_restore_and_names_the_copy(source: str,
         _drop(source, "cancelled_restore")
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_interrupted_restore_leaves_no_pg_restore_session_waiting(
+        database_url: str, tmp_path: Path, jobs: str) -> None:
+    """pg_restore waits for a lock (its `ALTER TABLE ... OWNER TO` locks the role, which
+    a session dropping it holds) when dbsafe is interrupted: killed alone, its session
+    stayed queued for the lock, in the copy `--clean-up` then would not drop (a session is
+    connected); stopped with SIGTERM, pg_restore cancels its statement and leaves."""
+    role = f"owner_{os.getpid()}_{jobs}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE TABLE t (id int PRIMARY KEY); ALTER TABLE t OWNER TO {}")
+                     .format(sql.Identifier(role)))
+    into = f"interrupted_{jobs}"
+    try:
+        backup = Path(str(commands.backup(_settings(database_url, tmp_path), tmp_path / "b")
+                          .summary["backup"]))
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE t OWNER TO CURRENT_USER")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+        with psycopg.connect(database_url) as holder:
+            holder.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dbsafe", "restore", str(backup), "--into", into,
+                 "--jobs", jobs], cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": database_url},
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            try:
+                deadline = time.monotonic() + 120
+                while not _waiting_in(database_url, into):
+                    assert proc.poll() is None, proc.communicate()[1]
+                    assert time.monotonic() < deadline, "pg_restore never waited for the role"
+                    time.sleep(0.05)
+                proc.send_signal(signal.SIGINT)
+                _, errors = proc.communicate(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            assert proc.returncode == 130, errors
+            assert f"restore into {into} interrupted" in errors
+            # The role's lock is still held: a session left behind would still wait for it.
+            deadline = time.monotonic() + 60
+            while _waiting_in(database_url, into):
+                assert time.monotonic() < deadline, "pg_restore's session outlived dbsafe"
+                time.sleep(0.05)
+            holder.rollback()
+        assert into in half_restored(database_url)
+    finally:
+        _drop(database_url, into)
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def _waiting_in(database_url: str, name: str) -> bool:
+    """Whether a session in database `name` waits for a lock."""
+    with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+        return conn.execute("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = %s "
+                            "AND wait_event_type = 'Lock')", (name,)).fetchone() == (True,)
+
+
 def test_a_run_the_backup_caught_in_progress_is_not_running_in_the_copy(
         source: str, tmp_path: Path) -> None:
     from dbsafe.guard import history

@@ -1,0 +1,74 @@
+"""`dbsafe backup` interrupted (Ctrl-C sent to dbsafe, CI's SIGTERM) while pg_dump runs.
+
+Killed alone, pg_dump left its server sessions behind: one waiting for a table's lock stayed
+queued for it (behind the migration that holds it, and ahead of every session asking after
+it), with `--jobs` the workers kept copying and the leader's session, inherited by each
+worker, stayed idle in transaction with ACCESS SHARE on every table; with `--verify-restore`
+pg_dump was not stopped at all and went on writing the file dbsafe had removed. Each case
+here interrupts a pg_dump waiting for a lock the test holds (the lock is never released:
+without the stop, the session would wait for as long as the test runs).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe.guard.backup import APPLICATION_NAME
+
+pytestmark = pytest.mark.db
+
+
+def _dumps(url: str) -> list[tuple[int, str | None]]:
+    """pid and wait event of the backup's pg_dump sessions on `url`'s server."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [(r[0], r[1]) for r in conn.execute(
+            "SELECT pid, wait_event_type FROM pg_stat_activity WHERE application_name = %s "
+            "AND query ILIKE 'LOCK TABLE%%'", (APPLICATION_NAME,))]
+
+
+@pytest.mark.parametrize("options", [[], ["--jobs", "2"], ["--verify-restore"]],
+                         ids=["custom", "jobs", "verify-restore"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_backup_leaves_no_pg_dump_session_and_no_file(
+        database_url: str, tmp_path: Path, options: list[str], signum: int) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+    backups = tmp_path / "backups"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    with psycopg.connect(database_url) as holder:
+        holder.execute("LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        dbsafe = subprocess.Popen(
+            [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
+             "--backup-dir", str(backups), "--lock-timeout", "1h", *options],
+            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+            # Python ignores SIGINT it was started with ignored, as a background job is.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            deadline = time.monotonic() + 120
+            while not any(event == "Lock" for _, event in _dumps(database_url)):
+                assert dbsafe.poll() is None, dbsafe.communicate()[1]
+                assert time.monotonic() < deadline, "pg_dump never waited for the lock"
+                time.sleep(0.05)
+            dbsafe.send_signal(signum)
+            _, stderr = dbsafe.communicate(timeout=120)
+        finally:
+            if dbsafe.poll() is None:
+                dbsafe.kill()
+        assert dbsafe.returncode in (130, 143), stderr
+        assert "Traceback" not in stderr
+        # The lock is still held: a pg_dump session left behind would stay queued for it.
+        deadline = time.monotonic() + 60
+        while _dumps(database_url):
+            assert time.monotonic() < deadline, (
+                f"pg_dump's sessions outlived dbsafe: {_dumps(database_url)}")
+            time.sleep(0.05)
+    assert [p.name for p in backups.iterdir()] == [], "a partial backup was left"
