@@ -490,12 +490,10 @@ def replace_original(database_url: str, restored: str) -> str:
         kept = _free_name(conn, original, f"_before_restore_{stamp}")
         # The sessions dbsafe itself just closed (the fresh backup's pg_dump and checks)
         # leave pg_stat_activity a moment after their client does: wait for those, not
-        # for an application's. Autovacuum workers are not counted: the rename stops them.
-        others = _sessions_staying(conn, original, poll=0.05)
-        if others:
-            raise DbsafeError(f"{others} session(s) are connected to {original}; stop the "
-                              "application before replacing its database (the restored "
-                              f"copy is kept as {restored})")
+        # for an application's. Autovacuum workers are not counted: the rename stops them;
+        # every other process in the database (a walsender too) makes the rename fail.
+        if _sessions_staying(conn, original, poll=0.05, every_backend=True):
+            raise _in_use(conn, original, restored)
         try:
             with conn.transaction():
                 for statement in _database_properties(conn, original, restored):
@@ -505,11 +503,25 @@ def replace_original(database_url: str, restored: str) -> str:
                               f"of {original}: {str(exc).splitlines()[0]}; nothing was "
                               "replaced (run as a superuser or the database's owner; the "
                               f"restored copy is kept as {restored})") from exc
-        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-            sql.Identifier(original), sql.Identifier(kept)))
+        try:
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(original), sql.Identifier(kept)))
+        except psycopg.errors.ObjectInUse:  # someone connected since: nothing was renamed
+            raise _in_use(conn, original, restored) from None
         conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
             sql.Identifier(restored), sql.Identifier(original)))
     return kept
+
+
+def _in_use(conn: Any, original: str, restored: str) -> DbsafeError:
+    """`--replace` refused: others are connected to the database it would rename."""
+    who = _connected(conn, original, every_backend=True)
+    return DbsafeError(f"{len(who) or 'other'} session(s) are connected to {original}"
+                       + (f" ({'; '.join(who[:5])}{'; ...' if len(who) > 5 else ''})"
+                          if who else "")
+                       + "; stop the application (and any replication or background worker "
+                       "connected to it) before replacing its database (the restored copy is "
+                       f"kept as {restored})")
 
 
 _DATABASE_PROPERTIES = """
@@ -764,19 +776,31 @@ def _restored_row_counts(conn: Any, rolled_back: int = 0) -> dict[str, int]:
     return counts
 
 
-def _sessions_staying(conn: Any, database: str, *, poll: float) -> int:
+def _sessions_staying(conn: Any, database: str, *, poll: float,
+                      every_backend: bool = False) -> int:
     """How many client sessions other than `conn`'s are still connected to `database`
     after waiting up to `_SESSIONS_GONE_WITHIN` for them to leave (a session leaves
-    pg_stat_activity a moment after its client has gone), looking every `poll` seconds."""
+    pg_stat_activity a moment after its client has gone), looking every `poll` seconds.
+    `every_backend`: every server process in it but autovacuum workers, as `ALTER DATABASE
+    ... RENAME` counts them (a logical replication walsender, an extension's background
+    worker, a subscription's apply worker)."""
     deadline = time.monotonic() + _SESSIONS_GONE_WITHIN
     while True:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
-            "pg_backend_pid() AND backend_type = 'client backend'", (database,)).fetchone()
-        others = int(row[0]) if row else 0
+        others = len(_connected(conn, database, every_backend=every_backend))
         if not others or time.monotonic() >= deadline:
             return others
         time.sleep(poll)
+
+
+def _connected(conn: Any, database: str, *, every_backend: bool = False) -> list[str]:
+    """The server processes other than `conn`'s connected to `database` (client sessions,
+    or with `every_backend` all but autovacuum workers), each as `pid N: kind 'application'`."""
+    rows = conn.execute(
+        "SELECT pid, backend_type, application_name FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid() AND CASE WHEN %s "
+        "THEN backend_type <> 'autovacuum worker' ELSE backend_type = 'client backend' END "
+        "ORDER BY pid", (database, every_backend)).fetchall()
+    return [f"pid {pid}: {kind}" + (f" '{app}'" if app else "") for pid, kind, app in rows]
 
 
 def _revisions(conn: Any) -> tuple[str, ...]:

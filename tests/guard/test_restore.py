@@ -678,13 +678,42 @@ def test_replace_is_refused_while_an_application_is_connected(database_url: str,
             with pytest.raises(DbsafeError) as refused:
                 commands.restore(settings, backup, into="replace_busy_copy", replace=True)
             assert str(refused.value) == (
-                "1 session(s) are connected to replace_busy; stop the application before "
-                "replacing its database (the restored copy is kept as replace_busy_copy)")
+                f"1 session(s) are connected to replace_busy (pid "
+                f"{application.info.backend_pid}: client backend); stop the application (and "
+                "any replication or background worker connected to it) before replacing its "
+                "database (the restored copy is kept as replace_busy_copy)")
             assert application.execute("SELECT count(*) FROM orders").fetchone() == (0,)
         with psycopg.connect(_with_db(database_url, "replace_busy_copy")) as conn:
             assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
     finally:
         _drop(database_url, "replace_busy", "replace_busy_copy")
+
+
+def test_replace_is_refused_while_a_replication_connection_is_in_the_database(
+        database_url: str, tmp_path: Path) -> None:
+    """A logical replication walsender (a subscriber, a CDC connector) is no client backend,
+    and was not counted: the rename then failed with "database error: database ... is being
+    accessed by other users", not saying the restored copy was kept. ALTER DATABASE RENAME
+    counts every process in the database but autovacuum workers, and so does --replace."""
+    _drop(database_url, "replace_walsender_copy")
+    source, settings, backup = _backed_up_database(database_url, "replace_walsender", tmp_path)
+    try:
+        with psycopg.connect(source + "&replication=database", autocommit=True) as sender:
+            assert sender.execute("IDENTIFY_SYSTEM").fetchone()
+            with pytest.raises(DbsafeError) as refused:
+                commands.restore(settings, backup, into="replace_walsender_copy",
+                                 replace=True)
+            assert str(refused.value).startswith(
+                f"1 session(s) are connected to replace_walsender (pid "
+                f"{sender.info.backend_pid}: walsender"), refused.value
+            assert str(refused.value).endswith(
+                "(the restored copy is kept as replace_walsender_copy)")
+        with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+            names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        assert {"replace_walsender", "replace_walsender_copy"} <= names
+        assert not any(name.startswith("replace_walsender_before_restore") for name in names)
+    finally:
+        _drop(database_url, "replace_walsender", "replace_walsender_copy")
 
 
 def test_no_password_in_backup_output_or_manifest(source: str, secret_password: str,
