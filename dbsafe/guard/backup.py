@@ -18,10 +18,12 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import logging
 import mmap
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -37,6 +39,8 @@ from dbsafe.pg.tools import _first_line, _major, client_binary, failed_on_lock, 
 
 if TYPE_CHECKING:
     from dbsafe.guard.run import Progress
+
+log = logging.getLogger(__name__)
 
 BACKUP_SPACE_SHORT = RuleInfo(
     "DBS610", "backup-space-short",
@@ -104,6 +108,12 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise DbsafeError(f"cannot create the backup directory {directory}: "
+                          f"{exc.strerror or exc}") from None
+    try:  # said before pg_dump runs, in the system's words (a read-only mount, no permission)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise DbsafeError(f"cannot write to the backup directory {directory}: "
                           f"{exc.strerror or exc}") from None
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     fmt = "directory" if jobs > 1 else "custom"
@@ -451,10 +461,19 @@ def _hash_read(handle: Any, digest: Any) -> int:
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+    """Remove what a failed or interrupted backup wrote. Never raises: it runs while another
+    error unwinds, which it must not hide (unlinking even a file that was never written
+    fails on a read-only mount, and that error replaced pg_dump's); what cannot be
+    removed is named in a warning."""
+    try:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        if os.path.lexists(path):
+            log.warning("could not remove the partial backup %s: %s; it has no manifest and "
+                        "is no backup: delete it", path, exc.strerror or exc)
 
 
 def _row_counts(conn: Any, tables: list[tuple[str, str]] | None = None) -> dict[str, int]:
