@@ -103,9 +103,13 @@ def list_backups(directory: Path) -> list[dict[str, Any]]:
     for manifest_path in sorted(directory.glob("*.manifest.json")):
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            # Said, not skipped in silence: a manifest edited by hand into broken JSON hid
+            # its backup from the listing, and from prune.
+            _unreadable(manifest_path, getattr(exc, "strerror", None) or str(exc))
             continue
         if not isinstance(manifest, dict):  # JSON, but no manifest: one file hid them all
+            _unreadable(manifest_path, "not a JSON object")
             continue
         path = Path(str(manifest_path)[: -len(".manifest.json")])
         written = manifest_path.stat().st_mtime_ns
@@ -123,6 +127,11 @@ def list_backups(directory: Path) -> list[dict[str, Any]]:
         })
     rows.sort(key=lambda r: order[r["backup"]], reverse=True)
     return rows
+
+
+def _unreadable(manifest: Path, why: str) -> None:
+    log.warning("cannot read the manifest %s: %s; its backup is neither listed nor pruned "
+                "(`dbsafe restore` refuses it too) until the manifest is mended", manifest, why)
 
 
 def _moment(created: object) -> datetime | None:

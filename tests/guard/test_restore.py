@@ -785,12 +785,37 @@ def test_an_odd_manifest_hides_no_other_backup(source: str, tmp_path: Path) -> N
     assert set(rows) == {Path(backup).name, "handmade.dump", "naive.dump"}
     assert rows["naive.dump"]["age"].endswith("d") and rows["handmade.dump"]["age"] == ""
     assert rows["handmade.dump"]["verified_restore"] is None
+    notes_unread = (f"cannot read the manifest {folder / 'notes.dump.manifest.json'}: not a "
+                    "JSON object; its backup is neither listed nor pruned (`dbsafe restore` "
+                    "refuses it too) until the manifest is mended")
+    assert listed.stderr.splitlines() == [f"dbsafe: WARNING: {notes_unread}"], listed.stderr
     pruned = dbsafe("backups", "prune", "--keep", "1", "--backup-dir", str(folder))
-    assert (pruned.returncode, pruned.stderr) == (0, ""), pruned.stderr
+    assert (pruned.returncode, pruned.stderr.splitlines()) == (0, [f"dbsafe: WARNING: {notes_unread}"])
     restored = dbsafe("restore", str(folder / "notes.dump"), "--database-url", source)
     assert (restored.returncode, restored.stderr.strip()) == (2, (
         f"dbsafe: error: cannot read the manifest {folder / 'notes.dump.manifest.json'}: "
         "not a JSON object")), restored.stderr
+
+
+def test_a_manifest_broken_by_hand_is_said_not_hidden(source: str, tmp_path: Path) -> None:
+    """A manifest edited by hand into JSON that does not parse (a comma deleted): its backup
+    vanished from `dbsafe backups` (and from prune) without a word."""
+    backup = Path(str(commands.backup(_settings(source, tmp_path), tmp_path / "b")
+                      .summary["backup"]))
+    manifest = Path(f"{backup}.manifest.json")
+    manifest.write_text(manifest.read_text().replace('",\n', '"\n', 1))
+    with pytest.raises(ValueError) as broken:  # what Python's own JSON reader says of it
+        json.loads(manifest.read_text())
+
+    listed = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
+                             str(tmp_path / "b")], cwd=tmp_path, capture_output=True,
+                            text=True, check=False)
+
+    assert (listed.returncode, listed.stdout.strip()) == (0, f"no backups in {tmp_path / 'b'}")
+    assert listed.stderr.splitlines() == [
+        f"dbsafe: WARNING: cannot read the manifest {manifest}: {broken.value}; its backup is "
+        "neither "
+        "listed nor pruned (`dbsafe restore` refuses it too) until the manifest is mended"]
 
 
 def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Path) -> None:
