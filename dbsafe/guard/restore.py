@@ -152,16 +152,27 @@ def _moment(created: object) -> datetime | None:
 
 def prune(directory: Path, keep: int) -> list[str]:
     """Delete all but the newest `keep` backups of each database (with their manifests):
-    one database's many backups never cost another its last. Returns what went."""
+    one database's many backups never cost another its last. Returns what went.
+
+    Only a backup `restore` may take counts as one kept: one whose file is missing, whose
+    size is not its manifest's (`restore` refuses both) or whose `--verify-restore` failed
+    is neither counted nor deleted, and a warning names it. Counted, a manifest left by a
+    file deleted by hand made `--keep 1` delete the last backup there was.
+    """
     import shutil
 
     removed = []
     kept: dict[object, int] = {}
     for row in list_backups(directory):  # newest first
+        path = Path(row["backup"])
+        unusable = _not_restorable(row, path)
+        if unusable:
+            log.warning("%s is not counted as a backup kept: %s; delete it, with its manifest, "
+                        "if it is of no use", path, unusable)
+            continue
         kept[row["database"]] = kept.get(row["database"], 0) + 1
         if kept[row["database"]] <= keep:
             continue
-        path = Path(row["backup"])
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
@@ -169,6 +180,23 @@ def prune(directory: Path, keep: int) -> list[str]:
         Path(str(path) + ".manifest.json").unlink(missing_ok=True)
         removed.append(str(path))
     return removed
+
+
+def _not_restorable(row: dict[str, Any], path: Path) -> str | None:
+    """Why the backup of a `list_backups` row is known not to restore, or None: what its
+    files' status and manifest say (nothing is read)."""
+    if not row["exists"]:
+        return "its file is missing"
+    try:
+        size = _size(path)
+    except OSError as exc:
+        return f"its file cannot be read ({exc.strerror or exc})"
+    if size != row["size_bytes"]:
+        return (f"{size} bytes, its manifest says {row['size_bytes']} (truncated or "
+                "replaced; restore refuses it)")
+    if row["verified_restore"] is False:
+        return "its --verify-restore failed (RESTORE FAILED)"
+    return None
 
 
 def half_restored(database_url: str) -> list[str]:

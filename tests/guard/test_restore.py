@@ -790,7 +790,12 @@ def test_an_odd_manifest_hides_no_other_backup(source: str, tmp_path: Path) -> N
                     "refuses it too) until the manifest is mended")
     assert listed.stderr.splitlines() == [f"dbsafe: WARNING: {notes_unread}"], listed.stderr
     pruned = dbsafe("backups", "prune", "--keep", "1", "--backup-dir", str(folder))
-    assert (pruned.returncode, pruned.stderr.splitlines()) == (0, [f"dbsafe: WARNING: {notes_unread}"])
+    # The hand-made manifests have no file: named, neither counted nor deleted.
+    assert (pruned.returncode, pruned.stderr.splitlines()) == (0, [
+        f"dbsafe: WARNING: {notes_unread}", *(
+            f"dbsafe: WARNING: {folder / name} is not counted as a backup kept: its file is "
+            "missing; delete it, with its manifest, if it is of no use"
+            for name in ("handmade.dump", "naive.dump"))]), pruned.stderr
     restored = dbsafe("restore", str(folder / "notes.dump"), "--database-url", source)
     assert (restored.returncode, restored.stderr.strip()) == (2, (
         f"dbsafe: error: cannot read the manifest {folder / 'notes.dump.manifest.json'}: "
@@ -816,6 +821,40 @@ def test_a_manifest_broken_by_hand_is_said_not_hidden(source: str, tmp_path: Pat
         f"dbsafe: WARNING: cannot read the manifest {manifest}: {broken.value}; its backup is "
         "neither "
         "listed nor pruned (`dbsafe restore` refuses it too) until the manifest is mended"]
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_prune_never_counts_a_backup_restore_would_refuse(source: str, tmp_path: Path,
+                                                          damage: str) -> None:
+    """The newest backup's file deleted by hand (or cut short) and its manifest left: it
+    was counted as the one kept, and `prune --keep 1` deleted the last backup that
+    restores."""
+    settings = _settings(source, tmp_path)
+    older, good, newest = (Path(str(commands.backup(settings, tmp_path / "b")
+                                    .summary["backup"])) for _ in range(3))
+    if damage == "missing":
+        newest.unlink()
+    else:
+        newest.write_bytes(newest.read_bytes()[:1000])
+    refused = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(newest),
+                              "--database-url", source], cwd=tmp_path, capture_output=True,
+                             text=True, check=False)
+    assert refused.returncode == 2, refused.stderr  # what makes it no backup to keep
+
+    pruned = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "prune", "--keep", "1",
+                             "--backup-dir", str(tmp_path / "b")], cwd=tmp_path,
+                            capture_output=True, text=True, check=False)
+
+    assert (pruned.returncode, pruned.stdout.splitlines()) == (0, [f"removed {older}"]), \
+        pruned.stderr
+    assert good.exists() and Path(f"{good}.manifest.json").exists()
+    assert Path(f"{newest}.manifest.json").exists()  # not deleted either: named
+    assert f"{newest} is not counted as a backup kept: " in pruned.stderr
+    restored = commands.restore(settings, good, into="pruned_keeps_this")
+    try:
+        assert restored.summary["row_counts"]["public.orders"] == 2000
+    finally:
+        _drop(source, "pruned_keeps_this")
 
 
 def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Path) -> None:
