@@ -437,6 +437,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
         return Report((), {"dropped": dropped,
                            "lines": [f"dropped half-restored {d}" for d in dropped]
                            or ["no half-restored database"]})
+    backup_file = restoring.backup_named(backup_file)
     if replace:
         restoring.check_replaceable(url, backup_file)
     # Half-restored databases of earlier runs are named as it goes.

@@ -490,6 +490,24 @@ def _pg_restore_for(manifest: dict[str, Any], server_version: int) -> Path:
     return restore_binary(dumped_by, server_version)
 
 
+def backup_named(path: Path) -> Path:
+    """The backup a user names by it or by its manifest (`x.dump.manifest.json`, which shell
+    completion offers beside `x.dump`): a manifest named was refused as one that
+    "describes another backup", its own.
+
+    >>> str(backup_named(Path("b/app-1-backup.dump.manifest.json")))
+    'b/app-1-backup.dump'
+    >>> str(backup_named(Path("b/app-1-backup.dump")))
+    'b/app-1-backup.dump'
+    """
+    if path.name.endswith(_MANIFEST) and len(path.name) > len(_MANIFEST):
+        return path.with_name(path.name[: -len(_MANIFEST)])
+    return path
+
+
+_MANIFEST = ".manifest.json"
+
+
 def _manifest_of(backup: Path) -> dict[str, Any]:
     """The manifest of `backup`; a missing backup or manifest is a one-line error."""
     if not backup.exists():

@@ -857,6 +857,23 @@ def test_prune_never_counts_a_backup_restore_would_refuse(source: str, tmp_path:
         _drop(source, "pruned_keeps_this")
 
 
+def test_a_backup_named_by_its_manifest_is_restored(source: str, tmp_path: Path) -> None:
+    """`dbsafe restore b/x.dump.manifest.json` (shell completion offers the manifest beside
+    the file) was refused: "its manifest describes another backup (x.dump)", its own."""
+    backup = Path(str(commands.backup(_settings(source, tmp_path), tmp_path / "b")
+                      .summary["backup"]))
+    done = subprocess.run([sys.executable, "-m", "dbsafe", "restore",
+                           f"{backup}.manifest.json", "--database-url", source, "--into",
+                           "named_by_manifest"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    try:
+        assert done.returncode == 0, done.stderr
+        with psycopg.connect(_with_db(source, "named_by_manifest")) as conn:
+            assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+    finally:
+        _drop(source, "named_by_manifest")
+
+
 def test_prune_keeps_the_newest_of_each_database(database_url: str, tmp_path: Path) -> None:
     _, settings_a, first = _backed_up_database(database_url, "prune_a", tmp_path)
     _, _, only_b = _backed_up_database(database_url, "prune_b", tmp_path)
