@@ -558,13 +558,24 @@ def replace_original(database_url: str, restored: str) -> str:
                               f"of {original}: {str(exc).splitlines()[0]}; nothing was "
                               "replaced (run as a superuser or the database's owner; the "
                               f"restored copy is kept as {restored})") from exc
+        # Both renames or neither: with the first committed alone, a session connected to
+        # the restored copy (a DBA looking at it) failed the second, and no database had
+        # the original's name, the application's outage until someone renamed it back.
         try:
-            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-                sql.Identifier(original), sql.Identifier(kept)))
+            with conn.transaction():
+                conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(original), sql.Identifier(kept)))
+                conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(restored), sql.Identifier(original)))
         except psycopg.errors.ObjectInUse:  # someone connected since: nothing was renamed
-            raise _in_use(conn, original, restored) from None
-        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
-            sql.Identifier(restored), sql.Identifier(original)))
+            if _connected(conn, original, every_backend=True):
+                raise _in_use(conn, original, restored) from None
+            who = _connected(conn, restored, every_backend=True)
+            raise DbsafeError(
+                f"{len(who) or 'other'} session(s) are connected to the restored copy "
+                f"{restored}" + (f" ({'; '.join(who[:5])})" if who else "") + "; nothing was "
+                f"replaced ({original} is untouched): disconnect them and run again, or "
+                f"rename the databases yourself") from None
     return kept
 
 

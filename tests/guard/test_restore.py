@@ -716,6 +716,61 @@ def test_replace_is_refused_while_a_replication_connection_is_in_the_database(
         _drop(database_url, "replace_walsender", "replace_walsender_copy")
 
 
+def test_replace_renames_both_databases_or_neither(database_url: str,
+                                                   tmp_path: Path) -> None:
+    """Someone connects to the restored copy before the renames (here while the backup of
+    the original waits for a lock the test holds): the original was renamed away, the copy
+    could not take its name, and no database was called by the application's name."""
+    import threading
+
+    _drop(database_url, "replace_both_copy")
+    source, settings, backup = _backed_up_database(database_url, "replace_both", tmp_path)
+    copy = _with_db(database_url, "replace_both_copy")
+    outcome: list[BaseException | None] = []
+
+    def replacing() -> None:
+        try:
+            commands.restore(settings, backup, into="replace_both_copy", replace=True)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    try:
+        holder = psycopg.connect(source)
+        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        worker = threading.Thread(target=replacing)
+        worker.start()
+        deadline = time.monotonic() + 120
+        with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as watch:
+            # The copy is restored and the backup of the original waits for the lock.
+            while not watch.execute(
+                    "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = 'replace_both' "
+                    "AND application_name = 'dbsafe backup' AND wait_event_type = 'Lock')"
+            ).fetchone()[0]:  # type: ignore[index]
+                assert worker.is_alive() and time.monotonic() < deadline, outcome
+                time.sleep(0.02)
+        with psycopg.connect(copy) as looking:  # a DBA looks at the copy
+            holder.close()
+            worker.join(timeout=300)
+            assert not worker.is_alive()
+            looker = looking.info.backend_pid
+        with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+            names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+        assert {"replace_both", "replace_both_copy"} <= names, names
+        assert not any(name.startswith("replace_both_before_restore") for name in names)
+        [refused] = outcome
+        assert isinstance(refused, DbsafeError), refused
+        assert str(refused).startswith(
+            f"1 session(s) are connected to the restored copy replace_both_copy (pid {looker}: "
+            "client backend); nothing was replaced (replace_both is untouched)"), refused
+    finally:
+        _drop(database_url, "replace_both", "replace_both_copy")
+        with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
+            for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
+                                        "'replace_both_before_restore%'").fetchall():
+                _drop(database_url, name)
+
+
 def test_no_password_in_backup_output_or_manifest(source: str, secret_password: str,
                                                   tmp_path: Path) -> None:
     secret = secret_password
