@@ -115,19 +115,13 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     except OSError as exc:
         raise DbsafeError(f"cannot write to the backup directory {directory}: "
                           f"{exc.strerror or exc}") from None
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     fmt = "directory" if jobs > 1 else "custom"
-    suffix = "" if fmt == "directory" else ".dump"
-    named = _file_name_part(database)
-    path = directory / f"{named}-{stamp}-{label}{suffix}"
-    taken = 1
-    while path.exists() or Path(f"{path}.manifest.json").exists():
-        taken += 1  # two backups within a second: never one over the other
-        path = directory / f"{named}-{stamp}-{label}-{taken}{suffix}"
     pg_dump = client_binary("pg_dump", server_version)
     dumped_by = _major(pg_dump) or server_version // 10000
     target, env = tool_connection(database_url, reached=reached,
                                   application_name=APPLICATION_NAME)
+    path = _reserve(directory, f"{_file_name_part(database)}-"
+                    f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{label}", fmt)
     args = [str(pg_dump), "--no-password", *target, f"--file={path}",
             f"--lock-wait-timeout={lock_timeout}"]
     previous_umask = os.umask(0o077)
@@ -194,6 +188,30 @@ def _database_locale(conn: Any) -> dict[str, str | None] | None:
             "icu_rules": rules}
 
 
+def _reserve(directory: Path, name: str, fmt: str) -> Path:
+    """The path of a new backup `name` in `directory` (`-2`, `-3`... after it when one of
+    the same second exists), made at once, empty (a file, or a directory for the directory
+    format, which pg_dump fills when empty): another run choosing a name in the same second
+    cannot choose it too. Only checked for existence, the same name went to two backups
+    taken at once (a cron job's and an upgrade's): both wrote one file, both reported it,
+    one manifest overwrote the other, and a run that failed removed the other's backup."""
+    suffix = "" if fmt == "directory" else ".dump"
+    taken = 1
+    while True:
+        path = directory / (f"{name}{suffix}" if taken == 1 else f"{name}-{taken}{suffix}")
+        taken += 1
+        if Path(f"{path}.manifest.json").exists():  # a manifest whose file was deleted
+            continue
+        try:
+            if fmt == "directory":
+                path.mkdir(mode=0o700)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return path
+
+
 def _file_name_part(database: str) -> str:
     """A database's name as part of a file name in the backup directory: a `/` (which
     PostgreSQL allows in a name) escaped, so `sales/eu` or `../x` stays a file of that
@@ -245,7 +263,7 @@ def _dump_retrying(attempt: _Attempt, *, retries: int, retry_delay: float,
                 _dump(attempt, watch)
                 return None
             except _LockNotGranted as exc:
-                _remove(attempt.path)  # what the attempt wrote before it failed
+                _empty(attempt.path)  # what the attempt wrote; the name stays reserved
                 if number == attempts:
                     raise DatabaseError(
                         _waited(attempt.lock_timeout, str(exc), watch.seen(), attempts)
@@ -458,6 +476,15 @@ def _hash_read(handle: Any, digest: Any) -> int:
         digest.update(view[:read])
         size += read
     return size
+
+
+def _empty(path: Path) -> None:
+    """Leave `path` (`_reserve`) as it was reserved: an empty file or directory."""
+    if path.is_dir():
+        for child in path.iterdir():
+            _remove(child)
+    elif path.exists():
+        os.truncate(path, 0)
 
 
 def _remove(path: Path) -> None:

@@ -10,6 +10,7 @@ nothing outside it sees it; where that is not permitted (not root), the test is 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -79,3 +80,36 @@ def test_removing_a_partial_backup_never_hides_the_error_that_ended_the_backup(
         f"WARNING:dbsafe.guard.backup:could not remove the partial backup "
         f"{mounted / 'backups' / 'kept.dump'}: Read-only file system; it has no manifest and "
         "is no backup: delete it"], done.stderr
+
+
+def test_backups_taken_at_once_each_get_a_file_of_their_own(database_url: str,
+                                                             tmp_path: Path) -> None:
+    """Backups of one database started together (a cron job's, an upgrade's): a name was
+    only checked for existence, and pg_dump made the file a moment later, so two runs
+    chose one name: both wrote that file and reported it, one manifest overwrote the
+    other, and a run that failed would have removed the other's backup. Each name is now
+    made by the run choosing it."""
+    import threading
+
+    from dbsafe.guard.backup import _size_and_digest, take_backup
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+    runs = 6
+    start = threading.Barrier(runs)
+    taken: list[Path] = []
+
+    def backup() -> None:
+        start.wait()
+        taken.append(take_backup(database_url, tmp_path / "b", retries=0).path)
+
+    threads = [threading.Thread(target=backup) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(taken) == runs and len(set(taken)) == runs, sorted(taken)
+    for path in taken:
+        manifest = json.loads(Path(f"{path}.manifest.json").read_text())
+        assert manifest["path"] == str(path)
+        assert (manifest["size_bytes"], manifest["sha256"]) == _size_and_digest(path)
