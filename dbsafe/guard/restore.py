@@ -238,12 +238,14 @@ def drop_half_restored(database_url: str) -> list[str]:
 
 def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: int = 1,
             no_owner: bool = False, no_privileges: bool = False,
-            progress: Progress = lambda step, message: None) -> dict[str, Any]:
+            progress: Progress = lambda step, message: None,
+            scratch: bool = False) -> dict[str, Any]:
     """Restore `backup` into a new database on the server of `database_url`.
 
     `no_owner`, `no_privileges`: pg_restore's `--no-owner` (every object owned by the role
     restoring) and `--no-privileges` (no GRANT or REVOKE), for a server that lacks the
-    source's roles.
+    source's roles. `scratch`: `into` is a scratch database the caller drops (interrupted,
+    it is not said to be kept).
 
     The file is hashed on a thread while this one imports psycopg, finds pg_restore,
     connects and looks for databases earlier runs left half-restored (reading only); the
@@ -309,13 +311,13 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
 
         target = connect(target_url)
     except BaseException:
-        _stop(running, name)
+        _stop(running, name, scratch=scratch)
         raise
     with target:
         try:
             _, errors = running.communicate()
         except BaseException:  # Ctrl-C, SIGTERM
-            _stop(running, name)
+            _stop(running, name, scratch=scratch)
             raise
         failed, refused = (_without_newer_only_settings(errors) if older_server
                            else (errors, 0))
@@ -447,10 +449,13 @@ def _missing_role_help(line: str) -> str:
             "--no-owner --no-privileges")
 
 
-def _stop(running: subprocess.Popen[str], name: str) -> None:
+def _stop(running: subprocess.Popen[str], name: str, *, scratch: bool = False) -> None:
     """pg_restore stops with the run that started it, with the workers of its --jobs (killed
-    alone, it left them restoring); the copy it was filling is named."""
+    alone, it left them restoring); the copy it was filling is named, unless it is a
+    scratch database its caller drops."""
     tools.stop(running)
+    if scratch:
+        return
     log.warning("restore into %s interrupted: the half-restored database is kept; "
                 "`dbsafe restore --clean-up` drops it", name)
 
@@ -680,7 +685,7 @@ def verify_restore(database_url: str, backup: Path,
         scratch = _free_name(conn, "dbsafe_verify",
                              f"_{datetime.now(UTC).strftime('%Y%m%d%H%M%S')}")
     try:
-        restored = restore(database_url, backup, into=scratch, progress=progress)
+        restored = restore(database_url, backup, into=scratch, progress=progress, scratch=True)
     except RestoreFailed as failed:
         # What --verify-restore is for: a backup that does not restore. Said as such (not
         # as dbsafe failing), recorded, and the scratch copy dbsafe made is dropped.
@@ -691,6 +696,12 @@ def verify_restore(database_url: str, backup: Path,
         _record_verification(backup, outcome)
         progress("verify", "the backup does not restore")
         return outcome
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM) mid-restore, or failed otherwise: the scratch copy
+        # is dbsafe's own, a whole copy of the database; it was left "half-restored" for
+        # `restore --clean-up`, taking the space of the database on its server.
+        _drop_scratch(database_url, scratch)
+        raise
     try:
         # The rows the dump saw, counted in its snapshot (`take_backup(count_rows=True)`);
         # else the source's now, which a busy database has changed since.
@@ -715,6 +726,23 @@ def verify_restore(database_url: str, backup: Path,
     progress("verify", "restored copy equals the source" if ok
              else "restored copy differs from the source")
     return outcome
+
+
+def _drop_scratch(database_url: str, name: str) -> None:
+    """Drop a verification's scratch database while another error unwinds, which a failure
+    here must not replace: it is named instead."""
+    from psycopg import sql
+
+    try:
+        with _maintenance(database_url) as conn:
+            if not _database_exists(conn, name):  # refused before it was made
+                return
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    except Exception as exc:  # noqa: BLE001 - the error unwinding is the one to report
+        log.warning("could not drop the scratch database %s: %s; `dbsafe restore "
+                    "--clean-up` drops it", name, str(exc).splitlines()[0] if str(exc) else exc)
+        return
+    log.warning("the restore into the scratch database %s did not finish; it was dropped", name)
 
 
 def _drop_database(database_url: str, name: str) -> None:

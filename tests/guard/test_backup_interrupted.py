@@ -72,3 +72,63 @@ def test_an_interrupted_backup_leaves_no_pg_dump_session_and_no_file(
                 f"pg_dump's sessions outlived dbsafe: {_dumps(database_url)}")
             time.sleep(0.05)
     assert [p.name for p in backups.iterdir()] == [], "a partial backup was left"
+
+
+def test_an_interrupted_verify_restore_drops_its_scratch_database(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    """Interrupted while restoring into its scratch database, `backup --verify-restore`
+    left that whole copy on the server as "half-restored" (for `restore --clean-up`). Here
+    the restore waits on a lock the test holds: a session's start in a database new to
+    the server reads pg_parameter_acl (a shared catalog pg_dump does not read), so the
+    sessions of pg_restore and of dbsafe wait for it in the scratch database."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+
+    def verifying() -> bool:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            return conn.execute(
+                "SELECT EXISTS (SELECT FROM pg_database WHERE datname LIKE 'dbsafe_verify%') "
+                "AND EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND backend_type = 'client backend' AND datname IS DISTINCT FROM "
+                "current_database())").fetchone() == (True,)
+
+    def dropping() -> bool:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            return conn.execute("SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query "
+                                "LIKE 'DROP DATABASE \"dbsafe_verify%%')").fetchone() == (True,)
+
+    with psycopg.connect(database_url) as holder:
+        holder.execute("LOCK TABLE pg_catalog.pg_parameter_acl IN ACCESS EXCLUSIVE MODE")
+        dbsafe = subprocess.Popen(
+            [sys.executable, "-m", "dbsafe", "backup", "--database-url", database_url,
+             "--backup-dir", str(tmp_path / "b"), "--verify-restore"],
+            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            deadline = time.monotonic() + 120
+            while not verifying():
+                assert dbsafe.poll() is None, dbsafe.communicate()[1]
+                assert time.monotonic() < deadline, "the restore never waited for the lock"
+                time.sleep(0.05)
+            dbsafe.send_signal(signal.SIGINT)
+            # Dropping the copy waits for the sessions starting in it, which wait for the
+            # test's lock: it is let go once dbsafe drops the copy (or has exited).
+            while dbsafe.poll() is None and not dropping():
+                assert time.monotonic() < deadline + 120, "dbsafe neither dropped nor exited"
+                time.sleep(0.05)
+            holder.rollback()
+            _, stderr = dbsafe.communicate(timeout=120)
+        finally:
+            if dbsafe.poll() is None:
+                dbsafe.kill()
+    assert dbsafe.returncode == 130, stderr
+    assert "it was dropped" in stderr and "Traceback" not in stderr, stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        left = conn.execute("SELECT datname FROM pg_database "
+                            "WHERE datname LIKE 'dbsafe_verify%'").fetchall()
+    assert left == [], left
+    # The backup itself was taken and kept, not verified.
+    [manifest] = (tmp_path / "b").glob("*.manifest.json")
+    assert "verified_restore" not in manifest.read_text()
