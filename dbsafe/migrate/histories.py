@@ -95,6 +95,10 @@ class History:
     # "Baseline" in `flyway info`): what they make was there already.
     baseline_query: str | None = None
     baseline: str | None = None
+    # sqlx's row of a migration that failed half-way (`success = false`): its migrate stops
+    # before it runs anything until the row is removed (`MigrateError::Dirty`: `refusal`).
+    dirty_query: str | None = None
+    dirty: str | None = None
     # The versions in the order they ran, for a runner that compares them with its files'
     # order before it runs anything (node-pg-migrate's checkOrder: `refusal`).
     run_order: tuple[str, ...] = ()
@@ -166,6 +170,9 @@ _HISTORIES = (
             frozenset({"version", "success", "checksum", "execution_time"}),
             checksum_query="SELECT version::text, encode(checksum, 'hex') FROM {table} "
                            "WHERE success",
+            # (as sqlx-postgres' `dirty_version`, which its migrate reads first)
+            dirty_query="SELECT version::text FROM {table} WHERE success = false "
+                        "ORDER BY version LIMIT 1",
             placement="current_schema"),
     History("diesel", ("__diesel_schema_migrations",),
             "SELECT version FROM {table}", frozenset({"version", "run_on"}),
@@ -342,6 +349,10 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     baseline = None  # (a table without Flyway's `type`: no baseline known)
                 if baseline is not None:
                     history = dataclasses.replace(history, baseline=str(baseline[0]))
+            if history.dirty_query is not None:
+                dirty = conn.execute(history.select(history.dirty_query)).fetchone()
+                if dirty is not None:
+                    history = dataclasses.replace(history, dirty=str(dirty[0]))
             if history.checksum_query is not None:
                 try:
                     with conn.transaction():
@@ -868,6 +879,10 @@ def never_run_findings(never: Sequence[Migration], runner: str) -> list[Finding]
              "hand and record it.") for m in never]
 
 
+# The checks of `refusal` that stop their runner for an edited applied file too (Flyway's
+# validation, sqlx's), or before it reads the files at all (sqlx's failed row): those edited
+# are then no warning of their own (`edited_findings`).
+REFUSES_EDITED = ("validateOnMigrate", "VersionMismatch", "Dirty")
 RUNNER_REFUSES_CODE = "DBS612"  # declared by dbsafe.guard (status)
 APPLIED_EDITED_CODE = "DBS605"  # declared by dbsafe.guard (status, upgrade)
 
@@ -903,7 +918,10 @@ def refusal(migrations: Sequence[Migration], history: History,
     checksum mismatch"), unless `ignoreMigrationPatterns` passes every state (`*:*`). sqlx
     checks each applied migration's checksum as it comes to it (`VersionMismatch`; its
     `migrate run` and `migrate!()` alike, no setting turns it off) and stops at the first
-    edited one, having run the pending ones before it."""
+    edited one, having run the pending ones before it; before that, a row of a migration
+    that failed half-way (`success = false`, `History.dirty`) stops it before it runs
+    anything (`MigrateError::Dirty`: its message names `_sqlx_migrations` whatever the
+    table's name)."""
     if history.runner == "flyway":
         from dbsafe.extract.flyway import FlywayNames
 
@@ -931,6 +949,13 @@ def refusal(migrations: Sequence[Migration], history: History,
              + (" " + _FLYWAY_OUT_OF_ORDER_HELP if len(edited) < len(said) else ""))
             if edited else _FLYWAY_OUT_OF_ORDER_HELP)
     if history.runner == "sqlx":
+        if history.dirty is not None:
+            return Refusal(
+                f"migration {history.dirty} is partially applied; fix and remove row from "
+                "`_sqlx_migrations` table", "Dirty",
+                f"Undo what the failed migration {history.dirty} did, or finish it by hand, "
+                f"then delete its row (`DELETE FROM {history.quoted} WHERE version = "
+                f"{history.dirty}`) for sqlx to run it again.")
         first = next(iter(edited_applied(migrations, history)), None)
         return None if first is None else Refusal(
             f"migration {first.version} was previously applied but has been modified",
@@ -970,7 +995,7 @@ def edited_findings(migrations: Sequence[Migration], history: History,
     that its runner does not refuse to migrate for (`refused`): prisma's `migrate deploy`
     (and `status`) neither run it again nor say so, as prisma 6.19.3 showed; Flyway told not
     to validate (`validateOnMigrate=false`, or `ignoreMigrationPatterns` `*:*`) neither."""
-    if refused is not None and refused.check in ("validateOnMigrate", "VersionMismatch"):
+    if refused is not None and refused.check in REFUSES_EDITED:
         return []
     out = []
     for e in edited_applied(migrations, history):

@@ -1538,6 +1538,48 @@ def test_a_sqlx_migration_edited_since_it_ran_makes_sqlx_refuse(
         ("DBS612", said)]
 
 
+def test_a_sqlx_migration_that_failed_half_way_makes_sqlx_refuse(
+        tmp_path: Path, database_url: str) -> None:
+    # sqlx's migrate reads its table's first `success = false` row before anything else
+    # (sqlx-postgres' dirty_version) and stops: "migration 3 is partially applied; fix and
+    # remove row from `_sqlx_migrations` table" (MigrateError::Dirty). status said nothing
+    # (exit 0), the version merely pending.
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8", features = '
+        '["postgres"] }\n')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for name, (sql, _) in _SQLX.items():
+        (folder / name).write_text(sql)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY "
+                     "KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT "
+                     "now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time "
+                     "BIGINT NOT NULL)")
+        for version, name, success in ((1, "1_users.sql", True), (2, "2_email.sql", True),
+                                       (3, "3_orders.sql", False)):
+            conn.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
+                         "execution_time) VALUES (%s, %s, %s, decode(%s, 'hex'), 1)",
+                         (version, name[2:-4], success, _SQLX[name][1]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    said = ("sqlx refuses to migrate the database: migration 3 is partially applied; fix and "
+            "remove row from `_sqlx_migrations` table.")
+    report = commands.status(settings)
+    assert [(f.code, f.message, f.subject) for f in report.findings] == [
+        ("DBS612", said, "migrations/2_email.sql")]
+    # The failed one is not applied: sqlx runs it again once its row is removed.
+    assert (report.summary["applied"], report.summary["pending"]) == (
+        2, [{"migration": "migrations/3_orders.sql"}])
+    # It stops there before it compares checksums: an applied file edited since is no
+    # VersionMismatch of its own (nor a warning in Flyway's words).
+    (folder / "2_email.sql").write_text(_EMAIL_EDITED)
+    assert [(f.code, f.message) for f in commands.status(settings).findings] == [
+        ("DBS612", said)]
+    (folder / "2_email.sql").write_text(_SQLX["2_email.sql"][0])
+    drift = commands.drift(settings).findings
+    assert [(f.code, f.message) for f in drift[:1]] == [("DBS612", said)]
+
+
 # What prisma 6.19.3's `migrate deploy` recorded for these files (run on PostgreSQL 15).
 _PRISMA = {"20240101000000_init": ("CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL);\n",
                                    "a67484aafc88045af07586fa799b482b1477da918eb666b65a9df9ac94b3c504"),
