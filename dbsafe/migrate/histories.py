@@ -90,8 +90,8 @@ class History:
     # version of the folder, and the runner itself refuses to go on), and how to resolve it.
     failed_query: str | None = None
     resolve: str = ""
-    # Flyway's baseline row (`baseline`, `baselineOnMigrate`): the version the database was
-    # at when Flyway first ran there. It never runs the files up to it ("Below Baseline",
+    # Flyway's baseline row (`baseline`, `baselineOnMigrate`, or a baseline migration's):
+    # the version the database was at when Flyway first ran there. It never runs the files up to it ("Below Baseline",
     # "Baseline" in `flyway info`): what they make was there already.
     baseline_query: str | None = None
     baseline: str | None = None
@@ -149,7 +149,10 @@ _HISTORIES = (
             "SELECT coalesce(version, 'R:' || description) FROM {table} WHERE success "
             "AND (version IS NOT NULL OR description NOT LIKE '<< %')",
             frozenset({"installed_rank", "version", "script", "type", "success"}),
-            baseline_query="SELECT version FROM {table} WHERE type = 'BASELINE' AND success "
+            # (a baseline migration's row, `B1__x.sql` run on an empty database, is one
+            # too: `isBaseline()` of its SQL_BASELINE, JDBC_BASELINE type)
+            baseline_query="SELECT version FROM {table} WHERE type IN ('BASELINE', "
+                           "'SQL_BASELINE', 'JDBC_BASELINE') AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
             # (the latest row of each description, as `getLatestRepeatableRuns` takes it;
             # of each version the latest, a `DELETE` marking it deleted: no checksum)

@@ -1487,6 +1487,27 @@ def test_a_flyway_versioned_migration_edited_since_it_ran_is_what_flyway_makes_o
     assert commands.status(settings).findings == ()
 
 
+def test_a_flyway_baseline_migration_is_the_database_s_baseline(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway ran its baseline migration B1_1 on the empty database (its row's type
+    # SQL_BASELINE), then V2: the versions up to 1.1 it takes as there ("Below Baseline",
+    # "Baseline Ignored": its appliedBaseline is the latest row whose type isBaseline(),
+    # BASELINE or SQL_BASELINE alike), never runs nor validates them. status called V1 never
+    # run and Flyway refusing ("Detected resolved migration not applied to database: 1").
+    _project(tmp_path, "flyway")
+    names = RUNNERS["flyway"][0]
+    (tmp_path / names[0]).with_name("B1_1__baseline.sql").write_text(_UPS[0] + _UPS[1] + "\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _UPS[2] + _flyway_history(
+            [(1, "1.1", "baseline", "SQL_BASELINE", "B1_1__baseline.sql", None),
+             (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 3, [])
+    assert commands.drift(settings).findings == ()
+
+
 # sqlx's checksums of `_SQLX[0]` and `_SQLX[1]` as files: `sha384sum`'s.
 _SQLX = {"1_users.sql": (_UPS[0] + "\n", "6e87eacc60a108113ae87c597a513a72c2af6c4dbd126ba4"
                                          "dafe01a0294b4d9260da5858c7553c7b243ce4846efc0783"),
