@@ -91,8 +91,9 @@ class History:
     failed_query: str | None = None
     resolve: str = ""
     # Flyway's baseline row (`baseline`, `baselineOnMigrate`, or a baseline migration's):
-    # the version the database was at when Flyway first ran there. It never runs the files up to it ("Below Baseline",
-    # "Baseline" in `flyway info`): what they make was there already.
+    # the version the database was at when Flyway first ran there. It never runs the files
+    # up to it ("Below Baseline", "Baseline" in `flyway info`): what they make was there
+    # already.
     baseline_query: str | None = None
     baseline: str | None = None
     # sqlx's row of a migration that failed half-way (`success = false`): its migrate stops
