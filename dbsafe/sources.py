@@ -321,8 +321,9 @@ def _built_file(cache_file: Path) -> Path:
 # (`seed.sql`) not run; 40: a node-pg-migrate folder's files run in its order (a seventeen-
 # digit name as the moment it spells, before a later thirteen-digit one); 41: a `setup-sql`
 # file among the files of a folder of no known runner runs once, as setup-sql, not again
-# in its place; 42: collations.
-_INTROSPECTED = 42
+# in its place; 42: collations; 43: a golang-migrate, goose or sqlx folder's files its
+# runner does not name as migrations (`seed.sql`) not run.
+_INTROSPECTED = 43
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

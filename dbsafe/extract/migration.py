@@ -207,6 +207,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 found = [p for p in found if _dbmate_runs(p, path)]
             if diesel_folder(path) and any(_diesel_runs(p, path) for p in found):
                 found = [p for p in found if _diesel_runs(p, path)]
+            if found and not (found := _runner_selection(found)):
+                raise SourceError(f"no SQL migrations under {path}: its runner (golang-migrate, "
+                                  "goose, sqlx) runs only the files named as its migrations")
             declared = None
             if supabase_schemas_folder(path):
                 declared = _declared_schema_order(path)
@@ -619,7 +622,8 @@ def unrun_files(folder: Path) -> list[Path]:
     plan does not name (its revert and verify scripts make nothing). Of a dbmate folder
     (`dbmate_folder`), its files whose name does not start with a version (`seed.sql`) and
     those in subfolders: dbmate skips them. Of diesel's migrations folder, every file but
-    its migrations' `up.sql` (`_diesel_runs`).
+    its migrations' `up.sql` (`_diesel_runs`). Of a golang-migrate, goose or sqlx folder,
+    the files its runner does not name as migrations (`_runner_skips`: `seed.sql`).
     """
     if not folder.is_dir():
         return []
@@ -642,6 +646,9 @@ def unrun_files(folder: Path) -> list[Path]:
         if names.default:
             return [p for p in files if not flyway_file(p.name)
                     and names.callback(p.name) is None]
+    run = set(_runner_selection(files))
+    if skipped := [p for p in files if p not in run]:
+        return skipped
     listing = _folder_listing(folder, {p.name for p in files if p.parent == folder}) \
         if (folder / DRIZZLE_JOURNAL).is_file() else None
     if listing is None or listing.names is None:
@@ -666,6 +673,82 @@ def golang_migrate_folder(folder: Path) -> bool:
     except OSError:
         return False
     return bool(up) and _pop_selection(up)[1] is None
+
+
+# golang-migrate's migration files, its source's `Regex` (source/parse.go:
+# `^([0-9]+)_(.*)\.(down|up)\.(.*)$`, case and all): its source drivers skip every other file
+# of the folder (iofs's `Init`: a name `Parse` fails on is `continue`).
+_GOLANG_MIGRATE_FILE = re.compile(r"[0-9]+_.*\.(?:down|up)\..*")
+# A name starting with a version, as plain numbered migrations are named (`2_x.sql`).
+_NUMBERED = re.compile(r"[0-9]")
+# goose's version (`NumericComponent` in its migration.go): the name up to its first `_`,
+# an integer (Go's ParseInt: a sign allowed) of at least 1.
+_GOOSE_VERSION = re.compile(r"([+-]?[0-9]+)_.*\.sql", re.DOTALL)
+
+
+def _goose_runs(name: str) -> bool:
+    """Whether goose takes `name` for a migration: `NumericComponent` parses its version.
+    goose's Provider skips any other `.sql` file of its folder (`collectFilesystemSources`,
+    not strict), its `goose up` refuses the folder ("could not parse SQL migration file"):
+    neither runs it.
+
+    >>> [_goose_runs(n) for n in ("00001_init.sql", "seed.sql", "0_x.sql", "init_db.sql")]
+    [True, False, False, False]
+    """
+    found = _GOOSE_VERSION.fullmatch(name)
+    return found is not None and 1 <= int(found.group(1)) < 2 ** 63
+
+
+def goose_folder(folder: Path) -> bool:
+    """Whether `folder` is goose's migrations folder: the first file of it goose would run
+    (by name) is annotated `-- +goose Up`, as goose requires of every SQL migration. Only
+    that file is read."""
+    try:
+        first = min((p for p in folder.iterdir() if _goose_runs(p.name) and p.is_file()),
+                    default=None)
+        if first is None:
+            return False
+        text = first.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(m.group("goose") for m in _SECTION.finditer(text))
+
+
+def _runner_skips(folder: Path) -> Callable[[str], bool] | None:
+    """Which `.sql` files directly in `folder` its runner skips, by their name, or None
+    where dbsafe knows no runner of it that skips any (plain numbered files, sql-migrate's
+    folder: it runs every `.sql` file there, a `seed.sql` after the numbered ones).
+
+    sqlx's folder (`sqlx_folder`): a name without `_` (`seed.sql`; its `resolve_blocking`
+    skips a name not of the form `<VERSION>_<DESCRIPTION>.sql`, and fails on one whose
+    `<VERSION>` is no integer, which is kept). goose's (`goose_folder`): a name without its
+    version (`_goose_runs`). golang-migrate's (`golang_migrate_folder`): a name its regex
+    does not match (`_GOLANG_MIGRATE_FILE`: `init.sql`, `schema.sql`); a folder also holding
+    a numbered file it does not match (`2_x.sql`, `0021_x_up.sql` beside `1_x.up.sql`) is
+    run by some other runner, and its files are all kept.
+    """
+    if sqlx_folder(folder):
+        return lambda name: "_" not in name
+    if goose_folder(folder):
+        return lambda name: not _goose_runs(name)
+    if golang_migrate_folder(folder):
+        try:
+            names = [p.name for p in folder.iterdir() if p.suffix == ".sql"]
+        except OSError:
+            return None
+        if any(_NUMBERED.match(name) and not _GOLANG_MIGRATE_FILE.fullmatch(name)
+               for name in names):
+            return None
+        return lambda name: _GOLANG_MIGRATE_FILE.fullmatch(name) is None
+    return None
+
+
+def _runner_selection(found: Sequence[Path]) -> list[Path]:
+    """`found` less the files their folder's runner skips (`_runner_skips`). Only a folder
+    holding a name without goose's version (a name any of them skips has none) is asked."""
+    skips = {folder: _runner_skips(folder)
+             for folder in {p.parent for p in found if not _goose_runs(p.name)}}
+    return [p for p in found if (skip := skips.get(p.parent)) is None or not skip(p.name)]
 
 
 # Down migrations in files of their own: golang-migrate's (and friends') `1_x.down.sql`,

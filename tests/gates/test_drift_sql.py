@@ -71,6 +71,21 @@ def _project(tmp_path: Path, runner: str) -> None:
         path.write_text(text)
 
 
+@pytest.mark.parametrize("runner", ["golang-migrate", "goose"])
+def test_a_file_its_runner_skips_is_neither_pending_nor_built(
+        runner: str, tmp_path: Path, database_url: str) -> None:
+    # golang-migrate's regex and goose's version leave seed.sql out: neither runs it, so it
+    # is not pending, and the table it makes is no drift of a database it never touched.
+    _project(tmp_path, runner)
+    (tmp_path / "db" / "migrations" / "seed.sql").write_text("CREATE TABLE seeds (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + RUNNERS[runner][1])
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    assert commands.status(settings).summary["pending"] == [
+        {"migration": RUNNERS[runner][0][2]}]
+    assert commands.drift(settings).findings == ()
+
+
 @pytest.mark.parametrize("runner", sorted(RUNNERS))
 def test_a_database_behind_is_not_drift_a_hand_made_index_is(
         runner: str, tmp_path: Path, database_url: str) -> None:

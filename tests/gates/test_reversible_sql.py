@@ -425,6 +425,20 @@ def test_flyway_s_callbacks_are_run_where_its_migrate_runs_them_not_walked(
     assert _found(tmp_path) == [("DBS411", "db/migrations/U2__age.sql", 1)]
 
 
+@pytest.mark.parametrize(("runner", "files"), [
+    ("golang-migrate", {"1_users.up.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+                        "1_users.down.sql": "DROP TABLE users;\n"}),
+    ("goose", {"00001_users.sql": "-- +goose Up\nCREATE TABLE users (id int PRIMARY KEY);\n"
+                                  "-- +goose Down\nDROP TABLE users;\n"}),
+])
+def test_a_file_its_runner_skips_is_no_revision_to_walk(
+        tmp_path: Path, runner: str, files: dict[str, str]) -> None:
+    # golang-migrate's regex and goose's version leave seed.sql out: neither runs it, so it
+    # has no down migration to prove (it was a DBS411).
+    _write(tmp_path / "db" / "migrations", {**files, "seed.sql": "CREATE TABLE seeds (id int);\n"})
+    assert _found(tmp_path) == []
+
+
 def test_a_dbmate_folder_is_walked_as_dbmate_lists_it(tmp_path: Path) -> None:
     # dbmate 2.36.0 runs the files named `^(\d+).*\.sql$` directly in its folder, sorted by
     # name: `20240105-tags.sql` after `20240101000000_users.sql` (by number it came first and

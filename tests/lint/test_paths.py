@@ -312,6 +312,76 @@ def test_a_flyway_folder_s_other_files_are_neither_linted_nor_run(tmp_path: Path
     assert unrun_files(folder) == [folder / "seed.sql"]
 
 
+# Each runner's folder: its migrations, its down migrations, and `seed.sql`, which it skips.
+RUNNER_FOLDERS = {
+    "golang-migrate": ("db/migrations", {
+        "1_users.up.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        "1_users.down.sql": "DROP TABLE users;\n",
+        "2_tags.up.sql": "CREATE TABLE tags (name text);\n",
+        "2_tags.down.sql": "DROP TABLE tags;\n"}),
+    "goose": ("db/migrations", {
+        "00001_users.sql": "-- +goose Up\nCREATE TABLE users (id bigint PRIMARY KEY);\n"
+                           "-- +goose Down\nDROP TABLE users;\n",
+        "00002_tags.sql": "-- +goose Up\nCREATE TABLE tags (name text);\n"
+                           "-- +goose Down\nDROP TABLE tags;\n"}),
+    "sqlx": ("migrations", {
+        "1_users.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+        "2_tags.sql": "CREATE TABLE tags (name text);\n"}),
+}
+
+
+def runner_folder(root: Path, runner: str, seed: str) -> Path:
+    """`RUNNER_FOLDERS[runner]` under `root`, with `seed.sql` holding `seed`."""
+    where, files = RUNNER_FOLDERS[runner]
+    folder = root / where
+    folder.mkdir(parents=True)
+    for name, text in {**files, "seed.sql": seed}.items():
+        (folder / name).write_text(text)
+    if runner == "sqlx":
+        (root / "Cargo.toml").write_text('[package]\nname = "app"\n\n[dependencies]\n'
+                                         'sqlx = { version = "0.8", features = ["postgres"] }\n')
+    return folder
+
+
+@pytest.mark.parametrize("runner", list(RUNNER_FOLDERS))
+def test_a_file_its_runner_does_not_name_as_a_migration_is_neither_linted_nor_run(
+        tmp_path: Path, runner: str) -> None:
+    # golang-migrate matches ^([0-9]+)_(.*)\.(down|up)\.(.*)$, goose a name whose part before
+    # its first `_` is a version of at least 1, sqlx `<VERSION>_<DESCRIPTION>.sql`: none
+    # runs seed.sql, whose DELETE was linted (DBS121 on a statement no migrate sends) and run
+    # after the migrations. It may be run by hand: unrun_files names it.
+    folder = runner_folder(tmp_path, runner, "DELETE FROM users;\n")
+    settings = Settings(project_root=tmp_path)
+    where, files = RUNNER_FOLDERS[runner]
+    assert [m.path for m in load_migrations(settings, [folder])] == [
+        f"{where}/{name}" for name in files if ".down." not in name]
+    assert commands.lint(settings, [folder]).findings == ()
+    assert unrun_files(folder) == [folder / "seed.sql"]
+
+
+def test_files_of_a_folder_no_runner_dbsafe_knows_skips_are_all_linted(tmp_path: Path) -> None:
+    # `2_email.sql` beside golang-migrate's `1_users.up.sql`: golang-migrate would skip it,
+    # so some other runner runs this folder, and nothing says it skips seed.sql; nor does
+    # sql-migrate, which runs every .sql file of its folder, seed.sql after the numbered ones.
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for name, text in {"1_users.up.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n",
+                       "2_email.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+                       "seed.sql": "DELETE FROM users;\n"}.items():
+        (mixed / name).write_text(text)
+    sql_migrate = tmp_path / "sql_migrate"
+    sql_migrate.mkdir()
+    (sql_migrate / "1_users.sql").write_text(
+        "-- +migrate Up\nCREATE TABLE users (id bigint PRIMARY KEY);\n")
+    (sql_migrate / "seed.sql").write_text("-- +migrate Up\nDELETE FROM users;\n")
+    settings = Settings(project_root=tmp_path)
+    assert [m.path for m in load_migrations(settings, [mixed])] == [
+        "mixed/1_users.up.sql", "mixed/2_email.sql", "mixed/seed.sql"]
+    assert [m.path for m in load_migrations(settings, [sql_migrate])] == [
+        "sql_migrate/1_users.sql", "sql_migrate/seed.sql"]
+    assert unrun_files(mixed) == unrun_files(sql_migrate) == []
+
+
 def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transactions(
         tmp_path: Path) -> None:
     # As tests/migrate/test_sqlfiles.py runs them: Flyway, diesel and sqlx wrap each migration in

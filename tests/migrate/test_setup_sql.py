@@ -132,7 +132,8 @@ def test_validate_builds_a_sql_folder_after_its_setup_sql(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("names", [("000_init.sql", "001_items.sql"),
-                                   ("1_init.up.sql", "2_items.up.sql")])
+                                   ("1_init.up.sql", "2_items.up.sql"),
+                                   ("init.sql", "1_items.up.sql")])
 def test_a_setup_sql_file_among_the_folder_s_files_runs_as_its_runner_runs_it(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, names: tuple[str, str]) -> None:
     # db/migrations/000_init.sql named as setup-sql ran first, then again as the first file
@@ -140,14 +141,19 @@ def test_a_setup_sql_file_among_the_folder_s_files_runs_as_its_runner_runs_it(
     # its CREATE ROLE failed there (42710, a DBS006 note; a CREATE SCHEMA, 42P06). Now it
     # runs once. golang-migrate's
     # 1_init.up.sql is its migration: golang-migrate runs it after the setup, twice in all,
-    # on the real database too, where the CREATE ROLE fails just the same.
+    # on the real database too, where the CREATE ROLE fails just the same. golang-migrate
+    # skips init.sql (its regex wants `<version>_<name>.up.<ext>`): it runs once, as setup,
+    # no migration of the folder (it ran again after 1_items.up.sql: 42710, a DBS006 note).
     init, items = names
     root = _sql_folder(tmp_path, {init: SETUP, items: ITEMS[0] + ";\n"}, setup=None)
     with (root / "pyproject.toml").open("a") as config:
         config.write(f'setup-sql = ["db/migrations/{init}"]\n')
     report = commands.validate(load_settings(root, environ={}))
     warnings = [r.getMessage() for r in caplog.records if "setup-sql" in r.getMessage()]
-    if init == "000_init.sql":
+    if init == "init.sql":
+        assert [(f.code, f.location.path) for f in report.findings] == [("DBS302", "app/q.py")]
+        assert warnings == []
+    elif init == "000_init.sql":
         assert [(f.code, f.location.path) for f in report.findings] == [("DBS302", "app/q.py")]
         [warning] = warnings
         assert warning.startswith("setup-sql db/migrations/000_init.sql lies in "
