@@ -212,6 +212,28 @@ class FlywayConfig:
         return any(kind.strip().lower() in ("*", "versioned") and state.strip() == "*"
                    for kind, _, state in (p.partition(":") for p in self.ignore_patterns))
 
+    def ignores(self, kind: str, state: str) -> bool:
+        """Whether `ignoreMigrationPatterns` lets validation pass a migration of `kind`
+        ("versioned" or "repeatable") in `state` (`ValidatePattern.matchesMigration`).
+
+        >>> FlywayConfig().ignores("versioned", "future"), FlywayConfig().ignores("repeatable", "failed")
+        (True, False)
+        """
+        return any(k.strip().lower() in ("*", kind) and s.strip().lower() in ("*", state)
+                   for k, _, s in (p.partition(":") for p in self.ignore_patterns))
+
+    @property
+    def ignores_future(self) -> bool:
+        """Whether `ignoreMigrationPatterns` passes future migrations, versioned and
+        repeatable alike (`ValidatePatternUtils.isFutureIgnored`: `*:future`, its default):
+        then a failed one, recorded at a version past every file's, fails neither validation
+        nor, alone, `migrate`.
+
+        >>> FlywayConfig().ignores_future, FlywayConfig(ignore_patterns=("versioned:future",)).ignores_future
+        (True, False)
+        """
+        return self.ignores("versioned", "future") and self.ignores("repeatable", "future")
+
     @property
     def schema(self) -> str | None:
         """The schema Flyway keeps its history table in and sets first on the search_path

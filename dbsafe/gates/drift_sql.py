@@ -116,11 +116,12 @@ def compare_folder(folder: SqlFolder, database_url: str,
     at = last.path if (last := last_recorded(selected)) else "none applied"
     # An applied file edited since: its runner refuses to migrate for it (DBS612: Flyway's
     # validation, sqlx), or runs on without a word (DBS605, a warning: prisma's deploy).
-    # sqlx refuses for a migration its table says failed half-way too (DBS612).
+    # sqlx and Flyway refuse for a migration their table says failed half-way too (DBS612).
     edited = edited_applied(migrations, history)
-    refused = refusal(migrations, history, applied) if edited or history.dirty else None
+    refused = refusal(migrations, history, applied) \
+        if edited or history.dirty or history.failed_runs else None
     told = [refusal_finding(refused, history.runner, at)] if refused is not None and \
-        refused.check in REFUSES_EDITED else []
+        refused.check in (*REFUSES_EDITED, "DbMigrate") else []
     return Drift(live, expected, changes, (at,),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
                  f"{len(migrations)} files applied)",

@@ -100,6 +100,12 @@ class History:
     # before it runs anything until the row is removed (`MigrateError::Dirty`: `refusal`).
     dirty_query: str | None = None
     dirty: str | None = None
+    # Flyway's rows of migrations that failed (`success = false`: on PostgreSQL one it ran
+    # outside a transaction, which it records failed where it cannot roll it back), in their
+    # installed order: (version, None for a repeatable one; description). Its migrate
+    # refuses to run anything until `flyway repair` removes them (`refusal`).
+    failed_runs_query: str | None = None
+    failed_runs: tuple[tuple[str | None, str], ...] = ()
     # The versions in the order they ran, for a runner that compares them with its files'
     # order before it runs anything (node-pg-migrate's checkOrder: `refusal`).
     run_order: tuple[str, ...] = ()
@@ -155,6 +161,9 @@ _HISTORIES = (
             baseline_query="SELECT version FROM {table} WHERE type IN ('BASELINE', "
                            "'SQL_BASELINE', 'JDBC_BASELINE') AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
+            # (a repair's DELETE row and the schema marker are never failed migrations)
+            failed_runs_query="SELECT version, description FROM {table} WHERE NOT success "
+                              "AND type NOT IN ('DELETE', 'SCHEMA') ORDER BY installed_rank",
             # (the latest row of each description, as `getLatestRepeatableRuns` takes it;
             # of each version the latest, a `DELETE` marking it deleted: no checksum)
             checksum_query="(SELECT DISTINCT ON (description) 'R:' || description, CASE WHEN "
@@ -353,6 +362,14 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     baseline = None  # (a table without Flyway's `type`: no baseline known)
                 if baseline is not None:
                     history = dataclasses.replace(history, baseline=str(baseline[0]))
+            if history.failed_runs_query is not None:
+                try:
+                    with conn.transaction():
+                        runs = conn.execute(history.select(history.failed_runs_query)).fetchall()
+                except psycopg.errors.UndefinedColumn:
+                    runs = []  # (a table without Flyway's `type`: none known)
+                history = dataclasses.replace(history, failed_runs=tuple(
+                    (None if r[0] is None else str(r[0]), str(r[1])) for r in runs))
             if history.dirty_query is not None:
                 dirty = conn.execute(history.select(history.dirty_query)).fetchone()
                 if dirty is not None:
@@ -905,6 +922,9 @@ _FLYWAY_OUT_OF_ORDER_HELP = (
     "(outOfOrder=true in flyway.conf or flyway.toml, or FLYWAY_OUT_OF_ORDER=true, which dbsafe "
     "reads; a `-outOfOrder=true` on Flyway's command line dbsafe does not see: then it runs "
     "the file).")
+_FLYWAY_FAILED_HELP = (
+    "Undo what the failed migration did (or finish it by hand), then remove its row with "
+    "`flyway repair`, for Flyway to run it again.")
 _EDITED_HELP = ("Undo the edit of the applied file and put the change in a new migration{}.")
 
 
@@ -919,7 +939,11 @@ def refusal(migrations: Sequence[Migration], history: History,
     the last one applied (`versions`) that never ran fails it, unless its configuration runs
     such a file (`outOfOrder`) or skips it (`ignoreMigrationPatterns` `*:ignored`), and so does
     an applied versioned migration past its baseline edited since (`edited_applied`: "Migration
-    checksum mismatch"), unless `ignoreMigrationPatterns` passes every state (`*:*`). sqlx
+    checksum mismatch"), unless `ignoreMigrationPatterns` passes every state (`*:*`), and so
+    does a failed row (`History.failed_runs`: "Detected failed migration to version N"), but
+    one at a version past every file's that it passes as future (`*:future`, its default);
+    with validation off or passed, its migrate refuses for a failed row all the same ("Schema
+    ... contains a failed migration", `DbMigrate.migrateGroup`), that lone future one aside. sqlx
     checks each applied migration's checksum as it comes to it (`VersionMismatch`; its
     `migrate run` and `migrate!()` alike, no setting turns it off) and stops at the first
     edited one, having run the pending ones before it; before that, a row of a migration
@@ -930,28 +954,41 @@ def refusal(migrations: Sequence[Migration], history: History,
         from dbsafe.extract.flyway import FlywayNames
 
         config = _flyway_settings(migrations)
-        if config is None or not config.validate_on_migrate:
+        if config is None:
             return None
+        failed = _flyway_failed(migrations, history)
+        if not config.validate_on_migrate:
+            return _flyway_migrate_refusal(failed, history, config)
         named = _versions_of(list(migrations), history, versions or set())
-        said: list[tuple[tuple[int, ...], str]] = []
-        if not (config.out_of_order or config.ignores_ignored):
-            said += [(FlywayNames.version_key(v), "Detected resolved migration not applied to "
-                      f"database: {v}") for m in _flyway_ignored(migrations, history,
-                                                               versions or set())
-                     if (v := named[m.path]) is not None]
+        # (about Flyway's order: the applied ones, by installed rank there, here by version
+        # as they mostly ran, a failed repeatable one after them; then those never run)
+        said: list[tuple[tuple[int, tuple[int, ...]], str]] = []
+        ignored = [] if config.out_of_order or config.ignores_ignored else [
+            v for m in _flyway_ignored(migrations, history, versions or set())
+            if (v := named[m.path]) is not None]
+        said += [((2, FlywayNames.version_key(v)),
+                  f"Detected resolved migration not applied to database: {v}") for v in ignored]
         edited = [] if config.ignores_all_states else edited_applied(migrations, history)
-        said += [(FlywayNames.version_key(e.version),
+        said += [((0, FlywayNames.version_key(e.version)),
                   f"Migration checksum mismatch for migration version {e.version} -> Applied "
                   f"to database : {e.recorded} -> Resolved locally : {e.now}") for e in edited]
+        broken = [(v, d) for v, d, future in failed if not config.ignores(
+            "repeatable" if v is None else "versioned", "*") and not (
+            future and config.ignores_future)]
+        said += [((1, ()), f"Detected failed repeatable migration: {d}") if v is None else
+                 ((0, FlywayNames.version_key(v)),
+                  f"Detected failed migration to version {v} ({d})") for v, d in broken]
         if not said:
-            return None
+            return _flyway_migrate_refusal(failed, history, config)
+        helps = [_FLYWAY_FAILED_HELP] if broken else []
+        if edited:
+            helps.append(_EDITED_HELP.format(", or record its checksum with `flyway repair` "
+                                             "if the database already holds what it makes now"))
+        if ignored:
+            helps.append(_FLYWAY_OUT_OF_ORDER_HELP)
         return Refusal(
             f"Validate failed: {'; '.join(text for _, text in sorted(said))}",
-            "validateOnMigrate",
-            (_EDITED_HELP.format(", or record its checksum with `flyway repair` if the "
-                                 "database already holds what it makes now")
-             + (" " + _FLYWAY_OUT_OF_ORDER_HELP if len(edited) < len(said) else ""))
-            if edited else _FLYWAY_OUT_OF_ORDER_HELP)
+            "validateOnMigrate", " ".join(helps))
     if history.runner == "sqlx":
         if history.dirty is not None:
             return Refusal(
@@ -987,10 +1024,42 @@ def refusal(migrations: Sequence[Migration], history: History,
     return None
 
 
+def _flyway_failed(migrations: Sequence[Migration], history: History
+                   ) -> list[tuple[str | None, str, bool]]:
+    """Flyway's failed rows (`History.failed_runs`), each with whether Flyway takes it for a
+    future one (`FUTURE_FAILED`: no file has its version, none a later one)."""
+    if not history.failed_runs:
+        return []
+    from dbsafe.extract.flyway import FlywayNames
+
+    files = {FlywayNames.version_key(v) for v in _versions_of(list(migrations), history,
+                                                               set()).values()
+             if v is not None and _FLYWAY_VERSION.fullmatch(v)}
+    last = max(files, default=())
+    return [(v, d, v is not None and _FLYWAY_VERSION.fullmatch(v) is not None
+             and (key := FlywayNames.version_key(v)) not in files and key >= last)
+            for v, d in history.failed_runs]
+
+
+def _flyway_migrate_refusal(failed: list[tuple[str | None, str, bool]], history: History,
+                            config: FlywayConfig) -> Refusal | None:
+    """Flyway's migrate refusing for a failed row its validation passed or did not look at
+    (`DbMigrate.migrateGroup`): the first of them, unless it is the only one and a future one
+    Flyway is told to pass (`*:future`, its default), which it only warns of."""
+    if not failed or (len(failed) == 1 and failed[0][2] and config.ignores_future):
+        return None
+    version, description, _ = failed[0]
+    schema = f'"{history.relation[0]}"'  # (as `Schema.toString` quotes it)
+    what = f"a failed migration to version {version}" if version is not None else \
+        f'a failed repeatable migration ("{description}")'
+    return Refusal(f"Schema {schema} contains {what} !", "DbMigrate", _FLYWAY_FAILED_HELP)
+
+
 def refusal_finding(refused: Refusal, runner: str, subject: str) -> Finding:
     """The DBS612 that says `runner` refuses to migrate the database (`refusal`)."""
+    end = "" if refused.words.endswith("!") else "."
     return Finding(RUNNER_REFUSES_CODE, f"{runner} refuses to migrate the database: "
-                   f"{refused.words}.", Severity.ERROR, subject=subject, help=refused.help)
+                   f"{refused.words}{end}", Severity.ERROR, subject=subject, help=refused.help)
 
 
 def edited_findings(migrations: Sequence[Migration], history: History,

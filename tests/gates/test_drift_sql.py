@@ -1523,6 +1523,61 @@ def test_a_flyway_baseline_migration_is_the_database_s_baseline(
     assert commands.drift(settings).findings == ()
 
 
+def test_a_flyway_migration_that_failed_half_way_makes_flyway_refuse(
+        tmp_path: Path, database_url: str) -> None:
+    # On PostgreSQL Flyway rolls back a migration that fails in its transaction and records
+    # nothing; one it ran outside a transaction (CONCURRENTLY, executeInTransaction=false)
+    # it records failed (`success = false`, DbMigrate.applyMigrations). Its migrate then
+    # validates (validateOnMigrate): "Validate failed: ... Detected failed migration to
+    # version 2 (orders)" (MigrationInfoImpl.validate), nothing runs. status said nothing
+    # (exit 0), V2 merely pending.
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", None)])
+            + "INSERT INTO flyway_schema_history VALUES (3, '2', 'orders', 'SQL', "
+              "'V2__orders.sql', NULL, 'app', now(), 5, false)")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    said = ("flyway refuses to migrate the database: Validate failed: Detected failed "
+            "migration to version 2 (orders).")
+    report = commands.status(settings)
+    assert [(f.code, f.message, f.subject) for f in report.findings] == [
+        ("DBS612", said, RUNNERS["flyway"][0][1])]
+    assert report.findings[0].help is not None and "`flyway repair`" in report.findings[0].help
+    # Not applied: Flyway runs it again once `flyway repair` removed its row.
+    assert (report.summary["applied"], report.summary["pending"]) == (
+        2, [{"migration": RUNNERS["flyway"][0][2]}])
+    assert [(f.code, f.message) for f in commands.drift(settings).findings] == [
+        ("DBS612", said)]
+    # Validation off (or passing every state), its migrate refuses all the same.
+    for conf in ("flyway.validateOnMigrate=false\n", "flyway.ignoreMigrationPatterns=*:*\n"):
+        (tmp_path / "flyway.conf").write_text(conf)
+        assert [(f.code, f.message) for f in commands.status(settings).findings] == [(
+            "DBS612", 'flyway refuses to migrate the database: Schema "public" contains a '
+                      "failed migration to version 2 !")]
+    (tmp_path / "flyway.conf").unlink()
+    # A failed repeatable migration: its description.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET version = NULL, description = 'views', "
+                     "type = 'SQL', script = 'R__views.sql' WHERE installed_rank = 3")
+    assert [f.message for f in commands.status(settings).findings] == [
+        "flyway refuses to migrate the database: Validate failed: Detected failed repeatable "
+        "migration: views."]
+    # One failed at a version past every file's (FUTURE_FAILED): Flyway's default
+    # `*:future` passes it, migrate only warns and runs V2.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET version = '9', description = 'later', "
+                     "script = 'V9__later.sql' WHERE installed_rank = 3")
+    report = commands.status(settings)
+    assert (report.findings, report.summary["pending"]) == (
+        (), [{"migration": RUNNERS["flyway"][0][2]}])
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreMigrationPatterns=versioned:pending\n")
+    assert [f.message for f in commands.status(settings).findings] == [
+        "flyway refuses to migrate the database: Validate failed: Detected failed migration "
+        "to version 9 (later)."]
+
+
 # sqlx's checksums of `_SQLX[0]` and `_SQLX[1]` as files: `sha384sum`'s.
 _SQLX = {"1_users.sql": (_UPS[0] + "\n", "6e87eacc60a108113ae87c597a513a72c2af6c4dbd126ba4"
                                          "dafe01a0294b4d9260da5858c7553c7b243ce4846efc0783"),
