@@ -1049,7 +1049,8 @@ def _flyway_migrate_refusal(failed: list[tuple[str | None, str, bool]], history:
     if not failed or (len(failed) == 1 and failed[0][2] and config.ignores_future):
         return None
     version, description, _ = failed[0]
-    schema = f'"{history.relation[0]}"'  # (as `Schema.toString` quotes it)
+    # (as `Schema.toString` quotes it; Flyway's default schema is the session's current one)
+    schema = f'"{history.schema or history.session_schema or "public"}"'
     what = f"a failed migration to version {version}" if version is not None else \
         f'a failed repeatable migration ("{description}")'
     return Refusal(f"Schema {schema} contains {what} !", "DbMigrate", _FLYWAY_FAILED_HELP)
