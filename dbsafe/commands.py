@@ -440,6 +440,7 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
     backup_file = restoring.backup_named(backup_file)
     if replace:
         restoring.check_replaceable(url, backup_file)
+        restoring.check_not_in_use(url)
     # Half-restored databases of earlier runs are named as it goes.
     summary: dict[str, object] = dict(restoring.restore(
         url, backup_file, into=into, jobs=jobs, no_owner=no_owner,

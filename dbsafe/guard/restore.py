@@ -534,6 +534,19 @@ def check_replaceable(database_url: str, backup: Path) -> None:
             "NAME instead")
 
 
+def check_not_in_use(database_url: str) -> None:
+    """`--replace` refused before anything is restored while others are connected to the
+    database it would rename: with the application still up, a long restore and a fresh
+    backup were made only to be refused at the rename. Counted as `replace_original` counts
+    them (which checks again: sessions may connect meanwhile)."""
+    from dbsafe.pg.connect import database_name
+
+    original = database_name(database_url)
+    with _maintenance(database_url) as conn:
+        if _sessions_staying(conn, original, poll=0.05, every_backend=True):
+            raise _in_use(conn, original, None)
+
+
 def replace_original(database_url: str, restored: str) -> str:
     """Swap names: the original becomes `<name>_before_restore_<stamp>`, the restored one
     takes its name, with the original's owner, privileges, settings, connection limit and
@@ -584,15 +597,17 @@ def replace_original(database_url: str, restored: str) -> str:
     return kept
 
 
-def _in_use(conn: Any, original: str, restored: str) -> DbsafeError:
-    """`--replace` refused: others are connected to the database it would rename."""
+def _in_use(conn: Any, original: str, restored: str | None) -> DbsafeError:
+    """`--replace` refused: others are connected to the database it would rename; before
+    anything was restored when `restored` is None."""
     who = _connected(conn, original, every_backend=True)
     return DbsafeError(f"{len(who) or 'other'} session(s) are connected to {original}"
                        + (f" ({'; '.join(who[:5])}{'; ...' if len(who) > 5 else ''})"
                           if who else "")
                        + "; stop the application (and any replication or background worker "
-                       "connected to it) before replacing its database (the restored copy is "
-                       f"kept as {restored})")
+                       "connected to it) before replacing its database ("
+                       + (f"the restored copy is kept as {restored})" if restored
+                          else "nothing was restored)"))
 
 
 _DATABASE_PROPERTIES = """

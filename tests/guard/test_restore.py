@@ -667,26 +667,76 @@ def test_replace_refuses_a_backup_of_another_database(database_url: str,
         _drop(database_url, "replace_other_src", "replace_other_dst")
 
 
+def _connecting_while_restoring(url: str, connected: list[psycopg.Connection[Any]],
+                                **kwargs: Any):
+    """A progress callback that connects to `url` once pg_restore starts (after `--replace`
+    looked for sessions in the original), keeping the connection in `connected`."""
+    def progress(step: str, message: str) -> None:
+        if message.startswith("pg_restore ") and not connected:
+            connected.append(psycopg.connect(url, **kwargs))
+    return progress
+
+
 def test_replace_is_refused_while_an_application_is_connected(database_url: str,
                                                               tmp_path: Path) -> None:
+    # The application connects while the copy is restored: checked again before the renames.
     _drop(database_url, "replace_busy_copy")
     source, settings, backup = _backed_up_database(database_url, "replace_busy", tmp_path)
+    connected: list[psycopg.Connection[Any]] = []
     try:
-        with psycopg.connect(source) as application:  # stays connected throughout
-            application.execute("DELETE FROM orders")
-            application.commit()
-            with pytest.raises(DbsafeError) as refused:
-                commands.restore(settings, backup, into="replace_busy_copy", replace=True)
-            assert str(refused.value) == (
-                f"1 session(s) are connected to replace_busy (pid "
-                f"{application.info.backend_pid}: client backend); stop the application (and "
-                "any replication or background worker connected to it) before replacing its "
-                "database (the restored copy is kept as replace_busy_copy)")
-            assert application.execute("SELECT count(*) FROM orders").fetchone() == (0,)
+        with psycopg.connect(source) as accident:
+            accident.execute("DELETE FROM orders")
+        with pytest.raises(DbsafeError) as refused:
+            commands.restore(settings, backup, into="replace_busy_copy", replace=True,
+                             progress=_connecting_while_restoring(source, connected))
+        [application] = connected
+        assert str(refused.value) == (
+            f"1 session(s) are connected to replace_busy (pid "
+            f"{application.info.backend_pid}: client backend); stop the application (and "
+            "any replication or background worker connected to it) before replacing its "
+            "database (the restored copy is kept as replace_busy_copy)")
+        assert application.execute("SELECT count(*) FROM orders").fetchone() == (0,)
         with psycopg.connect(_with_db(database_url, "replace_busy_copy")) as conn:
             assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
     finally:
+        for conn in connected:
+            conn.close()
         _drop(database_url, "replace_busy", "replace_busy_copy")
+
+
+def test_replace_is_refused_before_restoring_while_the_original_is_in_use(
+        database_url: str, tmp_path: Path) -> None:
+    """With the application (and a replication connection) still up, `--replace` restored
+    the whole backup and took a fresh one of the original, then refused at the rename:
+    a long restore wasted. Refused before anything is made, naming them."""
+    _drop(database_url, "replace_early_copy")
+    source, _, backup = _backed_up_database(database_url, "replace_early", tmp_path)
+    with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+        databases = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
+    files = sorted((tmp_path / "b").iterdir())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    try:
+        with psycopg.connect(source) as application, \
+                psycopg.connect(source + "&replication=database", autocommit=True) as sender:
+            assert sender.execute("IDENTIFY_SYSTEM").fetchone()
+            proc = subprocess.run(
+                [sys.executable, "-m", "dbsafe", "restore", str(backup), "--replace", "--yes",
+                 "--into", "replace_early_copy"],
+                cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source}, capture_output=True,
+                text=True, check=False)
+            who = sorted([(application.info.backend_pid, "client backend"),
+                          (sender.info.backend_pid, "walsender")])
+        assert (proc.returncode, proc.stderr.splitlines()) == (2, [
+            f"dbsafe: error: 2 session(s) are connected to replace_early "
+            f"({'; '.join(f'pid {pid}: {kind}' for pid, kind in who)}); stop the application "
+            "(and any replication or background worker connected to it) before replacing its "
+            "database (nothing was restored)"]), proc.stderr
+        with psycopg.connect(_with_db(database_url, "postgres")) as conn:
+            assert sorted(r[0] for r in conn.execute(
+                "SELECT datname FROM pg_database")) == databases
+        assert sorted((tmp_path / "b").iterdir()) == files  # no backup of the original either
+    finally:
+        _drop(database_url, "replace_early", "replace_early_copy")
 
 
 def test_replace_is_refused_while_a_replication_connection_is_in_the_database(
@@ -697,22 +747,27 @@ def test_replace_is_refused_while_a_replication_connection_is_in_the_database(
     counts every process in the database but autovacuum workers, and so does --replace."""
     _drop(database_url, "replace_walsender_copy")
     source, settings, backup = _backed_up_database(database_url, "replace_walsender", tmp_path)
+    connected: list[psycopg.Connection[Any]] = []  # connects while the copy is restored
     try:
-        with psycopg.connect(source + "&replication=database", autocommit=True) as sender:
-            assert sender.execute("IDENTIFY_SYSTEM").fetchone()
-            with pytest.raises(DbsafeError) as refused:
-                commands.restore(settings, backup, into="replace_walsender_copy",
-                                 replace=True)
-            assert str(refused.value).startswith(
-                f"1 session(s) are connected to replace_walsender (pid "
-                f"{sender.info.backend_pid}: walsender"), refused.value
-            assert str(refused.value).endswith(
-                "(the restored copy is kept as replace_walsender_copy)")
+        with pytest.raises(DbsafeError) as refused:
+            commands.restore(settings, backup, into="replace_walsender_copy", replace=True,
+                             progress=_connecting_while_restoring(
+                                 source + "&replication=database", connected, autocommit=True))
+        [sender] = connected
+        assert sender.execute("IDENTIFY_SYSTEM").fetchone()
+        assert str(refused.value).startswith(
+            f"1 session(s) are connected to replace_walsender (pid "
+            f"{sender.info.backend_pid}: walsender"), refused.value
+        assert str(refused.value).endswith(
+            "(the restored copy is kept as replace_walsender_copy)")
+        sender.close()
         with psycopg.connect(_with_db(database_url, "postgres")) as conn:
             names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
         assert {"replace_walsender", "replace_walsender_copy"} <= names
         assert not any(name.startswith("replace_walsender_before_restore") for name in names)
     finally:
+        for conn in connected:
+            conn.close()
         _drop(database_url, "replace_walsender", "replace_walsender_copy")
 
 
@@ -727,17 +782,24 @@ def test_replace_renames_both_databases_or_neither(database_url: str,
     source, settings, backup = _backed_up_database(database_url, "replace_both", tmp_path)
     copy = _with_db(database_url, "replace_both_copy")
     outcome: list[BaseException | None] = []
+    # Connected once pg_restore starts (after --replace looked for sessions in the original).
+    holders: list[psycopg.Connection[Any]] = []
+    connecting = _connecting_while_restoring(source, holders)
+
+    def holding(step: str, message: str) -> None:
+        connecting(step, message)
+        if holders and not holders[0].info.transaction_status:
+            holders[0].execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
 
     def replacing() -> None:
         try:
-            commands.restore(settings, backup, into="replace_both_copy", replace=True)
+            commands.restore(settings, backup, into="replace_both_copy", replace=True,
+                             progress=holding)
             outcome.append(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
             outcome.append(exc)
 
     try:
-        holder = psycopg.connect(source)
-        holder.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
         worker = threading.Thread(target=replacing)
         worker.start()
         deadline = time.monotonic() + 120
@@ -750,7 +812,7 @@ def test_replace_renames_both_databases_or_neither(database_url: str,
                 assert worker.is_alive() and time.monotonic() < deadline, outcome
                 time.sleep(0.02)
         with psycopg.connect(copy) as looking:  # a DBA looks at the copy
-            holder.close()
+            holders[0].close()
             worker.join(timeout=300)
             assert not worker.is_alive()
             looker = looking.info.backend_pid
@@ -764,6 +826,8 @@ def test_replace_renames_both_databases_or_neither(database_url: str,
             f"1 session(s) are connected to the restored copy replace_both_copy (pid {looker}: "
             "client backend); nothing was replaced (replace_both is untouched)"), refused
     finally:
+        for holder in holders:
+            holder.close()
         _drop(database_url, "replace_both", "replace_both_copy")
         with psycopg.connect(_with_db(database_url, "postgres"), autocommit=True) as conn:
             for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE "
