@@ -55,10 +55,8 @@ def verify_file(path: Path) -> dict[str, Any]:
         DbsafeError: no manifest, or the size or sha256 differs (truncated, corrupted,
             manifest of another backup).
     """
-    if not path.exists():
-        raise DbsafeError(f"no such backup: {path}")
-    manifest = load_manifest(path)
-    if Path(str(manifest.get("path", ""))).name != path.name:
+    manifest = _manifest_of(path)
+    if Path(str(manifest["path"])).name != path.name:
         raise DbsafeError(f"{path}: its manifest describes another backup "
                           f"({Path(str(manifest.get('path'))).name})")
 
@@ -514,10 +512,23 @@ _MANIFEST = ".manifest.json"
 
 
 def _manifest_of(backup: Path) -> dict[str, Any]:
-    """The manifest of `backup`; a missing backup or manifest is a one-line error."""
+    """The manifest of `backup`; a missing backup or manifest, or a manifest without a key
+    every one dbsafe writes has, is a one-line error."""
     if not backup.exists():
         raise DbsafeError(f"no such backup: {backup}")
-    return load_manifest(backup)
+    manifest = load_manifest(backup)
+    # A manifest edited by hand without `path` was said to describe "another backup (None)".
+    missing = [key for key in _MANIFEST_KEYS if manifest.get(key) is None]
+    if missing:
+        raise DbsafeError(f"the manifest {backup}{_MANIFEST} has no "
+                          f"{' or '.join(f'`{key}`' for key in missing)}, which every manifest "
+                          f"dbsafe writes has (edited by hand?); refusing to restore {backup}")
+    return manifest
+
+
+# What a restore reads of a manifest: the backup it describes, its size and sha256, and the
+# database it was taken of (the new database's name).
+_MANIFEST_KEYS = ("path", "size_bytes", "sha256", "database")
 
 
 def check_replaceable(database_url: str, backup: Path) -> None:

@@ -284,6 +284,10 @@ DAMAGE_SAID = {
     "truncated": "bytes, its manifest says",
     "swapped manifest": "its manifest describes another backup",
     "missing manifest": "no manifest next to the backup",
+    # Said as "its manifest describes another backup (None)", and as corrupted.
+    "manifest without path": "has no `path`, which every manifest dbsafe writes has "
+                             "(edited by hand?); refusing to restore ",
+    "manifest without sha256": "has no `sha256`, which every manifest dbsafe writes has",
 }
 
 
@@ -304,6 +308,11 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(
         second = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
         manifest = Path(str(first) + ".manifest.json")
         manifest.write_text(Path(str(second) + ".manifest.json").read_text())
+    elif damage.startswith("manifest without "):
+        manifest = Path(str(first) + ".manifest.json")
+        data = json.loads(manifest.read_text())
+        del data[damage.removeprefix("manifest without ")]
+        manifest.write_text(json.dumps(data))
     else:
         Path(str(first) + ".manifest.json").unlink()
     with psycopg.connect(_with_db(source, "postgres")) as conn:
