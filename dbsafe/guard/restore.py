@@ -260,6 +260,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                           "choose a shorter one")
     _manifest_of(backup)  # a missing file or manifest is said before any server is asked
     verified = verify_in_background(backup)
+    import psycopg
     from psycopg import sql
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -278,7 +279,13 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                 raise DbsafeError(f"database {name} already exists; choose another with --into")
         else:
             name = _free_name(conn, str(manifest["database"]), f"_restored_{stamp}")
-        lost = _create_database(conn, name, manifest.get("database_locale"))
+        try:
+            lost = _create_database(conn, name, manifest.get("database_locale"))
+        except psycopg.errors.InsufficientPrivilege as exc:
+            lacking = _may_not_create(conn)
+            if lacking is None:
+                raise
+            raise lacking from exc
         conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(f"{IN_PROGRESS} from {backup.name}")))
         if lost:
@@ -390,6 +397,26 @@ def _create_database(conn: Any, name: str, locale: object) -> str | None:
             lost = str(exc).splitlines()[0]
     conn.execute(create)
     return f"{_described(locale)} ({lost})"
+
+
+def _may_not_create(conn: Any) -> DbsafeError | None:
+    """Why CREATE DATABASE was refused (42501) when the role lacks CREATEDB, as PostgreSQL
+    checks it (the current role's own attribute, not inherited, or superuser); None when
+    it has it (refused for another reason, said as PostgreSQL says it). PostgreSQL's words
+    alone ("permission denied to create database") left the user to guess which role, and
+    whether anything had been made."""
+    from psycopg import sql
+
+    row = conn.execute("SELECT current_user, rolcreatedb OR rolsuper FROM pg_roles "
+                       "WHERE rolname = current_user").fetchone()
+    if row is None or row[1]:
+        return None
+    role = row[0]
+    return DbsafeError(f"permission denied to create database: a restore makes a new "
+                       f"database, which needs CREATEDB (or superuser) for the role {role}, "
+                       f"which has neither; no database was created or changed (ALTER ROLE "
+                       f"{sql.Identifier(role).as_string(conn)} CREATEDB, or restore as a "
+                       "role that has it)")
 
 
 def _locale_options(locale: dict[str, Any], server_version: int) -> tuple[list[Any], str | None]:

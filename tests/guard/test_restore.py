@@ -174,6 +174,46 @@ def test_a_verification_that_cannot_make_its_scratch_database_says_the_backup_is
         with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
+def test_a_restore_by_a_role_without_createdb_says_what_the_role_lacks(
+        source: str, tmp_path: Path) -> None:
+    # CREATE DATABASE refused (42501): it said only "database error: permission denied to
+    # create database", naming neither the role nor what it needs, nor whether anything
+    # had been made.
+    role = "Restore No-CreateDB"
+    backup = commands.backup(_settings(source, tmp_path), tmp_path / "b").summary["backup"]
+    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD 'restore-pw'").format(
+            sql.Identifier(role)))
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # what PostgreSQL says
+            conn.execute("CREATE DATABASE never_made")
+        conn.execute("RESET ROLE")
+        databases = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
+    url = re.sub(r"user=[^&]*", "user=Restore%20No-CreateDB", source)
+    url = re.sub(r"&password=[^&]*", "", url) + "&password=restore-pw"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(backup),
+                               "--into", "never_made"], cwd=tmp_path,
+                              env={**env, "DBSAFE_DATABASE_URL": url}, capture_output=True,
+                              text=True, check=False)
+        assert (proc.returncode, proc.stderr.splitlines()[-1:]) == (2, [
+            "dbsafe: error: permission denied to create database: a restore makes a new "
+            "database, which needs CREATEDB (or superuser) for the role Restore No-CreateDB, "
+            "which has neither; no database was created or changed (ALTER ROLE "
+            '"Restore No-CreateDB" CREATEDB, or restore as a role that has it)']), proc.stderr
+        assert [ln for ln in proc.stderr.splitlines() if not ln.startswith("dbsafe: [")] \
+            == proc.stderr.splitlines()[-1:]  # one line, after the progress
+        assert "restore-pw" not in proc.stderr
+        with psycopg.connect(_with_db(source, "postgres")) as conn:
+            assert sorted(r[0] for r in conn.execute(
+                "SELECT datname FROM pg_database")) == databases
+    finally:
+        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own(
         source: str, tmp_path: Path) -> None:
     # Another run's scratch copy of this very second (two CI jobs verifying backups on one
