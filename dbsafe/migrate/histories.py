@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import ConfigError, DbsafeError, Finding, RuleInfo, Severity
 
@@ -305,6 +305,18 @@ def _sqitch_project(paths: Iterable[Path], target: str | None = None) -> SqitchP
     return targeted
 
 
+def _rows_if_columns(conn: psycopg.Connection, history: History, query: str) -> list[Any]:
+    """The rows of `query` on `history`'s table; none where the table lacks a column it
+    reads (a table of the same name made by an older version of its runner, or by hand)."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            return conn.execute(history.select(query)).fetchall()
+    except psycopg.errors.UndefinedColumn:
+        return []
+
+
 def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str | None = None,
                      *, sqitch_target: str | None = None,
                      ) -> tuple[History, set[str]] | None:
@@ -354,20 +366,12 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     "half-way there (or is running), so what it holds is no version of the "
                     f"folder; {history.resolve}")
             if history.baseline_query is not None:
-                try:
-                    with conn.transaction():
-                        baseline = conn.execute(
-                            history.select(history.baseline_query)).fetchone()
-                except psycopg.errors.UndefinedColumn:
-                    baseline = None  # (a table without Flyway's `type`: no baseline known)
-                if baseline is not None:
-                    history = dataclasses.replace(history, baseline=str(baseline[0]))
+                # (a table without Flyway's `type`: no baseline known)
+                baseline = _rows_if_columns(conn, history, history.baseline_query)[:1]
+                if baseline:
+                    history = dataclasses.replace(history, baseline=str(baseline[0][0]))
             if history.failed_runs_query is not None:
-                try:
-                    with conn.transaction():
-                        runs = conn.execute(history.select(history.failed_runs_query)).fetchall()
-                except psycopg.errors.UndefinedColumn:
-                    runs = []  # (a table without Flyway's `type`: none known)
+                runs = _rows_if_columns(conn, history, history.failed_runs_query)
                 history = dataclasses.replace(history, failed_runs=tuple(
                     (None if r[0] is None else str(r[0]), str(r[1])) for r in runs))
             if history.dirty_query is not None:
@@ -375,11 +379,8 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                 if dirty is not None:
                     history = dataclasses.replace(history, dirty=str(dirty[0]))
             if history.checksum_query is not None:
-                try:
-                    with conn.transaction():
-                        sums = conn.execute(history.select(history.checksum_query)).fetchall()
-                except psycopg.errors.UndefinedColumn:
-                    sums = []  # (a table without its runner's `checksum`: nothing known)
+                # (a table without its runner's `checksum`: nothing known)
+                sums = _rows_if_columns(conn, history, history.checksum_query)
                 history = dataclasses.replace(history, checksums=tuple(
                     (str(r[0]), r[1]) for r in sums))
             if history.runner == "sqitch":
