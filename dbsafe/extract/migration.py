@@ -2528,9 +2528,12 @@ _HISTORY_FILE = re.compile(r"migrations?\.sql", re.IGNORECASE)
 # A file named by the day it was written, `YYYYMMDD` (dbmate's, sqlx's and goose's
 # timestamps go on to the second) or `YYYY-MM-DD` (ListenBrainz's; one separator
 # throughout), then a name: a one-off change of that day (MusicBrainz's projects keep them
-# in `admin/sql/updates/`), as a Python script too.
+# in `admin/sql/updates/`), as a Python script too, or a JavaScript/TypeScript one
+# (Outline's `server/scripts/20230313000000-migrate-notification-settings.ts`, a data
+# migration reading a table a later migration dropped).
 _DATED_FILE = re.compile(
-    r"(?:19|20)\d\d([-_]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\d*[-_].+\.(?:sql|py)")
+    r"(?:19|20)\d\d([-_]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])\d*[-_].+"
+    r"\.(?:sql|py|js|ts|mjs|cjs|mts|cts)")
 # A file named by the versions it upgrades a schema between: Koji's
 # `schema-upgrade-1.15-1.16.sql`, PowerDNS's `4.1.0_to_4.2.0_schema.pgsql.sql`,
 # `migrate_10_to_11.sql`. The name says so (upgrade, update, migrat..., schema), and holds
@@ -2697,8 +2700,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     folder named `migrations` (supabase, Django, knex, most runners), `migration` (Flyway's
     `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
-    `2017-06-05-add-last-login.sql`) or naming the versions it upgrades between
-    (`schema-upgrade-1.15-1.16.sql`),
+    `2017-06-05-add-last-login.sql`, `20230313000000-backfill.ts`) or naming the versions
+    it upgrades between (`schema-upgrade-1.15-1.16.sql`),
     a file named `migrations.sql` (a whole history in one file, each migration appended),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
     a folder of schema deltas named by the version they bring the schema to

@@ -241,7 +241,8 @@ _CHUNK = 32
 # 189: a `{...}` is a format field only as `str.format` spells one;
 # 190: a class whose method `type` returns another database's name (Redash's runners): skipped;
 # 191: DataFusion is another engine (Airflow's `AnalyticsOperator(queries=...)`, `@task.analytics`)
-_CACHE_VERSION = 191
+# 192: a JavaScript/TypeScript file named by its date (`20230313000000-x.ts`) is a migration
+_CACHE_VERSION = 192
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
