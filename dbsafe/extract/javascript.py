@@ -70,6 +70,13 @@ SQL_CALLS = frozenset(
      "none", "one", "oneOrNone", "many", "manyOrNone", "any", "result", "multi",
      "multiResult"}
 )
+# knex's (and Objection's) methods naming a common table expression of the builder's query:
+# `.with('ranked', db.raw('select ... from applications'))`. The query given after the name
+# is the CTE's body, a piece of the chain's one statement that may read the chain's other
+# CTEs (Unleash's `.with('final_ranks', this.db.raw('select ... from applications ...'))`
+# after `.with('applications', ...)`), not a statement sent alone.
+_CTE_METHODS = frozenset(
+    {"with", "withRecursive", "withMaterialized", "withNotMaterialized"})
 # Tags made from a SQL tag that are SQL tags too: slonik's `sql.unsafe`...``, and its
 # `sql.type(Schema)`...`` and `sql.typeAlias('name')`...`` (called, then tagged).
 _TAG_MEMBERS = frozenset({"unsafe"})
@@ -1717,7 +1724,7 @@ class _Reader:
             if name not in SQL_CALLS and not self._named(function, name, self.names.calls):
                 return None
             args = [c for c in arguments.named_children if c.type != "comment"]
-            if not args:
+            if not args or self._cte_body(call):
                 return None
             literal = _unwrap(args[0])
             if literal.type == "identifier":
@@ -1729,6 +1736,32 @@ class _Reader:
                 return None
             return self._statement(literal, call, formatted=True)
         return self._statement(literal, call)
+
+    def _cte_body(self, call: Node) -> bool:
+        """Whether `call` is the body of a knex common table expression: an argument after
+        the name of `.with('name', ...)` (`_CTE_METHODS`), a piece of the builder's query.
+
+        >>> r = sql_in_javascript("q.with('r', db.raw('select a from t'))"
+        ...                       ".with('f', db.raw('select a from r')).select('*').from('f')",
+        ...                       "a.ts")
+        >>> r.fragments
+        ()
+        """
+        node = call
+        while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
+            node = node.parent
+        arguments = node.parent
+        if arguments is None or arguments.type != "arguments" or arguments.parent is None:
+            return False
+        outer = arguments.parent.child_by_field_name("function")
+        outer = _unwrap(outer) if outer is not None else None
+        if outer is None or outer.type != "member_expression":
+            return False
+        method = outer.child_by_field_name("property")
+        if method is None or self.text(method) not in _CTE_METHODS:
+            return False
+        args = [c for c in arguments.named_children if c.type != "comment"]
+        return len(args) >= 2 and args[0] is not node and _unwrap(args[0]).type == "string"
 
     def _is_tag(self, function: Node, name: str | None) -> bool:
         """Whether a tag expression makes its template SQL: `sql`, `Prisma.sql`,

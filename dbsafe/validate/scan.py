@@ -242,7 +242,8 @@ _CHUNK = 32
 # 190: a class whose method `type` returns another database's name (Redash's runners): skipped;
 # 191: DataFusion is another engine (Airflow's `AnalyticsOperator(queries=...)`, `@task.analytics`)
 # 192: a JavaScript/TypeScript file named by its date (`20230313000000-x.ts`) is a migration
-_CACHE_VERSION = 192
+# 193: the query knex's `.with('name', db.raw('...'))` takes is a CTE body, no statement
+_CACHE_VERSION = 193
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
