@@ -49,10 +49,13 @@ class FileDdl:
     # made or renamed a relation whose name is known only at run time (`CREATE TABLE
     # ${sql(name)} (...)`, its name a `NAME_HOLE`): any relation the schema lacks may be it
     unnamed: bool = False
+    # made a schema whose name is known only at run time (`CREATE SCHEMA IF NOT EXISTS
+    # ${db.schema}`): any schema the database lacks may be it
+    unnamed_schema: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.relations or self.schemas or self.search_path or self.extensions
-                    or self.roles or self.opaque or self.unnamed)
+                    or self.roles or self.opaque or self.unnamed or self.unnamed_schema)
 
     def after(self, sql: str, *, unreadable_is_opaque: bool = False) -> FileDdl:
         """These changes, and those `sql` makes.
@@ -104,15 +107,22 @@ class FileDdl:
         False
         >>> FileDdl().after("ALTER TABLE dbsafe_name_known_at_run_time ADD b int").unnamed
         False
+        >>> ddl = FileDdl().after("CREATE SCHEMA IF NOT EXISTS dbsafe_name_known_at_run_time")
+        >>> sorted(ddl.schemas), ddl.unnamed_schema
+        ([], True)
         """
         if NAME_HOLE in sql:
-            # DDL with a piece known only at run time (`NAME_HOLE`): only the relations it
-            # makes or renames count, not a search path, role or schema set to that piece
+            # DDL with a piece known only at run time (`NAME_HOLE`): only the relations and
+            # schemas it makes or renames count, not a search path or role set to that piece
             made = FileDdl()._after(sql, unreadable_is_opaque=False)
-            if not made.relations and not made.unnamed:
+            schemas = frozenset(s for s in made.schemas if NAME_HOLE not in s)
+            unnamed_schema = len(schemas) != len(made.schemas)
+            if not made.relations and not made.unnamed and not made.schemas:
                 return self
             return self._with(relations=self.relations | made.relations,
-                              unnamed=self.unnamed or made.unnamed)
+                              schemas=self.schemas | schemas,
+                              unnamed=self.unnamed or made.unnamed,
+                              unnamed_schema=self.unnamed_schema or unnamed_schema)
         return self._after(sql, unreadable_is_opaque=unreadable_is_opaque)
 
     def _after(self, sql: str, *, unreadable_is_opaque: bool) -> FileDdl:

@@ -243,7 +243,8 @@ _CHUNK = 32
 # 191: DataFusion is another engine (Airflow's `AnalyticsOperator(queries=...)`, `@task.analytics`)
 # 192: a JavaScript/TypeScript file named by its date (`20230313000000-x.ts`) is a migration
 # 193: the query knex's `.with('name', db.raw('...'))` takes is a CTE body, no statement
-_CACHE_VERSION = 193
+# 194: a schema made under a name known only at run time may be any schema the database lacks
+_CACHE_VERSION = 194
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -806,7 +807,8 @@ def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
 def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) -> bool:
     """Whether `problem` may be about something the file's earlier DDL created or changed:
     a relation (by its unqualified name), a schema, a relation of an extension the schema
-    lacks, any relation once it made one under a name known only at run time, or anything
+    lacks, any relation once it made one under a name known only at run time (any schema
+    the database lacks once it made one so), or anything
     once the file set `search_path` or ran SQL dbsafe cannot read."""
     if problem.code not in (UNKNOWN_TABLE.code, UNKNOWN_COLUMN.code):
         return False
@@ -817,6 +819,10 @@ def _made_earlier(problem: Problem, earlier: FileDdl, snapshot: SchemaSnapshot) 
     if earlier.roles & (set(snapshot.schemas) | earlier.schemas):
         return True  # `"$user"` in the search path now names a schema that exists
     parts = problem.subject.split(".")
+    if earlier.unnamed_schema and problem.code == UNKNOWN_TABLE.code and \
+            parts[0] not in snapshot.schemas and not parts[0].startswith("pg_") and \
+            parts[0] != "information_schema":
+        return True  # the schema made under a name known only at run time may be it
     if problem.code == UNKNOWN_TABLE.code:
         if earlier.extensions - {e.name for e in snapshot.extensions} - {"plpgsql"}:
             return True  # the new extension's relations are not known before it is there
