@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
 from dbsafe.extract.holes import NAME_HOLE, Hole, Template, fill_holes
-from dbsafe.extract.python import first_word, looks_like_statement
+from dbsafe.extract.python import first_word, looks_like_statement, names_only
 from dbsafe.extract.sqlfile import statement_bounds
 
 if TYPE_CHECKING:
@@ -1610,8 +1610,15 @@ class _Reader:
         template = self._template(node)
         return SqlFragment(self.path, template.text, template.spans, origin="js")
 
-    def _template(self, node: Node) -> Template:
-        """Decode a string/template literal; each `${...}` becomes a hole."""
+    def _template(self, node: Node, *, constants: bool = False) -> Template:
+        """Decode a string/template literal; each `${...}` becomes a hole, but, with
+        `constants` (a statement's), a constant of names in a template no tag takes
+        (`_constant_names`)."""
+        # A tag (`sql`...``, `sql<T>`...``, misread as a call or a comparison) takes a
+        # `${...}` as a parameter; JavaScript writes one of an untagged template as text.
+        interpolated = constants and node.type == "template_string" and \
+            node.parent is not None and \
+            node.parent.type not in ("call_expression", "binary_expression")
         texts: list[str] = []
         spans: list[tuple[int, int, int]] = []
         holes: list[Hole] = []
@@ -1637,6 +1644,8 @@ class _Reader:
                     piece(decoded, child.start_byte)
             elif child.type == "template_substitution":
                 name = self._quoted_name(child, node)
+                if name is None and interpolated:
+                    name = self._constant_names(child)
                 if name is not None:
                     piece(name, child.start_byte)
                     continue
@@ -1646,6 +1655,25 @@ class _Reader:
             line, column = self.position(node.start_byte + 1)
             spans.append((0, line, column))
         return Template("".join(texts), tuple(spans), tuple(holes))
+
+    def _constant_names(self, substitution: Node) -> str | None:
+        """The text of `${TABLE}` in a template no tag takes, when `TABLE` reads a `const`
+        bound once, in the scope it is read from, to a string of names (`names_only`:
+        `'client_applications'`, `'id, name'`): JavaScript writes that text there, as an
+        f-string field naming a module constant of names is read in Python. Unleash's
+        stores send ``this.db.raw(`SELECT EXISTS(SELECT 1 FROM ${TABLE} WHERE id = ?)`)``
+        with `const TABLE = 'users'`. Anything else (a member, a call, a `let`, a string of
+        a clause) stays a hole."""
+        if substitution.named_child_count != 1:
+            return None
+        identifier = substitution.named_children[0]
+        if identifier.type != "identifier":
+            return None
+        value = self._constant(identifier)
+        if value is None or _unwrap(value).type != "string":
+            return None
+        text = self._template(_unwrap(value)).text
+        return text if names_only(text) else None
 
     def _quoted_name(self, substitution: Node, template: Node) -> str | None:
         """The identifier postgres.js writes for `${sql('name')}` or `${sql(Class.NAME)}` in
@@ -1855,7 +1883,7 @@ class _Reader:
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
-        template = self._template(literal)
+        template = self._template(literal, constants=True)
         if template.holes and not template.problem and _holds_ddl(template):
             self.ddl_with_holes.append(template)
         tagged = literal.type == "template_string" and literal.parent is not None and (

@@ -3043,6 +3043,16 @@ def _concat(parts: Sequence[Template]) -> Template:
 _NAME = r'(?:[A-Za-z_][A-Za-z_0-9$]*|"(?:[^"]|"")+")'
 _NAMES = re.compile(rf"\s*{_NAME}(?:\.{_NAME})*(?:\s*,\s*{_NAME}(?:\.{_NAME})*)*\s*")
 
+
+def names_only(text: str) -> bool:
+    """Whether a constant is names a statement may be given as its text (`_NAMES`):
+    `events`, `public."Events"`, `id, name`; never a value or a clause.
+
+    >>> names_only('public."Events"'), names_only("id, name"), names_only("WHERE id = 1")
+    (True, True, False)
+    """
+    return _NAMES.fullmatch(text) is not None
+
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
