@@ -54,6 +54,11 @@ RESTORED_COPY_DIFFERS = RuleInfo(
 # pg_dump's sessions, and the one counting rows for --verify-restore, are named so: the lock
 # watch finds them waiting, and a DBA reading pg_stat_activity sees whose they are.
 APPLICATION_NAME = "dbsafe backup"
+# pg_dump's umask: a backup holds every row, for its owner alone (the file `_reserve` makes
+# is 0600 already; a directory-format backup's files are made by pg_dump). Set on pg_dump,
+# not on dbsafe: a process's umask is every thread's, and two backups in threads of one
+# process restored each other's (a library user's process was left with 077).
+PRIVATE = 0o077
 # pg_dump's wait for each table's lock, and the attempts after the first, where the command
 # has no --lock-timeout or --retries of its own: `dbsafe upgrade`'s defaults.
 LOCK_TIMEOUT = "5s"
@@ -124,7 +129,6 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
                     f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{label}", fmt)
     args = [str(pg_dump), "--no-password", *target, f"--file={path}",
             f"--lock-wait-timeout={lock_timeout}"]
-    previous_umask = os.umask(0o077)
     args += ["--format=directory", f"--jobs={jobs}"] if fmt == "directory" else ["--format=custom"]
     started = time.perf_counter()
     attempt = _Attempt(database_url, args, env, path, count_rows=count_rows,
@@ -141,8 +145,6 @@ def take_backup(database_url: str, directory: Path, *, revisions: tuple[str, ...
     except BaseException:
         _remove(path)
         raise
-    finally:
-        os.umask(previous_umask)
     seconds = time.perf_counter() - started
     backup = Backup(
         path=path.resolve(), manifest=Path(str(path) + ".manifest.json").resolve(),
@@ -301,7 +303,7 @@ def _pg_dump_failed(stderr: str, watch: BlockerWatch) -> Exception:
 
 
 def _dump(attempt: _Attempt, watch: BlockerWatch) -> None:
-    result = tools.run(attempt.args, env=attempt.env)
+    result = tools.run(attempt.args, env=attempt.env, umask=PRIVATE)
     if result.returncode != 0:
         raise _pg_dump_failed(result.stderr, watch)
 
@@ -319,7 +321,7 @@ def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
         row = conn.execute("SELECT pg_export_snapshot()").fetchone()
         assert row is not None
         dumping = tools.start([*attempt.args, f"--snapshot={row[0]}"], env=attempt.env,
-                              stdout=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, umask=PRIVATE)
         try:
             try:
                 counts = _row_counts(conn)

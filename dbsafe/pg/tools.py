@@ -29,7 +29,7 @@ _STOP_WITHIN = 5.0  # seconds
 
 
 def start(args: list[str], *, env: dict[str, str] | None = None, stdout: int = subprocess.PIPE,
-          text: bool = True) -> subprocess.Popen:
+          text: bool = True, umask: int = -1) -> subprocess.Popen:
     """Start a client tool in a process group of its own, stderr piped, stdin closed; end
     it with `stop`, which ends the whole group.
 
@@ -39,9 +39,11 @@ def start(args: list[str], *, env: dict[str, str] | None = None, stdout: int = s
     transaction holding ACCESS SHARE on every table dumped, until their tables were done;
     a migration's ACCESS EXCLUSIVE queued behind them. In a group of its own, a terminal's
     Ctrl-C no longer reaches the tool at the same time as dbsafe: dbsafe stops it.
+    `umask`: the tool's own (-1: dbsafe's), so that what it writes is private without
+    changing dbsafe's, which is the whole process's, threads and all.
     """
     return subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=stdout,
-                            stderr=subprocess.PIPE, text=text, process_group=0)
+                            stderr=subprocess.PIPE, text=text, process_group=0, umask=umask)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -73,10 +75,10 @@ def _signal_group(group: int, sig: int) -> bool:
 
 
 def run(args: list[str], *, env: dict[str, str] | None = None,
-        text: bool = True) -> subprocess.CompletedProcess:
+        text: bool = True, umask: int = -1) -> subprocess.CompletedProcess:
     """`subprocess.run(args, capture_output=True)`, the tool started with `start` and, when
     the wait is interrupted (Ctrl-C, SIGTERM unwinding), stopped with `stop`."""
-    process = start(args, env=env, text=text)
+    process = start(args, env=env, text=text, umask=umask)
     try:
         out, err = process.communicate()
     except BaseException:

@@ -103,13 +103,36 @@ def test_backups_taken_at_once_each_get_a_file_of_their_own(database_url: str,
         start.wait()
         taken.append(take_backup(database_url, tmp_path / "b", retries=0).path)
 
+    def umask() -> int:
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+    before = umask()
     threads = [threading.Thread(target=backup) for _ in range(runs)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    # The process's umask is as it was: backups set pg_dump's alone (each set the whole
+    # process's to 077 and put back what it found, so threads left it at 077).
+    assert umask() == before
     assert len(taken) == runs and len(set(taken)) == runs, sorted(taken)
+    assert {oct(path.stat().st_mode & 0o777) for path in taken} == {"0o600"}
     for path in taken:
         manifest = json.loads(Path(f"{path}.manifest.json").read_text())
         assert manifest["path"] == str(path)
         assert (manifest["size_bytes"], manifest["sha256"]) == _size_and_digest(path)
+
+
+def test_a_directory_format_backup_is_readable_by_its_owner_alone(database_url: str,
+                                                                 tmp_path: Path) -> None:
+    """pg_dump makes a directory-format backup's files itself: with its own umask (077),
+    they are its owner's alone, as a custom-format file is."""
+    from dbsafe.guard.backup import take_backup
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)")
+    path = take_backup(database_url, tmp_path / "b", jobs=2, retries=0).path
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [path, *path.iterdir()]}
+    assert len(modes) > 2 and all(mode & 0o077 == 0 for mode in modes.values()), modes
