@@ -689,9 +689,54 @@ def parse_postgres(sql: str) -> list[exp.Expr | None]:
     global _last_parse
     tokenizer, parser = _postgres()
     tokens = tokenizer.tokenize(sql)
-    trees = parser.parse(_as_parsed(tokens), sql)
+    try:
+        trees = parser.parse(_as_parsed(tokens), sql)
+    except SqlglotError:
+        raise
+    except Exception:
+        _operand_placeholders_error(parser, tokens, sql)
+        raise
     _last_parse = (sql, tokens, trees)
     return trees
+
+
+def _operand_placeholders_error(parser: sqlglot.parser.Parser, tokens: list[sqlglot.tokens.Token],
+                                sql: str) -> None:
+    """Raise sqlglot's syntax error for `sql` read with its `?` as values, if it has one.
+
+    sqlglot reads a `?` right after an operand as jsonb's key-exists operator, and its
+    compiled build raises a TypeError, not a ParseError, when nothing operand-like follows:
+    knex's `status_code_series ?)` (a binding: knex sends `status_code_series $3)`, 42601).
+    Read with each `?` as the value a driver binds there, such a statement is a syntax error
+    at its place, as PostgreSQL says. Where PostgreSQL's parser reads the statement as
+    written (valid PostgreSQL sqlglot fails on, `a ?# b`: its tables are then checked with
+    PostgreSQL's parser), where it has no `?`, or where it reads with its `?` as values, the
+    caller's exception stands.
+
+    >>> parse_postgres("SELECT 1 FROM t WHERE a ?) AS b")
+    Traceback (most recent call last):
+    ...
+    sqlglot.errors.ParseError: Invalid expression / Unexpected token. Line 1, Col: 25.
+    ...
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    if not any(t.token_type == kind.PLACEHOLDER and t.text == "?" for t in tokens):
+        return
+    from pglast.parser import parse_sql_json
+
+    try:
+        parse_sql_json(sql)
+        return
+    except Exception:  # noqa: BLE001 - a syntax error (or a pglast bug): not valid as written
+        pass
+    values = [Token(kind.NUMBER, "0", t.line, t.col, t.start, t.end, t.comments)
+              if t.token_type == kind.PLACEHOLDER and t.text == "?" else t for t in tokens]
+    try:
+        parser.parse(_as_parsed(values), sql)
+    except SqlglotError:
+        raise
+    except Exception:  # noqa: BLE001 - sqlglot fails on it either way: the first error stands
+        return
 
 
 def _as_parsed(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
