@@ -687,8 +687,8 @@ def parse_postgres(sql: str) -> list[exp.Expr | None]:
     ['SELECT 1', 'SELECT a FROM t']
     """
     global _last_parse
-    tokenizer, parser = _postgres()
-    tokens = tokenizer.tokenize(sql)
+    parser = _postgres()[1]
+    tokens = tokenize_postgres(sql)
     try:
         trees = parser.parse(_as_parsed(tokens), sql)
     except SqlglotError:
@@ -826,14 +826,36 @@ def parse_postgres_tokens(sql: str) -> tuple[list[sqlglot.tokens.Token], list[ex
     last = _last_parse
     if last is not None and last[0] == sql:
         return last[1], last[2]
-    tokenizer, parser = _postgres()
-    tokens = tokenizer.tokenize(sql)
-    return tokens, parser.parse(_as_parsed(tokens), sql)
+    tokens = tokenize_postgres(sql)
+    return tokens, _postgres()[1].parse(_as_parsed(tokens), sql)
 
 
 def tokenize_postgres(sql: str) -> list[sqlglot.tokens.Token]:
-    """`sqlglot.tokenize(sql, read="postgres")` with the shared tokenizer."""
-    return _postgres()[0].tokenize(sql)
+    """`sqlglot.tokenize(sql, read="postgres")` with the shared tokenizer, `?::` read as
+    PostgreSQL's lexer reads it (`_placeholder_casts`)."""
+    return _placeholder_casts(_postgres()[0].tokenize(sql))
+
+
+def _placeholder_casts(tokens: list[sqlglot.tokens.Token]) -> list[sqlglot.tokens.Token]:
+    """`tokens` with sqlglot's one token `?::` (another dialect's operator) read as a `?`
+    placeholder and a `::` cast, as PostgreSQL's lexer reads it (`:` is no operator
+    character): knex's `?::timestamptz` is its binding cast, sent as `$1::timestamptz`.
+
+    >>> [t.text for t in _placeholder_casts(_postgres()[0].tokenize("a > ?::date"))]
+    ['a', '>', '?', '::', 'date']
+    """
+    Token, kind = sqlglot.tokens.Token, sqlglot.TokenType
+    if not any(t.token_type == kind.QDCOLON for t in tokens):
+        return tokens
+    out: list[sqlglot.tokens.Token] = []
+    for t in tokens:
+        if t.token_type == kind.QDCOLON and t.text == "?::":
+            out.append(Token(kind.PLACEHOLDER, "?", t.line, t.col - 2, t.start, t.start,
+                             t.comments))
+            out.append(Token(kind.DCOLON, "::", t.line, t.col, t.start + 1, t.end))
+        else:
+            out.append(t)
+    return out
 
 
 @functools.cache

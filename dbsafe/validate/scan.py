@@ -246,7 +246,8 @@ _CHUNK = 32
 # 194: a schema made under a name known only at run time may be any schema the database lacks
 # 195: a JS/TS `const` of names in an untagged template (`${TABLE}`) is its text
 # 196: a `?` with no operand after it (knex's `col ?)`) is a syntax error, not an internal one
-_CACHE_VERSION = 196
+# 197: knex's `?::type` is a `?` parameter with a cast, as PostgreSQL's lexer reads it
+_CACHE_VERSION = 197
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
