@@ -77,6 +77,24 @@ SQL_CALLS = frozenset(
 # after `.with('applications', ...)`), not a statement sent alone.
 _CTE_METHODS = frozenset(
     {"with", "withRecursive", "withMaterialized", "withNotMaterialized"})
+# knex's (and Objection's) query builder methods taking a `raw` as a piece of the builder's
+# statement (a column, a condition, a sort key, a value): `.select('*', db.raw('(SELECT
+# COUNT(*) FROM api_tokens WHERE api_tokens.environment = environments.name) as n'))`
+# (Unleash's `environment-store.ts`) is a select list item of `select *, (...) as n from
+# environments`, reading the builder's table, not a statement sent alone.
+_PIECE_METHODS = frozenset({
+    "select", "column", "columns", "distinct", "distinctOn", "from", "table", "into",
+    "join", "innerJoin", "leftJoin", "leftOuterJoin", "rightJoin", "rightOuterJoin",
+    "fullOuterJoin", "crossJoin", "on", "andOn", "orOn",
+    "where", "andWhere", "orWhere", "whereNot", "andWhereNot", "orWhereNot", "whereIn",
+    "orWhereIn", "whereNotIn", "orWhereNotIn", "whereExists", "orWhereExists",
+    "whereNotExists", "orWhereNotExists", "whereBetween", "orWhereBetween",
+    "whereNotBetween", "orWhereNotBetween", "whereLike", "whereILike", "whereNull",
+    "whereNotNull", "having", "andHaving", "orHaving", "havingIn", "havingNotIn",
+    "havingExists", "havingNotExists", "havingBetween", "havingNotBetween", "groupBy",
+    "orderBy", "union", "unionAll", "intersect", "except", "returning", "onConflict",
+    "insert", "update", "merge", "increment", "decrement", "pluck", "countDistinct", "sumDistinct",
+    "avgDistinct"})
 # Tags made from a SQL tag that are SQL tags too: slonik's `sql.unsafe`...``, and its
 # `sql.type(Schema)`...`` and `sql.typeAlias('name')`...`` (called, then tagged).
 _TAG_MEMBERS = frozenset({"unsafe"})
@@ -1752,7 +1770,7 @@ class _Reader:
             if name not in SQL_CALLS and not self._named(function, name, self.names.calls):
                 return None
             args = [c for c in arguments.named_children if c.type != "comment"]
-            if not args or self._cte_body(call):
+            if not args or self._cte_body(call) or self._builder_piece(call):
                 return None
             literal = _unwrap(args[0])
             if literal.type == "identifier":
@@ -1790,6 +1808,33 @@ class _Reader:
             return False
         args = [c for c in arguments.named_children if c.type != "comment"]
         return len(args) >= 2 and args[0] is not node and _unwrap(args[0]).type == "string"
+
+    def _builder_piece(self, call: Node) -> bool:
+        """Whether `call` is a piece of a knex builder's statement: an argument of one of its
+        methods (`_PIECE_METHODS`), alone, in an array or as an object's value
+        (`.select(['id', db.raw('...')])`, `.update({ n: db.raw('n + 1') })`).
+
+        >>> r = sql_in_javascript("db('environments').select('*', db.raw('(SELECT COUNT(*) "
+        ...                       "FROM api_tokens WHERE api_tokens.env = environments.name) "
+        ...                       "as n')).orderBy(db.raw('(SELECT 1) DESC'))", "a.ts")
+        >>> r.fragments
+        ()
+        """
+        node = call
+        while node.parent is not None and (
+                node.parent.type in _TYPE_WRAPPERS or node.parent.type in ("array", "object")
+                or (node.parent.type == "pair"
+                    and node.parent.child_by_field_name("value") == node)):
+            node = node.parent
+        arguments = node.parent
+        if arguments is None or arguments.type != "arguments" or arguments.parent is None:
+            return False
+        outer = arguments.parent.child_by_field_name("function")
+        outer = _unwrap(outer) if outer is not None else None
+        if outer is None or outer.type != "member_expression":
+            return False
+        method = outer.child_by_field_name("property")
+        return method is not None and self.text(method) in _PIECE_METHODS
 
     def _is_tag(self, function: Node, name: str | None) -> bool:
         """Whether a tag expression makes its template SQL: `sql`, `Prisma.sql`,
