@@ -1770,7 +1770,11 @@ class _Reader:
             if name not in SQL_CALLS and not self._named(function, name, self.names.calls):
                 return None
             args = [c for c in arguments.named_children if c.type != "comment"]
-            if not args or self._cte_body(call) or self._builder_piece(call):
+            if not args:
+                return None
+            # (a knex `raw` only: another call handed to a method of those names, `Array.
+            # from(pool.query(...))`, is sent by itself)
+            if name == "raw" and (self._cte_body(call) or self._builder_piece(call)):
                 return None
             literal = _unwrap(args[0])
             if literal.type == "identifier":

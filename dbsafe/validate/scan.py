@@ -248,7 +248,8 @@ _CHUNK = 32
 # 196: a `?` with no operand after it (knex's `col ?)`) is a syntax error, not an internal one
 # 197: knex's `?::type` is a `?` parameter with a cast, as PostgreSQL's lexer reads it
 # 198: a knex `raw` given to a builder's method (`.select(db.raw(...))`) is no statement
-_CACHE_VERSION = 198
+# 199: only a `raw` is: another query call given to such a method (`x.insert(c.query(...))`) is
+_CACHE_VERSION = 199
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -492,3 +492,16 @@ def test_pg_promise_calls_and_slonik_tags_are_read() -> None:
     fragments = sql_in_javascript(source, "db.ts").fragments
     assert [(f.sql.split()[1], f.line) for f in fragments] == [
         ("a1", 1), ("t", 2), ("c1", 3), ("d1", 4), ("e1", 5), ("f1", 6)]
+
+
+def test_only_a_knex_raw_is_a_piece_of_the_builder_method_it_is_given_to() -> None:
+    # A query call handed to a method that a knex builder also has is sent by itself: only
+    # `raw` builds a piece of the builder's statement.
+    source = (
+        "db('t').select('*', db.raw('SELECT a1 FROM t'));\n"
+        "pending.insert(client.query('SELECT b1 FROM t'));\n"
+        "Array.from(pool.query('SELECT c1 FROM t'));\n"
+        "q.with('r', pool.query('SELECT d1 FROM t'));\n"
+    )
+    fragments = sql_in_javascript(source, "db.ts").fragments
+    assert [(f.sql.split()[1], f.line) for f in fragments] == [("b1", 2), ("c1", 3), ("d1", 4)]
