@@ -1811,7 +1811,7 @@ class _Reader:
         if method is None or self.text(method) not in _CTE_METHODS:
             return False
         args = [c for c in arguments.named_children if c.type != "comment"]
-        return len(args) >= 2 and args[0] is not node and _unwrap(args[0]).type == "string"
+        return len(args) >= 2 and args[0] != node and _unwrap(args[0]).type == "string"
 
     def _builder_piece(self, call: Node) -> bool:
         """Whether `call` is a piece of a knex builder's statement: an argument of one of its
