@@ -322,8 +322,9 @@ def _built_file(cache_file: Path) -> Path:
 # digit name as the moment it spells, before a later thirteen-digit one); 41: a `setup-sql`
 # file among the files of a folder of no known runner runs once, as setup-sql, not again
 # in its place; 42: collations; 43: a golang-migrate, goose or sqlx folder's files its
-# runner does not name as migrations (`seed.sql`) not run.
-_INTROSPECTED = 43
+# runner does not name as migrations (`seed.sql`) not run; 44: a Flyway folder's newest
+# baseline migration (`B2__x.sql`) run instead of the versioned files up to its version.
+_INTROSPECTED = 44
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -822,7 +823,9 @@ class SqlFolder:
         if self.setup is not None or not setup_hint(failure.sqlstate, first=True):
             return ""
         if not first:
-            migrations = self.read()
+            from dbsafe.extract.migration import flyway_new_database
+
+            migrations = flyway_new_database(self.read())
             first.append(migrations[0].path if migrations else "")
         return setup_hint(failure.sqlstate, first=failure.location.path == first[0])
 
@@ -892,10 +895,13 @@ class SqlFolder:
     @contextlib.contextmanager
     def migrated(self) -> Iterator[tuple[str, tuple[StatementFailure, ...]]]:
         """A throwaway server with the migrations applied: its URL and what failed."""
+        from dbsafe.extract.migration import flyway_new_database
         from dbsafe.migrate.sqlfiles import apply_sql_migrations
         from dbsafe.pg.throwaway import throwaway_server
 
-        migrations = self.read()  # an empty or unreadable folder fails before the server
+        # (an empty or unreadable folder fails before the server; of Flyway's baseline
+        # migrations, the newest runs instead of the versioned files up to it)
+        migrations = flyway_new_database(self.read())
         if self.setup is not None:
             self.setup.check()
         with throwaway_server(database="dbsafe") as server:

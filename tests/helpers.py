@@ -91,3 +91,23 @@ def validate_module(database_url: str, root: Path, ddl: str, name: str, source: 
     (root / name).write_text(source, encoding="utf-8")
     settings = load_settings(root, {"database-url": database_url, "cache": False}, environ={})
     return commands.validate(settings, [root])
+
+
+# Flyway's baseline migration B2 stands for V1 and V2 on a new database, made differently
+# (its id a bigint), and B1, an older one, never runs once B2 is there.
+FLYWAY_BASELINE_FOLDER = {
+    "V1__users.sql": "CREATE TABLE users (id int PRIMARY KEY, name text);\n",
+    "V2__email.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+    "B1__older.sql": "CREATE TABLE users (id smallint PRIMARY KEY, name text);\n",
+    "B2__baseline.sql": "CREATE TABLE users (id bigint PRIMARY KEY, name text, email text);\n",
+    "V3__orders.sql": "CREATE TABLE orders (id int, user_id bigint REFERENCES users);\n",
+    "R__user_emails.sql": "CREATE OR REPLACE VIEW user_emails AS SELECT id, email FROM users;\n",
+}
+
+
+def flyway_baseline_folder(folder: Path) -> Path:
+    """`folder` made, holding FLYWAY_BASELINE_FOLDER."""
+    folder.mkdir(parents=True)
+    for name, sql in FLYWAY_BASELINE_FOLDER.items():
+        (folder / name).write_text(sql)
+    return folder

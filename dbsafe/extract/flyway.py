@@ -74,13 +74,17 @@ FLYWAY_EVENTS = frozenset({
 @dataclass(frozen=True, slots=True)
 class FlywayNames:
     """How Flyway names its SQL migrations (`sqlMigrationPrefix`, `repeatableSqlMigrationPrefix`,
-    `undoSqlMigrationPrefix`, `sqlMigrationSeparator`, `sqlMigrationSuffixes`): versioned
-    and undo files are `<prefix><version><separator><description><suffix>`, repeatable ones
-    `<prefix><separator><description><suffix>`."""
+    `undoSqlMigrationPrefix`, `baselineMigrationPrefix`, `sqlMigrationSeparator`,
+    `sqlMigrationSuffixes`): versioned, undo and baseline files are
+    `<prefix><version><separator><description><suffix>`, repeatable ones
+    `<prefix><separator><description><suffix>`. A baseline migration (`B2__x.sql`, in
+    Flyway's community edition since 9) stands for every versioned one up to its version
+    on a new database (`flyway_new_database`)."""
 
     versioned: str = "V"
     repeatable: str = "R"
     undo: str = "U"
+    baseline: str = "B"
     separator: str = "__"
     suffixes: tuple[str, ...] = (".sql",)
 
@@ -89,7 +93,7 @@ class FlywayNames:
         return self == FlywayNames()
 
     def parse(self, name: str) -> tuple[str, str | None, str] | None:
-        """The kind ("V", "R" or "U"), version and description of the migration file
+        """The kind ("V", "R", "U" or "B"), version and description of the migration file
         `name`, as Flyway's `ResourceNameParser` reads it: a suffix stripped (its case
         aside), then the longest prefix it starts with, then the text before the first
         separator the version (none for a repeatable file); None for a file Flyway does not
@@ -102,12 +106,17 @@ class FlywayNames:
         (('V', '10', 'x'), None, None)
         >>> FlywayNames().parse("V3.sql"), FlywayNames().parse("Views.sql")
         (('V', '3', ''), None)
+        >>> FlywayNames().parse("B1_1__baseline.sql"), FlywayNames().parse("Base.sql")
+        (('B', '1.1', 'baseline'), None)
+        >>> FlywayNames(baseline="IB").parse("IB2__x.sql"), FlywayNames(baseline="IB").parse("B2__x.sql")
+        (('B', '2', 'x'), None)
         """
         base = next((name[:-len(s)] for s in self.suffixes
                      if s and len(name) > len(s) and name.upper().endswith(s.upper())), None)
         if base is None:
             return None
-        kinds = sorted(((self.versioned, "V"), (self.repeatable, "R"), (self.undo, "U")),
+        kinds = sorted(((self.versioned, "V"), (self.repeatable, "R"), (self.undo, "U"),
+                        (self.baseline, "B")),
                        key=lambda pair: -len(pair[0]))
         prefix, kind = next(((p, k) for p, k in kinds if base.startswith(p)), ("", ""))
         if not kind:
@@ -458,8 +467,8 @@ def _maven_location(location: str) -> str:
 _SETTINGS = (
     "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
     "defaultSchema", "schemas", "table", "locations", "sqlMigrationPrefix",
-    "repeatableSqlMigrationPrefix", "undoSqlMigrationPrefix", "sqlMigrationSeparator",
-    "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate", "ignoreMigrationPatterns",
+    "repeatableSqlMigrationPrefix", "undoSqlMigrationPrefix", "baselineMigrationPrefix",
+    "sqlMigrationSeparator", "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate", "ignoreMigrationPatterns",
     "encoding")
 # ... by the name Spring Boot's relaxed binding reduces them to.
 _SPRING_SETTINGS = {k.lower(): k for k in _SETTINGS}
@@ -623,6 +632,7 @@ def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
             versioned=settings.get("sqlMigrationPrefix", "V"),
             repeatable=settings.get("repeatableSqlMigrationPrefix", "R"),
             undo=settings.get("undoSqlMigrationPrefix", "U"),
+            baseline=settings.get("baselineMigrationPrefix", "B"),
             separator=settings.get("sqlMigrationSeparator") or "__",
             suffixes=tuple(s.strip() for s in settings.get("sqlMigrationSuffixes", ".sql")
                            .split(",") if s.strip()) or (".sql",)),

@@ -1253,18 +1253,19 @@ def _callback_statements(file: Path, root: Path, configs: dict[Path, FlywayConfi
 
 def _flyway_folder(files: Sequence[Path]) -> bool:
     """Whether `files` (a folder's `.sql` files, down migrations aside) are a Flyway
-    folder's: one of them is named as Flyway names a versioned migration (`V1__x.sql`).
+    folder's: one of them is named as Flyway names a versioned or baseline migration
+    (`V1__x.sql`, `B1__x.sql`).
     Flyway runs its versioned and repeatable migrations and its callbacks, and no other
     file of its locations (`seed.sql`, `notes.sql`: not named as it reads them, ignored
     unless `validateMigrationNaming` makes them an error)."""
-    return any((found := _FLYWAY_NAMES.parse(p.name)) is not None and found[0] == "V"
+    return any((found := _FLYWAY_NAMES.parse(p.name)) is not None and found[0] in ("V", "B")
                for p in files)
 
 
 def flyway_file(name: str, names: FlywayNames | None = None) -> bool:
-    """Whether `name` is a Flyway versioned or repeatable migration, named as `names` says
-    (Flyway's own names without: `V1__x.sql`, `R__x.sql`); Flyway runs each in a
-    transaction of its own.
+    """Whether `name` is a Flyway versioned, repeatable or baseline migration, named as
+    `names` says (Flyway's own names without: `V1__x.sql`, `R__x.sql`, `B1__x.sql`);
+    Flyway runs each in a transaction of its own.
 
     >>> flyway_file("V2_1__add_email.sql"), flyway_file("R__views.sql"), flyway_file("2_x.sql")
     (True, True, False)
@@ -1273,6 +1274,37 @@ def flyway_file(name: str, names: FlywayNames | None = None) -> bool:
     """
     found = (names or _FLYWAY_NAMES).parse(name)
     return found is not None and found[0] != "U"
+
+
+def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True
+                        ) -> list[Migration]:
+    """`migrations` as Flyway runs them given its baseline migrations (`B2__x.sql`, named as
+    their folder's configuration says: `FlywayNames.baseline`). On a `new` database (an
+    empty history) it runs the newest of them (`MigrationInfoServiceImpl`:
+    `getPendingResolvedVersionedMigrations` picks the pending baseline of the highest
+    version), skips the versioned files at or below its version ("Below Baseline") and
+    every other baseline file, and runs the versioned files above it and the repeatable
+    ones after; on a database with a history it ignores every baseline file. Without a
+    baseline file, `migrations` as they are."""
+    configs: dict[Path, FlywayNames] = {}
+    kinds: dict[int, tuple[str, tuple[int, ...]]] = {}  # by position: Flyway's kind, version
+    for at, m in enumerate(migrations):
+        if not m.flyway or m.file is None or m.callback is not None:
+            continue
+        if m.file.parent not in configs:
+            configs[m.file.parent] = flyway_config(m.file.parent).names
+        found = configs[m.file.parent].parse(m.file.name)
+        if found is not None and found[0] in ("V", "B") and found[1] is not None:
+            kinds[at] = (found[0], FlywayNames.version_key(found[1]))
+    baselines = [(version, at) for at, (kind, version) in kinds.items() if kind == "B"]
+    if not baselines:
+        return list(migrations)
+    if not new:
+        return [m for at, m in enumerate(migrations) if kinds.get(at, ("",))[0] != "B"]
+    version, chosen = max(baselines, key=lambda b: (b[0], -b[1]))
+    return [m for at, m in enumerate(migrations)
+            if at == chosen or at not in kinds or (kinds[at][0] == "V"
+                                                    and kinds[at][1] > version)]
 
 
 def _flyway_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:
@@ -1523,7 +1555,7 @@ def _version_key(path: Path, folder: Path | None = None,
     """
     names = names or _FLYWAY_NAMES
     found = names.parse(path.name)
-    if found is not None and found[0] == "V" and found[1] is not None:
+    if found is not None and found[0] in ("V", "B") and found[1] is not None:
         return (0, names.version_key(found[1]), _natural_key(path))
     if found is not None and found[0] == "R":
         return (1, (), ((0, found[2]),) + _natural_key(path))

@@ -49,13 +49,15 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
             forward only: supabase, prisma, drizzle-kit, graphile-migrate, ...).
     """
     from dbsafe.extract.files import display_path
-    from dbsafe.extract.migration import down_migration
+    from dbsafe.extract.migration import down_migration, flyway_new_database
     from dbsafe.migrate.setup import pristine_copy, setup_hint
     from dbsafe.migrate.sqlfiles import apply_sql_migrations
     from dbsafe.pg.throwaway import throwaway_server
     from dbsafe.schema.diff import DiffOptions
 
-    ups = folder.read()
+    # Flyway's baseline migrations left out: no undo file goes back from one, and the
+    # versioned files they stand for on a new database are walked as they are
+    ups = flyway_new_database(folder.read(), new=False)
     downs = [down_migration(up, folder.root, folder.sqitch_target) for up in ups]
     if not any(downs):
         # Flipt's and harbor's golang-migrate folders have none: the runner has downs.

@@ -94,11 +94,13 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     """A folder of SQL migrations: which of its files the database's runner history says
     ran (`dbsafe.migrate.histories`), which are pending."""
     from dbsafe.extract.files import display_path
+    from dbsafe.extract.migration import flyway_new_database
     from dbsafe.migrate.histories import (
         applied_migrations,
         applied_versions,
         edited_again,
         edited_findings,
+        history_new,
         in_runner_order,
         last_recorded,
         never_run,
@@ -122,7 +124,10 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
         found, versions = read
-        migrations = in_runner_order(migrations, found)
+        # Flyway runs its newest baseline migration on an empty history, and ignores them
+        # all on one that holds a row
+        migrations = in_runner_order(flyway_new_database(
+            migrations, new=history_new(found, versions)), found)
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner
@@ -136,6 +141,9 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         runner += f" where runners keep it by default ({hint})"
     elif not folder.platform:  # supabase's platform fills a new database with its tables
         _require_empty(database_url)  # else nothing ran there: a new database
+        migrations = flyway_new_database(migrations)
+    else:
+        migrations = flyway_new_database(migrations)
     todo = [m.path for m in pending_among(migrations, applied, runs, never, again)]
     rerun = {m.path for m in again}
     current = last_recorded(applied)

@@ -87,7 +87,7 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
     (runner and versions): the SQL files it says ran are not linted, only read for what
     they built, as the revisions before `current` are.
     """
-    from dbsafe.extract.migration import sql_migrations
+    from dbsafe.extract.migration import flyway_new_database, sql_migrations
     from dbsafe.migrate import AlembicProject
 
     root = settings.project_root
@@ -110,6 +110,11 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                 raise SourceError(f"--since {since} selects alembic revisions, and the paths "
                                   "name SQL migrations only; drop --since, or use "
                                   "--changed-since GITREF for SQL folders")
+            if ran is None:
+                # Flyway's newest baseline migration runs on a new database instead of the
+                # versioned files up to it, which every database older than it ran
+                # (`flyway_new_database`): it is linted and is their context
+                migrations = flyway_new_database(migrations)
             loaded = Loaded(migrations, order=list(migrations))
             if ran is not None:
                 _leave_out_ran(loaded, *ran)
@@ -188,8 +193,13 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     """Move the SQL files the database's runner history says ran to `loaded.earlier`:
     the database's schema (lint's `before`) already holds what they built, and their
     locks and rewrites were taken long ago."""
-    from dbsafe.migrate.histories import edited_again, ran_among
+    from dbsafe.extract.migration import flyway_new_database
+    from dbsafe.migrate.histories import edited_again, history_new, ran_among
 
+    # (Flyway runs its newest baseline migration on a new database, none on another)
+    loaded.migrations = flyway_new_database(loaded.migrations,
+                                            new=history_new(history, versions))
+    loaded.order = list(loaded.migrations)
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}
     done = {id(m) for m in ran_among(loaded.migrations, history, set(versions))} - again

@@ -1114,6 +1114,18 @@ def last_recorded(applied: Sequence[Migration]) -> Migration | None:
         and not repeatable(m)), None)
 
 
+def history_new(history: History, versions: set[str] | frozenset[str]) -> bool:
+    """Whether Flyway takes the database of `history` (holding `versions`) for a new one,
+    where it runs its newest baseline migration (`flyway_new_database`): no versioned
+    migration applied and no baseline (`BaselineResolvedMigration`:
+    `migrationsAppliedOrBaselineExists`); a repeatable one's row does not count.
+
+    >>> history_new(_HISTORIES[3], {"R:views"}), history_new(_HISTORIES[3], {"1"})
+    (True, False)
+    """
+    return history.baseline is None and all(v.startswith("R:") for v in versions)
+
+
 def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]
                  ) -> list[str]:
     """The migrations run as code in the folder of `migrations` (`code_migrations`: yoyo's

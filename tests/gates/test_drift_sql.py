@@ -1715,3 +1715,36 @@ def test_a_prisma_migration_edited_since_it_ran_is_a_warning(
     assert "edited since it ran: 1 (prisma does not run them again)" in report.summary["lines"]
     drift = commands.drift(settings).findings
     assert [f.code for f in drift] == ["DBS605", "DBS403"]  # (email NOT NULL: the edit)
+
+
+def test_flyway_s_newest_baseline_migration_is_pending_on_an_empty_history_alone(
+        tmp_path: Path, database_url: str) -> None:
+    # On an empty history Flyway's migrate runs B2 (the newest baseline migration), V3 and
+    # the repeatable file; V1, V2 ("Below Baseline", "Baseline Ignored") and B1 never run.
+    # status listed V1, V2 and V3 pending. Once a versioned migration is applied, every
+    # baseline file is IGNORED: V3 alone is pending, and drift builds from V1 and V2.
+    from tests.helpers import flyway_baseline_folder
+
+    flyway_baseline_folder(tmp_path / "db" / "migrations")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    new = [{"migration": f"db/migrations/{name}"}
+           for name in ("B2__baseline.sql", "V3__orders.sql", "R__user_emails.sql")]
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 0, new)
+    with psycopg.connect(database_url, autocommit=True) as conn:  # Flyway's table, made
+        conn.execute(_flyway_history([(0, None, "<< Flyway Schema Creation >>", "SCHEMA",
+                                       '"public"', None)]))
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 0, new)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text);"
+                     "ALTER TABLE users ADD COLUMN email text;"
+                     "INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', NULL, 'app', now(), 1, true), "
+                     "(2, '2', 'email', 'SQL', 'V2__email.sql', NULL, 'app', now(), 1, true)")
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 2, new[1:])
+    assert commands.drift(settings).findings == ()

@@ -451,3 +451,20 @@ def test_a_dbmate_folder_is_walked_as_dbmate_lists_it(tmp_path: Path) -> None:
         "seed.sql": "CREATE TABLE seeds (id int);\n",
     })
     assert _found(tmp_path) == [("DBS411", "db/migrations/20240105-tags.sql", 3)]
+
+
+def test_flyway_s_baseline_migrations_are_not_walked(tmp_path: Path) -> None:
+    # No undo file goes back from a baseline migration (B2 stands for V1 and V2 on a new
+    # database only): the versioned files and their undo files are walked, B2 is not (run
+    # after V2, its CREATE TABLE failed: 42P07, a DBS417).
+    _write(tmp_path / "db" / "migrations", {
+        "V1__users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+        "U1__users.sql": "DROP TABLE users;\n",
+        "V2__email.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+        "U2__email.sql": "ALTER TABLE users DROP COLUMN email;\n",
+        "B2__baseline.sql": "CREATE TABLE users (id bigint PRIMARY KEY, email text);\n",
+        "V3__orders.sql": "CREATE TABLE orders (id int);\n",
+        "U3__orders.sql": "DROP TABLE orders;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    assert (report.findings, report.summary["migrations"]) == ((), 3)

@@ -175,3 +175,33 @@ def test_a_flyway_repeatable_migration_edited_since_it_ran_is_linted_it_runs_aga
     assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
         ("DBS101", "db/migrations/R__indexes.sql")]
     assert "says 1 of these files ran there" in " ".join(report.summary["lines"])
+
+
+def test_lint_reads_a_flyway_folder_as_flyway_runs_its_baseline_migrations(
+        tmp_path: Path, database_url: str) -> None:
+    # A new database gets B2 (the newest baseline migration), V3 and the repeatable file;
+    # V1 and V2, which it stands for, ran on every database older than it. Linted without
+    # a database: B2 and what follows, V3 in B2's schema. dbsafe knew V, R and U alone: it
+    # linted V1 and V2 (V1's integer key a DBS209) and left B2 out. With a history that
+    # holds V1 and V2, Flyway ignores every baseline file: V3 and R__ are linted.
+    from tests.helpers import flyway_baseline_folder
+
+    folder = flyway_baseline_folder(tmp_path / "db" / "migrations")
+    settings = Settings(project_root=tmp_path, ignore=("DBS115",))
+    report = commands.lint(settings, [folder])
+    assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
+        ("DBS117", "db/migrations/V3__orders.sql")]
+    assert report.summary["migrations"] == 3
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id int PRIMARY KEY, name text, email text);"
+                     "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, "
+                     "version varchar(50), description varchar(200) NOT NULL, type "
+                     "varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, "
+                     "success boolean NOT NULL); INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', NULL, true), "
+                     "(2, '2', 'email', 'SQL', 'V2__email.sql', NULL, true)")
+    report = commands.lint(dataclasses.replace(settings, database_url=database_url), [folder])
+    assert [(f.code, f.location.path if f.location else None) for f in report.findings] == [
+        ("DBS117", "db/migrations/V3__orders.sql")]
+    assert report.summary["migrations"] == 2
+    assert "says 2 of these files ran there" in " ".join(report.summary["lines"])

@@ -1577,3 +1577,31 @@ def test_spring_boot_s_flyway_settings_are_read_from_its_application_files(
                      "CREATE TABLE audit.events (order_id bigint);")
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("SELECT nosuch FROM shop.orders")
+
+
+def test_a_new_database_gets_flyway_s_newest_baseline_migration_and_the_files_after_it(
+        tmp_path: Path) -> None:
+    # On an empty history Flyway runs the newest baseline migration (B2), skips the
+    # versioned files up to its version ("Below Baseline", "Baseline Ignored") and the
+    # older B1, then runs V3 and the repeatable ones (MigrationInfoServiceImpl's
+    # pendingBaseline). dbsafe knew V, R and U alone: it built the schema validate,
+    # drift and `schema dump` read from V1, V2, V3 (users.id an integer).
+    from dbsafe.sources import SqlFolder
+    from tests.helpers import flyway_baseline_folder
+
+    folder = flyway_baseline_folder(tmp_path / "db" / "migrations")
+    settings = load_settings(tmp_path, {"cache": False}, environ={})
+    with SqlFolder.of(folder, settings).migrated() as (url, failures):
+        assert failures == ()
+        with psycopg.connect(url) as conn:
+            assert conn.execute(
+                "SELECT c.relname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid WHERE a.attname IN ('id', 'user_id') "
+                "AND c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'v') "
+                "ORDER BY 1, a.attnum"
+            ).fetchall() == [("orders", "integer"), ("orders", "bigint"),
+                             ("user_emails", "bigint"), ("users", "bigint")]
+    snapshot = commands.schema_dump(settings)
+    assert sorted((r.name, [c.type for c in r.columns if c.name == "id"])
+                  for r in snapshot.relations) == [
+        ("orders", ["integer"]), ("user_emails", ["bigint"]), ("users", ["bigint"])]
