@@ -1276,15 +1276,17 @@ def flyway_file(name: str, names: FlywayNames | None = None) -> bool:
     return found is not None and found[0] != "U"
 
 
-def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True
-                        ) -> list[Migration]:
+def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True,
+                        ran: str | None = None) -> list[Migration]:
     """`migrations` as Flyway runs them given its baseline migrations (`B2__x.sql`, named as
     their folder's configuration says: `FlywayNames.baseline`). On a `new` database (an
     empty history) it runs the newest of them (`MigrationInfoServiceImpl`:
     `getPendingResolvedVersionedMigrations` picks the pending baseline of the highest
     version), skips the versioned files at or below its version ("Below Baseline") and
     every other baseline file, and runs the versioned files above it and the repeatable
-    ones after; on a database with a history it ignores every baseline file. Without a
+    ones after; on a database with a history it ignores every baseline file but the one
+    it `ran` there (its history's `SQL_BASELINE` row's script, its path in the location),
+    which stands for the versioned files up to it as on a new database. Without a
     baseline file, `migrations` as they are."""
     configs: dict[Path, FlywayNames] = {}
     kinds: dict[int, tuple[str, tuple[int, ...]]] = {}  # by position: Flyway's kind, version
@@ -1300,7 +1302,12 @@ def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True
     if not baselines:
         return list(migrations)
     if not new:
-        return [m for at, m in enumerate(migrations) if kinds.get(at, ("",))[0] != "B"]
+        script = ran.replace("\\", "/").rpartition("/")[2] if ran else None
+        done = [(v, at) for v, at in baselines if script and (
+            file := migrations[at].file) is not None and file.name == script]
+        if not done:
+            return [m for at, m in enumerate(migrations) if kinds.get(at, ("",))[0] != "B"]
+        baselines = done[:1]
     version, chosen = max(baselines, key=lambda b: (b[0], -b[1]))
     return [m for at, m in enumerate(migrations)
             if at == chosen or at not in kinds or (kinds[at][0] == "V"

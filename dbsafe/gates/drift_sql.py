@@ -26,7 +26,7 @@ from dbsafe.migrate.histories import (
     edited_again,
     edited_applied,
     edited_findings,
-    history_new,
+    flyway_runs,
     in_runner_order,
     last_recorded,
     never_run,
@@ -59,7 +59,6 @@ def compare_folder(folder: SqlFolder, database_url: str,
     """
     from dbsafe.core import hold_until_exit
     from dbsafe.extract.files import display_path
-    from dbsafe.extract.migration import flyway_new_database
     from dbsafe.gates.drift import Drift, options_with_defaults
     from dbsafe.schema.diff import diff
     from dbsafe.schema.introspect import introspect_url
@@ -80,8 +79,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
             f"compare with; {hint}")
     history, applied = found
     # (Flyway ignores its baseline migrations on a database with a history)
-    migrations = in_runner_order(
-        flyway_new_database(migrations, new=history_new(history, applied)), history)
+    migrations = in_runner_order(flyway_runs(migrations, history, applied), history)
     if history.runner != folder.runner:
         # The history says which runner ran the files (river's look like golang-migrate's):
         # the table another runner would have made is no part of what they built.

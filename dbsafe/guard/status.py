@@ -100,7 +100,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied_versions,
         edited_again,
         edited_findings,
-        history_new,
+        flyway_runs,
         in_runner_order,
         last_recorded,
         never_run,
@@ -126,8 +126,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         found, versions = read
         # Flyway runs its newest baseline migration on an empty history, and ignores them
         # all on one that holds a row
-        migrations = in_runner_order(flyway_new_database(
-            migrations, new=history_new(found, versions)), found)
+        migrations = in_runner_order(flyway_runs(migrations, found, versions), found)
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner

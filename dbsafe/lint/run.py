@@ -193,12 +193,10 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     """Move the SQL files the database's runner history says ran to `loaded.earlier`:
     the database's schema (lint's `before`) already holds what they built, and their
     locks and rewrites were taken long ago."""
-    from dbsafe.extract.migration import flyway_new_database
-    from dbsafe.migrate.histories import edited_again, history_new, ran_among
+    from dbsafe.migrate.histories import edited_again, flyway_runs, ran_among
 
     # (Flyway runs its newest baseline migration on a new database, none on another)
-    loaded.migrations = flyway_new_database(loaded.migrations,
-                                            new=history_new(history, versions))
+    loaded.migrations = flyway_runs(loaded.migrations, history, versions)
     loaded.order = list(loaded.migrations)
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}

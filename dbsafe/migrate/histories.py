@@ -96,6 +96,9 @@ class History:
     # already.
     baseline_query: str | None = None
     baseline: str | None = None
+    # The script of that row when Flyway ran a baseline migration there (`SQL_BASELINE`:
+    # `B2__x.sql` on an empty database): the file the database was built from.
+    baseline_script: str | None = None
     # sqlx's row of a migration that failed half-way (`success = false`): its migrate stops
     # before it runs anything until the row is removed (`MigrateError::Dirty`: `refusal`).
     dirty_query: str | None = None
@@ -158,7 +161,8 @@ _HISTORIES = (
             frozenset({"installed_rank", "version", "script", "type", "success"}),
             # (a baseline migration's row, `B1__x.sql` run on an empty database, is one
             # too: `isBaseline()` of its SQL_BASELINE, JDBC_BASELINE type)
-            baseline_query="SELECT version FROM {table} WHERE type IN ('BASELINE', "
+            baseline_query="SELECT version, CASE type WHEN 'SQL_BASELINE' THEN script END "
+                           "FROM {table} WHERE type IN ('BASELINE', "
                            "'SQL_BASELINE', 'JDBC_BASELINE') AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
             # (a repair's DELETE row and the schema marker are never failed migrations)
@@ -369,7 +373,8 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                 # (a table without Flyway's `type`: no baseline known)
                 baseline = _rows_if_columns(conn, history, history.baseline_query)[:1]
                 if baseline:
-                    history = dataclasses.replace(history, baseline=str(baseline[0][0]))
+                    history = dataclasses.replace(history, baseline=str(baseline[0][0]),
+                                                  baseline_script=baseline[0][1])
             if history.failed_runs_query is not None:
                 runs = _rows_if_columns(conn, history, history.failed_runs_query)
                 history = dataclasses.replace(history, failed_runs=tuple(
@@ -581,7 +586,7 @@ def file_version(path: Path, runner: str, flyway: FlywayNames | None = None) -> 
         parsed = (flyway or FlywayNames()).parse(path.name)
         if parsed is not None and parsed[0] == "R":
             return f"R:{parsed[2]}"  # its history's row has its description, no version
-        return parsed[1] if parsed is not None and parsed[0] == "V" else None
+        return parsed[1] if parsed is not None and parsed[0] in ("V", "B") else None
     found = _NUMBER.match(path.name)
     if found is None:
         return None
@@ -1114,16 +1119,19 @@ def last_recorded(applied: Sequence[Migration]) -> Migration | None:
         and not repeatable(m)), None)
 
 
-def history_new(history: History, versions: set[str] | frozenset[str]) -> bool:
-    """Whether Flyway takes the database of `history` (holding `versions`) for a new one,
-    where it runs its newest baseline migration (`flyway_new_database`): no versioned
-    migration applied and no baseline (`BaselineResolvedMigration`:
-    `migrationsAppliedOrBaselineExists`); a repeatable one's row does not count.
+def flyway_runs(migrations: Sequence[Migration], history: History,
+                versions: set[str] | frozenset[str]) -> list[Migration]:
+    """`migrations` as Flyway runs them on the database of `history`, holding `versions`,
+    given its baseline migrations (`B2__x.sql`: `flyway_new_database`): a database with no
+    versioned migration applied and no baseline is a new one (`BaselineResolvedMigration`:
+    `migrationsAppliedOrBaselineExists`; a repeatable one's row does not count), where the
+    newest runs instead of the versioned files up to it; on another Flyway ignores them
+    all, but for the one its baseline row says it ran there (`SQL_BASELINE`), which then
+    stands for those files as it did."""
+    from dbsafe.extract.migration import flyway_new_database
 
-    >>> history_new(_HISTORIES[3], {"R:views"}), history_new(_HISTORIES[3], {"1"})
-    (True, False)
-    """
-    return history.baseline is None and all(v.startswith("R:") for v in versions)
+    new = history.baseline is None and all(v.startswith("R:") for v in versions)
+    return flyway_new_database(migrations, new=new, ran=history.baseline_script)
 
 
 def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]

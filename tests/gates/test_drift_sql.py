@@ -1518,8 +1518,9 @@ def test_a_flyway_baseline_migration_is_the_database_s_baseline(
              (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings)
+    # (applied: B1_1, which stands for V1 and V1_1 there, and V2)
     assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
-        (), 3, [])
+        (), 2, [])
     assert commands.drift(settings).findings == ()
 
 
@@ -1747,4 +1748,39 @@ def test_flyway_s_newest_baseline_migration_is_pending_on_an_empty_history_alone
     report = commands.status(settings)
     assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
         (), 2, new[1:])
+    assert commands.drift(settings).findings == ()
+
+
+def test_the_flyway_baseline_migration_a_history_says_ran_is_what_the_database_holds(
+        tmp_path: Path, database_url: str) -> None:
+    # Flyway ran B2 on the empty database (its row's type SQL_BASELINE, its script the
+    # file), then V3 and the repeatable file. The reference drift built was V1, V2 (up to
+    # the baseline) and V3: users.id an integer where B2 made the database's a bigint, a
+    # false drift.
+    from tests.helpers import FLYWAY_BASELINE_FOLDER, flyway_baseline_folder
+
+    flyway_baseline_folder(tmp_path / "db" / "migrations")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("".join(FLYWAY_BASELINE_FOLDER[name] for name in (
+            "B2__baseline.sql", "V3__orders.sql", "R__user_emails.sql")) + _flyway_history(
+            [(1, "2", "baseline", "SQL_BASELINE", "B2__baseline.sql", None),
+             (2, "3", "orders", "SQL", "V3__orders.sql", None),
+             (3, None, "user emails", "SQL", "R__user_emails.sql", None)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 3, [])
+    assert commands.drift(settings).findings == ()
+    # `flyway baseline` at 2 (a BASELINE row, no script) on a database V1 and V2 made:
+    # B2 never ran there, V1 and V2 stand for what was there.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP VIEW user_emails; DROP TABLE orders, users;"
+                     "CREATE TABLE users (id int PRIMARY KEY, name text, email text);"
+                     "UPDATE flyway_schema_history SET type = 'BASELINE', "
+                     "script = '<< Flyway Baseline >>' WHERE installed_rank = 1;"
+                     "DELETE FROM flyway_schema_history WHERE installed_rank > 1")
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 2, [{"migration": "db/migrations/V3__orders.sql"},
+                {"migration": "db/migrations/R__user_emails.sql"}])
     assert commands.drift(settings).findings == ()
