@@ -468,7 +468,8 @@ _SETTINGS = (
     "placeholderPrefix", "placeholderSuffix", "placeholderSeparator", "placeholderReplacement",
     "defaultSchema", "schemas", "table", "locations", "sqlMigrationPrefix",
     "repeatableSqlMigrationPrefix", "undoSqlMigrationPrefix", "baselineMigrationPrefix",
-    "sqlMigrationSeparator", "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate", "ignoreMigrationPatterns",
+    "sqlMigrationSeparator", "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate",
+    "ignoreMigrationPatterns",
     "encoding")
 # ... by the name Spring Boot's relaxed binding reduces them to.
 _SPRING_SETTINGS = {k.lower(): k for k in _SETTINGS}
