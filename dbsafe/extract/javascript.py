@@ -1800,17 +1800,10 @@ class _Reader:
         node = call
         while node.parent is not None and node.parent.type in _TYPE_WRAPPERS:
             node = node.parent
-        arguments = node.parent
-        if arguments is None or arguments.type != "arguments" or arguments.parent is None:
+        given = self._method_given(node)
+        if given is None or given[0] not in _CTE_METHODS:
             return False
-        outer = arguments.parent.child_by_field_name("function")
-        outer = _unwrap(outer) if outer is not None else None
-        if outer is None or outer.type != "member_expression":
-            return False
-        method = outer.child_by_field_name("property")
-        if method is None or self.text(method) not in _CTE_METHODS:
-            return False
-        args = [c for c in arguments.named_children if c.type != "comment"]
+        args = [c for c in given[1].named_children if c.type != "comment"]
         return len(args) >= 2 and args[0] != node and _unwrap(args[0]).type == "string"
 
     def _builder_piece(self, call: Node) -> bool:
@@ -1830,15 +1823,21 @@ class _Reader:
                 or (node.parent.type == "pair"
                     and node.parent.child_by_field_name("value") == node)):
             node = node.parent
+        given = self._method_given(node)
+        return given is not None and given[0] in _PIECE_METHODS
+
+    def _method_given(self, node: Node) -> tuple[str, Node] | None:
+        """The name of the method whose call's arguments `node` is one of (`x.select(node)`),
+        and those arguments; None where `node` is no argument of a method's call."""
         arguments = node.parent
         if arguments is None or arguments.type != "arguments" or arguments.parent is None:
-            return False
+            return None
         outer = arguments.parent.child_by_field_name("function")
         outer = _unwrap(outer) if outer is not None else None
         if outer is None or outer.type != "member_expression":
-            return False
+            return None
         method = outer.child_by_field_name("property")
-        return method is not None and self.text(method) in _PIECE_METHODS
+        return (self.text(method), arguments) if method is not None else None
 
     def _is_tag(self, function: Node, name: str | None) -> bool:
         """Whether a tag expression makes its template SQL: `sql`, `Prisma.sql`,
