@@ -249,7 +249,8 @@ _CHUNK = 32
 # 197: knex's `?::type` is a `?` parameter with a cast, as PostgreSQL's lexer reads it
 # 198: a knex `raw` given to a builder's method (`.select(db.raw(...))`) is no statement
 # 199: only a `raw` is: another query call given to such a method (`x.insert(c.query(...))`) is
-_CACHE_VERSION = 199
+# 200: the search-path warnings resolving said are kept, and said again by a fully cached run
+_CACHE_VERSION = 200
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -395,7 +396,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         snapshot = source.snapshot
         from dbsafe.validate.search_path import for_application
 
-        snapshot = for_application(snapshot, settings, read_with_it=source.kind == "database")
+        said: list[str] = []
+        snapshot = for_application(snapshot, settings, read_with_it=source.kind == "database",
+                                   said=said)
+        cache.said(said)
         from dbsafe.validate.unknown import Unknown
 
         # A snapshot dumped from SQL migrations carries its own failures.
@@ -409,6 +413,12 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                                     _js_names(settings), system_catalog, confirming,
                                     unknown or None):
             outcomes[outcome.path] = outcome
+    elif cache.warnings:
+        # Every file answered from the cache, nothing resolved: what resolving said, said
+        # again (it is the same schema and path: both are the cache's key).
+        from dbsafe.validate.search_path import say
+
+        say(cache.warnings)
 
     fresh = [outcomes[rel] for _, rel, _ in misses]
     if confirming:
@@ -1154,10 +1164,14 @@ class _Cache:
     """
 
     def __init__(self, path: Path | None, entries: dict[str, dict],
-                 statuses: dict[str, list] | None = None) -> None:
+                 statuses: dict[str, list] | None = None,
+                 warnings: list[str] | None = None) -> None:
         self.path = path
         self.entries = entries
         self.statuses = statuses if statuses is not None else {}
+        # What resolving under this schema and path warned of (`search_path.for_application`):
+        # a run answered wholly from the cache resolves nothing, and says them from here.
+        self.warnings = warnings if warnings is not None else []
         self.dirty = False
         self._settled_before = time.time_ns() - _SETTLED * 1_000_000_000
 
@@ -1184,8 +1198,9 @@ class _Cache:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") == _CACHE_VERSION:
-                return cls(path, data.get("files", {}), data.get("statuses", {}))
-        except (OSError, ValueError, AttributeError):
+                return cls(path, data.get("files", {}), data.get("statuses", {}),
+                           [str(w) for w in data.get("warnings", [])])
+        except (OSError, ValueError, AttributeError, TypeError):
             pass
         return cls(path, {})
 
@@ -1226,6 +1241,12 @@ class _Cache:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def said(self, warnings: list[str]) -> None:
+        """Record what resolving warned of (see `warnings`)."""
+        if warnings != self.warnings:
+            self.warnings = warnings
+            self.dirty = True
+
     def put(self, key: str, outcome: FileOutcome) -> None:
         self.entries[key] = _outcome_to_json(outcome)
         self.dirty = True
@@ -1237,7 +1258,8 @@ class _Cache:
 
         write_cache_file(self.path, json.dumps({"version": _CACHE_VERSION,
                                                 "files": self.entries,
-                                                "statuses": self.statuses}))
+                                                "statuses": self.statuses,
+                                                "warnings": self.warnings}))
 
 
 def _status(status: os.stat_result) -> list[int]:

@@ -32,7 +32,7 @@ USER = "$user"  # PostgreSQL's name for the schema named after the session's rol
 
 
 def for_application(snapshot: SchemaSnapshot, settings: Settings, *,
-                    read_with_it: bool = False) -> SchemaSnapshot:
+                    read_with_it: bool = False, said: list[str] | None = None) -> SchemaSnapshot:
     """`snapshot` with the search path the application's sessions set (`search-path`), or
     as it is when the setting is not given.
 
@@ -42,13 +42,25 @@ def for_application(snapshot: SchemaSnapshot, settings: Settings, *,
         read_with_it: a live database was read by a session with this path already
             (`sources.load_schema(search_path=)`): PostgreSQL itself gave the role's
             `"$user"` and left out what does not exist; only the warning is said.
+        said: where given, each warning said is appended to it too (validate keeps them
+            with its cached results: a run answered from them resolves nothing, and `say`s
+            them again).
     """
     if settings.search_path is None:
         return snapshot
     if read_with_it:
-        warn_missing(snapshot, settings.search_path)
+        warn_missing(snapshot, settings.search_path, said=said)
         return snapshot
-    return applied(snapshot, settings.search_path, role=role(settings))
+    return applied(snapshot, settings.search_path, role=role(settings), said=said)
+
+
+def say(messages: Sequence[str], said: list[str] | None = None) -> None:
+    """Log each warning of `messages` (as `for_application` said them), and keep them in
+    `said` where given."""
+    for message in messages:
+        log.warning("%s", message)
+        if said is not None:
+            said.append(message)
 
 
 def role(settings: Settings) -> str | None:
@@ -79,7 +91,7 @@ def cache_key(settings: Settings) -> str:
 
 
 def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
-            role: str | None = None) -> SchemaSnapshot:
+            role: str | None = None, said: list[str] | None = None) -> SchemaSnapshot:
     """`snapshot` with the search path a session gets from `search_path = setting`.
 
     Args:
@@ -89,6 +101,7 @@ def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
             `"$user"` stays in the path, naming no schema of the snapshot, and the resolver
             leaves a table found only off the path unchecked (it may be the role's); a
             warning says so.
+        said: see `for_application`.
 
     Returns:
         The snapshot with `search_path` as PostgreSQL's `current_schemas(false)` would list
@@ -108,10 +121,10 @@ def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
         if schema is None:
             # Kept as it is: no schema of the snapshot is named so, and the resolver leaves a
             # table it finds only off the path unchecked, since it may be the role's.
-            log.warning("search-path: `$user` is the schema named after the role the "
-                        "application logs in as, which this schema source does not record: a "
-                        "table found only in a schema off the path is left unchecked (name "
-                        "that schema in search-path, or give database-url)")
+            say(["search-path: `$user` is the schema named after the role the application "
+                 "logs in as, which this schema source does not record: a table found only in "
+                 "a schema off the path is left unchecked (name that schema in search-path, "
+                 "or give database-url)"], said)
             if name not in path:
                 path.append(name)
             continue
@@ -119,8 +132,7 @@ def applied(snapshot: SchemaSnapshot, setting: Sequence[str], *,
             continue  # (the session's temporary schema: nothing of the snapshot's is there)
         if missing(snapshot, schema):
             if name != USER:  # PostgreSQL leaves out a role's schema that is not there, quietly
-                log.warning("search-path: schema `%s` is not in the schema; PostgreSQL leaves "
-                            "it out of the search path", schema)
+                say([_missing_warning(schema)], said)
             continue
         path.append(schema)
     return dataclasses.replace(snapshot, search_path=tuple(path))
@@ -136,12 +148,16 @@ def missing(snapshot: SchemaSnapshot, schema: str) -> bool:
             and all(r.schema != schema for r in snapshot.relations))
 
 
-def warn_missing(snapshot: SchemaSnapshot, setting: Sequence[str]) -> None:
+def warn_missing(snapshot: SchemaSnapshot, setting: Sequence[str], *,
+                 said: list[str] | None = None) -> None:
     """Say which schemas of `setting` a database read with it left out of its path."""
-    for name in dict.fromkeys(setting):
-        if name != USER and missing(snapshot, name):
-            log.warning("search-path: schema `%s` is not in the schema; PostgreSQL leaves it "
-                        "out of the search path", name)
+    say([_missing_warning(name) for name in dict.fromkeys(setting)
+         if name != USER and missing(snapshot, name)], said)
+
+
+def _missing_warning(schema: str) -> str:
+    return (f"search-path: schema `{schema}` is not in the schema; PostgreSQL leaves it out "
+            "of the search path")
 
 
 def role_of(url: str | None) -> str | None:

@@ -11,7 +11,11 @@ schema, under `SET search_path`. Real PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -127,6 +131,37 @@ def test_results_cached_under_one_search_path_are_not_returned_under_another(
     assert run(None) == off_path
     assert run("public") == off_path  # `public` alone, as the default: not the same key
     assert run("app, public") == [("DBS302", 3, "app.users.emial")]
+
+
+@pytest.mark.parametrize(("setting", "warning"), [
+    ("nosuch, app, public", "search-path: schema `nosuch` is not in the schema; PostgreSQL "
+                            "leaves it out of the search path"),
+    ('"$user", app, public', "search-path: `$user` is the schema named after the role"),
+])
+def test_a_run_answered_from_the_cache_says_the_warnings_of_the_run_that_filled_it(
+        tmp_path: Path, database_url: str, setting: str, warning: str) -> None:
+    """The second run resolves nothing (every file is cached), yet nothing changed: the
+    user is told again what the setting does. `dbsafe validate` as users run it, so its
+    stderr is theirs."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(MIGRATION)
+        conn.execute(f"SET search_path = {setting}")
+        path = conn.execute("SELECT current_schemas(false)::text[]").fetchone()
+    assert path == (["app", "public"],)  # what PostgreSQL leaves out, the warning names
+    root = make_project(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]),
+           "DBSAFE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("DBSAFE_DATABASE_URL", None)
+    runs = [subprocess.run([sys.executable, "-m", "dbsafe", "validate", "app", "--search-path",
+                            setting, "--format", "json"], cwd=root, env=env,
+                           capture_output=True, text=True, timeout=300) for _ in range(2)]
+
+    assert [r.returncode for r in runs] == [1, 1], runs[0].stderr
+    reports = [json.loads(r.stdout) for r in runs]
+    assert reports[0]["findings"] == reports[1]["findings"] != []
+    assert list((tmp_path / "cache").glob("validate-*.json"))  # the second answered from it
+    for run in runs:
+        assert run.stderr.count(warning) == 1, run.stderr
 
 
 def test_a_snapshot_file_read_with_the_setting(tmp_path: Path) -> None:
