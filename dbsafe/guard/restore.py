@@ -245,10 +245,11 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
     source's roles. `scratch`: `into` is a scratch database the caller drops (interrupted,
     it is not said to be kept).
 
-    The file is hashed on a thread while this one imports psycopg, finds pg_restore,
-    connects and looks for databases earlier runs left half-restored (reading only); the
-    new database is created only once the file matches its manifest, from template0
-    (nothing added to template1 comes along, as pg_dump's documentation asks). The
+    Once connected, a role that may not create a database (no CREATEDB, not superuser) is
+    refused before the file is hashed. The file is then hashed on a thread while this one
+    looks for databases earlier runs left half-restored (reading only); the new database
+    is created only once the file matches its manifest, from template0 (nothing added to
+    template1 comes along, as pg_dump's documentation asks). The
     bookkeeping after pg_restore (row counts, the done marker, revision, the history row)
     shares one connection, opened while pg_restore runs.
 
@@ -259,12 +260,17 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                           "63 of a name (it would restore into a database called otherwise); "
                           "choose a shorter one")
     _manifest_of(backup)  # a missing file or manifest is said before any server is asked
-    verified = verify_in_background(backup)
     import psycopg
     from psycopg import sql
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     with _maintenance(database_url) as conn:
+        # A role that may not create the database is refused before the file is hashed
+        # (only pg_roles is read): a big backup was hashed whole for nothing.
+        lacking = _may_not_create(conn)
+        if lacking is not None:
+            raise lacking
+        verified = verify_in_background(backup)
         for left in _half_restored(conn):
             progress("restore", f"{left} was left half-restored by an earlier run; "
                      "`dbsafe restore --clean-up` drops it")

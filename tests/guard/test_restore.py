@@ -214,6 +214,41 @@ def test_a_restore_by_a_role_without_createdb_says_what_the_role_lacks(
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
+def test_a_role_without_createdb_is_refused_before_the_backup_is_hashed(
+        source: str, tmp_path: Path) -> None:
+    # The refusal came only once the whole file had been hashed: a big backup was read for
+    # nothing. A backup corrupted in the middle (same size, so only its sha256 tells) shows
+    # the order: hashed first, it was refused as corrupted, and the role's lack came later.
+    role = "restore_before_hash"
+    backup = Path(str(commands.backup(_settings(source, tmp_path), tmp_path / "b")
+                      .summary["backup"]))
+    data = bytearray(backup.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    backup.write_bytes(bytes(data))
+    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD 'hash-pw'").format(
+            sql.Identifier(role)))
+    url = re.sub(r"user=[^&]*", f"user={role}", source)
+    url = re.sub(r"&password=[^&]*", "", url) + "&password=hash-pw"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    try:
+        for replace in ([], ["--replace", "--yes"]):
+            proc = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(backup),
+                                   *replace], cwd=tmp_path,
+                                  env={**env, "DBSAFE_DATABASE_URL": url}, capture_output=True,
+                                  text=True, check=False)
+            assert proc.returncode == 2, proc.stderr
+            assert proc.stderr.splitlines() == [
+                "dbsafe: error: permission denied to create database: a restore makes a new "
+                f"database, which needs CREATEDB (or superuser) for the role {role}, which "
+                f"has neither; no database was created or changed (ALTER ROLE \"{role}\" "
+                "CREATEDB, or restore as a role that has it)"], proc.stderr
+    finally:
+        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
 def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own(
         source: str, tmp_path: Path) -> None:
     # Another run's scratch copy of this very second (two CI jobs verifying backups on one
