@@ -556,12 +556,35 @@ def _manifest_of(backup: Path) -> dict[str, Any]:
         raise DbsafeError(f"the manifest {backup}{_MANIFEST} has no "
                           f"{' or '.join(f'`{key}`' for key in missing)}, which every manifest "
                           f"dbsafe writes has (edited by hand?); refusing to restore {backup}")
+    # Of another type, each was said as something else: `"size_bytes": "123"` as a file
+    # "truncated or replaced", `"sha256": 5` as corrupted, `"path": []` as the manifest of
+    # another backup ([]).
+    for key, expected in _MANIFEST_KEYS.items():
+        value = manifest[key]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise DbsafeError(f"the manifest {backup}{_MANIFEST} gives `{key}` as "
+                              f"{_json_type(value)}, where every manifest dbsafe writes gives "
+                              f"{_json_type(expected())} (edited by hand?); refusing to "
+                              f"restore {backup}")
     return manifest
 
 
-# What a restore reads of a manifest: the backup it describes, its size and sha256, and the
-# database it was taken of (the new database's name).
-_MANIFEST_KEYS = ("path", "size_bytes", "sha256", "database")
+def _json_type(value: object) -> str:
+    """What JSON calls the type of `value`, with its article.
+
+    >>> _json_type("x"), _json_type(1), _json_type(True), _json_type([]), _json_type(1.5)
+    ('a string', 'an integer', 'a boolean', 'an array', 'a number')
+    """
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "a string", int: "an integer", float: "a number", list: "an array",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+# What a restore reads of a manifest, and the type of each: the backup it describes, its
+# size and sha256, and the database it was taken of (the new database's name).
+_MANIFEST_KEYS: dict[str, type] = {"path": str, "size_bytes": int, "sha256": str,
+                                   "database": str}
 
 
 def check_replaceable(database_url: str, backup: Path) -> None:

@@ -363,6 +363,14 @@ DAMAGE_SAID = {
     "manifest without path": "has no `path`, which every manifest dbsafe writes has "
                              "(edited by hand?); refusing to restore ",
     "manifest without sha256": "has no `sha256`, which every manifest dbsafe writes has",
+    # Said as "truncated or replaced", as corrupted, as "another backup ([])".
+    "manifest with size_bytes \"123\"": "gives `size_bytes` as a string, where every "
+                                        "manifest dbsafe writes gives an integer (edited by "
+                                        "hand?); refusing to restore ",
+    "manifest with sha256 5": "gives `sha256` as an integer, where every manifest dbsafe "
+                              "writes gives a string",
+    "manifest with path []": "gives `path` as an array, where every manifest dbsafe writes "
+                             "gives a string",
 }
 
 
@@ -387,6 +395,12 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(
         manifest = Path(str(first) + ".manifest.json")
         data = json.loads(manifest.read_text())
         del data[damage.removeprefix("manifest without ")]
+        manifest.write_text(json.dumps(data))
+    elif damage.startswith("manifest with "):
+        manifest = Path(str(first) + ".manifest.json")
+        data = json.loads(manifest.read_text())
+        key, value = damage.removeprefix("manifest with ").split(" ", 1)
+        data[key] = json.loads(value)
         manifest.write_text(json.dumps(data))
     else:
         Path(str(first) + ".manifest.json").unlink()
