@@ -83,13 +83,22 @@ def verify_in_background(path: Path) -> Callable[[], dict[str, Any]]:
 
 
 def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
-    """Run `work` on a thread; the function returned waits for it and returns (or raises)
-    what it did."""
+    """Run `work` on a daemon thread; the function returned waits for it and returns (or
+    raises) what it did. A daemon: a run refused before it needs the result (a role without
+    CREATEDB) exits at once, not once a big backup is hashed (an executor's threads are
+    waited for at exit)."""
     import concurrent.futures
+    import threading
 
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbsafe")
-    future = pool.submit(work)
-    pool.shutdown(wait=False)
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="dbsafe-verify", daemon=True).start()
     return future.result
 
 
@@ -245,9 +254,10 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
     source's roles. `scratch`: `into` is a scratch database the caller drops (interrupted,
     it is not said to be kept).
 
-    Once connected, a role that may not create a database (no CREATEDB, not superuser) is
-    refused before the file is hashed. The file is then hashed on a thread while this one
-    looks for databases earlier runs left half-restored (reading only); the new database
+    The file is hashed on a thread while this one imports psycopg, finds pg_restore,
+    connects, refuses a role that may not create a database (no CREATEDB, not superuser)
+    without waiting for the hash, and looks for databases earlier runs left half-restored
+    (reading only); the new database
     is created only once the file matches its manifest, from template0 (nothing added to
     template1 comes along, as pg_dump's documentation asks). The
     bookkeeping after pg_restore (row counts, the done marker, revision, the history row)
@@ -260,17 +270,19 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
                           "63 of a name (it would restore into a database called otherwise); "
                           "choose a shorter one")
     _manifest_of(backup)  # a missing file or manifest is said before any server is asked
+    verified = verify_in_background(backup)
     import psycopg
     from psycopg import sql
 
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     with _maintenance(database_url) as conn:
-        # A role that may not create the database is refused before the file is hashed
-        # (only pg_roles is read): a big backup was hashed whole for nothing.
+        # A role that may not create the database is refused as soon as dbsafe is connected
+        # (only pg_roles is read), not once the whole file is hashed: the hash, begun on
+        # its thread while psycopg was imported (the time a restore spends besides
+        # pg_restore, issue 15), is left to end with the process.
         lacking = _may_not_create(conn)
         if lacking is not None:
             raise lacking
-        verified = verify_in_background(backup)
         for left in _half_restored(conn):
             progress("restore", f"{left} was left half-restored by an earlier run; "
                      "`dbsafe restore --clean-up` drops it")
