@@ -534,7 +534,10 @@ def _pg_restore_for(manifest: dict[str, Any], server_version: int) -> Path:
     try:
         dumped_by = int(str(manifest.get("pg_dump_version")).split(".")[0])
     except ValueError:
-        return client_binary("pg_restore", int(manifest.get("server_version") or 0))
+        # (an optional key; a version edited into words is no version: any pg_restore)
+        source = manifest.get("server_version")
+        return client_binary("pg_restore", source if isinstance(source, int)
+                             and not isinstance(source, bool) else 0)
     return restore_binary(dumped_by, server_version)
 
 

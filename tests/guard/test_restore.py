@@ -1251,3 +1251,24 @@ def test_a_manifest_that_cannot_be_rewritten_stays_as_it_was(source: str, tmp_pa
     assert proc.returncode != 0 and "File too large" in proc.stderr, proc.stderr
     assert manifest.read_text() == before
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [dump.name, manifest.name]
+
+
+def test_a_manifest_whose_versions_do_not_read_as_numbers_still_restores(
+        source: str, tmp_path: Path) -> None:
+    # The optional `pg_dump_version` and `server_version` edited into words: an unparsable
+    # pg_dump version fell back to the server's, whose int() raised ValueError, an internal
+    # error. Neither is needed to restore: the newest pg_restore found is taken.
+    settings = _settings(source, tmp_path)
+    backup = Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+    manifest = Path(str(backup) + ".manifest.json")
+    data = json.loads(manifest.read_text())
+    data.update(pg_dump_version="unknown", server_version="fifteen")
+    manifest.write_text(json.dumps(data))
+    _drop(source, "versionless_copy")
+    try:
+        report = commands.restore(settings, backup, into="versionless_copy")
+        assert report.summary["database"] == "versionless_copy"
+        with psycopg.connect(_with_db(source, "versionless_copy")) as conn:
+            assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+    finally:
+        _drop(source, "versionless_copy")
