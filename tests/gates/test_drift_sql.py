@@ -1587,12 +1587,10 @@ _SQLX = {"1_users.sql": (_UPS[0] + "\n", "6e87eacc60a108113ae87c597a513a72c2af6c
          "3_orders.sql": (_UPS[2] + "\n", "")}
 
 
-def test_a_sqlx_migration_edited_since_it_ran_makes_sqlx_refuse(
-        tmp_path: Path, database_url: str) -> None:
-    # sqlx's migrate (its CLI's `migrate run` and `migrate!()` alike) compares each applied
-    # migration's checksum, the SHA-384 of its file, with the one it recorded, and stops at
-    # the first that differs: "migration 2 was previously applied but has been modified"
-    # (MigrateError::VersionMismatch). status said "pending: 1", exit 0.
+def _sqlx_crate(tmp_path: Path, database_url: str, ran: dict[int, bool]) -> Path:
+    """A crate depending on sqlx with `_SQLX`'s files in its `migrations` folder (returned),
+    and a database where the first two ran and `_sqlx_migrations` has a row for each
+    version of `ran` (its `success`), with the file's checksum."""
     (tmp_path / "Cargo.toml").write_text(
         '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8", features = '
         '["postgres"] }\n')
@@ -1600,16 +1598,27 @@ def test_a_sqlx_migration_edited_since_it_ran_makes_sqlx_refuse(
     folder.mkdir()
     for name, (sql, _) in _SQLX.items():
         (folder / name).write_text(sql)
+    names = {int(name.split("_")[0]): name for name in _SQLX}
     with psycopg.connect(database_url, autocommit=True) as conn:
         # as sqlx-postgres' ensure_migrations_table makes it
         conn.execute(_UPS[0] + _UPS[1] + "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY "
                      "KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT "
                      "now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time "
                      "BIGINT NOT NULL)")
-        for version, name in ((1, "1_users.sql"), (2, "2_email.sql")):
+        for version, success in ran.items():
             conn.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
-                         "execution_time) VALUES (%s, %s, true, decode(%s, 'hex'), 1)",
-                         (version, name[2:-4], _SQLX[name][1]))
+                         "execution_time) VALUES (%s, %s, %s, decode(%s, 'hex'), 1)",
+                         (version, names[version][2:-4], success, _SQLX[names[version]][1]))
+    return folder
+
+
+def test_a_sqlx_migration_edited_since_it_ran_makes_sqlx_refuse(
+        tmp_path: Path, database_url: str) -> None:
+    # sqlx's migrate (its CLI's `migrate run` and `migrate!()` alike) compares each applied
+    # migration's checksum, the SHA-384 of its file, with the one it recorded, and stops at
+    # the first that differs: "migration 2 was previously applied but has been modified"
+    # (MigrateError::VersionMismatch). status said "pending: 1", exit 0.
+    folder = _sqlx_crate(tmp_path, database_url, {1: True, 2: True})
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     report = commands.status(settings)
     assert (report.findings, report.summary["pending"]) == ((), [{"migration":
@@ -1636,23 +1645,7 @@ def test_a_sqlx_migration_that_failed_half_way_makes_sqlx_refuse(
     # (sqlx-postgres' dirty_version) and stops: "migration 3 is partially applied; fix and
     # remove row from `_sqlx_migrations` table" (MigrateError::Dirty). status said nothing
     # (exit 0), the version merely pending.
-    (tmp_path / "Cargo.toml").write_text(
-        '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8", features = '
-        '["postgres"] }\n')
-    folder = tmp_path / "migrations"
-    folder.mkdir()
-    for name, (sql, _) in _SQLX.items():
-        (folder / name).write_text(sql)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_UPS[0] + _UPS[1] + "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY "
-                     "KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT "
-                     "now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time "
-                     "BIGINT NOT NULL)")
-        for version, name, success in ((1, "1_users.sql", True), (2, "2_email.sql", True),
-                                       (3, "3_orders.sql", False)):
-            conn.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
-                         "execution_time) VALUES (%s, %s, %s, decode(%s, 'hex'), 1)",
-                         (version, name[2:-4], success, _SQLX[name][1]))
+    folder = _sqlx_crate(tmp_path, database_url, {1: True, 2: True, 3: False})
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     said = ("sqlx refuses to migrate the database: migration 3 is partially applied; fix and "
             "remove row from `_sqlx_migrations` table.")
