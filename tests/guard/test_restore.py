@@ -3,6 +3,7 @@ restore found and cleaned up, no password anywhere."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,9 +11,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -145,6 +148,26 @@ def test_verify_restore_proves_a_backup_and_says_so_in_the_listing(source: str,
                                 "'dbsafe_verify_%'").fetchall()
 
 
+@contextlib.contextmanager
+def _role_without_createdb(source: str, role: str, password: str,
+                           *granted: str) -> Iterator[str]:
+    """A login role without CREATEDB (and with the roles `granted`) for the block: yields
+    `source`'s URL logging in as it; the role is dropped after."""
+    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD {}").format(
+            sql.Identifier(role), sql.Literal(password)))
+        for name in granted:
+            conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(name),
+                                                         sql.Identifier(role)))
+    url = re.sub(r"user=[^&]*", f"user={quote(role)}", source)
+    url = re.sub(r"&password=[^&]*", "", url) + f"&password={password}"
+    try:
+        yield url
+    finally:
+        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
 
 def test_a_verification_that_cannot_make_its_scratch_database_says_the_backup_is_kept(
         source: str, tmp_path: Path) -> None:
@@ -152,15 +175,8 @@ def test_a_verification_that_cannot_make_its_scratch_database_says_the_backup_is
     # the scratch database for --verify-restore is refused (42501). It said only "database
     # error: permission denied to create database", leaving the user to guess whether the
     # backup they asked for exists.
-    role = "verify_no_createdb"
-    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD 'verify-pw'").format(
-            sql.Identifier(role)))
-        conn.execute(sql.SQL("GRANT pg_read_all_data TO {}").format(sql.Identifier(role)))
-    url = re.sub(r"user=[^&]*", f"user={role}", source)
-    url = re.sub(r"&password=[^&]*", "", url) + "&password=verify-pw"
-    try:
+    with _role_without_createdb(source, "verify_no_createdb", "verify-pw",
+                                "pg_read_all_data") as url:
         proc = subprocess.run([sys.executable, "-m", "dbsafe", "backup", "--database-url", url,
                                "--backup-dir", str(tmp_path / "b"), "--verify-restore"],
                               capture_output=True, text=True, cwd=tmp_path)
@@ -170,9 +186,7 @@ def test_a_verification_that_cannot_make_its_scratch_database_says_the_backup_is
         assert f"the backup {dump} was taken and kept" in line
         assert "permission denied to create database" in line and "verify-pw" not in line
         assert json.loads(Path(f"{dump}.manifest.json").read_text())["sha256"]
-    finally:
-        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
 
 def test_a_restore_by_a_role_without_createdb_says_what_the_role_lacks(
         source: str, tmp_path: Path) -> None:
@@ -181,19 +195,15 @@ def test_a_restore_by_a_role_without_createdb_says_what_the_role_lacks(
     # had been made.
     role = "Restore No-CreateDB"
     backup = commands.backup(_settings(source, tmp_path), tmp_path / "b").summary["backup"]
-    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD 'restore-pw'").format(
-            sql.Identifier(role)))
-        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # what PostgreSQL says
-            conn.execute("CREATE DATABASE never_made")
-        conn.execute("RESET ROLE")
-        databases = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
-    url = re.sub(r"user=[^&]*", "user=Restore%20No-CreateDB", source)
-    url = re.sub(r"&password=[^&]*", "", url) + "&password=restore-pw"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    try:
+    with _role_without_createdb(source, role, "restore-pw") as url:
+        assert "user=Restore%20No-CreateDB&" in url
+        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):  # what PostgreSQL says
+                conn.execute("CREATE DATABASE never_made")
+            conn.execute("RESET ROLE")
+            databases = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
         proc = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(backup),
                                "--into", "never_made"], cwd=tmp_path,
                               env={**env, "DBSAFE_DATABASE_URL": url}, capture_output=True,
@@ -209,12 +219,9 @@ def test_a_restore_by_a_role_without_createdb_says_what_the_role_lacks(
         with psycopg.connect(_with_db(source, "postgres")) as conn:
             assert sorted(r[0] for r in conn.execute(
                 "SELECT datname FROM pg_database")) == databases
-    finally:
-        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def test_a_role_without_createdb_is_refused_before_the_backup_is_hashed(
+def test_a_role_without_createdb_is_refused_without_waiting_for_the_backup_s_hash(
         source: str, tmp_path: Path) -> None:
     # The refusal came only once the whole file had been hashed: a big backup was read for
     # nothing. A backup corrupted in the middle (same size, so only its sha256 tells) shows
@@ -225,14 +232,8 @@ def test_a_role_without_createdb_is_refused_before_the_backup_is_hashed(
     data = bytearray(backup.read_bytes())
     data[len(data) // 2] ^= 0xFF
     backup.write_bytes(bytes(data))
-    with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOCREATEDB PASSWORD 'hash-pw'").format(
-            sql.Identifier(role)))
-    url = re.sub(r"user=[^&]*", f"user={role}", source)
-    url = re.sub(r"&password=[^&]*", "", url) + "&password=hash-pw"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
-    try:
+    with _role_without_createdb(source, role, "hash-pw") as url:
         for replace in ([], ["--replace", "--yes"]):
             proc = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(backup),
                                    *replace], cwd=tmp_path,
@@ -244,9 +245,6 @@ def test_a_role_without_createdb_is_refused_before_the_backup_is_hashed(
                 f"database, which needs CREATEDB (or superuser) for the role {role}, which "
                 f"has neither; no database was created or changed (ALTER ROLE \"{role}\" "
                 "CREATEDB, or restore as a role that has it)"], proc.stderr
-    finally:
-        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own(
