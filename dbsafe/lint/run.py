@@ -61,6 +61,8 @@ class Loaded:
     unlinted: list[Unlinted] = field(default_factory=list)  # reported as DBS005
     lines: list[str] = field(default_factory=list)  # said in the report (how, which)
     code: list[str] = field(default_factory=list)  # migrations run as code: not linted
+    # What the database's runner history says of it (DBS612: its runner refuses to migrate)
+    findings: list[Finding] = field(default_factory=list)
 
 
 def load_migrations(settings: Settings, paths: Sequence[Path] = (), *,
@@ -193,14 +195,32 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     """Move the SQL files the database's runner history says ran to `loaded.earlier`:
     the database's schema (lint's `before`) already holds what they built, and their
     locks and rewrites were taken long ago."""
-    from dbsafe.migrate.histories import edited_again, flyway_runs, ran_among
+    from dbsafe.migrate.histories import (
+        edited_again,
+        flyway_runs,
+        last_recorded,
+        ran_among,
+        refusal,
+        refusal_finding,
+    )
 
     # (Flyway runs its newest baseline migration on a new database, none on another)
     loaded.migrations = flyway_runs(loaded.migrations, history, versions)
     loaded.order = list(loaded.migrations)
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}
-    done = {id(m) for m in ran_among(loaded.migrations, history, set(versions))} - again
+    ran = ran_among(loaded.migrations, history, set(versions))
+    if history.dirty is not None or history.failed_runs:
+        # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
+        # one): its runner migrates nothing until it is resolved, and the database holds
+        # what the failed file did before it stopped, so what runs next is not these files
+        # as they are. Said as `dbsafe status` says it (DBS612).
+        refused = refusal(loaded.migrations, history, set(versions))
+        if refused is not None:
+            last = last_recorded(ran)
+            loaded.findings.append(refusal_finding(
+                refused, history.runner, last.path if last else "none applied"))
+    done = {id(m) for m in ran} - again
     if not done:
         return
     loaded.earlier = [m for m in loaded.migrations if id(m) in done]
@@ -310,6 +330,7 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
         ))
     if loaded is not None:
         findings.extend(not_linted_finding(u, settings.project_root) for u in loaded.unlinted)
+        findings.extend(loaded.findings)
     # Only a revision captured as it ran: one rendered offline may have skipped its data
     # changes (they need a connection).
     not_captured = {u.revision for u in loaded.unlinted} if loaded is not None else set()

@@ -205,3 +205,92 @@ def test_lint_reads_a_flyway_folder_as_flyway_runs_its_baseline_migrations(
         ("DBS117", "db/migrations/V3__orders.sql")]
     assert report.summary["migrations"] == 2
     assert "says 2 of these files ran there" in " ".join(report.summary["lines"])
+
+
+_FLYWAY_TABLE = ("CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version "
+                 "varchar(50), description varchar(200) NOT NULL, type varchar(20) NOT NULL, "
+                 "script varchar(1000) NOT NULL, checksum int, success boolean NOT NULL);")
+
+
+def test_lint_says_flyway_refuses_to_migrate_past_a_failed_migration_as_status_does(
+        tmp_path: Path, database_url: str) -> None:
+    # V2 ran outside a transaction and failed half-way: Flyway recorded it `success = false`
+    # and its migrate validates first ("Validate failed: Detected failed migration to
+    # version 2 (orders)", MigrationInfoImpl.validate) and runs nothing until `flyway
+    # repair`; the index V2 made before it failed may be there. status and drift said so
+    # (DBS612); lint FOLDER --database-url linted V2 as pending and passed (exit 0 but for
+    # V2's own findings).
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    users = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+    (folder / "V1__users.sql").write_text(users)
+    (folder / "V1_1__email.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    (folder / "V2__orders.sql").write_text(
+        "CREATE INDEX CONCURRENTLY users_name ON users (name);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(users + "ALTER TABLE users ADD COLUMN email text;" + _FLYWAY_TABLE +
+                     "INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', NULL, true), "
+                     "(2, '1.1', 'email', 'SQL', 'V1_1__email.sql', NULL, true), "
+                     "(3, '2', 'orders', 'SQL', 'V2__orders.sql', NULL, false)")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    [said] = commands.status(settings).findings
+    report = commands.lint(settings, [folder])
+    assert [(f.code, f.message, f.subject, f.severity.value, f.help)
+            for f in report.findings] == [
+        ("DBS612", "flyway refuses to migrate the database: Validate failed: Detected failed "
+                   "migration to version 2 (orders).", "db/migrations/V1_1__email.sql",
+         "error", said.help)]
+    assert said == report.findings[0]
+    assert "says 2 of these files ran there" in " ".join(report.summary["lines"])
+    # Validation off, Flyway's migrate refuses all the same, in its own words.
+    (tmp_path / "flyway.conf").write_text("flyway.validateOnMigrate=false\n")
+    assert [f.message for f in commands.lint(settings, [folder]).findings] == [
+        'flyway refuses to migrate the database: Schema "public" contains a failed migration '
+        "to version 2 !"]
+    # A lone failed row past every file's version Flyway passes (`*:future`) and migrates.
+    (tmp_path / "flyway.conf").unlink()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET version = '9' WHERE installed_rank = 3")
+    assert commands.status(settings).findings == commands.lint(settings, [folder]).findings == ()
+
+
+def test_lint_says_sqlx_refuses_to_migrate_past_a_dirty_migration_as_status_does(
+        tmp_path: Path, database_url: str) -> None:
+    # sqlx's migrate reads the first `success = false` row before anything else
+    # (sqlx-postgres' dirty_version) and stops: "migration 2 is partially applied; fix and
+    # remove row from `_sqlx_migrations` table" (MigrateError::Dirty). lint linted 2 and 3
+    # as pending and passed.
+    from dbsafe.config import load_settings
+
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8", features = '
+        '["postgres"] }\n')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    users = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+    (folder / "1_users.sql").write_text(users)
+    (folder / "2_email.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # as sqlx-postgres' ensure_migrations_table makes it
+        conn.execute(users + "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, "
+                     "description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT "
+                     "now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, "
+                     "execution_time BIGINT NOT NULL)")
+        conn.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
+                     "execution_time) VALUES (1, 'users', true, sha384(%s), 1), "
+                     "(2, 'email', false, '\\x00', 1)", (users.encode(),))
+    settings = dataclasses.replace(load_settings(
+        tmp_path, {"database-url": database_url}, environ={}), ignore=("DBS115",))
+    [said] = commands.status(settings).findings
+    report = commands.lint(settings, [folder])
+    assert [(f.code, f.message, f.subject) for f in report.findings] == [
+        ("DBS612", "sqlx refuses to migrate the database: migration 2 is partially applied; "
+                   "fix and remove row from `_sqlx_migrations` table.", "migrations/1_users.sql")]
+    assert said == report.findings[0]
+    # Its row removed (the migration undone), sqlx runs 2 again: nothing refused.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM _sqlx_migrations WHERE version = 2")
+    assert commands.lint(settings, [folder]).findings == ()
