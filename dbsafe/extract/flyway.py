@@ -469,8 +469,18 @@ _SETTINGS = (
     "defaultSchema", "schemas", "table", "locations", "sqlMigrationPrefix",
     "repeatableSqlMigrationPrefix", "undoSqlMigrationPrefix", "baselineMigrationPrefix",
     "sqlMigrationSeparator", "sqlMigrationSuffixes", "outOfOrder", "validateOnMigrate",
-    "ignoreMigrationPatterns",
+    "ignoreMigrationPatterns", "ignoreIgnoredMigrations", "ignoreMissingMigrations",
+    "ignorePendingMigrations", "ignoreFutureMigrations",
     "encoding")
+# Flyway 7's and 8's `ignore<State>Migrations` (and their `FLYWAY_IGNORE_*_MIGRATIONS`), which
+# Flyway 9 dropped for `ignoreMigrationPatterns` (a configuration file holding one it refuses:
+# "Unknown configuration property"), each with Flyway 8's default: the pattern Flyway 9 reads
+# as it (`ValidatePatternUtils.isIgnoredIgnored`, ...: `*:ignored`), which is where Flyway 8's
+# `MigrationInfoImpl.validate` passes the same states its flags pass (`context.ignored`, ...).
+_STATE_FLAGS = {"ignoreIgnoredMigrations": ("ignored", False),
+                "ignoreMissingMigrations": ("missing", False),
+                "ignorePendingMigrations": ("pending", False),
+                "ignoreFutureMigrations": ("future", True)}
 # ... by the name Spring Boot's relaxed binding reduces them to.
 _SPRING_SETTINGS = {k.lower(): k for k in _SETTINGS}
 _SPRING_REFERENCE = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
@@ -640,9 +650,29 @@ def _config(settings: Mapping[str, str], placeholders: Mapping[str, str], *,
         environ=environ,
         out_of_order=settings.get("outOfOrder", "false").strip().lower() == "true",
         validate_on_migrate=settings.get("validateOnMigrate", "true").strip().lower() != "false",
-        ignore_patterns=tuple(p.strip() for p in settings.get(
-            "ignoreMigrationPatterns", "*:future").split(",") if p.strip()),
+        ignore_patterns=_ignore_patterns(settings),
         encoding=settings.get("encoding") or "UTF-8")
+
+
+def _ignore_patterns(settings: Mapping[str, str]) -> tuple[str, ...]:
+    """The `ignoreMigrationPatterns` Flyway validates with: Flyway 9's (`*:future` untold);
+    with one of Flyway 7's and 8's `ignore<State>Migrations` set (a project on Flyway 8 or
+    older), those Flyway 8 validates with: its patterns (none untold), and each state its
+    flags pass (`_STATE_FLAGS`; future migrations unless `ignoreFutureMigrations=false`).
+
+    >>> _ignore_patterns({}), _ignore_patterns({"ignoreIgnoredMigrations": "true"})
+    (('*:future',), ('*:ignored', '*:future'))
+    >>> _ignore_patterns({"ignoreFutureMigrations": "false", "ignoreMigrationPatterns": "*:missing"})
+    ('*:missing',)
+    """
+    given = settings.get("ignoreMigrationPatterns")
+    if not any(key in settings for key in _STATE_FLAGS):
+        given = "*:future" if given is None else given
+        return tuple(p.strip() for p in given.split(",") if p.strip())
+    flags = [f"*:{state}" for key, (state, default) in _STATE_FLAGS.items()
+             if settings.get(key, str(default)).strip().lower() == "true"]
+    return tuple(dict.fromkeys(
+        (*(p.strip() for p in (given or "").split(",") if p.strip()), *flags)))
 
 
 # The settings dbsafe reads, by the environment variable Flyway reads each from.

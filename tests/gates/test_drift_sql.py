@@ -1321,6 +1321,53 @@ def test_a_flyway_version_below_the_last_one_applied_is_run_refused_or_skipped_a
         assert [f.code for f in commands.drift(settings).findings] == ["DBS613"]
 
 
+def test_flyway_7_and_8_s_ignore_state_settings_are_the_patterns_flyway_9_reads_as_them(
+        tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Flyway 7 and 8 validate with `ignoreIgnoredMigrations`, `ignoreFutureMigrations`, ...
+    # (MigrationInfoImpl.validate, 8.5.13: `!context.ignored && IGNORED == state`, `state.
+    # isFailed() && (!context.future || FUTURE_FAILED != state)`; DbMigrate.migrateGroup:
+    # `isIgnoreFutureMigrations()`), which Flyway 9 replaced by the patterns its
+    # ValidatePatternUtils reads back as them (`*:ignored`, `*:future`); Flyway 8's
+    # ignoreMigrationPatterns is empty untold, its ignoreFutureMigrations true. dbsafe read
+    # none of them: V1_1, below V2 and never run, was DBS612 where Flyway 8 skips it.
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    late = "db/migrations/V1_1__email.sql"
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreIgnoredMigrations=true\n")
+    assert [(f.code, f.subject) for f in commands.status(settings).findings] == [
+        ("DBS613", late)]
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreIgnoredMigrations=false\n")
+    assert [f.code for f in commands.status(settings).findings] == ["DBS612"]
+    (tmp_path / "flyway.conf").unlink()
+    monkeypatch.setenv("FLYWAY_IGNORE_IGNORED_MIGRATIONS", "true")
+    assert [(f.code, f.subject) for f in commands.status(settings).findings] == [
+        ("DBS613", late)]
+    monkeypatch.delenv("FLYWAY_IGNORE_IGNORED_MIGRATIONS")
+    # A failed row at a version past every file's (FUTURE_FAILED): passed, unless
+    # ignoreFutureMigrations=false; a Flyway 8 pattern leaves its future flag as it is.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[1] + "INSERT INTO flyway_schema_history VALUES (3, '1.1', 'email', "
+                     "'SQL', 'V1_1__email.sql', NULL, 'app', now(), 1, true), (4, '9', "
+                     "'later', 'SQL', 'V9__later.sql', NULL, 'app', now(), 1, false)")
+    assert commands.status(settings).findings == ()
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreFutureMigrations=false\n")
+    assert [f.message for f in commands.status(settings).findings] == [
+        "flyway refuses to migrate the database: Validate failed: Detected failed migration "
+        "to version 9 (later)."]
+    (tmp_path / "flyway.conf").write_text(
+        "flyway.ignoreFutureMigrations=false\nflyway.validateOnMigrate=false\n")
+    assert [f.message for f in commands.status(settings).findings] == [
+        'flyway refuses to migrate the database: Schema "public" contains a failed migration '
+        "to version 9 !"]
+    (tmp_path / "flyway.conf").write_text(
+        "flyway.ignoreMigrationPatterns=*:pending\nflyway.ignorePendingMigrations=true\n")
+    assert commands.status(settings).findings == ()
+
+
 def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pending(
         tmp_path: Path, database_url: str) -> None:
     # Flyway records a repeatable migration's run with no version (its description, its
