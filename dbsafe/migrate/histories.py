@@ -119,9 +119,29 @@ class History:
     # what it checks an applied file against, if it does (`edited_applied`).
     checksum_query: str | None = None
     checksums: tuple[tuple[str, int | str | None], ...] = ()
+    # The applied versions (`query`) read with a column an older table of the runner's name
+    # may lack (Flyway's `type`: its DELETE rows and the rows they mark deleted left out),
+    # where the table has it.
+    typed_query: str | None = None
 
 
 _NUMBER = re.compile(r"(\d+)_")
+
+# A row `h` of Flyway's history that no DELETE row marks deleted, as its
+# `MigrationInfoServiceImpl` (7.0 to 10) reads them in installed order: a successful DELETE
+# row (`flyway repair`'s, for a migration whose file is gone) marks the latest row before it
+# of its version (of its description, for a repeatable one) that is no synthetic one (SCHEMA,
+# BASELINE, DELETE: `markAsDeleted`, `markRepeatableAsDeleted`), which is then DELETED:
+# neither applied nor failed, and never validated. (A DELETE row written for a failed row
+# is itself not successful, and marks nothing: `delete` copies the row's `success`.)
+_FLYWAY_NOT_DELETED = (
+    "(h.type IN ('SCHEMA', 'BASELINE', 'DELETE') OR NOT EXISTS (SELECT FROM {table} AS d "
+    "WHERE d.type = 'DELETE' AND d.success AND d.installed_rank > h.installed_rank AND "
+    "(d.version = h.version OR d.version IS NULL AND h.version IS NULL AND d.description = "
+    "h.description) AND NOT EXISTS (SELECT FROM {table} AS n WHERE n.type NOT IN ('SCHEMA', "
+    "'BASELINE', 'DELETE') AND n.installed_rank > h.installed_rank AND n.installed_rank < "
+    "d.installed_rank AND (n.version = h.version OR n.version IS NULL AND h.version IS NULL "
+    "AND n.description = h.description))))")
 
 # Tried in order; the first table the database has is its runner's. golang-migrate's
 # schema_migrations has a `dirty` column, dbmate's does not. Where each keeps it untold:
@@ -159,15 +179,22 @@ _HISTORIES = (
             "SELECT coalesce(version, 'R:' || description) FROM {table} WHERE success "
             "AND (version IS NOT NULL OR description NOT LIKE '<< %')",
             frozenset({"installed_rank", "version", "script", "type", "success"}),
+            # (neither a DELETE row nor the one it marks deleted applies a version: Flyway
+            # runs the file again, `getPendingResolvedVersionedMigrations`)
+            typed_query="SELECT coalesce(version, 'R:' || description) FROM {table} AS h "
+                        "WHERE success AND (version IS NOT NULL OR description NOT LIKE '<< %') "
+                        f"AND type <> 'DELETE' AND {_FLYWAY_NOT_DELETED}",
             # (a baseline migration's row, `B1__x.sql` run on an empty database, is one
             # too: `isBaseline()` of its SQL_BASELINE, JDBC_BASELINE type)
             baseline_query="SELECT version, CASE type WHEN 'SQL_BASELINE' THEN script END "
                            "FROM {table} WHERE type IN ('BASELINE', "
                            "'SQL_BASELINE', 'JDBC_BASELINE') AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
-            # (a repair's DELETE row and the schema marker are never failed migrations)
-            failed_runs_query="SELECT version, description FROM {table} WHERE NOT success "
-                              "AND type NOT IN ('DELETE', 'SCHEMA') ORDER BY installed_rank",
+            # (a repair's DELETE row and the schema marker are never failed migrations, nor
+            # is a failed row a DELETE row marks deleted: its state is DELETED)
+            failed_runs_query="SELECT version, description FROM {table} AS h WHERE NOT success "
+                              "AND type NOT IN ('DELETE', 'SCHEMA') AND "
+                              f"{_FLYWAY_NOT_DELETED} ORDER BY installed_rank",
             # (the latest row of each description, as `getLatestRepeatableRuns` takes it;
             # of each version the latest, a `DELETE` marking it deleted: no checksum)
             checksum_query="(SELECT DISTINCT ON (description) 'R:' || description, CASE WHEN "
@@ -309,16 +336,17 @@ def _sqitch_project(paths: Iterable[Path], target: str | None = None) -> SqitchP
     return targeted
 
 
-def _rows_if_columns(conn: psycopg.Connection, history: History, query: str) -> list[Any]:
-    """The rows of `query` on `history`'s table; none where the table lacks a column it
-    reads (a table of the same name made by an older version of its runner, or by hand)."""
+def _rows_if_columns(conn: psycopg.Connection, history: History, query: str,
+                     otherwise: Sequence[Any] = ()) -> list[Any]:
+    """The rows of `query` on `history`'s table; `otherwise` where the table lacks a column
+    it reads (a table of the same name made by an older version of its runner, or by hand)."""
     import psycopg
 
     try:
         with conn.transaction():
             return conn.execute(history.select(query)).fetchall()
     except psycopg.errors.UndefinedColumn:
-        return []
+        return list(otherwise)
 
 
 def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str | None = None,
@@ -362,6 +390,8 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     rows = conn.execute(history.select(history.query)).fetchall()
             except psycopg.errors.UndefinedColumn:
                 continue  # the same table name, another runner's columns
+            if history.typed_query is not None:
+                rows = _rows_if_columns(conn, history, history.typed_query, rows)
             failed = [str(r[0]) for r in conn.execute(
                 history.select(history.failed_query)).fetchall()] if history.failed_query else []
             if failed:

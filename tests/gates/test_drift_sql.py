@@ -1626,6 +1626,81 @@ def test_a_flyway_migration_that_failed_half_way_makes_flyway_refuse(
         "to version 9 (later)."]
 
 
+def test_a_failed_flyway_migration_a_delete_row_marks_deleted_is_pending_and_no_refusal(
+        tmp_path: Path, database_url: str) -> None:
+    # A successful DELETE row (`flyway repair`'s `delete`, JdbcTableSchemaHistory.delete)
+    # marks the latest non-synthetic row of its version before it deleted
+    # (MigrationInfoServiceImpl.getAppliedVersionedMigrations / markAsDeleted, Flyway 7.0 to
+    # 10): its state is DELETED, which validate() passes and DbMigrate's failed() does not
+    # count, and neither it nor the DELETE row applies the version
+    # (getPendingResolvedVersionedMigrations), so Flyway runs V2 again. status said Flyway
+    # refuses (DBS612, the failed row) and V2 applied (the DELETE row's version).
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", None)])
+            + "INSERT INTO flyway_schema_history VALUES (3, '2', 'orders', 'SQL', "
+              "'V2__orders.sql', NULL, 'app', now(), 5, false), (4, '2', 'orders', "
+              "'DELETE', 'V2__orders.sql', NULL, 'app', now(), 0, true)")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 2, [{"migration": RUNNERS["flyway"][0][2]}])
+    assert commands.drift(settings).findings == ()
+    # A DELETE row written for a failed row is failed too (`delete` copies its `success`):
+    # it marks nothing, the failed row still fails validation.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET success = false WHERE installed_rank = 4")
+    assert [f.message for f in commands.status(settings).findings] == [
+        "flyway refuses to migrate the database: Validate failed: Detected failed migration "
+        "to version 2 (orders)."]
+    # The same for a failed repeatable migration, marked by its description.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET version = NULL, description = 'views', "
+                     "script = 'R__views.sql', success = (installed_rank = 4) "
+                     "WHERE installed_rank IN (3, 4)")
+    (tmp_path / "db/migrations/R__views.sql").write_text(
+        "CREATE OR REPLACE VIEW user_names AS SELECT name FROM users;\n")
+    report = commands.status(settings)
+    assert (report.findings, report.summary["pending"]) == ((), [
+        {"migration": RUNNERS["flyway"][0][2]}, {"migration": "db/migrations/R__views.sql"}])
+    # A successful row of the version after the failed one and before the DELETE row is the
+    # one it marks: the failed one stays failed.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE flyway_schema_history SET installed_rank = installed_rank + 1 "
+                     "WHERE installed_rank = 4; INSERT INTO flyway_schema_history VALUES (4, "
+                     "NULL, 'views', 'SQL', 'R__views.sql', NULL, 'app', now(), 1, true)")
+    assert [f.message for f in commands.status(settings).findings] == [
+        "flyway refuses to migrate the database: Validate failed: Detected failed repeatable "
+        "migration: views."]
+
+
+
+def test_a_flyway_migration_repair_marked_deleted_is_not_applied_by_its_delete_row(
+        tmp_path: Path, database_url: str) -> None:
+    # V2 ran, then its file was removed and `flyway repair` marked it deleted (a DELETE row
+    # of version 2: DbRepair.deleteMissingMigrations). Flyway validates and migrates on,
+    # and says "Please ensure the previous contents of the deleted migrations are removed
+    # from the database, or moved into an existing migration". status and drift were exit 2
+    # ("holds version(s) 2 that db/migrations has no file for", read from the DELETE row).
+    _project(tmp_path, "flyway")
+    (tmp_path / RUNNERS["flyway"][0][2]).unlink()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _UPS[2] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", None),
+             (3, "2", "orders", "SQL", "V2__orders.sql", None),
+             (4, "2", "orders", "DELETE", "V2__orders.sql", None)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    report = commands.status(settings)
+    assert (report.findings, report.summary["applied"], report.summary["pending"]) == (
+        (), 2, [])
+    # What the deleted migration made is still there, and no file makes it.
+    assert [(f.code, f.subject) for f in commands.drift(settings).findings] == [
+        ("DBS402", "public.orders")]
+
+
 # sqlx's checksums of `_SQLX[0]` and `_SQLX[1]` as files: `sha384sum`'s.
 _SQLX = {"1_users.sql": (_UPS[0] + "\n", "6e87eacc60a108113ae87c597a513a72c2af6c4dbd126ba4"
                                          "dafe01a0294b4d9260da5858c7553c7b243ce4846efc0783"),
