@@ -1285,7 +1285,9 @@ def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True,
     version), skips the versioned files at or below its version ("Below Baseline") and
     every other baseline file, and runs the versioned files above it and the repeatable
     ones after; on a database with a history it ignores every baseline file but the one
-    it `ran` there (its history's `SQL_BASELINE` row's script, its path in the location),
+    it `ran` there, the one of the version of its history's `SQL_BASELINE` row (Flyway
+    pairs a file with its row by version and type, `MigrationInfoServiceImpl.refresh`,
+    whatever the file is named now, and never validates the baseline's own checksum),
     which stands for the versioned files up to it as on a new database. Without a
     baseline file, `migrations` as they are."""
     configs: dict[Path, FlywayNames] = {}
@@ -1302,9 +1304,9 @@ def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True,
     if not baselines:
         return list(migrations)
     if not new:
-        script = ran.replace("\\", "/").rpartition("/")[2] if ran else None
-        done = [(v, at) for v, at in baselines if script and (
-            file := migrations[at].file) is not None and file.name == script]
+        key = FlywayNames.version_key(ran) if ran and re.fullmatch(r"\d+(?:\.\d+)*", ran) \
+            else None
+        done = [(v, at) for v, at in baselines if v == key]
         if not done:
             return [m for at, m in enumerate(migrations) if kinds.get(at, ("",))[0] != "B"]
         baselines = done[:1]

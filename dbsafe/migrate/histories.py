@@ -96,9 +96,10 @@ class History:
     # already.
     baseline_query: str | None = None
     baseline: str | None = None
-    # The script of that row when Flyway ran a baseline migration there (`SQL_BASELINE`:
-    # `B2__x.sql` on an empty database): the file the database was built from.
-    baseline_script: str | None = None
+    # Whether that row is a baseline migration's (`SQL_BASELINE`: `B2__x.sql` run on an
+    # empty database): the baseline file of its version is the one the database was built
+    # from (Flyway matches a file to a row by version and type, not by its name).
+    baseline_ran: bool = False
     # sqlx's row of a migration that failed half-way (`success = false`): its migrate stops
     # before it runs anything until the row is removed (`MigrateError::Dirty`: `refusal`).
     dirty_query: str | None = None
@@ -186,7 +187,7 @@ _HISTORIES = (
                         f"AND type <> 'DELETE' AND {_FLYWAY_NOT_DELETED}",
             # (a baseline migration's row, `B1__x.sql` run on an empty database, is one
             # too: `isBaseline()` of its SQL_BASELINE, JDBC_BASELINE type)
-            baseline_query="SELECT version, CASE type WHEN 'SQL_BASELINE' THEN script END "
+            baseline_query="SELECT version, type = 'SQL_BASELINE' "
                            "FROM {table} WHERE type IN ('BASELINE', "
                            "'SQL_BASELINE', 'JDBC_BASELINE') AND success "
                            "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
@@ -404,7 +405,7 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                 baseline = _rows_if_columns(conn, history, history.baseline_query)[:1]
                 if baseline:
                     history = dataclasses.replace(history, baseline=str(baseline[0][0]),
-                                                  baseline_script=baseline[0][1])
+                                                  baseline_ran=bool(baseline[0][1]))
             if history.failed_runs_query is not None:
                 runs = _rows_if_columns(conn, history, history.failed_runs_query)
                 history = dataclasses.replace(history, failed_runs=tuple(
@@ -1156,12 +1157,13 @@ def flyway_runs(migrations: Sequence[Migration], history: History,
     versioned migration applied and no baseline is a new one (`BaselineResolvedMigration`:
     `migrationsAppliedOrBaselineExists`; a repeatable one's row does not count), where the
     newest runs instead of the versioned files up to it; on another Flyway ignores them
-    all, but for the one its baseline row says it ran there (`SQL_BASELINE`), which then
-    stands for those files as it did."""
+    all, but for the one of the version its baseline row says it ran there (`SQL_BASELINE`),
+    which then stands for those files as it did."""
     from dbsafe.extract.migration import flyway_new_database
 
     new = history.baseline is None and all(v.startswith("R:") for v in versions)
-    return flyway_new_database(migrations, new=new, ran=history.baseline_script)
+    return flyway_new_database(migrations, new=new,
+                               ran=history.baseline if history.baseline_ran else None)
 
 
 def _unread_code(migrations: list[Migration], history: History, versions: Sequence[str]
