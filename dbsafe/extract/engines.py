@@ -206,6 +206,26 @@ ENGINES: tuple[Engine, ...] = (
                                ".analytics_task"}),
         named_by=("datafusion",),
     ),
+    # InfluxDB: InfluxQL reads like SQL (`SELECT mean("xact_commit") FROM "db_stats" WHERE
+    # time > now() - 1d GROUP BY time(1h)`), and InfluxDB 3 takes SQL too, about measurements,
+    # never the schema's tables. influxdb-python's and aioinflux's `InfluxDBClient.query(q)`,
+    # influxdb3-python's `InfluxDBClient3.query(q, language=...)`. pgwatch2's web UI
+    # (`webpy/pgwatch2_influx.py`) sends its dashboards' InfluxQL through
+    # `influx_query(...)`, beside the PostgreSQL queries of its metric store in another module.
+    Engine(
+        "InfluxDB", ("influx",),
+        makers=frozenset({
+            "influxdb.InfluxDBClient", "influxdb.client.InfluxDBClient",
+            "influxdb.DataFrameClient", "aioinflux.InfluxDBClient",
+            "aioinflux.client.InfluxDBClient", "influxdb_client_3.InfluxDBClient3",
+        }),
+        types=frozenset({
+            "influxdb.InfluxDBClient", "influxdb.client.InfluxDBClient",
+            "influxdb.DataFrameClient", "aioinflux.InfluxDBClient",
+            "aioinflux.client.InfluxDBClient", "influxdb_client_3.InfluxDBClient3",
+        }),
+        named_by=("influx", "influxdb"),
+    ),
     # Not databases: SaaS APIs whose query language reads like SQL. No `named_by`: an
     # application names its own tables and helpers after them (`quickbooks_invoices`).
     Engine(

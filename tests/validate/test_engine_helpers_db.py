@@ -458,3 +458,53 @@ def test_a_connection_an_engines_object_holds_and_a_helper_is_given_sends_there(
         ("DBS302", 28, "public.users.titel", "42703")]
     skipped = [s.location.line for s in report.skipped if "sent to SQLite" in s.reason]
     assert skipped == [7, 19, 20, 21]
+
+
+# pgwatch2 (cybertec-postgresql/pgwatch2 0c00902, `webpy/pgwatch2_influx.py`) sends its
+# dashboards' InfluxQL, which reads like SQL, through `influx_query(...)`, a helper making
+# an influxdb-python `InfluxDBClient`; InfluxDB 3's client takes SQL about measurements too.
+# Each statement was a false DBS301 on a measurement (`cpu_load`, `table_stats`). What the
+# module sends to PostgreSQL stays checked.
+_INFLUX = '''\
+import psycopg
+from influxdb import InfluxDBClient
+from influxdb_client_3 import InfluxDBClient3
+
+params = {"host": "localhost", "port": 8086, "database": "pgwatch2"}
+
+
+def influx_query(influxql, params=None):
+    client = InfluxDBClient(**params)
+    return client.query(influxql, params=params)
+
+
+def latest_load(host):
+    client = InfluxDBClient(host="localhost", database="metrics")
+    return client.query("SELECT value FROM cpu_load WHERE host = $host",
+                        bind_params={"host": host})
+
+
+def table_sizes():
+    size_b = "SELECT total_relation_size_b FROM table_stats ORDER BY time DESC LIMIT 1"
+    return influx_query(size_b)
+
+
+def home(token):
+    client = InfluxDBClient3(host="localhost", token=token, database="sensors")
+    return client.query("SELECT temp FROM home WHERE room = 'kitchen'", language="sql")
+
+
+def users():
+    with psycopg.connect("") as pg:
+        return pg.execute("SELECT nmae FROM users").fetchall()
+'''
+
+
+@pytest.mark.db
+def test_statements_sent_to_influxdb_are_its_own(database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "pgwatch2_influx.py", _INFLUX)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 31, "public.users.nmae")]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to InfluxDB" in s.reason)
+    assert skipped == [10, 15, 20, 26], report.skipped
