@@ -884,6 +884,13 @@ class _Extractor:
         callers give it there is that engine's SQL (`_sent_by_helper`)."""
         if isinstance(sent, ast.Call) and _call_name(sent) in SINKS:
             sent = _sql_argument(sent) or sent  # `conn.execute(text(query))`
+        # The parameter with its holes filled in (pgwatch2's `influx_query(isql.format(
+        # dbname, ...))`): what its callers give it is still the statement sent.
+        if isinstance(sent, ast.Call) and isinstance(sent.func, ast.Attribute) and \
+                sent.func.attr == "format":
+            sent = sent.func.value
+        elif isinstance(sent, ast.BinOp) and isinstance(sent.op, ast.Mod):
+            sent = sent.left
         if not isinstance(sent, ast.Name):
             return
         # The function binding the name, through lambdas that do not (`lambda lo, hi:

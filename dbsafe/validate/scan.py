@@ -251,7 +251,8 @@ _CHUNK = 32
 # 199: only a `raw` is: another query call given to such a method (`x.insert(c.query(...))`) is
 # 200: the search-path warnings resolving said are kept, and said again by a fully cached run
 # 201: InfluxDB is another engine (influxdb-python's `InfluxDBClient`, `influx_query(...)`)
-_CACHE_VERSION = 201
+# 202: a helper sending its parameter to another engine with holes filled in (`q.format(x)`, `q % x`)
+_CACHE_VERSION = 202
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

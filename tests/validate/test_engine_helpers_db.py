@@ -508,3 +508,49 @@ def test_statements_sent_to_influxdb_are_its_own(database_url: str, tmp_path: Pa
         ("DBS302", 31, "public.users.nmae")]
     skipped = sorted(s.location.line for s in report.skipped if "sent to InfluxDB" in s.reason)
     assert skipped == [10, 15, 20, 26], report.skipped
+
+
+# pgwatch2's dashboards hand their InfluxQL to `exec_for_time_pairs(isql, dbname, pairs)`,
+# which sends it with its holes filled in, `influx_query(isql.format(dbname, ...))`: the
+# statement its callers give is still InfluxDB's (9 of the module's statements). A helper
+# formatting its parameter for PostgreSQL keeps what it is given checked.
+_INFLUX_FORMATTED = '''\
+import psycopg
+from influxdb import InfluxDBClient
+
+
+def influx_query(influxql):
+    return InfluxDBClient(host="localhost").query(influxql)
+
+
+def exec_for_dbname(isql, dbname):
+    return influx_query(isql.format(dbname))
+
+
+def exec_for_interval(isql, interval):
+    return influx_query(isql % interval)
+
+
+def pg_for_dbname(sql, dbname):
+    with psycopg.connect("") as pg:
+        return pg.execute(sql.format(dbname)).fetchall()
+
+
+def overview(dbname):
+    tps = "SELECT xact_commit FROM db_stats WHERE dbname = '{}'"
+    wal = "SELECT xlog_location_b FROM wal WHERE time > now() - interval '%s'"
+    exec_for_interval(wal, "1 day")
+    pg_for_dbname("SELECT nmae FROM users WHERE name = '{}'", dbname)
+    return exec_for_dbname(tps, dbname)
+'''
+
+
+@pytest.mark.db
+def test_a_statement_a_helper_formats_and_sends_to_influxdb_is_its_own(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "pgwatch2_influx.py", _INFLUX_FORMATTED)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 26, "public.users.nmae")]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to InfluxDB" in s.reason)
+    assert skipped == [6, 23, 24], report.skipped
