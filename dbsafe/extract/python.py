@@ -2522,7 +2522,7 @@ class _Extractor:
         head = first_word(template.text, template.holes)
         if head is None:
             if sink is not None and template.holes and template.holes[0].offset == 0 and \
-                    not _joins_words(template.text):
+                    not _joins_words(template.text) and not _operand_first(template):
                 return [self._dynamic(template, "the statement is built at run time")]
             return []
         if head not in _STATEMENT_WORDS or head == "copy":
@@ -3063,6 +3063,10 @@ def names_only(text: str) -> bool:
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
+# An operator or comparison right after an operand (`{column} = %s`, `{a} || {b}`,
+# `{column}::text`, `{column} NOT ILIKE %s`, `{a} AND {b}`).
+_OPERATOR_FIRST = re.compile(
+    r"\s*(?:[=<>!~]|\|\||::|(?:not|is|i?like|in|between|similar|and|or)\b)", re.IGNORECASE)
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 # Quoted text and comments, read left to right (a `--` in a string, a `'` in a comment):
 # for text that may hold a comment (three times `_QUOTED`'s time, on every string read).
@@ -3281,6 +3285,15 @@ def _sql_argument(call: ast.Call) -> ast.expr | None:
     if call.args and not isinstance(call.args[0], ast.Starred):
         return call.args[0]
     return None
+
+
+def _operand_first(template: Template) -> bool:
+    """Whether the hole a template starts with is an operand: an operator or a comparison
+    follows it (psycopg pieces of a filter, `sql.SQL("{column} = %s")`,
+    `sql.SQL("{column} ILIKE %s")`, composed into a statement elsewhere). No statement is
+    followed by one, so the template is an expression, not a statement built at run time."""
+    after = template.holes[1].offset if len(template.holes) > 1 else len(template.text)
+    return _OPERATOR_FIRST.match(template.text, 0, after) is not None
 
 
 def _joins_words(text: str) -> bool:

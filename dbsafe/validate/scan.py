@@ -252,7 +252,8 @@ _CHUNK = 32
 # 200: the search-path warnings resolving said are kept, and said again by a fully cached run
 # 201: InfluxDB is another engine (influxdb-python's `InfluxDBClient`, `influx_query(...)`)
 # 202: a helper sending its parameter to another engine with holes filled in (`q.format(x)`, `q % x`)
-_CACHE_VERSION = 202
+# 203: a template whose first hole an operator follows (`sql.SQL("{col} = %s")`) is no statement
+_CACHE_VERSION = 203
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

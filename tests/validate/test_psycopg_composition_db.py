@@ -162,3 +162,42 @@ def test_a_name_a_composition_puts_in_a_field_is_reported_where_the_code_writes_
                        '"titel"])),', 'nmae")))', "'we\"ird')))"]
     assert all(dict(f.context).get("PostgreSQL", "")[:5] in ("42703", "42P01")
                for f in report.findings)
+
+
+# OpenSlides' filters (OpenSlides/openslides-backend 755f68b3a,
+# `services/database/query_helper.py`, `database_writer.py`) are psycopg pieces that start
+# with a column and compare it, `sql.SQL("{table_column} ILIKE %s::text")`, composed into a
+# query elsewhere: three of its DBS304 notes "the statement is built at run time" were on
+# such expressions. A piece whose first hole may be a whole statement (`{query} WHERE ...`)
+# is still noted.
+_FILTER_PIECES = """\
+from psycopg import sql
+
+
+def condition(column, operator, value):
+    table_column = sql.Identifier(column)
+    if operator == "~=":
+        return sql.SQL("LOWER({table_column}) = LOWER(%s::text)").format(table_column=table_column)
+    if operator == "%=":
+        return sql.SQL("{table_column} ILIKE %s::text").format(table_column=table_column)
+    if operator == "in":
+        return sql.SQL("{table_column} = ANY(%s)").format(table_column=table_column)
+    if operator == "not":
+        return sql.SQL("{table_column} NOT LIKE %s").format(table_column=table_column)
+    if operator == "both":
+        return sql.SQL("{left} AND {right}").format(left=value[0], right=value[1])
+    return sql.SQL("{table_column}::text || %s").format(table_column=table_column)
+
+
+def narrowed(cur, query, where):
+    cur.execute(sql.SQL("{query} WHERE {where}").format(query=query, where=where))
+"""
+
+
+@pytest.mark.db
+def test_a_piece_comparing_the_operand_it_starts_with_is_no_statement(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, _SCHEMA, "query_helper.py", _FILTER_PIECES)
+    assert [(f.code, f.location.line, f.message) for f in report.findings] == [
+        ("DBS304", 20, "SQL built at run time is not validated: the statement is built at "
+                       "run time.")]
