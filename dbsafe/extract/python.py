@@ -203,6 +203,10 @@ class _Extractor:
         # (see `_note_model_table`).
         self.model_tables: list[str] = []
         self.creates_all = False
+        # Trac's schema DSL, `Table("name", key=...)[Column(...)]` and `create_tables(schema)`
+        # (see `_note_model_table`): each table with the local name of its `Table`.
+        self.trac_tables: list[tuple[str, str]] = []
+        self.creates_tables = False
         # The other engines this module may send SQL to (see `_engine_receiving`): those it
         # names at all, and the dotted name each imported name stands for (None: imported
         # as two different things).
@@ -239,7 +243,7 @@ class _Extractor:
                     copies.append(node)
                 elif name in _SPARK_TEMP_VIEWS:
                     self._note_temp_view(node)
-                elif name in ("create_all", "Table"):
+                elif name in ("create_all", "Table", "create_tables"):
                     self._note_model_table(node)
             elif isinstance(node, ast.expr) and _is_string_expr(node):
                 strings.append(node)
@@ -255,6 +259,10 @@ class _Extractor:
         if self.creates_all:
             self.ddl.extend('CREATE TABLE "' + name.replace('"', '""') + '" ()'
                             for name in self.model_tables)
+        if self.creates_tables:
+            self.ddl.extend('CREATE TABLE "' + name.replace('"', '""') + '" ()'
+                            for local, name in self.trac_tables
+                            if self.imported.get(local) in _TRAC_TABLES)
         for call in calls:
             arg = _sql_argument(call)
             if arg is None:
@@ -635,11 +643,22 @@ class _Extractor:
         `Base.metadata.create_all(engine)`, as debsources' tests do) creates their tables:
         for the statements of this module they are DDL, `CREATE TABLE entity_with_path`,
         whose columns are not read here. `Table("name", metadata, ...)` declares one too."""
-        if _call_name(call) == "create_all":
+        name = _call_name(call)
+        if name == "create_all":
             self.creates_all = self.creates_all or isinstance(call.func, ast.Attribute)
-        elif len(call.args) > 1 and isinstance(call.args[0], ast.Constant) and \
-                isinstance(call.args[0].value, str) and call.args[0].value:
+        elif name == "create_tables":
+            # Trac's `DatabaseManager(env).create_tables(schema)` runs each table's CREATE
+            # TABLE (its tests, and plugins setting up their environment).
+            self.creates_tables = self.creates_tables or isinstance(call.func, ast.Attribute)
+        elif not call.args or not isinstance(call.args[0], ast.Constant) or \
+                not isinstance(call.args[0].value, str) or not call.args[0].value:
+            return
+        elif len(call.args) > 1:
             self.model_tables.append(call.args[0].value)  # `Table("name", metadata, ...)`
+        elif isinstance(call.func, ast.Name):
+            # `Table("blog", key="bid")[Column(...)]`, Trac's, when the module imports it
+            # from `trac.db` (known once the whole module is read).
+            self.trac_tables.append((call.func.id, call.args[0].value))
 
     def _note_model_class(self, node: ast.ClassDef) -> None:
         """`__tablename__ = "name"` in a class body: a model's table (`_note_model_table`)."""
@@ -3063,6 +3082,8 @@ def names_only(text: str) -> bool:
 _LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/|\()*", re.DOTALL)
 _HEAD = re.compile(r"(SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[A-Za-z_]+")
+# Trac's schema DSL (`trac.db.schema.Table`, re-exported by `trac.db`).
+_TRAC_TABLES = frozenset({"trac.db.schema.Table", "trac.db.Table"})
 # An operator or comparison right after an operand (`{column} = %s`, `{a} || {b}`,
 # `{column}::text`, `{column} NOT ILIKE %s`, `{a} AND {b}`).
 _OPERATOR_FIRST = re.compile(

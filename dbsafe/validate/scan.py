@@ -253,7 +253,8 @@ _CHUNK = 32
 # 201: InfluxDB is another engine (influxdb-python's `InfluxDBClient`, `influx_query(...)`)
 # 202: a helper sending its parameter to another engine with holes filled in (`q.format(x)`, `q % x`)
 # 203: a template whose first hole an operator follows (`sql.SQL("{col} = %s")`) is no statement
-_CACHE_VERSION = 203
+# 204: the tables of Trac's `Table('name', ...)` a module makes with `create_tables(schema)`
+_CACHE_VERSION = 204
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

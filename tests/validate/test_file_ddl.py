@@ -440,3 +440,60 @@ def test_models_a_module_creates_are_created_on_postgresql(
                 conn.exec_driver_sql("DEALLOCATE q")
     finally:
         engine.dispose()
+
+
+# Trac (edgewall/trac 25c4b3a86, `trac/db/tests/api.py`, `postgres_test.py`) declares its
+# test tables in its own schema DSL, `Table('blog', key='bid')[Column(...)]`, and makes them
+# with `DatabaseManager(env).create_tables(schema)` (trac/db/api.py: each table's CREATE
+# TABLE, as its connector writes it), then reads them with raw SQL: 20 false DBS301 on
+# `blog`, `table1`, `test_composite`. A `Table` of another library, or tables never created
+# by the module, stay checked.
+_TRAC_TABLES_CREATED = '''\
+import unittest
+
+from trac.db.api import DatabaseManager
+from trac.db.schema import Column, Table
+from trac.test import EnvironmentStub
+
+
+class ConnectionTestCase(unittest.TestCase):
+    def setUp(self):
+        self.env = EnvironmentStub()
+        self.schema = [
+            Table('blog', key='bid')[Column('bid', auto_increment=True), Column('author')],
+        ]
+        self.dbm = DatabaseManager(self.env)
+        self.dbm.create_tables(self.schema)
+
+    def test_rollback_transaction_on_exception(self):
+        self.env.db_transaction("INSERT INTO blog (bid, author) VALUES (42, 'anonymous')")
+        list(self.env.db_query("SELECT author FROM blog WHERE bid=42"))
+        list(self.env.db_query("SELECT nmae FROM users"))
+'''
+
+
+@pytest.mark.db
+def test_tables_trac_s_schema_dsl_creates_are_there_for_the_module_s_statements(
+        database_url: str, tmp_path: Path) -> None:
+    from tests.helpers import validate_module
+
+    cases = {
+        "created": _TRAC_TABLES_CREATED,
+        "never_created": _TRAC_TABLES_CREATED.replace(
+            "        self.dbm.create_tables(self.schema)\n", ""),
+        "another_table": _TRAC_TABLES_CREATED.replace("from trac.db.schema import Column, Table",
+                                                      "from tablib import Column, Table"),
+    }
+    found = {}
+    for case, source in cases.items():
+        (tmp_path / case).mkdir()
+        report = validate_module(database_url, tmp_path / case,
+                                 "CREATE TABLE IF NOT EXISTS users (name text)", "api.py", source)
+        found[case] = [(f.code, f.location.line, f.subject) for f in report.findings]
+    assert found == {
+        "created": [("DBS302", 20, "public.users.nmae")],
+        "never_created": [("DBS301", 17, "public.blog"), ("DBS301", 18, "public.blog"),
+                          ("DBS302", 19, "public.users.nmae")],
+        "another_table": [("DBS301", 18, "public.blog"), ("DBS301", 19, "public.blog"),
+                          ("DBS302", 20, "public.users.nmae")],
+    }
