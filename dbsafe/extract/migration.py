@@ -115,7 +115,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     """Every `.sql` file under `paths`, in version order, as a `Migration` each.
 
     A folder's down migrations are left out (golang-migrate's `1_x.down.sql`, a `1_x_down.sql`
-    beside its `1_x_up.sql`, Flyway's
+    beside its `1_x_up.sql`, any `x.down.sql` beside its `x.up.sql`, Flyway's
     undo `U1__x.sql`, hasura's `down.sql` beside its `up.sql`), and so is the down section
     of a file annotated for goose, sql-migrate or dbmate (`upgrade_section`): upgrading
     never runs them. So are the files a runner's listing leaves out (`_folder_listing`:
@@ -765,12 +765,16 @@ _PAIRED_DOWN_FILE = re.compile(r"(\d+_.*)_down\.sql", re.IGNORECASE)
 
 def _down_file(path: Path) -> bool:
     """A down migration: `_DOWN_FILE`, hasura's `down.sql` beside its `up.sql` in the
-    version's folder, yoyo's `<id>.rollback.sql` beside its `<id>.sql`, or a
-    `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`."""
+    version's folder, yoyo's `<id>.rollback.sql` beside its `<id>.sql`, a
+    `<version>_<name>_down.sql` beside its `<version>_<name>_up.sql`, or any `<name>.down.sql`
+    beside its `<name>.up.sql` (authelia's `V0001.Initial_Schema.down.sql`)."""
     if _DOWN_FILE.fullmatch(path.name):
         return True
     if (paired := _PAIRED_DOWN_FILE.fullmatch(path.name)) is not None \
             and path.with_name(paired.group(1) + "_up.sql").is_file():
+        return True
+    if path.name.lower().endswith(".down.sql") \
+            and path.with_name(path.name[:-len(".down.sql")] + ".up.sql").is_file():
         return True
     if path.name.endswith(YOYO_ROLLBACK):
         return path.with_name(path.name[:-len(YOYO_ROLLBACK)] + ".sql").is_file()

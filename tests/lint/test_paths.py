@@ -148,6 +148,25 @@ def test_a_down_file_named_beside_its_up_file_with_an_underscore_is_not_linted(
     assert _codes(commands.lint(settings, [folder])) == [("0003_c_down.sql", 1, "DBS202")]
 
 
+def test_a_down_file_named_beside_its_up_file_by_any_name_is_not_linted(tmp_path: Path) -> None:
+    # authelia names its migrations `V0001.Initial_Schema.up.sql` and `.down.sql` (its
+    # runner's `^V(\d{4})\.([^.]+)\.(up|down)\.sql$`), which no runner's pattern above
+    # matches: each down sorted before its up and, linted, dropped the tables its up makes.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V0001.Initial_Schema.up.sql").write_text("CREATE TABLE t (id bigint PRIMARY KEY);\n")
+    (folder / "V0001.Initial_Schema.down.sql").write_text("DROP TABLE t;\n")
+    (folder / "V0002.Add_B.up.sql").write_text("ALTER TABLE t ADD COLUMN b int;\n")
+    (folder / "V0002.Add_B.down.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    # With no `.up.sql` beside it, a file so named is a migration like any other.
+    (folder / "V0003.Drop_B.down.sql").write_text("ALTER TABLE t DROP COLUMN b;\n")
+    settings = Settings(project_root=tmp_path, ignore=("DBS115",))
+    migrations = load_migrations(settings, [folder])
+    assert [m.path.rpartition("/")[2] for m in migrations] == [
+        "V0001.Initial_Schema.up.sql", "V0002.Add_B.up.sql", "V0003.Drop_B.down.sql"]
+    assert _codes(commands.lint(settings, [folder])) == [("V0003.Drop_B.down.sql", 1, "DBS202")]
+
+
 def test_hasura_down_files_are_not_linted(tmp_path: Path) -> None:
     # hasura keeps each version in a folder of its own, `up.sql` beside `down.sql`; `down`
     # sorts first, and linted it reads as dropping what is not there yet.
