@@ -1040,13 +1040,17 @@ class LintContext:
 
     def __post_init__(self) -> None:
         created = self._created_at
+        gone: dict[str, int] = {}  # relations dropped or renamed away here: where
         for statement in self.statements:
             if statement.if_exists_keeps and any(
                     self._existed(name) and not _created_in(created, name, statement.index)
+                    and not _created_in(gone, name, statement.index)
                     for name in statement.creates):
                 continue  # `CREATE ... IF NOT EXISTS` of what is there: a no-op
             for name in statement.creates:
                 created.setdefault(name, statement.index)
+            for name in _relations_gone(statement):
+                gone.setdefault(name, statement.index)
             rename = statement.rename
             if rename is not None and rename.relation and rename.object not in (
                     "column", "constraint") and _created_in(created, rename.relation,
@@ -1746,6 +1750,17 @@ def _enforced(definition: str) -> bool:
     """
     found = parse_statement(f"ALTER TABLE t ADD {definition}")
     return all(con.enforced for con in found.constraints)
+
+
+def _relations_gone(statement: Statement) -> tuple[str, ...]:
+    """The relations `statement` drops or renames away (each as written and unqualified):
+    a `CREATE ... IF NOT EXISTS` of the name after it creates the relation anew."""
+    if statement.kind == "DropStmt" and statement.object_kind in RELATION_KINDS:
+        return tuple(n for name in statement.dropped for n in (name, last(name)))
+    rename = statement.rename
+    if rename is not None and rename.relation and rename.object in RELATION_KINDS:
+        return rename.relation, last(rename.relation)
+    return ()
 
 
 def _created_in(created: Mapping[str, int], name: str, index: int) -> bool:

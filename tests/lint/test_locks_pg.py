@@ -198,3 +198,42 @@ def test_creating_a_function_locks_no_table_its_body_uses(conninfo: str, tmp_pat
     rows = commands.lock_report(load_settings(tmp_path, environ={}), [tmp_path / "1_mark.sql"])
     predicted = {row.relation: row.mode for row in rows if row.relation is not None}
     assert predicted == _granted(conninfo, function, tables_only=True) == {}
+
+
+@pytest.mark.parametrize("before", [
+    "DROP TABLE IF EXISTS sessions;\n",
+    "ALTER TABLE sessions RENAME TO sessions_backup;\n",
+    "",  # nothing: IF NOT EXISTS keeps the table there, and the rest works on it
+], ids=["dropped", "renamed-away", "kept"])
+def test_a_table_created_if_not_exists_after_its_drop_is_new_where_postgresql_says(
+        conninfo: str, tmp_path: Path, before: str) -> None:
+    """authelia drops a table (or renames it to a backup) and creates it again with `CREATE
+    TABLE IF NOT EXISTS` in the same migration, then indexes it and adds its keys. DBS101
+    and DBS106 said writes to the table wait while its index is built and its rows checked,
+    as if IF NOT EXISTS had kept the old table: PostgreSQL makes a new one, which nobody
+    else sees yet, and builds the index and checks the key there."""
+    setup = ("CREATE TABLE users (id int PRIMARY KEY);\n"
+             "CREATE TABLE sessions (id int, user_id int);\n"
+             "INSERT INTO users VALUES (1);\nINSERT INTO sessions VALUES (1, 1);\n")
+    migration = before + (
+        "CREATE TABLE IF NOT EXISTS sessions (id int, user_id int);\n"
+        "CREATE INDEX ix_sessions_user ON sessions (user_id);\n"
+        "ALTER TABLE sessions ADD CONSTRAINT fk_user FOREIGN KEY (user_id) REFERENCES users (id);\n")
+    (tmp_path / "1_init.sql").write_text(setup)
+    (tmp_path / "2_recreate.sql").write_text(migration)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(setup)
+        conn.commit()
+        (old,) = conn.execute("SELECT 'sessions'::regclass::oid").fetchone()
+        conn.execute(migration)
+        (indexed, keyed) = conn.execute(
+            "SELECT (SELECT indrelid FROM pg_index WHERE indexrelid = 'ix_sessions_user'::regclass),"
+            " (SELECT conrelid FROM pg_constraint WHERE conname = 'fk_user')").fetchone()
+        conn.rollback()
+    on_old_table = {indexed, keyed} == {old}
+    assert on_old_table == (before == "")  # the case above is what PostgreSQL does
+    report = commands.lint(load_settings(tmp_path, environ={}), [tmp_path])
+    flagged = sorted(f.code for f in report.findings if f.location is not None
+                     and f.location.path.endswith("2_recreate.sql")
+                     and f.code in ("DBS101", "DBS106"))
+    assert flagged == (["DBS101", "DBS106"] if on_old_table else [])
