@@ -665,6 +665,17 @@ def unrun_files(folder: Path) -> list[Path]:
 _UP_FILE = re.compile(r"\d+_.*\.up\.sql", re.IGNORECASE)
 
 
+def sent_as_one_query(file: Path) -> bool:
+    """Whether the runner sends the migration `file` to PostgreSQL as one query, so that a
+    statement added to it runs in one implicit transaction with the others (`CONCURRENTLY`
+    there fails with 25001): a `<version>_<name>.up.sql` file (golang-migrate's PostgreSQL
+    drivers send the whole file as one query, and sqlx its reversible files), any file of
+    sqlx's folder (`-- no-transaction` included: one simple query) and a diesel `up.sql`
+    (`batch_execute`)."""
+    return (_UP_FILE.fullmatch(file.name) is not None or sqlx_folder(file.parent)
+            or (file.name == "up.sql" and diesel_folder(file.parent.parent)))
+
+
 def golang_migrate_folder(folder: Path) -> bool:
     """Whether `folder` holds golang-migrate's migrations: `<version>_<name>.up.sql` files
     directly in it, none named for one of pop's dialects (`_pop_selection`)."""

@@ -726,6 +726,37 @@ def test_a_retried_concurrent_build_keeps_the_invalid_index_where_lint_says(
     assert ("DBS131" in {f.code for f in found.findings}) == (valid_after_retry is False)
 
 
+@pytest.mark.parametrize(("name", "header", "one_query"), [
+    ("2_ix.up.sql", "", True),  # golang-migrate (and sqlx) send the whole file as one query
+    ("00002_ix.sql", "-- +goose NO TRANSACTION\n-- +goose Up\n", False),  # goose: each alone
+], ids=["golang-migrate", "goose-no-transaction"])
+def test_dbs131_advises_a_drop_the_runner_can_run_before_the_build(
+        conninfo: str, tmp_path: Path, name: str, header: str, one_query: bool) -> None:
+    """DBS131 said to drop a leftover index first, `DROP INDEX CONCURRENTLY IF EXISTS`, which
+    quickwit's deferred sqlx migrations tried and gave up (their README): a runner that sends
+    the file as one query makes the two statements one implicit transaction, and PostgreSQL
+    refuses the DROP (25001). Run statement by statement, as goose runs a NO TRANSACTION
+    file, they work. The help now says so where the runner sends the file at once."""
+    fix = "DROP INDEX CONCURRENTLY IF EXISTS ix_refs;\nCREATE INDEX CONCURRENTLY ix_refs ON refs (ref);"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE refs (id bigint, ref text)")
+        with pytest.raises(psycopg.errors.ActiveSqlTransaction):
+            conn.execute(fix)  # no parameters: one simple query, the whole file at once
+        for statement in fix.split(";\n"):
+            conn.execute(statement)
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    first = "1_refs.up.sql" if one_query else "00001_refs.sql"
+    (folder / first).write_text(("" if one_query else "-- +goose Up\n")
+                                + "CREATE TABLE refs (id bigint, ref text);\n")
+    (folder / name).write_text(
+        header + "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_refs ON refs (ref);\n")
+    found = commands.lint(Settings(project_root=tmp_path, select=("DBS131",)), [folder])
+    (finding,) = found.findings
+    assert finding.help is not None
+    assert ("in a migration of its own" in finding.help) == one_query
+
+
 @pytest.mark.parametrize(("column_type", "breaks"), [("json", True), ("jsonb", False),
                                                      ("json[]", True)])
 def test_a_json_column_breaks_whole_row_comparisons_where_lint_says(

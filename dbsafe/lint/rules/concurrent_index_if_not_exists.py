@@ -19,6 +19,12 @@ DROP INDEX CONCURRENTLY IF EXISTS ix_orders_customer;
 CREATE INDEX CONCURRENTLY ix_orders_customer ON orders (customer_id);
 ```
 
+A runner that sends the whole file to PostgreSQL as one query (golang-migrate's
+`1_x.up.sql`, sqlx's `-- no-transaction` files, diesel's `up.sql` without its transaction)
+runs these two statements as one implicit transaction, and `DROP INDEX CONCURRENTLY` there
+fails ("cannot run inside a transaction block"): put the DROP in a migration file of its own
+just before this one.
+
 ## In Alembic
 In the `autocommit_block()`, `op.drop_index("ix_orders_customer", if_exists=True,
 postgresql_concurrently=True)` before `op.create_index(..., postgresql_concurrently=True)`
@@ -36,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
+from dbsafe.extract.migration import sent_as_one_query
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, last
 
@@ -50,13 +57,22 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if any(earlier.kind == "DropStmt" and name in {last(d) for d in earlier.dropped}
            for earlier in ctx.earlier(statement)):
         return
+    drop = f"DROP INDEX CONCURRENTLY IF EXISTS {index.name}"
+    if ctx.migration.kind == "sql" and ctx.migration.file is not None \
+            and sent_as_one_query(ctx.migration.file):
+        # Written into this file, the DROP would share the CREATE's implicit transaction.
+        help = (f"Drop it first in a migration of its own just before this one ({drop}): "
+                "the runner sends this file as one query, where a second statement makes "
+                "both one transaction, which CONCURRENTLY refuses; create it without IF NOT "
+                "EXISTS.")
+    else:
+        help = f"Drop it first ({drop}) and create it without IF NOT EXISTS."
     yield ctx.finding(
         RULE,
         f"If an earlier run's concurrent build of `{index.name}` failed, it left the index "
         "INVALID, and IF NOT EXISTS now skips it: the migration succeeds with an index "
         "queries never use.",
-        help=f"Drop it first (DROP INDEX CONCURRENTLY IF EXISTS {index.name}) and create it "
-             "without IF NOT EXISTS.",
+        help=help,
         subject=index.name,
     )
 
