@@ -27,6 +27,10 @@ another `db.schema`) and what extensions own (their relations and functions, whi
 snapshot names but does not describe) make the affected references unchecked. Whatever is not a literal (a
 table name or select string in a variable, a spread payload) is a DBS304 note.
 
+A request naming a schema (`.schema('x')`, a client's `db.schema`) that the project's
+supabase/config.toml does not expose in `[api] schemas` is DBS311 (PostgREST's PGRST106)
+and is checked no further; `exposed_schemas` reads that list.
+
 Column and table findings carry the SQL that PostgREST's request depends on
 (`SELECT "t"."c" FROM "s"."t"`), so the run loop can have PostgreSQL confirm them.
 """
@@ -36,6 +40,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dbsafe.core import Finding, Location, RuleInfo, Severity
@@ -94,8 +99,18 @@ REALTIME_UNPUBLISHED = RuleInfo(
     default_severity=Severity.WARNING,
     since="0.2.0",
 )
+SCHEMA_NOT_EXPOSED = RuleInfo(
+    code="DBS311",
+    name="schema-not-exposed",
+    summary="A supabase-js or supabase-py request reads a schema (`.schema('x')`, "
+            "`db: { schema: 'x' }`) that supabase/config.toml's `[api] schemas` does not "
+            "expose, so PostgREST refuses it (PGRST106).",
+    default_severity=Severity.ERROR,
+    since="0.2.0",
+)
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP,
-                               NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION, REALTIME_UNPUBLISHED)
+                               NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION, REALTIME_UNPUBLISHED,
+                               SCHEMA_NOT_EXPOSED)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -137,6 +152,68 @@ class Checked:
     status: str  # "analysed" | "not_analysed" | "dynamic"
     issues: tuple[Issue, ...] = ()
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedSchemas:
+    """The schemas a Supabase project's PostgREST serves, as its config.toml lists them."""
+
+    config: str  # the file, as shown (`supabase/config.toml`)
+    schemas: tuple[str, ...]  # as written: `[api]`'s, then those `[remotes.*.api]` add
+
+    def key(self) -> str:
+        """What validate's cache keys its outcomes by: other schemas, other findings."""
+        return ",".join(sorted(self.schemas))
+
+
+def exposed_schemas(config: Path, shown: str) -> ExposedSchemas | None:
+    r"""The schemas `[api] schemas` of a Supabase config.toml exposes, as Supabase's CLI
+    hands them to PostgREST (`PGRST_DB_SCHEMAS`, its items joined by commas, which
+    PostgREST splits and trims), with those of every `[remotes.<name>.api]` (a branch's or
+    another project's overrides: the one deployed may be any of them). None when the file
+    does not list them (the CLI's default then, or the dashboard's list for a hosted
+    project, is not written there), disables the API (`enabled = false`), or cannot be
+    read.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "config.toml").write_text(
+    ...     '[api]\nschemas = ["public", " app"]\n[remotes.staging.api]\nschemas = ["beta"]\n')
+    >>> exposed_schemas(folder / "config.toml", "supabase/config.toml").schemas
+    ('public', 'app', 'beta')
+    >>> _ = (folder / "config.toml").write_text('[api]\nenabled = true\n')
+    >>> exposed_schemas(folder / "config.toml", "supabase/config.toml") is None
+    True
+    """
+    import tomllib
+
+    try:
+        config_data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    api = config_data.get("api")
+    listed = _schemas_of(api)
+    if listed is None or not isinstance(api, dict) or api.get("enabled") is False:
+        return None
+    schemas = list(listed)
+    remotes = config_data.get("remotes")
+    for remote in remotes.values() if isinstance(remotes, dict) else ():
+        overrides = remote.get("api") if isinstance(remote, dict) else None
+        if isinstance(overrides, dict) and "schemas" in overrides:
+            more = _schemas_of(overrides)
+            if more is None:
+                return None  # (`env(...)` or another shape: not known)
+            schemas.extend(s for s in more if s not in schemas)
+    return ExposedSchemas(shown, tuple(schemas))
+
+
+def _schemas_of(api: object) -> list[str] | None:
+    if not isinstance(api, dict):
+        return None
+    listed = api.get("schemas")
+    if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
+        return None
+    return [s.strip() for s in listed if s.strip()]
 
 
 # -- the select grammar -------------------------------------------------------------------
@@ -485,8 +562,10 @@ class _Embed:
 
 
 class _Checker:
-    def __init__(self, request: PostgrestRequest, snapshot: SchemaSnapshot) -> None:
+    def __init__(self, request: PostgrestRequest, snapshot: SchemaSnapshot,
+                 exposed: ExposedSchemas | None = None) -> None:
         self.request = request
+        self.exposed = exposed
         self.graph = _graph(snapshot)
         self.issues: list[Issue] = []
         self.unchecked: str | None = None
@@ -536,6 +615,8 @@ class _Checker:
             self.built_at_run_time(request.dynamic)
         elif request.schema_dynamic:
             self.built_at_run_time("the schema passed to `.schema()` is not a literal")
+        elif self.unexposed():
+            pass  # PostgREST refuses it before reading its table, columns or function
         elif request.kind == "rpc":
             self.rpc()
         elif request.kind == "realtime":
@@ -550,6 +631,29 @@ class _Checker:
                              "intended.")
         status = "dynamic" if self.dynamic else "not_analysed" if self.unchecked else "analysed"
         return Checked(status, tuple(self.issues), self.dynamic or self.unchecked)
+
+    def unexposed(self) -> bool:
+        """DBS311 when the request names a schema the project's config.toml does not expose:
+        PostgREST answers a profile header (`Accept-Profile`/`Content-Profile`, which
+        supabase-js and postgrest-py send for the client's schema) naming a schema outside
+        its `db-schemas` with PGRST106 (`getSchema` in its ApiRequest.hs), and Supabase's CLI
+        sets `db-schemas` to `[api] schemas`. A Realtime subscription is no PostgREST
+        request; one with no schema named may be the client's, created elsewhere."""
+        request, exposed = self.request, self.exposed
+        if exposed is None or request.schema is None or request.kind == "realtime" or \
+                request.schema.sql in exposed.schemas:
+            return False
+        schema = request.schema.sql
+        listed = ", ".join(f"`{s}`" for s in exposed.schemas)
+        self.report(SCHEMA_NOT_EXPOSED.code,
+                    f"schema `{schema}` is not exposed by PostgREST: `[api] schemas` in "
+                    f"{exposed.config} lists {listed}",
+                    request.schema.location(0, max(len(schema) - 1, 0)), subject=schema,
+                    help=f"Add `{schema}` to `schemas` under `[api]` in {exposed.config} "
+                         "(and to the exposed schemas of the hosted project's API settings), "
+                         "or read it through a view or function of an exposed schema: "
+                         "PostgREST answers every request to it with PGRST106.")
+        return True
 
     def subject(self) -> str:
         target = self.request.target
@@ -1222,8 +1326,11 @@ def _takes(function: Function, keys: set[str]) -> bool:
     return keys - optional == required
 
 
-def check(request: PostgrestRequest, snapshot: SchemaSnapshot) -> Checked:
+def check(request: PostgrestRequest, snapshot: SchemaSnapshot,
+          exposed: ExposedSchemas | None = None) -> Checked:
     """Check one PostgREST request against `snapshot`; see the module docstring.
+
+    `exposed`: the schemas the project's PostgREST serves (`exposed_schemas`), when known.
 
     An argument that may be one of several strings the code shows (`.select(full ? 'a, b'
     : 'a')`, `JsOther.options`) is checked as each: the request once with each of them
@@ -1235,9 +1342,9 @@ def check(request: PostgrestRequest, snapshot: SchemaSnapshot) -> Checked:
     """
     variants = _variants(request)
     if variants is None:
-        return _Checker(request, snapshot).run()
+        return _Checker(request, snapshot, exposed).run()
     chosen, requests = variants
-    results = [_Checker(r, snapshot).run() for r in requests]
+    results = [_Checker(r, snapshot, exposed).run() for r in requests]
     issues: dict[tuple[object, ...], Issue] = {}
     everywhere: set[tuple[object, ...]] = set()
     for number, result in enumerate(results):

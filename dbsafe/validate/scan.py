@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from dbsafe.sources import SchemaSource
     from dbsafe.validate.confirm import Rewrite, Verdict
     from dbsafe.validate.file_ddl import FileDdl
+    from dbsafe.validate.postgrest import ExposedSchemas
     from dbsafe.validate.resolver import Problem
     from dbsafe.validate.syscatalog import SystemCatalog
     from dbsafe.validate.unknown import Unknown
@@ -320,7 +321,8 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     from dbsafe.validate.syscatalog import for_run
 
     system_catalog = for_run(source, settings.target_version)
-    cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog)
+    exposed = _exposed(source, root)
+    cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -415,7 +417,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
                                     _js_names(settings), system_catalog, confirming,
-                                    unknown or None):
+                                    unknown or None, exposed):
             outcomes[outcome.path] = outcome
     elif cache.warnings:
         # Every file answered from the cache, nothing resolved: what resolving said, said
@@ -441,6 +443,9 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # selects read, a query string two calls send), is one finding where it is written,
     # not one per statement: ANTON.IA's `LINKEDIN_PROFILE_TABLE_NAME` was four identical lines.
     findings = list(dict.fromkeys(f for o in outcomes.values() for f in o.findings))
+    if exposed is not None and any(f.code == SCHEMA_NOT_EXPOSED for f in findings) and \
+            _sets_postgrest_schemas(source):
+        findings = [f for f in findings if f.code != SCHEMA_NOT_EXPOSED]
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,
@@ -472,6 +477,52 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     summary["confirmed_by_postgresql"] = confirming
     skipped.sort(key=lambda s: (s.location.path, s.location.line, s.location.column))
     return Report(tuple(findings), summary, tuple(skipped))
+
+
+# DBS311 (`postgrest.SCHEMA_NOT_EXPOSED`), named here without importing the checker.
+SCHEMA_NOT_EXPOSED = "DBS311"
+# PostgREST's in-database configuration (`ALTER ROLE authenticator SET pgrst.db_schemas =
+# ...`, or a `db-pre-config` function setting it), which overrides the `db-schemas` Supabase's
+# CLI passes it from config.toml.
+_POSTGREST_SCHEMAS_SETTINGS = (b"pgrst.db_schemas", b"pgrst.db_pre_config")
+
+
+def _exposed(source: SchemaSource, root: Path) -> ExposedSchemas | None:
+    """The schemas the project's PostgREST serves, from the config.toml of the `supabase`
+    folder its schema's SQL migrations are in (else `supabase/config.toml` at the root),
+    when the schema comes from a Supabase project's migrations; None otherwise (a database
+    or snapshot: the exposed schemas of the project it is are set apart from its files)."""
+    folder = source.sql_folder
+    if folder is None or folder.platform != "supabase":
+        return None
+    from dbsafe.validate.postgrest import exposed_schemas
+
+    home = folder.path.resolve()
+    config = next((p / "config.toml" for p in (home, *home.parents)
+                   if p.name == "supabase" and p.is_relative_to(root.resolve())
+                   and (p / "config.toml").is_file()),
+                  root / "supabase" / "config.toml")
+    return exposed_schemas(config, display_path(config, root))
+
+
+def _sets_postgrest_schemas(source: SchemaSource) -> bool:
+    """Whether a SQL file of the schema's folder of migrations, or of the `supabase` folder
+    holding it, sets PostgREST's schemas in the database (`_POSTGREST_SCHEMAS_SETTINGS`):
+    then config.toml's list is not the one served. Read only when a DBS311 stands."""
+    folder = source.sql_folder
+    if folder is None:
+        return False
+    home = folder.path.resolve()
+    places = {home, *(p for p in home.parents if p.name == "supabase")}
+    for place in places:
+        for path in place.rglob("*.sql") if place.is_dir() else (place,):
+            try:
+                text = path.read_bytes().lower()
+            except OSError:
+                continue
+            if any(setting in text for setting in _POSTGREST_SCHEMAS_SETTINGS):
+                return True
+    return False
 
 
 def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
@@ -704,6 +755,7 @@ def _directives_source(data: bytes | None) -> str | None:
 
 _worker_snapshot: SchemaSnapshot | None = None
 _worker_unknown: Unknown | None = None
+_worker_exposed: ExposedSchemas | None = None
 _worker_catalog: SystemCatalog | None = None  # inherited like the snapshot: one resolver per worker
 _RULES_BY_CODE: dict[str, RuleInfo] = {}
 
@@ -713,15 +765,16 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
                  names: SqlNames | None = None,
                  catalog: SystemCatalog | None = None,
                  confirming: bool = False,
-                 unknown: Unknown | None = None) -> list[FileOutcome]:
-    global _worker_snapshot, _worker_catalog, _worker_unknown
+                 unknown: Unknown | None = None,
+                 exposed: ExposedSchemas | None = None) -> list[FileOutcome]:
+    global _worker_snapshot, _worker_catalog, _worker_unknown, _worker_exposed
     from dbsafe.config import usable_cores
 
     workers = jobs or usable_cores()
     if workers <= 1 or len(paths) < _PARALLEL_THRESHOLD:
         return [analyse_file(p, root, snapshot, max_bytes=max_bytes, server_version=version,
                              js_names=names, rel=rel, data=data, catalog=catalog,
-                             confirming=confirming, unknown=unknown)
+                             confirming=confirming, unknown=unknown, exposed=exposed)
                 for p, rel, data in paths]
     # fork: workers inherit the snapshot and the imported modules instead of re-importing.
     import multiprocessing  # here: a small run never starts workers
@@ -730,6 +783,7 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     _worker_snapshot = snapshot
     _worker_catalog = catalog
     _worker_unknown = unknown
+    _worker_exposed = exposed
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -745,7 +799,8 @@ def _analyse_chunk(paths: list[tuple[Path, str, bytes]], root: Path, max_bytes: 
     assert _worker_snapshot is not None
     return [analyse_file(p, root, _worker_snapshot, max_bytes=max_bytes, server_version=version,
                          js_names=names, rel=rel, data=data, catalog=_worker_catalog,
-                         confirming=confirming, unknown=_worker_unknown)
+                         confirming=confirming, unknown=_worker_unknown,
+                         exposed=_worker_exposed)
             for p, rel, data in paths]
 
 
@@ -756,13 +811,15 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
                  data: bytes | None = None,
                  catalog: SystemCatalog | None = None,
                  confirming: bool = False,
-                 unknown: Unknown | None = None) -> FileOutcome:
+                 unknown: Unknown | None = None,
+                 exposed: ExposedSchemas | None = None) -> FileOutcome:
     """Extract and resolve one file; problems become candidate findings.
 
     `rel` (`display_path(path, root)`) and `data` (the content) spare resolving and reading
     the file again when the caller has them. `confirming`: the candidates will be sent to
     PostgreSQL, so their placeholders are numbered here, from the resolver's parse.
     `unknown`: what the schema cannot describe (`dbsafe.validate.unknown`), never reported.
+    `exposed`: the schemas the project's PostgREST serves, when its config.toml lists them.
     """
     from dbsafe.extract.files import extract_file
 
@@ -793,7 +850,7 @@ def analyse_file(path: Path, root: Path, snapshot: SchemaSnapshot, *,
             earlier = earlier.after(fragment.sql, unreadable_is_opaque=True)
     outcome.made = earlier.relations | earlier.schemas
     for request in extracted.requests:  # supabase-js (.js/.ts, components), supabase-py (.py)
-        _analyse_request(request, snapshot, outcome, unknown)
+        _analyse_request(request, snapshot, outcome, unknown, exposed)
     return outcome
 
 
@@ -803,12 +860,13 @@ _UNKNOWN_REASON = ("may use what the schema cannot describe (made by a migration
 
 
 def _analyse_request(request: PostgrestRequest, snapshot: SchemaSnapshot,
-                     outcome: FileOutcome, unknown: Unknown | None = None) -> None:
+                     outcome: FileOutcome, unknown: Unknown | None = None,
+                     exposed: ExposedSchemas | None = None) -> None:
     """A PostgREST request: findings, with the SQL PostgreSQL can confirm them by."""
     from dbsafe.validate import postgrest
 
     outcome.counts["statements"] += 1
-    checked = postgrest.check(request, snapshot)
+    checked = postgrest.check(request, snapshot, exposed)
     if unknown is not None and any(unknown.hides(i.finding) for i in checked.issues):
         checked = postgrest.Checked(
             "not_analysed", tuple(i for i in checked.issues if not unknown.hides(i.finding)),
@@ -1181,7 +1239,8 @@ class _Cache:
 
     @classmethod
     def open(cls, settings: Settings, schema_key: str, confirming: bool,
-             catalog: SystemCatalog | None = None) -> _Cache:
+             catalog: SystemCatalog | None = None,
+             exposed: ExposedSchemas | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -1192,6 +1251,8 @@ class _Cache:
         from dbsafe.validate.search_path import cache_key
 
         mode += cache_key(settings)  # the same schema read with another path
+        if exposed is not None:  # config.toml's exposed schemas: DBS311 or not
+            mode += "-api" + hashlib.sha256(exposed.key().encode()).hexdigest()[:12]
         js_names = _js_names(settings)
         if js_names is not None:
             names = js_names.key()
