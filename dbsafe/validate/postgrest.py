@@ -611,12 +611,12 @@ class _Checker:
 
     def run(self) -> Checked:
         request = self.request
-        if request.dynamic:
+        if self.unexposed():
+            pass  # PostgREST refuses it before reading its table, columns or function
+        elif request.dynamic:
             self.built_at_run_time(request.dynamic)
         elif request.schema_dynamic:
             self.built_at_run_time("the schema passed to `.schema()` is not a literal")
-        elif self.unexposed():
-            pass  # PostgREST refuses it before reading its table, columns or function
         elif request.kind == "rpc":
             self.rpc()
         elif request.kind == "realtime":

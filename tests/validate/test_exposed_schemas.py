@@ -54,6 +54,7 @@ export async function load() {
   await shop.rpc('item_count')
   await supabase.from('items').select('id, titel')
   supabase.channel('c').on('postgres_changes', { event: '*', schema: 'app', table: 'items' }, f)
+  await supabase.schema('auth').from(table).select('id')
 }
 """
 APP_PY = """from supabase import create_client
@@ -61,6 +62,11 @@ APP_PY = """from supabase import create_client
 supabase = create_client(url, key)
 supabase.schema("auth").table("users").select("id, email").execute()
 """
+
+
+# With `app` and `auth` exposed: `titel` is missing in `app.items`, and the table
+# `.schema('auth').from(table)` reads is not known.
+EXPOSED = [("DBS302", "src/app.ts", 6, 40), ("DBS304", "src/app.ts", 10, 33)]
 
 
 def make_project(root: Path, schemas: str | None, migration: str = MIGRATION) -> Path:
@@ -110,7 +116,8 @@ def test_the_tables_read_exist_and_the_column_is_missing_in_the_schema_named(
 
 def test_a_schema_config_toml_does_not_expose_is_dbs311_and_nothing_else(
         tmp_path: Path) -> None:
-    """`auth` and `app` are not listed: each request to them is refused, so the misspelt
+    """`auth` and `app` are not listed: each request to them is refused (one naming its
+    table at run time too, which is then no DBS304 note), so the misspelt
     `titel` of `app.items` is not reported on top, and `public.items` (which has it) is not
     read for `app.items`. The Realtime subscription to `app` is no PostgREST request."""
     root = make_project(tmp_path, '["public", "graphql_public"]')
@@ -118,6 +125,7 @@ def test_a_schema_config_toml_does_not_expose_is_dbs311_and_nothing_else(
         ("DBS311", "src/app.py", 4, 18),  # supabase.schema("auth")
         ("DBS311", "src/app.ts", 3, 54),  # { db: { schema: 'app' } }, once for both requests
         ("DBS311", "src/app.ts", 5, 26),  # supabase.schema('auth')
+        ("DBS311", "src/app.ts", 10, 26),  # refused whatever table it names (no DBS304)
     ]
     report = commands.validate(load_settings(root, environ={}), [root / "src"])
     finding = next(f for f in report.findings if f.subject == "app")
@@ -137,7 +145,7 @@ def test_exposed_schemas_are_read_and_looked_up_in_themselves(
     """Exposed (by `[api]`, or by a remote's override, which may be the project deployed),
     or not known: `app.items` is read in `app`, where `titel` is missing (42703 above)."""
     root = make_project(tmp_path, config)
-    assert findings(root) == [("DBS302", "src/app.ts", 6, 40)]
+    assert findings(root) == EXPOSED
 
 
 @pytest.mark.parametrize("setting", [
@@ -161,8 +169,8 @@ def test_an_api_the_config_disables_says_nothing(tmp_path: Path) -> None:
 
 def test_editing_config_toml_changes_the_findings_of_a_cached_run(tmp_path: Path) -> None:
     root = make_project(tmp_path, '["public", "graphql_public"]')
-    assert len(findings(root)) == 3
+    assert len(findings(root)) == 4
     config = root / "supabase" / "config.toml"
     config.write_text(config.read_text().replace('"graphql_public"]',
                                                  '"graphql_public", "app", "auth"]'))
-    assert findings(root) == [("DBS302", "src/app.ts", 6, 40)]
+    assert findings(root) == EXPOSED
