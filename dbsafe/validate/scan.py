@@ -512,8 +512,9 @@ def _sets_postgrest_schemas(source: SchemaSource) -> bool:
     folder = source.sql_folder
     if folder is None:
         return False
-    home = folder.path.resolve()
-    places = {home, *(p for p in home.parents if p.name == "supabase")}
+    home, root = folder.path.resolve(), folder.root.resolve()
+    places = {home, *(p for p in home.parents
+                      if p.name == "supabase" and p.is_relative_to(root))}
     for place in places:
         for path in place.rglob("*.sql") if place.is_dir() else (place,):
             try:
