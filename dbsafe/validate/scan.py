@@ -443,9 +443,6 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     # selects read, a query string two calls send), is one finding where it is written,
     # not one per statement: ANTON.IA's `LINKEDIN_PROFILE_TABLE_NAME` was four identical lines.
     findings = list(dict.fromkeys(f for o in outcomes.values() for f in o.findings))
-    if exposed is not None and any(f.code == SCHEMA_NOT_EXPOSED for f in findings) and \
-            _sets_postgrest_schemas(source):
-        findings = [f for f in findings if f.code != SCHEMA_NOT_EXPOSED]
     findings.extend(_failure_notes(source))
     findings = list(apply_suppressions(
         findings,
@@ -479,8 +476,6 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
     return Report(tuple(findings), summary, tuple(skipped))
 
 
-# DBS311 (`postgrest.SCHEMA_NOT_EXPOSED`), named here without importing the checker.
-SCHEMA_NOT_EXPOSED = "DBS311"
 # PostgREST's in-database configuration (`ALTER ROLE authenticator SET pgrst.db_schemas =
 # ...`, or a `db-pre-config` function setting it), which overrides the `db-schemas` Supabase's
 # CLI passes it from config.toml.
@@ -491,7 +486,9 @@ def _exposed(source: SchemaSource, root: Path) -> ExposedSchemas | None:
     """The schemas the project's PostgREST serves, from the config.toml of the `supabase`
     folder its schema's SQL migrations are in (else `supabase/config.toml` at the root),
     when the schema comes from a Supabase project's migrations; None otherwise (a database
-    or snapshot: the exposed schemas of the project it is are set apart from its files)."""
+    or snapshot: the exposed schemas of the project it is are set apart from its files), and
+    where a migration sets them in the database (`_sets_postgrest_schemas`: the requests are
+    then checked as those of a project without a list, not left unread)."""
     folder = source.sql_folder
     if folder is None or folder.platform != "supabase":
         return None
@@ -502,13 +499,15 @@ def _exposed(source: SchemaSource, root: Path) -> ExposedSchemas | None:
                    if p.name == "supabase" and p.is_relative_to(root.resolve())
                    and (p / "config.toml").is_file()),
                   root / "supabase" / "config.toml")
-    return exposed_schemas(config, display_path(config, root))
+    exposed = exposed_schemas(config, display_path(config, root))
+    return None if exposed is None or _sets_postgrest_schemas(source) else exposed
 
 
 def _sets_postgrest_schemas(source: SchemaSource) -> bool:
     """Whether a SQL file of the schema's folder of migrations, or of the `supabase` folder
     holding it, sets PostgREST's schemas in the database (`_POSTGREST_SCHEMAS_SETTINGS`):
-    then config.toml's list is not the one served. Read only when a DBS311 stands."""
+    then config.toml's list is not the one served. Read once a run, where a Supabase
+    project's config.toml lists its schemas."""
     folder = source.sql_folder
     if folder is None:
         return False
