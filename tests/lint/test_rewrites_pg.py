@@ -1854,3 +1854,43 @@ def test_a_rewritten_key_column_checks_the_tables_referencing_it_where_lint_says
         named = sorted(name for name in others  # (`public.devices` from the database)
                        if f"`{name}`" in finding.message or f".{name}`" in finding.message)
         assert named == scanned, "from the database" if database else "from the history"
+
+
+_ADD_KEY_IF_MISSING = """DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM information_schema.table_constraints
+                   WHERE table_name = 'queues' AND constraint_type = 'PRIMARY KEY') THEN
+        ALTER TABLE queues ADD PRIMARY KEY ("offset");
+    END IF;
+END;
+$$;
+"""
+
+
+@pytest.mark.parametrize(("schema", "adds_key"), [
+    ('CREATE TABLE queues ("offset" serial PRIMARY KEY, key text);\n', False),
+    ('CREATE TABLE queues ("offset" serial, key text);\n', True),
+    ('CREATE TABLE queues ("offset" serial PRIMARY KEY, key text);\n'
+     "ALTER TABLE queues DROP CONSTRAINT queues_pkey;\n", True),
+], ids=["key-there", "no-key", "key-dropped"])
+def test_a_do_block_adding_the_primary_key_it_lacks_is_flagged_where_postgresql_adds_it(
+        conninfo: str, tmp_path: Path, schema: str, adds_key: bool) -> None:
+    """Kestra's V1_1 adds `queues("offset")`'s primary key in a DO block when the table has
+    none, after the CREATE TABLE that made it: DBS209 flagged the serial key twice, at the
+    CREATE TABLE and at the DO block's ALTER TABLE, which PostgreSQL skips (and refuses
+    outside the block: a second primary key, 42P16). Where the table has no such key the
+    block adds one, and that key is flagged there."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        before = conn.execute("SELECT oid FROM pg_constraint WHERE contype = 'p' AND "
+                              "conrelid = 'queues'::regclass").fetchall()
+        if before:
+            with pytest.raises(psycopg.errors.InvalidTableDefinition):
+                conn.execute('ALTER TABLE queues ADD PRIMARY KEY ("offset")')
+        conn.execute(_ADD_KEY_IF_MISSING)
+        after = conn.execute("SELECT oid FROM pg_constraint WHERE contype = 'p' AND "
+                             "conrelid = 'queues'::regclass").fetchall()
+    assert (after != before) == adds_key
+    found = [f for f in _history_findings(tmp_path, schema, _ADD_KEY_IF_MISSING)
+             if f.code == "DBS209"]
+    assert bool(found) == adds_key
