@@ -1420,8 +1420,53 @@ def _outside_transaction(sql: str) -> bool:
 def sqlx_folder(folder: Path) -> bool:
     """Whether `folder` is sqlx's migrations folder: it lies beside the `Cargo.toml` of a
     crate depending on sqlx (`sqlx::migrate!()` and `sqlx migrate run` read `migrations`
-    there)."""
-    return _depends_on_sqlx(folder.parent.resolve())
+    there), or the crate it lies in names it (`sqlx_named_folders`: quickwit's
+    `sqlx::migrate!("migrations/postgresql")`)."""
+    return _depends_on_sqlx(folder.parent.resolve()) or _named_by_sqlx(folder.resolve())
+
+
+# The levels above a folder searched for the crate whose sources may name it.
+_CRATE_DEPTH = 4
+
+
+@functools.cache
+def _named_by_sqlx(folder: Path) -> bool:
+    """Whether the nearest crate above `folder` (up to `_CRATE_DEPTH` levels) depends on sqlx
+    and names `folder` in its sources (`sqlx_named_folders`)."""
+    for crate in folder.parents[:_CRATE_DEPTH]:
+        if (crate / "Cargo.toml").is_file():
+            return _depends_on_sqlx(crate) and folder in sqlx_named_folders(crate)
+    return False
+
+
+# What names a migrations folder in a crate's Rust sources: `sqlx::migrate!("path")` (or
+# `migrate!` imported; any delimiter), which sqlx-macros-core resolves against
+# CARGO_MANIFEST_DIR, the crate's folder (`resolve_path`); and `Migrator::new(Path::new(
+# "path"))`, read at run time from the working directory (taken as the crate's, where `cargo
+# run` in the crate runs it).
+_SQLX_NAMES = re.compile(
+    r'\bmigrate!\s*[(\[{]\s*r?#*"([^"\\]+)"'
+    r'|\bMigrator::new\(\s*&?\s*(?:std::path::)?Path::new\(\s*r?#*"([^"\\]+)"')
+
+
+@functools.cache
+def sqlx_named_folders(crate: Path) -> frozenset[Path]:
+    """The folders the Rust files under the crate's `src` name as sqlx's migrations
+    (`_SQLX_NAMES`), resolved. Read once per crate and run: only files mentioning a
+    migrator are searched."""
+    found: set[Path] = set()
+    for file in (crate / "src").rglob("*.rs"):
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "migrate!" not in text and "Migrator::new" not in text:
+            continue
+        for match in _SQLX_NAMES.finditer(text):
+            name = match.group(1) or match.group(2)
+            if not os.path.isabs(name):
+                found.add((crate / name).resolve())
+    return frozenset(found)
 
 
 def _depends_on_sqlx(crate: Path) -> bool:

@@ -462,6 +462,34 @@ def test_flyway_diesel_sqlx_and_dbmate_files_are_linted_in_their_runners_transac
                                            ("server/migrations/4_d.sql", 3, "DBS102")]
 
 
+@pytest.mark.parametrize(("source", "flagged"), [
+    ('    sqlx::migrate!("migrations/postgresql")\n', True),
+    ('    sqlx::migrate!("migrations/postgresql_deferred")\n', False),
+    ('    Migrator::new(std::path::Path::new("migrations/postgresql"))\n', True),
+], ids=["named", "another-folder", "migrator-new"])
+def test_a_folder_a_crate_names_to_sqlx_is_linted_in_sqlx_transactions(
+        tmp_path: Path, source: str, flagged: bool) -> None:
+    # quickwit's metastore crate runs `migrations/postgresql` with `sqlx::migrate!(...)`
+    # (a path relative to the crate's folder): sqlx wraps each file in a transaction, so
+    # a lone CONCURRENTLY build fails (DBS102; 25001, tests/migrate/test_sqlfiles.py). The
+    # folder read as golang-migrate's, which sends a lone statement on its own: no finding.
+    crate = tmp_path / "quickwit-metastore"
+    (crate / "src" / "metastore").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\n'
+                                      'sqlx = { workspace = true }\n')
+    (crate / "src" / "metastore" / "migrator.rs").write_text(
+        "fn get_migrations() -> Migrator {\n" + source + "}\n")
+    folder = crate / "migrations" / "postgresql"
+    folder.mkdir(parents=True)
+    (folder / "1_a.up.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (folder / "1_a.down.sql").write_text("DROP TABLE a;\n")
+    (folder / "2_ix.up.sql").write_text("CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (folder / "2_ix.down.sql").write_text("DROP INDEX a_id;\n")
+    found = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)), [folder])
+    assert [(f.location.path, f.code) for f in found.findings if f.location] == (
+        [("quickwit-metastore/migrations/postgresql/2_ix.up.sql", "DBS102")] if flagged else [])
+
+
 def test_a_yoyo_python_migration_of_sql_steps_is_linted_at_its_strings(tmp_path: Path) -> None:
     # yoyo runs `step("...")` strings in the migration's transaction (DBS114: the UPDATE
     # while SET DEFAULT holds ACCESS EXCLUSIVE), each step one query; `__transactional__ =

@@ -266,6 +266,46 @@ def test_a_sqlx_folder_runs_each_migration_as_sqlx_does(tmp_path: Path,
     assert [m.starts_in_transaction for m in migrations] == [True, True, False, True, True]
 
 
+@pytest.mark.parametrize("names", [
+    'fn get_migrations() -> Migrator {\n    sqlx::migrate!("migrations/postgresql")\n}\n',
+    'let migrator = Migrator::new(Path::new("./migrations/postgresql")).await?;\n',
+    None,
+], ids=["migrate-macro", "migrator-new", "not-named"])
+def test_the_folder_a_crate_names_to_sqlx_runs_as_sqlx_runs_it(
+        tmp_path: Path, database_url: str, names: str | None) -> None:
+    # quickwit's metastore embeds `migrations/postgresql` with `sqlx::migrate!(...)`, a path
+    # sqlx-macros-core resolves against the crate's folder: sqlx runs each file there in a
+    # transaction (a lone CONCURRENTLY build too: 25001) and records it in
+    # `_sqlx_migrations`. dbsafe knew only the `migrations` beside the Cargo.toml, and ran
+    # the folder as golang-migrate's: the build alone, a `schema_migrations` table. A folder
+    # the crate does not name stays golang-migrate's.
+    crate = tmp_path / "metastore"
+    (crate / "src" / "postgres").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\n'
+                                      'sqlx = { workspace = true, optional = true }\n')
+    if names is not None:
+        (crate / "src" / "postgres" / "migrator.rs").write_text(names)
+    folder = write(crate / "migrations" / "postgresql", {
+        "1_a.up.sql": "CREATE TABLE a (id int, b int);\n",
+        "1_a.down.sql": "DROP TABLE a;\n",
+        "2_ix.up.sql": "CREATE INDEX CONCURRENTLY a_id ON a (id);\n",
+        "2_ix.down.sql": "DROP INDEX a_id;\n",
+    })
+    migrations = sql_migrations([folder], root=tmp_path)
+    runner = migration_runner(folder)
+
+    failures = apply_sql_migrations(migrations, database_url, runner=runner)
+    with psycopg.connect(database_url) as conn:
+        tables = {row[0] for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE '%migrations'")}
+    if names is None:
+        assert (runner, failures, tables) == ("golang-migrate", (), {"schema_migrations"})
+        return
+    assert runner == "sqlx" and tables == {"_sqlx_migrations"}
+    assert [(f.location.path, f.message.split(":")[0]) for f in failures] == [
+        ("metastore/migrations/postgresql/2_ix.up.sql", "25001")]
+
+
 def test_a_dbmate_file_without_its_transaction_is_still_one_query(tmp_path: Path,
                                                                  database_url: str) -> None:
     # dbmate sends an up section through lib/pq as one query: with `transaction:false` and
