@@ -460,8 +460,11 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
     (`_collations`), so that it uses the new one and the old one can go: each table column
     of it gets it as a column whose collation changes does (with what reads it taken off
     and put back, and its hazards), each domain of it is rebuilt as one whose collation
-    changes is, and each index, constraint, view and materialized view naming it (`COLLATE
-    x`) is made again. An object that changes anyway already has its change."""
+    changes is, each index, constraint, view, materialized view and trigger (its `WHEN`)
+    naming it (`COLLATE x`) is made again, a policy's `USING` or `WITH CHECK` naming it is
+    given again (`ALTER POLICY`, which reads it anew) and a SQL-standard function body
+    naming it is replaced (`CREATE OR REPLACE`, which records its dependencies anew). An
+    object that changes anyway already has its change."""
     remade = {c.identity for c in changes
               if c.kind == "collation" and c.action == ALTER and c.attribute in _COLLATION_REMADE}
     if not remade:
@@ -475,6 +478,20 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
     def keeps(kind: str, identity: tuple[str, ...], old: Any, new: Any) -> None:
         if (kind, identity) not in changed and old == new:
             extra.append(Change(ALTER, kind, identity, "definition", old, new))
+
+    # A trigger, policy or function whose other properties change (enabled, roles, owner)
+    # still keeps the old collation: these are told apart by what changes.
+    changed_attributes = {(c.kind, c.identity, c.attribute) for c in changes}
+    source_functions = {function_identity(f): f for f in source.functions}
+    for function in target.functions:
+        signature = function_identity(function)
+        old_function = source_functions.get(signature)
+        if old_function is not None and _atomic(old_function) and function.definition \
+                and ("function", signature, "definition") not in changed_attributes \
+                and _names_collation(function.definition, "function", remade,
+                                     target.search_path):
+            extra.append(Change(ALTER, "function", signature, "definition",
+                                old_function.definition, function.definition))
 
     for relation in target.relations:
         before = source.relation(relation.schema, relation.name)
@@ -504,6 +521,25 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
                     constraint.definition, "constraint", remade, target.search_path):
                 keeps("constraint", (relation.schema, relation.name, constraint.name),
                       old_constraint.definition, constraint.definition)
+        for trigger in relation.triggers:
+            identity = (relation.schema, relation.name, trigger.name)
+            old_trigger = next((t for t in before.triggers if t.name == trigger.name), None)
+            if old_trigger is not None and ("trigger", identity, "definition") \
+                    not in changed_attributes and _names_collation(
+                        trigger.definition, "trigger", remade, target.search_path):
+                extra.append(Change(ALTER, "trigger", identity, "definition",
+                                    old_trigger.definition, trigger.definition))
+        for policy in relation.policies:
+            identity = (relation.schema, relation.name, policy.name)
+            old_policy = next((x for x in before.policies if x.name == policy.name), None)
+            for attribute in ("using", "with_check"):
+                expression = getattr(policy, attribute)
+                if old_policy is not None and expression is not None \
+                        and ("policy", identity, attribute) not in changed_attributes \
+                        and _names_collation(expression, "expression", remade,
+                                             target.search_path):
+                    extra.append(Change(ALTER, "policy", identity, attribute,
+                                        getattr(old_policy, attribute), expression))
     return [*changes, *extra]
 
 
@@ -3740,12 +3776,12 @@ def _triggers(p: _Plan, changes: list[Change]) -> None:
 
 def _mark_readers_of_retyped_columns(p: _Plan) -> None:
     """Triggers whose WHEN clause and policies whose expressions read a column whose type
-    changes: PostgreSQL refuses ALTER COLUMN ... TYPE while they exist ("cannot alter type
-    of a column used in a trigger definition", "... in a policy definition"), so they are
-    dropped before it and created again after."""
+    or collation changes: PostgreSQL refuses ALTER COLUMN ... TYPE (... COLLATE) while they
+    exist ("cannot alter type of a column used in a trigger definition", "... in a policy
+    definition"), so they are dropped before it and created again after."""
     retyped: dict[tuple[str, str], set[str]] = {}
     for c in p.changes:
-        if c.kind == "column" and c.action == ALTER and c.attribute == "type":
+        if c.kind == "column" and c.action == ALTER and c.attribute in ("type", "collation"):
             retyped.setdefault((c.identity[0], c.identity[1]), set()).add(c.identity[2])
     for (schema, table), columns in sorted(retyped.items()):
         relation = p.source.relation(schema, table)
@@ -3841,7 +3877,8 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
                else "rows it lets through are hidden")
         p.emit("drop_policies", f"DROP POLICY {quote(policy_name)} ON "
                f"{qualify(schema, table_name)}",
-               Hazard("policy-gap", f"Policy `{subject}` reads a column whose type changes: "
+               Hazard("policy-gap", f"Policy `{subject}` reads a column whose type or "
+                      "collation changes: "
                       f"it is dropped and created again; in between, {gap}."),
                subject=subject)
         again = _policy(p.target, (schema, table_name, policy_name))
