@@ -50,6 +50,7 @@ from dbsafe.schema.model import (
     Policy,
     Relation,
     SchemaSnapshot,
+    Statistics,
     Trigger,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
@@ -231,6 +232,9 @@ class _Plan:
     commented_indexes: set[str] = field(default_factory=set)
     rebuilt_indexes: set[tuple[str, str, str]] = field(default_factory=set)
     rebuilt_checks: set[tuple[str, str, str]] = field(default_factory=set)
+    # Columns dropped and added again (`_mark_users_of_dropped_column`): DROP COLUMN takes
+    # the extended statistics objects on them along.
+    readded_columns: set[tuple[str, str, str]] = field(default_factory=set)
     recreate_fks: set[tuple[str, str, str]] = field(default_factory=set)
     created_relations: set[tuple[str, ...]] = field(default_factory=set)
     dropped_relations: set[tuple[str, ...]] = field(default_factory=set)
@@ -267,13 +271,13 @@ class _Plan:
 _PHASES = (
     "drop_event_triggers", "schemas", "extensions", "collations", "servers", "types",
     "sequences",
-    "drop_triggers", "drop_policies", "drop_views", "drop_function_users",
+    "drop_triggers", "drop_policies", "drop_statistics", "drop_views", "drop_function_users",
     "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
     "functions_early", "tables", "columns", "functions_late", "function_users",
     "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
     "relation_options",
-    "views", "view_indexes", "triggers", "policies", "rls", "publications",
+    "views", "view_indexes", "statistics", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
     "default_privileges",
     "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
@@ -330,6 +334,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _views(p)
     _triggers(p, by_kind.get("trigger", []))
     _policies(p, by_kind.get("policy", []))
+    _statistics(p, by_kind.get("statistics", []))
     _publications(p, by_kind.get("publication", []))
     _servers(p, by_kind.get("foreign_server", []))
     _default_privileges(p, by_kind.get("default_privileges", []))
@@ -3774,6 +3779,78 @@ def _triggers(p: _Plan, changes: list[Change]) -> None:
             _create_trigger(p, relation, trigger)
 
 
+# -- extended statistics ------------------------------------------------------------------
+#
+# `CREATE STATISTICS` after the tables, columns and materialized views it reads, `DROP
+# STATISTICS` before anything else changes them (nothing depends on a statistics object).
+# A table or materialized view dropped and created again, or a column dropped and added
+# again, takes the statistics objects on it along without a word: those the target keeps
+# are created again after it. One made again is empty until the next ANALYZE.
+
+
+def _statistics(p: _Plan, changes: list[Change]) -> None:
+    remade: set[tuple[str, ...]] = set()
+    for c in changes:
+        schema, name = c.identity
+        qname = qualify(schema, name)
+        if c.action == DROP:
+            table = _split(c.old.table)
+            if table in p.dropped_relations and p.target.relation(*table) is None:
+                continue  # goes with its table
+            p.emit("drop_statistics", f"DROP STATISTICS {qname}", subject=c.subject)
+        elif c.action == ADD or c.attribute == "definition":
+            if c.identity in remade:
+                continue
+            remade.add(c.identity)
+            if c.action == ALTER:
+                p.emit("drop_statistics", f"DROP STATISTICS {qname}", subject=c.subject)
+            _create_statistics(p, _target_object(p, c), created=c.action == ADD)
+        elif any(x.attribute == "definition" for x in p.changes_of(c.identity)):
+            continue  # made again as the target has it
+        elif c.attribute == "target":
+            p.emit("statistics", f"ALTER STATISTICS {qname} SET STATISTICS "
+                   f"{-1 if c.new is None else c.new}", subject=c.subject)
+        else:
+            _alter_common(p, c, "STATISTICS", qname, "X")
+    changed = {c.identity for c in changes}
+    readded: dict[tuple[str, str], set[str]] = {}
+    for schema, table_name, column in p.readded_columns:
+        readded.setdefault((schema, table_name), set()).add(column)
+    for statistics in p.target.extended_statistics:
+        key = (statistics.schema, statistics.name)
+        table = _split(statistics.table)
+        if key in changed or (table in p.created_relations and not (
+                table in p.replaced_relations or table in p.recreate_views)):
+            continue
+        if table in p.replaced_relations or table in p.recreate_views or (
+                table in readded and _statistics_columns(statistics.definition)
+                & readded[table]):
+            _create_statistics(p, statistics, created=False)
+
+
+def _create_statistics(p: _Plan, statistics: Statistics, *, created: bool) -> None:
+    qname = qualify(statistics.schema, statistics.name)
+    subject = f"{statistics.schema}.{statistics.name}"
+    p.emit("statistics", statistics.definition, subject=subject)
+    if statistics.target is not None:
+        p.emit("statistics", f"ALTER STATISTICS {qname} SET STATISTICS {statistics.target}",
+               subject=subject)
+    _comment_acl_owner(p, "STATISTICS", qname, statistics, "X", created=created)
+
+
+def _statistics_columns(definition: str) -> set[str]:
+    """The columns a `CREATE STATISTICS` reads, by name or in an expression; {"*"} where it
+    does not parse."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        tree = parse_sql(definition)
+    except ParseError:
+        return {"*"}
+    return column_names(tree) | {str(e.name) for e in nodes(tree, ast.StatsElem) if e.name}
+
+
 def _mark_readers_of_retyped_columns(p: _Plan) -> None:
     """Triggers whose WHEN clause and policies whose expressions read a column whose type
     or collation changes: PostgreSQL refuses ALTER COLUMN ... TYPE (... COLLATE) while they
@@ -3803,6 +3880,7 @@ def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str
     """DROP COLUMN takes the indexes and constraints that use the column with it, without
     a word: those of a column dropped and added again are built again after it, as the
     target has them (`_restore_function_users`)."""
+    p.readded_columns.add((schema, table, column))
     relation = p.source.relation(schema, table)
     if relation is None:
         return
@@ -4186,7 +4264,8 @@ def _target_object(p: _Plan, c: Change, snapshot: SchemaSnapshot | None = None) 
     pool: Iterable[Any] = {"enum": snapshot.enums, "domain": snapshot.domains,
                            "composite_type": snapshot.composite_types,
                            "sequence": snapshot.sequences,
-                           "collation": snapshot.collations}.get(c.kind, ())
+                           "collation": snapshot.collations,
+                           "statistics": snapshot.extended_statistics}.get(c.kind, ())
     return next((x for x in pool if (x.schema, x.name) == c.identity), None)
 
 

@@ -44,6 +44,7 @@ from dbsafe.schema.model import (
     Namespace,
     Relation,
     SchemaSnapshot,
+    Statistics,
     acl_role,
     field_names,
     is_model,
@@ -108,6 +109,7 @@ KINDS = (
     "index",
     "trigger",
     "policy",
+    "statistics",
     "publication",
     "foreign_server",
     "default_privileges",
@@ -281,6 +283,8 @@ def diff(source: SchemaSnapshot, target: SchemaSnapshot, options: DiffOptions | 
     changes += _compare("foreign_server", _by(source.foreign_servers, lambda s: (s.name,)),
                         _by(target.foreign_servers, lambda s: (s.name,)), _SERVER_FIELDS)
     changes += _relations(source, target)
+    changes += _compare("statistics", _by(source.extended_statistics, _qualified),
+                        _by(target.extended_statistics, _qualified), _STATISTICS_FIELDS)
     changes += _compare("publication", _by(source.publications, lambda p: (p.name,)),
                         _by(target.publications, lambda p: (p.name,)), _PUBLICATION_FIELDS)
     changes += _compare("default_privileges", _by(source.default_privileges, _for_role),
@@ -555,10 +559,12 @@ _POLICY_FIELDS = ("command", "permissive", "roles", "using", "with_check", "comm
 _SERVER_FIELDS = ("wrapper", "options", "owner", "comment")
 _PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "schemas", "owner", "comment")
 _EVENT_TRIGGER_FIELDS = ("event", "tags", "function", "enabled", "owner", "comment")
+# An extended statistics object's table and columns are in its definition (`FROM t`).
+_STATISTICS_FIELDS = ("definition", "target", "owner", "comment")
 
 
-def _qualified(obj: Enum | Domain | CompositeType | SequenceObject | Collation,
-               ) -> tuple[str, str]:
+def _qualified(obj: Enum | Domain | CompositeType | SequenceObject | Collation
+               | Statistics) -> tuple[str, str]:
     return (obj.schema, obj.name)
 
 

@@ -2,7 +2,7 @@
 
 Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
 constraints, indexes, triggers, functions, types, sequences, policies, extensions, schemas,
-publications, event triggers, collations, plus one for session facts), never one query per
+publications, event triggers, collations, extended statistics, plus one for session facts), never one query per
 table: a 10,000-table database costs the same round trips as a ten-table one.
 `introspect_url` runs them over three sessions sharing one snapshot, each reading its share
 of the tables (see `introspect`). `information_schema` is avoided on purpose — its views
@@ -56,6 +56,7 @@ from dbsafe.schema.model import (
     Publication,
     Relation,
     SchemaSnapshot,
+    Statistics,
     Trigger,
     no_privileges,
 )
@@ -478,6 +479,19 @@ LEFT JOIN pg_description AS d
 WHERE {_filters("n", "pg_collation", "co.oid")}
 """
 _COLLATION_PROVIDERS = {"c": "libc", "i": "icu", "b": "builtin", "d": "default"}
+# Extended statistics objects of the schemas read. Their statistics target is NULL by
+# default from 17, -1 before.
+_STATISTICS_SQL = f"""
+SELECT n.nspname, s.stxname, tn.nspname || '.' || c.relname, pg_get_statisticsobjdef(s.oid),
+    nullif(s.stxstattarget::int, -1), pg_get_userbyid(s.stxowner), d.description
+FROM pg_statistic_ext AS s
+JOIN pg_namespace AS n ON n.oid = s.stxnamespace
+JOIN pg_class AS c ON c.oid = s.stxrelid
+JOIN pg_namespace AS tn ON tn.oid = c.relnamespace
+LEFT JOIN pg_description AS d
+    ON d.objoid = s.oid AND d.classoid = 'pg_statistic_ext'::regclass
+WHERE {_filters("n", "pg_statistic_ext", "s.oid")}
+"""
 
 _EVENT_TRIGGER_ENABLED = {"O": "origin", "D": "disabled", "R": "replica", "A": "always"}
 
@@ -799,6 +813,10 @@ def introspect(
                  rules, owner, comment in found["collations"]),
                 key=lambda c: (c.schema, c.name),
             )),
+            extended_statistics=tuple(sorted(
+                (Statistics(*row) for row in found["statistics"]),
+                key=lambda s: (s.schema, s.name),
+            )),
         )
         # Hand the new objects to the oldest generation without a collection: left young,
         # they would be traversed by the next two collections (a tenth of a second each
@@ -849,6 +867,7 @@ _GLOBAL = (
     ("default_privileges", _DEFAULT_PRIVILEGES_SQL),
     ("event_triggers", _EVENT_TRIGGERS_SQL),
     ("collations", _COLLATIONS_SQL),
+    ("statistics", _STATISTICS_SQL),
     ("view_dependencies", _VIEW_DEPENDENCIES_SQL),
     ("comments", _SUBOBJECT_COMMENTS_SQL),
     ("search_path", _PATH_SQL),

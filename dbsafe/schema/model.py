@@ -12,8 +12,8 @@ checks or the write-back comparison that any other file gets. `FORMAT_VERSION` c
 shape changes incompatibly; loading checks it. Format 2 (the full catalog: definitions,
 triggers, types, extensions, comments, grants, owners, partitioning, ...) only added
 fields with defaults to format 1, so a format-1 file still loads, with those fields empty.
-Later additions to format 2 (default privileges, event triggers, collations, ...) are fields
-with defaults too: a file written before them loads, with them empty.
+Later additions to format 2 (default privileges, event triggers, collations, extended
+statistics, ...) are fields with defaults too: a file written before them loads, with them empty.
 """
 
 from __future__ import annotations
@@ -515,6 +515,20 @@ class Collation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
         return ", ".join(options)
 
 
+class Statistics(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """An extended statistics object, `CREATE STATISTICS` (format 2), on one table's columns
+    or expressions. What `ANALYZE` gathered for it (`pg_statistic_ext_data`) is data, not
+    kept."""
+
+    schema: str
+    name: str
+    table: str  # "schema.table" it is on
+    definition: str  # pg_get_statisticsobjdef: CREATE STATISTICS s.name (kinds) ON ... FROM t
+    target: int | None = None  # stxstattarget when set (ALTER STATISTICS ... SET STATISTICS)
+    owner: str | None = None
+    comment: str | None = None
+
+
 class FailedStatement(msgspec.Struct, frozen=True, gc=False):
     """A migration statement the throwaway server refused while this snapshot was built
     from a folder of SQL migrations (an extension the embedded PostgreSQL lacks, then what
@@ -553,6 +567,8 @@ class SchemaSnapshot:
     default_privileges: tuple[DefaultPrivileges, ...] = ()
     event_triggers: tuple[EventTrigger, ...] = ()
     collations: tuple[Collation, ...] = ()
+    # (A top-level key sorts before `sha256`, the file's last: not `statistics`.)
+    extended_statistics: tuple[Statistics, ...] = ()
     # Built from SQL migrations: the statements that failed (see FailedStatement).
     failed_statements: tuple[FailedStatement, ...] = ()
     _index: dict[tuple[str, str], Relation] = field(
@@ -976,6 +992,7 @@ _NESTED.update(
         (SchemaSnapshot, "default_privileges"): DefaultPrivileges,
         (SchemaSnapshot, "event_triggers"): EventTrigger,
         (SchemaSnapshot, "collations"): Collation,
+        (SchemaSnapshot, "extended_statistics"): Statistics,
         (SchemaSnapshot, "failed_statements"): FailedStatement,
         (Relation, "triggers"): Trigger,
         (Domain, "constraints"): DomainConstraint,

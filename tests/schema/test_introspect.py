@@ -11,7 +11,13 @@ from helpers import assert_snapshot
 
 from dbsafe.core import DatabaseError
 from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
-from dbsafe.schema.model import DefaultPrivileges, EventTrigger, SchemaSnapshot, replace
+from dbsafe.schema.model import (
+    DefaultPrivileges,
+    EventTrigger,
+    SchemaSnapshot,
+    Statistics,
+    replace,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SECRET = "pa55-W0rd-never-shown"
@@ -128,6 +134,24 @@ def test_event_triggers_are_read_but_an_extension_s(postgresql: psycopg.Connecti
         assert snapshot.event_triggers == (EventTrigger(
             "log", "ddl_command_end", '"Audit"."Log"()', ("CREATE TABLE", "DROP TABLE"),
             "replica", role, "what changed"),)
+
+
+def test_extended_statistics_objects_are_read(postgresql: psycopg.Connection) -> None:
+    postgresql.execute("CREATE SCHEMA stats")
+    postgresql.execute("CREATE TABLE t (a int, b int, c text)")
+    postgresql.execute("CREATE STATISTICS stats.ab (ndistinct, mcv) ON a, (b + 1) FROM t")
+    postgresql.execute("ALTER STATISTICS stats.ab SET STATISTICS 250")
+    postgresql.execute("COMMENT ON STATISTICS stats.ab IS 'correlated'")
+    postgresql.execute("CREATE STATISTICS plain ON a, c FROM t")
+    postgresql.commit()
+    role = postgresql.info.user
+    assert introspect(postgresql).extended_statistics == (
+        Statistics("public", "plain", "public.t", "CREATE STATISTICS public.plain ON a, c FROM t",
+                   None, role),
+        Statistics("stats", "ab", "public.t",
+                   "CREATE STATISTICS stats.ab (ndistinct, mcv) ON a, (b + 1) FROM t", 250,
+                   role, "correlated"),
+    )
 
 
 def test_empty_database_has_only_the_public_schema(postgresql: psycopg.Connection) -> None:

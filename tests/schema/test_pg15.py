@@ -199,3 +199,28 @@ def test_icu_collations_round_trip_on_15(direction: str, new_pg15_database: Call
     assert "CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2'" + (
         ", deterministic = false)" if direction == "forward" else ")") in [
             s.sql for s in statements]
+
+
+_STATISTICS = """CREATE TABLE t (a int, b int, c text);
+CREATE STATISTICS s_set ON a, b FROM t;
+ALTER STATISTICS s_set SET STATISTICS 300;
+CREATE STATISTICS s_default (mcv) ON a, lower(c) FROM t;
+"""
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_statistics_targets_round_trip_on_15(direction: str,
+                                             new_pg15_database: Callable[[], str],
+                                             new_database: Callable[[], str],
+                                             tmp_path: Path) -> None:
+    """Up to 16 a statistics object's default target is -1, from 17 NULL: the same
+    schema reads the same on both, and a target set or reset round-trips on 15."""
+    other = _STATISTICS.replace("SET STATISTICS 300;", "SET STATISTICS 300;\n"
+                                "ALTER STATISTICS s_set SET STATISTICS -1;") \
+        + "ALTER STATISTICS s_default SET STATISTICS 20;\n"
+    assert not [c.describe() for c in diff(_build(new_pg15_database(), other),
+                                           _build(new_database(), other))]
+    a_sql, b_sql = (_STATISTICS, other) if direction == "forward" else (other, _STATISTICS)
+    changes, _ = _round_trip(new_pg15_database, tmp_path, a_sql, b_sql)
+    assert {(c.subject, c.attribute) for c in changes} == {
+        ("public.s_set", "target"), ("public.s_default", "target")}

@@ -406,6 +406,30 @@ def test_not_null_constraints_end_as_the_target_has_them_in_the_catalog(
         assert applied.execute(query).fetchall() == target.execute(query).fetchall()
 
 
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_extended_statistics_end_as_the_target_has_them_in_the_catalog(
+        direction: str, new_database: Callable[[], str]) -> None:
+    """Statistics objects, their definition, statistics target and comment, read from
+    pg_statistic_ext itself after the script ran: those a table, materialized view or
+    column rebuilt took along are there again."""
+    pair = PAIRS / "statistics"
+    a_sql, b_sql = ((pair / name).read_text(encoding="utf-8") for name in ("a.sql", "b.sql"))
+    _skip_below(a_sql, new_database)
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    _apply(a_url, plan(a, b, diff(a, b)), b)
+    query = """SELECT s.stxnamespace::regnamespace::text, s.stxname,
+                      pg_get_statisticsobjdef(s.oid), s.stxstattarget,
+                      obj_description(s.oid, 'pg_statistic_ext')
+               FROM pg_statistic_ext AS s ORDER BY 1, 2"""
+    with psycopg.connect(a_url) as applied, psycopg.connect(b_url) as target:
+        expected = target.execute(query).fetchall()
+        assert len(expected) >= 7, "the pair must hold statistics objects"
+        assert applied.execute(query).fetchall() == expected
+
+
 def test_validating_a_not_valid_not_null_constraint_is_named_a_scan(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     # not_valid_to_plain: VALIDATE CONSTRAINT reads every row for a NULL (writes continue).
