@@ -141,6 +141,9 @@ def fingerprint_sql(server_version: int,
         _whole("pg_foreign_table", "f"),
         _whole("pg_event_trigger", "e", f"e.oid >= {_USER}"),
         _whole("pg_collation", "c", f"c.oid >= {_USER}"),
+        # Extended statistics objects (not their data: pg_statistic_ext_data, which ANALYZE
+        # fills).
+        _whole("pg_statistic_ext", "x", f"x.oid >= {_USER}"),
         _whole("pg_default_acl", "d", f"d.oid >= {_USER}"),
     ]
     # One number: the sum of every row's hash. A state with rows added or removed differs
@@ -198,7 +201,7 @@ _WHOLE = ("pg_constraint", "pg_trigger", "pg_policy", "pg_rewrite", "pg_proc", "
           "pg_enum", "pg_sequence", "pg_namespace", "pg_description", "pg_depend",
           "pg_inherits", "pg_extension", "pg_publication", "pg_publication_rel",
           "pg_foreign_server", "pg_foreign_table", "pg_event_trigger", "pg_collation",
-          "pg_default_acl")
+          "pg_default_acl", "pg_statistic_ext")
 
 
 def read_catalog_columns(conn: psycopg.Connection) -> dict[str, list[tuple[str, bool]]]:

@@ -259,8 +259,9 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
     postgresql.execute("CREATE TABLE t (id int PRIMARY KEY, a int)")
     postgresql.execute("CREATE FUNCTION watch() RETURNS event_trigger LANGUAGE plpgsql "
                        "AS 'BEGIN END'")
+    postgresql.execute("CREATE STATISTICS kept ON id, a FROM t")
     before = fingerprint(postgresql)
-    postgresql.execute("INSERT INTO t VALUES (1, 2); ANALYZE t")
+    postgresql.execute("INSERT INTO t VALUES (1, 2); ANALYZE t")  # fills kept's data too
     postgresql.execute("ALTER TABLE t ADD COLUMN b text DEFAULT 'x'")
     postgresql.execute("ALTER TABLE t DROP COLUMN b")
     postgresql.execute("GRANT SELECT ON t TO PUBLIC; REVOKE SELECT ON t FROM PUBLIC")
@@ -277,6 +278,10 @@ def test_the_fingerprint_changes_with_what_a_downgrade_leaves_and_not_with_data(
         ("CREATE TYPE e AS ENUM ('a')", "DROP TYPE e"),
         ("CREATE COLLATION c (provider = libc, locale = 'C')", "DROP COLLATION c"),
         ("ALTER TABLE t ALTER a SET NOT NULL", "ALTER TABLE t ALTER a DROP NOT NULL"),
+        # Extended statistics objects: their own catalog (their data, pg_statistic_ext_data,
+        # is not hashed).
+        ("CREATE STATISTICS st ON id, a FROM t", "DROP STATISTICS st"),
+        ("ALTER STATISTICS kept SET STATISTICS 5", "ALTER STATISTICS kept SET STATISTICS -1"),
         # Event triggers are the database's, in no schema: their own catalog.
         ("CREATE EVENT TRIGGER w ON ddl_command_end EXECUTE FUNCTION watch()",
          "DROP EVENT TRIGGER w"),
