@@ -996,7 +996,8 @@ def _snapshot_volatility(before: SchemaSnapshot) -> Callable[[str], str | None]:
     functions that body calls looked up the same way. Each name is worked out once."""
     definitions: dict[str, list[str]] = {}
     for function in before.functions:
-        if function.definition is not None:
+        # (An aggregate's is dbsafe's CREATE AGGREGATE, with no volatility of its own.)
+        if function.definition is not None and function.kind != "aggregate":
             definitions.setdefault(function.name, []).append(function.definition)
     known: dict[str, str | None] = {}
 

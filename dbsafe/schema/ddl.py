@@ -272,9 +272,9 @@ _PHASES = (
     "drop_event_triggers", "schemas", "extensions", "collations", "servers", "types",
     "sequences",
     "drop_triggers", "drop_policies", "drop_statistics", "drop_views", "drop_function_users",
-    "drop_replaced_functions", "drop_fks", "drop_constraints",
+    "drop_aggregates", "drop_replaced_functions", "drop_fks", "drop_constraints",
     "drop_indexes", "detach", "drop_left_constraints", "drop_replaced", "rebuild_types",
-    "functions_early", "tables", "columns", "functions_late", "function_users",
+    "functions_early", "tables", "columns", "functions_late", "aggregates", "function_users",
     "constraints", "indexes", "fks", "drop_attach_columns", "attach", "fks_to_replaced",
     "relation_options",
     "views", "view_indexes", "statistics", "triggers", "policies", "rls", "publications",
@@ -1152,6 +1152,26 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
         if not any(c.identity == identity for c in changes):
             changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
                                         old=unchanged.definition, new=again.definition)]
+    # Aggregates built on a function dropped and created again (or giving way to another
+    # overload of its name, dropped first below): its DROP FUNCTION fails while they stand
+    # (2BP01), so they are dropped before it and created after.
+    remade = {(f.schema, f.name) for f in p.source.functions
+              if function_identity(f) in replaced and f.kind != "aggregate"}
+    added = {(c.new.schema, c.new.name) for c in changes if c.action == ADD}
+    remade |= {(c.old.schema, c.old.name) for c in changes if c.action == DROP
+               and c.old.kind != "aggregate" and (c.old.schema, c.old.name) in added}
+    targets = {function_identity(f): f for f in p.target.functions} if remade else {}
+    for aggregate in p.source.functions if remade else ():
+        identity = function_identity(aggregate)
+        again = targets.get(identity)
+        if aggregate.kind != "aggregate" or identity in replaced or again is None \
+                or not _aggregate_uses(aggregate, remade, p.source.search_path):
+            continue
+        replaced.add(identity)
+        enum_users[identity] = "is built on a function that is dropped and created again"
+        if not any(c.identity == identity for c in changes):
+            changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
+                                        old=aggregate.definition, new=again.definition)]
     done: set[tuple[str, ...]] = set()
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
     # overloads apart by types only: a renamed argument must be dropped before it is created.
@@ -1180,7 +1200,8 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
                               "taken off and put back for the new one; callers fail in "
                               "between.")] \
                 if (function.schema, function.name) in added_names else []
-            p.emit("drop_replaced_functions" if early else
+            p.emit("drop_aggregates" if function.kind == "aggregate" else
+                   "drop_replaced_functions" if early else
                    "drop_row_functions" if row_function else "drop_functions",
                    f"DROP {_routine_word(function)} {_function_ref(function)}", *hazards,
                    subject=c.subject)
@@ -1191,7 +1212,8 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             old = _function_by_identity(p.source, c.identity)
             new = _function_by_identity(p.target, c.identity)
             _mark_function_dependents(p, old)
-            p.emit("drop_replaced_functions", f"DROP {_routine_word(old)} {_function_ref(old)}",
+            p.emit("drop_aggregates" if old.kind == "aggregate" else "drop_replaced_functions",
+                   f"DROP {_routine_word(old)} {_function_ref(old)}",
                    Hazard("access-exclusive-lock", f"`{c.subject}` " + enum_users.get(
                           c.identity, "changes what CREATE OR REPLACE cannot (its result "
                           "type, output arguments or argument defaults), or its SQL-standard "
@@ -1204,12 +1226,42 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             if new.definition is None:
                 continue
             if c.identity not in done:
-                p.emit("functions_late" if _reads_relations(new, p.target) else
+                p.emit("aggregates" if new.kind == "aggregate" else
+                       "functions_late" if _reads_relations(new, p.target) else
                        "functions_early", new.definition, subject=c.subject)
         else:
             function = _function_by_identity(p.target, c.identity)
             _alter_common(p, c, _routine_word(function), _function_ref(function), "f")
     _callees_first(p)
+
+
+# The options of CREATE AGGREGATE that name a function.
+_AGGREGATE_FUNCTIONS = frozenset({"sfunc", "finalfunc", "combinefunc", "serialfunc",
+                                  "deserialfunc", "msfunc", "minvfunc", "mfinalfunc"})
+
+
+def _aggregate_uses(aggregate: Function, functions: set[tuple[str, str]],
+                    search_path: Sequence[str]) -> bool:
+    """Whether `aggregate` (its CREATE AGGREGATE as introspection writes it) is built on one
+    of `functions` ((schema, name)): named qualified, or alone where its schema is on the
+    search path; one that does not parse is taken to be."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        statement = parse_sql(aggregate.definition or "")[0].stmt
+    except (ParseError, IndexError):
+        return True
+    if not isinstance(statement, ast.DefineStmt):
+        return True
+    for option in statement.definition or ():
+        if option.defname not in _AGGREGATE_FUNCTIONS or not hasattr(option.arg, "names"):
+            continue
+        parts = tuple(str(name.sval) for name in option.arg.names)
+        if parts in functions or (len(parts) == 1 and any(
+                (schema, parts[0]) in functions for schema in search_path)):
+            return True
+    return False
 
 
 def _callees_first(p: _Plan) -> None:
@@ -1281,14 +1333,16 @@ def _create_function(p: _Plan, function: Function, new_types: set[tuple[str, ...
     subject = function.signature
     if function.definition is None:
         p.emit("functions_early", f"-- {function.kind} {subject} is not generated: "
-               "dbsafe does not read aggregate definitions",
+               "the snapshot holds no definition of it (written by an older dbsafe)",
                Hazard("not-generated", f"Create {function.kind} `{subject}` by hand."),
                subject=subject)
         return
     late = _reads_relations(function, p.target) or any(
         _mentions_relation(text, new_types, p.target.search_path)
         for text in (function.returns, *(a.type for a in function.arguments)))
-    p.emit("functions_late" if late else "functions_early", function.definition,
+    # An aggregate after every function: its state, final and other functions must exist.
+    p.emit("aggregates" if function.kind == "aggregate" else
+           "functions_late" if late else "functions_early", function.definition,
            subject=subject)
     _comment_acl_owner(p, _routine_word(function), _function_ref(function), function, "f",
                        created=created)
@@ -1376,7 +1430,10 @@ def _routine_word(function: Function) -> str:
 
 
 def _function_ref(function: Function) -> str:
-    return f"{qualify(function.schema, function.name)}({function.identity_arguments})"
+    arguments = function.identity_arguments
+    if function.kind == "aggregate" and not arguments:
+        arguments = "*"  # `count(*)`: an aggregate of no arguments
+    return f"{qualify(function.schema, function.name)}({arguments})"
 
 
 def _function_by_identity(snapshot: SchemaSnapshot, identity: tuple[str, ...]) -> Function:

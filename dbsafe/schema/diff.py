@@ -626,6 +626,9 @@ def _attributes(kind: str, identity: tuple[str, ...], old: Any, new: Any,
 
                 if same_definition(kind, a, b):  # one printed as PostgreSQL reads it back
                     continue
+            if name == "definition" and kind == "function" and None in (a, b) \
+                    and old.kind == "aggregate":
+                continue  # a snapshot of an older dbsafe, which read no aggregate's
             if name == "default" and kind == "column" and old.generated and new.generated:
                 name = "expression"  # a generated column's `default` is its expression
             yield Change(ALTER, kind, identity, name, a, b)

@@ -558,6 +558,52 @@ JOIN pg_namespace AS n ON n.oid = ic.relnamespace
 WHERE {_NAMESPACE_FILTER.format(alias="n")}
 """
 
+# An aggregate's definition, which PostgreSQL does not print (pg_get_functiondef refuses
+# aggregates): `CREATE OR REPLACE AGGREGATE` with the options of its pg_aggregate row, those
+# at their defaults left out, as pg_dump writes it (dumpAgg). Functions by name alone
+# (regproc: qualified where the search path does not find them), as CREATE AGGREGATE finds
+# them by the state type and arguments; a FINALFUNC_MODIFY other than the kind's default
+# (READ_ONLY for a plain aggregate, READ_WRITE for an ordered-set one).
+_AGGREGATE_MODIFY = ("CASE {column} WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' "
+                     "ELSE 'READ_WRITE' END")
+_AGGREGATE_DEFINITION = f"""'CREATE OR REPLACE AGGREGATE ' || quote_ident(n.nspname) || '.'
+        || quote_ident(p.proname) || '('
+        || CASE WHEN p.pronargs = 0 THEN '*' ELSE pg_get_function_arguments(p.oid) END
+        || ') (' || concat_ws(', ',
+            'SFUNC = ' || a.aggtransfn::regproc,
+            'STYPE = ' || format_type(a.aggtranstype, NULL),
+            CASE WHEN a.aggtransspace <> 0 THEN 'SSPACE = ' || a.aggtransspace END,
+            CASE WHEN a.aggfinalfn <> 0 THEN 'FINALFUNC = ' || a.aggfinalfn::regproc END,
+            CASE WHEN a.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+            CASE WHEN a.aggfinalmodify <> CASE a.aggkind WHEN 'n' THEN 'r' ELSE 'w' END
+                 THEN 'FINALFUNC_MODIFY = '
+                      || {_AGGREGATE_MODIFY.format(column="a.aggfinalmodify")} END,
+            CASE WHEN a.aggcombinefn <> 0 THEN 'COMBINEFUNC = ' || a.aggcombinefn::regproc END,
+            CASE WHEN a.aggserialfn <> 0 THEN 'SERIALFUNC = ' || a.aggserialfn::regproc END,
+            CASE WHEN a.aggdeserialfn <> 0
+                 THEN 'DESERIALFUNC = ' || a.aggdeserialfn::regproc END,
+            CASE WHEN a.agginitval IS NOT NULL
+                 THEN 'INITCOND = ' || quote_literal(a.agginitval) END,
+            CASE WHEN a.aggmtransfn <> 0 THEN 'MSFUNC = ' || a.aggmtransfn::regproc END,
+            CASE WHEN a.aggminvtransfn <> 0
+                 THEN 'MINVFUNC = ' || a.aggminvtransfn::regproc END,
+            CASE WHEN a.aggmtransfn <> 0
+                 THEN 'MSTYPE = ' || format_type(a.aggmtranstype, NULL) END,
+            CASE WHEN a.aggmtransspace <> 0 THEN 'MSSPACE = ' || a.aggmtransspace END,
+            CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC = ' || a.aggmfinalfn::regproc END,
+            CASE WHEN a.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+            CASE WHEN a.aggmtransfn <> 0
+                      AND a.aggmfinalmodify <> CASE a.aggkind WHEN 'n' THEN 'r' ELSE 'w' END
+                 THEN 'MFINALFUNC_MODIFY = '
+                      || {_AGGREGATE_MODIFY.format(column="a.aggmfinalmodify")} END,
+            CASE WHEN a.aggminitval IS NOT NULL
+                 THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
+            (SELECT 'SORTOP = OPERATOR(' || quote_ident(opn.nspname) || '.' || o.oprname || ')'
+             FROM pg_operator AS o JOIN pg_namespace AS opn ON opn.oid = o.oprnamespace
+             WHERE o.oid = a.aggsortop),
+            CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE'
+                               WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
+            CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END) || ')'"""
 _FUNCTIONS_SQL = f"""
 SELECT
     n.nspname, p.proname, p.prokind, p.proretset, pg_get_function_result(p.oid),
@@ -582,7 +628,9 @@ SELECT
         ORDER BY ra.attnum
     ),
     pg_get_function_identity_arguments(p.oid),
-    CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END,
+    CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid)
+         ELSE (SELECT {_AGGREGATE_DEFINITION} FROM pg_aggregate AS a WHERE a.aggfnoid = p.oid)
+    END,
     pg_get_userbyid(p.proowner), d.description,
     {_acl_sql("p.proacl", "f", "p.proowner")}
 FROM pg_proc AS p

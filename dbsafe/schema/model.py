@@ -318,7 +318,9 @@ class Function(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     kind: str = "function"  # "function" | "aggregate" | "window" | "procedure"
     # Format 2.
     identity_arguments: str = ""  # pg_get_function_identity_arguments: the overload's identity
-    definition: str | None = None  # pg_get_functiondef (None for aggregates)
+    # pg_get_functiondef; an aggregate's `CREATE OR REPLACE AGGREGATE` as dbsafe writes it
+    # from pg_aggregate (None in snapshots of older dbsafe)
+    definition: str | None = None
     owner: str | None = None
     comment: str | None = None
     acl: tuple[str, ...] = ()

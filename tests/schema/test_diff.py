@@ -285,3 +285,20 @@ def test_an_event_trigger_running_a_function_of_a_schema_left_out_is_left_out() 
     assert [c.subject for c in diff(live, SchemaSnapshot(), options)] == ["mine"]
     assert [c.subject for c in diff(live, SchemaSnapshot())] == ["mine", "pgrst_ddl_watch"]
     assert function_schema(own.function) == "My.Schema"
+
+
+def test_an_aggregate_read_by_an_older_dbsafe_differs_only_when_both_have_a_definition(
+        ) -> None:
+    # Older snapshots hold no aggregate's definition: no difference against a new read;
+    # two definitions are compared as any function's.
+    def aggregate(definition: str | None) -> SchemaSnapshot:
+        return SchemaSnapshot(functions=(Function(
+            "public", "total", kind="aggregate", identity_arguments="integer",
+            definition=definition),))
+
+    new = "CREATE OR REPLACE AGGREGATE public.total(integer) (SFUNC = add_up, STYPE = bigint)"
+    assert diff(aggregate(None), aggregate(new)) == ()
+    assert diff(aggregate(new), aggregate(None)) == ()
+    changed = new.replace("bigint", "numeric")
+    assert [(c.action, c.attribute) for c in diff(aggregate(new), aggregate(changed))] == [
+        (ALTER, "definition")]

@@ -28,9 +28,10 @@ pytestmark = [pytest.mark.db, pytest.mark.xdist_group("pg15")]
 
 SHOP = Path(__file__).parent / "fixtures" / "shop.sql"
 # Pairs whose catalog facts moved between 15 and 18 (partition and NOT NULL bookkeeping,
-# deparsed function and view text, grants), or that use the most object kinds.
+# deparsed function and view text, grants, aggregates written from pg_aggregate), or that use
+# the most object kinds.
 PAIRS_ON_15 = ("partitioning", "functions_triggers", "security_comments", "generated_columns",
-               "types_sequences_schemas", "views")
+               "types_sequences_schemas", "views", "aggregates")
 
 
 def test_a_schema_reads_the_same_on_15_as_on_18_but_for_deparsed_text(
