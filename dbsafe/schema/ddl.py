@@ -52,6 +52,7 @@ from dbsafe.schema.model import (
     SchemaSnapshot,
     Statistics,
     Trigger,
+    replace,
 )
 from dbsafe.schema.model import Sequence as SequenceObject
 from dbsafe.schema.reads import (
@@ -479,6 +480,20 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
     extra = [Change(ALTER, "domain", (d.schema, d.name), "collation", d.collation, d.collation)
              for d in target.domains if d.collation in columns
              and ("domain", (d.schema, d.name)) not in changed]
+    # A domain's CHECK naming it is dropped and added again (`_domains` does so for the
+    # constraints that differ: the old side is given those as not yet made).
+    source_domains = {(d.schema, d.name): d for d in source.domains}
+    for domain in target.domains:
+        before_domain = source_domains.get((domain.schema, domain.name))
+        if before_domain is None or ("domain", (domain.schema, domain.name)) in changed:
+            continue
+        naming = {k.name for k in domain.constraints if _names_collation(
+            k.definition, "constraint", remade, target.search_path)}
+        if naming:
+            extra.append(Change(ALTER, "domain", (domain.schema, domain.name), "constraints",
+                                tuple(replace(k, definition="") if k.name in naming else k
+                                      for k in before_domain.constraints),
+                                domain.constraints))
 
     def keeps(kind: str, identity: tuple[str, ...], old: Any, new: Any) -> None:
         if (kind, identity) not in changed and old == new:
@@ -513,6 +528,16 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
                     and old.collation == column.collation and ("column", identity) not in changed:
                 extra.append(Change(ALTER, "column", identity, "collation", old.collation,
                                     column.collation))
+            # A default (SET DEFAULT) or a generated column's expression (SET EXPRESSION, or
+            # the column added again) naming it.
+            attribute = "expression" if column.generated else "default"
+            if old is not None and column.default and old.default == column.default \
+                    and bool(old.generated) == bool(column.generated) \
+                    and ("column", identity, attribute) not in changed_attributes \
+                    and _names_collation(column.default, "expression", remade,
+                                         target.search_path):
+                extra.append(Change(ALTER, "column", identity, attribute, old.default,
+                                    column.default))
         for index in relation.indexes:
             old_index = next((i for i in before.indexes if i.name == index.name), None)
             if old_index is not None and _names_collation(index.definition, "index", remade,
