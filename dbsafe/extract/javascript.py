@@ -1763,7 +1763,7 @@ class _Reader:
             return None
         name = _last_name(self, function)
         if arguments.type == "template_string":
-            if not self._is_tag(function, name):
+            if not self._is_tag(function, name) or self._tag_piece(arguments):
                 return None
             literal = arguments
         else:
@@ -1826,6 +1826,40 @@ class _Reader:
         given = self._method_given(node)
         return given is not None and given[0] in _PIECE_METHODS
 
+    def _tag_piece(self, template: Node) -> bool:
+        """Whether a SQL tag's template is a piece of a query builder's statement: given to
+        one of its methods (`_PIECE_METHODS`) as `_builder_piece` reads a knex raw, also
+        aliased (`sql`...`.as('n')`, Kysely's and drizzle's). Kysely's `sql` and drizzle's
+        make an expression, not a query, and a builder puts it into the one statement it
+        compiles: Docmost's `.where('pagePermissions.pageAccessId', '=', sql<string>`(SELECT
+        pa.id FROM ancestors ...)`)` reads the CTE its chain's `.withRecursive('ancestors',
+        ...)` defines (Kysely sends the whole, which PostgreSQL prepares; the subquery alone
+        is 42P01).
+
+        >>> r = sql_in_javascript("db.selectFrom('pages').select([sql`(SELECT count(*) FROM "
+        ...                       "c WHERE c.page_id = pages.id)`.as('n')]).where('id', '=', "
+        ...                       "sql<string>`(SELECT page_id FROM recent)`)", "a.ts")
+        >>> r.fragments
+        ()
+        """
+        node = template.parent
+        if node is None:
+            return False
+        # `sql<T>`...`` misread as comparisons: the template ends the outermost of them
+        while node.type == "binary_expression" and node.parent is not None and (
+                node.parent.type == "binary_expression" and node.parent.children[-1] == node):
+            node = node.parent
+        # `sql`...`.as('n')`
+        while node.parent is not None and node.parent.type == "member_expression" and (
+                node.parent.child_by_field_name("object") == node) and \
+                node.parent.parent is not None and \
+                node.parent.parent.type == "call_expression":
+            prop = node.parent.child_by_field_name("property")
+            if prop is None or self.text(prop) != "as":
+                break
+            node = node.parent.parent
+        return self._builder_piece(node)
+
     def _method_given(self, node: Node) -> tuple[str, Node] | None:
         """The name of the method whose call's arguments `node` is one of (`x.select(node)`),
         and those arguments; None where `node` is no argument of a method's call."""
@@ -1860,7 +1894,7 @@ class _Reader:
 
     def _typed_sql(self, template: Node) -> SqlFragment | None:
         """A tagged template with type arguments (`sql<Row[]>`...``), see `_typed_tag`."""
-        if not self._typed_sql_tag(template):
+        if not self._typed_sql_tag(template) or self._tag_piece(template):
             return None
         return self._statement(template, template)
 

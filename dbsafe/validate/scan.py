@@ -255,7 +255,8 @@ _CHUNK = 32
 # 202: a helper sending its parameter to another engine with holes filled in (`q.format(x)`, `q % x`)
 # 203: a template whose first hole an operator follows (`sql.SQL("{col} = %s")`) is no statement
 # 204: the tables of Trac's `Table('name', ...)` a module makes with `create_tables(schema)`
-_CACHE_VERSION = 204
+# 205: a SQL tag's template given to a builder's method (`.where(c, '=', sql`...`)`) is no statement
+_CACHE_VERSION = 205
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
