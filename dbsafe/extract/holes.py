@@ -29,6 +29,10 @@ class Hole:
     # blank (`sql += " WHERE ..."`, `{where}` bound to "" or "WHERE ..."; see
     # `adds_a_clause`): after the FROM items, the statement is checked without it.
     clause: bool = False
+    # What goes here is SQL text its library writes in, never a parameter (Kysely's
+    # `${sql.ref('t.c')}`, `${sql.raw(x)}`): the statement is not validated, whatever the
+    # place (but for one inside a quoted string or a comment, which is content).
+    written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +353,12 @@ def fill_holes(
                       [hole.clause for hole in template.holes])
     reason = None
     for hole, kind in zip(template.holes, kinds):
+        label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
         if kind not in (None, _LIST, "string", "comment", "tail"):
-            label = hole.label if len(hole.label) <= 40 else hole.label[:37] + "..."
             reason = f"`{label}` is {kind}"
+            break
+        if hole.written and kind not in ("string", "comment"):
+            reason = f"`{label}` is SQL its library writes there, not a parameter"
             break
     texts: list[str] = []
     spans: list[tuple[int, int, int]] = []

@@ -98,6 +98,10 @@ _PIECE_METHODS = frozenset({
 # Tags made from a SQL tag that are SQL tags too: slonik's `sql.unsafe`...``, and its
 # `sql.type(Schema)`...`` and `sql.typeAlias('name')`...`` (called, then tagged).
 _TAG_MEMBERS = frozenset({"unsafe"})
+# A SQL tag's helpers writing SQL text into its template, never a parameter: Kysely's
+# `sql.ref`/`raw`/`table`/`id`, drizzle's `sql.raw`/`identifier`, slonik's `sql.identifier`
+# (see `_Reader._written`).
+_WRITTEN_HELPERS = frozenset({"raw", "ref", "table", "id", "identifier"})
 _TAG_FACTORIES = frozenset({"type", "typeAlias"})
 # The name of a tag right before its type arguments (`db.$queryRaw` in
 # `await db.$queryRaw<Row[]>`...``), optionally `await`ed; see `_Reader._typed_tag`.
@@ -1668,11 +1672,31 @@ class _Reader:
                     piece(name, child.start_byte)
                     continue
                 line, column = self.position(child.start_byte)
-                holes.append(Hole(length, line, column, self.text(child)))
+                holes.append(Hole(length, line, column, self.text(child),
+                                  written=self._written(child)))
         if not spans:
             line, column = self.position(node.start_byte + 1)
             spans.append((0, line, column))
         return Template("".join(texts), tuple(spans), tuple(holes))
+
+    def _written(self, substitution: Node) -> bool:
+        """Whether a `${...}` calls a SQL tag's helper writing SQL text there, never a
+        parameter: Kysely's `sql.ref('t.c')`, `sql.raw(x)`, `sql.table('t')`, `sql.id(...)`,
+        drizzle's `sql.raw(x)` and `sql.identifier('t')`, slonik's `sql.identifier([...])`.
+        Kysely's plugins (its `CamelCasePlugin`) rename what `sql.ref` names, so the text
+        is not read: the statement is not validated."""
+        if substitution.named_child_count != 1:
+            return False
+        call = _unwrap(substitution.named_children[0])
+        function = call.child_by_field_name("function") if (
+            call.type == "call_expression") else None
+        function = _unwrap(function) if function is not None else None
+        if function is None or function.type != "member_expression":
+            return False
+        helper, tag = function.child_by_field_name("property"), \
+            function.child_by_field_name("object")
+        return helper is not None and tag is not None and (
+            self.text(helper) in _WRITTEN_HELPERS) and _last_name(self, tag) in SQL_TAGS
 
     def _constant_names(self, substitution: Node) -> str | None:
         """The text of `${TABLE}` in a template no tag takes, when `TABLE` reads a `const`
