@@ -270,6 +270,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         else:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
+    drizzle_folders: dict[Path, bool] = {}  # whether a folder holds drizzle-kit's journal
     flyway_configs: dict[Path, FlywayConfig] = {}  # by folder
     read_callbacks: dict[Path, tuple[MigrationStatement, ...]] = {}  # each-migration ones
     prisma_sends: dict[Path, bool] = {}  # by folder: `prisma_one_query`
@@ -292,6 +293,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
+        if drizzle_folders.setdefault(file.parent, (file.parent / DRIZZLE_JOURNAL).is_file()):
+            text = _drizzle_breakpoints(text)
         flyway = None
         if (flyway_file(file.name, named.get(file)) or file in callback_of) \
                 and file not in sqitch_files:
@@ -447,6 +450,25 @@ def _sqitch_deploy_project(file: Path) -> SqitchProject | None:
         return None
     planned = {p.resolve() for p in project.deploy_files}
     return project if file.resolve() in planned else None
+
+
+# drizzle-orm's migrate() splits a drizzle-kit migration at each of these (its migrator's
+# `query.split("--> statement-breakpoint")`) and sends each piece by itself.
+_DRIZZLE_BREAKPOINT = "--> statement-breakpoint"
+
+
+def _drizzle_breakpoints(text: str) -> str:
+    """A drizzle-kit migration with each `--> statement-breakpoint` ending a statement, as
+    drizzle-orm's migrate() sends the pieces between them one by one: a statement there
+    ends even without its `;` (WunderGraph cosmo's `0125_acoustic_jackpot.sql` ends an
+    INSERT so, then an ALTER TABLE follows: drizzle-orm 0.45.4 runs both, read as one
+    statement they were 42601). Each `;` is padded to the marker's length, so every
+    statement keeps its place in the file.
+
+    >>> _drizzle_breakpoints("INSERT INTO t SELECT 1\\n--> statement-breakpoint\\nALTER TABLE t")
+    'INSERT INTO t SELECT 1\\n;                       \\nALTER TABLE t'
+    """
+    return text.replace(_DRIZZLE_BREAKPOINT, ";".ljust(len(_DRIZZLE_BREAKPOINT)))
 
 
 def _statement(sql: str, location: Location) -> MigrationStatement:

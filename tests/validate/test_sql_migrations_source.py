@@ -842,6 +842,49 @@ def test_drizzle_kits_folder_is_found_by_its_journal(tmp_path: Path, where: str)
     assert report.summary["schema_source"].endswith(f"{where} (embedded PostgreSQL)")
 
 
+# WunderGraph cosmo's `0125_acoustic_jackpot.sql`, cut down: an INSERT with no `;` before
+# drizzle-kit's breakpoint, then an ALTER TABLE.
+_UNTERMINATED = (
+    'INSERT INTO "invitation_groups" SELECT "id", "group_id" FROM "invitations"\n'
+    "\n--> statement-breakpoint\n"
+    'ALTER TABLE "invitations" DROP COLUMN "group_id";\n')
+
+
+def test_postgresql_refuses_what_precedes_a_breakpoint_joined_to_what_follows(
+        database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "invitations" ("id" bigint, "group_id" bigint);'
+                     'CREATE TABLE "invitation_groups" ("invitation_id" bigint, "group_id" bigint)')
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute(_UNTERMINATED.replace("--> statement-breakpoint", ""))
+        for piece in _UNTERMINATED.split("--> statement-breakpoint"):
+            conn.execute(piece)
+
+
+def test_a_drizzle_breakpoint_ends_a_statement(tmp_path: Path) -> None:
+    """drizzle-orm's migrate() sends the pieces of a file between its `--> statement-
+    breakpoint`s one by one, so a statement ends there without its `;` (drizzle-orm 0.45.4
+    migrates cosmo's 148 files): read as one statement with the next, both were lost to a
+    DBS006 note (42601) and the dropped column still seemed there."""
+    folder = tmp_path / "drizzle"
+    (folder / "meta").mkdir(parents=True)
+    (folder / "0000_init.sql").write_text(
+        'CREATE TABLE "invitations" ("id" bigint PRIMARY KEY, "group_id" bigint);\n'
+        "--> statement-breakpoint\n"
+        'CREATE TABLE "invitation_groups" ("invitation_id" bigint, "group_id" bigint);\n')
+    (folder / "0001_groups.sql").write_text(_UNTERMINATED)
+    (folder / "meta" / "_journal.json").write_text(json.dumps({"dialect": "postgresql", "entries": [
+        {"idx": 0, "tag": "0000_init"}, {"idx": 1, "tag": "0001_groups"}]}))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "invitations.ts").write_text(
+        "export const groups = (db) => db.execute(sql`SELECT group_id FROM invitation_groups`)\n"
+        "export const old = (db) => db.execute(sql`SELECT group_id FROM invitations`)\n")
+
+    report = commands.validate(load_settings(tmp_path, environ={}), [tmp_path / "src"])
+
+    assert findings(report) == [("DBS302", "src/invitations.ts", 2)]
+
+
 @pytest.mark.parametrize("where", ["internal-packages/db/migrate",
                                    "apps/api/src/db/out", "prisma/postgres/migrations"])
 def test_a_folder_its_runner_marks_is_found_whatever_its_name(tmp_path: Path,
