@@ -1709,13 +1709,52 @@ class _Reader:
         if substitution.named_child_count != 1:
             return None
         identifier = substitution.named_children[0]
-        if identifier.type != "identifier":
+        if identifier.type == "member_expression":
+            value = self._readonly_field(identifier)
+        elif identifier.type == "identifier":
+            value = self._constant(identifier)
+        else:
             return None
-        value = self._constant(identifier)
         if value is None or _unwrap(value).type != "string":
             return None
         text = self._template(_unwrap(value)).text
         return text if names_only(text) else None
+
+    def _readonly_field(self, member: Node) -> Node | None:
+        """The value of `this.NAME` where the class around it declares `private readonly
+        NAME = ...` and its constructor, the one place TypeScript lets a `readonly` field be
+        assigned, does not assign it (safe-client-gateway's TypeORM lock queries,
+        ``connection.query(`SELECT "id", "status" FROM "${this.LOCK_TABLE_NAME}"`)`` with
+        `private readonly LOCK_TABLE_NAME = '_lock'`; `private`: no subclass may declare it
+        again); None for anything else."""
+        owner, field = member.child_by_field_name("object"), member.child_by_field_name(
+            "property")
+        body = _class_of(owner) if owner is not None and owner.type == "this" else None
+        if body is None or field is None:
+            return None
+        name, found = self.text(field), None
+        for item in body.named_children:
+            key = item.child_by_field_name("name")
+            if key is None or self.text(key) != name:
+                continue
+            words = {c.type for c in item.children} | {
+                self.text(c) for c in item.children if c.type == "accessibility_modifier"}
+            if item.type != "public_field_definition" or found is not None or \
+                    not {"private", "readonly"} <= words or "static" in words:
+                return None
+            found = item.child_by_field_name("value")
+        if found is None:
+            return None
+        for item in body.named_children:
+            key = item.child_by_field_name("name")
+            if item.type == "method_definition" and key is not None and \
+                    self.text(key) == "constructor" and any(
+                        node.type == "assignment_expression"
+                        and (left := node.child_by_field_name("left")) is not None
+                        and _dotted(self.text(left)) == f"this.{name}"
+                        for node in _walk(item)):
+                return None
+        return found
 
     def _quoted_name(self, substitution: Node, template: Node) -> str | None:
         """The identifier postgres.js writes for `${sql('name')}` or `${sql(Class.NAME)}` in
