@@ -422,6 +422,9 @@ class _Reader:
         # array literal it binds (`_literal_of`), or what it assigns a `let` (`_assigned`)
         self.entries_written: dict[int, bool] = {}
         self.assignments: dict[int, list[Node] | None] = {}
+        # declarator's node id -> each `name = value` and the declaration's own name, in
+        # source order, with the value given there (`_assigned`, `_reaching`)
+        self.writes: dict[int, list[tuple[Node, Node]]] = {}
         # (name, scope's node id): a client destructured from a supabase-named call
         self.held_clients: set[tuple[str, int]] = set()
         self.client_modules: set[str] = set()  # names imported from a supabase-ish module
@@ -1362,6 +1365,11 @@ class _Reader:
             assigned = self.assignments[declarator.id]
             if assigned is None:
                 return None
+            reaching = self._reaching(node, declarator)
+            if reaching is not None:
+                # `let table = ''; switch (kind) { case 'a': table = 'posts'; ...from(table)`:
+                # only the value given just before is read there
+                assigned = [reaching]
             for value in assigned:
                 options = self._strings(value, depth + 1)
                 if options is None:
@@ -1410,10 +1418,13 @@ class _Reader:
         in its scope; None when it is written otherwise (`+=`, `++`, destructuring, a `for
         ... of` loop), which leaves its value unknown."""
         values: list[Node] = []
+        writes: list[tuple[Node, Node]] = []
         initial = declarator.child_by_field_name("value")
+        name = declarator.child_by_field_name("name")
         if initial is not None:
             values.append(initial)
-        name = declarator.child_by_field_name("name")
+            if name is not None:
+                writes.append((name, initial))
         for ref in self._uses(identifier, declarator):
             if ref == name:
                 continue
@@ -1426,10 +1437,51 @@ class _Reader:
                 if right is None:
                     return None
                 values.append(right)
+                writes.append((ref, right))
             elif parent.type in _WRITES or (parent.type == "for_in_statement" and (
                     parent.child_by_field_name("left") == ref)):
                 return None
+        self.writes[declarator.id] = writes
         return values
+
+    def _reaching(self, use: Node, declarator: Node) -> Node | None:
+        """The one value a `let`/`var` (`_assigned` read) holds where `use` reads it, when
+        the code shows it: the last write before `use` in the source is a statement of its
+        own, `name = value;` (or the declaration, `let name = value`), in a statement list
+        that holds `use` or a statement around it, in the same function, and no loop holds
+        `use` below that list (its next turn could bring a later write back). Any write in
+        between would be the last one; a write in another function (a closure may run at any
+        time) or a `switch` case falling through leaves it unknown (None): every value the
+        name is given is then what it may be."""
+        writes = self.writes.get(declarator.id)
+        if not writes:
+            return None
+        function = _function_of(use)
+        if any(_function_of(ref) != function for ref, _ in writes):
+            return None
+        before = [(ref, value) for ref, value in writes if ref.end_byte <= use.start_byte]
+        if not before:
+            return None
+        ref, value = before[-1]
+        statement = ref.parent if ref.type == "identifier" and ref != (
+            declarator.child_by_field_name("name")) else declarator
+        if statement is None or statement.parent is None:
+            return None
+        statement = statement.parent  # the `expression_statement` or the declaration
+        node = use
+        while node.parent is not None:
+            parent = node.parent
+            if parent.type in _FUNCTIONS or parent.type in _LOOPS:
+                return None
+            if parent.type in _STATEMENT_LISTS:
+                if statement.parent == parent and statement.end_byte <= use.start_byte and (
+                        statement.type in ("expression_statement", "lexical_declaration",
+                                           "variable_declaration")):
+                    return value
+                if parent.type in ("switch_case", "switch_default"):
+                    return None  # a case before may fall through into this one
+            node = parent
+        return None
 
     def _uses(self, identifier: Node, declarator: Node) -> Iterator[Node]:
         """The names spelling the binding `declarator` makes, in the scope it makes it in."""
@@ -2247,6 +2299,11 @@ def _walk(root: Node):
                 return
 
 
+# Loops: a statement in one may run again after a later one.
+_LOOPS = frozenset({"for_statement", "for_in_statement", "while_statement", "do_statement"})
+# The nodes whose children are statements run one after the other.
+_STATEMENT_LISTS = frozenset({"statement_block", "program", "switch_case", "switch_default",
+                              "class_static_block"})
 _FUNCTIONS = frozenset({"function_declaration", "generator_function_declaration",
                         "function_expression", "generator_function", "arrow_function",
                         "method_definition", "program"})
