@@ -497,7 +497,8 @@ def _apply_all(run: _Run) -> bool:
         for index, revision in enumerate(run.todo):
             # The schema before the first revision was just taken (run.before), under the lock.
             with revision_in_flight(run, run.before if index == 0 else None) as (at, before):
-                if not _attempts(run, revision, run.session, before, at):
+                if not _attempts(run, revision, run.session, before, at,
+                                 continues=index > 0):
                     return False
             run.applied.append(revision)
             run.show_applied()
@@ -522,7 +523,11 @@ def revision_in_flight(run: RunState, before: SchemaSnapshot | None = None
 
 
 def _attempts(run: _Run, revision: Revision, session: ApplySession, before: SchemaSnapshot,
-              at: tuple[str, ...]) -> bool:
+              at: tuple[str, ...], *, continues: bool) -> bool:
+    """Apply `revision`, retried after a lock timeout or deadlock. After the run's first
+    revision each `continues` the alembic command of the one before (`ApplySession.apply`),
+    as `alembic upgrade` runs them all in one: an ENUM an earlier revision's
+    `op.create_table()` made is not created again."""
     attempts = run.options.retries + 1
     for attempt in range(1, attempts + 1):
         run.say("apply", f"{revision.revision} {revision.doc}".rstrip()
@@ -531,7 +536,7 @@ def _attempts(run: _Run, revision: Revision, session: ApplySession, before: Sche
             run.blockers.forget()
         began = time.perf_counter()
         try:
-            session.apply([("upgrade", revision.revision)])
+            session.apply([("upgrade", revision.revision)], continues=continues)
         except MigrationError as exc:
             holders = run.lock_holders(exc.sqlstate)
             blocked = f"; {blocked_by(holders)}" if holders else ""
@@ -642,13 +647,14 @@ def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, .
     """
     attempts = retries + 1
     result: RunResult | None = None
-    for below in _steps(start, undo, target):
+    for index, below in enumerate(_steps(start, undo, target)):
         with revision_in_flight(run) as (at, before):
             for attempt in range(1, attempts + 1):
                 if run.blockers is not None:
                     run.blockers.forget()
                 try:
-                    result = session.apply([("downgrade", below)])
+                    # One `alembic downgrade TARGET` command, sent a revision at a time.
+                    result = session.apply([("downgrade", below)], continues=index > 0)
                     break
                 except MigrationError as exc:
                     kept: list[str] = []

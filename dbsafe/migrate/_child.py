@@ -776,6 +776,53 @@ class _Commits:
 _COMMITS = _Commits()
 
 
+class _DdlMemo:
+    """What one `alembic upgrade` (or `downgrade`) command remembers from revision to
+    revision: the named types (PostgreSQL ENUMs and DOMAINs) SQLAlchemy created or dropped
+    through its `op.create_table()` and `op.drop_table()`, kept in the migration context's
+    `impl.memo` (SQLAlchemy's `_check_for_name_in_memos`). A revision that creates a table
+    with `sa.Enum(..., name="mood")` after an earlier one made `mood` sends no second
+    `CREATE TYPE mood` within one command (optuna's v2.4.0.a after v0.9.0.a), and fails
+    with "type already exists" in a command of its own. A guarded run applies its revisions
+    one request at a time (one alembic command each), so a request that `continues` the
+    command of the request before it gets the memo that request ended with, as alembic's
+    one command would have it. A failed request leaves nothing to carry: its retry starts
+    from the memo of the last request that succeeded.
+    """
+
+    def __init__(self) -> None:
+        self.carried: list[Any] = []  # each context's memo, of the last request that succeeded
+        self.contexts: list[Any] = []  # the migration contexts of the request running now
+        self.continues = False
+
+    def start(self, continues: bool) -> None:
+        self.contexts = []
+        self.continues = continues
+
+    def seed(self, context: Any) -> None:
+        """A context env.py configured: the memo its counterpart of the request before
+        ended with (the n-th context of each, for an env.py that runs several)."""
+        index = len(self.contexts)
+        self.contexts.append(context)
+        memo = getattr(getattr(context, "impl", None), "memo", None)
+        if self.continues and isinstance(memo, dict) and index < len(self.carried):
+            memo.update(_copied(self.carried[index]))
+
+    def keep(self) -> None:
+        self.carried = [_copied(getattr(getattr(c, "impl", None), "memo", None) or {})
+                        for c in self.contexts]
+
+
+def _copied(memo: dict[Any, Any]) -> dict[Any, Any]:
+    """A memo's copy (its values are sets of `(schema, name)`) that a later request's
+    additions leave alone."""
+    return {key: set(value) if isinstance(value, (set, frozenset)) else value
+            for key, value in memo.items()}
+
+
+_DDL_MEMO = _DdlMemo()
+
+
 class _Trail:
     """Where each statement of the revisions ran from, on which server process, when, and
     in which alembic command of the request: asked for (`"trail": true`) on dbsafe's
@@ -1155,6 +1202,8 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
                 "PostgreSQL URL")
         context.on_version_apply_callbacks = (*context.on_version_apply_callbacks,
                                               _FINGERPRINTS.on_version_apply)
+        if request["mode"] == "session":
+            _DDL_MEMO.seed(context)
         seen_contexts.append({
             "version_table": getattr(context, "version_table", "alembic_version"),
             "version_table_schema": getattr(context, "version_table_schema", None),
@@ -1484,10 +1533,12 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
             _FINGERPRINTS.start(request.get("fingerprint"),
                                 step.setdefault("fingerprints", []), step.setdefault("idle", []))
             _COMMITS.start()
+            _DDL_MEMO.start(bool(request.get("continues")))
             trail = _TRAIL.start(trail_wanted)
             if trail is not None:
                 step["trail"] = trail
             _apply(config, here, original_url, request, step, script)
+            _DDL_MEMO.keep()
             step["ok"] = True
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):

@@ -548,7 +548,7 @@ class ApplySession:
               fingerprint: tuple[str, Sequence[tuple[str, str]]] | None = None,
               prepare: bool = False,
               verify: bool = True, database_url: str | None = None,
-              keep_connection: bool = False) -> RunResult:
+              keep_connection: bool = False, continues: bool = False) -> RunResult:
         """Run `operations` in the session's child.
 
         Args:
@@ -565,6 +565,11 @@ class ApplySession:
                 no second child to start).
             keep_connection: keep the child's connection to the database open for the
                 next request (a pooled one); for many small requests.
+            continues: these operations go on the alembic command of the last request
+                that succeeded (the next revision of a guarded run applied one at a time):
+                alembic's memo of the named types `op.create_table()` created (an ENUM
+                an earlier revision made is not created again) is that request's, as in
+                one `alembic upgrade` command, not empty.
         """
         request: dict[str, Any] = {
             "operations": [{"command": c, "revision": r} for c, r in operations]}
@@ -574,6 +579,8 @@ class ApplySession:
                                       "prepare": prepare}
         if keep_connection:
             request["keep_connection"] = True
+        if continues:
+            request["continues"] = True
         url = self.url
         if database_url is not None:
             mine, other = connection_params(self.url), connection_params(database_url)

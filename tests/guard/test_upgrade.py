@@ -19,10 +19,11 @@ from psycopg import sql
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import DbsafeError, Severity
+from dbsafe.guard.downgrade import DowngradeOptions
 from dbsafe.guard.lock import LockHeld, run_lock
 from dbsafe.guard.upgrade import UpgradeOptions
 from dbsafe.migrate import AlembicProject, apply
-from tests.migrate.projects import write_project
+from tests.migrate.projects import sqlalchemy_url, write_project
 
 pytestmark = pytest.mark.db
 
@@ -1165,3 +1166,65 @@ def _state_of(url: str) -> tuple[list[str], list[str]]:
         return ([r[0] for r in conn.execute("SELECT version_num FROM alembic_version")],
                 sorted(r[0] for r in conn.execute(
                     "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")))
+
+
+# Two revisions making tables with one ENUM, as optuna's v0.9.0.a and v2.4.0.a do: SQLAlchemy
+# creates `mood` with the first table and, within one alembic command, remembers it (the
+# migration context's `impl.memo`) and sends no second CREATE TYPE for the other.
+ENUM_TABLE = '''"""{table}"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "{revision}"
+down_revision = "{down}"
+
+
+def upgrade():
+    op.create_table("{table}", sa.Column("id", sa.BigInteger, primary_key=True),
+                    sa.Column("mood", sa.Enum("calm", "cross", name="mood")))
+
+
+def downgrade():
+    op.drop_table("{table}")
+    {drop_type}
+'''
+
+
+def test_revisions_sharing_an_enum_apply_as_one_alembic_command_applies_them(
+        database_url: str, tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_moods.py").write_text(ENUM_TABLE.format(
+        table="moods", revision="0005", down="0004", drop_type='op.execute("DROP TYPE mood")'))
+    (versions / "0006_moods_again.py").write_text(ENUM_TABLE.format(
+        table="moods_again", revision="0006", down="0005", drop_type=""))
+    ini = root / "alembic.ini"
+    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname",
+                                           sqlalchemy_url(database_url, "psycopg")))
+    _at(database_url, "0004", root)
+
+    def alembic(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), *args],
+                              cwd=root, capture_output=True, text=True, check=False)
+
+    # alembic itself: one command applies both, and undoes both; one command per revision
+    # fails on the second (42710, duplicate_object).
+    assert alembic("upgrade", "0006").returncode == 0
+    assert alembic("downgrade", "0004").returncode == 0
+    assert alembic("upgrade", "0005").returncode == 0
+    second = alembic("upgrade", "0006")
+    assert second.returncode != 0 and 'type "mood" already exists' in second.stderr
+    assert alembic("downgrade", "0004").returncode == 0
+
+    settings = _settings(root, database_url)
+    report = commands.upgrade(settings, _options(tmp_path, backup=False))
+    assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+    assert _state(database_url)["version"] == ["0006"]
+    down = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False,
+                                                         yes=True, retry_delay=0.05))
+    assert down.summary["outcome"] == "downgraded", down.summary["what_happened"]
+    report = commands.upgrade(settings, _options(tmp_path, backup=False))
+    assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_type WHERE typname = 'mood'"
+                            ).fetchone() == (1,)
