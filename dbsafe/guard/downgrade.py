@@ -400,6 +400,7 @@ def _run_computed(down: _Down) -> None:
         groups.append((True, []))
     one = len(groups) == 1
     done = 0  # statements committed
+    at = 0  # the statement running (an index of `statements`; len(statements): the stamp)
     timeouts = {"lock_timeout": down.options.lock_timeout,
                 "statement_timeout": down.options.statement_timeout}
     attempts = down.options.retries + 1
@@ -417,11 +418,14 @@ def _run_computed(down: _Down) -> None:
                 for attempt in range(1, attempts + 1):
                     watch.forget()
                     try:
+                        at = done
                         if transactional:
                             conn.execute("BEGIN")
-                            for sql in group:
+                            for position, sql in enumerate(group):
+                                at = done + position
                                 conn.execute(sql)
                             if index == len(groups) - 1:
+                                at = len(statements)
                                 _stamp(conn, table, down.after)
                             conn.execute("COMMIT")
                         else:
@@ -439,8 +443,8 @@ def _run_computed(down: _Down) -> None:
                                 conn.execute("ROLLBACK")
                         if exc.sqlstate not in RETRYABLE or attempt == attempts:
                             raise
-                        wait_to_retry(down, f"the computed downgrade's statement {done + 1} "
-                                      f"of {len(statements)}: {one_line(exc, down.url)}",
+                        wait_to_retry(down, f"the computed downgrade's {_which(statements, at)}"
+                                      f": {one_line(exc, down.url)}",
                                       exc.sqlstate, attempt, attempts,
                                       down.options.retry_delay, step="apply")
                         if not cleared_for_retry(down, ahead, kept,
@@ -455,9 +459,10 @@ def _run_computed(down: _Down) -> None:
             conn.close()
             committed = _committed_note(statements, done)
             if isinstance(exc, psycopg.Error):
+                # The statement that failed: a transaction of several runs them one by
+                # one, and the first of it (`done + 1`) was named for a failure of any.
                 raise DbsafeError(
-                    f"the computed downgrade failed at statement {done + 1} of "
-                    f"{len(statements)} ({shortened(statements[min(done, len(statements) - 1)].sql, 80)}): "
+                    f"the computed downgrade failed at {_which(statements, at)}: "
                     f"{one_line(exc, down.url)}"
                     + ("; its transaction rolled back, nothing of it stays" if one
                        else f"; {committed}" + (" and stay" if done else ""))) from None
@@ -468,6 +473,14 @@ def _run_computed(down: _Down) -> None:
             down.say("apply", f"interrupted; {down.interrupted_note}")
             raise
         conn.close()
+
+
+def _which(statements: tuple[Statement, ...], at: int) -> str:
+    """The statement of the computed downgrade at index `at`, as its messages name it;
+    `len(statements)`: the version table's stamp after them."""
+    if at >= len(statements):
+        return f"the version table's stamp after its {len(statements)} statements"
+    return f"statement {at + 1} of {len(statements)} ({shortened(statements[at].sql, 80)})"
 
 
 def _set(conn: psycopg.Connection[Any], settings: Sequence[tuple[str, str]]) -> None:
