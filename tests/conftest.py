@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -227,3 +228,22 @@ def pg15_server() -> Iterator[str]:
 def new_pg15_database(pg15_server: str) -> Iterator[Callable[[], str]]:
     """A factory of empty databases on the PostgreSQL 15 server, dropped afterwards."""
     yield from databases(pg15_server, "dbsafe_pg15")
+
+
+@pytest.fixture
+def extension_dir() -> Iterator[Path]:
+    """A folder with an extension no other server has (`dbsafe_probe`: a domain), readable by
+    the test server's user."""
+    folder = Path(tempfile.mkdtemp(prefix="dbsafe-ext-"))
+    (folder / "extension").mkdir()
+    (folder / "extension" / "dbsafe_probe.control").write_text(
+        "default_version = '1.0'\nrelocatable = true\n")
+    (folder / "extension" / "dbsafe_probe--1.0.sql").write_text(
+        "CREATE DOMAIN probe_code AS text CHECK (VALUE ~ '^[A-Z]+$');\n")
+    for path in (folder, folder / "extension", *(folder / "extension").iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    yield folder
+    for path in (folder / "extension").iterdir():
+        path.unlink()
+    (folder / "extension").rmdir()
+    folder.rmdir()

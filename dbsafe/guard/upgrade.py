@@ -422,6 +422,12 @@ def _lint_pending(run: _Run) -> bool:
         # Refusing with no finding to show would read as "see the findings" of none: the
         # run could not do its job (exit 2), and says why. Nothing was touched yet.
         raise DbsafeError(f"preflight could not lint the pending revisions: {exc}") from None
+    # What of the database's schema its copy lacks (an ICU collation the embedded server
+    # cannot make, and the tables using it): without it, a DBS005 "fails on a copy of the
+    # database's schema (relation "channels" does not exist)" read as the revision's fault.
+    seed_lines = report.summary.get("seed_lines")
+    for line in seed_lines if isinstance(seed_lines, list) else ():
+        run.say("preflight", f"lint: {line}")
     schema_kept = report.summary.get("no_schema_change_revisions")
     run.schema_kept = frozenset(schema_kept) if isinstance(schema_kept, list) else frozenset()
     files = {str(r.path) for r in run.todo if r.path}

@@ -60,6 +60,10 @@ class Loaded:
     order: list[Migration] = field(default_factory=list)  # upgrade order (alembic, or SQL alone)
     unlinted: list[Unlinted] = field(default_factory=list)  # reported as DBS005
     lines: list[str] = field(default_factory=list)  # said in the report (how, which)
+    # those of `lines` saying where the capture could not start from the database's schema
+    # (what of it the throwaway could not make, or why no copy): what explains a DBS005
+    # `fails on a copy of the database's schema`; `upgrade`'s preflight says them too
+    seed_lines: list[str] = field(default_factory=list)
     code: list[str] = field(default_factory=list)  # migrations run as code: not linted
     # What the database's runner history says of it (DBS612: its runner refuses to migrate)
     findings: list[Finding] = field(default_factory=list)
@@ -165,12 +169,13 @@ def _alembic(settings: Settings, project: AlembicProject, *, since: str | None, 
                             f"{history.seeded} (pg_dump --schema-only, restored without its "
                             "rows on a throwaway server).")
     if history.seed_failures:
-        loaded.lines.append(
+        loaded.seed_lines.append(
             f"{len(history.seed_failures)} object(s) of the database's schema could not be "
             "made on the throwaway server; a revision that uses one fails there (DBS005): "
             f"{_some_of(history.seed_failures)}.")
     if history.seed_note:
-        loaded.lines.append(history.seed_note)
+        loaded.seed_lines.append(history.seed_note)
+    loaded.lines.extend(loaded.seed_lines)
     if since and since != "base" and history.how == "captured" and since not in history.parents:
         raise SourceError(f"--since {since}: no such revision in {project.ini.name}'s history")
     unknown = [r for r in current if r not in history.parents]
@@ -372,6 +377,8 @@ def lint_migrations(migrations: Sequence[Migration], settings: Settings,
     }
     if loaded is not None and loaded.lines:
         summary["lines"] = list(loaded.lines)
+    if loaded is not None and loaded.seed_lines:
+        summary["seed_lines"] = list(loaded.seed_lines)
     if loaded is not None and loaded.code:
         summary["code_migration_files"] = len(loaded.code)
     if checked.queries:

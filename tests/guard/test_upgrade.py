@@ -1228,3 +1228,46 @@ def test_revisions_sharing_an_enum_apply_as_one_alembic_command_applies_them(
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_type WHERE typname = 'mood'"
                             ).fetchone() == (1,)
+
+
+def test_the_preflight_says_what_of_the_databases_schema_the_throwaway_could_not_make(
+        database_url: str, tmp_path: Path, postgresql: psycopg.Connection,
+        extension_dir: Path) -> None:
+    """quetz's `channels` uses an ICU collation the embedded server cannot make: the
+    revisions altering it failed on the copy of the schema with `relation "channels" does
+    not exist` (DBS005), and the upgrade said nothing of why. Here an extension only the
+    database's server has stands for it."""
+    root = _project(tmp_path / "p")
+    (root / "migrations" / "versions" / "0005_coded.py").write_text('''"""coded.note"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("ALTER TABLE coded ADD COLUMN note text")
+
+
+def downgrade():
+    op.execute("ALTER TABLE coded DROP COLUMN note")
+''')
+    _at(database_url, "0004", root)
+    postgresql.autocommit = True
+    postgresql.execute(sql.SQL("SET extension_control_path = {}").format(
+        sql.Literal(f"$system:{extension_dir}")))
+    postgresql.execute("CREATE EXTENSION dbsafe_probe")
+    postgresql.execute("CREATE TABLE coded (id bigint, code probe_code)")
+    said: list[str] = []
+
+    report = commands.upgrade(_settings(root, database_url),
+                              _options(tmp_path, backup=False, dry_run=True),
+                              lambda step, message: said.append(f"{step}: {message}"))
+
+    (unlinted,) = [f for f in report.findings if f.code == "DBS005"]
+    assert 'relation "coded" does not exist' in unlinted.message
+    assert [line for line in said if "could not be made on the throwaway server" in line] == [
+        "preflight: lint: 2 object(s) of the database's schema could not be made on the "
+        "throwaway server; a revision that uses one fails there (DBS005): EXTENSION "
+        'dbsafe_probe: extension "dbsafe_probe" is not available; TABLE public.coded: type '
+        '"public.probe_code" does not exist.']

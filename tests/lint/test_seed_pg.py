@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import psycopg
@@ -196,25 +195,6 @@ def test_a_database_pg_dump_cannot_read_is_replayed_from_empty_with_the_reason(
         "permission denied for table accounts); the history was replayed from an empty "
         "database.")
     assert SECRET not in repr(report)
-
-
-@pytest.fixture
-def extension_dir() -> Path:
-    """A folder with an extension no other server has (`dbsafe_probe`: a domain), readable by
-    the test server's user."""
-    folder = Path(tempfile.mkdtemp(prefix="dbsafe-ext-"))
-    (folder / "extension").mkdir()
-    (folder / "extension" / "dbsafe_probe.control").write_text(
-        "default_version = '1.0'\nrelocatable = true\n")
-    (folder / "extension" / "dbsafe_probe--1.0.sql").write_text(
-        "CREATE DOMAIN probe_code AS text CHECK (VALUE ~ '^[A-Z]+$');\n")
-    for path in (folder, folder / "extension", *(folder / "extension").iterdir()):
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    yield folder
-    for path in (folder / "extension").iterdir():
-        path.unlink()
-    (folder / "extension").rmdir()
-    folder.rmdir()
 
 
 def test_a_schema_using_an_extension_the_throwaway_lacks_still_lints_what_it_can(
