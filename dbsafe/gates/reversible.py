@@ -1572,11 +1572,13 @@ def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
     applied it once more, on a fresh database of the same server (a rebuild, the twin);
     `setup`: the project has `setup-sql` (else a first revision failing for want of what
     such SQL makes says how to give it: `setup_hint`)."""
-    from dbsafe.migrate.setup import setup_hint
+    from dbsafe.migrate.setup import build_hint, setup_hint
 
     rid = revision.revision
     hint = "" if setup or again else setup_hint(getattr(exc, "sqlstate", None),
                                                 first=revision.down_revision is None)
+    # quetz's ICU collation: the walk's server, not the revision, cannot do it
+    built = build_hint(getattr(exc, "sqlstate", None), str(exc))
     location = None
     if getattr(exc, "file", None) and getattr(exc, "line", None):
         location = Location(_relative(Path(exc.file), root), int(exc.line))  # type: ignore[attr-defined]
@@ -1590,9 +1592,10 @@ def _upgrade_failed(revision: Revision, exc: Exception, root: Path, *,
     return Finding(UPGRADE_FAILED.code,
                    f"Revision `{rid}`: upgrade fails during the walk: {_first_line(exc)}.",
                    UPGRADE_FAILED.default_severity, location or _location(revision, root), rid,
-                   help="Fix the revision so it applies on a database built by the revisions "
-                        "before it; the revisions after it were not verified"
-                        + (f" ({hint})." if hint else "."),
+                   help=(f"{built}; the revisions after it were not verified." if built else
+                         "Fix the revision so it applies on a database built by the revisions "
+                         "before it; the revisions after it were not verified"
+                         + (f" ({hint})." if hint else ".")),
                    context=(("Failing revision", rid), *_failure_context(exc), *note))
 
 

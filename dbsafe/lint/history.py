@@ -423,10 +423,11 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     def why(failure: Mapping[str, Any]) -> str:
         """The error a revision failed with, and, on an empty database of a project
         without `setup-sql`, how to give it what the project's database gets first."""
-        from dbsafe.migrate.setup import first_revision, setup_hint
+        from dbsafe.migrate.setup import build_hint, first_revision, setup_hint
 
         hint = setup_hint(failure.get("sqlstate"), first=first_revision(failure.get("file"))) \
             if project.setup is None and not seeded else ""
+        hint = build_hint(failure.get("sqlstate"), str(failure.get("message"))) or hint
         return f"{failure.get('type')}: {failure.get('message')}" + (f"; {hint}" if hint else "")
 
     for failure in failures:

