@@ -268,13 +268,18 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     except (MigrationError, DbsafeError) as exc:
         down.in_flight = None  # a failure, reported as one: no interruption to clean up after
         holders = down.lock_holders(getattr(exc, "sqlstate", None))
-        down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}",
+        # The revisions undone before the one that failed stay undone (each step commits):
+        # the database may be neither where it started nor at the target.
+        now = _revisions_now(down.url)
+        where = f"; the database is at {now}" if now is not None else ""
+        down.findings.append(Finding(REVISION_FAILED.code, f"The downgrade failed: {exc}{where}",
                                      Severity.ERROR,
                                      help=f"The backup restores the database: dbsafe restore "
                                           f"{down.backup_file}" if down.backup_file else None,
                                      context=(("Blocked by", "\n".join(
                                          h.describe() for h in holders)),) if holders else ()))
-        down.say("apply", f"failed: {exc}" + (f"; {blocked_by(holders)}" if holders else ""))
+        down.say("apply", f"failed: {exc}" + (f"; {blocked_by(holders)}" if holders else "")
+                 + where)
         return "failed"
     if expected is None:
         down.say("verify", f"no snapshot of {target} to compare with")
@@ -291,6 +296,17 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     down.say("verify", f"schema equals {target}'s"
              + (f" (column order differs: {'; '.join(reordered)})" if reordered else ""))
     return "downgraded"
+
+
+def _revisions_now(url: str) -> str | None:
+    """The revisions the database's version table holds now ("base" for none), as a failure
+    says them; None where it cannot be read (the server gone with the failure)."""
+    import psycopg
+
+    try:
+        return ", ".join(current_revisions(url)) or "base"
+    except psycopg.Error:
+        return None
 
 
 def _schema_at(down: _Down, revisions: tuple[str, ...], *,

@@ -524,3 +524,59 @@ def test_a_computed_downgrade_failing_names_the_statement_that_failed(
         assert conn.execute("SELECT to_regclass('uq_orders_patient') IS NOT NULL"
                             ).fetchone() == (True,)
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0005",)]
+
+
+FAILING_DOWNGRADE = '''"""add orders.note"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text()))
+
+
+def downgrade():
+    op.execute("SELECT 1 / (SELECT count(*) - count(*) FROM orders)")
+'''
+
+MEMO = '''"""add orders.memo"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("memo", sa.Text()))
+
+
+def downgrade():
+    op.drop_column("orders", "memo")
+'''
+
+
+def test_a_downgrade_failing_part_way_says_where_the_database_is_left(
+    database_url: str, tmp_path: Path,
+) -> None:
+    """0006 goes down (committed), then 0005's downgrade fails (22012): the database is at
+    0005, neither where it started nor the target, and the failure says so."""
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_note.py").write_text(FAILING_DOWNGRADE)
+    (versions / "0006_memo.py").write_text(MEMO)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+
+    report = commands.downgrade(_settings(root, database_url),
+                                DowngradeOptions(target="0004", backup=False, yes=True))
+
+    assert report.summary["outcome"] == "failed", report.summary["what_happened"]
+    assert _state(database_url)["version"] == ["0005"]
+    (failed,) = [f for f in report.findings if f.code == "DBS601"]
+    assert "division by zero" in failed.message
+    assert failed.message.endswith("; the database is at 0005"), failed.message
+    assert report.summary["what_happened"][-1].endswith("; the database is at 0005")
