@@ -798,6 +798,12 @@ class _Extractor:
             stores = self._stores_of(node)
             engines = {self._engine_stored(value, depth=depth + 1) for value in stores}
             return engines.pop() if len(engines) == 1 else None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and \
+                isinstance(node.slice.value, str) and \
+                self._dotted(node.value) in _DJANGO_CONNECTIONS:
+            # Django's connection of a database alias that names the engine:
+            # `connections["clickhouse"].cursor()` (Flagsmith's ClickHouse backend).
+            return self._engine_named(node.slice.value)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id == "self":
             return self._engine_of_attribute(node, depth=depth + 1)
@@ -3122,6 +3128,8 @@ _SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
 _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})
 _ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+# Django's connections by database alias (`connections["clickhouse"]`).
+_DJANGO_CONNECTIONS = frozenset({"django.db.connections"})
 # Imports (a root, or its first two parts) through which a module may reach PostgreSQL.
 _POSTGRESQL_CLIENTS = frozenset({
     "psycopg", "psycopg2", "psycopg2cffi", "asyncpg", "pg8000", "aiopg", "sqlalchemy",

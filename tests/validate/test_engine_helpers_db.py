@@ -554,3 +554,45 @@ def test_a_statement_a_helper_formats_and_sends_to_influxdb_is_its_own(
         ("DBS302", 26, "public.users.nmae")]
     skipped = sorted(s.location.line for s in report.skipped if "sent to InfluxDB" in s.reason)
     assert skipped == [6, 23, 24], report.skipped
+
+
+# Flagsmith (Flagsmith/flagsmith 1ad8487ba, `api/segment_membership/`, its tests) keeps a
+# ClickHouse database beside PostgreSQL under the Django alias "clickhouse" (its own
+# backend, `DATABASES["clickhouse"]`) and reads it through `connections["clickhouse"]
+# .cursor()`: `FROM IDENTITIES FINAL` was a false DBS301, its `INSERT INTO IDENTITIES (...)
+# VALUES` (rows given to `executemany`, ClickHouse's way) unparsable.
+_DJANGO_ALIASES = '''\
+from django.db import connection, connections
+
+
+def identities(key):
+    with connections["clickhouse"].cursor() as cursor:
+        cursor.execute("SELECT identifier FROM IDENTITIES FINAL WHERE environment_id = %s",
+                       [key])
+        return cursor.fetchall()
+
+
+def seed(rows):
+    ch = connections["clickhouse"]
+    with ch.cursor() as cursor:
+        cursor.executemany("INSERT INTO IDENTITIES (environment_id, identifier) VALUES", rows)
+
+
+def users():
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT nickname FROM users")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nickname FROM users")
+'''
+
+
+@pytest.mark.db
+def test_a_django_connection_whose_alias_names_clickhouse_sends_there(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (id int, name text)",
+                             "services.py", _DJANGO_ALIASES)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 19, "public.users.nickname"), ("DBS302", 21, "public.users.nickname")]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason)
+    assert skipped == [6, 14], report.skipped
+
