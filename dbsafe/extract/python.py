@@ -1287,7 +1287,14 @@ class _Extractor:
         while isinstance(parent, ast.Call) and _sql_argument(parent) is node and (
                 _call_name(parent) in SINKS | ENGINE_SINKS
                 or self._engine_named(_call_name(parent) or "") is engine):
-            if self._engine_receiving(parent) is engine:
+            receiving = self._engine_receiving(parent)
+            if receiving is engine:
+                return True
+            if receiving is None and _call_name(parent) in _ENGINE_ONLY_SINKS:
+                # The statement the module sends to `engine` elsewhere, given here to a
+                # method no PostgreSQL driver has, of a client the module does not show
+                # (Flagsmith's `client.query(_EVENT_STATS_QUERY, parameters=...)` of a
+                # ClickHouse client another module's context manager yields).
                 return True
             node, parent = parent, self.parents.get(id(parent))  # `text(query)` inside
         return False
@@ -3128,6 +3135,8 @@ _SQLITE_ROOTS = frozenset({"sqlite3", "aiosqlite", "pysqlite2", "pysqlite3"})
 _SPARK_TEMP_VIEWS = frozenset({"createOrReplaceTempView", "createTempView", "registerTempTable",
                                "createOrReplaceGlobalTempView", "createGlobalTempView"})
 _ENGINE_FACTORIES = frozenset({"create_engine", "create_async_engine"})
+# Other engines' sending methods no PostgreSQL driver has (`client.query(sql)`, `.command`).
+_ENGINE_ONLY_SINKS = ENGINE_SINKS - SINKS - FILLERS
 # Django's connections by database alias (`connections["clickhouse"]`).
 _DJANGO_CONNECTIONS = frozenset({"django.db.connections"})
 # Imports (a root, or its first two parts) through which a module may reach PostgreSQL.

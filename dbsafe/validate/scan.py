@@ -260,7 +260,8 @@ _CHUNK = 32
 # 207: `${this.NAME}` of a `private readonly` string field in an untagged template is its text
 # 208: a JS/TS `let` read right after a statement assigning it is that value alone
 # 209: Django's `connections["clickhouse"]`, an alias naming another engine, is that engine's
-_CACHE_VERSION = 209
+# 210: a statement sent to another engine and to an unknown client's `query` is that engine's
+_CACHE_VERSION = 210
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -596,3 +596,47 @@ def test_a_django_connection_whose_alias_names_clickhouse_sends_there(
     skipped = sorted(s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason)
     assert skipped == [6, 14], report.skipped
 
+
+# Flagsmith's `api/experimentation/services.py` sends its module constants
+# `_EVENT_STATS_QUERY` and `_CLICKHOUSE_EVENT_NAMES_QUERY` through its cached
+# clickhouse-driver `Client` and, for a customer's warehouse, through `client.query(...)` of
+# the clickhouse-connect client another module's context manager yields
+# (`warehouse_delivery_service.delivery_client(connection)`): two false DBS301 on its
+# ClickHouse table `events`. A constant also given to a PostgreSQL sink stays checked.
+_SHARED_CONSTANT = '''\
+from clickhouse_driver import Client
+
+from experimentation import warehouse_delivery_service
+
+_EVENT_STATS_QUERY = (
+    "SELECT count() AS total FROM events WHERE environment_key = %(environment_key)s"
+)
+_NICKNAMES = "SELECT nickname FROM users"
+
+
+def stats(key):
+    return Client("ch").execute(_EVENT_STATS_QUERY, {"environment_key": key})
+
+
+def customer_stats(connection, key):
+    with warehouse_delivery_service.delivery_client(connection) as client:
+        return client.query(_EVENT_STATS_QUERY, parameters={"environment_key": key})
+
+
+def nicknames(connection, cur):
+    Client("ch").execute(_NICKNAMES)
+    cur.execute(_NICKNAMES)
+    with warehouse_delivery_service.delivery_client(connection) as client:
+        return client.fetch_rows(_NICKNAMES)
+'''
+
+
+@pytest.mark.db
+def test_a_constant_sent_to_clickhouse_and_to_an_unknown_clients_query_is_clickhouses(
+        database_url: str, tmp_path: Path) -> None:
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (id int, name text)",
+                             "services.py", _SHARED_CONSTANT)
+    assert [(f.code, f.location.line, f.subject) for f in report.findings if f.location] == [
+        ("DBS302", 8, "public.users.nickname")]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason)
+    assert skipped == [6, 21], report.skipped
