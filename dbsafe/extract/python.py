@@ -325,7 +325,7 @@ class _Extractor:
         # ast.walk is breadth-first: an outer `"..." % x` is seen before its literal.
         for node in strings:
             if id(node) in self.taken or self._is_prose_context(node) or \
-                    self._appended(node):
+                    self._appended(node) or self._trigger_body(node):
                 continue
             template = self._template(node)
             if template is None or template.problem:
@@ -1348,6 +1348,23 @@ class _Extractor:
                 return True
         return self._in_assertion(node) or self._matched_against(node) or \
             self._in_example(node)
+
+    def _trigger_body(self, node: ast.AST) -> bool:
+        """True for the PL/pgSQL body of a django-pgtrigger trigger: the `func=` of
+        `pgtrigger.Trigger(...)` (or of another class of `pgtrigger`), also through calls
+        given it (`func=pgtrigger.Func("...")`, a project's `format_trigger("...")`).
+        pgtrigger makes it the body of the trigger's function (`CREATE FUNCTION ... AS $$
+        BEGIN {func} END; $$ LANGUAGE plpgsql`), where `NEW` and `OLD` are the row and
+        `SELECT ... INTO new.x` assigns to it: no statement sent as written, and PostgreSQL
+        checks its names only when the trigger runs (BookWyrm's search-vector triggers)."""
+        child, parent = node, self.parents.get(id(node))
+        while isinstance(parent, ast.Call) and child in parent.args:
+            child, parent = parent, self.parents.get(id(parent))
+        if not isinstance(parent, ast.keyword) or parent.arg != "func":
+            return False
+        call = self.parents.get(id(parent))
+        dotted = self._dotted(call.func) if isinstance(call, ast.Call) else None
+        return dotted is not None and dotted.split(".")[0] == "pgtrigger"
 
     def _in_example(self, node: ast.AST) -> bool:
         """True for a documented example: a string under an `example`/`examples` key or

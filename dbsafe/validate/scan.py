@@ -261,7 +261,8 @@ _CHUNK = 32
 # 208: a JS/TS `let` read right after a statement assigning it is that value alone
 # 209: Django's `connections["clickhouse"]`, an alias naming another engine, is that engine's
 # 210: a statement sent to another engine and to an unknown client's `query` is that engine's
-_CACHE_VERSION = 210
+# 211: a django-pgtrigger trigger's `func=` is a PL/pgSQL body, no statement
+_CACHE_VERSION = 211
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
