@@ -1275,8 +1275,10 @@ def backups_group(ctx: click.Context, backup_dir: Path, fmt: str,
     for row in rows:
         verified = {True: "restore-verified", False: "RESTORE FAILED", None: "restore not verified"}[
             row["verified_restore"]]
+        revisions = row["revisions"]  # a manifest's, maybe edited by hand: `?` if no list
+        at = (",".join(map(str, revisions)) or "base") if isinstance(revisions, list) else "?"
         click.echo(f"{row['backup']}  {row['database']}  at "
-                   f"{','.join(row['revisions']) or 'base'}  {row['size_bytes'] or 0} bytes  "
+                   f"{at}  {row['size_bytes'] or 0} bytes  "
                    f"{row['age'] or '?'} old  {verified}" + ("" if row["exists"] else "  (file missing)"))
 
 

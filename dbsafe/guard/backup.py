@@ -374,7 +374,8 @@ def load_manifest(path: Path) -> dict:
     except FileNotFoundError:
         raise DbsafeError(f"no manifest next to the backup: {manifest}") from None
     except (OSError, ValueError) as exc:
-        raise DbsafeError(f"cannot read the manifest {manifest}: {exc}") from None
+        raise DbsafeError(f"cannot read the manifest {manifest}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
     if not isinstance(data, dict):
         raise DbsafeError(f"cannot read the manifest {manifest}: not a JSON object")
     return data

@@ -105,18 +105,32 @@ def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
 def list_backups(directory: Path) -> list[dict[str, Any]]:
     """Every backup with a manifest under `directory`, newest first (by the time its
     manifest gives, else by when the manifest was written; then by the latter)."""
+    return [row for row, _missing in _listed(directory)]
+
+
+def _listed(directory: Path) -> list[tuple[dict[str, Any], str | None]]:
+    """`list_backups`' rows, each with what its manifest lacks of what a restore reads
+    (`_missing_keys`), or None.
+
+    A manifest is read as `restore` reads it: one that cannot be (not JSON, no JSON
+    object) or that gives a key restore reads as another type is named in a warning and
+    left out, from the listing and from prune. Read apart, `"size_bytes": "123"` was listed
+    and said by prune to be a file "truncated or replaced", `"database": []` made prune an
+    internal error, and `"sha256": 5` counted as the backup kept while restore refused it.
+    """
     rows = []
     order: dict[str, tuple[datetime, int]] = {}
     for manifest_path in sorted(directory.glob("*.manifest.json")):
         try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            manifest = load_manifest(manifest_path)
+        except DbsafeError as exc:
             # Said, not skipped in silence: a manifest edited by hand into broken JSON hid
             # its backup from the listing, and from prune.
-            _unreadable(manifest_path, getattr(exc, "strerror", None) or str(exc))
+            _left_out(str(exc))
             continue
-        if not isinstance(manifest, dict):  # JSON, but no manifest: one file hid them all
-            _unreadable(manifest_path, "not a JSON object")
+        mistyped = _mistyped_key(manifest)
+        if mistyped:
+            _left_out(f"the manifest {manifest_path} {mistyped}")
             continue
         path = Path(str(manifest_path)[: -len(".manifest.json")])
         written = manifest_path.stat().st_mtime_ns
@@ -124,21 +138,23 @@ def list_backups(directory: Path) -> list[dict[str, Any]]:
         when = _moment(created)
         order[str(path)] = (when or datetime.fromtimestamp(written / 1e9, UTC), written)
         verified = manifest.get("verified_restore")
-        rows.append({
+        ok = verified.get("ok") if isinstance(verified, dict) else None
+        rows.append(({
             "backup": str(path), "database": manifest.get("database"),
             "revisions": manifest.get("revisions", []), "size_bytes": manifest.get("size_bytes"),
             "created_at": created,
             "age": _age((datetime.now(UTC) - when).total_seconds()) if when else "",
             "exists": path.exists(),
-            "verified_restore": verified.get("ok") if isinstance(verified, dict) else None,
-        })
-    rows.sort(key=lambda r: order[r["backup"]], reverse=True)
+            # (a hand-written `"ok": "yes"` is no verification: an internal error once)
+            "verified_restore": ok if isinstance(ok, bool) else None,
+        }, _missing_keys(manifest)))
+    rows.sort(key=lambda r: order[r[0]["backup"]], reverse=True)
     return rows
 
 
-def _unreadable(manifest: Path, why: str) -> None:
-    log.warning("cannot read the manifest %s: %s; its backup is neither listed nor pruned "
-                "(`dbsafe restore` refuses it too) until the manifest is mended", manifest, why)
+def _left_out(why: str) -> None:
+    log.warning("%s; its backup is neither listed nor pruned (`dbsafe restore` refuses it "
+                "too) until the manifest is mended", why)
 
 
 def _moment(created: object) -> datetime | None:
@@ -170,9 +186,9 @@ def prune(directory: Path, keep: int) -> list[str]:
 
     removed = []
     kept: dict[object, int] = {}
-    for row in list_backups(directory):  # newest first
+    for row, missing in _listed(directory):  # newest first
         path = Path(row["backup"])
-        unusable = _not_restorable(row, path)
+        unusable = _not_restorable(row, path, missing)
         if unusable:
             log.warning("%s is not counted as a backup kept: %s; delete it, with its manifest, "
                         "if it is of no use", path, unusable)
@@ -189,11 +205,14 @@ def prune(directory: Path, keep: int) -> list[str]:
     return removed
 
 
-def _not_restorable(row: dict[str, Any], path: Path) -> str | None:
+def _not_restorable(row: dict[str, Any], path: Path, missing: str | None) -> str | None:
     """Why the backup of a `list_backups` row is known not to restore, or None: what its
-    files' status and manifest say (nothing is read)."""
+    files' status and manifest say (nothing is read); `missing`: what its manifest lacks
+    (`_missing_keys`)."""
     if not row["exists"]:
         return "its file is missing"
+    if missing:
+        return f"its manifest {missing}; restore refuses it"
     try:
         size = _size(path)
     except OSError as exc:
@@ -561,27 +580,50 @@ _MANIFEST = ".manifest.json"
 
 def _manifest_of(backup: Path) -> dict[str, Any]:
     """The manifest of `backup`; a missing backup or manifest, or a manifest without a key
-    every one dbsafe writes has, is a one-line error."""
+    every one dbsafe writes has or giving one as another type, is a one-line error."""
     if not backup.exists():
         raise DbsafeError(f"no such backup: {backup}")
     manifest = load_manifest(backup)
-    # A manifest edited by hand without `path` was said to describe "another backup (None)".
-    missing = [key for key in _MANIFEST_KEYS if manifest.get(key) is None]
-    if missing:
-        raise DbsafeError(f"the manifest {backup}{_MANIFEST} has no "
-                          f"{' or '.join(f'`{key}`' for key in missing)}, which every manifest "
-                          f"dbsafe writes has (edited by hand?); refusing to restore {backup}")
-    # Of another type, each was said as something else: `"size_bytes": "123"` as a file
-    # "truncated or replaced", `"sha256": 5` as corrupted, `"path": []` as the manifest of
-    # another backup ([]).
-    for key, expected in _MANIFEST_KEYS.items():
-        value = manifest[key]
-        if not isinstance(value, expected) or isinstance(value, bool):
-            raise DbsafeError(f"the manifest {backup}{_MANIFEST} gives `{key}` as "
-                              f"{_json_type(value)}, where every manifest dbsafe writes gives "
-                              f"{_json_type(expected())} (edited by hand?); refusing to "
-                              f"restore {backup}")
+    problem = _missing_keys(manifest) or _mistyped_key(manifest)
+    if problem:
+        raise DbsafeError(f"the manifest {backup}{_MANIFEST} {problem}; refusing to restore "
+                          f"{backup}")
     return manifest
+
+
+def _missing_keys(manifest: dict[str, Any]) -> str | None:
+    """What a manifest lacks of the keys every one dbsafe writes has, which a restore
+    reads, or None. (Edited by hand without `path`, one was said to describe "another
+    backup (None)".)
+
+    >>> _missing_keys({"path": "b.dump", "size_bytes": 1})
+    'has no `sha256` or `database`, which every manifest dbsafe writes has (edited by hand?)'
+    """
+    missing = [key for key in _MANIFEST_KEYS if manifest.get(key) is None]
+    if not missing:
+        return None
+    return (f"has no {' or '.join(f'`{key}`' for key in missing)}, which every manifest "
+            "dbsafe writes has (edited by hand?)")
+
+
+def _mistyped_key(manifest: dict[str, Any]) -> str | None:
+    """The first key a restore reads that a manifest gives as another JSON type than dbsafe
+    writes, said with both types, or None. Of another type, each was said as something
+    else: `"size_bytes": "123"` as a file "truncated or replaced", `"sha256": 5` as
+    corrupted, `"path": []` as the manifest of another backup ([]).
+
+    >>> _mistyped_key({"path": "b.dump", "size_bytes": "123"})
+    'gives `size_bytes` as a string, where every manifest dbsafe writes gives an integer \
+(edited by hand?)'
+    >>> _mistyped_key({"size_bytes": 2401}) is None
+    True
+    """
+    for key, expected in _MANIFEST_KEYS.items():
+        value = manifest.get(key)
+        if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+            return (f"gives `{key}` as {_json_type(value)}, where every manifest dbsafe "
+                    f"writes gives {_json_type(expected())} (edited by hand?)")
+    return None
 
 
 def _json_type(value: object) -> str:

@@ -1038,19 +1038,24 @@ def test_a_manifest_broken_by_hand_is_said_not_hidden(source: str, tmp_path: Pat
         "listed nor pruned (`dbsafe restore` refuses it too) until the manifest is mended"]
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated"])
+@pytest.mark.parametrize("damage", ["missing", "truncated", "manifest without sha256"])
 def test_prune_never_counts_a_backup_restore_would_refuse(source: str, tmp_path: Path,
                                                           damage: str) -> None:
-    """The newest backup's file deleted by hand (or cut short) and its manifest left: it
-    was counted as the one kept, and `prune --keep 1` deleted the last backup that
-    restores."""
+    """The newest backup's file deleted by hand (or cut short, or its manifest's sha256)
+    and its manifest left: it was counted as the one kept, and `prune --keep 1` deleted the
+    last backup that restores."""
     settings = _settings(source, tmp_path)
     older, good, newest = (Path(str(commands.backup(settings, tmp_path / "b")
                                     .summary["backup"])) for _ in range(3))
     if damage == "missing":
         newest.unlink()
-    else:
+    elif damage == "truncated":
         newest.write_bytes(newest.read_bytes()[:1000])
+    else:
+        manifest = Path(f"{newest}.manifest.json")
+        data = json.loads(manifest.read_text())
+        del data["sha256"]
+        manifest.write_text(json.dumps(data))
     refused = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(newest),
                               "--database-url", source], cwd=tmp_path, capture_output=True,
                              text=True, check=False)
@@ -1070,6 +1075,69 @@ def test_prune_never_counts_a_backup_restore_would_refuse(source: str, tmp_path:
         assert restored.summary["row_counts"]["public.orders"] == 2000
     finally:
         _drop(source, "pruned_keeps_this")
+
+
+# A value of another type than dbsafe writes, which `restore` refuses (naming it: see
+# DAMAGE_SAID), with what `backups` and `prune` made of it: "2401" (the file's very size)
+# was listed and said by prune to be a file "truncated or replaced", [] made prune an
+# internal error, and 5 was counted as the backup kept, prune deleting the one before it,
+# the last that restored.
+MISTYPED = {"size_bytes": ("a string", "an integer"), "database": ("an array", "a string"),
+            "sha256": ("an integer", "a string")}
+
+
+@pytest.mark.parametrize("key", list(MISTYPED))
+def test_backups_and_prune_name_a_manifest_value_of_another_type(source: str, tmp_path: Path,
+                                                                 key: str) -> None:
+    settings = _settings(source, tmp_path)
+    older, newest = (Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+                     for _ in range(2))
+    manifest = Path(f"{newest}.manifest.json")
+    data = json.loads(manifest.read_text())
+    data[key] = {"size_bytes": str(data["size_bytes"]), "database": [], "sha256": 5}[key]
+    manifest.write_text(json.dumps(data))
+    given, expected = MISTYPED[key]
+
+    def dbsafe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "dbsafe", *args], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+
+    refused = dbsafe("restore", str(newest), "--database-url", source)
+    assert refused.returncode == 2 and f"gives `{key}` as {given}," in refused.stderr
+    warning = (f"dbsafe: WARNING: the manifest {manifest} gives `{key}` as {given}, where "
+               f"every manifest dbsafe writes gives {expected} (edited by hand?); its backup "
+               "is neither listed nor pruned (`dbsafe restore` refuses it too) until the "
+               "manifest is mended")
+    listed = dbsafe("backups", "--backup-dir", str(tmp_path / "b"), "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert [row["backup"] for row in json.loads(listed.stdout)] == [str(older)]
+    assert listed.stderr.splitlines() == [warning]
+    pruned = dbsafe("backups", "prune", "--keep", "1", "--backup-dir", str(tmp_path / "b"))
+    assert (pruned.returncode, pruned.stderr.splitlines()) == (0, [warning]), pruned.stderr
+    assert older.exists() and newest.exists() and manifest.exists()
+
+
+def test_a_listing_shows_revisions_and_a_verification_edited_by_hand(source: str,
+                                                                     tmp_path: Path) -> None:
+    """Keys `restore` does not read, edited by hand: `"revisions": 5` (or a list of numbers)
+    and `"verified_restore": {"ok": "yes"}` made `dbsafe backups` an internal error."""
+    settings = _settings(source, tmp_path)
+    backups = [Path(str(commands.backup(settings, tmp_path / "b").summary["backup"]))
+               for _ in range(3)]
+    for backup, edit in zip(backups, ({"revisions": 5}, {"revisions": [7, "0008"]},
+                                      {"verified_restore": {"ok": "yes"}}), strict=True):
+        manifest = Path(f"{backup}.manifest.json")
+        manifest.write_text(json.dumps({**json.loads(manifest.read_text()), **edit}))
+
+    listed = subprocess.run([sys.executable, "-m", "dbsafe", "backups", "--backup-dir",
+                             str(tmp_path / "b")], cwd=tmp_path, capture_output=True,
+                            text=True, check=False)
+
+    assert (listed.returncode, listed.stderr) == (0, "")
+    lines = {line.split()[0]: line for line in listed.stdout.splitlines()}
+    assert "  at ?  " in lines[str(backups[0])]
+    assert "  at 7,0008  " in lines[str(backups[1])]
+    assert lines[str(backups[2])].endswith("  restore not verified")
 
 
 def test_a_backup_named_by_its_manifest_is_restored(source: str, tmp_path: Path) -> None:
