@@ -293,19 +293,19 @@ failed: ERROR:  canceling statement due to statement timeout"
             + (blocked_by(holders) if holders else failure))
 
 
-def _pg_dump_failed(stderr: str, watch: BlockerWatch) -> Exception:
+def _pg_dump_failed(returncode: int, stderr: str, watch: BlockerWatch) -> Exception:
     """pg_dump's failure: `_LockNotGranted` when it failed on its `LOCK TABLE` (the query
-    it prints) while waiting for a lock, else a DatabaseError."""
-    first = _first_line(stderr)
-    if failed_on_lock(stderr, seen_waiting=bool(watch.seen())):
-        return _LockNotGranted(first)
-    return DatabaseError(f"pg_dump failed: {first}")
+    it prints) while waiting for a lock, else a DatabaseError (naming the signal that
+    killed it)."""
+    if returncode > 0 and failed_on_lock(stderr, seen_waiting=bool(watch.seen())):
+        return _LockNotGranted(_first_line(stderr))
+    return DatabaseError(f"pg_dump failed: {tools.failure(returncode, stderr)}")
 
 
 def _dump(attempt: _Attempt, watch: BlockerWatch) -> None:
     result = tools.run(attempt.args, env=attempt.env, umask=PRIVATE)
     if result.returncode != 0:
-        raise _pg_dump_failed(result.stderr, watch)
+        raise _pg_dump_failed(result.returncode, result.stderr, watch)
 
 
 def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
@@ -339,7 +339,7 @@ def _dump_and_count(attempt: _Attempt, watch: BlockerWatch) -> dict[str, int]:
             raise
         conn.execute("COMMIT")
     if dumping.returncode != 0:
-        raise _pg_dump_failed(errors, watch)
+        raise _pg_dump_failed(dumping.returncode, errors, watch)
     return counts
 
 
@@ -362,7 +362,8 @@ def verify_backup(path: Path, server_version: int = 0, *, dumped_by: int | None 
                             text=True, check=False)
     if result.returncode != 0:
         raise DatabaseError(f"the backup {path} does not read back: "
-                            f"{_first_line(result.stderr)} (pg_restore {_major(pg_restore)}, "
+                            f"{tools.failure(result.returncode, result.stderr)} "
+                            f"(pg_restore {_major(pg_restore)}, "
                             f"{pg_restore})")
     return sum(1 for line in result.stdout.splitlines() if line and not line.startswith(";"))
 

@@ -367,9 +367,9 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
         # success; any other status (a signal, a crash) is not.
         let_through = running.returncode == 1 and refused > 0 and failed is None
         if running.returncode != 0 and not let_through:
-            from dbsafe.guard.backup import _first_line
-
-            line = _first_line(failed or errors)
+            # (the refused line's errors, let through, are not why: a pg_restore killed
+            # into an older server was said to have failed on them)
+            line = tools.failure(running.returncode, failed or ("" if refused else errors))
             raise RestoreFailed(f"pg_restore into {name} failed: {line} "
                                 f"(the half-restored database {name} is kept; `dbsafe restore "
                                 f"--clean-up` drops it){_missing_role_help(line)}",

@@ -15,7 +15,7 @@ from pathlib import Path
 from dbsafe.core import DbsafeError
 
 __all__ = ["LOCK_FAILURES", "_first_line", "_major", "client_binary", "failed_on_lock",
-           "restore_binary", "run", "start", "stop"]
+           "failure", "restore_binary", "run", "start", "stop"]
 
 # pg_dump's words for a table's lock not granted in time (its statement_timeout set to
 # --lock-wait-timeout) and for a deadlock, from a server that speaks English; any other
@@ -236,3 +236,27 @@ def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     errors = [line for line in lines if ": error: " in line or line.startswith("ERROR:")]
     return redact_any(errors[0] if errors else lines[-1] if lines else "no message")
+
+
+def failure(returncode: int, stderr: str) -> str:
+    """What went wrong with a client tool that ended with `returncode`: its error line
+    (`_first_line`), or, for a tool a signal ended, which signal (with the error it printed
+    before, if any). Killed (the out-of-memory killer's SIGKILL, someone's kill), pg_dump
+    prints nothing: its failure was said as "no message", and pg_restore's as the newer-only
+    setting's error it prints into an older server, which is let through.
+
+    >>> failure(-9, "")
+    'killed by SIGKILL (signal 9)'
+    >>> failure(1, "pg_dump: error: could not write to output file: No space left on device")
+    'pg_dump: error: could not write to output file: No space left on device'
+    """
+    if returncode >= 0:
+        return _first_line(stderr)
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = "a signal"
+    killed = f"killed by {name} (signal {-returncode})"
+    if any(": error: " in line for line in stderr.splitlines()):
+        return f"{killed} after {_first_line(stderr)}"
+    return killed
