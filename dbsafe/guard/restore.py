@@ -1045,12 +1045,21 @@ def _revisions(conn: Any) -> tuple[str, ...]:
 def _maintenance(database_url: str) -> Any:
     """A connection to the server's `postgres` database, for CREATE/DROP/RENAME DATABASE;
     to `template1` where that fails (a server without `postgres`), as createdb does. The
-    first failure is the one reported."""
+    first failure is the one reported, naming the database it was to: said as a failure
+    to connect to the URL, it sent the user to a URL that connects (a `.pgpass` line, a
+    `pg_hba.conf` line or a role's settings for the application's database alone)."""
+    from dbsafe.pg.urls import redact_url
+
+    # (outside the `try`: a URL libpq cannot read is said as such, not as a failed login)
+    postgres, template1 = (_with_database(database_url, name) for name in ("postgres",
+                                                                          "template1"))
+    where = (f"{redact_url(database_url)} (database postgres of its server, where dbsafe "
+             "creates, renames and drops databases; template1 failed too)")
     try:
-        return connect(_with_database(database_url, "postgres"), shown_as=database_url)
+        return connect(postgres, shown_as=where)
     except DatabaseError as first:
         try:
-            return connect(_with_database(database_url, "template1"), shown_as=database_url)
+            return connect(template1, shown_as=where)
         except DatabaseError:
             raise first from None
 

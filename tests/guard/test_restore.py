@@ -188,6 +188,46 @@ def test_a_verification_that_cannot_make_its_scratch_database_says_the_backup_is
         assert json.loads(Path(f"{dump}.manifest.json").read_text())["sha256"]
 
 
+def test_a_restore_that_cannot_reach_the_postgres_database_names_it(source: str,
+                                                                   tmp_path: Path) -> None:
+    """A role that reaches its database but not `postgres` (nor template1), where a restore
+    creates its database: a `.pgpass` or `pg_hba.conf` line for the application's database
+    alone; here a setting of the role's there that fails its login. The error named the
+    URL, which connects, and PostgreSQL's words named no database."""
+    from dbsafe.pg.urls import redact_url
+
+    backup = commands.backup(_settings(source, tmp_path), tmp_path / "b").summary["backup"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+    with _role_without_createdb(source, "reaches_its_own", "own-pw") as url:
+        with psycopg.connect(_with_db(source, "postgres"), autocommit=True) as conn:
+            for database in ("postgres", "template1"):
+                conn.execute(sql.SQL("ALTER ROLE reaches_its_own IN DATABASE {} SET "
+                                     "session_preload_libraries = 'dbsafe_nowhere'").format(
+                                         sql.Identifier(database)))
+        psycopg.connect(url).close()  # its own database, it reaches
+        with pytest.raises(psycopg.OperationalError) as refused:
+            psycopg.connect(_with_db(url, "postgres"))
+        assert 'could not access file "dbsafe_nowhere"' in str(refused.value)
+        proc = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(backup),
+                               "--into", "never_made"], cwd=tmp_path,
+                              env={**env, "DBSAFE_DATABASE_URL": url}, capture_output=True,
+                              text=True, check=False)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"dbsafe: error: could not connect to {redact_url(url)} (database "
+                           "postgres of its server, where dbsafe creates, renames and drops "
+                           "databases; template1 failed too): "), line
+    assert 'could not access file "dbsafe_nowhere"' in line
+    assert "own-pw" not in proc.stderr
+    # A URL libpq cannot read is said as such.
+    with pytest.raises(DbsafeError) as unread:
+        commands.restore(_settings("postgresql://app:own-pw@db:5432/shop?nonsense=1",
+                                   tmp_path), Path(str(backup)))
+    assert str(unread.value) == (
+        "could not connect to postgresql://app:***@db:5432/shop?nonsense=1: invalid URI query "
+        'parameter: "nonsense"; check the URL, that the server is running and the credentials')
+
+
 def test_a_restore_by_a_role_without_createdb_says_what_the_role_lacks(
         source: str, tmp_path: Path) -> None:
     # CREATE DATABASE refused (42501): it said only "database error: permission denied to
