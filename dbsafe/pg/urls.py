@@ -183,8 +183,15 @@ def _passwords(url: str) -> set[str]:
         found.add(value)
         if value.startswith("'") and value.endswith("'") and len(value) >= 2:
             found.add(re.sub(r"\\(.)", r"\1", value[1:-1]))
+    # A password with `@`, `/`, `:` or `?` not percent-encoded is split where libpq splits
+    # a URL: `app:pa@ss-word@db/shop` is password `pa` for host `ss-word@db`, whose error
+    # ("failed to resolve host 'ss-word@db'", an "invalid percent-encoded token" naming
+    # the database part) quoted the rest of the password. Its pieces are masked too; one
+    # of two characters or less is left (it would mask words of the message around it).
+    pieces = {piece for secret in found for piece in re.split(r"[@/:?]", secret)
+              if len(piece) > 2}
     variants = set()
-    for secret in found:
+    for secret in found | pieces:
         variants |= {secret, unquote(secret), quote(unquote(secret), safe="")}
     # An empty or one-character "password" would mask unrelated text; such a password is
     # not a secret worth the damage.

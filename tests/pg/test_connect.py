@@ -62,6 +62,24 @@ def test_a_failed_connection_is_one_line_naming_the_target_without_its_password(
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(("url", "said"), [
+    # libpq reads password `pa` for host `Wordz-9x@127.0.0.1`, which does not resolve.
+    ("postgresql://app:pa@Wordz-9x@127.0.0.1:1/shop?connect_timeout=2",
+     "failed to resolve host '***@127.0.0.1'"),
+    # ... password `P`, host `ss`, port `w`, and a database `rd%#x@...` it cannot decode.
+    ("postgresql://app:P@ss:w/rd%#x@127.0.0.1:1/shop",
+     'invalid percent-encoded token: "***@127.0.0.1:1/shop"'),
+])
+def test_a_password_libpq_splits_is_not_quoted_in_its_error(url: str, said: str) -> None:
+    # Its `@` or `/` not percent-encoded, a password is split where libpq splits a URL, and
+    # libpq's (or psycopg's) error quoted the part it read as a host or a database.
+    with pytest.raises(DatabaseError) as caught:
+        connect(url)
+    message = str(caught.value)
+    assert said in message, message
+    assert "Wordz-9x" not in message and "rd%#x" not in message
+
+
 def test_a_migration_runner_s_url_parameters_are_told_in_libpq_s_terms() -> None:
     # golang-migrate and dbmate hand `search_path` to lib/pq, which sends it to the server;
     # libpq refuses it (and golang-migrate's own `x-` parameters) before connecting.
