@@ -826,7 +826,7 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
     from dbsafe.core import select_findings
     from dbsafe.gates.reversible import verify
     from dbsafe.migrate.runner import AlembicProject
-    from dbsafe.sources import SqlFolder, sql_migrations_folder
+    from dbsafe.sources import SqlFolder, require_migrations, sql_migrations_folder
 
     started = time.perf_counter()
     check_settings_codes(settings, catalog())
@@ -845,6 +845,7 @@ def verify_reversible(settings: Settings, *, start: str | None = None, target: s
         result = verify_folder(SqlFolder.of(folder, settings), options=options,
                                progress=progress)
     else:
+        require_migrations(settings, schema_source=False)
         result = verify(AlembicProject.from_settings(settings), root=settings.project_root,
                         database_url=settings.database_url, allow_not_empty=allow_not_empty,
                         start=start, target=target, options=options, seed=seed,

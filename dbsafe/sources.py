@@ -172,7 +172,7 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
     folder = sql_migrations_folder(settings)
     if folder is not None:
         return _sql_migrations_source(folder, settings)
-    _require_migrations(settings)
+    require_migrations(settings)
     from dbsafe.migrate.fingerprint import other_environments
     from dbsafe.migrate.runner import AlembicProject
     from dbsafe.schema.model import SchemaSnapshot
@@ -649,8 +649,14 @@ class OtherApplications:
                    for name in SQL_MIGRATION_FOLDERS)
 
 
-def _require_migrations(settings: Settings) -> None:
-    """Say what dbsafe looked for when the project has no migrations it can find."""
+def require_migrations(settings: Settings, *, schema_source: bool = True) -> None:
+    """Say what dbsafe looked for when the project has no migrations it can find.
+
+    `schema_source=False` for the commands that read migrations and nothing else
+    (`verify-reversible`, `drift`, `status`): they take no snapshot instead, and without
+    this they said only "alembic config not found", never how to name a folder that lies
+    where dbsafe does not look (neosync's golang-migrate `backend/sql/postgresql/schema`).
+    """
     if not settings.alembic_config.is_file():
         raise ConfigError(
             f"alembic config not found: {_display(settings.alembic_config, settings)}, nor a "
@@ -664,8 +670,10 @@ def _require_migrations(settings: Settings) -> None:
             "(beside a package.json depending on it) there or at the root, "
             f"nor supabase's declarative schema ({DECLARED_SCHEMA_FOLDER}); "
             "set `alembic-config` or "
-            "`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot as "
-            "the schema source")
+            + ("`sql-migrations` (--sql-migrations DIR), or use --database-url / --snapshot "
+               "as the schema source" if schema_source else
+               "`sql-migrations` to the folder ([tool.dbsafe], DBSAFE_SQL_MIGRATIONS or "
+               "--sql-migrations DIR)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1113,7 +1121,7 @@ def _load_snapshot(spec: str, settings: Settings) -> tuple[SchemaSnapshot, str]:
         revision = spec.partition("@")[2] or "heads"
         folder = sql_migrations_folder(settings)
         if folder is None:
-            _require_migrations(settings)
+            require_migrations(settings)
             return _migrations_snapshot(settings, revision)
         if spec != "migrations":
             raise SourceError(f"{spec}: the project's migrations are SQL files "

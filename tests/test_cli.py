@@ -286,6 +286,25 @@ def test_an_unwritable_report_file_is_said_before_the_upgrade_runs(
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
 
 
+@pytest.mark.db
+@pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
+def test_gates_without_migrations_say_how_to_name_a_folder(
+        command: str, database_url: str, tmp_path: Path) -> None:
+    # neosync's golang-migrate folder lies where dbsafe does not look: these said only
+    # "alembic config not found: .../alembic.ini", never that `sql-migrations` names it.
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    folder = tmp_path / "backend" / "sql" / "postgresql" / "schema"
+    folder.mkdir(parents=True)
+    (folder / "1_init.up.sql").write_text("CREATE TABLE t (id int);\n")
+    (folder / "1_init.down.sql").write_text("DROP TABLE t;\n")
+    args = [command] if command == "verify-reversible" else [command, "--database-url",
+                                                              database_url]
+    result = run(*args, cwd=tmp_path)
+    assert_clean_error(result, "alembic config not found", "nor a folder of SQL migrations",
+                       "`sql-migrations` to the folder", "DBSAFE_SQL_MIGRATIONS")
+    assert "--snapshot" not in result.stderr  # none of them takes a snapshot
+
+
 def test_lint_without_alembic_ini_or_paths_says_what_to_name(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
     result = run("lint", cwd=tmp_path)

@@ -131,13 +131,14 @@ def compare(settings: Settings, database_url: str, options: DiffOptions | None =
     )
     from dbsafe.schema.diff import diff, with_role_renamed
     from dbsafe.schema.introspect import introspect_url
-    from dbsafe.sources import SqlFolder, sql_migrations_folder
+    from dbsafe.sources import SqlFolder, require_migrations, sql_migrations_folder
 
     folder = sql_migrations_folder(settings)
     if folder is not None:
         from dbsafe.gates.drift_sql import compare_folder
 
         return compare_folder(SqlFolder.of(folder, settings), database_url, options)
+    require_migrations(settings, schema_source=False)
     project = AlembicProject.from_settings(settings)
     live = hold_until_exit(introspect_url(database_url))
     described = describe(project)

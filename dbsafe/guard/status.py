@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 def status(settings: Settings, database_url: str, *, fail_on_pending: bool = False,
            history_limit: int = 10) -> Report:
     """Current revision(s), heads, pending revisions, edited applied revisions, history."""
-    from dbsafe.sources import SqlFolder, sql_migrations_folder
+    from dbsafe.sources import SqlFolder, require_migrations, sql_migrations_folder
 
     folder = sql_migrations_folder(settings)
     if folder is not None:
         return _folder_status(SqlFolder.of(folder, settings), database_url,
                               fail_on_pending=fail_on_pending)
+    require_migrations(settings, schema_source=False)
     described = describe(AlembicProject.from_settings(settings))
     current = current_revisions(database_url)
     if not current and find_version_table(database_url) is None:
