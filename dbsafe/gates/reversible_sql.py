@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from dbsafe.core import Finding, Location, RuleInfo, SourceError
+from dbsafe.core import Finding, Location, RuleInfo, Severity, SourceError
 from dbsafe.gates.reversible import (
     DOWNGRADE_COLUMN_ORDER,
     DOWNGRADE_FAILED,
@@ -90,12 +90,9 @@ def verify_folder(folder: SqlFolder, *, options: DiffOptions | None = None,
                 before = _snapshot(url)
                 continue
             if failed:
-                findings.append(_failed(UPGRADE_FAILED, up, failed[0],
-                                        "The migration does not apply on the schema its "
-                                        "predecessors make; the ones after it were not "
-                                        "verified.", help=setup_hint(
-                                            failed[0].sqlstate, first=done == 0)
-                                        if folder.setup is None else ""))
+                findings.append(_not_applied(up, failed[0], _unrun_before(folder, up), help=(
+                    setup_hint(failed[0].sqlstate, first=done == 0)
+                    if folder.setup is None else "")))
                 return WalkResult(tuple(findings), tuple(walked),
                                   tuple(m.path for m in ups[done:]), summary=summary)
             after_up = _snapshot(url)
@@ -215,11 +212,47 @@ def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot,
 
 
 def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,
-            what: str, *, help: str = "") -> Finding:
+            what: str, *, help: str = "", severity: Severity | None = None) -> Finding:
     return Finding(rule.code, f"`{migration.path}`: {failure.message}. {what}",
-                   rule.default_severity, failure.location, migration.path,
+                   severity or rule.default_severity, failure.location, migration.path,
                    help=help[:1].upper() + help[1:] + "." if help else None,
                    context=(("Statement", failure.sql),))
+
+
+def _not_applied(up: Migration, failure: StatementFailure, unrun: Sequence[str], *,
+                 help: str) -> Finding:
+    """DBS417 for an up migration PostgreSQL refuses on what the walk built before it. Where
+    a migration the runner runs as code comes before it (goose's Go ones, which dbsafe does
+    not run), the walk never built what that one makes: hatchet's `v1_0_100.sql` locks
+    `v1_dags_olap_new`, which its `v1_0_99.go` creates (42P01 here, not in goose). Then it is
+    a warning that says so, not an error that the migration is broken."""
+    if not unrun:
+        return _failed(UPGRADE_FAILED, up, failure, "The migration does not apply on the "
+                       "schema its predecessors make; the ones after it were not verified.",
+                       help=help)
+    shown = ", ".join(f"`{p}`" for p in unrun[-3:])
+    return _failed(UPGRADE_FAILED, up, failure,
+                   f"The walk stops here: {len(unrun)} migration(s) before it are code dbsafe "
+                   f"does not run ({shown}), so the schema it ran on lacks what they make; "
+                   "the ones after it were not verified.", severity=Severity.WARNING,
+                   help="Walk it on a database where those ran, or write them as SQL")
+
+
+def _unrun_before(folder: SqlFolder, up: Migration) -> list[str]:
+    """The folder's files its runner runs before `up` that dbsafe cannot run (goose's Go
+    migrations, yoyo's Python ones, node-pg-migrate's JavaScript ones, files a journal lists
+    that are not there), by their leading version where both have one; all of them where
+    not, as the order is then not known."""
+    import re
+
+    def version(path: str) -> int | None:
+        found = re.match(r"\d+", path.rpartition("/")[2])
+        return int(found.group()) if found else None
+
+    mine = version(up.path)
+    unread = folder.unread_files()
+    return [p for p in unread
+            if mine is None or (theirs := version(p)) is None or theirs < mine]
 
 
 def _no_down(up: Migration, down: Migration | None, *, ran: bool = False) -> str:

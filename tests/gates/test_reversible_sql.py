@@ -341,6 +341,32 @@ def test_an_up_migration_that_does_not_apply_stops_the_walk_and_says_what_was_le
     assert report.summary["migrations"] == 3 and report.summary["with_down"] == 3
 
 
+def test_an_up_migration_after_a_go_migration_dbsafe_does_not_run_is_no_error(
+        tmp_path: Path) -> None:
+    # hatchet's goose folder: `v1_0_100.sql` locks `v1_dags_olap_new`, made by the
+    # `v1_0_99.go` before it, which dbsafe does not run. It was an error saying the
+    # migration "does not apply on the schema its predecessors make" (42P01).
+    _write(tmp_path / "db" / "migrations", {
+        "00001_a.sql": "-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n",
+        "00002_b.go": "package migrations\n\nimport \"github.com/pressly/goose/v3\"\n\n"
+                      "func init() { goose.AddMigrationContext(upB, downB) }\n",
+        "00003_c.sql": "-- +goose Up\nALTER TABLE b ADD COLUMN c int;\n"
+                       "-- +goose Down\nALTER TABLE b DROP COLUMN c;\n",
+    })
+    report = commands.verify_reversible(load_settings(tmp_path, environ={}))
+    [stopped] = report.findings
+    assert (stopped.code, stopped.severity.value, stopped.location and stopped.location.path) \
+        == ("DBS417", "warning", "db/migrations/00003_c.sql")
+    assert "`db/migrations/00002_b.go`" in stopped.message
+    assert "does not apply on the schema its predecessors make" not in stopped.message
+    # a Go migration after the failing one is not what it needed: still an error
+    (tmp_path / "db" / "migrations" / "00002_b.go").rename(
+        tmp_path / "db" / "migrations" / "00004_b.go")
+    [failed] = commands.verify_reversible(load_settings(tmp_path, environ={})).findings
+    assert (failed.code, failed.severity.value) == ("DBS417", "error")
+    assert "does not apply on the schema its predecessors make" in failed.message
+
+
 def test_the_rollbacks_of_yoyo_python_steps_are_its_downs(tmp_path: Path) -> None:
     # `step(apply, rollback)`: the rollbacks run last step first. 0002's second step has
     # none, so its rollback leaves the table it made behind (DBS413 at the rollback string).
