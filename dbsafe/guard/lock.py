@@ -1,7 +1,10 @@
 """One guarded run at a time per database: a session-level advisory lock.
 
 The lock lives as long as the connection that took it, so a run killed with SIGKILL frees it
-when PostgreSQL notices the connection is gone; nothing is left to clean up by hand.
+when PostgreSQL notices the connection is gone; nothing is left to clean up by hand. That
+connection sits idle for the whole run, so it turns off `idle_session_timeout` for itself: a
+database or role setting it (PostgreSQL 14+) ended the session mid-run, and with it the lock,
+and a second run could start beside the first.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ def run_lock(conninfo: str) -> Iterator[None]:
     """Hold dbsafe's advisory lock on this database, or fail at once naming the holder."""
     conn = connect(conninfo, application_name="dbsafe lock")
     try:
+        if conn.info.server_version >= 140000:  # idle the whole run: not ended for it
+            conn.execute("SET idle_session_timeout = 0")
         for _attempt in range(2):
             got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", LOCK_KEYS).fetchone()
             if got and got[0]:

@@ -394,6 +394,18 @@ def test_the_lock_is_free_again_after_a_run(database_url: str) -> None:
         pass
 
 
+def test_the_lock_outlives_an_idle_session_timeout_the_database_sets(database_url: str) -> None:
+    # The lock's session is idle for the whole run: a database setting idle_session_timeout
+    # (PostgreSQL 14+) ended it mid-run, the lock went with it and a second run could start.
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("ALTER DATABASE {} SET idle_session_timeout = '1s'").format(
+            sql.Identifier(admin.info.dbname)))
+    with run_lock(database_url):
+        time.sleep(3)  # idle past it, as during a revision
+        with pytest.raises(LockHeld), run_lock(database_url):
+            pass
+
+
 def test_the_lock_held_on_another_database_is_not_named_as_this_ones(database_url: str) -> None:
     # The lock is per database: a run on another database of the server holds its own, and
     # naming it as this one's holder sent the user after the wrong session.
