@@ -1124,10 +1124,15 @@ def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = F
     snapshot the same whoever takes it. Parallel workers are turned off: the catalog
     queries are split over dbsafe's own sessions already, and on a production server the
     workers belong to the application. `search_path`, when given, replaces the session's.
+    `idle_in_transaction_session_timeout` is turned off: the reading transaction stays open
+    while Python builds what one query returned and the helper sessions answer theirs, and a
+    database or role setting it ended the session mid-read (a checkpoint between two
+    revisions of `dbsafe upgrade` failed, exit 2, with the revisions applied).
     """
     path = search_path_setting(search_path) if search_path is not None else None
     conn.execute(
         "SELECT set_config('statement_timeout', %(t)s, %(l)s), "
+        "set_config('idle_in_transaction_session_timeout', '0', %(l)s), "
         "set_config('TimeZone', 'UTC', %(l)s), "
         "set_config('max_parallel_workers_per_gather', '0', %(l)s), "
         "CASE WHEN %(p)s::text IS NOT NULL THEN set_config('search_path', %(p)s, %(l)s) END",

@@ -8,6 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from helpers import assert_snapshot
+from psycopg import sql
 
 from dbsafe.core import DatabaseError
 from dbsafe.schema.introspect import introspect, introspect_session, introspect_url
@@ -212,6 +213,20 @@ def test_introspect_url_reads_the_same_snapshot(
     postgresql: psycopg.Connection, database_url: str
 ) -> None:
     _load_shop(postgresql)
+    assert introspect_url(database_url) == introspect(postgresql)
+
+
+def test_introspect_url_is_not_ended_by_an_idle_in_transaction_timeout_the_database_sets(
+    postgresql: psycopg.Connection, database_url: str
+) -> None:
+    # Its transaction waits on Python and on the helper sessions between queries: a
+    # database setting idle_in_transaction_session_timeout ended it mid-read, and `dbsafe
+    # upgrade` stopped with exit 2 between revisions (its checkpoint is such a read).
+    _load_shop(postgresql)
+    postgresql.execute(sql.SQL(
+        "ALTER DATABASE {} SET idle_in_transaction_session_timeout = '1ms'").format(
+        sql.Identifier(postgresql.info.dbname)))
+    postgresql.commit()
     assert introspect_url(database_url) == introspect(postgresql)
 
 
