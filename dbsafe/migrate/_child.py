@@ -891,6 +891,8 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
     file alembic was loading). The project's code is what lies under the working directory
     (not its virtualenv) and under `script_dir`, the migrations folder, wherever that is
     (`script_location` naming an installed package or a checkout elsewhere)."""
+    shown = exc  # its traceback, with the chain, as raised
+    exc = _hidden_by_cleanup(exc)
     where = origin = None
     project = os.path.realpath(os.getcwd()) + os.sep
     scripts = os.path.realpath(script_dir) + os.sep if script_dir else None
@@ -930,8 +932,24 @@ def _failure(exc: BaseException, revision_files: dict[str, str],
         "file": where[1] if where else None,
         "line": where[2] if where else None,
         "origin": origin,
-        "traceback": _mask("".join(traceback.format_exception(exc))[-8000:]),
+        "traceback": _mask("".join(traceback.format_exception(shown))[-8000:]),
     }
+
+
+def _hidden_by_cleanup(exc: BaseException) -> BaseException:
+    """The error SQLAlchemy's `PendingRollbackError` stands in front of, else `exc`.
+
+    A connection the server ended mid-revision (`pg_terminate_backend`, 57P01; a
+    `transaction_timeout`, 25P04) is invalidated, and the rollback env.py's `with` blocks
+    run on leaving raises "Can't reconnect until invalid transaction is rolled back" over
+    the server's error, which stays only as its context: the failure named SQLAlchemy's
+    bookkeeping, not what PostgreSQL said, and carried no SQLSTATE."""
+    seen: set[int] = set()
+    while (type(exc).__name__ == "PendingRollbackError" and exc.__context__ is not None
+           and id(exc) not in seen):
+        seen.add(id(exc))
+        exc = exc.__context__
+    return exc
 
 
 def _running_step(exc: BaseException,

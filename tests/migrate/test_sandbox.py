@@ -168,6 +168,26 @@ def test_a_failing_revision_is_named_with_its_file(tmp_path: Path) -> None:
     assert "env.py of the test project says hello" in caught.value.output
 
 
+def test_a_revision_whose_session_the_server_ends_says_what_the_server_said(
+        tmp_path: Path) -> None:
+    # The ended connection is invalidated, and leaving env.py's `with` blocks raised
+    # SQLAlchemy's PendingRollbackError ("Can't reconnect until invalid transaction is rolled
+    # back") over the server's error: the failure named neither it nor its SQLSTATE.
+    root = tmp_path / "ended"
+    write_project(root, "well_behaved")
+    revision = root / "migrations" / "versions" / "0003_drop_email.py"
+    revision.write_text(revision.read_text().replace(
+        'op.drop_column("patients", "email")',
+        'op.execute("SELECT pg_terminate_backend(pg_backend_pid())")'))
+
+    with pytest.raises(MigrationError) as caught:
+        commands.schema_dump(_settings(root))
+
+    assert str(caught.value) == (f"revision 0003 (file {_shown(revision)}): "
+                                 "terminating connection due to administrator command")
+    assert (caught.value.sqlstate, caught.value.line) == ("57P01", 9)
+
+
 def test_migrations_that_build_nothing_are_an_error_not_an_empty_schema(tmp_path: Path) -> None:
     root = tmp_path / "nothing"
     write_project(root, "well_behaved")
