@@ -1074,9 +1074,10 @@ def introspect_url(
             helpers = [h for h in (f.result() for f in pending) if h is not None]
             return introspect(conn, schemas=schemas, helpers=helpers)
         except psycopg.Error as exc:
+            held = _held_for_views(url) if exc.sqlstate in _CANCELLED else ""
             raise DatabaseError(
                 f"could not read the schema of {target}: {_one_line(redact_text(str(exc), url))}"
-            ) from None
+                + held) from None
         finally:
             for future in pending:
                 helper = future.result()
@@ -1085,6 +1086,64 @@ def introspect_url(
 
 
 HELPERS = 2  # sessions `introspect_url` opens besides its own (see `introspect`)
+
+# A lock timeout (a role's `lock_timeout`), a statement timeout.
+_CANCELLED = ("55P03", "57014")
+
+# pg_get_viewdef (and pg_get_ruledef) take ACCESS SHARE on every relation a view or rule
+# reads: behind a session holding ACCESS EXCLUSIVE on one (`LOCK TABLE` left open, VACUUM
+# FULL, a plain REFRESH MATERIALIZED VIEW of a materialized view a view reads, another
+# tool's uncommitted ALTER) the read waits until the statement timeout, and said only
+# "canceling statement due to statement timeout". These are the sessions it waited for.
+_HELD_FOR_VIEWS_SQL = """
+SELECT DISTINCT a.pid, a.application_name, a.usename, a.state,
+       extract(epoch FROM now() - a.xact_start)::float8,
+       format('%s.%s', n.nspname, c.relname)
+FROM pg_catalog.pg_locks AS l
+JOIN pg_catalog.pg_class AS c ON c.oid = l.relation
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.granted
+  AND l.pid <> pg_catalog.pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_catalog.pg_database
+                    WHERE datname = pg_catalog.current_database())
+  AND l.relation IN (
+      SELECT d.refobjid FROM pg_catalog.pg_depend AS d
+      WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass
+        AND d.refclassid = 'pg_catalog.pg_class'::regclass
+      UNION SELECT r.ev_class FROM pg_catalog.pg_rewrite AS r)
+ORDER BY 1, 6
+"""
+
+
+def _held_for_views(url: str) -> str:
+    """"; reading view definitions waits for ... held by pid N (...)", naming the sessions
+    holding ACCESS EXCLUSIVE on what a view reads, when the read was cancelled; "" when
+    none (or they cannot be looked up: the error says what it says)."""
+    import psycopg
+
+    from dbsafe.pg.connect import connect
+
+    try:
+        with connect(url, application_name="dbsafe introspect") as conn:
+            rows = conn.execute(_HELD_FOR_VIEWS_SQL).fetchall()
+    except (psycopg.Error, DatabaseError) as exc:
+        log.debug("who holds what the views read: %s", exc)
+        return ""
+    if not rows:
+        return ""
+    holders = []
+    for pid, application, user, state, seconds, relation in rows:
+        facts = [f"application_name '{' '.join((application or '').split())}'"]
+        if user:
+            facts.append(f"user {user}")
+        facts.append(state or "state hidden without pg_read_all_stats")
+        if seconds is not None:
+            facts.append(f"transaction open {seconds:.1f}s")
+        holders.append(f"pid {pid} ({', '.join(facts)}) holding ACCESS EXCLUSIVE on "
+                       f"{relation}")
+    return ("; reading view definitions (pg_get_viewdef) waits for ACCESS SHARE on what the "
+            "views read: " + "; ".join(holders))
 
 
 def introspect_session(

@@ -230,6 +230,26 @@ def test_introspect_url_is_not_ended_by_an_idle_in_transaction_timeout_the_datab
     assert introspect_url(database_url) == introspect(postgresql)
 
 
+def test_a_read_cancelled_behind_a_lock_on_what_a_view_reads_names_the_holder(
+    postgresql: psycopg.Connection, database_url: str
+) -> None:
+    # pg_get_viewdef takes ACCESS SHARE on what the view reads: behind LOCK TABLE left open
+    # (VACUUM FULL, another tool's ALTER) the read waited out its statement timeout and
+    # said only "canceling statement due to statement timeout", naming nobody.
+    postgresql.execute("CREATE TABLE visits (id int)")
+    postgresql.execute("CREATE VIEW recent_visits AS SELECT id FROM visits")
+    postgresql.commit()
+    with psycopg.connect(database_url, application_name="vacuum-full-job") as holder:
+        holder.execute("LOCK TABLE visits IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(DatabaseError) as caught:
+            introspect_url(database_url, statement_timeout="1s")
+        pid = holder.info.backend_pid
+    message = str(caught.value)
+    assert "canceling statement due to statement timeout" in message, message
+    assert (f"pid {pid} (application_name 'vacuum-full-job', " in message
+            and "holding ACCESS EXCLUSIVE on public.visits" in message), message
+
+
 def test_introspect_session_reads_what_introspect_url_reads_and_leaves_the_session_as_it_was(
     postgresql: psycopg.Connection, database_url: str
 ) -> None:
