@@ -108,6 +108,10 @@ class Migration:
     # A Flyway SQL callback its migrate runs (`beforeMigrate`, `afterMigrate`, ...: the
     # event): no migration, never recorded in its history, run at every migrate.
     callback: str | None = None
+    # A revision that failed on the throwaway server and whose statements after the failure
+    # could not be rendered offline either: `statements` ends where it failed, and what it
+    # would run after that is unknown (rules looking later in the migration cannot tell).
+    cut_short: bool = False
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,

@@ -47,10 +47,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 13  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 14  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
-# SQL at its module's top level is captured when run past an earlier failure)
+# SQL at its module's top level is captured when run past an earlier failure; 14: a failed
+# revision whose rest was not rendered is marked cut short)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
@@ -419,6 +420,9 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
     if error is not None and str(error["revision"]) not in failed_revisions:
         failed_revisions.append(str(error["revision"]))
     completed = _rest_offline(project, root, loaded, failed_revisions)
+    loaded.migrations = [dataclasses.replace(m, cut_short=True)
+                         if m.revision in failed_revisions and m.revision not in completed
+                         else m for m in loaded.migrations]
 
     def why(failure: Mapping[str, Any]) -> str:
         """The error a revision failed with, and, on an empty database of a project
@@ -471,8 +475,10 @@ def _capture(project: AlembicProject, root: Path, *, seed: Seed | None = None) -
 
 def _after_failure(rest: Mapping[str, int], revision: str) -> str:
     count = rest.get(revision)
-    if not count:
+    if count is None:
         return "what it would run after that was not linted"
+    if not count:
+        return "it would run nothing after that (as alembic upgrade --sql renders it)"
     return (f"the {count} statement(s) it would run after that were rendered offline "
             "(alembic upgrade --sql) and linted, unconfirmed by PostgreSQL")
 
@@ -483,14 +489,17 @@ def _rest_offline(project: AlembicProject, root: Path, loaded: LoadedHistory,
 
     A revision that fails on the throwaway (an extension the throwaway lacks, a table its
     baseline never created) would run more in production. Those statements are taken from
-    one offline rendering of the history from the first failure on, when the statements the
+    one offline rendering of the history from the first failure on (up to the first revision
+    offline rendering cannot pass, if there is one), when the statements the
     revision did run match the rendering's first ones (a revision whose SQL depends on
     what it reads does not render the same, and gets nothing added). Returns revision ->
-    number of statements added.
+    number of statements added, for each revision whose rest is known (0: it failed at its
+    last statement).
     """
     import dataclasses
 
     from dbsafe.migrate.render import render_revisions
+    from dbsafe.migrate.runner import MigrationError
 
     if not failed:
         return {}
@@ -499,11 +508,21 @@ def _rest_offline(project: AlembicProject, root: Path, loaded: LoadedHistory,
     downs = loaded.parents.get(first, ())
     if len(downs) > 1:
         return {}
+    since = downs[0] if downs else None
     try:
-        rendered = render_revisions(project, root=root, since=downs[0] if downs else None)
+        rendered = render_revisions(project, root=root, since=since)
     except SourceError as exc:
-        log.info("could not render the failed revisions offline: %s", exc)
-        return {}
+        # Offline rendering stops at the first revision it cannot render (one reading the
+        # database): the failed revisions before that one are rendered on their own.
+        cause = exc.__cause__
+        rendered = []
+        if isinstance(cause, MigrationError) and cause.revision and cause.revision != first:
+            with contextlib.suppress(SourceError):  # its first, a merge, or the same failure
+                rendered = render_revisions(project, root=root, since=since,
+                                            until=f"{cause.revision}-1")
+        if not rendered:
+            log.info("could not render the failed revisions offline: %s", exc)
+            return {}
     by_revision = {m.revision: m for m in rendered}
     added: dict[str, int] = {}
     for index, migration in enumerate(loaded.migrations):
@@ -512,9 +531,12 @@ def _rest_offline(project: AlembicProject, root: Path, loaded: LoadedHistory,
             continue
         ran = [s for s in migration.statements if not s.generated]
         planned = [s for s in offline.statements if not s.generated]
-        if len(planned) <= len(ran) or any(
+        if len(planned) < len(ran) or any(
                 " ".join(a.sql.split()) != " ".join(b.sql.split())
                 for a, b in zip(ran, planned)):
+            continue
+        if len(planned) == len(ran):  # it failed at its last statement: nothing is missing
+            added[str(migration.revision)] = 0
             continue
         rest = tuple(dataclasses.replace(s, observed=None) for s in planned[len(ran):])
         loaded.migrations[index] = dataclasses.replace(
@@ -672,7 +694,7 @@ def _to_json(loaded: LoadedHistory) -> dict[str, Any]:
         "downgrades": _downgrades_json(loaded.migrations),
         "migrations": [
             [m.path, m.revision, m.kind, str(m.file) if m.file else None,
-             m.starts_in_transaction, [statement(s) for s in m.statements]]
+             m.starts_in_transaction, [statement(s) for s in m.statements], m.cut_short]
             for m in loaded.migrations
         ],
     }
@@ -699,8 +721,8 @@ def _from_json(data: Mapping[str, Any]) -> LoadedHistory:
                                                  observed(o), waited(w))
                               for sql, p, line, column, generated, o, w in statements),
                   revision=revision, kind=kind, file=Path(file) if file else None,
-                  starts_in_transaction=starts)
-        for path, revision, kind, file, starts, statements in data["migrations"]
+                  starts_in_transaction=starts, cut_short=cut_short)
+        for path, revision, kind, file, starts, statements, cut_short in data["migrations"]
     ]
     _remember_downgrades(data["downgrades"])
     return LoadedHistory(

@@ -1123,3 +1123,63 @@ def upgrade():
             if not s.generated] \
         == ["CREATE INDEX CONCURRENTLY teams_name ON teams (name)",
             "ALTER TABLE teams ADD COLUMN code TEXT"]
+
+
+def test_a_foreign_key_of_a_revision_cut_short_by_its_failure_is_not_called_unindexed(
+        tmp_path: Path) -> None:
+    # lemur's 412b22cb656a creates `roles_authorities` with a key to `authorities` (which
+    # its lemur-init baseline, not a revision, creates) and indexes the key right after; on
+    # the throwaway it fails at the CREATE TABLE, and the rest cannot be rendered offline
+    # (it reads the database): DBS117 said the key had no index, though the index it did
+    # not reach covers it. What the revision would have run is unknown: no finding.
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("roles", sa.Column("id", sa.Integer, primary_key=True))
+''', "r02": '''
+def upgrade():
+    op.create_table("roles_authorities",
+                    sa.Column("authority_id", sa.Integer, sa.ForeignKey("authorities.id")),
+                    sa.Column("role_id", sa.Integer, sa.ForeignKey("roles.id")))
+    op.create_index("roles_authorities_ix", "roles_authorities",
+                    ["authority_id", "role_id"], unique=True)
+    op.create_index("roles_authorities_role", "roles_authorities", ["role_id"])
+    for (n,) in op.get_bind().execute(sa.text("SELECT count(*) FROM roles")):
+        print(n)
+''', "r03": '''
+def upgrade():
+    op.create_table("audit", sa.Column("role_id", sa.Integer, sa.ForeignKey("roles.id")))
+'''})
+    report = commands.lint(Settings(project_root=root, use_cache=False,
+                                    select=("DBS005", "DBS117")))
+    assert {(f.code, f.subject) for f in report.findings} == {
+        ("DBS005", "r02"), ("DBS117", "audit.role_id")}
+    [failed] = [f for f in report.findings if f.code == "DBS005"]
+    assert "what it would run after that was not linted" in failed.message
+
+
+def test_a_foreign_key_of_a_revision_failing_at_its_last_statement_is_still_checked(
+        tmp_path: Path) -> None:
+    # lemur's e3691fc396e9 is one CREATE TABLE whose keys are unindexed, failing on the
+    # throwaway as 412b22cb656a does; rendered offline it runs nothing more: not cut short.
+    # A later revision reading the database (r03) stops offline rendering there: the failed
+    # revisions before it are rendered on their own (lemur's 33de094da890, 4c50b903d1ae).
+    root = tmp_path / "p"
+    write_history(root, {"r01": '''
+def upgrade():
+    op.create_table("roles", sa.Column("id", sa.Integer, primary_key=True))
+''', "r02": '''
+def upgrade():
+    op.create_table("logs", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("certificate_id", sa.Integer, sa.ForeignKey("certificates.id")))
+''', "r03": '''
+def upgrade():
+    for (n,) in op.get_bind().execute(sa.text("SELECT count(*) FROM roles")):
+        op.execute(f"COMMENT ON TABLE roles IS 'had {n}'")
+'''})
+    report = commands.lint(Settings(project_root=root, use_cache=False,
+                                    select=("DBS005", "DBS117")))
+    assert {(f.code, f.subject) for f in report.findings} == {
+        ("DBS005", "r02"), ("DBS117", "logs.certificate_id")}
+    [failed] = [f for f in report.findings if f.code == "DBS005"]
+    assert "it would run nothing after that" in failed.message

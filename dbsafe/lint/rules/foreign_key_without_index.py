@@ -51,6 +51,11 @@ op.create_index("order_lines_order_id", "order_lines", ["order_id"])
   KEY (...)`), or the migration drops the key, one of its columns or its table
   too; an index whose table or columns dbsafe does not know; a partial or expression
   index the key's lookups could not use anyway (the key was flagged where it was added).
+* Anything in an alembic revision that failed on the throwaway server when what it would
+  run after the failure could not be rendered offline either (it reads the database): the
+  index covering a key may be built in the part that never ran (lemur's `412b22cb656a`
+  indexes `roles_authorities` right after creating it). The revision is reported as
+  DBS005.
 """
 
 from __future__ import annotations
@@ -118,6 +123,8 @@ def _built_here(ctx: LintContext) -> dict[str, list[tuple[str, tuple[str, ...]]]
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if ctx.migration.cut_short:
+        return  # the index that covers a key may come in what it did not run
     yield from _check_dropped_indexes(statement, ctx)
     fks = foreign_keys(statement)
     if not fks:
