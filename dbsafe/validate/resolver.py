@@ -74,7 +74,8 @@ class Problem:
     # taken from that version's catalog: only a server of that version can confirm it.
     catalog_version: int | None = None
     # The relations (`schema.name`, or a CTE's or alias's name) an unknown column was looked
-    # for in, when more than the one its subject names.
+    # for in, when more than the one its subject names, or another (`excluded.notes`: the
+    # INSERT's target, whose columns EXCLUDED has).
     sources: tuple[str, ...] = ()
 
 
@@ -230,6 +231,10 @@ class _Source:
     # auth.users JOIN public.users`, which PostgreSQL allows): `auth.users.email` finds
     # each (they are in scope under `_schema_key`), a bare `users.email` is ambiguous.
     ambiguous: bool = False
+    # The relation a pseudo-relation's columns are: `excluded`'s, the INSERT's target. A
+    # problem about it names the pseudo-relation (`excluded.notes`) and carries the target
+    # in `Problem.sources`, so what is said of the target holds for it (`scan._made_elsewhere`).
+    stands_for: _Source | None = None
 
     @property
     def silences(self) -> bool:
@@ -1652,7 +1657,7 @@ class _Run:
                 self.expression(key, scope, ctes)
             excluded = _Source(
                 "excluded", target.columns, "excluded", "excluded", target.relation,
-                target.extra - _SYSTEM_COLUMN_SET,
+                target.extra - _SYSTEM_COLUMN_SET, stands_for=target,
             )
             update_scope = _Scope(parent=outer)
             update_scope.add(target)
@@ -2120,6 +2125,7 @@ class _Run:
             f"{source.subject}.{name}",
             identifier,
             _suggest(name, candidates),
+            (source,) if source.stands_for is not None else (),
         )
 
     def unknown_table(self, identifier: exp.Expression, name: str, schema: str | None, *,
@@ -2174,7 +2180,8 @@ class _Run:
         problem = self.make_problem(code, message, subject, identifier, suggestions, help_text,
                                     span=span)
         if sources:
-            problem = replace(problem, sources=tuple(s.subject for s in sources))
+            problem = replace(problem, sources=tuple((s.stands_for or s).subject
+                                                     for s in sources))
         if catalog_version is not None:
             problem = replace(problem, catalog_version=catalog_version)
         self.problems.append(problem)

@@ -262,7 +262,8 @@ _CHUNK = 32
 # 209: Django's `connections["clickhouse"]`, an alias naming another engine, is that engine's
 # 210: a statement sent to another engine and to an unknown client's `query` is that engine's
 # 211: a django-pgtrigger trigger's `func=` is a PL/pgSQL body, no statement
-_CACHE_VERSION = 211
+# 212: an outcome keeps the relations a column finding was looked for in (`excluded`'s target)
+_CACHE_VERSION = 212
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -306,6 +307,10 @@ class FileOutcome:
     # Of each statement counted analysed with candidate findings, where they are: one of
     # them left unchecked by `_made_elsewhere` makes the statement not analysed.
     analysed_with_findings: list[tuple[Location | None, ...]] = field(default_factory=list)
+    # Of each column finding whose column may be in relations its subject does not name
+    # (`excluded.category`: the INSERT's target's; an unqualified column's: each relation in
+    # scope), at its location, those relations (unqualified, as `made` holds them).
+    looked_in: dict[Location, tuple[str, ...]] = field(default_factory=dict)
 
 
 def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
@@ -553,8 +558,9 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
             kept = []
             unchecked = set()
             for finding in outcome.findings:
-                name = _relation_of(finding)
-                if name is not None and makers[name] > (name in outcome.made):
+                name = next((name for name in _relations_of(finding, outcome.looked_in)
+                             if makers[name] > (name in outcome.made)), None)
+                if name is not None:
                     outcome.skipped.append(Skipped(
                         finding.location or Location(outcome.path, 1),
                         f"not analysed: reads `{name}`, which {maker} creates or alters"))
@@ -571,15 +577,20 @@ def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
                 outcome.counts["statements_not_analysed"] += moved
 
 
-def _relation_of(finding: Finding) -> str | None:
-    """The relation (unqualified) a missing relation or column finding is about, or the
-    schema of a missing schema's (its subject is the schema alone)."""
+def _relations_of(finding: Finding,
+                  looked_in: dict[Location, tuple[str, ...]]) -> tuple[str, ...]:
+    """The relations (unqualified) a missing relation or column finding is about, or the
+    schema of a missing schema's (its subject is the schema alone): a column's may be any
+    of those it was looked for in (`FileOutcome.looked_in`), `excluded`'s the target's."""
     parts = (finding.subject or "").split(".")
     if finding.code == UNKNOWN_TABLE.code:
-        return parts[-1]
-    if finding.code == UNKNOWN_COLUMN.code and len(parts) >= 2:
-        return parts[-2]
-    return None
+        return (parts[-1],)
+    if finding.code != UNKNOWN_COLUMN.code:
+        return ()
+    named = (parts[-2],) if len(parts) >= 2 else ()
+    if finding.location is None:
+        return named
+    return (*looked_in.get(finding.location, ()), *named)
 
 
 # PostgreSQL's message for a relation or function a migration statement uses that does
@@ -1094,6 +1105,10 @@ def _analyse_fragment(fragment: SqlFragment, snapshot: SchemaSnapshot,
             subject=problem.subject,
             help=problem.help,
         )
+        if problem.sources and finding.location is not None:
+            looked_in = outcome.looked_in.get(finding.location, ())
+            outcome.looked_in[finding.location] = tuple(dict.fromkeys(
+                (*looked_in, *(subject.rsplit(".", 1)[-1] for subject in problem.sources))))
         outcome.candidates.append(Candidate(finding, fragment.sql, problem.start, problem.end,
                                             problem.requires_version, problem.catalog_version,
                                             sent))
@@ -1362,6 +1377,8 @@ def _outcome_to_json(outcome: FileOutcome) -> dict:
         "made": sorted(outcome.made),
         "analysed_with_findings": [[_location_to_json(where) for where in statement]
                                    for statement in outcome.analysed_with_findings],
+        "looked_in": [[_location_to_json(where), list(names)]
+                      for where, names in outcome.looked_in.items()],
     }
 
 
@@ -1379,5 +1396,6 @@ def _outcome_from_json(data: dict) -> FileOutcome:
     dict.update(counts, data["counts"])
     analysed = [tuple(_location_from_json(where) for where in statement)
                 for statement in data["analysed_with_findings"]]
+    looked_in = {Location(*where): tuple(names) for where, names in data["looked_in"]}
     return FileOutcome(data["path"], findings, [], skipped, counts, frozenset(data["made"]),
-                       analysed)
+                       analysed, looked_in)

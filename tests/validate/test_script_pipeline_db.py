@@ -276,3 +276,60 @@ def test_a_statement_reading_what_another_script_makes_is_counted_not_analysed(
     # What was left unchecked: PostgreSQL refuses it on the schema as it is.
     with psycopg.connect(database_url) as conn, pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute('PREPARE p AS INSERT INTO "Checkouts" VALUES (1, 2)')
+
+
+# v4codeit/prato-rinaldo-webapp's `_docs_backup/.../seed-badges.sql` fills `slug` and
+# `category` of `badges`, which `migration-add-badge-slug.sql` beside it adds: its references
+# to `badges` were left unchecked, but `DO UPDATE SET category = EXCLUDED.category` was still
+# reported (6 DBS302): EXCLUDED's columns are the target's, and a column looked for in
+# several relations (`FROM badges, tenants`) may be in the one another script alters.
+_BADGES = ("CREATE TABLE badges (id int PRIMARY KEY, name text);\n"
+           "CREATE TABLE tenants (tid int PRIMARY KEY, title text);\n")
+_ADD_SLUG = "ALTER TABLE badges ADD COLUMN slug text, ADD COLUMN category text;\n"
+_SEED_BADGES = (
+    "INSERT INTO badges (id, slug, category) VALUES (1, 'first', 'starter')\n"
+    "ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, category = EXCLUDED.category;\n"
+    "SELECT category FROM badges, tenants;\n"
+    "INSERT INTO tenants (tid) VALUES (1) ON CONFLICT (tid) DO UPDATE SET title = EXCLUDED.category;\n"
+    "SELECT category FROM tenants AS a, tenants AS b;\n")
+
+
+@pytest.mark.db
+def test_excluded_reads_the_columns_another_script_adds_to_the_target(
+        database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_BADGES)
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "migration-add-badge-slug.sql").write_text(_ADD_SLUG, encoding="utf-8")
+    (tmp_path / "app" / "seed-badges.sql").write_text(_SEED_BADGES, encoding="utf-8")
+    expected = [("DBS302", "app/seed-badges.sql", 4), ("DBS302", "app/seed-badges.sql", 5)]
+    assert sorted(_validate(database_url, tmp_path)) == expected
+    assert sorted(_validate(database_url, tmp_path)) == expected  # from the cache
+    # The script no longer alters `badges`: its findings are back, the outcome cached.
+    (tmp_path / "app" / "migration-add-badge-slug.sql").write_text("SELECT 1;\n",
+                                                                   encoding="utf-8")
+    assert sorted(_validate(database_url, tmp_path)) == sorted([
+        *expected, *[("DBS302", "app/seed-badges.sql", line) for line in (1, 1, 2, 2, 2, 2, 3)]])
+
+
+@pytest.mark.db
+def test_excluded_has_the_columns_the_other_script_adds(
+        postgresql: psycopg.Connection) -> None:
+    postgresql.execute(_BADGES)
+    statements = [s.strip() for s in _SEED_BADGES.split(";\n") if s.strip()]
+    for statement in statements:  # before the script, each one is refused
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            postgresql.execute(f"PREPARE s AS {statement}")
+        postgresql.rollback()
+        postgresql.execute(_BADGES)
+    postgresql.execute(_ADD_SLUG)
+    for statement in statements[:2]:
+        postgresql.execute(f"PREPARE s AS {statement}")
+        postgresql.execute("DEALLOCATE s")
+    for statement in statements[2:]:  # tenants has no `category` still
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            postgresql.execute(f"PREPARE s AS {statement}")
+        postgresql.rollback()
+        postgresql.execute(_BADGES)
+        postgresql.execute(_ADD_SLUG)
