@@ -27,6 +27,7 @@ from dbsafe.migrate.histories import (
     edited_applied,
     edited_findings,
     flyway_runs,
+    flyway_unresolved,
     in_runner_order,
     last_recorded,
     never_run,
@@ -120,13 +121,18 @@ def compare_folder(folder: SqlFolder, database_url: str,
     # validation, sqlx), or runs on without a word (DBS605, a warning: prisma's deploy).
     # sqlx and Flyway refuse for a migration their table says failed half-way too (DBS612).
     edited = edited_applied(migrations, history)
-    refused = refusal(migrations, history, applied) \
-        if edited or history.dirty or history.failed_runs else None
+    unresolved = flyway_unresolved(migrations, history, applied)
+    refused = refusal(migrations, history, applied) if edited or history.dirty or \
+        history.failed_runs or any(not u.passed for u in unresolved) else None
+    # (Flyway's applied rows with no file its validation passes: what they made is drift)
+    passed = [f"{u.shown} ({u.state})" for u in unresolved if u.passed]
     told = [refusal_finding(refused, history.runner, at)] if refused is not None and \
         refused.check in (*REFUSES_EDITED, "DbMigrate") else []
     return Drift(live, expected, changes, (at,),
                  f"sql migrations {shown} ({history.runner}: {len(selected)} of "
-                 f"{len(migrations)} files applied)",
+                 f"{len(migrations)} files applied"
+                 + (f"; applied, no file: {', '.join(passed)}, which Flyway passes" if passed
+                    else "") + ")",
                  # (not in the reference: what ran is; the finding says what did not)
                  (*never_run_findings(never_run(migrations, history, applied), history.runner),
                   *told, *edited_findings(migrations, history, refused)),

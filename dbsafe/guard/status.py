@@ -102,6 +102,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         edited_again,
         edited_findings,
         flyway_runs,
+        flyway_unresolved,
         in_runner_order,
         last_recorded,
         never_run,
@@ -121,6 +122,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
     never: list[Migration] = []
     again: list[Migration] = []  # Flyway's repeatable ones edited since they ran
     edited: list[Finding] = []  # applied files edited since, their runner does not refuse
+    passed: list[str] = []  # Flyway's applied rows with no file its validation passes
     read = applied_versions(database_url, [folder.path], folder.history_table,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
@@ -135,6 +137,8 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         never = never_run(migrations, found, versions)
         again = edited_again(migrations, found)
         edited = edited_findings(migrations, found, refused)
+        passed = [f"{u.shown} ({u.state})"
+                  for u in flyway_unresolved(migrations, found, versions) if u.passed]
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")
@@ -168,6 +172,9 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
               *(f"  {m.path}" for m in never)] if never else []
     if refused is not None:
         lines.append(f"{runs} refuses to migrate: {refused.words} ({refused.check})")
+    lines += [f"applied, no file in {shown}: {len(passed)} ({runs}'s validation passes "
+              "them; the database holds what they made)", *(f"  {p}" for p in passed)
+              ] if passed else []
     lines += [f"edited since it ran: {len(edited)} ({runs} does not run them again)",
               *(f"  {f.subject}" for f in edited)] if edited else []
     return Report(tuple(findings), {

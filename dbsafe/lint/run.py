@@ -203,6 +203,7 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     from dbsafe.migrate.histories import (
         edited_again,
         flyway_runs,
+        flyway_unresolved,
         last_recorded,
         ran_among,
         refusal,
@@ -215,16 +216,24 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}
     ran = ran_among(loaded.migrations, history, set(versions))
-    if history.dirty is not None or history.failed_runs:
+    unresolved = flyway_unresolved(loaded.migrations, history, set(versions))
+    if history.dirty is not None or history.failed_runs or any(
+            not u.passed for u in unresolved):
         # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
         # one): its runner migrates nothing until it is resolved, and the database holds
         # what the failed file did before it stopped, so what runs next is not these files
-        # as they are. Said as `dbsafe status` says it (DBS612).
+        # as they are; nor does Flyway migrate past an applied row no file resolves that
+        # its validation does not pass. Said as `dbsafe status` says it (DBS612).
         refused = refusal(loaded.migrations, history, set(versions))
         if refused is not None:
             last = last_recorded(ran)
             loaded.findings.append(refusal_finding(
                 refused, history.runner, last.path if last else "none applied"))
+    if passed := [f"{u.shown} ({u.state})" for u in unresolved if u.passed]:
+        loaded.lines.append(
+            f"The database's {history.runner} history ({history.table}) holds applied "
+            f"migration(s) no file here resolves, which Flyway's validation passes: "
+            f"{_some_of(passed)}; the database holds what they made.")
     done = {id(m) for m in ran} - again
     if not done:
         return

@@ -679,6 +679,10 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
             "migrations, which dbsafe does not run, so what the database should hold is not "
             "known; compare it with the whole folder with `dbsafe diff DATABASE_URL "
             "migrations` and judge their changes yourself")
+    if history.runner == "flyway" and unknown:
+        # Flyway's rows no file resolves are its validation's to pass or refuse (`refusal`)
+        resolved = {u.version for u in flyway_unresolved(migrations, history, versions)}
+        unknown = [v for v in unknown if v not in resolved]
     if unknown:
         raise DbsafeError(f"the database's {history.table} holds version(s) "
                           f"{', '.join(unknown[:5])} that {folder} has no file for (another "
@@ -882,6 +886,52 @@ def never_run(migrations: Sequence[Migration], history: History, versions: set[s
             and v not in versions and first < int(v) < last]
 
 
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """An applied row of Flyway's history no file of the folder resolves."""
+
+    version: str  # as `versions` holds it (a repeatable one's `R:description`)
+    shown: str  # as Flyway names it: its version, a repeatable one's description
+    state: str  # Flyway's: "missing" (below the latest file's version, or repeatable), "future"
+    passed: bool  # whether Flyway's validation passes it (or does not validate)
+
+
+def flyway_unresolved(migrations: Sequence[Migration], history: History, versions: set[str]
+                      ) -> list[Unresolved]:
+    """The successful rows of Flyway's history (`versions`: no failed or deleted one, nor
+    its baseline) that no file of `migrations` resolves, by their state in Flyway's words
+    (`BaseAppliedMigration.getMissingState`): a versioned one below the latest file's version
+    is `Missing`, at or past it `Future`, a repeatable one `Missing`. Flyway's validation
+    passes one its `ignoreMigrationPatterns` names (`*:missing`, Flyway 7's and 8's
+    `ignoreMissingMigrations`; `*:future`, its default; `MigrationInfoImpl.validate`), and
+    every one with `validateOnMigrate=false`; it refuses the others ("Detected applied
+    migration not resolved locally", `refusal`)."""
+    if history.runner != "flyway" or not versions:
+        return []
+    from dbsafe.extract.flyway import FlywayNames
+
+    config = _flyway_settings(migrations)
+    if config is None:
+        return []  # no file at all: the folder's business (exit 2)
+    named = _versions_of(list(migrations), history, versions)
+    known = {v for v in named.values() if v is not None}
+    unknown = sorted(v for v in versions - known if v != history.baseline)
+    if not unknown:
+        return []
+    last = max((FlywayNames.version_key(v) for v in known if _FLYWAY_VERSION.fullmatch(v)),
+               default=())
+    found = []
+    for v in unknown:
+        repeatable = v.startswith("R:")
+        if not repeatable and not _FLYWAY_VERSION.fullmatch(v):
+            continue  # no version Flyway writes: the folder's business (exit 2)
+        state = "missing" if repeatable or FlywayNames.version_key(v) < last else "future"
+        passed = not config.validate_on_migrate or config.ignores(
+            "repeatable" if repeatable else "versioned", state)
+        found.append(Unresolved(v, v[2:] if repeatable else v, state, passed))
+    return found
+
+
 def _flyway_settings(migrations: Sequence[Migration]) -> FlywayConfig | None:
     """The Flyway configuration of the folder of `migrations`' first file."""
     first = next((m.file for m in migrations if m.file is not None), None)
@@ -962,6 +1012,10 @@ _FLYWAY_OUT_OF_ORDER_HELP = (
 _FLYWAY_FAILED_HELP = (
     "Undo what the failed migration did (or finish it by hand), then remove its row with "
     "`flyway repair`, for Flyway to run it again.")
+_FLYWAY_MISSING_HELP = (
+    "Bring the applied migration's file back to the folder (from the branch or commit that has "
+    "it), or mark it deleted with `flyway repair` if it was removed on purpose, or let Flyway "
+    "pass it (ignoreMigrationPatterns '{}' in flyway.conf or flyway.toml, which dbsafe reads).")
 _EDITED_HELP = ("Undo the edit of the applied file and put the change in a new migration{}.")
 
 
@@ -1015,6 +1069,12 @@ def refusal(migrations: Sequence[Migration], history: History,
         said += [((1, ()), f"Detected failed repeatable migration: {d}") if v is None else
                  ((0, FlywayNames.version_key(v)),
                   f"Detected failed migration to version {v} ({d})") for v, d in broken]
+        missing = [u for u in flyway_unresolved(migrations, history, versions or set())
+                   if not u.passed]
+        said += [((1, ()) if u.version.startswith("R:") else
+                  (0, FlywayNames.version_key(u.version)),
+                  f"Detected applied migration not resolved locally: {u.shown}")
+                 for u in missing]
         if not said:
             return _flyway_migrate_refusal(failed, history, config)
         helps = [_FLYWAY_FAILED_HELP] if broken else []
@@ -1023,6 +1083,9 @@ def refusal(migrations: Sequence[Migration], history: History,
                                              "if the database already holds what it makes now"))
         if ignored:
             helps.append(_FLYWAY_OUT_OF_ORDER_HELP)
+        if missing:
+            helps.append(_FLYWAY_MISSING_HELP.format(
+                "*:future" if all(u.state == "future" for u in missing) else "*:missing"))
         return Refusal(
             f"Validate failed: {'; '.join(text for _, text in sorted(said))}",
             "validateOnMigrate", " ".join(helps))

@@ -1368,6 +1368,59 @@ def test_flyway_7_and_8_s_ignore_state_settings_are_the_patterns_flyway_9_reads_
     assert commands.status(settings).findings == ()
 
 
+def test_a_flyway_row_no_file_resolves_is_refused_or_passed_as_flyway_s_validation_does(
+        tmp_path: Path, database_url: str) -> None:
+    # V1_1 ran, then its file left the folder (another branch, deleted). Flyway's validation
+    # (validateOnMigrate) takes its row for `Missing` (below V2, the latest file; at or past
+    # it `Future`: BaseAppliedMigration.getMissingState) and fails: "Validate failed:
+    # Detected applied migration not resolved locally: 1.1" (MigrationInfoImpl.validate),
+    # unless ignoreMigrationPatterns passes it (`*:missing`; Flyway 8's
+    # ignoreMissingMigrations; a future one `*:future`, its default). dbsafe was exit 2
+    # ("holds version(s) 1.1 that db/migrations has no file for") whatever the configuration.
+    _project(tmp_path, "flyway")
+    (tmp_path / "db/migrations/V1_1__email.sql").unlink()
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[1] + _UPS[2] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "1.1", "email", "SQL", "V1_1__email.sql", None),
+             (3, "2", "orders", "SQL", "V2__orders.sql", None)]))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    refused = [("DBS612", "flyway refuses to migrate the database: Validate failed: Detected "
+                          "applied migration not resolved locally: 1.1.")]
+    report = commands.status(settings)
+    assert [(f.code, f.message) for f in report.findings] == refused
+    assert report.findings[0].help is not None and "'*:missing'" in report.findings[0].help
+    assert report.summary["current"] == ["db/migrations/V2__orders.sql"]
+    drift = commands.drift(settings)
+    assert [(f.code, f.message) for f in drift.findings if f.code == "DBS612"] == refused
+    assert "public.users.email" in [f.subject for f in drift.findings]  # V1_1's, no file's
+    # Passed: Flyway validates and migrates; status and drift go on, saying it.
+    for conf in ("flyway.ignoreMigrationPatterns=*:missing\n",
+                 "flyway.ignoreMigrationPatterns=versioned:missing\n",
+                 "flyway.ignoreMissingMigrations=true\n", "flyway.validateOnMigrate=false\n"):
+        (tmp_path / "flyway.conf").write_text(conf)
+        report = commands.status(settings, fail_on_pending=True)
+        assert report.findings == (), conf
+        assert "  1.1 (missing)" in report.summary["lines"]
+        assert (report.summary["applied"], report.summary["pending"]) == (2, [])
+        drift = commands.drift(settings)
+        assert [f.subject for f in drift.findings] == ["public.users.email"], conf
+    # A pattern for another state leaves it refused (Flyway 9's list replaces its default).
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreMigrationPatterns=*:ignored\n")
+    assert [(f.code, f.message) for f in commands.status(settings).findings] == refused
+    # A row past the latest file's version is `Future`: Flyway's default passes it.
+    (tmp_path / "db/migrations/V1_1__email.sql").write_text(_UPS[1] + "\n")
+    (tmp_path / "db/migrations/V2__orders.sql").unlink()
+    (tmp_path / "flyway.conf").unlink()
+    report = commands.status(settings)
+    assert report.findings == () and "  2 (future)" in report.summary["lines"]
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreMigrationPatterns=*:missing\n")
+    [finding] = commands.status(settings).findings
+    assert finding.message == ("flyway refuses to migrate the database: Validate failed: "
+                               "Detected applied migration not resolved locally: 2.")
+    assert finding.help is not None and "'*:future'" in finding.help
+
+
 def test_a_flyway_repeatable_migration_its_history_records_ran_and_is_not_pending(
         tmp_path: Path, database_url: str) -> None:
     # Flyway records a repeatable migration's run with no version (its description, its

@@ -257,6 +257,38 @@ def test_lint_says_flyway_refuses_to_migrate_past_a_failed_migration_as_status_d
     assert commands.status(settings).findings == commands.lint(settings, [folder]).findings == ()
 
 
+def test_lint_says_flyway_refuses_an_applied_row_no_file_resolves_unless_it_passes_it(
+        tmp_path: Path, database_url: str) -> None:
+    # V1_1 ran, its file is gone, V2 is pending: Flyway's migrate validates first and fails
+    # ("Detected applied migration not resolved locally: 1.1", MigrationInfoImpl.validate:
+    # `Missing`, below V2) unless ignoreMigrationPatterns passes it (`*:missing`). lint
+    # linted V2 as pending and passed either way, saying nothing of the row.
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    users = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+    (folder / "V1__users.sql").write_text(users)
+    (folder / "V2__orders.sql").write_text("CREATE TABLE orders (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(users + "ALTER TABLE users ADD COLUMN email text;" + _FLYWAY_TABLE +
+                     "INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', NULL, true), "
+                     "(2, '1.1', 'email', 'SQL', 'V1_1__email.sql', NULL, true)")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    [said] = commands.status(settings).findings
+    report = commands.lint(settings, [folder])
+    assert report.findings == (said,)
+    assert (said.code, said.message, said.subject) == (
+        "DBS612", "flyway refuses to migrate the database: Validate failed: Detected applied "
+                  "migration not resolved locally: 1.1.", "db/migrations/V1__users.sql")
+    (tmp_path / "flyway.conf").write_text("flyway.ignoreMigrationPatterns=*:missing\n")
+    report = commands.lint(settings, [folder])
+    assert report.findings == commands.status(settings).findings == ()
+    assert report.summary["migrations"] == 1
+    assert "passes: 1.1 (missing)" in " ".join(report.summary["lines"])
+
+
 def test_lint_says_sqlx_refuses_to_migrate_past_a_dirty_migration_as_status_does(
         tmp_path: Path, database_url: str) -> None:
     # sqlx's migrate reads the first `success = false` row before anything else
