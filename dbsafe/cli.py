@@ -133,6 +133,22 @@ class _Path(click.Path):
         return super().convert(value, param, ctx)
 
 
+class _Duration(click.ParamType):
+    """A --lock-timeout or --statement-timeout: refused at once when PostgreSQL would refuse
+    it, not after a backup was taken or when a statement of the migrations first runs."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        from dbsafe.config import is_duration
+
+        if not isinstance(value, str) or not is_duration(value):
+            self.fail(f"{value!r} is not a PostgreSQL duration such as 2s, 500ms, 5min or "
+                      "0 (off)", param, ctx)
+        return value.strip()
+
+
 class _Terminated(BaseException):  # raised like KeyboardInterrupt: not an Exception
     """SIGTERM or SIGHUP arrived (CI cancelling the job): unwind so cleanups run."""
 
@@ -665,9 +681,10 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
                    "their readers (otherwise they are skipped).")
 @click.option("--stagger", metavar="DURATION", default="0",
               help="Pause between two refreshes, e.g. 30s or 2m [default: none].")
-@click.option("--lock-timeout", metavar="DURATION",
+@click.option("--lock-timeout", type=_Duration(), metavar="DURATION",
               help="Longest wait for a view's lock [default: the lock-timeout setting, 2s].")
-@click.option("--statement-timeout", metavar="DURATION", default="30min",
+@click.option("--statement-timeout", type=_Duration(), metavar="DURATION",
+              default="30min",
               help="Longest refresh of one view, in PostgreSQL's units [default: 30min].")
 @click.option("--history", "show_history", is_flag=True, default=False,
               help="Show the recorded refreshes instead of refreshing.")
@@ -769,11 +786,12 @@ def _upgrade_options(func: Callable) -> Callable:
     options = [
         _DATABASE_OPTION,
         _alembic_config_option(),
-        click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
+        click.option("--lock-timeout", type=_Duration(), default="5s", show_default=True,
+                     metavar="DURATION",
                      help="lock_timeout for every statement of the migrations (a "
                           "CONCURRENTLY one, whose waits block no reads or writes, waits up "
                           "to --statement-timeout)."),
-        click.option("--statement-timeout", default="30min", show_default=True,
+        click.option("--statement-timeout", type=_Duration(), default="30min", show_default=True,
                      metavar="DURATION",
                      help="statement_timeout for every statement (none for CONCURRENTLY)."),
         click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
@@ -1140,10 +1158,12 @@ class _RelativeTarget(click.Command):
 @click.argument("target")
 @_DATABASE_OPTION
 @_alembic_config_option()
-@click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
+@click.option("--lock-timeout", type=_Duration(), default="5s", show_default=True,
+              metavar="DURATION",
               help="lock_timeout for every statement (a CONCURRENTLY one, whose waits "
                    "block no reads or writes, waits up to --statement-timeout).")
-@click.option("--statement-timeout", default="30min", show_default=True, metavar="DURATION",
+@click.option("--statement-timeout", type=_Duration(), default="30min", show_default=True,
+              metavar="DURATION",
               help="statement_timeout for every statement (none for CONCURRENTLY).")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,
               help="Attempts after a lock timeout, with exponential backoff and jitter.")
@@ -1200,7 +1220,8 @@ def downgrade_command(state: CliState, target: str, database_url: str | None,
 @click.option("--verify-restore", is_flag=True, default=False,
               help="Also restore it into a scratch database, compare schema and row counts "
                    "with the source, and drop the scratch database.")
-@click.option("--lock-timeout", default="5s", show_default=True, metavar="DURATION",
+@click.option("--lock-timeout", type=_Duration(), default="5s", show_default=True,
+              metavar="DURATION",
               help="How long pg_dump waits for each table's lock (another session holding "
                    "a conflicting one) before the attempt is given up.")
 @click.option("--retries", type=click.IntRange(min=0), default=5, show_default=True,

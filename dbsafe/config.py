@@ -485,6 +485,15 @@ def split_search_path(text: str) -> tuple[str, ...] | None:
 _DURATION = re.compile(r"\s*(\d+(\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?\s*")
 
 
+def is_duration(text: str) -> bool:
+    """Whether PostgreSQL takes `text` as a lock_timeout or statement_timeout.
+
+    >>> is_duration("5s"), is_duration("1.5 min"), is_duration("0"), is_duration("abc")
+    (True, True, True, False)
+    """
+    return bool(_DURATION.fullmatch(text))
+
+
 def _pattern_problem(pattern: str) -> str | None:
     """Why a gitignore-style pattern cannot work, or None.
 

@@ -286,6 +286,33 @@ def test_an_unwritable_report_file_is_said_before_the_upgrade_runs(
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
 
 
+# A timeout PostgreSQL would refuse is refused before anything connects: it was a pg_dump
+# failure (backup), an "internal error" (refresh-views) or a run that applied, or was
+# refused, with the value never checked (upgrade, downgrade).
+@pytest.mark.db
+@pytest.mark.parametrize(("command", "option", "value"), [
+    (("upgrade", "--no-backup"), "--lock-timeout", "abc"),
+    (("upgrade", "--no-backup"), "--statement-timeout", "-5s"),
+    (("downgrade", "base", "--yes", "--no-backup"), "--lock-timeout", "5 parsecs"),
+    (("backup", "--backup-dir", "{tmp}/backups"), "--lock-timeout", "abc"),
+    (("refresh-views",), "--statement-timeout", "abc"),
+], ids=lambda v: v if isinstance(v, str) else v[0])
+def test_a_timeout_postgresql_refuses_is_a_usage_error(
+        command: tuple[str, ...], option: str, value: str, database_url: str,
+        tmp_path: Path) -> None:
+    from tests.migrate.projects import write_project
+
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    args = [a.format(tmp=tmp_path) for a in command]
+    result = run(*args, option, value, "--database-url", database_url, cwd=root)
+    assert_clean_error(result, f"Invalid value for '{option}': {value!r} is not a PostgreSQL "
+                       "duration")
+    assert not (tmp_path / "backups").exists()
+    with psycopg.connect(database_url) as conn:  # nothing was applied
+        assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+
 @pytest.mark.db
 @pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
 def test_gates_without_migrations_say_how_to_name_a_folder(
