@@ -358,7 +358,13 @@ def upgrade(settings: Settings, options: UpgradeOptions,
     from dbsafe.guard.upgrade import Verbs
     from dbsafe.guard.upgrade import upgrade as guarded_upgrade
 
-    check_settings_codes(settings, catalog())
+    known = catalog()
+    check_settings_codes(settings, known)
+    # --allow matches whole codes: one that names no code (a typo, a prefix) would accept
+    # nothing and leave the upgrade refused over the finding it was meant to accept.
+    if unknown := [code for code in options.allow if code not in known]:
+        raise ConfigError(f"--allow names unknown code(s): {', '.join(unknown)} (give whole "
+                          "codes such as DBS101; `dbsafe codes` lists them)")
     verbs = Verbs(lint=lambda s, since: lint(s, since=since), validate=validate)
     return guarded_upgrade(settings, _require_database(settings), options, verbs,
                            progress or (lambda step, message: None))

@@ -314,6 +314,21 @@ def test_a_timeout_postgresql_refuses_is_a_usage_error(
 
 
 @pytest.mark.db
+def test_upgrade_allow_of_an_unknown_code_is_a_usage_error(database_url: str,
+                                                           tmp_path: Path) -> None:
+    from tests.migrate.projects import write_project
+
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    # DBS1 is a prefix: --allow matches whole codes, so it would accept nothing.
+    result = run("upgrade", "--no-backup", "--allow", "DBS101,DBS999", "--allow", "DBS1",
+                 "--database-url", database_url, cwd=root)
+    assert_clean_error(result, "--allow names unknown code(s): DBS999, DBS1")
+    with psycopg.connect(database_url) as conn:  # nothing was applied
+        assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
+
+
+@pytest.mark.db
 @pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
 def test_gates_without_migrations_say_how_to_name_a_folder(
         command: str, database_url: str, tmp_path: Path) -> None:
