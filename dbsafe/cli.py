@@ -658,8 +658,9 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
     """Run the database health checks and the schema expectations.
 
     Runs the built-in checks (DBS5xx) and the project's own (`check-paths`), each in a
-    read-only transaction with a timeout, then the expectations (`[tool.dbsafe.expect]`,
-    `dbsafe-expect.toml`). A check that fails to run is reported (DBS004); the others still run.
+    read-only transaction with a timeout (the `check-timeout` setting, default 30s), then the
+    expectations (`[tool.dbsafe.expect]`, `dbsafe-expect.toml`). A check that fails to run is
+    reported (DBS004); the others still run.
     """
     from dbsafe import commands
 
