@@ -9,6 +9,7 @@ one place, `_DbsafeGroup.invoke`. Heavy imports happen inside the commands, so `
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -667,9 +668,14 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
     if explain:
         click.echo(commands.explain(explain), nl=False)
         return
+    if database_url and snapshot:
+        raise click.UsageError("choose one: --database-url runs the checks and the "
+                               "expectations, --snapshot the expectations only")
     overrides = {"database-url": database_url, "snapshot": snapshot}
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
+    if snapshot is not None:  # the option beats DBSAFE_DATABASE_URL and the config's URL
+        settings = dataclasses.replace(settings, database_url=None)
     _finish(commands.check(settings, only=only), settings)
 
 

@@ -328,6 +328,25 @@ def test_upgrade_allow_of_an_unknown_code_is_a_usage_error(database_url: str,
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
 
 
+# `check --snapshot FILE` checks the expectations against the snapshot: a database URL from
+# the environment (or the config) did not give way to it, and both options at once ran the
+# checks on the database with the snapshot silently unused.
+@pytest.mark.db
+def test_check_snapshot_is_what_is_checked(database_url: str, tmp_path: Path) -> None:
+    snapshot = tmp_path / "schema.json"
+    assert run("schema", "dump", "--database-url", database_url, "-o", str(snapshot),
+               cwd=tmp_path).exit_code == 0
+    result = run("check", "--snapshot", str(snapshot), "--format", "json", cwd=tmp_path,
+                 env={"DBSAFE_DATABASE_URL": database_url})
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert "checks_run" not in summary
+    assert "against the snapshot" in summary["not_checked"][0]
+    both = run("check", "--snapshot", str(snapshot), "--database-url", database_url,
+               cwd=tmp_path)
+    assert_clean_error(both, "choose one: --database-url runs the checks")
+
+
 @pytest.mark.db
 @pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
 def test_gates_without_migrations_say_how_to_name_a_folder(
