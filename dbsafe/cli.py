@@ -539,6 +539,9 @@ def validate_command(state: CliState, paths: tuple[Path, ...], database_url: str
     """
     from dbsafe import commands
 
+    if baseline and write_baseline:
+        raise click.UsageError("choose one: --baseline FILE drops the findings FILE records, "
+                               "--write-baseline FILE records this run's")
     overrides = _source_overrides(database_url, snapshot, from_migrations, alembic_config,
                                   no_cache, sql_migrations)
     overrides.update(_output_overrides(**output))

@@ -347,6 +347,24 @@ def test_check_snapshot_is_what_is_checked(database_url: str, tmp_path: Path) ->
     assert_clean_error(both, "choose one: --database-url runs the checks")
 
 
+# --baseline and --write-baseline together wrote the new file first and then read nothing
+# from the baseline: it was unused, and a run naming the same file for both replaced it.
+@pytest.mark.db
+def test_validate_baseline_and_write_baseline_are_a_usage_error(database_url: str,
+                                                                  tmp_path: Path) -> None:
+    snapshot = tmp_path / "schema.json"
+    assert run("schema", "dump", "--database-url", database_url, "-o", str(snapshot),
+               cwd=tmp_path).exit_code == 0
+    (tmp_path / "app.sql").write_text("SELECT nope FROM missing_table;\n")
+    assert run("validate", "app.sql", "--snapshot", str(snapshot), "--write-baseline",
+               "old.json", cwd=tmp_path).exit_code == 0
+    recorded = (tmp_path / "old.json").read_text()
+    result = run("validate", "app.sql", "--snapshot", str(snapshot), "--baseline", "old.json",
+                 "--write-baseline", "old.json", cwd=tmp_path)
+    assert_clean_error(result, "choose one: --baseline FILE")
+    assert (tmp_path / "old.json").read_text() == recorded
+
+
 @pytest.mark.db
 @pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
 def test_gates_without_migrations_say_how_to_name_a_folder(
