@@ -466,6 +466,30 @@ def _emit(report: Any, settings: Any, status: int) -> None:
     sys.exit(status)
 
 
+def _refuse_format_for_ddl(flag: str, fmt: str | None) -> None:
+    """--sql and --alembic print DDL, not a report: a --format json|sarif|github beside them
+    would otherwise be dropped without a word (a CI step parsing JSON gets SQL)."""
+    if fmt not in (None, "text"):
+        raise click.UsageError(f"{flag} prints DDL, which has no --format {fmt}; drop one")
+
+
+def _emit_ddl(text: str, differences: int) -> None:
+    """The DDL of --sql/--alembic where a report would go (-o FILE, else standard output);
+    exit 1 when there were differences (their count; 0 with --exit-zero)."""
+    delivery = _delivery()
+    if delivery["output_file"] is not None:
+        try:
+            from dbsafe.files import write_text
+
+            write_text(Path(delivery["output_file"]), text)
+        except OSError as exc:
+            raise DbsafeError(f"cannot write {delivery['output_file']}: "
+                              f"{exc.strerror or exc}") from None
+    else:
+        click.echo(text, nl=False)
+    sys.exit(1 if differences and not delivery["exit_zero"] else 0)
+
+
 def _finish(report, settings) -> None:
     _emit(report, settings, 1 if report.fails(settings.fail_on) else 0)
 
@@ -916,6 +940,8 @@ def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: 
     if sql and alembic:
         raise click.UsageError("--sql and --alembic print the same change two ways; "
                                "choose one.")
+    if sql or alembic:
+        _refuse_format_for_ddl("--alembic" if alembic else "--sql", output["fmt"])
     state.urls.extend((source, target))
     codes = tuple(i for i in output["ignore"] if i.upper().startswith("DBS"))
     overrides = {"alembic-config": alembic_config, "cache": False if no_cache else None}
@@ -926,8 +952,7 @@ def diff_command(state: CliState, source: str, target: str, sql: bool, alembic: 
     if sql or alembic:
         render = commands.diff_alembic if alembic else commands.diff_sql
         text, differences = render(settings, source, target, options=options)
-        click.echo(text, nl=False)
-        sys.exit(1 if differences else 0)
+        _emit_ddl(text, differences)
     _finish(commands.diff(settings, source, target, options=options), settings)
 
 
@@ -1080,9 +1105,9 @@ def drift_command(state: CliState, database_url: str | None, sql: bool,
         if models:
             raise click.UsageError("--sql prints the DDL for --database-url; compare "
                                    "--models in a run of its own")
+        _refuse_format_for_ddl("--sql", output["fmt"])
         text, differences = commands.drift_sql(settings, options=options)
-        click.echo(text, nl=False)
-        sys.exit(1 if differences else 0)
+        _emit_ddl(text, differences)
     _finish(commands.drift(settings, options=options, models=models), settings)
 
 

@@ -365,6 +365,30 @@ def test_validate_baseline_and_write_baseline_are_a_usage_error(database_url: st
     assert (tmp_path / "old.json").read_text() == recorded
 
 
+# `diff --sql`/`--alembic` (and `drift --sql`) printed their DDL to standard output whatever
+# -o, --format or --exit-zero said: no file was written, JSON asked for got SQL.
+@pytest.mark.db
+@pytest.mark.parametrize("flag", ["--sql", "--alembic"])
+def test_diff_ddl_goes_where_output_options_say(flag: str, database_url: str,
+                                                tmp_path: Path) -> None:
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    assert run("schema", "dump", "--database-url", database_url, "-o", str(before),
+               cwd=tmp_path).exit_code == 0
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE added (id int)")
+    assert run("schema", "dump", "--database-url", database_url, "-o", str(after),
+               cwd=tmp_path).exit_code == 0
+    printed = run("diff", flag, str(before), str(after), cwd=tmp_path)
+    assert printed.exit_code == 1 and "added" in printed.stdout
+    to_file = run("diff", flag, str(before), str(after), "-o", "out.txt", cwd=tmp_path)
+    assert to_file.exit_code == 1 and to_file.stdout == ""
+    assert (tmp_path / "out.txt").read_text() == printed.stdout
+    assert run("diff", flag, str(before), str(after), "--exit-zero",
+               cwd=tmp_path).exit_code == 0
+    assert_clean_error(run("diff", flag, str(before), str(after), "--format", "json",
+                           cwd=tmp_path), f"{flag} prints DDL, which has no --format json")
+
+
 @pytest.mark.db
 @pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
 def test_gates_without_migrations_say_how_to_name_a_folder(
