@@ -426,6 +426,21 @@ def _colour_wanted(when: str) -> bool:
     return os.environ.get("TERM") != "dumb" and sys.stdout.isatty()
 
 
+def _deliver(text: str, colour: bool = False) -> None:
+    """Output to -o FILE when it was given, else to standard output."""
+    output_file = _delivery()["output_file"]
+    if output_file is not None:
+        try:
+            from dbsafe.files import write_text
+
+            write_text(Path(output_file), text)
+        except OSError as exc:
+            raise DbsafeError(f"cannot write {output_file}: {exc.strerror or exc}") from None
+    else:
+        # click strips ANSI codes when stdout is not a terminal: keep them for --color=always.
+        click.echo(text, nl=False, color=colour)
+
+
 def _emit(report: Any, settings: Any, status: int) -> None:
     """Render the report where it was asked for, then exit with `status` (or 0 with
     --exit-zero, for findings; 2 is never turned into 0)."""
@@ -450,17 +465,7 @@ def _emit(report: Any, settings: Any, status: int) -> None:
         text = "\n".join(lines[:-1]).rstrip("\n") + ("\n" if len(lines) > 1 else "")
     else:
         text = render(report, settings.format, catalog(), verbose=settings.verbose, paint=paint)
-    if delivery["output_file"] is not None:
-        try:
-            from dbsafe.files import write_text
-
-            write_text(Path(delivery["output_file"]), text)
-        except OSError as exc:
-            raise DbsafeError(f"cannot write {delivery['output_file']}: "
-                              f"{exc.strerror or exc}") from None
-    else:
-        # click strips ANSI codes when stdout is not a terminal: keep them for --color=always.
-        click.echo(text, nl=False, color=colour)
+    _deliver(text, colour)
     if delivery["exit_zero"] and status == 1:
         status = 0
     sys.exit(status)
@@ -474,20 +479,10 @@ def _refuse_format_for_ddl(flag: str, fmt: str | None) -> None:
 
 
 def _emit_ddl(text: str, differences: int) -> None:
-    """The DDL of --sql/--alembic where a report would go (-o FILE, else standard output);
+    """The DDL of --sql/--alembic where a report goes (-o FILE, else standard output);
     exit 1 when there were differences (their count; 0 with --exit-zero)."""
-    delivery = _delivery()
-    if delivery["output_file"] is not None:
-        try:
-            from dbsafe.files import write_text
-
-            write_text(Path(delivery["output_file"]), text)
-        except OSError as exc:
-            raise DbsafeError(f"cannot write {delivery['output_file']}: "
-                              f"{exc.strerror or exc}") from None
-    else:
-        click.echo(text, nl=False)
-    sys.exit(1 if differences and not delivery["exit_zero"] else 0)
+    _deliver(text)
+    sys.exit(1 if differences and not _delivery()["exit_zero"] else 0)
 
 
 def _finish(report, settings) -> None:
@@ -660,8 +655,8 @@ def lint_command(state: CliState, paths: tuple[Path, ...], database_url: str | N
 
         rows = commands.lock_report(settings, paths, since=since, changed_since=changed_since,
                                     offline=offline)
-        click.echo(render_rows(lock_table(rows), settings.format,
-                               text=render_locks_text(rows), kind="lock"), nl=False)
+        _deliver(render_rows(lock_table(rows), settings.format,
+                             text=render_locks_text(rows), kind="lock"))
         return
     _finish(commands.lint(settings, paths, since=since, changed_since=changed_since,
                           offline=offline), settings)
@@ -742,8 +737,8 @@ def refresh_views_command(state: CliState, views: tuple[str, ...], database_url:
     settings = state.settings(overrides)
     if show_history:
         rows = commands.refresh_history(settings)
-        click.echo(render_rows(rows, settings.format, text=render_history_text(rows),
-                               kind="history_row"), nl=False)
+        _deliver(render_rows(rows, settings.format, text=render_history_text(rows),
+                             kind="history_row"))
         return
     report = commands.refresh_views(settings, views, allow_blocking=allow_blocking,
                                     stagger=parse_duration(stagger),

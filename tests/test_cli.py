@@ -389,6 +389,24 @@ def test_diff_ddl_goes_where_output_options_say(flag: str, database_url: str,
                            cwd=tmp_path), f"{flag} prints DDL, which has no --format json")
 
 
+# The tables `lint --locks` and `refresh-views --history` print went to standard output
+# whatever -o said.
+@pytest.mark.db
+@pytest.mark.parametrize("command", [
+    ("lint", "--locks", "mig.sql"),
+    ("refresh-views", "--history", "--format", "json", "--database-url", "{url}"),
+], ids=lambda c: c[0])
+def test_tables_go_to_the_output_file(command: tuple[str, ...], database_url: str,
+                                      tmp_path: Path) -> None:
+    (tmp_path / "mig.sql").write_text("CREATE INDEX items_id ON items (id);\n")
+    args = [a.format(url=database_url) for a in command]
+    printed = run(*args, cwd=tmp_path)
+    assert printed.exit_code == 0 and printed.stdout, printed.output
+    to_file = run(*args, "-o", "out.txt", cwd=tmp_path)
+    assert to_file.exit_code == 0 and to_file.stdout == ""
+    assert (tmp_path / "out.txt").read_text() == printed.stdout
+
+
 @pytest.mark.db
 @pytest.mark.parametrize("command", ["verify-reversible", "drift", "status"])
 def test_gates_without_migrations_say_how_to_name_a_folder(
