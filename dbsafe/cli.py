@@ -1283,7 +1283,7 @@ def _finish_plain(report: Any, settings: Any, *, failed: bool = False) -> None:
 @click.option("--backup-dir", type=_Path(file_okay=False, path_type=Path),
               default=Path("backups"), show_default=True, help="Where the backups are.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="Output format.")
 @click.option("--database-url", metavar="URL",
               help="Also name the databases an interrupted `dbsafe restore` left "
                    "half-restored on this server (or set DBSAFE_DATABASE_URL).")
@@ -1441,7 +1441,7 @@ def explain_command(code: str) -> None:
 
 @main.command("codes")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="Output format.")
 def codes_command(fmt: str) -> None:
     """List every finding code dbsafe can report, with its name and default severity."""
     import json
