@@ -709,7 +709,8 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
               help="Refresh views that cannot be refreshed CONCURRENTLY plainly, blocking "
                    "their readers (otherwise they are skipped).")
 @click.option("--stagger", metavar="DURATION", default="0",
-              help="Pause between two refreshes, e.g. 30s or 2m [default: none].")
+              help="Pause between two refreshes, e.g. 30s, 2min or 500ms; a bare number is "
+                   "seconds [default: none].")
 @click.option("--lock-timeout", type=_Duration(), metavar="DURATION",
               help="Longest wait for a view's lock [default: the lock-timeout setting, 2s].")
 @click.option("--statement-timeout", type=_Duration(), metavar="DURATION",
