@@ -737,6 +737,9 @@ def refresh_views_command(state: CliState, views: tuple[str, ...], database_url:
     overrides.update(_output_overrides(**output))
     settings = state.settings(overrides)
     if show_history:
+        if views:  # (the names were dropped without a word: every view's history came)
+            raise click.UsageError("--history shows every view's refreshes: it takes no "
+                                   "VIEW names")
         rows = commands.refresh_history(settings)
         _deliver(render_rows(rows, settings.format, text=render_history_text(rows),
                              kind="history_row"))
@@ -1396,6 +1399,10 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
     settings = state.settings(overrides)
     if not clean_up and backup_file is None:
         raise click.UsageError("name the backup file to restore (see `dbsafe backups`)")
+    if clean_up and (backup_file is not None or into or replace):
+        # (each was dropped without a word: `--clean-up --into x` restored nothing into x)
+        raise click.UsageError("--clean-up only drops what a killed restore left half-"
+                               "restored: it takes no BACKUP_FILE, --into or --replace")
     if replace and not yes:
         from dbsafe.pg.connect import database_name
 

@@ -748,3 +748,21 @@ def test_sqitch_target_picks_the_registry_status_and_lint_read(tmp_path: Path,
     for command in ("status", "lint"):
         assert_clean_error(run(command, "--database-url", database_url, "--sqitch-target", "qa",
                                cwd=tmp_path), 'has no [target "qa"] (its targets: dev, prod)')
+
+
+# Options a mode of the command does not read were dropped without a word: `restore
+# --clean-up --into x` dropped leftovers and exited 0, `refresh-views --history v` showed
+# every view's history.
+@pytest.mark.db
+@pytest.mark.parametrize("args", [
+    ("restore", "--clean-up", "--into", "copy"),
+    ("restore", "--clean-up", "--replace", "--yes"),
+    ("restore", "--clean-up", "backups/x.dump"),
+    ("refresh-views", "--history", "daily_totals"),
+], ids=["clean-up-into", "clean-up-replace", "clean-up-file", "history-views"])
+def test_options_a_mode_does_not_read_are_a_usage_error(args: tuple[str, ...],
+                                                        database_url: str,
+                                                        tmp_path: Path) -> None:
+    result = run(*args, "--database-url", database_url, cwd=tmp_path)
+    assert_clean_error(result, "takes no")
+    assert result.exit_code == 2
