@@ -124,6 +124,8 @@ class SourceError(DbsafeError):
 class DatabaseError(DbsafeError):
     """The database cannot be reached or refused an operation dbsafe needs."""
 
+    sqlstate: str | None = None  # the server's, where one of its statements failed
+
 
 def select_findings(
     findings: Iterable[Finding],

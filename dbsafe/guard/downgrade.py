@@ -22,7 +22,7 @@ from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losses
 from dbsafe.guard.leftovers import user_snapshot
-from dbsafe.guard.run import Progress, RunState
+from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.upgrade import (
     RETRYABLE,
     REVISION_FAILED,
@@ -31,6 +31,7 @@ from dbsafe.guard.upgrade import (
     cleared_for_retry,
     comparison_options,
     downgrade_in_steps,
+    read_schema,
     record_interrupted,
     remove_failed_attempt,
     revision_in_flight,
@@ -116,7 +117,8 @@ def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
     from dbsafe.guard.upgrade import preflight_connection
 
     down = _Down(settings=settings, url=database_url, progress=progress,
-                 project=AlembicProject.from_settings(settings), options=options)
+                 project=AlembicProject.from_settings(settings), options=options,
+                 waits=LockWaits(options.lock_timeout, options.retries, options.retry_delay))
     preflight_connection(database_url, down.say)
     with run_lock(database_url):
         outcome = _locked(down, confirm)
@@ -430,7 +432,7 @@ def _run_computed(down: _Down) -> None:
                         *ABANDONED_STATEMENTS_STOP.items()])
             for index, (transactional, group) in enumerate(groups):
                 # What a failed CONCURRENTLY statement leaves is new next to this schema.
-                ahead = before if transactional or not done else user_snapshot(down.url)
+                ahead = before if transactional or not done else read_schema(down)
                 for attempt in range(1, attempts + 1):
                     watch.forget()
                     try:

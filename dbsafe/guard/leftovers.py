@@ -11,6 +11,7 @@ reported, and the backup restores them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 from dbsafe.core import first_line
@@ -18,18 +19,21 @@ from dbsafe.guard.history import SCHEMA as HISTORY_SCHEMA
 from dbsafe.pg.connect import connect
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from dbsafe.schema.model import SchemaSnapshot
 
 
-def user_snapshot(url: str, *, search_path: Sequence[str] | None = None) -> SchemaSnapshot:
+def user_snapshot(url: str, *, search_path: Sequence[str] | None = None,
+                  lock_timeout: str | None = None) -> SchemaSnapshot:
     """The database's schema without dbsafe's own (`dbsafe.history` is not the app's);
-    `search_path`: read with that path instead of the session's (`introspect_url`)."""
+    `search_path`: read with that path instead of the session's, `lock_timeout`: waiting
+    that long for a lock (`introspect_url`)."""
     from dbsafe.pg.urls import to_libpq_url
     from dbsafe.schema.introspect import introspect_url
 
-    snapshot = introspect_url(to_libpq_url(url), search_path=search_path)
+    snapshot = introspect_url(to_libpq_url(url), search_path=search_path,
+                              lock_timeout=lock_timeout)
     changes: dict[str, Any] = {}
     for field in dataclasses.fields(snapshot):
         if not field.init:
@@ -52,16 +56,19 @@ def _in_dbsafe_schema(item: object) -> bool:
     return schema == HISTORY_SCHEMA
 
 
-def remove_leftovers(url: str, before: SchemaSnapshot, *,
-                     lock_timeout: str = "5s") -> tuple[list[str], list[str]]:
-    """Drop what exists now but not in `before`.
+def remove_leftovers(url: str, before: SchemaSnapshot, *, lock_timeout: str = "5s",
+                     read: Callable[[], SchemaSnapshot] | None = None
+                     ) -> tuple[list[str], list[str]]:
+    """Drop what exists now but not in `before`; `read` takes the schema as it is now
+    (default: `user_snapshot` waiting at most `lock_timeout` for a lock).
 
     Returns what was dropped, and what is still there with the reason its drop failed (a
     lock another session holds past `lock_timeout`): never silently left in place.
     """
     import psycopg
 
-    now = user_snapshot(url)
+    take = read or functools.partial(user_snapshot, url, lock_timeout=lock_timeout)
+    now = take()
     statements = _drops(before, now)
     dropped: list[str] = []
     failed: dict[str, str] = {}
@@ -78,7 +85,7 @@ def remove_leftovers(url: str, before: SchemaSnapshot, *,
                 failed[what] = first_line(exc)
     if not failed:
         return dropped, []
-    remaining = {what for what, _ in _drops(before, user_snapshot(url))}
+    remaining = {what for what, _ in _drops(before, take())}
     return dropped, [f"{what} ({reason})" for what, reason in failed.items() if what in remaining]
 
 

@@ -27,6 +27,18 @@ if TYPE_CHECKING:
 Progress = Callable[[str, str], None]
 
 
+@dataclass(frozen=True, slots=True)
+class LockWaits:
+    """How a run waits for locks: each statement at most `lock_timeout` (`--lock-timeout`;
+    None: the session's own), tried again `retries` times after a backoff from
+    `retry_delay` (`--retries`, `--retry-delay`). Its revisions and its reads of the schema
+    between them (`upgrade.read_schema`) alike."""
+
+    lock_timeout: str | None = None
+    retries: int = 0
+    retry_delay: float = 1.0
+
+
 @dataclass
 class RunState:
     settings: Settings
@@ -48,6 +60,7 @@ class RunState:
     interrupted_note: str | None = None
     # While revisions are applied: who holds the locks their statements wait for.
     blockers: BlockerWatch | None = None
+    waits: LockWaits = LockWaits()
 
     def say(self, step: str, message: str) -> None:
         self.story.append(f"{step}: {message}")

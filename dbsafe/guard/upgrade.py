@@ -10,6 +10,7 @@ database's own history (`dbsafe.history`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from dbsafe.guard import history
 from dbsafe.guard.backup import BACKUP_SPACE_SHORT, RESTORED_COPY_DIFFERS, backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, backoff, blocked_by
 from dbsafe.guard.leftovers import remove_leftovers, user_snapshot
-from dbsafe.guard.run import Progress, RunState
+from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
 from dbsafe.migrate.revisions import (
     ancestors,
@@ -53,6 +54,7 @@ from dbsafe.migrate.runner import (
 if TYPE_CHECKING:
     from dbsafe.checks import Check
     from dbsafe.config import Settings
+    from dbsafe.guard.blockers import Blocker
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
 
@@ -168,7 +170,8 @@ def upgrade(settings: Settings, database_url: str, options: UpgradeOptions, verb
     from dbsafe.guard.lock import run_lock
 
     run = _Run(settings=settings, url=database_url, progress=progress,
-               project=AlembicProject.from_settings(settings), options=options, verbs=verbs)
+               project=AlembicProject.from_settings(settings), options=options, verbs=verbs,
+               waits=LockWaits(options.lock_timeout, options.retries, options.retry_delay))
     # One child process runs env.py for the whole run: it describes the history for the
     # preflight, then applies revision after revision. It starts first and loads alembic,
     # SQLAlchemy and the history while this process connects, takes the lock and looks for
@@ -216,7 +219,7 @@ def _upgrade_locked(run: _Run) -> str:
     try:
         if run.options.backup:
             _backup(run)
-        run.before = user_snapshot(run.url)
+        run.before = read_schema(run)
         failed = not _apply_all(run)
         if run.session is not None:
             # Nothing more to apply in it (the way back runs in a child of its own): the
@@ -517,9 +520,9 @@ def revision_in_flight(run: RunState, before: SchemaSnapshot | None = None
     """While a revision is applied (`upgrade`, `downgrade`): the revisions the database is
     at and its schema (`before`, else taken now), recorded as a checkpoint a killed run is
     repaired against, and kept on the run. Left there if the revision is interrupted:
-    `record_interrupted` removes what it left."""
+    `record_interrupted` removes what it left. The schema is read as `read_schema` does."""
     if before is None:
-        before = user_snapshot(run.url)
+        before = read_schema(run)
     at = current_revisions(run.url)
     if run.run_id is not None:
         history.checkpoint(run.url, run.run_id, at, before.to_json())
@@ -599,8 +602,10 @@ def remove_failed_attempt(run: RunState, before: SchemaSnapshot, *, lock_timeout
     """What a failed attempt left next to `before` (the INVALID index of a failed
     `CONCURRENTLY` build, what its `autocommit_block()` committed) removed, and said; returns
     what was removed and what could not be. Its DROPs take the locks the attempt took: they
-    queue the table's writers no longer than an attempt does (`lock_timeout`)."""
-    removed, kept = remove_leftovers(run.url, before, lock_timeout=lock_timeout)
+    queue the table's writers no longer than an attempt does (`lock_timeout`), and the
+    schema is read as `read_schema` does."""
+    removed, kept = remove_leftovers(run.url, before, lock_timeout=lock_timeout,
+                                     read=functools.partial(read_schema, run, step=step))
     if removed:
         run.say(step, f"removed what the failed attempt left: {', '.join(removed)}")
     if kept:
@@ -622,15 +627,45 @@ def cleared_for_retry(run: RunState, before: SchemaSnapshot, kept: Sequence[str]
 
 
 def wait_to_retry(run: RunState, failure: str, sqlstate: str | None, attempt: int,
-                  attempts: int, retry_delay: float, *, step: str) -> None:
+                  attempts: int, retry_delay: float, *, step: str,
+                  holders: tuple[Blocker, ...] | None = None) -> None:
     """Say that `failure` (a lock timeout or deadlock) is retried, naming the sessions that
-    held the lock (`run.blockers`) and where the database is, and wait the backoff."""
-    holders = run.lock_holders(sqlstate)
+    held the lock (`holders`, else those `run.blockers` saw) and where the database is, and
+    wait the backoff."""
+    if holders is None:
+        holders = run.lock_holders(sqlstate)
     delay = backoff(retry_delay, attempt)
     run.say(step, failure + (f"; {blocked_by(holders)}" if holders else "")
             + f" — retrying in {delay:.1f}s (attempt {attempt + 1}/{attempts}; "
             f"at {', '.join(current_revisions(run.url)) or 'base'})")
     time.sleep(delay)
+
+
+def read_schema(run: RunState, *, step: str = "apply") -> SchemaSnapshot:
+    """The database's schema during a run (`user_snapshot`: the checkpoint before each
+    revision, what a failed attempt left), its queries waiting for a lock at most the run's
+    lock timeout and the read tried again after a backoff as a revision is (`run.waits`),
+    each retry naming the sessions that held the lock. pg_get_viewdef takes ACCESS SHARE on
+    every relation a view reads: behind a `LOCK TABLE` left open, VACUUM FULL or a plain
+    REFRESH MATERIALIZED VIEW the read waited the 60 s statement timeout, once, and stopped
+    the run with the revisions before it applied.
+
+    Raises:
+        DatabaseError: the last attempt's failure (naming the holders), or one not worth
+            another.
+    """
+    waits = run.waits
+    attempts = waits.retries + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            return user_snapshot(run.url, lock_timeout=waits.lock_timeout)
+        except DatabaseError as exc:
+            if exc.sqlstate not in RETRYABLE or attempt == attempts:
+                raise
+            # The message names the holders (the watch sees the run's revisions only).
+            wait_to_retry(run, str(exc), exc.sqlstate, attempt, attempts, waits.retry_delay,
+                          step=step, holders=())
+    raise AssertionError("unreachable")
 
 
 def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, ...],

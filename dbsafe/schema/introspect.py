@@ -1032,6 +1032,7 @@ def introspect_url(
     schemas: Sequence[str] | None = None,
     statement_timeout: str = STATEMENT_TIMEOUT,
     search_path: Sequence[str] | None = None,
+    lock_timeout: str | None = None,
 ) -> SchemaSnapshot:
     """Connect to `url`, read its schema in a read-only transaction, and disconnect.
 
@@ -1046,6 +1047,9 @@ def introspect_url(
         search_path: read as a session with this search path (instead of the one the
             database, role or URL gives it): definitions and type names qualify what is
             off the path, so two databases compare equal only when read with one path.
+        lock_timeout: how long a query waits for a lock (None: as long as the session's
+            setting, else the statement timeout). pg_get_viewdef takes ACCESS SHARE on what
+            a view reads; a guarded run reads with its `--lock-timeout` and retries.
 
     Returns:
         The snapshot, as `introspect` builds it.
@@ -1064,10 +1068,10 @@ def introspect_url(
     conn = connect(url)
     with conn, ThreadPoolExecutor(max_workers=max(HELPERS, 1)) as pool:
         # The helper sessions log in while this one is set up.
-        pending = [pool.submit(_helper, url, statement_timeout, search_path)
+        pending = [pool.submit(_helper, url, statement_timeout, search_path, lock_timeout)
                    for _ in range(HELPERS)]
         try:
-            _set_up(conn, statement_timeout, search_path=search_path)
+            _set_up(conn, statement_timeout, search_path=search_path, lock_timeout=lock_timeout)
             conn.autocommit = False
             conn.read_only = True
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -1075,9 +1079,11 @@ def introspect_url(
             return introspect(conn, schemas=schemas, helpers=helpers)
         except psycopg.Error as exc:
             held = _held_for_views(url) if exc.sqlstate in _CANCELLED else ""
-            raise DatabaseError(
+            error = DatabaseError(
                 f"could not read the schema of {target}: {_one_line(redact_text(str(exc), url))}"
-                + held) from None
+                + held)
+            error.sqlstate = exc.sqlstate
+            raise error from None
         finally:
             for future in pending:
                 helper = future.result()
@@ -1175,7 +1181,7 @@ def introspect_session(
 
 
 def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = False,
-            search_path: Sequence[str] | None = None) -> None:
+            search_path: Sequence[str] | None = None, lock_timeout: str | None = None) -> None:
     """Session settings for introspection, in one round trip (`local`: for the current
     transaction only).
 
@@ -1187,15 +1193,17 @@ def _set_up(conn: psycopg.Connection, statement_timeout: str, *, local: bool = F
     while Python builds what one query returned and the helper sessions answer theirs, and a
     database or role setting it ended the session mid-read (a checkpoint between two
     revisions of `dbsafe upgrade` failed, exit 2, with the revisions applied).
+    `lock_timeout`, when given, replaces the session's.
     """
     path = search_path_setting(search_path) if search_path is not None else None
     conn.execute(
         "SELECT set_config('statement_timeout', %(t)s, %(l)s), "
+        "CASE WHEN %(w)s::text IS NOT NULL THEN set_config('lock_timeout', %(w)s, %(l)s) END, "
         "set_config('idle_in_transaction_session_timeout', '0', %(l)s), "
         "set_config('TimeZone', 'UTC', %(l)s), "
         "set_config('max_parallel_workers_per_gather', '0', %(l)s), "
         "CASE WHEN %(p)s::text IS NOT NULL THEN set_config('search_path', %(p)s, %(l)s) END",
-        {"t": statement_timeout, "l": local, "p": path})
+        {"t": statement_timeout, "l": local, "p": path, "w": lock_timeout})
 
 
 def search_path_setting(schemas: Sequence[str]) -> str:
@@ -1210,8 +1218,8 @@ def search_path_setting(schemas: Sequence[str]) -> str:
     return ", ".join('"' + s.replace('"', '""') + '"' for s in schemas)
 
 
-def _helper(url: str, statement_timeout: str,
-            search_path: Sequence[str] | None = None) -> psycopg.Connection | None:
+def _helper(url: str, statement_timeout: str, search_path: Sequence[str] | None = None,
+            lock_timeout: str | None = None) -> psycopg.Connection | None:
     """Another session for `introspect`'s queries, or None if the server says no (e.g. a
     connection limit): introspection then runs on fewer connections, only slower."""
     import psycopg
@@ -1224,7 +1232,7 @@ def _helper(url: str, statement_timeout: str,
         log.info("introspecting on fewer connections: %s", exc)
         return None
     try:
-        _set_up(helper, statement_timeout, search_path=search_path)
+        _set_up(helper, statement_timeout, search_path=search_path, lock_timeout=lock_timeout)
         helper.autocommit = False
         return helper
     except psycopg.Error as exc:

@@ -1,0 +1,70 @@
+"""`dbsafe upgrade`'s read of the schema between two revisions, behind a session holding
+ACCESS EXCLUSIVE on a table a view reads.
+
+The checkpoint before each revision snapshots the schema, and pg_get_viewdef takes ACCESS
+SHARE on every relation a view reads: behind a `LOCK TABLE` left open (VACUUM FULL, a plain
+REFRESH MATERIALIZED VIEW) the read waited the introspection's 60 s statement timeout, not
+the run's `--lock-timeout`, and stopped the run (exit 2) with the revisions before it
+applied. It now waits at most the lock timeout and is retried with the run's backoff, each
+retry naming the holder, as a revision is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbsafe import commands
+from dbsafe.core import DatabaseError
+from tests.guard.test_backup_lock_wait import _unblocked_if_unbounded
+from tests.guard.test_upgrade import _at, _options, _project, _settings, _state
+
+pytestmark = pytest.mark.db
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_checkpoint_read_waits_the_lock_timeout_and_retries_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit (id int); "
+                     "CREATE VIEW audit_recent AS SELECT id FROM audit")
+    holder = psycopg.connect(database_url, application_name="nightly-vacuum")
+    pid = holder.info.backend_pid
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if message.startswith("0003 applied in"):
+            holder.execute("LOCK TABLE audit")  # until it ends: the read before 0004 waits
+        elif "retrying in" in message and released:
+            holder.rollback()  # the maintenance ends while dbsafe waits to try again
+
+    options = _options(tmp_path, backup=False, lock_timeout="300ms", retries=1)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.upgrade(_settings(root, database_url), options, progress)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.upgrade(_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, "the read waited for the lock unbounded"
+    named = f"pid {pid} (application_name 'nightly-vacuum'"
+    (retry,) = [s for s in said if "retrying in" in s]
+    assert retry.startswith("apply: could not read the schema of "), retry
+    assert "lock timeout" in retry and named in retry, retry
+    assert "holding ACCESS EXCLUSIVE on public.audit" in retry, retry
+    if released:
+        assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+        assert _state(database_url)["version"] == ["0004"]
+    else:
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message, message
+        assert "holding ACCESS EXCLUSIVE on public.audit" in message and "\n" not in message
+        assert _state(database_url)["version"] == ["0003"]  # 0004 was not started
