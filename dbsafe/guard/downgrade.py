@@ -239,7 +239,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         # left is removed and the history says so.
         record_interrupted(down, exc, lock_timeout=down.options.lock_timeout)
         raise
-    snapshot = user_snapshot(down.url)
+    snapshot = read_schema(down, step="done")
     history.finish(down.url, down.run_id, outcome=outcome,
                    to_revisions=current_revisions(down.url),
                    message="\n".join(down.story[-20:]), backup_file=down.backup_file,

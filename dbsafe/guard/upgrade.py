@@ -941,7 +941,7 @@ def _record(run: _Run, outcome: str) -> None:
 
     assert run.run_id is not None
     now = current_revisions(run.url)
-    snapshot = user_snapshot(run.url)
+    snapshot = read_schema(run, step="done")
     text = snapshot.to_json()
     history.finish(
         run.url, run.run_id, outcome=outcome, to_revisions=now,

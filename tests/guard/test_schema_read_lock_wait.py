@@ -68,3 +68,67 @@ def test_the_checkpoint_read_waits_the_lock_timeout_and_retries_naming_the_holde
         assert "lock timeout" in message and named in message, message
         assert "holding ACCESS EXCLUSIVE on public.audit" in message and "\n" not in message
         assert _state(database_url)["version"] == ["0003"]  # 0004 was not started
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_downgrade_checkpoint_read_waits_the_lock_timeout_and_retries_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    from dbsafe.guard.downgrade import DowngradeOptions
+    from tests.guard.test_downgrade import _project_at
+    from tests.guard.test_downgrade import _settings as _down_settings
+
+    root = _project_at(tmp_path, database_url, "0004")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # An order, which 0002's downgrade drops: the run asks to confirm the loss.
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'); INSERT INTO orders VALUES (1, 1); "
+                     "CREATE TABLE audit (id int); "
+                     "CREATE VIEW audit_recent AS SELECT id FROM audit")
+    holder = psycopg.connect(database_url, application_name="nightly-vacuum")
+    pid = holder.info.backend_pid
+    said: list[str] = []
+
+    def confirm(database: str) -> bool:
+        # Asked last, once the preflight has read the schema: the checkpoint read waits.
+        holder.execute("LOCK TABLE audit")
+        return True
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if "retrying in" in message and released:
+            holder.rollback()
+
+    options = DowngradeOptions(target="0001", backup=False, lock_timeout="300ms", retries=1,
+                               retry_delay=0.05)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.downgrade(_down_settings(root, database_url), options,
+                                            progress, confirm=confirm)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.downgrade(_down_settings(root, database_url), options, progress,
+                                       confirm=confirm)
+    finally:
+        holder.close()
+
+    assert not ended, "the read waited for the lock unbounded"
+    named = f"pid {pid} (application_name 'nightly-vacuum'"
+    retries = [s for s in said if "retrying in" in s]
+    for retry in retries:
+        assert "could not read the schema of " in retry and "lock timeout" in retry, retry
+        assert named in retry and "holding ACCESS EXCLUSIVE on public.audit" in retry, retry
+    with psycopg.connect(database_url) as conn:
+        version = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+    if released:  # (verify then finds `audit`, which no migration made: DBS603)
+        assert len(retries) == 1 and "apply: downgraded to 0001" in said, said
+        # the order's loss (confirmed), and `audit`, which no migration made
+        assert [f.code for f in report.findings] == ["DBS607", "DBS603"], report.findings
+        assert version == ["0001"]
+    else:
+        # The checkpoint's read gave up (the downgrade failed, nothing undone), and so did
+        # the one recording the outcome: exit 2, naming the holder.
+        assert len(retries) == 2 and any(
+            s.startswith("apply: failed: ") and named in s for s in said), said
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert version == ["0004"]
