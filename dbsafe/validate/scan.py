@@ -506,10 +506,8 @@ def _exposed(source: SchemaSource, root: Path) -> ExposedSchemas | None:
         return None
     from dbsafe.validate.postgrest import exposed_schemas
 
-    home = folder.path.resolve()
-    config = next((p / "config.toml" for p in (home, *home.parents)
-                   if p.name == "supabase" and p.is_relative_to(root.resolve())
-                   and (p / "config.toml").is_file()),
+    config = next((p / "config.toml" for p in _supabase_folders(folder.path, root)
+                   if (p / "config.toml").is_file()),
                   root / "supabase" / "config.toml")
     exposed = exposed_schemas(config, display_path(config, root))
     return None if exposed is None or _sets_postgrest_schemas(source) else exposed
@@ -523,18 +521,23 @@ def _sets_postgrest_schemas(source: SchemaSource) -> bool:
     folder = source.sql_folder
     if folder is None:
         return False
-    home, root = folder.path.resolve(), folder.root.resolve()
-    places = {home, *(p for p in home.parents
-                      if p.name == "supabase" and p.is_relative_to(root))}
-    for place in places:
-        for path in place.rglob("*.sql") if place.is_dir() else (place,):
-            try:
-                text = path.read_bytes().lower()
-            except OSError:
-                continue
-            if any(setting in text for setting in _POSTGREST_SCHEMAS_SETTINGS):
-                return True
+    # The outermost `supabase` folder holds the migrations and any inner one: read once.
+    place = ([folder.path.resolve()] + _supabase_folders(folder.path, folder.root))[-1]
+    for path in place.rglob("*.sql") if place.is_dir() else (place,):
+        try:
+            text = path.read_bytes().lower()
+        except OSError:
+            continue
+        if any(setting in text for setting in _POSTGREST_SCHEMAS_SETTINGS):
+            return True
     return False
+
+
+def _supabase_folders(folder: Path, root: Path) -> list[Path]:
+    """The folders named `supabase` from `folder` (resolved) up to the project's `root`,
+    innermost first: where a Supabase project's config.toml and SQL files are."""
+    home, top = folder.resolve(), root.resolve()
+    return [p for p in (home, *home.parents) if p.name == "supabase" and p.is_relative_to(top)]
 
 
 def _made_elsewhere(outcomes: Iterable[FileOutcome]) -> None:
