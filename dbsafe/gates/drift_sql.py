@@ -125,7 +125,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
     refused = refusal(migrations, history, applied) if edited or history.dirty or \
         history.failed_runs or any(not u.passed for u in unresolved) else None
     # (Flyway's applied rows with no file its validation passes: what they made is drift)
-    passed = [f"{u.shown} ({u.state})" for u in unresolved if u.passed]
+    passed = [str(u) for u in unresolved if u.passed]
     told = [refusal_finding(refused, history.runner, at)] if refused is not None and \
         refused.check in (*REFUSES_EDITED, "DbMigrate") else []
     return Drift(live, expected, changes, (at,),

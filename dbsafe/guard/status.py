@@ -137,8 +137,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         never = never_run(migrations, found, versions)
         again = edited_again(migrations, found)
         edited = edited_findings(migrations, found, refused)
-        passed = [f"{u.shown} ({u.state})"
-                  for u in flyway_unresolved(migrations, found, versions) if u.passed]
+        passed = [str(u) for u in flyway_unresolved(migrations, found, versions) if u.passed]
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")

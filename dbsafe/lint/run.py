@@ -229,7 +229,7 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
             last = last_recorded(ran)
             loaded.findings.append(refusal_finding(
                 refused, history.runner, last.path if last else "none applied"))
-    if passed := [f"{u.shown} ({u.state})" for u in unresolved if u.passed]:
+    if passed := [str(u) for u in unresolved if u.passed]:
         loaded.lines.append(
             f"The database's {history.runner} history ({history.table}) holds applied "
             f"migration(s) no file here resolves, which Flyway's validation passes: "

@@ -895,6 +895,10 @@ class Unresolved:
     state: str  # Flyway's: "missing" (below the latest file's version, or repeatable), "future"
     passed: bool  # whether Flyway's validation passes it (or does not validate)
 
+    def __str__(self) -> str:
+        """As status, drift and lint list one Flyway passes: `1.1 (missing)`."""
+        return f"{self.shown} ({self.state})"
+
 
 def flyway_unresolved(migrations: Sequence[Migration], history: History, versions: set[str]
                       ) -> list[Unresolved]:
