@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from dbsafe import commands
-from dbsafe.config import load_settings
+from dbsafe.config import Settings, load_settings
 from dbsafe.core import DbsafeError
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("one_server_throwaways")]
@@ -1278,6 +1278,16 @@ def test_the_files_up_to_flyway_s_baseline_are_the_database_s_not_pending(
     assert commands.drift(settings).findings == ()
 
 
+def _flyway_v1_v2_applied(tmp_path: Path, database_url: str) -> Settings:
+    """The Flyway project (V1, V1_1, V2) with V1 and V2 applied, as Flyway records them: V1_1
+    came in since (a branch merged late). Its settings."""
+    _project(tmp_path, "flyway")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_UPS[0] + _UPS[2] + _flyway_history(
+            [(1, "1", "users", "SQL", "V1__users.sql", None),
+             (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
+    return load_settings(tmp_path, {"database-url": database_url}, environ={})
+
 
 def test_a_flyway_version_below_the_last_one_applied_is_run_refused_or_skipped_as_configured(
         tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1286,12 +1296,7 @@ def test_a_flyway_version_below_the_last_one_applied_is_run_refused_or_skipped_a
     # and fails it: "Validate failed: ... Detected resolved migration not applied to
     # database: 1.1" (MigrationInfoImpl.validate), nothing runs. status said "pending: 1",
     # exit 0, whatever the configuration said.
-    _project(tmp_path, "flyway")
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_UPS[0] + _UPS[2] + _flyway_history(
-            [(1, "1", "users", "SQL", "V1__users.sql", None),
-             (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
-    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    settings = _flyway_v1_v2_applied(tmp_path, database_url)
     late = {"migration": "db/migrations/V1_1__email.sql"}
     report = commands.status(settings)
     assert [(f.code, f.message) for f in report.findings] == [(
@@ -1330,12 +1335,7 @@ def test_flyway_7_and_8_s_ignore_state_settings_are_the_patterns_flyway_9_reads_
     # ValidatePatternUtils reads back as them (`*:ignored`, `*:future`); Flyway 8's
     # ignoreMigrationPatterns is empty untold, its ignoreFutureMigrations true. dbsafe read
     # none of them: V1_1, below V2 and never run, was DBS612 where Flyway 8 skips it.
-    _project(tmp_path, "flyway")
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(_UPS[0] + _UPS[2] + _flyway_history(
-            [(1, "1", "users", "SQL", "V1__users.sql", None),
-             (2, "2", "orders", "SQL", "V2__orders.sql", None)]))
-    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    settings = _flyway_v1_v2_applied(tmp_path, database_url)
     late = "db/migrations/V1_1__email.sql"
     (tmp_path / "flyway.conf").write_text("flyway.ignoreIgnoredMigrations=true\n")
     assert [(f.code, f.subject) for f in commands.status(settings).findings] == [
