@@ -297,7 +297,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
-        if drizzle_folders.setdefault(file.parent, (file.parent / DRIZZLE_JOURNAL).is_file()):
+        if file.parent not in drizzle_folders:  # (one look per folder, not per file)
+            drizzle_folders[file.parent] = (file.parent / DRIZZLE_JOURNAL).is_file()
+        if drizzle_folders[file.parent]:
             text = _drizzle_breakpoints(text)
         flyway = None
         if (flyway_file(file.name, named.get(file)) or file in callback_of) \
