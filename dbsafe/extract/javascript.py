@@ -45,7 +45,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dbsafe.core import Location, Skipped
 from dbsafe.extract.fragment import ExtractResult, SqlFragment
@@ -57,6 +57,9 @@ if TYPE_CHECKING:
     from tree_sitter import Node, Parser
 
     from dbsafe.config import Settings
+    from dbsafe.extract.drizzle_schema import DrizzleTable
+
+_T = TypeVar("_T")
 
 SUFFIXES = frozenset({".js", ".jsx", ".mjs", ".cjs", ".ts", ".tsx"})
 
@@ -219,6 +222,8 @@ class SqlNames:
 
     tags: frozenset[str] = frozenset()
     calls: frozenset[str] = frozenset()
+    # the tables of the project's drizzle schema files (`drizzle_schema.drizzle_tables`)
+    drizzle: tuple[DrizzleTable, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (*self.tags, *self.calls):
@@ -231,9 +236,13 @@ class SqlNames:
 
     def key(self) -> str:
         """A stable text for cache keys: empty when nothing is added."""
-        if not self.tags and not self.calls:
+        if not self.tags and not self.calls and not self.drizzle:
             return ""
-        return "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
+        key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
+        if self.drizzle:
+            key += ";drizzle=" + repr(sorted((t.export, t.modules, t.sql, t.columns)
+                                             for t in self.drizzle))
+        return key
 
 
 DEFAULT_NAMES = SqlNames()
@@ -442,6 +451,10 @@ class _Reader:
         self.ddl_with_holes: list[Template] = []
         self.postgres = False  # it loads a PostgreSQL driver (_POSTGRES_DRIVERS)
         self.postgres_js = False  # it loads postgres.js (`_quoted_name`)
+        # local names of drizzle-orm's `sql`; the drizzle tables imports bind, by (name,
+        # scope's node id) (`_bind_drizzle`, `_drizzle_name`)
+        self.drizzle_tags: set[str] = set()
+        self.drizzle_tables: dict[tuple[str, int], DrizzleTable] = {}
 
     # -- positions ---------------------------------------------------------------------
 
@@ -578,6 +591,7 @@ class _Reader:
                 return
             module = self.text(source).strip("'\"")
             self._loads(module)
+            self._bind_drizzle(node, module)
             names = self.client_modules if _CLIENT_MODULE.search(module) else (
                 self.other_modules if _package(module) else None)
             if names is not None:
@@ -636,6 +650,38 @@ class _Reader:
             body = _class_of(obj) if obj is not None and obj.type == "this" else None
             if prop is not None and body is not None:
                 self._bind_this(self.text(prop), value, body)
+
+    def _bind_drizzle(self, node: Node, module: str) -> None:
+        """Note drizzle's `sql` tag imported from `drizzle-orm`, and the tables of the
+        project's drizzle schema files an import of a project module binds
+        (`import { orders as o } from '@/db/schema'`: `o`), for `_drizzle_name`."""
+        drizzle = module == "drizzle-orm" or module.startswith("drizzle-orm/")
+        if not drizzle and (_package(module) or not self.names.drizzle):
+            return
+        from dbsafe.extract.drizzle_schema import module_names
+
+        stands_for = module_names(module)
+        scope = _block(node).id
+        for clause in node.named_children:
+            if clause.type != "import_clause":
+                continue
+            for named in clause.named_children:
+                if named.type != "named_imports":
+                    continue
+                for specifier in named.named_children:
+                    name = specifier.child_by_field_name("name")
+                    alias = specifier.child_by_field_name("alias") or name
+                    if specifier.type != "import_specifier" or name is None or alias is None:
+                        continue
+                    imported, local = self.text(name), self.text(alias)
+                    if drizzle:
+                        if imported == "sql":
+                            self.drizzle_tags.add(local)
+                        continue
+                    table = next((t for t in self.names.drizzle if t.export == imported
+                                  and stands_for and stands_for[0] in t.modules), None)
+                    if table is not None:
+                        self.drizzle_tables[(local, scope)] = table
 
     def _bind_this(self, name: str, value: Node, body: Node) -> None:
         """A class's `this.admin = createSupabaseAdmin(url, key)` (in its constructor, or as
@@ -708,7 +754,7 @@ class _Reader:
         around it is one class declaration (not a parameter, import or variable)."""
         return self._declared(identifier, self.classes)
 
-    def _declared(self, identifier: Node, declared: dict[tuple[str, int], Node]) -> Node | None:
+    def _declared(self, identifier: Node, declared: dict[tuple[str, int], _T]) -> _T | None:
         """What `declared` holds for the binding an identifier reads: the innermost binding
         of its name around it, when it is the only one of its scope."""
         scope = self._binding_scope(identifier)
@@ -1717,7 +1763,7 @@ class _Reader:
                 if decoded:
                     piece(decoded, child.start_byte)
             elif child.type == "template_substitution":
-                name = self._quoted_name(child, node)
+                name = self._quoted_name(child, node) or self._drizzle_name(child, node)
                 if name is None and interpolated:
                     name = self._constant_names(child)
                 if name is not None:
@@ -1843,6 +1889,36 @@ class _Reader:
                 any(c.type != "string_fragment" for c in literal.named_children):
             return None
         return f'"{name}"'
+
+    def _drizzle_name(self, substitution: Node, template: Node) -> str | None:
+        """What drizzle-orm writes for `${orders}` or `${orders.userId}` in its `sql`
+        template, `orders` a table of the project's drizzle schema files imported here
+        (`SqlNames.drizzle`): `"orders"`, `"orders"."user_id"`, never a parameter
+        (`dbsafe.extract.drizzle_schema`). A column declared without its name, any other
+        member and a name bound again in between stay holes."""
+        if not self.drizzle_tables or substitution.named_child_count != 1:
+            return None
+        tag = self._typed_tag(template) if self.typed and self._typed_sql_tag(template) \
+            else None
+        parent = template.parent
+        if tag is None and parent is not None and parent.type == "call_expression":
+            function = parent.child_by_field_name("function")
+            tag = self.text(function) if function is not None else None
+        if tag not in self.drizzle_tags:
+            return None
+        expression: Node | None = substitution.named_children[0]
+        field = None
+        if expression is not None and expression.type == "member_expression":
+            field = expression.child_by_field_name("property")
+            expression = expression.child_by_field_name("object")
+            if field is None or field.type != "property_identifier":
+                return None
+        if expression is None or expression.type != "identifier":
+            return None
+        table = self._declared(expression, self.drizzle_tables)
+        if table is None:
+            return None
+        return table.sql if field is None else table.column(self.text(field))
 
     def _static_string(self, node: Node) -> Node | None:
         """A string literal, or the one a `static readonly` field of a class declared in the

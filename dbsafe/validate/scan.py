@@ -31,11 +31,17 @@ from dbsafe.core import (
     Skipped,
     select_findings,
 )
-from dbsafe.extract.files import DEFAULT_MAX_BYTES, display_path
+from dbsafe.extract.files import (
+    COMPONENT_SUFFIXES,
+    DEFAULT_MAX_BYTES,
+    SCRIPT_SUFFIXES,
+    display_path,
+)
 from dbsafe.validate.codes import UNKNOWN_COLUMN, UNKNOWN_TABLE, identifier_at
 
 if TYPE_CHECKING:
     from dbsafe.config import Settings
+    from dbsafe.extract.drizzle_schema import DrizzleTable
     from dbsafe.extract.fragment import SqlFragment
     from dbsafe.extract.javascript import PostgrestRequest, SqlNames
     from dbsafe.schema.model import SchemaSnapshot
@@ -263,7 +269,8 @@ _CHUNK = 32
 # 210: a statement sent to another engine and to an unknown client's `query` is that engine's
 # 211: a django-pgtrigger trigger's `func=` is a PL/pgSQL body, no statement
 # 212: an outcome keeps the relations a column finding was looked for in (`excluded`'s target)
-_CACHE_VERSION = 212
+# 213: a drizzle table or named column of the project's drizzle schema in its `sql` is that name
+_CACHE_VERSION = 213
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
@@ -334,7 +341,10 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
 
     system_catalog = for_run(source, settings.target_version)
     exposed = _exposed(source, root)
-    cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed)
+    scripts = SCRIPT_SUFFIXES | COMPONENT_SUFFIXES
+    js_names = _js_names(settings, any(os.path.splitext(p)[1] in scripts for p, _ in files))
+    cache = _Cache.open(settings, source.cache_key(), confirming, system_catalog, exposed,
+                        js_names)
 
     outcomes: dict[str, FileOutcome] = {}
     keys: dict[str, str] = {}
@@ -428,7 +438,7 @@ def scan(paths: Sequence[Path], source: SchemaSource, settings: Settings,
                              folder.absent_files() if folder is not None else ())
         for outcome in _analyse_all(misses, root, snapshot, settings.jobs,
                                     settings.max_file_size, settings.target_version,
-                                    _js_names(settings), system_catalog, confirming,
+                                    js_names, system_catalog, confirming,
                                     unknown or None, exposed):
             outcomes[outcome.path] = outcome
     elif cache.warnings:
@@ -683,14 +693,20 @@ def _read(path: str, max_bytes: int) -> tuple[bytes, os.stat_result]:
         os.close(fd)
 
 
-def _js_names(settings: Settings) -> SqlNames | None:
-    """The configured JS/TS SQL tags and calls; None (the built-in ones) when there are
-    none, so that a run reading no JavaScript never imports its extractor."""
-    if not settings.js_sql_tags and not settings.js_sql_calls:
+def _js_names(settings: Settings, scripts: bool = False) -> SqlNames | None:
+    """The configured JS/TS SQL tags and calls, and with `scripts` (the run reads JS/TS
+    files) the tables of the project's drizzle schema files; None (the built-in ones) when
+    there are none, so that a run reading no JavaScript never imports its extractor."""
+    tables: tuple[DrizzleTable, ...] = ()
+    if scripts:
+        from dbsafe.extract.drizzle_schema import drizzle_tables
+
+        tables = drizzle_tables(settings.project_root)
+    if not settings.js_sql_tags and not settings.js_sql_calls and not tables:
         return None
     from dbsafe.extract.javascript import SqlNames
 
-    return SqlNames.from_settings(settings)
+    return replace(SqlNames.from_settings(settings), drizzle=tables)
 
 
 def _skipped_file(rel: str, reason: str) -> FileOutcome:
@@ -1265,7 +1281,8 @@ class _Cache:
     @classmethod
     def open(cls, settings: Settings, schema_key: str, confirming: bool,
              catalog: SystemCatalog | None = None,
-             exposed: ExposedSchemas | None = None) -> _Cache:
+             exposed: ExposedSchemas | None = None,
+             js_names: SqlNames | None = None) -> _Cache:
         if not settings.use_cache:
             return cls(None, {})
         mode = "confirmed" if confirming else "static"
@@ -1278,7 +1295,6 @@ class _Cache:
         mode += cache_key(settings)  # the same schema read with another path
         if exposed is not None:  # config.toml's exposed schemas: DBS311 or not
             mode += "-api" + hashlib.sha256(exposed.key().encode()).hexdigest()[:12]
-        js_names = _js_names(settings)
         if js_names is not None:
             names = js_names.key()
             # Other SQL tags/calls extract other statements from the same files.
