@@ -2049,7 +2049,25 @@ class _Reader:
             if prop is None or self.text(prop) != "as":
                 break
             node = node.parent.parent
-        return self._builder_piece(node)
+        return self._builder_piece(self._returned_by(node) or node)
+
+    def _returned_by(self, node: Node) -> Node | None:
+        """The callback returning `node`, alone or in an array (`(eb) => sql`...``,
+        `(eb) => [sql`...`.as('n')]`, `() => { return sql`...` }`): Kysely's builder
+        methods take one (`.select((eb) => [...])`, `.where((eb) => ...)`) and put what it
+        returns into their statement. None where `node` is not what a function returns."""
+        while node.parent is not None and (node.parent.type in _TYPE_WRAPPERS
+                                           or node.parent.type == "array"):
+            node = node.parent
+        parent = node.parent
+        if parent is not None and parent.type == "arrow_function" and \
+                parent.child_by_field_name("body") == node:
+            return parent
+        if parent is None or parent.type != "return_statement":
+            return None
+        function = _function_of(parent)
+        return function if function is not None and function.type in (
+            "arrow_function", "function_expression", "function") else None
 
     def _method_given(self, node: Node) -> tuple[str, Node] | None:
         """The name of the method whose call's arguments `node` is one of (`x.select(node)`),
