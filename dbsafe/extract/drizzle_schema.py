@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import glob
 import os
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,15 +38,31 @@ _MAX_SCHEMA_BYTES = 4 << 20
 class DrizzleTable:
     """A table a schema file exports: its export name, the module names an import of it
     names (the file's stem, its folder's for a file of a folder of schema files), the SQL
-    drizzle writes for it and, per key, for each column declared with its name."""
+    drizzle writes for it and, per key, for each column declared with its name, and the
+    file (`imported_by`)."""
 
     export: str
     modules: tuple[str, ...]
     sql: str
     columns: tuple[tuple[str, str], ...]
+    path: str = ""  # the schema file, relative to the project's root, without its suffix
 
     def column(self, key: str) -> str | None:
         return next((f"{self.sql}.{name}" for k, name in self.columns if k == key), None)
+
+    def imported_by(self, module: str, importer: str) -> bool:
+        """Whether `import ... from module` in the file `importer` (relative to the
+        project's root) may be of this table: a relative module is its file (or the folder
+        holding it, whose index re-exports it); any other (`@/db/schema`, an alias) names
+        the file or its folder last."""
+        if module.startswith("."):
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), module))
+            stem, suffix = posixpath.splitext(target)
+            target = stem if suffix in _SCRIPTS else target
+            return target in (self.path, posixpath.dirname(self.path)) or (
+                target + "/index" == self.path)
+        names = module_names(module)
+        return bool(names) and names[0] in self.modules
 
 
 def drizzle_tables(root: Path) -> tuple[DrizzleTable, ...]:
@@ -55,7 +72,7 @@ def drizzle_tables(root: Path) -> tuple[DrizzleTable, ...]:
     found: dict[str, DrizzleTable | None] = {}
     for config in _configs(root):
         for path in _schema_files(config):
-            for table in _tables_of(path):
+            for table in _tables_of(path, root):
                 if table.export in found and found[table.export] != table:
                     found[table.export] = None
                 else:
@@ -118,7 +135,7 @@ def _schema_files(config: Path) -> list[Path]:
     return files[:_MAX_SCHEMA_FILES]
 
 
-def _tables_of(path: Path) -> list[DrizzleTable]:
+def _tables_of(path: Path, root: Path) -> list[DrizzleTable]:
     from dbsafe.extract.javascript import _parser
 
     try:
@@ -131,6 +148,10 @@ def _tables_of(path: Path) -> list[DrizzleTable]:
     stem = path.stem
     modules: tuple[str, ...] = (stem,) if stem != "index" else ()
     modules += (path.parent.name,)  # `@/db/schema` for `db/schema/index.ts` or its files
+    try:
+        where = path.resolve().relative_to(root.resolve()).with_suffix("").as_posix()
+    except ValueError:
+        where = ""
     schemas: dict[str, str] = {}  # `const auth = pgSchema('auth')`
     tables: list[DrizzleTable] = []
     for node in tree.root_node.named_children:
@@ -169,7 +190,7 @@ def _tables_of(path: Path) -> list[DrizzleTable]:
                 continue
             sql = _quoted(first) if schema is None else f"{_quoted(schema)}.{_quoted(first)}"
             tables.append(DrizzleTable(_text(data, name), modules, sql,
-                                       _columns(data, args[1])))
+                                       _columns(data, args[1]), where))
     return tables
 
 

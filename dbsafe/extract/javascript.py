@@ -658,9 +658,6 @@ class _Reader:
         drizzle = module == "drizzle-orm" or module.startswith("drizzle-orm/")
         if not drizzle and (_package(module) or not self.names.drizzle):
             return
-        from dbsafe.extract.drizzle_schema import module_names
-
-        stands_for = module_names(module)
         scope = _block(node).id
         for clause in node.named_children:
             if clause.type != "import_clause":
@@ -679,7 +676,7 @@ class _Reader:
                             self.drizzle_tags.add(local)
                         continue
                     table = next((t for t in self.names.drizzle if t.export == imported
-                                  and stands_for and stands_for[0] in t.modules), None)
+                                  and t.imported_by(module, self.path)), None)
                     if table is not None:
                         self.drizzle_tables[(local, scope)] = table
 
