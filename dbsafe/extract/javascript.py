@@ -653,10 +653,11 @@ class _Reader:
 
     def _bind_drizzle(self, node: Node, module: str) -> None:
         """Note drizzle's `sql` tag imported from `drizzle-orm`, and the tables of the
-        project's drizzle schema files an import of a project module binds
-        (`import { orders as o } from '@/db/schema'`: `o`), for `_drizzle_name`."""
+        project's drizzle schema files an import binds (`import { orders as o } from
+        '@/db/schema'`: `o`; also from a workspace's package, `'@acme/db/schema'`), for
+        `_drizzle_name`."""
         drizzle = module == "drizzle-orm" or module.startswith("drizzle-orm/")
-        if not drizzle and (_package(module) or not self.names.drizzle):
+        if not drizzle and not self.names.drizzle:
             return
         scope = _block(node).id
         for clause in node.named_children:
