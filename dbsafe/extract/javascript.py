@@ -455,6 +455,7 @@ class _Reader:
         # scope's node id) (`_bind_drizzle`, `_drizzle_name`)
         self.drizzle_tags: set[str] = set()
         self.drizzle_tables: dict[tuple[str, int], DrizzleTable] = {}
+        self.drizzle_namespaces: dict[tuple[str, int], dict[str, DrizzleTable]] = {}
 
     # -- positions ---------------------------------------------------------------------
 
@@ -654,7 +655,8 @@ class _Reader:
     def _bind_drizzle(self, node: Node, module: str) -> None:
         """Note drizzle's `sql` tag imported from `drizzle-orm`, and the tables of the
         project's drizzle schema files an import binds (`import { orders as o } from
-        '@/db/schema'`: `o`; also from a workspace's package, `'@acme/db/schema'`), for
+        '@/db/schema'`: `o`; also from a workspace's package, `'@acme/db/schema'`, and
+        through a namespace, `import * as schema from ...`: `schema.orders`), for
         `_drizzle_name`."""
         drizzle = module == "drizzle-orm" or module.startswith("drizzle-orm/")
         if not drizzle and not self.names.drizzle:
@@ -664,6 +666,15 @@ class _Reader:
             if clause.type != "import_clause":
                 continue
             for named in clause.named_children:
+                if named.type == "namespace_import" and not drizzle:
+                    # `import * as schema from '../db/schema'`: `schema.orders`
+                    local_name = next((c for c in named.named_children
+                                       if c.type == "identifier"), None)
+                    tables = {t.export: t for t in self.names.drizzle
+                              if t.imported_by(module, self.path)}
+                    if local_name is not None and tables:
+                        self.drizzle_namespaces[(self.text(local_name), scope)] = tables
+                    continue
                 if named.type != "named_imports":
                     continue
                 for specifier in named.named_children:
@@ -1894,7 +1905,8 @@ class _Reader:
         (`SqlNames.drizzle`): `"orders"`, `"orders"."user_id"`, never a parameter
         (`dbsafe.extract.drizzle_schema`). A column declared without its name, any other
         member and a name bound again in between stay holes."""
-        if not self.drizzle_tables or substitution.named_child_count != 1:
+        if not (self.drizzle_tables or self.drizzle_namespaces) or \
+                substitution.named_child_count != 1:
             return None
         tag = self._typed_tag(template) if self.typed and self._typed_sql_tag(template) \
             else None
@@ -1904,19 +1916,25 @@ class _Reader:
             tag = self.text(function) if function is not None else None
         if tag not in self.drizzle_tags:
             return None
+        # `orders`, `orders.userId`, `schema.orders`, `schema.orders.userId`
         expression: Node | None = substitution.named_children[0]
-        field = None
-        if expression is not None and expression.type == "member_expression":
+        fields: list[str] = []
+        while expression is not None and expression.type == "member_expression" and \
+                len(fields) < 2:
             field = expression.child_by_field_name("property")
-            expression = expression.child_by_field_name("object")
             if field is None or field.type != "property_identifier":
                 return None
+            fields.insert(0, self.text(field))
+            expression = expression.child_by_field_name("object")
         if expression is None or expression.type != "identifier":
             return None
         table = self._declared(expression, self.drizzle_tables)
-        if table is None:
+        if table is None and fields:
+            namespace = self._declared(expression, self.drizzle_namespaces)
+            table = namespace.get(fields.pop(0)) if namespace is not None else None
+        if table is None or len(fields) > 1:
             return None
-        return table.sql if field is None else table.column(self.text(field))
+        return table.column(fields[0]) if fields else table.sql
 
     def _static_string(self, node: Node) -> Node | None:
         """A string literal, or the one a `static readonly` field of a class declared in the

@@ -78,7 +78,7 @@ def test_drizzle_tables_and_columns_are_checked(database_url: str, tmp_path: Pat
     (tmp_path / "src" / "db").mkdir(parents=True)
     (tmp_path / "src" / "db" / "schema.ts").write_text(_DRIZZLE_SCHEMA)
     # another module named `schema` exporting a `users` (a validator's): its `users.id` is
-    # a value; a relative import of the drizzle schema is its tables
+    # a value; a relative import of the drizzle schema is its tables, also through a namespace
     (tmp_path / "src" / "api").mkdir()
     (tmp_path / "src" / "api" / "schema.ts").write_text(
         "import { z } from 'zod';\nexport const users = z.object({ id: z.number() });\n")
@@ -86,16 +86,19 @@ def test_drizzle_tables_and_columns_are_checked(database_url: str, tmp_path: Pat
         "import { sql } from 'drizzle-orm';\n"
         "import { users } from './schema';\n"
         "import { orders } from '../db/schema';\n"
+        "import * as schema from '../db/schema';\n"
         "export const a = (db: Db) => "
         "db.execute(sql`SELECT id FROM orders WHERE user_id = ${users.id}`);\n"
         "export const b = (db: Db) => "
-        "db.execute(sql`SELECT id FROM users WHERE id = ${orders.userId}`);\n")
+        "db.execute(sql`SELECT id FROM users WHERE id = ${orders.userId}`);\n"
+        "export const c = (db: Db) => db.execute(sql`SELECT ${schema.orders.id} "
+        "FROM ${schema.orders} WHERE ${schema.users.fullName} = 'x'`);\n")
     report = validate_module(database_url, tmp_path, _SCHEMA, "queries.ts", _QUERIES)
     found = sorted((f.code, f.location.path, f.location.line)
                    for f in report.findings if f.location and f.code != "DBS304")
     # `users.id` in a statement reading `orders` alone: no FROM item `users` (and `orders`
     # in one reading `users`); `title`, declared in the drizzle schema, is not in the database
     assert found == [("DBS302", "queries.ts", 6), ("DBS302", "queries.ts", 8),
-                     ("DBS302", "src/api/routes.ts", 5)]
-    assert report.summary["statements"] == 6
-    assert report.summary["statements_analysed"] == 6
+                     ("DBS302", "src/api/routes.ts", 6), ("DBS302", "src/api/routes.ts", 7)]
+    assert report.summary["statements"] == 7
+    assert report.summary["statements_analysed"] == 7
