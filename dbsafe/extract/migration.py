@@ -570,8 +570,11 @@ def _folder_listing(folder: Path, present: set[str]) -> _Listing | None:
     COMMIT DROP` lasts to its end, `CREATE INDEX CONCURRENTLY` fails). A `.sql` file it does
     not list never runs: Dokploy's `0130_abandoned_dagger.sql`, left beside the
     `0130_perpetual_screwball.sql` the journal names, adds a column a later migration adds.
-    A journal naming none of the files present, or one dbsafe cannot read, lists every one
-    of them.
+    A journal naming none of the files present, or one dbsafe cannot read, governs none of
+    them: they are run some other way, which nothing here says (midday's journal names only
+    its never-committed `0000_silly_sage.sql`; its team applies `0001_x.sql` to `0039_x.sql`
+    by hand, the `CREATE INDEX CONCURRENTLY` files among them each statement on its own: 18
+    false DBS102 when they were read as run in a transaction).
     """
     import json
 
@@ -586,7 +589,7 @@ def _folder_listing(folder: Path, present: set[str]) -> _Listing | None:
             return _Listing(tuple(f.removeprefix("./") for f in files))
     if (folder / DRIZZLE_JOURNAL).is_file():
         names = _journal_names(folder)
-        return _Listing(names if present.intersection(names) else None, in_transaction=True)
+        return _Listing(names, in_transaction=True) if present.intersection(names) else None
     return None
 
 

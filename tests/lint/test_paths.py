@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from dbsafe import commands
@@ -585,6 +586,36 @@ def test_a_drizzle_file_named_alone_runs_in_a_transaction(tmp_path: Path) -> Non
     report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)),
                            [folder / "0001_perpetual.sql"])
     assert _codes(report) == [("0001_perpetual.sql", 2, "DBS102")]
+
+
+def test_files_a_drizzle_journal_does_not_name_are_not_read_as_run_in_a_transaction(
+        tmp_path: Path, postgresql: psycopg.Connection) -> None:
+    # midday's journal names only `0000_silly_sage.sql`, never committed; its team applies
+    # the `0001_x.sql` ... files beside it by hand, each statement on its own, so nothing
+    # says they run in a transaction: each CREATE INDEX CONCURRENTLY was a false DBS102.
+    folder = tmp_path / "packages" / "db" / "migrations"
+    (folder / "meta").mkdir(parents=True)
+    (folder / "meta" / "_journal.json").write_text(
+        '{"version": "7", "dialect": "postgresql", "entries": ['
+        '{"idx": 0, "tag": "0000_silly_sage"}]}\n')
+    (folder / "0001_add_invoices.sql").write_text("CREATE TABLE invoices (team_id int);\n")
+    index = "CREATE INDEX CONCURRENTLY IF NOT EXISTS invoices_team_idx ON invoices (team_id)"
+    (folder / "0002_add_invoice_indexes.sql").write_text(
+        f"{index};\nCREATE INDEX CONCURRENTLY invoices_team2_idx ON invoices (team_id);\n")
+    for paths in ([folder], [folder / "0002_add_invoice_indexes.sql"]):
+        report = commands.lint(Settings(project_root=tmp_path, select=("DBS102",)),
+                               paths)
+        assert _codes(report) == []
+    assert [m.path for m in load_migrations(Settings(project_root=tmp_path), [folder])] == [
+        "packages/db/migrations/0001_add_invoices.sql",
+        "packages/db/migrations/0002_add_invoice_indexes.sql"]
+    # Run as psql -f runs them, statement by statement, PostgreSQL builds both indexes.
+    postgresql.autocommit = True
+    for statement in ("CREATE TABLE invoices (team_id int)", index,
+                      "CREATE INDEX CONCURRENTLY invoices_team2_idx ON invoices (team_id)"):
+        postgresql.execute(statement)
+    assert postgresql.execute("SELECT count(*) FROM pg_index WHERE indisvalid AND indrelid = "
+                              "'invoices'::regclass").fetchone() == (2,)
 
 
 def test_a_graphile_migrate_folder_is_linted_as_graphile_migrate_runs_it(tmp_path: Path) -> None:
