@@ -247,6 +247,9 @@ class History:
     # Tables a migration renamed a column of: the names the schema before (or a CHECK's
     # columns, a partition key) gives them may be stale.
     columns_renamed: set[str] = field(default_factory=set)
+    # table -> the columns the migrations dropped and have not added (or renamed to) since:
+    # a later `DROP COLUMN IF EXISTS` of one drops nothing (`LintContext._drop_absent_columns`).
+    columns_dropped: dict[str, set[str]] = field(default_factory=dict)
     # table -> foreign key name -> it (None: dropped here), over the schema before;
     # `fk_tables`: tables created or dropped here, whose every foreign key is known.
     foreign_keys: dict[str, dict[str, ForeignKey | None]] = field(default_factory=dict)
@@ -404,6 +407,7 @@ class History:
                 "access method": s.node.get("accessMethod") or "heap",
                 "tablespace": s.node.get("tablespacename") or "pg_default"}
             table = self.columns.setdefault(last(s.relation), {})
+            self.columns_dropped.pop(last(s.relation), None)  # (a new table of that name)
             for column in s.columns:
                 table[column.name] = self._new(column)
                 for con in column.constraints:
@@ -504,6 +508,7 @@ class History:
                 columns = self.columns.get(last(rename.relation))
                 if columns is not None and rename.old in columns:
                     columns[rename.new] = columns.pop(rename.old)
+                self.columns_dropped.get(last(rename.relation), set()).discard(rename.new)
                 proofs = self.not_null_proofs.get(last(rename.relation))
                 if proofs is not None and rename.old in proofs:
                     proofs.discard(rename.old)
@@ -525,6 +530,8 @@ class History:
                 old = last(rename.relation)
                 if old in self.columns:
                     self.columns[rename.new] = self.columns.pop(old)
+                if old in self.columns_dropped:
+                    self.columns_dropped[rename.new] = self.columns_dropped.pop(old)
                 if old in self.not_null_proofs:
                     self.not_null_proofs[rename.new] = self.not_null_proofs.pop(old)
                 if old in self.storage:
@@ -630,7 +637,7 @@ class History:
         `table_name`, which a migration dropped: a table created again under its name
         starts from what its CREATE says (a CHECK of the dropped one proves nothing of
         the new one's rows)."""
-        for facts in (self.columns, self.not_null_proofs, self.table_indexes,
+        for facts in (self.columns, self.columns_dropped, self.not_null_proofs, self.table_indexes,
                       self.indexes_added, self.default_partitions, self.storage, self.checks,
                       self.check_columns, self.partition_keys, self.unique_indexes):
             facts.pop(table_name, None)
@@ -773,6 +780,7 @@ class History:
             indexes = self._indexes_of(table_name)
             if sub == "AddColumn" and action.column is not None:
                 table[action.column.name] = self._new(action.column)
+                self.columns_dropped.get(table_name, set()).discard(action.column.name)
                 for con in action.column.constraints:
                     self._key_added(table_name, con, (action.column.name,))
                     self._foreign_key_added(table_name, con, (action.column.name,))
@@ -792,6 +800,7 @@ class History:
                 table.setdefault(action.name, ColumnFacts()).not_null = False
             elif sub == "DropColumn" and action.name:
                 table.pop(action.name, None)
+                self.columns_dropped.setdefault(table_name, set()).add(action.name)
                 keys = self.foreign_keys.get(table_name, {})
                 for name, fk in keys.items():  # a foreign key goes with its column
                     if fk is not None and action.name in fk.columns:
@@ -1595,6 +1604,7 @@ class LintContext:
             return
         if statement.kind == "AlterTableStmt" and statement.object_kind == "table":
             self._drop_existing_columns(statement)
+            self._drop_absent_columns(statement)
             tables: Sequence[str] = (statement.relation,) if statement.relation else ()
         elif statement.kind == "DropStmt" and statement.object_kind == "table":
             tables = statement.dropped
@@ -1677,6 +1687,34 @@ class LintContext:
             dataclasses.replace(a, column=None) if a.if_not_exists and a.name in existing
             else a for a in statement.actions)
         statement.columns = tuple(c for c in statement.columns if c.name not in existing)
+        statement.locks = None
+
+    def _drop_absent_columns(self, statement: Statement) -> None:
+        """`DROP COLUMN IF EXISTS` of a column the migrations already dropped (and did not
+        add again) drops nothing: PostgreSQL skips it with a notice, no data is lost; the
+        ALTER TABLE still takes its ACCESS EXCLUSIVE lock (pg_locks, PostgreSQL 18). Its
+        action keeps no column name (conductor's V6__update_pk.sql drops `queue_message.id`
+        again after V5 dropped it: a false DBS202). So is one of a column the table lacks in
+        the schema before, when the migrations neither made the table nor renamed a column
+        of it (they did not add it either: `column` would know it)."""
+        table = statement.relation or ""
+        dropped = self.history.columns_dropped.get(last(table), set())
+
+        def absent(action: Action) -> bool:
+            if action.subtype != "DropColumn" or not action.if_exists or not action.name:
+                return False
+            if action.name in dropped:
+                return True
+            history = self.history
+            return (self.before_relation(table) is not None
+                    and last(table) not in history.created_kinds
+                    and last(table) not in history.columns_renamed
+                    and self.column(table, action.name) is None)
+
+        if not any(absent(a) for a in statement.actions):
+            return
+        statement.actions = tuple(dataclasses.replace(a, name=None) if absent(a) else a
+                                  for a in statement.actions)
         statement.locks = None
 
     def volatile_function(self, name: str) -> bool:

@@ -111,6 +111,7 @@ class Action:
     # "restart", "generated", "increment", ...) for Add/SetIdentity
     options: tuple[str, ...] = ()
     if_not_exists: bool = False  # ADD COLUMN IF NOT EXISTS
+    if_exists: bool = False  # DROP COLUMN IF EXISTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -974,7 +975,8 @@ def _alter_table(s: Statement, n: Node) -> None:
         subtype = cmd.get("subtype", "").removeprefix("AT_")
         definition = cmd.get("def") or {}
         action = Action(subtype, cmd.get("name"),
-                        cascade=cmd.get("behavior") == "DROP_CASCADE")
+                        cascade=cmd.get("behavior") == "DROP_CASCADE",
+                        if_exists=subtype == "DropColumn" and bool(cmd.get("missing_ok")))
         if subtype == "AddColumn" and "ColumnDef" in definition:
             column = column_def(table, definition)
             columns.append(column)

@@ -1053,6 +1053,73 @@ def test_drop_table_if_exists_of_a_table_already_gone_drops_and_locks_nothing(
         assert ("DBS201" in codes) if flagged else not codes, findings
 
 
+QUEUE_SCHEMA = ("CREATE TABLE queue_message (id serial, queue_name text, message_id text);\n"
+                "INSERT INTO queue_message (queue_name, message_id) "
+                "SELECT 'q', g::text FROM generate_series(1, 100) AS g;\n")
+
+
+@pytest.mark.parametrize(("extra", "change", "flagged"), [
+    # conductor's V5 drops queue_message.id, its V6 drops it again IF EXISTS
+    ("ALTER TABLE queue_message DROP COLUMN IF EXISTS id;\n",
+     "ALTER TABLE queue_message DROP COLUMN IF EXISTS id;\n", False),
+    ("ALTER TABLE queue_message DROP COLUMN id;\nALTER TABLE queue_message RENAME TO qm;\n",
+     "ALTER TABLE qm DROP COLUMN IF EXISTS id;\n", False),
+    ("", "ALTER TABLE queue_message DROP COLUMN id;\n"
+     "ALTER TABLE queue_message DROP COLUMN IF EXISTS id;\n", False),
+    # ... added again, or another column renamed to its name: dropped for real
+    ("ALTER TABLE queue_message DROP COLUMN id;\nALTER TABLE queue_message ADD COLUMN id int;\n",
+     "ALTER TABLE queue_message DROP COLUMN IF EXISTS id;\n", True),
+    ("ALTER TABLE queue_message DROP COLUMN id;\n"
+     "ALTER TABLE queue_message RENAME COLUMN message_id TO id;\n",
+     "ALTER TABLE queue_message DROP COLUMN IF EXISTS id;\n", True),
+    ("", "ALTER TABLE queue_message DROP COLUMN IF EXISTS id;\n", True),
+], ids=["dropped-before", "dropped-then-table-renamed", "dropped-earlier-here",
+        "added-again", "renamed-to-it", "still-there"])
+def test_drop_column_if_exists_of_a_column_already_gone_loses_nothing(
+        conninfo: str, tmp_path: Path, extra: str, change: str, flagged: bool) -> None:
+    """`DROP COLUMN IF EXISTS` of a column an earlier migration dropped is skipped with a
+    notice: no column is dropped (pg_attribute gains no dropped column), though the ALTER
+    TABLE still takes ACCESS EXCLUSIVE, so it is no DBS202 (conductor's V6__update_pk.sql)."""
+    table = change.splitlines()[-1].split()[2]
+    dropped = (f"SELECT count(*) FROM pg_attribute WHERE attrelid = '{table}'::regclass "
+               "AND attisdropped")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(QUEUE_SCHEMA + extra)
+        with conn.transaction(force_rollback=True):
+            *earlier, last_statement = change.splitlines()
+            for statement in earlier:
+                conn.execute(statement)
+            before = conn.execute(dropped).fetchone()
+            conn.execute(last_statement)
+            assert (conn.execute(dropped).fetchone() != before) == flagged
+            assert conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = "
+                f"'{table}'::regclass").fetchall() == [("AccessExclusiveLock",)]
+    line = change.count("\n")
+    for findings in (_history_findings(tmp_path, QUEUE_SCHEMA + extra, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        assert [f.code for f in findings if f.location is not None
+                and f.location.line == line and f.code == "DBS202"] == \
+            (["DBS202"] if flagged else []), findings
+
+
+def test_drop_column_if_exists_of_a_column_the_database_lacks_loses_nothing(
+        conninfo: str, tmp_path: Path) -> None:
+    """With the database known (`--database-url`), `DROP COLUMN IF EXISTS` of a column its
+    table does not have drops nothing either (pg_attribute unchanged)."""
+    change = "ALTER TABLE queue_message DROP COLUMN IF EXISTS popped;\n"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(QUEUE_SCHEMA)
+        attributes = ("SELECT count(*) FROM pg_attribute "
+                      "WHERE attrelid = 'queue_message'::regclass")
+        before = conn.execute(attributes).fetchone()
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            assert conn.execute(attributes).fetchone() == before
+    findings = _database_findings(tmp_path, change, conninfo)
+    assert [f.code for f in findings if f.code == "DBS202"] == [], findings
+
+
 ENTITIES = "CREATE TABLE entity (id int PRIMARY KEY);\n"
 HOLDERS = ("CREATE TABLE holder (id int PRIMARY KEY, entity_id int REFERENCES entity (id), "
            "deleted_at timestamptz, name text);\n")

@@ -29,6 +29,9 @@ it) and deploy that. Drop it in a later revision with `op.drop_column("orders",
 Columns of tables created earlier in the same migration, and columns the same migration
 added (a scratch column for a backfill): no deployed code uses them. `DROP CONSTRAINT`, and
 `ALTER COLUMN ... DROP DEFAULT / NOT NULL / IDENTITY / EXPRESSION`, which drop no data.
+`DROP COLUMN IF EXISTS` of a column an earlier migration dropped (and did not add again), or,
+with the database known, one its table does not have: PostgreSQL skips it with a notice
+(conductor's V6 drops `queue_message.id` again after V5 dropped it).
 """
 
 from __future__ import annotations
