@@ -1053,6 +1053,33 @@ def test_drop_table_if_exists_of_a_table_already_gone_drops_and_locks_nothing(
         assert ("DBS201" in codes) if flagged else not codes, findings
 
 
+def test_a_lock_on_an_index_of_unknown_table_is_said_of_its_table(
+        conninfo: str, tmp_path: Path) -> None:
+    """DROP INDEX takes ACCESS EXCLUSIVE on the index's table too (pg_locks), and queries
+    queue on the table: DBS115 on an index neither the history nor the database knows
+    (conductor's V3 drops `workflow_corr_id_index`, which no migration made) said "every
+    query on `workflow_corr_id_index`", as if the index were a table."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE workflow (correlation_id text);\n"
+                     "CREATE INDEX workflow_corr_id_index ON workflow (correlation_id);\n")
+        with conn.transaction(force_rollback=True):
+            conn.execute("DROP INDEX workflow_corr_id_index")
+            assert conn.execute(
+                "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = "
+                "'workflow'::regclass").fetchall() == [("AccessExclusiveLock",)]
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V3__correlation_id_index.sql").write_text(
+        "DROP INDEX IF EXISTS workflow_corr_id_index;\n")
+    [finding] = commands.lint(Settings(project_root=tmp_path, select=("DBS115",)),
+                              [folder]).findings
+    assert finding.message.startswith(
+        "ACCESS EXCLUSIVE lock on the table of index `workflow_corr_id_index` is requested "
+        "without `lock_timeout` and `statement_timeout` set; while it waits, every query on "
+        "the table of index `workflow_corr_id_index` queues behind it"), finding.message
+
+
+
 QUEUE_SCHEMA = ("CREATE TABLE queue_message (id serial, queue_name text, message_id text);\n"
                 "INSERT INTO queue_message (queue_name, message_id) "
                 "SELECT 'q', g::text FROM generate_series(1, 100) AS g;\n")

@@ -98,6 +98,9 @@ def check_migration(ctx: LintContext) -> Iterator[Finding]:
             relation = (ctx.index_table(lock.relation) if lock.target == "index" and
                         lock.relation else None) or lock.relation
             table = f"`{relation}`" if relation else "every table"
+            if lock.target == "index" and lock.relation and relation == lock.relation:
+                # its table unknown (conductor's V3 drops an index no migration made)
+                table = f"the table of index `{relation}`"
             missing_names = " and ".join(f"`{name}`" for name in missing)
             # Only ACCESS EXCLUSIVE conflicts with plain reads: behind a weaker request
             # (SHARE ROW EXCLUSIVE for a new foreign key) only writes queue.
