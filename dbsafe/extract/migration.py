@@ -297,6 +297,8 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
+        if file in pop_files:
+            text = _fill_pop_options(text)
         if file.parent not in drizzle_folders:  # (one look per folder, not per file)
             drizzle_folders[file.parent] = (file.parent / DRIZZLE_JOURNAL).is_file()
         if drizzle_folders[file.parent]:
@@ -503,6 +505,27 @@ _POP_FILE = re.compile(r"(?P<version>\d+)_[^.]+(?:\.(?P<dialect>[a-z0-9]+))??"
 _POP_POSTGRES = frozenset({"postgres", "postgresql", "pg", "pgx"})
 _POP_DIALECTS = _POP_POSTGRES | {"cockroach", "cockroachdb", "crdb", "mysql", "mariadb",
                                  "sqlite", "sqlite3", "yugabyte", "yugabytedb", "ydb"}
+
+
+# A Go template action reading one of pop's connection options, as supabase/auth's
+# migrations name their schema: `"{{ index .Options "Namespace" }}".users`.
+_POP_OPTION = re.compile(r'\{\{-?\s*index\s+\.Options\s+"(?P<key>\w+)"\s*-?\}\}')
+
+
+def _fill_pop_options(text: str) -> str:
+    """`text` with each of pop's `{{ index .Options "Key" }}` replaced. Pop runs every SQL
+    migration through Go's text/template with the connection's details (`MigrationContent`),
+    so supabase/auth's `"{{ index .Options "Namespace" }}".users` reaches PostgreSQL as
+    `"auth".users` (its DB_NAMESPACE, `auth` unless set); read as written, each was a false
+    DBS001 and its statement unlinted (168 of its 205). The value is the deployment's: the key
+    lower-cased stands in for it, so the statement parses as it will.
+
+    >>> _fill_pop_options('ALTER TABLE "{{ index .Options "Namespace" }}".users ADD x int;')
+    'ALTER TABLE "namespace".users ADD x int;'
+    """
+    if "{{" not in text:
+        return text
+    return _POP_OPTION.sub(lambda match: match["key"].lower(), text)
 
 
 def _pop_selection(found: list[Path]) -> tuple[list[Path], frozenset[Path] | None]:

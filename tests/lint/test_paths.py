@@ -618,6 +618,37 @@ def test_files_a_drizzle_journal_does_not_name_are_not_read_as_run_in_a_transact
                               "'invoices'::regclass").fetchone() == (2,)
 
 
+def test_pop_migrations_are_read_with_their_connection_options_filled_in(
+        tmp_path: Path, postgresql: psycopg.Connection) -> None:
+    # supabase/auth's migrations name their schema `"{{ index .Options "Namespace" }}"`,
+    # which pop's Go template fills in before PostgreSQL sees it: 168 of its 205 statements
+    # were false DBS001 findings, and not linted.
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    namespace = '"{{ index .Options "Namespace" }}"'
+    create = (f"CREATE TABLE IF NOT EXISTS {namespace}.users (id uuid, email text);\n"
+              f"CREATE TABLE {{{{index .Options \"Namespace\" }}}}.sessions (id uuid);\n")
+    index = f"CREATE INDEX users_email_idx ON {namespace}.users (email);\n"
+    (folder / "00_init_auth_schema.up.sql").write_text(create)
+    (folder / "20220614074223_add_ip_address.postgres.up.sql").write_text(
+        f"ALTER TABLE {namespace}.sessions ADD COLUMN ip inet;\n")
+    (folder / "20221011041400_add_indexes.up.sql").write_text(index)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS001", "DBS101")),
+                           [folder])
+    assert _codes(report) == [("20221011041400_add_indexes.up.sql", 1, "DBS101")]
+    # As written, PostgreSQL refuses them (42601); as pop sends them, with the namespace
+    # supabase/auth defaults to, they run.
+    with pytest.raises(psycopg.errors.SyntaxError):
+        postgresql.execute(index)
+    postgresql.rollback()
+    postgresql.execute("CREATE SCHEMA auth")
+    for statement in (create + index).replace(namespace, '"auth"').replace(
+            '{{index .Options "Namespace" }}', "auth").splitlines():
+        postgresql.execute(statement)
+    assert postgresql.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'auth' "
+                              "AND indexname = 'users_email_idx'").fetchone() == (1,)
+
+
 def test_a_graphile_migrate_folder_is_linted_as_graphile_migrate_runs_it(tmp_path: Path) -> None:
     # Each committed migration runs in a transaction (the UPDATE runs while SET DEFAULT
     # holds ACCESS EXCLUSIVE on `a`), but not one whose body starts with
