@@ -216,9 +216,16 @@ class _Extractor:
         # a module that may check a table exists (see `_tables_checked_before`)
         self.checks_tables = "table_names" in lowered or "table_exists" in lowered or \
             "has_table" in lowered
-        self.engines = tuple(engine for engine in ENGINES
-                             if any(word in lowered for word in engine.words))
+        # (also its folders: a module of the project's layer for the engine, `storage/
+        # cassandra/migrations.py`, may name it only there: see `_relative_dotted`)
+        folders = path.lower().rpartition("/")[0]
+        self.engines = tuple(engine for engine in ENGINES if any(
+            word in lowered or word in folders for word in engine.words))
         self.imported: dict[str, str | None] = {}
+        # What a relative import binds, as the dotted path of the module it comes from
+        # (`from .cql import CqlRunner` in `swh/storage/cassandra/migrations.py`:
+        # `swh.storage.cassandra.cql.CqlRunner`); None: bound to two different things.
+        self.relative: dict[str, str | None] = {}
         self.module_engine: tuple[Engine, ...] | None = None  # see `_engine_of_module`
 
     def run(self) -> list[SqlFragment]:
@@ -688,7 +695,18 @@ class _Extractor:
             bound = [(alias.asname or alias.name, f"{node.module}.{alias.name}")
                      for alias in node.names if alias.name != "*"]
         else:
-            return  # a relative import is the project's own
+            # A relative import is the project's own: kept apart, for where it lies alone.
+            package = self.path.split("/")[:-1]
+            if node.level - 1 > len(package):
+                return
+            package = package[:len(package) - (node.level - 1)]
+            module = [*package, *(node.module.split(".") if node.module else ())]
+            for alias in node.names:
+                if alias.name != "*":
+                    local, dotted = alias.asname or alias.name, ".".join([*module, alias.name])
+                    self.relative[local] = dotted \
+                        if self.relative.get(local, dotted) == dotted else None
+            return
         for local, dotted in bound:
             if self.imported.get(local, dotted) != dotted:
                 self.imported[local] = None  # two different things: neither is trusted
@@ -1026,7 +1044,7 @@ class _Extractor:
 
     def _engine_given(self, node: ast.expr) -> Engine | None:
         """The other engine a string is handed to for running, alone or in a list or tuple:
-        the value of a keyword of a callable of the engine's library taking its statements
+        the first argument of a method of one of its connections, the value of a keyword of a callable of the engine's library taking its statements
         there (Airflow's `AnalyticsOperator(queries=[...])`), or what a function decorated to
         run them returns (`@task.analytics(...)`, `return ["SELECT ...", ...]`)."""
         child, parent = node, self.parents.get(id(node))
@@ -1038,6 +1056,11 @@ class _Extractor:
                 dotted = self._dotted(call.func)
                 return next((e for e in self.engines
                              if (dotted, parent.arg) in e.given), None) if dotted else None
+        if isinstance(parent, ast.Call) and parent.args and parent.args[0] is child and \
+                isinstance(parent.func, ast.Attribute):
+            # the first argument of any method of one of its connections, not only of those
+            # that send (`cql_runner.execute_with_retries("SELECT ...", args)`)
+            return self._engine_of(parent.func.value, depth=0)
         if isinstance(parent, ast.Return) and parent.value is child:
             function = self._scope_of(parent)  # a `return` is always a function's
             decorators = function.decorator_list if isinstance(
@@ -1083,7 +1106,11 @@ class _Extractor:
         posthog.clickhouse.client import sync_execute`, then `sync_execute(sql, args)`)."""
         if not isinstance(func, (ast.Name, ast.Attribute)):
             return None
-        dotted = self._dotted(func)
+        return self._engine_package(self._dotted(func) or self._relative_dotted(func))
+
+    def _engine_package(self, dotted: str | None) -> Engine | None:
+        """The engine a package on the dotted path of an imported name names
+        (`posthog.clickhouse.client.sync_execute`)."""
         if dotted is None:
             return None
         for part in dotted.split(".")[:-1]:
@@ -1091,6 +1118,21 @@ class _Extractor:
             if engine is not None:
                 return engine
         return None
+
+    def _relative_dotted(self, node: ast.expr | None) -> str | None:
+        """The dotted path a name a relative import binds, or an attribute of one, stands
+        for (`self.relative`), where the function does not bind that name itself: the
+        project's own layer for another engine says so by where it lies, as by its
+        package when imported absolutely (swh-storage's `from .cql import CqlRunner` in
+        `swh/storage/cassandra/`, its `cql_runner: CqlRunner` sending CQL)."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or self.relative.get(node.id) is None or \
+                self._stores_of(node):
+            return None
+        return ".".join([self.relative[node.id] or "", *reversed(parts)])
 
     def _engine_named(self, identifier: str) -> Engine | None:
         """The engine an identifier names as one of its words: the project's own helpers,
@@ -1136,6 +1178,9 @@ class _Extractor:
             return self._engine_annotated(sides[0]) if len(sides) == 1 else None
         else:
             dotted = self._dotted_annotation(annotation)
+            if dotted is None and isinstance(annotation, (ast.Name, ast.Attribute)):
+                # a class of the project's own layer for the engine, imported relatively
+                return self._engine_package(self._relative_dotted(annotation))
         return None if dotted is None else next(
             (e for e in self.engines if dotted in e.types), None)
 

@@ -271,7 +271,8 @@ _CHUNK = 32
 # 212: an outcome keeps the relations a column finding was looked for in (`excluded`'s target)
 # 213: a drizzle table or named column of the project's drizzle schema in its `sql` is that name
 # 214: a SQL tag's template a callback given to a builder's method returns is no statement
-_CACHE_VERSION = 214
+# 215: a class or function imported relatively from a package named for another engine is its
+_CACHE_VERSION = 215
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -640,3 +640,46 @@ def test_a_constant_sent_to_clickhouse_and_to_an_unknown_clients_query_is_clickh
         ("DBS302", 8, "public.users.nickname")]
     skipped = sorted(s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason)
     assert skipped == [6, 21], report.skipped
+
+
+# Software Heritage's storage (SoftwareHeritage/swh-storage 6372b225) keeps its Cassandra
+# backend in `swh/storage/cassandra/`: `migrations.py` takes `cql_runner: CqlRunner`, a
+# class of the package's `cql.py` (`from .cql import CqlRunner`, which wraps the driver's
+# session), and asks Cassandra for its tables through `cql_runner.execute_with_retries(
+# "SELECT table_name FROM system_schema.tables ...")`: a false DBS301 (no schema
+# `system_schema`, PostgreSQL's 42P01). A class or function imported relatively from a
+# package named for the engine is that engine's, as one imported absolutely
+# (`posthog.clickhouse.client`) is; the same module in a package named for nothing stays
+# checked.
+_CASSANDRA_MIGRATIONS = '''\
+import logging
+
+from .cql import CqlRunner
+from .session import run_cql
+
+
+def create_migrations_table_if_needed(cql_runner: CqlRunner) -> None:
+    if not list(cql_runner.execute_with_retries(
+            "SELECT table_name FROM system_schema.tables WHERE keyspace_name=%s",
+            [cql_runner.keyspace])):
+        logging.info("no migration table")
+    run_cql("SELECT id FROM system_schema.keyspaces")
+'''
+
+
+@pytest.mark.parametrize(("package", "sent"), [("cassandra", True), ("backend", False)])
+@pytest.mark.db
+def test_a_class_of_a_package_named_for_another_engine_imported_relatively_sends_there(
+        database_url: str, tmp_path: Path, package: str, sent: bool) -> None:
+    (tmp_path / "storage" / package).mkdir(parents=True)
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             f"storage/{package}/migrations.py", _CASSANDRA_MIGRATIONS)
+    findings = [(f.code, f.location.line, f.subject, dict(f.context)["PostgreSQL"][:5])
+                for f in report.findings if f.location]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to Cassandra" in s.reason)
+    if sent:
+        assert (findings, skipped) == ([], [9, 12])
+    else:
+        assert sorted(findings) == [("DBS301", 9, "system_schema", "42P01"),
+                                    ("DBS301", 12, "system_schema", "42P01")], findings
+        assert skipped == []
