@@ -2699,6 +2699,12 @@ _VERSION_PAIR = re.compile(
     r"|(?<![^\W_])v?\d+(?:\.\d+)+[-_]v?\d+(?:\.\d+)+(?![^\W_])",
     re.IGNORECASE)
 
+# Upgrade steps named by the version they bring the schema to, in a folder of upgrades:
+# Software Heritage's `swh/storage/sql/upgrades/185.sql` (`-- from_version: 184`, run by
+# `swh db upgrade` on a database of the version before), Trac's `trac/upgrades/db45.py`.
+_UPGRADE_DIRS = frozenset({"upgrades", "upgrade"})
+_UPGRADE_STEP = re.compile(r"(?:db|v)?\d+\.(?:sql|py)", re.IGNORECASE)
+
 # Schema deltas kept by the version they bring the schema to, a folder per version:
 # Synapse's `synapse/storage/schema/main/delta/54/delete_forward_extremities.sql` (and its
 # `.py` deltas beside them), applied once to a database of an earlier version.
@@ -2856,7 +2862,8 @@ def migration_kind(name: str, data: bytes) -> str | None:
     `db/migration`) or `drizzle` (drizzle-kit's) on their path, a Flyway or golang-migrate
     file name, a file name starting with the date it was written (`20160616-snapshots.py`,
     `2017-06-05-add-last-login.sql`, `20230313000000-backfill.ts`) or naming the versions
-    it upgrades between (`schema-upgrade-1.15-1.16.sql`),
+    it upgrades between (`schema-upgrade-1.15-1.16.sql`), a file named by the version it
+    upgrades to in a folder of upgrades (`sql/upgrades/185.sql`, `upgrades/db45.py`),
     a file named `migrations.sql` (a whole history in one file, each migration appended),
     or the annotation of goose, sql-migrate, dbmate or Liquibase in the file, or a place in
     a folder of schema deltas named by the version they bring the schema to
@@ -2895,6 +2902,9 @@ def migration_kind(name: str, data: bytes) -> str | None:
     if len(parts) >= 3 and parts[-2].isdigit() and parts[-3].lower() in _DELTA_DIRS:
         return "migration"
     if _DATED_FILE.fullmatch(parts[-1]) or _upgrade_between_versions(parts[-1]):
+        return "migration"
+    if len(parts) >= 2 and parts[-2].lower() in _UPGRADE_DIRS and \
+            _UPGRADE_STEP.fullmatch(parts[-1]):
         return "migration"
     if name.endswith(".py") and _MAUTRIX_IMPORT.search(data) and _REGISTERED.search(data) \
             and _mautrix_upgrade_steps(data, name):

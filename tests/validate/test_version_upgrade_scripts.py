@@ -58,3 +58,43 @@ def test_a_version_upgrade_script_is_not_validated(database_url: str, tmp_path: 
     assert [(f.code, f.location.path) for f in report.findings if f.location] == [
         ("DBS302", "schemas/queries.sql")]
     assert report.summary["migration_files"] == 1
+
+
+# Software Heritage (SoftwareHeritage/swh-storage 6372b225) keeps 171 upgrade steps as
+# `swh/storage/sql/upgrades/015.sql` ... `185.sql` (`-- from_version: 184`, each run once by
+# `swh db upgrade`): 015.sql reads the types `directory_list_dir`, 024.sql the table
+# `organization`, gone today (6 false DBS301, PostgreSQL's 42P01); Trac's are
+# `trac/upgrades/db45.py`. A file named by a number in a folder of upgrades is a migration.
+@pytest.mark.parametrize("name", [
+    "swh/storage/sql/upgrades/015.sql", "swh/storage/proxies/masking/sql/upgrades/193.sql",
+    "trac/upgrades/db45.py", "db/upgrade/v3.sql",
+])
+def test_a_numbered_step_in_a_folder_of_upgrades_is_a_migration(name: str) -> None:
+    assert migration_kind(name, b"insert into dbversion values (15, now());") == "migration"
+
+
+@pytest.mark.parametrize("name", [
+    "billing/upgrades/views.py", "billing/upgrades/plans.sql", "sql/015.sql",
+    "upgrades/__init__.py", "upgrades/2fa.sql",
+])
+def test_other_files_of_a_folder_of_upgrades_are_application_code(name: str) -> None:
+    assert migration_kind(name, b"SELECT 1;") is None
+
+
+@pytest.mark.db
+def test_a_numbered_upgrade_step_is_not_validated(database_url: str, tmp_path: Path) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE dbversion (version int, release timestamptz)")
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n", encoding="utf-8")
+    upgrades = tmp_path / "sql" / "upgrades"
+    upgrades.mkdir(parents=True)
+    (upgrades / "024.sql").write_text(
+        "insert into dbversion (version, release) values (24, now());\n"
+        "insert into organization (name) values ('softwareheritage');\n", encoding="utf-8")
+    (upgrades / "report.sql").write_text("SELECT name FROM organization;\n", encoding="utf-8")
+    settings = load_settings(tmp_path, {"database-url": database_url, "cache": False},
+                             environ={})
+    report = commands.validate(settings, [tmp_path])
+    assert [(f.code, f.location.path) for f in report.findings if f.location] == [
+        ("DBS301", "sql/upgrades/report.sql")]
+    assert report.summary["migration_files"] == 1
