@@ -203,6 +203,9 @@ class _Extractor:
         # (see `_note_model_table`).
         self.model_tables: list[str] = []
         self.creates_all = False
+        # (function, list name) -> whether the function writes that list's pairs as CTEs
+        # (see `_listed_cte_body`)
+        self.cte_lists: dict[tuple[int, str], bool] = {}
         # Trac's schema DSL, `Table("name", key=...)[Column(...)]` and `create_tables(schema)`
         # (see `_note_model_table`): each table with the local name of its `Table`.
         self.trac_tables: list[tuple[str, str]] = []
@@ -360,7 +363,7 @@ class _Extractor:
             if held_for is not None and self._exported_only(node):
                 self._skip_sent(node, held_for, statements_only=True)
                 continue
-            if self._only_asserted(node):
+            if self._only_asserted(node) or self._listed_cte_body(node):
                 self._take(node)  # its pieces too: `"... {0}".format(x)` is one input
                 continue
             self._take(node)
@@ -1457,6 +1460,51 @@ class _Extractor:
             return all(isinstance(target, ast.Name) and target.id.lower().startswith("expected")
                        for target in targets)
         return isinstance(parent, ast.Assert)
+
+    def _listed_cte_body(self, node: ast.expr) -> bool:
+        """Whether a string is the body of a CTE its function lists with its name and writes
+        into a `WITH` itself: `ctes.append(("selected", "SELECT ..."))` (or `insert(i,
+        ...)`), the list then read as `f"{name} AS ({cte})" for name, cte in ctes`
+        (swh-scheduler's `grab_next_visits`, whose bodies read the CTEs listed before them:
+        each alone was a false DBS301, PostgreSQL's 42P01)."""
+        pair = self.parents.get(id(node))
+        if not (isinstance(pair, ast.Tuple) and len(pair.elts) == 2 and pair.elts[1] is node
+                and isinstance(pair.elts[0], ast.Constant)
+                and isinstance(pair.elts[0].value, str)):
+            return False
+        call = self.parents.get(id(pair))
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+                and isinstance(call.func.value, ast.Name) and call.args
+                and call.args[-1] is pair and len(call.args) == (
+                    1 if call.func.attr == "append" else 2 if call.func.attr == "insert" else 0)):
+            return False
+        scope = self._scope_of(call)
+        key = (id(scope), call.func.value.id)
+        if key not in self.cte_lists:
+            self.cte_lists[key] = any(
+                self._writes_ctes(loop, call.func.value.id) for loop in ast.walk(scope)
+                if isinstance(loop, ast.comprehension))
+        return self.cte_lists[key]
+
+    def _writes_ctes(self, loop: ast.comprehension, name: str) -> bool:
+        """Whether a comprehension over the list `name` of (name, body) pairs writes each as
+        a CTE: its element an f-string with the body in `AS (...)`."""
+        target = loop.target
+        if not (isinstance(loop.iter, ast.Name) and loop.iter.id == name
+                and isinstance(target, ast.Tuple) and len(target.elts) == 2
+                and isinstance(target.elts[1], ast.Name)):
+            return False
+        around = self.parents.get(id(loop))
+        element = getattr(around, "elt", None)
+        if not isinstance(element, ast.JoinedStr):
+            return False
+        body = target.elts[1].id
+        for before, value in zip(element.values, element.values[1:]):
+            if isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name) \
+                    and value.value.id == body and isinstance(before, ast.Constant) \
+                    and _AS_OPEN.search(str(before.value)):
+                return True
+        return False
 
     def _only_asserted(self, node: ast.expr) -> bool:
         """True for a test's inputs held in a name: a string bound to it, alone or in a
@@ -3376,6 +3424,8 @@ def _call_name(call: ast.Call) -> str | None:
 
 # The snake_case words of an identifier (`get_async_clickhouse`, `CLICKHOUSE_URL`).
 _SNAKE_WORDS = re.compile(r"[^\W_\d]+")
+# The end of the text before a CTE's body in the `WITH` a module writes: `{name} AS (`.
+_AS_OPEN = re.compile(r"\bAS\s*(?:MATERIALIZED\s*|NOT\s+MATERIALIZED\s*)?\(\s*$", re.IGNORECASE)
 
 
 def _sql_argument(call: ast.Call) -> ast.expr | None:
