@@ -1179,29 +1179,58 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
                                         old=unchanged.definition, new=again.definition)]
     # Aggregates built on a function dropped and created again (or giving way to another
     # overload of its name, dropped first below): its DROP FUNCTION fails while they stand
-    # (2BP01), so they are dropped before it and created after.
-    remade = {(f.schema, f.name) for f in p.source.functions
-              if function_identity(f) in replaced and f.kind != "aggregate"}
+    # (2BP01), so they are dropped before it and created after. A SQL-standard body that
+    # calls one of them (an aggregate too) holds it alike (2BP01): it goes and comes back
+    # with it, and so on up its own callers.
     added = {(c.new.schema, c.new.name) for c in changes if c.action == ADD}
-    remade |= {(c.old.schema, c.old.name) for c in changes if c.action == DROP
-               and c.old.kind != "aggregate" and (c.old.schema, c.old.name) in added}
-    targets = {function_identity(f): f for f in p.target.functions} if remade else {}
-    for aggregate in p.source.functions if remade else ():
-        identity = function_identity(aggregate)
-        again = targets.get(identity)
-        if aggregate.kind != "aggregate" or identity in replaced or again is None \
-                or not _aggregate_uses(aggregate, remade, p.source.search_path):
-            continue
-        replaced.add(identity)
-        enum_users[identity] = "is built on a function that is dropped and created again"
-        if not any(c.identity == identity for c in changes):
-            changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
-                                        old=aggregate.definition, new=again.definition)]
+    early_names = {(c.old.schema, c.old.name) for c in changes if c.action == DROP
+                   and c.old.kind != "aggregate" and (c.old.schema, c.old.name) in added}
+    targets = {function_identity(f): f for f in p.target.functions}
+    callers = {function_identity(f) for f in p.source.functions if _atomic(f)}
+    early_functions = [c.old for c in changes if c.action == DROP
+                       and (c.old.schema, c.old.name) in added]
+    fresh = [f for f in p.source.functions if function_identity(f) in replaced] \
+        + early_functions
+    while fresh:
+        remade = {(f.schema, f.name) for f in fresh if f.kind != "aggregate"} | early_names
+        early_names = set()
+        grown: list[Function] = []
+        for holder in p.source.functions:
+            identity = function_identity(holder)
+            again = targets.get(identity)
+            if identity in replaced or again is None:
+                continue
+            if holder.kind == "aggregate" and remade \
+                    and _aggregate_uses(holder, remade, p.source.search_path):
+                enum_users[identity] = "is built on a function that is dropped and created again"
+            elif identity in callers and any(
+                    _calls(holder.definition or "", callee, p.source.search_path)
+                    for callee in fresh):
+                enum_users[identity] = ("calls, in its SQL-standard body, a function that is "
+                                        "dropped and created again")
+            else:
+                continue
+            replaced.add(identity)
+            grown.append(holder)
+            if not any(c.identity == identity for c in changes):
+                changes = [*changes, Change(ALTER, "function", identity, attribute="definition",
+                                            old=holder.definition, new=again.definition)]
+        fresh = grown
     done: set[tuple[str, ...]] = set()
     # pg_get_function_identity_arguments includes argument names, but PostgreSQL tells
     # overloads apart by types only: a renamed argument must be dropped before it is created.
     added_types = {_type_key(c.new) for c in changes if c.action == ADD}
     added_names = {(c.new.schema, c.new.name) for c in changes if c.action == ADD}
+    # A SQL-standard body dropped that calls an aggregate dropped (or calls such a body)
+    # goes with the aggregates, before them (2BP01 otherwise).
+    dropped = [c.old for c in changes if c.action == DROP]
+    with_aggregates = {function_identity(f) for f in dropped if f.kind == "aggregate"}
+    going = [f for f in dropped if f.kind == "aggregate"]
+    while going:
+        going = [f for f in dropped if function_identity(f) not in with_aggregates
+                 and _atomic(f) and any(_calls(f.definition or "", g, p.source.search_path)
+                                        for g in going)]
+        with_aggregates |= {function_identity(f) for f in going}
     for c in changes:
         if c.action == ADD:
             _create_function(p, c.new, new_types)
@@ -1225,7 +1254,7 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
                               "taken off and put back for the new one; callers fail in "
                               "between.")] \
                 if (function.schema, function.name) in added_names else []
-            p.emit("drop_aggregates" if function.kind == "aggregate" else
+            p.emit("drop_aggregates" if function_identity(function) in with_aggregates else
                    "drop_replaced_functions" if early else
                    "drop_row_functions" if row_function else "drop_functions",
                    f"DROP {_routine_word(function)} {_function_ref(function)}", *hazards,
@@ -1237,8 +1266,9 @@ def _functions(p: _Plan, changes: list[Change], relation_changes: list[Change]) 
             old = _function_by_identity(p.source, c.identity)
             new = _function_by_identity(p.target, c.identity)
             _mark_function_dependents(p, old)
-            p.emit("drop_aggregates" if old.kind == "aggregate" else "drop_replaced_functions",
-                   f"DROP {_routine_word(old)} {_function_ref(old)}",
+            # (before the functions an aggregate is built on, after its SQL-standard
+            # callers: `_callees_first` orders them)
+            p.emit("drop_replaced_functions", f"DROP {_routine_word(old)} {_function_ref(old)}",
                    Hazard("access-exclusive-lock", f"`{c.subject}` " + enum_users.get(
                           c.identity, "changes what CREATE OR REPLACE cannot (its result "
                           "type, output arguments or argument defaults), or its SQL-standard "
@@ -1295,30 +1325,51 @@ def _callees_first(p: _Plan) -> None:
     its calls when it is created (`check_function_bodies = off` does not defer them) and
     keeps them from being dropped under it, so `RETURN schema_1.add(a, b)` created before
     `schema_1.add` failed (42883), and dropped after it too (2BP01). A caller of a function
-    created with the tables moves there too; otherwise the order stays (by name)."""
+    created with the tables moves there too, and one of an aggregate the script creates
+    after the aggregates; an aggregate dropped and created again is dropped after its
+    callers and before the functions it is built on; otherwise the order stays (by name)."""
     early, late = p.phases.get("functions_early", []), p.phases.get("functions_late", [])
+    aggregates = p.phases.get("aggregates", [])
     by_signature = {f.signature: f for f in p.target.functions}
-    made = {id(s): by_signature[s.subject] for s in (*early, *late)
+    made = {id(s): by_signature[s.subject] for s in (*early, *late, *aggregates)
             if s.subject in by_signature and s.sql == by_signature[s.subject].definition}
     if any(_atomic(f) for f in made.values()):
-        needs = _atomic_calls([s for s in (*early, *late) if id(s) in made], made,
-                              p.target.search_path)
+        needs = _atomic_calls([s for s in (*early, *late, *aggregates) if id(s) in made],
+                              made, p.target.search_path)
         late_ids = {id(s) for s in late}
-        order = _topological([*early, *late], needs)
+        after_ids = {id(s) for s in aggregates}
+        order = [s for s in _topological([*early, *late], needs) if id(s) not in after_ids]
         for statement in order:  # (callees come first)
             if any(id(callee) in late_ids for callee in needs.get(id(statement), ())):
                 late_ids.add(id(statement))
-        p.phases["functions_early"] = [s for s in order if id(s) not in late_ids]
-        p.phases["functions_late"] = [s for s in order if id(s) in late_ids]
+        moved = set()
+        for statement in order:
+            if any(id(callee) in after_ids for callee in needs.get(id(statement), ())):
+                after_ids.add(id(statement))
+                moved.add(id(statement))
+        p.phases["functions_early"] = [s for s in order
+                                       if id(s) not in late_ids and id(s) not in moved]
+        p.phases["functions_late"] = [s for s in order if id(s) in late_ids
+                                      and id(s) not in moved]
+        if moved:
+            p.phases["function_users"] = [s for s in order if id(s) in moved] \
+                + p.phases.get("function_users", [])
     by_signature = {f.signature: f for f in p.source.functions}
-    for phase in ("drop_replaced_functions", "drop_row_functions", "drop_functions"):
+    for phase in ("drop_aggregates", "drop_replaced_functions", "drop_row_functions",
+                  "drop_functions"):
         drops = p.phases.get(phase, [])
         gone = {id(s): by_signature[s.subject] for s in drops
                 if s.subject in by_signature and s.sql.startswith("DROP ")}
-        if not any(_atomic(f) for f in gone.values()):
+        if not any(_atomic(f) or f.kind == "aggregate" for f in gone.values()):
             continue
         calls = _atomic_calls([s for s in drops if id(s) in gone], gone,
                               p.source.search_path)
+        for statement in drops:
+            aggregate = gone.get(id(statement))
+            if aggregate is not None and aggregate.kind == "aggregate":
+                calls[id(statement)] = [t for t in drops if id(t) in gone and _aggregate_uses(
+                    aggregate, {(gone[id(t)].schema, gone[id(t)].name)}, p.source.search_path)
+                    and gone[id(t)].kind != "aggregate"]
         callers: dict[int, list[Statement]] = {}
         for statement in drops:
             for callee in calls.get(id(statement), ()):
