@@ -325,8 +325,9 @@ def _built_file(cache_file: Path) -> Path:
 # runner does not name as migrations (`seed.sql`) not run; 44: a Flyway folder's newest
 # baseline migration (`B2__x.sql`) run instead of the versioned files up to its version;
 # 45: extended statistics objects; 46: aggregates' definitions; 47: a drizzle-kit file's
-# `--> statement-breakpoint` ends a statement, `;` or not.
-_INTROSPECTED = 47
+# `--> statement-breakpoint` ends a statement, `;` or not; 48: composite types' attributes'
+# collations.
+_INTROSPECTED = 48
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

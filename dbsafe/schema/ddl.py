@@ -242,6 +242,9 @@ class _Plan:
     # Relations dropped and created again under the same name (a table becoming a view or a
     # partitioned table, a new partition key): the old one must go before the new one comes.
     replaced_relations: set[tuple[str, ...]] = field(default_factory=set)
+    # Collations not made again, and why: attributes of composite types a table column uses
+    # have them (`_held_collations`).
+    held_collations: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
     default_owner: str | None = None
     identity_sequences: dict[str, SequenceObject] | None = None
     detached: set[str] = field(default_factory=set)  # partitions detached so far, "schema.name"
@@ -300,8 +303,9 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     Returns:
         Statements in execution order.
     """
-    changes = _with_users_of_rebuilt_collations(source, target, changes)
-    p = _Plan(source, target, changes)
+    held = _held_collations(source, changes)
+    changes = _with_users_of_rebuilt_collations(source, target, changes, set(held))
+    p = _Plan(source, target, changes, held_collations=held)
     owners = Counter(r.owner for r in target.relations if r.owner)
     p.default_owner = owners.most_common(1)[0][0] if owners else None
     by_kind: dict[str, list[Change]] = {}
@@ -443,6 +447,15 @@ def _collations(p: _Plan, changes: list[Change]) -> None:
             if c.identity in rebuilt:
                 continue  # one rebuild for every attribute that needs it
             rebuilt.add(c.identity)
+            held = p.held_collations.get(c.identity)
+            if held:
+                p.emit("collations", f"-- collation {qname} is not made again: attributes of "
+                       f"composite types that table columns use have it ({', '.join(held)})",
+                       Hazard("not-generated", f"PostgreSQL cannot change the collation of "
+                              "an attribute of a composite type a column uses (0A000): "
+                              f"make `{c.subject}` again by hand (a new type, the columns "
+                              "converted to it)."), subject=c.subject)
+                continue
             collation = _target_object(p, c)
             old_name = f"{name}__dbsafe_old"[:63]
             p.emit("collations", f"ALTER COLLATION {qname} RENAME TO {quote(old_name)}",
@@ -453,15 +466,40 @@ def _collations(p: _Plan, changes: list[Change]) -> None:
             _comment_acl_owner(p, "COLLATION", qname, collation, "C", created=True)
             p.emit("drop_collations", f"DROP COLLATION {qualify(schema, old_name)}",
                    subject=c.subject)
-        elif any(x.kind == "collation" and x.attribute in _COLLATION_REMADE
-                 for x in p.changes_of(c.identity)):
+        elif c.identity not in p.held_collations and any(
+                x.kind == "collation" and x.attribute in _COLLATION_REMADE
+                for x in p.changes_of(c.identity)):
             continue  # the rebuild gives it the target's owner and comment
         else:
             _alter_common(p, c, "COLLATION", qname, "C")
 
 
+def _held_collations(source: SchemaSnapshot, changes: Sequence[Change],
+                     ) -> dict[tuple[str, ...], list[str]]:
+    """The collations to be made again that an attribute of a composite type has which a
+    column of a table the changes keep uses, with those attributes: PostgreSQL cannot give
+    such an attribute another collation (0A000), nor drop the old one while it has it."""
+    remade = {qualify(*c.identity): c.identity for c in changes
+              if c.kind == "collation" and c.action == ALTER and c.attribute in _COLLATION_REMADE}
+    if not remade:
+        return {}
+    dropped = {c.identity[:2] for c in changes if c.kind in _TABLE_KINDS and c.action == DROP}
+    held: dict[tuple[str, ...], list[str]] = {}
+    for composite in source.composite_types:
+        names = [a for a in composite.attributes if a.collation in remade]
+        if names and any(
+                _type_is(column.type, composite.schema, composite.name, source.search_path)
+                for r in source.relations if r.kind in _TABLE_KINDS
+                and (r.schema, r.name) not in dropped for column in r.columns):
+            for attribute in names:
+                held.setdefault(remade[attribute.collation or ""], []).append(
+                    f"{composite.schema}.{composite.name}.{attribute.name}")
+    return held
+
+
 def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnapshot,
-                                      changes: Sequence[Change]) -> Sequence[Change]:
+                                      changes: Sequence[Change],
+                                      held: set[tuple[str, ...]]) -> Sequence[Change]:
     """`changes` with a change for each object that keeps using a collation made again
     (`_collations`), so that it uses the new one and the old one can go: each table column
     of it gets it as a column whose collation changes does (with what reads it taken off
@@ -469,10 +507,12 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
     changes is, each index, constraint, view, materialized view and trigger (its `WHEN`)
     naming it (`COLLATE x`) is made again, a policy's `USING` or `WITH CHECK` naming it is
     given again (`ALTER POLICY`, which reads it anew) and a SQL-standard function body
-    naming it is replaced (`CREATE OR REPLACE`, which records its dependencies anew). An
-    object that changes anyway already has its change."""
-    remade = {c.identity for c in changes
-              if c.kind == "collation" and c.action == ALTER and c.attribute in _COLLATION_REMADE}
+    naming it is replaced (`CREATE OR REPLACE`, which records its dependencies anew), and
+    a composite type's attribute of it is given it (`ALTER ATTRIBUTE ... TYPE ... COLLATE`).
+    An object that changes anyway already has its change. A collation in `held` is not made
+    again: nothing changes for it."""
+    remade = {c.identity for c in changes if c.kind == "collation" and c.action == ALTER
+              and c.attribute in _COLLATION_REMADE and c.identity not in held}
     if not remade:
         return changes
     columns = {form for key in remade for form in (qualify(*key), ".".join(key))}
@@ -494,6 +534,16 @@ def _with_users_of_rebuilt_collations(source: SchemaSnapshot, target: SchemaSnap
                                 tuple(replace(k, definition="") if k.name in naming else k
                                       for k in before_domain.constraints),
                                 domain.constraints))
+
+    source_composites = {(t.schema, t.name): t for t in source.composite_types}
+    for composite in target.composite_types:
+        before_composite = source_composites.get((composite.schema, composite.name))
+        if before_composite is not None \
+                and ("composite_type", (composite.schema, composite.name)) not in changed \
+                and any(a.collation in columns for a in composite.attributes):
+            extra.append(Change(ALTER, "composite_type", (composite.schema, composite.name),
+                                "attributes", before_composite.attributes,
+                                composite.attributes))
 
     def keeps(kind: str, identity: tuple[str, ...], old: Any, new: Any) -> None:
         if (kind, identity) not in changed and old == new:
@@ -961,10 +1011,14 @@ def _composites(p: _Plan, changes: list[Change]) -> None:
             old = {a.name: a for a in c.old}
             new = {a.name: a for a in c.new}
             actions = [f"DROP ATTRIBUTE {quote(n)}" for n in old if n not in new]
-            actions += [f"ADD ATTRIBUTE {quote(a.name)} {a.type}" for a in c.new
+            actions += [f"ADD ATTRIBUTE {quote(a.name)} {_attribute_type(a)}" for a in c.new
                         if a.name not in old]
-            retyped = [f"ALTER ATTRIBUTE {quote(n)} TYPE {new[n].type}" for n in old
-                       if n in new and old[n].type != new[n].type]
+            # (a collation made again: the attribute is given the new one)
+            remade = _remade_collations(p)
+            retyped = [f"ALTER ATTRIBUTE {quote(n)} TYPE {_attribute_type(new[n])}" for n in old
+                       if n in new and (old[n].type != new[n].type
+                                        or old[n].collation != new[n].collation
+                                        or new[n].collation in remade)]
             used_by = _columns_of_type(p, schema, name)
             if used_by and retyped:
                 # PostgreSQL cannot convert the values a column of the type holds.
@@ -983,6 +1037,18 @@ def _composites(p: _Plan, changes: list[Change]) -> None:
             _alter_common(p, c, "TYPE", qname, "T")
 
 
+def _attribute_type(attribute: Column) -> str:
+    """A composite type's attribute's type, with its collation where it has its own."""
+    return attribute.type + (f" COLLATE {attribute.collation}" if attribute.collation else "")
+
+
+def _remade_collations(p: _Plan) -> set[str]:
+    """The collations the plan makes again, as a column's collation names them."""
+    return {qualify(*c.identity) for c in p.changes if c.kind == "collation"
+            and c.action == ALTER and c.attribute in _COLLATION_REMADE
+            and c.identity not in p.held_collations}
+
+
 def _columns_of_type(p: _Plan, schema: str, name: str) -> list[str]:
     """The table columns of the source (tables this plan keeps) whose type is `schema.name`
     or an array of it."""
@@ -994,7 +1060,8 @@ def _columns_of_type(p: _Plan, schema: str, name: str) -> list[str]:
 
 def _create_composite(p: _Plan, composite: CompositeType) -> None:
     qname = qualify(composite.schema, composite.name)
-    attributes = ", ".join(f"{quote(a.name)} {a.type}" for a in composite.attributes)
+    attributes = ", ".join(f"{quote(a.name)} {_attribute_type(a)}"
+                           for a in composite.attributes)
     p.emit("types", f"CREATE TYPE {qname} AS ({attributes})",
            subject=f"{composite.schema}.{composite.name}")
     _comment_acl_owner(p, "TYPE", qname, composite, "T", created=True)

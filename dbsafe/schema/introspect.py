@@ -406,6 +406,12 @@ SELECT n.nspname, t.typname,
     ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute AS a
           WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
           ORDER BY a.attnum),
+    ARRAY(SELECT (SELECT format('%%I.%%I', cn.nspname, co.collname)
+                  FROM pg_collation AS co JOIN pg_namespace AS cn ON cn.oid = co.collnamespace
+                  WHERE co.oid = a.attcollation AND a.attcollation <> at.typcollation)
+          FROM pg_attribute AS a JOIN pg_type AS at ON at.oid = a.atttypid
+          WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+          ORDER BY a.attnum),
     pg_get_userbyid(t.typowner), d.description,
     {_acl_sql("t.typacl", "T", "t.typowner")}
 FROM pg_type AS t
@@ -1017,11 +1023,12 @@ def _domain(row: tuple[Any, ...]) -> Domain:
 
 
 def _composite(row: tuple[Any, ...]) -> CompositeType:
-    schema, name, names, types, owner, comment, acl = row
+    schema, name, names, types, collations, owner, comment, acl = row
     return CompositeType(
         schema=schema, name=name,
-        attributes=tuple(Column(n, t, i) for i, (n, t) in
-                         enumerate(zip(names, types, strict=True), start=1)),
+        attributes=tuple(Column(n, t, i, details=ColumnDetails(collation=k) if k else None)
+                         for i, (n, t, k) in
+                         enumerate(zip(names, types, collations, strict=True), start=1)),
         owner=owner, comment=comment, acl=_object_acl(acl, owner),
     )
 

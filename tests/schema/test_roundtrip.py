@@ -499,6 +499,27 @@ def test_a_composite_type_a_column_uses_keeps_its_attribute_types_for_a_human(
                                                             ("country", "text")]
 
 
+def test_a_collation_an_attribute_of_a_used_composite_type_has_is_left_for_a_human(
+        new_database: Callable[[], str]) -> None:
+    # PostgreSQL cannot give the attribute the collation made again while a column uses the
+    # type (0A000), nor drop the old one while the attribute has it (2BP01): the collation
+    # is named as not made again, and nothing PostgreSQL refuses is emitted.
+    a_url, b_url = new_database(), new_database()
+    used = ("CREATE TYPE public.pair AS (a text COLLATE public.c1, b int);"
+            "CREATE TABLE public.t (p public.pair);")
+    a = _build(a_url, "CREATE COLLATION public.c1 (provider = libc, locale = 'C');" + used)
+    b = _build(b_url, "CREATE COLLATION public.c1 (provider = libc, locale = 'POSIX');" + used)
+    statements = plan(a, b, diff(a, b))
+    assert [s.sql.split(":")[0] for s in statements] == [
+        "-- collation public.c1 is not made again"]
+    assert "public.pair.a" in statements[0].sql
+    assert [h.kind for h in statements[0].hazards] == ["not-generated"]
+    _apply(a_url, statements, b)
+    with psycopg.connect(a_url) as conn:
+        assert conn.execute("SELECT collcollate FROM pg_collation WHERE collname = 'c1'"
+                            ).fetchall() == [("C",)]
+
+
 def test_a_new_partition_bound_names_the_rows_it_takes_out_of_the_parent(
         new_database: Callable[[], str]) -> None:
     # pg-schema-diff's "Altering a partition's 'FOR VALUES'": between the DETACH and the
