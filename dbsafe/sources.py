@@ -326,8 +326,8 @@ def _built_file(cache_file: Path) -> Path:
 # baseline migration (`B2__x.sql`) run instead of the versioned files up to its version;
 # 45: extended statistics objects; 46: aggregates' definitions; 47: a drizzle-kit file's
 # `--> statement-breakpoint` ends a statement, `;` or not; 48: composite types' attributes'
-# collations.
-_INTROSPECTED = 48
+# collations; 49: the versions an extension can be updated to.
+_INTROSPECTED = 49
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

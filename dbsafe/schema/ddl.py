@@ -385,6 +385,19 @@ def _extensions(p: _Plan, changes: list[Change]) -> None:
                    Hazard("data-loss", f"Drops extension `{name}` and every object it owns."),
                    subject=name)
         elif c.attribute == "version":
+            installed = next((e for e in p.source.extensions if e.name == name), None)
+            if installed is not None and installed.updates is not None \
+                    and c.new not in installed.updates:
+                # (a downgrade: extensions seldom ship scripts for one)
+                p.emit("extensions", f"-- extension {quote(name)}: UPDATE TO "
+                       f"{literal(c.new)} is not generated: the source's server has no "
+                       f"update path from version {literal(c.old)} to it",
+                       Hazard("not-generated", f"PostgreSQL refuses `ALTER EXTENSION "
+                              f"{quote(name)} UPDATE TO {literal(c.new)}` there (22023): "
+                              "install that version's scripts, or drop and create the "
+                              "extension by hand (its objects and their data go with it)."),
+                       subject=name)
+                continue
             p.emit("extensions", f"ALTER EXTENSION {quote(name)} UPDATE TO {literal(c.new)}",
                    subject=name)
         elif c.attribute == "schema":

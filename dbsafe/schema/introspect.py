@@ -368,7 +368,13 @@ SELECT e.extname, n.nspname, e.extversion, d.description,
           FROM pg_depend AS dep JOIN pg_extension AS r ON r.oid = dep.refobjid
           WHERE dep.classid = 'pg_extension'::regclass AND dep.objid = e.oid
             AND dep.refclassid = 'pg_extension'::regclass
-          ORDER BY r.extname COLLATE "C")
+          ORDER BY r.extname COLLATE "C"),
+    -- The versions `ALTER EXTENSION ... UPDATE TO` reaches from the installed one on this
+    -- server (its script files); NULL where its control file is gone (the function fails).
+    CASE WHEN EXISTS (SELECT FROM pg_available_extensions AS a WHERE a.name = e.extname)
+    THEN ARRAY(SELECT u.target FROM pg_extension_update_paths(e.extname) AS u
+               WHERE u.source = e.extversion AND u.path IS NOT NULL
+               ORDER BY u.target COLLATE "C") END
 FROM pg_extension AS e
 JOIN pg_namespace AS n ON n.oid = e.extnamespace
 LEFT JOIN pg_description AS d ON d.objoid = e.oid AND d.classoid = 'pg_extension'::regclass
@@ -832,9 +838,11 @@ def introspect(
             composite_types=tuple(sorted((_composite(row) for row in found["composites"]),
                                          key=lambda t: (t.schema, t.name))),
             extensions=tuple(sorted((Extension(name, schema, version, comment, tuple(relations),
-                                               tuple(functions), tuple(requires))
+                                               tuple(functions), tuple(requires),
+                                               None if updates is None else tuple(updates))
                                      for name, schema, version, comment, relations, functions,
-                                     requires in found["extensions"]), key=_by_name)),
+                                     requires, updates in found["extensions"]),
+                                    key=_by_name)),
             publications=tuple(sorted(
                 (Publication(name, all_tables, tuple(ops), tuple(tables), owner, comment,
                              tuple(schemas))

@@ -404,8 +404,10 @@ class Extension(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     the names of its tables and views in its schema are (`relations`: what application
     queries may read, as `pg_stat_statements`; absent from snapshots of older dbsafe), and
     of its functions there (`functions`: what a PostgREST client may call, as hstore's
-    `each`; None in snapshots of older dbsafe, which did not record them), and the
-    extensions it requires (`requires`: created before it, dropped after it)."""
+    `each`; None in snapshots of older dbsafe, which did not record them), the
+    extensions it requires (`requires`: created before it, dropped after it), and the
+    versions `ALTER EXTENSION ... UPDATE TO` reaches from `version` on its server
+    (`updates`: None where not read, by older dbsafe or without its control file)."""
 
     name: str
     schema: str
@@ -414,6 +416,7 @@ class Extension(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     relations: tuple[str, ...] = ()
     functions: tuple[str, ...] | None = None
     requires: tuple[str, ...] = ()
+    updates: tuple[str, ...] | None = None
 
 
 class Namespace(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):

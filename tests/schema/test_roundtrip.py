@@ -520,6 +520,23 @@ def test_a_collation_an_attribute_of_a_used_composite_type_has_is_left_for_a_hum
                             ).fetchall() == [("C",)]
 
 
+def test_an_extension_version_without_an_update_path_is_left_for_a_human(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    # hstore ships update scripts from 1.4 up to its newest version and none back down:
+    # going up is `ALTER EXTENSION ... UPDATE TO`, going down (22023) is named as not
+    # generated, and nothing PostgreSQL refuses is emitted.
+    old, new = "CREATE EXTENSION hstore VERSION '1.4';", "CREATE EXTENSION hstore;"
+    _, statements = _round_trip(new_database, tmp_path, old, new)
+    assert [s.sql.split(" TO ")[0] for s in statements] == ["ALTER EXTENSION hstore UPDATE"]
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, new), _build(b_url, old)
+    statements = plan(a, b, diff(a, b))
+    assert [h.kind for s in statements for h in s.hazards] == ["not-generated"]
+    assert all(s.sql.startswith("-- extension hstore: UPDATE TO '1.4'") for s in statements)
+    _apply(a_url, statements, b)
+    assert introspect_url(a_url).extensions == a.extensions
+
+
 def test_a_new_partition_bound_names_the_rows_it_takes_out_of_the_parent(
         new_database: Callable[[], str]) -> None:
     # pg-schema-diff's "Altering a partition's 'FOR VALUES'": between the DETACH and the
