@@ -3829,6 +3829,16 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
             if c.action == ALTER and c.attribute == "valid" and not c.new:
                 continue  # an index that should be invalid: nothing sane to do
             partitioned = source_relation.kind == "partitioned_table"
+            held = _keys_on_parent_index(p, source_relation, name) if partitioned else []
+            if held:
+                p.emit("drop_indexes", f"-- DROP INDEX {qname} is not generated: partitions' "
+                       f"keys are attached to it ({', '.join(held)})",
+                       Hazard("not-generated", f"PostgreSQL refuses to drop `{c.subject}` "
+                              "while the partitions' keys attached to it stand, and to drop "
+                              "those keys while it stands (2BP01 each): detach the "
+                              "partitions, drop it and attach them again, by hand."),
+                       subject=c.subject)
+                continue
             if c.identity not in p.rebuilt_indexes:  # else dropped before its function
                 p.emit("drop_indexes",
                        f"DROP INDEX{'' if partitioned else ' CONCURRENTLY'} {qname}",
@@ -3916,6 +3926,36 @@ def _target_partitions(p: _Plan, relation: Relation) -> list[Relation]:
             if r.partition_of:
                 p.target_partitions.setdefault(r.partition_of, []).append(r)
     return p.target_partitions.get(relation.qualified_name, [])
+
+
+def _keys_on_parent_index(p: _Plan, parent: Relation, name: str) -> list[str]:
+    """The primary keys and unique constraints of `parent`'s partitions (kept, under it)
+    whose index is attached to its plain index `name`, which the plan drops or builds
+    again: neither can go while the other stands (pg-schema-diff's 'Add a partitioned
+    index that is used by a local primary key', backwards)."""
+    index = next((i for i in parent.indexes if i.name == name), None)
+    if index is None or _constraint_index(parent, name):
+        return []
+    tail = _index_tail(index.definition)
+    if any(_index_tail(i.definition) == tail and i.unique == index.unique and i.name != name
+           for i in parent.indexes):
+        return []  # (they may be attached to the other)
+    held = []
+    for partition in p.source.relations:
+        key = (partition.schema, partition.name)
+        target = p.target.relation(*key)
+        if partition.partition_of != parent.qualified_name or target is None \
+                or target.partition_of != partition.partition_of \
+                or key in p.dropped_relations or key in p.replaced_relations:
+            continue
+        for constraint in partition.constraints:
+            own = next((i for i in partition.indexes if i.name == constraint.name), None) \
+                if constraint.kind in ("primary_key", "unique") else None
+            if own is not None and own.unique == index.unique \
+                    and _index_tail(own.definition) == tail \
+                    and any(k.name == constraint.name for k in target.constraints):
+                held.append(f"{partition.qualified_name}.{constraint.name}")
+    return held
 
 
 def _keep_partition_indexes(p: _Plan, parent: Relation, dropped: Index) -> None:

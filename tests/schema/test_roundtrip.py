@@ -1200,3 +1200,24 @@ def test_a_partition_s_key_its_parent_s_key_holds_is_not_dropped(
     _apply(a_url, statements, b)
     assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
         ("public.foobar_1.foobar_1_key", ["not-generated"])]
+
+
+@pytest.mark.parametrize("key", ["PRIMARY KEY", "UNIQUE"])
+def test_a_parent_s_index_a_partition_s_key_is_attached_to_is_not_dropped(
+        key: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    # pg-schema-diff's 'Add a partitioned index that is used by a local primary key':
+    # forwards the parent's index attaches the partition's key's; backwards PostgreSQL
+    # refuses to drop either while the other stands (2BP01 each). The index is named
+    # not-generated instead, and nothing PostgreSQL refuses is emitted.
+    a_sql = ("CREATE TABLE foobar (id int NOT NULL, v text) PARTITION BY LIST (id);"
+             "CREATE TABLE foobar_1 PARTITION OF foobar FOR VALUES IN (1);"
+             f"ALTER TABLE foobar_1 ADD CONSTRAINT foobar_1_key {key} (id);")
+    b_sql = a_sql + "CREATE UNIQUE INDEX foobar_id_idx ON foobar (id);"
+    _round_trip(new_database, tmp_path, a_sql, b_sql)
+    source_url, target_url = new_database(), new_database()
+    source, target = _build(source_url, b_sql), _build(target_url, a_sql)
+    statements = plan(source, target, diff(source, target))
+    _apply(source_url, statements, target)
+    assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
+        ("public.foobar.foobar_id_idx", ["not-generated"])]
+    assert "public.foobar_1.foobar_1_key" in statements[0].sql
