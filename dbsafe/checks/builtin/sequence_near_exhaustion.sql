@@ -2,13 +2,16 @@
 -- severity: warning
 -- since: 0.1.0
 -- summary: Sequence, or the integer column it feeds, has used more than `sequence-usage-threshold` of its range.
--- help: Widen the column and the sequence to bigint (ALTER SEQUENCE ... AS bigint; the column change rewrites the table, so plan it) before the range runs out.
+-- help: Widen the column and the sequence to bigint (ALTER SEQUENCE ... AS bigint), with the integer columns whose foreign keys reference it when the message names some (each column change rewrites its table, so plan it), before the range runs out.
 --
 -- ## Why
 -- When a sequence reaches its maximum, `nextval()` fails and so does every INSERT that
 -- needs an id. A `serial`/identity `integer` column runs out at 2,147,483,647 even if its
 -- sequence is `bigint`. Changing the column type later rewrites the whole table under an
--- ACCESS EXCLUSIVE lock, so the time to act is well before the end.
+-- ACCESS EXCLUSIVE lock, so the time to act is well before the end. The `smallint` and
+-- `integer` columns whose foreign keys reference the column hold the same values and run
+-- out with it: widened alone, the column hands out an id the first insert of it into them
+-- refuses (22003, integer out of range). The message names them.
 --
 -- The subject is the column when the sequence feeds one (an identity column, or one whose
 -- default calls nextval() on it, as serial's does, or on its name as text, as serial's did
@@ -126,7 +129,23 @@ target AS (
                         WHEN 'int8'::regtype THEN 9223372036854775807 END::numeric AS type_max,
         CASE a.atttypid WHEN 'int2'::regtype THEN -32768
                         WHEN 'int4'::regtype THEN -2147483648
-                        WHEN 'int8'::regtype THEN -9223372036854775808 END::numeric AS type_min
+                        WHEN 'int8'::regtype THEN -9223372036854775808 END::numeric AS type_min,
+        -- the smallint/integer columns whose foreign keys reference this one hold the same
+        -- values: widened alone, the column hands out ids they cannot store, and the first
+        -- insert of one there fails (22003); a partition's copy of a foreign key goes with
+        -- its parent's
+        (SELECT string_agg(format('`%s.%s.%s` (%s)', rn.nspname, rc.relname, ra.attname,
+                                  format_type(ra.atttypid, ra.atttypmod)), ', '
+                           ORDER BY rn.nspname, rc.relname, ra.attname)
+         FROM pg_constraint AS fk
+         CROSS JOIN LATERAL unnest(fk.conkey, fk.confkey) AS k (attnum, refattnum)
+         JOIN pg_class AS rc ON rc.oid = fk.conrelid
+         JOIN pg_namespace AS rn ON rn.oid = rc.relnamespace
+         JOIN pg_attribute AS ra ON ra.attrelid = fk.conrelid AND ra.attnum = k.attnum
+         WHERE fk.contype = 'f' AND fk.conparentid = 0
+           AND fk.confrelid = f.table_oid AND k.refattnum = f.attnum
+           AND a.atttypid IN ('int2'::regtype, 'int4'::regtype)
+           AND ra.atttypid IN ('int2'::regtype, 'int4'::regtype)) AS narrow_references
     FROM seq
     LEFT JOIN feeds AS f
       ON f.seq_oid = seq.oid
@@ -167,8 +186,12 @@ usage AS (
      subject,
      CASE WHEN is_column
           THEN format('Column `%s` (%s, fed by sequence `%s.%s`) has used %s%% of its range: '
-                      'inserts fail when it reaches %s.', subject, column_type, nspname, relname,
-                      round(used * 100, 1), limit_value)
+                      'inserts fail when it reaches %s.%s', subject, column_type, nspname,
+                      relname, round(used * 100, 1), limit_value,
+                      CASE WHEN narrow_references IS NOT NULL
+                           THEN format(' The columns whose foreign keys reference it hold '
+                                       'its values and run out with it; widen them too: %s.',
+                                       narrow_references) END)
           ELSE format('Sequence `%s` has used %s%% of its range: nextval() fails when it '
                       'reaches %s.', subject, round(used * 100, 1), limit_value)
      END AS message,
