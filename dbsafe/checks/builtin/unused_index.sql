@@ -20,6 +20,12 @@
 -- something even if never scanned); invalid indexes (DBS501). Scans on standbys are not
 -- counted: check them before dropping.
 --
+-- The only index serving a foreign key's lookup (DBS504's: the key's columns lead it, and
+-- it is not partial or its `WHERE` is `col IS NOT NULL` on one of them): PostgreSQL scans
+-- it only when a referenced row is deleted or its key updated, which a week of statistics
+-- may not hold; dropped, every such delete reads the whole table, and DBS504 reports the
+-- key. Another index serving the same key leaves it reported.
+--
 -- Indexes of a table an extension owns (what `CREATE EXTENSION` made, as DBS507 leaves
 -- out): the extension's script decides them, and pg_dump leaves the table and its indexes
 -- to `CREATE EXTENSION`, which builds them again, so a drop does not outlive a restore.
@@ -52,6 +58,31 @@ candidates AS (
       AND NOT EXISTS (SELECT FROM pg_depend AS d
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indrelid
                         AND d.deptype = 'e')
+      -- The only index serving a foreign key's lookup (as DBS504 counts them: its columns
+      -- lead it, and it is not partial or its WHERE is `col IS NOT NULL` on one of them):
+      -- it is scanned only when a referenced row is deleted or its key updated, which may
+      -- not happen for weeks; dropped, each such delete scans the whole table, and DBS504
+      -- reports the key. Not NOT ENFORCED keys (PostgreSQL 18), which have no lookup.
+      AND NOT EXISTS (
+          SELECT FROM pg_constraint AS fk
+          CROSS JOIN LATERAL (
+              SELECT array_agg(format('(%s IS NOT NULL)', quote_ident(a.attname))) AS implied
+              FROM pg_attribute AS a
+              WHERE a.attrelid = fk.conrelid AND a.attnum = ANY (fk.conkey)
+          ) AS key
+          WHERE fk.contype = 'f'
+            AND fk.conrelid = i.indrelid
+            AND coalesce((to_jsonb(fk) ->> 'conenforced')::boolean, true)
+            AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
+            AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (key.implied))
+            AND NOT EXISTS (
+                SELECT FROM pg_index AS other
+                WHERE other.indrelid = i.indrelid
+                  AND other.indexrelid <> i.indexrelid
+                  AND other.indisvalid
+                  AND (other.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
+                  AND (other.indpred IS NULL
+                       OR pg_get_expr(other.indpred, other.indrelid) = ANY (key.implied))))
 ),
 leaves AS (
     SELECT c.indexrelid, c.indexrelid AS leaf FROM candidates AS c WHERE c.relkind = 'i'
