@@ -11,7 +11,9 @@
 --
 -- ## Not flagged
 -- Unique indexes and indexes backing a constraint (they enforce something); partial and
--- expression indexes; a longer index that is partial or invalid; different access methods,
+-- expression indexes; a longer index that is partial or invalid, or that lacks one of the
+-- shorter one's `INCLUDE` columns (the shorter index answers a query reading them from the
+-- index alone, an index-only scan; the longer reads the table); different access methods,
 -- operator classes, collations or orderings on the shared columns; exact duplicates
 -- (reported as DBS505); a partition's index attached to its parent table's index
 -- (PostgreSQL drops it only with that one, reported on the parent table when it is
@@ -23,6 +25,8 @@ WITH idx AS (
         i.indisunique,
         i.indnkeyatts,
         (i.indkey::int2[])[0:i.indnkeyatts - 1] AS keys,
+        -- every column it stores, its INCLUDE columns too (0 is an expression)
+        i.indkey::int2[] AS stored,
         (i.indclass::oid[])[0:i.indnkeyatts - 1] AS classes,
         (i.indcollation::oid[])[0:i.indnkeyatts - 1] AS collations,
         (i.indoption::int2[])[0:i.indnkeyatts - 1] AS options,
@@ -59,6 +63,9 @@ JOIN idx AS long
  AND long.classes[1:short.indnkeyatts] = short.classes
  AND long.collations[1:short.indnkeyatts] = short.collations
  AND long.options[1:short.indnkeyatts] = short.options
+ -- an INCLUDE column the longer index does not store: the shorter one answers `SELECT d
+ -- ... WHERE c = $1` from the index alone (an index-only scan), the longer reads the table
+ AND long.stored @> short.stored
 WHERE short.plain
   AND NOT short.indisunique
   -- a partition's index attached to its parent's goes only with it (2BP01); the
