@@ -14,11 +14,18 @@
 -- names such keys.
 --
 -- ## Not flagged
--- The index that is kept: the one backing a constraint, else a unique one, else a
--- partition's index attached to its parent table's index, else the oldest. An attached
+-- The index that is kept: the one backing a constraint, else a unique one, else one
+-- `NULLS NOT DISTINCT`, else a partition's index attached to its parent table's index, else
+-- the oldest. An attached
 -- index is never reported: PostgreSQL drops it only with the parent's (2BP01), and a
 -- duplicate index of the parent table is reported on the parent.
--- Indexes that differ in any of the above, in access method or in INCLUDE columns.
+-- Indexes that differ in any of the above, in access method or in INCLUDE columns. A
+-- unique index beside one that does not enforce all it does: a non-unique one (an
+-- exclusion constraint's too, which no `ON CONFLICT (col)` infers, 42P10, nor a foreign
+-- key uses, 42830), a
+-- `DEFERRABLE` constraint's (which no foreign key may use nor `ON CONFLICT`, both
+-- 55000) beside an immediate one or the other way round, one with `NULLS NOT DISTINCT`
+-- beside one without (PostgreSQL 15; dropping it lets two NULLs in).
 WITH idx AS (
     SELECT
         i.indexrelid,
@@ -29,6 +36,12 @@ WITH idx AS (
         i.indoption::text AS options,
         i.indnkeyatts,
         ic.relam,
+        i.indisunique,
+        i.indimmediate,
+        -- NULLS NOT DISTINCT (PostgreSQL 15), read through to_jsonb so that the query still
+        -- parses on servers without the column
+        coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)
+            AS nulls_not_distinct,
         coalesce(pg_get_expr(i.indexprs, i.indrelid), '') AS exprs,
         coalesce(pg_get_expr(i.indpred, i.indrelid), '') AS pred,
         ic.relname,
@@ -44,10 +57,11 @@ WITH idx AS (
          JOIN pg_class AS f ON f.oid = con.conrelid
          JOIN pg_namespace AS fn ON fn.oid = f.relnamespace
          WHERE con.conindid = i.indexrelid AND con.contype = 'f') AS foreign_keys,
-        -- Which of two duplicates to keep: constraint-backed, then unique, then attached to
-        -- the parent's index, then oldest.
+        -- Which of two duplicates to keep: constraint-backed, then unique, then NULLS NOT
+        -- DISTINCT, then attached to the parent's index, then oldest.
         (EXISTS (SELECT FROM pg_constraint AS con WHERE con.conindid = i.indexrelid
-                 AND con.contype IN ('p', 'u', 'x')))::int * 4 + i.indisunique::int * 2
+                 AND con.contype IN ('p', 'u', 'x')))::int * 8 + i.indisunique::int * 4
+            + coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false)::int * 2
             + ic.relispartition::int AS keep_rank
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
@@ -75,5 +89,12 @@ JOIN idx AS kept
  AND kept.exprs = dup.exprs
  AND kept.pred = dup.pred
  AND (kept.keep_rank, -kept.indexrelid::bigint) > (dup.keep_rank, -dup.indexrelid::bigint)
+ -- a unique duplicate goes only when the kept index enforces all it does: unique too,
+ -- checked at the same moment (a DEFERRABLE constraint's index serves no foreign key
+ -- and no ON CONFLICT, both 55000; an immediate one refuses what a deferred check lets
+ -- a transaction pass through), and NULLS NOT DISTINCT if it is (else two NULLs pass)
+ AND (NOT dup.indisunique
+      OR (kept.indisunique AND kept.indimmediate = dup.indimmediate
+          AND (kept.nulls_not_distinct OR NOT dup.nulls_not_distinct)))
 WHERE NOT dup.attached
 ORDER BY dup.indexrelid, kept.keep_rank DESC, kept.indexrelid
