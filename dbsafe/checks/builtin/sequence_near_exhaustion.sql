@@ -10,8 +10,9 @@
 -- sequence is `bigint`. Changing the column type later rewrites the whole table under an
 -- ACCESS EXCLUSIVE lock, so the time to act is well before the end. The `smallint` and
 -- `integer` columns whose foreign keys reference the column hold the same values and run
--- out with it: widened alone, the column hands out an id the first insert of it into them
--- refuses (22003, integer out of range). The message names them.
+-- out with it: widened alone (the column, or the integer sequence of a `bigint` column),
+-- it hands out an id the first insert of it into them refuses (22003, integer out of
+-- range). The message names them.
 --
 -- The subject is the column when the sequence feeds one (an identity column, or one whose
 -- default calls nextval() on it, as serial's does, or on its name as text, as serial's did
@@ -130,22 +131,8 @@ target AS (
         CASE a.atttypid WHEN 'int2'::regtype THEN -32768
                         WHEN 'int4'::regtype THEN -2147483648
                         WHEN 'int8'::regtype THEN -9223372036854775808 END::numeric AS type_min,
-        -- the smallint/integer columns whose foreign keys reference this one hold the same
-        -- values: widened alone, the column hands out ids they cannot store, and the first
-        -- insert of one there fails (22003); a partition's copy of a foreign key goes with
-        -- its parent's
-        (SELECT string_agg(format('`%s.%s.%s` (%s)', rn.nspname, rc.relname, ra.attname,
-                                  format_type(ra.atttypid, ra.atttypmod)), ', '
-                           ORDER BY rn.nspname, rc.relname, ra.attname)
-         FROM pg_constraint AS fk
-         CROSS JOIN LATERAL unnest(fk.conkey, fk.confkey) AS k (attnum, refattnum)
-         JOIN pg_class AS rc ON rc.oid = fk.conrelid
-         JOIN pg_namespace AS rn ON rn.oid = rc.relnamespace
-         JOIN pg_attribute AS ra ON ra.attrelid = fk.conrelid AND ra.attnum = k.attnum
-         WHERE fk.contype = 'f' AND fk.conparentid = 0
-           AND fk.confrelid = f.table_oid AND k.refattnum = f.attnum
-           AND a.atttypid IN ('int2'::regtype, 'int4'::regtype)
-           AND ra.atttypid IN ('int2'::regtype, 'int4'::regtype)) AS narrow_references
+        f.table_oid AS fed_table,
+        f.attnum AS fed_attnum
     FROM seq
     LEFT JOIN feeds AS f
       ON f.seq_oid = seq.oid
@@ -199,6 +186,29 @@ usage AS (
      limit_value,
      NULL AS not_checked
  FROM usage
+ -- the smallint/integer columns whose foreign keys reference the column hold the same
+ -- values and cannot go past the same limit: widened alone (the column, or an integer
+ -- sequence feeding a bigint column), it hands out ids the first insert of one there
+ -- refuses (22003); a partition's copy of a foreign key goes with its parent's
+ LEFT JOIN LATERAL (
+     SELECT string_agg(format('`%s.%s.%s` (%s)', rn.nspname, rc.relname, ra.attname,
+                              format_type(ra.atttypid, ra.atttypmod)), ', '
+                       ORDER BY rn.nspname, rc.relname, ra.attname) AS narrow_references
+     FROM pg_constraint AS fk
+     CROSS JOIN LATERAL unnest(fk.conkey, fk.confkey) AS k (attnum, refattnum)
+     JOIN pg_class AS rc ON rc.oid = fk.conrelid
+     JOIN pg_namespace AS rn ON rn.oid = rc.relnamespace
+     JOIN pg_attribute AS ra ON ra.attrelid = fk.conrelid AND ra.attnum = k.attnum
+     WHERE fk.contype = 'f' AND fk.conparentid = 0
+       AND fk.confrelid = usage.fed_table AND k.refattnum = usage.fed_attnum
+       AND CASE WHEN usage.seqincrement > 0
+                THEN CASE ra.atttypid WHEN 'int2'::regtype THEN 32767
+                                      WHEN 'int4'::regtype THEN 2147483647 END
+                     <= usage.limit_value
+                ELSE CASE ra.atttypid WHEN 'int2'::regtype THEN -32768
+                                      WHEN 'int4'::regtype THEN -2147483648 END
+                     >= usage.limit_value END
+ ) AS refs ON usage.is_column
  WHERE used >= coalesce(nullif(current_setting('dbsafe.sequence_usage_threshold', true), ''),
                         '0.75')::numeric
  ORDER BY used DESC, subject)
