@@ -18,12 +18,14 @@
 -- estimated (the report says how many more were not).
 --
 -- ## Not flagged
--- Indexes on expressions (their width is not in `pg_stats` under the table), partial
--- indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`. Indexes whose key
--- columns have no statistics, or whose table's statistics dbsafe's role may not see (as
--- DBS515): not estimated, and the report lists them as not checked. An index of a table
--- an extension owns is reported, unlike DBS514's unused ones (a drop does not stick):
--- REINDEX rebuilds it in place.
+-- Partial indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`. An index on
+-- an expression is estimated from the expression's own statistics, which `ANALYZE` keeps
+-- under the index's name (such indexes, `lower(email)` ones among them, were left out in
+-- silence). Indexes whose key columns have no statistics, or whose statistics dbsafe's
+-- role may not see (as DBS515; an expression's are shown only to the index's owner and
+-- `pg_read_all_data`): not estimated, and the report lists them as not checked. An index
+-- of a table an extension owns is reported, unlike DBS514's unused ones (a drop does not
+-- stick): REINDEX rebuilds it in place.
 WITH big AS (
     SELECT i.indexrelid, i.indrelid, i.indkey, ic.relpages, ic.reltuples, n.nspname,
            ic.relname, t.relname AS table_name,
@@ -31,11 +33,17 @@ WITH big AS (
                      FROM unnest(ic.reloptions) AS o WHERE o LIKE 'fillfactor=%'), 90)
                AS fillfactor,
            -- pg_stats shows dbsafe's role only the columns it may read, and nothing of a
-           -- table whose row-level security applies to it
+           -- table whose row-level security applies to it; an expression's statistics are
+           -- the index's own (pg_stats under the index's name), shown only to its owner
            NOT row_security_active(i.indrelid)
-           AND NOT EXISTS (SELECT FROM unnest(i.indkey::int2[]) AS k (attnum)
-                           WHERE NOT has_column_privilege(i.indrelid, k.attnum, 'SELECT'))
+           AND NOT EXISTS (SELECT FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k (attnum, pos)
+                           WHERE NOT CASE WHEN k.attnum = 0
+                                          THEN has_column_privilege(i.indexrelid, k.pos::int2,
+                                                                    'SELECT')
+                                          ELSE has_column_privilege(i.indrelid, k.attnum,
+                                                                    'SELECT') END)
                AS stats_visible,
+           i.indexprs IS NOT NULL AS on_expression,
            count(*) OVER () AS above_min_size  -- before the LIMIT: all of them
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
@@ -43,7 +51,6 @@ WITH big AS (
     JOIN pg_namespace AS n ON n.oid = ic.relnamespace
     JOIN pg_am AS am ON am.oid = ic.relam
     WHERE am.amname = 'btree'
-      AND i.indexprs IS NULL
       AND i.indpred IS NULL
       AND i.indisvalid
       AND ic.reltuples >= 0
@@ -70,9 +77,15 @@ estimate AS (
                   * (20 + 8 * ceil((sum(s.avg_width)
                                     - (array_agg(s.avg_width ORDER BY s.null_frac DESC))[1])
                                    / 8.0))
-         FROM unnest(big.indkey::int2[]) AS k (attnum)
-         JOIN pg_attribute AS a ON a.attrelid = big.indrelid AND a.attnum = k.attnum
-         JOIN pg_stats AS s ON s.schemaname = big.nspname AND s.tablename = big.table_name
+         FROM unnest(big.indkey::int2[]) WITH ORDINALITY AS k (attnum, pos)
+         -- a column's statistics are its table's; an expression's (indkey 0) the index's
+         -- own, which ANALYZE of the table gathers under the index's name and column
+         JOIN pg_attribute AS a
+           ON (k.attnum <> 0 AND a.attrelid = big.indrelid AND a.attnum = k.attnum)
+           OR (k.attnum = 0 AND a.attrelid = big.indexrelid AND a.attnum = k.pos)
+         JOIN pg_stats AS s ON s.schemaname = big.nspname
+                           AND s.tablename = CASE WHEN k.attnum = 0 THEN big.relname
+                                                  ELSE big.table_name END
                            AND s.attname = a.attname AND NOT s.inherited
          HAVING count(*) = cardinality(big.indkey::int2[])) AS entry_bytes
     FROM big
@@ -109,8 +122,14 @@ SELECT NULL, NULL, NULL,
               CASE WHEN count(*) > 5 THEN format(' and %s more', count(*) - 5) ELSE '' END)
 FROM (
     SELECT nspname, relname,
-           'whose table''s statistics dbsafe''s role may not see (pg_stats shows it only '
-           'columns it may SELECT, none under row-level security applying to it)' AS why
+           CASE WHEN on_expression
+                THEN 'whose statistics dbsafe''s role may not see (pg_stats shows an '
+                     'index''s expressions only to its owner and pg_read_all_data, its '
+                     'table''s columns only those it may SELECT, none under row-level '
+                     'security applying to it)'
+                ELSE 'whose table''s statistics dbsafe''s role may not see (pg_stats shows it '
+                     'only columns it may SELECT, none under row-level security applying to '
+                     'it)' END AS why
     FROM big
     WHERE NOT stats_visible
     UNION ALL
