@@ -14,7 +14,9 @@
 -- ## Not flagged
 -- Validated foreign keys whose triggers are enabled: PostgreSQL guarantees them, and
 -- scanning every table would be slow. `NOT ENFORCED` foreign keys (PostgreSQL 18): declared
--- not to hold, they have no triggers and VALIDATE CONSTRAINT refuses them (55000). Rows with a NULL in any key column (MATCH SIMPLE).
+-- not to hold, they have no triggers and VALIDATE CONSTRAINT refuses them (55000). Rows with a NULL in any key column (MATCH
+-- SIMPLE, the default), or in every key column (MATCH FULL: a row with NULLs and values
+-- mixed is counted, VALIDATE CONSTRAINT fails on it, 23503).
 -- Rows of tables inheriting from the table (its foreign key does not reach them; a
 -- partitioned table's partitions are checked through it).
 -- Rows loaded with `session_replication_role = replica` are not detected. Foreign keys
@@ -36,11 +38,19 @@ WITH fk AS (
         -- A foreign key holds for its table's own rows and is met by the referenced
         -- table's own rows, not those of tables inheriting from either (ONLY, as
         -- PostgreSQL reads them); a partitioned table's rows are its partitions'.
-        format('SELECT FROM %s%I.%I AS child WHERE %s AND NOT EXISTS '
-               '(SELECT FROM %s%I.%I AS parent WHERE %s)',
+        -- MATCH SIMPLE: a row with a NULL in any key column references nothing and is
+        -- fine; MATCH FULL: a row with NULLs and values mixed breaks the key
+        -- (VALIDATE CONSTRAINT fails on it, 23503), one all NULL is fine.
+        format('SELECT FROM %s%I.%I AS child WHERE %s NOT EXISTS '
+               '(SELECT FROM %s%I.%I AS parent WHERE %s)%s',
                CASE WHEN t.relkind = 'r' THEN 'ONLY ' ELSE '' END, n.nspname, t.relname,
-               keys.not_null, CASE WHEN p.relkind = 'r' THEN 'ONLY ' ELSE '' END,
-               pn.nspname, p.relname, keys.matches) AS orphans
+               CASE WHEN c.confmatchtype = 'f'
+                    THEN format('num_nonnulls(%1$s) > 0 AND (num_nulls(%1$s) > 0 OR',
+                                keys.columns)
+                    ELSE keys.not_null || ' AND' END,
+               CASE WHEN p.relkind = 'r' THEN 'ONLY ' ELSE '' END,
+               pn.nspname, p.relname, keys.matches,
+               CASE WHEN c.confmatchtype = 'f' THEN ')' ELSE '' END) AS orphans
     FROM pg_constraint AS c
     JOIN pg_class AS t ON t.oid = c.conrelid
     JOIN pg_namespace AS n ON n.oid = t.relnamespace
@@ -48,6 +58,7 @@ WITH fk AS (
     JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
     CROSS JOIN LATERAL (
         SELECT string_agg(format('child.%I IS NOT NULL', ca.attname), ' AND ') AS not_null,
+               string_agg(format('child.%I', ca.attname), ', ') AS columns,
                string_agg(format('parent.%I = child.%I', pa.attname, ca.attname), ' AND ')
                    AS matches
         FROM unnest(c.conkey, c.confkey) AS k (child_att, parent_att)

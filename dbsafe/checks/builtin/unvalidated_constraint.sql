@@ -10,7 +10,8 @@
 -- CONSTRAINT` runs, PostgreSQL enforces it only for new and updated rows: old rows may
 -- violate it, the planner cannot rely on it, and the follow-up migration is easy to forget.
 -- The message counts the rows that violate it today (up to 1,000), which is what
--- `VALIDATE CONSTRAINT` would trip over.
+-- `VALIDATE CONSTRAINT` would trip over (for a `MATCH FULL` foreign key, rows mixing NULLs
+-- and values in its columns too).
 --
 -- ## Not flagged
 -- Validated constraints. `NOT ENFORCED` constraints (PostgreSQL 18): they are declared not
@@ -40,14 +41,22 @@ WITH con AS (
                                                         WHERE a.attrelid = c.conrelid
                                                           AND a.attnum = c.conkey[1]))
             WHEN 'f' THEN (
-                SELECT format('SELECT FROM %s%I.%I AS child WHERE %s AND NOT EXISTS '
-                              '(SELECT FROM %s%I.%I AS parent WHERE %s)', scope.plain,
+                -- MATCH SIMPLE: a row with a NULL in any key column is fine; MATCH FULL: one
+                -- with NULLs and values mixed violates it (23503), one all NULL is fine
+                SELECT format('SELECT FROM %s%I.%I AS child WHERE %s NOT EXISTS '
+                              '(SELECT FROM %s%I.%I AS parent WHERE %s)%s', scope.plain,
                               n.nspname, t.relname,
-                              string_agg(format('child.%I IS NOT NULL', ca.attname), ' AND '),
+                              CASE WHEN c.confmatchtype = 'f'
+                                   THEN format('num_nonnulls(%1$s) > 0 AND (num_nulls(%1$s) > 0 '
+                                               'OR', string_agg(format('child.%I', ca.attname),
+                                                                ', '))
+                                   ELSE string_agg(format('child.%I IS NOT NULL', ca.attname),
+                                                   ' AND ') || ' AND' END,
                               CASE WHEN p.relkind = 'r' THEN 'ONLY ' ELSE '' END,
                               pn.nspname, p.relname,
                               string_agg(format('parent.%I = child.%I', pa.attname, ca.attname),
-                                         ' AND '))
+                                         ' AND '),
+                              CASE WHEN c.confmatchtype = 'f' THEN ')' ELSE '' END)
                 FROM unnest(c.conkey, c.confkey) AS k (child_att, parent_att)
                 JOIN pg_attribute AS ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child_att
                 JOIN pg_attribute AS pa ON pa.attrelid = c.confrelid
