@@ -13,7 +13,10 @@
 -- A foreign key whose columns are the leading columns of a valid index, in any order (an
 -- index on `(customer_id, created_at)` serves a foreign key on `customer_id`), that is not
 -- partial or whose WHERE is `<one of its columns> IS NOT NULL`: the lookup's
--- `customer_id = $1` implies it, and PostgreSQL uses the index.
+-- `customer_id = $1` implies it, and PostgreSQL uses the index. The index's columns must
+-- be in the columns' own collations: the lookup compares in the column's, and PostgreSQL
+-- uses no index built in another (an index on `(code COLLATE "C")` of a column in the
+-- database's collation left the lookup a Seq Scan, unreported).
 -- Foreign keys of partitions are reported once, on the partitioned table; not at all when
 -- every partition has such an index of its own (the lookup reads each through it), though
 -- one on the partitioned table would also give partitions created later theirs.
@@ -57,6 +60,14 @@ WHERE NOT EXISTS (
       AND i.indisvalid
       AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (fk.implied))
       AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
+      -- in the columns' own collations: the lookup compares in the column's, and PostgreSQL
+      -- uses no index built in another (`(code COLLATE "C")`: a Seq Scan)
+      AND NOT EXISTS (
+          SELECT FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1],
+                             (i.indcollation::oid[])[0:cardinality(fk.conkey) - 1])
+                      AS ik (attnum, collid)
+          JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ik.attnum
+          WHERE ik.collid <> a.attcollation)
 )
   -- A partitioned table without such an index of its own, whose every partition has one:
   -- the lookup reads each partition through its index (columns matched by name, as a
@@ -71,6 +82,12 @@ WHERE NOT EXISTS (
             WHERE i.indrelid = part.relid
               AND i.indisvalid
               AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (fk.implied))
+              AND NOT EXISTS (
+                  SELECT FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1],
+                                     (i.indcollation::oid[])[0:cardinality(fk.conkey) - 1])
+                              AS ik (attnum, collid)
+                  JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ik.attnum
+                  WHERE ik.collid <> a.attcollation)
               AND (SELECT array_agg(a.attname ORDER BY a.attname)
                    FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1]) AS k (attnum)
                    JOIN pg_attribute AS a ON a.attrelid = part.relid

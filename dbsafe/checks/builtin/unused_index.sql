@@ -20,11 +20,12 @@
 -- something even if never scanned); invalid indexes (DBS501). Scans on standbys are not
 -- counted: check them before dropping.
 --
--- The only index serving a foreign key's lookup (DBS504's: the key's columns lead it, and
--- it is not partial or its `WHERE` is `col IS NOT NULL` on one of them): PostgreSQL scans
--- it only when a referenced row is deleted or its key updated, which a week of statistics
--- may not hold; dropped, every such delete reads the whole table, and DBS504 reports the
--- key. Another index serving the same key leaves it reported.
+-- The only index serving a foreign key's lookup (DBS504's: the key's columns lead it, in
+-- their own collations, and it is not partial or its `WHERE` is `col IS NOT NULL` on one
+-- of them): PostgreSQL scans it only when a referenced row is deleted or its key updated,
+-- which a week of statistics may not hold; dropped, every such delete reads the whole
+-- table, and DBS504 reports the key. Another index serving the same key leaves it
+-- reported.
 --
 -- Indexes of a table an extension owns (what `CREATE EXTENSION` made, as DBS507 leaves
 -- out): the extension's script decides them, and pg_dump leaves the table and its indexes
@@ -76,13 +77,27 @@ candidates AS (
             AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
             AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (key.implied))
             AND NOT EXISTS (
+                SELECT FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1],
+                                   (i.indcollation::oid[])[0:cardinality(fk.conkey) - 1])
+                            AS ik (attnum, collid)
+                JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ik.attnum
+                WHERE ik.collid <> a.attcollation)
+            AND NOT EXISTS (
                 SELECT FROM pg_index AS other
                 WHERE other.indrelid = i.indrelid
                   AND other.indexrelid <> i.indexrelid
                   AND other.indisvalid
                   AND (other.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
                   AND (other.indpred IS NULL
-                       OR pg_get_expr(other.indpred, other.indrelid) = ANY (key.implied))))
+                       OR pg_get_expr(other.indpred, other.indrelid) = ANY (key.implied))
+                  AND NOT EXISTS (
+                      SELECT FROM unnest((other.indkey::int2[])[0:cardinality(fk.conkey) - 1],
+                                         (other.indcollation::oid[])
+                                             [0:cardinality(fk.conkey) - 1])
+                                  AS ok (attnum, collid)
+                      JOIN pg_attribute AS a ON a.attrelid = other.indrelid
+                                            AND a.attnum = ok.attnum
+                      WHERE ok.collid <> a.attcollation)))
 ),
 leaves AS (
     SELECT c.indexrelid, c.indexrelid AS leaf FROM candidates AS c WHERE c.relkind = 'i'
