@@ -2,12 +2,17 @@
 -- severity: warning
 -- since: 0.1.0
 -- summary: Table has no primary key.
--- help: Add a primary key: build a unique index CONCURRENTLY, then ALTER TABLE ... ADD PRIMARY KEY USING INDEX.
+-- help: Add a primary key: build a unique index CONCURRENTLY, then ALTER TABLE ... ADD PRIMARY KEY USING INDEX (a partitioned table refuses both, 0A000: do so on each partition, then ALTER TABLE ... ADD PRIMARY KEY on the partitioned table, which attaches their keys' indexes; it must include the partition key's columns).
 --
 -- ## Why
 -- Without a primary key, rows cannot be addressed reliably: logical replication cannot
 -- replicate UPDATE and DELETE (unless REPLICA IDENTITY FULL, which is slow), ORMs cannot map
 -- the table, and duplicate rows creep in unnoticed.
+--
+-- A partitioned table refuses `CREATE INDEX CONCURRENTLY` and `ADD PRIMARY KEY USING
+-- INDEX` (0A000): each partition gets its key that way, and `ALTER TABLE ... ADD PRIMARY
+-- KEY` on the partitioned table then attaches their indexes (PostgreSQL builds none
+-- again), where it alone would build every partition's under its lock.
 --
 -- ## Not flagged
 -- Partitions (the partitioned table is reported once), tables that belong to an extension,
