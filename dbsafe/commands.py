@@ -279,7 +279,7 @@ def _database_facts(url: str, settings: Settings, paths: Sequence[Path] = ()):
     from dbsafe.schema.introspect import introspect_url
     from dbsafe.schema.stats import table_stats
 
-    before = introspect_url(url)
+    before = introspect_url(url, lock_timeout=settings.schema_lock_timeout)
     found = applied_versions(url, paths, settings.sql_migrations_history_table,
                              sqitch_target=settings.sqitch_target) if paths else None
     return DatabaseFacts(before=before, sizes=table_stats(url),

@@ -56,6 +56,9 @@ class Settings:
     confirm: bool = True  # confirm validate findings with PREPARE when a database is at hand
     lock_timeout: str = "2s"
     statement_timeout: str = "5s"
+    # how long the reads of a database's schema (introspection) wait for a lock; None: up to
+    # their statement timeout. `dbsafe upgrade`/`downgrade` set their --lock-timeout.
+    schema_lock_timeout: str | None = None
     cache_dir: Path | None = None  # None: <project_root>/.dbsafe_cache
     use_cache: bool = True
     jobs: int = 0  # 0: one worker per core

@@ -159,7 +159,8 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
         from dbsafe.pg.urls import redact_url
         from dbsafe.schema.introspect import introspect_url
 
-        snapshot = introspect_url(settings.database_url, search_path=search_path)
+        snapshot = introspect_url(settings.database_url, search_path=search_path,
+                                  lock_timeout=settings.schema_lock_timeout)
         return SchemaSource(
             snapshot, f"database {redact_url(settings.database_url)}", "database",
             database_url=settings.database_url,

@@ -195,7 +195,8 @@ def check_expectations(source: str | SchemaSnapshot, expectations: Expectations 
         source: a live database (libpq or SQLAlchemy URL; read-only, introspected) or a
             `SchemaSnapshot`.
         expectations: what must hold; None loads them from `settings`.
-        settings: where to load expectations from when none are given.
+        settings: where to load expectations from when none are given; a live database's
+            schema is read waiting for a lock at most its `schema_lock_timeout`.
 
     Raises:
         ConfigError: malformed expectations.
@@ -213,7 +214,8 @@ def check_expectations(source: str | SchemaSnapshot, expectations: Expectations 
         from dbsafe.schema.introspect import introspect_url
 
         url = to_libpq_url(source)
-        snapshot = introspect_url(url)
+        snapshot = introspect_url(
+            url, lock_timeout=settings.schema_lock_timeout if settings is not None else None)
         if expectations.refreshable_concurrently:
             unpopulated = _unpopulated_matviews(url)
     else:
