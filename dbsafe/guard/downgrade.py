@@ -16,14 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import DbsafeError, Finding, Report, RuleInfo, Severity, first_line, shortened
+from dbsafe.core import (
+    DatabaseError,
+    DbsafeError,
+    Finding,
+    Report,
+    RuleInfo,
+    Severity,
+    first_line,
+    shortened,
+)
 from dbsafe.guard import history
 from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
-from dbsafe.guard.data_loss import DATA_LOSS, measured, schema_losses, sql_losses
+from dbsafe.guard.data_loss import DATA_LOSS, Loss, measured, schema_losses, sql_losses
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.upgrade import (
+    NOTHING_APPLIED,
     RETRYABLE,
     REVISION_FAILED,
     ROLLBACK_MISMATCH,
@@ -36,6 +46,7 @@ from dbsafe.guard.upgrade import (
     remove_failed_attempt,
     revision_in_flight,
     wait_to_retry,
+    waited,
 )
 from dbsafe.migrate.revisions import (
     ancestors,
@@ -160,7 +171,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     down.show_revisions(undo_names, 0)
 
     expected, down.expected_built = _schema_at(down, down.after)
-    current = user_snapshot(down.url)
+    current = read_schema(down, step="preflight", stops=NOTHING_APPLIED)
     missing = [(r.revision, problem) for r in revisions
                if (problem := downgrade_problem(r.path)) is not None
                and not _changes_no_schema(down, r)]
@@ -286,7 +297,7 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     if expected is None:
         down.say("verify", f"no snapshot of {target} to compare with")
         return "downgraded"
-    differences, reordered = _differences(expected, user_snapshot(down.url),
+    differences, reordered = _differences(expected, read_schema(down, step="verify"),
                                           built=down.expected_built)
     if differences:
         down.findings.append(Finding(
@@ -557,13 +568,40 @@ def _stamp(conn: psycopg.Connection[Any], table: tuple[str, str],
 def _data_loss(down: _Down, current: SchemaSnapshot,
                expected: SchemaSnapshot | None) -> list[Finding]:
     """DBS607 for what the downgrade destroys: read from the schemas, and from its SQL when
-    alembic can render it offline (see `dbsafe.guard.data_loss`)."""
+    alembic can render it offline (see `dbsafe.guard.data_loss`). Counting a table's rows
+    takes ACCESS SHARE on it: behind a session holding ACCESS EXCLUSIVE (a `LOCK TABLE`
+    left open, VACUUM FULL) the count waits at most the run's lock timeout and is retried
+    as the run's schema reads are (`waited`), naming the holder."""
     losses = schema_losses(current, expected)
     rendered = _downgrade_sql(down)
     if rendered is not None:
         losses += sql_losses(rendered, current)
+    if not losses:
+        return []
+    return waited(down, lambda: _measured(down, losses), step="preflight",
+                  stops=NOTHING_APPLIED)
+
+
+def _measured(down: _Down, losses: list[Loss]) -> list[Finding]:
+    """`measured` on a session waiting for a lock at most the run's lock timeout.
+
+    Raises:
+        DatabaseError: a query failed (its SQLSTATE kept: a lock timeout is retried).
+    """
+    import psycopg
+
+    from dbsafe.pg.connect import one_line
+
     with connect(down.url) as conn:
-        return measured(conn, losses)
+        try:
+            conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
+                         (down.options.lock_timeout,))
+            return measured(conn, losses)
+        except psycopg.Error as exc:
+            error = DatabaseError(f"could not count what the downgrade destroys: "
+                                  f"{one_line(exc, down.url)}")
+            error.sqlstate = exc.sqlstate
+            raise error from None
 
 
 def _downgrade_sql(down: _Down) -> list[str] | None:

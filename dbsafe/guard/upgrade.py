@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from dbsafe.core import (
     DatabaseError,
@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from dbsafe.guard.blockers import Blocker
     from dbsafe.schema.diff import DiffOptions
     from dbsafe.schema.model import SchemaSnapshot
+
+_T = TypeVar("_T")
 
 # SQLSTATEs worth another attempt: lock_not_available (lock_timeout), deadlock_detected.
 RETRYABLE = frozenset({"55P03", "40P01"})
@@ -313,7 +315,9 @@ def _repair_interrupted(run: _Run) -> None:
             continue
         snapshot = SchemaSnapshot.from_dict(
             recorded if isinstance(recorded, dict) else json.loads(recorded))
-        removed, kept = remove_leftovers(run.url, snapshot, lock_timeout=run.options.lock_timeout)
+        removed, kept = remove_leftovers(run.url, snapshot, lock_timeout=run.options.lock_timeout,
+                                         read=functools.partial(read_schema, run, step="repair",
+                                                                stops=NOTHING_APPLIED))
         if kept:
             raise DbsafeError(
                 f"run {run_id} did not finish (at {key}) and what it left could not all be "
@@ -402,9 +406,10 @@ def _preflight_checks(run: _Run) -> bool:
         ok = ok and run.options.allow_irreversible
     if run.options.backup:
         ok = _disk_space(run) and ok
-    run.known_problems = frozenset(_postflight_problems(run, run.url))
+    run.known_problems = frozenset(_postflight_problems(run, run.url, step="preflight"))
     if run.options.validate_app:
-        run.known_app_errors = frozenset(_app_error_key(f) for f in _app_errors(run))
+        run.known_app_errors = frozenset(_app_error_key(f)
+                                         for f in _app_errors(run, step="preflight"))
     known = len(run.known_problems) + len(run.known_app_errors)
     if known:
         run.say("preflight", f"{known} problem(s) exist before the upgrade; "
@@ -417,14 +422,17 @@ def _preflight_checks(run: _Run) -> bool:
 def _lint_pending(run: _Run) -> bool:
     from dataclasses import replace
 
-    # The timeouts DBS115 asks for are the ones this command sets.
-    settings = replace(run.settings, managed_timeouts=True)
+    # The timeouts DBS115 asks for are the ones this command sets; its reads of the
+    # database wait for a lock as the run's do, and are retried (`waited`).
+    settings = replace(reading_settings(run), managed_timeouts=True)
     try:
-        report = run.verbs.lint(settings, run.start[0] if len(run.start) == 1 else None)
+        report = waited(run, lambda: run.verbs.lint(
+            settings, run.start[0] if len(run.start) == 1 else None), step="preflight")
     except DbsafeError as exc:
         # Refusing with no finding to show would read as "see the findings" of none: the
         # run could not do its job (exit 2), and says why. Nothing was touched yet.
-        raise DbsafeError(f"preflight could not lint the pending revisions: {exc}") from None
+        raise DbsafeError(f"preflight could not lint the pending revisions: {exc}; nothing "
+                          "was applied") from None
     # What of the database's schema its copy lacks (an ICU collation the embedded server
     # cannot make, and the tables using it): without it, a DBS005 "fails on a copy of the
     # database's schema (relation "channels" does not exist)" read as the revision's fault.
@@ -641,31 +649,81 @@ def wait_to_retry(run: RunState, failure: str, sqlstate: str | None, attempt: in
     time.sleep(delay)
 
 
-def read_schema(run: RunState, *, step: str = "apply") -> SchemaSnapshot:
+def read_schema(run: RunState, *, step: str = "apply", stops: str = "") -> SchemaSnapshot:
     """The database's schema during a run (`user_snapshot`: the checkpoint before each
-    revision, what a failed attempt left), its queries waiting for a lock at most the run's
-    lock timeout and the read tried again after a backoff as a revision is (`run.waits`),
-    each retry naming the sessions that held the lock. pg_get_viewdef takes ACCESS SHARE on
-    every relation a view reads: behind a `LOCK TABLE` left open, VACUUM FULL or a plain
-    REFRESH MATERIALIZED VIEW the read waited the 60 s statement timeout, once, and stopped
-    the run with the revisions before it applied.
+    revision, what a failed attempt left, the schema verified after the way back), read as
+    `waited` reads. pg_get_viewdef takes ACCESS SHARE on every relation a view reads: behind
+    a `LOCK TABLE` left open, VACUUM FULL or a plain REFRESH MATERIALIZED VIEW the read
+    waited the 60 s statement timeout, once, and stopped the run.
 
     Raises:
-        DatabaseError: the last attempt's failure (naming the holders), or one not worth
-            another.
+        DatabaseError: as `waited`.
     """
+    return waited(run, lambda: user_snapshot(run.url, lock_timeout=run.waits.lock_timeout),
+                  step=step, stops=stops)
+
+
+def waited(run: RunState, read: Callable[[], _T], *, step: str, stops: str = "") -> _T:
+    """`read()` (a read of the database outside the revisions: the schema, lint's and
+    validate's, the expectations', the rows a downgrade destroys), which waits
+    for a lock at most the run's lock timeout (its callers set it: `run.waits`,
+    `reading_settings`), tried again after a backoff as a revision is, each retry naming the
+    sessions holding the lock: a `BlockerWatch` looks at the run's own sessions that wait
+    (the URL's `application_name`, else dbsafe's) while it reads. Given up, the failure
+    names them, and `stops` says what that leaves (the preflight's: nothing was applied).
+
+    Raises:
+        DatabaseError: the last attempt's lock timeout or deadlock, naming the holders, or
+            a failure not worth another (as it came).
+    """
+    from dbsafe.pg.connect import url_params
+
     waits = run.waits
     attempts = waits.retries + 1
-    for attempt in range(1, attempts + 1):
-        try:
-            return user_snapshot(run.url, lock_timeout=waits.lock_timeout)
-        except DatabaseError as exc:
-            if exc.sqlstate not in RETRYABLE or attempt == attempts:
-                raise
-            # The message names the holders (the watch sees the run's revisions only).
-            wait_to_retry(run, str(exc), exc.sqlstate, attempt, attempts, waits.retry_delay,
-                          step=step, holders=())
+    name = url_params(run.url).get("application_name") or "dbsafe"
+    with BlockerWatch(run.url, name, lock_timeout=waits.lock_timeout or "5s") as watch:
+        for attempt in range(1, attempts + 1):
+            watch.forget()
+            try:
+                return read()
+            except DatabaseError as exc:
+                if exc.sqlstate not in RETRYABLE:
+                    raise
+                # The message of a view's read names its holders already (introspect_url).
+                holders = tuple(h for h in watch.seen() if f"pid {h.pid} " not in str(exc))
+                if attempt == attempts:
+                    error = DatabaseError(
+                        str(exc) + (f"; {blocked_by(holders)}" if holders else "") + stops)
+                    error.sqlstate = exc.sqlstate
+                    raise error from None
+                wait_to_retry(run, str(exc), exc.sqlstate, attempt, attempts,
+                              waits.retry_delay, step=step, holders=holders)
     raise AssertionError("unreachable")
+
+
+# What a preflight read given up on leaves, said with its failure (`waited`).
+NOTHING_APPLIED = "; nothing was applied"
+
+
+def _stops(step: str) -> str:
+    """What a read given up on in `step` leaves, said with its failure."""
+    if step == "preflight":
+        return NOTHING_APPLIED
+    if step == "postflight":
+        return "; the revisions are applied, the postflight was not completed"
+    return ""
+
+
+def reading_settings(run: RunState) -> Settings:
+    """The project's settings for the reads a run makes through the commands (lint, validate,
+    the checks) on its database: their statements wait for a lock at most the run's lock
+    timeout, their reads of the schema too (`waited` retries them)."""
+    from dataclasses import replace
+
+    timeout = run.waits.lock_timeout
+    if timeout is None:
+        return run.settings
+    return replace(run.settings, lock_timeout=timeout, schema_lock_timeout=timeout)
 
 
 def downgrade_in_steps(run: RunState, session: ApplySession, start: tuple[str, ...],
@@ -756,12 +814,12 @@ def data_changes(statements: Sequence[str]) -> list[str]:
 
 
 def _postflight(run: _Run) -> bool:
-    problems = _postflight_problems(run, run.url, say_unseen=True)
+    problems = _postflight_problems(run, run.url, step="postflight", say_unseen=True)
     new = {p: f for p, f in problems.items() if p not in run.known_problems}
     for finding in new.values():
         run.findings.append(finding)
     if run.options.validate_app:
-        new_validate = [f for f in _app_errors(run)
+        new_validate = [f for f in _app_errors(run, step="postflight")
                         if _app_error_key(f) not in run.known_app_errors]
         run.findings.extend(new_validate)
         new.update({(f.code, f.subject): f for f in new_validate})
@@ -772,11 +830,14 @@ def _postflight(run: _Run) -> bool:
     return True
 
 
-def _postflight_problems(run: _Run, url: str, *, say_unseen: bool = False,
+def _postflight_problems(run: _Run, url: str, *, step: str, say_unseen: bool = False,
                          ) -> dict[tuple[str, str | None], Finding]:
     """Errors of the postflight checks (the built-in ones in POSTFLIGHT_CHECKS and every
     project check) and of the schema expectations, on the database as it is now; with
-    `say_unseen`, what a check could not look at is said (a pass it is not)."""
+    `say_unseen`, what a check could not look at is said (a pass it is not). Their
+    statements wait for a lock at most the run's lock timeout (`reading_settings`), the
+    expectations' read of the schema is retried (`waited`); before anything is applied
+    (`step` "preflight"), a give-up says nothing was."""
     from dbsafe.checks import builtin_checks, connect, project_checks
     from dbsafe.checks import run as run_checks
 
@@ -784,31 +845,35 @@ def _postflight_problems(run: _Run, url: str, *, say_unseen: bool = False,
         builtin = {c.code for c in builtin_checks()}
         run.checks = tuple(c for c in project_checks(run.settings)
                            if c.code in POSTFLIGHT_CHECKS or c.code not in builtin)
+    settings = reading_settings(run)
     with connect(url) as conn:
-        results = run_checks(conn, run.checks, run.settings, conninfo=url)
+        results = run_checks(conn, run.checks, settings, conninfo=url)
     if say_unseen:
         for line in (line for result in results for line in result.not_checked_lines()):
             run.say("postflight", f"warning: {line}")
     findings = [f for result in results for f in result.findings]
-    findings += _expectations(run, url)
+    findings += waited(run, lambda: _expectations(run, url), step=step,
+                       stops=_stops(step))
     return {(f.code, f.subject): f for f in findings if f.severity is Severity.ERROR}
 
 
 def _expectations(run: _Run, url: str) -> list[Finding]:
     from dbsafe.checks import check_expectations
 
-    return list(check_expectations(url, settings=run.settings))
+    return list(check_expectations(url, settings=reading_settings(run)))
 
 
-def _app_errors(run: _Run) -> list[Finding]:
+def _app_errors(run: _Run, *, step: str) -> list[Finding]:
     """The errors `dbsafe validate` finds in the application's queries against the
-    database as it is now."""
+    database as it is now, its reads waiting for a lock as the run's do and retried
+    (`waited`); before anything is applied (`step` "preflight"), a give-up says nothing was."""
     from dataclasses import replace
 
     if not any((run.settings.project_root / p).exists() for p in run.settings.source_paths):
         return []
-    settings = replace(run.settings, database_url=run.url, schema_source="database")
-    report = run.verbs.validate(settings)
+    settings = replace(reading_settings(run), database_url=run.url, schema_source="database")
+    report = waited(run, lambda: run.verbs.validate(settings), step=step,
+                    stops=_stops(step))
     return [f for f in report.findings if f.severity is Severity.ERROR]
 
 
@@ -877,7 +942,7 @@ def _way_back(run: _Run) -> str:
     finally:
         run.session = run.blockers = None
     # The version table a first deploy created stays, empty, after alembic goes back to base.
-    differences, reordered = _differences(run.before, user_snapshot(run.url),
+    differences, reordered = _differences(run.before, read_schema(run, step="way back"),
                                           version_table=rolled.version_table)
     if differences:
         run.findings.append(Finding(

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from dbsafe import commands
-from dbsafe.core import DatabaseError
+from dbsafe.core import DatabaseError, DbsafeError
 from tests.guard.test_backup_lock_wait import _unblocked_if_unbounded
 from tests.guard.test_upgrade import _at, _options, _project, _settings, _state
 
@@ -132,3 +132,164 @@ def test_downgrade_checkpoint_read_waits_the_lock_timeout_and_retries_naming_the
         message = str(failure.value)
         assert "lock timeout" in message and named in message and "\n" not in message
         assert version == ["0004"]
+
+
+# The reads outside the revisions: the preflight's (lint's and validate's reads of the live
+# schema, the rows a downgrade destroys) and the postflight's (validate's read of the
+# upgraded schema). Each waited up to its statement timeout (60 s for a schema read, none
+# for the count of a table's rows) behind a session holding ACCESS EXCLUSIVE.
+
+
+def _vacuuming(url: str) -> tuple[psycopg.Connection, str]:
+    """A session (application_name 'nightly-vacuum') that will hold a lock, and how a message
+    names it."""
+    holder = psycopg.connect(url, application_name="nightly-vacuum")
+    return holder, f"pid {holder.info.backend_pid} (application_name 'nightly-vacuum'"
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_preflight_reads_wait_the_lock_timeout_and_retry_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit (id int); "
+                     "CREATE VIEW audit_recent AS SELECT id FROM audit")
+    holder, named = _vacuuming(database_url)
+    holder.execute("LOCK TABLE audit")  # before the run: lint's read of the schema waits
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if "retrying in" in message and released:
+            holder.rollback()
+
+    options = _options(tmp_path, backup=False, lock_timeout="300ms", retries=1)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.upgrade(_settings(root, database_url), options, progress)
+            else:
+                with pytest.raises(DbsafeError) as failure:
+                    commands.upgrade(_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, "the read waited for the lock unbounded"
+    retries = [s for s in said if "retrying in" in s]
+    assert retries, said
+    for retry in retries:
+        assert retry.startswith("preflight: could not read the schema of "), retry
+        assert "lock timeout" in retry and named in retry, retry
+        assert "holding ACCESS EXCLUSIVE on public.audit" in retry, retry
+    if released:
+        assert len(retries) == 1, said
+        assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+        assert _state(database_url)["version"] == ["0004"]
+    else:
+        message = str(failure.value)
+        assert message.startswith("preflight could not lint the pending revisions: "), message
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert message.endswith("nothing was applied"), message
+        assert _state(database_url)["version"] == ["0002"]
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_downgrade_data_loss_count_waits_the_lock_timeout_and_retries_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    from dbsafe.guard.downgrade import DowngradeOptions
+    from tests.guard.test_downgrade import _project_at
+    from tests.guard.test_downgrade import _settings as _down_settings
+
+    root = _project_at(tmp_path, database_url, "0004")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # An order, which 0002's downgrade drops: the preflight counts the rows it holds.
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'); INSERT INTO orders VALUES (1, 1)")
+    holder, named = _vacuuming(database_url)
+    # No view reads it: the session is named from the wait (pg_blocking_pids), not the views.
+    holder.execute("LOCK TABLE orders")
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if "retrying in" in message and released:
+            holder.rollback()
+
+    options = DowngradeOptions(target="0001", backup=False, lock_timeout="300ms", retries=1,
+                               retry_delay=0.05, yes=True)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.downgrade(_down_settings(root, database_url), options,
+                                            progress)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.downgrade(_down_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, "the count waited for the lock unbounded"
+    retries = [s for s in said if "retrying in" in s]
+    assert retries, said
+    for retry in retries:
+        assert retry.startswith("preflight: could not count what the downgrade destroys: "), retry
+        assert "lock timeout" in retry and named in retry, retry
+        assert "holding ACCESS EXCLUSIVE on public.orders" in retry, retry
+    with psycopg.connect(database_url) as conn:
+        version = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+    if released:
+        assert len(retries) == 1, said
+        assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+        assert [f.code for f in report.findings] == ["DBS607"], report.findings
+        assert version == ["0001"]
+    else:
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert "holding ACCESS EXCLUSIVE on public.orders" in message, message
+        assert message.endswith("nothing was applied"), message
+        assert version == ["0004"]
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_postflight_reads_wait_the_lock_timeout_and_retry_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit (id int); "
+                     "CREATE VIEW audit_recent AS SELECT id FROM audit")
+    holder, named = _vacuuming(database_url)
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if message.startswith("0004 applied in"):
+            holder.execute("LOCK TABLE audit")  # the last revision is in: the postflight waits
+        elif "retrying in" in message and released:
+            holder.rollback()
+
+    options = _options(tmp_path, backup=False, lock_timeout="300ms", retries=1)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.upgrade(_settings(root, database_url), options, progress)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.upgrade(_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, "the read waited for the lock unbounded"
+    retries = [s for s in said if "retrying in" in s]
+    assert retries, said
+    for retry in retries:
+        assert retry.startswith("postflight: could not read the schema of "), retry
+        assert "lock timeout" in retry and named in retry, retry
+    assert _state(database_url)["version"] == ["0004"]
+    if released:
+        assert len(retries) == 1, said
+        assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+    else:
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert message.endswith("the postflight was not completed"), message
