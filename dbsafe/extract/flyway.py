@@ -588,6 +588,7 @@ def _read(files: list[Path]) -> FlywayConfig:
     return _config(settings, placeholders, environ=environ, files=tuple(read))
 
 
+
 def _read_files(files: list[Path], settings: dict[str, str], placeholders: dict[str, str]
                 ) -> list[Path]:
     """Add the settings of `files` (TOML ones when there are any) to `settings` and
@@ -787,15 +788,19 @@ def flyway_checksum(data: bytes) -> int | None:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def flyway_edited(file: Path, config: FlywayConfig, recorded: int) -> bool | None:
+def flyway_edited(file: Path, config: FlywayConfig, recorded: int,
+                  raw: int | None = None) -> bool | None:
     """Whether the repeatable migration `file` differs from the run its history `recorded`
     the checksum of, as Flyway tells (`ResolvedMigrationImpl.checksumMatches`: the checksum
     of the file as it is, or of the file with its placeholders filled in, which Flyway
     records for a repeatable one since version 7); None where dbsafe cannot tell as Flyway
     would: files read in another `encoding` than UTF-8, or one whose placeholders Flyway
-    fills in (their values at the run are not known)."""
+    fills in (their values at the run are not known). `raw`: the file's checksum, taken
+    when it was read (`Migration.checksum`): the file is read again only where it differs."""
     if config.encoding.replace("-", "").replace("_", "").lower() != "utf8":
         return None
+    if raw is not None and raw == recorded:
+        return False
     try:
         data = file.read_bytes()
     except OSError:

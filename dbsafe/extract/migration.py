@@ -25,6 +25,7 @@ from dbsafe.extract.flyway import (
     FlywayConfig,
     FlywayNames,
     fill_placeholders,
+    flyway_checksum,
     flyway_config,
 )
 
@@ -112,6 +113,10 @@ class Migration:
     # could not be rendered offline either: `statements` ends where it failed, and what it
     # would run after that is unknown (rules looking later in the migration cannot tell).
     cut_short: bool = False
+    # A Flyway migration's checksum as Flyway computes it of the file as it is
+    # (`flyway_checksum`; None where its bytes are not UTF-8), taken from the bytes read for
+    # its statements: what it compares with its history's, with no second read of the file.
+    checksum: int | None = None
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
@@ -291,9 +296,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         try:
             # Bytes that are not UTF-8 kept as they are (surrogate escapes) until each
             # statement is made (`_statement`): a Latin-1 comment, a broken emoji.
-            text = file.read_bytes().decode("utf-8-sig", errors="surrogateescape")
+            data = file.read_bytes()
         except OSError as exc:
             raise SourceError(f"cannot read migration {file}: {exc}") from None
+        text = data.decode("utf-8-sig", errors="surrogateescape")
         if file in graphile_files:
             text = _fill_graphile_placeholders(text, _graphile_placeholders(
                 _graphile_folder(file)))
@@ -357,7 +363,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction, includes=includes,
-                                    flyway=flyway is not None, callback=callback_of.get(file)))
+                                    flyway=flyway is not None, callback=callback_of.get(file),
+                                    checksum=flyway_checksum(data) if flyway is not None
+                                    and file not in callback_of else None))
     if unvalued:
         from dbsafe.extract.flyway import env_name
 

@@ -79,6 +79,8 @@ def compare_folder(folder: SqlFolder, database_url: str,
             "drizzle): there is no applied set of files to "
             f"compare with; {hint}")
     history, applied = found
+    # (of the whole folder: Flyway's latest file may be a baseline migration)
+    unresolved = flyway_unresolved(migrations, history, applied)
     # (Flyway ignores its baseline migrations on a database with a history)
     migrations = in_runner_order(flyway_runs(migrations, history, applied), history)
     if history.runner != folder.runner:
@@ -121,9 +123,9 @@ def compare_folder(folder: SqlFolder, database_url: str,
     # validation, sqlx), or runs on without a word (DBS605, a warning: prisma's deploy).
     # sqlx and Flyway refuse for a migration their table says failed half-way too (DBS612).
     edited = edited_applied(migrations, history)
-    unresolved = flyway_unresolved(migrations, history, applied)
-    refused = refusal(migrations, history, applied) if edited or history.dirty or \
-        history.failed_runs or any(not u.passed for u in unresolved) else None
+    refused = refusal(migrations, history, applied, unresolved=unresolved, edited=edited) \
+        if edited or history.dirty or history.failed_runs or any(
+            not u.passed for u in unresolved) else None
     # (Flyway's applied rows with no file its validation passes: what they made is drift)
     passed = [str(u) for u in unresolved if u.passed]
     told = [refusal_finding(refused, history.runner, at)] if refused is not None and \
@@ -135,7 +137,7 @@ def compare_folder(folder: SqlFolder, database_url: str,
                     else "") + ")",
                  # (not in the reference: what ran is; the finding says what did not)
                  (*never_run_findings(never_run(migrations, history, applied), history.runner),
-                  *told, *edited_findings(migrations, history, refused)),
+                  *told, *edited_findings(migrations, history, refused, edited)),
                  tuple(m.path for m in edited_again(migrations, history)),
                  tuple(e.migration.path for e in edited))
 

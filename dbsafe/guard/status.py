@@ -100,6 +100,7 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         applied_migrations,
         applied_versions,
         edited_again,
+        edited_applied,
         edited_findings,
         flyway_runs,
         flyway_unresolved,
@@ -127,17 +128,20 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
                             sqitch_target=folder.sqitch_target)
     if read is not None:
         found, versions = read
+        # (of the whole folder: Flyway's latest file may be a baseline migration)
+        unresolved = flyway_unresolved(migrations, found, versions)
         # Flyway runs its newest baseline migration on an empty history, and ignores them
         # all on one that holds a row
         migrations = in_runner_order(flyway_runs(migrations, found, versions), found)
         applied = applied_migrations(migrations, found, versions, shown)
         runner = f"{found.runner}'s {found.table}"
         runs = found.runner
-        refused = refusal(migrations, found, versions)
+        changed = edited_applied(migrations, found)
+        refused = refusal(migrations, found, versions, unresolved=unresolved, edited=changed)
         never = never_run(migrations, found, versions)
         again = edited_again(migrations, found)
-        edited = edited_findings(migrations, found, refused)
-        passed = [str(u) for u in flyway_unresolved(migrations, found, versions) if u.passed]
+        edited = edited_findings(migrations, found, refused, changed)
+        passed = [str(u) for u in unresolved if u.passed]
     elif hint := unread_histories(database_url):
         if not folder.platform:
             raise DbsafeError(f"no history table where runners keep it by default: {hint}")

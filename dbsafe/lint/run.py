@@ -202,6 +202,8 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     locks and rewrites were taken long ago."""
     from dbsafe.migrate.histories import (
         edited_again,
+        edited_applied,
+        edited_findings,
         flyway_runs,
         flyway_unresolved,
         last_recorded,
@@ -210,25 +212,32 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
         refusal_finding,
     )
 
+    # (of the whole folder: Flyway's latest file may be a baseline migration)
+    unresolved = flyway_unresolved(loaded.migrations, history, set(versions))
     # (Flyway runs its newest baseline migration on a new database, none on another)
     loaded.migrations = flyway_runs(loaded.migrations, history, versions)
     loaded.order = list(loaded.migrations)
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}
     ran = ran_among(loaded.migrations, history, set(versions))
-    unresolved = flyway_unresolved(loaded.migrations, history, set(versions))
-    if history.dirty is not None or history.failed_runs or any(
-            not u.passed for u in unresolved):
+    if history.runner == "flyway" or history.dirty is not None:
         # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
         # one): its runner migrates nothing until it is resolved, and the database holds
         # what the failed file did before it stopped, so what runs next is not these files
-        # as they are; nor does Flyway migrate past an applied row no file resolves that
-        # its validation does not pass. Said as `dbsafe status` says it (DBS612).
-        refused = refusal(loaded.migrations, history, set(versions))
+        # as they are; nor does Flyway migrate past what its validation fails (an applied
+        # row no file resolves, an applied file edited since, a file below the last version
+        # applied that never ran). Said as `dbsafe status` says it (DBS612). Flyway's
+        # checksums were taken as the files were read (`Migration.checksum`): no re-read.
+        edited = edited_applied(loaded.migrations, history) \
+            if history.runner == "flyway" else None
+        refused = refusal(loaded.migrations, history, set(versions), unresolved=unresolved,
+                          edited=edited)
         if refused is not None:
             last = last_recorded(ran)
             loaded.findings.append(refusal_finding(
                 refused, history.runner, last.path if last else "none applied"))
+        if edited:  # those Flyway, told not to validate, neither runs again nor says (DBS605)
+            loaded.findings += edited_findings(loaded.migrations, history, refused, edited)
     if passed := [str(u) for u in unresolved if u.passed]:
         loaded.lines.append(
             f"The database's {history.runner} history ({history.table}) holds applied "

@@ -679,10 +679,11 @@ def applied_migrations(migrations: list[Migration], history: History, versions: 
             "migrations, which dbsafe does not run, so what the database should hold is not "
             "known; compare it with the whole folder with `dbsafe diff DATABASE_URL "
             "migrations` and judge their changes yourself")
-    if history.runner == "flyway" and unknown:
-        # Flyway's rows no file resolves are its validation's to pass or refuse (`refusal`)
-        resolved = {u.version for u in flyway_unresolved(migrations, history, versions)}
-        unknown = [v for v in unknown if v not in resolved]
+    if history.runner == "flyway":
+        # Flyway's rows no file resolves are its validation's to pass or refuse (`refusal`,
+        # `flyway_unresolved`), and a baseline migration it ignores resolves its own
+        unknown = [v for v in unknown if not v.startswith("R:")
+                   and not _FLYWAY_VERSION.fullmatch(v)]
     if unknown:
         raise DbsafeError(f"the database's {history.table} holds version(s) "
                           f"{', '.join(unknown[:5])} that {folder} has no file for (another "
@@ -711,7 +712,7 @@ def edited_again(migrations: Sequence[Migration], history: History) -> list[Migr
     return [m for m in migrations if m.file is not None and config is not None
             and (v := named.get(m.path)) is not None and v.startswith("R:")
             and isinstance(checksum := recorded.get(v), int)
-            and flyway_edited(m.file, config, checksum) is True]
+            and flyway_edited(m.file, config, checksum, m.checksum) is True]
 
 
 @dataclass(frozen=True, slots=True)
@@ -749,6 +750,13 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
         if m.file is None or version is None or not sums or (
                 history.runner == "flyway" and not _above_baseline(version, history)):
             continue
+        if history.runner == "flyway" and m.flyway:
+            # (its checksum taken from the bytes read for its statements: no second read)
+            now = None if m.checksum is None or config is None or not _utf8(config) \
+                or str(m.checksum) in [str(s) for s in sums] else str(m.checksum)
+            if now is not None:
+                out.append(Edited(m, version, str(sums[-1]), now))
+            continue
         try:
             data = m.file.read_bytes()
         except OSError:
@@ -771,6 +779,11 @@ def _above_baseline(version: str, history: History) -> bool:
     return FlywayNames.version_key(version) > FlywayNames.version_key(history.baseline)
 
 
+def _utf8(config: FlywayConfig) -> bool:
+    """Whether Flyway reads its files as UTF-8 (`encoding`), as dbsafe checksums them."""
+    return config.encoding.replace("-", "").replace("_", "").lower() == "utf8"
+
+
 def _runner_checksum(runner: str, data: bytes, config: FlywayConfig | None, ignored: str,
                      recorded: list[str]) -> str | None:
     """The checksum `runner` computes of a file of `data`, as it shows it, where it is none of
@@ -784,7 +797,7 @@ def _runner_checksum(runner: str, data: bytes, config: FlywayConfig | None, igno
     if runner == "flyway":
         from dbsafe.extract.flyway import flyway_checksum
 
-        if config is None or config.encoding.replace("-", "").replace("_", "").lower() != "utf8":
+        if config is None or not _utf8(config):
             return None
         value = flyway_checksum(data)
         return None if value is None or str(value) in recorded else str(value)
@@ -909,7 +922,10 @@ def flyway_unresolved(migrations: Sequence[Migration], history: History, version
     passes one its `ignoreMigrationPatterns` names (`*:missing`, Flyway 7's and 8's
     `ignoreMissingMigrations`; `*:future`, its default; `MigrationInfoImpl.validate`), and
     every one with `validateOnMigrate=false`; it refuses the others ("Detected applied
-    migration not resolved locally", `refusal`)."""
+    migration not resolved locally", `refusal`). `migrations`: the folder's, its baseline
+    migrations (`B5__x.sql`) among them, whether or not Flyway runs them (`flyway_runs`): it
+    resolves them all, so the latest file's version (its `lastResolved`) may be one of theirs,
+    and a baseline migration's row is resolved by its file (by version and type)."""
     if history.runner != "flyway" or not versions:
         return []
     from dbsafe.extract.flyway import FlywayNames
@@ -1024,7 +1040,9 @@ _EDITED_HELP = ("Undo the edit of the applied file and put the change in a new m
 
 
 def refusal(migrations: Sequence[Migration], history: History,
-            versions: set[str] | None = None) -> Refusal | None:
+            versions: set[str] | None = None, *,
+            unresolved: Sequence[Unresolved] | None = None,
+            edited: Sequence[Edited] | None = None) -> Refusal | None:
     """Why `history`'s runner refuses to migrate the database at all, in its own words; None
     when it runs what is pending. node-pg-migrate checks, before running anything, that the
     migrations it ran (in the order they ran) are the first of its files (SQL and code, in
@@ -1044,7 +1062,8 @@ def refusal(migrations: Sequence[Migration], history: History,
     edited one, having run the pending ones before it; before that, a row of a migration
     that failed half-way (`success = false`, `History.dirty`) stops it before it runs
     anything (`MigrateError::Dirty`: its message names `_sqlx_migrations` whatever the
-    table's name)."""
+    table's name). `unresolved` and `edited`: what `flyway_unresolved` (of the whole folder)
+    and `edited_applied` said of them, computed once per command by its caller."""
     if history.runner == "flyway":
         from dbsafe.extract.flyway import FlywayNames
 
@@ -1063,7 +1082,8 @@ def refusal(migrations: Sequence[Migration], history: History,
             if (v := named[m.path]) is not None]
         said += [((2, FlywayNames.version_key(v)),
                   f"Detected resolved migration not applied to database: {v}") for v in ignored]
-        edited = [] if config.ignores_all_states else edited_applied(migrations, history)
+        edited = [] if config.ignores_all_states else \
+            edited_applied(migrations, history) if edited is None else edited
         said += [((0, FlywayNames.version_key(e.version)),
                   f"Migration checksum mismatch for migration version {e.version} -> Applied "
                   f"to database : {e.recorded} -> Resolved locally : {e.now}") for e in edited]
@@ -1073,8 +1093,8 @@ def refusal(migrations: Sequence[Migration], history: History,
         said += [((1, ()), f"Detected failed repeatable migration: {d}") if v is None else
                  ((0, FlywayNames.version_key(v)),
                   f"Detected failed migration to version {v} ({d})") for v, d in broken]
-        missing = [u for u in flyway_unresolved(migrations, history, versions or set())
-                   if not u.passed]
+        missing = [u for u in (flyway_unresolved(migrations, history, versions or set())
+                               if unresolved is None else unresolved) if not u.passed]
         said += [((1, ()) if u.version.startswith("R:") else
                   (0, FlywayNames.version_key(u.version)),
                   f"Detected applied migration not resolved locally: {u.shown}")
@@ -1101,7 +1121,8 @@ def refusal(migrations: Sequence[Migration], history: History,
                 f"Undo what the failed migration {history.dirty} did, or finish it by hand, "
                 f"then delete its row (`DELETE FROM {history.quoted} WHERE version = "
                 f"{history.dirty}`) for sqlx to run it again.")
-        first = next(iter(edited_applied(migrations, history)), None)
+        first = next(iter(edited_applied(migrations, history) if edited is None else edited),
+                     None)
         return None if first is None else Refusal(
             f"migration {first.version} was previously applied but has been modified",
             "VersionMismatch", _EDITED_HELP.format(""))
@@ -1168,7 +1189,8 @@ def refusal_finding(refused: Refusal, runner: str, subject: str) -> Finding:
 
 
 def edited_findings(migrations: Sequence[Migration], history: History,
-                    refused: Refusal | None) -> list[Finding]:
+                    refused: Refusal | None, edited: Sequence[Edited] | None = None
+                    ) -> list[Finding]:
     """A DBS605 warning for each applied migration edited since it ran (`edited_applied`)
     that its runner does not refuse to migrate for (`refused`): prisma's `migrate deploy`
     (and `status`) neither run it again nor say so, as prisma 6.19.3 showed; Flyway told not
@@ -1176,7 +1198,7 @@ def edited_findings(migrations: Sequence[Migration], history: History,
     if refused is not None and refused.check in REFUSES_EDITED:
         return []
     out = []
-    for e in edited_applied(migrations, history):
+    for e in edited_applied(migrations, history) if edited is None else edited:
         if history.runner == "prisma":
             what = ("`prisma migrate deploy` neither runs it again nor says so (`prisma "
                     f"migrate dev` does: \"The migration `{e.version}` was modified after it "

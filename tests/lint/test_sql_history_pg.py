@@ -326,3 +326,85 @@ def test_lint_says_sqlx_refuses_to_migrate_past_a_dirty_migration_as_status_does
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("DELETE FROM _sqlx_migrations WHERE version = 2")
     assert commands.lint(settings, [folder]).findings == ()
+
+
+# V1's text and the checksum Flyway recorded for it (Java 17's CRC32 over its lines).
+_USERS = "CREATE TABLE users (id int PRIMARY KEY, name text);\n"
+_USERS_CHECKSUM = -733506245
+
+
+def test_lint_says_flyway_refuses_an_edited_applied_file_and_an_out_of_order_one_as_status(
+        tmp_path: Path, database_url: str) -> None:
+    # V1 was edited after it ran (its checksum is no longer the recorded one) and V1_1 was
+    # added below V2, which ran: Flyway's migrate validates first and fails ("Migration
+    # checksum mismatch for migration version 1", "Detected resolved migration not applied
+    # to database: 1.1", MigrationInfoImpl.validate). status said so (DBS612); lint FOLDER
+    # --database-url linted V1_1 as pending and passed.
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__users.sql").write_text(_USERS.replace("name text", "name varchar(80)"))
+    (folder / "V1_1__email.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    (folder / "V2__orders.sql").write_text("CREATE TABLE orders (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_USERS + "CREATE TABLE orders (id int);" + _FLYWAY_TABLE)
+        conn.execute("INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', %s, true), "
+                     "(2, '2', 'orders', 'SQL', 'V2__orders.sql', NULL, true)",
+                     (_USERS_CHECKSUM,))
+    settings = dataclasses.replace(load_settings(
+        tmp_path, {"database-url": database_url}, environ={}), ignore=("DBS115",))
+    [said] = commands.status(settings).findings
+    report = commands.lint(settings, [folder])
+    assert report.findings == (said,)
+    assert said.code == "DBS612" and said.subject == "db/migrations/V2__orders.sql"
+    assert said.message.startswith(
+        "flyway refuses to migrate the database: Validate failed: Migration checksum mismatch "
+        f"for migration version 1 -> Applied to database : {_USERS_CHECKSUM} -> Resolved "
+        "locally : ")
+    assert said.message.endswith(
+        "; Detected resolved migration not applied to database: 1.1.")
+    # Told to run it out of order, Flyway refuses for the edit alone.
+    (tmp_path / "flyway.conf").write_text("flyway.outOfOrder=true\n")
+    [said] = commands.status(settings).findings
+    assert commands.lint(settings, [folder]).findings == (said,)
+    assert "1.1" not in said.message and "checksum mismatch" in said.message
+    # Told not to validate, it runs V1_1 and says nothing of V1: a warning (DBS605).
+    (tmp_path / "flyway.conf").write_text("flyway.outOfOrder=true\n"
+                                          "flyway.validateOnMigrate=false\n")
+    [said] = commands.status(settings).findings
+    report = commands.lint(settings, [folder])
+    assert report.findings == (said,)
+    assert (said.code, said.subject) == ("DBS605", "db/migrations/V1__users.sql")
+    assert report.summary["migrations"] == 1
+    # The edit undone, nothing to say.
+    (folder / "V1__users.sql").write_text(_USERS)
+    assert commands.status(settings).findings == commands.lint(settings, [folder]).findings == ()
+
+
+def test_a_baseline_migrations_version_is_the_latest_file_one_flyway_tells_missing_by(
+        tmp_path: Path, database_url: str) -> None:
+    # V2 ran, its file is gone; B3 (a baseline migration, which Flyway ignores on this
+    # database) is the folder's latest version: Flyway's `lastResolved` is 3, so the row
+    # is Missing, not Future, and its validation fails ("Detected applied migration not
+    # resolved locally: 2"). dbsafe left B3 out of the latest version: 2 was Future, passed.
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__users.sql").write_text(_USERS)
+    (folder / "B3__base.sql").write_text(_USERS + "CREATE TABLE orders (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_USERS + "CREATE TABLE orders (id int);" + _FLYWAY_TABLE)
+        conn.execute("INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', %s, true), "
+                     "(2, '2', 'orders', 'SQL', 'V2__orders.sql', NULL, true)",
+                     (_USERS_CHECKSUM,))
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    [said] = commands.status(settings).findings
+    assert commands.lint(settings, [folder]).findings == (said,)
+    assert (said.code, said.message) == (
+        "DBS612", "flyway refuses to migrate the database: Validate failed: Detected applied "
+                  "migration not resolved locally: 2.")
+    assert "applied, no file" not in " ".join(commands.status(settings).summary["lines"])
