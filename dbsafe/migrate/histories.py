@@ -187,10 +187,13 @@ _HISTORIES = (
                         f"AND type <> 'DELETE' AND {_FLYWAY_NOT_DELETED}",
             # (a baseline migration's row, `B1__x.sql` run on an empty database, is one
             # too: `isBaseline()` of its SQL_BASELINE, JDBC_BASELINE type)
+            # Of several, Flyway's `appliedBaseline` is the one of the highest version (the
+            # first of them in installed order), failed or not
+            # (`MigrationInfoServiceImpl.getAppliedVersionedMigrations`): `_flyway_baseline`.
             baseline_query="SELECT version, type = 'SQL_BASELINE' "
                            "FROM {table} WHERE type IN ('BASELINE', "
-                           "'SQL_BASELINE', 'JDBC_BASELINE') AND success "
-                           "AND version IS NOT NULL ORDER BY installed_rank DESC LIMIT 1",
+                           "'SQL_BASELINE', 'JDBC_BASELINE') "
+                           "AND version IS NOT NULL ORDER BY installed_rank",
             # (a repair's DELETE row and the schema marker are never failed migrations, nor
             # is a failed row a DELETE row marks deleted: its state is DELETED)
             failed_runs_query="SELECT version, description FROM {table} AS h WHERE NOT success "
@@ -402,10 +405,11 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                     f"folder; {history.resolve}")
             if history.baseline_query is not None:
                 # (a table without Flyway's `type`: no baseline known)
-                baseline = _rows_if_columns(conn, history, history.baseline_query)[:1]
-                if baseline:
-                    history = dataclasses.replace(history, baseline=str(baseline[0][0]),
-                                                  baseline_ran=bool(baseline[0][1]))
+                baseline = _flyway_baseline(
+                    _rows_if_columns(conn, history, history.baseline_query))
+                if baseline is not None:
+                    history = dataclasses.replace(history, baseline=str(baseline[0]),
+                                                  baseline_ran=bool(baseline[1]))
             if history.failed_runs_query is not None:
                 runs = _rows_if_columns(conn, history, history.failed_runs_query)
                 history = dataclasses.replace(history, failed_runs=tuple(
@@ -425,6 +429,25 @@ def applied_versions(database_url: str, paths: Sequence[Path] = (), table: str |
                 history = dataclasses.replace(history, run_order=tuple(str(r[0]) for r in rows))
             return history, {str(r[0]) for r in rows}
     return None
+
+
+def _flyway_baseline(rows: Sequence[Any]) -> Any | None:
+    """Of Flyway's baseline rows (version, whether a baseline migration's), in installed
+    order, the one it takes for the database's baseline: of the highest version, the first
+    of equal ones (`isNewerThan`: as `FlywayNames.version_key` compares them); one whose
+    version Flyway would not have written is left out.
+
+    >>> _flyway_baseline([("3", True), ("2", True), ("3.0", False)])
+    ('3', True)
+    """
+    from dbsafe.extract.flyway import FlywayNames
+
+    best = None
+    for row in rows:
+        if _FLYWAY_VERSION.fullmatch(str(row[0])) and (best is None or FlywayNames.version_key(
+                str(row[0])) > FlywayNames.version_key(str(best[0]))):
+            best = row
+    return best
 
 
 def _placed(conn: psycopg.Connection, history: History) -> History | None:

@@ -408,3 +408,34 @@ def test_a_baseline_migrations_version_is_the_latest_file_one_flyway_tells_missi
         "DBS612", "flyway refuses to migrate the database: Validate failed: Detected applied "
                   "migration not resolved locally: 2.")
     assert "applied, no file" not in " ".join(commands.status(settings).summary["lines"])
+
+
+def test_of_several_flyway_baseline_rows_the_highest_version_is_the_baseline(
+        tmp_path: Path, database_url: str) -> None:
+    # Two baseline migrations' rows: B3's, then B2's. Flyway's baseline is the highest
+    # version's (`appliedBaseline`, `isNewerThan`), 3: V1 to V3 are below it (V2_5 too,
+    # "Below Baseline", never validated), V4 alone is pending. dbsafe took the latest row's,
+    # 2: V2_5, below V3's version, was a file Flyway's validation refuses to skip (DBS612).
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    for version in (1, 2, "2_5", 3, 4):
+        (folder / f"V{version}__t{version}.sql").write_text(
+            f"CREATE TABLE t{version} (id int);\n")
+    (folder / "B2__base.sql").write_text("CREATE TABLE t1 (id int); CREATE TABLE t2 (id int);\n")
+    (folder / "B3__base.sql").write_text(
+        "CREATE TABLE t1 (id int); CREATE TABLE t2 (id int); CREATE TABLE t3 (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t1 (id int); CREATE TABLE t2 (id int); "
+                     "CREATE TABLE t3 (id int);" + _FLYWAY_TABLE +
+                     "INSERT INTO flyway_schema_history VALUES "
+                     "(1, '3', 'base', 'SQL_BASELINE', 'B3__base.sql', NULL, true), "
+                     "(2, '2', 'base', 'SQL_BASELINE', 'B2__base.sql', NULL, true)")
+    settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
+    status = commands.status(settings)
+    assert status.summary["pending"] == [{"migration": "db/migrations/V4__t4.sql"}]
+    assert status.findings == ()
+    report = commands.lint(settings, [folder])
+    assert report.summary["migrations"] == 1
+    assert report.findings == ()
