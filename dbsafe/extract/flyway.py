@@ -585,8 +585,32 @@ def _read(files: list[Path]) -> FlywayConfig:
     placeholders: dict[str, str] = {}
     read = _read_files(files, settings, placeholders)
     environ = _environ(settings, placeholders)
+    _check_flags(settings, read)
     return _config(settings, placeholders, environ=environ, files=tuple(read))
 
+
+# The settings of those dbsafe reads that Flyway takes as true or false (`removeBoolean`).
+_FLAGS = ("placeholderReplacement", "outOfOrder", "validateOnMigrate", *_STATE_FLAGS)
+
+
+def _check_flags(settings: Mapping[str, str], files: list[Path]) -> None:
+    """Refuse a flag of Flyway's configuration files or `FLYWAY_*` variables that is neither
+    true nor false, as Flyway refuses to start (`ConfigUtils.removeBoolean`: "Invalid value for
+    outOfOrder (should be either true or false): yes"), rather than read it as one of them.
+    Its case aside, as Flyway since 9.20.1 reads it (before it, lowercase only).
+
+    >>> _check_flags({"outOfOrder": "TRUE", "validateOnMigrate": " false"}, [])
+    >>> _check_flags({"outOfOrder": "yes"}, [])
+    Traceback (most recent call last):
+    ...
+    dbsafe.core.SourceError: Flyway refuses its configuration (FLYWAY_* environment variables): Invalid value for outOfOrder (should be either true or false): yes
+    """
+    for key in _FLAGS:
+        value = settings.get(key)
+        if value is not None and value.strip().lower() not in ("true", "false"):
+            where = ", ".join([*(_shown(f) for f in files), "FLYWAY_* environment variables"])
+            raise SourceError(f"Flyway refuses its configuration ({where}): Invalid value for "
+                              f"{key} (should be either true or false): {value}")
 
 
 def _read_files(files: list[Path], settings: dict[str, str], placeholders: dict[str, str]

@@ -439,3 +439,36 @@ def test_of_several_flyway_baseline_rows_the_highest_version_is_the_baseline(
     report = commands.lint(settings, [folder])
     assert report.summary["migrations"] == 1
     assert report.findings == ()
+
+
+def test_a_flyway_flag_neither_true_nor_false_is_refused_as_flyway_refuses_it(
+        tmp_path: Path, database_url: str) -> None:
+    # `flyway.outOfOrder=yes`: Flyway refuses to start ("Invalid value for outOfOrder (should
+    # be either true or false): yes", ConfigUtils.removeBoolean). dbsafe read it as false and
+    # said Flyway refuses V1_1 (DBS612), which Flyway never got to. Its case aside (Flyway
+    # since 9.20.1 reads `TRUE` as true): then V1_1 runs out of order.
+    from dbsafe.config import load_settings
+    from dbsafe.core import SourceError
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__users.sql").write_text(_USERS)
+    (folder / "V1_1__email.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    (folder / "V2__orders.sql").write_text("CREATE TABLE orders (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_USERS + "CREATE TABLE orders (id int);" + _FLYWAY_TABLE)
+        conn.execute("INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', %s, true), "
+                     "(2, '2', 'orders', 'SQL', 'V2__orders.sql', NULL, true)",
+                     (_USERS_CHECKSUM,))
+    settings = dataclasses.replace(load_settings(
+        tmp_path, {"database-url": database_url}, environ={}), ignore=("DBS115",))
+    (tmp_path / "flyway.conf").write_text("flyway.outOfOrder=yes\n")
+    for run in (lambda: commands.status(settings), lambda: commands.lint(settings, [folder])):
+        with pytest.raises(SourceError, match=r"Invalid value for outOfOrder \(should be "
+                                              r"either true or false\): yes$"):
+            run()
+    (tmp_path / "flyway.conf").write_text("flyway.outOfOrder=TRUE\n")
+    assert commands.status(settings).summary["pending"] == [
+        {"migration": "db/migrations/V1_1__email.sql"}]
+    assert commands.lint(settings, [folder]).findings == ()
