@@ -113,10 +113,11 @@ class Migration:
     # could not be rendered offline either: `statements` ends where it failed, and what it
     # would run after that is unknown (rules looking later in the migration cannot tell).
     cut_short: bool = False
-    # A Flyway migration's checksum as Flyway computes it of the file as it is
-    # (`flyway_checksum`; None where its bytes are not UTF-8), taken from the bytes read for
-    # its statements: what it compares with its history's, with no second read of the file.
-    checksum: int | None = None
+    # The checksum its runner records of the file as it is, taken from the bytes read for its
+    # statements: what it compares with its history's, with no second read of the file.
+    # A Flyway migration's (`flyway_checksum`; None where its bytes are not UTF-8), a file of
+    # sqlx's folder's (the SHA-384 of its bytes, in hex: `sqlx.toml`'s `ignored-chars` aside).
+    checksum: int | str | None = None
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
@@ -280,6 +281,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             raise SourceError(f"no such file or directory: {path}")
     migrations = []
     drizzle_folders: dict[Path, bool] = {}  # whether a folder holds drizzle-kit's journal
+    sqlx_folders: dict[Path, bool] = {}  # whether a folder is sqlx's (`sqlx_folder`)
     flyway_configs: dict[Path, FlywayConfig] = {}  # by folder
     read_callbacks: dict[Path, tuple[MigrationStatement, ...]] = {}  # each-migration ones
     prisma_sends: dict[Path, bool] = {}  # by folder: `prisma_one_query`
@@ -364,8 +366,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction, includes=includes,
                                     flyway=flyway is not None, callback=callback_of.get(file),
-                                    checksum=flyway_checksum(data) if flyway is not None
-                                    and file not in callback_of else None))
+                                    checksum=_checksum(file, data, flyway is not None
+                                                       and file not in callback_of,
+                                                       sqlx_folders)))
     if unvalued:
         from dbsafe.extract.flyway import env_name
 
@@ -1391,6 +1394,27 @@ def flyway_new_database(migrations: Sequence[Migration], *, new: bool = True,
     return [m for at, m in enumerate(migrations)
             if at == chosen or at not in kinds or (kinds[at][0] == "V"
                                                     and kinds[at][1] > version)]
+
+
+def _checksum(file: Path, data: bytes, flyway: bool, sqlx_folders: dict[Path, bool]
+              ) -> int | str | None:
+    """`Migration.checksum` of `file`, of `data` (a `flyway` migration's, or one of sqlx's
+    folder's; `sqlx_folders` says which folders are, looked at once per folder)."""
+    if flyway:
+        return flyway_checksum(data)
+    if file.suffix != ".sql":
+        return None
+    if file.parent not in sqlx_folders:
+        sqlx_folders[file.parent] = sqlx_folder(file.parent)
+    if not sqlx_folders[file.parent]:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # (sqlx cannot read it)
+    import hashlib
+
+    return hashlib.sha384(data).hexdigest()
 
 
 def _flyway_transaction(file: Path, statements: Sequence[MigrationStatement]) -> bool:

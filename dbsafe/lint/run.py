@@ -220,16 +220,17 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}
     ran = ran_among(loaded.migrations, history, set(versions))
-    if history.runner == "flyway" or history.dirty is not None:
+    if history.runner in ("flyway", "sqlx") or history.dirty is not None:
         # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
         # one): its runner migrates nothing until it is resolved, and the database holds
         # what the failed file did before it stopped, so what runs next is not these files
         # as they are; nor does Flyway migrate past what its validation fails (an applied
         # row no file resolves, an applied file edited since, a file below the last version
-        # applied that never ran). Said as `dbsafe status` says it (DBS612). Flyway's
-        # checksums were taken as the files were read (`Migration.checksum`): no re-read.
+        # applied that never ran), nor sqlx past an applied file edited since. Said as
+        # `dbsafe status` says it (DBS612). Their checksums were taken as the files were
+        # read (`Migration.checksum`): no re-read.
         edited = edited_applied(loaded.migrations, history) \
-            if history.runner == "flyway" else None
+            if history.runner in ("flyway", "sqlx") else None
         refused = refusal(loaded.migrations, history, set(versions), unresolved=unresolved,
                           edited=edited)
         if refused is not None:

@@ -735,7 +735,8 @@ def edited_again(migrations: Sequence[Migration], history: History) -> list[Migr
     return [m for m in migrations if m.file is not None and config is not None
             and (v := named.get(m.path)) is not None and v.startswith("R:")
             and isinstance(checksum := recorded.get(v), int)
-            and flyway_edited(m.file, config, checksum, m.checksum) is True]
+            and flyway_edited(m.file, config, checksum,
+                              m.checksum if isinstance(m.checksum, int) else None) is True]
 
 
 @dataclass(frozen=True, slots=True)
@@ -773,12 +774,13 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
         if m.file is None or version is None or not sums or (
                 history.runner == "flyway" and not _above_baseline(version, history)):
             continue
-        if history.runner == "flyway" and m.flyway:
+        if (history.runner == "flyway" and m.flyway) or (
+                history.runner == "sqlx" and isinstance(m.checksum, str) and not ignored):
             # (its checksum taken from the bytes read for its statements: no second read)
-            now = None if m.checksum is None or config is None or not _utf8(config) \
-                or str(m.checksum) in [str(s) for s in sums] else str(m.checksum)
-            if now is not None:
-                out.append(Edited(m, version, str(sums[-1]), now))
+            usable = m.checksum is not None and (
+                history.runner == "sqlx" or (config is not None and _utf8(config)))
+            if usable and str(m.checksum) not in {str(s) for s in sums}:
+                out.append(Edited(m, version, str(sums[-1]), str(m.checksum)))
             continue
         try:
             data = m.file.read_bytes()

@@ -472,3 +472,39 @@ def test_a_flyway_flag_neither_true_nor_false_is_refused_as_flyway_refuses_it(
     assert commands.status(settings).summary["pending"] == [
         {"migration": "db/migrations/V1_1__email.sql"}]
     assert commands.lint(settings, [folder]).findings == ()
+
+
+def test_lint_says_sqlx_refuses_to_migrate_past_an_edited_applied_file_as_status_does(
+        tmp_path: Path, database_url: str) -> None:
+    # 1_users.sql was edited after sqlx ran it: its SHA-384 is not the recorded one, and
+    # sqlx's migrate stops there ("migration 1 was previously applied but has been
+    # modified", MigrateError::VersionMismatch). status said so (DBS612); lint linted 2 as
+    # pending and passed.
+    from dbsafe.config import load_settings
+
+    (tmp_path / "Cargo.toml").write_text(
+        '[package]\nname = "app"\n\n[dependencies]\nsqlx = { version = "0.8", features = '
+        '["postgres"] }\n')
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "1_users.sql").write_text(_USERS.replace("name text", "name varchar(80)"))
+    (folder / "2_email.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # as sqlx-postgres' ensure_migrations_table makes it
+        conn.execute(_USERS + "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, "
+                     "description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT "
+                     "now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, "
+                     "execution_time BIGINT NOT NULL)")
+        conn.execute("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
+                     "execution_time) VALUES (1, 'users', true, sha384(%s), 1)",
+                     (_USERS.encode(),))
+    settings = dataclasses.replace(load_settings(
+        tmp_path, {"database-url": database_url}, environ={}), ignore=("DBS115",))
+    [said] = commands.status(settings).findings
+    assert commands.lint(settings, [folder]).findings == (said,)
+    assert (said.code, said.message, said.subject) == (
+        "DBS612", "sqlx refuses to migrate the database: migration 1 was previously applied "
+                  "but has been modified.", "migrations/1_users.sql")
+    # The edit undone, sqlx runs 2: nothing refused.
+    (folder / "1_users.sql").write_text(_USERS)
+    assert commands.status(settings).findings == commands.lint(settings, [folder]).findings == ()
