@@ -207,6 +207,8 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
         flyway_runs,
         flyway_unresolved,
         last_recorded,
+        never_run,
+        never_run_findings,
         ran_among,
         refusal,
         refusal_finding,
@@ -220,6 +222,14 @@ def _leave_out_ran(loaded: Loaded, history: RunnerHistory, versions: frozenset[s
     # (a Flyway repeatable migration edited since it ran runs again at its next migrate)
     again = {id(m) for m in edited_again(loaded.migrations, history)}
     ran = ran_among(loaded.migrations, history, set(versions))
+    # Those its runner will never run there (a drizzle entry older than the last one run, a
+    # Flyway version below the last one applied that its configuration skips): not linted,
+    # said as `dbsafe status` says them (DBS613).
+    never = never_run(loaded.migrations, history, set(versions))
+    if never:
+        skipped = {id(m) for m in never}
+        loaded.migrations = [m for m in loaded.migrations if id(m) not in skipped]
+        loaded.findings += never_run_findings(never, history.runner)
     if history.runner in ("flyway", "sqlx") or history.dirty is not None:
         # A migration that failed half-way (Flyway's `success = false` row, sqlx's dirty
         # one): its runner migrates nothing until it is resolved, and the database holds

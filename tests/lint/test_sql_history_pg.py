@@ -508,3 +508,32 @@ def test_lint_says_sqlx_refuses_to_migrate_past_an_edited_applied_file_as_status
     # The edit undone, sqlx runs 2: nothing refused.
     (folder / "1_users.sql").write_text(_USERS)
     assert commands.status(settings).findings == commands.lint(settings, [folder]).findings == ()
+
+
+def test_lint_says_a_flyway_file_its_configuration_skips_for_good_is_never_run_as_status(
+        tmp_path: Path, database_url: str) -> None:
+    # V1_1 was added below V2, which ran, and Flyway is told not to validate: it skips V1_1
+    # for good (`IGNORED`, never run out of order). status said so (DBS613); lint linted
+    # V1_1 as pending, as if it would run.
+    from dbsafe.config import load_settings
+
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "V1__users.sql").write_text(_USERS)
+    (folder / "V1_1__email.sql").write_text("ALTER TABLE users ADD COLUMN email text;\n")
+    (folder / "V2__orders.sql").write_text("CREATE TABLE orders (id int);\n")
+    (folder / "V3__tags.sql").write_text("CREATE TABLE tags (id int);\n")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(_USERS + "CREATE TABLE orders (id int);" + _FLYWAY_TABLE)
+        conn.execute("INSERT INTO flyway_schema_history VALUES "
+                     "(1, '1', 'users', 'SQL', 'V1__users.sql', %s, true), "
+                     "(2, '2', 'orders', 'SQL', 'V2__orders.sql', NULL, true)",
+                     (_USERS_CHECKSUM,))
+    (tmp_path / "flyway.conf").write_text("flyway.validateOnMigrate=false\n")
+    settings = dataclasses.replace(load_settings(
+        tmp_path, {"database-url": database_url}, environ={}), ignore=("DBS115",))
+    [said] = commands.status(settings).findings
+    report = commands.lint(settings, [folder])
+    assert report.findings == (said,)
+    assert (said.code, said.subject) == ("DBS613", "db/migrations/V1_1__email.sql")
+    assert report.summary["migrations"] == 1  # V3 alone
