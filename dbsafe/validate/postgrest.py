@@ -421,7 +421,12 @@ class _SelectParser:
         return "-".join(parts), self.raw(start), self.raw(self.i - 1)
 
     def json_path(self, keys: list[str] | None = None) -> bool:
-        """Read `->a->>0`; the keys (not indexes) go to `keys`."""
+        """Read `->a->>0`; the keys (not indexes) go to `keys`.
+
+        PostgREST's `pJsonPath`: an index is digits (after an optional `-`) that `->`, `::`,
+        `.`, `,` or the end follows; anything else is a key, quoted or any characters but
+        `(-:.,>)` joined by dashes (`->>@type`, `->1abc`, `->a-b` are keys).
+        """
         seen = False
         while self.peek("->"):
             self.i += 3 if self.peek("->>") else 2
@@ -432,13 +437,32 @@ class _SelectParser:
             digits = self.i
             while self.i < len(self.s) and self.s[self.i].isdigit() and self.s[self.i].isascii():
                 self.i += 1
-            if self.i > digits:
+            if self.i > digits and (self.i == len(self.s) or any(
+                    self.peek(end) for end in ("->", "::", ".", ","))):
                 continue
             self.i = start
-            key = self.field_name()[0]
+            key = self.json_key()
             if keys is not None:
                 keys.append(key)
         return seen
+
+    def json_key(self) -> str:
+        if self.peek('"'):
+            return self.field_name()[0]
+        parts = [self.json_key_part()]
+        while self.peek("-") and not self.peek("->"):
+            self.i += 1
+            parts.append(self.json_key_part())
+        return "-".join(parts)
+
+    def json_key_part(self) -> str:
+        # PostgREST's pJsonKeyIdentifier: `T.strip <$> many1 (noneOf "(-:.,>)")`
+        start = self.i
+        while self.i < len(self.s) and self.s[self.i] not in "(-:.,>)":
+            self.i += 1
+        if self.i == start:
+            raise SelectError(f"expected a JSON key at {start}")
+        return self.s[start:self.i].strip()
 
 
 def _identifier_char(char: str) -> bool:

@@ -274,7 +274,8 @@ _CHUNK = 32
 # 215: a class or function imported relatively from a package named for another engine is its
 # 216: a file named by a number in a folder of upgrades (`sql/upgrades/185.sql`) is a migration
 # 217: a CTE body a function lists as (name, body) and writes as `f"{name} AS ({body})"` is none
-_CACHE_VERSION = 217
+# 218: a PostgREST JSON key is any characters but `(-:.,>)` (`data->>@type`): the select is read
+_CACHE_VERSION = 218
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -103,6 +103,11 @@ PASS = [
      ".order('patients(kind)')"),
     ("order-to-one-json-key", "supabase.from('appointments').select('patients(data->>kind)')"
      ".order('patients(kind)')"),
+    # PostgREST's JSON keys are any characters but `(-:.,>)` (pJsonKeyIdentifier): JSON-LD's
+    # `@type`, `1st` (digits not followed by `->`, `::`, `.`, `,` or the end are a key).
+    ("json-keys-of-any-characters", "supabase.from('clinics')"
+     ".select('id, settings->>@type, settings->1st, settings->a-b->>$c')"
+     ".eq('settings->>@type', 'x').or('settings->>@id.eq.1').order('settings->>@id')"),
     ("insert", "supabase.from('patients').insert({ id: 1, full_name: 'x' }).select('id')"),
     ("insert-many", "supabase.from('patients').insert([{ id: 1, full_name: 'x' }, "
      "{ id: 2, 'full_name': 'y', email }])"),
@@ -211,6 +216,12 @@ FLAG = [
     ("column-case", "supabase.from('clinics').select('displayname')", "DBS302", "displayname"),
     ("aliased-column", "supabase.from('clinics').select('x:nope::text')", "DBS302", "nope"),
     ("json-column", "supabase.from('clinics').select('nope->>a')", "DBS302", "nope"),
+    # The rest of a select is read past a JSON key of any characters (it was left unread).
+    ("column-beside-a-json-key-of-any-characters",
+     "supabase.from('clinics').select('settings->>@type, settings->1st, nope')", "DBS302",
+     "nope"),
+    ("filter-column-before-a-json-key-of-any-characters",
+     "supabase.from('clinics').select('id').eq('nope->>@type', 'x')", "DBS302", "nope"),
     ("aggregate-column", "supabase.from('appointments').select('nope.sum()')", "DBS302", "nope"),
     ("embedded-column", "supabase.from('appointments').select('id, patients(nope)')", "DBS302",
      "nope"),
