@@ -1141,7 +1141,12 @@ class _Checker:
     # -- rpc ---------------------------------------------------------------------------
 
     def returned_table(self, function: Function) -> Relation | None:
-        """The table whose rows a function returns (`RETURNS SETOF t`, `RETURNS t`)."""
+        """The table (or view) whose rows a function returns (`RETURNS SETOF t`, `RETURNS t`).
+
+        PostgREST's funcTableName is the relation of the returned row type, of any kind: the
+        result has a view's columns as it has a table's (an embed from a view's rows is left
+        unknown, as for `.from()` of the view). An extension's relation is not described.
+        """
         found = _returned_name(function.returns) if function.returns_composite else None
         if found is None:
             return None
@@ -1150,7 +1155,8 @@ class _Checker:
         for candidate in (schema,) if schema else snapshot.search_path:
             relation = snapshot.relation(candidate, name)
             if relation is not None:
-                return relation if relation.kind in _TABLE_KINDS else None
+                return None if (relation.schema, relation.name) in \
+                    self.graph.extension_relations else relation
         return None
 
     def rpc(self) -> None:

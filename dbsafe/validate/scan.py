@@ -275,7 +275,8 @@ _CHUNK = 32
 # 216: a file named by a number in a folder of upgrades (`sql/upgrades/185.sql`) is a migration
 # 217: a CTE body a function lists as (name, body) and writes as `f"{name} AS ({body})"` is none
 # 218: a PostgREST JSON key is any characters but `(-:.,>)` (`data->>@type`): the select is read
-_CACHE_VERSION = 218
+# 219: an rpc function returning a view's rows (`RETURNS SETOF v`) is read as the view
+_CACHE_VERSION = 219
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -133,6 +133,9 @@ PASS = [
      ".select('id, full_name, patient_label, clinics(name)').eq('email', 'a')"
      ".order('created_at')"),
     ("rpc-scalar-select", "supabase.rpc('patient_count').select('patient_count')"),
+    # A function returning a view's rows: the view's columns (its embeds are left unknown).
+    ("rpc-set-of-view", "supabase.rpc('overview_search', { term: 'x' })"
+     ".select('id, full_name, clinics(name)').eq('clinic_id', 1).order('full_name')"),
     # JSON.stringify leaves keys whose value is undefined out: they are never sent.
     ("undefined-value-not-sent",
      "supabase.from('patients').insert({ id: 1, full_name: 'x', nickname: undefined })"),
@@ -333,6 +336,9 @@ FLAG = [
      "DBS302", "nope"),
     ("rpc-result-filter", "supabase.rpc('search_patients', { term: 'x' }).eq('nope', 1)",
      "DBS302", "nope"),
+    # PostgREST reads the result of a function returning a view's rows as the view (42703).
+    ("rpc-set-of-view-column", "supabase.rpc('overview_search', { term: 'x' })"
+     ".select('id, email')", "DBS302", "email"),
     ("rpc-procedure", "supabase.rpc('archive_patients', { before: '2024-01-01' })", "DBS306",
      "archive_patients"),
     # Parentheses and TypeScript's type operators around part of a chain (`x as T`, `x!`,
