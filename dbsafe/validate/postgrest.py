@@ -38,6 +38,7 @@ Column and table findings carry the SQL that PostgREST's request depends on
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -884,8 +885,11 @@ class _Checker:
             return ()
         name, hint = item.name, item.hint
         if name in self.graph.functions:
-            self.skip(f"`{name}` may be a computed relationship")
-            return ()
+            computed = self.computed(name, origin)
+            if computed is None:
+                self.skip(f"`{name}` may be a computed relationship")
+                return ()
+            return (computed,)
         if any(r.kind not in _TABLE_KINDS for r in origin) or any(
                 r.kind not in _TABLE_KINDS for r in self.graph.by_name.get(name, ())):
             # PostgREST infers a view's relationships from its definition: not modelled.
@@ -926,6 +930,44 @@ class _Checker:
         self.report(UNKNOWN_RELATIONSHIP.code, message, where,
                     subject=f"{origin[0].qualified_name}->{name}", help=help)
         return ()
+
+    def computed(self, name: str, origin: tuple[Relation, ...]) -> Relation | None:
+        """The relation a computed relationship `name` of `origin` leads to, when certain.
+
+        PostgREST's allComputedRels: a function of one argument, the row type of a table or
+        view, returning (a set of) another's row type; findRel matches it by the function's
+        name alone (a hint is not read) and keys it by the returned relation's schema, which
+        must be the request's. Unknown (None) when another relationship may have the name
+        (a computed one overrides a foreign key's only where the function is named as the
+        table, in its schema; else the two are PGRST201), or several functions may be it.
+        """
+        if len(origin) != 1:
+            return None
+        (source,) = origin
+        snapshot = self.graph.snapshot
+        found: list[Relation] = []
+        for function in self.graph.functions.get(name, ()):
+            arguments = function.input_arguments
+            if function.kind != "function" or len(arguments) != 1:
+                continue
+            taken = _type_relation(arguments[0].type, snapshot)
+            if taken is None or (taken.schema, taken.name) != (source.schema, source.name):
+                continue
+            returned = (_type_relation(function.returns.removeprefix("SETOF "), snapshot)
+                        if function.returns_composite else None)
+            if returned is None:
+                return None  # a row type dbsafe does not read: it may be a relation's
+            found.append(returned)
+        if len(found) != 1:
+            return None
+        (related,) = found
+        if related.schema != source.schema or \
+                (related.schema, related.name) in self.graph.extension_relations:
+            return None
+        if any(r.schema == source.schema for r in self.graph.by_name.get(name, ())) or \
+                any(True for _ in _related(self.graph, source, name, None, any_schema=True)):
+            return None
+        return related
 
     def ambiguous(self, item: Item, origin: Relation, candidates: Sequence[_Rel],
                   text: SqlFragment) -> None:
@@ -1280,6 +1322,60 @@ def _result_relation(function: Function) -> Relation | None:
     return Relation(function.schema, function.name, _FUNCTION_RESULT,
                     columns=function.result_columns,
                     definition=f"{_quote(function.schema)}.{name}({arguments}) AS {name}")
+
+
+def _type_relation(text: str, snapshot: SchemaSnapshot) -> Relation | None:
+    """The relation whose row type `text` (format_type: `patients`, `billing.invoices`,
+    `"Users"`) names, found through the snapshot's search path when unqualified."""
+    names = _identifiers(text)
+    if names is None or len(names) > 2:
+        return None
+    if len(names) == 2:
+        return snapshot.relation(names[0], names[1])
+    for schema in snapshot.search_path:
+        relation = snapshot.relation(schema, names[0])
+        if relation is not None:
+            return relation
+    return None
+
+
+def _identifiers(text: str) -> list[str] | None:
+    """A dotted name of plain lower-case or double-quoted identifiers; None for anything else.
+
+    >>> _identifiers('billing."My T"'), _identifiers("integer[]"), _identifiers("a b")
+    (['billing', 'My T'], None, None)
+    """
+    names: list[str] = []
+    i = 0
+    while True:
+        if text.startswith('"', i):
+            end = i + 1
+            chars: list[str] = []
+            while True:
+                close = text.find('"', end)
+                if close == -1:
+                    return None
+                chars.append(text[end:close])
+                if not text.startswith('"', close + 1):
+                    break
+                chars.append('"')
+                end = close + 2
+            names.append("".join(chars))
+            i = close + 1
+        else:
+            match = _PLAIN_IDENTIFIER.match(text, i)
+            if match is None:
+                return None
+            names.append(match.group())
+            i = match.end()
+        if i == len(text):
+            return names
+        if text[i] != ".":
+            return None
+        i += 1
+
+
+_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_$]*")
 
 
 def _returned_name(returns: str) -> tuple[str | None, str] | None:

@@ -276,7 +276,8 @@ _CHUNK = 32
 # 217: a CTE body a function lists as (name, body) and writes as `f"{name} AS ({body})"` is none
 # 218: a PostgREST JSON key is any characters but `(-:.,>)` (`data->>@type`): the select is read
 # 219: an rpc function returning a view's rows (`RETURNS SETOF v`) is read as the view
-_CACHE_VERSION = 219
+# 220: a PostgREST computed relationship certain to lead to one relation is embedded as it
+_CACHE_VERSION = 220
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -60,6 +60,10 @@ PASS = [
      "'name, manager:manager_id(name), employees(name)')"),
     ("computed-field", "supabase.from('patients').select('full_name, patient_label')"),
     ("computed-relationship", "supabase.from('clinics').select('clinic_doctors(name)')"),
+    # PostgREST's computed relationship (a function taking the row type, returning a
+    # table's rows) leads to that table: its columns, its own embeds, filters through it.
+    ("computed-relationship-columns", "supabase.from('patients')"
+     ".select('id, clinic:patient_clinic!inner(name, patients(email))').eq('clinic.name', 'x')"),
     ("embed-without-columns", "supabase.from('clinics').select('name, patients!inner()')"
      ".eq('patients.email', 'x')"),
     ("embedded-count", "supabase.from('clinics').select('name, patients(count)')"),
@@ -232,6 +236,10 @@ FLAG = [
      "supabase.from('appointments').select('nope, patients()')", "DBS302", "nope"),
     ("spread-column", "supabase.from('appointments').select('...patients(nope)')", "DBS302",
      "nope"),
+    ("computed-relationship-column",
+     "supabase.from('patients').select('id, patient_clinic(nope)')", "DBS302", "nope"),
+    ("filter-through-a-computed-relationship", "supabase.from('patients')"
+     ".select('id, c:patient_clinic(name)').eq('c.nope', 1)", "DBS302", "nope"),
     ("many-to-many-column", "supabase.from('doctors').select('specialties(title)')", "DBS302",
      "title"),
     ("no-relationship", "supabase.from('clinics').select('doctors(name)')", "DBS305", "doctors"),
