@@ -945,7 +945,7 @@ class _Checker:
             return None
         (source,) = origin
         snapshot = self.graph.snapshot
-        found: list[Relation] = []
+        found: list[tuple[str, Relation]] = []
         for function in self.graph.functions.get(name, ()):
             arguments = function.input_arguments
             if function.kind != "function" or len(arguments) != 1:
@@ -957,15 +957,21 @@ class _Checker:
                         if function.returns_composite else None)
             if returned is None:
                 return None  # a row type dbsafe does not read: it may be a relation's
-            found.append(returned)
+            found.append((function.schema, returned))
         if len(found) != 1:
             return None
-        (related,) = found
+        ((schema, related),) = found
         if related.schema != source.schema or \
                 (related.schema, related.name) in self.graph.extension_relations:
             return None
-        if any(r.schema == source.schema for r in self.graph.by_name.get(name, ())) or \
-                any(True for _ in _related(self.graph, source, name, None, any_schema=True)):
+        # The function overrides the relationships to the relation it is named after, in its
+        # own schema (PostgREST's docs: `premieres(films) RETURNS SETOF premieres`); any
+        # other relationship of the name is a second candidate (PGRST201), or may be.
+        overridden = related if (schema, name) == (related.schema, related.name) else None
+        if any(r.schema == source.schema and r is not overridden
+               for r in self.graph.by_name.get(name, ())) or \
+                any(r is not overridden
+                    for r in _related(self.graph, source, name, None, any_schema=True)):
             return None
         return related
 

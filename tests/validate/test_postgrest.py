@@ -64,6 +64,8 @@ PASS = [
     # table's rows) leads to that table: its columns, its own embeds, filters through it.
     ("computed-relationship-columns", "supabase.from('patients')"
      ".select('id, clinic:patient_clinic!inner(name, patients(email))').eq('clinic.name', 'x')"),
+    ("computed-relationship-overriding-a-foreign-key",
+     "supabase.from('events').select('id, venues(name)')"),
     ("embed-without-columns", "supabase.from('clinics').select('name, patients!inner()')"
      ".eq('patients.email', 'x')"),
     ("embedded-count", "supabase.from('clinics').select('name, patients(count)')"),
@@ -240,6 +242,10 @@ FLAG = [
      "supabase.from('patients').select('id, patient_clinic(nope)')", "DBS302", "nope"),
     ("filter-through-a-computed-relationship", "supabase.from('patients')"
      ".select('id, c:patient_clinic(name)').eq('c.nope', 1)", "DBS302", "nope"),
+    # PostgREST's docs: `premieres(films) RETURNS SETOF premieres` overrides the relationship
+    # to the table it is named after.
+    ("computed-relationship-overriding-a-foreign-key-column",
+     "supabase.from('events').select('id, venues(nope)')", "DBS302", "nope"),
     ("many-to-many-column", "supabase.from('doctors').select('specialties(title)')", "DBS302",
      "title"),
     ("no-relationship", "supabase.from('clinics').select('doctors(name)')", "DBS305", "doctors"),
