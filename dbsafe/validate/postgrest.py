@@ -539,6 +539,10 @@ class _Graph:
                 self.incoming.setdefault(id(referenced), []).append(fk)
         for function in snapshot.functions:
             self.functions.setdefault(function.name, []).append(function)
+        # Names a select may read as a computed field: PostgreSQL's `"t"."name"` calls a
+        # function `name` given the row, so one taking no argument (Supabase's `auth.email()`,
+        # `auth.role()`) or first a scalar (`slugify(text)`) is never one (42703).
+        self.computed_fields = {f.name for f in snapshot.functions if _row_argument(f)}
 
     def tables(self, name: str, schema: str | None) -> tuple[tuple[Relation, ...], bool]:
         """Relations a `.from(name)` may mean, and whether their absence is provable.
@@ -860,7 +864,7 @@ class _Checker:
                 return
             if not payload and name in _SYSTEM_COLUMNS and relation.has_system_columns:
                 return
-        if name in self.graph.functions:
+        if name in self.graph.computed_fields:
             return  # a computed field (a function taking the row type)
         if not payload and name == "count":
             return  # `rel(count)`: PostgREST's embedded count
@@ -1328,6 +1332,31 @@ def _result_relation(function: Function) -> Relation | None:
     return Relation(function.schema, function.name, _FUNCTION_RESULT,
                     columns=function.result_columns,
                     definition=f"{_quote(function.schema)}.{name}({arguments}) AS {name}")
+
+
+# Types format_type writes (less their modifiers and `[]`) that no row is implicitly cast to.
+_SCALAR_TYPES = frozenset("""
+    text integer bigint smallint boolean numeric real uuid json jsonb date interval bytea
+    inet cidr macaddr name oid regclass tsvector tsquery money xml bit citext ltree
+    """.split()) | {"character varying", "character", "double precision",
+                  "timestamp with time zone", "timestamp without time zone",
+                  "time with time zone", "time without time zone", "bit varying", '"char"'}
+_TYPE_MODIFIERS = re.compile(r"\(\d+(?:,\d+)?\)|\[\]")
+
+
+def _row_argument(function: Function) -> bool:
+    """Whether `function` may be called with a row as its first argument: it takes one, of
+    a type that is not a scalar (a row type, `record`, `anyelement`, a domain...).
+
+    >>> from dbsafe.schema.model import Argument, Function
+    >>> [_row_argument(Function("s", "f", arguments=a)) for a in [(),
+    ...  (Argument(None, "character varying(20)[]"),), (Argument(None, "patients"),)]]
+    [False, False, True]
+    """
+    inputs = function.input_arguments
+    if not inputs:
+        return False
+    return _TYPE_MODIFIERS.sub("", inputs[0].type).strip() not in _SCALAR_TYPES
 
 
 def _type_relation(text: str, snapshot: SchemaSnapshot) -> Relation | None:

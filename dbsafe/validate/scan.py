@@ -277,7 +277,8 @@ _CHUNK = 32
 # 218: a PostgREST JSON key is any characters but `(-:.,>)` (`data->>@type`): the select is read
 # 219: an rpc function returning a view's rows (`RETURNS SETOF v`) is read as the view
 # 220: a PostgREST computed relationship certain to lead to one relation is embedded as it
-_CACHE_VERSION = 220
+# 221: a PostgREST select's name is a computed field only for a function that may take a row
+_CACHE_VERSION = 221
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -59,6 +59,9 @@ PASS = [
     ("self-reference", "supabase.from('employees').select("
      "'name, manager:manager_id(name), employees(name)')"),
     ("computed-field", "supabase.from('patients').select('full_name, patient_label')"),
+    # PostgreSQL calls `row_digest(anyelement)` on the row (`"patients"."row_digest"`).
+    ("computed-field-of-any-element",
+     "supabase.from('patients').select('id, row_digest').order('row_digest')"),
     ("computed-relationship", "supabase.from('clinics').select('clinic_doctors(name)')"),
     # PostgREST's computed relationship (a function taking the row type, returning a
     # table's rows) leads to that table: its columns, its own embeds, filters through it.
@@ -223,6 +226,12 @@ FLAG = [
     ("column-of-another-schema", "supabase.schema('public').from('clinics').select('api_only')",
      "DBS302", "api_only"),
     ("column-case", "supabase.from('clinics').select('displayname')", "DBS302", "displayname"),
+    # A function named so that takes no row (`billing.role()`, `slugify(text)`) is no
+    # computed field: PostgreSQL's `"patients"."role"` is 42703.
+    ("column-named-as-a-function-taking-nothing",
+     "supabase.from('patients').select('id, role')", "DBS302", "role"),
+    ("column-named-as-a-function-taking-a-scalar",
+     "supabase.from('patients').select('id').eq('slugify', 'x')", "DBS302", "slugify"),
     ("aliased-column", "supabase.from('clinics').select('x:nope::text')", "DBS302", "nope"),
     ("json-column", "supabase.from('clinics').select('nope->>a')", "DBS302", "nope"),
     # The rest of a select is read past a JSON key of any characters (it was left unread).
