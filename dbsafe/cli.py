@@ -136,18 +136,19 @@ class _Path(click.Path):
 
 class _Duration(click.ParamType):
     """A --lock-timeout or --statement-timeout: refused at once when PostgreSQL would refuse
-    it, not after a backup was taken or when a statement of the migrations first runs."""
+    it, or read it otherwise than written (`config.parse_duration`), not after a backup was
+    taken or when a statement of the migrations first runs."""
 
     name = "duration"
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> Any:
-        from dbsafe.config import is_duration
+        from dbsafe.config import DurationError, parse_duration
 
-        if not isinstance(value, str) or not is_duration(value):
-            self.fail(f"{value!r} is not a PostgreSQL duration such as 2s, 500ms, 5min or "
-                      "0 (off)", param, ctx)
-        return value.strip()
+        try:
+            return parse_duration(value)[1]
+        except DurationError as exc:
+            self.fail(f"{value!r} {exc}", param, ctx)
 
 
 class _Terminated(BaseException):  # raised like KeyboardInterrupt: not an Exception

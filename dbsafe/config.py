@@ -15,6 +15,8 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -376,9 +378,15 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
         return tuple(raw)
     if kind == "duration":
         text = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
-        if not isinstance(text, str) or not _DURATION.fullmatch(text):
-            raise fail("a PostgreSQL duration such as \"2s\", \"500ms\", \"5min\" or 0 (off)")
-        return text.strip()
+        try:
+            if not isinstance(text, str):
+                raise DurationError
+            return parse_duration(text)[1]
+        except DurationError as exc:
+            if exc.reason is None:
+                raise fail("a PostgreSQL duration such as \"2s\", \"500ms\", \"5min\" or 0 "
+                           "(off)") from None
+            raise ConfigError(f"{origin}: {key!r} {raw!r} {exc.reason}") from None
     if kind == "patterns":
         patterns = _convert("list", raw, key=key, origin=origin, base=base)
         for pattern in patterns:
@@ -483,18 +491,110 @@ def split_search_path(text: str) -> tuple[str, ...] | None:
         rest = rest[1:].lstrip()
 
 
-# What PostgreSQL accepts for lock_timeout and statement_timeout: a number (milliseconds) or a
-# number and a time unit; checked here so a typo fails at once, not when a finding is confirmed.
-_DURATION = re.compile(r"\s*(\d+(\.\d*)?|\.\d+)\s*(us|ms|s|min|h|d)?\s*")
+# How PostgreSQL reads lock_timeout and statement_timeout (guc.c's parse_int and
+# convert_to_base_unit): a C integer (`strtol` base 0: 0x10 is 16, 010 is octal 8), or a
+# C number (`strtod`: 1e3, .5, 0x1.8p1) when one goes on with `.` or `e`; blanks; a unit;
+# blanks. A fraction is rounded to the unit below the one given, then to milliseconds.
+_C_SPACE = " \t\n\v\f\r"
+_C_INTEGER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_C_NUMBER = re.compile(r"[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
+                       r"(?:[pP][+-]?[0-9]+)?|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+# unit -> (milliseconds, the next smaller unit's: what PostgreSQL rounds a fraction to)
+_TIME_UNITS: dict[str, tuple[Fraction, Fraction]] = {
+    "d": (Fraction(86_400_000), Fraction(3_600_000)),
+    "h": (Fraction(3_600_000), Fraction(60_000)),
+    "min": (Fraction(60_000), Fraction(1_000)),
+    "s": (Fraction(1_000), Fraction(1)),
+    "ms": (Fraction(1), Fraction(1, 1000)),
+    "us": (Fraction(1, 1000), Fraction(1, 1000)),
+}
+_INT_MAX = 2**31 - 1
+DURATION_EXAMPLES = "2s, 500ms, 5min or 0 (off)"
+
+
+class DurationError(ValueError):
+    """Not a duration dbsafe hands PostgreSQL; `reason` says why when it reads as one."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or f"is not a PostgreSQL duration such as {DURATION_EXAMPLES}")
+        self.reason = reason
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """The milliseconds PostgreSQL reads a lock_timeout or statement_timeout as, and the
+    text to hand it (blanks around it dropped).
+
+    Taken: what PostgreSQL takes and reads as written. Refused (DurationError): what it
+    refuses (22023) and what it reads otherwise: a fraction of a millisecond (or of the unit
+    below the one given) it rounds (`0.5` is 0, which turns the timeout off), a number
+    with a leading 0 it reads as octal (`010` is 8 ms).
+
+    >>> [parse_duration(v)[0] for v in ("5s", " 1.5 min", "+5s", "1e3ms", "0x10", "0", "-0")]
+    [5000, 90000, 5000, 1000, 16, 0, 0]
+    >>> for v in ("0.5", "010", "30d", "0.001min", "5S", "-1s"):
+    ...     try:
+    ...         parse_duration(v)
+    ...     except DurationError as exc:
+    ...         print(v, exc.reason)
+    0.5 is 0.5 ms, which PostgreSQL rounds to 0 ms (0 turns the timeout off)
+    010 is octal to PostgreSQL (8): write 8 or 10 without the leading 0
+    30d is more than PostgreSQL takes (2147483647 ms, about 24.8 days)
+    0.001min is 60 ms, which PostgreSQL rounds to 0 ms (0 turns the timeout off)
+    5S None
+    -1s None
+    """
+    value = text.strip(_C_SPACE)
+    integer = _C_INTEGER.match(value)
+    end = integer.end() if integer else 0
+    if integer is not None and value[end:end + 1] not in (".", "e", "E"):
+        digits = integer.group(0).lstrip("+-")
+        if digits[:2].lower() == "0x":
+            number = Fraction(int(digits, 16))
+        elif len(digits) > 1 and digits.startswith("0"):
+            number = Fraction(int(digits, 8))
+            if number != int(digits, 10):
+                raise DurationError(f"is octal to PostgreSQL ({number}): write {number} or "
+                                    f"{int(digits, 10)} without the leading 0")
+        else:
+            number = Fraction(int(digits))
+        negative = integer.group(0).startswith("-")
+    else:
+        # strtol read nothing, or stopped at `.` or `e`: strtod reads it again
+        real = _C_NUMBER.match(value) if value[end:end + 1] in (".", "e", "E") else None
+        if real is None:
+            raise DurationError
+        end = real.end()
+        digits = real.group(0).lstrip("+-")
+        number = (Fraction(float.fromhex(digits)) if digits[:2].lower() == "0x"
+                  else Fraction(Decimal(digits)))
+        negative = real.group(0).startswith("-")
+    unit = value[end:].lstrip(_C_SPACE)
+    if unit and unit not in _TIME_UNITS:
+        raise DurationError
+    scale, step = _TIME_UNITS[unit] if unit else (Fraction(1), Fraction(1))
+    ms = number * scale
+    if negative and ms:
+        raise DurationError
+    if ms > _INT_MAX:
+        raise DurationError(f"is more than PostgreSQL takes ({_INT_MAX} ms, about 24.8 days)")
+    read = round(round(ms / step) * step) if unit else round(ms)
+    if read != ms:
+        off = " (0 turns the timeout off)" if read == 0 else ""
+        raise DurationError(f"is {float(ms):g} ms, which PostgreSQL rounds to {read} ms{off}")
+    return read, value
 
 
 def is_duration(text: str) -> bool:
-    """Whether PostgreSQL takes `text` as a lock_timeout or statement_timeout.
+    """Whether dbsafe hands PostgreSQL `text` as a lock_timeout or statement_timeout.
 
     >>> is_duration("5s"), is_duration("1.5 min"), is_duration("0"), is_duration("abc")
     (True, True, True, False)
     """
-    return bool(_DURATION.fullmatch(text))
+    try:
+        parse_duration(text)
+    except DurationError:
+        return False
+    return True
 
 
 def _pattern_problem(pattern: str) -> str | None:

@@ -528,6 +528,22 @@ def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
     assert codes("--select", "DBS102", "--select", "DBS214") == ["DBS102", "DBS214"]
 
 
+# Durations PostgreSQL reads as written are taken (+5s, 1e3ms were refused); ones it reads
+# otherwise (0.5 is 0 ms to it: no timeout; 010 is octal 8) or refuses (30d) are usage errors.
+@pytest.mark.db
+def test_timeouts_are_taken_as_postgresql_reads_them(database_url: str,
+                                                     tmp_path: Path) -> None:
+    result = run("refresh-views", "--lock-timeout", "+5s", "--statement-timeout", "1e3ms",
+                 "--database-url", database_url, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    for value, reason in [("0.5", "is 0.5 ms, which PostgreSQL rounds to 0 ms"),
+                          ("010", "is octal to PostgreSQL (8)"),
+                          ("30d", "is more than PostgreSQL takes")]:
+        result = run("refresh-views", "--lock-timeout", value, "--database-url", database_url,
+                     cwd=tmp_path)
+        assert_clean_error(result, f"Invalid value for '--lock-timeout': {value!r} {reason}")
+
+
 def _dbsafe_with_file_size_limit(limit: int, *args: str, cwd: Path):
     """dbsafe in a process that may write no file past `limit` bytes: a full disk, as the
     writes see it (EFBIG), without filling one."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dbsafe.config import load_settings, usable_cores
+from dbsafe.config import DurationError, load_settings, parse_duration, usable_cores
 from dbsafe.core import ConfigError, Severity
 from tests.conftest import REPO_ROOT
 
@@ -177,6 +177,44 @@ def test_durations_and_patterns_postgresql_and_git_accept_load(tmp_path: Path) -
 def test_a_bad_duration_from_the_environment_fails_at_load(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'lock-timeout' must be a PostgreSQL duration"):
         load_settings(tmp_path, environ={"DBSAFE_LOCK_TIMEOUT": "forever"})
+
+
+# Spellings PostgreSQL's parse_int reads (strtol base 0, then strtod), and ones it reads
+# otherwise than written (with the milliseconds written): each checked against the server.
+_TAKEN = ["5s", "+5s", "1e3ms", "1E3", "0x10", "0X10ms", ".5s", "5.", "5.e1s", "-0", "0.1s",
+          "1.5 min", "0x1.8p1", "2000us", "24d", "2147483647", "5\ts", " 2s "]
+_READ_OTHERWISE = [("0.5", 0.5), ("1.5", 1.5), ("0.4ms", 0.4), ("1500us", 1.5),
+                   ("1.0005s", 1000.5), ("0.001min", 60), ("0.0001h", 360), ("010", 10),
+                   ("0017s", 17000), ("0x10.5", 16.3125)]
+_REFUSED = ["08", "-1", "-.5", "+.5", "5S", "5mins", "1e400", "30d", "2147483648", "inf", "nan",
+            "0x", "1_000", ""]
+
+
+@pytest.mark.db
+def test_durations_are_taken_exactly_as_postgresql_reads_them(database_url: str) -> None:
+    import psycopg
+
+    def server_reads(text: str) -> int | None:
+        try:
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (text,))
+        except psycopg.errors.InvalidParameterValue:
+            return None
+        row = conn.execute("SELECT setting FROM pg_settings WHERE name = 'lock_timeout'")
+        return int(row.fetchone()[0])
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for text in _TAKEN:
+            ms, handed = parse_duration(text)
+            assert server_reads(text) == server_reads(handed) == ms, text
+        for text, written in _READ_OTHERWISE:
+            with pytest.raises(DurationError) as refused:
+                parse_duration(text)
+            assert refused.value.reason, text
+            assert server_reads(text) not in (None, written), text
+        for text in _REFUSED:
+            with pytest.raises(DurationError):
+                parse_duration(text)
+            assert server_reads(text) is None, text
 
 
 def test_the_default_alembic_ini_is_the_nearest_from_the_working_directory(tmp_path: Path) -> None:
