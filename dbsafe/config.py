@@ -631,6 +631,13 @@ def _pattern_problem(pattern: str) -> str | None:
     return None
 
 
+# The versions whose syntax and locking dbsafe's rules know: the newest is the embedded
+# server's (the syntax_newer_than_target table ends there); 9.6 is the oldest the docs name.
+OLDEST_TARGET = 90600
+NEWEST_TARGET = 180000
+_VERSIONS_KNOWN = f"9.6 to {NEWEST_TARGET // 10000}"
+
+
 def _parse_version(raw: Any, fail: Any) -> int:
     """"15", "9.6", 15, "150004" -> server_version_num (150000, 90600, 150000, 150004).
 
@@ -639,6 +646,8 @@ def _parse_version(raw: Any, fail: Any) -> int:
     """
     text = str(raw).strip()
     try:
+        if not text.replace(".", "", 1).isdigit() or isinstance(raw, bool):
+            raise ValueError(text)  # signs, blanks inside, 9.6.1
         if "." in text:
             major, minor = text.split(".", 1)
             value = int(major) * 10000 + (int(minor) * 100 if int(major) < 10 else int(minor))
@@ -647,9 +656,10 @@ def _parse_version(raw: Any, fail: Any) -> int:
             if value < 100:
                 value *= 10000
     except ValueError:
-        raise fail("a PostgreSQL version such as 15 or 9.6") from None
-    if not 90000 <= value < 1000000:
-        raise fail("a PostgreSQL version such as 15 or 9.6")
+        raise fail(f"a PostgreSQL version such as 15 or 9.6 (dbsafe knows {_VERSIONS_KNOWN})") \
+            from None
+    if not OLDEST_TARGET <= value < (NEWEST_TARGET // 10000 + 1) * 10000:
+        raise fail(f"a PostgreSQL version dbsafe knows ({_VERSIONS_KNOWN})")
     return value
 
 

@@ -528,6 +528,22 @@ def test_codes_may_be_given_comma_separated(tmp_path: Path) -> None:
     assert codes("--select", "DBS102", "--select", "DBS214") == ["DBS102", "DBS214"]
 
 
+# A --target-version dbsafe's rules do not know (99 was taken as PostgreSQL 99, 9.5 as older
+# than any rule distinguishes) is refused, saying the versions it knows.
+@pytest.mark.parametrize("version", ["99", "19", "9.5", "18.-1"])
+def test_a_target_version_dbsafe_does_not_know_is_refused(tmp_path: Path, version: str) -> None:
+    (tmp_path / "m.sql").write_text("CREATE TABLE t (id int);\n")
+    result = run("lint", "--target-version", version, "m.sql", cwd=tmp_path)
+    assert_clean_error(result, "--target-version", "9.6 to 18", repr(version))
+    write_pyproject = tmp_path / "pyproject.toml"
+    write_pyproject.write_text(f'[tool.dbsafe]\ntarget-version = "{version}"\n')
+    assert_clean_error(run("lint", "m.sql", cwd=tmp_path), str(write_pyproject),
+                       "'target-version'", "9.6 to 18")
+    write_pyproject.unlink()
+    for known in ("18", "9.6", "15.4"):
+        assert run("lint", "--target-version", known, "m.sql", cwd=tmp_path).exit_code == 0
+
+
 # Durations PostgreSQL reads as written are taken (+5s, 1e3ms were refused); ones it reads
 # otherwise (0.5 is 0 ms to it: no timeout; 010 is octal 8) or refuses (30d) are usage errors.
 @pytest.mark.db
