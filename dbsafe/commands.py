@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dbsafe.core import ConfigError, DbsafeError, Report, RuleInfo
+from dbsafe.core import ConfigError, DbsafeError, Report, RuleInfo, unknown_codes
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,7 +89,7 @@ def explain(code: str) -> str:
                f"{entry.since})\n\n{doc.strip()}\n"
     info = catalog().get(code)
     if info is None:
-        raise ConfigError(f"unknown code {code!r}; `dbsafe codes` lists them all")
+        raise ConfigError(unknown_codes([code], catalog()))
     return f"{info.code} {info.name} ({info.default_severity.value}, since {info.since})\n\n" \
            f"{info.summary}\n"
 
@@ -328,18 +328,20 @@ def _seed(settings: Settings, facts, paths: Sequence[Path], *, since: str | None
 
 
 def check_settings_codes(settings: Settings, known: dict[str, RuleInfo]) -> None:
-    """Raise ConfigError if `select`, `ignore` or `severity` names an unknown code."""
-    check_codes(settings.select, known, "select")
-    check_codes(settings.ignore, known, "ignore")
-    check_codes(tuple(settings.severity), known, "severity")
+    """Raise ConfigError if `select`, `ignore` or `severity` names an unknown code, naming
+    where it was read (the option, or the file and key)."""
+    from dbsafe.config import where
+
+    for key, codes in (("select", settings.select), ("ignore", settings.ignore),
+                       ("severity", tuple(settings.severity))):
+        check_codes(codes, known, where(settings, key))
 
 
 def check_codes(codes: Sequence[str], known: dict[str, RuleInfo], key: str) -> None:
     """Raise ConfigError for codes or prefixes in `key` that match no known code."""
     unknown = [c for c in codes if not any(k.startswith(c.upper()) for k in known)]
     if unknown:
-        raise ConfigError(f"`{key}` names unknown code(s): {', '.join(unknown)} "
-                          f"(known: {', '.join(sorted(known))})")
+        raise ConfigError(f"{key}: {unknown_codes(unknown, known)}")
 
 
 def status(settings: Settings, *, fail_on_pending: bool = False,
@@ -363,8 +365,8 @@ def upgrade(settings: Settings, options: UpgradeOptions,
     # --allow matches whole codes: one that names no code (a typo, a prefix) would accept
     # nothing and leave the upgrade refused over the finding it was meant to accept.
     if unknown := [code for code in options.allow if code not in known]:
-        raise ConfigError(f"--allow names unknown code(s): {', '.join(unknown)} (give whole "
-                          "codes such as DBS101; `dbsafe codes` lists them)")
+        raise ConfigError(f"--allow: {unknown_codes(unknown, known)} (it takes whole codes "
+                          "such as DBS101, no prefixes)")
     verbs = Verbs(lint=lambda s, since: lint(s, since=since), validate=validate)
     return guarded_upgrade(settings, _require_database(settings), options, verbs,
                            progress or (lambda step, message: None))

@@ -100,6 +100,9 @@ class Settings:
     diff_ignore: tuple[str, ...] = ()
     diff_ignore_schemas: tuple[str, ...] = ()
     diff_ignore_names: tuple[str, ...] = ()
+    # where each key given was read: "option --select", a pyproject.toml's path, "environment
+    # variable DBSAFE_JOBS" (an error about its value names it)
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def effective_cache_dir(self) -> Path:
@@ -333,6 +336,26 @@ def _apply(values: dict[str, Any], key: str, raw: Any, *, origin: str, base: Pat
         raise ConfigError(f"{origin}: unknown key {key!r} in [tool.dbsafe] (known keys: {known})")
     name, kind = _KEYS[key]
     values[name] = _convert(kind, raw, key=key, origin=origin, base=base)
+    values.setdefault("origins", {})[key] = origin
+
+
+def where(settings: Settings, key: str) -> str:
+    """Where `key`'s value was read, to name in an error about it.
+
+    >>> where(Settings(Path("/p"), origins={"select": "/p/pyproject.toml"}), "select")
+    '/p/pyproject.toml: [tool.dbsafe] select'
+    >>> where(Settings(Path("/p"), origins={"select": "option --select"}), "select")
+    '--select'
+    """
+    origin = settings.origins.get(key)
+    if origin is None:
+        return f"`{key}`"
+    if origin.startswith("option "):
+        return origin.removeprefix("option ")
+    if origin.startswith("environment variable "):
+        return origin.removeprefix("environment variable ")
+    table = _KEYS[key][1].endswith("table") if key in _KEYS else False
+    return f"{origin}: [tool.dbsafe.{key}]" if table else f"{origin}: [tool.dbsafe] {key}"
 
 
 def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:

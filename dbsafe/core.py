@@ -163,6 +163,32 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def unknown_codes(unknown: Sequence[str], known: Iterable[str]) -> str:
+    """`unknown` said each with the known codes closest to it (difflib), not the whole list
+    (over a hundred codes), and where that list is.
+
+    >>> unknown_codes(["DBS1O1"], ["DBS101", "DBS102", "DBS201", "DBS202", "DBS301"])
+    "unknown code 'DBS1O1' (closest: DBS101, DBS102, DBS201); `dbsafe codes` lists them all"
+    >>> unknown_codes(["X", "dbs2O1"], ["DBS101", "DBS201"])
+    "unknown codes 'X', 'dbs2O1' (closest: DBS201, DBS101); `dbsafe codes` lists them all"
+    """
+    import difflib
+
+    codes = set(known)
+
+    def closest(wanted: str) -> str:  # difflib's ratio, ties to the most aligned
+        ranked = []
+        for code in codes:
+            ratio = difflib.SequenceMatcher(None, wanted, code).ratio()
+            if ratio >= 0.6:
+                aligned = sum(a == b for a, b in zip(wanted, code, strict=False))
+                ranked.append((-round(ratio, 6), -aligned, code))
+        return f" (closest: {', '.join(c for *_, c in sorted(ranked)[:3])})" if ranked else ""
+
+    named = ", ".join(f"{code!r}{closest(code.upper())}" for code in unknown)
+    return f"unknown code{'s' if len(unknown) > 1 else ''} {named}; `dbsafe codes` lists them all"
+
+
 def shortened(sql: str, limit: int) -> str:
     """`sql` on one line (its runs of blanks one space), cut to `limit` characters with "…".
 

@@ -323,7 +323,8 @@ def test_upgrade_allow_of_an_unknown_code_is_a_usage_error(database_url: str,
     # DBS1 is a prefix: --allow matches whole codes, so it would accept nothing.
     result = run("upgrade", "--no-backup", "--allow", "DBS101,DBS999", "--allow", "DBS1",
                  "--database-url", database_url, cwd=root)
-    assert_clean_error(result, "--allow names unknown code(s): DBS999, DBS1")
+    assert_clean_error(result, "--allow: unknown codes 'DBS999' (closest: ", "'DBS1' (closest: ",
+                       "whole codes")
     with psycopg.connect(database_url) as conn:  # nothing was applied
         assert conn.execute("SELECT to_regclass('alembic_version')").fetchone() == (None,)
 
@@ -542,6 +543,27 @@ def test_a_target_version_dbsafe_does_not_know_is_refused(tmp_path: Path, versio
     write_pyproject.unlink()
     for known in ("18", "9.6", "15.4"):
         assert run("lint", "--target-version", known, "m.sql", cwd=tmp_path).exit_code == 0
+
+
+# An unknown code was said with every known code (a 1,000-character line); now with the known
+# codes closest to it, and where it was read: the option, or the file and its key.
+def test_an_unknown_code_is_said_with_the_closest_codes_and_where_it_was_read(
+        tmp_path: Path) -> None:
+    (tmp_path / "m.sql").write_text("CREATE TABLE t (id int);\n")
+    result = run("lint", "--select", "DBS1O1,DBS101", "m.sql", cwd=tmp_path)
+    assert_clean_error(result, "--select: unknown code 'DBS1O1' (closest: DBS101, ",
+                       "`dbsafe codes` lists them all")
+    assert len(result.stderr) < 200, result.stderr
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.dbsafe]\nignore = ["DBS2O1"]\n')
+    assert_clean_error(run("lint", "m.sql", cwd=tmp_path),
+                       f"{config}: [tool.dbsafe] ignore: unknown code 'DBS2O1' (closest: DBS201")
+    # the option replaces the file's list: its own code is the one checked
+    assert_clean_error(run("lint", "--ignore", "DBS10X", "m.sql", cwd=tmp_path),
+                       "--ignore: unknown code 'DBS10X' (closest: DBS10")
+    config.write_text('[tool.dbsafe.severity]\nDBS1O1 = "note"\n')
+    assert_clean_error(run("lint", "m.sql", cwd=tmp_path),
+                       f"{config}: [tool.dbsafe.severity]: unknown code 'DBS1O1'")
 
 
 # Durations PostgreSQL reads as written are taken (+5s, 1e3ms were refused); ones it reads

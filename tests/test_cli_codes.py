@@ -28,4 +28,5 @@ def test_explain_of_an_unknown_code_is_one_line_and_exit_2() -> None:
     result = CliRunner().invoke(main, ["explain", "DBS999"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
-        "dbsafe: error: unknown code 'DBS999'; `dbsafe codes` lists them all"]
+        "dbsafe: error: unknown code 'DBS999' (closest: DBS109, DBS119, DBS129); "
+        "`dbsafe codes` lists them all"]

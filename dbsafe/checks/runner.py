@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dbsafe.core import ConfigError, DatabaseError, Finding, RuleInfo, Severity
+from dbsafe.core import ConfigError, DatabaseError, Finding, RuleInfo, Severity, unknown_codes
 
 if TYPE_CHECKING:
     import psycopg
@@ -93,9 +93,8 @@ def select_checks(checks: Sequence[Check], only: Sequence[str], *,
     unknown = [o for o in wanted if not any(c.code.startswith(o) for c in checks)
                and not any(code.startswith(o) for code in also)]
     if unknown:
-        known = ", ".join([c.code for c in checks] + list(also))
-        raise ConfigError(f"--only names unknown check code(s): {', '.join(unknown)} "
-                          f"(known: {known})")
+        known = [c.code for c in checks] + list(also)
+        raise ConfigError(f"--only: {unknown_codes(unknown, known)}")
     return tuple(c for c in checks if any(c.code.startswith(o) for o in wanted))
 
 
