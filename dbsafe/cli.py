@@ -151,6 +151,23 @@ class _Duration(click.ParamType):
             self.fail(f"{value!r} {exc}", param, ctx)
 
 
+class _Pause(click.ParamType):
+    """--stagger: seconds, or a number and a unit (`checks.refresh.parse_duration`)."""
+
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        from dbsafe.checks.refresh import parse_duration
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except DbsafeError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 class _Terminated(BaseException):  # raised like KeyboardInterrupt: not an Exception
     """SIGTERM or SIGHUP arrived (CI cancelling the job): unwind so cleanups run."""
 
@@ -709,7 +726,7 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
 @click.option("--allow-blocking", is_flag=True, default=False,
               help="Refresh views that cannot be refreshed CONCURRENTLY plainly, blocking "
                    "their readers (otherwise they are skipped).")
-@click.option("--stagger", metavar="DURATION", default="0",
+@click.option("--stagger", type=_Pause(), metavar="DURATION", default="0",
               help="Pause between two refreshes, e.g. 30s, 2min or 500ms; a bare number is "
                    "seconds [default: none].")
 @click.option("--lock-timeout", type=_Duration(), metavar="DURATION",
@@ -722,7 +739,7 @@ def check_command(state: CliState, database_url: str | None, snapshot: Path | No
 @output_options
 @click.pass_obj
 def refresh_views_command(state: CliState, views: tuple[str, ...], database_url: str | None,
-                          allow_blocking: bool, stagger: str, lock_timeout: str | None,
+                          allow_blocking: bool, stagger: float, lock_timeout: str | None,
                           statement_timeout: str, show_history: bool, **output: Any) -> None:
     """Refresh materialized views in dependency order, CONCURRENTLY where they qualify.
 
@@ -731,7 +748,7 @@ def refresh_views_command(state: CliState, views: tuple[str, ...], database_url:
     CONCURRENTLY are skipped unless --allow-blocking.
     """
     from dbsafe import commands
-    from dbsafe.checks.refresh import parse_duration, render_history_text
+    from dbsafe.checks.refresh import render_history_text
     from dbsafe.report import render_rows
 
     overrides = {"database-url": database_url, "lock-timeout": lock_timeout}
@@ -746,7 +763,7 @@ def refresh_views_command(state: CliState, views: tuple[str, ...], database_url:
                              kind="history_row"))
         return
     report = commands.refresh_views(settings, views, allow_blocking=allow_blocking,
-                                    stagger=parse_duration(stagger),
+                                    stagger=stagger,
                                     statement_timeout=statement_timeout,
                                     progress=lambda line: click.echo(line, err=True))
     _finish(report, settings)

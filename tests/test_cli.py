@@ -566,6 +566,15 @@ def test_an_unknown_code_is_said_with_the_closest_codes_and_where_it_was_read(
                        f"{config}: [tool.dbsafe.severity]: unknown code 'DBS1O1'")
 
 
+# --stagger's error did not name the option ('not a duration: ...' alone), and 1e400 (an
+# infinite pause) or 1e10 (time.sleep overflows) were taken.
+@pytest.mark.parametrize("value", ["abc", "1e400", "1e10", "nan", "-1s"])
+def test_a_stagger_that_is_no_pause_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    result = run("refresh-views", "--stagger", value, "--database-url",
+                 f"postgresql://u@/x?host={tmp_path}", cwd=tmp_path)
+    assert_clean_error(result, f"Invalid value for '--stagger': not a duration: {value!r}")
+
+
 # Durations PostgreSQL reads as written are taken (+5s, 1e3ms were refused); ones it reads
 # otherwise (0.5 is 0 ms to it: no timeout; 010 is octal 8) or refuses (30d) are usage errors.
 @pytest.mark.db

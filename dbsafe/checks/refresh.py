@@ -325,6 +325,7 @@ def render_history_text(rows: Sequence[Mapping[str, object]]) -> str:
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_LONGEST_PAUSE = 24 * 3600.0
 
 
 def parse_duration(text: str) -> float:
@@ -342,4 +343,6 @@ def parse_duration(text: str) -> float:
         raise ConfigError(f"not a duration: {text!r} (e.g. 30s, 2m, 500ms)") from None
     if seconds < 0:
         raise ConfigError(f"not a duration: {text!r} (must not be negative)")
+    if not seconds <= _LONGEST_PAUSE:  # also NaN; `time.sleep` overflows from about 1e10 s
+        raise ConfigError(f"not a duration: {text!r} (at most 24h)")
     return seconds
