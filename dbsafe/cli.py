@@ -151,6 +151,21 @@ class _Duration(click.ParamType):
             self.fail(f"{value!r} {exc}", param, ctx)
 
 
+class _NamePattern(click.ParamType):
+    """An --ignore-name: a `[` never closed is refused, as --exclude refuses it (fnmatch
+    would take it as the character itself)."""
+
+    name = "pattern"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        from dbsafe.config import name_pattern_problem
+
+        if problem := name_pattern_problem(value):
+            self.fail(f"pattern {value!r} {problem}", param, ctx)
+        return value
+
+
 class _Pause(click.ParamType):
     """--stagger: seconds, or a number and a unit (`checks.refresh.parse_duration`)."""
 
@@ -929,7 +944,7 @@ def upgrade_command(state: CliState, target: str | None, database_url: str | Non
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also "
                    "`diff-ignore-schemas` in [tool.dbsafe]).")
-@click.option("--ignore-name", multiple=True, metavar="PATTERN",
+@click.option("--ignore-name", multiple=True, type=_NamePattern(), metavar="PATTERN",
               help="Leave out objects whose dotted name matches this shell pattern, e.g. "
                    "'public.tmp_*' (repeatable; also `diff-ignore-names`).")
 @_alembic_config_option("for migrations[@REV]")
@@ -1017,7 +1032,7 @@ def _walk_progress() -> Iterator[Callable[[int, int, str], None]]:
                    "(with no alembic.ini, the project's folder is found as validate finds it).")
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable).")
-@click.option("--ignore-name", multiple=True, metavar="PATTERN",
+@click.option("--ignore-name", multiple=True, type=_NamePattern(), metavar="PATTERN",
               help="Leave out objects whose dotted name matches this shell pattern.")
 @_sqitch_target_option
 @output_options
@@ -1078,7 +1093,7 @@ def verify_reversible_command(state: CliState, start: str | None, target: str,
 @click.option("--ignore-schema", multiple=True, metavar="SCHEMA",
               help="Leave out the objects of this schema (repeatable; also `drift-ignore-"
                    "schemas` in [tool.dbsafe]).")
-@click.option("--ignore-name", multiple=True, metavar="PATTERN",
+@click.option("--ignore-name", multiple=True, type=_NamePattern(), metavar="PATTERN",
               help="Leave out objects whose dotted name matches this shell pattern, e.g. "
                    "'public.tmp_*' (repeatable; also `drift-ignore-names`).")
 @click.option("--no-cache", is_flag=True, default=False,

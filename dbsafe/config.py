@@ -166,10 +166,10 @@ _KEYS: dict[str, tuple[str, str]] = {
     "expect-file": ("expect_file", "path"),
     "drift-ignore": ("drift_ignore", "list"),
     "drift-ignore-schemas": ("drift_ignore_schemas", "list"),
-    "drift-ignore-names": ("drift_ignore_names", "list"),
+    "drift-ignore-names": ("drift_ignore_names", "name-patterns"),
     "diff-ignore": ("diff_ignore", "list"),
     "diff-ignore-schemas": ("diff_ignore_schemas", "list"),
-    "diff-ignore-names": ("diff_ignore_names", "list"),
+    "diff-ignore-names": ("diff_ignore_names", "name-patterns"),
 }
 
 # Settings that make sense per machine or per run rather than per project are read from
@@ -416,6 +416,12 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
             if problem := _pattern_problem(pattern):
                 raise ConfigError(f"{origin}: {key!r} pattern {pattern!r} {problem}")
         return patterns
+    if kind == "name-patterns":
+        patterns = _convert("list", raw, key=key, origin=origin, base=base)
+        for pattern in patterns:
+            if problem := name_pattern_problem(pattern):
+                raise ConfigError(f"{origin}: {key!r} pattern {pattern!r} {problem}")
+        return patterns
     if kind == "js-names":
         names = _convert("list", raw, key=key, origin=origin, base=base)
         if not all(_JS_NAME.match(name) for name in names):
@@ -651,6 +657,30 @@ def _pattern_problem(pattern: str) -> str | None:
         pathspec.GitIgnoreSpec.from_lines([pattern])
     except (ValueError, TypeError) as exc:
         return f"is not a gitignore pattern: {exc}"
+    return None
+
+
+def name_pattern_problem(pattern: str) -> str | None:
+    """Why a shell pattern over dotted names (`diff`'s and `drift`'s ignore-names, matched
+    with `fnmatch`) cannot be what was meant, or None: fnmatch reads a `[` never closed as
+    the character itself, where `exclude` refuses it.
+
+    >>> name_pattern_problem("public.tmp_[ab]*") is None, name_pattern_problem("[abc")[:30]
+    (True, 'has a `[` that is never closed')
+    """
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "[":  # fnmatch.translate's scan: `[!` and a first `]` belong inside
+            start = i + 1
+            if pattern[start:start + 1] == "!":
+                start += 1
+            if pattern[start:start + 1] == "]":
+                start += 1
+            close = pattern.find("]", start)
+            if close < 0:
+                return "has a `[` that is never closed (write `[[]` for a literal bracket)"
+            i = close
+        i += 1
     return None
 
 

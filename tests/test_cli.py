@@ -575,6 +575,27 @@ def test_a_stagger_that_is_no_pause_is_a_usage_error(tmp_path: Path, value: str)
     assert_clean_error(result, f"Invalid value for '--stagger': not a duration: {value!r}")
 
 
+# --ignore-name took `[abc` as the characters themselves (fnmatch) where --exclude refuses an
+# unterminated class; so did diff-ignore-names and drift-ignore-names.
+@pytest.mark.parametrize("command", ["diff", "drift", "verify-reversible"])
+def test_an_ignore_name_with_an_unclosed_bracket_is_refused(tmp_path: Path,
+                                                             command: str) -> None:
+    args = ("a.json", "b.json") if command == "diff" else ()
+    result = run(command, *args, "--ignore-name", "public.[tmp", cwd=tmp_path)
+    assert_clean_error(result, "Invalid value for '--ignore-name': pattern 'public.[tmp' has a "
+                       "`[` that is never closed (write `[[]`")
+
+
+@pytest.mark.parametrize("key", ["diff-ignore-names", "drift-ignore-names"])
+def test_a_configured_ignore_name_with_an_unclosed_bracket_is_refused(tmp_path: Path,
+                                                                      key: str) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f'[tool.dbsafe]\n{key} = ["public.tmp_[!x"]\n')
+    result = run(key.split("-")[0], *(("a.json", "b.json") if key.startswith("diff") else ()),
+                 cwd=tmp_path)
+    assert_clean_error(result, str(config), f"{key!r} pattern 'public.tmp_[!x' has a `[`")
+
+
 # Durations PostgreSQL reads as written are taken (+5s, 1e3ms were refused); ones it reads
 # otherwise (0.5 is 0 ms to it: no timeout; 010 is octal 8) or refuses (30d) are usage errors.
 @pytest.mark.db
