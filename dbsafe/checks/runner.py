@@ -135,6 +135,7 @@ def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settin
     conn.autocommit = False
     conn.read_only = True
     try:
+        _check_interval(conn, settings)
         for check in checks:
             started = time.perf_counter()
             not_checked: list[str] = []
@@ -164,6 +165,25 @@ def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settin
             conn.read_only = read_only
             conn.autocommit = autocommit
     return results
+
+
+def _check_interval(conn: psycopg.Connection[Any], settings: Settings) -> None:
+    """Refuse an `unused-index-min-age` PostgreSQL does not read as an interval, naming the
+    setting: DBS514 failed with it (DBS004), its help saying to fix the check's SQL."""
+    import psycopg
+
+    from dbsafe.config import where
+
+    if not settings.unused_index_min_age:  # the check's own default, as unset
+        return
+    try:
+        conn.execute("SELECT %s::pg_catalog.interval", (settings.unused_index_min_age,))
+    except psycopg.DataError as exc:
+        raise ConfigError(f"{where(settings, 'unused-index-min-age')}: "
+                          f"{settings.unused_index_min_age!r} is not a PostgreSQL interval "
+                          f"such as '7 days' ({exc.diag.message_primary})") from None
+    finally:
+        conn.rollback()
 
 
 class _BadResult(Exception):

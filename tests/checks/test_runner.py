@@ -125,3 +125,26 @@ def test_the_example_project_checks_find_their_problems(conninfo: str, tmp_path:
     findings = run_checks(conninfo, only=["DBS56"], settings=settings)
     assert [(f.code, f.subject) for f in findings] == [
         ("DBS560", "public.appointments.3"), ("DBS561", "public.appointments.1")]
+
+
+# An unused-index-min-age PostgreSQL cannot read as an interval made DBS514 fail (a DBS004
+# finding telling to fix the check's SQL, exit 1); it is a configuration error naming the key.
+@pytest.mark.parametrize(("value", "said"), [
+    ("forever", 'invalid input syntax for type interval: "forever"'),
+    ("99999999999 years", "interval field value out of range"),
+])
+def test_an_unused_index_min_age_postgresql_cannot_read_is_a_config_error(
+        conninfo: str, tmp_path: Path, value: str, said: str) -> None:
+    from dbsafe.core import ConfigError
+
+    (tmp_path / "pyproject.toml").write_text(f'[tool.dbsafe]\nunused-index-min-age = "{value}"\n')
+    settings = load_settings(tmp_path, environ={})
+    with pytest.raises(ConfigError) as refused:
+        run_checks(conninfo, only=["DBS514"], settings=settings)
+    assert str(refused.value).startswith(
+        f"{tmp_path / 'pyproject.toml'}: [tool.dbsafe] unused-index-min-age: {value!r} is not a "
+        f"PostgreSQL interval such as '7 days' ({said}")
+    for taken in ("1 week", "P1D", ""):  # what PostgreSQL reads, and unset
+        assert run_checks(conninfo, only=["DBS514"],
+                          settings=load_settings(tmp_path, {"unused-index-min-age": taken},
+                                                 environ={})) == []
