@@ -725,15 +725,18 @@ def _parse_size(raw: Any, fail: Any) -> int:
     >>> _parse_size("10MB", None), _parse_size("1 gb", None), _parse_size(512, None)
     (10485760, 1073741824, 512)
     """
-    if isinstance(raw, int) and not isinstance(raw, bool):
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw
     text = str(raw).strip().upper().replace(" ", "")
     number = text.rstrip("KMGTB")
     unit = text[len(number):]
     try:
-        return int(float(number) * _SIZE_UNITS[unit])
+        size = float(number) * _SIZE_UNITS[unit]
     except (ValueError, KeyError):
         raise fail("a size such as 10MB or 1GB") from None
+    if not 0 <= size < 2**63:  # -5MB (every file larger), 1e400MB (infinite), NaN
+        raise fail("a size such as 10MB or 1GB, 0 or more")
+    return int(size)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

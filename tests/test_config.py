@@ -111,6 +111,11 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
         ('search-path = "app,,public"', "'search-path' must be schema names separated by commas"),
         ('search-path = "\\"open, public"', "'search-path' must be schema names separated"),
         ('search-path = ["app", 1]', "'search-path' must be a list of schema names"),
+        # a negative size skipped every file (max-file-size) or made every table large;
+        # an infinite one was an internal error (OverflowError)
+        ('max-file-size = "-5MB"', "'max-file-size' must be a size such as 10MB or 1GB, 0 or"),
+        ("large-table = -1", "'large-table' must be a size such as 10MB or 1GB, 0 or more"),
+        ('bloat-min-size = "1e400MB"', "'bloat-min-size' must be a size such as 10MB or 1GB, 0"),
     ],
 )
 def test_wrong_value_kinds_are_config_errors(tmp_path: Path, body: str, fragment: str) -> None:
