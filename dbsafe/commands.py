@@ -360,6 +360,7 @@ def upgrade(settings: Settings, options: UpgradeOptions,
     from dbsafe.guard.upgrade import Verbs
     from dbsafe.guard.upgrade import upgrade as guarded_upgrade
 
+    _require_alembic(settings, "upgrade")
     known = catalog()
     check_settings_codes(settings, known)
     # --allow matches whole codes: one that names no code (a typo, a prefix) would accept
@@ -376,6 +377,7 @@ def plan(settings: Settings, target: str = "heads") -> Report:
     """What `dbsafe upgrade TARGET` would run, the locks it takes and what they cost."""
     from dbsafe.guard.plan import plan as upgrade_plan
 
+    _require_alembic(settings, "plan")
     return upgrade_plan(settings, _require_database(settings), target,
                         lint=lambda s, since: lint(s, since=since))
 
@@ -386,6 +388,7 @@ def downgrade(settings: Settings, options: DowngradeOptions,
     """Downgrade the configured database, guarded (see `dbsafe.guard.downgrade`)."""
     from dbsafe.guard.downgrade import downgrade as guarded_downgrade
 
+    _require_alembic(settings, "downgrade")
     return guarded_downgrade(settings, _require_database(settings), options,
                              progress or (lambda step, message: None), confirm)
 
@@ -478,6 +481,23 @@ def restore(settings: Settings, backup_file: Path, *, into: str | None = None,
                         f"{', '.join(summary['revisions']) or 'base'}"  # type: ignore[arg-type]
                         ] + [f"  {table}: {rows:,} row(s)" for table, rows in counts.items()]
     return Report((), summary)
+
+
+def _require_alembic(settings: Settings, command: str) -> None:
+    """upgrade, plan and downgrade run alembic revisions: a project whose migrations are a
+    folder of SQL files is told so, rather than that no alembic.ini was found."""
+    from dbsafe.extract.files import display_path
+    from dbsafe.migrate import AlembicProject
+    from dbsafe.sources import sql_migrations_folder
+
+    if AlembicProject.from_settings(settings).ini.is_file():
+        return
+    folder = sql_migrations_folder(settings)
+    if folder is not None:
+        raise ConfigError(
+            f"dbsafe {command} works on alembic revisions, and this project's migrations are the SQL "
+            f"files of {display_path(folder, settings.project_root)}, which their own runner "
+            "applies (`dbsafe lint` and `dbsafe status` read them)")
 
 
 def _require_database(settings: Settings) -> str:

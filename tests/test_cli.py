@@ -850,3 +850,22 @@ def test_options_a_mode_does_not_read_are_a_usage_error(args: tuple[str, ...],
     result = run(*args, "--database-url", database_url, cwd=tmp_path)
     assert_clean_error(result, "takes no")
     assert result.exit_code == 2
+
+
+# upgrade, plan and downgrade work on alembic revisions: in a project of SQL migrations they
+# said "alembic config not found: .../alembic.ini" (downgrade after connecting), as if the
+# project's migrations were missing.
+@pytest.mark.db
+@pytest.mark.parametrize("command", [("upgrade", "--no-backup"), ("plan",),
+                                     ("downgrade", "base", "--yes", "--no-backup")],
+                         ids=lambda c: c[0])
+def test_guarded_commands_in_a_sql_migrations_project_say_they_take_alembic(
+        command: tuple[str, ...], database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    folder = tmp_path / "supabase" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "20240101000000_init.sql").write_text("CREATE TABLE t (id int);\n")
+    result = run(*command, "--database-url", database_url, cwd=tmp_path)
+    assert_clean_error(result, f"dbsafe {command[0]} works on alembic revisions, and this "
+                       "project's migrations are the SQL files of supabase/migrations")
+    assert "preflight" not in result.stderr
