@@ -134,6 +134,17 @@ class _Path(click.Path):
         return super().convert(value, param, ctx)
 
 
+class _Output(_Path):
+    """-o FILE: `-` is standard output, as click's File type, pg_dump's and psql's -f take it
+    (dbsafe wrote a file named `-`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if value == "-":
+            return None
+        return super().convert(value, param, ctx)
+
+
 class _Duration(click.ParamType):
     """A --lock-timeout or --statement-timeout: refused at once when PostgreSQL would refuse
     it, or read it otherwise than written (`config.parse_duration`), not after a backup was
@@ -372,8 +383,8 @@ def output_options(func: Callable) -> Callable:
                           "comma-separated)."),
         click.option("-v", "--verbose", is_flag=True, default=False,
                      help="Also list the statements and files that were not analysed."),
-        click.option("-o", "--output-file", type=_Path(dir_okay=False, path_type=Path),
-                     help="Write the report to FILE instead of standard output."),
+        click.option("-o", "--output-file", type=_Output(dir_okay=False, path_type=Path),
+                     help="Write the report to FILE instead of standard output (`-`)."),
         click.option("-q", "--quiet", is_flag=True, default=False,
                      help="Print the findings only: no summary line, no progress."),
         click.option("--exit-zero", is_flag=True, default=False,
@@ -611,8 +622,8 @@ def schema_group() -> None:
 
 @schema_group.command("dump")
 @schema_source_options
-@click.option("-o", "--output", type=_Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write the snapshot to FILE instead of standard output.")
+@click.option("-o", "--output", type=_Output(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the snapshot to FILE instead of standard output (`-`).")
 @click.pass_obj
 def schema_dump_command(state: CliState, database_url: str | None, snapshot: Path | None,
                         from_migrations: bool, alembic_config: Path | None,

@@ -869,3 +869,15 @@ def test_guarded_commands_in_a_sql_migrations_project_say_they_take_alembic(
     assert_clean_error(result, f"dbsafe {command[0]} works on alembic revisions, and this "
                        "project's migrations are the SQL files of supabase/migrations")
     assert "preflight" not in result.stderr
+
+
+# `-o -` wrote the report, or the snapshot, to a file named `-` and printed nothing.
+def test_output_file_dash_is_standard_output(tmp_path: Path, snapshot_file: Path) -> None:
+    (tmp_path / "m.sql").write_text("CREATE INDEX i ON t (a);\n")
+    result = run("lint", "m.sql", "--format", "json", "-o", "-", cwd=tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "DBS101" in [f["code"] for f in json.loads(result.stdout)["findings"]]
+    result = run("schema", "dump", "--snapshot", str(snapshot_file), "-o", "-", cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == json.loads(snapshot_file.read_text())
+    assert not (tmp_path / "-").exists()
