@@ -116,6 +116,9 @@ def load(settings: Settings, paths: Sequence[Path] = (), *, since: str | None = 
                 raise SourceError(f"--since {since} selects alembic revisions, and the paths "
                                   "name SQL migrations only; drop --since, or use "
                                   "--changed-since GITREF for SQL folders")
+            if offline:  # (dropped without a word: there is nothing to render)
+                raise SourceError("--offline renders alembic revisions (alembic upgrade --sql), "
+                                  "and the paths name SQL migrations only; drop --offline")
             if ran is None:
                 # Flyway's newest baseline migration runs on a new database instead of the
                 # versioned files up to it, which every database older than it ran

@@ -107,6 +107,13 @@ def test_since_with_sql_paths_only_is_an_error_not_a_full_run(tmp_path: Path) ->
         commands.lint(Settings(project_root=tmp_path), [tmp_path], since="0001")
 
 
+def test_offline_with_sql_paths_only_is_an_error_not_dropped(tmp_path: Path) -> None:
+    # --offline renders alembic revisions: with SQL files alone it was dropped without a word
+    (tmp_path / "001.sql").write_text("ALTER TABLE t ADD COLUMN c text;\n")
+    with pytest.raises(SourceError, match="--offline renders alembic revisions"):
+        commands.lint(Settings(project_root=tmp_path), [tmp_path], offline=True)
+
+
 def _codes(report: object) -> list[tuple[str, int, str]]:
     return sorted((f.location.path.rpartition("/")[2], f.location.line, f.code)
                   for f in report.findings if f.location is not None)  # type: ignore[attr-defined]
