@@ -410,16 +410,12 @@ def _convert(kind: str, raw: Any, *, key: str, origin: str, base: Path) -> Any:
                 raise fail("a PostgreSQL duration such as \"2s\", \"500ms\", \"5min\" or 0 "
                            "(off)") from None
             raise ConfigError(f"{origin}: {key!r} {raw!r} {exc.reason}") from None
-    if kind == "patterns":
+    if kind in ("patterns", "name-patterns"):
+        # (paths, as --exclude takes them; object names, as --ignore-name does)
+        problem_of = _pattern_problem if kind == "patterns" else name_pattern_problem
         patterns = _convert("list", raw, key=key, origin=origin, base=base)
         for pattern in patterns:
-            if problem := _pattern_problem(pattern):
-                raise ConfigError(f"{origin}: {key!r} pattern {pattern!r} {problem}")
-        return patterns
-    if kind == "name-patterns":
-        patterns = _convert("list", raw, key=key, origin=origin, base=base)
-        for pattern in patterns:
-            if problem := name_pattern_problem(pattern):
+            if problem := problem_of(pattern):
                 raise ConfigError(f"{origin}: {key!r} pattern {pattern!r} {problem}")
         return patterns
     if kind == "js-names":
