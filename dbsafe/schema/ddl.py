@@ -3167,6 +3167,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                 and old.generated != column.generated:
             # STORED <-> VIRTUAL (PostgreSQL 18) has no ALTER: the column is dropped and
             # added again, and its values, all computed, come back.
+            _mark_users_of_dropped_column(p, c.identity[0], c.identity[1], column.name)
             p.emit("columns", f"ALTER TABLE {table} DROP COLUMN {col}",
                    Hazard("access-exclusive-lock", f"`{subject}` changes between STORED and "
                           "VIRTUAL, which no ALTER does: it is dropped and added again, its "
@@ -3189,6 +3190,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                 p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{column.default}", subject=subject)
         else:
+            _mark_users_of_dropped_column(p, c.identity[0], c.identity[1], column.name)
             p.emit("columns", f"ALTER TABLE {table} DROP COLUMN {col}",
                    Hazard("data-loss", f"`{subject}` becomes a generated column: its stored "
                           "values are replaced by computed ones."), subject=subject)
@@ -4105,8 +4107,8 @@ def _statistics_columns(definition: str) -> set[str]:
 
 
 def _mark_readers_of_retyped_columns(p: _Plan) -> None:
-    """Triggers whose WHEN clause and policies whose expressions read a column whose type
-    or collation changes: PostgreSQL refuses ALTER COLUMN ... TYPE (... COLLATE) while they
+    """Triggers whose WHEN clause reads or `UPDATE OF` list names a column whose type or
+    collation changes, and policies whose expressions read one: PostgreSQL refuses ALTER COLUMN ... TYPE (... COLLATE) while they
     exist ("cannot alter type of a column used in a trigger definition", "... in a policy
     definition"), so they are dropped before it and created again after."""
     retyped: dict[tuple[str, str], set[str]] = {}
@@ -4132,7 +4134,9 @@ def _mark_readers_of_retyped_columns(p: _Plan) -> None:
 def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str) -> None:
     """DROP COLUMN takes the indexes and constraints that use the column with it, without
     a word: those of a column dropped and added again are built again after it, as the
-    target has them (`_restore_function_users`)."""
+    target has them (`_restore_function_users`). A trigger whose WHEN clause reads it or
+    whose `UPDATE OF` names it makes PostgreSQL refuse the DROP COLUMN (2BP01): it is
+    dropped before and created again after."""
     p.readded_columns.add((schema, table, column))
     relation = p.source.relation(schema, table)
     if relation is None:
@@ -4142,9 +4146,15 @@ def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str
                 columns_read(constraint.definition, "constraint"))):
             p.rebuilt_checks.add((schema, table, constraint.name))
     for index in relation.indexes:
+        key = (schema, table, index.name)
+        if any(c.kind == "index" and c.action == DROP for c in p.changes_of(key)):
+            continue  # dropped on its own, named, before the column goes
         if not _constraint_index(relation, index.name) and column in columns_read(
                 index.definition, "index"):
-            p.rebuilt_indexes.add((schema, table, index.name))
+            p.rebuilt_indexes.add(key)
+    for trigger in relation.triggers:
+        if column in columns_read(trigger.definition, "trigger"):
+            p.recreate_triggers.add((schema, table, trigger.name))
 
 
 def _trigger_enable(state: str) -> str:

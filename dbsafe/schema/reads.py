@@ -37,8 +37,8 @@ def redone_by_type_change(relation: Relation, column: str) -> tuple[list[Constra
 
 
 def columns_read(text: str, kind: str) -> set[str]:
-    """The column names a trigger's WHEN clause (`kind` "trigger": its definition), an
-    index (`kind` "index": its definition, keys, INCLUDE and predicate), a constraint
+    """The column names a trigger's WHEN clause and `UPDATE OF` list (`kind` "trigger": its
+    definition; PostgreSQL holds a trigger on the columns of either), an index (`kind` "index": its definition, keys, INCLUDE and predicate), a constraint
     (`kind` "constraint": its definition) or an expression reads, as pglast parses
     PostgreSQL's own text; {"*"} (everything) where it does not parse, so the caller errs on
     the side of recreating."""
@@ -49,8 +49,11 @@ def columns_read(text: str, kind: str) -> set[str]:
         return {"*"}
     if kind == "trigger":
         statement = tree[0].stmt
-        when = statement.whenClause if isinstance(statement, ast.CreateTrigStmt) else None
-        return column_names(when) if when is not None else set()
+        if not isinstance(statement, ast.CreateTrigStmt):
+            return set()
+        listed = {str(column.sval) for column in statement.columns or ()}
+        when = statement.whenClause
+        return listed | (column_names(when) if when is not None else set())
     if kind in ("index", "constraint"):
         return column_names(tree) | {str(e.name) for e in nodes(tree, ast.IndexElem)
                                       if e.name}

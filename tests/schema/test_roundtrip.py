@@ -1221,3 +1221,19 @@ def test_a_parent_s_index_a_partition_s_key_is_attached_to_is_not_dropped(
     assert [(s.subject, [h.kind for h in s.hazards]) for s in statements] == [
         ("public.foobar.foobar_id_idx", ["not-generated"])]
     assert "public.foobar_1.foobar_1_key" in statements[0].sql
+
+
+def test_an_index_dropped_with_a_column_dropped_and_added_again_is_named(
+        new_database: Callable[[], str]) -> None:
+    # boxes.area goes from STORED to VIRTUAL (dropped and added again) and loses its index:
+    # the index is dropped on its own, with its hazard, before the column (DROP COLUMN
+    # would take it without a word).
+    pair = PAIRS / "regenerated_column_users"
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, (pair / "a.sql").read_text(encoding="utf-8"))
+    b = _build(b_url, (pair / "b.sql").read_text(encoding="utf-8"))
+    statements = plan(a, b, diff(a, b))
+    sqls = [s.sql for s in statements]
+    drop = sqls.index("DROP INDEX CONCURRENTLY public.boxes_area")
+    assert drop < sqls.index("ALTER TABLE public.boxes DROP COLUMN area")
+    assert [h.kind for h in statements[drop].hazards] == ["index-unavailable"]
