@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbsafe.pg.names import object_name
-from dbsafe.schema.casts import EXPLICIT, UNKNOWN, conversion
+from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, conversion
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
 from dbsafe.schema.model import (
     Column,
@@ -3058,6 +3058,12 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                                   f"from {source_type} to {column.type}: a value it cannot "
                                   "represent may be changed rather than refused; check the "
                                   "USING expression."))
+        if path == PARSE and hazards:
+            # The text of each value read by the new type's input function: one it does not
+            # read (`'3pt'` as integer) makes PostgreSQL refuse the statement (22P02).
+            hazards = [Hazard(hazards[0].kind, hazards[0].message + f" A value that is not "
+                              f"valid {column.type} text makes it fail; nothing is changed."),
+                       *hazards[1:]]
         if _length_checked(column.type, source_type):
             # No USING: PostgreSQL's assignment coercion then refuses a value that is too
             # long, where an explicit cast (`USING col::varchar(5)`) would silently cut it.

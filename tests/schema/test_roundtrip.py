@@ -1237,3 +1237,24 @@ def test_an_index_dropped_with_a_column_dropped_and_added_again_is_named(
     drop = sqls.index("DROP INDEX CONCURRENTLY public.boxes_area")
     assert drop < sqls.index("ALTER TABLE public.boxes DROP COLUMN area")
     assert [h.kind for h in statements[drop].hazards] == ["index-unavailable"]
+
+
+@pytest.mark.parametrize(("old", "new", "value"), [
+    ("character varying(3)", "integer", "'3pt'"),  # Thunderdome's storyboard_story.points
+    ("text", "uuid", "'not-a-uuid'"),
+])
+def test_a_column_read_by_its_new_types_input_names_the_values_it_refuses(
+        old: str, new: str, value: str, new_database: Callable[[], str]) -> None:
+    # `USING a::integer` reads each value's text: PostgreSQL refuses one it cannot read
+    # (22P02) and changes nothing; the statement's hazard says so.
+    a_url, b_url = new_database(), new_database()
+    a = _build(a_url, f"CREATE TABLE public.t (a {old}); INSERT INTO public.t VALUES ({value})")
+    b = _build(b_url, f"CREATE TABLE public.t (a {new})")
+    statements = [s for s in plan(a, b, diff(a, b)) if not s.sql.startswith("--")]
+    (retype,) = [s for s in statements if " TYPE " in s.sql]
+    assert any(f"not valid {new} text makes it fail" in h.message for h in retype.hazards)
+    with psycopg.connect(a_url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            for statement in statements:
+                conn.execute(statement.sql)
+        assert conn.execute("SELECT a::text FROM public.t").fetchone() == (value.strip("'"),)
