@@ -1046,10 +1046,11 @@ class _Extractor:
         return self.module_engine[0] if self.module_engine else None
 
     def _engine_given(self, node: ast.expr) -> Engine | None:
-        """The other engine a string is handed to for running, alone or in a list or tuple:
-        the first argument of a method of one of its connections, the value of a keyword of a callable of the engine's library taking its statements
-        there (Airflow's `AnalyticsOperator(queries=[...])`), or what a function decorated to
-        run them returns (`@task.analytics(...)`, `return ["SELECT ...", ...]`)."""
+        """The other engine a string is handed to for running, alone or in a list or tuple: the
+        first argument of a method of one of its connections, the value of a keyword of a callable
+        of the engine's library taking its statements there (Airflow's
+        `AnalyticsOperator(queries=[...])`), or what a function decorated to run them returns
+        (`@task.analytics(...)`, `return ["SELECT ...", ...]`)."""
         child, parent = node, self.parents.get(id(node))
         while isinstance(parent, (ast.List, ast.Tuple)):
             child, parent = parent, self.parents.get(id(parent))
@@ -2170,10 +2171,10 @@ class _Extractor:
             not self._stored_attribute(attribute) else None
 
     def _own_class_constant(self, node: ast.Attribute) -> ast.expr | None:
-        """What `self.NAME` (or `cls.NAME`) holds in a method of the class whose body
-        binds `NAME` once, to a plain assignment or one annotated `ClassVar` (another
-        annotated one may be a dataclass's or a model's field, which each instance sets), when no other class of the module binds
-        `NAME` (a subclass's own) and nothing in the module stores to an attribute `NAME`.
+        """What `self.NAME` (or `cls.NAME`) holds in a method of the class whose body binds `NAME`
+        once, to a plain assignment or one annotated `ClassVar` (another annotated one may be a
+        dataclass's or a model's field, which each instance sets), when no other class of the module
+        binds `NAME` (a subclass's own) and nothing in the module stores to an attribute `NAME`.
         `self` is the method's first parameter, never rebound, of no static method."""
         receiver = node.value
         method = self._scope_of(node)

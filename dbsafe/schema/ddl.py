@@ -284,7 +284,8 @@ _PHASES = (
     "views", "view_indexes", "statistics", "triggers", "policies", "rls", "publications",
     "sequence_owners", "comments", "schema_owners", "schema_grants", "owners", "grants",
     "default_privileges",
-    "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences", "drop_functions", "drop_types",
+    "drop_columns", "renames_after_drops", "drop_row_functions", "drop_tables", "drop_sequences",
+    "drop_functions", "drop_types",
     "drop_collations", "drop_servers", "drop_extensions", "drop_schemas", "event_triggers",
 )
 
@@ -4113,10 +4114,10 @@ def _statistics_columns(definition: str) -> set[str]:
 
 
 def _mark_readers_of_retyped_columns(p: _Plan) -> None:
-    """Triggers whose WHEN clause reads or `UPDATE OF` list names a column whose type or
-    collation changes, and policies whose expressions read one: PostgreSQL refuses ALTER COLUMN ... TYPE (... COLLATE) while they
-    exist ("cannot alter type of a column used in a trigger definition", "... in a policy
-    definition"), so they are dropped before it and created again after."""
+    """Triggers whose WHEN clause reads or `UPDATE OF` list names a column whose type or collation
+    changes, and policies whose expressions read one: PostgreSQL refuses ALTER COLUMN ... TYPE (...
+    COLLATE) while they exist ("cannot alter type of a column used in a trigger definition", "... in
+    a policy definition"), so they are dropped before it and created again after."""
     retyped: dict[tuple[str, str], set[str]] = {}
     for c in p.changes:
         if c.kind == "column" and c.action == ALTER and c.attribute in ("type", "collation"):

@@ -38,10 +38,10 @@ def redone_by_type_change(relation: Relation, column: str) -> tuple[list[Constra
 
 def columns_read(text: str, kind: str) -> set[str]:
     """The column names a trigger's WHEN clause and `UPDATE OF` list (`kind` "trigger": its
-    definition; PostgreSQL holds a trigger on the columns of either), an index (`kind` "index": its definition, keys, INCLUDE and predicate), a constraint
-    (`kind` "constraint": its definition) or an expression reads, as pglast parses
-    PostgreSQL's own text; {"*"} (everything) where it does not parse, so the caller errs on
-    the side of recreating."""
+    definition; PostgreSQL holds a trigger on the columns of either), an index (`kind` "index": its
+    definition, keys, INCLUDE and predicate), a constraint (`kind` "constraint": its definition) or
+    an expression reads, as pglast parses PostgreSQL's own text; {"*"} (everything) where it does
+    not parse, so the caller errs on the side of recreating."""
     from pglast import ast
 
     tree = parsed_definition(text, kind)
