@@ -253,7 +253,7 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
     snapshot = read_schema(down, step="done")
     history.finish(down.url, down.run_id, outcome=outcome,
                    to_revisions=current_revisions(down.url),
-                   message="\n".join(down.story[-20:]), backup_file=down.backup_file,
+                   message=history.story_message(down.story), backup_file=down.backup_file,
                    snapshot=snapshot.to_json())
     return outcome
 

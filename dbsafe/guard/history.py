@@ -131,6 +131,24 @@ def record(conninfo: str | Any, operation: str, *, outcome: str,
     return run_id
 
 
+# A run's story, kept as its history row's message: whole up to this many lines (an upgrade
+# of 200 revisions tells about 400), else its start and its end around a line saying how many
+# were left out. Only its last 20 lines were kept: a 28-revision upgrade of mlflow's history
+# lost its preflight (the revisions pending, the lint's verdict) and its first 19 revisions.
+STORY_LINES = 500
+_STORY_HEAD = 50
+
+
+def story_message(story: Sequence[str]) -> str:
+    """The message a run's history row keeps of its story (its steps' lines, in order)."""
+    if len(story) <= STORY_LINES:
+        return "\n".join(story)
+    tail = STORY_LINES - _STORY_HEAD - 1
+    left_out = len(story) - _STORY_HEAD - tail
+    return "\n".join([*story[:_STORY_HEAD], f"... {left_out} line(s) left out ...",
+                      *story[-tail:]])
+
+
 def finish(conninfo: str, run_id: str, *, outcome: str, to_revisions: Sequence[str] = (),
            checksums: Mapping[str, str] | None = None, message: str | None = None,
            backup_file: str | None = None, schema_fingerprint: str | None = None,

@@ -1011,6 +1011,6 @@ def _record(run: _Run, outcome: str) -> None:
     history.finish(
         run.url, run.run_id, outcome=outcome, to_revisions=now,
         checksums={r.revision: checksum(r.path) for r in run.applied},
-        message="\n".join(run.story[-20:]), backup_file=run.backup_file,
+        message=history.story_message(run.story), backup_file=run.backup_file,
         schema_fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16], snapshot=text,
     )

@@ -1283,3 +1283,46 @@ def downgrade():
         "throwaway server; a revision that uses one fails there (DBS005): EXTENSION "
         'dbsafe_probe: extension "dbsafe_probe" is not available; TABLE public.coded: type '
         '"public.probe_code" does not exist.']
+
+
+def _stacked_tables(versions: Path, first: int, last: int) -> None:
+    """Revisions `first`..`last` on top of the well-behaved project's 0004, each adding a
+    table with a real downgrade."""
+    for n in range(first, last + 1):
+        (versions / f"{n:04d}_t{n}.py").write_text(
+            f'"""table t{n}"""\nfrom alembic import op\n\nrevision = "{n:04d}"\n'
+            f'down_revision = "{n - 1:04d}"\n\n\ndef upgrade():\n'
+            f'    op.execute("CREATE TABLE t{n} (id bigint PRIMARY KEY)")\n\n\n'
+            f'def downgrade():\n    op.execute("DROP TABLE t{n}")\n')
+
+
+def test_the_history_keeps_a_long_runs_whole_story(database_url: str, tmp_path: Path) -> None:
+    # 14 revisions tell 30-odd lines; the history row kept the last 20, so it began mid-way
+    # through the revisions, without the preflight (what was pending, the lint's verdict)
+    # or the first revisions applied.
+    root = _project(tmp_path / "p")
+    _stacked_tables(root / "migrations" / "versions", 5, 16)
+    _at(database_url, "0002", root)
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path))
+
+    assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+    with psycopg.connect(database_url) as conn:
+        (message,) = conn.execute("SELECT message FROM dbsafe.history").fetchone()
+    story = report.summary["what_happened"]
+    assert len(story) > 30
+    assert message.splitlines() == story
+    assert any(line.startswith("preflight: 14 pending: 0003, 0004, 0005") for line in story)
+    assert any(line.startswith("apply: 0003 ") for line in story)
+    assert story[-1] == "done: at 0016"
+
+
+def test_the_history_message_of_a_very_long_story_keeps_its_start_and_end() -> None:
+    from dbsafe.guard.history import STORY_LINES, story_message
+
+    story = [f"line {n}" for n in range(STORY_LINES + 100)]
+    kept = story_message(story).splitlines()
+    assert len(kept) == STORY_LINES
+    assert kept[0] == "line 0" and kept[-1] == story[-1]
+    assert "... 101 line(s) left out ..." in kept
+    assert story_message(story[:STORY_LINES]).splitlines() == story[:STORY_LINES]
