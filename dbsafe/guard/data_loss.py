@@ -10,6 +10,7 @@ in the SQL are followed, so a drop names what the database holds today.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -210,3 +211,56 @@ def _tables(snapshot: SchemaSnapshot) -> Iterator[Relation]:
 def _scalar(conn: Any, query: Any) -> int:
     row = conn.execute(query).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+_LENGTH = re.compile(r"(character varying|character)\((\d+)\)")
+
+
+def refused_rows(conn: Any, current: SchemaSnapshot,
+                 expected: SchemaSnapshot) -> list[tuple[str, str]]:
+    """Where the computed downgrade (the plan from `current` to `expected`) fails on the rows
+    the database holds, as (subject, why): a column made shorter holding longer values
+    (PostgreSQL refuses them, 22001: only spaces past the length are cut), SET NOT NULL on
+    a column holding NULLs (23502), a column added back NOT NULL with no default to a table
+    with rows (23502). Part of a computed downgrade commits before it fails (each
+    `CONCURRENTLY` statement alone), so such a run is refused before anything runs."""
+    from psycopg import sql
+
+    expected_tables = {(r.schema, r.name): r for r in _tables(expected)}
+    found: list[tuple[str, str]] = []
+    for relation in _tables(current):
+        target = expected_tables.get((relation.schema, relation.name))
+        if target is None:
+            continue
+        name = sql.Identifier(relation.schema, relation.name)
+        now = {c.name: c for c in relation.columns}
+        for column in target.columns:
+            subject = f"{relation.schema}.{relation.name}.{column.name}"
+            ident = sql.Identifier(column.name)
+            before = now.get(column.name)
+            if before is None:
+                if column.nullable or column.default is not None or column.identity \
+                        or column.generated or column.not_null_not_valid:
+                    continue
+                rows = _scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(name))
+                if rows:
+                    found.append((subject, f"it is added back NOT NULL with no default to a "
+                                  f"table holding {rows} row(s)"))
+                continue
+            if before.nullable and not column.nullable and not column.not_null_not_valid:
+                nulls = _scalar(conn, sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL")
+                                .format(name, ident))
+                if nulls:
+                    found.append((subject, f"it is set NOT NULL and holds {nulls} NULL(s)"))
+            limit = _LENGTH.fullmatch(column.type)
+            had = _LENGTH.fullmatch(before.type)
+            if limit is None or not (had or before.type in ("text", "character varying")) \
+                    or (had and int(had.group(2)) <= int(limit.group(2))):
+                continue
+            longer = _scalar(conn, sql.SQL(
+                "SELECT count(*) FROM {} WHERE char_length(rtrim({}::text, ' ')) > {}").format(
+                name, ident, sql.Literal(int(limit.group(2)))))
+            if longer:
+                found.append((subject, f"it becomes {column.type} and {longer} of its "
+                              f"values are longer"))
+    return found

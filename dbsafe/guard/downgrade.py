@@ -29,7 +29,14 @@ from dbsafe.core import (
 from dbsafe.guard import history
 from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
-from dbsafe.guard.data_loss import DATA_LOSS, Loss, measured, schema_losses, sql_losses
+from dbsafe.guard.data_loss import (
+    DATA_LOSS,
+    Loss,
+    measured,
+    refused_rows,
+    schema_losses,
+    sql_losses,
+)
 from dbsafe.guard.leftovers import user_snapshot
 from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.guard.upgrade import (
@@ -203,6 +210,16 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
                      "--use-computed, or write the revision's downgrade().",
                 context=(("Computed downgrade", down.computed_sql or "(none)"),),
             ))
+    failing: list[tuple[str, str]] = []
+    if missing and expected is not None:
+        with connect(down.url) as conn:
+            failing = refused_rows(conn, current, expected)
+        down.findings += [Finding(
+            DOWNGRADE_MISSING.code,
+            f"The computed downgrade fails on `{subject}`: {why}.", Severity.ERROR,
+            subject=subject,
+            help="Change those rows first (the computed downgrade is shown with --dry-run), "
+                 "or write the revisions' downgrade().") for subject, why in failing]
     losses = _data_loss(down, current, expected)
     for finding in losses:
         down.findings.append(finding)
@@ -217,6 +234,10 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
         return "planned"
     if missing and not down.options.use_computed:
         down.say("preflight", "refused: revisions without a real downgrade (see findings)")
+        return "refused"
+    if failing:
+        down.say("preflight", "refused: the computed downgrade would fail on rows the "
+                 "database holds (see findings); nothing was run")
         return "refused"
     if others:
         down.say("preflight", "refused: the computed downgrade would also undo changes the "

@@ -580,3 +580,101 @@ def test_a_downgrade_failing_part_way_says_where_the_database_is_left(
     assert "division by zero" in failed.message
     assert failed.message.endswith("; the database is at 0005"), failed.message
     assert report.summary["what_happened"][-1].endswith("; the database is at 0005")
+
+
+# 0005 (a real downgrade) adds orders.code varchar(5) and orders.kind NOT NULL with no
+# default; 0006's downgrade() does nothing: it widens code, lets patients.name be NULL,
+# drops kind and indexes code. Its computed downgrade drops the index CONCURRENTLY (which
+# commits alone) before the statements the rows make fail.
+NARROWING = {"0005_code.py": '''"""orders.code, orders.kind"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("ALTER TABLE orders ADD COLUMN code varchar(5)")
+    op.execute("ALTER TABLE orders ADD COLUMN kind text NOT NULL DEFAULT 'x'")
+    op.execute("ALTER TABLE orders ALTER COLUMN kind DROP DEFAULT")
+
+
+def downgrade():
+    op.execute("ALTER TABLE orders DROP COLUMN kind")
+    op.execute("ALTER TABLE orders DROP COLUMN code")
+''', "0006_widen.py": '''"""widen orders.code"""
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+
+
+def upgrade():
+    op.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(50)")
+    op.execute("ALTER TABLE patients ALTER COLUMN name DROP NOT NULL")
+    op.execute("ALTER TABLE orders DROP COLUMN kind")
+    op.execute("CREATE INDEX ix_orders_code ON orders (code)")
+
+
+def downgrade():
+    pass
+'''}
+
+
+def test_a_computed_downgrade_the_rows_make_fail_is_refused_before_anything_runs(
+        database_url: str, tmp_path: Path) -> None:
+    # Before, it ran: the index's DROP INDEX CONCURRENTLY committed, then PostgreSQL refused
+    # the ALTER COLUMN ... TYPE varchar(5) (22001, value too long), and the database was
+    # left at 0006 without its index (mlflow's 17e22815139b, its tag values over 5000
+    # characters, lost 9 indexes and 4 foreign keys so).
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    for name, text in NARROWING.items():
+        (root / "migrations" / "versions" / name).write_text(text)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, NULL), (2, 'b')")
+        conn.execute("INSERT INTO orders VALUES (1, 1, 'longer than five'), "
+                     "(2, 2, 'abcde   '), (3, 2, NULL)")
+    before = _state(database_url)
+
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0005", backup=False, use_computed=True, yes=True))
+
+    assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+    assert _state(database_url) == before
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT to_regclass('ix_orders_code')").fetchone() == (
+            "ix_orders_code",)
+    failing = {f.subject: f.message for f in report.findings
+               if f.message.startswith("The computed downgrade fails")}
+    assert failing == {
+        "public.orders.code": "The computed downgrade fails on `public.orders.code`: it "
+                              "becomes character varying(5) and 1 of its values are longer.",
+        "public.patients.name": "The computed downgrade fails on `public.patients.name`: it "
+                                "is set NOT NULL and holds 1 NULL(s).",
+        "public.orders.kind": "The computed downgrade fails on `public.orders.kind`: it is "
+                              "added back NOT NULL with no default to a table holding 3 "
+                              "row(s).",
+    }
+    # What PostgreSQL says of each, on the database itself (rolled back)
+    with psycopg.connect(database_url) as conn:
+        for statement, sqlstate in (
+                ("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)", "22001"),
+                ("ALTER TABLE patients ALTER COLUMN name SET NOT NULL", "23502"),
+                ("ALTER TABLE orders ADD COLUMN kind text NOT NULL", "23502")):
+            with pytest.raises(psycopg.Error) as failed, conn.transaction():
+                conn.execute(statement)
+            assert failed.value.sqlstate == sqlstate
+
+    # Spaces past the length are cut, not refused: 'abcde   ' fits varchar(5).
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE orders SET code = 'short' WHERE id = 1")
+        with conn.transaction():
+            conn.execute("ALTER TABLE orders ALTER COLUMN code TYPE varchar(5)")
+            raise psycopg.Rollback
+        conn.execute("UPDATE patients SET name = 'a' WHERE id = 1")
+        conn.execute("DELETE FROM orders")
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0005", backup=False, use_computed=True, yes=True))
+    assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
