@@ -235,22 +235,23 @@ def checkpoint(conninfo: str, run_id: str, revisions: Sequence[str], snapshot: s
         )
 
 
-def settle_restored(conninfo: str | Any, backup_name: str) -> int:
+def settle_restored(conninfo: str | Any, backup_name: str, revisions: Sequence[str]) -> int:
     """In a database just restored from a backup, the runs the backup caught in progress
     (the upgrade or downgrade that took it, or one running then): their outcome is in the
     original database's history, not here. Marked so, they are neither shown as running
-    nor "repaired" by the next run. Returns how many. `conninfo` may be an open connection
-    to that database."""
+    nor "repaired" by the next run; they end, in this database, at `revisions` (the copy's),
+    not at none (which `status` shows as base). Returns how many. `conninfo` may be an open
+    connection to that database."""
     with _connection(conninfo) as conn:
         exists = conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{TABLE}",)).fetchone()
         if exists is None or exists[0] is None:
             return 0
         rows = conn.execute(
             f"UPDATE {SCHEMA}.{TABLE} SET outcome = 'interrupted', finished_at = now(), "
-            "message = concat_ws(E'\\n', message, %s::text) WHERE outcome = 'running' "
-            "RETURNING run_id",
-            (f"in progress when {backup_name} was taken; its outcome is in the history of "
-             "the database the backup was taken from",)).fetchall()
+            "to_revisions = %s, message = concat_ws(E'\\n', message, %s::text) "
+            "WHERE outcome = 'running' RETURNING run_id",
+            (list(revisions), f"in progress when {backup_name} was taken; its outcome is in "
+             "the history of the database the backup was taken from")).fetchall()
     return len(rows)
 
 

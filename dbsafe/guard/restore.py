@@ -383,7 +383,7 @@ def restore(database_url: str, backup: Path, *, into: str | None = None, jobs: i
             target.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(
                 sql.Identifier(name),
                 sql.Literal(f"dbsafe: restored from {backup.name} at {stamp}")))
-            history.settle_restored(target, backup.name)
+            history.settle_restored(target, backup.name, revisions)
             history.record(target, "restore", outcome="restored", to_revisions=revisions,
                            message=f"restored from {backup.name}", backup_file=str(backup))
         progress("restore", f"{name}: {len(counts)} tables, at {', '.join(revisions) or 'base'} "

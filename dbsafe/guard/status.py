@@ -81,7 +81,7 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
     if entries:
         lines.append("history:")
         lines += [f"  {e.started_at:%Y-%m-%d %H:%M:%S}  {e.operation:<9} {e.outcome:<12} "
-                  f"{','.join(e.from_revisions) or 'base'} -> {','.join(e.to_revisions) or 'base'}"
+                  f"{','.join(e.from_revisions) or 'base'} -> {_to(e)}"
                   f"  by {e.os_user}@{e.host}" for e in entries]
     summary = {
         "current": list(current), "heads": list(described.heads), "pending": pending_rows,
@@ -184,6 +184,14 @@ def _folder_status(folder: SqlFolder, database_url: str, *,
         "current": [current.path] if current else [], "applied": len(applied),
         "pending": [{"migration": path, **({"again": True} if path in rerun else {})}
                     for path in todo], "lines": lines})
+
+
+def _to(entry: history.HistoryEntry) -> str:
+    """Where a run of the history left the database: a run still going (or killed, until the
+    next run finds it) has recorded none yet, which is not base."""
+    if entry.outcome == "running":
+        return "?"
+    return ",".join(entry.to_revisions) or "base"
 
 
 def _require_empty(database_url: str, *, alembic: bool = False) -> None:

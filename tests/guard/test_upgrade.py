@@ -1326,3 +1326,21 @@ def test_the_history_message_of_a_very_long_story_keeps_its_start_and_end() -> N
     assert kept[0] == "line 0" and kept[-1] == story[-1]
     assert "... 101 line(s) left out ..." in kept
     assert story_message(story[:STORY_LINES]).splitlines() == story[:STORY_LINES]
+
+
+def test_status_shows_a_run_still_going_as_going_nowhere_yet(database_url: str,
+                                                            tmp_path: Path) -> None:
+    # A running (or killed) run has recorded no end: status showed it as one to base,
+    # "upgrade running 0002 -> base", as a run that emptied the database would read.
+    from dbsafe.guard import history
+
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    run_id = history.start(database_url, "upgrade", ["0002"])
+    lines = commands.status(_settings(root, database_url)).summary["lines"]
+    (line,) = [line for line in lines if " running " in line]
+    assert line.split()[4:7] == ["0002", "->", "?"], line
+    history.finish(database_url, run_id, outcome="rolled back", to_revisions=[])
+    lines = commands.status(_settings(root, database_url)).summary["lines"]
+    (line,) = [line for line in lines if " rolled back " in line]
+    assert "0002 -> base" in line
