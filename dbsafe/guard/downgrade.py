@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,6 +124,10 @@ class _Down(RunState):
     after: tuple[str, ...] = ()
     expected_built: bool = False  # TARGET's schema was built from the migrations, not recorded
     undo: tuple[Revision, ...] = ()  # the revisions undone, newest first
+    # Schemas built from the migrations, by revisions: one is asked for more than once (the
+    # start's, to judge an empty downgrade and to look for changes made by hand), and each
+    # build replays the history on a throwaway server
+    built: dict[tuple[str, ...], SchemaSnapshot] = field(default_factory=dict)
 
 
 def downgrade(settings: Settings, database_url: str, options: DowngradeOptions,
@@ -360,9 +364,11 @@ def _schema_at(down: _Down, revisions: tuple[str, ...], *,
         return SchemaSnapshot.from_dict(json.loads(recorded)), False
     if not revisions:
         return None, False
-    down.say("preflight", f"building {shown}'s schema from the migrations")
-    with migrated_database(down.project, shown) as url:
-        return user_snapshot(url), True
+    if revisions not in down.built:
+        down.say("preflight", f"building {shown}'s schema from the migrations")
+        with migrated_database(down.project, shown) as url:
+            down.built[revisions] = user_snapshot(url)
+    return down.built[revisions], True
 
 
 def _changes_no_schema(down: _Down, revision: Revision) -> bool:

@@ -678,3 +678,23 @@ def test_a_computed_downgrade_the_rows_make_fail_is_refused_before_anything_runs
     report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
         target="0005", backup=False, use_computed=True, yes=True))
     assert report.summary["outcome"] == "downgraded", report.summary["what_happened"]
+
+
+def test_a_schema_built_from_the_migrations_is_built_once(database_url: str,
+                                                           tmp_path: Path) -> None:
+    # 0006's schema (the start's, recorded nowhere: alembic applied it) was built twice on
+    # a throwaway server, once to judge 0006's empty downgrade and once to look for changes
+    # made by hand, each replaying the history; the story said so twice.
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    for name, text in NARROWING.items():
+        (root / "migrations" / "versions" / name).write_text(text)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0005", backup=False, dry_run=True))
+
+    story = report.summary["what_happened"]
+    assert story.count("preflight: building 0006's schema from the migrations") == 1, story
+    assert story.count("preflight: building 0005's schema from the migrations") == 1, story
+    assert [f.code for f in report.findings if f.subject == "0006"] == ["DBS608"]
