@@ -477,7 +477,7 @@ def test_a_lock_timeout_names_the_session_holding_the_lock(database_url: str,
 # nothing. The computed downgrade drops the constraint, then sets name NOT NULL again,
 # in one transaction (optuna's v2.4.0.a: dropping a constraint, then adding back a NOT
 # NULL column to a table with rows).
-RELAXED = '''"""relax patients.name"""
+RELAXED = '''"""relax orders.patient_id"""
 from alembic import op
 
 revision = "0005"
@@ -486,7 +486,7 @@ down_revision = "0004"
 
 def upgrade():
     op.execute("ALTER TABLE orders ADD CONSTRAINT uq_orders_patient UNIQUE (id, patient_id)")
-    op.execute("ALTER TABLE patients ALTER COLUMN name DROP NOT NULL")
+    op.execute("ALTER TABLE orders DROP CONSTRAINT orders_patient_id_fkey")
 
 
 def downgrade():
@@ -497,16 +497,18 @@ def downgrade():
 def test_a_computed_downgrade_failing_names_the_statement_that_failed(
     database_url: str, tmp_path: Path,
 ) -> None:
+    # (A NULL in a column set NOT NULL again failed it here too; such rows are now refused
+    # before anything runs: test_a_computed_downgrade_the_rows_make_fail_is_refused_...)
     root = _project_at(tmp_path, database_url, "0005", note=RELAXED)
     with psycopg.connect(database_url) as conn:
-        conn.execute("INSERT INTO patients VALUES (1, NULL)")
+        conn.execute("INSERT INTO orders VALUES (1, 42)")  # no patient 42
     settings = _settings(root, database_url)
     planned = commands.downgrade(settings, DowngradeOptions(target="0004", backup=False,
                                                             dry_run=True))
     (missing,) = [f for f in planned.findings if f.code == "DBS608"]
     statements = [line for line in dict(missing.context)["Computed downgrade"].splitlines()
                   if line.startswith("ALTER TABLE")]
-    # NOT NULL comes back through a CHECK validated first: the VALIDATE is what fails
+    # The foreign key comes back NOT VALID, then validated: the VALIDATE is what fails
     failing = next(i for i, sql in enumerate(statements) if "VALIDATE CONSTRAINT" in sql)
     assert failing > 0 and "DROP CONSTRAINT uq_orders_patient" in statements[0]
 
@@ -515,10 +517,10 @@ def test_a_computed_downgrade_failing_names_the_statement_that_failed(
 
     assert report.summary["outcome"] == "failed"
     (failed,) = [f for f in report.findings if f.code == "DBS601"]
-    # PostgreSQL's 23514 is the VALIDATE's: the first statement of the transaction was named.
+    # PostgreSQL's 23503 is the VALIDATE's: the first statement of the transaction was named.
     assert f"failed at statement {failing + 1} of {len(statements)} (ALTER TABLE " \
-           "public.patients VALIDATE CONSTRAINT" in failed.message, failed.message
-    assert "is violated by some row" in failed.message
+           "public.orders VALIDATE CONSTRAINT" in failed.message, failed.message
+    assert "violates foreign key constraint" in failed.message
     assert "nothing of it stays" in failed.message
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT to_regclass('uq_orders_patient') IS NOT NULL"
