@@ -325,10 +325,16 @@ def _apply(down: _Down, expected: SchemaSnapshot | None, *, use_computed: bool) 
     differences, reordered = _differences(expected, read_schema(down, step="verify"),
                                           built=down.expected_built)
     if differences:
+        # Each difference reads "(as the database is -> as it should be)", the way `dbsafe
+        # diff DATABASE TARGET` says it: without saying so, a downgrade that kept a
+        # revision's ON DELETE CASCADE (zou's d7a3e5b1c9f2, on purpose) read as one that
+        # had lost it.
+        whence = "built from the migrations" if down.expected_built else "recorded"
         down.findings.append(Finding(
             ROLLBACK_MISMATCH.code,
-            f"After the downgrade, the schema differs from the one recorded at {target}.",
-            Severity.ERROR, context=(("Differences", "\n".join(differences)),)))
+            f"After the downgrade, the schema differs from the one {whence} at {target}.",
+            Severity.ERROR, context=((f"Differences (the database -> {target}'s schema)",
+                                      "\n".join(differences)),)))
         down.say("verify", f"the schema differs from {target}'s")
         return "failed"
     down.say("verify", f"schema equals {target}'s"

@@ -700,3 +700,45 @@ def test_a_schema_built_from_the_migrations_is_built_once(database_url: str,
     assert story.count("preflight: building 0006's schema from the migrations") == 1, story
     assert story.count("preflight: building 0005's schema from the migrations") == 1, story
     assert [f.code for f in report.findings if f.subject == "0006"] == ["DBS608"]
+
+
+# 0005 makes the orders' foreign key ON DELETE CASCADE; its downgrade() keeps it (it only
+# comments the table), as zou's d7a3e5b1c9f2 keeps its cascades on purpose.
+KEEPS_CASCADE = '''"""cascade orders"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("ALTER TABLE orders DROP CONSTRAINT orders_patient_id_fkey, ADD CONSTRAINT "
+               "orders_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES patients "
+               "ON DELETE CASCADE")
+
+
+def downgrade():
+    op.execute("COMMENT ON TABLE orders IS NULL")
+'''
+
+
+def test_a_schema_differing_after_the_downgrade_says_which_side_is_which(
+        database_url: str, tmp_path: Path) -> None:
+    # The difference read "(... ON DELETE CASCADE -> ... )" under "differs from the one
+    # recorded at 0004": as if 0004 had the cascade and the database had lost it, when the
+    # database kept it and 0004 never had it. 0004's schema was built (alembic applied it),
+    # not recorded, and the finding said "recorded".
+    root = _project_at(tmp_path, database_url, "0005", note=KEEPS_CASCADE)
+    report = commands.downgrade(_settings(root, database_url), DowngradeOptions(
+        target="0004", backup=False, yes=True))
+    assert report.summary["outcome"] == "failed"
+    (finding,) = [f for f in report.findings if f.code == "DBS603"]
+    assert finding.message == ("After the downgrade, the schema differs from the one built "
+                               "from the migrations at 0004.")
+    ((title, text),) = finding.context
+    assert title == "Differences (the database -> 0004's schema)"
+    assert "ON DELETE CASCADE -> FOREIGN KEY (patient_id) REFERENCES patients(id))" in text
+    with psycopg.connect(database_url) as conn:
+        assert "ON DELETE CASCADE" in conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'orders_patient_id_fkey'").fetchone()[0]
