@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dbsafe.core import (
     DatabaseError,
@@ -31,7 +31,6 @@ from dbsafe.guard.backup import backup_space_short
 from dbsafe.guard.blockers import BlockerWatch, blocked_by
 from dbsafe.guard.data_loss import (
     DATA_LOSS,
-    Loss,
     measured,
     refused_rows,
     schema_losses,
@@ -80,6 +79,9 @@ if TYPE_CHECKING:
     from dbsafe.config import Settings
     from dbsafe.schema.ddl import Statement
     from dbsafe.schema.model import SchemaSnapshot
+
+_T = TypeVar("_T")
+
 
 DOWNGRADE_MISSING = RuleInfo(
     "DBS608", "downgrade-not-implemented",
@@ -216,8 +218,10 @@ def _locked(down: _Down, confirm: Confirm | None) -> str:
             ))
     failing: list[tuple[str, str]] = []
     if missing and expected is not None:
-        with connect(down.url) as conn:
-            failing = refused_rows(conn, current, expected)
+        failing = waited(down, lambda: _counted(
+            down, lambda conn: refused_rows(conn, current, expected),
+            "could not count the rows the computed downgrade fails on"),
+            step="preflight", stops=NOTHING_APPLIED)
         down.findings += [Finding(
             DOWNGRADE_MISSING.code,
             f"The computed downgrade fails on `{subject}`: {why}.", Severity.ERROR,
@@ -611,15 +615,19 @@ def _data_loss(down: _Down, current: SchemaSnapshot,
         losses += sql_losses(rendered, current)
     if not losses:
         return []
-    return waited(down, lambda: _measured(down, losses), step="preflight",
+    return waited(down, lambda: _counted(down, lambda conn: measured(conn, losses),
+                                         "could not count what the downgrade destroys"),
+                  step="preflight",
                   stops=NOTHING_APPLIED)
 
 
-def _measured(down: _Down, losses: list[Loss]) -> list[Finding]:
-    """`measured` on a session waiting for a lock at most the run's lock timeout.
+def _counted(down: _Down, count: Callable[[Any], _T], failure: str) -> _T:
+    """`count(conn)` (the rows a downgrade destroys, or those its computed SQL fails on) on a
+    session waiting for a lock at most the run's lock timeout.
 
     Raises:
-        DatabaseError: a query failed (its SQLSTATE kept: a lock timeout is retried).
+        DatabaseError: a query failed, said after `failure` (its SQLSTATE kept: a lock
+            timeout is retried).
     """
     import psycopg
 
@@ -629,10 +637,9 @@ def _measured(down: _Down, losses: list[Loss]) -> list[Finding]:
         try:
             conn.execute("SELECT pg_catalog.set_config('lock_timeout', %s, false)",
                          (down.options.lock_timeout,))
-            return measured(conn, losses)
+            return count(conn)
         except psycopg.Error as exc:
-            error = DatabaseError(f"could not count what the downgrade destroys: "
-                                  f"{one_line(exc, down.url)}")
+            error = DatabaseError(f"{failure}: {one_line(exc, down.url)}")
             error.sqlstate = exc.sqlstate
             raise error from None
 

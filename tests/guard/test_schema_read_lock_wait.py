@@ -293,3 +293,63 @@ def test_the_postflight_reads_wait_the_lock_timeout_and_retry_naming_the_holder(
         message = str(failure.value)
         assert "lock timeout" in message and named in message and "\n" not in message
         assert message.endswith("the postflight was not completed"), message
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_count_of_rows_a_computed_downgrade_fails_on_waits_and_retries_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    """Counting the NULLs a column set NOT NULL again holds takes ACCESS SHARE on its table:
+    behind a session holding ACCESS EXCLUSIVE it waited unbounded (no statement timeout)."""
+    from dbsafe.guard.downgrade import DowngradeOptions
+    from dbsafe.migrate import AlembicProject, apply
+    from tests.guard.test_downgrade import NARROWING
+    from tests.guard.test_downgrade import _settings as _down_settings
+    from tests.migrate.projects import write_project
+
+    root = tmp_path / "p"
+    write_project(root, "well_behaved")
+    for name, text in NARROWING.items():
+        (root / "migrations" / "versions" / name).write_text(text)
+    apply(AlembicProject(root / "alembic.ini"), database_url, [("upgrade", "0006")])
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, NULL)")
+    holder, named = _vacuuming(database_url)
+    holder.execute("LOCK TABLE patients")
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if "retrying in" in message and released:
+            holder.rollback()
+
+    options = DowngradeOptions(target="0005", backup=False, use_computed=True, yes=True,
+                               lock_timeout="300ms", retries=1, retry_delay=0.05)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.downgrade(_down_settings(root, database_url), options,
+                                            progress)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.downgrade(_down_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, "the count waited for the lock unbounded"
+    retries = [s for s in said if "retrying in" in s]
+    assert retries, said
+    for retry in retries:
+        assert retry.startswith("preflight: could not count the rows the computed downgrade "
+                                "fails on: "), retry
+        assert "lock timeout" in retry and named in retry, retry
+    with psycopg.connect(database_url) as conn:
+        version = [r[0] for r in conn.execute("SELECT version_num FROM alembic_version")]
+    assert version == ["0006"]
+    if released:
+        assert len(retries) == 1, said
+        assert report.summary["outcome"] == "refused", report.summary["what_happened"]
+        assert any(f.subject == "public.patients.name" for f in report.findings), report.findings
+    else:
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert message.endswith("nothing was applied"), message
