@@ -1988,3 +1988,86 @@ def test_a_do_block_adding_the_primary_key_it_lacks_is_flagged_where_postgresql_
     found = [f for f in _history_findings(tmp_path, schema, _ADD_KEY_IF_MISSING)
              if f.code == "DBS209"]
     assert bool(found) == adds_key
+
+
+# fides' b546ce845e6c: `delete from privacyexperience;`, then (line 130) `op.add_column(
+# "privacyexperience", sa.Column("region", sa.String(), nullable=False))`
+EXPERIENCES = ("CREATE TABLE experience (id bigint PRIMARY KEY, component text);\n"
+               "INSERT INTO experience SELECT i, 'c' || i FROM generate_series(1, 200) AS i;\n")
+ADD_REGION = "ALTER TABLE experience ADD COLUMN region text NOT NULL;"
+
+
+def _emptied_then_added(conninfo: str, emptying: list[str]) -> tuple[bool, bool]:
+    """Run `emptying` then ADD_REGION in one transaction while another session inserts a
+    row after the emptying: did the insert wait until COMMIT, and did the ALTER succeed?"""
+    migration = psycopg.connect(conninfo)
+    writer = psycopg.connect(conninfo, autocommit=True)
+    failed: list[BaseException] = []
+
+    def insert() -> None:
+        try:
+            writer.execute("INSERT INTO experience (id, component) VALUES (0, 'new')")
+        except psycopg.Error as error:  # after the ALTER committed: region is NOT NULL
+            failed.append(error)
+
+    try:
+        for statement in emptying:
+            migration.execute(statement)
+        inserting = threading.Thread(target=insert)
+        inserting.start()
+        pid = writer.info.backend_pid
+        with psycopg.connect(conninfo, autocommit=True) as other:
+            while True:
+                waits = other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
+                    (pid,)).fetchone()[0]  # type: ignore[index]
+                if waits or not inserting.is_alive():
+                    break
+                time.sleep(0.05)
+        try:
+            migration.execute(ADD_REGION)
+            migration.commit()
+            added = True
+        except psycopg.errors.NotNullViolation:
+            migration.rollback()
+            added = False
+        inserting.join(timeout=30)
+    finally:
+        migration.close()
+        writer.close()
+    return bool(waits), added
+
+
+# (what empties the table, whether the other session's insert waited, whether the ALTER
+# succeeded, what DBS108 says)
+@pytest.mark.parametrize(("emptying", "waited", "added", "flagged"), [
+    (["DELETE FROM experience"], False, False, "delete"),
+    (["TRUNCATE experience"], True, True, None),
+    (["LOCK TABLE experience IN EXCLUSIVE MODE", "DELETE FROM experience"], True, True, None),
+    (["DELETE FROM experience WHERE id > 1"], False, False, "rows"),
+    (["TRUNCATE experience", "INSERT INTO experience VALUES (1, 'c')"], True, False, "rows"),
+])
+def test_a_not_null_column_added_after_the_table_is_emptied(
+        conninfo: str, tmp_path: Path, emptying: list[str], waited: bool, added: bool,
+        flagged: str | None) -> None:
+    """A NOT NULL column with no DEFAULT added after the same transaction emptied its
+    table: with TRUNCATE, or LOCK TABLE before the DELETE, another session's insert waits
+    until COMMIT and the ALTER succeeds; after a plain DELETE the insert goes through and the
+    ALTER fails (23502), which DBS108 says naming the DELETE, where it said "fails if the
+    table has any rows" (fides' b546ce845e6c, after `delete from privacyexperience`)."""
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute(EXPERIENCES)
+    assert _emptied_then_added(conninfo, emptying) == (waited, added)
+    change = "BEGIN;\n" + "".join(f"{s};\n" for s in emptying) + ADD_REGION + "\nCOMMIT;\n"
+    found = [f for f in _history_findings(tmp_path, EXPERIENCES, change) if f.code == "DBS108"]
+    if flagged is None:
+        assert found == []
+    elif flagged == "delete":
+        assert [f.message for f in found] == [
+            "Column `experience.region` is added NOT NULL without a default; the DELETE on "
+            "line 2 empties `experience` first, but its lock lets other sessions write rows "
+            "until this ALTER, and any row written in between makes it fail."]
+    else:
+        assert [f.message for f in found] == [
+            "Column `experience.region` is added NOT NULL without a default; the ALTER fails "
+            "if `experience` has any rows."]

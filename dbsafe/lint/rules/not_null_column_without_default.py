@@ -29,6 +29,13 @@ Columns with a non-null DEFAULT (a constant default costs no rewrite since Postg
 identity, generated and `serial` columns (they have a value for every row), and tables
 created earlier in the same migration, and columns of a domain that has a DEFAULT (it fills
 the rows). `NOT NULL DEFAULT NULL` is flagged. A domain type declared NOT NULL is not seen.
+
+A table the same transaction emptied first is not flagged when nothing could write rows
+into it since: `TRUNCATE` (its ACCESS EXCLUSIVE lock keeps other sessions' writes out until
+COMMIT), or `DELETE` without `WHERE` after `LOCK TABLE` in SHARE mode or stronger, with no
+`INSERT`, `MERGE`, `COPY`, `CALL` or `DO` (or statement lint could not read) in between. A
+plain `DELETE` empties it too, but its lock lets other sessions insert until the ALTER
+(PostgreSQL then refuses it, 23502): that is still flagged, and the message says so.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement, is_null
+from dbsafe.lint.statement import Statement, is_null, range_var, same_relation
 
 _SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
@@ -48,6 +55,7 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     table = statement.relation or ""
     if ctx.created_before(table):
         return
+    emptied: tuple[Statement, bool] | None = None
     for column in statement.columns:
         if not column.not_null or column.has("generated") or column.has("identity"):
             continue
@@ -58,6 +66,24 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             continue
         if default is None and ctx.domain_with_default(column.type):
             continue  # the domain's default fills the rows
+        if emptied is None:
+            emptied = _emptied_first(statement, ctx, table)
+        if emptied is not None and emptied[1]:
+            continue  # no row can be there: the ALTER cannot fail
+        if emptied is not None:
+            line = emptied[0].location.line
+            yield ctx.finding(
+                RULE,
+                f"Column `{table}.{column.name}` is added NOT NULL without a default; the "
+                f"DELETE on line {line} empties `{table}` first, but its lock lets other "
+                "sessions write rows until this ALTER, and any row written in between makes "
+                "it fail.",
+                help=f"Empty `{table}` with TRUNCATE instead, or take `LOCK TABLE {table} IN "
+                     "EXCLUSIVE MODE` before the DELETE: either keeps writes out until "
+                     "COMMIT. Or give the column a DEFAULT.",
+                subject=f"{table}.{column.name}",
+            )
+            continue
         yield ctx.finding(
             RULE,
             f"Column `{table}.{column.name}` is added NOT NULL without a default; the ALTER "
@@ -65,6 +91,75 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             help="Give it a DEFAULT, or add it nullable, backfill, then SET NOT NULL.",
             subject=f"{table}.{column.name}",
         )
+
+
+# Statements that may write rows into a table lint cannot tell: a procedure, a DO block.
+_MAY_WRITE = frozenset({"CallStmt", "DoStmt"})
+_ADDS_ROWS = frozenset({"InsertStmt", "MergeStmt"})
+_KEEPS_WRITES_OUT = 5  # LockStmt modes from SHARE up conflict with ROW EXCLUSIVE (writes)
+
+
+def _relations(statement: Statement) -> list[str]:
+    """The tables a TRUNCATE or LOCK TABLE names, each with its children (not ONLY)."""
+    names = []
+    for item in statement.node.get("relations") or ():
+        rv = item.get("RangeVar", item)
+        name = range_var(rv)
+        if name and rv.get("inh"):  # (ONLY: the parser leaves it out)
+            names.append(name)
+    return names
+
+
+def _emptied_first(statement: Statement, ctx: LintContext,
+                   table: str) -> tuple[Statement, bool] | None:
+    """The statement earlier in this transaction that left `table` without a row — a
+    DELETE without WHERE or USING, or a TRUNCATE, of it and its children — and whether no
+    other session can have written one since (TRUNCATE's lock, or a LOCK TABLE in SHARE
+    mode or stronger before the DELETE). None when there is none, or when a statement in
+    between may have added rows."""
+    if not statement.in_transaction:
+        return None
+    earlier = ctx.statements[:statement.index]
+    for i in range(len(earlier) - 1, -1, -1):
+        s = earlier[i]
+        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
+            return None  # the transaction's start (or end): rows before it are unknown
+        if s.deferred:
+            continue
+        if not s.parsed or s.unread is not None or s.kind in _MAY_WRITE or (
+                s.kind == "CopyStmt" and s.node.get("is_from")):
+            return None
+        if (s.kind in _ADDS_ROWS and same_relation(s.relation, table)) or \
+                _nested_insert(s.node):
+            return None
+        if s.kind == "TruncateStmt" and any(same_relation(name, table)
+                                            for name in _relations(s)):
+            return s, True
+        if s.kind == "DeleteStmt" and same_relation(s.relation, table) and \
+                s.node.get("relation", {}).get("inh") and \
+                not s.node.get("whereClause") and not s.node.get("usingClause"):
+            return s, _locked_before(earlier[:i], table)
+    return None
+
+
+def _nested_insert(node: object) -> bool:
+    """Does a parse tree hold an INSERT or MERGE below its top (a data-modifying CTE's)?"""
+    if isinstance(node, dict):
+        return any(key in _ADDS_ROWS or _nested_insert(value) for key, value in node.items())
+    if isinstance(node, list):
+        return any(_nested_insert(item) for item in node)
+    return False
+
+
+def _locked_before(earlier: list[Statement], table: str) -> bool:
+    """Did this transaction lock `table` against writes (LOCK TABLE) before these?"""
+    for s in reversed(earlier):
+        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
+            return False
+        if s.kind == "LockStmt" and (s.node.get("mode") or 0) >= _KEEPS_WRITES_OUT and any(
+                same_relation(name, table) for name in _relations(s)):
+            return True
+    return False
 
 
 RULE = Rule(
