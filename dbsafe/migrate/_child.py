@@ -1187,6 +1187,7 @@ def run(request: dict[str, Any], channel: Any = None) -> dict[str, Any]:
     global _SCRIPT_DIR
     _SCRIPT_DIR = script.dir  # a revision failing on import is named in it (main())
     revisions = _list_revisions(config, script, original_url, bool(request.get("env_first")))
+    _reuse_script(script)
     revision_files = {os.path.realpath(r.path): r.revision for r in revisions if r.path}
     result: dict[str, Any] = {
         "revisions": [
@@ -1512,24 +1513,11 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
     A request may name another database of the same server (`database`, with the libpq
     variables that name it in `environ`): for that request the sandbox's target is that
     database (`verify-reversible`'s twin), then the session's own again."""
-    from alembic.script import ScriptDirectory
-
     target = sandbox.target
     assert target is not None
     trail_wanted = bool(request.get("trail"))  # each answer says where its statements ran
 
-    # alembic builds a ScriptDirectory (importing every revision file) for each command;
-    # within one session the files do not change, so every command gets the one built
-    # at the start. A history of hundreds of revisions is imported once, not per request;
-    # only the revisions an earlier command ran are imported again (`_FreshModules`).
-    fresh = _FreshModules(script)
-    fresh.install()
-
-    def from_config(cls: Any, cfg: Any) -> Any:
-        fresh.refresh()
-        return script
-
-    ScriptDirectory.from_config = classmethod(from_config)  # type: ignore[method-assign, assignment]
+    # every command of the session uses `script` (`_reuse_script`, installed by `run`)
     channel.write(json.dumps({**result, "ok": True, "ready": True}) + "\n")
     channel.flush()
     for line in _REQUESTS:
@@ -1575,6 +1563,29 @@ def _serve(config: Any, sandbox: Sandbox, original_url: str | None,
         step["contexts"] = list(seen_contexts)
         channel.write(json.dumps(step) + "\n")
         channel.flush()
+
+
+def _reuse_script(script: Any) -> None:
+    """Make every alembic command of this process use `script`, the ScriptDirectory built
+    (and the revision files imported) when it started, as one `alembic` run imports them
+    once. alembic builds one (importing every revision file again) for each command; a
+    revision whose import is not repeatable then fails where alembic runs it (packit's
+    d90948124e46 mocks `sqlalchemy.testing.config.requirements` with flexmock on import:
+    imported twice, `requirements` is a method and its models' `Column(ForeignKey(...))`
+    fails, "'function' object has no attribute 'foreign_key_ddl'"). Within one process the
+    files do not change; a history of hundreds of revisions is imported once, not per
+    command; only the revisions an earlier command ran are imported again
+    (`_FreshModules`)."""
+    from alembic.script import ScriptDirectory
+
+    fresh = _FreshModules(script)
+    fresh.install()
+
+    def from_config(cls: Any, cfg: Any) -> Any:
+        fresh.refresh()
+        return script
+
+    ScriptDirectory.from_config = classmethod(from_config)  # type: ignore[method-assign, assignment]
 
 
 class _FreshModules:

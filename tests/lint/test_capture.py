@@ -1183,3 +1183,44 @@ def upgrade():
         ("DBS005", "r02"), ("DBS117", "logs.certificate_id")}
     [failed] = [f for f in report.findings if f.code == "DBS005"]
     assert "it would run nothing after that" in failed.message
+
+
+# packit's d90948124e46 mocks `sqlalchemy.testing.config.requirements` with flexmock when it
+# is imported; a second import in the same process makes it a method, and its models then
+# fail ("'function' object has no attribute 'foreign_key_ddl'"). This revision fails the
+# same way when imported twice in one process, as `alembic upgrade` never imports it.
+_IMPORTED_ONCE = '''
+_marker = logging.getLogger("dbsafe-test-revision-imported")
+if getattr(_marker, "imported", False):
+    raise RuntimeError("r02 imported a second time in this process")
+_marker.imported = True
+
+
+def upgrade():
+    op.create_index("ix_orders_total", "orders", ["total"])
+'''
+
+
+def test_a_revision_whose_import_cannot_be_repeated_runs_as_under_alembic(
+        tmp_path: Path, database_url: str) -> None:
+    """Each revision file is imported once per process, as `alembic upgrade` imports it:
+    dbsafe listed the revisions with one ScriptDirectory and alembic's command built
+    another, importing every file a second time (packit's 74 revisions after
+    d90948124e46 were not linted: DBS005)."""
+    from tests.migrate.projects import sqlalchemy_url
+
+    revisions = {"r01": REVISIONS["r01"], "r02": _IMPORTED_ONCE}
+    plain = tmp_path / "plain"
+    ini = write_history(plain, revisions)
+    ini.write_text(ALEMBIC_INI.format(url=sqlalchemy_url(database_url, "psycopg")))
+    done = subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+                          capture_output=True, text=True, cwd=plain, check=False)
+    assert done.returncode == 0, done.stderr  # alembic itself runs it
+
+    root = tmp_path / "p"
+    write_history(root, revisions)
+    report = commands.lint(Settings(project_root=root, ignore=("DBS115", "DBS210")))
+    found = {(f.code, f.subject) for f in report.findings
+             if dict(f.context).get("Revision") == "r02"}
+    assert ("DBS101", "orders") in found, report.findings
+    assert not [f for f in report.findings if f.code == "DBS005"], report.findings
