@@ -945,10 +945,15 @@ def _way_back(run: _Run) -> str:
     differences, reordered = _differences(run.before, read_schema(run, step="way back"),
                                           version_table=rolled.version_table)
     if differences:
+        # Each difference reads "(as the database is -> as it was)", and says so, as the
+        # downgrade's DBS603 does; the schema before was read from the database (recorded).
+        start = _start_name(run)
         run.findings.append(Finding(
             ROLLBACK_MISMATCH.code,
-            "The rollback did not restore the schema recorded before the upgrade.",
-            Severity.ERROR, context=(("Differences", "\n".join(differences)),),
+            f"After the rollback to {start}, the schema differs from the one recorded before "
+            "the upgrade.",
+            Severity.ERROR, context=((f"Differences (the database -> {start}'s schema)",
+                                      "\n".join(differences)),),
             help=f"Fix the revisions' downgrade(); the backup is {restore_hint}"))
         run.say("way back", f"rolled back to {_start_name(run)}, but the schema differs "
                 "from before the upgrade")

@@ -168,6 +168,54 @@ def test_a_failure_after_applied_revisions_rolls_back_to_the_start(database_url:
         == "rolled back"
 
 
+# 0005 comments the patients table; its downgrade() comments it otherwise instead of
+# removing the comment. 0006 then fails on duplicate names, and the way back leaves the
+# comment 0005's downgrade() wrote.
+COMMENT_KEPT = '''"""comment patients"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("COMMENT ON TABLE patients IS 'the clinic''s patients'")
+
+
+def downgrade():
+    op.execute("COMMENT ON TABLE patients IS 'downgraded'")
+'''
+
+FAILS = HALF_WAY.replace('"0005"', '"0006"').replace('"0004"', '"0005"')
+
+
+def test_a_schema_differing_after_the_way_back_says_which_side_is_which(
+        database_url: str, tmp_path: Path) -> None:
+    # The downgrade's DBS603 names its sides, "(the database -> 0004's schema)"; the
+    # upgrade's said only "Differences", so "... -> ..." could read either way.
+    root = _project(tmp_path / "p")
+    versions = root / "migrations" / "versions"
+    (versions / "0005_comment.py").write_text(COMMENT_KEPT)
+    (versions / "0006_fails.py").write_text(FAILS)
+    _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada')")  # 0006 fails
+
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+
+    assert report.summary["outcome"] == "failed", report.findings
+    (finding,) = [f for f in report.findings if f.code == "DBS603"]
+    assert finding.message == ("After the rollback to 0004, the schema differs from the one "
+                               "recorded before the upgrade.")
+    ((title, text),) = finding.context
+    assert title == "Differences (the database -> 0004's schema)"
+    # The database keeps the comment 0005's downgrade() wrote; 0004 had none.
+    assert text == "table `public.patients`: comment differs (downgraded -> none)"
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT obj_description('patients'::regclass, 'pg_class')"
+                            ).fetchone() == ("downgraded",)
+
+
 def test_lock_contention_waits_at_most_lock_timeout_then_gives_up(database_url: str,
                                                                   tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
@@ -714,6 +762,8 @@ def test_a_revision_recorded_before_the_run_failed_keeps_what_it_made(
     root = _project(tmp_path / "p")
     (root / "migrations" / "versions" / "0005_recorded.py").write_text(RECORDED_THEN_WRONG)
     _at(database_url, "0004", root)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("INSERT INTO patients VALUES (1, 'Ada'), (2, 'Ada')")  # 0006 fails
 
     report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
 
