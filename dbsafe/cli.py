@@ -1435,6 +1435,9 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
 
     The file is checked against its manifest (size, sha256) before any database is
     touched; a mismatch, a truncated file or a missing manifest is refused.
+
+    Exit status: 0 restored, 1 --replace not confirmed (no --yes, no name typed at a
+    prompt), 2 could not restore.
     """
     from dbsafe import commands
 
@@ -1451,7 +1454,11 @@ def restore_command(state: CliState, backup_file: Path | None, database_url: str
         from dbsafe.pg.connect import database_name
 
         if not _confirm_database_name(lambda: database_name(settings.database_url or "")):
-            raise DbsafeError("--replace needs --yes, or the database's name typed at a prompt")
+            # Refused, not failed: exit 1, as `downgrade` refuses a data-loss report no one
+            # confirmed (it was exit 2, which says dbsafe could not do its job).
+            click.echo("dbsafe: refused: --replace needs --yes, or the database's name typed "
+                       "at a prompt; nothing was restored or replaced", err=True)
+            sys.exit(1)
     with _progress(settings, "restore") as progress:
         report = commands.restore(settings, backup_file or Path(), into=into,
                                   replace=replace, jobs=jobs, clean_up=clean_up,

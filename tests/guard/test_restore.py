@@ -287,6 +287,31 @@ def test_a_role_without_createdb_is_refused_without_waiting_for_the_backup_s_has
                 "CREATEDB, or restore as a role that has it)"], proc.stderr
 
 
+def test_replace_not_confirmed_is_refused_with_exit_1_as_an_unconfirmed_downgrade_is(
+        source: str, tmp_path: Path) -> None:
+    # No --yes and no terminal: refused before anything is touched. It was exit 2, which
+    # says dbsafe could not do its job; `downgrade` refusing a data-loss report no one
+    # confirmed exits 1, and so does this refusal now.
+    backup = commands.backup(_settings(source, tmp_path), tmp_path / "b").summary["backup"]
+    with psycopg.connect(_with_db(source, "postgres")) as conn:
+        databases = sorted(r[0] for r in conn.execute("SELECT datname FROM pg_database"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "DBSAFE_"))}
+
+    proc = subprocess.run([sys.executable, "-m", "dbsafe", "restore", str(backup), "--replace"],
+                          cwd=tmp_path, env={**env, "DBSAFE_DATABASE_URL": source},
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.splitlines() == [
+        "dbsafe: refused: --replace needs --yes, or the database's name typed at a prompt; "
+        "nothing was restored or replaced"], proc.stderr
+    with psycopg.connect(_with_db(source, "postgres")) as conn:
+        assert sorted(r[0] for r in conn.execute(
+            "SELECT datname FROM pg_database")) == databases
+    with psycopg.connect(source) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone() == (2000,)
+
+
 def test_two_verifications_in_the_same_second_get_scratch_databases_of_their_own(
         source: str, tmp_path: Path) -> None:
     # Another run's scratch copy of this very second (two CI jobs verifying backups on one
