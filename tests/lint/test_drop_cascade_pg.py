@@ -104,3 +104,73 @@ def test_the_databases_default_of_the_type_is_named_with_database_url(
     assert len(messages) == 1 and "the DEFAULT of `account.currency`" in messages[0]
     path.write_text("DROP TYPE unused CASCADE;\n")
     assert commands.lint(settings, [path]).findings == ()
+
+
+KEYS = """
+CREATE TABLE parents (id int PRIMARY KEY, code text CONSTRAINT parents_code_key UNIQUE,
+                      other text CONSTRAINT parents_other_key UNIQUE);
+CREATE TABLE kids (id int PRIMARY KEY, parent_id int CONSTRAINT kids_parent_fkey
+                   REFERENCES parents, parent_code text CONSTRAINT kids_code_fkey
+                   REFERENCES parents (code));
+"""
+
+
+def _foreign_keys(conninfo: str, statement: str) -> set[str]:
+    """The foreign keys pg_constraint shows after KEYS and `statement` (rolled back)."""
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(KEYS)
+        conn.execute(statement)
+        names = {row[0] for row in conn.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f'")}
+        conn.rollback()
+    return names
+
+
+def _key_findings(tmp_path: Path, statements: str) -> list[tuple[Severity, str]]:
+    folder = tmp_path / "keys"
+    folder.mkdir(exist_ok=True)
+    (folder / "001_keys.sql").write_text(KEYS)
+    (folder / "002_drop.sql").write_text(statements)
+    report = commands.lint(Settings(project_root=tmp_path, select=("DBS212",)), [folder])
+    return [(f.severity, f.message) for f in report.findings]
+
+
+def test_dropping_a_referenced_key_with_cascade_names_the_foreign_keys_it_drops(
+        conninfo: str, tmp_path: Path) -> None:
+    """fides: `DROP CONSTRAINT ..._pkey CASCADE` drops the other tables' foreign keys to it
+    (PostgreSQL: "drop cascades to constraint kids_parent_fkey on table kids")."""
+    assert _foreign_keys(conninfo, "SELECT 1") == {"kids_parent_fkey", "kids_code_fkey"}
+    drop = "ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE"
+    assert _foreign_keys(conninfo, drop) == {"kids_code_fkey"}
+    [(severity, message)] = _key_findings(tmp_path, drop + ";\n")
+    assert severity is Severity.ERROR and "`kids.kids_parent_fkey`" in message and \
+        "kids_code_fkey" not in message
+    drop = "ALTER TABLE parents DROP CONSTRAINT parents_code_key CASCADE"
+    assert _foreign_keys(conninfo, drop) == {"kids_parent_fkey"}
+    [(severity, message)] = _key_findings(tmp_path, drop + ";\n")
+    assert "`kids.kids_code_fkey`" in message and "kids_parent_fkey" not in message
+
+
+def test_a_key_nothing_references_or_whose_keys_come_back_is_not_flagged(
+        conninfo: str, tmp_path: Path) -> None:
+    drop = "ALTER TABLE parents DROP CONSTRAINT parents_other_key CASCADE"
+    assert _foreign_keys(conninfo, drop) == {"kids_parent_fkey", "kids_code_fkey"}
+    assert _key_findings(tmp_path, drop + ";\n") == []
+    again = ("ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE;\n"
+             "ALTER TABLE parents ADD CONSTRAINT parents_pkey PRIMARY KEY (id, code);\n"
+             "ALTER TABLE parents ADD CONSTRAINT parents_id_key UNIQUE (id);\n"
+             "ALTER TABLE kids ADD CONSTRAINT kids_parent_fkey FOREIGN KEY (parent_id) "
+             "REFERENCES parents (id);\n")
+    assert _foreign_keys(conninfo, again) == {"kids_parent_fkey", "kids_code_fkey"}
+    assert _key_findings(tmp_path, again) == []
+
+
+def test_dropping_a_referenced_key_is_named_with_database_url(
+        conninfo: str, tmp_path: Path, database_url: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(KEYS)
+    path = tmp_path / "drop.sql"
+    path.write_text("ALTER TABLE parents DROP CONSTRAINT parents_pkey CASCADE;\n")
+    settings = Settings(project_root=tmp_path, select=("DBS212",), database_url=database_url)
+    [finding] = commands.lint(settings, [path]).findings
+    assert "`kids.kids_parent_fkey`" in finding.message

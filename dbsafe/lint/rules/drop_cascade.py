@@ -1,4 +1,4 @@
-"""`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, which drops what uses it.
+"""`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, or of a referenced key, which drops what uses it.
 
 ## Why
 `CASCADE` drops every object that depends on the one dropped, without naming them. For a
@@ -7,6 +7,12 @@ type, with their data; for a schema, its tables; for a function or a sequence, t
 defaults, triggers, views and policies that use it, so inserts start failing (verified on
 PostgreSQL 18: the column is gone after `DROP TYPE ... CASCADE`). None of it is reported by
 the rules about dropped tables and columns, which see only the statement's own object.
+
+`ALTER TABLE ... DROP CONSTRAINT ... CASCADE` of a PRIMARY KEY or UNIQUE constraint drops
+every foreign key of other tables that rests on it (PostgreSQL's notice "drop cascades to
+constraint ... on table ..."): nothing checks those columns any more, and rows pointing at
+nothing go in. Where the history or `--database-url` shows such foreign keys, the finding
+names them; a key nothing is known to reference is not flagged.
 
 A column changed to another type keeps its DEFAULT, cast to the new type but still a value
 of the old one (`'USD'::"Currency"` on a `text` column): `DROP TYPE ... CASCADE` drops that
@@ -19,12 +25,15 @@ by `CREATE TABLE AS`, may still use it).
 ## Bad
 ```sql
 DROP TYPE order_status CASCADE;
+ALTER TABLE customers DROP CONSTRAINT customers_pkey CASCADE;  -- orders.customer_id's key
 ```
 
 ## Good
 ```sql
 ALTER TABLE orders ALTER COLUMN status TYPE text;
 DROP TYPE order_status;
+-- drop the foreign keys by name, change the key, then add them again (NOT VALID, then
+-- VALIDATE CONSTRAINT)
 ```
 
 ## In Alembic
@@ -38,6 +47,8 @@ anything still depends on it, instead of dropping it silently.
 * A type or domain that no column or DEFAULT of the database's schema or of the migrations
   uses (with `--database-url`).
 * `DROP TABLE ... CASCADE` and `DROP VIEW ... CASCADE`: DBS201 and the view rules report them.
+* `DROP CONSTRAINT ... CASCADE` of a key no foreign key the history or the database shows
+  rests on, or whose foreign keys a later statement of the migration adds again by name.
 """
 
 from __future__ import annotations
@@ -141,6 +152,9 @@ def _uses(ctx: LintContext, name: str) -> tuple[list[str], list[str]] | None:
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    if statement.kind == "AlterTableStmt":
+        yield from _dropped_keys(statement, ctx)
+        return
     kind = statement.object_kind or ""
     if statement.kind != "DropStmt" or statement.node.get("behavior") != "DROP_CASCADE" or \
             kind not in _REACH:
@@ -162,6 +176,44 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
             help="Drop or change what uses it first, then drop it without CASCADE: "
                  "PostgreSQL then refuses while anything still depends on it.",
             subject=name, severity=severity)
+
+
+def _dropped_keys(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
+    """`ALTER TABLE t DROP CONSTRAINT k CASCADE` of a primary key or unique constraint: the
+    other tables' foreign keys resting on it (`Statement.keys_to`, filled by the engine from
+    the history and the database's schema) go with it."""
+    keys = dict(statement.unique_keys)
+    for action in statement.actions:
+        key = keys.get(action.name or "")
+        if action.subtype != "DropConstraint" or not action.cascade or key is None:
+            continue
+        again = _added_later(statement, ctx)
+        resting = [fk for fk in statement.keys_to if fk.rests_on(*key)
+                   and (last(fk.table), fk.name) not in again]
+        if not resting:
+            continue
+        named = ", ".join(f"`{last(fk.table)}.{fk.name}`" for fk in resting)
+        yield ctx.finding(
+            RULE,
+            f"`DROP CONSTRAINT {action.name} CASCADE` also drops the foreign "
+            f"{'key' if len(resting) == 1 else 'keys'} {named} of "
+            f"{'another table' if len(resting) == 1 else 'other tables'} resting on it, "
+            "without saying so: nothing checks those columns afterwards, and rows pointing "
+            "at nothing go in.",
+            help="Drop those foreign keys by name first and add them again once the new key "
+                 "is in place (NOT VALID, then VALIDATE CONSTRAINT); without CASCADE "
+                 "PostgreSQL refuses while one rests on the key.",
+            subject=action.name, severity=Severity.ERROR)
+
+
+def _added_later(statement: Statement, ctx: LintContext) -> set[tuple[str, str]]:
+    """(table, name) of the foreign keys later statements of the migration add."""
+    return {(last(later.relation), action.constraint.name)
+            for later in ctx.later(statement)
+            if later.kind == "AlterTableStmt" and later.relation
+            for action in later.actions
+            if action.subtype == "AddConstraint" and action.constraint is not None
+            and action.constraint.kind == "foreign" and action.constraint.name}
 
 
 def _named_reach(columns: list[str], defaults: list[str]) -> tuple[str, Severity]:
@@ -190,5 +242,5 @@ RULE = Rule(
     since="0.1.0",
     doc=__doc__,
     check=check,
-    kinds=frozenset({"DropStmt"}),
+    kinds=frozenset({"DropStmt", "AlterTableStmt"}),
 )
