@@ -158,6 +158,10 @@ class ColumnFacts:
     # default or when not known. A type change keeps the default, cast to the new type but
     # still of the old one: `DROP TYPE old CASCADE` then drops it (pg_depend, PostgreSQL 18).
     default_of: str | None = None
+    # The sequence (unqualified) the column's DEFAULT takes numbers from: a serial's
+    # `<table>_<column>_seq`, or `nextval('s')`; None when it has none or it is not known.
+    # `DROP SEQUENCE s CASCADE` drops that DEFAULT (DBS212 names it).
+    sequence: str | None = None
 
 
 @dataclass
@@ -286,8 +290,8 @@ class History:
         self.added.clear()
         return self
 
-    def _new(self, column: Any) -> ColumnFacts:
-        facts = _facts(column)
+    def _new(self, column: Any, table: str) -> ColumnFacts:
+        facts = _facts(column, table)
         self.added.append(facts)
         return facts
 
@@ -409,7 +413,7 @@ class History:
             table = self.columns.setdefault(last(s.relation), {})
             self.columns_dropped.pop(last(s.relation), None)  # (a new table of that name)
             for column in s.columns:
-                table[column.name] = self._new(column)
+                table[column.name] = self._new(column, last(s.relation))
                 for con in column.constraints:
                     self._check_added(last(s.relation), con)
                     self._not_null_proved(last(s.relation), con)
@@ -779,7 +783,7 @@ class History:
                     storage[setting] = value
             indexes = self._indexes_of(table_name)
             if sub == "AddColumn" and action.column is not None:
-                table[action.column.name] = self._new(action.column)
+                table[action.column.name] = self._new(action.column, table_name)
                 self.columns_dropped.get(table_name, set()).discard(action.column.name)
                 for con in action.column.constraints:
                     self._key_added(table_name, con, (action.column.name,))
@@ -794,6 +798,7 @@ class History:
                 facts = table.setdefault(action.name, ColumnFacts(not_null=None))
                 facts.default_of = facts.type.name if action.expression is not None and \
                     facts.type is not None else None
+                facts.sequence = nextval_sequence(action.expression)
             elif sub == "SetNotNull" and action.name:
                 table.setdefault(action.name, ColumnFacts()).not_null = True
             elif sub == "DropNotNull" and action.name:
@@ -918,15 +923,35 @@ def stored_as(action: Action) -> str | None:
     return action.name
 
 
-def _facts(column: Any) -> ColumnFacts:
+def _facts(column: Any, table: str) -> ColumnFacts:
     identity = bool(column.has("identity") or (column.type is not None and
                                                column.type.name in _SERIAL_TYPES))
     generated = next((("stored" if c.stored else "virtual") for c in column.constraints
                       if c.kind == "generated"), None)
     default_of = column.type.name if column.type is not None and \
         column.default is not None else None
+    sequence = nextval_sequence(column.default)
+    if column.type is not None and column.type.name in _SERIAL_TYPES and \
+            len(f"{table}_{column.name}_seq".encode()) < 64:
+        # (a longer name PostgreSQL shortens, or numbers where the name is taken)
+        sequence = f"{table}_{column.name}_seq"
     return ColumnFacts(column.type, bool(column.not_null or identity), identity, True,
-                       own_collation(column.collation), generated, default_of)
+                       own_collation(column.collation), generated, default_of, sequence)
+
+
+def nextval_sequence(expression: Any) -> str | None:
+    """The sequence (unqualified) of a DEFAULT that is `nextval('s')` (or
+    `nextval('s'::regclass)`), as PostgreSQL's grammar reads it; None for anything else."""
+    call = (expression or {}).get("FuncCall") if isinstance(expression, dict) else None
+    if not call or strings(call.get("funcname"))[-1:] != ("nextval",) or \
+            len(call.get("args") or ()) != 1:
+        return None
+    [arg] = call["args"]
+    arg = (arg.get("TypeCast") or {}).get("arg", arg)
+    name = ((arg.get("A_Const") or {}).get("sval") or {}).get("sval")
+    if not isinstance(name, str) or '"' in name:
+        return None  # (a quoted name lint does not fold)
+    return name.rpartition(".")[2].lower()
 
 
 _TYPE_CREATED = frozenset({"CreateEnumStmt", "CompositeTypeStmt", "CreateRangeStmt"})

@@ -174,3 +174,58 @@ def test_dropping_a_referenced_key_is_named_with_database_url(
     settings = Settings(project_root=tmp_path, select=("DBS212",), database_url=database_url)
     [finding] = commands.lint(settings, [path]).findings
     assert "`kids.kids_parent_fkey`" in finding.message
+
+
+SERIALS = """
+CREATE TABLE data_categories (id serial PRIMARY KEY, name text);
+CREATE SEQUENCE shared_numbers;
+CREATE TABLE invoices (id int PRIMARY KEY, number bigint NOT NULL
+                       DEFAULT nextval('public.shared_numbers'::regclass));
+CREATE TABLE credits (id int PRIMARY KEY, number bigint);
+ALTER TABLE credits ALTER COLUMN number SET DEFAULT nextval('shared_numbers');
+"""
+
+
+def _sequence_cascades(conninfo: str, drop: str) -> list[str]:
+    said: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(SERIALS)
+        conn.add_notice_handler(lambda d: said.extend(
+            line for text in (d.message_primary, d.message_detail) if text
+            for line in text.splitlines() if line.startswith("drop cascades to default")))
+        conn.execute(drop)
+        conn.rollback()
+    return said
+
+
+@pytest.mark.parametrize("with_database", [False, True])
+def test_the_defaults_a_dropped_sequence_takes_are_named(
+        conninfo: str, tmp_path: Path, database_url: str, with_database: bool) -> None:
+    """fides' 155fd8e51d9d: `DROP SEQUENCE data_categories_id_seq CASCADE` drops the
+    DEFAULT of the serial `data_categories.id`, which the history made."""
+    assert _sequence_cascades(conninfo, "DROP SEQUENCE data_categories_id_seq CASCADE") == [
+        "drop cascades to default value for column id of table data_categories"]
+    assert sorted(_sequence_cascades(conninfo, "DROP SEQUENCE shared_numbers CASCADE")) == [
+        "drop cascades to default value for column number of table credits",
+        "drop cascades to default value for column number of table invoices"]
+    drops = ("DROP SEQUENCE data_categories_id_seq CASCADE;\n"
+             "DROP SEQUENCE shared_numbers CASCADE;\n")
+    if with_database:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(SERIALS)
+        path = tmp_path / "drop.sql"
+        path.write_text(drops)
+        settings = Settings(project_root=tmp_path, select=("DBS212",),
+                            database_url=database_url)
+        messages = [f.message for f in commands.lint(settings, [path]).findings]
+    else:
+        folder = tmp_path / "serials"
+        folder.mkdir()
+        (folder / "001_serials.sql").write_text(SERIALS)
+        (folder / "002_drop.sql").write_text(drops)
+        settings = Settings(project_root=tmp_path, select=("DBS212",))
+        messages = [f.message for f in commands.lint(settings, [folder]).findings]
+    [serial, shared] = messages
+    assert "the DEFAULT of `data_categories.id`" in serial
+    assert "`invoices.number`" in shared and "`credits.number`" in shared and \
+        "data_categories" not in shared

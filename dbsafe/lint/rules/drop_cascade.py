@@ -22,6 +22,12 @@ columns still of the type and the DEFAULTs holding one; with neither it is a war
 so (a function's argument, a view's cast, another type or a column lint cannot follow, made
 by `CREATE TABLE AS`, may still use it).
 
+`DROP SEQUENCE ... CASCADE` drops the DEFAULT of a column that takes numbers from it: the
+finding names the columns the history made `serial` (their sequence is
+`<table>_<column>_seq`) or gave `DEFAULT nextval('...')`, and with `--database-url` the
+database's (fides' `DROP SEQUENCE data_categories_id_seq CASCADE`; PostgreSQL: "drop
+cascades to default value for column id of table data_categories").
+
 ## Bad
 ```sql
 DROP TYPE order_status CASCADE;
@@ -151,6 +157,28 @@ def _uses(ctx: LintContext, name: str) -> tuple[list[str], list[str]] | None:
     return columns, defaults
 
 
+def _taking_numbers(ctx: LintContext, name: str) -> list[str]:
+    """The columns whose DEFAULT the history or the database's schema shows takes numbers
+    from sequence `name` (a serial, `nextval('name')`)."""
+    from dbsafe.lint.engine import nextval_sequence
+    from dbsafe.lint.statement import parse_statement
+
+    history = ctx.history
+    found = [f"{table}.{column}" for table, known in history.columns.items()
+             for column, facts in known.items() if facts.sequence == name]
+    for relation in ctx.before.relations if ctx.before is not None else ():
+        known = history.columns.get(relation.name, {})
+        for col in relation.columns:
+            if col.name in known or relation.name in history.kinds or \
+                    not (col.default or "").startswith("nextval("):
+                continue  # (what the migrations changed or dropped: said above)
+            select = parse_statement(f"SELECT {col.default}").node
+            target = (select.get("targetList") or [{}])[0].get("ResTarget") or {}
+            if nextval_sequence(target.get("val")) == name:
+                found.append(f"{relation.name}.{col.name}")
+    return found
+
+
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     if statement.kind == "AlterTableStmt":
         yield from _dropped_keys(statement, ctx)
@@ -163,7 +191,14 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if _created(statement, ctx, kind, name):
             continue
         uses = _uses(ctx, name) if kind in ("type", "domain") else None
-        if uses is None:
+        taking = _taking_numbers(ctx, name) if kind == "sequence" else []
+        if taking:
+            reach = (f"the DEFAULT of {', '.join(f'`{c}`' for c in taking)}, which takes "
+                     "numbers from it (inserts leaving the column out then get NULL, or fail "
+                     "where it is NOT NULL), and any other default that does, without "
+                     "naming them")
+            severity = Severity.WARNING
+        elif uses is None:
             reach = _REACH[kind]
             severity = Severity.ERROR if kind in _HOLDS_DATA else Severity.WARNING
         elif ctx.before is not None and uses == ([], []):
