@@ -15,8 +15,6 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -524,14 +522,14 @@ _C_SPACE = " \t\n\v\f\r"
 _C_INTEGER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
 _C_NUMBER = re.compile(r"[+-]?(?:0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)"
                        r"(?:[pP][+-]?[0-9]+)?|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
-# unit -> (milliseconds, the next smaller unit's: what PostgreSQL rounds a fraction to)
-_TIME_UNITS: dict[str, tuple[Fraction, Fraction]] = {
-    "d": (Fraction(86_400_000), Fraction(3_600_000)),
-    "h": (Fraction(3_600_000), Fraction(60_000)),
-    "min": (Fraction(60_000), Fraction(1_000)),
-    "s": (Fraction(1_000), Fraction(1)),
-    "ms": (Fraction(1), Fraction(1, 1000)),
-    "us": (Fraction(1, 1000), Fraction(1, 1000)),
+# unit -> (microseconds, the next smaller unit's: what PostgreSQL rounds a fraction to)
+_TIME_UNITS: dict[str, tuple[int, int]] = {
+    "d": (86_400_000_000, 3_600_000_000),
+    "h": (3_600_000_000, 60_000_000),
+    "min": (60_000_000, 1_000_000),
+    "s": (1_000_000, 1_000),
+    "ms": (1_000, 1),
+    "us": (1, 1),
 }
 _INT_MAX = 2**31 - 1
 DURATION_EXAMPLES = "2s, 500ms, 5min or 0 (off)"
@@ -568,6 +566,10 @@ def parse_duration(text: str) -> tuple[int, str]:
     5S None
     -1s None
     """
+    # (imported here: `fractions` loads `decimal`, a few milliseconds every command paid)
+    from decimal import Decimal
+    from fractions import Fraction
+
     value = text.strip(_C_SPACE)
     integer = _C_INTEGER.match(value)
     end = integer.end() if integer else 0
@@ -596,13 +598,13 @@ def parse_duration(text: str) -> tuple[int, str]:
     unit = value[end:].lstrip(_C_SPACE)
     if unit and unit not in _TIME_UNITS:
         raise DurationError
-    scale, step = _TIME_UNITS[unit] if unit else (Fraction(1), Fraction(1))
-    ms = number * scale
+    scale, step = _TIME_UNITS[unit] if unit else (1_000, 1_000)
+    ms = number * scale / 1_000
     if negative and ms:
         raise DurationError
     if ms > _INT_MAX:
         raise DurationError(f"is more than PostgreSQL takes ({_INT_MAX} ms, about 24.8 days)")
-    read = round(round(ms / step) * step) if unit else round(ms)
+    read = round(round(ms * 1_000 / step) * step / 1_000) if unit else round(ms)
     if read != ms:
         off = " (0 turns the timeout off)" if read == 0 else ""
         raise DurationError(f"is {float(ms):g} ms, which PostgreSQL rounds to {read} ms{off}")
