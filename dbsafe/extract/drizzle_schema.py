@@ -101,7 +101,7 @@ def _configs(root: Path) -> list[Path]:
 def _schema_files(config: Path) -> list[Path]:
     """The files `schema` in a drizzle config names (a path, a folder, a glob or a list of
     them), relative to the config's folder, where drizzle-kit is run."""
-    from dbsafe.extract.javascript import _parser
+    from dbsafe.extract.javascript import _parser, _walk
 
     try:
         data = config.read_bytes()
@@ -109,7 +109,7 @@ def _schema_files(config: Path) -> list[Path]:
         return []
     tree = _parser("typescript").parse(data)
     patterns: list[str] = []
-    for node in _nodes(tree.root_node):
+    for node in _walk(tree.root_node):
         if node.type != "pair":
             continue
         key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
@@ -252,14 +252,6 @@ def _string(data: bytes, node: Node) -> str | None:
 
 def _text(data: bytes, node: Node) -> str:
     return data[node.start_byte:node.end_byte].decode("utf-8", "replace")
-
-
-def _nodes(root: Node):
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(reversed(node.named_children))
 
 
 def module_names(module: str) -> tuple[str, ...]:

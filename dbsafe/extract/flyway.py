@@ -198,6 +198,11 @@ class FlywayConfig:
     encoding: str = "UTF-8"  # its files' (`encoding`)
 
     @property
+    def utf8(self) -> bool:
+        """Whether Flyway reads its files as UTF-8 (`encoding`), as dbsafe checksums them."""
+        return self.encoding.replace("-", "").replace("_", "").lower() == "utf8"
+
+    @property
     def ignores_ignored(self) -> bool:
         """Whether `ignoreMigrationPatterns` lets validation pass a versioned migration below
         the last one applied that never ran (`ValidatePattern`: `*:ignored`,
@@ -821,7 +826,7 @@ def flyway_edited(file: Path, config: FlywayConfig, recorded: int,
     would: files read in another `encoding` than UTF-8, or one whose placeholders Flyway
     fills in (their values at the run are not known). `raw`: the file's checksum, taken
     when it was read (`Migration.checksum`): the file is read again only where it differs."""
-    if config.encoding.replace("-", "").replace("_", "").lower() != "utf8":
+    if not config.utf8:
         return None
     if raw is not None and raw == recorded:
         return False

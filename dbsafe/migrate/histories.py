@@ -778,7 +778,7 @@ def edited_applied(migrations: Sequence[Migration], history: History) -> list[Ed
                 history.runner == "sqlx" and isinstance(m.checksum, str) and not ignored):
             # (its checksum taken from the bytes read for its statements: no second read)
             usable = m.checksum is not None and (
-                history.runner == "sqlx" or (config is not None and _utf8(config)))
+                history.runner == "sqlx" or (config is not None and config.utf8))
             if usable and str(m.checksum) not in {str(s) for s in sums}:
                 out.append(Edited(m, version, str(sums[-1]), str(m.checksum)))
             continue
@@ -804,11 +804,6 @@ def _above_baseline(version: str, history: History) -> bool:
     return FlywayNames.version_key(version) > FlywayNames.version_key(history.baseline)
 
 
-def _utf8(config: FlywayConfig) -> bool:
-    """Whether Flyway reads its files as UTF-8 (`encoding`), as dbsafe checksums them."""
-    return config.encoding.replace("-", "").replace("_", "").lower() == "utf8"
-
-
 def _runner_checksum(runner: str, data: bytes, config: FlywayConfig | None, ignored: str,
                      recorded: list[str]) -> str | None:
     """The checksum `runner` computes of a file of `data`, as it shows it, where it is none of
@@ -822,7 +817,7 @@ def _runner_checksum(runner: str, data: bytes, config: FlywayConfig | None, igno
     if runner == "flyway":
         from dbsafe.extract.flyway import flyway_checksum
 
-        if config is None or not _utf8(config):
+        if config is None or not config.utf8:
             return None
         value = flyway_checksum(data)
         return None if value is None or str(value) in recorded else str(value)
