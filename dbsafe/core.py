@@ -163,6 +163,24 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def closest(wanted: str, known: Iterable[str], limit: int = 3) -> list[str]:
+    """The `known` words nearest `wanted` by difflib's ratio (at least 0.6), ties to the most
+    aligned; at most `limit`.
+
+    >>> closest("tabel", ["table", "index", "column", "partitioned_table"])
+    ['table']
+    """
+    import difflib
+
+    ranked = []
+    for word in set(known):
+        ratio = difflib.SequenceMatcher(None, wanted, word).ratio()
+        if ratio >= 0.6:
+            aligned = sum(a == b for a, b in zip(wanted, word, strict=False))
+            ranked.append((-round(ratio, 6), -aligned, word))
+    return [word for *_, word in sorted(ranked)[:limit]]
+
+
 def unknown_codes(unknown: Sequence[str], known: Iterable[str]) -> str:
     """`unknown` said each with the known codes closest to it (difflib), not the whole list
     (over a hundred codes), and where that list is.
@@ -172,20 +190,13 @@ def unknown_codes(unknown: Sequence[str], known: Iterable[str]) -> str:
     >>> unknown_codes(["X", "dbs2O1"], ["DBS101", "DBS201"])
     "unknown codes 'X', 'dbs2O1' (closest: DBS201, DBS101); `dbsafe codes` lists them all"
     """
-    import difflib
-
     codes = set(known)
 
-    def closest(wanted: str) -> str:  # difflib's ratio, ties to the most aligned
-        ranked = []
-        for code in codes:
-            ratio = difflib.SequenceMatcher(None, wanted, code).ratio()
-            if ratio >= 0.6:
-                aligned = sum(a == b for a, b in zip(wanted, code, strict=False))
-                ranked.append((-round(ratio, 6), -aligned, code))
-        return f" (closest: {', '.join(c for *_, c in sorted(ranked)[:3])})" if ranked else ""
+    def near(wanted: str) -> str:
+        found = closest(wanted, codes)
+        return f" (closest: {', '.join(found)})" if found else ""
 
-    named = ", ".join(f"{code!r}{closest(code.upper())}" for code in unknown)
+    named = ", ".join(f"{code!r}{near(code.upper())}" for code in unknown)
     return f"unknown code{'s' if len(unknown) > 1 else ''} {named}; `dbsafe codes` lists them all"
 
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity
+from dbsafe.core import OWN_SCHEMA, ConfigError, Finding, RuleInfo, Severity, closest
 from dbsafe.schema.model import (
     Collation,
     CompositeType,
@@ -191,8 +191,11 @@ class DiffOptions:
     def __post_init__(self) -> None:
         unknown = set(self.ignore_kinds) - set(KINDS) - set(ASPECTS)
         if unknown:
-            raise ValueError(f"unknown kind(s) to ignore: {', '.join(sorted(unknown))} "
-                             f"(known: {', '.join(KINDS + ASPECTS)})")
+            near = {name: closest(name, KINDS + ASPECTS, 1) for name in sorted(unknown)}
+            named = ", ".join(f"{name} (did you mean {near[name][0]}?)" if near[name] else name
+                              for name in near)
+            raise ValueError(f"unknown kind(s) to ignore: {named}; the kinds: "
+                             f"{', '.join(KINDS + ASPECTS)}")
 
     @classmethod
     def parse(cls, kinds: Iterable[str] = (), schemas: Iterable[str] = (),

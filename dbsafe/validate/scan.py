@@ -832,7 +832,8 @@ def _analyse_all(paths: list[tuple[Path, str, bytes]], root: Path, snapshot: Sch
     _worker_exposed = exposed
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # a worker more than there are chunks would only be forked to wait (`--jobs 1000`)
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
         results = pool.map(_analyse_chunk, chunks, [root] * len(chunks),
                            [max_bytes] * len(chunks), [version] * len(chunks),
                            [names] * len(chunks), [confirming] * len(chunks))

@@ -225,7 +225,8 @@ def test_a_side_that_is_nothing_known_is_one_line_exit_2(tmp_path: Path) -> None
         f"dbsafe: error: {tmp_path / 'missing.json'}: no such snapshot file or folder of SQL "
         "migrations, and not a database URL or migrations[@REV]"]
     result = run("diff", "migrations", "migrations", "--ignore", "tables")
-    assert result.exit_code == 2 and "unknown kind(s) to ignore: tables" in result.stderr
+    assert result.exit_code == 2
+    assert "unknown kind(s) to ignore: tables (did you mean table?); the kinds: " in result.stderr
 
 
 def test_an_empty_side_is_refused_not_read_as_the_working_directory(
