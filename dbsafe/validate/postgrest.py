@@ -515,6 +515,9 @@ class _Graph:
         self.outgoing: dict[int, list[_ForeignKey]] = {}
         self.incoming: dict[int, list[_ForeignKey]] = {}
         self.functions: dict[str, list] = {}
+        # Every foreign key's name: PostgREST's findRel matches an embed by one, and gives a
+        # view the names of the foreign keys of the tables it reads.
+        self.foreign_key_names: set[str] = set()
         self.schemas = set(snapshot.schemas) | {r.schema for r in snapshot.relations}
         # What extensions own is not in the snapshot but PostgREST serves it: the names of
         # their tables and views, and the schemas their functions may be in.
@@ -529,6 +532,7 @@ class _Graph:
             for constraint in relation.constraints:
                 if constraint.kind != "foreign_key" or not constraint.referenced_table:
                     continue
+                self.foreign_key_names.add(constraint.name)
                 schema, _, name = constraint.referenced_table.partition(".")
                 referenced = snapshot.relation(schema, name)
                 if referenced is None:
@@ -898,6 +902,14 @@ class _Checker:
                 r.kind not in _TABLE_KINDS for r in self.graph.by_name.get(name, ())):
             # PostgREST infers a view's relationships from its definition: not modelled.
             self.skip(f"`{name}` embeds through a view")
+            if hint is None and (any(o.column(name) is not None for o in origin)
+                                 or name in self.graph.foreign_key_names):
+                # findRel also takes the name for a foreign key's column or constraint,
+                # which a view's inferred relationships have too: `v?select=owner(x)` on a
+                # view column `owner` referencing `users` embeds `users`, not a relation
+                # named `owner`.
+                return ()
+            # Else only by the target's name: the relation so named in the request's schema.
             same_schema = tuple(r for r in self.graph.by_name.get(name, ())
                                 if r.schema in {o.schema for o in origin})
             return same_schema

@@ -74,6 +74,14 @@ PASS = [
     ("embedded-count", "supabase.from('clinics').select('name, patients(count)')"),
     ("system-column", "supabase.from('clinics').select('ctid')"),
     ("view", "supabase.from('patient_overview').select('id, full_name, clinics(name)')"),
+    # PostgREST gives a view the relationships of the table it reads and finds them by the
+    # foreign key's column or constraint name too (EmbedDisambiguationSpec's
+    # `projects_view!project_id(client:client_id(...))`): these embed `vets`, not the tables
+    # `clinics` and `doctors`, which have no `license`.
+    ("embed-from-a-view-by-a-foreign-key-column",
+     "supabase.from('visit_list').select('id, clinics(license)')"),
+    ("embed-from-a-view-by-a-foreign-key-name",
+     "supabase.from('visit_list').select('id, doctors(license)')"),
     ("schema", "supabase.schema('billing').from('invoices').select('amount')"),
     ("other-schema-without-schema-call", "supabase.from('todos').select('task')"),
     ("same-name-in-another-schema", "supabase.from('clinics').select('api_only')"),
