@@ -311,8 +311,11 @@ class _SelectParser:
             item = self.embed_head(kind="spread", alias=None)
             return self.embed_body(item)
         start = self.i
+        alias = self.alias()
+        if alias is not None and self.peek("..."):
+            # pSpreadRelationSelect takes no alias: PostgREST answers PGRST100.
+            raise SelectError(f"a spread cannot be aliased (`{alias}:...`)")
         try:
-            alias = self.alias()
             item = self.embed_head(kind="embed", alias=alias)
             if item.name != "count" and self.peek("("):
                 return self.embed_body(item)
@@ -471,27 +474,31 @@ def _identifier_char(char: str) -> bool:
     return char.isalpha() or (char.isdigit() and char.isascii()) or char in "_ $"
 
 
-def parse_path(raw: str) -> tuple[list[str], str, int, int]:
-    """A filter/order column: `rel.sub.col->x` is (["rel", "sub"], "col", start, end).
+def parse_path(raw: str) -> tuple[list[str], str, int, int, bool]:
+    """A filter's column: `rel.sub.col->x` is (["rel", "sub"], "col", start, end, json_path).
+
+    PostgREST reads a filter's key with `pTreePath` and ignores whatever follows what it
+    read: a cast, `price::text=eq.3`, is dropped and `price` is compared uncast (its
+    issues #1409 and #2785). Any other text after the path is left unread here.
 
     >>> parse_path("clinics.name")
-    (['clinics'], 'name', 8, 11)
-    >>> parse_path("data->>key")
-    ([], 'data', 0, 3)
+    (['clinics'], 'name', 8, 11, False)
+    >>> parse_path("data->>key::int")
+    ([], 'data', 0, 3, True)
     """
     parser = _SelectParser(raw, list(range(len(raw))))
     names = [parser.field_name()]
     while parser.peek("."):
         parser.i += 1
         names.append(parser.field_name())
-    parser.json_path()
-    if parser.i != len(raw):
+    json_path = parser.json_path()
+    if parser.i != len(raw) and not parser.peek("::"):
         raise SelectError(f"unexpected {raw[parser.i]!r}")
     name, start, end = names[-1]
     # Identifiers may hold spaces that PostgREST strips: point at the name itself.
     start += len(raw[start:end + 1]) - len(raw[start:end + 1].lstrip())
     end -= len(raw[start:end + 1]) - len(raw[start:end + 1].rstrip())
-    return [n for n, _, _ in names[:-1]], name, start, end
+    return [n for n, _, _ in names[:-1]], name, start, end, json_path
 
 
 # -- the schema as PostgREST sees it ---------------------------------------------------------
@@ -1031,12 +1038,11 @@ class _Checker:
             self.not_literal(what, value)
             return
         try:
-            path, name, start, end = parse_path(value.sql)
+            path, name, start, end, json_path = parse_path(value.sql)
         except SelectError as exc:
             self.skip(f"{what} not read: {exc}")
             return
         resolved, here = self.level([*prefix, *path], target, embeds)
-        json_path = bool(value.sql[end + 1:].strip())
         if null_test and not json_path and (self.select_unknown or _names_embed(name, here)):
             return  # `rel=not.is.null`: whether the embedded resource has rows
         self.column(name, resolved, value, start, end)

@@ -90,6 +90,11 @@ PASS = [
      ".match({ full_name: 'x', email: 'y' }).not('email', 'is', null)"
      ".filter('id', 'in', '(1,2)').textSearch('full_name', 'x').limit(3)"),
     ("json-filter", "supabase.from('patients').select('id').eq('data->>kind', 'x')"),
+    # PostgREST drops a cast written in a filter's column: `email` is compared uncast, and
+    # `patients::text=not.is.null` is still the embedded resource's null test.
+    ("filter-column-with-a-cast", "supabase.from('clinics').select('id, patients(id)')"
+     ".eq('name::text', 'x').gt('settings->>n::int', 1).match({ 'id::text': '1' })"
+     ".eq('patients.email::text', 'x').not('patients::text', 'is', null)"),
     ("embedded-filter", "supabase.from('clinics').select('name, patients(email)')"
      ".eq('patients.email', 'x').order('email', { referencedTable: 'patients' })"),
     ("embedded-filter-by-alias", "supabase.from('clinics').select('name, p:patients(email)')"
@@ -302,6 +307,13 @@ FLAG = [
     ("client-db-schema-table", "const api = createClient(u, k, { db: { schema: 'api' } });\n"
      "api.from('patients').select('id')", "DBS301", "patients"),
     ("filter", "supabase.from('patients').select('id').eq('nope', 1)", "DBS302", "nope"),
+    # PostgREST filters the column a cast follows (the cast is dropped): it must exist.
+    ("filter-column-with-a-cast", "supabase.from('patients').select('id').eq('nope::text', 1)",
+     "DBS302", "nope"),
+    ("json-filter-column-with-a-cast",
+     "supabase.from('patients').select('id').gt('nope->>n::int', 1)", "DBS302", "nope"),
+    ("embedded-filter-column-with-a-cast", "supabase.from('clinics').select('patients(id)')"
+     ".eq('patients.nope::date', '2024-01-01')", "DBS302", "nope"),
     # An aliased embed is known by its alias only: `patients` is then a column filter.
     ("embedded-null-filter-by-name-when-aliased",
      "supabase.from('clinics').select('p:patients(id)').not('patients', 'is', null)", "DBS302",
@@ -785,11 +797,32 @@ def test_select_grammar(select: str, expected: list) -> None:
 
 @pytest.mark.parametrize(
     "select", ["name!hint", "*!hint", "name::", "id,clients(name[])", "rel->json(*)", "a,,b",
-               "rel(id", "..rel(*)"],
+               "rel(id", "..rel(*)", "alias:...rel(*)"],
 )
 def test_select_postgrest_rejects_is_not_read(select: str) -> None:
     with pytest.raises(SelectError):
         parse_select(select)
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        # pSpreadRelationSelect takes no alias (PGRST100): nothing else of it is read.
+        ("supabase.from('appointments').select('id, x:...patients(nope)')",
+         "select string not read: a spread cannot be aliased (`x:...`)"),
+        # PostgREST's order grammar takes no cast (`order=id::text` is PGRST100), nor does its
+        # logic tree (`or=(id::text.eq.1)`).
+        ("supabase.from('patients').select('id').order('nope::text')",
+         "order not read: unexpected ':'"),
+        ("supabase.from('patients').select('id').or('nope::text.eq.1')",
+         "`.or()` filter not read: expected '.' at 4"),
+    ],
+)
+def test_what_postgrest_rejects_is_left_unread_with_a_reason(
+        code: str, reason: str, snapshot: SchemaSnapshot) -> None:
+    _, checked = _check(code, snapshot)
+    assert [(c.status, c.reason, c.issues) for c in checked] == [("not_analysed", reason, ())]
 
 
 def test_select_offsets_point_into_the_string_as_written() -> None:

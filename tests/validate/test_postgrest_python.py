@@ -54,6 +54,11 @@ SAME = [
      '.is_("nope3", None).order("nope4", desc=True).execute()'),
     ("or", "supabase.from('patients').select('id').or('id.eq.1,nope.gt.2')",
      'supabase.table("patients").select("id").or_("id.eq.1,nope.gt.2").execute()'),
+    # PostgREST drops a cast after a filter's column: the column is what it compares.
+    ("filter-column-with-a-cast",
+     "supabase.from('patients').select('id').eq('nope::text', 1).eq('email::text', 'x')",
+     'supabase.table("patients").select("id").eq("nope::text", 1).eq("email::text", "x")'
+     ".execute()"),
     ("match", "supabase.from('patients').select('id').match({ nope: 1, id: 2 })",
      'supabase.table("patients").select("id").match({"nope": 1, "id": 2}).execute()'),
     ("payload", "supabase.from('patients').insert({ full_name: 'x', nope: 1 })",
