@@ -326,6 +326,13 @@ FLAG = [
     ("order", "supabase.from('patients').select('id').order('nope')", "DBS302", "nope"),
     ("order-to-one", "supabase.from('appointments').select('id, patients(who:full_name)')"
      ".order('patients(nope)')", "DBS302", "nope"),
+    # `patients.order=nope` orders the embedded resource's own subquery: a column of it.
+    ("order-of-an-embedded-resource", "supabase.from('clinics').select('p:patients(email)')"
+     ".order('nope', { referencedTable: 'p' })", "DBS302", "nope"),
+    # An aggregate's output name is no column to order the top level by (`ORDER BY
+    # "public"."appointments"."sum"`: 42703).
+    ("order-by-an-aggregate-name", "supabase.from('appointments').select('fee.sum()')"
+     ".order('sum')", "DBS302", "sum"),
     ("or", "supabase.from('patients').select('id').or('id.eq.1,nope.gt.2')", "DBS302", "nope"),
     ("or-template", "supabase.from('patients').select('id')"
      ".or(`full_name.ilike.%${q}%,nope.ilike.%${q}%`)", "DBS302", "nope"),
