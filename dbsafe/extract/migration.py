@@ -133,8 +133,9 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     order. Of a `supabase/migrations` folder, only the files supabase's CLI applies
     (`<timestamp>_name.sql`, not in a subfolder), each in a transaction, as it runs them
     (`supabase_cli_folder`), and those Lovable applied
-    (`<timestamp>-<uuid>.sql`). Flyway's files and diesel's and sqlx's migrations run in a
-    transaction unless they say not to (`_flyway_transaction`, `_diesel_transaction`,
+    (`<timestamp>-<uuid>.sql`). refinery's (`refinery_folder`: its `V1__x.sql` and
+    `U2__x.sql`, by version) run in a transaction each, always. Flyway's files and diesel's
+    and sqlx's migrations run in a transaction unless they say not to (`_flyway_transaction`, `_diesel_transaction`,
     `_sqlx_transaction`), and so do graphile-migrate's (`_graphile_transaction`: only its
     committed migrations and the current one, `_graphile_place`, its placeholders filled
     in), Atlas's (`_atlas_transaction`) and Hasura's (`_hasura_up`); a file its runner
@@ -174,12 +175,21 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
     # their event, and those it runs in each migration's transaction, by event
     callback_of: dict[Path, str] = {}
     each_callbacks: dict[str, list[tuple[str | None, Path]]] = {}
+    refinery_files: set[Path] = set()  # refinery's migrations: each in its transaction
     for path in paths:
         if path.is_dir() and (sqitch := _sqitch_deploy_files(path, sqitch_target)) is not None:
             project, files = sqitch
             keys.update((p, (2, (), _natural_key(path) + ((0, rank),)))
                         for rank, p in enumerate(files))
             sqitch_files.update((p, project) for p in files)
+        elif path.is_dir() and refinery_folder(path):
+            found = [p for p in path.rglob("*.sql")
+                     if p.is_file() and _REFINERY_FILE.fullmatch(p.name)]
+            if not found:
+                raise SourceError(f"no SQL migrations under {path}: refinery runs only the "
+                                  "files named V<version>__<name>.sql or U<version>__<name>.sql")
+            refinery_files.update(found)
+            keys.update((p, _refinery_key(p)) for p in found)
         elif path.is_dir():
             flyway_names = flyway_config(path).names
             if flyway_names.default:
@@ -259,6 +269,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             keys.update((p, keys[p][:-1] + ((keys[p][-1][:-1] + ((-1, (listed[p],)),)),))
                         for p in listed)
             pop_files.update((p, p not in autocommit) for p in found if autocommit is not None)
+        elif path.is_file() and _REFINERY_FILE.fullmatch(path.name) \
+                and refinery_folder(path.parent):
+            refinery_files.add(path)
+            keys[path] = _refinery_key(path)
         elif path.is_file():
             if path.suffix in _SCRIPT_SUFFIXES:
                 raise SourceError(f"{path} is JavaScript/TypeScript, not SQL: {_CODE_MIGRATIONS}")
@@ -313,7 +327,7 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
             text = _drizzle_breakpoints(text)
         flyway = None
         if (flyway_file(file.name, named.get(file)) or file in callback_of) \
-                and file not in sqitch_files:
+                and file not in sqitch_files and file not in refinery_files:
             flyway = _flyway_of(file, flyway_configs)
             text, unknown = fill_placeholders(text, flyway, file, shown)
             for name in unknown:
@@ -334,11 +348,13 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                                                                  unvalued, read_callbacks))
                       for event in FLYWAY_EACH_EVENTS}
             statements = around["beforeEachMigrate"] + statements + around["afterEachMigrate"]
-        dbmate = None if file in sqitch_files else (
+        dbmate = None if file in sqitch_files or file in refinery_files else (
             _dbmate_sections(text, statements, shown)
             or _liquibase_changesets(text, statements, shown))
         if file in sqitch_files:
             in_transaction = wrapped_in_transaction
+        elif file in refinery_files:
+            in_transaction = True
         elif dbmate is not None:
             statements, in_transaction = dbmate
             in_transaction = in_transaction or wrapped_in_transaction
@@ -696,6 +712,9 @@ def unrun_files(folder: Path) -> list[Path]:
 
     if (sqitch := sqitch_project(folder)) is not None:
         return sqitch.unplanned_deploy_files()
+    if refinery_folder(folder):
+        return sorted(p for p in folder.rglob("*.sql")
+                      if p.is_file() and not _REFINERY_FILE.fullmatch(p.name))
     files = sorted(p for p in folder.rglob("*.sql") if p.is_file() and not _down_file(p))
     if graphile_migrate_folder(folder):
         run = {m.file for m in graphile_baseline(folder, folder)}
@@ -1604,6 +1623,51 @@ def _sqlx_transaction(text: str, statements: Sequence[MigrationStatement]) -> bo
     return not text.startswith("-- no-transaction") or len(statements) > 1
 
 
+# refinery's migration files (refinery_core's util.rs: `STEM_RE` and `.sql`, the class
+# `[U|V]` as it writes it): `V2__x.sql` and `U3__x.sql` ("unversioned", run in version order
+# with the others, where Flyway's `U` is an undo), in any subfolder (its `WalkDir`).
+_REFINERY_FILE = re.compile(r"([U|V])(\d+(?:\.\d+)?)__(\w+)\.sql")
+# What names a folder to refinery in a crate's Rust sources: `embed_migrations!("path")`,
+# resolved against CARGO_MANIFEST_DIR, the crate's folder (refinery_macros' `crate_root`);
+# without a path, `migrations` there.
+_REFINERY_NAMES = re.compile(r'\bembed_migrations!\s*[(\[{]\s*(?:r?#*"([^"\\]+)")?')
+
+
+def refinery_folder(folder: Path) -> bool:
+    """Whether `folder` is refinery's migrations folder: the nearest crate above it (up to
+    `_CRATE_DEPTH` levels) depends on refinery and embeds it (`embed_migrations!("path")`,
+    or `embed_migrations!()` for its `migrations` folder: PeerDB's `nexus/catalog`). Its
+    runner wraps each migration in a transaction with the insert of its history row, and
+    has no way out of it (`AsyncTransaction::execute` for tokio-postgres, `Transaction` for
+    postgres): `CREATE INDEX CONCURRENTLY` there fails with 25001, where Flyway, whose
+    `V1__x.sql` names refinery shares, runs it outside any."""
+    folder = folder.resolve()
+    for crate in folder.parents[:_CRATE_DEPTH]:
+        if (crate / "Cargo.toml").is_file():
+            return any("refinery" in table for table in _cargo_dependencies(crate)) \
+                and folder in refinery_named_folders(crate)
+    return False
+
+
+@functools.cache
+def refinery_named_folders(crate: Path) -> frozenset[Path]:
+    """The folders the Rust files under the crate's `src` embed as refinery's migrations
+    (`_REFINERY_NAMES`), resolved. Read once per crate and run."""
+    found: set[Path] = set()
+    for file in (crate / "src").rglob("*.rs"):
+        try:
+            text = file.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "embed_migrations!" not in text:
+            continue
+        for match in _REFINERY_NAMES.finditer(text):
+            name = match.group(1) or "migrations"
+            if not os.path.isabs(name):
+                found.add((crate / name).resolve())
+    return frozenset(found)
+
+
 # diesel's first migration, which `diesel setup` writes into every PostgreSQL project's
 # migrations folder.
 _DIESEL_SETUP = "00000000000000_diesel_initial_setup"
@@ -1718,6 +1782,14 @@ def _version_key(path: Path, folder: Path | None = None,
         inside = path.relative_to(folder).parts
         return (2, (), _natural_key(folder) + tuple(order(part) for part in inside))
     return (2, (), _natural_key(path))
+
+
+def _refinery_key(path: Path) -> tuple:
+    """refinery runs its migrations, versioned and unversioned alike, by version (`Ord for
+    Migration`), wherever its folder holds them; among the other runners' Flyway files."""
+    found = _REFINERY_FILE.fullmatch(path.name)
+    assert found is not None
+    return (0, FlywayNames.version_key(found.group(2)), _natural_key(path))
 
 
 def _runner_order(folder: Path) -> Callable[[str], tuple] | None:
@@ -2549,6 +2621,15 @@ _GOOSE_GO_FILE = re.compile(r"\d+_[^/]*\.go")
 _GOOSE_REGISTERS = re.compile(rb"\bgoose\.Add(?:Named)?Migration\w*\(")
 
 
+def refinery_code_migrations(folder: Path) -> list[Path]:
+    """The Rust migrations of refinery's `folder` (`V4__x.rs` beside its SQL files, which
+    `embed_migrations!` compiles in and runs in their place): code dbsafe does not run."""
+    if not folder.is_dir() or not refinery_folder(folder):
+        return []
+    return sorted(p for p in folder.rglob("*.rs")
+                  if p.is_file() and _REFINERY_FILE.fullmatch(p.name[:-3] + ".sql"))
+
+
 def goose_code_migrations(folder: Path) -> list[Path]:
     """The Go migrations of goose's `folder`: code dbsafe does not run, so what they make
     is not known."""
@@ -2619,6 +2700,7 @@ def code_migrations(folder: Path) -> list[tuple[Path, str]]:
     are ("yoyo's Python migration")."""
     return [*((p, "yoyo's Python migration") for p in yoyo_code_migrations(folder)),
             *((p, "goose's Go migration") for p in goose_code_migrations(folder)),
+            *((p, "refinery's Rust migration") for p in refinery_code_migrations(folder)),
             *((p, "node-pg-migrate's JavaScript migration")
               for p in node_pg_code_migrations(folder))]
 

@@ -498,6 +498,36 @@ def test_a_folder_a_crate_names_to_sqlx_is_linted_in_sqlx_transactions(
         [("quickwit-metastore/migrations/postgresql/2_ix.up.sql", "DBS102")] if flagged else [])
 
 
+@pytest.mark.parametrize("embedded", ['embed_migrations!("migrations")', "embed_migrations!()"])
+def test_a_folder_a_crate_embeds_with_refinery_is_linted_as_refinery_runs_it(
+        tmp_path: Path, embedded: str) -> None:
+    # refinery wraps each migration in a transaction it has no way out of, so a
+    # CONCURRENTLY build there fails (DBS102; 25001, tests/migrate/test_sqlfiles.py); it
+    # runs `U<n>__` files too (Flyway's undo prefix) and never `R__` ones. Read as a Flyway
+    # folder: the build passed, the U file went unlinted, the R file's DROP was DBS201.
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\n'
+                                         'refinery = "0.9"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(
+        "mod embedded {\n    use refinery::embed_migrations;\n    " + embedded + ";\n}\n")
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "V1__a.sql").write_text("CREATE TABLE a (id int, b int);\n")
+    (folder / "V2__ix.sql").write_text("CREATE INDEX CONCURRENTLY a_id ON a (id);\n")
+    (folder / "U3__b.sql").write_text("CREATE INDEX CONCURRENTLY a_b ON a (b);\n")
+    (folder / "R__drop.sql").write_text("DROP TABLE a;\n")
+    (folder / "V4__backfill.rs").write_text("pub fn migration() -> String { String::new() }\n")
+    found = commands.lint(Settings(project_root=tmp_path, select=("DBS102", "DBS201")),
+                          [folder])
+    assert [(f.location.path, f.code) for f in found.findings if f.location] == [
+        ("migrations/V2__ix.sql", "DBS102"), ("migrations/U3__b.sql", "DBS102")]
+    assert unrun_files(folder) == [folder / "R__drop.sql"]
+    # its Rust migration is code: not linted, and said so
+    assert found.summary["code_migration_files"] == 1
+    assert "migrations/V4__backfill.rs is refinery's Rust migration: code, which dbsafe does " \
+        "not read; it was not linted" in found.summary["lines"]
+
+
 def test_a_yoyo_python_migration_of_sql_steps_is_linted_at_its_strings(tmp_path: Path) -> None:
     # yoyo runs `step("...")` strings in the migration's transaction (DBS114: the UPDATE
     # while SET DEFAULT holds ACCESS EXCLUSIVE), each step one query; `__transactional__ =

@@ -306,6 +306,49 @@ def test_the_folder_a_crate_names_to_sqlx_runs_as_sqlx_runs_it(
         ("metastore/migrations/postgresql/2_ix.up.sql", "25001")]
 
 
+def test_a_refinery_folder_runs_each_migration_in_refinery_transaction(
+        tmp_path: Path, database_url: str) -> None:
+    # refinery (PeerDB's nexus/catalog: `embed_migrations!("migrations")`) runs each of
+    # its `V<n>__x.sql` and `U<n>__x.sql` ("unversioned", no undo) by version, each in a
+    # transaction with its history row, and has no way out of it: a CONCURRENTLY build
+    # fails there (25001, as PostgreSQL refuses it below). Read as Flyway's, the build
+    # ran on its own, `U3__` was left out as an undo and `R__x.sql`, which refinery
+    # never runs, was run.
+    crate = tmp_path / "catalog"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "catalog"\n\n[dependencies]\n'
+                                      'refinery = { version = "0.9", default-features = '
+                                      'false, features = ["tokio-postgres"] }\n')
+    (crate / "src" / "lib.rs").write_text(
+        'mod embedded {\n    use refinery::embed_migrations;\n'
+        '    embed_migrations!("migrations");\n}\n')
+    build = "CREATE INDEX CONCURRENTLY a_id ON a (id);\n"
+    folder = write(crate / "migrations", {
+        "V1__a.sql": "CREATE TABLE a (id int);\n",
+        "V2__ix.sql": build,
+        "U3__unversioned.sql": "CREATE TABLE u (id int);\n",
+        "R__repeatable.sql": "CREATE TABLE r (id int);\n",
+    })
+    with psycopg.connect(database_url) as conn:
+        conn.execute("CREATE TABLE a (id int)")
+        conn.commit()
+        with pytest.raises(psycopg.errors.ActiveSqlTransaction), conn.transaction():
+            conn.execute(build)  # as refinery's `transaction.batch_execute(sql)` sends it
+        conn.execute("DROP TABLE a")
+        conn.commit()
+    migrations = sql_migrations([folder], root=tmp_path)
+
+    failures = apply_sql_migrations(migrations, database_url)
+    assert [m.path for m in migrations] == [
+        "catalog/migrations/V1__a.sql", "catalog/migrations/V2__ix.sql",
+        "catalog/migrations/U3__unversioned.sql"]
+    assert all(m.starts_in_transaction for m in migrations)
+    assert [(f.location.path, f.message.split(":")[0]) for f in failures] == [
+        ("catalog/migrations/V2__ix.sql", "25001")]
+    # (the build run on its own afterwards, as the schema is built past a refusal)
+    assert relations(database_url) == {"public.a", "public.a_id", "public.u"}
+
+
 def test_a_dbmate_file_without_its_transaction_is_still_one_query(tmp_path: Path,
                                                                  database_url: str) -> None:
     # dbmate sends an up section through lib/pq as one query: with `transaction:false` and
