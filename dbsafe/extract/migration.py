@@ -1640,12 +1640,13 @@ def refinery_folder(folder: Path) -> bool:
     runner wraps each migration in a transaction with the insert of its history row, and
     has no way out of it (`AsyncTransaction::execute` for tokio-postgres, `Transaction` for
     postgres): `CREATE INDEX CONCURRENTLY` there fails with 25001, where Flyway, whose
-    `V1__x.sql` names refinery shares, runs it outside any."""
+    `V1__x.sql` names refinery shares, runs it outside any. (diesel_migrations' macro has
+    the same name: a crate depending on both keeps its diesel folder diesel's.)"""
     folder = folder.resolve()
     for crate in folder.parents[:_CRATE_DEPTH]:
         if (crate / "Cargo.toml").is_file():
             return any("refinery" in table for table in _cargo_dependencies(crate)) \
-                and folder in refinery_named_folders(crate)
+                and folder in refinery_named_folders(crate) and not diesel_folder(folder)
     return False
 
 

@@ -528,6 +528,29 @@ def test_a_folder_a_crate_embeds_with_refinery_is_linted_as_refinery_runs_it(
         "not read; it was not linted" in found.summary["lines"]
 
 
+def test_a_diesel_folder_of_a_crate_also_depending_on_refinery_stays_diesel_s(
+        tmp_path: Path) -> None:
+    # diesel_migrations' macro is named `embed_migrations!` too: the folder of a crate that
+    # depends on both and embeds it beside its diesel.toml is diesel's (each `up.sql` in a
+    # transaction: DBS114), not refinery's, which would run none of its files.
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\n\n[dependencies]\n'
+                                         'diesel_migrations = "2"\nrefinery = "0.9"\n')
+    (tmp_path / "diesel.toml").write_text("[print_schema]\nfile = \"src/schema.rs\"\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(
+        'pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");\n')
+    for version, text in (("2024-01-01-000000_a", "CREATE TABLE a (id int, b int);\n"),
+                          ("2024-01-02-000000_b", "ALTER TABLE a ALTER COLUMN b SET DEFAULT 0;\n"
+                           "UPDATE a SET b = 0 WHERE b IS NULL;\n")):
+        (tmp_path / "migrations" / version).mkdir(parents=True)
+        (tmp_path / "migrations" / version / "up.sql").write_text(text)
+        (tmp_path / "migrations" / version / "down.sql").write_text("SELECT 1;\n")
+    found = commands.lint(Settings(project_root=tmp_path, select=("DBS114",)),
+                          [tmp_path / "migrations"])
+    assert [(f.location.path, f.code) for f in found.findings if f.location] == [
+        ("migrations/2024-01-02-000000_b/up.sql", "DBS114")]
+
+
 def test_a_yoyo_python_migration_of_sql_steps_is_linted_at_its_strings(tmp_path: Path) -> None:
     # yoyo runs `step("...")` strings in the migration's transaction (DBS114: the UPDATE
     # while SET DEFAULT holds ACCESS EXCLUSIVE), each step one query; `__transactional__ =
