@@ -230,6 +230,8 @@ class _Extractor:
         # `swh.storage.cassandra.cql.CqlRunner`); None: bound to two different things.
         self.relative: dict[str, str | None] = {}
         self.module_engine: tuple[Engine, ...] | None = None  # see `_engine_of_module`
+        # (class, attribute) -> the engine of what `self.attribute` holds in its methods
+        self.attribute_engines: dict[tuple[int, str], Engine | None] = {}
 
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
@@ -828,6 +830,11 @@ class _Extractor:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id == "self":
             return self._engine_of_attribute(node, depth=depth + 1)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and \
+                isinstance(node.value.value, ast.Name) and node.value.value.id == "self":
+            # What an engine's object held in `self.x` holds is its connection, as for one
+            # in a variable: `self.db.client` of `def __init__(self, db: ClickHouseDB)`.
+            return self._engine_of_attribute(node.value, depth=depth + 1)
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id != "cls":
             # What an engine's object, held in a variable, holds is its connection:
@@ -1001,9 +1008,18 @@ class _Extractor:
         holder = self._class_of(node)
         if holder is None:
             return None
+        key = (id(holder), node.attr)
+        if key not in self.attribute_engines:
+            # once per class and attribute: each `self.x.y.execute(...)` asks again
+            self.attribute_engines[key] = self._engine_stored_to_self(holder, node.attr,
+                                                                      depth=depth)
+        return self.attribute_engines[key]
+
+    def _engine_stored_to_self(self, holder: ast.ClassDef, attribute: str, *,
+                               depth: int) -> Engine | None:
         values = [target_value for method in holder.body
                   if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef))
-                  for target_value in _stores_to_self(method, node.attr)]
+                  for target_value in _stores_to_self(method, attribute)]
         values = [v for v in values if not (isinstance(v, ast.Constant) and v.value is None)]
         if not values:
             return None

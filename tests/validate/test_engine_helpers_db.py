@@ -683,3 +683,42 @@ def test_a_class_of_a_package_named_for_another_engine_imported_relatively_sends
         assert sorted(findings) == [("DBS301", 9, "system_schema", "42P01"),
                                     ("DBS301", 12, "system_schema", "42P01")], findings
         assert skipped == []
+
+
+# ncg87/blockchain_tracker (eb4d10b) keeps its ClickHouse layer in `database/clickhouse/`:
+# `base.py`'s `ClickHouseDB` holds clickhouse-driver's `Client` in `self.client`, and
+# `query_ops.py` takes `db: ClickHouseDB` (`from .base import ClickHouseDB`), keeps it in
+# `self.db` and sends `self.db.client.execute(query)`. Its statements name their database at
+# run time (two DBS304 notes); a literal one was a false DBS301 (no `dex_swaps` in PostgreSQL:
+# 42P01). What an engine's object held in `self.x` holds is its connection, as for one held
+# in a variable (`engine.conn`); `self.app.pool`, of an object the code does not say, stays
+# checked.
+_CLICKHOUSE_OPS = '''\
+from .base import ClickHouseDB
+
+
+class ClickHouseQueryOperations:
+    def __init__(self, db: ClickHouseDB, app):
+        self.db = db
+        self.app = app
+
+    def swaps(self, chain):
+        return self.db.client.execute(
+            "SELECT chain, dex FROM dex_swaps WHERE chain = %(chain)s", {"chain": chain})
+
+    def users(self):
+        return self.app.pool.execute("SELECT nickname FROM users")
+'''
+
+
+@pytest.mark.db
+def test_a_connection_an_engine_s_object_held_in_self_holds_sends_there(
+        database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "database" / "clickhouse").mkdir(parents=True)
+    report = validate_module(database_url, tmp_path, "CREATE TABLE users (name text)",
+                             "database/clickhouse/query_ops.py", _CLICKHOUSE_OPS)
+    findings = [(f.code, f.location.line, f.subject, dict(f.context)["PostgreSQL"][:5])
+                for f in report.findings if f.location]
+    skipped = sorted(s.location.line for s in report.skipped if "sent to ClickHouse" in s.reason)
+    assert findings == [("DBS302", 14, "public.users.nickname", "42703")], findings
+    assert skipped == [11], report.skipped
