@@ -230,8 +230,8 @@ class _Extractor:
         # `swh.storage.cassandra.cql.CqlRunner`); None: bound to two different things.
         self.relative: dict[str, str | None] = {}
         self.module_engine: tuple[Engine, ...] | None = None  # see `_engine_of_module`
-        # (class, attribute) -> the engine of what `self.attribute` holds in its methods
-        self.attribute_engines: dict[tuple[int, str], Engine | None] = {}
+        # (class, attribute, depth) -> the engine of what `self.attribute` holds in its methods
+        self.attribute_engines: dict[tuple[int, str, int], Engine | None] = {}
 
     def run(self) -> list[SqlFragment]:
         found: list[tuple[tuple[int, int], list[SqlFragment]]] = []
@@ -1008,9 +1008,11 @@ class _Extractor:
         holder = self._class_of(node)
         if holder is None:
             return None
-        key = (id(holder), node.attr)
+        # by depth too: one worked out deep in a chain may have stopped at `_engine_of`'s
+        # bound, which a shallower ask would pass
+        key = (id(holder), node.attr, depth)
         if key not in self.attribute_engines:
-            # once per class and attribute: each `self.x.y.execute(...)` asks again
+            # once per class, attribute and depth: each `self.x.y.execute(...)` asks again
             self.attribute_engines[key] = self._engine_stored_to_self(holder, node.attr,
                                                                       depth=depth)
         return self.attribute_engines[key]
