@@ -10,7 +10,9 @@
 -- holding locks on both tables while it runs. Joins from parent to child suffer the same way.
 --
 -- ## Not flagged
--- A foreign key whose columns are the leading columns of a valid index, in any order (an
+-- A foreign key whose columns are the leading columns of a valid index (B-tree, hash, GiST
+-- or GIN; not BRIN, whose lookup reads whole block ranges, every one of them once a few
+-- rows are out of the key's order, nor bloom, read whole), in any order (an
 -- index on `(customer_id, created_at)` serves a foreign key on `customer_id`), that is not
 -- partial or whose WHERE is `<one of its columns> IS NOT NULL`: the lookup's
 -- `customer_id = $1` implies it, and PostgreSQL uses the index. The index's columns must
@@ -58,6 +60,12 @@ WHERE NOT EXISTS (
     SELECT FROM pg_index AS i
     WHERE i.indrelid = fk.conrelid
       AND i.indisvalid
+      -- an index the lookup finds its rows through: a BRIN index's lookup reads every block
+      -- range the key's value falls in, all of them once a few rows are out of the key's
+      -- order (EXPLAIN of the lookup, 2% of 200,000 rows out of order: all 1,082 pages
+      -- rechecked, as a Seq Scan), and a bloom index is read whole
+      AND NOT EXISTS (SELECT FROM pg_class AS ic JOIN pg_am AS am ON am.oid = ic.relam
+                      WHERE ic.oid = i.indexrelid AND am.amname IN ('brin', 'bloom'))
       AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (fk.implied))
       AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
       -- in the columns' own collations: the lookup compares in the column's, and PostgreSQL
@@ -81,6 +89,8 @@ WHERE NOT EXISTS (
             SELECT FROM pg_index AS i
             WHERE i.indrelid = part.relid
               AND i.indisvalid
+              AND NOT EXISTS (SELECT FROM pg_class AS ic JOIN pg_am AS am ON am.oid = ic.relam
+                              WHERE ic.oid = i.indexrelid AND am.amname IN ('brin', 'bloom'))
               AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (fk.implied))
               AND NOT EXISTS (
                   SELECT FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1],

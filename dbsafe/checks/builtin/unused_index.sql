@@ -21,8 +21,8 @@
 -- counted: check them before dropping.
 --
 -- The only index serving a foreign key's lookup (DBS504's: the key's columns lead it, in
--- their own collations, and it is not partial or its `WHERE` is `col IS NOT NULL` on one
--- of them): PostgreSQL scans it only when a referenced row is deleted or its key updated,
+-- their own collations, it is not partial or its `WHERE` is `col IS NOT NULL` on one of
+-- them, and it is no BRIN or bloom index, whose lookup reads the table or the index whole): PostgreSQL scans it only when a referenced row is deleted or its key updated,
 -- which a week of statistics may not hold; dropped, every such delete reads the whole
 -- table, and DBS504 reports the key. Another index serving the same key leaves it
 -- reported.
@@ -76,6 +76,9 @@ candidates AS (
             AND coalesce((to_jsonb(fk) ->> 'conenforced')::boolean, true)
             AND (i.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
             AND (i.indpred IS NULL OR pg_get_expr(i.indpred, i.indrelid) = ANY (key.implied))
+            -- a BRIN or bloom index serves no lookup (DBS504 does not count it)
+            AND NOT EXISTS (SELECT FROM pg_am AS am
+                            WHERE am.oid = ic.relam AND am.amname IN ('brin', 'bloom'))
             AND NOT EXISTS (
                 SELECT FROM unnest((i.indkey::int2[])[0:cardinality(fk.conkey) - 1],
                                    (i.indcollation::oid[])[0:cardinality(fk.conkey) - 1])
@@ -90,6 +93,9 @@ candidates AS (
                   AND (other.indkey::int2[])[0:cardinality(fk.conkey) - 1] @> fk.conkey
                   AND (other.indpred IS NULL
                        OR pg_get_expr(other.indpred, other.indrelid) = ANY (key.implied))
+                  AND NOT EXISTS (SELECT FROM pg_class AS oc JOIN pg_am AS am ON am.oid = oc.relam
+                                  WHERE oc.oid = other.indexrelid
+                                    AND am.amname IN ('brin', 'bloom'))
                   AND NOT EXISTS (
                       SELECT FROM unnest((other.indkey::int2[])[0:cardinality(fk.conkey) - 1],
                                          (other.indcollation::oid[])
