@@ -11,14 +11,22 @@
 -- entries need (`reltuples` times the key width from `pg_stats`, with the 8-byte index tuple
 -- header, line pointer and the default 90% fillfactor; an entry whose key is NULL stores
 -- no value for it, with a 16-byte header), so it needs up-to-date statistics
--- (ANALYZE) and is an estimate.
+-- (ANALYZE) and is an estimate. A partial index is weighed by its own `reltuples`, the
+-- rows its WHERE selects, whose widths the table's statistics do not tell: a fixed-width
+-- key column is taken at its type's length and never NULL (at most what an entry takes), a
+-- variable-width one only when the WHERE is `col IS NOT NULL` on it (the statistics'
+-- width is that of the non-NULL values), an expression by the index's own statistics
+-- (ANALYZE gathers them from the rows the WHERE selects).
 --
 -- ## Configuration
 -- `bloat-min-size` and `bloat-ratio`, as for DBS515. Only the 200 largest indexes are
 -- estimated (the report says how many more were not).
 --
 -- ## Not flagged
--- Partial indexes, non-B-tree indexes, indexes smaller than `bloat-min-size`. An index on
+-- Non-B-tree indexes, indexes smaller than `bloat-min-size`. A partial index on a
+-- variable-width column its WHERE is not `col IS NOT NULL` on (a `WHERE length(body) > 100`
+-- index holds the column's widest values): not estimated, and the report lists it as not
+-- checked (partial indexes were all left out in silence). An index on
 -- an expression is estimated from the expression's own statistics, which `ANALYZE` keeps
 -- under the index's name (such indexes, `lower(email)` ones among them, were left out in
 -- silence). Indexes whose key columns have no statistics, or whose statistics dbsafe's
@@ -44,6 +52,7 @@ WITH big AS (
                                                                     'SELECT') END)
                AS stats_visible,
            i.indexprs IS NOT NULL AS on_expression,
+           pg_get_expr(i.indpred, i.indrelid) AS predicate,
            count(*) OVER () AS above_min_size  -- before the LIMIT: all of them
     FROM pg_index AS i
     JOIN pg_class AS ic ON ic.oid = i.indexrelid
@@ -51,7 +60,6 @@ WITH big AS (
     JOIN pg_namespace AS n ON n.oid = ic.relnamespace
     JOIN pg_am AS am ON am.oid = ic.relam
     WHERE am.amname = 'btree'
-      AND i.indpred IS NULL
       AND i.indisvalid
       AND ic.reltuples >= 0
       AND ic.relpages::bigint * current_setting('block_size')::bigint
@@ -72,23 +80,46 @@ estimate AS (
         -- a 16-byte header (with its NULL bitmap). Taking every entry at full width put the
         -- expected size of an index on a mostly NULL wide column above the index's own, and
         -- one three-quarters empty went unreported
-        (SELECT (1 - max(s.null_frac)::numeric) * (12 + 8 * ceil(sum(s.avg_width) / 8.0))
-                + max(s.null_frac)::numeric
-                  * (20 + 8 * ceil((sum(s.avg_width)
-                                    - (array_agg(s.avg_width ORDER BY s.null_frac DESC))[1])
-                                   / 8.0))
-         FROM unnest(big.indkey::int2[]) WITH ORDINALITY AS k (attnum, pos)
-         -- a column's statistics are its table's; an expression's (indkey 0) the index's
-         -- own, which ANALYZE of the table gathers under the index's name and column
-         JOIN pg_attribute AS a
-           ON (k.attnum <> 0 AND a.attrelid = big.indrelid AND a.attnum = k.attnum)
-           OR (k.attnum = 0 AND a.attrelid = big.indexrelid AND a.attnum = k.pos)
-         JOIN pg_stats AS s ON s.schemaname = big.nspname
-                           AND s.tablename = CASE WHEN k.attnum = 0 THEN big.relname
-                                                  ELSE big.table_name END
-                           AND s.attname = a.attname AND NOT s.inherited
-         HAVING count(*) = cardinality(big.indkey::int2[])) AS entry_bytes
+        CASE WHEN key.analysed
+             THEN (1 - key.null_frac) * (12 + 8 * ceil(key.width / 8.0))
+                  + key.null_frac * (20 + 8 * ceil((key.width - key.nullable_width) / 8.0))
+        END AS entry_bytes,
+        key.analysed
     FROM big
+    CROSS JOIN LATERAL (
+        SELECT count(k.avg_width) = cardinality(big.indkey::int2[]) AS analysed,
+               sum(k.width) AS width,
+               max(k.null_frac)::numeric AS null_frac,
+               (array_agg(k.width ORDER BY k.null_frac DESC))[1] AS nullable_width
+        FROM (
+            SELECT s.avg_width,
+                   -- A partial index holds only the rows its WHERE selects, whose widths
+                   -- and NULLs the table's statistics do not tell (the table's widest or
+                   -- narrowest values may be the ones indexed; reltuples is the index's own
+                   -- count): a fixed-width column is its type's length, never NULL (at
+                   -- most what an entry takes), a variable-width one is known only when the
+                   -- WHERE is `col IS NOT NULL` on it (its statistics are of its non-NULL
+                   -- values). An expression's statistics are of the index's own rows
+                   CASE WHEN big.predicate IS NULL OR k.attnum = 0 THEN s.avg_width
+                        WHEN t.typlen > 0 THEN t.typlen
+                        WHEN big.predicate = format('(%s IS NOT NULL)', quote_ident(a.attname))
+                        THEN s.avg_width
+                   END AS width,
+                   CASE WHEN big.predicate IS NULL OR k.attnum = 0 THEN s.null_frac ELSE 0
+                   END AS null_frac
+            FROM unnest(big.indkey::int2[]) WITH ORDINALITY AS k (attnum, pos)
+            -- a column's statistics are its table's; an expression's (indkey 0) the index's
+            -- own, which ANALYZE of the table gathers under the index's name and column
+            JOIN pg_attribute AS a
+              ON (k.attnum <> 0 AND a.attrelid = big.indrelid AND a.attnum = k.attnum)
+              OR (k.attnum = 0 AND a.attrelid = big.indexrelid AND a.attnum = k.pos)
+            JOIN pg_type AS t ON t.oid = a.atttypid
+            LEFT JOIN pg_stats AS s ON s.schemaname = big.nspname
+                                   AND s.tablename = CASE WHEN k.attnum = 0 THEN big.relname
+                                                          ELSE big.table_name END
+                                   AND s.attname = a.attname AND NOT s.inherited
+        ) AS k
+    ) AS key
     WHERE stats_visible
 ),
 wasted AS (
@@ -137,7 +168,13 @@ FROM (
            'whose key columns have no statistics to estimate bloat from (run ANALYZE on the '
            'table)'
     FROM estimate
-    WHERE entry_bytes IS NULL
+    WHERE NOT analysed
+    UNION ALL
+    SELECT nspname, relname,
+           'whose WHERE selects rows the table''s statistics cannot size (partial, on a '
+           'variable-width column, but for one its WHERE is `col IS NOT NULL` on)'
+    FROM estimate
+    WHERE analysed AND entry_bytes IS NULL
 ) AS unseen
 GROUP BY why
 UNION ALL
