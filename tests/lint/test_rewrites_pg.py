@@ -2071,3 +2071,43 @@ def test_a_not_null_column_added_after_the_table_is_emptied(
         assert [f.message for f in found] == [
             "Column `experience.region` is added NOT NULL without a default; the ALTER fails "
             "if `experience` has any rows."]
+
+
+KEYLESS = """
+CREATE TABLE tokens (id int, ref int NOT NULL, checked int CONSTRAINT tokens_checked_nn
+                     CHECK (checked IS NOT NULL), note text);
+INSERT INTO tokens SELECT i, i, i, 'n' || i FROM generate_series(1, 200) AS i;
+"""
+
+
+@pytest.mark.parametrize(("column", "scanned"), [
+    ("id", True), ("ref", False), ("checked", False)])
+def test_a_primary_key_over_a_nullable_column_scans_for_nulls_where_dbs111_says(
+        conninfo: str, tmp_path: Path, column: str, scanned: bool) -> None:
+    """`ADD PRIMARY KEY (id)` over a nullable column sets it NOT NULL: PostgreSQL reads the
+    table once more than for a NOT NULL column (or one a validated CHECK proves), and fails
+    with 23502 when a row is NULL. DBS111 said only that the index is built."""
+    change = f"ALTER TABLE tokens ADD PRIMARY KEY ({column});\n"
+    scans = "SELECT pg_stat_get_xact_numscans('tokens'::regclass)"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(KEYLESS)
+    counted = []
+    for statement in (change, "ALTER TABLE tokens ADD UNIQUE (note);\n"):
+        # (a session of its own: a backend's scan counts stay pending across transactions)
+        with psycopg.connect(conninfo) as conn:
+            conn.execute(statement)
+            counted.append(conn.execute(scans).fetchone())
+            conn.rollback()
+    assert (counted[0] != counted[1]) == scanned, counted
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("DELETE FROM tokens WHERE id = 1")
+        conn.execute("INSERT INTO tokens VALUES (NULL, 1, 1, 'x')")
+        if scanned:
+            with pytest.raises(psycopg.errors.NotNullViolation):
+                conn.execute(change)
+        conn.rollback()
+    for findings in (_history_findings(tmp_path, KEYLESS, change),
+                     _database_findings(tmp_path, change, conninfo)):
+        [message] = [f.message for f in findings if f.code == "DBS111"]
+        assert (f"sets `{column}` NOT NULL" in message) == scanned, message
+        assert ("23502" in message) == scanned
