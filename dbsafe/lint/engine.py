@@ -685,11 +685,12 @@ class History:
 
     def _keys_dropped_to(self, table_name: str, *, column: str | None = None,
                          key: tuple[str, tuple[str, ...]] | None = None) -> None:
-        """Forget the other tables' foreign keys to `table_name` that reference `column`, or
-        rest on `key`: a DROP ... CASCADE of it dropped them."""
-        for other, keys in self.foreign_keys.items():
+        """Forget the foreign keys to `table_name` that reference `column`, or rest on
+        `key`: a DROP ... CASCADE of it dropped them, the other tables' and the table's own
+        to itself."""
+        for keys in self.foreign_keys.values():
             for name, fk in keys.items():
-                if fk is None or other == table_name or last(fk.references) != table_name:
+                if fk is None or last(fk.references) != table_name:
                     continue
                 if (column is not None and column in fk.referenced_columns) or (
                         key is not None and fk.rests_on(*key)):

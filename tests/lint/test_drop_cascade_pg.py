@@ -176,6 +176,79 @@ def test_dropping_a_referenced_key_is_named_with_database_url(
     assert "`kids.kids_parent_fkey`" in finding.message
 
 
+NODES = """
+CREATE TABLE nodes (id int PRIMARY KEY, parent_id int CONSTRAINT nodes_parent_fkey
+                    REFERENCES nodes);
+CREATE TABLE leaves (id int PRIMARY KEY, node_id int CONSTRAINT leaves_node_fkey
+                     REFERENCES nodes (id));
+"""
+
+
+def _nodes_foreign_keys(conninfo: str, statements: str) -> set[str]:
+    """The foreign keys pg_constraint shows after NODES and `statements` (rolled back)."""
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(NODES)
+        conn.execute(statements)
+        names = {row[0] for row in conn.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'f'")}
+        conn.rollback()
+    return names
+
+
+@pytest.mark.parametrize("with_database", [False, True])
+def test_a_tables_own_foreign_key_to_itself_is_named_when_its_key_is_dropped(
+        conninfo: str, tmp_path: Path, database_url: str, with_database: bool) -> None:
+    """`parent_id REFERENCES nodes` rests on `nodes_pkey` too: PostgreSQL's notice says
+    "drop cascades to constraint nodes_parent_fkey on table nodes", which DBS212 left out
+    (it named only the other tables' keys)."""
+    drop = "ALTER TABLE nodes DROP CONSTRAINT nodes_pkey CASCADE;\n"
+    assert _nodes_foreign_keys(conninfo, "SELECT 1") == {"nodes_parent_fkey",
+                                                          "leaves_node_fkey"}
+    assert _nodes_foreign_keys(conninfo, drop) == set()
+    if with_database:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(NODES)
+        path = tmp_path / "drop.sql"
+        path.write_text(drop)
+        settings = Settings(project_root=tmp_path, select=("DBS212",),
+                            database_url=database_url)
+        [finding] = commands.lint(settings, [path]).findings
+    else:
+        folder = tmp_path / "nodes"
+        folder.mkdir()
+        (folder / "001_nodes.sql").write_text(NODES)
+        (folder / "002_drop.sql").write_text(drop)
+        settings = Settings(project_root=tmp_path, select=("DBS212",))
+        [finding] = commands.lint(settings, [folder]).findings
+    assert "the foreign key `leaves.leaves_node_fkey` of another table and its own foreign " \
+        "key `nodes.nodes_parent_fkey` to itself" in finding.message, finding.message
+
+
+def test_a_foreign_key_to_itself_dropped_by_cascade_is_not_named_again(
+        conninfo: str, tmp_path: Path) -> None:
+    """Once CASCADE dropped `nodes_parent_fkey`, the key added again has nothing resting on
+    it: dropping it with CASCADE drops no other constraint (pg_constraint)."""
+    again = ("ALTER TABLE nodes DROP CONSTRAINT nodes_pkey CASCADE;\n"
+             "ALTER TABLE nodes ADD CONSTRAINT nodes_pkey PRIMARY KEY (id);\n")
+    drop = "ALTER TABLE nodes DROP CONSTRAINT nodes_pkey CASCADE;\n"
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(NODES + again)
+        said: list[str] = []
+        conn.add_notice_handler(lambda d: said.append(d.message_primary))
+        conn.execute(drop)
+        assert said == []
+        conn.rollback()
+    folder = tmp_path / "nodes"
+    folder.mkdir()
+    (folder / "001_nodes.sql").write_text(NODES)
+    (folder / "002_again.sql").write_text(again)
+    (folder / "003_drop.sql").write_text(drop)
+    findings = commands.lint(Settings(project_root=tmp_path, select=("DBS212",)),
+                             [folder]).findings
+    assert [f.location.path.rpartition("/")[2] for f in findings
+            if f.location is not None] == ["002_again.sql"], findings
+
+
 SERIALS = """
 CREATE TABLE data_categories (id serial PRIMARY KEY, name text);
 CREATE SEQUENCE shared_numbers;

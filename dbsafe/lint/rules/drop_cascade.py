@@ -9,9 +9,9 @@ PostgreSQL 18: the column is gone after `DROP TYPE ... CASCADE`). None of it is 
 the rules about dropped tables and columns, which see only the statement's own object.
 
 `ALTER TABLE ... DROP CONSTRAINT ... CASCADE` of a PRIMARY KEY or UNIQUE constraint drops
-every foreign key of other tables that rests on it (PostgreSQL's notice "drop cascades to
-constraint ... on table ..."): nothing checks those columns any more, and rows pointing at
-nothing go in. Where the history or `--database-url` shows such foreign keys, the finding
+every foreign key of other tables that rests on it, and the table's own keys to itself
+(`parent_id REFERENCES t`) (PostgreSQL's notice "drop cascades to constraint ... on table
+..."): nothing checks those columns any more, and rows pointing at nothing go in. Where the history or `--database-url` shows such foreign keys, the finding
 names them; a key nothing is known to reference is not flagged.
 
 A column changed to another type keeps its DEFAULT, cast to the new type but still a value
@@ -59,11 +59,12 @@ anything still depends on it, instead of dropping it silently.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Node, Statement, last, strings
+from dbsafe.lint.statement import ForeignKey, Node, Statement, last, same_relation, strings
 
 # What CASCADE takes with it, by the kind of object dropped (`Statement.object_kind`).
 _REACH = {
@@ -223,22 +224,51 @@ def _dropped_keys(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
         if action.subtype != "DropConstraint" or not action.cascade or key is None:
             continue
         again = _added_later(statement, ctx)
-        resting = [fk for fk in statement.keys_to if fk.rests_on(*key)
-                   and (last(fk.table), fk.name) not in again]
+        resting = [fk for fk in (*statement.keys_to, *_own_keys(statement))
+                   if fk.rests_on(*key) and (last(fk.table), fk.name) not in again]
         if not resting:
             continue
-        named = ", ".join(f"`{last(fk.table)}.{fk.name}`" for fk in resting)
         yield ctx.finding(
             RULE,
-            f"`DROP CONSTRAINT {action.name} CASCADE` also drops the foreign "
-            f"{'key' if len(resting) == 1 else 'keys'} {named} of "
-            f"{'another table' if len(resting) == 1 else 'other tables'} resting on it, "
+            f"`DROP CONSTRAINT {action.name} CASCADE` also drops "
+            f"{_described(resting, statement.relation or '')} resting on it, "
             "without saying so: nothing checks those columns afterwards, and rows pointing "
             "at nothing go in.",
             help="Drop those foreign keys by name first and add them again once the new key "
                  "is in place (NOT VALID, then VALIDATE CONSTRAINT); without CASCADE "
                  "PostgreSQL refuses while one rests on the key.",
             subject=action.name, severity=Severity.ERROR)
+
+
+def _own_keys(statement: Statement) -> list[ForeignKey]:
+    """The table's foreign keys to itself (`parent_id REFERENCES t`), which `keys_to` (the
+    other tables' keys) leaves out: CASCADE drops them the same way (PostgreSQL 18: "drop
+    cascades to constraint t_parent_id_fkey on table t")."""
+    table = statement.relation
+    primary = next((columns for kind, columns in dict(statement.unique_keys).values()
+                    if kind == "primary"), ())
+    return [fk if fk.referenced_columns else dataclasses.replace(
+                fk, referenced_columns=primary)
+            for fk in statement.foreign_keys if same_relation(fk.references, table)]
+
+
+def _described(keys: list[ForeignKey], table: str) -> str:
+    """The foreign keys CASCADE drops, the other tables' and the table's own to itself."""
+    others = [fk for fk in keys if not same_relation(fk.table, table)]
+    own = [fk for fk in keys if same_relation(fk.table, table)]
+    said = []
+    if others:
+        said.append(f"the foreign {'key' if len(others) == 1 else 'keys'} {_named(others)} "
+                    f"of {'another table' if len(others) == 1 else 'other tables'}")
+    if own:
+        whose = "its" if others else f"`{last(table)}`'s"
+        said.append(f"{whose} own foreign {'key' if len(own) == 1 else 'keys'} "
+                    f"{_named(own)} to itself")
+    return " and ".join(said)
+
+
+def _named(keys: list[ForeignKey]) -> str:
+    return ", ".join(f"`{last(fk.table)}.{fk.name}`" for fk in keys)
 
 
 def _added_later(statement: Statement, ctx: LintContext) -> set[tuple[str, str]]:
