@@ -104,7 +104,7 @@ CODES: tuple[tuple[str, str, str, str, str], ...] = (
     ('DBS211', 'dropped-object-still-referenced', 'error', '0.1.0',
      "A migration drops or renames a table, view or column that the application's queries still use."),
     ('DBS212', 'drop-cascade', 'error', '0.1.0',
-     '`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, or of a referenced key, which drops what uses it.'),
+     '`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, or of a referenced key or column, which drops what uses it.'),
     ('DBS213', 'enum-value-renamed', 'error', '0.1.0',
      "Enum value renamed, which the application's code and data files still send."),
     ('DBS214', 'json-column', 'warning', '0.1.0',

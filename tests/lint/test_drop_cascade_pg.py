@@ -4,6 +4,7 @@ history saw the type created: checked against PostgreSQL's own "drop cascades to
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import psycopg
@@ -247,6 +248,59 @@ def test_a_foreign_key_to_itself_dropped_by_cascade_is_not_named_again(
                              [folder]).findings
     assert [f.location.path.rpartition("/")[2] for f in findings
             if f.location is not None] == ["002_again.sql"], findings
+
+
+@pytest.mark.parametrize(("setup", "drop", "named"), [
+    (KEYS, "ALTER TABLE parents DROP COLUMN code CASCADE", ["kids.kids_code_fkey"]),
+    (KEYS, "ALTER TABLE parents DROP COLUMN id CASCADE", ["kids.kids_parent_fkey"]),
+    (NODES, "ALTER TABLE nodes DROP COLUMN id CASCADE",
+     ["leaves.leaves_node_fkey", "nodes.nodes_parent_fkey"]),
+    (KEYS, "ALTER TABLE parents DROP COLUMN other CASCADE", []),
+    (NODES, "ALTER TABLE nodes DROP COLUMN parent_id CASCADE", []),
+], ids=["unique-column", "primary-key-column", "own-key", "unreferenced", "own-fk-column"])
+@pytest.mark.parametrize("with_database", [False, True])
+def test_a_referenced_column_dropped_with_cascade_names_the_foreign_keys_it_drops(
+        conninfo: str, tmp_path: Path, database_url: str, with_database: bool, setup: str,
+        drop: str, named: list[str]) -> None:
+    """`DROP COLUMN code CASCADE` of a column other tables' foreign keys reference drops
+    them (PostgreSQL 18: "drop cascades to constraint kids_code_fkey on table kids"; without
+    CASCADE it refuses, 2BP01); a key on the dropped column itself goes with its column,
+    CASCADE or not, and is no news."""
+    cascaded: list[str] = []
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(setup)
+        with pytest.raises(psycopg.errors.DependentObjectsStillExist) if named else \
+                contextlib.nullcontext(), conn.transaction(force_rollback=True):
+            conn.execute(drop.removesuffix(" CASCADE"))
+        # "drop cascades to constraint <name> on table <table>"
+        conn.add_notice_handler(lambda d: cascaded.extend(
+            f"{words[7]}.{words[4]}" for text in (d.message_primary, d.message_detail)
+            if text for words in map(str.split, text.splitlines())
+            if words[:4] == ["drop", "cascades", "to", "constraint"]))
+        conn.execute(drop)
+        conn.rollback()
+    assert sorted(cascaded) == named, cascaded
+    if with_database:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(setup)
+        path = tmp_path / "drop.sql"
+        path.write_text(drop + ";\n")
+        settings = Settings(project_root=tmp_path, select=("DBS212",),
+                            database_url=database_url)
+        findings = commands.lint(settings, [path]).findings
+    else:
+        folder = tmp_path / "drops"
+        folder.mkdir()
+        (folder / "001_setup.sql").write_text(setup)
+        (folder / "002_drop.sql").write_text(drop + ";\n")
+        findings = commands.lint(Settings(project_root=tmp_path, select=("DBS212",)),
+                                 [folder]).findings
+    if not named:
+        assert findings == ()
+        return
+    [finding] = findings
+    assert all(f"`{key}`" in finding.message for key in named), finding.message
+    assert finding.message.count("fkey") == len(named), finding.message
 
 
 SERIALS = """

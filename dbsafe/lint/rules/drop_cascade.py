@@ -1,4 +1,4 @@
-"""`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, or of a referenced key, which drops what uses it.
+"""`DROP ... CASCADE` of a type, domain, extension, schema, function or sequence, or of a referenced key or column, which drops what uses it.
 
 ## Why
 `CASCADE` drops every object that depends on the one dropped, without naming them. For a
@@ -11,8 +11,10 @@ the rules about dropped tables and columns, which see only the statement's own o
 `ALTER TABLE ... DROP CONSTRAINT ... CASCADE` of a PRIMARY KEY or UNIQUE constraint drops
 every foreign key of other tables that rests on it, and the table's own keys to itself
 (`parent_id REFERENCES t`) (PostgreSQL's notice "drop cascades to constraint ... on table
-..."): nothing checks those columns any more, and rows pointing at nothing go in. Where the history or `--database-url` shows such foreign keys, the finding
-names them; a key nothing is known to reference is not flagged.
+..."): nothing checks those columns any more, and rows pointing at nothing go in. So does
+`DROP COLUMN ... CASCADE` of a column foreign keys reference (without CASCADE PostgreSQL
+refuses, 2BP01). Where the history or `--database-url` shows such foreign keys, the
+finding names them; a key or column nothing is known to reference is not flagged.
 
 A column changed to another type keeps its DEFAULT, cast to the new type but still a value
 of the old one (`'USD'::"Currency"` on a `text` column): `DROP TYPE ... CASCADE` drops that
@@ -54,7 +56,9 @@ anything still depends on it, instead of dropping it silently.
   uses (with `--database-url`).
 * `DROP TABLE ... CASCADE` and `DROP VIEW ... CASCADE`: DBS201 and the view rules report them.
 * `DROP CONSTRAINT ... CASCADE` of a key no foreign key the history or the database shows
-  rests on, or whose foreign keys a later statement of the migration adds again by name.
+  rests on, `DROP COLUMN ... CASCADE` of a column none references, or either whose foreign
+  keys a later statement of the migration adds again by name. A foreign key on the dropped
+  column itself goes with its column, CASCADE or not: DBS202 reports the column.
 """
 
 from __future__ import annotations
@@ -215,29 +219,43 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
 
 
 def _dropped_keys(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
-    """`ALTER TABLE t DROP CONSTRAINT k CASCADE` of a primary key or unique constraint: the
-    other tables' foreign keys resting on it (`Statement.keys_to`, filled by the engine from
-    the history and the database's schema) go with it."""
+    """`ALTER TABLE t DROP CONSTRAINT k CASCADE` of a primary key or unique constraint, or
+    `DROP COLUMN c CASCADE` of a column foreign keys reference: the foreign keys resting on
+    it (`Statement.keys_to`, the other tables', filled by the engine from the history and
+    the database's schema; and the table's own to itself) go with it."""
     keys = dict(statement.unique_keys)
     for action in statement.actions:
-        key = keys.get(action.name or "")
-        if action.subtype != "DropConstraint" or not action.cascade or key is None:
+        if not action.cascade or not action.name or \
+                action.subtype not in ("DropConstraint", "DropColumn"):
+            continue
+        key = keys.get(action.name)
+        if action.subtype == "DropConstraint" and key is None:
             continue
         again = _added_later(statement, ctx)
         resting = [fk for fk in (*statement.keys_to, *_own_keys(statement))
-                   if fk.rests_on(*key) and (last(fk.table), fk.name) not in again]
+                   if (fk.rests_on(*key) if key is not None and action.subtype ==
+                       "DropConstraint" else action.name in fk.referenced_columns)
+                   and (last(fk.table), fk.name) not in again]
         if not resting:
             continue
+        if action.subtype == "DropConstraint":
+            what, how = f"CONSTRAINT {action.name}", "resting on it"
+            help_text = ("Drop those foreign keys by name first and add them again once the "
+                         "new key is in place (NOT VALID, then VALIDATE CONSTRAINT); without "
+                         "CASCADE PostgreSQL refuses while one rests on the key.")
+        else:
+            what, how = f"COLUMN {action.name}", "referencing it"
+            help_text = ("Drop those foreign keys by name first, in a migration of their own; "
+                         "without CASCADE PostgreSQL refuses while one references the column.")
         yield ctx.finding(
             RULE,
-            f"`DROP CONSTRAINT {action.name} CASCADE` also drops "
-            f"{_described(resting, statement.relation or '')} resting on it, "
+            f"`DROP {what} CASCADE` also drops "
+            f"{_described(resting, statement.relation or '')} {how}, "
             "without saying so: nothing checks those columns afterwards, and rows pointing "
             "at nothing go in.",
-            help="Drop those foreign keys by name first and add them again once the new key "
-                 "is in place (NOT VALID, then VALIDATE CONSTRAINT); without CASCADE "
-                 "PostgreSQL refuses while one rests on the key.",
-            subject=action.name, severity=Severity.ERROR)
+            help=help_text,
+            subject=action.name if action.subtype == "DropConstraint" else
+            f"{statement.relation}.{action.name}", severity=Severity.ERROR)
 
 
 def _own_keys(statement: Statement) -> list[ForeignKey]:
