@@ -254,6 +254,13 @@ class History:
     # table -> the columns the migrations dropped and have not added (or renamed to) since:
     # a later `DROP COLUMN IF EXISTS` of one drops nothing (`LintContext._drop_absent_columns`).
     columns_dropped: dict[str, set[str]] = field(default_factory=dict)
+    # Tables a plain CREATE TABLE made here (no LIKE, INHERITS, PARTITION OF, OF type or IF
+    # NOT EXISTS), whose every column the history has seen since -> the schema the CREATE
+    # named ("" for none). Lost when the table inherits or is attached as a partition (its
+    # parent's ADD COLUMN reaches it), and at SQL lint cannot read (a DO block building SQL,
+    # CALL, a statement that did not parse): a `DROP COLUMN IF EXISTS` of a column it lacks
+    # drops nothing (`LintContext._drop_absent_columns`).
+    whole: dict[str, str] = field(default_factory=dict)
     # table -> foreign key name -> it (None: dropped here), over the schema before;
     # `fk_tables`: tables created or dropped here, whose every foreign key is known.
     foreign_keys: dict[str, dict[str, ForeignKey | None]] = field(default_factory=dict)
@@ -350,6 +357,40 @@ class History:
             if old in self.created_kinds:
                 self.created_kinds[rename.new] = self.created_kinds[old]
 
+    def _note_whole(self, s: Statement) -> None:
+        """Follow which tables the history knows every column of (`whole`)."""
+        whole = self.whole
+        if s.error is not None or s.kind == "CallStmt" or (
+                s.kind == "DoStmt" and s.unread is not None):
+            whole.clear()  # (what it does to a table's columns is unknown)
+        elif s.kind == "CreateStmt" and s.relation:
+            node = s.node
+            if node.get("if_not_exists") or node.get("inhRelations") or \
+                    node.get("ofTypename") or node.get("partbound") or any(
+                    "TableLikeClause" in element for element in node.get("tableElts") or ()):
+                whole.pop(last(s.relation), None)
+            else:
+                whole[last(s.relation)] = s.relation.rpartition(".")[0]
+        elif s.kind == "CreateTableAsStmt":
+            for name in s.creates:
+                whole.pop(last(name), None)
+        elif s.kind == "DropStmt" and s.object_kind == "table":
+            for name in s.dropped:
+                whole.pop(last(name), None)
+        elif s.kind == "RenameStmt" and s.rename is not None and s.rename.relation and \
+                s.rename.object in ("table", "foreign table"):
+            schema = whole.pop(last(s.rename.relation), None)
+            if schema is not None:
+                whole[s.rename.new] = schema
+        elif s.kind == "AlterObjectSchemaStmt":
+            whole.pop(last(range_var(s.node.get("relation")) or ""), None)
+        elif s.kind == "AlterTableStmt" and s.relation:
+            for action in s.actions:
+                if action.subtype == "AddInherit":
+                    whole.pop(last(s.relation), None)
+                elif action.subtype == "AttachPartition" and action.partition:
+                    whole.pop(last(action.partition), None)
+
     def _made_in_emptied(self, name: str) -> None:
         """Note relation `name`, just made, in the emptied schema it names; a name without
         a schema may lie in any of them (the search_path decides)."""
@@ -362,6 +403,7 @@ class History:
         kind = s.kind
         self.relations.update(last(name) for name in s.creates)
         self._note_kind(s)
+        self._note_whole(s)
         if kind in ("CreateDomainStmt", "AlterDomainStmt"):
             self._domain(s)
             return
@@ -1722,9 +1764,16 @@ class LintContext:
         action keeps no column name (conductor's V6__update_pk.sql drops `queue_message.id`
         again after V5 dropped it: a false DBS202). So is one of a column the table lacks in
         the schema before, when the migrations neither made the table nor renamed a column
-        of it (they did not add it either: `column` would know it)."""
+        of it (they did not add it either: `column` would know it); and one a table the
+        migrations created lacks, where the history knows its every column (`History.whole`:
+        a plain CREATE TABLE, nothing since that could give it columns lint does not see)."""
         table = statement.relation or ""
         dropped = self.history.columns_dropped.get(last(table), set())
+        made_in = self.history.whole.get(last(table))
+        # (the history's names are unqualified: the CREATE's schema and the ALTER's agree,
+        # or one leaves it out and the other says public)
+        whole = made_in is not None and (table.rpartition(".")[0] == made_in or
+                                         {made_in, table.rpartition(".")[0]} <= {"", "public"})
 
         def absent(action: Action) -> bool:
             if action.subtype != "DropColumn" or not action.if_exists or not action.name:
@@ -1732,6 +1781,8 @@ class LintContext:
             if action.name in dropped:
                 return True
             history = self.history
+            if whole:
+                return action.name not in history.columns.get(last(table), {})
             return (self.before_relation(table) is not None
                     and last(table) not in history.created_kinds
                     and last(table) not in history.columns_renamed

@@ -2111,3 +2111,65 @@ def test_a_primary_key_over_a_nullable_column_scans_for_nulls_where_dbs111_says(
         [message] = [f.message for f in findings if f.code == "DBS111"]
         assert (f"sets `{column}` NOT NULL" in message) == scanned, message
         assert ("23502" in message) == scanned
+
+
+# Tables the migrations made, and whether the history then knows every column of `plain`
+# (`DROP COLUMN IF EXISTS extra` of it drops nothing) or not (it may drop a real column).
+@pytest.mark.parametrize(("schema", "flagged"), [
+    ("CREATE TABLE plain (id int, note text);\n"
+     "ALTER TABLE plain RENAME COLUMN note TO remark;\n", False),
+    ("CREATE TABLE draft (id int);\nALTER TABLE draft RENAME TO plain;\n", False),
+    ("CREATE TABLE base (id int, extra int);\nCREATE TABLE plain (LIKE base);\n", True),
+    ("CREATE TABLE plain (id int);\nCREATE TABLE mom (id int);\n"
+     "ALTER TABLE plain INHERIT mom;\nALTER TABLE mom ADD COLUMN extra int;\n"
+     "ALTER TABLE plain NO INHERIT mom;\n", True),
+    ("CREATE TABLE plain (id int);\n"
+     "DO $$ BEGIN EXECUTE format('ALTER TABLE %I ADD COLUMN extra int', 'plain'); END $$;\n",
+     True),
+    ("CREATE TABLE plain (id int);\n"
+     "CREATE PROCEDURE widen() LANGUAGE plpgsql AS $$ BEGIN "
+     "EXECUTE format('ALTER TABLE %I ADD COLUMN extra int', 'plain'); END $$;\n"
+     "CALL widen();\n", True),
+    ("CREATE TABLE plain (id int);\nCREATE TABLE base (id int, extra int);\n"
+     "CREATE TABLE draft (LIKE base);\nDROP TABLE plain;\n"
+     "ALTER TABLE draft RENAME TO plain;\n", True),
+], ids=["created", "renamed-to-it", "like", "inherited-then-not", "dynamic-sql",
+        "procedure-called", "like-renamed-to-it"])
+def test_drop_column_if_exists_of_a_column_a_table_made_here_never_had_loses_nothing(
+        conninfo: str, tmp_path: Path, schema: str, flagged: bool) -> None:
+    """`DROP COLUMN IF EXISTS extra` of a table the migrations created without it is
+    skipped with a notice ("column ... does not exist, skipping"; pg_attribute unchanged):
+    no DBS202, where the history knows every column of the table. LIKE, INHERIT and SQL
+    built at run time give it columns the history does not see: DBS202 stays."""
+    change = "ALTER TABLE plain DROP COLUMN IF EXISTS extra;\n"
+    dropped = ("SELECT count(*) FROM pg_attribute WHERE attrelid = 'plain'::regclass "
+               "AND attisdropped")
+    said: list[str] = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(schema)
+        conn.add_notice_handler(lambda d: said.append(d.message_primary))
+        with conn.transaction(force_rollback=True):
+            before = conn.execute(dropped).fetchone()
+            conn.execute(change)
+            assert (conn.execute(dropped).fetchone() != before) == flagged
+    assert ('column "extra" of relation "plain" does not exist, skipping' in said) == \
+        (not flagged), said
+    findings = _history_findings(tmp_path, schema, change)
+    assert [f.code for f in findings if f.code == "DBS202"] == \
+        (["DBS202"] if flagged else []), findings
+
+
+def test_drop_column_if_exists_after_create_table_if_not_exists_of_a_database_table(
+        conninfo: str, tmp_path: Path) -> None:
+    """`CREATE TABLE IF NOT EXISTS` of a table the database has is skipped: the table keeps
+    its columns, and `DROP COLUMN IF EXISTS` of one the CREATE did not list drops it."""
+    change = ("CREATE TABLE IF NOT EXISTS plain (id int);\n"
+              "ALTER TABLE plain DROP COLUMN IF EXISTS extra;\n")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("CREATE TABLE plain (id int, extra int)")
+        with conn.transaction(force_rollback=True):
+            conn.execute(change)
+            assert conn.execute("SELECT count(*) FROM pg_attribute WHERE attrelid = "
+                                "'plain'::regclass AND attisdropped").fetchone() == (1,)
+    findings = _database_findings(tmp_path, change, conninfo)
+    assert [f.code for f in findings if f.code == "DBS202"] == ["DBS202"], findings

@@ -31,7 +31,11 @@ added (a scratch column for a backfill): no deployed code uses them. `DROP CONST
 `ALTER COLUMN ... DROP DEFAULT / NOT NULL / IDENTITY / EXPRESSION`, which drop no data.
 `DROP COLUMN IF EXISTS` of a column an earlier migration dropped (and did not add again), or,
 with the database known, one its table does not have: PostgreSQL skips it with a notice
-(conductor's V6 drops `queue_message.id` again after V5 dropped it).
+(conductor's V6 drops `queue_message.id` again after V5 dropped it). So is one a table the
+migrations created never had, where they show its every column: made by a plain `CREATE
+TABLE` (no `LIKE`, `INHERITS`, `PARTITION OF`, `OF` type or `IF NOT EXISTS`), never made to
+inherit or attached as a partition since (a parent's `ADD COLUMN` reaches it), with no `DO`
+block building SQL at run time, `CALL` or statement lint could not parse after it.
 """
 
 from __future__ import annotations
