@@ -253,6 +253,9 @@ class _Plan:
     target_partitions: dict[str, list[Relation]] | None = None
     # Partitions' indexes built before their parent's (schema, table, index).
     built_partition_indexes: set[tuple[str, str, str]] = field(default_factory=set)
+    # Functions the script creates after the tables and columns (SQL-standard bodies that
+    # read relations, aggregates): a column default calling one waits for it (42883).
+    late_functions: list[Function] = field(default_factory=list)
     _by_identity: dict[tuple[str, ...], list[Change]] | None = None
 
     def changes_of(self, identity: tuple[str, ...]) -> list[Change]:
@@ -922,9 +925,21 @@ def _domains(p: _Plan, changes: list[Change]) -> None:
         if c.action == ADD:
             _create_domain(p, c.new)
         elif c.action == DROP:
+            # Types are dropped after functions (which take them): a default or CHECK that
+            # calls a function the script drops goes first (2BP01 on DROP FUNCTION).
+            dropped = _script_functions(p, DROP)
+            domain = c.old
+            if domain.default is not None and _calls_any(domain.default, dropped, p):
+                p.emit("drop_function_users", f"ALTER DOMAIN {qname} DROP DEFAULT",
+                       subject=c.subject)
+            for constraint in domain.constraints:
+                if _calls_any(constraint.definition, dropped, p):
+                    p.emit("drop_function_users", f"ALTER DOMAIN {qname} DROP CONSTRAINT "
+                           f"{quote(constraint.name)}", subject=c.subject)
             p.emit("drop_types", f"DROP DOMAIN {qname}", subject=c.subject)
         elif c.attribute == "default":
-            p.emit("types", f"ALTER DOMAIN {qname} " + (
+            p.emit("function_users" if c.new is not None and _calls_any(
+                c.new, _script_functions(p, ADD), p) else "types", f"ALTER DOMAIN {qname} " + (
                 f"SET DEFAULT {c.new}" if c.new is not None else "DROP DEFAULT"),
                 subject=c.subject)
         elif c.attribute == "nullable":
@@ -998,18 +1013,48 @@ def _rebuild_domain(p: _Plan, c: Change, domain: Domain) -> None:
     p.emit("drop_types", f"DROP DOMAIN {qualify(schema, old_name)}", subject=c.subject)
 
 
+def _script_functions(p: _Plan, action: str) -> list[Function]:
+    """The functions the script creates (`ADD`) or drops (`DROP`)."""
+    return [c.new if action == ADD else c.old for c in p.changes
+            if c.kind == "function" and c.action == action]
+
+
+def _calls_any(expression: str, functions: Sequence[Function], p: _Plan) -> bool:
+    """Whether a domain's default or CHECK (`CHECK (...)`) calls one of `functions`."""
+    sql = f"ALTER DOMAIN x ADD {expression}" if expression.startswith("CHECK") \
+        else f"SELECT {expression}"
+    return any(_calls(sql, f, p.target.search_path) for f in functions)
+
+
 def _create_domain(p: _Plan, domain: Domain, phase: str = "types") -> None:
     qname = qualify(domain.schema, domain.name)
+    subject = f"{domain.schema}.{domain.name}"
+    # Types come before functions (which take them): a default or CHECK calling a function
+    # the script creates is added to the domain once that function exists (42883 before);
+    # ADD CONSTRAINT then checks the columns given the domain in between.
+    created = _script_functions(p, ADD)
+
+    def waits(expression: str) -> bool:
+        return _calls_any(expression, created, p)
+
     sql = f"CREATE DOMAIN {qname} AS {domain.type}"
     if domain.collation:
         sql += f" COLLATE {domain.collation}"
     if domain.default is not None:
-        sql += f" DEFAULT {domain.default}"
+        if waits(domain.default):
+            p.emit("function_users", f"ALTER DOMAIN {qname} SET DEFAULT {domain.default}",
+                   subject=subject)
+        else:
+            sql += f" DEFAULT {domain.default}"
     if not domain.nullable:
         sql += " NOT NULL"
     for constraint in domain.constraints:
-        sql += f" CONSTRAINT {quote(constraint.name)} {constraint.definition}"
-    p.emit(phase, sql, subject=f"{domain.schema}.{domain.name}")
+        if waits(constraint.definition):
+            p.emit("function_users", f"ALTER DOMAIN {qname} ADD CONSTRAINT "
+                   f"{quote(constraint.name)} {constraint.definition}", subject=subject)
+        else:
+            sql += f" CONSTRAINT {quote(constraint.name)} {constraint.definition}"
+    p.emit(phase, sql, subject=subject)
     _comment_acl_owner(p, "DOMAIN", qname, domain, "T", created=True)
 
 
@@ -1497,6 +1542,8 @@ def _create_function(p: _Plan, function: Function, new_types: set[tuple[str, ...
     late = _reads_relations(function, p.target) or any(
         _mentions_relation(text, new_types, p.target.search_path)
         for text in (function.returns, *(a.type for a in function.arguments)))
+    if late or function.kind == "aggregate":
+        p.late_functions.append(function)
     # An aggregate after every function: its state, final and other functions must exist.
     p.emit("aggregates" if function.kind == "aggregate" else
            "functions_late" if late else "functions_early", function.definition,
@@ -1622,13 +1669,20 @@ def _mark_function_dependents(p: _Plan, function: Function) -> None:
         for trigger in relation.triggers:
             if f"FUNCTION {qualify(function.schema, function.name)}(" in trigger.definition:
                 p.recreate_triggers.add((*key, trigger.name))
-        if key in p.dropped_relations or relation.kind in ("view", "materialized_view"):
+        if relation.kind in ("view", "materialized_view"):
+            continue
+        # A table dropped later holds the function as well (2BP01): what calls it is taken
+        # off, and comes back nowhere. One dropped and created again is created as the
+        # target has it.
+        gone = p.target.relation(*key) is None
+        if key in p.dropped_relations and not gone:
             continue
         table = qualify(*key)
         for column in relation.columns:
             if column.default is not None and not column.generated and \
                     _calls(f"SELECT {column.default}", function, p.source.search_path):
-                p.reset_defaults.add((*key, column.name))
+                if not gone:
+                    p.reset_defaults.add((*key, column.name))
                 p.emit("drop_function_users", f"ALTER TABLE {table} ALTER COLUMN "
                        f"{quote(column.name)} DROP DEFAULT",
                        subject=f"{relation.qualified_name}.{column.name}")
@@ -1636,6 +1690,11 @@ def _mark_function_dependents(p: _Plan, function: Function) -> None:
             # A partition's index goes and comes back with its parent's.
             if not relation.partition_of and not _constraint_index(relation, index.name) \
                     and _calls(index.definition, function, p.source.search_path):
+                if gone:  # its table's DROP, later, has the `data-loss` hazard
+                    p.emit("drop_function_users",
+                           f"DROP INDEX {qualify(relation.schema, index.name)}",
+                           subject=f"{relation.qualified_name}.{index.name}")
+                    continue
                 _take_off_index(p, relation, index, f"calls `{signature}`, which is dropped "
                                 "and created again")
         for constraint in relation.constraints:
@@ -1693,6 +1752,22 @@ def _calls(sql: str, function: Function, search_path: Sequence[str]) -> bool:
                 or (len(names) == 1 and function.schema in search_path)):
             return True
     return False
+
+
+def _calls_late(p: _Plan, default: str | None) -> list[Function]:
+    """The functions `default` calls that the script creates after the tables and columns
+    (`functions_late`, `aggregates`): a default naming one is set once they exist (42883
+    before)."""
+    if default is None:
+        return []
+    return [f for f in p.late_functions
+            if _calls(f"SELECT {default}", f, p.target.search_path)]
+
+
+def _default_phase(p: _Plan, default: str | None) -> str:
+    """Where a `SET DEFAULT` goes: with the other column changes, or after the functions
+    it calls that the script creates late."""
+    return "function_users" if _calls_late(p, default) else "columns"
 
 
 def _restore_function_users(p: _Plan) -> None:
@@ -2058,7 +2133,13 @@ def _create_table(p: _Plan, relation: Relation) -> None:
             sql += " (" + ", ".join(own) + ")"
         sql += f" {relation.partition_bound}"
     else:
-        parts = [_column_definition(c, _identity_options(p, relation, c))
+        # A default calling a function the script creates after the tables is set once it
+        # exists (`_restore_function_users`): the new table has no rows to fill.
+        waiting = {c.name for c in relation.columns
+                   if not c.generated and _calls_late(p, c.default)}
+        p.reset_defaults |= {(relation.schema, relation.name, name) for name in waiting}
+        parts = [_column_definition(replace(c, default=None) if c.name in waiting else c,
+                                    _identity_options(p, relation, c))
                  for c in relation.columns]
         # NOT VALID means nothing inside CREATE TABLE, so those are added afterwards.
         parts += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
@@ -2078,7 +2159,9 @@ def _create_table(p: _Plan, relation: Relation) -> None:
         for column in relation.columns:
             parent_column = parent.column(column.name)
             if parent_column is not None and parent_column.default != column.default:
-                p.emit("tables", f"ALTER TABLE {qname} ALTER COLUMN {quote(column.name)} " + (
+                p.emit("tables" if _default_phase(p, column.default) == "columns" else
+                       "function_users",
+                       f"ALTER TABLE {qname} ALTER COLUMN {quote(column.name)} " + (
                     f"SET DEFAULT {column.default}" if column.default is not None
                     else "DROP DEFAULT"), subject=subject)
     for constraint in relation.constraints:
@@ -2274,10 +2357,10 @@ def _not_null_name(relation: Relation, column: Column) -> str:
 
 
 def _add_not_null_constraint(p: _Plan, relation: Relation, table: str, column: Column,
-                             name: str | None = None) -> None:
+                             name: str | None = None, *, phase: str = "columns") -> None:
     """`ADD CONSTRAINT ... NOT NULL col` with the column's name (or `name`), NO INHERIT and
     NOT VALID (PostgreSQL 18); NOT VALID checks no existing row, so it takes no scan."""
-    p.emit("columns", f"ALTER TABLE {table} ADD CONSTRAINT "
+    p.emit(phase, f"ALTER TABLE {table} ADD CONSTRAINT "
            f"{quote(name or _not_null_name(relation, column))} NOT NULL {quote(column.name)}"
            + (" NO INHERIT" if column.not_null_no_inherit else "")
            + (" NOT VALID" if column.not_null_not_valid else ""),
@@ -2285,23 +2368,24 @@ def _add_not_null_constraint(p: _Plan, relation: Relation, table: str, column: C
 
 
 def _column_extras(p: _Plan, relation: Relation, column: Column,
-                   not_null_name: str | None = None, *, grants: bool = True) -> None:
+                   not_null_name: str | None = None, *, grants: bool = True,
+                   phase: str = "columns") -> None:
     """Storage, compression, statistics, comment and (unless `grants` is false: a table
     created, whose grants come first) grants of a column just created (its NOT NULL NOT
-    VALID under `not_null_name` when given)."""
+    VALID under `not_null_name` when given), in `phase` (where the column is added)."""
     table = qualify(relation.schema, relation.name)
     col = quote(column.name)
     subject = f"{relation.qualified_name}.{column.name}"
     if not column.nullable and column.not_null_not_valid:
-        _add_not_null_constraint(p, relation, table, column, not_null_name)
+        _add_not_null_constraint(p, relation, table, column, not_null_name, phase=phase)
     if column.storage:
-        p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET STORAGE "
+        p.emit(phase, f"ALTER TABLE {table} ALTER COLUMN {col} SET STORAGE "
                f"{column.storage.upper()}", subject=subject)
     if column.compression:
-        p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET COMPRESSION "
+        p.emit(phase, f"ALTER TABLE {table} ALTER COLUMN {col} SET COMPRESSION "
                f"{column.compression}", subject=subject)
     if column.statistics is not None:
-        p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET STATISTICS "
+        p.emit(phase, f"ALTER TABLE {table} ALTER COLUMN {col} SET STATISTICS "
                f"{column.statistics}", subject=subject)
     if column.comment is not None:
         p.emit("comments", f"COMMENT ON COLUMN {table}.{col} IS {_text(column.comment)}",
@@ -2850,6 +2934,22 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
     # table still gives that name to a column the script drops later, the column is added
     # under a free one (42710 otherwise), renamed to a chosen one after the drops.
     interim = _free_not_null_name(p, relation, column)
+    # A default calling a function the script creates after the columns (a SQL-standard
+    # body reading tables): the column is added after that function, its default computed
+    # for the rows as the target's was; where the function reads this very table (it may
+    # read the column), the column comes first, without it, and its default after.
+    phase = "columns"
+    late = [] if column.generated else _calls_late(p, column.default)
+    if late and any((relation.schema, relation.name) in _atomic_reads(f, p.target)
+                    for f in late):
+        p.reset_defaults.add((relation.schema, relation.name, column.name))
+        hazards.append(Hazard("data-loss", f"The default of `{subject}` calls "
+                              f"`{late[0].signature}`, which reads "
+                              f"`{relation.qualified_name}` and so is created after the "
+                              "column: the table's rows get NULL in it, not the default."))
+        column = replace(column, default=None)
+    elif late:
+        phase = "function_users"
     definition = _column_definition(column, _identity_options(p, relation, column),
                                     not_null_name=interim)
     domain = _column_domain(p.target, column.type)
@@ -2869,12 +2969,12 @@ def _add_column(p: _Plan, relation: Relation, column: Column) -> None:
             and not column.generated and not column.not_null_not_valid:
         hazards.append(Hazard("data-loss", f"`{subject}` is NOT NULL without a default: "
                               "adding it fails if the table has rows; backfill it first."))
-    p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {definition}", *hazards,
+    p.emit(phase, f"ALTER TABLE {table} ADD COLUMN {definition}", *hazards,
            subject=subject)
     if interim is not None and column.not_null_chosen_name is not None:
         p.emit("renames_after_drops", f"ALTER TABLE {table} RENAME CONSTRAINT "
                f"{quote(interim)} TO {quote(column.not_null_chosen_name)}", subject=subject)
-    _column_extras(p, relation, column, interim)
+    _column_extras(p, relation, column, interim, phase=phase)
 
 
 def _free_not_null_name(p: _Plan, relation: Relation, column: Column) -> str | None:
@@ -3084,7 +3184,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
         # one was dropped above, and a default that changes too waits for this (a column
         # without one before gets it here as well).
         if a == "type" and column.default is not None and not column.generated:
-            p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
+            p.emit(_default_phase(p, column.default), f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                    f"{column.default}", subject=subject)
     elif a == "expression":
         if any(x.identity == c.identity and x.attribute == "generated" for x in p.changes):
@@ -3109,7 +3209,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             if c.identity in p.dropped_defaults:
                 return  # dropped before its type change
             p.dropped_defaults.add(c.identity)
-        p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} " + (
+        p.emit(_default_phase(p, c.new), f"ALTER TABLE {table} ALTER COLUMN {col} " + (
             f"SET DEFAULT {c.new}" if c.new is not None else "DROP DEFAULT"), subject=subject)
     elif a == "nullable":
         if c.new:
@@ -3165,7 +3265,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                 _continue_numbering(p, relation, column)
             elif column.default is not None and not column.generated:
                 # The default change waits for the identity's; here it is.
-                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
+                p.emit(_default_phase(p, column.default), f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{column.default}", subject=subject)
     elif a == "generated":
         source_relation = p.source.relation(c.identity[0], c.identity[1])
@@ -3194,7 +3294,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP EXPRESSION",
                    subject=subject)
             if column.default is not None:
-                p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
+                p.emit(_default_phase(p, column.default), f"ALTER TABLE {table} ALTER COLUMN {col} SET DEFAULT "
                        f"{column.default}", subject=subject)
         else:
             _mark_users_of_dropped_column(p, c.identity[0], c.identity[1], column.name)

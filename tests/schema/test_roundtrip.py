@@ -11,6 +11,7 @@ same plan must lint without an error.
 from __future__ import annotations
 
 import random
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from dbsafe import commands
 from dbsafe.config import load_settings
 from dbsafe.core import Report, Severity
+from dbsafe.pg.throwaway import bin_dir
 from dbsafe.schema.ddl import Statement, plan
 from dbsafe.schema.diff import REORDER, Change, diff
 from dbsafe.schema.introspect import introspect_url
@@ -96,6 +98,53 @@ def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], 
         a_sql, b_sql = b_sql, a_sql
     changes, _ = _round_trip(new_database, tmp_path, a_sql, b_sql)
     assert changes, "the pair must differ, or it tests nothing"
+
+
+# Pairs whose printed script (`dbsafe diff --sql`, hazard directives and all) is also run
+# as users run it: `psql -v ON_ERROR_STOP=1 -f`, one session, the first error ending it.
+PSQL_CASES = ("defaults_calling_new_functions",)
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("case", PSQL_CASES)
+def test_pair_script_runs_with_psql(case: str, direction: str,
+                                    new_database: Callable[[], str], tmp_path: Path) -> None:
+    a_sql = (PAIRS / case / "a.sql").read_text(encoding="utf-8")
+    b_sql = (PAIRS / case / "b.sql").read_text(encoding="utf-8")
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+
+
+def _run_with_psql(new_database: Callable[[], str], tmp_path: Path, a_sql: str,
+                   b_sql: str) -> str:
+    """Build A and B, run the script of diff(A -> B) on A with psql; A must become B
+    (column order aside). Returns A's conninfo."""
+    a_url, b_url = new_database(), new_database()
+    a, b = _build(a_url, a_sql), _build(b_url, b_sql)
+    statements = plan(a, b, diff(a, b))
+    script = tmp_path / "diff.sql"
+    script.write_text(commands.accept_hazards(load_settings(start=tmp_path), statements,
+                                              b.search_path), encoding="utf-8")
+    done = subprocess.run([str(bin_dir() / "psql"), "--no-psqlrc", "--quiet", "--set",
+                           "ON_ERROR_STOP=1", "--file", str(script), "--dbname", a_url],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    left = diff(introspect_url(a_url), b)
+    assert [c.describe() for c in left if c.action != REORDER] == []
+    return a_url
+
+
+def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
+        new_database: Callable[[], str], tmp_path: Path) -> None:
+    """The column comes after the function, so its rows get the default as the target's
+    did; one whose function reads its own table can only get it afterwards, and is NULL."""
+    case = PAIRS / "defaults_calling_new_functions"
+    a_url = _run_with_psql(new_database, tmp_path, (case / "a.sql").read_text("utf-8"),
+                           (case / "b.sql").read_text("utf-8"))
+    with psycopg.connect(a_url) as conn:
+        assert conn.execute("SELECT id, x, y FROM t ORDER BY id").fetchall() == [
+            (1, 1, None), (2, 1, None)]
 
 
 def _skip_below(sql: str, new_database: Callable[[], str]) -> None:
