@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbsafe.pg.names import object_name
-from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, conversion
+from dbsafe.schema.casts import EXPLICIT, PARSE, UNKNOWN, base_type, conversion
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, diff, function_identity
 from dbsafe.schema.model import (
     Column,
@@ -3095,6 +3095,41 @@ def _type_change_hazards(p: _Plan, relation: Relation, column: str, subject: str
     return hazards
 
 
+_JSON = ("json", "jsonb")
+_JSON_TO_STRINGS = ("text", "character varying", "character")
+
+
+def _json_conversion(col: str, old: str, new: str, new_type: str) -> str | None:
+    """The `USING` of a type change no cast does between an array and JSON (Thunderdome's
+    `point_values_allowed`, `text[]` to `jsonb` and back), as PostgreSQL's own JSON
+    functions convert: an array (or any value) to JSON by `to_jsonb`, which keeps NULL
+    elements and nested arrays; JSON to an array by `jsonb_populate_record`, its inverse,
+    reading a JSON array into the `text[]` field `reloptions` of `pg_class`'s row type (a
+    subquery over `jsonb_array_elements_text`, which would drop nested arrays, is refused
+    in a USING, 0A000), then cast to the new array type by each element's text: explicitly
+    where that is no string type, by assignment to one (a value too long for a
+    `varchar(n)[]` is refused there, not cut). None for any other pair.
+
+    >>> _json_conversion("a", "text[]", "jsonb", "jsonb")
+    ' USING to_jsonb(a)'
+    >>> _json_conversion("a", "jsonb", "integer[]", "integer[]")[:48]
+    ' USING ((jsonb_populate_record(NULL::pg_catalog.'
+    >>> _json_conversion("a", "json", "character varying[]", "character varying(5)[]")[-11:]
+    '.reloptions'
+    >>> _json_conversion("a", "jsonb", "integer", "integer") is None
+    True
+    """
+    if new in _JSON and old not in _JSON:
+        return f" USING to_{new}({col})"
+    if old in _JSON and new.endswith("[]"):
+        record = f"{old}_populate_record(NULL::pg_catalog.pg_class, " \
+            f"{old}_build_object('reloptions', {col}))"
+        if base_type(new).removesuffix("[]") in _JSON_TO_STRINGS:
+            return f" USING ({record}).reloptions"
+        return f" USING (({record}).reloptions)::{new_type}"
+    return None
+
+
 def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
     column = relation.column(c.identity[2])
     if column is None:
@@ -3136,6 +3171,18 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                           f"table again with the new {what} and move its rows, by hand."),
                    subject=subject)
             return
+        json_using = None if path is not None else _json_conversion(
+            col, _domain_base(p.source, source_type), _domain_base(p.target, column.type),
+            column.type)
+        if json_using is not None:
+            path = EXPLICIT  # (its own hazard below, not the explicit cast's)
+            if _domain_base(p.source, source_type) in _JSON:
+                element = base_type(_domain_base(p.target, column.type)).removesuffix("[]")
+                hazards = [Hazard(hazards[0].kind, hazards[0].message + " A value that is "
+                                  "not a JSON array (an object, a scalar)" + (
+                                      "" if element in _JSON_TO_STRINGS else
+                                      f", or an element that is not valid {element} text,")
+                                  + " makes it fail; nothing is changed."), *hazards[1:]]
         if path is None:
             # No cast leads there: `USING col::type` fails whatever the rows hold, and
             # only a person knows what the values mean (seconds since 1970? a date?).
@@ -3152,7 +3199,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             p.dropped_defaults.add(c.identity)
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} DROP DEFAULT",
                    subject=subject)
-        if path == EXPLICIT:
+        if path == EXPLICIT and json_using is None:
             # A cast PostgreSQL applies only when asked may change a value it cannot
             # represent instead of refusing it (integer to bit(4) keeps the last 4 bits).
             hazards.append(Hazard("data-loss", f"Only an explicit cast converts `{subject}` "
@@ -3165,7 +3212,9 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             hazards = [Hazard(hazards[0].kind, hazards[0].message + f" A value that is not "
                               f"valid {column.type} text makes it fail; nothing is changed."),
                        *hazards[1:]]
-        if _length_checked(column.type, source_type):
+        if json_using is not None:
+            using = json_using
+        elif _length_checked(column.type, source_type):
             # No USING: PostgreSQL's assignment coercion then refuses a value that is too
             # long, where an explicit cast (`USING col::varchar(5)`) would silently cut it.
             using = ""

@@ -102,7 +102,7 @@ def test_pair_round_trips(case: str, direction: str, new_database: Callable[[], 
 
 # Pairs whose printed script (`dbsafe diff --sql`, hazard directives and all) is also run
 # as users run it: `psql -v ON_ERROR_STOP=1 -f`, one session, the first error ending it.
-PSQL_CASES = ("defaults_calling_new_functions",)
+PSQL_CASES = ("defaults_calling_new_functions", "json_arrays")
 
 
 @pytest.mark.parametrize("direction", ["forward", "backward"])
@@ -145,6 +145,22 @@ def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
     with psycopg.connect(a_url) as conn:
         assert conn.execute("SELECT id, x, y FROM t ORDER BY id").fetchall() == [
             (1, 1, None), (2, 1, None)]
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_columns_between_arrays_and_json_keep_their_values(
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    """Each side's rows, converted by the script, read as the other side's rows."""
+    case = PAIRS / "json_arrays"
+    a_sql, b_sql = (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8")
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+    b_url = new_database()
+    _build(b_url, b_sql)
+    rows = "SELECT * FROM poker ORDER BY id"
+    with psycopg.connect(a_url) as a, psycopg.connect(b_url) as b:
+        assert a.execute(rows).fetchall() == b.execute(rows).fetchall()
 
 
 def _skip_below(sql: str, new_database: Callable[[], str]) -> None:
