@@ -3334,6 +3334,7 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                              "added again, and computed for every row under an ACCESS "
                              "EXCLUSIVE lock.")] if column.generated == "stored" else []),
                    subject=subject)
+            _column_extras(p, relation, column)
         elif old is not None and old.generated and column.generated:
             p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET EXPRESSION AS "
                    f"({column.default})",
@@ -3353,6 +3354,9 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
             p.emit("columns", f"ALTER TABLE {table} ADD COLUMN {_column_definition(column)}",
                    Hazard("table-rewrite", f"Computes `{subject}` for every row."),
                    subject=subject)
+            _column_extras(p, relation, column)
+    elif a in _EXTRAS and _readded_by_kind(p, c.identity):
+        return  # the column is dropped and added again, and given its target's (_column_extras)
     elif a == "storage":
         p.emit("columns", f"ALTER TABLE {table} ALTER COLUMN {col} SET STORAGE "
                f"{(c.new or _default_storage(c.old)).upper()}", subject=subject)
@@ -3367,6 +3371,21 @@ def _alter_column(p: _Plan, c: Change, relation: Relation, table: str) -> None:
                subject=subject)
     elif a == "acl":
         _grants(p, f"TABLE {table}", c.old, c.new, "c", None, subject, column=col)
+
+
+# What `_column_extras` gives a column added.
+_EXTRAS = ("storage", "compression", "statistics", "comment", "acl")
+
+
+def _readded_by_kind(p: _Plan, identity: tuple[str, ...]) -> bool:
+    """Whether the column `identity` is dropped and added again for a change of its kind
+    (between STORED and VIRTUAL, a plain column becoming generated: `_alter_column`)."""
+    source, target = p.source.relation(*identity[:2]), p.target.relation(*identity[:2])
+    old = source.column(identity[2]) if source else None
+    new = target.column(identity[2]) if target else None
+    return old is not None and new is not None and bool(new.generated) and any(
+        c.attribute == "generated" for c in p.changes_of(identity)) and (
+        not old.generated or old.generated != new.generated)
 
 
 # A column's NOT NULL constraint (PostgreSQL 18), when the column is NOT NULL on both sides.
@@ -4311,6 +4330,23 @@ def _mark_users_of_dropped_column(p: _Plan, schema: str, table: str, column: str
     for trigger in relation.triggers:
         if column in columns_read(trigger.definition, "trigger"):
             p.recreate_triggers.add((schema, table, trigger.name))
+    # PostgreSQL refuses the DROP COLUMN (2BP01) while a policy reads the column or a
+    # foreign key holds a key on it (the key's own is taken along): they go before it and
+    # come back after, as the target has them.
+    for policy in relation.policies:
+        if any(column in columns_read(text, "expression")
+               for text in (policy.using, policy.with_check) if text is not None):
+            p.recreate_policies.add((schema, table, policy.name))
+    dotted = f"{schema}.{table}"
+    for referencing in p.source.relations:
+        if (referencing.schema, referencing.name) in p.dropped_relations:
+            continue
+        for constraint in referencing.constraints:
+            if constraint.kind == "foreign_key" and constraint.referenced_table == dotted \
+                    and column in constraint.referenced_columns and not (
+                        referencing.partition_of and _inherited_constraint(
+                            p, referencing, constraint, p.source)):
+                p.recreate_fks.add((referencing.schema, referencing.name, constraint.name))
 
 
 def _trigger_enable(state: str) -> str:
@@ -4375,8 +4411,9 @@ def _policies(p: _Plan, changes: list[Change]) -> None:
         p.emit("drop_policies", f"DROP POLICY {quote(policy_name)} ON "
                f"{qualify(schema, table_name)}",
                Hazard("policy-gap", f"Policy `{subject}` reads a column whose type or "
-                      "collation changes: "
-                      f"it is dropped and created again; in between, {gap}."),
+                      "collation changes, or that is dropped and added again, or calls a "
+                      "function dropped and created again (PostgreSQL refuses that while it "
+                      f"stands): it is dropped and created again; in between, {gap}."),
                subject=subject)
         again = _policy(p.target, (schema, table_name, policy_name))
         if again is not None:
