@@ -340,6 +340,7 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _constraints(p, by_kind.get("constraint", []))
     _indexes(p, by_kind.get("index", []))
     _restore_function_users(p)
+    _replica_identities_rebuilt(p)
     _views(p)
     _triggers(p, by_kind.get("trigger", []))
     _policies(p, by_kind.get("policy", []))
@@ -2419,6 +2420,27 @@ def _relation_extras(p: _Plan, relation: Relation, *, created: bool) -> None:
             p.emit("comments", f"COMMENT ON INDEX {qualify(relation.schema, index.name)} IS "
                    f"{_text(index.comment)}", subject=subject)
     _comment_acl_owner(p, word, qname, relation, "r", created=created)
+
+
+def _replica_identities_rebuilt(p: _Plan) -> None:
+    """A table whose replica identity is an index that the script drops and builds again
+    (a new definition; a key or index taken off around a function or a column) is left
+    with none by the `DROP` (`relreplident` stays `i`, no index is marked): it is set again
+    after the build, unless a change of the table's own replica identity sets it."""
+    rebuilt = {c.identity for c in p.changes if c.kind in ("index", "constraint")
+               and c.action == ALTER and c.attribute == "definition"}
+    rebuilt |= p.rebuilt_indexes | p.rebuilt_checks
+    for relation in p.target.relations:
+        key = (relation.schema, relation.name)
+        source = p.source.relation(*key)
+        if not relation.replica_identity.startswith("index ") or source is None \
+                or source.replica_identity != relation.replica_identity \
+                or key in p.dropped_relations:
+            continue
+        if (*key, relation.replica_identity.removeprefix("index ")) in rebuilt:
+            p.emit("relation_options", f"ALTER TABLE {qualify(*key)} REPLICA IDENTITY "
+                   f"{_replica_identity(relation.replica_identity)}",
+                   subject=relation.qualified_name)
 
 
 def _replica_identity(value: str) -> str:
