@@ -3575,6 +3575,13 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
         table_key = (c.identity[0], c.identity[1])
         if table_key in p.created_relations:
             continue
+        if c.action == ALTER and c.attribute == "comment" and not _propagated(p, c):
+            # Its own change, whatever else changes; one added again gets its comment there.
+            if c.identity not in p.recreate_fks and not any(
+                    x.attribute == "definition" for x in p.changes_of(c.identity)):
+                p.emit("comments", f"COMMENT ON CONSTRAINT {quote(c.identity[2])} ON "
+                       f"{qualify(*table_key)} IS {_text(c.new)}", subject=c.subject)
+            continue
         if c.identity in handled or _propagated(p, c):
             continue
         handled.add(c.identity)
@@ -3609,9 +3616,6 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                 continue  # a copy of its parent's: the parent's ADD or the ATTACH makes it
             if target_relation is not None:
                 _add_constraint(p, target_relation, c.new)
-        elif c.attribute == "comment":
-            p.emit("comments", f"COMMENT ON CONSTRAINT {quote(c.identity[2])} ON {table} IS "
-                   f"{_text(c.new)}", subject=c.subject)
         elif c.attribute == "validated" and early:
             continue  # added again as the target has it (`_restore_function_users`)
         elif c.attribute == "validated" and c.new and not any(
@@ -3637,6 +3641,7 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
                     _inherited_constraint(p, target_relation, new):
                 continue  # a copy of its new parent's: the ATTACH makes it
             _add_constraint(p, target_relation, new)
+            _comment_constraint_again(p, target_relation, new)
     for schema, name, constraint_name in sorted(p.recreate_fks):
         identity = (schema, name, constraint_name)
         if identity in handled:
@@ -3648,6 +3653,16 @@ def _constraints(p: _Plan, changes: list[Change]) -> None:
             _drop_constraint(p, qualify(schema, name), old, ".".join(identity))
         if new is not None and referencing is not None:
             _add_constraint(p, referencing, new)
+            _comment_constraint_again(p, referencing, new)
+
+
+def _comment_constraint_again(p: _Plan, relation: Relation, constraint: Constraint) -> None:
+    """A constraint dropped and added again loses its comment (`DROP CONSTRAINT` takes
+    it): the target's is set again."""
+    if constraint.comment is not None:
+        p.emit("comments", f"COMMENT ON CONSTRAINT {quote(constraint.name)} ON "
+               f"{qualify(relation.schema, relation.name)} IS {_text(constraint.comment)}",
+               subject=f"{relation.qualified_name}.{constraint.name}")
 
 
 def _key_held_by_parent(p: _Plan, table_key: tuple[str, ...], key: Constraint) -> bool:
