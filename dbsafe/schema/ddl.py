@@ -4002,6 +4002,12 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 and _attach_partition_indexes(p, target_relation, name):
             continue  # (a key's too: `ALTER TABLE ONLY ... ADD PRIMARY KEY` makes it invalid)
         if _constraint_index(source_relation, name) or _constraint_index(target_relation, name):
+            if c.action == ALTER and c.attribute == "definition" and _constraint_index(
+                    source_relation, name) and _constraint_index(target_relation, name) \
+                    and not any(x.kind == "constraint" for x in p.changes_of(c.identity)):
+                # The key's own text (pg_get_constraintdef) leaves out its index's storage
+                # parameters: a new fillfactor alone is set in place, no rebuild.
+                _set_index_options(p, c)
             continue  # built and dropped with its constraint
         if c.kind == "index" and (
                 (target_relation is not None and target_relation.partition_of
@@ -4070,6 +4076,39 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
             if target_relation.partition_of:
                 p.built_partition_indexes.add((*table_key, name))
             _build_index(p, target_relation, index)
+
+
+def _set_index_options(p: _Plan, c: Change) -> None:
+    """`ALTER INDEX ... SET (...)` / `RESET (...)` where an index's definitions differ in
+    their storage parameters (`WITH (fillfactor='70')`) alone; nothing otherwise."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+    from pglast.stream import RawStream
+
+    def split(definition: str) -> tuple[ast.IndexStmt, dict[str, str]] | None:
+        try:
+            statement = parse_sql(definition)[0].stmt
+        except ParseError:
+            return None
+        if not isinstance(statement, ast.IndexStmt):
+            return None
+        options = {str(o.defname): RawStream()(o) for o in statement.options or ()}
+        return statement, options
+
+    old, new = split(c.old or ""), split(c.new or "")
+    if old is None or new is None:
+        return
+    (old_statement, old_options), (new_statement, new_options) = old, new
+    old_statement.options = new_statement.options = None
+    if RawStream()(old_statement) != RawStream()(new_statement):
+        return  # more than its parameters differs
+    index = qualify(c.identity[0], c.identity[2])
+    changed = [text for name, text in new_options.items() if old_options.get(name) != text]
+    gone = [quote(name) for name in old_options if name not in new_options]
+    if changed:
+        p.emit("indexes", f"ALTER INDEX {index} SET ({', '.join(changed)})", subject=c.subject)
+    if gone:
+        p.emit("indexes", f"ALTER INDEX {index} RESET ({', '.join(gone)})", subject=c.subject)
 
 
 def _renamed_partition_indexes(p: _Plan, changes: list[Change]) -> set[tuple[str, ...]]:
