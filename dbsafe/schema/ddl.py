@@ -4607,6 +4607,20 @@ def _publications(p: _Plan, changes: list[Change]) -> None:
         elif c.action == ALTER and c.attribute == "owner" and c.new:
             p.emit("owners", f"ALTER PUBLICATION {name} OWNER TO {quote(c.new)}",
                    subject=c.subject)
+    # A table dropped and created again under its name (a new partition key, a table made
+    # partitioned) leaves the publications that list it with its DROP TABLE: it is added
+    # to them again, where no statement above sets their tables.
+    remade = {c.identity[0] for c in changes
+              if c.action == ADD or (c.action == ALTER and c.attribute == "all_tables")}
+    replaced = {f"{schema}.{name}" for schema, name in p.replaced_relations}
+    for publication in p.target.publications:
+        subject = publication.name
+        if subject in remade or subject in members_set or publication.all_tables:
+            continue
+        again = [t for t in publication.tables if t in replaced]
+        if again:
+            p.emit("publications", f"ALTER PUBLICATION {quote(subject)} ADD "
+                   + _publication_members(again, ()), subject=subject)
 
 
 def _publication_members(tables: Sequence[str], schemas: Sequence[str]) -> str:
