@@ -1765,6 +1765,14 @@ def _calls_late(p: _Plan, default: str | None) -> list[Function]:
             if _calls(f"SELECT {default}", f, p.target.search_path)]
 
 
+def _check_waits(p: _Plan, constraint: Constraint) -> bool:
+    """A CHECK calling a function the script creates after the tables: added to a new
+    table with the other constraints, after it, not inside its CREATE TABLE."""
+    return constraint.kind == "check" and any(
+        _calls(f"ALTER TABLE x ADD {constraint.definition}", f, p.target.search_path)
+        for f in p.late_functions)
+
+
 def _default_phase(p: _Plan, default: str | None) -> str:
     """Where a `SET DEFAULT` goes: with the other column changes, or after the functions
     it calls that the script creates late."""
@@ -2142,9 +2150,10 @@ def _create_table(p: _Plan, relation: Relation) -> None:
         parts = [_column_definition(replace(c, default=None) if c.name in waiting else c,
                                     _identity_options(p, relation, c))
                  for c in relation.columns]
-        # NOT VALID means nothing inside CREATE TABLE, so those are added afterwards.
+        # NOT VALID means nothing inside CREATE TABLE, so those are added afterwards, as
+        # are CHECKs calling a function the script creates after the tables (42883).
         parts += [f"CONSTRAINT {quote(k.name)} {k.definition}" for k in relation.constraints
-                  if k.kind != "foreign_key" and k.validated]
+                  if k.kind != "foreign_key" and k.validated and not _check_waits(p, k)]
         sql = f"CREATE {word} {qname} (\n    " + ",\n    ".join(parts) + "\n)"
         if relation.inherits:
             sql += " INHERITS (" + ", ".join(_dotted(t) for t in relation.inherits) + ")"
@@ -2166,7 +2175,8 @@ def _create_table(p: _Plan, relation: Relation) -> None:
                     f"SET DEFAULT {column.default}" if column.default is not None
                     else "DROP DEFAULT"), subject=subject)
     for constraint in relation.constraints:
-        if constraint.kind == "check" and not constraint.validated and (
+        if constraint.kind == "check" and (not constraint.validated or (
+                parent is None and _check_waits(p, constraint))) and (
                 parent is None or not _inherited_constraint(p, relation, constraint)):
             p.emit("constraints", f"ALTER TABLE {qname} ADD CONSTRAINT {quote(constraint.name)} "
                    f"{constraint.definition}", subject=f"{subject}.{constraint.name}")
