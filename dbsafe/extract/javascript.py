@@ -106,6 +106,11 @@ _TAG_MEMBERS = frozenset({"unsafe"})
 # (see `_Reader._written`).
 _WRITTEN_HELPERS = frozenset({"raw", "ref", "table", "id", "identifier"})
 _TAG_FACTORIES = frozenset({"type", "typeAlias"})
+# drizzle's update builder's methods bringing more tables into its statement, which a value of
+# its `.set({...})` may read (`_Reader._drizzle_assigned`).
+_DRIZZLE_MORE_TABLES = frozenset(
+    {"from", "innerJoin", "leftJoin", "rightJoin", "fullJoin", "crossJoin", "innerJoinLateral",
+     "leftJoinLateral", "crossJoinLateral"})
 # The name of a tag right before its type arguments (`db.$queryRaw` in
 # `await db.$queryRaw<Row[]>`...``), optionally `await`ed; see `_Reader._typed_tag`.
 _TAG_BEFORE_TYPES = re.compile(
@@ -1906,15 +1911,7 @@ class _Reader:
         (`dbsafe.extract.drizzle_schema`). A column declared without its name, any other
         member and a name bound again in between stay holes."""
         if not (self.drizzle_tables or self.drizzle_namespaces) or \
-                substitution.named_child_count != 1:
-            return None
-        tag = self._typed_tag(template) if self.typed and self._typed_sql_tag(template) \
-            else None
-        parent = template.parent
-        if tag is None and parent is not None and parent.type == "call_expression":
-            function = parent.child_by_field_name("function")
-            tag = self.text(function) if function is not None else None
-        if tag not in self.drizzle_tags:
+                substitution.named_child_count != 1 or not self._drizzle_tag(template):
             return None
         # `orders`, `orders.userId`, `schema.orders`, `schema.orders.userId`
         expression: Node | None = substitution.named_children[0]
@@ -1935,6 +1932,147 @@ class _Reader:
         if table is None or len(fields) > 1:
             return None
         return table.column(fields[0]) if fields else table.sql
+
+    def _drizzle_tag(self, template: Node) -> bool:
+        """Whether a template is drizzle-orm's `sql` tag's (`sql`...``, `sql<T>`...``, the
+        `sql` imported from `drizzle-orm`)."""
+        if not self.drizzle_tags:
+            return False
+        tag = self._typed_tag(template) if self.typed and self._typed_sql_tag(template) \
+            else None
+        parent = template.parent
+        if tag is None and parent is not None and parent.type == "call_expression":
+            function = parent.child_by_field_name("function")
+            tag = self.text(function) if function is not None else None
+        return tag in self.drizzle_tags
+
+    def _drizzle_table(self, node: Node) -> DrizzleTable | None:
+        """The table of the project's drizzle schema an expression names (`orders`,
+        `schema.orders`), imported into the file."""
+        node = _unwrap(node)
+        if node.type == "identifier":
+            return self._declared(node, self.drizzle_tables)
+        owner = node.child_by_field_name("object") if node.type == "member_expression" \
+            else None
+        field = node.child_by_field_name("property") if owner is not None else None
+        if owner is None or field is None or owner.type != "identifier":
+            return None
+        namespace = self._declared(owner, self.drizzle_namespaces)
+        return namespace.get(self.text(field)) if namespace is not None else None
+
+    def _drizzle_assigned(self, template: Node) -> tuple[str, Node | None] | None:
+        """Whether drizzle's `sql` template is a value its update or insert builder writes
+        into its statement, and where that value is read: `db.update(orders).set({ total:
+        sql`(SELECT ...)` })` is sent as `update "orders" set "total" = (SELECT ...)`, and
+        `db.insert(t).values({ n: sql`...` })` as `insert into "t" (...) values (...)`: an
+        expression, never a statement of its own. Returns None for any other template;
+        else the FROM item the value may read (`"orders"`, the table `update` was given,
+        of the project's drizzle schema) and the node naming it, `""` for a value of
+        `values` (VALUES reads no table), or no context at all, `("?", None)`, where the
+        statement may read more (`.from(...)`, a join, `db.with(cte)`), the table is not
+        known, or the value sits deeper (`onConflictDoUpdate({ set: {...} })`).
+
+        A call of `set`/`values` is taken as drizzle's only for drizzle's `sql` (imported
+        from `drizzle-orm`), given in the object (or, for `values`, an array of objects)
+        the call takes: another library's `.set({...})` is never read so.
+        """
+        if not self._drizzle_tag(template):
+            return None
+        node = template.parent
+        if node is None:
+            return None
+        while node.type == "binary_expression" and node.parent is not None and (
+                node.parent.type == "binary_expression" and node.parent.children[-1] == node):
+            node = node.parent  # `sql<T>`...`` misread as comparisons
+        depth = 0
+        while node.parent is not None and (
+                node.parent.type in _TYPE_WRAPPERS or node.parent.type in ("array", "object")
+                or (node.parent.type == "pair"
+                    and node.parent.child_by_field_name("value") == node)):
+            depth += node.parent.type in ("array", "object")
+            node = node.parent
+        given = self._method_given(node)
+        if given is None:
+            return None
+        method, arguments = given
+        if method in ("onConflictDoUpdate", "onConflictDoNothing"):
+            return ("?", None)
+        if method not in ("set", "values") or node.type not in ("object", "array"):
+            return None
+        unknown = ("?", None)
+        if depth != 1 + (node.type == "array") or (method == "set" and node.type != "object"):
+            return unknown
+        call = arguments.parent
+        callee = call.child_by_field_name("function") if call is not None else None
+        receiver = _unwrap(callee).child_by_field_name("object") if callee is not None and (
+            _unwrap(callee).type == "member_expression") else None
+        receiver = _unwrap(receiver) if receiver is not None else None
+        made = _method_call(receiver) if receiver is not None else None
+        if receiver is None or made is None or self.text(made[0]) != (
+                "update" if method == "set" else "insert"):
+            return unknown
+        # `db.with(cte).update(t)`: the value may read the CTE
+        if _unwrap(made[1]).type not in ("identifier", "member_expression", "this"):
+            return unknown
+        if method == "values":
+            return ("", None)
+        # `.set({...}).from(other)`, a join: the value may read those tables
+        node = call
+        while node is not None and node.parent is not None and (
+                node.parent.type in _WRAPPERS or (
+                    node.parent.type == "member_expression"
+                    and node.parent.child_by_field_name("object") == node) or (
+                    node.parent.type == "call_expression"
+                    and node.parent.child_by_field_name("function") == node)):
+            if node.parent.type == "member_expression":
+                field = node.parent.child_by_field_name("property")
+                if field is not None and self.text(field) in _DRIZZLE_MORE_TABLES:
+                    return unknown
+            node = node.parent
+        args = receiver.child_by_field_name("arguments")
+        first = [a for a in args.named_children if a.type != "comment"] if (
+            args is not None) else []
+        table = self._drizzle_table(first[0]) if len(first) == 1 else None
+        return (table.sql, first[0]) if table is not None else unknown
+
+    def _drizzle_value(self, template: Node, context: str,
+                       table: Node | None) -> SqlFragment | None:
+        """A value drizzle's update or insert builder writes (`_drizzle_assigned`), checked
+        where it is read: `SELECT (<value>) FROM "orders"` for `update`'s, where the value
+        sees the table's columns as `update "orders" set c = <value>` does, `SELECT
+        (<value>)` for `values`' (a VALUES list reads no table). None where the context is
+        not known (`"?"`) or the value is `default`.
+
+        >>> r = sql_in_javascript("import { sql } from 'drizzle-orm';\\n"
+        ...                       "db.insert(t).values({ n: sql`(SELECT max(n) FROM t) + 1` })",
+        ...                       "a.ts")
+        >>> [f.sql for f in r.fragments]
+        ['SELECT ((SELECT max(n) FROM t) + 1)']
+        """
+        self.taken.add(template.start_byte)
+        if context == "?" or self._expected_to_fail(template):
+            return None
+        body = self._template(template, constants=True)
+        if not body.text.strip() or (body.text.strip().lower() == "default"
+                                     and not body.holes):
+            return None
+        prefix = "SELECT ("
+        shift = len(prefix)
+        start = body.spans[0][1:] if body.spans else self.position(template.start_byte + 1)
+        end = self.position(max(template.end_byte - 1, template.start_byte))
+        spans = [(0, *start), *((o + shift, line, column) for o, line, column in body.spans)]
+        text = prefix + body.text + ")"
+        spans.append((shift + len(body.text), *end))
+        if context:
+            text += " FROM "
+            line, column = self.position(table.start_byte) if table is not None else end
+            spans.append((len(text), line, column))
+            text += context
+        holes = tuple(replace(h, offset=h.offset + shift) for h in body.holes)
+        reason, sql, filled, built = fill_holes(Template(text, tuple(spans), holes,
+                                                         body.problem))
+        return SqlFragment(self.path, sql, filled, origin="js", dynamic=reason,
+                           built_strings=built)
 
     def _static_string(self, node: Node) -> Node | None:
         """A string literal, or the one a `static readonly` field of a class declared in the
@@ -1970,7 +2108,12 @@ class _Reader:
             return None
         name = _last_name(self, function)
         if arguments.type == "template_string":
-            if not self._is_tag(function, name) or self._tag_piece(arguments):
+            if not self._is_tag(function, name):
+                return None
+            assigned = self._drizzle_assigned(arguments)
+            if assigned is not None:
+                return self._drizzle_value(arguments, *assigned)
+            if self._tag_piece(arguments):
                 return None
             literal = arguments
         else:
@@ -2119,7 +2262,12 @@ class _Reader:
 
     def _typed_sql(self, template: Node) -> SqlFragment | None:
         """A tagged template with type arguments (`sql<Row[]>`...``), see `_typed_tag`."""
-        if not self._typed_sql_tag(template) or self._tag_piece(template):
+        if not self._typed_sql_tag(template):
+            return None
+        assigned = self._drizzle_assigned(template)
+        if assigned is not None:
+            return self._drizzle_value(template, *assigned)
+        if self._tag_piece(template):
             return None
         return self._statement(template, template)
 

@@ -281,7 +281,8 @@ _CHUNK = 32
 # 222: a PostgREST embed from or to a view by a column or foreign key's name is unknown
 # 223: a cast after a PostgREST filter's column (`.eq('price::text', x)`) is dropped: `price`
 # 224: what an engine's object held in `self.x` holds (`self.db.client`) is its connection
-_CACHE_VERSION = 224
+# 225: drizzle's `sql` in `.update(t).set({...})`/`.insert(t).values({...})` is a value there
+_CACHE_VERSION = 225
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
