@@ -6,8 +6,12 @@ ${orders.userId} = ${id}` `` is sent as `... WHERE "orders"."user_id" = $1`, and
 ``${orders}`` as `"orders"` (`"shop"."orders"` for a table of `pgSchema('shop')`). What a
 name stands for is in the schema files drizzle-kit reads (`schema` in `drizzle.config.ts`):
 `export const orders = pgTable('orders', { userId: integer('user_id') })`. A column declared
-without its name (`userId: integer()`) is named by its key through the client's `casing`,
-set where the client is made: such a column is not read.
+without its name (`userId: integer()`) is named by its key through the client's `casing`
+(`drizzle(client, { casing: 'snake_case' })`: `"user_id"`; none: `"userId"`), as
+drizzle-orm's `CasingCache` names it: read where the client is made in a file beside the
+schema files (their folders and the folders holding those), or, with no client there, from
+the config's own `casing` (drizzle-kit made the tables so, and a client naming the columns
+otherwise could not read them); anything else leaves such a column unread.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import glob
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +37,17 @@ _SKIPPED_FOLDERS = ("node_modules",)
 _TABLE_FACTORIES = frozenset({"pgTable"})
 _MAX_SCHEMA_FILES = 500
 _MAX_SCHEMA_BYTES = 4 << 20
+# How many files beside the schema files are looked at for the client's `casing`.
+_MAX_CLIENT_FILES = 200
+# drizzle-orm 0.45's `casing.ts`: the words of a key (`toSnakeCase`, `toCamelCase`).
+_WORDS = re.compile(r"[0-9a-z]+|[A-Z]+(?![a-z])|[A-Z][0-9a-z]+")
+_APOSTROPHES = re.compile("['\u2019]")
+_CASINGS = frozenset({"snake_case", "camelCase"})
+# A member given alone to `drizzle(...)` that holds a connection, not options.
+_CONNECTION_NAME = re.compile(r"\benv\.|(?:url|uri|client|pool|sql|connection)\W*\Z",
+                              re.IGNORECASE)
+# A file that may make a drizzle client: it imports `drizzle` from a driver's entry point.
+_CLIENT_IMPORT = re.compile(rb"import\s*\{[^}]*\bdrizzle\b[^}]*\}\s*from\s*['\"]drizzle-orm/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +87,14 @@ def drizzle_tables(root: Path) -> tuple[DrizzleTable, ...]:
     with other names is left out."""
     found: dict[str, DrizzleTable | None] = {}
     for config in _configs(root):
-        for path in _schema_files(config):
-            for table in _tables_of(path, root):
+        paths, configured = _schema_files(config)
+        casings = _client_casings(paths, root)
+        if casings:
+            casing = next(iter(casings)) if len(casings) == 1 else None
+        else:  # no client made beside them: drizzle-kit's
+            casing = configured if configured in _CASINGS else None
+        for path in paths:
+            for table in _tables_of(path, root, casing):
                 if table.export in found and found[table.export] != table:
                     found[table.export] = None
                 else:
@@ -98,22 +120,160 @@ def _configs(root: Path) -> list[Path]:
             if (folder / name).is_file()]
 
 
-def _schema_files(config: Path) -> list[Path]:
+def casing_name(key: str, casing: str) -> str:
+    """The name drizzle-orm 0.45 writes for a column declared without one, by its key and
+    the client's `casing` (`""`: none, the key itself).
+
+    >>> [casing_name(k, "snake_case") for k in ("userId", "HTTPServer", "a1B2", "it's")]
+    ['user_id', 'http_server', 'a1_b_2', 'its']
+    >>> [casing_name(k, "camelCase") for k in ("user_id", "userID", "x__y")]
+    ['userId', 'userID', 'xY']
+    """
+    if casing not in _CASINGS:
+        return key
+    words = _WORDS.findall(_APOSTROPHES.sub("", key))
+    if casing == "snake_case":
+        return "_".join(w.lower() for w in words)
+    return "".join(w.lower() if i == 0 else w[0].upper() + w[1:] for i, w in enumerate(words))
+
+
+def _client_casings(paths: list[Path], root: Path) -> set[str | None]:
+    """The `casing` of each drizzle client made beside the schema files (in their folders
+    and the folders holding those, within the project): `"snake_case"`, `"camelCase"`, `""`
+    for none, None for one whose options are not seen (`drizzle(pool, options)`, `{
+    ...options }`) and for too many files to look at."""
+    try:
+        top = root.resolve()
+    except OSError:
+        return {None}
+    folders: dict[Path, None] = {}
+    for path in paths:
+        for folder in (path.parent, path.parent.parent):
+            try:
+                folder.resolve().relative_to(top)
+            except (OSError, ValueError):
+                continue
+            folders.setdefault(folder)
+    casings: set[str | None] = set()
+    looked = 0
+    for folder in folders:
+        try:
+            entries = sorted(p for p in folder.iterdir() if p.suffix in _SCRIPTS)
+        except OSError:
+            continue
+        for path in entries:
+            looked += 1
+            if looked > _MAX_CLIENT_FILES:
+                return {None}
+            try:
+                if not path.is_file() or path.stat().st_size > _MAX_SCHEMA_BYTES:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if b"drizzle-orm/" in data and _CLIENT_IMPORT.search(data):
+                casings |= _casings_of(data, path)
+    return casings
+
+
+def _casings_of(data: bytes, path: Path) -> set[str | None]:
+    """The `casing` of each drizzle client a file makes (`drizzle(pool, { casing:
+    'snake_case' })`, `drizzle({ client, casing })`, `drizzle(url)`: `""`), None for one
+    whose options are not all seen."""
+    from dbsafe.extract.javascript import _parser, _unwrap, _walk
+
+    tree = _parser("tsx" if path.suffix in (".tsx", ".jsx") else "typescript").parse(data)
+    nodes = list(_walk(tree.root_node))
+    factories: set[str] = set()
+    made: dict[str, list[Node]] = {}  # `const pool = new Pool(...)`: what a name is bound to
+    for node in nodes:
+        if node.type == "import_statement":
+            source = node.child_by_field_name("source")
+            module = _string(data, source) if source is not None else None
+            if module is None or not module.startswith("drizzle-orm/"):
+                continue
+            for specifier in _walk(node):
+                name = specifier.child_by_field_name("name")
+                if specifier.type == "import_specifier" and name is not None and (
+                        _text(data, name) == "drizzle"):
+                    alias = specifier.child_by_field_name("alias") or name
+                    factories.add(_text(data, alias))
+        elif node.type == "variable_declarator":
+            name, value = node.child_by_field_name("name"), node.child_by_field_name("value")
+            if name is not None and value is not None and name.type == "identifier":
+                made.setdefault(_text(data, name), []).append(_unwrap(value))
+    casings: set[str | None] = set()
+    for node in nodes:
+        function = node.child_by_field_name("function") if (
+            node.type == "call_expression") else None
+        arguments = node.child_by_field_name("arguments") if function is not None else None
+        if function is None or arguments is None or function.type != "identifier" or \
+                _text(data, function) not in factories:
+            continue
+        args = [_unwrap(a) for a in arguments.named_children if a.type != "comment"]
+        casing: str | None
+        if args and args[-1].type == "object" and all(a.type != "object" for a in args[:-1]):
+            casing = _casing_option(data, args[-1])  # `drizzle(pool, {...})`, `drizzle({...})`
+        elif len(args) == 1 and _connection(data, args[0], made):
+            casing = ""  # `drizzle(pool)`, `drizzle(process.env.DATABASE_URL!)`
+        else:
+            casing = None  # `drizzle(pool, options)`, `drizzle(config)`
+        casings.add(casing)
+    return casings
+
+
+def _connection(data: bytes, node: Node, made: dict[str, list[Node]]) -> bool:
+    """Whether the one argument of `drizzle(...)` is a client or a connection string, not
+    options: a client made there or bound once in the file to one (`new Pool(...)`,
+    `postgres(url)`), a string, or a member naming an environment variable, a URL or a
+    client (`process.env.DATABASE_URL!`, `this.pool`)."""
+    if node.type == "identifier":
+        values = made.get(_text(data, node), [])
+        node = values[0] if len(values) == 1 else node
+    if node.type in ("new_expression", "call_expression", "string", "template_string"):
+        return True
+    return node.type == "member_expression" and bool(_CONNECTION_NAME.search(_text(data, node)))
+
+
+def _casing_option(data: bytes, node: Node) -> str | None:
+    """The `casing` an object of a client's options gives, `""` for none; None where it
+    is not seen (`{ ...options }`, `casing: value`)."""
+    casing = ""
+    for child in node.named_children:
+        if child.type in ("spread_element", "shorthand_property_identifier") and (
+                child.type == "spread_element" or _text(data, child) == "casing"):
+            return None
+        key, value = child.child_by_field_name("key"), child.child_by_field_name("value")
+        if child.type != "pair" or key is None or value is None or \
+                _text(data, key).strip("'\"") != "casing":
+            continue
+        found = _string(data, value)
+        if found not in _CASINGS:
+            return None
+        casing = found
+    return casing
+
+
+def _schema_files(config: Path) -> tuple[list[Path], str | None]:
     """The files `schema` in a drizzle config names (a path, a folder, a glob or a list of
-    them), relative to the config's folder, where drizzle-kit is run."""
+    them), relative to the config's folder, where drizzle-kit is run, and its `casing`."""
     from dbsafe.extract.javascript import _parser, _walk
 
     try:
         data = config.read_bytes()
     except OSError:
-        return []
+        return [], None
     tree = _parser("typescript").parse(data)
     patterns: list[str] = []
+    casing: str | None = None
     for node in _walk(tree.root_node):
         if node.type != "pair":
             continue
         key, value = node.child_by_field_name("key"), node.child_by_field_name("value")
-        if key is None or value is None or _text(data, key).strip("'\"") != "schema":
+        name = _text(data, key).strip("'\"") if key is not None else ""
+        if name == "casing" and value is not None:
+            casing = _string(data, value)
+        if value is None or name != "schema":
             continue
         values = value.named_children if value.type == "array" else [value]
         patterns += [_string(data, v) or "" for v in values]
@@ -132,10 +292,10 @@ def _schema_files(config: Path) -> list[Path]:
                                 and "node_modules" not in p.parts)
             elif path.suffix in _SCRIPTS and path.is_file():
                 files.append(path)
-    return files[:_MAX_SCHEMA_FILES]
+    return files[:_MAX_SCHEMA_FILES], casing
 
 
-def _tables_of(path: Path, root: Path) -> list[DrizzleTable]:
+def _tables_of(path: Path, root: Path, casing: str | None = None) -> list[DrizzleTable]:
     from dbsafe.extract.javascript import _parser
 
     try:
@@ -154,6 +314,7 @@ def _tables_of(path: Path, root: Path) -> list[DrizzleTable]:
         where = ""
     schemas: dict[str, str] = {}  # `const auth = pgSchema('auth')`
     tables: list[DrizzleTable] = []
+    builders = _builders(data, tree.root_node) if casing is not None else (set(), set())
     for node in tree.root_node.named_children:
         exported = node.type == "export_statement"
         declaration = node.child_by_field_name("declaration") if exported else node
@@ -190,14 +351,66 @@ def _tables_of(path: Path, root: Path) -> list[DrizzleTable]:
                 continue
             sql = _quoted(first) if schema is None else f"{_quoted(schema)}.{_quoted(first)}"
             tables.append(DrizzleTable(_text(data, name), modules, sql,
-                                       _columns(data, args[1]), where))
+                                       _columns(data, args[1], casing, builders), where))
     return tables
 
 
-def _columns(data: bytes, node: Node) -> tuple[tuple[str, str], ...]:
+def _builders(data: bytes, root: Node) -> tuple[set[str], set[str]]:
+    """drizzle's column builders a schema file has: the names it imports from
+    `drizzle-orm/pg-core` and its `pgEnum(...)` constants, and the namespaces it imports
+    that module as (`import * as p from 'drizzle-orm/pg-core'`: `p.text()`)."""
+    names: set[str] = set()
+    namespaces: set[str] = set()
+    for node in root.named_children:
+        if node.type == "import_statement":
+            source = node.child_by_field_name("source")
+            if source is None or _string(data, source) != "drizzle-orm/pg-core":
+                continue
+            for clause in node.named_children:
+                for named in clause.named_children if clause.type == "import_clause" else ():
+                    if named.type == "namespace_import":
+                        namespaces.update(_text(data, c) for c in named.named_children
+                                          if c.type == "identifier")
+                    for specifier in named.named_children if (
+                            named.type == "named_imports") else ():
+                        local = specifier.child_by_field_name("alias") or \
+                            specifier.child_by_field_name("name")
+                        if specifier.type == "import_specifier" and local is not None:
+                            names.add(_text(data, local))
+            continue
+        declaration = node.child_by_field_name("declaration") if (
+            node.type == "export_statement") else node
+        if declaration is None or declaration.type != "lexical_declaration":
+            continue
+        for declarator in declaration.named_children:
+            name, value = declarator.child_by_field_name("name"), \
+                declarator.child_by_field_name("value")
+            function = value.child_by_field_name("function") if value is not None and (
+                value.type == "call_expression") else None
+            if name is not None and function is not None and \
+                    _text(data, function) == "pgEnum" and "pgEnum" in names:
+                names.add(_text(data, name))
+    return names, namespaces
+
+
+def _columns(data: bytes, node: Node, casing: str | None = None,
+             builders: tuple[set[str], set[str]] = (set(), set()),
+             ) -> tuple[tuple[str, str], ...]:
     """`{ userId: integer('user_id').notNull() }` (or `(t) => ({ ... })`, drizzle's
-    callback form): each key whose column builder is given the column's name."""
+    callback form): each key whose column builder is given the column's name, and, with
+    the client's `casing` known, each whose drizzle builder is not (`userId: integer()`,
+    `text({ enum: [...] })`), named as drizzle-orm names it (`casing_name`)."""
+    names, namespaces = builders
     if node.type == "arrow_function":
+        parameter = node.child_by_field_name("parameter")
+        if parameter is None:
+            parameters = node.child_by_field_name("parameters")
+            first = parameters.named_children[0] if parameters is not None and (
+                parameters.named_children) else None
+            parameter = first.child_by_field_name("pattern") if first is not None and (
+                first.type == "required_parameter") else first
+        if parameter is not None and parameter.type == "identifier":
+            namespaces = namespaces | {_text(data, parameter)}
         body = node.child_by_field_name("body")
         while body is not None and body.type == "parenthesized_expression" and \
                 body.named_children:
@@ -229,9 +442,23 @@ def _columns(data: bytes, node: Node) -> tuple[tuple[str, str], ...]:
         args = [a for a in arguments.named_children if a.type != "comment"] if (
             arguments is not None) else []
         name = _string(data, args[0]) if args else None
-        if name is not None:
-            columns.append((_string(data, key) or _text(data, key), _quoted(name)))
+        field = _string(data, key) or _text(data, key)
+        if name:
+            columns.append((field, _quoted(name)))
+        elif casing is not None and (not args or name == "" or args[0].type == "object") \
+                and _builder(data, call, names, namespaces):
+            columns.append((field, _quoted(casing_name(field, casing))))
     return tuple(columns)
+
+
+def _builder(data: bytes, call: Node, names: set[str], namespaces: set[str]) -> bool:
+    """Whether a call is of one of drizzle's column builders (`integer()`, `t.integer()`)."""
+    function = call.child_by_field_name("function")
+    if function is not None and function.type == "identifier":
+        return _text(data, function) in names
+    owner = function.child_by_field_name("object") if function is not None and (
+        function.type == "member_expression") else None
+    return owner is not None and owner.type == "identifier" and _text(data, owner) in namespaces
 
 
 def _quoted(name: str) -> str:

@@ -6,7 +6,8 @@ user_id = ${users.id}` `` as `... WHERE user_id = "users"."id"` (no parameter), 
 where the same statement with a parameter there prepares. Read as a parameter, it was counted
 checked and passed. The tables and their named columns come from the schema files
 `drizzle.config.ts` names; a column declared without its name (`nick: text()`, named by the
-client's `casing`) stays a parameter. Real PostgreSQL.
+client's `casing`) stays a parameter here, where no client is made beside the schema file and
+the config sets no `casing` (`test_drizzle_casing_db.py`). Real PostgreSQL.
 """
 
 from __future__ import annotations
