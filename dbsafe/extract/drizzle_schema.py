@@ -20,7 +20,7 @@ import glob
 import os
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,8 @@ _MAX_CLIENT_FILES = 200
 _WORDS = re.compile(r"[0-9a-z]+|[A-Z]+(?![a-z])|[A-Z][0-9a-z]+")
 _APOSTROPHES = re.compile("['\u2019]")
 _CASINGS = frozenset({"snake_case", "camelCase"})
+# A file re-exporting another's names: `export * from './x'`, `export { a } from './x'`.
+_REEXPORT = re.compile(rb"export\s*(?:\*|\{)[^;]*?\bfrom\s*['\"]\.")
 # A member given alone to `drizzle(...)` that holds a connection, not options.
 _CONNECTION_NAME = re.compile(r"\benv\.|(?:url|uri|client|pool|sql|connection)\W*\Z",
                               re.IGNORECASE)
@@ -62,6 +64,9 @@ class DrizzleTable:
     sql: str
     columns: tuple[tuple[str, str], ...]
     path: str = ""  # the schema file, relative to the project's root, without its suffix
+    # files beside the schema files re-exporting it (`export * from './auth/user.schema'`),
+    # named so too
+    barrels: tuple[str, ...] = ()
 
     def column(self, key: str) -> str | None:
         return next((f"{self.sql}.{name}" for k, name in self.columns if k == key), None)
@@ -75,8 +80,8 @@ class DrizzleTable:
             target = posixpath.normpath(posixpath.join(posixpath.dirname(importer), module))
             stem, suffix = posixpath.splitext(target)
             target = stem if suffix in _SCRIPTS else target
-            return target in (self.path, posixpath.dirname(self.path)) or (
-                target + "/index" == self.path)
+            return target in (self.path, posixpath.dirname(self.path), *self.barrels) or (
+                target + "/index" in (self.path, *self.barrels))
         names = module_names(module)
         return bool(names) and names[0] in self.modules
 
@@ -88,13 +93,14 @@ def drizzle_tables(root: Path) -> tuple[DrizzleTable, ...]:
     found: dict[str, DrizzleTable | None] = {}
     for config in _configs(root):
         paths, configured = _schema_files(config)
-        casings = _client_casings(paths, root)
+        casings, barrels = _beside(paths, root)
         if casings:
             casing = next(iter(casings)) if len(casings) == 1 else None
         else:  # no client made beside them: drizzle-kit's
             casing = configured if configured in _CASINGS else None
         for path in paths:
             for table in _tables_of(path, root, casing):
+                table = _reexported(table, barrels)
                 if table.export in found and found[table.export] != table:
                     found[table.export] = None
                 else:
@@ -137,24 +143,28 @@ def casing_name(key: str, casing: str) -> str:
     return "".join(w.lower() if i == 0 else w[0].upper() + w[1:] for i, w in enumerate(words))
 
 
-def _client_casings(paths: list[Path], root: Path) -> set[str | None]:
-    """The `casing` of each drizzle client made beside the schema files (in their folders
-    and the folders holding those, within the project): `"snake_case"`, `"camelCase"`, `""`
-    for none, None for one whose options are not seen (`drizzle(pool, options)`, `{
-    ...options }`) and for too many files to look at."""
+def _beside(paths: list[Path], root: Path) -> tuple[
+        set[str | None], dict[str, list[tuple[str, frozenset[str] | None]]]]:
+    """What the files beside the schema files (in their folders and the folders holding
+    those, within the project) say of them: the `casing` of each drizzle client made there
+    (`"snake_case"`, `"camelCase"`, `""` for none, None for one whose options are not seen,
+    `drizzle(pool, options)`, `{ ...options }`, and for too many files to look at), and,
+    per schema file (relative to the root, without its suffix), the files re-exporting it
+    and which of its names (None: all, `export * from`)."""
     try:
         top = root.resolve()
     except OSError:
-        return {None}
+        return {None}, {}
+    schema_files = set(paths)
     folders: dict[Path, None] = {}
-    for path in paths:
-        for folder in (path.parent, path.parent.parent):
-            try:
-                folder.resolve().relative_to(top)
-            except (OSError, ValueError):
-                continue
-            folders.setdefault(folder)
+    for folder in dict.fromkeys(f for path in paths for f in (path.parent, path.parent.parent)):
+        try:
+            folder.resolve().relative_to(top)
+        except (OSError, ValueError):
+            continue
+        folders.setdefault(folder)
     casings: set[str | None] = set()
+    barrels: dict[str, list[tuple[str, frozenset[str] | None]]] = {}
     looked = 0
     for folder in folders:
         try:
@@ -164,7 +174,7 @@ def _client_casings(paths: list[Path], root: Path) -> set[str | None]:
         for path in entries:
             looked += 1
             if looked > _MAX_CLIENT_FILES:
-                return {None}
+                return {None}, barrels
             try:
                 if not path.is_file() or path.stat().st_size > _MAX_SCHEMA_BYTES:
                     continue
@@ -173,7 +183,56 @@ def _client_casings(paths: list[Path], root: Path) -> set[str | None]:
                 continue
             if b"drizzle-orm/" in data and _CLIENT_IMPORT.search(data):
                 casings |= _casings_of(data, path)
-    return casings
+            if path not in schema_files and _REEXPORT.search(data):
+                _reexports(data, path, top, barrels)
+    return casings, barrels
+
+
+def _reexports(data: bytes, path: Path, top: Path,
+               barrels: dict[str, list[tuple[str, frozenset[str] | None]]]) -> None:
+    """The modules a file re-exports (`export * from './user.schema.ts'`, `export { a, b }
+    from './x'`; a name exported under another is not followed), into `barrels`."""
+    from dbsafe.extract.javascript import _parser
+
+    try:
+        where = path.resolve().relative_to(top).with_suffix("").as_posix()
+    except (OSError, ValueError):
+        return
+    tree = _parser("tsx" if path.suffix in (".tsx", ".jsx") else "typescript").parse(data)
+    for node in tree.root_node.named_children:
+        source = node.child_by_field_name("source") if node.type == "export_statement" \
+            else None
+        module = _string(data, source) if source is not None else None
+        if module is None or not module.startswith("."):
+            continue
+        clause = next((c for c in node.named_children if c.type == "export_clause"), None)
+        names: frozenset[str] | None = None
+        if clause is not None:
+            specifiers = [c for c in clause.named_children if c.type == "export_specifier"]
+            names = frozenset(_text(data, n) for c in specifiers
+                              if (n := c.child_by_field_name("name")) is not None
+                              and c.child_by_field_name("alias") is None)
+        elif any(c.type == "namespace_export" for c in node.named_children) or not any(
+                c.type == "*" for c in node.children):
+            continue  # `export * as ns from`
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(where), module))
+        stem, suffix = posixpath.splitext(target)
+        target = stem if suffix in _SCRIPTS else target
+        for schema in (target, target + "/index"):
+            barrels.setdefault(schema, []).append((where, names))
+
+
+def _reexported(table: DrizzleTable, barrels: dict[
+        str, list[tuple[str, frozenset[str] | None]]]) -> DrizzleTable:
+    """`table` with the files re-exporting it (`_beside`) among its paths and modules."""
+    extra = tuple(where for where, names in barrels.get(table.path, ())
+                  if names is None or table.export in names)
+    if not extra:
+        return table
+    modules = table.modules + tuple(
+        dict.fromkeys(posixpath.basename(posixpath.dirname(w)) if (
+            posixpath.basename(w) == "index") else posixpath.basename(w) for w in extra))
+    return replace(table, modules=modules, barrels=extra)
 
 
 def _casings_of(data: bytes, path: Path) -> set[str | None]:

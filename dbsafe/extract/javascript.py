@@ -245,8 +245,8 @@ class SqlNames:
             return ""
         key = "tags=" + ",".join(sorted(self.tags)) + ";calls=" + ",".join(sorted(self.calls))
         if self.drizzle:
-            key += ";drizzle=" + repr(sorted((t.export, t.modules, t.sql, t.columns)
-                                             for t in self.drizzle))
+            key += ";drizzle=" + repr(sorted((t.export, t.modules, t.sql, t.columns, t.path,
+                                              t.barrels) for t in self.drizzle))
         return key
 
 

@@ -103,3 +103,38 @@ def test_drizzle_tables_and_columns_are_checked(database_url: str, tmp_path: Pat
                      ("DBS302", "src/api/routes.ts", 6), ("DBS302", "src/api/routes.ts", 7)]
     assert report.summary["statements"] == 7
     assert report.summary["statements_analysed"] == 7
+
+
+def test_tables_reexported_beside_the_schema_files_are_read(database_url: str,
+                                                            tmp_path: Path) -> None:
+    """A file beside the schema files re-exporting them (`src/db/index.ts`: `export * from
+    './schema/users'`), the module a monorepo's packages import (`@acme/db`, journl's
+    `@acme/db/schema`), names their tables too."""
+    (tmp_path / "drizzle.config.ts").write_text(
+        "import { defineConfig } from 'drizzle-kit';\n"
+        "export default defineConfig({ dialect: 'postgresql', schema: './src/db/schema/*.ts' });\n")
+    (tmp_path / "src" / "db" / "schema").mkdir(parents=True)
+    (tmp_path / "src" / "db" / "schema" / "users.ts").write_text(
+        "import { pgTable, integer } from 'drizzle-orm/pg-core';\n"
+        "export const users = pgTable('users', { id: integer('id').primaryKey() });\n")
+    (tmp_path / "src" / "db" / "schema" / "orders.ts").write_text(
+        "import { pgTable, integer } from 'drizzle-orm/pg-core';\n"
+        "export const orders = pgTable('orders', { id: integer('id'), userId: integer('user_id') });\n")
+    (tmp_path / "src" / "db" / "index.ts").write_text(
+        "export * from './schema/users';\nexport { orders } from './schema/orders';\n")
+    (tmp_path / "src" / "api").mkdir()
+    (tmp_path / "src" / "api" / "routes.ts").write_text(
+        "import { sql } from 'drizzle-orm';\n"
+        "import { users } from '../db';\n"
+        "export const a = (db: Db) => "
+        "db.execute(sql`SELECT id FROM orders WHERE user_id = ${users.id}`);\n")
+    source = ("import { sql } from 'drizzle-orm';\n"
+              "import { users, orders } from '@acme/db';\n"
+              "export const b = (db: Db) => "
+              "db.execute(sql`SELECT id FROM users WHERE id = ${orders.userId}`);\n")
+    report = validate_module(database_url, tmp_path, _SCHEMA, "queries.ts", source)
+    found = sorted((f.code, f.location.path, f.location.line)
+                   for f in report.findings if f.location)
+    # `"users"."id"` in a statement reading `orders` alone, `"orders"."user_id"` in one
+    # reading `users` alone (42P01, as `test_postgresql_reads_what_drizzle_writes` shows)
+    assert found == [("DBS302", "queries.ts", 3), ("DBS302", "src/api/routes.ts", 3)]
