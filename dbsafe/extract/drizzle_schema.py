@@ -69,7 +69,12 @@ class DrizzleTable:
     barrels: tuple[str, ...] = ()
 
     def column(self, key: str) -> str | None:
-        return next((f"{self.sql}.{name}" for k, name in self.columns if k == key), None)
+        name = self.column_name(key)
+        return f"{self.sql}.{name}" if name is not None else None
+
+    def column_name(self, key: str) -> str | None:
+        """The quoted name of the column declared under `key`, where it is known."""
+        return next((name for k, name in self.columns if k == key), None)
 
     def imported_by(self, module: str, importer: str) -> bool:
         """Whether `import ... from module` in the file `importer` (relative to the
@@ -229,9 +234,9 @@ def _reexported(table: DrizzleTable, barrels: dict[
                   if names is None or table.export in names)
     if not extra:
         return table
-    modules = table.modules + tuple(
-        dict.fromkeys(posixpath.basename(posixpath.dirname(w)) if (
-            posixpath.basename(w) == "index") else posixpath.basename(w) for w in extra))
+    modules = tuple(dict.fromkeys(table.modules + tuple(
+        posixpath.basename(posixpath.dirname(w)) if posixpath.basename(w) == "index"
+        else posixpath.basename(w) for w in extra)))
     return replace(table, modules=modules, barrels=extra)
 
 

@@ -401,6 +401,19 @@ def _parser(grammar: str) -> Parser:
     return Parser(language)
 
 
+@dataclass(frozen=True, slots=True)
+class _Assigned:
+    """Where a value drizzle's update or insert builder writes goes (`_Reader.
+    _drizzle_assigned`): the statement (`""`: not known), its table's SQL and the node
+    naming it, the column's and the key naming it, where the drizzle schema says them."""
+
+    statement: str
+    table: str = ""
+    table_node: Node | None = None
+    column: str = ""
+    key_node: Node | None = None
+
+
 class _Reader:
     """One file: its bytes, line index, the names bound in it, and what was found."""
 
@@ -1960,17 +1973,16 @@ class _Reader:
         namespace = self._declared(owner, self.drizzle_namespaces)
         return namespace.get(self.text(field)) if namespace is not None else None
 
-    def _drizzle_assigned(self, template: Node) -> tuple[str, Node | None] | None:
+    def _drizzle_assigned(self, template: Node) -> _Assigned | None:
         """Whether drizzle's `sql` template is a value its update or insert builder writes
-        into its statement, and where that value is read: `db.update(orders).set({ total:
-        sql`(SELECT ...)` })` is sent as `update "orders" set "total" = (SELECT ...)`, and
-        `db.insert(t).values({ n: sql`...` })` as `insert into "t" (...) values (...)`: an
-        expression, never a statement of its own. Returns None for any other template;
-        else the FROM item the value may read (`"orders"`, the table `update` was given,
-        of the project's drizzle schema) and the node naming it, `""` for a value of
-        `values` (VALUES reads no table), or no context at all, `("?", None)`, where the
-        statement may read more (`.from(...)`, a join, `db.with(cte)`), the table is not
-        known, or the value sits deeper (`onConflictDoUpdate({ set: {...} })`).
+        into its statement, and where: `db.update(orders).set({ total: sql`(SELECT ...)` })`
+        is sent as `update "orders" set "total" = (SELECT ...) ...`, and `db.insert(t).
+        values({ n: sql`...` })` as `insert into "t" (..., "n") values (..., ...)`: an
+        expression, never a statement of its own. None for any other template; else the
+        statement, table (of the project's drizzle schema) and key it is the value of, the
+        statement `""` where what the value may read is not known: the update joins more
+        tables (`.from(...)`, a join), the chain starts at `db.with(cte)`, or the value sits
+        deeper (`onConflictDoUpdate({ set: {...} })`, an array in `.set({...})`).
 
         A call of `set`/`values` is taken as drizzle's only for drizzle's `sql` (imported
         from `drizzle-orm`), given in the object (or, for `values`, an array of objects)
@@ -1985,21 +1997,24 @@ class _Reader:
                 node.parent.type == "binary_expression" and node.parent.children[-1] == node):
             node = node.parent  # `sql<T>`...`` misread as comparisons
         depth = 0
+        key: Node | None = None
         while node.parent is not None and (
                 node.parent.type in _TYPE_WRAPPERS or node.parent.type in ("array", "object")
                 or (node.parent.type == "pair"
                     and node.parent.child_by_field_name("value") == node)):
             depth += node.parent.type in ("array", "object")
+            if node.parent.type == "pair" and key is None:
+                key = node.parent.child_by_field_name("key")
             node = node.parent
         given = self._method_given(node)
         if given is None:
             return None
         method, arguments = given
+        unknown = _Assigned("")
         if method in ("onConflictDoUpdate", "onConflictDoNothing"):
-            return ("?", None)
+            return unknown
         if method not in ("set", "values") or node.type not in ("object", "array"):
             return None
-        unknown = ("?", None)
         if depth != 1 + (node.type == "array") or (method == "set" and node.type != "object"):
             return unknown
         call = arguments.parent
@@ -2008,17 +2023,15 @@ class _Reader:
             _unwrap(callee).type == "member_expression") else None
         receiver = _unwrap(receiver) if receiver is not None else None
         made = _method_call(receiver) if receiver is not None else None
-        if receiver is None or made is None or self.text(made[0]) != (
-                "update" if method == "set" else "insert"):
+        statement = "update" if method == "set" else "insert"
+        if receiver is None or made is None or self.text(made[0]) != statement:
             return unknown
         # `db.with(cte).update(t)`: the value may read the CTE
         if _unwrap(made[1]).type not in ("identifier", "member_expression", "this"):
             return unknown
-        if method == "values":
-            return ("", None)
         # `.set({...}).from(other)`, a join: the value may read those tables
         node = call
-        while node is not None and node.parent is not None and (
+        while statement == "update" and node is not None and node.parent is not None and (
                 node.parent.type in _WRAPPERS or (
                     node.parent.type == "member_expression"
                     and node.parent.child_by_field_name("object") == node) or (
@@ -2033,41 +2046,59 @@ class _Reader:
         first = [a for a in args.named_children if a.type != "comment"] if (
             args is not None) else []
         table = self._drizzle_table(first[0]) if len(first) == 1 else None
-        return (table.sql, first[0]) if table is not None else unknown
+        name = table.column_name(self.text(key).strip("'\"")) if (
+            table is not None and key is not None and key.type in (
+                "property_identifier", "string")) else None
+        if table is None or name is None:
+            return _Assigned(statement)
+        return _Assigned(statement, table.sql, first[0], name, key)
 
-    def _drizzle_value(self, template: Node, context: str,
-                       table: Node | None) -> SqlFragment | None:
+    def _drizzle_value(self, template: Node, assigned: _Assigned) -> SqlFragment | None:
         """A value drizzle's update or insert builder writes (`_drizzle_assigned`), checked
-        where it is read: `SELECT (<value>) FROM "orders"` for `update`'s, where the value
-        sees the table's columns as `update "orders" set c = <value>` does, `SELECT
-        (<value>)` for `values`' (a VALUES list reads no table). None where the context is
-        not known (`"?"`) or the value is `default`.
+        in the statement drizzle sends it in: `UPDATE "orders" SET "total" = <value>` (where
+        the value reads the table's columns), `INSERT INTO "t" ("n") VALUES (<value>)`, or,
+        for an insert whose table or column is not known, `VALUES (<value>)` (a VALUES list
+        reads no table). None where it is not known (an update's table or column among
+        them), for `default`, and for a value a test expects to fail.
 
         >>> r = sql_in_javascript("import { sql } from 'drizzle-orm';\\n"
         ...                       "db.insert(t).values({ n: sql`(SELECT max(n) FROM t) + 1` })",
         ...                       "a.ts")
         >>> [f.sql for f in r.fragments]
-        ['SELECT ((SELECT max(n) FROM t) + 1)']
+        ['VALUES ((SELECT max(n) FROM t) + 1)']
         """
         self.taken.add(template.start_byte)
-        if context == "?" or self._expected_to_fail(template):
+        if not assigned.statement or self._expected_to_fail(template):
             return None
         body = self._template(template, constants=True)
         if not body.text.strip() or (body.text.strip().lower() == "default"
                                      and not body.holes):
             return None
-        prefix = "SELECT ("
-        shift = len(prefix)
         start = body.spans[0][1:] if body.spans else self.position(template.start_byte + 1)
         end = self.position(max(template.end_byte - 1, template.start_byte))
-        spans = [(0, *start), *((o + shift, line, column) for o, line, column in body.spans)]
-        text = prefix + body.text + ")"
-        spans.append((shift + len(body.text), *end))
-        if context:
-            text += " FROM "
-            line, column = self.position(table.start_byte) if table is not None else end
+        table = self.position(assigned.table_node.start_byte) if (
+            assigned.table_node is not None) else start
+        key = self.position(assigned.key_node.start_byte) if (
+            assigned.key_node is not None) else start
+        if assigned.statement == "update" and assigned.column:
+            before = [("UPDATE ", start), (assigned.table, table), (" SET ", start),
+                      (assigned.column, key), (" = ", start)]
+        elif assigned.statement == "update":
+            return None
+        elif assigned.column:
+            before = [("INSERT INTO ", start), (assigned.table, table), (" (", start),
+                      (assigned.column, key), (") VALUES (", start)]
+        else:
+            before = [("VALUES (", start)]
+        text, spans = "", []
+        for piece, (line, column) in before:
             spans.append((len(text), line, column))
-            text += context
+            text += piece
+        shift = len(text)
+        spans += [(o + shift, line, column) for o, line, column in body.spans]
+        text += body.text
+        spans.append((len(text), *end))
+        text += ")" if assigned.statement == "insert" else ""
         holes = tuple(replace(h, offset=h.offset + shift) for h in body.holes)
         reason, sql, filled, built = fill_holes(Template(text, tuple(spans), holes,
                                                          body.problem))
@@ -2112,7 +2143,7 @@ class _Reader:
                 return None
             assigned = self._drizzle_assigned(arguments)
             if assigned is not None:
-                return self._drizzle_value(arguments, *assigned)
+                return self._drizzle_value(arguments, assigned)
             if self._tag_piece(arguments):
                 return None
             literal = arguments
@@ -2266,7 +2297,7 @@ class _Reader:
             return None
         assigned = self._drizzle_assigned(template)
         if assigned is not None:
-            return self._drizzle_value(template, *assigned)
+            return self._drizzle_value(template, assigned)
         if self._tag_piece(template):
             return None
         return self._statement(template, template)

@@ -6,10 +6,11 @@ drizzle-orm 0.45.4 writes `db.update(workflow).set({ runs: sql`(SELECT count(*) 
 (...))` (`_SENT`, printed by its `toSQL()`): the template is an expression there, never a
 statement sent alone. Read as one, `(SELECT count(*) FROM items) + 1` was unparsable, a
 subquery reading the updated table (`workflow.workspace_id`) was not analysed, and so was
-`(SELECT max(ranks) FROM items)`, which PostgreSQL refuses (42703). Each is now checked where
-drizzle puts it: `SELECT (<value>) FROM "workflow"` for `update(workflow)`'s (the table of
-the project's drizzle schema), `SELECT (<value>)` for `values`' (VALUES reads no table); a
-value of an update that joins more tables (`.from(workspace)`) is left alone. Real PostgreSQL.
+`(SELECT max(ranks) FROM items)`, which PostgreSQL refuses (42703). Each is now checked in
+the statement drizzle sends it in, `UPDATE "workflow" SET "runs" = <value>`, `INSERT INTO
+"items" ("rank") VALUES (<value>)` (the table and column of the project's drizzle schema), so
+a `${...}` opening the value is a parameter (`sql`${n}::int``); a value of an update that
+joins more tables (`.from(workspace)`) is left alone. Real PostgreSQL.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ export async function bill(db: Db, id: number) {
   await db.insert(items).values({ id, rank: sql`(SELECT max(ranks) FROM items)` });
   await db.update(workflow).set({ runs: sql`${workflow.runs} + ${1}` }).where(eq(workflow.id, id));
   await db.update(workflow).set({ runs: sql`(SELECT count(*) FROM items i WHERE i.list_id = workspace.id)` }).from(workspace);
+  await db.update(workflow).set({ runs: sql`${'3'}::int` }).where(eq(workflow.id, id));
 }
 """
 
@@ -72,6 +74,7 @@ _SENT = (
     'update "workflow" set "runs" = "workflow"."runs" + $1 where "workflow"."id" = $2',
     'update "workflow" set "runs" = (SELECT count(*) FROM items i WHERE i.list_id ='
     ' workspace.id) from "workspace"',
+    'update "workflow" set "runs" = $1::int where "workflow"."id" = $2',
 )
 _REFUSED = ('insert into "items" ("id", "list_id", "rank") values ($1, default,'
             ' (SELECT max(ranks) FROM items))')
@@ -100,10 +103,10 @@ def test_set_and_values_are_checked_where_drizzle_writes_them(
     found = sorted((f.code, f.location.line, f.location.column)
                    for f in report.findings if f.location)
     assert found == [("DBS302", 10, 61)]  # `ranks` (42703), nothing else
-    # the two values of the first update, the two inserts', the last but one update's; the
-    # one of `.from(workspace)` may read that table too: not read
-    assert report.summary["statements"] == 5
-    assert report.summary["statements_analysed"] == 5
+    # the two values of the first update, the two inserts', the next update's and the
+    # last's; the one of `.from(workspace)` may read that table too: not read
+    assert report.summary["statements"] == 6
+    assert report.summary["statements_analysed"] == 6
     assert report.summary["statements_unparsed"] == 0
 
 
