@@ -399,7 +399,8 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     The `sql-migrations` setting when it is set; else, when there is no `alembic.ini`, the
     one folder of `SQL_MIGRATION_FOLDERS` holding `.sql` files under the project root, or
     named as its `filesystem:` location by the Flyway configuration there
-    (`flyway_locations`: `flyway.locations=filesystem:sql`); with
+    (`flyway_locations`: `flyway.locations=filesystem:sql`; a workspace folder holding one
+    too is named in a warning, `_say_workspace_folders_passed_by`); with
     none there, the one inside a workspace folder up to `WORKSPACE_DEPTH` levels down
     (`apps/web/supabase/migrations`); with none there either, the one a runner marks as
     its PostgreSQL migrations' up to `MARKED_DEPTH` levels down (`_marked_folders`); with
@@ -426,7 +427,9 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
     known = {f.resolve() for f in found}
     found += [f for f in flyway_locations(root)
               if _holds_migrations(f) and f.resolve() not in known]
-    if not found:  # a monorepo's, run from its root (not walked when the root has one)
+    if len(found) == 1:
+        _say_workspace_folders_passed_by(found[0], settings)
+    if not found:  # a monorepo's, run from its root
         from dbsafe.extract.files import workspace_folders
 
         nested = workspace_folders(
@@ -453,6 +456,33 @@ def sql_migrations_folder(settings: Settings) -> Path | None:
             + ", ".join(_display(f, settings) for f in found)
             + "); choose one with --sql-migrations DIR or `sql-migrations` in [tool.dbsafe]")
     return found[0] if found else None
+
+
+# (root folder, folders below it) already said in this process: validate, lint and the
+# gates may each ask which folder it is.
+_SAID_PASSED_BY: set[tuple[Path, tuple[str, ...]]] = set()
+
+
+def _say_workspace_folders_passed_by(chosen: Path, settings: Settings) -> None:
+    """Warn when a workspace folder below the root holds SQL migrations too: the root's
+    folder wins, but a stray one (`supabase init` and one `db pull` at the root of a
+    monorepo whose application keeps its migrations in `apps/web/supabase/migrations`)
+    would have every table of the application reported missing. The look is the
+    monorepo's (`workspace_folders`: about 1 ms), once per run."""
+    from dbsafe.extract.files import workspace_folders
+
+    root = settings.project_root
+    below = tuple(name for name in workspace_folders(
+        root, SQL_MIGRATION_FOLDERS, depth=WORKSPACE_DEPTH, exclude=settings.exclude,
+        skip=NOT_THE_APPLICATION) if _holds_sql(root / name))
+    if not below or (chosen, below) in _SAID_PASSED_BY:
+        return
+    _SAID_PASSED_BY.add((chosen, below))
+    log.warning("the schema is %s, at the project root; %s below it %s not read (a folder at "
+                "the root wins): if the application's migrations are there, choose with "
+                "--sql-migrations DIR or `sql-migrations` in [tool.dbsafe]",
+                _display(chosen, settings), ", ".join(below),
+                "is" if len(below) == 1 else "are")
 
 
 def _declared_schema_folders(settings: Settings) -> list[Path]:

@@ -442,8 +442,8 @@ def test_the_one_folder_is_found_among_those_discovery_passes_by(tmp_path: Path)
 
 
 def test_a_folder_at_the_root_wins_over_a_monorepos(tmp_path: Path) -> None:
-    """The root's folder is the project's: the workspace folders are not looked in (nor
-    walked: the root's case costs what it did). Without it, theirs are."""
+    """The root's folder is the project's: the workspace folders are not chosen (a warning
+    names them: below). Without it, theirs are."""
     from dbsafe.core import ConfigError
     from dbsafe.sources import sql_migrations_folder
 
@@ -457,6 +457,34 @@ def test_a_folder_at_the_root_wins_over_a_monorepos(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\(\S*/apps/web/supabase/migrations, "
                                           r"\S*/packages/db/supabase/migrations\)"):
         sql_migrations_folder(settings)
+
+
+def test_a_workspace_folder_the_roots_folder_wins_over_is_said(tmp_path: Path) -> None:
+    """SuuperSaees keeps a stray `supabase/` at its monorepo's root (`supabase init` and one
+    `db pull`: extensions only) beside its application's `apps/web/supabase/migrations`.
+    The root's folder is the schema: `apps/web`'s own code is not validated against it
+    (it keeps migrations of its own), but every table the shared `packages/*` read was
+    reported missing (465 errors, PostgreSQL's 42P01) with nothing saying the
+    application's migrations lie below: the warning names them and how to choose."""
+    root = make_monorepo(tmp_path, {
+        "supabase/migrations": "create extension if not exists pgcrypto;\n",
+        "apps/web/supabase/migrations": NOTES})
+    (root / "packages" / "features").mkdir(parents=True)
+    (root / "packages" / "features" / "notes.sql").write_text("select body, title from notes;\n")
+
+    result = dbsafe("validate", "--no-cache", "packages", cwd=root)
+
+    assert result.returncode == 1, result.stderr
+    assert "no relation `notes` in the search path (public, extensions)" in result.stdout
+    assert ("the schema is supabase/migrations, at the project root; "
+            "apps/web/supabase/migrations below it is not read (a folder at the root wins): "
+            "if the application's migrations are there, choose with --sql-migrations DIR"
+            ) in result.stderr.replace("\n", " ")
+    assert result.stderr.count("below it is not read") == 1
+    chosen = dbsafe("validate", "--no-cache", "--sql-migrations",
+                    "apps/web/supabase/migrations", "packages", cwd=root)
+    assert "below it" not in chosen.stderr
+    assert "`notes` has no column `title`" in chosen.stdout
 
 
 @pytest.mark.parametrize("recreated", [False, True], ids=["stand-in", "made-by-migrations"])
