@@ -6,7 +6,7 @@ table lengthens the time others wait on that table.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 from dbsafe.lint.engine import LintContext
@@ -166,6 +166,30 @@ def _transaction_starts(statements: list[Statement]) -> dict[int, int]:
             continue
         starts[statement.index] = start
     return starts
+
+
+def writes_kept_out(earlier: Sequence[Statement], table: str) -> bool | None:
+    """Did the transaction `earlier` ends in (the statements before one, oldest first)
+    lock `table` against other sessions' writes before these, until COMMIT: TRUNCATE,
+    `LOCK TABLE` in SHARE mode or stronger, an ALTER TABLE, a CREATE INDEX? Looked for back
+    to the transaction's start; None when a statement there may have (one lint could not
+    read, a procedure called)."""
+    unknown = False
+    for s in reversed(earlier):
+        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
+            break  # its start (or an earlier one's end)
+        if s.deferred:
+            continue
+        if not s.parsed or s.unread is not None or s.kind == "CallStmt":
+            unknown = True
+            continue
+        if s.kind == "LockStmt" and not all(
+                item.get("RangeVar", item).get("inh") for item in s.node.get("relations") or ()):
+            continue  # LOCK TABLE ONLY: the children stay writable (as TRUNCATE ONLY's)
+        if any(lock.target == "table" and lock.blocks_writes
+               and same_relation(lock.relation, table) for lock in locks_for(s)):
+            return True
+    return None if unknown else False
 
 
 def dropped_at_commit(ctx: LintContext, statement: Statement, table: str) -> bool:

@@ -2046,6 +2046,9 @@ def _emptied_then_added(conninfo: str, emptying: list[str]) -> tuple[bool, bool]
     (["LOCK TABLE experience IN EXCLUSIVE MODE", "DELETE FROM experience"], True, True, None),
     (["DELETE FROM experience WHERE id > 1"], False, False, "rows"),
     (["TRUNCATE experience", "INSERT INTO experience VALUES (1, 'c')"], True, False, "rows"),
+    # an index built first: its SHARE lock keeps the insert out until COMMIT too
+    (["CREATE INDEX experience_component ON experience (component)",
+      "DELETE FROM experience"], True, True, None),
 ])
 def test_a_not_null_column_added_after_the_table_is_emptied(
         conninfo: str, tmp_path: Path, emptying: list[str], waited: bool, added: bool,
@@ -2173,3 +2176,88 @@ def test_drop_column_if_exists_after_create_table_if_not_exists_of_a_database_ta
                                 "'plain'::regclass AND attisdropped").fetchone() == (1,)
     findings = _database_findings(tmp_path, change, conninfo)
     assert [f.code for f in findings if f.code == "DBS202"] == ["DBS202"], findings
+
+
+ACCOUNTS = ("CREATE TABLE accounts (id bigint PRIMARY KEY, region text);\n"
+            "INSERT INTO accounts SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE 'eu' END "
+            "FROM generate_series(1, 200) AS i;\n")
+SET_REGION = "ALTER TABLE accounts ALTER COLUMN region SET NOT NULL;"
+FILL_REGION = "UPDATE accounts SET region = 'eu' WHERE region IS NULL"
+
+
+def _filled_then_set(conninfo: str, filling: list[str]) -> tuple[bool, bool]:
+    """Run `filling` then SET_REGION in one transaction while another session inserts a
+    row whose region is NULL after the filling: did the insert wait until COMMIT, and did
+    the ALTER succeed?"""
+    migration = psycopg.connect(conninfo)
+    writer = psycopg.connect(conninfo, autocommit=True)
+    failed: list[BaseException] = []
+
+    def insert() -> None:
+        try:
+            writer.execute("INSERT INTO accounts (id, region) VALUES (0, NULL)")
+        except psycopg.Error as error:  # after the ALTER committed: region is NOT NULL
+            failed.append(error)
+
+    try:
+        for statement in filling:
+            migration.execute(statement)
+        inserting = threading.Thread(target=insert)
+        inserting.start()
+        pid = writer.info.backend_pid
+        with psycopg.connect(conninfo, autocommit=True) as other:
+            while True:
+                waits = other.execute(
+                    "SELECT count(*) FROM pg_locks WHERE pid = %s AND NOT granted",
+                    (pid,)).fetchone()[0]  # type: ignore[index]
+                if waits or not inserting.is_alive():
+                    break
+                time.sleep(0.05)
+        try:
+            migration.execute(SET_REGION)
+            migration.commit()
+            altered = True
+        except psycopg.errors.NotNullViolation:
+            migration.rollback()
+            altered = False
+        inserting.join(timeout=30)
+    finally:
+        migration.close()
+        writer.close()
+    return bool(waits), altered
+
+
+# (what fills the NULLs first, whether the other session's insert waited, whether the
+# ALTER succeeded, the statement DBS107 names as letting NULLs in)
+@pytest.mark.parametrize(("filling", "waited", "altered", "named"), [
+    ([FILL_REGION], False, False, "UPDATE on line 2 fills"),
+    (["DELETE FROM accounts WHERE region IS NULL"], False, False, "DELETE on line 2 removes"),
+    (["DELETE FROM accounts"], False, False, "DELETE on line 2 removes"),
+    (["LOCK TABLE accounts IN EXCLUSIVE MODE", FILL_REGION], True, True, None),
+    (["ALTER TABLE accounts ADD CONSTRAINT accounts_region_ck "
+      "CHECK (region IS NOT NULL) NOT VALID", FILL_REGION], True, True, None),
+    (["TRUNCATE accounts"], True, True, None),
+])
+def test_a_column_set_not_null_after_its_nulls_are_filled(
+        conninfo: str, tmp_path: Path, filling: list[str], waited: bool, altered: bool,
+        named: str | None) -> None:
+    """SET NOT NULL after the same transaction filled or deleted the column's NULLs: the
+    UPDATE or DELETE takes ROW EXCLUSIVE, so another session's NULL goes in before the
+    ALTER, which fails (23502), and DBS107 says so naming that statement, where it spoke of
+    the scan alone; after TRUNCATE, or a lock keeping writes out taken before the filling
+    (LOCK TABLE, an ALTER TABLE), the insert waits until COMMIT and the ALTER succeeds:
+    DBS107 speaks of the scan alone."""
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute(ACCOUNTS)
+    assert _filled_then_set(conninfo, filling) == (waited, altered)
+    change = "BEGIN;\n" + "".join(f"{s};\n" for s in filling) + SET_REGION + "\nCOMMIT;\n"
+    found = [f.message for f in _history_findings(tmp_path, ACCOUNTS, change)
+             if f.code == "DBS107"]
+    scan = ("Column `accounts.region` is set NOT NULL; reads and writes on `accounts` wait "
+            "while every row is checked for NULLs.")
+    if named is None:
+        assert found == [scan]
+    else:
+        assert found == [f"{scan} The {named} its NULLs first, but its lock lets other "
+                         "sessions write rows until this ALTER, and a NULL written in between "
+                         "makes it fail (23502)."]

@@ -32,7 +32,8 @@ the rows). `NOT NULL DEFAULT NULL` is flagged. A domain type declared NOT NULL i
 
 A table the same transaction emptied first is not flagged when nothing could write rows
 into it since: `TRUNCATE` (its ACCESS EXCLUSIVE lock keeps other sessions' writes out until
-COMMIT), or `DELETE` without `WHERE` after `LOCK TABLE` in SHARE mode or stronger, with no
+COMMIT), or `DELETE` without `WHERE` after `LOCK TABLE` in SHARE mode or stronger (or
+another statement whose lock keeps writes out: an ALTER TABLE, a CREATE INDEX), with no
 `INSERT`, `MERGE`, `COPY`, `CALL` or `DO` (or statement lint could not read) in between. A
 plain `DELETE` empties it too, but its lock lets other sessions insert until the ALTER
 (PostgreSQL then refuses it, 23502): that is still flagged, and the message says so.
@@ -45,6 +46,7 @@ from collections.abc import Iterator
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, is_null, range_var, same_relation
+from dbsafe.lint.transactions import writes_kept_out
 
 _SERIAL_TYPES = frozenset({"serial", "bigserial", "smallserial"})
 
@@ -96,7 +98,6 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
 # Statements that may write rows into a table lint cannot tell: a procedure, a DO block.
 _MAY_WRITE = frozenset({"CallStmt", "DoStmt"})
 _ADDS_ROWS = frozenset({"InsertStmt", "MergeStmt"})
-_KEEPS_WRITES_OUT = 5  # LockStmt modes from SHARE up conflict with ROW EXCLUSIVE (writes)
 
 
 def _relations(statement: Statement) -> list[str]:
@@ -114,8 +115,8 @@ def _emptied_first(statement: Statement, ctx: LintContext,
                    table: str) -> tuple[Statement, bool] | None:
     """The statement earlier in this transaction that left `table` without a row — a
     DELETE without WHERE or USING, or a TRUNCATE, of it and its children — and whether no
-    other session can have written one since (TRUNCATE's lock, or a LOCK TABLE in SHARE
-    mode or stronger before the DELETE). None when there is none, or when a statement in
+    other session can have written one since (TRUNCATE's lock, or a lock keeping writes
+    out taken before the DELETE: `writes_kept_out`). None when there is none, or when a statement in
     between may have added rows."""
     if not statement.in_transaction:
         return None
@@ -138,7 +139,7 @@ def _emptied_first(statement: Statement, ctx: LintContext,
         if s.kind == "DeleteStmt" and same_relation(s.relation, table) and \
                 s.node.get("relation", {}).get("inh") and \
                 not s.node.get("whereClause") and not s.node.get("usingClause"):
-            return s, _locked_before(earlier[:i], table)
+            return s, writes_kept_out(earlier[:i], table) is True
     return None
 
 
@@ -148,17 +149,6 @@ def _nested_insert(node: object) -> bool:
         return any(key in _ADDS_ROWS or _nested_insert(value) for key, value in node.items())
     if isinstance(node, list):
         return any(_nested_insert(item) for item in node)
-    return False
-
-
-def _locked_before(earlier: list[Statement], table: str) -> bool:
-    """Did this transaction lock `table` against writes (LOCK TABLE) before these?"""
-    for s in reversed(earlier):
-        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
-            return False
-        if s.kind == "LockStmt" and (s.node.get("mode") or 0) >= _KEEPS_WRITES_OUT and any(
-                same_relation(name, table) for name in _relations(s)):
-            return True
     return False
 
 

@@ -12,6 +12,13 @@ validate it (SHARE UPDATE EXCLUSIVE: reads and writes continue), then set NOT NU
 index built `CONCURRENTLY` spares the build, not this scan (verified on PostgreSQL 18 with
 `pg_stat_get_xact_numscans`), unless the columns are already NOT NULL or proven so.
 
+An `UPDATE` filling the column's NULLs (or a `DELETE` of the rows where it `IS NULL`)
+earlier in the same transaction takes only ROW EXCLUSIVE: other sessions go on writing,
+and a NULL one writes before the ALTER makes it fail (23502, verified on PostgreSQL 18 with
+a concurrent insert). The finding names that statement, unless the transaction locked the
+table against writes before it (`TRUNCATE`, `LOCK TABLE` in SHARE mode or stronger, an
+`ALTER TABLE`, a `CREATE INDEX`): the insert then waits until COMMIT.
+
 ## Bad
 ```sql
 ALTER TABLE orders ALTER COLUMN customer_id SET NOT NULL;
@@ -58,7 +65,8 @@ from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
 from dbsafe.lint.engine import LintContext, Rule
-from dbsafe.lint.statement import Statement
+from dbsafe.lint.statement import Statement, same_relation, strings
+from dbsafe.lint.transactions import writes_kept_out
 
 
 def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
@@ -84,15 +92,17 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
                     # Columns under a unique index meant for a key are NOT NULL as a rule:
                     # only one known to be nullable is reported.
                     continue
-            yield from _scan(ctx, table, column, how)
+            yield from _scan(statement, ctx, table, column, how)
 
 
-def _scan(ctx: LintContext, table: str, column: str, how: str) -> Iterator[Finding]:
+def _scan(statement: Statement, ctx: LintContext, table: str, column: str,
+          how: str) -> Iterator[Finding]:
     known = ctx.column(table, column)
     if known is not None and known.not_null:
         return  # already NOT NULL (a primary key member, added NOT NULL): no scan
     if ctx.target_version >= 120000 and ctx.proven_not_null(table, column):
         return
+    filled = _filled_first(statement, ctx, table, column)
     if ctx.target_version < 120000:
         help = ("Before PostgreSQL 12 the scan cannot be avoided; run it at a quiet time "
                 "with a short lock_timeout, or keep a validated CHECK (col IS NOT NULL) "
@@ -101,13 +111,64 @@ def _scan(ctx: LintContext, table: str, column: str, how: str) -> Iterator[Findi
         then = "add the primary key" if "primary key" in how else "SET NOT NULL"
         help = (f"Add CHECK ({column} IS NOT NULL) NOT VALID, VALIDATE it, then {then} "
                 "(the scan is skipped).")
+    race = ""
+    if filled is not None:
+        verb = "fills" if filled.kind == "UpdateStmt" else "removes"
+        what = f"{'UPDATE' if filled.kind == 'UpdateStmt' else 'DELETE'} on line " \
+               f"{filled.location.line}"
+        race = (f" The {what} {verb} its NULLs first, but its lock lets other sessions write "
+                "rows until this ALTER, and a NULL written in between makes it fail (23502).")
+        help += (f" Take `LOCK TABLE {table} IN EXCLUSIVE MODE` before the {what}: it keeps "
+                 "other sessions' writes out until COMMIT.")
     yield ctx.finding(
         RULE,
         f"Column `{table}.{column}` {how}; reads and writes on `{table}` wait "
-        "while every row is checked for NULLs.",
+        f"while every row is checked for NULLs.{race}",
         help=help,
         subject=f"{table}.{column}",
     )
+
+
+def _filled_first(statement: Statement, ctx: LintContext, table: str,
+                  column: str) -> Statement | None:
+    """The statement earlier in this transaction that left `column` without a NULL — an
+    UPDATE setting it, a DELETE of `table`'s rows where it IS NULL, or of every row — when
+    nothing locked `table` against other sessions' writes before it: they may write a NULL
+    until the ALTER, which then fails (23502). None when there is none, or when the
+    transaction kept writes out (TRUNCATE, LOCK TABLE, an ALTER TABLE: `writes_kept_out`)
+    or may have."""
+    if not statement.in_transaction:
+        return None
+    earlier = ctx.statements[:statement.index]
+    for i in range(len(earlier) - 1, -1, -1):
+        s = earlier[i]
+        if s.transaction is not None and s.transaction not in ("savepoint", "release"):
+            return None  # the transaction's start (or end)
+        if s.deferred or not same_relation(s.relation, table):
+            continue
+        if s.kind == "UpdateStmt" and any(
+                item.get("ResTarget", {}).get("name") == column
+                for item in s.node.get("targetList") or ()):
+            pass
+        elif s.kind != "DeleteStmt" or (s.node.get("whereClause") is not None
+                                        and not _tests_null(s.node["whereClause"], column)):
+            continue
+        return s if writes_kept_out(earlier[:i], table) is False else None
+    return None
+
+
+def _tests_null(node: object, column: str) -> bool:
+    """Does a WHERE clause test `column IS NULL`?"""
+    if isinstance(node, dict):
+        test = node.get("NullTest")
+        if test is not None and test.get("nulltesttype") == "IS_NULL" and \
+                strings((test.get("arg") or {}).get("ColumnRef", {}).get("fields"))[-1:] \
+                == (column,):
+            return True
+        return any(_tests_null(value, column) for value in node.values())
+    if isinstance(node, list):
+        return any(_tests_null(item, column) for item in node)
+    return False
 
 
 RULE = Rule(
