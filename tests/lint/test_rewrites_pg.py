@@ -2261,3 +2261,86 @@ def test_a_column_set_not_null_after_its_nulls_are_filled(
         assert found == [f"{scan} The {named} its NULLs first, but its lock lets other "
                          "sessions write rows until this ALTER, and a NULL written in between "
                          "makes it fail (23502)."]
+
+
+TAGS = ("CREATE TABLE tags (id int, slug text, kind text);\n"
+        "INSERT INTO tags VALUES (1, 'a', 'x'), (2, 'b', 'x');\n")
+
+
+# (rows added to TAGS, the constraint): whether the build fails is PostgreSQL's to say
+@pytest.mark.parametrize(("rows", "constraint"), [
+    ("(3, 'a', 'y')", "UNIQUE (slug)"),
+    ("(3, NULL, 'y'), (4, NULL, 'y')", "UNIQUE (slug)"),
+    ("(3, NULL, 'y'), (4, NULL, 'y')", "UNIQUE NULLS NOT DISTINCT (slug)"),
+    ("(3, 'a', 'y')", "UNIQUE (slug, kind)"),
+    ("(3, 'a', 'x')", "UNIQUE (slug, kind)"),
+    ("(3, NULL, 'x'), (4, NULL, 'x')", "UNIQUE (slug, kind)"),
+    ("(3, 'a', 'x')", "PRIMARY KEY (slug)"),
+    ("(3, 'c', 'x')", "PRIMARY KEY (slug)"),
+])
+def test_dbs111_help_finds_the_rows_that_make_the_unique_build_fail(
+        conninfo: str, tmp_path: Path, rows: str, constraint: str) -> None:
+    """A unique constraint or primary key over rows sharing a key fails (23505), which
+    DBS111 spoke nothing of (the lock alone): its help now gives the query listing those
+    rows, which finds some exactly where PostgreSQL refuses the key (rows with a NULL in a
+    unique key never conflict, unless NULLS NOT DISTINCT)."""
+    change = f"ALTER TABLE tags ADD CONSTRAINT tags_key {constraint};\n"
+    [found] = [f for f in _history_findings(tmp_path, TAGS, change) if f.code == "DBS111"]
+    assert found.help is not None and "(23505)" in found.help
+    query = found.help.split("`")[-2]
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(TAGS + f"INSERT INTO tags VALUES {rows};\n")
+        duplicates = conn.execute(query).fetchall()
+        try:
+            with conn.transaction():
+                conn.execute(change)
+            refused = False
+        except psycopg.errors.UniqueViolation:
+            refused = True
+    assert bool(duplicates) == refused, (duplicates, refused)
+
+
+# (what the migration writes before the key, whether it makes the build fail whatever
+# rows the table had)
+@pytest.mark.parametrize(("writes", "fails"), [
+    ("INSERT INTO tags (id, slug) VALUES (7, 'n'), (8, 'n');\n", True),
+    ("INSERT INTO tags (id, slug) VALUES (7, 'n'::text), (8, 'n'::text);\n", True),
+    ("INSERT INTO tags (id, slug) VALUES (7, 'n');\n"
+     "INSERT INTO tags (id, slug, kind) VALUES (8, 'n', 'z');\n", True),
+    ("INSERT INTO tags (id, slug) VALUES (7, 'm'), (8, 'n');\nUPDATE tags SET slug = 'q';\n",
+     True),
+    # (near misses: the rows differ, or what follows may remove or change them)
+    ("INSERT INTO tags (id, slug) VALUES (7, 'm'), (8, 'n');\n", False),
+    ("INSERT INTO tags (id, slug) VALUES (7, NULL), (8, NULL);\n", False),
+    ("INSERT INTO tags (id, slug) VALUES (7, 'n'), (8, 'n');\nDELETE FROM tags WHERE id = 8;\n",
+     False),
+    ("INSERT INTO tags (id, slug) VALUES (7, 'n'), (8, 'n');\n"
+     "UPDATE tags SET slug = slug || id;\n", False),
+    ("INSERT INTO tags (id, slug) VALUES (7, 'm');\nUPDATE tags SET slug = 'q';\n", None),
+    # a trigger the migration made rewrites what the INSERT writes
+    ("CREATE FUNCTION tags_slug() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN NEW.slug := NEW.slug || NEW.id; RETURN NEW; END $$;\n"
+     "CREATE TRIGGER tags_slug BEFORE INSERT ON tags FOR EACH ROW EXECUTE FUNCTION tags_slug();\n"
+     "INSERT INTO tags (id, slug) VALUES (7, 'n'), (8, 'n');\n", False),
+])
+def test_dbs111_says_the_build_fails_where_the_migration_wrote_a_key_twice(
+        conninfo: str, tmp_path: Path, writes: str, fails: bool | None) -> None:
+    """Rows this migration wrote with the same key (an INSERT's, or one UPDATE giving every
+    row one value after it inserted two) make the key's build fail (23505) whatever the
+    table held: DBS111 says so then, and nothing where the rows differ or may have changed
+    since (None: whether it fails depends on the rows the table had)."""
+    change = writes + "ALTER TABLE tags ADD CONSTRAINT tags_key UNIQUE (slug);\n"
+    with psycopg.connect(conninfo) as conn:
+        for before in ("", "DELETE FROM tags;\n"):  # the table's rows, or none
+            try:
+                with conn.transaction():
+                    conn.execute(TAGS + before + change)
+                refused = False
+            except psycopg.errors.UniqueViolation:
+                refused = True
+            if fails is not None:
+                assert refused == fails, before
+            conn.execute("DROP TABLE IF EXISTS tags; DROP FUNCTION IF EXISTS tags_slug()")
+    [message] = [f.message for f in _history_findings(tmp_path, TAGS, change)
+                 if f.code == "DBS111"]
+    assert ("the build fails (23505)" in message) == bool(fails), message
