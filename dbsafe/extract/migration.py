@@ -118,6 +118,15 @@ class Migration:
     # A Flyway migration's (`flyway_checksum`; None where its bytes are not UTF-8), a file of
     # sqlx's folder's (the SHA-384 of its bytes, in hex: `sqlx.toml`'s `ignored-chars` aside).
     checksum: int | str | None = None
+    # The runner that applies it where it always runs it in a transaction, with no way out
+    # (`ALWAYS_WRAPPED`): "refinery"; None for any other, or one dbsafe does not know. A
+    # statement that cannot run in a transaction must run outside that runner.
+    runner: str | None = None
+
+
+# Runners that run every migration in a transaction they open themselves, with no way out
+# of it (`refinery_folder`), and how to name them in a sentence.
+ALWAYS_WRAPPED = {"refinery": "refinery"}
 
 
 def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction: bool = False,
@@ -379,8 +388,10 @@ def sql_migrations(paths: Sequence[Path], *, root: Path, wrapped_in_transaction:
                 + statements
         if flyway is not None and flyway.schema is not None:
             statements = _flyway_search_path(flyway, Location(shown, 1)) + statements
+        runner = "refinery" if file in refinery_files else None
         migrations.append(Migration(shown, statements, kind="sql", file=file,
                                     starts_in_transaction=in_transaction, includes=includes,
+                                    runner=runner,
                                     flyway=flyway is not None, callback=callback_of.get(file),
                                     checksum=_checksum(file, data, flyway is not None
                                                        and file not in callback_of,

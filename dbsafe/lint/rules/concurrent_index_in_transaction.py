@@ -28,6 +28,10 @@ with op.get_context().autocommit_block():
 `autocommit_block()` commits the revision's transaction, runs the block in autocommit mode
 and opens a new transaction afterwards.
 
+Where the runner runs every migration in a transaction with no way out (refinery: its
+`embed_migrations!` folder), the help says to run the statement outside it, since a
+migration of its own would fail the same way.
+
 ## Not flagged
 The same statements outside a transaction block (after `COMMIT`, in an `autocommit_block()`,
 or in a SQL file the runner does not wrap). `REFRESH MATERIALIZED VIEW CONCURRENTLY` can run
@@ -39,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from dbsafe.core import Finding, Severity
+from dbsafe.extract.migration import ALWAYS_WRAPPED
 from dbsafe.lint.engine import LintContext, Rule
 from dbsafe.lint.statement import Statement, reindex_target
 
@@ -63,9 +68,17 @@ def check(statement: Statement, ctx: LintContext) -> Iterator[Finding]:
     operation = concurrent_operation(statement)
     if operation is None:
         return
+    runner = ALWAYS_WRAPPED.get(ctx.migration.runner or "")
     if ctx.migration.kind == "alembic":
         help = ("Run it inside `with op.get_context().autocommit_block():` so it executes "
                 "outside the revision's transaction.")
+    elif runner is not None:
+        # No migration of this runner runs outside a transaction: a file of its own would
+        # fail the same way.
+        help = (f"{runner[0].upper()}{runner[1:]} runs every migration in a transaction, "
+                "with no way out: run the statement outside it (psql, by hand or as a step "
+                "of the deploy), or without CONCURRENTLY where the lock it then takes is "
+                "acceptable.")
     else:
         help = "Run it outside BEGIN ... COMMIT, in a migration the runner does not wrap " \
                "in a transaction."
