@@ -271,10 +271,12 @@ def parse_select(raw: str) -> list[Item]:
         cleaned.append(char)
         index.append(offset)
     parser = _SelectParser("".join(cleaned), index)
-    items = parser.forest()
-    if parser.i != len(parser.s):
-        raise SelectError(f"unexpected {parser.s[parser.i]!r}")
-    return items
+    # PostgREST reads `select` with `P.parse pFieldForest` and no `eof` (`pRequestSelect`):
+    # its `sepBy` stops at the first top-level item no comma follows, and the rest is
+    # never read. `a(b).c(d)` selects `a(b)`, `id)x` selects `id`; a field must still end
+    # at `,`, `)` or the end (`pFieldSelect`'s `pEnd`: `id.x` is PGRST100), and so must
+    # whatever is inside an embed's parentheses (`a(b).c` inside one is PGRST100).
+    return parser.forest()
 
 
 class _SelectParser:

@@ -283,7 +283,8 @@ _CHUNK = 32
 # 224: what an engine's object held in `self.x` holds (`self.db.client`) is its connection
 # 225: drizzle's `sql` in `.update(t).set({...})`/`.insert(t).values({...})` is a value there
 # 226: checked in the UPDATE/INSERT drizzle sends it in (a `${...}` opening it is a value)
-_CACHE_VERSION = 226
+# 227: a PostgREST select is read as far as PostgREST reads it (`P.parse` with no `eof`)
+_CACHE_VERSION = 227
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",

@@ -770,6 +770,20 @@ def test_unknown_column_message_and_help(snapshot: SchemaSnapshot) -> None:
     assert issue.finding.help == "Did you mean `full_name`?"
 
 
+@pytest.mark.db
+def test_a_select_is_read_as_far_as_postgrest_reads_it(snapshot: SchemaSnapshot) -> None:
+    # PostgREST parses `select` without `eof`: after `patients(id)`, `.nope(zzz)` is never
+    # read (no finding for it), and what it reads is checked (`nope` is 42703).
+    _, checked = _check("supabase.from('clinics').select('id, patients(id).nope(zzz)')",
+                        snapshot)
+    assert [(c.status, c.issues) for c in checked] == [("analysed", ())]
+    source, checked = _check("supabase.from('clinics').select('nope, patients(id).zzz(id)')",
+                             snapshot)
+    (issue,) = [i for c in checked for i in c.issues]
+    assert issue.finding.code == "DBS302"
+    assert _covered(source, issue.finding, "nope")
+
+
 # -- the select grammar (PostgREST's QueryParams.hs doctests, and supabase-js cleaning) -------
 
 
@@ -792,6 +806,13 @@ def test_unknown_column_message_and_help(snapshot: SchemaSnapshot) -> None:
         ("rel(count)", [("embed", "rel", [("field", "count")])]),
         ("message,users()", [("field", "message"), ("embed", "users", [])]),
         ("", []),
+        # `P.parse pFieldForest` without `eof`: the text after the last top-level item no
+        # comma follows is not read.
+        ("*,billing_services!left(provider_id,provider).service_id(id)",
+         [("star", "*"), ("embed", "billing_services", [("field", "provider_id"),
+                                                        ("field", "provider")])]),
+        ("a(b)(c)", [("embed", "a", [("field", "b")])]),
+        ("id,name)x", [("field", "id"), ("field", "name")]),
     ],
 )
 def test_select_grammar(select: str, expected: list) -> None:
@@ -804,7 +825,7 @@ def test_select_grammar(select: str, expected: list) -> None:
 
 @pytest.mark.parametrize(
     "select", ["name!hint", "*!hint", "name::", "id,clients(name[])", "rel->json(*)", "a,,b",
-               "rel(id", "..rel(*)", "alias:...rel(*)"],
+               "rel(id", "..rel(*)", "alias:...rel(*)", "id.x", "a(b(c).d)", "a(b),c.d"],
 )
 def test_select_postgrest_rejects_is_not_read(select: str) -> None:
     with pytest.raises(SelectError):
