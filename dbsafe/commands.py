@@ -81,8 +81,10 @@ def explain(code: str) -> str:
 
     code = code.upper()
     from dbsafe.checks import documentation as check_documentation
+    from dbsafe.validate import documentation as validate_documentation
 
-    documented = documentation().get(code) or check_documentation().get(code)
+    documented = (documentation().get(code) or check_documentation().get(code)
+                  or validate_documentation().get(code))
     if documented is not None:
         entry, doc = documented
         return f"{entry.code} {entry.name} ({entry.default_severity.value}, since " \

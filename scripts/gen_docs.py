@@ -53,12 +53,14 @@ def render_codes() -> str:
 
 
 def _documented():
-    """Every code with Markdown docs: the lint rules, DBS001, DBS211, the checks and DBS550."""
+    """Every code with Markdown docs: the lint rules, DBS001, DBS211, the checks, DBS550 and
+    the validate codes with docs of their own (DBS312)."""
     sys.path.insert(0, str(REPO_ROOT))
     from dbsafe.checks import documentation as check_documentation
     from dbsafe.lint import documentation
+    from dbsafe.validate import documentation as validate_documentation
 
-    return {**documentation(), **check_documentation()}
+    return {**documentation(), **check_documentation(), **validate_documentation()}
 
 
 def _code_link(code: str) -> str:

@@ -3,7 +3,7 @@
 * `resolver`: name resolution of one statement with sqlglot scopes (codes DBS3xx);
 * `scan`: the run loop over source files (extract, resolve, confirm, cache, workers);
 * `confirm`: PostgreSQL's Parse (PREPARE) in a rolled-back read-only transaction;
-* `postgrest`: supabase-js/PostgREST requests from JS/TS files (DBS305-DBS311).
+* `postgrest`: supabase-js/PostgREST requests from JS/TS files (DBS305-DBS312).
 
 The resolver's public names are re-exported here (`from dbsafe.validate import resolve`).
 """
@@ -48,6 +48,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def documentation() -> dict[str, tuple[RuleInfo, str]]:
+    """The validate codes with Markdown docs of their own (the others are documented by
+    docs/validate.md), keyed by code, for `--explain` and docs/rules/."""
+    from dbsafe.validate.postgrest import DROPPED_FILTER_CAST, DROPPED_FILTER_CAST_DOC
+
+    return {DROPPED_FILTER_CAST.code: (DROPPED_FILTER_CAST, DROPPED_FILTER_CAST_DOC)}
+
+
 __all__ = [
     "ANALYSED",
     "DYNAMIC_SQL",
@@ -61,6 +69,7 @@ __all__ = [
     "Resolution",
     "Resolver",
     "created_relations",
+    "documentation",
     "resolve",
     "resolver_for",
 ]

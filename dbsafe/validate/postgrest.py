@@ -109,9 +109,59 @@ SCHEMA_NOT_EXPOSED = RuleInfo(
     default_severity=Severity.ERROR,
     since="0.2.0",
 )
+DROPPED_FILTER_CAST = RuleInfo(
+    code="DBS312",
+    name="cast-in-filter-column",
+    summary="A supabase-js or supabase-py filter casts its column (`.eq('created_at::date', "
+            "day)`), a cast PostgREST drops: the filter compares the column uncast.",
+    default_severity=Severity.WARNING,
+    since="0.2.0",
+)
+DROPPED_FILTER_CAST_DOC = """A supabase-js or supabase-py filter casts its column, a cast PostgREST drops: the filter compares the column uncast.
+
+## Why
+PostgREST reads a filter's column (the query parameter's name, `created_at::date` in
+`?created_at::date=eq.2024-05-01`) with the grammar of a column path, `rel.col->json`, and
+ignores whatever follows it: the cast is dropped without an error (PostgREST's
+`pTreePath` in `ApiRequest/QueryParams.hs`, its issues #1409 and #2785). The request
+filters `WHERE "t"."created_at" = $1`, and PostgreSQL reads `$1`, `'2024-05-01'`, as a
+value of the column's type: a `timestamptz` at midnight. The filter meant "rows of that
+day" and matches only rows stamped exactly at midnight, usually none. A cast to `text`
+for `.like()`/`.ilike()` is dropped too: PostgreSQL then refuses `timestamptz ~~* unknown`
+(42883), and `.gt('data->>n::int', 5)` compares text, `'10' > '5'` false.
+
+## Bad
+```ts
+const { data } = await supabase
+  .from('orders')
+  .select('id, total')
+  .eq('created_at::date', '2024-05-01')  // matches orders placed at 00:00:00 only
+```
+
+## Good
+```ts
+const { data } = await supabase
+  .from('orders')
+  .select('id, total')
+  .gte('created_at', '2024-05-01')
+  .lt('created_at', '2024-05-02')
+```
+
+## How to fix
+Filter the column as it is stored: a range for a day (`.gte(...)` and `.lt(...)` of the
+next day, in the time zone you mean), a value of the column's own type. Where the cast
+value is what you need, store or expose it: a generated column
+(`created_day date GENERATED ALWAYS AS ((created_at AT TIME ZONE 'UTC')::date) STORED`),
+a view's column, or a function called with `.rpc()`; then filter that. A cast in
+`.select()` is applied; in `.order()` and `.or()` PostgREST refuses it (PGRST100).
+
+## Not flagged
+A column whose name holds `::` inside double quotes (`'"a::b"'`), which is a name; a
+filter whose column is not a literal (a DBS304 note).
+"""
 RULES: tuple[RuleInfo, ...] = (UNKNOWN_RELATIONSHIP, UNKNOWN_FUNCTION, AMBIGUOUS_RELATIONSHIP,
                                NO_CONFLICT_ARBITER, AMBIGUOUS_FUNCTION, REALTIME_UNPUBLISHED,
-                               SCHEMA_NOT_EXPOSED)
+                               SCHEMA_NOT_EXPOSED, DROPPED_FILTER_CAST)
 
 # Codes shared with SQL validation (same meaning, same docs).
 _UNKNOWN_TABLE = "DBS301"
@@ -476,7 +526,22 @@ def _identifier_char(char: str) -> bool:
     return char.isalpha() or (char.isdigit() and char.isascii()) or char in "_ $"
 
 
-def parse_path(raw: str) -> tuple[list[str], str, int, int, bool]:
+@dataclass(frozen=True, slots=True)
+class FilterPath:
+    """A filter's column as PostgREST reads it: `rel.sub.col->x::date` is `path` ["rel",
+    "sub"], `name` "col" (at `start`..`end`, inclusive), a JSON path, and the cast PostgREST
+    drops, `::date` at `cast_start`..`cast_end` (-1 when there is none)."""
+
+    path: list[str]
+    name: str
+    start: int
+    end: int
+    json_path: bool
+    cast_start: int = -1
+    cast_end: int = -1
+
+
+def parse_path(raw: str) -> FilterPath:
     """A filter's column: `rel.sub.col->x` is (["rel", "sub"], "col", start, end, json_path).
 
     PostgREST reads a filter's key with `pTreePath` and ignores whatever follows what it
@@ -484,9 +549,11 @@ def parse_path(raw: str) -> tuple[list[str], str, int, int, bool]:
     issues #1409 and #2785). Any other text after the path is left unread here.
 
     >>> parse_path("clinics.name")
-    (['clinics'], 'name', 8, 11, False)
-    >>> parse_path("data->>key::int")
-    ([], 'data', 0, 3, True)
+    FilterPath(path=['clinics'], name='name', start=8, end=11, json_path=False, \
+cast_start=-1, cast_end=-1)
+    >>> f = parse_path("data->>key::int")
+    >>> f.name, f.json_path, "data->>key::int"[f.cast_start:f.cast_end + 1]
+    ('data', True, '::int')
     """
     parser = _SelectParser(raw, list(range(len(raw))))
     names = [parser.field_name()]
@@ -500,7 +567,9 @@ def parse_path(raw: str) -> tuple[list[str], str, int, int, bool]:
     # Identifiers may hold spaces that PostgREST strips: point at the name itself.
     start += len(raw[start:end + 1]) - len(raw[start:end + 1].lstrip())
     end -= len(raw[start:end + 1]) - len(raw[start:end + 1].rstrip())
-    return [n for n, _, _ in names[:-1]], name, start, end, json_path
+    cast_start, cast_end = (parser.i, len(raw.rstrip()) - 1) if parser.i < len(raw) else (-1, -1)
+    return FilterPath([n for n, _, _ in names[:-1]], name, start, end, json_path,
+                      cast_start, cast_end)
 
 
 # -- the schema as PostgREST sees it ---------------------------------------------------------
@@ -1040,14 +1109,34 @@ class _Checker:
             self.not_literal(what, value)
             return
         try:
-            path, name, start, end, json_path = parse_path(value.sql)
+            column = parse_path(value.sql)
         except SelectError as exc:
             self.skip(f"{what} not read: {exc}")
             return
-        resolved, here = self.level([*prefix, *path], target, embeds)
-        if null_test and not json_path and (self.select_unknown or _names_embed(name, here)):
+        name = column.name
+        if column.cast_start >= 0:
+            self.dropped_cast(value, column)
+        resolved, here = self.level([*prefix, *column.path], target, embeds)
+        if null_test and not column.json_path and (self.select_unknown or
+                                                   _names_embed(name, here)):
             return  # `rel=not.is.null`: whether the embedded resource has rows
-        self.column(name, resolved, value, start, end)
+        self.column(name, resolved, value, column.start, column.end)
+
+    def dropped_cast(self, value: SqlFragment, column: FilterPath) -> None:
+        """DBS312: PostgREST reads a filter's column with `pTreePath`, which stops before a
+        cast, and drops the cast (`P.parse` without `eof`): `created_at::date=eq.2024-05-01`
+        compares `created_at` itself, `"t"."created_at" = $1`, with `$1` of type unknown that
+        PostgreSQL reads as a timestamp at midnight (its issues #1409 and #2785)."""
+        cast = value.sql[column.cast_start:column.cast_end + 1]
+        shown = ".".join([*column.path, column.name])
+        self.report(DROPPED_FILTER_CAST.code,
+                    f"PostgREST drops the cast `{cast}` of the filtered column `{shown}`: the "
+                    f"filter compares `{column.name}` as it is, uncast",
+                    value.location(column.cast_start, column.cast_end), subject=shown,
+                    help="Filter the column as it is: a range for a day of a timestamp, "
+                         f"`.gte('{shown}', day).lt('{shown}', nextDay)`; or filter a "
+                         "generated column, a view's column or a function (`.rpc()`) "
+                         "holding the cast value.")
 
     def filter_column(self, call: PostgrestCall, target: tuple[Relation, ...],
                       embeds: list[_Embed]) -> None:

@@ -284,7 +284,8 @@ _CHUNK = 32
 # 225: drizzle's `sql` in `.update(t).set({...})`/`.insert(t).values({...})` is a value there
 # 226: checked in the UPDATE/INSERT drizzle sends it in (a `${...}` opening it is a value)
 # 227: a PostgREST select is read as far as PostgREST reads it (`P.parse` with no `eof`)
-_CACHE_VERSION = 227
+# 228: a cast after a PostgREST filter's column, which PostgREST drops, is DBS312
+_CACHE_VERSION = 228
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
