@@ -54,6 +54,11 @@ class CheckResult:
     elapsed: float
     error: str | None = None
     not_checked: tuple[str, ...] = ()
+    # The SQLSTATE of the statement that stopped it and the server's message alone: 55P03,
+    # "canceling statement due to lock timeout", when its lock was not granted within
+    # `lock_timeout` (a guarded run runs it again, `guard.upgrade`).
+    sqlstate: str | None = None
+    server_message: str | None = None
 
     def not_checked_lines(self) -> list[str]:
         """`DBS513 orphaned-rows not checked: <reason>`, one per reason (the report's
@@ -139,10 +144,12 @@ def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settin
         for check in checks:
             started = time.perf_counter()
             not_checked: list[str] = []
+            sqlstate = server_message = None
             try:
                 findings = tuple(_run_one(conn, check, settings, params, not_checked))
                 error = None
             except psycopg.Error as exc:
+                sqlstate, server_message = exc.sqlstate, exc.diag.message_primary
                 conn.rollback()
                 if conn.closed or conn.broken:
                     raise DatabaseError(f"lost the connection while running {check.code} "
@@ -158,7 +165,8 @@ def run(conn: psycopg.Connection[Any], checks: Sequence[Check], settings: Settin
             log.debug("%s %s: %d finding(s) in %.3fs", check.code, check.name, len(findings),
                       elapsed)
             results.append(CheckResult(check, findings, elapsed, error,
-                                       tuple(not_checked) if error is None else ()))
+                                       tuple(not_checked) if error is None else (), sqlstate,
+                                       server_message))
     finally:
         if not conn.closed:
             conn.rollback()

@@ -52,7 +52,7 @@ from dbsafe.migrate.runner import (
 )
 
 if TYPE_CHECKING:
-    from dbsafe.checks import Check
+    from dbsafe.checks import Check, CheckResult
     from dbsafe.config import Settings
     from dbsafe.guard.blockers import Blocker
     from dbsafe.schema.diff import DiffOptions
@@ -835,19 +835,16 @@ def _postflight_problems(run: _Run, url: str, *, step: str, say_unseen: bool = F
     """Errors of the postflight checks (the built-in ones in POSTFLIGHT_CHECKS and every
     project check) and of the schema expectations, on the database as it is now; with
     `say_unseen`, what a check could not look at is said (a pass it is not). Their
-    statements wait for a lock at most the run's lock timeout (`reading_settings`), the
-    expectations' read of the schema is retried (`waited`); before anything is applied
-    (`step` "preflight"), a give-up says nothing was."""
-    from dbsafe.checks import builtin_checks, connect, project_checks
-    from dbsafe.checks import run as run_checks
+    statements wait for a lock at most the run's lock timeout (`reading_settings`) and are
+    retried (`_check_results`), as the expectations' read of the schema is (`waited`);
+    before anything is applied (`step` "preflight"), a give-up says nothing was."""
+    from dbsafe.checks import builtin_checks, project_checks
 
     if run.checks is None:
         builtin = {c.code for c in builtin_checks()}
         run.checks = tuple(c for c in project_checks(run.settings)
                            if c.code in POSTFLIGHT_CHECKS or c.code not in builtin)
-    settings = reading_settings(run)
-    with connect(url) as conn:
-        results = run_checks(conn, run.checks, settings, conninfo=url)
+    results = _check_results(run, url, run.checks, step=step)
     if say_unseen:
         for line in (line for result in results for line in result.not_checked_lines()):
             run.say("postflight", f"warning: {line}")
@@ -855,6 +852,43 @@ def _postflight_problems(run: _Run, url: str, *, step: str, say_unseen: bool = F
     findings += waited(run, lambda: _expectations(run, url), step=step,
                        stops=_stops(step))
     return {(f.code, f.subject): f for f in findings if f.severity is Severity.ERROR}
+
+
+def _check_results(run: RunState, url: str, checks: Sequence[Check], *, step: str
+                   ) -> list[CheckResult]:
+    """`checks` run on the database as it is now, as `waited` reads: a check whose
+    statement was cut by the lock timeout or a deadlock has no result yet (its DBS004
+    "could not run" was a problem the upgrade made, and in the postflight started the way
+    back because another session held a table for a moment): it is run again after the
+    backoff, the checks that ran keeping their results, and given up on as any read is.
+
+    Raises:
+        DatabaseError: as `waited`: a check still cut after the last attempt, named.
+    """
+    from dbsafe.checks import connect
+    from dbsafe.checks import run as run_checks
+
+    settings = reading_settings(run)
+    results: list[CheckResult | None] = [None] * len(checks)
+
+    def attempt() -> list[CheckResult]:
+        todo = [i for i, result in enumerate(results) if result is None]
+        with connect(url) as conn:
+            ran = run_checks(conn, [checks[i] for i in todo], settings, conninfo=url)
+        cut = None
+        for i, result in zip(todo, ran):
+            if result.sqlstate in RETRYABLE:
+                cut = cut or result
+            else:
+                results[i] = result
+        if cut is not None:
+            error = DatabaseError(f"could not run check {cut.check.code} {cut.check.name}: "
+                                  f"{cut.server_message or cut.error}")
+            error.sqlstate = cut.sqlstate
+            raise error
+        return [result for result in results if result is not None]
+
+    return waited(run, attempt, step=step, stops=_stops(step))
 
 
 def _expectations(run: _Run, url: str) -> list[Finding]:
