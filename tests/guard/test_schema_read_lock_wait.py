@@ -11,6 +11,7 @@ retry naming the holder, as a revision is.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import psycopg
@@ -353,3 +354,158 @@ def test_the_count_of_rows_a_computed_downgrade_fails_on_waits_and_retries_namin
         message = str(failure.value)
         assert "lock timeout" in message and named in message and "\n" not in message
         assert message.endswith("nothing was applied"), message
+
+
+# -- the way back's verify and the repair step's look, behind a held lock ---------------------
+
+# 0005 makes what DBS502 reports (a materialized view no unique index lets refresh
+# CONCURRENTLY), so the postflight fails and the way back undoes it. Its downgrade holds
+# ACCESS SHARE on `audit` until a session queues for ACCESS EXCLUSIVE on it: that session
+# gets the table the moment the downgrade commits, before the way back verifies the schema,
+# whose read of `audit_recent`'s definition then waits.
+HANDSHAKE = '''"""postflight fails; its downgrade hands audit over"""
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+
+
+def upgrade():
+    op.execute("CREATE MATERIALIZED VIEW patient_names AS SELECT id, name FROM patients")
+
+
+def downgrade():
+    op.execute("LOCK TABLE audit IN ACCESS SHARE MODE")
+    op.execute("""DO $$ BEGIN
+        WHILE NOT EXISTS (SELECT FROM pg_locks WHERE relation = 'audit'::regclass
+                          AND mode = 'AccessExclusiveLock' AND NOT granted) LOOP
+            PERFORM pg_sleep(0.01);
+        END LOOP;
+    END $$""")
+    op.execute("DROP MATERIALIZED VIEW patient_names")
+'''
+
+
+def _audit(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit (id int); "
+                     "CREATE VIEW audit_recent AS SELECT id FROM audit")
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_way_back_verify_waits_the_lock_timeout_and_retries_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    root = _project(tmp_path / "p", app_sql="SELECT id FROM orders;\n")
+    (root / "migrations" / "versions" / "0005_handshake.py").write_text(HANDSHAKE)
+    _at(database_url, "0004", root)
+    _audit(database_url)
+    holder, named = _vacuuming(database_url)
+    locked = threading.Event()
+
+    def take_audit_from_the_downgrade() -> None:
+        with psycopg.connect(database_url, autocommit=True) as watch:
+            while not watch.execute(
+                    "SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE a.application_name = 'dbsafe rollback' AND l.granted "
+                    "AND l.relation = 'audit'::regclass)").fetchone()[0]:
+                threading.Event().wait(0.01)
+        holder.execute("LOCK TABLE audit")  # granted as the downgrade commits
+        locked.set()
+
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if "retrying in" in message and released:
+            assert locked.wait(10)
+            holder.rollback()
+
+    taker = threading.Thread(target=take_audit_from_the_downgrade, daemon=True)
+    taker.start()
+    options = _options(tmp_path, backup=False, lock_timeout="300ms", retries=1,
+                       allow=("DBS202", "DBS118"))
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.upgrade(_settings(root, database_url), options, progress)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.upgrade(_settings(root, database_url), options, progress)
+        taker.join(10)
+    finally:
+        holder.close()
+
+    assert locked.is_set() and not ended, said
+    retries = [s for s in said if "retrying in" in s]
+    assert retries, said
+    for retry in retries:
+        assert retry.startswith("way back: could not read the schema of "), retry
+        assert "lock timeout" in retry and named in retry, retry
+        assert "holding ACCESS EXCLUSIVE on public.audit" in retry, retry
+    assert _state(database_url)["version"] == ["0004"]  # the downgrade itself went through
+    if released:
+        assert len(retries) == 1, said
+        assert report.summary["outcome"] == "rolled back", report.summary["what_happened"]
+        assert said[-1] == ("way back: rolled back to 0004; schema verified equal to before "
+                            "the upgrade"), said
+    else:
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert message.endswith("; rolled back to 0004, the schema was not verified against "
+                                "the one before the upgrade"), message
+
+
+@pytest.mark.parametrize("released", [True, False], ids=["released", "held"])
+def test_the_repair_look_waits_the_lock_timeout_and_retries_naming_the_holder(
+        database_url: str, tmp_path: Path, released: bool) -> None:
+    from dbsafe.guard import history
+    from dbsafe.guard.leftovers import user_snapshot
+
+    root = _project(tmp_path / "p", app_sql="SELECT id FROM orders;\n")
+    _at(database_url, "0003", root)
+    _audit(database_url)
+    # A run killed in 0004 (SIGKILL): its checkpoint at 0003 recorded, no end, and what
+    # an autocommit_block() of it committed left behind.
+    run_id = history.start(database_url, "upgrade", ["0003"])
+    history.checkpoint(database_url, run_id, ["0003"], user_snapshot(database_url).to_json())
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE stray (id int)")
+    holder, named = _vacuuming(database_url)
+    holder.execute("LOCK TABLE audit")  # before the run: the repair's look waits
+    said: list[str] = []
+
+    def progress(step: str, message: str) -> None:
+        said.append(f"{step}: {message}")
+        if "retrying in" in message and released:
+            holder.rollback()
+
+    options = _options(tmp_path, backup=False, lock_timeout="300ms", retries=1)
+    try:
+        with _unblocked_if_unbounded(database_url, holder) as ended:
+            if released:
+                report = commands.upgrade(_settings(root, database_url), options, progress)
+            else:
+                with pytest.raises(DatabaseError) as failure:
+                    commands.upgrade(_settings(root, database_url), options, progress)
+    finally:
+        holder.close()
+
+    assert not ended, "the read waited for the lock unbounded"
+    retries = [s for s in said if "retrying in" in s]
+    assert retries, said
+    for retry in retries:
+        assert retry.startswith("repair: could not read the schema of "), retry
+        assert "lock timeout" in retry and named in retry, retry
+        assert "holding ACCESS EXCLUSIVE on public.audit" in retry, retry
+    state = _state(database_url)
+    if released:
+        assert len(retries) == 1, said
+        assert (f"repair: run {run_id} did not finish (at 0003); removed what it left: "
+                "table public.stray") in said, said
+        assert report.summary["outcome"] == "applied", report.summary["what_happened"]
+        assert state["version"] == ["0004"] and "stray" not in state["tables"]
+    else:
+        message = str(failure.value)
+        assert "lock timeout" in message and named in message and "\n" not in message
+        assert message.endswith("; nothing was applied"), message
+        assert state["version"] == ["0003"] and "stray" in state["tables"]
