@@ -366,6 +366,7 @@ def _prepare_batch(pg, batch: list[Rewrite], timeouts: list[bytes]) -> list[Verd
             pg.send_query_params(_BACK_TO_SAVEPOINT, None)
         pg.send_query_params(b"ROLLBACK", None)
         pg.pipeline_sync()
+        _sent(pg)
         begin, settings, savepoint = (_next_result(pg) for _ in range(3))
         _expect_sync(pg)
         parsed, back = [], []
@@ -396,8 +397,44 @@ def _check_transaction(begin, settings, others) -> None:
                                 f"{_field(result, pq.DiagnosticField.MESSAGE_PRIMARY)}")
 
 
+def _sent(pg) -> None:
+    """What is left of the batch in libpq's buffer sent (a nonblocking connection sends
+    what the socket takes), waiting with Python's lock released, as `_answered` does."""
+    import select
+
+    import psycopg
+
+    try:
+        while pg.flush():
+            select.select([pg.socket], [pg.socket], [])
+            pg.consume_input()
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"lost the connection while confirming: {first_line(exc)}"
+                            ) from None
+
+
+def _answered(pg) -> None:
+    """Wait until the server's next answer is in, with Python's lock released (`select`):
+    libpq's own wait, inside PQgetResult, holds it, and while a Parse waited for a lock
+    no other thread ran (a guarded run's blocker watch, looking for who holds the lock)."""
+    if not pg.is_busy():  # in already: most answers of a batch come in one read
+        return
+    import select
+
+    import psycopg
+
+    try:
+        while pg.is_busy():
+            select.select([pg.socket], [], [])
+            pg.consume_input()
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"lost the connection while confirming: {first_line(exc)}"
+                            ) from None
+
+
 def _next_result(pg):
     """The result of the next command in the pipeline (libpq ends each with a None)."""
+    _answered(pg)
     result = pg.get_result()
     if result is None:
         raise DatabaseError(f"lost the connection while confirming: {pg.error_message!r}")
@@ -409,6 +446,7 @@ def _next_result(pg):
 def _expect_sync(pg) -> None:
     from psycopg import pq
 
+    _answered(pg)
     result = pg.get_result()
     if result is None or result.status != pq.ExecStatus.PIPELINE_SYNC:
         raise DatabaseError("the confirming connection lost its place in the pipeline")

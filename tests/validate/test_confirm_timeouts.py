@@ -85,3 +85,38 @@ def test_candidates_go_out_together_and_keep_their_own_verdicts(conninfo: str,
     assert [(v.sqlstate, v.rejected) for v in batched[:len(kinds)]] == [
         (None, False), ("42703", True), ("42P01", True), ("42601", False), (None, False),
         (None, False)]
+
+
+def test_another_thread_sees_a_parse_wait_for_a_lock(conninfo: str, database_url: str) -> None:
+    # A guarded run names who holds the lock a Parse waits for from a thread of its own
+    # (guard.blockers.BlockerWatch): libpq's wait inside PQgetResult held Python's lock, so
+    # no other thread ran while the Parse waited, and the holder went unnamed.
+    import threading
+
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute("CREATE TABLE locked (id int)")
+    seen: list[str] = []
+    done = threading.Event()
+
+    def look() -> None:
+        with psycopg.connect(conninfo, autocommit=True) as watch:
+            while not done.wait(0.01):
+                seen.extend(row[0] for row in watch.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE application_name = "
+                    "'dbsafe validate' AND datname = current_database() "
+                    "AND wait_event_type = 'Lock'"))
+
+    with psycopg.connect(conninfo) as holder:
+        holder.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+        looker = threading.Thread(target=look)
+        looker.start()
+        try:
+            (verdict,) = confirm(database_url, ["SELECT nosuch FROM locked"],
+                                 lock_timeout="500ms", statement_timeout="5s")
+        finally:
+            done.set()
+            looker.join()
+        holder.rollback()
+    assert verdict.sqlstate == "55P03"
+    assert seen, "no other thread ran while the Parse waited for the lock"
+
