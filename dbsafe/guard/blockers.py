@@ -41,7 +41,7 @@ LOCK_WAITS = frozenset({"55P03", "40P01"})
 _BLOCKERS_SQL = """
 WITH waiting AS MATERIALIZED (
     SELECT pid FROM pg_catalog.pg_stat_activity
-    WHERE wait_event_type = 'Lock' AND application_name = %(application_name)s
+    WHERE wait_event_type = 'Lock' AND application_name = ANY(%(application_names)s)
       AND datname = pg_catalog.current_database()
 ), locks AS MATERIALIZED (
     SELECT * FROM pg_catalog.pg_locks
@@ -169,12 +169,14 @@ class BlockerWatch:
             ...             # a lock timeout: watch.seen() names who held the lock
 
     Read-only: it ends nothing. A watch that cannot connect sees nothing, and says so in the
-    log only: the run goes on without the names.
+    log only: the run goes on without the names. `also`: other names the run's sessions
+    go by (validate's confirming session, `dbsafe validate`).
     """
 
-    def __init__(self, url: str, application_name: str, *, lock_timeout: str) -> None:
+    def __init__(self, url: str, application_name: str, *, lock_timeout: str,
+                 also: tuple[str, ...] = ()) -> None:
         self.url = url
-        self.application_name = application_name
+        self.application_names = [application_name, *also]
         self.lock_timeout = lock_timeout
         self._seen: tuple[Blocker, ...] = ()
         self._lock = threading.Lock()
@@ -226,7 +228,7 @@ class BlockerWatch:
     def check(self, conn: psycopg.Connection[Any]) -> tuple[Blocker, ...]:
         """One look; what it sees is kept unless it sees no wait (the last one stays)."""
         rows = conn.execute(
-            _BLOCKERS_SQL, {"application_name": self.application_name}).fetchall()
+            _BLOCKERS_SQL, {"application_names": self.application_names}).fetchall()
         found: dict[int, Blocker] = {}
         for (pid, application, user, state, seconds, locktype, schema, name, oid, mode,
              granted) in rows:

@@ -669,7 +669,8 @@ def waited(run: RunState, read: Callable[[], _T], *, step: str, stops: str = "")
     for a lock at most the run's lock timeout (its callers set it: `run.waits`,
     `reading_settings`), tried again after a backoff as a revision is, each retry naming the
     sessions holding the lock: a `BlockerWatch` looks at the run's own sessions that wait
-    (the URL's `application_name`, else dbsafe's) while it reads. Given up, the failure
+    (the URL's `application_name`, else dbsafe's, and validate's confirming session) while
+    it reads. Given up, the failure
     names them, and `stops` says what that leaves (the preflight's: nothing was applied).
 
     Raises:
@@ -677,11 +678,13 @@ def waited(run: RunState, read: Callable[[], _T], *, step: str, stops: str = "")
             a failure not worth another (as it came).
     """
     from dbsafe.pg.connect import url_params
+    from dbsafe.validate.confirm import APPLICATION_NAME as CONFIRMING
 
     waits = run.waits
     attempts = waits.retries + 1
     name = url_params(run.url).get("application_name") or "dbsafe"
-    with BlockerWatch(run.url, name, lock_timeout=waits.lock_timeout or "5s") as watch:
+    with BlockerWatch(run.url, name, lock_timeout=waits.lock_timeout or "5s",
+                      also=(CONFIRMING,)) as watch:
         for attempt in range(1, attempts + 1):
             watch.forget()
             try:

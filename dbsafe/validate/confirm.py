@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 # web.py's placeholders: `$name`, `$obj.attr` (PostgreSQL's own are `$1`).
 _NAMED_DOLLAR = re.compile(r"\$[A-Za-z_]")
 UNDEFINED_CODES = frozenset({"42703", "42P01"})  # undefined_column, undefined_table
+# lock_not_available (lock_timeout), deadlock_detected: Parse waited for a lock and was cut;
+# no verdict on the statement (`scan._confirm` raises them: the run is to be made again).
+LOCK_WAITS = frozenset({"55P03", "40P01"})
+# The confirming session's name (pg_stat_activity): a guarded run watches it for the
+# sessions holding what it waits for.
+APPLICATION_NAME = "dbsafe validate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +316,7 @@ class Session:
 
             try:
                 self.conn = psycopg.connect(to_libpq_url(self.url), autocommit=True,
-                                            application_name="dbsafe validate",
+                                            application_name=APPLICATION_NAME,
                                             connect_timeout=10)
             except psycopg.Error as exc:
                 from dbsafe.pg.urls import redact_url

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from dbsafe import __version__
 from dbsafe.core import (
+    DatabaseError,
     Finding,
     Location,
     Report,
@@ -1161,8 +1162,14 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
     again with each confirmed column reference replaced by NULL (`confirm.repaired`) until
     every candidate is confirmed, PostgreSQL accepts the rest (they are dropped), or it
     stops at something else (the rest stay, marked unconfirmed).
+
+    Raises:
+        DatabaseError: a statement's Parse waited for a lock past `lock-timeout` (or
+            deadlocked): no verdict, and kept unconfirmed such a finding would be flagged
+            (and cached) for a table another session held for a moment; its SQLSTATE is
+            kept, so a guarded run tries again (`guard.upgrade.waited`).
     """
-    from dbsafe.validate.confirm import Session, points_at, repaired, rewrite
+    from dbsafe.validate.confirm import LOCK_WAITS, Session, points_at, repaired, rewrite
 
     pending = [(o, c) for o in outcomes for c in o.candidates]
     for outcome in outcomes:
@@ -1199,6 +1206,8 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
             verdicts = session.verdicts([statements[s] for s in order])
             for original, verdict in zip(order, verdicts):
                 entries = open_.pop(original)
+                if verdict.sqlstate in LOCK_WAITS:
+                    raise _lock_wait(entries[0][1].finding, verdict)
                 if verdict.accepted:
                     for outcome, candidate in entries:
                         _dropped(outcome, candidate)
@@ -1226,6 +1235,16 @@ def _confirm(outcomes: list[FileOutcome], source: SchemaSource, settings: Settin
                 for outcome, candidate in rest:
                     outcome.counts["findings_unconfirmed"] += 1
                     outcome.findings.append(_unconfirmed(candidate.finding, verdict))
+
+
+def _lock_wait(finding: Finding, verdict: Verdict) -> DatabaseError:
+    """'could not confirm app/q.sql:3 with PostgreSQL: canceling statement due to lock
+    timeout', its SQLSTATE kept."""
+    location = finding.location
+    where = f"{location.path}:{location.line}" if location else "a statement"
+    error = DatabaseError(f"could not confirm {where} with PostgreSQL: {verdict.message}")
+    error.sqlstate = verdict.sqlstate
+    return error
 
 
 def _dropped(outcome: FileOutcome, candidate: Candidate) -> None:

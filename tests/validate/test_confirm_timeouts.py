@@ -120,3 +120,29 @@ def test_another_thread_sees_a_parse_wait_for_a_lock(conninfo: str, database_url
     assert verdict.sqlstate == "55P03"
     assert seen, "no other thread ran while the Parse waited for the lock"
 
+
+def test_a_finding_whose_parse_was_cut_by_a_lock_is_an_error_and_not_cached(
+        conninfo: str, database_url: str, tmp_path) -> None:
+    # Kept unconfirmed, it was flagged (for a statement PostgreSQL might accept) and cached
+    # so: the next run, the lock long gone, said the same without preparing it again.
+    from dbsafe import commands
+    from dbsafe.config import load_settings
+
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        setup.execute("CREATE TABLE patients (id int)")
+    (tmp_path / "pyproject.toml").write_text("[tool.dbsafe]\n")
+    (tmp_path / "q.sql").write_text("SELECT nosuch FROM patients;\n")
+    settings = load_settings(tmp_path, {"database-url": database_url, "lock-timeout": "200ms",
+                                        "cache-dir": str(tmp_path / "cache")}, environ={})
+    with psycopg.connect(conninfo) as holder:
+        holder.execute("LOCK TABLE patients IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(DatabaseError) as failure:
+            commands.validate(settings, [tmp_path / "q.sql"])
+        holder.rollback()
+    assert failure.value.sqlstate == "55P03"
+    assert str(failure.value) == ("could not confirm q.sql:1 with PostgreSQL: canceling "
+                                  "statement due to lock timeout")
+
+    report = commands.validate(settings, [tmp_path / "q.sql"])
+    assert [(f.code, dict(f.context).get("PostgreSQL")) for f in report.findings] == [
+        ("DBS302", '42703: column "nosuch" does not exist')]
