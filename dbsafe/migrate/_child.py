@@ -1676,6 +1676,76 @@ def _expected(script: Any, name: str, revision: str) -> list[str] | None:
     return [found.revision] if found is not None else None
 
 
+def _imported() -> dict[str, Any]:
+    """What this run imported from outside the standard library, for dbsafe to key its
+    cache by (`dbsafe.migrate.fingerprint.imported_dependencies`): `files`, the source file
+    of each module no installed distribution holds (the project's own: `myapp/models.py`,
+    imported by env.py or a revision), and `distributions`, [name, version, metadata file]
+    of each distribution a module came from (sqlalchemy, sqlalchemy-utils, ...)."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    stdlib = tuple(os.path.join(os.path.realpath(p), "")
+                   for p in {paths.get("stdlib"), paths.get("platstdlib")} if p)
+    wanted = set()
+    folders: dict[str, str] = {}  # a folder's real path (resolving each file's costs)
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name == "__main__" or not isinstance(file, str) or not os.path.isfile(file):
+            continue
+        folder, base = os.path.split(os.path.abspath(file))
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        real = os.path.join(folders[folder], base)
+        if os.path.islink(real):
+            real = os.path.realpath(real)
+        parts = real.split(os.sep)
+        if real.startswith(stdlib) and "site-packages" not in parts \
+                and "dist-packages" not in parts:
+            continue
+        wanted.add(real)
+    distributions: dict[str, list[str]] = {}
+    try:
+        import importlib.metadata as metadata_of
+    except ImportError:  # no importlib.metadata: every file is checked by itself
+        metadata_of = None  # type: ignore[assignment]
+    if metadata_of is None or not wanted:
+        return {"files": sorted(wanted), "distributions": []}
+    # Only the distributions installed where an imported file lies are read, each by its
+    # RECORD's text (parsing every distribution's `files` costs seconds in a big venv).
+    # (RECORD names files relative to the site folder, with slashes)
+    under: dict[str, set[str]] = {}
+    for p in sys.path:
+        site = os.path.join(os.path.realpath(p or "."), "")
+        if site not in under:
+            under[site] = {f[len(site):].replace(os.sep, "/") for f in wanted
+                           if f.startswith(site)}
+    for dist in metadata_of.distributions():
+        where = getattr(dist, "_path", None)  # its .dist-info / .egg-info
+        if where is None:
+            continue
+        where = os.path.realpath(str(where))
+        site = os.path.join(os.path.dirname(where), "")
+        if not under.get(site):
+            continue
+        record = dist.read_text("RECORD") or ""
+        held_here = {line.partition(",")[0] for line in record.splitlines()} & under[site]
+        if not held_here:
+            continue
+        under[site] -= held_here
+        held = {site + r.replace("/", os.sep) for r in held_here}
+        metadata = where
+        for candidate in ("METADATA", "PKG-INFO"):
+            if os.path.isfile(os.path.join(where, candidate)):
+                metadata = os.path.join(where, candidate)
+                break
+        wanted -= held
+        headers = dist.metadata
+        distributions[metadata] = [headers["Name"] or os.path.basename(where),
+                                   headers["Version"] or "", metadata]
+    return {"files": sorted(wanted), "distributions": sorted(distributions.values())}
+
+
 def _requests() -> Any:
     """dbsafe's requests, on a descriptor of their own; standard input becomes /dev/null.
 
@@ -1757,6 +1827,11 @@ def main() -> int:
         if isinstance(exc, KeyboardInterrupt):
             raise
         result = {"ok": False, "error": _failure(exc, {}, _SCRIPT_DIR)}
+    if request.get("imports"):
+        try:
+            result["imported"] = _imported()
+        except Exception as exc:  # noqa: BLE001 - dbsafe then caches nothing of this run
+            result["imported"] = {"error": f"{type(exc).__name__}: {exc}"}
     if channel is not None:
         with channel:
             if not result.get("ok"):

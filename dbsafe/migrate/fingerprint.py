@@ -1,11 +1,15 @@
-"""A fingerprint of an alembic environment: what a cached migrations snapshot is keyed by."""
+"""A fingerprint of an alembic environment: what a cached migrations snapshot is keyed by,
+and what it was built from besides (`imported_dependencies`: the modules env.py and the
+revisions imported from elsewhere, checked on each hit by `dependencies_changed`)."""
 
 from __future__ import annotations
 
 import configparser
 import hashlib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from dbsafe.core import ConfigError
 
@@ -98,3 +102,109 @@ def _locations(alembic_ini: Path, section: str = "alembic") -> list[str]:
     except (configparser.Error, UnicodeDecodeError) as exc:
         raise ConfigError(f"{alembic_ini}: cannot read script_location: {exc}") from None
     return [script_location, *version_locations.replace(",", " ").split()]
+
+
+def imported_dependencies(alembic_ini: Path, files: Iterable[str],
+                          distributions: Iterable[tuple[str, str, str]], *,
+                          exclude: Iterable[Path] = ()) -> dict[str, Any]:
+    """What a cache entry built by running `alembic_ini`'s env.py depends on beyond the files
+    `migrations_cache_key` hashes, as JSON for the entry (`runner.recording_imports`
+    gathers `files` and `distributions`): each source file imported from outside the script
+    locations and `exclude` as [path, size, mtime_ns, sha256], each installed distribution
+    as [name, version, metadata file, size, mtime_ns]. `dependencies_changed` checks them.
+    """
+    skipped = [p.resolve() for p in exclude]
+    skipped.extend(p.resolve() for p in script_locations(alembic_ini))
+    for section in other_environments(alembic_ini):
+        skipped.extend(p.resolve() for p in script_locations(alembic_ini, section))
+    recorded_files = []
+    for name in sorted(set(files)):
+        path = Path(name)
+        if any(path.is_relative_to(s) for s in skipped):
+            continue  # hashed by the key already
+        try:
+            stat = path.stat()
+            digest = _sha256(path)
+        except OSError:
+            digest, stat = None, None
+        recorded_files.append([name, stat.st_size if stat else -1,
+                               stat.st_mtime_ns if stat else -1, digest])
+    recorded_distributions = []
+    for dist, version, metadata in sorted(set(distributions)):
+        try:
+            stat = Path(metadata).stat()
+        except OSError:
+            continue  # no file to check it by (a distribution without one)
+        recorded_distributions.append([dist, version, metadata, stat.st_size,
+                                       stat.st_mtime_ns])
+    return {"files": recorded_files, "distributions": recorded_distributions}
+
+
+def dependencies_changed(recorded: Mapping[str, Any], entry: Path) -> str | None:
+    """What of `recorded` (from `imported_dependencies`, kept with the cache entry `entry`)
+    is no longer as it was ("myapp/models.py changed", "sqlalchemy-utils 0.41.1 is no
+    longer installed"), logged (shown with `-v`); None when nothing is. A file whose size and mtime are unchanged is taken as unchanged
+    (one stat each); one whose stat differs is hashed and compared, so touching a file
+    (a checkout) costs a read, not a rebuild. A distribution's metadata file is read again
+    only when its stat differs, and its `Version:` compared."""
+    changed = _changed(recorded)
+    if changed is not None:
+        logging.getLogger(__name__).info("not using the cache entry %s: %s since it was "
+                                         "built", entry.name, changed)
+    return changed
+
+
+def _changed(recorded: Mapping[str, Any]) -> str | None:
+    try:
+        for name, size, mtime_ns, digest in recorded["files"]:
+            path = Path(name)
+            try:
+                stat = path.stat()
+            except OSError:
+                if digest is None:
+                    continue  # missing then as now
+                return f"{name} was removed"
+            if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+                continue
+            try:
+                if digest is not None and _sha256(path) == digest:
+                    continue
+            except OSError:
+                pass
+            return f"{name} changed"
+        for dist, version, metadata, size, mtime_ns in recorded["distributions"]:
+            path = Path(metadata)
+            try:
+                stat = path.stat()
+            except OSError:
+                return f"{dist} {version} is no longer installed"
+            if stat.st_size == size and stat.st_mtime_ns == mtime_ns:
+                continue
+            if _metadata_version(path) != version:
+                return f"{dist} {version} was replaced"
+    except (KeyError, TypeError, ValueError):
+        return "the record of what the run imported is unreadable"
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _metadata_version(path: Path) -> str | None:
+    """The `Version:` of a distribution's METADATA / PKG-INFO file (its headers end at the
+    first empty line); None when it has none or cannot be read."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as file:
+            for line in file:
+                if not line.strip():
+                    break
+                if line.startswith("Version:"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        return None
+    return None

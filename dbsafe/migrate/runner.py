@@ -13,6 +13,7 @@ logging are captured and shown only with `-v` or when the run fails.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import json
 import logging
@@ -20,7 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,9 @@ class RunResult:
     # apply() and ApplySession.apply() on a throwaway: the statements of the revisions that
     # waited so (their `waited` set), each with the alembic command it ran in (`operation`)
     waited: tuple[CapturedStatement, ...] = ()
+    # Inside `recording_imports()`: what the run imported from outside the standard library
+    # (the child's `_imported`: {"files": [...], "distributions": [[name, version, file]]})
+    imported: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +395,9 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
         request["autocommit"] = True
     if throwaway and request["mode"] != "capture":  # capture records every statement anyway
         request["trail"] = True
+    recorder = _IMPORTS.get()
+    if recorder is not None:
+        request["imports"] = True
     env = _child_environment(target_url, target)
     with tempfile.TemporaryDirectory(prefix="dbsafe-run-") as tmp:
         result_file = Path(tmp) / "result.json"
@@ -420,6 +427,8 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
         try:
             data = json.loads(result_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
+            if recorder is not None:
+                recorder.add(None)
             tail = "\n".join(output.strip().splitlines()[-15:])
             raise MigrationError(
                 f"running env.py under {project.interpreter} failed (exit {proc.returncode}) "
@@ -427,6 +436,8 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
                 output=output,
             ) from None
     waits = tuple(watch.waits) if watch is not None else ()
+    if recorder is not None:  # a failed run's too: what it imported may be why it failed
+        recorder.add(data.get("imported"))
     if not data.get("ok"):
         raise _with_self_waits(_error(data["error"], ini, output, project.interpreter),
                                data, waits)
@@ -434,6 +445,44 @@ def _run(project: AlembicProject, request: dict[str, Any], *,
     if waits:
         result = dataclasses.replace(result, self_waits=waits, waited=_waited(data, waits))
     return result
+
+
+class ImportsRecord:
+    """What the runs inside one `recording_imports()` imported from outside the standard
+    library, together: `files` (paths), `distributions` ((name, version, metadata file));
+    `complete` is False once a run could not say (nothing built from them may be cached)."""
+
+    def __init__(self) -> None:
+        self.files: set[str] = set()
+        self.distributions: set[tuple[str, str, str]] = set()
+        self.complete = True
+
+    def add(self, imported: Mapping[str, Any] | None) -> None:
+        if not imported or "error" in imported:
+            log.info("the run could not say what it imported (%s): its result is not cached",
+                     (imported or {}).get("error", "no report"))
+            self.complete = False
+            return
+        self.files.update(imported.get("files") or ())
+        self.distributions.update((n, v, f) for n, v, f in imported.get("distributions") or ())
+
+
+_IMPORTS: contextvars.ContextVar[ImportsRecord | None] = contextvars.ContextVar(
+    "dbsafe_imports", default=None)
+
+
+@contextlib.contextmanager
+def recording_imports() -> Iterator[ImportsRecord]:
+    """Every run of the project's env.py inside the block (on this thread) also reports
+    the modules it imported from outside the standard library, gathered in the record
+    yielded: what a cache of what the runs built depends on besides the migrations folder
+    (`dbsafe.migrate.fingerprint.imported_dependencies`)."""
+    record = ImportsRecord()
+    token = _IMPORTS.set(record)
+    try:
+        yield record
+    finally:
+        _IMPORTS.reset(token)
 
 
 class ApplySession:
@@ -811,6 +860,7 @@ def _result(data: dict[str, Any], output: str) -> RunResult:
         fingerprints=_fingerprints(data),
         idle=frozenset((r, d) for r, d in data.get("idle") or ()),
         model_differences=tuple((o, n, d) for o, n, d in data.get("model_differences", ())),
+        imported=data.get("imported"),
     )
 
 
