@@ -8,9 +8,11 @@ one folder of a known layout such as `supabase/migrations`, at the root or in a 
 workspace folder such as `apps/web/`). The migrations path caches its snapshot under the
 cache directory, keyed by a hash of the alembic config and every file of the migration
 scripts (or of the SQL folder), so a second run with no change skips the server; only a
-verified run is ever cached. SQL statements that fail on the throwaway
-server are kept with the schema (`SchemaSource.failures`): validate reports them and
-leaves unchecked what they would have made.
+verified run is ever cached. An alembic history's entry also keeps what env.py and the
+revisions imported from outside the scripts (the project's modules, the installed
+distributions' versions), and is built again once one of those changed. SQL statements
+that fail on the throwaway server are kept with the schema (`SchemaSource.failures`):
+validate reports them and leaves unchecked what they would have made.
 
 A `SchemaSource` also lends a database for confirming findings with PostgreSQL itself: the
 live one, or (for migrations) a throwaway server that is only started when asked for.
@@ -36,7 +38,7 @@ from dbsafe.core import ConfigError, DbsafeError, SourceError
 
 if TYPE_CHECKING:  # the migrations and the snapshot model load when a source needs them
     from dbsafe.extract.files import FolderNames
-    from dbsafe.migrate.runner import AlembicProject
+    from dbsafe.migrate.runner import AlembicProject, ImportsRecord
     from dbsafe.migrate.setup import SetupSql
     from dbsafe.migrate.sqlfiles import StatementFailure
     from dbsafe.schema.model import SchemaSnapshot
@@ -186,17 +188,20 @@ def _load_schema(settings: Settings, search_path: Sequence[str] | None = None) -
         f"migrations-{key}.json"
     cache_file = settings.effective_cache_dir / name if settings.use_cache else None
     description = f"migrations {_display(alembic_ini, settings)}"
-    cached = _read_cache(cache_file)
+    cached = _read_cache(cache_file, imports=True)
     if cached is not None:
         return SchemaSource(cached, description + " (cached)", "migrations",
                             alembic_project=project)
     migrated = SchemaSource(SchemaSnapshot(), description + " (embedded PostgreSQL)",
                             "migrations", alembic_project=project)
+    from dbsafe.migrate.runner import recording_imports
 
-    def save(source: SchemaSource) -> None:
-        _save_built(cache_file, source.snapshot)
+    with recording_imports() as imported:
+        def save(source: SchemaSource) -> None:
+            _save_built(cache_file, source.snapshot, _imports_of(imported, project, settings),
+                        imports=True)
 
-    return _introspected(migrated, save)
+        return _introspected(migrated, save)
 
 
 def _introspected(source: SchemaSource, save: Callable[[SchemaSource], None]) -> SchemaSource:
@@ -245,11 +250,23 @@ def _display(path: Path, settings: Settings) -> str:
 # -- migrations -------------------------------------------------------------------------------
 
 
-def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
+def _read_cache(cache_file: Path | None, *, imports: bool = False) -> SchemaSnapshot | None:
+    """The snapshot cached in `cache_file`; with `imports` (an alembic history's), only
+    while what its env.py and revisions imported from elsewhere is unchanged (the
+    `.imports` file beside it, `fingerprint.dependencies_changed`)."""
     from dbsafe.schema.model import SchemaSnapshot
 
     if cache_file is None or not cache_file.is_file():
         return None
+    if imports:
+        from dbsafe.migrate.fingerprint import dependencies_changed
+
+        try:
+            recorded = json.loads(_imports_file(cache_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # written by a run that failed, or before dbsafe kept it
+        if dependencies_changed(recorded, cache_file) is not None:
+            return None
     try:
         snapshot = SchemaSnapshot.load(cache_file)
     except SourceError:
@@ -262,18 +279,42 @@ def _read_cache(cache_file: Path | None) -> SchemaSnapshot | None:
     return snapshot.mark_built_since(built)
 
 
-def _save_built(cache_file: Path | None, snapshot: SchemaSnapshot) -> None:
+def _save_built(cache_file: Path | None, snapshot: SchemaSnapshot,
+                imported: dict[str, object] | None = None, *,
+                imports: bool = False) -> None:
     """Cache a snapshot built on a throwaway server, with when building it began (in a
-    file beside it: the snapshot's JSON is the same for every build)."""
-    if cache_file is None:
+    file beside it: the snapshot's JSON is the same for every build). With `imports` (an
+    alembic history's), `imported` is what the build imported (`_imports_of`): kept beside
+    it too, and None caches nothing (a run could not say)."""
+    if cache_file is None or (imports and imported is None):
         return
     if snapshot.built_since is not None:
         write_cache_file(_built_file(cache_file), snapshot.built_since.isoformat())
     write_cache_file(cache_file, snapshot.to_json())
+    if imports:
+        # Last: a snapshot written beside an older build's record is taken for that build,
+        # whose imports differ from this one's, so never served stale.
+        write_cache_file(_imports_file(cache_file), json.dumps(imported))
 
 
 def _built_file(cache_file: Path) -> Path:
     return cache_file.with_name(cache_file.stem + ".built")
+
+
+def _imports_file(cache_file: Path) -> Path:
+    return cache_file.with_name(cache_file.stem + ".imports")
+
+
+def _imports_of(imported: ImportsRecord, project: AlembicProject,
+                settings: Settings) -> dict[str, object] | None:
+    """What the runs `imported` recorded, as the `.imports` file keeps it; None when a run
+    could not say (nothing is cached then)."""
+    from dbsafe.migrate.fingerprint import imported_dependencies
+
+    if not imported.complete:
+        return None
+    return imported_dependencies(project.ini, imported.files, imported.distributions,
+                                 exclude=[settings.effective_cache_dir])
 
 
 # What introspection records within one snapshot format: a cached snapshot made before it
@@ -327,8 +368,9 @@ def _built_file(cache_file: Path) -> Path:
 # baseline migration (`B2__x.sql`) run instead of the versioned files up to its version;
 # 45: extended statistics objects; 46: aggregates' definitions; 47: a drizzle-kit file's
 # `--> statement-breakpoint` ends a statement, `;` or not; 48: composite types' attributes'
-# collations; 49: the versions an extension can be updated to.
-_INTROSPECTED = 49
+# collations; 49: the versions an extension can be updated to; 50: an alembic history's
+# snapshot kept with what its env.py and revisions imported from elsewhere (`.imports`).
+_INTROSPECTED = 50
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:
@@ -1186,13 +1228,15 @@ def _migrations_snapshot(settings: Settings, revision: str) -> tuple[SchemaSnaps
         name = f"migrations-{key}.json" if revision == "heads" else \
             f"migrations-{key}-{_safe(revision)}.json"
         cache_file = settings.effective_cache_dir / name
-    cached = _read_cache(cache_file)
+    cached = _read_cache(cache_file, imports=True)
     if cached is not None:
         return cached, description + " (cached)"
+    from dbsafe.migrate.runner import recording_imports
+
     started = datetime.now(UTC)
-    with migrated_database(project, revision) as url:
+    with recording_imports() as imported, migrated_database(project, revision) as url:
         snapshot = introspect_url(url).mark_built_since(started)
-    _save_built(cache_file, snapshot)
+    _save_built(cache_file, snapshot, _imports_of(imported, project, settings), imports=True)
     return snapshot, description
 
 

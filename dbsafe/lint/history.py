@@ -20,9 +20,13 @@ before it is linted, and the revisions after it are rendered offline where they 
 (`alembic upgrade --sql`), and a revision that cannot be rendered is DBS005 too.
 
 Captures are cached by the migrations' hash (dbsafe's own cache folder left out of it), so a
-second run with nothing changed starts no server and runs no revision. The cache also keeps
-what each revision's `downgrade()` does (`downgrade_of`, read by DBS210), so that run parses
-no revision's Python either.
+second run with nothing changed starts no server and runs no revision. The entry also
+records what the runs imported from outside the migrations folder (the project's own
+modules, by size, mtime and hash; the installed distributions, by version): a revision's
+`from myapp.models import Status` reads the enum's values there, so an edit to
+`myapp/models.py`, or another sqlalchemy-utils, makes the next run capture again. The cache
+also keeps what each revision's `downgrade()` does (`downgrade_of`, read by DBS210), so that
+run parses no revision's Python either.
 """
 
 from __future__ import annotations
@@ -47,11 +51,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 14  # of the cache file; bump when the captured data changes shape or meaning
+FORMAT = 15  # of the cache file; bump when the captured data changes shape or meaning
 # (6: histories creating pgcrypto or uuid-ossp run on with the stand-ins; 7: pg_net, pg_cron;
 # 9: captures started from a copy of the database's schema; 11: pgmq; 12: a revision with
 # SQL at its module's top level is captured when run past an earlier failure; 14: a failed
-# revision whose rest was not rendered is marked cut short)
+# revision whose rest was not rendered is marked cut short; 15: what the runs imported from
+# outside the migrations folder, checked on each hit)
 
 NOT_LINTED_DOC = """A revision could not be run or rendered, so it was not linted.
 
@@ -217,15 +222,31 @@ def load_history(project: AlembicProject, *, root: Path, offline: bool = False,
     if cached is not None:
         return cached
     try:
-        loaded = _capture(project, root)
+        loaded = _capture_cached(project, root, cache_file, cache_dir)
     except _NoCapture as exc:
         log.info("capturing on a throwaway server failed, rendering offline: %s", exc)
         return _offline(project, root, since, note=f"could not run on a throwaway server: "
                                                     f"{exc}")
-    if cache_file is not None:
-        from dbsafe.cache import write_cache_file
+    return loaded
 
-        write_cache_file(cache_file, json.dumps(_to_json(loaded)))
+
+def _capture_cached(project: AlembicProject, root: Path, cache_file: Path | None,
+                    cache_dir: Path | None, *, seed: Seed | None = None) -> LoadedHistory:
+    """`_capture`, its result written to `cache_file` with what the runs imported from
+    outside the migrations folder (the project's modules, the installed distributions):
+    `_read` takes it only while those are unchanged."""
+    from dbsafe.migrate.runner import recording_imports
+
+    with recording_imports() as imported:
+        loaded = _capture(project, root, seed=seed)
+    if cache_file is not None and cache_dir is not None and imported.complete:
+        from dbsafe.cache import write_cache_file
+        from dbsafe.migrate.fingerprint import imported_dependencies
+
+        data = _to_json(loaded)
+        data["imported"] = imported_dependencies(project.ini, imported.files,
+                                                 imported.distributions, exclude=[cache_dir])
+        write_cache_file(cache_file, json.dumps(data))
     return loaded
 
 
@@ -240,16 +261,10 @@ def _seeded(project: AlembicProject, *, root: Path, cache_dir: Path | None, cach
         if cached is not None:
             return cached
         try:
-            loaded = _capture(project, root, seed=seed)
+            return _capture_cached(project, root, cache_file, cache_dir, seed=seed)
         except _NoCapture as exc:
             why = f"the pending revisions could not start on a copy of its schema: {exc}"
             log.info("capturing on a copy of the database's schema failed: %s", exc)
-        else:
-            if cache_file is not None:
-                from dbsafe.cache import write_cache_file
-
-                write_cache_file(cache_file, json.dumps(_to_json(loaded)))
-            return loaded
     loaded = load_history(project, root=root, cache_dir=cache_dir, cache_extra=cache_extra)
     loaded.seed_note = (f"The capture did not start from the database's schema ({why}); "
                         "the history was replayed from an empty database.")
@@ -662,6 +677,10 @@ def _read(cache_file: Path | None) -> LoadedHistory | None:
     try:
         data = json.loads(cache_file.read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:
+            return None
+        from dbsafe.migrate.fingerprint import dependencies_changed
+
+        if dependencies_changed(data["imported"], cache_file) is not None:
             return None
         loaded = _from_json(data)
     except (OSError, ValueError, KeyError, TypeError) as exc:
