@@ -369,8 +369,10 @@ def _imports_of(imported: ImportsRecord, project: AlembicProject,
 # 45: extended statistics objects; 46: aggregates' definitions; 47: a drizzle-kit file's
 # `--> statement-breakpoint` ends a statement, `;` or not; 48: composite types' attributes'
 # collations; 49: the versions an extension can be updated to; 50: an alembic history's
-# snapshot kept with what its env.py and revisions imported from elsewhere (`.imports`).
-_INTROSPECTED = 50
+# snapshot kept with what its env.py and revisions imported from elsewhere (`.imports`);
+# 51: rules on tables and views, indexes' CLUSTER ON mark and their expression columns'
+# statistics targets, comments on domains' constraints.
+_INTROSPECTED = 51
 
 
 def _cache_key(settings: Settings, alembic_ini: Path) -> str:

@@ -43,12 +43,14 @@ from dbsafe.schema.model import (
     CompositeType,
     Constraint,
     Domain,
+    DomainConstraint,
     Enum,
     EventTrigger,
     Function,
     Index,
     Policy,
     Relation,
+    Rule,
     SchemaSnapshot,
     Statistics,
     Trigger,
@@ -231,6 +233,8 @@ class _Plan:
     dropped_defaults: set[tuple[str, ...]] = field(default_factory=set)
     # Indexes whose target comment is set (by their build or by a change of comment).
     commented_indexes: set[str] = field(default_factory=set)
+    # Indexes whose CLUSTER ON mark and statistics targets are set (by their build).
+    marked_indexes: set[str] = field(default_factory=set)
     rebuilt_indexes: set[tuple[str, str, str]] = field(default_factory=set)
     rebuilt_checks: set[tuple[str, str, str]] = field(default_factory=set)
     # Columns dropped and added again (`_mark_users_of_dropped_column`): DROP COLUMN takes
@@ -343,12 +347,14 @@ def plan(source: SchemaSnapshot, target: SchemaSnapshot, changes: Sequence[Chang
     _replica_identities_rebuilt(p)
     _views(p)
     _triggers(p, by_kind.get("trigger", []))
+    _rules(p, by_kind.get("rule", []))
     _policies(p, by_kind.get("policy", []))
     _statistics(p, by_kind.get("statistics", []))
     _publications(p, by_kind.get("publication", []))
     _servers(p, by_kind.get("foreign_server", []))
     _default_privileges(p, by_kind.get("default_privileges", []))
     _event_triggers(p, by_kind.get("event_trigger", []))
+    _index_mark_changes(p, by_kind.get("index", []))
     for change in changes:
         if change.action == REORDER:
             p.emit("comments", f"-- column order of {_dotted(change.subject)} differs; "
@@ -948,15 +954,19 @@ def _domains(p: _Plan, changes: list[Change]) -> None:
                    *(() if c.new else (Hazard("long-scan", "Checks every column of the domain."),)),
                    subject=c.subject)
         elif c.attribute == "constraints":
+            # A constraint whose comment alone differs keeps its place: COMMENT ON it; one
+            # dropped and added again gets its comment back (DROP CONSTRAINT took it).
             old = {k.name: k for k in c.old}
             new = {k.name: k for k in c.new}
+            remade = {key for key in old.keys() & new.keys()
+                      if replace(old[key], comment=None) != replace(new[key], comment=None)}
             for key in sorted(old):
-                if key not in new or old[key] != new[key]:
+                if key not in new or key in remade:
                     p.emit("drop_constraints",
                            f"ALTER DOMAIN {qname} DROP CONSTRAINT {quote(key)}",
                            subject=c.subject)
             for key in sorted(new):
-                if key not in old or old[key] != new[key]:
+                if key not in old or key in remade:
                     definition = _strip_not_valid(new[key].definition)
                     p.emit("constraints", f"ALTER DOMAIN {qname} ADD CONSTRAINT {quote(key)} "
                            f"{definition} NOT VALID", subject=c.subject)
@@ -965,6 +975,10 @@ def _domains(p: _Plan, changes: list[Change]) -> None:
                                f"ALTER DOMAIN {qname} VALIDATE CONSTRAINT {quote(key)}",
                                Hazard("long-scan", "Checks every value of the domain."),
                                subject=c.subject)
+                    if new[key].comment is not None:
+                        _comment_domain_constraint(p, qname, new[key], c.subject)
+                elif old[key].comment != new[key].comment:
+                    _comment_domain_constraint(p, qname, new[key], c.subject)
         else:
             _alter_common(p, c, "DOMAIN", qname, "T")
 
@@ -1056,7 +1070,18 @@ def _create_domain(p: _Plan, domain: Domain, phase: str = "types") -> None:
         else:
             sql += f" CONSTRAINT {quote(constraint.name)} {constraint.definition}"
     p.emit(phase, sql, subject=subject)
+    for constraint in domain.constraints:
+        if constraint.comment is not None:
+            _comment_domain_constraint(p, qname, constraint, subject)
     _comment_acl_owner(p, "DOMAIN", qname, domain, "T", created=True)
+
+
+def _comment_domain_constraint(p: _Plan, qname: str, constraint: DomainConstraint,
+                               subject: str) -> None:
+    """`COMMENT ON CONSTRAINT ... ON DOMAIN` as the target has it (NULL: none)."""
+    p.emit("comments", f"COMMENT ON CONSTRAINT {quote(constraint.name)} ON DOMAIN {qname} IS "
+           f"{_text(constraint.comment)}",
+           subject=subject)
 
 
 def _composites(p: _Plan, changes: list[Change]) -> None:
@@ -1795,7 +1820,8 @@ def _restore_function_users(p: _Plan) -> None:
             if relation else None
         if relation is None or index is None or any(
                 c.kind == "index" and c.identity == (schema, name, index_name)
-                and (c.action == ADD or c.attribute not in ("comment", "valid"))
+                and (c.action == ADD or c.attribute not in ("comment", "valid", "clustered",
+                                                            "statistics"))
                 for c in p.changes):
             continue  # gone, or built by its own change
         # A comment change of its own sets the comment after the build.
@@ -2429,6 +2455,10 @@ def _relation_extras(p: _Plan, relation: Relation, *, created: bool) -> None:
         if index.comment is not None:
             p.emit("comments", f"COMMENT ON INDEX {qualify(relation.schema, index.name)} IS "
                    f"{_text(index.comment)}", subject=subject)
+        if created:
+            _index_marks(p, relation, index)
+    for rule in relation.rules:
+        _create_rule(p, relation, rule)
     _comment_acl_owner(p, word, qname, relation, "r", created=created)
 
 
@@ -3757,6 +3787,10 @@ def _drop_constraint(p: _Plan, table: str, constraint: Constraint, subject: str,
 
 
 def _add_constraint(p: _Plan, relation: Relation, constraint: Constraint) -> None:
+    if constraint.kind in ("primary_key", "unique", "exclusion"):
+        index = next((i for i in relation.indexes if i.name == constraint.name), None)
+        if index is not None:
+            _index_marks(p, relation, index)  # its index is built with it
     table = qualify(relation.schema, relation.name)
     name = quote(constraint.name)
     subject = f"{relation.qualified_name}.{constraint.name}"
@@ -3878,7 +3912,54 @@ def _build_index(p: _Plan, relation: Relation, index: Index, *hazards: Hazard,
         p.commented_indexes.add(qname)
         p.emit("comments", f"COMMENT ON INDEX {qname} IS {_text(index.comment)}",
                subject=subject)
+    _index_marks(p, relation, index)
     return built_first
+
+
+def _index_marks(p: _Plan, relation: Relation, index: Index) -> None:
+    """What a built index carries besides its definition, as the target has it: the CLUSTER
+    ON mark and its expression columns' statistics targets, which `DROP INDEX` took and
+    `CREATE INDEX` does not set (once per index)."""
+    qname = qualify(relation.schema, index.name)
+    if qname in p.marked_indexes:
+        return
+    p.marked_indexes.add(qname)
+    subject = f"{relation.qualified_name}.{index.name}"
+    if index.clustered:
+        p.emit("statistics", f"ALTER {_OBJECT_WORD[relation.kind]} "
+               f"{qualify(relation.schema, relation.name)} CLUSTER ON {quote(index.name)}",
+               subject=subject)
+    for entry in index.statistics:
+        position, _, target = entry.partition("=")
+        p.emit("statistics", f"ALTER INDEX {qname} ALTER COLUMN {position} SET STATISTICS "
+               f"{target}", subject=subject)
+
+
+def _index_mark_changes(p: _Plan, changes: list[Change]) -> None:
+    """An index kept whose CLUSTER ON mark or statistics targets alone change: set in
+    place (one built again got the target's with its build)."""
+    for c in changes:
+        if c.action != ALTER or c.attribute not in ("clustered", "statistics"):
+            continue
+        relation = p.target.relation(c.identity[0], c.identity[1])
+        qname = qualify(c.identity[0], c.identity[2])
+        if relation is None or (qname in p.marked_indexes and (
+                c.attribute != "clustered" or c.new)):
+            continue  # (a mark taken off is taken off whatever built the index)
+        table = f"{_OBJECT_WORD[relation.kind]} {qualify(relation.schema, relation.name)}"
+        if c.attribute == "clustered":
+            if c.new:
+                p.emit("statistics", f"ALTER {table} CLUSTER ON {quote(c.identity[2])}",
+                       subject=c.subject)
+            elif not any(i.clustered for i in relation.indexes):  # else CLUSTER ON moves it
+                p.emit("statistics", f"ALTER {table} SET WITHOUT CLUSTER", subject=c.subject)
+            continue
+        old = dict(entry.partition("=")[::2] for entry in c.old)
+        new = dict(entry.partition("=")[::2] for entry in c.new)
+        for position in sorted({*old, *new}, key=int):
+            if old.get(position) != new.get(position):
+                p.emit("statistics", f"ALTER INDEX {qname} ALTER COLUMN {position} SET "
+                       f"STATISTICS {new.get(position, '-1')}", subject=c.subject)
 
 
 def _partition_indexes_first(p: _Plan, relation: Relation, index: Index) -> bool:
@@ -4007,6 +4088,8 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
         source_relation = p.source.relation(*table_key)
         target_relation = p.target.relation(*table_key)
         name = c.identity[2]
+        if c.action == ALTER and c.attribute in ("clustered", "statistics"):
+            continue  # set in place unless it is built again (`_index_mark_changes`)
         if c.action == ALTER and c.attribute == "valid" and c.new \
                 and target_relation is not None \
                 and _attach_partition_indexes(p, target_relation, name):
@@ -4454,6 +4537,60 @@ def _create_trigger(p: _Plan, relation: Relation, trigger: Trigger) -> None:
     if trigger.comment is not None:
         p.emit("comments", f"COMMENT ON TRIGGER {quote(trigger.name)} ON {table} IS "
                f"{_text(trigger.comment)}", subject=subject)
+
+
+def _rules(p: _Plan, changes: list[Change]) -> None:
+    """Rules of tables and views kept (a relation created, or a view dropped and created
+    again, which took its rules along, gets them with it: `_relation_extras`)."""
+    for c in changes:
+        table_key = (c.identity[0], c.identity[1])
+        if table_key in p.created_relations or table_key in p.recreate_views:
+            continue
+        table = qualify(*table_key)
+        name = quote(c.identity[2])
+        gone = table_key in p.dropped_relations and p.target.relation(*table_key) is None
+        if c.action == ALTER and c.attribute == "comment":
+            p.emit("comments", f"COMMENT ON RULE {name} ON {table} IS {_text(c.new)}",
+                   subject=c.subject)
+            continue
+        if c.action in (DROP, ALTER) and not gone:
+            p.emit("drop_triggers", f"DROP RULE {name} ON {table}", subject=c.subject)
+        relation = p.target.relation(*table_key)
+        rule = next((r for r in relation.rules if r.name == c.identity[2]), None) \
+            if relation is not None and c.action in (ADD, ALTER) else None
+        if relation is not None and rule is not None:
+            _create_rule(p, relation, rule, comment=not any(
+                x.attribute == "comment" for x in p.changes_of(c.identity)))
+    # A kept rule reading a relation the script drops (or makes again) is taken off first
+    # and created again after it (PostgreSQL refuses that DROP while it stands: 2BP01).
+    remade = {c.identity for c in changes if c.attribute != "comment"}
+    commented = {c.identity for c in changes if c.attribute == "comment"}
+    for relation in p.source.relations:
+        key = (relation.schema, relation.name)
+        if key in p.created_relations or key in p.recreate_views \
+                or key in p.dropped_relations:
+            continue
+        target = p.target.relation(*key)
+        for rule in relation.rules:
+            if (*key, rule.name) in remade or not any(
+                    _split(read) in p.dropped_relations for read in rule.depends_on):
+                continue
+            subject = f"{relation.qualified_name}.{rule.name}"
+            p.emit("drop_triggers", f"DROP RULE {quote(rule.name)} ON {qualify(*key)}",
+                   subject=subject)
+            kept = next((r for r in target.rules if r.name == rule.name), None) \
+                if target is not None else None
+            if target is not None and kept is not None:
+                _create_rule(p, target, kept, comment=(*key, rule.name) not in commented)
+
+
+def _create_rule(p: _Plan, relation: Relation, rule: Rule, *, comment: bool = True) -> None:
+    subject = f"{relation.qualified_name}.{rule.name}"
+    p.emit("triggers", rule.definition.rstrip().rstrip(";"), subject=subject)
+    if comment and rule.comment is not None:
+        p.emit("comments", f"COMMENT ON RULE {quote(rule.name)} ON "
+               f"{qualify(relation.schema, relation.name)} IS {_text(rule.comment)}",
+               subject=subject)
 
 
 def _policies(p: _Plan, changes: list[Change]) -> None:

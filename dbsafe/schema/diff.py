@@ -38,6 +38,7 @@ from dbsafe.schema.model import (
     CompositeType,
     DefaultPrivileges,
     Domain,
+    DomainConstraint,
     Enum,
     EventTrigger,
     Function,
@@ -108,6 +109,7 @@ KINDS = (
     "constraint",
     "index",
     "trigger",
+    "rule",
     "policy",
     "statistics",
     "publication",
@@ -227,6 +229,9 @@ class DiffOptions:
             return True
         if change.action == REORDER and "column_order" in self.ignore_kinds:
             return True
+        if change.attribute == "constraints" and change.kind == "domain" \
+                and "comment" in self.ignore_kinds and _comments_only(change):
+            return True
         if change.kind not in _GLOBAL_KINDS[1:] and change.identity[0] in self.ignore_schemas:
             return True
         if self.ignore_names:
@@ -234,6 +239,12 @@ class DiffOptions:
             return any(fnmatch.fnmatchcase(p, pattern)
                        for p in prefixes for pattern in self.ignore_names)
         return False
+
+
+def _comments_only(change: Change) -> bool:
+    """Whether a domain's constraints differ only in their comments."""
+    return tuple(replace(k, comment=None) for k in change.old) == \
+        tuple(replace(k, comment=None) for k in change.new)
 
 
 def _moments_only(change: Change, since: datetime) -> bool:
@@ -439,7 +450,7 @@ def groups(changes: Sequence[Change], source: SchemaSnapshot,
     return out
 
 
-_RELATION_PARTS = ("column", "constraint", "index", "trigger", "policy")
+_RELATION_PARTS = ("column", "constraint", "index", "trigger", "rule", "policy")
 
 
 def _full(value: Any) -> str:
@@ -556,8 +567,9 @@ _COLUMN_FIELDS = ("type", "nullable", "default", "identity", "generated", "colla
 # Kinds whose definition is PostgreSQL's printed text, which it may read back otherwise.
 _REPARSED = frozenset({"constraint", "index", "view", "materialized_view"})
 _CONSTRAINT_FIELDS = ("definition", "validated", "comment")
-_INDEX_FIELDS = ("definition", "valid", "comment")
+_INDEX_FIELDS = ("definition", "valid", "clustered", "statistics", "comment")
 _TRIGGER_FIELDS = ("definition", "enabled", "comment")
+_RULE_FIELDS = ("definition", "comment")
 _POLICY_FIELDS = ("command", "permissive", "roles", "using", "with_check", "comment")
 _SERVER_FIELDS = ("wrapper", "options", "owner", "comment")
 _PUBLICATION_FIELDS = ("all_tables", "operations", "tables", "schemas", "owner", "comment")
@@ -672,6 +684,7 @@ def _relation(a: Relation, b: Relation) -> Iterator[Change]:
                         _INDEX_FIELDS, key)
     yield from _compare("trigger", _by(a.triggers, _name), _by(b.triggers, _name),
                         _TRIGGER_FIELDS, key)
+    yield from _compare("rule", _by(a.rules, _name), _by(b.rules, _name), _RULE_FIELDS, key)
     yield from _compare("policy", _by(a.policies, _name), _by(b.policies, _name),
                         _POLICY_FIELDS, key)
 
@@ -718,6 +731,8 @@ def _short(value: Any, limit: int = 80) -> str:
         text = "(" + ", ".join(_short(v, limit) for v in value) + ")"
     elif is_model(value):
         text = getattr(value, "definition", None) or getattr(value, "name", None) or repr(value)
+        if isinstance(value, DomainConstraint) and value.comment is not None:
+            text += f" (comment {value.comment!r})"  # its comment alone can differ
     else:
         text = str(value)
     text = " ".join(text.split())

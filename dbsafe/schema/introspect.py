@@ -1,7 +1,7 @@
 """Read a live PostgreSQL database into a `SchemaSnapshot`.
 
 Everything comes from a handful of set-based queries over `pg_catalog` (columns, relations,
-constraints, indexes, triggers, functions, types, sequences, policies, extensions, schemas,
+constraints, indexes, triggers, rules, functions, types, sequences, policies, extensions, schemas,
 publications, event triggers, collations, extended statistics, plus one for session facts), never one query per
 table: a 10,000-table database costs the same round trips as a ten-table one.
 `introspect_url` runs them over three sessions sharing one snapshot, each reading its share
@@ -55,6 +55,7 @@ from dbsafe.schema.model import (
     Policy,
     Publication,
     Relation,
+    Rule,
     SchemaSnapshot,
     Statistics,
     Trigger,
@@ -316,6 +317,23 @@ LEFT JOIN pg_description AS d ON d.objoid = tg.oid AND d.classoid = 'pg_trigger'
 WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND {_NAMESPACE_FILTER.format(alias="n")}
 """
 
+# Rules on tables and views (CREATE RULE); a view's own `_RETURN` rule is its definition.
+_RULES_SQL = f"""
+SELECT r.ev_class, r.rulename, pg_get_ruledef(r.oid), d.description,
+    ARRAY(SELECT DISTINCT format('%%s.%%s', dn.nspname, dc.relname)
+          FROM pg_depend AS dep
+          JOIN pg_class AS dc ON dc.oid = dep.refobjid
+          JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
+          WHERE dep.classid = 'pg_rewrite'::regclass AND dep.objid = r.oid
+            AND dep.refclassid = 'pg_class'::regclass AND dep.refobjid <> r.ev_class
+          ORDER BY 1)
+FROM pg_rewrite AS r
+JOIN pg_class AS c ON c.oid = r.ev_class
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_description AS d ON d.objoid = r.oid AND d.classoid = 'pg_rewrite'::regclass
+WHERE r.rulename <> '_RETURN' AND {_NAMESPACE_FILTER.format(alias="n")}
+"""
+
 # Comments on constraints and indexes, keyed by (relation oid, name).
 _SUBOBJECT_COMMENTS_SQL = f"""
 SELECT con.conrelid, con.conname, d.description
@@ -394,6 +412,8 @@ SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnu
     ARRAY(SELECT pg_get_constraintdef(con.oid) FROM pg_constraint AS con
           WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
     ARRAY(SELECT con.convalidated FROM pg_constraint AS con
+          WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
+    ARRAY(SELECT obj_description(con.oid, 'pg_constraint') FROM pg_constraint AS con
           WHERE con.contypid = t.oid AND con.contype = 'c' ORDER BY con.conname),
     pg_get_userbyid(t.typowner), d.description,
     {_acl_sql("t.typacl", "T", "t.typowner")}
@@ -563,7 +583,14 @@ SELECT
         ORDER BY k
     ) END,
     i.indexrelid, ic.relkind, i.indclass::oid[], i.indcollation::oid[],
-    {{nulls_not_distinct:i}}
+    {{nulls_not_distinct:i}}, i.indisclustered,
+    -- Statistics targets set on its expression columns (`ALTER INDEX ... ALTER COLUMN 1
+    -- SET STATISTICS 500`); PostgreSQL refuses them on a plain column's.
+    CASE WHEN i.indexprs IS NOT NULL THEN ARRAY(
+        SELECT a.attnum || '=' || a.attstattarget FROM pg_attribute AS a
+        WHERE a.attrelid = i.indexrelid AND a.attnum > 0 AND a.attstattarget >= 0
+        ORDER BY a.attnum
+    ) END
 FROM pg_index AS i
 JOIN pg_class AS ic ON ic.oid = i.indexrelid
 JOIN pg_namespace AS n ON n.oid = ic.relnamespace
@@ -914,6 +941,7 @@ _PER_TABLE = (
     ("indexes", _INDEXES_SQL),
     ("constraints", _CONSTRAINTS_SQL),
     ("triggers", _TRIGGERS_SQL),
+    ("rules", _RULES_SQL),
     ("policies", _POLICIES_SQL),
     ("sequences", _SEQUENCES_SQL),
 )
@@ -944,7 +972,7 @@ _GLOBAL = (
 # other two groups, which cost about as much as it does.
 _SESSIONS = (
     ("columns",),
-    ("constraints", "indexes", "triggers", "policies"),
+    ("constraints", "indexes", "triggers", "rules", "policies"),
     ("relations", "sequences", *(name for name, _sql in _GLOBAL)),
 )
 _NULLS_NOT_DISTINCT = re.compile(r"\{nulls_not_distinct:([a-z]+)\}")
@@ -1019,13 +1047,13 @@ def _object_acl(items: list[str] | None, owner: str | None) -> tuple[str, ...]:
 
 
 def _domain(row: tuple[Any, ...]) -> Domain:
-    (schema, name, base, notnull, default, collation, con_names, con_defs, con_valid, owner,
-     comment, acl) = row
+    (schema, name, base, notnull, default, collation, con_names, con_defs, con_valid,
+     con_comments, owner, comment, acl) = row
     return Domain(
         schema=schema, name=name, type=base, nullable=not notnull, default=default,
         collation=collation,
-        constraints=tuple(DomainConstraint(n, d, v)
-                          for n, d, v in zip(con_names, con_defs, con_valid, strict=True)),
+        constraints=tuple(DomainConstraint(n, d, v, k) for n, d, v, k
+                          in zip(con_names, con_defs, con_valid, con_comments, strict=True)),
         owner=owner, comment=comment, acl=_object_acl(acl, owner),
     )
 
@@ -1486,14 +1514,15 @@ def _definitions(found: dict[str, list[tuple[Any, ...]]], deparser: _Deparser,
     server: list[tuple[int, int]] = []  # (position, oid) for pg_get_indexdef
     write_index = deparser.index
     for (relid, name, definition, unique, primary, valid, ready, predicate, nkeys, indkey,
-         expressions, indexrelid, kind, classes, collations, nnd) in found["indexes"]:
+         expressions, indexrelid, kind, classes, collations, nnd, clustered, statistics,
+         ) in found["indexes"]:
         if definition is None:
             definition = write_index(relid, name, kind, unique, nkeys, indkey, classes,
                                      collations, nnd)
             if definition is None:
                 server.append((len(indexes), indexrelid))
         indexes.append((relid, name, definition, unique, primary, valid, ready, predicate,
-                        nkeys, indkey, expressions))
+                        nkeys, indkey, expressions, clustered, statistics))
     _server_definitions(cur, "pg_get_indexdef", indexes, 2, server)
     log.debug("index definitions: %d written, %d deparsed by the server",
               len(indexes) - len(server), len(server))
@@ -1564,7 +1593,7 @@ def _relations(
 
     indexes: dict[int, list[Index]] = defaultdict(list)
     for (relid, name, definition, unique, primary, valid, ready, predicate, nkeys, indkey,
-         expressions) in found["indexes"]:
+         expressions, clustered, statistics) in found["indexes"]:
         if relid not in heads:
             continue
         names = attnames.get(relid, _NO_NAMES)
@@ -1575,6 +1604,8 @@ def _relations(
         indexes[relid].append(Index(  # every field, in order
             name, definition, keys, unique, primary, valid, ready, predicate,
             comments.get((relid, name)) if comments else None,
+            clustered,
+            tuple(statistics) if statistics else (),
         ))
 
     policies: dict[int, list[Policy]] = defaultdict(list)
@@ -1596,6 +1627,9 @@ def _relations(
     triggers: dict[int, list[Trigger]] = defaultdict(list)
     for relid, name, definition, enabled, comment in found["triggers"]:
         triggers[relid].append(Trigger(name, definition, _TRIGGER_ENABLED[enabled], comment))
+    rules: dict[int, list[Rule]] = defaultdict(list)
+    for relid, name, definition, comment, reads in found["rules"]:
+        rules[relid].append(Rule(name, definition, comment, tuple(reads)))
     depends: dict[int, list[str]] = defaultdict(list)
     reads_columns: dict[int, list[str]] = defaultdict(list)
     for relid, dependency, target in found["view_dependencies"]:
@@ -1632,6 +1666,7 @@ def _relations(
             unlogged,
             tuple(sorted(reads_columns[oid])) if oid in reads_columns
             else (() if kind in ("v", "m") else None),
+            _sorted(rules.get(oid), _by_name),
         )
         for (oid, schema, name, kind, rls, forced, owner, comment, acl, options, partition_key,
              partition_of, bound, inherits, replident, replindex, definition, populated, server,

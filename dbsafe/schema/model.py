@@ -215,6 +215,10 @@ class Index(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     ready: bool = True
     predicate: str | None = None  # the WHERE of a partial index
     comment: str | None = None  # format 2
+    clustered: bool = False  # CLUSTER ON: the index `CLUSTER` without one uses
+    # Statistics targets of its expression columns (`ALTER INDEX ... ALTER COLUMN 1 SET
+    # STATISTICS 500`), "position=target", by position.
+    statistics: tuple[str, ...] = ()
 
 
 class Policy(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -237,6 +241,16 @@ class Trigger(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
     def __post_init__(self) -> None:
         _shared_defaults(self)
+
+
+class Rule(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """A rule on a table or view (`CREATE RULE`, format 2); a view's own `_RETURN` is its
+    definition, left out."""
+
+    name: str
+    definition: str  # pg_get_ruledef: CREATE RULE name AS ON event TO relation ...;
+    comment: str | None = None
+    depends_on: tuple[str, ...] = ()  # "schema.name" of the other relations it reads, sorted
 
 
 class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -270,6 +284,7 @@ class Relation(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     # Views and materialized views: "schema.table.column" of each column they read, sorted;
     # None where not known (a snapshot written before dbsafe read them).
     depends_on_columns: tuple[str, ...] | None = None
+    rules: tuple[Rule, ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -371,6 +386,7 @@ class DomainConstraint(msgspec.Struct, frozen=True, gc=False, omit_defaults=True
     name: str
     definition: str  # pg_get_constraintdef, e.g. "CHECK (VALUE > 0)"
     validated: bool = True
+    comment: str | None = None
 
 
 class Domain(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
@@ -1000,6 +1016,7 @@ _NESTED.update(
         (SchemaSnapshot, "extended_statistics"): Statistics,
         (SchemaSnapshot, "failed_statements"): FailedStatement,
         (Relation, "triggers"): Trigger,
+        (Relation, "rules"): Rule,
         (Domain, "constraints"): DomainConstraint,
         (CompositeType, "attributes"): Column,
     }

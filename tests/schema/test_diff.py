@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from dbsafe.schema.diff import ADD, ALTER, DROP, REORDER, Change, DiffOptions, diff
-from dbsafe.schema.model import Column, Function, Index, Relation, SchemaSnapshot, replace
+from dbsafe.schema.model import (
+    Column,
+    Domain,
+    DomainConstraint,
+    Function,
+    Index,
+    Relation,
+    Rule,
+    SchemaSnapshot,
+    replace,
+)
 
 SHOP = SchemaSnapshot.load(Path(__file__).parent / "fixtures" / "shop.json")
 
@@ -302,3 +312,27 @@ def test_an_aggregate_read_by_an_older_dbsafe_differs_only_when_both_have_a_defi
     changed = new.replace("bigint", "numeric")
     assert [(c.action, c.attribute) for c in diff(aggregate(new), aggregate(changed))] == [
         (ALTER, "definition")]
+
+
+def test_a_domain_constraint_comment_alone_differs_and_is_left_out_with_the_comments() -> None:
+    """The comment on a domain's constraint (`COMMENT ON CONSTRAINT ... ON DOMAIN`) is a
+    difference of its own; `--ignore comment` leaves out one where nothing else differs."""
+    check = DomainConstraint("d_check", "CHECK ((VALUE > 0))")
+    a = SchemaSnapshot(domains=(Domain("public", "d", "integer", constraints=(check,)),))
+    b = replace(a, domains=(replace(a.domains[0], constraints=(
+        replace(check, comment="above zero"),)),))
+    assert [(c.kind, c.attribute) for c in diff(a, b)] == [("domain", "constraints")]
+    assert diff(a, b, DiffOptions.parse(["comment"])) == ()
+    redefined = replace(b, domains=(replace(b.domains[0], constraints=(
+        replace(check, definition="CHECK ((VALUE > 1))", comment="above zero"),)),))
+    assert len(diff(a, redefined, DiffOptions.parse(["comment"]))) == 1
+
+
+def test_an_index_cluster_mark_statistics_and_a_rule_alone_differ() -> None:
+    index = Index("t_expr", "CREATE INDEX t_expr ON public.t USING btree ((a + 1))")
+    rule = Rule("t_log", "CREATE RULE t_log AS ON INSERT TO public.t DO NOTHING;")
+    a = SchemaSnapshot(relations=(replace(_table("t", "a"), indexes=(index,)),))
+    b = replace(a, relations=(replace(a.relations[0], rules=(rule,), indexes=(
+        replace(index, clustered=True, statistics=("1=500",)),)),))
+    assert sorted((c.action, c.kind, c.attribute) for c in diff(a, b)) == [
+        (ADD, "rule", None), (ALTER, "index", "clustered"), (ALTER, "index", "statistics")]

@@ -137,6 +137,49 @@ def _run_with_psql(new_database: Callable[[], str], tmp_path: Path, a_sql: str,
     return a_url
 
 
+# What the catalog holds of the rules, the indexes' CLUSTER ON marks and statistics
+# targets and the domains' constraints' comments of the public schema, read from
+# PostgreSQL itself (not from dbsafe's snapshot).
+_MARKS_SQL = """
+SELECT format('rule %s.%s: %s / %s', c.relname, r.rulename, pg_get_ruledef(r.oid),
+              obj_description(r.oid, 'pg_rewrite'))
+FROM pg_rewrite AS r JOIN pg_class AS c ON c.oid = r.ev_class
+WHERE r.rulename <> '_RETURN' AND c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT format('index %s: clustered %s', c.relname, i.indisclustered)
+FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
+WHERE c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT format('index %s column %s: statistics %s', c.relname, a.attnum, a.attstattarget)
+FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid
+WHERE c.relkind IN ('i', 'I') AND a.attnum > 0 AND a.attstattarget >= 0
+  AND c.relnamespace = 'public'::regnamespace
+UNION ALL
+SELECT format('domain %s constraint %s: %s', t.typname, con.conname,
+              obj_description(con.oid, 'pg_constraint'))
+FROM pg_constraint AS con JOIN pg_type AS t ON t.oid = con.contypid
+WHERE t.typnamespace = 'public'::regnamespace
+ORDER BY 1
+"""
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+def test_rebuilt_objects_keep_their_rules_index_marks_and_constraint_comments(
+        direction: str, new_database: Callable[[], str], tmp_path: Path) -> None:
+    """A view made again gets its rules back, an index built again its CLUSTER ON mark
+    and statistics targets, a domain's constraint added again its comment; each changed
+    alone is changed in place: psql leaves A's catalog as B's."""
+    case = PAIRS / "rebuilt_rules_index_marks"
+    a_sql, b_sql = (case / "a.sql").read_text("utf-8"), (case / "b.sql").read_text("utf-8")
+    if direction == "backward":
+        a_sql, b_sql = b_sql, a_sql
+    a_url = _run_with_psql(new_database, tmp_path, a_sql, b_sql)
+    b_url = new_database()
+    _build(b_url, b_sql)
+    with psycopg.connect(a_url) as a, psycopg.connect(b_url) as b:
+        assert a.execute(_MARKS_SQL).fetchall() == b.execute(_MARKS_SQL).fetchall()
+
+
 def test_a_column_added_with_a_default_calling_a_new_function_fills_the_rows(
         new_database: Callable[[], str], tmp_path: Path) -> None:
     """The column comes after the function, so its rows get the default as the target's
