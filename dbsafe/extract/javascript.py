@@ -125,6 +125,15 @@ _PGP_VARIABLE = re.compile(
     + r"?\s*\)|<\s*[\w$.]+" + _PGP_MODIFIER + r"?\s*>|\[\s*[\w$.]+" + _PGP_MODIFIER
     + r"?\s*\]|/\s*[\w$.]+" + _PGP_MODIFIER + r"?\s*/|[1-9][0-9]{0,4}" + _PGP_MODIFIER
     + r"(?![\w:]))", re.ASCII)
+# knex's bindings in a raw's text (knex 3's `replaceRawArrBindings`, lib/formatter/
+# rawFormatter.js): each `?` and `??` takes the next binding of the raw's array, an
+# escaped `\?` none (the pg client sends it as `?`).
+_KNEX_BINDING = re.compile(r"\\?\?\??")
+# A name knex's pg client writes as it is, quoted, whatever the client's `wrapIdentifier`:
+# Objection's `knexSnakeCaseMappers()` leaves lower-case letters, digits and `_` alone.
+_KNEX_WORD = re.compile(r"[a-z_][a-z0-9_]*\Z")
+# knex's `wrapString` splits an alias at the first ` as ` (any case), `users as u`.
+_KNEX_ALIAS = re.compile(r" [aA][sS] ")
 # Besides DML (`looks_like_statement`), DDL a SQL call or tag runs whose effect the file's
 # other statements see (a temp table, an added column, `SET search_path`): taken so that
 # validation knows the schema changed, as for Python's sinks (DDL itself is not checked).
@@ -2165,7 +2174,8 @@ class _Reader:
                 literal = _unwrap(bound)
             if literal.type not in ("string", "template_string"):
                 return None
-            return self._statement(literal, call, formatted=True)
+            return self._statement(literal, call, formatted=True,
+                                   bindings=tuple(args[1:2]) if name == "raw" else None)
         return self._statement(literal, call)
 
     def _cte_body(self, call: Node) -> bool:
@@ -2361,15 +2371,19 @@ class _Reader:
         match = _TAG_BEFORE_TYPES.search(before)
         return match.group(0).strip() if match is not None else None
 
-    def _statement(self, literal: Node, site: Node, *,
-                   formatted: bool = False) -> SqlFragment | None:
+    def _statement(self, literal: Node, site: Node, *, formatted: bool = False,
+                   bindings: tuple[Node, ...] | None = None) -> SqlFragment | None:
         """The statement a SQL string or template holds, if it reads as one (a template
         a SQL tag marks is SQL: only whether it is a whole statement is asked). `formatted`:
-        a call's argument, whose pg-promise variables are holes (`_PGP_VARIABLE`)."""
+        a call's argument, whose pg-promise variables are holes (`_PGP_VARIABLE`);
+        `bindings`: a `raw` call's arguments after its text, whose `??` are identifiers
+        (`_knex_identifiers`)."""
         self.taken.add(literal.start_byte)
         if literal.type == "template_string" and self._in_sql_hole(literal):
             return None
         template = self._template(literal, constants=True)
+        if bindings:
+            template = self._knex_identifiers(template, bindings[0])
         if template.holes and not template.problem and _holds_ddl(template):
             self.ddl_with_holes.append(template)
         tagged = literal.type == "template_string" and literal.parent is not None and (
@@ -2384,6 +2398,72 @@ class _Reader:
         reason, sql, spans, built = fill_holes(template)
         return SqlFragment(self.path, sql, spans, origin="js", dynamic=reason,
                            built_strings=built)
+
+    def _knex_identifiers(self, template: Template, bindings: Node) -> Template:
+        """The template of a `raw` call's text with each knex `??` the identifier knex's pg
+        client writes for the binding it takes (`_knex_written`): `db.raw('SELECT ?? FROM
+        ??', ['name', 'users'])` is sent as `SELECT "name" FROM "users"`. A `??` whose
+        binding is not seen (a variable, a call, a spread before it, a `${...}` before it,
+        which may hold a `?`), or is a name a client's `wrapIdentifier` may rename, is a
+        hole of text knex writes: the statement is not validated. Named bindings (an
+        object) leave `??` as written, as knex does; so does a raw without bindings.
+
+        >>> r = sql_in_javascript("db.raw('SELECT ?? FROM ?? WHERE id = ?', "
+        ...                       "[['a', 'u.b'], 'users as u', 1]); "
+        ...                       "db.raw('SELECT ?? FROM t', [c])", "a.ts")
+        >>> [(f.sql, f.dynamic) for f in r.fragments]  # doctest: +NORMALIZE_WHITESPACE
+        [('SELECT "a", "u"."b" FROM "users" as "u" WHERE id = ?', None),
+         ('SELECT NULL FROM t', '`?? (c)` is not in a value position (after SELECT)')]
+        """
+        matches = [m for m in _KNEX_BINDING.finditer(template.text) if m.group() != "\\?"]
+        bindings = _unwrap(bindings)
+        if bindings.type == "object" or not any(m.group() == "??" for m in matches):
+            return template
+        nodes: list[Node | None] | None = None
+        if bindings.type == "array":
+            items = [c for c in bindings.named_children if c.type != "comment"]
+            spread = next((i for i, c in enumerate(items) if c.type == "spread_element"),
+                          len(items))
+            nodes = [*items[:spread], *[None] * (len(matches) - spread)]
+            if spread == len(items) and not template.holes and len(items) != len(matches):
+                nodes = None  # knex throws "Expected n bindings, saw m": nothing is sent
+        elif bindings.type in ("string", "template_string"):
+            nodes = [bindings]  # knex takes a single binding as an array of it
+        first_hole = min((hole.offset for hole in template.holes),
+                         default=len(template.text))
+        edits: list[tuple[int, int, str | None, str]] = []
+        for index, match in enumerate(matches):
+            if match.group() != "??":
+                continue
+            if any(match.start() < hole.offset < match.end() for hole in template.holes):
+                continue  # `?${x}?`: no `??`
+            node = nodes[index] if nodes is not None and index < len(nodes) else None
+            # after a `${...}`, which may hold a `?`, which binding a `??` takes is not seen
+            text = _knex_written(self._knex_value(node)) if node is not None and (
+                match.end() <= first_hole) else None
+            label = f"?? ({self.text(node)})" if node is not None else "??"
+            edits.append((match.start(), match.end(), text, label))
+        return _edited(template, edits, written=True)
+
+    def _knex_value(self, node: Node) -> str | list[str] | None:
+        """A knex binding the code writes: a string (a literal, a `const` bound to one) or
+        an array of them; None for anything else."""
+        node = _unwrap(node)
+        if node.type == "identifier":
+            bound = self._constant(node)
+            if bound is None:
+                return None
+            node = _unwrap(bound)
+        if node.type == "array":
+            items = [self._knex_value(c) if c.type in ("string", "template_string",
+                                                        "identifier") else None
+                     for c in node.named_children if c.type != "comment"]
+            return [item for item in items if isinstance(item, str)] if all(
+                isinstance(item, str) for item in items) else None
+        if node.type not in ("string", "template_string"):
+            return None
+        value = self._template(node)
+        return value.text if not value.holes and not value.problem else None
 
     def _in_sql_hole(self, template: Node) -> bool:
         """Whether a template stands inside a `${...}` of a SQL tag's template: a fragment
@@ -2721,8 +2801,25 @@ def _variables_as_holes(template: Template) -> Template:
     >>> t.spans
     ((0, 3, 10), (27, 3, 42), (36, 3, 58))
     """
-    matches = list(_PGP_VARIABLE.finditer(template.text))
-    if not matches:
+    return _edited(template, [(m.start(), m.end(), None, m.group())
+                              for m in _PGP_VARIABLE.finditer(template.text)])
+
+
+def _edited(template: Template, edits: list[tuple[int, int, str | None, str]], *,
+            written: bool = False) -> Template:
+    """The template with each `(start, end, text, label)` of `edits` (in order, apart) done:
+    the text between `start` and `end` replaced by `text`, each character of it mapped to
+    where `start` is, or taken out for a hole labelled `label` (of SQL its library writes
+    there with `written`).
+
+    >>> t = _edited(Template("SELECT ?? FROM ??", ((0, 2, 5),)),
+    ...             [(7, 9, '"a"', "??"), (15, 17, None, "?? (t)")], written=True)
+    >>> t.text, [(h.offset, h.column, h.label, h.written) for h in t.holes]
+    ('SELECT "a" FROM ', [(16, 20, '?? (t)', True)])
+    >>> t.spans  # doctest: +NORMALIZE_WHITESPACE
+    ((0, 2, 5), (7, 2, 12), (8, 2, 12), (9, 2, 12), (10, 2, 14), (16, 2, 22))
+    """
+    if not edits:
         return template
     starts = [offset for offset, _, _ in template.spans]
 
@@ -2730,30 +2827,69 @@ def _variables_as_holes(template: Template) -> Template:
         start, line, column = template.spans[max(bisect.bisect_right(starts, offset) - 1, 0)]
         return line, column + offset - start
 
-    removed = [(m.start(), m.end()) for m in matches]
-    cuts = [start for start, _ in removed]
+    cuts = [start for start, *_ in edits]
+    shifts = list(itertools.accumulate(
+        (len(text or "") - (end - start) for start, end, text, _ in edits), initial=0))
 
     def moved(offset: int) -> int:
-        """Where an offset outside the variables is once they are taken out."""
-        index = bisect.bisect_right(cuts, offset)
-        return offset - sum(min(end, offset) - start for start, end in removed[:index])
+        """Where an offset outside the edits is once they are done."""
+        return offset + shifts[bisect.bisect_left(cuts, offset)]
 
-    kept = [(end, start) for end, start in
-            zip([0, *(end for _, end in removed)], [*cuts, len(template.text)], strict=True)]
-    text = "".join(template.text[a:b] for a, b in kept)
+    kept = list(zip([0, *(end for _, end, *_ in edits)], [*cuts, len(template.text)],
+                    strict=True))
+    texts: list[str] = []
     spans: list[tuple[int, int, int]] = []
-    for a, b in kept:
+    holes = [replace(hole, offset=moved(hole.offset)) for hole in template.holes]
+    for index, (a, b) in enumerate(kept):
         if a < b or a == len(template.text):
             spans.append((moved(a), *position(a)))
         spans.extend((moved(offset), line, column) for offset, line, column in template.spans
-                      if a < offset < b)
-    holes = [replace(hole, offset=moved(hole.offset)) for hole in template.holes]
-    holes.extend(Hole(moved(m.start()), *position(m.start()), m.group()) for m in matches)
+                     if a < offset < b)
+        texts.append(template.text[a:b])
+        if index == len(edits):
+            break
+        start, _, text, label = edits[index]
+        if text is None:
+            holes.append(Hole(moved(start), *position(start), label, written=written))
+        elif text:  # each character of it where `start` is (a finding in it points there)
+            spans.extend((moved(start) + i, *position(start)) for i in range(len(text)))
+            texts.append(text)
     holes.sort(key=lambda hole: hole.offset)
     # an empty piece's span gives way to the next one at the same offset
     unique = [span for span, after in itertools.pairwise([*spans, (-1, 0, 0)])
               if span[0] != after[0]]
-    return replace(template, text=text, spans=tuple(unique), holes=tuple(holes))
+    return replace(template, text="".join(texts), spans=tuple(unique), holes=tuple(holes))
+
+
+def _knex_written(value: str | list[str] | None) -> str | None:
+    """What knex's pg client writes for a `??` bound to `value` (`columnize`, `wrapString`),
+    where any client's `wrapIdentifier` leaves it so (`_KNEX_WORD`); None for anything else.
+
+    >>> _knex_written("public.users as u"), _knex_written(["id", " t.* "])
+    ('"public"."users" as "u"', '"id", "t".*')
+    >>> _knex_written("userName"), _knex_written("a[1]"), _knex_written([]), _knex_written(None)
+    (None, None, None, None)
+    """
+    if isinstance(value, list):
+        names = [name for name in map(_knex_written, value) if name is not None]
+        return ", ".join(names) if value and len(names) == len(value) else None
+    if value is None:
+        return None
+    alias = _KNEX_ALIAS.search(value)
+    if alias is not None:
+        name, word = _knex_written(value[:alias.start()]), _knex_word(value[alias.end():])
+        return f"{name} as {word}" if name is not None and word is not None else None
+    parts = value.split(".")
+    words = [word for word in map(_knex_word, parts) if word is not None]
+    return ".".join(words) if len(words) == len(parts) else None
+
+
+def _knex_word(value: str) -> str | None:
+    """knex's `wrapAsIdentifier` of the pg client: `*` as it is, a name quoted."""
+    value = value.strip()
+    if value == "*":
+        return value
+    return f'"{value}"' if _KNEX_WORD.match(value) else None
 
 
 def _pieces(template: Template) -> list[str]:
