@@ -286,7 +286,8 @@ _CHUNK = 32
 # 226: checked in the UPDATE/INSERT drizzle sends it in (a `${...}` opening it is a value)
 # 227: a PostgREST select is read as far as PostgREST reads it (`P.parse` with no `eof`)
 # 228: a cast after a PostgREST filter's column, which PostgREST drops, is DBS312
-_CACHE_VERSION = 228
+# 229: knex's `??` in a raw's text is the identifier knex writes for its binding, or a hole
+_CACHE_VERSION = 229
 _SETTLED = 2  # seconds a file must have been left alone before its status is trusted
 _MIGRATION_KEY = "migration:"  # a status's key for a migration file, before its kind
 _COUNT_KEYS = ("statements", "statements_analysed", "statements_not_analysed",
