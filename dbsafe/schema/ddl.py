@@ -4094,13 +4094,10 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
                 and target_relation is not None \
                 and _attach_partition_indexes(p, target_relation, name):
             continue  # (a key's too: `ALTER TABLE ONLY ... ADD PRIMARY KEY` makes it invalid)
+        if c.kind == "index" and c.action == ALTER and c.attribute == "definition" and \
+                _options_alone_change(p, c, source_relation, target_relation):
+            continue
         if _constraint_index(source_relation, name) or _constraint_index(target_relation, name):
-            if c.action == ALTER and c.attribute == "definition" and _constraint_index(
-                    source_relation, name) and _constraint_index(target_relation, name) \
-                    and not any(x.kind == "constraint" for x in p.changes_of(c.identity)):
-                # The key's own text (pg_get_constraintdef) leaves out its index's storage
-                # parameters: a new fillfactor alone is set in place, no rebuild.
-                _set_index_options(p, c)
             continue  # built and dropped with its constraint
         if c.kind == "index" and (
                 (target_relation is not None and target_relation.partition_of
@@ -4171,37 +4168,77 @@ def _indexes(p: _Plan, changes: list[Change]) -> None:
             _build_index(p, target_relation, index)
 
 
-def _set_index_options(p: _Plan, c: Change) -> None:
-    """`ALTER INDEX ... SET (...)` / `RESET (...)` where an index's definitions differ in
-    their storage parameters (`WITH (fillfactor='70')`) alone; nothing otherwise."""
+def _options_alone_change(p: _Plan, c: Change, source: Relation | None,
+                          target: Relation | None) -> bool:
+    """`ALTER INDEX ... SET (...)` / `RESET (...)` where an index of a table differs in its
+    storage options alone (`WITH (fillfactor=50)`), and True; False to leave the change to
+    the drop and build below. A primary key's or unique constraint's index needs it:
+    `pg_get_constraintdef` leaves their options out, so the constraint does not change
+    and nothing rebuilt the index (the difference stayed after `dbsafe diff --sql`). A
+    plain index keeps serving queries instead of being dropped and built again."""
+    if source is None or target is None or (c.identity[0], c.identity[1], c.identity[2]) \
+            in p.rebuilt_indexes:
+        return False
+    if any(r.kind != "table" or r.partition_of for r in (source, target)):
+        return False  # a partitioned index refuses SET (0A000); a partition's goes with it
+    if any(x.kind == "constraint" and x.identity == c.identity for x in p.changes):
+        return False  # the constraint is made again, with its index as the target has it
+    options = _index_options(c.old, c.new)
+    if options is None:
+        return False
+    removed, given = options
+    qname = qualify(c.identity[0], c.identity[2])
+    if removed:
+        p.emit("relation_options", f"ALTER INDEX {qname} RESET ({', '.join(removed)})",
+               subject=c.subject)
+    if given:
+        p.emit("relation_options", f"ALTER INDEX {qname} SET ({', '.join(given)})",
+               subject=c.subject)
+    return True
+
+
+def _index_options(old: str, new: str) -> tuple[list[str], list[str]] | None:
+    """(the option names to reset, the `name=value` to set, as `pg_get_indexdef` writes
+    them) that turn index definition `old` into `new`, as pglast parses them; None unless
+    they differ in their `WITH (...)` alone."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
-    from pglast.stream import RawStream
 
-    def split(definition: str) -> tuple[ast.IndexStmt, dict[str, str]] | None:
+    options: list[dict[str, str]] = []
+    statements = []
+    for text in (old, new):
         try:
-            statement = parse_sql(definition)[0].stmt
+            tree = parse_sql(text)
         except ParseError:
             return None
+        statement = tree[0].stmt if len(tree) == 1 else None
         if not isinstance(statement, ast.IndexStmt):
             return None
-        options = {str(o.defname): RawStream()(o) for o in statement.options or ()}
-        return statement, options
+        given = {}
+        for d in statement.options or ():
+            item = _option_text(text, d.location) if d.location is not None else None
+            if item is None or not item.startswith(f"{d.defname}="):
+                return None
+            given[d.defname] = item
+        options.append(given)
+        statement.options = None  # parsed here for this comparison alone
+        statements.append(statement)
+    before, after = options
+    if before == after or statements[0] != statements[1]:
+        return None  # the same text: rebuilt for another reason (a collation made again)
+    return ([quote(k) for k in before if k not in after],
+            [item for k, item in after.items() if before.get(k) != item])
 
-    old, new = split(c.old or ""), split(c.new or "")
-    if old is None or new is None:
-        return
-    (old_statement, old_options), (new_statement, new_options) = old, new
-    old_statement.options = new_statement.options = None
-    if RawStream()(old_statement) != RawStream()(new_statement):
-        return  # more than its parameters differs
-    index = qualify(c.identity[0], c.identity[2])
-    changed = [text for name, text in new_options.items() if old_options.get(name) != text]
-    gone = [quote(name) for name in old_options if name not in new_options]
-    if changed:
-        p.emit("indexes", f"ALTER INDEX {index} SET ({', '.join(changed)})", subject=c.subject)
-    if gone:
-        p.emit("indexes", f"ALTER INDEX {index} RESET ({', '.join(gone)})", subject=c.subject)
+
+def _option_text(text: str, at: int) -> str | None:
+    """The `name=value` of a reloption at `at` (pglast's location, in characters) of an
+    index definition: the value a quoted string (`'50'`) or a word (`off`), as
+    `flatten_reloptions` (ruleutils.c) writes it."""
+    found = _RELOPTION.match(text, at)
+    return found.group() if found else None
+
+
+_RELOPTION = re.compile(r"[a-z_][a-z0-9_]*=(?:'(?:[^']|'')*'(?!')|[^,)\s']+)")
 
 
 def _renamed_partition_indexes(p: _Plan, changes: list[Change]) -> set[tuple[str, ...]]:
