@@ -246,17 +246,19 @@ def verify(path: Path, revisions: Sequence[Revision], heads: Sequence[str], *, r
 
 def _applied_changed(revisions: Sequence[Revision], applied: Mapping[str, str],
                      root: Path) -> list[Finding]:
-    from dbsafe.migrate.revisions import checksum
+    from dbsafe.migrate.revisions import edited_since_applied, short_checksum
 
     out = []
     for revision in revisions:
         recorded = applied.get(revision.revision)
-        now = checksum(revision.path)
-        if recorded and now and recorded != now:
+        now = edited_since_applied(recorded, revision.path) if recorded else None
+        if now is not None:
+            assert recorded is not None
             out.append(Finding(
                 APPLIED_REVISION_CHANGED_CODE,
                 f"Revision `{revision.revision}` was edited after dbsafe applied it to the "
-                f"database (checksum {recorded[:12]} then, {now[:12]} now).",
+                f"database (checksum {short_checksum(recorded)} then, "
+                f"{short_checksum(now)} now).",
                 Severity.ERROR, _revision_location(revision, root), revision.revision,
                 help="Applied revisions are history: undo the edit and put the change in a "
                      "new revision.",

@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Any
 from dbsafe.core import OWN_SCHEMA, DbsafeError, Finding, Report, Severity
 from dbsafe.guard import history
 from dbsafe.guard.upgrade import PENDING_REVISIONS, REVISION_CHANGED
-from dbsafe.migrate.revisions import checksum, downgrade_problem, pending
+from dbsafe.migrate.revisions import (
+    downgrade_problem,
+    edited_since_applied,
+    pending,
+    short_checksum,
+)
 from dbsafe.migrate.runner import (
     AlembicProject,
     current_revisions,
@@ -46,12 +51,12 @@ def status(settings: Settings, database_url: str, *, fail_on_pending: bool = Fal
     findings: list[Finding] = []
     for revision, recorded_sum in sorted(recorded.items()):
         entry = files.get(revision)
-        now = checksum(entry.path) if entry else ""
-        if entry is not None and recorded_sum and now and now != recorded_sum:
+        now = edited_since_applied(recorded_sum, entry.path) if entry else None
+        if now is not None:
             findings.append(Finding(
                 REVISION_CHANGED.code,
                 f"Revision `{revision}` was edited after dbsafe applied it "
-                f"(checksum {recorded_sum[:12]} then, {now[:12]} now).",
+                f"(checksum {short_checksum(recorded_sum)} then, {short_checksum(now)} now).",
                 Severity.ERROR, subject=revision,
                 help="Applied revisions are history: undo the edit and put the change in a "
                      "new revision.",

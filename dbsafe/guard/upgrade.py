@@ -34,7 +34,7 @@ from dbsafe.guard.run import LockWaits, Progress, RunState
 from dbsafe.migrate.histories import MIGRATION_NEVER_RUN
 from dbsafe.migrate.revisions import (
     ancestors,
-    checksum,
+    applied_checksum,
     downgrade_problem,
     label_hint,
     pending,
@@ -1056,7 +1056,7 @@ def _record(run: _Run, outcome: str) -> None:
     text = snapshot.to_json()
     history.finish(
         run.url, run.run_id, outcome=outcome, to_revisions=now,
-        checksums={r.revision: checksum(r.path) for r in run.applied},
+        checksums={r.revision: applied_checksum(r.path) for r in run.applied},
         message=history.story_message(run.story), backup_file=run.backup_file,
         schema_fingerprint=hashlib.sha256(text.encode()).hexdigest()[:16], snapshot=text,
     )

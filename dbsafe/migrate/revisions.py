@@ -51,6 +51,46 @@ def checksum(path: Path | None, *, normalized: bool = False) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# What `dbsafe upgrade` records of a revision it applies (`dbsafe.history.checksums`): the
+# checksum of its syntax tree, as `dbsafe lock` takes it, marked so; rows written before
+# hold the sha256 of the file's bytes, and are compared with that.
+APPLIED_TREE = "tree:"
+
+
+def applied_checksum(path: Path | None) -> str:
+    """The checksum `dbsafe upgrade` records for the revision file `path` it applied."""
+    found = checksum(path, normalized=True)
+    return f"{APPLIED_TREE}{found}" if found else ""
+
+
+def edited_since_applied(recorded: str, path: Path | None) -> str | None:
+    """The checksum of `path` now, as `recorded` was taken, when the revision changed since
+    (None when it did not, or either is unknown). Reformatting, comments and docstrings
+    are no change, as for `dbsafe verify-lock`: `recorded` is of the syntax tree; an older
+    row's, of the bytes, is compared with the bytes.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "0001.py"
+        >>> _ = f.write_text('def upgrade():\\n    op.execute("SELECT 1")\\n')
+        >>> then = applied_checksum(f)
+        >>> _ = f.write_text("'''Create Date: 2020'''\\ndef upgrade():  # x\\n"
+        ...                  '    op.execute(\\n        "SELECT 1"\\n    )\\n')
+        >>> edited_since_applied(then, f) is None
+        True
+        >>> _ = f.write_text('def upgrade():\\n    op.execute("SELECT 2")\\n')
+        >>> edited_since_applied(then, f) is not None
+        True
+    """
+    now = applied_checksum(path) if recorded.startswith(APPLIED_TREE) else checksum(path)
+    return now if recorded and now and now != recorded else None
+
+
+def short_checksum(value: str) -> str:
+    """The first 12 hex digits of a recorded or computed checksum, for a message."""
+    return value.removeprefix(APPLIED_TREE)[:12]
+
+
 def _without_docstrings(tree: ast.Module) -> ast.Module:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

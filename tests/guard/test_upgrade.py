@@ -601,6 +601,34 @@ def test_status_names_an_applied_revision_edited_afterwards(database_url: str,
     assert (edited.code, edited.subject) == ("DBS605", "0004")
 
 
+def test_an_applied_revision_reformatted_is_not_an_edit(database_url: str,
+                                                        tmp_path: Path) -> None:
+    """A docstring, a comment or formatting changed after dbsafe applied the revision is
+    what `dbsafe verify-lock` lets pass (the syntax tree is the same): no DBS605 in
+    `status` nor in `verify-lock --database-url`, which said "edited after dbsafe applied
+    it" of argilla-server's revision whose `Create Date:` alone changed."""
+    root = _project(tmp_path / "p")
+    _at(database_url, "0002", root)
+    report = commands.upgrade(_settings(root, database_url), _options(tmp_path, backup=False))
+    assert report.summary["outcome"] == "applied"
+    settings = _settings(root, database_url)
+    commands.lock(settings)
+    revision = root / "migrations" / "versions" / "0004_index.py"
+    text = revision.read_text()
+    docstring = '"""index orders.patient_id concurrently"""'
+    assert docstring in text
+    revision.write_text(text.replace(
+        docstring, '"""Index orders.patient_id concurrently.\n\nCreate Date: 2020-01-01\n"""\n'
+                   "# reformatted").replace("\n\n\ndef ", "\n\n\n\ndef "))
+
+    assert commands.status(settings).findings == ()
+    assert commands.verify_lock(settings).findings == ()
+
+    revision.write_text(text.replace('"ix_orders_patient"', '"ix_renamed"'))
+    assert [(f.code, f.subject) for f in commands.status(settings).findings] == [
+        ("DBS605", "0004")]
+
+
 def test_a_first_deploy_rolled_back_to_base_is_rolled_back_not_failed(
         database_url: str, tmp_path: Path) -> None:
     """The version table alembic created stays (empty) at base: bookkeeping, not a
