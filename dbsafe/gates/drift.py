@@ -72,6 +72,10 @@ class Drift:
     # Versioned migrations edited since they ran (`edited_applied`): the reference holds them
     # as they are now, the database as they were; their runner never runs them again
     edited: tuple[str, ...] = ()
+    # What the findings call the reference: "the migrations at 0004" (alembic's revision);
+    # for a folder, "the migrations up to db/2_email.up.sql", not "at" the last file run,
+    # which read as if that file made what a finding names.
+    reference: str = ""
 
     @property
     def reported(self) -> tuple[Change, ...]:
@@ -83,8 +87,8 @@ class Drift:
     def findings(self) -> tuple[Finding, ...]:
         from dbsafe.schema.diff import findings
 
-        at = ", ".join(self.revisions)
-        out = findings(self.reported, source="the database", target=f"the migrations at {at}")
+        target = self.reference or f"the migrations at {', '.join(self.revisions)}"
+        out = findings(self.reported, source="the database", target=target)
         again: tuple[tuple[str, str], ...] = ()
         if self.rerun:
             again = (("Edited since it ran", f"{', '.join(self.rerun)}: Flyway runs "

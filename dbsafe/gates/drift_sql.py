@@ -139,7 +139,9 @@ def compare_folder(folder: SqlFolder, database_url: str,
                  (*never_run_findings(never_run(migrations, history, applied), history.runner),
                   *told, *edited_findings(migrations, history, refused, edited)),
                  tuple(m.path for m in edited_again(migrations, history)),
-                 tuple(e.migration.path for e in edited))
+                 tuple(e.migration.path for e in edited),
+                 reference=f"the migrations up to {at}" if last else
+                 "the migrations (none applied)")
 
 
 def _built(folder: SqlFolder, migrations: list[Migration], *, first_schema: str | None = None

@@ -551,7 +551,7 @@ def test_an_event_trigger_disabled_by_hand_is_drift(tmp_path: Path, database_url
     [finding] = commands.drift(settings).findings
     assert (finding.code, finding.subject) == ("DBS403", "audit_ddl")
     assert finding.message == ("Event trigger `audit_ddl` differs in enabled: disabled in the "
-                               "database, origin in the migrations at "
+                               "database, origin in the migrations up to "
                                "db/migrations/1_audit.up.sql.")
 
 
@@ -590,7 +590,7 @@ def test_a_column_made_nullable_by_hand_says_so_in_words(tmp_path: Path,
     settings = load_settings(tmp_path, {"database-url": database_url}, environ={})
     [finding] = commands.drift(settings).findings
     assert finding.message == ("Column `public.users.name` is nullable in the database, "
-                               "NOT NULL in the migrations at db/migrations/2_email.up.sql.")
+                               "NOT NULL in the migrations up to db/migrations/2_email.up.sql.")
 
 
 def test_a_sqitch_project_s_registry_says_which_changes_ran_reworked_ones_per_line(
