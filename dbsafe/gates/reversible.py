@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1449,14 +1451,17 @@ def _text(value: Any) -> str:
 
 
 def computed_undo(current: SchemaSnapshot, wanted: SchemaSnapshot, changes: Sequence[Change],
-                  ) -> tuple[str, list[Any]] | None:
+                  *, in_transaction: bool = False) -> tuple[str, list[Any]] | None:
     """The undo that takes `current` back to `wanted` for `changes`, as `dbsafe diff --sql`
     writes it, and its runnable statements; None where nothing runnable is generated (or
-    the plan cannot be computed: a fix left out, never a failed walk)."""
+    the plan cannot be computed: a fix left out, never a failed walk). `in_transaction`:
+    for a down migration its runner runs in a transaction, without `CONCURRENTLY`."""
     try:
         from dbsafe.schema.ddl import plan, render_sql
 
         statements = plan(current, wanted, changes)
+        if in_transaction:
+            statements = without_concurrently(statements)
     except Exception as exc:  # noqa: BLE001 - a fix we cannot compute is left out, not fatal
         log.info("no computed fix: %s", exc)
         return None
@@ -1464,6 +1469,39 @@ def computed_undo(current: SchemaSnapshot, wanted: SchemaSnapshot, changes: Sequ
     if not runnable:
         return None
     return render_sql(statements, header=False).text.rstrip(), runnable
+
+
+_CONCURRENTLY = re.compile(
+    r"^(CREATE (?:UNIQUE )?INDEX|DROP INDEX) CONCURRENTLY |^(ALTER TABLE .*) CONCURRENTLY$",
+    re.DOTALL)
+
+
+def without_concurrently(statements: Sequence[Any]) -> tuple[Any, ...]:
+    """`statements` (a plan) as a transaction can run them: a down migration its runner
+    wraps in one (diesel, goose, dbmate, sql-migrate, Flyway, sqlx by default) refuses
+    `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY` and `DETACH PARTITION ...
+    CONCURRENTLY` (25001), so pasted as the fix said, the down failed (Plume's
+    `mention_no_ap_url`, whose unique constraint the fix made again). Each is the plain
+    statement, its hazard the lock it holds to the end of that transaction."""
+    from dbsafe.schema.ddl import Hazard
+
+    out = []
+    for statement in statements:
+        found = None if statement.transactional else _CONCURRENTLY.match(statement.sql)
+        if found is None:
+            out.append(statement)
+            continue
+        if found.group(1):
+            sql = f"{found.group(1)} {statement.sql[found.end():]}"
+            lock = ("writes to the table wait from the build" if found.group(1).startswith(
+                "CREATE") else "the table is locked (ACCESS EXCLUSIVE)")
+        else:
+            sql, lock = found.group(2), "the partitioned table is locked (ACCESS EXCLUSIVE)"
+        out.append(dataclasses.replace(statement, sql=sql, transactional=True, hazards=(
+            Hazard("share-lock" if lock.startswith("writes") else "access-exclusive-lock",
+                   f"Without CONCURRENTLY, which the down migration's transaction refuses "
+                   f"(25001): {lock} to the end of that transaction."),)))
+    return tuple(out)
 
 
 def _fix(down: SchemaSnapshot, before: SchemaSnapshot,

@@ -175,7 +175,7 @@ def _missing(up: Migration, down: Migration | None, before: SchemaSnapshot,
         Location(up.path, 1) if down is None else _first_line(down), up.path,
         help="Write its down migration; the statements below are the undo dbsafe computed.",
         context=(("Left behind", "\n".join(c.describe() for c in changes)),
-                 *_fix(after_up, before, changes)))]
+                 *_fix(after_up, before, changes, down, up)))]
 
 
 def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
@@ -200,14 +200,17 @@ def _leftovers(up: Migration, down: Migration, before: SchemaSnapshot,
             help="Add the statements below to the down migration (or remove what the up "
                  "migration should not have done).",
             context=(("Up migration", up.path),
-                     *_fix(after_down, before, [change, *owned]))))
+                     *_fix(after_down, before, [change, *owned], down, up))))
     return out
 
 
-def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot,
-         changes: Sequence[Change]) -> tuple[tuple[str, str], ...]:
-    """The computed undo, as `dbsafe diff --sql` writes it; nothing where none is generated."""
-    undo = computed_undo(current, wanted, tuple(changes))
+def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot, changes: Sequence[Change],
+         down: Migration | None, up: Migration) -> tuple[tuple[str, str], ...]:
+    """The computed undo, as `dbsafe diff --sql` writes it, to add to the down migration
+    (`down`, or the one to write for `up`): without CONCURRENTLY where it runs in a
+    transaction; nothing where none is generated."""
+    undo = computed_undo(current, wanted, tuple(changes), in_transaction=(
+        down if down is not None else up).starts_in_transaction)
     return () if undo is None else (("Fix (SQL)", undo[0]),)
 
 
