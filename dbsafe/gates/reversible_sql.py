@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,9 +210,30 @@ def _fix(current: SchemaSnapshot, wanted: SchemaSnapshot, changes: Sequence[Chan
     """The computed undo, as `dbsafe diff --sql` writes it, to add to the down migration
     (`down`, or the one to write for `up`): without CONCURRENTLY where it runs in a
     transaction; nothing where none is generated."""
-    undo = computed_undo(current, wanted, tuple(changes), in_transaction=(
-        down if down is not None else up).starts_in_transaction)
+    undo = computed_undo(current, wanted, tuple(changes),
+                         in_transaction=_fix_in_transaction(down, up))
     return () if undo is None else (("Fix (SQL)", undo[0]),)
+
+
+def _fix_in_transaction(down: Migration | None, up: Migration) -> bool:
+    """Whether statements added to `down` (or written as the down `up` lacks) run in a
+    transaction: its runner wraps it in one, or sends the file as one query, one implicit
+    transaction once it holds several statements (golang-migrate's `.down.sql`, sqlx's,
+    diesel's under `run_in_transaction = false`): CONCURRENTLY fails there (25001)."""
+    from dbsafe.extract.migration import diesel_folder, sqlx_folder
+
+    migration = down if down is not None else up
+    if migration.starts_in_transaction:
+        return True
+    file = migration.file
+    return file is not None and (
+        _ONE_QUERY_FILE.fullmatch(file.name) is not None or sqlx_folder(file.parent)
+        or (file.name in ("down.sql", "up.sql") and diesel_folder(file.parent.parent)))
+
+
+# golang-migrate's files (`1_x.down.sql`, and the `.up.sql` a missing down is written
+# beside): its PostgreSQL drivers send the whole file as one query.
+_ONE_QUERY_FILE = re.compile(r"\d+_.*\.(?:up|down)\.sql", re.IGNORECASE)
 
 
 def _failed(rule: RuleInfo, migration: Migration, failure: StatementFailure,

@@ -154,27 +154,37 @@ def test_a_diesel_down_file_runs_as_its_metadata_and_its_own_statements_say(
     assert _found(tmp_path) == [("DBS412", "migrations/2024-01-02-000000_i/down.sql", 1)]
 
 
-def test_the_fix_for_a_down_in_a_transaction_runs_there(tmp_path: Path) -> None:
+_MENTIONS = "CREATE TABLE mentions (id int, ap_url varchar NOT NULL DEFAULT '', " \
+    "CONSTRAINT mentions_unique_ap_url UNIQUE (ap_url));\n"
+_ADDED_BACK = "ALTER TABLE mentions ADD COLUMN ap_url VARCHAR NOT NULL DEFAULT '';\n"
+
+
+@pytest.mark.parametrize(("files", "edited"), [
+    ({"migrations/2024-01-01-000000_m/up.sql": _MENTIONS,
+      "migrations/2024-01-01-000000_m/down.sql": "DROP TABLE mentions;\n",
+      "migrations/2024-01-02-000000_n/up.sql": "ALTER TABLE mentions DROP COLUMN ap_url;\n",
+      "migrations/2024-01-02-000000_n/down.sql": _ADDED_BACK,
+      "diesel.toml": "[print_schema]\nfile = \"src/schema.rs\"\n"},
+     "migrations/2024-01-02-000000_n/down.sql"),
+    ({"db/migrations/1_m.up.sql": _MENTIONS, "db/migrations/1_m.down.sql": "DROP TABLE mentions;\n",
+      "db/migrations/2_n.up.sql": "ALTER TABLE mentions DROP COLUMN ap_url;\n",
+      "db/migrations/2_n.down.sql": _ADDED_BACK},
+     "db/migrations/2_n.down.sql"),
+], ids=["diesel", "golang-migrate"])
+def test_the_fix_for_a_down_in_a_transaction_runs_there(tmp_path: Path, files: dict[str, str],
+                                                        edited: str) -> None:
     # Plume's mention_no_ap_url: the up drops a column and its unique constraint with it,
     # the down adds the column back alone. The fix made the constraint's index again
-    # CONCURRENTLY, which diesel's transaction refuses: pasted into down.sql as the help
-    # says, the down failed (DBS412, 25001). It must now leave nothing behind.
-    (tmp_path / "diesel.toml").write_text("[print_schema]\nfile = \"src/schema.rs\"\n")
-    _write(tmp_path / "migrations", {
-        "2024-01-01-000000_m/up.sql": "CREATE TABLE mentions (id int, ap_url varchar NOT NULL"
-                                      " DEFAULT '', CONSTRAINT mentions_unique_ap_url "
-                                      "UNIQUE (ap_url));\n",
-        "2024-01-01-000000_m/down.sql": "DROP TABLE mentions;\n",
-        "2024-01-02-000000_n/up.sql": "ALTER TABLE mentions DROP COLUMN ap_url;\n",
-        "2024-01-02-000000_n/down.sql": "ALTER TABLE mentions ADD COLUMN ap_url VARCHAR "
-                                        "NOT NULL DEFAULT '';\n",
-    })
+    # CONCURRENTLY, which diesel's transaction refuses, and golang-migrate's one query of
+    # several statements: pasted into the down as the help says, the down failed (DBS412,
+    # 25001). It must now leave nothing behind.
+    _write(tmp_path, files)
     report = commands.verify_reversible(load_settings(tmp_path, environ={}))
     [leftover] = report.findings
     assert leftover.code == "DBS413"
     fix = dict(leftover.context)["Fix (SQL)"]
     assert "UNIQUE USING INDEX mentions_unique_ap_url" in fix
-    down = tmp_path / "migrations" / "2024-01-02-000000_n" / "down.sql"
+    down = tmp_path / edited
     down.write_text(down.read_text() + fix + "\n")
     assert _found(tmp_path) == []
 
